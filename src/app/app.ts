@@ -1,0 +1,80 @@
+/**
+ * The one composition root: builds the drivers and stores from the parsed config, wires the
+ * registry core and the HTTP server, and owns their lifecycle.
+ */
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Config } from '../config/schema.js';
+import { createHttpServer } from '../http/server.js';
+import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
+import type { MetadataStore } from '../metadata/types.js';
+import { registryIdOf } from '../registry/context.js';
+import { createRegistry, type Registry } from '../registry/registry.js';
+
+export interface App {
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly server: Server;
+  readonly log: Logger;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, base: { service: 'berth' } });
+}
+
+export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): App {
+  const log = opts.log ?? createLogger(config);
+  const dataDir = resolve(config.dataDir);
+  const meta: MetadataStore = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
+  const blobs = createFsBlobStore({ root: dataDir });
+  const registry = createRegistry({
+    blobs,
+    meta,
+    clock: opts.clock ?? systemClock,
+    log,
+    limits: {
+      createOnPush: config.createOnPush,
+      deleteEnabled: config.deleteEnabled,
+      autoMount: config.autoMount,
+      maxUploadSessions: config.maxUploadSessions,
+      maxManifestBytes: config.maxManifestBytes,
+      maxBlobBytes: config.maxBlobBytes,
+      maxPageSize: config.maxPageSize,
+    },
+  });
+  const server = createHttpServer({
+    registry,
+    log,
+    defaultRegistryId: registryIdOf(config.defaultAccountId, config.region),
+  });
+
+  return {
+    config,
+    registry,
+    server,
+    log,
+    listen() {
+      return new Promise((res, rej) => {
+        server.once('error', rej);
+        server.listen(config.port, config.host, () => {
+          server.off('error', rej);
+          const addr = server.address();
+          res(typeof addr === 'object' && addr ? addr.port : config.port);
+        });
+      });
+    },
+    async close() {
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeIdleConnections();
+      });
+      await meta.close();
+    },
+  };
+}

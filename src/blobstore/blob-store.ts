@@ -1,0 +1,74 @@
+/**
+ * The one seam between Berth and the bytes it stores: content-addressed blobs plus staged
+ * uploads. Drivers (fs, s3, memory) know nothing about repositories, manifests or metadata;
+ * verification of digests and sizes happens above, in registry/uploads, while bytes stream.
+ *
+ * A blob is committed from a staged upload with an atomic move: readers see either nothing or
+ * all of it. Commit is idempotent (committing bytes that are already stored under the digest
+ * just discards the staged copy), which is what makes concurrent pushes of one layer safe.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../core/digest.js';
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobInfo {
+  size: number;
+}
+
+export interface BlobWriter {
+  readonly uploadId: string;
+  /** Bytes staged so far, including those from earlier writers of the same upload. */
+  readonly size: number;
+  /**
+   * Appends everything `source` yields to the staged upload and resolves with the number of
+   * bytes appended. Rejects (leaving earlier staged bytes intact) if the source errors.
+   */
+  append(source: Readable, signal?: AbortSignal): Promise<number>;
+  /** Atomically makes the staged bytes the blob `digest` and removes the staged upload. */
+  commit(digest: Digest): Promise<void>;
+  /** Discards the staged upload. */
+  cancel(): Promise<void>;
+  /** Releases resources but keeps the staged bytes for a later writer (chunked uploads). */
+  close(): Promise<void>;
+}
+
+export interface BlobStore {
+  readonly name: string;
+  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /** Streams a blob or a range of it. Rejects with BlobNotFoundError when absent. */
+  read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Opens the staged upload `uploadId` (a UUID; drivers must reject anything else).
+   * `append: false` starts it afresh, discarding anything staged under that id.
+   */
+  writer(uploadId: string, opts: { append: boolean }): Promise<BlobWriter>;
+  /** Streams the bytes staged so far (used to re-hash an upload resumed on another node). */
+  readUpload(uploadId: string, signal?: AbortSignal): Promise<Readable>;
+  /** Size of a staged upload, or undefined when none is staged. */
+  statUpload(uploadId: string): Promise<number | undefined>;
+  /** Discards a staged upload; no error when absent. */
+  deleteUpload(uploadId: string): Promise<void>;
+  /** Deletes a blob; no error when absent. */
+  delete(digest: Digest): Promise<void>;
+  /** A URL a client may GET the blob from directly, when the backend can presign. */
+  presignedUrl?(digest: Digest, ttlSeconds: number): Promise<string>;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly digest: string) {
+    super(`blob not found: ${digest}`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Upload ids come from clients' URLs; only canonical lowercase UUIDs may reach a driver. */
+export function isUploadId(s: string): boolean {
+  return UUID_RE.test(s);
+}

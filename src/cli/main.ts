@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/** The `berth` command. */
+import { parseArgs } from 'node:util';
+import { createApp } from '../app/app.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+
+const USAGE = `usage: berth <command> [options]
+
+commands:
+  serve           run the registry
+    --config FILE   JSON config file (or BERTH_CONFIG)
+    --host HOST     listen address (BERTH_HOST, default 0.0.0.0)
+    --port PORT     listen port (BERTH_PORT, default 5000)
+    --data-dir DIR  metadata and blobs (BERTH_DATA_DIR, default ./data)
+  verify-config   validate the configuration and print it
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const config = loadConfig({
+    ...(values.config !== undefined && { file: values.config }),
+    flags: { host: values.host, port: values.port, dataDir: values['data-dir'], logLevel: values['log-level'] },
+  });
+  switch (command) {
+    case 'verify-config':
+      process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+      return 0;
+    case 'serve':
+      return serve(config);
+    default:
+      process.stderr.write(`berth: unknown command ${command}\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
+  const app = createApp(config);
+  const port = await app.listen();
+  app.log.info({ host: config.host, port, dataDir: config.dataDir }, 'listening');
+  await new Promise<void>((res) => {
+    const stop = () => res();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  app.log.info('shutting down');
+  await app.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`berth: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`berth: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

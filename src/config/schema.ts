@@ -1,0 +1,43 @@
+/**
+ * The one configuration schema. Defaults give a working single-node registry (SQLite and blobs
+ * under ./data); every value can come from a JSON file, then BERTH_* environment variables, then
+ * CLI flags. Validation errors name the offending key.
+ */
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: int(0, 65535).default(5000),
+    dataDir: z.string().min(1).default('./data'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** A manifest pushed to a repository that does not exist creates it. */
+    createOnPush: bool.default(true),
+    /** Blob and manifest DELETE on /v2. */
+    deleteEnabled: bool.default(true),
+    /** POST ?mount= without `from` mounts any blob the caller may read. */
+    autoMount: bool.default(true),
+    maxUploadSessions: int(1, 1_000_000).default(1000),
+    maxManifestBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** ECR's layer-size limit is 52,000 MiB. */
+    maxBlobBytes: int(1, Number.MAX_SAFE_INTEGER).default(52_000 * 1024 * 1024),
+    /** Maximum page size for tag and catalog listings. */
+    maxPageSize: int(1, 100_000).default(1000),
+    /** Default registry (account) for /v2 requests that do not name one. */
+    defaultAccountId: z.string().regex(/^\d{12}$/, 'must be 12 digits').default('000000000000'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** BERTH_FOO_BAR ↔ fooBar for every key of the schema. */
+export function envNameOf(key: string): string {
+  return 'BERTH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+export const configKeys = Object.keys(configSchema.shape) as Array<keyof Config>;

@@ -1,0 +1,65 @@
+/**
+ * The error catalogue: every error a client can see is registered here once, with its OCI
+ * distribution code, its ECR exception `__type` and its HTTP status. Use cases throw
+ * RegistryError; each front door renders it in its own wire format.
+ */
+
+export interface ErrorCode {
+  /** OCI distribution-spec error code, e.g. BLOB_UNKNOWN. */
+  readonly oci: string;
+  /** ECR JSON API exception name, e.g. LayersNotFoundException. */
+  readonly ecr: string;
+  /** HTTP status on /v2. */
+  readonly status: number;
+  /** Default human message. */
+  readonly message: string;
+}
+
+function code(c: ErrorCode): ErrorCode {
+  return Object.freeze(c);
+}
+
+export const Codes = {
+  BlobUnknown: code({ oci: 'BLOB_UNKNOWN', ecr: 'LayersNotFoundException', status: 404, message: 'blob unknown to registry' }),
+  BlobUploadInvalid: code({ oci: 'BLOB_UPLOAD_INVALID', ecr: 'InvalidLayerPartException', status: 400, message: 'blob upload invalid' }),
+  BlobUploadUnknown: code({ oci: 'BLOB_UPLOAD_UNKNOWN', ecr: 'UploadNotFoundException', status: 404, message: 'blob upload unknown to registry' }),
+  RangeInvalid: code({ oci: 'BLOB_UPLOAD_INVALID', ecr: 'InvalidLayerPartException', status: 416, message: 'requested range not satisfiable' }),
+  DigestInvalid: code({ oci: 'DIGEST_INVALID', ecr: 'InvalidLayerException', status: 400, message: 'provided digest did not match uploaded content' }),
+  ManifestBlobUnknown: code({ oci: 'MANIFEST_BLOB_UNKNOWN', ecr: 'LayersNotFoundException', status: 400, message: 'manifest references a manifest or blob unknown to registry' }),
+  ManifestInvalid: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'manifest invalid' }),
+  ManifestUnknown: code({ oci: 'MANIFEST_UNKNOWN', ecr: 'ImageNotFoundException', status: 404, message: 'manifest unknown to registry' }),
+  ManifestTooLarge: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 413, message: 'manifest exceeds the size limit' }),
+  NameInvalid: code({ oci: 'NAME_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'invalid repository name' }),
+  NameUnknown: code({ oci: 'NAME_UNKNOWN', ecr: 'RepositoryNotFoundException', status: 404, message: 'repository name not known to registry' }),
+  SizeInvalid: code({ oci: 'SIZE_INVALID', ecr: 'InvalidLayerException', status: 400, message: 'provided length did not match content length' }),
+  TagInvalid: code({ oci: 'TAG_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'invalid tag' }),
+  TagImmutable: code({ oci: 'TAG_INVALID', ecr: 'ImageTagAlreadyExistsException', status: 400, message: 'the tag is immutable and already points to another image' }),
+  Unauthorized: code({ oci: 'UNAUTHORIZED', ecr: 'UnrecognizedClientException', status: 401, message: 'authentication required' }),
+  Denied: code({ oci: 'DENIED', ecr: 'AccessDeniedException', status: 403, message: 'requested access to the resource is denied' }),
+  Unsupported: code({ oci: 'UNSUPPORTED', ecr: 'UnsupportedImageTypeException', status: 415, message: 'the operation is unsupported' }),
+  MethodNotAllowed: code({ oci: 'UNSUPPORTED', ecr: 'InvalidParameterException', status: 405, message: 'the operation is unsupported' }),
+  TooManyRequests: code({ oci: 'TOOMANYREQUESTS', ecr: 'LimitExceededException', status: 429, message: 'too many requests' }),
+  PaginationInvalid: code({ oci: 'PAGINATION_NUMBER_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'invalid number of results requested' }),
+  NotFound: code({ oci: 'NOT_FOUND', ecr: 'InvalidParameterException', status: 404, message: 'not found' }),
+  Internal: code({ oci: 'UNKNOWN', ecr: 'ServerException', status: 500, message: 'internal server error' }),
+} as const;
+
+export type CodeName = keyof typeof Codes;
+
+export class RegistryError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: unknown;
+  /** Extra response headers the error carries (e.g. Content-Range on a 416). */
+  readonly headers: Record<string, string> = {};
+
+  constructor(code: ErrorCode, message?: string, detail?: unknown) {
+    super(message ?? code.message);
+    this.name = 'RegistryError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function isRegistryError(e: unknown): e is RegistryError {
+  return e instanceof RegistryError;
+}

@@ -1,0 +1,40 @@
+/**
+ * Renders errors on /v2 as the distribution spec's JSON. Client mistakes carry their catalogue
+ * status; anything else is a server fault, logged with its stack and answered with a bare 500
+ * that leaks nothing.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
+
+export function ociErrorBody(e: RegistryError): string {
+  const entry: Record<string, unknown> = { code: e.code.oci, message: e.message };
+  if (e.detail !== undefined) entry.detail = e.detail;
+  return JSON.stringify({ errors: [entry] });
+}
+
+export function sendOciError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+  let e: RegistryError;
+  if (isRegistryError(err)) {
+    e = err;
+  } else {
+    log.error({ err, method: req.method, url: req.url }, 'request failed');
+    e = new RegistryError(Codes.Internal);
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = ociErrorBody(e);
+  const headers: Record<string, string | number> = {
+    ...e.headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Docker-Distribution-API-Version': 'registry/2.0',
+  };
+  // An unread request body would otherwise stall the connection; close it instead of draining gigabytes.
+  if (!req.complete) headers.Connection = 'close';
+  res.writeHead(e.code.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+  if (!req.complete) req.resume();
+}

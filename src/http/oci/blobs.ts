@@ -1,0 +1,43 @@
+/** /v2/<name>/blobs/<digest>: HEAD, GET (with single ranges), DELETE. */
+import { pipeline } from 'node:stream/promises';
+import { parseDigest } from '../../core/digest.js';
+import { parseRepositoryName } from '../../core/names.js';
+import { Codes, RegistryError } from '../../core/errors.js';
+import { parseRange } from '../request.js';
+import { scopeOf, type OciRequest } from './context.js';
+import { send } from './headers.js';
+
+export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
+  const scope = scopeOf(r, parseRepositoryName(name));
+  const digest = parseDigest(digestText);
+  const blob = await r.registry.blobs.stat(scope, digest);
+  const range = parseRange(r.req.headers.range, blob.size);
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest,
+    'Accept-Ranges': 'bytes',
+    ETag: `"${digest}"`,
+    'Cache-Control': 'max-age=31536000',
+  };
+  if (range === 'unsatisfiable') {
+    const e = new RegistryError(Codes.RangeInvalid, 'requested range not satisfiable');
+    e.headers['Content-Range'] = `bytes */${blob.size}`;
+    throw e;
+  }
+  const status = range ? 206 : 200;
+  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+  headers['Content-Length'] = range ? range.end - range.start + 1 : blob.size;
+  if (r.req.method === 'HEAD' || blob.size === 0) {
+    send(r.res, status, headers);
+    return;
+  }
+  const stream = await r.registry.blobs.open(scope, digest, range, r.signal);
+  r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
+  await pipeline(stream, r.res);
+}
+
+export async function deleteBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
+  const scope = scopeOf(r, parseRepositoryName(name));
+  await r.registry.blobs.delete(scope, parseDigest(digestText));
+  send(r.res, 202);
+}

@@ -1,0 +1,26 @@
+/** Response helpers for /v2: the headers every answer carries, and the common shapes. */
+import type { ServerResponse } from 'node:http';
+
+export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
+
+export function send(res: ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string | Buffer): void {
+  const h: Record<string, string | number> = { ...API_VERSION_HEADER, ...headers };
+  if (body === undefined) {
+    if (h['Content-Length'] === undefined) h['Content-Length'] = 0;
+    res.writeHead(status, h);
+    res.end();
+    return;
+  }
+  h['Content-Length'] ??= Buffer.byteLength(body);
+  res.writeHead(status, h);
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | number> = {}): void {
+  send(res, status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }, JSON.stringify(value));
+}
+
+/** The path of a repository-scoped /v2 resource, with the name left unencoded as clients expect. */
+export function repoPath(name: string, ...rest: string[]): string {
+  return `/v2/${name}/${rest.join('/')}`;
+}

@@ -1,0 +1,54 @@
+/** /v2/<name>/manifests/<reference>: HEAD, GET (with Accept negotiation), PUT, DELETE. */
+import { Codes, RegistryError } from '../../core/errors.js';
+import { parseReference, parseRepositoryName } from '../../core/names.js';
+import { readBody } from '../request.js';
+import { scopeOf, type OciRequest } from './context.js';
+import { repoPath, send } from './headers.js';
+
+/**
+ * Whether the client's Accept header admits `mediaType`. No Accept (or a wildcard) admits
+ * everything; a client that lists only other manifest types gets MANIFEST_UNKNOWN, as
+ * distribution answers, rather than a manifest it can't parse.
+ */
+function accepts(accept: string | undefined, mediaType: string): boolean {
+  if (!accept) return true;
+  const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
+  return types.some((t) => t === mediaType || t === '*/*' || t === 'application/*' || t === '');
+}
+
+export async function headOrGetManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
+  const scope = scopeOf(r, parseRepositoryName(name));
+  const m = await r.registry.manifests.get(scope, parseReference(referenceText));
+  const accept = r.req.headers.accept;
+  if (!accepts(accept, m.mediaType)) {
+    throw new RegistryError(Codes.ManifestUnknown, `manifest is ${m.mediaType}, which the Accept header does not list`, {
+      mediaType: m.mediaType,
+    });
+  }
+  const headers = {
+    'Content-Type': m.mediaType,
+    'Docker-Content-Digest': m.digest,
+    ETag: `"${m.digest}"`,
+    'Content-Length': m.size,
+  };
+  send(r.res, 200, headers, r.req.method === 'HEAD' ? undefined : m.payload);
+}
+
+export async function putManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
+  const scope = scopeOf(r, parseRepositoryName(name));
+  const reference = parseReference(referenceText);
+  const payload = await readBody(r.req, r.registry.ctx.limits.maxManifestBytes);
+  const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type']);
+  const headers: Record<string, string> = {
+    Location: repoPath(name, 'manifests', pushed.digest),
+    'Docker-Content-Digest': pushed.digest,
+  };
+  if (pushed.subject) headers['OCI-Subject'] = pushed.subject;
+  send(r.res, 201, headers);
+}
+
+export async function deleteManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
+  const scope = scopeOf(r, parseRepositoryName(name));
+  await r.registry.manifests.delete(scope, parseReference(referenceText));
+  send(r.res, 202);
+}

@@ -1,0 +1,70 @@
+/** Small request-parsing helpers shared by the handlers. */
+import type { IncomingMessage } from 'node:http';
+import { Codes, RegistryError } from '../core/errors.js';
+
+/** Reads a small body (manifests) into memory, refusing more than `limit` bytes as they arrive. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new RegistryError(Codes.ManifestTooLarge, `body exceeds ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new RegistryError(Codes.ManifestTooLarge, `body exceeds ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** True when the request has a body to read (Content-Length > 0 or chunked). */
+export function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  if (len !== undefined) return Number(len) > 0;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+export function contentLength(req: IncomingMessage): number | undefined {
+  const len = req.headers['content-length'];
+  if (len === undefined) return undefined;
+  const n = Number(len);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Parses a query integer like `n`; undefined when absent. */
+export function queryInt(url: URL, name: string): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new RegistryError(Codes.PaginationInvalid, `${name} must be a non-negative integer`);
+  return Number(v);
+}
+
+/** An upload chunk's `Content-Range: <start>-<end>` (inclusive, as the distribution spec uses it). */
+export function parseChunkRange(header: string | undefined): { start: number; end: number } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^(?:bytes[ =])?(\d{1,15})-(\d{1,15})(?:\/(?:\d{1,15}|\*))?$/.exec(header.trim());
+  if (!m) throw new RegistryError(Codes.BlobUploadInvalid, 'malformed Content-Range', { contentRange: header.slice(0, 100) });
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start) throw new RegistryError(Codes.BlobUploadInvalid, 'malformed Content-Range', { contentRange: header.slice(0, 100) });
+  return { start, end };
+}
+
+export type ByteRangeRequest = { start: number; end: number } | 'unsatisfiable' | undefined;
+
+/** A blob GET's `Range: bytes=a-b | a- | -n` against a blob of `size` bytes (one range only). */
+export function parseRange(header: string | undefined, size: number): ByteRangeRequest {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined; // unparseable or multi-range: RFC 9110 says ignore
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || (m[2] !== '' && Number(m[2]) < start)) return 'unsatisfiable';
+  return { start, end };
+}

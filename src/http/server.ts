@@ -1,0 +1,61 @@
+/**
+ * The HTTP server: one port for everything, told apart by path (and, later, by X-Amz-Target for
+ * the ECR API). Knows HTTP and nothing about storage.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { Codes, RegistryError } from '../core/errors.js';
+import type { Registry } from '../registry/registry.js';
+import { sendOciError } from './errors.js';
+import { routeOci } from './oci/router.js';
+import { sendJson } from './oci/headers.js';
+
+export interface HttpServerOptions {
+  registry: Registry;
+  log: Logger;
+  /** The registry /v2 requests address until hosts name accounts. */
+  defaultRegistryId: string;
+}
+
+export function createHttpServer(opts: HttpServerOptions): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    void handle(opts, req, res);
+  });
+  return server;
+}
+
+async function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = process.hrtime.bigint();
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+    if (opts.log.isLevelEnabled('debug')) {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      opts.log.debug({ method: req.method, url: req.url, status: res.statusCode, ms }, 'request');
+    }
+  });
+  try {
+    const rawUrl = req.url ?? '/';
+    if (rawUrl.length > 8192) throw new RegistryError(Codes.NotFound, 'URL too long');
+    const url = new URL(rawUrl, 'http://berth.invalid');
+    const path = url.pathname;
+    if (path === '/v2' || path.startsWith('/v2/')) {
+      await routeOci(
+        { req, res, url, registry: opts.registry, registryId: opts.defaultRegistryId, log: opts.log, signal: controller.signal },
+        path === '/v2' ? '' : path.slice(4),
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    throw new RegistryError(Codes.NotFound, 'no such endpoint');
+  } catch (err) {
+    if (controller.signal.aborted) {
+      res.destroy();
+      return;
+    }
+    sendOciError(req, res, err, opts.log);
+  }
+}

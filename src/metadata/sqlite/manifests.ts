@@ -1,0 +1,144 @@
+/**
+ * Manifests on SQLite. A put checks every reference and writes the manifest, its reference
+ * rows and its tag in one IMMEDIATE transaction, so a manifest is never visible without the
+ * blobs it needs and an immutable tag can't be moved by a racing writer.
+ */
+import type { Digest } from '../../core/digest.js';
+import type { ManifestRecord, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { Db } from './open.js';
+
+interface Row {
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  size: number;
+  payload: Buffer;
+  artifact_type: string | null;
+  subject_digest: string | null;
+  annotations: string | null;
+  pushed_at: number;
+}
+
+function toManifest(r: Row): ManifestRecord {
+  const m: ManifestRecord = {
+    repositoryId: r.repository_id,
+    digest: r.digest as Digest,
+    mediaType: r.media_type,
+    size: r.size,
+    payload: r.payload,
+    pushedAt: new Date(r.pushed_at),
+  };
+  if (r.artifact_type !== null) m.artifactType = r.artifact_type;
+  if (r.subject_digest !== null) m.subject = r.subject_digest as Digest;
+  if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;
+  return m;
+}
+
+export function createSqliteManifests(db: Db): ManifestStore {
+  const findStmt = db.prepare<[number, string], Row>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?');
+  const findByTagStmt = db.prepare<[number, string], Row>(
+    `SELECT m.* FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
+     WHERE t.repository_id = ? AND t.name = ?`,
+  );
+  const findRepo = db.prepare<[string, string], { id: number }>('SELECT id FROM repositories WHERE registry_id = ? AND name = ?');
+  const insertRepo = db.prepare('INSERT INTO repositories (registry_id, name, created_at) VALUES (?, ?, ?)');
+  const hasBlob = db.prepare<[number, string], { one: number }>(
+    'SELECT 1 AS one FROM repository_blobs WHERE repository_id = ? AND digest = ?',
+  );
+  const hasManifest = db.prepare<[number, string], { one: number }>(
+    'SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?',
+  );
+  const insertManifest = db.prepare(
+    `INSERT INTO manifests (repository_id, digest, media_type, size, payload, artifact_type, subject_digest, annotations, pushed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const insertRef = db.prepare(
+    'INSERT INTO manifest_references (repository_id, parent_digest, child_digest, kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const currentTag = db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repository_id = ? AND name = ?');
+  const upsertTag = db.prepare(
+    `INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+  );
+  const deleteStmt = db.prepare('DELETE FROM manifests WHERE repository_id = ? AND digest = ?');
+  const referrersStmt = db.prepare<[number, string], Pick<Row, 'digest' | 'media_type' | 'size' | 'artifact_type' | 'annotations'>>(
+    `SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+     WHERE repository_id = ? AND subject_digest = ? ORDER BY digest`,
+  );
+
+  const put = db.transaction((input: PutManifestInput): PutManifestResult => {
+    const now = input.now.getTime();
+    let repositoryId = findRepo.get(input.registryId, input.repository)?.id;
+    if (repositoryId === undefined) {
+      if (!input.createRepository) return { kind: 'repositoryUnknown' };
+      repositoryId = Number(insertRepo.run(input.registryId, input.repository, now).lastInsertRowid);
+    }
+    const missingBlobs = input.blobs.filter((d) => !hasBlob.get(repositoryId, d));
+    const missingManifests = input.manifests.filter((d) => !hasManifest.get(repositoryId, d));
+    if (missingBlobs.length > 0 || missingManifests.length > 0) {
+      // Throwing rolls back the repository we may have just created.
+      throw new MissingReferences({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });
+    }
+    if (input.tag !== undefined && !input.tagMutable) {
+      const cur = currentTag.get(repositoryId, input.tag);
+      if (cur && cur.digest !== input.digest) throw new MissingReferences({ kind: 'tagImmutable', current: cur.digest as Digest });
+    }
+    const inserted = insertManifest.run(
+      repositoryId,
+      input.digest,
+      input.mediaType,
+      input.payload.length,
+      input.payload,
+      input.artifactType ?? null,
+      input.subject ?? null,
+      input.annotations ? JSON.stringify(input.annotations) : null,
+      now,
+    ).changes;
+    if (inserted > 0) {
+      for (const d of input.blobs) insertRef.run(repositoryId, input.digest, d, 'blob');
+      for (const d of input.manifests) insertRef.run(repositoryId, input.digest, d, 'manifest');
+    }
+    if (input.tag !== undefined) upsertTag.run(repositoryId, input.tag, input.digest, now);
+    return { kind: 'ok', repositoryId };
+  });
+
+  return {
+    async find(repositoryId, digest) {
+      const r = findStmt.get(repositoryId, digest);
+      return r && toManifest(r);
+    },
+    async findByTag(repositoryId, tag) {
+      const r = findByTagStmt.get(repositoryId, tag);
+      return r && toManifest(r);
+    },
+    async put(input) {
+      try {
+        return put.immediate(input);
+      } catch (e) {
+        if (e instanceof MissingReferences) return e.result;
+        throw e;
+      }
+    },
+    async delete(repositoryId, digest) {
+      return deleteStmt.run(repositoryId, digest).changes > 0;
+    },
+    async referrers(repositoryId, subject, artifactType) {
+      const out: ReferrerRecord[] = [];
+      for (const m of referrersStmt.all(repositoryId, subject)) {
+        if (artifactType !== undefined && m.artifact_type !== artifactType) continue;
+        const r: ReferrerRecord = { digest: m.digest as Digest, mediaType: m.media_type, size: m.size };
+        if (m.artifact_type !== null) r.artifactType = m.artifact_type;
+        if (m.annotations !== null) r.annotations = JSON.parse(m.annotations) as Record<string, string>;
+        out.push(r);
+      }
+      return out;
+    },
+  };
+}
+
+/** Carries a refusal out of a better-sqlite3 transaction so that it rolls back. */
+class MissingReferences extends Error {
+  constructor(readonly result: PutManifestResult) {
+    super(result.kind);
+  }
+}

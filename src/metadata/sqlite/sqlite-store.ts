@@ -1,0 +1,21 @@
+/** The embedded metadata engine: one SQLite file, every role store over it. */
+import type { MetadataStore } from '../types.js';
+import { createSqliteBlobIndex } from './blobs.js';
+import { createSqliteManifests } from './manifests.js';
+import { openSqlite } from './open.js';
+import { createSqliteRepositories } from './repositories.js';
+import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
+
+export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
+  const db = openSqlite(opts.path);
+  return {
+    repositories: createSqliteRepositories(db),
+    blobs: createSqliteBlobIndex(db),
+    manifests: createSqliteManifests(db),
+    tags: createSqliteTags(db),
+    uploads: createSqliteUploads(db),
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** Tags and upload sessions on SQLite. */
+import type { TagStore, UploadRecord, UploadStore } from '../types.js';
+import type { Db } from './open.js';
+
+export function createSqliteTags(db: Db): TagStore {
+  const listStmt = db.prepare<[number, string, number], { name: string }>(
+    'SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
+  );
+  const deleteStmt = db.prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?');
+  return {
+    async list(repositoryId, page) {
+      return listStmt.all(repositoryId, page.after ?? '', page.limit).map((r) => r.name);
+    },
+    async delete(repositoryId, tag) {
+      return deleteStmt.run(repositoryId, tag).changes > 0;
+    },
+  };
+}
+
+interface UploadRow {
+  id: string;
+  repository_id: number;
+  size: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export function createSqliteUploads(db: Db): UploadStore {
+  const countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM uploads');
+  const insertStmt = db.prepare('INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES (?, ?, 0, ?, ?)');
+  const findStmt = db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?');
+  const setSizeStmt = db.prepare('UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?');
+  const deleteStmt = db.prepare('DELETE FROM uploads WHERE id = ?');
+  const create = db.transaction((id: string, repositoryId: number, now: number, limit: number): boolean => {
+    if (countStmt.get()!.n >= limit) return false;
+    insertStmt.run(id, repositoryId, now, now);
+    return true;
+  });
+  return {
+    async create(u, limit) {
+      return create.immediate(u.id, u.repositoryId, u.now.getTime(), limit);
+    },
+    async find(id) {
+      const r = findStmt.get(id);
+      if (!r) return undefined;
+      const u: UploadRecord = {
+        id: r.id,
+        repositoryId: r.repository_id,
+        size: r.size,
+        createdAt: new Date(r.created_at),
+        updatedAt: new Date(r.updated_at),
+      };
+      return u;
+    },
+    async setSize(id, size, now) {
+      return setSizeStmt.run(size, now.getTime(), id).changes > 0;
+    },
+    async delete(id) {
+      return deleteStmt.run(id).changes > 0;
+    },
+  };
+}

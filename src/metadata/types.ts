@@ -1,0 +1,141 @@
+/**
+ * The metadata store: the source of truth for every fact about repositories, blobs, manifests,
+ * tags and uploads, split by role. Each method is one atomic unit (one transaction in the
+ * driver), so the rules that need atomicity — a manifest is visible only with all its
+ * references, a tag moves only as the immutability rule allows — hold on every engine.
+ * Timestamps are Date; drivers store epoch milliseconds.
+ */
+import type { Digest } from '../core/digest.js';
+
+export interface Page {
+  /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
+  after?: string;
+  limit: number;
+}
+
+export interface RepositoryRecord {
+  id: number;
+  registryId: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface RepositoryStore {
+  find(registryId: string, name: string): Promise<RepositoryRecord | undefined>;
+  /** Finds or creates. */
+  ensure(registryId: string, name: string, now: Date): Promise<RepositoryRecord>;
+  /** Names in lexical order. */
+  list(registryId: string, page: Page): Promise<string[]>;
+  /** Removes the repository and everything in it (manifests, tags, links, uploads). */
+  delete(id: number): Promise<boolean>;
+}
+
+export interface BlobRecord {
+  digest: Digest;
+  size: number;
+  createdAt: Date;
+}
+
+export interface BlobIndex {
+  /** A blob stored anywhere in the registry (for mounts and deduplication). */
+  find(digest: Digest): Promise<BlobRecord | undefined>;
+  /** A blob linked into the repository: what the repository's clients may read. */
+  findInRepository(repositoryId: number, digest: Digest): Promise<BlobRecord | undefined>;
+  /** Records a verified, durable blob (if new) and links it into the repository. */
+  record(repositoryId: number, blob: { digest: Digest; size: number }, now: Date): Promise<void>;
+  /** Links an already-recorded blob into a repository; false if the blob is unknown. */
+  link(repositoryId: number, digest: Digest, now: Date): Promise<BlobRecord | undefined>;
+  /** Removes the link (the bytes stay until garbage collection finds them unreferenced). */
+  unlink(repositoryId: number, digest: Digest): Promise<boolean>;
+}
+
+export interface ManifestRecord {
+  repositoryId: number;
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  payload: Buffer;
+  artifactType?: string;
+  subject?: Digest;
+  annotations?: Record<string, string>;
+  pushedAt: Date;
+}
+
+export interface PutManifestInput {
+  registryId: string;
+  repository: string;
+  /** Create the repository in the same transaction if it does not exist (create-on-push). */
+  createRepository: boolean;
+  digest: Digest;
+  mediaType: string;
+  payload: Buffer;
+  artifactType?: string;
+  subject?: Digest;
+  annotations?: Record<string, string>;
+  /** Blobs that must be linked into the repository. */
+  blobs: Digest[];
+  /** Manifests that must exist in the repository. */
+  manifests: Digest[];
+  tag?: string;
+  /** When false, an existing tag may not move to another digest. */
+  tagMutable: boolean;
+  now: Date;
+}
+
+export type PutManifestResult =
+  | { kind: 'ok'; repositoryId: number }
+  | { kind: 'repositoryUnknown' }
+  | { kind: 'missing'; blobs: Digest[]; manifests: Digest[] }
+  | { kind: 'tagImmutable'; current: Digest };
+
+export interface ReferrerRecord {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface ManifestStore {
+  find(repositoryId: number, digest: Digest): Promise<ManifestRecord | undefined>;
+  findByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined>;
+  /** Stores the manifest with its references (and tag) atomically, or changes nothing. */
+  put(input: PutManifestInput): Promise<PutManifestResult>;
+  /** Deletes the manifest and every tag pointing to it. */
+  delete(repositoryId: number, digest: Digest): Promise<boolean>;
+  /** Manifests whose subject is `subject`, optionally of one artifact type, by digest. */
+  referrers(repositoryId: number, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]>;
+}
+
+export interface TagStore {
+  /** Names in lexical order. */
+  list(repositoryId: number, page: Page): Promise<string[]>;
+  delete(repositoryId: number, tag: string): Promise<boolean>;
+}
+
+export interface UploadRecord {
+  id: string;
+  repositoryId: number;
+  /** Bytes received and staged so far. */
+  size: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface UploadStore {
+  /** Creates the session unless `limit` sessions are already open; false when over the limit. */
+  create(upload: { id: string; repositoryId: number; now: Date }, limit: number): Promise<boolean>;
+  find(id: string): Promise<UploadRecord | undefined>;
+  /** Records progress; false if the session is gone (cancelled or finished elsewhere). */
+  setSize(id: string, size: number, now: Date): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface MetadataStore {
+  readonly repositories: RepositoryStore;
+  readonly blobs: BlobIndex;
+  readonly manifests: ManifestStore;
+  readonly tags: TagStore;
+  readonly uploads: UploadStore;
+  close(): Promise<void>;
+}

@@ -1,0 +1,60 @@
+/**
+ * Reading, mounting and deleting blobs in a repository. A repository's clients may read only
+ * the blobs linked into it; the bytes themselves are shared by every repository (stored once).
+ */
+import type { Readable } from 'node:stream';
+import { BlobNotFoundError, type ByteRange } from '../blobstore/blob-store.js';
+import type { Digest } from '../core/digest.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import type { BlobRecord } from '../metadata/types.js';
+import type { RegistryContext, RepoScope } from './context.js';
+import { repositoryForPush, requireRepository } from './repositories.js';
+
+export class Blobs {
+  constructor(private readonly ctx: RegistryContext) {}
+
+  /** The blob as the repository sees it, or BLOB_UNKNOWN. */
+  async stat(scope: RepoScope, digest: Digest): Promise<BlobRecord> {
+    const repo = await requireRepository(this.ctx, scope);
+    const blob = await this.ctx.meta.blobs.findInRepository(repo.id, digest);
+    if (!blob) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
+    return blob;
+  }
+
+  async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    try {
+      return await this.ctx.blobs.read(digest, range, signal);
+    } catch (e) {
+      if (e instanceof BlobNotFoundError) {
+        // Metadata says the blob exists but its bytes are gone: a store fault, not a client error.
+        this.ctx.log.error({ digest, repository: scope.name }, 'blob bytes missing');
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Mounts a blob into `scope` from repository `from` (or, with automatic mounting, from
+   * anywhere in the registry). Returns undefined when it can't, and the client then uploads.
+   */
+  async mount(scope: RepoScope, digest: Digest, from: RepoScope | undefined): Promise<BlobRecord | undefined> {
+    let source: BlobRecord | undefined;
+    if (from) {
+      const fromRepo = await this.ctx.meta.repositories.find(from.registryId, from.name);
+      source = fromRepo && (await this.ctx.meta.blobs.findInRepository(fromRepo.id, digest));
+    } else if (this.ctx.limits.autoMount) {
+      source = await this.ctx.meta.blobs.find(digest);
+    }
+    if (!source) return undefined;
+    const repo = await repositoryForPush(this.ctx, scope);
+    return this.ctx.meta.blobs.link(repo.id, digest, this.ctx.clock.now());
+  }
+
+  async delete(scope: RepoScope, digest: Digest): Promise<void> {
+    if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
+    const repo = await requireRepository(this.ctx, scope);
+    const removed = await this.ctx.meta.blobs.unlink(repo.id, digest);
+    if (!removed) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
+    this.ctx.log.info({ repository: scope.name, digest }, 'blob unlinked');
+  }
+}

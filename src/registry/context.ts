@@ -1,0 +1,37 @@
+/**
+ * What every use case needs: the stores, the clock, the limits, a logger. Built once by app/
+ * and passed down; nothing in registry/ reads config or the wall clock on its own.
+ */
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobstore/blob-store.js';
+import type { Clock } from '../core/clock.js';
+import type { MetadataStore } from '../metadata/types.js';
+
+export interface RegistryLimits {
+  createOnPush: boolean;
+  deleteEnabled: boolean;
+  autoMount: boolean;
+  maxUploadSessions: number;
+  maxManifestBytes: number;
+  maxBlobBytes: number;
+  maxPageSize: number;
+}
+
+export interface RegistryContext {
+  blobs: BlobStore;
+  meta: MetadataStore;
+  clock: Clock;
+  limits: RegistryLimits;
+  log: Logger;
+}
+
+/** A repository as a request names it: which registry (account and region) and which name. */
+export interface RepoScope {
+  registryId: string;
+  name: string;
+}
+
+/** The registry key of an account's registry in one region. */
+export function registryIdOf(accountId: string, region: string): string {
+  return `${accountId}:${region}`;
+}

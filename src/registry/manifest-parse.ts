@@ -1,0 +1,149 @@
+/**
+ * Parses and validates a pushed manifest (OCI image manifest or index, Docker schema 2 manifest
+ * or manifest list) and extracts what the registry must know about it: which blobs and child
+ * manifests it references, its subject (for referrers) and its artifact type.
+ */
+import { isDigest, type Digest } from '../core/digest.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import {
+  MediaTypes,
+  isForeignLayer,
+  isIndexMediaType,
+  isManifestMediaType,
+  type ManifestMediaType,
+} from '../core/media-types.js';
+
+export interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface ParsedManifest {
+  mediaType: ManifestMediaType;
+  /** Blobs that must exist in the repository (config and distributable layers). */
+  blobs: Digest[];
+  /** Child manifests that must exist in the repository (index entries). */
+  manifests: Digest[];
+  subject?: Descriptor;
+  /** The referrers API's artifactType: the field itself, else the config's media type. */
+  artifactType?: string;
+  configMediaType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** Bounds a hostile manifest can't exceed whatever its byte size. */
+const MAX_DESCRIPTORS = 10_000;
+
+function invalid(message: string, detail?: unknown): never {
+  throw new RegistryError(Codes.ManifestInvalid, message, detail);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseAnnotations(v: unknown, where: string): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+    invalid(`${where}.annotations must be a map of strings`);
+  }
+  return v as Record<string, string>;
+}
+
+function parseDescriptor(v: unknown, where: string): Descriptor {
+  if (!isObject(v)) invalid(`${where} must be a descriptor object`);
+  const { mediaType, digest, size, artifactType } = v;
+  if (typeof mediaType !== 'string' || mediaType.length === 0 || mediaType.length > 255) {
+    invalid(`${where}.mediaType must be a non-empty string`);
+  }
+  if (typeof digest !== 'string' || !isDigest(digest)) invalid(`${where}.digest is not a valid digest`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    invalid(`${where}.size must be a non-negative integer`);
+  }
+  if (artifactType !== undefined && typeof artifactType !== 'string') invalid(`${where}.artifactType must be a string`);
+  const d: Descriptor = { mediaType, digest, size };
+  if (artifactType !== undefined) d.artifactType = artifactType;
+  const annotations = parseAnnotations(v.annotations, where);
+  if (annotations) d.annotations = annotations;
+  return d;
+}
+
+function parseDescriptorList(v: unknown, where: string): Descriptor[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) invalid(`${where} must be an array`);
+  if (v.length > MAX_DESCRIPTORS) invalid(`${where} has more than ${MAX_DESCRIPTORS} entries`);
+  return v.map((d, i) => parseDescriptor(d, `${where}[${i}]`));
+}
+
+/**
+ * Determines the media type from the body's `mediaType` and the request's Content-Type. A
+ * manifest whose body names a type must be pushed as that type; a body without one (allowed by
+ * OCI) takes the Content-Type.
+ */
+function resolveMediaType(body: Record<string, unknown>, contentType: string | undefined): ManifestMediaType {
+  const declared = body.mediaType;
+  const header = contentType?.split(';')[0]!.trim().toLowerCase();
+  if (declared !== undefined && typeof declared !== 'string') invalid('mediaType must be a string');
+  const type = (declared as string | undefined) ?? header;
+  if (!type) invalid('manifest has no mediaType and the request no Content-Type');
+  if (!isManifestMediaType(type)) {
+    throw new RegistryError(Codes.Unsupported, `manifest media type ${type.slice(0, 100)} is not supported`);
+  }
+  if (declared !== undefined && header && header !== declared && isManifestMediaType(header)) {
+    invalid(`Content-Type ${header} does not match the manifest's mediaType ${declared}`);
+  }
+  if (declared === undefined && (type === MediaTypes.dockerManifest || type === MediaTypes.dockerManifestList)) {
+    invalid('a Docker schema 2 manifest must declare its mediaType');
+  }
+  return type;
+}
+
+export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
+  const header = contentType?.split(';')[0]!.trim().toLowerCase();
+  if (header && !isManifestMediaType(header) && header !== 'application/json' && header !== 'application/octet-stream') {
+    throw new RegistryError(Codes.Unsupported, `manifest media type ${header.slice(0, 100)} is not supported`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    invalid('manifest is not valid JSON');
+  }
+  if (!isObject(body)) invalid('manifest must be a JSON object');
+  if (body.schemaVersion !== 2) {
+    if (body.schemaVersion === 1) throw new RegistryError(Codes.Unsupported, 'schema 1 manifests are not supported');
+    invalid('schemaVersion must be 2');
+  }
+  const mediaType = resolveMediaType(body, header);
+  const subject = body.subject === undefined ? undefined : parseDescriptor(body.subject, 'subject');
+  const artifactType = body.artifactType;
+  if (artifactType !== undefined && (typeof artifactType !== 'string' || artifactType.length > 255)) {
+    invalid('artifactType must be a string');
+  }
+  const annotations = parseAnnotations(body.annotations, 'manifest');
+  const parsed: ParsedManifest = { mediaType, blobs: [], manifests: [] };
+  if (subject) parsed.subject = subject;
+  if (annotations) parsed.annotations = annotations;
+
+  if (isIndexMediaType(mediaType)) {
+    if (body.manifests === undefined) invalid('an index must have a manifests array');
+    const children = parseDescriptorList(body.manifests, 'manifests');
+    parsed.manifests = [...new Set(children.map((c) => c.digest))];
+    if (artifactType !== undefined) parsed.artifactType = artifactType as string;
+    return parsed;
+  }
+
+  if (body.config === undefined) invalid('an image manifest must have a config descriptor');
+  const config = parseDescriptor(body.config, 'config');
+  if (body.layers === undefined && mediaType === MediaTypes.dockerManifest) invalid('layers is required');
+  const layers = parseDescriptorList(body.layers, 'layers');
+  const blobs = new Set<Digest>([config.digest]);
+  for (const l of layers) if (!isForeignLayer(l.mediaType)) blobs.add(l.digest);
+  parsed.blobs = [...blobs];
+  parsed.configMediaType = config.mediaType;
+  parsed.artifactType = (artifactType as string | undefined) ?? config.mediaType;
+  return parsed;
+}

@@ -1,0 +1,102 @@
+/**
+ * Manifest use cases: push (validate, check references, store with its tag atomically), get by
+ * tag or digest, delete, and the referrers of a subject. Both front doors (/v2 and the ECR API)
+ * push and delete through here, so every rule about manifests lives in this one place.
+ */
+import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import type { Reference } from '../core/names.js';
+import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
+import type { RegistryContext, RepoScope } from './context.js';
+import { parseManifest } from './manifest-parse.js';
+import { requireRepository } from './repositories.js';
+
+export interface PushedManifest {
+  digest: Digest;
+  subject?: Digest;
+}
+
+export class Manifests {
+  constructor(private readonly ctx: RegistryContext) {}
+
+  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+    if (payload.length > this.ctx.limits.maxManifestBytes) {
+      throw new RegistryError(Codes.ManifestTooLarge, `manifest exceeds ${this.ctx.limits.maxManifestBytes} bytes`);
+    }
+    const alg: DigestAlgorithm = reference.kind === 'digest' ? digestAlgorithm(reference.digest) : 'sha256';
+    const digest = digestOf(payload, alg);
+    if (reference.kind === 'digest' && reference.digest !== digest) {
+      throw new RegistryError(Codes.DigestInvalid, 'manifest digest does not match the reference', {
+        reference: reference.digest,
+        digest,
+      });
+    }
+    const parsed = parseManifest(payload, contentType);
+    const result = await this.ctx.meta.manifests.put({
+      registryId: scope.registryId,
+      repository: scope.name,
+      createRepository: this.ctx.limits.createOnPush,
+      digest,
+      mediaType: parsed.mediaType,
+      payload,
+      ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+      ...(parsed.subject && { subject: parsed.subject.digest }),
+      ...(parsed.annotations && { annotations: parsed.annotations }),
+      blobs: parsed.blobs,
+      manifests: parsed.manifests,
+      ...(reference.kind === 'tag' && { tag: reference.tag }),
+      tagMutable: true,
+      now: this.ctx.clock.now(),
+    });
+    switch (result.kind) {
+      case 'repositoryUnknown':
+        throw new RegistryError(Codes.NameUnknown, `repository ${scope.name} not found`, { name: scope.name });
+      case 'missing':
+        throw new RegistryError(Codes.ManifestBlobUnknown, 'manifest references unknown blobs or manifests', {
+          blobs: result.blobs,
+          manifests: result.manifests,
+        });
+      case 'tagImmutable':
+        throw new RegistryError(
+          Codes.TagImmutable,
+          `tag ${reference.kind === 'tag' ? reference.tag : ''} is immutable and already points to ${result.current}`,
+        );
+      case 'ok':
+        break;
+    }
+    this.ctx.log.info({ repository: scope.name, digest, tag: reference.kind === 'tag' ? reference.tag : undefined }, 'manifest pushed');
+    return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+  }
+
+  async get(scope: RepoScope, reference: Reference): Promise<ManifestRecord> {
+    const repo = await requireRepository(this.ctx, scope);
+    const m =
+      reference.kind === 'tag'
+        ? await this.ctx.meta.manifests.findByTag(repo.id, reference.tag)
+        : await this.ctx.meta.manifests.find(repo.id, reference.digest);
+    if (!m) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
+    return m;
+  }
+
+  /** By digest: deletes the manifest and its tags. By tag: removes only the tag. */
+  async delete(scope: RepoScope, reference: Reference): Promise<void> {
+    if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
+    const repo = await requireRepository(this.ctx, scope);
+    const removed =
+      reference.kind === 'tag'
+        ? await this.ctx.meta.tags.delete(repo.id, reference.tag)
+        : await this.ctx.meta.manifests.delete(repo.id, reference.digest);
+    if (!removed) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
+    this.ctx.log.info({ repository: scope.name, reference: refText(reference) }, 'manifest deleted');
+  }
+
+  /** Referrers of `subject`; an unknown subject has none (not an error, per OCI 1.1). */
+  async referrers(scope: RepoScope, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]> {
+    const repo = await requireRepository(this.ctx, scope);
+    return this.ctx.meta.manifests.referrers(repo.id, subject, artifactType);
+  }
+}
+
+function refText(r: Reference): string {
+  return r.kind === 'tag' ? r.tag : r.digest;
+}

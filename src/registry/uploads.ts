@@ -1,0 +1,200 @@
+/**
+ * Blob uploads: sessions, streamed and chunked appends, completion with digest verification,
+ * cancellation. Bytes are hashed as they stream into the blob store; the running hash lives in
+ * this process only, so an upload resumed after a restart (or on another node) is re-hashed from
+ * its staged bytes at completion. A digest becomes visible only after the blob is durable and
+ * its bytes were verified (design decision 2).
+ */
+import { randomUUID, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isUploadId } from '../blobstore/blob-store.js';
+import { createDigester, digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import type { UploadRecord } from '../metadata/types.js';
+import type { RegistryContext, RepoScope } from './context.js';
+import { repositoryForPush, requireRepository } from './repositories.js';
+
+/** The running sha256 of an upload whose bytes all passed through this process. */
+interface HashState {
+  hash: Hash;
+  size: number;
+}
+
+export interface ChunkOptions {
+  /** From Content-Range: the chunk must start where the upload ends. */
+  start?: number;
+  signal?: AbortSignal;
+}
+
+export interface UploadStatus {
+  id: string;
+  size: number;
+}
+
+export class Uploads {
+  private readonly hashes = new Map<string, HashState>();
+  /** Sessions with a request in flight; a second concurrent writer is refused. */
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly ctx: RegistryContext) {}
+
+  async start(scope: RepoScope): Promise<UploadStatus> {
+    const repo = await repositoryForPush(this.ctx, scope);
+    const id = randomUUID();
+    const created = await this.ctx.meta.uploads.create(
+      { id, repositoryId: repo.id, now: this.ctx.clock.now() },
+      this.ctx.limits.maxUploadSessions,
+    );
+    if (!created) throw new RegistryError(Codes.TooManyRequests, 'too many open upload sessions; finish or cancel some');
+    this.hashes.set(id, { hash: createDigester('sha256'), size: 0 });
+    return { id, size: 0 };
+  }
+
+  async status(scope: RepoScope, id: string): Promise<UploadStatus> {
+    const u = await this.session(scope, id);
+    return { id, size: u.size };
+  }
+
+  /** Appends a chunk (PATCH). */
+  async append(scope: RepoScope, id: string, body: Readable, opts: ChunkOptions = {}): Promise<UploadStatus> {
+    const u = await this.session(scope, id);
+    return this.exclusive(id, () => this.write(u, body, opts));
+  }
+
+  /** Completes the upload (PUT), with an optional final chunk, verifying the digest. */
+  async complete(scope: RepoScope, id: string, digest: Digest, body?: Readable, opts: ChunkOptions = {}): Promise<Digest> {
+    const u = await this.session(scope, id);
+    return this.exclusive(id, async () => {
+      let size = u.size;
+      if (body) size = (await this.write(u, body, opts)).size;
+      const actual = await this.digestOf(id, size, digestAlgorithm(digest));
+      if (actual !== digest) {
+        await this.discard(id);
+        throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
+      }
+      const writer = await this.ctx.blobs.writer(id, { append: true });
+      await writer.commit(digest);
+      await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now());
+      await this.ctx.meta.uploads.delete(id);
+      this.hashes.delete(id);
+      return digest;
+    });
+  }
+
+  /** A monolithic upload (POST ?digest=): a session that lives for one request. */
+  async monolithic(scope: RepoScope, digest: Digest, body: Readable, signal?: AbortSignal): Promise<Digest> {
+    const { id } = await this.start(scope);
+    try {
+      return await this.complete(scope, id, digest, body, signal ? { signal } : {});
+    } catch (e) {
+      await this.discard(id).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async cancel(scope: RepoScope, id: string): Promise<void> {
+    await this.session(scope, id);
+    await this.discard(id);
+  }
+
+  private async discard(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.ctx.meta.uploads.delete(id);
+    await this.ctx.blobs.deleteUpload(id);
+  }
+
+  private async session(scope: RepoScope, id: string): Promise<UploadRecord> {
+    const unknown = () => new RegistryError(Codes.BlobUploadUnknown, 'upload unknown', { uuid: id.slice(0, 100) });
+    if (!isUploadId(id)) throw unknown();
+    const repo = await requireRepository(this.ctx, scope);
+    const u = await this.ctx.meta.uploads.find(id);
+    if (!u || u.repositoryId !== repo.id) throw unknown();
+    return u;
+  }
+
+  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.busy.has(id)) throw new RegistryError(Codes.RangeInvalid, 'another request is writing to this upload');
+    this.busy.add(id);
+    try {
+      return await fn();
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  private async write(u: UploadRecord, body: Readable, opts: ChunkOptions): Promise<UploadStatus> {
+    if (opts.start !== undefined && opts.start !== u.size) {
+      throw new RegistryError(Codes.RangeInvalid, `chunk starts at ${opts.start} but the upload has ${u.size} bytes`, {
+        size: u.size,
+      });
+    }
+    const writer = await this.ctx.blobs.writer(u.id, { append: true });
+    // The running hash is only trusted if it covers exactly the bytes staged before this chunk.
+    let state = this.hashes.get(u.id);
+    if (state && state.size !== writer.size) {
+      this.hashes.delete(u.id);
+      state = undefined;
+    }
+    const meter = new Meter(this.ctx.limits.maxBlobBytes - writer.size, state?.hash);
+    // pipeline() carries a client hang-up into the meter, so the store's append fails instead of waiting.
+    const results = await Promise.allSettled([pipeline(body, meter), writer.append(meter, opts.signal)]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.hashes.delete(u.id);
+      await writer.close();
+      if (meter.failure) {
+        await this.discard(u.id);
+        throw meter.failure;
+      }
+      await this.ctx.meta.uploads.setSize(u.id, writer.size, this.ctx.clock.now());
+      if (body.errored || !body.readableEnded) {
+        throw new RegistryError(Codes.BlobUploadInvalid, 'upload interrupted', { received: meter.bytes });
+      }
+      throw failed.reason;
+    }
+    if (state) state.size = writer.size;
+    await writer.close();
+    const live = await this.ctx.meta.uploads.setSize(u.id, writer.size, this.ctx.clock.now());
+    if (!live) throw new RegistryError(Codes.BlobUploadUnknown, 'upload was cancelled');
+    return { id: u.id, size: writer.size };
+  }
+
+  /** The digest of the staged bytes: from the running hash when valid, else by re-reading them. */
+  private async digestOf(id: string, size: number, alg: DigestAlgorithm): Promise<Digest> {
+    const state = this.hashes.get(id);
+    if (alg === 'sha256' && state && state.size === size) {
+      return `sha256:${state.hash.digest('hex')}` as Digest;
+    }
+    const hash = createDigester(alg);
+    const staged = await this.ctx.blobs.readUpload(id);
+    await pipeline(staged, async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) hash.update(chunk);
+    });
+    return `${alg}:${hash.digest('hex')}` as Digest;
+  }
+}
+
+/** Counts bytes, enforces the size limit and feeds the running hash, as bytes stream past. */
+class Meter extends Transform {
+  bytes = 0;
+  failure: Error | undefined;
+
+  constructor(
+    private readonly remaining: number,
+    private readonly hash: Hash | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.remaining) {
+      this.failure = new RegistryError(Codes.SizeInvalid, 'blob exceeds the maximum blob size');
+      cb(this.failure);
+      return;
+    }
+    this.hash?.update(chunk);
+    cb(null, chunk);
+  }
+}

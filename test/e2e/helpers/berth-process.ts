@@ -1,0 +1,110 @@
+/**
+ * Starts a real Berth server as a child process (the built CLI, exactly as a user runs it) on a
+ * free loopback port with its own data directory, for end-to-end tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** dist/test/e2e/helpers → repository root. */
+export const repoRoot = resolve(here, '../../../..');
+export const cliPath = join(repoRoot, 'dist/src/cli/main.js');
+
+export interface BerthProcess {
+  readonly url: string;
+  /** host:port, as skopeo wants it. */
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: a crash. */
+  kill(): Promise<void>;
+  /** Stops (if running) and removes the data directory unless keepData. */
+  cleanup(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reuse an existing data directory (e.g. after a crash). */
+  dataDir?: string;
+  port?: number;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export async function tempDir(prefix = 'berth-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess> {
+  const dataDir = opts.dataDir ?? (await tempDir());
+  const port = opts.port ?? (await freePort());
+  const child = spawn(
+    process.execPath,
+    [cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
+    { env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode} before listening:\n${out}`);
+    try {
+      const r = await fetch(`${url}/v2/`);
+      await r.arrayBuffer();
+      if (r.status === 200 || r.status === 401) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`berth did not start within 20 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const signal = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(sig);
+      await exited;
+    }
+  };
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    child,
+    output: () => out,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
+    async cleanup(o = {}) {
+      await signal('SIGTERM');
+      if (!o.keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
