@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './load.js';
+
+describe('loadConfig', () => {
+  it('has defaults that give a working registry', () => {
+    const c = loadConfig({ env: {} });
+    assert.equal(c.port, 5000);
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.createOnPush, true);
+    assert.equal(c.maxManifestBytes, 4 * 1024 * 1024);
+  });
+
+  it('layers file, then environment, then flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+    const file = join(dir, 'berth.json');
+    writeFileSync(file, JSON.stringify({ port: 6000, host: '127.0.0.1', dataDir: '/from/file' }));
+    const c = loadConfig({ file, env: { BERTH_PORT: '7000', BERTH_CREATE_ON_PUSH: 'false' }, flags: { port: '8000' } });
+    assert.equal(c.port, 8000);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.dataDir, '/from/file');
+    assert.equal(c.createOnPush, false);
+  });
+
+  it('names the bad key and where it came from', () => {
+    assert.throws(() => loadConfig({ env: { BERTH_PORT: 'eighty' } }), (e: unknown) => e instanceof ConfigError && /BERTH_PORT/.test(e.message));
+    assert.throws(() => loadConfig({ env: {}, flags: { port: '70000' } }), (e: unknown) => e instanceof ConfigError && /--port/.test(e.message));
+    const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    assert.throws(() => loadConfig({ file, env: {} }), (e: unknown) => e instanceof ConfigError && /prot/.test(e.message));
+    writeFileSync(file, '{not json');
+    assert.throws(() => loadConfig({ file, env: {} }), (e: unknown) => e instanceof ConfigError && /cannot read config file/.test(e.message));
+  });
+});

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { digestOf } from '../core/digest.js';
+import { RegistryError } from '../core/errors.js';
+import { MediaTypes } from '../core/media-types.js';
+import { parseManifest } from './manifest-parse.js';
+
+const cfg = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf('c'), size: 1 };
+const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf('l'), size: 1 };
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof RegistryError);
+    return e.code.oci;
+  }
+  assert.fail('expected a RegistryError');
+}
+
+const buf = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe('parseManifest', () => {
+  it('extracts config and layers of an OCI image manifest', () => {
+    const p = parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [layer] }), undefined);
+    assert.equal(p.mediaType, MediaTypes.ociManifest);
+    assert.deepEqual(p.blobs, [cfg.digest, layer.digest]);
+    assert.deepEqual(p.manifests, []);
+    assert.equal(p.artifactType, cfg.mediaType);
+  });
+
+  it('takes the media type from Content-Type when the body omits it', () => {
+    const p = parseManifest(buf({ schemaVersion: 2, config: cfg, layers: [] }), MediaTypes.ociManifest);
+    assert.equal(p.mediaType, MediaTypes.ociManifest);
+  });
+
+  it('lists index children and the subject and artifactType of an artifact', () => {
+    const child = { mediaType: MediaTypes.ociManifest, digest: digestOf('m'), size: 3 };
+    const p = parseManifest(
+      buf({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [child, child], artifactType: 'x/y', subject: child }),
+      MediaTypes.ociIndex,
+    );
+    assert.deepEqual(p.manifests, [child.digest]);
+    assert.equal(p.artifactType, 'x/y');
+    assert.equal(p.subject?.digest, child.digest);
+  });
+
+  it('does not require foreign layers to be uploaded', () => {
+    const foreign = { ...layer, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', urls: ['https://x'] };
+    const p = parseManifest(
+      buf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: cfg, layers: [foreign] }),
+      MediaTypes.dockerManifest,
+    );
+    assert.deepEqual(p.blobs, [cfg.digest]);
+  });
+
+  it('refuses malformed and unsupported manifests with the right codes', () => {
+    assert.equal(codeOf(() => parseManifest(Buffer.from('{nope'), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
+    assert.equal(codeOf(() => parseManifest(buf([1, 2]), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
+    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 3, config: cfg }), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
+    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 2, layers: [] }), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 2, config: { ...cfg, digest: 'sha256:xyz' } }), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 2, config: { ...cfg, size: -1 } }), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
+    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 1, name: 'x' }), undefined)), 'UNSUPPORTED');
+    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 2, config: cfg }), 'text/plain')), 'UNSUPPORTED');
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
+  });
+
+  it('bounds the number of descriptors', () => {
+    const layers = Array.from({ length: 10_001 }, () => layer);
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers }), undefined)),
+      'MANIFEST_INVALID',
+    );
+  });
+});
