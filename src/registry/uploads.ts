@@ -167,6 +167,7 @@ export class Uploads {
       return `sha256:${state.hash.digest('hex')}` as Digest;
     }
     const hash = createDigester(alg);
+    if (size === 0) return `${alg}:${hash.digest('hex')}` as Digest;
     const staged = await this.ctx.blobs.readUpload(id);
     await pipeline(staged, async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) hash.update(chunk);
