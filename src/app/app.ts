@@ -11,7 +11,6 @@ import type { Config } from '../config/schema.js';
 import { createHttpServer } from '../http/server.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
-import { registryIdOf } from '../registry/context.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 
 export interface App {
@@ -51,7 +50,9 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
   const server = createHttpServer({
     registry,
     log,
-    defaultRegistryId: registryIdOf(config.defaultAccountId, config.region),
+    defaultAccountId: config.defaultAccountId,
+    region: config.region,
+    ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
   });
 
   return {

@@ -26,6 +26,7 @@ export const Codes = {
   RangeInvalid: code({ oci: 'BLOB_UPLOAD_INVALID', ecr: 'InvalidLayerPartException', status: 416, message: 'requested range not satisfiable' }),
   DigestInvalid: code({ oci: 'DIGEST_INVALID', ecr: 'InvalidLayerException', status: 400, message: 'provided digest did not match uploaded content' }),
   ManifestBlobUnknown: code({ oci: 'MANIFEST_BLOB_UNKNOWN', ecr: 'LayersNotFoundException', status: 400, message: 'manifest references a manifest or blob unknown to registry' }),
+  ManifestChildUnknown: code({ oci: 'MANIFEST_BLOB_UNKNOWN', ecr: 'ReferencedImagesNotFoundException', status: 400, message: 'manifest references manifests unknown to the repository' }),
   ManifestInvalid: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'manifest invalid' }),
   ManifestUnknown: code({ oci: 'MANIFEST_UNKNOWN', ecr: 'ImageNotFoundException', status: 404, message: 'manifest unknown to registry' }),
   ManifestTooLarge: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 413, message: 'manifest exceeds the size limit' }),
@@ -41,6 +42,18 @@ export const Codes = {
   TooManyRequests: code({ oci: 'TOOMANYREQUESTS', ecr: 'LimitExceededException', status: 429, message: 'too many requests' }),
   PaginationInvalid: code({ oci: 'PAGINATION_NUMBER_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'invalid number of results requested' }),
   NotFound: code({ oci: 'NOT_FOUND', ecr: 'InvalidParameterException', status: 404, message: 'not found' }),
+  // Errors only the ECR JSON API can produce; their OCI codes are for completeness.
+  RepositoryAlreadyExists: code({ oci: 'DENIED', ecr: 'RepositoryAlreadyExistsException', status: 400, message: 'repository already exists' }),
+  RepositoryNotEmpty: code({ oci: 'DENIED', ecr: 'RepositoryNotEmptyException', status: 400, message: 'repository still contains images' }),
+  InvalidParameter: code({ oci: 'UNSUPPORTED', ecr: 'InvalidParameterException', status: 400, message: 'invalid parameter' }),
+  InvalidTagParameter: code({ oci: 'UNSUPPORTED', ecr: 'InvalidTagParameterException', status: 400, message: 'invalid tag parameter' }),
+  TooManyTags: code({ oci: 'UNSUPPORTED', ecr: 'TooManyTagsException', status: 400, message: 'too many tags' }),
+  LimitExceeded: code({ oci: 'TOOMANYREQUESTS', ecr: 'LimitExceededException', status: 429, message: 'limit exceeded' }),
+  ImageAlreadyExists: code({ oci: 'UNSUPPORTED', ecr: 'ImageAlreadyExistsException', status: 400, message: 'image already exists' }),
+  ImageDigestDoesNotMatch: code({ oci: 'DIGEST_INVALID', ecr: 'ImageDigestDoesNotMatchException', status: 400, message: 'image digest does not match' }),
+  LayerAlreadyExists: code({ oci: 'UNSUPPORTED', ecr: 'LayerAlreadyExistsException', status: 400, message: 'layer already exists' }),
+  EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
+  LayerPartTooSmall: code({ oci: 'SIZE_INVALID', ecr: 'LayerPartTooSmallException', status: 400, message: 'layer part too small' }),
   Internal: code({ oci: 'UNKNOWN', ecr: 'ServerException', status: 500, message: 'internal server error' }),
 } as const;
 

@@ -5,16 +5,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
+import { registryIdOf } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
+import { isEcrRequest, routeEcr } from './ecr/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 
 export interface HttpServerOptions {
   registry: Registry;
   log: Logger;
-  /** The registry /v2 requests address until hosts name accounts. */
-  defaultRegistryId: string;
+  /** The account and region requests address until credentials name them. */
+  defaultAccountId: string;
+  region: string;
+  /** host[:port] for repository URIs; the request's Host header when unset. */
+  registryHost?: string;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
@@ -39,9 +44,23 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     if (rawUrl.length > 8192) throw new RegistryError(Codes.NotFound, 'URL too long');
     const url = new URL(rawUrl, 'http://berth.invalid');
     const path = url.pathname;
+    if (path === '/' && isEcrRequest(req)) {
+      await routeEcr(
+        {
+          registry: opts.registry,
+          log: opts.log,
+          accountId: opts.defaultAccountId,
+          region: opts.region,
+          ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
+        },
+        req,
+        res,
+      );
+      return;
+    }
     if (path === '/v2' || path.startsWith('/v2/')) {
       await routeOci(
-        { req, res, url, registry: opts.registry, registryId: opts.defaultRegistryId, log: opts.log, signal: controller.signal },
+        { req, res, url, registry: opts.registry, registryId: registryIdOf(opts.defaultAccountId, opts.region), log: opts.log, signal: controller.signal },
         path === '/v2' ? '' : path.slice(4),
       );
       return;

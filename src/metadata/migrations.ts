@@ -83,4 +83,63 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'ECR repository settings, resource tags, policies and identities',
+    sql: (d) => [
+      // One JSON column: ECR's repository settings are read and written whole, never queried by field.
+      `ALTER TABLE repositories ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'`,
+      `CREATE TABLE repository_resource_tags (
+        repository_id ${d.bigint} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (repository_id, tag_key)
+      )`,
+      // Policies of a repository ('repository', 'lifecycle') or a registry ('registry').
+      `CREATE TABLE policies (
+        scope TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        document TEXT NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (scope, kind)
+      )`,
+      `CREATE TABLE registry_settings (
+        registry_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (registry_id, name)
+      )`,
+      `CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE TABLE users (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        user_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      `CREATE TABLE user_policies (
+        account_id TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT,
+        PRIMARY KEY (account_id, user_name, kind, name),
+        FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name) ON DELETE CASCADE
+      )`,
+      `CREATE TABLE access_keys (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        user_name TEXT,
+        sealed_secret TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX access_keys_user ON access_keys (account_id, user_name)`,
+    ],
+  },
 ];

@@ -6,6 +6,7 @@
  * Timestamps are Date; drivers store epoch milliseconds.
  */
 import type { Digest } from '../core/digest.js';
+import type { RepositorySettings } from '../core/repository-settings.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -18,16 +19,40 @@ export interface RepositoryRecord {
   registryId: string;
   name: string;
   createdAt: Date;
+  settings: RepositorySettings;
+}
+
+export interface ResourceTag {
+  Key: string;
+  Value: string;
 }
 
 export interface RepositoryStore {
   find(registryId: string, name: string): Promise<RepositoryRecord | undefined>;
-  /** Finds or creates. */
+  /** Finds or creates with default settings. */
   ensure(registryId: string, name: string, now: Date): Promise<RepositoryRecord>;
+  /** Creates with the given settings and resource tags; undefined if the name is taken. */
+  create(input: {
+    registryId: string;
+    name: string;
+    settings: RepositorySettings;
+    tags: ResourceTag[];
+    now: Date;
+  }): Promise<RepositoryRecord | undefined>;
+  updateSettings(id: number, settings: RepositorySettings): Promise<void>;
   /** Names in lexical order. */
   list(registryId: string, page: Page): Promise<string[]>;
-  /** Removes the repository and everything in it (manifests, tags, links, uploads). */
-  delete(id: number): Promise<boolean>;
+  /** Records in name order. */
+  listRecords(registryId: string, page: Page): Promise<RepositoryRecord[]>;
+  /**
+   * Removes the repository and everything in it (manifests, tags, links, uploads, policies).
+   * Without `force` a repository holding images is kept and 'notEmpty' returned.
+   */
+  delete(id: number, opts: { force: boolean }): Promise<'deleted' | 'notEmpty' | 'missing'>;
+  resourceTags(id: number): Promise<ResourceTag[]>;
+  /** Adds or overwrites tags; refuses (returns false) if the result would exceed `max` tags. */
+  putResourceTags(id: number, tags: ResourceTag[], max: number): Promise<boolean>;
+  removeResourceTags(id: number, keys: string[]): Promise<void>;
 }
 
 export interface BlobRecord {
@@ -131,11 +156,39 @@ export interface UploadStore {
   delete(id: string): Promise<boolean>;
 }
 
+export interface ImageSummary {
+  digest: Digest;
+  mediaType: string;
+  /** Bytes of the manifest itself. */
+  manifestSize: number;
+  /** Bytes of the blobs the manifest references directly (config and layers). */
+  blobBytes: number;
+  /** Child manifests, for an index. */
+  children: Digest[];
+  pushedAt: Date;
+  tags: string[];
+  artifactType?: string;
+  subject?: Digest;
+}
+
+export type TagStatus = 'TAGGED' | 'UNTAGGED' | 'ANY';
+
+/** Read-side queries over a repository's images (manifests with their tags), for the ECR API. */
+export interface ImageQueries {
+  /** Images in digest order after `page.after`. */
+  list(repositoryId: number, page: Page, tagStatus: TagStatus): Promise<ImageSummary[]>;
+  /** The named images that exist, in no particular order. */
+  get(repositoryId: number, digests: Digest[]): Promise<ImageSummary[]>;
+  /** Digests of the indexes in the repository that list `digest` as a child. */
+  parents(repositoryId: number, digest: Digest): Promise<Digest[]>;
+}
+
 export interface MetadataStore {
   readonly repositories: RepositoryStore;
   readonly blobs: BlobIndex;
   readonly manifests: ManifestStore;
   readonly tags: TagStore;
   readonly uploads: UploadStore;
+  readonly images: ImageQueries;
   close(): Promise<void>;
 }

@@ -35,3 +35,8 @@ export interface RepoScope {
 export function registryIdOf(accountId: string, region: string): string {
   return `${accountId}:${region}`;
 }
+
+/** The account id (ECR's registryId) of a registry key. */
+export function accountOf(registryId: string): string {
+  return registryId.slice(0, registryId.indexOf(':'));
+}

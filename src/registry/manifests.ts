@@ -6,10 +6,11 @@
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { Reference } from '../core/names.js';
+import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { parseManifest } from './manifest-parse.js';
-import { requireRepository } from './repositories.js';
+import { repositoryNotFound, requireRepository } from './repositories.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -32,6 +33,10 @@ export class Manifests {
       });
     }
     const parsed = parseManifest(payload, contentType);
+    // The settings are read outside the put's transaction: a concurrent change of mutability
+    // applies from the next push on, as it would on ECR.
+    const existing = reference.kind === 'tag' ? await this.ctx.meta.repositories.find(scope.registryId, scope.name) : undefined;
+    const tagMutable = reference.kind !== 'tag' || !existing || !isTagImmutable(existing.settings, reference.tag);
     const result = await this.ctx.meta.manifests.put({
       registryId: scope.registryId,
       repository: scope.name,
@@ -45,21 +50,25 @@ export class Manifests {
       blobs: parsed.blobs,
       manifests: parsed.manifests,
       ...(reference.kind === 'tag' && { tag: reference.tag }),
-      tagMutable: true,
+      tagMutable,
       now: this.ctx.clock.now(),
     });
     switch (result.kind) {
       case 'repositoryUnknown':
-        throw new RegistryError(Codes.NameUnknown, `repository ${scope.name} not found`, { name: scope.name });
+        throw repositoryNotFound(scope);
       case 'missing':
-        throw new RegistryError(Codes.ManifestBlobUnknown, 'manifest references unknown blobs or manifests', {
-          blobs: result.blobs,
-          manifests: result.manifests,
-        });
+        throw new RegistryError(
+          result.blobs.length > 0 ? Codes.ManifestBlobUnknown : Codes.ManifestChildUnknown,
+          result.blobs.length > 0
+            ? `The following layers are not available in the repository: ${result.blobs.slice(0, 10).join(', ')}`
+            : `The following referenced images were not found: ${result.manifests.slice(0, 10).join(', ')}`,
+          { blobs: result.blobs, manifests: result.manifests },
+        );
       case 'tagImmutable':
         throw new RegistryError(
           Codes.TagImmutable,
-          `tag ${reference.kind === 'tag' ? reference.tag : ''} is immutable and already points to ${result.current}`,
+          `The image tag '${reference.kind === 'tag' ? reference.tag : ''}' already exists in the '${scope.name}' repository and cannot be overwritten because the repository is immutable.`,
+          { current: result.current },
         );
       case 'ok':
         break;

@@ -1,8 +1,10 @@
 /** The registry core: every use case, over one context. Front doors hold one of these. */
 import { Blobs } from './blobs.js';
 import type { RegistryContext } from './context.js';
+import { Images } from './images.js';
 import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
+import { RepositoryAdmin } from './repository-admin.js';
 import { Uploads } from './uploads.js';
 
 export interface Registry {
@@ -11,14 +13,19 @@ export interface Registry {
   readonly uploads: Uploads;
   readonly manifests: Manifests;
   readonly listings: Listings;
+  readonly images: Images;
+  readonly repositories: RepositoryAdmin;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
+  const manifests = new Manifests(ctx);
   return {
     ctx,
     blobs: new Blobs(ctx),
     uploads: new Uploads(ctx),
-    manifests: new Manifests(ctx),
+    manifests,
     listings: new Listings(ctx),
+    images: new Images(ctx, manifests),
+    repositories: new RepositoryAdmin(ctx),
   };
 }

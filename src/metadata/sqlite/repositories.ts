@@ -1,5 +1,6 @@
-/** Repositories on SQLite. */
-import type { Page, RepositoryRecord, RepositoryStore } from '../types.js';
+/** Repositories, their settings and their resource tags, on SQLite. */
+import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
+import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../types.js';
 import type { Db } from './open.js';
 
 interface Row {
@@ -7,22 +8,64 @@ interface Row {
   registry_id: string;
   name: string;
   created_at: number;
+  settings: string;
 }
 
 export function toRepository(r: Row): RepositoryRecord {
-  return { id: r.id, registryId: r.registry_id, name: r.name, createdAt: new Date(r.created_at) };
+  return {
+    id: r.id,
+    registryId: r.registry_id,
+    name: r.name,
+    createdAt: new Date(r.created_at),
+    settings: { ...defaultRepositorySettings, ...(JSON.parse(r.settings) as Partial<RepositorySettings>) },
+  };
 }
 
 export function createSqliteRepositories(db: Db): RepositoryStore {
   const findStmt = db.prepare<[string, string], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name = ?');
-  const insertStmt = db.prepare('INSERT INTO repositories (registry_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
-  const listStmt = db.prepare<[string, string, number], { name: string }>(
-    'SELECT name FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?',
+  const insertStmt = db.prepare(
+    'INSERT INTO repositories (registry_id, name, created_at, settings) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );
+  const listStmt = db.prepare<[string, string, number], Row>(
+    'SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?',
+  );
+  const settingsStmt = db.prepare('UPDATE repositories SET settings = ? WHERE id = ?');
+  const hasImages = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? LIMIT 1');
+  const existsStmt = db.prepare<[number], { registry_id: string; name: string }>('SELECT registry_id, name FROM repositories WHERE id = ?');
   const deleteStmt = db.prepare('DELETE FROM repositories WHERE id = ?');
+  const deletePolicies = db.prepare("DELETE FROM policies WHERE scope = ?");
+  const tagsStmt = db.prepare<[number], { tag_key: string; tag_value: string }>(
+    'SELECT tag_key, tag_value FROM repository_resource_tags WHERE repository_id = ? ORDER BY tag_key',
+  );
+  const countTags = db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM repository_resource_tags WHERE repository_id = ?');
+  const upsertTag = db.prepare(
+    `INSERT INTO repository_resource_tags (repository_id, tag_key, tag_value) VALUES (?, ?, ?)
+     ON CONFLICT (repository_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`,
+  );
+  const removeTag = db.prepare('DELETE FROM repository_resource_tags WHERE repository_id = ? AND tag_key = ?');
+
   const ensure = db.transaction((registryId: string, name: string, now: number): Row => {
-    insertStmt.run(registryId, name, now);
+    insertStmt.run(registryId, name, now, '{}');
     return findStmt.get(registryId, name)!;
+  });
+  const create = db.transaction((registryId: string, name: string, settings: string, tags: ResourceTag[], now: number) => {
+    if (insertStmt.run(registryId, name, now, settings).changes === 0) return undefined;
+    const row = findStmt.get(registryId, name)!;
+    for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
+    return row;
+  });
+  const remove = db.transaction((id: number, force: boolean): 'deleted' | 'notEmpty' | 'missing' => {
+    const repo = existsStmt.get(id);
+    if (!repo) return 'missing';
+    if (!force && hasImages.get(id)) return 'notEmpty';
+    deletePolicies.run(repositoryScope(repo.registry_id, repo.name));
+    deleteStmt.run(id);
+    return 'deleted';
+  });
+  const putTags = db.transaction((id: number, tags: ResourceTag[], max: number): boolean => {
+    for (const t of tags) upsertTag.run(id, t.Key, t.Value);
+    if (countTags.get(id)!.n > max) throw new TooManyTags();
+    return true;
   });
 
   return {
@@ -35,11 +78,45 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
       if (r) return toRepository(r);
       return toRepository(ensure.immediate(registryId, name, now.getTime()));
     },
+    async create(input) {
+      const r = create.immediate(input.registryId, input.name, JSON.stringify(input.settings), input.tags, input.now.getTime());
+      return r && toRepository(r);
+    },
+    async updateSettings(id, settings) {
+      settingsStmt.run(JSON.stringify(settings), id);
+    },
     async list(registryId, page: Page) {
       return listStmt.all(registryId, page.after ?? '', page.limit).map((r) => r.name);
     },
-    async delete(id) {
-      return deleteStmt.run(id).changes > 0;
+    async listRecords(registryId, page: Page) {
+      return listStmt.all(registryId, page.after ?? '', page.limit).map(toRepository);
+    },
+    async delete(id, opts) {
+      return remove.immediate(id, opts.force);
+    },
+    async resourceTags(id) {
+      return tagsStmt.all(id).map((r) => ({ Key: r.tag_key, Value: r.tag_value }));
+    },
+    async putResourceTags(id, tags, max) {
+      try {
+        return putTags.immediate(id, tags, max);
+      } catch (e) {
+        if (e instanceof TooManyTags) return false;
+        throw e;
+      }
+    },
+    async removeResourceTags(id, keys) {
+      db.transaction(() => {
+        for (const k of keys) removeTag.run(id, k);
+      }).immediate();
     },
   };
 }
+
+/** The `policies.scope` of a repository. */
+export function repositoryScope(registryId: string, name: string): string {
+  return `repository:${registryId}/${name}`;
+}
+
+/** Rolls back a tag write that would exceed the limit. */
+class TooManyTags extends Error {}

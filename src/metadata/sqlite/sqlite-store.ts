@@ -1,6 +1,7 @@
 /** The embedded metadata engine: one SQLite file, every role store over it. */
 import type { MetadataStore } from '../types.js';
 import { createSqliteBlobIndex } from './blobs.js';
+import { createSqliteImages } from './images.js';
 import { createSqliteManifests } from './manifests.js';
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
@@ -14,6 +15,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     manifests: createSqliteManifests(db),
     tags: createSqliteTags(db),
     uploads: createSqliteUploads(db),
+    images: createSqliteImages(db),
     async close() {
       db.close();
     },

@@ -1,0 +1,79 @@
+/** CreateRepository, DescribeRepositories, DeleteRepository. */
+import { z } from 'zod';
+import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
+import { registryKey, repoScope, type EcrAction } from '../context.js';
+import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
+import { EcrError } from '../protocol.js';
+import { repositoryShape } from '../shapes.js';
+
+export const mutabilityFilters = z
+  .array(z.object({ filterType: z.literal('WILDCARD'), filter: z.string().min(1).max(128) }).strict())
+  .min(1)
+  .max(5);
+
+const createInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    tags: resourceTags.optional(),
+    imageTagMutability: z.enum(TAG_MUTABILITIES).optional(),
+    imageTagMutabilityExclusionFilters: mutabilityFilters.optional(),
+    imageScanningConfiguration: z.object({ scanOnPush: z.boolean().optional() }).strict().optional(),
+    encryptionConfiguration: z
+      .object({ encryptionType: z.enum(ENCRYPTION_TYPES), kmsKey: z.string().min(1).max(2048).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const CreateRepository: EcrAction = async (call) => {
+  const input = parseInput(createInput, call.body);
+  const repo = await call.registry.repositories.create(repoScope(call, input.repositoryName, input.registryId), {
+    settings: {
+      ...(input.imageTagMutability && { imageTagMutability: input.imageTagMutability }),
+      ...(input.imageTagMutabilityExclusionFilters && { imageTagMutabilityExclusionFilters: input.imageTagMutabilityExclusionFilters }),
+      ...(input.imageScanningConfiguration?.scanOnPush !== undefined && { scanOnPush: input.imageScanningConfiguration.scanOnPush }),
+      ...(input.encryptionConfiguration && { encryptionType: input.encryptionConfiguration.encryptionType }),
+      ...(input.encryptionConfiguration?.kmsKey !== undefined && { kmsKey: input.encryptionConfiguration.kmsKey }),
+    },
+    tags: input.tags ?? [],
+  });
+  return { repository: repositoryShape(repo, call.region, call.registryHost) };
+};
+
+const describeInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryNames: z.array(repositoryName).min(1).max(100).optional(),
+    nextToken: nextToken.optional(),
+    maxResults: maxResults().optional(),
+  })
+  .strict();
+
+export const DescribeRepositories: EcrAction = async (call) => {
+  const input = parseInput(describeInput, call.body);
+  if (input.repositoryNames) {
+    if (input.nextToken !== undefined || input.maxResults !== undefined) {
+      throw new EcrError('InvalidParameterException', 'repositoryNames cannot be used together with nextToken or maxResults');
+    }
+    // One unknown name fails the whole call (Terraform relies on it).
+    const repos = [];
+    for (const name of input.repositoryNames) repos.push(await call.registry.repositories.get(repoScope(call, name, input.registryId)));
+    return { repositories: repos.map((r) => repositoryShape(r, call.region, call.registryHost)) };
+  }
+  const limit = input.maxResults ?? 100;
+  const after = decodeToken('DescribeRepositories', input.nextToken);
+  const page = await call.registry.repositories.list(registryKey(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
+  const items = page.slice(0, limit);
+  const out: Record<string, unknown> = { repositories: items.map((r) => repositoryShape(r, call.region, call.registryHost)) };
+  if (page.length > limit) out.nextToken = encodeToken('DescribeRepositories', items[items.length - 1]!.name);
+  return out;
+};
+
+const deleteInput = z.object({ registryId: registryId.optional(), repositoryName, force: z.boolean().optional() }).strict();
+
+export const DeleteRepository: EcrAction = async (call) => {
+  const input = parseInput(deleteInput, call.body);
+  const repo = await call.registry.repositories.delete(repoScope(call, input.repositoryName, input.registryId), input.force ?? false);
+  return { repository: repositoryShape(repo, call.region, call.registryHost) };
+};

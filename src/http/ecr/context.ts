@@ -1,0 +1,28 @@
+/** What an ECR action receives: the core, the addressed registry, and how to name things in answers. */
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { RepoScope } from '../../registry/context.js';
+import type { Registry } from '../../registry/registry.js';
+
+export interface EcrCall {
+  registry: Registry;
+  req: IncomingMessage;
+  body: unknown;
+  /** The caller's account, and so the default registry. */
+  accountId: string;
+  region: string;
+  /** host[:port] used in repository URIs and the login proxy endpoint. */
+  registryHost: string;
+  log: Logger;
+}
+
+export type EcrAction = (call: EcrCall) => Promise<unknown>;
+
+/** The registry an action addresses: `registryId` from the request, or the caller's own. */
+export function registryKey(call: EcrCall, registryId?: string): string {
+  return `${registryId ?? call.accountId}:${call.region}`;
+}
+
+export function repoScope(call: EcrCall, name: string, registryId?: string): RepoScope {
+  return { registryId: registryKey(call, registryId), name };
+}

@@ -1,0 +1,71 @@
+/**
+ * The AWS JSON 1.1 wire format of ECR's API: requests are `POST /` with `X-Amz-Target`
+ * `AmazonEC2ContainerRegistry_V20150921.<Op>` and a JSON body; answers are JSON with epoch-second
+ * timestamps; errors are `{"__type", "message"}` with 400 for every client error and 500 only
+ * for a server fault, because SDKs retry 5xx.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { isRegistryError } from '../../core/errors.js';
+
+export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/** An error in ECR's terms: the exception name and message, plus any modelled extra members. */
+export class EcrError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'EcrError';
+  }
+}
+
+export function sendEcrJson(res: ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.getTime() / 1000 : v));
+  res.writeHead(200, {
+    'Content-Type': JSON_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': randomUUID(),
+  });
+  res.end(body);
+}
+
+/** Renders any error thrown by an action: ECR errors as they are, core errors by their catalogue entry. */
+export function sendEcrError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+  let type: string;
+  let message: string;
+  let status = 400;
+  let extra: Record<string, unknown> = {};
+  if (err instanceof EcrError) {
+    ({ type, message, status, extra } = err);
+  } else if (isRegistryError(err)) {
+    type = err.code.ecr;
+    message = err.message;
+    if (err.code.status >= 500) status = 500;
+  } else {
+    log.error({ err, target: req.headers['x-amz-target'] }, 'ecr request failed');
+    type = 'ServerException';
+    message = 'An internal error occurred';
+    status = 500;
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ __type: type, message, ...extra });
+  const headers: Record<string, string | number> = {
+    'Content-Type': JSON_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': randomUUID(),
+    'x-amzn-ErrorType': type,
+  };
+  if (!req.complete) headers.Connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+  if (!req.complete) req.resume();
+}

@@ -1,0 +1,62 @@
+/** Dispatches an ECR JSON API request to its action by `X-Amz-Target`. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from '../../registry/registry.js';
+import { readBody } from '../request.js';
+import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
+import type { EcrAction, EcrCall } from './context.js';
+import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
+
+/** UploadLayerPart carries up to 20 MiB base64-encoded. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+const ACTIONS: Record<string, EcrAction> = {
+  CreateRepository,
+  DescribeRepositories,
+  DeleteRepository,
+};
+
+export interface EcrRouterOptions {
+  registry: Registry;
+  log: Logger;
+  accountId: string;
+  region: string;
+  registryHost?: string;
+}
+
+export function isEcrRequest(req: IncomingMessage): boolean {
+  const target = req.headers['x-amz-target'];
+  return req.method === 'POST' && typeof target === 'string' && target.startsWith(ECR_TARGET_PREFIX);
+}
+
+export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const op = String(req.headers['x-amz-target']).slice(ECR_TARGET_PREFIX.length);
+    const action = Object.hasOwn(ACTIONS, op) ? ACTIONS[op] : undefined;
+    if (!action) throw new EcrError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
+    const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
+      throw new EcrError('SerializationException', 'request body is too large');
+    });
+    let body: unknown;
+    try {
+      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new EcrError('SerializationException', 'request body is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new EcrError('SerializationException', 'request body must be a JSON object');
+    }
+    const call: EcrCall = {
+      registry: opts.registry,
+      req,
+      body,
+      accountId: opts.accountId,
+      region: opts.region,
+      registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
+      log: opts.log,
+    };
+    sendEcrJson(res, await action(call));
+  } catch (err) {
+    sendEcrError(req, res, err, opts.log);
+  }
+}

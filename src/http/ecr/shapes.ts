@@ -1,0 +1,41 @@
+/** ECR's response shapes, built from core records. */
+import type { RepositoryRecord } from '../../metadata/types.js';
+import type { ImageDetail } from '../../registry/images.js';
+import { accountOf } from '../../registry/context.js';
+
+export function repositoryArn(region: string, accountId: string, name: string): string {
+  return `arn:aws:ecr:${region}:${accountId}:repository/${name}`;
+}
+
+export function repositoryShape(repo: RepositoryRecord, region: string, registryHost: string): Record<string, unknown> {
+  const accountId = accountOf(repo.registryId);
+  const s = repo.settings;
+  const shape: Record<string, unknown> = {
+    repositoryArn: repositoryArn(region, accountId, repo.name),
+    registryId: accountId,
+    repositoryName: repo.name,
+    repositoryUri: `${registryHost}/${repo.name}`,
+    createdAt: repo.createdAt,
+    imageTagMutability: s.imageTagMutability,
+    imageScanningConfiguration: { scanOnPush: s.scanOnPush },
+    encryptionConfiguration: { encryptionType: s.encryptionType, ...(s.kmsKey !== undefined && { kmsKey: s.kmsKey }) },
+  };
+  if (s.imageTagMutabilityExclusionFilters) shape.imageTagMutabilityExclusionFilters = s.imageTagMutabilityExclusionFilters;
+  return shape;
+}
+
+export function imageDetailShape(accountId: string, repositoryName: string, d: ImageDetail): Record<string, unknown> {
+  const shape: Record<string, unknown> = {
+    registryId: accountId,
+    repositoryName,
+    imageDigest: d.digest,
+    imageSizeInBytes: d.sizeInBytes,
+    imagePushedAt: d.pushedAt,
+    imageManifestMediaType: d.mediaType,
+    imageStatus: 'ACTIVE',
+  };
+  if (d.tags.length > 0) shape.imageTags = d.tags;
+  if (d.artifactType !== undefined) shape.artifactMediaType = d.artifactType;
+  if (d.subject !== undefined) shape.subjectManifestDigest = d.subject;
+  return shape;
+}

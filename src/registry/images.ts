@@ -1,0 +1,189 @@
+/**
+ * Image use cases in ECR's terms: images named by `{imageDigest?, imageTag?}`, listed and
+ * described with their tags and sizes, fetched and deleted in batches with per-item failures.
+ * Pushes and deletes go through Manifests, the one code path both APIs share.
+ */
+import { digestOf, isDigest, type Digest } from '../core/digest.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import { isIndexMediaType } from '../core/media-types.js';
+import { isTag, parseTag } from '../core/names.js';
+import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
+import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import type { Manifests } from './manifests.js';
+import { requireRepository } from './repositories.js';
+
+export interface ImageId {
+  imageDigest?: string;
+  imageTag?: string;
+}
+
+export interface ImageFailure {
+  imageId: ImageId;
+  failureCode: string;
+  failureReason: string;
+}
+
+export interface ImageDetail extends ImageSummary {
+  /** ECR's imageSizeInBytes: the blobs of an image, or the largest child of an index. */
+  sizeInBytes: number;
+}
+
+export interface ResolvedImage {
+  id: ImageId;
+  manifest: ManifestRecord;
+}
+
+export function imageIdText(id: ImageId): string {
+  return `{imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'}`;
+}
+
+export class Images {
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly manifests: Manifests,
+  ) {}
+
+  /**
+   * PutImage: pushes a manifest given as text, by tag or untagged. Re-pushing a manifest under
+   * a tag it already has is ImageAlreadyExists, as on ECR.
+   */
+  async put(
+    scope: RepoScope,
+    input: { manifest: string; mediaType?: string; tag?: string; digest?: string },
+  ): Promise<{ digest: Digest; manifest: ManifestRecord }> {
+    const payload = Buffer.from(input.manifest, 'utf8');
+    const computed = digestOf(payload);
+    if (input.digest !== undefined && input.digest !== computed) {
+      throw new RegistryError(
+        Codes.ImageDigestDoesNotMatch,
+        `Invalid parameter at 'imageDigest' failed to satisfy constraint: 'digest of the manifest is ${computed}'`,
+      );
+    }
+    const tag = input.tag === undefined ? undefined : parseTag(input.tag);
+    if (tag !== undefined) {
+      const repo = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
+      const current = repo && (await this.ctx.meta.manifests.findByTag(repo.id, tag));
+      if (current?.digest === computed) {
+        throw new RegistryError(
+          Codes.ImageAlreadyExists,
+          `Image with digest '${computed}' and tag '${tag}' already exists in the repository with name '${scope.name}' in registry with id '${accountOf(scope.registryId)}'`,
+        );
+      }
+    }
+    const ref = tag !== undefined ? { kind: 'tag' as const, tag } : { kind: 'digest' as const, digest: computed };
+    const pushed = await this.manifests.push(scope, ref, payload, input.mediaType);
+    const repo = await requireRepository(this.ctx, scope);
+    const manifest = await this.ctx.meta.manifests.find(repo.id, pushed.digest);
+    if (!manifest) throw new RegistryError(Codes.ManifestUnknown, 'the image was deleted while it was being pushed');
+    return { digest: pushed.digest, manifest };
+  }
+
+  async list(scope: RepoScope, page: Page, tagStatus: TagStatus): Promise<ImageSummary[]> {
+    const repo = await requireRepository(this.ctx, scope);
+    return this.ctx.meta.images.list(repo.id, page, tagStatus);
+  }
+
+  /** Details with sizes; an index's size is its largest child's, as ECR reports it. */
+  async details(scope: RepoScope, images: ImageSummary[]): Promise<ImageDetail[]> {
+    const repo = await requireRepository(this.ctx, scope);
+    const childDigests = images.flatMap((i) => (isIndexMediaType(i.mediaType) ? i.children : []));
+    const children = new Map((await this.ctx.meta.images.get(repo.id, childDigests)).map((c) => [c.digest, c]));
+    return images.map((i) => {
+      const sizeInBytes = isIndexMediaType(i.mediaType)
+        ? Math.max(0, ...i.children.map((c) => children.get(c)?.blobBytes ?? 0))
+        : i.blobBytes;
+      return { ...i, sizeInBytes };
+    });
+  }
+
+  /** Resolves image ids; each one that can't be resolved becomes a failure. */
+  async resolve(scope: RepoScope, ids: ImageId[]): Promise<{ found: ResolvedImage[]; failures: ImageFailure[] }> {
+    const repo = await requireRepository(this.ctx, scope);
+    const found: ResolvedImage[] = [];
+    const failures: ImageFailure[] = [];
+    for (const id of ids) {
+      const problem = checkImageId(id);
+      if (problem) {
+        failures.push({ imageId: id, ...problem });
+        continue;
+      }
+      const byTag = id.imageTag !== undefined ? await this.ctx.meta.manifests.findByTag(repo.id, id.imageTag) : undefined;
+      const manifest = byTag ?? (id.imageDigest !== undefined ? await this.ctx.meta.manifests.find(repo.id, id.imageDigest as Digest) : undefined);
+      if (!manifest || (id.imageTag !== undefined && !byTag)) {
+        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+      } else if (id.imageDigest !== undefined && manifest.digest !== id.imageDigest) {
+        failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
+      } else {
+        found.push({ id, manifest });
+      }
+    }
+    return { found, failures };
+  }
+
+  /** Like resolve, but an unknown image fails the whole call (DescribeImages' behaviour). */
+  async requireAll(scope: RepoScope, ids: ImageId[]): Promise<ImageSummary[]> {
+    const repo = await requireRepository(this.ctx, scope);
+    const { found, failures } = await this.resolve(scope, ids);
+    const first = failures[0];
+    if (first) {
+      if (first.failureCode !== 'ImageNotFound') throw new RegistryError(Codes.InvalidParameter, first.failureReason);
+      throw new RegistryError(
+        Codes.ManifestUnknown,
+        `The image with imageId ${imageIdText(first.imageId)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+      );
+    }
+    return this.ctx.meta.images.get(repo.id, found.map((f) => f.manifest.digest));
+  }
+
+  /**
+   * Deletes by tag (untag; the image goes with its last tag) or by digest (the image and all
+   * its tags). A manifest still listed by an index is kept and reported, as ECR does.
+   */
+  async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
+    const repo = await requireRepository(this.ctx, scope);
+    const { found, failures } = await this.resolve(scope, ids);
+    const deleted: ImageId[] = [];
+    for (const { id, manifest } of found) {
+      const untagOnly = id.imageTag !== undefined && id.imageDigest === undefined;
+      const current = (await this.ctx.meta.images.get(repo.id, [manifest.digest]))[0];
+      const lastTag = !current || current.tags.length <= 1;
+      if (!untagOnly || lastTag) {
+        const parents = await this.ctx.meta.images.parents(repo.id, manifest.digest);
+        if (parents.length > 0) {
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: `Requested image referenced by manifest list: [${parents.join(', ')}]`,
+          });
+          continue;
+        }
+      }
+      try {
+        if (untagOnly && !lastTag) await this.manifests.delete(scope, { kind: 'tag', tag: parseTag(id.imageTag!) });
+        else await this.manifests.delete(scope, { kind: 'digest', digest: manifest.digest });
+        deleted.push(untagOnly ? { imageDigest: manifest.digest, imageTag: id.imageTag! } : { ...id, imageDigest: manifest.digest });
+      } catch (e) {
+        if (!(e instanceof RegistryError) || e.code !== Codes.ManifestUnknown) throw e;
+        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+      }
+    }
+    return { deleted, failures };
+  }
+}
+
+/** ECR's per-item validation of an image id. */
+function checkImageId(id: ImageId): { failureCode: string; failureReason: string } | undefined {
+  if (id.imageDigest === undefined && id.imageTag === undefined) {
+    return { failureCode: 'MissingDigestAndTag', failureReason: 'Invalid request parameters: both tag and digest cannot be null' };
+  }
+  if (id.imageDigest !== undefined && !isDigest(id.imageDigest)) {
+    return {
+      failureCode: 'InvalidImageDigest',
+      failureReason: "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+    };
+  }
+  if (id.imageTag !== undefined && !isTag(id.imageTag)) {
+    return { failureCode: 'InvalidImageTag', failureReason: 'Invalid request parameters: invalid image tag' };
+  }
+  return undefined;
+}

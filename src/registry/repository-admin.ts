@@ -1,0 +1,141 @@
+/**
+ * Repository administration: create with settings and resource tags, describe, delete (with or
+ * without force), change tag mutability and scan-on-push, and manage resource tags. The rules
+ * (name grammar, filter requirements, tag limits, encryption fixed at creation) live here so the
+ * ECR API and the `berth` admin commands share them.
+ */
+import { Codes, RegistryError } from '../core/errors.js';
+import { parseRepositoryName } from '../core/names.js';
+import {
+  defaultRepositorySettings,
+  type MutabilityFilter,
+  type RepositorySettings,
+  type TagMutability,
+} from '../core/repository-settings.js';
+import type { Page, RepositoryRecord, ResourceTag } from '../metadata/types.js';
+import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { repositoryNotFound, requireRepository } from './repositories.js';
+
+export const MAX_RESOURCE_TAGS = 50;
+const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
+
+export interface CreateRepositoryInput {
+  settings?: Partial<RepositorySettings>;
+  tags?: ResourceTag[];
+}
+
+function invalid(message: string): RegistryError {
+  return new RegistryError(Codes.InvalidParameter, message);
+}
+
+/** Checks a mutability and its exclusion filters, which ECR requires exactly for the *_WITH_EXCLUSION modes. */
+export function checkMutability(mutability: TagMutability, filters: MutabilityFilter[] | undefined): void {
+  const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
+  if (withExclusion && (!filters || filters.length === 0)) {
+    throw invalid(`imageTagMutabilityExclusionFilters are required when imageTagMutability is ${mutability}`);
+  }
+  if (!withExclusion && filters && filters.length > 0) {
+    throw invalid(`imageTagMutabilityExclusionFilters are only allowed with the *_WITH_EXCLUSION mutabilities`);
+  }
+  if (filters && filters.length > 5) throw invalid('at most 5 imageTagMutabilityExclusionFilters are allowed');
+  for (const f of filters ?? []) {
+    if (f.filterType !== 'WILDCARD') throw invalid(`filterType must be WILDCARD`);
+    if (!FILTER_RE.test(f.filter)) throw invalid(`filter '${f.filter.slice(0, 140)}' must match ^[0-9a-zA-Z._*-]{1,128}$`);
+  }
+}
+
+export function checkResourceTags(tags: ResourceTag[]): void {
+  const keys = new Set<string>();
+  for (const t of tags) {
+    if (typeof t.Key !== 'string' || t.Key.length < 1 || t.Key.length > 128 || t.Key.startsWith('aws:')) {
+      throw new RegistryError(Codes.InvalidTagParameter, 'tag keys must be 1 to 128 characters and must not start with aws:');
+    }
+    if (typeof t.Value !== 'string' || t.Value.length > 256) {
+      throw new RegistryError(Codes.InvalidTagParameter, 'tag values must be at most 256 characters');
+    }
+    if (keys.has(t.Key)) throw new RegistryError(Codes.InvalidTagParameter, `duplicate tag key ${t.Key}`);
+    keys.add(t.Key);
+  }
+  if (tags.length > MAX_RESOURCE_TAGS) throw new RegistryError(Codes.TooManyTags, `at most ${MAX_RESOURCE_TAGS} tags are allowed`);
+}
+
+export class RepositoryAdmin {
+  constructor(private readonly ctx: RegistryContext) {}
+
+  async create(scope: RepoScope, input: CreateRepositoryInput = {}): Promise<RepositoryRecord> {
+    parseRepositoryName(scope.name);
+    const settings: RepositorySettings = { ...defaultRepositorySettings, ...input.settings };
+    checkMutability(settings.imageTagMutability, settings.imageTagMutabilityExclusionFilters);
+    if (settings.encryptionType === 'AES256' && settings.kmsKey !== undefined) {
+      throw invalid('kmsKey can only be given with encryptionType KMS or KMS_DSSE');
+    }
+    const tags = input.tags ?? [];
+    checkResourceTags(tags);
+    const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, now: this.ctx.clock.now() });
+    if (!repo) {
+      throw new RegistryError(
+        Codes.RepositoryAlreadyExists,
+        `The repository with name '${scope.name}' already exists in the registry with id '${accountOf(scope.registryId)}'`,
+      );
+    }
+    this.ctx.log.info({ repository: scope.name }, 'repository created');
+    return repo;
+  }
+
+  get(scope: RepoScope): Promise<RepositoryRecord> {
+    return requireRepository(this.ctx, scope);
+  }
+
+  list(registryId: string, page: Page): Promise<RepositoryRecord[]> {
+    return this.ctx.meta.repositories.listRecords(registryId, page);
+  }
+
+  async delete(scope: RepoScope, force: boolean): Promise<RepositoryRecord> {
+    const repo = await requireRepository(this.ctx, scope);
+    const result = await this.ctx.meta.repositories.delete(repo.id, { force });
+    if (result === 'missing') throw repositoryNotFound(scope);
+    if (result === 'notEmpty') {
+      throw new RegistryError(
+        Codes.RepositoryNotEmpty,
+        `The repository with name '${scope.name}' in registry with id '${accountOf(scope.registryId)}' cannot be deleted because it still contains images`,
+      );
+    }
+    this.ctx.log.info({ repository: scope.name, force }, 'repository deleted');
+    return repo;
+  }
+
+  async setTagMutability(scope: RepoScope, mutability: TagMutability, filters?: MutabilityFilter[]): Promise<RepositorySettings> {
+    checkMutability(mutability, filters);
+    const repo = await requireRepository(this.ctx, scope);
+    const settings: RepositorySettings = { ...repo.settings, imageTagMutability: mutability };
+    if (filters && filters.length > 0) settings.imageTagMutabilityExclusionFilters = filters;
+    else delete settings.imageTagMutabilityExclusionFilters;
+    await this.ctx.meta.repositories.updateSettings(repo.id, settings);
+    return settings;
+  }
+
+  async setScanOnPush(scope: RepoScope, scanOnPush: boolean): Promise<RepositorySettings> {
+    const repo = await requireRepository(this.ctx, scope);
+    const settings: RepositorySettings = { ...repo.settings, scanOnPush };
+    await this.ctx.meta.repositories.updateSettings(repo.id, settings);
+    return settings;
+  }
+
+  async resourceTags(scope: RepoScope): Promise<ResourceTag[]> {
+    const repo = await requireRepository(this.ctx, scope);
+    return this.ctx.meta.repositories.resourceTags(repo.id);
+  }
+
+  async tagResource(scope: RepoScope, tags: ResourceTag[]): Promise<void> {
+    checkResourceTags(tags);
+    const repo = await requireRepository(this.ctx, scope);
+    if (!(await this.ctx.meta.repositories.putResourceTags(repo.id, tags, MAX_RESOURCE_TAGS))) {
+      throw new RegistryError(Codes.TooManyTags, `a repository can have at most ${MAX_RESOURCE_TAGS} tags`);
+    }
+  }
+
+  async untagResource(scope: RepoScope, keys: string[]): Promise<void> {
+    const repo = await requireRepository(this.ctx, scope);
+    await this.ctx.meta.repositories.removeResourceTags(repo.id, keys);
+  }
+}
