@@ -110,6 +110,16 @@ export class Uploads {
     const repo = await requireRepository(this.ctx, scope);
     const u = await this.ctx.meta.uploads.find(id);
     if (!u || u.repositoryId !== repo.id) throw unknown();
+    // After a crash mid-chunk the staged file holds more than was acknowledged. Those bytes are
+    // what the client sent, in order, so the staged size is the truth and the client resumes there.
+    if (!this.busy.has(id)) {
+      const staged = (await this.ctx.blobs.statUpload(id)) ?? 0;
+      if (staged !== u.size) {
+        this.hashes.delete(id);
+        await this.ctx.meta.uploads.setSize(id, staged, this.ctx.clock.now());
+        u.size = staged;
+      }
+    }
     return u;
   }
 

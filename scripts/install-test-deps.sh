@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the system tools the end-to-end tests drive (a real OCI client: skopeo) on a fresh
+# Debian machine. Idempotent and quiet when everything is already there; on failure it prints
+# the package manager's output and exits non-zero.
+set -euo pipefail
+
+# command name → Debian package that provides it
+declare -A wanted=([skopeo]=skopeo)
+
+missing=()
+for cmd in "${!wanted[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-test-deps: missing ${missing[*]} and apt-get is not available; install them by hand" >&2
+  exit 1
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "install-test-deps: missing ${missing[*]}; need root or sudo to install them" >&2
+    exit 1
+  fi
+  sudo=(sudo)
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! { "${sudo[@]}" apt-get update -q &&
+       "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-test-deps: failed to install ${missing[*]} (output above)" >&2
+  exit 1
+fi
+
+for cmd in "${!wanted[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "install-test-deps: installed ${wanted[$cmd]} but '$cmd' is still not on PATH" >&2
+    exit 1
+  fi
+done

@@ -1,0 +1,111 @@
+/**
+ * A minimal OCI Distribution client over fetch, for tests that must see the raw wire (status
+ * codes, headers, exact bytes) or push without a client tool in the way.
+ */
+import { createHash } from 'node:crypto';
+
+export const manifestAccept = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+export const sha256 = (data: Uint8Array | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+/** fetch's types predate Buffer<ArrayBufferLike>; a view over the same memory satisfies them. */
+export const asBody = (b: Buffer): BodyInit => new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.length);
+
+export interface Fetched {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+export async function request(url: string, init: RequestInit = {}): Promise<Fetched> {
+  const res = await fetch(url, init);
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+/** The first error code of an OCI error body, or undefined. */
+export function errorCode(res: Fetched): string | undefined {
+  try {
+    return (JSON.parse(res.body.toString()) as { errors?: { code: string }[] }).errors?.[0]?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+export const getManifest = (base: string, repo: string, ref: string, method = 'GET') =>
+  request(`${base}/v2/${repo}/manifests/${ref}`, { method, headers: { Accept: manifestAccept } });
+
+export const getBlob = (base: string, repo: string, digest: string, method = 'GET') =>
+  request(`${base}/v2/${repo}/blobs/${digest}`, { method });
+
+/** GETs a paginated listing, following `Link: <...>; rel="next"` until the end. */
+async function paginate<T>(base: string, path: string, key: string): Promise<{ status: number; items: T[] }> {
+  const items: T[] = [];
+  let next: string | undefined = `${path}?n=100`;
+  for (let pages = 0; next; pages++) {
+    if (pages > 1000) throw new Error(`GET ${path}: pagination does not end`);
+    const res = await request(new URL(next, base).toString());
+    if (res.status !== 200) return { status: res.status, items };
+    items.push(...(((JSON.parse(res.body.toString()) as Record<string, T[] | null>)[key]) ?? []));
+    next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+  }
+  return { status: 200, items };
+}
+
+export async function listTags(base: string, repo: string): Promise<{ status: number; tags: string[] }> {
+  const { status, items } = await paginate<string>(base, `/v2/${repo}/tags/list`, 'tags');
+  return { status, tags: items };
+}
+
+export async function catalog(base: string): Promise<string[]> {
+  const { status, items } = await paginate<string>(base, '/v2/_catalog', 'repositories');
+  if (status !== 200) throw new Error(`GET /v2/_catalog → ${status}`);
+  return items;
+}
+
+/** Resolves an upload Location (relative or absolute) and appends a query parameter. */
+export function uploadUrl(base: string, location: string, query = ''): string {
+  const url = new URL(location, base);
+  if (query) url.search = url.search ? `${url.search}&${query}` : `?${query}`;
+  return url.toString();
+}
+
+/** Starts an upload session and returns its absolute URL. */
+export async function startUpload(base: string, repo: string): Promise<string> {
+  const res = await request(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const location = res.headers.get('location');
+  if (res.status !== 202 || !location) throw new Error(`POST upload ${repo} → ${res.status} ${res.body.toString()}`);
+  return uploadUrl(base, location);
+}
+
+/**
+ * Pushes a blob: POST then either one PUT with the body (monolithic) or a PATCH with the body
+ * followed by an empty PUT (what docker and containerd do). Returns the final response.
+ */
+export async function pushBlob(base: string, repo: string, data: Buffer, mode: 'put' | 'patch' = 'put'): Promise<Fetched> {
+  const digest = sha256(data);
+  let location = await startUpload(base, repo);
+  if (mode === 'patch') {
+    const res = await request(location, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: asBody(data),
+    });
+    const next = res.headers.get('location');
+    if (res.status !== 202 || !next) throw new Error(`PATCH ${location} → ${res.status} ${res.body.toString()}`);
+    location = uploadUrl(base, next);
+    return request(uploadUrl(base, location, `digest=${digest}`), { method: 'PUT' });
+  }
+  return request(uploadUrl(base, location, `digest=${digest}`), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: asBody(data),
+  });
+}
+
+export const pushManifest = (base: string, repo: string, ref: string, bytes: Buffer, mediaType: string) =>
+  request(`${base}/v2/${repo}/manifests/${ref}`, { method: 'PUT', headers: { 'Content-Type': mediaType }, body: asBody(bytes) });
