@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system tools the end-to-end tests drive (a real OCI client: skopeo) on a fresh
+# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI) on a fresh
 # Debian machine. Idempotent and quiet when everything is already there; on failure it prints
 # the package manager's output and exits non-zero.
 set -euo pipefail
 
 # command name → Debian package that provides it
-declare -A wanted=([skopeo]=skopeo)
+declare -A wanted=([skopeo]=skopeo [aws]=awscli)
 
 missing=()
 for cmd in "${!wanted[@]}"; do
