@@ -29,7 +29,11 @@ export interface BlobWriter {
    * bytes appended. Rejects (leaving earlier staged bytes intact) if the source errors.
    */
   append(source: Readable, signal?: AbortSignal): Promise<number>;
-  /** Atomically makes the staged bytes the blob `digest` and removes the staged upload. */
+  /**
+   * Atomically makes the staged bytes the blob `digest` and removes the staged upload. Succeeds
+   * if the blob already exists even when the staged bytes are gone (a retried completion).
+   * A writer is spent after commit, cancel or close: append then rejects.
+   */
   commit(digest: Digest): Promise<void>;
   /** Discards the staged upload. */
   cancel(): Promise<void>;
@@ -44,10 +48,11 @@ export interface BlobStore {
   read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   /**
    * Opens the staged upload `uploadId` (a UUID; drivers must reject anything else).
-   * `append: false` starts it afresh, discarding anything staged under that id.
+   * `append: false` starts it afresh, discarding anything staged under that id; `append: true`
+   * on an id with nothing staged starts an empty upload.
    */
   writer(uploadId: string, opts: { append: boolean }): Promise<BlobWriter>;
-  /** Streams the bytes staged so far (used to re-hash an upload resumed on another node). */
+  /** Streams the bytes staged so far (to re-hash an upload resumed on another node); rejects if none. */
   readUpload(uploadId: string, signal?: AbortSignal): Promise<Readable>;
   /** Size of a staged upload, or undefined when none is staged. */
   statUpload(uploadId: string): Promise<number | undefined>;

@@ -1,85 +1,120 @@
 /**
- * The local file-system blob store.
+ * The local file-system blob store, the zero-config default on one machine.
  *
  * Layout under the root:
- *   blobs/<alg>/<first two hex>/<hex>   committed blobs, content-addressed; the two-character
- *                                       fan-out keeps directories small
- *   uploads/<uuid>                      staged bytes of an upload in progress
  *
- * Both live on one file system so that commit is a rename: atomic, so a reader (or a crash)
- * sees either no blob or all of it. Staged bytes are fsynced before the rename and the
- * directory after it, so a committed blob survives power loss before its metadata row exists.
+ *   <root>/
+ *     blobs/<alg>/<first two hex>/<hex>   committed blobs, content-addressed. The algorithm level
+ *                                         keeps sha256 and sha512 names apart; the two-character
+ *                                         fan-out bounds a directory to ~1/256 of all blobs, since
+ *                                         huge directories make lookups and backups slow.
+ *     uploads/<uploadId>                  the staged bytes of an upload in progress, one flat file
+ *                                         per upload so chunked appends are plain O_APPEND writes.
+ *
+ * Both trees live under one root, hence on one file system, so commit is a rename(2): atomic, so
+ * a reader (or a crash) sees either no blob or all of it. The staged file is fsynced before the
+ * rename and the directory after it, so a committed blob survives power loss before its metadata
+ * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { close, createReadStream, createWriteStream, open as openCb } from 'node:fs';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
-export function createFsBlobStore(opts: { root: string }): BlobStore {
-  const blobsDir = join(opts.root, 'blobs');
-  const uploadsDir = join(opts.root, 'uploads');
-  const knownDirs = new Set<string>();
+/** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
+const READ_CHUNK = 256 * 1024;
 
-  function blobPath(digest: Digest): string {
-    if (!isDigest(digest)) throw new Error('invalid digest');
+export function createFsBlobStore(opts: { root: string }): BlobStore {
+  // Absolute, so the directory walk after mkdir ends at the file-system root, not at '.'.
+  const root = resolvePath(opts.root);
+  const blobsDir = join(root, 'blobs');
+  const uploadsDir = join(root, 'uploads');
+
+  // Digests and upload ids reach us from clients' URLs; only these two functions build paths.
+  function blobPath(digest: string): string {
+    if (!isDigest(digest)) throw new Error(`invalid digest: ${JSON.stringify(digest.slice(0, 200))}`);
     const hex = digestHex(digest);
     return join(blobsDir, digestAlgorithm(digest), hex.slice(0, 2), hex);
   }
 
   function uploadPath(id: string): string {
-    if (!isUploadId(id)) throw new Error('invalid upload id');
+    if (!isUploadId(id)) throw new Error(`invalid upload id: ${JSON.stringify(id.slice(0, 200))}`);
     return join(uploadsDir, id);
   }
 
-  async function ensureDir(dir: string): Promise<void> {
-    if (knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    knownDirs.add(dir);
-  }
-
-  async function fsyncPath(path: string): Promise<void> {
-    const fh = await open(path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
-
-  async function sizeOf(path: string): Promise<number | undefined> {
-    try {
-      return (await stat(path)).size;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-  }
-
-  async function removeIfPresent(path: string): Promise<void> {
-    try {
-      await unlink(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
-
-  /** Opens a file for reading, turning ENOENT into BlobNotFoundError before any stream exists. */
-  async function openForRead(path: string, what: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
-    let fh;
-    try {
-      fh = await open(path, 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(what);
-      throw e;
-    }
-    return fh.createReadStream({
-      ...(range && { start: range.start, end: range.end }),
-      highWaterMark: 256 * 1024,
-      ...(signal && { signal }),
+  /** Creates (flags 'a') or truncates (flags 'w') a staged file; uploads/ is made on first use. */
+  async function touch(path: string, flags: 'a' | 'w'): Promise<void> {
+    const fh = await open(path, flags).catch(async (e: unknown) => {
+      if (!isNotFound(e)) throw e;
+      // Trying first and creating the directory on ENOENT keeps mkdir off every later call.
+      await mkdir(uploadsDir, { recursive: true });
+      return open(path, flags);
     });
+    await fh.close();
+  }
+
+  /**
+   * Commits of a digest under way in this process, settled either way. "The blob already exists"
+   * must mean durable, not merely renamed: a commit that finds the target must wait for the one
+   * that put it there to finish its directory fsync before its caller writes metadata.
+   */
+  const committing = new Map<string, Promise<void>>();
+
+  async function commitUpload(uploadId: string, staged: string, digest: Digest): Promise<void> {
+    const target = blobPath(digest);
+    if ((await sizeOf(target)) !== undefined) {
+      await committing.get(digest);
+      // Content-addressed: the stored bytes are these bytes, so the staged copy is redundant.
+      await removeIfPresent(staged);
+      return;
+    }
+    const done = moveIntoPlace(uploadId, staged, target);
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    const prev = committing.get(digest);
+    const entry = prev ? Promise.all([prev, settled]).then(() => undefined) : settled;
+    committing.set(digest, entry);
+    try {
+      await done;
+      // moveIntoPlace returns early when a commit of the same upload moved the file first.
+      await prev;
+    } finally {
+      if (committing.get(digest) === entry) committing.delete(digest);
+    }
+  }
+
+  async function moveIntoPlace(uploadId: string, staged: string, target: string): Promise<void> {
+    try {
+      await fsyncPath(staged);
+    } catch (e) {
+      // A concurrent commit of this same upload may have moved the file already.
+      if (isNotFound(e) && (await sizeOf(target)) !== undefined) return;
+      if (isNotFound(e)) throw new Error(`upload not found: ${uploadId}`);
+      throw e;
+    }
+    const dir = dirname(target);
+    const created = await mkdir(dir, { recursive: true });
+    try {
+      // Replacing a target that appeared meanwhile is harmless: a concurrent commit of the same
+      // digest stored the same bytes, and readers holding the old inode keep reading it.
+      await rename(staged, target);
+    } catch (e) {
+      if (isNotFound(e) && (await sizeOf(target)) !== undefined) return;
+      throw e;
+    }
+    // The new name is durable only once its directory is synced; a directory made just now must
+    // itself be recorded in its parent, up to the first one that already existed.
+    const dirs = [dir];
+    if (created !== undefined) {
+      for (let d = dir; d !== created && d !== dirname(d); d = dirname(d)) dirs.push(dirname(d));
+      dirs.push(dirname(created));
+    }
+    for (const d of dirs) await fsyncDir(d);
   }
 
   return {
@@ -90,56 +125,63 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
       return size === undefined ? undefined : { size };
     },
 
-    read(digest, range, signal) {
-      return openForRead(blobPath(digest), digest, range, signal);
+    async read(digest, range, signal) {
+      const stream = await openStream(blobPath(digest), range, signal);
+      if (!stream) throw new BlobNotFoundError(digest);
+      return stream;
     },
 
     async writer(uploadId, { append }): Promise<BlobWriter> {
       const path = uploadPath(uploadId);
-      await ensureDir(uploadsDir);
-      if (!append) await removeIfPresent(path);
-      let size = (await sizeOf(path)) ?? 0;
+      let size = 0;
+      if (!append) {
+        await touch(path, 'w');
+      } else {
+        const existing = await sizeOf(path);
+        // The staged file exists from the start, so an empty upload can commit like any other.
+        if (existing === undefined) await touch(path, 'a');
+        else size = existing;
+      }
+      let finished = false;
       return {
         uploadId,
         get size() {
           return size;
         },
         async append(source, signal) {
+          if (finished) throw new Error('blob writer is closed');
           const before = size;
           try {
-            await pipeline(source, createWriteStream(path, { flags: 'a', highWaterMark: 256 * 1024 }), signal ? { signal } : {});
+            const sink = createWriteStream(path, { flags: 'a' });
+            await pipeline(source, sink, signal ? { signal } : {});
           } finally {
-            // Re-read what really reached the disk, whether the pipeline finished or not.
+            // After a failure some of the bytes may have reached the file; the disk is the truth.
             size = (await sizeOf(path)) ?? 0;
           }
           return size - before;
         },
         async commit(digest) {
-          const target = blobPath(digest);
-          await ensureDir(join(target, '..'));
-          if ((await sizeOf(path)) === undefined) {
-            // An empty upload has no staged file yet.
-            await (await open(path, 'a')).close();
-          }
-          await fsyncPath(path);
-          // rename replaces an existing target atomically; its content is the same by construction.
-          await rename(path, target);
-          await fsyncPath(join(target, '..'));
+          await commitUpload(uploadId, path, digest);
+          finished = true;
         },
         async cancel() {
+          finished = true;
           await removeIfPresent(path);
         },
         async close() {
-          // Each append opens and closes its own stream; nothing stays open between requests.
+          // Each append opens and closes its own file; nothing is held between requests.
+          finished = true;
         },
       };
     },
 
-    readUpload(uploadId, signal) {
-      return openForRead(uploadPath(uploadId), uploadId, undefined, signal);
+    async readUpload(uploadId, signal) {
+      const stream = await openStream(uploadPath(uploadId), undefined, signal);
+      if (!stream) throw new Error(`upload not found: ${uploadId}`);
+      return stream;
     },
 
-    statUpload(uploadId) {
+    async statUpload(uploadId) {
       return sizeOf(uploadPath(uploadId));
     },
 
@@ -148,7 +190,79 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
     },
 
     async delete(digest) {
-      await rm(blobPath(digest), { force: true });
+      await removeIfPresent(blobPath(digest));
     },
   };
+}
+
+/**
+ * Opens the file before making the stream, so a missing file is an answer (undefined) rather
+ * than an 'error' event after the caller has already sent headers. The raw-fd callback API is
+ * used because it is the cheapest route to a ReadStream: one open(2), no FileHandle promises
+ * per chunk, and the stream closes the fd itself when it ends or is destroyed.
+ */
+function openStream(path: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Readable | undefined> {
+  return new Promise((resolve, reject) => {
+    openCb(path, 'r', (err, fd) => {
+      if (err) {
+        if (isNotFound(err)) resolve(undefined);
+        else reject(err);
+        return;
+      }
+      try {
+        resolve(
+          createReadStream('', {
+            fd,
+            highWaterMark: READ_CHUNK,
+            ...(range && { start: range.start, end: range.end }),
+            ...(signal && { signal }),
+          }),
+        );
+      } catch (e) {
+        // A bad range throws synchronously, before the stream owns the fd.
+        close(fd, () => reject(e));
+      }
+    });
+  });
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  try {
+    await fsyncPath(path);
+  } catch (e) {
+    // Some platforms cannot open or sync a directory (Windows, some network file systems);
+    // there the rename is as durable as the platform allows.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') throw e;
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

@@ -1,0 +1,337 @@
+/**
+ * The one contract every BlobStore driver must meet, as a node:test suite. A driver joins with a
+ * few lines (see fs/fs-blob-store.test.ts); a test it cannot pass is skipped with a stated reason,
+ * never silently dropped, and a skip naming no test here fails so that stale skips are noticed.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { digestOf, type Digest } from '../core/digest.js';
+import { BlobNotFoundError, type BlobStore } from './blob-store.js';
+
+export interface BlobStoreSuiteOptions {
+  name: string;
+  /** Builds a fresh store; `dir` is an empty temporary directory removed after the test. */
+  create: (dir: string) => Promise<BlobStore>;
+  skip?: Array<{ reason: string; tests: string[] }>;
+}
+
+type Body = (store: BlobStore, dir: string) => Promise<void>;
+
+export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
+  const reasons = new Map<string, string>();
+  for (const s of opts.skip ?? []) for (const t of s.tests) reasons.set(t, s.reason);
+  const names = new Set<string>();
+
+  describe(`blob store contract: ${opts.name}`, () => {
+    function test(name: string, body: Body): void {
+      names.add(name);
+      const reason = reasons.get(name);
+      it(name, reason === undefined ? {} : { skip: reason }, async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'berth-blobstore-'));
+        try {
+          await body(await opts.create(dir), dir);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    }
+
+    test('stat of a missing blob is undefined', async (store) => {
+      assert.equal(await store.stat(digestOf('nothing here')), undefined);
+    });
+
+    test('write, commit, stat and read a blob', async (store) => {
+      const data = bytes(100_000, 1);
+      const digest = await put(store, data);
+      assert.deepEqual(await store.stat(digest), { size: data.length });
+      assert.deepEqual(await readAll(await store.read(digest)), data);
+    });
+
+    test('an empty upload commits as an empty blob', async (store) => {
+      const digest = digestOf('');
+      const w = await store.writer(randomUUID(), { append: false });
+      assert.equal(w.size, 0);
+      await w.commit(digest);
+      assert.deepEqual(await store.stat(digest), { size: 0 });
+      assert.equal((await readAll(await store.read(digest))).length, 0);
+    });
+
+    test('ranged reads return first byte, middle, last byte and whole', async (store) => {
+      const data = bytes(300_000, 2);
+      const digest = await put(store, data);
+      const last = data.length - 1;
+      for (const [start, end] of [[0, 0], [1000, 200_123], [last, last], [0, last], [65_535, 65_536]] as const) {
+        const got = await readAll(await store.read(digest, { start, end }));
+        assert.deepEqual(got, data.subarray(start, end + 1), `range ${start}-${end}`);
+      }
+    });
+
+    test('read of a missing blob rejects with BlobNotFoundError', async (store) => {
+      const digest = digestOf('absent');
+      await assert.rejects(store.read(digest), (e: unknown) => e instanceof BlobNotFoundError && e.digest === digest);
+      await assert.rejects(store.read(digest, { start: 0, end: 0 }), BlobNotFoundError);
+    });
+
+    test('a chunked upload through several writers commits all chunks', async (store) => {
+      const id = randomUUID();
+      const parts = [bytes(70_000, 3), bytes(1, 4), bytes(200_000, 5)];
+      let expected = 0;
+      for (const part of parts) {
+        const w = await store.writer(id, { append: true });
+        assert.equal(w.size, expected);
+        assert.equal(await w.append(sourceOf(part)), part.length);
+        expected += part.length;
+        assert.equal(w.size, expected);
+        await w.close();
+      }
+      const all = Buffer.concat(parts);
+      const w = await store.writer(id, { append: true });
+      await w.commit(digestOf(all));
+      assert.deepEqual(await readAll(await store.read(digestOf(all))), all);
+      assert.equal(await store.statUpload(id), undefined);
+    });
+
+    test('append: false restarts an upload', async (store) => {
+      const id = randomUUID();
+      const w1 = await store.writer(id, { append: true });
+      await w1.append(sourceOf(bytes(5000, 6)));
+      await w1.close();
+      const w2 = await store.writer(id, { append: false });
+      assert.equal(w2.size, 0);
+      const fresh = bytes(3000, 7);
+      await w2.append(sourceOf(fresh));
+      assert.equal(await store.statUpload(id), fresh.length);
+      await w2.commit(digestOf(fresh));
+      assert.deepEqual(await readAll(await store.read(digestOf(fresh))), fresh);
+    });
+
+    test('statUpload and readUpload return the staged bytes', async (store) => {
+      const id = randomUUID();
+      assert.equal(await store.statUpload(id), undefined);
+      await assert.rejects(store.readUpload(id));
+      const w = await store.writer(id, { append: false });
+      const a = bytes(40_000, 8);
+      const b = bytes(10, 9);
+      await w.append(sourceOf(a));
+      await w.append(sourceOf(b));
+      assert.equal(await store.statUpload(id), a.length + b.length);
+      assert.deepEqual(await readAll(await store.readUpload(id)), Buffer.concat([a, b]));
+      await w.close();
+    });
+
+    test('uploads in parallel do not mix', async (store) => {
+      const [a, b] = [bytes(100_000, 10), bytes(100_000, 11)];
+      const [wa, wb] = await Promise.all([store.writer(randomUUID(), { append: false }), store.writer(randomUUID(), { append: false })]);
+      await Promise.all([wa.append(sourceOf(a, 1000)), wb.append(sourceOf(b, 1000))]);
+      await Promise.all([wa.commit(digestOf(a)), wb.commit(digestOf(b))]);
+      assert.deepEqual(await readAll(await store.read(digestOf(a))), a);
+      assert.deepEqual(await readAll(await store.read(digestOf(b))), b);
+    });
+
+    test('cancel and deleteUpload remove the staged upload', async (store) => {
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await w.append(sourceOf(bytes(1000, 12)));
+      await w.cancel();
+      assert.equal(await store.statUpload(id), undefined);
+      const id2 = randomUUID();
+      const w2 = await store.writer(id2, { append: false });
+      await w2.append(sourceOf(bytes(10, 13)));
+      await w2.close();
+      await store.deleteUpload(id2);
+      assert.equal(await store.statUpload(id2), undefined);
+      await store.deleteUpload(id2);
+      await store.deleteUpload(randomUUID());
+    });
+
+    test('commit of an already stored digest is idempotent', async (store) => {
+      const data = bytes(50_000, 14);
+      const digest = await put(store, data);
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await w.append(sourceOf(data));
+      await w.commit(digest);
+      assert.equal(await store.statUpload(id), undefined);
+      assert.deepEqual(await readAll(await store.read(digest)), data);
+    });
+
+    test('concurrent commits of the same content both succeed', async (store) => {
+      const data = bytes(200_000, 15);
+      const digest = digestOf(data);
+      const writers = await Promise.all([1, 2, 3].map(() => store.writer(randomUUID(), { append: false })));
+      await Promise.all(writers.map((w) => w.append(sourceOf(data))));
+      await Promise.all(writers.map((w) => w.commit(digest)));
+      for (const w of writers) assert.equal(await store.statUpload(w.uploadId), undefined);
+      assert.deepEqual(await store.stat(digest), { size: data.length });
+      assert.deepEqual(await readAll(await store.read(digest)), data);
+      // A retried completion may commit one upload twice, through two writers, at once.
+      const again = bytes(10_000, 25);
+      const id = randomUUID();
+      await (await store.writer(id, { append: false })).append(sourceOf(again));
+      const twins = await Promise.all([store.writer(id, { append: true }), store.writer(id, { append: true })]);
+      await Promise.all(twins.map((w) => w.commit(digestOf(again))));
+      assert.deepEqual(await readAll(await store.read(digestOf(again))), again);
+    });
+
+    test('delete makes a blob absent, and deleting an absent blob is fine', async (store) => {
+      const digest = await put(store, bytes(1234, 16));
+      await store.delete(digest);
+      assert.equal(await store.stat(digest), undefined);
+      await assert.rejects(store.read(digest), BlobNotFoundError);
+      await store.delete(digest);
+      await store.delete(digestOf('never stored'));
+    });
+
+    test('invalid upload ids are rejected', async (store) => {
+      const valid = randomUUID();
+      for (const id of ['../x', 'ABC', '', valid.toUpperCase(), `${valid}/../x`, `../${valid}`, `${valid}\0`]) {
+        await assert.rejects(store.writer(id, { append: false }), Error, `writer ${JSON.stringify(id)}`);
+        await assert.rejects(store.writer(id, { append: true }), Error);
+        await assert.rejects(store.statUpload(id), Error);
+        await assert.rejects(store.readUpload(id), Error);
+        await assert.rejects(store.deleteUpload(id), Error);
+      }
+    });
+
+    test('invalid digests are rejected', async (store) => {
+      const data = bytes(10, 17);
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await w.append(sourceOf(data));
+      const hex = digestOf(data).slice('sha256:'.length);
+      const bad = ['', 'sha256:', `sha256:${hex.slice(1)}`, `sha256:${hex.toUpperCase()}`, `md5:${hex.slice(32)}`,
+        'sha256:../../../../etc/passwd', `sha256:${hex}/..`, `sha512:${hex}`, hex];
+      for (const d of bad as Digest[]) {
+        await assert.rejects(store.stat(d), Error, `stat ${JSON.stringify(d)}`);
+        await assert.rejects(store.read(d), (e: unknown) => e instanceof Error && !(e instanceof BlobNotFoundError));
+        await assert.rejects(store.delete(d), Error);
+        await assert.rejects(w.commit(d), Error);
+      }
+      // A refused commit must not consume the staged bytes.
+      assert.equal(await store.statUpload(id), data.length);
+    });
+
+    test('a source that errors mid-way rejects append and leaves a consistent size', async (store) => {
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      const head = bytes(1000, 18);
+      await w.append(sourceOf(head));
+      const chunks = [bytes(64 * 1024, 19), bytes(64 * 1024, 20), bytes(64 * 1024, 21)];
+      const failing = Readable.from((async function* () {
+        for (const c of chunks) yield c;
+        throw new Error('client went away');
+      })());
+      await assert.rejects(w.append(failing), /client went away/);
+      const staged = await readAll(await store.readUpload(id));
+      assert.equal(w.size, staged.length);
+      assert.equal(await store.statUpload(id), staged.length);
+      // Whatever stayed must be a prefix of what was sent, so the upload can resume from there.
+      assert.deepEqual(staged, Buffer.concat([head, ...chunks]).subarray(0, staged.length));
+      assert.ok(staged.length >= head.length);
+      await w.close();
+      const w2 = await store.writer(id, { append: true });
+      assert.equal(w2.size, staged.length);
+    });
+
+    test('a 64 MiB blob streamed from a generator round-trips with its sha256', async (store) => {
+      const chunk = 1024 * 1024;
+      const count = 64;
+      const sent = createHash('sha256');
+      const source = Readable.from((function* () {
+        for (let i = 0; i < count; i++) {
+          const c = bytes(chunk, 1000 + i);
+          sent.update(c);
+          yield c;
+        }
+      })());
+      const w = await store.writer(randomUUID(), { append: false });
+      assert.equal(await w.append(source), chunk * count);
+      const digest = `sha256:${sent.digest('hex')}` as Digest;
+      await w.commit(digest);
+      assert.deepEqual(await store.stat(digest), { size: chunk * count });
+      const got = createHash('sha256');
+      for await (const c of await store.read(digest)) got.update(c as Buffer);
+      assert.equal(`sha256:${got.digest('hex')}`, digest);
+    });
+
+    test('an abort signal stops an append', async (store) => {
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await assert.rejects(w.append(sourceOf(bytes(10, 22)), AbortSignal.abort()), { name: 'AbortError' });
+      const ac = new AbortController();
+      let sent = 0;
+      const endless = Readable.from((async function* () {
+        for (;;) {
+          const c = bytes(16 * 1024, sent);
+          sent += c.length;
+          if (sent >= 256 * 1024) ac.abort();
+          yield c;
+          await new Promise((r) => setImmediate(r));
+        }
+      })());
+      await assert.rejects(w.append(endless, ac.signal), { name: 'AbortError' });
+      assert.ok(endless.destroyed, 'the source is destroyed');
+      assert.equal(await store.statUpload(id), w.size);
+      assert.ok(w.size <= sent);
+    });
+
+    test('an abort signal destroys a read stream', async (store) => {
+      const digest = await put(store, bytes(2 * 1024 * 1024, 23));
+      const ac = new AbortController();
+      const stream = await store.read(digest, undefined, ac.signal);
+      ac.abort();
+      await assert.rejects(readAll(stream), { name: 'AbortError' });
+      assert.ok(stream.destroyed);
+    });
+
+    test('presignedUrl gives an http(s) URL for a stored blob', async (store) => {
+      assert.ok(store.presignedUrl, 'the driver implements presignedUrl');
+      const digest = await put(store, bytes(10, 24));
+      const url = new URL(await store.presignedUrl(digest, 60));
+      assert.match(url.protocol, /^https?:$/);
+    });
+
+    it('names only tests of this suite in its skip list', () => {
+      assert.deepEqual([...reasons.keys()].filter((t) => !names.has(t)), []);
+    });
+  });
+}
+
+/** Deterministic pseudo-random bytes, different per seed, so misplaced chunks are caught. */
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = (seed * 2654435761 + 1) >>> 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** A byte stream yielding `data` in pieces, as a request body would arrive. */
+function sourceOf(data: Buffer, piece = 16 * 1024): Readable {
+  return Readable.from((function* () {
+    for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
+  })());
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function put(store: BlobStore, data: Buffer): Promise<Digest> {
+  const digest = digestOf(data);
+  const w = await store.writer(randomUUID(), { append: false });
+  await w.append(sourceOf(data));
+  await w.commit(digest);
+  return digest;
+}

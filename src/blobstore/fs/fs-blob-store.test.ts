@@ -1,0 +1,90 @@
+/**
+ * Holds the fs driver to the blob-store contract, plus what only a disk can show: the layout is
+ * the one documented in fs-blob-store.ts, and nothing is left behind under uploads/.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { digestOf } from '../../core/digest.js';
+import { runBlobStoreSuite } from '../contract-suite.js';
+import { createFsBlobStore } from './fs-blob-store.js';
+
+runBlobStoreSuite({
+  name: 'fs',
+  create: async (dir) => createFsBlobStore({ root: dir }),
+  skip: [{ reason: 'the file system cannot presign', tests: ['presignedUrl gives an http(s) URL for a stored blob'] }],
+});
+
+describe('fs blob store on disk', () => {
+  let root = '';
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-fs-layout-'));
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** Every file under `dir`, relative to it, sorted. */
+  async function files(dir: string): Promise<string[]> {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => relative(dir, join(e.path, e.name)))
+      .sort();
+  }
+
+  it('stores blobs at blobs/<alg>/<first two hex>/<hex> and leaves nothing under uploads/', async () => {
+    const dir = join(root, 'layout');
+    const store = createFsBlobStore({ root: dir });
+    const data = Buffer.from('hello, berth');
+    const digest = digestOf(data);
+    const hex = digest.slice('sha256:'.length);
+    const id = randomUUID();
+    const w = await store.writer(id, { append: false });
+    await w.append(Readable.from([data]));
+    assert.deepEqual(await files(dir), [join('uploads', id)]);
+    await w.commit(digest);
+    assert.deepEqual(await files(dir), [join('blobs', 'sha256', hex.slice(0, 2), hex)]);
+    assert.deepEqual(await readFile(join(dir, 'blobs', 'sha256', hex.slice(0, 2), hex)), data);
+    assert.deepEqual(await readdir(join(dir, 'uploads')), []);
+  });
+
+  it('sha512 blobs get their own tree', async () => {
+    const dir = join(root, 'sha512');
+    const store = createFsBlobStore({ root: dir });
+    const data = Buffer.from('five hundred and twelve');
+    const digest = digestOf(data, 'sha512');
+    const w = await store.writer(randomUUID(), { append: false });
+    await w.append(Readable.from([data]));
+    await w.commit(digest);
+    const hex = digest.slice('sha512:'.length);
+    assert.deepEqual(await files(dir), [join('blobs', 'sha512', hex.slice(0, 2), hex)]);
+  });
+
+  it('leaks no staged file when an upload is cancelled', async () => {
+    const dir = join(root, 'cancel');
+    const store = createFsBlobStore({ root: dir });
+    const w = await store.writer(randomUUID(), { append: false });
+    await w.append(Readable.from([Buffer.alloc(4096, 1)]));
+    await w.cancel();
+    const w2 = await store.writer(randomUUID(), { append: true });
+    await w2.cancel();
+    assert.deepEqual(await files(dir), []);
+  });
+
+  it('sees a staged file left by a crashed process as an upload, never as a blob', async () => {
+    const dir = join(root, 'crash');
+    const store = createFsBlobStore({ root: dir });
+    const id = randomUUID();
+    await store.writer(id, { append: false });
+    await writeFile(join(dir, 'uploads', id), 'partial');
+    assert.equal(await store.statUpload(id), 'partial'.length);
+    assert.equal(await store.stat(digestOf('partial')), undefined);
+    const w = await store.writer(id, { append: true });
+    assert.equal(w.size, 'partial'.length);
+  });
+});
