@@ -8,7 +8,13 @@ import { pino, type Logger } from 'pino';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Config } from '../config/schema.js';
+import { IdentityAdmin } from '../auth/identity-admin.js';
+import { issueLoginToken } from '../auth/login-token.js';
+import { Authenticator } from '../http/authn.js';
 import { createHttpServer } from '../http/server.js';
+import { bootstrapAdmin } from './bootstrap.js';
+import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
+import { loadServerKey } from './server-key.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
@@ -30,12 +36,13 @@ export function createLogger(config: Config): Logger {
 export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): App {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
+  const clock = opts.clock ?? systemClock;
   const meta: MetadataStore = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
   const blobs = createFsBlobStore({ root: dataDir });
   const registry = createRegistry({
     blobs,
     meta,
-    clock: opts.clock ?? systemClock,
+    clock,
     log,
     limits: {
       createOnPush: config.createOnPush,
@@ -47,9 +54,14 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
       maxPageSize: config.maxPageSize,
     },
   });
+  const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey);
   const server = createHttpServer({
     registry,
     log,
+    authenticator: new Authenticator(identities, clock, [serverKey]),
+    loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
+    query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
     defaultAccountId: config.defaultAccountId,
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
@@ -60,7 +72,8 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     registry,
     server,
     log,
-    listen() {
+    async listen() {
+      await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       return new Promise((res, rej) => {
         server.once('error', rej);
         server.listen(config.port, config.host, () => {

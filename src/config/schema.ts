@@ -30,6 +30,8 @@ export const configSchema = z
     defaultAccountId: z.string().regex(/^\d{12}$/, 'must be 12 digits').default('000000000000'),
     /** host[:port] clients use to reach the registry, for repository URIs; default: the request's Host. */
     registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
+    /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
+    serverKey: z.string().optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),
   })
   .strict();

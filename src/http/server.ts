@@ -1,6 +1,7 @@
 /**
- * The HTTP server: one port for everything, told apart by path (and, later, by X-Amz-Target for
- * the ECR API). Knows HTTP and nothing about storage.
+ * The HTTP server: one port for everything, told apart by the request. `POST /` with
+ * X-Amz-Target is the ECR JSON API; `POST /` with a form body is the IAM/STS Query API; /v2 is
+ * the OCI Distribution API. Knows HTTP and nothing about storage.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -8,14 +9,21 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { registryIdOf } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
+import type { Authenticator } from './authn.js';
+import type { LoginTokenIssuer } from './ecr/context.js';
 import { isEcrRequest, routeEcr } from './ecr/router.js';
+import { isQueryRequest } from './iam/query.js';
+import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 
 export interface HttpServerOptions {
   registry: Registry;
   log: Logger;
-  /** The account and region requests address until credentials name them. */
+  authenticator: Authenticator;
+  loginTokens: LoginTokenIssuer;
+  query: Omit<QueryRouterOptions, 'authenticator' | 'log'>;
+  /** The account and region /v2 requests address until hosts name accounts. */
   defaultAccountId: string;
   region: string;
   /** host[:port] for repository URIs; the request's Host header when unset. */
@@ -49,13 +57,17 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
         {
           registry: opts.registry,
           log: opts.log,
-          accountId: opts.defaultAccountId,
-          region: opts.region,
+          authenticator: opts.authenticator,
+          loginTokens: opts.loginTokens,
           ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
         },
         req,
         res,
       );
+      return;
+    }
+    if (path === '/' && isQueryRequest(req)) {
+      await routeQuery({ ...opts.query, authenticator: opts.authenticator, log: opts.log }, req, res);
       return;
     }
     if (path === '/v2' || path.startsWith('/v2/')) {

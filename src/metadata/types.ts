@@ -7,6 +7,7 @@
  */
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
+import type { IdentityStore } from './identities.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -190,5 +191,6 @@ export interface MetadataStore {
   readonly tags: TagStore;
   readonly uploads: UploadStore;
   readonly images: ImageQueries;
+  readonly identities: IdentityStore;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /** What an ECR action receives: the core, the addressed registry, and how to name things in answers. */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import type { Principal } from '../../auth/principal.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 
@@ -8,13 +9,18 @@ export interface EcrCall {
   registry: Registry;
   req: IncomingMessage;
   body: unknown;
+  principal: Principal;
   /** The caller's account, and so the default registry. */
   accountId: string;
   region: string;
   /** host[:port] used in repository URIs and the login proxy endpoint. */
   registryHost: string;
+  loginTokens: LoginTokenIssuer;
   log: Logger;
 }
+
+/** Issues the 12-hour /v2 password for a principal. */
+export type LoginTokenIssuer = (principal: Principal) => { password: string; expiresAt: Date };
 
 export type EcrAction = (call: EcrCall) => Promise<unknown>;
 

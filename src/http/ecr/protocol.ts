@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { isAuthError } from '../../auth/errors.js';
 import { isRegistryError } from '../../core/errors.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -43,6 +44,10 @@ export function sendEcrError(req: IncomingMessage, res: ServerResponse, err: unk
   let extra: Record<string, unknown> = {};
   if (err instanceof EcrError) {
     ({ type, message, status, extra } = err);
+  } else if (isAuthError(err)) {
+    type = err.code;
+    message = err.message;
+    status = err.status;
   } else if (isRegistryError(err)) {
     type = err.code.ecr;
     message = err.message;

@@ -3,8 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from '../../registry/registry.js';
 import { readBody } from '../request.js';
+import { GetAuthorizationToken } from './actions/auth.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
-import type { EcrAction, EcrCall } from './context.js';
+import type { Authenticator } from '../authn.js';
+import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
 
 /** UploadLayerPart carries up to 20 MiB base64-encoded. */
@@ -14,13 +16,15 @@ const ACTIONS: Record<string, EcrAction> = {
   CreateRepository,
   DescribeRepositories,
   DeleteRepository,
+  GetAuthorizationToken,
 };
 
 export interface EcrRouterOptions {
   registry: Registry;
   log: Logger;
-  accountId: string;
-  region: string;
+  authenticator: Authenticator;
+  /** Issues /v2 login tokens (GetAuthorizationToken). */
+  loginTokens: LoginTokenIssuer;
   registryHost?: string;
 }
 
@@ -46,12 +50,15 @@ export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new EcrError('SerializationException', 'request body must be a JSON object');
     }
+    const { principal, region } = await opts.authenticator.signed(req, raw, ['ecr']);
     const call: EcrCall = {
       registry: opts.registry,
       req,
       body,
-      accountId: opts.accountId,
-      region: opts.region,
+      principal,
+      accountId: principal.accountId,
+      region,
+      loginTokens: opts.loginTokens,
       registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
       log: opts.log,
     };

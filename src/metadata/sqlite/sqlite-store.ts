@@ -1,6 +1,7 @@
 /** The embedded metadata engine: one SQLite file, every role store over it. */
 import type { MetadataStore } from '../types.js';
 import { createSqliteBlobIndex } from './blobs.js';
+import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteManifests } from './manifests.js';
 import { openSqlite } from './open.js';
@@ -16,6 +17,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     tags: createSqliteTags(db),
     uploads: createSqliteUploads(db),
     images: createSqliteImages(db),
+    identities: createSqliteIdentities(db),
     async close() {
       db.close();
     },

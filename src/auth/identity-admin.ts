@@ -1,0 +1,157 @@
+/**
+ * Identity administration: accounts, users, access keys and user policies, with IAM's rules
+ * (names, conflicts, the order deletions must happen in). Used by the IAM Query API and by the
+ * `berth` admin commands, so the rules live once. Secrets leave this module only when a key is
+ * created; at rest they are sealed under the server key.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { AccessKeyRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
+import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
+
+export class IdentityError extends Error {
+  constructor(
+    readonly code: 'NoSuchEntity' | 'EntityAlreadyExists' | 'DeleteConflict' | 'ValidationError' | 'LimitExceeded' | 'MalformedPolicyDocument',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IdentityError';
+  }
+}
+
+const USER_NAME_RE = /^[\w+=,.@-]{1,64}$/;
+const PATH_RE = /^\/(?:[\x21-\x7e]*\/)?$/;
+const POLICY_NAME_RE = /^[\w+=,.@-]{1,128}$/;
+const MAX_KEYS_PER_USER = 2;
+
+export interface CreatedAccessKey {
+  record: AccessKeyRecord;
+  secretAccessKey: string;
+}
+
+export class IdentityAdmin {
+  constructor(
+    private readonly store: IdentityStore,
+    private readonly clock: Clock,
+    private readonly serverKey: Buffer,
+  ) {}
+
+  async ensureAccount(id: string, name: string): Promise<void> {
+    if (!/^\d{12}$/.test(id)) throw new IdentityError('ValidationError', 'account ids are 12 digits');
+    await this.store.createAccount({ id, name, now: this.clock.now() });
+  }
+
+  async createAccount(id: string, name: string): Promise<void> {
+    if (!/^\d{12}$/.test(id)) throw new IdentityError('ValidationError', 'account ids are 12 digits');
+    if (!(await this.store.createAccount({ id, name, now: this.clock.now() }))) {
+      throw new IdentityError('EntityAlreadyExists', `Account ${id} already exists.`);
+    }
+  }
+
+  async createUser(accountId: string, name: string, path = '/'): Promise<UserRecord> {
+    if (!USER_NAME_RE.test(name)) throw new IdentityError('ValidationError', `The specified value for userName is invalid.`);
+    if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError('ValidationError', 'The specified value for path is invalid.');
+    const userId = 'AIDA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
+    const created = await this.store.createUser({ accountId, name, userId, path, now: this.clock.now() });
+    if (!created) throw new IdentityError('EntityAlreadyExists', `User with name ${name} already exists.`);
+    return (await this.store.user(accountId, name))!;
+  }
+
+  async user(accountId: string, name: string): Promise<UserRecord> {
+    const u = await this.store.user(accountId, name);
+    if (!u) throw new IdentityError('NoSuchEntity', `The user with name ${name} cannot be found.`);
+    return u;
+  }
+
+  listUsers(accountId: string): Promise<UserRecord[]> {
+    return this.store.listUsers(accountId);
+  }
+
+  /** As IAM: a user with access keys or policies must be stripped of them first. */
+  async deleteUser(accountId: string, name: string): Promise<void> {
+    await this.user(accountId, name);
+    const keys = await this.store.listAccessKeys(accountId, name);
+    const policies = await this.store.userPolicies(accountId, name);
+    if (keys.length > 0 || policies.length > 0) {
+      throw new IdentityError('DeleteConflict', 'Cannot delete entity, must delete access keys and policies first.');
+    }
+    await this.store.deleteUser(accountId, name);
+  }
+
+  /** A key for a user, or for the account root when userName is undefined. */
+  async createAccessKey(accountId: string, userName: string | undefined): Promise<CreatedAccessKey> {
+    if (userName !== undefined) {
+      await this.user(accountId, userName);
+      if ((await this.store.listAccessKeys(accountId, userName)).length >= MAX_KEYS_PER_USER) {
+        throw new IdentityError('LimitExceeded', `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}`);
+      }
+    }
+    const secretAccessKey = generateSecretAccessKey();
+    const id = generateAccessKeyId();
+    const now = this.clock.now();
+    const record: AccessKeyRecord = {
+      id,
+      accountId,
+      ...(userName !== undefined && { userName }),
+      // The key id binds the sealed secret to its row: a secret moved onto another key won't open.
+      sealedSecret: sealSecret(secretAccessKey, this.serverKey, id),
+      status: 'Active',
+      createdAt: now,
+    };
+    await this.store.createAccessKey({ ...record, now });
+    return { record, secretAccessKey };
+  }
+
+  listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]> {
+    return this.store.listAccessKeys(accountId, userName);
+  }
+
+  async deleteAccessKey(accountId: string, userName: string | undefined, id: string): Promise<void> {
+    const key = await this.store.accessKey(id);
+    if (!key || key.accountId !== accountId || key.userName !== userName) {
+      throw new IdentityError('NoSuchEntity', `The Access Key with id ${id} cannot be found.`);
+    }
+    await this.store.deleteAccessKey(id);
+  }
+
+  async setAccessKeyStatus(accountId: string, userName: string | undefined, id: string, status: 'Active' | 'Inactive'): Promise<void> {
+    const key = await this.store.accessKey(id);
+    if (!key || key.accountId !== accountId || key.userName !== userName) {
+      throw new IdentityError('NoSuchEntity', `The Access Key with id ${id} cannot be found.`);
+    }
+    await this.store.setAccessKeyStatus(id, status);
+  }
+
+  /** The key and its plaintext secret, for SigV4 verification; undefined when unknown or inactive. */
+  async activeKey(id: string): Promise<{ record: AccessKeyRecord; secret: string } | undefined> {
+    const key = await this.store.accessKey(id);
+    if (!key || key.status !== 'Active') return undefined;
+    return { record: key, secret: openSecret(key.sealedSecret, this.serverKey, key.id) };
+  }
+
+  async putUserPolicy(accountId: string, userName: string, policyName: string, document: string): Promise<void> {
+    if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError('ValidationError', 'The specified value for policyName is invalid.');
+    await this.user(accountId, userName);
+    await this.store.putUserPolicy(accountId, userName, { kind: 'inline', name: policyName, document });
+  }
+
+  async userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]> {
+    await this.user(accountId, userName);
+    return this.store.userPolicies(accountId, userName);
+  }
+
+  async attachUserPolicy(accountId: string, userName: string, policyArn: string): Promise<void> {
+    await this.user(accountId, userName);
+    await this.store.putUserPolicy(accountId, userName, { kind: 'managed', name: policyArn });
+  }
+
+  async removeUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<void> {
+    await this.user(accountId, userName);
+    if (!(await this.store.deleteUserPolicy(accountId, userName, kind, name))) {
+      throw new IdentityError(
+        'NoSuchEntity',
+        kind === 'inline' ? `The user policy with name ${name} cannot be found.` : `Policy ${name} was not found.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/** Registry login tokens (`aws ecr get-login-password`) and HTTP Basic parsing. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { AuthError } from './errors.js';
+import { issueLoginToken, LOGIN_TOKEN_TTL_SECONDS, parseBasicAuth, verifyBasicLogin, verifyLoginToken } from './login-token.js';
+
+const KEY = randomBytes(32);
+const NOW = new Date('2026-11-22T15:40:34.250Z');
+const ACCOUNT = '123456789012';
+const ARN = 'arn:aws:iam::123456789012:user/team/alice';
+
+function issue(over: Partial<Parameters<typeof issueLoginToken>[0]> = {}) {
+  return issueLoginToken({ accountId: ACCOUNT, principalArn: ARN, now: NOW, key: KEY, ...over });
+}
+
+function rejection(fn: () => unknown): AuthError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof AuthError, String(e));
+    return e;
+  }
+  assert.fail('expected an AuthError');
+}
+
+const basic = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+
+describe('login tokens', () => {
+  it('round-trip, valid for 12 hours by default', () => {
+    const { password, expiresAt } = issue();
+    assert.equal(LOGIN_TOKEN_TTL_SECONDS, 43200);
+    assert.equal(expiresAt.getTime(), NOW.getTime() + 12 * 3600 * 1000);
+    assert.deepEqual(verifyLoginToken(password, { now: NOW, keys: [KEY] }), { accountId: ACCOUNT, principalArn: ARN, expiresAt });
+  });
+
+  it('expire at exactly 12 hours', () => {
+    const { password, expiresAt } = issue();
+    const justBefore = new Date(expiresAt.getTime() - 1);
+    assert.equal(verifyLoginToken(password, { now: justBefore, keys: [KEY] }).accountId, ACCOUNT);
+    const err = rejection(() => verifyLoginToken(password, { now: expiresAt, keys: [KEY] }));
+    assert.equal(err.reason, 'ExpiredLoginToken');
+    assert.deepEqual(err.oci, { code: 'UNAUTHORIZED', status: 401 });
+    assert.equal(rejection(() => verifyLoginToken(password, { now: new Date(expiresAt.getTime() + 1), keys: [KEY] })).reason, 'ExpiredLoginToken');
+  });
+
+  it('honour a custom lifetime', () => {
+    const { password, expiresAt } = issue({ ttlSeconds: 60 });
+    assert.equal(expiresAt.getTime(), NOW.getTime() + 60_000);
+    assert.equal(rejection(() => verifyLoginToken(password, { now: new Date(NOW.getTime() + 60_000), keys: [KEY] })).reason, 'ExpiredLoginToken');
+    assert.throws(() => issue({ ttlSeconds: 0 }), /positive/);
+  });
+
+  it('are rejected when any character is changed, dropped or added', () => {
+    const { password } = issue();
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    for (let i = 0; i < password.length; i++) {
+      const c = password[i]!;
+      const other = alphabet[(alphabet.indexOf(c) + 1) % alphabet.length]!;
+      for (const altered of [password.slice(0, i) + other + password.slice(i + 1), password.slice(0, i) + password.slice(i + 1)]) {
+        const err = rejection(() => verifyLoginToken(altered, { now: NOW, keys: [KEY] }));
+        assert.equal(err.reason, 'InvalidLoginToken', `position ${i}`);
+      }
+    }
+    assert.equal(rejection(() => verifyLoginToken(password + 'A', { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+    assert.equal(rejection(() => verifyLoginToken(password + '.x', { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+  });
+
+  it('are rejected under another key', () => {
+    const { password } = issue();
+    assert.equal(rejection(() => verifyLoginToken(password, { now: NOW, keys: [randomBytes(32)] })).reason, 'InvalidLoginToken');
+    assert.equal(rejection(() => verifyLoginToken(password, { now: NOW, keys: [] })).reason, 'InvalidLoginToken');
+  });
+
+  it('survive a key rotation while the old key is still listed', () => {
+    const oldKey = KEY;
+    const newKey = randomBytes(32);
+    const before = issue({ key: oldKey });
+    const after = issue({ key: newKey });
+    assert.notEqual(before.password.split('.')[1], after.password.split('.')[1], 'tokens name their key');
+    assert.equal(verifyLoginToken(before.password, { now: NOW, keys: [newKey, oldKey] }).principalArn, ARN);
+    assert.equal(verifyLoginToken(after.password, { now: NOW, keys: [newKey, oldKey] }).principalArn, ARN);
+    assert.equal(rejection(() => verifyLoginToken(before.password, { now: NOW, keys: [newKey] })).reason, 'InvalidLoginToken');
+  });
+
+  it("never contain ':' and use only base64url characters and '.'", () => {
+    for (let i = 0; i < 1000; i++) {
+      const arn = `arn:aws:iam::${String(i).padStart(12, '0')}:user/${randomBytes(1 + (i % 40)).toString('latin1')}`;
+      const { password } = issue({ principalArn: arn, key: i % 2 ? KEY : randomBytes(32), now: new Date(NOW.getTime() + i * 997) });
+      assert.match(password, /^[A-Za-z0-9_.-]+$/);
+      assert.ok(!password.includes(':'));
+    }
+  });
+
+  it('carry only account, principal and expiry in clear, and a 256-bit MAC', () => {
+    const { password } = issue();
+    const [version, kid, claims, mac] = password.split('.') as [string, string, string, string];
+    assert.equal(version, 'v1');
+    assert.ok(kid.length > 0);
+    assert.deepEqual(Object.keys(JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'))).sort(), ['a', 'e', 'p']);
+    assert.equal(Buffer.from(mac, 'base64url').length, 32);
+    assert.ok(!password.includes(KEY.toString('base64url').slice(0, 8)));
+  });
+
+  it('reject malformed values without throwing anything but AuthError', () => {
+    const { password } = issue();
+    const [v, kid, claims, mac] = password.split('.') as [string, string, string, string];
+    for (const bad of ['', 'v1', 'v1.a.b', `v2.${kid}.${claims}.${mac}`, `${v}.${kid}.${claims}.${mac.slice(0, 10)}`, `${v}.${kid}.${claims}.${mac}${mac}`, 'x'.repeat(10_000), '::::']) {
+      assert.equal(rejection(() => verifyLoginToken(bad, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken', bad.slice(0, 40));
+    }
+  });
+});
+
+describe('HTTP Basic', () => {
+  it('parses credentials, splitting on the first colon', () => {
+    assert.deepEqual(parseBasicAuth(basic('AWS', 'pa:ss:word')), { username: 'AWS', password: 'pa:ss:word' });
+    assert.deepEqual(parseBasicAuth('basic ' + Buffer.from('u:').toString('base64')), { username: 'u', password: '' });
+    assert.deepEqual(parseBasicAuth(basic('ünï', 'cødé')), { username: 'ünï', password: 'cødé' });
+  });
+
+  it('returns undefined for anything else', () => {
+    for (const h of [undefined, '', 'Bearer abc', 'Basic', 'Basic !!!', 'Basic ' + Buffer.from('nocolon').toString('base64'), 'AWS4-HMAC-SHA256 Credential=x']) {
+      assert.equal(parseBasicAuth(h), undefined, String(h));
+    }
+  });
+
+  it('accepts user AWS with a valid token, and nothing else', () => {
+    const { password } = issue();
+    assert.equal(verifyBasicLogin(basic('AWS', password), { now: NOW, keys: [KEY] }).principalArn, ARN);
+    assert.equal(rejection(() => verifyBasicLogin(basic('aws', password), { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+    assert.equal(rejection(() => verifyBasicLogin(basic('AWS', 'guess'), { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+    const missing = rejection(() => verifyBasicLogin(undefined, { now: NOW, keys: [KEY] }));
+    assert.equal(missing.reason, 'MissingAuthentication');
+    assert.equal(missing.oci.status, 401);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * The registry login token: the password behind `aws ecr get-login-password`, presented on /v2 as
+ * HTTP Basic `AWS:<token>` for 12 hours.
+ *
+ * The token is stateless so any node can check it without a lookup: `v1.<kid>.<claims>.<mac>`,
+ * where claims (account, principal ARN, expiry) are base64url JSON in clear, authenticated by a
+ * 256-bit HMAC-SHA256 under a key derived from the server key. It carries no secret: a leaked
+ * token grants its principal's registry access until it expires, and nothing more. Every part is
+ * base64url or '.', never ':', because clients split `AWS:<password>` on the first ':'. The key
+ * id lets several server keys be accepted during a rotation (newest first; tokens name theirs).
+ */
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { AuthError } from './errors.js';
+
+export const LOGIN_TOKEN_TTL_SECONDS = 12 * 3600;
+/** Docker clients send this user name with ECR passwords. */
+export const LOGIN_USERNAME = 'AWS';
+
+const VERSION = 'v1';
+const MAX_TOKEN_CHARS = 8192;
+
+export interface LoginTokenClaims {
+  accountId: string;
+  principalArn: string;
+  expiresAt: Date;
+}
+
+interface DerivedKey {
+  kid: string;
+  macKey: Buffer;
+}
+
+const derived = new WeakMap<Buffer, DerivedKey>();
+
+function derive(serverKey: Buffer): DerivedKey {
+  let d = derived.get(serverKey);
+  if (!d) {
+    if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
+    const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
+    // The id is derived one-way, so it names the key without revealing anything about it.
+    d = { kid: hk('berth login-token key id v1', 6).toString('base64url'), macKey: hk('berth login-token mac v1', 32) };
+    derived.set(serverKey, d);
+  }
+  return d;
+}
+
+function mac(macKey: Buffer, signed: string): string {
+  return createHmac('sha256', macKey).update(signed).digest('base64url');
+}
+
+export function issueLoginToken(opts: {
+  accountId: string;
+  principalArn: string;
+  now: Date;
+  ttlSeconds?: number;
+  key: Buffer;
+}): { password: string; expiresAt: Date } {
+  const ttl = opts.ttlSeconds ?? LOGIN_TOKEN_TTL_SECONDS;
+  if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
+  const expiresAt = new Date(opts.now.getTime() + ttl * 1000);
+  const { kid, macKey } = derive(opts.key);
+  const claims = Buffer.from(JSON.stringify({ a: opts.accountId, p: opts.principalArn, e: expiresAt.getTime() })).toString('base64url');
+  const signed = `${VERSION}.${kid}.${claims}`;
+  return { password: `${signed}.${mac(macKey, signed)}`, expiresAt };
+}
+
+const invalid = () => new AuthError('InvalidLoginToken', 'Your authorization token is invalid.');
+
+/** The token's claims; throws AuthError (InvalidLoginToken, ExpiredLoginToken). */
+export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[] }): LoginTokenClaims {
+  if (password.length > MAX_TOKEN_CHARS) throw invalid();
+  const parts = password.split('.');
+  if (parts.length !== 4 || parts[0] !== VERSION) throw invalid();
+  const [, kid, claims, given] = parts as [string, string, string, string];
+  const key = opts.keys.map(derive).find((k) => k.kid === kid);
+  if (!key) throw invalid();
+  // Compare the canonical encoding, not decoded bytes: base64url decoding ignores the spare
+  // low bits of the last character, and a token must be rejected if any character changed.
+  const expected = Buffer.from(mac(key.macKey, `${VERSION}.${kid}.${claims}`));
+  const actual = Buffer.from(given);
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw invalid();
+
+  // Authenticated from here on: the claims are ours, but check their shape anyway.
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const { a, p, e } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown };
+  if (typeof a !== 'string' || typeof p !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) throw invalid();
+  const expiresAt = new Date(e);
+  if (opts.now.getTime() >= e) {
+    throw new AuthError('ExpiredLoginToken', `Your authorization token has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
+  }
+  return { accountId: a, principalArn: p, expiresAt };
+}
+
+/** RFC 7617 credentials from an Authorization header; undefined when absent, not Basic, or malformed. */
+export function parseBasicAuth(header: string | undefined): { username: string; password: string } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * /v2's whole Basic check: user `AWS` with a valid login token. Throws MissingAuthentication when
+ * there are no Basic credentials at all, so the caller can answer with a challenge.
+ */
+export function verifyBasicLogin(header: string | undefined, opts: { now: Date; keys: readonly Buffer[] }): LoginTokenClaims {
+  const creds = parseBasicAuth(header);
+  if (!creds) throw new AuthError('MissingAuthentication', 'Basic credentials are required.');
+  if (creds.username !== LOGIN_USERNAME) throw invalid();
+  return verifyLoginToken(creds.password, opts);
+}

@@ -1,0 +1,67 @@
+/**
+ * Turns a request into a principal: SigV4 with an access key for the AWS APIs (ECR JSON, IAM
+ * and STS Query), a 12-hour login token over HTTP Basic (`AWS:<token>`) for /v2, or anonymous.
+ */
+import type { IncomingMessage } from 'node:http';
+import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
+import type { IdentityAdmin } from '../auth/identity-admin.js';
+import { verifyBasicLogin } from '../auth/login-token.js';
+import { anonymousPrincipal, principalForKey, type Principal } from '../auth/principal.js';
+import { sha256Hex, splitUrl, verifySigV4 } from '../auth/sigv4.js';
+import type { Clock } from '../core/clock.js';
+
+export interface SignedIdentity {
+  principal: Principal;
+  /** The region and service of the signature's scope. */
+  region: string;
+  service: string;
+}
+
+export class Authenticator {
+  constructor(
+    private readonly identities: IdentityAdmin,
+    private readonly clock: Clock,
+    private readonly serverKeys: readonly Buffer[],
+  ) {}
+
+  /** Verifies a SigV4-signed request whose body has been read. */
+  async signed(req: IncomingMessage, body: Buffer, services: readonly string[]): Promise<SignedIdentity> {
+    if (req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=')) {
+      throw new AuthError('MissingAuthentication', 'Missing Authentication Token');
+    }
+    const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
+    const key = accessKeyId ? await this.identities.activeKey(accessKeyId) : undefined;
+    if (!key) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+    const { path, rawQuery } = splitUrl(req.url ?? '/');
+    const info = verifySigV4({
+      method: req.method ?? 'POST',
+      path,
+      rawQuery,
+      headers: req.headers,
+      bodySha256Hex: sha256Hex(body),
+      secretAccessKey: key.secret,
+      now: this.clock.now(),
+      expectedService: services,
+    });
+    const userPath = key.record.userName === undefined ? undefined : (await this.identities.user(key.record.accountId, key.record.userName)).path;
+    const principal = principalForKey({
+      id: key.record.id,
+      accountId: key.record.accountId,
+      ...(key.record.userName !== undefined && { userName: key.record.userName }),
+      ...(userPath !== undefined && { userPath }),
+    });
+    return { principal, region: info.region, service: info.service };
+  }
+
+  /** The principal of a /v2 request: a valid login token, or anonymous when none is offered. */
+  basic(req: IncomingMessage): Principal {
+    const header = req.headers.authorization;
+    if (header === undefined) return anonymousPrincipal;
+    const claims = verifyBasicLogin(header, { now: this.clock.now(), keys: this.serverKeys });
+    const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
+    if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
+    return m[2] === 'root'
+      ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
+      : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
+  }
+}

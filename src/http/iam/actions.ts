@@ -1,0 +1,128 @@
+/**
+ * The IAM and STS Query actions Berth serves, so `aws iam` and `aws sts` manage Berth's users,
+ * access keys and policies unchanged. Each action works inside the caller's account.
+ */
+import type { IdentityAdmin } from '../../auth/identity-admin.js';
+import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
+import { QueryError, required, type XmlValue } from './query.js';
+
+export interface QueryCall {
+  form: URLSearchParams;
+  accountId: string;
+  /** The caller's ARN, for GetCallerIdentity and GetUser without a name. */
+  callerArn: string;
+  callerUserName?: string;
+  callerUserId?: string;
+  identities: IdentityAdmin;
+  /** Validates an identity policy document; throws QueryError MalformedPolicyDocument. */
+  checkPolicy(document: string): void;
+  /** True if the ARN names a managed policy Berth knows. */
+  isManagedPolicy(arn: string): boolean;
+}
+
+export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
+
+function userXml(u: UserRecord): XmlValue {
+  return {
+    Path: u.path,
+    UserName: u.name,
+    UserId: u.userId,
+    Arn: `arn:aws:iam::${u.accountId}:user${u.path}${u.name}`,
+    CreateDate: u.createdAt,
+  };
+}
+
+function keyXml(k: AccessKeyRecord): XmlValue {
+  return { UserName: k.userName, AccessKeyId: k.id, Status: k.status, CreateDate: k.createdAt };
+}
+
+/** The user an action names, defaulting to the caller (IAM's rule for key and GetUser actions). */
+function userOf(call: QueryCall): string | undefined {
+  return call.form.get('UserName') ?? call.callerUserName;
+}
+
+export const iamActions: Record<string, QueryAction> = {
+  async CreateUser(call) {
+    const u = await call.identities.createUser(call.accountId, required(call.form, 'UserName'), call.form.get('Path') ?? '/');
+    return { User: userXml(u) };
+  },
+  async GetUser(call) {
+    const name = userOf(call);
+    if (name === undefined) {
+      return { User: { UserId: call.accountId, Arn: call.callerArn, CreateDate: new Date(0) } };
+    }
+    return { User: userXml(await call.identities.user(call.accountId, name)) };
+  },
+  async ListUsers(call) {
+    return { Users: (await call.identities.listUsers(call.accountId)).map(userXml), IsTruncated: false };
+  },
+  async DeleteUser(call) {
+    await call.identities.deleteUser(call.accountId, required(call.form, 'UserName'));
+    return undefined;
+  },
+  async CreateAccessKey(call) {
+    const { record, secretAccessKey } = await call.identities.createAccessKey(call.accountId, userOf(call));
+    return { AccessKey: { ...(keyXml(record) as object), SecretAccessKey: secretAccessKey } };
+  },
+  async ListAccessKeys(call) {
+    const keys = await call.identities.listAccessKeys(call.accountId, userOf(call));
+    return { AccessKeyMetadata: keys.map(keyXml), IsTruncated: false };
+  },
+  async DeleteAccessKey(call) {
+    await call.identities.deleteAccessKey(call.accountId, userOf(call), required(call.form, 'AccessKeyId'));
+    return undefined;
+  },
+  async UpdateAccessKey(call) {
+    const status = required(call.form, 'Status');
+    if (status !== 'Active' && status !== 'Inactive') throw new QueryError('ValidationError', 'Status must be Active or Inactive');
+    await call.identities.setAccessKeyStatus(call.accountId, userOf(call), required(call.form, 'AccessKeyId'), status);
+    return undefined;
+  },
+  async PutUserPolicy(call) {
+    const document = required(call.form, 'PolicyDocument');
+    call.checkPolicy(document);
+    await call.identities.putUserPolicy(call.accountId, required(call.form, 'UserName'), required(call.form, 'PolicyName'), document);
+    return undefined;
+  },
+  async GetUserPolicy(call) {
+    const userName = required(call.form, 'UserName');
+    const name = required(call.form, 'PolicyName');
+    const p = (await call.identities.userPolicies(call.accountId, userName)).find((x) => x.kind === 'inline' && x.name === name);
+    if (!p) throw new QueryError('NoSuchEntity', `The user policy with name ${name} cannot be found.`, 404);
+    // IAM returns the document URL-encoded; the CLI decodes it.
+    return { UserName: userName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
+  },
+  async ListUserPolicies(call) {
+    const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
+    return { PolicyNames: policies.filter((p) => p.kind === 'inline').map((p) => p.name), IsTruncated: false };
+  },
+  async DeleteUserPolicy(call) {
+    await call.identities.removeUserPolicy(call.accountId, required(call.form, 'UserName'), 'inline', required(call.form, 'PolicyName'));
+    return undefined;
+  },
+  async AttachUserPolicy(call) {
+    const arn = required(call.form, 'PolicyArn');
+    if (!call.isManagedPolicy(arn)) throw new QueryError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
+    await call.identities.attachUserPolicy(call.accountId, required(call.form, 'UserName'), arn);
+    return undefined;
+  },
+  async DetachUserPolicy(call) {
+    await call.identities.removeUserPolicy(call.accountId, required(call.form, 'UserName'), 'managed', required(call.form, 'PolicyArn'));
+    return undefined;
+  },
+  async ListAttachedUserPolicies(call) {
+    const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
+    return {
+      AttachedPolicies: policies
+        .filter((p) => p.kind === 'managed')
+        .map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
+      IsTruncated: false,
+    };
+  },
+};
+
+export const stsActions: Record<string, QueryAction> = {
+  async GetCallerIdentity(call) {
+    return { UserId: call.callerUserId ?? call.accountId, Account: call.accountId, Arn: call.callerArn };
+  },
+};

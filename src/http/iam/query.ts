@@ -1,0 +1,78 @@
+/**
+ * The AWS Query protocol that `aws iam` and `aws sts` speak: `POST /` with a form body
+ * `Action=...&Version=...&Name=value...`, answered in XML. Lists arrive flattened
+ * (`Tags.member.1.Key=...`); answers wrap results in `<ActionResponse><ActionResult>` and errors
+ * in `<ErrorResponse><Error><Type><Code><Message>`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
+export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
+
+export class QueryError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+export function isQueryRequest(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'] ?? '';
+  return req.method === 'POST' && type.startsWith('application/x-www-form-urlencoded') && req.headers['x-amz-target'] === undefined;
+}
+
+export function parseForm(body: Buffer): URLSearchParams {
+  return new URLSearchParams(body.toString('utf8'));
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
+
+/** A value to render as XML: scalars, nested objects, and lists rendered as `<member>` items. */
+export type XmlValue = string | number | boolean | Date | undefined | XmlValue[] | { [k: string]: XmlValue };
+
+export function toXml(value: XmlValue): string {
+  if (value === undefined) return '';
+  if (Array.isArray(value)) return value.map((v) => `<member>${toXml(v)}</member>`).join('');
+  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (typeof value === 'object') {
+    return Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `<${k}>${toXml(v)}</${k}>`)
+      .join('');
+  }
+  return escapeXml(String(value));
+}
+
+export function sendQueryResult(res: ServerResponse, action: string, namespace: string, result: XmlValue): void {
+  const requestId = randomUUID();
+  const inner = result === undefined ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
+  const body = `<${action}Response xmlns="${namespace}">${inner}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+  res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': requestId });
+  res.end(body);
+}
+
+export function sendQueryError(res: ServerResponse, namespace: string, err: QueryError): void {
+  const requestId = randomUUID();
+  const type = err.status >= 500 ? 'Receiver' : 'Sender';
+  const body = `<ErrorResponse xmlns="${namespace}"><Error><Type>${type}</Type><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  res.writeHead(err.status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': requestId });
+  res.end(body);
+}
+
+/** A required string parameter, with IAM's validation error when missing. */
+export function required(form: URLSearchParams, name: string): string {
+  const v = form.get(name);
+  if (v === null || v === '') throw new QueryError('ValidationError', `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+  return v;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}

@@ -1,0 +1,60 @@
+/**
+ * Accounts, users, their access keys and their policies: the facts authentication and
+ * authorization read. Access key secrets are stored sealed (encrypted under the server key),
+ * never in clear: SigV4 needs the plaintext to verify an HMAC, so they cannot be hashed.
+ */
+
+export interface AccountRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface UserRecord {
+  accountId: string;
+  name: string;
+  /** IAM's unique id (AIDA...). */
+  userId: string;
+  path: string;
+  createdAt: Date;
+}
+
+export interface AccessKeyRecord {
+  id: string;
+  accountId: string;
+  /** Undefined for the account's root key. */
+  userName?: string;
+  sealedSecret: string;
+  status: 'Active' | 'Inactive';
+  createdAt: Date;
+}
+
+export interface UserPolicyRecord {
+  kind: 'inline' | 'managed';
+  /** Inline: the policy name; managed: the policy ARN. */
+  name: string;
+  /** Inline documents only. */
+  document?: string;
+}
+
+export interface IdentityStore {
+  createAccount(a: { id: string; name: string; now: Date }): Promise<boolean>;
+  account(id: string): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+
+  createUser(u: Omit<UserRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
+  user(accountId: string, name: string): Promise<UserRecord | undefined>;
+  listUsers(accountId: string): Promise<UserRecord[]>;
+  /** Deletes the user with its keys and policies. */
+  deleteUser(accountId: string, name: string): Promise<boolean>;
+
+  createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
+  accessKey(id: string): Promise<AccessKeyRecord | undefined>;
+  listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]>;
+  setAccessKeyStatus(id: string, status: 'Active' | 'Inactive'): Promise<boolean>;
+  deleteAccessKey(id: string): Promise<boolean>;
+
+  putUserPolicy(accountId: string, userName: string, p: UserPolicyRecord): Promise<void>;
+  userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]>;
+  deleteUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+}

@@ -1,0 +1,135 @@
+/** Accounts, users, access keys and user policies on SQLite. */
+import type { AccessKeyRecord, AccountRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../identities.js';
+import type { Db } from './open.js';
+
+interface UserRow {
+  account_id: string;
+  name: string;
+  user_id: string;
+  path: string;
+  created_at: number;
+}
+
+interface KeyRow {
+  id: string;
+  account_id: string;
+  user_name: string | null;
+  sealed_secret: string;
+  status: string;
+  created_at: number;
+}
+
+const toUser = (r: UserRow): UserRecord => ({
+  accountId: r.account_id,
+  name: r.name,
+  userId: r.user_id,
+  path: r.path,
+  createdAt: new Date(r.created_at),
+});
+
+function toKey(r: KeyRow): AccessKeyRecord {
+  const k: AccessKeyRecord = {
+    id: r.id,
+    accountId: r.account_id,
+    sealedSecret: r.sealed_secret,
+    status: r.status === 'Inactive' ? 'Inactive' : 'Active',
+    createdAt: new Date(r.created_at),
+  };
+  if (r.user_name !== null) k.userName = r.user_name;
+  return k;
+}
+
+export function createSqliteIdentities(db: Db): IdentityStore {
+  const q = {
+    insertAccount: db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    account: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM accounts WHERE id = ?'),
+    accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
+    insertUser: db.prepare(
+      'INSERT INTO users (account_id, name, user_id, path, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    user: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE account_id = ? AND name = ?'),
+    users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
+    deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
+    deleteUserKeys: db.prepare('DELETE FROM access_keys WHERE account_id = ? AND user_name = ?'),
+    insertKey: db.prepare(
+      'INSERT INTO access_keys (id, account_id, user_name, sealed_secret, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    key: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE id = ?'),
+    userKeys: db.prepare<[string, string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? AND user_name = ? ORDER BY created_at'),
+    rootKeys: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_at'),
+    keyStatus: db.prepare('UPDATE access_keys SET status = ? WHERE id = ?'),
+    deleteKey: db.prepare('DELETE FROM access_keys WHERE id = ?'),
+    putPolicy: db.prepare(
+      `INSERT INTO user_policies (account_id, user_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account_id, user_name, kind, name) DO UPDATE SET document = excluded.document`,
+    ),
+    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
+      'SELECT kind, name, document FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY kind, name',
+    ),
+    deletePolicy: db.prepare('DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND kind = ? AND name = ?'),
+  };
+  const toAccount = (r: { id: string; name: string; created_at: number }): AccountRecord => ({
+    id: r.id,
+    name: r.name,
+    createdAt: new Date(r.created_at),
+  });
+  const deleteUser = db.transaction((accountId: string, name: string) => {
+    q.deleteUserKeys.run(accountId, name);
+    return q.deleteUser.run(accountId, name).changes > 0;
+  });
+
+  return {
+    async createAccount(a) {
+      return q.insertAccount.run(a.id, a.name, a.now.getTime()).changes > 0;
+    },
+    async account(id) {
+      const r = q.account.get(id);
+      return r && toAccount(r);
+    },
+    async listAccounts() {
+      return q.accounts.all().map(toAccount);
+    },
+    async createUser(u) {
+      return q.insertUser.run(u.accountId, u.name, u.userId, u.path, u.now.getTime()).changes > 0;
+    },
+    async user(accountId, name) {
+      const r = q.user.get(accountId, name);
+      return r && toUser(r);
+    },
+    async listUsers(accountId) {
+      return q.users.all(accountId).map(toUser);
+    },
+    async deleteUser(accountId, name) {
+      return deleteUser.immediate(accountId, name);
+    },
+    async createAccessKey(k) {
+      q.insertKey.run(k.id, k.accountId, k.userName ?? null, k.sealedSecret, k.status, k.now.getTime());
+    },
+    async accessKey(id) {
+      const r = q.key.get(id);
+      return r && toKey(r);
+    },
+    async listAccessKeys(accountId, userName) {
+      return (userName === undefined ? q.rootKeys.all(accountId) : q.userKeys.all(accountId, userName)).map(toKey);
+    },
+    async setAccessKeyStatus(id, status) {
+      return q.keyStatus.run(status, id).changes > 0;
+    },
+    async deleteAccessKey(id) {
+      return q.deleteKey.run(id).changes > 0;
+    },
+    async putUserPolicy(accountId, userName, p) {
+      q.putPolicy.run(accountId, userName, p.kind, p.name, p.document ?? null);
+    },
+    async userPolicies(accountId, userName) {
+      return q.policies.all(accountId, userName).map((r) => {
+        const p: UserPolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
+        if (r.document !== null) p.document = r.document;
+        return p;
+      });
+    },
+    async deleteUserPolicy(accountId, userName, kind, name) {
+      return q.deletePolicy.run(accountId, userName, kind, name).changes > 0;
+    },
+  };
+}
