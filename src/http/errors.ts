@@ -5,7 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
+
+/** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
+export function basicChallenge(req: IncomingMessage): string {
+  return `Basic realm="${req.headers.host ?? 'berth'}",service="ecr.amazonaws.com"`;
+}
 
 export function ociErrorBody(e: RegistryError): string {
   const entry: Record<string, unknown> = { code: e.code.oci, message: e.message };
@@ -17,6 +23,8 @@ export function sendOciError(req: IncomingMessage, res: ServerResponse, err: unk
   let e: RegistryError;
   if (isRegistryError(err)) {
     e = err;
+  } else if (isAuthError(err)) {
+    e = new RegistryError(Codes.Unauthorized, err.message);
   } else {
     log.error({ err, method: req.method, url: req.url }, 'request failed');
     e = new RegistryError(Codes.Internal);
@@ -27,6 +35,7 @@ export function sendOciError(req: IncomingMessage, res: ServerResponse, err: unk
   }
   const body = ociErrorBody(e);
   const headers: Record<string, string | number> = {
+    ...(e.code === Codes.Unauthorized && { 'WWW-Authenticate': basicChallenge(req) }),
     ...e.headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

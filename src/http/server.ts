@@ -71,8 +71,11 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
       return;
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
+      const principal = opts.authenticator.basic(req);
+      // Until hosts name accounts, a login token addresses its own account's registry.
+      const accountId = principal.kind === 'anonymous' ? opts.defaultAccountId : principal.accountId;
       await routeOci(
-        { req, res, url, registry: opts.registry, registryId: registryIdOf(opts.defaultAccountId, opts.region), log: opts.log, signal: controller.signal },
+        { req, res, url, registry: opts.registry, registryId: registryIdOf(accountId, opts.region), principal, log: opts.log, signal: controller.signal },
         path === '/v2' ? '' : path.slice(4),
       );
       return;

@@ -27,7 +27,11 @@ export class EcrError extends Error {
 }
 
 export function sendEcrJson(res: ServerResponse, value: unknown): void {
-  const body = JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.getTime() / 1000 : v));
+  // The replacer sees a Date already turned into an ISO string by toJSON; `this[key]` is the Date.
+  const body = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const original = this[key];
+    return original instanceof Date ? original.getTime() / 1000 : v;
+  });
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),

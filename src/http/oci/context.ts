@@ -1,6 +1,7 @@
 /** What a /v2 handler receives for one request. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Principal } from '../../auth/principal.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 
@@ -9,6 +10,7 @@ export interface OciRequest {
   res: ServerResponse;
   url: URL;
   registry: Registry;
+  principal: Principal;
   /** The registry (account and region) this request addresses. */
   registryId: string;
   log: Logger;
