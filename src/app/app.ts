@@ -62,7 +62,6 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     authenticator: new Authenticator(identities, clock, [serverKey]),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
-    defaultAccountId: config.defaultAccountId,
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
   });

@@ -23,8 +23,7 @@ export interface HttpServerOptions {
   authenticator: Authenticator;
   loginTokens: LoginTokenIssuer;
   query: Omit<QueryRouterOptions, 'authenticator' | 'log'>;
-  /** The account and region /v2 requests address until hosts name accounts. */
-  defaultAccountId: string;
+  /** The region /v2 requests address. */
   region: string;
   /** host[:port] for repository URIs; the request's Host header when unset. */
   registryHost?: string;
@@ -72,8 +71,10 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
       const principal = opts.authenticator.basic(req);
+      // Private by default: until repositories can be made public, /v2 needs a login.
+      if (principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
       // Until hosts name accounts, a login token addresses its own account's registry.
-      const accountId = principal.kind === 'anonymous' ? opts.defaultAccountId : principal.accountId;
+      const accountId = principal.accountId;
       await routeOci(
         { req, res, url, registry: opts.registry, registryId: registryIdOf(accountId, opts.region), principal, log: opts.log, signal: controller.signal },
         path === '/v2' ? '' : path.slice(4),

@@ -75,6 +75,17 @@ describe('authentication', () => {
     assert.equal(stdout.trim(), 'ci');
   });
 
+  it('answers anonymous /v2 requests with 401 and a Basic challenge: private by default', async () => {
+    for (const path of ['/v2/', '/v2/_catalog', '/v2/auth/app/tags/list', '/v2/x/y/manifests/latest']) {
+      const r = await fetch(berth.url + path);
+      assert.equal(r.status, 401, path);
+      assert.match(r.headers.get('www-authenticate') ?? '', /^Basic realm=".+",service="ecr.amazonaws.com"$/);
+      assert.equal(((await r.json()) as { errors: Array<{ code: string }> }).errors[0]!.code, 'UNAUTHORIZED');
+    }
+    const up = await fetch(berth.url + '/v2/x/y/blobs/uploads/', { method: 'POST' });
+    assert.equal(up.status, 401);
+  });
+
   it('issues a 12-hour login token that /v2 accepts as Basic AWS:<token>', async () => {
     const ecr = ecrClient(berth);
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'auth/app' }));

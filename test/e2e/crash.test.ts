@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type ClientRequest } from 'node:http';
+import { authorizationFor } from './helpers/logins.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, type BerthProcess } from './helpers/berth-process.js';
@@ -99,6 +100,8 @@ interface BigStream {
 function streamBig(url: string, method: 'PATCH' | 'PUT', total: number, chunk: (i: number) => Buffer): BigStream {
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
   if (method === 'PUT') headers['Content-Length'] = String(total);
+  const auth = authorizationFor(url);
+  if (auth) headers.Authorization = auth;
   const req = httpRequest(url, { method, headers });
   let sent = 0;
   let status: number | undefined;

@@ -8,6 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { ecrClient } from './ecr-client.js';
+import { forgetLogin, rememberLogin } from './logins.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** dist/test/e2e/helpers → repository root. */
@@ -21,6 +24,8 @@ export interface BerthProcess {
   readonly port: number;
   readonly dataDir: string;
   readonly child: ChildProcess;
+  /** `Basic <base64 AWS:token>` for /v2, from GetAuthorizationToken with the admin key. */
+  readonly authorization: string;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
   /** SIGTERM and wait. */
@@ -87,6 +92,9 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
     await new Promise((r) => setTimeout(r, 50));
   }
 
+  const authorization = await login(url, dataDir);
+  rememberLogin(url, authorization);
+
   const signal = async (sig: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill(sig);
@@ -98,13 +106,23 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
     host: `127.0.0.1:${port}`,
     port,
     dataDir,
+    authorization,
     child,
     output: () => out,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
     async cleanup(o = {}) {
       await signal('SIGTERM');
+      forgetLogin(url);
       if (!o.keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Logs in as `aws ecr get-login-password | docker login` would, with the admin key. */
+async function login(url: string, dataDir: string): Promise<string> {
+  const out = await ecrClient({ url, dataDir }).send(new GetAuthorizationTokenCommand({}));
+  const token = out.authorizationData?.[0]?.authorizationToken;
+  if (!token) throw new Error('GetAuthorizationToken returned no token');
+  return `Basic ${token}`;
 }

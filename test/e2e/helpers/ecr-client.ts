@@ -22,7 +22,7 @@ export function adminCredentials(berth: Pick<BerthProcess, 'dataDir'>): Credenti
   return { accessKeyId: get('aws_access_key_id'), secretAccessKey: get('aws_secret_access_key') };
 }
 
-export function ecrClient(berth: BerthProcess, credentials: Credentials = adminCredentials(berth)): ECRClient {
+export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir'>, credentials: Credentials = adminCredentials(berth)): ECRClient {
   return new ECRClient({ endpoint: berth.url, region: 'us-east-1', credentials, maxAttempts: 1 });
 }
 

@@ -3,6 +3,7 @@
  * codes, headers, exact bytes) or push without a client tool in the way.
  */
 import { createHash } from 'node:crypto';
+import { authorizationFor } from './logins.js';
 
 export const manifestAccept = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -23,7 +24,10 @@ export interface Fetched {
 }
 
 export async function request(url: string, init: RequestInit = {}): Promise<Fetched> {
-  const res = await fetch(url, init);
+  const headers = new Headers(init.headers);
+  const auth = authorizationFor(url);
+  if (auth && !headers.has('authorization')) headers.set('authorization', auth);
+  const res = await fetch(url, { ...init, headers });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './berth-process.js';
+import { authFileContent } from './logins.js';
 
 export interface Skopeo {
   /** Runs `skopeo <global flags> <args>`; rejects with skopeo's stderr on a non-zero exit. */
@@ -38,7 +39,12 @@ export async function createSkopeo(): Promise<Skopeo> {
     REGISTRY_AUTH_FILE: authfile,
   };
 
-  const run = (args: string[]) =>
+  const run = async (args: string[]) => {
+    // Present whatever logins the tests hold, as `skopeo login` would have stored them.
+    await writeFile(authfile, authFileContent());
+    return runSkopeo(args);
+  };
+  const runSkopeo = (args: string[]) =>
     new Promise<{ stdout: string; stderr: string; raw: Buffer }>((resolve, reject) => {
       execFile(
         'skopeo',
