@@ -25,7 +25,7 @@ import { digestAlgorithm, digestHex, isDigest, type Digest } from '../../core/di
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
 /** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 export function createFsBlobStore(opts: { root: string }): BlobStore {
   // Absolute, so the directory walk after mkdir ends at the file-system root, not at '.'.

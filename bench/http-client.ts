@@ -1,0 +1,94 @@
+/** Raw HTTP pushes and pulls of large blobs, streamed both ways, and a keep-alive request loop. */
+import { createHash, randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import type { Server } from './servers.js';
+
+const CHUNK = randomBytes(1024 * 1024);
+
+function send(
+  server: Server,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: (write: (b: Buffer) => Promise<void>) => Promise<void>; agent?: Agent } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, server.url);
+    const req = request(url, { method, headers: { ...server.headers, ...opts.headers }, agent: opts.agent ?? false }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    const write = (b: Buffer) => new Promise<void>((r) => (req.write(b) ? r() : req.once('drain', () => r())));
+    if (opts.body) opts.body(write).then(() => req.end(), reject);
+    else req.end();
+  });
+}
+
+/** Pushes `bytes` of fresh content as one streamed PATCH and a closing PUT; returns the digest. */
+export async function pushBlob(server: Server, repo: string, bytes: number, salt: number): Promise<string> {
+  const start = await send(server, 'POST', `/v2/${repo}/blobs/uploads/`);
+  if (start.status !== 202) throw new Error(`${server.name}: POST upload answered ${start.status}`);
+  const location = new URL(String(start.headers.location), server.url);
+  const hash = createHash('sha256');
+  const saltBuf = Buffer.alloc(8);
+  saltBuf.writeDoubleLE(salt);
+  const patch = await send(server, 'PATCH', location.pathname + location.search, {
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: async (write) => {
+      hash.update(saltBuf);
+      await write(saltBuf);
+      for (let sent = 0; sent < bytes; sent += CHUNK.length) {
+        const piece = bytes - sent >= CHUNK.length ? CHUNK : CHUNK.subarray(0, bytes - sent);
+        hash.update(piece);
+        await write(piece);
+      }
+    },
+  });
+  if (patch.status !== 202) throw new Error(`${server.name}: PATCH answered ${patch.status}`);
+  const digest = `sha256:${hash.digest('hex')}`;
+  const next = new URL(String(patch.headers.location), server.url);
+  next.searchParams.set('digest', digest);
+  const put = await send(server, 'PUT', next.pathname + next.search);
+  if (put.status !== 201) throw new Error(`${server.name}: PUT answered ${put.status}`);
+  return digest;
+}
+
+export async function pullBlob(server: Server, repo: string, digest: string): Promise<number> {
+  const r = await send(server, 'GET', `/v2/${repo}/blobs/${digest}`);
+  if (r.status !== 200) throw new Error(`${server.name}: GET blob answered ${r.status}`);
+  return r.bytes;
+}
+
+export async function putManifest(server: Server, repo: string, tag: string, manifest: string): Promise<void> {
+  const r = await send(server, 'PUT', `/v2/${repo}/manifests/${tag}`, {
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: async (write) => write(Buffer.from(manifest)),
+  });
+  if (r.status !== 201) throw new Error(`${server.name}: PUT manifest answered ${r.status}`);
+}
+
+/** Requests/s of `connections` concurrent keep-alive loops over `seconds`. */
+export async function requestRate(
+  server: Server,
+  method: 'GET' | 'HEAD',
+  path: string,
+  opts: { connections: number; seconds: number; headers?: Record<string, string> },
+): Promise<{ perSecond: number; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
+  const until = Date.now() + opts.seconds * 1000;
+  let done = 0;
+  let errors = 0;
+  const loop = async () => {
+    while (Date.now() < until) {
+      const r = await send(server, method, path, { agent, ...(opts.headers && { headers: opts.headers }) }).catch(() => ({ status: 0 }));
+      if (r.status === 200) done++;
+      else errors++;
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: opts.connections }, loop));
+  agent.destroy();
+  return { perSecond: done / ((Date.now() - started) / 1000), errors };
+}

@@ -1,0 +1,144 @@
+/**
+ * `npm run bench`: Berth against the reference registry (CNCF distribution) on the same machine
+ * in the same run, alternating A B A B so drift hits both, printing each figure and the
+ * Berth/reference ratio. BENCH_QUICK=1 makes a smoke run of well under a minute.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { buildImageLayout } from '../test/e2e/helpers/oci-layout.js';
+import { pullBlob, pushBlob, putManifest, requestRate } from './http-client.js';
+import { cpuSeconds, watchPeakRss } from './proc-stats.js';
+import { startBerthServer, startReferenceServer, type Server } from './servers.js';
+
+const run = promisify(execFile);
+const quick = process.env.BENCH_QUICK === '1';
+const MiB = 1024 * 1024;
+const P = {
+  rounds: quick ? 1 : 2,
+  layers: 3,
+  layerBytes: (quick ? 32 : 256) * MiB,
+  bigLayerBytes: (quick ? 256 : 2048) * MiB,
+  skopeoLayerBytes: (quick ? 8 : 64) * MiB,
+  loadSeconds: quick ? 2 : 10,
+  connections: 64,
+};
+
+type Figures = Record<string, number[]>;
+const results: Record<string, Figures> = { berth: {}, reference: {} };
+const record = (server: Server, name: string, value: number) => ((results[server.name]![name] ??= []).push(value));
+
+async function httpThroughput(server: Server, round: number): Promise<void> {
+  const repo = `bench/http${round}`;
+  const cpu0 = cpuSeconds(server.pid);
+  let t = performance.now();
+  const digests: string[] = [];
+  for (let i = 0; i < P.layers; i++) digests.push(await pushBlob(server, repo, P.layerBytes, round * 100 + i));
+  const pushSeconds = (performance.now() - t) / 1000;
+  const pushedGiB = (P.layers * P.layerBytes) / (1024 * MiB);
+  record(server, 'push MB/s (HTTP)', (P.layers * P.layerBytes) / MiB / pushSeconds);
+  record(server, 'push CPU-s per GiB', (cpuSeconds(server.pid) - cpu0) / pushedGiB);
+  t = performance.now();
+  let pulled = 0;
+  for (const d of digests) pulled += await pullBlob(server, repo, d);
+  record(server, 'pull MB/s (HTTP)', pulled / MiB / ((performance.now() - t) / 1000));
+}
+
+async function bigLayerRss(server: Server, round: number): Promise<void> {
+  const stop = watchPeakRss(server.pid);
+  await pushBlob(server, `bench/big${round}`, P.bigLayerBytes, 9000 + round);
+  record(server, `peak RSS MB pushing ${P.bigLayerBytes / MiB} MiB`, stop() / MiB);
+}
+
+async function skopeoThroughput(server: Server, layoutDir: string, round: number, home: string): Promise<void> {
+  const env = { ...process.env, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') };
+  const policy = join(home, 'policy.json');
+  const creds = server.creds ? ['--dest-creds', server.creds] : [];
+  const srcCreds = server.creds ? ['--src-creds', server.creds] : [];
+  const ref = `docker://${server.host}/bench/skopeo${round}:v1`;
+  let t = performance.now();
+  await run('skopeo', ['--policy', policy, 'copy', '-q', '--dest-tls-verify=false', ...creds, `oci:${layoutDir}:v1`, ref], { env });
+  const bytes = (P.layers * P.skopeoLayerBytes) / MiB;
+  record(server, 'push MB/s (skopeo)', bytes / ((performance.now() - t) / 1000));
+  const out = join(home, `out-${server.name}-${round}`);
+  t = performance.now();
+  await run('skopeo', ['--policy', policy, 'copy', '-q', '--src-tls-verify=false', ...srcCreds, ref, `oci:${out}:v1`], { env });
+  record(server, 'pull MB/s (skopeo)', bytes / ((performance.now() - t) / 1000));
+  await rm(out, { recursive: true, force: true });
+}
+
+async function requestRates(server: Server, manifestPath: string, blobPath: string): Promise<void> {
+  const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
+  const m = await requestRate(server, 'GET', manifestPath, { connections: P.connections, seconds: P.loadSeconds, headers: accept });
+  record(server, 'manifest GET req/s', m.perSecond);
+  const b = await requestRate(server, 'HEAD', blobPath, { connections: P.connections, seconds: P.loadSeconds });
+  record(server, 'blob HEAD req/s', b.perSecond);
+  if (m.errors + b.errors > 0) console.error(`${server.name}: ${m.errors + b.errors} failed requests under load`);
+}
+
+/** A small image to read under load: one config, one layer, one manifest. */
+async function seedManifest(server: Server): Promise<{ manifestPath: string; blobPath: string }> {
+  const config = await pushBlob(server, 'bench/load', 512, 1);
+  const layer = await pushBlob(server, 'bench/load', 64 * 1024, 2);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer, size: 64 * 1024 + 8 }],
+  });
+  await putManifest(server, 'bench/load', 'v1', manifest);
+  return { manifestPath: '/v2/bench/load/manifests/v1', blobPath: `/v2/bench/load/blobs/${layer}` };
+}
+
+const LOWER_IS_BETTER = /CPU|RSS/;
+
+function report(): void {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rows = Object.keys(results.berth!).map((name) => {
+    const b = mean(results.berth![name]!);
+    const r = mean(results.reference![name] ?? [NaN]);
+    return { name, berth: b, reference: r, ratio: b / r };
+  });
+  const w = Math.max(...rows.map((r) => r.name.length));
+  console.log(`\n${'figure'.padEnd(w)}  ${'berth'.padStart(10)}  ${'reference'.padStart(10)}  berth/ref`);
+  for (const r of rows) {
+    const better = LOWER_IS_BETTER.test(r.name) ? 'lower is better' : 'higher is better';
+    console.log(`${r.name.padEnd(w)}  ${r.berth.toFixed(1).padStart(10)}  ${r.reference.toFixed(1).padStart(10)}  ${r.ratio.toFixed(2).padStart(9)}  (${better})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const workDir = resolve('bench/.work');
+  await mkdir(workDir, { recursive: true });
+  const home = await mkdtemp(join(workDir, 'skopeo-'));
+  await writeFile(join(home, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  const layoutDir = join(home, 'layout');
+  await buildImageLayout(layoutDir, { layers: P.layers, layerBytes: P.skopeoLayerBytes, tag: 'v1' });
+  const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
+  const stopAll = () => Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    // Peak memory while one huge layer streams in, measured first, on servers not yet warmed by load.
+    for (const s of servers) await bigLayerRss(s, 0);
+    const seeds = await Promise.all(servers.map(seedManifest));
+    for (let round = 0; round < P.rounds; round++) {
+      for (const [i, s] of servers.entries()) {
+        console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
+        await httpThroughput(s, round);
+        await skopeoThroughput(s, layoutDir, round, home);
+        await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
+      }
+    }
+    report();
+    await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, results }, null, 2));
+  } finally {
+    await stopAll();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

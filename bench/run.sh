@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm run bench`: installs the reference registry (Debian's docker-registry) and skopeo if
+# missing, builds, and runs the side-by-side benchmark. BENCH_QUICK=1 for a smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q >/dev/null
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ -d node_modules ] || npm ci
+npx tsc -p .
+exec node dist/bench/main.js "$@"

@@ -1,0 +1,79 @@
+/**
+ * The two registries under test, each on loopback with a fresh data directory: Berth (the built
+ * CLI, logged in with its bootstrap admin key) and the reference, CNCF distribution as Debian
+ * packages it (`docker-registry`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBerth, freePort } from '../test/e2e/helpers/berth-process.js';
+
+export interface Server {
+  name: string;
+  url: string;
+  host: string;
+  pid: number;
+  /** Headers every request carries (Berth needs a login). */
+  headers: Record<string, string>;
+  /** `user:password` for skopeo, if any. */
+  creds?: string;
+  stop(): Promise<void>;
+}
+
+export async function startBerthServer(workDir: string): Promise<Server> {
+  const dataDir = await mkdtemp(join(workDir, 'berth-'));
+  const b = await startBerth({ dataDir });
+  const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64').toString().slice(4);
+  return {
+    name: 'berth',
+    url: b.url,
+    host: b.host,
+    pid: b.child.pid!,
+    headers: { Authorization: b.authorization },
+    creds: `AWS:${password}`,
+    stop: () => b.cleanup(),
+  };
+}
+
+export async function startReferenceServer(workDir: string): Promise<Server> {
+  const root = await mkdtemp(join(workDir, 'reference-'));
+  const port = await freePort();
+  const config = join(root, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log: {level: error, accesslog: {disabled: true}}',
+      `storage: {filesystem: {rootdirectory: ${join(root, 'data')}}, delete: {enabled: true}}`,
+      `http: {addr: "127.0.0.1:${port}"}`,
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/v2/`)).status === 200) break;
+    } catch {
+      // not yet listening
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    name: 'reference',
+    url,
+    host: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    headers: {},
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
