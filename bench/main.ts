@@ -113,8 +113,12 @@ async function main(): Promise<void> {
   await mkdir(workDir, { recursive: true });
   const home = await mkdtemp(join(workDir, 'skopeo-'));
   await writeFile(join(home, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-  const layoutDir = join(home, 'layout');
-  await buildImageLayout(layoutDir, { layers: P.layers, layerBytes: P.skopeoLayerBytes, tag: 'v1' });
+  // A fresh image per round: a registry that already holds the layers would skip them.
+  const layouts: string[] = [];
+  for (let round = 0; round < P.rounds; round++) {
+    layouts.push(join(home, `layout${round}`));
+    await buildImageLayout(layouts[round]!, { layers: P.layers, layerBytes: P.skopeoLayerBytes, tag: 'v1' });
+  }
   const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
   const stopAll = () => Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
       for (const [i, s] of servers.entries()) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
         await httpThroughput(s, round);
-        await skopeoThroughput(s, layoutDir, round, home);
+        await skopeoThroughput(s, layouts[round]!, round, home);
         await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
       }
     }

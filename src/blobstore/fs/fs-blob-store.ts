@@ -26,6 +26,8 @@ import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type By
 
 /** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
 const READ_CHUNK = 1024 * 1024;
+/** Lets chunks queue while a write is in flight, so they reach the disk in one writev. */
+const WRITE_BUFFER = 1024 * 1024;
 
 export function createFsBlobStore(opts: { root: string }): BlobStore {
   // Absolute, so the directory walk after mkdir ends at the file-system root, not at '.'.
@@ -152,7 +154,7 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
           if (finished) throw new Error('blob writer is closed');
           const before = size;
           try {
-            const sink = createWriteStream(path, { flags: 'a' });
+            const sink = createWriteStream(path, { flags: 'a', highWaterMark: WRITE_BUFFER });
             await pipeline(source, sink, signal ? { signal } : {});
           } finally {
             // After a failure some of the bytes may have reached the file; the disk is the truth.
