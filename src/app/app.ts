@@ -91,3 +91,11 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     },
   };
 }
+
+/** The identity administration of a data directory, for `berth admin` without a running server. */
+export function openIdentityAdmin(config: Config): { identities: IdentityAdmin; close(): Promise<void> } {
+  const dataDir = resolve(config.dataDir);
+  const meta = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
+  const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
+  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
+}

@@ -48,7 +48,12 @@ export class IdentityAdmin {
     }
   }
 
+  async requireAccount(accountId: string): Promise<void> {
+    if (!(await this.store.account(accountId))) throw new IdentityError('NoSuchEntity', `The account ${accountId} does not exist.`);
+  }
+
   async createUser(accountId: string, name: string, path = '/'): Promise<UserRecord> {
+    await this.requireAccount(accountId);
     if (!USER_NAME_RE.test(name)) throw new IdentityError('ValidationError', `The specified value for userName is invalid.`);
     if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError('ValidationError', 'The specified value for path is invalid.');
     const userId = 'AIDA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
@@ -80,6 +85,7 @@ export class IdentityAdmin {
 
   /** A key for a user, or for the account root when userName is undefined. */
   async createAccessKey(accountId: string, userName: string | undefined): Promise<CreatedAccessKey> {
+    await this.requireAccount(accountId);
     if (userName !== undefined) {
       await this.user(accountId, userName);
       if ((await this.store.listAccessKeys(accountId, userName)).length >= MAX_KEYS_PER_USER) {

@@ -2,7 +2,9 @@
 /** The `berth` command. */
 import { parseArgs } from 'node:util';
 import { createApp } from '../app/app.js';
+import { IdentityError } from '../auth/identity-admin.js';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { ADMIN_USAGE, admin } from './admin.js';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -12,11 +14,17 @@ commands:
     --host HOST     listen address (BERTH_HOST, default 0.0.0.0)
     --port PORT     listen port (BERTH_PORT, default 5000)
     --data-dir DIR  metadata and blobs (BERTH_DATA_DIR, default ./data)
-  verify-config   validate the configuration and print it
-`;
+  verify-config   validate the configuration and print it (secrets redacted)
+${ADMIN_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `admin <sub>` flags are the subcommand's own; it reads --config and --data-dir itself.
+  if (command === 'admin') return admin(rest);
+  if (command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -39,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   });
   switch (command) {
     case 'verify-config':
-      process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...config, ...(config.serverKey !== undefined && { serverKey: '(redacted)' }) }, null, 2) + '\n');
       return 0;
     case 'serve':
       return serve(config);
@@ -66,6 +74,10 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof IdentityError) {
+      process.stderr.write(`berth: ${err.message}\n`);
+      process.exit(1);
+    }
     if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`berth: ${err.message}\n`);
       process.exit(2);
