@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
+import { discardBody } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
 export function basicChallenge(req: IncomingMessage): string {
@@ -19,7 +20,7 @@ export function ociErrorBody(e: RegistryError): string {
   return JSON.stringify({ errors: [entry] });
 }
 
-export function sendOciError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+export async function sendOciError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): Promise<void> {
   let e: RegistryError;
   if (isRegistryError(err)) {
     e = err;
@@ -41,9 +42,9 @@ export function sendOciError(req: IncomingMessage, res: ServerResponse, err: unk
     'Content-Length': Buffer.byteLength(body),
     'Docker-Distribution-API-Version': 'registry/2.0',
   };
-  // An unread request body would otherwise stall the connection; close it instead of draining gigabytes.
-  if (!req.complete) headers.Connection = 'close';
+  const drained = await discardBody(req);
+  if (!drained) headers.Connection = 'close';
   res.writeHead(e.code.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
-  if (!req.complete) req.resume();
+  if (!drained) req.resume();
 }

@@ -68,3 +68,27 @@ export function parseRange(header: string | undefined, size: number): ByteRangeR
   if (start >= size || (m[2] !== '' && Number(m[2]) < start)) return 'unsatisfiable';
   return { start, end };
 }
+
+/** Request bodies up to this size are read to the end before an error answer, keeping the connection. */
+const DRAIN_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Before answering a request whose body was not read (an early refusal): reads and discards a
+ * small remainder so the client, still sending, sees the answer rather than a reset; for a large
+ * one returns false and the caller closes the connection instead of draining gigabytes.
+ */
+export async function discardBody(req: IncomingMessage): Promise<boolean> {
+  if (req.complete) return true;
+  const declared = Number(req.headers['content-length']);
+  if (!Number.isFinite(declared) || declared > DRAIN_LIMIT) return false;
+  let seen = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      seen += chunk.length;
+      if (seen > DRAIN_LIMIT) return false;
+    }
+  } catch {
+    return false;
+  }
+  return true;
+}

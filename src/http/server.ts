@@ -91,6 +91,6 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
       res.destroy();
       return;
     }
-    sendOciError(req, res, err, opts.log);
+    await sendOciError(req, res, err, opts.log);
   }
 }

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
 import { isRegistryError } from '../../core/errors.js';
+import { discardBody } from '../request.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -41,7 +42,7 @@ export function sendEcrJson(res: ServerResponse, value: unknown): void {
 }
 
 /** Renders any error thrown by an action: ECR errors as they are, core errors by their catalogue entry. */
-export function sendEcrError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+export async function sendEcrError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): Promise<void> {
   let type: string;
   let message: string;
   let status = 400;
@@ -73,8 +74,9 @@ export function sendEcrError(req: IncomingMessage, res: ServerResponse, err: unk
     'x-amzn-RequestId': randomUUID(),
     'x-amzn-ErrorType': type,
   };
-  if (!req.complete) headers.Connection = 'close';
+  const drained = await discardBody(req);
+  if (!drained) headers.Connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
-  if (!req.complete) req.resume();
+  if (!drained) req.resume();
 }

@@ -64,6 +64,6 @@ export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res
     };
     sendEcrJson(res, await action(call));
   } catch (err) {
-    sendEcrError(req, res, err, opts.log);
+    await sendEcrError(req, res, err, opts.log);
   }
 }
