@@ -19,6 +19,8 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface App {
   readonly config: Config;
   readonly registry: Registry;
@@ -86,6 +88,8 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
       await new Promise<void>((res) => {
         server.close(() => res());
         server.closeIdleConnections();
+        // In-flight requests get a grace period; an upload cut here resumes from its staged bytes.
+        setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       });
       await meta.close();
     },
