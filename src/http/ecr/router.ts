@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import type { Registry } from '../../registry/registry.js';
 import { readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
+import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
+import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
+import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Authenticator } from '../authn.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
@@ -16,6 +19,22 @@ const ACTIONS: Record<string, EcrAction> = {
   CreateRepository,
   DescribeRepositories,
   DeleteRepository,
+  PutImageTagMutability,
+  PutImageScanningConfiguration,
+  TagResource,
+  UntagResource,
+  ListTagsForResource,
+  PutImage,
+  BatchGetImage,
+  ListImages,
+  DescribeImages,
+  BatchDeleteImage,
+  ListImageReferrers,
+  BatchCheckLayerAvailability,
+  InitiateLayerUpload,
+  UploadLayerPart,
+  CompleteLayerUpload,
+  GetDownloadUrlForLayer,
   GetAuthorizationToken,
 };
 

@@ -1,0 +1,163 @@
+/** PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage, ListImageReferrers. */
+import { z } from 'zod';
+import { isDigest, type Digest } from '../../../core/digest.js';
+import { accountOf } from '../../../registry/context.js';
+import { repoScope, type EcrAction } from '../context.js';
+import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
+import { EcrError } from '../protocol.js';
+import { imageDetailShape } from '../shapes.js';
+
+const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
+
+function imageShape(name: string, registry: string, id: { imageDigest?: string; imageTag?: string }, manifest: { digest: string; payload: Buffer; mediaType: string }) {
+  return {
+    registryId: accountOf(registry),
+    repositoryName: name,
+    imageId: { imageDigest: manifest.digest, ...(id.imageTag !== undefined && { imageTag: id.imageTag }) },
+    imageManifest: manifest.payload.toString('utf8'),
+    imageManifestMediaType: manifest.mediaType,
+  };
+}
+
+const putInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    imageManifest: z.string().min(1).max(MAX_MANIFEST_CHARS),
+    imageManifestMediaType: z.string().max(255).optional(),
+    imageTag: z.string().min(1).max(300).optional(),
+    imageDigest: z.string().max(1024).optional(),
+  })
+  .strict();
+
+export const PutImage: EcrAction = async (call) => {
+  const input = parseInput(putInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const { manifest } = await call.registry.images.put(scope, {
+    manifest: input.imageManifest,
+    ...(input.imageManifestMediaType !== undefined && { mediaType: input.imageManifestMediaType }),
+    ...(input.imageTag !== undefined && { tag: input.imageTag }),
+    ...(input.imageDigest !== undefined && { digest: input.imageDigest }),
+  });
+  return { image: imageShape(scope.name, scope.registryId, { ...(input.imageTag !== undefined && { imageTag: input.imageTag }) }, manifest) };
+};
+
+const batchGetInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    imageIds,
+    acceptedMediaTypes: z.array(z.string().min(1).max(255)).min(1).max(100).optional(),
+  })
+  .strict();
+
+export const BatchGetImage: EcrAction = async (call) => {
+  const input = parseInput(batchGetInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const { found, failures } = await call.registry.images.resolve(scope, input.imageIds);
+  const images = [];
+  for (const f of found) {
+    if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
+      failures.push({ imageId: f.id, failureCode: 'UnsupportedImageType', failureReason: `Image manifest media type ${f.manifest.mediaType} is not accepted` });
+      continue;
+    }
+    images.push(imageShape(scope.name, scope.registryId, f.id, f.manifest));
+  }
+  return { images, failures };
+};
+
+const listInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    nextToken: nextToken.optional(),
+    maxResults: maxResults().optional(),
+    filter: tagStatusFilter.optional(),
+  })
+  .strict();
+
+export const ListImages: EcrAction = async (call) => {
+  const input = parseInput(listInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const limit = input.maxResults ?? 100;
+  const after = decodeToken('ListImages', input.nextToken);
+  const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
+  const items = page.slice(0, limit);
+  const imageIdsOut = items.flatMap((i) => (i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t }))));
+  return { imageIds: imageIdsOut, ...(page.length > limit && { nextToken: encodeToken('ListImages', items[items.length - 1]!.digest) }) };
+};
+
+const describeInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    imageIds: imageIds.optional(),
+    nextToken: nextToken.optional(),
+    maxResults: maxResults().optional(),
+    filter: tagStatusFilter.optional(),
+  })
+  .strict();
+
+export const DescribeImages: EcrAction = async (call) => {
+  const input = parseInput(describeInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const accountId = accountOf(scope.registryId);
+  if (input.imageIds) {
+    if (input.nextToken !== undefined || input.maxResults !== undefined) {
+      throw new EcrError('InvalidParameterException', 'imageIds cannot be used together with nextToken or maxResults');
+    }
+    const images = await call.registry.images.requireAll(scope, input.imageIds);
+    const details = await call.registry.images.details(scope, images);
+    return { imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d)) };
+  }
+  const limit = input.maxResults ?? 100;
+  const after = decodeToken('DescribeImages', input.nextToken);
+  const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
+  const items = page.slice(0, limit);
+  const details = await call.registry.images.details(scope, items);
+  return {
+    imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d)),
+    ...(page.length > limit && { nextToken: encodeToken('DescribeImages', items[items.length - 1]!.digest) }),
+  };
+};
+
+const batchDeleteInput = z.object({ registryId: registryId.optional(), repositoryName, imageIds }).strict();
+
+export const BatchDeleteImage: EcrAction = async (call) => {
+  const input = parseInput(batchDeleteInput, call.body);
+  const { deleted, failures } = await call.registry.images.batchDelete(repoScope(call, input.repositoryName, input.registryId), input.imageIds);
+  return { imageIds: deleted, failures };
+};
+
+const referrersInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    subjectId: z.object({ imageDigest: z.string().min(1).max(1024) }).strict(),
+    filter: z
+      .object({ artifactTypes: z.array(z.string().min(1).max(255)).min(1).max(5).optional(), artifactStatus: z.enum(['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY']).optional() })
+      .strict()
+      .optional(),
+    nextToken: nextToken.optional(),
+    maxResults: maxResults(50).optional(),
+  })
+  .strict();
+
+export const ListImageReferrers: EcrAction = async (call) => {
+  const input = parseInput(referrersInput, call.body);
+  if (!isDigest(input.subjectId.imageDigest)) {
+    throw new EcrError('InvalidParameterException', "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: 'invalid digest'");
+  }
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const all = await call.registry.manifests.referrers(scope, input.subjectId.imageDigest as Digest);
+  const types = input.filter?.artifactTypes;
+  const matching = types ? all.filter((r) => r.artifactType !== undefined && types.includes(r.artifactType)) : all;
+  const limit = input.maxResults ?? 20;
+  const after = decodeToken('ListImageReferrers', input.nextToken);
+  const rest = after === undefined ? matching : matching.filter((r) => r.digest > after);
+  const page = rest.slice(0, limit);
+  return {
+    referrers: page.map((r) => ({ digest: r.digest, mediaType: r.mediaType, artifactType: r.artifactType, size: r.size, annotations: r.annotations, artifactStatus: 'ACTIVE' })),
+    ...(rest.length > limit && { nextToken: encodeToken('ListImageReferrers', page[page.length - 1]!.digest) }),
+  };
+};

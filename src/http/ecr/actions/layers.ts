@@ -1,0 +1,116 @@
+/**
+ * The layer API: BatchCheckLayerAvailability, InitiateLayerUpload, UploadLayerPart,
+ * CompleteLayerUpload, GetDownloadUrlForLayer. Parts go through the same upload sessions as /v2
+ * chunked uploads, so digests are verified the same way.
+ */
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { isDigest, type Digest } from '../../../core/digest.js';
+import { Codes, isRegistryError } from '../../../core/errors.js';
+import { accountOf } from '../../../registry/context.js';
+import { repoScope, type EcrAction } from '../context.js';
+import { parseInput, registryId, repositoryName } from '../input.js';
+import { EcrError } from '../protocol.js';
+
+/** ECR's model allows 20 MiB parts; the service quota is 10 MiB, which we advertise. */
+const MAX_PART_BYTES = 20 * 1024 * 1024;
+const PART_SIZE = 10 * 1024 * 1024;
+const digestList = z.array(z.string().min(1).max(1024)).min(1).max(100);
+
+const checkInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigests: digestList }).strict();
+
+export const BatchCheckLayerAvailability: EcrAction = async (call) => {
+  const input = parseInput(checkInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  await call.registry.repositories.get(scope);
+  const layers = [];
+  const failures = [];
+  for (const d of input.layerDigests) {
+    if (!isDigest(d)) {
+      failures.push({ layerDigest: d, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
+      continue;
+    }
+    const blob = await call.registry.blobs.stat(scope, d).catch((e: unknown) => {
+      if (isRegistryError(e) && e.code === Codes.BlobUnknown) return undefined;
+      throw e;
+    });
+    layers.push(blob ? { layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: blob.size } : { layerDigest: d, layerAvailability: 'UNAVAILABLE' });
+  }
+  return { layers, failures };
+};
+
+const initiateInput = z.object({ registryId: registryId.optional(), repositoryName }).strict();
+
+export const InitiateLayerUpload: EcrAction = async (call) => {
+  const input = parseInput(initiateInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  await call.registry.repositories.get(scope);
+  const { id } = await call.registry.uploads.start(scope);
+  return { uploadId: id, partSize: PART_SIZE };
+};
+
+const partInput = z
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    uploadId: z.string().min(1).max(100),
+    partFirstByte: z.number().int().min(0),
+    partLastByte: z.number().int().min(0),
+    layerPartBlob: z.string().min(1).max(Math.ceil((MAX_PART_BYTES * 4) / 3) + 4),
+  })
+  .strict();
+
+export const UploadLayerPart: EcrAction = async (call) => {
+  const input = parseInput(partInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const part = Buffer.from(input.layerPartBlob, 'base64');
+  const invalidPart = async (message: string) => {
+    const status = await call.registry.uploads.status(scope, input.uploadId);
+    return new EcrError('InvalidLayerPartException', message, {
+      registryId: accountOf(scope.registryId),
+      repositoryName: scope.name,
+      uploadId: input.uploadId,
+      lastValidByteReceived: status.size - 1,
+    });
+  };
+  if (input.partLastByte - input.partFirstByte + 1 !== part.length) {
+    throw await invalidPart('The part size does not match partFirstByte and partLastByte');
+  }
+  try {
+    const status = await call.registry.uploads.append(scope, input.uploadId, Readable.from([part]), { start: input.partFirstByte });
+    return { registryId: accountOf(scope.registryId), repositoryName: scope.name, uploadId: input.uploadId, lastByteReceived: status.size - 1 };
+  } catch (e) {
+    if (isRegistryError(e) && e.code === Codes.RangeInvalid) throw await invalidPart('The part does not start after the last byte received');
+    throw e;
+  }
+};
+
+const completeInput = z
+  .object({ registryId: registryId.optional(), repositoryName, uploadId: z.string().min(1).max(100), layerDigests: z.array(z.string().min(1).max(1024)).length(1) })
+  .strict();
+
+export const CompleteLayerUpload: EcrAction = async (call) => {
+  const input = parseInput(completeInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const digest = input.layerDigests[0]!;
+  if (!isDigest(digest)) throw new EcrError('InvalidLayerException', `Invalid layer digest ${digest.slice(0, 200)}`);
+  const status = await call.registry.uploads.status(scope, input.uploadId);
+  if (status.size === 0) throw new EcrError('EmptyUploadException', 'The upload contains no parts');
+  const existing = await call.registry.blobs.stat(scope, digest).catch(() => undefined);
+  if (existing) {
+    await call.registry.uploads.cancel(scope, input.uploadId);
+    throw new EcrError('LayerAlreadyExistsException', `The layer ${digest} already exists in the repository ${scope.name}`);
+  }
+  await call.registry.uploads.complete(scope, input.uploadId, digest as Digest);
+  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
+};
+
+const downloadInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigest: z.string().min(1).max(1024) }).strict();
+
+export const GetDownloadUrlForLayer: EcrAction = async (call) => {
+  const input = parseInput(downloadInput, call.body);
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  if (!isDigest(input.layerDigest)) throw new EcrError('InvalidParameterException', "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
+  await call.registry.blobs.stat(scope, input.layerDigest);
+  return { downloadUrl: `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`, layerDigest: input.layerDigest };
+};
