@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
+import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
@@ -62,6 +63,7 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     registry,
     log,
     authenticator: new Authenticator(identities, clock, [serverKey]),
+    authorizer: new Authorizer(identities),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
     region: config.region,

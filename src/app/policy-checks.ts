@@ -1,30 +1,20 @@
-/**
- * The policy checks the IAM Query API needs. Interim: a structural check of identity policy
- * documents and the ECR managed policies by their real ARNs, until src/iam's parser and catalogue
- * take over.
- */
+/** The policy checks the IAM Query API and `berth admin` need, answered by src/iam. */
 import { QueryError } from '../http/iam/query.js';
+import { managedPolicy } from '../iam/managed.js';
+import { parsePolicy, PolicyError } from '../iam/policy.js';
 
-const MANAGED = new Set([
-  'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
-  'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser',
-  'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryFullAccess',
-  'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly',
-]);
+/** IAM's limit on an inline user policy. */
+const MAX_INLINE_POLICY = 2048 * 3;
 
 export function isManagedPolicy(arn: string): boolean {
-  return MANAGED.has(arn);
+  return managedPolicy(arn) !== undefined;
 }
 
 export function checkIdentityPolicy(document: string): void {
-  let doc: unknown;
   try {
-    doc = JSON.parse(document);
-  } catch {
-    throw new QueryError('MalformedPolicyDocument', 'Syntax errors in policy.');
-  }
-  const d = doc as { Statement?: unknown };
-  if (typeof doc !== 'object' || doc === null || d.Statement === undefined || document.length > 6144) {
-    throw new QueryError('MalformedPolicyDocument', 'The policy document is malformed.');
+    parsePolicy(document, { kind: 'identity', maxLength: MAX_INLINE_POLICY });
+  } catch (e) {
+    if (e instanceof PolicyError) throw new QueryError('MalformedPolicyDocument', e.message);
+    throw e;
   }
 }

@@ -10,6 +10,7 @@ import { registryIdOf } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
+import type { Authorizer } from './authz.js';
 import type { LoginTokenIssuer } from './ecr/context.js';
 import { isEcrRequest, routeEcr } from './ecr/router.js';
 import { isQueryRequest } from './iam/query.js';
@@ -21,6 +22,7 @@ export interface HttpServerOptions {
   registry: Registry;
   log: Logger;
   authenticator: Authenticator;
+  authorizer: Authorizer;
   loginTokens: LoginTokenIssuer;
   query: Omit<QueryRouterOptions, 'authenticator' | 'log'>;
   /** The region /v2 requests address. */
@@ -57,6 +59,7 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
           registry: opts.registry,
           log: opts.log,
           authenticator: opts.authenticator,
+          authorizer: opts.authorizer,
           loginTokens: opts.loginTokens,
           ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
         },
@@ -76,7 +79,7 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
       // Until hosts name accounts, a login token addresses its own account's registry.
       const accountId = principal.accountId;
       await routeOci(
-        { req, res, url, registry: opts.registry, registryId: registryIdOf(accountId, opts.region), principal, log: opts.log, signal: controller.signal },
+        { req, res, url, registry: opts.registry, registryId: registryIdOf(accountId, opts.region), principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },
         path === '/v2' ? '' : path.slice(4),
       );
       return;

@@ -8,7 +8,10 @@ import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, Li
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
+import type { Principal } from '../../auth/principal.js';
+import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
+import { AccessDenied, repositoryArnOf, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
 
@@ -42,6 +45,7 @@ export interface EcrRouterOptions {
   registry: Registry;
   log: Logger;
   authenticator: Authenticator;
+  authorizer: Authorizer;
   /** Issues /v2 login tokens (GetAuthorizationToken). */
   loginTokens: LoginTokenIssuer;
   registryHost?: string;
@@ -70,6 +74,7 @@ export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res
       throw new EcrError('SerializationException', 'request body must be a JSON object');
     }
     const { principal, region } = await opts.authenticator.signed(req, raw, ['ecr']);
+    await authorizeEcr(opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket.remoteAddress);
     const call: EcrCall = {
       registry: opts.registry,
       req,
@@ -84,5 +89,35 @@ export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res
     sendEcrJson(res, await action(call));
   } catch (err) {
     await sendEcrError(req, res, err, opts.log);
+  }
+}
+
+/**
+ * Authorizes an operation as `ecr:<Op>` on what it touches: the registry ("*") for
+ * registry-level operations, else each repository it names (by name or by ARN).
+ */
+async function authorizeEcr(
+  authorizer: Authorizer,
+  principal: Principal,
+  op: string,
+  body: Record<string, unknown>,
+  region: string,
+  sourceIp: string | undefined,
+): Promise<void> {
+  const accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
+  const targets: string[] = [];
+  if (typeof body.resourceArn === 'string') targets.push(body.resourceArn);
+  else if (typeof body.repositoryName === 'string') targets.push(repositoryArnOf(region, accountId, body.repositoryName));
+  else if (Array.isArray(body.repositoryNames)) for (const n of body.repositoryNames) targets.push(repositoryArnOf(region, accountId, String(n)));
+  else if (op === 'DescribeRepositories') targets.push(repositoryArnOf(region, accountId, '*'));
+  if (targets.length === 0 || REGISTRY_LEVEL_ACTIONS.has(op)) targets.splice(0, targets.length, '*');
+  try {
+    for (const resource of targets) {
+      const resourceAccountId = /^arn:[^:]+:ecr:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? accountId;
+      await authorizer.check(principal, { action: `ecr:${op}`, resource, resourceAccountId, ...(sourceIp !== undefined && { sourceIp }) });
+    }
+  } catch (e) {
+    if (e instanceof AccessDenied) throw new EcrError('AccessDeniedException', e.message);
+    throw e;
   }
 }

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../../auth/principal.js';
+import type { Authorizer } from '../authz.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 
@@ -11,6 +12,7 @@ export interface OciRequest {
   url: URL;
   registry: Registry;
   principal: Principal;
+  authorizer: Authorizer;
   /** The registry (account and region) this request addresses. */
   registryId: string;
   log: Logger;

@@ -1,5 +1,7 @@
 /** Dispatches a /v2 request to its handler by route and method. */
 import { Codes, RegistryError } from '../../core/errors.js';
+import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
+import { AccessDenied, repositoryArnOf } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
 import type { OciRequest } from './context.js';
 import { sendJson } from './headers.js';
@@ -41,11 +43,54 @@ function handlerFor(route: OciRoute, method: string): Handler | undefined {
   }
 }
 
+function operationOf(route: OciRoute, method: string): OciOperation {
+  switch (route.kind) {
+    case 'base':
+    case 'catalog':
+    case 'tags':
+    case 'referrers':
+      return route.kind;
+    case 'manifest':
+      return method === 'PUT' ? 'manifest-write' : method === 'DELETE' ? 'manifest-delete' : 'manifest-read';
+    case 'blob':
+      return method === 'DELETE' ? 'blob-delete' : method === 'HEAD' ? 'blob-head' : 'blob-read';
+    case 'uploads':
+      return 'upload-start';
+    case 'upload':
+      return method === 'PUT' ? 'upload-complete' : method === 'PATCH' ? 'upload-write' : method === 'DELETE' ? 'upload-cancel' : 'upload-read';
+  }
+}
+
+/** Checks every ECR action the request is; a cross-repository mount also reads its source. */
+async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
+  const [accountId, region] = r.registryId.split(':') as [string, string];
+  const checks: Array<[string, string]> = [];
+  const name = 'name' in route ? route.name : '*';
+  for (const action of OCI_ACTIONS[operationOf(route, method)]) checks.push([action, name]);
+  const from = route.kind === 'uploads' ? r.url.searchParams.get('from') : null;
+  if (from !== null && r.url.searchParams.get('mount') !== null) checks.push(['ecr:GetDownloadUrlForLayer', from]);
+  try {
+    for (const [action, repo] of checks) {
+      await r.authorizer.check(r.principal, {
+        action,
+        resource: repositoryArnOf(region, accountId, repo),
+        resourceAccountId: accountId,
+        ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
+      });
+    }
+  } catch (e) {
+    if (e instanceof AccessDenied) throw new RegistryError(Codes.Denied, e.message);
+    throw e;
+  }
+}
+
 /** `path` is the part after `/v2/`. */
 export async function routeOci(r: OciRequest, path: string): Promise<void> {
   const route = parseOciRoute(path);
   if (!route) throw new RegistryError(Codes.NotFound, 'no such endpoint');
-  const handler = handlerFor(route, r.req.method ?? 'GET');
+  const method = r.req.method ?? 'GET';
+  const handler = handlerFor(route, method);
   if (!handler) throw new RegistryError(Codes.MethodNotAllowed, `${r.req.method} is not supported here`);
+  await authorize(r, route, method);
   await handler(r);
 }

@@ -1,0 +1,70 @@
+/**
+ * Authorizes a request as the ECR action it is, for either front door: gathers the caller's
+ * identity policies (inline and managed) and asks src/iam. Repository and registry policies join
+ * as resource policies once they are stored.
+ */
+import type { IdentityAdmin } from '../auth/identity-admin.js';
+import type { Principal } from '../auth/principal.js';
+import { evaluate } from '../iam/evaluator.js';
+import { managedPolicy } from '../iam/managed.js';
+import { parsePolicy, type Policy } from '../iam/policy.js';
+
+export class AccessDenied extends Error {
+  constructor(
+    readonly action: string,
+    readonly resource: string,
+    principalArn: string,
+  ) {
+    super(`User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`);
+    this.name = 'AccessDenied';
+  }
+}
+
+export interface AuthzTarget {
+  action: string;
+  /** A repository ARN, or '*' for registry-level actions. */
+  resource: string;
+  resourceAccountId: string;
+  sourceIp?: string;
+}
+
+export class Authorizer {
+  constructor(private readonly identities: IdentityAdmin) {}
+
+  async check(principal: Principal, target: AuthzTarget): Promise<void> {
+    const identityPolicies = principal.kind === 'user' ? await this.policiesOf(principal) : [];
+    const decision = evaluate({
+      caller: principal,
+      identityPolicies,
+      resourcePolicies: [],
+      action: target.action,
+      resource: target.resource,
+      resourceAccountId: target.resourceAccountId,
+      context: { 'aws:SourceIp': target.sourceIp },
+    });
+    if (!decision.allowed) throw new AccessDenied(target.action, target.resource, principal.arn);
+  }
+
+  private async policiesOf(principal: Principal): Promise<Policy[]> {
+    const records = await this.identities.userPolicies(principal.accountId, principal.userName!);
+    const out: Policy[] = [];
+    for (const r of records) {
+      if (r.kind === 'managed') {
+        const p = managedPolicy(r.name);
+        if (p) out.push(p);
+      } else if (r.document !== undefined) {
+        // Documents were validated when stored; one that no longer parses grants nothing.
+        try {
+          out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000 }));
+        } catch {
+          continue;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+export function repositoryArnOf(region: string, accountId: string, name: string): string {
+  return `arn:aws:ecr:${region}:${accountId}:repository/${name}`;
+}

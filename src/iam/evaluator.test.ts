@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { conditionHolds, evaluate, type AuthzRequest, type Caller } from './evaluator.js';
+import { managedPolicy } from './managed.js';
+import { globMatch, parsePolicy, PolicyError } from './policy.js';
+
+const REPO = 'arn:aws:ecr:us-east-1:111111111111:repository/team/app';
+const alice: Caller = { arn: 'arn:aws:iam::111111111111:user/alice', accountId: '111111111111', kind: 'user' };
+const bob: Caller = { arn: 'arn:aws:iam::222222222222:user/bob', accountId: '222222222222', kind: 'user' };
+const anonymous: Caller = { arn: 'anonymous', accountId: '', kind: 'anonymous' };
+const identity = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'identity', maxLength: 10240 });
+const resource = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'resource', maxLength: 10240 });
+
+function req(over: Partial<AuthzRequest>): AuthzRequest {
+  return { caller: alice, identityPolicies: [], resourcePolicies: [], action: 'ecr:BatchGetImage', resource: REPO, resourceAccountId: '111111111111', context: {}, ...over };
+}
+
+const allowPull = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:BatchGetImage', Resource: '*' }] });
+const grantTo = (principal: unknown) => resource({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: principal, Action: 'ecr:BatchGetImage' }] });
+
+describe('evaluate', () => {
+  it('denies by default and allows through an identity policy', () => {
+    assert.equal(evaluate(req({})).allowed, false);
+    assert.equal(evaluate(req({ identityPolicies: [allowPull] })).allowed, true);
+  });
+
+  it('lets an explicit Deny anywhere win', () => {
+    const deny = resource({ Statement: [{ Effect: 'Deny', Principal: '*', Action: 'ecr:*' }] });
+    assert.deepEqual(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [deny] })), { allowed: false, explicitDeny: true });
+    const rootDenied = evaluate(req({ caller: { ...alice, arn: 'arn:aws:iam::111111111111:root', kind: 'root' }, resourcePolicies: [deny] }));
+    assert.equal(rootDenied.allowed, false);
+  });
+
+  it('within an account a resource policy alone suffices; across accounts both must allow', () => {
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo({ AWS: alice.arn })] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bob, resourcePolicies: [grantTo({ AWS: 'arn:aws:iam::222222222222:root' })] })).allowed, false);
+    assert.equal(evaluate(req({ caller: bob, identityPolicies: [allowPull] })).allowed, false);
+    assert.equal(evaluate(req({ caller: bob, identityPolicies: [allowPull], resourcePolicies: [grantTo({ AWS: '222222222222' })] })).allowed, true);
+  });
+
+  it('lets anonymous callers in only through Principal "*"', () => {
+    assert.equal(evaluate(req({ caller: anonymous, identityPolicies: [allowPull] })).allowed, false);
+    assert.equal(evaluate(req({ caller: anonymous, resourcePolicies: [grantTo({ AWS: '111111111111' })] })).allowed, false);
+    assert.equal(evaluate(req({ caller: anonymous, resourcePolicies: [grantTo('*')] })).allowed, true);
+  });
+
+  it('matches actions case-insensitively with wildcards, and honours NotAction and NotResource', () => {
+    const p = identity({ Statement: [{ Effect: 'Allow', NotAction: 'ecr:Delete*', NotResource: 'arn:aws:ecr:*:*:repository/secret/*' }] });
+    assert.equal(evaluate(req({ identityPolicies: [p], action: 'ecr:batchgetimage' })).allowed, true);
+    assert.equal(evaluate(req({ identityPolicies: [p], action: 'ecr:DeleteRepository' })).allowed, false);
+    assert.equal(evaluate(req({ identityPolicies: [p], resource: 'arn:aws:ecr:us-east-1:111111111111:repository/secret/x' })).allowed, false);
+  });
+
+  it('applies the managed policies as AWS defines them', () => {
+    const ro = managedPolicy('arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly')!;
+    const pu = managedPolicy('arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser')!;
+    assert.equal(evaluate(req({ identityPolicies: [ro] })).allowed, true);
+    assert.equal(evaluate(req({ identityPolicies: [ro], action: 'ecr:PutImage' })).allowed, false);
+    assert.equal(evaluate(req({ identityPolicies: [pu], action: 'ecr:PutImage' })).allowed, true);
+    assert.equal(evaluate(req({ identityPolicies: [pu], action: 'ecr:BatchDeleteImage' })).allowed, false);
+  });
+});
+
+describe('conditions', () => {
+  const ctx = (o: Record<string, string[]>) => new Map(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+  it('ORs values, treats a missing key per operator, and honours IfExists', () => {
+    assert.equal(conditionHolds('StringEquals', 'aws:resourcetag/env', ['prod', 'qa'], ctx({ 'aws:ResourceTag/env': ['qa'] })), true);
+    assert.equal(conditionHolds('StringEquals', 'aws:resourcetag/env', ['prod'], ctx({})), false);
+    assert.equal(conditionHolds('StringNotEquals', 'aws:resourcetag/env', ['prod'], ctx({})), true);
+    assert.equal(conditionHolds('StringEqualsIfExists', 'aws:resourcetag/env', ['prod'], ctx({})), true);
+    assert.equal(conditionHolds('StringEqualsIfExists', 'aws:resourcetag/env', ['prod'], ctx({ 'aws:ResourceTag/env': ['dev'] })), false);
+    assert.equal(conditionHolds('StringLike', 'aws:principalarn', ['arn:aws:iam::*:user/ci-*'], ctx({ 'aws:PrincipalArn': ['arn:aws:iam::1:user/ci-7'] })), true);
+    assert.equal(conditionHolds('ArnNotLike', 'aws:principalarn', ['arn:aws:iam::*:root'], ctx({ 'aws:PrincipalArn': ['arn:aws:iam::1:root'] })), false);
+    assert.equal(conditionHolds('Null', 'aws:resourcetag/env', ['true'], ctx({})), true);
+  });
+  it('matches IPv4 and IPv6 CIDRs', () => {
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['10.0.0.0/8'], ctx({ 'aws:SourceIp': ['10.1.2.3'] })), true);
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['10.0.0.0/8'], ctx({ 'aws:SourceIp': ['11.1.2.3'] })), false);
+    assert.equal(conditionHolds('NotIpAddress', 'aws:sourceip', ['10.0.0.0/8'], ctx({ 'aws:SourceIp': ['11.1.2.3'] })), true);
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::1/128'], ctx({ 'aws:SourceIp': ['::1'] })), true);
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['2001:db8::/32'], ctx({ 'aws:SourceIp': ['2001:db8:0:1::5'] })), true);
+  });
+  it('applies ForAnyValue and ForAllValues to multi-valued keys', () => {
+    const keys = ctx({ 'aws:TagKeys': ['env', 'team'] });
+    assert.equal(conditionHolds('ForAllValues:StringEquals', 'aws:tagkeys', ['env', 'team', 'owner'], keys), true);
+    assert.equal(conditionHolds('ForAllValues:StringEquals', 'aws:tagkeys', ['env'], keys), false);
+    assert.equal(conditionHolds('ForAnyValue:StringEquals', 'aws:tagkeys', ['team'], keys), true);
+  });
+});
+
+describe('parsePolicy', () => {
+  it('refuses malformed documents with a reason', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['{', /not valid JSON/],
+      ['{"Version":"2012-10-17"}', /no Statement/],
+      ['{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}', /Effect/],
+      ['{"Statement":[{"Effect":"Allow","Resource":"*"}]}', /Action/],
+      ['{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Principal":"*"}]}', /cannot name a Principal/],
+      ['{"Version":"2020-01-01","Statement":[]}', /Version/],
+    ];
+    for (const [text, why] of bad) assert.throws(() => parsePolicy(text, { kind: 'identity', maxLength: 10240 }), (e: unknown) => e instanceof PolicyError && why.test(e.message), text);
+    assert.throws(() => parsePolicy('{"Statement":{"Effect":"Allow","Action":"*"}}', { kind: 'resource', maxLength: 10240 }), /must name a Principal/);
+    assert.throws(() => parsePolicy(' '.repeat(20), { kind: 'identity', maxLength: 10 }), /exceeds/);
+  });
+  it('globs with * and ?', () => {
+    assert.equal(globMatch('ecr:Batch*', 'ecr:BatchGetImage'), true);
+    assert.equal(globMatch('a?c', 'abc'), true);
+    assert.equal(globMatch('a?c', 'abbc'), false);
+    assert.equal(globMatch('a.c', 'abc'), false);
+  });
+});

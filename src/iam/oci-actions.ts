@@ -1,0 +1,54 @@
+/**
+ * The ECR actions a /v2 request is, so one set of policies governs both APIs: reading a
+ * manifest is BatchGetImage, reading a blob GetDownloadUrlForLayer, a blob HEAD
+ * BatchCheckLayerAvailability, an upload the three layer-upload actions, a manifest push
+ * PutImage, a delete BatchDeleteImage, listing tags ListImages, the catalog DescribeRepositories.
+ */
+
+export type OciOperation =
+  | 'base'
+  | 'catalog'
+  | 'tags'
+  | 'referrers'
+  | 'manifest-read'
+  | 'manifest-write'
+  | 'manifest-delete'
+  | 'blob-head'
+  | 'blob-read'
+  | 'blob-delete'
+  | 'upload-start'
+  | 'upload-write'
+  | 'upload-complete'
+  | 'upload-read'
+  | 'upload-cancel';
+
+export const OCI_ACTIONS: Record<OciOperation, string[]> = {
+  base: [],
+  catalog: ['ecr:DescribeRepositories'],
+  tags: ['ecr:ListImages'],
+  referrers: ['ecr:BatchGetImage'],
+  'manifest-read': ['ecr:BatchGetImage'],
+  'manifest-write': ['ecr:PutImage'],
+  'manifest-delete': ['ecr:BatchDeleteImage'],
+  'blob-head': ['ecr:BatchCheckLayerAvailability'],
+  'blob-read': ['ecr:GetDownloadUrlForLayer'],
+  'blob-delete': ['ecr:BatchDeleteImage'],
+  'upload-start': ['ecr:InitiateLayerUpload'],
+  'upload-write': ['ecr:UploadLayerPart'],
+  'upload-complete': ['ecr:CompleteLayerUpload'],
+  'upload-read': ['ecr:InitiateLayerUpload'],
+  'upload-cancel': ['ecr:InitiateLayerUpload'],
+};
+
+/** ECR operations whose resource is the registry ("*"), not a repository. */
+export const REGISTRY_LEVEL_ACTIONS = new Set([
+  'GetAuthorizationToken',
+  'DescribeRegistry',
+  'PutRegistryPolicy',
+  'GetRegistryPolicy',
+  'DeleteRegistryPolicy',
+  'PutReplicationConfiguration',
+  'PutRegistryScanningConfiguration',
+  'GetRegistryScanningConfiguration',
+  'DescribeRepositories',
+]);
