@@ -63,7 +63,7 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     registry,
     log,
     authenticator: new Authenticator(identities, clock, [serverKey]),
-    authorizer: new Authorizer(identities),
+    authorizer: new Authorizer(identities, (registryId, repository) => registry.policies.governing(registryId, repository)),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
     region: config.region,

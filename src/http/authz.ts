@@ -22,27 +22,35 @@ export class AccessDenied extends Error {
 
 export interface AuthzTarget {
   action: string;
-  /** A repository ARN, or '*' for registry-level actions. */
-  resource: string;
   resourceAccountId: string;
+  region: string;
+  /** The repository acted on; undefined for registry-level actions (resource "*"). */
+  repository?: string;
   sourceIp?: string;
 }
 
+/** The repository and registry policies governing a repository (or the registry alone). */
+export type ResourcePolicyLoader = (registryId: string, repository: string | undefined) => Promise<Policy[]>;
+
 export class Authorizer {
-  constructor(private readonly identities: IdentityAdmin) {}
+  constructor(
+    private readonly identities: IdentityAdmin,
+    private readonly resourcePolicies: ResourcePolicyLoader,
+  ) {}
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
     const identityPolicies = principal.kind === 'user' ? await this.policiesOf(principal) : [];
+    const resource = target.repository === undefined ? '*' : repositoryArnOf(target.region, target.resourceAccountId, target.repository);
     const decision = evaluate({
       caller: principal,
       identityPolicies,
-      resourcePolicies: [],
+      resourcePolicies: await this.resourcePolicies(`${target.resourceAccountId}:${target.region}`, target.repository),
       action: target.action,
-      resource: target.resource,
+      resource,
       resourceAccountId: target.resourceAccountId,
       context: { 'aws:SourceIp': target.sourceIp },
     });
-    if (!decision.allowed) throw new AccessDenied(target.action, target.resource, principal.arn);
+    if (!decision.allowed) throw new AccessDenied(target.action, resource, principal.arn);
   }
 
   private async policiesOf(principal: Principal): Promise<Policy[]> {

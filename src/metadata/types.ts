@@ -184,6 +184,13 @@ export interface ImageQueries {
   parents(repositoryId: number, digest: Digest): Promise<Digest[]>;
 }
 
+/** Policy documents by scope (`repository:<registry>/<name>` or `registry:<registry>`) and kind. */
+export interface PolicyStore {
+  get(scope: string, kind: string): Promise<{ document: string; updatedAt: Date } | undefined>;
+  put(scope: string, kind: string, document: string, now: Date): Promise<void>;
+  delete(scope: string, kind: string): Promise<boolean>;
+}
+
 export interface MetadataStore {
   readonly repositories: RepositoryStore;
   readonly blobs: BlobIndex;
@@ -192,5 +199,6 @@ export interface MetadataStore {
   readonly uploads: UploadStore;
   readonly images: ImageQueries;
   readonly identities: IdentityStore;
+  readonly policies: PolicyStore;
   close(): Promise<void>;
 }

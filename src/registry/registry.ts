@@ -4,6 +4,7 @@ import type { RegistryContext } from './context.js';
 import { Images } from './images.js';
 import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
+import { Policies } from './policies.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { Uploads } from './uploads.js';
 
@@ -15,6 +16,7 @@ export interface Registry {
   readonly listings: Listings;
   readonly images: Images;
   readonly repositories: RepositoryAdmin;
+  readonly policies: Policies;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -27,5 +29,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     listings: new Listings(ctx),
     images: new Images(ctx, manifests),
     repositories: new RepositoryAdmin(ctx),
+    policies: new Policies(ctx),
   };
 }

@@ -8,6 +8,9 @@ import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
+  DeleteRepositoryPolicyCommand,
+  GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
   PutImageCommand,
@@ -15,11 +18,14 @@ import {
 } from '@aws-sdk/client-ecr';
 import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
+import { promisify } from 'node:util';
+import { cliPath, startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, ecrClient } from './helpers/ecr-client.js';
 import { asBody, errorCode, pushBlob, request, sha256 } from './helpers/registry-http.js';
 
+const run = promisify(execFile);
 const MANAGED = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistry';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -117,5 +123,28 @@ describe('authorization', () => {
     await assert.rejects(iam.send(new PutUserPolicyCommand({ UserName: 'scoped', PolicyName: 'bad', PolicyDocument: '{"Statement":[{"Effect":"Maybe"}]}' })), { name: 'MalformedPolicyDocumentException' });
   });
 
-  it.todo('cross-account pulls granted by a repository policy (repository policies are not stored yet)');
+  it('lets another account pull only when the repository policy grants it, and a policy Deny binds the owner', async () => {
+    await run(process.execPath, [cliPath, 'admin', 'create-account', '--account-id', '222222222222', '--data-dir', berth.dataDir]);
+    await run(process.execPath, [cliPath, 'admin', 'create-user', '--account-id', '222222222222', '--user-name', 'bob', '--data-dir', berth.dataDir]);
+    await run(process.execPath, [cliPath, 'admin', 'attach-policy', '--account-id', '222222222222', '--user-name', 'bob', '--policy-arn', `${MANAGED}FullAccess`, '--data-dir', berth.dataDir]);
+    const { stdout } = await run(process.execPath, [cliPath, 'admin', 'create-access-key', '--account-id', '222222222222', '--user-name', 'bob', '--data-dir', berth.dataDir]);
+    const key = JSON.parse(stdout) as { accessKeyId: string; secretAccessKey: string };
+    const bob = ecrClient(berth, key);
+    const pull = () => bob.send(new BatchGetImageCommand({ registryId: '000000000000', repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }));
+    await assert.rejects(pull(), { name: 'AccessDeniedException' });
+
+    await assert.rejects(admin.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/app' })), { name: 'RepositoryPolicyNotFoundException' });
+    await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: '{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}' })), { name: 'InvalidParameterException' });
+    const grant = { Version: '2012-10-17', Statement: [{ Sid: 'pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] }] };
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: JSON.stringify(grant) }));
+    assert.equal((await pull()).images?.length, 1);
+    await assert.rejects(bob.send(new PutImageCommand({ registryId: '000000000000', repositoryName: 'team/app', imageManifest: manifest, imageTag: 'x' })), { name: 'AccessDeniedException' });
+
+    const denyAll = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 'ecr:BatchDeleteImage' }] };
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'secret/app', policyText: JSON.stringify(denyAll) }));
+    const full = await user('owner', ['FullAccess']);
+    await assert.rejects(full.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'secret/app', imageIds: [{ imageTag: 'v1' }] })), { name: 'AccessDeniedException' });
+    const deleted = await admin.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'secret/app' }));
+    assert.equal(deleted.policyText, JSON.stringify(denyAll));
+  });
 });

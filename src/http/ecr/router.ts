@@ -6,12 +6,13 @@ import { readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
+import { DeleteRegistryPolicy, DeleteRepositoryPolicy, GetRegistryPolicy, GetRepositoryPolicy, PutRegistryPolicy, SetRepositoryPolicy } from './actions/policies.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
-import { AccessDenied, repositoryArnOf, type Authorizer } from '../authz.js';
+import { AccessDenied, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
 
@@ -39,6 +40,12 @@ const ACTIONS: Record<string, EcrAction> = {
   CompleteLayerUpload,
   GetDownloadUrlForLayer,
   GetAuthorizationToken,
+  SetRepositoryPolicy,
+  GetRepositoryPolicy,
+  DeleteRepositoryPolicy,
+  PutRegistryPolicy,
+  GetRegistryPolicy,
+  DeleteRegistryPolicy,
 };
 
 export interface EcrRouterOptions {
@@ -104,17 +111,23 @@ async function authorizeEcr(
   region: string,
   sourceIp: string | undefined,
 ): Promise<void> {
-  const accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
-  const targets: string[] = [];
-  if (typeof body.resourceArn === 'string') targets.push(body.resourceArn);
-  else if (typeof body.repositoryName === 'string') targets.push(repositoryArnOf(region, accountId, body.repositoryName));
-  else if (Array.isArray(body.repositoryNames)) for (const n of body.repositoryNames) targets.push(repositoryArnOf(region, accountId, String(n)));
-  else if (op === 'DescribeRepositories') targets.push(repositoryArnOf(region, accountId, '*'));
-  if (targets.length === 0 || REGISTRY_LEVEL_ACTIONS.has(op)) targets.splice(0, targets.length, '*');
+  let accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
+  let repositories: Array<string | undefined> = [];
+  const arn = typeof body.resourceArn === 'string' ? /^arn:[^:]+:ecr:[^:]*:(\d{12}):repository\/(.+)$/.exec(body.resourceArn) : null;
+  if (arn) [accountId, repositories] = [arn[1]!, [arn[2]!]];
+  else if (typeof body.repositoryName === 'string') repositories = [body.repositoryName];
+  else if (Array.isArray(body.repositoryNames)) repositories = body.repositoryNames.map(String);
+  else if (op === 'DescribeRepositories') repositories = ['*'];
+  if (repositories.length === 0 || REGISTRY_LEVEL_ACTIONS.has(op)) repositories = [undefined];
   try {
-    for (const resource of targets) {
-      const resourceAccountId = /^arn:[^:]+:ecr:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? accountId;
-      await authorizer.check(principal, { action: `ecr:${op}`, resource, resourceAccountId, ...(sourceIp !== undefined && { sourceIp }) });
+    for (const repository of repositories) {
+      await authorizer.check(principal, {
+        action: `ecr:${op}`,
+        resourceAccountId: accountId,
+        region,
+        ...(repository !== undefined && { repository }),
+        ...(sourceIp !== undefined && { sourceIp }),
+      });
     }
   } catch (e) {
     if (e instanceof AccessDenied) throw new EcrError('AccessDeniedException', e.message);

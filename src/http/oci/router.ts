@@ -1,7 +1,7 @@
 /** Dispatches a /v2 request to its handler by route and method. */
 import { Codes, RegistryError } from '../../core/errors.js';
 import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
-import { AccessDenied, repositoryArnOf } from '../authz.js';
+import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
 import type { OciRequest } from './context.js';
 import { sendJson } from './headers.js';
@@ -73,8 +73,9 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
     for (const [action, repo] of checks) {
       await r.authorizer.check(r.principal, {
         action,
-        resource: repositoryArnOf(region, accountId, repo),
         resourceAccountId: accountId,
+        region,
+        repository: repo,
         ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
       });
     }

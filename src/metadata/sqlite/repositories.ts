@@ -1,5 +1,6 @@
 /** Repositories, their settings and their resource tags, on SQLite. */
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
+import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../types.js';
 import type { Db } from './open.js';
 
@@ -58,7 +59,7 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
     const repo = existsStmt.get(id);
     if (!repo) return 'missing';
     if (!force && hasImages.get(id)) return 'notEmpty';
-    deletePolicies.run(repositoryScope(repo.registry_id, repo.name));
+    deletePolicies.run(repositoryPolicyScope(repo.registry_id, repo.name));
     deleteStmt.run(id);
     return 'deleted';
   });
@@ -111,11 +112,6 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
       }).immediate();
     },
   };
-}
-
-/** The `policies.scope` of a repository. */
-export function repositoryScope(registryId: string, name: string): string {
-  return `repository:${registryId}/${name}`;
 }
 
 /** Rolls back a tag write that would exceed the limit. */

@@ -4,6 +4,7 @@ import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteManifests } from './manifests.js';
+import { createSqlitePolicies } from './policies.js';
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
@@ -18,6 +19,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     uploads: createSqliteUploads(db),
     images: createSqliteImages(db),
     identities: createSqliteIdentities(db),
+    policies: createSqlitePolicies(db),
     async close() {
       db.close();
     },

@@ -1,0 +1,24 @@
+/** Policy documents on SQLite. */
+import type { PolicyStore } from '../types.js';
+import type { Db } from './open.js';
+
+export function createSqlitePolicies(db: Db): PolicyStore {
+  const getStmt = db.prepare<[string, string], { document: string; updated_at: number }>('SELECT document, updated_at FROM policies WHERE scope = ? AND kind = ?');
+  const putStmt = db.prepare(
+    `INSERT INTO policies (scope, kind, document, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+  );
+  const deleteStmt = db.prepare('DELETE FROM policies WHERE scope = ? AND kind = ?');
+  return {
+    async get(scope, kind) {
+      const r = getStmt.get(scope, kind);
+      return r && { document: r.document, updatedAt: new Date(r.updated_at) };
+    },
+    async put(scope, kind, document, now) {
+      putStmt.run(scope, kind, document, now.getTime());
+    },
+    async delete(scope, kind) {
+      return deleteStmt.run(scope, kind).changes > 0;
+    },
+  };
+}
