@@ -4,6 +4,7 @@ import type { RegistryContext } from './context.js';
 import { Images } from './images.js';
 import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
+import { LifecyclePolicies } from './lifecycle-policies.js';
 import { Policies } from './policies.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { Uploads } from './uploads.js';
@@ -17,6 +18,7 @@ export interface Registry {
   readonly images: Images;
   readonly repositories: RepositoryAdmin;
   readonly policies: Policies;
+  readonly lifecyclePolicies: LifecyclePolicies;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -30,5 +32,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     images: new Images(ctx, manifests),
     repositories: new RepositoryAdmin(ctx),
     policies: new Policies(ctx),
+    lifecyclePolicies: new LifecyclePolicies(ctx),
   };
 }

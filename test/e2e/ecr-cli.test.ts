@@ -1,7 +1,8 @@
 /**
  * A typical ECR tutorial, command for command, with the real AWS CLI and skopeo against Berth:
  * create an immutable, scan-on-push, AES256 repository; log in with get-login-password; push;
- * pull; describe; list; delete by tag; delete the repository without and with --force.
+ * pull; describe; list; put a lifecycle policy from a file; delete by tag; delete the repository
+ * without and with --force.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -84,6 +85,22 @@ describe('the ECR tutorial with the AWS CLI', () => {
     assert.match(table, /DescribeImages/);
     assert.match(table, /v1|v2/);
 
+    const policy = {
+      rules: [
+        { rulePriority: 1, description: 'drop untagged after a day', selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: { type: 'expire' } },
+        { rulePriority: 2, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 100 }, action: { type: 'expire' } },
+      ],
+    };
+    await writeFile(join(home, 'policy-lifecycle.json'), JSON.stringify(policy));
+    await aws('put-lifecycle-policy', '--repository-name', 'tutorial/web', '--lifecycle-policy-text', `file://${join(home, 'policy-lifecycle.json')}`);
+    const stored = JSON.parse(await aws('get-lifecycle-policy', '--repository-name', 'tutorial/web')) as { lifecyclePolicyText: string };
+    assert.deepEqual(JSON.parse(stored.lifecyclePolicyText), policy);
+    await writeFile(join(home, 'bad-lifecycle.json'), JSON.stringify({ rules: [{ ...policy.rules[1], rulePriority: 0 }] }).padEnd(120, ' '));
+    assert.match(
+      await awsFails('put-lifecycle-policy', '--repository-name', 'tutorial/web', '--lifecycle-policy-text', `file://${join(home, 'bad-lifecycle.json')}`),
+      /InvalidParameterException.*Lifecycle policy validation failure: numeric instance is lower than the required minimum/,
+    );
+
     assert.match(await awsFails('delete-repository', '--repository-name', 'tutorial/web'), /RepositoryNotEmptyException/);
     const deleted = JSON.parse(await aws('batch-delete-image', '--repository-name', 'tutorial/web', '--image-ids', 'imageTag=v1')) as { imageIds: unknown[]; failures: unknown[] };
     assert.equal(deleted.imageIds.length, 1);
@@ -92,6 +109,4 @@ describe('the ECR tutorial with the AWS CLI', () => {
     assert.equal(gone.repository.repositoryName, 'tutorial/web');
     assert.match(await awsFails('describe-repositories', '--repository-names', 'tutorial/web'), /RepositoryNotFoundException/);
   });
-
-  it.todo('put-lifecycle-policy from a file (lifecycle policies are not served yet)');
 });

@@ -6,6 +6,7 @@ import { readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
+import { DeleteLifecyclePolicy, GetLifecyclePolicy, PutLifecyclePolicy } from './actions/lifecycle.js';
 import { DeleteRegistryPolicy, DeleteRepositoryPolicy, GetRegistryPolicy, GetRepositoryPolicy, PutRegistryPolicy, SetRepositoryPolicy } from './actions/policies.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
@@ -46,6 +47,9 @@ const ACTIONS: Record<string, EcrAction> = {
   PutRegistryPolicy,
   GetRegistryPolicy,
   DeleteRegistryPolicy,
+  PutLifecyclePolicy,
+  GetLifecyclePolicy,
+  DeleteLifecyclePolicy,
 };
 
 export interface EcrRouterOptions {
