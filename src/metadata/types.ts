@@ -191,6 +191,12 @@ export interface PolicyStore {
   delete(scope: string, kind: string): Promise<boolean>;
 }
 
+/** Named JSON settings of a registry (scanning and replication configuration). */
+export interface RegistrySettingsStore {
+  get(registryId: string, name: string): Promise<string | undefined>;
+  put(registryId: string, name: string, value: string): Promise<void>;
+}
+
 export interface MetadataStore {
   readonly repositories: RepositoryStore;
   readonly blobs: BlobIndex;
@@ -200,5 +206,6 @@ export interface MetadataStore {
   readonly images: ImageQueries;
   readonly identities: IdentityStore;
   readonly policies: PolicyStore;
+  readonly registrySettings: RegistrySettingsStore;
   close(): Promise<void>;
 }

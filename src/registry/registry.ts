@@ -6,6 +6,7 @@ import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
 import { Policies } from './policies.js';
+import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { Uploads } from './uploads.js';
 
@@ -19,6 +20,7 @@ export interface Registry {
   readonly repositories: RepositoryAdmin;
   readonly policies: Policies;
   readonly lifecyclePolicies: LifecyclePolicies;
+  readonly config: RegistryConfig;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -33,5 +35,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     repositories: new RepositoryAdmin(ctx),
     policies: new Policies(ctx),
     lifecyclePolicies: new LifecyclePolicies(ctx),
+    config: new RegistryConfig(ctx),
   };
 }

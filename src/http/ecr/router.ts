@@ -8,6 +8,13 @@ import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, Li
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { DeleteLifecyclePolicy, GetLifecyclePolicy, PutLifecyclePolicy } from './actions/lifecycle.js';
 import { DeleteRegistryPolicy, DeleteRepositoryPolicy, GetRegistryPolicy, GetRepositoryPolicy, PutRegistryPolicy, SetRepositoryPolicy } from './actions/policies.js';
+import {
+  BatchGetRepositoryScanningConfiguration,
+  DescribeRegistry,
+  GetRegistryScanningConfiguration,
+  PutRegistryScanningConfiguration,
+  PutReplicationConfiguration,
+} from './actions/registry.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
@@ -50,6 +57,11 @@ const ACTIONS: Record<string, EcrAction> = {
   PutLifecyclePolicy,
   GetLifecyclePolicy,
   DeleteLifecyclePolicy,
+  DescribeRegistry,
+  PutReplicationConfiguration,
+  PutRegistryScanningConfiguration,
+  GetRegistryScanningConfiguration,
+  BatchGetRepositoryScanningConfiguration,
 };
 
 export interface EcrRouterOptions {

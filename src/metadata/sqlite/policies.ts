@@ -1,5 +1,5 @@
-/** Policy documents on SQLite. */
-import type { PolicyStore } from '../types.js';
+/** Policy documents and registry settings on SQLite. */
+import type { PolicyStore, RegistrySettingsStore } from '../types.js';
 import type { Db } from './open.js';
 
 export function createSqlitePolicies(db: Db): PolicyStore {
@@ -19,6 +19,22 @@ export function createSqlitePolicies(db: Db): PolicyStore {
     },
     async delete(scope, kind) {
       return deleteStmt.run(scope, kind).changes > 0;
+    },
+  };
+}
+
+export function createSqliteRegistrySettings(db: Db): RegistrySettingsStore {
+  const getStmt = db.prepare<[string, string], { value: string }>('SELECT value FROM registry_settings WHERE registry_id = ? AND name = ?');
+  const putStmt = db.prepare(
+    `INSERT INTO registry_settings (registry_id, name, value) VALUES (?, ?, ?)
+     ON CONFLICT (registry_id, name) DO UPDATE SET value = excluded.value`,
+  );
+  return {
+    async get(registryId, name) {
+      return getStmt.get(registryId, name)?.value;
+    },
+    async put(registryId, name, value) {
+      putStmt.run(registryId, name, value);
     },
   };
 }

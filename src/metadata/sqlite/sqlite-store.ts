@@ -4,7 +4,7 @@ import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteManifests } from './manifests.js';
-import { createSqlitePolicies } from './policies.js';
+import { createSqlitePolicies, createSqliteRegistrySettings } from './policies.js';
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
@@ -20,6 +20,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     images: createSqliteImages(db),
     identities: createSqliteIdentities(db),
     policies: createSqlitePolicies(db),
+    registrySettings: createSqliteRegistrySettings(db),
     async close() {
       db.close();
     },
