@@ -56,7 +56,7 @@ export class Authenticator {
   /** The principal of a /v2 request: a valid login token, or anonymous when none is offered. */
   basic(req: IncomingMessage): Principal {
     const header = req.headers.authorization;
-    if (header === undefined) return anonymousPrincipal;
+    if (header === undefined || isEmptyBasic(header)) return anonymousPrincipal;
     const claims = verifyBasicLogin(header, { now: this.clock.now(), keys: this.serverKeys });
     const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
     if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
@@ -64,4 +64,10 @@ export class Authenticator {
       ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
       : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
   }
+}
+
+/** `Basic Og==` (an empty user and password) is how skopeo and others say "no credentials". */
+function isEmptyBasic(header: string): boolean {
+  const m = /^Basic\s+([A-Za-z0-9+/=]*)\s*$/i.exec(header);
+  return m !== null && Buffer.from(m[1]!, 'base64').toString('utf8') === ':';
 }

@@ -5,6 +5,7 @@
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
+import { repositoryArn } from '../core/arns.js';
 import { evaluate } from '../iam/evaluator.js';
 import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
@@ -40,7 +41,7 @@ export class Authorizer {
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
     const identityPolicies = principal.kind === 'user' ? await this.policiesOf(principal) : [];
-    const resource = target.repository === undefined ? '*' : repositoryArnOf(target.region, target.resourceAccountId, target.repository);
+    const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const decision = evaluate({
       caller: principal,
       identityPolicies,
@@ -73,6 +74,3 @@ export class Authorizer {
   }
 }
 
-export function repositoryArnOf(region: string, accountId: string, name: string): string {
-  return `arn:aws:ecr:${region}:${accountId}:repository/${name}`;
-}

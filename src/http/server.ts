@@ -1,18 +1,20 @@
 /**
  * The HTTP server: one port for everything, told apart by the request. `POST /` with
- * X-Amz-Target is the ECR JSON API; `POST /` with a form body is the IAM/STS Query API; /v2 is
+ * X-Amz-Target is the ECR JSON API (or ECR Public's); `POST /` with a form body is the IAM/STS Query API; /v2 is
  * the OCI Distribution API. Knows HTTP and nothing about storage.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
-import { registryIdOf } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
 import type { Authorizer } from './authz.js';
 import type { LoginTokenIssuer } from './ecr/context.js';
-import { isEcrRequest, routeEcr } from './ecr/router.js';
+import { isEcrRequest, routeEcr, routeJsonApi, type EcrRouterOptions } from './ecr/router.js';
+import { serveCatalogLogo } from './ecr-public/catalog.js';
+import { ECR_PUBLIC_API, isEcrPublicRequest } from './ecr-public/router.js';
+import { addressV2 } from './oci/addressing.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { routeOci } from './oci/router.js';
@@ -38,6 +40,17 @@ export function createHttpServer(opts: HttpServerOptions): Server {
   return server;
 }
 
+function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
+  return {
+    registry: opts.registry,
+    log: opts.log,
+    authenticator: opts.authenticator,
+    authorizer: opts.authorizer,
+    loginTokens: opts.loginTokens,
+    ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
+  };
+}
+
 async function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = process.hrtime.bigint();
   const controller = new AbortController();
@@ -54,18 +67,11 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     const url = new URL(rawUrl, 'http://berth.invalid');
     const path = url.pathname;
     if (path === '/' && isEcrRequest(req)) {
-      await routeEcr(
-        {
-          registry: opts.registry,
-          log: opts.log,
-          authenticator: opts.authenticator,
-          authorizer: opts.authorizer,
-          loginTokens: opts.loginTokens,
-          ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
-        },
-        req,
-        res,
-      );
+      await routeEcr(ecrOptions(opts), req, res);
+      return;
+    }
+    if (path === '/' && isEcrPublicRequest(req)) {
+      await routeJsonApi(ECR_PUBLIC_API, ecrOptions(opts), req, res);
       return;
     }
     if (path === '/' && isQueryRequest(req)) {
@@ -74,14 +80,13 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
       const principal = opts.authenticator.basic(req);
-      // Private by default: until repositories can be made public, /v2 needs a login.
-      if (principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
-      // Until hosts name accounts, a login token addresses its own account's registry.
-      const accountId = principal.accountId;
-      await routeOci(
-        { req, res, url, registry: opts.registry, registryId: registryIdOf(accountId, opts.region), principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },
-        path === '/v2' ? '' : path.slice(4),
-      );
+      const sub = path === '/v2' ? '' : path.slice(4);
+      const address = await addressV2(opts.registry, principal, sub, opts.region);
+      await routeOci({ req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal }, sub);
+      return;
+    }
+    if (req.method === 'GET' && path.startsWith('/catalog-logo/')) {
+      await serveCatalogLogo(opts.registry, path, res);
       return;
     }
     if (path === '/healthz') {

@@ -1,4 +1,4 @@
-/** The AWS managed policies for ECR, by their real ARNs, as Berth evaluates them. */
+/** The AWS managed policies for ECR and ECR Public, by their real ARNs, as Berth evaluates them. */
 import type { Policy } from './policy.js';
 
 const READ_ONLY = [
@@ -14,6 +14,19 @@ const READ_ONLY = [
   'ecr:GetLifecyclePolicyPreview',
   'ecr:ListTagsForResource',
   'ecr:DescribeImageScanFindings',
+];
+
+const PUBLIC_READ_ONLY = [
+  'ecr-public:GetAuthorizationToken',
+  'ecr-public:BatchCheckLayerAvailability',
+  'ecr-public:GetRepositoryPolicy',
+  'ecr-public:DescribeRepositories',
+  'ecr-public:DescribeRegistries',
+  'ecr-public:DescribeImages',
+  'ecr-public:DescribeImageTags',
+  'ecr-public:GetRepositoryCatalogData',
+  'ecr-public:GetRegistryCatalogData',
+  'sts:GetServiceBearerToken',
 ];
 
 const allow = (actions: string[]): Policy => ({ statements: [{ effect: 'Allow', actions, resources: ['*'], conditions: [] }] });
@@ -34,6 +47,15 @@ export const MANAGED_POLICIES: Record<string, Policy> = {
     'ecr:GetDownloadUrlForLayer',
     'ecr:BatchImportUpstreamImage',
   ]),
+  'arn:aws:iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly': allow(PUBLIC_READ_ONLY),
+  'arn:aws:iam::aws:policy/AmazonElasticContainerRegistryPublicPowerUser': allow([
+    ...PUBLIC_READ_ONLY,
+    'ecr-public:InitiateLayerUpload',
+    'ecr-public:UploadLayerPart',
+    'ecr-public:CompleteLayerUpload',
+    'ecr-public:PutImage',
+  ]),
+  'arn:aws:iam::aws:policy/AmazonElasticContainerRegistryPublicFullAccess': allow(['ecr-public:*', 'sts:GetServiceBearerToken']),
 };
 
 export function managedPolicy(arn: string): Policy | undefined {

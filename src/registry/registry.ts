@@ -1,5 +1,6 @@
 /** The registry core: every use case, over one context. Front doors hold one of these. */
 import { Blobs } from './blobs.js';
+import { CatalogData } from './catalog-data.js';
 import type { RegistryContext } from './context.js';
 import { Images } from './images.js';
 import { Listings } from './listings.js';
@@ -21,6 +22,7 @@ export interface Registry {
   readonly policies: Policies;
   readonly lifecyclePolicies: LifecyclePolicies;
   readonly config: RegistryConfig;
+  readonly catalogData: CatalogData;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -36,5 +38,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     policies: new Policies(ctx),
     lifecyclePolicies: new LifecyclePolicies(ctx),
     config: new RegistryConfig(ctx),
+    catalogData: new CatalogData(ctx),
   };
 }

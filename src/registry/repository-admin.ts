@@ -82,6 +82,10 @@ export class RepositoryAdmin {
     return repo;
   }
 
+  async exists(scope: RepoScope): Promise<boolean> {
+    return (await this.ctx.meta.repositories.find(scope.registryId, scope.name)) !== undefined;
+  }
+
   get(scope: RepoScope): Promise<RepositoryRecord> {
     return requireRepository(this.ctx, scope);
   }

@@ -18,6 +18,7 @@ import {
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
+import { parseRepositoryArn } from '../../core/arns.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
 import { AccessDenied, type Authorizer } from '../authz.js';
@@ -75,14 +76,36 @@ export interface EcrRouterOptions {
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
-  const target = req.headers['x-amz-target'];
-  return req.method === 'POST' && typeof target === 'string' && target.startsWith(ECR_TARGET_PREFIX);
+  return isJsonApiRequest(req, ECR_TARGET_PREFIX);
 }
 
-export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export function isJsonApiRequest(req: IncomingMessage, targetPrefix: string): boolean {
+  const target = req.headers['x-amz-target'];
+  return req.method === 'POST' && typeof target === 'string' && target.startsWith(targetPrefix);
+}
+
+/** One AWS JSON 1.1 service over the registry core: ECR, or ECR Public. */
+export interface JsonApi {
+  targetPrefix: string;
+  /** SigV4 signing name, and the IAM action prefix. */
+  service: 'ecr' | 'ecr-public';
+  actions: Record<string, EcrAction>;
+  /** Operations authorized on the registry ("*") rather than on the repositories they name. */
+  registryLevel: ReadonlySet<string>;
+  /** The registry region the API addresses; the signature's region when unset. */
+  region?: string;
+}
+
+export const ECR_API: JsonApi = { targetPrefix: ECR_TARGET_PREFIX, service: 'ecr', actions: ACTIONS, registryLevel: REGISTRY_LEVEL_ACTIONS };
+
+export function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return routeJsonApi(ECR_API, opts, req, res);
+}
+
+export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const op = String(req.headers['x-amz-target']).slice(ECR_TARGET_PREFIX.length);
-    const action = Object.hasOwn(ACTIONS, op) ? ACTIONS[op] : undefined;
+    const op = String(req.headers['x-amz-target']).slice(api.targetPrefix.length);
+    const action = Object.hasOwn(api.actions, op) ? api.actions[op] : undefined;
     if (!action) throw new EcrError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
       throw new EcrError('SerializationException', 'request body is too large');
@@ -96,8 +119,10 @@ export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new EcrError('SerializationException', 'request body must be a JSON object');
     }
-    const { principal, region } = await opts.authenticator.signed(req, raw, ['ecr']);
-    await authorizeEcr(opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket.remoteAddress);
+    const signed = await opts.authenticator.signed(req, raw, [api.service]);
+    const { principal } = signed;
+    const region = api.region ?? signed.region;
+    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket.remoteAddress);
     const call: EcrCall = {
       registry: opts.registry,
       req,
@@ -116,10 +141,11 @@ export async function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res
 }
 
 /**
- * Authorizes an operation as `ecr:<Op>` on what it touches: the registry ("*") for
+ * Authorizes an operation as `<service>:<Op>` on what it touches: the registry ("*") for
  * registry-level operations, else each repository it names (by name or by ARN).
  */
-async function authorizeEcr(
+async function authorize(
+  api: JsonApi,
   authorizer: Authorizer,
   principal: Principal,
   op: string,
@@ -129,16 +155,16 @@ async function authorizeEcr(
 ): Promise<void> {
   let accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
-  const arn = typeof body.resourceArn === 'string' ? /^arn:[^:]+:ecr:[^:]*:(\d{12}):repository\/(.+)$/.exec(body.resourceArn) : null;
-  if (arn) [accountId, repositories] = [arn[1]!, [arn[2]!]];
+  const arn = typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
+  if (arn) [accountId, repositories] = [arn.accountId, [arn.name]];
   else if (typeof body.repositoryName === 'string') repositories = [body.repositoryName];
   else if (Array.isArray(body.repositoryNames)) repositories = body.repositoryNames.map(String);
   else if (op === 'DescribeRepositories') repositories = ['*'];
-  if (repositories.length === 0 || REGISTRY_LEVEL_ACTIONS.has(op)) repositories = [undefined];
+  if (repositories.length === 0 || api.registryLevel.has(op)) repositories = [undefined];
   try {
     for (const repository of repositories) {
       await authorizer.check(principal, {
-        action: `ecr:${op}`,
+        action: `${api.service}:${op}`,
         resourceAccountId: accountId,
         region,
         ...(repository !== undefined && { repository }),

@@ -1,11 +1,8 @@
 /** ECR's response shapes, built from core records. */
+import { repositoryArn } from '../../core/arns.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
 import type { ImageDetail } from '../../registry/images.js';
 import { accountOf } from '../../registry/context.js';
-
-export function repositoryArn(region: string, accountId: string, name: string): string {
-  return `arn:aws:ecr:${region}:${accountId}:repository/${name}`;
-}
 
 export function repositoryShape(repo: RepositoryRecord, region: string, registryHost: string): Record<string, unknown> {
   const accountId = accountOf(repo.registryId);

@@ -15,11 +15,15 @@ export interface OciRequest {
   authorizer: Authorizer;
   /** The registry (account and region) this request addresses. */
   registryId: string;
+  /** Set when the request addresses an account's public registry as `/v2/<alias>/<name>`. */
+  publicAlias?: string;
   log: Logger;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
 }
 
+/** The repository a name in the path means: within a public registry, the name after the alias. */
 export function scopeOf(r: OciRequest, name: string): RepoScope {
-  return { registryId: r.registryId, name };
+  const prefix = r.publicAlias === undefined ? undefined : `${r.publicAlias}/`;
+  return { registryId: r.registryId, name: prefix !== undefined && name.startsWith(prefix) ? name.slice(prefix.length) : name };
 }

@@ -1,9 +1,10 @@
 /** Dispatches a /v2 request to its handler by route and method. */
+import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
-import type { OciRequest } from './context.js';
+import { scopeOf, type OciRequest } from './context.js';
 import { sendJson } from './headers.js';
 import { catalog, listTags, referrers } from './listings.js';
 import { deleteManifest, headOrGetManifest, putManifest } from './manifests.js';
@@ -11,6 +12,8 @@ import { parseOciRoute, type OciRoute } from './route.js';
 import { deleteUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
+
+const PUBLIC_READS: ReadonlySet<OciOperation> = new Set(['manifest-read', 'blob-read', 'blob-head', 'tags', 'referrers']);
 
 function handlerFor(route: OciRoute, method: string): Handler | undefined {
   const read = method === 'GET' || method === 'HEAD';
@@ -64,11 +67,16 @@ function operationOf(route: OciRoute, method: string): OciOperation {
 /** Checks every ECR action the request is; a cross-repository mount also reads its source. */
 async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
   const [accountId, region] = r.registryId.split(':') as [string, string];
+  const operation = operationOf(route, method);
+  const isPublic = region === PUBLIC_REGION;
+  // Anyone may read a public repository; writing it takes the ecr-public actions.
+  if (isPublic && PUBLIC_READS.has(operation)) return;
+  if (r.principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
   const checks: Array<[string, string]> = [];
-  const name = 'name' in route ? route.name : '*';
-  for (const action of OCI_ACTIONS[operationOf(route, method)]) checks.push([action, name]);
+  const name = 'name' in route ? scopeOf(r, route.name).name : '*';
+  for (const action of OCI_ACTIONS[operation]) checks.push([isPublic ? action.replace(/^ecr:/, 'ecr-public:') : action, name]);
   const from = route.kind === 'uploads' ? r.url.searchParams.get('from') : null;
-  if (from !== null && r.url.searchParams.get('mount') !== null) checks.push(['ecr:GetDownloadUrlForLayer', from]);
+  if (!isPublic && from !== null && r.url.searchParams.get('mount') !== null) checks.push(['ecr:GetDownloadUrlForLayer', from]);
   try {
     for (const [action, repo] of checks) {
       await r.authorizer.check(r.principal, {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Codes, isRegistryError } from '../../../core/errors.js';
 import { registryKey, repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
-import { repositoryArn } from '../shapes.js';
+import { repositoryArn } from '../../../core/arns.js';
 
 export const DescribeRegistry: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);

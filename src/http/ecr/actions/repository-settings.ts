@@ -1,5 +1,6 @@
 /** PutImageTagMutability, PutImageScanningConfiguration, TagResource, UntagResource, ListTagsForResource. */
 import { z } from 'zod';
+import { parseRepositoryArn } from '../../../core/arns.js';
 import { TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { accountOf } from '../../../registry/context.js';
 import { repoScope, type EcrAction, type EcrCall } from '../context.js';
@@ -39,15 +40,13 @@ export const PutImageScanningConfiguration: EcrAction = async (call) => {
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, imageScanningConfiguration: { scanOnPush: settings.scanOnPush } };
 };
 
-const ARN_RE = /^arn:aws(?:-cn|-us-gov)?:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
-
 /** The repository an ARN names; only repositories are taggable in ECR. */
 function repositoryOfArn(call: EcrCall, arn: string) {
-  const m = ARN_RE.exec(arn);
-  if (!m || m[1] !== call.region) {
+  const m = parseRepositoryArn(arn);
+  if (!m || m.region !== call.region) {
     throw new EcrError('InvalidParameterException', "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
   }
-  return repoScope(call, parseInput(repositoryName, m[3]), m[2]);
+  return repoScope(call, parseInput(repositoryName, m.name), m.accountId);
 }
 
 const resourceArn = z.string().min(1).max(2048);

@@ -1,0 +1,24 @@
+/** ECR Public's input rules beyond ECR's: shorter names, catalog data. */
+import { z } from 'zod';
+import { repositoryName } from '../ecr/input.js';
+
+export const publicRepositoryName = repositoryName.max(205, 'Member must have length less than or equal to 205');
+
+const MAX_LOGO_BYTES = 512_000;
+const ARCHITECTURES = ['ARM', 'ARM 64', 'x86', 'x86-64'] as const;
+const OPERATING_SYSTEMS = ['Linux', 'Windows'] as const;
+
+export const catalogDataInput = z
+  .object({
+    description: z.string().max(1024).optional(),
+    architectures: z.array(z.enum(ARCHITECTURES)).max(50).optional(),
+    operatingSystems: z.array(z.enum(OPERATING_SYSTEMS)).max(50).optional(),
+    logoImageBlob: z
+      .string()
+      .max(Math.ceil(MAX_LOGO_BYTES / 3) * 4)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
+      .optional(),
+    aboutText: z.string().max(25600).optional(),
+    usageText: z.string().max(25600).optional(),
+  })
+  .strict();

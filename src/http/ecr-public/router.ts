@@ -1,0 +1,59 @@
+/**
+ * ECR Public (`SpencerFrontendService`, signing name `ecr-public`): the same JSON protocol and
+ * registry core as ECR, addressing each account's public registry. Operations whose shapes are
+ * ECR's are ECR's own actions; the rest are here.
+ */
+import type { IncomingMessage } from 'node:http';
+import { PUBLIC_REGION } from '../../core/arns.js';
+import { BatchDeleteImage, DescribeImages, PutImage } from '../ecr/actions/images.js';
+import { BatchCheckLayerAvailability, CompleteLayerUpload, InitiateLayerUpload, UploadLayerPart } from '../ecr/actions/layers.js';
+import { DeleteRepositoryPolicy, GetRepositoryPolicy, SetRepositoryPolicy } from '../ecr/actions/policies.js';
+import { ListTagsForResource, TagResource, UntagResource } from '../ecr/actions/repository-settings.js';
+import { isJsonApiRequest, type JsonApi } from '../ecr/router.js';
+import {
+  DescribeRegistries,
+  GetAuthorizationToken,
+  GetRegistryCatalogData,
+  GetRepositoryCatalogData,
+  PutRegistryCatalogData,
+  PutRepositoryCatalogData,
+} from './catalog.js';
+import { CreateRepository, DeleteRepository, DescribeImageTags, DescribeRepositories } from './repositories.js';
+
+export const ECR_PUBLIC_TARGET_PREFIX = 'SpencerFrontendService.';
+
+export const ECR_PUBLIC_API: JsonApi = {
+  targetPrefix: ECR_PUBLIC_TARGET_PREFIX,
+  service: 'ecr-public',
+  region: PUBLIC_REGION,
+  registryLevel: new Set(['GetAuthorizationToken', 'DescribeRegistries', 'GetRegistryCatalogData', 'PutRegistryCatalogData', 'DescribeRepositories']),
+  actions: {
+    CreateRepository,
+    DescribeRepositories,
+    DeleteRepository,
+    DescribeImageTags,
+    DescribeImages,
+    PutImage,
+    BatchDeleteImage,
+    BatchCheckLayerAvailability,
+    InitiateLayerUpload,
+    UploadLayerPart,
+    CompleteLayerUpload,
+    SetRepositoryPolicy,
+    GetRepositoryPolicy,
+    DeleteRepositoryPolicy,
+    TagResource,
+    UntagResource,
+    ListTagsForResource,
+    DescribeRegistries,
+    GetRegistryCatalogData,
+    PutRegistryCatalogData,
+    GetRepositoryCatalogData,
+    PutRepositoryCatalogData,
+    GetAuthorizationToken,
+  },
+};
+
+export function isEcrPublicRequest(req: IncomingMessage): boolean {
+  return isJsonApiRequest(req, ECR_PUBLIC_TARGET_PREFIX);
+}

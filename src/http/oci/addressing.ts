@@ -1,0 +1,33 @@
+/**
+ * Which registry a /v2 request addresses. `/v2/<account-id>/<name>/...` is the public
+ * repository `<name>` of that account's ECR Public registry when one exists (its alias is the
+ * account id), readable by anyone; everything else is the private registry of the login
+ * token's account, and needs a login.
+ */
+import type { Principal } from '../../auth/principal.js';
+import { PUBLIC_REGION } from '../../core/arns.js';
+import { Codes, RegistryError } from '../../core/errors.js';
+import { registryIdOf } from '../../registry/context.js';
+import type { Registry } from '../../registry/registry.js';
+import { parseOciRoute } from './route.js';
+
+export interface V2Address {
+  registryId: string;
+  publicAlias?: string;
+}
+
+/** `path` is the part after `/v2/`. */
+export async function addressV2(registry: Registry, principal: Principal, path: string, region: string): Promise<V2Address> {
+  const alias = /^(\d{12})\//.exec(path)?.[1];
+  if (alias !== undefined) {
+    const route = parseOciRoute(path);
+    if (route !== undefined && 'name' in route && route.name.startsWith(`${alias}/`)) {
+      const publicId = registryIdOf(alias, PUBLIC_REGION);
+      if (await registry.repositories.exists({ registryId: publicId, name: route.name.slice(alias.length + 1) })) {
+        return { registryId: publicId, publicAlias: alias };
+      }
+    }
+  }
+  if (principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
+  return { registryId: registryIdOf(principal.accountId, region) };
+}
