@@ -69,21 +69,23 @@ export async function putManifest(server: Server, repo: string, tag: string, man
   if (r.status !== 201) throw new Error(`${server.name}: PUT manifest answered ${r.status}`);
 }
 
-/** Requests/s of `connections` concurrent keep-alive loops over `seconds`. */
+/** Requests/s of `connections` concurrent keep-alive loops over `seconds`; 2xx counts as done. */
 export async function requestRate(
   server: Server,
-  method: 'GET' | 'HEAD',
+  method: 'GET' | 'HEAD' | 'POST',
   path: string,
-  opts: { connections: number; seconds: number; headers?: Record<string, string> },
+  opts: { connections: number; seconds: number; headers?: Record<string, string>; body?: string },
 ): Promise<{ perSecond: number; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
   const until = Date.now() + opts.seconds * 1000;
+  const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
+  const headers = { ...opts.headers, ...(body && { 'content-length': String(body.length) }) };
   let done = 0;
   let errors = 0;
   const loop = async () => {
     while (Date.now() < until) {
-      const r = await send(server, method, path, { agent, ...(opts.headers && { headers: opts.headers }) }).catch(() => ({ status: 0 }));
-      if (r.status === 200) done++;
+      const r = await send(server, method, path, { agent, headers, ...(body && { body: (write) => write(body) }) }).catch(() => ({ status: 0 }));
+      if (r.status >= 200 && r.status < 300) done++;
       else errors++;
     }
   };

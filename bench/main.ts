@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { buildImageLayout } from '../test/e2e/helpers/oci-layout.js';
+import { measureAuthCost, prepareAuthCost, type AuthSetup } from './auth-cost.js';
 import { pullBlob, pushBlob, putManifest, requestRate } from './http-client.js';
 import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
@@ -78,23 +79,25 @@ async function requestRates(server: Server, manifestPath: string, blobPath: stri
 }
 
 /** A small image to read under load: one config, one layer, one manifest. */
-async function seedManifest(server: Server): Promise<{ manifestPath: string; blobPath: string }> {
-  const config = await pushBlob(server, 'bench/load', 512, 1);
-  const layer = await pushBlob(server, 'bench/load', 64 * 1024, 2);
+async function seedManifest(server: Server, repo = 'bench/load'): Promise<{ manifestPath: string; blobPath: string }> {
+  const config = await pushBlob(server, repo, 512, 1);
+  const layer = await pushBlob(server, repo, 64 * 1024, 2);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 },
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer, size: 64 * 1024 + 8 }],
   });
-  await putManifest(server, 'bench/load', 'v1', manifest);
-  return { manifestPath: '/v2/bench/load/manifests/v1', blobPath: `/v2/bench/load/blobs/${layer}` };
+  await putManifest(server, repo, 'v1', manifest);
+  return { manifestPath: `/v2/${repo}/manifests/v1`, blobPath: `/v2/${repo}/blobs/${layer}` };
 }
 
 const LOWER_IS_BETTER = /CPU|RSS/;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const authFigures: Figures = {};
+const AUTH_BASELINE = 'manifest GET req/s, anonymous (public repo)';
 
 function report(): void {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rows = Object.keys(results.berth!).map((name) => {
     const b = mean(results.berth![name]!);
     const r = mean(results.reference![name] ?? [NaN]);
@@ -105,6 +108,13 @@ function report(): void {
   for (const r of rows) {
     const better = LOWER_IS_BETTER.test(r.name) ? 'lower is better' : 'higher is better';
     console.log(`${r.name.padEnd(w)}  ${r.berth.toFixed(1).padStart(10)}  ${r.reference.toFixed(1).padStart(10)}  ${r.ratio.toFixed(2).padStart(9)}  (${better})`);
+  }
+  const base = mean(authFigures[AUTH_BASELINE]!);
+  const aw = Math.max(...Object.keys(authFigures).map((n) => n.length));
+  console.log(`\n${'authorization cost (Berth)'.padEnd(aw)}  ${'req/s'.padStart(10)}  vs anonymous`);
+  for (const [name, xs] of Object.entries(authFigures)) {
+    const ratio = name.startsWith('manifest GET') ? (mean(xs) / base).toFixed(2) : '';
+    console.log(`${name.padEnd(aw)}  ${mean(xs).toFixed(1).padStart(10)}  ${ratio.padStart(12)}`);
   }
 }
 
@@ -125,7 +135,9 @@ async function main(): Promise<void> {
   try {
     // Peak memory while one huge layer streams in, measured first, on servers not yet warmed by load.
     for (const s of servers) await bigLayerRss(s, 0);
-    const seeds = await Promise.all(servers.map(seedManifest));
+    const seeds = await Promise.all(servers.map((s) => seedManifest(s)));
+    const berth = servers[0]!;
+    const authSetup: AuthSetup = await prepareAuthCost(berth, berth.admin!, async (repo) => (await seedManifest(berth, repo)).manifestPath);
     for (let round = 0; round < P.rounds; round++) {
       for (const [i, s] of servers.entries()) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
@@ -133,6 +145,8 @@ async function main(): Promise<void> {
         await skopeoThroughput(s, layouts[round]!, round, home);
         await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
       }
+      const load = { connections: P.connections, seconds: P.loadSeconds };
+      await measureAuthCost(berth, authSetup, load, (name, v) => (authFigures[name] ??= []).push(v));
     }
     report();
     await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, results }, null, 2));

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerth, freePort } from '../test/e2e/helpers/berth-process.js';
+import { adminCredentials, type Credentials } from '../test/e2e/helpers/ecr-client.js';
 
 export interface Server {
   name: string;
@@ -17,6 +18,8 @@ export interface Server {
   headers: Record<string, string>;
   /** `user:password` for skopeo, if any. */
   creds?: string;
+  /** The bootstrap admin's access key (Berth only). */
+  admin?: Credentials;
   stop(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ export async function startBerthServer(workDir: string): Promise<Server> {
     pid: b.child.pid!,
     headers: { Authorization: b.authorization },
     creds: `AWS:${password}`,
+    admin: adminCredentials(b),
     stop: () => b.cleanup(),
   };
 }

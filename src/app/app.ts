@@ -2,6 +2,7 @@
  * The one composition root: builds the drivers and stores from the parsed config, wires the
  * registry core and the HTTP server, and owns their lifecycle.
  */
+import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -42,7 +43,9 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
   const clock = opts.clock ?? systemClock;
   const meta: MetadataStore = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
   const blobs = createFsBlobStore({ root: dataDir });
+  const authzChanges = new ChangeSignal();
   const registry = createRegistry({
+    authzChanges,
     blobs,
     meta,
     clock,
@@ -58,12 +61,17 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     },
   });
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
   const server = createHttpServer({
     registry,
     log,
     authenticator: new Authenticator(identities, clock, [serverKey]),
-    authorizer: new Authorizer(identities, (registryId, repository) => registry.policies.governing(registryId, repository)),
+    authorizer: new Authorizer(
+      identities,
+      (registryId, repository) => registry.policies.governing(registryId, repository),
+      (registryId, name) => registry.repositories.resourceTagsIfAny({ registryId, name }),
+      { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges },
+    ),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
     region: config.region,

@@ -4,6 +4,7 @@
  * `berth` admin commands, so the rules live once. Secrets leave this module only when a key is
  * created; at rest they are sealed under the server key.
  */
+import type { ChangeSignal } from '../core/expiring-cache.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { AccessKeyRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
@@ -34,6 +35,8 @@ export class IdentityAdmin {
     private readonly store: IdentityStore,
     private readonly clock: Clock,
     private readonly serverKey: Buffer,
+    /** Bumped when a user's policies change, so cached authorization data is dropped. */
+    private readonly authzChanges?: ChangeSignal,
   ) {}
 
   async ensureAccount(id: string, name: string): Promise<void> {
@@ -139,6 +142,7 @@ export class IdentityAdmin {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError('ValidationError', 'The specified value for policyName is invalid.');
     await this.user(accountId, userName);
     await this.store.putUserPolicy(accountId, userName, { kind: 'inline', name: policyName, document });
+    this.authzChanges?.bump();
   }
 
   async userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]> {
@@ -149,11 +153,14 @@ export class IdentityAdmin {
   async attachUserPolicy(accountId: string, userName: string, policyArn: string): Promise<void> {
     await this.user(accountId, userName);
     await this.store.putUserPolicy(accountId, userName, { kind: 'managed', name: policyArn });
+    this.authzChanges?.bump();
   }
 
   async removeUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<void> {
     await this.user(accountId, userName);
-    if (!(await this.store.deleteUserPolicy(accountId, userName, kind, name))) {
+    const removed = await this.store.deleteUserPolicy(accountId, userName, kind, name);
+    this.authzChanges?.bump();
+    if (!removed) {
       throw new IdentityError(
         'NoSuchEntity',
         kind === 'inline' ? `The user policy with name ${name} cannot be found.` : `Policy ${name} was not found.`,

@@ -32,6 +32,8 @@ export const configSchema = z
     registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
+    /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
+    authzCacheSeconds: int(0, 3600).default(5),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),
   })
   .strict();

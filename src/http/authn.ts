@@ -5,10 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
-import { verifyBasicLogin } from '../auth/login-token.js';
+import { verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
 import { anonymousPrincipal, principalForKey, type Principal } from '../auth/principal.js';
 import { sha256Hex, splitUrl, verifySigV4 } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
+
+const MAX_VERIFIED_TOKENS = 10_000;
 
 export interface SignedIdentity {
   principal: Principal;
@@ -53,11 +55,23 @@ export class Authenticator {
     return { principal, region: info.region, service: info.service };
   }
 
+  /**
+   * Headers whose token verified, with what they proved. A token is stateless and its claims
+   * cannot change, so only its expiry needs checking again; this spares the HMAC per request.
+   */
+  private readonly verified = new Map<string, LoginTokenClaims>();
+
   /** The principal of a /v2 request: a valid login token, or anonymous when none is offered. */
   basic(req: IncomingMessage): Principal {
     const header = req.headers.authorization;
     if (header === undefined || isEmptyBasic(header)) return anonymousPrincipal;
-    const claims = verifyBasicLogin(header, { now: this.clock.now(), keys: this.serverKeys });
+    const now = this.clock.now();
+    let claims = this.verified.get(header);
+    if (claims === undefined || claims.expiresAt.getTime() <= now.getTime()) {
+      claims = verifyBasicLogin(header, { now, keys: this.serverKeys });
+      if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+      this.verified.set(header, claims);
+    }
     const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
     if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
     return m[2] === 'root'

@@ -1,11 +1,12 @@
 /**
  * Authorizes a request as the ECR action it is, for either front door: gathers the caller's
- * identity policies (inline and managed) and asks src/iam. Repository and registry policies join
- * as resource policies once they are stored.
+ * identity policies (inline and managed), the repository and registry policies, and the condition
+ * context (source IP, the repository's tags, the tags a request sets), and asks src/iam.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
 import { repositoryArn } from '../core/arns.js';
+import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { evaluate } from '../iam/evaluator.js';
 import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
@@ -28,28 +29,58 @@ export interface AuthzTarget {
   /** The repository acted on; undefined for registry-level actions (resource "*"). */
   repository?: string;
   sourceIp?: string;
+  /** Tags the request sets (CreateRepository, TagResource): aws:RequestTag/* and aws:TagKeys. */
+  requestTags?: Array<{ Key: string; Value: string }>;
 }
 
 /** The repository and registry policies governing a repository (or the registry alone). */
 export type ResourcePolicyLoader = (registryId: string, repository: string | undefined) => Promise<Policy[]>;
 
+/** The tags of a repository (none when it does not exist). */
+export type ResourceTagLoader = (registryId: string, repository: string) => Promise<Array<{ Key: string; Value: string }>>;
+
 export class Authorizer {
   constructor(
     private readonly identities: IdentityAdmin,
     private readonly resourcePolicies: ResourcePolicyLoader,
-  ) {}
+    private readonly resourceTags: ResourceTagLoader,
+    cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() },
+  ) {
+    const opts = { ...cache, maxEntries: 10_000 };
+    this.identityCache = new ExpiringCache(opts);
+    this.policyCache = new ExpiringCache(opts);
+    this.tagCache = new ExpiringCache(opts);
+  }
+
+  // Policies are read on every request; they change rarely (see ExpiringCache).
+  private readonly identityCache: ExpiringCache<Policy[]>;
+  private readonly policyCache: ExpiringCache<Policy[]>;
+  private readonly tagCache: ExpiringCache<Array<{ Key: string; Value: string }>>;
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
-    const identityPolicies = principal.kind === 'user' ? await this.policiesOf(principal) : [];
+    const identityPolicies = principal.kind === 'user' ? await this.identityCache.get(principal.arn, () => this.policiesOf(principal)) : [];
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
+    const registryId = `${target.resourceAccountId}:${target.region}`;
+    const resourcePolicies = await this.policyCache.get(`${registryId}\n${target.repository ?? ''}`, () => this.resourcePolicies(registryId, target.repository));
+    const context: Record<string, string | string[] | undefined> = { 'aws:SourceIp': target.sourceIp };
+    // The repository's tags cost a lookup; only fetch them when some policy asks.
+    if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag([...identityPolicies, ...resourcePolicies])) {
+      const repository = target.repository;
+      const tags = await this.tagCache.get(`${registryId}\n${repository}`, () => this.resourceTags(registryId, repository));
+      for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = t.Value;
+    }
+    if (target.requestTags !== undefined) {
+      for (const t of target.requestTags) context[`aws:RequestTag/${t.Key}`] = t.Value;
+      context['aws:TagKeys'] = target.requestTags.map((t) => t.Key);
+    }
     const decision = evaluate({
       caller: principal,
       identityPolicies,
-      resourcePolicies: await this.resourcePolicies(`${target.resourceAccountId}:${target.region}`, target.repository),
+      resourcePolicies,
       action: target.action,
       resource,
       resourceAccountId: target.resourceAccountId,
-      context: { 'aws:SourceIp': target.sourceIp },
+      context,
     });
     if (!decision.allowed) throw new AccessDenied(target.action, resource, principal.arn);
   }
@@ -74,3 +105,7 @@ export class Authorizer {
   }
 }
 
+
+function mentionsResourceTag(policies: Policy[]): boolean {
+  return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => c.key.toLowerCase().startsWith('aws:resourcetag/'))));
+}

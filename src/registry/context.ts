@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobstore/blob-store.js';
 import type { Clock } from '../core/clock.js';
+import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { MetadataStore } from '../metadata/types.js';
 
 export interface RegistryLimits {
@@ -23,6 +24,8 @@ export interface RegistryContext {
   clock: Clock;
   limits: RegistryLimits;
   log: Logger;
+  /** Bumped by writes that can change an authorization decision (policies, resource tags). */
+  authzChanges: ChangeSignal;
 }
 
 /** A repository as a request names it: which registry (account and region) and which name. */

@@ -37,6 +37,7 @@ export class Policies {
     validate(text, 'repository');
     await requireRepository(this.ctx, scope);
     await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryId, scope.name), KIND, text, this.ctx.clock.now());
+    this.ctx.authzChanges.bump();
   }
 
   async repositoryPolicy(scope: RepoScope): Promise<string> {
@@ -53,12 +54,14 @@ export class Policies {
   async deleteRepositoryPolicy(scope: RepoScope): Promise<string> {
     const text = await this.repositoryPolicy(scope);
     await this.ctx.meta.policies.delete(repositoryPolicyScope(scope.registryId, scope.name), KIND);
+    this.ctx.authzChanges.bump();
     return text;
   }
 
   async setRegistryPolicy(registryId: string, text: string): Promise<void> {
     validate(text, 'registry');
     await this.ctx.meta.policies.put(registryPolicyScope(registryId), KIND, text, this.ctx.clock.now());
+    this.ctx.authzChanges.bump();
   }
 
   async registryPolicy(registryId: string): Promise<string> {
@@ -70,6 +73,7 @@ export class Policies {
   async deleteRegistryPolicy(registryId: string): Promise<string> {
     const text = await this.registryPolicy(registryId);
     await this.ctx.meta.policies.delete(registryPolicyScope(registryId), KIND);
+    this.ctx.authzChanges.bump();
     return text;
   }
 

@@ -2,6 +2,7 @@
  * The registry core's rules, on the real SQLite engine (in memory) and the memory blob store:
  * uploads verified and resumable by a fresh process, tag immutability, ECR's delete semantics.
  */
+import { ChangeSignal } from '../core/expiring-cache.js';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -23,6 +24,7 @@ function newContext(shared?: Pick<RegistryContext, 'blobs' | 'meta'>): RegistryC
     meta: shared?.meta ?? createSqliteMetadataStore({ path: ':memory:' }),
     clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     log: pino({ level: 'silent' }),
+    authzChanges: new ChangeSignal(),
     limits: {
       createOnPush: true,
       deleteEnabled: true,

@@ -78,6 +78,7 @@ export class RepositoryAdmin {
         `The repository with name '${scope.name}' already exists in the registry with id '${accountOf(scope.registryId)}'`,
       );
     }
+    if (tags.length > 0) this.ctx.authzChanges.bump();
     this.ctx.log.info({ repository: scope.name }, 'repository created');
     return repo;
   }
@@ -104,6 +105,7 @@ export class RepositoryAdmin {
         `The repository with name '${scope.name}' in registry with id '${accountOf(scope.registryId)}' cannot be deleted because it still contains images`,
       );
     }
+    this.ctx.authzChanges.bump();
     this.ctx.log.info({ repository: scope.name, force }, 'repository deleted');
     return repo;
   }
@@ -130,16 +132,24 @@ export class RepositoryAdmin {
     return this.ctx.meta.repositories.resourceTags(repo.id);
   }
 
+  /** The tags of a repository, or none when it does not exist (yet): what aws:ResourceTag/* sees. */
+  async resourceTagsIfAny(scope: RepoScope): Promise<ResourceTag[]> {
+    const repo = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
+    return repo === undefined ? [] : this.ctx.meta.repositories.resourceTags(repo.id);
+  }
+
   async tagResource(scope: RepoScope, tags: ResourceTag[]): Promise<void> {
     checkResourceTags(tags);
     const repo = await requireRepository(this.ctx, scope);
     if (!(await this.ctx.meta.repositories.putResourceTags(repo.id, tags, MAX_RESOURCE_TAGS))) {
       throw new RegistryError(Codes.TooManyTags, `a repository can have at most ${MAX_RESOURCE_TAGS} tags`);
     }
+    this.ctx.authzChanges.bump();
   }
 
   async untagResource(scope: RepoScope, keys: string[]): Promise<void> {
     const repo = await requireRepository(this.ctx, scope);
     await this.ctx.meta.repositories.removeResourceTags(repo.id, keys);
+    this.ctx.authzChanges.bump();
   }
 }

@@ -123,6 +123,32 @@ describe('authorization', () => {
     await assert.rejects(iam.send(new PutUserPolicyCommand({ UserName: 'scoped', PolicyName: 'bad', PolicyDocument: '{"Statement":[{"Effect":"Maybe"}]}' })), { name: 'MalformedPolicyDocumentException' });
   });
 
+  it('conditions on the repository\'s tags and on the tags a request sets', async () => {
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'blue/app', tags: [{ Key: 'team', Value: 'blue' }] }));
+    await pushBlob(berth.url, 'blue/app', Buffer.from('{"authz":1}'));
+    await admin.send(new PutImageCommand({ repositoryName: 'blue/app', imageManifest: manifest, imageTag: 'v1' }));
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+        { Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'blue' } } },
+        { Effect: 'Allow', Action: 'ecr:CreateRepository', Resource: '*' },
+        { Effect: 'Allow', Action: 'ecr:TagResource', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/team': 'blue' } } },
+      ],
+    };
+    const u = await user('tagged', [], [policy]);
+    assert.equal((await u.v2('/v2/blue/app/manifests/v1')).status, 200);
+    assert.equal((await u.v2('/v2/team/app/manifests/v1')).status, 403, 'team/app has no team=blue tag');
+    await u.ecr.send(new CreateRepositoryCommand({ repositoryName: 'blue/untagged' }));
+    await u.ecr.send(new CreateRepositoryCommand({ repositoryName: 'blue/tagged', tags: [{ Key: 'team', Value: 'blue' }] }));
+    await assert.rejects(
+      u.ecr.send(new CreateRepositoryCommand({ repositoryName: 'blue/red', tags: [{ Key: 'team', Value: 'red' }] })),
+      (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('ecr:TagResource'),
+    );
+    const names = (await admin.send(new DescribeRepositoriesCommand({}))).repositories?.map((r) => r.repositoryName);
+    assert.ok(names?.includes('blue/tagged') && !names.includes('blue/red'), 'a refused create changes nothing');
+  });
+
   it('lets another account pull only when the repository policy grants it, and a policy Deny binds the owner', async () => {
     await run(process.execPath, [cliPath, 'admin', 'create-account', '--account-id', '222222222222', '--data-dir', berth.dataDir]);
     await run(process.execPath, [cliPath, 'admin', 'create-user', '--account-id', '222222222222', '--user-name', 'bob', '--data-dir', berth.dataDir]);

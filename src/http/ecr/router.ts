@@ -161,18 +161,32 @@ async function authorize(
   else if (Array.isArray(body.repositoryNames)) repositories = body.repositoryNames.map(String);
   else if (op === 'DescribeRepositories') repositories = ['*'];
   if (repositories.length === 0 || api.registryLevel.has(op)) repositories = [undefined];
+  const requestTags = requestTagsOf(body);
+  // As in ECR, creating a repository with tags also takes the right to tag it.
+  const actions = [op, ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : [])];
   try {
-    for (const repository of repositories) {
-      await authorizer.check(principal, {
-        action: `${api.service}:${op}`,
-        resourceAccountId: accountId,
-        region,
-        ...(repository !== undefined && { repository }),
-        ...(sourceIp !== undefined && { sourceIp }),
-      });
+    for (const action of actions) {
+      for (const repository of repositories) {
+        await authorizer.check(principal, {
+          action: `${api.service}:${action}`,
+          resourceAccountId: accountId,
+          region,
+          ...(repository !== undefined && { repository }),
+          ...(sourceIp !== undefined && { sourceIp }),
+          ...(requestTags !== undefined && { requestTags }),
+        });
+      }
     }
   } catch (e) {
     if (e instanceof AccessDenied) throw new EcrError('AccessDeniedException', e.message);
     throw e;
   }
+}
+
+/** The tags a request sets, for aws:RequestTag/*; malformed ones are left to validation. */
+function requestTagsOf(body: Record<string, unknown>): Array<{ Key: string; Value: string }> | undefined {
+  if (!Array.isArray(body.tags)) return undefined;
+  return body.tags
+    .filter((t): t is { Key: string; Value?: unknown } => typeof t === 'object' && t !== null && typeof (t as { Key?: unknown }).Key === 'string')
+    .map((t) => ({ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' }));
 }
