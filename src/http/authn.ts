@@ -80,8 +80,8 @@ export class Authenticator {
   }
 }
 
-/** `Basic Og==` (an empty user and password) is how skopeo and others say "no credentials". */
+/** `Basic Og==` (base64 of ":", an empty user and password) is how skopeo says "no credentials". */
 function isEmptyBasic(header: string): boolean {
-  const m = /^Basic\s+([A-Za-z0-9+/=]*)\s*$/i.exec(header);
-  return m !== null && Buffer.from(m[1]!, 'base64').toString('utf8') === ':';
+  const m = /^(\S+)\s+Og==\s*$/.exec(header);
+  return m !== null && m[1]!.toLowerCase() === 'basic';
 }

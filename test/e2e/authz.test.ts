@@ -13,6 +13,7 @@ import {
   SetRepositoryPolicyCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
+  ListImageReferrersCommand,
   PutImageCommand,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
@@ -75,6 +76,9 @@ describe('authorization', () => {
     const u = await user('reader', ['ReadOnly']);
     assert.equal((await u.ecr.send(new BatchGetImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }))).images?.length, 1);
     assert.equal((await u.v2('/v2/team/app/manifests/v1')).status, 200);
+    const digest = (await admin.send(new BatchGetImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }))).images![0]!.imageId!.imageDigest!;
+    const referrers = await u.ecr.send(new ListImageReferrersCommand({ repositoryName: 'team/app', subjectId: { imageDigest: digest } }));
+    assert.deepEqual(referrers.referrers, [], 'ListImageReferrers is authorized as ecr:BatchGetImage');
     await assert.rejects(u.ecr.send(new PutImageCommand({ repositoryName: 'team/app', imageManifest: manifest, imageTag: 'v2' })), (e: Error) => {
       assert.equal(e.name, 'AccessDeniedException');
       assert.match(e.message, /not authorized to perform: ecr:PutImage on resource: arn:aws:ecr:us-east-1:000000000000:repository\/team\/app/);

@@ -140,6 +140,9 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
   }
 }
 
+/** Operations IAM knows by another action's name (ecr-api.md §IAM). */
+const IAM_ACTION_OF: Record<string, string> = { ListImageReferrers: 'BatchGetImage' };
+
 /**
  * Authorizes an operation as `<service>:<Op>` on what it touches: the registry ("*") for
  * registry-level operations, else each repository it names (by name or by ARN).
@@ -163,7 +166,7 @@ async function authorize(
   if (repositories.length === 0 || api.registryLevel.has(op)) repositories = [undefined];
   const requestTags = requestTagsOf(body);
   // As in ECR, creating a repository with tags also takes the right to tag it.
-  const actions = [op, ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : [])];
+  const actions = [IAM_ACTION_OF[op] ?? op, ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : [])];
   try {
     for (const action of actions) {
       for (const repository of repositories) {
