@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { buildImageLayout } from '../test/e2e/helpers/oci-layout.js';
 import { measureAuthCost, prepareAuthCost, type AuthSetup } from './auth-cost.js';
+import { benchLifecycle } from './lifecycle.js';
 import { pullBlob, pushBlob, putManifest, requestRate } from './http-client.js';
 import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
@@ -149,7 +150,9 @@ async function main(): Promise<void> {
       await measureAuthCost(berth, authSetup, load, (name, v) => (authFigures[name] ??= []).push(v));
     }
     report();
-    await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, results }, null, 2));
+    const lc = await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
+    console.log(`\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`);
+    await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, results, authFigures, lifecycle: lc }, null, 2));
   } finally {
     await stopAll();
     await rm(home, { recursive: true, force: true });

@@ -2,19 +2,22 @@
  * The one composition root: builds the drivers and stores from the parsed config, wires the
  * registry core and the HTTP server, and owns their lifecycle.
  */
-import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
+import { GarbageCollector } from '../gc/collector.js';
+import { LifecycleEngine } from '../lifecycle/engine.js';
 import { bootstrapAdmin } from './bootstrap.js';
+import { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
 import { loadServerKey } from './server-key.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
@@ -22,12 +25,16 @@ import type { MetadataStore } from '../metadata/types.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Pull times are written in batches this often (see registry/pull-recorder.ts). */
+const PULL_FLUSH_MS = 5_000;
 
 export interface App {
   readonly config: Config;
   readonly registry: Registry;
   readonly server: Server;
   readonly log: Logger;
+  /** Periodic background tasks, started by listen() and stopped by close(). */
+  tasks: PeriodicTask[];
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -37,15 +44,19 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
 
-export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): App {
+/**
+ * The registry core over the configured stores, without a server: what createApp serves, and
+ * what `berth lifecycle` and `berth gc` work on directly (safe beside a running server: every
+ * change is a metadata transaction).
+ */
+export function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Registry & { close(): Promise<void> } {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
   const meta: MetadataStore = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
   const blobs = createFsBlobStore({ root: dataDir });
-  const authzChanges = new ChangeSignal();
   const registry = createRegistry({
-    authzChanges,
+    authzChanges: new ChangeSignal(),
     blobs,
     meta,
     clock,
@@ -60,6 +71,20 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
       maxPageSize: config.maxPageSize,
     },
   });
+  return Object.assign(registry, {
+    async close() {
+      await registry.pulls.stop();
+      await meta.close();
+    },
+  });
+}
+
+export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): App {
+  const log = opts.log ?? createLogger(config);
+  const dataDir = resolve(config.dataDir);
+  const clock = opts.clock ?? systemClock;
+  const registry = openRegistry(config, { clock, log });
+  const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
   const server = createHttpServer({
@@ -78,13 +103,48 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
   });
 
+  // Background work: each task runs on one node at a time (see periodic.ts).
+  const tasks: PeriodicTask[] = [];
+  const lifecycle = new LifecycleEngine(registry);
+  tasks.push(
+    new PeriodicTask({
+      name: 'lifecycle',
+      intervalMs: config.lifecycleIntervalSeconds * 1000,
+      leases: meta.leases,
+      clock,
+      log,
+      run: async () => {
+        const reports = await lifecycle.runAll();
+        const expired = reports.reduce((n, r) => n + r.expired.length + r.referrersExpired, 0);
+        log.info({ repositories: reports.length, expired }, 'lifecycle policies evaluated');
+      },
+    }),
+  );
+  const gc = garbageCollector(config, registry);
+  tasks.push(
+    new PeriodicTask({
+      name: 'gc',
+      intervalMs: config.gcIntervalSeconds * 1000,
+      leases: meta.leases,
+      clock,
+      log,
+      run: async () => {
+        const { reviewed, deleted, swept, uploadsReclaimed, ms } = await gc.run();
+        log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
+      },
+    }),
+  );
+
   return {
     config,
     registry,
     server,
     log,
+    tasks,
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
+      for (const t of tasks) t.start();
+      registry.pulls.start(PULL_FLUSH_MS);
       return new Promise((res, rej) => {
         server.once('error', rej);
         server.listen(config.port, config.host, () => {
@@ -101,9 +161,19 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
         // In-flight requests get a grace period; an upload cut here resumes from its staged bytes.
         setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       });
-      await meta.close();
+      await Promise.all(tasks.map((t) => t.stop()));
+      await registry.close();
     },
   };
+}
+
+/** The garbage collector over a registry's stores, with the configured grace and upload age. */
+export function garbageCollector(config: Config, registry: Registry): GarbageCollector {
+  const { meta, blobs, clock, log } = registry.ctx;
+  return new GarbageCollector(
+    { gc: meta.gc, blobs, clock, log },
+    { graceMs: config.gcGraceSeconds * 1000, uploadMaxAgeMs: config.uploadMaxAgeSeconds * 1000 },
+  );
 }
 
 /** The identity administration of a data directory, for `berth admin` without a running server. */

@@ -60,6 +60,12 @@ export interface BlobStore {
   deleteUpload(uploadId: string): Promise<void>;
   /** Deletes a blob; no error when absent. */
   delete(digest: Digest): Promise<void>;
+  /**
+   * Every staged upload with the time it last changed, for the garbage collector to find staged
+   * bytes whose session is gone (a crash between the two). Only drivers that can list cheaply
+   * offer it.
+   */
+  listUploads?(): AsyncIterable<{ id: string; modifiedAt: Date }>;
   /** A URL a client may GET the blob from directly, when the backend can presign. */
   presignedUrl?(digest: Digest, ttlSeconds: number): Promise<string>;
 }

@@ -3,8 +3,12 @@
 import { parseArgs } from 'node:util';
 import { createApp } from '../app/app.js';
 import { IdentityError } from '../auth/identity-admin.js';
+import { RegistryError } from '../core/errors.js';
+import { PolicyNotFound } from '../registry/policies.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { ADMIN_USAGE, admin } from './admin.js';
+import { GC_USAGE, gcCommand } from './gc.js';
+import { LIFECYCLE_USAGE, lifecycle } from './lifecycle.js';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -15,12 +19,14 @@ commands:
     --port PORT     listen port (BERTH_PORT, default 5000)
     --data-dir DIR  metadata and blobs (BERTH_DATA_DIR, default ./data)
   verify-config   validate the configuration and print it (secrets redacted)
-${ADMIN_USAGE}`;
+${ADMIN_USAGE}${LIFECYCLE_USAGE}${GC_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // `admin <sub>` flags are the subcommand's own; it reads --config and --data-dir itself.
   if (command === 'admin') return admin(rest);
+  if (command === 'lifecycle') return lifecycle(rest);
+  if (command === 'gc' || command === 'usage') return gcCommand(command, rest);
   if (command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
     return 0;
@@ -74,7 +80,7 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof IdentityError) {
+    if (err instanceof IdentityError || err instanceof RegistryError || err instanceof PolicyNotFound) {
       process.stderr.write(`berth: ${err.message}\n`);
       process.exit(1);
     }

@@ -32,6 +32,14 @@ export const configSchema = z
     registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
+    /** Every repository with a lifecycle policy is evaluated this often (one node at a time); 0 turns it off. */
+    lifecycleIntervalSeconds: int(0, 30 * 86400).default(3600),
+    /** The garbage collector's pass interval (one node at a time); 0 turns it off. */
+    gcIntervalSeconds: int(0, 30 * 86400).default(600),
+    /** How long an unreferenced blob waits before it is deleted; a push, HEAD or mount restarts the wait. */
+    gcGraceSeconds: int(0, 365 * 86400).default(86400),
+    /** Upload sessions idle this long are abandoned: their staged bytes are reclaimed. */
+    uploadMaxAgeSeconds: int(60, 365 * 86400).default(86400),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),

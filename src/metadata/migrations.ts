@@ -142,4 +142,50 @@ export const migrations: Migration[] = [
       `CREATE INDEX access_keys_user ON access_keys (account_id, user_name)`,
     ],
   },
+  {
+    version: 3,
+    name: 'lifecycle (pull times, evaluation, previews), leases and garbage collection',
+    sql: (d) => [
+      `ALTER TABLE manifests ADD COLUMN last_pulled_at ${d.bigint}`,
+      `ALTER TABLE repositories ADD COLUMN lifecycle_evaluated_at ${d.bigint}`,
+      // One preview per repository, as ECR keeps; results are a JSON array of acted-on images.
+      `CREATE TABLE lifecycle_previews (
+        repository_id ${d.bigint} PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+        policy_text TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at ${d.bigint} NOT NULL,
+        results TEXT
+      )`,
+      // Periodic work runs on one node at a time: the holder of an unexpired lease.
+      `CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at ${d.bigint} NOT NULL
+      )`,
+      // Blobs that may have lost their last reference, reviewed once queued_at + grace has passed.
+      // A push, HEAD or mount of a queued blob sets queued_at again (revives it).
+      `CREATE TABLE gc_blob_reviews (
+        digest TEXT PRIMARY KEY,
+        queued_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX gc_blob_reviews_due ON gc_blob_reviews (queued_at)`,
+      // Blobs whose metadata is gone and whose bytes are to be deleted (the outbox of the sweep):
+      // 'pending', then 'deleting' once a worker claimed it.
+      `CREATE TABLE gc_blob_deletions (
+        digest TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_at ${d.bigint} NOT NULL
+      )`,
+      // Uploads between "bytes verified" and "blob recorded": their digest's file must not be deleted.
+      `CREATE TABLE blob_commits (
+        upload_id TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        started_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX blob_commits_digest ON blob_commits (digest)`,
+      `CREATE INDEX manifest_references_blob ON manifest_references (child_digest, kind)`,
+      // Every blob stored before this migration is reviewed once.
+      `INSERT INTO gc_blob_reviews (digest, queued_at) SELECT digest, created_at FROM blobs`,
+    ],
+  },
 ];

@@ -7,6 +7,7 @@
  */
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
+import type { GcStore } from './gc.js';
 import type { IdentityStore } from './identities.js';
 
 export interface Page {
@@ -21,6 +22,8 @@ export interface RepositoryRecord {
   name: string;
   createdAt: Date;
   settings: RepositorySettings;
+  /** When the lifecycle policy was last evaluated (ECR's lastEvaluatedAt). */
+  lifecycleEvaluatedAt?: Date;
 }
 
 export interface ResourceTag {
@@ -47,13 +50,15 @@ export interface RepositoryStore {
   listRecords(registryId: string, page: Page): Promise<RepositoryRecord[]>;
   /**
    * Removes the repository and everything in it (manifests, tags, links, uploads, policies).
-   * Without `force` a repository holding images is kept and 'notEmpty' returned.
+   * Without `force` a repository holding images is kept and 'notEmpty' returned. Every blob it
+   * linked or referenced is queued for garbage-collection review at `now`.
    */
-  delete(id: number, opts: { force: boolean }): Promise<'deleted' | 'notEmpty' | 'missing'>;
+  delete(id: number, opts: { force: boolean; now: Date }): Promise<'deleted' | 'notEmpty' | 'missing'>;
   resourceTags(id: number): Promise<ResourceTag[]>;
   /** Adds or overwrites tags; refuses (returns false) if the result would exceed `max` tags. */
   putResourceTags(id: number, tags: ResourceTag[], max: number): Promise<boolean>;
   removeResourceTags(id: number, keys: string[]): Promise<void>;
+  setLifecycleEvaluatedAt(id: number, at: Date): Promise<void>;
 }
 
 export interface BlobRecord {
@@ -67,12 +72,28 @@ export interface BlobIndex {
   find(digest: Digest): Promise<BlobRecord | undefined>;
   /** A blob linked into the repository: what the repository's clients may read. */
   findInRepository(repositoryId: number, digest: Digest): Promise<BlobRecord | undefined>;
-  /** Records a verified, durable blob (if new) and links it into the repository. */
-  record(repositoryId: number, blob: { digest: Digest; size: number }, now: Date): Promise<void>;
-  /** Links an already-recorded blob into a repository; false if the blob is unknown. */
+  /**
+   * findInRepository for a client's HEAD or GET: a blob queued for garbage-collection review is
+   * revived (its grace period restarts at `now`), since a client that saw it may reference it next.
+   */
+  stat(repositoryId: number, digest: Digest, now: Date): Promise<BlobRecord | undefined>;
+  /**
+   * Before the bytes of upload `uploadId` are committed under `digest`: cancels a pending
+   * deletion of that digest and records that the commit is under way, so no deletion can start
+   * until record() or releaseCommit(). 'busy' while a deletion claimed after `staleBefore` runs.
+   */
+  beginCommit(uploadId: string, digest: Digest, now: Date, staleBefore: Date): Promise<'ok' | 'busy'>;
+  /** Ends a commit that will not be recorded; its bytes are queued for deletion if no blob row exists. */
+  releaseCommit(uploadId: string, now: Date): Promise<void>;
+  /**
+   * Records a verified, durable blob (if new), links it into the repository, queues it for review
+   * (an upload nobody references is reclaimed) and ends the upload's commit.
+   */
+  record(repositoryId: number, blob: { digest: Digest; size: number }, now: Date, uploadId?: string): Promise<void>;
+  /** Links an already-recorded blob into a repository (reviving it); undefined if the blob is unknown. */
   link(repositoryId: number, digest: Digest, now: Date): Promise<BlobRecord | undefined>;
-  /** Removes the link (the bytes stay until garbage collection finds them unreferenced). */
-  unlink(repositoryId: number, digest: Digest): Promise<boolean>;
+  /** Removes the link and queues the blob for review; the bytes stay until GC finds them unreferenced. */
+  unlink(repositoryId: number, digest: Digest, now: Date): Promise<boolean>;
 }
 
 export interface ManifestRecord {
@@ -127,10 +148,12 @@ export interface ManifestStore {
   findByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined>;
   /** Stores the manifest with its references (and tag) atomically, or changes nothing. */
   put(input: PutManifestInput): Promise<PutManifestResult>;
-  /** Deletes the manifest and every tag pointing to it. */
-  delete(repositoryId: number, digest: Digest): Promise<boolean>;
+  /** Deletes the manifest and every tag pointing to it; the blobs it referenced are queued for review at `now`. */
+  delete(repositoryId: number, digest: Digest, now: Date): Promise<boolean>;
   /** Manifests whose subject is `subject`, optionally of one artifact type, by digest. */
   referrers(repositoryId: number, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]>;
+  /** Records pulls (a pull time only ever moves forward); images gone since are skipped. */
+  recordPulls(pulls: Array<{ repositoryId: number; digest: Digest; at: Date }>): Promise<void>;
 }
 
 export interface TagStore {
@@ -167,9 +190,22 @@ export interface ImageSummary {
   /** Child manifests, for an index. */
   children: Digest[];
   pushedAt: Date;
+  lastPulledAt?: Date;
   tags: string[];
   artifactType?: string;
   subject?: Digest;
+}
+
+/** What lifecycle evaluation needs of every image in a repository. */
+export interface LifecycleCandidate {
+  digest: Digest;
+  tags: string[];
+  pushedAt: Date;
+  lastPulledAt?: Date;
+  /** The image this one refers to (signatures, SBOMs), when that image is in the repository. */
+  subject?: Digest;
+  /** Listed by an index in the repository: it goes only with its index. */
+  inIndex: boolean;
 }
 
 export type TagStatus = 'TAGGED' | 'UNTAGGED' | 'ANY';
@@ -182,6 +218,8 @@ export interface ImageQueries {
   get(repositoryId: number, digests: Digest[]): Promise<ImageSummary[]>;
   /** Digests of the indexes in the repository that list `digest` as a child. */
   parents(repositoryId: number, digest: Digest): Promise<Digest[]>;
+  /** Every image in the repository, in one read. */
+  lifecycleCandidates(repositoryId: number): Promise<LifecycleCandidate[]>;
 }
 
 /** Policy documents by scope (`repository:<registry>/<name>` or `registry:<registry>`) and kind. */
@@ -189,12 +227,37 @@ export interface PolicyStore {
   get(scope: string, kind: string): Promise<{ document: string; updatedAt: Date } | undefined>;
   put(scope: string, kind: string, document: string, now: Date): Promise<void>;
   delete(scope: string, kind: string): Promise<boolean>;
+  /** Every scope holding a policy of `kind`. */
+  scopes(kind: string): Promise<string[]>;
+}
+
+export interface LifecyclePreviewRecord {
+  policyText: string;
+  status: 'IN_PROGRESS' | 'COMPLETE' | 'FAILED';
+  startedAt: Date;
+  /** JSON, set when complete. */
+  results?: string;
+}
+
+/** The one lifecycle preview a repository keeps. */
+export interface LifecyclePreviewStore {
+  /** Starts a preview unless one is in progress and started after `staleBefore`; false then. */
+  start(repositoryId: number, policyText: string, now: Date, staleBefore: Date): Promise<boolean>;
+  finish(repositoryId: number, status: 'COMPLETE' | 'FAILED', results: string | undefined): Promise<void>;
+  get(repositoryId: number): Promise<LifecyclePreviewRecord | undefined>;
 }
 
 /** Named JSON settings of a registry (scanning and replication configuration). */
 export interface RegistrySettingsStore {
   get(registryId: string, name: string): Promise<string | undefined>;
   put(registryId: string, name: string, value: string): Promise<void>;
+}
+
+/** Named leases: periodic work runs on one node at a time, the holder of an unexpired lease. */
+export interface LeaseStore {
+  /** Takes or renews the lease for `ttlMs`; false while another holder's lease is unexpired. */
+  acquire(name: string, holder: string, ttlMs: number, now: Date): Promise<boolean>;
+  release(name: string, holder: string): Promise<void>;
 }
 
 export interface MetadataStore {
@@ -207,5 +270,8 @@ export interface MetadataStore {
   readonly identities: IdentityStore;
   readonly policies: PolicyStore;
   readonly registrySettings: RegistrySettingsStore;
+  readonly leases: LeaseStore;
+  readonly gc: GcStore;
+  readonly lifecyclePreviews: LifecyclePreviewStore;
   close(): Promise<void>;
 }

@@ -13,10 +13,10 @@ import { repositoryForPush, requireRepository } from './repositories.js';
 export class Blobs {
   constructor(private readonly ctx: RegistryContext) {}
 
-  /** The blob as the repository sees it, or BLOB_UNKNOWN. */
+  /** The blob as the repository sees it, or BLOB_UNKNOWN. Revives a blob queued for GC review. */
   async stat(scope: RepoScope, digest: Digest): Promise<BlobRecord> {
     const repo = await requireRepository(this.ctx, scope);
-    const blob = await this.ctx.meta.blobs.findInRepository(repo.id, digest);
+    const blob = await this.ctx.meta.blobs.stat(repo.id, digest, this.ctx.clock.now());
     if (!blob) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
     return blob;
   }
@@ -53,7 +53,7 @@ export class Blobs {
   async delete(scope: RepoScope, digest: Digest): Promise<void> {
     if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
     const repo = await requireRepository(this.ctx, scope);
-    const removed = await this.ctx.meta.blobs.unlink(repo.id, digest);
+    const removed = await this.ctx.meta.blobs.unlink(repo.id, digest, this.ctx.clock.now());
     if (!removed) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
     this.ctx.log.info({ repository: scope.name, digest }, 'blob unlinked');
   }

@@ -10,6 +10,7 @@ import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { parseManifest } from './manifest-parse.js';
+import type { PullRecorder } from './pull-recorder.js';
 import { repositoryNotFound, requireRepository } from './repositories.js';
 
 export interface PushedManifest {
@@ -18,7 +19,10 @@ export interface PushedManifest {
 }
 
 export class Manifests {
-  constructor(private readonly ctx: RegistryContext) {}
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly pulls: PullRecorder,
+  ) {}
 
   async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined): Promise<PushedManifest> {
     if (payload.length > this.ctx.limits.maxManifestBytes) {
@@ -77,13 +81,15 @@ export class Manifests {
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
   }
 
-  async get(scope: RepoScope, reference: Reference): Promise<ManifestRecord> {
+  /** A manifest by tag or digest; `pull` records the read as a pull of the image (GET, not HEAD). */
+  async get(scope: RepoScope, reference: Reference, opts: { pull?: boolean } = {}): Promise<ManifestRecord> {
     const repo = await requireRepository(this.ctx, scope);
     const m =
       reference.kind === 'tag'
         ? await this.ctx.meta.manifests.findByTag(repo.id, reference.tag)
         : await this.ctx.meta.manifests.find(repo.id, reference.digest);
     if (!m) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
+    if (opts.pull) this.pulls.record(repo.id, m.digest);
     return m;
   }
 
@@ -94,7 +100,7 @@ export class Manifests {
     const removed =
       reference.kind === 'tag'
         ? await this.ctx.meta.tags.delete(repo.id, reference.tag)
-        : await this.ctx.meta.manifests.delete(repo.id, reference.digest);
+        : await this.ctx.meta.manifests.delete(repo.id, reference.digest, this.ctx.clock.now());
     if (!removed) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
     this.ctx.log.info({ repository: scope.name, reference: refText(reference) }, 'manifest deleted');
   }

@@ -7,6 +7,7 @@ import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
 import { Policies } from './policies.js';
+import { PullRecorder } from './pull-recorder.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { Uploads } from './uploads.js';
@@ -16,6 +17,8 @@ export interface Registry {
   readonly blobs: Blobs;
   readonly uploads: Uploads;
   readonly manifests: Manifests;
+  /** Pull times, written in batches. */
+  readonly pulls: PullRecorder;
   readonly listings: Listings;
   readonly images: Images;
   readonly repositories: RepositoryAdmin;
@@ -26,9 +29,11 @@ export interface Registry {
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
-  const manifests = new Manifests(ctx);
+  const pulls = new PullRecorder(ctx);
+  const manifests = new Manifests(ctx, pulls);
   return {
     ctx,
+    pulls,
     blobs: new Blobs(ctx),
     uploads: new Uploads(ctx),
     manifests,

@@ -97,7 +97,7 @@ export class RepositoryAdmin {
 
   async delete(scope: RepoScope, force: boolean): Promise<RepositoryRecord> {
     const repo = await requireRepository(this.ctx, scope);
-    const result = await this.ctx.meta.repositories.delete(repo.id, { force });
+    const result = await this.ctx.meta.repositories.delete(repo.id, { force, now: this.ctx.clock.now() });
     if (result === 'missing') throw repositoryNotFound(scope);
     if (result === 'notEmpty') {
       throw new RegistryError(

@@ -8,12 +8,19 @@
 import { randomUUID, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isUploadId } from '../blobstore/blob-store.js';
 import { createDigester, digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
+import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
 import type { UploadRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryForPush, requireRepository } from './repositories.js';
+
+/** While the garbage collector deletes the bytes of a digest being pushed, the push waits this long between tries... */
+const GC_BUSY_RETRY_MS = 20;
+/** ...this many times (a deletion takes one unlink per blob), then fails with a retriable error. */
+const GC_BUSY_TRIES = 250;
 
 /** The running sha256 of an upload whose bytes all passed through this process. */
 interface HashState {
@@ -69,13 +76,21 @@ export class Uploads {
       let size = u.size;
       if (body) size = (await this.write(u, body, opts)).size;
       const actual = await this.digestOf(id, size, digestAlgorithm(digest));
+      // The running hash is spent; a retried completion re-hashes the staged bytes.
+      this.hashes.delete(id);
       if (actual !== digest) {
         await this.discard(id);
         throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
       }
       const writer = await this.ctx.blobs.writer(id, { append: true });
-      await writer.commit(digest);
-      await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now());
+      await this.beginCommit(id, digest);
+      try {
+        await writer.commit(digest);
+        await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now(), id);
+      } catch (e) {
+        await this.ctx.meta.blobs.releaseCommit(id, this.ctx.clock.now()).catch(() => undefined);
+        throw e;
+      }
       await this.ctx.meta.uploads.delete(id);
       this.hashes.delete(id);
       return digest;
@@ -91,6 +106,23 @@ export class Uploads {
       await this.discard(id).catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Announces the commit of `digest` to the garbage collector before the bytes move into place,
+   * so no deletion of that digest can start until the blob row exists (or the commit is
+   * released): a pending deletion is cancelled, one in progress is waited for.
+   */
+  private async beginCommit(id: string, digest: Digest): Promise<void> {
+    for (let i = 0; i < GC_BUSY_TRIES; i++) {
+      const now = this.ctx.clock.now();
+      const r = await this.ctx.meta.blobs.beginCommit(id, digest, now, new Date(now.getTime() - GC_CLAIM_STALE_MS));
+      if (r === 'ok') return;
+      await sleep(GC_BUSY_RETRY_MS);
+    }
+    const e = new RegistryError(Codes.TooManyRequests, 'the blob is being garbage-collected; retry the upload', { digest });
+    e.headers['Retry-After'] = '1';
+    throw e;
   }
 
   async cancel(scope: RepoScope, id: string): Promise<void> {

@@ -17,7 +17,7 @@
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
 import { close, createReadStream, createWriteStream, open as openCb } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -193,6 +193,25 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
 
     async delete(digest) {
       await removeIfPresent(blobPath(digest));
+    },
+
+    async *listUploads() {
+      let dir;
+      try {
+        dir = await opendir(uploadsDir);
+      } catch (e) {
+        if (isNotFound(e)) return;
+        throw e;
+      }
+      for await (const entry of dir) {
+        if (!entry.isFile() || !isUploadId(entry.name)) continue;
+        try {
+          yield { id: entry.name, modifiedAt: (await stat(join(uploadsDir, entry.name))).mtime };
+        } catch (e) {
+          // Committed or cancelled while we listed.
+          if (!isNotFound(e)) throw e;
+        }
+      }
     },
   };
 }

@@ -6,7 +6,13 @@ import { readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
-import { DeleteLifecyclePolicy, GetLifecyclePolicy, PutLifecyclePolicy } from './actions/lifecycle.js';
+import {
+  DeleteLifecyclePolicy,
+  GetLifecyclePolicy,
+  GetLifecyclePolicyPreview,
+  PutLifecyclePolicy,
+  StartLifecyclePolicyPreview,
+} from './actions/lifecycle.js';
 import { DeleteRegistryPolicy, DeleteRepositoryPolicy, GetRegistryPolicy, GetRepositoryPolicy, PutRegistryPolicy, SetRepositoryPolicy } from './actions/policies.js';
 import {
   BatchGetRepositoryScanningConfiguration,
@@ -58,6 +64,8 @@ const ACTIONS: Record<string, EcrAction> = {
   PutLifecyclePolicy,
   GetLifecyclePolicy,
   DeleteLifecyclePolicy,
+  StartLifecyclePolicyPreview,
+  GetLifecyclePolicyPreview,
   DescribeRegistry,
   PutReplicationConfiguration,
   PutRegistryScanningConfiguration,

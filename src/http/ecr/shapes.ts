@@ -34,5 +34,6 @@ export function imageDetailShape(accountId: string, repositoryName: string, d: I
   if (d.tags.length > 0) shape.imageTags = d.tags;
   if (d.artifactType !== undefined) shape.artifactMediaType = d.artifactType;
   if (d.subject !== undefined) shape.subjectManifestDigest = d.subject;
+  if (d.lastPulledAt !== undefined) shape.lastRecordedPullTime = d.lastPulledAt;
   return shape;
 }

@@ -18,7 +18,7 @@ function accepts(accept: string | undefined, mediaType: string): boolean {
 
 export async function headOrGetManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
-  const m = await r.registry.manifests.get(scope, parseReference(referenceText));
+  const m = await r.registry.manifests.get(scope, parseReference(referenceText), { pull: r.req.method === 'GET' });
   const accept = r.req.headers.accept;
   if (!accepts(accept, m.mediaType)) {
     throw new RegistryError(Codes.ManifestUnknown, `manifest is ${m.mediaType}, which the Accept header does not list`, {

@@ -1,7 +1,13 @@
-/** The blob index on SQLite: which verified blobs exist and which repositories they are linked into. */
+/**
+ * The blob index on SQLite: which verified blobs exist and which repositories they are linked
+ * into, and the garbage collector's bookkeeping that must change in the same transactions
+ * (queueing reviews, reviving queued blobs, upload-commit markers; see ../gc.ts).
+ */
 import type { Digest } from '../../core/digest.js';
+import { GC_REVIVE_COALESCE_MS } from '../gc.js';
 import type { BlobIndex, BlobRecord } from '../types.js';
 import type { Db } from './open.js';
+import { createGcQueue } from './gc-queue.js';
 
 interface Row {
   digest: string;
@@ -22,15 +28,56 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
     'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const deleteLink = db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?');
+  // The HEAD path: the blob and, in the same read, whether it is queued for review.
+  const statStmt = db.prepare<[string, number, string], Row & { queued_at: number | null }>(
+    `SELECT b.digest, b.size, b.created_at, (SELECT g.queued_at FROM gc_blob_reviews g WHERE g.digest = ?) AS queued_at
+     FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = ? AND rb.digest = ?`,
+  );
+  const deletionStmt = db.prepare<[string], { state: string; updated_at: number }>(
+    'SELECT state, updated_at FROM gc_blob_deletions WHERE digest = ?',
+  );
+  const cancelDeletion = db.prepare('DELETE FROM gc_blob_deletions WHERE digest = ?');
+  const cancelPendingDeletion = db.prepare("DELETE FROM gc_blob_deletions WHERE digest = ? AND state = 'pending'");
+  const insertMarker = db.prepare(
+    `INSERT INTO blob_commits (upload_id, digest, started_at) VALUES (?, ?, ?)
+     ON CONFLICT (upload_id) DO UPDATE SET digest = excluded.digest, started_at = excluded.started_at`,
+  );
+  const deleteMarker = db.prepare('DELETE FROM blob_commits WHERE upload_id = ?');
+  const gc = createGcQueue(db);
 
-  const record = db.transaction((repositoryId: number, digest: string, size: number, now: number) => {
+  const record = db.transaction((repositoryId: number, digest: string, size: number, now: number, uploadId: string | undefined) => {
     insertBlob.run(digest, size, now);
     insertLink.run(repositoryId, digest, now);
+    // Queued even when referenced already: an upload nobody references must be reclaimed too.
+    gc.queue(digest, now);
+    // A deletion queued while this upload was committing is void: the blob row makes it live.
+    cancelPendingDeletion.run(digest);
+    if (uploadId !== undefined) deleteMarker.run(uploadId);
   });
   const link = db.transaction((repositoryId: number, digest: string, now: number): Row | undefined => {
     const blob = findStmt.get(digest);
-    if (blob) insertLink.run(repositoryId, digest, now);
+    if (blob) {
+      insertLink.run(repositoryId, digest, now);
+      gc.revive(digest, now);
+    }
     return blob;
+  });
+  const unlink = db.transaction((repositoryId: number, digest: string, now: number): boolean => {
+    if (deleteLink.run(repositoryId, digest).changes === 0) return false;
+    gc.queue(digest, now);
+    return true;
+  });
+  const beginCommit = db.transaction((uploadId: string, digest: string, now: number, staleBefore: number): 'ok' | 'busy' => {
+    const deletion = deletionStmt.get(digest);
+    // A live worker is deleting the bytes right now: the caller waits and retries, then commits
+    // its own copy. A pending (or abandoned) deletion is cancelled; the bytes it meant stay.
+    if (deletion?.state === 'deleting' && deletion.updated_at >= staleBefore) return 'busy';
+    if (deletion) cancelDeletion.run(digest);
+    insertMarker.run(uploadId, digest, now);
+    return 'ok';
+  });
+  const releaseCommit = db.transaction((uploadId: string, now: number) => {
+    gc.dropMarker(uploadId, now);
   });
 
   return {
@@ -42,15 +89,29 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
       const r = findInRepoStmt.get(repositoryId, digest);
       return r && toBlob(r);
     },
-    async record(repositoryId, blob, now) {
-      record.immediate(repositoryId, blob.digest, blob.size, now.getTime());
+    async stat(repositoryId, digest, now) {
+      const r = statStmt.get(digest, repositoryId, digest);
+      if (!r) return undefined;
+      // A write only when the blob is queued, and at most once a second per blob: HEAD stays a read.
+      const t = now.getTime();
+      if (r.queued_at !== null && r.queued_at < t - GC_REVIVE_COALESCE_MS) gc.revive(digest, t);
+      return toBlob(r);
+    },
+    async beginCommit(uploadId, digest, now, staleBefore) {
+      return beginCommit.immediate(uploadId, digest, now.getTime(), staleBefore.getTime());
+    },
+    async releaseCommit(uploadId, now) {
+      releaseCommit.immediate(uploadId, now.getTime());
+    },
+    async record(repositoryId, blob, now, uploadId) {
+      record.immediate(repositoryId, blob.digest, blob.size, now.getTime(), uploadId);
     },
     async link(repositoryId, digest, now) {
       const r = link.immediate(repositoryId, digest, now.getTime());
       return r && toBlob(r);
     },
-    async unlink(repositoryId, digest) {
-      return deleteLink.run(repositoryId, digest).changes > 0;
+    async unlink(repositoryId, digest, now) {
+      return unlink.immediate(repositoryId, digest, now.getTime());
     },
   };
 }

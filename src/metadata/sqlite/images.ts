@@ -1,6 +1,6 @@
 /** Image queries on SQLite: manifests with their tags and sizes, for listings and descriptions. */
 import type { Digest } from '../../core/digest.js';
-import type { ImageQueries, ImageSummary, TagStatus } from '../types.js';
+import type { ImageQueries, ImageSummary, LifecycleCandidate, TagStatus } from '../types.js';
 import type { Db } from './open.js';
 
 interface Row {
@@ -8,6 +8,7 @@ interface Row {
   media_type: string;
   size: number;
   pushed_at: number;
+  last_pulled_at: number | null;
   artifact_type: string | null;
   subject_digest: string | null;
   tags: string | null;
@@ -15,7 +16,7 @@ interface Row {
   children: string | null;
 }
 
-const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.artifact_type, m.subject_digest,
+const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.last_pulled_at, m.artifact_type, m.subject_digest,
   (SELECT group_concat(t.name, char(10)) FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) AS tags,
   (SELECT SUM(b.size) FROM manifest_references r JOIN blobs b ON b.digest = r.child_digest
      WHERE r.repository_id = m.repository_id AND r.parent_digest = m.digest AND r.kind = 'blob') AS blob_bytes,
@@ -39,6 +40,7 @@ function toSummary(r: Row): ImageSummary {
     pushedAt: new Date(r.pushed_at),
     tags: r.tags ? r.tags.split('\n').sort() : [],
   };
+  if (r.last_pulled_at !== null) s.lastPulledAt = new Date(r.last_pulled_at);
   if (r.artifact_type !== null) s.artifactType = r.artifact_type;
   if (r.subject_digest !== null) s.subject = r.subject_digest as Digest;
   return s;
@@ -57,7 +59,34 @@ export function createSqliteImages(db: Db): ImageQueries {
   const parentsStmt = db.prepare<[number, string], { parent_digest: string }>(
     `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest'`,
   );
+  // Tags come in one ordered pass and are grouped here: a correlated subquery per image would
+  // cost as much again on a 100,000-image repository.
+  const candidatesStmt = db.prepare<[number], { digest: string; pushed_at: number; last_pulled_at: number | null; subject_digest: string | null; in_index: number; subject_present: number }>(
+    `SELECT m.digest, m.pushed_at, m.last_pulled_at, m.subject_digest,
+       EXISTS (SELECT 1 FROM manifest_references r WHERE r.repository_id = m.repository_id AND r.child_digest = m.digest AND r.kind = 'manifest') AS in_index,
+       (m.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)) AS subject_present
+     FROM manifests m WHERE m.repository_id = ?`,
+  );
+  const candidateTagsStmt = db.prepare<[number], { digest: string; name: string }>('SELECT digest, name FROM tags WHERE repository_id = ?');
+  const candidates = db.transaction((repositoryId: number): LifecycleCandidate[] => {
+    const tags = new Map<string, string[]>();
+    for (const t of candidateTagsStmt.iterate(repositoryId)) {
+      const list = tags.get(t.digest);
+      if (list) list.push(t.name);
+      else tags.set(t.digest, [t.name]);
+    }
+    return candidatesStmt.all(repositoryId).map((r) => {
+      const c: LifecycleCandidate = { digest: r.digest as Digest, tags: tags.get(r.digest) ?? [], pushedAt: new Date(r.pushed_at), inIndex: r.in_index === 1 };
+      if (r.last_pulled_at !== null) c.lastPulledAt = new Date(r.last_pulled_at);
+      if (r.subject_present === 1) c.subject = r.subject_digest as Digest;
+      return c;
+    });
+  });
   return {
+    async lifecycleCandidates(repositoryId) {
+      // One read transaction: tags and manifests from the same snapshot.
+      return candidates.deferred(repositoryId);
+    },
     async list(repositoryId, page, tagStatus) {
       return listStmts[tagStatus].all(repositoryId, page.after ?? '', page.limit).map(toSummary);
     },

@@ -5,6 +5,7 @@
  */
 import type { Digest } from '../../core/digest.js';
 import type { ManifestRecord, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
 
 interface Row {
@@ -61,6 +62,18 @@ export function createSqliteManifests(db: Db): ManifestStore {
      ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
   );
   const deleteStmt = db.prepare('DELETE FROM manifests WHERE repository_id = ? AND digest = ?');
+  const gc = createGcQueue(db);
+  // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
+  const remove = db.transaction((repositoryId: number, digest: string, now: number): boolean => {
+    gc.queueManifestBlobs(repositoryId, digest, now);
+    return deleteStmt.run(repositoryId, digest).changes > 0;
+  });
+  const pulledStmt = db.prepare(
+    'UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ? AND digest = ? AND (last_pulled_at IS NULL OR last_pulled_at < ?)',
+  );
+  const recordPulls = db.transaction((pulls: Array<{ repositoryId: number; digest: string; at: Date }>) => {
+    for (const p of pulls) pulledStmt.run(p.at.getTime(), p.repositoryId, p.digest, p.at.getTime());
+  });
   const referrersStmt = db.prepare<[number, string], Pick<Row, 'digest' | 'media_type' | 'size' | 'artifact_type' | 'annotations'>>(
     `SELECT digest, media_type, size, artifact_type, annotations FROM manifests
      WHERE repository_id = ? AND subject_digest = ? ORDER BY digest`,
@@ -119,8 +132,11 @@ export function createSqliteManifests(db: Db): ManifestStore {
         throw e;
       }
     },
-    async delete(repositoryId, digest) {
-      return deleteStmt.run(repositoryId, digest).changes > 0;
+    async delete(repositoryId, digest, now) {
+      return remove.immediate(repositoryId, digest, now.getTime());
+    },
+    async recordPulls(pulls) {
+      if (pulls.length > 0) recordPulls.immediate(pulls);
     },
     async referrers(repositoryId, subject, artifactType) {
       const out: ReferrerRecord[] = [];

@@ -9,7 +9,11 @@ export function createSqlitePolicies(db: Db): PolicyStore {
      ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
   );
   const deleteStmt = db.prepare('DELETE FROM policies WHERE scope = ? AND kind = ?');
+  const scopesStmt = db.prepare<[string], { scope: string }>('SELECT scope FROM policies WHERE kind = ? ORDER BY scope');
   return {
+    async scopes(kind) {
+      return scopesStmt.all(kind).map((r) => r.scope);
+    },
     async get(scope, kind) {
       const r = getStmt.get(scope, kind);
       return r && { document: r.document, updatedAt: new Date(r.updated_at) };

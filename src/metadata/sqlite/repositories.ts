@@ -2,6 +2,7 @@
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
 import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../types.js';
+import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
 
 interface Row {
@@ -10,6 +11,7 @@ interface Row {
   name: string;
   created_at: number;
   settings: string;
+  lifecycle_evaluated_at: number | null;
 }
 
 export function toRepository(r: Row): RepositoryRecord {
@@ -19,6 +21,7 @@ export function toRepository(r: Row): RepositoryRecord {
     name: r.name,
     createdAt: new Date(r.created_at),
     settings: { ...defaultRepositorySettings, ...(JSON.parse(r.settings) as Partial<RepositorySettings>) },
+    ...(r.lifecycle_evaluated_at !== null && r.lifecycle_evaluated_at !== undefined && { lifecycleEvaluatedAt: new Date(r.lifecycle_evaluated_at) }),
   };
 }
 
@@ -31,6 +34,7 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
     'SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?',
   );
   const settingsStmt = db.prepare('UPDATE repositories SET settings = ? WHERE id = ?');
+  const evaluatedStmt = db.prepare('UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?');
   const hasImages = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? LIMIT 1');
   const existsStmt = db.prepare<[number], { registry_id: string; name: string }>('SELECT registry_id, name FROM repositories WHERE id = ?');
   const deleteStmt = db.prepare('DELETE FROM repositories WHERE id = ?');
@@ -55,11 +59,14 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
     for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
     return row;
   });
-  const remove = db.transaction((id: number, force: boolean): 'deleted' | 'notEmpty' | 'missing' => {
+  const gc = createGcQueue(db);
+  const remove = db.transaction((id: number, force: boolean, now: number): 'deleted' | 'notEmpty' | 'missing' => {
     const repo = existsStmt.get(id);
     if (!repo) return 'missing';
     if (!force && hasImages.get(id)) return 'notEmpty';
     deletePolicies.run(repositoryPolicyScope(repo.registry_id, repo.name));
+    // Its links and references go with it (cascades): every blob they held is queued first.
+    gc.queueRepositoryBlobs(id, now);
     deleteStmt.run(id);
     return 'deleted';
   });
@@ -93,7 +100,10 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
       return listStmt.all(registryId, page.after ?? '', page.limit).map(toRepository);
     },
     async delete(id, opts) {
-      return remove.immediate(id, opts.force);
+      return remove.immediate(id, opts.force, opts.now.getTime());
+    },
+    async setLifecycleEvaluatedAt(id, at) {
+      evaluatedStmt.run(at.getTime(), id);
     },
     async resourceTags(id) {
       return tagsStmt.all(id).map((r) => ({ Key: r.tag_key, Value: r.tag_value }));

@@ -3,6 +3,9 @@ import type { MetadataStore } from '../types.js';
 import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
+import { createSqliteGc } from './gc.js';
+import { createSqliteLeases } from './leases.js';
+import { createSqliteLifecyclePreviews } from './lifecycle-previews.js';
 import { createSqliteManifests } from './manifests.js';
 import { createSqlitePolicies, createSqliteRegistrySettings } from './policies.js';
 import { openSqlite } from './open.js';
@@ -21,6 +24,9 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     identities: createSqliteIdentities(db),
     policies: createSqlitePolicies(db),
     registrySettings: createSqliteRegistrySettings(db),
+    leases: createSqliteLeases(db),
+    gc: createSqliteGc(db),
+    lifecyclePreviews: createSqliteLifecyclePreviews(db),
     async close() {
       db.close();
     },

@@ -62,6 +62,7 @@ export const BatchGetImage: EcrAction = async (call) => {
       continue;
     }
     images.push(imageShape(scope.name, scope.registryId, f.id, f.manifest));
+    call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
   }
   return { images, failures };
 };

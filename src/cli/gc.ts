@@ -1,0 +1,122 @@
+/**
+ * `berth gc [--dry-run]`: one full garbage-collection pass now against the data directory, with
+ * the configured grace period and upload age (safe beside a running server: every decision is a
+ * metadata transaction). `berth usage [--account-id ID]`: storage per repository and account.
+ * Reports go to stdout; the pass logs each deleted blob to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { garbageCollector, openRegistry } from '../app/app.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { GcReport } from '../gc/collector.js';
+import type { StorageUsage } from '../metadata/gc.js';
+
+export const GC_USAGE = `  gc [--dry-run] [--json] [--config FILE] [--data-dir DIR] [--log-level LEVEL]
+                  one garbage-collection pass now (review, sweep, abandoned uploads); --dry-run changes nothing
+  usage [--account-id ID] [--json] [--config FILE] [--data-dir DIR]
+                  storage per repository and account: blobs linked, deduplicated, images
+`;
+
+export async function gcCommand(command: 'gc' | 'usage', args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      'account-id': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const config = loadConfig({
+    ...(values.config !== undefined && { file: values.config }),
+    flags: { dataDir: values['data-dir'], logLevel: values['log-level'] },
+  });
+  // stdout carries the report; the log (one line per deleted blob) goes to stderr.
+  const log = pino({ level: config.logLevel, base: { service: 'berth', command } }, pino.destination(2));
+  const registry = openRegistry(config, { log });
+  try {
+    if (command === 'gc') {
+      const report = await garbageCollector(config, registry).run({ dryRun: values['dry-run'] ?? false });
+      process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : gcSummary(report));
+      return 0;
+    }
+    const accountId = values['account-id'];
+    if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
+    const usage = await registry.ctx.meta.gc.usage(accountId);
+    process.stdout.write(values.json ? JSON.stringify(usage, null, 2) + '\n' : usageTable(usage));
+    return 0;
+  } finally {
+    await registry.close();
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+function gcSummary(r: GcReport): string {
+  const would = r.dryRun ? 'would be ' : '';
+  const lines = [
+    r.dryRun ? 'garbage collection (dry run: nothing changed)' : 'garbage collection pass',
+    `blobs reviewed            ${r.reviewed}`,
+    `  kept (referenced)       ${r.kept}`,
+    `  ${r.dryRun ? 'would be deleted' : 'deleted         '}        ${r.deleted.blobs} (${formatBytes(r.deleted.bytes)}, ${r.deleted.bytes} bytes)`,
+  ];
+  if (r.dryRun) lines.push(`deletions already queued  ${r.pendingDeletions} (their bytes would be removed)`);
+  else {
+    lines.push(`blob files removed        ${r.swept.blobs} (${formatBytes(r.swept.bytes)}, ${r.swept.bytes} bytes)`);
+    lines.push(`deletions still queued    ${r.pendingDeletions}`);
+  }
+  lines.push(`uploads ${would}reclaimed${r.dryRun ? '' : '   '}    ${r.uploadsReclaimed} (+${r.stagedOrphansReclaimed} staged without a session)`);
+  if (!r.dryRun && r.commitMarkersReclaimed > 0) lines.push(`stale upload commits      ${r.commitMarkersReclaimed}`);
+  lines.push(`took ${r.ms} ms`);
+  return lines.join('\n') + '\n';
+}
+
+/** Columns from `numbersFrom` on are right-aligned. */
+function table(rows: string[][], numbersFrom: number): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) => r.map((c, i) => (i >= numbersFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function usageTable(u: StorageUsage): string {
+  const out: string[] = [];
+  const repoRows = [['ACCOUNT', 'REGION', 'REPOSITORY', 'IMAGES', 'BLOBS', 'BYTES', 'SIZE']];
+  for (const r of u.repositories) {
+    const [account, region] = r.registryId.split(':');
+    repoRows.push([account!, region!, r.name, String(r.images), String(r.blobs), String(r.bytes), formatBytes(r.bytes)]);
+  }
+  out.push(u.repositories.length > 0 ? table(repoRows, 3) : 'no repositories');
+  if (u.registries.length > 0) {
+    const accRows = [['ACCOUNT', 'REGION', 'REPOS', 'IMAGES', 'LINKED BLOBS', 'LINKED BYTES', 'DEDUP BLOBS', 'DEDUP BYTES', 'DEDUP SIZE']];
+    for (const g of u.registries) {
+      const [account, region] = g.registryId.split(':');
+      accRows.push([
+        account!,
+        region!,
+        String(g.repositories),
+        String(g.images),
+        String(g.linkedBlobs),
+        String(g.linkedBytes),
+        String(g.blobs),
+        String(g.bytes),
+        formatBytes(g.bytes),
+      ]);
+    }
+    out.push('', table(accRows, 2));
+  }
+  out.push('', `stored in the blob store (all accounts): ${u.stored.blobs} blobs, ${u.stored.bytes} bytes (${formatBytes(u.stored.bytes)})`);
+  return out.join('\n') + '\n';
+}

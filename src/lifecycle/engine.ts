@@ -1,0 +1,168 @@
+/**
+ * Applies lifecycle policies to repositories: reads every image once, asks the pure evaluator
+ * what to act on, and expires through the registry's own image delete (the path BatchDeleteImage
+ * takes), so an expiry is exactly a user's delete. Used by the periodic task, `berth lifecycle
+ * run` and the preview API.
+ *
+ * What is evaluated: every image of the repository except those that go with another image —
+ * children of an index (deleting one would break the index) and referrers whose subject is in
+ * the repository (signatures, SBOMs). Expiring an image expires its referrers with it.
+ */
+import type { Digest } from '../core/digest.js';
+import { repositoryPolicyScope } from '../metadata/policy-scopes.js';
+import type { LifecycleCandidate } from '../metadata/types.js';
+import type { RepoScope } from '../registry/context.js';
+import type { Registry } from '../registry/registry.js';
+import { evaluateLifecyclePolicy, type LifecycleAction } from './evaluator.js';
+import { parseLifecyclePolicy } from './policy-validation.js';
+
+export interface PlannedAction extends LifecycleAction {
+  tags: string[];
+  pushedAt: Date;
+}
+
+export interface LifecycleRunReport {
+  registryId: string;
+  repository: string;
+  dryRun: boolean;
+  /** Images the policy was evaluated over. */
+  evaluated: number;
+  expired: PlannedAction[];
+  /** Referrers removed with an expired subject. */
+  referrersExpired: number;
+  /** Transitions to the archive storage class, which Berth does not have: reported, not applied. */
+  transitionsSkipped: number;
+  failures: Array<{ digest: string; reason: string }>;
+}
+
+const MAX_REFERRER_DEPTH = 16;
+
+export class LifecycleEngine {
+  constructor(private readonly registry: Registry) {}
+
+  /** What `policyText` would do to the repository now, oldest first; changes nothing. */
+  async plan(scope: RepoScope, policyText: string): Promise<{ evaluated: number; actions: PlannedAction[] }> {
+    const policy = parseLifecyclePolicy(policyText);
+    const repo = await this.registry.repositories.get(scope);
+    await this.registry.pulls.flush();
+    const candidates = await this.registry.ctx.meta.images.lifecycleCandidates(repo.id);
+    const evaluated = candidates.filter((c) => !c.inIndex && c.subject === undefined);
+    const byDigest = new Map(evaluated.map((c) => [c.digest as string, c]));
+    const actions = evaluateLifecyclePolicy(policy, evaluated, this.registry.ctx.clock.now()).map((a) => {
+      const c = byDigest.get(a.digest)!;
+      return { ...a, tags: c.tags, pushedAt: c.pushedAt };
+    });
+    return { evaluated: evaluated.length, actions };
+  }
+
+  /** Evaluates the repository's stored policy and, unless `dryRun`, expires what it selects. */
+  async run(scope: RepoScope, opts: { dryRun?: boolean } = {}): Promise<LifecycleRunReport> {
+    const dryRun = opts.dryRun ?? false;
+    const text = await this.registry.lifecyclePolicies.get(scope);
+    const { evaluated, actions } = await this.plan(scope, text);
+    const report: LifecycleRunReport = {
+      registryId: scope.registryId,
+      repository: scope.name,
+      dryRun,
+      evaluated,
+      expired: [],
+      referrersExpired: 0,
+      transitionsSkipped: 0,
+      failures: [],
+    };
+    const expiring = actions.filter((a) => a.action === 'expire');
+    report.transitionsSkipped = actions.length - expiring.length;
+    if (dryRun) {
+      report.expired = expiring;
+      return report;
+    }
+    const repo = await this.registry.repositories.get(scope);
+    const referrers = referrerIndex(await this.registry.ctx.meta.images.lifecycleCandidates(repo.id));
+    for (const a of expiring) {
+      // Referrers first, deepest first: a subject never disappears before what points at it.
+      for (const r of referrersOf(a.digest as Digest, referrers).reverse()) {
+        if (await this.expire(scope, r, undefined, report)) report.referrersExpired++;
+      }
+      if (await this.expire(scope, a.digest as Digest, a, report)) report.expired.push(a);
+    }
+    await this.registry.ctx.meta.repositories.setLifecycleEvaluatedAt(repo.id, this.registry.ctx.clock.now());
+    return report;
+  }
+
+  /** Every repository with a lifecycle policy, optionally in one registry. */
+  async runAll(opts: { dryRun?: boolean; registryId?: string } = {}): Promise<LifecycleRunReport[]> {
+    const reports: LifecycleRunReport[] = [];
+    for (const scope of await this.scopesWithPolicies()) {
+      if (opts.registryId !== undefined && scope.registryId !== opts.registryId) continue;
+      try {
+        reports.push(await this.run(scope, opts));
+      } catch (err) {
+        this.registry.ctx.log.error({ err, repository: scope.name, registryId: scope.registryId }, 'lifecycle evaluation failed');
+      }
+    }
+    return reports;
+  }
+
+  private async scopesWithPolicies(): Promise<RepoScope[]> {
+    const prefix = repositoryPolicyScope('', '').slice(0, -1); // "repository:"
+    const out: RepoScope[] = [];
+    for (const s of await this.registry.ctx.meta.policies.scopes('lifecycle')) {
+      const rest = s.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (!s.startsWith(prefix) || slash < 0) continue;
+      out.push({ registryId: rest.slice(0, slash), name: rest.slice(slash + 1) });
+    }
+    return out;
+  }
+
+  private async expire(scope: RepoScope, digest: Digest, action: PlannedAction | undefined, report: LifecycleRunReport): Promise<boolean> {
+    const { deleted, failures } = await this.registry.images.batchDelete(scope, [{ imageDigest: digest }]);
+    const failure = failures[0];
+    if (failure) {
+      // Gone already (a concurrent delete) is what we wanted; anything else is reported.
+      if (failure.failureCode !== 'ImageNotFound') report.failures.push({ digest, reason: failure.failureReason });
+      return false;
+    }
+    this.registry.ctx.log.info(
+      {
+        registryId: scope.registryId,
+        repository: scope.name,
+        digest,
+        ...(action ? { tags: action.tags, rulePriority: action.rulePriority } : { referrer: true }),
+      },
+      'lifecycle expired image',
+    );
+    return deleted.length > 0;
+  }
+}
+
+function referrerIndex(candidates: LifecycleCandidate[]): Map<string, Digest[]> {
+  const out = new Map<string, Digest[]>();
+  for (const c of candidates) {
+    if (c.subject === undefined) continue;
+    const list = out.get(c.subject);
+    if (list) list.push(c.digest);
+    else out.set(c.subject, [c.digest]);
+  }
+  return out;
+}
+
+/** Referrers of `digest`, transitively, parents before their own referrers; bounded depth. */
+function referrersOf(digest: Digest, index: Map<string, Digest[]>): Digest[] {
+  const out: Digest[] = [];
+  const seen = new Set<string>([digest]);
+  let level: Digest[] = [digest];
+  for (let depth = 0; depth < MAX_REFERRER_DEPTH && level.length > 0; depth++) {
+    const next: Digest[] = [];
+    for (const d of level) {
+      for (const r of index.get(d) ?? []) {
+        if (seen.has(r)) continue;
+        seen.add(r);
+        out.push(r);
+        next.push(r);
+      }
+    }
+    level = next;
+  }
+  return out;
+}
