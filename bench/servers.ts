@@ -20,6 +20,12 @@ export interface Server {
   creds?: string;
   /** The bootstrap admin's access key (Berth only). */
   admin?: Credentials;
+  /** Berth's data directory, or the reference's config file (for offline garbage collection). */
+  dataDir: string;
+  configPath?: string;
+  /** Stops the process and keeps its data. */
+  halt(): Promise<void>;
+  /** Stops the process and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -35,6 +41,8 @@ export async function startBerthServer(workDir: string): Promise<Server> {
     headers: { Authorization: b.authorization },
     creds: `AWS:${password}`,
     admin: adminCredentials(b),
+    dataDir,
+    halt: () => b.stop(),
     stop: () => b.cleanup(),
   };
 }
@@ -66,17 +74,23 @@ export async function startReferenceServer(workDir: string): Promise<Server> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  async function halt(): Promise<void> {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
   return {
     name: 'reference',
     url,
     host: `127.0.0.1:${port}`,
     pid: child.pid!,
     headers: {},
+    dataDir: join(root, 'data'),
+    configPath: config,
+    halt,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      await halt();
       await rm(root, { recursive: true, force: true });
     },
   };

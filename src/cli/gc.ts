@@ -65,22 +65,18 @@ export function formatBytes(n: number): string {
 }
 
 function gcSummary(r: GcReport): string {
-  const would = r.dryRun ? 'would be ' : '';
-  const lines = [
-    r.dryRun ? 'garbage collection (dry run: nothing changed)' : 'garbage collection pass',
-    `blobs reviewed            ${r.reviewed}`,
-    `  kept (referenced)       ${r.kept}`,
-    `  ${r.dryRun ? 'would be deleted' : 'deleted         '}        ${r.deleted.blobs} (${formatBytes(r.deleted.bytes)}, ${r.deleted.bytes} bytes)`,
+  const bytes = (b: number) => `(${formatBytes(b)}, ${b} bytes)`;
+  const rows: Array<[string, string]> = [
+    ['blobs reviewed', String(r.reviewed)],
+    ['  kept (referenced)', String(r.kept)],
+    [r.dryRun ? '  would be deleted' : '  deleted', `${r.deleted.blobs} ${bytes(r.deleted.bytes)}`],
   ];
-  if (r.dryRun) lines.push(`deletions already queued  ${r.pendingDeletions} (their bytes would be removed)`);
-  else {
-    lines.push(`blob files removed        ${r.swept.blobs} (${formatBytes(r.swept.bytes)}, ${r.swept.bytes} bytes)`);
-    lines.push(`deletions still queued    ${r.pendingDeletions}`);
-  }
-  lines.push(`uploads ${would}reclaimed${r.dryRun ? '' : '   '}    ${r.uploadsReclaimed} (+${r.stagedOrphansReclaimed} staged without a session)`);
-  if (!r.dryRun && r.commitMarkersReclaimed > 0) lines.push(`stale upload commits      ${r.commitMarkersReclaimed}`);
-  lines.push(`took ${r.ms} ms`);
-  return lines.join('\n') + '\n';
+  if (r.dryRun) rows.push(['deletions already queued', `${r.pendingDeletions} (their bytes would be removed)`]);
+  else rows.push(['blob files removed', `${r.swept.blobs} ${bytes(r.swept.bytes)}`], ['deletions still queued', String(r.pendingDeletions)]);
+  rows.push([r.dryRun ? 'uploads would be reclaimed' : 'uploads reclaimed', `${r.uploadsReclaimed} (+${r.stagedOrphansReclaimed} staged without a session)`]);
+  if (r.commitMarkersReclaimed > 0) rows.push(['stale upload commits', String(r.commitMarkersReclaimed)]);
+  const title = r.dryRun ? 'garbage collection (dry run: nothing changed)' : 'garbage collection pass';
+  return [title, ...rows.map(([k, v]) => `${k.padEnd(28)}${v}`), `took ${r.ms} ms`].join('\n') + '\n';
 }
 
 /** Columns from `numbersFrom` on are right-aligned. */

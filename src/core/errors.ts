@@ -54,6 +54,7 @@ export const Codes = {
   LayerAlreadyExists: code({ oci: 'UNSUPPORTED', ecr: 'LayerAlreadyExistsException', status: 400, message: 'layer already exists' }),
   EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
   LayerPartTooSmall: code({ oci: 'SIZE_INVALID', ecr: 'LayerPartTooSmallException', status: 400, message: 'layer part too small' }),
+  ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
   Internal: code({ oci: 'UNKNOWN', ecr: 'ServerException', status: 500, message: 'internal server error' }),
 } as const;
 

@@ -188,4 +188,55 @@ export const migrations: Migration[] = [
       `INSERT INTO gc_blob_reviews (digest, queued_at) SELECT digest, created_at FROM blobs`,
     ],
   },
+  {
+    version: 4,
+    name: 'durable jobs, image scans, package inventories and advisories',
+    sql: (d) => [
+      // The outbox: written in the same transaction as the change that calls for the work.
+      `CREATE TABLE jobs (
+        id ${d.serialPrimaryKey},
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        run_after ${d.bigint} NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        locked_by TEXT,
+        locked_until ${d.bigint},
+        last_error TEXT,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX jobs_due ON jobs (kind, run_after)`,
+      `CREATE TABLE image_scans (
+        repository_id ${d.bigint} NOT NULL,
+        digest TEXT NOT NULL,
+        status TEXT NOT NULL,
+        description TEXT NOT NULL,
+        started_at ${d.bigint} NOT NULL,
+        completed_at ${d.bigint},
+        source_updated_at ${d.bigint},
+        findings TEXT,
+        PRIMARY KEY (repository_id, digest),
+        FOREIGN KEY (repository_id, digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
+      )`,
+      // What a scan extracted from an image's layers, kept so new advisories re-evaluate it
+      // without unpacking again. Keyed by manifest digest: the same image in two repositories is
+      // read once.
+      `CREATE TABLE package_inventories (
+        digest TEXT PRIMARY KEY,
+        inventory TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE TABLE advisories (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        modified ${d.bigint} NOT NULL,
+        document TEXT NOT NULL
+      )`,
+      `CREATE TABLE advisory_sources (
+        name TEXT PRIMARY KEY,
+        advisories INTEGER NOT NULL,
+        imported_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL
+      )`,
+    ],
+  },
 ];

@@ -126,6 +126,8 @@ export interface PutManifestInput {
   tag?: string;
   /** When false, an existing tag may not move to another digest. */
   tagMutable: boolean;
+  /** A scan to start (IN_PROGRESS and its job) in the same transaction, if the manifest is new. */
+  scan?: JobRequest;
   now: Date;
 }
 
@@ -260,6 +262,68 @@ export interface LeaseStore {
   release(name: string, holder: string): Promise<void>;
 }
 
+export interface JobRequest {
+  kind: string;
+  /** JSON-serializable. */
+  payload: unknown;
+  runAfter?: Date;
+}
+
+export interface JobRecord {
+  id: number;
+  kind: string;
+  payload: unknown;
+  /** Including the current one. */
+  attempts: number;
+  lastError?: string;
+}
+
+/** The durable job queue (outbox): work a change calls for, done later by a worker with retries. */
+export interface JobStore {
+  enqueue(jobs: JobRequest[], now: Date): Promise<void>;
+  /** Locks up to `limit` due jobs of the given kinds for `leaseMs`; a lapsed lock is claimable again. */
+  claim(kinds: string[], holder: string, leaseMs: number, limit: number, now: Date): Promise<JobRecord[]>;
+  /** Removes a job the holder finished. */
+  complete(id: number, holder: string): Promise<void>;
+  /** Unlocks a failed job to run again at `retryAt`, or removes it when undefined. */
+  fail(id: number, holder: string, error: string, retryAt: Date | undefined): Promise<void>;
+  /** Jobs of a kind not yet done (for tests and status). */
+  pending(kind: string): Promise<number>;
+}
+
+export type ScanStatus = 'IN_PROGRESS' | 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE';
+
+export interface ImageScanRecord {
+  status: ScanStatus;
+  description: string;
+  startedAt: Date;
+  completedAt?: Date;
+  sourceUpdatedAt?: Date;
+  /** JSON of the findings, when complete. */
+  findings?: string;
+}
+
+/** Scans of images, their package inventories, and the advisories they are matched against. */
+export interface ScanStore {
+  get(repositoryId: number, digest: Digest): Promise<ImageScanRecord | undefined>;
+  /** Many at once (DescribeImages); missing ones are absent from the map. */
+  getMany(repositoryId: number, digests: Digest[]): Promise<Map<string, ImageScanRecord>>;
+  /**
+   * Marks a scan IN_PROGRESS and enqueues its job in one transaction, unless the image is gone or
+   * (when `quotaSince` is given) a scan started after it: 'started' | 'quota' | 'missing'.
+   */
+  start(repositoryId: number, digest: Digest, job: JobRequest, now: Date, quotaSince?: Date): Promise<'started' | 'quota' | 'missing'>;
+  finish(repositoryId: number, digest: Digest, result: Omit<ImageScanRecord, 'startedAt'>): Promise<void>;
+  /** Every completed scan (for re-evaluation after an advisory import), in pages by rowid. */
+  completed(afterKey: string, limit: number): Promise<Array<{ key: string; repositoryId: number; digest: Digest }>>;
+  inventory(digest: Digest): Promise<string | undefined>;
+  putInventory(digest: Digest, inventory: string, now: Date): Promise<void>;
+  /** Stores advisories newer than what is stored; returns how many changed. */
+  putAdvisories(source: string, advisories: Array<{ id: string; modified: Date; document: string }>, now: Date): Promise<number>;
+  advisories(afterId: string, limit: number): Promise<Array<{ id: string; document: string }>>;
+  sources(): Promise<Array<{ name: string; advisories: number; importedAt: Date; updatedAt: Date }>>;
+}
+
 export interface MetadataStore {
   readonly repositories: RepositoryStore;
   readonly blobs: BlobIndex;
@@ -273,5 +337,7 @@ export interface MetadataStore {
   readonly leases: LeaseStore;
   readonly gc: GcStore;
   readonly lifecyclePreviews: LifecyclePreviewStore;
+  readonly jobs: JobStore;
+  readonly scans: ScanStore;
   close(): Promise<void>;
 }

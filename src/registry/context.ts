@@ -26,6 +26,8 @@ export interface RegistryContext {
   log: Logger;
   /** Bumped by writes that can change an authorization decision (policies, resource tags). */
   authzChanges: ChangeSignal;
+  /** Called after a use case enqueued a job, so this node's worker looks at once. */
+  jobsQueued?: () => void;
 }
 
 /** A repository as a request names it: which registry (account and region) and which name. */

@@ -6,11 +6,13 @@
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { Reference } from '../core/names.js';
+import { isIndexMediaType } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { parseManifest } from './manifest-parse.js';
 import type { PullRecorder } from './pull-recorder.js';
+import { scanJob } from './scans.js';
 import { repositoryNotFound, requireRepository } from './repositories.js';
 
 export interface PushedManifest {
@@ -22,6 +24,8 @@ export class Manifests {
   constructor(
     private readonly ctx: RegistryContext,
     private readonly pulls: PullRecorder,
+    /** Whether a push to the repository starts a scan (registry rules or the repository's flag). */
+    private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
   ) {}
 
   async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined): Promise<PushedManifest> {
@@ -39,8 +43,11 @@ export class Manifests {
     const parsed = parseManifest(payload, contentType);
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
-    const existing = reference.kind === 'tag' ? await this.ctx.meta.repositories.find(scope.registryId, scope.name) : undefined;
+    const existing = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
     const tagMutable = reference.kind !== 'tag' || !existing || !isTagImmutable(existing.settings, reference.tag);
+    // Indexes and artifacts have no file system to scan.
+    const scannable = !isIndexMediaType(parsed.mediaType) && parsed.artifactType === undefined;
+    const scan = scannable && (await this.scanOnPush(scope, existing?.settings.scanOnPush ?? false)) ? scanJob(scope, digest) : undefined;
     const result = await this.ctx.meta.manifests.put({
       registryId: scope.registryId,
       repository: scope.name,
@@ -55,6 +62,7 @@ export class Manifests {
       manifests: parsed.manifests,
       ...(reference.kind === 'tag' && { tag: reference.tag }),
       tagMutable,
+      ...(scan && { scan }),
       now: this.ctx.clock.now(),
     });
     switch (result.kind) {
@@ -77,6 +85,7 @@ export class Manifests {
       case 'ok':
         break;
     }
+    if (scan) this.ctx.jobsQueued?.();
     this.ctx.log.info({ repository: scope.name, digest, tag: reference.kind === 'tag' ? reference.tag : undefined }, 'manifest pushed');
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
   }

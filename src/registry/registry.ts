@@ -1,7 +1,7 @@
 /** The registry core: every use case, over one context. Front doors hold one of these. */
 import { Blobs } from './blobs.js';
 import { CatalogData } from './catalog-data.js';
-import type { RegistryContext } from './context.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { Images } from './images.js';
 import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
@@ -10,6 +10,7 @@ import { Policies } from './policies.js';
 import { PullRecorder } from './pull-recorder.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
+import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
 
 export interface Registry {
@@ -26,11 +27,15 @@ export interface Registry {
   readonly lifecyclePolicies: LifecyclePolicies;
   readonly config: RegistryConfig;
   readonly catalogData: CatalogData;
+  readonly scans: Scans;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
   const pulls = new PullRecorder(ctx);
-  const manifests = new Manifests(ctx, pulls);
+  const config = new RegistryConfig(ctx);
+  const scanOnPush = async (scope: RepoScope, setting: boolean) => (await config.scanningFor(scope.registryId, scope.name, setting)).scanFrequency !== 'MANUAL';
+  const manifests = new Manifests(ctx, pulls, scanOnPush);
+  const images = new Images(ctx, manifests);
   return {
     ctx,
     pulls,
@@ -38,11 +43,12 @@ export function createRegistry(ctx: RegistryContext): Registry {
     uploads: new Uploads(ctx),
     manifests,
     listings: new Listings(ctx),
-    images: new Images(ctx, manifests),
+    images,
     repositories: new RepositoryAdmin(ctx),
     policies: new Policies(ctx),
     lifecyclePolicies: new LifecyclePolicies(ctx),
-    config: new RegistryConfig(ctx),
+    config,
     catalogData: new CatalogData(ctx),
+    scans: new Scans(ctx, images),
   };
 }

@@ -6,6 +6,7 @@ import { readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
+import { DescribeImageScanFindings, StartImageScan } from './actions/scans.js';
 import {
   DeleteLifecyclePolicy,
   GetLifecyclePolicy,
@@ -66,6 +67,8 @@ const ACTIONS: Record<string, EcrAction> = {
   DeleteLifecyclePolicy,
   StartLifecyclePolicyPreview,
   GetLifecyclePolicyPreview,
+  StartImageScan,
+  DescribeImageScanFindings,
   DescribeRegistry,
   PutReplicationConfiguration,
   PutRegistryScanningConfiguration,

@@ -21,7 +21,7 @@ export function repositoryShape(repo: RepositoryRecord, region: string, registry
   return shape;
 }
 
-export function imageDetailShape(accountId: string, repositoryName: string, d: ImageDetail): Record<string, unknown> {
+export function imageDetailShape(accountId: string, repositoryName: string, d: ImageDetail, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const shape: Record<string, unknown> = {
     registryId: accountId,
     repositoryName,
@@ -35,5 +35,5 @@ export function imageDetailShape(accountId: string, repositoryName: string, d: I
   if (d.artifactType !== undefined) shape.artifactMediaType = d.artifactType;
   if (d.subject !== undefined) shape.subjectManifestDigest = d.subject;
   if (d.lastPulledAt !== undefined) shape.lastRecordedPullTime = d.lastPulledAt;
-  return shape;
+  return { ...shape, ...extra };
 }

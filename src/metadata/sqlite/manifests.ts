@@ -6,6 +6,7 @@
 import type { Digest } from '../../core/digest.js';
 import type { ManifestRecord, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
 import { createGcQueue } from './gc-queue.js';
+import { prepareScanStart } from './scans.js';
 import type { Db } from './open.js';
 
 interface Row {
@@ -63,6 +64,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
   );
   const deleteStmt = db.prepare('DELETE FROM manifests WHERE repository_id = ? AND digest = ?');
   const gc = createGcQueue(db);
+  const startScan = prepareScanStart(db);
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
   const remove = db.transaction((repositoryId: number, digest: string, now: number): boolean => {
     gc.queueManifestBlobs(repositoryId, digest, now);
@@ -110,6 +112,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
     if (inserted > 0) {
       for (const d of input.blobs) insertRef.run(repositoryId, input.digest, d, 'blob');
       for (const d of input.manifests) insertRef.run(repositoryId, input.digest, d, 'manifest');
+      if (input.scan) startScan(repositoryId, input.digest, input.scan, now);
     }
     if (input.tag !== undefined) upsertTag.run(repositoryId, input.tag, input.digest, now);
     return { kind: 'ok', repositoryId };

@@ -4,6 +4,8 @@ import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteGc } from './gc.js';
+import { createSqliteJobs } from './jobs.js';
+import { createSqliteScans } from './scans.js';
 import { createSqliteLeases } from './leases.js';
 import { createSqliteLifecyclePreviews } from './lifecycle-previews.js';
 import { createSqliteManifests } from './manifests.js';
@@ -27,6 +29,8 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     leases: createSqliteLeases(db),
     gc: createSqliteGc(db),
     lifecyclePreviews: createSqliteLifecyclePreviews(db),
+    jobs: createSqliteJobs(db),
+    scans: createSqliteScans(db),
     async close() {
       db.close();
     },

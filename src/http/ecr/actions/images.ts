@@ -6,6 +6,7 @@ import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
 import { EcrError } from '../protocol.js';
 import { imageDetailShape } from '../shapes.js';
+import { scanSummaryShape } from './scans.js';
 
 const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
 
@@ -109,15 +110,17 @@ export const DescribeImages: EcrAction = async (call) => {
     }
     const images = await call.registry.images.requireAll(scope, input.imageIds);
     const details = await call.registry.images.details(scope, images);
-    return { imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d)) };
+    const scans = await call.registry.scans.many(scope, details.map((d) => d.digest));
+    return { imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest)))) };
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeImages', input.nextToken);
   const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
   const items = page.slice(0, limit);
   const details = await call.registry.images.details(scope, items);
+  const scans = await call.registry.scans.many(scope, details.map((d) => d.digest));
   return {
-    imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d)),
+    imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest)))),
     ...(page.length > limit && { nextToken: encodeToken('DescribeImages', items[items.length - 1]!.digest) }),
   };
 };

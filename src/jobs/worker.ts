@@ -1,0 +1,124 @@
+/**
+ * Runs durable jobs (scans today; replication and events later): every node polls the queue in
+ * the metadata store, claims a few due jobs under a time-limited lock, and runs them. A job that
+ * throws is retried with exponential backoff, up to MAX_ATTEMPTS; a node that dies mid-job just
+ * lets its lock lapse and another node takes the job. Handlers must therefore be idempotent.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { JobRecord, JobStore } from '../metadata/types.js';
+import { NODE_ID } from '../app/periodic.js';
+
+export type JobHandler = (job: JobRecord, signal: AbortSignal) => Promise<void>;
+
+export interface JobWorkerOptions {
+  jobs: JobStore;
+  clock: Clock;
+  log: Logger;
+  /** How often an idle worker looks for work. */
+  pollMs: number;
+  /** How long a claimed job stays locked; a handler must finish (or fail) within it. */
+  leaseMs: number;
+  concurrency: number;
+}
+
+export const MAX_ATTEMPTS = 5;
+const MAX_BACKOFF_MS = 3600_000;
+
+export class JobWorker {
+  private readonly handlers = new Map<string, JobHandler>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private polling = false;
+  private again = false;
+
+  constructor(private readonly opts: JobWorkerOptions) {}
+
+  handle(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.kick(), this.opts.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Looks for work now (after this node enqueued some, say). */
+  kick(): void {
+    if (this.abort.signal.aborted) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    this.polling = true;
+    void this.poll().finally(() => {
+      this.polling = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Runs until the queue holds no due job of a known kind; for the CLI and tests. */
+  async drain(): Promise<void> {
+    for (;;) {
+      const claimed = await this.claimAndRun();
+      await Promise.all(this.inFlight);
+      if (claimed === 0) return;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.abort.abort();
+    await Promise.all(this.inFlight);
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      while ((await this.claimAndRun()) > 0 && !this.abort.signal.aborted) {
+        // keep going while there is work and room
+        if (this.inFlight.size >= this.opts.concurrency) await Promise.race(this.inFlight);
+      }
+    } catch (err) {
+      this.opts.log.error({ err }, 'job queue poll failed');
+    }
+  }
+
+  private async claimAndRun(): Promise<number> {
+    const room = this.opts.concurrency - this.inFlight.size;
+    if (room <= 0 || this.handlers.size === 0) return 0;
+    const { jobs, clock, leaseMs } = this.opts;
+    const claimed = await jobs.claim([...this.handlers.keys()], NODE_ID, leaseMs, room, clock.now());
+    for (const job of claimed) {
+      const p = this.run(job).finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    }
+    return claimed.length;
+  }
+
+  private async run(job: JobRecord): Promise<void> {
+    const { jobs, clock, log } = this.opts;
+    try {
+      await this.handlers.get(job.kind)!(job, this.abort.signal);
+      await jobs.complete(job.id, NODE_ID);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // A job cut short by shutdown is handed back at once; a failing one backs off, then gives up.
+      const now = clock.now().getTime();
+      const retryAt = this.abort.signal.aborted
+        ? new Date(now)
+        : job.attempts < MAX_ATTEMPTS
+          ? new Date(now + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** job.attempts))
+          : undefined;
+      const retry = retryAt !== undefined;
+      log.warn({ job: job.id, kind: job.kind, attempts: job.attempts, err: message, retryAt }, retry ? 'job failed, will retry' : 'job failed for good');
+      await jobs.fail(job.id, NODE_ID, message, retryAt).catch((e: unknown) => log.error({ err: e }, 'could not record job failure'));
+    }
+  }
+}

@@ -1,0 +1,131 @@
+/** Image scans, package inventories and advisories on SQLite. */
+import type { Digest } from '../../core/digest.js';
+import type { ImageScanRecord, JobRequest, ScanStatus, ScanStore } from '../types.js';
+import { prepareEnqueue } from './jobs.js';
+import type { Db } from './open.js';
+
+interface ScanRow {
+  digest: string;
+  status: ScanStatus;
+  description: string;
+  started_at: number;
+  completed_at: number | null;
+  source_updated_at: number | null;
+  findings: string | null;
+}
+
+function toScan(r: ScanRow): ImageScanRecord {
+  return {
+    status: r.status,
+    description: r.description,
+    startedAt: new Date(r.started_at),
+    ...(r.completed_at !== null && { completedAt: new Date(r.completed_at) }),
+    ...(r.source_updated_at !== null && { sourceUpdatedAt: new Date(r.source_updated_at) }),
+    ...(r.findings !== null && { findings: r.findings }),
+  };
+}
+
+const SCAN_COLUMNS = 'digest, status, description, started_at, completed_at, source_updated_at, findings';
+
+/** The statements a manifest put runs to start a scan-on-push in its own transaction. */
+export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
+  const enqueue = prepareEnqueue(db);
+  const upsert = db.prepare(
+    `INSERT INTO image_scans (repository_id, digest, status, description, started_at) VALUES (?, ?, 'IN_PROGRESS', 'The scan is in progress.', ?)
+     ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = excluded.description,
+       started_at = excluded.started_at, completed_at = NULL, findings = NULL`,
+  );
+  return (repositoryId, digest, job, now) => {
+    upsert.run(repositoryId, digest, now);
+    enqueue(job, now);
+  };
+}
+
+export function createSqliteScans(db: Db): ScanStore {
+  const getStmt = db.prepare<[number, string], ScanRow>(`SELECT ${SCAN_COLUMNS} FROM image_scans WHERE repository_id = ? AND digest = ?`);
+  const hasManifest = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?');
+  const startScan = prepareScanStart(db);
+  const finishStmt = db.prepare(
+    'UPDATE image_scans SET status = ?, description = ?, completed_at = ?, source_updated_at = ?, findings = ? WHERE repository_id = ? AND digest = ?',
+  );
+  const completedStmt = db.prepare<[number, number], { rowid: number; repository_id: number; digest: string }>(
+    "SELECT rowid, repository_id, digest FROM image_scans WHERE status = 'COMPLETE' AND rowid > ? ORDER BY rowid LIMIT ?",
+  );
+  const inventoryStmt = db.prepare<[string], { inventory: string }>('SELECT inventory FROM package_inventories WHERE digest = ?');
+  const putInventoryStmt = db.prepare(
+    'INSERT INTO package_inventories (digest, inventory, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory',
+  );
+  const advisoryModified = db.prepare<[string], { modified: number }>('SELECT modified FROM advisories WHERE id = ?');
+  const putAdvisory = db.prepare(
+    `INSERT INTO advisories (id, source, modified, document) VALUES (?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET source = excluded.source, modified = excluded.modified, document = excluded.document`,
+  );
+  const countSource = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM advisories WHERE source = ?');
+  const putSource = db.prepare(
+    `INSERT INTO advisory_sources (name, advisories, imported_at, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET advisories = excluded.advisories, imported_at = excluded.imported_at,
+       updated_at = CASE WHEN ? > 0 THEN excluded.updated_at ELSE advisory_sources.updated_at END`,
+  );
+  const advisoriesStmt = db.prepare<[string, number], { id: string; document: string }>('SELECT id, document FROM advisories WHERE id > ? ORDER BY id LIMIT ?');
+  const sourcesStmt = db.prepare<[], { name: string; advisories: number; imported_at: number; updated_at: number }>(
+    'SELECT name, advisories, imported_at, updated_at FROM advisory_sources ORDER BY name',
+  );
+
+  const start = db.transaction((repositoryId: number, digest: string, job: JobRequest, now: number, quotaSince: number | undefined) => {
+    if (!hasManifest.get(repositoryId, digest)) return 'missing' as const;
+    const cur = getStmt.get(repositoryId, digest);
+    if (quotaSince !== undefined && cur && cur.started_at > quotaSince) return 'quota' as const;
+    startScan(repositoryId, digest, job, now);
+    return 'started' as const;
+  });
+  const putAdvisories = db.transaction((source: string, list: Array<{ id: string; modified: Date; document: string }>, now: number): number => {
+    let changed = 0;
+    for (const a of list) {
+      const cur = advisoryModified.get(a.id);
+      if (cur && cur.modified >= a.modified.getTime()) continue;
+      putAdvisory.run(a.id, source, a.modified.getTime(), a.document);
+      changed++;
+    }
+    putSource.run(source, countSource.get(source)!.n, now, now, changed);
+    return changed;
+  });
+
+  return {
+    async get(repositoryId, digest) {
+      const r = getStmt.get(repositoryId, digest);
+      return r && toScan(r);
+    },
+    async getMany(repositoryId, digests) {
+      const out = new Map<string, ImageScanRecord>();
+      for (const d of new Set(digests)) {
+        const r = getStmt.get(repositoryId, d);
+        if (r) out.set(d, toScan(r));
+      }
+      return out;
+    },
+    async start(repositoryId, digest, job, now, quotaSince) {
+      return start.immediate(repositoryId, digest, job, now.getTime(), quotaSince?.getTime());
+    },
+    async finish(repositoryId, digest, r) {
+      finishStmt.run(r.status, r.description, r.completedAt?.getTime() ?? null, r.sourceUpdatedAt?.getTime() ?? null, r.findings ?? null, repositoryId, digest);
+    },
+    async completed(afterKey, limit) {
+      return completedStmt.all(Number(afterKey || '0'), limit).map((r) => ({ key: String(r.rowid), repositoryId: r.repository_id, digest: r.digest as Digest }));
+    },
+    async inventory(digest) {
+      return inventoryStmt.get(digest)?.inventory;
+    },
+    async putInventory(digest, inventory, now) {
+      putInventoryStmt.run(digest, inventory, now.getTime());
+    },
+    async putAdvisories(source, list, now) {
+      return putAdvisories.immediate(source, list, now.getTime());
+    },
+    async advisories(afterId, limit) {
+      return advisoriesStmt.all(afterId, limit);
+    },
+    async sources() {
+      return sourcesStmt.all().map((r) => ({ name: r.name, advisories: r.advisories, importedAt: new Date(r.imported_at), updatedAt: new Date(r.updated_at) }));
+    },
+  };
+}
