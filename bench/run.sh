@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs the reference registry (Debian's docker-registry) and skopeo if
-# missing, builds, and runs the side-by-side benchmark. BENCH_QUICK=1 for a smoke run.
+# missing, builds, and runs the side-by-side benchmark. BENCH_QUICK=1 for a smoke run;
+# BENCH_ENTRY=gc runs bench/gc.ts (`npm run bench:gc`) instead of bench/main.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -14,4 +15,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ -d node_modules ] || npm ci
 npx tsc -p .
-exec node dist/bench/main.js "$@"
+exec node "dist/bench/${BENCH_ENTRY:-main}.js" "$@"

@@ -183,6 +183,26 @@ describe('garbage collection', () => {
     assert.equal(await ctx.meta.gc.countDeletions(), 0);
   });
 
+  it('a push that meets a deletion in progress waits for it, then stores its own copy', async () => {
+    const { r, ctx } = setup();
+    const data = Buffer.from('pushed while being swept');
+    const d = digestOf(data);
+    await push(r, scope, data);
+    const now = ctx.clock.now();
+    await ctx.meta.gc.review(now, now, 10);
+    assert.deepEqual((await ctx.meta.gc.claimDeletions('', now, new Date(0), 10)).claimed, [d]);
+    let settled = false;
+    const pushing = push(r, other, data).finally(() => (settled = true));
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(settled, false, 'the push waits while the deletion is claimed');
+    // The sweep finishes: bytes, then row. The push then commits its own bytes.
+    await ctx.blobs.delete(d);
+    await ctx.meta.gc.finishDeletions([d]);
+    await pushing;
+    assert.equal(await stored(ctx, d), true);
+    assert.ok(await r.blobs.stat(other, d));
+  });
+
   it('a commit marker left by a dead node is reclaimed after the upload age', async () => {
     const { ctx, gc, advance } = setup();
     const data = Buffer.from('committed, never recorded');

@@ -90,7 +90,7 @@ export interface BlobIndex {
    * (an upload nobody references is reclaimed) and ends the upload's commit.
    */
   record(repositoryId: number, blob: { digest: Digest; size: number }, now: Date, uploadId?: string): Promise<void>;
-  /** Links an already-recorded blob into a repository (reviving it); undefined if the blob is unknown. */
+  /** Links an already-recorded blob into a repository and queues it for review (reviving it); undefined if unknown. */
   link(repositoryId: number, digest: Digest, now: Date): Promise<BlobRecord | undefined>;
   /** Removes the link and queues the blob for review; the bytes stay until GC finds them unreferenced. */
   unlink(repositoryId: number, digest: Digest, now: Date): Promise<boolean>;

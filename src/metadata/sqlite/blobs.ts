@@ -58,7 +58,9 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
     const blob = findStmt.get(digest);
     if (blob) {
       insertLink.run(repositoryId, digest, now);
-      gc.revive(digest, now);
+      // Revives a queued blob, and queues one that was not: a mount never followed by a
+      // manifest leaves a link that only a review removes.
+      gc.queue(digest, now);
     }
     return blob;
   });
