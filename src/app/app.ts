@@ -14,10 +14,9 @@ import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
-import { GarbageCollector } from '../gc/collector.js';
-import { LifecycleEngine } from '../lifecycle/engine.js';
+import { createBackground } from './background.js';
 import { bootstrapAdmin } from './bootstrap.js';
-import { PeriodicTask } from './periodic.js';
+import type { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
 import { loadServerKey } from './server-key.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
@@ -25,8 +24,6 @@ import type { MetadataStore } from '../metadata/types.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
-/** Pull times are written in batches this often (see registry/pull-recorder.ts). */
-const PULL_FLUSH_MS = 5_000;
 
 export interface App {
   readonly config: Config;
@@ -103,48 +100,17 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
   });
 
-  // Background work: each task runs on one node at a time (see periodic.ts).
-  const tasks: PeriodicTask[] = [];
-  const lifecycle = new LifecycleEngine(registry);
-  tasks.push(
-    new PeriodicTask({
-      name: 'lifecycle',
-      intervalMs: config.lifecycleIntervalSeconds * 1000,
-      leases: meta.leases,
-      clock,
-      log,
-      run: async () => {
-        const reports = await lifecycle.runAll();
-        const expired = reports.reduce((n, r) => n + r.expired.length + r.referrersExpired, 0);
-        log.info({ repositories: reports.length, expired }, 'lifecycle policies evaluated');
-      },
-    }),
-  );
-  const gc = garbageCollector(config, registry);
-  tasks.push(
-    new PeriodicTask({
-      name: 'gc',
-      intervalMs: config.gcIntervalSeconds * 1000,
-      leases: meta.leases,
-      clock,
-      log,
-      run: async () => {
-        const { reviewed, deleted, swept, uploadsReclaimed, ms } = await gc.run();
-        log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
-      },
-    }),
-  );
+  const background = createBackground(config, registry);
 
   return {
     config,
     registry,
     server,
     log,
-    tasks,
+    tasks: background.tasks,
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
-      for (const t of tasks) t.start();
-      registry.pulls.start(PULL_FLUSH_MS);
+      background.start();
       return new Promise((res, rej) => {
         server.once('error', rej);
         server.listen(config.port, config.host, () => {
@@ -161,20 +127,12 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
         // In-flight requests get a grace period; an upload cut here resumes from its staged bytes.
         setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       });
-      await Promise.all(tasks.map((t) => t.stop()));
+      await background.stop();
       await registry.close();
     },
   };
 }
 
-/** The garbage collector over a registry's stores, with the configured grace and upload age. */
-export function garbageCollector(config: Config, registry: Registry): GarbageCollector {
-  const { meta, blobs, clock, log } = registry.ctx;
-  return new GarbageCollector(
-    { gc: meta.gc, blobs, clock, log },
-    { graceMs: config.gcGraceSeconds * 1000, uploadMaxAgeMs: config.uploadMaxAgeSeconds * 1000 },
-  );
-}
 
 /** The identity administration of a data directory, for `berth admin` without a running server. */
 export function openIdentityAdmin(config: Config): { identities: IdentityAdmin; close(): Promise<void> } {

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { garbageCollector, openRegistry } from '../app/app.js';
+import { openRegistry } from '../app/app.js';
+import { garbageCollector } from '../app/background.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { GcReport } from '../gc/collector.js';
 import type { StorageUsage } from '../metadata/gc.js';

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { ADMIN_USAGE, admin } from './admin.js';
 import { GC_USAGE, gcCommand } from './gc.js';
 import { LIFECYCLE_USAGE, lifecycle } from './lifecycle.js';
+import { VULNDB_USAGE, vulndb } from './vulndb.js';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -19,13 +20,14 @@ commands:
     --port PORT     listen port (BERTH_PORT, default 5000)
     --data-dir DIR  metadata and blobs (BERTH_DATA_DIR, default ./data)
   verify-config   validate the configuration and print it (secrets redacted)
-${ADMIN_USAGE}${LIFECYCLE_USAGE}${GC_USAGE}`;
+${ADMIN_USAGE}${LIFECYCLE_USAGE}${GC_USAGE}${VULNDB_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // `admin <sub>` flags are the subcommand's own; it reads --config and --data-dir itself.
   if (command === 'admin') return admin(rest);
   if (command === 'lifecycle') return lifecycle(rest);
+  if (command === 'vulndb') return vulndb(rest);
   if (command === 'gc' || command === 'usage') return gcCommand(command, rest);
   if (command === '--help' || command === '-h') {
     process.stdout.write(USAGE);

@@ -40,6 +40,8 @@ export const configSchema = z
     gcGraceSeconds: int(0, 365 * 86400).default(86400),
     /** Upload sessions idle this long are abandoned: their staged bytes are reclaimed. */
     uploadMaxAgeSeconds: int(60, 365 * 86400).default(86400),
+    /** Image scans this node runs at once. */
+    scanConcurrency: int(1, 64).default(1),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),

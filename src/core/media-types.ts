@@ -40,3 +40,16 @@ export function isForeignLayer(mediaType: string): boolean {
     mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
   );
 }
+
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
+
+/**
+ * A container image (something with a file system to scan), as opposed to an index or an
+ * artifact: a manifest whose artifact type, if any, is just its image config's media type.
+ */
+export function isContainerImage(mediaType: string, artifactType: string | undefined): boolean {
+  return !isIndexMediaType(mediaType) && (artifactType === undefined || IMAGE_CONFIG_TYPES.has(artifactType));
+}

@@ -315,7 +315,7 @@ export interface ScanStore {
   start(repositoryId: number, digest: Digest, job: JobRequest, now: Date, quotaSince?: Date): Promise<'started' | 'quota' | 'missing'>;
   finish(repositoryId: number, digest: Digest, result: Omit<ImageScanRecord, 'startedAt'>): Promise<void>;
   /** Every completed scan (for re-evaluation after an advisory import), in pages by rowid. */
-  completed(afterKey: string, limit: number): Promise<Array<{ key: string; repositoryId: number; digest: Digest }>>;
+  completed(afterKey: string, limit: number): Promise<Array<{ key: string; repositoryId: number; registryId: string; repository: string; digest: Digest }>>;
   inventory(digest: Digest): Promise<string | undefined>;
   putInventory(digest: Digest, inventory: string, now: Date): Promise<void>;
   /** Stores advisories newer than what is stored; returns how many changed. */

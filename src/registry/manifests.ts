@@ -6,7 +6,7 @@
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { Reference } from '../core/names.js';
-import { isIndexMediaType } from '../core/media-types.js';
+import { isContainerImage } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -46,7 +46,7 @@ export class Manifests {
     const existing = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
     const tagMutable = reference.kind !== 'tag' || !existing || !isTagImmutable(existing.settings, reference.tag);
     // Indexes and artifacts have no file system to scan.
-    const scannable = !isIndexMediaType(parsed.mediaType) && parsed.artifactType === undefined;
+    const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
     const scan = scannable && (await this.scanOnPush(scope, existing?.settings.scanOnPush ?? false)) ? scanJob(scope, digest) : undefined;
     const result = await this.ctx.meta.manifests.put({
       registryId: scope.registryId,

@@ -6,7 +6,7 @@
  */
 import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
-import { isIndexMediaType } from '../core/media-types.js';
+import { isContainerImage } from '../core/media-types.js';
 import type { ImageScanRecord, JobRequest } from '../metadata/types.js';
 import { accountOf, type RegistryContext, type RepoScope } from './context.js';
 import { imageIdText, type ImageId, type Images } from './images.js';
@@ -55,7 +55,7 @@ export class Scans {
     const { found, failures } = await this.images.resolve(scope, [id]);
     const image = found[0];
     if (!image) throw this.notFound(scope, id, failures[0]?.failureCode);
-    if (isIndexMediaType(image.manifest.mediaType) || image.manifest.artifactType !== undefined) {
+    if (!isContainerImage(image.manifest.mediaType, image.manifest.artifactType)) {
       throw new RegistryError(Codes.Unsupported, 'The operation is not supported for this image type.');
     }
     const now = this.ctx.clock.now();

@@ -48,8 +48,9 @@ export function createSqliteScans(db: Db): ScanStore {
   const finishStmt = db.prepare(
     'UPDATE image_scans SET status = ?, description = ?, completed_at = ?, source_updated_at = ?, findings = ? WHERE repository_id = ? AND digest = ?',
   );
-  const completedStmt = db.prepare<[number, number], { rowid: number; repository_id: number; digest: string }>(
-    "SELECT rowid, repository_id, digest FROM image_scans WHERE status = 'COMPLETE' AND rowid > ? ORDER BY rowid LIMIT ?",
+  const completedStmt = db.prepare<[number, number], { rowid: number; repository_id: number; registry_id: string; name: string; digest: string }>(
+    `SELECT s.rowid, s.repository_id, r.registry_id, r.name, s.digest FROM image_scans s JOIN repositories r ON r.id = s.repository_id
+     WHERE s.status = 'COMPLETE' AND s.rowid > ? ORDER BY s.rowid LIMIT ?`,
   );
   const inventoryStmt = db.prepare<[string], { inventory: string }>('SELECT inventory FROM package_inventories WHERE digest = ?');
   const putInventoryStmt = db.prepare(
@@ -110,7 +111,9 @@ export function createSqliteScans(db: Db): ScanStore {
       finishStmt.run(r.status, r.description, r.completedAt?.getTime() ?? null, r.sourceUpdatedAt?.getTime() ?? null, r.findings ?? null, repositoryId, digest);
     },
     async completed(afterKey, limit) {
-      return completedStmt.all(Number(afterKey || '0'), limit).map((r) => ({ key: String(r.rowid), repositoryId: r.repository_id, digest: r.digest as Digest }));
+      return completedStmt
+        .all(Number(afterKey || '0'), limit)
+        .map((r) => ({ key: String(r.rowid), repositoryId: r.repository_id, registryId: r.registry_id, repository: r.name, digest: r.digest as Digest }));
     },
     async inventory(digest) {
       return inventoryStmt.get(digest)?.inventory;

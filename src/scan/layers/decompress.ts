@@ -98,7 +98,8 @@ export async function* decompressLayer(source: AsyncIterable<Uint8Array>, opts: 
     }
   } finally {
     // Stops the source when the tar reader is done early (end-of-archive marker) or failed.
-    await it.return?.();
+    // Not awaited: a source that never settles its close must not turn an error into a hang.
+    it.return?.()?.catch(() => undefined);
   }
 }
 
@@ -113,6 +114,12 @@ async function* gunzip(input: AsyncIterable<Buffer>, account: (n: number) => voi
       account(c.length);
       yield c;
     }
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new CorruptLayerError(`gzip decompression failed: ${(e as Error).message}`, { cause: e });
+    }
+    throw e;
   } finally {
     gz.destroy();
   }

@@ -71,16 +71,12 @@ export function isScanError(e: unknown): e is ScanError {
 
 /**
  * Maps anything thrown while reading layers to a ScanError, so callers see one family of
- * errors whatever broke: zlib throws plain errors with Z_* codes, streams throw AbortError.
+ * errors whatever broke: a failing source, an AbortError from a destroyed stream, a bug.
  */
 export function toScanError(e: unknown, signal?: AbortSignal): ScanError {
   if (e instanceof ScanError) return e;
   if (signal?.aborted) return new ScanAbortedError(abortMessage(signal), { cause: e });
-  const err = e as { code?: unknown; name?: unknown; message?: unknown } | undefined;
-  const code = typeof err?.code === 'string' ? err.code : '';
-  if (code.startsWith('Z_')) {
-    return new CorruptLayerError(`layer decompression failed: ${String(err?.message)}`, { cause: e });
-  }
+  const err = e as { name?: unknown; message?: unknown } | undefined;
   if (err?.name === 'AbortError') return new ScanAbortedError('scan aborted', { cause: e });
   return new LayerReadError(`reading the layer failed: ${String(err?.message ?? e)}`, { cause: e });
 }

@@ -1,0 +1,80 @@
+/**
+ * A server's background work: periodic tasks that run on one node at a time (lifecycle, GC),
+ * the durable job worker that runs on every node (scans, re-evaluation after advisory imports),
+ * and the batched pull-time writer. Started after the server listens, stopped before the stores
+ * close.
+ */
+import type { Config } from '../config/schema.js';
+import { GarbageCollector } from '../gc/collector.js';
+import { JobWorker } from '../jobs/worker.js';
+import { LifecycleEngine } from '../lifecycle/engine.js';
+import type { Registry } from '../registry/registry.js';
+import { SCAN_JOB } from '../registry/scans.js';
+import { AdvisoryCatalog } from '../scan/catalog.js';
+import { REEVALUATE_JOB, Scanner } from '../scan/scanner.js';
+import { PeriodicTask } from './periodic.js';
+
+/** Pull times are written in batches this often (see registry/pull-recorder.ts). */
+const PULL_FLUSH_MS = 5_000;
+const JOB_POLL_MS = 2_000;
+/** A scan must finish within this, or another node may take its job over. */
+const JOB_LEASE_MS = 10 * 60_000;
+
+/** The garbage collector over a registry's stores, with the configured grace and upload age. */
+export function garbageCollector(config: Config, registry: Registry): GarbageCollector {
+  const { meta, blobs, clock, log } = registry.ctx;
+  return new GarbageCollector(
+    { gc: meta.gc, blobs, clock, log },
+    { graceMs: config.gcGraceSeconds * 1000, uploadMaxAgeMs: config.uploadMaxAgeSeconds * 1000 },
+  );
+}
+
+export interface Background {
+  readonly tasks: PeriodicTask[];
+  readonly jobs: JobWorker;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createBackground(config: Config, registry: Registry): Background {
+  const { meta, clock, log } = registry.ctx;
+  const periodic = (name: string, seconds: number, run: () => Promise<void>) =>
+    new PeriodicTask({ name, intervalMs: seconds * 1000, leases: meta.leases, clock, log, run });
+
+  const lifecycle = new LifecycleEngine(registry);
+  const gc = garbageCollector(config, registry);
+  const tasks = [
+    periodic('lifecycle', config.lifecycleIntervalSeconds, async () => {
+      const reports = await lifecycle.runAll();
+      const expired = reports.reduce((n, r) => n + r.expired.length + r.referrersExpired, 0);
+      log.info({ repositories: reports.length, expired }, 'lifecycle policies evaluated');
+    }),
+    periodic('gc', config.gcIntervalSeconds, async () => {
+      const { reviewed, deleted, swept, uploadsReclaimed, ms } = await gc.run();
+      log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
+    }),
+  ];
+
+  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency });
+  const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans));
+  jobs.handle(SCAN_JOB, (job, signal) => scanner.run(job, signal));
+  jobs.handle(REEVALUATE_JOB, async (_job, signal) => {
+    const { inventories } = await scanner.reevaluate(signal);
+    log.info({ inventories }, 'stored inventories re-evaluated against new advisories');
+  });
+
+  return {
+    tasks,
+    jobs,
+    start() {
+      for (const t of tasks) t.start();
+      registry.pulls.start(PULL_FLUSH_MS);
+      registry.ctx.jobsQueued = () => jobs.kick();
+      jobs.start();
+    },
+    async stop() {
+      await Promise.all(tasks.map((t) => t.stop()));
+      await jobs.stop();
+    },
+  };
+}

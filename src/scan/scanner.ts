@@ -1,0 +1,185 @@
+/**
+ * The scan job: inventory an image's layers (read as streams from the blob store, or reused
+ * from an earlier scan of the same digest), match the packages against the advisories Berth
+ * holds, and record ECR's findings. Registered on the job worker for SCAN_JOB; the same code
+ * re-evaluates stored inventories after an advisory import (continuous scanning).
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../core/digest.js';
+import { isIndexMediaType } from '../core/media-types.js';
+import type { JobRecord } from '../metadata/types.js';
+import type { Registry } from '../registry/registry.js';
+import type { BasicFinding, ScanJobPayload, StoredFindings } from '../registry/scans.js';
+import type { AdvisoryCatalog } from './catalog.js';
+import type { Finding } from './advisories/advisory-index.js';
+import { inventoryOf } from './inventory/inventory.js';
+import type { Inventory } from './inventory/types.js';
+import { isScanError, UnsupportedImageError } from './layers/errors.js';
+import type { ScanLimits } from './layers/limits.js';
+import { MAX_ATTEMPTS } from '../jobs/worker.js';
+
+const MAX_FINDINGS = 10_000;
+const MAX_LAYERS = 256;
+
+/** The job an advisory import enqueues: re-match stored inventories (continuous scanning). */
+export const REEVALUATE_JOB = 'reevaluate-inventories';
+
+export class Scanner {
+  constructor(
+    private readonly registry: Registry,
+    private readonly catalog: AdvisoryCatalog,
+    private readonly limits: Partial<ScanLimits> = {},
+  ) {}
+
+  /** The SCAN_JOB handler. Scan problems end the scan as FAILED/UNSUPPORTED_IMAGE; faults retry. */
+  async run(job: JobRecord, signal: AbortSignal): Promise<void> {
+    const p = job.payload as ScanJobPayload;
+    const { meta, clock, log } = this.registry.ctx;
+    const repo = await meta.repositories.find(p.registryId, p.repository);
+    const manifest = repo && (await meta.manifests.find(repo.id, p.digest));
+    if (!repo || !manifest) return; // deleted since: nothing left to report on
+    const finish = (status: 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE', description: string, findings?: StoredFindings) =>
+      meta.scans.finish(repo.id, p.digest, {
+        status,
+        description,
+        completedAt: clock.now(),
+        ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
+        ...(findings && { findings: JSON.stringify(findings) }),
+      });
+    try {
+      const inventory = await this.inventory(p.digest, manifest.payload, manifest.mediaType, signal);
+      const enhanced = (await this.registry.config.scanning(p.registryId)).scanType === 'ENHANCED';
+      await finish('COMPLETE', 'The scan was completed successfully.', await this.findingsOf(inventory, enhanced));
+      log.info({ repository: p.repository, digest: p.digest, packages: inventory.packages.length }, 'image scanned');
+    } catch (err) {
+      // Cut short by shutdown: the worker hands the job back to run again.
+      if (signal.aborted) throw err;
+      if (isScanError(err)) {
+        await finish(err.status, err.message.slice(0, 1000));
+        log.warn({ repository: p.repository, digest: p.digest, reason: err.reason }, 'image scan did not complete');
+        return;
+      }
+      if (job.attempts >= MAX_ATTEMPTS) await finish('FAILED', 'The scan failed; it may be retried with StartImageScan.');
+      throw err;
+    }
+  }
+
+  /**
+   * Continuous scanning: after new advisories, re-match every completed scan whose repository
+   * is under a CONTINUOUS_SCAN rule, from its stored inventory (no layer is read again).
+   */
+  async reevaluate(signal: AbortSignal): Promise<{ inventories: number }> {
+    const { meta, clock } = this.registry.ctx;
+    // The import that queued this job may be seconds old; match against it, not a cached index.
+    this.catalog.invalidate();
+    const frequency = new Map<string, boolean>();
+    let inventories = 0;
+    for (let after = ''; ; ) {
+      const page = await meta.scans.completed(after, 500);
+      for (const s of page) {
+        signal.throwIfAborted();
+        const key = `${s.registryId}\n${s.repository}`;
+        let continuous = frequency.get(key);
+        if (continuous === undefined) {
+          const repo = await meta.repositories.find(s.registryId, s.repository);
+          continuous = repo !== undefined && (await this.registry.config.scanningFor(s.registryId, s.repository, repo.settings.scanOnPush)).scanFrequency === 'CONTINUOUS_SCAN';
+          frequency.set(key, continuous);
+        }
+        const stored = continuous ? await meta.scans.inventory(s.digest) : undefined;
+        if (stored === undefined) continue;
+        const findings = await this.findingsOf(JSON.parse(stored) as Inventory, true);
+        await meta.scans.finish(s.repositoryId, s.digest, {
+          status: 'COMPLETE',
+          description: 'The scan was completed successfully.',
+          completedAt: clock.now(),
+          ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
+          findings: JSON.stringify(findings),
+        });
+        inventories++;
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.key;
+    }
+    return { inventories };
+  }
+
+  /** Findings for an inventory against the current advisories, in ECR's stored shape. */
+  async findingsOf(inventory: Inventory, enhanced: boolean): Promise<StoredFindings> {
+    const index = await this.catalog.index();
+    const found = index.match(inventory.packages).slice(0, MAX_FINDINGS);
+    const counts: Record<string, number> = {};
+    for (const f of found) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+    const out: StoredFindings = { findingSeverityCounts: counts, findings: found.map(basicFinding) };
+    if (enhanced) out.enhancedFindings = found.map((f) => enhancedFinding(f, this.registry.ctx.clock.now()));
+    return out;
+  }
+
+  private async inventory(digest: Digest, payload: Buffer, mediaType: string, signal: AbortSignal): Promise<Inventory> {
+    const { meta, clock } = this.registry.ctx;
+    const cached = await meta.scans.inventory(digest);
+    if (cached !== undefined) return JSON.parse(cached) as Inventory;
+    if (isIndexMediaType(mediaType)) throw new UnsupportedImageError('an image index has no layers of its own; scan its images');
+    const layers = layerDigests(payload);
+    const blobs = this.registry.ctx.blobs;
+    async function* streams(): AsyncGenerator<Readable> {
+      for (const d of layers) yield await blobs.read(d, undefined, signal);
+    }
+    const inventory = await inventoryOf(streams(), this.limits, signal);
+    await meta.scans.putInventory(digest, JSON.stringify(inventory), clock.now());
+    return inventory;
+  }
+}
+
+function layerDigests(payload: Buffer): Digest[] {
+  const m = JSON.parse(payload.toString('utf8')) as { layers?: Array<{ digest?: unknown }> };
+  const layers = (m.layers ?? []).map((l) => l.digest).filter((d): d is Digest => typeof d === 'string');
+  if (layers.length > MAX_LAYERS) throw new UnsupportedImageError(`more than ${MAX_LAYERS} layers`);
+  return layers;
+}
+
+function basicFinding(f: Finding): BasicFinding {
+  const attributes = [
+    { key: 'package_name', value: f.package },
+    { key: 'package_version', value: f.version },
+  ];
+  if (f.cvss) {
+    const prefix = f.cvss.version.startsWith('2') ? 'CVSS2' : f.cvss.version.startsWith('4') ? 'CVSS4' : 'CVSS3';
+    attributes.push({ key: `${prefix}_VECTOR`, value: f.cvss.vector.slice(0, 256) });
+    if (f.cvss.score !== undefined) attributes.push({ key: `${prefix}_SCORE`, value: String(f.cvss.score) });
+  }
+  return {
+    name: f.aliases.find((a) => a.startsWith('CVE-')) ?? f.advisoryId,
+    ...(f.summary && { description: f.summary }),
+    uri: f.uri,
+    severity: f.severity,
+    attributes,
+  };
+}
+
+function enhancedFinding(f: Finding, now: Date): Record<string, unknown> {
+  const vulnerabilityId = f.aliases.find((a) => a.startsWith('CVE-')) ?? f.advisoryId;
+  return {
+    findingArn: `arn:aws:inspector2:::finding/${encodeURIComponent(f.advisoryId)}/${encodeURIComponent(f.package)}`,
+    title: `${vulnerabilityId} - ${f.package}`,
+    description: f.summary,
+    severity: f.severity,
+    status: 'ACTIVE',
+    type: 'PACKAGE_VULNERABILITY',
+    ...(f.cvss?.score !== undefined && { score: f.cvss.score }),
+    // Stored as JSON, served as is: epoch seconds, as ECR's wire format has them.
+    firstObservedAt: now.getTime() / 1000,
+    lastObservedAt: now.getTime() / 1000,
+    updatedAt: now.getTime() / 1000,
+    fixAvailable: f.fixedIn !== undefined ? 'YES' : 'NO',
+    packageVulnerabilityDetails: {
+      vulnerabilityId,
+      source: f.advisoryId.split('-')[0],
+      sourceUrl: f.uri,
+      ...(f.cvss?.score !== undefined && { cvss: [{ baseScore: f.cvss.score, scoringVector: f.cvss.vector, source: f.advisoryId.split('-')[0], version: f.cvss.version }] }),
+      vulnerablePackages: [{ name: f.package, version: f.version, packageManager: f.ecosystem, ...(f.fixedIn !== undefined && { fixedInVersion: f.fixedIn }) }],
+      referenceUrls: [f.uri],
+      relatedVulnerabilities: f.aliases,
+    },
+    ...(f.fixedIn !== undefined && { remediation: { recommendation: { text: `Upgrade ${f.package} to ${f.fixedIn} or later.` } } }),
+  };
+}
