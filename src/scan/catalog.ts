@@ -1,19 +1,18 @@
 /**
  * The advisories a node matches against: an in-memory AdvisoryIndex built from the metadata
- * store, rebuilt when any node imports new advisories (the sources' updatedAt moves). Checked at
- * most every CHECK_MS, so a scan does not query the sources on every run.
+ * store, rebuilt when any node imports new advisories (the sources' updatedAt moves). Every use
+ * checks the sources (one small query; a scan costs far more), so a scan right after an import
+ * sees it.
  */
 import type { ScanStore } from '../metadata/types.js';
 import { AdvisoryIndex } from './advisories/advisory-index.js';
 import { parseOsv } from './advisories/osv.js';
 
-const CHECK_MS = 5_000;
 const PAGE = 1000;
 
 export class AdvisoryCatalog {
   private current: AdvisoryIndex | undefined;
   private version = -1;
-  private checkedAt = 0;
   private loading: Promise<AdvisoryIndex> | undefined;
   /** When the newest advisories were imported (ECR's vulnerabilitySourceUpdatedAt). */
   updatedAt: Date | undefined;
@@ -21,20 +20,13 @@ export class AdvisoryCatalog {
   constructor(private readonly scans: ScanStore) {}
 
   async index(): Promise<AdvisoryIndex> {
-    if (this.current && Date.now() - this.checkedAt < CHECK_MS) return this.current;
     this.loading ??= this.refresh().finally(() => (this.loading = undefined));
     return this.loading;
-  }
-
-  /** Forgets the loaded index (after this node imported advisories). */
-  invalidate(): void {
-    this.checkedAt = 0;
   }
 
   private async refresh(): Promise<AdvisoryIndex> {
     const sources = await this.scans.sources();
     const version = Math.max(-1, ...sources.map((s) => s.updatedAt.getTime()));
-    this.checkedAt = Date.now();
     if (this.current && version === this.version) return this.current;
     const index = new AdvisoryIndex();
     for (let after = ''; ; ) {

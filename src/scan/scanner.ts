@@ -70,8 +70,6 @@ export class Scanner {
    */
   async reevaluate(signal: AbortSignal): Promise<{ inventories: number }> {
     const { meta, clock } = this.registry.ctx;
-    // The import that queued this job may be seconds old; match against it, not a cached index.
-    this.catalog.invalidate();
     const frequency = new Map<string, boolean>();
     let inventories = 0;
     for (let after = ''; ; ) {

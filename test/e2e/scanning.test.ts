@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -163,6 +163,55 @@ describe('vulnerability scanning', () => {
     assert.equal(leftPad?.packageVulnerabilityDetails?.vulnerablePackages?.[0]?.fixedInVersion, '1.3.1');
     const status = (await run(process.execPath, [cliPath, 'vulndb', 'status', '--data-dir', berth.dataDir, '--json'])).stdout;
     assert.deepEqual((JSON.parse(status) as Array<{ name: string; advisories: number }>).map((s) => [s.name, s.advisories]), [['fixtures', 4], ['later', 1]]);
+  });
+
+  it('scans a Debian bookworm root file system packed from a real dpkg status, and an Alpine image with Python packages', async () => {
+    // This machine is Debian: its package database is a real one, hundreds of packages long.
+    const status = await readFile('/var/lib/dpkg/status', 'utf8').catch(() => undefined);
+    const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
+    const id = /^ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/"/g, '');
+    const versionId = /^VERSION_ID="?([^"\n]*)"?$/m.exec(osRelease)?.[1];
+    // Debian advisories name source packages and source versions ("Source: bash (5.2.15-2)" for a
+    // binNMU'd binary "5.2.15-2+b8"): the fix is compared with the source version.
+    const stanza = status && /^Package: bash\n(?:[^\n]+\n)*/m.exec(status)?.[0];
+    const bash = stanza && (/^Source: bash \((\S+)\)/m.exec(stanza)?.[1] ?? /^Version: (\S+)/m.exec(stanza)?.[1]);
+    if (!status || id !== 'debian' || !versionId || !bash) throw new Error('this test needs a Debian machine (as CI is)');
+    const eco = `Debian:${versionId}`;
+    await vulndbImport(
+      [
+        osv('DEBIAN-CVE-2026-1000', eco, 'bash', [{ introduced: '0' }, { fixed: `${bash}+zz1` }], { aliases: ['CVE-2026-1000'] }),
+        osv('DEBIAN-CVE-2026-1001', eco, 'bash', [{ introduced: '0' }, { fixed: bash }], { aliases: ['CVE-2026-1001'] }),
+        osv('ALPINE-CVE-2026-2000', 'Alpine:v3.19', 'musl', [{ introduced: '0' }, { fixed: '1.2.4_git20230717-r5' }], { aliases: ['CVE-2026-2000'] }),
+        osv('PYSEC-2026-3000', 'PyPI', 'requests', [{ introduced: '0' }, { fixed: '2.31.0' }], { aliases: ['CVE-2026-3000'] }),
+      ],
+      'real',
+    );
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'base/debian', imageScanningConfiguration: { scanOnPush: true } }));
+    await pushImage('base/debian', 'bookworm', [gzipSync(tar([{ path: 'etc/os-release', data: osRelease }, { path: 'var/lib/dpkg/status', data: status }]))]);
+    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' } });
+    const debian = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' }, maxResults: 1000 }));
+    const debianNames = [
+      ...(debian.imageScanFindings?.findings ?? []).map((f) => f.name),
+      ...(debian.imageScanFindings?.enhancedFindings ?? []).map((f) => f.packageVulnerabilityDetails?.vulnerabilityId),
+    ];
+    assert.ok(debianNames.includes('CVE-2026-1000'), 'the installed bash is older than the fix');
+    assert.ok(!debianNames.includes('CVE-2026-1001'), 'a fix equal to the installed version is not reported');
+
+    const apk = 'C:Q1abc=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\no:musl\n\nC:Q1def=\nP:busybox\nV:1.36.1-r15\nA:x86_64\no:busybox\n\n';
+    const layer = gzipSync(
+      tar([
+        { path: 'etc/os-release', data: 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\n' },
+        { path: 'lib/apk/db/installed', data: apk },
+        { path: 'usr/lib/python3.11/site-packages/requests-2.25.0.dist-info/METADATA', data: 'Metadata-Version: 2.1\nName: requests\nVersion: 2.25.0\n' },
+      ]),
+    );
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'base/alpine', imageScanningConfiguration: { scanOnPush: true } }));
+    await pushImage('base/alpine', '3.19', [layer]);
+    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } });
+    const alpine = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } }));
+    // The registry is ENHANCED by now (the test before): findings come in the enhanced shape.
+    const alpineNames = (alpine.imageScanFindings?.enhancedFindings ?? []).map((f) => f.packageVulnerabilityDetails?.vulnerabilityId).sort();
+    assert.deepEqual(alpineNames, ['CVE-2026-2000', 'CVE-2026-3000']);
   });
 
   it('fails the scan of a hostile layer and keeps serving', async () => {
