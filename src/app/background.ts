@@ -59,8 +59,8 @@ export function createBackground(config: Config, registry: Registry): Background
   const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans));
   jobs.handle(SCAN_JOB, (job, signal) => scanner.run(job, signal));
   jobs.handle(REEVALUATE_JOB, async (_job, signal) => {
-    const { inventories } = await scanner.reevaluate(signal);
-    log.info({ inventories }, 'stored inventories re-evaluated against new advisories');
+    const { inventories, updated } = await scanner.reevaluate(signal);
+    log.info({ inventories, updated }, 'stored inventories re-evaluated against new advisories');
   });
 
   return {

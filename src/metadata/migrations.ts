@@ -214,6 +214,9 @@ export const migrations: Migration[] = [
         completed_at ${d.bigint},
         source_updated_at ${d.bigint},
         findings TEXT,
+        -- What the findings are (advisory, package, version, fix, severity), hashed: a
+        -- re-evaluation that finds the same need not rewrite them.
+        fingerprint TEXT,
         PRIMARY KEY (repository_id, digest),
         FOREIGN KEY (repository_id, digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
       )`,

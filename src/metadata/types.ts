@@ -301,6 +301,8 @@ export interface ImageScanRecord {
   sourceUpdatedAt?: Date;
   /** JSON of the findings, when complete. */
   findings?: string;
+  /** A hash of what the findings are, to skip rewriting unchanged ones. */
+  fingerprint?: string;
 }
 
 /** Scans of images, their package inventories, and the advisories they are matched against. */
@@ -314,8 +316,10 @@ export interface ScanStore {
    */
   start(repositoryId: number, digest: Digest, job: JobRequest, now: Date, quotaSince?: Date): Promise<'started' | 'quota' | 'missing'>;
   finish(repositoryId: number, digest: Digest, result: Omit<ImageScanRecord, 'startedAt'>): Promise<void>;
+  /** Many finishes in one transaction (re-evaluation writes thousands). */
+  finishMany(results: Array<{ repositoryId: number; digest: Digest; result: Omit<ImageScanRecord, 'startedAt'> }>): Promise<void>;
   /** Every completed scan (for re-evaluation after an advisory import), in pages by rowid. */
-  completed(afterKey: string, limit: number): Promise<Array<{ key: string; repositoryId: number; registryId: string; repository: string; digest: Digest }>>;
+  completed(afterKey: string, limit: number): Promise<Array<{ key: string; repositoryId: number; registryId: string; repository: string; digest: Digest; fingerprint?: string }>>;
   inventory(digest: Digest): Promise<string | undefined>;
   putInventory(digest: Digest, inventory: string, now: Date): Promise<void>;
   /** Stores advisories newer than what is stored; returns how many changed. */

@@ -4,6 +4,7 @@
  * holds, and record ECR's findings. Registered on the job worker for SCAN_JOB; the same code
  * re-evaluates stored inventories after an advisory import (continuous scanning).
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
 import { isIndexMediaType } from '../core/media-types.js';
@@ -20,6 +21,12 @@ import { MAX_ATTEMPTS } from '../jobs/worker.js';
 
 const MAX_FINDINGS = 10_000;
 const MAX_LAYERS = 256;
+
+export interface MatchedFindings {
+  stored: StoredFindings;
+  /** Identifies what was found, whatever the timestamps: unchanged findings are not rewritten. */
+  fingerprint: string;
+}
 
 /** The job an advisory import enqueues: re-match stored inventories (continuous scanning). */
 export const REEVALUATE_JOB = 'reevaluate-inventories';
@@ -38,18 +45,18 @@ export class Scanner {
     const repo = await meta.repositories.find(p.registryId, p.repository);
     const manifest = repo && (await meta.manifests.find(repo.id, p.digest));
     if (!repo || !manifest) return; // deleted since: nothing left to report on
-    const finish = (status: 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE', description: string, findings?: StoredFindings) =>
+    const finish = (status: 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE', description: string, found?: MatchedFindings) =>
       meta.scans.finish(repo.id, p.digest, {
         status,
         description,
         completedAt: clock.now(),
         ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
-        ...(findings && { findings: JSON.stringify(findings) }),
+        ...(found && { findings: JSON.stringify(found.stored), fingerprint: found.fingerprint }),
       });
     try {
       const inventory = await this.inventory(p.digest, manifest.payload, manifest.mediaType, signal);
       const enhanced = (await this.registry.config.scanning(p.registryId)).scanType === 'ENHANCED';
-      await finish('COMPLETE', 'The scan was completed successfully.', await this.findingsOf(inventory, enhanced));
+      await finish('COMPLETE', 'The scan was completed successfully.', (await this.findingsOf(inventory, enhanced))!);
       log.info({ repository: p.repository, digest: p.digest, packages: inventory.packages.length }, 'image scanned');
     } catch (err) {
       // Cut short by shutdown: the worker hands the job back to run again.
@@ -68,12 +75,15 @@ export class Scanner {
    * Continuous scanning: after new advisories, re-match every completed scan whose repository
    * is under a CONTINUOUS_SCAN rule, from its stored inventory (no layer is read again).
    */
-  async reevaluate(signal: AbortSignal): Promise<{ inventories: number }> {
+  async reevaluate(signal: AbortSignal): Promise<{ inventories: number; updated: number }> {
     const { meta, clock } = this.registry.ctx;
     const frequency = new Map<string, boolean>();
     let inventories = 0;
+    let updated = 0;
     for (let after = ''; ; ) {
       const page = await meta.scans.completed(after, 500);
+      // One write per page, not per image: each commit is an fsync.
+      const results: Parameters<typeof meta.scans.finishMany>[0] = [];
       for (const s of page) {
         signal.throwIfAborted();
         const key = `${s.registryId}\n${s.repository}`;
@@ -85,31 +95,44 @@ export class Scanner {
         }
         const stored = continuous ? await meta.scans.inventory(s.digest) : undefined;
         if (stored === undefined) continue;
-        const findings = await this.findingsOf(JSON.parse(stored) as Inventory, true);
-        await meta.scans.finish(s.repositoryId, s.digest, {
-          status: 'COMPLETE',
-          description: 'The scan was completed successfully.',
-          completedAt: clock.now(),
-          ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
-          findings: JSON.stringify(findings),
-        });
         inventories++;
+        const found = await this.findingsOf(JSON.parse(stored) as Inventory, true, s.fingerprint);
+        if (!found) continue; // same findings: nothing to rewrite
+        results.push({
+          repositoryId: s.repositoryId,
+          digest: s.digest,
+          result: {
+            status: 'COMPLETE',
+            description: 'The scan was completed successfully.',
+            completedAt: clock.now(),
+            ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
+            findings: JSON.stringify(found.stored),
+            fingerprint: found.fingerprint,
+          },
+        });
       }
+      await meta.scans.finishMany(results);
+      updated += results.length;
       if (page.length < 500) break;
       after = page[page.length - 1]!.key;
     }
-    return { inventories };
+    return { inventories, updated };
   }
 
-  /** Findings for an inventory against the current advisories, in ECR's stored shape. */
-  async findingsOf(inventory: Inventory, enhanced: boolean): Promise<StoredFindings> {
+  /** Findings for an inventory against the current advisories, in ECR's stored shape; undefined when their fingerprint is `unlessFingerprint`. */
+  async findingsOf(inventory: Inventory, enhanced: boolean, unlessFingerprint?: string): Promise<MatchedFindings | undefined> {
     const index = await this.catalog.index();
     const found = index.match(inventory.packages).slice(0, MAX_FINDINGS);
+    const hash = createHash('sha256').update(enhanced ? 'enhanced' : 'basic');
+    for (const f of found) hash.update(`\n${f.advisoryId}\t${f.package}\t${f.version}\t${f.fixedIn ?? ''}\t${f.severity}`);
+    const fingerprint = hash.digest('hex');
+    // Unchanged: spare building (and the caller writing) the findings again.
+    if (fingerprint === unlessFingerprint) return undefined;
     const counts: Record<string, number> = {};
     for (const f of found) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
-    const out: StoredFindings = { findingSeverityCounts: counts, findings: found.map(basicFinding) };
-    if (enhanced) out.enhancedFindings = found.map((f) => enhancedFinding(f, this.registry.ctx.clock.now()));
-    return out;
+    const stored: StoredFindings = { findingSeverityCounts: counts, findings: found.map(basicFinding) };
+    if (enhanced) stored.enhancedFindings = found.map((f) => enhancedFinding(f, this.registry.ctx.clock.now()));
+    return { stored, fingerprint };
   }
 
   private async inventory(digest: Digest, payload: Buffer, mediaType: string, signal: AbortSignal): Promise<Inventory> {

@@ -12,6 +12,7 @@ interface ScanRow {
   completed_at: number | null;
   source_updated_at: number | null;
   findings: string | null;
+  fingerprint: string | null;
 }
 
 function toScan(r: ScanRow): ImageScanRecord {
@@ -22,10 +23,11 @@ function toScan(r: ScanRow): ImageScanRecord {
     ...(r.completed_at !== null && { completedAt: new Date(r.completed_at) }),
     ...(r.source_updated_at !== null && { sourceUpdatedAt: new Date(r.source_updated_at) }),
     ...(r.findings !== null && { findings: r.findings }),
+    ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),
   };
 }
 
-const SCAN_COLUMNS = 'digest, status, description, started_at, completed_at, source_updated_at, findings';
+const SCAN_COLUMNS = 'digest, status, description, started_at, completed_at, source_updated_at, findings, fingerprint';
 
 /** The statements a manifest put runs to start a scan-on-push in its own transaction. */
 export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
@@ -33,7 +35,7 @@ export function prepareScanStart(db: Db): (repositoryId: number, digest: string,
   const upsert = db.prepare(
     `INSERT INTO image_scans (repository_id, digest, status, description, started_at) VALUES (?, ?, 'IN_PROGRESS', 'The scan is in progress.', ?)
      ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = excluded.description,
-       started_at = excluded.started_at, completed_at = NULL, findings = NULL`,
+       started_at = excluded.started_at, completed_at = NULL, findings = NULL, fingerprint = NULL`,
   );
   return (repositoryId, digest, job, now) => {
     upsert.run(repositoryId, digest, now);
@@ -46,10 +48,10 @@ export function createSqliteScans(db: Db): ScanStore {
   const hasManifest = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?');
   const startScan = prepareScanStart(db);
   const finishStmt = db.prepare(
-    'UPDATE image_scans SET status = ?, description = ?, completed_at = ?, source_updated_at = ?, findings = ? WHERE repository_id = ? AND digest = ?',
+    'UPDATE image_scans SET status = ?, description = ?, completed_at = ?, source_updated_at = ?, findings = ?, fingerprint = ? WHERE repository_id = ? AND digest = ?',
   );
-  const completedStmt = db.prepare<[number, number], { rowid: number; repository_id: number; registry_id: string; name: string; digest: string }>(
-    `SELECT s.rowid, s.repository_id, r.registry_id, r.name, s.digest FROM image_scans s JOIN repositories r ON r.id = s.repository_id
+  const completedStmt = db.prepare<[number, number], { rowid: number; repository_id: number; registry_id: string; name: string; digest: string; fingerprint: string | null }>(
+    `SELECT s.rowid, s.repository_id, r.registry_id, r.name, s.digest, s.fingerprint FROM image_scans s JOIN repositories r ON r.id = s.repository_id
      WHERE s.status = 'COMPLETE' AND s.rowid > ? ORDER BY s.rowid LIMIT ?`,
   );
   const inventoryStmt = db.prepare<[string], { inventory: string }>('SELECT inventory FROM package_inventories WHERE digest = ?');
@@ -78,6 +80,11 @@ export function createSqliteScans(db: Db): ScanStore {
     if (quotaSince !== undefined && cur && cur.started_at > quotaSince) return 'quota' as const;
     startScan(repositoryId, digest, job, now);
     return 'started' as const;
+  });
+  const finishOne = (repositoryId: number, digest: string, r: Omit<ImageScanRecord, 'startedAt'>) =>
+    finishStmt.run(r.status, r.description, r.completedAt?.getTime() ?? null, r.sourceUpdatedAt?.getTime() ?? null, r.findings ?? null, r.fingerprint ?? null, repositoryId, digest);
+  const finishMany = db.transaction((results: Array<{ repositoryId: number; digest: string; result: Omit<ImageScanRecord, 'startedAt'> }>) => {
+    for (const r of results) finishOne(r.repositoryId, r.digest, r.result);
   });
   const putAdvisories = db.transaction((source: string, list: Array<{ id: string; modified: Date; document: string }>, now: number): number => {
     let changed = 0;
@@ -108,12 +115,22 @@ export function createSqliteScans(db: Db): ScanStore {
       return start.immediate(repositoryId, digest, job, now.getTime(), quotaSince?.getTime());
     },
     async finish(repositoryId, digest, r) {
-      finishStmt.run(r.status, r.description, r.completedAt?.getTime() ?? null, r.sourceUpdatedAt?.getTime() ?? null, r.findings ?? null, repositoryId, digest);
+      finishOne(repositoryId, digest, r);
+    },
+    async finishMany(results) {
+      if (results.length > 0) finishMany.immediate(results);
     },
     async completed(afterKey, limit) {
       return completedStmt
         .all(Number(afterKey || '0'), limit)
-        .map((r) => ({ key: String(r.rowid), repositoryId: r.repository_id, registryId: r.registry_id, repository: r.name, digest: r.digest as Digest }));
+        .map((r) => ({
+          key: String(r.rowid),
+          repositoryId: r.repository_id,
+          registryId: r.registry_id,
+          repository: r.name,
+          digest: r.digest as Digest,
+          ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),
+        }));
     },
     async inventory(digest) {
       return inventoryStmt.get(digest)?.inventory;

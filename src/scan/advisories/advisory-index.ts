@@ -41,6 +41,7 @@ export interface InventoryPackage {
 
 export interface Finding {
   advisoryId: string;
+  /** Shared by every finding of the advisory, and frozen: copy before changing. */
   aliases: string[];
   ecosystem: string;
   package: string;
@@ -76,21 +77,23 @@ interface Hit {
 }
 
 const NO_HITS: readonly Hit[] = Object.freeze([]);
+const ANSWERS_PER_PACKAGE = 16;
 
 // Each branch builds one object literal, so every finding of a kind shares a hidden class
 // (adding optional properties afterwards would fan out shapes and slow every consumer).
 function toFinding(pkg: InventoryPackage, h: Hit): Finding {
   const { advisory: a, severity: s } = h;
   const fixedIn = h.result.fixedIn;
-  const base = { advisoryId: a.id, aliases: a.aliases, ecosystem: pkg.ecosystem, package: pkg.name, version: pkg.version };
+  const id = a.id;
+  const eco = pkg.ecosystem;
   if (fixedIn !== undefined) {
     return s.cvss
-      ? { ...base, fixedIn, severity: s.severity, cvss: s.cvss, summary: a.summary, uri: a.uri }
-      : { ...base, fixedIn, severity: s.severity, summary: a.summary, uri: a.uri };
+      ? { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, fixedIn, severity: s.severity, cvss: s.cvss, summary: a.summary, uri: a.uri }
+      : { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, fixedIn, severity: s.severity, summary: a.summary, uri: a.uri };
   }
   return s.cvss
-    ? { ...base, severity: s.severity, cvss: s.cvss, summary: a.summary, uri: a.uri }
-    : { ...base, severity: s.severity, summary: a.summary, uri: a.uri };
+    ? { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, severity: s.severity, cvss: s.cvss, summary: a.summary, uri: a.uri }
+    : { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, severity: s.severity, summary: a.summary, uri: a.uri };
 }
 
 /** Joins the hits of a binary package and of its source package, one per advisory. */
@@ -147,17 +150,16 @@ export class AdvisoryIndex {
   /** Bumped by every change: slots of an older generation are resolved again. */
   private gen = 0;
   private slotCount = 0;
-  private answerCount = 0;
   /** Inventory versions, parsed: repeated across inventories. */
   private readonly parsed = new Map<string, unknown>();
   /** Event versions, parsed once and shared by every entry that names them. */
   private readonly interned = new Map<string, unknown>();
   private readonly maxParsed: number;
-  private readonly maxAnswers: number;
+  private readonly maxSlots: number;
 
-  constructor(opts: { parseCacheSize?: number; answerCacheSize?: number } = {}) {
+  constructor(opts: { parseCacheSize?: number; slotCacheSize?: number } = {}) {
     this.maxParsed = opts.parseCacheSize ?? 200_000;
-    this.maxAnswers = opts.answerCacheSize ?? 500_000;
+    this.maxSlots = opts.slotCacheSize ?? 200_000;
   }
 
   get size(): number {
@@ -247,8 +249,9 @@ export class AdvisoryIndex {
       else hits[i] = { ...h, result: mergeResults([hits[i]!.result, r], ordering) };
     };
     for (const g of slot.groups) g.evaluate(version, this.parse, add);
-    if (++this.answerCount > this.maxAnswers) this.forgetAnswers();
-    slot.answers.set(version, hits);
+    // A package seen at many versions is not one images share: remembering its answers would
+    // only churn memory, so each package keeps a few.
+    if (slot.answers.size < ANSWERS_PER_PACKAGE) slot.answers.set(version, hits);
     return hits;
   }
 
@@ -271,7 +274,7 @@ export class AdvisoryIndex {
     }
     const g = this.group(entryKey(scope.base, '', norm));
     if (g) groups.push(g);
-    if (!slot && ++this.slotCount > this.maxAnswers) {
+    if (!slot && ++this.slotCount > this.maxSlots) {
       this.forgetAnswers();
       return this.slot(ecosystem, name);
     }
@@ -283,7 +286,6 @@ export class AdvisoryIndex {
   private forgetAnswers(): void {
     this.scopes.clear();
     this.slotCount = 0;
-    this.answerCount = 0;
   }
 
   private group(key: string): RankedGroup<Entry> | undefined {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dpkg } from './dpkg.js';
+import { dpkg, splitDeb, verrevcmp } from './dpkg.js';
+import { compareDigits } from './ordering.js';
 
 /** The expected result with the operands swapped (never -0, which strictEqual tells from 0). */
 const flip = (r: number) => (r === 0 ? 0 : -r);
@@ -121,6 +122,18 @@ describe('dpkg ordering', () => {
       assert.equal(dpkg.isValid(`0:0${ch}-0`), false, `upstream with ${ch}`);
       assert.equal(dpkg.isValid(`0:0-0${ch}`), false, `revision with ${ch}`);
     }
+  });
+
+  it('gives the same order as the direct port of verrevcmp, for every pair in the tables', () => {
+    const direct = (a: string, b: string) => {
+      const x = splitDeb(a);
+      const y = splitDeb(b);
+      const epoch = (e: string) => (/^[0-9]+$/.test(e) ? e : '0');
+      return compareDigits(epoch(x.epoch), epoch(y.epoch)) || verrevcmp(x.upstream, y.upstream) || verrevcmp(x.revision, y.revision);
+    };
+    const all = [...new Set([...table(), ...T_VERSION_C, ...RULES].flatMap(([a, b]) => [a, b]))];
+    assert.ok(all.length > 80);
+    for (const a of all) for (const b of all) assert.equal(dpkg.compare(a, b), direct(a, b), `${a} vs ${b}`);
   });
 
   it('compares pre-parsed versions the same way', () => {
