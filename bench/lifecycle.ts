@@ -33,7 +33,7 @@ export async function benchLifecycle(workDir: string, images: number, rounds: nu
   const dataDir = await mkdtemp(join(workDir, 'lifecycle-'));
   try {
     const config = loadConfig({ flags: { dataDir, logLevel: 'warn' } });
-    const registry = openRegistry(config);
+    const registry = await openRegistry(config);
     const scope = { registryId: `${config.defaultAccountId}:${config.region}`, name: 'bench/lifecycle' };
     const repo = await registry.repositories.create(scope);
     await registry.lifecyclePolicies.put(scope, POLICY);

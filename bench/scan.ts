@@ -63,7 +63,7 @@ async function hostPackages(): Promise<Package[]> {
 async function reevaluation(work: string): Promise<void> {
   const dataDir = await mkdtemp(join(work, 'reeval-'));
   const config = loadConfig({ flags: { dataDir, logLevel: 'warn' } });
-  const registry = openRegistry(config);
+  const registry = await openRegistry(config);
   const registryId = `${config.defaultAccountId}:${config.region}`;
   const repo = await registry.repositories.create({ registryId, name: 'bench/fleet' });
   await registry.config.setScanning(registryId, { scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }] });

@@ -19,6 +19,7 @@ import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
 import { loadServerKey } from './server-key.js';
+import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
@@ -46,11 +47,11 @@ export function createLogger(config: Config): Logger {
  * what `berth lifecycle` and `berth gc` work on directly (safe beside a running server: every
  * change is a metadata transaction).
  */
-export function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Registry & { close(): Promise<void> } {
+export async function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Registry & { close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
-  const meta: MetadataStore = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
+  const meta = await openMetadata(config);
   const blobs = createFsBlobStore({ root: dataDir });
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
@@ -76,11 +77,11 @@ export function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger
   });
 }
 
-export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): App {
+export async function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<App> {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
-  const registry = openRegistry(config, { clock, log });
+  const registry = await openRegistry(config, { clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
@@ -134,10 +135,18 @@ export function createApp(config: Config, opts: { clock?: Clock; log?: Logger } 
 }
 
 
+/** The metadata engine the configuration names: PostgreSQL when `databaseUrl` is set, else SQLite in the data directory. */
+export async function openMetadata(config: Config): Promise<MetadataStore> {
+  if (config.databaseUrl !== undefined) {
+    return createPostgresMetadataStore({ connectionString: config.databaseUrl, poolSize: config.databasePoolSize });
+  }
+  return createSqliteMetadataStore({ path: resolve(config.dataDir, 'metadata.db') });
+}
+
 /** The identity administration of a data directory, for `berth admin` without a running server. */
-export function openIdentityAdmin(config: Config): { identities: IdentityAdmin; close(): Promise<void> } {
+export async function openIdentityAdmin(config: Config): Promise<{ identities: IdentityAdmin; close(): Promise<void> }> {
   const dataDir = resolve(config.dataDir);
-  const meta = createSqliteMetadataStore({ path: resolve(dataDir, 'metadata.db') });
+  const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
 }

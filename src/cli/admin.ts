@@ -36,7 +36,7 @@ export async function admin(args: string[]): Promise<number> {
     if (v === undefined) throw new ConfigError(`${sub} needs --${flag}`);
     return v;
   };
-  const { identities, close } = openIdentityAdmin(config);
+  const { identities, close } = await openIdentityAdmin(config);
   const print = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
   try {
     switch (sub) {

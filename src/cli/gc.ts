@@ -37,7 +37,7 @@ export async function gcCommand(command: 'gc' | 'usage', args: string[]): Promis
   });
   // stdout carries the report; the log (one line per deleted blob) goes to stderr.
   const log = pino({ level: config.logLevel, base: { service: 'berth', command } }, pino.destination(2));
-  const registry = openRegistry(config, { log });
+  const registry = await openRegistry(config, { log });
   try {
     if (command === 'gc') {
       const report = await garbageCollector(config, registry).run({ dryRun: values['dry-run'] ?? false });

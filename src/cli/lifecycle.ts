@@ -32,7 +32,7 @@ export async function lifecycle(args: string[]): Promise<number> {
   const accountId = values['account-id'] ?? config.defaultAccountId;
   if (!/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   const registryId = registryIdOf(accountId, config.region);
-  const registry = openRegistry(config);
+  const registry = await openRegistry(config);
   try {
     const engine = new LifecycleEngine(registry);
     const dryRun = values['dry-run'] ?? false;

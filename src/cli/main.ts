@@ -55,7 +55,17 @@ async function main(argv: string[]): Promise<number> {
   });
   switch (command) {
     case 'verify-config':
-      process.stdout.write(JSON.stringify({ ...config, ...(config.serverKey !== undefined && { serverKey: '(redacted)' }) }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            ...config,
+            ...(config.serverKey !== undefined && { serverKey: '(redacted)' }),
+            ...(config.databaseUrl !== undefined && { databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:(redacted)@') }),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     case 'serve':
       return serve(config);
@@ -66,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
-  const app = createApp(config);
+  const app = await createApp(config);
   const port = await app.listen();
   app.log.info({ host: config.host, port, dataDir: config.dataDir }, 'listening');
   await new Promise<void>((res) => {

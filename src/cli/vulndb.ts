@@ -23,7 +23,7 @@ export async function vulndb(args: string[]): Promise<number> {
   });
   if (sub !== 'import' && sub !== 'status') throw new ConfigError(`usage:\n${VULNDB_USAGE}`);
   const config = loadConfig({ ...(values.config !== undefined && { file: values.config }), flags: { dataDir: values['data-dir'], logLevel: 'warn' } });
-  const registry = openRegistry(config);
+  const registry = await openRegistry(config);
   const print = (v: unknown, text: string) => process.stdout.write(values.json ? JSON.stringify(v, null, 2) + '\n' : text);
   try {
     if (sub === 'import') {

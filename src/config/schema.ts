@@ -30,6 +30,10 @@ export const configSchema = z
     defaultAccountId: z.string().regex(/^\d{12}$/, 'must be 12 digits').default('000000000000'),
     /** host[:port] clients use to reach the registry, for repository URIs; default: the request's Host. */
     registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
+    /** PostgreSQL for the metadata (postgres://user:pass@host/db); SQLite under dataDir when unset. Never logged. */
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    /** Connections per node; keep nodes × pool size under the server's max_connections. */
+    databasePoolSize: int(1, 1000).default(10),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
     /** Every repository with a lifecycle policy is evaluated this often (one node at a time); 0 turns it off. */

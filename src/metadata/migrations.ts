@@ -214,9 +214,6 @@ export const migrations: Migration[] = [
         completed_at ${d.bigint},
         source_updated_at ${d.bigint},
         findings TEXT,
-        -- What the findings are (advisory, package, version, fix, severity), hashed: a
-        -- re-evaluation that finds the same need not rewrite them.
-        fingerprint TEXT,
         PRIMARY KEY (repository_id, digest),
         FOREIGN KEY (repository_id, digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
       )`,
@@ -240,6 +237,15 @@ export const migrations: Migration[] = [
         imported_at ${d.bigint} NOT NULL,
         updated_at ${d.bigint} NOT NULL
       )`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'scan findings fingerprint',
+    sql: () => [
+      // What the findings are (advisory, package, version, fix, severity), hashed: a
+      // re-evaluation that finds the same need not rewrite them.
+      `ALTER TABLE image_scans ADD COLUMN fingerprint TEXT`,
     ],
   },
 ];

@@ -1,0 +1,190 @@
+/** Contract: manifests and the blob index (see contract-suite.ts). */
+import assert from 'node:assert/strict';
+import { GC_REVIVE_COALESCE_MS } from './gc.js';
+import { at, blob, dg, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
+
+export function manifestContract(test: ContractTest): void {
+  test('put stores a manifest with its tag; find and findByTag return it byte for byte', async ({ a }) => {
+    const id = await repo(a);
+    const layer = await blob(a, id, 'layer');
+    const subject = await push(a, { salt: 'subject' });
+    const payload = Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x80, 0x7d]);
+    const digest = dg('binary payload');
+    const r = await a.manifests.put({
+      registryId: REGISTRY,
+      repository: 'team/web',
+      createRepository: false,
+      digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      payload,
+      artifactType: 'application/x.test',
+      subject: subject.digest,
+      annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
+      blobs: [layer],
+      manifests: [],
+      tag: 'v1',
+      tagMutable: true,
+      now: at(123),
+    });
+    assert.deepEqual(r, { kind: 'ok', repositoryId: id });
+    const m = await a.manifests.find(id, digest);
+    assert.ok(m);
+    assert.ok(Buffer.isBuffer(m.payload));
+    assert.deepEqual([...m.payload], [...payload]);
+    assert.equal(m.size, payload.length);
+    assert.equal(m.pushedAt.getTime(), at(123).getTime());
+    assert.equal(m.artifactType, 'application/x.test');
+    assert.equal(m.subject, subject.digest);
+    assert.deepEqual(m.annotations, { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' });
+    assert.deepEqual(await a.manifests.findByTag(id, 'v1'), m);
+    assert.equal((await a.manifests.find(id, subject.digest))?.artifactType, undefined);
+    assert.equal(await a.manifests.findByTag(id, 'nope'), undefined);
+  });
+
+  test('put refuses an unknown repository unless asked to create it', async ({ a }) => {
+    assert.deepEqual((await push(a, { repository: 'new/repo', createRepository: false })).result, { kind: 'repositoryUnknown' });
+    assert.equal(await a.repositories.find(REGISTRY, 'new/repo'), undefined);
+    const { result } = await push(a, { repository: 'new/repo', createRepository: true });
+    const created = await a.repositories.find(REGISTRY, 'new/repo');
+    assert.deepEqual(result, { kind: 'ok', repositoryId: created?.id });
+  });
+
+  test('put refuses missing references and changes nothing, not even the repository it would create', async ({ a }) => {
+    const id = await repo(a);
+    const here = await blob(a, id, 'here');
+    const elsewhere = await blob(a, await repo(a, 'other'), 'elsewhere');
+    const absent = dg('absent');
+    const { digest, result } = await push(a, { blobs: [here, elsewhere, absent], manifests: [dg('no manifest')], tag: 'v1' });
+    assert.deepEqual(result, { kind: 'missing', blobs: [elsewhere, absent], manifests: [dg('no manifest')] });
+    assert.equal(await a.manifests.find(id, digest), undefined);
+    assert.deepEqual(await a.tags.list(id, { limit: 10 }), []);
+    const fresh = await push(a, { repository: 'fresh', blobs: [here] });
+    assert.equal(fresh.result.kind, 'missing');
+    assert.equal(await a.repositories.find(REGISTRY, 'fresh'), undefined, 'the repository created for the push is rolled back');
+  });
+
+  test('an immutable tag does not move; the same digest is accepted; a mutable tag moves', async ({ a }) => {
+    const id = await repo(a);
+    const first = await push(a, { tag: 'v1', tagMutable: false, salt: '1' });
+    assert.equal(first.result.kind, 'ok');
+    const second = await push(a, { tag: 'v1', tagMutable: false, salt: '2' });
+    assert.deepEqual(second.result, { kind: 'tagImmutable', current: first.digest });
+    assert.equal(await a.manifests.find(id, second.digest), undefined, 'the refused manifest is not stored');
+    assert.equal((await push(a, { tag: 'v1', tagMutable: false, salt: '1' })).result.kind, 'ok', 'the same digest again');
+    assert.equal((await push(a, { tag: 'v1', tagMutable: true, salt: '3' })).result.kind, 'ok');
+    assert.equal((await a.manifests.findByTag(id, 'v1'))?.digest, (await push(a, { salt: '3' })).digest);
+    assert.equal((await push(a, { tag: 'fresh', tagMutable: false, salt: '2' })).result.kind, 'ok', 'a new immutable tag is written');
+  });
+
+  test('put is idempotent, and starts a scan (state and job, same commit) only for a new manifest', async ({ a }) => {
+    const id = await repo(a);
+    const scan = { kind: 'scan', payload: { repositoryId: id } };
+    const first = await push(a, { scan, now: at(5) });
+    const again = await push(a, { scan, now: at(9) });
+    assert.equal(again.result.kind, 'ok');
+    assert.equal((await a.manifests.find(id, first.digest))?.pushedAt.getTime(), at(5).getTime(), 'the first push is kept');
+    assert.equal(await a.jobs.pending('scan'), 1);
+    const s = await a.scans.get(id, first.digest);
+    assert.equal(s?.status, 'IN_PROGRESS');
+    assert.equal(s?.startedAt.getTime(), at(5).getTime());
+  });
+
+  test('delete removes the manifest and its tags and queues its blobs for review', async ({ a }) => {
+    const id = await repo(a);
+    const layer = await blob(a, id, 'layer');
+    const { digest } = await push(a, { blobs: [layer], tag: 'v1' });
+    assert.deepEqual(await a.gc.review(at(0), at(1), 10), [{ digest: layer, outcome: 'kept', size: 100 }]);
+    assert.equal(await a.manifests.delete(id, digest, at(1000)), true);
+    assert.equal(await a.manifests.delete(id, digest, at(1000)), false);
+    assert.equal(await a.manifests.findByTag(id, 'v1'), undefined);
+    assert.deepEqual(await a.tags.list(id, { limit: 10 }), []);
+    assert.deepEqual(await a.gc.review(at(999), at(1001), 10), [], 'queued at the delete');
+    assert.deepEqual(await a.gc.review(at(1000), at(1001), 10), [{ digest: layer, outcome: 'deleted', size: 100 }]);
+  });
+
+  test('referrers of a subject, filtered by artifact type, in digest order', async ({ a }) => {
+    const id = await repo(a);
+    const subject = await push(a, { salt: 'subject' });
+    const sigs = [];
+    for (let i = 0; i < 3; i++) sigs.push(await push(a, { salt: `sig${i}`, subject: subject.digest, artifactType: 'application/sig', annotations: { i: String(i) } }));
+    const sbom = await push(a, { salt: 'sbom', subject: subject.digest, artifactType: 'application/sbom' });
+    const all = await a.manifests.referrers(id, subject.digest);
+    assert.deepEqual(all.map((r) => r.digest), [...sigs, sbom].map((r) => r.digest).sort());
+    const onlySigs = await a.manifests.referrers(id, subject.digest, 'application/sig');
+    assert.deepEqual(onlySigs.map((r) => r.digest), sigs.map((r) => r.digest).sort());
+    assert.equal(onlySigs[0]!.artifactType, 'application/sig');
+    assert.equal(onlySigs[0]!.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.equal(typeof onlySigs[0]!.annotations?.['i'], 'string');
+    assert.deepEqual(await a.manifests.referrers(id, dg('nothing')), []);
+  });
+
+  test('recordPulls moves a pull time forward only and skips images gone', async ({ a }) => {
+    const id = await repo(a);
+    const { digest } = await push(a);
+    const pulled = async () => (await a.images.get(id, [digest]))[0]?.lastPulledAt?.getTime();
+    await a.manifests.recordPulls([]);
+    await a.manifests.recordPulls([{ repositoryId: id, digest, at: at(20) }]);
+    assert.equal(await pulled(), at(20).getTime());
+    await a.manifests.recordPulls([{ repositoryId: id, digest, at: at(10) }]);
+    assert.equal(await pulled(), at(20).getTime(), 'an older pull does not move it back');
+    await a.manifests.recordPulls([
+      { repositoryId: id, digest, at: at(40) },
+      { repositoryId: id, digest, at: at(30) },
+      { repositoryId: id, digest: dg('gone'), at: at(50) },
+      { repositoryId: id + 1000, digest, at: at(50) },
+    ]);
+    assert.equal(await pulled(), at(40).getTime(), 'the latest of a batch wins');
+  });
+
+  test('blobs: record, find, link into another repository, unlink', async ({ a }) => {
+    const one = await repo(a, 'one');
+    const two = await repo(a, 'two');
+    const d = await blob(a, one, 'shared', 777, at(3));
+    assert.deepEqual(await a.blobs.find(d), { digest: d, size: 777, createdAt: at(3) });
+    assert.deepEqual(await a.blobs.findInRepository(one, d), { digest: d, size: 777, createdAt: at(3) });
+    assert.equal(await a.blobs.findInRepository(two, d), undefined);
+    assert.equal(await a.blobs.link(two, dg('unknown'), at()), undefined);
+    assert.deepEqual(await a.blobs.link(two, d, at(4)), { digest: d, size: 777, createdAt: at(3) });
+    assert.ok(await a.blobs.findInRepository(two, d));
+    await a.blobs.record(two, { digest: d, size: 777 }, at(9));
+    assert.equal((await a.blobs.find(d))?.createdAt.getTime(), at(3).getTime(), 'recording again keeps the first row');
+    assert.equal(await a.blobs.unlink(two, d, at(5)), true);
+    assert.equal(await a.blobs.unlink(two, d, at(5)), false);
+    assert.equal(await a.blobs.findInRepository(two, d), undefined);
+    assert.ok(await a.blobs.find(d), 'the bytes stay until GC finds them unreferenced');
+  });
+
+  test('stat revives a queued blob, at most once per coalescing period', async ({ a }) => {
+    const id = await repo(a);
+    const d = await blob(a, id, 'b', 5, at(0));
+    assert.equal(await a.blobs.stat(id, dg('unknown'), at(1)), undefined);
+    assert.deepEqual(await a.blobs.stat(id, d, at(GC_REVIVE_COALESCE_MS / 2)), { digest: d, size: 5, createdAt: at(0) });
+    assert.deepEqual(await a.gc.previewReview(at(0)), [{ digest: d, outcome: 'deleted', size: 5 }], 'too soon to revive');
+    await a.blobs.stat(id, d, at(10_000));
+    assert.deepEqual(await a.gc.previewReview(at(9_999)), [], 'revived at the stat');
+    assert.equal((await a.gc.previewReview(at(10_000))).length, 1);
+  });
+
+  test('upload commits: busy during a live deletion, a pending one is cancelled, a release queues unrecorded bytes', async ({ a }) => {
+    const id = await repo(a);
+    const d = await blob(a, id, 'b', 5, at(0));
+    assert.equal((await a.gc.review(at(0), at(1), 10))[0]?.outcome, 'deleted');
+    assert.equal(await a.gc.countDeletions(), 1);
+    // A pending deletion: the commit cancels it (the bytes it meant stay, the upload rewrites them).
+    assert.equal(await a.blobs.beginCommit('u1', d, at(2), at(0)), 'ok');
+    assert.equal(await a.gc.countDeletions(), 0);
+    await a.blobs.record(id, { digest: d, size: 5 }, at(3), 'u1');
+    assert.ok(await a.blobs.findInRepository(id, d));
+    // A claimed deletion: busy while the claim is fresh, taken over once stale.
+    assert.equal((await a.gc.review(at(3), at(4), 10))[0]?.outcome, 'deleted');
+    assert.deepEqual((await a.gc.claimDeletions('', at(5), at(0), 10)).claimed, [d]);
+    assert.equal(await a.blobs.beginCommit('u2', d, at(6), at(0)), 'busy');
+    assert.equal(await a.blobs.beginCommit('u2', d, at(6), at(6)), 'ok', 'a claim older than staleBefore is abandoned');
+    assert.equal(await a.gc.countDeletions(), 0);
+    // A commit released without a blob row queues its bytes for deletion.
+    await a.blobs.releaseCommit('u2', at(7));
+    assert.equal(await a.gc.countDeletions(), 1);
+    await a.blobs.releaseCommit('u2', at(8));
+    assert.equal(await a.gc.countDeletions(), 1, 'releasing twice is harmless');
+  });
+}

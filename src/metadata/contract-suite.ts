@@ -1,0 +1,31 @@
+/**
+ * The metadata contract: the behaviours of every role store that callers rely on, run against
+ * every engine (as distribution's storage-driver test suite is). SQLite is the reference; an
+ * engine passes when it behaves the same, including under two nodes racing on one database.
+ *
+ * Use from an engine's test file:
+ *
+ *   metadataContract('sqlite', async () => ({ open: ..., destroy: ... }));
+ *
+ * Each test gets a fresh database from the factory and opens two stores on it (two nodes).
+ */
+import { describe } from 'node:test';
+import { contractTest, type NewDatabase } from './contract-fixtures.js';
+import { concurrencyContract } from './contract-suite-concurrency.js';
+import { gcContract } from './contract-suite-gc.js';
+import { manifestContract } from './contract-suite-manifests.js';
+import { queueContract } from './contract-suite-queue.js';
+import { repositoryContract } from './contract-suite-repositories.js';
+
+export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
+
+export function metadataContract(name: string, newDatabase: NewDatabase, opts: { skip?: string | false } = {}): void {
+  const test = contractTest(newDatabase);
+  describe(`metadata contract: ${name}`, { skip: opts.skip ?? false }, () => {
+    describe('repositories, tags, uploads and image queries', () => repositoryContract(test));
+    describe('manifests and the blob index', () => manifestContract(test));
+    describe('garbage collection', () => gcContract(test));
+    describe('jobs, leases, scans, policies and identities', () => queueContract(test));
+    describe('two nodes on one database', () => concurrencyContract(test));
+  });
+}

@@ -1,0 +1,143 @@
+/** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
+import type { AccessKeyRecord, AccountRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../identities.js';
+import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
+
+interface UserRow {
+  account_id: string;
+  name: string;
+  user_id: string;
+  path: string;
+  created_at: number;
+}
+
+interface KeyRow {
+  id: string;
+  account_id: string;
+  user_name: string | null;
+  sealed_secret: string;
+  status: string;
+  created_at: number;
+}
+
+interface AccountRow {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+const toAccount = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at) });
+
+const toUser = (r: UserRow): UserRecord => ({
+  accountId: r.account_id,
+  name: r.name,
+  userId: r.user_id,
+  path: r.path,
+  createdAt: new Date(r.created_at),
+});
+
+function toKey(r: KeyRow): AccessKeyRecord {
+  const k: AccessKeyRecord = {
+    id: r.id,
+    accountId: r.account_id,
+    sealedSecret: r.sealed_secret,
+    status: r.status === 'Inactive' ? 'Inactive' : 'Active',
+    createdAt: new Date(r.created_at),
+  };
+  if (r.user_name !== null) k.userName = r.user_name;
+  return k;
+}
+
+const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
+const USER_COLUMNS = 'account_id, name, user_id, path, created_at';
+
+export function createPostgresIdentities({ pool, collate }: PgContext): IdentityStore {
+  return {
+    async createAccount(a) {
+      return (await changes(pool, 'INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.id, a.name, a.now.getTime()])) > 0;
+    },
+    async account(id) {
+      const r = await one<AccountRow>(pool, 'SELECT id, name, created_at FROM accounts WHERE id = $1', [id]);
+      return r && toAccount(r);
+    },
+    async listAccounts() {
+      return (await rows<AccountRow>(pool, `SELECT id, name, created_at FROM accounts ORDER BY id${collate}`)).map(toAccount);
+    },
+    async createUser(u) {
+      // ON CONFLICT DO NOTHING covers both unique keys (name in the account, and user id), as SQLite's does.
+      const n = await changes(pool, 'INSERT INTO users (account_id, name, user_id, path, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+        u.accountId,
+        u.name,
+        u.userId,
+        u.path,
+        u.now.getTime(),
+      ]);
+      return n > 0;
+    },
+    async user(accountId, name) {
+      const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      return r && toUser(r);
+    },
+    async listUsers(accountId) {
+      return (await rows<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE account_id = $1 ORDER BY name${collate}`, [accountId])).map(toUser);
+    },
+    async deleteUser(accountId, name) {
+      // Keys have no foreign key to their user (root keys have none): they go in the same transaction.
+      return withTransaction(pool, async (tx) => {
+        await tx.query('DELETE FROM access_keys WHERE account_id = $1 AND user_name = $2', [accountId, name]);
+        return (await changes(tx, 'DELETE FROM users WHERE account_id = $1 AND name = $2', [accountId, name])) > 0;
+      });
+    },
+    async createAccessKey(k) {
+      await pool.query('INSERT INTO access_keys (id, account_id, user_name, sealed_secret, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+        k.id,
+        k.accountId,
+        k.userName ?? null,
+        k.sealedSecret,
+        k.status,
+        k.now.getTime(),
+      ]);
+    },
+    async accessKey(id) {
+      const r = await one<KeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM access_keys WHERE id = $1`, [id]);
+      return r && toKey(r);
+    },
+    async listAccessKeys(accountId, userName) {
+      const found =
+        userName === undefined
+          ? await rows<KeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM access_keys WHERE account_id = $1 AND user_name IS NULL ORDER BY created_at, id`, [accountId])
+          : await rows<KeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM access_keys WHERE account_id = $1 AND user_name = $2 ORDER BY created_at, id`, [
+              accountId,
+              userName,
+            ]);
+      return found.map(toKey);
+    },
+    async setAccessKeyStatus(id, status) {
+      return (await changes(pool, 'UPDATE access_keys SET status = $1 WHERE id = $2', [status, id])) > 0;
+    },
+    async deleteAccessKey(id) {
+      return (await changes(pool, 'DELETE FROM access_keys WHERE id = $1', [id])) > 0;
+    },
+    async putUserPolicy(accountId, userName, p) {
+      await pool.query(
+        `INSERT INTO user_policies (account_id, user_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, user_name, kind, name) DO UPDATE SET document = excluded.document`,
+        [accountId, userName, p.kind, p.name, p.document ?? null],
+      );
+    },
+    async userPolicies(accountId, userName) {
+      const found = await rows<{ kind: string; name: string; document: string | null }>(
+        pool,
+        `SELECT kind, name, document FROM user_policies WHERE account_id = $1 AND user_name = $2 ORDER BY kind${collate}, name${collate}`,
+        [accountId, userName],
+      );
+      return found.map((r) => {
+        const p: UserPolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
+        if (r.document !== null) p.document = r.document;
+        return p;
+      });
+    },
+    async deleteUserPolicy(accountId, userName, kind, name) {
+      return (await changes(pool, 'DELETE FROM user_policies WHERE account_id = $1 AND user_name = $2 AND kind = $3 AND name = $4', [accountId, userName, kind, name])) > 0;
+    },
+  };
+}

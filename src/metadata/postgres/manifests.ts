@@ -1,0 +1,214 @@
+/**
+ * Manifests on PostgreSQL (the twin of ../sqlite/manifests.ts). A put checks every reference and
+ * writes the manifest, its reference rows, its tag and its scan job in one READ COMMITTED
+ * transaction that locks what it relies on, in the store-wide order (postgres-store.ts):
+ *
+ *  - the repository row, FOR KEY SHARE: a repository delete (FOR UPDATE) waits for the put, or
+ *    the put, having waited, finds the repository gone;
+ *  - the referenced blob rows, FOR KEY SHARE, in digest order: a GC review locks the blob row
+ *    FOR UPDATE before it re-checks references, so either the review sees our references
+ *    (committed) and keeps the blob, or we see its verdict (row gone) and refuse. The links are
+ *    checked after the locks, in a fresh snapshot, for the same reason;
+ *  - the child manifest rows, FOR KEY SHARE: a concurrent delete of a child waits or wins;
+ *  - the tag, by an upsert whose WHERE refuses to move an immutable tag: two puts racing for one
+ *    tag serialize on the tag row inside PostgreSQL, and the loser sees the winner's digest.
+ *
+ * Row locks rather than SERIALIZABLE: contention here is real (a CI fleet pushing tags that
+ * share base layers), and a lock costs the loser a short wait where SSI would abort a
+ * transaction that carries up to 4 MiB of payload and make it start over.
+ */
+import type { Digest } from '../../core/digest.js';
+import type { ManifestRecord, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import { queueManifestBlobs } from './gc-queue.js';
+import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
+import { startScanIn } from './scans.js';
+
+interface Row {
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  size: number;
+  payload: Buffer;
+  artifact_type: string | null;
+  subject_digest: string | null;
+  annotations: string | null;
+  pushed_at: number;
+}
+
+const COLUMNS = 'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at';
+
+function toManifest(r: Row): ManifestRecord {
+  const m: ManifestRecord = {
+    repositoryId: r.repository_id,
+    digest: r.digest as Digest,
+    mediaType: r.media_type,
+    size: r.size,
+    payload: r.payload,
+    pushedAt: new Date(r.pushed_at),
+  };
+  if (r.artifact_type !== null) m.artifactType = r.artifact_type;
+  if (r.subject_digest !== null) m.subject = r.subject_digest as Digest;
+  if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;
+  return m;
+}
+
+const sorted = (ds: Digest[]): string[] => [...new Set(ds)].sort();
+
+async function lockRepository(tx: Queryable, input: PutManifestInput, now: number): Promise<number | undefined> {
+  const find = () =>
+    one<{ id: number }>(tx, 'SELECT id FROM repositories WHERE registry_id = $1 AND name = $2 FOR KEY SHARE', [input.registryId, input.repository]);
+  const found = await find();
+  if (found) return found.id;
+  if (!input.createRepository) return undefined;
+  // Two first pushes may race: the loser's insert waits for the winner and does nothing, and
+  // the lookup after it (a new snapshot) finds the winner's row.
+  await tx.query('INSERT INTO repositories (registry_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+    input.registryId,
+    input.repository,
+    now,
+  ]);
+  return (await find())?.id;
+}
+
+async function digestsIn(tx: Queryable, sql: string, repositoryId: number, digests: string[]): Promise<Set<string>> {
+  return new Set((await rows<{ digest: string }>(tx, sql, [repositoryId, digests])).map((r) => r.digest));
+}
+
+async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestResult> {
+  const now = input.now.getTime();
+  const repositoryId = await lockRepository(tx, input, now);
+  if (repositoryId === undefined) return { kind: 'repositoryUnknown' };
+
+  // The blob rows first, then the links, read after the locks are held (see the file comment).
+  const blobs = sorted(input.blobs);
+  const children = sorted(input.manifests);
+  let linked = new Set<string>();
+  let present = new Set<string>();
+  if (blobs.length > 0) {
+    await tx.query('SELECT 1 FROM blobs WHERE digest = ANY($1::text[]) ORDER BY digest FOR KEY SHARE', [blobs]);
+    linked = await digestsIn(tx, 'SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2::text[])', repositoryId, blobs);
+  }
+  if (children.length > 0) {
+    const sql = 'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR KEY SHARE';
+    present = await digestsIn(tx, sql, repositoryId, children);
+  }
+  const missingBlobs = input.blobs.filter((d) => !linked.has(d));
+  const missingManifests = input.manifests.filter((d) => !present.has(d));
+  if (missingBlobs.length > 0 || missingManifests.length > 0) {
+    // Rolls back the repository we may have just created.
+    throw new Rollback<PutManifestResult>({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });
+  }
+
+  const insertManifest = () =>
+    tx.query(
+      `INSERT INTO manifests (repository_id, digest, media_type, size, payload, artifact_type, subject_digest, annotations, pushed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+      [
+        repositoryId,
+        input.digest,
+        input.mediaType,
+        input.payload.length,
+        input.payload,
+        input.artifactType ?? null,
+        input.subject ?? null,
+        input.annotations ? JSON.stringify(input.annotations) : null,
+        now,
+      ],
+    );
+  for (;;) {
+    if (((await insertManifest()).rowCount ?? 0) > 0) {
+      const refs = [...blobs.map((d) => [d, 'blob']), ...children.map((d) => [d, 'manifest'])];
+      if (refs.length > 0) {
+        await tx.query(
+          `INSERT INTO manifest_references (repository_id, parent_digest, child_digest, kind)
+           SELECT $1, $2, c, k FROM unnest($3::text[], $4::text[]) AS r(c, k) ON CONFLICT DO NOTHING`,
+          [repositoryId, input.digest, refs.map((r) => r[0]), refs.map((r) => r[1])],
+        );
+      }
+      if (input.scan) await startScanIn(tx, repositoryId, input.digest, input.scan, now);
+      break;
+    }
+    // The manifest existed: hold it until commit, so a concurrent delete cannot take it away
+    // before the tag is written. If one took it between the two statements, insert it anew.
+    if (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2 FOR KEY SHARE', [repositoryId, input.digest])) break;
+  }
+
+  if (input.tag !== undefined) {
+    // An immutable tag may be written only where it is absent or already points here. On a
+    // conflict PostgreSQL locks the tag row (waiting for a racing put to commit) and evaluates
+    // the WHERE against its latest version, so of two racing puts exactly one moves the tag.
+    const moved = await tx.query(
+      `INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
+       WHERE $5 OR tags.digest = excluded.digest`,
+      [repositoryId, input.tag, input.digest, now, input.tagMutable],
+    );
+    if ((moved.rowCount ?? 0) === 0) {
+      const cur = await one<{ digest: string }>(tx, 'SELECT digest FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, input.tag]);
+      throw new Rollback<PutManifestResult>({ kind: 'tagImmutable', current: cur!.digest as Digest });
+    }
+  }
+  return { kind: 'ok', repositoryId };
+}
+
+export function createPostgresManifests({ pool }: PgContext): ManifestStore {
+  return {
+    async find(repositoryId, digest) {
+      const r = await one<Row>(pool, `SELECT ${COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest = $2`, [repositoryId, digest]);
+      return r && toManifest(r);
+    },
+    async findByTag(repositoryId, tag) {
+      const r = await one<Row>(
+        pool,
+        `SELECT ${COLUMNS} FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest
+         WHERE t.repository_id = $1 AND t.name = $2`,
+        [repositoryId, tag],
+      );
+      return r && toManifest(r);
+    },
+    async put(input) {
+      return withTransaction(pool, (tx) => put(tx, input));
+    },
+    async delete(repositoryId, digest, now) {
+      return withTransaction(pool, async (tx) => {
+        // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
+        await queueManifestBlobs(tx, repositoryId, digest, now.getTime());
+        const r = await tx.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
+        return (r.rowCount ?? 0) > 0;
+      });
+    },
+    async recordPulls(pulls) {
+      if (pulls.length === 0) return;
+      // The latest pull per image, written only if it moves the time forward. The rows are
+      // locked first, in key order, so two nodes flushing overlapping batches wait for each
+      // other instead of deadlocking; the condition is re-checked on a row's latest version
+      // once its lock is ours, so concurrent recorders only ever move a pull time forward.
+      await withTransaction(pool, (tx) =>
+        tx.query(
+          `WITH p AS (SELECT r, d, max(a) AS at FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(r, d, a) GROUP BY r, d),
+           locked AS (
+             SELECT m.repository_id, m.digest, p.at FROM manifests m JOIN p ON m.repository_id = p.r AND m.digest = p.d
+             WHERE m.last_pulled_at IS NULL OR m.last_pulled_at < p.at
+             ORDER BY m.repository_id, m.digest FOR NO KEY UPDATE OF m)
+           UPDATE manifests m SET last_pulled_at = l.at FROM locked l
+           WHERE m.repository_id = l.repository_id AND m.digest = l.digest AND (m.last_pulled_at IS NULL OR m.last_pulled_at < l.at)`,
+          [pulls.map((p) => p.repositoryId), pulls.map((p) => p.digest), pulls.map((p) => p.at.getTime())],
+        ),
+      );
+    },
+    async referrers(repositoryId, subject, artifactType) {
+      const found = await rows<Pick<Row, 'digest' | 'media_type' | 'size' | 'artifact_type' | 'annotations'>>(
+        pool,
+        `SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+         WHERE repository_id = $1 AND subject_digest = $2 AND ($3::text IS NULL OR artifact_type = $3) ORDER BY digest COLLATE "C"`,
+        [repositoryId, subject, artifactType ?? null],
+      );
+      return found.map((m) => {
+        const r: ReferrerRecord = { digest: m.digest as Digest, mediaType: m.media_type, size: m.size };
+        if (m.artifact_type !== null) r.artifactType = m.artifact_type;
+        if (m.annotations !== null) r.annotations = JSON.parse(m.annotations) as Record<string, string>;
+        return r;
+      });
+    },
+  };
+}

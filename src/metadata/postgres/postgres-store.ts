@@ -1,0 +1,89 @@
+/**
+ * The shared metadata engine for scale-out: every role store over one PostgreSQL database, with
+ * the schema of the one migration history (../migrations.ts) and the semantics of the SQLite
+ * engine, the reference. Selected by BERTH_DATABASE_URL=postgres://...; several nodes share it.
+ *
+ * Every method is one atomic unit: a single statement, or one transaction (pool.ts,
+ * withTransaction). Where a rule reads before it writes, the race between nodes is closed with a
+ * lock, chosen per operation and explained beside it. Locks are taken in this order, so Berth's
+ * transactions do not wait for each other in a cycle:
+ *
+ *   1. the repository row (put: FOR KEY SHARE; delete: FOR UPDATE; resource tags: FOR NO KEY UPDATE)
+ *   2. review rows, the per-digest GC mutex (writers upsert them in digest order; a reviewer
+ *      takes them FOR UPDATE SKIP LOCKED)
+ *   3. blob rows (put: FOR KEY SHARE; reviewer: FOR UPDATE; both in digest order)
+ *   4. the rows a statement writes: links, manifests, tags, jobs, then commit markers, then
+ *      deletion rows
+ *
+ * A deletion claim never waits at all (deletion rows SKIP LOCKED, the digest's advisory lock
+ * only tried), so it cannot close a cycle. beginCommit takes the digest's advisory lock, then
+ * the deletion row, then its own marker; that last step could only meet a reclaim of the same
+ * upload's stale marker. PostgreSQL detects any cycle that remains, and withTransaction retries.
+ */
+import type { MetadataStore } from '../types.js';
+import { createPostgresBlobIndex } from './blobs.js';
+import { createPostgresGc } from './gc.js';
+import { createPostgresIdentities } from './identities.js';
+import { createPostgresImages } from './images.js';
+import { createPostgresJobs, createPostgresLeases } from './jobs.js';
+import { createPostgresManifests } from './manifests.js';
+import { migratePostgres, sortsByBytes } from './migrate.js';
+import { createPool, type PgContext } from './pool.js';
+import { createPostgresRepositories } from './repositories.js';
+import { createPostgresScans } from './scans.js';
+import {
+  createPostgresLifecyclePreviews,
+  createPostgresPolicies,
+  createPostgresRegistrySettings,
+  createPostgresTags,
+  createPostgresUploads,
+} from './small-stores.js';
+
+export interface PostgresMetadataOptions {
+  /**
+   * A libpq-style URL, e.g. postgres://berth:secret@db:5432/berth?sslmode=require. A schema
+   * other than public: add `options=-c search_path=<schema>` (URL-encoded).
+   */
+  connectionString: string;
+  /** Connections this node keeps at most (default 10). Size it with the server's max_connections / nodes. */
+  poolSize?: number;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+
+/**
+ * Connects, brings the schema up to date (once, however many nodes start together) and returns
+ * the store. Rejects if the database is unreachable or a migration fails; the pool is closed then.
+ */
+export async function createPostgresMetadataStore(opts: PostgresMetadataOptions): Promise<MetadataStore> {
+  const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new Error(`poolSize must be a positive integer, got ${poolSize}`);
+  const pool = createPool(opts.connectionString, poolSize);
+  let ctx: PgContext;
+  try {
+    await migratePostgres(pool);
+    ctx = { pool, collate: (await sortsByBytes(pool)) ? '' : ' COLLATE "C"' };
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+  return {
+    repositories: createPostgresRepositories(ctx),
+    blobs: createPostgresBlobIndex(ctx),
+    manifests: createPostgresManifests(ctx),
+    tags: createPostgresTags(ctx),
+    uploads: createPostgresUploads(ctx),
+    images: createPostgresImages(ctx),
+    identities: createPostgresIdentities(ctx),
+    policies: createPostgresPolicies(ctx),
+    registrySettings: createPostgresRegistrySettings(ctx),
+    leases: createPostgresLeases(ctx),
+    gc: createPostgresGc(ctx),
+    lifecyclePreviews: createPostgresLifecyclePreviews(ctx),
+    jobs: createPostgresJobs(ctx),
+    scans: createPostgresScans(ctx),
+    async close() {
+      await pool.end();
+    },
+  };
+}

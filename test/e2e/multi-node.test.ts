@@ -1,0 +1,111 @@
+/**
+ * Several `berth serve` processes on one PostgreSQL (a throwaway cluster) behave as one
+ * registry: an upload started on one node is finished on another, even after the first node is
+ * killed mid-upload; pushes on one are pulled from the other with skopeo; tag immutability holds
+ * across nodes. The nodes share the blob store directory (one machine); S3 is the other way.
+ */
+import { CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../src/metadata/postgres/testing/cluster.js';
+import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { ecrClient } from './helpers/ecr-client.js';
+import { buildImageLayout } from './helpers/oci-layout.js';
+import { asBody, pushBlob, request, sha256, startUpload, uploadUrl } from './helpers/registry-http.js';
+import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const pg: TestPostgres | undefined = await startTestPostgres();
+
+describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is not installed' }, () => {
+  let db: TestDatabase;
+  let a: BerthProcess;
+  let b: BerthProcess;
+  let skopeo: Skopeo;
+  let env: Record<string, string>;
+
+  before(async () => {
+    db = await pg!.newDatabase();
+    env = { BERTH_DATABASE_URL: db.connectionString, BERTH_LOG_LEVEL: 'warn' };
+    a = await startBerth({ env });
+    // The second node shares the first's directory: server key, admin credentials, blob files.
+    b = await startBerth({ env, dataDir: a.dataDir });
+    skopeo = await createSkopeo();
+  });
+  after(async () => {
+    await skopeo?.cleanup();
+    await b?.stop();
+    await a?.cleanup();
+    await db?.drop();
+    await pg?.stop();
+  });
+
+  it('finishes on one node an upload started on another', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const location = await startUpload(a.url, 'multi/up');
+    const first = await request(location, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `0-${1024 * 1024 - 1}` },
+      body: asBody(data.subarray(0, 1024 * 1024)),
+    });
+    assert.equal(first.status, 202);
+    // Same session, same path, other node.
+    const onB = uploadUrl(b.url, new URL(first.headers.get('location')!, a.url).pathname + new URL(first.headers.get('location')!, a.url).search);
+    const second = await request(onB, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${1024 * 1024}-${data.length - 1}` },
+      body: asBody(data.subarray(1024 * 1024)),
+    });
+    assert.equal(second.status, 202, second.body.toString());
+    const done = await request(uploadUrl(b.url, new URL(second.headers.get('location')!, b.url).pathname, `digest=${sha256(data)}`), { method: 'PUT' });
+    assert.equal(done.status, 201, done.body.toString());
+    const got = await request(`${a.url}/v2/multi/up/blobs/${sha256(data)}`);
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(data));
+    assert.ok(!existsSync(join(a.dataDir, 'metadata.db')), 'the metadata is in PostgreSQL, not a shared SQLite file');
+  });
+
+  it('pushes on one node and pulls from the other with skopeo, byte-exact', async () => {
+    const dir = await tempDir('berth-layout-');
+    const image = await buildImageLayout(join(dir, 'img'), { layers: 2, layerBytes: 256 * 1024, tag: 'v1' });
+    const login = async (n: BerthProcess) =>
+      skopeo.run(['login', '--tls-verify=false', '-u', 'AWS', '-p', Buffer.from(n.authorization.slice(6), 'base64').toString().slice(4), n.host]);
+    await login(a);
+    await login(b);
+    await skopeo.copy(`oci:${join(dir, 'img')}:v1`, `docker://${a.host}/multi/app:v1`);
+    const raw = await skopeo.inspectRaw(`docker://${b.host}/multi/app:v1`);
+    assert.equal(sha256(raw), image.manifestDigest);
+    await skopeo.copy(`docker://${b.host}/multi/app:v1`, `oci:${join(dir, 'out')}:v1`);
+  });
+
+  it('keeps tags immutable across nodes', async () => {
+    await ecrClient(a).send(new CreateRepositoryCommand({ repositoryName: 'multi/frozen', imageTagMutability: 'IMMUTABLE' }));
+    const config = Buffer.from('{"n":1}');
+    await pushBlob(a.url, 'multi/frozen', config);
+    const manifest = (n: number) =>
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [], annotations: { n: String(n) } });
+    await ecrClient(a).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(1), imageTag: 'v1' }));
+    await assert.rejects(ecrClient(b).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(2), imageTag: 'v1' })), { name: 'ImageTagAlreadyExistsException' });
+  });
+
+  it('lets a surviving node finish an upload whose node was killed mid-way', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const location = await startUpload(a.url, 'multi/crash');
+    const half = data.length / 2;
+    const first = await request(location, { method: 'PATCH', headers: { 'Content-Range': `0-${half - 1}` }, body: asBody(data.subarray(0, half)) });
+    assert.equal(first.status, 202);
+    const path = new URL(first.headers.get('location')!, a.url).pathname;
+    await a.kill();
+    const status = await request(uploadUrl(b.url, path));
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.get('range'), `0-${half - 1}`);
+    const rest = await request(uploadUrl(b.url, path), { method: 'PATCH', headers: { 'Content-Range': `${half}-${data.length - 1}` }, body: asBody(data.subarray(half)) });
+    assert.equal(rest.status, 202);
+    const done = await request(uploadUrl(b.url, path, `digest=${sha256(data)}`), { method: 'PUT' });
+    assert.equal(done.status, 201, done.body.toString());
+    assert.ok((await request(`${b.url}/v2/multi/crash/blobs/${sha256(data)}`)).body.equals(data));
+  });
+});
