@@ -1,33 +1,10 @@
 /** Image scans, package inventories and advisories on PostgreSQL (the twin of ../sqlite/scans.ts). */
 import type { Digest } from '../../core/digest.js';
-import type { ImageScanRecord, JobRequest, ScanStatus, ScanStore } from '../types.js';
+import type { ImageScanRecord, JobRequest, ScanStore } from '../types.js';
 import { enqueueIn } from './jobs.js';
+import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import { one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
-interface ScanRow {
-  digest: string;
-  status: ScanStatus;
-  description: string;
-  started_at: number;
-  completed_at: number | null;
-  source_updated_at: number | null;
-  findings: string | null;
-  fingerprint: string | null;
-}
-
-function toScan(r: ScanRow): ImageScanRecord {
-  return {
-    status: r.status,
-    description: r.description,
-    startedAt: new Date(r.started_at),
-    ...(r.completed_at !== null && { completedAt: new Date(r.completed_at) }),
-    ...(r.source_updated_at !== null && { sourceUpdatedAt: new Date(r.source_updated_at) }),
-    ...(r.findings !== null && { findings: r.findings }),
-    ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),
-  };
-}
-
-const SCAN_COLUMNS = 'digest, status, description, started_at, completed_at, source_updated_at, findings, fingerprint';
 
 /** Marks a scan IN_PROGRESS and enqueues its job, inside the caller's transaction (a manifest put). */
 export async function startScanIn(tx: Queryable, repositoryId: number, digest: string, job: JobRequest, now: number): Promise<void> {

@@ -1,33 +1,10 @@
 /** Image scans, package inventories and advisories on SQLite. */
 import type { Digest } from '../../core/digest.js';
-import type { ImageScanRecord, JobRequest, ScanStatus, ScanStore } from '../types.js';
+import type { ImageScanRecord, JobRequest, ScanStore } from '../types.js';
 import { prepareEnqueue } from './jobs.js';
+import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import type { Db } from './open.js';
 
-interface ScanRow {
-  digest: string;
-  status: ScanStatus;
-  description: string;
-  started_at: number;
-  completed_at: number | null;
-  source_updated_at: number | null;
-  findings: string | null;
-  fingerprint: string | null;
-}
-
-function toScan(r: ScanRow): ImageScanRecord {
-  return {
-    status: r.status,
-    description: r.description,
-    startedAt: new Date(r.started_at),
-    ...(r.completed_at !== null && { completedAt: new Date(r.completed_at) }),
-    ...(r.source_updated_at !== null && { sourceUpdatedAt: new Date(r.source_updated_at) }),
-    ...(r.findings !== null && { findings: r.findings }),
-    ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),
-  };
-}
-
-const SCAN_COLUMNS = 'digest, status, description, started_at, completed_at, source_updated_at, findings, fingerprint';
 
 /** The statements a manifest put runs to start a scan-on-push in its own transaction. */
 export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
