@@ -6,6 +6,7 @@ set -euo pipefail
 
 # command name → Debian package that provides it
 declare -A wanted=([skopeo]=skopeo [aws]=awscli)
+wanted+=([radosgw]=radosgw [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd)  # the S3 test server, scripts/s3-test-server.sh
 
 missing=()
 for cmd in "${!wanted[@]}"; do

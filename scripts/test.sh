@@ -25,4 +25,21 @@ if [ ${#files[@]} -eq 0 ]; then
   exit 1
 fi
 
-exec node --test --test-concurrency=2 "${files[@]}"
+# One S3 server (Ceph RGW, scripts/s3-test-server.sh) for every test file, started here so that
+# test files running side by side never stop it under each other. BERTH_S3_TEST_ENDPOINT set by
+# the caller points the tests at another S3 instead.
+started_s3=
+if [ -z "${BERTH_S3_TEST_ENDPOINT:-}" ] && printf '%s\n' "${files[@]}" | grep -q -E 'blobstore/s3|e2e/(s3|multi-node)'; then
+  if s3env=$(bash scripts/s3-test-server.sh start); then
+    while IFS='=' read -r k v; do
+      case "$k" in BERTH_S3_TEST_*) export "$k=$v" ;; esac
+    done <<<"$s3env"
+    started_s3=1
+  else
+    echo "test.sh: the S3 test server did not start; the S3 tests will say why" >&2
+  fi
+fi
+status=0
+node --test --test-concurrency=2 "${files[@]}" || status=$?
+[ -z "$started_s3" ] || bash scripts/s3-test-server.sh stop >/dev/null 2>&1 || true
+exit $status

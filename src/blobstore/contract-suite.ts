@@ -291,9 +291,75 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
 
     test('presignedUrl gives an http(s) URL for a stored blob', async (store) => {
       assert.ok(store.presignedUrl, 'the driver implements presignedUrl');
-      const digest = await put(store, bytes(10, 24));
+      const data = bytes(10, 24);
+      const digest = await put(store, data);
       const url = new URL(await store.presignedUrl(digest, 60));
       assert.match(url.protocol, /^https?:$/);
+      // "A URL a client may GET the blob from directly": a plain GET, no credentials of ours.
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), data);
+    });
+
+    test('a writer is spent after commit, cancel or close', async (store) => {
+      const data = bytes(100, 26);
+      const committed = await store.writer(randomUUID(), { append: false });
+      await committed.append(sourceOf(data));
+      await committed.commit(digestOf(data));
+      const cancelled = await store.writer(randomUUID(), { append: false });
+      await cancelled.cancel();
+      const closed = await store.writer(randomUUID(), { append: false });
+      await closed.close();
+      for (const w of [committed, cancelled, closed]) await assert.rejects(w.append(sourceOf(bytes(1, 27))));
+      assert.equal(await store.statUpload(closed.uploadId), 0, 'close keeps the (empty) staged upload');
+    });
+
+    test('append: true on a fresh id starts an empty upload, and an empty append changes nothing', async (store) => {
+      const id = randomUUID();
+      const w = await store.writer(id, { append: true });
+      assert.equal(w.size, 0);
+      assert.equal(await store.statUpload(id), 0);
+      assert.equal((await readAll(await store.readUpload(id))).length, 0);
+      const data = bytes(5000, 28);
+      await w.append(sourceOf(data));
+      assert.equal(await w.append(sourceOf(Buffer.alloc(0))), 0);
+      assert.equal(w.size, data.length);
+      assert.deepEqual(await readAll(await store.readUpload(id)), data);
+    });
+
+    test('a retried commit succeeds once the staged bytes are gone', async (store) => {
+      const data = bytes(20_000, 29);
+      const id = randomUUID();
+      const first = await store.writer(id, { append: false });
+      await first.append(sourceOf(data));
+      const retry = await store.writer(id, { append: true });
+      await first.commit(digestOf(data));
+      assert.equal(await store.statUpload(id), undefined);
+      await retry.commit(digestOf(data));
+      assert.deepEqual(await readAll(await store.read(digestOf(data))), data);
+      assert.equal(await store.statUpload(id), undefined);
+    });
+
+    test('a commit whose staged bytes were discarded fails and makes nothing visible', async (store) => {
+      const data = bytes(20_000, 30);
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await w.append(sourceOf(data));
+      await store.deleteUpload(id);
+      await assert.rejects(w.commit(digestOf(data)));
+      assert.equal(await store.stat(digestOf(data)), undefined);
+    });
+
+    test('a committed blob does not change when its upload id is reused', async (store) => {
+      const data = bytes(30_000, 31);
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await w.append(sourceOf(data));
+      await w.commit(digestOf(data));
+      const again = await store.writer(id, { append: false });
+      await again.append(sourceOf(bytes(30_000, 32)));
+      await again.cancel();
+      assert.deepEqual(await readAll(await store.read(digestOf(data))), data);
     });
 
     it('names only tests of this suite in its skip list', () => {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { createApp } from '../app/app.js';
 import { IdentityError } from '../auth/identity-admin.js';
+import { S3LocationError } from '../blobstore/s3/s3-location.js';
 import { RegistryError } from '../core/errors.js';
 import { PolicyNotFound } from '../registry/policies.js';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -60,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
           {
             ...config,
             ...(config.serverKey !== undefined && { serverKey: '(redacted)' }),
+            ...(config.s3SecretAccessKey !== undefined && { s3SecretAccessKey: '(redacted)' }),
+            ...(config.s3SessionToken !== undefined && { s3SessionToken: '(redacted)' }),
             ...(config.databaseUrl !== undefined && { databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:(redacted)@') }),
           },
           null,
@@ -96,7 +99,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`berth: ${err.message}\n`);
       process.exit(1);
     }
-    if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (err instanceof ConfigError || err instanceof S3LocationError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`berth: ${err.message}\n`);
       process.exit(2);
     }

@@ -34,6 +34,21 @@ export const configSchema = z
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     /** Connections per node; keep nodes × pool size under the server's max_connections. */
     databasePoolSize: int(1, 1000).default(10),
+    /** Blobs in S3-compatible storage (s3://bucket/prefix); the local disk under dataDir when unset. */
+    storage: z.string().regex(/^s3:\/\/[^/]+/, 'must be s3://bucket[/prefix]').optional(),
+    /** An S3-compatible endpoint (Ceph RGW, MinIO); unset means AWS S3. */
+    s3Endpoint: z.string().url().optional(),
+    s3Region: z.string().min(1).optional(),
+    /** Both or neither; neither uses the AWS SDK's default credential chain. Never logged. */
+    s3AccessKeyId: z.string().min(1).optional(),
+    s3SecretAccessKey: z.string().min(1).optional(),
+    s3SessionToken: z.string().min(1).optional(),
+    s3ForcePathStyle: bool.optional(),
+    /** The endpoint presigned URLs name, when clients reach the store by another address. */
+    s3PresignEndpoint: z.string().url().optional(),
+    s3PartSize: int(5 * 1024 * 1024, 512 * 1024 * 1024).optional(),
+    /** Blob GETs on /v2: streamed through Berth, or a 307 to a presigned URL (S3 only). */
+    blobRedirect: z.enum(['stream', 'presign']).default('stream'),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
     /** Every repository with a lifecycle policy is evaluated this often (one node at a time); 0 turns it off. */

@@ -10,6 +10,9 @@ import type { BlobRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryForPush, requireRepository } from './repositories.js';
 
+/** How long a presigned blob URL works; long enough for a slow pull of a large layer. */
+const PRESIGN_TTL_SECONDS = 3600;
+
 export class Blobs {
   constructor(private readonly ctx: RegistryContext) {}
 
@@ -19,6 +22,15 @@ export class Blobs {
     const blob = await this.ctx.meta.blobs.stat(repo.id, digest, this.ctx.clock.now());
     if (!blob) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
     return blob;
+  }
+
+  /**
+   * A URL the client may GET the blob from directly, for `presignTtlSeconds`, when the store can
+   * presign (S3); undefined otherwise. The caller has checked the blob is readable in the scope.
+   */
+  async presignedUrl(digest: Digest): Promise<string | undefined> {
+    const presign = this.ctx.blobs.presignedUrl?.bind(this.ctx.blobs);
+    return presign ? presign(digest, PRESIGN_TTL_SECONDS) : undefined;
   }
 
   async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {

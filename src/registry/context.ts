@@ -16,6 +16,8 @@ export interface RegistryLimits {
   maxManifestBytes: number;
   maxBlobBytes: number;
   maxPageSize: number;
+  /** Answer blob GETs with a 307 to a presigned URL when the store can presign. */
+  redirectBlobGets?: boolean;
 }
 
 export interface RegistryContext {

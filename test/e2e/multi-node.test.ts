@@ -4,12 +4,13 @@
  * killed mid-upload; pushes on one are pulled from the other with skopeo; tag immutability holds
  * across nodes. The nodes share the blob store directory (one machine); S3 is the other way.
  */
-import { CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, GetDownloadUrlForLayerCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startS3TestServer, type S3TestServer } from '../../src/blobstore/s3/testing/s3-test-server.js';
 import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../src/metadata/postgres/testing/cluster.js';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { ecrClient } from './helpers/ecr-client.js';
@@ -19,6 +20,13 @@ import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const pg: TestPostgres | undefined = await startTestPostgres();
+const s3 = await startS3TestServer();
+const s3Unavailable = 'unavailable' in s3 ? s3.unavailable : undefined;
+if (s3Unavailable && (process.env.CI || process.env.BERTH_REQUIRE_S3)) throw new Error(`no S3 test server: ${s3Unavailable}`);
+after(async () => {
+  await pg?.stop();
+  if (!('unavailable' in s3)) await s3.stop();
+});
 
 describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is not installed' }, () => {
   let db: TestDatabase;
@@ -40,7 +48,6 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     await b?.stop();
     await a?.cleanup();
     await db?.drop();
-    await pg?.stop();
   });
 
   it('finishes on one node an upload started on another', async () => {
@@ -107,5 +114,59 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     const done = await request(uploadUrl(b.url, path, `digest=${sha256(data)}`), { method: 'PUT' });
     assert.equal(done.status, 201, done.body.toString());
     assert.ok((await request(`${b.url}/v2/multi/crash/blobs/${sha256(data)}`)).body.equals(data));
+  });
+});
+
+describe('nodes on PostgreSQL and S3', { skip: !pg ? 'PostgreSQL is not installed' : (s3Unavailable ?? false) }, () => {
+  let db: TestDatabase;
+  let a: BerthProcess;
+  let b: BerthProcess;
+  const server = s3 as S3TestServer;
+
+  before(async () => {
+    db = await pg!.newDatabase();
+    const env = {
+      BERTH_DATABASE_URL: db.connectionString,
+      BERTH_STORAGE: `s3://${server.bucket}/berth-${randomBytes(4).toString('hex')}`,
+      BERTH_S3_ENDPOINT: server.endpoint,
+      BERTH_S3_REGION: server.region,
+      BERTH_S3_ACCESS_KEY_ID: server.accessKeyId,
+      BERTH_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+      BERTH_SERVER_KEY: randomBytes(32).toString('base64'),
+    };
+    a = await startBerth({ env });
+    // Its own directory: nothing but the admin key file is shared with the first node.
+    const dirB = await tempDir();
+    copyFileSync(join(a.dataDir, 'admin-credentials'), join(dirB, 'admin-credentials'));
+    b = await startBerth({ env: { ...env, BERTH_BLOB_REDIRECT: 'presign' }, dataDir: dirB });
+  });
+  after(async () => {
+    await b?.cleanup();
+    await a?.cleanup();
+    await db?.drop();
+  });
+
+  it('continues an upload across nodes, keeps no blob on local disk, and serves presigned URLs', async () => {
+    const data = randomBytes(6 * 1024 * 1024 + 5);
+    const location = await startUpload(a.url, 'cloud/app');
+    const cut = 5 * 1024 * 1024 + 3;
+    const first = await request(location, { method: 'PATCH', headers: { 'Content-Range': `0-${cut - 1}` }, body: asBody(data.subarray(0, cut)) });
+    assert.equal(first.status, 202);
+    const path = new URL(first.headers.get('location')!, a.url).pathname;
+    const rest = await request(uploadUrl(b.url, path), { method: 'PATCH', headers: { 'Content-Range': `${cut}-${data.length - 1}` }, body: asBody(data.subarray(cut)) });
+    assert.equal(rest.status, 202, rest.body.toString());
+    const done = await request(uploadUrl(b.url, path, `digest=${sha256(data)}`), { method: 'PUT' });
+    assert.equal(done.status, 201, done.body.toString());
+
+    const streamed = await request(`${a.url}/v2/cloud/app/blobs/${sha256(data)}`);
+    assert.ok(streamed.body.equals(data), 'node A streams it from S3');
+    const redirected = await request(`${b.url}/v2/cloud/app/blobs/${sha256(data)}`, { redirect: 'manual' });
+    assert.equal(redirected.status, 307, 'node B redirects to the store');
+    const direct = Buffer.from(await (await fetch(redirected.headers.get('location')!)).arrayBuffer());
+    assert.ok(direct.equals(data), 'the presigned URL serves the exact bytes, no token needed');
+    const { downloadUrl } = await ecrClient(a).send(new GetDownloadUrlForLayerCommand({ repositoryName: 'cloud/app', layerDigest: sha256(data) }));
+    assert.match(downloadUrl!, new RegExp(`^${server.endpoint}/`));
+    assert.ok(Buffer.from(await (await fetch(downloadUrl!)).arrayBuffer()).equals(data));
+    for (const dir of [a.dataDir, b.dataDir]) assert.ok(!readdirSync(dir).includes('blobs'), `no blob files under ${dir}`);
   });
 });

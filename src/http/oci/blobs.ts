@@ -31,6 +31,13 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
     send(r.res, status, headers);
     return;
   }
+  if (r.registry.ctx.limits.redirectBlobGets && !range) {
+    const url = await r.registry.blobs.presignedUrl(digest);
+    if (url !== undefined) {
+      send(r.res, 307, { 'Docker-Content-Digest': digest, Location: url });
+      return;
+    }
+  }
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   await pipeline(stream, r.res);
