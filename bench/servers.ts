@@ -4,7 +4,7 @@
  * packages it (`docker-registry`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerth, freePort } from '../test/e2e/helpers/berth-process.js';
 import { adminCredentials, type Credentials } from '../test/e2e/helpers/ecr-client.js';
@@ -29,12 +29,14 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startBerthServer(workDir: string): Promise<Server> {
+/** `joins`: the data directory of a node already running on the same database, whose admin key this one uses. */
+export async function startBerthServer(workDir: string, opts: { env?: Record<string, string>; name?: string; joins?: string } = {}): Promise<Server> {
   const dataDir = await mkdtemp(join(workDir, 'berth-'));
-  const b = await startBerth({ dataDir });
+  if (opts.joins !== undefined) await copyFile(join(opts.joins, 'admin-credentials'), join(dataDir, 'admin-credentials'));
+  const b = await startBerth({ dataDir, ...(opts.env && { env: opts.env }) });
   const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64').toString().slice(4);
   return {
-    name: 'berth',
+    name: opts.name ?? 'berth',
     url: b.url,
     host: b.host,
     pid: b.child.pid!,
@@ -47,7 +49,8 @@ export async function startBerthServer(workDir: string): Promise<Server> {
   };
 }
 
-export async function startReferenceServer(workDir: string): Promise<Server> {
+/** `storage` is the reference's storage section in YAML flow style; its own directory by default. */
+export async function startReferenceServer(workDir: string, storage?: string): Promise<Server> {
   const root = await mkdtemp(join(workDir, 'reference-'));
   const port = await freePort();
   const config = join(root, 'config.yml');
@@ -56,11 +59,13 @@ export async function startReferenceServer(workDir: string): Promise<Server> {
     [
       'version: 0.1',
       'log: {level: error, accesslog: {disabled: true}}',
-      `storage: {filesystem: {rootdirectory: ${join(root, 'data')}}, delete: {enabled: true}}`,
+      `storage: ${storage ?? `{filesystem: {rootdirectory: ${join(root, 'data')}}, delete: {enabled: true}}`}`,
       `http: {addr: "127.0.0.1:${port}"}`,
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The reference's AWS SDK must not pick up this shell's AWS settings (a CA bundle, a profile).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const url = `http://127.0.0.1:${port}`;
