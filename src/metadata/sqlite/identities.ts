@@ -1,43 +1,7 @@
 /** Accounts, users, access keys and user policies on SQLite. */
 import type { AccessKeyRecord, AccountRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../identities.js';
+import { toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import type { Db } from './open.js';
-
-interface UserRow {
-  account_id: string;
-  name: string;
-  user_id: string;
-  path: string;
-  created_at: number;
-}
-
-interface KeyRow {
-  id: string;
-  account_id: string;
-  user_name: string | null;
-  sealed_secret: string;
-  status: string;
-  created_at: number;
-}
-
-const toUser = (r: UserRow): UserRecord => ({
-  accountId: r.account_id,
-  name: r.name,
-  userId: r.user_id,
-  path: r.path,
-  createdAt: new Date(r.created_at),
-});
-
-function toKey(r: KeyRow): AccessKeyRecord {
-  const k: AccessKeyRecord = {
-    id: r.id,
-    accountId: r.account_id,
-    sealedSecret: r.sealed_secret,
-    status: r.status === 'Inactive' ? 'Inactive' : 'Active',
-    createdAt: new Date(r.created_at),
-  };
-  if (r.user_name !== null) k.userName = r.user_name;
-  return k;
-}
 
 export function createSqliteIdentities(db: Db): IdentityStore {
   const q = {
