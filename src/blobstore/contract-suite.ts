@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { bytes, readAll, sourceOf } from './testing.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { BlobNotFoundError, type BlobStore } from './blob-store.js';
 
@@ -368,31 +369,6 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
   });
 }
 
-/** Deterministic pseudo-random bytes, different per seed, so misplaced chunks are caught. */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = (seed * 2654435761 + 1) >>> 0;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-/** A byte stream yielding `data` in pieces, as a request body would arrive. */
-function sourceOf(data: Buffer, piece = 16 * 1024): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
-  })());
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function put(store: BlobStore, data: Buffer): Promise<Digest> {
   const digest = digestOf(data);

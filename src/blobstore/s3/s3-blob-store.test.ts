@@ -6,11 +6,11 @@
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { digestOf, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, type BlobStore } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
+import { bytes, readAll, sourceOf } from '../testing.js';
 import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from './s3-blob-store.js';
 import { startS3TestServer } from './testing/s3-test-server.js';
 
@@ -205,29 +205,6 @@ else describe('s3 blob store', () => {
   });
 });
 
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = (seed * 2654435761 + 1) >>> 0;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-function sourceOf(data: Buffer, piece = 64 * 1024): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
-  })());
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function put(store: BlobStore, data: Buffer, digest: Digest = digestOf(data)): Promise<Digest> {
   const w = await store.writer(randomUUID(), { append: false });

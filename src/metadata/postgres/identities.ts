@@ -1,5 +1,5 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
-import type { AccessKeyRecord, AccountRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../identities.js';
+import type { AccountRecord, IdentityStore, UserPolicyRecord } from '../identities.js';
 import { toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
 

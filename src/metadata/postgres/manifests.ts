@@ -18,39 +18,13 @@
  * transaction that carries up to 4 MiB of payload and make it start over.
  */
 import type { Digest } from '../../core/digest.js';
-import type { ManifestRecord, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
 import { startScanIn } from './scans.js';
 
-interface Row {
-  repository_id: number;
-  digest: string;
-  media_type: string;
-  size: number;
-  payload: Buffer;
-  artifact_type: string | null;
-  subject_digest: string | null;
-  annotations: string | null;
-  pushed_at: number;
-}
-
 const COLUMNS = 'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at';
-
-function toManifest(r: Row): ManifestRecord {
-  const m: ManifestRecord = {
-    repositoryId: r.repository_id,
-    digest: r.digest as Digest,
-    mediaType: r.media_type,
-    size: r.size,
-    payload: r.payload,
-    pushedAt: new Date(r.pushed_at),
-  };
-  if (r.artifact_type !== null) m.artifactType = r.artifact_type;
-  if (r.subject_digest !== null) m.subject = r.subject_digest as Digest;
-  if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;
-  return m;
-}
 
 const sorted = (ds: Digest[]): string[] => [...new Set(ds)].sort();
 

@@ -1,5 +1,5 @@
 /** Accounts, users, access keys and user policies on SQLite. */
-import type { AccessKeyRecord, AccountRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../identities.js';
+import type { AccountRecord, IdentityStore, UserPolicyRecord } from '../identities.js';
 import { toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import type { Db } from './open.js';
 

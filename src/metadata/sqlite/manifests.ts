@@ -4,37 +4,11 @@
  * blobs it needs and an immutable tag can't be moved by a racing writer.
  */
 import type { Digest } from '../../core/digest.js';
-import type { ManifestRecord, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
 import { createGcQueue } from './gc-queue.js';
 import { prepareScanStart } from './scans.js';
+import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import type { Db } from './open.js';
-
-interface Row {
-  repository_id: number;
-  digest: string;
-  media_type: string;
-  size: number;
-  payload: Buffer;
-  artifact_type: string | null;
-  subject_digest: string | null;
-  annotations: string | null;
-  pushed_at: number;
-}
-
-function toManifest(r: Row): ManifestRecord {
-  const m: ManifestRecord = {
-    repositoryId: r.repository_id,
-    digest: r.digest as Digest,
-    mediaType: r.media_type,
-    size: r.size,
-    payload: r.payload,
-    pushedAt: new Date(r.pushed_at),
-  };
-  if (r.artifact_type !== null) m.artifactType = r.artifact_type;
-  if (r.subject_digest !== null) m.subject = r.subject_digest as Digest;
-  if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;
-  return m;
-}
 
 export function createSqliteManifests(db: Db): ManifestStore {
   const findStmt = db.prepare<[number, string], Row>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?');

@@ -1,0 +1,28 @@
+/** Byte helpers the blob store tests share. */
+import { Readable } from 'node:stream';
+
+/** Deterministic pseudo-random bytes, different per seed, so misplaced chunks are caught. */
+export function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = (seed * 2654435761 + 1) >>> 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** A byte stream yielding `data` in pieces, as a request body would arrive. */
+export function sourceOf(data: Buffer, piece = 16 * 1024): Readable {
+  return Readable.from((function* () {
+    for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
+  })());
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

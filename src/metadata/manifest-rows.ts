@@ -1,0 +1,30 @@
+/** How a manifests row reads back, shared by both engines (pg is set to return BIGINT as numbers). */
+import type { Digest } from '../core/digest.js';
+import type { ManifestRecord } from './types.js';
+
+export interface ManifestRow {
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  size: number;
+  payload: Buffer;
+  artifact_type: string | null;
+  subject_digest: string | null;
+  annotations: string | null;
+  pushed_at: number;
+}
+
+export function toManifest(r: ManifestRow): ManifestRecord {
+  const m: ManifestRecord = {
+    repositoryId: r.repository_id,
+    digest: r.digest as Digest,
+    mediaType: r.media_type,
+    size: r.size,
+    payload: r.payload,
+    pushedAt: new Date(r.pushed_at),
+  };
+  if (r.artifact_type !== null) m.artifactType = r.artifact_type;
+  if (r.subject_digest !== null) m.subject = r.subject_digest as Digest;
+  if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;
+  return m;
+}
