@@ -19,7 +19,8 @@
 # x-amz-copy-source-if-match, and does not accept the SDK's default CRC32 checksum trailers. Debian bookworm ships Ceph 16 (pacific), whose RGW has no dbstore backend, so
 # a RADOS cluster is needed; memstore keeps it in RAM (capped below), which is all a test needs,
 # and avoids formatting a bluestore device. Not tested this way: anything AWS-only (SSE-KMS
-# ETags, bucket policies), and virtual-host addressing (the tests use path style).
+# ETags, bucket policies, SSE-S3, which pacific ignores), and virtual-host addressing (the tests
+# use path style). SSE-KMS works, with two keys of RGW's 'testing' KMS backend (BERTH_S3_TEST_KMS_KEYS).
 set -euo pipefail
 
 cmd="${1:-start}"
@@ -122,6 +123,11 @@ osd data = $dir/osd
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $dir/rgw
+# SSE-KMS for the encryption tests: RGW's 'testing' KMS backend, keys named in this file. SSE on
+# plain HTTP is refused unless allowed (loopback only). Pacific has no SSE-S3: it ignores AES256.
+rgw crypt require ssl = false
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = berth-test-kms-1=$(head -c 32 /dev/urandom | base64) berth-test-kms-2=$(head -c 32 /dev/urandom | base64)
 EOF
   monmaptool --create --add a "v2:127.0.0.1:$mon_port" --fsid "$fsid" "$dir/monmap" >/dev/null
   ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" >/dev/null
@@ -141,7 +147,7 @@ EOF
   curl_ok "$endpoint" || die "radosgw did not answer on $endpoint within 60 s; see $dir/log/"
   radosgw-admin -c "$conf" user create --uid=berth-test --display-name=berth-test \
     --access-key="$access_key" --secret-key="$secret_key" >/dev/null
-  printf 'BERTH_S3_TEST_ENDPOINT=%s\nBERTH_S3_TEST_REGION=us-east-1\nBERTH_S3_TEST_BUCKET=%s\nBERTH_S3_TEST_ACCESS_KEY_ID=%s\nBERTH_S3_TEST_SECRET_ACCESS_KEY=%s\n' \
+  printf 'BERTH_S3_TEST_ENDPOINT=%s\nBERTH_S3_TEST_REGION=us-east-1\nBERTH_S3_TEST_BUCKET=%s\nBERTH_S3_TEST_ACCESS_KEY_ID=%s\nBERTH_S3_TEST_SECRET_ACCESS_KEY=%s\nBERTH_S3_TEST_KMS_KEYS=berth-test-kms-1,berth-test-kms-2\n' \
     "$endpoint" "$bucket" "$access_key" "$secret_key" >"$dir/env.tmp"
   create_bucket "$endpoint"
   mv "$dir/env.tmp" "$dir/env"

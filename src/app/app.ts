@@ -5,9 +5,6 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { BlobStore } from '../blobstore/blob-store.js';
-import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
-import { createS3BlobStore, parseS3Location } from '../blobstore/s3/s3-blob-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
@@ -16,7 +13,9 @@ import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
+import { KmsKeys } from '../kms/kms-keys.js';
 import { createBackground } from './background.js';
+import { openBlobVaults } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
@@ -54,10 +53,11 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
   const meta = await openMetadata(config);
-  const blobs = openBlobStore(config);
+  const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
+  const kms = new KmsKeys(meta.kmsKeys, serverKey, clock, { ttlMs: config.authzCacheSeconds * 1000 });
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
-    blobs,
+    vaults: openBlobVaults(config, serverKey, kms),
     meta,
     clock,
     log,
@@ -137,26 +137,6 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   };
 }
 
-
-/** The blob store the configuration names: S3 when `storage` is set, else files under dataDir. */
-export function openBlobStore(config: Config): BlobStore {
-  if (config.storage === undefined) return createFsBlobStore({ root: resolve(config.dataDir) });
-  const credentials =
-    config.s3AccessKeyId !== undefined || config.s3SecretAccessKey !== undefined
-      ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey, sessionToken: config.s3SessionToken }
-      : {};
-  return createS3BlobStore(
-    parseS3Location(config.storage, {
-      ...credentials,
-      ...(config.s3Endpoint !== undefined && { endpoint: config.s3Endpoint }),
-      ...(config.s3Region !== undefined && { region: config.s3Region }),
-      ...(config.s3ForcePathStyle !== undefined && { forcePathStyle: config.s3ForcePathStyle }),
-      ...(config.s3PresignEndpoint !== undefined && { presignEndpoint: config.s3PresignEndpoint }),
-      ...(config.s3PartSize !== undefined && { partSize: config.s3PartSize }),
-      redirect: config.blobRedirect,
-    }),
-  );
-}
 
 /** The metadata engine the configuration names: PostgreSQL when `databaseUrl` is set, else SQLite in the data directory. */
 export async function openMetadata(config: Config): Promise<MetadataStore> {

@@ -5,6 +5,7 @@
  * close.
  */
 import type { Config } from '../config/schema.js';
+import { everyVault } from '../blobstore/vaults.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { JobWorker } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
@@ -22,9 +23,9 @@ const JOB_LEASE_MS = 10 * 60_000;
 
 /** The garbage collector over a registry's stores, with the configured grace and upload age. */
 export function garbageCollector(config: Config, registry: Registry): GarbageCollector {
-  const { meta, blobs, clock, log } = registry.ctx;
+  const { meta, vaults, clock, log } = registry.ctx;
   return new GarbageCollector(
-    { gc: meta.gc, blobs, clock, log },
+    { gc: meta.gc, blobs: everyVault(vaults), clock, log },
     { graceMs: config.gcGraceSeconds * 1000, uploadMaxAgeMs: config.uploadMaxAgeSeconds * 1000 },
   );
 }

@@ -49,6 +49,12 @@ export const configSchema = z
     s3PartSize: int(5 * 1024 * 1024, 512 * 1024 * 1024).optional(),
     /** Blob GETs on /v2: streamed through Berth, or a 307 to a presigned URL (S3 only). */
     blobRedirect: z.enum(['stream', 'presign']).default('stream'),
+    /**
+     * Where KMS repositories' keys live: 'berth' keys are created with `berth admin create-kms-key`
+     * and kept in the metadata sealed under the server key; 's3' passes kmsKey to the object store
+     * as SSE-KMS (AWS KMS on AWS S3, the configured KMS of Ceph RGW or MinIO). 's3' needs storage.
+     */
+    kmsProvider: z.enum(['berth', 's3']).default('berth'),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
     /** Every repository with a lifecycle policy is evaluated this often (one node at a time); 0 turns it off. */

@@ -55,6 +55,7 @@ export const Codes = {
   EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
   LayerPartTooSmall: code({ oci: 'SIZE_INVALID', ecr: 'LayerPartTooSmallException', status: 400, message: 'layer part too small' }),
   ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
+  KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: 'the repository\'s KMS key cannot be used' }),
   Internal: code({ oci: 'UNKNOWN', ecr: 'ServerException', status: 500, message: 'internal server error' }),
 } as const;
 

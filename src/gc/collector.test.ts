@@ -17,6 +17,8 @@ import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { RegistryContext } from '../registry/context.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
+import type { BlobStore } from '../blobstore/blob-store.js';
+import { singleVault } from '../blobstore/vaults.js';
 import { GarbageCollector } from './collector.js';
 
 const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
@@ -25,8 +27,10 @@ const HOUR = 3_600_000;
 
 function setup(graceMs = 0) {
   let t = Date.parse('2026-01-01T00:00:00Z');
-  const ctx: RegistryContext = {
-    blobs: createMemoryBlobStore(),
+  const blobs = createMemoryBlobStore();
+  const ctx: RegistryContext & { blobs: BlobStore } = {
+    blobs,
+    vaults: singleVault(blobs),
     meta: createSqliteMetadataStore({ path: ':memory:' }),
     clock: { now: () => new Date(t) },
     log: pino({ level: 'silent' }),
@@ -62,7 +66,7 @@ async function pushImage(r: Registry, s: typeof scope, tag: string, layers: Buff
   return (await r.manifests.push(s, { kind: 'tag', tag: parseTag(tag) }, manifest, undefined)).digest;
 }
 
-const stored = async (ctx: RegistryContext, d: Digest) => (await ctx.blobs.stat(d)) !== undefined;
+const stored = async (ctx: { blobs: BlobStore }, d: Digest) => (await ctx.blobs.stat(d)) !== undefined;
 const code = (e: unknown) => (e instanceof RegistryError ? e.code.oci : String(e));
 
 describe('garbage collection', () => {

@@ -15,7 +15,7 @@
  * transaction, and the bytes go only after the metadata says nothing can need them.
  */
 import type { Logger } from 'pino';
-import type { BlobStore } from '../blobstore/blob-store.js';
+import type { ReclaimableBlobs } from '../blobstore/vaults.js';
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { GC_CLAIM_STALE_MS, type GcStore } from '../metadata/gc.js';
@@ -53,7 +53,7 @@ export interface GcReport {
 
 export class GarbageCollector {
   constructor(
-    private readonly deps: { gc: GcStore; blobs: BlobStore; clock: Clock; log: Logger },
+    private readonly deps: { gc: GcStore; blobs: ReclaimableBlobs; clock: Clock; log: Logger },
     private readonly settings: GcSettings,
   ) {}
 

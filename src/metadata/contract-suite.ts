@@ -13,6 +13,7 @@ import { describe } from 'node:test';
 import { contractTest, type NewDatabase } from './contract-fixtures.js';
 import { concurrencyContract } from './contract-suite-concurrency.js';
 import { gcContract } from './contract-suite-gc.js';
+import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
 import { repositoryContract } from './contract-suite-repositories.js';
@@ -27,5 +28,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('garbage collection', () => gcContract(test));
     describe('jobs, leases, scans, policies and identities', () => queueContract(test));
     describe('two nodes on one database', () => concurrencyContract(test));
+    describe('kms keys', () => kmsContract(test));
   });
 }

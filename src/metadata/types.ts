@@ -328,6 +328,50 @@ export interface ScanStore {
   sources(): Promise<Array<{ name: string; advisories: number; importedAt: Date; updatedAt: Date }>>;
 }
 
+export type KmsKeyState = 'Enabled' | 'Disabled';
+/** 'BERTH': material kept by Berth (sealed under the server key); 'EXTERNAL': a key of the object store's KMS. */
+export type KmsKeyOrigin = 'BERTH' | 'EXTERNAL';
+
+export interface KmsKeyRecord {
+  /** A UUID, as KMS key ids are. */
+  id: string;
+  accountId: string;
+  region: string;
+  /** `arn:aws:kms:<region>:<account>:key/<id>`; for EXTERNAL keys the reference as the user gave it. */
+  arn: string;
+  /** `alias/<name>`, unique in its account and region. */
+  alias?: string;
+  description: string;
+  state: KmsKeyState;
+  origin: KmsKeyOrigin;
+  /** The key material sealed under the server key (BERTH keys only). */
+  sealedMaterial?: string;
+  createdAt: Date;
+}
+
+export type CreateKmsKeyResult = { kind: 'created'; key: KmsKeyRecord } | { kind: 'aliasTaken'; existing: KmsKeyRecord };
+
+/** KMS keys of KMS-encrypted repositories: Berth's own, and the object store's that are in use. */
+export interface KmsKeyStore {
+  /** Stores a new key; when its alias is taken in the account and region, nothing is stored and the holder returned. */
+  create(key: Omit<KmsKeyRecord, 'createdAt'> & { now: Date }): Promise<CreateKmsKeyResult>;
+  get(id: string): Promise<KmsKeyRecord | undefined>;
+  findByArn(arn: string): Promise<KmsKeyRecord | undefined>;
+  findByAlias(accountId: string, region: string, alias: string): Promise<KmsKeyRecord | undefined>;
+  /** BERTH keys of one account and region, or of every account without a scope; oldest first. */
+  list(scope?: { accountId: string; region: string }): Promise<KmsKeyRecord[]>;
+  /** False when there is no such key. */
+  setState(id: string, state: KmsKeyState): Promise<boolean>;
+  /**
+   * The row whose arn is `keyRef`, created as an EXTERNAL key of this account and region if
+   * there is none. Idempotent and race-free; an existing row is returned whoever recorded it
+   * (the object store's KMS is one for the whole deployment), so check its origin.
+   */
+  recordExternal(accountId: string, region: string, keyRef: string, now: Date): Promise<KmsKeyRecord>;
+  /** Every key of every origin and account (the garbage collector visits each key's blob store); oldest first. */
+  listAll(): Promise<KmsKeyRecord[]>;
+}
+
 export interface MetadataStore {
   readonly repositories: RepositoryStore;
   readonly blobs: BlobIndex;
@@ -343,5 +387,6 @@ export interface MetadataStore {
   readonly lifecyclePreviews: LifecyclePreviewStore;
   readonly jobs: JobStore;
   readonly scans: ScanStore;
+  readonly kmsKeys: KmsKeyStore;
   close(): Promise<void>;
 }

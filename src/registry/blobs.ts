@@ -3,7 +3,7 @@
  * the blobs linked into it; the bytes themselves are shared by every repository (stored once).
  */
 import type { Readable } from 'node:stream';
-import { BlobNotFoundError, type ByteRange } from '../blobstore/blob-store.js';
+import { BlobNotFoundError, type BlobStore, type ByteRange } from '../blobstore/blob-store.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { BlobRecord } from '../metadata/types.js';
@@ -28,14 +28,15 @@ export class Blobs {
    * A URL the client may GET the blob from directly, for `presignTtlSeconds`, when the store can
    * presign (S3); undefined otherwise. The caller has checked the blob is readable in the scope.
    */
-  async presignedUrl(digest: Digest): Promise<string | undefined> {
-    const presign = this.ctx.blobs.presignedUrl?.bind(this.ctx.blobs);
-    return presign ? presign(digest, PRESIGN_TTL_SECONDS) : undefined;
+  async presignedUrl(scope: RepoScope, digest: Digest): Promise<string | undefined> {
+    const store = await this.storeOf(scope);
+    return store.presignedUrl ? store.presignedUrl(digest, PRESIGN_TTL_SECONDS) : undefined;
   }
 
   async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    const store = await this.storeOf(scope);
     try {
-      return await this.ctx.blobs.read(digest, range, signal);
+      return await store.read(digest, range, signal);
     } catch (e) {
       if (e instanceof BlobNotFoundError) {
         // Metadata says the blob exists but its bytes are gone: a store fault, not a client error.
@@ -45,9 +46,16 @@ export class Blobs {
     }
   }
 
+  /** The blob store of the repository's encryption key. */
+  private async storeOf(scope: RepoScope): Promise<BlobStore> {
+    return this.ctx.vaults.of((await requireRepository(this.ctx, scope)).settings);
+  }
+
   /**
    * Mounts a blob into `scope` from repository `from` (or, with automatic mounting, from
    * anywhere in the registry). Returns undefined when it can't, and the client then uploads.
+   * Bytes are never shared across encryption keys (ECR's rule too): a mount needs a copy
+   * sealed under the target repository's key.
    */
   async mount(scope: RepoScope, digest: Digest, from: RepoScope | undefined): Promise<BlobRecord | undefined> {
     let source: BlobRecord | undefined;
@@ -59,6 +67,8 @@ export class Blobs {
     }
     if (!source) return undefined;
     const repo = await repositoryForPush(this.ctx, scope);
+    const store = await this.ctx.vaults.of(repo.settings);
+    if (!(await store.stat(digest))) return undefined;
     return this.ctx.meta.blobs.link(repo.id, digest, this.ctx.clock.now());
   }
 

@@ -3,7 +3,7 @@
  * and passed down; nothing in registry/ reads config or the wall clock on its own.
  */
 import type { Logger } from 'pino';
-import type { BlobStore } from '../blobstore/blob-store.js';
+import type { BlobVaults } from '../blobstore/vaults.js';
 import type { Clock } from '../core/clock.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { MetadataStore } from '../metadata/types.js';
@@ -21,7 +21,8 @@ export interface RegistryLimits {
 }
 
 export interface RegistryContext {
-  blobs: BlobStore;
+  /** The blob store of each repository's encryption key. */
+  vaults: BlobVaults;
   meta: MetadataStore;
   clock: Clock;
   limits: RegistryLimits;

@@ -13,14 +13,15 @@ import { RegistryError } from '../core/errors.js';
 import { MediaTypes } from '../core/media-types.js';
 import { parseTag } from '../core/names.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
+import { singleVault } from '../blobstore/vaults.js';
 import type { RegistryContext } from './context.js';
 import { createRegistry, type Registry } from './registry.js';
 
 const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
 
-function newContext(shared?: Pick<RegistryContext, 'blobs' | 'meta'>): RegistryContext {
+function newContext(shared?: Pick<RegistryContext, 'vaults' | 'meta'>): RegistryContext {
   return {
-    blobs: shared?.blobs ?? createMemoryBlobStore(),
+    vaults: shared?.vaults ?? singleVault(createMemoryBlobStore()),
     meta: shared?.meta ?? createSqliteMetadataStore({ path: ':memory:' }),
     clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     log: pino({ level: 'silent' }),

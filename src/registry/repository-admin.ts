@@ -64,13 +64,15 @@ export class RepositoryAdmin {
 
   async create(scope: RepoScope, input: CreateRepositoryInput = {}): Promise<RepositoryRecord> {
     parseRepositoryName(scope.name);
-    const settings: RepositorySettings = { ...defaultRepositorySettings, ...input.settings };
-    checkMutability(settings.imageTagMutability, settings.imageTagMutabilityExclusionFilters);
-    if (settings.encryptionType === 'AES256' && settings.kmsKey !== undefined) {
+    const asked: RepositorySettings = { ...defaultRepositorySettings, ...input.settings };
+    checkMutability(asked.imageTagMutability, asked.imageTagMutabilityExclusionFilters);
+    if (asked.encryptionType === 'AES256' && asked.kmsKey !== undefined) {
       throw invalid('kmsKey can only be given with encryptionType KMS or KMS_DSSE');
     }
     const tags = input.tags ?? [];
     checkResourceTags(tags);
+    // Last of the checks: it may create the registry's aws/ecr key.
+    const settings = await this.ctx.vaults.settle(scope.registryId, asked);
     const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, now: this.ctx.clock.now() });
     if (!repo) {
       throw new RegistryError(

@@ -9,7 +9,7 @@ import { randomUUID, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUploadId } from '../blobstore/blob-store.js';
+import { isUploadId, type BlobStore } from '../blobstore/blob-store.js';
 import { createDigester, digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
@@ -33,6 +33,8 @@ export interface ChunkOptions {
   start?: number;
   signal?: AbortSignal;
 }
+
+type Session = UploadRecord & { store: BlobStore };
 
 export interface UploadStatus {
   id: string;
@@ -75,14 +77,14 @@ export class Uploads {
     return this.exclusive(id, async () => {
       let size = u.size;
       if (body) size = (await this.write(u, body, opts)).size;
-      const actual = await this.digestOf(id, size, digestAlgorithm(digest));
+      const actual = await this.digestOf(u, size, digestAlgorithm(digest));
       // The running hash is spent; a retried completion re-hashes the staged bytes.
       this.hashes.delete(id);
       if (actual !== digest) {
-        await this.discard(id);
+        await this.discard(u);
         throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
       }
-      const writer = await this.ctx.blobs.writer(id, { append: true });
+      const writer = await u.store.writer(id, { append: true });
       await this.beginCommit(id, digest);
       try {
         await writer.commit(digest);
@@ -103,7 +105,7 @@ export class Uploads {
     try {
       return await this.complete(scope, id, digest, body, signal ? { signal } : {});
     } catch (e) {
-      await this.discard(id).catch(() => undefined);
+      await this.session(scope, id).then((u) => this.discard(u), () => undefined);
       throw e;
     }
   }
@@ -126,26 +128,27 @@ export class Uploads {
   }
 
   async cancel(scope: RepoScope, id: string): Promise<void> {
-    await this.session(scope, id);
-    await this.discard(id);
+    await this.discard(await this.session(scope, id));
   }
 
-  private async discard(id: string): Promise<void> {
-    this.hashes.delete(id);
-    await this.ctx.meta.uploads.delete(id);
-    await this.ctx.blobs.deleteUpload(id);
+  private async discard(u: Session): Promise<void> {
+    this.hashes.delete(u.id);
+    await this.ctx.meta.uploads.delete(u.id);
+    await u.store.deleteUpload(u.id);
   }
 
-  private async session(scope: RepoScope, id: string): Promise<UploadRecord> {
+  /** The upload's session and the blob store of its repository's encryption key. */
+  private async session(scope: RepoScope, id: string): Promise<Session> {
     const unknown = () => new RegistryError(Codes.BlobUploadUnknown, 'upload unknown', { uuid: id.slice(0, 100) });
     if (!isUploadId(id)) throw unknown();
     const repo = await requireRepository(this.ctx, scope);
-    const u = await this.ctx.meta.uploads.find(id);
-    if (!u || u.repositoryId !== repo.id) throw unknown();
+    const found = await this.ctx.meta.uploads.find(id);
+    if (!found || found.repositoryId !== repo.id) throw unknown();
+    const u: Session = Object.assign(found, { store: await this.ctx.vaults.of(repo.settings) });
     // After a crash mid-chunk the staged file holds more than was acknowledged. Those bytes are
     // what the client sent, in order, so the staged size is the truth and the client resumes there.
     if (!this.busy.has(id)) {
-      const staged = (await this.ctx.blobs.statUpload(id)) ?? 0;
+      const staged = (await u.store.statUpload(id)) ?? 0;
       if (staged !== u.size) {
         this.hashes.delete(id);
         await this.ctx.meta.uploads.setSize(id, staged, this.ctx.clock.now());
@@ -165,13 +168,13 @@ export class Uploads {
     }
   }
 
-  private async write(u: UploadRecord, body: Readable, opts: ChunkOptions): Promise<UploadStatus> {
+  private async write(u: Session, body: Readable, opts: ChunkOptions): Promise<UploadStatus> {
     if (opts.start !== undefined && opts.start !== u.size) {
       throw new RegistryError(Codes.RangeInvalid, `chunk starts at ${opts.start} but the upload has ${u.size} bytes`, {
         size: u.size,
       });
     }
-    const writer = await this.ctx.blobs.writer(u.id, { append: true });
+    const writer = await u.store.writer(u.id, { append: true });
     // The running hash is only trusted if it covers exactly the bytes staged before this chunk.
     let state = this.hashes.get(u.id);
     if (state && state.size !== writer.size) {
@@ -186,7 +189,7 @@ export class Uploads {
       this.hashes.delete(u.id);
       await writer.close();
       if (meter.failure) {
-        await this.discard(u.id);
+        await this.discard(u);
         throw meter.failure;
       }
       await this.ctx.meta.uploads.setSize(u.id, writer.size, this.ctx.clock.now());
@@ -203,14 +206,14 @@ export class Uploads {
   }
 
   /** The digest of the staged bytes: from the running hash when valid, else by re-reading them. */
-  private async digestOf(id: string, size: number, alg: DigestAlgorithm): Promise<Digest> {
-    const state = this.hashes.get(id);
+  private async digestOf(u: Session, size: number, alg: DigestAlgorithm): Promise<Digest> {
+    const state = this.hashes.get(u.id);
     if (alg === 'sha256' && state && state.size === size) {
       return `sha256:${state.hash.digest('hex')}` as Digest;
     }
     const hash = createDigester(alg);
     if (size === 0) return `${alg}:${hash.digest('hex')}` as Digest;
-    const staged = await this.ctx.blobs.readUpload(id);
+    const staged = await u.store.readUpload(u.id);
     await pipeline(staged, async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) hash.update(chunk);
     });

@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
+import { Codes, RegistryError } from '../core/errors.js';
 import { isIndexMediaType } from '../core/media-types.js';
-import type { JobRecord } from '../metadata/types.js';
+import type { JobRecord, RepositoryRecord } from '../metadata/types.js';
 import type { Registry } from '../registry/registry.js';
 import type { BasicFinding, ScanJobPayload, StoredFindings } from '../registry/scans.js';
 import type { AdvisoryCatalog } from './catalog.js';
@@ -54,7 +55,7 @@ export class Scanner {
         ...(found && { findings: JSON.stringify(found.stored), fingerprint: found.fingerprint }),
       });
     try {
-      const inventory = await this.inventory(p.digest, manifest.payload, manifest.mediaType, signal);
+      const inventory = await this.inventory(repo, p.digest, manifest.payload, manifest.mediaType, signal);
       const enhanced = (await this.registry.config.scanning(p.registryId)).scanType === 'ENHANCED';
       await finish('COMPLETE', 'The scan was completed successfully.', (await this.findingsOf(inventory, enhanced))!);
       log.info({ repository: p.repository, digest: p.digest, packages: inventory.packages.length }, 'image scanned');
@@ -64,6 +65,11 @@ export class Scanner {
       if (isScanError(err)) {
         await finish(err.status, err.message.slice(0, 1000));
         log.warn({ repository: p.repository, digest: p.digest, reason: err.reason }, 'image scan did not complete');
+        return;
+      }
+      if (err instanceof RegistryError && err.code === Codes.KmsException) {
+        // Retrying will not help until someone enables the key; StartImageScan can then.
+        await finish('FAILED', `The image's layers could not be read: ${err.message}`.slice(0, 1000));
         return;
       }
       if (job.attempts >= MAX_ATTEMPTS) await finish('FAILED', 'The scan failed; it may be retried with StartImageScan.');
@@ -135,13 +141,13 @@ export class Scanner {
     return { stored, fingerprint };
   }
 
-  private async inventory(digest: Digest, payload: Buffer, mediaType: string, signal: AbortSignal): Promise<Inventory> {
+  private async inventory(repo: RepositoryRecord, digest: Digest, payload: Buffer, mediaType: string, signal: AbortSignal): Promise<Inventory> {
     const { meta, clock } = this.registry.ctx;
     const cached = await meta.scans.inventory(digest);
     if (cached !== undefined) return JSON.parse(cached) as Inventory;
     if (isIndexMediaType(mediaType)) throw new UnsupportedImageError('an image index has no layers of its own; scan its images');
     const layers = layerDigests(payload);
-    const blobs = this.registry.ctx.blobs;
+    const blobs = await this.registry.ctx.vaults.of(repo.settings);
     async function* streams(): AsyncGenerator<Readable> {
       for (const d of layers) yield await blobs.read(d, undefined, signal);
     }

@@ -202,6 +202,41 @@ else describe('s3 blob store', () => {
       await put(store, data, digest);
       assert.deepEqual(await keys(loc), [`blobs/sha512/${digest.slice(7)}`]);
     });
+
+    it('asks for SSE-KMS on every object it writes, staged parts included, and reads them back', async (t) => {
+      if ('unavailable' in server || server.kmsKeys.length === 0) return t.skip('the S3 server has no KMS keys configured');
+      const keyId = server.kmsKeys[0]!;
+      const loc: S3Location = { ...location(), sse: { type: 'aws:kms', keyId } };
+      const store = node(loc);
+      const data = bytes(6 * MiB + 11, 700);
+      const id = randomUUID();
+      const w = await store.writer(id, { append: false });
+      await w.append(sourceOf(data));
+      const staged = await rawClient().send(new HeadObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}/uploads/${id}/part.1` }));
+      assert.deepEqual([staged.ServerSideEncryption, staged.SSEKMSKeyId], ['aws:kms', keyId]);
+      const digest = digestOf(data);
+      await w.commit(digest);
+      const head = await rawClient().send(new HeadObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}/blobs/sha256/${digest.slice(7)}` }));
+      assert.deepEqual([head.ServerSideEncryption, head.SSEKMSKeyId], ['aws:kms', keyId]);
+      assert.deepEqual(await readAll(await store.read(digest, { start: 5 * MiB - 3, end: 5 * MiB + 8 })), data.subarray(5 * MiB - 3, 5 * MiB + 9));
+      const res = await fetch(await store.presignedUrl!(digest, 60));
+      assert.equal(res.status, 200);
+      assert.equal(createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex'), digest.slice(7));
+    });
+
+    it('fails a write under a key the S3 server does not know, leaving nothing', async (t) => {
+      if ('unavailable' in server || server.kmsKeys.length === 0) return t.skip('the S3 server has no KMS keys configured');
+      const loc: S3Location = { ...location(), sse: { type: 'aws:kms', keyId: 'no-such-key' } };
+      const store = node(loc);
+      const data = Buffer.from('refused');
+      // The state object is written at once, under the key: the writer already fails.
+      await assert.rejects(async () => {
+        const w = await store.writer(randomUUID(), { append: false });
+        await w.append(sourceOf(data));
+        await w.commit(digestOf(data));
+      }, /kms|key/i);
+      assert.equal(await store.stat(digestOf(data)), undefined);
+    });
   });
 });
 

@@ -40,6 +40,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCopyCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable, addAbortSignal } from 'node:stream';
@@ -47,11 +48,11 @@ import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter } from '../blob-store.js';
 import { PartBuffer } from './part-buffer.js';
-import { copySource, escapeRe, httpRange, isNotFound, mapLimit, unquote } from './s3-helpers.js';
+import { copySource, escapeRe, httpRange, isNotFound, mapLimit, sseHeaders, unquote } from './s3-helpers.js';
 import { DEFAULT_PART_SIZE, MIN_PART_SIZE, createS3Client, type S3Location } from './s3-location.js';
 
 export { parseS3Location, createS3Client, S3LocationError } from './s3-location.js';
-export type { S3Location, S3LocationOptions, BlobRedirect } from './s3-location.js';
+export type { S3Location, S3LocationOptions, BlobRedirect, ServerSideEncryption } from './s3-location.js';
 
 /** S3's limit on parts per multipart upload; the tail takes the last. */
 const MAX_PARTS = 10_000;
@@ -81,9 +82,11 @@ export function partSizeFor(partSize: number, n: number): number {
   return partSize * (1 + Math.floor((n - 1) / 1000));
 }
 
-export function createS3BlobStore(loc: S3Location): BlobStore {
-  const s3 = createS3Client(loc);
-  const presigner = loc.presignEndpoint ? createS3Client(loc, loc.presignEndpoint) : s3;
+/** `clients` lets several stores on one bucket (one per encryption key) share connections. */
+export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; presigner: S3Client }): BlobStore {
+  const s3 = clients?.s3 ?? createS3Client(loc);
+  const presigner = clients?.presigner ?? (loc.presignEndpoint ? createS3Client(loc, loc.presignEndpoint) : s3);
+  const sse = sseHeaders(loc.sse);
   const Bucket = loc.bucket;
   const base = loc.prefix ? `${loc.prefix}/` : '';
   const partSize = Math.max(MIN_PART_SIZE, loc.partSize || DEFAULT_PART_SIZE);
@@ -119,13 +122,13 @@ export function createS3BlobStore(loc: S3Location): BlobStore {
   async function saveState(id: string, st: UploadState): Promise<void> {
     // No abort signal: a state write abandoned in flight may still land, and then this process
     // would disagree with the store about the upload's size.
-    await s3.send(new PutObjectCommand({ Bucket, Key: stateKey(id), Body: JSON.stringify(st), ContentType: 'application/json' }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: stateKey(id), Body: JSON.stringify(st), ContentType: 'application/json', ...sse }));
   }
 
   async function putStaged(key: string, buf: PartBuffer, signal?: AbortSignal): Promise<Staged> {
     const md5 = buf.md5();
     const res = await s3.send(
-      new PutObjectCommand({ Bucket, Key: key, Body: buf.bytes(), ContentLength: buf.length, ContentMD5: md5.toString('base64'), ContentType: OCTET_STREAM }),
+      new PutObjectCommand({ Bucket, Key: key, Body: buf.bytes(), ContentLength: buf.length, ContentMD5: md5.toString('base64'), ContentType: OCTET_STREAM, ...sse }),
       { abortSignal: signal },
     );
     return { size: buf.length, etag: res.ETag!, md5: md5.toString('hex') };
@@ -166,10 +169,10 @@ export function createS3BlobStore(loc: S3Location): BlobStore {
   async function assemble(id: string, st: UploadState, key: string): Promise<void> {
     const objs = stagedObjects(id, st);
     if (objs.length === 0) {
-      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ContentType: OCTET_STREAM }));
+      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ContentType: OCTET_STREAM, ...sse }));
       return;
     }
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: OCTET_STREAM }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: OCTET_STREAM, ...sse }));
     try {
       const etags = await mapLimit(objs, COPY_CONCURRENCY, async (o, i) => {
         const res = await s3.send(

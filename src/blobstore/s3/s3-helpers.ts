@@ -1,5 +1,6 @@
 /** Small S3 matters the driver needs, kept apart so that the driver reads as its protocol. */
 import type { ByteRange } from '../blob-store.js';
+import type { ServerSideEncryption } from './s3-location.js';
 
 export function httpRange(r: ByteRange): string {
   return `bytes=${r.start}-${r.end}`;
@@ -41,4 +42,11 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i:
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** The SSE parameters of a PutObject or CreateMultipartUpload; reads and part copies need none. */
+export function sseHeaders(sse: ServerSideEncryption | undefined): { ServerSideEncryption?: 'AES256' | 'aws:kms' | 'aws:kms:dsse'; SSEKMSKeyId?: string } {
+  if (!sse) return {};
+  if (sse.type === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return { ServerSideEncryption: sse.type, ...(sse.keyId !== undefined && { SSEKMSKeyId: sse.keyId }) };
 }

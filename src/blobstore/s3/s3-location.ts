@@ -36,7 +36,11 @@ export interface S3Location {
   redirect: BlobRedirect;
   presignEndpoint?: string;
   partSize: number;
+  /** Server-side encryption asked of S3 for every object written: SSE-S3 or SSE-KMS (a key the store's KMS holds). */
+  sse?: ServerSideEncryption;
 }
+
+export type ServerSideEncryption = { type: 'AES256' } | { type: 'aws:kms' | 'aws:kms:dsse'; keyId?: string };
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** distribution's s3 driver default; 10,000 parts of it already exceed most layers. */

@@ -32,7 +32,7 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
     return;
   }
   if (r.registry.ctx.limits.redirectBlobGets && !range) {
-    const url = await r.registry.blobs.presignedUrl(digest);
+    const url = await r.registry.blobs.presignedUrl(scope, digest);
     if (url !== undefined) {
       send(r.res, 307, { 'Docker-Content-Digest': digest, Location: url });
       return;

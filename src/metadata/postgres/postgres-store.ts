@@ -26,6 +26,7 @@ import { createPostgresGc } from './gc.js';
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresImages } from './images.js';
 import { createPostgresJobs, createPostgresLeases } from './jobs.js';
+import { createPostgresKmsKeys } from './kms-keys.js';
 import { createPostgresManifests } from './manifests.js';
 import { migratePostgres, sortsByBytes } from './migrate.js';
 import { createPool, type PgContext } from './pool.js';
@@ -82,6 +83,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     lifecyclePreviews: createPostgresLifecyclePreviews(ctx),
     jobs: createPostgresJobs(ctx),
     scans: createPostgresScans(ctx),
+    kmsKeys: createPostgresKmsKeys(ctx),
     async close() {
       await pool.end();
     },

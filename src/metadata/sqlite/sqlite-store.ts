@@ -5,6 +5,7 @@ import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteGc } from './gc.js';
 import { createSqliteJobs } from './jobs.js';
+import { createSqliteKmsKeys } from './kms-keys.js';
 import { createSqliteScans } from './scans.js';
 import { createSqliteLeases } from './leases.js';
 import { createSqliteLifecyclePreviews } from './lifecycle-previews.js';
@@ -31,6 +32,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     lifecyclePreviews: createSqliteLifecyclePreviews(db),
     jobs: createSqliteJobs(db),
     scans: createSqliteScans(db),
+    kmsKeys: createSqliteKmsKeys(db),
     async close() {
       db.close();
     },

@@ -16,6 +16,8 @@ export interface S3TestServer {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Key ids the server's KMS accepts for SSE-KMS; empty when the server has none configured. */
+  kmsKeys: string[];
   /** Stops the server if this process started it; a no-op otherwise. */
   stop(): Promise<void>;
 }
@@ -53,6 +55,7 @@ function readEnv(env: Record<string, string | undefined>): Omit<S3TestServer, 's
     bucket: env.BERTH_S3_TEST_BUCKET ?? 'berth-test',
     accessKeyId: env.BERTH_S3_TEST_ACCESS_KEY_ID ?? '',
     secretAccessKey: env.BERTH_S3_TEST_SECRET_ACCESS_KEY ?? '',
+    kmsKeys: (env.BERTH_S3_TEST_KMS_KEYS ?? '').split(',').filter((k) => k !== ''),
   };
 }
 

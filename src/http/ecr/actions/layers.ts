@@ -113,6 +113,6 @@ export const GetDownloadUrlForLayer: EcrAction = async (call) => {
   if (!isDigest(input.layerDigest)) throw new EcrError('InvalidParameterException', "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
   await call.registry.blobs.stat(scope, input.layerDigest);
   // As ECR does: a presigned URL to the bytes when the store has one; else this registry's /v2 URL (needs the login token).
-  const downloadUrl = (await call.registry.blobs.presignedUrl(input.layerDigest)) ?? `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`;
+  const downloadUrl = (await call.registry.blobs.presignedUrl(scope, input.layerDigest)) ?? `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`;
   return { downloadUrl, layerDigest: input.layerDigest };
 };

@@ -1,0 +1,127 @@
+/**
+ * Builds the blob store of every encryption key from the configuration (see blobstore/vaults.ts).
+ *
+ *   local disk   AES256  dataDir/blobs, sealed by Berth under the registry key
+ *                KMS     dataDir/kms/<key id>/blobs, sealed by Berth under the customer key
+ *   S3           AES256  <prefix>/blobs with SSE-S3 (x-amz-server-side-encryption: AES256)
+ *                KMS     <prefix>/kms/<key id>/blobs: with kmsProvider 'berth', sealed by Berth
+ *                        (and SSE-S3); with 's3', SSE-KMS under the key, done by the S3 service
+ *
+ * Only what S3 encrypts itself can be fetched with a presigned URL; Berth-sealed bytes are
+ * streamed through Berth, which opens them. Key ids in paths are UUIDs Berth generated.
+ */
+import { join, resolve } from 'node:path';
+import type { BlobStore } from '../blobstore/blob-store.js';
+import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-store.js';
+import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
+import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from '../blobstore/s3/s3-blob-store.js';
+import { withKmsErrors } from '../blobstore/s3/sse-kms-errors.js';
+import type { BlobVaults } from '../blobstore/vaults.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import type { RepositorySettings } from '../core/repository-settings.js';
+import type { Config } from '../config/schema.js';
+import type { KmsKeys } from '../kms/kms-keys.js';
+import { registryWrappingKeys } from '../kms/registry-key.js';
+import type { KmsKeyRecord } from '../metadata/types.js';
+import { accountOf } from '../registry/context.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys): BlobVaults {
+  const registryKeys = registryWrappingKeys(serverKey);
+  const s3 = config.storage === undefined ? undefined : s3Location(config);
+  if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
+  const clients = s3 && { s3: createS3Client(s3), presigner: s3.presignEndpoint ? createS3Client(s3, s3.presignEndpoint) : createS3Client(s3) };
+  const root = resolve(config.dataDir);
+
+  const base: BlobStore = s3
+    ? createS3BlobStore({ ...s3, sse: { type: 'AES256' } }, clients)
+    : createEncryptedBlobStore(createFsBlobStore({ root }), registryKeys, { name: 'fs (registry key)' });
+  const stores = new Map<string, BlobStore>();
+  /** Keys are never deleted (only disabled, which their wrapping keys check), so a lookup holds. */
+  const byRef = new Map<string, BlobStore>();
+
+  function storeOf(key: KmsKeyRecord): BlobStore {
+    let store = stores.get(key.id);
+    if (store) return store;
+    // Only ids Berth generated name a directory or key prefix.
+    if (!UUID_RE.test(key.id)) throw new Error(`kms key id is not a UUID: ${JSON.stringify(key.id.slice(0, 100))}`);
+    if (key.origin === 'EXTERNAL') {
+      if (!s3) throw new Error(`kms key ${key.id} is held by an object store, but storage is the local disk`);
+      const [type, keyId] = externalRef(key.arn);
+      store = withKmsErrors(createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type, ...(keyId !== '' && { keyId }) } }, clients));
+    } else {
+      const inner = s3
+        ? createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
+        : createFsBlobStore({ root: join(root, 'kms', key.id) });
+      store = createEncryptedBlobStore(inner, kms.wrappingKeysFor(key), { name: `kms ${key.id}` });
+    }
+    stores.set(key.id, store);
+    return store;
+  }
+
+  return {
+    async settle(registryId: string, settings: RepositorySettings): Promise<RepositorySettings> {
+      if (settings.encryptionType === 'AES256') return settings;
+      const [account, region] = [accountOf(registryId), registryId.slice(registryId.indexOf(':') + 1)];
+      if (config.kmsProvider === 's3') {
+        // The object store's KMS checks the key when the first blob is written; Berth only
+        // records it so that the garbage collector knows its store.
+        await kms.recordExternal(account, region, externalRefOf(settings));
+        return settings;
+      }
+      const key = settings.kmsKey === undefined ? await kms.ensureEcrManaged(account, region) : await kms.resolve(account, region, settings.kmsKey);
+      if (key.state !== 'Enabled') throw new RegistryError(Codes.KmsException, `${key.arn} is disabled`);
+      return { ...settings, kmsKey: key.arn };
+    },
+
+    async of(settings: RepositorySettings): Promise<BlobStore> {
+      // KMS repositories created before encryption existed named no key; their blobs are the registry key's.
+      if (settings.encryptionType === 'AES256' || settings.kmsKey === undefined && config.kmsProvider === 'berth') return base;
+      const ref = config.kmsProvider === 's3' ? externalRefOf(settings) : settings.kmsKey!;
+      const known = byRef.get(ref);
+      if (known) return known;
+      const key = config.kmsProvider === 's3' ? await kms.findExternal(ref) : await kms.findByArn(ref);
+      if (!key) throw new RegistryError(Codes.KmsException, `the repository's KMS key ${settings.kmsKey ?? ''} no longer exists`);
+      const store = storeOf(key);
+      byRef.set(ref, store);
+      return store;
+    },
+
+    async all(): Promise<BlobStore[]> {
+      return [base, ...(await kms.listAll()).map(storeOf)];
+    },
+  };
+}
+
+/** An object-store key as recorded: the SSE type, a space, the key as given ('' for the store's default). */
+function externalRefOf(settings: RepositorySettings): string {
+  return `${settings.encryptionType === 'KMS_DSSE' ? 'aws:kms:dsse' : 'aws:kms'} ${settings.kmsKey ?? ''}`;
+}
+
+function externalRef(ref: string): ['aws:kms' | 'aws:kms:dsse', string] {
+  const i = ref.indexOf(' ');
+  const type = ref.slice(0, i);
+  if (type !== 'aws:kms' && type !== 'aws:kms:dsse') throw new Error(`unreadable external key reference ${JSON.stringify(ref.slice(0, 100))}`);
+  return [type, ref.slice(i + 1)];
+}
+
+function keyPrefix(s3: S3Location, keyId: string): string {
+  return `${s3.prefix === '' ? '' : `${s3.prefix}/`}kms/${keyId}`;
+}
+
+function s3Location(config: Config): S3Location {
+  const credentials =
+    config.s3AccessKeyId !== undefined || config.s3SecretAccessKey !== undefined
+      ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey, sessionToken: config.s3SessionToken }
+      : {};
+  return parseS3Location(config.storage!, {
+    ...credentials,
+    ...(config.s3Endpoint !== undefined && { endpoint: config.s3Endpoint }),
+    ...(config.s3Region !== undefined && { region: config.s3Region }),
+    ...(config.s3ForcePathStyle !== undefined && { forcePathStyle: config.s3ForcePathStyle }),
+    ...(config.s3PresignEndpoint !== undefined && { presignEndpoint: config.s3PresignEndpoint }),
+    ...(config.s3PartSize !== undefined && { partSize: config.s3PartSize }),
+    redirect: config.blobRedirect,
+  });
+}

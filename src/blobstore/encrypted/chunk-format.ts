@@ -1,0 +1,318 @@
+/**
+ * The at-rest format of a committed encrypted blob: a fixed header, then the plaintext sealed in
+ * fixed-size AES-256-GCM chunks, so a Range read opens only the chunks it covers.
+ *
+ *   header, 96 bytes:
+ *     0  magic "BERTHENC"          8     the wrapped data key is authenticated with bytes 0..31
+ *     8  version = 1               1     as AAD, so a header cannot be spliced together from two
+ *     9  log2(chunk size)          1     (another key id, another chunk size)
+ *    10  reserved, zero            6
+ *    16  wrapping key id          16
+ *    32  wrap nonce               12
+ *    44  wrapped data key         48     AES-256-GCM(wrapping key): 32 bytes + 16-byte tag
+ *    92  reserved, zero            4
+ *   body: chunk i = GCM(data key, nonce 0000 || u64be(i), AAD u64be(i) || final) ciphertext || tag
+ *
+ * Every chunk is chunkSize plaintext bytes except the last, which may be shorter, and there is
+ * always at least one (an empty blob has one empty final chunk), so cutting a blob back to its
+ * header, dropping or appending a chunk, or reordering chunks all fail authentication. The data
+ * key is random per blob, which is what makes counter nonces safe: no (key, nonce) pair repeats.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { ByteRange } from '../blob-store.js';
+import type { WrappingKey } from './wrapping-keys.js';
+
+export const MAGIC = Buffer.from('BERTHENC', 'latin1');
+export const HEADER_SIZE = 96;
+export const TAG_SIZE = 16;
+export const DATA_KEY_SIZE = 32;
+export const DEFAULT_CHUNK_SIZE = 1 << 16;
+const VERSION = 1;
+/** Offsets in the header: the end of the wrap's AAD, the wrap nonce, the wrapped key, the tail. */
+const [WRAP_AAD_END, NONCE_AT, WRAPPED_AT, RESERVED_AT] = [32, 32, 44, 92];
+/** 256 B to 16 MiB: a reader holds one chunk in memory, a writer one plus a piece. */
+const MIN_LOG2 = 8;
+const MAX_LOG2 = 24;
+
+/** Stored bytes failed authentication or are not a well-formed sealed blob. */
+export class BlobIntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BlobIntegrityError';
+  }
+}
+
+export interface BlobHeader {
+  chunkSize: number;
+  keyId: Buffer;
+  /** The 96 header bytes as stored. */
+  raw: Buffer;
+}
+
+/** log2 of a supported chunk size; throws RangeError for anything else. */
+export function chunkSizeLog2(chunkSize: number): number {
+  const log2 = Math.log2(chunkSize);
+  if (!Number.isInteger(log2) || log2 < MIN_LOG2 || log2 > MAX_LOG2) {
+    throw new RangeError(`chunk size must be a power of two from 2^${MIN_LOG2} to 2^${MAX_LOG2}, got ${chunkSize}`);
+  }
+  return log2;
+}
+
+/** Whether stored bytes begin like a sealed blob (anything else is a legacy plaintext blob). */
+export function isSealed(head: Buffer): boolean {
+  return head.length >= HEADER_SIZE && head.subarray(0, MAGIC.length).equals(MAGIC);
+}
+
+/** A new header carrying `dataKey` wrapped under `wrappingKey`. */
+export function sealHeader(opts: { wrappingKey: WrappingKey; dataKey: Buffer; chunkSize: number }): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  MAGIC.copy(h, 0);
+  h[8] = VERSION;
+  h[9] = chunkSizeLog2(opts.chunkSize);
+  opts.wrappingKey.id.copy(h, 16, 0, 16);
+  const nonce = randomBytes(12);
+  nonce.copy(h, NONCE_AT);
+  const c = createCipheriv('aes-256-gcm', opts.wrappingKey.key, nonce, { authTagLength: TAG_SIZE });
+  c.setAAD(h.subarray(0, WRAP_AAD_END));
+  Buffer.concat([c.update(opts.dataKey), c.final(), c.getAuthTag()]).copy(h, WRAPPED_AT);
+  return h;
+}
+
+/** Checks the fixed fields of a header; `label` (a digest) names the blob in errors. */
+export function parseHeader(raw: Buffer, label: string): BlobHeader {
+  if (!isSealed(raw)) throw new BlobIntegrityError(`blob ${label}: not a sealed blob header`);
+  const h = raw.subarray(0, HEADER_SIZE);
+  if (h[8] !== VERSION) throw new BlobIntegrityError(`blob ${label}: unknown format version ${h[8]}`);
+  const log2 = h[9]!;
+  if (log2 < MIN_LOG2 || log2 > MAX_LOG2) throw new BlobIntegrityError(`blob ${label}: bad chunk size 2^${log2}`);
+  // The reserved bytes are outside the wrap's AAD; insisting on zeros keeps them meaningless.
+  if (h.subarray(10, 16).some((b) => b !== 0) || h.subarray(RESERVED_AT).some((b) => b !== 0)) {
+    throw new BlobIntegrityError(`blob ${label}: reserved header bytes are not zero`);
+  }
+  return { chunkSize: 2 ** log2, keyId: Buffer.from(h.subarray(16, 32)), raw: Buffer.from(h) };
+}
+
+/** The blob's data key. Fails with BlobIntegrityError for a wrong key or a tampered header. */
+export function unwrapDataKey(header: BlobHeader, wrappingKey: WrappingKey, label: string): Buffer {
+  if (!wrappingKey.id.equals(header.keyId)) throw new BlobIntegrityError(`blob ${label}: sealed under another wrapping key`);
+  const h = header.raw;
+  const d = createDecipheriv('aes-256-gcm', wrappingKey.key, h.subarray(NONCE_AT, WRAPPED_AT), { authTagLength: TAG_SIZE });
+  d.setAAD(h.subarray(0, WRAP_AAD_END));
+  d.setAuthTag(h.subarray(WRAPPED_AT + DATA_KEY_SIZE, RESERVED_AT));
+  const key = d.update(h.subarray(WRAPPED_AT, WRAPPED_AT + DATA_KEY_SIZE));
+  try {
+    d.final();
+  } catch {
+    throw new BlobIntegrityError(`blob ${label}: its data key failed authentication (tampered header or wrong key)`);
+  }
+  return key;
+}
+
+export function ciphertextSize(plaintextSize: number, chunkSize: number): number {
+  const chunks = Math.max(1, Math.ceil(plaintextSize / chunkSize));
+  return HEADER_SIZE + plaintextSize + chunks * TAG_SIZE;
+}
+
+/** The inverse of ciphertextSize; a size no plaintext seals to is a BlobIntegrityError. */
+export function plaintextSize(ciphertextSize: number, chunkSize: number, label = 'blob'): number {
+  const body = ciphertextSize - HEADER_SIZE;
+  const sealed = chunkSize + TAG_SIZE;
+  const whole = Math.floor(body / sealed);
+  const rest = body % sealed;
+  // A final chunk shorter than its tag, or an empty final chunk after full ones, is never written.
+  if (body < TAG_SIZE || (rest > 0 && rest < TAG_SIZE) || (rest === TAG_SIZE && whole > 0)) {
+    throw new BlobIntegrityError(`${label}: ${ciphertextSize} bytes is not the size of a sealed blob with ${chunkSize}-byte chunks`);
+  }
+  return rest === 0 ? whole * chunkSize : whole * chunkSize + rest - TAG_SIZE;
+}
+
+/** The chunks a read needs, where they are stored, and which plaintext bytes of them to emit. */
+export interface ChunkRun {
+  firstChunk: number;
+  lastChunk: number;
+  /** The blob's last chunk, sealed with the final flag. */
+  finalChunk: number;
+  /** Inclusive offsets of the run in the stored object (header included). */
+  cipherStart: number;
+  cipherEnd: number;
+  /** Plaintext offsets to emit, [start, end) within the whole blob. */
+  start: number;
+  end: number;
+}
+
+/**
+ * Maps a plaintext range (inclusive, already validated) to the chunk run covering it, with the
+ * end clamped to the blob as a file read would. Undefined when the range starts past the end.
+ * A whole read of an empty blob still covers its one empty chunk, which proves it is not cut short.
+ */
+export function cipherRangeFor(range: ByteRange | undefined, size: number, chunkSize: number): ChunkRun | undefined {
+  const start = range?.start ?? 0;
+  const end = range ? Math.min(range.end + 1, size) : size;
+  if (range && start >= size) return undefined;
+  const finalChunk = size === 0 ? 0 : Math.ceil(size / chunkSize) - 1;
+  const firstChunk = Math.floor(start / chunkSize);
+  const lastChunk = size === 0 ? 0 : Math.floor((end - 1) / chunkSize);
+  const sealed = chunkSize + TAG_SIZE;
+  const lastLength = lastChunk < finalChunk ? chunkSize : size - finalChunk * chunkSize;
+  return {
+    firstChunk,
+    lastChunk,
+    finalChunk,
+    cipherStart: HEADER_SIZE + firstChunk * sealed,
+    cipherEnd: HEADER_SIZE + lastChunk * sealed + lastLength + TAG_SIZE - 1,
+    start,
+    end,
+  };
+}
+
+function chunkNonce(index: number): Buffer {
+  const n = Buffer.alloc(12);
+  n.writeBigUInt64BE(BigInt(index), 4);
+  return n;
+}
+
+function chunkAad(index: number, final: boolean): Buffer {
+  const a = Buffer.alloc(9);
+  a.writeBigUInt64BE(BigInt(index));
+  a[8] = final ? 1 : 0;
+  return a;
+}
+
+/** Bytes queued as the pieces they arrived in; take() copies only when a chunk spans pieces. */
+class ByteQueue {
+  private pieces: Buffer[] = [];
+  length = 0;
+
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.pieces.push(b);
+    this.length += b.length;
+  }
+
+  take(n: number): Buffer {
+    this.length -= n;
+    const first = this.pieces[0];
+    if (first && first.length >= n) {
+      if (first.length === n) this.pieces.shift();
+      else this.pieces[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let at = 0; at < n; ) {
+      const p = this.pieces[0]!;
+      const k = p.copy(out, at, 0, Math.min(p.length, n - at));
+      at += k;
+      if (k === p.length) this.pieces.shift();
+      else this.pieces[0] = p.subarray(k);
+    }
+    return out;
+  }
+}
+
+/** Plaintext in, header + sealed chunks out. Holds back up to one chunk: only the end says which is final. */
+export function createSealTransform(opts: { dataKey: Buffer; header: Buffer; chunkSize: number }): Transform {
+  const { dataKey, chunkSize } = opts;
+  const queue = new ByteQueue();
+  let index = 0;
+  let headerSent = false;
+  function seal(t: Transform, plain: Buffer, final: boolean): void {
+    if (!headerSent) {
+      t.push(opts.header);
+      headerSent = true;
+    }
+    const c = createCipheriv('aes-256-gcm', dataKey, chunkNonce(index), { authTagLength: TAG_SIZE });
+    c.setAAD(chunkAad(index, final));
+    t.push(c.update(plain));
+    c.final();
+    t.push(c.getAuthTag());
+    index++;
+  }
+  return new Transform({
+    transform(this: Transform, chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      queue.push(chunk);
+      while (queue.length > chunkSize) seal(this, queue.take(chunkSize), false);
+      cb();
+    },
+    flush(this: Transform, cb: TransformCallback) {
+      seal(this, queue.take(queue.length), true);
+      cb();
+    },
+  });
+}
+
+/**
+ * Sealed chunks in (exactly the bytes of `run`), plaintext of the run's range out. A chunk's
+ * plaintext is released only after its tag checks. `verified` settles once the first chunk has
+ * been opened (or the stream failed first), so a reader can fail before it answers a client.
+ */
+export class OpenTransform extends Transform {
+  readonly verified: Promise<void>;
+  private settle!: (e?: Error | null) => void;
+  private readonly queue = new ByteQueue();
+  private index: number;
+
+  constructor(private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string }) {
+    super();
+    this.index = opts.run.firstChunk;
+    this.verified = new Promise<void>((resolve, reject) => {
+      this.settle = (e) => (e ? reject(e) : resolve());
+    });
+    this.verified.catch(() => undefined);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const { run, chunkSize } = this.opts;
+    this.queue.push(chunk);
+    try {
+      while (this.index < run.finalChunk && this.index <= run.lastChunk && this.queue.length >= chunkSize + TAG_SIZE) {
+        this.open(this.queue.take(chunkSize + TAG_SIZE), false);
+      }
+      const limit = this.index > run.lastChunk ? 0 : chunkSize + TAG_SIZE;
+      if (this.queue.length > limit) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
+    } catch (e) {
+      return cb(e as Error);
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const { run } = this.opts;
+    try {
+      if (this.index === run.finalChunk && this.index <= run.lastChunk) this.open(this.queue.take(this.queue.length), true);
+      if (this.index !== run.lastChunk + 1 || this.queue.length !== 0) throw this.fail(`cut short before chunk ${this.index}`);
+    } catch (e) {
+      return cb(e as Error);
+    }
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.settle(err ?? new Error(`blob ${this.opts.label}: read ended before its first chunk`));
+    cb(err);
+  }
+
+  private open(sealed: Buffer, final: boolean): void {
+    const { dataKey, chunkSize, run } = this.opts;
+    const i = this.index;
+    if (sealed.length < TAG_SIZE) throw this.fail(`chunk ${i} is shorter than its tag`);
+    const d = createDecipheriv('aes-256-gcm', dataKey, chunkNonce(i), { authTagLength: TAG_SIZE });
+    d.setAAD(chunkAad(i, final));
+    d.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
+    const plain = d.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+    try {
+      d.final();
+    } catch {
+      throw this.fail(`chunk ${i} failed authentication`);
+    }
+    this.index++;
+    const at = i * chunkSize;
+    const slice = plain.subarray(Math.max(0, run.start - at), Math.max(0, Math.min(plain.length, run.end - at)));
+    if (slice.length > 0) this.push(slice);
+    this.settle();
+  }
+
+  private fail(what: string): BlobIntegrityError {
+    return new BlobIntegrityError(`blob ${this.opts.label}: ${what}`);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Blob stores per encryption key. A repository's blobs live in the store of its encryption
+ * (the registry key for AES256, or its KMS key), so a layer is stored once per key rather than
+ * once per registry: deduplication never crosses a key, which is also ECR's rule for layer
+ * mounting. The metadata knows a blob by digest only; the bytes of one digest may therefore sit
+ * in several stores, and the garbage collector deletes them from every one.
+ */
+import type { Digest } from '../core/digest.js';
+import type { RepositorySettings } from '../core/repository-settings.js';
+import type { BlobInfo, BlobStore } from './blob-store.js';
+
+export interface BlobVaults {
+  /**
+   * A new repository's encryption settings, checked and completed: its KMS key must exist and be
+   * enabled, and is named by its ARN (KMS without a key gets the registry's `aws/ecr` key).
+   * Rejects with KmsException otherwise.
+   */
+  settle(registryId: string, settings: RepositorySettings): Promise<RepositorySettings>;
+  /** The store holding the blobs of repositories with these settings (a disabled key fails on use). */
+  of(settings: RepositorySettings): Promise<BlobStore>;
+  /** Every store there is, for deletions that must reach all of them. */
+  all(): Promise<BlobStore[]>;
+}
+
+/** What the garbage collector does to bytes: the same on every store. */
+export type ReclaimableBlobs = Pick<BlobStore, 'stat' | 'delete' | 'deleteUpload' | 'listUploads'>;
+
+/** One store for every repository (tests, and registries with nothing to separate). */
+export function singleVault(store: BlobStore): BlobVaults {
+  return { settle: async (_registryId, settings) => settings, of: async () => store, all: async () => [store] };
+}
+
+/**
+ * The collector's view of every store at once: a digest or upload is deleted from each (all
+ * deletes are no-ops when absent), stat reports the first copy found, uploads are listed once.
+ */
+export function everyVault(vaults: BlobVaults): ReclaimableBlobs {
+  return {
+    async stat(digest: Digest): Promise<BlobInfo | undefined> {
+      for (const s of await vaults.all()) {
+        const info = await s.stat(digest);
+        if (info) return info;
+      }
+      return undefined;
+    },
+    async delete(digest: Digest): Promise<void> {
+      for (const s of await vaults.all()) await s.delete(digest);
+    },
+    async deleteUpload(id: string): Promise<void> {
+      for (const s of await vaults.all()) await s.deleteUpload(id);
+    },
+    async *listUploads() {
+      const seen = new Set<string>();
+      for (const s of await vaults.all()) {
+        if (!s.listUploads) continue;
+        for await (const u of s.listUploads()) {
+          if (seen.has(u.id)) continue;
+          seen.add(u.id);
+          yield u;
+        }
+      }
+    },
+  };
+}
