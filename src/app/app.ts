@@ -14,6 +14,8 @@ import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
 import { KmsKeys } from '../kms/kms-keys.js';
+import { awsKms } from '../kms/remote-kms.js';
+import { RemoteKeys } from '../kms/remote-keys.js';
 import { createBackground } from './background.js';
 import { openBlobVaults } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
@@ -48,16 +50,21 @@ export function createLogger(config: Config): Logger {
  * what `berth lifecycle` and `berth gc` work on directly (safe beside a running server: every
  * change is a metadata transaction).
  */
-export async function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Registry & { close(): Promise<void> }> {
+export async function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Registry & { kms: KmsKeys; close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const kms = new KmsKeys(meta.kmsKeys, serverKey, clock, { ttlMs: config.authzCacheSeconds * 1000 });
+  const ttlMs = config.authzCacheSeconds * 1000;
+  const kms = new KmsKeys(meta.kmsKeys, serverKey, clock, { ttlMs });
+  const remote =
+    config.kmsProvider === 'aws'
+      ? new RemoteKeys(meta.kmsKeys, awsKms({ region: config.kmsRegion ?? config.region, ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }) }), clock, { ttlMs })
+      : undefined;
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
-    vaults: openBlobVaults(config, serverKey, kms),
+    vaults: openBlobVaults(config, serverKey, kms, remote),
     meta,
     clock,
     log,
@@ -73,6 +80,7 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
     },
   });
   return Object.assign(registry, {
+    kms,
     async close() {
       await registry.pulls.stop();
       await meta.close();
@@ -100,6 +108,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     ),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
+    kms: { keys: registry.kms, authzCacheMs: config.authzCacheSeconds * 1000 },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
   });

@@ -4,8 +4,11 @@
  *   local disk   AES256  dataDir/blobs, sealed by Berth under the registry key
  *                KMS     dataDir/kms/<key id>/blobs, sealed by Berth under the customer key
  *   S3           AES256  <prefix>/blobs with SSE-S3 (x-amz-server-side-encryption: AES256)
- *                KMS     <prefix>/kms/<key id>/blobs: with kmsProvider 'berth', sealed by Berth
- *                        (and SSE-S3); with 's3', SSE-KMS under the key, done by the S3 service
+ *                KMS     <prefix>/kms/<key id>/blobs: with kmsProvider 'berth' or 'aws', sealed by
+ *                        Berth (and SSE-S3); with 's3', SSE-KMS under the key, done by the S3 service
+ *
+ * With kmsProvider 'aws' the wrapping key of a KMS key's store is a data key of that AWS KMS key
+ * (kms/remote-keys.ts); otherwise it is the Berth key's own material.
  *
  * Only what S3 encrypts itself can be fetched with a presigned URL; Berth-sealed bytes are
  * streamed through Berth, which opens them. Key ids in paths are UUIDs Berth generated.
@@ -22,12 +25,13 @@ import type { RepositorySettings } from '../core/repository-settings.js';
 import type { Config } from '../config/schema.js';
 import type { KmsKeys } from '../kms/kms-keys.js';
 import { registryWrappingKeys } from '../kms/registry-key.js';
+import type { RemoteKeys } from '../kms/remote-keys.js';
 import type { KmsKeyRecord } from '../metadata/types.js';
 import { accountOf } from '../registry/context.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys): BlobVaults {
+export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, remote?: RemoteKeys): BlobVaults {
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
@@ -51,10 +55,12 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys):
       const [type, keyId] = externalRef(key.arn);
       store = withKmsErrors(createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type, ...(keyId !== '' && { keyId }) } }, clients));
     } else {
+      const keys = key.origin === 'AWS_KMS' ? remote?.wrappingKeysFor(key) : kms.wrappingKeysFor(key);
+      if (!keys) throw new RegistryError(Codes.KmsException, `${key.arn} is a key of an AWS KMS, but kmsProvider is not 'aws'`);
       const inner = s3
         ? createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
         : createFsBlobStore({ root: join(root, 'kms', key.id) });
-      store = createEncryptedBlobStore(inner, kms.wrappingKeysFor(key), { name: `kms ${key.id}` });
+      store = createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}` });
     }
     stores.set(key.id, store);
     return store;
@@ -70,6 +76,7 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys):
         await kms.recordExternal(account, region, externalRefOf(settings));
         return settings;
       }
+      if (config.kmsProvider === 'aws') return { ...settings, kmsKey: await remote!.settle(account, region, settings.kmsKey) };
       const key = settings.kmsKey === undefined ? await kms.ensureEcrManaged(account, region) : await kms.resolve(account, region, settings.kmsKey);
       if (key.state !== 'Enabled') throw new RegistryError(Codes.KmsException, `${key.arn} is disabled`);
       return { ...settings, kmsKey: key.arn };
@@ -77,7 +84,7 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys):
 
     async of(settings: RepositorySettings): Promise<BlobStore> {
       // KMS repositories created before encryption existed named no key; their blobs are the registry key's.
-      if (settings.encryptionType === 'AES256' || settings.kmsKey === undefined && config.kmsProvider === 'berth') return base;
+      if (settings.encryptionType === 'AES256' || (settings.kmsKey === undefined && config.kmsProvider !== 's3')) return base;
       const ref = config.kmsProvider === 's3' ? externalRefOf(settings) : settings.kmsKey!;
       const known = byRef.get(ref);
       if (known) return known;

@@ -52,9 +52,13 @@ export const configSchema = z
     /**
      * Where KMS repositories' keys live: 'berth' keys are created with `berth admin create-kms-key`
      * and kept in the metadata sealed under the server key; 's3' passes kmsKey to the object store
-     * as SSE-KMS (AWS KMS on AWS S3, the configured KMS of Ceph RGW or MinIO). 's3' needs storage.
+     * as SSE-KMS (AWS KMS on AWS S3, the configured KMS of Ceph RGW or MinIO), 's3' needs storage;
+     * 'aws' takes keys from an AWS KMS endpoint (GenerateDataKey/Decrypt, credentials from the SDK's chain).
      */
-    kmsProvider: z.enum(['berth', 's3']).default('berth'),
+    kmsProvider: z.enum(['berth', 's3', 'aws']).default('berth'),
+    /** With kmsProvider 'aws': the KMS endpoint (unset means AWS KMS itself) and its region (default: region). */
+    kmsEndpoint: z.string().url().optional(),
+    kmsRegion: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name').optional(),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
     /** Every repository with a lifecycle policy is evaluated this often (one node at a time); 0 turns it off. */

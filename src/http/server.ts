@@ -1,11 +1,14 @@
 /**
  * The HTTP server: one port for everything, told apart by the request. `POST /` with
- * X-Amz-Target is the ECR JSON API (or ECR Public's); `POST /` with a form body is the IAM/STS Query API; /v2 is
- * the OCI Distribution API. Knows HTTP and nothing about storage.
+ * X-Amz-Target is the ECR JSON API (or ECR Public's, or KMS's: `TrentService.<Op>`); `POST /`
+ * with a form body is the IAM/STS Query API; /v2 is the OCI Distribution API. Knows HTTP and
+ * nothing about storage.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
+import type { KmsKeys } from '../kms/kms-keys.js';
+import { KmsService } from '../kms/kms-service.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
@@ -17,6 +20,8 @@ import { ECR_PUBLIC_API, isEcrPublicRequest } from './ecr-public/router.js';
 import { addressV2 } from './oci/addressing.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
+import { KmsAuthorizer } from './kms/authz.js';
+import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 
@@ -31,11 +36,18 @@ export interface HttpServerOptions {
   region: string;
   /** host[:port] for repository URIs; the request's Host header when unset. */
   registryHost?: string;
+  /**
+   * The KMS keys the AWS KMS API (`aws kms`, `@aws-sdk/client-kms`) serves, and how long a
+   * node reuses the identity policies it read for them (as authzCacheSeconds); unset, every KMS
+   * API request is refused with UnsupportedOperationException.
+   */
+  kms?: { keys: KmsKeys; authzCacheMs: number };
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
+  const kms = kmsOptions(opts);
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    void handle(opts, req, res);
+    void handle(opts, kms, req, res);
   });
   return server;
 }
@@ -51,7 +63,21 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
   };
 }
 
-async function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Built once per server: the authorizer's policy cache outlives requests. */
+function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
+  return {
+    authenticator: opts.authenticator,
+    log: opts.log,
+    ...(opts.kms && {
+      kms: {
+        service: new KmsService(opts.kms.keys),
+        authorizer: new KmsAuthorizer(opts.query.identities, { ttlMs: opts.kms.authzCacheMs, changes: opts.registry.ctx.authzChanges }),
+      },
+    }),
+  };
+}
+
+async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = process.hrtime.bigint();
   const controller = new AbortController();
   res.on('close', () => {
@@ -72,6 +98,10 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     }
     if (path === '/' && isEcrPublicRequest(req)) {
       await routeJsonApi(ECR_PUBLIC_API, ecrOptions(opts), req, res);
+      return;
+    }
+    if (path === '/' && isKmsRequest(req)) {
+      await routeKms(kms, req, res);
       return;
     }
     if (path === '/' && isQueryRequest(req)) {

@@ -1,9 +1,11 @@
 /**
  * Customer KMS keys kept by Berth, for repositories whose encryptionConfiguration is KMS or
- * KMS_DSSE: created from the shell (`berth admin create-kms-key`), named the ways KMS names
- * them (key id, key ARN, alias, alias ARN), enabled and disabled, and handed to the encrypting
- * blob store as WrappingKeys. The material (32 random bytes per key) is stored sealed under the
- * server key (key-material.ts) and only ever held unsealed in this process's memory.
+ * KMS_DSSE and for the KMS API (src/http/kms): created from the shell (`berth admin
+ * create-kms-key`) or by CreateKey, named the ways KMS names them (key id, key ARN, alias, alias
+ * ARN), given and relieved of an alias, enabled and disabled, and handed to the encrypting blob
+ * store as WrappingKeys (or to the KMS API as a derived subkey, deriveKey). The material (32
+ * random bytes per key) is stored sealed under the server key (key-material.ts) and only ever
+ * held unsealed in this process's memory.
  *
  * Keys are read through a small cache: a key's state and material are reused for `ttlMs`, so a
  * `berth admin disable-kms-key` run beside running servers takes effect on them within that
@@ -11,44 +13,24 @@
  * nor put in an error message; the fields holding it are #private, so no logger or inspect()
  * of this object can print them.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import type { WrappingKey, WrappingKeys } from '../blobstore/encrypted/wrapping-keys.js';
 import type { Clock } from '../core/clock.js';
-import { Codes, RegistryError } from '../core/errors.js';
 import type { KmsKeyRecord, KmsKeyState, KmsKeyStore } from '../metadata/types.js';
-import { AWS_ALIAS_PREFIX, isAwsManaged } from './key-metadata.js';
+import { isAwsManaged } from './key-metadata.js';
 import { materialSealingKey, MATERIAL_BYTES, openMaterial, sealMaterial } from './key-material.js';
+import { aliasArn, checkAliasName, keyArn, keyIdBytes, parseKeyRef, uuidOf } from './key-refs.js';
+import { aliasExists, aliasNotFound, disabled, keyNotFound, kmsError, kmsInvalid } from './kms-errors.js';
 import { isKeyId, registryWrappingKey, UNKNOWN_KEY_MESSAGE } from './registry-key.js';
+
+export { aliasArn, checkAliasName, keyArn, keyIdBytes } from './key-refs.js';
 
 /** The alias of the key ECR uses for KMS repositories that name none (an AWS managed key). */
 export const ECR_MANAGED_ALIAS = 'alias/aws/ecr';
 const ECR_MANAGED_DESCRIPTION = 'Default key that protects my ECR data when no other key is defined';
 
-const ALIAS_RE = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KMS_ARN_RE = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
 /** KMS's limit on a key's description. */
 const MAX_DESCRIPTION = 8192;
-
-export const keyArn = (region: string, accountId: string, id: string): string => `arn:aws:kms:${region}:${accountId}:key/${id}`;
-export const aliasArn = (region: string, accountId: string, alias: string): string => `arn:aws:kms:${region}:${accountId}:${alias}`;
-
-/** The 16 bytes that name a key in blob headers: its UUID's own bytes. */
-export function keyIdBytes(id: string): Buffer {
-  return Buffer.from(id.replace(/-/g, ''), 'hex');
-}
-
-function uuidOf(bytes: Buffer): string {
-  const h = bytes.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-const kmsError = (message: string) => new RegistryError(Codes.KmsException, message);
-const invalid = (message: string) => new RegistryError(Codes.InvalidParameter, message);
-// KMS's own wording (NotFoundException, DisabledException), which ECR passes on.
-const keyNotFound = (arn: string) => kmsError(`Key '${arn}' does not exist`);
-const aliasNotFound = (arn: string) => kmsError(`Alias '${arn}' is not found.`);
-const disabled = (key: KmsKeyRecord) => kmsError(`${key.arn} is disabled.`);
 
 interface Entry {
   record: KmsKeyRecord;
@@ -65,7 +47,11 @@ export class KmsKeys {
   readonly #registryKey: WrappingKey;
   /** By key id. */
   readonly #keys = new Map<string, Entry>();
-  /** Resolved references (account, region, ref) to key ids; references never move to another key. */
+  /**
+   * Resolved references (account, region, ref) to key ids. An alias may move to another key
+   * (DeleteAlias, then CreateAlias): a move through this object forgets them all, one made
+   * elsewhere is seen within ttlMs, as KMS's own alias changes are eventually consistent.
+   */
   readonly #refs = new Map<string, { id: string; loadedAt: number }>();
   /** Bumped by every write through this object: a load that overlapped one is not cached. */
   #generation = 0;
@@ -80,17 +66,12 @@ export class KmsKeys {
 
   /** A new enabled customer key. Aliases follow KMS's rules; `alias/aws/` is reserved. */
   async create(accountId: string, region: string, opts: { alias?: string; description?: string } = {}): Promise<KmsKeyRecord> {
-    if (opts.alias !== undefined) {
-      if (!ALIAS_RE.test(opts.alias)) {
-        throw invalid(`Alias '${opts.alias}' is invalid: an alias name is alias/ followed by 1 to 250 of A-Z a-z 0-9 / _ -`);
-      }
-      if (opts.alias.toLowerCase().startsWith(AWS_ALIAS_PREFIX)) throw invalid(`Alias '${opts.alias}' is invalid: ${AWS_ALIAS_PREFIX} is reserved for AWS managed keys`);
-    }
+    if (opts.alias !== undefined) checkAliasName(opts.alias);
     if (opts.description !== undefined && opts.description.length > MAX_DESCRIPTION) {
-      throw invalid(`The description is invalid: at most ${MAX_DESCRIPTION} characters`);
+      throw kmsInvalid('ValidationException', `The description is invalid: at most ${MAX_DESCRIPTION} characters`);
     }
     const r = await this.#insert(accountId, region, opts.alias, opts.description ?? '');
-    if (r.kind === 'aliasTaken') throw kmsError(`An alias with the name ${aliasArn(region, accountId, opts.alias!)} already exists`);
+    if (r.kind === 'aliasTaken') throw aliasExists(aliasArn(region, accountId, opts.alias!));
     return r.key;
   }
 
@@ -103,8 +84,9 @@ export class KmsKeys {
     const cached = this.#cachedRef(accountId, region, ECR_MANAGED_ALIAS);
     const hit = cached && (await this.#entry(cached));
     if (hit) return hit.record;
+    const generation = this.#generation;
     const found = (await this.#store.findByAlias(accountId, region, ECR_MANAGED_ALIAS)) ?? (await this.#ensure(accountId, region));
-    this.#remember(accountId, region, ECR_MANAGED_ALIAS, found);
+    this.#remember(accountId, region, ECR_MANAGED_ALIAS, found, generation);
     return found;
   }
 
@@ -144,13 +126,19 @@ export class KmsKeys {
     return key;
   }
 
-  /** The key `keyRef` names (as resolve() accepts), whatever its state. */
+  /**
+   * The key `keyRef` names (as resolve() accepts), whatever its state. Naming `alias/aws/ecr`
+   * creates that key if the account has none yet, as AWS creates its managed keys on first use.
+   */
   async describe(accountId: string, region: string, keyRef: string): Promise<KmsKeyRecord> {
     const cached = this.#cachedRef(accountId, region, keyRef);
     const hit = cached && (await this.#entry(cached));
     if (hit) return hit.record;
+    const ref = parseKeyRef(accountId, region, keyRef);
+    if (ref.kind === 'alias' && ref.alias === ECR_MANAGED_ALIAS) return this.ensureEcrManaged(accountId, region);
+    const generation = this.#generation;
     const key = await this.#lookup(accountId, region, keyRef);
-    this.#remember(accountId, region, keyRef, key);
+    this.#remember(accountId, region, keyRef, key, generation);
     return key;
   }
 
@@ -171,13 +159,63 @@ export class KmsKeys {
   async #setState(accountId: string, region: string, keyRef: string, state: KmsKeyState): Promise<KmsKeyRecord> {
     // Read fresh, not from the cache: the reference must name a key now.
     const key = await this.#lookup(accountId, region, keyRef);
-    if (isAwsManaged(key)) throw invalid(`${key.arn} is an AWS managed key: it cannot be ${state === 'Enabled' ? 'enabled' : 'disabled'}`);
+    // KMS refuses this for AWS managed keys: their key policy grants no one kms:DisableKey.
+    if (isAwsManaged(key)) throw kmsInvalid('AccessDeniedException', `${key.arn} is an AWS managed key: it cannot be ${state === 'Enabled' ? 'enabled' : 'disabled'}`);
     if (!(await this.#store.setState(key.id, state))) throw keyNotFound(key.arn);
+    return this.#updated({ ...key, state });
+  }
+
+  /**
+   * Points a new alias at the key `targetRef` names. Berth keeps one alias per key (the
+   * metadata's alias column), so a key that has one refuses another with
+   * LimitExceededException, where KMS would allow up to 50; DeleteAlias frees it.
+   */
+  async createAlias(accountId: string, region: string, alias: string, targetRef: string): Promise<KmsKeyRecord> {
+    checkAliasName(alias);
+    const key = await this.#lookup(accountId, region, targetRef);
+    const r = await this.#store.setAlias(key.id, alias);
+    if (r === 'notFound') throw keyNotFound(key.arn);
+    if (r === 'aliasTaken') throw aliasExists(aliasArn(region, accountId, alias));
+    if (r === 'hasAlias') {
+      throw kmsError('LimitExceededException', `${key.arn} already has an alias: Berth keeps one alias per key; delete it (DeleteAlias) before creating another`);
+    }
+    this.#refs.clear();
+    return this.#updated({ ...key, alias });
+  }
+
+  /** Removes an alias; the key it named stays. Aliases under `alias/aws/` are the service's. */
+  async deleteAlias(accountId: string, region: string, alias: string): Promise<void> {
+    checkAliasName(alias);
+    const key = await this.#lookup(accountId, region, alias);
+    if (!(await this.#store.deleteAlias(accountId, region, alias))) throw aliasNotFound(aliasArn(region, accountId, alias));
+    this.#refs.clear();
+    const { alias: _gone, ...rest } = key;
+    this.#updated(rest);
+  }
+
+  /** Records a change made through this object, at once. */
+  #updated(record: KmsKeyRecord): KmsKeyRecord {
     this.#generation++;
-    const updated: KmsKeyRecord = { ...key, state };
-    const material = this.#keys.get(key.id)?.material;
-    this.#keys.set(key.id, { record: updated, loadedAt: this.#nowMs(), ...(material && { material }) });
-    return updated;
+    const material = this.#keys.get(record.id)?.material;
+    this.#keys.set(record.id, { record, loadedAt: this.#nowMs(), ...(material && { material }) });
+    return record;
+  }
+
+  /**
+   * A key derived from a Berth key's material (HKDF-SHA256, `info` naming the use), for uses
+   * other than wrapping blob data keys, so that no two uses ever share a key. Rejects while the
+   * key is disabled. The material itself never leaves this object.
+   */
+  async deriveKey(key: KmsKeyRecord, info: string): Promise<Buffer> {
+    if (key.origin !== 'BERTH') throw kmsError('KMSInvalidStateException', `${key.arn} is not a key Berth holds`);
+    const entry = await this.#entry(key.id);
+    if (!entry) throw keyNotFound(key.arn);
+    const { key: material } = this.#usable(entry);
+    try {
+      return Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), info, 32));
+    } finally {
+      material.fill(0);
+    }
   }
 
   /** The key whose ARN (as stored, any account) is `arn`, whatever its state. */
@@ -212,7 +250,7 @@ export class KmsKeys {
   wrappingKeysFor(key: KmsKeyRecord): WrappingKeys {
     return {
       current: async () => {
-        if (key.origin !== 'BERTH') throw kmsError(`${key.arn} is not a key Berth holds`);
+        if (key.origin !== 'BERTH') throw kmsError('KMSInvalidStateException', `${key.arn} is not a key Berth holds`);
         const entry = await this.#entry(key.id);
         if (!entry) throw keyNotFound(key.arn);
         return this.#usable(entry);
@@ -244,7 +282,7 @@ export class KmsKeys {
       try {
         entry.material = openMaterial(record.sealedMaterial ?? '', this.#sealingKey, record.id);
       } catch {
-        throw kmsError(`The key material of ${record.arn} cannot be opened: it was sealed under another server key, or altered`);
+        throw kmsError('KMSInvalidStateException', `The key material of ${record.arn} cannot be opened: it was sealed under another server key, or altered`);
       }
     }
     // A copy: a caller that wipes its key after use must not wipe the cache's.
@@ -264,29 +302,16 @@ export class KmsKeys {
     return entry;
   }
 
-  async #lookup(accountId: string, region: string, ref: string): Promise<KmsKeyRecord> {
+  async #lookup(accountId: string, region: string, keyRef: string): Promise<KmsKeyRecord> {
     const mine = (k: KmsKeyRecord | undefined) => (k && k.origin === 'BERTH' && k.accountId === accountId && k.region === region ? k : undefined);
-    if (UUID_RE.test(ref)) {
-      const found = mine(await this.#store.get(ref.toLowerCase()));
-      if (!found) throw keyNotFound(keyArn(region, accountId, ref));
+    const ref = parseKeyRef(accountId, region, keyRef);
+    if (ref.kind === 'alias') {
+      const found = ref.alias === undefined ? undefined : mine(await this.#store.findByAlias(accountId, region, ref.alias));
+      if (!found) throw aliasNotFound(ref.shown);
       return found;
     }
-    if (ref.startsWith('alias/')) {
-      const found = mine(await this.#store.findByAlias(accountId, region, ref));
-      if (!found) throw aliasNotFound(aliasArn(region, accountId, ref));
-      return found;
-    }
-    const m = KMS_ARN_RE.exec(ref);
-    if (!m) throw keyNotFound(ref);
-    const [, arnRegion, arnAccount, kind, name] = m as unknown as [string, string, string, 'key' | 'alias', string];
-    const here = arnRegion === region && arnAccount === accountId;
-    if (kind === 'alias') {
-      const found = here ? mine(await this.#store.findByAlias(accountId, region, `alias/${name}`)) : undefined;
-      if (!found) throw aliasNotFound(ref);
-      return found;
-    }
-    const found = here && UUID_RE.test(name) ? mine(await this.#store.get(name.toLowerCase())) : undefined;
-    if (!found) throw keyNotFound(ref);
+    const found = ref.id === undefined ? undefined : mine(await this.#store.get(ref.id));
+    if (!found) throw keyNotFound(ref.shown);
     return found;
   }
 
@@ -295,8 +320,9 @@ export class KmsKeys {
     return hit && this.#nowMs() - hit.loadedAt < this.#ttlMs ? hit.id : undefined;
   }
 
-  #remember(accountId: string, region: string, ref: string, key: KmsKeyRecord): void {
-    if (this.#ttlMs <= 0) return;
+  /** `generation` is the one before the lookup: a write through this object since may have moved the reference. */
+  #remember(accountId: string, region: string, ref: string, key: KmsKeyRecord, generation: number): void {
+    if (this.#ttlMs <= 0 || generation !== this.#generation) return;
     // Bounded: references are few, but they come from requests; start over rather than grow.
     if (this.#refs.size >= 10_000) this.#refs.clear();
     this.#refs.set(refKey(accountId, region, ref), { id: key.id, loadedAt: this.#nowMs() });

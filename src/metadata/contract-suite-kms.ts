@@ -101,6 +101,55 @@ export function kmsContract(test: ContractTest): void {
     assert.equal(await a.kmsKeys.setState(randomUUID(), 'Disabled'), false);
   });
 
+  test('kms keys: setAlias gives a key without one an alias free in its account and region', async ({ a, b }) => {
+    const k = await created(a);
+    const named = await created(a, { alias: 'alias/named' });
+    assert.equal(await a.kmsKeys.setAlias(k.id, 'alias/named'), 'aliasTaken', 'held by another key');
+    assert.equal(await a.kmsKeys.setAlias(named.id, 'alias/named'), 'aliasTaken', 'held by the key itself');
+    assert.equal(await a.kmsKeys.setAlias(named.id, 'alias/second'), 'hasAlias', 'one alias per key');
+    assert.equal(await a.kmsKeys.setAlias(randomUUID(), 'alias/x'), 'notFound');
+    assert.equal(await a.kmsKeys.setAlias(k.id, 'alias/fresh'), 'set');
+    assert.deepEqual(await b.kmsKeys.findByAlias(ACCOUNT, REGION, 'alias/fresh'), { ...k, alias: 'alias/fresh' });
+    assert.equal((await b.kmsKeys.get(k.id))?.alias, 'alias/fresh');
+    assert.equal((await b.kmsKeys.get(named.id))?.alias, 'alias/named', 'the other key untouched');
+    // An alias taken in another account or region is free here.
+    const elsewhere = await created(a, { accountId: OTHER_ACCOUNT });
+    assert.equal(await b.kmsKeys.setAlias(elsewhere.id, 'alias/fresh'), 'set');
+    assert.equal((await a.kmsKeys.findByAlias(ACCOUNT, REGION, 'alias/fresh'))?.id, k.id);
+  });
+
+  test('kms keys: deleteAlias frees an alias for another key; false when none holds it', async ({ a, b }) => {
+    const k = await created(a, { alias: 'alias/moving' });
+    const other = await created(a, { alias: 'alias/moving', accountId: OTHER_ACCOUNT });
+    assert.equal(await a.kmsKeys.deleteAlias(ACCOUNT, REGION, 'alias/none'), false);
+    assert.equal(await a.kmsKeys.deleteAlias(ACCOUNT, 'eu-west-1', 'alias/moving'), false, 'aliases belong to a region');
+    assert.equal(await b.kmsKeys.deleteAlias(ACCOUNT, REGION, 'alias/moving'), true);
+    assert.equal(await a.kmsKeys.findByAlias(ACCOUNT, REGION, 'alias/moving'), undefined);
+    assert.equal((await a.kmsKeys.get(k.id))?.alias, undefined, 'the key stays, without an alias');
+    assert.equal((await a.kmsKeys.get(other.id))?.alias, 'alias/moving', "another account's alias stays");
+    assert.equal(await b.kmsKeys.deleteAlias(ACCOUNT, REGION, 'alias/moving'), false, 'once');
+    const next = await created(a);
+    assert.equal(await a.kmsKeys.setAlias(next.id, 'alias/moving'), 'set');
+    assert.equal(await a.kmsKeys.setAlias(k.id, 'alias/back'), 'set', 'the old key may take another');
+    assert.equal((await b.kmsKeys.findByAlias(ACCOUNT, REGION, 'alias/moving'))?.id, next.id);
+  });
+
+  test('kms keys: two nodes giving one alias to two keys at once: one gets it', async ({ a, b }) => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const alias = `alias/contested-${i}`;
+      const [k1, k2] = [await created(a), await created(a)];
+      const results = await Promise.all([a.kmsKeys.setAlias(k1.id, alias), b.kmsKeys.setAlias(k2.id, alias)]);
+      assert.deepEqual([...results].sort(), ['aliasTaken', 'set']);
+      const holder = await a.kmsKeys.findByAlias(ACCOUNT, REGION, alias);
+      assert.equal(holder?.id, results[0] === 'set' ? k1.id : k2.id);
+    }
+    for (let i = 0; i < ROUNDS; i++) {
+      const k = await created(a);
+      const results = await Promise.all([a.kmsKeys.setAlias(k.id, `alias/first-${i}`), b.kmsKeys.setAlias(k.id, `alias/second-${i}`)]);
+      assert.deepEqual([...results].sort(), ['hasAlias', 'set'], 'one key, two aliases at once: one wins');
+    }
+  });
+
   test('kms keys: recordExternal keeps the reference as given, once, and returns the one row', async ({ a, b }) => {
     const ref = 'arn:aws:kms:us-east-1:999999999999:key/' + 'x'.repeat(2000);
     const first = await a.kmsKeys.recordExternal(ACCOUNT, REGION, ref, at(1));

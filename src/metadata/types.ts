@@ -329,8 +329,12 @@ export interface ScanStore {
 }
 
 export type KmsKeyState = 'Enabled' | 'Disabled';
-/** 'BERTH': material kept by Berth (sealed under the server key); 'EXTERNAL': a key of the object store's KMS. */
-export type KmsKeyOrigin = 'BERTH' | 'EXTERNAL';
+/**
+ * 'BERTH': material kept by Berth (sealed under the server key); 'EXTERNAL': a key of the object
+ * store's KMS; 'AWS_KMS': a key of an AWS KMS endpoint, whose row keeps a data key that only
+ * that KMS can decrypt.
+ */
+export type KmsKeyOrigin = 'BERTH' | 'EXTERNAL' | 'AWS_KMS';
 
 export interface KmsKeyRecord {
   /** A UUID, as KMS key ids are. */
@@ -349,6 +353,8 @@ export interface KmsKeyRecord {
   createdAt: Date;
 }
 
+export type SetKmsAliasResult = 'set' | 'aliasTaken' | 'hasAlias' | 'notFound';
+
 export type CreateKmsKeyResult = { kind: 'created'; key: KmsKeyRecord } | { kind: 'aliasTaken'; existing: KmsKeyRecord };
 
 /** KMS keys of KMS-encrypted repositories: Berth's own, and the object store's that are in use. */
@@ -362,6 +368,13 @@ export interface KmsKeyStore {
   list(scope?: { accountId: string; region: string }): Promise<KmsKeyRecord[]>;
   /** False when there is no such key. */
   setState(id: string, state: KmsKeyState): Promise<boolean>;
+  /**
+   * Gives key `id` the alias `alias`, if it has none and no key of its account and region holds
+   * that alias; race-free (two nodes giving one alias to two keys: one gets 'aliasTaken').
+   */
+  setAlias(id: string, alias: string): Promise<SetKmsAliasResult>;
+  /** Takes the alias off the key of (accountId, region) holding it; false when none does. */
+  deleteAlias(accountId: string, region: string, alias: string): Promise<boolean>;
   /**
    * The row whose arn is `keyRef`, created as an EXTERNAL key of this account and region if
    * there is none. Idempotent and race-free; an existing row is returned whoever recorded it

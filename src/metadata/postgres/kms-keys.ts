@@ -9,6 +9,8 @@ import { KMS_KEY_COLUMNS, toKmsKey, type KmsKeyRow } from '../kms-key-rows.js';
 import type { KmsKeyStore } from '../types.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
+const UNIQUE_VIOLATION = '23505';
+
 export function createPostgresKmsKeys({ pool, collate }: PgContext): KmsKeyStore {
   const byAlias = async (accountId: string, region: string, alias: string) =>
     one<KmsKeyRow>(pool, `SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE account_id = $1 AND region = $2 AND alias = $3`, [accountId, region, alias]);
@@ -50,6 +52,21 @@ export function createPostgresKmsKeys({ pool, collate }: PgContext): KmsKeyStore
     },
     async setState(id, state) {
       return (await changes(pool, 'UPDATE kms_keys SET state = $1 WHERE id = $2', [state, id])) > 0;
+    },
+    async setAlias(id, alias) {
+      try {
+        // A row lock settles two nodes aliasing one key; the unique index, one alias on two keys.
+        if ((await changes(pool, 'UPDATE kms_keys SET alias = $1 WHERE id = $2 AND alias IS NULL', [alias, id])) > 0) return 'set';
+      } catch (e) {
+        if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) return 'aliasTaken';
+        throw e;
+      }
+      const row = await one<KmsKeyRow>(pool, `SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE id = $1`, [id]);
+      if (!row) return 'notFound';
+      return (await byAlias(row.account_id, row.region, alias)) ? 'aliasTaken' : 'hasAlias';
+    },
+    async deleteAlias(accountId, region, alias) {
+      return (await changes(pool, 'UPDATE kms_keys SET alias = NULL WHERE account_id = $1 AND region = $2 AND alias = $3', [accountId, region, alias])) > 0;
     },
     async recordExternal(accountId, region, keyRef, now) {
       await pool.query(

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { KMS_KEY_COLUMNS, toKmsKey, type KmsKeyRow } from '../kms-key-rows.js';
-import type { KmsKeyStore } from '../types.js';
+import type { KmsKeyStore, SetKmsAliasResult } from '../types.js';
 import type { Db } from './open.js';
 
 export function createSqliteKmsKeys(db: Db): KmsKeyStore {
@@ -28,7 +28,18 @@ export function createSqliteKmsKeys(db: Db): KmsKeyStore {
     listBerth: db.prepare<[], KmsKeyRow>(`SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE origin = 'BERTH' ORDER BY created_at, id`),
     listAll: db.prepare<[], KmsKeyRow>(`SELECT ${KMS_KEY_COLUMNS} FROM kms_keys ORDER BY created_at, id`),
     setState: db.prepare('UPDATE kms_keys SET state = ? WHERE id = ?'),
+    setAlias: db.prepare('UPDATE kms_keys SET alias = ? WHERE id = ? AND alias IS NULL'),
+    deleteAlias: db.prepare('UPDATE kms_keys SET alias = NULL WHERE account_id = ? AND region = ? AND alias = ?'),
   };
+  // One write transaction: the checks and the update see one state of the table.
+  const setAlias = db.transaction((id: string, alias: string): SetKmsAliasResult => {
+    const row = q.get.get(id);
+    if (!row) return 'notFound';
+    if (q.byAlias.get(row.account_id, row.region, alias)) return 'aliasTaken';
+    if (row.alias !== null) return 'hasAlias';
+    q.setAlias.run(alias, id);
+    return 'set';
+  });
   const recordExternal = db.transaction((accountId: string, region: string, keyRef: string, now: number): KmsKeyRow => {
     q.insertExternal.run(randomUUID(), accountId, region, keyRef, now);
     return q.byArn.get(keyRef)!;
@@ -68,6 +79,12 @@ export function createSqliteKmsKeys(db: Db): KmsKeyStore {
     },
     async setState(id, state) {
       return q.setState.run(state, id).changes > 0;
+    },
+    async setAlias(id, alias) {
+      return setAlias.immediate(id, alias);
+    },
+    async deleteAlias(accountId, region, alias) {
+      return q.deleteAlias.run(accountId, region, alias).changes > 0;
     },
     async recordExternal(accountId, region, keyRef, now) {
       return toKmsKey(recordExternal.immediate(accountId, region, keyRef, now.getTime()));

@@ -1,0 +1,94 @@
+/**
+ * Encrypt, Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext over Berth's ciphertext
+ * format (src/kms/ciphertext.ts). The key is found first (NotFoundException), the caller
+ * authorized on it with the encryption context as condition keys, and only then is its state
+ * judged (DisabledException), as KMS does. DryRun stops after authorization.
+ */
+import { z } from 'zod';
+import type { KmsKeyRecord } from '../../../metadata/types.js';
+import { encryptionContextConditions } from '../authz.js';
+import type { KmsCall, KmsAction } from '../context.js';
+import { decodeBlob, dryRun, encryptionAlgorithm, encryptionContext, grantTokens, integer, keyId, oneOf, parseKmsInput, validation } from '../input.js';
+import { kmsWireError } from '../protocol.js';
+
+/** KMS's limits: Encrypt takes up to 4 KiB; its ciphertexts are at most 6 KiB. */
+const MAX_PLAINTEXT = 4096;
+const MAX_CIPHERTEXT = 6144;
+const SYMMETRIC_DEFAULT = 'SYMMETRIC_DEFAULT';
+
+const common = {
+  EncryptionContext: encryptionContext,
+  GrantTokens: grantTokens,
+  DryRun: dryRun,
+};
+
+/** Authorizes the call on `key` with its context; a dry run ends here, as it would have succeeded. */
+async function authorizeUse(call: KmsCall, key: KmsKeyRecord, input: { EncryptionContext?: Record<string, string> | undefined; DryRun?: boolean | undefined }) {
+  await call.authorize(key.arn, encryptionContextConditions(input.EncryptionContext));
+  if (input.DryRun) throw kmsWireError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+}
+
+function checkAlgorithm(algorithm: string | undefined): void {
+  if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT) throw validation('encryptionAlgorithm', `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`);
+}
+
+const EncryptInput = z.object({ KeyId: keyId, Plaintext: z.string(), EncryptionAlgorithm: encryptionAlgorithm, ...common });
+
+export const Encrypt: KmsAction = async (call) => {
+  const input = parseKmsInput(EncryptInput, call.body);
+  const plaintext = decodeBlob('Plaintext', input.Plaintext, MAX_PLAINTEXT);
+  checkAlgorithm(input.EncryptionAlgorithm);
+  const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
+  await authorizeUse(call, key, input);
+  const ciphertext = await call.kms.encrypt(key, plaintext, input.EncryptionContext ?? {});
+  return { CiphertextBlob: ciphertext, KeyId: key.arn, EncryptionAlgorithm: SYMMETRIC_DEFAULT };
+};
+
+const DecryptInput = z.object({
+  CiphertextBlob: z.string(),
+  KeyId: keyId.optional(),
+  EncryptionAlgorithm: encryptionAlgorithm,
+  Recipient: z.object({}).loose().optional(),
+  ...common,
+});
+
+export const Decrypt: KmsAction = async (call) => {
+  const input = parseKmsInput(DecryptInput, call.body);
+  const blob = decodeBlob('CiphertextBlob', input.CiphertextBlob, MAX_CIPHERTEXT);
+  checkAlgorithm(input.EncryptionAlgorithm);
+  if (input.Recipient !== undefined) throw kmsWireError('UnsupportedOperationException', "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
+  const key = await call.kms.keyOfCiphertext(call.accountId, call.region, blob, input.KeyId);
+  await authorizeUse(call, key, input);
+  const plaintext = await call.kms.decrypt(key, blob, input.EncryptionContext ?? {});
+  return { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: SYMMETRIC_DEFAULT };
+};
+
+const DataKeyInput = z.object({
+  KeyId: keyId,
+  KeySpec: oneOf(['AES_256', 'AES_128']).optional(),
+  NumberOfBytes: integer(1, 1024).optional(),
+  Recipient: z.object({}).loose().optional(),
+  ...common,
+});
+
+async function dataKey(call: KmsCall) {
+  const input = parseKmsInput(DataKeyInput, call.body);
+  if ((input.KeySpec === undefined) === (input.NumberOfBytes === undefined)) {
+    throw kmsWireError('ValidationException', 'Please specify either number of bytes or key spec.');
+  }
+  if (input.Recipient !== undefined) throw kmsWireError('UnsupportedOperationException', "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
+  const bytes = input.NumberOfBytes ?? (input.KeySpec === 'AES_128' ? 16 : 32);
+  const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
+  await authorizeUse(call, key, input);
+  return { key, ...(await call.kms.generateDataKey(key, bytes, input.EncryptionContext ?? {})) };
+}
+
+export const GenerateDataKey: KmsAction = async (call) => {
+  const { key, plaintext, ciphertext } = await dataKey(call);
+  return { CiphertextBlob: ciphertext, Plaintext: plaintext, KeyId: key.arn };
+};
+
+export const GenerateDataKeyWithoutPlaintext: KmsAction = async (call) => {
+  const { key, ciphertext } = await dataKey(call);
+  return { CiphertextBlob: ciphertext, KeyId: key.arn };
+};

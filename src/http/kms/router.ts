@@ -1,0 +1,84 @@
+/**
+ * Dispatches an AWS KMS JSON API request (`X-Amz-Target: TrentService.<Op>`, SigV4 service
+ * `kms`) to its action, over the KMS keys Berth keeps, so `aws kms`, `@aws-sdk/client-kms`,
+ * Terraform and another Berth node (kmsProvider 'aws') can use Berth as their KMS.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { KmsService } from '../../kms/kms-service.js';
+import type { Authenticator } from '../authn.js';
+import { isJsonApiRequest } from '../ecr/router.js';
+import { readBody } from '../request.js';
+import { CreateAlias, DeleteAlias, ListAliases } from './actions/aliases.js';
+import { Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './actions/crypto.js';
+import { GetKeyPolicy, GetKeyRotationStatus, ListResourceTags } from './actions/key-info.js';
+import { CreateKey, DescribeKey, DisableKey, EnableKey, ListKeys } from './actions/keys.js';
+import type { KmsAuthorizer } from './authz.js';
+import type { KmsAction, KmsCall } from './context.js';
+import { KMS_TARGET_PREFIX, kmsWireError, sendKmsError, sendKmsJson } from './protocol.js';
+
+/** KMS bodies are small: a 4 KiB plaintext or 6 KiB ciphertext in base64, a 32 KiB policy. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+const ACTIONS: Record<string, KmsAction> = {
+  CreateKey,
+  DescribeKey,
+  ListKeys,
+  EnableKey,
+  DisableKey,
+  GetKeyPolicy,
+  GetKeyRotationStatus,
+  ListResourceTags,
+  CreateAlias,
+  DeleteAlias,
+  ListAliases,
+  Encrypt,
+  Decrypt,
+  GenerateDataKey,
+  GenerateDataKeyWithoutPlaintext,
+};
+
+export interface KmsRouterOptions {
+  authenticator: Authenticator;
+  log: Logger;
+  /** The keys and who may use them; without them every operation is refused. */
+  kms?: { service: KmsService; authorizer: KmsAuthorizer };
+}
+
+export function isKmsRequest(req: IncomingMessage): boolean {
+  return isJsonApiRequest(req, KMS_TARGET_PREFIX);
+}
+
+export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const op = String(req.headers['x-amz-target']).slice(KMS_TARGET_PREFIX.length);
+    const action = Object.hasOwn(ACTIONS, op) ? ACTIONS[op] : undefined;
+    if (!action) throw kmsWireError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
+    const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
+      throw kmsWireError('SerializationException', 'request body is too large');
+    });
+    let body: unknown;
+    try {
+      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw kmsWireError('SerializationException', 'request body is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsWireError('SerializationException', 'request body must be a JSON object');
+    const { principal, region } = await opts.authenticator.signed(req, raw, ['kms']);
+    if (!opts.kms) throw kmsWireError('UnsupportedOperationException', 'This Berth server does not serve the KMS API');
+    const { service, authorizer } = opts.kms;
+    const sourceIp = req.socket.remoteAddress;
+    const call: KmsCall = {
+      kms: service,
+      body: body as Record<string, unknown>,
+      principal,
+      accountId: principal.accountId,
+      region,
+      authorize: (resource, context) =>
+        authorizer.check(principal, { action: `kms:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }), ...(context && { context }) }),
+    };
+    sendKmsJson(res, await action(call));
+  } catch (err) {
+    await sendKmsError(req, res, err, opts.log);
+  }
+}
