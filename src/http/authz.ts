@@ -8,8 +8,8 @@ import type { Principal } from '../auth/principal.js';
 import { repositoryArn } from '../core/arns.js';
 import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { evaluate } from '../iam/evaluator.js';
-import { managedPolicy } from '../iam/managed.js';
-import { parsePolicy, type Policy } from '../iam/policy.js';
+import type { Policy } from '../iam/policy.js';
+import { identityPoliciesOf } from './identity-policies.js';
 
 export class AccessDenied extends Error {
   constructor(
@@ -58,7 +58,7 @@ export class Authorizer {
   private readonly tagCache: ExpiringCache<Array<{ Key: string; Value: string }>>;
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
-    const identityPolicies = principal.kind === 'user' ? await this.identityCache.get(principal.arn, () => this.policiesOf(principal)) : [];
+    const identityPolicies = principal.kind === 'user' ? await this.identityCache.get(principal.arn, () => identityPoliciesOf(this.identities, principal)) : [];
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const registryId = `${target.resourceAccountId}:${target.region}`;
     const resourcePolicies = await this.policyCache.get(`${registryId}\n${target.repository ?? ''}`, () => this.resourcePolicies(registryId, target.repository));
@@ -83,25 +83,6 @@ export class Authorizer {
       context,
     });
     if (!decision.allowed) throw new AccessDenied(target.action, resource, principal.arn);
-  }
-
-  private async policiesOf(principal: Principal): Promise<Policy[]> {
-    const records = await this.identities.userPolicies(principal.accountId, principal.userName!);
-    const out: Policy[] = [];
-    for (const r of records) {
-      if (r.kind === 'managed') {
-        const p = managedPolicy(r.name);
-        if (p) out.push(p);
-      } else if (r.document !== undefined) {
-        // Documents were validated when stored; one that no longer parses grants nothing.
-        try {
-          out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000 }));
-        } catch {
-          continue;
-        }
-      }
-    }
-    return out;
   }
 }
 

@@ -14,8 +14,8 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Principal } from '../../auth/principal.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
 import { evaluate } from '../../iam/evaluator.js';
-import { managedPolicy } from '../../iam/managed.js';
-import { parsePolicy, type Policy } from '../../iam/policy.js';
+import type { Policy } from '../../iam/policy.js';
+import { identityPoliciesOf } from '../identity-policies.js';
 import { kmsWireError } from './protocol.js';
 
 export interface KmsAuthzTarget {
@@ -39,7 +39,7 @@ export class KmsAuthorizer {
 
   /** Rejects with AccessDeniedException in KMS's words when `principal` may not. */
   async check(principal: Principal, target: KmsAuthzTarget): Promise<void> {
-    const identityPolicies = principal.kind === 'user' ? await this.#policies.get(principal.arn, () => this.#policiesOf(principal)) : [];
+    const identityPolicies = principal.kind === 'user' ? await this.#policies.get(principal.arn, () => identityPoliciesOf(this.#identities, principal)) : [];
     const decision = evaluate({
       caller: principal,
       identityPolicies,
@@ -52,25 +52,6 @@ export class KmsAuthorizer {
     if (decision.allowed) return;
     const why = decision.explicitDeny ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${target.action} action`;
     throw kmsWireError('AccessDeniedException', `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
-  }
-
-  async #policiesOf(principal: Principal): Promise<Policy[]> {
-    const records = await this.#identities.userPolicies(principal.accountId, principal.userName!);
-    const out: Policy[] = [];
-    for (const r of records) {
-      if (r.kind === 'managed') {
-        const p = managedPolicy(r.name);
-        if (p) out.push(p);
-      } else if (r.document !== undefined) {
-        // Documents were validated when stored; one that no longer parses grants nothing.
-        try {
-          out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000 }));
-        } catch {
-          continue;
-        }
-      }
-    }
-    return out;
   }
 }
 
