@@ -210,32 +210,63 @@ class ByteQueue {
   }
 }
 
-/** Plaintext in, header + sealed chunks out. Holds back up to one chunk: only the end says which is final. */
-export function createSealTransform(opts: { dataKey: Buffer; header: Buffer; chunkSize: number }): Transform {
-  const { dataKey, chunkSize } = opts;
-  const queue = new ByteQueue();
-  let index = 0;
-  let headerSent = false;
-  function seal(t: Transform, plain: Buffer, final: boolean): void {
-    if (!headerSent) {
-      t.push(opts.header);
-      headerSent = true;
-    }
-    const c = createCipheriv('aes-256-gcm', dataKey, chunkNonce(index), { authTagLength: TAG_SIZE });
-    c.setAAD(chunkAad(index, final));
-    t.push(c.update(plain));
-    c.final();
-    t.push(c.getAuthTag());
-    index++;
+/**
+ * Plaintext in, header + sealed chunks out, as plain calls: the state of one sealing, which the
+ * encrypted store keeps between requests while an upload is sealed as it arrives. Holds back up
+ * to one chunk, since only the end says which chunk is final; it keeps views of the buffers it
+ * was given until compact() copies them.
+ */
+export class ChunkSealer {
+  private readonly queue = new ByteQueue();
+  private index = 0;
+  private headerSent = false;
+
+  constructor(private readonly opts: { dataKey: Buffer; header: Buffer; chunkSize: number }) {}
+
+  /** Sealed bytes ready to store (none until more than one chunk is held). */
+  update(plain: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    this.queue.push(plain);
+    while (this.queue.length > this.opts.chunkSize) this.seal(out, this.queue.take(this.opts.chunkSize), false);
+    return out;
   }
+
+  /** The rest, sealed as the final chunk (an empty blob's one empty chunk included). */
+  final(): Buffer[] {
+    const out: Buffer[] = [];
+    this.seal(out, this.queue.take(this.queue.length), true);
+    return out;
+  }
+
+  /** Copies what is held back into a buffer of its own, letting go of the (larger) buffers it came in. */
+  compact(): void {
+    if (this.queue.length > 0) this.queue.push(Buffer.from(this.queue.take(this.queue.length)));
+  }
+
+  private seal(out: Buffer[], plain: Buffer, final: boolean): void {
+    if (!this.headerSent) {
+      out.push(this.opts.header);
+      this.headerSent = true;
+    }
+    const c = createCipheriv('aes-256-gcm', this.opts.dataKey, chunkNonce(this.index), { authTagLength: TAG_SIZE });
+    c.setAAD(chunkAad(this.index, final));
+    out.push(c.update(plain));
+    c.final();
+    out.push(c.getAuthTag());
+    this.index++;
+  }
+}
+
+/** ChunkSealer as a stream. */
+export function createSealTransform(opts: { dataKey: Buffer; header: Buffer; chunkSize: number }): Transform {
+  const sealer = new ChunkSealer(opts);
   return new Transform({
     transform(this: Transform, chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      queue.push(chunk);
-      while (queue.length > chunkSize) seal(this, queue.take(chunkSize), false);
+      for (const b of sealer.update(chunk)) this.push(b);
       cb();
     },
     flush(this: Transform, cb: TransformCallback) {
-      seal(this, queue.take(queue.length), true);
+      for (const b of sealer.final()) this.push(b);
       cb();
     },
   });

@@ -2,9 +2,11 @@
  * Encryption at rest as a BlobStore wrapper: any driver underneath stores only ciphertext.
  *
  * Staged uploads are AES-256-CTR behind a 32-byte prefix (staging-cipher.ts), because appends
- * come in pieces of any size. Commit re-reads them once: decrypt, hash, seal in GCM chunks under
- * a fresh data key (chunk-format.ts) into a second staged upload, check the hash against the
- * digest, and commit that one under the digest. Reads open only the chunks a range covers.
+ * come in pieces of any size. The blob is sealed in GCM chunks under a fresh data key
+ * (chunk-format.ts) into a second staged upload, which commit then commits under the digest.
+ * Usually that seal is written as the bytes are appended (live-seal.ts); when it cannot be (the
+ * upload was resumed on another node or after a restart), commit re-reads the staged upload once:
+ * decrypt, hash, seal, and check the hash against the digest. Reads open only the chunks a range covers.
  *
  * Blobs stored before encryption existed have no header and are served as they are. No
  * presignedUrl: a URL to the inner store would hand out ciphertext.
@@ -17,13 +19,16 @@ import {
   BlobIntegrityError, DATA_KEY_SIZE, DEFAULT_CHUNK_SIZE, HEADER_SIZE, OpenTransform, chunkSizeLog2, cipherRangeFor,
   createSealTransform, isSealed, parseHeader, plaintextSize, sealHeader, unwrapDataKey, type BlobHeader,
 } from './chunk-format.js';
+import { LiveSeals } from './live-seal.js';
 import { STAGING_PREFIX_SIZE, createStagingCipher, newStagingPrefix, parseStagingPrefix, stagingKey } from './staging-cipher.js';
-import type { WrappingKeys } from './wrapping-keys.js';
+import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
 
 export interface EncryptedBlobStoreOptions {
   /** Plaintext bytes per sealed chunk, a power of two (default 64 KiB); readers take it from each header. */
   chunkSize?: number;
   name?: string;
+  /** Uploads sealed as they arrive at once, beyond which the least recently appended falls back (default 10,000). */
+  maxLiveSeals?: number;
 }
 
 const noop = (): void => undefined;
@@ -37,6 +42,8 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
    * it has finished (durably, on fs) before our caller writes metadata.
    */
   const committing = new Map<string, Promise<void>>();
+  /** Uploads being sealed as they are appended, in this process. */
+  const live = new LiveSeals(inner, chunkSize, opts.maxLiveSeals);
 
   /** The header of a sealed blob, or undefined for a legacy plaintext one. */
   async function headerOf(digest: Digest, storedSize: number, signal?: AbortSignal): Promise<BlobHeader | undefined> {
@@ -93,8 +100,11 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     return Math.max(0, stored - STAGING_PREFIX_SIZE);
   }
 
-  /** Opens the inner upload for appending, with the CTR key its prefix names; a fresh prefix if there is none. */
-  async function openStagedWriter(uploadId: string, append: boolean): Promise<{ w: BlobWriter; key: Buffer }> {
+  /**
+   * Opens the inner upload for appending, with the CTR key its prefix names; a fresh prefix if
+   * there is none, and then also the wrapping key it is under.
+   */
+  async function openStagedWriter(uploadId: string, append: boolean): Promise<{ w: BlobWriter; key: Buffer; fresh?: WrappingKey }> {
     const stored = append ? await inner.statUpload(uploadId) : undefined;
     if (stored !== undefined && stored > 0) {
       stagedSize(uploadId, stored);
@@ -111,16 +121,25 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
       await w.close().catch(noop);
       throw e;
     });
-    return { w, key: stagingKey(wrappingKey, parseStagingPrefix(prefix).salt, uploadId) };
+    return { w, key: stagingKey(wrappingKey, parseStagingPrefix(prefix).salt, uploadId), fresh: wrappingKey };
   }
 
-  async function commitOnce(uploadId: string, digest: Digest): Promise<void> {
+  async function commitOnce(uploadId: string, key: Buffer, digest: Digest): Promise<void> {
     // Content-addressed: if the blob is there, these bytes are there.
     if (await inner.stat(digest)) {
+      await live.drop(uploadId);
       await inner.deleteUpload(uploadId);
       return;
     }
     const wrappingKey = await keys.current();
+    // Sealed as it arrived: not re-read, nor re-hashed. The registry hashed these very bytes as
+    // they arrived; the re-hash below catches staged bytes changed between requests, never read here.
+    const stored = await inner.statUpload(uploadId);
+    const seal = await live.take(uploadId, key, stored === undefined ? undefined : stagedSize(uploadId, stored), wrappingKey.id);
+    if (seal && (await seal.commit(digest))) {
+      await inner.deleteUpload(uploadId);
+      return;
+    }
     const plain = await openStaged(uploadId);
     let sealed: BlobWriter;
     try {
@@ -154,11 +173,11 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     await inner.deleteUpload(uploadId);
   }
 
-  async function commit(uploadId: string, digest: Digest): Promise<void> {
+  async function commit(uploadId: string, key: Buffer, digest: Digest): Promise<void> {
     // Checked before anything is touched: a refused commit must not consume the staged bytes.
     checkDigest(digest);
     for (let running = committing.get(digest); running; running = committing.get(digest)) await running;
-    const work = commitOnce(uploadId, digest);
+    const work = commitOnce(uploadId, key, digest);
     const settled = work.then(noop, noop);
     committing.set(digest, settled);
     try {
@@ -200,7 +219,9 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
 
     async writer(uploadId, { append }): Promise<BlobWriter> {
       checkUploadId(uploadId);
-      const { w, key } = await openStagedWriter(uploadId, append);
+      if (!append) await live.drop(uploadId);
+      const { w, key, fresh } = await openStagedWriter(uploadId, append);
+      const wrappingKey = (): Promise<WrappingKey> => (fresh ? Promise.resolve(fresh) : keys.current());
       let finished = false;
       return {
         uploadId,
@@ -209,27 +230,43 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
         },
         async append(source, signal) {
           let cipher: Transform;
+          let start: number;
           try {
             if (finished) throw new Error('blob writer is closed');
             // The store, not this writer, knows where the bytes end: another writer may have appended.
             const stored = await inner.statUpload(uploadId);
             if (stored === undefined) throw new Error(`upload not found: ${uploadId}`);
-            cipher = createStagingCipher(key, stagedSize(uploadId, stored));
+            start = stagedSize(uploadId, stored);
+            cipher = createStagingCipher(key, start);
           } catch (e) {
             source.destroy();
             throw e;
           }
+          const tap = await live.tap(uploadId, key, start, wrappingKey);
           // CTR keeps lengths, so the bytes appended are the bytes received.
-          pipeline(source, cipher, noop);
-          return w.append(cipher, signal);
+          if (!tap) {
+            pipeline(source, cipher, noop);
+            return w.append(cipher, signal);
+          }
+          pipeline(source, tap.transform, cipher, noop);
+          let appended: number;
+          try {
+            appended = await w.append(cipher, signal);
+          } catch (e) {
+            await tap.done(undefined);
+            throw e;
+          }
+          await tap.done(Math.max(0, w.size - STAGING_PREFIX_SIZE));
+          return appended;
         },
         async commit(digest) {
-          await commit(uploadId, digest);
+          await commit(uploadId, key, digest);
           finished = true;
           await w.close();
         },
         async cancel() {
           finished = true;
+          await live.drop(uploadId);
           await w.cancel();
         },
         async close() {
@@ -249,7 +286,11 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
       return stored === undefined ? undefined : stagedSize(uploadId, stored);
     },
 
-    deleteUpload: (uploadId) => inner.deleteUpload(uploadId),
+    async deleteUpload(uploadId) {
+      checkUploadId(uploadId);
+      await live.drop(uploadId);
+      await inner.deleteUpload(uploadId);
+    },
     delete: (digest) => inner.delete(digest),
   };
   if (inner.listUploads) {
