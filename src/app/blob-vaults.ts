@@ -55,8 +55,12 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
       const [type, keyId] = externalRef(key.arn);
       store = withKmsErrors(createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type, ...(keyId !== '' && { keyId }) } }, clients));
     } else {
-      const keys = key.origin === 'AWS_KMS' ? remote?.wrappingKeysFor(key) : kms.wrappingKeysFor(key);
-      if (!keys) throw new RegistryError(Codes.KmsException, `${key.arn} is a key of an AWS KMS, but kmsProvider is not 'aws'`);
+      // A key of an AWS KMS after a switch away from kmsProvider 'aws': its bytes can still be
+      // deleted (the garbage collector needs no key), never read or written.
+      const unusable = async (): Promise<never> => {
+        throw new RegistryError(Codes.KmsException, `${key.arn} is a key of an AWS KMS, but kmsProvider is not 'aws'`);
+      };
+      const keys = key.origin !== 'AWS_KMS' ? kms.wrappingKeysFor(key) : (remote?.wrappingKeysFor(key) ?? { current: unusable, byId: unusable });
       const inner = s3
         ? createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
         : createFsBlobStore({ root: join(root, 'kms', key.id) });
