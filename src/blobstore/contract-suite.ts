@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { bytes, readAll, sourceOf } from './testing.js';
+import { bytes, putBlob, readAll, sourceOf } from './testing.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { BlobNotFoundError, type BlobStore } from './blob-store.js';
 
@@ -48,7 +48,7 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
 
     test('write, commit, stat and read a blob', async (store) => {
       const data = bytes(100_000, 1);
-      const digest = await put(store, data);
+      const digest = await putBlob(store, data);
       assert.deepEqual(await store.stat(digest), { size: data.length });
       assert.deepEqual(await readAll(await store.read(digest)), data);
     });
@@ -64,7 +64,7 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
 
     test('ranged reads return first byte, middle, last byte and whole', async (store) => {
       const data = bytes(300_000, 2);
-      const digest = await put(store, data);
+      const digest = await putBlob(store, data);
       const last = data.length - 1;
       for (const [start, end] of [[0, 0], [1000, 200_123], [last, last], [0, last], [65_535, 65_536]] as const) {
         const got = await readAll(await store.read(digest, { start, end }));
@@ -152,7 +152,7 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
 
     test('commit of an already stored digest is idempotent', async (store) => {
       const data = bytes(50_000, 14);
-      const digest = await put(store, data);
+      const digest = await putBlob(store, data);
       const id = randomUUID();
       const w = await store.writer(id, { append: false });
       await w.append(sourceOf(data));
@@ -180,7 +180,7 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
     });
 
     test('delete makes a blob absent, and deleting an absent blob is fine', async (store) => {
-      const digest = await put(store, bytes(1234, 16));
+      const digest = await putBlob(store, bytes(1234, 16));
       await store.delete(digest);
       assert.equal(await store.stat(digest), undefined);
       await assert.rejects(store.read(digest), BlobNotFoundError);
@@ -282,7 +282,7 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
     });
 
     test('an abort signal destroys a read stream', async (store) => {
-      const digest = await put(store, bytes(2 * 1024 * 1024, 23));
+      const digest = await putBlob(store, bytes(2 * 1024 * 1024, 23));
       const ac = new AbortController();
       const stream = await store.read(digest, undefined, ac.signal);
       ac.abort();
@@ -293,7 +293,7 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
     test('presignedUrl gives an http(s) URL for a stored blob', async (store) => {
       assert.ok(store.presignedUrl, 'the driver implements presignedUrl');
       const data = bytes(10, 24);
-      const digest = await put(store, data);
+      const digest = await putBlob(store, data);
       const url = new URL(await store.presignedUrl(digest, 60));
       assert.match(url.protocol, /^https?:$/);
       // "A URL a client may GET the blob from directly": a plain GET, no credentials of ours.
@@ -367,13 +367,4 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       assert.deepEqual([...reasons.keys()].filter((t) => !names.has(t)), []);
     });
   });
-}
-
-
-async function put(store: BlobStore, data: Buffer): Promise<Digest> {
-  const digest = digestOf(data);
-  const w = await store.writer(randomUUID(), { append: false });
-  await w.append(sourceOf(data));
-  await w.commit(digest);
-  return digest;
 }

@@ -1,5 +1,8 @@
 /** Byte helpers the blob store tests share. */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { digestOf, type Digest } from '../core/digest.js';
+import type { BlobStore } from './blob-store.js';
 
 /** Deterministic pseudo-random bytes, different per seed, so misplaced chunks are caught. */
 export function bytes(n: number, seed: number): Buffer {
@@ -25,4 +28,12 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** Writes `data` through a fresh upload and commits it under `digest` (its sha256 by default). */
+export async function putBlob(store: BlobStore, data: Buffer, digest: Digest = digestOf(data)): Promise<Digest> {
+  const w = await store.writer(randomUUID(), { append: false });
+  await w.append(sourceOf(data));
+  await w.commit(digest);
+  return digest;
 }

@@ -17,7 +17,7 @@ import type { BlobStore, BlobWriter } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
 import { createFsBlobStore } from '../fs/fs-blob-store.js';
 import { createMemoryBlobStore } from '../memory/memory-blob-store.js';
-import { bytes, readAll, sourceOf } from '../testing.js';
+import { bytes, putBlob, readAll, sourceOf } from '../testing.js';
 import { BlobIntegrityError, HEADER_SIZE, MAGIC, ciphertextSize } from './chunk-format.js';
 import { createEncryptedBlobStore, type EncryptedBlobStoreOptions } from './encrypted-blob-store.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
@@ -77,14 +77,6 @@ runBlobStoreSuite({
   skip: [{ reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] }],
 });
 
-async function put(store: BlobStore, data: Buffer): Promise<Digest> {
-  const digest = digestOf(data);
-  const w = await store.writer(randomUUID(), { append: false });
-  await w.append(sourceOf(data));
-  await w.commit(digest);
-  return digest;
-}
-
 /** Every file under `dir` with its contents. */
 async function filesUnder(dir: string): Promise<Array<{ path: string; data: Buffer }>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -140,7 +132,7 @@ describe('encrypted blob store', () => {
     const raw = createFsBlobStore({ root: dir });
     const store = createEncryptedBlobStore(raw, keyRing(newKey()).keys);
     for (const data of [Buffer.alloc(0), Buffer.from('tiny'), bytes(HEADER_SIZE - 1, 40), bytes(HEADER_SIZE, 41), bytes(300_000, 42)]) {
-      const digest = await put(raw, data);
+      const digest = await putBlob(raw, data);
       assert.deepEqual(await store.stat(digest), { size: data.length }, `stat of ${data.length}`);
       assert.deepEqual(await readAll(await store.read(digest)), data, `read of ${data.length}`);
       if (data.length > 2) {
@@ -156,7 +148,7 @@ describe('encrypted blob store', () => {
     const ring = keyRing(a);
     const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), ring.keys);
     const old = bytes(150_000, 50);
-    const oldDigest = await put(store, old);
+    const oldDigest = await putBlob(store, old);
     // An upload staged under A and finished under B.
     const id = randomUUID();
     const staged = bytes(70_000, 51);
@@ -168,7 +160,7 @@ describe('encrypted blob store', () => {
     await w2.append(sourceOf(staged.subarray(30_001)));
     await w2.commit(digestOf(staged));
     const fresh = bytes(1000, 52);
-    const freshDigest = await put(store, fresh);
+    const freshDigest = await putBlob(store, fresh);
 
     assert.deepEqual(await readAll(await store.read(oldDigest)), old);
     assert.deepEqual(await readAll(await store.read(oldDigest, { start: 65_530, end: 70_000 })), old.subarray(65_530, 70_001));
@@ -185,7 +177,7 @@ describe('encrypted blob store', () => {
     const ring = keyRing(a);
     const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), ring.keys);
     const data = bytes(10_000, 60);
-    const digest = await put(store, data);
+    const digest = await putBlob(store, data);
     const id = randomUUID();
     await (await store.writer(id, { append: false })).append(sourceOf(bytes(100, 61)));
     const disabled = new Error('KMS key is disabled');
@@ -201,7 +193,7 @@ describe('encrypted blob store', () => {
     // New blobs go under the next key; the old one stays closed.
     ring.use(b);
     const other = bytes(500, 62);
-    assert.deepEqual(await readAll(await store.read(await put(store, other))), other);
+    assert.deepEqual(await readAll(await store.read(await putBlob(store, other))), other);
     await assert.rejects(store.read(digest), (e: unknown) => e === disabled);
   });
 
@@ -209,7 +201,7 @@ describe('encrypted blob store', () => {
     const dir = join(root, 'tampered');
     const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys, { chunkSize: 1024 });
     const data = bytes(10_000, 70);
-    const digest = await put(store, data);
+    const digest = await putBlob(store, data);
     const path = blobPath(dir, digest);
     const good = await readFile(path);
     const flip = async (at: number): Promise<void> => {
@@ -408,7 +400,7 @@ describe('encrypted blob store: sealing as bytes arrive', () => {
     const restarted = await store.writer((await started()).uploadId, { append: false });
     assert.deepEqual(await uploadsOf(dir), [restarted.uploadId]);
     await restarted.cancel();
-    const digest = await put(store, data);
+    const digest = await putBlob(store, data);
     await (await started()).commit(digest);
     assert.deepEqual(await uploadsOf(dir), []);
     assert.deepEqual(await readAll(await store.read(digest)), data);

@@ -7,10 +7,10 @@ import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObject
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { digestOf, type Digest } from '../../core/digest.js';
-import { BlobNotFoundError, type BlobStore } from '../blob-store.js';
+import { digestOf } from '../../core/digest.js';
+import { BlobNotFoundError } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
-import { bytes, readAll, sourceOf } from '../testing.js';
+import { bytes, putBlob, readAll, sourceOf } from '../testing.js';
 import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from './s3-blob-store.js';
 import { startS3TestServer } from './testing/s3-test-server.js';
 
@@ -129,7 +129,7 @@ else describe('s3 blob store', () => {
       const loc = location();
       const store = node(loc);
       const data = bytes(200_000, 300);
-      const digest = await put(store, data);
+      const digest = await putBlob(store, data);
       const url = await store.presignedUrl!(digest, 60);
       const res = await fetch(url);
       assert.equal(res.status, 200);
@@ -147,7 +147,7 @@ else describe('s3 blob store', () => {
       const loc = location();
       const store = node(loc);
       const data = bytes(6 * MiB, 400);
-      const digest = await put(store, data);
+      const digest = await putBlob(store, data);
       const id = randomUUID();
       const w = await store.writer(id, { append: false });
       await w.append(sourceOf(data));
@@ -199,7 +199,7 @@ else describe('s3 blob store', () => {
       const store = node(loc);
       const data = Buffer.from('five hundred and twelve');
       const digest = digestOf(data, 'sha512');
-      await put(store, data, digest);
+      await putBlob(store, data, digest);
       assert.deepEqual(await keys(loc), [`blobs/sha512/${digest.slice(7)}`]);
     });
 
@@ -239,11 +239,3 @@ else describe('s3 blob store', () => {
     });
   });
 });
-
-
-async function put(store: BlobStore, data: Buffer, digest: Digest = digestOf(data)): Promise<Digest> {
-  const w = await store.writer(randomUUID(), { append: false });
-  await w.append(sourceOf(data));
-  await w.commit(digest);
-  return digest;
-}
