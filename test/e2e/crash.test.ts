@@ -33,6 +33,13 @@ const ROUNDS = 3;
 const BURST = 50;
 /** Declared size of the big streamed uploads; the kill lands long before the end. */
 const BIG_TOTAL = 200 * MiB;
+/**
+ * Bounds on waits that only end a hang: the kill waits for its trigger (bytes streamed, pushes
+ * acknowledged) however slow the machine is, and each test may take as long as a loaded machine
+ * needs to restart the server and re-read the whole store.
+ */
+const TRIGGER_HANG_MS = 120_000;
+const TEST_HANG_MS = 600_000;
 
 interface TestImage {
   repo: string;
@@ -193,14 +200,16 @@ describe('crash consistency under SIGKILL', () => {
     }
   }
 
-  async function killWhen(trigger: Promise<unknown>, limitMs: number): Promise<void> {
+  /** Kills once the trigger holds; the bound only ends a hang (the kill still lands, and is reported). */
+  async function killWhen(t: { diagnostic(msg: string): void }, trigger: Promise<unknown>): Promise<void> {
     // Unref'd, so the leftover timer doesn't keep the test process alive once all is done.
-    await Promise.race([trigger, sleep(limitMs, undefined, { ref: false })]);
+    const bound = sleep(TRIGGER_HANG_MS, 'bound', { ref: false });
+    if ((await Promise.race([trigger.then(() => 'trigger'), bound])) === 'bound') t.diagnostic(`the kill trigger did not hold within ${TRIGGER_HANG_MS} ms`);
     await berth.kill();
   }
 
   for (let round = 1; round <= ROUNDS; round++) {
-    it(`round ${round}: SIGKILL in the middle of two streamed 200 MiB uploads`, { timeout: 60_000 }, async (t) => {
+    it(`round ${round}: SIGKILL in the middle of two streamed 200 MiB uploads`, { timeout: TEST_HANG_MS }, async (t) => {
       const repo = `crash/big-${round}`;
       const chunk = chunkSource();
       const fullDigest = prefixDigest(chunk, BIG_TOTAL);
@@ -224,11 +233,13 @@ describe('crash consistency under SIGKILL', () => {
       const putUrl = await startUpload(berth.url, repo);
       const patching = streamBig(resumeUrl, 'PATCH', BIG_TOTAL - acked.length * MiB, rest);
       const putting = streamBig(uploadUrl(berth.url, putUrl, `digest=${fullDigest}`), 'PUT', BIG_TOTAL, chunk);
+      // Each stream has sent its share (or was answered early, and stopped): the kill lands mid-stream.
       const threshold = (4 + 6 * round) * MiB;
+      const midStream = (s: BigStream) => s.sent() >= threshold || s.status() !== undefined;
       const reached = (async () => {
-        while ((patching.sent() < threshold || putting.sent() < threshold) && !(patching.status() && putting.status())) await sleep(5);
+        while (!(midStream(patching) && midStream(putting))) await sleep(5);
       })();
-      await killWhen(reached, 15_000);
+      await killWhen(t, reached);
       await Promise.all([patching.done, putting.done]);
       assert.notEqual(putting.status(), 201, 'a PUT whose body was cut cannot have succeeded');
       t.diagnostic(`killed after PATCH ${patching.sent()} B, PUT ${putting.sent()} B (answered ${putting.status() ?? 'nothing'})`);
@@ -258,7 +269,7 @@ describe('crash consistency under SIGKILL', () => {
       assert.equal((await getBlob(berth.url, repo, fullDigest, 'HEAD')).status, 404);
     });
 
-    it(`round ${round}: SIGKILL while ${BURST} pushes are in flight`, { timeout: 60_000 }, async (t) => {
+    it(`round ${round}: SIGKILL while ${BURST} pushes are in flight`, { timeout: TEST_HANG_MS }, async (t) => {
       const shared = randomBytes(64 * 1024);
       const burst = Array.from({ length: BURST }, (_, i) =>
         makeImage(`crash/burst-${round}-${i % 10}`, `t${i}`, [shared, randomBytes(1024 + ((i * 7919) % (96 * 1024)))]),
@@ -282,7 +293,7 @@ describe('crash consistency under SIGKILL', () => {
         ),
       );
       const settled = Promise.all(pushes);
-      await killWhen(wantAcked === 0 ? sleep(5 + round) : Promise.race([enough, settled]), 10_000);
+      await killWhen(t, wantAcked === 0 ? sleep(5 + round) : Promise.race([enough, settled]));
       await settled;
       complete.push(...acked);
       t.diagnostic(`killed with ${acked.length}/${BURST} pushes acknowledged`);

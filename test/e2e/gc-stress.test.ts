@@ -1,10 +1,14 @@
 /**
- * Online GC under load: for a bounded time, pushes of images sharing layers into several
+ * Online GC under load: for a while, pushes of images sharing layers into several
  * repositories (HEAD first and mount as real clients do, else upload), image deletes through
  * both APIs, and garbage-collection passes with zero grace from two sides at once (the server's
  * own periodic task every second and `berth gc` run beside it). A push may fail with a retriable
  * answer in the race window; none may leave a tagged image with a missing blob. Afterwards every
  * tag pulls byte-exact and a final pass leaves no unreferenced blob, in metadata or on disk.
+ *
+ * The load runs until enough of each kind of work has happened, not for a fixed time: on a busy
+ * machine fewer pushes land per second (and more lose the race to a pass), so a clock-bounded
+ * run could end before it has checked anything.
  */
 import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
@@ -16,7 +20,12 @@ import { makeImage, openMetadata, pullProblems, runGc, storedDigests, type TestI
 import { MediaTypes } from './helpers/oci-layout.js';
 import { getBlob, listTags, pushBlob, pushManifest, request, sha256 } from './helpers/registry-http.js';
 
-const SECONDS = 15;
+/** The load runs at least this long (more races on a fast machine), then until ENOUGH is done. */
+const MIN_SECONDS = 15;
+/** Only bounds a hang: a run that has not done ENOUGH by then fails with its counts. */
+const MAX_SECONDS = 600;
+/** Work the run must have done to be a real check: images pushed and deleted, CLI passes that swept. */
+const ENOUGH = { pushed: 20, deleted: 5, cliSwept: 0 };
 const PUSHERS = 4;
 const REPOS = ['stress/a', 'stress/b', 'stress/c', 'stress/d'];
 const SHARED = Array.from({ length: 8 }, (_, i) => randomBytes(1024 * (1 + i)));
@@ -75,12 +84,18 @@ describe('garbage collection under concurrent pushes and deletes', () => {
     const outcomes = new Map<string, number>();
     const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
     const unexpected: string[] = [];
-    const deadline = Date.now() + SECONDS * 1000;
+    const started = Date.now();
     let serial = 0;
     let cliSwept = 0;
+    const enough = () =>
+      (outcomes.get('pushed') ?? 0) > ENOUGH.pushed && (outcomes.get('deleted') ?? 0) > ENOUGH.deleted && cliSwept > ENOUGH.cliSwept;
+    const running = () => {
+      const elapsed = Date.now() - started;
+      return elapsed < MAX_SECONDS * 1000 && (elapsed < MIN_SECONDS * 1000 || !enough());
+    };
 
     const pusher = async () => {
-      while (Date.now() < deadline) {
+      while (running()) {
         const layers = [...new Set(Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => pick(SHARED)))];
         const img = makeImage(pick(REPOS), `p${serial++}`, [...layers, randomBytes(512)]);
         try {
@@ -95,7 +110,7 @@ describe('garbage collection under concurrent pushes and deletes', () => {
       }
     };
     const deleter = async () => {
-      for (let i = 0; Date.now() < deadline; i++) {
+      for (let i = 0; running(); i++) {
         const keys = [...live.keys()];
         // Enough images stay to make the final pulls a real check.
         if (keys.length < 24) {
@@ -116,7 +131,7 @@ describe('garbage collection under concurrent pushes and deletes', () => {
       }
     };
     const collector = async () => {
-      while (Date.now() < deadline) {
+      while (running()) {
         cliSwept += (await runGc(berth!.dataDir)).swept.blobs;
         count('gc passes (CLI)');
       }
@@ -146,12 +161,12 @@ describe('garbage collection under concurrent pushes and deletes', () => {
       for (const tag of (await listTags(berth.url, repo)).tags) problems.push(...(await pullProblems(berth.url, repo, tag)));
     }
 
-    const summary = JSON.stringify({ outcomes: Object.fromEntries(outcomes), live: live.size, cliSwept });
+    const summary = JSON.stringify({ outcomes: Object.fromEntries(outcomes), live: live.size, cliSwept, seconds: Math.round((Date.now() - started) / 1000) });
     t.diagnostic(summary);
     assert.deepEqual(unexpected, [], summary);
     assert.deepEqual(problems, [], summary);
-    assert.ok((outcomes.get('pushed') ?? 0) > 20 && (outcomes.get('deleted') ?? 0) > 5, summary);
-    assert.ok(cliSwept > 0, `no pass deleted anything: ${summary}`);
+    assert.ok((outcomes.get('pushed') ?? 0) > ENOUGH.pushed && (outcomes.get('deleted') ?? 0) > ENOUGH.deleted, summary);
+    assert.ok(cliSwept > ENOUGH.cliSwept, `no CLI pass deleted anything: ${summary}`);
     assert.deepEqual(unreferenced, [], 'a blob row no manifest references survived the final pass');
     assert.deepEqual(leftovers, { deletions: [], commits: [] });
     assert.deepEqual([...files].filter((d) => !recorded.has(d)), [], 'blob files without a blob row');

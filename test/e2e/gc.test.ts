@@ -9,7 +9,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { ecrClient } from './helpers/ecr-client.js';
@@ -86,27 +85,33 @@ describe('garbage collection', () => {
   });
 
   it('a HEAD of a queued blob restarts its grace period', async () => {
-    // Both pushed now; only `headed` is HEADed, GRACE later. A pass with that grace then finds
-    // `idle` due (queued at least GRACE ago) and `headed` not (revived less than GRACE ago, as
-    // long as the CLI starts within GRACE of the HEAD).
-    const GRACE = 3;
+    // Both blobs are aged in the metadata as if pushed two days ago (instead of sleeping through
+    // a grace period), then only `headed` is HEADed. A pass with a one-day grace then finds
+    // `idle` due and `headed` not (revived at the HEAD): the outcome cannot depend on how long
+    // the CLI takes to start on a busy machine, only on whether the HEAD revived the blob.
+    const DAY = 86_400;
     const idle = randomBytes(300);
     const headed = randomBytes(301);
-    await pushBlob(berth.url, 'gc/revive', idle);
-    await pushBlob(berth.url, 'gc/revive', headed);
+    assert.equal((await pushBlob(berth.url, 'gc/revive', idle)).status, 201);
+    assert.equal((await pushBlob(berth.url, 'gc/revive', headed)).status, 201);
     const db = openMetadata(berth.dataDir);
     const queuedAt = (d: Buffer) => (db.prepare('SELECT queued_at FROM gc_blob_reviews WHERE digest = ?').get(sha256(d)) as { queued_at: number }).queued_at;
-    const pushedAt = queuedAt(headed);
-    await sleep(GRACE * 1000);
+    const aged = db.prepare('UPDATE gc_blob_reviews SET queued_at = queued_at - ? WHERE digest IN (?, ?)').run(2 * DAY * 1000, sha256(idle), sha256(headed));
+    assert.equal(aged.changes, 2, 'both blobs are queued for review after their push');
+    const idleQueued = queuedAt(idle);
+    const headedQueued = queuedAt(headed);
     const headAt = Date.now();
     assert.equal((await getBlob(berth.url, 'gc/revive', sha256(headed), 'HEAD')).status, 200);
-    assert.ok(queuedAt(headed) >= headAt - 50 && queuedAt(headed) > pushedAt, 'HEAD refreshed queued_at');
-    assert.ok(queuedAt(idle) <= pushedAt, 'the other blob was not revived');
+    assert.ok(queuedAt(headed) >= headAt - 50 && queuedAt(headed) > headedQueued, 'HEAD refreshed queued_at');
+    assert.equal(queuedAt(idle), idleQueued, 'the other blob was not revived');
     db.close();
-    await runGc(berth.dataDir, { graceSeconds: GRACE });
+    await runGc(berth.dataDir, { graceSeconds: DAY });
     assert.equal(existsSync(blobFile(berth.dataDir, sha256(idle))), false);
     assert.ok(existsSync(blobFile(berth.dataDir, sha256(headed))));
     assert.equal((await getBlob(berth.url, 'gc/revive', sha256(headed), 'HEAD')).status, 200);
+    // A revival restarts the grace period; it does not keep the blob forever.
+    await runGc(berth.dataDir, { graceSeconds: 0 });
+    assert.equal(existsSync(blobFile(berth.dataDir, sha256(headed))), false);
   });
 
   it('reclaims abandoned uploads and staged bytes without a session', async () => {

@@ -42,7 +42,14 @@ export interface StartOptions {
   port?: number;
   env?: Record<string, string>;
   args?: string[];
+  /** Bounds a start that hangs (not a start that is slow on a busy machine). */
+  startTimeoutMs?: number;
 }
+
+/** Only ends a hang: a loaded 2-core machine may take many seconds to start a server. */
+const START_TIMEOUT_MS = 120_000;
+/** Attempts on a fresh free port when another process took the chosen one before Berth bound it. */
+const PORT_ATTEMPTS = 5;
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -63,7 +70,20 @@ export async function tempDir(prefix = 'berth-test-'): Promise<string> {
 
 export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const port = opts.port ?? (await freePort());
+  // freePort closes its probe before Berth binds, so a test server started beside this one may
+  // take the port in between: then Berth exits with EADDRINUSE, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(opts, dataDir, opts.port ?? (await freePort()));
+    } catch (err) {
+      if (!(err instanceof PortTaken) || opts.port !== undefined || attempt >= PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOn(opts: StartOptions, dataDir: string, port: number): Promise<BerthProcess> {
   const child = spawn(
     process.execPath,
     [cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
@@ -75,9 +95,13 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const url = `http://127.0.0.1:${port}`;
 
-  const deadline = Date.now() + 20_000;
+  const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode} before listening:\n${out}`);
+    if (child.exitCode !== null) {
+      const Failure = /EADDRINUSE/.test(out) ? PortTaken : Error;
+      throw new Failure(`berth exited with ${child.exitCode} before listening:\n${out}`);
+    }
     try {
       const r = await fetch(`${url}/v2/`);
       await r.arrayBuffer();
@@ -87,12 +111,14 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`berth did not start within 20 s:\n${out}`);
+      throw new Error(`berth did not start within ${startTimeoutMs / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
 
   const authorization = await login(url, dataDir);
+  // The answers may have come from another test's server on a port this one failed to bind.
+  if (child.exitCode !== null) throw new PortTaken(`berth exited with ${child.exitCode} after another server answered on ${port}:\n${out}`);
   rememberLogin(url, authorization);
 
   const signal = async (sig: NodeJS.Signals) => {
