@@ -29,6 +29,10 @@ export const Codes = {
   ManifestChildUnknown: code({ oci: 'MANIFEST_BLOB_UNKNOWN', ecr: 'ReferencedImagesNotFoundException', status: 400, message: 'manifest references manifests unknown to the repository' }),
   ManifestInvalid: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'manifest invalid' }),
   ManifestUnknown: code({ oci: 'MANIFEST_UNKNOWN', ecr: 'ImageNotFoundException', status: 404, message: 'manifest unknown to registry' }),
+  // A manifest an index lists: 409, the repository's state is what refuses (delete the index
+  // first); DENIED is the spec's nearest code (zot answers DENIED too; GitLab's registry, 409).
+  // On ECR it is the per-image failure ImageReferencedByManifestList, never an exception.
+  ManifestReferenced: code({ oci: 'DENIED', ecr: 'InvalidParameterException', status: 409, message: 'manifest is referenced by an index' }),
   ManifestTooLarge: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 413, message: 'manifest exceeds the size limit' }),
   NameInvalid: code({ oci: 'NAME_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'invalid repository name' }),
   NameUnknown: code({ oci: 'NAME_UNKNOWN', ecr: 'RepositoryNotFoundException', status: 404, message: 'repository name not known to registry' }),

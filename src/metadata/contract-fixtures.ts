@@ -72,6 +72,9 @@ export interface PushOptions {
   blobs?: Digest[];
   manifests?: Digest[];
   tag?: string;
+  /** More tags, written in the same put. */
+  tags?: string[];
+  /** Applies to every tag of the push. */
   tagMutable?: boolean;
   /** Makes the payload (so the digest) distinct. */
   salt?: string;
@@ -95,9 +98,8 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     payload,
     blobs: o.blobs ?? [],
     manifests: o.manifests ?? [],
-    tagMutable: o.tagMutable ?? true,
     now: o.now ?? at(),
-    ...(o.tag !== undefined && { tag: o.tag }),
+    tags: [...(o.tag !== undefined ? [o.tag] : []), ...(o.tags ?? [])].map((name) => ({ name, mutable: o.tagMutable ?? true })),
     ...(o.subject !== undefined && { subject: o.subject }),
     ...(o.artifactType !== undefined && { artifactType: o.artifactType }),
     ...(o.annotations !== undefined && { annotations: o.annotations }),

@@ -22,9 +22,30 @@ export function concurrencyContract(test: ContractTest): void {
       const winner = x.result.kind === 'ok' ? x : y;
       const loser = winner === x ? y : x;
       assert.equal(winner.result.kind, 'ok');
-      assert.deepEqual(loser.result, { kind: 'tagImmutable', current: winner.digest });
+      assert.deepEqual(loser.result, { kind: 'tagImmutable', tag, current: winner.digest });
       assert.equal((await a.manifests.findByTag(id, tag))?.digest, winner.digest);
       assert.equal(await a.manifests.find(id, loser.digest), undefined, "the loser's manifest is rolled back");
+    }
+  });
+
+  test('a delete racing the push of an index that lists the manifest: never an index pointing at nothing', async ({ a, b }) => {
+    const id = await repo(a);
+    for (let i = 0; i < ROUNDS; i++) {
+      const child = await push(a, { salt: `child${i}` });
+      // Alternate which node starts first, so each order gets a chance on an interleaving engine.
+      const del = () => a.manifests.delete(id, child.digest, at(i));
+      const put = () => push(b, { manifests: [child.digest], salt: `index${i}` });
+      const [deleted, index] = i % 2 === 0 ? await Promise.all([del(), put()]) : await Promise.all([put(), del()]).then(([p, d]) => [d, p] as const);
+      const childThere = (await a.manifests.find(id, child.digest)) !== undefined;
+      const indexThere = (await a.manifests.find(id, index.digest)) !== undefined;
+      if (index.result.kind === 'ok') {
+        assert.deepEqual(deleted, { kind: 'referenced', parents: [index.digest] }, `round ${i}`);
+        assert.ok(childThere && indexThere, `round ${i}: both stay`);
+      } else {
+        assert.deepEqual(index.result, { kind: 'missing', blobs: [], manifests: [child.digest] }, `round ${i}`);
+        assert.deepEqual(deleted, { kind: 'deleted' }, `round ${i}`);
+        assert.ok(!childThere && !indexThere, `round ${i}: both gone`);
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 /** Contract: manifests and the blob index (see contract-suite.ts). */
 import assert from 'node:assert/strict';
 import { GC_REVIVE_COALESCE_MS } from './gc.js';
-import { at, blob, dg, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
+import { at, blob, byteOrder, dg, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
 
 export function manifestContract(test: ContractTest): void {
   test('put stores a manifest with its tag; find and findByTag return it byte for byte', async ({ a }) => {
@@ -22,8 +22,7 @@ export function manifestContract(test: ContractTest): void {
       annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
       blobs: [layer],
       manifests: [],
-      tag: 'v1',
-      tagMutable: true,
+      tags: [{ name: 'v1', mutable: true }],
       now: at(123),
     });
     assert.deepEqual(r, { kind: 'ok', repositoryId: id });
@@ -68,7 +67,7 @@ export function manifestContract(test: ContractTest): void {
     const first = await push(a, { tag: 'v1', tagMutable: false, salt: '1' });
     assert.equal(first.result.kind, 'ok');
     const second = await push(a, { tag: 'v1', tagMutable: false, salt: '2' });
-    assert.deepEqual(second.result, { kind: 'tagImmutable', current: first.digest });
+    assert.deepEqual(second.result, { kind: 'tagImmutable', tag: 'v1', current: first.digest });
     assert.equal(await a.manifests.find(id, second.digest), undefined, 'the refused manifest is not stored');
     assert.equal((await push(a, { tag: 'v1', tagMutable: false, salt: '1' })).result.kind, 'ok', 'the same digest again');
     assert.equal((await push(a, { tag: 'v1', tagMutable: true, salt: '3' })).result.kind, 'ok');
@@ -94,12 +93,63 @@ export function manifestContract(test: ContractTest): void {
     const layer = await blob(a, id, 'layer');
     const { digest } = await push(a, { blobs: [layer], tag: 'v1' });
     assert.deepEqual(await a.gc.review(at(0), at(1), 10), [{ digest: layer, outcome: 'kept', size: 100 }]);
-    assert.equal(await a.manifests.delete(id, digest, at(1000)), true);
-    assert.equal(await a.manifests.delete(id, digest, at(1000)), false);
+    assert.deepEqual(await a.manifests.delete(id, digest, at(1000)), { kind: 'deleted' });
+    assert.deepEqual(await a.manifests.delete(id, digest, at(1000)), { kind: 'missing' });
     assert.equal(await a.manifests.findByTag(id, 'v1'), undefined);
     assert.deepEqual(await a.tags.list(id, { limit: 10 }), []);
     assert.deepEqual(await a.gc.review(at(999), at(1001), 10), [], 'queued at the delete');
     assert.deepEqual(await a.gc.review(at(1000), at(1001), 10), [{ digest: layer, outcome: 'deleted', size: 100 }]);
+  });
+
+  test('delete refuses a manifest an index lists, naming the indexes, and changes nothing', async ({ a }) => {
+    const id = await repo(a);
+    const layer = await blob(a, id, 'layer');
+    const child = await push(a, { blobs: [layer], tag: 'child' });
+    const other = await push(a, { salt: 'other' });
+    const indexes = [await push(a, { manifests: [child.digest, other.digest], tag: 'multi' }), await push(a, { manifests: [child.digest], salt: 'second' })];
+    const parents = indexes.map((i) => i.digest).sort(byteOrder);
+    assert.deepEqual(await a.gc.review(at(0), at(1), 10), [{ digest: layer, outcome: 'kept', size: 100 }]);
+    assert.deepEqual(await a.manifests.delete(id, child.digest, at(1000)), { kind: 'referenced', parents });
+    assert.equal((await a.manifests.findByTag(id, 'child'))?.digest, child.digest, 'the manifest and its tag stay');
+    assert.deepEqual((await a.images.parents(id, child.digest)).sort(byteOrder), parents);
+    assert.deepEqual(await a.gc.previewReview(at(5000)), [], 'no blob was queued by the refused delete');
+    // Once no index lists it, it goes.
+    for (const i of indexes) assert.deepEqual(await a.manifests.delete(id, i.digest, at(1000)), { kind: 'deleted' });
+    assert.deepEqual(await a.manifests.delete(id, child.digest, at(1000)), { kind: 'deleted' });
+    assert.equal(await a.manifests.find(id, child.digest), undefined);
+    // An index in another repository does not hold a manifest of this one.
+    const elsewhere = await repo(a, 'other/repo');
+    const shared = await push(a, { repository: 'other/repo', salt: 'shared' });
+    await push(a, { repository: 'other/repo', manifests: [shared.digest] });
+    const here = await push(a, { salt: 'shared' });
+    assert.equal(here.digest, shared.digest);
+    assert.deepEqual(await a.manifests.delete(id, here.digest, at(1000)), { kind: 'deleted' });
+    assert.ok(await a.manifests.find(elsewhere, shared.digest));
+  });
+
+  test('put writes several tags at once; one immutable tag refuses them all', async ({ a }) => {
+    const id = await repo(a);
+    const first = await push(a, { tags: ['a', 'b', 'c'], salt: '1' });
+    assert.equal(first.result.kind, 'ok');
+    assert.deepEqual(await a.tags.list(id, { limit: 10 }), ['a', 'b', 'c']);
+    await push(a, { tag: 'held', tagMutable: false, salt: '2' });
+    const refused = await a.manifests.put({
+      registryId: REGISTRY,
+      repository: 'team/web',
+      createRepository: false,
+      digest: dg('third'),
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      payload: Buffer.from('third'),
+      blobs: [],
+      manifests: [],
+      tags: [{ name: 'a', mutable: true }, { name: 'held', mutable: false }, { name: 'new', mutable: true }],
+      now: at(),
+    });
+    assert.equal(refused.kind, 'tagImmutable');
+    assert.equal(refused.kind === 'tagImmutable' && refused.tag, 'held');
+    assert.equal(await a.manifests.find(id, dg('third')), undefined, 'nothing written');
+    assert.deepEqual(await a.tags.list(id, { limit: 10 }), ['a', 'b', 'c', 'held']);
+    assert.equal((await a.manifests.findByTag(id, 'a'))?.digest, first.digest);
   });
 
   test('referrers of a subject, filtered by artifact type, in digest order', async ({ a }) => {

@@ -123,19 +123,30 @@ export interface PutManifestInput {
   blobs: Digest[];
   /** Manifests that must exist in the repository. */
   manifests: Digest[];
-  tag?: string;
-  /** When false, an existing tag may not move to another digest. */
-  tagMutable: boolean;
+  /** Tags to point at the manifest, all in the same transaction. */
+  tags?: TagWrite[];
   /** A scan to start (IN_PROGRESS and its job) in the same transaction, if the manifest is new. */
   scan?: JobRequest;
   now: Date;
+}
+
+export interface TagWrite {
+  name: string;
+  /** When false, an existing tag may not move to another digest. */
+  mutable: boolean;
 }
 
 export type PutManifestResult =
   | { kind: 'ok'; repositoryId: number }
   | { kind: 'repositoryUnknown' }
   | { kind: 'missing'; blobs: Digest[]; manifests: Digest[] }
-  | { kind: 'tagImmutable'; current: Digest };
+  | { kind: 'tagImmutable'; tag: string; current: Digest };
+
+export type DeleteManifestResult =
+  | { kind: 'deleted' }
+  | { kind: 'missing' }
+  /** Listed by these indexes in the repository: kept, so that no index points at nothing. */
+  | { kind: 'referenced'; parents: Digest[] };
 
 export interface ReferrerRecord {
   digest: Digest;
@@ -150,8 +161,13 @@ export interface ManifestStore {
   findByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined>;
   /** Stores the manifest with its references (and tag) atomically, or changes nothing. */
   put(input: PutManifestInput): Promise<PutManifestResult>;
-  /** Deletes the manifest and every tag pointing to it; the blobs it referenced are queued for review at `now`. */
-  delete(repositoryId: number, digest: Digest, now: Date): Promise<boolean>;
+  /**
+   * Deletes the manifest and every tag pointing to it, unless an index in the repository lists
+   * it; the check and the delete are one transaction, so an index pushed concurrently either
+   * sees the manifest gone (and is refused) or makes the delete refuse. The blobs it referenced
+   * are queued for review at `now`.
+   */
+  delete(repositoryId: number, digest: Digest, now: Date): Promise<DeleteManifestResult>;
   /** Manifests whose subject is `subject`, optionally of one artifact type, by digest. */
   referrers(repositoryId: number, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]>;
   /** Records pulls (a pull time only ever moves forward); images gone since are skipped. */

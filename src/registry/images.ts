@@ -137,7 +137,8 @@ export class Images {
 
   /**
    * Deletes by tag (untag; the image goes with its last tag) or by digest (the image and all
-   * its tags). A manifest still listed by an index is kept and reported, as ECR does.
+   * its tags). A manifest still listed by an index is kept and reported, as ECR does: the rule
+   * is Manifests.delete's, the one /v2 obeys too.
    */
   async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
@@ -147,28 +148,28 @@ export class Images {
       const untagOnly = id.imageTag !== undefined && id.imageDigest === undefined;
       const current = (await this.ctx.meta.images.get(repo.id, [manifest.digest]))[0];
       const lastTag = !current || current.tags.length <= 1;
-      if (!untagOnly || lastTag) {
-        const parents = await this.ctx.meta.images.parents(repo.id, manifest.digest);
-        if (parents.length > 0) {
-          failures.push({
-            imageId: id,
-            failureCode: 'ImageReferencedByManifestList',
-            failureReason: `Requested image referenced by manifest list: [${parents.join(', ')}]`,
-          });
-          continue;
-        }
-      }
       try {
         if (untagOnly && !lastTag) await this.manifests.delete(scope, { kind: 'tag', tag: parseTag(id.imageTag!) });
         else await this.manifests.delete(scope, { kind: 'digest', digest: manifest.digest });
         deleted.push(untagOnly ? { imageDigest: manifest.digest, imageTag: id.imageTag! } : { ...id, imageDigest: manifest.digest });
       } catch (e) {
-        if (!(e instanceof RegistryError) || e.code !== Codes.ManifestUnknown) throw e;
-        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+        const failure = e instanceof RegistryError ? deleteFailure(e) : undefined;
+        if (!failure) throw e;
+        failures.push({ imageId: id, ...failure });
       }
     }
     return { deleted, failures };
   }
+}
+
+/** The per-image failure ECR reports for a refused delete; undefined for errors that fail the call. */
+function deleteFailure(e: RegistryError): { failureCode: string; failureReason: string } | undefined {
+  if (e.code === Codes.ManifestUnknown) return { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
+  if (e.code === Codes.ManifestReferenced) {
+    const parents = (e.detail as { referencedBy: Digest[] }).referencedBy;
+    return { failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image referenced by manifest list: [${parents.join(', ')}]` };
+  }
+  return undefined;
 }
 
 /** ECR's per-item validation of an image id. */

@@ -5,7 +5,7 @@
  */
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
-import type { Reference } from '../core/names.js';
+import type { Reference, Tag } from '../core/names.js';
 import { isContainerImage } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
@@ -18,6 +18,8 @@ import { repositoryNotFound, requireRepository } from './repositories.js';
 export interface PushedManifest {
   digest: Digest;
   subject?: Digest;
+  /** Every tag now pointing at the manifest: the reference's, or the extra tags of a push by digest. */
+  tags: Tag[];
 }
 
 export class Manifests {
@@ -28,7 +30,15 @@ export class Manifests {
     private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
   ) {}
 
-  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+  /**
+   * `extraTags` (OCI's `?tag=` on a push by digest) are written with the manifest, in the same
+   * transaction and under the same immutability rule as a tag reference; all or nothing.
+   */
+  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined, extraTags: Tag[] = []): Promise<PushedManifest> {
+    if (extraTags.length > 0 && reference.kind === 'tag') {
+      throw new RegistryError(Codes.TagInvalid, 'tag parameters are accepted only on a push by digest', { reference: reference.tag });
+    }
+    const tags = reference.kind === 'tag' ? [reference.tag] : [...new Set(extraTags)];
     if (payload.length > this.ctx.limits.maxManifestBytes) {
       throw new RegistryError(Codes.ManifestTooLarge, `manifest exceeds ${this.ctx.limits.maxManifestBytes} bytes`);
     }
@@ -44,7 +54,7 @@ export class Manifests {
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
     const existing = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
-    const tagMutable = reference.kind !== 'tag' || !existing || !isTagImmutable(existing.settings, reference.tag);
+    const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
     const scan = scannable && (await this.scanOnPush(scope, existing?.settings.scanOnPush ?? false)) ? scanJob(scope, digest) : undefined;
@@ -60,8 +70,7 @@ export class Manifests {
       ...(parsed.annotations && { annotations: parsed.annotations }),
       blobs: parsed.blobs,
       manifests: parsed.manifests,
-      ...(reference.kind === 'tag' && { tag: reference.tag }),
-      tagMutable,
+      tags: tagWrites,
       ...(scan && { scan }),
       now: this.ctx.clock.now(),
     });
@@ -79,15 +88,15 @@ export class Manifests {
       case 'tagImmutable':
         throw new RegistryError(
           Codes.TagImmutable,
-          `The image tag '${reference.kind === 'tag' ? reference.tag : ''}' already exists in the '${scope.name}' repository and cannot be overwritten because the repository is immutable.`,
-          { current: result.current },
+          `The image tag '${result.tag}' already exists in the '${scope.name}' repository and cannot be overwritten because the repository is immutable.`,
+          { tag: result.tag, current: result.current },
         );
       case 'ok':
         break;
     }
     if (scan) this.ctx.jobsQueued?.();
-    this.ctx.log.info({ repository: scope.name, digest, tag: reference.kind === 'tag' ? reference.tag : undefined }, 'manifest pushed');
-    return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+    this.ctx.log.info({ repository: scope.name, digest, tags }, 'manifest pushed');
+    return parsed.subject ? { digest, subject: parsed.subject.digest, tags } : { digest, tags };
   }
 
   /** A manifest by tag or digest; `pull` records the read as a pull of the image (GET, not HEAD). */
@@ -102,16 +111,29 @@ export class Manifests {
     return m;
   }
 
-  /** By digest: deletes the manifest and its tags. By tag: removes only the tag. */
+  /**
+   * By digest: deletes the manifest and its tags, unless an index in the repository lists it
+   * (ManifestReferenced, naming the indexes: delete them first). By tag: removes only the tag.
+   */
   async delete(scope: RepoScope, reference: Reference): Promise<void> {
     if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
     const repo = await requireRepository(this.ctx, scope);
     const removed =
       reference.kind === 'tag'
-        ? await this.ctx.meta.tags.delete(repo.id, reference.tag)
-        : await this.ctx.meta.manifests.delete(repo.id, reference.digest, this.ctx.clock.now());
-    if (!removed) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
+        ? (await this.ctx.meta.tags.delete(repo.id, reference.tag)) ? 'deleted' : 'missing'
+        : await this.deleteByDigest(scope, repo.id, reference.digest);
+    if (removed === 'missing') throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
     this.ctx.log.info({ repository: scope.name, reference: refText(reference) }, 'manifest deleted');
+  }
+
+  private async deleteByDigest(scope: RepoScope, repositoryId: number, digest: Digest): Promise<'deleted' | 'missing'> {
+    const result = await this.ctx.meta.manifests.delete(repositoryId, digest, this.ctx.clock.now());
+    if (result.kind !== 'referenced') return result.kind;
+    throw new RegistryError(
+      Codes.ManifestReferenced,
+      `manifest ${digest} is referenced by ${result.parents.length === 1 ? 'the index' : 'the indexes'} ${result.parents.join(', ')} in repository '${scope.name}'; delete the index first`,
+      { digest, referencedBy: result.parents },
+    );
   }
 
   /** Referrers of `subject`; an unknown subject has none (not an error, per OCI 1.1). */

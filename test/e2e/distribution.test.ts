@@ -228,7 +228,9 @@ describe('OCI distribution API', () => {
     it('NAME_INVALID and TAG_INVALID', async () => {
       await expectError(request(`${base}/v2/Upper/Case/tags/list`), 400, 'NAME_INVALID');
       await expectError(request(`${base}/v2/${'a'.repeat(257)}/tags/list`), 400, 'NAME_INVALID');
-      await expectError(getManifest(base, 'err/known', '-bad-tag'), 400, 'TAG_INVALID');
+      await expectError(pushManifest(base, 'err/known', '-bad-tag', Buffer.from('{}'), OCI_MANIFEST), 400, 'TAG_INVALID');
+      // No manifest can be stored under it, so reading it is an unknown manifest (oci-fidelity.test.ts).
+      await expectError(getManifest(base, 'err/known', '-bad-tag'), 404, 'MANIFEST_UNKNOWN');
     });
 
     it('DIGEST_INVALID: malformed, missing and mismatched digests leave nothing behind', async () => {

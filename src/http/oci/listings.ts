@@ -1,7 +1,10 @@
 /** Tags list, catalog and referrers: the content-discovery endpoints. */
-import { parseDigest } from '../../core/digest.js';
+import { parseDigest, type Digest } from '../../core/digest.js';
+import { Codes, RegistryError } from '../../core/errors.js';
 import { MediaTypes } from '../../core/media-types.js';
 import { parseRepositoryName } from '../../core/names.js';
+import type { ReferrerRecord } from '../../metadata/types.js';
+import type { RepoScope } from '../../registry/context.js';
 import type { PageResult } from '../../registry/listings.js';
 import { queryInt } from '../request.js';
 import { scopeOf, type OciRequest } from './context.js';
@@ -35,11 +38,24 @@ export async function catalog(r: OciRequest): Promise<void> {
   sendJson(r.res, 200, { repositories: page.items }, linkHeader('/v2/_catalog', page, req.limit));
 }
 
+/**
+ * The referrers API answers every subject, known or not, with an index (OCI 1.1): a repository
+ * nobody pushed to yet has no referrers, not an error. The caller was authorized on it already.
+ */
+async function referrersOrNone(r: OciRequest, scope: RepoScope, subject: Digest, artifactType: string | undefined): Promise<ReferrerRecord[]> {
+  try {
+    return await r.registry.manifests.referrers(scope, subject, artifactType);
+  } catch (e) {
+    if (e instanceof RegistryError && e.code === Codes.NameUnknown) return [];
+    throw e;
+  }
+}
+
 export async function referrers(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const subject = parseDigest(digestText);
   const artifactType = r.url.searchParams.get('artifactType') ?? undefined;
-  const list = await r.registry.manifests.referrers(scope, subject, artifactType);
+  const list = await referrersOrNone(r, scope, subject, artifactType);
   const index = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: list };
   const headers: Record<string, string> = { 'Content-Type': MediaTypes.ociIndex };
   if (artifactType !== undefined) headers['OCI-Filters-Applied'] = 'artifactType';

@@ -1,6 +1,6 @@
 /** /v2/<name>/manifests/<reference>: HEAD, GET (with Accept negotiation), PUT, DELETE. */
 import { Codes, RegistryError } from '../../core/errors.js';
-import { parseReference, parseRepositoryName } from '../../core/names.js';
+import { isTag, parseReference, parseRepositoryName, parseTag, type Reference } from '../../core/names.js';
 import { readBody } from '../request.js';
 import { scopeOf, type OciRequest } from './context.js';
 import { repoPath, send } from './headers.js';
@@ -16,9 +16,21 @@ function accepts(accept: string | undefined, mediaType: string): boolean {
   return types.some((t) => t === mediaType || t === '*/*' || t === 'application/*' || t === '');
 }
 
+/**
+ * A reference to read. No manifest can be stored under a tag that is not one, so asking for it
+ * is a manifest the registry does not know (404), as distribution answers; a PUT of such a tag
+ * stays a client error (400 TAG_INVALID).
+ */
+function readReference(text: string): Reference {
+  if (!text.includes(':') && !isTag(text)) {
+    throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry: not a valid tag', { reference: text.slice(0, 200) });
+  }
+  return parseReference(text);
+}
+
 export async function headOrGetManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
-  const m = await r.registry.manifests.get(scope, parseReference(referenceText), { pull: r.req.method === 'GET' });
+  const m = await r.registry.manifests.get(scope, readReference(referenceText), { pull: r.req.method === 'GET' });
   const accept = r.req.headers.accept;
   if (!accepts(accept, m.mediaType)) {
     throw new RegistryError(Codes.ManifestUnknown, `manifest is ${m.mediaType}, which the Accept header does not list`, {
@@ -34,16 +46,23 @@ export async function headOrGetManifest(r: OciRequest, name: string, referenceTe
   send(r.res, 200, headers, r.req.method === 'HEAD' ? undefined : m.payload);
 }
 
+/**
+ * PUT by tag, or by digest with any number of `?tag=` parameters (distribution-spec, after
+ * v1.1): the tags are written with the manifest, all or none, and each is confirmed in
+ * `OCI-Tag` (one list-valued header, which RFC 9110 makes the same as one header per tag).
+ */
 export async function putManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const reference = parseReference(referenceText);
+  const tags = r.url.searchParams.getAll('tag').map(parseTag);
   const payload = await readBody(r.req, r.registry.ctx.limits.maxManifestBytes);
-  const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type']);
+  const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type'], tags);
   const headers: Record<string, string> = {
     Location: repoPath(name, 'manifests', pushed.digest),
     'Docker-Content-Digest': pushed.digest,
   };
   if (pushed.subject) headers['OCI-Subject'] = pushed.subject;
+  if (tags.length > 0) headers['OCI-Tag'] = pushed.tags.join(', ');
   send(r.res, 201, headers);
 }
 

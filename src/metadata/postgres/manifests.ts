@@ -10,15 +10,21 @@
  *    (committed) and keeps the blob, or we see its verdict (row gone) and refuse. The links are
  *    checked after the locks, in a fresh snapshot, for the same reason;
  *  - the child manifest rows, FOR KEY SHARE: a concurrent delete of a child waits or wins;
- *  - the tag, by an upsert whose WHERE refuses to move an immutable tag: two puts racing for one
- *    tag serialize on the tag row inside PostgreSQL, and the loser sees the winner's digest.
+ *  - the tags, in name order, each by an upsert whose WHERE refuses to move an immutable tag: two
+ *    puts racing for one tag serialize on the tag row inside PostgreSQL, and the loser sees the
+ *    winner's digest.
+ *
+ * A delete locks the manifest row FOR UPDATE before it looks for indexes listing it, and that
+ * lock conflicts with the put's FOR KEY SHARE on its children: either the index's put commits
+ * first and the delete, having waited, sees its reference rows (a fresh snapshot per statement)
+ * and refuses, or the delete commits first and the put, having waited, finds the child gone.
  *
  * Row locks rather than SERIALIZABLE: contention here is real (a CI fleet pushing tags that
  * share base layers), and a lock costs the loser a short wait where SSI would abort a
  * transaction that carries up to 4 MiB of payload and make it start over.
  */
 import type { Digest } from '../../core/digest.js';
-import type { ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { DeleteManifestResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
@@ -107,7 +113,9 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
     if (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2 FOR KEY SHARE', [repositoryId, input.digest])) break;
   }
 
-  if (input.tag !== undefined) {
+  // Name order: two puts writing overlapping sets of tags wait for each other, never in a cycle.
+  const tags = [...(input.tags ?? [])].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  for (const tag of tags) {
     // An immutable tag may be written only where it is absent or already points here. On a
     // conflict PostgreSQL locks the tag row (waiting for a racing put to commit) and evaluates
     // the WHERE against its latest version, so of two racing puts exactly one moves the tag.
@@ -115,14 +123,32 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
       `INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
        WHERE $5 OR tags.digest = excluded.digest`,
-      [repositoryId, input.tag, input.digest, now, input.tagMutable],
+      [repositoryId, tag.name, input.digest, now, tag.mutable],
     );
     if ((moved.rowCount ?? 0) === 0) {
-      const cur = await one<{ digest: string }>(tx, 'SELECT digest FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, input.tag]);
-      throw new Rollback<PutManifestResult>({ kind: 'tagImmutable', current: cur!.digest as Digest });
+      const cur = await one<{ digest: string }>(tx, 'SELECT digest FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, tag.name]);
+      throw new Rollback<PutManifestResult>({ kind: 'tagImmutable', tag: tag.name, current: cur!.digest as Digest });
     }
   }
   return { kind: 'ok', repositoryId };
+}
+
+async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: number): Promise<DeleteManifestResult> {
+  // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
+  // Review rows come before manifest rows in the store-wide lock order; a refusal rolls this back.
+  await queueManifestBlobs(tx, repositoryId, digest, now);
+  const locked = await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2 FOR UPDATE', [repositoryId, digest]);
+  if (!locked) throw new Rollback<DeleteManifestResult>({ kind: 'missing' });
+  // A new statement, so a new snapshot: it sees every index put that committed while we waited.
+  const parents = await rows<{ parent_digest: string }>(
+    tx,
+    `SELECT parent_digest FROM manifest_references WHERE repository_id = $1 AND child_digest = $2 AND kind = 'manifest'
+     ORDER BY parent_digest COLLATE "C"`,
+    [repositoryId, digest],
+  );
+  if (parents.length > 0) throw new Rollback<DeleteManifestResult>({ kind: 'referenced', parents: parents.map((p) => p.parent_digest as Digest) });
+  await tx.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
+  return { kind: 'deleted' };
 }
 
 export function createPostgresManifests({ pool }: PgContext): ManifestStore {
@@ -144,12 +170,7 @@ export function createPostgresManifests({ pool }: PgContext): ManifestStore {
       return withTransaction(pool, (tx) => put(tx, input));
     },
     async delete(repositoryId, digest, now) {
-      return withTransaction(pool, async (tx) => {
-        // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
-        await queueManifestBlobs(tx, repositoryId, digest, now.getTime());
-        const r = await tx.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
-        return (r.rowCount ?? 0) > 0;
-      });
+      return withTransaction(pool, (tx) => remove(tx, repositoryId, digest, now.getTime()));
     },
     async recordPulls(pulls) {
       if (pulls.length === 0) return;

@@ -1,10 +1,11 @@
 /**
  * Manifests on SQLite. A put checks every reference and writes the manifest, its reference
- * rows and its tag in one IMMEDIATE transaction, so a manifest is never visible without the
- * blobs it needs and an immutable tag can't be moved by a racing writer.
+ * rows and its tags in one IMMEDIATE transaction, so a manifest is never visible without the
+ * blobs it needs and an immutable tag can't be moved by a racing writer. A delete checks that
+ * no index lists the manifest in its own IMMEDIATE transaction, so no put slips in between.
  */
 import type { Digest } from '../../core/digest.js';
-import type { ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { DeleteManifestResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
 import { createGcQueue } from './gc-queue.js';
 import { prepareScanStart } from './scans.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
@@ -37,12 +38,19 @@ export function createSqliteManifests(db: Db): ManifestStore {
      ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
   );
   const deleteStmt = db.prepare('DELETE FROM manifests WHERE repository_id = ? AND digest = ?');
+  const parentsStmt = db.prepare<[number, string], { parent_digest: string }>(
+    `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest' ORDER BY parent_digest`,
+  );
   const gc = createGcQueue(db);
   const startScan = prepareScanStart(db);
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
-  const remove = db.transaction((repositoryId: number, digest: string, now: number): boolean => {
+  const remove = db.transaction((repositoryId: number, digest: string, now: number): DeleteManifestResult => {
+    if (!hasManifest.get(repositoryId, digest)) return { kind: 'missing' };
+    const parents = parentsStmt.all(repositoryId, digest).map((r) => r.parent_digest as Digest);
+    if (parents.length > 0) return { kind: 'referenced', parents };
     gc.queueManifestBlobs(repositoryId, digest, now);
-    return deleteStmt.run(repositoryId, digest).changes > 0;
+    deleteStmt.run(repositoryId, digest);
+    return { kind: 'deleted' };
   });
   const pulledStmt = db.prepare(
     'UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ? AND digest = ? AND (last_pulled_at IS NULL OR last_pulled_at < ?)',
@@ -68,9 +76,10 @@ export function createSqliteManifests(db: Db): ManifestStore {
       // Throwing rolls back the repository we may have just created.
       throw new MissingReferences({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });
     }
-    if (input.tag !== undefined && !input.tagMutable) {
-      const cur = currentTag.get(repositoryId, input.tag);
-      if (cur && cur.digest !== input.digest) throw new MissingReferences({ kind: 'tagImmutable', current: cur.digest as Digest });
+    for (const tag of input.tags ?? []) {
+      if (tag.mutable) continue;
+      const cur = currentTag.get(repositoryId, tag.name);
+      if (cur && cur.digest !== input.digest) throw new MissingReferences({ kind: 'tagImmutable', tag: tag.name, current: cur.digest as Digest });
     }
     const inserted = insertManifest.run(
       repositoryId,
@@ -88,7 +97,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
       for (const d of input.manifests) insertRef.run(repositoryId, input.digest, d, 'manifest');
       if (input.scan) startScan(repositoryId, input.digest, input.scan, now);
     }
-    if (input.tag !== undefined) upsertTag.run(repositoryId, input.tag, input.digest, now);
+    for (const tag of input.tags ?? []) upsertTag.run(repositoryId, tag.name, input.digest, now);
     return { kind: 'ok', repositoryId };
   });
 
