@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
-import { discardBody } from './request.js';
+import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
 export function basicChallenge(req: IncomingMessage): string {
@@ -42,7 +42,7 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
     'Content-Length': Buffer.byteLength(body),
     'Docker-Distribution-API-Version': 'registry/2.0',
   };
-  const drained = await discardBody(req);
+  const drained = await discardBody(req, e.code === Codes.Unauthorized ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);
   if (!drained) headers.Connection = 'close';
   res.writeHead(e.code.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
 import { isRegistryError } from '../../core/errors.js';
-import { discardBody } from '../request.js';
+import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -74,7 +74,7 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
     'x-amzn-RequestId': randomUUID(),
     'x-amzn-ErrorType': type,
   };
-  const drained = await discardBody(req);
+  const drained = await discardBody(req, isAuthError(err) ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);
   if (!drained) headers.Connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
