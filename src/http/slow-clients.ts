@@ -58,25 +58,43 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
   if (req.complete) return;
   const required = Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
   let mark = socket.bytesRead;
+  // Node pauses the socket whenever the body buffer is full, and resumes it when the handler
+  // reads on: a window with any pause in it was (partly) ours, so it is not judged.
+  let paused = false;
+  let pausedInWindow = false;
+  const onPause = (): void => {
+    paused = true;
+    pausedInWindow = true;
+  };
+  const onResume = (): void => {
+    paused = false;
+  };
   const timer = setInterval(() => {
     if (req.complete || socket.destroyed) {
-      clearInterval(timer);
+      stop();
       return;
     }
     const now = socket.bytesRead;
-    const waitingOnUs = req.readableLength >= req.readableHighWaterMark;
+    const waitingOnUs = pausedInWindow || paused || req.readableLength >= req.readableHighWaterMark;
+    pausedInWindow = paused;
     if (waitingOnUs || now - mark >= required) {
       mark = now;
       return;
     }
-    clearInterval(timer);
+    stop();
     socket.destroy();
   }, limits.bodyTimeoutMs);
   timer.unref();
-  // Listeners on req, not on the socket, which outlives many requests. After the answer an
-  // unread body is still being discarded by Node; that too must keep moving, so the response's
-  // end does not stop the watch.
-  const stop = (): void => clearInterval(timer);
+  // The socket outlives this request (keep-alive), so its listeners go when the body is done.
+  // After the answer an unread body is still being discarded by Node; that too must keep moving,
+  // so the response's end does not stop the watch.
+  const stop = (): void => {
+    clearInterval(timer);
+    socket.off('pause', onPause);
+    socket.off('resume', onResume);
+  };
+  socket.on('pause', onPause);
+  socket.on('resume', onResume);
   req.once('end', stop);
   req.once('close', stop);
 }
