@@ -7,6 +7,7 @@
  * Apache's mod_reqtimeout do).
  */
 import type { IncomingMessage, Server, ServerOptions } from 'node:http';
+import { hasBody } from './request.js';
 
 export interface SlowClientLimits {
   headersTimeoutMs: number;
@@ -55,7 +56,7 @@ export function limitIdleConnections(server: Server, limits: SlowClientLimits): 
 export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): void {
   const socket = req.socket;
   socket.setTimeout(0);
-  if (req.complete) return;
+  if (req.complete || !hasBody(req)) return;
   const required = Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
   let mark = socket.bytesRead;
   // Node pauses the socket whenever the body buffer is full, and resumes it when the handler

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from '../../registry/registry.js';
-import { readBody } from '../request.js';
+import { contentLength, readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
@@ -120,7 +120,9 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     const op = String(req.headers['x-amz-target']).slice(api.targetPrefix.length);
     const action = Object.hasOwn(api.actions, op) ? api.actions[op] : undefined;
     if (!action) throw new EcrError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
-    const credentialed = await opts.authenticator.namesActiveKey(req);
+    // Most calls declare a small body, and then the key need not be looked up twice.
+    const declared = contentLength(req);
+    const credentialed = (declared !== undefined && declared <= MAX_UNAUTHENTICATED_BODY_BYTES) || (await opts.authenticator.namesActiveKey(req));
     const raw = await readBody(req, credentialed ? MAX_BODY_BYTES : MAX_UNAUTHENTICATED_BODY_BYTES).catch(async () => {
       // Too large to read without credentials: the answer is the authentication error.
       if (!credentialed) await opts.authenticator.signed(req, Buffer.alloc(0), [api.service]);
