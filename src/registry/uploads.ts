@@ -251,6 +251,15 @@ export class Uploads {
  * body alone: destroying it would reset the connection before the client can be told why.
  */
 function feed(body: Readable, meter: Meter): Promise<void> {
+  if (body.readableEnded) {
+    meter.end();
+    return Promise.resolve();
+  }
+  if (body.destroyed) {
+    const e = body.errored ?? new Error('the client closed the request before its end');
+    meter.destroy(e);
+    return Promise.reject(e);
+  }
   return new Promise((resolve, reject) => {
     const done = (err?: Error): void => {
       body.off('end', onEnd);
