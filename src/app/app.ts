@@ -111,6 +111,12 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     kms: { keys: registry.kms, authzCacheMs: config.authzCacheSeconds * 1000 },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
+    slowClients: {
+      headersTimeoutMs: config.headersTimeoutSeconds * 1000,
+      idleTimeoutMs: config.idleTimeoutSeconds * 1000,
+      bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
+      bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
+    },
   });
 
   const background = createBackground(config, registry);

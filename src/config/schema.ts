@@ -71,6 +71,17 @@ export const configSchema = z
     uploadMaxAgeSeconds: int(60, 365 * 86400).default(86400),
     /** Image scans this node runs at once. */
     scanConcurrency: int(1, 64).default(1),
+    /**
+     * Slow clients. A request's headers must be complete within headersTimeoutSeconds; a
+     * connection with no request in progress (new, or kept alive between requests) is closed after
+     * idleTimeoutSeconds; while Berth reads a request body, every bodyTimeoutSeconds at least
+     * bodyMinBytesPerSecond × bodyTimeoutSeconds bytes must arrive (at least one), else the
+     * connection is closed. No total-time cap, so a large upload at any honest rate completes.
+     */
+    headersTimeoutSeconds: int(1, 3600).default(60),
+    idleTimeoutSeconds: int(1, 3600).default(65),
+    bodyTimeoutSeconds: int(1, 3600).default(20),
+    bodyMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),

@@ -13,6 +13,8 @@ export interface ErrorCode {
   readonly status: number;
   /** Default human message. */
   readonly message: string;
+  /** HTTP status on the JSON API when it is not the one the /v2 status implies (4xx → 400, 5xx → 500). */
+  readonly ecrStatus?: number;
 }
 
 function code(c: ErrorCode): ErrorCode {
@@ -60,6 +62,12 @@ export const Codes = {
   LayerPartTooSmall: code({ oci: 'SIZE_INVALID', ecr: 'LayerPartTooSmallException', status: 400, message: 'layer part too small' }),
   ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
   KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: 'the repository\'s KMS key cannot be used' }),
+  /**
+   * The disk or the database is full. 507 says so on /v2, under the spec code for an upload
+   * that cannot proceed; on the JSON API a 400 LimitExceededException, which SDKs do not retry
+   * in vain as they would a 5xx ServerException.
+   */
+  StorageFull: code({ oci: 'BLOB_UPLOAD_INVALID', ecr: 'LimitExceededException', status: 507, ecrStatus: 400, message: 'storage is full' }),
   Internal: code({ oci: 'UNKNOWN', ecr: 'ServerException', status: 500, message: 'internal server error' }),
 } as const;
 
@@ -81,4 +89,18 @@ export class RegistryError extends Error {
 
 export function isRegistryError(e: unknown): e is RegistryError {
   return e instanceof RegistryError;
+}
+
+/** Error codes of a full disk or quota: the OS's, SQLite's, PostgreSQL's (SQLSTATE 53100 disk_full). */
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+
+/** Whether an error, or one it was caused by, says the storage is full. */
+export function isStorageFull(e: unknown): boolean {
+  for (let cur = e, depth = 0; cur instanceof Error && depth < 8; cur = cur.cause, depth++) {
+    if (cur instanceof RegistryError) return cur.code === Codes.StorageFull;
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_FULL_CODES.has(code)) return true;
+    if (cur instanceof AggregateError && cur.errors.some(isStorageFull)) return true;
+  }
+  return false;
 }

@@ -78,6 +78,16 @@ export class Authenticator {
       ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
       : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
   }
+
+  /**
+   * Whether a SigV4 request names an active access key: only then is its body worth reading in
+   * full before the signature (which covers the body's hash) can be checked. Anyone can send
+   * a request; not anyone can make Berth buffer megabytes before it says no.
+   */
+  async namesActiveKey(req: IncomingMessage): Promise<boolean> {
+    const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
+    return accessKeyId !== undefined && (await this.identities.activeKey(accessKeyId)) !== undefined;
+  }
 }
 
 /** `Basic Og==` (base64 of ":", an empty user and password) is how skopeo says "no credentials". */

@@ -6,8 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../auth/errors.js';
-import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
-import { discardBody } from './request.js';
+import { Codes, isRegistryError, isStorageFull, RegistryError } from '../core/errors.js';
+import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
 export function basicChallenge(req: IncomingMessage): string {
@@ -24,6 +24,10 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
   let e: RegistryError;
   if (isRegistryError(err)) {
     e = err;
+  } else if (isStorageFull(err)) {
+    // Not a fault to investigate per request: the operator sees the disk fill in one warning each.
+    log.warn({ method: req.method, url: req.url, err: String(err) }, 'storage is full');
+    e = new RegistryError(Codes.StorageFull);
   } else if (isAuthError(err)) {
     e = new RegistryError(Codes.Unauthorized, err.message);
   } else {
@@ -42,7 +46,7 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
     'Content-Length': Buffer.byteLength(body),
     'Docker-Distribution-API-Version': 'registry/2.0',
   };
-  const drained = await discardBody(req);
+  const drained = await discardBody(req, e.code === Codes.Unauthorized ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);
   if (!drained) headers.Connection = 'close';
   res.writeHead(e.code.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -70,22 +70,24 @@ export function parseRange(header: string | undefined, size: number): ByteRangeR
 }
 
 /** Request bodies up to this size are read to the end before an error answer, keeping the connection. */
-const DRAIN_LIMIT = 8 * 1024 * 1024;
+export const DRAIN_LIMIT = 8 * 1024 * 1024;
+/** ...but a request refused for want of credentials gets no more than this read on its behalf. */
+export const UNAUTHENTICATED_DRAIN_LIMIT = 64 * 1024;
 
 /**
  * Before answering a request whose body was not read (an early refusal): reads and discards a
  * small remainder so the client, still sending, sees the answer rather than a reset; for a large
  * one returns false and the caller closes the connection instead of draining gigabytes.
  */
-export async function discardBody(req: IncomingMessage): Promise<boolean> {
+export async function discardBody(req: IncomingMessage, limit = DRAIN_LIMIT): Promise<boolean> {
   if (req.complete) return true;
   const declared = Number(req.headers['content-length']);
-  if (!Number.isFinite(declared) || declared > DRAIN_LIMIT) return false;
+  if (!Number.isFinite(declared) || declared > limit) return false;
   let seen = 0;
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       seen += chunk.length;
-      if (seen > DRAIN_LIMIT) return false;
+      if (seen > limit) return false;
     }
   } catch {
     return false;

@@ -24,6 +24,7 @@ import { KmsAuthorizer } from './kms/authz.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
+import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -42,13 +43,18 @@ export interface HttpServerOptions {
    * API request is refused with UnsupportedOperationException.
    */
   kms?: { keys: KmsKeys; authzCacheMs: number };
+  /** Bounds on slow and idle clients; defaults when unset. */
+  slowClients?: SlowClientLimits;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
   const kms = kmsOptions(opts);
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
+  const server = createServer(serverOptions(limits), (req, res) => {
+    watchRequest(req, limits);
     void handle(opts, kms, req, res);
   });
+  limitIdleConnections(server, limits);
   return server;
 }
 

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUploadId, type BlobStore } from '../blobstore/blob-store.js';
 import { createDigester, digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
-import { Codes, RegistryError } from '../core/errors.js';
+import { Codes, isStorageFull, RegistryError } from '../core/errors.js';
 import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
 import type { UploadRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -68,13 +68,13 @@ export class Uploads {
   /** Appends a chunk (PATCH). */
   async append(scope: RepoScope, id: string, body: Readable, opts: ChunkOptions = {}): Promise<UploadStatus> {
     const u = await this.session(scope, id);
-    return this.exclusive(id, () => this.write(u, body, opts));
+    return this.exclusive(id, () => this.freeingWhenFull(u, () => this.write(u, body, opts)));
   }
 
   /** Completes the upload (PUT), with an optional final chunk, verifying the digest. */
   async complete(scope: RepoScope, id: string, digest: Digest, body?: Readable, opts: ChunkOptions = {}): Promise<Digest> {
     const u = await this.session(scope, id);
-    return this.exclusive(id, async () => {
+    return this.exclusive(id, () => this.freeingWhenFull(u, async () => {
       let size = u.size;
       if (body) size = (await this.write(u, body, opts)).size;
       const actual = await this.digestOf(u, size, digestAlgorithm(digest));
@@ -96,7 +96,7 @@ export class Uploads {
       await this.ctx.meta.uploads.delete(id);
       this.hashes.delete(id);
       return digest;
-    });
+    }));
   }
 
   /** A monolithic upload (POST ?digest=): a session that lives for one request. */
@@ -129,6 +129,25 @@ export class Uploads {
 
   async cancel(scope: RepoScope, id: string): Promise<void> {
     await this.discard(await this.session(scope, id));
+  }
+
+  /**
+   * A full disk (or database) ends the upload: its staged bytes are deleted at once, since they
+   * are what frees space for everyone else, and the client is told the storage is full rather
+   * than that its upload was interrupted. What was committed before is untouched; a blob this
+   * upload committed but could not record is an orphan the garbage collector reclaims.
+   */
+  private async freeingWhenFull<T>(u: Session, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isStorageFull(e)) throw e;
+      this.hashes.delete(u.id);
+      await u.store.deleteUpload(u.id).catch(() => undefined);
+      // The session row goes too (a full SQLite may refuse even that; the upload max age reclaims it).
+      await this.ctx.meta.uploads.delete(u.id).catch(() => undefined);
+      throw new RegistryError(Codes.StorageFull, 'storage is full: the upload was discarded; retry when space is freed', { uuid: u.id });
+    }
   }
 
   private async discard(u: Session): Promise<void> {
@@ -182,11 +201,16 @@ export class Uploads {
       state = undefined;
     }
     const meter = new Meter(this.ctx.limits.maxBlobBytes - writer.size, state?.hash);
-    // pipeline() carries a client hang-up into the meter, so the store's append fails instead of waiting.
-    const results = await Promise.allSettled([pipeline(body, meter), writer.append(meter, opts.signal)]);
+    const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       this.hashes.delete(u.id);
+      // Checked first: the body is unfinished then too, but the upload was not interrupted.
+      const full = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isStorageFull(r.reason));
+      if (full) {
+        await writer.close().catch(() => undefined);
+        throw full.reason;
+      }
       await writer.close();
       if (meter.failure) {
         await this.discard(u);
@@ -219,6 +243,54 @@ export class Uploads {
     });
     return `${alg}:${hash.digest('hex')}` as Digest;
   }
+}
+
+/**
+ * Pipes the request body into the meter. A client hang-up fails the meter, so the store's
+ * append fails instead of waiting; but a failure on the store's side (a full disk) leaves the
+ * body alone: destroying it would reset the connection before the client can be told why.
+ */
+function feed(body: Readable, meter: Meter): Promise<void> {
+  if (body.readableEnded) {
+    meter.end();
+    return Promise.resolve();
+  }
+  if (body.destroyed) {
+    const e = body.errored ?? new Error('the client closed the request before its end');
+    meter.destroy(e);
+    return Promise.reject(e);
+  }
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      body.off('end', onEnd);
+      body.off('error', onBodyError);
+      body.off('close', onBodyClose);
+      meter.off('close', onMeterClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onEnd = (): void => done();
+    const onBodyError = (e: Error): void => {
+      meter.destroy(e);
+      done(e);
+    };
+    const onBodyClose = (): void => {
+      if (body.readableEnded) return;
+      const e = new Error('the client closed the request before its end');
+      meter.destroy(e);
+      done(e);
+    };
+    const onMeterClose = (): void => {
+      if (meter.writableFinished) return;
+      body.unpipe(meter);
+      done(meter.errored ?? new Error('the blob store stopped reading'));
+    };
+    body.once('end', onEnd);
+    body.once('error', onBodyError);
+    body.once('close', onBodyClose);
+    meter.once('close', onMeterClose);
+    body.pipe(meter);
+  });
 }
 
 /** Counts bytes, enforces the size limit and feeds the running hash, as bytes stream past. */

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
-import { isRegistryError } from '../../core/errors.js';
-import { discardBody } from '../request.js';
+import { Codes, isRegistryError, isStorageFull, RegistryError } from '../../core/errors.js';
+import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -53,10 +53,11 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
     type = err.code;
     message = err.message;
     status = err.status;
-  } else if (isRegistryError(err)) {
-    type = err.code.ecr;
-    message = err.message;
-    if (err.code.status >= 500) status = 500;
+  } else if (isRegistryError(err) || isStorageFull(err)) {
+    const e = isRegistryError(err) ? err : new RegistryError(Codes.StorageFull);
+    type = e.code.ecr;
+    message = e.message;
+    status = e.code.ecrStatus ?? (e.code.status >= 500 ? 500 : 400);
   } else {
     log.error({ err, target: req.headers['x-amz-target'] }, 'ecr request failed');
     type = 'ServerException';
@@ -74,7 +75,7 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
     'x-amzn-RequestId': randomUUID(),
     'x-amzn-ErrorType': type,
   };
-  const drained = await discardBody(req);
+  const drained = await discardBody(req, isAuthError(err) ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);
   if (!drained) headers.Connection = 'close';
   res.writeHead(status, headers);
   res.end(body);

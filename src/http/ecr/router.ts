@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from '../../registry/registry.js';
-import { readBody } from '../request.js';
+import { contentLength, readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
@@ -34,6 +34,8 @@ import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protoc
 
 /** UploadLayerPart carries up to 20 MiB base64-encoded. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Before any credential is seen, no more than this is read (no unauthenticated call needs more). */
+const MAX_UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
 
 const ACTIONS: Record<string, EcrAction> = {
   CreateRepository,
@@ -118,7 +120,12 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     const op = String(req.headers['x-amz-target']).slice(api.targetPrefix.length);
     const action = Object.hasOwn(api.actions, op) ? api.actions[op] : undefined;
     if (!action) throw new EcrError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
-    const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
+    // Most calls declare a small body, and then the key need not be looked up twice.
+    const declared = contentLength(req);
+    const credentialed = (declared !== undefined && declared <= MAX_UNAUTHENTICATED_BODY_BYTES) || (await opts.authenticator.namesActiveKey(req));
+    const raw = await readBody(req, credentialed ? MAX_BODY_BYTES : MAX_UNAUTHENTICATED_BODY_BYTES).catch(async () => {
+      // Too large to read without credentials: the answer is the authentication error.
+      if (!credentialed) await opts.authenticator.signed(req, Buffer.alloc(0), [api.service]);
       throw new EcrError('SerializationException', 'request body is too large');
     });
     let body: unknown;

@@ -1,0 +1,79 @@
+/**
+ * The body watchdog against a real Node HTTP server and a raw socket: a body that stops is cut,
+ * but time in which the server itself is not reading (backpressure) is not held against the client.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
+
+const limits: SlowClientLimits = { headersTimeoutMs: 5000, idleTimeoutMs: 5000, bodyTimeoutMs: 300, bodyMinBytesPerSecond: 1000 };
+
+async function readAll(req: IncomingMessage): Promise<number> {
+  let n = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) n += chunk.length;
+  return n;
+}
+
+/** Sends `head` then `body`, and resolves with what came back when the server closed or answered. */
+function exchange(port: number, head: string, body?: Buffer, trickleEveryMs?: number): Promise<{ answer: string; closedEarly: boolean }> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let answer = '';
+    let timer: NodeJS.Timeout | undefined;
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+      if (/\r\n\r\n\d+$/.test(answer)) s.end();
+    });
+    s.on('close', () => {
+      clearInterval(timer);
+      resolve({ answer, closedEarly: answer === '' });
+    });
+    s.write(head);
+    if (body) s.write(body);
+    if (trickleEveryMs) timer = setInterval(() => s.writable && s.write('x'), trickleEveryMs);
+  });
+}
+
+describe('watchRequest', () => {
+  let server: Server;
+  let port: number;
+  /** How long the handler waits, with the body buffer full, before it reads. */
+  let holdMs = 0;
+
+  before(async () => {
+    server = createServer(serverOptions(limits), (req, res) => {
+      watchRequest(req, limits);
+      void (async () => {
+        if (holdMs > 0) {
+          // Wait until Node has stopped reading the socket for us (our buffer is full), then stall.
+          while (req.readableLength < req.readableHighWaterMark) await sleep(10);
+          await sleep(holdMs);
+        }
+        const n = await readAll(req);
+        res.writeHead(200, { 'Content-Length': String(n).length, Connection: 'close' }).end(String(n));
+      })().catch(() => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('cuts a body that trickles below the minimum rate', async () => {
+    holdMs = 0;
+    const { closedEarly } = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n', undefined, 50);
+    assert.ok(closedEarly, 'the connection was closed without an answer');
+  });
+
+  it('does not count time in which the server is not reading', async () => {
+    // Four windows of the server's own stall with not a byte read from the socket.
+    holdMs = 4 * limits.bodyTimeoutMs;
+    const body = Buffer.alloc(4 * 1024 * 1024, 1);
+    const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Bounds on slow clients, so a connection costs Berth a socket only while bytes keep coming:
+ * headers must be complete within a bound, a connection with no request in progress is closed
+ * after an idle time, and a body Berth is reading must keep arriving at a minimum rate. Node's
+ * own requestTimeout caps a whole request's time and would cut honest multi-gigabyte uploads,
+ * so it stays off and the body rule below takes its place (as Kestrel's minimum data rate or
+ * Apache's mod_reqtimeout do).
+ */
+import type { IncomingMessage, Server, ServerOptions } from 'node:http';
+import { hasBody } from './request.js';
+
+export interface SlowClientLimits {
+  headersTimeoutMs: number;
+  /** A connection with no request in progress: new, or kept alive between requests. */
+  idleTimeoutMs: number;
+  /** The window over which a body's progress is judged. */
+  bodyTimeoutMs: number;
+  bodyMinBytesPerSecond: number;
+}
+
+export const DEFAULT_SLOW_CLIENT_LIMITS: SlowClientLimits = {
+  headersTimeoutMs: 60_000,
+  idleTimeoutMs: 65_000,
+  bodyTimeoutMs: 20_000,
+  bodyMinBytesPerSecond: 256,
+};
+
+/** Node's server options for the limits: header and keep-alive bounds are Node's own. */
+export function serverOptions(limits: SlowClientLimits): ServerOptions {
+  return {
+    keepAliveTimeout: limits.idleTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: 0,
+    // Node checks headersTimeout on this period, so it bounds how late a stalled header is cut.
+    connectionsCheckingInterval: Math.min(limits.headersTimeoutMs, 1000),
+  };
+}
+
+/**
+ * A connection that never sends a byte is not covered by headersTimeout (Node starts that clock
+ * at the first byte of a request), so sockets get an idle timeout from the moment they connect;
+ * with no 'timeout' listener on the server, Node destroys a socket whose timeout fires.
+ */
+export function limitIdleConnections(server: Server, limits: SlowClientLimits): void {
+  server.timeout = limits.idleTimeoutMs;
+}
+
+/**
+ * Called for each request. Once a request is under way the socket idle timeout is lifted (a
+ * handler may legitimately work for minutes without touching the socket, e.g. verifying a large
+ * staged blob); Node arms keepAliveTimeout again after the response. While the body is being
+ * received, every window must bring the minimum number of bytes, or the connection is closed.
+ * Time in which Berth itself is not reading (the body buffer is full: backpressure from the
+ * store) does not count against the client.
+ */
+export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): void {
+  const socket = req.socket;
+  socket.setTimeout(0);
+  if (req.complete || !hasBody(req)) return;
+  const required = Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
+  let mark = socket.bytesRead;
+  // Node pauses the socket whenever the body buffer is full, and resumes it when the handler
+  // reads on: a window with any pause in it was (partly) ours, so it is not judged.
+  let paused = false;
+  let pausedInWindow = false;
+  const onPause = (): void => {
+    paused = true;
+    pausedInWindow = true;
+  };
+  const onResume = (): void => {
+    paused = false;
+  };
+  const timer = setInterval(() => {
+    if (req.complete || socket.destroyed) {
+      stop();
+      return;
+    }
+    const now = socket.bytesRead;
+    const waitingOnUs = pausedInWindow || paused || req.readableLength >= req.readableHighWaterMark;
+    pausedInWindow = paused;
+    if (waitingOnUs || now - mark >= required) {
+      mark = now;
+      return;
+    }
+    stop();
+    socket.destroy();
+  }, limits.bodyTimeoutMs);
+  timer.unref();
+  // The socket outlives this request (keep-alive), so its listeners go when the body is done.
+  // After the answer an unread body is still being discarded by Node; that too must keep moving,
+  // so the response's end does not stop the watch.
+  const stop = (): void => {
+    clearInterval(timer);
+    socket.off('pause', onPause);
+    socket.off('resume', onResume);
+  };
+  socket.on('pause', onPause);
+  socket.on('resume', onResume);
+  req.once('end', stop);
+  req.once('close', stop);
+}
