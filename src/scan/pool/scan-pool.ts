@@ -25,13 +25,15 @@ export interface ScanPoolOptions {
   size: number;
   limits?: Partial<ScanLimits>;
   /**
-   * A worker's V8 heap (old generation), MB: the merged view's nodes and paths, the extractors'
-   * parsed databases. The default holds the view's default maxNodes (1,000,000) of long paths.
+   * A worker's V8 heap (old generation), MB: the merged view's nodes, paths and link targets, the
+   * extractors' parsed databases. A node takes about 180 bytes with ordinary paths, so the
+   * default holds the view's default maxNodes (1,000,000) with room to spare; a million
+   * symlinks with 4 KiB targets do not fit, and fail their scan rather than the server.
    */
   heapMb?: number;
 }
 
-const DEFAULT_HEAP_MB = 768;
+const DEFAULT_HEAP_MB = 512;
 /** Past the scan's own time limit, which the worker enforces, the pool ends a worker that did not. */
 const DEADLINE_GRACE_MS = 30_000;
 const WORKER_URL = new URL('./scan-worker.js', import.meta.url);
