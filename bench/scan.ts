@@ -18,6 +18,7 @@ import { loadConfig } from '../src/config/load.js';
 import { AdvisoryCatalog } from '../src/scan/catalog.js';
 import { inventoryOf } from '../src/scan/inventory/inventory.js';
 import type { Inventory, Package } from '../src/scan/inventory/types.js';
+import { ScanPool } from '../src/scan/pool/scan-pool.js';
 import { Scanner } from '../src/scan/scanner.js';
 
 const run = promisify(execFile);
@@ -83,7 +84,7 @@ async function reevaluation(work: string): Promise<void> {
     }));
   await registry.ctx.meta.scans.putAdvisories('bench', advisories, new Date());
   seedInventories(join(dataDir, 'metadata.db'), repo.id, pkgs);
-  const scanner = new Scanner(registry, new AdvisoryCatalog(registry.ctx.meta.scans));
+  const scanner = new Scanner(registry, new AdvisoryCatalog(registry.ctx.meta.scans), new ScanPool({ size: 1 }));
   const pass = async (label: string) => {
     const t = performance.now();
     const { inventories, updated } = await scanner.reevaluate(new AbortController().signal);

@@ -12,6 +12,7 @@ import { LifecycleEngine } from '../lifecycle/engine.js';
 import type { Registry } from '../registry/registry.js';
 import { SCAN_JOB } from '../registry/scans.js';
 import { AdvisoryCatalog } from '../scan/catalog.js';
+import { ScanPool } from '../scan/pool/scan-pool.js';
 import { REEVALUATE_JOB, Scanner } from '../scan/scanner.js';
 import { PeriodicTask } from './periodic.js';
 
@@ -57,7 +58,9 @@ export function createBackground(config: Config, registry: Registry): Background
   ];
 
   const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency });
-  const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans));
+  // Layers are parsed on worker threads, as many at once as scans may run (the job worker's
+  // concurrency): the event loop only reads the blobs.
+  const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans), new ScanPool({ size: config.scanConcurrency }));
   jobs.handle(SCAN_JOB, (job, signal) => scanner.run(job, signal));
   jobs.handle(REEVALUATE_JOB, async (_job, signal) => {
     const { inventories, updated } = await scanner.reevaluate(signal);

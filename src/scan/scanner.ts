@@ -1,7 +1,7 @@
 /**
- * The scan job: inventory an image's layers (read as streams from the blob store, or reused
- * from an earlier scan of the same digest), match the packages against the advisories Berth
- * holds, and record ECR's findings. Registered on the job worker for SCAN_JOB; the same code
+ * The scan job: inventory an image's layers (read as streams from the blob store and parsed on
+ * a worker thread of the scan pool, or reused from an earlier scan of the same digest), match
+ * the packages against the advisories Berth holds, and record ECR's findings. Registered on the job worker for SCAN_JOB; the same code
  * re-evaluates stored inventories after an advisory import (continuous scanning).
  */
 import { createHash } from 'node:crypto';
@@ -14,10 +14,9 @@ import type { Registry } from '../registry/registry.js';
 import type { BasicFinding, ScanJobPayload, StoredFindings } from '../registry/scans.js';
 import type { AdvisoryCatalog } from './catalog.js';
 import type { Finding } from './advisories/advisory-index.js';
-import { inventoryOf } from './inventory/inventory.js';
 import type { Inventory } from './inventory/types.js';
 import { isScanError, UnsupportedImageError } from './layers/errors.js';
-import type { ScanLimits } from './layers/limits.js';
+import type { LayerInventory } from './pool/scan-pool.js';
 import { MAX_ATTEMPTS } from '../jobs/worker.js';
 
 const MAX_FINDINGS = 10_000;
@@ -36,7 +35,7 @@ export class Scanner {
   constructor(
     private readonly registry: Registry,
     private readonly catalog: AdvisoryCatalog,
-    private readonly limits: Partial<ScanLimits> = {},
+    private readonly layers: LayerInventory,
   ) {}
 
   /** The SCAN_JOB handler. Scan problems end the scan as FAILED/UNSUPPORTED_IMAGE; faults retry. */
@@ -151,7 +150,7 @@ export class Scanner {
     async function* streams(): AsyncGenerator<Readable> {
       for (const d of layers) yield await blobs.read(d, undefined, signal);
     }
-    const inventory = await inventoryOf(streams(), this.limits, signal);
+    const inventory = await this.layers.inventory(streams(), signal);
     await meta.scans.putInventory(digest, JSON.stringify(inventory), clock.now());
     return inventory;
   }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { CorruptLayerError } from './errors.js';
 import { readLayers, type KeepRule, type Prober } from './read-layers.js';
 import { streamOf, tar, type TarSpec } from './testing/tar-writer.js';
-import { ALPINE_TWO_FRAMES } from './testing/zstd-fixtures.js';
+import { ALPINE_SINGLE_FRAME, ALPINE_TWO_FRAMES } from './testing/zstd-fixtures.js';
 
 const keepAll: KeepRule = { id: 'all', match: (p) => !p.startsWith('skip/'), maxBytes: 1024 };
 const layer = (specs: TarSpec[]) => streamOf(gzipSync(tar(specs)), 333);
@@ -158,4 +159,28 @@ test('a prober that throws costs only its own result', async () => {
   const view = await readLayers([layer([{ path: 'f', data: 'data' }])], { probers: [broken], rules: [keepAll] });
   assert.equal(text(view.read('f')), 'data');
   assert.ok(view.stats.probeErrors >= 1);
+});
+
+test('a compressed layer cut after its last entry fails: the stream is read to its end', async () => {
+  // Delivered whole, as a blob read delivers a small layer: the decompressor has produced the
+  // end-of-archive marker before it meets the end of its input, which is where it finds the cut.
+  const files = Array.from({ length: 200 }, (_, i) => ({ path: `f/${i}`, data: String(i).repeat(700) }));
+  const gz = gzipSync(tar(files));
+  const zst = ALPINE_SINGLE_FRAME;
+  for (const [what, cut] of [
+    ['gzip without its trailer', gz.subarray(0, gz.length - 8)],
+    ['gzip cut inside its trailer', gz.subarray(0, gz.length - 3)],
+    ['zstd cut inside its frame checksum', zst.subarray(0, zst.length - 2)],
+  ] as const) {
+    await assert.rejects(readLayers([streamOf(cut, cut.length)], { rules: [keepAll] }), CorruptLayerError, what);
+  }
+  // Whole, they read fine; bytes after the marker (GNU tar's record padding) are read past.
+  const padded = gzipSync(Buffer.concat([tar([{ path: 'a', data: 'A' }]), Buffer.alloc(8192)]));
+  assert.equal(text((await readLayers([streamOf(padded)], { rules: [keepAll] })).read('a')), 'A');
+  assert.ok((await readLayers([streamOf(zst)], { rules: [keepAll] })).read('lib/apk/db/installed'));
+});
+
+test('a plain tar cut on an entry boundary fails instead of scanning as complete', async () => {
+  const whole = tar([{ path: 'var/lib/dpkg/status', data: 'Package: a\n' }, { path: 'var/lib/dpkg/status', data: 'Package: b\n' }]);
+  await assert.rejects(readLayers([streamOf(whole.subarray(0, 1024))], { rules: [keepAll] }), /truncated/);
 });

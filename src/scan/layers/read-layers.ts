@@ -123,6 +123,12 @@ async function readOneLayer(stream: Readable, index: number, view: MergedView, c
     await readTar(chunks, { maxMetadataBytes: ctx.limits.maxTarMetadataBytes, signal: ctx.signal }, (entry, body) =>
       applyEntry(entry, body, index, view, ctx),
     );
+    // Read on past the end-of-archive marker to the end of the blob: only then does the
+    // decompressor check its own end (gzip's trailer, a whole zstd frame), so a compressed
+    // stream cut after the last entry fails too. Still counted against the decompression bounds.
+    for await (const _ of chunks) {
+      ctx.signal.throwIfAborted();
+    }
   } finally {
     await chunks.return(undefined);
   }

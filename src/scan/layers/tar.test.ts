@@ -88,9 +88,17 @@ test('entries left unread are skipped, and reading may stop early', async () => 
   assert.deepEqual(seen, ['a', 'b:true', 'b', 'c']);
 });
 
-test('an archive ending on a block boundary without the end marker is accepted', async () => {
-  const got = await entries(tar([{ path: 'a', data: 'x' }], { end: false }));
-  assert.deepEqual(got.map((e) => e.path), ['a']);
+test('an archive stopping on a block boundary without the end marker is truncated: a CorruptLayerError', async () => {
+  const whole = tar([{ path: 'a', data: 'x' }, { path: 'b', data: 'y' }]);
+  await assert.rejects(entries(tar([{ path: 'a', data: 'x' }], { end: false })), CorruptLayerError);
+  // Cut between two entries: everything read so far was well-formed, and still it is not whole.
+  await assert.rejects(entries(whole.subarray(0, 1024)), /truncated.*end-of-archive/);
+});
+
+test("an empty stream is an empty archive, and one zero block ends it as Go's reader allows", async () => {
+  assert.deepEqual(await entries(Buffer.alloc(0)), []);
+  const oneZeroBlock = tar([{ path: 'a', data: 'x' }]).subarray(0, 1024 + 512);
+  assert.deepEqual((await entries(oneZeroBlock)).map((e) => e.path), ['a']);
 });
 
 test('a bad header checksum is a CorruptLayerError', async () => {

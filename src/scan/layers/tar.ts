@@ -49,9 +49,15 @@ export async function readTar(
     opts.signal?.throwIfAborted();
     const at = reader.position;
     const h = await reader.readExact(BLOCK, 'a tar header');
-    // A stream may end on a block boundary without the end-of-archive marker; like Go's reader
-    // we take that as the end rather than as corruption.
-    if (h === undefined) return;
+    if (h === undefined) {
+      // Only the end-of-archive marker says the archive is whole: a stream that simply stops on
+      // a block boundary was cut there, and scanning it as complete would hide whatever came
+      // after. An empty stream is an empty archive.
+      if (at === 0) return;
+      throw new CorruptLayerError(`layer truncated: the tar archive stops at byte ${at} without its end-of-archive marker`);
+    }
+    // The marker is two zero blocks; like Go's reader we accept a stream ending after the first
+    // (nothing can be missing by then). What follows is not read here: see readOneLayer.
     if (isZeroBlock(h)) return;
     verifyChecksum(h, at);
 
