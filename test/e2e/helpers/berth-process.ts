@@ -23,6 +23,8 @@ export interface BerthProcess {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The region the server serves (BERTH_REGION), which AWS clients must sign for. */
+  readonly region: string;
   readonly child: ChildProcess;
   /** `Basic <base64 AWS:token>` for /v2, from GetAuthorizationToken with the admin key. */
   readonly authorization: string;
@@ -92,7 +94,8 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  const authorization = await login(url, dataDir);
+  const region = opts.env?.BERTH_REGION ?? 'us-east-1';
+  const authorization = await login(url, dataDir, region);
   rememberLogin(url, authorization);
 
   const signal = async (sig: NodeJS.Signals) => {
@@ -106,6 +109,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
     host: `127.0.0.1:${port}`,
     port,
     dataDir,
+    region,
     authorization,
     child,
     output: () => out,
@@ -120,8 +124,8 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
 }
 
 /** Logs in as `aws ecr get-login-password | docker login` would, with the admin key. */
-async function login(url: string, dataDir: string): Promise<string> {
-  const out = await ecrClient({ url, dataDir }).send(new GetAuthorizationTokenCommand({}));
+async function login(url: string, dataDir: string, region: string): Promise<string> {
+  const out = await ecrClient({ url, dataDir, region }).send(new GetAuthorizationTokenCommand({}));
   const token = out.authorizationData?.[0]?.authorizationToken;
   if (!token) throw new Error('GetAuthorizationToken returned no token');
   return `Basic ${token}`;
