@@ -28,7 +28,8 @@ export class Manifests {
     private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
   ) {}
 
-  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+  /** `typeDeclared`: the caller names the type explicitly (PutImage's imageManifestMediaType), see parseManifest. */
+  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined, opts: { typeDeclared?: boolean } = {}): Promise<PushedManifest> {
     if (payload.length > this.ctx.limits.maxManifestBytes) {
       throw new RegistryError(Codes.ManifestTooLarge, `manifest exceeds ${this.ctx.limits.maxManifestBytes} bytes`);
     }
@@ -40,7 +41,7 @@ export class Manifests {
         digest,
       });
     }
-    const parsed = parseManifest(payload, contentType);
+    const parsed = parseManifest(payload, contentType, opts);
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
     const existing = await this.ctx.meta.repositories.find(scope.registryId, scope.name);

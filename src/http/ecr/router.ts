@@ -182,7 +182,8 @@ async function authorize(
   region: string,
   sourceIp: string | undefined,
 ): Promise<void> {
-  let accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
+  // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
+  let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
   const arn = typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
   if (arn) [accountId, repositories] = [arn.accountId, [arn.name]];
