@@ -1,8 +1,8 @@
 /** ECR Public's input rules beyond ECR's: shorter names, catalog data. */
 import { z } from 'zod';
-import { repositoryName } from '../ecr/input.js';
+import { NAME_RULE } from '../ecr/input.js';
 
-export const publicRepositoryName = repositoryName.max(205);
+export const publicRepositoryName = z.string().min(2).max(205).refine(...NAME_RULE);
 
 const MAX_LOGO_BYTES = 512_000;
 const ARCHITECTURES = ['ARM', 'ARM 64', 'x86', 'x86-64'] as const;

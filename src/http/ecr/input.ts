@@ -133,7 +133,7 @@ function withoutNulls(v: unknown): unknown {
   return out;
 }
 
-const NAME_RULE = serviceRule(
+export const NAME_RULE = serviceRule(
   /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
   "must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*'",
 );
