@@ -99,7 +99,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer({
     registry,
     log,
-    authenticator: new Authenticator(identities, clock, [serverKey]),
+    authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
       (registryId, repository) => registry.policies.governing(registryId, repository),

@@ -71,6 +71,11 @@ export class IdentityAdmin {
     return u;
   }
 
+  /** The user, or undefined when there is none (no error: a missing user is an answer here). */
+  userRecord(accountId: string, name: string): Promise<UserRecord | undefined> {
+    return this.store.user(accountId, name);
+  }
+
   listUsers(accountId: string): Promise<UserRecord[]> {
     return this.store.listUsers(accountId);
   }
@@ -84,6 +89,8 @@ export class IdentityAdmin {
       throw new IdentityError('DeleteConflict', 'Cannot delete entity, must delete access keys and policies first.');
     }
     await this.store.deleteUser(accountId, name);
+    // Cached authorization data (and the user-exists check of login tokens) must forget the user.
+    this.authzChanges?.bump();
   }
 
   /** A key for a user, or for the account root when userName is undefined. */

@@ -255,11 +255,22 @@ describe('verifySigV4 rejects', () => {
     assert.equal(verifySigV4({ ...input, expectedRegion: ['eu-west-1', 'us-east-1'] }).region, 'us-east-1');
   });
 
-  it('requests whose host or x-amz-date is not signed', async () => {
+  it('requests whose host, x-amz-date or another x-amz-* header is not signed', async () => {
     const noHost = await ecrRequest({ unsignableHeaders: new Set(['host']) });
-    rejects(noHost.input, 'IncompleteSignature', /'Host' must be a 'SignedHeader'/);
+    rejects(noHost.input, 'SignatureMismatch', /'Host' or ':authority' must be a 'SignedHeader'/);
     const noDate = await ecrRequest({ unsignableHeaders: new Set(['x-amz-date']) });
-    rejects(noDate.input, 'IncompleteSignature', /'X-Amz-Date' must be a 'SignedHeader'/);
+    rejects(noDate.input, 'SignatureMismatch', /'X-Amz-Date' must be a 'SignedHeader'/);
+    const noTarget = await ecrRequest({ unsignableHeaders: new Set(['x-amz-target']) });
+    const err = rejects(noTarget.input, 'SignatureMismatch', /^'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization\.$/);
+    assert.equal(err.code, 'InvalidSignatureException');
+    assert.equal(err.query.code, 'SignatureDoesNotMatch');
+    const noToken = await ecrRequest({ sessionToken: 'sess', unsignableHeaders: new Set(['x-amz-security-token']) });
+    rejects(noToken.input, 'SignatureMismatch', /'X-Amz-Security-Token' must be a 'SignedHeader'/);
+    const noHash = await ecrRequest({ headers: { 'x-amz-content-sha256': EMPTY_SHA256 }, unsignableHeaders: new Set(['x-amz-content-sha256']) });
+    rejects(noHash.input, 'SignatureMismatch', /'X-Amz-Content-Sha256' must be a 'SignedHeader'/);
+    // A header added after signing is refused by name, not as a bare mismatch.
+    const added = await ecrRequest();
+    rejects({ ...added.input, headers: { ...added.input.headers, 'X-Amz-Extra': '1' } }, 'SignatureMismatch', /'X-Amz-Extra' must be a 'SignedHeader'/);
   });
 
   it('UNSIGNED-PAYLOAD unless allowed', async () => {

@@ -208,7 +208,7 @@ export function verifySigV4(input: VerifySigV4Input): SignedRequestInfo {
   }
   const regions = asList(input.expectedRegion);
   if (regions && !regions.includes(info.region)) {
-    throw new AuthError('InvalidScope', 'Credential should be scoped to a valid region.');
+    throw new AuthError('InvalidScope', `Credential should be scoped to a valid region, not '${info.region}'.`);
   }
   if (info.scopeDate !== info.amzDate.slice(0, 8)) {
     throw new AuthError(
@@ -216,16 +216,7 @@ export function verifySigV4(input: VerifySigV4Input): SignedRequestInfo {
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${info.scopeDate}' != '${info.amzDate.slice(0, 8)}', from '${info.amzDate}'.`,
     );
   }
-  // Without these, a captured signature could be replayed against another host or at any time.
-  if (!info.signedHeaders.includes('host')) {
-    throw new AuthError('IncompleteSignature', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
-  }
-  if (!info.presigned) {
-    const dateHeader = headerValue(input.headers, 'x-amz-date') !== undefined ? 'x-amz-date' : 'date';
-    if (!info.signedHeaders.includes(dateHeader)) {
-      throw new AuthError('IncompleteSignature', `'${dateHeader === 'date' ? 'Date' : 'X-Amz-Date'}' must be a 'SignedHeader' in the AWS Authorization.`);
-    }
-  }
+  requireSignedHeaders(info, input.headers);
 
   checkTime(info, input.now, input.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS);
 
@@ -233,6 +224,33 @@ export function verifySigV4(input: VerifySigV4Input): SignedRequestInfo {
   const given = /^[0-9a-f]{64}$/.test(info.signature) ? Buffer.from(info.signature, 'hex') : undefined;
   if (!given || !timingSafeEqual(given, expected)) throw new AuthError('SignatureMismatch', MISMATCH_MESSAGE);
   return info;
+}
+
+/**
+ * Headers that must be covered by the signature, as AWS requires: `host` (else a captured
+ * signature replays against another host), the date it was made at, and every `x-amz-*` header
+ * sent, since those carry meaning — `x-amz-target` picks the operation, `x-amz-security-token`
+ * the session, `x-amz-content-sha256` the body — and an unsigned one could be swapped in transit.
+ */
+function requireSignedHeaders(info: SignedRequestInfo, headers: HeaderMap): void {
+  const signed = new Set(info.signedHeaders);
+  if (!signed.has('host')) {
+    throw new AuthError('SignatureMismatch', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  const required = new Set<string>();
+  if (!info.presigned && headerValue(headers, 'x-amz-date') === undefined) required.add('date');
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith('x-amz-') && headers[name] !== undefined) required.add(lower);
+  }
+  for (const name of [...required].sort()) {
+    if (!signed.has(name)) throw new AuthError('SignatureMismatch', `'${displayName(name)}' must be a 'SignedHeader' in the AWS Authorization.`);
+  }
+}
+
+/** `x-amz-target` → `X-Amz-Target`, the way AWS names a header in its messages. */
+function displayName(lower: string): string {
+  return lower.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 function checkTime(info: SignedRequestInfo, now: Date, maxSkewSeconds: number): void {

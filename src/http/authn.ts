@@ -6,9 +6,10 @@ import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
-import { anonymousPrincipal, principalForKey, type Principal } from '../auth/principal.js';
+import { anonymousPrincipal, principalForKey, userArn, type Principal } from '../auth/principal.js';
 import { sha256Hex, splitUrl, verifySigV4 } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
+import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
 
@@ -20,14 +21,23 @@ export interface SignedIdentity {
 }
 
 export class Authenticator {
+  /** Whether a token's user still exists; read per /v2 request, so kept as policies are. */
+  private readonly userExists: ExpiringCache<boolean>;
+
   constructor(
     private readonly identities: IdentityAdmin,
     private readonly clock: Clock,
     private readonly serverKeys: readonly Buffer[],
-  ) {}
+    cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() },
+  ) {
+    this.userExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+  }
 
-  /** Verifies a SigV4-signed request whose body has been read. */
-  async signed(req: IncomingMessage, body: Buffer, services: readonly string[]): Promise<SignedIdentity> {
+  /**
+   * Verifies a SigV4-signed request whose body has been read, signed for one of `services` in one
+   * of `regions` (the regions this deployment serves for that API).
+   */
+  async signed(req: IncomingMessage, body: Buffer, services: readonly string[], regions?: readonly string[]): Promise<SignedIdentity> {
     if (req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=')) {
       throw new AuthError('MissingAuthentication', 'Missing Authentication Token');
     }
@@ -44,6 +54,7 @@ export class Authenticator {
       secretAccessKey: key.secret,
       now: this.clock.now(),
       expectedService: services,
+      ...(regions !== undefined && { expectedRegion: regions }),
     });
     const userPath = key.record.userName === undefined ? undefined : (await this.identities.user(key.record.accountId, key.record.userName)).path;
     const principal = principalForKey({
@@ -61,8 +72,26 @@ export class Authenticator {
    */
   private readonly verified = new Map<string, LoginTokenClaims>();
 
-  /** The principal of a /v2 request: a valid login token, or anonymous when none is offered. */
-  basic(req: IncomingMessage): Principal {
+  /**
+   * The principal of a /v2 request: a valid login token whose user still exists, or anonymous
+   * when none is offered. A token outlives nothing it names: once its user is deleted it is
+   * refused like any invalid credential.
+   */
+  async basic(req: IncomingMessage): Promise<Principal> {
+    const principal = this.tokenPrincipal(req);
+    if (principal.kind === 'user') {
+      const userName = principal.userName!;
+      const exists = await this.userExists.get(principal.arn, async () => {
+        // The ARN carries the path: a user deleted and created again elsewhere is someone else.
+        const user = await this.identities.userRecord(principal.accountId, userName);
+        return user !== undefined && userArn(principal.accountId, userName, user.path) === principal.arn;
+      });
+      if (!exists) throw new AuthError('InvalidLoginToken', `the user ${userName} of this login token no longer exists`);
+    }
+    return principal;
+  }
+
+  private tokenPrincipal(req: IncomingMessage): Principal {
     const header = req.headers.authorization;
     if (header === undefined || isEmptyBasic(header)) return anonymousPrincipal;
     const now = this.clock.now();

@@ -14,7 +14,7 @@ import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
 import type { Authorizer } from './authz.js';
 import type { LoginTokenIssuer } from './ecr/context.js';
-import { isEcrRequest, routeEcr, routeJsonApi, type EcrRouterOptions } from './ecr/router.js';
+import { isEcrRequest, rejectUnknownJsonApi, routeEcr, routeJsonApi, type EcrRouterOptions } from './ecr/router.js';
 import { serveCatalogLogo } from './ecr-public/catalog.js';
 import { ECR_PUBLIC_API, isEcrPublicRequest } from './ecr-public/router.js';
 import { addressV2 } from './oci/addressing.js';
@@ -65,6 +65,7 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     authenticator: opts.authenticator,
     authorizer: opts.authorizer,
     loginTokens: opts.loginTokens,
+    region: opts.region,
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
   };
 }
@@ -74,6 +75,7 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
   return {
     authenticator: opts.authenticator,
     log: opts.log,
+    region: opts.region,
     ...(opts.kms && {
       kms: {
         service: new KmsService(opts.kms.keys),
@@ -110,12 +112,16 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
       await routeKms(kms, req, res);
       return;
     }
+    if (path === '/' && req.method === 'POST' && req.headers['x-amz-target'] !== undefined) {
+      await rejectUnknownJsonApi(req, res, opts.log);
+      return;
+    }
     if (path === '/' && isQueryRequest(req)) {
       await routeQuery({ ...opts.query, authenticator: opts.authenticator, log: opts.log }, req, res);
       return;
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
-      const principal = opts.authenticator.basic(req);
+      const principal = await opts.authenticator.basic(req);
       const sub = path === '/v2' ? '' : path.slice(4);
       const address = await addressV2(opts.registry, principal, sub, opts.region);
       await routeOci({ req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal }, sub);

@@ -56,9 +56,13 @@ function oneOf<T extends string>(v: unknown, values: readonly T[]): T {
   return v as T;
 }
 
+/** ECR reads these numbers as 32-bit integers; anything larger is refused, not rounded. */
+const MAX_INT = 2_147_483_647;
+
 function positiveInt(v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) fail(`instance type (${typeof v}) does not match any allowed primitive type (allowed: ["integer"])`);
   if ((v as number) < 1) fail(`numeric instance is lower than the required minimum (minimum: 1, found: ${v as number})`);
+  if ((v as number) > MAX_INT) fail(`numeric instance is greater than the required maximum (maximum: ${MAX_INT}, found: ${v as number})`);
   return v as number;
 }
 

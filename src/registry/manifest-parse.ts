@@ -81,9 +81,11 @@ function parseDescriptorList(v: unknown, where: string): Descriptor[] {
 /**
  * Determines the media type from the body's `mediaType` and the request's Content-Type. A
  * manifest whose body names a type must be pushed as that type; a body without one (allowed by
- * OCI) takes the Content-Type.
+ * OCI) takes the Content-Type. A Docker schema 2 body must name its type on /v2, as the
+ * reference registry requires; ECR's PutImage instead lets `imageManifestMediaType` say it
+ * (`typeDeclared`), since the bytes, and so the digest, can't be changed to add it.
  */
-function resolveMediaType(body: Record<string, unknown>, contentType: string | undefined): ManifestMediaType {
+function resolveMediaType(body: Record<string, unknown>, contentType: string | undefined, typeDeclared: boolean): ManifestMediaType {
   const declared = body.mediaType;
   const header = contentType?.split(';')[0]!.trim().toLowerCase();
   if (declared !== undefined && typeof declared !== 'string') invalid('mediaType must be a string');
@@ -95,13 +97,13 @@ function resolveMediaType(body: Record<string, unknown>, contentType: string | u
   if (declared !== undefined && header && header !== declared && isManifestMediaType(header)) {
     invalid(`Content-Type ${header} does not match the manifest's mediaType ${declared}`);
   }
-  if (declared === undefined && (type === MediaTypes.dockerManifest || type === MediaTypes.dockerManifestList)) {
+  if (declared === undefined && !typeDeclared && (type === MediaTypes.dockerManifest || type === MediaTypes.dockerManifestList)) {
     invalid('a Docker schema 2 manifest must declare its mediaType');
   }
   return type;
 }
 
-export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
+export function parseManifest(bytes: Buffer, contentType: string | undefined, opts: { typeDeclared?: boolean } = {}): ParsedManifest {
   const header = contentType?.split(';')[0]!.trim().toLowerCase();
   if (header && !isManifestMediaType(header) && header !== 'application/json' && header !== 'application/octet-stream') {
     throw new RegistryError(Codes.Unsupported, `manifest media type ${header.slice(0, 100)} is not supported`);
@@ -117,7 +119,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     if (body.schemaVersion === 1) throw new RegistryError(Codes.Unsupported, 'schema 1 manifests are not supported');
     invalid('schemaVersion must be 2');
   }
-  const mediaType = resolveMediaType(body, header);
+  const mediaType = resolveMediaType(body, header, opts.typeDeclared ?? false);
   const subject = body.subject === undefined ? undefined : parseDescriptor(body.subject, 'subject');
   const artifactType = body.artifactType;
   if (artifactType !== undefined && (typeof artifactType !== 'string' || artifactType.length > 255)) {

@@ -33,8 +33,16 @@ export class Manifests {
   /**
    * `extraTags` (OCI's `?tag=` on a push by digest) are written with the manifest, in the same
    * transaction and under the same immutability rule as a tag reference; all or nothing.
+   * `typeDeclared`: the caller names the type explicitly (PutImage's imageManifestMediaType), see parseManifest.
    */
-  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined, extraTags: Tag[] = []): Promise<PushedManifest> {
+  async push(
+    scope: RepoScope,
+    reference: Reference,
+    payload: Buffer,
+    contentType: string | undefined,
+    opts: { extraTags?: Tag[]; typeDeclared?: boolean } = {},
+  ): Promise<PushedManifest> {
+    const extraTags = opts.extraTags ?? [];
     if (extraTags.length > 0 && reference.kind === 'tag') {
       throw new RegistryError(Codes.TagInvalid, 'tag parameters are accepted only on a push by digest', { reference: reference.tag });
     }
@@ -50,7 +58,7 @@ export class Manifests {
         digest,
       });
     }
-    const parsed = parseManifest(payload, contentType);
+    const parsed = parseManifest(payload, contentType, { ...(opts.typeDeclared !== undefined && { typeDeclared: opts.typeDeclared }) });
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
     const existing = await this.ctx.meta.repositories.find(scope.registryId, scope.name);

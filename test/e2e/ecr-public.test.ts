@@ -132,7 +132,10 @@ describe('ECR Public', () => {
   });
 
   it('refuses bad input with ECR Public exceptions', async () => {
-    await assert.rejects(admin.send(new CreateRepositoryCommand({ repositoryName: 'a'.repeat(206) })), { name: 'InvalidParameterException' });
+    await assert.rejects(admin.send(new CreateRepositoryCommand({ repositoryName: 'a'.repeat(206) })), {
+      name: 'ValidationException',
+      message: `1 validation error detected: Value '${'a'.repeat(206)}' at 'repositoryName' failed to satisfy constraint: Member must have length less than or equal to 205`,
+    });
     await assert.rejects(
       admin.send(new CreateRepositoryCommand({ repositoryName: 'bad/arch', catalogData: { architectures: ['mips'] } })),
       { name: 'InvalidParameterException' },

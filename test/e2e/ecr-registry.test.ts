@@ -34,7 +34,10 @@ describe('registry configuration', () => {
       (e: Error) => e.name === 'InvalidParameterException' && /same as the source/.test(e.message),
     );
     const eleven = Array.from({ length: 11 }, () => rules[0]!);
-    await assert.rejects(ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules: eleven } })), { name: 'InvalidParameterException' });
+    await assert.rejects(ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules: eleven } })), {
+      name: 'ValidationException',
+      message: /at 'replicationConfiguration\.rules' failed to satisfy constraint: Member must have length less than or equal to 10$/,
+    });
   });
 
   it('stores scanning configuration and applies its rules per repository', async () => {
@@ -57,6 +60,9 @@ describe('registry configuration', () => {
       { name: 'InvalidParameterException' },
     );
     const three = Array.from({ length: 3 }, () => ({ scanFrequency: 'SCAN_ON_PUSH' as const, repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' as const }] }));
-    await assert.rejects(ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: three })), { name: 'InvalidParameterException' });
+    await assert.rejects(ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: three })), {
+      name: 'ValidationException',
+      message: /at 'rules' failed to satisfy constraint: Member must have length less than or equal to 2$/,
+    });
   });
 });

@@ -122,7 +122,8 @@ describe('lifecycle policies applied', () => {
 
   it('`berth lifecycle run` expires what the preview showed, with referrers, and records lastEvaluatedAt', async () => {
     await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'app/web', lifecyclePolicyText: policy(RULES) }));
-    assert.equal((await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app/web' }))).lastEvaluatedAt, undefined);
+    // As ECR: the epoch until the policy was first evaluated.
+    assert.equal((await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app/web' }))).lastEvaluatedAt?.getTime(), 0);
     const args = [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--json'];
     const dry = JSON.parse((await run(process.execPath, [...args, '--dry-run'])).stdout) as Array<{ expired: Array<{ digest: string }>; evaluated: number }>;
     assert.deepEqual(dry[0]!.expired.map((a) => a.digest), [d.untaggedOld, d.v1, d.v2]);

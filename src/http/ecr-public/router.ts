@@ -26,6 +26,8 @@ export const ECR_PUBLIC_API: JsonApi = {
   targetPrefix: ECR_PUBLIC_TARGET_PREFIX,
   service: 'ecr-public',
   region: PUBLIC_REGION,
+  // ECR Public's API has one endpoint, in us-east-1, whatever region serves its images.
+  signingRegion: 'us-east-1',
   registryLevel: new Set(['GetAuthorizationToken', 'DescribeRegistries', 'GetRegistryCatalogData', 'PutRegistryCatalogData', 'DescribeRepositories']),
   actions: {
     CreateRepository,

@@ -1,38 +1,148 @@
 /**
  * Validating ECR request bodies. SDKs validate almost nothing client-side, so every field is
- * checked here against ECR's model (types, lengths, patterns, enums) and a failure is answered as
- * ECR does: `InvalidParameterException: Invalid parameter at '<field>' failed to satisfy
- * constraint: '<why>'`.
+ * checked here against ECR's model and a failure is answered in ECR's words, translated from the
+ * schema's own constraints (never the validation library's text), in the order ECR checks:
+ *
+ * 1. a body that does not deserialize into the model's types (a string for a number, a fraction
+ *    for an integer, an unknown member) → `SerializationException`;
+ * 2. the model's constraints (required, length, range, enum, pattern), all of them at once →
+ *    `ValidationException: 2 validation errors detected: Value 'x' at 'a.b' failed to satisfy
+ *    constraint: Member must ...; Value ...`;
+ * 3. ECR's own rules beyond the model (`serviceRule`, e.g. a repository name's grammar) →
+ *    `InvalidParameterException: Invalid parameter at '<field>' failed to satisfy constraint: '<why>'`.
  */
 import { z } from 'zod';
 import { EcrError } from './protocol.js';
 
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
 export function parseInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
+  // On the AWS JSON protocol a null member is an absent one.
+  const input = withoutNulls(body);
+  const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.join('.') || 'request';
-  if (issue.code === 'unrecognized_keys') {
-    throw new EcrError('SerializationException', `Unrecognized field(s): ${issue.keys.join(', ')}`);
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    throw new EcrError('InvalidParameterException', `Invalid parameter at '${field}' failed to satisfy constraint: 'Member must not be null'`);
-  }
-  throw new EcrError('InvalidParameterException', `Invalid parameter at '${field}' failed to satisfy constraint: '${issue.message}'`);
+  throw inputError(result.error.issues, input);
 }
 
-const NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** The one error ECR would answer for these issues (exported for unit tests). */
+export function inputError(issues: readonly Issue[], input: unknown): EcrError {
+  const serialization = issues.find((i) => isSerializationIssue(i, input, issues));
+  if (serialization) return new EcrError('SerializationException', serializationMessage(serialization));
+  const seen = new Set<string>();
+  const model: string[] = [];
+  for (const issue of issues) {
+    const why = modelConstraint(issue, input);
+    const field = memberPath(issue.path);
+    if (why === undefined || seen.has(field)) continue;
+    seen.add(field);
+    model.push(`Value ${renderValue(valueAt(input, issue.path))} at '${field}' failed to satisfy constraint: ${why}`);
+  }
+  if (model.length > 0) {
+    const count = model.length === 1 ? '1 validation error detected' : `${model.length} validation errors detected`;
+    return new EcrError('ValidationException', `${count}: ${model.join('; ')}`);
+  }
+  const issue = issues[0]!;
+  return new EcrError('InvalidParameterException', `Invalid parameter at '${memberPath(issue.path) || 'request'}' failed to satisfy constraint: '${issue.message}'`);
+}
 
-export const repositoryName = z
-  .string()
-  .min(2, 'Member must have length greater than or equal to 2')
-  .max(256, 'Member must have length less than or equal to 256')
-  .regex(NAME_PATTERN, "must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*'");
+/** A rule of ECR's own, beyond its model's constraints: InvalidParameterException when broken. */
+export function serviceRule(pattern: RegExp, why: string): [(s: string) => boolean, { message: string }] {
+  return [(s: string) => pattern.test(s), { message: why }];
+}
 
-export const registryId = z.string().regex(/^[0-9]{12}$/, "must satisfy regular expression '[0-9]{12}'");
+/** A model `pattern`, written as the model writes it; the whole value must match. */
+export function modelPattern(source: string): RegExp {
+  return new RegExp(`^(?:${source})$`);
+}
 
-export const maxResults = (max = 1000) =>
-  z.number().int().min(1, 'Member must have value greater than or equal to 1').max(max, `Member must have value less than or equal to ${max}`);
+function isSerializationIssue(issue: Issue, input: unknown, all: readonly Issue[]): boolean {
+  if (issue.code === 'unrecognized_keys') return true;
+  if (issue.code === 'invalid_type') return valueAt(input, issue.path) !== undefined;
+  // Beyond the integer range, unless the model bounds the member itself (then that is the error).
+  if ((issue.code === 'too_big' || issue.code === 'too_small') && issue.origin === 'int') {
+    return !all.some((o) => o !== issue && (o.code === 'too_big' || o.code === 'too_small') && o.origin === 'number' && samePath(o.path, issue.path));
+  }
+  return false;
+}
+
+function serializationMessage(issue: Issue): string {
+  if (issue.code === 'unrecognized_keys') return `Unrecognized field(s): ${issue.keys.join(', ')}`;
+  const where = memberPath(issue.path);
+  if (issue.code === 'invalid_type') return `Unexpected value type at '${where}': expected ${issue.expected === 'int' ? 'an integer' : issue.expected}`;
+  return `Numeric value out of range at '${where}'`;
+}
+
+function modelConstraint(issue: Issue, input: unknown): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return valueAt(input, issue.path) === undefined ? 'Member must not be null' : undefined;
+    case 'too_small':
+    case 'too_big': {
+      if (issue.origin === 'int') return undefined;
+      const bound = issue.code === 'too_small' ? `greater than or equal to ${String(issue.minimum)}` : `less than or equal to ${String(issue.maximum)}`;
+      return issue.origin === 'number' || issue.origin === 'bigint' ? `Member must have value ${bound}` : `Member must have length ${bound}`;
+    }
+    case 'invalid_value':
+      return `Member must satisfy enum value set: [${issue.values.map(String).join(', ')}]`;
+    case 'invalid_format': {
+      // Only patterns of the model (modelPattern); any other is a rule of ECR's own.
+      const model = issue.format === 'regex' && issue.pattern !== undefined ? modelPatternText(issue.pattern) : undefined;
+      return model === undefined ? undefined : `Member must satisfy regular expression pattern: ${model}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `/^(?:[0-9]{12})$/` → `[0-9]{12}`, as the model writes it; undefined for other patterns. */
+function modelPatternText(pattern: string): string | undefined {
+  return /^\/\^\(\?:([\s\S]*)\)\$\/[a-z]*$/.exec(pattern)?.[1];
+}
+
+/** `['tags', 0, 'Key']` → `tags.1.member.Key`, as ECR names a member (lists count from 1). */
+function memberPath(path: Path): string {
+  return path.map((p) => (typeof p === 'number' ? `${p + 1}.member` : String(p))).join('.');
+}
+
+function samePath(a: Path, b: Path): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let v = input;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function renderValue(v: unknown): string {
+  if (v === undefined || v === null) return 'null';
+  const text = Array.isArray(v) ? `[${v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(', ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  // A value can be megabytes (a manifest): name it, don't echo it.
+  return `'${text.length > 256 ? `${text.slice(0, 256)}...` : text}'`;
+}
+
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+  return out;
+}
+
+export const NAME_RULE = serviceRule(
+  /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+  "must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*'",
+);
+
+export const repositoryName = z.string().min(2).max(256).refine(...NAME_RULE);
+
+export const registryId = z.string().regex(modelPattern('[0-9]{12}'));
+
+export const maxResults = (max = 1000) => z.number().int().min(1).max(max);
 
 export const nextToken = z.string().min(1).max(4096);
 
@@ -43,7 +153,7 @@ export const imageId = z
   })
   .strict();
 
-export const imageIds = z.array(imageId).min(1, 'Member must have length greater than or equal to 1').max(100, 'Member must have length less than or equal to 100');
+export const imageIds = z.array(imageId).min(1).max(100);
 
 export const resourceTags = z.array(z.object({ Key: z.string().min(1).max(128), Value: z.string().max(256) }).strict()).max(200);
 

@@ -29,9 +29,11 @@ export class EcrError extends Error {
 
 export function sendEcrJson(res: ServerResponse, value: unknown): void {
   // The replacer sees a Date already turned into an ISO string by toJSON; `this[key]` is the Date.
+  // An absent member is left out, never sent as null: ECR never sends null for a member.
   const body = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
     const original = this[key];
-    return original instanceof Date ? original.getTime() / 1000 : v;
+    if (original instanceof Date) return original.getTime() / 1000;
+    return v === null && !Array.isArray(this) ? undefined : v;
   });
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,

@@ -85,6 +85,8 @@ export interface EcrRouterOptions {
   authorizer: Authorizer;
   /** Issues /v2 login tokens (GetAuthorizationToken). */
   loginTokens: LoginTokenIssuer;
+  /** The region this deployment serves: the JSON API and /v2 address the same registry. */
+  region: string;
   registryHost?: string;
 }
 
@@ -97,6 +99,16 @@ export function isJsonApiRequest(req: IncomingMessage, targetPrefix: string): bo
   return req.method === 'POST' && typeof target === 'string' && target.startsWith(targetPrefix);
 }
 
+/**
+ * A JSON-protocol request (`X-Amz-Target`) for a service Berth does not serve (DynamoDB, Logs,
+ * ...): answered as AWS answers an operation it does not know, before any signature check,
+ * since no service list could match the signature's scope and a signature error would mislead.
+ */
+export function rejectUnknownJsonApi(req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  const target = String(req.headers['x-amz-target']).slice(0, 100);
+  return sendEcrError(req, res, new EcrError('UnknownOperationException', `Unknown operation ${target}`), log);
+}
+
 /** One AWS JSON 1.1 service over the registry core: ECR, or ECR Public. */
 export interface JsonApi {
   targetPrefix: string;
@@ -105,8 +117,10 @@ export interface JsonApi {
   actions: Record<string, EcrAction>;
   /** Operations authorized on the registry ("*") rather than on the repositories they name. */
   registryLevel: ReadonlySet<string>;
-  /** The registry region the API addresses; the signature's region when unset. */
+  /** The registry region the API addresses, whatever the deployment's (ECR Public's is fixed). */
   region?: string;
+  /** The one region the API's signatures are scoped to, when not the deployment's. */
+  signingRegion?: string;
 }
 
 export const ECR_API: JsonApi = { targetPrefix: ECR_TARGET_PREFIX, service: 'ecr', actions: ACTIONS, registryLevel: REGISTRY_LEVEL_ACTIONS };
@@ -137,9 +151,10 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new EcrError('SerializationException', 'request body must be a JSON object');
     }
-    const signed = await opts.authenticator.signed(req, raw, [api.service]);
-    const { principal } = signed;
-    const region = api.region ?? signed.region;
+    // As AWS: a signature scoped to a region this endpoint does not serve is refused, so a
+    // client's --region can never address a registry /v2 does not serve.
+    const region = api.region ?? opts.region;
+    const { principal } = await opts.authenticator.signed(req, raw, [api.service], [api.signingRegion ?? opts.region]);
     await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket.remoteAddress);
     const call: EcrCall = {
       registry: opts.registry,
@@ -174,7 +189,8 @@ async function authorize(
   region: string,
   sourceIp: string | undefined,
 ): Promise<void> {
-  let accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
+  // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
+  let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
   const arn = typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
   if (arn) [accountId, repositories] = [arn.accountId, [arn.name]];

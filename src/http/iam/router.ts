@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
+import { parseAuthorization, splitUrl } from '../../auth/sigv4.js';
 import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Authenticator } from '../authn.js';
 import { readBody } from '../request.js';
@@ -31,8 +32,9 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     const body = await readBody(req, 1024 * 1024).catch(() => {
       throw new QueryError('ValidationError', 'request body is too large');
     });
-    const { principal, service } = await opts.authenticator.signed(req, body, ['iam', 'sts']);
     const form = parseForm(body);
+    rejectUnservedService(req, form);
+    const { principal, service } = await opts.authenticator.signed(req, body, ['iam', 'sts']);
     const actions = service === 'sts' ? stsActions : iamActions;
     if (service === 'sts') namespace = STS_NAMESPACE;
     const name = form.get('Action') ?? '';
@@ -60,5 +62,25 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
       opts.log.error({ err }, 'query request failed');
       sendQueryError(res, namespace, new QueryError('ServiceFailure', 'An internal error occurred', 500));
     }
+  }
+}
+
+const QUERY_SERVICES = new Set(['iam', 'sts']);
+
+/**
+ * A Query request signed for a service Berth does not serve (`aws ec2 ...`): answered as AWS
+ * answers an action it does not know, from the signature's scope and before verifying it, as
+ * no service list could match and a signature error would send the caller looking for a bad key.
+ * An unreadable Authorization is left to the verifier to name.
+ */
+function rejectUnservedService(req: IncomingMessage, form: URLSearchParams): void {
+  let service: string;
+  try {
+    service = parseAuthorization({ headers: req.headers, rawQuery: splitUrl(req.url ?? '/').rawQuery }).service;
+  } catch {
+    return;
+  }
+  if (!QUERY_SERVICES.has(service)) {
+    throw new QueryError('InvalidAction', `The action ${(form.get('Action') ?? '').slice(0, 100)} is not valid for this web service.`);
   }
 }

@@ -41,6 +41,8 @@ const ACTIONS: Record<string, KmsAction> = {
 export interface KmsRouterOptions {
   authenticator: Authenticator;
   log: Logger;
+  /** The region whose keys this deployment serves; signatures for any other are refused. */
+  region: string;
   /** The keys and who may use them; without them every operation is refused. */
   kms?: { service: KmsService; authorizer: KmsAuthorizer };
 }
@@ -64,7 +66,8 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
       throw kmsWireError('SerializationException', 'request body is not valid JSON');
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsWireError('SerializationException', 'request body must be a JSON object');
-    const { principal, region } = await opts.authenticator.signed(req, raw, ['kms']);
+    const region = opts.region;
+    const { principal } = await opts.authenticator.signed(req, raw, ['kms'], [region]);
     if (!opts.kms) throw kmsWireError('UnsupportedOperationException', 'This Berth server does not serve the KMS API');
     const { service, authorizer } = opts.kms;
     const sourceIp = req.socket.remoteAddress;

@@ -23,6 +23,8 @@ export interface BerthProcess {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The region the server serves (BERTH_REGION), which AWS clients must sign for. */
+  readonly region: string;
   readonly child: ChildProcess;
   /** `Basic <base64 AWS:token>` for /v2, from GetAuthorizationToken with the admin key. */
   readonly authorization: string;
@@ -116,7 +118,8 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  const authorization = await login(url, dataDir);
+  const region = opts.env?.BERTH_REGION ?? 'us-east-1';
+  const authorization = await login(url, dataDir, region);
   // The answers may have come from another test's server on a port this one failed to bind.
   if (child.exitCode !== null) throw new PortTaken(`berth exited with ${child.exitCode} after another server answered on ${port}:\n${out}`);
   rememberLogin(url, authorization);
@@ -132,6 +135,7 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
     host: `127.0.0.1:${port}`,
     port,
     dataDir,
+    region,
     authorization,
     child,
     output: () => out,
@@ -146,8 +150,8 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
 }
 
 /** Logs in as `aws ecr get-login-password | docker login` would, with the admin key. */
-async function login(url: string, dataDir: string): Promise<string> {
-  const out = await ecrClient({ url, dataDir }).send(new GetAuthorizationTokenCommand({}));
+async function login(url: string, dataDir: string, region: string): Promise<string> {
+  const out = await ecrClient({ url, dataDir, region }).send(new GetAuthorizationTokenCommand({}));
   const token = out.authorizationData?.[0]?.authorizationToken;
   if (!token) throw new Error('GetAuthorizationToken returned no token');
   return `Basic ${token}`;

@@ -22,8 +22,9 @@ export function adminCredentials(berth: Pick<BerthProcess, 'dataDir'>): Credenti
   return { accessKeyId: get('aws_access_key_id'), secretAccessKey: get('aws_secret_access_key') };
 }
 
-export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir'>, credentials: Credentials = adminCredentials(berth)): ECRClient {
-  return new ECRClient({ endpoint: berth.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+/** Signed for the server's region (us-east-1 unless it was started with another). */
+export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir'> & { region?: string }, credentials: Credentials = adminCredentials(berth)): ECRClient {
+  return new ECRClient({ endpoint: berth.url, region: berth.region ?? 'us-east-1', credentials, maxAttempts: 1 });
 }
 
 /** Environment for the `aws` CLI: Berth's endpoint, the admin key, and no user config. */
@@ -33,7 +34,7 @@ export function awsCliEnv(berth: BerthProcess, credentials: Credentials = adminC
     AWS_ENDPOINT_URL: berth.url,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: berth.region,
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_PAGER: '',

@@ -21,7 +21,7 @@ async function orNotFound<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export const PutLifecyclePolicy: EcrAction = async (call) => {
-  const input = parseInput(repoInput.extend({ lifecyclePolicyText: z.string().max(30720) }).strict(), call.body);
+  const input = parseInput(repoInput.extend({ lifecyclePolicyText: z.string().min(100).max(30720) }).strict(), call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   await call.registry.lifecyclePolicies.put(scope, input.lifecyclePolicyText);
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: input.lifecyclePolicyText };
@@ -34,9 +34,10 @@ export const GetLifecyclePolicy: EcrAction = async (call) => {
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: text, ...(await evaluatedAt(call.registry, scope)) };
 };
 
-async function evaluatedAt(registry: Registry, scope: RepoScope): Promise<{ lastEvaluatedAt?: Date }> {
+/** As ECR: always present, the epoch (0) until the policy has been evaluated once. */
+async function evaluatedAt(registry: Registry, scope: RepoScope): Promise<{ lastEvaluatedAt: Date }> {
   const repo = await registry.repositories.get(scope);
-  return repo.lifecycleEvaluatedAt ? { lastEvaluatedAt: repo.lifecycleEvaluatedAt } : {};
+  return { lastEvaluatedAt: repo.lifecycleEvaluatedAt ?? new Date(0) };
 }
 
 export const DeleteLifecyclePolicy: EcrAction = async (call) => {

@@ -50,6 +50,7 @@ const scanningInput = z
           })
           .strict(),
       )
+      .max(2)
       .optional(),
   })
   .strict();
