@@ -83,7 +83,7 @@ export class Policies {
     const out: Policy[] = [];
     for (const s of scopes) {
       const p = await this.ctx.meta.policies.get(s, KIND);
-      if (p) out.push(parsePolicy(p.document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER }));
+      if (p) out.push(parsePolicy(p.document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true }));
     }
     return out;
   }
