@@ -31,6 +31,11 @@ export interface AuthzTarget {
   /** The repository acted on; undefined for registry-level actions (resource "*"). */
   repository?: string;
   sourceIp?: string;
+  /**
+   * Whether the request came over TLS, for aws:SecureTransport. Unset means plain HTTP, so a
+   * policy denying insecure transport fails closed rather than never matching.
+   */
+  secureTransport?: boolean;
   /** Tags the request sets (CreateRepository, TagResource): aws:RequestTag/* and aws:TagKeys. */
   requestTags?: Array<{ Key: string; Value: string }>;
 }
@@ -83,6 +88,8 @@ export class Authorizer {
     const now = this.options.clock.now();
     const context: Record<string, string | string[] | undefined> = {
       'aws:SourceIp': target.sourceIp,
+      'aws:SecureTransport': String(target.secureTransport ?? false),
+      'aws:RequestedRegion': target.region,
       'aws:CurrentTime': now.toISOString(),
       'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
     };
@@ -90,7 +97,8 @@ export class Authorizer {
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag([...identityPolicies, ...resourcePolicies])) {
       const repository = target.repository;
       const tags = await this.tagCache.get(`${registryId}\n${repository}`, () => this.resourceTags(registryId, repository));
-      for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = t.Value;
+      // ECR knows the repository's tags under both names.
+      for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = context[`ecr:ResourceTag/${t.Key}`] = t.Value;
     }
     if (target.requestTags !== undefined) {
       for (const t of target.requestTags) context[`aws:RequestTag/${t.Key}`] = t.Value;
@@ -117,5 +125,5 @@ export class Authorizer {
 
 
 function mentionsResourceTag(policies: Policy[]): boolean {
-  return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => c.key.toLowerCase().startsWith('aws:resourcetag/'))));
+  return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key))));
 }

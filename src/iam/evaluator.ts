@@ -57,6 +57,8 @@ function normalizeContext(req: AuthzRequest): Map<string, string[]> {
   if (req.caller.kind !== 'anonymous') {
     out.set('aws:principalarn', [req.caller.arn]);
     out.set('aws:principalaccount', [req.caller.accountId]);
+    out.set('aws:principaltype', [req.caller.kind === 'root' ? 'Account' : 'User']);
+    if (req.caller.kind === 'user') out.set('aws:username', [req.caller.arn.slice(req.caller.arn.lastIndexOf('/') + 1)]);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Issue #12, authorization: a policy Berth cannot evaluate is refused when it is put (IAM's
  * PutUserPolicy, ECR's SetRepositoryPolicy and PutRegistryPolicy), the operators it accepts are
- * evaluated (a Deny on a Date, Numeric or Null condition bites), and the registry policy scope
+ * evaluated (a Deny on a Date, Numeric or Null condition, or on aws:SecureTransport, bites), and the registry policy scope
  * (Put/GetAccountSetting REGISTRY_POLICY_SCOPE) limits what a registry policy names and governs.
  * Through the aws CLI and the SDKs.
  */
@@ -69,7 +69,7 @@ describe('authorization: policies are refused when Berth cannot evaluate them', 
     berth = await startBerth();
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth) });
-    await admin.send(new CreateRepositoryCommand({ repositoryName: 'pol/app' }));
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'pol/app', tags: [{ Key: 'team', Value: 'blue' }] }));
     const config = Buffer.from('{"policies":1}');
     await pushBlob(berth.url, 'pol/app', config);
     manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
@@ -116,8 +116,13 @@ describe('authorization: policies are refused when Berth cannot evaluate them', 
     const cases: Array<[string, object]> = [
       ['Date', { DateGreaterThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } }],
       ['Numeric', { NumericGreaterThan: { 'aws:EpochTime': '946684800' } }],
-      ['Null', { Null: { 'aws:ResourceTag/team': 'true' } }],
+      ['Null', { Null: { 'aws:ResourceTag/absent': 'true' } }],
       ['ForAnyValue/IfExists', { 'ForAnyValue:DateGreaterThanIfExists': { 'aws:CurrentTime': '2000-01-01' } }],
+      // Keys Berth did not put in the context before, so Denies on them never matched.
+      ['SecureTransport', { Bool: { 'aws:SecureTransport': 'false' } }],
+      ['ecr ResourceTag', { StringEquals: { 'ecr:ResourceTag/team': 'blue' } }],
+      ['RequestedRegion', { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } }],
+      ['username', { StringLike: { 'aws:username': 'deny-*' }, StringEquals: { 'aws:PrincipalType': 'User' } }],
     ];
     for (const [name, condition] of cases) {
       const policy = { Version: '2012-10-17', Statement: [TOKEN, allowPull, { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*', Condition: condition }] };
