@@ -26,6 +26,7 @@ import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
+import { pushCreatesRepository } from '../registry/repositories.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -105,6 +106,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       (registryId, repository) => registry.policies.governing(registryId, repository),
       (registryId, name) => registry.repositories.resourceTagsIfAny({ registryId, name }),
       { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges },
+      { clock, pushCreates: (registryId, name) => pushCreatesRepository(registry.ctx, { registryId, name }) },
     ),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },

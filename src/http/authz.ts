@@ -1,12 +1,14 @@
 /**
  * Authorizes a request as the ECR action it is, for either front door: gathers the caller's
  * identity policies (inline and managed), the repository and registry policies, and the condition
- * context (source IP, the repository's tags, the tags a request sets), and asks src/iam.
+ * context (source IP, time, the repository's tags, the tags a request sets), and asks src/iam.
+ * A push that would create its repository (create-on-push) is also a CreateRepository.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
 import { repositoryArn } from '../core/arns.js';
-import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
+import type { Clock } from '../core/clock.js';
+import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
 import { evaluate } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
 import { identityPoliciesOf } from './identity-policies.js';
@@ -29,6 +31,11 @@ export interface AuthzTarget {
   /** The repository acted on; undefined for registry-level actions (resource "*"). */
   repository?: string;
   sourceIp?: string;
+  /**
+   * Whether the request came over TLS, for aws:SecureTransport. Unset means plain HTTP, so a
+   * policy denying insecure transport fails closed rather than never matching.
+   */
+  secureTransport?: boolean;
   /** Tags the request sets (CreateRepository, TagResource): aws:RequestTag/* and aws:TagKeys. */
   requestTags?: Array<{ Key: string; Value: string }>;
 }
@@ -39,13 +46,29 @@ export type ResourcePolicyLoader = (registryId: string, repository: string | und
 /** The tags of a repository (none when it does not exist). */
 export type ResourceTagLoader = (registryId: string, repository: string) => Promise<Array<{ Key: string; Value: string }>>;
 
+/** Whether a push into a repository would create it: create-on-push is on and it does not exist. */
+export type PushCreatesCheck = (registryId: string, repository: string) => Promise<boolean>;
+
+/** The actions that start a push, which create the repository when create-on-push does. */
+const PUSH_START = /^(ecr|ecr-public):(InitiateLayerUpload|PutImage)$/i;
+
+export interface AuthorizerOptions {
+  /** For aws:CurrentTime and aws:EpochTime. */
+  clock: Clock;
+  pushCreates?: PushCreatesCheck;
+}
+
 export class Authorizer {
+  private readonly pushCreates: PushCreatesCheck;
+
   constructor(
     private readonly identities: IdentityAdmin,
     private readonly resourcePolicies: ResourcePolicyLoader,
     private readonly resourceTags: ResourceTagLoader,
-    cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() },
+    cache: { ttlMs: number; changes: ChangeSignal },
+    private readonly options: AuthorizerOptions,
   ) {
+    this.pushCreates = options.pushCreates ?? (async () => false);
     const opts = { ...cache, maxEntries: 10_000 };
     this.identityCache = new ExpiringCache(opts);
     this.policyCache = new ExpiringCache(opts);
@@ -62,12 +85,20 @@ export class Authorizer {
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const registryId = `${target.resourceAccountId}:${target.region}`;
     const resourcePolicies = await this.policyCache.get(`${registryId}\n${target.repository ?? ''}`, () => this.resourcePolicies(registryId, target.repository));
-    const context: Record<string, string | string[] | undefined> = { 'aws:SourceIp': target.sourceIp };
+    const now = this.options.clock.now();
+    const context: Record<string, string | string[] | undefined> = {
+      'aws:SourceIp': target.sourceIp,
+      'aws:SecureTransport': String(target.secureTransport ?? false),
+      'aws:RequestedRegion': target.region,
+      'aws:CurrentTime': now.toISOString(),
+      'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
+    };
     // The repository's tags cost a lookup; only fetch them when some policy asks.
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag([...identityPolicies, ...resourcePolicies])) {
       const repository = target.repository;
       const tags = await this.tagCache.get(`${registryId}\n${repository}`, () => this.resourceTags(registryId, repository));
-      for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = t.Value;
+      // ECR knows the repository's tags under both names.
+      for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = context[`ecr:ResourceTag/${t.Key}`] = t.Value;
     }
     if (target.requestTags !== undefined) {
       for (const t of target.requestTags) context[`aws:RequestTag/${t.Key}`] = t.Value;
@@ -83,10 +114,16 @@ export class Authorizer {
       context,
     });
     if (!decision.allowed) throw new AccessDenied(target.action, resource, principal.arn);
+    // The rule is here, not in each front door, so /v2 and the JSON API cannot disagree. Checked
+    // after the push action itself, so a caller who may not push hears about that first.
+    const push = PUSH_START.exec(target.action);
+    if (push && target.repository !== undefined && target.repository !== '*' && (await this.pushCreates(registryId, target.repository))) {
+      await this.check(principal, { ...target, action: `${push[1]}:CreateRepository` });
+    }
   }
 }
 
 
 function mentionsResourceTag(policies: Policy[]): boolean {
-  return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => c.key.toLowerCase().startsWith('aws:resourcetag/'))));
+  return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key))));
 }

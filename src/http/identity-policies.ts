@@ -12,9 +12,10 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
       const p = managedPolicy(r.name);
       if (p) out.push(p);
     } else if (r.document !== undefined) {
-      // Documents were validated when stored; one that no longer parses grants nothing.
+      // Documents were validated when stored (older ones less strictly, hence lenient); one that
+      // no longer parses grants nothing.
       try {
-        out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000 }));
+        out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000, lenient: true }));
       } catch {
         continue;
       }

@@ -38,6 +38,40 @@ describe('evaluate', () => {
     assert.equal(evaluate(req({ caller: bob, identityPolicies: [allowPull], resourcePolicies: [grantTo({ AWS: '222222222222' })] })).allowed, true);
   });
 
+  it('an account principal delegates to the account; it grants nothing by itself', () => {
+    const aliceRoot = 'arn:aws:iam::111111111111:root';
+    // Same account: naming the account (root ARN or bare id) does not let a user with no identity policy in.
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo({ AWS: aliceRoot })] })).allowed, false);
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo({ AWS: '111111111111' })] })).allowed, false);
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo({ AWS: [aliceRoot, '111111111111'] })] })).allowed, false);
+    // ... the user's own identity Allow still does, and naming the user itself or "*" grants.
+    assert.equal(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [grantTo({ AWS: aliceRoot })] })).allowed, true);
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo({ AWS: [aliceRoot, alice.arn] })] })).allowed, true);
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo('*')] })).allowed, true);
+    assert.equal(evaluate(req({ resourcePolicies: [grantTo({ AWS: '*' })] })).allowed, true);
+    // Across accounts the other account's root is allowed whatever is granted to its account.
+    const bobRoot: Caller = { arn: 'arn:aws:iam::222222222222:root', accountId: '222222222222', kind: 'root' };
+    assert.equal(evaluate(req({ caller: bobRoot, resourcePolicies: [grantTo({ AWS: 'arn:aws:iam::222222222222:root' })] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bobRoot, resourcePolicies: [grantTo({ AWS: '222222222222' })] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bobRoot, resourcePolicies: [grantTo('*')] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bobRoot })).allowed, false, 'no resource policy, no cross-account access');
+    assert.equal(evaluate(req({ caller: bobRoot, resourcePolicies: [grantTo({ AWS: '333333333333' })] })).allowed, false);
+    // ... and its users only as far as their identity policies allow.
+    assert.equal(evaluate(req({ caller: bob, resourcePolicies: [grantTo({ AWS: 'arn:aws:iam::222222222222:root' })] })).allowed, false);
+    assert.equal(evaluate(req({ caller: bob, identityPolicies: [allowPull], resourcePolicies: [grantTo({ AWS: bob.arn })] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bob, resourcePolicies: [grantTo({ AWS: bob.arn })] })).allowed, false, 'cross-account: both sides must allow');
+    // A Deny naming the account still binds its users.
+    const denyAccount = resource({ Statement: [{ Effect: 'Deny', Principal: { AWS: aliceRoot }, Action: 'ecr:*' }] });
+    assert.deepEqual(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [denyAccount] })), { allowed: false, explicitDeny: true });
+  });
+
+  it('a registry policy under scope V1 governs only the actions it is limited to', () => {
+    const registry = { ...grantTo('*'), onlyActions: ['ecr:CreateRepository'] };
+    assert.equal(evaluate(req({ resourcePolicies: [registry] })).allowed, false);
+    const create = { ...resource({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:CreateRepository' }] }), onlyActions: ['ecr:CreateRepository'] };
+    assert.equal(evaluate(req({ resourcePolicies: [create], action: 'ecr:createrepository' })).allowed, true);
+  });
+
   it('lets anonymous callers in only through Principal "*"', () => {
     assert.equal(evaluate(req({ caller: anonymous, identityPolicies: [allowPull] })).allowed, false);
     assert.equal(evaluate(req({ caller: anonymous, resourcePolicies: [grantTo({ AWS: '111111111111' })] })).allowed, false);

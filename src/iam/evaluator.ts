@@ -1,12 +1,18 @@
 /**
  * Whether a principal may perform an action on a resource, by IAM's rules: an explicit Deny in
- * any applicable policy wins; within one account an Allow in the identity policies or in a
- * resource policy suffices; across accounts both must allow; the account root may do anything
- * in its own account that no policy denies; an anonymous caller only what a resource policy
- * grants to "*".
+ * any applicable policy wins; within one account an Allow in the identity policies suffices, and
+ * so does a resource-policy Allow that names the caller itself (its ARN) or "*"; across accounts
+ * both the caller's identity policies and a resource policy must allow; the account root may do
+ * anything its own account's policies do not deny; an anonymous caller only what a resource
+ * policy grants to "*".
+ *
+ * A resource policy naming an account (its root ARN or bare id) delegates to that account: it
+ * lets the account's own identity policies decide, and grants nothing by itself. So within one
+ * account it adds nothing, and across accounts the other account's root (whose identity is
+ * all-allowing) and those of its users its identity policies allow get in.
  */
-import { isIP } from 'node:net';
-import { globMatch, type Policy, type Statement } from './policy.js';
+import { operatorHolds, parseOperator } from './conditions.js';
+import { globMatch, type Condition, type Policy, type Statement } from './policy.js';
 
 export interface Caller {
   arn: string;
@@ -28,18 +34,20 @@ export interface AuthzRequest {
 
 export type Decision = { allowed: true } | { allowed: false; explicitDeny: boolean };
 
-type Verdict = 'allow' | 'deny' | 'none';
+/** 'grant': an Allow naming the caller or "*"; 'delegate': only Allows naming the caller's account. */
+type Verdict = 'deny' | 'grant' | 'delegate' | 'none';
 
 export function evaluate(req: AuthzRequest): Decision {
   const context = normalizeContext(req);
   const identity = req.caller.kind === 'anonymous' ? 'none' : verdictOf(req.identityPolicies, req, context, false);
   const resource = verdictOf(req.resourcePolicies, req, context, true);
   if (identity === 'deny' || resource === 'deny') return { allowed: false, explicitDeny: true };
+  // The root's identity allows everything; only policies (a Deny above) restrict it.
+  const identityAllows = identity !== 'none' || req.caller.kind === 'root';
   const sameAccount = req.caller.accountId === req.resourceAccountId;
-  const identityAllows = identity === 'allow' || (req.caller.kind === 'root' && sameAccount);
-  if (sameAccount ? identityAllows || resource === 'allow' : identityAllows && resource === 'allow') return { allowed: true };
+  if (sameAccount ? identityAllows || resource === 'grant' : identityAllows && resource !== 'none') return { allowed: true };
   // An anonymous caller has no identity policy: a resource policy granting "*" is enough.
-  if (req.caller.kind === 'anonymous' && resource === 'allow') return { allowed: true };
+  if (req.caller.kind === 'anonymous' && resource === 'grant') return { allowed: true };
   return { allowed: false, explicitDeny: false };
 }
 
@@ -49,111 +57,68 @@ function normalizeContext(req: AuthzRequest): Map<string, string[]> {
   if (req.caller.kind !== 'anonymous') {
     out.set('aws:principalarn', [req.caller.arn]);
     out.set('aws:principalaccount', [req.caller.accountId]);
+    out.set('aws:principaltype', [req.caller.kind === 'root' ? 'Account' : 'User']);
+    if (req.caller.kind === 'user') out.set('aws:username', [req.caller.arn.slice(req.caller.arn.lastIndexOf('/') + 1)]);
   }
   return out;
 }
 
 function verdictOf(policies: Policy[], req: AuthzRequest, context: Map<string, string[]>, resourcePolicy: boolean): Verdict {
-  let allowed = false;
+  let verdict: Verdict = 'none';
   for (const p of policies) {
+    if (p.onlyActions && !p.onlyActions.some((a) => a.toLowerCase() === req.action.toLowerCase())) continue;
     for (const s of p.statements) {
-      if (!applies(s, req, context, resourcePolicy)) continue;
+      const how = applies(s, req, context, resourcePolicy);
+      if (how === undefined) continue;
       if (s.effect === 'Deny') return 'deny';
-      allowed = true;
+      if (how === 'grant') verdict = 'grant';
+      else if (verdict === 'none') verdict = 'delegate';
     }
   }
-  return allowed ? 'allow' : 'none';
+  return verdict;
 }
 
-function applies(s: Statement, req: AuthzRequest, context: Map<string, string[]>, resourcePolicy: boolean): boolean {
+/** Whether a statement applies, and how it names the caller: itself ('grant') or its account ('delegate'). */
+function applies(s: Statement, req: AuthzRequest, context: Map<string, string[]>, resourcePolicy: boolean): 'grant' | 'delegate' | undefined {
   const actionMatches = (ps: string[]) => ps.some((p) => globMatch(p, req.action, true));
-  if (s.actions && !actionMatches(s.actions)) return false;
-  if (s.notActions && actionMatches(s.notActions)) return false;
+  if (s.actions && !actionMatches(s.actions)) return undefined;
+  if (s.notActions && actionMatches(s.notActions)) return undefined;
   const resourceMatches = (ps: string[]) => ps.some((p) => globMatch(p, req.resource));
   // In a resource policy an omitted Resource means the resource the policy is attached to.
-  if (s.resources && !resourceMatches(s.resources)) return false;
-  if (s.notResources && resourceMatches(s.notResources)) return false;
+  if (s.resources && !resourceMatches(s.resources)) return undefined;
+  if (s.notResources && resourceMatches(s.notResources)) return undefined;
+  let how: 'grant' | 'delegate' = 'grant';
   if (resourcePolicy) {
-    if (s.principals && !s.principals.some((p) => principalMatches(p, req.caller))) return false;
-    if (s.notPrincipals && s.notPrincipals.some((p) => principalMatches(p, req.caller))) return false;
+    if (s.principals) {
+      const matches = s.principals.map((p) => principalMatch(p, req.caller));
+      if (matches.includes('grant')) how = 'grant';
+      else if (matches.includes('delegate')) how = 'delegate';
+      else return undefined;
+    }
+    if (s.notPrincipals && s.notPrincipals.some((p) => principalMatch(p, req.caller) !== undefined)) return undefined;
   }
-  return s.conditions.every((c) => conditionHolds(c.operator, c.key, c.values, context));
+  // A condition Berth cannot evaluate (only in old stored documents) fails closed.
+  return s.conditions.every((c) => conditionApplies(c, context) ?? s.effect === 'Deny') ? how : undefined;
 }
 
-/** "*", an account id, the account root's ARN (any principal of that account) or an exact ARN. */
-function principalMatches(p: string, caller: Caller): boolean {
-  if (p === '*') return true;
-  if (caller.kind === 'anonymous') return false;
-  if (/^\d{12}$/.test(p)) return p === caller.accountId;
+/** "*" or the caller's exact ARN name the caller; an account id or the account root's ARN its account. */
+function principalMatch(p: string, caller: Caller): 'grant' | 'delegate' | undefined {
+  if (p === '*') return 'grant';
+  if (caller.kind === 'anonymous') return undefined;
+  if (p === caller.arn) return 'grant';
+  if (/^\d{12}$/.test(p)) return p === caller.accountId ? 'delegate' : undefined;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(p);
-  if (root) return root[1] === caller.accountId;
-  return p === caller.arn;
+  if (root) return root[1] === caller.accountId ? 'delegate' : undefined;
+  return undefined;
 }
 
-/**
- * One condition. Values of one key are OR'ed; a missing key makes a positive operator false and a
- * negated one true, and `...IfExists` makes any operator true when the key is missing.
- */
+function conditionApplies(c: Condition, context: Map<string, string[]>): boolean | undefined {
+  if (c.invalid !== undefined || c.op === undefined) return undefined;
+  return operatorHolds(c.op, c.values, context.get(c.key));
+}
+
+/** One condition by operator name, for tests and tools; an operator IAM does not have never holds. */
 export function conditionHolds(operator: string, key: string, values: string[], context: Map<string, string[]>): boolean {
-  let op = operator;
-  let qualifier: 'any' | 'all' | undefined;
-  if (op.startsWith('ForAnyValue:')) [qualifier, op] = ['any', op.slice(12)];
-  else if (op.startsWith('ForAllValues:')) [qualifier, op] = ['all', op.slice(13)];
-  const ifExists = op.endsWith('IfExists');
-  if (ifExists) op = op.slice(0, -8);
-  const actual = context.get(key);
-  if (op === 'Null') return values.some((v) => (v === 'true') === (actual === undefined));
-  if (actual === undefined) return ifExists || qualifier === 'all' || op.includes('Not');
-  const test = matcherFor(op);
-  if (!test) return false;
-  const negated = op.includes('Not');
-  const one = (a: string) => (negated ? !values.some((v) => test(v, a)) : values.some((v) => test(v, a)));
-  return qualifier === 'all' ? actual.every(one) : actual.some(one);
-}
-
-function matcherFor(op: string): ((pattern: string, actual: string) => boolean) | undefined {
-  switch (op) {
-    case 'StringEquals':
-    case 'StringNotEquals':
-    case 'ArnEquals':
-    case 'ArnNotEquals':
-      return (p, a) => p === a;
-    case 'StringEqualsIgnoreCase':
-    case 'StringNotEqualsIgnoreCase':
-      return (p, a) => p.toLowerCase() === a.toLowerCase();
-    case 'StringLike':
-    case 'StringNotLike':
-    case 'ArnLike':
-    case 'ArnNotLike':
-      return (p, a) => globMatch(p, a);
-    case 'Bool':
-      return (p, a) => p.toLowerCase() === a.toLowerCase();
-    case 'IpAddress':
-    case 'NotIpAddress':
-      return cidrContains;
-    default:
-      return undefined;
-  }
-}
-
-function cidrContains(cidr: string, ip: string): boolean {
-  const [net, bitsText] = cidr.split('/');
-  const family = isIP(net ?? '');
-  if (family === 0 || family !== isIP(ip)) return false;
-  const toBig = (addr: string) =>
-    family === 4
-      ? addr.split('.').reduce((acc, o) => (acc << 8n) + BigInt(Number(o)), 0n)
-      : expandV6(addr).reduce((acc, h) => (acc << 16n) + BigInt(parseInt(h, 16)), 0n);
-  const width = family === 4 ? 32 : 128;
-  const bits = bitsText === undefined ? width : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > width) return false;
-  const shift = BigInt(width - bits);
-  return toBig(net!) >> shift === toBig(ip) >> shift;
-}
-
-function expandV6(addr: string): string[] {
-  const [head, tail] = addr.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  return [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const op = parseOperator(operator);
+  return op !== undefined && operatorHolds(op, values, context.get(key));
 }

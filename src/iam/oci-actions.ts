@@ -51,4 +51,6 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'PutRegistryScanningConfiguration',
   'GetRegistryScanningConfiguration',
   'DescribeRepositories',
+  'PutAccountSetting',
+  'GetAccountSetting',
 ]);

@@ -1,6 +1,9 @@
 /**
  * Repository and registry policies: validated as IAM resource policies when set, read back as
- * stored, and handed to authorization as parsed documents.
+ * stored, and handed to authorization as parsed documents. The registry policy scope (ECR's
+ * REGISTRY_POLICY_SCOPE account setting) says which actions a registry policy may name and
+ * governs: V2, ECR's default, any ECR action; V1 only replication, pull-through import and
+ * repository creation.
  */
 import { Codes, RegistryError } from '../core/errors.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
@@ -10,6 +13,11 @@ import { requireRepository } from './repositories.js';
 
 const MAX_POLICY_CHARS = 10240;
 const KIND = 'access';
+const SCOPE_SETTING = 'registryPolicyScope';
+
+export type RegistryPolicyScope = 'V1' | 'V2';
+export const REGISTRY_POLICY_SCOPES: readonly RegistryPolicyScope[] = ['V1', 'V2'];
+const V1_ACTIONS = ['ecr:ReplicateImage', 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'];
 
 export class PolicyNotFound extends Error {
   constructor(message: string) {
@@ -18,15 +26,29 @@ export class PolicyNotFound extends Error {
   }
 }
 
-function validate(text: string, what: 'repository' | 'registry'): void {
+function invalidPolicy(what: 'repository' | 'registry', why: string): RegistryError {
+  return new RegistryError(Codes.InvalidParameter, `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid ${what} policy provided' (${why})`);
+}
+
+function validate(text: string, what: 'repository' | 'registry'): Policy {
   try {
-    parsePolicy(text, { kind: 'resource', maxLength: MAX_POLICY_CHARS });
+    return parsePolicy(text, { kind: 'resource', maxLength: MAX_POLICY_CHARS });
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
-    throw new RegistryError(
-      Codes.InvalidParameter,
-      `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid ${what} policy provided' (${e.message})`,
-    );
+    throw invalidPolicy(what, e.message);
+  }
+}
+
+/** A registry policy names ECR actions only, and under V1 only the three V1 actions. */
+function checkRegistryActions(policy: Policy, scope: RegistryPolicyScope): void {
+  for (const [i, s] of policy.statements.entries()) {
+    if (scope === 'V1' && s.notActions) throw invalidPolicy('registry', `Statement[${i}]: NotAction is not allowed under registry policy scope V1`);
+    for (const a of s.actions ?? s.notActions ?? []) {
+      if (!a.toLowerCase().startsWith('ecr:')) throw invalidPolicy('registry', `Statement[${i}]: '${a}' is not an ECR action`);
+      if (scope === 'V1' && !V1_ACTIONS.some((v) => v.toLowerCase() === a.toLowerCase())) {
+        throw invalidPolicy('registry', `Statement[${i}]: under registry policy scope V1 only ${V1_ACTIONS.join(', ')} are allowed, not '${a}'`);
+      }
+    }
   }
 }
 
@@ -59,7 +81,7 @@ export class Policies {
   }
 
   async setRegistryPolicy(registryId: string, text: string): Promise<void> {
-    validate(text, 'registry');
+    checkRegistryActions(validate(text, 'registry'), await this.registryPolicyScope(registryId));
     await this.ctx.meta.policies.put(registryPolicyScope(registryId), KIND, text, this.ctx.clock.now());
     this.ctx.authzChanges.bump();
   }
@@ -77,14 +99,28 @@ export class Policies {
     return text;
   }
 
+  async registryPolicyScope(registryId: string): Promise<RegistryPolicyScope> {
+    const v = await this.ctx.meta.registrySettings.get(registryId, SCOPE_SETTING);
+    return v !== undefined && JSON.parse(v) === 'V1' ? 'V1' : 'V2';
+  }
+
+  /** A registry policy put under V2 stays stored when switching to V1; it then governs only the V1 actions. */
+  async setRegistryPolicyScope(registryId: string, scope: RegistryPolicyScope): Promise<void> {
+    await this.ctx.meta.registrySettings.put(registryId, SCOPE_SETTING, JSON.stringify(scope));
+    this.ctx.authzChanges.bump();
+  }
+
   /** The resource policies that govern a repository: its own and its registry's. */
   async governing(registryId: string, name: string | undefined): Promise<Policy[]> {
-    const scopes = [registryPolicyScope(registryId), ...(name !== undefined ? [repositoryPolicyScope(registryId, name)] : [])];
     const out: Policy[] = [];
-    for (const s of scopes) {
-      const p = await this.ctx.meta.policies.get(s, KIND);
-      if (p) out.push(parsePolicy(p.document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER }));
+    const parse = (document: string) => parsePolicy(document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true });
+    const registry = await this.ctx.meta.policies.get(registryPolicyScope(registryId), KIND);
+    if (registry) {
+      const policy = parse(registry.document);
+      out.push((await this.registryPolicyScope(registryId)) === 'V1' ? { ...policy, onlyActions: V1_ACTIONS } : policy);
     }
+    const repository = name === undefined ? undefined : await this.ctx.meta.policies.get(repositoryPolicyScope(registryId, name), KIND);
+    if (repository) out.push(parse(repository.document));
     return out;
   }
 }

@@ -19,6 +19,22 @@ export async function repositoryForPush(ctx: RegistryContext, scope: RepoScope):
   return ctx.meta.repositories.ensure(scope.registryId, scope.name, ctx.clock.now());
 }
 
+/**
+ * Whether a push into `scope` would create the repository, so authorization can ask for
+ * CreateRepository first: create-on-push is on, the name is valid and no such repository exists.
+ * A repository deleted between this check and the push is recreated by that push; the window is
+ * one request, and the caller was allowed to push into it a moment before.
+ */
+export async function pushCreatesRepository(ctx: RegistryContext, scope: RepoScope): Promise<boolean> {
+  if (!ctx.limits.createOnPush) return false;
+  try {
+    parseRepositoryName(scope.name);
+  } catch {
+    return false;
+  }
+  return (await ctx.meta.repositories.find(scope.registryId, scope.name)) === undefined;
+}
+
 export function repositoryNotFound(scope: RepoScope): RegistryError {
   return new RegistryError(
     Codes.NameUnknown,

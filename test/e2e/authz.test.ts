@@ -12,22 +12,21 @@ import {
   GetRepositoryPolicyCommand,
   SetRepositoryPolicyCommand,
   DescribeRepositoriesCommand,
-  GetAuthorizationTokenCommand,
   ListImageReferrersCommand,
   PutImageCommand,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cliPath, startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, ecrClient } from './helpers/ecr-client.js';
-import { asBody, errorCode, pushBlob, request, sha256 } from './helpers/registry-http.js';
+import { createUser, MANAGED } from './helpers/iam-users.js';
+import { asBody, errorCode, pushBlob, sha256 } from './helpers/registry-http.js';
 
 const run = promisify(execFile);
-const MANAGED = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistry';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 describe('authorization', () => {
@@ -37,25 +36,7 @@ describe('authorization', () => {
   let manifest: string;
 
   /** A user with the given managed policies and inline policy documents, and its clients. */
-  async function user(name: string, managed: string[], inline: object[] = []) {
-    await iam.send(new CreateUserCommand({ UserName: name }));
-    for (const m of managed) await iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: MANAGED + m }));
-    for (const [i, doc] of inline.entries()) {
-      await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: `p${i}`, PolicyDocument: JSON.stringify(doc) }));
-    }
-    const key = await iam.send(new CreateAccessKeyCommand({ UserName: name }));
-    const ecr = ecrClient(berth, { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! });
-    let authorization: string | undefined;
-    try {
-      const t = await ecr.send(new GetAuthorizationTokenCommand({}));
-      authorization = `Basic ${t.authorizationData![0]!.authorizationToken}`;
-    } catch {
-      // no ecr:GetAuthorizationToken
-    }
-    const v2 = (path: string, init: RequestInit = {}) =>
-      request(`${berth.url}${path}`, { ...init, headers: { ...(authorization && { Authorization: authorization }), ...init.headers } });
-    return { ecr, v2, authorization };
-  }
+  const user = (name: string, managed: string[], inline: object[] = []) => createUser(berth, iam, name, managed, inline);
 
   before(async () => {
     berth = await startBerth();

@@ -14,7 +14,16 @@ import {
   PutLifecyclePolicy,
   StartLifecyclePolicyPreview,
 } from './actions/lifecycle.js';
-import { DeleteRegistryPolicy, DeleteRepositoryPolicy, GetRegistryPolicy, GetRepositoryPolicy, PutRegistryPolicy, SetRepositoryPolicy } from './actions/policies.js';
+import {
+  DeleteRegistryPolicy,
+  DeleteRepositoryPolicy,
+  GetAccountSetting,
+  GetRegistryPolicy,
+  GetRepositoryPolicy,
+  PutAccountSetting,
+  PutRegistryPolicy,
+  SetRepositoryPolicy,
+} from './actions/policies.js';
 import {
   BatchGetRepositoryScanningConfiguration,
   DescribeRegistry,
@@ -64,6 +73,8 @@ const ACTIONS: Record<string, EcrAction> = {
   PutRegistryPolicy,
   GetRegistryPolicy,
   DeleteRegistryPolicy,
+  PutAccountSetting,
+  GetAccountSetting,
   PutLifecyclePolicy,
   GetLifecyclePolicy,
   DeleteLifecyclePolicy,

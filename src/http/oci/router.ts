@@ -85,6 +85,7 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
         region,
         repository: repo,
         ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
+        secureTransport: 'encrypted' in r.req.socket && r.req.socket.encrypted === true,
       });
     }
   } catch (e) {

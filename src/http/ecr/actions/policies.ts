@@ -1,7 +1,8 @@
-/** Set/Get/DeleteRepositoryPolicy and Put/Get/DeleteRegistryPolicy. */
+/** Set/Get/DeleteRepositoryPolicy, Put/Get/DeleteRegistryPolicy, and the registry policy scope (Put/GetAccountSetting). */
 import { z } from 'zod';
 import { accountOf } from '../../../registry/context.js';
-import { PolicyNotFound } from '../../../registry/policies.js';
+import { Codes, RegistryError } from '../../../core/errors.js';
+import { PolicyNotFound, REGISTRY_POLICY_SCOPES, type RegistryPolicyScope } from '../../../registry/policies.js';
 import { registryKey, repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
@@ -57,4 +58,30 @@ export const DeleteRegistryPolicy: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
   const text = await orNotFound('RegistryPolicyNotFoundException', () => call.registry.policies.deleteRegistryPolicy(registryKey(call)));
   return { registryId: call.accountId, policyText: text };
+};
+
+// ECR has other account settings (BASIC_SCAN_TYPE_VERSION, BLOB_MOUNTING); Berth stores only this one.
+const SCOPE_SETTING = 'REGISTRY_POLICY_SCOPE';
+const settingName = z.string().min(1).max(64);
+
+function checkSettingName(name: string): void {
+  if (name !== SCOPE_SETTING) {
+    throw new RegistryError(Codes.InvalidParameter, `Invalid parameter at 'name' failed to satisfy constraint: 'Account setting ${name.slice(0, 64)} is not supported; supported: ${SCOPE_SETTING}'`);
+  }
+}
+
+export const PutAccountSetting: EcrAction = async (call) => {
+  const input = parseInput(z.object({ name: settingName, value: z.string() }).strict(), call.body);
+  checkSettingName(input.name);
+  if (!(REGISTRY_POLICY_SCOPES as readonly string[]).includes(input.value)) {
+    throw new RegistryError(Codes.InvalidParameter, `Invalid parameter at 'value' failed to satisfy constraint: '${SCOPE_SETTING} must be one of ${REGISTRY_POLICY_SCOPES.join(', ')}'`);
+  }
+  await call.registry.policies.setRegistryPolicyScope(registryKey(call), input.value as RegistryPolicyScope);
+  return { name: input.name, value: input.value };
+};
+
+export const GetAccountSetting: EcrAction = async (call) => {
+  const input = parseInput(z.object({ name: settingName }).strict(), call.body);
+  checkSettingName(input.name);
+  return { name: input.name, value: await call.registry.policies.registryPolicyScope(registryKey(call)) };
 };
