@@ -13,6 +13,7 @@ import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
+import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
 import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
@@ -38,6 +39,8 @@ export interface App {
   tasks: PeriodicTask[];
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
+  /** Re-reads the TLS certificate and key (SIGHUP); false when TLS is off or the new pair was refused. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
+  const tlsFiles = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  const tls = tlsFiles && readKeyPair(tlsFiles);
   const server = createHttpServer({
     registry,
     log,
@@ -111,7 +116,9 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     kms: { keys: registry.kms, authzCacheMs: config.authzCacheSeconds * 1000 },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
+    ...(tls && { tls }),
   });
+  const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
 
   const background = createBackground(config, registry);
 
@@ -124,7 +131,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();
-      return new Promise((res, rej) => {
+      const port = await new Promise<number>((res, rej) => {
         server.once('error', rej);
         server.listen(config.port, config.host, () => {
           server.off('error', rej);
@@ -132,8 +139,17 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
           res(typeof addr === 'object' && addr ? addr.port : config.port);
         });
       });
+      if (tls) {
+        reloader?.watch();
+        log.info(describeCertificate(tls.cert), 'serving HTTPS');
+      } else if (!isLoopback(config.host)) {
+        log.warn({ host: config.host }, 'serving plain HTTP beyond this machine: credentials and tokens cross the network in clear; set tlsCert and tlsKey (berth tls init makes a development pair)');
+      }
+      return port;
     },
+    reloadTls: () => reloader?.reload('SIGHUP') ?? false,
     async close() {
+      reloader?.close();
       await new Promise<void>((res) => {
         server.close(() => res());
         server.closeIdleConnections();

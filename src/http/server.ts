@@ -4,7 +4,7 @@
  * with a form body is the IAM/STS Query API; /v2 is the OCI Distribution API. Knows HTTP and
  * nothing about storage.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { KmsKeys } from '../kms/kms-keys.js';
@@ -24,6 +24,7 @@ import { KmsAuthorizer } from './kms/authz.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
+import { createServerFor, type KeyPair } from './tls.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -42,11 +43,13 @@ export interface HttpServerOptions {
    * API request is refused with UnsupportedOperationException.
    */
   kms?: { keys: KmsKeys; authzCacheMs: number };
+  /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
+  tls?: KeyPair;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
   const kms = kmsOptions(opts);
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  const server = createServerFor(opts.tls, { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     void handle(opts, kms, req, res);
   });
   return server;
