@@ -92,6 +92,9 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
 }
 
 export async function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<App> {
+  // Read first: a pair that cannot be served stops the start before anything is opened.
+  const tlsFiles = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  const tls = tlsFiles && readKeyPair(tlsFiles);
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
@@ -99,8 +102,6 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
-  const tlsFiles = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
-  const tls = tlsFiles && readKeyPair(tlsFiles);
   const server = createHttpServer({
     registry,
     log,

@@ -4,6 +4,7 @@
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import type { BerthProcess } from './berth-process.js';
 
@@ -22,8 +23,14 @@ export function adminCredentials(berth: Pick<BerthProcess, 'dataDir'>): Credenti
   return { accessKeyId: get('aws_access_key_id'), secretAccessKey: get('aws_secret_access_key') };
 }
 
-export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir'>, credentials: Credentials = adminCredentials(berth)): ECRClient {
-  return new ECRClient({ endpoint: berth.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir' | 'ca'>, credentials: Credentials = adminCredentials(berth)): ECRClient {
+  return new ECRClient({
+    endpoint: berth.url,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+    ...(berth.ca !== undefined && { requestHandler: { httpsAgent: new Agent({ ca: readFileSync(berth.ca) }) } }),
+  });
 }
 
 /** Environment for the `aws` CLI: Berth's endpoint, the admin key, and no user config. */
