@@ -209,6 +209,10 @@ describe('TLS', () => {
     }
   });
 
+  it('does not warn about plain HTTP when serving HTTPS', () => {
+    assert.doesNotMatch(berth.output(), /serving plain HTTP/);
+  });
+
   it('refuses to start on a pair that does not fit, naming the files', async () => {
     const other = join(work, 'other');
     await run(process.execPath, [cliPath, 'tls', 'init', '--dir', other]);
@@ -229,6 +233,21 @@ describe('TLS', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('plain HTTP beyond loopback', () => {
+  let berth: BerthProcess;
+  after(async () => berth?.cleanup());
+
+  it('logs a warning once', async () => {
+    // The later --host wins: every interface, still reachable on 127.0.0.1.
+    berth = await startBerth({ args: ['--host', '0.0.0.0'] });
+    const warnings = () => berth.output().split('\n').filter((l) => l.includes('serving plain HTTP beyond this machine'));
+    await waitFor('the warning', () => (warnings().length > 0 ? true : undefined));
+    for (let i = 0; i < 3; i++) await fetch(`${berth.url}/v2/`).then((r) => r.arrayBuffer());
+    assert.equal(warnings().length, 1, berth.output());
+    assert.match(warnings()[0]!, /"level":40/);
   });
 });
 
