@@ -89,10 +89,10 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   const app = await createApp(config);
-  const port = await app.listen();
-  app.log.info({ host: config.host, port, dataDir: config.dataDir, scheme: config.tlsCert !== undefined ? 'https' : 'http' }, 'listening');
   // Only with TLS: without it there is nothing to reload, and SIGHUP keeps its usual meaning.
   if (config.tlsCert !== undefined) process.on('SIGHUP', () => app.reloadTls());
+  const port = await app.listen();
+  app.log.info({ host: config.host, port, dataDir: config.dataDir, scheme: config.tlsCert !== undefined ? 'https' : 'http' }, 'listening');
   await new Promise<void>((res) => {
     const stop = () => res();
     process.once('SIGINT', stop);
