@@ -13,6 +13,7 @@ import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
+import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
 import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
@@ -39,6 +40,8 @@ export interface App {
   tasks: PeriodicTask[];
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
+  /** Re-reads the TLS certificate and key (SIGHUP); false when TLS is off or the new pair was refused. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -90,6 +93,9 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
 }
 
 export async function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<App> {
+  // Read first: a pair that cannot be served stops the start before anything is opened.
+  const tlsFiles = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  const tls = tlsFiles && readKeyPair(tlsFiles);
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
@@ -119,7 +125,9 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
       bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
     },
+    ...(tls && { tls }),
   });
+  const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
 
   const background = createBackground(config, registry);
 
@@ -132,7 +140,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();
-      return new Promise((res, rej) => {
+      const port = await new Promise<number>((res, rej) => {
         server.once('error', rej);
         server.listen(config.port, config.host, () => {
           server.off('error', rej);
@@ -140,8 +148,17 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
           res(typeof addr === 'object' && addr ? addr.port : config.port);
         });
       });
+      if (tls) {
+        reloader?.watch();
+        log.info(describeCertificate(tls.cert), 'serving HTTPS');
+      } else if (!isLoopback(config.host)) {
+        log.warn({ host: config.host }, 'serving plain HTTP beyond this machine: credentials and tokens cross the network in clear; set tlsCert and tlsKey (berth tls init makes a development pair)');
+      }
+      return port;
     },
+    reloadTls: () => reloader?.reload('SIGHUP') ?? false,
     async close() {
+      reloader?.close();
       await new Promise<void>((res) => {
         server.close(() => res());
         server.closeIdleConnections();

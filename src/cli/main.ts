@@ -11,6 +11,9 @@ import { ADMIN_USAGE, admin } from './admin.js';
 import { GC_USAGE, gcCommand } from './gc.js';
 import { LIFECYCLE_USAGE, lifecycle } from './lifecycle.js';
 import { VULNDB_USAGE, vulndb } from './vulndb.js';
+import { TlsConfigError } from '../http/tls.js';
+import { CertificateRequestError } from '../tls/dev-certificates.js';
+import { TLS_USAGE, tlsCommand } from './tls.js';
 
 const USAGE = `usage: berth <command> [options]
 
@@ -20,8 +23,11 @@ commands:
     --host HOST     listen address (BERTH_HOST, default 0.0.0.0)
     --port PORT     listen port (BERTH_PORT, default 5000)
     --data-dir DIR  metadata and blobs (BERTH_DATA_DIR, default ./data)
+    --tls-cert FILE --tls-key FILE
+                    serve HTTPS with this PEM certificate and key (BERTH_TLS_CERT, BERTH_TLS_KEY);
+                    re-read on SIGHUP and when the files change
   verify-config   validate the configuration and print it (secrets redacted)
-${ADMIN_USAGE}${LIFECYCLE_USAGE}${GC_USAGE}${VULNDB_USAGE}`;
+${TLS_USAGE}${ADMIN_USAGE}${LIFECYCLE_USAGE}${GC_USAGE}${VULNDB_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -29,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'admin') return admin(rest);
   if (command === 'lifecycle') return lifecycle(rest);
   if (command === 'vulndb') return vulndb(rest);
+  if (command === 'tls') return tlsCommand(rest);
   if (command === 'gc' || command === 'usage') return gcCommand(command, rest);
   if (command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
@@ -42,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       'log-level': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -52,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig({
     ...(values.config !== undefined && { file: values.config }),
-    flags: { host: values.host, port: values.port, dataDir: values['data-dir'], logLevel: values['log-level'] },
+    flags: { host: values.host, port: values.port, dataDir: values['data-dir'], logLevel: values['log-level'], tlsCert: values['tls-cert'], tlsKey: values['tls-key'] },
   });
   switch (command) {
     case 'verify-config':
@@ -80,8 +89,10 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   const app = await createApp(config);
+  // Only with TLS: without it there is nothing to reload, and SIGHUP keeps its usual meaning.
+  if (config.tlsCert !== undefined) process.on('SIGHUP', () => app.reloadTls());
   const port = await app.listen();
-  app.log.info({ host: config.host, port, dataDir: config.dataDir }, 'listening');
+  app.log.info({ host: config.host, port, dataDir: config.dataDir, scheme: config.tlsCert !== undefined ? 'https' : 'http' }, 'listening');
   await new Promise<void>((res) => {
     const stop = () => res();
     process.once('SIGINT', stop);
@@ -99,7 +110,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`berth: ${err.message}\n`);
       process.exit(1);
     }
-    if (err instanceof ConfigError || err instanceof S3LocationError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (err instanceof ConfigError || err instanceof S3LocationError || err instanceof TlsConfigError || err instanceof CertificateRequestError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`berth: ${err.message}\n`);
       process.exit(2);
     }

@@ -35,4 +35,12 @@ describe('loadConfig', () => {
     writeFileSync(file, '{not json');
     assert.throws(() => loadConfig({ file, env: {} }), (e: unknown) => e instanceof ConfigError && /cannot read config file/.test(e.message));
   });
+
+  it('takes a TLS certificate and key together, naming the one missing', () => {
+    const c = loadConfig({ env: { BERTH_TLS_CERT: '/etc/berth/tls.crt', BERTH_TLS_KEY: '/etc/berth/tls.key' } });
+    assert.equal(c.tlsCert, '/etc/berth/tls.crt');
+    assert.equal(c.tlsKey, '/etc/berth/tls.key');
+    assert.throws(() => loadConfig({ env: { BERTH_TLS_CERT: '/etc/berth/tls.crt' } }), (e: unknown) => e instanceof ConfigError && /tlsKey: tlsCert and tlsKey go together/.test(e.message));
+    assert.throws(() => loadConfig({ env: {}, flags: { tlsKey: '/k' } }), (e: unknown) => e instanceof ConfigError && /tlsCert: /.test(e.message));
+  });
 });

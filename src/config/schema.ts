@@ -85,8 +85,17 @@ export const configSchema = z
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),
+    /** HTTPS on the same port: PEM certificate (chain) and key files, both or neither; re-read on SIGHUP and on change. */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+      const missing = c.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'tlsCert and tlsKey go together: set both or neither' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

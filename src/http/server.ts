@@ -4,7 +4,7 @@
  * with a form body is the IAM/STS Query API; /v2 is the OCI Distribution API. Knows HTTP and
  * nothing about storage.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { KmsKeys } from '../kms/kms-keys.js';
@@ -25,6 +25,7 @@ import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
+import { createServerFor, type KeyPair } from './tls.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -45,12 +46,14 @@ export interface HttpServerOptions {
   kms?: { keys: KmsKeys; authzCacheMs: number };
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
+  /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
+  tls?: KeyPair;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
   const kms = kmsOptions(opts);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
-  const server = createServer(serverOptions(limits), (req, res) => {
+  const server = createServerFor(opts.tls, serverOptions(limits), (req, res) => {
     watchRequest(req, limits);
     void handle(opts, kms, req, res);
   });

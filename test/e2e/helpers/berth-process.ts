@@ -3,7 +3,9 @@
  * free loopback port with its own data directory, for end-to-end tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +27,8 @@ export interface BerthProcess {
   readonly dataDir: string;
   /** The region the server serves (BERTH_REGION), which AWS clients must sign for. */
   readonly region: string;
+  /** The CA file the server's certificate chains to, when it serves HTTPS. */
+  readonly ca?: string;
   readonly child: ChildProcess;
   /** `Basic <base64 AWS:token>` for /v2, from GetAuthorizationToken with the admin key. */
   readonly authorization: string;
@@ -44,6 +48,8 @@ export interface StartOptions {
   port?: number;
   env?: Record<string, string>;
   args?: string[];
+  /** Serving HTTPS (args name the pair): the CA file clients trust; the url is https://. */
+  ca?: string;
   /** Bounds a start that hangs (not a start that is slow on a busy machine). */
   startTimeoutMs?: number;
 }
@@ -95,7 +101,7 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.ca ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
   const deadline = Date.now() + startTimeoutMs;
@@ -105,9 +111,8 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
       throw new Failure(`berth exited with ${child.exitCode} before listening:\n${out}`);
     }
     try {
-      const r = await fetch(`${url}/v2/`);
-      await r.arrayBuffer();
-      if (r.status === 200 || r.status === 401) break;
+      const status = opts.ca ? await httpsStatus(`${url}/v2/`, opts.ca) : await fetch(`${url}/v2/`).then(async (r) => (await r.arrayBuffer(), r.status));
+      if (status === 200 || status === 401) break;
     } catch {
       // not listening yet
     }
@@ -119,7 +124,7 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
   }
 
   const region = opts.env?.BERTH_REGION ?? 'us-east-1';
-  const authorization = await login(url, dataDir, region);
+  const authorization = await login(url, dataDir, region, opts.ca);
   // The answers may have come from another test's server on a port this one failed to bind.
   if (child.exitCode !== null) throw new PortTaken(`berth exited with ${child.exitCode} after another server answered on ${port}:\n${out}`);
   rememberLogin(url, authorization);
@@ -136,6 +141,7 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
     port,
     dataDir,
     region,
+    ...(opts.ca !== undefined && { ca: opts.ca }),
     authorization,
     child,
     output: () => out,
@@ -150,9 +156,21 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
 }
 
 /** Logs in as `aws ecr get-login-password | docker login` would, with the admin key. */
-async function login(url: string, dataDir: string, region: string): Promise<string> {
-  const out = await ecrClient({ url, dataDir, region }).send(new GetAuthorizationTokenCommand({}));
+async function login(url: string, dataDir: string, region: string, ca: string | undefined): Promise<string> {
+  const out = await ecrClient({ url, dataDir, region, ...(ca !== undefined && { ca }) }).send(new GetAuthorizationTokenCommand({}));
   const token = out.authorizationData?.[0]?.authorizationToken;
   if (!token) throw new Error('GetAuthorizationToken returned no token');
   return `Basic ${token}`;
+}
+
+/** fetch cannot be given a CA: the readiness probe of an HTTPS server goes through node:https. */
+function httpsStatus(url: string, caFile: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const req = httpsRequest(url, { ca: readFileSync(caFile), agent: false }, (r) => {
+      r.resume();
+      r.on('end', () => res(r.statusCode ?? 0));
+    });
+    req.on('error', rej);
+    req.end();
+  });
 }

@@ -4,6 +4,7 @@
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import type { BerthProcess } from './berth-process.js';
 
@@ -23,8 +24,14 @@ export function adminCredentials(berth: Pick<BerthProcess, 'dataDir'>): Credenti
 }
 
 /** Signed for the server's region (us-east-1 unless it was started with another). */
-export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir'> & { region?: string }, credentials: Credentials = adminCredentials(berth)): ECRClient {
-  return new ECRClient({ endpoint: berth.url, region: berth.region ?? 'us-east-1', credentials, maxAttempts: 1 });
+export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir' | 'ca'> & { region?: string }, credentials: Credentials = adminCredentials(berth)): ECRClient {
+  return new ECRClient({
+    endpoint: berth.url,
+    region: berth.region ?? 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+    ...(berth.ca !== undefined && { requestHandler: { httpsAgent: new Agent({ ca: readFileSync(berth.ca) }) } }),
+  });
 }
 
 /** Environment for the `aws` CLI: Berth's endpoint, the admin key, and no user config. */
