@@ -121,6 +121,35 @@ describe('TLS', () => {
     await assert.rejects(run('aws', ['ecr', 'describe-repositories'], { env: { ...env, AWS_MAX_ATTEMPTS: '1' } }), /SSL|certificate/i);
   });
 
+  it('a request over HTTPS meets aws:SecureTransport on the JSON API and on /v2', async () => {
+    const env = awsCliEnv(berth);
+    const ca = ['--ca-bundle', join(pki, 'ca.crt'), '--output', 'json'];
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['ecr:GetAuthorizationToken', 'ecr:DescribeRepositories', 'ecr:BatchGetImage'], Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }],
+    };
+    await run('aws', ['iam', 'create-user', '--user-name', 'tls-only', ...ca], { env });
+    await run('aws', ['iam', 'put-user-policy', '--user-name', 'tls-only', '--policy-name', 'tls', '--policy-document', JSON.stringify(policy), ...ca], { env });
+    const key = JSON.parse((await run('aws', ['iam', 'create-access-key', '--user-name', 'tls-only', ...ca], { env })).stdout) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } };
+    const userEnv = awsCliEnv(berth, { accessKeyId: key.AccessKey.AccessKeyId, secretAccessKey: key.AccessKey.SecretAccessKey });
+    const described = JSON.parse((await run('aws', ['ecr', 'describe-repositories', ...ca], { env: userEnv })).stdout) as { repositories: unknown[] };
+    assert.ok(described.repositories.length > 0, 'the Allow conditioned on TLS applies over HTTPS');
+    const password = (await run('aws', ['ecr', 'get-login-password', ...ca], { env: userEnv })).stdout.trim();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${berth.url}/v2/tls/app/manifests/v1`,
+        { method: 'HEAD', ca: readFileSync(join(pki, 'ca.crt')), headers: { Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`, Accept: 'application/vnd.oci.image.manifest.v1+json' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200, 'a /v2 pull over HTTPS is allowed by the same condition');
+  });
+
   it('rotates the certificate under load, by SIGHUP and by replacing the files, without a failed request', async () => {
     const ca = readFileSync(join(pki, 'ca.crt'));
     const first = fingerprintOf(join(live, 'server.crt'));

@@ -166,7 +166,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     // client's --region can never address a registry /v2 does not serve.
     const region = api.region ?? opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, [api.service], [api.signingRegion ?? opts.region]);
-    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket.remoteAddress);
+    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket);
     const call: EcrCall = {
       registry: opts.registry,
       req,
@@ -198,8 +198,11 @@ async function authorize(
   op: string,
   body: Record<string, unknown>,
   region: string,
-  sourceIp: string | undefined,
+  socket: IncomingMessage['socket'],
 ): Promise<void> {
+  const sourceIp = socket.remoteAddress;
+  // For aws:SecureTransport: true only when this request came over TLS.
+  const secureTransport = 'encrypted' in socket && socket.encrypted === true;
   // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
   let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
@@ -221,6 +224,7 @@ async function authorize(
           region,
           ...(repository !== undefined && { repository }),
           ...(sourceIp !== undefined && { sourceIp }),
+          secureTransport,
           ...(requestTags !== undefined && { requestTags }),
         });
       }
