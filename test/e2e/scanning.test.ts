@@ -18,13 +18,13 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createGzip, gzipSync } from 'node:zlib';
 import { hugeZeroFileTar, tar } from '../../src/scan/layers/testing/tar-writer.js';
 import { cliPath, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { pushBlob, pushManifest, request, sha256 } from './helpers/registry-http.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const run = promisify(execFile);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -108,7 +108,7 @@ describe('vulnerability scanning', () => {
       ]),
     );
     image = await pushImage('team/api', 'v1', [layer]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { repositoryName: 'team/api', imageId: { imageTag: 'v1' } });
+    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'team/api', imageId: { imageTag: 'v1' } });
     const res = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }));
     assert.equal(res.imageScanStatus?.status, 'COMPLETE');
     const findings = res.imageScanFindings?.findings ?? [];
@@ -149,12 +149,12 @@ describe('vulnerability scanning', () => {
   it('re-evaluates stored inventories under CONTINUOUS_SCAN when advisories change, without re-reading layers', async () => {
     await ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: 'team/*', filterType: 'WILDCARD' }] }] }));
     await vulndbImport([osv('GHSA-left-pad', 'npm', 'left-pad', [{ introduced: '1.0.0' }, { fixed: '1.3.1' }], { database_specific: { severity: 'HIGH' } })], 'later');
-    let names: string[] = [];
-    for (let i = 0; i < 60 && !names.includes('GHSA-left-pad'); i++) {
-      await sleep(500);
+    // Re-evaluation runs in the background: wait for its outcome; the deadline only ends a hang.
+    const names = await waitFor('re-evaluation to find GHSA-left-pad', async () => {
       const res = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageDigest: image } }));
-      names = (res.imageScanFindings?.enhancedFindings ?? []).map((f) => f.packageVulnerabilityDetails?.vulnerabilityId ?? '');
-    }
+      const found = (res.imageScanFindings?.enhancedFindings ?? []).map((f) => f.packageVulnerabilityDetails?.vulnerabilityId ?? '');
+      return found.includes('GHSA-left-pad') && found;
+    });
     assert.ok(names.includes('GHSA-left-pad'), `left-pad found by re-evaluation (got ${names.join(', ')})`);
     const res = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageDigest: image } }));
     const leftPad = res.imageScanFindings?.enhancedFindings?.find((f) => f.packageVulnerabilityDetails?.vulnerabilityId === 'GHSA-left-pad');
@@ -188,7 +188,7 @@ describe('vulnerability scanning', () => {
     );
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'base/debian', imageScanningConfiguration: { scanOnPush: true } }));
     await pushImage('base/debian', 'bookworm', [gzipSync(tar([{ path: 'etc/os-release', data: osRelease }, { path: 'var/lib/dpkg/status', data: status }]))]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' } });
+    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' } });
     const debian = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' }, maxResults: 1000 }));
     const debianNames = [
       ...(debian.imageScanFindings?.findings ?? []).map((f) => f.name),
@@ -207,7 +207,7 @@ describe('vulnerability scanning', () => {
     );
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'base/alpine', imageScanningConfiguration: { scanOnPush: true } }));
     await pushImage('base/alpine', '3.19', [layer]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } });
+    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } });
     const alpine = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } }));
     // The registry is ENHANCED by now (the test before): findings come in the enhanced shape.
     const alpineNames = (alpine.imageScanFindings?.enhancedFindings ?? []).map((f) => f.packageVulnerabilityDetails?.vulnerabilityId).sort();
@@ -221,7 +221,7 @@ describe('vulnerability scanning', () => {
     for await (const c of hugeZeroFileTar('var/log/lastlog', 512 * 1024 * 1024).pipe(createGzip({ level: 9 }))) chunks.push(c as Buffer);
     const bomb = Buffer.concat(chunks);
     await pushImage('evil/bomb', 'v1', [bomb]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { repositoryName: 'evil/bomb', imageId: { imageTag: 'v1' } }).catch(() => undefined);
+    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'evil/bomb', imageId: { imageTag: 'v1' } }).catch(() => undefined);
     const res = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'evil/bomb', imageId: { imageTag: 'v1' } }));
     assert.equal(res.imageScanStatus?.status, 'FAILED');
     assert.match(res.imageScanStatus?.description ?? '', /limit|ratio/i);
