@@ -24,7 +24,7 @@ export const serveCommands: Command[] = [
     words: ['verify-config'],
     summary: 'validate the configuration and print it (secrets redacted)',
     options: configOptions(),
-    example: 'BERTH_PORT=8080 berth verify-config --config berth.json',
+    example: 'berth verify-config --config berth.json --port 8080',
     dataDir: 'none',
     async run({ config }) {
       process.stdout.write(JSON.stringify(redacted(config), null, 2) + '\n');
