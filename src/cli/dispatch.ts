@@ -5,7 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { CliError, type Command, type Options } from './command.js';
+import type { Config } from '../config/schema.js';
+import { type Command, type CommandInput, type Options } from './command.js';
 import { configFlags } from './config-flags.js';
 import { requireDataDir } from './data-dir.js';
 
@@ -60,12 +61,19 @@ export async function dispatch(program: Program, argv: string[]): Promise<number
   }
   if (parsed.positionals.length < (command.minArgs ?? 0)) return usageError(program, command, `${command.words.join(' ')} needs ${command.args}`);
 
-  const given = configFlags(parsed.values);
-  const flags = { ...command.flagDefaults, ...given };
+  const flags = { ...command.flagDefaults, ...configFlags(parsed.values) };
   const file = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
-  const config = loadConfig({ ...(file !== undefined && { file }), flags });
-  if (command.dataDir === 'metadata' || command.dataDir === 'registry') requireDataDir(config, command.dataDir);
-  return command.run({ values: parsed.values, positionals: parsed.positionals, config });
+  // Loaded on first use: a command that needs no configuration (demo-image) is not failed by a bad BERTH_* variable.
+  let config: Config | undefined;
+  const input: CommandInput = {
+    values: parsed.values,
+    positionals: parsed.positionals,
+    get config() {
+      return (config ??= loadConfig({ ...(file !== undefined && { file }), flags }));
+    },
+  };
+  if (command.dataDir === 'metadata' || command.dataDir === 'registry') requireDataDir(input.config, command.dataDir);
+  return command.run(input);
 }
 
 function isParseError(e: unknown): boolean {
