@@ -3,121 +3,144 @@
  * the IAM API (src/auth/identity-admin.ts), and the KMS keys Berth keeps (src/kms/kms-keys.ts),
  * against the data directory's metadata. KMS keys print as KMS's KeyMetadata.
  */
-import { parseArgs } from 'node:util';
 import { openIdentityAdmin } from '../app/app.js';
 import { openKmsAdmin } from '../app/kms-admin.js';
 import { isManagedPolicy } from '../app/policy-checks.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import type { IdentityAdmin } from '../auth/identity-admin.js';
+import { ConfigError } from '../config/load.js';
+import type { KmsKeys } from '../kms/kms-keys.js';
 import { keyMetadata } from '../kms/key-metadata.js';
+import { accountOption, storeOptions, type Command, type CommandInput, type Options } from './command.js';
 
-export const ADMIN_USAGE = `  admin SUBCOMMAND [--config FILE] [--data-dir DIR] ...
-  admin create-account --account-id ID [--name NAME]
-  admin create-user --account-id ID --user-name NAME
-  admin create-access-key --account-id ID [--user-name NAME]   (root key without --user-name)
-  admin list-users --account-id ID
-  admin attach-policy --account-id ID --user-name NAME --policy-arn ARN
-  admin create-kms-key [--account-id ID] [--alias alias/NAME] [--description TEXT]
-  admin list-kms-keys [--account-id ID]
-  admin describe-kms-key|disable-kms-key|enable-kms-key [--account-id ID] --key-id ID|ARN|alias/NAME
-        (KMS keys are the configured region's; --account-id defaults to defaultAccountId)
-`;
+const print = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
 
-const KMS_COMMANDS = new Set(['create-kms-key', 'list-kms-keys', 'describe-kms-key', 'disable-kms-key', 'enable-kms-key']);
+function needFlag(sub: string, input: CommandInput, flag: string): void {
+  if (typeof input.values[flag] !== 'string') throw new ConfigError(`${sub} needs --${flag}`);
+}
 
-export async function admin(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'account-id': { type: 'string' },
-      'user-name': { type: 'string' },
-      name: { type: 'string' },
-      'policy-arn': { type: 'string' },
-      alias: { type: 'string' },
-      description: { type: 'string' },
-      'key-id': { type: 'string' },
+function accountOf(input: CommandInput): string {
+  const accountId = (input.values['account-id'] as string | undefined) ?? input.config.defaultAccountId;
+  // Checked before anything is opened: a usage error leaves nothing behind.
+  if (!/^\d{12}$/.test(accountId)) throw new ConfigError(`--account-id must be 12 digits, got ${JSON.stringify(accountId)}`);
+  return accountId;
+}
+
+const userName: Options = { 'user-name': { type: 'string', value: 'NAME', help: 'the IAM user' } };
+const keyId: Options = { 'key-id': { type: 'string', value: 'ID', help: 'key id, key ARN or alias/NAME (required)' } };
+
+function identityCommand(
+  sub: string,
+  summary: string,
+  options: Options,
+  example: string,
+  required: string[],
+  body: (identities: IdentityAdmin, accountId: string, input: CommandInput) => Promise<void>,
+): Command {
+  return {
+    words: ['admin', sub],
+    summary,
+    options: { ...accountOption, ...options, ...storeOptions },
+    example,
+    dataDir: 'metadata',
+    async run(input) {
+      const accountId = accountOf(input);
+      for (const flag of required) needFlag(sub, input, flag);
+      const { identities, close } = await openIdentityAdmin(input.config);
+      try {
+        await body(identities, accountId, input);
+        return 0;
+      } finally {
+        await close();
+      }
     },
-    strict: true,
-  });
-  const config = loadConfig({ ...(values.config !== undefined && { file: values.config }), flags: { dataDir: values['data-dir'] } });
-  const accountId = values['account-id'] ?? config.defaultAccountId;
-  const userName = values['user-name'];
-  const need = (v: string | undefined, flag: string): string => {
-    if (v === undefined) throw new ConfigError(`${sub} needs --${flag}`);
-    return v;
   };
-  const print = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
-  if (sub !== undefined && KMS_COMMANDS.has(sub)) {
-    // Checked before anything is opened: a usage error leaves no data directory behind.
-    if (!/^\d{12}$/.test(accountId)) throw new ConfigError(`--account-id must be 12 digits, got ${JSON.stringify(accountId)}`);
-    const keyId = sub === 'create-kms-key' || sub === 'list-kms-keys' ? undefined : need(values['key-id'], 'key-id');
-    const output = await kmsAdmin({ sub, config, accountId, keyId, alias: values.alias, description: values.description });
-    print(output);
-    return 0;
-  }
-  const { identities, close } = await openIdentityAdmin(config);
-  try {
-    switch (sub) {
-      case 'create-account':
-        await identities.createAccount(accountId, values.name ?? accountId);
-        print({ accountId });
-        return 0;
-      case 'create-user':
-        print(await identities.createUser(accountId, need(userName, 'user-name')));
-        return 0;
-      case 'create-access-key': {
-        const { record, secretAccessKey } = await identities.createAccessKey(accountId, userName);
-        print({ accessKeyId: record.id, secretAccessKey, accountId, userName: record.userName ?? null });
-        return 0;
-      }
-      case 'list-users':
-        print(await identities.listUsers(accountId));
-        return 0;
-      case 'attach-policy':
-        if (!isManagedPolicy(need(values['policy-arn'], 'policy-arn'))) throw new ConfigError(`unknown managed policy ${values['policy-arn']}`);
-        await identities.attachUserPolicy(accountId, need(userName, 'user-name'), need(values['policy-arn'], 'policy-arn'));
-        return 0;
-      default:
-        process.stderr.write(`berth: unknown admin command ${sub ?? ''}\n${ADMIN_USAGE}`);
-        return 2;
-    }
-  } finally {
-    await close();
-  }
 }
 
-interface KmsCommand {
-  sub: string;
-  config: Config;
-  accountId: string;
-  /** Required by every command but create and list (checked by the caller). */
-  keyId: string | undefined;
-  alias: string | undefined;
-  description: string | undefined;
+function kmsCommand(sub: string, summary: string, options: Options, example: string, body: (kms: KmsKeys, accountId: string, region: string, input: CommandInput) => Promise<unknown>): Command {
+  return {
+    words: ['admin', sub],
+    summary,
+    details: "KMS keys are the configured region's; --account-id defaults to defaultAccountId.",
+    options: { ...accountOption, ...options, ...storeOptions },
+    example,
+    dataDir: 'metadata',
+    async run(input) {
+      const accountId = accountOf(input);
+      if ('key-id' in options) needFlag(sub, input, 'key-id');
+      const { kms, region, close } = await openKmsAdmin(input.config);
+      try {
+        print(await body(kms, accountId, region, input));
+        return 0;
+      } finally {
+        await close();
+      }
+    },
+  };
 }
 
-/** Runs a KMS key command; returns what to print, shaped as KMS's CreateKey/DescribeKey/ListKeys answers. */
-async function kmsAdmin(c: KmsCommand): Promise<unknown> {
-  const { kms, region, close } = await openKmsAdmin(c.config);
-  try {
-    switch (c.sub) {
-      case 'create-kms-key': {
-        const opts = { ...(c.alias !== undefined && { alias: c.alias }), ...(c.description !== undefined && { description: c.description }) };
-        return { KeyMetadata: keyMetadata(await kms.create(c.accountId, region, opts)) };
-      }
-      case 'list-kms-keys':
-        return { Keys: (await kms.list(c.accountId, region)).map(keyMetadata) };
-      case 'describe-kms-key':
-        return { KeyMetadata: keyMetadata(await kms.describe(c.accountId, region, c.keyId!)) };
-      case 'disable-kms-key':
-        return { KeyMetadata: keyMetadata(await kms.disable(c.accountId, region, c.keyId!)) };
-      default:
-        return { KeyMetadata: keyMetadata(await kms.enable(c.accountId, region, c.keyId!)) };
-    }
-  } finally {
-    await close();
-  }
-}
+const str = (input: CommandInput, flag: string) => input.values[flag] as string | undefined;
+
+export const adminCommands: Command[] = [
+  identityCommand(
+    'create-account',
+    'create an account (a registry of its own)',
+    { name: { type: 'string', value: 'NAME', help: 'a display name (default: the account id)' } },
+    'berth admin create-account --account-id 111122223333 --name team-a',
+    [],
+    async (identities, accountId, input) => {
+      await identities.createAccount(accountId, str(input, 'name') ?? accountId);
+      print({ accountId });
+    },
+  ),
+  identityCommand('create-user', 'create an IAM user in an account', userName, 'berth admin create-user --account-id 111122223333 --user-name ci', ['user-name'], async (identities, accountId, input) => {
+    print(await identities.createUser(accountId, str(input, 'user-name')!));
+  }),
+  identityCommand(
+    'create-access-key',
+    "create an access key for a user (for the account's root without --user-name); prints the secret once",
+    userName,
+    'berth admin create-access-key --account-id 111122223333 --user-name ci',
+    [],
+    async (identities, accountId, input) => {
+      const { record, secretAccessKey } = await identities.createAccessKey(accountId, str(input, 'user-name'));
+      print({ accessKeyId: record.id, secretAccessKey, accountId, userName: record.userName ?? null });
+    },
+  ),
+  identityCommand('list-users', "list an account's IAM users", {}, 'berth admin list-users --account-id 111122223333', [], async (identities, accountId) => {
+    print(await identities.listUsers(accountId));
+  }),
+  identityCommand(
+    'attach-policy',
+    'attach an ECR managed policy to a user',
+    { ...userName, 'policy-arn': { type: 'string', value: 'ARN', help: 'a managed policy, e.g. arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser' } },
+    'berth admin attach-policy --account-id 111122223333 --user-name ci \\\n    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser',
+    ['user-name', 'policy-arn'],
+    async (identities, accountId, input) => {
+      const arn = str(input, 'policy-arn')!;
+      if (!isManagedPolicy(arn)) throw new ConfigError(`unknown managed policy ${arn}`);
+      await identities.attachUserPolicy(accountId, str(input, 'user-name')!, arn);
+    },
+  ),
+  kmsCommand(
+    'create-kms-key',
+    'create a KMS key kept by Berth (kmsProvider=berth); prints its KeyMetadata',
+    { alias: { type: 'string', value: 'alias/NAME', help: "the key's alias" }, description: { type: 'string', value: 'TEXT', help: "the key's description" } },
+    'berth admin create-kms-key --alias alias/team-a --description "team A images"',
+    async (kms, accountId, region, input) => {
+      const alias = str(input, 'alias');
+      const description = str(input, 'description');
+      const opts = { ...(alias !== undefined && { alias }), ...(description !== undefined && { description }) };
+      return { KeyMetadata: keyMetadata(await kms.create(accountId, region, opts)) };
+    },
+  ),
+  kmsCommand('list-kms-keys', "list an account's KMS keys", {}, 'berth admin list-kms-keys', async (kms, accountId, region) => ({ Keys: (await kms.list(accountId, region)).map(keyMetadata) })),
+  kmsCommand('describe-kms-key', "print a KMS key's KeyMetadata", keyId, 'berth admin describe-kms-key --key-id alias/team-a', async (kms, accountId, region, input) => ({
+    KeyMetadata: keyMetadata(await kms.describe(accountId, region, str(input, 'key-id')!)),
+  })),
+  kmsCommand('disable-kms-key', "disable a KMS key: its repositories' pulls and pushes are refused", keyId, 'berth admin disable-kms-key --key-id alias/team-a', async (kms, accountId, region, input) => ({
+    KeyMetadata: keyMetadata(await kms.disable(accountId, region, str(input, 'key-id')!)),
+  })),
+  kmsCommand('enable-kms-key', 'enable a disabled KMS key', keyId, 'berth admin enable-kms-key --key-id alias/team-a', async (kms, accountId, region, input) => ({
+    KeyMetadata: keyMetadata(await kms.enable(accountId, region, str(input, 'key-id')!)),
+  })),
+];

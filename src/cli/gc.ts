@@ -4,48 +4,48 @@
  * metadata transaction). `berth usage [--account-id ID]`: storage per repository and account.
  * Reports go to stdout; the pass logs each deleted blob to stderr.
  */
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { openRegistry } from '../app/app.js';
 import { garbageCollector } from '../app/background.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import type { GcReport } from '../gc/collector.js';
 import type { StorageUsage } from '../metadata/gc.js';
+import { accountOption, jsonOption, storeOptions, type Command, type CommandInput, type Options } from './command.js';
 
-export const GC_USAGE = `  gc [--dry-run] [--json] [--config FILE] [--data-dir DIR] [--log-level LEVEL]
-                  one garbage-collection pass now (review, sweep, abandoned uploads); --dry-run changes nothing
-  usage [--account-id ID] [--json] [--config FILE] [--data-dir DIR]
-                  storage per repository and account: blobs linked, deduplicated, images
-`;
+const logLevel: Options = { 'log-level': { type: 'string', value: 'LEVEL', help: 'log level of the pass (stderr), default info' } };
 
-export async function gcCommand(command: 'gc' | 'usage', args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'log-level': { type: 'string' },
-      'account-id': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  const config = loadConfig({
-    ...(values.config !== undefined && { file: values.config }),
-    flags: { dataDir: values['data-dir'], logLevel: values['log-level'] },
-  });
+export const gcCommands: Command[] = [
+  {
+    words: ['gc'],
+    summary: 'one garbage-collection pass now (review, sweep, abandoned uploads)',
+    details: 'Safe beside a running server: every decision is a metadata transaction. The report goes to stdout, one log line per deleted blob to stderr.',
+    options: { 'dry-run': { type: 'boolean', help: 'change nothing; report what would be deleted' }, ...jsonOption, ...logLevel, ...storeOptions },
+    example: 'berth gc --dry-run --data-dir /var/lib/berth',
+    dataDir: 'registry',
+    run: (input) => gcCommand('gc', input),
+  },
+  {
+    words: ['usage'],
+    summary: 'storage per repository and account: blobs linked, deduplicated, images',
+    options: { ...accountOption, ...jsonOption, ...storeOptions },
+    example: 'berth usage --account-id 000000000000 --data-dir /var/lib/berth',
+    dataDir: 'registry',
+    run: (input) => gcCommand('usage', input),
+  },
+];
+
+async function gcCommand(command: 'gc' | 'usage', { values, config }: CommandInput): Promise<number> {
+  const accountId = values['account-id'] as string | undefined;
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   // stdout carries the report; the log (one line per deleted blob) goes to stderr.
   const log = pino({ level: config.logLevel, base: { service: 'berth', command } }, pino.destination(2));
   const registry = await openRegistry(config, { log });
   try {
     if (command === 'gc') {
-      const report = await garbageCollector(config, registry).run({ dryRun: values['dry-run'] ?? false });
+      const report = await garbageCollector(config, registry).run({ dryRun: values['dry-run'] === true });
       process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : gcSummary(report));
       return 0;
     }
-    const accountId = values['account-id'];
-    if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
     const usage = await registry.ctx.meta.gc.usage(accountId);
     process.stdout.write(values.json ? JSON.stringify(usage, null, 2) + '\n' : usageTable(usage));
     return 0;

@@ -3,43 +3,42 @@
  * lifecycle policies now, against the data directory (safe beside a running server), and
  * prints what was (or, with --dry-run, would be) expired.
  */
-import { parseArgs } from 'node:util';
 import { openRegistry } from '../app/app.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import { LifecycleEngine, type LifecycleRunReport } from '../lifecycle/engine.js';
 import { registryIdOf } from '../registry/context.js';
+import { accountOption, jsonOption, storeOptions, type Command, type CommandInput } from './command.js';
 
-export const LIFECYCLE_USAGE = `  lifecycle run [--repository NAME] [--account-id ID] [--dry-run] [--json] [--config FILE] [--data-dir DIR]
-                  evaluate lifecycle policies now (every repository with one, or NAME)
-`;
-
-export async function lifecycle(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'run') throw new ConfigError(`usage:\n${LIFECYCLE_USAGE}`);
-  const { values } = parseArgs({
-    args: rest,
+export const lifecycleCommands: Command[] = [
+  {
+    words: ['lifecycle', 'run'],
+    summary: 'evaluate lifecycle policies now (every repository with one, or NAME)',
+    details: 'Safe beside a running server. Exits 1 if any image could not be expired.',
     options: {
-      config: { type: 'string' },
-      'data-dir': { type: 'string' },
-      repository: { type: 'string' },
-      'account-id': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
+      repository: { type: 'string', value: 'NAME', help: 'only this repository' },
+      ...accountOption,
+      'dry-run': { type: 'boolean', help: 'change nothing; report what would be expired' },
+      ...jsonOption,
+      ...storeOptions,
     },
-    strict: true,
-  });
-  const config = loadConfig({ ...(values.config !== undefined && { file: values.config }), flags: { dataDir: values['data-dir'], logLevel: 'warn' } });
-  const accountId = values['account-id'] ?? config.defaultAccountId;
+    example: 'berth lifecycle run --repository team/web --dry-run',
+    dataDir: 'registry',
+    // The report is on stdout; the log would be mixed into it.
+    flagDefaults: { logLevel: 'warn' },
+    run: lifecycle,
+  },
+];
+
+async function lifecycle({ values, config }: CommandInput): Promise<number> {
+  const accountId = (values['account-id'] as string | undefined) ?? config.defaultAccountId;
   if (!/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   const registryId = registryIdOf(accountId, config.region);
+  const repository = values.repository as string | undefined;
   const registry = await openRegistry(config);
   try {
     const engine = new LifecycleEngine(registry);
-    const dryRun = values['dry-run'] ?? false;
-    const reports =
-      values.repository !== undefined
-        ? [await engine.run({ registryId, name: values.repository }, { dryRun })]
-        : await engine.runAll({ dryRun, registryId });
+    const dryRun = values['dry-run'] === true;
+    const reports = repository !== undefined ? [await engine.run({ registryId, name: repository }, { dryRun })] : await engine.runAll({ dryRun, registryId });
     process.stdout.write(values.json ? JSON.stringify(reports, null, 2) + '\n' : summary(reports));
     return reports.some((r) => r.failures.length > 0) ? 1 : 0;
   } finally {

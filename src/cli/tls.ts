@@ -5,37 +5,34 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { Command } from './command.js';
 import { createCertificateAuthority, createServerCertificate, type Pem } from '../tls/dev-certificates.js';
-
-export const TLS_USAGE = `  tls init [--host NAME]... [--dir DIR] [--config FILE] [--data-dir DIR] [--port PORT]
-                  a development CA and a server certificate for each --host (default localhost,
-                  127.0.0.1 and ::1) in DIR (default <data-dir>/tls), and how clients trust it
-`;
 
 const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'];
 
-export async function tlsCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'init') throw new ConfigError(`usage:\n${TLS_USAGE}`);
-  const { values } = parseArgs({
-    args: rest,
+export const tlsCommands: Command[] = [
+  {
+    words: ['tls', 'init'],
+    summary: 'write a development CA and a server certificate, and say how clients trust it',
+    details:
+      'A second run keeps the CA (clients keep trusting it) and reissues the server certificate,\nwhich a running `berth serve` picks up by itself. Keys are owner-only.',
     options: {
-      host: { type: 'string', multiple: true },
-      dir: { type: 'string' },
-      config: { type: 'string' },
-      'data-dir': { type: 'string' },
-      port: { type: 'string' },
+      host: { type: 'string', multiple: true, value: 'NAME', help: 'a host name or IP the certificate is for; repeat for more (default localhost, 127.0.0.1, ::1)' },
+      dir: { type: 'string', value: 'DIR', help: 'where to write the files (default <data-dir>/tls)' },
+      config: { type: 'string', value: 'FILE', help: 'JSON config file (BERTH_CONFIG)' },
+      'data-dir': { type: 'string', value: 'DIR', help: 'the data directory (BERTH_DATA_DIR, default ./data)' },
+      port: { type: 'string', value: 'N', help: 'the port the printed commands name (BERTH_PORT, default 5000)' },
     },
-    strict: true,
-  });
-  const config = loadConfig({
-    ...(values.config !== undefined && { file: values.config }),
-    flags: { dataDir: values['data-dir'], port: values.port },
-  });
-  const dir = resolve(values.dir ?? join(config.dataDir, 'tls'));
-  const hosts = values.host?.length ? values.host : DEFAULT_HOSTS;
+    example: 'berth tls init --host registry.internal --host 10.0.0.5\nberth serve --tls-cert data/tls/server.crt --tls-key data/tls/server.key',
+    dataDir: 'none',
+    run: async ({ values, config }) => tlsInit(config, typeof values.dir === 'string' ? values.dir : undefined, Array.isArray(values.host) ? values.host : []),
+  },
+];
+
+async function tlsInit(config: Config, dirOption: string | undefined, hostOption: string[]): Promise<number> {
+  const dir = resolve(dirOption ?? join(config.dataDir, 'tls'));
+  const hosts = hostOption.length > 0 ? hostOption : DEFAULT_HOSTS;
   const files = {
     caCert: join(dir, 'ca.crt'),
     caKey: join(dir, 'ca.key'),
