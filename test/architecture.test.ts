@@ -44,6 +44,14 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
  */
 const KNOWN_EXCEPTIONS: { file: string; specifier: string; remove: string }[] = [];
 
+/**
+ * Classes of another layer that http/ may still construct per request, to be built in app/ and
+ * passed in instead. Errors and core's value types are always fine to construct.
+ */
+const KNOWN_HTTP_CONSTRUCTIONS: { file: string; name: string; remove: string }[] = [
+  { file: 'src/http/ecr/actions/lifecycle.ts', name: 'LifecyclePreviews', remove: 'compose one in app/ and pass it to the ECR router' },
+];
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SRC = join(ROOT, 'src');
 
@@ -134,6 +142,33 @@ function edgesOf(imports: Import[]): Map<string, Set<string>> {
 
 const allImports = (): Import[] => sourceFiles(SRC).flatMap(importsOf);
 
+/**
+ * `new X(...)` in a file of `layer` where X is imported from another layer (other than core) and
+ * is not an error: the layer builds a service it should be given ("only app/ constructs").
+ */
+export function foreignConstructions(path: string, layer: string): { file: string; name: string; specifier: string }[] {
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const importedFrom = new Map<string, string>();
+  for (const st of source.statements) {
+    if (!ts.isImportDeclaration(st) || !ts.isStringLiteral(st.moduleSpecifier) || st.importClause?.isTypeOnly) continue;
+    const bindings = st.importClause?.namedBindings;
+    if (bindings && ts.isNamedImports(bindings)) for (const el of bindings.elements) importedFrom.set(el.name.text, st.moduleSpecifier.text);
+  }
+  const found: { file: string; name: string; specifier: string }[] = [];
+  const file = relative(ROOT, path).split(sep).join('/');
+  const visit = (node: ts.Node): void => {
+    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression)) {
+      const name = node.expression.text;
+      const specifier = importedFrom.get(name);
+      const to = specifier?.startsWith('.') ? moduleOf(resolve(dirname(path), specifier)) : undefined;
+      if (specifier && to && to !== layer && to !== 'core' && !/(Error|Exception)$/.test(name)) found.push({ file, name, specifier });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 test('every import in src/ goes in an allowed direction between layers', () => {
   const imports = allImports();
   assert.ok(imports.length > 100, `the parser found only ${imports.length} imports: is it reading src/?`);
@@ -153,6 +188,18 @@ test('every known exception still exists (remove the entry when its import is go
   const imports = allImports();
   for (const k of KNOWN_EXCEPTIONS) {
     assert.ok(imports.some((i) => i.file === k.file && i.specifier === k.specifier), `stale exception: ${k.file} '${k.specifier}'`);
+  }
+});
+
+test('http/ builds no service of another layer: app/ composes them and passes them in', () => {
+  const found = sourceFiles(join(SRC, 'http'))
+    .flatMap((f) => foreignConstructions(f, 'http'))
+    .filter((c) => !KNOWN_HTTP_CONSTRUCTIONS.some((k) => k.file === c.file && k.name === c.name))
+    .map((c) => `${c.file} constructs ${c.name} from '${c.specifier}': only app/ builds services; take it as an option`);
+  assert.deepEqual(found, []);
+  for (const k of KNOWN_HTTP_CONSTRUCTIONS) {
+    const path = join(ROOT, k.file);
+    assert.ok(foreignConstructions(path, 'http').some((c) => c.name === k.name), `stale exception: ${k.file} ${k.name}`);
   }
 });
 
