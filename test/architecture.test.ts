@@ -48,9 +48,7 @@ const KNOWN_EXCEPTIONS: { file: string; specifier: string; remove: string }[] = 
  * Classes of another layer that http/ may still construct per request, to be built in app/ and
  * passed in instead. Errors and core's value types are always fine to construct.
  */
-const KNOWN_HTTP_CONSTRUCTIONS: { file: string; name: string; remove: string }[] = [
-  { file: 'src/http/ecr/actions/lifecycle.ts', name: 'LifecyclePreviews', remove: 'compose one in app/ and pass it to the ECR router' },
-];
+const KNOWN_HTTP_CONSTRUCTIONS: { file: string; name: string; remove: string }[] = [];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SRC = join(ROOT, 'src');

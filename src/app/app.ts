@@ -19,6 +19,7 @@ import { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
 import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
+import { LifecyclePreviews } from '../lifecycle/previews.js';
 import { createBackground } from './background.js';
 import { openBlobVaults } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
@@ -116,6 +117,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges },
       { clock, pushCreates: (registryId, name) => pushCreatesRepository(registry.ctx, { registryId, name }) },
     ),
+    lifecyclePreviews: new LifecyclePreviews(registry),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
     // Built once per server: the authorizer's policy cache outlives requests.

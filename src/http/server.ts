@@ -7,6 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
+import type { LifecyclePreviews } from '../lifecycle/previews.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
@@ -30,6 +31,7 @@ export interface HttpServerOptions {
   authenticator: Authenticator;
   authorizer: Authorizer;
   loginTokens: LoginTokenIssuer;
+  lifecyclePreviews: LifecyclePreviews;
   query: Omit<QueryRouterOptions, 'authenticator' | 'log'>;
   /** The region /v2 requests address. */
   region: string;
@@ -65,6 +67,7 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     authenticator: opts.authenticator,
     authorizer: opts.authorizer,
     loginTokens: opts.loginTokens,
+    lifecyclePreviews: opts.lifecyclePreviews,
     region: opts.region,
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
   };
