@@ -12,11 +12,14 @@ import { IdentityAdmin } from '../auth/identity-admin.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { Authorizer } from '../http/authz.js';
+import { KmsAuthorizer } from '../http/kms/authz.js';
 import { createHttpServer } from '../http/server.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
+import { KmsService } from '../kms/kms-service.js';
 import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
+import { LifecyclePreviews } from '../lifecycle/previews.js';
 import { createBackground } from './background.js';
 import { openBlobVaults } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
@@ -114,9 +117,14 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges },
       { clock, pushCreates: (registryId, name) => pushCreatesRepository(registry.ctx, { registryId, name }) },
     ),
+    lifecyclePreviews: new LifecyclePreviews(registry),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
     query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
-    kms: { keys: registry.kms, authzCacheMs: config.authzCacheSeconds * 1000 },
+    // Built once per server: the authorizer's policy cache outlives requests.
+    kms: {
+      service: new KmsService(registry.kms),
+      authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+    },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
     slowClients: {

@@ -14,7 +14,7 @@ import { SCAN_JOB } from '../registry/scans.js';
 import { AdvisoryCatalog } from '../scan/catalog.js';
 import { ScanPool } from '../scan/pool/scan-pool.js';
 import { REEVALUATE_JOB, Scanner } from '../scan/scanner.js';
-import { PeriodicTask } from './periodic.js';
+import { NODE_ID, PeriodicTask } from './periodic.js';
 
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
 const PULL_FLUSH_MS = 5_000;
@@ -57,7 +57,7 @@ export function createBackground(config: Config, registry: Registry): Background
     }),
   ];
 
-  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency });
+  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency, nodeId: NODE_ID });
   // Layers are parsed on worker threads, as many at once as scans may run (the job worker's
   // concurrency): the event loop only reads the blobs.
   const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans), new ScanPool({ size: config.scanConcurrency }));

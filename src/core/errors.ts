@@ -73,17 +73,28 @@ export const Codes = {
 
 export type CodeName = keyof typeof Codes;
 
+/**
+ * Facts about an error that a front door may pass on in its own terms (on /v2, as headers), so
+ * the core says what happened without knowing HTTP.
+ */
+export interface ErrorHints {
+  /** The client may try again after this many seconds. */
+  retryAfterSeconds?: number;
+  /** A range missed the content, which is this many bytes long. */
+  unsatisfiableRange?: { size: number };
+}
+
 export class RegistryError extends Error {
   readonly code: ErrorCode;
   readonly detail: unknown;
-  /** Extra response headers the error carries (e.g. Content-Range on a 416). */
-  readonly headers: Record<string, string> = {};
+  readonly hints: ErrorHints;
 
-  constructor(code: ErrorCode, message?: string, detail?: unknown) {
+  constructor(code: ErrorCode, message?: string, detail?: unknown, hints: ErrorHints = {}) {
     super(message ?? code.message);
     this.name = 'RegistryError';
     this.code = code;
     this.detail = detail;
+    this.hints = hints;
   }
 }
 

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../auth/errors.js';
-import { Codes, isRegistryError, isStorageFull, RegistryError } from '../core/errors.js';
+import { Codes, isRegistryError, isStorageFull, RegistryError, type ErrorHints } from '../core/errors.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
@@ -18,6 +18,14 @@ export function ociErrorBody(e: RegistryError): string {
   const entry: Record<string, unknown> = { code: e.code.oci, message: e.message };
   if (e.detail !== undefined) entry.detail = e.detail;
   return JSON.stringify({ errors: [entry] });
+}
+
+/** The /v2 headers that say what an error's hints say. */
+function hintHeaders(hints: ErrorHints): Record<string, string> {
+  return {
+    ...(hints.retryAfterSeconds !== undefined && { 'Retry-After': String(hints.retryAfterSeconds) }),
+    ...(hints.unsatisfiableRange && { 'Content-Range': `bytes */${hints.unsatisfiableRange.size}` }),
+  };
 }
 
 export async function sendOciError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): Promise<void> {
@@ -41,7 +49,7 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
   const body = ociErrorBody(e);
   const headers: Record<string, string | number> = {
     ...(e.code === Codes.Unauthorized && { 'WWW-Authenticate': basicChallenge(req) }),
-    ...e.headers,
+    ...hintHeaders(e.hints),
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Docker-Distribution-API-Version': 'registry/2.0',

@@ -7,8 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
-import type { KmsKeys } from '../kms/kms-keys.js';
-import { KmsService } from '../kms/kms-service.js';
+import type { LifecyclePreviews } from '../lifecycle/previews.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
@@ -20,7 +19,6 @@ import { ECR_PUBLIC_API, isEcrPublicRequest } from './ecr-public/router.js';
 import { addressV2 } from './oci/addressing.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
-import { KmsAuthorizer } from './kms/authz.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
@@ -33,17 +31,18 @@ export interface HttpServerOptions {
   authenticator: Authenticator;
   authorizer: Authorizer;
   loginTokens: LoginTokenIssuer;
+  lifecyclePreviews: LifecyclePreviews;
   query: Omit<QueryRouterOptions, 'authenticator' | 'log'>;
   /** The region /v2 requests address. */
   region: string;
   /** host[:port] for repository URIs; the request's Host header when unset. */
   registryHost?: string;
   /**
-   * The KMS keys the AWS KMS API (`aws kms`, `@aws-sdk/client-kms`) serves, and how long a
-   * node reuses the identity policies it read for them (as authzCacheSeconds); unset, every KMS
-   * API request is refused with UnsupportedOperationException.
+   * The KMS service the AWS KMS API (`aws kms`, `@aws-sdk/client-kms`) serves and who may use
+   * its keys, both built by the composition root; unset, every KMS API request is refused with
+   * UnsupportedOperationException.
    */
-  kms?: { keys: KmsKeys; authzCacheMs: number };
+  kms?: KmsRouterOptions['kms'];
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
@@ -68,24 +67,14 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     authenticator: opts.authenticator,
     authorizer: opts.authorizer,
     loginTokens: opts.loginTokens,
+    lifecyclePreviews: opts.lifecyclePreviews,
     region: opts.region,
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
   };
 }
 
-/** Built once per server: the authorizer's policy cache outlives requests. */
 function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
-  return {
-    authenticator: opts.authenticator,
-    log: opts.log,
-    region: opts.region,
-    ...(opts.kms && {
-      kms: {
-        service: new KmsService(opts.kms.keys),
-        authorizer: new KmsAuthorizer(opts.query.identities, { ttlMs: opts.kms.authzCacheMs, changes: opts.registry.ctx.authzChanges }),
-      },
-    }),
-  };
+  return { authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.kms && { kms: opts.kms }) };
 }
 
 async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -9,7 +9,7 @@ describe('JobWorker', () => {
     const meta = createSqliteMetadataStore({ path: ':memory:' });
     let now = new Date('2026-01-01T00:00:00Z');
     const clock = { now: () => now };
-    const worker = new JobWorker({ jobs: meta.jobs, clock, log: pino({ level: 'silent' }), pollMs: 60_000, leaseMs: 30_000, concurrency: 2 });
+    const worker = new JobWorker({ jobs: meta.jobs, clock, log: pino({ level: 'silent' }), pollMs: 60_000, leaseMs: 30_000, concurrency: 2, nodeId: 'test-node' });
     return { meta, worker, advance: (ms: number) => (now = new Date(now.getTime() + ms)), clock };
   }
 

@@ -7,7 +7,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { JobRecord, JobStore } from '../metadata/types.js';
-import { NODE_ID } from '../app/periodic.js';
 
 export type JobHandler = (job: JobRecord, signal: AbortSignal) => Promise<void>;
 
@@ -20,6 +19,8 @@ export interface JobWorkerOptions {
   /** How long a claimed job stays locked; a handler must finish (or fail) within it. */
   leaseMs: number;
   concurrency: number;
+  /** This process as the holder of the jobs it claims (the composition root's node id). */
+  nodeId: string;
 }
 
 export const MAX_ATTEMPTS = 5;
@@ -94,7 +95,7 @@ export class JobWorker {
     const room = this.opts.concurrency - this.inFlight.size;
     if (room <= 0 || this.handlers.size === 0) return 0;
     const { jobs, clock, leaseMs } = this.opts;
-    const claimed = await jobs.claim([...this.handlers.keys()], NODE_ID, leaseMs, room, clock.now());
+    const claimed = await jobs.claim([...this.handlers.keys()], this.opts.nodeId, leaseMs, room, clock.now());
     for (const job of claimed) {
       const p = this.run(job).finally(() => this.inFlight.delete(p));
       this.inFlight.add(p);
@@ -106,7 +107,7 @@ export class JobWorker {
     const { jobs, clock, log } = this.opts;
     try {
       await this.handlers.get(job.kind)!(job, this.abort.signal);
-      await jobs.complete(job.id, NODE_ID);
+      await jobs.complete(job.id, this.opts.nodeId);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // A job cut short by shutdown is handed back at once; a failing one backs off, then gives up.
@@ -118,7 +119,7 @@ export class JobWorker {
           : undefined;
       const retry = retryAt !== undefined;
       log.warn({ job: job.id, kind: job.kind, attempts: job.attempts, err: message, retryAt }, retry ? 'job failed, will retry' : 'job failed for good');
-      await jobs.fail(job.id, NODE_ID, message, retryAt).catch((e: unknown) => log.error({ err: e }, 'could not record job failure'));
+      await jobs.fail(job.id, this.opts.nodeId, message, retryAt).catch((e: unknown) => log.error({ err: e }, 'could not record job failure'));
     }
   }
 }

@@ -14,7 +14,7 @@ import type { LifecycleCandidate } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { evaluateLifecyclePolicy, type LifecycleAction } from './evaluator.js';
-import { parseLifecyclePolicy } from './policy-validation.js';
+import { parseLifecyclePolicy } from '../registry/lifecycle-policy-validation.js';
 
 export interface PlannedAction extends LifecycleAction {
   tags: string[];

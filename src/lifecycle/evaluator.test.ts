@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { wildcardMatch } from '../core/repository-settings.js';
 import { compileWildcard, evaluateLifecyclePolicy, type LifecycleAction, type LifecycleImage } from './evaluator.js';
-import { parseLifecyclePolicy, type LifecyclePolicy, type LifecycleRule } from './policy-validation.js';
+import { parseLifecyclePolicy, type LifecyclePolicy, type LifecycleRule } from '../registry/lifecycle-policy-validation.js';
 
 const DAY = 86_400_000;
 const NOW = new Date('2024-06-01T00:00:00Z');

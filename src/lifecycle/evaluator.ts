@@ -4,7 +4,7 @@
  * StartLifecyclePolicyPreview all share it and it can be property-tested in isolation.
  */
 
-import type { LifecyclePolicy, LifecycleRule } from './policy-validation.js';
+import type { LifecyclePolicy, LifecycleRule } from '../registry/lifecycle-policy-validation.js';
 
 export interface LifecycleImage {
   digest: string;

@@ -9,7 +9,7 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { accountOf, type RepoScope } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { LifecycleEngine, type PlannedAction } from './engine.js';
-import { LifecyclePolicyError, parseLifecyclePolicy } from './policy-validation.js';
+import { LifecyclePolicyError, parseLifecyclePolicy } from '../registry/lifecycle-policy-validation.js';
 
 const PREVIEW_STALE_MS = 10 * 60_000;
 

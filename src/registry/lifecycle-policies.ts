@@ -1,9 +1,9 @@
 /**
- * A repository's lifecycle policy: validated in full when put (by the lifecycle module's pure
- * schema), stored as given, read and deleted. Evaluation is the lifecycle engine's job.
+ * A repository's lifecycle policy: validated in full when put (by the pure schema in
+ * lifecycle-policy-validation.ts), stored as given, read and deleted. Evaluation is the lifecycle engine's job.
  */
 import { Codes, RegistryError } from '../core/errors.js';
-import { LifecyclePolicyError, parseLifecyclePolicy } from '../lifecycle/policy-validation.js';
+import { LifecyclePolicyError, parseLifecyclePolicy } from './lifecycle-policy-validation.js';
 import { repositoryPolicyScope } from '../metadata/policy-scopes.js';
 import { accountOf, type RegistryContext, type RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';

@@ -122,9 +122,7 @@ export class Uploads {
       if (r === 'ok') return;
       await sleep(GC_BUSY_RETRY_MS);
     }
-    const e = new RegistryError(Codes.TooManyRequests, 'the blob is being garbage-collected; retry the upload', { digest });
-    e.headers['Retry-After'] = '1';
-    throw e;
+    throw new RegistryError(Codes.TooManyRequests, 'the blob is being garbage-collected; retry the upload', { digest }, { retryAfterSeconds: 1 });
   }
 
   async cancel(scope: RepoScope, id: string): Promise<void> {

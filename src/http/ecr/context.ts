@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../../auth/principal.js';
+import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 
@@ -16,6 +17,8 @@ export interface EcrCall {
   /** host[:port] used in repository URIs and the login proxy endpoint. */
   registryHost: string;
   loginTokens: LoginTokenIssuer;
+  /** Start/GetLifecyclePolicyPreview's engine, built by the composition root. */
+  lifecyclePreviews: LifecyclePreviews;
   log: Logger;
 }
 

@@ -39,6 +39,7 @@ import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
 import { AccessDenied, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
+import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
 
 /** UploadLayerPart carries up to 20 MiB base64-encoded. */
@@ -96,6 +97,7 @@ export interface EcrRouterOptions {
   authorizer: Authorizer;
   /** Issues /v2 login tokens (GetAuthorizationToken). */
   loginTokens: LoginTokenIssuer;
+  lifecyclePreviews: LifecyclePreviews;
   /** The region this deployment serves: the JSON API and /v2 address the same registry. */
   region: string;
   registryHost?: string;
@@ -175,6 +177,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
       accountId: principal.accountId,
       region,
       loginTokens: opts.loginTokens,
+      lifecyclePreviews: opts.lifecyclePreviews,
       registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
       log: opts.log,
     };

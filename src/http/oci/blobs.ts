@@ -20,9 +20,7 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
     'Cache-Control': 'max-age=31536000',
   };
   if (range === 'unsatisfiable') {
-    const e = new RegistryError(Codes.RangeInvalid, 'requested range not satisfiable');
-    e.headers['Content-Range'] = `bytes */${blob.size}`;
-    throw e;
+    throw new RegistryError(Codes.RangeInvalid, 'requested range not satisfiable', undefined, { unsatisfiableRange: { size: blob.size } });
   }
   const status = range ? 206 : 200;
   if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;

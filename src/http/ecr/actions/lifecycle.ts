@@ -1,7 +1,7 @@
 /** Put/Get/DeleteLifecyclePolicy and Start/GetLifecyclePolicyPreview. */
 import { z } from 'zod';
 import type { PlannedAction } from '../../../lifecycle/engine.js';
-import { LifecyclePreviews, PreviewInProgress, PreviewNotFound } from '../../../lifecycle/previews.js';
+import { PreviewInProgress, PreviewNotFound } from '../../../lifecycle/previews.js';
 import { accountOf, type RepoScope } from '../../../registry/context.js';
 import { PolicyNotFound } from '../../../registry/policies.js';
 import type { Registry } from '../../../registry/registry.js';
@@ -52,7 +52,7 @@ export const StartLifecyclePolicyPreview: EcrAction = async (call) => {
   const input = parseInput(repoInput.extend({ lifecyclePolicyText: z.string().min(100).max(30720).optional() }).strict(), call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   try {
-    const started = await orNotFound(() => new LifecyclePreviews(call.registry).start(scope, input.lifecyclePolicyText));
+    const started = await orNotFound(() => call.lifecyclePreviews.start(scope, input.lifecyclePolicyText));
     return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: started.policyText, status: 'IN_PROGRESS' };
   } catch (e) {
     if (e instanceof PreviewInProgress) throw new EcrError('LifecyclePolicyPreviewInProgressException', e.message);
@@ -77,7 +77,7 @@ export const GetLifecyclePolicyPreview: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   let preview;
   try {
-    preview = await new LifecyclePreviews(call.registry).get(scope);
+    preview = await call.lifecyclePreviews.get(scope);
   } catch (e) {
     if (e instanceof PreviewNotFound) throw new EcrError('LifecyclePolicyPreviewNotFoundException', e.message);
     throw e;

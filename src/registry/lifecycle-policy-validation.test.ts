@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LifecyclePolicyError, parseLifecyclePolicy } from './policy-validation.js';
+import { LifecyclePolicyError, parseLifecyclePolicy } from './lifecycle-policy-validation.js';
 
 /** A policy text of the rules given, padded past ECR's 100-character minimum. */
 const doc = (rules: unknown[]) => JSON.stringify({ rules }).padEnd(100, ' ');

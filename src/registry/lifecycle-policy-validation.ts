@@ -2,6 +2,8 @@
  * Lifecycle policy documents: ECR's schema and rules, checked in full, with ECR's wording for
  * failures. The result is typed and sorted by priority, for the evaluator to use as it is.
  * Berth goes beyond ECR in one place: `sinceImagePulled` may drive `expire`.
+ * It sits in the registry core, which validates a policy when it is put; the lifecycle feature
+ * (above the core) reads the same types to evaluate it.
  */
 
 export type TagStatus = 'tagged' | 'untagged' | 'any';
