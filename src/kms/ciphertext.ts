@@ -17,6 +17,7 @@
  * own key with exactly the context it was made with, whatever order the caller lists it in;
  * any other change to any byte fails the tag.
  */
+import { KmsCodes } from '../core/errors.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { kmsError } from './kms-errors.js';
 
@@ -32,7 +33,7 @@ export const CIPHERTEXT_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
 
 export type EncryptionContext = Record<string, string>;
 
-export const invalidCiphertext = (why: string) => kmsError('InvalidCiphertextException', `The ciphertext is invalid: ${why}`);
+export const invalidCiphertext = (why: string) => kmsError(KmsCodes.InvalidCiphertext, `The ciphertext is invalid: ${why}`);
 
 /**
  * The encryption context as bytes, the same for any order of its pairs: a big-endian u32 count,

@@ -10,6 +10,7 @@
  * (http/authz.ts's Authorizer names ECR repositories as its resources; this is its twin for
  * keys, reading identity policies the same way and through the same kind of cache.)
  */
+import { KmsCodes } from '../../core/errors.js';
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Principal } from '../../auth/principal.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
@@ -51,7 +52,7 @@ export class KmsAuthorizer {
     });
     if (decision.allowed) return;
     const why = decision.explicitDeny ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${target.action} action`;
-    throw kmsWireError('AccessDeniedException', `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
+    throw kmsWireError(KmsCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
   }
 }
 

@@ -1,4 +1,5 @@
 /** PutImageTagMutability, PutImageScanningConfiguration, TagResource, UntagResource, ListTagsForResource. */
+import { Codes } from '../../../core/errors.js';
 import { z } from 'zod';
 import { parseRepositoryArn } from '../../../core/arns.js';
 import { TAG_MUTABILITIES } from '../../../core/repository-settings.js';
@@ -44,7 +45,7 @@ export const PutImageScanningConfiguration: EcrAction = async (call) => {
 function repositoryOfArn(call: EcrCall, arn: string) {
   const m = parseRepositoryArn(arn);
   if (!m || m.region !== call.region) {
-    throw new EcrError('InvalidParameterException', "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
+    throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
   }
   return repoScope(call, parseInput(repositoryName, m.name), m.accountId);
 }

@@ -4,6 +4,7 @@
  * CreateKey asking for anything else is refused with UnsupportedOperationException rather than
  * quietly given something else (a Policy ignored would leave a key more open than asked).
  */
+import { KmsCodes } from '../../../core/errors.js';
 import { z } from 'zod';
 import { apiKeyMetadata } from '../../../kms/key-metadata.js';
 import type { KmsAction } from '../context.js';
@@ -24,7 +25,7 @@ const CreateKeyInput = z.object({
   XksKeyId: text(1, 128).optional(),
 });
 
-const unsupported = (what: string) => kmsWireError('UnsupportedOperationException', `Berth's KMS does not support ${what}`);
+const unsupported = (what: string) => kmsWireError(KmsCodes.UnsupportedOperation, `Berth's KMS does not support ${what}`);
 
 export const CreateKey: KmsAction = async (call) => {
   const input = parseKmsInput(CreateKeyInput, call.body);
