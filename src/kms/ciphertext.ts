@@ -17,8 +17,8 @@
  * own key with exactly the context it was made with, whatever order the caller lists it in;
  * any other change to any byte fails the tag.
  */
-import { KmsCodes } from '../core/errors.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { KmsCodes } from '../core/errors.js';
 import { kmsError } from './kms-errors.js';
 
 /** The HKDF info of the subkey every KMS API ciphertext is made under. */

@@ -13,10 +13,10 @@
  * nor put in an error message; the fields holding it are #private, so no logger or inspect()
  * of this object can print them.
  */
-import { KmsCodes } from '../core/errors.js';
 import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import type { WrappingKey, WrappingKeys } from '../blobstore/encrypted/wrapping-keys.js';
 import type { Clock } from '../core/clock.js';
+import { KmsCodes } from '../core/errors.js';
 import type { KmsKeyRecord, KmsKeyState, KmsKeyStore } from '../metadata/types.js';
 import { isAwsManaged } from './key-metadata.js';
 import { materialSealingKey, MATERIAL_BYTES, openMaterial, sealMaterial } from './key-material.js';

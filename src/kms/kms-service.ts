@@ -5,8 +5,8 @@
  * as KMS does: an unknown key is NotFoundException whoever asks, a disabled one
  * DisabledException only to those allowed to use it.
  */
-import { KmsCodes } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
+import { KmsCodes } from '../core/errors.js';
 import type { KmsKeyRecord } from '../metadata/types.js';
 import { CIPHERTEXT_KEY_INFO, ciphertextKeyId, invalidCiphertext, openCiphertext, sealCiphertext, type EncryptionContext } from './ciphertext.js';
 import { aliasArn, keyIdBytes, uuidOf } from './key-refs.js';

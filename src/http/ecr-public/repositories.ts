@@ -1,7 +1,7 @@
 /** ECR Public's own repository operations: create with catalog data, describe, delete, DescribeImageTags. */
-import { Codes } from '../../core/errors.js';
 import { z } from 'zod';
 import { repositoryArn } from '../../core/arns.js';
+import { Codes } from '../../core/errors.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
 import { accountOf } from '../../registry/context.js';
 import { registryKey, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';

@@ -11,8 +11,8 @@
  * 3. ECR's own rules beyond the model (`serviceRule`, e.g. a repository name's grammar) →
  *    `InvalidParameterException: Invalid parameter at '<field>' failed to satisfy constraint: '<why>'`.
  */
-import { Codes, EcrCodes } from '../../core/errors.js';
 import { z } from 'zod';
+import { Codes, EcrCodes } from '../../core/errors.js';
 import { EcrError } from './protocol.js';
 
 type Issue = z.core.$ZodIssue;

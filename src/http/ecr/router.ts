@@ -1,8 +1,8 @@
 /** Dispatches an ECR JSON API request to its action by `X-Amz-Target`. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Registry } from '../../registry/registry.js';
 import { Codes, EcrCodes } from '../../core/errors.js';
+import type { Registry } from '../../registry/registry.js';
 import { contentLength, readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';

@@ -10,9 +10,9 @@
  * (http/authz.ts's Authorizer names ECR repositories as its resources; this is its twin for
  * keys, reading identity policies the same way and through the same kind of cache.)
  */
-import { KmsCodes } from '../../core/errors.js';
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Principal } from '../../auth/principal.js';
+import { KmsCodes } from '../../core/errors.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
 import { evaluate } from '../../iam/evaluator.js';
 import type { Policy } from '../../iam/policy.js';

@@ -6,8 +6,8 @@
  * never quoted back (they may be plaintext). Unknown members are ignored, so newer SDKs that send
  * members this model lacks still work.
  */
-import { KmsCodes } from '../../core/errors.js';
 import { z } from 'zod';
+import { KmsCodes } from '../../core/errors.js';
 import { kmsWireError } from './protocol.js';
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);

@@ -3,9 +3,9 @@
  * `kms`) to its action, over the KMS keys Berth keeps, so `aws kms`, `@aws-sdk/client-kms`,
  * Terraform and another Berth node (kmsProvider 'aws') can use Berth as their KMS.
  */
-import { KmsCodes } from '../../core/errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { KmsCodes } from '../../core/errors.js';
 import type { KmsService } from '../../kms/kms-service.js';
 import type { Authenticator } from '../authn.js';
 import { isJsonApiRequest } from '../ecr/router.js';

@@ -1,7 +1,7 @@
 /** PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage, ListImageReferrers. */
-import { Codes } from '../../../core/errors.js';
 import { z } from 'zod';
 import { isDigest, type Digest } from '../../../core/digest.js';
+import { Codes } from '../../../core/errors.js';
 import { accountOf } from '../../../registry/context.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';

@@ -1,6 +1,6 @@
 /** Put/Get/DeleteLifecyclePolicy and Start/GetLifecyclePolicyPreview. */
-import { Codes, EcrCodes } from '../../../core/errors.js';
 import { z } from 'zod';
+import { Codes, EcrCodes } from '../../../core/errors.js';
 import type { PlannedAction } from '../../../lifecycle/engine.js';
 import { LifecyclePreviews, PreviewInProgress, PreviewNotFound } from '../../../lifecycle/previews.js';
 import { accountOf, type RepoScope } from '../../../registry/context.js';

@@ -1,6 +1,6 @@
 /** CreateRepository, DescribeRepositories, DeleteRepository. */
-import { Codes } from '../../../core/errors.js';
 import { z } from 'zod';
+import { Codes } from '../../../core/errors.js';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { registryKey, repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';

@@ -1,7 +1,7 @@
 /** PutImageTagMutability, PutImageScanningConfiguration, TagResource, UntagResource, ListTagsForResource. */
-import { Codes } from '../../../core/errors.js';
 import { z } from 'zod';
 import { parseRepositoryArn } from '../../../core/arns.js';
+import { Codes } from '../../../core/errors.js';
 import { TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { accountOf } from '../../../registry/context.js';
 import { repoScope, type EcrAction, type EcrCall } from '../context.js';

@@ -1,6 +1,6 @@
 /** StartImageScan, DescribeImageScanFindings; and the scan summary DescribeImages carries. */
-import { Codes } from '../../../core/errors.js';
 import { z } from 'zod';
+import { Codes } from '../../../core/errors.js';
 import type { ImageScanRecord } from '../../../metadata/types.js';
 import { accountOf } from '../../../registry/context.js';
 import type { StoredFindings } from '../../../registry/scans.js';

@@ -4,8 +4,8 @@
  * authorized on it with the encryption context as condition keys, and only then is its state
  * judged (DisabledException), as KMS does. DryRun stops after authorization.
  */
-import { KmsCodes } from '../../../core/errors.js';
 import { z } from 'zod';
+import { KmsCodes } from '../../../core/errors.js';
 import type { KmsKeyRecord } from '../../../metadata/types.js';
 import { encryptionContextConditions } from '../authz.js';
 import type { KmsCall, KmsAction } from '../context.js';

@@ -4,8 +4,8 @@
  * CreateKey asking for anything else is refused with UnsupportedOperationException rather than
  * quietly given something else (a Policy ignored would leave a key more open than asked).
  */
-import { KmsCodes } from '../../../core/errors.js';
 import { z } from 'zod';
+import { KmsCodes } from '../../../core/errors.js';
 import { apiKeyMetadata } from '../../../kms/key-metadata.js';
 import type { KmsAction } from '../context.js';
 import { grantTokens, keyId, limit, marker, oneOf, parseKmsInput, text } from '../input.js';
