@@ -1,4 +1,5 @@
 /** The policy checks the IAM Query API and `berth admin` need, answered by src/iam. */
+import { IamCodes } from '../core/errors.js';
 import { QueryError } from '../http/iam/query.js';
 import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, PolicyError } from '../iam/policy.js';
@@ -14,7 +15,7 @@ export function checkIdentityPolicy(document: string): void {
   try {
     parsePolicy(document, { kind: 'identity', maxLength: MAX_INLINE_POLICY });
   } catch (e) {
-    if (e instanceof PolicyError) throw new QueryError('MalformedPolicyDocument', e.message);
+    if (e instanceof PolicyError) throw new QueryError(IamCodes.MalformedPolicyDocument, e.message);
     throw e;
   }
 }

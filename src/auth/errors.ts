@@ -5,6 +5,7 @@
  * The names are the ones AWS answers with, so SDKs recognise them (e.g. clock-skew correction
  * keys on InvalidSignatureException / SignatureDoesNotMatch).
  */
+import { Codes, EcrCodes, ecrWire, IamCodes, type WireCode } from '../core/errors.js';
 
 export type AuthReason =
   | 'MissingAuthentication'
@@ -18,88 +19,41 @@ export type AuthReason =
   | 'InvalidLoginToken'
   | 'ExpiredLoginToken';
 
-/** `__type` values of the AWS JSON protocol (ECR). */
-export type JsonAuthErrorCode =
-  | 'MissingAuthenticationTokenException'
-  | 'IncompleteSignatureException'
-  | 'InvalidSignatureException'
-  | 'UnrecognizedClientException'
-  | 'ExpiredTokenException';
-
-/** `<Code>` values of the AWS Query protocol (IAM, STS). */
-export type QueryAuthErrorCode =
-  | 'MissingAuthenticationToken'
-  | 'IncompleteSignature'
-  | 'SignatureDoesNotMatch'
-  | 'RequestExpired'
-  | 'InvalidClientTokenId'
-  | 'ExpiredToken';
-
-export interface WireError<C extends string> {
-  readonly code: C;
-  readonly status: number;
-}
-
 interface Rendering {
-  json: WireError<JsonAuthErrorCode>;
-  query: WireError<QueryAuthErrorCode>;
+  /** On the AWS JSON protocol (ECR, KMS): from `EcrCodes` or `Codes`. */
+  json: WireCode;
+  /** On the AWS Query protocol (IAM, STS): an `IamCodes` entry. */
+  query: WireCode;
 }
+
+/** Codes.Unauthorized's ECR rendering. */
+const UNRECOGNIZED_CLIENT = ecrWire(Codes.Unauthorized);
 
 const RENDERINGS: Record<AuthReason, Rendering> = {
-  MissingAuthentication: {
-    json: { code: 'MissingAuthenticationTokenException', status: 403 },
-    query: { code: 'MissingAuthenticationToken', status: 403 },
-  },
-  IncompleteSignature: {
-    json: { code: 'IncompleteSignatureException', status: 400 },
-    query: { code: 'IncompleteSignature', status: 400 },
-  },
-  SignatureMismatch: {
-    json: { code: 'InvalidSignatureException', status: 400 },
-    query: { code: 'SignatureDoesNotMatch', status: 403 },
-  },
+  MissingAuthentication: { json: EcrCodes.MissingAuthenticationToken, query: IamCodes.MissingAuthenticationToken },
+  IncompleteSignature: { json: EcrCodes.IncompleteSignature, query: IamCodes.IncompleteSignature },
+  SignatureMismatch: { json: EcrCodes.InvalidSignature, query: IamCodes.SignatureDoesNotMatch },
   // AWS reports clock skew as a signature error ("Signature expired: ..."), not RequestExpired.
-  SignatureExpired: {
-    json: { code: 'InvalidSignatureException', status: 400 },
-    query: { code: 'SignatureDoesNotMatch', status: 403 },
-  },
+  SignatureExpired: { json: EcrCodes.InvalidSignature, query: IamCodes.SignatureDoesNotMatch },
   // A presigned request used after its X-Amz-Expires.
-  RequestExpired: {
-    json: { code: 'InvalidSignatureException', status: 400 },
-    query: { code: 'RequestExpired', status: 400 },
-  },
-  InvalidScope: {
-    json: { code: 'InvalidSignatureException', status: 400 },
-    query: { code: 'SignatureDoesNotMatch', status: 403 },
-  },
-  UnrecognizedClient: {
-    json: { code: 'UnrecognizedClientException', status: 400 },
-    query: { code: 'InvalidClientTokenId', status: 403 },
-  },
-  ExpiredToken: {
-    json: { code: 'ExpiredTokenException', status: 400 },
-    query: { code: 'ExpiredToken', status: 403 },
-  },
+  RequestExpired: { json: EcrCodes.InvalidSignature, query: IamCodes.RequestExpired },
+  InvalidScope: { json: EcrCodes.InvalidSignature, query: IamCodes.SignatureDoesNotMatch },
+  UnrecognizedClient: { json: UNRECOGNIZED_CLIENT, query: IamCodes.InvalidClientTokenId },
+  ExpiredToken: { json: EcrCodes.ExpiredToken, query: IamCodes.ExpiredToken },
   // Login tokens only travel over /v2 Basic auth; the AWS renderings are for completeness.
-  InvalidLoginToken: {
-    json: { code: 'UnrecognizedClientException', status: 400 },
-    query: { code: 'InvalidClientTokenId', status: 403 },
-  },
-  ExpiredLoginToken: {
-    json: { code: 'ExpiredTokenException', status: 400 },
-    query: { code: 'ExpiredToken', status: 403 },
-  },
+  InvalidLoginToken: { json: UNRECOGNIZED_CLIENT, query: IamCodes.InvalidClientTokenId },
+  ExpiredLoginToken: { json: EcrCodes.ExpiredToken, query: IamCodes.ExpiredToken },
 };
 
 export class AuthError extends Error {
   /** The ECR JSON `__type`. */
-  readonly code: JsonAuthErrorCode;
+  readonly code: string;
   /** The HTTP status on the ECR JSON API. */
   readonly status: number;
   /** The IAM/STS Query rendering. */
-  readonly query: WireError<QueryAuthErrorCode>;
+  readonly query: WireCode;
   /** The /v2 rendering: always 401 UNAUTHORIZED, so a client re-authenticates. */
-  readonly oci: WireError<'UNAUTHORIZED'> = { code: 'UNAUTHORIZED', status: 401 };
+  readonly oci: WireCode = { code: Codes.Unauthorized.oci, status: Codes.Unauthorized.status };
 
   constructor(
     readonly reason: AuthReason,

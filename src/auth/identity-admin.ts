@@ -7,12 +7,14 @@
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import { IamCodes, type WireCode } from '../core/errors.js';
 import type { AccessKeyRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
 
 export class IdentityError extends Error {
   constructor(
-    readonly code: 'NoSuchEntity' | 'EntityAlreadyExists' | 'DeleteConflict' | 'ValidationError' | 'LimitExceeded' | 'MalformedPolicyDocument',
+    /** An `IamCodes` entry. */
+    readonly code: WireCode,
     message: string,
   ) {
     super(message);
@@ -40,34 +42,34 @@ export class IdentityAdmin {
   ) {}
 
   async ensureAccount(id: string, name: string): Promise<void> {
-    if (!/^\d{12}$/.test(id)) throw new IdentityError('ValidationError', 'account ids are 12 digits');
+    if (!/^\d{12}$/.test(id)) throw new IdentityError(IamCodes.Validation, 'account ids are 12 digits');
     await this.store.createAccount({ id, name, now: this.clock.now() });
   }
 
   async createAccount(id: string, name: string): Promise<void> {
-    if (!/^\d{12}$/.test(id)) throw new IdentityError('ValidationError', 'account ids are 12 digits');
+    if (!/^\d{12}$/.test(id)) throw new IdentityError(IamCodes.Validation, 'account ids are 12 digits');
     if (!(await this.store.createAccount({ id, name, now: this.clock.now() }))) {
-      throw new IdentityError('EntityAlreadyExists', `Account ${id} already exists.`);
+      throw new IdentityError(IamCodes.EntityAlreadyExists, `Account ${id} already exists.`);
     }
   }
 
   async requireAccount(accountId: string): Promise<void> {
-    if (!(await this.store.account(accountId))) throw new IdentityError('NoSuchEntity', `The account ${accountId} does not exist.`);
+    if (!(await this.store.account(accountId))) throw new IdentityError(IamCodes.NoSuchEntity, `The account ${accountId} does not exist.`);
   }
 
   async createUser(accountId: string, name: string, path = '/'): Promise<UserRecord> {
     await this.requireAccount(accountId);
-    if (!USER_NAME_RE.test(name)) throw new IdentityError('ValidationError', `The specified value for userName is invalid.`);
-    if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError('ValidationError', 'The specified value for path is invalid.');
+    if (!USER_NAME_RE.test(name)) throw new IdentityError(IamCodes.Validation, `The specified value for userName is invalid.`);
+    if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError(IamCodes.Validation, 'The specified value for path is invalid.');
     const userId = 'AIDA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
     const created = await this.store.createUser({ accountId, name, userId, path, now: this.clock.now() });
-    if (!created) throw new IdentityError('EntityAlreadyExists', `User with name ${name} already exists.`);
+    if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
     return (await this.store.user(accountId, name))!;
   }
 
   async user(accountId: string, name: string): Promise<UserRecord> {
     const u = await this.store.user(accountId, name);
-    if (!u) throw new IdentityError('NoSuchEntity', `The user with name ${name} cannot be found.`);
+    if (!u) throw new IdentityError(IamCodes.NoSuchEntity, `The user with name ${name} cannot be found.`);
     return u;
   }
 
@@ -86,7 +88,7 @@ export class IdentityAdmin {
     const keys = await this.store.listAccessKeys(accountId, name);
     const policies = await this.store.userPolicies(accountId, name);
     if (keys.length > 0 || policies.length > 0) {
-      throw new IdentityError('DeleteConflict', 'Cannot delete entity, must delete access keys and policies first.');
+      throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must delete access keys and policies first.');
     }
     await this.store.deleteUser(accountId, name);
     // Cached authorization data (and the user-exists check of login tokens) must forget the user.
@@ -99,7 +101,7 @@ export class IdentityAdmin {
     if (userName !== undefined) {
       await this.user(accountId, userName);
       if ((await this.store.listAccessKeys(accountId, userName)).length >= MAX_KEYS_PER_USER) {
-        throw new IdentityError('LimitExceeded', `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}`);
+        throw new IdentityError(IamCodes.LimitExceeded, `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}`);
       }
     }
     const secretAccessKey = generateSecretAccessKey();
@@ -125,7 +127,7 @@ export class IdentityAdmin {
   async deleteAccessKey(accountId: string, userName: string | undefined, id: string): Promise<void> {
     const key = await this.store.accessKey(id);
     if (!key || key.accountId !== accountId || key.userName !== userName) {
-      throw new IdentityError('NoSuchEntity', `The Access Key with id ${id} cannot be found.`);
+      throw new IdentityError(IamCodes.NoSuchEntity, `The Access Key with id ${id} cannot be found.`);
     }
     await this.store.deleteAccessKey(id);
   }
@@ -133,7 +135,7 @@ export class IdentityAdmin {
   async setAccessKeyStatus(accountId: string, userName: string | undefined, id: string, status: 'Active' | 'Inactive'): Promise<void> {
     const key = await this.store.accessKey(id);
     if (!key || key.accountId !== accountId || key.userName !== userName) {
-      throw new IdentityError('NoSuchEntity', `The Access Key with id ${id} cannot be found.`);
+      throw new IdentityError(IamCodes.NoSuchEntity, `The Access Key with id ${id} cannot be found.`);
     }
     await this.store.setAccessKeyStatus(id, status);
   }
@@ -146,7 +148,7 @@ export class IdentityAdmin {
   }
 
   async putUserPolicy(accountId: string, userName: string, policyName: string, document: string): Promise<void> {
-    if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError('ValidationError', 'The specified value for policyName is invalid.');
+    if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
     await this.user(accountId, userName);
     await this.store.putUserPolicy(accountId, userName, { kind: 'inline', name: policyName, document });
     this.authzChanges?.bump();
@@ -169,7 +171,7 @@ export class IdentityAdmin {
     this.authzChanges?.bump();
     if (!removed) {
       throw new IdentityError(
-        'NoSuchEntity',
+        IamCodes.NoSuchEntity,
         kind === 'inline' ? `The user policy with name ${name} cannot be found.` : `Policy ${name} was not found.`,
       );
     }

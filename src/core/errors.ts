@@ -59,7 +59,6 @@ export const Codes = {
   ImageDigestDoesNotMatch: code({ oci: 'DIGEST_INVALID', ecr: 'ImageDigestDoesNotMatchException', status: 400, message: 'image digest does not match' }),
   LayerAlreadyExists: code({ oci: 'UNSUPPORTED', ecr: 'LayerAlreadyExistsException', status: 400, message: 'layer already exists' }),
   EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
-  LayerPartTooSmall: code({ oci: 'SIZE_INVALID', ecr: 'LayerPartTooSmallException', status: 400, message: 'layer part too small' }),
   ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
   KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: 'the repository\'s KMS key cannot be used' }),
   /**
@@ -115,3 +114,78 @@ export function isStorageFull(e: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * A wire error name of one protocol with its HTTP status: for the names only the JSON and Query
+ * APIs produce, which no use case throws as a RegistryError and so have no OCI code.
+ */
+export interface WireCode {
+  /** ECR/KMS `__type`, or IAM/STS `<Code>`. */
+  readonly code: string;
+  readonly status: number;
+}
+
+function wire(code: string, status = 400): WireCode {
+  return Object.freeze({ code, status });
+}
+
+/** A catalogue entry as the ECR JSON API renders it: its exception name; 400 for a client error, 500 for a fault. */
+export function ecrWire(c: ErrorCode): WireCode {
+  return { code: c.ecr, status: c.ecrStatus ?? (c.status >= 500 ? 500 : 400) };
+}
+
+/** ECR JSON API `__type`s (also ECR Public's) beyond those of `Codes`, and the AWS JSON protocol's authentication errors. */
+export const EcrCodes = {
+  Serialization: wire('SerializationException'),
+  Validation: wire('ValidationException'),
+  UnknownOperation: wire('UnknownOperationException'),
+  RepositoryPolicyNotFound: wire('RepositoryPolicyNotFoundException'),
+  RegistryPolicyNotFound: wire('RegistryPolicyNotFoundException'),
+  LifecyclePolicyNotFound: wire('LifecyclePolicyNotFoundException'),
+  LifecyclePolicyPreviewInProgress: wire('LifecyclePolicyPreviewInProgressException'),
+  LifecyclePolicyPreviewNotFound: wire('LifecyclePolicyPreviewNotFoundException'),
+  MissingAuthenticationToken: wire('MissingAuthenticationTokenException', 403),
+  IncompleteSignature: wire('IncompleteSignatureException'),
+  InvalidSignature: wire('InvalidSignatureException'),
+  ExpiredToken: wire('ExpiredTokenException'),
+} as const;
+
+/** IAM and STS Query API `<Code>`s, with the statuses AWS answers them with. */
+export const IamCodes = {
+  Validation: wire('ValidationError'),
+  NoSuchEntity: wire('NoSuchEntity', 404),
+  EntityAlreadyExists: wire('EntityAlreadyExists', 409),
+  DeleteConflict: wire('DeleteConflict', 409),
+  LimitExceeded: wire('LimitExceeded', 409),
+  MalformedPolicyDocument: wire('MalformedPolicyDocument'),
+  InvalidAction: wire('InvalidAction'),
+  AccessDenied: wire('AccessDenied', 403),
+  ServiceFailure: wire('ServiceFailure', 500),
+  MissingAuthenticationToken: wire('MissingAuthenticationToken', 403),
+  IncompleteSignature: wire('IncompleteSignature'),
+  SignatureDoesNotMatch: wire('SignatureDoesNotMatch', 403),
+  RequestExpired: wire('RequestExpired'),
+  InvalidClientTokenId: wire('InvalidClientTokenId', 403),
+  ExpiredToken: wire('ExpiredToken', 403),
+} as const;
+
+/** KMS JSON API `__type`s: Berth's own KMS answers with them, and an AWS KMS answers Berth with them. */
+export const KmsCodes = {
+  NotFound: wire('NotFoundException'),
+  Disabled: wire('DisabledException'),
+  Validation: wire('ValidationException'),
+  Serialization: wire('SerializationException'),
+  UnknownOperation: wire('UnknownOperationException'),
+  AlreadyExists: wire('AlreadyExistsException'),
+  InvalidAliasName: wire('InvalidAliasNameException'),
+  LimitExceeded: wire('LimitExceededException'),
+  AccessDenied: wire('AccessDeniedException'),
+  InvalidState: wire('KMSInvalidStateException'),
+  InvalidCiphertext: wire('InvalidCiphertextException'),
+  IncorrectKey: wire('IncorrectKeyException'),
+  InvalidMarker: wire('InvalidMarkerException'),
+  KeyUnavailable: wire('KeyUnavailableException'),
+  UnsupportedOperation: wire('UnsupportedOperationException'),
+  DryRunOperation: wire('DryRunOperationException'),
+  Internal: wire('KMSInternalException', 500),
+} as const;

@@ -18,6 +18,7 @@
  * any other change to any byte fails the tag.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { KmsCodes } from '../core/errors.js';
 import { kmsError } from './kms-errors.js';
 
 /** The HKDF info of the subkey every KMS API ciphertext is made under. */
@@ -32,7 +33,7 @@ export const CIPHERTEXT_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
 
 export type EncryptionContext = Record<string, string>;
 
-export const invalidCiphertext = (why: string) => kmsError('InvalidCiphertextException', `The ciphertext is invalid: ${why}`);
+export const invalidCiphertext = (why: string) => kmsError(KmsCodes.InvalidCiphertext, `The ciphertext is invalid: ${why}`);
 
 /**
  * The encryption context as bytes, the same for any order of its pairs: a big-endian u32 count,

@@ -5,6 +5,7 @@
  * message quotes. And the names a caller may give an alias.
  */
 
+import { KmsCodes } from '../core/errors.js';
 import { AWS_ALIAS_PREFIX } from './key-metadata.js';
 import { kmsInvalid } from './kms-errors.js';
 
@@ -47,9 +48,9 @@ export function parseKeyRef(accountId: string, region: string, ref: string): Key
 /** KMS's rules for alias names a caller may choose: `alias/aws/` is the service's. */
 export function checkAliasName(alias: string): void {
   if (!ALIAS_RE.test(alias)) {
-    throw kmsInvalid('InvalidAliasNameException', `Alias '${alias}' is invalid: an alias name is alias/ followed by 1 to 250 of A-Z a-z 0-9 / _ -`);
+    throw kmsInvalid(KmsCodes.InvalidAliasName, `Alias '${alias}' is invalid: an alias name is alias/ followed by 1 to 250 of A-Z a-z 0-9 / _ -`);
   }
   if (alias.toLowerCase().startsWith(AWS_ALIAS_PREFIX)) {
-    throw kmsInvalid('InvalidAliasNameException', `Alias '${alias}' is invalid: ${AWS_ALIAS_PREFIX} is reserved for AWS managed keys`);
+    throw kmsInvalid(KmsCodes.InvalidAliasName, `Alias '${alias}' is invalid: ${AWS_ALIAS_PREFIX} is reserved for AWS managed keys`);
   }
 }

@@ -16,6 +16,7 @@
 import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import type { WrappingKey, WrappingKeys } from '../blobstore/encrypted/wrapping-keys.js';
 import type { Clock } from '../core/clock.js';
+import { KmsCodes } from '../core/errors.js';
 import type { KmsKeyRecord, KmsKeyState, KmsKeyStore } from '../metadata/types.js';
 import { isAwsManaged } from './key-metadata.js';
 import { materialSealingKey, MATERIAL_BYTES, openMaterial, sealMaterial } from './key-material.js';
@@ -68,7 +69,7 @@ export class KmsKeys {
   async create(accountId: string, region: string, opts: { alias?: string; description?: string } = {}): Promise<KmsKeyRecord> {
     if (opts.alias !== undefined) checkAliasName(opts.alias);
     if (opts.description !== undefined && opts.description.length > MAX_DESCRIPTION) {
-      throw kmsInvalid('ValidationException', `The description is invalid: at most ${MAX_DESCRIPTION} characters`);
+      throw kmsInvalid(KmsCodes.Validation, `The description is invalid: at most ${MAX_DESCRIPTION} characters`);
     }
     const r = await this.#insert(accountId, region, opts.alias, opts.description ?? '');
     if (r.kind === 'aliasTaken') throw aliasExists(aliasArn(region, accountId, opts.alias!));
@@ -160,7 +161,7 @@ export class KmsKeys {
     // Read fresh, not from the cache: the reference must name a key now.
     const key = await this.#lookup(accountId, region, keyRef);
     // KMS refuses this for AWS managed keys: their key policy grants no one kms:DisableKey.
-    if (isAwsManaged(key)) throw kmsInvalid('AccessDeniedException', `${key.arn} is an AWS managed key: it cannot be ${state === 'Enabled' ? 'enabled' : 'disabled'}`);
+    if (isAwsManaged(key)) throw kmsInvalid(KmsCodes.AccessDenied, `${key.arn} is an AWS managed key: it cannot be ${state === 'Enabled' ? 'enabled' : 'disabled'}`);
     if (!(await this.#store.setState(key.id, state))) throw keyNotFound(key.arn);
     return this.#updated({ ...key, state });
   }
@@ -177,7 +178,7 @@ export class KmsKeys {
     if (r === 'notFound') throw keyNotFound(key.arn);
     if (r === 'aliasTaken') throw aliasExists(aliasArn(region, accountId, alias));
     if (r === 'hasAlias') {
-      throw kmsError('LimitExceededException', `${key.arn} already has an alias: Berth keeps one alias per key; delete it (DeleteAlias) before creating another`);
+      throw kmsError(KmsCodes.LimitExceeded, `${key.arn} already has an alias: Berth keeps one alias per key; delete it (DeleteAlias) before creating another`);
     }
     this.#refs.clear();
     return this.#updated({ ...key, alias });
@@ -207,7 +208,7 @@ export class KmsKeys {
    * key is disabled. The material itself never leaves this object.
    */
   async deriveKey(key: KmsKeyRecord, info: string): Promise<Buffer> {
-    if (key.origin !== 'BERTH') throw kmsError('KMSInvalidStateException', `${key.arn} is not a key Berth holds`);
+    if (key.origin !== 'BERTH') throw kmsError(KmsCodes.InvalidState, `${key.arn} is not a key Berth holds`);
     const entry = await this.#entry(key.id);
     if (!entry) throw keyNotFound(key.arn);
     const { key: material } = this.#usable(entry);
@@ -250,7 +251,7 @@ export class KmsKeys {
   wrappingKeysFor(key: KmsKeyRecord): WrappingKeys {
     return {
       current: async () => {
-        if (key.origin !== 'BERTH') throw kmsError('KMSInvalidStateException', `${key.arn} is not a key Berth holds`);
+        if (key.origin !== 'BERTH') throw kmsError(KmsCodes.InvalidState, `${key.arn} is not a key Berth holds`);
         const entry = await this.#entry(key.id);
         if (!entry) throw keyNotFound(key.arn);
         return this.#usable(entry);
@@ -282,7 +283,7 @@ export class KmsKeys {
       try {
         entry.material = openMaterial(record.sealedMaterial ?? '', this.#sealingKey, record.id);
       } catch {
-        throw kmsError('KMSInvalidStateException', `The key material of ${record.arn} cannot be opened: it was sealed under another server key, or altered`);
+        throw kmsError(KmsCodes.InvalidState, `The key material of ${record.arn} cannot be opened: it was sealed under another server key, or altered`);
       }
     }
     // A copy: a caller that wipes its key after use must not wipe the cache's.

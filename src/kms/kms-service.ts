@@ -6,6 +6,7 @@
  * DisabledException only to those allowed to use it.
  */
 import { randomBytes } from 'node:crypto';
+import { KmsCodes } from '../core/errors.js';
 import type { KmsKeyRecord } from '../metadata/types.js';
 import { CIPHERTEXT_KEY_INFO, ciphertextKeyId, invalidCiphertext, openCiphertext, sealCiphertext, type EncryptionContext } from './ciphertext.js';
 import { aliasArn, keyIdBytes, uuidOf } from './key-refs.js';
@@ -71,11 +72,11 @@ export class KmsService {
     try {
       key = await this.keys.describe(accountId, region, id);
     } catch (e) {
-      if (isKmsKeyError(e) && e.kmsType === 'NotFoundException') throw invalidCiphertext('it names no key of this account and region');
+      if (isKmsKeyError(e) && e.kms === KmsCodes.NotFound) throw invalidCiphertext('it names no key of this account and region');
       throw e;
     }
     if (named && named.id !== key.id) {
-      throw kmsError('IncorrectKeyException', `The key ID in the request does not identify the key that was used to encrypt the ciphertext (${named.arn})`);
+      throw kmsError(KmsCodes.IncorrectKey, `The key ID in the request does not identify the key that was used to encrypt the ciphertext (${named.arn})`);
     }
     return key;
   }
@@ -123,7 +124,7 @@ function paginate(
   return { items };
 }
 
-const invalidMarker = () => kmsError('InvalidMarkerException', 'The marker is invalid: pass the NextMarker of the previous page');
+const invalidMarker = () => kmsError(KmsCodes.InvalidMarker, 'The marker is invalid: pass the NextMarker of the previous page');
 
 function encodeMarker(op: string, after: string): string {
   return Buffer.from(JSON.stringify({ op, after })).toString('base64url');

@@ -5,7 +5,7 @@
  * ECR's KmsException; anything else (the endpoint unreachable) stays a fault.
  */
 import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { Codes, RegistryError } from '../core/errors.js';
+import { Codes, KmsCodes, RegistryError } from '../core/errors.js';
 
 export interface RemoteKms {
   /** The key's ARN and whether it may be used. */
@@ -15,16 +15,18 @@ export interface RemoteKms {
   decrypt(arn: string, ciphertext: Buffer, context: Record<string, string>): Promise<Buffer>;
 }
 
-const OWNER_ERRORS = new Set([
-  'NotFoundException',
-  'DisabledException',
-  'KMSInvalidStateException',
-  'AccessDeniedException',
-  'IncorrectKeyException',
-  'InvalidCiphertextException',
-  'KeyUnavailableException',
-  'ValidationException',
-]);
+const OWNER_ERRORS = new Set(
+  [
+    KmsCodes.NotFound,
+    KmsCodes.Disabled,
+    KmsCodes.InvalidState,
+    KmsCodes.AccessDenied,
+    KmsCodes.IncorrectKey,
+    KmsCodes.InvalidCiphertext,
+    KmsCodes.KeyUnavailable,
+    KmsCodes.Validation,
+  ].map((c) => c.code),
+);
 
 async function ownerErrors<T>(p: Promise<T>): Promise<T> {
   try {

@@ -1,6 +1,7 @@
 /** ECR Public's own repository operations: create with catalog data, describe, delete, DescribeImageTags. */
 import { z } from 'zod';
 import { repositoryArn } from '../../core/arns.js';
+import { Codes } from '../../core/errors.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
 import { accountOf } from '../../registry/context.js';
 import { registryKey, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
@@ -45,7 +46,7 @@ export const DescribeRepositories: EcrAction = async (call) => {
   const input = parseInput(describeInput, call.body);
   if (input.repositoryNames) {
     if (input.nextToken !== undefined || input.maxResults !== undefined) {
-      throw new EcrError('InvalidParameterException', 'repositoryNames cannot be used together with nextToken or maxResults');
+      throw new EcrError(Codes.InvalidParameter, 'repositoryNames cannot be used together with nextToken or maxResults');
     }
     const repos = [];
     for (const name of input.repositoryNames) repos.push(await call.registry.repositories.get(repoScope(call, name, input.registryId)));

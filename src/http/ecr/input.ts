@@ -12,6 +12,7 @@
  *    `InvalidParameterException: Invalid parameter at '<field>' failed to satisfy constraint: '<why>'`.
  */
 import { z } from 'zod';
+import { Codes, EcrCodes } from '../../core/errors.js';
 import { EcrError } from './protocol.js';
 
 type Issue = z.core.$ZodIssue;
@@ -28,7 +29,7 @@ export function parseInput<T extends z.ZodType>(schema: T, body: unknown): z.inf
 /** The one error ECR would answer for these issues (exported for unit tests). */
 export function inputError(issues: readonly Issue[], input: unknown): EcrError {
   const serialization = issues.find((i) => isSerializationIssue(i, input, issues));
-  if (serialization) return new EcrError('SerializationException', serializationMessage(serialization));
+  if (serialization) return new EcrError(EcrCodes.Serialization, serializationMessage(serialization));
   const seen = new Set<string>();
   const model: string[] = [];
   for (const issue of issues) {
@@ -40,10 +41,10 @@ export function inputError(issues: readonly Issue[], input: unknown): EcrError {
   }
   if (model.length > 0) {
     const count = model.length === 1 ? '1 validation error detected' : `${model.length} validation errors detected`;
-    return new EcrError('ValidationException', `${count}: ${model.join('; ')}`);
+    return new EcrError(EcrCodes.Validation, `${count}: ${model.join('; ')}`);
   }
   const issue = issues[0]!;
-  return new EcrError('InvalidParameterException', `Invalid parameter at '${memberPath(issue.path) || 'request'}' failed to satisfy constraint: '${issue.message}'`);
+  return new EcrError(Codes.InvalidParameter, `Invalid parameter at '${memberPath(issue.path) || 'request'}' failed to satisfy constraint: '${issue.message}'`);
 }
 
 /** A rule of ECR's own, beyond its model's constraints: InvalidParameterException when broken. */
@@ -177,5 +178,5 @@ export function decodeToken(op: string, token: string | undefined): string | und
   } catch {
     // fall through
   }
-  throw new EcrError('InvalidParameterException', "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
+  throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
 }

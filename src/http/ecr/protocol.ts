@@ -8,22 +8,31 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
-import { Codes, isRegistryError, isStorageFull, RegistryError } from '../../core/errors.js';
+import { Codes, ecrWire, isRegistryError, isStorageFull, RegistryError, type ErrorCode, type WireCode } from '../../core/errors.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-/** An error in ECR's terms: the exception name and message, plus any modelled extra members. */
+/**
+ * An error in ECR's terms: a catalogue entry (src/core/errors.ts) with its message, plus any
+ * modelled extra members. KMS's API renders its errors the same way.
+ */
 export class EcrError extends Error {
+  /** The `__type`. */
+  readonly type: string;
+  readonly status: number;
+
   constructor(
-    readonly type: string,
+    code: ErrorCode | WireCode,
     message: string,
     readonly extra: Record<string, unknown> = {},
-    readonly status = 400,
   ) {
     super(message);
     this.name = 'EcrError';
+    const w = 'ecr' in code ? ecrWire(code) : code;
+    this.type = w.code;
+    this.status = w.status;
   }
 }
 
@@ -57,14 +66,12 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
     status = err.status;
   } else if (isRegistryError(err) || isStorageFull(err)) {
     const e = isRegistryError(err) ? err : new RegistryError(Codes.StorageFull);
-    type = e.code.ecr;
+    ({ code: type, status } = ecrWire(e.code));
     message = e.message;
-    status = e.code.ecrStatus ?? (e.code.status >= 500 ? 500 : 400);
   } else {
     log.error({ err, target: req.headers['x-amz-target'] }, 'ecr request failed');
-    type = 'ServerException';
+    ({ code: type, status } = ecrWire(Codes.Internal));
     message = 'An internal error occurred';
-    status = 500;
   }
   if (res.headersSent) {
     res.destroy();

@@ -1,6 +1,7 @@
 /** Dispatches an ECR JSON API request to its action by `X-Amz-Target`. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { Codes, EcrCodes } from '../../core/errors.js';
 import type { Registry } from '../../registry/registry.js';
 import { contentLength, readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
@@ -119,7 +120,7 @@ export function isJsonApiRequest(req: IncomingMessage, targetPrefix: string): bo
  */
 export function rejectUnknownJsonApi(req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
   const target = String(req.headers['x-amz-target']).slice(0, 100);
-  return sendEcrError(req, res, new EcrError('UnknownOperationException', `Unknown operation ${target}`), log);
+  return sendEcrError(req, res, new EcrError(EcrCodes.UnknownOperation, `Unknown operation ${target}`), log);
 }
 
 /** One AWS JSON 1.1 service over the registry core: ECR, or ECR Public. */
@@ -146,23 +147,23 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
   try {
     const op = String(req.headers['x-amz-target']).slice(api.targetPrefix.length);
     const action = Object.hasOwn(api.actions, op) ? api.actions[op] : undefined;
-    if (!action) throw new EcrError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
+    if (!action) throw new EcrError(EcrCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
     // Most calls declare a small body, and then the key need not be looked up twice.
     const declared = contentLength(req);
     const credentialed = (declared !== undefined && declared <= MAX_UNAUTHENTICATED_BODY_BYTES) || (await opts.authenticator.namesActiveKey(req));
     const raw = await readBody(req, credentialed ? MAX_BODY_BYTES : MAX_UNAUTHENTICATED_BODY_BYTES).catch(async () => {
       // Too large to read without credentials: the answer is the authentication error.
       if (!credentialed) await opts.authenticator.signed(req, Buffer.alloc(0), [api.service]);
-      throw new EcrError('SerializationException', 'request body is too large');
+      throw new EcrError(EcrCodes.Serialization, 'request body is too large');
     });
     let body: unknown;
     try {
       body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
     } catch {
-      throw new EcrError('SerializationException', 'request body is not valid JSON');
+      throw new EcrError(EcrCodes.Serialization, 'request body is not valid JSON');
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new EcrError('SerializationException', 'request body must be a JSON object');
+      throw new EcrError(EcrCodes.Serialization, 'request body must be a JSON object');
     }
     // As AWS: a signature scoped to a region this endpoint does not serve is refused, so a
     // client's --region can never address a registry /v2 does not serve.
@@ -233,7 +234,7 @@ async function authorize(
       }
     }
   } catch (e) {
-    if (e instanceof AccessDenied) throw new EcrError('AccessDeniedException', e.message);
+    if (e instanceof AccessDenied) throw new EcrError(Codes.Denied, e.message);
     throw e;
   }
 }

@@ -2,6 +2,7 @@
  * The IAM and STS Query actions Berth serves, so `aws iam` and `aws sts` manage Berth's users,
  * access keys and policies unchanged. Each action works inside the caller's account.
  */
+import { IamCodes } from '../../core/errors.js';
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
 import { QueryError, required, type XmlValue } from './query.js';
@@ -74,7 +75,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async UpdateAccessKey(call) {
     const status = required(call.form, 'Status');
-    if (status !== 'Active' && status !== 'Inactive') throw new QueryError('ValidationError', 'Status must be Active or Inactive');
+    if (status !== 'Active' && status !== 'Inactive') throw new QueryError(IamCodes.Validation, 'Status must be Active or Inactive');
     await call.identities.setAccessKeyStatus(call.accountId, userOf(call), required(call.form, 'AccessKeyId'), status);
     return undefined;
   },
@@ -88,7 +89,7 @@ export const iamActions: Record<string, QueryAction> = {
     const userName = required(call.form, 'UserName');
     const name = required(call.form, 'PolicyName');
     const p = (await call.identities.userPolicies(call.accountId, userName)).find((x) => x.kind === 'inline' && x.name === name);
-    if (!p) throw new QueryError('NoSuchEntity', `The user policy with name ${name} cannot be found.`, 404);
+    if (!p) throw new QueryError(IamCodes.NoSuchEntity, `The user policy with name ${name} cannot be found.`);
     // IAM returns the document URL-encoded; the CLI decodes it.
     return { UserName: userName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
   },
@@ -102,7 +103,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async AttachUserPolicy(call) {
     const arn = required(call.form, 'PolicyArn');
-    if (!call.isManagedPolicy(arn)) throw new QueryError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
+    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} does not exist or is not attachable.`);
     await call.identities.attachUserPolicy(call.accountId, required(call.form, 'UserName'), arn);
     return undefined;
   },

@@ -6,18 +6,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IamCodes, type WireCode } from '../../core/errors.js';
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
+/** An error in Query terms: an `IamCodes` entry (src/core/errors.ts), which carries its status, and a message. */
 export class QueryError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(wire: WireCode, message: string) {
     super(message);
     this.name = 'QueryError';
+    this.code = wire.code;
+    this.status = wire.status;
   }
 }
 
@@ -69,7 +72,7 @@ export function sendQueryError(res: ServerResponse, namespace: string, err: Quer
 /** A required string parameter, with IAM's validation error when missing. */
 export function required(form: URLSearchParams, name: string): string {
   const v = form.get(name);
-  if (v === null || v === '') throw new QueryError('ValidationError', `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+  if (v === null || v === '') throw new QueryError(IamCodes.Validation, `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
   return v;
 }
 

@@ -2,21 +2,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
+import { IamCodes } from '../../core/errors.js';
 import { parseAuthorization, splitUrl } from '../../auth/sigv4.js';
 import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Authenticator } from '../authn.js';
 import { readBody } from '../request.js';
 import { iamActions, stsActions, type QueryCall } from './actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult } from './query.js';
-
-const IDENTITY_STATUS: Record<IdentityError['code'], number> = {
-  NoSuchEntity: 404,
-  EntityAlreadyExists: 409,
-  DeleteConflict: 409,
-  ValidationError: 400,
-  LimitExceeded: 409,
-  MalformedPolicyDocument: 400,
-};
 
 export interface QueryRouterOptions {
   authenticator: Authenticator;
@@ -30,7 +22,7 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
   let namespace = IAM_NAMESPACE;
   try {
     const body = await readBody(req, 1024 * 1024).catch(() => {
-      throw new QueryError('ValidationError', 'request body is too large');
+      throw new QueryError(IamCodes.Validation, 'request body is too large');
     });
     const form = parseForm(body);
     rejectUnservedService(req, form);
@@ -39,10 +31,10 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     if (service === 'sts') namespace = STS_NAMESPACE;
     const name = form.get('Action') ?? '';
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
-    if (!action) throw new QueryError('InvalidAction', `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
+    if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
     // Managing identities is the account root's business until IAM actions go through policies.
     if (service === 'iam' && principal.kind !== 'root') {
-      throw new QueryError('AccessDenied', `User: ${principal.arn} is not authorized to perform: iam:${name}`, 403);
+      throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: iam:${name}`);
     }
     const result = await action({
       form,
@@ -56,11 +48,11 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     sendQueryResult(res, name, namespace, result);
   } catch (err) {
     if (err instanceof QueryError) sendQueryError(res, namespace, err);
-    else if (err instanceof IdentityError) sendQueryError(res, namespace, new QueryError(err.code, err.message, IDENTITY_STATUS[err.code]));
-    else if (isAuthError(err)) sendQueryError(res, namespace, new QueryError(err.query.code, err.message, err.query.status));
+    else if (err instanceof IdentityError) sendQueryError(res, namespace, new QueryError(err.code, err.message));
+    else if (isAuthError(err)) sendQueryError(res, namespace, new QueryError(err.query, err.message));
     else {
       opts.log.error({ err }, 'query request failed');
-      sendQueryError(res, namespace, new QueryError('ServiceFailure', 'An internal error occurred', 500));
+      sendQueryError(res, namespace, new QueryError(IamCodes.ServiceFailure, 'An internal error occurred'));
     }
   }
 }
@@ -81,6 +73,6 @@ function rejectUnservedService(req: IncomingMessage, form: URLSearchParams): voi
     return;
   }
   if (!QUERY_SERVICES.has(service)) {
-    throw new QueryError('InvalidAction', `The action ${(form.get('Action') ?? '').slice(0, 100)} is not valid for this web service.`);
+    throw new QueryError(IamCodes.InvalidAction, `The action ${(form.get('Action') ?? '').slice(0, 100)} is not valid for this web service.`);
   }
 }

@@ -12,6 +12,7 @@
  */
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Principal } from '../../auth/principal.js';
+import { KmsCodes } from '../../core/errors.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
 import { evaluate } from '../../iam/evaluator.js';
 import type { Policy } from '../../iam/policy.js';
@@ -51,7 +52,7 @@ export class KmsAuthorizer {
     });
     if (decision.allowed) return;
     const why = decision.explicitDeny ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${target.action} action`;
-    throw kmsWireError('AccessDeniedException', `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
+    throw kmsWireError(KmsCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
   }
 }
 

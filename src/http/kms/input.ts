@@ -7,13 +7,14 @@
  * members this model lacks still work.
  */
 import { z } from 'zod';
+import { KmsCodes } from '../../core/errors.js';
 import { kmsWireError } from './protocol.js';
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 const fieldName = (path: PropertyKey[]) => path.map((p) => (typeof p === 'string' ? lowerFirst(p) : String(p))).join('.') || 'request';
 
 export const validation = (field: string, constraint: string) =>
-  kmsWireError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`);
+  kmsWireError(KmsCodes.Validation, `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`);
 
 function valueAt(body: unknown, path: PropertyKey[]): unknown {
   let v = body;
@@ -28,8 +29,8 @@ export function parseKmsInput<T extends z.ZodType>(schema: T, body: unknown): z.
   const field = fieldName(issue.path);
   if (issue.code === 'invalid_type') {
     const v = valueAt(body, issue.path);
-    if (v === undefined || v === null) throw kmsWireError('ValidationException', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-    throw kmsWireError('SerializationException', `Unexpected value type at '${field}': expected ${issue.expected}`);
+    if (v === undefined || v === null) throw kmsWireError(KmsCodes.Validation, `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    throw kmsWireError(KmsCodes.Serialization, `Unexpected value type at '${field}': expected ${issue.expected}`);
   }
   throw validation(field, issue.message);
 }
@@ -62,7 +63,7 @@ export const encryptionAlgorithm = oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1
 export function decodeBlob(member: string, value: string, maxBytes: number): Buffer {
   const field = lowerFirst(member);
   if (value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-    throw kmsWireError('SerializationException', `'${field}' is not valid base64`);
+    throw kmsWireError(KmsCodes.Serialization, `'${field}' is not valid base64`);
   }
   const bytes = Buffer.from(value, 'base64');
   if (bytes.length < 1) throw validation(field, 'Member must have length greater than or equal to 1');

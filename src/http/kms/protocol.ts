@@ -9,14 +9,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
+import { KmsCodes, type WireCode } from '../../core/errors.js';
 import { isKmsKeyError } from '../../kms/kms-errors.js';
 import { EcrError, sendEcrError } from '../ecr/protocol.js';
 
 export const KMS_TARGET_PREFIX = 'TrentService.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-/** An error as KMS names it: `type` is the `__type` (NotFoundException, ValidationException, ...). */
-export const kmsWireError = (type: string, message: string): EcrError => new EcrError(type, message);
+/** An error as KMS names it: `type` is a `KmsCodes` entry (NotFoundException, ValidationException, ...). */
+export const kmsWireError = (type: WireCode, message: string): EcrError => new EcrError(type, message);
 
 export function sendKmsJson(res: ServerResponse, value: unknown): void {
   // The replacer sees Dates and Buffers already turned by their toJSON; `this[key]` is the original.
@@ -43,10 +44,10 @@ export async function sendKmsError(req: IncomingMessage, res: ServerResponse, er
   if (err instanceof EcrError || isAuthError(err)) {
     wire = err;
   } else if (isKmsKeyError(err)) {
-    wire = kmsWireError(err.kmsType, err.message);
+    wire = kmsWireError(err.kms, err.message);
   } else {
     log.error({ err, target: req.headers['x-amz-target'] }, 'kms request failed');
-    wire = new EcrError('KMSInternalException', 'An internal error occurred', {}, 500);
+    wire = kmsWireError(KmsCodes.Internal, 'An internal error occurred');
   }
   await sendEcrError(req, res, wire, log);
 }

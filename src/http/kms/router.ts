@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { KmsCodes } from '../../core/errors.js';
 import type { KmsService } from '../../kms/kms-service.js';
 import type { Authenticator } from '../authn.js';
 import { isJsonApiRequest } from '../ecr/router.js';
@@ -55,20 +56,20 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
   try {
     const op = String(req.headers['x-amz-target']).slice(KMS_TARGET_PREFIX.length);
     const action = Object.hasOwn(ACTIONS, op) ? ACTIONS[op] : undefined;
-    if (!action) throw kmsWireError('UnknownOperationException', `Unknown operation ${op.slice(0, 100)}`);
+    if (!action) throw kmsWireError(KmsCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
-      throw kmsWireError('SerializationException', 'request body is too large');
+      throw kmsWireError(KmsCodes.Serialization, 'request body is too large');
     });
     let body: unknown;
     try {
       body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
     } catch {
-      throw kmsWireError('SerializationException', 'request body is not valid JSON');
+      throw kmsWireError(KmsCodes.Serialization, 'request body is not valid JSON');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsWireError('SerializationException', 'request body must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsWireError(KmsCodes.Serialization, 'request body must be a JSON object');
     const region = opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, ['kms'], [region]);
-    if (!opts.kms) throw kmsWireError('UnsupportedOperationException', 'This Berth server does not serve the KMS API');
+    if (!opts.kms) throw kmsWireError(KmsCodes.UnsupportedOperation, 'This Berth server does not serve the KMS API');
     const { service, authorizer } = opts.kms;
     const sourceIp = req.socket.remoteAddress;
     const call: KmsCall = {

@@ -1,6 +1,7 @@
 /** PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage, ListImageReferrers. */
 import { z } from 'zod';
 import { isDigest, type Digest } from '../../../core/digest.js';
+import { Codes } from '../../../core/errors.js';
 import { accountOf } from '../../../registry/context.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
@@ -106,7 +107,7 @@ export const DescribeImages: EcrAction = async (call) => {
   const accountId = accountOf(scope.registryId);
   if (input.imageIds) {
     if (input.nextToken !== undefined || input.maxResults !== undefined) {
-      throw new EcrError('InvalidParameterException', 'imageIds cannot be used together with nextToken or maxResults');
+      throw new EcrError(Codes.InvalidParameter, 'imageIds cannot be used together with nextToken or maxResults');
     }
     const images = await call.registry.images.requireAll(scope, input.imageIds);
     const details = await call.registry.images.details(scope, images);
@@ -150,7 +151,7 @@ const referrersInput = z
 export const ListImageReferrers: EcrAction = async (call) => {
   const input = parseInput(referrersInput, call.body);
   if (!isDigest(input.subjectId.imageDigest)) {
-    throw new EcrError('InvalidParameterException', "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: 'invalid digest'");
+    throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: 'invalid digest'");
   }
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const all = await call.registry.manifests.referrers(scope, input.subjectId.imageDigest as Digest);

@@ -66,7 +66,7 @@ export const UploadLayerPart: EcrAction = async (call) => {
   const part = Buffer.from(input.layerPartBlob, 'base64');
   const invalidPart = async (message: string) => {
     const status = await call.registry.uploads.status(scope, input.uploadId);
-    return new EcrError('InvalidLayerPartException', message, {
+    return new EcrError(Codes.BlobUploadInvalid, message, {
       registryId: accountOf(scope.registryId),
       repositoryName: scope.name,
       uploadId: input.uploadId,
@@ -93,13 +93,13 @@ export const CompleteLayerUpload: EcrAction = async (call) => {
   const input = parseInput(completeInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const digest = input.layerDigests[0]!;
-  if (!isDigest(digest)) throw new EcrError('InvalidLayerException', `Invalid layer digest ${digest.slice(0, 200)}`);
+  if (!isDigest(digest)) throw new EcrError(Codes.DigestInvalid, `Invalid layer digest ${digest.slice(0, 200)}`);
   const status = await call.registry.uploads.status(scope, input.uploadId);
-  if (status.size === 0) throw new EcrError('EmptyUploadException', 'The upload contains no parts');
+  if (status.size === 0) throw new EcrError(Codes.EmptyUpload, 'The upload contains no parts');
   const existing = await call.registry.blobs.stat(scope, digest).catch(() => undefined);
   if (existing) {
     await call.registry.uploads.cancel(scope, input.uploadId);
-    throw new EcrError('LayerAlreadyExistsException', `The layer ${digest} already exists in the repository ${scope.name}`);
+    throw new EcrError(Codes.LayerAlreadyExists, `The layer ${digest} already exists in the repository ${scope.name}`);
   }
   await call.registry.uploads.complete(scope, input.uploadId, digest as Digest);
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
@@ -110,7 +110,7 @@ const downloadInput = z.object({ registryId: registryId.optional(), repositoryNa
 export const GetDownloadUrlForLayer: EcrAction = async (call) => {
   const input = parseInput(downloadInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  if (!isDigest(input.layerDigest)) throw new EcrError('InvalidParameterException', "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
+  if (!isDigest(input.layerDigest)) throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
   await call.registry.blobs.stat(scope, input.layerDigest);
   // As ECR does: a presigned URL to the bytes when the store has one; else this registry's /v2 URL (needs the login token).
   const downloadUrl = (await call.registry.blobs.presignedUrl(scope, input.layerDigest)) ?? `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`;

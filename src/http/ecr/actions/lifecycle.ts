@@ -1,5 +1,6 @@
 /** Put/Get/DeleteLifecyclePolicy and Start/GetLifecyclePolicyPreview. */
 import { z } from 'zod';
+import { Codes, EcrCodes } from '../../../core/errors.js';
 import type { PlannedAction } from '../../../lifecycle/engine.js';
 import { PreviewInProgress, PreviewNotFound } from '../../../lifecycle/previews.js';
 import { accountOf, type RepoScope } from '../../../registry/context.js';
@@ -15,7 +16,7 @@ async function orNotFound<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof PolicyNotFound) throw new EcrError('LifecyclePolicyNotFoundException', e.message);
+    if (e instanceof PolicyNotFound) throw new EcrError(EcrCodes.LifecyclePolicyNotFound, e.message);
     throw e;
   }
 }
@@ -55,7 +56,7 @@ export const StartLifecyclePolicyPreview: EcrAction = async (call) => {
     const started = await orNotFound(() => call.lifecyclePreviews.start(scope, input.lifecyclePolicyText));
     return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: started.policyText, status: 'IN_PROGRESS' };
   } catch (e) {
-    if (e instanceof PreviewInProgress) throw new EcrError('LifecyclePolicyPreviewInProgressException', e.message);
+    if (e instanceof PreviewInProgress) throw new EcrError(EcrCodes.LifecyclePolicyPreviewInProgress, e.message);
     throw e;
   }
 };
@@ -72,14 +73,14 @@ const previewInput = repoInput
 export const GetLifecyclePolicyPreview: EcrAction = async (call) => {
   const input = parseInput(previewInput, call.body);
   if (input.imageIds && (input.nextToken !== undefined || input.maxResults !== undefined)) {
-    throw new EcrError('InvalidParameterException', 'imageIds cannot be used together with nextToken or maxResults');
+    throw new EcrError(Codes.InvalidParameter, 'imageIds cannot be used together with nextToken or maxResults');
   }
   const scope = repoScope(call, input.repositoryName, input.registryId);
   let preview;
   try {
     preview = await call.lifecyclePreviews.get(scope);
   } catch (e) {
-    if (e instanceof PreviewNotFound) throw new EcrError('LifecyclePolicyPreviewNotFoundException', e.message);
+    if (e instanceof PreviewNotFound) throw new EcrError(EcrCodes.LifecyclePolicyPreviewNotFound, e.message);
     throw e;
   }
   const tagStatus = input.filter?.tagStatus ?? 'ANY';
@@ -90,7 +91,7 @@ export const GetLifecyclePolicyPreview: EcrAction = async (call) => {
       (!wanted || wanted.some((id) => (id.imageDigest === undefined || id.imageDigest === a.digest) && (id.imageTag === undefined || a.tags.includes(id.imageTag)))),
   );
   const start = Number(decodeToken('GetLifecyclePolicyPreview', input.nextToken) ?? '0');
-  if (!Number.isSafeInteger(start) || start < 0) throw new EcrError('InvalidParameterException', "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
+  if (!Number.isSafeInteger(start) || start < 0) throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
   const limit = input.maxResults ?? 100;
   const page = matching.slice(start, start + limit);
   const transitioning = matching.filter((a) => a.action === 'transition').length;

@@ -1,7 +1,7 @@
 /** Set/Get/DeleteRepositoryPolicy, Put/Get/DeleteRegistryPolicy, and the registry policy scope (Put/GetAccountSetting). */
 import { z } from 'zod';
 import { accountOf } from '../../../registry/context.js';
-import { Codes, RegistryError } from '../../../core/errors.js';
+import { Codes, EcrCodes, RegistryError, type WireCode } from '../../../core/errors.js';
 import { PolicyNotFound, REGISTRY_POLICY_SCOPES, type RegistryPolicyScope } from '../../../registry/policies.js';
 import { registryKey, repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
@@ -10,7 +10,7 @@ import { EcrError } from '../protocol.js';
 const policyText = z.string().min(1).max(10240);
 
 /** Runs `fn`, answering a missing policy with the named ECR exception. */
-async function orNotFound<T>(type: string, fn: () => Promise<T>): Promise<T> {
+async function orNotFound<T>(type: WireCode, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -31,14 +31,14 @@ export const SetRepositoryPolicy: EcrAction = async (call) => {
 export const GetRepositoryPolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  const text = await orNotFound('RepositoryPolicyNotFoundException', () => call.registry.policies.repositoryPolicy(scope));
+  const text = await orNotFound(EcrCodes.RepositoryPolicyNotFound, () => call.registry.policies.repositoryPolicy(scope));
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, policyText: text };
 };
 
 export const DeleteRepositoryPolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  const text = await orNotFound('RepositoryPolicyNotFoundException', () => call.registry.policies.deleteRepositoryPolicy(scope));
+  const text = await orNotFound(EcrCodes.RepositoryPolicyNotFound, () => call.registry.policies.deleteRepositoryPolicy(scope));
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, policyText: text };
 };
 
@@ -50,13 +50,13 @@ export const PutRegistryPolicy: EcrAction = async (call) => {
 
 export const GetRegistryPolicy: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  const text = await orNotFound('RegistryPolicyNotFoundException', () => call.registry.policies.registryPolicy(registryKey(call)));
+  const text = await orNotFound(EcrCodes.RegistryPolicyNotFound, () => call.registry.policies.registryPolicy(registryKey(call)));
   return { registryId: call.accountId, policyText: text };
 };
 
 export const DeleteRegistryPolicy: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  const text = await orNotFound('RegistryPolicyNotFoundException', () => call.registry.policies.deleteRegistryPolicy(registryKey(call)));
+  const text = await orNotFound(EcrCodes.RegistryPolicyNotFound, () => call.registry.policies.deleteRegistryPolicy(registryKey(call)));
   return { registryId: call.accountId, policyText: text };
 };
 

@@ -1,5 +1,6 @@
 /** CreateRepository, DescribeRepositories, DeleteRepository. */
 import { z } from 'zod';
+import { Codes } from '../../../core/errors.js';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { registryKey, repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
@@ -54,7 +55,7 @@ export const DescribeRepositories: EcrAction = async (call) => {
   const input = parseInput(describeInput, call.body);
   if (input.repositoryNames) {
     if (input.nextToken !== undefined || input.maxResults !== undefined) {
-      throw new EcrError('InvalidParameterException', 'repositoryNames cannot be used together with nextToken or maxResults');
+      throw new EcrError(Codes.InvalidParameter, 'repositoryNames cannot be used together with nextToken or maxResults');
     }
     // One unknown name fails the whole call (Terraform relies on it).
     const repos = [];

@@ -1,6 +1,7 @@
 /** PutImageTagMutability, PutImageScanningConfiguration, TagResource, UntagResource, ListTagsForResource. */
 import { z } from 'zod';
 import { parseRepositoryArn } from '../../../core/arns.js';
+import { Codes } from '../../../core/errors.js';
 import { TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { accountOf } from '../../../registry/context.js';
 import { repoScope, type EcrAction, type EcrCall } from '../context.js';
@@ -44,7 +45,7 @@ export const PutImageScanningConfiguration: EcrAction = async (call) => {
 function repositoryOfArn(call: EcrCall, arn: string) {
   const m = parseRepositoryArn(arn);
   if (!m || m.region !== call.region) {
-    throw new EcrError('InvalidParameterException', "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
+    throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
   }
   return repoScope(call, parseInput(repositoryName, m.name), m.accountId);
 }

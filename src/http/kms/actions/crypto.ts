@@ -5,6 +5,7 @@
  * judged (DisabledException), as KMS does. DryRun stops after authorization.
  */
 import { z } from 'zod';
+import { KmsCodes } from '../../../core/errors.js';
 import type { KmsKeyRecord } from '../../../metadata/types.js';
 import { encryptionContextConditions } from '../authz.js';
 import type { KmsCall, KmsAction } from '../context.js';
@@ -25,7 +26,7 @@ const common = {
 /** Authorizes the call on `key` with its context; a dry run ends here, as it would have succeeded. */
 async function authorizeUse(call: KmsCall, key: KmsKeyRecord, input: { EncryptionContext?: Record<string, string> | undefined; DryRun?: boolean | undefined }) {
   await call.authorize(key.arn, encryptionContextConditions(input.EncryptionContext));
-  if (input.DryRun) throw kmsWireError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+  if (input.DryRun) throw kmsWireError(KmsCodes.DryRunOperation, 'The request would have succeeded, but the DryRun option is set.');
 }
 
 function checkAlgorithm(algorithm: string | undefined): void {
@@ -56,7 +57,7 @@ export const Decrypt: KmsAction = async (call) => {
   const input = parseKmsInput(DecryptInput, call.body);
   const blob = decodeBlob('CiphertextBlob', input.CiphertextBlob, MAX_CIPHERTEXT);
   checkAlgorithm(input.EncryptionAlgorithm);
-  if (input.Recipient !== undefined) throw kmsWireError('UnsupportedOperationException', "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
+  if (input.Recipient !== undefined) throw kmsWireError(KmsCodes.UnsupportedOperation, "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
   const key = await call.kms.keyOfCiphertext(call.accountId, call.region, blob, input.KeyId);
   await authorizeUse(call, key, input);
   const plaintext = await call.kms.decrypt(key, blob, input.EncryptionContext ?? {});
@@ -74,9 +75,9 @@ const DataKeyInput = z.object({
 async function dataKey(call: KmsCall) {
   const input = parseKmsInput(DataKeyInput, call.body);
   if ((input.KeySpec === undefined) === (input.NumberOfBytes === undefined)) {
-    throw kmsWireError('ValidationException', 'Please specify either number of bytes or key spec.');
+    throw kmsWireError(KmsCodes.Validation, 'Please specify either number of bytes or key spec.');
   }
-  if (input.Recipient !== undefined) throw kmsWireError('UnsupportedOperationException', "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
+  if (input.Recipient !== undefined) throw kmsWireError(KmsCodes.UnsupportedOperation, "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
   const bytes = input.NumberOfBytes ?? (input.KeySpec === 'AES_128' ? 16 : 32);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
   await authorizeUse(call, key, input);

@@ -5,6 +5,7 @@
  * quietly given something else (a Policy ignored would leave a key more open than asked).
  */
 import { z } from 'zod';
+import { KmsCodes } from '../../../core/errors.js';
 import { apiKeyMetadata } from '../../../kms/key-metadata.js';
 import type { KmsAction } from '../context.js';
 import { grantTokens, keyId, limit, marker, oneOf, parseKmsInput, text } from '../input.js';
@@ -24,7 +25,7 @@ const CreateKeyInput = z.object({
   XksKeyId: text(1, 128).optional(),
 });
 
-const unsupported = (what: string) => kmsWireError('UnsupportedOperationException', `Berth's KMS does not support ${what}`);
+const unsupported = (what: string) => kmsWireError(KmsCodes.UnsupportedOperation, `Berth's KMS does not support ${what}`);
 
 export const CreateKey: KmsAction = async (call) => {
   const input = parseKmsInput(CreateKeyInput, call.body);
