@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
@@ -17,6 +17,7 @@ import { KmsKeys } from '../kms/kms-keys.js';
 import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
 import { createBackground } from './background.js';
+import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
@@ -39,10 +40,6 @@ export interface App {
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   close(): Promise<void>;
-}
-
-export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
 
 /**
@@ -92,6 +89,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
+  const accessLogFile = config.accessLog === undefined ? undefined : createAccessLogFile(config.accessLog);
   const registry = await openRegistry(config, { clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
@@ -99,6 +97,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer({
     registry,
     log,
+    ...(accessLogFile && { accessLog: accessLogFile.log }),
     authenticator: new Authenticator(identities, clock, [serverKey]),
     authorizer: new Authorizer(
       identities,
@@ -148,6 +147,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       });
       await background.stop();
       await registry.close();
+      accessLogFile?.close();
     },
   };
 }

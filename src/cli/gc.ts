@@ -5,9 +5,9 @@
  * Reports go to stdout; the pass logs each deleted blob to stderr.
  */
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { openRegistry } from '../app/app.js';
 import { garbageCollector } from '../app/background.js';
+import { createLogger } from '../app/logger.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { GcReport } from '../gc/collector.js';
 import type { StorageUsage } from '../metadata/gc.js';
@@ -36,7 +36,7 @@ export async function gcCommand(command: 'gc' | 'usage', args: string[]): Promis
     flags: { dataDir: values['data-dir'], logLevel: values['log-level'] },
   });
   // stdout carries the report; the log (one line per deleted blob) goes to stderr.
-  const log = pino({ level: config.logLevel, base: { service: 'berth', command } }, pino.destination(2));
+  const log = createLogger(config, { fd: 2, bindings: { command } });
   const registry = await openRegistry(config, { log });
   try {
     if (command === 'gc') {

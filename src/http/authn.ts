@@ -9,6 +9,7 @@ import { verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js'
 import { anonymousPrincipal, principalForKey, type Principal } from '../auth/principal.js';
 import { sha256Hex, splitUrl, verifySigV4 } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
+import { notePrincipal } from './access-log.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
 
@@ -52,6 +53,7 @@ export class Authenticator {
       ...(key.record.userName !== undefined && { userName: key.record.userName }),
       ...(userPath !== undefined && { userPath }),
     });
+    notePrincipal(req, principal.arn);
     return { principal, region: info.region, service: info.service };
   }
 
@@ -74,6 +76,7 @@ export class Authenticator {
     }
     const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
     if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
+    notePrincipal(req, claims.principalArn);
     return m[2] === 'root'
       ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
       : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };

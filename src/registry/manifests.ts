@@ -33,8 +33,16 @@ export class Manifests {
   /**
    * `extraTags` (OCI's `?tag=` on a push by digest) are written with the manifest, in the same
    * transaction and under the same immutability rule as a tag reference; all or nothing.
+   * `pushedBy` (the caller's principal ARN) is only logged: the log says who pushed what.
    */
-  async push(scope: RepoScope, reference: Reference, payload: Buffer, contentType: string | undefined, extraTags: Tag[] = []): Promise<PushedManifest> {
+  async push(
+    scope: RepoScope,
+    reference: Reference,
+    payload: Buffer,
+    contentType: string | undefined,
+    extraTags: Tag[] = [],
+    pushedBy?: string,
+  ): Promise<PushedManifest> {
     if (extraTags.length > 0 && reference.kind === 'tag') {
       throw new RegistryError(Codes.TagInvalid, 'tag parameters are accepted only on a push by digest', { reference: reference.tag });
     }
@@ -95,7 +103,7 @@ export class Manifests {
         break;
     }
     if (scan) this.ctx.jobsQueued?.();
-    this.ctx.log.info({ repository: scope.name, digest, tags }, 'manifest pushed');
+    this.ctx.log.info({ registryId: scope.registryId, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: pushedBy ?? 'unknown' }, 'manifest pushed');
     return parsed.subject ? { digest, subject: parsed.subject.digest, tags } : { digest, tags };
   }
 

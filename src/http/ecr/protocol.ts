@@ -4,8 +4,8 @@
  * timestamps; errors are `{"__type", "message"}` with 400 for every client error and 500 only
  * for a server fault, because SDKs retry 5xx.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError } from '../../core/errors.js';
@@ -36,7 +36,7 @@ export function sendEcrJson(res: ServerResponse, value: unknown): void {
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': randomUUID(),
+    [REQUEST_ID_HEADER]: requestIdOf(res),
   });
   res.end(body);
 }
@@ -72,7 +72,7 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
   const headers: Record<string, string | number> = {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': randomUUID(),
+    [REQUEST_ID_HEADER]: requestIdOf(res),
     'x-amzn-ErrorType': type,
   };
   const drained = await discardBody(req, isAuthError(err) ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);

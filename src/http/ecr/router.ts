@@ -28,6 +28,7 @@ import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
+import { noteDenied } from '../access-log.js';
 import { AccessDenied, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
@@ -140,7 +141,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     const signed = await opts.authenticator.signed(req, raw, [api.service]);
     const { principal } = signed;
     const region = api.region ?? signed.region;
-    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket.remoteAddress);
+    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req);
     const call: EcrCall = {
       registry: opts.registry,
       req,
@@ -172,8 +173,9 @@ async function authorize(
   op: string,
   body: Record<string, unknown>,
   region: string,
-  sourceIp: string | undefined,
+  req: IncomingMessage,
 ): Promise<void> {
+  const sourceIp = req.socket.remoteAddress;
   let accountId = typeof body.registryId === 'string' ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
   const arn = typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
@@ -199,7 +201,10 @@ async function authorize(
       }
     }
   } catch (e) {
-    if (e instanceof AccessDenied) throw new EcrError('AccessDeniedException', e.message);
+    if (e instanceof AccessDenied) {
+      noteDenied(req, e.action, e.resource);
+      throw new EcrError('AccessDeniedException', e.message);
+    }
     throw e;
   }
 }

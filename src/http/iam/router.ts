@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
 import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js';
+import { noteDenied } from '../access-log.js';
 import type { Authenticator } from '../authn.js';
 import { readBody } from '../request.js';
 import { iamActions, stsActions, type QueryCall } from './actions.js';
@@ -40,6 +41,7 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     if (!action) throw new QueryError('InvalidAction', `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
     // Managing identities is the account root's business until IAM actions go through policies.
     if (service === 'iam' && principal.kind !== 'root') {
+      noteDenied(req, `iam:${name}`, '*');
       throw new QueryError('AccessDenied', `User: ${principal.arn} is not authorized to perform: iam:${name}`, 403);
     }
     const result = await action({

@@ -5,8 +5,8 @@
  * error and 500 only for a fault (SDKs retry 5xx). Rendering is ECR's (../ecr/protocol.ts):
  * one AWS JSON protocol, two services.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
 import { isKmsKeyError } from '../../kms/kms-errors.js';
@@ -29,7 +29,7 @@ export function sendKmsJson(res: ServerResponse, value: unknown): void {
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': randomUUID(),
+    [REQUEST_ID_HEADER]: requestIdOf(res),
   });
   res.end(body);
 }
