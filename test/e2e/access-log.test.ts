@@ -42,6 +42,12 @@ describe('the access log', () => {
 
   const accessLines = async () => jsonLines(await readFile(accessLogPath, 'utf8').catch(() => ''));
   const stdoutLines = () => jsonLines(berth.output());
+  /** The server's standard output, once it holds a line that `has` accepts (the log is written in batches). */
+  const stdoutOnce = (what: string, has: (lines: Line[]) => boolean) =>
+    waitFor(what, () => {
+      const lines = stdoutLines();
+      return has(lines) && lines;
+    });
   /** The access lines, once one exists for every request id given. */
   const linesFor = (ids: string[]) =>
     waitFor(`access lines for ${ids.join(', ')}`, async () => {
@@ -130,11 +136,13 @@ describe('the access log', () => {
         assert.ok(l[k] !== undefined, `${k} in ${JSON.stringify(l)}`);
       }
     }
-    const out = stdoutLines().filter((l) => l.msg === 'request');
+    const out = (await stdoutOnce('the request lines on stdout', (ls) => ids.every((id) => ls.some((l) => l.requestId === id)))).filter((l) => l.msg === 'request');
     for (const id of ids) assert.equal(out.filter((l) => l.requestId === id).length, 1, `one stdout line for request ${id}`);
 
     // The manifest pushed line names the pusher.
-    const pushed = stdoutLines().find((l) => l.msg === 'manifest pushed' && l.repository === 'logs/app');
+    const pushed = (await stdoutOnce('a manifest pushed line', (ls) => ls.some((l) => l.msg === 'manifest pushed'))).find(
+      (l) => l.msg === 'manifest pushed' && l.repository === 'logs/app',
+    );
     assert.ok(pushed, 'a manifest pushed line');
     assert.equal(pushed.pushedBy, ROOT_ARN);
     assert.equal(pushed.reference, 'v1');
