@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
+import { AccessLog } from '../http/access-log.js';
 import { Authorizer } from '../http/authz.js';
 import { createHttpServer } from '../http/server.js';
 import { KmsKeys } from '../kms/kms-keys.js';
@@ -97,7 +98,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer({
     registry,
     log,
-    ...(accessLogFile && { accessLog: accessLogFile.log }),
+    accessLog: new AccessLog(log, accessLogFile?.log),
     authenticator: new Authenticator(identities, clock, [serverKey]),
     authorizer: new Authorizer(
       identities,

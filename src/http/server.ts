@@ -10,7 +10,7 @@ import { Codes, RegistryError } from '../core/errors.js';
 import type { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
 import type { Registry } from '../registry/registry.js';
-import { AccessLog } from './access-log.js';
+import type { AccessLog } from './access-log.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
 import type { Authorizer } from './authz.js';
@@ -46,17 +46,16 @@ export interface HttpServerOptions {
   kms?: { keys: KmsKeys; authzCacheMs: number };
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
-  /** A second destination for the access log's lines (config accessLog); they always go to `log` too. */
-  accessLog?: Logger;
+  /** One line per request, and the request id every answer carries; no access log when unset. */
+  accessLog?: AccessLog;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
   const kms = kmsOptions(opts);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
-  const accessLog = new AccessLog(opts.log, opts.accessLog);
   const server = createServer(serverOptions(limits), (req, res) => {
     watchRequest(req, limits);
-    void handle(opts, kms, accessLog, req, res);
+    void handle(opts, kms, req, res);
   });
   limitIdleConnections(server, limits);
   return server;
@@ -87,8 +86,8 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
   };
 }
 
-async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, accessLog: AccessLog, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  accessLog.begin(req, res);
+async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  opts.accessLog?.begin(req, res);
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();

@@ -5,8 +5,8 @@
  * for a server fault, because SDKs retry 5xx.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import type { Logger } from 'pino';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import { isAuthError } from '../../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError } from '../../core/errors.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';

@@ -6,8 +6,8 @@
  * one AWS JSON protocol, two services.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import type { Logger } from 'pino';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import { isAuthError } from '../../auth/errors.js';
 import { isKmsKeyError } from '../../kms/kms-errors.js';
 import { EcrError, sendEcrError } from '../ecr/protocol.js';
