@@ -4,13 +4,14 @@
  */
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
+import { AccessLog } from '../http/access-log.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
 import { createHttpServer } from '../http/server.js';
@@ -21,6 +22,7 @@ import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
 import { LifecyclePreviews } from '../lifecycle/previews.js';
 import { createBackground } from './background.js';
+import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
@@ -46,10 +48,6 @@ export interface App {
   /** Re-reads the TLS certificate and key (SIGHUP); false when TLS is off or the new pair was refused. */
   reloadTls(): boolean;
   close(): Promise<void>;
-}
-
-export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
 
 /**
@@ -102,6 +100,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
+  const accessLogFile = config.accessLog === undefined ? undefined : createAccessLogFile(config.accessLog);
   const registry = await openRegistry(config, { clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
@@ -109,6 +108,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const server = createHttpServer({
     registry,
     log,
+    accessLog: new AccessLog(log, accessLogFile?.log),
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
@@ -175,6 +175,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       });
       await background.stop();
       await registry.close();
+      accessLogFile?.close();
     },
   };
 }

@@ -4,9 +4,9 @@
  * metadata transaction). `berth usage [--account-id ID]`: storage per repository and account.
  * Reports go to stdout; the pass logs each deleted blob to stderr.
  */
-import { pino } from 'pino';
 import { openRegistry } from '../app/app.js';
 import { garbageCollector } from '../app/background.js';
+import { createLogger } from '../app/logger.js';
 import { ConfigError } from '../config/load.js';
 import type { GcReport } from '../gc/collector.js';
 import type { StorageUsage } from '../metadata/gc.js';
@@ -38,7 +38,7 @@ async function gcCommand(command: 'gc' | 'usage', { values, config }: CommandInp
   const accountId = values['account-id'] as string | undefined;
   if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   // stdout carries the report; the log (one line per deleted blob) goes to stderr.
-  const log = pino({ level: config.logLevel, base: { service: 'berth', command } }, pino.destination(2));
+  const log = createLogger(config, { fd: 2, bindings: { command } });
   const registry = await openRegistry(config, { log });
   try {
     if (command === 'gc') {

@@ -14,6 +14,10 @@ export const configSchema = z
     port: int(0, 65535).default(5000),
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** pino JSON lines, or one readable line per entry; unset: readable when stdout is a terminal, JSON otherwise. */
+    logFormat: z.enum(['json', 'pretty']).optional(),
+    /** A file the access log (one JSON line per request) is appended to, besides standard output. */
+    accessLog: z.string().min(1).optional(),
     /** A manifest pushed to a repository that does not exist creates it. */
     createOnPush: bool.default(true),
     /** Blob and manifest DELETE on /v2. */

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError, type ErrorHints } from '../core/errors.js';
+import { loggedPath, REQUEST_ID_HEADER } from './access-log.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
@@ -34,12 +35,12 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
     e = err;
   } else if (isStorageFull(err)) {
     // Not a fault to investigate per request: the operator sees the disk fill in one warning each.
-    log.warn({ method: req.method, url: req.url, err: String(err) }, 'storage is full');
+    log.warn({ method: req.method, path: loggedPath(req.url ?? '/'), requestId: res.getHeader(REQUEST_ID_HEADER), err: String(err) }, 'storage is full');
     e = new RegistryError(Codes.StorageFull);
   } else if (isAuthError(err)) {
     e = new RegistryError(Codes.Unauthorized, err.message);
   } else {
-    log.error({ err, method: req.method, url: req.url }, 'request failed');
+    log.error({ err, method: req.method, path: loggedPath(req.url ?? '/'), requestId: res.getHeader(REQUEST_ID_HEADER) }, 'request failed');
     e = new RegistryError(Codes.Internal);
   }
   if (res.headersSent) {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { LifecyclePreviews } from '../lifecycle/previews.js';
 import type { Registry } from '../registry/registry.js';
+import type { AccessLog } from './access-log.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
 import type { Authorizer } from './authz.js';
@@ -47,6 +48,8 @@ export interface HttpServerOptions {
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
   tls?: KeyPair;
+  /** One line per request, and the request id every answer carries; no access log when unset. */
+  accessLog?: AccessLog;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
@@ -78,14 +81,10 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
 }
 
 async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = process.hrtime.bigint();
+  opts.accessLog?.begin(req, res);
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
-    if (opts.log.isLevelEnabled('debug')) {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      opts.log.debug({ method: req.method, url: req.url, status: res.statusCode, ms }, 'request');
-    }
   });
   try {
     const rawUrl = req.url ?? '/';

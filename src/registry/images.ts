@@ -49,7 +49,7 @@ export class Images {
    */
   async put(
     scope: RepoScope,
-    input: { manifest: string; mediaType?: string; tag?: string; digest?: string },
+    input: { manifest: string; mediaType?: string; tag?: string; digest?: string; pushedBy?: string },
   ): Promise<{ digest: Digest; manifest: ManifestRecord }> {
     const payload = Buffer.from(input.manifest, 'utf8');
     const computed = digestOf(payload);
@@ -71,7 +71,10 @@ export class Images {
       }
     }
     const ref = tag !== undefined ? { kind: 'tag' as const, tag } : { kind: 'digest' as const, digest: computed };
-    const pushed = await this.manifests.push(scope, ref, payload, input.mediaType, { typeDeclared: input.mediaType !== undefined });
+    const pushed = await this.manifests.push(scope, ref, payload, input.mediaType, {
+      typeDeclared: input.mediaType !== undefined,
+      ...(input.pushedBy !== undefined && { pushedBy: input.pushedBy }),
+    });
     const repo = await requireRepository(this.ctx, scope);
     const manifest = await this.ctx.meta.manifests.find(repo.id, pushed.digest);
     if (!manifest) throw new RegistryError(Codes.ManifestUnknown, 'the image was deleted while it was being pushed');

@@ -34,13 +34,14 @@ export class Manifests {
    * `extraTags` (OCI's `?tag=` on a push by digest) are written with the manifest, in the same
    * transaction and under the same immutability rule as a tag reference; all or nothing.
    * `typeDeclared`: the caller names the type explicitly (PutImage's imageManifestMediaType), see parseManifest.
+   * `pushedBy` (the caller's principal ARN) is only logged: the log says who pushed what.
    */
   async push(
     scope: RepoScope,
     reference: Reference,
     payload: Buffer,
     contentType: string | undefined,
-    opts: { extraTags?: Tag[]; typeDeclared?: boolean } = {},
+    opts: { extraTags?: Tag[]; typeDeclared?: boolean; pushedBy?: string } = {},
   ): Promise<PushedManifest> {
     const extraTags = opts.extraTags ?? [];
     if (extraTags.length > 0 && reference.kind === 'tag') {
@@ -103,7 +104,7 @@ export class Manifests {
         break;
     }
     if (scan) this.ctx.jobsQueued?.();
-    this.ctx.log.info({ repository: scope.name, digest, tags }, 'manifest pushed');
+    this.ctx.log.info({ registryId: scope.registryId, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' }, 'manifest pushed');
     return parsed.subject ? { digest, subject: parsed.subject.digest, tags } : { digest, tags };
   }
 

@@ -4,9 +4,9 @@
  * timestamps; errors are `{"__type", "message"}` with 400 for every client error and 500 only
  * for a server fault, because SDKs retry 5xx.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import { isAuthError } from '../../auth/errors.js';
 import { Codes, ecrWire, isRegistryError, isStorageFull, RegistryError, type ErrorCode, type WireCode } from '../../core/errors.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
@@ -47,7 +47,7 @@ export function sendEcrJson(res: ServerResponse, value: unknown): void {
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': randomUUID(),
+    [REQUEST_ID_HEADER]: requestIdOf(res),
   });
   res.end(body);
 }
@@ -81,7 +81,7 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
   const headers: Record<string, string | number> = {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': randomUUID(),
+    [REQUEST_ID_HEADER]: requestIdOf(res),
     'x-amzn-ErrorType': type,
   };
   const drained = await discardBody(req, isAuthError(err) ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);

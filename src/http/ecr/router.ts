@@ -38,6 +38,7 @@ import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
+import { noteDenied } from '../access-log.js';
 import { AccessDenied, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
@@ -169,7 +170,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     // client's --region can never address a registry /v2 does not serve.
     const region = api.region ?? opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, [api.service], [api.signingRegion ?? opts.region]);
-    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req.socket);
+    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req);
     const call: EcrCall = {
       registry: opts.registry,
       req,
@@ -202,11 +203,11 @@ async function authorize(
   op: string,
   body: Record<string, unknown>,
   region: string,
-  socket: IncomingMessage['socket'],
+  req: IncomingMessage,
 ): Promise<void> {
-  const sourceIp = socket.remoteAddress;
+  const sourceIp = req.socket.remoteAddress;
   // For aws:SecureTransport: true only when this request came over TLS.
-  const secureTransport = 'encrypted' in socket && socket.encrypted === true;
+  const secureTransport = 'encrypted' in req.socket && req.socket.encrypted === true;
   // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
   let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
@@ -234,7 +235,10 @@ async function authorize(
       }
     }
   } catch (e) {
-    if (e instanceof AccessDenied) throw new EcrError(Codes.Denied, e.message);
+    if (e instanceof AccessDenied) {
+      noteDenied(req, e.action, e.resource);
+      throw new EcrError(Codes.Denied, e.message);
+    }
     throw e;
   }
 }

@@ -4,9 +4,9 @@
  * (`Tags.member.1.Key=...`); answers wrap results in `<ActionResponse><ActionResult>` and errors
  * in `<ErrorResponse><Error><Type><Code><Message>`.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IamCodes, type WireCode } from '../../core/errors.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -54,18 +54,18 @@ export function toXml(value: XmlValue): string {
 }
 
 export function sendQueryResult(res: ServerResponse, action: string, namespace: string, result: XmlValue): void {
-  const requestId = randomUUID();
+  const requestId = requestIdOf(res);
   const inner = result === undefined ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   const body = `<${action}Response xmlns="${namespace}">${inner}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
-  res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': requestId });
+  res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), [REQUEST_ID_HEADER]: requestId });
   res.end(body);
 }
 
 export function sendQueryError(res: ServerResponse, namespace: string, err: QueryError): void {
-  const requestId = randomUUID();
+  const requestId = requestIdOf(res);
   const type = err.status >= 500 ? 'Receiver' : 'Sender';
   const body = `<ErrorResponse xmlns="${namespace}"><Error><Type>${type}</Type><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
-  res.writeHead(err.status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': requestId });
+  res.writeHead(err.status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), [REQUEST_ID_HEADER]: requestId });
   res.end(body);
 }
 

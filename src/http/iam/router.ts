@@ -5,6 +5,7 @@ import { isAuthError } from '../../auth/errors.js';
 import { IamCodes } from '../../core/errors.js';
 import { parseAuthorization, splitUrl } from '../../auth/sigv4.js';
 import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js';
+import { noteDenied } from '../access-log.js';
 import type { Authenticator } from '../authn.js';
 import { readBody } from '../request.js';
 import { iamActions, stsActions, type QueryCall } from './actions.js';
@@ -34,6 +35,7 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
     // Managing identities is the account root's business until IAM actions go through policies.
     if (service === 'iam' && principal.kind !== 'root') {
+      noteDenied(req, `iam:${name}`, '*');
       throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: iam:${name}`);
     }
     const result = await action({

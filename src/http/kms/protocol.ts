@@ -5,9 +5,9 @@
  * error and 500 only for a fault (SDKs retry 5xx). Rendering is ECR's (../ecr/protocol.ts):
  * one AWS JSON protocol, two services.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
 import { isAuthError } from '../../auth/errors.js';
 import { KmsCodes, type WireCode } from '../../core/errors.js';
 import { isKmsKeyError } from '../../kms/kms-errors.js';
@@ -30,7 +30,7 @@ export function sendKmsJson(res: ServerResponse, value: unknown): void {
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': randomUUID(),
+    [REQUEST_ID_HEADER]: requestIdOf(res),
   });
   res.end(body);
 }

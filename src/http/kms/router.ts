@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { KmsCodes } from '../../core/errors.js';
 import type { KmsService } from '../../kms/kms-service.js';
 import type { Authenticator } from '../authn.js';
+import { noteDenied } from '../access-log.js';
+import { EcrError } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
 import { CreateAlias, DeleteAlias, ListAliases } from './actions/aliases.js';
@@ -79,7 +81,10 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
       accountId: principal.accountId,
       region,
       authorize: (resource, context) =>
-        authorizer.check(principal, { action: `kms:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }), ...(context && { context }) }),
+        authorizer.check(principal, { action: `kms:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }), ...(context && { context }) }).catch((e: unknown) => {
+          if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
+          throw e;
+        }),
     };
     sendKmsJson(res, await action(call));
   } catch (err) {

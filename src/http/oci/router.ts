@@ -2,6 +2,7 @@
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
+import { noteDenied } from '../access-log.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
 import { scopeOf, type OciRequest } from './context.js';
@@ -89,7 +90,10 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
       });
     }
   } catch (e) {
-    if (e instanceof AccessDenied) throw new RegistryError(Codes.Denied, e.message);
+    if (e instanceof AccessDenied) {
+      noteDenied(r.req, e.action, e.resource);
+      throw new RegistryError(Codes.Denied, e.message);
+    }
     throw e;
   }
 }

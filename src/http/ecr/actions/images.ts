@@ -40,6 +40,7 @@ export const PutImage: EcrAction = async (call) => {
     ...(input.imageManifestMediaType !== undefined && { mediaType: input.imageManifestMediaType }),
     ...(input.imageTag !== undefined && { tag: input.imageTag }),
     ...(input.imageDigest !== undefined && { digest: input.imageDigest }),
+    pushedBy: call.principal.arn,
   });
   return { image: imageShape(scope.name, scope.registryId, { ...(input.imageTag !== undefined && { imageTag: input.imageTag }) }, manifest) };
 };
