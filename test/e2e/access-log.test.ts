@@ -223,7 +223,7 @@ describe('the log format', () => {
     const { berth, line } = await healthLine('pretty');
     assert.throws(() => JSON.parse(line), 'not JSON');
     assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO +GET \/healthz 200 [\d.]+ms out=\d+B in=0B anonymous 127\.0\.0\.1 id=[0-9a-f-]{36}$/);
-    assert.match(berth.output(), /^\d\d:\d\d:\d\d\.\d{3} INFO +listening host=127\.0\.0\.1 port=\d+/m);
+    assert.match(berth.output(), /^\d\d:\d\d:\d\d\.\d{3} INFO +ready on http:\/\/127\.0\.0\.1:\d+ url=http:\/\/127\.0\.0\.1:\d+ /m);
   });
 
   it('is pino JSON with BERTH_LOG_FORMAT=json, and by default when stdout is not a terminal', async () => {
