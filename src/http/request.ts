@@ -19,6 +19,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /** True when the request has a body to read (Content-Length > 0 or chunked). */
+/** Whether the request came over TLS (aws:SecureTransport): its socket is a TLSSocket. */
+export function cameOverTls(req: IncomingMessage): boolean {
+  return 'encrypted' in req.socket && req.socket.encrypted === true;
+}
+
 export function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return Number(len) > 0;

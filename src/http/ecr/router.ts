@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, EcrCodes } from '../../core/errors.js';
 import type { Registry } from '../../registry/registry.js';
-import { contentLength, readBody } from '../request.js';
+import { cameOverTls, contentLength, readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
@@ -206,8 +206,7 @@ async function authorize(
   req: IncomingMessage,
 ): Promise<void> {
   const sourceIp = req.socket.remoteAddress;
-  // For aws:SecureTransport: true only when this request came over TLS.
-  const secureTransport = 'encrypted' in req.socket && req.socket.encrypted === true;
+  const secureTransport = cameOverTls(req);
   // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
   let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];

@@ -11,6 +11,7 @@ import { catalog, listTags, referrers } from './listings.js';
 import { deleteManifest, headOrGetManifest, putManifest } from './manifests.js';
 import { parseOciRoute, type OciRoute } from './route.js';
 import { deleteUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
+import { cameOverTls } from '../request.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
 
@@ -86,7 +87,7 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
         region,
         repository: repo,
         ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
-        secureTransport: 'encrypted' in r.req.socket && r.req.socket.encrypted === true,
+        secureTransport: cameOverTls(r.req),
       });
     }
   } catch (e) {
