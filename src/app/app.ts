@@ -47,6 +47,8 @@ export interface App {
   listen(): Promise<number>;
   /** Re-reads the TLS certificate and key (SIGHUP); false when TLS is off or the new pair was refused. */
   reloadTls(): boolean;
+  /** Starts a new access-log file at the configured path (SIGHUP, after logrotate moved the old one). */
+  reopenLogs(): void;
   close(): Promise<void>;
 }
 
@@ -165,6 +167,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
       return port;
     },
     reloadTls: () => reloader?.reload('SIGHUP') ?? false,
+    reopenLogs: () => accessLogFile?.reopen(),
     async close() {
       reloader?.close();
       await new Promise<void>((res) => {

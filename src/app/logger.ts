@@ -3,7 +3,7 @@
  * person at a terminal, as logFormat says; and the access-log file. Writes are asynchronous
  * (sonic-boom, flushed by pino at exit), so logging never blocks the event loop on a disk or a pipe.
  */
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isatty } from 'node:tty';
 import { pino, type Logger } from 'pino';
@@ -51,21 +51,25 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, opt
 
 /**
  * The access-log file (config accessLog): JSON lines appended, whatever the log level and
- * format of standard output, for tools to read. `close` flushes what is buffered.
+ * format of standard output, for tools to read. `reopen` starts a new file at the same path
+ * after logrotate has moved the old one away (SIGHUP); `close` flushes what is buffered.
  */
-export function createAccessLogFile(path: string): { log: Logger; close(): void } {
-  // Opened here, at start, so a path that cannot be written is a clear start-up error.
-  let fd: number;
+export function createAccessLogFile(path: string): { log: Logger; reopen(): void; close(): void } {
+  // Tried here, at start, so a path that cannot be written is a clear start-up error.
   try {
     mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, 'a', 0o640);
+    closeSync(openSync(path, 'a', 0o640));
   } catch (e) {
     throw new ConfigError(`accessLog: cannot open ${path}: ${(e as Error).message}`);
   }
-  const dest = buffered(pino.destination({ fd, sync: false, minLength: BUFFER_BYTES }));
+  const dest = buffered(pino.destination({ dest: path, append: true, mode: 0o640, sync: false, minLength: BUFFER_BYTES }));
   const log = pino({ level: 'info', base: { service: 'berth' } }, dest);
   return {
     log,
+    reopen() {
+      // Nothing is lost: lines still buffered are written to whichever file is open when they go out.
+      dest.reopen();
+    },
     close() {
       clearInterval(dest.flusher);
       dest.end();

@@ -45,8 +45,13 @@ function redacted(config: Config): Config {
 
 async function serve(config: Config): Promise<number> {
   const app = await createApp(config);
-  // Only with TLS: without it there is nothing to reload, and SIGHUP keeps its usual meaning.
-  if (config.tlsCert !== undefined) process.on('SIGHUP', () => app.reloadTls());
+  // Only with something to reload (TLS, an access-log file); otherwise SIGHUP keeps its usual meaning.
+  if (config.tlsCert !== undefined || config.accessLog !== undefined) {
+    process.on('SIGHUP', () => {
+      app.reopenLogs();
+      app.reloadTls();
+    });
+  }
   const port = await app.listen();
   const ready = readyLine(config, port);
   app.log.info(ready, `ready on ${ready.url}`);

@@ -8,7 +8,7 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyComm
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -200,6 +200,43 @@ describe('the access log', () => {
     assert.ok(secrets.length >= 9, 'the earlier tests collected their credentials');
     for (const [what, value] of secrets) assert.ok(!everything.includes(value), `the ${what} appears in the server's output`);
     assert.doesNotMatch(everything, /AWS4-HMAC-SHA256|Basic [A-Za-z0-9+/=]{8,}/, 'no Authorization header value');
+  });
+});
+
+describe('the access-log file under logrotate', () => {
+  let berth: BerthProcess;
+  after(async () => {
+    await berth?.cleanup();
+  });
+
+  it('starts a new file at the same path on SIGHUP, after the old one was moved away', async () => {
+    const dir = await tempDir('berth-access-rotate-');
+    const path = join(dir, 'access.log');
+    berth = await startBerth({ env: { BERTH_ACCESS_LOG: path } });
+    const request = async (): Promise<string> => {
+      const r = await fetch(`${berth.url}/healthz`);
+      await r.arrayBuffer();
+      return r.headers.get('x-amzn-requestid')!;
+    };
+    const idsIn = async (file: string) => jsonLines(await readFile(file, 'utf8').catch(() => '')).map((l) => l.requestId);
+
+    const before = await request();
+    await waitFor('the first line in the access log', async () => (await idsIn(path)).includes(before));
+    await rename(path, `${path}.1`);
+    berth.child.kill('SIGHUP');
+    // A request after the signal lands in a new file at the configured path, and the server lives on.
+    const after = await waitFor('a new access log at the configured path', async () => {
+      const id = await request();
+      return (await idsIn(path)).length > 0 && id;
+    });
+    const fresh = await waitFor('the request in the new file', async () => {
+      const ids = await idsIn(path);
+      return ids.includes(after) && ids;
+    });
+    assert.ok(!fresh.includes(before), 'the line written before the rotation stays in the old file');
+    const rotated = await idsIn(`${path}.1`);
+    assert.ok(rotated.includes(before), 'the rotated file keeps its lines');
+    assert.ok(!rotated.includes(after), 'nothing written after the signal goes to the rotated file');
   });
 });
 
