@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# What `npm test` runs: installs the system tools the e2e tests need, builds, and runs every
-# compiled test file with Node's built-in runner. `scripts/test.sh <pattern>` runs only the test
-# files whose path contains <pattern> (a grep -E regular expression), e.g. `scripts/test.sh skopeo`.
+# What `npm test` runs: installs the system tools the e2e tests need, lints (scripts/lint.sh),
+# builds, and runs every compiled test file with Node's built-in runner. `scripts/test.sh <pattern>`
+# runs only the test files whose path contains <pattern> (a grep -E regular expression), e.g.
+# `scripts/test.sh skopeo`, and skips the lint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
 [ -d node_modules ] || npm ci
+# The whole suite (no pattern, as `npm test` and .ci/run call it) starts with the lint and format
+# check: a few seconds, and it fails before the minutes of tests do.
+[ -n "${1:-}" ] || bash scripts/lint.sh
 npx tsc -p .
 
 # Node 20's runner does not expand globs, so the files are listed explicitly. A compiled test

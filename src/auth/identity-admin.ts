@@ -143,7 +143,7 @@ export class IdentityAdmin {
   /** The key and its plaintext secret, for SigV4 verification; undefined when unknown or inactive. */
   async activeKey(id: string): Promise<{ record: AccessKeyRecord; secret: string } | undefined> {
     const key = await this.store.accessKey(id);
-    if (!key || key.status !== 'Active') return undefined;
+    if (key?.status !== 'Active') return undefined;
     return { record: key, secret: openSecret(key.sealedSecret, this.serverKey, key.id) };
   }
 

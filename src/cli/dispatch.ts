@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { type Command, type CommandInput, type Options } from './command.js';
+import type { Command, CommandInput, Options } from './command.js';
 import { configFlags } from './config-flags.js';
 import { requireDataDir } from './data-dir.js';
 

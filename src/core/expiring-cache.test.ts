@@ -9,7 +9,10 @@ describe('ExpiringCache', () => {
     let value = 'a';
     const changes = new ChangeSignal();
     const cache = new ExpiringCache<string>({ ttlMs, maxEntries: 2, changes, now: () => now });
-    const get = (key = 'k') => cache.get(key, async () => (loads++, value));
+    const get = (key = 'k') => cache.get(key, async () => {
+      loads++;
+      return value;
+    });
     return { get, changes, advance: (ms: number) => (now += ms), set: (v: string) => (value = v), loads: () => loads };
   }
 
@@ -36,7 +39,10 @@ describe('ExpiringCache', () => {
     const changes = new ChangeSignal();
     const cache = new ExpiringCache<number>({ ttlMs: 1000, maxEntries: 10, changes });
     let n = 0;
-    await cache.get('k', async () => (changes.bump(), ++n));
+    await cache.get('k', async () => {
+      changes.bump();
+      return ++n;
+    });
     assert.equal(await cache.get('k', async () => ++n), 2);
   });
 

@@ -16,9 +16,7 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
       // no longer parses grants nothing.
       try {
         out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000, lenient: true }));
-      } catch {
-        continue;
-      }
+      } catch {}
     }
   }
   return out;

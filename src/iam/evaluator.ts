@@ -95,7 +95,7 @@ function applies(s: Statement, req: AuthzRequest, context: Map<string, string[]>
       else if (matches.includes('delegate')) how = 'delegate';
       else return undefined;
     }
-    if (s.notPrincipals && s.notPrincipals.some((p) => principalMatch(p, req.caller) !== undefined)) return undefined;
+    if (s.notPrincipals?.some((p) => principalMatch(p, req.caller) !== undefined)) return undefined;
   }
   // A condition Berth cannot evaluate (only in old stored documents) fails closed.
   return s.conditions.every((c) => conditionApplies(c, context) ?? s.effect === 'Deny') ? how : undefined;

@@ -272,7 +272,7 @@ export class KmsKeys {
     if (isKeyId(this.#registryKey, id)) return this.#registryKey;
     if (id.length !== 16) throw new Error(UNKNOWN_KEY_MESSAGE);
     const entry = await this.#entry(uuidOf(id));
-    if (!entry || entry.record.origin !== 'BERTH') throw new Error(UNKNOWN_KEY_MESSAGE);
+    if (entry?.record.origin !== 'BERTH') throw new Error(UNKNOWN_KEY_MESSAGE);
     return this.#usable(entry);
   }
 

@@ -58,7 +58,7 @@ export function awsKms(opts: { endpoint?: string; region: string }): RemoteKms {
     },
     async decrypt(arn, ciphertext, context) {
       const r = await ownerErrors(client.send(new DecryptCommand({ KeyId: arn, CiphertextBlob: ciphertext, EncryptionContext: context })));
-      if (!r.Plaintext || r.Plaintext.length !== 32) throw new Error('KMS: Decrypt returned no 32-byte key');
+      if (r.Plaintext?.length !== 32) throw new Error('KMS: Decrypt returned no 32-byte key');
       return Buffer.from(r.Plaintext);
     },
   };

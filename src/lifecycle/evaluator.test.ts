@@ -178,7 +178,7 @@ function generateCase(rand: () => number) {
       const free = PREFIXES.filter((x) => !usedPrefixes.has(x));
       if (free.length > 0 && rand() < 0.5) {
         const prefixes = some(free, 2);
-        prefixes.forEach((x) => usedPrefixes.add(x));
+        for (const x of prefixes) usedPrefixes.add(x);
         selection = { tagStatus: 'tagged', tagPrefixList: prefixes };
       } else selection = { tagStatus: 'tagged', tagPatternList: some(PATTERNS, 3) };
     }

@@ -164,7 +164,7 @@ export function manifestContract(test: ContractTest): void {
     assert.deepEqual(onlySigs.map((r) => r.digest), sigs.map((r) => r.digest).sort());
     assert.equal(onlySigs[0]!.artifactType, 'application/sig');
     assert.equal(onlySigs[0]!.mediaType, 'application/vnd.oci.image.manifest.v1+json');
-    assert.equal(typeof onlySigs[0]!.annotations?.['i'], 'string');
+    assert.equal(typeof onlySigs[0]!.annotations?.i, 'string');
     assert.deepEqual(await a.manifests.referrers(id, dg('nothing')), []);
   });
 

@@ -87,7 +87,7 @@ function parseDescriptorList(v: unknown, where: string): Descriptor[] {
  */
 function resolveMediaType(body: Record<string, unknown>, contentType: string | undefined, typeDeclared: boolean): ManifestMediaType {
   const declared = body.mediaType;
-  const header = contentType?.split(';')[0]!.trim().toLowerCase();
+  const header = contentType?.split(';')[0]?.trim().toLowerCase();
   if (declared !== undefined && typeof declared !== 'string') invalid('mediaType must be a string');
   const type = (declared as string | undefined) ?? header;
   if (!type) invalid('manifest has no mediaType and the request no Content-Type');
@@ -104,7 +104,7 @@ function resolveMediaType(body: Record<string, unknown>, contentType: string | u
 }
 
 export function parseManifest(bytes: Buffer, contentType: string | undefined, opts: { typeDeclared?: boolean } = {}): ParsedManifest {
-  const header = contentType?.split(';')[0]!.trim().toLowerCase();
+  const header = contentType?.split(';')[0]?.trim().toLowerCase();
   if (header && !isManifestMediaType(header) && header !== 'application/json' && header !== 'application/octet-stream') {
     throw new RegistryError(Codes.Unsupported, `manifest media type ${header.slice(0, 100)} is not supported`);
   }

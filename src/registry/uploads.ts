@@ -236,7 +236,7 @@ export class Uploads {
     const hash = createDigester(alg);
     if (size === 0) return `${alg}:${hash.digest('hex')}` as Digest;
     const staged = await u.store.readUpload(u.id);
-    await pipeline(staged, async function* (source: AsyncIterable<Buffer>) {
+    await pipeline(staged, async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) hash.update(chunk);
     });
     return `${alg}:${hash.digest('hex')}` as Digest;

@@ -197,6 +197,6 @@ function ipv6Bytes(address: string): Buffer {
   const right = groups(tail);
   const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  for (const [i, g] of all.entries()) out.writeUInt16BE(parseInt(g, 16), i * 2);
   return out;
 }

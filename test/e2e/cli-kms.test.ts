@@ -24,7 +24,7 @@ describe('berth admin: KMS keys', () => {
     dirs.push(dataDir);
     return async (...args: string[]): Promise<unknown> => {
       const env: NodeJS.ProcessEnv = { ...process.env, BERTH_REGION: 'eu-west-1' };
-      delete env['BERTH_DATABASE_URL'];
+      delete env.BERTH_DATABASE_URL;
       const { stdout } = await run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', dataDir], { env });
       return JSON.parse(stdout);
     };

@@ -9,6 +9,12 @@ import {
   ECRPUBLICClient,
   GetRepositoryCatalogDataCommand,
   PutRepositoryCatalogDataCommand,
+  type CreateRepositoryResponse,
+  type DescribeImagesResponse,
+  type DescribeImageTagsResponse,
+  type DescribeRegistriesResponse,
+  type GetRegistryCatalogDataResponse,
+  type PutRegistryCatalogDataResponse,
 } from '@aws-sdk/client-ecr-public';
 import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
@@ -31,7 +37,8 @@ describe('ECR Public', () => {
   let home: string;
   let admin: ECRPUBLICClient;
   const publicClient = (credentials: Credentials) => new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials, maxAttempts: 1 });
-  const aws = async (...args: string[]) => JSON.parse((await run('aws', ['ecr-public', ...args, '--output', 'json'], { env })).stdout) as Record<string, any>;
+  // The CLI's JSON output of one command, read as the SDK's shape of its response.
+  const aws = async <T>(...args: string[]): Promise<T> => JSON.parse((await run('aws', ['ecr-public', ...args, '--output', 'json'], { env })).stdout) as T;
   const skopeo = (...args: string[]) =>
     run('skopeo', ['--policy', join(home, 'policy.json'), ...args], { env: { PATH: process.env.PATH, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') } });
   /** Raw /v2 without credentials: what an anonymous puller sends. */
@@ -49,13 +56,13 @@ describe('ECR Public', () => {
   after(async () => berth?.cleanup());
 
   it('creates a public repository with catalog data, pushes after get-login-password, and anyone pulls it', async () => {
-    const created = await aws(
+    const created = await aws<CreateRepositoryResponse>(
       'create-repository',
       '--repository-name', 'tools/hello',
       '--catalog-data', 'description=A greeting,architectures=x86-64,operatingSystems=Linux,usageText=docker run it',
     );
-    assert.equal(created.repository.repositoryUri, `${berth.host}/${ACCOUNT}/tools/hello`);
-    assert.equal(created.repository.repositoryArn, `arn:aws:ecr-public::${ACCOUNT}:repository/tools/hello`);
+    assert.equal(created.repository?.repositoryUri, `${berth.host}/${ACCOUNT}/tools/hello`);
+    assert.equal(created.repository?.repositoryArn, `arn:aws:ecr-public::${ACCOUNT}:repository/tools/hello`);
     assert.deepEqual(created.catalogData, { description: 'A greeting', architectures: ['x86-64'], operatingSystems: ['Linux'], usageText: 'docker run it', marketplaceCertified: false });
 
     // aws ecr-public get-login-password | skopeo login --username AWS --password-stdin <host>
@@ -91,13 +98,13 @@ describe('ECR Public', () => {
     assert.equal((await anonymous(`/v2/${ACCOUNT}/tools/nothing/manifests/v1`)).status, 401);
     assert.equal((await anonymous('/v2/_catalog')).status, 401);
 
-    const described = await aws('describe-image-tags', '--repository-name', 'tools/hello');
-    assert.deepEqual(described.imageTagDetails.map((d: { imageTag: string; imageDetail: { imageDigest: string } }) => [d.imageTag, d.imageDetail.imageDigest]), [['v1', built.manifestDigest]]);
-    const images = await aws('describe-images', '--repository-name', 'tools/hello');
-    assert.equal(images.imageDetails[0].imageDigest, built.manifestDigest);
-    const registries = await aws('describe-registries');
-    assert.equal(registries.registries[0].registryUri, `${berth.host}/${ACCOUNT}`);
-    assert.equal(registries.registries[0].aliases[0].name, ACCOUNT);
+    const described = await aws<DescribeImageTagsResponse>('describe-image-tags', '--repository-name', 'tools/hello');
+    assert.deepEqual(described.imageTagDetails?.map((d) => [d.imageTag, d.imageDetail?.imageDigest]), [['v1', built.manifestDigest]]);
+    const images = await aws<DescribeImagesResponse>('describe-images', '--repository-name', 'tools/hello');
+    assert.equal(images.imageDetails?.[0]?.imageDigest, built.manifestDigest);
+    const registries = await aws<DescribeRegistriesResponse>('describe-registries');
+    assert.equal(registries.registries?.[0]?.registryUri, `${berth.host}/${ACCOUNT}`);
+    assert.equal(registries.registries?.[0]?.aliases?.[0]?.name, ACCOUNT);
 
     // Deleting needs --force while images remain.
     await assert.rejects(run('aws', ['ecr-public', 'delete-repository', '--repository-name', 'tools/hello'], { env }), /RepositoryNotEmptyException/);
@@ -126,9 +133,9 @@ describe('ECR Public', () => {
     assert.equal(logo.headers.get('content-type'), 'image/png');
     assert.deepEqual(Buffer.from(await logo.arrayBuffer()), png);
 
-    const reg = await aws('put-registry-catalog-data', '--display-name', 'Berth tests');
-    assert.equal(reg.registryCatalogData.displayName, 'Berth tests');
-    assert.equal((await aws('get-registry-catalog-data')).registryCatalogData.displayName, 'Berth tests');
+    const reg = await aws<PutRegistryCatalogDataResponse>('put-registry-catalog-data', '--display-name', 'Berth tests');
+    assert.equal(reg.registryCatalogData?.displayName, 'Berth tests');
+    assert.equal((await aws<GetRegistryCatalogDataResponse>('get-registry-catalog-data')).registryCatalogData?.displayName, 'Berth tests');
   });
 
   it('refuses bad input with ECR Public exceptions', async () => {

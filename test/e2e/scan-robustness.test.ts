@@ -14,7 +14,6 @@ import {
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { manySmallFilesTar, tar } from '../../src/scan/layers/testing/tar-writer.js';
 import { startBerth, type BerthProcess } from './helpers/berth-process.js';

@@ -302,7 +302,8 @@ export class OpenTransform extends Transform {
       const limit = this.index > run.lastChunk ? 0 : chunkSize + TAG_SIZE;
       if (this.queue.length > limit) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
     } catch (e) {
-      return cb(e as Error);
+      cb(e as Error);
+      return;
     }
     cb();
   }
@@ -313,7 +314,8 @@ export class OpenTransform extends Transform {
       if (this.index === run.finalChunk && this.index <= run.lastChunk) this.open(this.queue.take(this.queue.length), true);
       if (this.index !== run.lastChunk + 1 || this.queue.length !== 0) throw this.fail(`cut short before chunk ${this.index}`);
     } catch (e) {
-      return cb(e as Error);
+      cb(e as Error);
+      return;
     }
     cb();
   }

@@ -16,7 +16,7 @@
  * rename and the directory after it, so a committed blob survives power loss before its metadata
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
-import { close, createReadStream, createWriteStream, open as openCb } from 'node:fs';
+import { close, createReadStream, createWriteStream, open as openCb, type Dir } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -196,7 +196,7 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
     },
 
     async *listUploads() {
-      let dir;
+      let dir: Dir;
       try {
         dir = await opendir(uploadsDir);
       } catch (e) {

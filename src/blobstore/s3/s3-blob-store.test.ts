@@ -3,7 +3,7 @@
  * scripts/s3-test-server.sh), plus what only S3 can show: uploads spread over nodes that share
  * nothing but the bucket, multipart assembly, presigned URLs, and staged bytes pinned by ETag.
  */
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';

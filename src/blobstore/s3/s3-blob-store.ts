@@ -45,7 +45,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { digestAlgorithm, digestHex, isDigest, type Digest } from '../../core/digest.js';
+import { digestAlgorithm, digestHex, isDigest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter } from '../blob-store.js';
 import { PartBuffer } from './part-buffer.js';
 import { copySource, escapeRe, httpRange, isNotFound, mapLimit, sseHeaders, unquote } from './s3-helpers.js';

@@ -1,6 +1,6 @@
 /** Image scans, package inventories and advisories on PostgreSQL (the twin of ../sqlite/scans.ts). */
 import type { Digest } from '../../core/digest.js';
-import type { ImageScanRecord, JobRequest, ScanStore } from '../types.js';
+import type { JobRequest, ScanStore } from '../types.js';
 import { enqueueIn } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import { one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';

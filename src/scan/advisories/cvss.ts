@@ -66,7 +66,7 @@ function parseMetrics(body: string, base: MetricTable, other: MetricTable): Map<
     const key = part.slice(0, colon);
     const value = part.slice(colon + 1);
     const allowed = Object.hasOwn(base, key) ? base[key] : Object.hasOwn(other, key) ? other[key] : undefined;
-    if (!allowed || !allowed.includes(value) || metrics.has(key)) return undefined;
+    if (!allowed?.includes(value) || metrics.has(key)) return undefined;
     metrics.set(key, value);
   }
   for (const key of Object.keys(base)) if (!metrics.has(key)) return undefined;
@@ -111,7 +111,7 @@ function w<T extends Record<string, number>>(table: T, metrics: ReadonlyMap<stri
 function v3BaseScore(m: ReadonlyMap<string, string>): number {
   const changed = m.get('S') === 'C';
   const iss = 1 - (1 - w(W3.CIA, m, 'C')) * (1 - w(W3.CIA, m, 'I')) * (1 - w(W3.CIA, m, 'A'));
-  const impact = changed ? 7.52 * (iss - 0.029) - 3.25 * Math.pow(iss - 0.02, 15) : 6.42 * iss;
+  const impact = changed ? 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 : 6.42 * iss;
   const exploitability =
     8.22 * w(W3.AV, m, 'AV') * w(W3.AC, m, 'AC') * w(changed ? W3.PR_C : W3.PR_U, m, 'PR') * w(W3.UI, m, 'UI');
   if (impact <= 0) return 0;

@@ -160,7 +160,7 @@ export class RankedGroup<T> {
     let p = 0;
     for (let e = 0; e < this.items.length; e++) {
       const listed = this.listed[e];
-      let affected = listed !== undefined && listed.has(version);
+      let affected = listed?.has(version) === true;
       let unfixed = false;
       let fixRaw: string | undefined;
       let fixRank = -1;

@@ -82,7 +82,7 @@ function bestCvss(entries: readonly SeverityEntry[]): FindingCvss | undefined {
 /** GHSA's `database_specific.cvss`: `{ score: 9.1, vectorString: "CVSS:3.0/..." }`. */
 function givenCvss(sources: readonly (SeveritySources | undefined)[]): { vector?: string; score?: number } | undefined {
   for (const s of sources) {
-    const c = s?.database_specific?.['cvss'];
+    const c = s?.database_specific?.cvss;
     if (typeof c !== 'object' || c === null) continue;
     const { vectorString, score } = c as Record<string, unknown>;
     const out: { vector?: string; score?: number } = {};

@@ -8,7 +8,7 @@
 import type { ScanLimits } from '../layers/limits.js';
 import type { Prober, ProbeSink } from '../layers/read-layers.js';
 import type { Extractor, Package } from './types.js';
-import { readCentralDirectory, readEntry, ZipError } from './zip.js';
+import { readCentralDirectory, readEntry, ZipError, type ZipEntry } from './zip.js';
 
 const ARCHIVE = /\.(jar|war|ear)$/i;
 const POM_PROPERTIES = /(^|\/)META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
@@ -29,7 +29,10 @@ export function javaArchiveProber(limits: ScanLimits): Prober {
     open: (_path, size): ProbeSink => {
       const parts: Buffer[] = [];
       return {
-        write: (c) => (parts.push(Buffer.from(c)), true),
+        write: (c) => {
+          parts.push(Buffer.from(c));
+          return true;
+        },
         end: () => scanArchive(Buffer.concat(parts, size), { remaining: limits.maxArchiveBytes }, undefined),
       };
     },
@@ -49,7 +52,7 @@ export const javaExtractor: Extractor = {
 };
 
 export function scanArchive(buf: Buffer, budget: { remaining: number }, inner: string | undefined): JavaArtifact[] {
-  let entries;
+  let entries: ZipEntry[];
   try {
     entries = readCentralDirectory(buf);
   } catch (e) {

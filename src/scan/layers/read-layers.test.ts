@@ -143,7 +143,13 @@ test('probers stream over matching files and their results follow whiteouts', as
     match: (p, e) => p.startsWith('bin/') && (e.mode & 0o111) !== 0,
     open: () => {
       let n = 0;
-      return { write: (c) => ((n += c.length), true), end: () => n };
+      return {
+        write: (c) => {
+          n += c.length;
+          return true;
+        },
+        end: () => n,
+      };
     },
   };
   const view = await readLayers([

@@ -10,7 +10,7 @@ import { CorruptLayerError, ScanLimitError } from './errors.js';
 const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_MAX = 128 * 1024;
 
-type Step = { kind: 'collect'; n: number; then: (b: Buffer) => void } | { kind: 'skip'; n: number; then: () => void };
+type Step = { kind: 'collect'; n: number; done: (b: Buffer) => void } | { kind: 'skip'; n: number; done: () => void };
 
 export class ZstdFrameGuard {
   private step: Step;
@@ -31,7 +31,7 @@ export class ZstdFrameGuard {
         const take = Math.min(s.n, chunk.length - off);
         s.n -= take;
         off += take;
-        if (s.n === 0) s.then();
+        if (s.n === 0) s.done();
       } else {
         const take = Math.min(s.n - this.buf.length, chunk.length - off);
         this.buf = Buffer.concat([this.buf, chunk.subarray(off, off + take)]);
@@ -39,7 +39,7 @@ export class ZstdFrameGuard {
         if (this.buf.length === s.n) {
           const b = this.buf;
           this.buf = Buffer.alloc(0);
-          s.then(b);
+          s.done(b);
         }
       }
     }
@@ -50,7 +50,7 @@ export class ZstdFrameGuard {
     return {
       kind: 'collect',
       n: 4,
-      then: (b) => {
+      done: (b) => {
         this.atBoundary = false;
         const m = b.readUInt32LE(0);
         if (m === ZSTD_MAGIC) this.step = this.frameHeader();
@@ -64,9 +64,9 @@ export class ZstdFrameGuard {
     return {
       kind: 'collect',
       n: 4,
-      then: (b) => {
+      done: (b) => {
         const n = b.readUInt32LE(0);
-        this.step = n === 0 ? this.magic() : { kind: 'skip', n, then: () => (this.step = this.magic()) };
+        this.step = n === 0 ? this.magic() : { kind: 'skip', n, done: () => (this.step = this.magic()) };
       },
     };
   }
@@ -75,7 +75,7 @@ export class ZstdFrameGuard {
     return {
       kind: 'collect',
       n: 1,
-      then: (d) => {
+      done: (d) => {
         const fhd = d[0]!;
         if (fhd & 0x08) throw new CorruptLayerError('zstd stream: reserved frame header bit set');
         const singleSegment = (fhd >> 5) & 1;
@@ -99,7 +99,7 @@ export class ZstdFrameGuard {
           this.step = this.blockHeader();
         };
         if (rest === 0) parse(Buffer.alloc(0));
-        else this.step = { kind: 'collect', n: rest, then: parse };
+        else this.step = { kind: 'collect', n: rest, done: parse };
       },
     };
   }
@@ -108,7 +108,7 @@ export class ZstdFrameGuard {
     return {
       kind: 'collect',
       n: 3,
-      then: (b) => {
+      done: (b) => {
         const v = b[0]! | (b[1]! << 8) | (b[2]! << 16);
         const last = (v & 1) === 1;
         const type = (v >> 1) & 3;
@@ -117,12 +117,12 @@ export class ZstdFrameGuard {
         if (size > BLOCK_MAX) throw new CorruptLayerError('zstd stream: block larger than 128 KiB');
         const next = (): void => {
           if (!last) this.step = this.blockHeader();
-          else if (this.checksum) this.step = { kind: 'skip', n: 4, then: () => (this.step = this.magic()) };
+          else if (this.checksum) this.step = { kind: 'skip', n: 4, done: () => (this.step = this.magic()) };
           else this.step = this.magic();
         };
         const n = type === 1 ? 1 : size;
         if (n === 0) next();
-        else this.step = { kind: 'skip', n, then: next };
+        else this.step = { kind: 'skip', n, done: next };
       },
     };
   }

@@ -28,7 +28,10 @@ export class LayerInbox {
       case 'chunk': {
         const layer = this.current;
         // The reader gave up on this layer (the scan is failing): its bytes go nowhere.
-        if (!layer || layer.destroyed) return this.credit();
+        if (!layer || layer.destroyed) {
+          this.credit();
+          return;
+        }
         if (layer.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength))) this.credit();
         else this.owed++;
         return;

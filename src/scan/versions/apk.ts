@@ -12,7 +12,7 @@
 
 import { type Cmp, compareDigits, compareStrings, defineOrdering, isDigitCode } from './ordering.js';
 
-const enum T {
+enum T {
   InitialDigit = 0,
   Digit = 1,
   Letter = 2,

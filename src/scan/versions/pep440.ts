@@ -44,7 +44,7 @@ function preLetter(l: string): 'a' | 'b' | 'rc' {
 
 export function parsePep440(raw: string): Parsed<Pep440> {
   const m = PATTERN.exec(raw.trim());
-  if (!m || !m.groups) return { ok: false, raw };
+  if (!m?.groups) return { ok: false, raw };
   const g = m.groups;
   return {
     ok: true,

@@ -111,7 +111,10 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
       throw new Failure(`berth exited with ${child.exitCode} before listening:\n${out}`);
     }
     try {
-      const status = opts.ca ? await httpsStatus(`${url}/v2/`, opts.ca) : await fetch(`${url}/v2/`).then(async (r) => (await r.arrayBuffer(), r.status));
+      const status = opts.ca ? await httpsStatus(`${url}/v2/`, opts.ca) : await fetch(`${url}/v2/`).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      });
       if (status === 200 || status === 401) break;
     } catch {
       // not listening yet

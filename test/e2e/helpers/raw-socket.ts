@@ -32,7 +32,12 @@ export async function openRaw(port: number): Promise<RawConnection> {
     const end = data.indexOf('\r\n\r\n');
     if (end >= 0) gotHead(data.slice(0, end));
   });
-  const closedP = new Promise<void>((res) => socket.once('close', () => ((closed = true), res())));
+  const closedP = new Promise<void>((res) =>
+    socket.once('close', () => {
+      closed = true;
+      res();
+    }),
+  );
   return { socket, received: () => data, closed: closedP, head, isClosed: () => closed };
 }
 

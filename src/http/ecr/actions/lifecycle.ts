@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { Codes, EcrCodes } from '../../../core/errors.js';
 import type { PlannedAction } from '../../../lifecycle/engine.js';
-import { PreviewInProgress, PreviewNotFound } from '../../../lifecycle/previews.js';
+import { PreviewInProgress, PreviewNotFound, type PreviewView } from '../../../lifecycle/previews.js';
 import { accountOf, type RepoScope } from '../../../registry/context.js';
 import { PolicyNotFound } from '../../../registry/policies.js';
 import type { Registry } from '../../../registry/registry.js';
@@ -76,7 +76,7 @@ export const GetLifecyclePolicyPreview: EcrAction = async (call) => {
     throw new EcrError(Codes.InvalidParameter, 'imageIds cannot be used together with nextToken or maxResults');
   }
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  let preview;
+  let preview: PreviewView;
   try {
     preview = await call.lifecyclePreviews.get(scope);
   } catch (e) {

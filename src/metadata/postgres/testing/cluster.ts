@@ -61,7 +61,7 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
  * PostgreSQL is installed and BERTH_REQUIRE_POSTGRES is not set; any other failure throws.
  */
 export async function startTestPostgres(): Promise<TestPostgres | undefined> {
-  let url = process.env['BERTH_TEST_DATABASE_URL'];
+  let url = process.env.BERTH_TEST_DATABASE_URL;
   let stop = async (): Promise<void> => undefined;
   if (!url) {
     // Directly under the temp dir: as root the cluster runs as `postgres`, which must reach it
@@ -69,7 +69,7 @@ export async function startTestPostgres(): Promise<TestPostgres | undefined> {
     const dir = mkdtempSync(join(tmpdir(), 'berth-pg-'));
     const started = await run(['start', dir]);
     if (started.code !== 0) rmSync(dir, { recursive: true, force: true });
-    if (started.code === NOT_INSTALLED && process.env['BERTH_REQUIRE_POSTGRES'] !== '1') {
+    if (started.code === NOT_INSTALLED && process.env.BERTH_REQUIRE_POSTGRES !== '1') {
       const line = '!'.repeat(100);
       console.error(`${line}\n!!! PostgreSQL is not installed: the PostgreSQL metadata tests are SKIPPED.\n!!! ${started.stderr.trim()}\n${line}`);
       return undefined;
