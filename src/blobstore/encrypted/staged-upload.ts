@@ -29,7 +29,7 @@
  * garbage collector's sweep of idle staged uploads reclaims them.
  */
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable, Transform, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
 import { Held, drained, readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import type { BlobStore, BlobWriter } from '../blob-store.js';
@@ -303,25 +303,33 @@ export class StagedUploads {
       storeFailed = true;
       source.destroy();
     });
-    let sourceError: unknown;
-    if (signal) addAbortSignal(signal, source);
-    try {
-      for await (const piece of source as AsyncIterable<Buffer>) {
-        // One chunk's work at a time, whatever the size of the pieces the source yields.
-        for (let off = 0; off < piece.length && !storeFailed; off += chunkSize) {
-          const slice = piece.subarray(off, off + chunkSize);
-          held.push(slice);
-          total += slice.length;
-          appended += slice.length;
-          for (const b of await sealer.update(slice)) if (!out.write(b)) await drained(out);
-          sealedChunks = total > 0 ? Math.ceil(total / chunkSize) - 1 : 0;
-          held.keepLast(total - sealedChunks * chunkSize);
-        }
-        if (storeFailed) break;
+    const consume = async (piece: Buffer): Promise<void> => {
+      // One chunk's work at a time, whatever the size of the pieces the source yields.
+      for (let off = 0; off < piece.length; off += chunkSize) {
+        if (storeFailed || out.destroyed) throw new Error('the store failed');
+        const slice = piece.subarray(off, off + chunkSize);
+        held.push(slice);
+        total += slice.length;
+        appended += slice.length;
+        for (const b of await sealer.update(slice)) if (!out.write(b)) await drained(out);
+        sealedChunks = total > 0 ? Math.ceil(total / chunkSize) - 1 : 0;
+        held.keepLast(total - sealedChunks * chunkSize);
       }
-    } catch (e) {
-      sourceError = e;
-    }
+    };
+    // A sink rather than async iteration: pieces arrive as the source emits them, never
+    // concatenated, and a failing source only ends the loop.
+    const sink = new Writable({
+      highWaterMark: 0,
+      write(piece: Buffer, _enc, cb) {
+        inflight = consume(piece);
+        inflight.then(() => cb(), cb);
+      },
+    });
+    let inflight: Promise<void> = Promise.resolve();
+    if (signal) addAbortSignal(signal, source);
+    const sourceError = await new Promise<Error | undefined>((resolve) => pipeline(source, sink, (e) => resolve(e ?? undefined)));
+    // A failing source ends the pipeline at once; the piece being sealed is finished first.
+    await inflight.catch(noop);
     out.end();
     await storing;
     const end = at.record.end + sealedChunks * (chunkSize + TAG_SIZE);
@@ -336,7 +344,7 @@ export class StagedUploads {
       await this.writeSlot(id, slot, raw);
       opened = { record: { ...fields, tailLength: tail.length, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail };
     }
-    if (sourceError !== undefined) throw sourceError;
+    if (sourceError) throw sourceError;
     return { appended, opened };
   }
 
