@@ -317,9 +317,10 @@ export class StagedUploads {
       }
     };
     // A sink rather than async iteration: pieces arrive as the source emits them, never
-    // concatenated, and a failing source only ends the loop.
+    // concatenated, and a failing source only ends the loop. Its buffer lets the socket keep
+    // reading while a chunk is sealed (with none, every piece paused and resumed the request).
     const sink = new Writable({
-      highWaterMark: 0,
+      highWaterMark: OUT_BUFFER,
       write(piece: Buffer, _enc, cb) {
         inflight = consume(piece);
         inflight.then(() => cb(), cb);
