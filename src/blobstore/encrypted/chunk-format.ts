@@ -218,10 +218,17 @@ class ByteQueue {
  */
 export class ChunkSealer {
   private readonly queue = new ByteQueue();
-  private index = 0;
-  private headerSent = false;
+  private index: number;
+  private headerSent: boolean;
 
-  constructor(private readonly opts: { dataKey: Buffer; header: Buffer; chunkSize: number }) {}
+  /**
+   * `header` is emitted before the first chunk; without one, sealing continues a blob whose
+   * header and first `index` chunks are already stored (a staged upload resumed).
+   */
+  constructor(private readonly opts: { dataKey: Buffer; header?: Buffer; chunkSize: number; index?: number }) {
+    this.index = opts.index ?? 0;
+    this.headerSent = opts.header === undefined;
+  }
 
   /** Sealed bytes ready to store (none until more than one chunk is held). */
   update(plain: Buffer): Buffer[] {
@@ -245,7 +252,7 @@ export class ChunkSealer {
 
   private seal(out: Buffer[], plain: Buffer, final: boolean): void {
     if (!this.headerSent) {
-      out.push(this.opts.header);
+      out.push(this.opts.header!);
       this.headerSent = true;
     }
     const c = createCipheriv('aes-256-gcm', this.opts.dataKey, chunkNonce(this.index), { authTagLength: TAG_SIZE });

@@ -1,5 +1,7 @@
 /**
- * Encryption of staged (uncommitted) uploads. These grow by appends of any size, possibly from
+ * The staged-upload format of earlier versions (v1), kept so that uploads staged before an
+ * upgrade can still be read, resumed and committed (staged-upload.ts rebases them into v2);
+ * nothing new is written in it. Staged uploads grow by appends of any size, possibly from
  * different nodes, so the cipher must be length-preserving and seekable: AES-256-CTR, whose byte
  * n depends only on the key and n. A staged object is
  *
@@ -23,7 +25,7 @@ export interface StagingPrefix {
   salt: Buffer;
 }
 
-/** The 32 bytes a fresh staged object starts with. */
+/** The 32 bytes a v1 staged object starts with (tests write v1 uploads to check they still commit). */
 export function newStagingPrefix(key: WrappingKey): Buffer {
   return Buffer.concat([key.id.subarray(0, 16), randomBytes(16)]);
 }

@@ -1,0 +1,393 @@
+/**
+ * Staged uploads of the encrypted store, written once, in the committed format (format v2).
+ *
+ * An upload is a chunk object plus a record (staged-record.ts), both inner staged uploads:
+ *
+ *   chunk object   header || chunk 0 || ... || chunk n-1    exactly a committed blob without its
+ *                  final chunk (chunk-format.ts): the upload's own data key, wrapped in the
+ *                  header, and whole chunks sealed (not final) as the bytes arrive.
+ *   record         which chunk object, how many chunks it holds, and the tail: the plaintext after
+ *                  them (≤ one chunk, since only the end knows which chunk is final), sealed under
+ *                  the data key. Rewritten after each append, alternating between two slots.
+ *
+ * The chunk object is the upload id itself (generation 0); the slots and later generations have
+ * ids derived from it, so any node holding the wrapping keys can resume the upload. Commit seals
+ * the tail as the final chunk, appends it, and commits the chunk object (a rename on fs): the
+ * bytes are never read back nor written twice.
+ *
+ * The record is the truth. An append stores whole chunks first and then the record, so a crash
+ * (or a failed write) in between leaves bytes past the record's `end` that no reader looks at:
+ * the upload is what its last record says. Those dead bytes cannot be cut off (stores only
+ * append), and a chunk written after them would reuse a nonce, so such an upload is first
+ * *rebased*: its plaintext is sealed afresh under a new data key into the next generation, the
+ * record switched to it, the old object deleted. A rebase also handles a commit under another
+ * wrapping key than the upload's (the blob is sealed under the current key) and uploads staged by
+ * earlier versions (AES-256-CTR behind a 32-byte prefix, staging-cipher.ts), which stay readable
+ * and committable; a commit that rebases re-hashes the bytes against the digest.
+ *
+ * Orphans (a crash mid-delete, a rebase cut short) are staged uploads no session names; the
+ * garbage collector's sweep of idle staged uploads reclaims them.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable, Transform, Writable, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
+import { Held, drained, readAll, readHead, window, withSignal } from './stream-helpers.js';
+import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
+import type { BlobStore, BlobWriter } from '../blob-store.js';
+import {
+  ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, OpenTransform, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey,
+} from './chunk-format.js';
+import { RECORD_FIXED_SIZE, chunkObjectId, encodeRecord, openTail, parseRecord, slotId, type StagedRecord } from './staged-record.js';
+import { STAGING_PREFIX_SIZE, createStagingCipher, parseStagingPrefix, stagingKey } from './staging-cipher.js';
+import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
+
+/** Sealed bytes queued for the inner store before the append waits for it. */
+const OUT_BUFFER = 1024 * 1024;
+const noop = (): void => undefined;
+
+/** What is staged under an upload id, read without any key. */
+export type Resolved =
+  | { kind: 'none' }
+  /** Staged by an earlier version: AES-256-CTR behind a 32-byte prefix. */
+  | { kind: 'legacy'; stored: number }
+  /** A chunk object whose first record was never written (a crash at the start): nothing staged yet. */
+  | { kind: 'empty' }
+  /** `stored`: the chunk object's size, which exceeds the record's end after a crash or failed write. */
+  | { kind: 'sealed'; record: StagedRecord; slot: 0 | 1; stored: number };
+
+/** A sealed upload opened with its key: where to append and what to seal next. */
+interface Opened {
+  record: StagedRecord;
+  slot: 0 | 1;
+  dataKey: Buffer;
+  tail: Buffer;
+}
+
+export function plaintextSizeOf(r: Resolved): number | undefined {
+  switch (r.kind) {
+    case 'none': return undefined;
+    case 'empty': return 0;
+    case 'legacy': return r.stored - STAGING_PREFIX_SIZE;
+    case 'sealed': return r.record.chunks * r.record.header.chunkSize + r.record.tailLength;
+  }
+}
+
+export class StagedUploads {
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly keys: WrappingKeys,
+    private readonly chunkSize: number,
+  ) {}
+
+  async resolve(id: string): Promise<Resolved> {
+    const records = await Promise.all([this.readSlot(id, 0), this.readSlot(id, 1)]);
+    const best = records[1] && (!records[0] || records[1].seq > records[0].seq) ? 1 : records[0] ? 0 : undefined;
+    if (best !== undefined) {
+      const record = records[best]!;
+      const stored = await this.inner.statUpload(chunkObjectId(id, record.generation));
+      // The chunk object went (committed, or deleted) before its record: nothing is staged.
+      if (stored === undefined || stored < record.end) return { kind: 'none' };
+      return { kind: 'sealed', record, slot: best, stored };
+    }
+    const stored = await this.inner.statUpload(id);
+    if (stored === undefined) return { kind: 'none' };
+    if (stored < STAGING_PREFIX_SIZE) return { kind: 'empty' };
+    const head = await this.readStart(id, 8);
+    return head.equals(MAGIC) ? { kind: 'empty' } : { kind: 'legacy', stored };
+  }
+
+  /** The staged plaintext; rejects before streaming when nothing is staged or the key is unusable. */
+  async plaintext(id: string, r: Resolved, signal?: AbortSignal): Promise<Readable> {
+    if (r.kind === 'none') throw new Error(`upload not found: ${id}`);
+    if (r.kind === 'empty') return withSignal(Readable.from([]), signal);
+    if (r.kind === 'legacy') return this.legacyPlaintext(id, signal);
+    const { record, tail, dataKey } = await this.open(id, r);
+    if (record.chunks === 0) return withSignal(Readable.from(tail.length ? [tail] : []), signal);
+    const { chunkSize } = record.header;
+    const raw = await this.inner.readUpload(chunkObjectId(id, record.generation), signal);
+    const run = {
+      firstChunk: 0, lastChunk: record.chunks - 1, finalChunk: record.chunks,
+      cipherStart: HEADER_SIZE, cipherEnd: record.end - 1, start: 0, end: record.chunks * chunkSize,
+    };
+    const open = new OpenTransform({ dataKey, chunkSize, run, label: `staged upload ${id}` });
+    const out = new PassThrough();
+    pipeline(raw, window(HEADER_SIZE, record.end), open, noop);
+    // The tail follows the chunks; an error anywhere ends `out` with it.
+    open.on('error', (e) => out.destroy(e));
+    open.pipe(out, { end: false });
+    open.on('end', () => (tail.length ? out.end(tail) : out.end()));
+    out.on('close', () => open.destroy());
+    return withSignal(out, signal);
+  }
+
+  /** Starts the upload afresh under `key`, discarding anything staged under the id. */
+  async restart(id: string, key: WrappingKey): Promise<void> {
+    await this.remove(id);
+    const w = await this.inner.writer(id, { append: false });
+    const dataKey = randomBytes(DATA_KEY_SIZE);
+    const header = sealHeader({ wrappingKey: key, dataKey, chunkSize: this.chunkSize });
+    try {
+      await w.append(Readable.from([header]));
+    } finally {
+      await w.close();
+    }
+    await this.writeSlot(id, 0, encodeRecord(id, { generation: 0, seq: 1, chunks: 0, end: HEADER_SIZE, header }, dataKey, Buffer.alloc(0)));
+  }
+
+  /**
+   * Appends the plaintext `source` yields, sealing whole chunks into the chunk object and then
+   * rewriting the record; resolves with the bytes appended. Whatever the source does, the chunks
+   * stored are whole and recorded, so a client that goes away mid-way can resume from there.
+   */
+  async append(id: string, source: Readable, signal?: AbortSignal): Promise<{ appended: number; size: number }> {
+    let r: Resolved;
+    try {
+      r = await this.resolve(id);
+      if (r.kind === 'none') throw new Error(`upload not found: ${id}`);
+    } catch (e) {
+      source.destroy();
+      throw e;
+    }
+    let opened: Opened;
+    if (r.kind === 'sealed' && r.stored === r.record.end) {
+      opened = await this.open(id, r).catch((e: unknown) => {
+        source.destroy();
+        throw e;
+      });
+    } else {
+      // Nothing can be appended after dead bytes; the key is the current one, as for a new upload.
+      opened = await this.rebase(id, r, await this.keys.current()).catch((e: unknown) => {
+        source.destroy();
+        throw e;
+      });
+    }
+    const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
+    try {
+      const done = await this.sealInto(id, opened, w, source, signal);
+      return { appended: done.appended, size: done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length };
+    } finally {
+      await w.close();
+    }
+  }
+
+  /**
+   * Makes the staged upload the blob `digest` under `key`: seals the tail as the final chunk,
+   * appends it and commits the chunk object. An upload that is not in step (dead bytes, another
+   * wrapping key, an earlier format) is rebased first, and then its bytes are checked against the digest.
+   */
+  async commit(id: string, digest: Digest, key: WrappingKey): Promise<void> {
+    const r = await this.resolve(id);
+    if (r.kind === 'none') throw new Error(`upload not found: ${id}`);
+    let opened: Opened;
+    if (r.kind === 'sealed' && r.stored === r.record.end && r.record.header.keyId.equals(key.id)) {
+      opened = await this.open(id, r);
+    } else {
+      const hash = createDigester(digestAlgorithm(digest));
+      opened = await this.rebase(id, r, key, (b) => hash.update(b));
+      if (`${digestAlgorithm(digest)}:${hash.digest('hex')}` !== digest) {
+        throw new Error(`staged upload ${id} does not hash to ${digest}: corrupt or tampered with`);
+      }
+    }
+    const { record, dataKey, tail } = opened;
+    const { chunkSize } = record.header;
+    const sealer = new ChunkSealer({ dataKey, chunkSize, index: record.chunks });
+    const sealed = [...(await sealer.update(tail)), ...(await sealer.final())];
+    const objectId = chunkObjectId(id, record.generation);
+    const w = await this.inner.writer(objectId, { append: true });
+    try {
+      await w.append(Readable.from(sealed));
+      const expected = ciphertextSize(record.chunks * chunkSize + tail.length, chunkSize);
+      // Another writer appended meanwhile: what is stored is no blob; the next try rebases.
+      if (w.size !== expected) throw new Error(`staged upload ${id} holds ${w.size} bytes, not ${expected}: written to concurrently`);
+      await w.commit(digest);
+    } catch (e) {
+      await w.close().catch(noop);
+      throw e;
+    }
+    await this.remove(id);
+  }
+
+  /** Removes everything staged under the id: records first, so none outlives its chunk object. */
+  async remove(id: string): Promise<void> {
+    const records = await Promise.all([this.readSlot(id, 0).catch(noop), this.readSlot(id, 1).catch(noop)]);
+    const generation = Math.max(0, ...records.map((r) => r?.generation ?? 0));
+    await Promise.all([this.inner.deleteUpload(slotId(id, 0)), this.inner.deleteUpload(slotId(id, 1))]);
+    const objects = new Set([id, chunkObjectId(id, generation), chunkObjectId(id, generation + 1)]);
+    await Promise.all([...objects].map((o) => this.inner.deleteUpload(o)));
+  }
+
+  /** Rejects as reading or appending would when the upload's key is refused or its record was tampered with. */
+  async checkKey(id: string, r: Resolved): Promise<void> {
+    if (r.kind === 'sealed') await this.open(id, r);
+    else if (r.kind === 'legacy') (await this.legacyPlaintext(id)).destroy();
+  }
+
+  /** The data key and tail of a sealed upload; rejects when the key is refused or the record was tampered with. */
+  private async open(id: string, r: Extract<Resolved, { kind: 'sealed' }>): Promise<Opened> {
+    const header = r.record.header;
+    const dataKey = unwrapDataKey(header, await this.keys.byId(header.keyId), `staged upload ${id}`);
+    return { record: r.record, slot: r.slot, dataKey, tail: openTail(r.record, id, dataKey) };
+  }
+
+  /**
+   * Seals the staged plaintext afresh under a new data key and `key` into the next generation,
+   * then points the record at it and deletes the old chunk object. `tap` sees the plaintext.
+   */
+  private async rebase(id: string, r: Resolved, key: WrappingKey, tap?: (b: Buffer) => void): Promise<Opened> {
+    const plain = await this.plaintext(id, r);
+    const sealedBefore = r.kind === 'sealed' ? r.record : undefined;
+    const generation = (sealedBefore?.generation ?? 0) + 1;
+    const objectId = chunkObjectId(id, generation);
+    const dataKey = randomBytes(DATA_KEY_SIZE);
+    const header = sealHeader({ wrappingKey: key, dataKey, chunkSize: this.chunkSize });
+    let w: BlobWriter;
+    try {
+      w = await this.inner.writer(objectId, { append: false });
+      await w.append(Readable.from([header]));
+    } catch (e) {
+      plain.destroy();
+      throw e;
+    }
+    const fresh: Opened = {
+      record: { generation, seq: sealedBefore?.seq ?? 0, chunks: 0, end: HEADER_SIZE, tailLength: 0, header: { chunkSize: this.chunkSize, keyId: key.id, raw: header }, raw: header },
+      slot: r.kind === 'sealed' ? r.slot : 1,
+      dataKey,
+      tail: Buffer.alloc(0),
+    };
+    let source: Readable = plain;
+    if (tap) {
+      const tapper = new Transform({
+        transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+          tap(chunk);
+          cb(null, chunk);
+        },
+      });
+      pipeline(plain, tapper, noop);
+      source = tapper;
+    }
+    let done: { opened: Opened; failed?: unknown };
+    try {
+      done = await this.sealInto(id, fresh, w, source, undefined, true);
+    } catch (e) {
+      await w.cancel().catch(noop);
+      throw e;
+    } finally {
+      await w.close().catch(noop);
+    }
+    // The old object is unreachable now; a failure to delete it leaves an orphan for the sweep.
+    const old = sealedBefore ? chunkObjectId(id, sealedBefore.generation) : id;
+    await this.inner.deleteUpload(old).catch(noop);
+    return done.opened;
+  }
+
+  /**
+   * The one write path: plaintext in, whole chunks sealed (non-final) into `w`, then the record.
+   * A failing source ends the sealed stream at a chunk boundary, so what was stored is recorded
+   * before the failure is reported; a failing store leaves the old record (the bytes it took are dead).
+   */
+  private async sealInto(
+    id: string, at: Opened, w: BlobWriter, source: Readable, signal?: AbortSignal, always = false,
+  ): Promise<{ appended: number; opened: Opened }> {
+    const { chunkSize } = at.record.header;
+    const sealer = new ChunkSealer({ dataKey: at.dataKey, chunkSize, index: at.record.chunks });
+    // The bytes not sealed yet, always the last (total - sealed * chunkSize) of the plaintext.
+    const held = new Held();
+    held.push(at.tail);
+    await sealer.update(at.tail);
+    let total = at.tail.length;
+    let appended = 0;
+    let sealedChunks = 0;
+    const out = new PassThrough({ highWaterMark: OUT_BUFFER });
+    const storing = w.append(out);
+    let storeFailed = false;
+    storing.catch(() => {
+      storeFailed = true;
+      source.destroy();
+    });
+    const consume = async (piece: Buffer): Promise<void> => {
+      // One chunk's work at a time, whatever the size of the pieces the source yields.
+      for (let off = 0; off < piece.length; off += chunkSize) {
+        if (storeFailed || out.destroyed) throw new Error('the store failed');
+        const slice = piece.subarray(off, off + chunkSize);
+        held.push(slice);
+        total += slice.length;
+        appended += slice.length;
+        for (const b of await sealer.update(slice)) if (!out.write(b)) await drained(out);
+        sealedChunks = total > 0 ? Math.ceil(total / chunkSize) - 1 : 0;
+        held.keepLast(total - sealedChunks * chunkSize);
+      }
+    };
+    // A sink rather than async iteration: pieces arrive as the source emits them, never
+    // concatenated, and a failing source only ends the loop. Its buffer lets the socket keep
+    // reading while a chunk is sealed (with none, every piece paused and resumed the request).
+    const sink = new Writable({
+      highWaterMark: OUT_BUFFER,
+      write(piece: Buffer, _enc, cb) {
+        inflight = consume(piece);
+        inflight.then(() => cb(), cb);
+      },
+    });
+    let inflight: Promise<void> = Promise.resolve();
+    if (signal) addAbortSignal(signal, source);
+    const sourceError = await new Promise<Error | undefined>((resolve) => pipeline(source, sink, (e) => resolve(e ?? undefined)));
+    // A failing source ends the pipeline at once; the piece being sealed is finished first.
+    await inflight.catch(noop);
+    out.end();
+    await storing;
+    const end = at.record.end + sealedChunks * (chunkSize + TAG_SIZE);
+    if (w.size !== end) throw new Error(`staged upload ${id}: ${w.size} bytes stored, ${end} expected`);
+    let opened = at;
+    if (appended > 0 || always) {
+      const tail = held.take();
+      const seq = at.record.seq + 1;
+      const slot: 0 | 1 = at.slot === 0 ? 1 : 0;
+      const fields = { generation: at.record.generation, seq, chunks: at.record.chunks + sealedChunks, end, header: at.record.header.raw };
+      const raw = encodeRecord(id, fields, at.dataKey, tail);
+      await this.writeSlot(id, slot, raw);
+      opened = { record: { ...fields, tailLength: tail.length, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail };
+    }
+    if (sourceError) throw sourceError;
+    return { appended, opened };
+  }
+
+  private async readSlot(id: string, slot: 0 | 1): Promise<StagedRecord | undefined> {
+    const slotUpload = slotId(id, slot);
+    const size = await this.inner.statUpload(slotUpload);
+    if (size === undefined || size < RECORD_FIXED_SIZE) return undefined;
+    let raw: Buffer;
+    try {
+      raw = await readAll(await this.inner.readUpload(slotUpload));
+    } catch (e) {
+      // Deleted between the two calls.
+      if ((await this.inner.statUpload(slotUpload)) === undefined) return undefined;
+      throw e;
+    }
+    return parseRecord(raw, id);
+  }
+
+  private async writeSlot(id: string, slot: 0 | 1, raw: Buffer): Promise<void> {
+    const w = await this.inner.writer(slotId(id, slot), { append: false });
+    try {
+      await w.append(Readable.from([raw]));
+    } finally {
+      await w.close();
+    }
+  }
+
+  private async readStart(id: string, n: number): Promise<Buffer> {
+    const raw = await this.inner.readUpload(id);
+    return readHead(raw, n).finally(() => raw.destroy());
+  }
+
+  private async legacyPlaintext(id: string, signal?: AbortSignal): Promise<Readable> {
+    const raw = await this.inner.readUpload(id, signal);
+    try {
+      const { keyId, salt } = parseStagingPrefix(await readHead(raw, STAGING_PREFIX_SIZE));
+      const cipher = createStagingCipher(stagingKey(await this.keys.byId(keyId), salt, id), 0);
+      pipeline(raw, cipher, noop);
+      return withSignal(cipher, signal);
+    } catch (e) {
+      raw.destroy();
+      throw e;
+    }
+  }
+}
