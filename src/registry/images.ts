@@ -140,40 +140,54 @@ export class Images {
 
   /**
    * Deletes by tag (untag; the image goes with its last tag) or by digest (the image and all
-   * its tags). A manifest still listed by an index is kept and reported, as ECR does: the rule
-   * is Manifests.delete's, the one /v2 obeys too.
+   * its tags), every image in one metadata transaction. A manifest still listed by an index is
+   * kept and reported, as ECR does (the same rule /v2's delete obeys, in the store). Failures
+   * come in ECR's order: those found while resolving the names first, then refused deletes.
    */
   async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
-    const { found, failures } = await this.resolve(scope, ids);
+    const failures: ImageFailure[] = [];
+    const valid: ImageId[] = [];
+    for (const id of ids) {
+      const problem = checkImageId(id);
+      if (problem) failures.push({ imageId: id, ...problem });
+      else valid.push(id);
+    }
+    if (valid.length === 0) return { deleted: [], failures };
+    if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
+    const results = await this.ctx.meta.manifests.deleteImages(
+      repo.id,
+      valid.map((id) => ({ ...(id.imageTag !== undefined && { tag: id.imageTag }), ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }) })),
+      this.ctx.clock.now(),
+    );
     const deleted: ImageId[] = [];
-    for (const { id, manifest } of found) {
-      const untagOnly = id.imageTag !== undefined && id.imageDigest === undefined;
-      const current = (await this.ctx.meta.images.get(repo.id, [manifest.digest]))[0];
-      const lastTag = !current || current.tags.length <= 1;
-      try {
-        if (untagOnly && !lastTag) await this.manifests.delete(scope, { kind: 'tag', tag: parseTag(id.imageTag!) });
-        else await this.manifests.delete(scope, { kind: 'digest', digest: manifest.digest });
-        deleted.push(untagOnly ? { imageDigest: manifest.digest, imageTag: id.imageTag! } : { ...id, imageDigest: manifest.digest });
-      } catch (e) {
-        const failure = e instanceof RegistryError ? deleteFailure(e) : undefined;
-        if (!failure) throw e;
-        failures.push({ imageId: id, ...failure });
+    const refused: ImageFailure[] = [];
+    for (const [n, id] of valid.entries()) {
+      const r = results[n]!;
+      switch (r.kind) {
+        case 'deleted':
+          deleted.push(id.imageTag !== undefined && id.imageDigest === undefined ? { imageDigest: r.digest, imageTag: id.imageTag } : { ...id, imageDigest: r.digest });
+          this.ctx.log.info({ repository: scope.name, imageId: imageIdText(id), digest: r.digest }, 'image deleted');
+          break;
+        case 'notFound':
+          failures.push({ imageId: id, ...IMAGE_NOT_FOUND });
+          break;
+        case 'tagDigestMismatch':
+          failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
+          break;
+        case 'gone':
+          refused.push({ imageId: id, ...IMAGE_NOT_FOUND });
+          break;
+        case 'referenced':
+          refused.push({ imageId: id, failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image referenced by manifest list: [${r.parents.join(', ')}]` });
+          break;
       }
     }
-    return { deleted, failures };
+    return { deleted, failures: [...failures, ...refused] };
   }
 }
 
-/** The per-image failure ECR reports for a refused delete; undefined for errors that fail the call. */
-function deleteFailure(e: RegistryError): { failureCode: string; failureReason: string } | undefined {
-  if (e.code === Codes.ManifestUnknown) return { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
-  if (e.code === Codes.ManifestReferenced) {
-    const parents = (e.detail as { referencedBy: Digest[] }).referencedBy;
-    return { failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image referenced by manifest list: [${parents.join(', ')}]` };
-  }
-  return undefined;
-}
+const IMAGE_NOT_FOUND = { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
 
 /** ECR's per-item validation of an image id. */
 function checkImageId(id: ImageId): { failureCode: string; failureReason: string } | undefined {
