@@ -31,7 +31,12 @@ import { accountOf } from '../registry/context.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, remote?: RemoteKeys): BlobVaults {
+/** Opens the store of a local blob directory: the file system driver, unless a test composes another. */
+export type LocalBlobStore = (root: string) => BlobStore;
+
+const fsStore: LocalBlobStore = (root) => createFsBlobStore({ root });
+
+export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, remote?: RemoteKeys, local: LocalBlobStore = fsStore): BlobVaults {
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
@@ -40,7 +45,7 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
 
   const base: BlobStore = s3
     ? createS3BlobStore({ ...s3, sse: { type: 'AES256' } }, clients)
-    : createEncryptedBlobStore(createFsBlobStore({ root }), registryKeys, { name: 'fs (registry key)' });
+    : createEncryptedBlobStore(local(root), registryKeys, { name: 'fs (registry key)' });
   const stores = new Map<string, BlobStore>();
   /** Keys are never deleted (only disabled, which their wrapping keys check), so a lookup holds. */
   const byRef = new Map<string, BlobStore>();
@@ -63,7 +68,7 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
       const keys = key.origin !== 'AWS_KMS' ? kms.wrappingKeysFor(key) : (remote?.wrappingKeysFor(key) ?? { current: unusable, byId: unusable });
       const inner = s3
         ? createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
-        : createFsBlobStore({ root: join(root, 'kms', key.id) });
+        : local(join(root, 'kms', key.id));
       store = createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}` });
     }
     stores.set(key.id, store);

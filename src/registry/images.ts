@@ -60,9 +60,10 @@ export class Images {
       );
     }
     const tag = input.tag === undefined ? undefined : parseTag(input.tag);
+    // The JSON API pushes only into an existing repository (creation on push is /v2's alone).
+    const repo = await requireRepository(this.ctx, scope);
     if (tag !== undefined) {
-      const repo = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
-      const current = repo && (await this.ctx.meta.manifests.findByTag(repo.id, tag));
+      const current = await this.ctx.meta.manifests.findByTag(repo.id, tag);
       if (current?.digest === computed) {
         throw new RegistryError(
           Codes.ImageAlreadyExists,
@@ -74,8 +75,8 @@ export class Images {
     const pushed = await this.manifests.push(scope, ref, payload, input.mediaType, {
       typeDeclared: input.mediaType !== undefined,
       ...(input.pushedBy !== undefined && { pushedBy: input.pushedBy }),
+      createRepository: false,
     });
-    const repo = await requireRepository(this.ctx, scope);
     const manifest = await this.ctx.meta.manifests.find(repo.id, pushed.digest);
     if (!manifest) throw new RegistryError(Codes.ManifestUnknown, 'the image was deleted while it was being pushed');
     return { digest: pushed.digest, manifest };
@@ -146,24 +147,28 @@ export class Images {
    */
   async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
-    const failures: ImageFailure[] = [];
-    const valid: ImageId[] = [];
-    for (const id of ids) {
-      const problem = checkImageId(id);
-      if (problem) failures.push({ imageId: id, ...problem });
-      else valid.push(id);
-    }
-    if (valid.length === 0) return { deleted: [], failures };
-    if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
-    const results = await this.ctx.meta.manifests.deleteImages(
-      repo.id,
-      valid.map((id) => ({ ...(id.imageTag !== undefined && { tag: id.imageTag }), ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }) })),
-      this.ctx.clock.now(),
-    );
+    const problems = ids.map(checkImageId);
+    const valid = ids.filter((_, n) => problems[n] === undefined);
+    if (valid.length > 0 && !this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
+    const results =
+      valid.length === 0
+        ? []
+        : await this.ctx.meta.manifests.deleteImages(
+            repo.id,
+            valid.map((id) => ({ ...(id.imageTag !== undefined && { tag: id.imageTag }), ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }) })),
+            this.ctx.clock.now(),
+          );
     const deleted: ImageId[] = [];
+    const failures: ImageFailure[] = [];
     const refused: ImageFailure[] = [];
-    for (const [n, id] of valid.entries()) {
-      const r = results[n]!;
+    let next = 0;
+    for (const [n, id] of ids.entries()) {
+      const problem = problems[n];
+      if (problem) {
+        failures.push({ imageId: id, ...problem });
+        continue;
+      }
+      const r = results[next++]!;
       switch (r.kind) {
         case 'deleted':
           deleted.push(id.imageTag !== undefined && id.imageDigest === undefined ? { imageDigest: r.digest, imageTag: id.imageTag } : { ...id, imageDigest: r.digest });
