@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { digestOf } from '../../core/digest.js';
-import { BlobNotFoundError } from '../blob-store.js';
+import { BlobNotFoundError, type BlobStore } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
 import { bytes, putBlob, readAll, sourceOf } from '../testing.js';
 import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from './s3-blob-store.js';
@@ -62,7 +62,21 @@ else describe('s3 blob store', () => {
     }
   });
 
-  runBlobStoreSuite({ name: 's3', create: async () => node(location()) });
+  const locations = new WeakMap<BlobStore, S3Location>();
+  runBlobStoreSuite({
+    name: 's3',
+    create: async () => {
+      const loc = location();
+      const store = node(loc);
+      locations.set(store, loc);
+      return store;
+    },
+    contents: async (store) => {
+      const loc = locations.get(store)!;
+      const res = await (raw ??= createS3Client(location(runPrefix))).send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: `${loc.prefix}/` }));
+      return (res.Contents ?? []).map((o) => o.Key!.slice(loc.prefix.length + 1));
+    },
+  });
 
   describe('on a real S3 server', () => {
     const rawClient = () => (raw ??= createS3Client(location(runPrefix)));
