@@ -110,8 +110,10 @@ describe('ECR image and layer API', () => {
     const uploadId = '00000000-0000-4000-8000-000000000000';
     await assert.rejects(ecr.send(new UploadLayerPartCommand({ repositoryName: missing, uploadId, partFirstByte: 0, partLastByte: 0, layerPartBlob: Buffer.from('a') })), notFound);
     await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: missing, uploadId, layerDigests: [sha256('a')] })), notFound);
-    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: missing, imageManifest: manifestFor(config, []), imageTag: 'v1' })), notFound);
-    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: missing, imageManifest: manifestFor(config, []) })), notFound);
+    // An empty index references nothing, so nothing but the repository could be missing.
+    const emptyIndex = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: missing, imageManifest: emptyIndex, imageTag: 'v1' })), notFound);
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: missing, imageManifest: emptyIndex })), notFound);
     await assert.rejects(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [missing] })), notFound, 'nothing created it');
     // /v2 still creates on push (createOnPush is on by default).
     await pushBlob(berth.url, missing, config);
