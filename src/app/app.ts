@@ -23,7 +23,7 @@ import { RemoteKeys } from '../kms/remote-keys.js';
 import { LifecyclePreviews } from '../lifecycle/previews.js';
 import { createBackground } from './background.js';
 import { createAccessLogFile, createLogger } from './logger.js';
-import { openBlobVaults } from './blob-vaults.js';
+import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
@@ -53,15 +53,28 @@ export interface App {
 }
 
 /**
+ * How the app is built beyond the configuration. The two drivers are seams for the in-process
+ * test harness (SQLite in memory, the memory blob store); everything else is composed as always.
+ */
+export interface AppOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** The metadata store, instead of the one the configuration names. */
+  openMetadata?: (config: Config) => Promise<MetadataStore>;
+  /** The store of a local blob directory, instead of the file system driver. */
+  localBlobStore?: LocalBlobStore;
+}
+
+/**
  * The registry core over the configured stores, without a server: what createApp serves, and
  * what `berth lifecycle` and `berth gc` work on directly (safe beside a running server: every
  * change is a metadata transaction).
  */
-export async function openRegistry(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Registry & { kms: KmsKeys; close(): Promise<void> }> {
+export async function openRegistry(config: Config, opts: AppOptions = {}): Promise<Registry & { kms: KmsKeys; close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
-  const meta = await openMetadata(config);
+  const meta = await (opts.openMetadata ?? openMetadata)(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const ttlMs = config.authzCacheSeconds * 1000;
   const kms = new KmsKeys(meta.kmsKeys, serverKey, clock, { ttlMs });
@@ -71,7 +84,7 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
       : undefined;
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
-    vaults: openBlobVaults(config, serverKey, kms, remote),
+    vaults: openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore),
     meta,
     clock,
     log,
@@ -95,7 +108,7 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
   });
 }
 
-export async function createApp(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<App> {
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   // Read first: a pair that cannot be served stops the start before anything is opened.
   const tlsFiles = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   const tls = tlsFiles && readKeyPair(tlsFiles);
@@ -103,7 +116,7 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
   const accessLogFile = config.accessLog === undefined ? undefined : createAccessLogFile(config.accessLog);
-  const registry = await openRegistry(config, { clock, log });
+  const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);

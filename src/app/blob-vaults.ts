@@ -15,6 +15,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { BlobStore } from '../blobstore/blob-store.js';
+import { withChecks, type BlobStoreObserver } from '../blobstore/checked-blob-store.js';
 import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-store.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
 import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from '../blobstore/s3/s3-blob-store.js';
@@ -31,7 +32,26 @@ import { accountOf } from '../registry/context.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, remote?: RemoteKeys): BlobVaults {
+/** Opens the store of a local blob directory: the file system driver, unless a test composes another. */
+export type LocalBlobStore = (root: string) => BlobStore;
+
+const fsStore: LocalBlobStore = (root) => createFsBlobStore({ root });
+
+/**
+ * Every store is built checked (withChecks): drivers check no input themselves. `observe` is the
+ * metrics hook point, for when metrics exist.
+ */
+export function openBlobVaults(
+  config: Config,
+  serverKey: Buffer,
+  kms: KmsKeys,
+  remote?: RemoteKeys,
+  openLocal: LocalBlobStore = fsStore,
+  observe?: BlobStoreObserver,
+): BlobVaults {
+  const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
+  const local = (root: string) => checked(openLocal(root));
+  const s3Store = (...args: Parameters<typeof createS3BlobStore>) => checked(createS3BlobStore(...args));
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
@@ -39,8 +59,8 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
   const root = resolve(config.dataDir);
 
   const base: BlobStore = s3
-    ? createS3BlobStore({ ...s3, sse: { type: 'AES256' } }, clients)
-    : createEncryptedBlobStore(createFsBlobStore({ root }), registryKeys, { name: 'fs (registry key)' });
+    ? s3Store({ ...s3, sse: { type: 'AES256' } }, clients)
+    : checked(createEncryptedBlobStore(local(root), registryKeys, { name: 'fs (registry key)' }));
   const stores = new Map<string, BlobStore>();
   /** Keys are never deleted (only disabled, which their wrapping keys check), so a lookup holds. */
   const byRef = new Map<string, BlobStore>();
@@ -53,7 +73,7 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
     if (key.origin === 'EXTERNAL') {
       if (!s3) throw new Error(`kms key ${key.id} is held by an object store, but storage is the local disk`);
       const [type, keyId] = externalRef(key.arn);
-      store = withKmsErrors(createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type, ...(keyId !== '' && { keyId }) } }, clients));
+      store = withKmsErrors(s3Store({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type, ...(keyId !== '' && { keyId }) } }, clients));
     } else {
       // A key of an AWS KMS after a switch away from kmsProvider 'aws': its bytes can still be
       // deleted (the garbage collector needs no key), never read or written.
@@ -62,9 +82,9 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
       };
       const keys = key.origin !== 'AWS_KMS' ? kms.wrappingKeysFor(key) : (remote?.wrappingKeysFor(key) ?? { current: unusable, byId: unusable });
       const inner = s3
-        ? createS3BlobStore({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
-        : createFsBlobStore({ root: join(root, 'kms', key.id) });
-      store = createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}` });
+        ? s3Store({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
+        : local(join(root, 'kms', key.id));
+      store = checked(createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}` }));
     }
     stores.set(key.id, store);
     return store;

@@ -1,5 +1,6 @@
 /**
- * The one contract every BlobStore driver must meet, as a node:test suite. A driver joins with a
+ * The one contract every BlobStore driver must meet, as a node:test suite, through withChecks as
+ * app/ composes every driver (drivers check no input themselves). A driver joins with a
  * few lines (see fs/fs-blob-store.test.ts); a test it cannot pass is skipped with a stated reason,
  * never silently dropped, and a skip naming no test here fails so that stale skips are noticed.
  */
@@ -13,15 +14,22 @@ import { describe, it } from 'node:test';
 import { bytes, putBlob, readAll, sourceOf } from './testing.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { BlobNotFoundError, type BlobStore } from './blob-store.js';
+import { withChecks } from './checked-blob-store.js';
 
 export interface BlobStoreSuiteOptions {
   name: string;
   /** Builds a fresh store; `dir` is an empty temporary directory removed after the test. */
   create: (dir: string) => Promise<BlobStore>;
   skip?: Array<{ reason: string; tests: string[] }>;
+  /**
+   * Everything the driver (as `create` made it) holds, in its own names (files, object keys),
+   * for the check that nothing is left behind; without it, only what listUploads shows is checked.
+   */
+  contents?: (raw: BlobStore, dir: string) => Promise<string[]>;
 }
 
-type Body = (store: BlobStore, dir: string) => Promise<void>;
+/** `raw` is the driver as created; `store` is it as app/ composes it, checked (withChecks). */
+type Body = (store: BlobStore, dir: string, raw: BlobStore) => Promise<void>;
 
 export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
   const reasons = new Map<string, string>();
@@ -35,7 +43,8 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       it(name, reason === undefined ? {} : { skip: reason }, async () => {
         const dir = await mkdtemp(join(tmpdir(), 'berth-blobstore-'));
         try {
-          await body(await opts.create(dir), dir);
+          const raw = await opts.create(dir);
+          await body(withChecks(raw), dir, raw);
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
@@ -361,6 +370,47 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       await again.append(sourceOf(bytes(30_000, 32)));
       await again.cancel();
       assert.deepEqual(await readAll(await store.read(digestOf(data))), data);
+    });
+
+    test('commit, cancel and delete leave no stray objects behind', async (store, dir, raw) => {
+      const held = async () => {
+        const uploads: string[] = [];
+        if (store.listUploads) for await (const u of store.listUploads()) uploads.push(u.id);
+        return { uploads, all: opts.contents && (await opts.contents(raw, dir)).sort() };
+      };
+      const empty = { uploads: [], all: opts.contents && [] };
+      assert.deepEqual(await held(), empty);
+      // Chunked over two writers, so a driver that stages in pieces (S3: parts, tails, state) has some.
+      const [a, b] = [bytes(300_000, 40), bytes(70_000, 41)];
+      const digest = digestOf(Buffer.concat([a, b]));
+      const id = randomUUID();
+      const w1 = await store.writer(id, { append: false });
+      await w1.append(sourceOf(a));
+      await w1.close();
+      const w2 = await store.writer(id, { append: true });
+      await w2.append(sourceOf(b));
+      await w2.commit(digest);
+      assert.equal(await store.statUpload(id), undefined);
+      const committed = await held();
+      assert.deepEqual(committed.uploads, [], 'no staged upload survives its commit');
+      if (committed.all) assert.equal(committed.all.length, 1, `one object for one blob, not: ${committed.all.join(', ')}`);
+      // A cancelled upload, one discarded by deleteUpload, and a commit of a digest already
+      // stored (which discards its staged copy) add nothing.
+      const cancelled = await store.writer(randomUUID(), { append: false });
+      await cancelled.append(sourceOf(bytes(200_000, 42)));
+      await cancelled.cancel();
+      const discardedId = randomUUID();
+      const discarded = await store.writer(discardedId, { append: false });
+      await discarded.append(sourceOf(bytes(1000, 43)));
+      await discarded.close();
+      await store.deleteUpload(discardedId);
+      const twin = await store.writer(randomUUID(), { append: false });
+      await twin.append(sourceOf(Buffer.concat([a, b])));
+      await twin.commit(digest);
+      assert.deepEqual(await held(), committed);
+      await store.delete(digest);
+      assert.equal(await store.stat(digest), undefined);
+      assert.deepEqual(await held(), empty, 'a deleted blob leaves nothing');
     });
 
     it('names only tests of this suite in its skip list', () => {

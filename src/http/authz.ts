@@ -2,7 +2,7 @@
  * Authorizes a request as the ECR action it is, for either front door: gathers the caller's
  * identity policies (inline and managed), the repository and registry policies, and the condition
  * context (source IP, time, the repository's tags, the tags a request sets), and asks src/iam.
- * A push that would create its repository (create-on-push) is also a CreateRepository.
+ * A /v2 push that would create its repository (create-on-push) is also a CreateRepository.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
@@ -36,6 +36,11 @@ export interface AuthzTarget {
    * policy denying insecure transport fails closed rather than never matching.
    */
   secureTransport?: boolean;
+  /**
+   * A /v2 push, which creates its repository under create-on-push and so is also a
+   * CreateRepository when the repository is missing. The JSON API never creates on push.
+   */
+  createsOnPush?: boolean;
   /** Tags the request sets (CreateRepository, TagResource): aws:RequestTag/* and aws:TagKeys. */
   requestTags?: Array<{ Key: string; Value: string }>;
 }
@@ -117,7 +122,7 @@ export class Authorizer {
     // The rule is here, not in each front door, so /v2 and the JSON API cannot disagree. Checked
     // after the push action itself, so a caller who may not push hears about that first.
     const push = PUSH_START.exec(target.action);
-    if (push && target.repository !== undefined && target.repository !== '*' && (await this.pushCreates(registryId, target.repository))) {
+    if (push && target.createsOnPush === true && target.repository !== undefined && target.repository !== '*' && (await this.pushCreates(registryId, target.repository))) {
       await this.check(principal, { ...target, action: `${push[1]}:CreateRepository` });
     }
   }

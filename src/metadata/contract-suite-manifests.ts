@@ -127,6 +127,52 @@ export function manifestContract(test: ContractTest): void {
     assert.ok(await a.manifests.find(elsewhere, shared.digest));
   });
 
+  test('deleteImages resolves every name first, then deletes in order, in one unit', async ({ a }) => {
+    const id = await repo(a);
+    const layer = await blob(a, id, 'layer');
+    const child = await push(a, { blobs: [layer], tags: ['child', 'child-2'] });
+    const index = await push(a, { manifests: [child.digest], tag: 'multi' });
+    const lone = await push(a, { salt: 'lone', tags: ['a', 'b'] });
+    const last = await push(a, { salt: 'last', tag: 'only' });
+    assert.deepEqual(await a.gc.review(at(0), at(1), 10), [{ digest: layer, outcome: 'kept', size: 100 }]);
+    const results = await a.manifests.deleteImages(
+      id,
+      [
+        { digest: child.digest }, // listed by the index, which is deleted only later: refused
+        { tag: 'a' }, // untag: the image keeps 'b'
+        { tag: 'a' }, // the same tag again: gone by now
+        { tag: 'only' }, // the last tag: the image goes with it
+        { tag: 'nope' },
+        { tag: 'b', digest: index.digest },
+        { digest: dg('absent') },
+        { tag: 'multi', digest: index.digest },
+      ],
+      at(1000),
+    );
+    assert.deepEqual(results, [
+      { kind: 'referenced', parents: [index.digest] },
+      { kind: 'deleted', digest: lone.digest },
+      { kind: 'gone' },
+      { kind: 'deleted', digest: last.digest },
+      { kind: 'notFound' },
+      { kind: 'tagDigestMismatch' },
+      { kind: 'notFound' },
+      { kind: 'deleted', digest: index.digest },
+    ]);
+    assert.equal((await a.manifests.findByTag(id, 'b'))?.digest, lone.digest);
+    assert.equal(await a.manifests.findByTag(id, 'a'), undefined);
+    assert.equal(await a.manifests.find(id, last.digest), undefined);
+    assert.equal(await a.manifests.find(id, index.digest), undefined);
+    assert.equal((await a.manifests.findByTag(id, 'child-2'))?.digest, child.digest, 'the refused image keeps its tags');
+    assert.deepEqual(await a.gc.previewReview(at(5000)), [], 'the refused delete queued nothing; the others reference no blob');
+    assert.deepEqual(await a.manifests.deleteImages(id, [{ tag: 'child' }, { digest: child.digest }], at(2000)), [
+      { kind: 'deleted', digest: child.digest },
+      { kind: 'deleted', digest: child.digest },
+    ]);
+    assert.equal(await a.manifests.find(id, child.digest), undefined, 'a digest deletes the image and its last tags');
+    assert.deepEqual(await a.gc.previewReview(at(5000)), [{ digest: layer, outcome: 'deleted', size: 100 }]);
+  });
+
   test('put writes several tags at once; one immutable tag refuses them all', async ({ a }) => {
     const id = await repo(a);
     const first = await push(a, { tags: ['a', 'b', 'c'], salt: '1' });

@@ -148,6 +148,24 @@ export type DeleteManifestResult =
   /** Listed by these indexes in the repository: kept, so that no index points at nothing. */
   | { kind: 'referenced'; parents: Digest[] };
 
+/** One image of a batch delete, as the caller named it: by tag, by digest, or both (already well-formed). */
+export interface ImageDeleteRequest {
+  tag?: string;
+  digest?: Digest;
+}
+
+/**
+ * What became of one image of a batch delete. `notFound` and `tagDigestMismatch` are decided
+ * when the names are resolved, before anything is deleted; `gone` (deleted earlier in the same
+ * batch) and `referenced` when its turn to be deleted comes.
+ */
+export type ImageDeleteResult =
+  | { kind: 'deleted'; digest: Digest }
+  | { kind: 'notFound' }
+  | { kind: 'tagDigestMismatch' }
+  | { kind: 'gone' }
+  | { kind: 'referenced'; parents: Digest[] };
+
 export interface ReferrerRecord {
   digest: Digest;
   mediaType: string;
@@ -168,6 +186,13 @@ export interface ManifestStore {
    * are queued for review at `now`.
    */
   delete(repositoryId: number, digest: Digest, now: Date): Promise<DeleteManifestResult>;
+  /**
+   * ECR's BatchDeleteImage in one transaction: resolves every name first, then deletes in the
+   * given order. A tag alone removes the tag, or the image with it when it is the image's last
+   * tag; a digest (with or without a tag) deletes the image and all its tags, as `delete` does
+   * (an image an index lists is kept and reported). Results are in request order.
+   */
+  deleteImages(repositoryId: number, images: ImageDeleteRequest[], now: Date): Promise<ImageDeleteResult[]>;
   /** Manifests whose subject is `subject`, optionally of one artifact type, by digest. */
   referrers(repositoryId: number, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]>;
   /** Records pulls (a pull time only ever moves forward); images gone since are skipped. */

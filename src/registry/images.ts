@@ -60,9 +60,10 @@ export class Images {
       );
     }
     const tag = input.tag === undefined ? undefined : parseTag(input.tag);
+    // The JSON API pushes only into an existing repository (creation on push is /v2's alone).
+    const repo = await requireRepository(this.ctx, scope);
     if (tag !== undefined) {
-      const repo = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
-      const current = repo && (await this.ctx.meta.manifests.findByTag(repo.id, tag));
+      const current = await this.ctx.meta.manifests.findByTag(repo.id, tag);
       if (current?.digest === computed) {
         throw new RegistryError(
           Codes.ImageAlreadyExists,
@@ -74,8 +75,8 @@ export class Images {
     const pushed = await this.manifests.push(scope, ref, payload, input.mediaType, {
       typeDeclared: input.mediaType !== undefined,
       ...(input.pushedBy !== undefined && { pushedBy: input.pushedBy }),
+      createRepository: false,
     });
-    const repo = await requireRepository(this.ctx, scope);
     const manifest = await this.ctx.meta.manifests.find(repo.id, pushed.digest);
     if (!manifest) throw new RegistryError(Codes.ManifestUnknown, 'the image was deleted while it was being pushed');
     return { digest: pushed.digest, manifest };
@@ -140,40 +141,58 @@ export class Images {
 
   /**
    * Deletes by tag (untag; the image goes with its last tag) or by digest (the image and all
-   * its tags). A manifest still listed by an index is kept and reported, as ECR does: the rule
-   * is Manifests.delete's, the one /v2 obeys too.
+   * its tags), every image in one metadata transaction. A manifest still listed by an index is
+   * kept and reported, as ECR does (the same rule /v2's delete obeys, in the store). Failures
+   * come in ECR's order: those found while resolving the names first, then refused deletes.
    */
   async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
-    const { found, failures } = await this.resolve(scope, ids);
+    const problems = ids.map(checkImageId);
+    const valid = ids.filter((_, n) => problems[n] === undefined);
+    if (valid.length > 0 && !this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
+    const results =
+      valid.length === 0
+        ? []
+        : await this.ctx.meta.manifests.deleteImages(
+            repo.id,
+            valid.map((id) => ({ ...(id.imageTag !== undefined && { tag: id.imageTag }), ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }) })),
+            this.ctx.clock.now(),
+          );
     const deleted: ImageId[] = [];
-    for (const { id, manifest } of found) {
-      const untagOnly = id.imageTag !== undefined && id.imageDigest === undefined;
-      const current = (await this.ctx.meta.images.get(repo.id, [manifest.digest]))[0];
-      const lastTag = !current || current.tags.length <= 1;
-      try {
-        if (untagOnly && !lastTag) await this.manifests.delete(scope, { kind: 'tag', tag: parseTag(id.imageTag!) });
-        else await this.manifests.delete(scope, { kind: 'digest', digest: manifest.digest });
-        deleted.push(untagOnly ? { imageDigest: manifest.digest, imageTag: id.imageTag! } : { ...id, imageDigest: manifest.digest });
-      } catch (e) {
-        const failure = e instanceof RegistryError ? deleteFailure(e) : undefined;
-        if (!failure) throw e;
-        failures.push({ imageId: id, ...failure });
+    const failures: ImageFailure[] = [];
+    const refused: ImageFailure[] = [];
+    let next = 0;
+    for (const [n, id] of ids.entries()) {
+      const problem = problems[n];
+      if (problem) {
+        failures.push({ imageId: id, ...problem });
+        continue;
+      }
+      const r = results[next++]!;
+      switch (r.kind) {
+        case 'deleted':
+          deleted.push(id.imageTag !== undefined && id.imageDigest === undefined ? { imageDigest: r.digest, imageTag: id.imageTag } : { ...id, imageDigest: r.digest });
+          this.ctx.log.info({ repository: scope.name, imageId: imageIdText(id), digest: r.digest }, 'image deleted');
+          break;
+        case 'notFound':
+          failures.push({ imageId: id, ...IMAGE_NOT_FOUND });
+          break;
+        case 'tagDigestMismatch':
+          failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
+          break;
+        case 'gone':
+          refused.push({ imageId: id, ...IMAGE_NOT_FOUND });
+          break;
+        case 'referenced':
+          refused.push({ imageId: id, failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image referenced by manifest list: [${r.parents.join(', ')}]` });
+          break;
       }
     }
-    return { deleted, failures };
+    return { deleted, failures: [...failures, ...refused] };
   }
 }
 
-/** The per-image failure ECR reports for a refused delete; undefined for errors that fail the call. */
-function deleteFailure(e: RegistryError): { failureCode: string; failureReason: string } | undefined {
-  if (e.code === Codes.ManifestUnknown) return { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
-  if (e.code === Codes.ManifestReferenced) {
-    const parents = (e.detail as { referencedBy: Digest[] }).referencedBy;
-    return { failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image referenced by manifest list: [${parents.join(', ')}]` };
-  }
-  return undefined;
-}
+const IMAGE_NOT_FOUND = { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
 
 /** ECR's per-item validation of an image id. */
 function checkImageId(id: ImageId): { failureCode: string; failureReason: string } | undefined {

@@ -35,13 +35,15 @@ export class Manifests {
    * transaction and under the same immutability rule as a tag reference; all or nothing.
    * `typeDeclared`: the caller names the type explicitly (PutImage's imageManifestMediaType), see parseManifest.
    * `pushedBy` (the caller's principal ARN) is only logged: the log says who pushed what.
+   * `createRepository`: whether a missing repository is created (default: create-on-push, /v2's
+   * rule); the JSON API's PutImage passes false, as ECR answers RepositoryNotFound.
    */
   async push(
     scope: RepoScope,
     reference: Reference,
     payload: Buffer,
     contentType: string | undefined,
-    opts: { extraTags?: Tag[]; typeDeclared?: boolean; pushedBy?: string } = {},
+    opts: { extraTags?: Tag[]; typeDeclared?: boolean; pushedBy?: string; createRepository?: boolean } = {},
   ): Promise<PushedManifest> {
     const extraTags = opts.extraTags ?? [];
     if (extraTags.length > 0 && reference.kind === 'tag') {
@@ -70,7 +72,7 @@ export class Manifests {
     const result = await this.ctx.meta.manifests.put({
       registryId: scope.registryId,
       repository: scope.name,
-      createRepository: this.ctx.limits.createOnPush,
+      createRepository: opts.createRepository ?? this.ctx.limits.createOnPush,
       digest,
       mediaType: parsed.mediaType,
       payload,

@@ -3,6 +3,7 @@ import { Blobs } from './blobs.js';
 import { CatalogData } from './catalog-data.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { Images } from './images.js';
+import { LayerUploads } from './layer-uploads.js';
 import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
@@ -17,6 +18,8 @@ export interface Registry {
   readonly ctx: RegistryContext;
   readonly blobs: Blobs;
   readonly uploads: Uploads;
+  /** The ECR layer API's rules over the same uploads. */
+  readonly layers: LayerUploads;
   readonly manifests: Manifests;
   /** Pull times, written in batches. */
   readonly pulls: PullRecorder;
@@ -36,11 +39,14 @@ export function createRegistry(ctx: RegistryContext): Registry {
   const scanOnPush = async (scope: RepoScope, setting: boolean) => (await config.scanningFor(scope.registryId, scope.name, setting)).scanFrequency !== 'MANUAL';
   const manifests = new Manifests(ctx, pulls, scanOnPush);
   const images = new Images(ctx, manifests);
+  const blobs = new Blobs(ctx);
+  const uploads = new Uploads(ctx);
   return {
     ctx,
     pulls,
-    blobs: new Blobs(ctx),
-    uploads: new Uploads(ctx),
+    blobs,
+    uploads,
+    layers: new LayerUploads(ctx, uploads, blobs),
     manifests,
     listings: new Listings(ctx),
     images,

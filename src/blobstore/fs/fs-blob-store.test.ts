@@ -16,6 +16,8 @@ import { createFsBlobStore } from './fs-blob-store.js';
 runBlobStoreSuite({
   name: 'fs',
   create: async (dir) => createFsBlobStore({ root: dir }),
+  contents: async (_store, dir) =>
+    (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.path, e.name))),
   skip: [{ reason: 'the file system cannot presign', tests: ['presignedUrl gives an http(s) URL for a stored blob'] }],
 });
 

@@ -5,8 +5,7 @@
  */
 import { Readable, Writable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isDigest } from '../../core/digest.js';
-import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
+import { BlobNotFoundError, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
 /** Bytes kept as the chunks they arrived in, so neither append nor commit copies a whole blob. */
 interface Bytes {
@@ -14,18 +13,15 @@ interface Bytes {
   size: number;
 }
 
-export function createMemoryBlobStore(): BlobStore {
+/** The memory store, and what it holds (for tests that check nothing is left behind). */
+export interface MemoryBlobStore extends BlobStore {
+  contents(): { blobs: string[]; uploads: string[] };
+}
+
+/** Inputs are checked by withChecks (checked-blob-store.ts), composed around every driver. */
+export function createMemoryBlobStore(): MemoryBlobStore {
   const blobs = new Map<string, Bytes>();
   const uploads = new Map<string, Bytes>();
-
-  // The same checks as the fs driver, so tests above catch an unchecked id here too.
-  function checkDigest(digest: string): void {
-    if (!isDigest(digest)) throw new Error(`invalid digest: ${JSON.stringify(digest.slice(0, 200))}`);
-  }
-
-  function checkUploadId(id: string): void {
-    if (!isUploadId(id)) throw new Error(`invalid upload id: ${JSON.stringify(id.slice(0, 200))}`);
-  }
 
   function staged(id: string): Bytes {
     let bytes = uploads.get(id);
@@ -40,20 +36,17 @@ export function createMemoryBlobStore(): BlobStore {
     name: 'memory',
 
     async stat(digest) {
-      checkDigest(digest);
       const blob = blobs.get(digest);
       return blob && { size: blob.size };
     },
 
     async read(digest, range, signal) {
-      checkDigest(digest);
       const blob = blobs.get(digest);
       if (!blob) throw new BlobNotFoundError(digest);
       return streamOf(blob, range, signal);
     },
 
     async writer(uploadId, { append }): Promise<BlobWriter> {
-      checkUploadId(uploadId);
       if (!append) uploads.delete(uploadId);
       let size = staged(uploadId).size;
       let finished = false;
@@ -83,7 +76,6 @@ export function createMemoryBlobStore(): BlobStore {
           return size - before;
         },
         async commit(digest) {
-          checkDigest(digest);
           const bytes = uploads.get(uploadId);
           if (!blobs.has(digest)) {
             if (!bytes) throw new Error(`upload not found: ${uploadId}`);
@@ -103,7 +95,6 @@ export function createMemoryBlobStore(): BlobStore {
     },
 
     async readUpload(uploadId, signal) {
-      checkUploadId(uploadId);
       const bytes = uploads.get(uploadId);
       if (!bytes) throw new Error(`upload not found: ${uploadId}`);
       // A snapshot: later appends must not show up in a stream already handed out.
@@ -111,18 +102,19 @@ export function createMemoryBlobStore(): BlobStore {
     },
 
     async statUpload(uploadId) {
-      checkUploadId(uploadId);
       return uploads.get(uploadId)?.size;
     },
 
     async deleteUpload(uploadId) {
-      checkUploadId(uploadId);
       uploads.delete(uploadId);
     },
 
     async delete(digest) {
-      checkDigest(digest);
       blobs.delete(digest);
+    },
+
+    contents() {
+      return { blobs: [...blobs.keys()], uploads: [...uploads.keys()] };
     },
   };
 }

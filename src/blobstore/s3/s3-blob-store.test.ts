@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { digestOf } from '../../core/digest.js';
-import { BlobNotFoundError } from '../blob-store.js';
+import { BlobNotFoundError, type BlobStore } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
 import { createEncryptedBlobStore } from '../encrypted/encrypted-blob-store.js';
 import { bytes, putBlob, readAll, sourceOf } from '../testing.js';
@@ -63,7 +63,21 @@ else describe('s3 blob store', () => {
     }
   });
 
-  runBlobStoreSuite({ name: 's3', create: async () => node(location()) });
+  const locations = new WeakMap<BlobStore, S3Location>();
+  runBlobStoreSuite({
+    name: 's3',
+    create: async () => {
+      const loc = location();
+      const store = node(loc);
+      locations.set(store, loc);
+      return store;
+    },
+    contents: async (store) => {
+      const loc = locations.get(store)!;
+      const res = await (raw ??= createS3Client(location(runPrefix))).send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: `${loc.prefix}/` }));
+      return (res.Contents ?? []).map((o) => o.Key!.slice(loc.prefix.length + 1));
+    },
+  });
 
   // Berth's own encryption over S3 (kmsProvider berth keys on an S3 deployment): staged uploads
   // are a chunk object plus record slots there too, each an S3 staged upload of its own.

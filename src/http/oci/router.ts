@@ -88,6 +88,7 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
         repository: repo,
         ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
         secureTransport: cameOverTls(r.req),
+        createsOnPush: true,
       });
     }
   } catch (e) {

@@ -24,7 +24,8 @@
  * transaction that carries up to 4 MiB of payload and make it start over.
  */
 import type { Digest } from '../../core/digest.js';
-import type { DeleteManifestResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { DeleteManifestResult, ImageDeleteRequest, ImageDeleteResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import { resolveImage } from '../image-deletes.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
@@ -151,6 +152,60 @@ async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: 
   return { kind: 'deleted' };
 }
 
+async function taggedDigest(tx: Queryable, repositoryId: number, tag: string): Promise<string | undefined> {
+  return (await one<{ digest: string }>(tx, 'SELECT digest FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, tag]))?.digest;
+}
+
+/**
+ * BatchDeleteImage in one transaction: every name is resolved first, then each image is deleted
+ * in turn. Each delete by digest runs in a savepoint, so a refused one (an index lists it) rolls
+ * back only its own queued reviews, as a lone `remove` would.
+ */
+async function removeImages(tx: Queryable, repositoryId: number, images: ImageDeleteRequest[], now: number): Promise<ImageDeleteResult[]> {
+  const targets = [];
+  for (const image of images) {
+    const tagged = image.tag === undefined ? undefined : await taggedDigest(tx, repositoryId, image.tag);
+    const exists =
+      image.tag === undefined && image.digest !== undefined && (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, image.digest])) !== undefined;
+    targets.push(resolveImage(image, tagged, exists));
+  }
+  const results: ImageDeleteResult[] = [];
+  for (const [n, image] of images.entries()) {
+    const target = targets[n]!;
+    if (target.kind !== 'resolved') {
+      results.push(target);
+      continue;
+    }
+    const digest = target.digest;
+    if (image.tag !== undefined && image.digest === undefined) {
+      // Untag only, unless it is the image's last tag: then the image goes with it. The tag row
+      // is deleted only if it still points here, so a racing move of the tag is never undone.
+      if ((await taggedDigest(tx, repositoryId, image.tag)) !== digest) {
+        results.push({ kind: 'gone' });
+        continue;
+      }
+      const others = await one(tx, 'SELECT 1 FROM tags WHERE repository_id = $1 AND digest = $2 AND name <> $3 LIMIT 1', [repositoryId, digest, image.tag]);
+      if (others) {
+        const removed = await tx.query('DELETE FROM tags WHERE repository_id = $1 AND name = $2 AND digest = $3', [repositoryId, image.tag, digest]);
+        results.push((removed.rowCount ?? 0) > 0 ? { kind: 'deleted', digest } : { kind: 'gone' });
+        continue;
+      }
+    }
+    await tx.query('SAVEPOINT delete_image');
+    let removed: DeleteManifestResult;
+    try {
+      removed = await remove(tx, repositoryId, digest, now);
+      await tx.query('RELEASE SAVEPOINT delete_image');
+    } catch (e) {
+      if (!(e instanceof Rollback)) throw e;
+      await tx.query('ROLLBACK TO SAVEPOINT delete_image');
+      removed = (e as Rollback<DeleteManifestResult>).value;
+    }
+    results.push(removed.kind === 'deleted' ? { kind: 'deleted', digest } : removed.kind === 'missing' ? { kind: 'gone' } : removed);
+  }
+  return results;
+}
+
 export function createPostgresManifests({ pool }: PgContext): ManifestStore {
   return {
     async find(repositoryId, digest) {
@@ -171,6 +226,9 @@ export function createPostgresManifests({ pool }: PgContext): ManifestStore {
     },
     async delete(repositoryId, digest, now) {
       return withTransaction(pool, (tx) => remove(tx, repositoryId, digest, now.getTime()));
+    },
+    async deleteImages(repositoryId, images, now) {
+      return withTransaction(pool, (tx) => removeImages(tx, repositoryId, images, now.getTime()));
     },
     async recordPulls(pulls) {
       if (pulls.length === 0) return;

@@ -5,8 +5,9 @@
  * no index lists the manifest in its own IMMEDIATE transaction, so no put slips in between.
  */
 import type { Digest } from '../../core/digest.js';
-import type { DeleteManifestResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type { DeleteManifestResult, ImageDeleteRequest, ImageDeleteResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
 import { createGcQueue } from './gc-queue.js';
+import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import type { Db } from './open.js';
@@ -51,6 +52,33 @@ export function createSqliteManifests(db: Db): ManifestStore {
     gc.queueManifestBlobs(repositoryId, digest, now);
     deleteStmt.run(repositoryId, digest);
     return { kind: 'deleted' };
+  });
+  const tagCount = db.prepare<[number, string], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repository_id = ? AND digest = ?');
+  const untag = db.prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?');
+  // One IMMEDIATE transaction for the whole batch; `remove` nests as a savepoint.
+  const deleteImages = db.transaction((repositoryId: number, images: ImageDeleteRequest[], now: number): ImageDeleteResult[] => {
+    const targets = images.map((i) =>
+      resolveImage(
+        i,
+        i.tag === undefined ? undefined : currentTag.get(repositoryId, i.tag)?.digest,
+        i.tag === undefined && i.digest !== undefined && hasManifest.get(repositoryId, i.digest) !== undefined,
+      ),
+    );
+    return images.map((image, n) => {
+      const target = targets[n]!;
+      if (target.kind !== 'resolved') return target;
+      const digest = target.digest as Digest;
+      if (image.tag !== undefined && image.digest === undefined) {
+        // Untag only, unless it is the image's last tag: then the image goes with it.
+        if (currentTag.get(repositoryId, image.tag)?.digest !== digest) return { kind: 'gone' };
+        if (tagCount.get(repositoryId, digest)!.n > 1) {
+          untag.run(repositoryId, image.tag);
+          return { kind: 'deleted', digest };
+        }
+      }
+      const removed = remove(repositoryId, digest, now);
+      return removed.kind === 'deleted' ? { kind: 'deleted', digest } : removed.kind === 'missing' ? { kind: 'gone' } : removed;
+    });
   });
   const pulledStmt = db.prepare(
     'UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ? AND digest = ? AND (last_pulled_at IS NULL OR last_pulled_at < ?)',
@@ -120,6 +148,9 @@ export function createSqliteManifests(db: Db): ManifestStore {
     },
     async delete(repositoryId, digest, now) {
       return remove.immediate(repositoryId, digest, now.getTime());
+    },
+    async deleteImages(repositoryId, images, now) {
+      return deleteImages.immediate(repositoryId, images, now.getTime());
     },
     async recordPulls(pulls) {
       if (pulls.length > 0) recordPulls.immediate(pulls);

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { isDigest, type Digest } from '../../../core/digest.js';
+import { isDigest } from '../../../core/digest.js';
 import { Codes, isRegistryError } from '../../../core/errors.js';
 import { accountOf } from '../../../registry/context.js';
 import { repoScope, type EcrAction } from '../context.js';
@@ -22,19 +22,11 @@ const checkInput = z.object({ registryId: registryId.optional(), repositoryName,
 export const BatchCheckLayerAvailability: EcrAction = async (call) => {
   const input = parseInput(checkInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  await call.registry.repositories.get(scope);
   const layers = [];
   const failures = [];
-  for (const d of input.layerDigests) {
-    if (!isDigest(d)) {
-      failures.push({ layerDigest: d, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
-      continue;
-    }
-    const blob = await call.registry.blobs.stat(scope, d).catch((e: unknown) => {
-      if (isRegistryError(e) && e.code === Codes.BlobUnknown) return undefined;
-      throw e;
-    });
-    layers.push(blob ? { layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: blob.size } : { layerDigest: d, layerAvailability: 'UNAVAILABLE' });
+  for (const l of await call.registry.layers.availability(scope, input.layerDigests)) {
+    if (l.kind === 'invalid') failures.push({ layerDigest: l.digest, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
+    else layers.push(l.kind === 'available' ? { layerDigest: l.digest, layerAvailability: 'AVAILABLE', layerSize: l.size } : { layerDigest: l.digest, layerAvailability: 'UNAVAILABLE' });
   }
   return { layers, failures };
 };
@@ -44,8 +36,7 @@ const initiateInput = z.object({ registryId: registryId.optional(), repositoryNa
 export const InitiateLayerUpload: EcrAction = async (call) => {
   const input = parseInput(initiateInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  await call.registry.repositories.get(scope);
-  const { id } = await call.registry.uploads.start(scope);
+  const { id } = await call.registry.layers.initiate(scope);
   return { uploadId: id, partSize: PART_SIZE };
 };
 
@@ -94,14 +85,7 @@ export const CompleteLayerUpload: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const digest = input.layerDigests[0]!;
   if (!isDigest(digest)) throw new EcrError(Codes.DigestInvalid, `Invalid layer digest ${digest.slice(0, 200)}`);
-  const status = await call.registry.uploads.status(scope, input.uploadId);
-  if (status.size === 0) throw new EcrError(Codes.EmptyUpload, 'The upload contains no parts');
-  const existing = await call.registry.blobs.stat(scope, digest).catch(() => undefined);
-  if (existing) {
-    await call.registry.uploads.cancel(scope, input.uploadId);
-    throw new EcrError(Codes.LayerAlreadyExists, `The layer ${digest} already exists in the repository ${scope.name}`);
-  }
-  await call.registry.uploads.complete(scope, input.uploadId, digest as Digest);
+  await call.registry.layers.complete(scope, input.uploadId, digest);
   return { registryId: accountOf(scope.registryId), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
 };
 

@@ -26,16 +26,16 @@ import {
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
 
 const REPO_ARN = 'arn:aws:ecr:us-east-1:000000000000:repository/bad/input';
 
 describe('ECR bad input', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let ecr: ECRClient;
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess();
     ecr = ecrClient(berth);
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'bad/input', tags: [{ Key: 'team', Value: 'a' }] }));
   });

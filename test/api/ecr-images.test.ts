@@ -1,5 +1,5 @@
 /**
- * ECR's image and layer API through @aws-sdk/client-ecr against a real Berth: a push and pull
+ * ECR's image and layer API through @aws-sdk/client-ecr against the real app, in process: a push and pull
  * through the API alone, images pushed on /v2 seen by the API, immutability across both doors,
  * ECR's delete semantics, resource tags and settings, and bad input answered with ECR's names.
  */
@@ -10,6 +10,7 @@ import {
   CompleteLayerUploadCommand,
   CreateRepositoryCommand,
   DescribeImagesCommand,
+  DescribeRepositoriesCommand,
   GetDownloadUrlForLayerCommand,
   InitiateLayerUploadCommand,
   ListImagesCommand,
@@ -23,9 +24,9 @@ import {
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
-import { pushBlob, pushManifest, request, sha256 } from './helpers/registry-http.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
+import { pushBlob, pushManifest, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -39,10 +40,10 @@ function manifestFor(config: Buffer, layers: Buffer[]): string {
 }
 
 describe('ECR image and layer API', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let ecr: ECRClient;
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess();
     ecr = ecrClient(berth);
   });
   after(async () => berth?.cleanup());
@@ -99,6 +100,68 @@ describe('ECR image and layer API', () => {
     await assert.rejects(ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'api/none' })), { name: 'RepositoryNotFoundException' });
     await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/bad', imageManifest: manifestFor(Buffer.from('c'), []) })), { name: 'LayersNotFoundException' });
     await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/bad', imageManifest: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}', imageDigest: sha256('x') })), { name: 'ImageDigestDoesNotMatchException' });
+  });
+
+  it('pushes only into an existing repository: creation on push is /v2\'s alone, as on ECR', async () => {
+    const missing = 'api/never-created';
+    const config = Buffer.from('{"never":1}');
+    const notFound = { name: 'RepositoryNotFoundException' };
+    await assert.rejects(ecr.send(new InitiateLayerUploadCommand({ repositoryName: missing })), notFound);
+    const uploadId = '00000000-0000-4000-8000-000000000000';
+    await assert.rejects(ecr.send(new UploadLayerPartCommand({ repositoryName: missing, uploadId, partFirstByte: 0, partLastByte: 0, layerPartBlob: Buffer.from('a') })), notFound);
+    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: missing, uploadId, layerDigests: [sha256('a')] })), notFound);
+    // An empty index references nothing, so nothing but the repository could be missing.
+    const emptyIndex = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: missing, imageManifest: emptyIndex, imageTag: 'v1' })), notFound);
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: missing, imageManifest: emptyIndex })), notFound);
+    await assert.rejects(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [missing] })), notFound, 'nothing created it');
+    // /v2 still creates on push (createOnPush is on by default).
+    await pushBlob(berth.url, missing, config);
+    assert.equal((await pushManifest(berth.url, missing, 'v1', Buffer.from(manifestFor(config, [])), OCI_MANIFEST)).status, 201);
+    assert.equal((await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [missing] }))).repositories?.length, 1);
+  });
+
+  it('refuses a layer the repository already has (LayerAlreadyExists) and cancels that upload', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'api/again' }));
+    const layer = Buffer.from('a layer pushed twice');
+    await apiPushLayer('api/again', layer, 1000);
+    const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'api/again' }));
+    await ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/again', uploadId, partFirstByte: 0, partLastByte: layer.length - 1, layerPartBlob: layer }));
+    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/again', uploadId, layerDigests: [sha256(layer)] })), { name: 'LayerAlreadyExistsException' });
+    await assert.rejects(
+      ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/again', uploadId, partFirstByte: layer.length, partLastByte: layer.length, layerPartBlob: Buffer.from('x') })),
+      { name: 'UploadNotFoundException' },
+      'the refused upload was cancelled',
+    );
+    const check = await ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'api/again', layerDigests: [sha256(layer)] }));
+    assert.deepEqual(check.layers, [{ layerDigest: sha256(layer), layerAvailability: 'AVAILABLE', layerSize: layer.length }]);
+  });
+
+  it('BatchDeleteImage: resolution failures first, then refused deletes; a tag named twice is deleted once', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'api/batch' }));
+    const config = Buffer.from('{"batch":1}');
+    await pushBlob(berth.url, 'api/batch', config);
+    const m = manifestFor(config, []);
+    await ecr.send(new PutImageCommand({ repositoryName: 'api/batch', imageManifest: m, imageTag: 'a' }));
+    await ecr.send(new PutImageCommand({ repositoryName: 'api/batch', imageManifest: m, imageTag: 'b' }));
+    const out = await ecr.send(
+      new BatchDeleteImageCommand({
+        repositoryName: 'api/batch',
+        imageIds: [{ imageTag: 'a' }, { imageTag: 'a' }, { imageTag: 'nope' }, { imageDigest: 'bad' }, { imageTag: 'b', imageDigest: sha256('other') }],
+      }),
+    );
+    assert.deepEqual(out.imageIds, [{ imageDigest: sha256(m), imageTag: 'a' }]);
+    assert.deepEqual(
+      out.failures?.map((f) => [f.imageId?.imageTag ?? f.imageId?.imageDigest, f.failureCode]),
+      [
+        ['nope', 'ImageNotFound'],
+        ['bad', 'InvalidImageDigest'],
+        ['b', 'ImageTagDoesNotMatchDigest'],
+        ['a', 'ImageNotFound'],
+      ],
+    );
+    const left = await ecr.send(new ListImagesCommand({ repositoryName: 'api/batch' }));
+    assert.deepEqual(left.imageIds, [{ imageDigest: sha256(m), imageTag: 'b' }], 'the image keeps its other tag');
   });
 
   it('sees images pushed on /v2 with tags and sizes, paginated', async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 import {
   asBody,
   catalog,
@@ -20,7 +20,7 @@ import {
   sha256,
   startUpload,
   uploadUrl,
-} from './helpers/registry-http.js';
+} from '../e2e/helpers/registry-http.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -38,10 +38,10 @@ function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, u
 }
 
 describe('OCI distribution API', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let base: string;
   before(async () => {
-    berth = await startBerth({ env: { BERTH_MAX_UPLOAD_SESSIONS: '20' } });
+    berth = await startInProcess({ env: { BERTH_MAX_UPLOAD_SESSIONS: '20' } });
     base = berth.url;
   });
   after(async () => berth?.cleanup());

@@ -10,14 +10,14 @@ import {
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
 
 describe('registry configuration', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let ecr: ECRClient;
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess();
     ecr = ecrClient(berth);
   });
   after(async () => berth?.cleanup());

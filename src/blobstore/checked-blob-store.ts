@@ -1,0 +1,134 @@
+/**
+ * What every blob store shares, in one place around any driver: the input checks (digests and
+ * upload ids reach a driver from clients' URLs, and drivers build paths and object keys from
+ * them; ranges come from Range headers), abort signals already fired (refused before any I/O),
+ * and a hook for metrics. app/ composes it around every store it builds, so drivers check
+ * nothing themselves; the contract suite holds each driver to the contract through it.
+ */
+import type { Readable } from 'node:stream';
+import { isDigest, type Digest } from '../core/digest.js';
+import { isUploadId, type BlobStore, type BlobWriter, type ByteRange } from './blob-store.js';
+
+/** The operations a metrics hook sees. */
+export type BlobOperation = 'stat' | 'read' | 'writer' | 'append' | 'commit' | 'cancel' | 'readUpload' | 'statUpload' | 'deleteUpload' | 'delete' | 'presignedUrl';
+
+/**
+ * Called as an operation starts, with the store's name; the function it returns is called once
+ * when the operation settles (for `append`, with the bytes appended). Timing is the hook's.
+ */
+export type BlobStoreObserver = (store: string, op: BlobOperation) => (outcome: { ok: boolean; bytes?: number }) => void;
+
+export function checkDigest(digest: string): void {
+  if (!isDigest(digest)) throw new Error(`invalid digest: ${JSON.stringify(digest.slice(0, 200))}`);
+}
+
+export function checkUploadId(id: string): void {
+  if (!isUploadId(id)) throw new Error(`invalid upload id: ${JSON.stringify(id.slice(0, 200))}`);
+}
+
+export function checkRange(range: ByteRange | undefined): void {
+  if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
+    throw new RangeError(`invalid range ${range.start}-${range.end}`);
+  }
+}
+
+export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver } = {}): BlobStore {
+  const observe = opts.observe;
+  async function run<T>(op: BlobOperation, fn: () => Promise<T>, bytesOf?: (v: T) => number): Promise<T> {
+    const done = observe?.(store.name, op);
+    try {
+      const v = await fn();
+      done?.({ ok: true, ...(bytesOf && { bytes: bytesOf(v) }) });
+      return v;
+    } catch (e) {
+      done?.({ ok: false });
+      throw e;
+    }
+  }
+
+  function checkedWriter(w: BlobWriter): BlobWriter {
+    return {
+      get uploadId() {
+        return w.uploadId;
+      },
+      get size() {
+        return w.size;
+      },
+      append: (source: Readable, signal?: AbortSignal) =>
+        run(
+          'append',
+          async () => {
+            if (signal?.aborted) {
+              // The source is ours to dispose of, as a pipeline would have.
+              source.destroy();
+              signal.throwIfAborted();
+            }
+            return w.append(source, signal);
+          },
+          (n) => n,
+        ),
+      commit: (digest: Digest) =>
+        run('commit', async () => {
+          checkDigest(digest);
+          return w.commit(digest);
+        }),
+      cancel: () => run('cancel', () => w.cancel()),
+      close: () => w.close(),
+    };
+  }
+
+  const checked: BlobStore = {
+    name: store.name,
+    stat: (digest) =>
+      run('stat', async () => {
+        checkDigest(digest);
+        return store.stat(digest);
+      }),
+    read: (digest, range, signal) =>
+      run('read', async () => {
+        checkDigest(digest);
+        checkRange(range);
+        signal?.throwIfAborted();
+        return store.read(digest, range, signal);
+      }),
+    writer: (uploadId, o) =>
+      run('writer', async () => {
+        checkUploadId(uploadId);
+        return checkedWriter(await store.writer(uploadId, o));
+      }),
+    readUpload: (uploadId, signal) =>
+      run('readUpload', async () => {
+        checkUploadId(uploadId);
+        signal?.throwIfAborted();
+        return store.readUpload(uploadId, signal);
+      }),
+    statUpload: (uploadId) =>
+      run('statUpload', async () => {
+        checkUploadId(uploadId);
+        return store.statUpload(uploadId);
+      }),
+    deleteUpload: (uploadId) =>
+      run('deleteUpload', async () => {
+        checkUploadId(uploadId);
+        return store.deleteUpload(uploadId);
+      }),
+    delete: (digest) =>
+      run('delete', async () => {
+        checkDigest(digest);
+        return store.delete(digest);
+      }),
+  };
+  if (store.listUploads) {
+    const list = store.listUploads.bind(store);
+    checked.listUploads = () => list();
+  }
+  if (store.presignedUrl) {
+    const presign = store.presignedUrl.bind(store);
+    checked.presignedUrl = (digest, ttlSeconds) =>
+      run('presignedUrl', async () => {
+        checkDigest(digest);
+        return presign(digest, ttlSeconds);
+      });
+  }
+  return checked;
+}

@@ -1,0 +1,72 @@
+/**
+ * The layer API's push (ECR's InitiateLayerUpload, CompleteLayerUpload, BatchCheckLayerAvailability)
+ * over the same upload sessions as /v2, with ECR's rules: the repository must exist (creation on
+ * push is /v2's alone), an empty upload is refused, and a layer the repository already has is
+ * LayerAlreadyExists (the upload is cancelled), where /v2 would accept it again.
+ */
+import { isDigest, type Digest } from '../core/digest.js';
+import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
+import type { Blobs } from './blobs.js';
+import type { RegistryContext, RepoScope } from './context.js';
+import { requireRepository } from './repositories.js';
+import type { Uploads, UploadStatus } from './uploads.js';
+
+/** One digest of an availability check: invalid, absent, or there with its size. */
+export type LayerAvailability = { digest: string; kind: 'invalid' } | { digest: Digest; kind: 'unavailable' } | { digest: Digest; kind: 'available'; size: number };
+
+export class LayerUploads {
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly uploads: Uploads,
+    private readonly blobs: Blobs,
+  ) {}
+
+  /**
+   * Starts an upload into an existing repository; RepositoryNotFound otherwise. (A repository
+   * deleted between the check and the start is recreated under create-on-push, by the shared
+   * session start; the window is one request.)
+   */
+  async initiate(scope: RepoScope): Promise<UploadStatus> {
+    await requireRepository(this.ctx, scope);
+    return this.uploads.start(scope);
+  }
+
+  /** Finishes an upload as `digest`, unless it is empty or the repository already has the layer. */
+  async complete(scope: RepoScope, id: string, digest: Digest): Promise<Digest> {
+    const status = await this.uploads.status(scope, id);
+    if (status.size === 0) throw new RegistryError(Codes.EmptyUpload, 'The upload contains no parts');
+    if (await this.has(scope, digest)) {
+      await this.uploads.cancel(scope, id);
+      throw new RegistryError(Codes.LayerAlreadyExists, `The layer ${digest} already exists in the repository ${scope.name}`);
+    }
+    return this.uploads.complete(scope, id, digest);
+  }
+
+  /** For each digest, whether the repository has it (and its size); the repository must exist. */
+  async availability(scope: RepoScope, digests: string[]): Promise<LayerAvailability[]> {
+    await requireRepository(this.ctx, scope);
+    const out: LayerAvailability[] = [];
+    for (const d of digests) {
+      if (!isDigest(d)) {
+        out.push({ digest: d, kind: 'invalid' });
+        continue;
+      }
+      const blob = await this.stat(scope, d);
+      out.push(blob ? { digest: d, kind: 'available', size: blob.size } : { digest: d, kind: 'unavailable' });
+    }
+    return out;
+  }
+
+  private async has(scope: RepoScope, digest: Digest): Promise<boolean> {
+    return (await this.stat(scope, digest)) !== undefined;
+  }
+
+  private async stat(scope: RepoScope, digest: Digest): Promise<{ size: number } | undefined> {
+    try {
+      return await this.blobs.stat(scope, digest);
+    } catch (e) {
+      if (isRegistryError(e) && e.code === Codes.BlobUnknown) return undefined;
+      throw e;
+    }
+  }
+}
