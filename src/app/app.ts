@@ -31,6 +31,7 @@ import { loadServerKey } from './server-key.js';
 import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
+import { HashPool } from '../registry/hash-pool.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
 
@@ -67,8 +68,10 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
     config.kmsProvider === 'aws'
       ? new RemoteKeys(meta.kmsKeys, awsKms({ region: config.kmsRegion ?? config.region, ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }) }), clock, { ttlMs })
       : undefined;
+  const hashing = new HashPool({ onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion') });
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
+    hashing,
     vaults: openBlobVaults(config, serverKey, kms, remote),
     meta,
     clock,
@@ -88,6 +91,7 @@ export async function openRegistry(config: Config, opts: { clock?: Clock; log?: 
     kms,
     async close() {
       await registry.pulls.stop();
+      await hashing.close();
       await meta.close();
     },
   });

@@ -5,7 +5,7 @@
 import { ChangeSignal } from '../core/expiring-cache.js';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js';
 import { digestOf, type Digest } from '../core/digest.js';
@@ -16,6 +16,11 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { singleVault } from '../blobstore/vaults.js';
 import type { RegistryContext } from './context.js';
 import { createRegistry, type Registry } from './registry.js';
+import { HashPool } from './hash-pool.js';
+
+/** Real hashing threads, shared by the tests of this file. */
+const hashing = new HashPool();
+after(() => hashing.close());
 
 const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
 
@@ -25,6 +30,7 @@ function newContext(shared?: Pick<RegistryContext, 'vaults' | 'meta'>): Registry
     meta: shared?.meta ?? createSqliteMetadataStore({ path: ':memory:' }),
     clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     log: pino({ level: 'silent' }),
+    hashing,
     authzChanges: new ChangeSignal(),
     limits: {
       createOnPush: true,
