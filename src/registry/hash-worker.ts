@@ -1,7 +1,6 @@
 /**
  * A hashing thread of the HashPool: keeps the running hashes of the sessions bound to it and
- * feeds each the batches it is sent, in order. Every batch's memory goes back to the pool with
- * the acknowledgement, so the main thread reuses it instead of allocating.
+ * feeds each the batches it is sent, in order, from the pool's shared slabs.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -11,16 +10,26 @@ const port = parentPort;
 if (!port) throw new Error('hash-worker.js runs as a worker thread of the hash pool');
 
 const hashes = new Map<number, Hash>();
+const slabs: SharedArrayBuffer[] = [];
+let slotBytes = 0;
+let slotsPerSlab = 1;
 
 port.on('message', (m: ToWorker) => {
   switch (m.op) {
+    case 'slab':
+      slabs[m.index] = m.sab;
+      slotBytes = m.slotBytes;
+      slotsPerSlab = m.slots;
+      break;
     case 'open':
       hashes.set(m.id, createHash(m.alg));
       break;
-    case 'update':
-      hashes.get(m.id)?.update(new Uint8Array(m.buf, 0, m.len));
-      port.postMessage({ op: 'ack', id: m.id, buf: m.buf }, [m.buf]);
+    case 'update': {
+      const sab = slabs[Math.floor(m.slot / slotsPerSlab)]!;
+      hashes.get(m.id)?.update(new Uint8Array(sab, (m.slot % slotsPerSlab) * slotBytes, m.len));
+      port.postMessage({ op: 'ack', id: m.id, slot: m.slot });
       break;
+    }
     case 'digest': {
       const hash = hashes.get(m.id);
       hashes.delete(m.id);
