@@ -2,7 +2,7 @@
  * The messages between the hash pool (main thread) and its worker threads. Bytes travel in
  * shared memory: the pool's slabs are SharedArrayBuffers cut into batch-sized slots, each worker
  * is given every slab once, and a batch is then named by its slot, which is cheaper to post than
- * a transferred buffer and leaves nothing to allocate per batch.
+ * a transferred buffer and leaves nothing to allocate per batch. Both sides post arrays of these.
  */
 import type { DigestAlgorithm } from '../core/digest.js';
 

@@ -1,10 +1,11 @@
 /**
  * A hashing thread of the HashPool: keeps the running hashes of the sessions bound to it and
- * feeds each the batches it is sent, in order, from the pool's shared slabs.
+ * feeds each the batches it is sent, in order, from the pool's shared slabs. Messages come and go
+ * in arrays: one per turn of the sender's event loop.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import type { ToWorker } from './hash-protocol.js';
+import type { FromWorker, ToWorker } from './hash-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('hash-worker.js runs as a worker thread of the hash pool');
@@ -14,7 +15,13 @@ const slabs: SharedArrayBuffer[] = [];
 let slotBytes = 0;
 let slotsPerSlab = 1;
 
-port.on('message', (m: ToWorker) => {
+port.on('message', (batch: ToWorker[]) => {
+  const out: FromWorker[] = [];
+  for (const m of batch) handle(m, out);
+  if (out.length > 0) port.postMessage(out);
+});
+
+function handle(m: ToWorker, out: FromWorker[]): void {
   switch (m.op) {
     case 'slab':
       slabs[m.index] = m.sab;
@@ -27,17 +34,17 @@ port.on('message', (m: ToWorker) => {
     case 'update': {
       const sab = slabs[Math.floor(m.slot / slotsPerSlab)]!;
       hashes.get(m.id)?.update(new Uint8Array(sab, (m.slot % slotsPerSlab) * slotBytes, m.len));
-      port.postMessage({ op: 'ack', id: m.id, slot: m.slot });
+      out.push({ op: 'ack', id: m.id, slot: m.slot });
       break;
     }
     case 'digest': {
       const hash = hashes.get(m.id);
       hashes.delete(m.id);
-      port.postMessage({ op: 'digest', id: m.id, hex: hash?.digest('hex') });
+      out.push({ op: 'digest', id: m.id, hex: hash?.digest('hex') });
       break;
     }
     case 'drop':
       hashes.delete(m.id);
       break;
   }
-});
+}
