@@ -20,7 +20,11 @@ describe('AppendStream', async () => {
     // 3000 one-to-nine-byte chunks (more than IOV_MAX per write), then 64 KiB chunks, then an odd tail.
     const chunks: Buffer[] = [];
     let at = 0;
-    for (let i = 0; i < 3000; i++, at += (i % 9) + 1) chunks.push(data.subarray(at, at + (i % 9) + 1));
+    for (let i = 0; i < 3000; i++) {
+      const n = (i % 9) + 1;
+      chunks.push(data.subarray(at, at + n));
+      at += n;
+    }
     for (; at < data.length; at += 65_536) chunks.push(data.subarray(at, at + 65_536));
     await pipeline(Readable.from(chunks), new AppendStream(path, 1024 * 1024));
     assert.deepEqual(await readFile(path), Buffer.concat([Buffer.from('before|'), data]));
