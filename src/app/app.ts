@@ -31,6 +31,7 @@ import { loadServerKey } from './server-key.js';
 import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
+import { HashPool } from '../registry/hash-pool.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
 
@@ -82,8 +83,10 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
     config.kmsProvider === 'aws'
       ? new RemoteKeys(meta.kmsKeys, awsKms({ region: config.kmsRegion ?? config.region, ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }) }), clock, { ttlMs })
       : undefined;
+  const hashing = new HashPool({ onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion') });
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
+    hashing,
     vaults: openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore),
     meta,
     clock,
@@ -103,6 +106,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
     kms,
     async close() {
       await registry.pulls.stop();
+      await hashing.close();
       await meta.close();
     },
   });

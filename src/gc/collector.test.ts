@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
@@ -20,6 +20,11 @@ import { createRegistry, type Registry } from '../registry/registry.js';
 import type { BlobStore } from '../blobstore/blob-store.js';
 import { singleVault } from '../blobstore/vaults.js';
 import { GarbageCollector } from './collector.js';
+import { HashPool } from '../registry/hash-pool.js';
+
+/** Real hashing threads, shared by the tests of this file. */
+const hashing = new HashPool();
+after(() => hashing.close());
 
 const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
 const other = { registryId: '000000000000:us-east-1', name: 'team/other' };
@@ -34,6 +39,7 @@ function setup(graceMs = 0) {
     meta: createSqliteMetadataStore({ path: ':memory:' }),
     clock: { now: () => new Date(t) },
     log: pino({ level: 'silent' }),
+    hashing,
     authzChanges: new ChangeSignal(),
     limits: {
       createOnPush: true,

@@ -7,6 +7,7 @@ import type { BlobVaults } from '../blobstore/vaults.js';
 import type { Clock } from '../core/clock.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { MetadataStore } from '../metadata/types.js';
+import type { HashPool } from './hash-pool.js';
 
 export interface RegistryLimits {
   createOnPush: boolean;
@@ -24,6 +25,8 @@ export interface RegistryContext {
   /** The blob store of each repository's encryption key. */
   vaults: BlobVaults;
   meta: MetadataStore;
+  /** Worker threads that hash uploaded bytes off the event loop. */
+  hashing: HashPool;
   clock: Clock;
   limits: RegistryLimits;
   log: Logger;

@@ -4,8 +4,9 @@
  */
 import { ChangeSignal } from '../core/expiring-cache.js';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js';
 import { digestOf, type Digest } from '../core/digest.js';
@@ -16,6 +17,11 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { singleVault } from '../blobstore/vaults.js';
 import type { RegistryContext } from './context.js';
 import { createRegistry, type Registry } from './registry.js';
+import { HashPool } from './hash-pool.js';
+
+/** Real hashing threads, shared by the tests of this file. */
+const hashing = new HashPool();
+after(() => hashing.close());
 
 const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
 
@@ -25,6 +31,7 @@ function newContext(shared?: Pick<RegistryContext, 'vaults' | 'meta'>): Registry
     meta: shared?.meta ?? createSqliteMetadataStore({ path: ':memory:' }),
     clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     log: pino({ level: 'silent' }),
+    hashing,
     authzChanges: new ChangeSignal(),
     limits: {
       createOnPush: true,
@@ -85,6 +92,40 @@ describe('uploads', () => {
     })());
     await assert.rejects(r.uploads.append(scope, id, big), (e) => code(e) === 'SIZE_INVALID');
     await assert.rejects(r.uploads.status(scope, id), (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN');
+  });
+
+  it('survives the death of its hashing thread mid-upload: completion re-hashes the staged bytes', async () => {
+    // Small batches, one in flight: the body is likely held back by the pool when the thread dies.
+    let lost = 0;
+    const own = new HashPool({ threads: 1, batchBytes: 16 * 1024, maxInFlight: 1, onWorkerLost: () => lost++ });
+    try {
+      const r = createRegistry({ ...newContext(), hashing: own });
+      for (const honest of [true, false]) {
+        const { id } = await r.uploads.start(scope);
+        const first = randomBytes(300_000);
+        const second = randomBytes(300_000);
+        const body = new PassThrough();
+        const appended = r.uploads.append(scope, id, body);
+        body.write(first);
+        while (own.liveWorkers().length === 0) await new Promise((res) => setImmediate(res));
+        await own.liveWorkers()[0]!.terminate();
+        assert.equal(lost, honest ? 1 : 2, 'the upload had a running hash in the thread that died');
+        body.end(second);
+        assert.equal((await appended).size, first.length + second.length);
+        const whole = Buffer.concat([first, second]);
+        if (honest) {
+          assert.equal(await r.uploads.complete(scope, id, digestOf(whole)), digestOf(whole));
+          assert.deepEqual(Buffer.concat(await (await r.blobs.open(scope, digestOf(whole))).toArray()), whole);
+        } else {
+          // The re-hash really hashes: a wrong digest is still refused.
+          const claimed = digestOf(Buffer.concat([first, first]));
+          await assert.rejects(r.uploads.complete(scope, id, claimed), (e) => code(e) === 'DIGEST_INVALID');
+          await assert.rejects(r.blobs.stat(scope, claimed), (e) => code(e) === 'BLOB_UNKNOWN');
+        }
+      }
+    } finally {
+      await own.close();
+    }
   });
 
   it('limits open sessions', async () => {

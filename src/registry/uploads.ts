@@ -1,20 +1,21 @@
 /**
  * Blob uploads: sessions, streamed and chunked appends, completion with digest verification,
- * cancellation. Bytes are hashed as they stream into the blob store; the running hash lives in
- * this process only, so an upload resumed after a restart (or on another node) is re-hashed from
- * its staged bytes at completion. A digest becomes visible only after the blob is durable and
+ * cancellation. Bytes are hashed as they stream into the blob store, on the hash pool's worker
+ * threads; the running hash lives in this process only, so an upload resumed after a restart (or
+ * on another node, or after its hashing thread died) is re-hashed from its staged bytes at
+ * completion. A digest becomes visible only after the blob is durable and
  * its bytes were verified (design decision 2).
  */
-import { randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUploadId, type BlobStore } from '../blobstore/blob-store.js';
-import { createDigester, digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
+import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
 import { Codes, isStorageFull, RegistryError } from '../core/errors.js';
 import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
 import type { UploadRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import type { HashSession } from './hash-pool.js';
 import { repositoryForPush, requireRepository } from './repositories.js';
 
 /** While the garbage collector deletes the bytes of a digest being pushed, the push waits this long between tries... */
@@ -24,7 +25,8 @@ const GC_BUSY_TRIES = 250;
 
 /** The running sha256 of an upload whose bytes all passed through this process. */
 interface HashState {
-  hash: Hash;
+  session: HashSession;
+  /** The staged bytes the running hash covers. */
   size: number;
 }
 
@@ -56,7 +58,6 @@ export class Uploads {
       this.ctx.limits.maxUploadSessions,
     );
     if (!created) throw new RegistryError(Codes.TooManyRequests, 'too many open upload sessions; finish or cancel some');
-    this.hashes.set(id, { hash: createDigester('sha256'), size: 0 });
     return { id, size: 0 };
   }
 
@@ -77,9 +78,8 @@ export class Uploads {
     return this.exclusive(id, () => this.freeingWhenFull(u, async () => {
       let size = u.size;
       if (body) size = (await this.write(u, body, opts)).size;
-      const actual = await this.digestOf(u, size, digestAlgorithm(digest));
       // The running hash is spent; a retried completion re-hashes the staged bytes.
-      this.hashes.delete(id);
+      const actual = await this.digestOf(u, size, digestAlgorithm(digest)).finally(() => this.forget(id));
       if (actual !== digest) {
         await this.discard(u);
         throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
@@ -94,7 +94,6 @@ export class Uploads {
         throw e;
       }
       await this.ctx.meta.uploads.delete(id);
-      this.hashes.delete(id);
       return digest;
     }));
   }
@@ -140,7 +139,7 @@ export class Uploads {
       return await fn();
     } catch (e) {
       if (!isStorageFull(e)) throw e;
-      this.hashes.delete(u.id);
+      this.forget(u.id);
       await u.store.deleteUpload(u.id).catch(() => undefined);
       // The session row goes too (a full SQLite may refuse even that; the upload max age reclaims it).
       await this.ctx.meta.uploads.delete(u.id).catch(() => undefined);
@@ -148,8 +147,14 @@ export class Uploads {
     }
   }
 
+  /** Drops the running hash of an upload (its worker forgets it too). */
+  private forget(id: string): void {
+    this.hashes.get(id)?.session.drop();
+    this.hashes.delete(id);
+  }
+
   private async discard(u: Session): Promise<void> {
-    this.hashes.delete(u.id);
+    this.forget(u.id);
     await this.ctx.meta.uploads.delete(u.id);
     await u.store.deleteUpload(u.id);
   }
@@ -167,7 +172,7 @@ export class Uploads {
     if (!this.busy.has(id)) {
       const staged = (await u.store.statUpload(id)) ?? 0;
       if (staged !== u.size) {
-        this.hashes.delete(id);
+        this.forget(id);
         await this.ctx.meta.uploads.setSize(id, staged, this.ctx.clock.now());
         u.size = staged;
       }
@@ -192,17 +197,22 @@ export class Uploads {
       });
     }
     const writer = await u.store.writer(u.id, { append: true });
-    // The running hash is only trusted if it covers exactly the bytes staged before this chunk.
+    // The running hash is only trusted if it covers exactly the bytes staged before this chunk
+    // (and its worker is alive); with nothing staged yet a fresh one covers them all.
     let state = this.hashes.get(u.id);
-    if (state && state.size !== writer.size) {
-      this.hashes.delete(u.id);
+    if (state && (state.size !== writer.size || state.session.failure)) {
+      this.forget(u.id);
       state = undefined;
     }
-    const meter = new Meter(this.ctx.limits.maxBlobBytes - writer.size, state?.hash);
+    if (!state && writer.size === 0) {
+      state = { session: this.ctx.hashing.open('sha256'), size: 0 };
+      this.hashes.set(u.id, state);
+    }
+    const meter = new Meter(this.ctx.limits.maxBlobBytes - writer.size, state?.session);
     const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      this.hashes.delete(u.id);
+      this.forget(u.id);
       // Checked first: the body is unfinished then too, but the upload was not interrupted.
       const full = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isStorageFull(r.reason));
       if (full) {
@@ -220,7 +230,12 @@ export class Uploads {
       }
       throw failed.reason;
     }
-    if (state) state.size = writer.size;
+    if (state) {
+      // No partial batch is held between requests: an idle upload costs no buffer.
+      state.session.flush();
+      if (state.session.failure) this.forget(u.id);
+      else state.size = writer.size;
+    }
     await writer.close();
     const live = await this.ctx.meta.uploads.setSize(u.id, writer.size, this.ctx.clock.now());
     if (!live) throw new RegistryError(Codes.BlobUploadUnknown, 'upload was cancelled');
@@ -230,16 +245,25 @@ export class Uploads {
   /** The digest of the staged bytes: from the running hash when valid, else by re-reading them. */
   private async digestOf(u: Session, size: number, alg: DigestAlgorithm): Promise<Digest> {
     const state = this.hashes.get(u.id);
-    if (alg === 'sha256' && state && state.size === size) {
-      return `sha256:${state.hash.digest('hex')}` as Digest;
+    if (alg === 'sha256' && state && state.size === size && !state.session.failure) {
+      try {
+        return `sha256:${await state.session.digest()}` as Digest;
+      } catch {
+        // Its worker died before answering: the staged bytes are hashed again below.
+      }
     }
-    const hash = createDigester(alg);
-    if (size === 0) return `${alg}:${hash.digest('hex')}` as Digest;
-    const staged = await u.store.readUpload(u.id);
-    await pipeline(staged, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) hash.update(chunk);
-    });
-    return `${alg}:${hash.digest('hex')}` as Digest;
+    const hash = this.ctx.hashing.open(alg);
+    try {
+      if (size > 0) {
+        for await (const chunk of await u.store.readUpload(u.id)) {
+          const full = hash.update(chunk as Buffer);
+          if (full) await full;
+        }
+      }
+      return `${alg}:${await hash.digest()}` as Digest;
+    } finally {
+      hash.drop();
+    }
   }
 }
 
@@ -291,14 +315,18 @@ function feed(body: Readable, meter: Meter): Promise<void> {
   });
 }
 
-/** Counts bytes, enforces the size limit and feeds the running hash, as bytes stream past. */
+/**
+ * Counts bytes, enforces the size limit and feeds the running hash, as bytes stream past. While
+ * the hash pool has as much of this upload in flight as it may, the chunk waits, which pauses
+ * the request body: memory stays flat however fast the client sends.
+ */
 class Meter extends Transform {
   bytes = 0;
   failure: Error | undefined;
 
   constructor(
     private readonly remaining: number,
-    private readonly hash: Hash | undefined,
+    private readonly hash: HashSession | undefined,
   ) {
     super();
   }
@@ -310,7 +338,8 @@ class Meter extends Transform {
       cb(this.failure);
       return;
     }
-    this.hash?.update(chunk);
-    cb(null, chunk);
+    const full = this.hash?.update(chunk);
+    if (full) full.then(() => cb(null, chunk), cb);
+    else cb(null, chunk);
   }
 }

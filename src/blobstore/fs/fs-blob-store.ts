@@ -16,17 +16,18 @@
  * rename and the directory after it, so a committed blob survives power loss before its metadata
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
-import { close, createReadStream, createWriteStream, open as openCb, type Dir } from 'node:fs';
+import { close, createReadStream, open as openCb, type Dir } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
+import { AppendStream } from './append-stream.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
 /** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
 const READ_CHUNK = 1024 * 1024;
-/** Lets chunks queue while a write is in flight, so they reach the disk in one writev. */
+/** Lets chunks queue while a write is in flight, so they reach the disk in one writev (see AppendStream). */
 const WRITE_BUFFER = 1024 * 1024;
 
 export function createFsBlobStore(opts: { root: string }): BlobStore {
@@ -153,7 +154,7 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
           if (finished) throw new Error('blob writer is closed');
           const before = size;
           try {
-            const sink = createWriteStream(path, { flags: 'a', highWaterMark: WRITE_BUFFER });
+            const sink = new AppendStream(path, WRITE_BUFFER);
             await pipeline(source, sink, signal ? { signal } : {});
           } finally {
             // After a failure some of the bytes may have reached the file; the disk is the truth.
