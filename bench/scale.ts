@@ -4,10 +4,12 @@
  * connections; a repository is a blob mount plus a manifest PUT). At each size, every page of
  * each listing is read twice, timing each page (p50 / p99 / max), with the server's resident
  * memory before and at its peak during the walks. The /v2 listings run on both servers; the ECR
- * API listings on Berth only (the reference has none).
+ * API listings on Berth only (the reference has none). A page's time is the server's: from the
+ * request sent (already signed) to the last byte of the answer, parsing excluded.
  */
-import { DescribeImagesCommand, DescribeRepositoriesCommand, ListImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { ecrClient } from '../test/e2e/helpers/ecr-client.js';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -121,8 +123,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** Reads a whole listing `passes` times; `page(token)` returns the items and the next token. */
-async function walk(server: Server, passes: number, page: (token?: string) => Promise<{ items: number; next?: string }>): Promise<PageStats> {
+interface Page {
+  items: number;
+  next?: string;
+  ms: number;
+}
+
+/** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
+async function walk(server: Server, passes: number, page: (token?: string) => Promise<Page>): Promise<PageStats> {
   const rssBefore = rssBytes(server.pid);
   const stop = watchPeakRss(server.pid);
   const times: number[] = [];
@@ -131,9 +139,8 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
     let token: string | undefined;
     items = 0;
     do {
-      const t = performance.now();
       const r = await page(token);
-      times.push(performance.now() - t);
+      times.push(r.ms);
       items += r.items;
       token = r.next;
     } while (token !== undefined);
@@ -153,28 +160,45 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
 
 /** A /v2 listing followed through its Link headers. */
 function v2Pages(server: Server, first: string, field: 'tags' | 'repositories') {
-  return async (token?: string) => {
+  return async (token?: string): Promise<Page> => {
+    const t = performance.now();
     const res = await fetch(new URL(token ?? first, server.url), { headers: server.headers });
+    const text = await res.text();
+    const ms = performance.now() - t;
     if (res.status !== 200) throw new Error(`${server.name}: GET ${token ?? first} answered ${res.status}`);
-    const body = (await res.json()) as Record<string, string[] | null>;
+    const body = JSON.parse(text) as Record<string, string[] | null>;
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-    return { items: body[field]?.length ?? 0, ...(link && { next: link[1]! }) };
+    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }) };
   };
 }
 
-function ecrPages(ecr: ECRClient, call: 'ListImages' | 'DescribeImages' | 'DescribeRepositories') {
-  return async (nextToken?: string) => {
-    const page = { maxResults: PAGE, ...(nextToken && { nextToken }) };
-    if (call === 'ListImages') {
-      const r = await ecr.send(new ListImagesCommand({ repositoryName: TAG_REPO, ...page }));
-      return { items: r.imageIds?.length ?? 0, ...(r.nextToken && { next: r.nextToken }) };
-    }
-    if (call === 'DescribeImages') {
-      const r = await ecr.send(new DescribeImagesCommand({ repositoryName: TAG_REPO, ...page }));
-      return { items: r.imageDetails?.length ?? 0, ...(r.nextToken && { next: r.nextToken }) };
-    }
-    const r = await ecr.send(new DescribeRepositoriesCommand(page));
-    return { items: r.repositories?.length ?? 0, ...(r.nextToken && { next: r.nextToken }) };
+const LIST_FIELD = { ListImages: 'imageIds', DescribeImages: 'imageDetails', DescribeRepositories: 'repositories' } as const;
+
+/** An ECR JSON API listing, SigV4-signed here with the admin's key, followed through nextToken. */
+function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
+  const url = new URL(server.url);
+  const signer = new SignatureV4({ service: 'ecr', region: 'us-east-1', credentials: server.admin!, sha256: Sha256 });
+  return async (nextToken?: string): Promise<Page> => {
+    const body = JSON.stringify({ ...(call !== 'DescribeRepositories' && { repositoryName: TAG_REPO }), maxResults: PAGE, ...(nextToken && { nextToken }) });
+    const signed = await signer.sign(
+      new HttpRequest({
+        method: 'POST',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/',
+        headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonEC2ContainerRegistry_V20150921.${call}` },
+        body,
+      }),
+    );
+    const t = performance.now();
+    const res = await fetch(server.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+    const text = await res.text();
+    const ms = performance.now() - t;
+    if (res.status !== 200) throw new Error(`${server.name}: ${call} answered ${res.status}: ${text.slice(0, 200)}`);
+    const out = JSON.parse(text) as Record<string, unknown[] | string | undefined>;
+    const items = out[LIST_FIELD[call]];
+    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }) };
   };
 }
 
@@ -191,11 +215,9 @@ export async function measureTagListings(server: Server, label: string, passes: 
   recordStats(server, `tags/list n=${PAGE}, ${label}`, tags, figure);
   figure(server, `tags/list n=${PAGE}, ${label}: pages`, tags.pages);
   if (!server.admin) return;
-  const ecr = ecrClient({ url: server.url, dataDir: server.dataDir });
   for (const call of ['ListImages', 'DescribeImages'] as const) {
-    recordStats(server, `ECR ${call} maxResults=${PAGE}, ${label}`, await walk(server, passes, ecrPages(ecr, call)), figure);
+    recordStats(server, `ECR ${call} maxResults=${PAGE}, ${label}`, await walk(server, passes, ecrPages(server, call)), figure);
   }
-  ecr.destroy();
 }
 
 /** The registry-wide listings at the current number of repositories. */
@@ -203,7 +225,5 @@ export async function measureRepositoryListings(server: Server, label: string, p
   const catalog = await walk(server, passes, v2Pages(server, `/v2/_catalog?n=${PAGE}`, 'repositories'));
   recordStats(server, `_catalog n=${PAGE}, ${label}`, catalog, figure);
   if (!server.admin) return;
-  const ecr = ecrClient({ url: server.url, dataDir: server.dataDir });
-  recordStats(server, `ECR DescribeRepositories maxResults=${PAGE}, ${label}`, await walk(server, passes, ecrPages(ecr, 'DescribeRepositories')), figure);
-  ecr.destroy();
+  recordStats(server, `ECR DescribeRepositories maxResults=${PAGE}, ${label}`, await walk(server, passes, ecrPages(server, 'DescribeRepositories')), figure);
 }
