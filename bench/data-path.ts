@@ -46,41 +46,47 @@ export async function machineContext(p: DataPathParams, results: Results): Promi
 export async function dataPath(servers: Server[], manifestPaths: string[], workDir: string, p: DataPathParams, results: Results): Promise<void> {
   const dir = await mkdtemp(join(workDir, 'data-path-'));
   try {
-    await curlRaw(servers, dir, p.curlBytes, p.curlRounds, results.record);
+    await results.part('raw curl', () => curlRaw(servers, dir, p.curlBytes, p.curlRounds, results.record));
     const headers = await Promise.all(servers.map((s) => headerFile(s, dir)));
 
     const mixedName = `mixed: manifest GET, ${p.mixedUploads} uploads at ${p.uploadRate}B/s`;
-    for (let round = 0; round < p.mixedRounds; round++) {
-      const files = await makeUploadFiles(dir, p.mixedUploads, p.uploadBytes, `mixed ${round}`);
+    await results.part('mixed load', async () => {
+      for (let round = 0; round < p.mixedRounds; round++) {
+        const files = await makeUploadFiles(dir, p.mixedUploads, p.uploadBytes, `mixed ${round}`);
+        try {
+          for (const [i, s] of servers.entries()) {
+            console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
+            const load = await mixedLoad(s, headers[i]!, files.files, { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate }, round);
+            results.record(s, `${mixedName}: req/s`, load.perSecond);
+            results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
+            results.record(s, `${mixedName}: p99 ms`, load.p99Ms);
+            results.record(s, `${mixedName}: uploads still streaming at the window's end`, load.streamingAtEnd);
+            results.record(s, `${mixedName}: GETs failed or timed out (10 s)`, load.errors);
+          }
+        } finally {
+          await files.remove();
+        }
+      }
+    });
+
+    // Fresh content for each crowd: the small one, then the large one.
+    await results.part('memory under many uploads', async () => {
+      const [small, large] = p.rssUploads;
+      const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
       try {
         for (const [i, s] of servers.entries()) {
-          console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
-          const load = await mixedLoad(s, headers[i]!, files.files, { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate }, round);
-          results.record(s, `${mixedName}: req/s`, load.perSecond);
-          results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
-          results.record(s, `${mixedName}: p99 ms`, load.p99Ms);
+          console.error(`memory under ${small} and ${large} streaming uploads: ${s.name}`);
+          const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}`);
+          const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}`);
+          results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
+          results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
+          results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
+          results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
         }
       } finally {
         await files.remove();
       }
-    }
-
-    // Fresh content for each crowd: the small one, then the large one.
-    const [small, large] = p.rssUploads;
-    const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
-    try {
-      for (const [i, s] of servers.entries()) {
-        console.error(`memory under ${small} and ${large} streaming uploads: ${s.name}`);
-        const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}`);
-        const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}`);
-        results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
-        results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
-        results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
-        results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
-      }
-    } finally {
-      await files.remove();
-    }
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -90,26 +96,30 @@ export async function scaleListings(workDir: string, p: DataPathParams, results:
   const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
-    let tags = 0;
-    for (const count of p.tagCounts) {
-      for (const [i, s] of servers.entries()) {
-        console.error(`scale: ${s.name} grows one repository from ${tags} to ${count} tags`);
-        const rate = await seeders[i]!.tags(tags, count);
-        results.note(`seeding ${s.name} (${p.seed}): images/s, up to ${k(count)} tags`, rate);
-        await measureTagListings(s, `${k(count)} tags`, p.listingPasses, results.record);
+    await results.part('listings at scale: tags', async () => {
+      let tags = 0;
+      for (const count of p.tagCounts) {
+        for (const [i, s] of servers.entries()) {
+          console.error(`scale: ${s.name} grows one repository from ${tags} to ${count} tags`);
+          const rate = await seeders[i]!.tags(tags, count);
+          results.note(`seeding ${s.name} (${p.seed}): images/s, up to ${k(count)} tags`, rate);
+          await measureTagListings(s, `${k(count)} tags`, p.listingPasses, results.record);
+        }
+        tags = count;
       }
-      tags = count;
-    }
-    let repos = 0;
-    for (const count of p.repoCounts) {
-      for (const [i, s] of servers.entries()) {
-        console.error(`scale: ${s.name} grows from ${repos} to ${count} repositories`);
-        const rate = await seeders[i]!.repositories(repos, count);
-        results.note(`seeding ${s.name} (${p.seed}): repositories/s, up to ${k(count)}`, rate);
-        await measureRepositoryListings(s, `${k(count)} repositories`, p.listingPasses, results.record);
+    });
+    await results.part('listings at scale: repositories', async () => {
+      let repos = 0;
+      for (const count of p.repoCounts) {
+        for (const [i, s] of servers.entries()) {
+          console.error(`scale: ${s.name} grows from ${repos} to ${count} repositories`);
+          const rate = await seeders[i]!.repositories(repos, count);
+          results.note(`seeding ${s.name} (${p.seed}): repositories/s, up to ${k(count)}`, rate);
+          await measureRepositoryListings(s, `${k(count)} repositories`, p.listingPasses, results.record);
+        }
+        repos = count;
       }
-      repos = count;
-    }
+    });
   } finally {
     await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   }

@@ -18,6 +18,8 @@ import { dataPath, machineContext, scaleListings, type DataPathParams } from './
 
 const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=data-path: only the 2 GiB memory line and the #14 lines (no throughput rounds, auth cost, lifecycle). */
+const dataPathOnly = process.env.BENCH_ONLY === 'data-path';
 const MiB = 1024 * 1024;
 const P = {
   rounds: quick ? 1 : 2,
@@ -117,7 +119,6 @@ const authFigures: Figures = {};
 const AUTH_BASELINE = 'manifest GET req/s, anonymous (public repo)';
 
 function report(): void {
-  printTable(results);
   const base = mean(authFigures[AUTH_BASELINE]!);
   const aw = Math.max(...Object.keys(authFigures).map((n) => n.length));
   console.log(`\n${'authorization cost (Berth)'.padEnd(aw)}  ${'req/s'.padStart(10)}  vs anonymous`);
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     const seeds = await Promise.all(servers.map((s) => seedManifest(s)));
     const berth = servers[0]!;
     const authSetup: AuthSetup = await prepareAuthCost(berth, berth.admin!, async (repo) => (await seedManifest(berth, repo)).manifestPath);
-    for (let round = 0; round < P.rounds; round++) {
+    for (let round = 0; round < (dataPathOnly ? 0 : P.rounds); round++) {
       for (const [i, s] of servers.entries()) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
         await httpThroughput(s, round);
@@ -163,10 +164,12 @@ async function main(): Promise<void> {
     await stopAll();
     // Listings at scale on fresh servers, so their counts and memory are the seeding's alone.
     await scaleListings(workDir, D, results);
-    report();
-    const lc = await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
-    console.log(`\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`);
-    printMarkdown(results, `Berth against the reference, ${quick ? 'BENCH_QUICK=1 (smoke run: not figures to quote)' : 'full run'}, ${new Date().toISOString().slice(0, 10)}:`);
+    printTable(results);
+    if (!dataPathOnly) report();
+    const lc = dataPathOnly ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
+    if (lc) console.log(`\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`);
+    const kind = quick ? 'BENCH_QUICK=1 (smoke run: not figures to quote)' : dataPathOnly ? 'BENCH_ONLY=data-path' : 'full run';
+    printMarkdown(results, `Berth against the reference, ${kind}, ${new Date().toISOString().slice(0, 10)}:`);
     await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, lifecycle: lc }, null, 2));
   } finally {
     await stopAll();

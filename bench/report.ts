@@ -11,6 +11,18 @@ export class Results {
   readonly byServer: Record<string, Figures> = { berth: {}, reference: {} };
   /** Figures about the machine or the run, not a server (one column). */
   readonly context: Figures = {};
+  /** Parts of the run that failed; the rest still reports. */
+  readonly failures: string[] = [];
+
+  /** Runs one part of the bench; a failure is reported at the end instead of ending the run. */
+  async part(name: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (e) {
+      console.error(`${name} FAILED:`, e);
+      this.failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 
   record = (server: Server, name: string, value: number): void => {
     ((this.byServer[server.name] ??= {})[name] ??= []).push(value);
@@ -64,7 +76,7 @@ export function printTable(results: Results): void {
   console.log(`\n${'figure'.padEnd(w)}  ${'berth'.padStart(10)}  ${'reference'.padStart(10)}  berth/ref`);
   for (const r of rows) {
     const better = LOWER_IS_BETTER.test(r.name) ? 'lower is better' : 'higher is better';
-    const ratio = Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(2);
+    const ratio = Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '—';
     console.log(`${r.name.padEnd(w)}  ${fmt(r.berth).padStart(10)}  ${fmt(r.reference).padStart(10)}  ${ratio.padStart(9)}  (${better})`);
   }
 }
@@ -74,8 +86,9 @@ export function printMarkdown(results: Results, title: string): void {
   console.log('| figure | Berth | reference | Berth/reference | goal |');
   console.log('|---|---|---|---|---|');
   for (const r of results.rows()) {
-    const ratio = Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(2);
+    const ratio = Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '—';
     console.log(`| ${r.name} | ${fmt(r.berth)} | ${fmt(r.reference)} | ${ratio} | ${goal(r.name)} |`);
   }
   for (const [name, xs] of Object.entries(results.context)) console.log(`| ${name} | ${fmt(median(xs))} | | | context |`);
+  for (const f of results.failures) console.log(`\nFAILED (no figures): ${f}`);
 }
