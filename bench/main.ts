@@ -49,7 +49,7 @@ const D: DataPathParams = {
   cpuLimitMiB: quick ? 128 : 1024,
 };
 
-const results = new Results();
+const results = new Results(resolve('bench/.work/results-partial.json'));
 const record = results.record;
 
 async function httpThroughput(server: Server, round: number): Promise<void> {

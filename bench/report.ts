@@ -3,6 +3,7 @@
  * for the curl lines, as the issue states them; the mean elsewhere, as before), printed as an
  * aligned table and, at the end, as a markdown table with the issue's goal for each line.
  */
+import { writeFileSync } from 'node:fs';
 import type { Server } from './servers.js';
 
 export type Figures = Record<string, number[]>;
@@ -14,6 +15,9 @@ export class Results {
   /** Parts of the run that failed; the rest still reports. */
   readonly failures: string[] = [];
 
+  /** Where the figures so far are written after each part, so a run stopped midway keeps them. */
+  constructor(private readonly savePath?: string) {}
+
   /** Runs one part of the bench; a failure is reported at the end instead of ending the run. */
   async part(name: string, run: () => Promise<void>): Promise<void> {
     try {
@@ -22,6 +26,7 @@ export class Results {
       console.error(`${name} FAILED:`, e);
       this.failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (this.savePath) writeFileSync(this.savePath, JSON.stringify({ partial: true, results: this.byServer, context: this.context, failures: this.failures }, null, 2));
   }
 
   record = (server: Server, name: string, value: number): void => {
