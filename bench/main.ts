@@ -12,10 +12,14 @@ import { measureAuthCost, prepareAuthCost, type AuthSetup } from './auth-cost.js
 import { benchLifecycle } from './lifecycle.js';
 import { pullBlob, pushBlob, putManifest, requestRate } from './http-client.js';
 import { cpuSeconds, watchPeakRss } from './proc-stats.js';
+import { printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
+import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
 
 const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=data-path: only the 2 GiB memory line and the #14 lines (no throughput rounds, auth cost, lifecycle). */
+const dataPathOnly = process.env.BENCH_ONLY === 'data-path';
 const MiB = 1024 * 1024;
 const P = {
   rounds: quick ? 1 : 2,
@@ -26,10 +30,27 @@ const P = {
   loadSeconds: quick ? 2 : 10,
   connections: 64,
 };
+/** The issue's data-path lines (#14): raw curl, mixed load, memory under many uploads, listings at scale. */
+const D: DataPathParams = {
+  curlBytes: (quick ? 32 : 512) * MiB,
+  curlRounds: quick ? 1 : 3,
+  mixedRounds: quick ? 1 : 2,
+  mixedUploads: quick ? 10 : 100,
+  // Each upload must outlast the window: 16 MiB at 1 MB/s is 16 s against 10 s.
+  uploadBytes: (quick ? 4 : 16) * MiB,
+  uploadRate: '1M',
+  mixedConnections: 16,
+  mixedSeconds: quick ? 2 : 10,
+  rssUploads: quick ? [4, 12] : [50, 200],
+  tagCounts: quick ? [100, 300] : [10_000, 100_000],
+  repoCounts: quick ? [20, 60] : [1_000, 10_000],
+  listingPasses: quick ? 1 : 2,
+  seed: process.env.BENCH_SEED === 'direct' ? 'direct' : 'api',
+  cpuLimitMiB: quick ? 128 : 1024,
+};
 
-type Figures = Record<string, number[]>;
-const results: Record<string, Figures> = { berth: {}, reference: {} };
-const record = (server: Server, name: string, value: number) => ((results[server.name]![name] ??= []).push(value));
+const results = new Results(resolve('bench/.work/results-partial.json'));
+const record = results.record;
 
 async function httpThroughput(server: Server, round: number): Promise<void> {
   const repo = `bench/http${round}`;
@@ -93,23 +114,11 @@ async function seedManifest(server: Server, repo = 'bench/load'): Promise<{ mani
   return { manifestPath: `/v2/${repo}/manifests/v1`, blobPath: `/v2/${repo}/blobs/${layer}` };
 }
 
-const LOWER_IS_BETTER = /CPU|RSS/;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const authFigures: Figures = {};
 const AUTH_BASELINE = 'manifest GET req/s, anonymous (public repo)';
 
 function report(): void {
-  const rows = Object.keys(results.berth!).map((name) => {
-    const b = mean(results.berth![name]!);
-    const r = mean(results.reference![name] ?? [NaN]);
-    return { name, berth: b, reference: r, ratio: b / r };
-  });
-  const w = Math.max(...rows.map((r) => r.name.length));
-  console.log(`\n${'figure'.padEnd(w)}  ${'berth'.padStart(10)}  ${'reference'.padStart(10)}  berth/ref`);
-  for (const r of rows) {
-    const better = LOWER_IS_BETTER.test(r.name) ? 'lower is better' : 'higher is better';
-    console.log(`${r.name.padEnd(w)}  ${r.berth.toFixed(1).padStart(10)}  ${r.reference.toFixed(1).padStart(10)}  ${r.ratio.toFixed(2).padStart(9)}  (${better})`);
-  }
   const base = mean(authFigures[AUTH_BASELINE]!);
   const aw = Math.max(...Object.keys(authFigures).map((n) => n.length));
   console.log(`\n${'authorization cost (Berth)'.padEnd(aw)}  ${'req/s'.padStart(10)}  vs anonymous`);
@@ -130,6 +139,8 @@ async function main(): Promise<void> {
     layouts.push(join(home, `layout${round}`));
     await buildImageLayout(layouts[round]!, { layers: P.layers, layerBytes: P.skopeoLayerBytes, tag: 'v1' });
   }
+  // Before any server runs: the cores are the bench's alone.
+  await machineContext(D, results);
   const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
   const stopAll = () => Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
@@ -139,7 +150,7 @@ async function main(): Promise<void> {
     const seeds = await Promise.all(servers.map((s) => seedManifest(s)));
     const berth = servers[0]!;
     const authSetup: AuthSetup = await prepareAuthCost(berth, berth.admin!, async (repo) => (await seedManifest(berth, repo)).manifestPath);
-    for (let round = 0; round < P.rounds; round++) {
+    for (let round = 0; round < (dataPathOnly ? 0 : P.rounds); round++) {
       for (const [i, s] of servers.entries()) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
         await httpThroughput(s, round);
@@ -149,10 +160,17 @@ async function main(): Promise<void> {
       const load = { connections: P.connections, seconds: P.loadSeconds };
       await measureAuthCost(berth, authSetup, load, (name, v) => (authFigures[name] ??= []).push(v));
     }
-    report();
-    const lc = await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
-    console.log(`\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`);
-    await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, results, authFigures, lifecycle: lc }, null, 2));
+    await dataPath(servers, seeds.map((x) => x.manifestPath), workDir, D, results);
+    await stopAll();
+    // Listings at scale on fresh servers, so their counts and memory are the seeding's alone.
+    await scaleListings(workDir, D, results);
+    printTable(results);
+    if (!dataPathOnly) report();
+    const lc = dataPathOnly ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
+    if (lc) console.log(`\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`);
+    const kind = quick ? 'BENCH_QUICK=1 (smoke run: not figures to quote)' : dataPathOnly ? 'BENCH_ONLY=data-path' : 'full run';
+    printMarkdown(results, `Berth against the reference, ${kind}, ${new Date().toISOString().slice(0, 10)}:`);
+    await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, lifecycle: lc }, null, 2));
   } finally {
     await stopAll();
     await rm(home, { recursive: true, force: true });

@@ -1,0 +1,45 @@
+/**
+ * Raw curl against each server: a monolithic upload (POST, then PUT ?digest= with the whole body
+ * from a file) and a download to /dev/null of one large blob, fresh content each round. Records
+ * MB/s each way and the server's CPU-seconds per GiB moved (its whole process tree).
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { curlGet, curlPut, headerFile, openUpload, randomFile } from './curl.js';
+import { cpuSeconds } from './proc-stats.js';
+import type { Server } from './servers.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export type Recorder = (server: Server, name: string, value: number) => void;
+
+export async function curlRaw(servers: Server[], dir: string, bytes: number, rounds: number, record: Recorder): Promise<void> {
+  const size = `${bytes / MiB} MiB`;
+  const headers = await Promise.all(servers.map((s) => headerFile(s, dir)));
+  for (let round = 0; round < rounds; round++) {
+    // Both servers get the same fresh file: each is a separate registry, so neither has seen it.
+    const file = join(dir, `curl-${round}.bin`);
+    const digest = await randomFile(file, bytes, `curl-raw ${round} ${Date.now()}`);
+    try {
+      for (const [i, s] of servers.entries()) {
+        console.error(`curl ${size}, round ${round + 1}/${rounds}: ${s.name}`);
+        const repo = `bench/curl${round}`;
+        const cpu0 = cpuSeconds(s.pid);
+        const put = await curlPut(await openUpload(s, repo, digest), headers[i]!, file);
+        const cpu1 = cpuSeconds(s.pid);
+        if (put.status !== 201) throw new Error(`${s.name}: curl PUT answered ${put.status}`);
+        const get = await curlGet(`${s.url}/v2/${repo}/blobs/${digest}`, headers[i]!);
+        const cpu2 = cpuSeconds(s.pid);
+        if (get.status !== 200 || get.bytes !== bytes) throw new Error(`${s.name}: curl GET answered ${get.status} with ${get.bytes} bytes`);
+        record(s, `curl ${size} upload MB/s`, bytes / MiB / put.seconds);
+        record(s, `curl ${size} download MB/s`, bytes / MiB / get.seconds);
+        record(s, `curl upload CPU-s per GiB`, (cpu1 - cpu0) / (bytes / GiB));
+        record(s, `curl download CPU-s per GiB`, (cpu2 - cpu1) / (bytes / GiB));
+        record(s, `curl CPU-s per GiB moved (up + down)`, (cpu2 - cpu0) / ((2 * bytes) / GiB));
+      }
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The data-path lines issue #14 asks for, run by `npm run bench` after the older lines: raw curl
+ * of one large blob each way, manifest GETs while 100 slow uploads stream, server memory while
+ * many uploads stream, and listings at scale (on fresh servers). Servers alternate per round.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { machineLimits } from './cpu-limits.js';
+import { headerFile } from './curl.js';
+import { curlRaw } from './curl-raw.js';
+import { mixedLoad } from './mixed-load.js';
+import type { Results } from './report.js';
+import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
+import { startBerthServer, startReferenceServer, type Server } from './servers.js';
+import { makeUploadFiles } from './streaming-uploads.js';
+import { uploadMemory } from './upload-memory.js';
+
+export interface DataPathParams {
+  curlBytes: number;
+  curlRounds: number;
+  mixedRounds: number;
+  mixedUploads: number;
+  uploadBytes: number;
+  /** curl's --limit-rate per upload. */
+  uploadRate: string;
+  mixedConnections: number;
+  mixedSeconds: number;
+  /** Crowd sizes for the memory line, small then large. */
+  rssUploads: [number, number];
+  /** Sizes the tag repository is measured at, growing. */
+  tagCounts: [number, number];
+  repoCounts: [number, number];
+  listingPasses: number;
+  /** How the listings at scale are seeded (BENCH_SEED). */
+  seed: SeedMode;
+  cpuLimitMiB: number;
+}
+
+const k = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+
+export async function machineContext(p: DataPathParams, results: Results): Promise<void> {
+  const limits = await machineLimits(p.cpuLimitMiB);
+  for (const [name, v] of Object.entries(limits)) results.note(`machine: ${name}`, v);
+}
+
+export async function dataPath(servers: Server[], manifestPaths: string[], workDir: string, p: DataPathParams, results: Results): Promise<void> {
+  const dir = await mkdtemp(join(workDir, 'data-path-'));
+  try {
+    await results.part('raw curl', () => curlRaw(servers, dir, p.curlBytes, p.curlRounds, results.record));
+    const headers = await Promise.all(servers.map((s) => headerFile(s, dir)));
+
+    const mixedName = `mixed: manifest GET, ${p.mixedUploads} uploads at ${p.uploadRate}B/s`;
+    await results.part('mixed load', async () => {
+      for (let round = 0; round < p.mixedRounds; round++) {
+        const files = await makeUploadFiles(dir, p.mixedUploads, p.uploadBytes, `mixed ${round}`);
+        try {
+          for (const [i, s] of servers.entries()) {
+            console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
+            const load = await mixedLoad(s, headers[i]!, files.files, { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate }, round);
+            results.record(s, `${mixedName}: req/s`, load.perSecond);
+            results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
+            results.record(s, `${mixedName}: p99 ms`, load.p99Ms);
+            results.record(s, `${mixedName}: uploads still streaming at the window's end`, load.streamingAtEnd);
+            results.record(s, `${mixedName}: GETs failed or timed out (10 s)`, load.errors);
+          }
+        } finally {
+          await files.remove();
+        }
+      }
+    });
+
+    // Fresh content for each crowd: the small one, then the large one.
+    await results.part('memory under many uploads', async () => {
+      const [small, large] = p.rssUploads;
+      const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
+      try {
+        for (const [i, s] of servers.entries()) {
+          console.error(`memory under ${small} and ${large} streaming uploads: ${s.name}`);
+          const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}`);
+          const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}`);
+          results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
+          results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
+          results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
+          results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
+        }
+      } finally {
+        await files.remove();
+      }
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function scaleListings(workDir: string, p: DataPathParams, results: Results): Promise<void> {
+  const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
+  try {
+    const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
+    await results.part('listings at scale: tags', async () => {
+      let tags = 0;
+      for (const count of p.tagCounts) {
+        for (const [i, s] of servers.entries()) {
+          console.error(`scale: ${s.name} grows one repository from ${tags} to ${count} tags`);
+          const rate = await seeders[i]!.tags(tags, count);
+          results.note(`seeding ${s.name} (${p.seed}): images/s, up to ${k(count)} tags`, rate);
+          await measureTagListings(s, `${k(count)} tags`, p.listingPasses, results.record);
+        }
+        tags = count;
+      }
+    });
+    await results.part('listings at scale: repositories', async () => {
+      let repos = 0;
+      for (const count of p.repoCounts) {
+        for (const [i, s] of servers.entries()) {
+          console.error(`scale: ${s.name} grows from ${repos} to ${count} repositories`);
+          const rate = await seeders[i]!.repositories(repos, count);
+          results.note(`seeding ${s.name} (${p.seed}): repositories/s, up to ${k(count)}`, rate);
+          await measureRepositoryListings(s, `${k(count)} repositories`, p.listingPasses, results.record);
+        }
+        repos = count;
+      }
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Server memory while many slow uploads stream at once: resident memory (whole process tree)
+ * before they start, its peak while they stream, and after they end. Run at two crowd sizes,
+ * "flat" means the peak does not grow with the number of uploads.
+ */
+import { rssBytes, watchPeakRss } from './proc-stats.js';
+import { startUploads, type UploadFiles } from './streaming-uploads.js';
+import type { Server } from './servers.js';
+
+export interface RssFigures {
+  startMB: number;
+  peakMB: number;
+  endMB: number;
+}
+
+const MiB = 1024 * 1024;
+
+export async function uploadMemory(server: Server, headers: string, files: UploadFiles['files'], rate: string, tag: string): Promise<RssFigures> {
+  const start = rssBytes(server.pid);
+  const stop = watchPeakRss(server.pid);
+  const uploads = await startUploads(server, headers, files, `bench/rss-${tag}`, rate);
+  await uploads.allStreaming();
+  const done = await uploads.finished();
+  const peak = stop();
+  if (done.failed.length > 0) throw new Error(`${server.name}: ${done.failed.length} of ${files.length} uploads failed: ${done.failed[0]}`);
+  return { startMB: start / MiB, peakMB: peak / MiB, endMB: rssBytes(server.pid) / MiB };
+}
