@@ -4,6 +4,9 @@
 # files whose path contains <pattern> (a grep -E regular expression), e.g. `scripts/test.sh skopeo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Node.js that npm ci installs beside Berth (optionalDependencies node-linux-*) first, as npm
+# puts it for its own scripts: run directly or through npm, this uses the same runtime.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 bash scripts/install-test-deps.sh
 [ -d node_modules ] || npm ci

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import type { BlobStore } from '../blobstore/blob-store.js';
 import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-store.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
-import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from '../blobstore/s3/s3-blob-store.js';
+import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
 import { withKmsErrors } from '../blobstore/s3/sse-kms-errors.js';
 import type { BlobVaults } from '../blobstore/vaults.js';
 import { Codes, RegistryError } from '../core/errors.js';
@@ -31,10 +31,14 @@ import { accountOf } from '../registry/context.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, remote?: RemoteKeys): BlobVaults {
+export async function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, remote?: RemoteKeys): Promise<BlobVaults> {
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
+  // The AWS SDK takes a noticeable part of a start to load: only a registry on S3 loads it.
+  const { createS3BlobStore, createS3Client } = s3
+    ? await import('../blobstore/s3/s3-blob-store.js')
+    : { createS3BlobStore: noS3, createS3Client: noS3 };
   const clients = s3 && { s3: createS3Client(s3), presigner: s3.presignEndpoint ? createS3Client(s3, s3.presignEndpoint) : createS3Client(s3) };
   const root = resolve(config.dataDir);
 
@@ -106,6 +110,11 @@ export function openBlobVaults(config: Config, serverKey: Buffer, kms: KmsKeys, 
 }
 
 /** An object-store key as recorded: the SSE type, a space, the key as given ('' for the store's default). */
+/** Stands for the S3 driver when storage is the local disk, where it is never called. */
+function noS3(): never {
+  throw new Error('no S3 storage is configured');
+}
+
 function externalRefOf(settings: RepositorySettings): string {
   return `${settings.encryptionType === 'KMS_DSSE' ? 'aws:kms:dsse' : 'aws:kms'} ${settings.kmsKey ?? ''}`;
 }

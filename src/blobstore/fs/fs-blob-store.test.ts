@@ -33,7 +33,7 @@ describe('fs blob store on disk', () => {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
     return entries
       .filter((e) => e.isFile())
-      .map((e) => relative(dir, join(e.path, e.name)))
+      .map((e) => relative(dir, join(e.parentPath, e.name)))
       .sort();
   }
 
