@@ -113,11 +113,18 @@ async function* gunzip(input: AsyncIterable<Buffer>, account: (n: number) => voi
 async function* unzstd(input: AsyncIterable<Buffer>, account: (n: number) => void, limits: ScanLimits, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const guard = new ZstdFrameGuard(limits.maxZstdWindowBytes);
   let sawData = false;
+  // Node's zstd stream takes a frame's end within a written chunk for the end of the stream and
+  // drops the rest of that chunk (a layer of several frames would lose all but its first), so
+  // every chunk is cut where a frame ends: each write then ends mid-frame or at a frame's end.
   async function* guarded(): AsyncGenerator<Buffer> {
     for await (const chunk of input) {
-      guard.feed(chunk);
+      let from = 0;
+      for (const end of guard.feed(chunk)) {
+        yield chunk.subarray(from, end);
+        from = end;
+      }
+      if (from < chunk.length) yield chunk.subarray(from);
       sawData = sawData || chunk.length > 0;
-      yield chunk;
     }
     if (!sawData || !guard.atBoundary) throw new CorruptLayerError('zstd stream ended mid-frame');
   }
