@@ -4,6 +4,9 @@
 # BENCH_ENTRY=gc runs bench/gc.ts (`npm run bench:gc`) instead of bench/main.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Node.js that npm ci installs beside Berth (optionalDependencies node-linux-*) first, as npm
+# puts it for its own scripts: run directly or through npm, this uses the same runtime.
+export PATH="$PWD/node_modules/.bin:$PATH"
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)

@@ -5,6 +5,9 @@
 # `scripts/test.sh skopeo`, and skips the lint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Node.js that npm ci installs beside Berth (optionalDependencies node-linux-*) first, as npm
+# puts it for its own scripts: run directly or through npm, this uses the same runtime.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 bash scripts/install-test-deps.sh
 [ -d node_modules ] || npm ci

@@ -18,7 +18,6 @@ import { createHttpServer } from '../http/server.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
-import { awsKms } from '../kms/remote-kms.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
 import { LifecyclePreviews } from '../lifecycle/previews.js';
 import { createBackground } from './background.js';
@@ -79,15 +78,16 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const ttlMs = config.authzCacheSeconds * 1000;
   const kms = new KmsKeys(meta.kmsKeys, serverKey, clock, { ttlMs });
+  // Loaded only when used: the AWS SDK takes a noticeable part of a start.
   const remote =
     config.kmsProvider === 'aws'
-      ? new RemoteKeys(meta.kmsKeys, awsKms({ region: config.kmsRegion ?? config.region, ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }) }), clock, { ttlMs })
+      ? new RemoteKeys(meta.kmsKeys, (await import('../kms/remote-kms.js')).awsKms({ region: config.kmsRegion ?? config.region, ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }) }), clock, { ttlMs })
       : undefined;
   const hashing = new HashPool({ onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion') });
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
     hashing,
-    vaults: openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore),
+    vaults: await openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore),
     meta,
     clock,
     log,

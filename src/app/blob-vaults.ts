@@ -18,7 +18,8 @@ import type { BlobStore } from '../blobstore/blob-store.js';
 import { withChecks, type BlobStoreObserver } from '../blobstore/checked-blob-store.js';
 import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-store.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
-import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from '../blobstore/s3/s3-blob-store.js';
+import type { createS3BlobStore as S3StoreFactory } from '../blobstore/s3/s3-blob-store.js';
+import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
 import { withKmsErrors } from '../blobstore/s3/sse-kms-errors.js';
 import type { BlobVaults } from '../blobstore/vaults.js';
 import { Codes, RegistryError } from '../core/errors.js';
@@ -41,20 +42,24 @@ const fsStore: LocalBlobStore = (root) => createFsBlobStore({ root });
  * Every store is built checked (withChecks): drivers check no input themselves. `observe` is the
  * metrics hook point, for when metrics exist.
  */
-export function openBlobVaults(
+export async function openBlobVaults(
   config: Config,
   serverKey: Buffer,
   kms: KmsKeys,
   remote?: RemoteKeys,
   openLocal: LocalBlobStore = fsStore,
   observe?: BlobStoreObserver,
-): BlobVaults {
+): Promise<BlobVaults> {
   const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
   const local = (root: string) => checked(openLocal(root));
-  const s3Store = (...args: Parameters<typeof createS3BlobStore>) => checked(createS3BlobStore(...args));
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
+  // The AWS SDK takes a noticeable part of a start to load: only a registry on S3 loads it.
+  const { createS3BlobStore, createS3Client } = s3
+    ? await import('../blobstore/s3/s3-blob-store.js')
+    : { createS3BlobStore: noS3, createS3Client: noS3 };
+  const s3Store = (...args: Parameters<typeof S3StoreFactory>) => checked(createS3BlobStore(...args));
   const clients = s3 && { s3: createS3Client(s3), presigner: s3.presignEndpoint ? createS3Client(s3, s3.presignEndpoint) : createS3Client(s3) };
   const root = resolve(config.dataDir);
 
@@ -123,6 +128,11 @@ export function openBlobVaults(
       return [base, ...(await kms.listAll()).map(storeOf)];
     },
   };
+}
+
+/** Stands for the S3 driver when storage is the local disk, where it is never called. */
+function noS3(): never {
+  throw new Error('no S3 storage is configured');
 }
 
 /** An object-store key as recorded: the SSE type, a space, the key as given ('' for the store's default). */

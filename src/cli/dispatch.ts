@@ -20,7 +20,7 @@ export interface Program {
 export async function dispatch(program: Program, argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-V') {
-    process.stdout.write(`${program.name} ${program.version}\n`);
+    process.stdout.write(`${program.name} ${program.version} (Node.js ${process.version})\n`);
     return 0;
   }
   if (first === '--help' || first === '-h') {

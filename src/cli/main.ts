@@ -1,68 +1,59 @@
 #!/usr/bin/env node
-/** The `berth` command: one table of commands, from which parsing and help are derived. */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+/**
+ * The `berth` executable. It checks the runtime before anything else is loaded: Berth's modules use
+ * what Node.js 22.15 added (zlib's zstd), and on an older Node they would fail to link with an
+ * error that names a missing export, not the cause. So this file imports only node: built-ins and
+ * parses on any Node. On an old Node it runs the same command under the Node.js that `npm ci`
+ * installed beside Berth (node_modules/.bin/node, from the node-linux-* packages), or says which
+ * Node it needs.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IdentityError } from '../auth/identity-admin.js';
-import { S3LocationError } from '../blobstore/s3/s3-location.js';
-import { RegistryError } from '../core/errors.js';
-import { PolicyNotFound } from '../registry/policies.js';
-import { ConfigError } from '../config/load.js';
-import { TlsConfigError } from '../http/tls.js';
-import { CertificateRequestError } from '../tls/dev-certificates.js';
-import { adminCommands } from './admin.js';
-import { CliError } from './command.js';
-import { demoImageCommands } from './demo-image.js';
-import { dispatch, type Program } from './dispatch.js';
-import { gcCommands } from './gc.js';
-import { lifecycleCommands } from './lifecycle.js';
-import { serveCommands } from './serve.js';
-import { tlsCommands } from './tls.js';
-import { vulndbCommands } from './vulndb.js';
 
-/** package.json's version: found upward from this file (dist/src/cli when built). */
-function version(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'berth' && pkg.version) return pkg.version;
-    } catch {
-      // not here; look further up
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
+const NEEDS: readonly [number, number] = [22, 15];
+/** Set in the re-run command, so that a bundled runtime that is itself too old cannot loop. */
+const REEXEC_MARK = 'BERTH_REEXECUTED_FROM';
+
+function supported(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > NEEDS[0] || (major === NEEDS[0] && minor >= NEEDS[1]);
 }
 
-const program: Program = {
-  name: 'berth',
-  version: version(),
-  description: 'a container registry that speaks OCI Distribution and the Amazon ECR API',
-  commands: [...serveCommands, ...tlsCommands, ...demoImageCommands, ...adminCommands, ...gcCommands, ...lifecycleCommands, ...vulndbCommands],
-};
+/** dist/src/cli/main.js → the package root, where npm ci put node_modules. */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const bundled = join(root, 'node_modules', '.bin', 'node');
 
-/** File-system errors a user causes (a wrong path, a file where a directory should be). */
-const USER_FS_ERRORS = new Set(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ENOSPC']);
-
-dispatch(program, process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof CliError) {
-      process.stderr.write(`berth: ${err.message}\n`);
-      process.exit(err.exitCode);
-    }
-    if (err instanceof IdentityError || err instanceof RegistryError || err instanceof PolicyNotFound) {
-      process.stderr.write(`berth: ${err.message}\n`);
-      process.exit(1);
-    }
-    if (err instanceof ConfigError || err instanceof S3LocationError || err instanceof TlsConfigError || err instanceof CertificateRequestError) {
-      process.stderr.write(`berth: ${err.message}\n`);
-      process.exit(2);
-    }
-    if (err instanceof Error && 'code' in err && USER_FS_ERRORS.has(String(err.code))) {
-      process.stderr.write(`berth: ${err.message}\n`);
-      process.exit(1);
-    }
-    process.stderr.write(`berth: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+if (supported(process.versions.node)) {
+  await import('./berth.js');
+} else if (existsSync(bundled) && process.env[REEXEC_MARK] === undefined) {
+  const child = spawn(bundled, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, [REEXEC_MARK]: process.version },
+  });
+  // A supervisor's SIGTERM and a certificate reload's SIGHUP are sent to this process: pass them
+  // on. Ctrl-C already reaches the child (same process group); forwarding it would deliver it
+  // twice, and a second SIGINT ends Berth without its graceful stop, so here it is only ignored.
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
+  process.on('SIGINT', () => undefined);
+  child.on('error', (err) => {
+    process.stderr.write(`berth: cannot run ${bundled}: ${err.message}\n`);
     process.exit(1);
-  },
-);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal !== null) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+} else {
+  const tried = process.env[REEXEC_MARK] === undefined ? '' : ` (re-run from Node.js ${process.env[REEXEC_MARK]})`;
+  process.stderr.write(
+    `berth: Node.js ${process.version}${tried} is too old: Berth needs Node.js ${NEEDS.join('.')} or later (24 LTS recommended).\n` +
+      `Run \`npm ci\` in ${root} (it installs Node.js 24 beside Berth on Linux x64 and arm64),\n` +
+      'or install a newer Node.js and run berth with it.\n',
+  );
+  process.exit(1);
+}

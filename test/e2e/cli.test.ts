@@ -42,11 +42,11 @@ function listedCommands(help: string): string[][] {
 const DATA_COMMANDS = [['admin', 'list-users'], ['admin', 'create-account'], ['admin', 'list-kms-keys'], ['gc'], ['usage'], ['lifecycle', 'run'], ['vulndb', 'status']];
 
 describe('berth CLI', () => {
-  it("--version prints package.json's version", async () => {
+  it("--version prints package.json's version and the Node.js it runs on", async () => {
     const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
     const r = await berth(['--version']);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, `berth ${version}\n`);
+    assert.equal(r.stdout, `berth ${version} (Node.js ${process.version})\n`);
   });
 
   it('help, --help and -h list every command, exit 0', async () => {

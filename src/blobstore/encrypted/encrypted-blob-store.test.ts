@@ -78,7 +78,7 @@ runBlobStoreSuite({
 /** Every file under `dir` with its contents. */
 async function filesUnder(dir: string): Promise<Array<{ path: string; data: Buffer }>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = entries.filter((e) => e.isFile()).map((e) => join(e.path, e.name));
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
   return Promise.all(files.map(async (path) => ({ path, data: await readFile(path) })));
 }
 

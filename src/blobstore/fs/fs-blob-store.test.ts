@@ -17,7 +17,7 @@ runBlobStoreSuite({
   name: 'fs',
   create: async (dir) => createFsBlobStore({ root: dir }),
   contents: async (_store, dir) =>
-    (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.path, e.name))),
+    (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.parentPath, e.name))),
   skip: [{ reason: 'the file system cannot presign', tests: ['presignedUrl gives an http(s) URL for a stored blob'] }],
 });
 
@@ -35,7 +35,7 @@ describe('fs blob store on disk', () => {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
     return entries
       .filter((e) => e.isFile())
-      .map((e) => relative(dir, join(e.path, e.name)))
+      .map((e) => relative(dir, join(e.parentPath, e.name)))
       .sort();
   }
 

@@ -49,9 +49,11 @@ import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter } from '../blob-store.js';
 import { PartBuffer } from './part-buffer.js';
 import { copySource, escapeRe, httpRange, isNotFound, mapLimit, sseHeaders, unquote } from './s3-helpers.js';
-import { DEFAULT_PART_SIZE, MIN_PART_SIZE, createS3Client, type S3Location } from './s3-location.js';
+import { createS3Client } from './s3-client.js';
+import { DEFAULT_PART_SIZE, MIN_PART_SIZE, type S3Location } from './s3-location.js';
 
-export { parseS3Location, createS3Client, S3LocationError } from './s3-location.js';
+export { createS3Client } from './s3-client.js';
+export { parseS3Location, S3LocationError } from './s3-location.js';
 export type { S3Location, S3LocationOptions, BlobRedirect, ServerSideEncryption } from './s3-location.js';
 
 /** S3's limit on parts per multipart upload; the tail takes the last. */

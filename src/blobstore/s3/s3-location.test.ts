@@ -3,7 +3,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { partSizeFor } from './s3-blob-store.js';
-import { createS3Client, parseS3Location, S3LocationError } from './s3-location.js';
+import { createS3Client } from './s3-client.js';
+import { parseS3Location, S3LocationError } from './s3-location.js';
 
 const MiB = 1024 * 1024;
 

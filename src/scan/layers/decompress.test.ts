@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { decompressLayer, sniffCompression, type LayerCompression } from './decompress.js';
 import { CorruptLayerError, ScanLimitError } from './errors.js';
 import { resolveLimits, type ScanLimits } from './limits.js';
@@ -8,10 +8,10 @@ import { ALPINE_APK_INSTALLED, ALPINE_OS_RELEASE } from './testing/make-zstd-fix
 import { streamOf, tar } from './testing/tar-writer.js';
 import { ALPINE_SINGLE_FRAME, ALPINE_TWO_FRAMES, ZEROS_64MIB_BOMB } from './testing/zstd-fixtures.js';
 
-async function inflate(buf: Buffer, limits: Partial<ScanLimits> = {}): Promise<{ out: Buffer; kind?: LayerCompression }> {
+async function inflate(buf: Buffer, limits: Partial<ScanLimits> = {}, chunk = 700): Promise<{ out: Buffer; kind?: LayerCompression }> {
   let kind: LayerCompression | undefined;
   const parts: Buffer[] = [];
-  const gen = decompressLayer(streamOf(buf, 700), {
+  const gen = decompressLayer(streamOf(buf, chunk), {
     limits: resolveLimits(limits),
     totals: { decompressed: 0 },
     onCompression: (c) => (kind = c),
@@ -54,6 +54,26 @@ test('decodes concatenated zstd frames, with and without checksums', async () =>
   const single = (await inflate(ALPINE_SINGLE_FRAME)).out;
   const multi = (await inflate(ALPINE_TWO_FRAMES)).out;
   assert.deepEqual(multi, single);
+});
+
+test('decodes every frame of a many-frame zstd layer, however the bytes arrive', async () => {
+  // zstd:chunked writers put each file in its own frame; Node's zstd stream drops what follows a
+  // frame's end in the same written chunk, so frames arriving together must not be lost.
+  const files = Array.from({ length: 40 }, (_, i) => ({ path: `usr/share/doc/f${i}`, data: `file ${i} `.repeat(i * 13 + 1) }));
+  const layer = tar(files);
+  const frames: Buffer[] = [];
+  for (let off = 0, i = 0; off < layer.length; off += 512 * ((i % 5) + 1), i++) {
+    frames.push(zstdCompressSync(layer.subarray(off, off + 512 * ((i % 5) + 1))));
+    // A skippable frame (metadata some writers add) between data frames.
+    if (i === 3) frames.push(Buffer.from([0x5e, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]));
+  }
+  const zst = Buffer.concat(frames);
+  for (const chunk of [1, 7, 700, 64 * 1024, zst.length]) {
+    const { out, kind } = await inflate(zst, {}, chunk);
+    assert.equal(kind, 'zstd');
+    assert.equal(out.length, layer.length, `chunks of ${chunk} bytes`);
+    assert.ok(out.equals(layer), `chunks of ${chunk} bytes`);
+  }
 });
 
 test('a gzip bomb stops at the compression-ratio limit while inflating', async () => {

@@ -6,8 +6,7 @@
  * inflates, not after.
  */
 import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
+import { constants, createGunzip, createZstdDecompress } from 'node:zlib';
 import { CorruptLayerError, ScanError, ScanLimitError } from './errors.js';
 import type { ScanLimits } from './limits.js';
 import { ZstdFrameGuard } from './zstd-frames.js';
@@ -28,8 +27,7 @@ export interface DecompressOptions {
 }
 
 const SNIFF_BYTES = 6;
-/** fzstd inflates a whole pushed piece at once; small pieces keep its output burst bounded. */
-const ZSTD_PIECE = 16 * 1024;
+const OUT_CHUNK = 64 * 1024;
 
 export function sniffCompression(head: Uint8Array): LayerCompression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
@@ -104,8 +102,47 @@ export async function* decompressLayer(source: AsyncIterable<Uint8Array>, opts: 
 }
 
 async function* gunzip(input: AsyncIterable<Buffer>, account: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const gz = createGunzip({ chunkSize: 64 * 1024 });
-  const out = pipeline(Readable.from(input), gz, () => {
+  yield* inflate(input, createGunzip({ chunkSize: OUT_CHUNK }), 'gzip', (code) => code.startsWith('Z_'), account, signal);
+}
+
+/**
+ * Node's own zstd (zlib, Node >= 22.15). The frame guard walks the headers of the compressed bytes
+ * before the decoder sees them, so a huge declared window is a ScanLimitError naming the limit and
+ * a stream cut mid-frame is a CorruptLayerError; windowLogMax is the decoder's own backstop.
+ */
+async function* unzstd(input: AsyncIterable<Buffer>, account: (n: number) => void, limits: ScanLimits, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const guard = new ZstdFrameGuard(limits.maxZstdWindowBytes);
+  let sawData = false;
+  // Node's zstd stream takes a frame's end within a written chunk for the end of the stream and
+  // drops the rest of that chunk (a layer of several frames would lose all but its first), so
+  // every chunk is cut where a frame ends: each write then ends mid-frame or at a frame's end.
+  async function* guarded(): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      let from = 0;
+      for (const end of guard.feed(chunk)) {
+        yield chunk.subarray(from, end);
+        from = end;
+      }
+      if (from < chunk.length) yield chunk.subarray(from);
+      sawData = sawData || chunk.length > 0;
+    }
+    if (!sawData || !guard.atBoundary) throw new CorruptLayerError('zstd stream ended mid-frame');
+  }
+  const windowLog = Math.min(31, Math.max(10, Math.ceil(Math.log2(limits.maxZstdWindowBytes))));
+  const zstd = createZstdDecompress({ chunkSize: OUT_CHUNK, params: { [constants.ZSTD_d_windowLogMax]: windowLog } });
+  yield* inflate(guarded(), zstd, 'zstd', (code) => code.startsWith('ZSTD_'), account, signal);
+}
+
+/** Pipes compressed bytes through a zlib decoder, accounting every produced byte as it comes. */
+async function* inflate(
+  input: AsyncIterable<Buffer>,
+  decoder: NodeJS.ReadWriteStream & { destroy(): void },
+  name: string,
+  isDecoderError: (code: string) => boolean,
+  account: (n: number) => void,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const out = pipeline(Readable.from(input), decoder, () => {
     // Errors surface through iteration of `out`; this callback only keeps pipeline from throwing.
   });
   try {
@@ -115,49 +152,13 @@ async function* gunzip(input: AsyncIterable<Buffer>, account: (n: number) => voi
       yield c;
     }
   } catch (e) {
+    if (e instanceof ScanError) throw e;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('Z_')) {
-      throw new CorruptLayerError(`gzip decompression failed: ${(e as Error).message}`, { cause: e });
+    if (typeof code === 'string' && isDecoderError(code)) {
+      throw new CorruptLayerError(`${name} decompression failed: ${(e as Error).message}`, { cause: e });
     }
     throw e;
   } finally {
-    gz.destroy();
+    decoder.destroy();
   }
-}
-
-async function* unzstd(input: AsyncIterable<Buffer>, account: (n: number) => void, limits: ScanLimits, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const guard = new ZstdFrameGuard(limits.maxZstdWindowBytes);
-  let ready: Buffer[] = [];
-  const dec = new Decompress((data) => {
-    if (data.length === 0) return;
-    account(data.length);
-    // fzstd may hand out views of its window buffer, which it reuses.
-    ready.push(Buffer.from(data));
-  });
-  const push = (piece: Uint8Array, final: boolean): void => {
-    try {
-      dec.push(piece, final);
-    } catch (e) {
-      if (e instanceof ScanError) throw e;
-      throw new CorruptLayerError(`zstd decompression failed: ${(e as Error).message}`, { cause: e });
-    }
-  };
-  let sawData = false;
-  for await (const chunk of input) {
-    for (let off = 0; off < chunk.length; off += ZSTD_PIECE) {
-      signal?.throwIfAborted();
-      const piece = chunk.subarray(off, off + ZSTD_PIECE);
-      guard.feed(piece);
-      sawData = true;
-      push(piece, false);
-      if (ready.length > 0) {
-        const batch = ready;
-        ready = [];
-        yield* batch;
-      }
-    }
-  }
-  if (!sawData || !guard.atBoundary) throw new CorruptLayerError('zstd stream ended mid-frame');
-  push(new Uint8Array(0), true);
-  yield* ready;
 }

@@ -1,7 +1,7 @@
 /**
  * Walks the frame structure of a zstd stream alongside the decoder, to refuse frames whose
- * declared window is too large *before* the decoder allocates it (fzstd allocates the window,
- * up to 2 GiB, as soon as it reads a frame header). Only headers are parsed: block contents are
+ * declared window is too large *before* the decoder allocates it (a decoder allocates the
+ * window, up to 2 GiB, as soon as it reads a frame header), and to tell where frames end. Only headers are parsed: block contents are
  * skipped by their declared sizes, so this costs nothing per byte.
  * Format: RFC 8878 §3.1 (frames, skippable frames, block headers).
  */
@@ -23,7 +23,9 @@ export class ZstdFrameGuard {
     this.step = this.magic();
   }
 
-  feed(chunk: Uint8Array): void {
+  /** Checks the next bytes of the stream; returns the offsets in `chunk` where a frame ended. */
+  feed(chunk: Uint8Array): number[] {
+    const ends: number[] = [];
     let off = 0;
     while (off < chunk.length) {
       const s = this.step;
@@ -42,7 +44,9 @@ export class ZstdFrameGuard {
           s.done(b);
         }
       }
+      if (this.atBoundary && ends.at(-1) !== off) ends.push(off);
     }
+    return ends;
   }
 
   private magic(): Step {

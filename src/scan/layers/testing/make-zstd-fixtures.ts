@@ -1,6 +1,6 @@
 /**
- * Regenerates zstd-fixtures.ts. fzstd only decodes, and Node 20's zlib has no zstd, so the
- * compressed fixtures were made once with the reference `zstd` CLI (v1.5.4) and checked in:
+ * Regenerates zstd-fixtures.ts. The compressed fixtures were made once with the reference `zstd`
+ * CLI (v1.5.4), not with the zlib that decodes them in Berth, and checked in:
  *   npx tsc -p . && node dist/src/scan/layers/testing/make-zstd-fixtures.js > src/scan/layers/testing/zstd-fixtures.ts
  * Not run by the tests.
  */
