@@ -38,7 +38,17 @@ async function measure(pushTo: Server, pullFrom: Server[], tag: string): Promise
   for (const [i, d] of digests.entries()) bytes += await pullBlob(pullFrom[i % pullFrom.length]!, repo, d);
   const pull = bytes / MiB / ((performance.now() - t) / 1000);
   const config = await pushBlob(pushTo, repo, 512, 1);
-  await putManifest(pushTo, repo, 'v1', JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 }, layers: [] }));
+  await putManifest(
+    pushTo,
+    repo,
+    'v1',
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 },
+      layers: [],
+    }),
+  );
   const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
   const share = { ...LOAD, connections: LOAD.connections / pullFrom.length };
   const rates = await Promise.all(pullFrom.map((s) => requestRate(s, 'GET', `/v2/${repo}/manifests/v1`, { ...share, headers: accept })));

@@ -66,7 +66,19 @@ function parse(stdout: string, upload: boolean): CurlResult {
 
 /** Monolithic upload's second half: PUT ?digest= with the file as the body. */
 export async function curlPut(url: string, headers: string, file: string): Promise<CurlResult> {
-  const { stdout } = await run('curl', ['-sS', '-o', '/dev/null', ...WRITE_OUT, '-H', `@${headers}`, '-H', 'Content-Type: application/octet-stream', '-T', file, url]);
+  const { stdout } = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    ...WRITE_OUT,
+    '-H',
+    `@${headers}`,
+    '-H',
+    'Content-Type: application/octet-stream',
+    '-T',
+    file,
+    url,
+  ]);
   return parse(stdout, true);
 }
 
@@ -77,9 +89,13 @@ export async function curlGet(url: string, headers: string): Promise<CurlResult>
 
 /** A PUT streaming the file at `rate` (curl's --limit-rate, e.g. "1M"); the process, not yet waited for. */
 export function spawnRateLimitedPut(url: string, headers: string, file: string, rate: string): { child: ChildProcess; done: Promise<CurlResult> } {
-  const child = spawn('curl', ['-sS', '-o', '/dev/null', ...WRITE_OUT, '--limit-rate', rate, '-H', `@${headers}`, '-H', 'Content-Type: application/octet-stream', '-T', file, url], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'curl',
+    ['-sS', '-o', '/dev/null', ...WRITE_OUT, '--limit-rate', rate, '-H', `@${headers}`, '-H', 'Content-Type: application/octet-stream', '-T', file, url],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -56,7 +56,13 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
         try {
           for (const [i, s] of servers.entries()) {
             console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
-            const load = await mixedLoad(s, headers[i]!, files.files, { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate }, round);
+            const load = await mixedLoad(
+              s,
+              headers[i]!,
+              files.files,
+              { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate },
+              round,
+            );
             results.record(s, `${mixedName}: req/s`, load.perSecond);
             results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
             results.record(s, `${mixedName}: p99 ms`, load.p99Ms);

@@ -147,8 +147,12 @@ async function main(): Promise<void> {
   const rate = (f: Figure) => (IMAGES * (LAYERS + 1)) / f.seconds;
   console.log(`\ngarbage collection: ${IMAGES * (LAYERS + 1)} unreferenced blobs beside ${KEEP * (LAYERS + 1)} referenced (1 KiB each)`);
   console.log(`${'figure'.padEnd(30)}  ${'berth'.padStart(10)}  ${'reference'.padStart(10)}  berth/ref`);
-  console.log(`${'pass seconds'.padEnd(30)}  ${b.seconds.toFixed(2).padStart(10)}  ${r.seconds.toFixed(2).padStart(10)}  ${(b.seconds / r.seconds).toFixed(2).padStart(9)}  (lower is better)`);
-  console.log(`${'blobs deleted per second'.padEnd(30)}  ${rate(b).toFixed(0).padStart(10)}  ${rate(r).toFixed(0).padStart(10)}  ${(rate(b) / rate(r)).toFixed(2).padStart(9)}  (higher is better)`);
+  console.log(
+    `${'pass seconds'.padEnd(30)}  ${b.seconds.toFixed(2).padStart(10)}  ${r.seconds.toFixed(2).padStart(10)}  ${(b.seconds / r.seconds).toFixed(2).padStart(9)}  (lower is better)`,
+  );
+  console.log(
+    `${'blobs deleted per second'.padEnd(30)}  ${rate(b).toFixed(0).padStart(10)}  ${rate(r).toFixed(0).padStart(10)}  ${(rate(b) / rate(r)).toFixed(2).padStart(9)}  (higher is better)`,
+  );
   console.log(`berth: ${b.note}\nreference: ${r.note}; it also removed ${r.removed - b.removed} manifest blobs (Berth keeps manifests in its metadata)`);
 }
 

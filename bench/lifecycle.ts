@@ -17,9 +17,24 @@ import { LifecycleEngine } from '../src/lifecycle/engine.js';
 const DAY = 86_400_000;
 const POLICY = JSON.stringify({
   rules: [
-    { rulePriority: 1, description: 'keep releases', selection: { tagStatus: 'tagged', tagPrefixList: ['release-'], countType: 'imageCountMoreThan', countNumber: 9999 }, action: { type: 'expire' } },
-    { rulePriority: 2, description: 'feature builds for 30 days', selection: { tagStatus: 'tagged', tagPatternList: ['feature-*-build*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 }, action: { type: 'expire' } },
-    { rulePriority: 3, description: 'untagged images unpulled for 14 days', selection: { tagStatus: 'untagged', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 14 }, action: { type: 'expire' } },
+    {
+      rulePriority: 1,
+      description: 'keep releases',
+      selection: { tagStatus: 'tagged', tagPrefixList: ['release-'], countType: 'imageCountMoreThan', countNumber: 9999 },
+      action: { type: 'expire' },
+    },
+    {
+      rulePriority: 2,
+      description: 'feature builds for 30 days',
+      selection: { tagStatus: 'tagged', tagPatternList: ['feature-*-build*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
+      action: { type: 'expire' },
+    },
+    {
+      rulePriority: 3,
+      description: 'untagged images unpulled for 14 days',
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 14 },
+      action: { type: 'expire' },
+    },
   ],
 });
 
@@ -65,7 +80,7 @@ function seed(path: string, repositoryId: number, n: number): void {
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
       const digest = 'sha256:' + createHash('sha256').update(String(i)).digest('hex');
-      const pushedAt = now - Math.floor(((i * 7919) % n) / n * 365 * DAY);
+      const pushedAt = now - Math.floor((((i * 7919) % n) / n) * 365 * DAY);
       const pulledAt = i % 3 === 0 ? pushedAt + ((i * 31) % 30) * DAY : null;
       insertManifest.run(repositoryId, digest, 'application/vnd.oci.image.manifest.v1+json', payload, pushedAt, pulledAt);
       const kind = i % 10;

@@ -35,7 +35,10 @@ interface AutocannonResult {
 
 /** Starts the load generator's process, loaded and waiting; `go()` starts the load and gives its result. */
 export function startManifestLoad(spec: LoadSpec): { go(): Promise<LoadResult> } {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_LOAD: JSON.stringify(spec) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_LOAD: JSON.stringify(spec) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));

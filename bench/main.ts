@@ -160,17 +160,29 @@ async function main(): Promise<void> {
       const load = { connections: P.connections, seconds: P.loadSeconds };
       await measureAuthCost(berth, authSetup, load, (name, v) => (authFigures[name] ??= []).push(v));
     }
-    await dataPath(servers, seeds.map((x) => x.manifestPath), workDir, D, results);
+    await dataPath(
+      servers,
+      seeds.map((x) => x.manifestPath),
+      workDir,
+      D,
+      results,
+    );
     await stopAll();
     // Listings at scale on fresh servers, so their counts and memory are the seeding's alone.
     await scaleListings(workDir, D, results);
     printTable(results);
     if (!dataPathOnly) report();
     const lc = dataPathOnly ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
-    if (lc) console.log(`\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`);
+    if (lc)
+      console.log(
+        `\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`,
+      );
     const kind = quick ? 'BENCH_QUICK=1 (smoke run: not figures to quote)' : dataPathOnly ? 'BENCH_ONLY=data-path' : 'full run';
     printMarkdown(results, `Berth against the reference, ${kind}, ${new Date().toISOString().slice(0, 10)}:`);
-    await writeFile(join(workDir, 'results.json'), JSON.stringify({ params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, lifecycle: lc }, null, 2));
+    await writeFile(
+      join(workDir, 'results.json'),
+      JSON.stringify({ params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, lifecycle: lc }, null, 2),
+    );
   } finally {
     await stopAll();
     await rm(home, { recursive: true, force: true });

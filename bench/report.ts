@@ -26,7 +26,8 @@ export class Results {
       console.error(`${name} FAILED:`, e);
       this.failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (this.savePath) writeFileSync(this.savePath, JSON.stringify({ partial: true, results: this.byServer, context: this.context, failures: this.failures }, null, 2));
+    if (this.savePath)
+      writeFileSync(this.savePath, JSON.stringify({ partial: true, results: this.byServer, context: this.context, failures: this.failures }, null, 2));
   }
 
   record = (server: Server, name: string, value: number): void => {

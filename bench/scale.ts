@@ -110,7 +110,10 @@ export class ScaleSeeder {
       (i) => ({ repo: `scale/r${pad(i)}`, tag: 'v1', body: manifest(this.config, i) }),
       async (i) => {
         const repo = `scale/r${pad(i)}`;
-        const mount = await fetch(`${this.server.url}/v2/${repo}/blobs/uploads/?mount=${this.config}&from=${TAG_REPO}`, { method: 'POST', headers: this.server.headers });
+        const mount = await fetch(`${this.server.url}/v2/${repo}/blobs/uploads/?mount=${this.config}&from=${TAG_REPO}`, {
+          method: 'POST',
+          headers: this.server.headers,
+        });
         await ok(mount, `${this.server.name}: mount into ${repo}`, 201);
         await this.putManifest(repo, 'v1', i);
       },
@@ -206,7 +209,9 @@ function recordStats(server: Server, name: string, s: PageStats, figure: Figure)
   figure(server, `${name}: p50 ms per page`, s.p50Ms);
   figure(server, `${name}: p99 ms per page`, s.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
-  console.error(`  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms, RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`);
+  console.error(
+    `  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms, RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
+  );
 }
 
 /** The tag-repository listings at its current size (`label`, e.g. "100k tags"). */

@@ -68,7 +68,8 @@ async function probeDuringScan(server: Server, ecr: ECRClient, repo: string, tag
   })();
   for (let i = 0; scanning; i++) {
     const t = performance.now();
-    const res = i % 2 === 0 ? await request(`${server.url}/healthz`) : await request(`${server.url}/v2/${repo}/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } });
+    const res =
+      i % 2 === 0 ? await request(`${server.url}/healthz`) : await request(`${server.url}/v2/${repo}/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } });
     if (res.status !== 200) throw new Error(`probe answered ${res.status}`);
     latenciesMs.push(performance.now() - t);
   }
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
         await pushImage(server, repo, tag, layer, `application/vnd.oci.image.layer.v1.tar+${compression}`);
         const r = await probeDuringScan(server, ecr, repo, tag);
         all.push(...r.latenciesMs);
-        console.log(`${compression} round ${round + 1}: ${(layer.length / 1e6).toFixed(2)} MB layer of ${FILES} files, scan ${r.status} after ${r.scanSeconds.toFixed(2)} s; ${summary(r.latenciesMs)}`);
+        console.log(
+          `${compression} round ${round + 1}: ${(layer.length / 1e6).toFixed(2)} MB layer of ${FILES} files, scan ${r.status} after ${r.scanSeconds.toFixed(2)} s; ${summary(r.latenciesMs)}`,
+        );
       }
       console.log(`${compression}, all rounds: ${summary(all)}`);
     }

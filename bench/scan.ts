@@ -67,7 +67,10 @@ async function reevaluation(work: string): Promise<void> {
   const registry = await openRegistry(config);
   const registryId = `${config.defaultAccountId}:${config.region}`;
   const repo = await registry.repositories.create({ registryId, name: 'bench/fleet' });
-  await registry.config.setScanning(registryId, { scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }] });
+  await registry.config.setScanning(registryId, {
+    scanType: 'ENHANCED',
+    rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }],
+  });
   const pkgs = await hostPackages();
   // One advisory per third of the source packages: half fixed after the installed version.
   const advisories = pkgs
@@ -79,7 +82,12 @@ async function reevaluation(work: string): Promise<void> {
         id: `BENCH-${i}`,
         modified: '2026-01-01T00:00:00Z',
         summary: `${p.sourceName} issue`,
-        affected: [{ package: { ecosystem: 'Debian:12', name: p.sourceName }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: i % 2 === 0 ? `${p.sourceVersion}+1` : '0.1' }] }] }],
+        affected: [
+          {
+            package: { ecosystem: 'Debian:12', name: p.sourceName },
+            ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: i % 2 === 0 ? `${p.sourceVersion}+1` : '0.1' }] }],
+          },
+        ],
       }),
     }));
   await registry.ctx.meta.scans.putAdvisories('bench', advisories, new Date());
@@ -101,7 +109,17 @@ async function reevaluation(work: string): Promise<void> {
   const hit = pkgs.find((p, j) => j >= 200 && sourceCount.get(p.sourceName!) === 1)!;
   await registry.ctx.meta.scans.putAdvisories(
     'bench-2',
-    [{ id: 'BENCH-NEW', modified: new Date(), document: JSON.stringify({ id: 'BENCH-NEW', modified: new Date().toISOString(), affected: [{ package: { ecosystem: 'Debian:12', name: hit.sourceName }, versions: [hit.sourceVersion] }] }) }],
+    [
+      {
+        id: 'BENCH-NEW',
+        modified: new Date(),
+        document: JSON.stringify({
+          id: 'BENCH-NEW',
+          modified: new Date().toISOString(),
+          affected: [{ package: { ecosystem: 'Debian:12', name: hit.sourceName }, versions: [hit.sourceVersion] }],
+        }),
+      },
+    ],
     new Date(Date.now() + 1000),
   );
   await pass('after importing one more advisory');
@@ -111,15 +129,22 @@ async function reevaluation(work: string): Promise<void> {
 function seedInventories(path: string, repositoryId: number, pkgs: Package[]): void {
   const db = new Database(path);
   const now = Date.now();
-  const manifest = db.prepare("INSERT INTO manifests (repository_id, digest, media_type, size, payload, pushed_at) VALUES (?, ?, 'application/vnd.oci.image.manifest.v1+json', 2, ?, ?)");
-  const scan = db.prepare("INSERT INTO image_scans (repository_id, digest, status, description, started_at, completed_at) VALUES (?, ?, 'COMPLETE', 'done', ?, ?)");
+  const manifest = db.prepare(
+    "INSERT INTO manifests (repository_id, digest, media_type, size, payload, pushed_at) VALUES (?, ?, 'application/vnd.oci.image.manifest.v1+json', 2, ?, ?)",
+  );
+  const scan = db.prepare(
+    "INSERT INTO image_scans (repository_id, digest, status, description, started_at, completed_at) VALUES (?, ?, 'COMPLETE', 'done', ?, ?)",
+  );
   const inv = db.prepare('INSERT INTO package_inventories (digest, inventory, created_at) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (let i = 0; i < INVENTORIES; i++) {
       const digest = 'sha256:' + createHash('sha256').update(`image ${i}`).digest('hex');
       // ~300 packages: a shared base plus a per-image slice, as images built on common bases look.
       const chosen = pkgs.filter((_, j) => j < 200 || (j + i) % 6 === 0).slice(0, 300);
-      const inventory: Inventory = { os: { id: 'debian', versionId: '12', name: 'Debian GNU/Linux', prettyName: 'Debian GNU/Linux 12 (bookworm)' }, packages: chosen };
+      const inventory: Inventory = {
+        os: { id: 'debian', versionId: '12', name: 'Debian GNU/Linux', prettyName: 'Debian GNU/Linux 12 (bookworm)' },
+        packages: chosen,
+      };
       manifest.run(repositoryId, digest, Buffer.from('{}'), now);
       scan.run(repositoryId, digest, now, now);
       inv.run(digest, JSON.stringify(inventory), now);

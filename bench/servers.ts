@@ -34,7 +34,9 @@ export async function startBerthServer(workDir: string, opts: { env?: Record<str
   const dataDir = await mkdtemp(join(workDir, 'berth-'));
   if (opts.joins !== undefined) await copyFile(join(opts.joins, 'admin-credentials'), join(dataDir, 'admin-credentials'));
   const b = await startBerth({ dataDir, ...(opts.env && { env: opts.env }) });
-  const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64').toString().slice(4);
+  const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64')
+    .toString()
+    .slice(4);
   return {
     name: opts.name ?? 'berth',
     url: b.url,

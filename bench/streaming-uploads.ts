@@ -53,8 +53,14 @@ export async function startUploads(server: Server, headers: string, files: Uploa
   const exited = new Set<number>();
   const settled: Array<Promise<CurlResult | Error>> = running.map((r, i) =>
     r.done.then(
-      (res) => (exited.add(i), res),
-      (err: Error) => (exited.add(i), err),
+      (res) => {
+        exited.add(i);
+        return res;
+      },
+      (err: Error) => {
+        exited.add(i);
+        return err;
+      },
     ),
   );
   return {
@@ -64,7 +70,9 @@ export async function startUploads(server: Server, headers: string, files: Uploa
         if (waiting.length === 0) return;
         if (exited.size > 0) {
           const first = await settled[[...exited][0]!]!;
-          throw new Error(`${server.name}: ${exited.size} uploads ended before all ${running.length} were streaming (${first instanceof Error ? first.message : `status ${first.status}`})`);
+          throw new Error(
+            `${server.name}: ${exited.size} uploads ended before all ${running.length} were streaming (${first instanceof Error ? first.message : `status ${first.status}`})`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -23,9 +23,7 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
   process.exit(1);
 }
 
-const loads = () =>
-  spawnSync(runtime, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: root, stdio: 'ignore' })
-    .status === 0;
+const loads = () => spawnSync(runtime, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: root, stdio: 'ignore' }).status === 0;
 
 if (loads()) process.exit(0);
 

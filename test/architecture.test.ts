@@ -32,9 +32,53 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   replication: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   events: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
-  http: { may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle'], why: 'front doors over the registry core and domain modules; builds nothing concrete' },
-  app: { may: ['core', 'config', 'tls', 'blobstore', 'metadata', 'iam', 'jobs', 'auth', 'kms', 'registry', 'gc', 'lifecycle', 'scan', 'replication', 'events', 'http'], why: 'the one composition root; only cli imports it' },
-  cli: { may: ['core', 'config', 'tls', 'blobstore', 'metadata', 'iam', 'jobs', 'auth', 'kms', 'registry', 'gc', 'lifecycle', 'scan', 'replication', 'events', 'http', 'app'], why: 'the berth command: the top; nothing imports it' },
+  http: {
+    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle'],
+    why: 'front doors over the registry core and domain modules; builds nothing concrete',
+  },
+  app: {
+    may: [
+      'core',
+      'config',
+      'tls',
+      'blobstore',
+      'metadata',
+      'iam',
+      'jobs',
+      'auth',
+      'kms',
+      'registry',
+      'gc',
+      'lifecycle',
+      'scan',
+      'replication',
+      'events',
+      'http',
+    ],
+    why: 'the one composition root; only cli imports it',
+  },
+  cli: {
+    may: [
+      'core',
+      'config',
+      'tls',
+      'blobstore',
+      'metadata',
+      'iam',
+      'jobs',
+      'auth',
+      'kms',
+      'registry',
+      'gc',
+      'lifecycle',
+      'scan',
+      'replication',
+      'events',
+      'http',
+      'app',
+    ],
+    why: 'the berth command: the top; nothing imports it',
+  },
   console: { may: [], why: 'the web console talks to Berth over HTTP only' },
 };
 
@@ -185,7 +229,10 @@ test('the layer table itself has no cycle, so following it cannot make one', () 
 test('every known exception still exists (remove the entry when its import is gone)', () => {
   const imports = allImports();
   for (const k of KNOWN_EXCEPTIONS) {
-    assert.ok(imports.some((i) => i.file === k.file && i.specifier === k.specifier), `stale exception: ${k.file} '${k.specifier}'`);
+    assert.ok(
+      imports.some((i) => i.file === k.file && i.specifier === k.specifier),
+      `stale exception: ${k.file} '${k.specifier}'`,
+    );
   }
 });
 
@@ -197,7 +244,10 @@ test('http/ builds no service of another layer: app/ composes them and passes th
   assert.deepEqual(found, []);
   for (const k of KNOWN_HTTP_CONSTRUCTIONS) {
     const path = join(ROOT, k.file);
-    assert.ok(foreignConstructions(path, 'http').some((c) => c.name === k.name), `stale exception: ${k.file} ${k.name}`);
+    assert.ok(
+      foreignConstructions(path, 'http').some((c) => c.name === k.name),
+      `stale exception: ${k.file} ${k.name}`,
+    );
   }
 });
 
@@ -212,5 +262,8 @@ test('the checker names a forbidden import and a cycle (it is not vacuous)', () 
   assert.match(found[0]!, /^src\/core\/x\.ts imports '\.\.\/registry\/registry\.js' \(registry\): core may import only nothing of ours/);
   assert.match(found[2]!, /gc may import only .*never http or app/);
   const cycle = moduleCycles(edgesOf([...bad, { file: 'src/http/a.ts', specifier: '../core/b.js', from: 'http', to: 'core' }]));
-  assert.ok(cycle.some((c) => c.includes('core -> registry -> http -> core')), cycle.join('; '));
+  assert.ok(
+    cycle.some((c) => c.includes('core -> registry -> http -> core')),
+    cycle.join('; '),
+  );
 });

@@ -81,7 +81,15 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   // Loaded only when used: the AWS SDK takes a noticeable part of a start.
   const remote =
     config.kmsProvider === 'aws'
-      ? new RemoteKeys(meta.kmsKeys, (await import('../kms/remote-kms.js')).awsKms({ region: config.kmsRegion ?? config.region, ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }) }), clock, { ttlMs })
+      ? new RemoteKeys(
+          meta.kmsKeys,
+          (await import('../kms/remote-kms.js')).awsKms({
+            region: config.kmsRegion ?? config.region,
+            ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }),
+          }),
+          clock,
+          { ttlMs },
+        )
       : undefined;
   const hashing = new HashPool({ onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion') });
   const registry = createRegistry({
@@ -179,7 +187,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         reloader?.watch();
         log.info(describeCertificate(tls.cert), 'serving HTTPS');
       } else if (!isLoopback(config.host)) {
-        log.warn({ host: config.host }, 'serving plain HTTP beyond this machine: credentials and tokens cross the network in clear; set tlsCert and tlsKey (berth tls init makes a development pair)');
+        log.warn(
+          { host: config.host },
+          'serving plain HTTP beyond this machine: credentials and tokens cross the network in clear; set tlsCert and tlsKey (berth tls init makes a development pair)',
+        );
       }
       return port;
     },
@@ -199,7 +210,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   };
 }
-
 
 /** The metadata engine the configuration names: PostgreSQL when `databaseUrl` is set, else SQLite in the data directory. */
 export async function openMetadata(config: Config): Promise<MetadataStore> {

@@ -54,11 +54,9 @@ export async function openBlobVaults(
   const local = (root: string) => checked(openLocal(root));
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : s3Location(config);
-  if (config.kmsProvider === 's3' && !s3) throw new Error('kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth\'s');
+  if (config.kmsProvider === 's3' && !s3) throw new Error("kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth's");
   // The AWS SDK takes a noticeable part of a start to load: only a registry on S3 loads it.
-  const { createS3BlobStore, createS3Client } = s3
-    ? await import('../blobstore/s3/s3-blob-store.js')
-    : { createS3BlobStore: noS3, createS3Client: noS3 };
+  const { createS3BlobStore, createS3Client } = s3 ? await import('../blobstore/s3/s3-blob-store.js') : { createS3BlobStore: noS3, createS3Client: noS3 };
   const s3Store = (...args: Parameters<typeof S3StoreFactory>) => checked(createS3BlobStore(...args));
   const clients = s3 && { s3: createS3Client(s3), presigner: s3.presignEndpoint ? createS3Client(s3, s3.presignEndpoint) : createS3Client(s3) };
   const root = resolve(config.dataDir);
@@ -86,9 +84,7 @@ export async function openBlobVaults(
         throw new RegistryError(Codes.KmsException, `${key.arn} is a key of an AWS KMS, but kmsProvider is not 'aws'`);
       };
       const keys = key.origin !== 'AWS_KMS' ? kms.wrappingKeysFor(key) : (remote?.wrappingKeysFor(key) ?? { current: unusable, byId: unusable });
-      const inner = s3
-        ? s3Store({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients)
-        : local(join(root, 'kms', key.id));
+      const inner = s3 ? s3Store({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients) : local(join(root, 'kms', key.id));
       store = checked(createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}` }));
     }
     stores.set(key.id, store);

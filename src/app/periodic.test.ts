@@ -10,7 +10,15 @@ describe('PeriodicTask', () => {
     let now = new Date('2026-01-01T00:00:00Z');
     const runs: string[] = [];
     const task = (holder: string) =>
-      new PeriodicTask({ name: 'gc', intervalMs: 60_000, leases: meta.leases, clock: { now: () => now }, log: pino({ level: 'silent' }), holder, run: async () => void runs.push(holder) });
+      new PeriodicTask({
+        name: 'gc',
+        intervalMs: 60_000,
+        leases: meta.leases,
+        clock: { now: () => now },
+        log: pino({ level: 'silent' }),
+        holder,
+        run: async () => void runs.push(holder),
+      });
     const a = task('node-a');
     const b = task('node-b');
     assert.equal(await a.tick(), true);
@@ -26,7 +34,14 @@ describe('PeriodicTask', () => {
 
   it('survives a failing run', async () => {
     const meta = createSqliteMetadataStore({ path: ':memory:' });
-    const t = new PeriodicTask({ name: 'x', intervalMs: 1000, leases: meta.leases, clock: { now: () => new Date() }, log: pino({ level: 'silent' }), run: async () => Promise.reject(new Error('boom')) });
+    const t = new PeriodicTask({
+      name: 'x',
+      intervalMs: 1000,
+      leases: meta.leases,
+      clock: { now: () => new Date() },
+      log: pino({ level: 'silent' }),
+      run: async () => Promise.reject(new Error('boom')),
+    });
     assert.equal(await t.tick(), true);
     assert.equal(await t.tick(), true);
     await meta.close();

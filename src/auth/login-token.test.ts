@@ -105,7 +105,16 @@ describe('login tokens', () => {
   it('reject malformed values without throwing anything but AuthError', () => {
     const { password } = issue();
     const [v, kid, claims, mac] = password.split('.') as [string, string, string, string];
-    for (const bad of ['', 'v1', 'v1.a.b', `v2.${kid}.${claims}.${mac}`, `${v}.${kid}.${claims}.${mac.slice(0, 10)}`, `${v}.${kid}.${claims}.${mac}${mac}`, 'x'.repeat(10_000), '::::']) {
+    for (const bad of [
+      '',
+      'v1',
+      'v1.a.b',
+      `v2.${kid}.${claims}.${mac}`,
+      `${v}.${kid}.${claims}.${mac.slice(0, 10)}`,
+      `${v}.${kid}.${claims}.${mac}${mac}`,
+      'x'.repeat(10_000),
+      '::::',
+    ]) {
       assert.equal(rejection(() => verifyLoginToken(bad, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken', bad.slice(0, 40));
     }
   });
@@ -119,7 +128,15 @@ describe('HTTP Basic', () => {
   });
 
   it('returns undefined for anything else', () => {
-    for (const h of [undefined, '', 'Bearer abc', 'Basic', 'Basic !!!', 'Basic ' + Buffer.from('nocolon').toString('base64'), 'AWS4-HMAC-SHA256 Credential=x']) {
+    for (const h of [
+      undefined,
+      '',
+      'Bearer abc',
+      'Basic',
+      'Basic !!!',
+      'Basic ' + Buffer.from('nocolon').toString('base64'),
+      'AWS4-HMAC-SHA256 Credential=x',
+    ]) {
       assert.equal(parseBasicAuth(h), undefined, String(h));
     }
   });

@@ -48,13 +48,10 @@ function mac(macKey: Buffer, signed: string): string {
   return createHmac('sha256', macKey).update(signed).digest('base64url');
 }
 
-export function issueLoginToken(opts: {
-  accountId: string;
-  principalArn: string;
-  now: Date;
-  ttlSeconds?: number;
-  key: Buffer;
-}): { password: string; expiresAt: Date } {
+export function issueLoginToken(opts: { accountId: string; principalArn: string; now: Date; ttlSeconds?: number; key: Buffer }): {
+  password: string;
+  expiresAt: Date;
+} {
   const ttl = opts.ttlSeconds ?? LOGIN_TOKEN_TTL_SECONDS;
   if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
   const expiresAt = new Date(opts.now.getTime() + ttl * 1000);

@@ -39,9 +39,7 @@ export function userPrincipal(accountId: string, userName: string, path = '/', a
 
 /** The principal of an access key: the account root when the key has no user. */
 export function principalForKey(key: { id: string; accountId: string; userName?: string; userPath?: string }): Principal {
-  return key.userName === undefined
-    ? rootPrincipal(key.accountId, key.id)
-    : userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id);
+  return key.userName === undefined ? rootPrincipal(key.accountId, key.id) : userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id);
 }
 
 export const anonymousPrincipal: Readonly<Principal> = Object.freeze<Principal>({ arn: 'anonymous', accountId: '', kind: 'anonymous' });

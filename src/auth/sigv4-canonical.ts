@@ -103,14 +103,9 @@ export function canonicalRequest(parts: {
   signedHeaders: readonly string[];
   payloadHash: string;
 }): string {
-  return [
-    parts.method.toUpperCase(),
-    parts.canonicalUri,
-    parts.canonicalQuery,
-    parts.canonicalHeaders,
-    parts.signedHeaders.join(';'),
-    parts.payloadHash,
-  ].join('\n');
+  return [parts.method.toUpperCase(), parts.canonicalUri, parts.canonicalQuery, parts.canonicalHeaders, parts.signedHeaders.join(';'), parts.payloadHash].join(
+    '\n',
+  );
 }
 
 export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string): string {
@@ -118,14 +113,19 @@ export function stringToSign(amzDate: string, scope: string, canonicalRequestTex
 }
 
 export function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
-  let key = createHmac('sha256', 'AWS4' + secret).update(shortDate).digest();
+  let key = createHmac('sha256', 'AWS4' + secret)
+    .update(shortDate)
+    .digest();
   for (const part of [region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
   return key;
 }
 
 /** `YYYYMMDDTHHMMSSZ`, the X-Amz-Date format. */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Parses X-Amz-Date's basic ISO 8601 form; undefined when malformed. */

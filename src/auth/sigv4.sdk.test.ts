@@ -64,7 +64,9 @@ function answer(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
       res.end(JSON.stringify({ __type: e.code, message: e.message }));
     } else {
       res.writeHead(e.query.status, { 'content-type': 'text/xml' });
-      res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${e.query.code}</Code><Message>${e.message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`);
+      res.end(
+        `<ErrorResponse><Error><Type>Sender</Type><Code>${e.query.code}</Code><Message>${e.message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
+      );
     }
     return;
   }
@@ -79,7 +81,8 @@ function answer(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   const action = new URLSearchParams(body.toString('utf8')).get('Action');
   res.writeHead(200, { 'content-type': 'text/xml' });
   if (action === 'GetUser') {
-    const user = '<User><Path>/</Path><UserName>alice</UserName><UserId>AIDAEXAMPLE</UserId><Arn>arn:aws:iam::123456789012:user/alice</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></User>';
+    const user =
+      '<User><Path>/</Path><UserName>alice</UserName><UserId>AIDAEXAMPLE</UserId><Arn>arn:aws:iam::123456789012:user/alice</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></User>';
     res.end(queryXml('GetUser', user, 'https://iam.amazonaws.com/doc/2010-05-08/'));
   } else {
     const id = '<Arn>arn:aws:iam::123456789012:user/alice</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>';

@@ -145,7 +145,7 @@ describe('verifySigV4 accepts what the AWS SDK signer produced', () => {
     const path = "/v2/a%20b/c%2Fd/%E2%9C%93/x!y(z)*'~_.-/";
     const { input } = await sign({ method: 'GET', path });
     assert.equal(verifySigV4(input).accessKeyId, AKID);
-    assert.equal(canonicalUri(path), "/v2/a%2520b/c%252Fd/%25E2%259C%2593/x%21y%28z%29%2A%27~_.-/");
+    assert.equal(canonicalUri(path), '/v2/a%2520b/c%252Fd/%25E2%259C%2593/x%21y%28z%29%2A%27~_.-/');
   });
 
   it('a path with dot segments and repeated slashes, normalised as the signer did', async () => {
@@ -156,7 +156,7 @@ describe('verifySigV4 accepts what the AWS SDK signer produced', () => {
   });
 
   it('query parameters: unsorted, repeated, empty, encoded, unicode', async () => {
-    const query = { b: ['2', '1', 'x y'], a: '', 'k e+y': 'v/a=l&ue', 'ünï': '✓', Z: "!'()*" };
+    const query = { b: ['2', '1', 'x y'], a: '', 'k e+y': 'v/a=l&ue', ünï: '✓', Z: "!'()*" };
     const { input } = await sign({ method: 'GET', path: '/v2/_catalog', query });
     assert.equal(verifySigV4(input).accessKeyId, AKID);
     assert.equal(canonicalQuery('b=2&a&Z=1&b=1'), 'Z=1&a=&b=1&b=2');
@@ -230,7 +230,11 @@ describe('verifySigV4 rejects', () => {
 
   it('a request signed more than 15 minutes before or after now', async () => {
     const { input } = await ecrRequest();
-    const later = rejects({ ...input, now: new Date(DATE.getTime() + 16 * 60_000) }, 'SignatureExpired', /^Signature expired: 20261122T154034Z is now earlier than/);
+    const later = rejects(
+      { ...input, now: new Date(DATE.getTime() + 16 * 60_000) },
+      'SignatureExpired',
+      /^Signature expired: 20261122T154034Z is now earlier than/,
+    );
     assert.equal(later.code, 'InvalidSignatureException');
     assert.equal(later.query.code, 'SignatureDoesNotMatch');
     rejects({ ...input, now: new Date(DATE.getTime() - 16 * 60_000) }, 'SignatureExpired', /^Signature not yet current/);
@@ -294,7 +298,10 @@ describe('parseAuthorization', () => {
 
   it('reads the header form without requiring a secret', () => {
     const info = parseAuthorization({
-      headers: { ...headers, Authorization: 'AWS4-HMAC-SHA256 Credential=AKIA1/20261122/eu-west-1/sts/aws4_request,SignedHeaders=host;x-amz-date,Signature=00' },
+      headers: {
+        ...headers,
+        Authorization: 'AWS4-HMAC-SHA256 Credential=AKIA1/20261122/eu-west-1/sts/aws4_request,SignedHeaders=host;x-amz-date,Signature=00',
+      },
     });
     assert.deepEqual([info.accessKeyId, info.scopeDate, info.region, info.service], ['AKIA1', '20261122', 'eu-west-1', 'sts']);
     assert.deepEqual(info.signedHeaders, ['host', 'x-amz-date']);

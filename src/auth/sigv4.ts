@@ -302,5 +302,7 @@ function signingKeyHmac(input: VerifySigV4Input, info: SignedRequestInfo): Buffe
     payloadHash: payloadHash(input, info),
   });
   const key = signingKey(input.secretAccessKey, info.scopeDate, info.region, info.service);
-  return createHmac('sha256', key).update(stringToSign(info.amzDate, scope, creq)).digest();
+  return createHmac('sha256', key)
+    .update(stringToSign(info.amzDate, scope, creq))
+    .digest();
 }

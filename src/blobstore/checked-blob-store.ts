@@ -10,7 +10,18 @@ import { isDigest, type Digest } from '../core/digest.js';
 import { isUploadId, type BlobStore, type BlobWriter, type ByteRange } from './blob-store.js';
 
 /** The operations a metrics hook sees. */
-export type BlobOperation = 'stat' | 'read' | 'writer' | 'append' | 'commit' | 'cancel' | 'readUpload' | 'statUpload' | 'deleteUpload' | 'delete' | 'presignedUrl';
+export type BlobOperation =
+  | 'stat'
+  | 'read'
+  | 'writer'
+  | 'append'
+  | 'commit'
+  | 'cancel'
+  | 'readUpload'
+  | 'statUpload'
+  | 'deleteUpload'
+  | 'delete'
+  | 'presignedUrl';
 
 /**
  * Called as an operation starts, with the store's name; the function it returns is called once

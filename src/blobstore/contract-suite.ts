@@ -75,7 +75,13 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       const data = bytes(300_000, 2);
       const digest = await putBlob(store, data);
       const last = data.length - 1;
-      for (const [start, end] of [[0, 0], [1000, 200_123], [last, last], [0, last], [65_535, 65_536]] as const) {
+      for (const [start, end] of [
+        [0, 0],
+        [1000, 200_123],
+        [last, last],
+        [0, last],
+        [65_535, 65_536],
+      ] as const) {
         const got = await readAll(await store.read(digest, { start, end }));
         assert.deepEqual(got, data.subarray(start, end + 1), `range ${start}-${end}`);
       }
@@ -214,8 +220,17 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       const w = await store.writer(id, { append: false });
       await w.append(sourceOf(data));
       const hex = digestOf(data).slice('sha256:'.length);
-      const bad = ['', 'sha256:', `sha256:${hex.slice(1)}`, `sha256:${hex.toUpperCase()}`, `md5:${hex.slice(32)}`,
-        'sha256:../../../../etc/passwd', `sha256:${hex}/..`, `sha512:${hex}`, hex];
+      const bad = [
+        '',
+        'sha256:',
+        `sha256:${hex.slice(1)}`,
+        `sha256:${hex.toUpperCase()}`,
+        `md5:${hex.slice(32)}`,
+        'sha256:../../../../etc/passwd',
+        `sha256:${hex}/..`,
+        `sha512:${hex}`,
+        hex,
+      ];
       for (const d of bad as Digest[]) {
         await assert.rejects(store.stat(d), Error, `stat ${JSON.stringify(d)}`);
         await assert.rejects(store.read(d), (e: unknown) => e instanceof Error && !(e instanceof BlobNotFoundError));
@@ -232,10 +247,12 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       const head = bytes(1000, 18);
       await w.append(sourceOf(head));
       const chunks = [bytes(64 * 1024, 19), bytes(64 * 1024, 20), bytes(64 * 1024, 21)];
-      const failing = Readable.from((async function* () {
-        for (const c of chunks) yield c;
-        throw new Error('client went away');
-      })());
+      const failing = Readable.from(
+        (async function* () {
+          for (const c of chunks) yield c;
+          throw new Error('client went away');
+        })(),
+      );
       await assert.rejects(w.append(failing), /client went away/);
       const staged = await readAll(await store.readUpload(id));
       assert.equal(w.size, staged.length);
@@ -252,13 +269,15 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       const chunk = 1024 * 1024;
       const count = 64;
       const sent = createHash('sha256');
-      const source = Readable.from((function* () {
-        for (let i = 0; i < count; i++) {
-          const c = bytes(chunk, 1000 + i);
-          sent.update(c);
-          yield c;
-        }
-      })());
+      const source = Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i++) {
+            const c = bytes(chunk, 1000 + i);
+            sent.update(c);
+            yield c;
+          }
+        })(),
+      );
       const w = await store.writer(randomUUID(), { append: false });
       assert.equal(await w.append(source), chunk * count);
       const digest = `sha256:${sent.digest('hex')}` as Digest;
@@ -275,15 +294,17 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       await assert.rejects(w.append(sourceOf(bytes(10, 22)), AbortSignal.abort()), { name: 'AbortError' });
       const ac = new AbortController();
       let sent = 0;
-      const endless = Readable.from((async function* () {
-        for (;;) {
-          const c = bytes(16 * 1024, sent);
-          sent += c.length;
-          if (sent >= 256 * 1024) ac.abort();
-          yield c;
-          await new Promise((r) => setImmediate(r));
-        }
-      })());
+      const endless = Readable.from(
+        (async function* () {
+          for (;;) {
+            const c = bytes(16 * 1024, sent);
+            sent += c.length;
+            if (sent >= 256 * 1024) ac.abort();
+            yield c;
+            await new Promise((r) => setImmediate(r));
+          }
+        })(),
+      );
       await assert.rejects(w.append(endless, ac.signal), { name: 'AbortError' });
       assert.ok(endless.destroyed, 'the source is destroyed');
       assert.equal(await store.statUpload(id), w.size);
@@ -414,7 +435,10 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
     });
 
     it('names only tests of this suite in its skip list', () => {
-      assert.deepEqual([...reasons.keys()].filter((t) => !names.has(t)), []);
+      assert.deepEqual(
+        [...reasons.keys()].filter((t) => !names.has(t)),
+        [],
+      );
     });
   });
 }

@@ -19,9 +19,11 @@ export function bytes(n: number, seed: number): Buffer {
 
 /** A byte stream yielding `data` in pieces, as a request body would arrive. */
 export function sourceOf(data: Buffer, piece = 16 * 1024): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < data.length; i += piece) yield data.subarray(i, i + piece);
+    })(),
+  );
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {

@@ -56,7 +56,13 @@ function identityCommand(
   };
 }
 
-function kmsCommand(sub: string, summary: string, options: Options, example: string, body: (kms: KmsKeys, accountId: string, region: string, input: CommandInput) => Promise<unknown>): Command {
+function kmsCommand(
+  sub: string,
+  summary: string,
+  options: Options,
+  example: string,
+  body: (kms: KmsKeys, accountId: string, region: string, input: CommandInput) => Promise<unknown>,
+): Command {
   return {
     words: ['admin', sub],
     summary,
@@ -92,9 +98,16 @@ export const adminCommands: Command[] = [
       print({ accountId });
     },
   ),
-  identityCommand('create-user', 'create an IAM user in an account', userName, 'berth admin create-user --account-id 111122223333 --user-name ci', ['user-name'], async (identities, accountId, input) => {
-    print(await identities.createUser(accountId, str(input, 'user-name')!));
-  }),
+  identityCommand(
+    'create-user',
+    'create an IAM user in an account',
+    userName,
+    'berth admin create-user --account-id 111122223333 --user-name ci',
+    ['user-name'],
+    async (identities, accountId, input) => {
+      print(await identities.createUser(accountId, str(input, 'user-name')!));
+    },
+  ),
   identityCommand(
     'create-access-key',
     "create an access key for a user (for the account's root without --user-name); prints the secret once",
@@ -133,14 +146,34 @@ export const adminCommands: Command[] = [
       return { KeyMetadata: keyMetadata(await kms.create(accountId, region, opts)) };
     },
   ),
-  kmsCommand('list-kms-keys', "list an account's KMS keys", {}, 'berth admin list-kms-keys', async (kms, accountId, region) => ({ Keys: (await kms.list(accountId, region)).map(keyMetadata) })),
-  kmsCommand('describe-kms-key', "print a KMS key's KeyMetadata", keyId, 'berth admin describe-kms-key --key-id alias/team-a', async (kms, accountId, region, input) => ({
-    KeyMetadata: keyMetadata(await kms.describe(accountId, region, str(input, 'key-id')!)),
+  kmsCommand('list-kms-keys', "list an account's KMS keys", {}, 'berth admin list-kms-keys', async (kms, accountId, region) => ({
+    Keys: (await kms.list(accountId, region)).map(keyMetadata),
   })),
-  kmsCommand('disable-kms-key', "disable a KMS key: its repositories' pulls and pushes are refused", keyId, 'berth admin disable-kms-key --key-id alias/team-a', async (kms, accountId, region, input) => ({
-    KeyMetadata: keyMetadata(await kms.disable(accountId, region, str(input, 'key-id')!)),
-  })),
-  kmsCommand('enable-kms-key', 'enable a disabled KMS key', keyId, 'berth admin enable-kms-key --key-id alias/team-a', async (kms, accountId, region, input) => ({
-    KeyMetadata: keyMetadata(await kms.enable(accountId, region, str(input, 'key-id')!)),
-  })),
+  kmsCommand(
+    'describe-kms-key',
+    "print a KMS key's KeyMetadata",
+    keyId,
+    'berth admin describe-kms-key --key-id alias/team-a',
+    async (kms, accountId, region, input) => ({
+      KeyMetadata: keyMetadata(await kms.describe(accountId, region, str(input, 'key-id')!)),
+    }),
+  ),
+  kmsCommand(
+    'disable-kms-key',
+    "disable a KMS key: its repositories' pulls and pushes are refused",
+    keyId,
+    'berth admin disable-kms-key --key-id alias/team-a',
+    async (kms, accountId, region, input) => ({
+      KeyMetadata: keyMetadata(await kms.disable(accountId, region, str(input, 'key-id')!)),
+    }),
+  ),
+  kmsCommand(
+    'enable-kms-key',
+    'enable a disabled KMS key',
+    keyId,
+    'berth admin enable-kms-key --key-id alias/team-a',
+    async (kms, accountId, region, input) => ({
+      KeyMetadata: keyMetadata(await kms.enable(accountId, region, str(input, 'key-id')!)),
+    }),
+  ),
 ];

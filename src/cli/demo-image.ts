@@ -31,11 +31,12 @@ export const demoImageCommands: Command[] = [
     words: ['demo-image'],
     summary: 'write a small OCI image layout to push: tag latest (3 layers) and multi (amd64 + arm64)',
     details:
-      "No container engine or network needed: the layers are built here (tar + gzip). The image\nholds text files, not programs: it is for pushing, pulling and inspecting.\nDIR is created if needed; running it again rewrites the same image (same digests).",
+      'No container engine or network needed: the layers are built here (tar + gzip). The image\nholds text files, not programs: it is for pushing, pulling and inspecting.\nDIR is created if needed; running it again rewrites the same image (same digests).',
     args: 'DIR',
     minArgs: 1,
     options: {},
-    example: 'berth demo-image ./demo-image\nskopeo copy --dest-tls-verify=false oci:./demo-image:latest docker://localhost:5000/team/web:v1\nskopeo copy --all --dest-tls-verify=false oci:./demo-image:multi docker://localhost:5000/team/web:multi',
+    example:
+      'berth demo-image ./demo-image\nskopeo copy --dest-tls-verify=false oci:./demo-image:latest docker://localhost:5000/team/web:v1\nskopeo copy --all --dest-tls-verify=false oci:./demo-image:multi docker://localhost:5000/team/web:multi',
     dataDir: 'none',
     async run({ positionals }) {
       const dir = positionals[0]!;

@@ -81,13 +81,16 @@ function isParseError(e: unknown): boolean {
 }
 
 function usageError(program: Program, command: Command, message: string): number {
-  process.stderr.write(`${program.name}: ${message}\nusage: ${usageLine(program, command)}\nRun '${program.name} ${command.words.join(' ')} --help' for its options.\n`);
+  process.stderr.write(
+    `${program.name}: ${message}\nusage: ${usageLine(program, command)}\nRun '${program.name} ${command.words.join(' ')} --help' for its options.\n`,
+  );
   return 2;
 }
 
 function parseOptions(options: Options): ParseArgsConfig['options'] {
   const out: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, o] of Object.entries(options)) out[name] = { type: o.type, ...(o.short !== undefined && { short: o.short }), ...(o.multiple === true && { multiple: true }) };
+  for (const [name, o] of Object.entries(options))
+    out[name] = { type: o.type, ...(o.short !== undefined && { short: o.short }), ...(o.multiple === true && { multiple: true }) };
   return out;
 }
 

@@ -51,7 +51,11 @@ function summary(reports: LifecycleRunReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     const verb = r.dryRun ? 'would expire' : 'expired';
-    lines.push(`${r.repository}: ${r.evaluated} images evaluated, ${verb} ${r.expired.length}` + (r.referrersExpired ? ` (+${r.referrersExpired} referrers)` : '') + (r.transitionsSkipped ? `, ${r.transitionsSkipped} transitions not applied (no archive class)` : ''));
+    lines.push(
+      `${r.repository}: ${r.evaluated} images evaluated, ${verb} ${r.expired.length}` +
+        (r.referrersExpired ? ` (+${r.referrersExpired} referrers)` : '') +
+        (r.transitionsSkipped ? `, ${r.transitionsSkipped} transitions not applied (no archive class)` : ''),
+    );
     for (const a of r.expired) lines.push(`  ${a.digest}  rule ${a.rulePriority}  pushed ${a.pushedAt.toISOString()}  ${a.tags.join(',') || '<untagged>'}`);
     for (const f of r.failures) lines.push(`  failed ${f.digest}: ${f.reason}`);
   }

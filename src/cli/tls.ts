@@ -18,7 +18,12 @@ export const tlsCommands: Command[] = [
     details:
       'A second run keeps the CA (clients keep trusting it) and reissues the server certificate,\nwhich a running `berth serve` picks up by itself. Keys are owner-only.',
     options: {
-      host: { type: 'string', multiple: true, value: 'NAME', help: 'a host name or IP the certificate is for; repeat for more (default localhost, 127.0.0.1, ::1)' },
+      host: {
+        type: 'string',
+        multiple: true,
+        value: 'NAME',
+        help: 'a host name or IP the certificate is for; repeat for more (default localhost, 127.0.0.1, ::1)',
+      },
       dir: { type: 'string', value: 'DIR', help: 'where to write the files (default <data-dir>/tls)' },
       config: { type: 'string', value: 'FILE', help: 'JSON config file (BERTH_CONFIG)' },
       'data-dir': { type: 'string', value: 'DIR', help: 'the data directory (BERTH_DATA_DIR, default ./data)' },
@@ -67,7 +72,12 @@ function writeAtomically(path: string, content: string, mode: number): void {
   renameSync(tmp, path);
 }
 
-function instructions(f: { caCert: string; caKey: string; cert: string; key: string; trustDir: string }, hosts: string[], port: number, reused: boolean): string {
+function instructions(
+  f: { caCert: string; caKey: string; cert: string; key: string; trustDir: string },
+  hosts: string[],
+  port: number,
+  reused: boolean,
+): string {
   const host = hosts[0]!.includes(':') && !hosts[0]!.startsWith('[') ? `[${hosts[0]}]` : hosts[0]!;
   const hostPort = `${host}:${port}`;
   return `${reused ? 'reused the CA' : 'wrote a new CA'}  ${f.caCert} (key ${f.caKey}, owner-only)

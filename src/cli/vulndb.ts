@@ -23,7 +23,9 @@ export const vulndbCommands: Command[] = [
     async run({ values, positionals, config }) {
       return withRegistry(config, async (registry) => {
         const r = await importAdvisories(registry.ctx.meta, registry.ctx.clock, positionals[0]!, values.source as string | undefined);
-        const text = `${r.source}: ${r.read} records read, ${r.changed} new or updated, ${r.invalid.length} invalid\n` + r.invalid.map((i) => `  invalid ${i.file}: ${i.error}\n`).join('');
+        const text =
+          `${r.source}: ${r.read} records read, ${r.changed} new or updated, ${r.invalid.length} invalid\n` +
+          r.invalid.map((i) => `  invalid ${i.file}: ${i.error}\n`).join('');
         process.stdout.write(values.json ? JSON.stringify(r, null, 2) + '\n' : text);
       });
     },
@@ -38,7 +40,9 @@ export const vulndbCommands: Command[] = [
     async run({ values, config }) {
       return withRegistry(config, async (registry) => {
         const sources = await registry.ctx.meta.scans.sources();
-        const rows = sources.map((s) => `${s.name}\t${s.advisories} advisories\timported ${s.importedAt.toISOString()}\tvulnerabilitySourceUpdatedAt ${s.updatedAt.toISOString()}\n`);
+        const rows = sources.map(
+          (s) => `${s.name}\t${s.advisories} advisories\timported ${s.importedAt.toISOString()}\tvulnerabilitySourceUpdatedAt ${s.updatedAt.toISOString()}\n`,
+        );
         process.stdout.write(values.json ? JSON.stringify(sources, null, 2) + '\n' : rows.length > 0 ? rows.join('') : 'no advisories imported\n');
       });
     },

@@ -26,21 +26,39 @@ describe('loadConfig', () => {
   });
 
   it('names the bad key and where it came from', () => {
-    assert.throws(() => loadConfig({ env: { BERTH_PORT: 'eighty' } }), (e: unknown) => e instanceof ConfigError && /BERTH_PORT/.test(e.message));
-    assert.throws(() => loadConfig({ env: {}, flags: { port: '70000' } }), (e: unknown) => e instanceof ConfigError && /--port/.test(e.message));
+    assert.throws(
+      () => loadConfig({ env: { BERTH_PORT: 'eighty' } }),
+      (e: unknown) => e instanceof ConfigError && /BERTH_PORT/.test(e.message),
+    );
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { port: '70000' } }),
+      (e: unknown) => e instanceof ConfigError && /--port/.test(e.message),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ prot: 1 }));
-    assert.throws(() => loadConfig({ file, env: {} }), (e: unknown) => e instanceof ConfigError && /prot/.test(e.message));
+    assert.throws(
+      () => loadConfig({ file, env: {} }),
+      (e: unknown) => e instanceof ConfigError && /prot/.test(e.message),
+    );
     writeFileSync(file, '{not json');
-    assert.throws(() => loadConfig({ file, env: {} }), (e: unknown) => e instanceof ConfigError && /cannot read config file/.test(e.message));
+    assert.throws(
+      () => loadConfig({ file, env: {} }),
+      (e: unknown) => e instanceof ConfigError && /cannot read config file/.test(e.message),
+    );
   });
 
   it('takes a TLS certificate and key together, naming the one missing', () => {
     const c = loadConfig({ env: { BERTH_TLS_CERT: '/etc/berth/tls.crt', BERTH_TLS_KEY: '/etc/berth/tls.key' } });
     assert.equal(c.tlsCert, '/etc/berth/tls.crt');
     assert.equal(c.tlsKey, '/etc/berth/tls.key');
-    assert.throws(() => loadConfig({ env: { BERTH_TLS_CERT: '/etc/berth/tls.crt' } }), (e: unknown) => e instanceof ConfigError && /tlsKey: tlsCert and tlsKey go together/.test(e.message));
-    assert.throws(() => loadConfig({ env: {}, flags: { tlsKey: '/k' } }), (e: unknown) => e instanceof ConfigError && /tlsCert: /.test(e.message));
+    assert.throws(
+      () => loadConfig({ env: { BERTH_TLS_CERT: '/etc/berth/tls.crt' } }),
+      (e: unknown) => e instanceof ConfigError && /tlsKey: tlsCert and tlsKey go together/.test(e.message),
+    );
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { tlsKey: '/k' } }),
+      (e: unknown) => e instanceof ConfigError && /tlsCert: /.test(e.message),
+    );
   });
 });

@@ -31,15 +31,27 @@ export const configSchema = z
     /** Maximum page size for tag and catalog listings. */
     maxPageSize: int(1, 100_000).default(1000),
     /** Default registry (account) for /v2 requests that do not name one. */
-    defaultAccountId: z.string().regex(/^\d{12}$/, 'must be 12 digits').default('000000000000'),
+    defaultAccountId: z
+      .string()
+      .regex(/^\d{12}$/, 'must be 12 digits')
+      .default('000000000000'),
     /** host[:port] clients use to reach the registry, for repository URIs; default: the request's Host. */
-    registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
+    registryHost: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')
+      .optional(),
     /** PostgreSQL for the metadata (postgres://user:pass@host/db); SQLite under dataDir when unset. Never logged. */
-    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
     /** Connections per node; keep nodes × pool size under the server's max_connections. */
     databasePoolSize: int(1, 1000).default(10),
     /** Blobs in S3-compatible storage (s3://bucket/prefix); the local disk under dataDir when unset. */
-    storage: z.string().regex(/^s3:\/\/[^/]+/, 'must be s3://bucket[/prefix]').optional(),
+    storage: z
+      .string()
+      .regex(/^s3:\/\/[^/]+/, 'must be s3://bucket[/prefix]')
+      .optional(),
     /** An S3-compatible endpoint (Ceph RGW, MinIO); unset means AWS S3. */
     s3Endpoint: z.string().url().optional(),
     s3Region: z.string().min(1).optional(),
@@ -62,7 +74,10 @@ export const configSchema = z
     kmsProvider: z.enum(['berth', 's3', 'aws']).default('berth'),
     /** With kmsProvider 'aws': the KMS endpoint (unset means AWS KMS itself) and its region (default: region). */
     kmsEndpoint: z.string().url().optional(),
-    kmsRegion: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name').optional(),
+    kmsRegion: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'must be a region name')
+      .optional(),
     /** Base64 of 32 bytes shared by every node; generated under dataDir when unset. */
     serverKey: z.string().optional(),
     /** Every repository with a lifecycle policy is evaluated this often (one node at a time); 0 turns it off. */
@@ -88,7 +103,10 @@ export const configSchema = z
     bodyMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')
+      .default('us-east-1'),
     /** HTTPS on the same port: PEM certificate (chain) and key files, both or neither; re-read on SIGHUP and on change. */
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),

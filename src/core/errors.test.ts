@@ -84,7 +84,10 @@ describe('the error catalogue', () => {
       "src/http/ecr/actions/x.ts:2: error named by a string literal: new EcrError('",
       "src/http/ecr/actions/x.ts:2: wire name 'FooException' outside the catalogue",
     ]);
-    const query = { file: join(SRC, 'http', 'iam', 'x.ts'), text: '/** Says NoSuchEntityException. */\nthrow new QueryError(\n  `Nope`, m);\nconst kms = ["KMSInternalException"];' };
+    const query = {
+      file: join(SRC, 'http', 'iam', 'x.ts'),
+      text: '/** Says NoSuchEntityException. */\nthrow new QueryError(\n  `Nope`, m);\nconst kms = ["KMSInternalException"];',
+    };
     assert.deepEqual(offences([query]), [
       'src/http/iam/x.ts:2: error named by a string literal: new QueryError(\n  `',
       "src/http/iam/x.ts:4: wire name 'KMSInternalException' outside the catalogue",
@@ -96,7 +99,9 @@ describe('the error catalogue', () => {
       .map((s) => s.text)
       .join('\n');
     const unused = Object.entries(SECTIONS).flatMap(([section, entries]) =>
-      Object.keys(entries).filter((key) => !new RegExp(`(?<![A-Za-z])${section}\\.${key}\\b`).test(text)).map((key) => `${section}.${key}`),
+      Object.keys(entries)
+        .filter((key) => !new RegExp(`(?<![A-Za-z])${section}\\.${key}\\b`).test(text))
+        .map((key) => `${section}.${key}`),
     );
     assert.deepEqual(unused, []);
   });
@@ -106,7 +111,12 @@ describe('the error catalogue', () => {
     for (const [section, entries] of Object.entries({ EcrCodes, IamCodes, KmsCodes })) {
       const codes = Object.values(entries).map((c) => c.code);
       assert.equal(new Set(codes).size, codes.length, `${section} has a name twice`);
-      if (section === 'EcrCodes') assert.deepEqual(codes.filter((c) => ecrNames.has(c)), [], 'EcrCodes repeats a Codes entry');
+      if (section === 'EcrCodes')
+        assert.deepEqual(
+          codes.filter((c) => ecrNames.has(c)),
+          [],
+          'EcrCodes repeats a Codes entry',
+        );
     }
   });
 });

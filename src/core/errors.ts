@@ -27,8 +27,18 @@ export const Codes = {
   BlobUploadUnknown: code({ oci: 'BLOB_UPLOAD_UNKNOWN', ecr: 'UploadNotFoundException', status: 404, message: 'blob upload unknown to registry' }),
   RangeInvalid: code({ oci: 'BLOB_UPLOAD_INVALID', ecr: 'InvalidLayerPartException', status: 416, message: 'requested range not satisfiable' }),
   DigestInvalid: code({ oci: 'DIGEST_INVALID', ecr: 'InvalidLayerException', status: 400, message: 'provided digest did not match uploaded content' }),
-  ManifestBlobUnknown: code({ oci: 'MANIFEST_BLOB_UNKNOWN', ecr: 'LayersNotFoundException', status: 400, message: 'manifest references a manifest or blob unknown to registry' }),
-  ManifestChildUnknown: code({ oci: 'MANIFEST_BLOB_UNKNOWN', ecr: 'ReferencedImagesNotFoundException', status: 400, message: 'manifest references manifests unknown to the repository' }),
+  ManifestBlobUnknown: code({
+    oci: 'MANIFEST_BLOB_UNKNOWN',
+    ecr: 'LayersNotFoundException',
+    status: 400,
+    message: 'manifest references a manifest or blob unknown to registry',
+  }),
+  ManifestChildUnknown: code({
+    oci: 'MANIFEST_BLOB_UNKNOWN',
+    ecr: 'ReferencedImagesNotFoundException',
+    status: 400,
+    message: 'manifest references manifests unknown to the repository',
+  }),
   ManifestInvalid: code({ oci: 'MANIFEST_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'manifest invalid' }),
   ManifestUnknown: code({ oci: 'MANIFEST_UNKNOWN', ecr: 'ImageNotFoundException', status: 404, message: 'manifest unknown to registry' }),
   // A manifest an index lists: 409, the repository's state is what refuses (delete the index
@@ -40,7 +50,12 @@ export const Codes = {
   NameUnknown: code({ oci: 'NAME_UNKNOWN', ecr: 'RepositoryNotFoundException', status: 404, message: 'repository name not known to registry' }),
   SizeInvalid: code({ oci: 'SIZE_INVALID', ecr: 'InvalidLayerException', status: 400, message: 'provided length did not match content length' }),
   TagInvalid: code({ oci: 'TAG_INVALID', ecr: 'InvalidParameterException', status: 400, message: 'invalid tag' }),
-  TagImmutable: code({ oci: 'TAG_INVALID', ecr: 'ImageTagAlreadyExistsException', status: 400, message: 'the tag is immutable and already points to another image' }),
+  TagImmutable: code({
+    oci: 'TAG_INVALID',
+    ecr: 'ImageTagAlreadyExistsException',
+    status: 400,
+    message: 'the tag is immutable and already points to another image',
+  }),
   Unauthorized: code({ oci: 'UNAUTHORIZED', ecr: 'UnrecognizedClientException', status: 401, message: 'authentication required' }),
   Denied: code({ oci: 'DENIED', ecr: 'AccessDeniedException', status: 403, message: 'requested access to the resource is denied' }),
   Unsupported: code({ oci: 'UNSUPPORTED', ecr: 'UnsupportedImageTypeException', status: 415, message: 'the operation is unsupported' }),
@@ -60,7 +75,7 @@ export const Codes = {
   LayerAlreadyExists: code({ oci: 'UNSUPPORTED', ecr: 'LayerAlreadyExistsException', status: 400, message: 'layer already exists' }),
   EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
   ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
-  KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: 'the repository\'s KMS key cannot be used' }),
+  KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: "the repository's KMS key cannot be used" }),
   /**
    * The disk or the database is full. 507 says so on /v2, under the spec code for an upload
    * that cannot proceed; on the JSON API a 400 LimitExceededException, which SDKs do not retry

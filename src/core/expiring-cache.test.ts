@@ -9,10 +9,11 @@ describe('ExpiringCache', () => {
     let value = 'a';
     const changes = new ChangeSignal();
     const cache = new ExpiringCache<string>({ ttlMs, maxEntries: 2, changes, now: () => now });
-    const get = (key = 'k') => cache.get(key, async () => {
-      loads++;
-      return value;
-    });
+    const get = (key = 'k') =>
+      cache.get(key, async () => {
+        loads++;
+        return value;
+      });
     return { get, changes, advance: (ms: number) => (now += ms), set: (v: string) => (value = v), loads: () => loads };
   }
 

@@ -25,9 +25,7 @@ interface Entry<V> {
 export class ExpiringCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
 
-  constructor(
-    private readonly opts: { ttlMs: number; maxEntries: number; changes: ChangeSignal; now?: () => number },
-  ) {}
+  constructor(private readonly opts: { ttlMs: number; maxEntries: number; changes: ChangeSignal; now?: () => number }) {}
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
     if (this.opts.ttlMs <= 0) return load();

@@ -14,12 +14,7 @@ export type ManifestMediaType =
   | typeof MediaTypes.dockerManifest
   | typeof MediaTypes.dockerManifestList;
 
-const MANIFEST_TYPES: ReadonlySet<string> = new Set([
-  MediaTypes.ociManifest,
-  MediaTypes.ociIndex,
-  MediaTypes.dockerManifest,
-  MediaTypes.dockerManifestList,
-]);
+const MANIFEST_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociManifest, MediaTypes.ociIndex, MediaTypes.dockerManifest, MediaTypes.dockerManifestList]);
 
 export function isManifestMediaType(s: string): s is ManifestMediaType {
   return MANIFEST_TYPES.has(s);
@@ -35,16 +30,10 @@ export function isIndexMediaType(s: string): boolean {
  * uploading them.
  */
 export function isForeignLayer(mediaType: string): boolean {
-  return (
-    mediaType === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' ||
-    mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
-  );
+  return mediaType === 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' || mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.');
 }
 
-const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set([
-  'application/vnd.oci.image.config.v1+json',
-  'application/vnd.docker.container.image.v1+json',
-]);
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
 /**
  * A container image (something with a file system to scan), as opposed to an index or an

@@ -30,7 +30,14 @@ export const defaultRepositorySettings: RepositorySettings = {
 
 /** ECR's `*` wildcard: any run of characters, the rest literal, anchored at both ends. */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return re.test(value);
 }
 

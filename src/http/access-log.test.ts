@@ -12,7 +12,10 @@ describe('loggedPath', () => {
       loggedPath('/x?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2Fscope&X-Amz-Signature=abc&X-Amz-Security-Token=t&x-amz-signature=d&n=10'),
       '/x?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED&x-amz-signature=REDACTED&n=10',
     );
-    assert.equal(loggedPath('/p?access_token=a&api%5Fkey=b&password=c&sessionId=d&last=e'), '/p?access_token=REDACTED&api%5Fkey=REDACTED&password=REDACTED&sessionId=REDACTED&last=e');
+    assert.equal(
+      loggedPath('/p?access_token=a&api%5Fkey=b&password=c&sessionId=d&last=e'),
+      '/p?access_token=REDACTED&api%5Fkey=REDACTED&password=REDACTED&sessionId=REDACTED&last=e',
+    );
   });
 
   it('keeps the parameters a reader needs: pagination, mounts, tags, digests', () => {

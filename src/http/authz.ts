@@ -89,7 +89,9 @@ export class Authorizer {
     const identityPolicies = principal.kind === 'user' ? await this.identityCache.get(principal.arn, () => identityPoliciesOf(this.identities, principal)) : [];
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const registryId = `${target.resourceAccountId}:${target.region}`;
-    const resourcePolicies = await this.policyCache.get(`${registryId}\n${target.repository ?? ''}`, () => this.resourcePolicies(registryId, target.repository));
+    const resourcePolicies = await this.policyCache.get(`${registryId}\n${target.repository ?? ''}`, () =>
+      this.resourcePolicies(registryId, target.repository),
+    );
     const now = this.options.clock.now();
     const context: Record<string, string | string[] | undefined> = {
       'aws:SourceIp': target.sourceIp,
@@ -122,12 +124,17 @@ export class Authorizer {
     // The rule is here, not in each front door, so /v2 and the JSON API cannot disagree. Checked
     // after the push action itself, so a caller who may not push hears about that first.
     const push = PUSH_START.exec(target.action);
-    if (push && target.createsOnPush === true && target.repository !== undefined && target.repository !== '*' && (await this.pushCreates(registryId, target.repository))) {
+    if (
+      push &&
+      target.createsOnPush === true &&
+      target.repository !== undefined &&
+      target.repository !== '*' &&
+      (await this.pushCreates(registryId, target.repository))
+    ) {
       await this.check(principal, { ...target, action: `${push[1]}:CreateRepository` });
     }
   }
 }
-
 
 function mentionsResourceTag(policies: Policy[]): boolean {
   return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key))));

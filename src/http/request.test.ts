@@ -32,7 +32,10 @@ describe('parseChunkRange', () => {
   });
   it('refuses malformed ranges', () => {
     for (const bad of ['', 'abc', '5-1', '-5', '1-']) {
-      assert.throws(() => parseChunkRange(bad), (e: unknown) => e instanceof RegistryError && e.code.oci === 'BLOB_UPLOAD_INVALID');
+      assert.throws(
+        () => parseChunkRange(bad),
+        (e: unknown) => e instanceof RegistryError && e.code.oci === 'BLOB_UPLOAD_INVALID',
+      );
     }
   });
 });
@@ -49,6 +52,9 @@ describe('parseOciRoute', () => {
     assert.equal(parseOciRoute('nothing-here'), undefined);
   });
   it('refuses malformed percent-encoding as NAME_INVALID', () => {
-    assert.throws(() => parseOciRoute('a%zz/tags/list'), (e: unknown) => e instanceof RegistryError && e.code.oci === 'NAME_INVALID');
+    assert.throws(
+      () => parseOciRoute('a%zz/tags/list'),
+      (e: unknown) => e instanceof RegistryError && e.code.oci === 'NAME_INVALID',
+    );
   });
 });

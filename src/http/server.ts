@@ -115,7 +115,10 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
       const principal = await opts.authenticator.basic(req);
       const sub = path === '/v2' ? '' : path.slice(4);
       const address = await addressV2(opts.registry, principal, sub, opts.region);
-      await routeOci({ req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal }, sub);
+      await routeOci(
+        { req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },
+        sub,
+      );
       return;
     }
     if (req.method === 'GET' && path.startsWith('/catalog-logo/')) {

@@ -12,11 +12,21 @@ const identity = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'iden
 const resource = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'resource', maxLength: 10240 });
 
 function req(over: Partial<AuthzRequest>): AuthzRequest {
-  return { caller: alice, identityPolicies: [], resourcePolicies: [], action: 'ecr:BatchGetImage', resource: REPO, resourceAccountId: '111111111111', context: {}, ...over };
+  return {
+    caller: alice,
+    identityPolicies: [],
+    resourcePolicies: [],
+    action: 'ecr:BatchGetImage',
+    resource: REPO,
+    resourceAccountId: '111111111111',
+    context: {},
+    ...over,
+  };
 }
 
 const allowPull = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:BatchGetImage', Resource: '*' }] });
-const grantTo = (principal: unknown) => resource({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: principal, Action: 'ecr:BatchGetImage' }] });
+const grantTo = (principal: unknown) =>
+  resource({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: principal, Action: 'ecr:BatchGetImage' }] });
 
 describe('evaluate', () => {
   it('denies by default and allows through an identity policy', () => {
@@ -103,7 +113,10 @@ describe('conditions', () => {
     assert.equal(conditionHolds('StringNotEquals', 'aws:resourcetag/env', ['prod'], ctx({})), true);
     assert.equal(conditionHolds('StringEqualsIfExists', 'aws:resourcetag/env', ['prod'], ctx({})), true);
     assert.equal(conditionHolds('StringEqualsIfExists', 'aws:resourcetag/env', ['prod'], ctx({ 'aws:ResourceTag/env': ['dev'] })), false);
-    assert.equal(conditionHolds('StringLike', 'aws:principalarn', ['arn:aws:iam::*:user/ci-*'], ctx({ 'aws:PrincipalArn': ['arn:aws:iam::1:user/ci-7'] })), true);
+    assert.equal(
+      conditionHolds('StringLike', 'aws:principalarn', ['arn:aws:iam::*:user/ci-*'], ctx({ 'aws:PrincipalArn': ['arn:aws:iam::1:user/ci-7'] })),
+      true,
+    );
     assert.equal(conditionHolds('ArnNotLike', 'aws:principalarn', ['arn:aws:iam::*:root'], ctx({ 'aws:PrincipalArn': ['arn:aws:iam::1:root'] })), false);
     assert.equal(conditionHolds('Null', 'aws:resourcetag/env', ['true'], ctx({})), true);
   });
@@ -132,7 +145,12 @@ describe('parsePolicy', () => {
       ['{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Principal":"*"}]}', /cannot name a Principal/],
       ['{"Version":"2020-01-01","Statement":[]}', /Version/],
     ];
-    for (const [text, why] of bad) assert.throws(() => parsePolicy(text, { kind: 'identity', maxLength: 10240 }), (e: unknown) => e instanceof PolicyError && why.test(e.message), text);
+    for (const [text, why] of bad)
+      assert.throws(
+        () => parsePolicy(text, { kind: 'identity', maxLength: 10240 }),
+        (e: unknown) => e instanceof PolicyError && why.test(e.message),
+        text,
+      );
     assert.throws(() => parsePolicy('{"Statement":{"Effect":"Allow","Action":"*"}}', { kind: 'resource', maxLength: 10240 }), /must name a Principal/);
     assert.throws(() => parsePolicy(' '.repeat(20), { kind: 'identity', maxLength: 10 }), /exceeds/);
   });

@@ -13,7 +13,15 @@ function globRegExp(pattern: string, ignoreCase: boolean): RegExp {
   const key = (ignoreCase ? 'i:' : 's:') + pattern;
   let re = compiled.get(key);
   if (re === undefined) {
-    re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', ignoreCase ? 'is' : 's');
+    re = new RegExp(
+      '^' +
+        pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+      ignoreCase ? 'is' : 's',
+    );
     if (compiled.size >= 10_000) compiled.clear();
     compiled.set(key, re);
   }

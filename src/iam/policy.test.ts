@@ -7,15 +7,32 @@ const identity = (doc: object, lenient = false) => parsePolicy(JSON.stringify(do
 const resource = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'resource', maxLength: 10240 });
 const stmt = (extra: object) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'ecr:*', Resource: '*', ...extra }] });
 const refused = (doc: object, why: RegExp, kind: 'identity' | 'resource' = 'identity') =>
-  assert.throws(() => (kind === 'identity' ? identity(doc) : resource(doc)), (e: unknown) => e instanceof PolicyError && why.test(e.message), JSON.stringify(doc));
+  assert.throws(
+    () => (kind === 'identity' ? identity(doc) : resource(doc)),
+    (e: unknown) => e instanceof PolicyError && why.test(e.message),
+    JSON.stringify(doc),
+  );
 
 describe('policy grammar', () => {
   it('accepts every IAM element and condition operator it can evaluate', () => {
-    const ops = ['StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike', 'ArnEquals', 'ArnNotEquals', 'ArnLike', 'ArnNotLike'];
+    const ops = [
+      'StringEquals',
+      'StringNotEquals',
+      'StringEqualsIgnoreCase',
+      'StringNotEqualsIgnoreCase',
+      'StringLike',
+      'StringNotLike',
+      'ArnEquals',
+      'ArnNotEquals',
+      'ArnLike',
+      'ArnNotLike',
+    ];
     const cond: Record<string, Record<string, unknown>> = {};
     for (const op of ops) cond[op] = { 'aws:PrincipalArn': 'arn:aws:iam::*:user/x' };
-    for (const op of ['NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals']) cond[op] = { 'x:n': ['1', 2.5] };
-    for (const op of ['DateEquals', 'DateNotEquals', 'DateLessThan', 'DateLessThanEquals', 'DateGreaterThan', 'DateGreaterThanEquals']) cond[op] = { 'aws:CurrentTime': ['2024-01-01T00:00:00Z', '1700000000'] };
+    for (const op of ['NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals'])
+      cond[op] = { 'x:n': ['1', 2.5] };
+    for (const op of ['DateEquals', 'DateNotEquals', 'DateLessThan', 'DateLessThanEquals', 'DateGreaterThan', 'DateGreaterThanEquals'])
+      cond[op] = { 'aws:CurrentTime': ['2024-01-01T00:00:00Z', '1700000000'] };
     Object.assign(cond, {
       Bool: { 'aws:SecureTransport': false },
       BoolIfExists: { 'aws:SecureTransport': 'true' },
@@ -29,7 +46,20 @@ describe('policy grammar', () => {
     });
     const p = identity({ Version: '2012-10-17', Id: 'doc', Statement: [{ Sid: 'all', Effect: 'Allow', Action: 'ecr:*', Resource: '*', Condition: cond }] });
     assert.equal(p.statements[0]!.conditions.length, Object.keys(cond).length);
-    const r = resource({ Version: '2008-10-17', Statement: { Effect: 'Allow', NotPrincipal: { AWS: ['111111111111', 'arn:aws:iam::111111111111:user/a'], Service: 'ecr.amazonaws.com', Federated: 'cognito-identity.amazonaws.com', CanonicalUser: '79a59df9' }, NotAction: 'ecr:Delete*', NotResource: 'arn:aws:ecr:*:*:repository/x' } });
+    const r = resource({
+      Version: '2008-10-17',
+      Statement: {
+        Effect: 'Allow',
+        NotPrincipal: {
+          AWS: ['111111111111', 'arn:aws:iam::111111111111:user/a'],
+          Service: 'ecr.amazonaws.com',
+          Federated: 'cognito-identity.amazonaws.com',
+          CanonicalUser: '79a59df9',
+        },
+        NotAction: 'ecr:Delete*',
+        NotResource: 'arn:aws:ecr:*:*:repository/x',
+      },
+    });
     assert.equal(r.statements[0]!.notPrincipals?.length, 5);
   });
 

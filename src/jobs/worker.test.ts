@@ -9,7 +9,15 @@ describe('JobWorker', () => {
     const meta = createSqliteMetadataStore({ path: ':memory:' });
     let now = new Date('2026-01-01T00:00:00Z');
     const clock = { now: () => now };
-    const worker = new JobWorker({ jobs: meta.jobs, clock, log: pino({ level: 'silent' }), pollMs: 60_000, leaseMs: 30_000, concurrency: 2, nodeId: 'test-node' });
+    const worker = new JobWorker({
+      jobs: meta.jobs,
+      clock,
+      log: pino({ level: 'silent' }),
+      pollMs: 60_000,
+      leaseMs: 30_000,
+      concurrency: 2,
+      nodeId: 'test-node',
+    });
     return { meta, worker, advance: (ms: number) => (now = new Date(now.getTime() + ms)), clock };
   }
 
@@ -17,7 +25,14 @@ describe('JobWorker', () => {
     const { meta, worker, clock } = setup();
     const seen: unknown[] = [];
     worker.handle('scan', async (job) => void seen.push(job.payload));
-    await meta.jobs.enqueue([{ kind: 'scan', payload: { n: 1 } }, { kind: 'scan', payload: { n: 2 } }, { kind: 'other', payload: {} }], clock.now());
+    await meta.jobs.enqueue(
+      [
+        { kind: 'scan', payload: { n: 1 } },
+        { kind: 'scan', payload: { n: 2 } },
+        { kind: 'other', payload: {} },
+      ],
+      clock.now(),
+    );
     await worker.drain();
     assert.deepEqual(seen, [{ n: 1 }, { n: 2 }]);
     assert.equal(await meta.jobs.pending('scan'), 0);

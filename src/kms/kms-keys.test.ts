@@ -56,7 +56,10 @@ describe('KmsKeys: creating keys', () => {
     const key = await kms.create(ACCOUNT, REGION, { alias: 'alias/team-a', description: 'team A' });
     assert.match(key.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(key.arn, `arn:aws:kms:${REGION}:${ACCOUNT}:key/${key.id}`);
-    assert.deepEqual([key.alias, key.description, key.state, key.origin, key.accountId, key.region], ['alias/team-a', 'team A', 'Enabled', 'BERTH', ACCOUNT, REGION]);
+    assert.deepEqual(
+      [key.alias, key.description, key.state, key.origin, key.accountId, key.region],
+      ['alias/team-a', 'team A', 'Enabled', 'BERTH', ACCOUNT, REGION],
+    );
     const { key: material } = await kms.wrappingKeysFor(key).current();
     assert.equal(material.length, 32);
     const row = await store.kmsKeys.get(key.id);
@@ -86,7 +89,7 @@ describe('KmsKeys: creating keys', () => {
     await assert.rejects(kms.create(ACCOUNT, REGION, { description: 'x'.repeat(8193) }), rejectsWith('InvalidParameter', /description/));
   });
 
-  it('lists an account and region\'s keys, oldest first', async () => {
+  it("lists an account and region's keys, oldest first", async () => {
     const { node, advance } = world();
     const { kms } = node();
     const a = await kms.create(ACCOUNT, REGION);
@@ -94,7 +97,10 @@ describe('KmsKeys: creating keys', () => {
     const b = await kms.create(ACCOUNT, REGION, { alias: 'alias/b' });
     await kms.create(OTHER, REGION);
     await kms.create(ACCOUNT, 'eu-west-1');
-    assert.deepEqual((await kms.list(ACCOUNT, REGION)).map((k) => k.id), [a.id, b.id]);
+    assert.deepEqual(
+      (await kms.list(ACCOUNT, REGION)).map((k) => k.id),
+      [a.id, b.id],
+    );
     assert.equal((await kms.listAll()).length, 4);
   });
 });
@@ -118,11 +124,17 @@ describe('KmsKeys: resolving references', () => {
     await assert.rejects(kms.resolve(OTHER, REGION, key.arn), rejectsWith('KmsException', `Key '${key.arn}' does not exist`));
     await assert.rejects(kms.resolve(ACCOUNT, 'eu-west-1', key.arn), rejectsWith('KmsException', `Key '${key.arn}' does not exist`));
     await assert.rejects(kms.resolve(ACCOUNT, 'eu-west-1', key.id), rejectsWith('KmsException', `Key '${westArn}' does not exist`));
-    await assert.rejects(kms.resolve(OTHER, REGION, 'alias/team-a'), rejectsWith('KmsException', `Alias 'arn:aws:kms:${REGION}:${OTHER}:alias/team-a' is not found.`));
+    await assert.rejects(
+      kms.resolve(OTHER, REGION, 'alias/team-a'),
+      rejectsWith('KmsException', `Alias 'arn:aws:kms:${REGION}:${OTHER}:alias/team-a' is not found.`),
+    );
     const aliasArn = `arn:aws:kms:${REGION}:${ACCOUNT}:alias/team-a`;
     await assert.rejects(kms.resolve(OTHER, REGION, aliasArn), rejectsWith('KmsException', `Alias '${aliasArn}' is not found.`));
     const missing = randomUUID();
-    await assert.rejects(kms.resolve(ACCOUNT, REGION, missing), rejectsWith('KmsException', `Key 'arn:aws:kms:${REGION}:${ACCOUNT}:key/${missing}' does not exist`));
+    await assert.rejects(
+      kms.resolve(ACCOUNT, REGION, missing),
+      rejectsWith('KmsException', `Key 'arn:aws:kms:${REGION}:${ACCOUNT}:key/${missing}' does not exist`),
+    );
     for (const junk of ['', 'team-a', 'arn:aws:kms:us-east-1:111122223333:key/not-a-uuid', 'arn:aws:s3:::bucket']) {
       await assert.rejects(kms.resolve(ACCOUNT, REGION, junk), rejectsWith('KmsException', `Key '${junk}' does not exist`));
     }
@@ -278,6 +290,6 @@ describe('keyMetadata', () => {
     });
     const { alias: _, ...noAlias } = key;
     const bare = keyMetadata({ ...noAlias, state: 'Disabled' });
-    assert.deepEqual([('AliasName' in bare), bare.KeyState, bare.Enabled], [false, 'Disabled', false]);
+    assert.deepEqual(['AliasName' in bare, bare.KeyState, bare.Enabled], [false, 'Disabled', false]);
   });
 });

@@ -161,7 +161,8 @@ export class KmsKeys {
     // Read fresh, not from the cache: the reference must name a key now.
     const key = await this.#lookup(accountId, region, keyRef);
     // KMS refuses this for AWS managed keys: their key policy grants no one kms:DisableKey.
-    if (isAwsManaged(key)) throw kmsInvalid(KmsCodes.AccessDenied, `${key.arn} is an AWS managed key: it cannot be ${state === 'Enabled' ? 'enabled' : 'disabled'}`);
+    if (isAwsManaged(key))
+      throw kmsInvalid(KmsCodes.AccessDenied, `${key.arn} is an AWS managed key: it cannot be ${state === 'Enabled' ? 'enabled' : 'disabled'}`);
     if (!(await this.#store.setState(key.id, state))) throw keyNotFound(key.arn);
     return this.#updated({ ...key, state });
   }

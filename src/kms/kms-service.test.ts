@@ -115,13 +115,22 @@ describe('KmsService: listings', () => {
     assert.equal(exact.nextMarker, undefined, 'no marker when nothing is left');
 
     const aliases = await kms.listAliases(ACCOUNT, REGION, { limit: 2 });
-    assert.deepEqual(aliases.items.map((a) => a.AliasName), ['alias/k0', 'alias/k2']);
+    assert.deepEqual(
+      aliases.items.map((a) => a.AliasName),
+      ['alias/k0', 'alias/k2'],
+    );
     assert.equal(aliases.items[0]!.AliasArn, `arn:aws:kms:${REGION}:${ACCOUNT}:alias/k0`);
     assert.equal(aliases.items[0]!.TargetKeyId, made[0]);
     const rest = await kms.listAliases(ACCOUNT, REGION, { limit: 2, marker: aliases.nextMarker! });
-    assert.deepEqual(rest.items.map((a) => a.AliasName), ['alias/k4']);
+    assert.deepEqual(
+      rest.items.map((a) => a.AliasName),
+      ['alias/k4'],
+    );
     assert.equal(rest.nextMarker, undefined);
-    assert.deepEqual((await kms.listAliases(ACCOUNT, REGION, { limit: 50, keyId: made[2]! })).items.map((a) => a.AliasName), ['alias/k2']);
+    assert.deepEqual(
+      (await kms.listAliases(ACCOUNT, REGION, { limit: 50, keyId: made[2]! })).items.map((a) => a.AliasName),
+      ['alias/k2'],
+    );
 
     for (const bad of ['nonsense', aliases.nextMarker!, Buffer.from('{"op":"ListKeys","after":"gone"}').toString('base64url')]) {
       await assert.rejects(kms.listKeys(ACCOUNT, REGION, { limit: 2, marker: bad }), kmsRejects('InvalidMarkerException'));

@@ -103,11 +103,7 @@ export class KmsService {
  * last key of the previous page, sealed with the operation's name; keys are never deleted, so
  * it always names a position, even after an alias moved.
  */
-function paginate(
-  all: KmsKeyRecord[],
-  include: (k: KmsKeyRecord) => boolean,
-  opts: { limit: number; marker?: string; op: string },
-): Page<KmsKeyRecord> {
+function paginate(all: KmsKeyRecord[], include: (k: KmsKeyRecord) => boolean, opts: { limit: number; marker?: string; op: string }): Page<KmsKeyRecord> {
   let start = 0;
   if (opts.marker !== undefined) {
     const after = decodeMarker(opts.op, opts.marker);

@@ -34,7 +34,17 @@ export class RemoteKeys {
     const id = randomUUID();
     const { ciphertext } = await this.kms.generateDataKey(arn, context({ id }));
     try {
-      await this.store.create({ id, accountId, region, arn, description: '', state: 'Enabled', origin: 'AWS_KMS', sealedMaterial: ciphertext.toString('base64'), now: this.clock.now() });
+      await this.store.create({
+        id,
+        accountId,
+        region,
+        arn,
+        description: '',
+        state: 'Enabled',
+        origin: 'AWS_KMS',
+        sealedMaterial: ciphertext.toString('base64'),
+        now: this.clock.now(),
+      });
     } catch (e) {
       // Another node recorded the key first (the ARN is unique): theirs is as good.
       if (!(await this.store.findByArn(arn))) throw e;

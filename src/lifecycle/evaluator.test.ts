@@ -23,13 +23,19 @@ const run = (p: LifecyclePolicy, images: LifecycleImage[]) => evaluateLifecycleP
 
 describe('evaluateLifecyclePolicy: ECR user guide examples', () => {
   it('multiple rules: a lower rule cannot expire what a higher rule selected (example 1)', () => {
-    const p = policy(rule(1, { tagStatus: 'tagged', tagPatternList: ['prod*'], ...count(1) }), rule(2, { tagStatus: 'tagged', tagPatternList: ['beta*'], ...count(1) }));
+    const p = policy(
+      rule(1, { tagStatus: 'tagged', tagPatternList: ['prod*'], ...count(1) }),
+      rule(2, { tagStatus: 'tagged', tagPatternList: ['beta*'], ...count(1) }),
+    );
     const images = [img('A', ['beta-1', 'prod-1'], 10), img('B', ['beta-2', 'prod-2'], 9), img('C', ['beta-3'], 8)];
     assert.deepEqual(run(p, images), expired(['A', 1]));
   });
 
   it('multiple rules: protected images still take places in a lower count (example 2)', () => {
-    const p = policy(rule(1, { tagStatus: 'tagged', tagPatternList: ['prod*'], ...count(1) }), rule(2, { tagStatus: 'tagged', tagPatternList: ['beta*'], ...count(1) }));
+    const p = policy(
+      rule(1, { tagStatus: 'tagged', tagPatternList: ['prod*'], ...count(1) }),
+      rule(2, { tagStatus: 'tagged', tagPatternList: ['beta*'], ...count(1) }),
+    );
     const images = [img('A', ['beta-1', 'prod-1'], 10), img('B', ['beta-2', 'prod-2'], 9), img('C', ['beta-3', 'prod-3'], 8), img('D', ['beta-4'], 5)];
     assert.deepEqual(run(p, images), expired(['A', 1], ['B', 1]));
   });
@@ -84,14 +90,23 @@ describe('evaluateLifecyclePolicy: Berth specifics', () => {
   });
 
   it('archive-class rules select (and so protect) nothing', () => {
-    const p = policy(rule(1, { tagStatus: 'tagged', tagPrefixList: ['v'], storageClass: 'archive', ...since('sinceImageTransitioned', 90) }), rule(2, { tagStatus: 'tagged', tagPatternList: ['v*'], ...since('sinceImagePushed', 1) }));
+    const p = policy(
+      rule(1, { tagStatus: 'tagged', tagPrefixList: ['v'], storageClass: 'archive', ...since('sinceImageTransitioned', 90) }),
+      rule(2, { tagStatus: 'tagged', tagPatternList: ['v*'], ...since('sinceImagePushed', 1) }),
+    );
     assert.deepEqual(run(p, [img('old', ['v1'], 200)]), expired(['old', 2]));
   });
 
   it('orders by push time then digest, and sorts hand-built rules by priority', () => {
     const mk = (rulePriority: number, tagStatus: 'tagged' | 'any', n: number): LifecycleRule => ({
       rulePriority,
-      selection: { tagStatus, ...(tagStatus === 'tagged' && { tagPrefixList: ['keep'] }), storageClass: 'standard', countType: 'imageCountMoreThan', countNumber: n },
+      selection: {
+        tagStatus,
+        ...(tagStatus === 'tagged' && { tagPrefixList: ['keep'] }),
+        storageClass: 'standard',
+        countType: 'imageCountMoreThan',
+        countNumber: n,
+      },
       action: { type: 'expire' },
     });
     const p: LifecyclePolicy = { rules: [mk(5, 'any', 1), mk(2, 'tagged', 100)] };
@@ -132,7 +147,8 @@ function reference(p: LifecyclePolicy, images: readonly LifecycleImage[], now: D
     const patternsOk = (s.tagPatternList ?? []).every((pat) => im.tags.some((t) => wildcardMatch(pat, t)));
     return im.tags.length > 0 && prefixesOk && patternsOk;
   };
-  const newer = (a: LifecycleImage, b: LifecycleImage) => a.pushedAt.getTime() > b.pushedAt.getTime() || (a.pushedAt.getTime() === b.pushedAt.getTime() && a.digest > b.digest);
+  const newer = (a: LifecycleImage, b: LifecycleImage) =>
+    a.pushedAt.getTime() > b.pushedAt.getTime() || (a.pushedAt.getTime() === b.pushedAt.getTime() && a.digest > b.digest);
   const marks = (r: LifecycleRule, im: LifecycleImage): boolean => {
     if (!selects(r, im)) return false;
     const n = r.selection.countNumber;
@@ -144,7 +160,12 @@ function reference(p: LifecyclePolicy, images: readonly LifecycleImage[], now: D
   for (const im of images) {
     for (const [i, r] of p.rules.entries()) {
       if (!marks(r, im) || p.rules.slice(0, i).some((q) => selects(q, im))) continue;
-      out.push({ digest: im.digest, rulePriority: r.rulePriority, action: r.action.type, ...(r.action.type === 'transition' && { targetStorageClass: 'archive' as const }) });
+      out.push({
+        digest: im.digest,
+        rulePriority: r.rulePriority,
+        action: r.action.type,
+        ...(r.action.type === 'transition' && { targetStorageClass: 'archive' as const }),
+      });
       break;
     }
   }
@@ -205,7 +226,11 @@ function generateCase(rand: () => number) {
   const hoursAgo = () => (rand() < 0.3 ? int(0, 40) * 24 : int(0, 40 * 24));
   const images: LifecycleImage[] = Array.from({ length: int(0, 40) }, (_, i) => {
     const pushedH = hoursAgo();
-    const im: LifecycleImage = { digest: `sha256:${int(0, 0xffff).toString(16)}-${i}`, tags: rand() < 0.3 ? [] : some(TAGS, 3), pushedAt: new Date(now.getTime() - pushedH * 3_600_000) };
+    const im: LifecycleImage = {
+      digest: `sha256:${int(0, 0xffff).toString(16)}-${i}`,
+      tags: rand() < 0.3 ? [] : some(TAGS, 3),
+      pushedAt: new Date(now.getTime() - pushedH * 3_600_000),
+    };
     if (rand() < 0.6) im.lastPulledAt = new Date(now.getTime() - int(0, pushedH) * 3_600_000);
     return im;
   });
@@ -226,7 +251,8 @@ describe('evaluateLifecyclePolicy: properties', () => {
 
   it('compiled wildcards agree with wildcardMatch', () => {
     const rand = mulberry32(7);
-    const word = (alphabet: string, max: number) => Array.from({ length: Math.floor(rand() * (max + 1)) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+    const word = (alphabet: string, max: number) =>
+      Array.from({ length: Math.floor(rand() * (max + 1)) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
     for (let i = 0; i < 20000; i++) {
       const pattern = word('ab*', 6);
       const value = word('ab', 7);
@@ -248,7 +274,11 @@ describe('evaluateLifecyclePolicy: properties', () => {
       const j = Math.floor(rand() * (i + 1));
       [images[i], images[j]] = [images[j]!, images[i]!];
     }
-    const p = policy(rule(1, { tagStatus: 'tagged', tagPatternList: ['prod-*'], ...count(9999) }), rule(2, { tagStatus: 'untagged', ...since('sinceImagePushed', 14) }), rule(3, { tagStatus: 'any', ...count(1000) }));
+    const p = policy(
+      rule(1, { tagStatus: 'tagged', tagPatternList: ['prod-*'], ...count(9999) }),
+      rule(2, { tagStatus: 'untagged', ...since('sinceImagePushed', 14) }),
+      rule(3, { tagStatus: 'any', ...count(1000) }),
+    );
     const started = performance.now();
     const actions = evaluateLifecyclePolicy(p, images, NOW);
     t.diagnostic(`100k images evaluated in ${(performance.now() - started).toFixed(0)} ms`);

@@ -71,9 +71,7 @@ export class LifecyclePreviews {
     const repo = await this.registry.repositories.get(scope);
     const p = await this.registry.ctx.meta.lifecyclePreviews.get(repo.id);
     if (!p) {
-      throw new PreviewNotFound(
-        `There is no dry run for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
-      );
+      throw new PreviewNotFound(`There is no dry run for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`);
     }
     const stale = p.status === 'IN_PROGRESS' && this.registry.ctx.clock.now().getTime() - p.startedAt.getTime() > PREVIEW_STALE_MS;
     const stored = p.results ? (JSON.parse(p.results) as StoredAction[]) : [];

@@ -15,10 +15,7 @@ export function concurrencyContract(test: ContractTest): void {
     const id = await repo(a);
     for (let i = 0; i < ROUNDS; i++) {
       const tag = `t${i}`;
-      const [x, y] = await Promise.all([
-        push(a, { tag, tagMutable: false, salt: `a${i}` }),
-        push(b, { tag, tagMutable: false, salt: `b${i}` }),
-      ]);
+      const [x, y] = await Promise.all([push(a, { tag, tagMutable: false, salt: `a${i}` }), push(b, { tag, tagMutable: false, salt: `b${i}` })]);
       const winner = x.result.kind === 'ok' ? x : y;
       const loser = winner === x ? y : x;
       assert.equal(winner.result.kind, 'ok');
@@ -144,9 +141,7 @@ export function concurrencyContract(test: ContractTest): void {
 
   test('the upload-session limit holds across nodes', async ({ a, b }) => {
     const id = await repo(a);
-    const created = await Promise.all(
-      Array.from({ length: 12 }, (_, n) => (n % 2 ? a : b).uploads.create({ id: `s${n}`, repositoryId: id, now: at(n) }, 5)),
-    );
+    const created = await Promise.all(Array.from({ length: 12 }, (_, n) => (n % 2 ? a : b).uploads.create({ id: `s${n}`, repositoryId: id, now: at(n) }, 5)));
     assert.equal(created.filter(Boolean).length, 5);
   });
 

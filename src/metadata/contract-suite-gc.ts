@@ -40,8 +40,15 @@ export function gcContract(test: ContractTest): void {
     assert.equal((await a.gc.previewReview(at(10))).length, 5);
     assert.equal((await a.gc.previewReview(at(10))).length, 5, 'the preview changed nothing');
     const first = await a.gc.review(at(10), at(20), 2);
-    assert.deepEqual(first.map((o) => o.digest), [digests[4], digests[3]]);
-    assert.deepEqual((await a.gc.review(at(8), at(20), 10)).map((o) => o.digest), [digests[2]], 'only those due by the cutoff');
+    assert.deepEqual(
+      first.map((o) => o.digest),
+      [digests[4], digests[3]],
+    );
+    assert.deepEqual(
+      (await a.gc.review(at(8), at(20), 10)).map((o) => o.digest),
+      [digests[2]],
+      'only those due by the cutoff',
+    );
     assert.equal((await a.gc.review(at(10), at(20), 10)).length, 2);
   });
 
@@ -89,7 +96,13 @@ export function gcContract(test: ContractTest): void {
 
   test('idle uploads, oldest first; deleting one only while still idle; which sessions exist', async ({ a }) => {
     const id = await repo(a);
-    for (const [u, t] of [['u1', 30], ['u2', 10], ['u3', 20], ['u4', 90]] as const) await a.uploads.create({ id: u, repositoryId: id, now: at(t) }, 100);
+    for (const [u, t] of [
+      ['u1', 30],
+      ['u2', 10],
+      ['u3', 20],
+      ['u4', 90],
+    ] as const)
+      await a.uploads.create({ id: u, repositoryId: id, now: at(t) }, 100);
     assert.deepEqual(await a.gc.idleUploads(at(50), 10), ['u2', 'u3', 'u1']);
     assert.deepEqual(await a.gc.idleUploads(at(50), 2), ['u2', 'u3']);
     await a.uploads.setSize('u2', 10, at(60));
@@ -122,7 +135,13 @@ export function gcContract(test: ContractTest): void {
     const reg = all.registries.find((r) => r.registryId === REGISTRY);
     assert.deepEqual(reg, { registryId: REGISTRY, repositories: 2, images: 2, linkedBlobs: 3, linkedBytes: 220, blobs: 2, bytes: 120 });
     const mine = await a.gc.usage('123456789012');
-    assert.deepEqual(mine.repositories.map((r) => r.name), ['one', 'two']);
-    assert.deepEqual(mine.registries.map((r) => r.registryId), [REGISTRY]);
+    assert.deepEqual(
+      mine.repositories.map((r) => r.name),
+      ['one', 'two'],
+    );
+    assert.deepEqual(
+      mine.registries.map((r) => r.registryId),
+      [REGISTRY],
+    );
   });
 }

@@ -188,7 +188,11 @@ export function manifestContract(test: ContractTest): void {
       payload: Buffer.from('third'),
       blobs: [],
       manifests: [],
-      tags: [{ name: 'a', mutable: true }, { name: 'held', mutable: false }, { name: 'new', mutable: true }],
+      tags: [
+        { name: 'a', mutable: true },
+        { name: 'held', mutable: false },
+        { name: 'new', mutable: true },
+      ],
       now: at(),
     });
     assert.equal(refused.kind, 'tagImmutable');
@@ -202,12 +206,19 @@ export function manifestContract(test: ContractTest): void {
     const id = await repo(a);
     const subject = await push(a, { salt: 'subject' });
     const sigs = [];
-    for (let i = 0; i < 3; i++) sigs.push(await push(a, { salt: `sig${i}`, subject: subject.digest, artifactType: 'application/sig', annotations: { i: String(i) } }));
+    for (let i = 0; i < 3; i++)
+      sigs.push(await push(a, { salt: `sig${i}`, subject: subject.digest, artifactType: 'application/sig', annotations: { i: String(i) } }));
     const sbom = await push(a, { salt: 'sbom', subject: subject.digest, artifactType: 'application/sbom' });
     const all = await a.manifests.referrers(id, subject.digest);
-    assert.deepEqual(all.map((r) => r.digest), [...sigs, sbom].map((r) => r.digest).sort());
+    assert.deepEqual(
+      all.map((r) => r.digest),
+      [...sigs, sbom].map((r) => r.digest).sort(),
+    );
     const onlySigs = await a.manifests.referrers(id, subject.digest, 'application/sig');
-    assert.deepEqual(onlySigs.map((r) => r.digest), sigs.map((r) => r.digest).sort());
+    assert.deepEqual(
+      onlySigs.map((r) => r.digest),
+      sigs.map((r) => r.digest).sort(),
+    );
     assert.equal(onlySigs[0]!.artifactType, 'application/sig');
     assert.equal(onlySigs[0]!.mediaType, 'application/vnd.oci.image.manifest.v1+json');
     assert.equal(typeof onlySigs[0]!.annotations?.i, 'string');

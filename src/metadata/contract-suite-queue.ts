@@ -16,7 +16,13 @@ export function queueContract(test: ContractTest): void {
     );
     await a.jobs.enqueue([], at(0));
     const first = await a.jobs.claim(['event', 'scan'], 'w1', 30_000, 10, at(10));
-    assert.deepEqual(first.map((j) => [j.kind, j.payload, j.attempts]), [['event', { n: 2 }, 1], ['scan', { n: 1 }, 1]]);
+    assert.deepEqual(
+      first.map((j) => [j.kind, j.payload, j.attempts]),
+      [
+        ['event', { n: 2 }, 1],
+        ['scan', { n: 1 }, 1],
+      ],
+    );
     assert.equal(first[0]!.lastError, undefined);
     assert.deepEqual(await a.jobs.claim(['event', 'scan'], 'w2', 30_000, 10, at(20)), [], 'locked jobs are not claimed again');
     assert.equal(await a.jobs.pending('scan'), 2);
@@ -28,11 +34,17 @@ export function queueContract(test: ContractTest): void {
     await a.jobs.fail(scan.id, 'w1', 'boom', at(500));
     assert.deepEqual(await a.jobs.claim(['scan'], 'w2', 30_000, 10, at(499)), []);
     const retried = await a.jobs.claim(['scan'], 'w2', 30_000, 1, at(500));
-    assert.deepEqual(retried.map((j) => [j.id, j.attempts, j.lastError]), [[scan.id, 2, 'boom']]);
+    assert.deepEqual(
+      retried.map((j) => [j.id, j.attempts, j.lastError]),
+      [[scan.id, 2, 'boom']],
+    );
     await a.jobs.fail(scan.id, 'w2', 'final', undefined);
     assert.equal(await a.jobs.pending('scan'), 1, 'given up: removed; the later job remains');
     const later = await a.jobs.claim(['scan'], 'w2', 30_000, 10, at(1000));
-    assert.deepEqual(later.map((j) => j.payload), [{ n: 3 }]);
+    assert.deepEqual(
+      later.map((j) => j.payload),
+      [{ n: 3 }],
+    );
     assert.deepEqual(await a.jobs.claim([], 'w2', 30_000, 10, at(2000)), []);
   });
 
@@ -42,7 +54,10 @@ export function queueContract(test: ContractTest): void {
     assert.ok(job);
     assert.deepEqual(await a.jobs.claim(['scan'], 'w2', 1000, 10, at(1000)), []);
     const again = await a.jobs.claim(['scan'], 'w2', 1000, 10, at(1001));
-    assert.deepEqual(again.map((j) => [j.id, j.attempts]), [[job.id, 2]]);
+    assert.deepEqual(
+      again.map((j) => [j.id, j.attempts]),
+      [[job.id, 2]],
+    );
     await a.jobs.complete(job.id, 'w1');
     assert.equal(await a.jobs.pending('scan'), 1, 'the first holder lost it');
   });
@@ -116,7 +131,10 @@ export function queueContract(test: ContractTest): void {
       { id: 'CVE-1', document: 'CVE-1@20' },
       { id: 'CVE-2', document: 'CVE-2@10' },
     ]);
-    assert.deepEqual((await a.scans.advisories('CVE-2', 10)).map((r) => r.id), ['CVE-3', 'GHSA-1']);
+    assert.deepEqual(
+      (await a.scans.advisories('CVE-2', 10)).map((r) => r.id),
+      ['CVE-3', 'GHSA-1'],
+    );
   });
 
   test('policies, registry settings and lifecycle previews', async ({ a }) => {
@@ -152,14 +170,20 @@ export function queueContract(test: ContractTest): void {
     assert.equal(await a.identities.createAccount({ id: '123456789012', name: 'again', now: at(2) }), false);
     await a.identities.createAccount({ id: '000000000001', name: 'first', now: at(3) });
     assert.deepEqual(await a.identities.account('123456789012'), { id: '123456789012', name: 'main', createdAt: at(1) });
-    assert.deepEqual((await a.identities.listAccounts()).map((x) => x.id), ['000000000001', '123456789012']);
+    assert.deepEqual(
+      (await a.identities.listAccounts()).map((x) => x.id),
+      ['000000000001', '123456789012'],
+    );
 
     const user = { accountId: '123456789012', name: 'alice', userId: 'AIDAALICE', path: '/' };
     assert.equal(await a.identities.createUser({ ...user, now: at(5) }), true);
     assert.equal(await a.identities.createUser({ ...user, now: at(6) }), false);
     await a.identities.createUser({ ...user, name: 'Bob', userId: 'AIDABOB', now: at(7) });
     assert.deepEqual(await a.identities.user('123456789012', 'alice'), { ...user, createdAt: at(5) });
-    assert.deepEqual((await a.identities.listUsers('123456789012')).map((u) => u.name), ['Bob', 'alice']);
+    assert.deepEqual(
+      (await a.identities.listUsers('123456789012')).map((u) => u.name),
+      ['Bob', 'alice'],
+    );
 
     const key = { accountId: '123456789012', sealedSecret: 'sealed', status: 'Active' as const };
     await a.identities.createAccessKey({ ...key, id: 'AKIAROOT', now: at(8) });
@@ -167,8 +191,14 @@ export function queueContract(test: ContractTest): void {
     await a.identities.createAccessKey({ ...key, id: 'AKIAALICE2', userName: 'alice', now: at(10) });
     await assert.rejects(a.identities.createAccessKey({ ...key, id: 'AKIAROOT', now: at(11) }), 'a key id is unique');
     assert.deepEqual(await a.identities.accessKey('AKIAALICE1'), { ...key, id: 'AKIAALICE1', userName: 'alice', createdAt: at(9) });
-    assert.deepEqual((await a.identities.listAccessKeys('123456789012', undefined)).map((k) => k.id), ['AKIAROOT']);
-    assert.deepEqual((await a.identities.listAccessKeys('123456789012', 'alice')).map((k) => k.id), ['AKIAALICE1', 'AKIAALICE2']);
+    assert.deepEqual(
+      (await a.identities.listAccessKeys('123456789012', undefined)).map((k) => k.id),
+      ['AKIAROOT'],
+    );
+    assert.deepEqual(
+      (await a.identities.listAccessKeys('123456789012', 'alice')).map((k) => k.id),
+      ['AKIAALICE1', 'AKIAALICE2'],
+    );
     assert.equal(await a.identities.setAccessKeyStatus('AKIAALICE1', 'Inactive'), true);
     assert.equal((await a.identities.accessKey('AKIAALICE1'))?.status, 'Inactive');
     assert.equal(await a.identities.setAccessKeyStatus('AKIANONE', 'Inactive'), false);

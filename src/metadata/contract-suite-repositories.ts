@@ -21,11 +21,17 @@ export function repositoryContract(test: ContractTest): void {
 
   test('create refuses a taken name and stores settings and resource tags', async ({ a }) => {
     const settings = { imageTagMutability: 'IMMUTABLE' as const, scanOnPush: true, encryptionType: 'AES256' as const };
-    const tags = [{ Key: 'team', Value: 'web' }, { Key: 'env', Value: 'prod' }];
+    const tags = [
+      { Key: 'team', Value: 'web' },
+      { Key: 'env', Value: 'prod' },
+    ];
     const r = await a.repositories.create({ registryId: REGISTRY, name: 'x', settings, tags, now: at() });
     assert.ok(r);
     assert.deepEqual(r.settings, settings);
-    assert.deepEqual(await a.repositories.resourceTags(r.id), [{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'web' }]);
+    assert.deepEqual(await a.repositories.resourceTags(r.id), [
+      { Key: 'env', Value: 'prod' },
+      { Key: 'team', Value: 'web' },
+    ]);
     assert.equal(await a.repositories.create({ registryId: REGISTRY, name: 'x', settings, tags: [], now: at() }), undefined);
     await a.repositories.updateSettings(r.id, { ...settings, scanOnPush: false });
     await a.repositories.setLifecycleEvaluatedAt(r.id, at(77));
@@ -42,7 +48,10 @@ export function repositoryContract(test: ContractTest): void {
     assert.deepEqual(await allPages((after) => a.repositories.list(REGISTRY, { limit: 5, ...(after !== undefined && { after }) }), 5), expected);
     assert.deepEqual(await a.repositories.list(REGISTRY, { after: 'a/b', limit: 2 }), expected.slice(expected.indexOf('a/b') + 1).slice(0, 2));
     const records = await a.repositories.listRecords(REGISTRY, { after: 'Z', limit: 100 });
-    assert.deepEqual(records.map((r) => r.name), expected.filter((n) => n > 'Z'));
+    assert.deepEqual(
+      records.map((r) => r.name),
+      expected.filter((n) => n > 'Z'),
+    );
   });
 
   test('delete keeps a repository with images unless forced, then removes everything in it', async ({ a }) => {
@@ -68,12 +77,53 @@ export function repositoryContract(test: ContractTest): void {
 
   test('resource tags: overwrite, all-or-nothing refusal over the limit, removal', async ({ a }) => {
     const id = await repo(a);
-    assert.equal(await a.repositories.putResourceTags(id, [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }], 3), true);
-    assert.equal(await a.repositories.putResourceTags(id, [{ Key: 'a', Value: '9' }, { Key: 'c', Value: '3' }, { Key: 'd', Value: '4' }], 3), false);
-    assert.deepEqual(await a.repositories.resourceTags(id), [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }], 'a refused write changes nothing');
-    assert.equal(await a.repositories.putResourceTags(id, [{ Key: 'a', Value: '9' }, { Key: 'c', Value: '3' }], 3), true);
+    assert.equal(
+      await a.repositories.putResourceTags(
+        id,
+        [
+          { Key: 'a', Value: '1' },
+          { Key: 'b', Value: '2' },
+        ],
+        3,
+      ),
+      true,
+    );
+    assert.equal(
+      await a.repositories.putResourceTags(
+        id,
+        [
+          { Key: 'a', Value: '9' },
+          { Key: 'c', Value: '3' },
+          { Key: 'd', Value: '4' },
+        ],
+        3,
+      ),
+      false,
+    );
+    assert.deepEqual(
+      await a.repositories.resourceTags(id),
+      [
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '2' },
+      ],
+      'a refused write changes nothing',
+    );
+    assert.equal(
+      await a.repositories.putResourceTags(
+        id,
+        [
+          { Key: 'a', Value: '9' },
+          { Key: 'c', Value: '3' },
+        ],
+        3,
+      ),
+      true,
+    );
     await a.repositories.removeResourceTags(id, ['a', 'missing']);
-    assert.deepEqual(await a.repositories.resourceTags(id), [{ Key: 'b', Value: '2' }, { Key: 'c', Value: '3' }]);
+    assert.deepEqual(await a.repositories.resourceTags(id), [
+      { Key: 'b', Value: '2' },
+      { Key: 'c', Value: '3' },
+    ]);
   });
 
   test('tags list in byte order with pagination; delete reports whether one existed', async ({ a }) => {
@@ -112,18 +162,33 @@ export function repositoryContract(test: ContractTest): void {
     const index = await push(a, { manifests: [m1.digest, m2.digest], tag: 'multi' });
     const all = [m1.digest, m2.digest, index.digest].sort(byteOrder);
     const listed = await a.images.list(id, { limit: 10 }, 'ANY');
-    assert.deepEqual(listed.map((i) => i.digest), all);
+    assert.deepEqual(
+      listed.map((i) => i.digest),
+      all,
+    );
     const one = listed.find((i) => i.digest === m1.digest)!;
     assert.deepEqual(one.tags, ['latest', 'v1']);
     assert.equal(one.blobBytes, 42);
     assert.equal(one.manifestSize, m1.payload.length);
     assert.equal(one.pushedAt.getTime(), at(100).getTime());
     assert.deepEqual(listed.find((i) => i.digest === index.digest)!.children, [m1.digest, m2.digest].sort(byteOrder));
-    assert.deepEqual((await a.images.list(id, { limit: 10 }, 'UNTAGGED')).map((i) => i.digest), [m2.digest]);
-    assert.deepEqual((await a.images.list(id, { limit: 10 }, 'TAGGED')).map((i) => i.digest), [m1.digest, index.digest].sort(byteOrder));
-    assert.deepEqual((await a.images.list(id, { after: all[0]!, limit: 1 }, 'ANY')).map((i) => i.digest), [all[1]]);
+    assert.deepEqual(
+      (await a.images.list(id, { limit: 10 }, 'UNTAGGED')).map((i) => i.digest),
+      [m2.digest],
+    );
+    assert.deepEqual(
+      (await a.images.list(id, { limit: 10 }, 'TAGGED')).map((i) => i.digest),
+      [m1.digest, index.digest].sort(byteOrder),
+    );
+    assert.deepEqual(
+      (await a.images.list(id, { after: all[0]!, limit: 1 }, 'ANY')).map((i) => i.digest),
+      [all[1]],
+    );
     const got = await a.images.get(id, [m2.digest, dg('nothing'), m2.digest]);
-    assert.deepEqual(got.map((i) => [i.digest, i.tags, i.blobBytes]), [[m2.digest, [], 10]]);
+    assert.deepEqual(
+      got.map((i) => [i.digest, i.tags, i.blobBytes]),
+      [[m2.digest, [], 10]],
+    );
     assert.deepEqual(await a.images.parents(id, m1.digest), [index.digest]);
     assert.deepEqual(await a.images.parents(id, index.digest), []);
   });

@@ -36,13 +36,7 @@ export interface RepositoryStore {
   /** Finds or creates with default settings. */
   ensure(registryId: string, name: string, now: Date): Promise<RepositoryRecord>;
   /** Creates with the given settings and resource tags; undefined if the name is taken. */
-  create(input: {
-    registryId: string;
-    name: string;
-    settings: RepositorySettings;
-    tags: ResourceTag[];
-    now: Date;
-  }): Promise<RepositoryRecord | undefined>;
+  create(input: { registryId: string; name: string; settings: RepositorySettings; tags: ResourceTag[]; now: Date }): Promise<RepositoryRecord | undefined>;
   updateSettings(id: number, settings: RepositorySettings): Promise<void>;
   /** Names in lexical order. */
   list(registryId: string, page: Page): Promise<string[]>;
@@ -360,7 +354,10 @@ export interface ScanStore {
   /** Many finishes in one transaction (re-evaluation writes thousands). */
   finishMany(results: Array<{ repositoryId: number; digest: Digest; result: Omit<ImageScanRecord, 'startedAt'> }>): Promise<void>;
   /** Every completed scan (for re-evaluation after an advisory import), in pages by rowid. */
-  completed(afterKey: string, limit: number): Promise<Array<{ key: string; repositoryId: number; registryId: string; repository: string; digest: Digest; fingerprint?: string }>>;
+  completed(
+    afterKey: string,
+    limit: number,
+  ): Promise<Array<{ key: string; repositoryId: number; registryId: string; repository: string; digest: Digest; fingerprint?: string }>>;
   inventory(digest: Digest): Promise<string | undefined>;
   putInventory(digest: Digest, inventory: string, now: Date): Promise<void>;
   /** Stores advisories newer than what is stored; returns how many changed. */

@@ -62,7 +62,10 @@ describe('hash pool', () => {
       await Promise.all(waits);
     }
     const digests = await Promise.all(sessions.map((s) => s.digest()));
-    assert.deepEqual(digests, blobs.map((b) => hex('sha256', b)));
+    assert.deepEqual(
+      digests,
+      blobs.map((b) => hex('sha256', b)),
+    );
     assert.ok(pool.liveWorkers().length <= 2);
   });
 

@@ -93,9 +93,7 @@ export class Images {
     const childDigests = images.flatMap((i) => (isIndexMediaType(i.mediaType) ? i.children : []));
     const children = new Map((await this.ctx.meta.images.get(repo.id, childDigests)).map((c) => [c.digest, c]));
     return images.map((i) => {
-      const sizeInBytes = isIndexMediaType(i.mediaType)
-        ? Math.max(0, ...i.children.map((c) => children.get(c)?.blobBytes ?? 0))
-        : i.blobBytes;
+      const sizeInBytes = isIndexMediaType(i.mediaType) ? Math.max(0, ...i.children.map((c) => children.get(c)?.blobBytes ?? 0)) : i.blobBytes;
       return { ...i, sizeInBytes };
     });
   }
@@ -136,7 +134,10 @@ export class Images {
         `The image with imageId ${imageIdText(first.imageId)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
       );
     }
-    return this.ctx.meta.images.get(repo.id, found.map((f) => f.manifest.digest));
+    return this.ctx.meta.images.get(
+      repo.id,
+      found.map((f) => f.manifest.digest),
+    );
   }
 
   /**
@@ -155,7 +156,10 @@ export class Images {
         ? []
         : await this.ctx.meta.manifests.deleteImages(
             repo.id,
-            valid.map((id) => ({ ...(id.imageTag !== undefined && { tag: id.imageTag }), ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }) })),
+            valid.map((id) => ({
+              ...(id.imageTag !== undefined && { tag: id.imageTag }),
+              ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }),
+            })),
             this.ctx.clock.now(),
           );
     const deleted: ImageId[] = [];
@@ -171,7 +175,9 @@ export class Images {
       const r = results[next++]!;
       switch (r.kind) {
         case 'deleted':
-          deleted.push(id.imageTag !== undefined && id.imageDigest === undefined ? { imageDigest: r.digest, imageTag: id.imageTag } : { ...id, imageDigest: r.digest });
+          deleted.push(
+            id.imageTag !== undefined && id.imageDigest === undefined ? { imageDigest: r.digest, imageTag: id.imageTag } : { ...id, imageDigest: r.digest },
+          );
           this.ctx.log.info({ repository: scope.name, imageId: imageIdText(id), digest: r.digest }, 'image deleted');
           break;
         case 'notFound':
@@ -184,7 +190,11 @@ export class Images {
           refused.push({ imageId: id, ...IMAGE_NOT_FOUND });
           break;
         case 'referenced':
-          refused.push({ imageId: id, failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image referenced by manifest list: [${r.parents.join(', ')}]` });
+          refused.push({
+            imageId: id,
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: `Requested image referenced by manifest list: [${r.parents.join(', ')}]`,
+          });
           break;
       }
     }

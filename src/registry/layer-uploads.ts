@@ -12,7 +12,10 @@ import { requireRepository } from './repositories.js';
 import type { Uploads, UploadStatus } from './uploads.js';
 
 /** One digest of an availability check: invalid, absent, or there with its size. */
-export type LayerAvailability = { digest: string; kind: 'invalid' } | { digest: Digest; kind: 'unavailable' } | { digest: Digest; kind: 'available'; size: number };
+export type LayerAvailability =
+  | { digest: string; kind: 'invalid' }
+  | { digest: Digest; kind: 'unavailable' }
+  | { digest: Digest; kind: 'available'; size: number };
 
 export class LayerUploads {
   constructor(

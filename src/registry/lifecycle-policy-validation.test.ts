@@ -5,7 +5,8 @@ import { LifecyclePolicyError, parseLifecyclePolicy } from './lifecycle-policy-v
 /** A policy text of the rules given, padded past ECR's 100-character minimum. */
 const doc = (rules: unknown[]) => JSON.stringify({ rules }).padEnd(100, ' ');
 const rule = (priority: number, selection: object, action: object = { type: 'expire' }) => ({ rulePriority: priority, selection, action });
-const tagged = (priority: number, prefixes: string[]) => rule(priority, { tagStatus: 'tagged', tagPrefixList: prefixes, countType: 'imageCountMoreThan', countNumber: 5 });
+const tagged = (priority: number, prefixes: string[]) =>
+  rule(priority, { tagStatus: 'tagged', tagPrefixList: prefixes, countType: 'imageCountMoreThan', countNumber: 5 });
 
 describe('parseLifecyclePolicy', () => {
   it('accepts ECR documents and sorts rules by priority', () => {
@@ -15,10 +16,17 @@ describe('parseLifecyclePolicy', () => {
         rule(1, { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }),
         tagged(2, ['v']),
         rule(3, { tagStatus: 'tagged', tagPatternList: ['prod*', '*-rc*'], countType: 'sinceImagePulled', countUnit: 'days', countNumber: 30 }),
-        rule(4, { tagStatus: 'tagged', tagPrefixList: ['old'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 }, { type: 'transition', targetStorageClass: 'archive' }),
+        rule(
+          4,
+          { tagStatus: 'tagged', tagPrefixList: ['old'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
+          { type: 'transition', targetStorageClass: 'archive' },
+        ),
       ]),
     );
-    assert.deepEqual(p.rules.map((r) => r.rulePriority), [1, 2, 3, 4, 10]);
+    assert.deepEqual(
+      p.rules.map((r) => r.rulePriority),
+      [1, 2, 3, 4, 10],
+    );
     assert.equal(p.rules[0]!.selection.storageClass, 'standard');
   });
 
@@ -31,25 +39,55 @@ describe('parseLifecyclePolicy', () => {
     ['duplicate priority', doc([tagged(1, ['a']), tagged(1, ['b'])]), /more than one rule/],
     ['tagged without a list', doc([rule(1, { tagStatus: 'tagged', countType: 'imageCountMoreThan', countNumber: 1 })]), /exactly one of/],
     ['untagged with a list', doc([rule(1, { tagStatus: 'untagged', tagPrefixList: ['a'], countType: 'imageCountMoreThan', countNumber: 1 })]), /must not have/],
-    ['five wildcards', doc([rule(1, { tagStatus: 'tagged', tagPatternList: ['a*b*c*d*e*'], countType: 'imageCountMoreThan', countNumber: 1 })]), /more than 4 wildcards/],
-    ['countUnit with a count', doc([rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countUnit: 'days', countNumber: 1 })]), /countUnit must not be set/],
+    [
+      'five wildcards',
+      doc([rule(1, { tagStatus: 'tagged', tagPatternList: ['a*b*c*d*e*'], countType: 'imageCountMoreThan', countNumber: 1 })]),
+      /more than 4 wildcards/,
+    ],
+    [
+      'countUnit with a count',
+      doc([rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countUnit: 'days', countNumber: 1 })]),
+      /countUnit must not be set/,
+    ],
     ['since without unit', doc([rule(1, { tagStatus: 'any', countType: 'sinceImagePushed', countNumber: 1 })]), /countUnit is required/],
     ['any not last', doc([rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }), tagged(2, ['a'])]), /highest rulePriority/],
-    ['two untagged', doc([rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }), rule(2, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 2 })]), /only one rule/],
+    [
+      'two untagged',
+      doc([
+        rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }),
+        rule(2, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 2 }),
+      ]),
+      /only one rule/,
+    ],
     ['shared prefix', doc([tagged(1, ['v']), tagged(2, ['v'])]), /tag prefix v/],
-    ['transition without class', doc([rule(1, { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, { type: 'transition' })]), /targetStorageClass archive/],
-    ['transitioned too soon', doc([rule(1, { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 30 })]), /90 days/],
-    ['archive with a push age', doc([rule(1, { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3 })]), /storageClass archive/],
+    [
+      'transition without class',
+      doc([rule(1, { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, { type: 'transition' })]),
+      /targetStorageClass archive/,
+    ],
+    [
+      'transitioned too soon',
+      doc([rule(1, { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 30 })]),
+      /90 days/,
+    ],
+    [
+      'archive with a push age',
+      doc([rule(1, { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3 })]),
+      /storageClass archive/,
+    ],
     ['too short', '{"rules":[]}', /100 to 30720/],
   ];
   for (const [name, text, why] of bad) {
     it(`refuses: ${name}`, () => {
-      assert.throws(() => parseLifecyclePolicy(text), (e: unknown) => {
-        assert.ok(e instanceof LifecyclePolicyError);
-        assert.match(e.message, /^Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: /);
-        assert.match(e.message, why);
-        return true;
-      });
+      assert.throws(
+        () => parseLifecyclePolicy(text),
+        (e: unknown) => {
+          assert.ok(e instanceof LifecyclePolicyError);
+          assert.match(e.message, /^Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: /);
+          assert.match(e.message, why);
+          return true;
+        },
+      );
     });
   }
 });

@@ -44,7 +44,8 @@ const fail = (detail: string): never => {
 };
 
 function object(v: unknown, required: string[], allowed: string[]): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`instance type (${Array.isArray(v) ? 'array' : typeof v}) does not match any allowed primitive type (allowed: ["object"])`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail(`instance type (${Array.isArray(v) ? 'array' : typeof v}) does not match any allowed primitive type (allowed: ["object"])`);
   const o = v as Record<string, unknown>;
   const missing = required.filter((k) => o[k] === undefined);
   if (missing.length > 0) fail(`object has missing required properties (${JSON.stringify(missing)})`);
@@ -54,7 +55,8 @@ function object(v: unknown, required: string[], allowed: string[]): Record<strin
 }
 
 function oneOf<T extends string>(v: unknown, values: readonly T[]): T {
-  if (typeof v !== 'string' || !values.includes(v as T)) fail(`instance value (${JSON.stringify(v)}) not found in enum :(possible values: ${JSON.stringify(values)})`);
+  if (typeof v !== 'string' || !values.includes(v as T))
+    fail(`instance value (${JSON.stringify(v)}) not found in enum :(possible values: ${JSON.stringify(values)})`);
   return v as T;
 }
 
@@ -78,7 +80,11 @@ function stringList(v: unknown, name: string): string[] | undefined {
 
 function parseRule(v: unknown): LifecycleRule {
   const r = object(v, ['rulePriority', 'selection', 'action'], ['rulePriority', 'description', 'selection', 'action']);
-  const s = object(r.selection, ['tagStatus', 'countType', 'countNumber'], ['tagStatus', 'tagPatternList', 'tagPrefixList', 'storageClass', 'countType', 'countUnit', 'countNumber']);
+  const s = object(
+    r.selection,
+    ['tagStatus', 'countType', 'countNumber'],
+    ['tagStatus', 'tagPatternList', 'tagPrefixList', 'storageClass', 'countType', 'countUnit', 'countNumber'],
+  );
   const a = object(r.action, ['type'], ['type', 'targetStorageClass']);
   const tagStatus = oneOf(s.tagStatus, ['tagged', 'untagged', 'any'] as const);
   const tagPatternList = stringList(s.tagPatternList, 'tagPatternList');

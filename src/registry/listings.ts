@@ -28,10 +28,7 @@ export class Listings {
     return this.paginate(page, (p) => this.ctx.meta.repositories.list(registryId, p));
   }
 
-  private async paginate(
-    page: PageRequest,
-    fetch: (p: { after?: string; limit: number }) => Promise<string[]>,
-  ): Promise<PageResult> {
+  private async paginate(page: PageRequest, fetch: (p: { after?: string; limit: number }) => Promise<string[]>): Promise<PageResult> {
     const max = this.ctx.limits.maxPageSize;
     if (page.limit !== undefined && (!Number.isSafeInteger(page.limit) || page.limit < 0)) {
       throw new RegistryError(Codes.PaginationInvalid, 'n must be a non-negative integer');

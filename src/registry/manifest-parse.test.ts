@@ -47,18 +47,27 @@ describe('parseManifest', () => {
 
   it('does not require foreign layers to be uploaded', () => {
     const foreign = { ...layer, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', urls: ['https://x'] };
-    const p = parseManifest(
-      buf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: cfg, layers: [foreign] }),
-      MediaTypes.dockerManifest,
-    );
+    const p = parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config: cfg, layers: [foreign] }), MediaTypes.dockerManifest);
     assert.deepEqual(p.blobs, [cfg.digest]);
   });
 
   it('refuses malformed and unsupported manifests with the right codes', () => {
-    assert.equal(codeOf(() => parseManifest(Buffer.from('{nope'), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
-    assert.equal(codeOf(() => parseManifest(buf([1, 2]), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
-    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 3, config: cfg }), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
-    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 2, layers: [] }), MediaTypes.ociManifest)), 'MANIFEST_INVALID');
+    assert.equal(
+      codeOf(() => parseManifest(Buffer.from('{nope'), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseManifest(buf([1, 2]), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 3, config: cfg }), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 2, layers: [] }), MediaTypes.ociManifest)),
+      'MANIFEST_INVALID',
+    );
     assert.equal(
       codeOf(() => parseManifest(buf({ schemaVersion: 2, config: { ...cfg, digest: 'sha256:xyz' } }), MediaTypes.ociManifest)),
       'MANIFEST_INVALID',
@@ -67,8 +76,14 @@ describe('parseManifest', () => {
       codeOf(() => parseManifest(buf({ schemaVersion: 2, config: { ...cfg, size: -1 } }), MediaTypes.ociManifest)),
       'MANIFEST_INVALID',
     );
-    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 1, name: 'x' }), undefined)), 'UNSUPPORTED');
-    assert.equal(codeOf(() => parseManifest(buf({ schemaVersion: 2, config: cfg }), 'text/plain')), 'UNSUPPORTED');
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 1, name: 'x' }), undefined)),
+      'UNSUPPORTED',
+    );
+    assert.equal(
+      codeOf(() => parseManifest(buf({ schemaVersion: 2, config: cfg }), 'text/plain')),
+      'UNSUPPORTED',
+    );
     assert.equal(
       codeOf(() => parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }), MediaTypes.ociManifest)),
       'MANIFEST_INVALID',

@@ -5,13 +5,7 @@
  */
 import { isDigest, type Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
-import {
-  MediaTypes,
-  isForeignLayer,
-  isIndexMediaType,
-  isManifestMediaType,
-  type ManifestMediaType,
-} from '../core/media-types.js';
+import { MediaTypes, isForeignLayer, isIndexMediaType, isManifestMediaType, type ManifestMediaType } from '../core/media-types.js';
 
 export interface Descriptor {
   mediaType: string;

@@ -106,7 +106,10 @@ export class Manifests {
         break;
     }
     if (scan) this.ctx.jobsQueued?.();
-    this.ctx.log.info({ registryId: scope.registryId, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' }, 'manifest pushed');
+    this.ctx.log.info(
+      { registryId: scope.registryId, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },
+      'manifest pushed',
+    );
     return parsed.subject ? { digest, subject: parsed.subject.digest, tags } : { digest, tags };
   }
 
@@ -131,7 +134,9 @@ export class Manifests {
     const repo = await requireRepository(this.ctx, scope);
     const removed =
       reference.kind === 'tag'
-        ? (await this.ctx.meta.tags.delete(repo.id, reference.tag)) ? 'deleted' : 'missing'
+        ? (await this.ctx.meta.tags.delete(repo.id, reference.tag))
+          ? 'deleted'
+          : 'missing'
         : await this.deleteByDigest(scope, repo.id, reference.digest);
     if (removed === 'missing') throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
     this.ctx.log.info({ repository: scope.name, reference: refText(reference) }, 'manifest deleted');

@@ -27,7 +27,10 @@ export class PolicyNotFound extends Error {
 }
 
 function invalidPolicy(what: 'repository' | 'registry', why: string): RegistryError {
-  return new RegistryError(Codes.InvalidParameter, `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid ${what} policy provided' (${why})`);
+  return new RegistryError(
+    Codes.InvalidParameter,
+    `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid ${what} policy provided' (${why})`,
+  );
 }
 
 function validate(text: string, what: 'repository' | 'registry'): Policy {

@@ -87,9 +87,11 @@ describe('uploads', () => {
     const r = createRegistry(newContext());
     const { id } = await r.uploads.start(scope);
     await assert.rejects(r.uploads.append(scope, id, Readable.from([Buffer.from('x')]), { start: 5 }), (e) => code(e) === 'BLOB_UPLOAD_INVALID');
-    const big = Readable.from((function* () {
-      for (let i = 0; i < 20; i++) yield Buffer.alloc(64 * 1024);
-    })());
+    const big = Readable.from(
+      (function* () {
+        for (let i = 0; i < 20; i++) yield Buffer.alloc(64 * 1024);
+      })(),
+    );
     await assert.rejects(r.uploads.append(scope, id, big), (e) => code(e) === 'SIZE_INVALID');
     await assert.rejects(r.uploads.status(scope, id), (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN');
   });
@@ -138,19 +140,29 @@ describe('uploads', () => {
 describe('tag immutability', () => {
   it('holds under IMMUTABLE and honours exclusion filters', async () => {
     const r = createRegistry(newContext());
-    await r.repositories.create(scope, { settings: { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest*' }] } });
+    await r.repositories.create(scope, {
+      settings: { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest*' }] },
+    });
     await pushImage(r, 'v1', 'a');
     await pushImage(r, 'latest', 'a');
-    await assert.rejects(pushImage(r, 'v1', 'b'), (e) => e instanceof RegistryError && e.code.ecr === 'ImageTagAlreadyExistsException' && /immutable/.test(e.message));
+    await assert.rejects(
+      pushImage(r, 'v1', 'b'),
+      (e) => e instanceof RegistryError && e.code.ecr === 'ImageTagAlreadyExistsException' && /immutable/.test(e.message),
+    );
     await pushImage(r, 'latest', 'b'); // excluded: stays mutable
     await pushImage(r, 'v1', 'a'); // the same image again is no move
   });
 
   it('rejects exclusion filters without a *_WITH_EXCLUSION mode and the reverse', async () => {
     const r = createRegistry(newContext());
-    await assert.rejects(r.repositories.create(scope, { settings: { imageTagMutability: 'MUTABLE_WITH_EXCLUSION' } }), (e) => e instanceof RegistryError && e.code.ecr === 'InvalidParameterException');
     await assert.rejects(
-      r.repositories.create(scope, { settings: { imageTagMutability: 'IMMUTABLE', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'x' }] } }),
+      r.repositories.create(scope, { settings: { imageTagMutability: 'MUTABLE_WITH_EXCLUSION' } }),
+      (e) => e instanceof RegistryError && e.code.ecr === 'InvalidParameterException',
+    );
+    await assert.rejects(
+      r.repositories.create(scope, {
+        settings: { imageTagMutability: 'IMMUTABLE', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'x' }] },
+      }),
       (e) => e instanceof RegistryError && e.code.ecr === 'InvalidParameterException',
     );
   });
@@ -168,7 +180,10 @@ describe('ECR image deletes', () => {
     await assert.rejects(r.manifests.get(scope, { kind: 'digest', digest: d }), (e) => code(e) === 'MANIFEST_UNKNOWN');
     const d2 = await pushImage(r, 'v3', 'b');
     out = await r.images.batchDelete(scope, [{ imageDigest: d2, imageTag: 'nope' }, { imageTag: 'missing' }, {}, { imageDigest: d2 }]);
-    assert.deepEqual(out.failures.map((f) => f.failureCode), ['ImageNotFound', 'ImageNotFound', 'MissingDigestAndTag']);
+    assert.deepEqual(
+      out.failures.map((f) => f.failureCode),
+      ['ImageNotFound', 'ImageNotFound', 'MissingDigestAndTag'],
+    );
     assert.deepEqual(out.deleted, [{ imageDigest: d2 }]);
   });
 
@@ -176,7 +191,9 @@ describe('ECR image deletes', () => {
     const r = createRegistry(newContext());
     const child = await pushImage(r, 'amd64', 'a');
     const size = (await r.manifests.get(scope, { kind: 'digest', digest: child })).size;
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [{ mediaType: MediaTypes.ociManifest, digest: child, size }] }));
+    const index = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [{ mediaType: MediaTypes.ociManifest, digest: child, size }] }),
+    );
     await r.manifests.push(scope, { kind: 'tag', tag: parseTag('multi') }, index, undefined);
     const out = await r.images.batchDelete(scope, [{ imageDigest: child }]);
     assert.equal(out.failures[0]?.failureCode, 'ImageReferencedByManifestList');

@@ -6,12 +6,7 @@
  */
 import { Codes, RegistryError } from '../core/errors.js';
 import { parseRepositoryName } from '../core/names.js';
-import {
-  defaultRepositorySettings,
-  type MutabilityFilter,
-  type RepositorySettings,
-  type TagMutability,
-} from '../core/repository-settings.js';
+import { defaultRepositorySettings, type MutabilityFilter, type RepositorySettings, type TagMutability } from '../core/repository-settings.js';
 import type { Page, RepositoryRecord, ResourceTag } from '../metadata/types.js';
 import { accountOf, type RegistryContext, type RepoScope } from './context.js';
 import { repositoryNotFound, requireRepository } from './repositories.js';

@@ -59,7 +59,13 @@ export class Scans {
       throw new RegistryError(Codes.Unsupported, 'The operation is not supported for this image type.');
     }
     const now = this.ctx.clock.now();
-    const started = await this.ctx.meta.scans.start(repo.id, image.manifest.digest, scanJob(scope, image.manifest.digest), now, new Date(now.getTime() - QUOTA_MS));
+    const started = await this.ctx.meta.scans.start(
+      repo.id,
+      image.manifest.digest,
+      scanJob(scope, image.manifest.digest),
+      now,
+      new Date(now.getTime() - QUOTA_MS),
+    );
     if (started === 'quota') throw new RegistryError(Codes.LimitExceeded, 'The scan quota per image has been exceeded. Wait and try again.');
     if (started === 'missing') throw this.notFound(scope, id);
     this.ctx.jobsQueued?.();

@@ -53,10 +53,7 @@ export class Uploads {
   async start(scope: RepoScope): Promise<UploadStatus> {
     const repo = await repositoryForPush(this.ctx, scope);
     const id = randomUUID();
-    const created = await this.ctx.meta.uploads.create(
-      { id, repositoryId: repo.id, now: this.ctx.clock.now() },
-      this.ctx.limits.maxUploadSessions,
-    );
+    const created = await this.ctx.meta.uploads.create({ id, repositoryId: repo.id, now: this.ctx.clock.now() }, this.ctx.limits.maxUploadSessions);
     if (!created) throw new RegistryError(Codes.TooManyRequests, 'too many open upload sessions; finish or cancel some');
     return { id, size: 0 };
   }
@@ -75,27 +72,29 @@ export class Uploads {
   /** Completes the upload (PUT), with an optional final chunk, verifying the digest. */
   async complete(scope: RepoScope, id: string, digest: Digest, body?: Readable, opts: ChunkOptions = {}): Promise<Digest> {
     const u = await this.session(scope, id);
-    return this.exclusive(id, () => this.freeingWhenFull(u, async () => {
-      let size = u.size;
-      if (body) size = (await this.write(u, body, opts)).size;
-      // The running hash is spent; a retried completion re-hashes the staged bytes.
-      const actual = await this.digestOf(u, size, digestAlgorithm(digest)).finally(() => this.forget(id));
-      if (actual !== digest) {
-        await this.discard(u);
-        throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
-      }
-      const writer = await u.store.writer(id, { append: true });
-      await this.beginCommit(id, digest);
-      try {
-        await writer.commit(digest);
-        await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now(), id);
-      } catch (e) {
-        await this.ctx.meta.blobs.releaseCommit(id, this.ctx.clock.now()).catch(() => undefined);
-        throw e;
-      }
-      await this.ctx.meta.uploads.delete(id);
-      return digest;
-    }));
+    return this.exclusive(id, () =>
+      this.freeingWhenFull(u, async () => {
+        let size = u.size;
+        if (body) size = (await this.write(u, body, opts)).size;
+        // The running hash is spent; a retried completion re-hashes the staged bytes.
+        const actual = await this.digestOf(u, size, digestAlgorithm(digest)).finally(() => this.forget(id));
+        if (actual !== digest) {
+          await this.discard(u);
+          throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
+        }
+        const writer = await u.store.writer(id, { append: true });
+        await this.beginCommit(id, digest);
+        try {
+          await writer.commit(digest);
+          await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now(), id);
+        } catch (e) {
+          await this.ctx.meta.blobs.releaseCommit(id, this.ctx.clock.now()).catch(() => undefined);
+          throw e;
+        }
+        await this.ctx.meta.uploads.delete(id);
+        return digest;
+      }),
+    );
   }
 
   /** A monolithic upload (POST ?digest=): a session that lives for one request. */
@@ -104,7 +103,10 @@ export class Uploads {
     try {
       return await this.complete(scope, id, digest, body, signal ? { signal } : {});
     } catch (e) {
-      await this.session(scope, id).then((u) => this.discard(u), () => undefined);
+      await this.session(scope, id).then(
+        (u) => this.discard(u),
+        () => undefined,
+      );
       throw e;
     }
   }

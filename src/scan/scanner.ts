@@ -95,7 +95,9 @@ export class Scanner {
         let continuous = frequency.get(key);
         if (continuous === undefined) {
           const repo = await meta.repositories.find(s.registryId, s.repository);
-          continuous = repo !== undefined && (await this.registry.config.scanningFor(s.registryId, s.repository, repo.settings.scanOnPush)).scanFrequency === 'CONTINUOUS_SCAN';
+          continuous =
+            repo !== undefined &&
+            (await this.registry.config.scanningFor(s.registryId, s.repository, repo.settings.scanOnPush)).scanFrequency === 'CONTINUOUS_SCAN';
           frequency.set(key, continuous);
         }
         const stored = continuous ? await meta.scans.inventory(s.digest) : undefined;
@@ -201,7 +203,9 @@ function enhancedFinding(f: Finding, now: Date): Record<string, unknown> {
       vulnerabilityId,
       source: f.advisoryId.split('-')[0],
       sourceUrl: f.uri,
-      ...(f.cvss?.score !== undefined && { cvss: [{ baseScore: f.cvss.score, scoringVector: f.cvss.vector, source: f.advisoryId.split('-')[0], version: f.cvss.version }] }),
+      ...(f.cvss?.score !== undefined && {
+        cvss: [{ baseScore: f.cvss.score, scoringVector: f.cvss.vector, source: f.advisoryId.split('-')[0], version: f.cvss.version }],
+      }),
       vulnerablePackages: [{ name: f.package, version: f.version, packageManager: f.ecosystem, ...(f.fixedIn !== undefined && { fixedInVersion: f.fixedIn }) }],
       referenceUrls: [f.uri],
       relatedVulnerabilities: f.aliases,

@@ -11,7 +11,10 @@ describe('development certificates', () => {
     const cert = new X509Certificate(pem.cert);
     assert.ok(cert.verify(new X509Certificate(ca.cert).publicKey));
     assert.ok(cert.checkPrivateKey(createPrivateKey(pem.key)));
-    assert.equal(cert.subjectAltName, 'DNS:registry.test, IP Address:10.1.2.3, IP Address:0:0:0:0:0:0:0:1, IP Address:FE80:0:0:0:0:0:1:2, IP Address:2001:DB8:0:0:0:0:0:FF');
+    assert.equal(
+      cert.subjectAltName,
+      'DNS:registry.test, IP Address:10.1.2.3, IP Address:0:0:0:0:0:0:0:1, IP Address:FE80:0:0:0:0:0:1:2, IP Address:2001:DB8:0:0:0:0:0:FF',
+    );
     assert.equal(cert.checkIP('::1'), '::1');
     assert.equal(cert.checkHost('registry.test'), 'registry.test');
     assert.equal(cert.issuer, new X509Certificate(ca.cert).subject);
@@ -30,4 +33,3 @@ describe('development certificates', () => {
     assert.throws(() => createServerCertificate({ cert: ca.cert, key: other.key }, ['localhost']), /does not match/);
   });
 });
-

@@ -169,7 +169,9 @@ function keyIdentifier(publicKey: KeyObject): Buffer {
   const spki = children(publicKey.export({ type: 'spki', format: 'der' }));
   const bits = spki[1]!;
   // Skip the BIT STRING's header and its unused-bits byte.
-  return createHash('sha1').update(bits.subarray(headerLength(bits) + 1)).digest();
+  return createHash('sha1')
+    .update(bits.subarray(headerLength(bits) + 1))
+    .digest();
 }
 
 function subjectAltName(host: string): Buffer {

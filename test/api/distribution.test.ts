@@ -76,7 +76,10 @@ describe('OCI distribution API', () => {
   it('uploads in ordered chunks with Content-Range, reports status, and refuses an out-of-order chunk', async () => {
     const data = randomBytes(10_000);
     let url = await startUpload(base, 'up/chunks');
-    for (const [start, end] of [[0, 3999], [4000, 7999]] as const) {
+    for (const [start, end] of [
+      [0, 3999],
+      [4000, 7999],
+    ] as const) {
       const r = await request(url, {
         method: 'PATCH',
         headers: { 'Content-Range': `${start}-${end}`, 'Content-Type': 'application/octet-stream' },
@@ -164,8 +167,20 @@ describe('OCI distribution API', () => {
     await pushBlob(base, 'ref/app', empty);
     const emptyDesc = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 };
     const subject = { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length };
-    const sig = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/x-sig', config: emptyDesc, layers: [emptyDesc], subject }));
-    const sbom = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/x-sbom', config: emptyDesc, layers: [emptyDesc], subject, annotations: { k: 'v' } }));
+    const sig = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/x-sig', config: emptyDesc, layers: [emptyDesc], subject }),
+    );
+    const sbom = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/x-sbom',
+        config: emptyDesc,
+        layers: [emptyDesc],
+        subject,
+        annotations: { k: 'v' },
+      }),
+    );
     for (const m of [sig, sbom]) {
       const r = await pushManifest(base, 'ref/app', sha256(m), m, OCI_MANIFEST);
       assert.equal(r.status, 201);
@@ -178,7 +193,10 @@ describe('OCI distribution API', () => {
     const filtered = await request(`${base}/v2/ref/app/referrers/${img.digest}?artifactType=application/x-sbom`);
     assert.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
     const f = JSON.parse(filtered.body.toString()) as { manifests: Array<{ digest: string; annotations: object }> };
-    assert.deepEqual(f.manifests.map((m) => m.digest), [sha256(sbom)]);
+    assert.deepEqual(
+      f.manifests.map((m) => m.digest),
+      [sha256(sbom)],
+    );
     assert.deepEqual(f.manifests[0]!.annotations, { k: 'v' });
     const none = await request(`${base}/v2/ref/app/referrers/${sha256('unknown')}`);
     assert.equal(none.status, 200);
@@ -239,11 +257,7 @@ describe('OCI distribution API', () => {
       await expectError(request(url, { method: 'PUT', body: 'abc' }), 400, 'DIGEST_INVALID');
       const data = Buffer.from('the real bytes');
       const claimed = sha256('other bytes');
-      await expectError(
-        request(`${base}/v2/err/digest/blobs/uploads/?digest=${claimed}`, { method: 'POST', body: asBody(data) }),
-        400,
-        'DIGEST_INVALID',
-      );
+      await expectError(request(`${base}/v2/err/digest/blobs/uploads/?digest=${claimed}`, { method: 'POST', body: asBody(data) }), 400, 'DIGEST_INVALID');
       assert.equal((await getBlob(base, 'err/digest', claimed, 'HEAD')).status, 404);
       assert.equal((await getBlob(base, 'err/digest', sha256(data), 'HEAD')).status, 404);
       const img = await image('err/digest', 'v1');
@@ -267,7 +281,9 @@ describe('OCI distribution API', () => {
       await expectError(pushManifest(base, 'err/new-repo', 'v1', missing, OCI_MANIFEST), 400, 'MANIFEST_BLOB_UNKNOWN');
       await expectError(pushManifest(base, 'err/new-repo', 'v1', Buffer.from('{not json'), OCI_MANIFEST), 400, 'MANIFEST_INVALID');
       await expectError(pushManifest(base, 'err/new-repo', 'v1', Buffer.from('{"schemaVersion":2}'), OCI_MANIFEST), 400, 'MANIFEST_INVALID');
-      const childless = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('c'), size: 1 }] }));
+      const childless = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('c'), size: 1 }] }),
+      );
       await expectError(pushManifest(base, 'err/new-repo', 'v1', childless, OCI_INDEX), 400, 'MANIFEST_BLOB_UNKNOWN');
       const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
       await expectError(pushManifest(base, 'err/new-repo', 'v1', big, OCI_MANIFEST), 413, 'MANIFEST_INVALID');
@@ -298,7 +314,16 @@ describe('OCI distribution API', () => {
     });
 
     it('never answers garbage with a 5xx', async () => {
-      const paths = ['/v2/%zz/tags/list', '/v2/a/manifests/' + 'x'.repeat(5000), '/v2/../../etc/passwd', '/v2/a%00b/tags/list', '/v2/_catalog?n=abc', '/v2/a/b/blobs/sha999:00', '/nothing', '/v2/a/referrers/nope'];
+      const paths = [
+        '/v2/%zz/tags/list',
+        '/v2/a/manifests/' + 'x'.repeat(5000),
+        '/v2/../../etc/passwd',
+        '/v2/a%00b/tags/list',
+        '/v2/_catalog?n=abc',
+        '/v2/a/b/blobs/sha999:00',
+        '/nothing',
+        '/v2/a/referrers/nope',
+      ];
       for (const p of paths) {
         for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'PATCH']) {
           const r = await request(base + p, { method, ...(method !== 'GET' && method !== 'DELETE' && { body: '{]' }) });

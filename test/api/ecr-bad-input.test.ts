@@ -57,29 +57,99 @@ describe('ECR bad input', () => {
   }
 
   const cases: Array<[string, () => Promise<unknown>, string, RegExp?]> = [
-    ['BatchCheckLayerAvailability on a missing repository', () => ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'no/such', layerDigests: ['sha256:' + 'a'.repeat(64)] })), 'RepositoryNotFoundException', /no\/such/],
-    ['BatchCheckLayerAvailability with no digests', () => ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'bad/input', layerDigests: [] })), 'ValidationException', /^1 validation error detected: Value '\[\]' at 'layerDigests' failed to satisfy constraint: Member must have length greater than or equal to 1$/],
-    ['BatchGetRepositoryScanningConfiguration with a bad name', () => ecr.send(new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: ['Bad Name'] })), 'InvalidParameterException'],
-    ['GetLifecyclePolicy when there is none', () => ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'bad/input' })), 'LifecyclePolicyNotFoundException'],
-    ['DeleteLifecyclePolicy when there is none', () => ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'bad/input' })), 'LifecyclePolicyNotFoundException'],
-    ['PutLifecyclePolicy that is not JSON', () => ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'bad/input', lifecyclePolicyText: '{"rules":' + ' '.repeat(100) })), 'InvalidParameterException'],
+    [
+      'BatchCheckLayerAvailability on a missing repository',
+      () => ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'no/such', layerDigests: ['sha256:' + 'a'.repeat(64)] })),
+      'RepositoryNotFoundException',
+      /no\/such/,
+    ],
+    [
+      'BatchCheckLayerAvailability with no digests',
+      () => ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'bad/input', layerDigests: [] })),
+      'ValidationException',
+      /^1 validation error detected: Value '\[\]' at 'layerDigests' failed to satisfy constraint: Member must have length greater than or equal to 1$/,
+    ],
+    [
+      'BatchGetRepositoryScanningConfiguration with a bad name',
+      () => ecr.send(new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: ['Bad Name'] })),
+      'InvalidParameterException',
+    ],
+    [
+      'GetLifecyclePolicy when there is none',
+      () => ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'bad/input' })),
+      'LifecyclePolicyNotFoundException',
+    ],
+    [
+      'DeleteLifecyclePolicy when there is none',
+      () => ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'bad/input' })),
+      'LifecyclePolicyNotFoundException',
+    ],
+    [
+      'PutLifecyclePolicy that is not JSON',
+      () => ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'bad/input', lifecyclePolicyText: '{"rules":' + ' '.repeat(100) })),
+      'InvalidParameterException',
+    ],
     [
       'PutLifecyclePolicy with a rule missing its selection',
-      () => ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'bad/input', lifecyclePolicyText: JSON.stringify({ rules: [{ rulePriority: 1, action: { type: 'expire' } }] }).padEnd(100) })),
+      () =>
+        ecr.send(
+          new PutLifecyclePolicyCommand({
+            repositoryName: 'bad/input',
+            lifecyclePolicyText: JSON.stringify({ rules: [{ rulePriority: 1, action: { type: 'expire' } }] }).padEnd(100),
+          }),
+        ),
       'InvalidParameterException',
     ],
     ['GetRegistryPolicy when there is none', () => ecr.send(new GetRegistryPolicyCommand({})), 'RegistryPolicyNotFoundException'],
     ['DeleteRegistryPolicy when there is none', () => ecr.send(new DeleteRegistryPolicyCommand({})), 'RegistryPolicyNotFoundException'],
-    ['PutRegistryPolicy with a malformed document', () => ecr.send(new PutRegistryPolicyCommand({ policyText: '{"Statement":[{"Effect":"Perhaps"}]}' })), 'InvalidParameterException'],
-    ['DeleteRepositoryPolicy when there is none', () => ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'bad/input' })), 'RepositoryPolicyNotFoundException'],
-    ['GetAuthorizationToken for too many registries', () => ecr.send(new GetAuthorizationTokenCommand({ registryIds: Array.from({ length: 11 }, () => '000000000000') })), 'ValidationException', /at 'registryIds' failed to satisfy constraint: Member must have length less than or equal to 10$/],
-    ['ListImages with maxResults out of range', () => ecr.send(new ListImagesCommand({ repositoryName: 'bad/input', maxResults: 0 })), 'ValidationException', /^1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1$/],
-    ['ListImages with a forged nextToken', () => ecr.send(new ListImagesCommand({ repositoryName: 'bad/input', nextToken: 'not-a-token' })), 'InvalidParameterException'],
-    ['PutImageScanningConfiguration on a missing repository', () => ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: 'no/such', imageScanningConfiguration: { scanOnPush: true } })), 'RepositoryNotFoundException'],
-    ['UntagResource with a malformed ARN', () => ecr.send(new UntagResourceCommand({ resourceArn: 'arn:aws:s3:::bucket', tagKeys: ['team'] })), 'InvalidParameterException'],
-    ['ListImageReferrers with a bad digest', () => ecr.send(new ListImageReferrersCommand({ repositoryName: 'bad/input', subjectId: { imageDigest: 'sha256:nope' } })), 'InvalidParameterException'],
+    [
+      'PutRegistryPolicy with a malformed document',
+      () => ecr.send(new PutRegistryPolicyCommand({ policyText: '{"Statement":[{"Effect":"Perhaps"}]}' })),
+      'InvalidParameterException',
+    ],
+    [
+      'DeleteRepositoryPolicy when there is none',
+      () => ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'bad/input' })),
+      'RepositoryPolicyNotFoundException',
+    ],
+    [
+      'GetAuthorizationToken for too many registries',
+      () => ecr.send(new GetAuthorizationTokenCommand({ registryIds: Array.from({ length: 11 }, () => '000000000000') })),
+      'ValidationException',
+      /at 'registryIds' failed to satisfy constraint: Member must have length less than or equal to 10$/,
+    ],
+    [
+      'ListImages with maxResults out of range',
+      () => ecr.send(new ListImagesCommand({ repositoryName: 'bad/input', maxResults: 0 })),
+      'ValidationException',
+      /^1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1$/,
+    ],
+    [
+      'ListImages with a forged nextToken',
+      () => ecr.send(new ListImagesCommand({ repositoryName: 'bad/input', nextToken: 'not-a-token' })),
+      'InvalidParameterException',
+    ],
+    [
+      'PutImageScanningConfiguration on a missing repository',
+      () => ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: 'no/such', imageScanningConfiguration: { scanOnPush: true } })),
+      'RepositoryNotFoundException',
+    ],
+    [
+      'UntagResource with a malformed ARN',
+      () => ecr.send(new UntagResourceCommand({ resourceArn: 'arn:aws:s3:::bucket', tagKeys: ['team'] })),
+      'InvalidParameterException',
+    ],
+    [
+      'ListImageReferrers with a bad digest',
+      () => ecr.send(new ListImageReferrersCommand({ repositoryName: 'bad/input', subjectId: { imageDigest: 'sha256:nope' } })),
+      'InvalidParameterException',
+    ],
     ['DescribeRegistry with a body that is not JSON', () => withBody('{').send(new DescribeRegistryCommand({})), 'SerializationException'],
-    ['GetRegistryScanningConfiguration with a body that is not an object', () => withBody('[]').send(new GetRegistryScanningConfigurationCommand({})), 'SerializationException'],
+    [
+      'GetRegistryScanningConfiguration with a body that is not an object',
+      () => withBody('[]').send(new GetRegistryScanningConfigurationCommand({})),
+      'SerializationException',
+    ],
   ];
 
   for (const [label, call, type, message] of cases) {

@@ -74,7 +74,9 @@ describe('ECR image and layer API', () => {
     const manifest = manifestFor(config, [layer]);
     const put = await ecr.send(new PutImageCommand({ repositoryName: 'api/app', imageManifest: manifest, imageTag: 'v1' }));
     assert.equal(put.image?.imageId?.imageDigest, sha256(manifest));
-    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/app', imageManifest: manifest, imageTag: 'v1' })), { name: 'ImageAlreadyExistsException' });
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/app', imageManifest: manifest, imageTag: 'v1' })), {
+      name: 'ImageAlreadyExistsException',
+    });
 
     const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'api/app', imageIds: [{ imageTag: 'v1' }, { imageTag: 'nope' }] }));
     assert.equal(got.images?.[0]?.imageManifest, manifest);
@@ -82,33 +84,67 @@ describe('ECR image and layer API', () => {
     const url = await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'api/app', layerDigest: sha256(layer) }));
     const blob = await request(url.downloadUrl!);
     assert.deepEqual(blob.body, layer);
-    await assert.rejects(ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'api/app', layerDigest: sha256('x') })), { name: 'LayersNotFoundException' });
+    await assert.rejects(ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'api/app', layerDigest: sha256('x') })), {
+      name: 'LayersNotFoundException',
+    });
   });
 
   it('refuses bad layer parts and uploads with ECR exceptions', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'api/bad' }));
     const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'api/bad' }));
-    await assert.rejects(ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/bad', uploadId, partFirstByte: 5, partLastByte: 7, layerPartBlob: Buffer.from('abc') })), (e: Error & { lastValidByteReceived?: number }) => {
-      assert.equal(e.name, 'InvalidLayerPartException');
-      assert.equal(e.lastValidByteReceived, -1);
-      return true;
+    await assert.rejects(
+      ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/bad', uploadId, partFirstByte: 5, partLastByte: 7, layerPartBlob: Buffer.from('abc') })),
+      (e: Error & { lastValidByteReceived?: number }) => {
+        assert.equal(e.name, 'InvalidLayerPartException');
+        assert.equal(e.lastValidByteReceived, -1);
+        return true;
+      },
+    );
+    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/bad', uploadId, layerDigests: [sha256('')] })), {
+      name: 'EmptyUploadException',
     });
-    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/bad', uploadId, layerDigests: [sha256('')] })), { name: 'EmptyUploadException' });
     await ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/bad', uploadId, partFirstByte: 0, partLastByte: 2, layerPartBlob: Buffer.from('abc') }));
-    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/bad', uploadId, layerDigests: [sha256('abd')] })), { name: 'InvalidLayerException' });
-    await assert.rejects(ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/bad', uploadId: '00000000-0000-4000-8000-000000000000', partFirstByte: 0, partLastByte: 0, layerPartBlob: Buffer.from('a') })), { name: 'UploadNotFoundException' });
+    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/bad', uploadId, layerDigests: [sha256('abd')] })), {
+      name: 'InvalidLayerException',
+    });
+    await assert.rejects(
+      ecr.send(
+        new UploadLayerPartCommand({
+          repositoryName: 'api/bad',
+          uploadId: '00000000-0000-4000-8000-000000000000',
+          partFirstByte: 0,
+          partLastByte: 0,
+          layerPartBlob: Buffer.from('a'),
+        }),
+      ),
+      { name: 'UploadNotFoundException' },
+    );
     await assert.rejects(ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'api/none' })), { name: 'RepositoryNotFoundException' });
-    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/bad', imageManifest: manifestFor(Buffer.from('c'), []) })), { name: 'LayersNotFoundException' });
-    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/bad', imageManifest: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}', imageDigest: sha256('x') })), { name: 'ImageDigestDoesNotMatchException' });
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/bad', imageManifest: manifestFor(Buffer.from('c'), []) })), {
+      name: 'LayersNotFoundException',
+    });
+    await assert.rejects(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'api/bad',
+          imageManifest: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
+          imageDigest: sha256('x'),
+        }),
+      ),
+      { name: 'ImageDigestDoesNotMatchException' },
+    );
   });
 
-  it('pushes only into an existing repository: creation on push is /v2\'s alone, as on ECR', async () => {
+  it("pushes only into an existing repository: creation on push is /v2's alone, as on ECR", async () => {
     const missing = 'api/never-created';
     const config = Buffer.from('{"never":1}');
     const notFound = { name: 'RepositoryNotFoundException' };
     await assert.rejects(ecr.send(new InitiateLayerUploadCommand({ repositoryName: missing })), notFound);
     const uploadId = '00000000-0000-4000-8000-000000000000';
-    await assert.rejects(ecr.send(new UploadLayerPartCommand({ repositoryName: missing, uploadId, partFirstByte: 0, partLastByte: 0, layerPartBlob: Buffer.from('a') })), notFound);
+    await assert.rejects(
+      ecr.send(new UploadLayerPartCommand({ repositoryName: missing, uploadId, partFirstByte: 0, partLastByte: 0, layerPartBlob: Buffer.from('a') })),
+      notFound,
+    );
     await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: missing, uploadId, layerDigests: [sha256('a')] })), notFound);
     // An empty index references nothing, so nothing but the repository could be missing.
     const emptyIndex = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
@@ -126,10 +162,22 @@ describe('ECR image and layer API', () => {
     const layer = Buffer.from('a layer pushed twice');
     await apiPushLayer('api/again', layer, 1000);
     const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'api/again' }));
-    await ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/again', uploadId, partFirstByte: 0, partLastByte: layer.length - 1, layerPartBlob: layer }));
-    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/again', uploadId, layerDigests: [sha256(layer)] })), { name: 'LayerAlreadyExistsException' });
+    await ecr.send(
+      new UploadLayerPartCommand({ repositoryName: 'api/again', uploadId, partFirstByte: 0, partLastByte: layer.length - 1, layerPartBlob: layer }),
+    );
+    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'api/again', uploadId, layerDigests: [sha256(layer)] })), {
+      name: 'LayerAlreadyExistsException',
+    });
     await assert.rejects(
-      ecr.send(new UploadLayerPartCommand({ repositoryName: 'api/again', uploadId, partFirstByte: layer.length, partLastByte: layer.length, layerPartBlob: Buffer.from('x') })),
+      ecr.send(
+        new UploadLayerPartCommand({
+          repositoryName: 'api/again',
+          uploadId,
+          partFirstByte: layer.length,
+          partLastByte: layer.length,
+          layerPartBlob: Buffer.from('x'),
+        }),
+      ),
       { name: 'UploadNotFoundException' },
       'the refused upload was cancelled',
     );
@@ -187,7 +235,9 @@ describe('ECR image and layer API', () => {
     assert.deepEqual(d.imageTags, ['t1']);
     assert.equal(d.imageSizeInBytes, `{"i":1}`.length + 1001);
     assert.ok(d.imagePushedAt instanceof Date);
-    await assert.rejects(ecr.send(new DescribeImagesCommand({ repositoryName: 'api/list', imageIds: [{ imageTag: 'gone' }] })), { name: 'ImageNotFoundException' });
+    await assert.rejects(ecr.send(new DescribeImagesCommand({ repositoryName: 'api/list', imageIds: [{ imageTag: 'gone' }] })), {
+      name: 'ImageNotFoundException',
+    });
   });
 
   it('enforces tag immutability on both APIs', async () => {
@@ -199,13 +249,17 @@ describe('ECR image and layer API', () => {
       images.push(manifestFor(config, []));
     }
     await ecr.send(new PutImageCommand({ repositoryName: 'api/immutable', imageManifest: images[0]!, imageTag: 'v1' }));
-    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/immutable', imageManifest: images[1]!, imageTag: 'v1' })), { name: 'ImageTagAlreadyExistsException' });
+    await assert.rejects(ecr.send(new PutImageCommand({ repositoryName: 'api/immutable', imageManifest: images[1]!, imageTag: 'v1' })), {
+      name: 'ImageTagAlreadyExistsException',
+    });
     const viaV2 = await pushManifest(berth.url, 'api/immutable', 'v1', Buffer.from(images[1]!), OCI_MANIFEST);
     assert.equal(viaV2.status, 400);
     assert.match(viaV2.body.toString(), /immutable/);
     await ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'api/immutable', imageTagMutability: 'MUTABLE' }));
     assert.equal((await pushManifest(berth.url, 'api/immutable', 'v1', Buffer.from(images[1]!), OCI_MANIFEST)).status, 201);
-    await assert.rejects(ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'api/immutable', imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' })), { name: 'InvalidParameterException' });
+    await assert.rejects(ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'api/immutable', imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' })), {
+      name: 'InvalidParameterException',
+    });
   });
 
   it('deletes by tag and digest with per-item failures, and tags the repository', async () => {
@@ -224,7 +278,10 @@ describe('ECR image and layer API', () => {
     const arn = repo.repository!.repositoryArn!;
     await ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [{ Key: 'env', Value: 'prod' }] }));
     const tags = await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }));
-    assert.deepEqual(tags.tags, [{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'a' }]);
+    assert.deepEqual(tags.tags, [
+      { Key: 'env', Value: 'prod' },
+      { Key: 'team', Value: 'a' },
+    ]);
     await assert.rejects(ecr.send(new ListTagsForResourceCommand({ resourceArn: 'arn:nope' })), { name: 'InvalidParameterException' });
     const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
     await assert.rejects(ecr.send(new TagResourceCommand({ resourceArn: arn, tags: many })), { name: 'TooManyTagsException' });

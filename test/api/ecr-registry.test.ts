@@ -26,11 +26,17 @@ describe('registry configuration', () => {
     const empty = await ecr.send(new DescribeRegistryCommand({}));
     assert.equal(empty.registryId, '000000000000');
     assert.deepEqual(empty.replicationConfiguration, { rules: [] });
-    const rules = [{ destinations: [{ region: 'eu-west-1', registryId: '000000000000' }], repositoryFilters: [{ filter: 'prod-', filterType: 'PREFIX_MATCH' as const }] }];
+    const rules = [
+      { destinations: [{ region: 'eu-west-1', registryId: '000000000000' }], repositoryFilters: [{ filter: 'prod-', filterType: 'PREFIX_MATCH' as const }] },
+    ];
     await ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules } }));
     assert.deepEqual((await ecr.send(new DescribeRegistryCommand({}))).replicationConfiguration, { rules });
     await assert.rejects(
-      ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules: [{ destinations: [{ region: 'us-east-1', registryId: '000000000000' }] }] } })),
+      ecr.send(
+        new PutReplicationConfigurationCommand({
+          replicationConfiguration: { rules: [{ destinations: [{ region: 'us-east-1', registryId: '000000000000' }] }] },
+        }),
+      ),
       (e: Error) => e.name === 'InvalidParameterException' && /same as the source/.test(e.message),
     );
     const eleven = Array.from({ length: 11 }, () => rules[0]!);
@@ -56,10 +62,18 @@ describe('registry configuration', () => {
     assert.equal(out.scanningConfigurations?.[1]?.scanFrequency, 'SCAN_ON_PUSH');
     assert.equal(out.failures?.[0]?.failureCode, 'REPOSITORY_NOT_FOUND');
     await assert.rejects(
-      ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }] })),
+      ecr.send(
+        new PutRegistryScanningConfigurationCommand({
+          scanType: 'BASIC',
+          rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }],
+        }),
+      ),
       { name: 'InvalidParameterException' },
     );
-    const three = Array.from({ length: 3 }, () => ({ scanFrequency: 'SCAN_ON_PUSH' as const, repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' as const }] }));
+    const three = Array.from({ length: 3 }, () => ({
+      scanFrequency: 'SCAN_ON_PUSH' as const,
+      repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' as const }],
+    }));
     await assert.rejects(ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: three })), {
       name: 'ValidationException',
       message: /at 'rules' failed to satisfy constraint: Member must have length less than or equal to 2$/,

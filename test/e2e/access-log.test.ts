@@ -61,7 +61,9 @@ describe('the access log', () => {
     berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', BERTH_ACCESS_LOG: accessLogPath } });
     skopeo = await createSkopeo();
     admin = adminCredentials(berth);
-    const password = Buffer.from(berth.authorization.replace(/^Basic /, ''), 'base64').toString().replace(/^AWS:/, '');
+    const password = Buffer.from(berth.authorization.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .replace(/^AWS:/, '');
     secrets.push(['admin secret key', admin.secretAccessKey], ['login token', password], ['Basic credentials', berth.authorization.replace(/^Basic /, '')]);
   });
   after(async () => {
@@ -88,7 +90,12 @@ describe('the access log', () => {
       `${berth.url}/v2/?X-Amz-Signature=sig0123456789abcdef&X-Amz-Credential=AKIACREDENTIAL0000%2F20260101&X-Amz-Security-Token=sessiontok3n&token=bearertok3n&n=5`,
     );
     await presignedish.arrayBuffer();
-    secrets.push(['query signature', 'sig0123456789abcdef'], ['query credential', 'AKIACREDENTIAL0000'], ['query session token', 'sessiontok3n'], ['query token', 'bearertok3n']);
+    secrets.push(
+      ['query signature', 'sig0123456789abcdef'],
+      ['query credential', 'AKIACREDENTIAL0000'],
+      ['query session token', 'sessiontok3n'],
+      ['query token', 'bearertok3n'],
+    );
 
     // Three plain requests: one line each, found by the id the answer carried.
     const ids: string[] = [];
@@ -136,7 +143,9 @@ describe('the access log', () => {
         assert.ok(l[k] !== undefined, `${k} in ${JSON.stringify(l)}`);
       }
     }
-    const out = (await stdoutOnce('the request lines on stdout', (ls) => ids.every((id) => ls.some((l) => l.requestId === id)))).filter((l) => l.msg === 'request');
+    const out = (await stdoutOnce('the request lines on stdout', (ls) => ids.every((id) => ls.some((l) => l.requestId === id)))).filter(
+      (l) => l.msg === 'request',
+    );
     for (const id of ids) assert.equal(out.filter((l) => l.requestId === id).length, 1, `one stdout line for request ${id}`);
 
     // The manifest pushed line names the pusher.
@@ -252,7 +261,12 @@ describe('the log format', () => {
     const r = await fetch(`${berth.url}/healthz`);
     await r.arrayBuffer();
     const id = r.headers.get('x-amzn-requestid')!;
-    const line = await waitFor('the access line', () => berth.output().split('\n').find((l) => l.includes(id)));
+    const line = await waitFor('the access line', () =>
+      berth
+        .output()
+        .split('\n')
+        .find((l) => l.includes(id)),
+    );
     return { berth, line };
   }
 
@@ -270,7 +284,11 @@ describe('the log format', () => {
       assert.equal(entry.msg, 'request');
       assert.equal(entry.level, 30);
       assert.equal(entry.path, '/healthz');
-      for (const l of berth.output().split('\n').filter((s) => s !== '')) JSON.parse(l);
+      for (const l of berth
+        .output()
+        .split('\n')
+        .filter((s) => s !== ''))
+        JSON.parse(l);
     }
   });
 });

@@ -39,14 +39,12 @@ describe('authentication', () => {
 
   it('refuses a wrong secret, an unknown key and an unsigned request', async () => {
     const { accessKeyId } = adminCredentials(berth);
-    await assert.rejects(
-      ecrClient(berth, { accessKeyId, secretAccessKey: 'x'.repeat(40) }).send(new DescribeRepositoriesCommand({})),
-      { name: 'InvalidSignatureException' },
-    );
-    await assert.rejects(
-      ecrClient(berth, { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40) }).send(new DescribeRepositoriesCommand({})),
-      { name: 'UnrecognizedClientException' },
-    );
+    await assert.rejects(ecrClient(berth, { accessKeyId, secretAccessKey: 'x'.repeat(40) }).send(new DescribeRepositoriesCommand({})), {
+      name: 'InvalidSignatureException',
+    });
+    await assert.rejects(ecrClient(berth, { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40) }).send(new DescribeRepositoriesCommand({})), {
+      name: 'UnrecognizedClientException',
+    });
     const r = await fetch(berth.url + '/', {
       method: 'POST',
       headers: { 'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRepositories', 'Content-Type': 'application/x-amz-json-1.1' },
@@ -62,7 +60,10 @@ describe('authentication', () => {
     await assert.rejects(iam.send(new CreateUserCommand({ UserName: 'ci' })), { name: 'EntityAlreadyExistsException' });
     const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'ci' }));
     const users = await iam.send(new ListUsersCommand({}));
-    assert.deepEqual(users.Users?.map((u) => u.Arn), ['arn:aws:iam::000000000000:user/ci']);
+    assert.deepEqual(
+      users.Users?.map((u) => u.Arn),
+      ['arn:aws:iam::000000000000:user/ci'],
+    );
     const userCreds = { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
     const sts = new STSClient({ endpoint: berth.url, region: 'us-east-1', credentials: userCreds });
     assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:iam::000000000000:user/ci');

@@ -49,7 +49,12 @@ describe('authorization: create on push, and account principals', () => {
     await admin.send(new CreateRepositoryCommand({ repositoryName: 'shared/app' }));
     const config = Buffer.from('{"delegation":1}');
     await pushBlob(berth.url, 'shared/app', config);
-    manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
+    manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [],
+    });
     await admin.send(new PutImageCommand({ repositoryName: 'shared/app', imageManifest: manifest, imageTag: 'v1' }));
   });
   after(async () => {
@@ -107,7 +112,10 @@ describe('authorization: create on push, and account principals', () => {
   });
 
   it('a user allowed ecr:CreateRepository and the push actions still creates on push', async () => {
-    const create = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:CreateRepository', Resource: 'arn:aws:ecr:us-east-1:000000000000:repository/made/*' }] };
+    const create = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'ecr:CreateRepository', Resource: 'arn:aws:ecr:us-east-1:000000000000:repository/made/*' }],
+    };
     const creator = await createUser(berth, iam, 'creator', ['PowerUser'], [create]);
     await skopeoPush(creator, 'made/by-push');
     assert.ok((await repositoryNames()).includes('made/by-push'));
@@ -120,10 +128,15 @@ describe('authorization: create on push, and account principals', () => {
     const plain = await createUser(berth, iam, 'plain', [], [tokenOnly]);
     const pull = () => plain.ecr.send(new BatchGetImageCommand({ repositoryName: 'shared/app', imageIds: [{ imageTag: 'v1' }] }));
     const grant = (principal: unknown) =>
-      admin.send(new SetRepositoryPolicyCommand({
-        repositoryName: 'shared/app',
-        policyText: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: principal, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] }] }),
-      }));
+      admin.send(
+        new SetRepositoryPolicyCommand({
+          repositoryName: 'shared/app',
+          policyText: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: principal, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] }],
+          }),
+        }),
+      );
     for (const account of [`arn:aws:iam::${ACCOUNT}:root`, ACCOUNT]) {
       await grant({ AWS: account });
       await assert.rejects(pull(), { name: 'AccessDeniedException' }, `a grant to ${account} is not a grant to the user`);
@@ -141,7 +154,8 @@ describe('authorization: create on push, and account principals', () => {
     await createAccount(berth, '222222222222');
     await grant({ AWS: '222222222222' });
     const root = await otherAccountIdentity(berth, '222222222222');
-    const crossPull = (who: TestIdentity) => who.ecr.send(new BatchGetImageCommand({ registryId: ACCOUNT, repositoryName: 'shared/app', imageIds: [{ imageTag: 'v1' }] }));
+    const crossPull = (who: TestIdentity) =>
+      who.ecr.send(new BatchGetImageCommand({ registryId: ACCOUNT, repositoryName: 'shared/app', imageIds: [{ imageTag: 'v1' }] }));
     assert.equal((await crossPull(root)).images?.length, 1, "the other account's root pulls");
     await grant({ AWS: 'arn:aws:iam::222222222222:root' });
     assert.equal((await crossPull(root)).images?.length, 1);

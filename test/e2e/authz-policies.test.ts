@@ -55,7 +55,8 @@ describe('authorization: policies are refused when Berth cannot evaluate them', 
   let admin: ECRClient;
   let iam: IAMClient;
   let manifest: string;
-  const aws = async (...args: string[]) => JSON.parse((await run('aws', [...args, '--output', 'json'], { env: awsCliEnv(berth) })).stdout || '{}') as Record<string, unknown>;
+  const aws = async (...args: string[]) =>
+    JSON.parse((await run('aws', [...args, '--output', 'json'], { env: awsCliEnv(berth) })).stdout || '{}') as Record<string, unknown>;
   const awsFails = async (...args: string[]): Promise<string> => {
     try {
       await run('aws', args, { env: awsCliEnv(berth) });
@@ -72,7 +73,12 @@ describe('authorization: policies are refused when Berth cannot evaluate them', 
     await admin.send(new CreateRepositoryCommand({ repositoryName: 'pol/app', tags: [{ Key: 'team', Value: 'blue' }] }));
     const config = Buffer.from('{"policies":1}');
     await pushBlob(berth.url, 'pol/app', config);
-    manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
+    manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [],
+    });
     await admin.send(new PutImageCommand({ repositoryName: 'pol/app', imageManifest: manifest, imageTag: 'v1' }));
   });
   after(async () => berth?.cleanup());
@@ -87,27 +93,58 @@ describe('authorization: policies are refused when Berth cannot evaluate them', 
       );
     }
     await assert.rejects(iam.send(new GetUserPolicyCommand({ UserName: 'target', PolicyName: 'bad' })), { name: 'NoSuchEntityException' });
-    const stderr = await awsFails('iam', 'put-user-policy', '--user-name', 'target', '--policy-name', 'cli', '--policy-document', JSON.stringify(UNEVALUABLE[0]![1]));
+    const stderr = await awsFails(
+      'iam',
+      'put-user-policy',
+      '--user-name',
+      'target',
+      '--policy-name',
+      'cli',
+      '--policy-document',
+      JSON.stringify(UNEVALUABLE[0]![1]),
+    );
     assert.match(stderr, /MalformedPolicyDocument.*StringEqualz/);
   });
 
   it('ECR SetRepositoryPolicy and PutRegistryPolicy answer InvalidParameterException naming it', async () => {
-    const principals: Array<[object, string]> = [[{ Account: '000000000000' }, 'Account'], [{ AWS: 'alice' }, 'alice']];
+    const principals: Array<[object, string]> = [
+      [{ Account: '000000000000' }, 'Account'],
+      [{ AWS: 'alice' }, 'alice'],
+    ];
     const docs: Array<[string, object, string]> = [
       ...UNEVALUABLE.map(([what, doc, name]): [string, object, string] => [what, asResource(doc), name]),
-      ...principals.map(([p, name]): [string, object, string] => [`principal ${name}`, { Statement: [{ Effect: 'Allow', Principal: p, Action: 'ecr:BatchGetImage' }] }, name]),
+      ...principals.map(([p, name]): [string, object, string] => [
+        `principal ${name}`,
+        { Statement: [{ Effect: 'Allow', Principal: p, Action: 'ecr:BatchGetImage' }] },
+        name,
+      ]),
     ];
     for (const [what, doc, name] of docs) {
       const text = JSON.stringify(doc);
-      await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'pol/app', policyText: text })), (e: Error) => {
-        return e.name === 'InvalidParameterException' && e.message.includes('Invalid repository policy provided') && e.message.includes(name);
-      }, what);
-      await assert.rejects(admin.send(new PutRegistryPolicyCommand({ policyText: text })), (e: Error) => {
-        return e.name === 'InvalidParameterException' && e.message.includes('Invalid registry policy provided') && e.message.includes(name);
-      }, what);
+      await assert.rejects(
+        admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'pol/app', policyText: text })),
+        (e: Error) => {
+          return e.name === 'InvalidParameterException' && e.message.includes('Invalid repository policy provided') && e.message.includes(name);
+        },
+        what,
+      );
+      await assert.rejects(
+        admin.send(new PutRegistryPolicyCommand({ policyText: text })),
+        (e: Error) => {
+          return e.name === 'InvalidParameterException' && e.message.includes('Invalid registry policy provided') && e.message.includes(name);
+        },
+        what,
+      );
     }
     await assert.rejects(admin.send(new GetRepositoryPolicyCommand({ repositoryName: 'pol/app' })), { name: 'RepositoryPolicyNotFoundException' });
-    const stderr = await awsFails('ecr', 'set-repository-policy', '--repository-name', 'pol/app', '--policy-text', JSON.stringify(asResource(UNEVALUABLE[0]![1])));
+    const stderr = await awsFails(
+      'ecr',
+      'set-repository-policy',
+      '--repository-name',
+      'pol/app',
+      '--policy-text',
+      JSON.stringify(asResource(UNEVALUABLE[0]![1])),
+    );
     assert.match(stderr, /InvalidParameterException.*StringEqualz/);
   });
 
@@ -125,47 +162,88 @@ describe('authorization: policies are refused when Berth cannot evaluate them', 
       ['username', { StringLike: { 'aws:username': 'deny-*' }, StringEquals: { 'aws:PrincipalType': 'User' } }],
     ];
     for (const [name, condition] of cases) {
-      const policy = { Version: '2012-10-17', Statement: [TOKEN, allowPull, { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*', Condition: condition }] };
+      const policy = {
+        Version: '2012-10-17',
+        Statement: [TOKEN, allowPull, { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*', Condition: condition }],
+      };
       const u = await createUser(berth, iam, `deny-${name.toLowerCase().replace(/\W/g, '-')}`, [], [policy]);
-      await assert.rejects(u.ecr.send(new BatchGetImageCommand({ repositoryName: 'pol/app', imageIds: [{ imageTag: 'v1' }] })), { name: 'AccessDeniedException' }, name);
+      await assert.rejects(
+        u.ecr.send(new BatchGetImageCommand({ repositoryName: 'pol/app', imageIds: [{ imageTag: 'v1' }] })),
+        { name: 'AccessDeniedException' },
+        name,
+      );
       assert.equal((await u.v2('/v2/pol/app/manifests/v1')).status, 403, name);
     }
     // The same statements whose conditions do not match leave the Allow alone.
-    const future = { Version: '2012-10-17', Statement: [TOKEN, allowPull, { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } } }] };
+    const future = {
+      Version: '2012-10-17',
+      Statement: [
+        TOKEN,
+        allowPull,
+        { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } } },
+      ],
+    };
     const u = await createUser(berth, iam, 'deny-never', [], [future]);
     assert.equal((await u.v2('/v2/pol/app/manifests/v1')).status, 200);
   });
 
   it('registry policies take ECR actions only, and REGISTRY_POLICY_SCOPE says which and what they govern', async () => {
-    const registryPolicy = (principal: unknown, actions: string[]) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'r', Effect: 'Allow', Principal: principal, Action: actions, Resource: 'arn:aws:ecr:us-east-1:000000000000:repository/*' }] });
+    const registryPolicy = (principal: unknown, actions: string[]) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'r', Effect: 'Allow', Principal: principal, Action: actions, Resource: 'arn:aws:ecr:us-east-1:000000000000:repository/*' }],
+      });
     await assert.rejects(
       admin.send(new PutRegistryPolicyCommand({ policyText: registryPolicy({ AWS: 'arn:aws:iam::000000000000:root' }, ['s3:GetObject']) })),
       (e: Error) => e.name === 'InvalidParameterException' && e.message.includes('Invalid registry policy provided') && e.message.includes('s3:GetObject'),
     );
-    assert.deepEqual(await aws('ecr', 'get-account-setting', '--name', 'REGISTRY_POLICY_SCOPE'), { name: 'REGISTRY_POLICY_SCOPE', value: 'V2' }, "V2 is ECR's default");
+    assert.deepEqual(
+      await aws('ecr', 'get-account-setting', '--name', 'REGISTRY_POLICY_SCOPE'),
+      { name: 'REGISTRY_POLICY_SCOPE', value: 'V2' },
+      "V2 is ECR's default",
+    );
 
     // V2: any ECR action, enforced on every request.
     const tokenOnly = await createUser(berth, iam, 'registry-reader', [], [{ Version: '2012-10-17', Statement: [TOKEN] }]);
     const pull = () => tokenOnly.ecr.send(new BatchGetImageCommand({ repositoryName: 'pol/app', imageIds: [{ imageTag: 'v1' }] }));
     await assert.rejects(pull(), { name: 'AccessDeniedException' });
-    await admin.send(new PutRegistryPolicyCommand({ policyText: registryPolicy({ AWS: 'arn:aws:iam::000000000000:user/registry-reader' }, ['ecr:BatchGetImage']) }));
+    await admin.send(
+      new PutRegistryPolicyCommand({ policyText: registryPolicy({ AWS: 'arn:aws:iam::000000000000:user/registry-reader' }, ['ecr:BatchGetImage']) }),
+    );
     assert.equal((await pull()).images?.length, 1);
 
     // V1: the registry policy governs only replication, import and creation; others are refused at put time.
-    assert.deepEqual(await aws('ecr', 'put-account-setting', '--name', 'REGISTRY_POLICY_SCOPE', '--value', 'V1'), { name: 'REGISTRY_POLICY_SCOPE', value: 'V1' });
+    assert.deepEqual(await aws('ecr', 'put-account-setting', '--name', 'REGISTRY_POLICY_SCOPE', '--value', 'V1'), {
+      name: 'REGISTRY_POLICY_SCOPE',
+      value: 'V1',
+    });
     await assert.rejects(pull(), { name: 'AccessDeniedException' }, 'under V1 the stored BatchGetImage grant no longer governs');
     await assert.rejects(
       admin.send(new PutRegistryPolicyCommand({ policyText: registryPolicy('*', ['ecr:BatchGetImage']) })),
       (e: Error) => e.name === 'InvalidParameterException' && e.message.includes('Invalid registry policy provided') && e.message.includes('ecr:BatchGetImage'),
     );
-    await admin.send(new PutRegistryPolicyCommand({ policyText: registryPolicy({ AWS: 'arn:aws:iam::000000000000:user/registry-reader' }, ['ecr:CreateRepository', 'ecr:ReplicateImage', 'ecr:BatchImportUpstreamImage']) }));
+    await admin.send(
+      new PutRegistryPolicyCommand({
+        policyText: registryPolicy({ AWS: 'arn:aws:iam::000000000000:user/registry-reader' }, [
+          'ecr:CreateRepository',
+          'ecr:ReplicateImage',
+          'ecr:BatchImportUpstreamImage',
+        ]),
+      }),
+    );
     await tokenOnly.ecr.send(new CreateRepositoryCommand({ repositoryName: 'made/by-registry-policy' }));
 
     // Refusals, and authorization as ecr:Put/GetAccountSetting.
     assert.match(await awsFails('ecr', 'put-account-setting', '--name', 'REGISTRY_POLICY_SCOPE', '--value', 'V3'), /InvalidParameterException.*V1, V2/);
     assert.match(await awsFails('ecr', 'get-account-setting', '--name', 'NO_SUCH_SETTING'), /InvalidParameterException.*NO_SUCH_SETTING/);
-    await assert.rejects(tokenOnly.ecr.send(new GetAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE' })), (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('ecr:GetAccountSetting'));
-    await assert.rejects(tokenOnly.ecr.send(new PutAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE', value: 'V2' })), (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('ecr:PutAccountSetting'));
+    await assert.rejects(
+      tokenOnly.ecr.send(new GetAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE' })),
+      (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('ecr:GetAccountSetting'),
+    );
+    await assert.rejects(
+      tokenOnly.ecr.send(new PutAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE', value: 'V2' })),
+      (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('ecr:PutAccountSetting'),
+    );
 
     // Stored durably: a restart keeps V1.
     await berth.stop();

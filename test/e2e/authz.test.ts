@@ -47,7 +47,12 @@ describe('authorization', () => {
     const config = Buffer.from('{"authz":1}');
     await pushBlob(berth.url, 'team/app', config);
     await pushBlob(berth.url, 'secret/app', config);
-    manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
+    manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [],
+    });
     await admin.send(new PutImageCommand({ repositoryName: 'team/app', imageManifest: manifest, imageTag: 'v1' }));
     await admin.send(new PutImageCommand({ repositoryName: 'secret/app', imageManifest: manifest, imageTag: 'v1' }));
   });
@@ -57,7 +62,8 @@ describe('authorization', () => {
     const u = await user('reader', ['ReadOnly']);
     assert.equal((await u.ecr.send(new BatchGetImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }))).images?.length, 1);
     assert.equal((await u.v2('/v2/team/app/manifests/v1')).status, 200);
-    const digest = (await admin.send(new BatchGetImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }))).images![0]!.imageId!.imageDigest!;
+    const digest = (await admin.send(new BatchGetImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }))).images![0]!.imageId!
+      .imageDigest!;
     const referrers = await u.ecr.send(new ListImageReferrersCommand({ repositoryName: 'team/app', subjectId: { imageDigest: digest } }));
     assert.deepEqual(referrers.referrers, [], 'ListImageReferrers is authorized as ecr:BatchGetImage');
     await assert.rejects(u.ecr.send(new PutImageCommand({ repositoryName: 'team/app', imageManifest: manifest, imageTag: 'v2' })), (e: Error) => {
@@ -77,7 +83,9 @@ describe('authorization', () => {
     const up = await u.v2(`/v2/team/app/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: asBody(data) });
     assert.equal(up.status, 201);
     await u.ecr.send(new PutImageCommand({ repositoryName: 'team/app', imageManifest: manifest, imageTag: 'pushed' }));
-    await assert.rejects(u.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'pushed' }] })), { name: 'AccessDeniedException' });
+    await assert.rejects(u.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'team/app', imageIds: [{ imageTag: 'pushed' }] })), {
+      name: 'AccessDeniedException',
+    });
     await assert.rejects(u.ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app', force: true })), { name: 'AccessDeniedException' });
     assert.equal((await u.v2('/v2/team/app/manifests/pushed', { method: 'DELETE' })).status, 403);
   });
@@ -87,7 +95,9 @@ describe('authorization', () => {
     const u = await user('limited', ['FullAccess'], [deny]);
     assert.equal((await u.v2('/v2/team/app/manifests/v1')).status, 200);
     assert.equal((await u.v2('/v2/secret/app/manifests/v1')).status, 403);
-    await assert.rejects(u.ecr.send(new BatchGetImageCommand({ repositoryName: 'secret/app', imageIds: [{ imageTag: 'v1' }] })), { name: 'AccessDeniedException' });
+    await assert.rejects(u.ecr.send(new BatchGetImageCommand({ repositoryName: 'secret/app', imageIds: [{ imageTag: 'v1' }] })), {
+      name: 'AccessDeniedException',
+    });
     const nobody = await user('nobody', []);
     assert.equal(nobody.authorization, undefined, 'no ecr:GetAuthorizationToken');
     await assert.rejects(nobody.ecr.send(new DescribeRepositoriesCommand({})), { name: 'AccessDeniedException' });
@@ -98,17 +108,24 @@ describe('authorization', () => {
       Version: '2012-10-17',
       Statement: [
         { Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: '*' },
-        { Effect: 'Allow', Action: ['ecr:BatchGet*', 'ecr:GetDownloadUrlForLayer'], Resource: 'arn:aws:ecr:us-east-1:000000000000:repository/team/*', Condition: { IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } } },
+        {
+          Effect: 'Allow',
+          Action: ['ecr:BatchGet*', 'ecr:GetDownloadUrlForLayer'],
+          Resource: 'arn:aws:ecr:us-east-1:000000000000:repository/team/*',
+          Condition: { IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } },
+        },
         { Effect: 'Allow', Action: 'ecr:BatchGetImage', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } },
       ],
     };
     const u = await user('scoped', [], [policy]);
     assert.equal((await u.v2('/v2/team/app/manifests/v1')).status, 200);
     assert.equal((await u.v2('/v2/secret/app/manifests/v1')).status, 403, 'the 10/8 grant does not match loopback');
-    await assert.rejects(iam.send(new PutUserPolicyCommand({ UserName: 'scoped', PolicyName: 'bad', PolicyDocument: '{"Statement":[{"Effect":"Maybe"}]}' })), { name: 'MalformedPolicyDocumentException' });
+    await assert.rejects(iam.send(new PutUserPolicyCommand({ UserName: 'scoped', PolicyName: 'bad', PolicyDocument: '{"Statement":[{"Effect":"Maybe"}]}' })), {
+      name: 'MalformedPolicyDocumentException',
+    });
   });
 
-  it('conditions on the repository\'s tags and on the tags a request sets', async () => {
+  it("conditions on the repository's tags and on the tags a request sets", async () => {
     await admin.send(new CreateRepositoryCommand({ repositoryName: 'blue/app', tags: [{ Key: 'team', Value: 'blue' }] }));
     await pushBlob(berth.url, 'blue/app', Buffer.from('{"authz":1}'));
     await admin.send(new PutImageCommand({ repositoryName: 'blue/app', imageManifest: manifest, imageTag: 'v1' }));
@@ -116,7 +133,12 @@ describe('authorization', () => {
       Version: '2012-10-17',
       Statement: [
         { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-        { Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'blue' } } },
+        {
+          Effect: 'Allow',
+          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:ResourceTag/team': 'blue' } },
+        },
         { Effect: 'Allow', Action: 'ecr:CreateRepository', Resource: '*' },
         { Effect: 'Allow', Action: 'ecr:TagResource', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/team': 'blue' } } },
       ],
@@ -137,24 +159,58 @@ describe('authorization', () => {
   it('lets another account pull only when the repository policy grants it, and a policy Deny binds the owner', async () => {
     await run(process.execPath, [cliPath, 'admin', 'create-account', '--account-id', '222222222222', '--data-dir', berth.dataDir]);
     await run(process.execPath, [cliPath, 'admin', 'create-user', '--account-id', '222222222222', '--user-name', 'bob', '--data-dir', berth.dataDir]);
-    await run(process.execPath, [cliPath, 'admin', 'attach-policy', '--account-id', '222222222222', '--user-name', 'bob', '--policy-arn', `${MANAGED}FullAccess`, '--data-dir', berth.dataDir]);
-    const { stdout } = await run(process.execPath, [cliPath, 'admin', 'create-access-key', '--account-id', '222222222222', '--user-name', 'bob', '--data-dir', berth.dataDir]);
+    await run(process.execPath, [
+      cliPath,
+      'admin',
+      'attach-policy',
+      '--account-id',
+      '222222222222',
+      '--user-name',
+      'bob',
+      '--policy-arn',
+      `${MANAGED}FullAccess`,
+      '--data-dir',
+      berth.dataDir,
+    ]);
+    const { stdout } = await run(process.execPath, [
+      cliPath,
+      'admin',
+      'create-access-key',
+      '--account-id',
+      '222222222222',
+      '--user-name',
+      'bob',
+      '--data-dir',
+      berth.dataDir,
+    ]);
     const key = JSON.parse(stdout) as { accessKeyId: string; secretAccessKey: string };
     const bob = ecrClient(berth, key);
     const pull = () => bob.send(new BatchGetImageCommand({ registryId: '000000000000', repositoryName: 'team/app', imageIds: [{ imageTag: 'v1' }] }));
     await assert.rejects(pull(), { name: 'AccessDeniedException' });
 
     await assert.rejects(admin.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/app' })), { name: 'RepositoryPolicyNotFoundException' });
-    await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: '{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}' })), { name: 'InvalidParameterException' });
-    const grant = { Version: '2012-10-17', Statement: [{ Sid: 'pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] }] };
+    await assert.rejects(
+      admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: '{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}' })),
+      { name: 'InvalidParameterException' },
+    );
+    const grant = {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] },
+      ],
+    };
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: JSON.stringify(grant) }));
     assert.equal((await pull()).images?.length, 1);
-    await assert.rejects(bob.send(new PutImageCommand({ registryId: '000000000000', repositoryName: 'team/app', imageManifest: manifest, imageTag: 'x' })), { name: 'AccessDeniedException' });
+    await assert.rejects(bob.send(new PutImageCommand({ registryId: '000000000000', repositoryName: 'team/app', imageManifest: manifest, imageTag: 'x' })), {
+      name: 'AccessDeniedException',
+    });
 
     const denyAll = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 'ecr:BatchDeleteImage' }] };
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'secret/app', policyText: JSON.stringify(denyAll) }));
     const full = await user('owner', ['FullAccess']);
-    await assert.rejects(full.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'secret/app', imageIds: [{ imageTag: 'v1' }] })), { name: 'AccessDeniedException' });
+    await assert.rejects(full.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'secret/app', imageIds: [{ imageTag: 'v1' }] })), {
+      name: 'AccessDeniedException',
+    });
     const deleted = await admin.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'secret/app' }));
     assert.equal(deleted.policyText, JSON.stringify(denyAll));
   });

@@ -23,7 +23,10 @@ describe('berth admin', () => {
     const { stdout } = await berthCli('admin', 'create-access-key', '--account-id', '111122223333', '--user-name', 'deploy', '--data-dir', dataDir);
     const key = JSON.parse(stdout) as { accessKeyId: string; secretAccessKey: string };
     const { stdout: users } = await berthCli('admin', 'list-users', '--account-id', '111122223333', '--data-dir', dataDir);
-    assert.deepEqual((JSON.parse(users) as Array<{ name: string }>).map((u) => u.name), ['deploy']);
+    assert.deepEqual(
+      (JSON.parse(users) as Array<{ name: string }>).map((u) => u.name),
+      ['deploy'],
+    );
 
     berth = await startBerth({ dataDir });
     const sts = new STSClient({ endpoint: berth.url, region: 'us-east-1', credentials: key });
@@ -33,11 +36,14 @@ describe('berth admin', () => {
 
   it('refuses bad input with a message and exit code, not a stack trace', async () => {
     const dataDir = await tempDir();
-    await assert.rejects(berthCli('admin', 'create-user', '--account-id', '999999999999', '--user-name', 'x', '--data-dir', dataDir), (e: { code: number; stderr: string }) => {
-      assert.equal(e.code, 1);
-      assert.equal(e.stderr.trim(), 'berth: The account 999999999999 does not exist.');
-      return true;
-    });
+    await assert.rejects(
+      berthCli('admin', 'create-user', '--account-id', '999999999999', '--user-name', 'x', '--data-dir', dataDir),
+      (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 1);
+        assert.equal(e.stderr.trim(), 'berth: The account 999999999999 does not exist.');
+        return true;
+      },
+    );
     await assert.rejects(berthCli('admin', 'create-user', '--data-dir', dataDir), (e: { code: number; stderr: string }) => {
       assert.equal(e.code, 2);
       assert.match(e.stderr, /needs --user-name/);

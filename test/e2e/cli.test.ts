@@ -35,11 +35,25 @@ function listedCommands(help: string): string[][] {
   return section
     .split('\n\n')[0]!
     .split('\n')
-    .map((l) => l.trim().split(/\s{2,}/)[0]!.split(' ').filter((w) => /^[a-z][a-z-]*$/.test(w)))
+    .map((l) =>
+      l
+        .trim()
+        .split(/\s{2,}/)[0]!
+        .split(' ')
+        .filter((w) => /^[a-z][a-z-]*$/.test(w)),
+    )
     .filter((words) => words.length > 0 && words[0] !== 'help');
 }
 
-const DATA_COMMANDS = [['admin', 'list-users'], ['admin', 'create-account'], ['admin', 'list-kms-keys'], ['gc'], ['usage'], ['lifecycle', 'run'], ['vulndb', 'status']];
+const DATA_COMMANDS = [
+  ['admin', 'list-users'],
+  ['admin', 'create-account'],
+  ['admin', 'list-kms-keys'],
+  ['gc'],
+  ['usage'],
+  ['lifecycle', 'run'],
+  ['vulndb', 'status'],
+];
 
 describe('berth CLI', () => {
   it("--version prints package.json's version and the Node.js it runs on", async () => {
@@ -56,7 +70,8 @@ describe('berth CLI', () => {
       assert.equal(r.stdout, outs[0]!.stdout);
     }
     const listed = listedCommands(outs[0]!.stdout).map((w) => w.join(' '));
-    for (const name of ['serve', 'verify-config', 'demo-image', 'admin create-user', 'gc', 'usage', 'lifecycle run', 'vulndb import']) assert.ok(listed.includes(name), `${name} in ${listed.join(', ')}`);
+    for (const name of ['serve', 'verify-config', 'demo-image', 'admin create-user', 'gc', 'usage', 'lifecycle run', 'vulndb import'])
+      assert.ok(listed.includes(name), `${name} in ${listed.join(', ')}`);
   });
 
   it('--help on every command and subcommand: usage, options, an example; exit 0', async () => {
@@ -134,7 +149,7 @@ describe('berth CLI', () => {
     }
   });
 
-  it('with PostgreSQL and no serverKey, the data directory must hold server.key (a new one would not be the servers\')', async () => {
+  it("with PostgreSQL and no serverKey, the data directory must hold server.key (a new one would not be the servers')", async () => {
     const dataDir = await tempDir('berth-cli-pg-');
     // Nothing listens on port 1: the check comes before any connection.
     const env = { BERTH_DATABASE_URL: 'postgres://berth@127.0.0.1:1/berth' };
@@ -162,13 +177,24 @@ describe('berth CLI', () => {
       const parent = await tempDir('berth-cli-serve-');
       const dataDir = join(parent, 'fresh');
       server = await startBerth({ dataDir, env: { BERTH_LOG_LEVEL: 'info' } });
-      const line = await waitFor('the ready line', () => server!.output().split('\n').find((l) => l.includes('ready on')));
+      const line = await waitFor('the ready line', () =>
+        server!
+          .output()
+          .split('\n')
+          .find((l) => l.includes('ready on')),
+      );
       const ready = JSON.parse(line) as { msg: string; url: string; credentials: string };
       assert.equal(ready.msg, `ready on ${server.url}`);
       assert.equal(ready.url, server.url);
       assert.equal(ready.credentials, join(dataDir, 'admin-credentials'));
       assert.match(readFileSync(ready.credentials, 'utf8'), /aws_access_key_id/);
-      assert.equal(server.output().split('\n').filter((l) => l.includes('ready on')).length, 1);
+      assert.equal(
+        server
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('ready on')).length,
+        1,
+      );
     });
   });
 });

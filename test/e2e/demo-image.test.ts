@@ -37,8 +37,13 @@ describe('berth demo-image', () => {
     assert.equal(multi.mediaType, 'application/vnd.oci.image.index.v1+json');
     const manifest = JSON.parse(await readFile(join(dir, 'blobs', 'sha256', latest.digest.slice(7)), 'utf8')) as { layers: unknown[] };
     assert.equal(manifest.layers.length, 3);
-    const index = JSON.parse(await readFile(join(dir, 'blobs', 'sha256', multi.digest.slice(7)), 'utf8')) as { manifests: Array<{ platform: { architecture: string } }> };
-    assert.deepEqual(index.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
+    const index = JSON.parse(await readFile(join(dir, 'blobs', 'sha256', multi.digest.slice(7)), 'utf8')) as {
+      manifests: Array<{ platform: { architecture: string } }>;
+    };
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
 
     await run(process.execPath, [cliPath, 'demo-image', dir]);
     assert.equal((await readLayoutRef(dir, 'latest')).digest, latest.digest);

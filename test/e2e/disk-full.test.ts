@@ -14,7 +14,19 @@ import { after, before, describe, it } from 'node:test';
 import { CompleteLayerUploadCommand, InitiateLayerUploadCommand, UploadLayerPartCommand } from '@aws-sdk/client-ecr';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { ecrClient } from './helpers/ecr-client.js';
-import { asBody, errorCode, getBlob, getManifest, pushBlob, pushManifest, request, sha256, startUpload, uploadUrl, type Fetched } from './helpers/registry-http.js';
+import {
+  asBody,
+  errorCode,
+  getBlob,
+  getManifest,
+  pushBlob,
+  pushManifest,
+  request,
+  sha256,
+  startUpload,
+  uploadUrl,
+  type Fetched,
+} from './helpers/registry-http.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const MiB = 1024 * 1024;
@@ -155,10 +167,9 @@ describe('a full disk', { skip: unavailable ?? false }, () => {
       },
     );
     assert.deepEqual(await filesNaming(dir, uploadId!), []);
-    await assert.rejects(
-      ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'full/app', uploadId, layerDigests: [sha256(part)] })),
-      { name: 'UploadNotFoundException' },
-    );
+    await assert.rejects(ecr.send(new CompleteLayerUploadCommand({ repositoryName: 'full/app', uploadId, layerDigests: [sha256(part)] })), {
+      name: 'UploadNotFoundException',
+    });
   });
 
   it('keeps what was pushed before intact', async () => {

@@ -30,7 +30,9 @@ describe('the ECR tutorial with the AWS CLI', () => {
     assert.fail(`aws ecr ${args.join(' ')} succeeded`);
   };
   const skopeo = (...args: string[]) =>
-    run('skopeo', ['--policy', join(home, 'policy.json'), ...args], { env: { PATH: process.env.PATH, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') } });
+    run('skopeo', ['--policy', join(home, 'policy.json'), ...args], {
+      env: { PATH: process.env.PATH, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') },
+    });
 
   before(async () => {
     berth = await startBerth();
@@ -45,10 +47,14 @@ describe('the ECR tutorial with the AWS CLI', () => {
     const created = JSON.parse(
       await aws(
         'create-repository',
-        '--repository-name', 'tutorial/web',
-        '--image-tag-mutability', 'IMMUTABLE',
-        '--image-scanning-configuration', 'scanOnPush=true',
-        '--encryption-configuration', 'encryptionType=AES256',
+        '--repository-name',
+        'tutorial/web',
+        '--image-tag-mutability',
+        'IMMUTABLE',
+        '--image-scanning-configuration',
+        'scanOnPush=true',
+        '--encryption-configuration',
+        'encryptionType=AES256',
       ),
     ) as { repository: { repositoryUri: string; imageTagMutability: string; imageScanningConfiguration: { scanOnPush: boolean } } };
     assert.equal(created.repository.repositoryUri, `${berth.host}/tutorial/web`);
@@ -75,19 +81,31 @@ describe('the ECR tutorial with the AWS CLI', () => {
     await skopeo('copy', '-q', '--src-tls-verify=false', `docker://${berth.host}/tutorial/web:v1`, `oci:${join(home, 'pulled')}:v1`);
 
     const repos = JSON.parse(await aws('describe-repositories')) as { repositories: Array<{ repositoryName: string }> };
-    assert.deepEqual(repos.repositories.map((r) => r.repositoryName), ['tutorial/web']);
+    assert.deepEqual(
+      repos.repositories.map((r) => r.repositoryName),
+      ['tutorial/web'],
+    );
     const listed = JSON.parse(await aws('list-images', '--repository-name', 'tutorial/web')) as { imageIds: Array<{ imageTag: string; imageDigest: string }> };
     assert.deepEqual(listed.imageIds.map((i) => i.imageTag).sort(), ['v1', 'v2']);
     assert.ok(listed.imageIds.every((i) => i.imageDigest === built.manifestDigest));
     const table = (
-      await run('aws', ['ecr', 'describe-images', '--repository-name', 'tutorial/web', '--query', 'imageDetails[].[imageTags[0],imageSizeInBytes]', '--output', 'table'], { env })
+      await run(
+        'aws',
+        ['ecr', 'describe-images', '--repository-name', 'tutorial/web', '--query', 'imageDetails[].[imageTags[0],imageSizeInBytes]', '--output', 'table'],
+        { env },
+      )
     ).stdout;
     assert.match(table, /DescribeImages/);
     assert.match(table, /v1|v2/);
 
     const policy = {
       rules: [
-        { rulePriority: 1, description: 'drop untagged after a day', selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: { type: 'expire' } },
+        {
+          rulePriority: 1,
+          description: 'drop untagged after a day',
+          selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+          action: { type: 'expire' },
+        },
         { rulePriority: 2, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 100 }, action: { type: 'expire' } },
       ],
     };
@@ -102,7 +120,10 @@ describe('the ECR tutorial with the AWS CLI', () => {
     );
 
     assert.match(await awsFails('delete-repository', '--repository-name', 'tutorial/web'), /RepositoryNotEmptyException/);
-    const deleted = JSON.parse(await aws('batch-delete-image', '--repository-name', 'tutorial/web', '--image-ids', 'imageTag=v1')) as { imageIds: unknown[]; failures: unknown[] };
+    const deleted = JSON.parse(await aws('batch-delete-image', '--repository-name', 'tutorial/web', '--image-ids', 'imageTag=v1')) as {
+      imageIds: unknown[];
+      failures: unknown[];
+    };
     assert.equal(deleted.imageIds.length, 1);
     assert.deepEqual(deleted.failures, []);
     const gone = JSON.parse(await aws('delete-repository', '--repository-name', 'tutorial/web', '--force')) as { repository: { repositoryName: string } };

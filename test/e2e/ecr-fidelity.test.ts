@@ -85,7 +85,11 @@ describe('ECR JSON API fidelity', () => {
       "1 validation error detected: Value '' at 'imageIds.1.member.imageTag' failed to satisfy constraint: Member must have length greater than or equal to 1",
     );
     // ECR's own rules beyond the model keep their own exception.
-    await rejectsWith(ecr.send(new ListImagesCommand({ repositoryName: 'Bad Name' })), 'InvalidParameterException', /^Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression/);
+    await rejectsWith(
+      ecr.send(new ListImagesCommand({ repositoryName: 'Bad Name' })),
+      'InvalidParameterException',
+      /^Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression/,
+    );
   });
 
   it('bounds numbers: maxResults of 1e20, a lifecycle countNumber of 1e20', async () => {
@@ -94,7 +98,9 @@ describe('ECR JSON API fidelity', () => {
       'ValidationException',
       "1 validation error detected: Value '100000000000000000000' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000",
     );
-    const policy = JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1e20 }, action: { type: 'expire' } }] });
+    const policy = JSON.stringify({
+      rules: [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1e20 }, action: { type: 'expire' } }],
+    });
     await rejectsWith(
       ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'fidelity/app', lifecyclePolicyText: policy })),
       'InvalidParameterException',
@@ -104,7 +110,16 @@ describe('ECR JSON API fidelity', () => {
   });
 
   it('returns lastEvaluatedAt from Get/DeleteLifecyclePolicy, the epoch before any evaluation', async () => {
-    const policy = JSON.stringify({ rules: [{ rulePriority: 1, description: 'keep ten', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } }] });
+    const policy = JSON.stringify({
+      rules: [
+        {
+          rulePriority: 1,
+          description: 'keep ten',
+          selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 },
+          action: { type: 'expire' },
+        },
+      ],
+    });
     await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'fidelity/app', lifecyclePolicyText: policy }));
     const got = await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'fidelity/app' }));
     assert.equal(got.lastEvaluatedAt?.getTime(), 0);
@@ -122,7 +137,9 @@ describe('ECR JSON API fidelity', () => {
       config: { mediaType: DOCKER.config, digest: sha256(config), size: config.length },
       layers: [{ mediaType: DOCKER.layer, digest: sha256(layer), size: layer.length }],
     });
-    const put = await ecr.send(new PutImageCommand({ repositoryName: 'fidelity/app', imageManifest: manifest, imageManifestMediaType: DOCKER.manifest, imageTag: 'untyped' }));
+    const put = await ecr.send(
+      new PutImageCommand({ repositoryName: 'fidelity/app', imageManifest: manifest, imageManifestMediaType: DOCKER.manifest, imageTag: 'untyped' }),
+    );
     assert.equal(put.image?.imageId?.imageDigest, sha256(manifest));
     assert.equal(put.image?.imageManifestMediaType, DOCKER.manifest);
     const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'fidelity/app', imageIds: [{ imageTag: 'untyped' }] }));
@@ -141,7 +158,10 @@ describe('ECR JSON API fidelity', () => {
       return assert.fail(`aws ${args.join(' ')} succeeded`);
     };
     // An ECR operation Berth lacks, a JSON service it does not serve, a Query service it does not serve.
-    assert.match(await fails(['ecr', 'describe-pull-through-cache-rules']), /\(UnknownOperationException\) when calling the DescribePullThroughCacheRules operation/);
+    assert.match(
+      await fails(['ecr', 'describe-pull-through-cache-rules']),
+      /\(UnknownOperationException\) when calling the DescribePullThroughCacheRules operation/,
+    );
     assert.match(await fails(['dynamodb', 'list-tables']), /\(UnknownOperationException\) when calling the ListTables operation/);
     const ec2 = await fails(['ec2', 'describe-instances']);
     assert.match(ec2, /\(InvalidAction\) when calling the DescribeInstances operation: The action DescribeInstances is not valid for this web service/);

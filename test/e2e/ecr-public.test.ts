@@ -40,7 +40,9 @@ describe('ECR Public', () => {
   // The CLI's JSON output of one command, read as the SDK's shape of its response.
   const aws = async <T>(...args: string[]): Promise<T> => JSON.parse((await run('aws', ['ecr-public', ...args, '--output', 'json'], { env })).stdout) as T;
   const skopeo = (...args: string[]) =>
-    run('skopeo', ['--policy', join(home, 'policy.json'), ...args], { env: { PATH: process.env.PATH, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') } });
+    run('skopeo', ['--policy', join(home, 'policy.json'), ...args], {
+      env: { PATH: process.env.PATH, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') },
+    });
   /** Raw /v2 without credentials: what an anonymous puller sends. */
   const anonymous = (path: string, init: RequestInit = {}) => fetch(`${berth.url}${path}`, init);
 
@@ -58,12 +60,20 @@ describe('ECR Public', () => {
   it('creates a public repository with catalog data, pushes after get-login-password, and anyone pulls it', async () => {
     const created = await aws<CreateRepositoryResponse>(
       'create-repository',
-      '--repository-name', 'tools/hello',
-      '--catalog-data', 'description=A greeting,architectures=x86-64,operatingSystems=Linux,usageText=docker run it',
+      '--repository-name',
+      'tools/hello',
+      '--catalog-data',
+      'description=A greeting,architectures=x86-64,operatingSystems=Linux,usageText=docker run it',
     );
     assert.equal(created.repository?.repositoryUri, `${berth.host}/${ACCOUNT}/tools/hello`);
     assert.equal(created.repository?.repositoryArn, `arn:aws:ecr-public::${ACCOUNT}:repository/tools/hello`);
-    assert.deepEqual(created.catalogData, { description: 'A greeting', architectures: ['x86-64'], operatingSystems: ['Linux'], usageText: 'docker run it', marketplaceCertified: false });
+    assert.deepEqual(created.catalogData, {
+      description: 'A greeting',
+      architectures: ['x86-64'],
+      operatingSystems: ['Linux'],
+      usageText: 'docker run it',
+      marketplaceCertified: false,
+    });
 
     // aws ecr-public get-login-password | skopeo login --username AWS --password-stdin <host>
     const password = (await run('aws', ['ecr-public', 'get-login-password'], { env })).stdout.trim();
@@ -99,7 +109,10 @@ describe('ECR Public', () => {
     assert.equal((await anonymous('/v2/_catalog')).status, 401);
 
     const described = await aws<DescribeImageTagsResponse>('describe-image-tags', '--repository-name', 'tools/hello');
-    assert.deepEqual(described.imageTagDetails?.map((d) => [d.imageTag, d.imageDetail?.imageDigest]), [['v1', built.manifestDigest]]);
+    assert.deepEqual(
+      described.imageTagDetails?.map((d) => [d.imageTag, d.imageDetail?.imageDigest]),
+      [['v1', built.manifestDigest]],
+    );
     const images = await aws<DescribeImagesResponse>('describe-images', '--repository-name', 'tools/hello');
     assert.equal(images.imageDetails?.[0]?.imageDigest, built.manifestDigest);
     const registries = await aws<DescribeRegistriesResponse>('describe-registries');
@@ -116,7 +129,9 @@ describe('ECR Public', () => {
     await admin.send(new CreateRepositoryCommand({ repositoryName: 'shared/name' }));
     const { repositories } = await admin.send(new DescribeRepositoriesCommand({}));
     assert.ok(repositories?.some((r: { repositoryName?: string }) => r.repositoryName === 'shared/name'));
-    const privateRepos = JSON.parse((await run('aws', ['ecr', 'describe-repositories', '--output', 'json'], { env })).stdout) as { repositories: Array<{ repositoryName: string }> };
+    const privateRepos = JSON.parse((await run('aws', ['ecr', 'describe-repositories', '--output', 'json'], { env })).stdout) as {
+      repositories: Array<{ repositoryName: string }>;
+    };
     assert.ok(!privateRepos.repositories.some((r) => r.repositoryName === 'shared/name'));
   });
 
@@ -143,10 +158,9 @@ describe('ECR Public', () => {
       name: 'ValidationException',
       message: `1 validation error detected: Value '${'a'.repeat(206)}' at 'repositoryName' failed to satisfy constraint: Member must have length less than or equal to 205`,
     });
-    await assert.rejects(
-      admin.send(new CreateRepositoryCommand({ repositoryName: 'bad/arch', catalogData: { architectures: ['mips'] } })),
-      { name: 'InvalidParameterException' },
-    );
+    await assert.rejects(admin.send(new CreateRepositoryCommand({ repositoryName: 'bad/arch', catalogData: { architectures: ['mips'] } })), {
+      name: 'InvalidParameterException',
+    });
     await assert.rejects(admin.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope/none'] })), { name: 'RepositoryNotFoundException' });
     await assert.rejects(admin.send(new DescribeImageTagsCommand({ repositoryName: 'nope/none' })), { name: 'RepositoryNotFoundException' });
     await admin.send(new CreateRepositoryCommand({ repositoryName: 'twice/made' }));
@@ -162,7 +176,10 @@ describe('ECR Public', () => {
       return publicClient({ accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! });
     };
     const nobody = await userClient('nobody');
-    await assert.rejects(nobody.send(new DescribeRepositoriesCommand({})), (e: Error) => e.name === 'AccessDeniedException' && /ecr-public:DescribeRepositories/.test(e.message));
+    await assert.rejects(
+      nobody.send(new DescribeRepositoriesCommand({})),
+      (e: Error) => e.name === 'AccessDeniedException' && /ecr-public:DescribeRepositories/.test(e.message),
+    );
     const power = await userClient('power', 'AmazonElasticContainerRegistryPublicPowerUser');
     assert.ok(Array.isArray((await power.send(new DescribeRepositoriesCommand({}))).repositories));
     await assert.rejects(power.send(new CreateRepositoryCommand({ repositoryName: 'power/made' })), { name: 'AccessDeniedException' });

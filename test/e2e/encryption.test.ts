@@ -43,7 +43,8 @@ describe('encryption at rest on the local disk', () => {
   let skopeo: Skopeo;
   let src: string;
   let image: BuiltImage;
-  const admin = async (...args: string[]) => JSON.parse((await berthCli(['admin', ...args, '--data-dir', berth.dataDir])).stdout) as { KeyMetadata: Record<string, unknown> };
+  const admin = async (...args: string[]) =>
+    JSON.parse((await berthCli(['admin', ...args, '--data-dir', berth.dataDir])).stdout) as { KeyMetadata: Record<string, unknown> };
   const docker = (ref: string) => `docker://${berth.host}/${ref}`;
 
   before(async () => {
@@ -63,7 +64,7 @@ describe('encryption at rest on the local disk', () => {
     return readFile(blobPath(src, digest));
   }
 
-  it('stores an AES256 repository\'s blobs sealed: nothing pushed appears on disk, and it pulls back whole', async () => {
+  it("stores an AES256 repository's blobs sealed: nothing pushed appears on disk, and it pulls back whole", async () => {
     await skopeo.copy(`oci:${src}:app`, docker('plain/app:v1'), ['--preserve-digests']);
     for (const l of image.layers) {
       assert.deepEqual(await filesContaining(berth.dataDir, sample(await layerBytes(l.digest))), [], `layer ${l.digest} is not on disk in the clear`);
@@ -76,7 +77,13 @@ describe('encryption at rest on the local disk', () => {
   it('serves byte ranges of a sealed blob, across chunk boundaries', async () => {
     const data = randomBytes(200_000);
     assert.equal((await pushBlob(berth.url, 'plain/ranges', data, 'patch')).status, 201);
-    for (const [start, end] of [[0, 0], [65_530, 65_545], [131_071, 131_072], [199_990, 199_999], [10, 199_999]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [65_530, 65_545],
+      [131_071, 131_072],
+      [199_990, 199_999],
+      [10, 199_999],
+    ] as const) {
       const res = await request(`${berth.url}/v2/plain/ranges/blobs/${sha256(data)}`, { headers: { Range: `bytes=${start}-${end}` } });
       assert.equal(res.status, 206, `${start}-${end}`);
       assert.equal(res.headers.get('content-range'), `bytes ${start}-${end}/${data.length}`);
@@ -111,11 +118,30 @@ describe('encryption at rest on the local disk', () => {
   it('the aws CLI creates a KMS repository by alias and reads the key ARN back', async () => {
     const env = awsCliEnv(berth);
     const created = JSON.parse(
-      (await run('aws', ['ecr', 'create-repository', '--repository-name', 'kms/cli', '--encryption-configuration', 'encryptionType=KMS,kmsKey=alias/team-a', '--output', 'json'], { env })).stdout,
+      (
+        await run(
+          'aws',
+          [
+            'ecr',
+            'create-repository',
+            '--repository-name',
+            'kms/cli',
+            '--encryption-configuration',
+            'encryptionType=KMS,kmsKey=alias/team-a',
+            '--output',
+            'json',
+          ],
+          { env },
+        )
+      ).stdout,
     ) as { repository: { encryptionConfiguration: { encryptionType: string; kmsKey: string } } };
     const key = (await admin('describe-kms-key', '--key-id', 'alias/team-a')).KeyMetadata;
     assert.deepEqual(created.repository.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: key.Arn });
-    const failed = await run('aws', ['ecr', 'create-repository', '--repository-name', 'kms/cli2', '--encryption-configuration', 'encryptionType=KMS,kmsKey=alias/nope'], { env }).then(
+    const failed = await run(
+      'aws',
+      ['ecr', 'create-repository', '--repository-name', 'kms/cli2', '--encryption-configuration', 'encryptionType=KMS,kmsKey=alias/nope'],
+      { env },
+    ).then(
       () => '',
       (e: { stderr: string }) => e.stderr,
     );
@@ -133,7 +159,7 @@ describe('encryption at rest on the local disk', () => {
     assert.equal((await getBlob(berth.url, 'kms/other-key', digest, 'HEAD')).status, 404);
   });
 
-  it('KMS without a key uses the registry\'s aws/ecr key; an unknown or disabled key is a KmsException', async () => {
+  it("KMS without a key uses the registry's aws/ecr key; an unknown or disabled key is a KmsException", async () => {
     const d = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['kms/other-key'] }));
     const managed = (await admin('describe-kms-key', '--key-id', 'alias/aws/ecr')).KeyMetadata;
     assert.equal(d.repositories?.[0]?.encryptionConfiguration?.kmsKey, managed.Arn);

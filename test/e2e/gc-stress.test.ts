@@ -87,8 +87,7 @@ describe('garbage collection under concurrent pushes and deletes', () => {
     const started = Date.now();
     let serial = 0;
     let cliSwept = 0;
-    const enough = () =>
-      (outcomes.get('pushed') ?? 0) > ENOUGH.pushed && (outcomes.get('deleted') ?? 0) > ENOUGH.deleted && cliSwept > ENOUGH.cliSwept;
+    const enough = () => (outcomes.get('pushed') ?? 0) > ENOUGH.pushed && (outcomes.get('deleted') ?? 0) > ENOUGH.deleted && cliSwept > ENOUGH.cliSwept;
     const running = () => {
       const elapsed = Date.now() - started;
       return elapsed < MAX_SECONDS * 1000 && (elapsed < MIN_SECONDS * 1000 || !enough());
@@ -169,7 +168,15 @@ describe('garbage collection under concurrent pushes and deletes', () => {
     assert.ok(cliSwept > ENOUGH.cliSwept, `no CLI pass deleted anything: ${summary}`);
     assert.deepEqual(unreferenced, [], 'a blob row no manifest references survived the final pass');
     assert.deepEqual(leftovers, { deletions: [], commits: [] });
-    assert.deepEqual([...files].filter((d) => !recorded.has(d)), [], 'blob files without a blob row');
-    assert.deepEqual([...recorded].filter((d) => !files.has(d)), [], 'blob rows without their file');
+    assert.deepEqual(
+      [...files].filter((d) => !recorded.has(d)),
+      [],
+      'blob files without a blob row',
+    );
+    assert.deepEqual(
+      [...recorded].filter((d) => !files.has(d)),
+      [],
+      'blob rows without their file',
+    );
   });
 });

@@ -46,7 +46,8 @@ describe('the KMS API', () => {
   let kms: KMSClient;
 
   const kmsClient = (credentials: Credentials = adminCredentials(berth)) => new KMSClient({ endpoint: berth.url, region: REGION, credentials, maxAttempts: 1 });
-  const berthAdmin = async (...args: string[]) => JSON.parse((await run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir])).stdout) as Record<string, unknown>;
+  const berthAdmin = async (...args: string[]) =>
+    JSON.parse((await run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir])).stdout) as Record<string, unknown>;
   const fails = (name: string, message?: RegExp) => (e: Error) => {
     assert.equal(e.name, name, e.message);
     if (message) assert.match(e.message, message);
@@ -93,7 +94,10 @@ describe('the KMS API', () => {
     assert.ok(keys.Keys?.some((k) => k.KeyId === m.KeyId && k.KeyArn === m.Arn));
     assert.equal(keys.Truncated, false);
     const aliases = await kms.send(new ListAliasesCommand({ KeyId: m.KeyId }));
-    assert.deepEqual(aliases.Aliases?.map((a) => [a.AliasName, a.AliasArn, a.TargetKeyId]), [['alias/app', aliasArn, m.KeyId]]);
+    assert.deepEqual(
+      aliases.Aliases?.map((a) => [a.AliasName, a.AliasArn, a.TargetKeyId]),
+      [['alias/app', aliasArn, m.KeyId]],
+    );
     assert.ok(aliases.Aliases?.[0]?.CreationDate instanceof Date);
 
     // Pages: every key once, in order.
@@ -112,13 +116,21 @@ describe('the KMS API', () => {
     // Terraform's read-back of a key.
     assert.equal((await kms.send(new GetKeyRotationStatusCommand({ KeyId: m.KeyId }))).KeyRotationEnabled, false);
     assert.deepEqual((await kms.send(new ListResourceTagsCommand({ KeyId: m.KeyId }))).Tags, []);
-    const policy = JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId: m.KeyId, PolicyName: 'default' }))).Policy!) as { Statement: Array<{ Principal: unknown }> };
+    const policy = JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId: m.KeyId, PolicyName: 'default' }))).Policy!) as {
+      Statement: Array<{ Principal: unknown }>;
+    };
     assert.deepEqual(policy.Statement[0]?.Principal, { AWS: `arn:aws:iam::${ACCOUNT}:root` });
 
     // One alias per key; a moved alias follows at once.
-    await assert.rejects(kms.send(new CreateAliasCommand({ AliasName: 'alias/app-2', TargetKeyId: m.KeyId })), fails('LimitExceededException', /one alias per key/));
+    await assert.rejects(
+      kms.send(new CreateAliasCommand({ AliasName: 'alias/app-2', TargetKeyId: m.KeyId })),
+      fails('LimitExceededException', /one alias per key/),
+    );
     await assert.rejects(kms.send(new CreateAliasCommand({ AliasName: 'alias/app', TargetKeyId: all[1]! })), fails('AlreadyExistsException'));
-    await assert.rejects(kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: all[1]! })), fails('InvalidAliasNameException', /reserved/));
+    await assert.rejects(
+      kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: all[1]! })),
+      fails('InvalidAliasNameException', /reserved/),
+    );
     await kms.send(new DeleteAliasCommand({ AliasName: 'alias/app' }));
     await kms.send(new CreateAliasCommand({ AliasName: 'alias/app', TargetKeyId: all[1]! }));
     assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/app' }))).KeyMetadata?.KeyId, all[1]);
@@ -137,15 +149,24 @@ describe('the KMS API', () => {
 
     const context = { tenant: 'a', purpose: 'test' };
     const bound = await kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('bound'), EncryptionContext: context }));
-    const back = await kms.send(new DecryptCommand({ CiphertextBlob: bound.CiphertextBlob, EncryptionContext: { purpose: 'test', tenant: 'a' }, KeyId: 'alias/round-trip' }));
+    const back = await kms.send(
+      new DecryptCommand({ CiphertextBlob: bound.CiphertextBlob, EncryptionContext: { purpose: 'test', tenant: 'a' }, KeyId: 'alias/round-trip' }),
+    );
     assert.equal(Buffer.from(back.Plaintext!).toString(), 'bound');
     await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob: bound.CiphertextBlob })), fails('InvalidCiphertextException'));
-    await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob: bound.CiphertextBlob, EncryptionContext: { tenant: 'b', purpose: 'test' } })), fails('InvalidCiphertextException'));
+    await assert.rejects(
+      kms.send(new DecryptCommand({ CiphertextBlob: bound.CiphertextBlob, EncryptionContext: { tenant: 'b', purpose: 'test' } })),
+      fails('InvalidCiphertextException'),
+    );
 
     for (const at of [0, 1, 20, 40, bound.CiphertextBlob!.length - 1]) {
       const tampered = Buffer.from(bound.CiphertextBlob!);
       tampered[at]! ^= 0x40;
-      await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: context })), fails('InvalidCiphertextException'), `byte ${at}`);
+      await assert.rejects(
+        kms.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: context })),
+        fails('InvalidCiphertextException'),
+        `byte ${at}`,
+      );
     }
     await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob: randomBytes(100) })), fails('InvalidCiphertextException'));
     const { KeyMetadata: other } = await kms.send(new CreateKeyCommand({}));
@@ -227,9 +248,15 @@ describe('the KMS API', () => {
     const blob = (await kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('x') }))).CiphertextBlob;
 
     const nobody = await user('no-kms');
-    await assert.rejects(nobody.send(new ListKeysCommand({})), fails('AccessDeniedException', /user\/no-kms is not authorized to perform: kms:ListKeys on resource: \*/));
+    await assert.rejects(
+      nobody.send(new ListKeysCommand({})),
+      fails('AccessDeniedException', /user\/no-kms is not authorized to perform: kms:ListKeys on resource: \*/),
+    );
     await assert.rejects(nobody.send(new CreateKeyCommand({})), fails('AccessDeniedException', /kms:CreateKey/));
-    await assert.rejects(nobody.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('x') })), fails('AccessDeniedException', new RegExp(`kms:Encrypt on resource: ${key!.Arn}`)));
+    await assert.rejects(
+      nobody.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('x') })),
+      fails('AccessDeniedException', new RegExp(`kms:Encrypt on resource: ${key!.Arn}`)),
+    );
     await assert.rejects(nobody.send(new DecryptCommand({ CiphertextBlob: blob })), fails('AccessDeniedException', /kms:Decrypt/));
 
     const encryptOnly = await user('encrypt-one', {
@@ -241,11 +268,22 @@ describe('the KMS API', () => {
     });
     const mine = await encryptOnly.send(new EncryptCommand({ KeyId: key!.Arn, Plaintext: Buffer.from('y'), EncryptionContext: { tenant: 'a' } }));
     await assert.rejects(encryptOnly.send(new EncryptCommand({ KeyId: other!.KeyId, Plaintext: Buffer.from('y') })), fails('AccessDeniedException'));
-    assert.equal(Buffer.from((await encryptOnly.send(new DecryptCommand({ CiphertextBlob: mine.CiphertextBlob, EncryptionContext: { tenant: 'a' } }))).Plaintext!).toString(), 'y');
+    assert.equal(
+      Buffer.from(
+        (await encryptOnly.send(new DecryptCommand({ CiphertextBlob: mine.CiphertextBlob, EncryptionContext: { tenant: 'a' } }))).Plaintext!,
+      ).toString(),
+      'y',
+    );
     await assert.rejects(encryptOnly.send(new DecryptCommand({ CiphertextBlob: blob })), fails('AccessDeniedException'), 'the condition needs tenant a');
     await assert.rejects(encryptOnly.send(new DisableKeyCommand({ KeyId: key!.KeyId })), fails('AccessDeniedException'));
 
-    const admin = await user('kms-admin', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, { Effect: 'Deny', Action: 'kms:Decrypt', Resource: other!.Arn }] });
+    const admin = await user('kms-admin', {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: '*', Resource: '*' },
+        { Effect: 'Deny', Action: 'kms:Decrypt', Resource: other!.Arn },
+      ],
+    });
     assert.ok((await admin.send(new ListKeysCommand({}))).Keys!.length > 2);
     assert.equal(Buffer.from((await admin.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'x');
     const otherBlob = (await admin.send(new EncryptCommand({ KeyId: other!.KeyId, Plaintext: Buffer.from('z') }))).CiphertextBlob;
@@ -265,14 +303,22 @@ describe('the KMS API', () => {
       ['an unknown key id', () => kms.send(new DescribeKeyCommand({ KeyId: '11111111-2222-3333-4444-555555555555' })), 'NotFoundException', /does not exist/],
       ['an unknown alias', () => kms.send(new EncryptCommand({ KeyId: 'alias/none', Plaintext: Buffer.from('x') })), 'NotFoundException', /is not found/],
       ['a malformed key id', () => kms.send(new DescribeKeyCommand({ KeyId: 'not a key' })), 'NotFoundException'],
-      ['another account\'s key ARN', () => kms.send(new DescribeKeyCommand({ KeyId: key!.Arn!.replace(ACCOUNT, '999999999999') })), 'NotFoundException'],
+      ["another account's key ARN", () => kms.send(new DescribeKeyCommand({ KeyId: key!.Arn!.replace(ACCOUNT, '999999999999') })), 'NotFoundException'],
       ['an empty key id', () => kms.send(new DescribeKeyCommand({ KeyId: '' })), 'ValidationException', /keyId/],
       ['a plaintext over 4 KiB', () => kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: randomBytes(4097) })), 'ValidationException', /plaintext/],
       ['an empty plaintext', () => kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.alloc(0) })), 'ValidationException'],
-      ['both a key spec and a size', () => kms.send(new GenerateDataKeyCommand({ KeyId: key!.KeyId, KeySpec: 'AES_256', NumberOfBytes: 32 })), 'ValidationException'],
+      [
+        'both a key spec and a size',
+        () => kms.send(new GenerateDataKeyCommand({ KeyId: key!.KeyId, KeySpec: 'AES_256', NumberOfBytes: 32 })),
+        'ValidationException',
+      ],
       ['neither a key spec nor a size', () => kms.send(new GenerateDataKeyCommand({ KeyId: key!.KeyId })), 'ValidationException'],
       ['too many bytes', () => kms.send(new GenerateDataKeyCommand({ KeyId: key!.KeyId, NumberOfBytes: 1025 })), 'ValidationException', /numberOfBytes/],
-      ['a key spec KMS does not know', () => kms.send(new GenerateDataKeyCommand({ KeyId: key!.KeyId, KeySpec: 'AES_512' as 'AES_256' })), 'ValidationException'],
+      [
+        'a key spec KMS does not know',
+        () => kms.send(new GenerateDataKeyCommand({ KeyId: key!.KeyId, KeySpec: 'AES_512' as 'AES_256' })),
+        'ValidationException',
+      ],
       ['a signing key', () => kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256' })), 'UnsupportedOperationException'],
       ['tags on a new key', () => kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'a' }] })), 'UnsupportedOperationException', /tags/],
       ['a key policy', () => kms.send(new CreateKeyCommand({ Policy: '{}' })), 'UnsupportedOperationException', /key policies/],
@@ -281,7 +327,11 @@ describe('the KMS API', () => {
       ['an alias for an alias', () => kms.send(new CreateAliasCommand({ AliasName: 'alias/x', TargetKeyId: 'alias/app' })), 'ValidationException'],
       ['a bad alias name', () => kms.send(new CreateAliasCommand({ AliasName: 'no-prefix', TargetKeyId: key!.KeyId })), 'InvalidAliasNameException'],
       ['deleting a missing alias', () => kms.send(new DeleteAliasCommand({ AliasName: 'alias/never' })), 'NotFoundException'],
-      ['an RSA algorithm', () => kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })), 'ValidationException'],
+      [
+        'an RSA algorithm',
+        () => kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })),
+        'ValidationException',
+      ],
       ['a dry run', () => kms.send(new EncryptCommand({ KeyId: key!.KeyId, Plaintext: Buffer.from('x'), DryRun: true })), 'DryRunOperationException'],
     ];
     for (const [what, call, name, message] of cases) {
@@ -313,20 +363,37 @@ describe('the KMS API', () => {
     await assert.rejects(describe('[]'), fails('SerializationException'));
     await assert.rejects(describe('{"KeyId": 5}'), fails('SerializationException'));
     await assert.rejects(describe('{}'), fails('ValidationException', /Member must not be null/));
-    await assert.rejects(withBody('{"KeyId":"alias/aws/ecr","Plaintext":"not base64!"}').send(new EncryptCommand({ KeyId: 'x', Plaintext: Buffer.from('x') })), fails('SerializationException', /base64/));
-    await assert.rejects(withBody('{"KeyId":"alias/aws/ecr","Plaintext":"eA==","EncryptionContext":{"a":1}}').send(new EncryptCommand({ KeyId: 'x', Plaintext: Buffer.from('x') })), fails('SerializationException'));
+    await assert.rejects(
+      withBody('{"KeyId":"alias/aws/ecr","Plaintext":"not base64!"}').send(new EncryptCommand({ KeyId: 'x', Plaintext: Buffer.from('x') })),
+      fails('SerializationException', /base64/),
+    );
+    await assert.rejects(
+      withBody('{"KeyId":"alias/aws/ecr","Plaintext":"eA==","EncryptionContext":{"a":1}}').send(
+        new EncryptCommand({ KeyId: 'x', Plaintext: Buffer.from('x') }),
+      ),
+      fails('SerializationException'),
+    );
 
-    const unsigned = await fetch(berth.url, { method: 'POST', headers: { 'X-Amz-Target': 'TrentService.ListKeys', 'Content-Type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const unsigned = await fetch(berth.url, {
+      method: 'POST',
+      headers: { 'X-Amz-Target': 'TrentService.ListKeys', 'Content-Type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
     assert.equal(unsigned.status, 403);
     assert.equal(((await unsigned.json()) as { __type: string }).__type, 'MissingAuthenticationTokenException');
-    const unknown = await fetch(berth.url, { method: 'POST', headers: { 'X-Amz-Target': 'TrentService.ReEncrypt', 'Content-Type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const unknown = await fetch(berth.url, {
+      method: 'POST',
+      headers: { 'X-Amz-Target': 'TrentService.ReEncrypt', 'Content-Type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
     assert.equal(unknown.status, 400);
     assert.equal(((await unknown.json()) as { __type: string }).__type, 'UnknownOperationException');
   });
 
   it('works from the aws CLI', async () => {
     const env = awsCliEnv(berth);
-    const aws = async (...args: string[]) => JSON.parse((await run('aws', ['kms', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
+    const aws = async (...args: string[]) =>
+      JSON.parse((await run('aws', ['kms', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
     const created = (await aws('create-key', '--description', 'from the cli')).KeyMetadata as { KeyId: string; Arn: string };
     await aws('create-alias', '--alias-name', 'alias/cli', '--target-key-id', created.KeyId);
     assert.equal(((await aws('describe-key', '--key-id', 'alias/cli')).KeyMetadata as { Arn: string }).Arn, created.Arn);
@@ -344,7 +411,9 @@ describe('the KMS API', () => {
     const dk = await aws('generate-data-key', '--key-id', created.KeyId, '--key-spec', 'AES_256');
     assert.equal(Buffer.from(dk.Plaintext as string, 'base64').length, 32);
     await aws('disable-key', '--key-id', created.KeyId);
-    const err = await run('aws', ['kms', 'decrypt', '--ciphertext-blob', `fileb://${join(dir, 'blob.bin')}`, '--encryption-context', 'app=cli'], { env }).catch((e: { stderr: string }) => e);
+    const err = await run('aws', ['kms', 'decrypt', '--ciphertext-blob', `fileb://${join(dir, 'blob.bin')}`, '--encryption-context', 'app=cli'], { env }).catch(
+      (e: { stderr: string }) => e,
+    );
     assert.match((err as { stderr: string }).stderr, /\(DisabledException\) when calling the Decrypt operation/);
     const missing = await run('aws', ['kms', 'describe-key', '--key-id', 'alias/nope'], { env }).catch((e: { stderr: string }) => e);
     assert.match((missing as { stderr: string }).stderr, /\(NotFoundException\) when calling the DescribeKey operation: Alias '.*alias\/nope' is not found/);
@@ -355,18 +424,26 @@ describe('the KMS API', () => {
     await kms.send(new CreateAliasCommand({ AliasName: 'alias/other-node', TargetKeyId: key!.KeyId }));
     const creds = adminCredentials(berth);
     const node = await startBerth({
-      env: { BERTH_KMS_PROVIDER: 'aws', BERTH_KMS_ENDPOINT: berth.url, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, BERTH_AUTHZ_CACHE_SECONDS: '1' },
+      env: {
+        BERTH_KMS_PROVIDER: 'aws',
+        BERTH_KMS_ENDPOINT: berth.url,
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        BERTH_AUTHZ_CACHE_SECONDS: '1',
+      },
     });
     try {
       const ecr = ecrClient(node);
-      await ecr.send(new CreateRepositoryCommand({ repositoryName: 'remote/app', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/other-node' } }));
+      await ecr.send(
+        new CreateRepositoryCommand({ repositoryName: 'remote/app', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/other-node' } }),
+      );
       await ecr.send(new CreateRepositoryCommand({ repositoryName: 'remote/default', encryptionConfiguration: { encryptionType: 'KMS' } }));
       const repos = (await ecr.send(new DescribeRepositoriesCommand({}))).repositories!;
       const managed = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ecr' }))).KeyMetadata!;
-      assert.deepEqual(
-        Object.fromEntries(repos.map((r) => [r.repositoryName, r.encryptionConfiguration?.kmsKey])),
-        { 'remote/app': key!.Arn, 'remote/default': managed.Arn },
-      );
+      assert.deepEqual(Object.fromEntries(repos.map((r) => [r.repositoryName, r.encryptionConfiguration?.kmsKey])), {
+        'remote/app': key!.Arn,
+        'remote/default': managed.Arn,
+      });
       const data = randomBytes(5000);
       assert.equal((await pushBlob(node.url, 'remote/app', data)).status, 201);
       const got = await getBlob(node.url, 'remote/app', sha256(data));

@@ -47,7 +47,9 @@ describe('KMS keys from an AWS KMS endpoint (kmsProvider aws)', () => {
   });
 
   it('checks the key with the KMS at creation and records its ARN', async () => {
-    const r = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'remote/app', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/images' } }));
+    const r = await ecr.send(
+      new CreateRepositoryCommand({ repositoryName: 'remote/app', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/images' } }),
+    );
     assert.deepEqual(r.repository?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
     await assert.rejects(
       ecr.send(new CreateRepositoryCommand({ repositoryName: 'remote/none', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/missing' } })),
@@ -65,7 +67,10 @@ describe('KMS keys from an AWS KMS endpoint (kmsProvider aws)', () => {
     assert.ok(back.body.equals(data));
     const kmsDir = join(registry.dataDir, 'kms');
     const files = (await readdir(kmsDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
-    assert.ok(files.some((f) => f.name === sha256(data).slice(7)), 'stored in the key\'s own store');
+    assert.ok(
+      files.some((f) => f.name === sha256(data).slice(7)),
+      "stored in the key's own store",
+    );
     for (const f of files) assert.ok(!(await readFile(join(f.parentPath, f.name))).includes(data.subarray(5000, 5048)), f.name);
   });
 

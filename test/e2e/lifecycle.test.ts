@@ -29,16 +29,36 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 const policy = (rules: object[]) => JSON.stringify({ rules }, null, 2);
 const RULES = [
-  { rulePriority: 1, description: 'keep every prod image', selection: { tagStatus: 'tagged', tagPrefixList: ['prod'], countType: 'imageCountMoreThan', countNumber: 9999 }, action: { type: 'expire' } },
-  { rulePriority: 2, description: 'keep the newest two v images', selection: { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 2 }, action: { type: 'expire' } },
-  { rulePriority: 3, description: 'keep one untagged image', selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+  {
+    rulePriority: 1,
+    description: 'keep every prod image',
+    selection: { tagStatus: 'tagged', tagPrefixList: ['prod'], countType: 'imageCountMoreThan', countNumber: 9999 },
+    action: { type: 'expire' },
+  },
+  {
+    rulePriority: 2,
+    description: 'keep the newest two v images',
+    selection: { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 2 },
+    action: { type: 'expire' },
+  },
+  {
+    rulePriority: 3,
+    description: 'keep one untagged image',
+    selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 },
+    action: { type: 'expire' },
+  },
 ];
 
 /** Pushes a distinct one-config image; returns its digest. Pushes are spaced so push times differ. */
 async function pushImage(berth: BerthProcess, ecr: ECRClient, repo: string, seed: string, tag?: string): Promise<string> {
   const config = Buffer.from(JSON.stringify({ seed }));
   await pushBlob(berth.url, repo, config);
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [],
+  });
   await ecr.send(new PutImageCommand({ repositoryName: repo, imageManifest: manifest, ...(tag !== undefined && { imageTag: tag }) }));
   await sleep(5);
   return sha256(manifest);
@@ -111,11 +131,21 @@ describe('lifecycle policies applied', () => {
     assert.deepEqual(preview.previewResults?.[1]?.imageTags, ['v1']);
     assert.equal(preview.summary?.expiringImageTotalCount, 3);
     const page = await ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'app/web', maxResults: 2, filter: { tagStatus: 'TAGGED' } }));
-    assert.deepEqual(page.previewResults?.map((r) => r.imageDigest), [d.v1, d.v2]);
+    assert.deepEqual(
+      page.previewResults?.map((r) => r.imageDigest),
+      [d.v1, d.v2],
+    );
     assert.equal(page.nextToken, undefined);
     assert.equal((await imageDigests(ecr, 'app/web')).size, 8, 'a preview deletes nothing');
     await assert.rejects(
-      ecr.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: 'app/web', lifecyclePolicyText: policy([{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 0 }, action: { type: 'expire' } }]) })),
+      ecr.send(
+        new StartLifecyclePolicyPreviewCommand({
+          repositoryName: 'app/web',
+          lifecyclePolicyText: policy([
+            { rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 0 }, action: { type: 'expire' } },
+          ]),
+        }),
+      ),
       { name: 'InvalidParameterException' },
     );
   });
@@ -126,12 +156,18 @@ describe('lifecycle policies applied', () => {
     assert.equal((await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app/web' }))).lastEvaluatedAt?.getTime(), 0);
     const args = [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--json'];
     const dry = JSON.parse((await run(process.execPath, [...args, '--dry-run'])).stdout) as Array<{ expired: Array<{ digest: string }>; evaluated: number }>;
-    assert.deepEqual(dry[0]!.expired.map((a) => a.digest), [d.untaggedOld, d.v1, d.v2]);
+    assert.deepEqual(
+      dry[0]!.expired.map((a) => a.digest),
+      [d.untaggedOld, d.v1, d.v2],
+    );
     assert.equal(dry[0]!.evaluated, 7, 'the signature goes with its subject and is not evaluated on its own');
     assert.equal((await imageDigests(ecr, 'app/web')).size, 8, 'a dry run deletes nothing');
 
     const runFrom = Date.now();
-    const real = JSON.parse((await run(process.execPath, [...args, '--repository', 'app/web'])).stdout) as Array<{ expired: unknown[]; referrersExpired: number }>;
+    const real = JSON.parse((await run(process.execPath, [...args, '--repository', 'app/web'])).stdout) as Array<{
+      expired: unknown[];
+      referrersExpired: number;
+    }>;
     const runTo = Date.now();
     assert.equal(real[0]!.expired.length, 3);
     assert.equal(real[0]!.referrersExpired, 1);
@@ -142,7 +178,10 @@ describe('lifecycle policies applied', () => {
 
     const again = JSON.parse((await run(process.execPath, args)).stdout) as Array<{ expired: unknown[] }>;
     assert.equal(again[0]!.expired.length, 0, 'a second run finds nothing more');
-    await assert.rejects(run(process.execPath, [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--repository', 'no/such']), (e: Error & { stderr: string }) => /does not exist/.test(e.stderr));
+    await assert.rejects(
+      run(process.execPath, [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--repository', 'no/such']),
+      (e: Error & { stderr: string }) => /does not exist/.test(e.stderr),
+    );
   });
 
   it('records pull times, shown as lastRecordedPullTime', async () => {
@@ -173,7 +212,9 @@ describe('lifecycle policies evaluated by the server on its interval', () => {
     await ecr.send(
       new PutLifecyclePolicyCommand({
         repositoryName: 'ci/cache',
-        lifecyclePolicyText: policy([{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } }]),
+        lifecyclePolicyText: policy([
+          { rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+        ]),
       }),
     );
     // The server evaluates every second, but on a loaded machine a run may start and finish much
@@ -190,7 +231,10 @@ describe('lifecycle policies evaluated by the server on its interval', () => {
     });
     assert.ok(between(evaluated, policyFrom, Date.now()));
     const logged = await waitFor('the server to log both expiries', () => {
-      const lines = berth.output().split('\n').filter((l) => l.includes('lifecycle expired image'));
+      const lines = berth
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('lifecycle expired image'));
       return lines.length >= 2 && lines;
     });
     assert.deepEqual(logged.map((l) => /"digest":"(sha256:[0-9a-f]{64})"/.exec(l)?.[1]).sort(), [keep[0]!, keep[1]!].sort());

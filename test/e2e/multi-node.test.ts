@@ -93,9 +93,17 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     const config = Buffer.from('{"n":1}');
     await pushBlob(a.url, 'multi/frozen', config);
     const manifest = (n: number) =>
-      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [], annotations: { n: String(n) } });
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [],
+        annotations: { n: String(n) },
+      });
     await ecrClient(a).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(1), imageTag: 'v1' }));
-    await assert.rejects(ecrClient(b).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(2), imageTag: 'v1' })), { name: 'ImageTagAlreadyExistsException' });
+    await assert.rejects(ecrClient(b).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(2), imageTag: 'v1' })), {
+      name: 'ImageTagAlreadyExistsException',
+    });
   });
 
   it('lets a surviving node finish an upload whose node was killed mid-way', async () => {
@@ -109,7 +117,11 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     const status = await request(uploadUrl(b.url, path));
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), `0-${half - 1}`);
-    const rest = await request(uploadUrl(b.url, path), { method: 'PATCH', headers: { 'Content-Range': `${half}-${data.length - 1}` }, body: asBody(data.subarray(half)) });
+    const rest = await request(uploadUrl(b.url, path), {
+      method: 'PATCH',
+      headers: { 'Content-Range': `${half}-${data.length - 1}` },
+      body: asBody(data.subarray(half)),
+    });
     assert.equal(rest.status, 202);
     const done = await request(uploadUrl(b.url, path, `digest=${sha256(data)}`), { method: 'PUT' });
     assert.equal(done.status, 201, done.body.toString());
@@ -153,7 +165,11 @@ describe('nodes on PostgreSQL and S3', { skip: !pg ? 'PostgreSQL is not installe
     const first = await request(location, { method: 'PATCH', headers: { 'Content-Range': `0-${cut - 1}` }, body: asBody(data.subarray(0, cut)) });
     assert.equal(first.status, 202);
     const path = new URL(first.headers.get('location')!, a.url).pathname;
-    const rest = await request(uploadUrl(b.url, path), { method: 'PATCH', headers: { 'Content-Range': `${cut}-${data.length - 1}` }, body: asBody(data.subarray(cut)) });
+    const rest = await request(uploadUrl(b.url, path), {
+      method: 'PATCH',
+      headers: { 'Content-Range': `${cut}-${data.length - 1}` },
+      body: asBody(data.subarray(cut)),
+    });
     assert.equal(rest.status, 202, rest.body.toString());
     const done = await request(uploadUrl(b.url, path, `digest=${sha256(data)}`), { method: 'PUT' });
     assert.equal(done.status, 201, done.body.toString());

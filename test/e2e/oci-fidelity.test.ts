@@ -116,10 +116,16 @@ describe('OCI protocol fidelity', () => {
       assert.equal((await getManifest(base, 'fid/batch', amd64)).status, 200);
       // Within one call, the index goes first and frees its children for the ids after it.
       const second = await admin.send(
-        new BatchDeleteImageCommand({ repositoryName: 'fid/batch', imageIds: [{ imageDigest: multi.indexDigest }, { imageDigest: amd64 }, { imageDigest: arm64 }] }),
+        new BatchDeleteImageCommand({
+          repositoryName: 'fid/batch',
+          imageIds: [{ imageDigest: multi.indexDigest }, { imageDigest: amd64 }, { imageDigest: arm64 }],
+        }),
       );
       assert.deepEqual(second.failures, []);
-      assert.deepEqual(second.imageIds?.map((i) => i.imageDigest), [multi.indexDigest, amd64, arm64]);
+      assert.deepEqual(
+        second.imageIds?.map((i) => i.imageDigest),
+        [multi.indexDigest, amd64, arm64],
+      );
     });
   });
 
@@ -235,9 +241,17 @@ describe('OCI protocol fidelity', () => {
     const children = [await imageParts('fid/rawindex'), await imageParts('fid/rawindex')];
     for (const c of children) assert.equal((await pushManifest(base, 'fid/rawindex', c.digest, c.manifest, OCI_MANIFEST)).status, 201);
     const index = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.index, manifests: children.map((c) => ({ mediaType: OCI_MANIFEST, digest: c.digest, size: c.manifest.length })) }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.index,
+        manifests: children.map((c) => ({ mediaType: OCI_MANIFEST, digest: c.digest, size: c.manifest.length })),
+      }),
     );
-    const r = await request(`${base}/v2/fid/rawindex/manifests/${sha256(index)}?tag=v1`, { method: 'PUT', headers: { 'Content-Type': OCI_INDEX }, body: index.toString() });
+    const r = await request(`${base}/v2/fid/rawindex/manifests/${sha256(index)}?tag=v1`, {
+      method: 'PUT',
+      headers: { 'Content-Type': OCI_INDEX },
+      body: index.toString(),
+    });
     assert.equal(r.status, 201);
     assert.equal(r.headers.get('oci-tag'), 'v1');
     const refused = await del('fid/rawindex', children[0]!.digest);

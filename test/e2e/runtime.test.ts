@@ -22,7 +22,10 @@ const bundled = join(repoRoot, 'node_modules', '.bin', 'node');
 
 /** [major, minor, patch] of "v22.15.0", "22.15.0" or ">=22.15.0". */
 function parts(v: string): number[] {
-  return v.replace(/^[^0-9]*/, '').split('.').map(Number);
+  return v
+    .replace(/^[^0-9]*/, '')
+    .split('.')
+    .map(Number);
 }
 function atLeast(v: string, min: string): boolean {
   const [a, b] = [parts(v), parts(min)];
@@ -108,14 +111,20 @@ describe('runtime', () => {
 
     it('a plain start (local disk, Berth KMS) loads no AWS SDK', async () => {
       const modules = await modulesLoadedBy({});
-      assert.ok(modules.some((m) => m.includes('/node_modules/better-sqlite3/')), 'the recorder saw a CommonJS dependency load');
+      assert.ok(
+        modules.some((m) => m.includes('/node_modules/better-sqlite3/')),
+        'the recorder saw a CommonJS dependency load',
+      );
       assert.deepEqual(sdk(modules), []);
     });
 
     it('kmsProvider aws loads the KMS client', async () => {
       // Nothing listens on port 9: the start does not call the KMS.
       const modules = await modulesLoadedBy({ BERTH_KMS_PROVIDER: 'aws', BERTH_KMS_ENDPOINT: 'http://127.0.0.1:9' });
-      assert.ok(sdk(modules).some((m) => m.includes('/node_modules/@aws-sdk/client-kms/')), 'client-kms loaded');
+      assert.ok(
+        sdk(modules).some((m) => m.includes('/node_modules/@aws-sdk/client-kms/')),
+        'client-kms loaded',
+      );
       assert.ok(!sdk(modules).some((m) => m.includes('/node_modules/@aws-sdk/client-s3/')), 'client-s3 not loaded');
     });
   });

@@ -99,7 +99,10 @@ describe('encryption at rest on S3', { skip: unavailable ?? false }, () => {
     assert.equal((await pushBlob(viaBerth.url, 'plain/app', data)).status, 201);
 
     const stored = (await objectsOf('berthkms', digest)).sort();
-    assert.deepEqual(stored, [`${prefix}/berthkms/blobs/sha256/${digest.slice(7)}`, `${prefix}/berthkms/kms/${key.KeyId}/blobs/sha256/${digest.slice(7)}`].sort());
+    assert.deepEqual(
+      stored,
+      [`${prefix}/berthkms/blobs/sha256/${digest.slice(7)}`, `${prefix}/berthkms/kms/${key.KeyId}/blobs/sha256/${digest.slice(7)}`].sort(),
+    );
     const sealed = await raw.send(new GetObjectCommand({ Bucket: server.bucket, Key: stored.find((k) => k.includes('/kms/')) }));
     const bytes = Buffer.from(await sealed.Body!.transformToByteArray());
     assert.ok(!bytes.includes(data.subarray(1000, 1048)), 'no plaintext in the sealed object');

@@ -101,7 +101,10 @@ describe('scanner robustness', () => {
     for (const [tag, layer] of cases) await pushImage('broken/layers', tag, layer, 'application/vnd.oci.image.layer.v1.tar+gzip');
     await pushImage('broken/layers', 'whole', whole, 'application/vnd.oci.image.layer.v1.tar+gzip');
     for (const tag of [...cases.map(([t]) => t), 'whole']) {
-      await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 120, minDelay: 1, maxDelay: 2 }, { repositoryName: 'broken/layers', imageId: { imageTag: tag } }).catch(() => undefined);
+      await waitUntilImageScanComplete(
+        { client: ecr, maxWaitTime: 120, minDelay: 1, maxDelay: 2 },
+        { repositoryName: 'broken/layers', imageId: { imageTag: tag } },
+      ).catch(() => undefined);
     }
     for (const [tag] of cases) {
       const status = await scanStatus('broken/layers', tag);

@@ -45,7 +45,13 @@ const LOCKFILE = JSON.stringify({
 });
 
 function osv(id: string, ecosystem: string, name: string, events: object[], extra: object = {}): object {
-  return { id, modified: '2026-01-01T00:00:00Z', summary: `${name} is vulnerable`, affected: [{ package: { ecosystem, name }, ranges: [{ type: 'ECOSYSTEM', events }] }], ...extra };
+  return {
+    id,
+    modified: '2026-01-01T00:00:00Z',
+    summary: `${name} is vulnerable`,
+    affected: [{ package: { ecosystem, name }, ranges: [{ type: 'ECOSYSTEM', events }] }],
+    ...extra,
+  };
 }
 
 const ADVISORIES = [
@@ -113,7 +119,11 @@ describe('vulnerability scanning', () => {
     assert.equal(res.imageScanStatus?.status, 'COMPLETE');
     const findings = res.imageScanFindings?.findings ?? [];
     const byName = Object.fromEntries(findings.map((f) => [`${f.name} ${f.attributes?.find((a) => a.key === 'package_name')?.value}`, f]));
-    assert.deepEqual(Object.keys(byName).sort(), ['CVE-2021-0003 lodash', 'CVE-2024-0001 libssl3', 'CVE-2024-0001 openssl'], 'zlib is fixed, bash is another release, left-pad has no advisory');
+    assert.deepEqual(
+      Object.keys(byName).sort(),
+      ['CVE-2021-0003 lodash', 'CVE-2024-0001 libssl3', 'CVE-2024-0001 openssl'],
+      'zlib is fixed, bash is another release, left-pad has no advisory',
+    );
     assert.equal(byName['CVE-2024-0001 openssl']!.severity, 'CRITICAL');
     assert.equal(byName['CVE-2021-0003 lodash']!.severity, 'HIGH');
     const attrs = Object.fromEntries(byName['CVE-2024-0001 openssl']!.attributes!.map((a) => [a.key, a.value]));
@@ -125,30 +135,67 @@ describe('vulnerability scanning', () => {
 
     const page = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' }, maxResults: 2 }));
     assert.equal(page.imageScanFindings?.findings?.length, 2);
-    const rest = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' }, maxResults: 2, nextToken: page.nextToken! }));
+    const rest = await ecr.send(
+      new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' }, maxResults: 2, nextToken: page.nextToken! }),
+    );
     assert.equal(rest.imageScanFindings?.findings?.length, 1);
 
     const described = await ecr.send(new DescribeImagesCommand({ repositoryName: 'team/api', imageIds: [{ imageTag: 'v1' }] }));
     assert.equal(described.imageDetails?.[0]?.imageScanStatus?.status, 'COMPLETE');
     assert.deepEqual(described.imageDetails?.[0]?.imageScanFindingsSummary?.findingSeverityCounts, { CRITICAL: 2, HIGH: 1 });
-    await assert.rejects(ecr.send(new StartImageScanCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } })), (e: Error) => e.name === 'LimitExceededException' && /scan quota/.test(e.message));
+    await assert.rejects(
+      ecr.send(new StartImageScanCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } })),
+      (e: Error) => e.name === 'LimitExceededException' && /scan quota/.test(e.message),
+    );
   });
 
   it('scans on demand, readable from the AWS CLI', async () => {
-    const layer = gzipSync(tar([{ path: 'etc/os-release', data: OS_RELEASE }, { path: 'app/package-lock.json', data: LOCKFILE }]));
+    const layer = gzipSync(
+      tar([
+        { path: 'etc/os-release', data: OS_RELEASE },
+        { path: 'app/package-lock.json', data: LOCKFILE },
+      ]),
+    );
     await pushImage('team/manual', 'v1', [layer]);
-    await assert.rejects(ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/manual', imageId: { imageTag: 'v1' } })), { name: 'ScanNotFoundException' });
+    await assert.rejects(ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/manual', imageId: { imageTag: 'v1' } })), {
+      name: 'ScanNotFoundException',
+    });
     const env = awsCliEnv(berth);
-    const started = JSON.parse((await run('aws', ['ecr', 'start-image-scan', '--repository-name', 'team/manual', '--image-id', 'imageTag=v1', '--output', 'json'], { env })).stdout) as { imageScanStatus: { status: string } };
+    const started = JSON.parse(
+      (await run('aws', ['ecr', 'start-image-scan', '--repository-name', 'team/manual', '--image-id', 'imageTag=v1', '--output', 'json'], { env })).stdout,
+    ) as { imageScanStatus: { status: string } };
     assert.equal(started.imageScanStatus.status, 'IN_PROGRESS');
     await run('aws', ['ecr', 'wait', 'image-scan-complete', '--repository-name', 'team/manual', '--image-id', 'imageTag=v1'], { env });
-    const { stdout } = await run('aws', ['ecr', 'describe-image-scan-findings', '--repository-name', 'team/manual', '--image-id', 'imageTag=v1', '--query', 'imageScanFindings.findings[].name', '--output', 'json'], { env });
+    const { stdout } = await run(
+      'aws',
+      [
+        'ecr',
+        'describe-image-scan-findings',
+        '--repository-name',
+        'team/manual',
+        '--image-id',
+        'imageTag=v1',
+        '--query',
+        'imageScanFindings.findings[].name',
+        '--output',
+        'json',
+      ],
+      { env },
+    );
     assert.deepEqual(JSON.parse(stdout), ['CVE-2021-0003']);
   });
 
   it('re-evaluates stored inventories under CONTINUOUS_SCAN when advisories change, without re-reading layers', async () => {
-    await ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: 'team/*', filterType: 'WILDCARD' }] }] }));
-    await vulndbImport([osv('GHSA-left-pad', 'npm', 'left-pad', [{ introduced: '1.0.0' }, { fixed: '1.3.1' }], { database_specific: { severity: 'HIGH' } })], 'later');
+    await ecr.send(
+      new PutRegistryScanningConfigurationCommand({
+        scanType: 'ENHANCED',
+        rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: 'team/*', filterType: 'WILDCARD' }] }],
+      }),
+    );
+    await vulndbImport(
+      [osv('GHSA-left-pad', 'npm', 'left-pad', [{ introduced: '1.0.0' }, { fixed: '1.3.1' }], { database_specific: { severity: 'HIGH' } })],
+      'later',
+    );
     // Re-evaluation runs in the background: wait for its outcome; the deadline only ends a hang.
     const names = await waitFor('re-evaluation to find GHSA-left-pad', async () => {
       const res = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'team/api', imageId: { imageDigest: image } }));
@@ -162,7 +209,13 @@ describe('vulnerability scanning', () => {
     assert.equal(leftPad?.fixAvailable, 'YES');
     assert.equal(leftPad?.packageVulnerabilityDetails?.vulnerablePackages?.[0]?.fixedInVersion, '1.3.1');
     const status = (await run(process.execPath, [cliPath, 'vulndb', 'status', '--data-dir', berth.dataDir, '--json'])).stdout;
-    assert.deepEqual((JSON.parse(status) as Array<{ name: string; advisories: number }>).map((s) => [s.name, s.advisories]), [['fixtures', 4], ['later', 1]]);
+    assert.deepEqual(
+      (JSON.parse(status) as Array<{ name: string; advisories: number }>).map((s) => [s.name, s.advisories]),
+      [
+        ['fixtures', 4],
+        ['later', 1],
+      ],
+    );
   });
 
   it('scans a Debian bookworm root file system packed from a real dpkg status, and an Alpine image with Python packages', async () => {
@@ -187,8 +240,18 @@ describe('vulnerability scanning', () => {
       'real',
     );
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'base/debian', imageScanningConfiguration: { scanOnPush: true } }));
-    await pushImage('base/debian', 'bookworm', [gzipSync(tar([{ path: 'etc/os-release', data: osRelease }, { path: 'var/lib/dpkg/status', data: status }]))]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' } });
+    await pushImage('base/debian', 'bookworm', [
+      gzipSync(
+        tar([
+          { path: 'etc/os-release', data: osRelease },
+          { path: 'var/lib/dpkg/status', data: status },
+        ]),
+      ),
+    ]);
+    await waitUntilImageScanComplete(
+      { client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 },
+      { repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' } },
+    );
     const debian = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'base/debian', imageId: { imageTag: 'bookworm' }, maxResults: 1000 }));
     const debianNames = [
       ...(debian.imageScanFindings?.findings ?? []).map((f) => f.name),
@@ -207,7 +270,10 @@ describe('vulnerability scanning', () => {
     );
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'base/alpine', imageScanningConfiguration: { scanOnPush: true } }));
     await pushImage('base/alpine', '3.19', [layer]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } });
+    await waitUntilImageScanComplete(
+      { client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 },
+      { repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } },
+    );
     const alpine = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'base/alpine', imageId: { imageTag: '3.19' } }));
     // The registry is ENHANCED by now (the test before): findings come in the enhanced shape.
     const alpineNames = (alpine.imageScanFindings?.enhancedFindings ?? []).map((f) => f.packageVulnerabilityDetails?.vulnerabilityId).sort();
@@ -221,7 +287,10 @@ describe('vulnerability scanning', () => {
     for await (const c of hugeZeroFileTar('var/log/lastlog', 512 * 1024 * 1024).pipe(createGzip({ level: 9 }))) chunks.push(c as Buffer);
     const bomb = Buffer.concat(chunks);
     await pushImage('evil/bomb', 'v1', [bomb]);
-    await waitUntilImageScanComplete({ client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 }, { repositoryName: 'evil/bomb', imageId: { imageTag: 'v1' } }).catch(() => undefined);
+    await waitUntilImageScanComplete(
+      { client: ecr, maxWaitTime: 300, minDelay: 1, maxDelay: 2 },
+      { repositoryName: 'evil/bomb', imageId: { imageTag: 'v1' } },
+    ).catch(() => undefined);
     const res = await ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'evil/bomb', imageId: { imageTag: 'v1' } }));
     assert.equal(res.imageScanStatus?.status, 'FAILED');
     assert.match(res.imageScanStatus?.description ?? '', /limit|ratio/i);

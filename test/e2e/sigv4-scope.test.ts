@@ -5,7 +5,15 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DetachUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DetachUserPolicyCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import assert from 'node:assert/strict';
@@ -29,7 +37,11 @@ interface SignedCall {
 }
 
 /** A JSON-protocol POST signed as the SDK signs, optionally leaving some headers unsigned. */
-async function signedFetch(berth: BerthProcess, creds: Credentials, call: SignedCall): Promise<{ status: number; json: { __type?: string; message?: string } }> {
+async function signedFetch(
+  berth: BerthProcess,
+  creds: Credentials,
+  call: SignedCall,
+): Promise<{ status: number; json: { __type?: string; message?: string } }> {
   const url = new URL(berth.url);
   const body = JSON.stringify(call.body);
   const signer = new SignatureV4({ service: call.service ?? 'ecr', region: call.region ?? berth.region, credentials: creds, sha256: Sha256 });
@@ -84,7 +96,10 @@ describe('SigV4: signed headers', () => {
     const creds = adminCredentials(berth);
     const call = { target: `${ECR_TARGET}DescribeRepositories`, body: {} };
     const noDate = await signedFetch(berth, creds, { ...call, unsigned: ['x-amz-date'] });
-    assert.deepEqual([noDate.status, noDate.json.__type, noDate.json.message], [400, 'InvalidSignatureException', "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."]);
+    assert.deepEqual(
+      [noDate.status, noDate.json.__type, noDate.json.message],
+      [400, 'InvalidSignatureException', "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."],
+    );
     const noHost = await signedFetch(berth, creds, { ...call, unsigned: ['host'] });
     assert.deepEqual([noHost.status, noHost.json.__type], [400, 'InvalidSignatureException']);
     assert.match(noHost.json.message ?? '', /'Host' or ':authority' must be a 'SignedHeader'/);
@@ -108,16 +123,23 @@ describe('SigV4: the region of the signature', () => {
 
   it('the JSON API and /v2 address the same registry: the server region', async () => {
     const env = awsCliEnv(berth);
-    const created = JSON.parse((await run('aws', ['ecr', 'create-repository', '--repository-name', 'south/app', '--region', 'ap-south-1', '--output', 'json'], { env })).stdout) as {
+    const created = JSON.parse(
+      (await run('aws', ['ecr', 'create-repository', '--repository-name', 'south/app', '--region', 'ap-south-1', '--output', 'json'], { env })).stdout,
+    ) as {
       repository: { repositoryArn: string };
     };
     assert.match(created.repository.repositoryArn, /^arn:aws:ecr:ap-south-1:\d{12}:repository\/south\/app$/);
     const img = makeImage('south/app', 'v1', [Buffer.from('layer of the south')]);
     await pushImage(berth.url, img);
-    const described = JSON.parse((await run('aws', ['ecr', 'describe-images', '--repository-name', 'south/app', '--region', 'ap-south-1', '--output', 'json'], { env })).stdout) as {
+    const described = JSON.parse(
+      (await run('aws', ['ecr', 'describe-images', '--repository-name', 'south/app', '--region', 'ap-south-1', '--output', 'json'], { env })).stdout,
+    ) as {
       imageDetails: Array<{ imageDigest: string; imageTags: string[] }>;
     };
-    assert.deepEqual(described.imageDetails.map((d) => [d.imageDigest, d.imageTags]), [[img.digest, ['v1']]]);
+    assert.deepEqual(
+      described.imageDetails.map((d) => [d.imageDigest, d.imageTags]),
+      [[img.digest, ['v1']]],
+    );
   });
 
   it('ECR Public and KMS take their own regions only', async () => {
@@ -125,7 +147,12 @@ describe('SigV4: the region of the signature', () => {
     const pub = await signedFetch(berth, creds, { target: 'SpencerFrontendService.DescribeRegistries', body: {}, service: 'ecr-public', region: 'ap-south-1' });
     assert.deepEqual([pub.status, pub.json.__type], [400, 'InvalidSignatureException']);
     assert.match(pub.json.message ?? '', /valid region, not 'ap-south-1'/);
-    const pubOk = await signedFetch(berth, creds, { target: 'SpencerFrontendService.DescribeRegistries', body: {}, service: 'ecr-public', region: 'us-east-1' });
+    const pubOk = await signedFetch(berth, creds, {
+      target: 'SpencerFrontendService.DescribeRegistries',
+      body: {},
+      service: 'ecr-public',
+      region: 'us-east-1',
+    });
     assert.equal(pubOk.status, 200, JSON.stringify(pubOk.json));
     const kms = await signedFetch(berth, creds, { target: 'TrentService.ListKeys', body: {}, service: 'kms', region: 'us-east-1' });
     assert.deepEqual([kms.status, kms.json.__type], [400, 'InvalidSignatureException']);

@@ -8,16 +8,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import {
-  blobPath,
-  buildImageLayout,
-  buildIndexLayout,
-  hashFile,
-  MediaTypes,
-  readLayoutRef,
-  type BuiltImage,
-  type BuiltIndex,
-} from './helpers/oci-layout.js';
+import { blobPath, buildImageLayout, buildIndexLayout, hashFile, MediaTypes, readLayoutRef, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
 import { catalog, errorCode, getBlob, getManifest, listTags, sha256 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 

@@ -116,13 +116,24 @@ describe('slow clients are cut off', () => {
 
   for (const [what, auth, status, type] of [
     ['no credentials', [], 403, 'MissingAuthenticationTokenException'],
-    ['an unknown access key', ['Authorization: AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY000000/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00'], 400, 'UnrecognizedClientException'],
+    [
+      'an unknown access key',
+      ['Authorization: AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY000000/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00'],
+      400,
+      'UnrecognizedClientException',
+    ],
   ] as const) {
     it(`refuses a large JSON-API body with ${what} before reading it (Content-Length)`, async () => {
       const c = await openRaw(berth.port);
       await write(
         c.socket,
-        requestHead(berth, ['POST / HTTP/1.1', `X-Amz-Target: ${ECR_TARGET}`, 'Content-Type: application/x-amz-json-1.1', ...auth, `Content-Length: ${30 * 1024 * 1024}`]),
+        requestHead(berth, [
+          'POST / HTTP/1.1',
+          `X-Amz-Target: ${ECR_TARGET}`,
+          'Content-Type: application/x-amz-json-1.1',
+          ...auth,
+          `Content-Length: ${30 * 1024 * 1024}`,
+        ]),
       );
       await write(c.socket, Buffer.alloc(16 * 1024, 0x20));
       // The answer comes while almost all of the declared 30 MiB is still unsent.
@@ -137,7 +148,13 @@ describe('slow clients are cut off', () => {
       const c = await openRaw(berth.port);
       await write(
         c.socket,
-        requestHead(berth, ['POST / HTTP/1.1', `X-Amz-Target: ${ECR_TARGET}`, 'Content-Type: application/x-amz-json-1.1', ...auth, 'Transfer-Encoding: chunked']),
+        requestHead(berth, [
+          'POST / HTTP/1.1',
+          `X-Amz-Target: ${ECR_TARGET}`,
+          'Content-Type: application/x-amz-json-1.1',
+          ...auth,
+          'Transfer-Encoding: chunked',
+        ]),
       );
       const chunk = 256 * 1024;
       await write(c.socket, `${chunk.toString(16)}\r\n${' '.repeat(chunk)}\r\n`);
@@ -163,7 +180,11 @@ describe('slow clients are cut off', () => {
     const c = await openRaw(berth.port);
     await write(
       c.socket,
-      requestHead(berth, ['POST /v2/slow/anon/blobs/uploads/?digest=sha256:' + '0'.repeat(64) + ' HTTP/1.1', 'Content-Type: application/octet-stream', `Content-Length: ${30 * 1024 * 1024}`]),
+      requestHead(berth, [
+        'POST /v2/slow/anon/blobs/uploads/?digest=sha256:' + '0'.repeat(64) + ' HTTP/1.1',
+        'Content-Type: application/octet-stream',
+        `Content-Length: ${30 * 1024 * 1024}`,
+      ]),
     );
     const head = await within(c.head, NEVER_MS, 'no answer before the body was sent');
     assert.match(head, /^HTTP\/1\.1 401 /);

@@ -126,11 +126,22 @@ describe('TLS', () => {
     const ca = ['--ca-bundle', join(pki, 'ca.crt'), '--output', 'json'];
     const policy = {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['ecr:GetAuthorizationToken', 'ecr:DescribeRepositories', 'ecr:BatchGetImage'], Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['ecr:GetAuthorizationToken', 'ecr:DescribeRepositories', 'ecr:BatchGetImage'],
+          Resource: '*',
+          Condition: { Bool: { 'aws:SecureTransport': 'true' } },
+        },
+      ],
     };
     await run('aws', ['iam', 'create-user', '--user-name', 'tls-only', ...ca], { env });
-    await run('aws', ['iam', 'put-user-policy', '--user-name', 'tls-only', '--policy-name', 'tls', '--policy-document', JSON.stringify(policy), ...ca], { env });
-    const key = JSON.parse((await run('aws', ['iam', 'create-access-key', '--user-name', 'tls-only', ...ca], { env })).stdout) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } };
+    await run('aws', ['iam', 'put-user-policy', '--user-name', 'tls-only', '--policy-name', 'tls', '--policy-document', JSON.stringify(policy), ...ca], {
+      env,
+    });
+    const key = JSON.parse((await run('aws', ['iam', 'create-access-key', '--user-name', 'tls-only', ...ca], { env })).stdout) as {
+      AccessKey: { AccessKeyId: string; SecretAccessKey: string };
+    };
     const userEnv = awsCliEnv(berth, { accessKeyId: key.AccessKey.AccessKeyId, secretAccessKey: key.AccessKey.SecretAccessKey });
     const described = JSON.parse((await run('aws', ['ecr', 'describe-repositories', ...ca], { env: userEnv })).stdout) as { repositories: unknown[] };
     assert.ok(described.repositories.length > 0, 'the Allow conditioned on TLS applies over HTTPS');
@@ -138,7 +149,11 @@ describe('TLS', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
         `${berth.url}/v2/tls/app/manifests/v1`,
-        { method: 'HEAD', ca: readFileSync(join(pki, 'ca.crt')), headers: { Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`, Accept: 'application/vnd.oci.image.manifest.v1+json' } },
+        {
+          method: 'HEAD',
+          ca: readFileSync(join(pki, 'ca.crt')),
+          headers: { Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -211,7 +226,11 @@ describe('TLS', () => {
       await moreRequests();
 
       // A bad replacement (a key that is not the certificate's) is refused and the old pair kept.
-      const refusals = (reason: string) => berth.output().split('\n').filter((l) => l.includes(`"reason":"${reason}"`) && l.includes('reload failed; still serving the previous certificate')).length;
+      const refusals = (reason: string) =>
+        berth
+          .output()
+          .split('\n')
+          .filter((l) => l.includes(`"reason":"${reason}"`) && l.includes('reload failed; still serving the previous certificate')).length;
       const before = { files: refusals('files changed'), sighup: refusals('SIGHUP') };
       await tlsInit();
       replaceFile(join(pki, 'server.crt'), join(live, 'server.crt'));
@@ -247,13 +266,26 @@ describe('TLS', () => {
     await run(process.execPath, [cliPath, 'tls', 'init', '--dir', other]);
     const dataDir = await tempDir();
     try {
-      const r = await run(process.execPath, [cliPath, 'serve', '--data-dir', dataDir, '--port', '0', '--tls-cert', join(pki, 'server.crt'), '--tls-key', join(other, 'server.key')]).then(
+      const r = await run(process.execPath, [
+        cliPath,
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--port',
+        '0',
+        '--tls-cert',
+        join(pki, 'server.crt'),
+        '--tls-key',
+        join(other, 'server.key'),
+      ]).then(
         () => assert.fail('serve started'),
         (e: { code: number; stderr: string }) => e,
       );
       assert.equal(r.code, 2);
       assert.match(r.stderr, /cannot be used together/);
-      const half = await run(process.execPath, [cliPath, 'verify-config', '--data-dir', dataDir], { env: { ...process.env, BERTH_TLS_CERT: join(pki, 'server.crt') } }).then(
+      const half = await run(process.execPath, [cliPath, 'verify-config', '--data-dir', dataDir], {
+        env: { ...process.env, BERTH_TLS_CERT: join(pki, 'server.crt') },
+      }).then(
         () => assert.fail('a certificate without a key was accepted'),
         (e: { code: number; stderr: string }) => e,
       );
@@ -272,7 +304,11 @@ describe('plain HTTP beyond loopback', () => {
   it('logs a warning once', async () => {
     // The later --host wins: every interface, still reachable on 127.0.0.1.
     berth = await startBerth({ args: ['--host', '0.0.0.0'] });
-    const warnings = () => berth.output().split('\n').filter((l) => l.includes('serving plain HTTP beyond this machine'));
+    const warnings = () =>
+      berth
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('serving plain HTTP beyond this machine'));
     await waitFor('the warning', () => (warnings().length > 0 ? true : undefined));
     for (let i = 0; i < 3; i++) await fetch(`${berth.url}/v2/`).then((r) => r.arrayBuffer());
     assert.equal(warnings().length, 1, berth.output());

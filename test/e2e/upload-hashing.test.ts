@@ -39,12 +39,17 @@ describe('uploads hashed off the event loop', () => {
   it('hashes 30 concurrent uploads of three flavours, each right, and refuses a wrong digest among them', async () => {
     const blobs = Array.from({ length: 30 }, (_, i) => randomBytes(MiB + i * 65_537));
     const statuses = await Promise.all(
-      blobs.map((b, i) => (i % 3 === 0 ? pushChunked('hash/many', b) : pushBlob(berth.url, 'hash/many', b, i % 3 === 1 ? 'put' : 'patch').then((r) => r.status))),
+      blobs.map((b, i) =>
+        i % 3 === 0 ? pushChunked('hash/many', b) : pushBlob(berth.url, 'hash/many', b, i % 3 === 1 ? 'put' : 'patch').then((r) => r.status),
+      ),
     );
     const liar = randomBytes(2 * MiB);
     const location = await startUpload(berth.url, 'hash/many');
     const lied = await request(uploadUrl(berth.url, location, `digest=${sha256(randomBytes(16))}`), { method: 'PUT', body: asBody(liar) });
-    assert.deepEqual(statuses, blobs.map(() => 201));
+    assert.deepEqual(
+      statuses,
+      blobs.map(() => 201),
+    );
     assert.equal(lied.status, 400);
     assert.equal(errorCode(lied), 'DIGEST_INVALID');
     for (const b of blobs) {

@@ -169,7 +169,7 @@ describe('encrypted blob store', () => {
     assert.deepEqual(await keyIdOf(freshDigest), b.id);
   });
 
-  it('rejects with the key ring\'s own error when a key may not be used', async () => {
+  it("rejects with the key ring's own error when a key may not be used", async () => {
     const dir = join(root, 'refused');
     const [a, b] = [newKey(), newKey()];
     const ring = keyRing(a);

@@ -13,8 +13,17 @@ import { Readable, pipeline } from 'node:stream';
 import { isDigest, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 import {
-  BlobIntegrityError, DEFAULT_CHUNK_SIZE, HEADER_SIZE, OpenTransform, chunkSizeLog2, cipherRangeFor,
-  isSealed, parseHeader, plaintextSize, unwrapDataKey, type BlobHeader,
+  BlobIntegrityError,
+  DEFAULT_CHUNK_SIZE,
+  HEADER_SIZE,
+  OpenTransform,
+  chunkSizeLog2,
+  cipherRangeFor,
+  isSealed,
+  parseHeader,
+  plaintextSize,
+  unwrapDataKey,
+  type BlobHeader,
 } from './chunk-format.js';
 import { StagedUploads, plaintextSizeOf } from './staged-upload.js';
 import { readAll, withSignal } from './stream-helpers.js';

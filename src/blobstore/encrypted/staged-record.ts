@@ -55,8 +55,7 @@ export function sideId(uploadId: string, label: string): string {
 }
 
 export const slotId = (uploadId: string, slot: 0 | 1): string => sideId(uploadId, `record.${slot}`);
-export const chunkObjectId = (uploadId: string, generation: number): string =>
-  generation === 0 ? uploadId : sideId(uploadId, `chunks.${generation}`);
+export const chunkObjectId = (uploadId: string, generation: number): string => (generation === 0 ? uploadId : sideId(uploadId, `chunks.${generation}`));
 
 function tailKey(dataKey: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), TAIL_INFO, 32));
@@ -113,8 +112,13 @@ export function parseRecord(raw: Buffer, uploadId: string): StagedRecord | undef
     raw,
   };
   // A tail is empty only before the first chunk: the final chunk is never an empty one after full ones.
-  if (!Number.isSafeInteger(r.seq) || !Number.isSafeInteger(r.chunks) || r.tailLength > header.chunkSize || (r.chunks > 0 && r.tailLength === 0)
-    || r.end !== HEADER_SIZE + r.chunks * (header.chunkSize + TAG_SIZE)) {
+  if (
+    !Number.isSafeInteger(r.seq) ||
+    !Number.isSafeInteger(r.chunks) ||
+    r.tailLength > header.chunkSize ||
+    (r.chunks > 0 && r.tailLength === 0) ||
+    r.end !== HEADER_SIZE + r.chunks * (header.chunkSize + TAG_SIZE)
+  ) {
     throw new BlobIntegrityError(`${label}: its record is inconsistent`);
   }
   return r;

@@ -33,9 +33,7 @@ import { PassThrough, Readable, Transform, Writable, addAbortSignal, pipeline, t
 import { Held, drained, readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import type { BlobStore, BlobWriter } from '../blob-store.js';
-import {
-  ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, OpenTransform, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey,
-} from './chunk-format.js';
+import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, OpenTransform, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { RECORD_FIXED_SIZE, chunkObjectId, encodeRecord, openTail, parseRecord, slotId, type StagedRecord } from './staged-record.js';
 import { STAGING_PREFIX_SIZE, createStagingCipher, parseStagingPrefix, stagingKey } from './staging-cipher.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
@@ -64,10 +62,14 @@ interface Opened {
 
 export function plaintextSizeOf(r: Resolved): number | undefined {
   switch (r.kind) {
-    case 'none': return undefined;
-    case 'empty': return 0;
-    case 'legacy': return r.stored - STAGING_PREFIX_SIZE;
-    case 'sealed': return r.record.chunks * r.record.header.chunkSize + r.record.tailLength;
+    case 'none':
+      return undefined;
+    case 'empty':
+      return 0;
+    case 'legacy':
+      return r.stored - STAGING_PREFIX_SIZE;
+    case 'sealed':
+      return r.record.chunks * r.record.header.chunkSize + r.record.tailLength;
   }
 }
 
@@ -105,8 +107,13 @@ export class StagedUploads {
     const { chunkSize } = record.header;
     const raw = await this.inner.readUpload(chunkObjectId(id, record.generation), signal);
     const run = {
-      firstChunk: 0, lastChunk: record.chunks - 1, finalChunk: record.chunks,
-      cipherStart: HEADER_SIZE, cipherEnd: record.end - 1, start: 0, end: record.chunks * chunkSize,
+      firstChunk: 0,
+      lastChunk: record.chunks - 1,
+      finalChunk: record.chunks,
+      cipherStart: HEADER_SIZE,
+      cipherEnd: record.end - 1,
+      start: 0,
+      end: record.chunks * chunkSize,
     };
     const open = new OpenTransform({ dataKey, chunkSize, run, label: `staged upload ${id}` });
     const out = new PassThrough();
@@ -248,7 +255,15 @@ export class StagedUploads {
       throw e;
     }
     const fresh: Opened = {
-      record: { generation, seq: sealedBefore?.seq ?? 0, chunks: 0, end: HEADER_SIZE, tailLength: 0, header: { chunkSize: this.chunkSize, keyId: key.id, raw: header }, raw: header },
+      record: {
+        generation,
+        seq: sealedBefore?.seq ?? 0,
+        chunks: 0,
+        end: HEADER_SIZE,
+        tailLength: 0,
+        header: { chunkSize: this.chunkSize, keyId: key.id, raw: header },
+        raw: header,
+      },
       slot: r.kind === 'sealed' ? r.slot : 1,
       dataKey,
       tail: Buffer.alloc(0),
@@ -285,7 +300,12 @@ export class StagedUploads {
    * before the failure is reported; a failing store leaves the old record (the bytes it took are dead).
    */
   private async sealInto(
-    id: string, at: Opened, w: BlobWriter, source: Readable, signal?: AbortSignal, always = false,
+    id: string,
+    at: Opened,
+    w: BlobWriter,
+    source: Readable,
+    signal?: AbortSignal,
+    always = false,
   ): Promise<{ appended: number; opened: Opened }> {
     const { chunkSize } = at.record.header;
     const sealer = new ChunkSealer({ dataKey: at.dataKey, chunkSize, index: at.record.chunks });

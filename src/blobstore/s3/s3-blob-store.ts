@@ -129,7 +129,15 @@ export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; pre
   async function putStaged(key: string, buf: PartBuffer, signal?: AbortSignal): Promise<Staged> {
     const md5 = buf.md5();
     const res = await s3.send(
-      new PutObjectCommand({ Bucket, Key: key, Body: buf.bytes(), ContentLength: buf.length, ContentMD5: md5.toString('base64'), ContentType: OCTET_STREAM, ...sse }),
+      new PutObjectCommand({
+        Bucket,
+        Key: key,
+        Body: buf.bytes(),
+        ContentLength: buf.length,
+        ContentMD5: md5.toString('base64'),
+        ContentType: OCTET_STREAM,
+        ...sse,
+      }),
       { abortSignal: signal },
     );
     return { size: buf.length, etag: res.ETag!, md5: md5.toString('hex') };

@@ -65,7 +65,11 @@ describe('parseS3Location', () => {
       ['s3://bucket', { partSize: 5 * MiB + 0.5 }, 'partSize'],
     ];
     for (const [url, opts, key] of bad) {
-      assert.throws(() => parseS3Location(url, opts), (e: unknown) => e instanceof S3LocationError && e.key === key, `${url} ${JSON.stringify(opts)}`);
+      assert.throws(
+        () => parseS3Location(url, opts),
+        (e: unknown) => e instanceof S3LocationError && e.key === key,
+        `${url} ${JSON.stringify(opts)}`,
+      );
     }
   });
 });

@@ -82,8 +82,11 @@ export async function serveCatalogLogo(registry: Registry, path: string, res: Se
   const data = await registry.catalogData.repository({ registryId: registryIdOf(m[1]!, PUBLIC_REGION), name: m[2]! });
   if (!data.logoImageBlob) throw new RegistryError(Codes.NotFound, 'no such logo');
   const bytes = Buffer.from(data.logoImageBlob, 'base64');
-  const type = bytes.subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47])) ? 'image/png' : bytes[0] === 0xff && bytes[1] === 0xd8 ? 'image/jpeg' : 'application/octet-stream';
+  const type = bytes.subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]))
+    ? 'image/png'
+    : bytes[0] === 0xff && bytes[1] === 0xd8
+      ? 'image/jpeg'
+      : 'application/octet-stream';
   res.writeHead(200, { 'Content-Type': type, 'Content-Length': bytes.length, 'X-Content-Type-Options': 'nosniff' });
   res.end(bytes);
 }
-

@@ -2,7 +2,11 @@
 import { z } from 'zod';
 import { NAME_RULE } from '../ecr/input.js';
 
-export const publicRepositoryName = z.string().min(2).max(205).refine(...NAME_RULE);
+export const publicRepositoryName = z
+  .string()
+  .min(2)
+  .max(205)
+  .refine(...NAME_RULE);
 
 const MAX_LOGO_BYTES = 512_000;
 const ARCHITECTURES = ['ARM', 'ARM 64', 'x86', 'x86-64'] as const;
@@ -16,8 +20,26 @@ export const catalogDataInput = z
   .object({
     description: z.string().max(1024).optional(),
     // Strings in the model; which ones are known is ECR Public's own rule (InvalidParameterException).
-    architectures: z.array(z.string().min(1).max(50).refine(...oneOf(ARCHITECTURES))).max(50).optional(),
-    operatingSystems: z.array(z.string().min(1).max(50).refine(...oneOf(OPERATING_SYSTEMS))).max(50).optional(),
+    architectures: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(50)
+          .refine(...oneOf(ARCHITECTURES)),
+      )
+      .max(50)
+      .optional(),
+    operatingSystems: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(50)
+          .refine(...oneOf(OPERATING_SYSTEMS)),
+      )
+      .max(50)
+      .optional(),
     logoImageBlob: z
       .string()
       .max(Math.ceil(MAX_LOGO_BYTES / 3) * 4)

@@ -121,7 +121,11 @@ function valueAt(input: unknown, path: Path): unknown {
 
 function renderValue(v: unknown): string {
   if (v === undefined || v === null) return 'null';
-  const text = Array.isArray(v) ? `[${v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(', ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const text = Array.isArray(v)
+    ? `[${v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(', ')}]`
+    : typeof v === 'object'
+      ? JSON.stringify(v)
+      : String(v);
   // A value can be megabytes (a manifest): name it, don't echo it.
   return `'${text.length > 256 ? `${text.slice(0, 256)}...` : text}'`;
 }
@@ -139,7 +143,11 @@ export const NAME_RULE = serviceRule(
   "must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*'",
 );
 
-export const repositoryName = z.string().min(2).max(256).refine(...NAME_RULE);
+export const repositoryName = z
+  .string()
+  .min(2)
+  .max(256)
+  .refine(...NAME_RULE);
 
 export const registryId = z.string().regex(modelPattern('[0-9]{12}'));
 

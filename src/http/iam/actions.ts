@@ -114,9 +114,7 @@ export const iamActions: Record<string, QueryAction> = {
   async ListAttachedUserPolicies(call) {
     const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
     return {
-      AttachedPolicies: policies
-        .filter((p) => p.kind === 'managed')
-        .map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
+      AttachedPolicies: policies.filter((p) => p.kind === 'managed').map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
       IsTruncated: false,
     };
   },

@@ -72,7 +72,11 @@ export function sendQueryError(res: ServerResponse, namespace: string, err: Quer
 /** A required string parameter, with IAM's validation error when missing. */
 export function required(form: URLSearchParams, name: string): string {
   const v = form.get(name);
-  if (v === null || v === '') throw new QueryError(IamCodes.Validation, `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+  if (v === null || v === '')
+    throw new QueryError(
+      IamCodes.Validation,
+      `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
+    );
   return v;
 }
 

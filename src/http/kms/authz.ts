@@ -51,7 +51,9 @@ export class KmsAuthorizer {
       context: { 'aws:SourceIp': target.sourceIp, ...target.context },
     });
     if (decision.allowed) return;
-    const why = decision.explicitDeny ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${target.action} action`;
+    const why = decision.explicitDeny
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${target.action} action`;
     throw kmsWireError(KmsCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
   }
 }

@@ -29,24 +29,18 @@ export function parseKmsInput<T extends z.ZodType>(schema: T, body: unknown): z.
   const field = fieldName(issue.path);
   if (issue.code === 'invalid_type') {
     const v = valueAt(body, issue.path);
-    if (v === undefined || v === null) throw kmsWireError(KmsCodes.Validation, `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    if (v === undefined || v === null)
+      throw kmsWireError(KmsCodes.Validation, `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
     throw kmsWireError(KmsCodes.Serialization, `Unexpected value type at '${field}': expected ${issue.expected}`);
   }
   throw validation(field, issue.message);
 }
 
 export const text = (min: number, max: number) =>
-  z
-    .string()
-    .min(min, `Member must have length greater than or equal to ${min}`)
-    .max(max, `Member must have length less than or equal to ${max}`);
+  z.string().min(min, `Member must have length greater than or equal to ${min}`).max(max, `Member must have length less than or equal to ${max}`);
 
 export const integer = (min: number, max: number) =>
-  z
-    .number()
-    .int()
-    .min(min, `Member must have value greater than or equal to ${min}`)
-    .max(max, `Member must have value less than or equal to ${max}`);
+  z.number().int().min(min, `Member must have value greater than or equal to ${min}`).max(max, `Member must have value less than or equal to ${max}`);
 
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { message: `Member must satisfy enum value set: [${values.join(', ')}]` });

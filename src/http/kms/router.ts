@@ -81,10 +81,12 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
       accountId: principal.accountId,
       region,
       authorize: (resource, context) =>
-        authorizer.check(principal, { action: `kms:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }), ...(context && { context }) }).catch((e: unknown) => {
-          if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
-          throw e;
-        }),
+        authorizer
+          .check(principal, { action: `kms:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }), ...(context && { context }) })
+          .catch((e: unknown) => {
+            if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
+            throw e;
+          }),
     };
     sendKmsJson(res, await action(call));
   } catch (err) {

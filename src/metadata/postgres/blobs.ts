@@ -60,11 +60,9 @@ export function createPostgresBlobIndex({ pool }: PgContext): BlobIndex {
         // commit no deletion of this digest can be claimed, even one queued after we looked.
         await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE.digest, digestLockKey(digest)]);
         // FOR UPDATE: the row stays as read until we delete it (a review may be writing it).
-        const deletion = await one<{ state: string; updated_at: number }>(
-          tx,
-          'SELECT state, updated_at FROM gc_blob_deletions WHERE digest = $1 FOR UPDATE',
-          [digest],
-        );
+        const deletion = await one<{ state: string; updated_at: number }>(tx, 'SELECT state, updated_at FROM gc_blob_deletions WHERE digest = $1 FOR UPDATE', [
+          digest,
+        ]);
         // A live worker is deleting the bytes right now: the caller waits and retries, then commits
         // its own copy. A pending (or abandoned) deletion is cancelled; the bytes it meant stay.
         if (deletion?.state === 'deleting' && deletion.updated_at >= staleBefore.getTime()) return 'busy';

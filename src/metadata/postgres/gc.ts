@@ -177,7 +177,10 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
             await rows<{ digest: string }>(tx, `SELECT digest FROM gc_blob_reviews WHERE queued_at <= $1 ORDER BY digest${collate}`, [dueBefore.getTime()])
           ).map((r) => r.digest);
           const sizes = new Map(
-            (await rows<{ digest: string; size: number }>(tx, 'SELECT digest, size FROM blobs WHERE digest = ANY($1::text[])', [due])).map((r) => [r.digest, r.size]),
+            (await rows<{ digest: string; size: number }>(tx, 'SELECT digest, size FROM blobs WHERE digest = ANY($1::text[])', [due])).map((r) => [
+              r.digest,
+              r.size,
+            ]),
           );
           const refs = await referenced(tx, [...sizes.keys()]);
           return due.map((digest): ReviewOutcome => {
@@ -211,7 +214,10 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
       });
     },
     async idleUploads(idleBefore, limit) {
-      const found = await rows<{ id: string }>(pool, 'SELECT id FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id LIMIT $2', [idleBefore.getTime(), limit]);
+      const found = await rows<{ id: string }>(pool, 'SELECT id FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id LIMIT $2', [
+        idleBefore.getTime(),
+        limit,
+      ]);
       return found.map((r) => r.id);
     },
     async deleteIdleUpload(id, idleBefore) {

@@ -17,7 +17,9 @@ const USER_COLUMNS = 'account_id, name, user_id, path, created_at';
 export function createPostgresIdentities({ pool, collate }: PgContext): IdentityStore {
   return {
     async createAccount(a) {
-      return (await changes(pool, 'INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.id, a.name, a.now.getTime()])) > 0;
+      return (
+        (await changes(pool, 'INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.id, a.name, a.now.getTime()])) > 0
+      );
     },
     async account(id) {
       const r = await one<AccountRow>(pool, 'SELECT id, name, created_at FROM accounts WHERE id = $1', [id]);
@@ -101,7 +103,14 @@ export function createPostgresIdentities({ pool, collate }: PgContext): Identity
       });
     },
     async deleteUserPolicy(accountId, userName, kind, name) {
-      return (await changes(pool, 'DELETE FROM user_policies WHERE account_id = $1 AND user_name = $2 AND kind = $3 AND name = $4', [accountId, userName, kind, name])) > 0;
+      return (
+        (await changes(pool, 'DELETE FROM user_policies WHERE account_id = $1 AND user_name = $2 AND kind = $3 AND name = $4', [
+          accountId,
+          userName,
+          kind,
+          name,
+        ])) > 0
+      );
     },
   };
 }

@@ -24,7 +24,15 @@
  * transaction that carries up to 4 MiB of payload and make it start over.
  */
 import type { Digest } from '../../core/digest.js';
-import type { DeleteManifestResult, ImageDeleteRequest, ImageDeleteResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type {
+  DeleteManifestResult,
+  ImageDeleteRequest,
+  ImageDeleteResult,
+  ManifestStore,
+  PutManifestInput,
+  PutManifestResult,
+  ReferrerRecord,
+} from '../types.js';
 import { resolveImage } from '../image-deletes.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
@@ -166,7 +174,9 @@ async function removeImages(tx: Queryable, repositoryId: number, images: ImageDe
   for (const image of images) {
     const tagged = image.tag === undefined ? undefined : await taggedDigest(tx, repositoryId, image.tag);
     const exists =
-      image.tag === undefined && image.digest !== undefined && (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, image.digest])) !== undefined;
+      image.tag === undefined &&
+      image.digest !== undefined &&
+      (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, image.digest])) !== undefined;
     targets.push(resolveImage(image, tagged, exists));
   }
   const results: ImageDeleteResult[] = [];

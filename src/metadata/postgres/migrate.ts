@@ -44,11 +44,11 @@ export async function migratePostgres(pool: pg.Pool): Promise<number[]> {
  * COLLATE "C" (correct everywhere; the plain form lets the primary-key indexes serve the order).
  */
 export async function sortsByBytes(pool: pg.Pool): Promise<boolean> {
-  const r = await one<{ collate: string }>(pool, "SELECT datcollate AS collate FROM pg_database WHERE datname = current_database()");
+  const r = await one<{ collate: string }>(pool, 'SELECT datcollate AS collate FROM pg_database WHERE datname = current_database()');
   const c = r?.collate ?? '';
   // PostgreSQL 15 may keep an ICU default behind a datcollate of 'C': ask the provider too.
-  const provider = await one<{ p: string }>(pool, 'SELECT datlocprovider::text AS p FROM pg_database WHERE datname = current_database()').catch(
-    () => ({ p: 'c' }),
-  );
+  const provider = await one<{ p: string }>(pool, 'SELECT datlocprovider::text AS p FROM pg_database WHERE datname = current_database()').catch(() => ({
+    p: 'c',
+  }));
   return (c === 'C' || c === 'POSIX') && (provider?.p ?? 'c') === 'c';
 }

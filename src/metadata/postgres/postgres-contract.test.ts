@@ -110,7 +110,10 @@ describe('postgres engine', { skip }, () => {
       });
       assert.deepEqual([v, calls], ['done', 3]);
       assert.equal(await withTransaction(pool, async () => Promise.reject(new Rollback('refused'))), 'refused');
-      await assert.rejects(withTransaction(pool, async () => Promise.reject(Object.assign(new Error('x'), { code: '23505' }))), /x/);
+      await assert.rejects(
+        withTransaction(pool, async () => Promise.reject(Object.assign(new Error('x'), { code: '23505' }))),
+        /x/,
+      );
     } finally {
       await pool.end();
     }

@@ -5,7 +5,6 @@ import { enqueueIn } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import { one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
-
 /** Marks a scan IN_PROGRESS and enqueues its job, inside the caller's transaction (a manifest put). */
 export async function startScanIn(tx: Queryable, repositoryId: number, digest: string, job: JobRequest, now: number): Promise<void> {
   await tx.query(
@@ -159,11 +158,10 @@ export function createPostgresScans({ pool, collate }: PgContext): ScanStore {
       });
     },
     async advisories(afterId, limit) {
-      return rows<{ id: string; document: string }>(
-        pool,
-        `SELECT id, document FROM advisories WHERE id${collate} > $1 ORDER BY id${collate} LIMIT $2`,
-        [afterId, limit],
-      );
+      return rows<{ id: string; document: string }>(pool, `SELECT id, document FROM advisories WHERE id${collate} > $1 ORDER BY id${collate} LIMIT $2`, [
+        afterId,
+        limit,
+      ]);
     },
     async sources() {
       const found = await rows<{ name: string; advisories: number; imported_at: number; updated_at: number }>(

@@ -4,14 +4,7 @@
  * Most are single statements; the two with a check-then-write rule make the rule race-free:
  * a preview starts by one conditional upsert, and upload creations serialize on an advisory lock.
  */
-import type {
-  LifecyclePreviewStore,
-  PolicyStore,
-  RegistrySettingsStore,
-  TagStore,
-  UploadRecord,
-  UploadStore,
-} from '../types.js';
+import type { LifecyclePreviewStore, PolicyStore, RegistrySettingsStore, TagStore, UploadRecord, UploadStore } from '../types.js';
 import { changes, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext } from './pool.js';
 
 export function createPostgresTags({ pool, collate }: PgContext): TagStore {
@@ -84,7 +77,10 @@ export function createPostgresPolicies({ pool, collate }: PgContext): PolicyStor
       return (await rows<{ scope: string }>(pool, `SELECT scope FROM policies WHERE kind = $1 ORDER BY scope${collate}`, [kind])).map((r) => r.scope);
     },
     async get(scope, kind) {
-      const r = await one<{ document: string; updated_at: number }>(pool, 'SELECT document, updated_at FROM policies WHERE scope = $1 AND kind = $2', [scope, kind]);
+      const r = await one<{ document: string; updated_at: number }>(pool, 'SELECT document, updated_at FROM policies WHERE scope = $1 AND kind = $2', [
+        scope,
+        kind,
+      ]);
       return r && { document: r.document, updatedAt: new Date(r.updated_at) };
     },
     async put(scope, kind, document, now) {

@@ -24,18 +24,14 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
      WHERE rb.repository_id = ? AND rb.digest = ?`,
   );
   const insertBlob = db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
-  const insertLink = db.prepare(
-    'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-  );
+  const insertLink = db.prepare('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const deleteLink = db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?');
   // The HEAD path: the blob and, in the same read, whether it is queued for review.
   const statStmt = db.prepare<[string, number, string], Row & { queued_at: number | null }>(
     `SELECT b.digest, b.size, b.created_at, (SELECT g.queued_at FROM gc_blob_reviews g WHERE g.digest = ?) AS queued_at
      FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = ? AND rb.digest = ?`,
   );
-  const deletionStmt = db.prepare<[string], { state: string; updated_at: number }>(
-    'SELECT state, updated_at FROM gc_blob_deletions WHERE digest = ?',
-  );
+  const deletionStmt = db.prepare<[string], { state: string; updated_at: number }>('SELECT state, updated_at FROM gc_blob_deletions WHERE digest = ?');
   const cancelDeletion = db.prepare('DELETE FROM gc_blob_deletions WHERE digest = ?');
   const cancelPendingDeletion = db.prepare("DELETE FROM gc_blob_deletions WHERE digest = ? AND state = 'pending'");
   const insertMarker = db.prepare(

@@ -39,9 +39,7 @@ export function createGcQueue(db: Db): GcQueue {
   const markerStmt = db.prepare<[string], { digest: string }>('SELECT digest FROM blob_commits WHERE upload_id = ?');
   const deleteMarker = db.prepare('DELETE FROM blob_commits WHERE upload_id = ?');
   const hasBlob = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE digest = ?');
-  const insertDeletion = db.prepare(
-    "INSERT INTO gc_blob_deletions (digest, state, updated_at) VALUES (?, 'pending', ?) ON CONFLICT (digest) DO NOTHING",
-  );
+  const insertDeletion = db.prepare("INSERT INTO gc_blob_deletions (digest, state, updated_at) VALUES (?, 'pending', ?) ON CONFLICT (digest) DO NOTHING");
   return {
     queue(digest, now) {
       queueStmt.run(digest, now);

@@ -13,9 +13,7 @@ export function createSqliteGc(db: Db): GcStore {
     'SELECT digest FROM gc_blob_reviews WHERE queued_at <= ? ORDER BY queued_at, digest LIMIT ?',
   );
   const allDueStmt = db.prepare<[number], { digest: string }>('SELECT digest FROM gc_blob_reviews WHERE queued_at <= ? ORDER BY digest');
-  const referencedStmt = db.prepare<[string], { one: number }>(
-    "SELECT 1 AS one FROM manifest_references WHERE child_digest = ? AND kind = 'blob' LIMIT 1",
-  );
+  const referencedStmt = db.prepare<[string], { one: number }>("SELECT 1 AS one FROM manifest_references WHERE child_digest = ? AND kind = 'blob' LIMIT 1");
   const sizeStmt = db.prepare<[string], { size: number }>('SELECT size FROM blobs WHERE digest = ?');
   const dropReview = db.prepare('DELETE FROM gc_blob_reviews WHERE digest = ?');
   // Links left over in repositories whose images no longer use the blob (a layer uploaded to A,
@@ -27,9 +25,7 @@ export function createSqliteGc(db: Db): GcStore {
   );
   const deleteLinks = db.prepare('DELETE FROM repository_blobs WHERE digest = ?');
   const deleteBlob = db.prepare('DELETE FROM blobs WHERE digest = ?');
-  const insertDeletion = db.prepare(
-    "INSERT INTO gc_blob_deletions (digest, state, updated_at) VALUES (?, 'pending', ?) ON CONFLICT (digest) DO NOTHING",
-  );
+  const insertDeletion = db.prepare("INSERT INTO gc_blob_deletions (digest, state, updated_at) VALUES (?, 'pending', ?) ON CONFLICT (digest) DO NOTHING");
 
   const review = db.transaction((dueBefore: number, now: number, limit: number): ReviewOutcome[] => {
     return dueStmt.all(dueBefore, limit).map(({ digest }) => {
@@ -67,9 +63,7 @@ export function createSqliteGc(db: Db): GcStore {
        AND NOT EXISTS (SELECT 1 FROM blob_commits WHERE digest = ?)`,
   );
   // A pending deletion of a blob that has a row again is void (the blob is live).
-  const voidStmt = db.prepare(
-    "DELETE FROM gc_blob_deletions WHERE digest = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM blobs WHERE digest = ?)",
-  );
+  const voidStmt = db.prepare("DELETE FROM gc_blob_deletions WHERE digest = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM blobs WHERE digest = ?)");
   const finishStmt = db.prepare("DELETE FROM gc_blob_deletions WHERE digest = ? AND state = 'deleting'");
   const countDeletionsStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM gc_blob_deletions');
   const claim = db.transaction((after: string, now: number, staleBefore: number, limit: number) => {

@@ -8,16 +8,12 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     insertAccount: db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     account: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM accounts WHERE id = ?'),
     accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
-    insertUser: db.prepare(
-      'INSERT INTO users (account_id, name, user_id, path, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
+    insertUser: db.prepare('INSERT INTO users (account_id, name, user_id, path, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     user: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE account_id = ? AND name = ?'),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
     deleteUserKeys: db.prepare('DELETE FROM access_keys WHERE account_id = ? AND user_name = ?'),
-    insertKey: db.prepare(
-      'INSERT INTO access_keys (id, account_id, user_name, sealed_secret, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
+    insertKey: db.prepare('INSERT INTO access_keys (id, account_id, user_name, sealed_secret, status, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     key: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE id = ?'),
     userKeys: db.prepare<[string, string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? AND user_name = ? ORDER BY created_at'),
     rootKeys: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_at'),

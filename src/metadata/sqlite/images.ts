@@ -50,9 +50,7 @@ export function createSqliteImages(db: Db): ImageQueries {
   const listStmts = Object.fromEntries(
     (Object.keys(TAG_FILTER) as TagStatus[]).map((k) => [
       k,
-      db.prepare<[number, string, number], Row>(
-        `${SELECT} WHERE m.repository_id = ? AND m.digest > ? ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`,
-      ),
+      db.prepare<[number, string, number], Row>(`${SELECT} WHERE m.repository_id = ? AND m.digest > ? ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`),
     ]),
   ) as Record<TagStatus, ReturnType<typeof db.prepare<[number, string, number], Row>>>;
   const getStmt = db.prepare<[number, string], Row>(`${SELECT} WHERE m.repository_id = ? AND m.digest = ?`);
@@ -61,7 +59,10 @@ export function createSqliteImages(db: Db): ImageQueries {
   );
   // Tags come in one ordered pass and are grouped here: a correlated subquery per image would
   // cost as much again on a 100,000-image repository.
-  const candidatesStmt = db.prepare<[number], { digest: string; pushed_at: number; last_pulled_at: number | null; subject_digest: string | null; in_index: number; subject_present: number }>(
+  const candidatesStmt = db.prepare<
+    [number],
+    { digest: string; pushed_at: number; last_pulled_at: number | null; subject_digest: string | null; in_index: number; subject_present: number }
+  >(
     `SELECT m.digest, m.pushed_at, m.last_pulled_at, m.subject_digest,
        EXISTS (SELECT 1 FROM manifest_references r WHERE r.repository_id = m.repository_id AND r.child_digest = m.digest AND r.kind = 'manifest') AS in_index,
        (m.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)) AS subject_present

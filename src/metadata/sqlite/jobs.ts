@@ -35,7 +35,13 @@ export function createSqliteJobs(db: Db): JobStore {
     for (const kind of kinds) {
       for (const r of dueStmt.all(kind, now, now, limit - out.length)) {
         lockStmt.run(holder, now + leaseMs, r.id);
-        out.push({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts + 1, ...(r.last_error !== null && { lastError: r.last_error }) });
+        out.push({
+          id: r.id,
+          kind: r.kind,
+          payload: JSON.parse(r.payload) as unknown,
+          attempts: r.attempts + 1,
+          ...(r.last_error !== null && { lastError: r.last_error }),
+        });
       }
       if (out.length >= limit) break;
     }

@@ -19,9 +19,7 @@ export function createSqliteKmsKeys(db: Db): KmsKeyStore {
     ),
     get: db.prepare<[string], KmsKeyRow>(`SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE id = ?`),
     byArn: db.prepare<[string], KmsKeyRow>(`SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE arn = ?`),
-    byAlias: db.prepare<[string, string, string], KmsKeyRow>(
-      `SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE account_id = ? AND region = ? AND alias = ?`,
-    ),
+    byAlias: db.prepare<[string, string, string], KmsKeyRow>(`SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE account_id = ? AND region = ? AND alias = ?`),
     list: db.prepare<[string, string], KmsKeyRow>(
       `SELECT ${KMS_KEY_COLUMNS} FROM kms_keys WHERE account_id = ? AND region = ? AND origin = 'BERTH' ORDER BY created_at, id`,
     ),

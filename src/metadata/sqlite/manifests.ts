@@ -5,7 +5,15 @@
  * no index lists the manifest in its own IMMEDIATE transaction, so no put slips in between.
  */
 import type { Digest } from '../../core/digest.js';
-import type { DeleteManifestResult, ImageDeleteRequest, ImageDeleteResult, ManifestStore, PutManifestInput, PutManifestResult, ReferrerRecord } from '../types.js';
+import type {
+  DeleteManifestResult,
+  ImageDeleteRequest,
+  ImageDeleteResult,
+  ManifestStore,
+  PutManifestInput,
+  PutManifestResult,
+  ReferrerRecord,
+} from '../types.js';
 import { createGcQueue } from './gc-queue.js';
 import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
@@ -20,19 +28,13 @@ export function createSqliteManifests(db: Db): ManifestStore {
   );
   const findRepo = db.prepare<[string, string], { id: number }>('SELECT id FROM repositories WHERE registry_id = ? AND name = ?');
   const insertRepo = db.prepare('INSERT INTO repositories (registry_id, name, created_at) VALUES (?, ?, ?)');
-  const hasBlob = db.prepare<[number, string], { one: number }>(
-    'SELECT 1 AS one FROM repository_blobs WHERE repository_id = ? AND digest = ?',
-  );
-  const hasManifest = db.prepare<[number, string], { one: number }>(
-    'SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?',
-  );
+  const hasBlob = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM repository_blobs WHERE repository_id = ? AND digest = ?');
+  const hasManifest = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?');
   const insertManifest = db.prepare(
     `INSERT INTO manifests (repository_id, digest, media_type, size, payload, artifact_type, subject_digest, annotations, pushed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
-  const insertRef = db.prepare(
-    'INSERT INTO manifest_references (repository_id, parent_digest, child_digest, kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
+  const insertRef = db.prepare('INSERT INTO manifest_references (repository_id, parent_digest, child_digest, kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const currentTag = db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repository_id = ? AND name = ?');
   const upsertTag = db.prepare(
     `INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (?, ?, ?, ?)

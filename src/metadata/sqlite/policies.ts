@@ -3,7 +3,9 @@ import type { PolicyStore, RegistrySettingsStore } from '../types.js';
 import type { Db } from './open.js';
 
 export function createSqlitePolicies(db: Db): PolicyStore {
-  const getStmt = db.prepare<[string, string], { document: string; updated_at: number }>('SELECT document, updated_at FROM policies WHERE scope = ? AND kind = ?');
+  const getStmt = db.prepare<[string, string], { document: string; updated_at: number }>(
+    'SELECT document, updated_at FROM policies WHERE scope = ? AND kind = ?',
+  );
   const putStmt = db.prepare(
     `INSERT INTO policies (scope, kind, document, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,

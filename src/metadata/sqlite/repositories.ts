@@ -27,18 +27,14 @@ export function toRepository(r: Row): RepositoryRecord {
 
 export function createSqliteRepositories(db: Db): RepositoryStore {
   const findStmt = db.prepare<[string, string], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name = ?');
-  const insertStmt = db.prepare(
-    'INSERT INTO repositories (registry_id, name, created_at, settings) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const listStmt = db.prepare<[string, string, number], Row>(
-    'SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?',
-  );
+  const insertStmt = db.prepare('INSERT INTO repositories (registry_id, name, created_at, settings) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const listStmt = db.prepare<[string, string, number], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?');
   const settingsStmt = db.prepare('UPDATE repositories SET settings = ? WHERE id = ?');
   const evaluatedStmt = db.prepare('UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?');
   const hasImages = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? LIMIT 1');
   const existsStmt = db.prepare<[number], { registry_id: string; name: string }>('SELECT registry_id, name FROM repositories WHERE id = ?');
   const deleteStmt = db.prepare('DELETE FROM repositories WHERE id = ?');
-  const deletePolicies = db.prepare("DELETE FROM policies WHERE scope = ?");
+  const deletePolicies = db.prepare('DELETE FROM policies WHERE scope = ?');
   const tagsStmt = db.prepare<[number], { tag_key: string; tag_value: string }>(
     'SELECT tag_key, tag_value FROM repository_resource_tags WHERE repository_id = ? ORDER BY tag_key',
   );

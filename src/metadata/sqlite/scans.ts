@@ -5,7 +5,6 @@ import { prepareEnqueue } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import type { Db } from './open.js';
 
-
 /** The statements a manifest put runs to start a scan-on-push in its own transaction. */
 export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
   const enqueue = prepareEnqueue(db);
@@ -27,7 +26,10 @@ export function createSqliteScans(db: Db): ScanStore {
   const finishStmt = db.prepare(
     'UPDATE image_scans SET status = ?, description = ?, completed_at = ?, source_updated_at = ?, findings = ?, fingerprint = ? WHERE repository_id = ? AND digest = ?',
   );
-  const completedStmt = db.prepare<[number, number], { rowid: number; repository_id: number; registry_id: string; name: string; digest: string; fingerprint: string | null }>(
+  const completedStmt = db.prepare<
+    [number, number],
+    { rowid: number; repository_id: number; registry_id: string; name: string; digest: string; fingerprint: string | null }
+  >(
     `SELECT s.rowid, s.repository_id, r.registry_id, r.name, s.digest, s.fingerprint FROM image_scans s JOIN repositories r ON r.id = s.repository_id
      WHERE s.status = 'COMPLETE' AND s.rowid > ? ORDER BY s.rowid LIMIT ?`,
   );
@@ -59,7 +61,16 @@ export function createSqliteScans(db: Db): ScanStore {
     return 'started' as const;
   });
   const finishOne = (repositoryId: number, digest: string, r: Omit<ImageScanRecord, 'startedAt'>) =>
-    finishStmt.run(r.status, r.description, r.completedAt?.getTime() ?? null, r.sourceUpdatedAt?.getTime() ?? null, r.findings ?? null, r.fingerprint ?? null, repositoryId, digest);
+    finishStmt.run(
+      r.status,
+      r.description,
+      r.completedAt?.getTime() ?? null,
+      r.sourceUpdatedAt?.getTime() ?? null,
+      r.findings ?? null,
+      r.fingerprint ?? null,
+      repositoryId,
+      digest,
+    );
   const finishMany = db.transaction((results: Array<{ repositoryId: number; digest: string; result: Omit<ImageScanRecord, 'startedAt'> }>) => {
     for (const r of results) finishOne(r.repositoryId, r.digest, r.result);
   });
@@ -98,16 +109,14 @@ export function createSqliteScans(db: Db): ScanStore {
       if (results.length > 0) finishMany.immediate(results);
     },
     async completed(afterKey, limit) {
-      return completedStmt
-        .all(Number(afterKey || '0'), limit)
-        .map((r) => ({
-          key: String(r.rowid),
-          repositoryId: r.repository_id,
-          registryId: r.registry_id,
-          repository: r.name,
-          digest: r.digest as Digest,
-          ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),
-        }));
+      return completedStmt.all(Number(afterKey || '0'), limit).map((r) => ({
+        key: String(r.rowid),
+        repositoryId: r.repository_id,
+        registryId: r.registry_id,
+        repository: r.name,
+        digest: r.digest as Digest,
+        ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),
+      }));
     },
     async inventory(digest) {
       return inventoryStmt.get(digest)?.inventory;

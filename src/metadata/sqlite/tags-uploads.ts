@@ -3,9 +3,7 @@ import type { TagStore, UploadRecord, UploadStore } from '../types.js';
 import type { Db } from './open.js';
 
 export function createSqliteTags(db: Db): TagStore {
-  const listStmt = db.prepare<[number, string, number], { name: string }>(
-    'SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
-  );
+  const listStmt = db.prepare<[number, string, number], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?');
   const deleteStmt = db.prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?');
   return {
     async list(repositoryId, page) {

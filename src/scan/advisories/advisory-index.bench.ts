@@ -50,17 +50,21 @@ function advisories(count: number): OsvAdvisory[] {
         ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: debVersion(int(500)) }] }],
       }));
     } else if (kind < 8) {
-      affected = [{
-        package: { ecosystem: 'npm', name: pick(NPM_PACKAGES) },
-        ranges: [{ type: 'SEMVER', events: [{ introduced: `${int(3)}.0.0` }, { fixed: `${int(5)}.${int(20)}.${int(10)}` }] }],
-      }];
+      affected = [
+        {
+          package: { ecosystem: 'npm', name: pick(NPM_PACKAGES) },
+          ranges: [{ type: 'SEMVER', events: [{ introduced: `${int(3)}.0.0` }, { fixed: `${int(5)}.${int(20)}.${int(10)}` }] }],
+        },
+      ];
     } else {
       const versions = Array.from({ length: 20 }, (_, k) => `1.${k}.0`);
-      affected = [{
-        package: { ecosystem: 'PyPI', name: pick(PYPI_PACKAGES).toLowerCase() },
-        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.0' }, { fixed: `1.${int(20)}.1` }] }],
-        versions,
-      }];
+      affected = [
+        {
+          package: { ecosystem: 'PyPI', name: pick(PYPI_PACKAGES).toLowerCase() },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.0' }, { fixed: `1.${int(20)}.1` }] }],
+          versions,
+        },
+      ];
     }
     const r = validateOsv({
       id: `BENCH-${i}`,
@@ -98,7 +102,12 @@ const POPULAR_PYPI = Array.from({ length: 800 }, () => ({ name: pick(PYPI_PACKAG
 
 // Fresh objects and strings per image, as inventories read back from storage would be.
 function registryInventory(): InventoryPackage[] {
-  const pkgs: InventoryPackage[] = pick(BASES).map((p) => ({ ecosystem: 'Debian:12', name: `${p.name}`, version: `${p.version}`, sourceName: `${p.sourceName}` }));
+  const pkgs: InventoryPackage[] = pick(BASES).map((p) => ({
+    ecosystem: 'Debian:12',
+    name: `${p.name}`,
+    version: `${p.version}`,
+    sourceName: `${p.sourceName}`,
+  }));
   for (let k = 0; k < 100; k++) {
     const p = pick(POPULAR_NPM);
     pkgs.push({ ecosystem: 'npm', name: `${p.name}`, version: `${p.version}` });
@@ -114,7 +123,10 @@ const nInventories = Number(process.argv[2] ?? 10_000);
 const nAdvisories = Number(process.argv[3] ?? 50_000);
 
 const advs = advisories(nAdvisories);
-for (const [fleet, make] of [['stress', stressInventory], ['registry', registryInventory]] as const) {
+for (const [fleet, make] of [
+  ['stress', stressInventory],
+  ['registry', registryInventory],
+] as const) {
   const inventories = Array.from({ length: nInventories }, make);
   const idx = new AdvisoryIndex();
   let t0 = performance.now();

@@ -58,7 +58,12 @@ describe('AdvisoryIndex', () => {
     const findings = index(DSA, GHSA, PYSEC).match(IMAGE);
     assert.deepEqual(
       findings.map((f) => [f.package, f.advisoryId]),
-      [['libssl3', 'DSA-5532-1'], ['openssl', 'DSA-5532-1'], ['lodash', 'GHSA-xxxx-yyyy-zzzz'], ['django', 'PYSEC-2024-1']],
+      [
+        ['libssl3', 'DSA-5532-1'],
+        ['openssl', 'DSA-5532-1'],
+        ['lodash', 'GHSA-xxxx-yyyy-zzzz'],
+        ['django', 'PYSEC-2024-1'],
+      ],
     );
     assert.deepEqual(findings[0], {
       advisoryId: 'DSA-5532-1',
@@ -110,7 +115,11 @@ describe('AdvisoryIndex', () => {
 
   it('replaces an advisory with a newer record and keeps a newer one over an older', () => {
     const idx = index(GHSA);
-    const newer = osv({ ...GHSA, modified: '2024-06-01T00:00:00Z', affected: [{ ...GHSA.affected![0], ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.19' }] }] }] });
+    const newer = osv({
+      ...GHSA,
+      modified: '2024-06-01T00:00:00Z',
+      affected: [{ ...GHSA.affected![0], ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.19' }] }] }],
+    });
     assert.equal(idx.add(newer), true);
     assert.deepEqual(idx.match([IMAGE[3]!]), []);
     assert.equal(idx.add(GHSA), false);
@@ -122,7 +131,10 @@ describe('AdvisoryIndex', () => {
     const idx = index(DSA, GHSA);
     assert.equal(idx.remove('DSA-5532-1'), true);
     assert.equal(idx.remove('DSA-5532-1'), false);
-    assert.deepEqual(idx.match(IMAGE).map((f) => f.advisoryId), ['GHSA-xxxx-yyyy-zzzz']);
+    assert.deepEqual(
+      idx.match(IMAGE).map((f) => f.advisoryId),
+      ['GHSA-xxxx-yyyy-zzzz'],
+    );
     assert.equal(idx.add(osv({ ...GHSA, modified: '2025-01-01T00:00:00Z', withdrawn: '2025-01-01T00:00:00Z' })), false);
     assert.deepEqual(idx.match(IMAGE), []);
     assert.equal(idx.size, 0);

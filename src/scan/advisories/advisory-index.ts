@@ -88,11 +88,42 @@ function toFinding(pkg: InventoryPackage, h: Hit): Finding {
   const eco = pkg.ecosystem;
   if (fixedIn !== undefined) {
     return s.cvss
-      ? { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, fixedIn, severity: s.severity, cvss: s.cvss, summary: a.summary, uri: a.uri }
-      : { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, fixedIn, severity: s.severity, summary: a.summary, uri: a.uri };
+      ? {
+          advisoryId: id,
+          aliases: a.aliases,
+          ecosystem: eco,
+          package: pkg.name,
+          version: pkg.version,
+          fixedIn,
+          severity: s.severity,
+          cvss: s.cvss,
+          summary: a.summary,
+          uri: a.uri,
+        }
+      : {
+          advisoryId: id,
+          aliases: a.aliases,
+          ecosystem: eco,
+          package: pkg.name,
+          version: pkg.version,
+          fixedIn,
+          severity: s.severity,
+          summary: a.summary,
+          uri: a.uri,
+        };
   }
   return s.cvss
-    ? { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, severity: s.severity, cvss: s.cvss, summary: a.summary, uri: a.uri }
+    ? {
+        advisoryId: id,
+        aliases: a.aliases,
+        ecosystem: eco,
+        package: pkg.name,
+        version: pkg.version,
+        severity: s.severity,
+        cvss: s.cvss,
+        summary: a.summary,
+        uri: a.uri,
+      }
     : { advisoryId: id, aliases: a.aliases, ecosystem: eco, package: pkg.name, version: pkg.version, severity: s.severity, summary: a.summary, uri: a.uri };
 }
 
@@ -229,8 +260,10 @@ export class AdvisoryIndex {
     const findings: Finding[] = [];
     for (const pkg of inventory) {
       let hits = this.hitsFor(pkg.ecosystem, pkg.name, pkg.version);
-      if (pkg.sourceName !== undefined && pkg.sourceName !== pkg.name) hits = combine(hits, this.hitsFor(pkg.ecosystem, pkg.sourceName, pkg.sourceVersion ?? pkg.version));
-      else if (pkg.sourceVersion !== undefined && pkg.sourceVersion !== pkg.version) hits = combine(hits, this.hitsFor(pkg.ecosystem, pkg.name, pkg.sourceVersion));
+      if (pkg.sourceName !== undefined && pkg.sourceName !== pkg.name)
+        hits = combine(hits, this.hitsFor(pkg.ecosystem, pkg.sourceName, pkg.sourceVersion ?? pkg.version));
+      else if (pkg.sourceVersion !== undefined && pkg.sourceVersion !== pkg.version)
+        hits = combine(hits, this.hitsFor(pkg.ecosystem, pkg.name, pkg.sourceVersion));
       for (const h of hits) findings.push(toFinding(pkg, h));
     }
     return findings;

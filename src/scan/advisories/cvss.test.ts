@@ -24,10 +24,7 @@ describe('CVSS v3.x', () => {
   it('scores v3.0 vectors, in any metric order and with temporal/environmental metrics', () => {
     // RedHatProductSecurity/cvss tests/vectors_calculator3 (FIRST's v3.0 calculator).
     assert.equal(score('CVSS:3.0/S:U/AV:N/AC:L/PR:H/UI:N/C:L/I:L/A:N/E:F/RL:X'), 3.8);
-    assert.equal(
-      score('CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:C/C:H/I:H/A:N/E:H/RL:O/RC:C/CR:H/IR:H/AR:H/MAV:N/MAC:L/MPR:L/MUI:N/MS:C/MC:H/MI:H/MA:H'),
-      9.3,
-    );
+    assert.equal(score('CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:C/C:H/I:H/A:N/E:H/RL:O/RC:C/CR:H/IR:H/AR:H/MAV:N/MAC:L/MPR:L/MUI:N/MS:C/MC:H/MI:H/MA:H'), 9.3);
     // Heartbleed (CVE-2014-0160), the first example of FIRST's v3.x examples document.
     assert.equal(score('CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N'), 7.5);
   });
@@ -42,15 +39,30 @@ describe('CVSS v3.x', () => {
   });
 
   it('rates scores on the qualitative scale', () => {
-    const cases: Array<[number, string]> = [[0, 'NONE'], [0.1, 'LOW'], [3.9, 'LOW'], [4.0, 'MEDIUM'], [6.9, 'MEDIUM'], [7.0, 'HIGH'], [8.9, 'HIGH'], [9.0, 'CRITICAL'], [10, 'CRITICAL']];
+    const cases: Array<[number, string]> = [
+      [0, 'NONE'],
+      [0.1, 'LOW'],
+      [3.9, 'LOW'],
+      [4.0, 'MEDIUM'],
+      [6.9, 'MEDIUM'],
+      [7.0, 'HIGH'],
+      [8.9, 'HIGH'],
+      [9.0, 'CRITICAL'],
+      [10, 'CRITICAL'],
+    ];
     for (const [s, want] of cases) assert.equal(severityFromScore(s), want, String(s));
     // RedHatProductSecurity/cvss test_severities (base column).
     const vectors: Array<[string, string]> = [
-      ['CVSS:3.0/AV:N/AC:H/PR:L/UI:N/S:C/C:N/I:N/A:N', 'NONE'], ['CVSS:3.0/AV:P/AC:H/PR:L/UI:R/S:U/C:N/I:L/A:N', 'LOW'],
-      ['CVSS:3.0/AV:N/AC:H/PR:L/UI:R/S:U/C:N/I:L/A:N', 'LOW'], ['CVSS:3.0/AV:N/AC:H/PR:L/UI:N/S:U/C:N/I:N/A:L', 'LOW'],
-      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:N/A:L', 'MEDIUM'], ['CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:L/A:L', 'MEDIUM'],
-      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N', 'MEDIUM'], ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:L', 'HIGH'],
-      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:L/A:H', 'HIGH'], ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:L/A:N', 'CRITICAL'],
+      ['CVSS:3.0/AV:N/AC:H/PR:L/UI:N/S:C/C:N/I:N/A:N', 'NONE'],
+      ['CVSS:3.0/AV:P/AC:H/PR:L/UI:R/S:U/C:N/I:L/A:N', 'LOW'],
+      ['CVSS:3.0/AV:N/AC:H/PR:L/UI:R/S:U/C:N/I:L/A:N', 'LOW'],
+      ['CVSS:3.0/AV:N/AC:H/PR:L/UI:N/S:U/C:N/I:N/A:L', 'LOW'],
+      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:N/A:L', 'MEDIUM'],
+      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:L/A:L', 'MEDIUM'],
+      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N', 'MEDIUM'],
+      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:L', 'HIGH'],
+      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:L/A:H', 'HIGH'],
+      ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:L/A:N', 'CRITICAL'],
       ['CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:H', 'CRITICAL'],
     ];
     for (const [v, want] of vectors) assert.equal(severityFromScore(score(v)!), want, v);
@@ -58,12 +70,19 @@ describe('CVSS v3.x', () => {
 
   it('rejects malformed vectors (RedHatProductSecurity/cvss test_exceptions)', () => {
     const bad = [
-      '', '/', 'CVSS:3.0/AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N/E:H/RL:O/RC:R/CR:H/MAC:H/MCL',
-      'CVSS:3.0/AX:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N', 'CVSS:3.0/AV:W/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
-      'CVSS:3.0/AV:P/AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N', 'CVSS:3.0/AV:P/AV:L/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
-      'CVSS:3.0/AV:P/AC:H/UI:R/S:C/C:H/I:H/A:N', 'CVSS:3.0/AV:N/AC:L/PR:N/UI:N/C:H/I:H/A:H',
-      'AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N', 'CVSS:3.2/AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
-      'CVSS:3.0//AC:H/PR:H/UI:R/S:U/C:L/I:N/A:L', `CVSS:3.1/AV:N${'/E:X'.repeat(200)}`,
+      '',
+      '/',
+      'CVSS:3.0/AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N/E:H/RL:O/RC:R/CR:H/MAC:H/MCL',
+      'CVSS:3.0/AX:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.0/AV:W/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.0/AV:P/AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.0/AV:P/AV:L/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.0/AV:P/AC:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.0/AV:N/AC:L/PR:N/UI:N/C:H/I:H/A:H',
+      'AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.2/AV:P/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:N',
+      'CVSS:3.0//AC:H/PR:H/UI:R/S:U/C:L/I:N/A:L',
+      `CVSS:3.1/AV:N${'/E:X'.repeat(200)}`,
     ];
     for (const v of bad) assert.equal(parseCvss(v), undefined, v);
   });

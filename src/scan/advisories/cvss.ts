@@ -28,34 +28,84 @@ const MAX_VECTOR_LENGTH = 512;
 type MetricTable = Record<string, readonly string[]>;
 
 const V3_BASE: MetricTable = {
-  AV: ['N', 'A', 'L', 'P'], AC: ['L', 'H'], PR: ['N', 'L', 'H'], UI: ['N', 'R'], S: ['U', 'C'],
-  C: ['H', 'L', 'N'], I: ['H', 'L', 'N'], A: ['H', 'L', 'N'],
+  AV: ['N', 'A', 'L', 'P'],
+  AC: ['L', 'H'],
+  PR: ['N', 'L', 'H'],
+  UI: ['N', 'R'],
+  S: ['U', 'C'],
+  C: ['H', 'L', 'N'],
+  I: ['H', 'L', 'N'],
+  A: ['H', 'L', 'N'],
 };
 const V3_OTHER: MetricTable = {
-  E: ['X', 'H', 'F', 'P', 'U'], RL: ['X', 'U', 'W', 'T', 'O'], RC: ['X', 'C', 'R', 'U'],
-  CR: ['X', 'H', 'M', 'L'], IR: ['X', 'H', 'M', 'L'], AR: ['X', 'H', 'M', 'L'],
-  MAV: ['X', 'N', 'A', 'L', 'P'], MAC: ['X', 'L', 'H'], MPR: ['X', 'N', 'L', 'H'], MUI: ['X', 'N', 'R'],
-  MS: ['X', 'U', 'C'], MC: ['X', 'H', 'L', 'N'], MI: ['X', 'H', 'L', 'N'], MA: ['X', 'H', 'L', 'N'],
+  E: ['X', 'H', 'F', 'P', 'U'],
+  RL: ['X', 'U', 'W', 'T', 'O'],
+  RC: ['X', 'C', 'R', 'U'],
+  CR: ['X', 'H', 'M', 'L'],
+  IR: ['X', 'H', 'M', 'L'],
+  AR: ['X', 'H', 'M', 'L'],
+  MAV: ['X', 'N', 'A', 'L', 'P'],
+  MAC: ['X', 'L', 'H'],
+  MPR: ['X', 'N', 'L', 'H'],
+  MUI: ['X', 'N', 'R'],
+  MS: ['X', 'U', 'C'],
+  MC: ['X', 'H', 'L', 'N'],
+  MI: ['X', 'H', 'L', 'N'],
+  MA: ['X', 'H', 'L', 'N'],
 };
 const V2_BASE: MetricTable = {
-  AV: ['L', 'A', 'N'], AC: ['H', 'M', 'L'], Au: ['M', 'S', 'N'], C: ['N', 'P', 'C'], I: ['N', 'P', 'C'], A: ['N', 'P', 'C'],
+  AV: ['L', 'A', 'N'],
+  AC: ['H', 'M', 'L'],
+  Au: ['M', 'S', 'N'],
+  C: ['N', 'P', 'C'],
+  I: ['N', 'P', 'C'],
+  A: ['N', 'P', 'C'],
 };
 const V2_OTHER: MetricTable = {
-  E: ['U', 'POC', 'F', 'H', 'ND'], RL: ['OF', 'TF', 'W', 'U', 'ND'], RC: ['UC', 'UR', 'C', 'ND'],
-  CDP: ['N', 'L', 'LM', 'MH', 'H', 'ND'], TD: ['N', 'L', 'M', 'H', 'ND'],
-  CR: ['L', 'M', 'H', 'ND'], IR: ['L', 'M', 'H', 'ND'], AR: ['L', 'M', 'H', 'ND'],
+  E: ['U', 'POC', 'F', 'H', 'ND'],
+  RL: ['OF', 'TF', 'W', 'U', 'ND'],
+  RC: ['UC', 'UR', 'C', 'ND'],
+  CDP: ['N', 'L', 'LM', 'MH', 'H', 'ND'],
+  TD: ['N', 'L', 'M', 'H', 'ND'],
+  CR: ['L', 'M', 'H', 'ND'],
+  IR: ['L', 'M', 'H', 'ND'],
+  AR: ['L', 'M', 'H', 'ND'],
 };
 const V4_BASE: MetricTable = {
-  AV: ['N', 'A', 'L', 'P'], AC: ['L', 'H'], AT: ['N', 'P'], PR: ['N', 'L', 'H'], UI: ['N', 'P', 'A'],
-  VC: ['H', 'L', 'N'], VI: ['H', 'L', 'N'], VA: ['H', 'L', 'N'], SC: ['H', 'L', 'N'], SI: ['H', 'L', 'N'], SA: ['H', 'L', 'N'],
+  AV: ['N', 'A', 'L', 'P'],
+  AC: ['L', 'H'],
+  AT: ['N', 'P'],
+  PR: ['N', 'L', 'H'],
+  UI: ['N', 'P', 'A'],
+  VC: ['H', 'L', 'N'],
+  VI: ['H', 'L', 'N'],
+  VA: ['H', 'L', 'N'],
+  SC: ['H', 'L', 'N'],
+  SI: ['H', 'L', 'N'],
+  SA: ['H', 'L', 'N'],
 };
 const V4_OTHER: MetricTable = {
-  E: ['X', 'A', 'P', 'U'], CR: ['X', 'H', 'M', 'L'], IR: ['X', 'H', 'M', 'L'], AR: ['X', 'H', 'M', 'L'],
-  MAV: ['X', 'N', 'A', 'L', 'P'], MAC: ['X', 'L', 'H'], MAT: ['X', 'N', 'P'], MPR: ['X', 'N', 'L', 'H'],
-  MUI: ['X', 'N', 'P', 'A'], MVC: ['X', 'H', 'L', 'N'], MVI: ['X', 'H', 'L', 'N'], MVA: ['X', 'H', 'L', 'N'],
-  MSC: ['X', 'H', 'L', 'N'], MSI: ['X', 'S', 'H', 'L', 'N'], MSA: ['X', 'S', 'H', 'L', 'N'],
-  S: ['X', 'N', 'P'], AU: ['X', 'N', 'Y'], R: ['X', 'A', 'U', 'I'], V: ['X', 'D', 'C'],
-  RE: ['X', 'L', 'M', 'H'], U: ['X', 'Clear', 'Green', 'Amber', 'Red'],
+  E: ['X', 'A', 'P', 'U'],
+  CR: ['X', 'H', 'M', 'L'],
+  IR: ['X', 'H', 'M', 'L'],
+  AR: ['X', 'H', 'M', 'L'],
+  MAV: ['X', 'N', 'A', 'L', 'P'],
+  MAC: ['X', 'L', 'H'],
+  MAT: ['X', 'N', 'P'],
+  MPR: ['X', 'N', 'L', 'H'],
+  MUI: ['X', 'N', 'P', 'A'],
+  MVC: ['X', 'H', 'L', 'N'],
+  MVI: ['X', 'H', 'L', 'N'],
+  MVA: ['X', 'H', 'L', 'N'],
+  MSC: ['X', 'H', 'L', 'N'],
+  MSI: ['X', 'S', 'H', 'L', 'N'],
+  MSA: ['X', 'S', 'H', 'L', 'N'],
+  S: ['X', 'N', 'P'],
+  AU: ['X', 'N', 'Y'],
+  R: ['X', 'A', 'U', 'I'],
+  V: ['X', 'D', 'C'],
+  RE: ['X', 'L', 'M', 'H'],
+  U: ['X', 'Clear', 'Green', 'Amber', 'Red'],
 };
 
 function parseMetrics(body: string, base: MetricTable, other: MetricTable): Map<string, string> | undefined {
@@ -112,8 +162,7 @@ function v3BaseScore(m: ReadonlyMap<string, string>): number {
   const changed = m.get('S') === 'C';
   const iss = 1 - (1 - w(W3.CIA, m, 'C')) * (1 - w(W3.CIA, m, 'I')) * (1 - w(W3.CIA, m, 'A'));
   const impact = changed ? 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 : 6.42 * iss;
-  const exploitability =
-    8.22 * w(W3.AV, m, 'AV') * w(W3.AC, m, 'AC') * w(changed ? W3.PR_C : W3.PR_U, m, 'PR') * w(W3.UI, m, 'UI');
+  const exploitability = 8.22 * w(W3.AV, m, 'AV') * w(W3.AC, m, 'AC') * w(changed ? W3.PR_C : W3.PR_U, m, 'PR') * w(W3.UI, m, 'UI');
   if (impact <= 0) return 0;
   return changed ? roundup(Math.min(1.08 * (impact + exploitability), 10)) : roundup(Math.min(impact + exploitability, 10));
 }

@@ -5,11 +5,21 @@ import { ecosystemScope, normalizePackageName, scopeApplies } from './ecosystems
 describe('ecosystem scopes', () => {
   it('normalizes distribution releases the way scanners and OSV spell them', () => {
     const cases: Array<[string, string, string]> = [
-      ['Debian:12', 'Debian', '12'], ['Debian:12.5', 'Debian', '12'], ['debian:11', 'Debian', '11'], ['Debian', 'Debian', ''],
-      ['Alpine:v3.19', 'Alpine', '3.19'], ['Alpine:3.19.1', 'Alpine', '3.19'], ['Alpine:edge', 'Alpine', 'edge'],
-      ['Ubuntu:22.04:LTS', 'Ubuntu', '22.04'], ['Ubuntu:22.04', 'Ubuntu', '22.04'], ['Ubuntu:Pro:18.04:LTS', 'Ubuntu', 'pro:18.04'],
-      ['AlmaLinux:9.3', 'AlmaLinux', '9'], ['Rocky Linux:8', 'Rocky Linux', '8'], ['Red Hat:rhel_aus:8.4::appstream', 'Red Hat', 'rhel_aus:8.4::appstream'],
-      ['npm', 'npm', ''], ['Maven:https://maven.google.com', 'Maven', 'https://maven.google.com'],
+      ['Debian:12', 'Debian', '12'],
+      ['Debian:12.5', 'Debian', '12'],
+      ['debian:11', 'Debian', '11'],
+      ['Debian', 'Debian', ''],
+      ['Alpine:v3.19', 'Alpine', '3.19'],
+      ['Alpine:3.19.1', 'Alpine', '3.19'],
+      ['Alpine:edge', 'Alpine', 'edge'],
+      ['Ubuntu:22.04:LTS', 'Ubuntu', '22.04'],
+      ['Ubuntu:22.04', 'Ubuntu', '22.04'],
+      ['Ubuntu:Pro:18.04:LTS', 'Ubuntu', 'pro:18.04'],
+      ['AlmaLinux:9.3', 'AlmaLinux', '9'],
+      ['Rocky Linux:8', 'Rocky Linux', '8'],
+      ['Red Hat:rhel_aus:8.4::appstream', 'Red Hat', 'rhel_aus:8.4::appstream'],
+      ['npm', 'npm', ''],
+      ['Maven:https://maven.google.com', 'Maven', 'https://maven.google.com'],
     ];
     for (const [eco, base, release] of cases) assert.deepEqual(ecosystemScope(eco), { base, release }, eco);
   });

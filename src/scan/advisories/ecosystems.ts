@@ -75,8 +75,23 @@ export function normalizePackageName(ecosystemBase: string, name: string): strin
 
 /** The OS ecosystems whose packages come from a distribution (their ratings take precedence). */
 const DISTRIBUTIONS = new Set([
-  'Debian', 'Ubuntu', 'Echo', 'Alpine', 'Wolfi', 'Chainguard', 'Alpaquita', 'BellSoft Hardened Containers', 'MinimOS',
-  'Red Hat', 'AlmaLinux', 'Rocky Linux', 'openSUSE', 'SUSE', 'Mageia', 'openEuler', 'Photon OS',
+  'Debian',
+  'Ubuntu',
+  'Echo',
+  'Alpine',
+  'Wolfi',
+  'Chainguard',
+  'Alpaquita',
+  'BellSoft Hardened Containers',
+  'MinimOS',
+  'Red Hat',
+  'AlmaLinux',
+  'Rocky Linux',
+  'openSUSE',
+  'SUSE',
+  'Mageia',
+  'openEuler',
+  'Photon OS',
 ]);
 
 export function isDistribution(ecosystemBase: string): boolean {

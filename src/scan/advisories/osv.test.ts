@@ -86,16 +86,27 @@ describe('affects', () => {
     assert.deepEqual(affects(fixed, 'npm', 'p', '1.0.2'), { affected: false });
     assert.deepEqual(affects(fixed, 'npm', 'p', '1.0.2-rc.1'), { affected: true, fixedIn: '1.0.2' });
 
-    const multi = record([{
-      package: { ecosystem: 'npm', name: 'p' },
-      ranges: [range('SEMVER', { introduced: '1.0.0' }, { fixed: '1.0.2' }, { introduced: '3.0.0' }, { fixed: '3.2.5' })],
-    }]);
-    const cases: Array<[string, boolean, string?]> = [['0.9.0', false], ['1.0.0', true, '1.0.2'], ['1.0.2', false], ['2.0.0', false], ['3.1.0', true, '3.2.5'], ['3.2.5', false]];
+    const multi = record([
+      {
+        package: { ecosystem: 'npm', name: 'p' },
+        ranges: [range('SEMVER', { introduced: '1.0.0' }, { fixed: '1.0.2' }, { introduced: '3.0.0' }, { fixed: '3.2.5' })],
+      },
+    ]);
+    const cases: Array<[string, boolean, string?]> = [
+      ['0.9.0', false],
+      ['1.0.0', true, '1.0.2'],
+      ['1.0.2', false],
+      ['2.0.0', false],
+      ['3.1.0', true, '3.2.5'],
+      ['3.2.5', false],
+    ];
     for (const [v, affected, fixedIn] of cases) assert.deepEqual(affects(multi, 'npm', 'p', v), fixedIn ? { affected, fixedIn } : { affected }, v);
   });
 
   it('treats last_affected as inclusive and gives no fix', () => {
-    const adv = record([{ package: { ecosystem: 'Maven', name: 'com.h2database:h2' }, ranges: [range('ECOSYSTEM', { introduced: '0' }, { last_affected: '2.1.214' })] }]);
+    const adv = record([
+      { package: { ecosystem: 'Maven', name: 'com.h2database:h2' }, ranges: [range('ECOSYSTEM', { introduced: '0' }, { last_affected: '2.1.214' })] },
+    ]);
     assert.deepEqual(affects(adv, 'Maven', 'com.h2database:h2', '2.1.214'), { affected: true });
     assert.deepEqual(affects(adv, 'Maven', 'com.h2database:h2', '2.1.210'), { affected: true });
     assert.deepEqual(affects(adv, 'Maven', 'com.h2database:h2', '2.2.220'), { affected: false });
@@ -117,19 +128,29 @@ describe('affects', () => {
   });
 
   it('matches the explicit versions list by string, even where no ordering is known', () => {
-    const adv = record([{ package: { ecosystem: 'NuGet', name: 'Newtonsoft.Json' }, versions: ['12.0.1'], ranges: [range('ECOSYSTEM', { introduced: '0' }, { fixed: '13.0.1' })] }]);
+    const adv = record([
+      {
+        package: { ecosystem: 'NuGet', name: 'Newtonsoft.Json' },
+        versions: ['12.0.1'],
+        ranges: [range('ECOSYSTEM', { introduced: '0' }, { fixed: '13.0.1' })],
+      },
+    ]);
     assert.deepEqual(affects(adv, 'NuGet', 'newtonsoft.json', '12.0.1'), { affected: true });
     // No NuGet ordering: the ECOSYSTEM range cannot be evaluated, so only listed versions match.
     assert.deepEqual(affects(adv, 'NuGet', 'Newtonsoft.Json', '12.0.2'), { affected: false });
   });
 
   it('ignores GIT ranges', () => {
-    const adv = record([{ package: { ecosystem: 'OSS-Fuzz', name: 'lib' }, ranges: [{ type: 'GIT', repo: 'https://example.test/lib', events: [{ introduced: '0' }] }] }]);
+    const adv = record([
+      { package: { ecosystem: 'OSS-Fuzz', name: 'lib' }, ranges: [{ type: 'GIT', repo: 'https://example.test/lib', events: [{ introduced: '0' }] }] },
+    ]);
     assert.deepEqual(affects(adv, 'OSS-Fuzz', 'lib', 'anything'), { affected: false });
   });
 
   it('uses SemVer for SEMVER ranges, reading Go versions with v and +incompatible', () => {
-    const adv = record([{ package: { ecosystem: 'Go', name: 'github.com/docker/docker' }, ranges: [range('SEMVER', { introduced: '0' }, { fixed: '20.10.11+incompatible' })] }]);
+    const adv = record([
+      { package: { ecosystem: 'Go', name: 'github.com/docker/docker' }, ranges: [range('SEMVER', { introduced: '0' }, { fixed: '20.10.11+incompatible' })] },
+    ]);
     assert.deepEqual(affects(adv, 'Go', 'github.com/docker/docker', 'v20.10.7+incompatible'), { affected: true, fixedIn: '20.10.11+incompatible' });
     assert.deepEqual(affects(adv, 'Go', 'github.com/docker/docker', 'v20.10.11+incompatible'), { affected: false });
   });
@@ -143,7 +164,9 @@ describe('affects', () => {
     assert.deepEqual(affects(adv, 'Debian:12', 'openssl', '3.0.11-1~deb12u2'), { affected: false });
     assert.deepEqual(affects(adv, 'Debian:11', 'openssl', '1.1.1n-0+deb11u5'), { affected: true, fixedIn: '1.1.1w-0+deb11u1' });
     assert.deepEqual(affects(adv, 'Debian:10', 'openssl', '1.1.1n-0+deb10u6'), { affected: false });
-    const alpine = record([{ package: { ecosystem: 'Alpine:v3.19', name: 'busybox' }, ranges: [range('ECOSYSTEM', { introduced: '0' }, { fixed: '1.36.1-r29' })] }]);
+    const alpine = record([
+      { package: { ecosystem: 'Alpine:v3.19', name: 'busybox' }, ranges: [range('ECOSYSTEM', { introduced: '0' }, { fixed: '1.36.1-r29' })] },
+    ]);
     assert.deepEqual(affects(alpine, 'Alpine:v3.19', 'busybox', '1.36.1-r5'), { affected: true, fixedIn: '1.36.1-r29' });
     assert.deepEqual(affects(alpine, 'Alpine:3.19.1', 'busybox', '1.36.1-r29'), { affected: false });
   });
@@ -156,9 +179,19 @@ describe('affects', () => {
   });
 
   it('reports the greatest fix across affected ranges, none if one is unfixed', () => {
-    const two = record([{ package: { ecosystem: 'PyPI', name: 'p' }, ranges: [range('ECOSYSTEM', { introduced: '1.0' }, { fixed: '1.5' }), range('ECOSYSTEM', { introduced: '1.2' }, { fixed: '1.7' })] }]);
+    const two = record([
+      {
+        package: { ecosystem: 'PyPI', name: 'p' },
+        ranges: [range('ECOSYSTEM', { introduced: '1.0' }, { fixed: '1.5' }), range('ECOSYSTEM', { introduced: '1.2' }, { fixed: '1.7' })],
+      },
+    ]);
     assert.deepEqual(affects(two, 'PyPI', 'p', '1.3'), { affected: true, fixedIn: '1.7' });
-    const open = record([{ package: { ecosystem: 'PyPI', name: 'p' }, ranges: [range('ECOSYSTEM', { introduced: '1.0' }, { fixed: '1.5' }), range('ECOSYSTEM', { introduced: '1.2' })] }]);
+    const open = record([
+      {
+        package: { ecosystem: 'PyPI', name: 'p' },
+        ranges: [range('ECOSYSTEM', { introduced: '1.0' }, { fixed: '1.5' }), range('ECOSYSTEM', { introduced: '1.2' })],
+      },
+    ]);
     assert.deepEqual(affects(open, 'PyPI', 'p', '1.3'), { affected: true });
   });
 

@@ -40,9 +40,7 @@ const rfc3339 = z
 const freeObject = z.record(z.string(), z.unknown());
 const idList = z.array(short).max(LIMITS.ids);
 
-const severitySchema = z
-  .array(z.object({ type: short, score: z.string().max(512) }))
-  .max(LIMITS.severity);
+const severitySchema = z.array(z.object({ type: short, score: z.string().max(512) })).max(LIMITS.severity);
 
 const eventSchema = z
   .object({ introduced: short.optional(), fixed: short.optional(), last_affected: short.optional(), limit: short.optional() })
@@ -88,8 +86,14 @@ export const osvSchema = z.object({
   details: z.string().max(MAX_RECORD_BYTES).optional(),
   severity: severitySchema.optional(),
   affected: z.array(affectedSchema).max(LIMITS.affected).optional(),
-  references: z.array(z.object({ type: short, url: z.string().max(LIMITS.url) })).max(LIMITS.references).optional(),
-  credits: z.array(z.object({ name: z.string().max(LIMITS.name), contact: z.array(z.string().max(LIMITS.url)).max(20).optional(), type: short.optional() })).max(LIMITS.credits).optional(),
+  references: z
+    .array(z.object({ type: short, url: z.string().max(LIMITS.url) }))
+    .max(LIMITS.references)
+    .optional(),
+  credits: z
+    .array(z.object({ name: z.string().max(LIMITS.name), contact: z.array(z.string().max(LIMITS.url)).max(20).optional(), type: short.optional() }))
+    .max(LIMITS.credits)
+    .optional(),
   database_specific: freeObject.optional(),
 });
 

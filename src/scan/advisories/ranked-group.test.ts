@@ -42,7 +42,11 @@ function randomAdvisory(rand: () => number, id: number, ecosystem: string, name:
     if (rand() < 0.2) events.push({ limit: rand() < 0.3 ? '*' : pick() });
     // Shuffle: the record's order must not matter beyond ties.
     events.sort(() => rand() - 0.5);
-    events.sort((a, b) => Number('introduced' in b && (b as { introduced: string }).introduced === '0') - Number('introduced' in a && (a as { introduced: string }).introduced === '0'));
+    events.sort(
+      (a, b) =>
+        Number('introduced' in b && (b as { introduced: string }).introduced === '0') -
+        Number('introduced' in a && (a as { introduced: string }).introduced === '0'),
+    );
     if (!events.some((e) => 'introduced' in e)) events.unshift({ introduced: '0' });
     ranges.push({ type: rand() < 0.2 && ecosystem === 'npm' ? 'SEMVER' : 'ECOSYSTEM', events });
   }

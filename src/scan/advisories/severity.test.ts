@@ -9,9 +9,18 @@ const V4 = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N';
 describe('advisory severity', () => {
   it('maps database rating words to ECR severities', () => {
     const cases: Array<[string, string | undefined]> = [
-      ['CRITICAL', 'CRITICAL'], ['HIGH', 'HIGH'], ['MODERATE', 'MEDIUM'], ['LOW', 'LOW'], ['Important', 'HIGH'],
-      ['medium', 'MEDIUM'], ['low**', 'LOW'], ['unimportant', 'INFORMATIONAL'], ['negligible', 'INFORMATIONAL'],
-      ['not yet assigned', undefined], ['untriaged', undefined], ['end-of-life', undefined],
+      ['CRITICAL', 'CRITICAL'],
+      ['HIGH', 'HIGH'],
+      ['MODERATE', 'MEDIUM'],
+      ['LOW', 'LOW'],
+      ['Important', 'HIGH'],
+      ['medium', 'MEDIUM'],
+      ['low**', 'LOW'],
+      ['unimportant', 'INFORMATIONAL'],
+      ['negligible', 'INFORMATIONAL'],
+      ['not yet assigned', undefined],
+      ['untriaged', undefined],
+      ['end-of-life', undefined],
     ];
     for (const [word, want] of cases) assert.equal(severityFromWord(word), want, word);
   });
@@ -33,7 +42,12 @@ describe('advisory severity', () => {
     const entry = { ecosystem_specific: { urgency: 'low' } };
     assert.equal(advisorySeverity(adv, entry, 'Debian').severity, 'LOW');
     assert.equal(advisorySeverity(adv, entry, 'PyPI').severity, 'CRITICAL');
-    const ubuntu = { severity: [{ type: 'Ubuntu', score: 'medium' }, { type: 'CVSS_V3', score: V31_CRITICAL }] };
+    const ubuntu = {
+      severity: [
+        { type: 'Ubuntu', score: 'medium' },
+        { type: 'CVSS_V3', score: V31_CRITICAL },
+      ],
+    };
     assert.equal(advisorySeverity(ubuntu, undefined, 'Ubuntu').severity, 'MEDIUM');
     // A word that carries no rating falls back to CVSS.
     assert.equal(advisorySeverity(adv, { ecosystem_specific: { urgency: 'not yet assigned' } }, 'Debian').severity, 'CRITICAL');

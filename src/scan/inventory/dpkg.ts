@@ -12,11 +12,13 @@ const STATUS_D = /^var\/lib\/dpkg\/status\.d\/[^/]+$/;
 
 export const dpkgExtractor: Extractor = {
   name: 'dpkg',
-  rules: (limits: ScanLimits) => [{
-    id: 'dpkg',
-    match: (p) => p === STATUS || (STATUS_D.test(p) && !p.endsWith('.md5sums')),
-    maxBytes: limits.maxTextFileBytes,
-  }],
+  rules: (limits: ScanLimits) => [
+    {
+      id: 'dpkg',
+      match: (p) => p === STATUS || (STATUS_D.test(p) && !p.endsWith('.md5sums')),
+      maxBytes: limits.maxTextFileBytes,
+    },
+  ],
   extract({ view, os }) {
     const ecosystem = osEcosystem(os, 'dpkg');
     const out: Package[] = [];

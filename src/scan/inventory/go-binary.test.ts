@@ -21,7 +21,10 @@ const expected = [
 test('Go ≥ 1.18 inline build info: main module, deps with replacements, stdlib', async () => {
   const bin = buildGoElf({ format: 'inline', goVersion: 'go1.21.5', modinfo: SAMPLE_MODINFO, decoy: true });
   const inv = await inventoryOf([streamOf(gzipSync(tar([exe('usr/local/bin/app', bin)])), 1000)]);
-  assert.deepEqual(inv.packages.map((p) => [p.ecosystem, p.name, p.version]), expected);
+  assert.deepEqual(
+    inv.packages.map((p) => [p.ecosystem, p.name, p.version]),
+    expected,
+  );
   assert.ok(inv.packages.every((p) => p.path === 'usr/local/bin/app'));
 });
 
@@ -65,7 +68,10 @@ test('non-executables, non-ELF files and oversized binaries are not searched', a
   const bin = buildGoElf({ format: 'inline', goVersion: 'go1.21.5', modinfo: SAMPLE_MODINFO });
   const files = [{ path: 'not-exec', data: bin, mode: 0o644 }, exe('script.sh', Buffer.concat([Buffer.from('#!/bin/sh\n'), bin])), exe('ok', bin)];
   const view = await readLayers([streamOf(tar(files))], { probers: [goBinaryProber(resolveLimits({ maxBinaryBytes: bin.length }))] });
-  assert.deepEqual([...view.derived(GO_PROBER_ID)].map((d) => d.path), ['ok']);
+  assert.deepEqual(
+    [...view.derived(GO_PROBER_ID)].map((d) => d.path),
+    ['ok'],
+  );
   const bounded = await readLayers([streamOf(tar(files))], { probers: [goBinaryProber(resolveLimits({ maxBinaryBytes: bin.length - 1 }))] });
   assert.deepEqual([...bounded.derived(GO_PROBER_ID)], []);
 });
@@ -74,7 +80,10 @@ test('binaries without module info report only the stdlib; garbage ELF reports n
   const nomod = buildGoElf({ format: 'inline', goVersion: 'go1.20.3', modinfo: '' });
   const junk = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), Buffer.alloc(5000, 0xff)]);
   const inv = await inventoryOf([streamOf(tar([exe('a', nomod), exe('b', junk), { path: 'etc/os-release', data: 'ID=alpine\nVERSION_ID=3.19.0\n' }]))]);
-  assert.deepEqual(inv.packages.map((p) => [p.name, p.version, p.path]), [['stdlib', '1.20.3', 'a']]);
+  assert.deepEqual(
+    inv.packages.map((p) => [p.name, p.version, p.path]),
+    [['stdlib', '1.20.3', 'a']],
+  );
 });
 
 test('a binary removed by a whiteout in an upper layer is not reported', async () => {

@@ -30,9 +30,18 @@ export function goBinaryProber(limits: ScanLimits): Prober {
   };
 }
 
-interface Segment { offset: number; vaddr: number; filesz: number; writable: boolean }
+interface Segment {
+  offset: number;
+  vaddr: number;
+  filesz: number;
+  writable: boolean;
+}
 /** Bytes seen at a file offset; `owner` is the candidate header a capture belongs to. */
-interface Region { start: number; buf: Buffer; owner?: number }
+interface Region {
+  start: number;
+  buf: Buffer;
+  owner?: number;
+}
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
@@ -108,7 +117,10 @@ export class GoBuildInfoSink implements ProbeSink {
     const edgeStart = start - this.tail.length;
     for (let i = edge.indexOf(MAGIC); i >= 0 && i < this.tail.length; i = edge.indexOf(MAGIC, i + 1)) {
       // The straddling bytes before `start` are only in `tail`: capture them with the hit.
-      this.addCandidate(edgeStart + i, [{ start: edgeStart + i, buf: Buffer.from(edge.subarray(i, this.tail.length)) }, { start, buf: chunk.subarray(0, HEADER + AFTER_HEADER) }]);
+      this.addCandidate(edgeStart + i, [
+        { start: edgeStart + i, buf: Buffer.from(edge.subarray(i, this.tail.length)) },
+        { start, buf: chunk.subarray(0, HEADER + AFTER_HEADER) },
+      ]);
     }
     for (let i = chunk.indexOf(MAGIC); i >= 0; i = chunk.indexOf(MAGIC, i + 1)) {
       this.addCandidate(start + i, [{ start: start + i, buf: chunk.subarray(i, i + HEADER + AFTER_HEADER) }]);
@@ -137,7 +149,10 @@ export class GoBuildInfoSink implements ProbeSink {
       if (!final && (!h || this.segments === undefined)) return; // judge once the bytes are here
       this.candidates.shift();
       const segs = this.segments ?? [];
-      const ok = h !== undefined && (h[14] === 4 || h[14] === 8) && h[15]! <= 3 &&
+      const ok =
+        h !== undefined &&
+        (h[14] === 4 || h[14] === 8) &&
+        h[15]! <= 3 &&
         (segs.length === 0 || segs.some((s) => s.writable && off >= s.offset && off < s.offset + s.filesz));
       if (ok) this.header = off;
       else this.regions = this.regions.filter((r) => r.owner !== off);
@@ -167,9 +182,11 @@ export class GoBuildInfoSink implements ProbeSink {
       if (u32(table, o) !== 1) continue; // PT_LOAD
       const flags = u32(table, is64 ? o + 4 : o + 24);
       const writable = (flags & 3) === 2; // PF_W without PF_X
-      segs.push(is64
-        ? { offset: u64(table, o + 8), vaddr: u64(table, o + 16), filesz: u64(table, o + 32), writable }
-        : { offset: u32(table, o + 4), vaddr: u32(table, o + 8), filesz: u32(table, o + 16), writable });
+      segs.push(
+        is64
+          ? { offset: u64(table, o + 8), vaddr: u64(table, o + 16), filesz: u64(table, o + 32), writable }
+          : { offset: u32(table, o + 4), vaddr: u32(table, o + 8), filesz: u32(table, o + 16), writable },
+      );
     }
     return segs;
   }

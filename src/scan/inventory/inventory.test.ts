@@ -19,7 +19,12 @@ test('a multi-layer Debian application image, with whiteouts in upper layers', a
   const deps = layer([
     { path: `${site}/requests-2.31.0.dist-info/METADATA`, data: 'Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n' },
     { path: `${site}/urllib3-2.0.7.dist-info/METADATA`, data: 'Metadata-Version: 2.1\nName: urllib3\nVersion: 2.0.7\n' },
-    { path: 'app/lib/guava.jar', data: buildZip([{ name: 'META-INF/maven/com.google.guava/guava/pom.properties', data: pomProperties('com.google.guava', 'guava', '31.0-jre'), deflate: true }]) },
+    {
+      path: 'app/lib/guava.jar',
+      data: buildZip([
+        { name: 'META-INF/maven/com.google.guava/guava/pom.properties', data: pomProperties('com.google.guava', 'guava', '31.0-jre'), deflate: true },
+      ]),
+    },
     { path: 'app/bin/server', data: buildGoElf({ format: 'inline', goVersion: 'go1.21.5', modinfo: SAMPLE_MODINFO }), mode: 0o755 },
   ]);
   // An upgrade layer: urllib3 replaced (old dist-info whited out), dpkg status rewritten
@@ -32,17 +37,20 @@ test('a multi-layer Debian application image, with whiteouts in upper layers', a
   ]);
   const inv = await inventoryOf([base, deps, upgrade]);
   assert.equal(inv.os?.versionId, '12');
-  assert.deepEqual(inv.packages.map((p) => `${p.ecosystem} ${p.name}@${p.version}`), [
-    'Debian:12 base-files@12.4+deb12u5',
-    'Debian:12 libc6@2.36-9+deb12u4',
-    'Debian:12 zlib1g@1:1.2.13.dfsg-1',
-    'Go github.com/example/app@1.4.2',
-    'Go github.com/google/uuid@1.3.0',
-    'Go golang.org/x/net@0.23.0',
-    'Go stdlib@1.21.5',
-    'PyPI requests@2.31.0',
-    'PyPI urllib3@2.2.1',
-  ]);
+  assert.deepEqual(
+    inv.packages.map((p) => `${p.ecosystem} ${p.name}@${p.version}`),
+    [
+      'Debian:12 base-files@12.4+deb12u5',
+      'Debian:12 libc6@2.36-9+deb12u4',
+      'Debian:12 zlib1g@1:1.2.13.dfsg-1',
+      'Go github.com/example/app@1.4.2',
+      'Go github.com/google/uuid@1.3.0',
+      'Go golang.org/x/net@0.23.0',
+      'Go stdlib@1.21.5',
+      'PyPI requests@2.31.0',
+      'PyPI urllib3@2.2.1',
+    ],
+  );
 });
 
 test('an image with nothing recognizable is UNSUPPORTED_IMAGE', async () => {
@@ -77,10 +85,13 @@ test('corrupt layers and exceeded limits are FAILED', async () => {
 
 test('a package database too large to read fails the scan, unless an upper layer removed it', async () => {
   const padded = DPKG_STATUS + `Description: padding\n${' x\n'.repeat(5000)}`;
-  const image = (extra: TarSpec[]) => [layer([
-    { path: 'etc/os-release', data: DEBIAN_OS_RELEASE },
-    { path: 'var/lib/dpkg/status', data: padded },
-  ]), layer(extra)];
+  const image = (extra: TarSpec[]) => [
+    layer([
+      { path: 'etc/os-release', data: DEBIAN_OS_RELEASE },
+      { path: 'var/lib/dpkg/status', data: padded },
+    ]),
+    layer(extra),
+  ];
   await assert.rejects(inventoryOf(image([]), { maxTextFileBytes: 10_000 }), (e: unknown) => {
     assert.ok(e instanceof ScanLimitError);
     assert.match(e.message, /var\/lib\/dpkg\/status/);

@@ -22,7 +22,14 @@ import { rubyExtractor } from './ruby.js';
 import type { Extractor, Inventory, Package } from './types.js';
 
 export const defaultExtractors: readonly Extractor[] = [
-  dpkgExtractor, apkExtractor, rpmExtractor, npmExtractor, pythonExtractor, rubyExtractor, javaExtractor, goExtractor,
+  dpkgExtractor,
+  apkExtractor,
+  rpmExtractor,
+  npmExtractor,
+  pythonExtractor,
+  rubyExtractor,
+  javaExtractor,
+  goExtractor,
 ];
 
 export async function inventoryOf(

@@ -18,14 +18,19 @@ const guava = buildZip([
 
 test('reads pom.properties from a jar, stored and deflated', async () => {
   const stored = buildZip([{ name: 'META-INF/maven/org.slf4j/slf4j-api/pom.properties', data: pomProperties('org.slf4j', 'slf4j-api', '2.0.9') }]);
-  const inv = await inventoryOf([layer([
-    { path: 'opt/app/lib/guava-32.1.2-jre.jar', data: guava },
-    { path: 'opt/app/lib/slf4j-api-2.0.9.jar', data: stored },
-  ])]);
-  assert.deepEqual(inv.packages.map((p) => [p.ecosystem, p.name, p.version, p.path]), [
-    ['Maven', 'com.google.guava:guava', '32.1.2-jre', 'opt/app/lib/guava-32.1.2-jre.jar'],
-    ['Maven', 'org.slf4j:slf4j-api', '2.0.9', 'opt/app/lib/slf4j-api-2.0.9.jar'],
+  const inv = await inventoryOf([
+    layer([
+      { path: 'opt/app/lib/guava-32.1.2-jre.jar', data: guava },
+      { path: 'opt/app/lib/slf4j-api-2.0.9.jar', data: stored },
+    ]),
   ]);
+  assert.deepEqual(
+    inv.packages.map((p) => [p.ecosystem, p.name, p.version, p.path]),
+    [
+      ['Maven', 'com.google.guava:guava', '32.1.2-jre', 'opt/app/lib/guava-32.1.2-jre.jar'],
+      ['Maven', 'org.slf4j:slf4j-api', '2.0.9', 'opt/app/lib/slf4j-api-2.0.9.jar'],
+    ],
+  );
 });
 
 test('opens archives nested one level (Spring Boot fat jar), not deeper', async () => {
@@ -40,15 +45,20 @@ test('opens archives nested one level (Spring Boot fat jar), not deeper', async 
     { name: 'BOOT-INF/lib/guava.jar', data: guava, deflate: true },
   ]);
   const inv = await inventoryOf([layer([{ path: 'app.jar', data: boot }])]);
-  assert.deepEqual(inv.packages.map((p) => [p.name, p.version, p.path]), [
-    ['com.example:app', '0.0.1-SNAPSHOT', 'app.jar'],
-    ['com.google.guava:guava', '32.1.2-jre', 'app.jar!BOOT-INF/lib/guava.jar'],
-    ['org.yaml:snakeyaml', '1.33', 'app.jar!BOOT-INF/lib/snakeyaml-1.33.jar'],
-  ]);
+  assert.deepEqual(
+    inv.packages.map((p) => [p.name, p.version, p.path]),
+    [
+      ['com.example:app', '0.0.1-SNAPSHOT', 'app.jar'],
+      ['com.google.guava:guava', '32.1.2-jre', 'app.jar!BOOT-INF/lib/guava.jar'],
+      ['org.yaml:snakeyaml', '1.33', 'app.jar!BOOT-INF/lib/snakeyaml-1.33.jar'],
+    ],
+  );
 });
 
 test('an executable jar with a launcher script prepended still reads', () => {
-  const jar = buildZip([{ name: 'META-INF/maven/a/b/pom.properties', data: pomProperties('a', 'b', '2') }], { prefix: Buffer.from('#!/bin/sh\nexec java -jar "$0" "$@"\n') });
+  const jar = buildZip([{ name: 'META-INF/maven/a/b/pom.properties', data: pomProperties('a', 'b', '2') }], {
+    prefix: Buffer.from('#!/bin/sh\nexec java -jar "$0" "$@"\n'),
+  });
   assert.deepEqual(scanArchive(jar, { remaining: 1 << 20 }, undefined), [{ name: 'a:b', version: '2', inner: undefined }]);
 });
 
@@ -61,11 +71,16 @@ test('a zip bomb entry stops at the inflate budget', () => {
 });
 
 test('a corrupt or oversized jar costs only its own packages', async () => {
-  const inv = await inventoryOf([layer([
-    { path: 'etc/os-release', data: 'ID=debian\nVERSION_ID=12\n' },
-    { path: 'bad.jar', data: Buffer.from('PK\x03\x04 definitely not a zip file') },
-    { path: 'big.jar', data: guava },
-  ])], { maxArchiveBytes: guava.length - 1 });
+  const inv = await inventoryOf(
+    [
+      layer([
+        { path: 'etc/os-release', data: 'ID=debian\nVERSION_ID=12\n' },
+        { path: 'bad.jar', data: Buffer.from('PK\x03\x04 definitely not a zip file') },
+        { path: 'big.jar', data: guava },
+      ]),
+    ],
+    { maxArchiveBytes: guava.length - 1 },
+  );
   assert.deepEqual(inv.packages, []);
   assert.equal(inv.os?.id, 'debian');
 });

@@ -35,11 +35,13 @@ test('maps distros to OSV ecosystem names', () => {
 });
 
 test('Debian: installed dpkg packages with their source packages', async () => {
-  const inv = await inventoryOf([layer([
-    { path: 'usr/lib/os-release', data: DEBIAN_OS_RELEASE },
-    { path: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
-    { path: 'var/lib/dpkg/status', data: DPKG_STATUS },
-  ])]);
+  const inv = await inventoryOf([
+    layer([
+      { path: 'usr/lib/os-release', data: DEBIAN_OS_RELEASE },
+      { path: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
+      { path: 'var/lib/dpkg/status', data: DPKG_STATUS },
+    ]),
+  ]);
   assert.deepEqual(inv.os, { id: 'debian', versionId: '12', name: 'Debian GNU/Linux', prettyName: 'Debian GNU/Linux 12 (bookworm)' });
   assert.deepEqual(brief(inv.packages), [
     ['Debian:12', 'base-files', '12.4+deb12u5', 'base-files', '12.4+deb12u5'],
@@ -51,21 +53,25 @@ test('Debian: installed dpkg packages with their source packages', async () => {
 });
 
 test('Debian without VERSION_ID takes the release from debian_version', async () => {
-  const inv = await inventoryOf([layer([
-    { path: 'etc/os-release', data: 'ID=debian\nNAME="Debian GNU/Linux"\n' },
-    { path: 'etc/debian_version', data: '12.5\n' },
-    { path: 'var/lib/dpkg/status', data: 'Package: a\nStatus: install ok installed\nVersion: 1\n' },
-  ])]);
+  const inv = await inventoryOf([
+    layer([
+      { path: 'etc/os-release', data: 'ID=debian\nNAME="Debian GNU/Linux"\n' },
+      { path: 'etc/debian_version', data: '12.5\n' },
+      { path: 'var/lib/dpkg/status', data: 'Package: a\nStatus: install ok installed\nVersion: 1\n' },
+    ]),
+  ]);
   assert.equal(inv.packages[0]?.ecosystem, 'Debian:12');
 });
 
 test('distroless: one status.d file per package, md5sums ignored', async () => {
-  const inv = await inventoryOf([layer([
-    { path: 'etc/os-release', data: 'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID="debian"\nVERSION_ID="12"\n' },
-    { path: 'var/lib/dpkg/status.d/libc6', data: 'Package: libc6\nVersion: 2.36-9+deb12u7\nArchitecture: amd64\nSource: glibc\n' },
-    { path: 'var/lib/dpkg/status.d/libc6.md5sums', data: 'd41d8cd98f00b204e9800998ecf8427e  lib/x86_64-linux-gnu/libc.so.6\n' },
-    { path: 'var/lib/dpkg/status.d/tzdata', data: 'Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n' },
-  ])]);
+  const inv = await inventoryOf([
+    layer([
+      { path: 'etc/os-release', data: 'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID="debian"\nVERSION_ID="12"\n' },
+      { path: 'var/lib/dpkg/status.d/libc6', data: 'Package: libc6\nVersion: 2.36-9+deb12u7\nArchitecture: amd64\nSource: glibc\n' },
+      { path: 'var/lib/dpkg/status.d/libc6.md5sums', data: 'd41d8cd98f00b204e9800998ecf8427e  lib/x86_64-linux-gnu/libc.so.6\n' },
+      { path: 'var/lib/dpkg/status.d/tzdata', data: 'Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n' },
+    ]),
+  ]);
   assert.equal(inv.os?.prettyName, 'Distroless');
   assert.deepEqual(brief(inv.packages), [
     ['Debian:12', 'libc6', '2.36-9+deb12u7', 'glibc', '2.36-9+deb12u7'],
@@ -74,10 +80,12 @@ test('distroless: one status.d file per package, md5sums ignored', async () => {
 });
 
 test('Ubuntu ecosystem comes from os-release', async () => {
-  const inv = await inventoryOf([layer([
-    { path: 'etc/os-release', data: 'NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n' },
-    { path: 'var/lib/dpkg/status', data: 'Package: bash\nStatus: install ok installed\nVersion: 5.1-6ubuntu1.1\n\n' },
-  ])]);
+  const inv = await inventoryOf([
+    layer([
+      { path: 'etc/os-release', data: 'NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n' },
+      { path: 'var/lib/dpkg/status', data: 'Package: bash\nStatus: install ok installed\nVersion: 5.1-6ubuntu1.1\n\n' },
+    ]),
+  ]);
   assert.deepEqual(brief(inv.packages), [['Ubuntu:22.04', 'bash', '5.1-6ubuntu1.1', 'bash', '5.1-6ubuntu1.1']]);
 });
 
@@ -93,8 +101,19 @@ test('Alpine: apk installed db with origins, from a zstd layer', async () => {
 
 test('apk subpackages report their origin', async () => {
   const db = 'P:libcrypto3\nV:3.1.4-r5\no:openssl\n\nP:libssl3\nV:3.1.4-r5\no:openssl\n';
-  const inv = await inventoryOf([layer([{ path: 'etc/os-release', data: 'ID=alpine\nVERSION_ID=3.19.0\n' }, { path: 'lib/apk/db/installed', data: db }])]);
-  assert.deepEqual(inv.packages.map((p) => [p.name, p.sourceName]), [['libcrypto3', 'openssl'], ['libssl3', 'openssl']]);
+  const inv = await inventoryOf([
+    layer([
+      { path: 'etc/os-release', data: 'ID=alpine\nVERSION_ID=3.19.0\n' },
+      { path: 'lib/apk/db/installed', data: db },
+    ]),
+  ]);
+  assert.deepEqual(
+    inv.packages.map((p) => [p.name, p.sourceName]),
+    [
+      ['libcrypto3', 'openssl'],
+      ['libssl3', 'openssl'],
+    ],
+  );
 });
 
 test('RPM: packages from a sqlite rpmdb, with epochs and source rpms', async () => {
@@ -103,10 +122,12 @@ test('RPM: packages from a sqlite rpmdb, with epochs and source rpms', async () 
     { name: 'openssl-libs', version: '3.0.7', release: '25.el9_3', epoch: 1, sourceRpm: 'openssl-3.0.7-25.el9_3.src.rpm' },
     { name: 'gpg-pubkey', version: 'fd431d51', release: '4ae0493b' },
   ]);
-  const inv = await inventoryOf([layer([
-    { path: 'etc/os-release', data: 'NAME="Rocky Linux"\nVERSION_ID="9.3"\nID="rocky"\nPRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"\n' },
-    { path: 'var/lib/rpm/rpmdb.sqlite', data: rpmdb },
-  ])]);
+  const inv = await inventoryOf([
+    layer([
+      { path: 'etc/os-release', data: 'NAME="Rocky Linux"\nVERSION_ID="9.3"\nID="rocky"\nPRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"\n' },
+      { path: 'var/lib/rpm/rpmdb.sqlite', data: rpmdb },
+    ]),
+  ]);
   assert.deepEqual(brief(inv.packages), [
     ['Rocky Linux:9', 'bash', '5.1.8-6.el9_1', 'bash', '5.1.8-6.el9_1'],
     ['Rocky Linux:9', 'openssl-libs', '1:3.0.7-25.el9_3', 'openssl', '1:3.0.7-25.el9_3'],
@@ -115,12 +136,18 @@ test('RPM: packages from a sqlite rpmdb, with epochs and source rpms', async () 
 
 test('RPM: a WAL-mode rpmdb is read and its temp copy is removed', async () => {
   const headers = readRpmdb(buildRpmdb([{ name: 'glibc', version: '2.34', release: '83.el9' }], { wal: true }));
-  assert.deepEqual(headers.map((h) => h.name), ['glibc']);
+  assert.deepEqual(
+    headers.map((h) => h.name),
+    ['glibc'],
+  );
 });
 
 test('RPM: damaged headers are skipped, a damaged database fails the scan', async () => {
   const bad = buildRpmHeader({ name: 'x', version: '1', release: '1' }).subarray(0, 20);
-  assert.deepEqual(readRpmdb(buildRpmdb([bad, { name: 'ok', version: '1', release: '1' }])).map((h) => h.name), ['ok']);
+  assert.deepEqual(
+    readRpmdb(buildRpmdb([bad, { name: 'ok', version: '1', release: '1' }])).map((h) => h.name),
+    ['ok'],
+  );
   assert.throws(() => readRpmdb(Buffer.from('SQLite format 3\0'.padEnd(4096, 'x'))), CorruptLayerError);
 });
 
@@ -135,7 +162,9 @@ test('RPM: a Packages view is refused rather than queried', async () => {
   try {
     writeFileSync(join(dir, 'db'), db);
     const h = new Database(join(dir, 'db'));
-    h.exec("ALTER TABLE Packages RENAME TO P2; CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT zeroblob(16) AS blob FROM c");
+    h.exec(
+      'ALTER TABLE Packages RENAME TO P2; CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT zeroblob(16) AS blob FROM c',
+    );
     h.close();
     assert.throws(() => readRpmdb(readFileSync(join(dir, 'db'))), CorruptLayerError);
   } finally {

@@ -31,29 +31,38 @@ test('the image-wide decompressed budget spans layers', async () => {
 });
 
 test('traversal and absolute paths stay inside the view', async () => {
-  const view = await readLayers([
-    layer([
-      { path: '../../etc/passwd', data: 'root:x:0:0' },
-      { path: '/etc/shadow', data: 'abs' },
-      { path: 'a/b/../../../../../etc/group', data: 'g' },
-      { path: 'x', type: 'symlink', linkname: '../../../../..' },
-    ]),
-  ], { rules: [keepAll] });
-  assert.deepEqual([...view.files()].map((f) => f.path), ['etc/group', 'etc/passwd', 'etc/shadow']);
+  const view = await readLayers(
+    [
+      layer([
+        { path: '../../etc/passwd', data: 'root:x:0:0' },
+        { path: '/etc/shadow', data: 'abs' },
+        { path: 'a/b/../../../../../etc/group', data: 'g' },
+        { path: 'x', type: 'symlink', linkname: '../../../../..' },
+      ]),
+    ],
+    { rules: [keepAll] },
+  );
+  assert.deepEqual(
+    [...view.files()].map((f) => f.path),
+    ['etc/group', 'etc/passwd', 'etc/shadow'],
+  );
   assert.equal(view.read('x/etc/passwd')?.toString(), 'root:x:0:0', 'a link above the root resolves to the root');
   assert.equal(view.lookup('x/../../..')?.path, '');
 });
 
 test('symlink loops are bounded in lookups and in writes', async () => {
-  const view = await readLayers([
-    layer([
-      { path: 'a', type: 'symlink', linkname: 'b' },
-      { path: 'b', type: 'symlink', linkname: 'a' },
-      { path: 'self', type: 'symlink', linkname: 'self/self' },
-      { path: 'a/file', data: 'lost' },
-      { path: 'ok', data: 'fine' },
-    ]),
-  ], { rules: [keepAll], limits: { maxSymlinkHops: 10 } });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'a', type: 'symlink', linkname: 'b' },
+        { path: 'b', type: 'symlink', linkname: 'a' },
+        { path: 'self', type: 'symlink', linkname: 'self/self' },
+        { path: 'a/file', data: 'lost' },
+        { path: 'ok', data: 'fine' },
+      ]),
+    ],
+    { rules: [keepAll], limits: { maxSymlinkHops: 10 } },
+  );
   assert.equal(view.read('a'), undefined);
   assert.equal(view.read('a/x'), undefined);
   assert.equal(view.read('self/z'), undefined);
@@ -75,7 +84,11 @@ test('random bytes are a CorruptLayerError', async () => {
 });
 
 test('a source stream that errors is a ScanError, and the other layers are released', async () => {
-  const failing = new Readable({ read() { this.destroy(new Error('blob store read failed')); } });
+  const failing = new Readable({
+    read() {
+      this.destroy(new Error('blob store read failed'));
+    },
+  });
   const later = layer([{ path: 'x', data: 'y' }]);
   await assert.rejects(readLayers([layer([{ path: 'a', data: 'b' }]), failing, later]), (e: unknown) => {
     assert.ok(e instanceof ScanError);
@@ -87,7 +100,11 @@ test('a source stream that errors is a ScanError, and the other layers are relea
 });
 
 test('an abort signal stops a stalled layer', async () => {
-  const stalled = new Readable({ read() { /* never delivers */ } });
+  const stalled = new Readable({
+    read() {
+      /* never delivers */
+    },
+  });
   const ac = new AbortController();
   const p = readLayers([stalled], { signal: ac.signal });
   setImmediate(() => ac.abort());
@@ -120,7 +137,15 @@ test('the kept-bytes budget and the node budget are enforced', async () => {
 test('deeply nested and over-long paths do not blow up', async () => {
   const deep = `${'d/'.repeat(2000)}f`;
   const tooLong = `${'e/'.repeat(3000)}f`;
-  const view = await readLayers([layer([{ path: deep, data: 'deep' }, { path: tooLong, data: 'no' }])], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: deep, data: 'deep' },
+        { path: tooLong, data: 'no' },
+      ]),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(view.read(deep)?.toString(), 'deep');
   assert.equal([...view.files()].length, 1);
   const removed = await readLayers([layer([{ path: deep, data: 'deep' }]), layer([{ path: '.wh.d' }])], { rules: [keepAll] });

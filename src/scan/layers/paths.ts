@@ -10,7 +10,8 @@ export function splitPath(raw: string): string[] {
   const out: string[] = [];
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part === '..') out.pop(); // at the root, `..` stays at the root, as the kernel does
+    if (part === '..')
+      out.pop(); // at the root, `..` stays at the root, as the kernel does
     else out.push(part);
   }
   return out;

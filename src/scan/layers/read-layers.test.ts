@@ -11,13 +11,22 @@ const layer = (specs: TarSpec[]) => streamOf(gzipSync(tar(specs)), 333);
 const text = (b: Buffer | undefined) => b?.toString();
 
 test('merges layers: upper files replace lower ones, others stay', async () => {
-  const view = await readLayers([
-    layer([{ path: 'etc/os-release', data: 'v1' }, { path: 'etc/keep', data: 'k' }]),
-    streamOf(tar([{ path: './etc/os-release', data: 'v2' }])),
-  ], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'etc/os-release', data: 'v1' },
+        { path: 'etc/keep', data: 'k' },
+      ]),
+      streamOf(tar([{ path: './etc/os-release', data: 'v2' }])),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(text(view.read('etc/os-release')), 'v2');
   assert.equal(text(view.read('/etc/keep')), 'k');
-  assert.deepEqual([...view.files()].map((f) => f.path), ['etc/keep', 'etc/os-release']);
+  assert.deepEqual(
+    [...view.files()].map((f) => f.path),
+    ['etc/keep', 'etc/os-release'],
+  );
   assert.equal(view.stats.layers, 2);
   assert.equal(view.keptBytes, 3);
 });
@@ -40,21 +49,27 @@ test('accepts an async iterable of layers', async () => {
     yield layer([{ path: 'y', data: '2' }]);
   }
   const view = await readLayers(gen(), { rules: [keepAll] });
-  assert.deepEqual([...view.files()].map((f) => [f.path, text(f.data)]), [['x', '1'], ['y', '2']]);
+  assert.deepEqual(
+    [...view.files()].map((f) => [f.path, text(f.data)]),
+    [
+      ['x', '1'],
+      ['y', '2'],
+    ],
+  );
 });
 
 test('.wh.<name> removes a lower file and a lower directory tree', async () => {
-  const view = await readLayers([
-    layer([
-      { path: 'var/lib/dpkg/status', data: 'lower' },
-      { path: 'usr/lib/python3/dist-packages/x.dist-info/METADATA', data: 'm' },
-      { path: 'usr/lib/python3/dist-packages/y.dist-info/METADATA', data: 'n' },
-    ]),
-    layer([
-      { path: 'var/lib/dpkg/.wh.status' },
-      { path: 'usr/lib/python3/dist-packages/.wh.x.dist-info' },
-    ]),
-  ], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'var/lib/dpkg/status', data: 'lower' },
+        { path: 'usr/lib/python3/dist-packages/x.dist-info/METADATA', data: 'm' },
+        { path: 'usr/lib/python3/dist-packages/y.dist-info/METADATA', data: 'n' },
+      ]),
+      layer([{ path: 'var/lib/dpkg/.wh.status' }, { path: 'usr/lib/python3/dist-packages/.wh.x.dist-info' }]),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(view.read('var/lib/dpkg/status'), undefined);
   assert.equal(view.read('usr/lib/python3/dist-packages/x.dist-info/METADATA'), undefined);
   assert.equal(text(view.read('usr/lib/python3/dist-packages/y.dist-info/METADATA')), 'n');
@@ -62,41 +77,70 @@ test('.wh.<name> removes a lower file and a lower directory tree', async () => {
 });
 
 test('a whiteout never removes what its own layer wrote, whatever the order', async () => {
-  const view = await readLayers([
-    layer([{ path: 'etc/app/conf', data: 'old' }, { path: 'etc/app/other', data: 'o' }]),
-    layer([{ path: 'etc/app/conf', data: 'new' }, { path: 'etc/.wh.app' }]),
-  ], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'etc/app/conf', data: 'old' },
+        { path: 'etc/app/other', data: 'o' },
+      ]),
+      layer([{ path: 'etc/app/conf', data: 'new' }, { path: 'etc/.wh.app' }]),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(text(view.read('etc/app/conf')), 'new');
   assert.equal(view.read('etc/app/other'), undefined);
 });
 
-test('an opaque directory hides all lower children, keeps its own layer\'s and later ones', async () => {
-  const view = await readLayers([
-    layer([{ path: 'opt/a', data: 'a' }, { path: 'opt/sub/b', data: 'b' }, { path: 'other', data: 'x' }]),
-    layer([{ path: 'opt/c', data: 'c' }, { path: 'opt/.wh..wh..opq' }]),
-    layer([{ path: 'opt/d', data: 'd' }]),
-  ], { rules: [keepAll] });
-  assert.deepEqual([...view.files()].map((f) => f.path), ['opt/c', 'opt/d', 'other']);
+test("an opaque directory hides all lower children, keeps its own layer's and later ones", async () => {
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'opt/a', data: 'a' },
+        { path: 'opt/sub/b', data: 'b' },
+        { path: 'other', data: 'x' },
+      ]),
+      layer([{ path: 'opt/c', data: 'c' }, { path: 'opt/.wh..wh..opq' }]),
+      layer([{ path: 'opt/d', data: 'd' }]),
+    ],
+    { rules: [keepAll] },
+  );
+  assert.deepEqual(
+    [...view.files()].map((f) => f.path),
+    ['opt/c', 'opt/d', 'other'],
+  );
 });
 
 test('a file in an upper layer that nobody asked for still hides the lower copy', async () => {
-  const view = await readLayers([
-    layer([{ path: 'etc/os-release', data: 'lower' }, { path: 'dir/inner', data: 'i' }]),
-    layer([{ path: 'etc/os-release', type: 'fifo' }, { path: 'skip/unused', data: 'u' }, { path: 'dir', type: 'symlink', linkname: 'elsewhere' }]),
-  ], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'etc/os-release', data: 'lower' },
+        { path: 'dir/inner', data: 'i' },
+      ]),
+      layer([
+        { path: 'etc/os-release', type: 'fifo' },
+        { path: 'skip/unused', data: 'u' },
+        { path: 'dir', type: 'symlink', linkname: 'elsewhere' },
+      ]),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(view.read('etc/os-release'), undefined);
   assert.equal(view.read('dir/inner'), undefined);
 });
 
 test('lookups follow relative, absolute and parent symlinks', async () => {
-  const view = await readLayers([
-    layer([
-      { path: 'usr/lib/os-release', data: 'ID=debian' },
-      { path: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
-      { path: 'lib', type: 'symlink', linkname: '/usr/lib' },
-      { path: 'etc/alt', type: 'symlink', linkname: '/etc/os-release' },
-    ]),
-  ], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'usr/lib/os-release', data: 'ID=debian' },
+        { path: 'etc/os-release', type: 'symlink', linkname: '../usr/lib/os-release' },
+        { path: 'lib', type: 'symlink', linkname: '/usr/lib' },
+        { path: 'etc/alt', type: 'symlink', linkname: '/etc/os-release' },
+      ]),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(text(view.read('etc/os-release')), 'ID=debian');
   assert.equal(text(view.read('lib/os-release')), 'ID=debian');
   assert.equal(text(view.read('etc/alt')), 'ID=debian');
@@ -104,19 +148,27 @@ test('lookups follow relative, absolute and parent symlinks', async () => {
 });
 
 test('writes through a symlinked parent land at the real path', async () => {
-  const view = await readLayers([
-    layer([{ path: 'lib', type: 'symlink', linkname: 'usr/lib' }]),
-    layer([{ path: 'lib/apk/db/installed', data: 'P:musl' }]),
-  ], { rules: [keepAll] });
-  assert.deepEqual([...view.files()].map((f) => f.path), ['usr/lib/apk/db/installed']);
+  const view = await readLayers([layer([{ path: 'lib', type: 'symlink', linkname: 'usr/lib' }]), layer([{ path: 'lib/apk/db/installed', data: 'P:musl' }])], {
+    rules: [keepAll],
+  });
+  assert.deepEqual(
+    [...view.files()].map((f) => f.path),
+    ['usr/lib/apk/db/installed'],
+  );
   assert.equal(text(view.read('lib/apk/db/installed')), 'P:musl');
 });
 
 test('hard links share the bytes and survive a whiteout of the first name', async () => {
-  const view = await readLayers([
-    layer([{ path: 'a/status', data: 'S' }, { path: 'b/status', type: 'hardlink', linkname: 'a/status' }]),
-    layer([{ path: 'a/.wh.status' }]),
-  ], { rules: [keepAll] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'a/status', data: 'S' },
+        { path: 'b/status', type: 'hardlink', linkname: 'a/status' },
+      ]),
+      layer([{ path: 'a/.wh.status' }]),
+    ],
+    { rules: [keepAll] },
+  );
   assert.equal(view.read('a/status'), undefined);
   assert.equal(text(view.read('b/status')), 'S');
 });
@@ -126,10 +178,16 @@ test('rules bound file size: larger files are skipped, prefix rules keep the hea
     { id: 'small', match: (p) => p === 'big', maxBytes: 10 },
     { id: 'head', match: (p) => p.endsWith('METADATA'), maxBytes: 4, prefixOnly: true },
   ];
-  const view = await readLayers([
-    layer([{ path: 'big', data: 'old' }]),
-    layer([{ path: 'big', data: 'x'.repeat(11) }, { path: 'METADATA', data: 'Name: x\n' }]),
-  ], { rules });
+  const view = await readLayers(
+    [
+      layer([{ path: 'big', data: 'old' }]),
+      layer([
+        { path: 'big', data: 'x'.repeat(11) },
+        { path: 'METADATA', data: 'Name: x\n' },
+      ]),
+    ],
+    { rules },
+  );
   assert.equal(view.read('big'), undefined, 'the oversized upper copy hides the lower one');
   assert.equal(view.stats.skippedTooLarge, 1);
   const [meta] = [...view.files()];
@@ -152,16 +210,32 @@ test('probers stream over matching files and their results follow whiteouts', as
       };
     },
   };
-  const view = await readLayers([
-    layer([{ path: 'bin/a', data: 'x'.repeat(3000), mode: 0o755 }, { path: 'bin/b', data: 'yy', mode: 0o755 }, { path: 'bin/c', data: 'z', mode: 0o644 }]),
-    layer([{ path: 'bin/.wh.b' }]),
-  ], { probers: [lengths] });
+  const view = await readLayers(
+    [
+      layer([
+        { path: 'bin/a', data: 'x'.repeat(3000), mode: 0o755 },
+        { path: 'bin/b', data: 'yy', mode: 0o755 },
+        { path: 'bin/c', data: 'z', mode: 0o644 },
+      ]),
+      layer([{ path: 'bin/.wh.b' }]),
+    ],
+    { probers: [lengths] },
+  );
   assert.deepEqual([...view.derived<number>('len')], [{ path: 'bin/a', value: 3000 }]);
   assert.equal(view.keptBytes, 0);
 });
 
 test('a prober that throws costs only its own result', async () => {
-  const broken: Prober = { id: 'broken', match: () => true, open: () => ({ write: () => { throw new Error('bad file'); }, end: () => 1 }) };
+  const broken: Prober = {
+    id: 'broken',
+    match: () => true,
+    open: () => ({
+      write: () => {
+        throw new Error('bad file');
+      },
+      end: () => 1,
+    }),
+  };
   const view = await readLayers([layer([{ path: 'f', data: 'data' }])], { probers: [broken], rules: [keepAll] });
   assert.equal(text(view.read('f')), 'data');
   assert.ok(view.stats.probeErrors >= 1);
@@ -187,6 +261,9 @@ test('a compressed layer cut after its last entry fails: the stream is read to i
 });
 
 test('a plain tar cut on an entry boundary fails instead of scanning as complete', async () => {
-  const whole = tar([{ path: 'var/lib/dpkg/status', data: 'Package: a\n' }, { path: 'var/lib/dpkg/status', data: 'Package: b\n' }]);
+  const whole = tar([
+    { path: 'var/lib/dpkg/status', data: 'Package: a\n' },
+    { path: 'var/lib/dpkg/status', data: 'Package: b\n' },
+  ]);
   await assert.rejects(readLayers([streamOf(whole.subarray(0, 1024))], { rules: [keepAll] }), /truncated/);
 });

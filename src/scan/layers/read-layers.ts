@@ -120,9 +120,7 @@ async function readOneLayer(stream: Readable, index: number, view: MergedView, c
     onCompression: (compression) => ctx.onLayer?.({ index, compression }),
   });
   try {
-    await readTar(chunks, { maxMetadataBytes: ctx.limits.maxTarMetadataBytes, signal: ctx.signal }, (entry, body) =>
-      applyEntry(entry, body, index, view, ctx),
-    );
+    await readTar(chunks, { maxMetadataBytes: ctx.limits.maxTarMetadataBytes, signal: ctx.signal }, (entry, body) => applyEntry(entry, body, index, view, ctx));
     // Read on past the end-of-archive marker to the end of the blob: only then does the
     // decompressor check its own end (gzip's trailer, a whole zstd frame), so a compressed
     // stream cut after the last entry fails too. Still counted against the decompression bounds.
@@ -169,7 +167,13 @@ async function applyEntry(entry: TarEntry, body: TarBody, layer: number, view: M
 }
 
 async function readFile(
-  entry: TarEntry, body: TarBody, tarPath: string, realPath: string, layer: number, view: MergedView, ctx: LayerContext,
+  entry: TarEntry,
+  body: TarBody,
+  tarPath: string,
+  realPath: string,
+  layer: number,
+  view: MergedView,
+  ctx: LayerContext,
 ): Promise<FileNode | undefined> {
   // Rules match the real path (after symlinked parents) or the path as written in the tar.
   const names = realPath === tarPath ? [realPath] : [realPath, tarPath];

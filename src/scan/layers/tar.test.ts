@@ -15,20 +15,25 @@ async function entries(buf: Buffer, opts = { maxMetadataBytes: 1 << 20 }): Promi
 }
 
 test('reads ustar entries of every kind with their bodies', async () => {
-  const got = await entries(tar([
-    { path: 'etc/', type: 'dir' },
-    { path: 'etc/hostname', data: 'berth\n', mode: 0o600 },
-    { path: 'etc/localtime', type: 'symlink', linkname: '/usr/share/zoneinfo/UTC' },
-    { path: 'etc/hostname2', type: 'hardlink', linkname: 'etc/hostname' },
-    { path: 'dev/fifo', type: 'fifo' },
-  ]));
-  assert.deepEqual(got.map((e) => [e.path, e.type, e.size, e.linkname, e.data]), [
-    ['etc/', 'dir', 0, '', ''],
-    ['etc/hostname', 'file', 6, '', 'berth\n'],
-    ['etc/localtime', 'symlink', 0, '/usr/share/zoneinfo/UTC', ''],
-    ['etc/hostname2', 'hardlink', 0, 'etc/hostname', ''],
-    ['dev/fifo', 'other', 0, '', ''],
-  ]);
+  const got = await entries(
+    tar([
+      { path: 'etc/', type: 'dir' },
+      { path: 'etc/hostname', data: 'berth\n', mode: 0o600 },
+      { path: 'etc/localtime', type: 'symlink', linkname: '/usr/share/zoneinfo/UTC' },
+      { path: 'etc/hostname2', type: 'hardlink', linkname: 'etc/hostname' },
+      { path: 'dev/fifo', type: 'fifo' },
+    ]),
+  );
+  assert.deepEqual(
+    got.map((e) => [e.path, e.type, e.size, e.linkname, e.data]),
+    [
+      ['etc/', 'dir', 0, '', ''],
+      ['etc/hostname', 'file', 6, '', 'berth\n'],
+      ['etc/localtime', 'symlink', 0, '/usr/share/zoneinfo/UTC', ''],
+      ['etc/hostname2', 'hardlink', 0, 'etc/hostname', ''],
+      ['dev/fifo', 'other', 0, '', ''],
+    ],
+  );
   assert.equal(got[1]!.mode, 0o600);
 });
 
@@ -47,22 +52,40 @@ test('joins the ustar prefix field with the name', async () => {
 test('applies GNU long names and long link names', async () => {
   const long = `usr/lib/${'x'.repeat(150)}/package.json`;
   const target = `opt/${'y'.repeat(140)}`;
-  const got = await entries(tar([
-    { path: long, data: '{}', longNames: 'gnu' },
-    { path: 'short', type: 'symlink', linkname: target, longNames: 'gnu' },
-    { path: 'after', data: 'a' },
-  ]));
-  assert.deepEqual(got.map((e) => [e.path, e.linkname, e.data]), [[long, '', '{}'], ['short', target, ''], ['after', '', 'a']]);
+  const got = await entries(
+    tar([
+      { path: long, data: '{}', longNames: 'gnu' },
+      { path: 'short', type: 'symlink', linkname: target, longNames: 'gnu' },
+      { path: 'after', data: 'a' },
+    ]),
+  );
+  assert.deepEqual(
+    got.map((e) => [e.path, e.linkname, e.data]),
+    [
+      [long, '', '{}'],
+      ['short', target, ''],
+      ['after', '', 'a'],
+    ],
+  );
 });
 
 test('applies PAX path, linkpath and size to the next entry only', async () => {
   const long = `app/node_modules/${'@scope/'.repeat(20)}pkg/package.json`;
-  const got = await entries(tar([
-    { path: long, data: 'pax' },
-    { path: 'l', type: 'symlink', linkname: 'z'.repeat(120) },
-    { path: 'plain', data: 'p', pax: { 'SCHILY.xattr.user.x': 'y', mtime: '1.5' } },
-  ]));
-  assert.deepEqual(got.map((e) => [e.path, e.linkname, e.data]), [[long, '', 'pax'], ['l', 'z'.repeat(120), ''], ['plain', '', 'p']]);
+  const got = await entries(
+    tar([
+      { path: long, data: 'pax' },
+      { path: 'l', type: 'symlink', linkname: 'z'.repeat(120) },
+      { path: 'plain', data: 'p', pax: { 'SCHILY.xattr.user.x': 'y', mtime: '1.5' } },
+    ]),
+  );
+  assert.deepEqual(
+    got.map((e) => [e.path, e.linkname, e.data]),
+    [
+      [long, '', 'pax'],
+      ['l', 'z'.repeat(120), ''],
+      ['plain', '', 'p'],
+    ],
+  );
 });
 
 test('a PAX size overrides the header size field', async () => {
@@ -75,8 +98,17 @@ test('a PAX size overrides the header size field', async () => {
 
 test('entries left unread are skipped, and reading may stop early', async () => {
   const seen: string[] = [];
-  await readTar(streamOf(tar([{ path: 'a', data: 'A'.repeat(5000) }, { path: 'b', data: 'B'.repeat(3000) }, { path: 'c', data: 'C' }]), 333),
-    { maxMetadataBytes: 1024 }, async (e, body) => {
+  await readTar(
+    streamOf(
+      tar([
+        { path: 'a', data: 'A'.repeat(5000) },
+        { path: 'b', data: 'B'.repeat(3000) },
+        { path: 'c', data: 'C' },
+      ]),
+      333,
+    ),
+    { maxMetadataBytes: 1024 },
+    async (e, body) => {
       if (e.path === 'b') {
         for await (const p of body.pieces()) {
           seen.push(`b:${p.length > 0}`);
@@ -84,12 +116,16 @@ test('entries left unread are skipped, and reading may stop early', async () => 
         }
       }
       seen.push(e.path);
-    });
+    },
+  );
   assert.deepEqual(seen, ['a', 'b:true', 'b', 'c']);
 });
 
 test('an archive stopping on a block boundary without the end marker is truncated: a CorruptLayerError', async () => {
-  const whole = tar([{ path: 'a', data: 'x' }, { path: 'b', data: 'y' }]);
+  const whole = tar([
+    { path: 'a', data: 'x' },
+    { path: 'b', data: 'y' },
+  ]);
   await assert.rejects(entries(tar([{ path: 'a', data: 'x' }], { end: false })), CorruptLayerError);
   // Cut between two entries: everything read so far was well-formed, and still it is not whole.
   await assert.rejects(entries(whole.subarray(0, 1024)), /truncated.*end-of-archive/);
@@ -98,7 +134,10 @@ test('an archive stopping on a block boundary without the end marker is truncate
 test("an empty stream is an empty archive, and one zero block ends it as Go's reader allows", async () => {
   assert.deepEqual(await entries(Buffer.alloc(0)), []);
   const oneZeroBlock = tar([{ path: 'a', data: 'x' }]).subarray(0, 1024 + 512);
-  assert.deepEqual((await entries(oneZeroBlock)).map((e) => e.path), ['a']);
+  assert.deepEqual(
+    (await entries(oneZeroBlock)).map((e) => e.path),
+    ['a'],
+  );
 });
 
 test('a bad header checksum is a CorruptLayerError', async () => {
@@ -136,6 +175,11 @@ test('base-256 size fields are decoded', async () => {
   assert.equal(h[124], 0x80);
   let seen = 0;
   const stream = streamOf(Buffer.concat([h, Buffer.alloc(100)]));
-  await assert.rejects(readTar(stream, { maxMetadataBytes: 1024 }, async (e) => { seen = e.size; }), CorruptLayerError);
+  await assert.rejects(
+    readTar(stream, { maxMetadataBytes: 1024 }, async (e) => {
+      seen = e.size;
+    }),
+    CorruptLayerError,
+  );
   assert.equal(seen, 2 ** 34);
 });

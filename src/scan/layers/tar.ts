@@ -38,11 +38,7 @@ interface Overrides {
   size?: number;
 }
 
-export async function readTar(
-  chunks: AsyncIterable<Buffer>,
-  opts: TarReadOptions,
-  onEntry: (entry: TarEntry, body: TarBody) => Promise<void>,
-): Promise<void> {
+export async function readTar(chunks: AsyncIterable<Buffer>, opts: TarReadOptions, onEntry: (entry: TarEntry, body: TarBody) => Promise<void>): Promise<void> {
   const reader = new ByteReader(chunks[Symbol.asyncIterator]());
   let local: Overrides = {};
   for (;;) {
@@ -112,11 +108,18 @@ export async function readTar(
 
 function entryType(flag: string): TarEntryType {
   switch (flag) {
-    case '0': case '\0': case '7': return 'file';
-    case '1': return 'hardlink';
-    case '2': return 'symlink';
-    case '5': return 'dir';
-    default: return 'other';
+    case '0':
+    case '\0':
+    case '7':
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '5':
+      return 'dir';
+    default:
+      return 'other';
   }
 }
 

@@ -73,7 +73,13 @@ export class MergedView {
   private nodes = 0;
   keptBytes = 0;
   readonly stats: ViewStats = {
-    layers: 0, entries: 0, decompressedBytes: 0, peakKeptBytes: 0, skippedTooLarge: 0, symlinkLoops: 0, probeErrors: 0,
+    layers: 0,
+    entries: 0,
+    decompressedBytes: 0,
+    peakKeptBytes: 0,
+    skippedTooLarge: 0,
+    symlinkLoops: 0,
+    probeErrors: 0,
   };
 
   constructor(private readonly limits: ViewLimits) {}

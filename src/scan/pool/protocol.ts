@@ -28,9 +28,7 @@ export type ToWorker =
 
 export type FromWorker =
   /** One chunk was taken: the pool may post one more. */
-  | { type: 'credit' }
-  | { type: 'done'; inventory: Inventory }
-  | { type: 'failed'; error: SerializedScanError };
+  { type: 'credit' } | { type: 'done'; inventory: Inventory } | { type: 'failed'; error: SerializedScanError };
 
 /** A ScanError across the thread boundary (structured clone drops its class). */
 export interface SerializedScanError {

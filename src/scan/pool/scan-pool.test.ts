@@ -11,7 +11,13 @@ import { ALPINE_TWO_FRAMES } from '../layers/testing/zstd-fixtures.js';
 import { ScanPool } from './scan-pool.js';
 
 const never = new AbortController().signal;
-const debian = () => gzipSync(tar([{ path: 'etc/os-release', data: DEBIAN_OS_RELEASE }, { path: 'var/lib/dpkg/status', data: DPKG_STATUS }]));
+const debian = () =>
+  gzipSync(
+    tar([
+      { path: 'etc/os-release', data: DEBIAN_OS_RELEASE },
+      { path: 'var/lib/dpkg/status', data: DPKG_STATUS },
+    ]),
+  );
 
 async function* layersOf(...bufs: Buffer[]): AsyncGenerator<Readable> {
   for (const b of bufs) yield streamOf(b, 10_000);
@@ -28,7 +34,11 @@ function stalled(): { stream: Readable; opened: Promise<void>; destroyed: Promis
 
 test('a worker inventories the layers as the event loop would, gzip, zstd and plain alike', async () => {
   const pool = new ScanPool({ size: 1 });
-  const layers = [debian(), ALPINE_TWO_FRAMES, tar([{ path: 'app/package-lock.json', data: JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/a': { version: '1.0.0' } } }) }])];
+  const layers = [
+    debian(),
+    ALPINE_TWO_FRAMES,
+    tar([{ path: 'app/package-lock.json', data: JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/a': { version: '1.0.0' } } }) }]),
+  ];
   const got = await pool.inventory(layersOf(...layers), never);
   assert.deepEqual(got, await inventoryOf(layers.map((b) => streamOf(b))));
   assert.ok(got.packages.some((p) => p.name === 'zlib1g') && got.packages.some((p) => p.name === 'musl') && got.packages.some((p) => p.name === 'a'));
@@ -36,7 +46,10 @@ test('a worker inventories the layers as the event loop would, gzip, zstd and pl
 
 test('a scan error comes back typed: a truncated layer fails with its reason and message', async () => {
   const pool = new ScanPool({ size: 1 });
-  const whole = tar([{ path: 'etc/os-release', data: DEBIAN_OS_RELEASE }, { path: 'var/lib/dpkg/status', data: DPKG_STATUS }]);
+  const whole = tar([
+    { path: 'etc/os-release', data: DEBIAN_OS_RELEASE },
+    { path: 'var/lib/dpkg/status', data: DPKG_STATUS },
+  ]);
   await assert.rejects(pool.inventory(layersOf(whole.subarray(0, 1024)), never), (e: unknown) => {
     assert.ok(e instanceof ScanError);
     assert.equal(e.status, 'FAILED');
@@ -75,7 +88,15 @@ test('the layer source is read no further ahead of the worker than its window', 
   }
   const source = Readable.from(junk(), { objectMode: false, highWaterMark: 64 * 1024 });
   const pool = new ScanPool({ size: 1 });
-  await assert.rejects(pool.inventory((async function* () { yield source; })(), never), (e: unknown) => e instanceof ScanError && e.reason === 'corrupt');
+  await assert.rejects(
+    pool.inventory(
+      (async function* () {
+        yield source;
+      })(),
+      never,
+    ),
+    (e: unknown) => e instanceof ScanError && e.reason === 'corrupt',
+  );
   assert.ok(pulled <= 2 * 1024 * 1024, `read ${pulled} bytes of the source`);
   await new Promise<void>((r) => (source.destroyed ? r() : source.once('close', () => r())));
 });
@@ -84,7 +105,12 @@ test('an abort ends the scan and its worker, and releases a stalled source', asy
   const pool = new ScanPool({ size: 1 });
   const abort = new AbortController();
   const s = stalled();
-  const scan = pool.inventory((async function* () { yield s.stream; })(), abort.signal);
+  const scan = pool.inventory(
+    (async function* () {
+      yield s.stream;
+    })(),
+    abort.signal,
+  );
   await s.opened;
   abort.abort();
   await assert.rejects(scan, ScanAbortedError);
@@ -95,13 +121,21 @@ test('at most `size` scans run at once; the next starts when one ends', async ()
   const pool = new ScanPool({ size: 1 });
   const abort = new AbortController();
   const first = stalled();
-  const running = pool.inventory((async function* () { yield first.stream; })(), abort.signal);
+  const running = pool.inventory(
+    (async function* () {
+      yield first.stream;
+    })(),
+    abort.signal,
+  );
   await first.opened;
   let secondStarted = false;
-  const waiting = pool.inventory((async function* () {
-    secondStarted = true;
-    yield streamOf(debian());
-  })(), never);
+  const waiting = pool.inventory(
+    (async function* () {
+      secondStarted = true;
+      yield streamOf(debian());
+    })(),
+    never,
+  );
   // Were the slot not held, the second scan would have opened its layers by now.
   for (let i = 0; i < 20; i++) await turn();
   assert.equal(secondStarted, false);

@@ -54,7 +54,12 @@ export function parsePep440(raw: string): Parsed<Pep440> {
       pre: g.pre_l ? { letter: preLetter(g.pre_l), n: stripZeros(g.pre_n ?? '0') } : undefined,
       post: g.post ? stripZeros(g.post_n1 ?? g.post_n2 ?? '0') : undefined,
       dev: g.dev ? stripZeros(g.dev_n ?? '0') : undefined,
-      local: g.local ? g.local.toLowerCase().split(/[-_.]/).map((s) => (/^[0-9]+$/.test(s) ? stripZeros(s) : s)) : undefined,
+      local: g.local
+        ? g.local
+            .toLowerCase()
+            .split(/[-_.]/)
+            .map((s) => (/^[0-9]+$/.test(s) ? stripZeros(s) : s))
+        : undefined,
     },
   };
 }
@@ -121,12 +126,7 @@ export function comparePep440(a: Pep440, b: Pep440): Cmp {
     const c = compareDigits(ra[i] ?? '0', rb[i] ?? '0');
     if (c !== 0) return c;
   }
-  return (
-    comparePre(a, b) ||
-    compareOptional(a.post, b.post, true) ||
-    compareOptional(a.dev, b.dev, false) ||
-    compareLocal(a.local, b.local)
-  );
+  return comparePre(a, b) || compareOptional(a.post, b.post, true) || compareOptional(a.dev, b.dev, false) || compareLocal(a.local, b.local);
 }
 
 export const pep440 = defineOrdering<Parsed<Pep440>>({

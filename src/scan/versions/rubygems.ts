@@ -20,9 +20,7 @@ export function isValidGem(v: string): boolean {
 }
 
 function canonicalSegments(version: string): Segment[] {
-  const segs: Segment[] = (version.match(/[0-9]+|[a-z]+/gi) ?? []).map((s) =>
-    /^[0-9]/.test(s) ? { num: true, v: stripZeros(s) } : { num: false, v: s },
-  );
+  const segs: Segment[] = (version.match(/[0-9]+|[a-z]+/gi) ?? []).map((s) => (/^[0-9]/.test(s) ? { num: true, v: stripZeros(s) } : { num: false, v: s }));
   const firstString = segs.findIndex((s) => !s.num);
   const numeric = firstString < 0 ? segs : segs.slice(0, firstString);
   const rest = firstString < 0 ? [] : segs.slice(firstString);

@@ -92,11 +92,10 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
 class PortTaken extends Error {}
 
 async function startOn(opts: StartOptions, dataDir: string, port: number): Promise<BerthProcess> {
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
-    { env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])], {
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -111,10 +110,12 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
       throw new Failure(`berth exited with ${child.exitCode} before listening:\n${out}`);
     }
     try {
-      const status = opts.ca ? await httpsStatus(`${url}/v2/`, opts.ca) : await fetch(`${url}/v2/`).then(async (r) => {
-        await r.arrayBuffer();
-        return r.status;
-      });
+      const status = opts.ca
+        ? await httpsStatus(`${url}/v2/`, opts.ca)
+        : await fetch(`${url}/v2/`).then(async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          });
       if (status === 200 || status === 401) break;
     } catch {
       // not listening yet

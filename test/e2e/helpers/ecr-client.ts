@@ -24,7 +24,10 @@ export function adminCredentials(berth: Pick<BerthProcess, 'dataDir'>): Credenti
 }
 
 /** Signed for the server's region (us-east-1 unless it was started with another). */
-export function ecrClient(berth: Pick<BerthProcess, 'url' | 'dataDir' | 'ca'> & { region?: string }, credentials: Credentials = adminCredentials(berth)): ECRClient {
+export function ecrClient(
+  berth: Pick<BerthProcess, 'url' | 'dataDir' | 'ca'> & { region?: string },
+  credentials: Credentials = adminCredentials(berth),
+): ECRClient {
   return new ECRClient({
     endpoint: berth.url,
     region: berth.region ?? 'us-east-1',

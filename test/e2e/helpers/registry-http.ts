@@ -43,8 +43,7 @@ export function errorCode(res: Fetched): string | undefined {
 export const getManifest = (base: string, repo: string, ref: string, method = 'GET') =>
   request(`${base}/v2/${repo}/manifests/${ref}`, { method, headers: { Accept: manifestAccept } });
 
-export const getBlob = (base: string, repo: string, digest: string, method = 'GET') =>
-  request(`${base}/v2/${repo}/blobs/${digest}`, { method });
+export const getBlob = (base: string, repo: string, digest: string, method = 'GET') => request(`${base}/v2/${repo}/blobs/${digest}`, { method });
 
 /** GETs a paginated listing, following `Link: <...>; rel="next"` until the end. */
 async function paginate<T>(base: string, path: string, key: string): Promise<{ status: number; items: T[] }> {
@@ -54,7 +53,7 @@ async function paginate<T>(base: string, path: string, key: string): Promise<{ s
     if (pages > 1000) throw new Error(`GET ${path}: pagination does not end`);
     const res = await request(new URL(next, base).toString());
     if (res.status !== 200) return { status: res.status, items };
-    items.push(...(((JSON.parse(res.body.toString()) as Record<string, T[] | null>)[key]) ?? []));
+    items.push(...((JSON.parse(res.body.toString()) as Record<string, T[] | null>)[key] ?? []));
     next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
   }
   return { status: 200, items };

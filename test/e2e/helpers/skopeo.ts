@@ -46,17 +46,12 @@ export async function createSkopeo(): Promise<Skopeo> {
   };
   const runSkopeo = (args: string[]) =>
     new Promise<{ stdout: string; stderr: string; raw: Buffer }>((resolve, reject) => {
-      execFile(
-        'skopeo',
-        ['--policy', policy, ...args],
-        { env, encoding: 'buffer', maxBuffer: 64 << 20, timeout: 120_000 },
-        (err, stdout, stderr) => {
-          if (err) {
-            const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'skopeo is not installed (run scripts/install-test-deps.sh)' : stderr.toString();
-            reject(new Error(`skopeo ${args.join(' ')} failed: ${why}`));
-          } else resolve({ stdout: stdout.toString(), stderr: stderr.toString(), raw: stdout });
-        },
-      );
+      execFile('skopeo', ['--policy', policy, ...args], { env, encoding: 'buffer', maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
+        if (err) {
+          const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'skopeo is not installed (run scripts/install-test-deps.sh)' : stderr.toString();
+          reject(new Error(`skopeo ${args.join(' ')} failed: ${why}`));
+        } else resolve({ stdout: stdout.toString(), stderr: stderr.toString(), raw: stdout });
+      });
     });
 
   return {

@@ -11,7 +11,12 @@ import { scanSummaryShape } from './scans.js';
 
 const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
 
-function imageShape(name: string, registry: string, id: { imageDigest?: string; imageTag?: string }, manifest: { digest: string; payload: Buffer; mediaType: string }) {
+function imageShape(
+  name: string,
+  registry: string,
+  id: { imageDigest?: string; imageTag?: string },
+  manifest: { digest: string; payload: Buffer; mediaType: string },
+) {
   return {
     registryId: accountOf(registry),
     repositoryName: name,
@@ -112,7 +117,10 @@ export const DescribeImages: EcrAction = async (call) => {
     }
     const images = await call.registry.images.requireAll(scope, input.imageIds);
     const details = await call.registry.images.details(scope, images);
-    const scans = await call.registry.scans.many(scope, details.map((d) => d.digest));
+    const scans = await call.registry.scans.many(
+      scope,
+      details.map((d) => d.digest),
+    );
     return { imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest)))) };
   }
   const limit = input.maxResults ?? 100;
@@ -120,7 +128,10 @@ export const DescribeImages: EcrAction = async (call) => {
   const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
   const items = page.slice(0, limit);
   const details = await call.registry.images.details(scope, items);
-  const scans = await call.registry.scans.many(scope, details.map((d) => d.digest));
+  const scans = await call.registry.scans.many(
+    scope,
+    details.map((d) => d.digest),
+  );
   return {
     imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest)))),
     ...(page.length > limit && { nextToken: encodeToken('DescribeImages', items[items.length - 1]!.digest) }),
@@ -141,7 +152,10 @@ const referrersInput = z
     repositoryName,
     subjectId: z.object({ imageDigest: z.string().min(1).max(1024) }).strict(),
     filter: z
-      .object({ artifactTypes: z.array(z.string().min(1).max(255)).min(1).max(5).optional(), artifactStatus: z.enum(['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY']).optional() })
+      .object({
+        artifactTypes: z.array(z.string().min(1).max(255)).min(1).max(5).optional(),
+        artifactStatus: z.enum(['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY']).optional(),
+      })
       .strict()
       .optional(),
     nextToken: nextToken.optional(),
@@ -163,7 +177,14 @@ export const ListImageReferrers: EcrAction = async (call) => {
   const rest = after === undefined ? matching : matching.filter((r) => r.digest > after);
   const page = rest.slice(0, limit);
   return {
-    referrers: page.map((r) => ({ digest: r.digest, mediaType: r.mediaType, artifactType: r.artifactType, size: r.size, annotations: r.annotations, artifactStatus: 'ACTIVE' })),
+    referrers: page.map((r) => ({
+      digest: r.digest,
+      mediaType: r.mediaType,
+      artifactType: r.artifactType,
+      size: r.size,
+      annotations: r.annotations,
+      artifactStatus: 'ACTIVE',
+    })),
     ...(rest.length > limit && { nextToken: encodeToken('ListImageReferrers', page[page.length - 1]!.digest) }),
   };
 };

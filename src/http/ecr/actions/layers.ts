@@ -26,7 +26,12 @@ export const BatchCheckLayerAvailability: EcrAction = async (call) => {
   const failures = [];
   for (const l of await call.registry.layers.availability(scope, input.layerDigests)) {
     if (l.kind === 'invalid') failures.push({ layerDigest: l.digest, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
-    else layers.push(l.kind === 'available' ? { layerDigest: l.digest, layerAvailability: 'AVAILABLE', layerSize: l.size } : { layerDigest: l.digest, layerAvailability: 'UNAVAILABLE' });
+    else
+      layers.push(
+        l.kind === 'available'
+          ? { layerDigest: l.digest, layerAvailability: 'AVAILABLE', layerSize: l.size }
+          : { layerDigest: l.digest, layerAvailability: 'UNAVAILABLE' },
+      );
   }
   return { layers, failures };
 };
@@ -47,7 +52,10 @@ const partInput = z
     uploadId: z.string().min(1).max(100),
     partFirstByte: z.number().int().min(0),
     partLastByte: z.number().int().min(0),
-    layerPartBlob: z.string().min(1).max(Math.ceil((MAX_PART_BYTES * 4) / 3) + 4),
+    layerPartBlob: z
+      .string()
+      .min(1)
+      .max(Math.ceil((MAX_PART_BYTES * 4) / 3) + 4),
   })
   .strict();
 
@@ -77,7 +85,12 @@ export const UploadLayerPart: EcrAction = async (call) => {
 };
 
 const completeInput = z
-  .object({ registryId: registryId.optional(), repositoryName, uploadId: z.string().min(1).max(100), layerDigests: z.array(z.string().min(1).max(1024)).length(1) })
+  .object({
+    registryId: registryId.optional(),
+    repositoryName,
+    uploadId: z.string().min(1).max(100),
+    layerDigests: z.array(z.string().min(1).max(1024)).length(1),
+  })
   .strict();
 
 export const CompleteLayerUpload: EcrAction = async (call) => {
@@ -94,9 +107,11 @@ const downloadInput = z.object({ registryId: registryId.optional(), repositoryNa
 export const GetDownloadUrlForLayer: EcrAction = async (call) => {
   const input = parseInput(downloadInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  if (!isDigest(input.layerDigest)) throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
+  if (!isDigest(input.layerDigest))
+    throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
   await call.registry.blobs.stat(scope, input.layerDigest);
   // As ECR does: a presigned URL to the bytes when the store has one; else this registry's /v2 URL (needs the login token).
-  const downloadUrl = (await call.registry.blobs.presignedUrl(scope, input.layerDigest)) ?? `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`;
+  const downloadUrl =
+    (await call.registry.blobs.presignedUrl(scope, input.layerDigest)) ?? `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`;
   return { downloadUrl, layerDigest: input.layerDigest };
 };

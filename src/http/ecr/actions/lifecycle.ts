@@ -88,10 +88,12 @@ export const GetLifecyclePolicyPreview: EcrAction = async (call) => {
   const matching = preview.actions.filter(
     (a) =>
       (tagStatus === 'ANY' || (tagStatus === 'TAGGED') === a.tags.length > 0) &&
-      (!wanted || wanted.some((id) => (id.imageDigest === undefined || id.imageDigest === a.digest) && (id.imageTag === undefined || a.tags.includes(id.imageTag)))),
+      (!wanted ||
+        wanted.some((id) => (id.imageDigest === undefined || id.imageDigest === a.digest) && (id.imageTag === undefined || a.tags.includes(id.imageTag)))),
   );
   const start = Number(decodeToken('GetLifecyclePolicyPreview', input.nextToken) ?? '0');
-  if (!Number.isSafeInteger(start) || start < 0) throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
   const limit = input.maxResults ?? 100;
   const page = matching.slice(start, start + limit);
   const transitioning = matching.filter((a) => a.action === 'transition').length;

@@ -66,7 +66,10 @@ const settingName = z.string().min(1).max(64);
 
 function checkSettingName(name: string): void {
   if (name !== SCOPE_SETTING) {
-    throw new RegistryError(Codes.InvalidParameter, `Invalid parameter at 'name' failed to satisfy constraint: 'Account setting ${name.slice(0, 64)} is not supported; supported: ${SCOPE_SETTING}'`);
+    throw new RegistryError(
+      Codes.InvalidParameter,
+      `Invalid parameter at 'name' failed to satisfy constraint: 'Account setting ${name.slice(0, 64)} is not supported; supported: ${SCOPE_SETTING}'`,
+    );
   }
 }
 
@@ -74,7 +77,10 @@ export const PutAccountSetting: EcrAction = async (call) => {
   const input = parseInput(z.object({ name: settingName, value: z.string() }).strict(), call.body);
   checkSettingName(input.name);
   if (!(REGISTRY_POLICY_SCOPES as readonly string[]).includes(input.value)) {
-    throw new RegistryError(Codes.InvalidParameter, `Invalid parameter at 'value' failed to satisfy constraint: '${SCOPE_SETTING} must be one of ${REGISTRY_POLICY_SCOPES.join(', ')}'`);
+    throw new RegistryError(
+      Codes.InvalidParameter,
+      `Invalid parameter at 'value' failed to satisfy constraint: '${SCOPE_SETTING} must be one of ${REGISTRY_POLICY_SCOPES.join(', ')}'`,
+    );
   }
   await call.registry.policies.setRegistryPolicyScope(registryKey(call), input.value as RegistryPolicyScope);
   return { name: input.name, value: input.value };

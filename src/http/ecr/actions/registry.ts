@@ -21,7 +21,10 @@ const replicationInput = z
           .array(
             z
               .object({
-                destinations: z.array(z.object({ region: z.string().min(2).max(25), registryId }).strict()).min(1).max(25),
+                destinations: z
+                  .array(z.object({ region: z.string().min(2).max(25), registryId }).strict())
+                  .min(1)
+                  .max(25),
                 repositoryFilters: z.array(z.object({ filter: z.string().min(2).max(256), filterType: z.literal('PREFIX_MATCH') }).strict()).optional(),
               })
               .strict(),

@@ -39,7 +39,8 @@ export const DescribeImageScanFindings: EcrAction = async (call) => {
   if (scan.status !== 'COMPLETE' || scan.findings === undefined) return out;
   const stored = JSON.parse(scan.findings) as StoredFindings;
   const start = Number(decodeToken('DescribeImageScanFindings', input.nextToken) ?? '0');
-  if (!Number.isSafeInteger(start) || start < 0) throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid token'");
   const limit = input.maxResults ?? 100;
   const enhanced = stored.enhancedFindings !== undefined;
   const all = enhanced ? stored.enhancedFindings! : stored.findings;

@@ -30,7 +30,8 @@ async function authorizeUse(call: KmsCall, key: KmsKeyRecord, input: { Encryptio
 }
 
 function checkAlgorithm(algorithm: string | undefined): void {
-  if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT) throw validation('encryptionAlgorithm', `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`);
+  if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT)
+    throw validation('encryptionAlgorithm', `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`);
 }
 
 const EncryptInput = z.object({ KeyId: keyId, Plaintext: z.string(), EncryptionAlgorithm: encryptionAlgorithm, ...common });

@@ -114,10 +114,9 @@ export async function startTestPostgres(): Promise<TestPostgres | undefined> {
       return {
         connectionString: base.toString(),
         async empty() {
-          const tables = await owner.query<{ t: string }>(
-            "SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schema_migrations'",
-            [schema],
-          );
+          const tables = await owner.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schema_migrations'", [
+            schema,
+          ]);
           if (tables.rows.length === 0) return;
           await owner.query(`TRUNCATE ${tables.rows.map((r) => `${schema}.${r.t}`).join(', ')} RESTART IDENTITY CASCADE`);
         },

@@ -7,8 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { entry, header, tar } from './tar-writer.js';
 
-export const ALPINE_OS_RELEASE =
-  'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\nHOME_URL="https://alpinelinux.org/"\n';
+export const ALPINE_OS_RELEASE = 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\nHOME_URL="https://alpinelinux.org/"\n';
 export const ALPINE_APK_INSTALLED =
   'C:Q1p78yvTLG2dFhMW5WH7ZJP8vyGQQ=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\nS:407463\nI:667648\n' +
   'T:the musl c library (libc) implementation\nU:https://musl.libc.org/\nL:MIT\no:musl\n' +
