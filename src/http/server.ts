@@ -82,6 +82,9 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
 
 async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   opts.accessLog?.begin(req, res);
+  // A client's hang-up is an 'error' on the request. Whoever reads the body hears it through
+  // its own listeners; once none is listening (the store already gave up), it must not end the process.
+  req.on('error', () => undefined);
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
