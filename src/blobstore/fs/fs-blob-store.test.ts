@@ -30,6 +30,15 @@ describe('fs blob store on disk', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('builds no path from a name it was not given checked, even without the checking wrapper', async () => {
+    const store = createFsBlobStore({ root });
+    const outside = join(root, '..', 'escaped');
+    await assert.rejects(store.writer('../../escaped', { append: false }), /invalid upload id/);
+    await assert.rejects(store.stat('sha256:../../../escaped' as never), /invalid digest/);
+    await assert.rejects(store.delete('sha256:../../escaped' as never), /invalid digest/);
+    await assert.rejects(readFile(outside), { code: 'ENOENT' });
+  });
+
   /** Every file under `dir`, relative to it, sorted. */
   async function files(dir: string): Promise<string[]> {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
