@@ -10,8 +10,9 @@
  * presignedUrl: a URL to the inner store would hand out ciphertext.
  */
 import { Readable, pipeline } from 'node:stream';
-import { isDigest, type Digest } from '../../core/digest.js';
-import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
+import type { Digest } from '../../core/digest.js';
+import { BlobNotFoundError, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
+import { checkDigest, checkRange, checkUploadId } from '../checked-blob-store.js';
 import {
   BlobIntegrityError,
   DEFAULT_CHUNK_SIZE,
@@ -192,18 +193,4 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     store.listUploads = () => list();
   }
   return store;
-}
-
-function checkDigest(digest: string): void {
-  if (!isDigest(digest)) throw new Error(`invalid digest: ${JSON.stringify(digest.slice(0, 200))}`);
-}
-
-function checkUploadId(id: string): void {
-  if (!isUploadId(id)) throw new Error(`invalid upload id: ${JSON.stringify(id.slice(0, 200))}`);
-}
-
-function checkRange(range: ByteRange | undefined): void {
-  if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
-    throw new RangeError(`invalid range ${range.start}-${range.end}`);
-  }
 }

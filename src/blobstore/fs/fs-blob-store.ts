@@ -21,7 +21,8 @@ import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { digestAlgorithm, digestHex, isDigest, type Digest } from '../../core/digest.js';
+import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
+import { checkDigest, checkUploadId } from '../checked-blob-store.js';
 import { AppendStream } from './append-stream.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
@@ -40,13 +41,13 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
   // every driver by app/) answers bad input with its own errors first; the checks here are the
   // last word, for a driver ever used without it: no path is built from an unchecked name.
   function blobPath(digest: Digest): string {
-    if (!isDigest(digest)) throw new Error('invalid digest');
+    checkDigest(digest);
     const hex = digestHex(digest);
     return join(blobsDir, digestAlgorithm(digest), hex.slice(0, 2), hex);
   }
 
   function uploadPath(id: string): string {
-    if (!isUploadId(id)) throw new Error('invalid upload id');
+    checkUploadId(id);
     return join(uploadsDir, id);
   }
 
