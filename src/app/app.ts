@@ -12,6 +12,7 @@ import { IdentityAdmin } from '../auth/identity-admin.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
+import type { RequestObserver } from '../http/request-facts.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
 import { createHttpServer } from '../http/server.js';
@@ -135,7 +136,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const server = createHttpServer({
     registry,
     log,
-    accessLog: new AccessLog(log, accessLogFile?.log),
+    // Other reports of each request (audit, metrics) join the access log here.
+    observers: accessLogObservers(new AccessLog(log, accessLogFile?.log)),
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
@@ -225,4 +227,9 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
+}
+
+/** The access log observes only when it writes somewhere: an unobserved request costs no record. */
+function accessLogObservers(accessLog: AccessLog): RequestObserver[] {
+  return accessLog.enabled ? [accessLog] : [];
 }

@@ -5,37 +5,9 @@
  * header AWS services answer with, and the id IAM/STS bodies repeat), so a client's failure can be
  * found in the log.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-
-export const REQUEST_ID_HEADER = 'x-amzn-RequestId';
-
-/** What the handlers learn about a request on the way (who asked, what was refused). */
-interface RequestFacts {
-  principal?: string;
-  denied?: { action: string; resource: string };
-}
-
-const facts = new WeakMap<IncomingMessage, RequestFacts>();
-
-/** Called where a request is authenticated; a request never authenticated is logged as anonymous. */
-export function notePrincipal(req: IncomingMessage, arn: string): void {
-  const f = facts.get(req);
-  if (f) f.principal = arn;
-}
-
-/** Called where an authorization check refused the request, so its line names what was refused. */
-export function noteDenied(req: IncomingMessage, action: string, resource: string): void {
-  const f = facts.get(req);
-  if (f) f.denied = { action, resource };
-}
-
-/** The id of the request a response answers (a fresh one for a response outside the access log). */
-export function requestIdOf(res: ServerResponse): string {
-  const id = res.getHeader(REQUEST_ID_HEADER);
-  return typeof id === 'string' ? id : randomUUID();
-}
+import type { RequestFacts, RequestObserver } from './request-facts.js';
 
 const SECRET_PARAM = /signature|credential|token|secret|password|passwd|auth|session|key/i;
 const MAX_LOGGED_PATH = 2048;
@@ -66,74 +38,38 @@ export function loggedPath(rawUrl: string): string {
   return out.length > MAX_LOGGED_PATH ? out.slice(0, MAX_LOGGED_PATH) + '…' : out;
 }
 
-export class AccessLog {
+export class AccessLog implements RequestObserver {
   /** `file`: a second destination for the same lines (config `accessLog`), whatever the log level. */
   constructor(
     private readonly log: Logger,
     private readonly file?: Logger,
   ) {}
 
-  /**
-   * Starts a request's record: gives it an id (set on the response at once, so every answer
-   * carries it), counts body bytes both ways, and writes the line when the response closes.
-   */
-  begin(req: IncomingMessage, res: ServerResponse): string {
-    const id = randomUUID();
-    res.setHeader(REQUEST_ID_HEADER, id);
-    if (!this.log.isLevelEnabled('info') && this.file === undefined) return id;
-    const started = process.hrtime.bigint();
-    const f: RequestFacts = {};
-    facts.set(req, f);
-    const counted = countBytes(req, res);
-    res.once('close', () => {
-      const line: Record<string, unknown> = {
-        requestId: id,
-        method: req.method,
-        path: loggedPath(req.url ?? '/'),
-        status: res.statusCode,
-        bytesSent: counted.sent,
-        bytesReceived: counted.received,
-        ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
-        principal: f.principal ?? 'anonymous',
-        sourceIp: req.socket.remoteAddress,
-      };
-      const target = req.headers['x-amz-target'];
-      if (typeof target === 'string') line.operation = target.slice(target.lastIndexOf('.') + 1).slice(0, 100);
-      if (f.denied) {
-        line.deniedAction = f.denied.action;
-        line.deniedResource = f.denied.resource;
-      }
-      if (!res.writableFinished) line.aborted = true;
-      this.log.info(line, 'request');
-      this.file?.info(line, 'request');
-    });
-    return id;
+  /** Whether a line would be written anywhere. */
+  get enabled(): boolean {
+    return this.log.isLevelEnabled('info') || this.file !== undefined;
   }
-}
 
-/** Counts body bytes read from the request and written to the response, wrapping this request's own methods only. */
-function countBytes(req: IncomingMessage, res: ServerResponse): { sent: number; received: number } {
-  const counted = { sent: 0, received: 0 };
-  const push = req.push;
-  req.push = function (chunk: unknown, encoding?: BufferEncoding) {
-    if (chunk !== null && chunk !== undefined) counted.received += byteLength(chunk, encoding);
-    return push.call(this, chunk, encoding);
-  };
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-    if (typeof chunk !== 'function') counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as typeof res.end;
-  return counted;
-}
-
-function byteLength(chunk: unknown, encoding: BufferEncoding | undefined): number {
-  if (typeof chunk === 'string') return Buffer.byteLength(chunk, encoding);
-  if (chunk instanceof Uint8Array) return chunk.byteLength;
-  return 0;
+  requestClosed(req: IncomingMessage, res: ServerResponse, f: Readonly<RequestFacts>): void {
+    if (!this.enabled) return;
+    const line: Record<string, unknown> = {
+      requestId: f.requestId,
+      method: req.method,
+      path: loggedPath(req.url ?? '/'),
+      status: res.statusCode,
+      bytesSent: f.bytes.sent,
+      bytesReceived: f.bytes.received,
+      ms: Math.round(Number(process.hrtime.bigint() - f.startedNs) / 1e4) / 100,
+      principal: f.principal?.arn ?? 'anonymous',
+      sourceIp: req.socket.remoteAddress,
+    };
+    if (f.operation) line.operation = f.operation.name.slice(0, 100);
+    if (f.denied) {
+      line.deniedAction = f.denied.action;
+      line.deniedResource = f.denied.resource;
+    }
+    if (!res.writableFinished) line.aborted = true;
+    this.log.info(line, 'request');
+    this.file?.info(line, 'request');
+  }
 }

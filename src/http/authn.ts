@@ -10,7 +10,7 @@ import { anonymousPrincipal, principalForKey, userArn, type Principal } from '..
 import { sha256Hex, splitUrl, verifySigV4 } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
 import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
-import { notePrincipal } from './access-log.js';
+import { notePrincipal } from './request-facts.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
 
@@ -64,7 +64,7 @@ export class Authenticator {
       ...(key.record.userName !== undefined && { userName: key.record.userName }),
       ...(userPath !== undefined && { userPath }),
     });
-    notePrincipal(req, principal.arn);
+    notePrincipal(req, principal);
     return { principal, region: info.region, service: info.service };
   }
 
@@ -105,10 +105,12 @@ export class Authenticator {
     }
     const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
     if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
-    notePrincipal(req, claims.principalArn);
-    return m[2] === 'root'
-      ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
-      : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
+    const principal: Principal =
+      m[2] === 'root'
+        ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
+        : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
+    notePrincipal(req, principal);
+    return principal;
   }
 
   /**

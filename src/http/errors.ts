@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError, type ErrorHints } from '../core/errors.js';
-import { loggedPath, REQUEST_ID_HEADER } from './access-log.js';
+import { loggedPath } from './access-log.js';
+import { noteError, REQUEST_ID_HEADER } from './request-facts.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
@@ -43,6 +44,7 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
     log.error({ err, method: req.method, path: loggedPath(req.url ?? '/'), requestId: res.getHeader(REQUEST_ID_HEADER) }, 'request failed');
     e = new RegistryError(Codes.Internal);
   }
+  noteError(req, e.code.oci, e.message);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { LifecyclePreviews } from '../lifecycle/previews.js';
 import type { Registry } from '../registry/registry.js';
-import type { AccessLog } from './access-log.js';
 import { sendOciError } from './errors.js';
 import type { Authenticator } from './authn.js';
 import type { Authorizer } from './authz.js';
@@ -21,10 +20,11 @@ import { addressV2 } from './oci/addressing.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
-import { routeOci } from './oci/router.js';
+import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 import { createServerFor, type KeyPair } from './tls.js';
+import { beginRequest, type RequestObserver } from './request-facts.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -48,8 +48,11 @@ export interface HttpServerOptions {
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
   tls?: KeyPair;
-  /** One line per request, and the request id every answer carries; no access log when unset. */
-  accessLog?: AccessLog;
+  /**
+   * Told of every request when its response closes (the access log, and any other report
+   * composed in); every answer carries a request id whether or not anyone observes.
+   */
+  observers?: readonly RequestObserver[];
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
@@ -81,7 +84,7 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
 }
 
 async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  opts.accessLog?.begin(req, res);
+  beginRequest(req, res, opts.observers ?? []);
   // A client's hang-up is an 'error' on the request. Whoever reads the body hears it through
   // its own listeners; once none is listening (the store already gave up), it must not end the process.
   req.on('error', () => undefined);
@@ -115,8 +118,9 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
       return;
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
-      const principal = await opts.authenticator.basic(req);
       const sub = path === '/v2' ? '' : path.slice(4);
+      noteOciOperation(req, sub);
+      const principal = await opts.authenticator.basic(req);
       const address = await addressV2(opts.registry, principal, sub, opts.region);
       await routeOci(
         { req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
+import { noteError, REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
 import { isAuthError } from '../../auth/errors.js';
 import { Codes, ecrWire, isRegistryError, isStorageFull, RegistryError, type ErrorCode, type WireCode } from '../../core/errors.js';
 import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
@@ -73,6 +73,7 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
     ({ code: type, status } = ecrWire(Codes.Internal));
     message = 'An internal error occurred';
   }
+  noteError(req, type, message);
   if (res.headersSent) {
     res.destroy();
     return;

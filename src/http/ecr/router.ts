@@ -32,7 +32,7 @@ import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
-import { noteDenied } from '../access-log.js';
+import { noteDenied, noteOperation } from '../request-facts.js';
 import { AccessDenied, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
@@ -143,6 +143,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     const op = String(req.headers['x-amz-target']).slice(api.targetPrefix.length);
     const action = Object.hasOwn(api.actions, op) ? api.actions[op] : undefined;
     if (!action) throw new EcrError(EcrCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
+    noteOperation(req, api.service, op);
     // Most calls declare a small body, and then the key need not be looked up twice.
     const declared = contentLength(req);
     const credentialed = (declared !== undefined && declared <= MAX_UNAUTHENTICATED_BODY_BYTES) || (await opts.authenticator.namesActiveKey(req));
@@ -160,6 +161,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new EcrError(EcrCodes.Serialization, 'request body must be a JSON object');
     }
+    noteOperation(req, api.service, op, { params: body as Record<string, unknown> });
     // As AWS: a signature scoped to a region this endpoint does not serve is refused, so a
     // client's --region can never address a registry /v2 does not serve.
     const region = api.region ?? opts.region;

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IamCodes, type WireCode } from '../../core/errors.js';
-import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';

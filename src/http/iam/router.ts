@@ -5,7 +5,7 @@ import { isAuthError } from '../../auth/errors.js';
 import { IamCodes } from '../../core/errors.js';
 import { parseAuthorization, splitUrl } from '../../auth/sigv4.js';
 import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js';
-import { noteDenied } from '../access-log.js';
+import { noteDenied, noteError, noteOperation } from '../request-facts.js';
 import type { Authenticator } from '../authn.js';
 import { readBody } from '../request.js';
 import { iamActions, stsActions, type QueryCall } from './actions.js';
@@ -31,6 +31,7 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     const actions = service === 'sts' ? stsActions : iamActions;
     if (service === 'sts') namespace = STS_NAMESPACE;
     const name = form.get('Action') ?? '';
+    noteOperation(req, service === 'sts' ? 'sts' : 'iam', name.slice(0, 100), { params: Object.fromEntries(form) });
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
     if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
     // Managing identities is the account root's business until IAM actions go through policies.
@@ -49,13 +50,16 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     });
     sendQueryResult(res, name, namespace, result);
   } catch (err) {
-    if (err instanceof QueryError) sendQueryError(res, namespace, err);
-    else if (err instanceof IdentityError) sendQueryError(res, namespace, new QueryError(err.code, err.message));
-    else if (isAuthError(err)) sendQueryError(res, namespace, new QueryError(err.query, err.message));
+    let wire: QueryError;
+    if (err instanceof QueryError) wire = err;
+    else if (err instanceof IdentityError) wire = new QueryError(err.code, err.message);
+    else if (isAuthError(err)) wire = new QueryError(err.query, err.message);
     else {
       opts.log.error({ err }, 'query request failed');
-      sendQueryError(res, namespace, new QueryError(IamCodes.ServiceFailure, 'An internal error occurred'));
+      wire = new QueryError(IamCodes.ServiceFailure, 'An internal error occurred');
     }
+    noteError(req, wire.code, wire.message);
+    sendQueryError(res, namespace, wire);
   }
 }
 

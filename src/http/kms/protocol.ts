@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { REQUEST_ID_HEADER, requestIdOf } from '../access-log.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
 import { isAuthError } from '../../auth/errors.js';
 import { KmsCodes, type WireCode } from '../../core/errors.js';
 import { isKmsKeyError } from '../../kms/kms-errors.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { KmsCodes } from '../../core/errors.js';
 import type { KmsService } from '../../kms/kms-service.js';
 import type { Authenticator } from '../authn.js';
-import { noteDenied } from '../access-log.js';
+import { noteDenied, noteOperation } from '../request-facts.js';
 import { EcrError } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
@@ -59,6 +59,7 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
     const op = String(req.headers['x-amz-target']).slice(KMS_TARGET_PREFIX.length);
     const action = Object.hasOwn(ACTIONS, op) ? ACTIONS[op] : undefined;
     if (!action) throw kmsWireError(KmsCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
+    noteOperation(req, 'kms', op);
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
       throw kmsWireError(KmsCodes.Serialization, 'request body is too large');
     });
@@ -69,6 +70,7 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
       throw kmsWireError(KmsCodes.Serialization, 'request body is not valid JSON');
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsWireError(KmsCodes.Serialization, 'request body must be a JSON object');
+    noteOperation(req, 'kms', op, { params: body as Record<string, unknown> });
     const region = opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, ['kms'], [region]);
     if (!opts.kms) throw kmsWireError(KmsCodes.UnsupportedOperation, 'This Berth server does not serve the KMS API');

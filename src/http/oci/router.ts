@@ -1,8 +1,9 @@
 /** Dispatches a /v2 request to its handler by route and method. */
+import type { IncomingMessage } from 'node:http';
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
-import { noteDenied } from '../access-log.js';
+import { noteDenied, noteOperation } from '../request-facts.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
 import { scopeOf, type OciRequest } from './context.js';
@@ -98,6 +99,17 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
     }
     throw e;
   }
+}
+
+/**
+ * Notes which operation a /v2 request is, before anything can refuse it (addressing, a missing
+ * login), so every answer's observers know what was asked. `path` is the part after `/v2/`.
+ */
+export function noteOciOperation(req: IncomingMessage, path: string): void {
+  const route = parseOciRoute(path);
+  if (!route) return;
+  const { kind: _kind, ...params } = route;
+  noteOperation(req, 'oci', operationOf(route, req.method ?? 'GET'), { ...('name' in route && { resource: route.name }), params });
 }
 
 /** `path` is the part after `/v2/`. */

@@ -1,0 +1,127 @@
+/**
+ * What the handlers learn about a request on the way — who asked, which operation it is, what
+ * was refused, which error answered — kept beside the request for the observers that report it
+ * when the response closes (the access log, and whatever else is composed in: an audit trail,
+ * metrics). The handlers note facts; they never know who reads them. A record is made only when
+ * some observer listens, so an unobserved server pays nothing but the request id.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+
+export const REQUEST_ID_HEADER = 'x-amzn-RequestId';
+
+/** The door a request came through. */
+export type ApiName = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail';
+
+export interface RequestFacts {
+  readonly requestId: string;
+  /** process.hrtime.bigint() when the request arrived. */
+  readonly startedNs: bigint;
+  /** Body bytes read from the request and written to the response so far. */
+  readonly bytes: { sent: number; received: number };
+  /** Who asked; unset for a request never authenticated (anonymous, or refused before). */
+  principal?: Principal;
+  /**
+   * The operation, named as its API names it: the JSON/Query action (`PutImage`, `CreateUser`),
+   * or for /v2 the OCI operation (`manifest-read`, `upload-complete`, ...).
+   */
+  operation?: { api: ApiName; name: string };
+  /** What the operation addresses, as the caller named it: a repository, a key id... */
+  resource?: string;
+  /** The request's parameters as parsed (JSON body or Query form); observers redact what they must. */
+  params?: Readonly<Record<string, unknown>>;
+  /** The authorization check that refused the request. */
+  denied?: { action: string; resource: string };
+  /** The error that answered the request: its wire name and message. */
+  error?: { code: string; message: string };
+}
+
+/** Told once per request, when its response closes (finished or aborted). */
+export interface RequestObserver {
+  requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void;
+}
+
+const records = new WeakMap<IncomingMessage, RequestFacts>();
+
+/**
+ * Starts a request's record: gives it an id (set on the response at once, so every answer
+ * carries it) and, when anyone observes, counts body bytes both ways and tells each observer
+ * when the response closes.
+ */
+export function beginRequest(req: IncomingMessage, res: ServerResponse, observers: readonly RequestObserver[]): string {
+  const requestId = randomUUID();
+  res.setHeader(REQUEST_ID_HEADER, requestId);
+  if (observers.length === 0) return requestId;
+  const facts: RequestFacts = { requestId, startedNs: process.hrtime.bigint(), bytes: countBytes(req, res) };
+  records.set(req, facts);
+  res.once('close', () => {
+    for (const o of observers) o.requestClosed(req, res, facts);
+  });
+  return requestId;
+}
+
+/** The record of a request being observed; undefined when nobody observes. */
+export function factsOf(req: IncomingMessage): RequestFacts | undefined {
+  return records.get(req);
+}
+
+/** Called where a request is authenticated; a request never authenticated counts as anonymous. */
+export function notePrincipal(req: IncomingMessage, principal: Principal): void {
+  const f = records.get(req);
+  if (f) f.principal = principal;
+}
+
+/** Called where a router knows which operation a request is and, once parsed, its parameters. */
+export function noteOperation(req: IncomingMessage, api: ApiName, name: string, detail?: { resource?: string; params?: Record<string, unknown> }): void {
+  const f = records.get(req);
+  if (!f) return;
+  f.operation = { api, name };
+  if (detail?.resource !== undefined) f.resource = detail.resource;
+  if (detail?.params !== undefined) f.params = detail.params;
+}
+
+/** Called where an authorization check refused the request, so observers can name what was refused. */
+export function noteDenied(req: IncomingMessage, action: string, resource: string): void {
+  const f = records.get(req);
+  if (f) f.denied = { action, resource };
+}
+
+/** Called where an error answer is sent, with the wire name the client sees. */
+export function noteError(req: IncomingMessage, code: string, message: string): void {
+  const f = records.get(req);
+  if (f) f.error = { code, message };
+}
+
+/** The id of the request a response answers (a fresh one for a response outside any request). */
+export function requestIdOf(res: ServerResponse): string {
+  const id = res.getHeader(REQUEST_ID_HEADER);
+  return typeof id === 'string' ? id : randomUUID();
+}
+
+/** Counts body bytes read from the request and written to the response, wrapping this request's own methods only. */
+function countBytes(req: IncomingMessage, res: ServerResponse): { sent: number; received: number } {
+  const counted = { sent: 0, received: 0 };
+  const push = req.push;
+  req.push = function (chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk !== null && chunk !== undefined) counted.received += byteLength(chunk, encoding);
+    return push.call(this, chunk, encoding);
+  };
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof res.write;
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    if (typeof chunk !== 'function') counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as typeof res.end;
+  return counted;
+}
+
+function byteLength(chunk: unknown, encoding: BufferEncoding | undefined): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, encoding);
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
+}
