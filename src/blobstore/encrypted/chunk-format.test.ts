@@ -47,7 +47,7 @@ async function seal(plain: Buffer, key: WrappingKey, piece = 333): Promise<Buffe
 }
 
 /** Opens stored bytes as the store does: header, key, size from the length, then the run's bytes only. */
-async function open(stored: Buffer, key: WrappingKey, range?: ByteRange): Promise<Buffer> {
+async function open(stored: Buffer, key: WrappingKey, range?: ByteRange, piece = 500): Promise<Buffer> {
   const header = parseHeader(stored.subarray(0, HEADER_SIZE), 'test');
   const dataKey = unwrapDataKey(header, key, 'test');
   const size = plaintextSize(stored.length, header.chunkSize);
@@ -55,7 +55,7 @@ async function open(stored: Buffer, key: WrappingKey, range?: ByteRange): Promis
   if (!run) return Buffer.alloc(0);
   const body = stored.subarray(run.cipherStart, run.cipherEnd + 1);
   const t = new OpenTransform({ dataKey, chunkSize: header.chunkSize, run, label: 'test' });
-  return collect(sourceOf(body, 500), t);
+  return collect(sourceOf(body, piece), t);
 }
 
 /** A copy of `b` with bit `mask` of byte `at` flipped. */
@@ -70,6 +70,18 @@ function isIntegrity(e: unknown): boolean {
 }
 
 describe('sealed blob format', () => {
+  it('opens the same whatever pieces the stored bytes arrive in (tags split across reads included)', async () => {
+    const key = newKey();
+    const plain = bytes(3 * C + 5, 9);
+    const stored = await seal(plain, key);
+    for (const piece of [1, 7, TAG_SIZE - 1, TAG_SIZE, TAG_SIZE + 1, C, C + TAG_SIZE, C + TAG_SIZE + 1, stored.length]) {
+      assert.deepEqual(await open(stored, key, undefined, piece), plain, `pieces of ${piece}`);
+      assert.deepEqual(await open(stored, key, { start: C - 3, end: 2 * C + 2 }, piece), plain.subarray(C - 3, 2 * C + 3), `range in pieces of ${piece}`);
+      // The first chunk's tag, its last byte arriving in a read of its own.
+      await assert.rejects(open(flipped(stored, HEADER_SIZE + C + TAG_SIZE - 1), key, undefined, piece), isIntegrity, `tampered tag in pieces of ${piece}`);
+    }
+  });
+
   it('round-trips every interesting size, whole and in every interesting range', async () => {
     const key = newKey();
     for (const size of SIZES) {

@@ -18,7 +18,7 @@
  * header, dropping or appending a chunk, or reordering chunks all fail authentication. The data
  * key is random per blob, which is what makes counter nonces safe: no (key, nonce) pair repeats.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type DecipherGCM, type KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../blob-store.js';
 import type { WrappingKey } from './wrapping-keys.js';
@@ -27,7 +27,8 @@ export const MAGIC = Buffer.from('BERTHENC', 'latin1');
 export const HEADER_SIZE = 96;
 export const TAG_SIZE = 16;
 export const DATA_KEY_SIZE = 32;
-export const DEFAULT_CHUNK_SIZE = 1 << 16;
+/** 256 KiB: a quarter of the per-chunk cipher set-ups of 64 KiB, at one chunk held per open stream. */
+export const DEFAULT_CHUNK_SIZE = 1 << 18;
 const VERSION = 1;
 /** Offsets in the header: the end of the wrap's AAD, the wrap nonce, the wrapped key, the tail. */
 const [WRAP_AAD_END, NONCE_AT, WRAPPED_AT, RESERVED_AT] = [32, 32, 44, 92];
@@ -187,7 +188,7 @@ function chunkAad(index: number, final: boolean): Buffer {
   return a;
 }
 
-/** Bytes queued as the pieces they arrived in; take() copies only when a chunk spans pieces. */
+/** Bytes queued as the pieces they arrived in, taken back as views of them. */
 class ByteQueue {
   private pieces: Buffer[] = [];
   length = 0;
@@ -198,21 +199,21 @@ class ByteQueue {
     this.length += b.length;
   }
 
-  take(n: number): Buffer {
+  /** The next `n` bytes as views of the pieces they arrived in: nothing is copied. */
+  takePieces(n: number): Buffer[] {
     this.length -= n;
-    const first = this.pieces[0];
-    if (first && first.length >= n) {
-      if (first.length === n) this.pieces.shift();
-      else this.pieces[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    for (let at = 0; at < n; ) {
+    const out: Buffer[] = [];
+    while (n > 0) {
       const p = this.pieces[0]!;
-      const k = p.copy(out, at, 0, Math.min(p.length, n - at));
-      at += k;
-      if (k === p.length) this.pieces.shift();
-      else this.pieces[0] = p.subarray(k);
+      if (p.length <= n) {
+        out.push(p);
+        this.pieces.shift();
+        n -= p.length;
+      } else {
+        out.push(p.subarray(0, n));
+        this.pieces[0] = p.subarray(n);
+        n = 0;
+      }
     }
     return out;
   }
@@ -244,30 +245,31 @@ export class ChunkSealer {
   update(plain: Buffer): Buffer[] {
     const out: Buffer[] = [];
     this.queue.push(plain);
-    while (this.queue.length > this.opts.chunkSize) this.seal(out, this.queue.take(this.opts.chunkSize), false);
+    while (this.queue.length > this.opts.chunkSize) this.seal(out, this.queue.takePieces(this.opts.chunkSize), false);
     return out;
   }
 
   /** The rest, sealed as the final chunk (an empty blob's one empty chunk included). */
   final(): Buffer[] {
     const out: Buffer[] = [];
-    this.seal(out, this.queue.take(this.queue.length), true);
+    this.seal(out, this.queue.takePieces(this.queue.length), true);
     return out;
   }
 
   /** Copies what is held back into a buffer of its own, letting go of the (larger) buffers it came in. */
   compact(): void {
-    if (this.queue.length > 0) this.queue.push(Buffer.from(this.queue.take(this.queue.length)));
+    if (this.queue.length > 0) this.queue.push(Buffer.concat(this.queue.takePieces(this.queue.length)));
   }
 
-  private seal(out: Buffer[], plain: Buffer, final: boolean): void {
+  /** Seals one chunk from the pieces it arrived in (GCM enciphers in pieces: no copy to join them). */
+  private seal(out: Buffer[], plain: Buffer[], final: boolean): void {
     if (!this.headerSent) {
       out.push(this.opts.header!);
       this.headerSent = true;
     }
     const c = createCipheriv('aes-256-gcm', this.key, chunkNonce(this.index), { authTagLength: TAG_SIZE });
     c.setAAD(chunkAad(this.index, final));
-    out.push(c.update(plain));
+    for (const p of plain) out.push(c.update(p));
     c.final();
     out.push(c.getAuthTag());
     this.index++;
@@ -293,13 +295,19 @@ export function createSealTransform(opts: { dataKey: Buffer; header: Buffer; chu
  * Sealed chunks in (exactly the bytes of `run`), plaintext of the run's range out. A chunk's
  * plaintext is released only after its tag checks. `verified` settles once the first chunk has
  * been opened (or the stream failed first), so a reader can fail before it answers a client.
+ *
+ * Each piece read is deciphered where it lies (GCM deciphers in pieces; only the tag is checked
+ * at the end), so a chunk that spans two reads is never copied together first.
  */
 export class OpenTransform extends Transform {
   readonly verified: Promise<void>;
   private settle!: (e?: Error | null) => void;
-  private readonly queue = new ByteQueue();
   private readonly key: KeyObject;
   private index: number;
+  /** The chunk being opened: its decipher, ciphertext bytes still to come, plaintext held until its tag checks. */
+  private current: { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number } | undefined;
+  private readonly tag = Buffer.alloc(TAG_SIZE);
+  private tagHave = 0;
 
   constructor(private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string }) {
     super();
@@ -312,14 +320,8 @@ export class OpenTransform extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const { run, chunkSize } = this.opts;
-    this.queue.push(chunk);
     try {
-      while (this.index < run.finalChunk && this.index <= run.lastChunk && this.queue.length >= chunkSize + TAG_SIZE) {
-        this.open(this.queue.take(chunkSize + TAG_SIZE), false);
-      }
-      const limit = this.index > run.lastChunk ? 0 : chunkSize + TAG_SIZE;
-      if (this.queue.length > limit) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
+      this.consume(chunk);
     } catch (e) {
       cb(e as Error);
       return;
@@ -328,40 +330,68 @@ export class OpenTransform extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
+    if (this.index !== this.opts.run.lastChunk + 1) cb(this.fail(`cut short before chunk ${this.index}`));
+    else cb();
+  }
+
+  private consume(piece: Buffer): void {
     const { run } = this.opts;
-    try {
-      if (this.index === run.finalChunk && this.index <= run.lastChunk) this.open(this.queue.take(this.queue.length), true);
-      if (this.index !== run.lastChunk + 1 || this.queue.length !== 0) throw this.fail(`cut short before chunk ${this.index}`);
-    } catch (e) {
-      cb(e as Error);
-      return;
+    let at = 0;
+    while (at < piece.length) {
+      if (this.index > run.lastChunk) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
+      const c = (this.current ??= this.begin());
+      if (c.cipherLeft > 0) {
+        const n = Math.min(c.cipherLeft, piece.length - at);
+        const plain = c.d.update(n === piece.length ? piece : piece.subarray(at, at + n));
+        if (plain.length > 0) c.plain.push(plain);
+        c.cipherLeft -= n;
+        at += n;
+        continue;
+      }
+      const n = Math.min(TAG_SIZE - this.tagHave, piece.length - at);
+      piece.copy(this.tag, this.tagHave, at, at + n);
+      this.tagHave += n;
+      at += n;
+      if (this.tagHave === TAG_SIZE) this.finish(c);
     }
-    cb();
+  }
+
+  /** Starts chunk `index`: its stored length is known from the run, the last one's from its end. */
+  private begin(): { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number } {
+    const { chunkSize, run } = this.opts;
+    const i = this.index;
+    const sealed = chunkSize + TAG_SIZE;
+    const stored = i < run.lastChunk ? sealed : run.cipherEnd + 1 - (HEADER_SIZE + i * sealed);
+    if (stored < TAG_SIZE || stored > sealed) throw this.fail(`chunk ${i} is shorter than its tag`);
+    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
+    d.setAAD(chunkAad(i, i === run.finalChunk));
+    this.tagHave = 0;
+    return { d, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * chunkSize };
+  }
+
+  private finish(c: { d: DecipherGCM; plain: Buffer[]; plainAt: number }): void {
+    const i = this.index;
+    c.d.setAuthTag(this.tag);
+    try {
+      c.d.final();
+    } catch {
+      throw this.fail(`chunk ${i} failed authentication`);
+    }
+    this.current = undefined;
+    this.index++;
+    const { start, end } = this.opts.run;
+    let at = c.plainAt;
+    for (const p of c.plain) {
+      const slice = p.subarray(Math.max(0, start - at), Math.max(0, Math.min(p.length, end - at)));
+      if (slice.length > 0) this.push(slice);
+      at += p.length;
+    }
+    this.settle();
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.settle(err ?? new Error(`blob ${this.opts.label}: read ended before its first chunk`));
     cb(err);
-  }
-
-  private open(sealed: Buffer, final: boolean): void {
-    const { chunkSize, run } = this.opts;
-    const i = this.index;
-    if (sealed.length < TAG_SIZE) throw this.fail(`chunk ${i} is shorter than its tag`);
-    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
-    d.setAAD(chunkAad(i, final));
-    d.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-    const plain = d.update(sealed.subarray(0, sealed.length - TAG_SIZE));
-    try {
-      d.final();
-    } catch {
-      throw this.fail(`chunk ${i} failed authentication`);
-    }
-    this.index++;
-    const at = i * chunkSize;
-    const slice = plain.subarray(Math.max(0, run.start - at), Math.max(0, Math.min(plain.length, run.end - at)));
-    if (slice.length > 0) this.push(slice);
-    this.settle();
   }
 
   private fail(what: string): BlobIntegrityError {
