@@ -13,6 +13,7 @@ import { isUploadId, type BlobStore, type BlobWriter, type ByteRange } from './b
 export type BlobOperation =
   | 'stat'
   | 'read'
+  | 'open'
   | 'writer'
   | 'append'
   | 'commit'
@@ -132,6 +133,14 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
   if (store.listUploads) {
     const list = store.listUploads.bind(store);
     checked.listUploads = () => list();
+  }
+  if (store.open) {
+    const open = store.open.bind(store);
+    checked.open = (digest) =>
+      run('open', async () => {
+        checkDigest(digest);
+        return open(digest);
+      });
   }
   if (store.presignedUrl) {
     const presign = store.presignedUrl.bind(store);

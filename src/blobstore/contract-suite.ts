@@ -332,6 +332,27 @@ export function runBlobStoreSuite(opts: BlobStoreSuiteOptions): void {
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), data);
     });
 
+    test('open reads a blob at positions and refuses a missing one', async (store) => {
+      assert.ok(store.open, 'the driver implements open');
+      const data = bytes(70_000, 27);
+      const digest = await putBlob(store, data);
+      const handle = await store.open(digest);
+      try {
+        assert.equal(handle.size, data.length);
+        const buf = Buffer.alloc(1000);
+        assert.equal(await handle.read(buf, 65_000), 1000);
+        assert.deepEqual(buf, data.subarray(65_000, 66_000));
+        // The same buffer again, at the end: a short read, then nothing.
+        assert.equal(await handle.read(buf, 69_500), 500);
+        assert.deepEqual(buf.subarray(0, 500), data.subarray(69_500));
+        assert.equal(await handle.read(buf, 70_000), 0);
+      } finally {
+        await handle.close();
+      }
+      await assert.rejects(store.open(digestOf('nothing here')), BlobNotFoundError);
+      await assert.rejects(store.open('sha256:../../etc/passwd' as Digest), /invalid digest/);
+    });
+
     test('a writer is spent after commit, cancel or close', async (store) => {
       const data = bytes(100, 26);
       const committed = await store.writer(randomUUID(), { append: false });

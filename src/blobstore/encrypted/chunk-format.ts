@@ -291,54 +291,39 @@ export function createSealTransform(opts: { dataKey: Buffer; header: Buffer; chu
   });
 }
 
+type Opening = { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number };
+
 /**
- * Sealed chunks in (exactly the bytes of `run`), plaintext of the run's range out. A chunk's
- * plaintext is released only after its tag checks. `verified` settles once the first chunk has
- * been opened (or the stream failed first), so a reader can fail before it answers a client.
- *
- * Each piece read is deciphered where it lies (GCM deciphers in pieces; only the tag is checked
- * at the end), so a chunk that spans two reads is never copied together first.
+ * Sealed chunks in (exactly the bytes of `run`, in pieces of any size), plaintext of the run's
+ * range out through `emit`. A chunk's plaintext is emitted only after its tag checks. Each piece
+ * is deciphered where it lies (GCM deciphers in pieces; only the tag is checked at the end), so
+ * a chunk that spans two reads is never copied together first, and nothing keeps a reference
+ * to a piece once consume() returns: a reader may refill the same buffer.
  */
-export class OpenTransform extends Transform {
-  readonly verified: Promise<void>;
-  private settle!: (e?: Error | null) => void;
+export class ChunkOpener {
   private readonly key: KeyObject;
   private index: number;
-  /** The chunk being opened: its decipher, ciphertext bytes still to come, plaintext held until its tag checks. */
-  private current: { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number } | undefined;
+  private current: Opening | undefined;
   private readonly tag = Buffer.alloc(TAG_SIZE);
   private tagHave = 0;
 
-  constructor(private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string }) {
-    super();
+  constructor(
+    private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string },
+    private readonly emit: (plain: Buffer) => void,
+  ) {
     this.key = cipherKey(opts.dataKey);
     this.index = opts.run.firstChunk;
-    this.verified = new Promise<void>((resolve, reject) => {
-      this.settle = (e) => (e ? reject(e) : resolve());
-    });
-    this.verified.catch(() => undefined);
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.consume(chunk);
-    } catch (e) {
-      cb(e as Error);
-      return;
-    }
-    cb();
+  /** Whether every chunk of the run has been opened. */
+  get done(): boolean {
+    return this.index > this.opts.run.lastChunk;
   }
 
-  override _flush(cb: TransformCallback): void {
-    if (this.index !== this.opts.run.lastChunk + 1) cb(this.fail(`cut short before chunk ${this.index}`));
-    else cb();
-  }
-
-  private consume(piece: Buffer): void {
-    const { run } = this.opts;
+  consume(piece: Buffer): void {
     let at = 0;
     while (at < piece.length) {
-      if (this.index > run.lastChunk) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
+      if (this.done) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
       const c = (this.current ??= this.begin());
       if (c.cipherLeft > 0) {
         const n = Math.min(c.cipherLeft, piece.length - at);
@@ -356,20 +341,34 @@ export class OpenTransform extends Transform {
     }
   }
 
-  /** Starts chunk `index`: its stored length is known from the run, the last one's from its end. */
-  private begin(): { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number } {
-    const { chunkSize, run } = this.opts;
-    const i = this.index;
-    const sealed = chunkSize + TAG_SIZE;
-    const stored = i < run.lastChunk ? sealed : run.cipherEnd + 1 - (HEADER_SIZE + i * sealed);
-    if (stored < TAG_SIZE || stored > sealed) throw this.fail(`chunk ${i} is shorter than its tag`);
-    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
-    d.setAAD(chunkAad(i, i === run.finalChunk));
-    this.tagHave = 0;
-    return { d, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * chunkSize };
+  /** Throws unless the bytes consumed were the whole run. */
+  end(): void {
+    if (!this.done) throw this.fail(`cut short before chunk ${this.index}`);
   }
 
-  private finish(c: { d: DecipherGCM; plain: Buffer[]; plainAt: number }): void {
+  /** Chunk `index`'s stored length: known from the run, the last one's from where the run ends. */
+  storedLength(i: number): number {
+    const { chunkSize, run } = this.opts;
+    const sealed = chunkSize + TAG_SIZE;
+    return i < run.lastChunk ? sealed : run.cipherEnd + 1 - (HEADER_SIZE + i * sealed);
+  }
+
+  /** The chunk being opened next. */
+  get next(): number {
+    return this.index;
+  }
+
+  private begin(): Opening {
+    const i = this.index;
+    const stored = this.storedLength(i);
+    if (stored < TAG_SIZE || stored > this.opts.chunkSize + TAG_SIZE) throw this.fail(`chunk ${i} is shorter than its tag`);
+    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
+    d.setAAD(chunkAad(i, i === this.opts.run.finalChunk));
+    this.tagHave = 0;
+    return { d, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * this.opts.chunkSize };
+  }
+
+  private finish(c: Opening): void {
     const i = this.index;
     c.d.setAuthTag(this.tag);
     try {
@@ -383,18 +382,61 @@ export class OpenTransform extends Transform {
     let at = c.plainAt;
     for (const p of c.plain) {
       const slice = p.subarray(Math.max(0, start - at), Math.max(0, Math.min(p.length, end - at)));
-      if (slice.length > 0) this.push(slice);
+      if (slice.length > 0) this.emit(slice);
       at += p.length;
     }
-    this.settle();
+  }
+
+  fail(what: string): BlobIntegrityError {
+    return new BlobIntegrityError(`blob ${this.opts.label}: ${what}`);
+  }
+}
+
+/**
+ * ChunkOpener as a stream. `verified` settles once the first chunk has been opened (or the
+ * stream failed first), so a reader can fail before it answers a client.
+ */
+export class OpenTransform extends Transform {
+  readonly verified: Promise<void>;
+  private settle!: (e?: Error | null) => void;
+  private readonly opener: ChunkOpener;
+
+  constructor(opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string }) {
+    super();
+    // Every chunk of a run has plaintext in its range but an empty blob's (settled at the end).
+    this.opener = new ChunkOpener(opts, (plain) => {
+      this.settle();
+      this.push(plain);
+    });
+    this.verified = new Promise<void>((resolve, reject) => {
+      this.settle = (e) => (e ? reject(e) : resolve());
+    });
+    this.verified.catch(() => undefined);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.opener.consume(chunk);
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.opener.end();
+      this.settle();
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    cb();
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.settle(err ?? new Error(`blob ${this.opts.label}: read ended before its first chunk`));
+    this.settle(err ?? this.opener.fail('read ended before its first chunk'));
     cb(err);
-  }
-
-  private fail(what: string): BlobIntegrityError {
-    return new BlobIntegrityError(`blob ${this.opts.label}: ${what}`);
   }
 }

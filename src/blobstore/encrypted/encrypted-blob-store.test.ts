@@ -21,6 +21,8 @@ import { createEncryptedBlobStore } from './encrypted-blob-store.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
 
 const PRESIGN = 'presignedUrl gives an http(s) URL for a stored blob';
+const OPEN = 'open reads a blob at positions and refuses a missing one';
+const NO_OPEN = { reason: 'the encrypted store reads its inner store by handle itself; it offers no handle on ciphertext', tests: [OPEN] };
 
 function newKey(): WrappingKey {
   return { id: randomBytes(16), key: randomBytes(32) };
@@ -66,13 +68,13 @@ function keyRing(current: WrappingKey): KeyRing {
 runBlobStoreSuite({
   name: 'encrypted over fs',
   create: async (dir) => createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys),
-  skip: [{ reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] }],
+  skip: [{ reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] }, NO_OPEN],
 });
 
 runBlobStoreSuite({
   name: 'encrypted over memory, 1 KiB chunks',
   create: async () => createEncryptedBlobStore(createMemoryBlobStore(), keyRing(newKey()).keys, { chunkSize: 1024 }),
-  skip: [{ reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] }],
+  skip: [{ reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] }, NO_OPEN],
 });
 
 /** Every file under `dir` with its contents. */
@@ -221,5 +223,30 @@ describe('encrypted blob store', () => {
     await assert.rejects(store.stat(digest), BlobIntegrityError);
     await writeFile(path, good.subarray(0, good.length - 5));
     await assert.rejects(readAll(await store.read(digest)), BlobIntegrityError);
+  });
+
+  it('closes the file of every read: finished, failed, refused or abandoned midway', async () => {
+    const dir = join(root, 'handles');
+    const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys, { chunkSize: 1024 });
+    const data = bytes(50_000, 71);
+    const digest = await putBlob(store, data);
+    const openFiles = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+    const before = await openFiles();
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual(await readAll(await store.read(digest, { start: i, end: 40_000 })), data.subarray(i, 40_001));
+      const abandoned = await store.read(digest);
+      abandoned.destroy();
+      await new Promise((resolve) => abandoned.once('close', resolve));
+    }
+    const good = await readFile(blobPath(dir, digest));
+    const bad = Buffer.from(good);
+    bad[HEADER_SIZE + 3] = bad[HEADER_SIZE + 3]! ^ 1;
+    await writeFile(blobPath(dir, digest), bad);
+    for (let i = 0; i < 20; i++) await assert.rejects(store.read(digest), BlobIntegrityError);
+    bad[HEADER_SIZE + 3] = bad[HEADER_SIZE + 3]! ^ 1;
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+    await writeFile(blobPath(dir, digest), bad);
+    for (let i = 0; i < 20; i++) await assert.rejects(readAll(await store.read(digest)), BlobIntegrityError);
+    assert.equal(await openFiles(), before);
   });
 });

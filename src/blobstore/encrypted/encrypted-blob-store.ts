@@ -11,7 +11,7 @@
  */
 import { Readable, pipeline } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
-import { BlobNotFoundError, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
+import { BlobNotFoundError, type BlobHandle, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 import { checkDigest, checkRange, checkUploadId } from '../checked-blob-store.js';
 import {
   BlobIntegrityError,
@@ -26,6 +26,7 @@ import {
   unwrapDataKey,
   type BlobHeader,
 } from './chunk-format.js';
+import { openSealedReader } from './sealed-reader.js';
 import { StagedUploads, plaintextSizeOf } from './staged-upload.js';
 import { readAll, withSignal } from './stream-helpers.js';
 import type { WrappingKeys } from './wrapping-keys.js';
@@ -57,6 +58,7 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
   }
 
   async function openOnce(digest: Digest, range: ByteRange | undefined, signal?: AbortSignal): Promise<Readable> {
+    if (inner.open) return openByHandle(inner.open.bind(inner), digest, range, signal);
     const info = await inner.stat(digest);
     if (!info) throw new BlobNotFoundError(digest);
     const header = await headerOf(digest, info.size, signal);
@@ -70,6 +72,35 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     pipeline(body, open, noop);
     await open.verified;
     return withSignal(open, signal);
+  }
+
+  /**
+   * One open file for the header and every chunk: fewer opens than stat + header + body, the
+   * header and body are one object's even if a concurrent commit replaces the name meanwhile,
+   * and the chunks are read into one buffer (sealed-reader.ts).
+   */
+  async function openByHandle(
+    open: (digest: Digest) => Promise<BlobHandle>,
+    digest: Digest,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+  ): Promise<Readable> {
+    const handle = await open(digest);
+    let owned = false;
+    try {
+      const head = Buffer.alloc(HEADER_SIZE);
+      const got = handle.size < HEADER_SIZE ? 0 : await handle.read(head, 0);
+      if (got < HEADER_SIZE || !isSealed(head)) return await inner.read(digest, range, signal);
+      const header = parseHeader(head, digest);
+      const size = plaintextSize(handle.size, header.chunkSize, `blob ${digest}`);
+      const dataKey = unwrapDataKey(header, await keys.byId(header.keyId), digest);
+      const run = cipherRangeFor(range, size, header.chunkSize);
+      if (!run) return withSignal(Readable.from([]), signal);
+      owned = true;
+      return withSignal(await openSealedReader(handle, { dataKey, chunkSize: header.chunkSize, run, label: digest }), signal);
+    } finally {
+      if (!owned) await handle.close();
+    }
   }
 
   async function commitOnce(uploadId: string, digest: Digest): Promise<void> {

@@ -17,7 +17,7 @@
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
 import { close, createReadStream, open as openCb, type Dir } from 'node:fs';
-import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -135,6 +135,27 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
       const stream = await openStream(blobPath(digest), range, signal);
       if (!stream) throw new BlobNotFoundError(digest);
       return stream;
+    },
+
+    async open(digest) {
+      let handle: FileHandle;
+      try {
+        handle = await open(blobPath(digest), 'r');
+      } catch (e) {
+        if (isNotFound(e)) throw new BlobNotFoundError(digest);
+        throw e;
+      }
+      try {
+        const { size } = await handle.stat();
+        return {
+          size,
+          read: async (into, position) => (await handle.read(into, 0, into.length, position)).bytesRead,
+          close: () => handle.close(),
+        };
+      } catch (e) {
+        await handle.close();
+        throw e;
+      }
     },
 
     async writer(uploadId, { append }): Promise<BlobWriter> {

@@ -78,6 +78,7 @@ else
         const res = await (raw ??= createS3Client(location(runPrefix))).send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: `${loc.prefix}/` }));
         return (res.Contents ?? []).map((o) => o.Key!.slice(loc.prefix.length + 1));
       },
+      skip: [{ reason: 'S3 reads are requests, not positions in an open file', tests: ['open reads a blob at positions and refuses a missing one'] }],
     });
 
     // Berth's own encryption over S3 (kmsProvider berth keys on an S3 deployment): staged uploads
@@ -92,6 +93,7 @@ else
           reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext',
           tests: ['presignedUrl gives an http(s) URL for a stored blob'],
         },
+        { reason: 'the encrypted store offers no handle on ciphertext', tests: ['open reads a blob at positions and refuses a missing one'] },
       ],
     });
 
