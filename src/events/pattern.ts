@@ -87,7 +87,10 @@ function matchObject(fields: FieldMatcher[], event: Record<string, unknown>): bo
   return fields.every((f) => f.match(Object.hasOwn(event, f.key), Object.hasOwn(event, f.key) ? event[f.key] : undefined));
 }
 
-const any = (pred: (v: unknown) => boolean): Condition => (present, values) => present && values.some(pred);
+const any =
+  (pred: (v: unknown) => boolean): Condition =>
+  (present, values) =>
+    present && values.some(pred);
 
 function compileCondition(key: string, c: unknown): Condition {
   if (isScalar(c)) return any((v) => v === c);

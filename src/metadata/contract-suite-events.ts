@@ -141,7 +141,9 @@ export function eventsContract(test: ContractTest): void {
     await put('push-c', '{}', false, 'connection');
     assert.equal(await b.eventResources.get(OTHER_REGISTRY, 'rule', 'push-a'), undefined);
     const names = async (prefix: string | undefined, after?: string) =>
-      (await b.eventResources.list(REGISTRY, 'rule', { limit: 2, ...(prefix !== undefined && { prefix }), ...(after !== undefined && { after }) })).map((r) => r.name);
+      (await b.eventResources.list(REGISTRY, 'rule', { limit: 2, ...(prefix !== undefined && { prefix }), ...(after !== undefined && { after }) })).map(
+        (r) => r.name,
+      );
     assert.deepEqual(await names('push'), ['push-a', 'push-b']);
     assert.deepEqual(await names('push', 'push-b'), ['push_%']);
     assert.deepEqual(await names('push_'), ['push_%'], 'a prefix is matched literally');

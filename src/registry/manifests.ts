@@ -73,7 +73,13 @@ export class Manifests {
     const now = this.ctx.clock.now();
     const events = pushEvents(
       scope,
-      { digest, mediaType: parsed.mediaType, tags, ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }), ...(parsed.subject && { subject: parsed.subject.digest }) },
+      {
+        digest,
+        mediaType: parsed.mediaType,
+        tags,
+        ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+        ...(parsed.subject && { subject: parsed.subject.digest }),
+      },
       now,
     );
     const result = await this.ctx.meta.manifests.put({

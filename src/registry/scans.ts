@@ -93,7 +93,13 @@ export class Scans {
    * Records a scan's end and reports it ("ECR Image Scan") in the same transaction; `counts`
    * are the findings by severity. Nothing is reported when the image is gone meanwhile.
    */
-  async finish(scope: RepoScope, repositoryId: number, digest: Digest, result: Omit<ImageScanRecord, 'startedAt'>, counts: Record<string, number> = {}): Promise<void> {
+  async finish(
+    scope: RepoScope,
+    repositoryId: number,
+    digest: Digest,
+    result: Omit<ImageScanRecord, 'startedAt'>,
+    counts: Record<string, number> = {},
+  ): Promise<void> {
     const at = result.completedAt ?? this.ctx.clock.now();
     const tags = emitsEvents(scope.registryId) ? ((await this.ctx.meta.images.get(repositoryId, [digest]))[0]?.tags ?? []) : [];
     const events = scanEvents(scope, digest, tags, result.status, counts, at);

@@ -6,15 +6,7 @@
  * lapse and another takes the rows (at-least-once).
  */
 import type { Digest } from '../../core/digest.js';
-import type {
-  EventOutboxStore,
-  EventResourceKind,
-  EventResourceRecord,
-  EventResourceStore,
-  OutboxEvent,
-  OutboxRecord,
-  RemovalEvents,
-} from '../types.js';
+import type { EventOutboxStore, EventResourceKind, EventResourceRecord, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import { enqueueIn } from './jobs.js';
 import { changes, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
@@ -55,9 +47,9 @@ export async function writeRemovalEventsIn(
     [repositoryId, digest],
   );
   if (!m) return;
-  const tags = (await rows<{ name: string }>(tx, 'SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 ORDER BY name COLLATE "C"', [repositoryId, digest])).map(
-    (r) => r.name,
-  );
+  const tags = (
+    await rows<{ name: string }>(tx, 'SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 ORDER BY name COLLATE "C"', [repositoryId, digest])
+  ).map((r) => r.name);
   const events = build({
     digest: digest as Digest,
     ...(tag !== undefined && { tag }),
