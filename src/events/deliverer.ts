@@ -1,22 +1,25 @@
 /**
- * Delivers events to API destinations, at least once. Two steps, both over durable rows, so any
- * node may do either and a crash loses nothing:
+ * Delivers events to API destinations, at least once, from the outbox the changes' own
+ * transactions wrote. Any node may do the work, and a crash loses nothing:
  *
- *  1. fan-out: claim outbox rows (written by the changes' own transactions), match each event
- *     against the enabled rules of its registry, and replace the rows by one delivery job per
- *     matching target, in one transaction;
- *  2. delivery: claim delivery jobs and POST each event (or the target's constant Input) to its
- *     API destination with the connection's credentials, within the destination's rate limit.
- *     A failure is retried with exponential backoff and jitter; an event still undelivered 24 h
- *     after it happened is dropped, with a log line.
+ *  1. a batch of outbox rows is claimed (locked for a lease: another node skips them), each
+ *     event is matched against the enabled rules of its registry, and every matching target is
+ *     sent the event (or the target's constant Input) with the connection's credentials, within
+ *     the destination's rate limit;
+ *  2. then, in one transaction, the rows are removed and each delivery that failed and may
+ *     pass later becomes a retry job (exponential backoff with jitter). A node that dies before
+ *     that lets the lease lapse, and the batch is sent again (receivers de-duplicate on `id`);
+ *  3. retry jobs are claimed and attempted like the first time, until 24 h after the event
+ *     happened; then the event is dropped, with a log line.
  *
- * Every delivery is its own job with its own timeout, so a failing target costs the others
- * nothing but a slot for at most the timeout, and pushes nothing at all (they only wrote a row).
- * Receivers de-duplicate on the event's `id`: a delivery may repeat after a crash or a timeout.
+ * So a delivery that succeeds the first time costs two small write transactions per batch, not
+ * per event, and a batch gathers the events of KICK_DELAY_MS. Every attempt has its own timeout
+ * and runs beside the others, so a failing target costs the others nothing but the wait for
+ * the batch's bookkeeping (at most the timeout), and costs pushes nothing (they wrote a row).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { JobRecord, MetadataStore } from '../metadata/types.js';
+import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
 import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, RuleDoc, TargetDoc } from './documents.js';
 import { compilePattern, type EventMatcher } from './pattern.js';
 import type { SecretBox } from './service.js';
@@ -32,8 +35,10 @@ const REQUEST_TIMEOUT_MS = 5000;
 const OUTBOX_BATCH = 200;
 const OUTBOX_LEASE_MS = 60_000;
 const DELIVERY_LEASE_MS = 60_000;
-/** How long a kick waits for more events before fanning out: pushes in a burst share one pass. */
-const KICK_DELAY_MS = 20;
+/** Batches being delivered at once; the next claim waits for one to finish. */
+const MAX_BATCHES = 4;
+/** How long a kick waits for more events before claiming: pushes in a burst share one batch. */
+const KICK_DELAY_MS = 250;
 const USER_AGENT = 'Amazon/EventBridge/ApiDestinations';
 
 export interface DeliveryPayload {
@@ -53,22 +58,28 @@ export interface DelivererOptions {
   log: Logger;
   secrets: SecretBox;
   nodeId: string;
-  /** Deliveries in flight at once on this node. */
+  /** Requests in flight at once on this node. */
   concurrency: number;
-  /** How often an idle deliverer looks for work. */
+  /** How often an idle deliverer looks for work (events of other nodes, retries come due). */
   pollMs: number;
 }
+
+type Outcome = { ok: true } | { retryAfterMs: number } | { error: string } | { drop: string };
 
 export class EventDeliverer {
   private timer: NodeJS.Timeout | undefined;
   private kickTimer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly batches = new Set<Promise<void>>();
+  private readonly retries = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private polling = false;
   private again = false;
   private readonly patterns = new Map<string, EventMatcher>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly tokens = new Map<string, { token: string; until: number }>();
+  /** Requests in flight (at most `concurrency`), and the attempts waiting for a slot. */
+  private sending = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly opts: DelivererOptions) {}
 
@@ -94,16 +105,17 @@ export class EventDeliverer {
     if (this.kickTimer) clearTimeout(this.kickTimer);
     this.timer = undefined;
     this.abort.abort();
-    await Promise.all(this.inFlight);
+    await Promise.all([...this.batches, ...this.retries]);
   }
 
-  /** Fans out and delivers until nothing is due; for tests and the CLI. */
+  /** Delivers until nothing is due; for tests and the CLI. */
   async drain(): Promise<void> {
     for (;;) {
-      const fanned = await this.fanOut();
-      const started = await this.deliverDue();
-      await Promise.all(this.inFlight);
-      if (fanned === 0 && started === 0) return;
+      const claimed = await this.fanOut();
+      await Promise.all(this.batches);
+      const retried = await this.retryDue();
+      await Promise.all(this.retries);
+      if (claimed === 0 && retried === 0) return;
     }
   }
 
@@ -117,9 +129,9 @@ export class EventDeliverer {
     void (async () => {
       try {
         while ((await this.fanOut()) > 0 && !this.abort.signal.aborted) {
-          // a full batch: there may be more
+          if (this.batches.size >= MAX_BATCHES) await Promise.race(this.batches);
         }
-        await this.deliverDue();
+        await this.retryDue();
       } catch (err) {
         this.opts.log.error({ err }, 'event delivery poll failed');
       } finally {
@@ -132,13 +144,13 @@ export class EventDeliverer {
     })();
   }
 
-  /** One batch of the outbox into delivery jobs; returns how many rows it took. */
+  /** Claims a batch of the outbox and starts delivering it; returns how many rows it took. */
   private async fanOut(): Promise<number> {
     const { meta, clock, nodeId } = this.opts;
     const rows = await meta.eventOutbox.claim(nodeId, OUTBOX_LEASE_MS, OUTBOX_BATCH, clock.now());
     if (rows.length === 0) return 0;
     const rulesOf = new Map<string, Array<{ name: string; match: EventMatcher; targets: TargetDoc[] }>>();
-    const deliveries = [];
+    const deliveries: DeliveryPayload[] = [];
     for (const row of rows) {
       let rules = rulesOf.get(row.registryId);
       if (!rules) {
@@ -150,24 +162,23 @@ export class EventDeliverer {
       for (const rule of rules) {
         if (!rule.match(event)) continue;
         for (const t of rule.targets) {
-          const payload: DeliveryPayload = {
-            registryId: row.registryId,
-            rule: rule.name,
-            target: t.Id,
-            eventId: row.id,
-            at: row.createdAt.getTime(),
-            body: row.body,
-          };
-          deliveries.push({ kind: EVENT_DELIVERY_JOB, payload });
+          deliveries.push({ registryId: row.registryId, rule: rule.name, target: t.Id, eventId: row.id, at: row.createdAt.getTime(), body: row.body });
         }
       }
     }
-    await meta.eventOutbox.dispatch(
-      rows.map((r) => r.seq),
-      nodeId,
-      deliveries,
-      clock.now(),
-    );
+    const seqs = rows.map((r) => r.seq);
+    const batch = (async () => {
+      const outcomes = await Promise.all(deliveries.map((d) => this.attempt(d)));
+      const retry: JobRequest[] = [];
+      outcomes.forEach((o, n) => {
+        const at = this.settle(deliveries[n]!, o, 1);
+        if (at) retry.push({ kind: EVENT_DELIVERY_JOB, payload: deliveries[n]!, runAfter: at });
+      });
+      await meta.eventOutbox.dispatch(seqs, nodeId, retry, clock.now());
+    })()
+      .catch((err: unknown) => this.opts.log.error({ err }, 'event batch not recorded; it is sent again when its lease lapses'))
+      .finally(() => this.batches.delete(batch));
+    this.batches.add(batch);
     return rows.length;
   }
 
@@ -197,56 +208,73 @@ export class EventDeliverer {
     return m;
   }
 
-  private async deliverDue(): Promise<number> {
-    const room = this.opts.concurrency - this.inFlight.size;
+  /** Claims retry jobs that are due and attempts them; returns how many it took. */
+  private async retryDue(): Promise<number> {
+    const room = this.opts.concurrency - this.retries.size;
     if (room <= 0) return 0;
     const { meta, clock, nodeId } = this.opts;
     const claimed = await meta.jobs.claim([EVENT_DELIVERY_JOB], nodeId, DELIVERY_LEASE_MS, room, clock.now());
     for (const job of claimed) {
-      const p = this.run(job).finally(() => {
-        this.inFlight.delete(p);
+      const p = this.retry(job).finally(() => {
+        this.retries.delete(p);
         // A slot came free: more may be due.
         this.kick();
       });
-      this.inFlight.add(p);
+      this.retries.add(p);
     }
     return claimed.length;
   }
 
-  private async run(job: JobRecord): Promise<void> {
-    const { meta, clock, log, nodeId } = this.opts;
+  private async retry(job: JobRecord): Promise<void> {
+    const { meta, nodeId } = this.opts;
     const p = job.payload as DeliveryPayload;
-    const context = { eventId: p.eventId, rule: p.rule, target: p.target, attempts: job.attempts };
-    let outcome: { retryAfterMs?: number; error?: string; drop?: string };
-    try {
-      outcome = await this.deliver(p);
-    } catch (err) {
-      outcome = { error: err instanceof Error ? err.message : String(err) };
-    }
-    if (outcome.drop !== undefined) {
-      log.warn({ ...context, reason: outcome.drop }, 'event not delivered: dropped');
-      await meta.jobs.complete(job.id, nodeId);
-      return;
-    }
-    if (outcome.error === undefined && outcome.retryAfterMs === undefined) {
-      await meta.jobs.complete(job.id, nodeId);
-      return;
-    }
-    const now = clock.now().getTime();
-    const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.min(job.attempts - 1, 20));
-    const delay = outcome.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2);
-    const retryAt = now + delay;
-    if (retryAt - p.at > RETRY_WINDOW_MS) {
-      log.warn({ ...context, err: outcome.error }, 'event not delivered within 24 hours: dropped');
-      await meta.jobs.complete(job.id, nodeId);
-      return;
-    }
-    if (outcome.error !== undefined) log.info({ ...context, err: outcome.error, retryInMs: Math.round(delay) }, 'event delivery failed, will retry');
-    await meta.jobs.fail(job.id, nodeId, outcome.error ?? 'rate limited', new Date(retryAt));
+    const outcome = await this.attempt(p);
+    // The first attempt was made from the outbox: this job's nth attempt is the event's n+1th.
+    const at = this.settle(p, outcome, job.attempts + 1);
+    if (at) await meta.jobs.fail(job.id, nodeId, 'error' in outcome ? outcome.error : 'rate limited', at);
+    else await meta.jobs.complete(job.id, nodeId);
   }
 
-  /** One attempt. */
-  private async deliver(p: DeliveryPayload): Promise<{ retryAfterMs?: number; error?: string; drop?: string }> {
+  /** What becomes of a delivery after an attempt: undefined when done with (sent or dropped), else when to try again. */
+  private settle(p: DeliveryPayload, outcome: Outcome, attempts: number): Date | undefined {
+    const context = { eventId: p.eventId, rule: p.rule, target: p.target, attempts };
+    if ('ok' in outcome) return undefined;
+    if ('drop' in outcome) {
+      this.opts.log.warn({ ...context, reason: outcome.drop }, 'event not delivered: dropped');
+      return undefined;
+    }
+    const now = this.opts.clock.now().getTime();
+    let delay: number;
+    if ('retryAfterMs' in outcome) delay = outcome.retryAfterMs;
+    else {
+      const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.min(attempts - 1, 20));
+      delay = backoff / 2 + Math.random() * (backoff / 2);
+    }
+    if (now + delay - p.at > RETRY_WINDOW_MS) {
+      this.opts.log.warn({ ...context, err: 'error' in outcome ? outcome.error : undefined }, 'event not delivered within 24 hours: dropped');
+      return undefined;
+    }
+    if ('error' in outcome) this.opts.log.info({ ...context, err: outcome.error, retryInMs: Math.round(delay) }, 'event delivery failed, will retry');
+    return new Date(now + delay);
+  }
+
+  /** One attempt, in a request slot; never throws. */
+  private async attempt(p: DeliveryPayload): Promise<Outcome> {
+    // A slot is taken, or handed over by the attempt that frees it.
+    if (this.sending >= this.opts.concurrency) await new Promise<void>((r) => this.waiting.push(r));
+    else this.sending++;
+    try {
+      return await this.deliver(p);
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.sending--;
+    }
+  }
+
+  private async deliver(p: DeliveryPayload): Promise<Outcome> {
     const { meta } = this.opts;
     const targetRow = (await meta.eventResources.targets(p.registryId, p.rule)).find((t) => t.id === p.target);
     if (!targetRow) return { drop: 'the target was removed' };
@@ -282,7 +310,7 @@ export class EventDeliverer {
       signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.abort.signal]),
     });
     await res.body?.cancel();
-    if (res.ok) return {};
+    if (res.ok) return { ok: true };
     if (res.status === 401 && conn.AuthorizationType === 'OAUTH_CLIENT_CREDENTIALS') this.tokens.delete(conn.Arn);
     // EventBridge retries what may pass later, and drops what will not.
     if (res.status >= 500 || [401, 407, 409, 429].includes(res.status)) return { error: `HTTP ${res.status}` };
