@@ -66,6 +66,13 @@ export interface DelivererOptions {
 
 type Outcome = { ok: true } | { retryAfterMs: number } | { error: string } | { drop: string };
 
+interface Resolved {
+  target: TargetDoc;
+  dest: ApiDestinationDoc;
+  conn: ConnectionDoc;
+  secrets: ConnectionSecrets;
+}
+
 export class EventDeliverer {
   private timer: NodeJS.Timeout | undefined;
   private kickTimer: NodeJS.Timeout | undefined;
@@ -168,7 +175,8 @@ export class EventDeliverer {
     }
     const seqs = rows.map((r) => r.seq);
     const batch = (async () => {
-      const outcomes = await Promise.all(deliveries.map((d) => this.attempt(d)));
+      const resolved = new Map<string, Promise<Resolved | { drop: string }>>();
+      const outcomes = await Promise.all(deliveries.map((d) => this.attempt(d, resolved)));
       const retry: JobRequest[] = [];
       outcomes.forEach((o, n) => {
         const at = this.settle(deliveries[n]!, o, 1);
@@ -259,12 +267,12 @@ export class EventDeliverer {
   }
 
   /** One attempt, in a request slot; never throws. */
-  private async attempt(p: DeliveryPayload): Promise<Outcome> {
+  private async attempt(p: DeliveryPayload, resolved?: Map<string, Promise<Resolved | { drop: string }>>): Promise<Outcome> {
     // A slot is taken, or handed over by the attempt that frees it.
     if (this.sending >= this.opts.concurrency) await new Promise<void>((r) => this.waiting.push(r));
     else this.sending++;
     try {
-      return await this.deliver(p);
+      return await this.deliver(p, resolved);
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };
     } finally {
@@ -274,7 +282,8 @@ export class EventDeliverer {
     }
   }
 
-  private async deliver(p: DeliveryPayload): Promise<Outcome> {
+  /** The target, its destination and connection, with the connection's secrets; or why the delivery is moot. */
+  private async resolve(p: DeliveryPayload): Promise<Resolved | { drop: string }> {
     const { meta } = this.opts;
     const targetRow = (await meta.eventResources.targets(p.registryId, p.rule)).find((t) => t.id === p.target);
     if (!targetRow) return { drop: 'the target was removed' };
@@ -287,11 +296,23 @@ export class EventDeliverer {
     const connRow = connName === undefined ? undefined : await meta.eventResources.get(p.registryId, 'connection', connName);
     const conn = connRow && (JSON.parse(connRow.document) as ConnectionDoc);
     if (!conn || conn.Arn !== dest.ConnectionArn) return { drop: 'the connection was deleted' };
+    return { target, dest, conn, secrets: JSON.parse(this.opts.secrets.open(conn.Sealed)) as ConnectionSecrets };
+  }
 
+  /** `resolved`: the batch's lookups, shared by its deliveries to one target. */
+  private async deliver(p: DeliveryPayload, resolved?: Map<string, Promise<Resolved | { drop: string }>>): Promise<Outcome> {
+    const key = `${p.registryId}\n${p.rule}\n${p.target}`;
+    let found = resolved?.get(key);
+    if (!found) {
+      found = this.resolve(p);
+      resolved?.set(key, found);
+    }
+    const r = await found;
+    if ('drop' in r) return r;
+    const { target, dest, conn, secrets } = r;
     const wait = this.takeToken(dest);
     if (wait > 0) return { retryAfterMs: wait };
 
-    const secrets = JSON.parse(this.opts.secrets.open(conn.Sealed)) as ConnectionSecrets;
     const url = new URL(dest.InvocationEndpoint);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'user-agent': USER_AGENT };
     applyParameters(url, headers, conn.Public.InvocationHttpParameters);
