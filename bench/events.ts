@@ -5,9 +5,8 @@
  * dist/src/cli/main.js of a build without events) a third server shows what the outbox itself
  * costs. The servers run side by side, measured in rotating order; read the ratios.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,16 +76,23 @@ async function pushRate(server: Server, round: number): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const work = await mkdtemp(join(tmpdir(), 'berth-bench-events-'));
-let received = 0;
-const receiver = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    received++;
-    res.writeHead(200).end();
-  });
-});
+// The receiver runs in its own process: in this one it would slow the load generator, and only
+// while the "events on" server is measured.
 const port = await freePort();
-await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', r));
+const receiver = spawn(
+  process.execPath,
+  [
+    '-e',
+    `let n = 0;
+     require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { n++; res.writeHead(200).end(); }); })
+       .listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));
+     process.on('SIGTERM', () => { process.stdout.write(n + '\\n'); process.exit(0); });`,
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+let receiverOut = '';
+receiver.stdout!.on('data', (d: Buffer) => (receiverOut += d.toString()));
+await new Promise<void>((res) => receiver.stdout!.once('data', () => res()));
 const servers: Array<[string, Server]> = [];
 const baseCli = process.env.BENCH_BASE_CLI;
 if (baseCli !== undefined) servers.push(['base (no events code)', await startBerthServer(work, { name: 'base', cli: baseCli })]);
@@ -109,9 +115,11 @@ try {
     const r = rates.get(name)!;
     console.log(`  ${name.padEnd(30)} ${median(r).toFixed(1).padStart(7)}  x${(median(r) / reference).toFixed(3)}   ${r.map((x) => x.toFixed(1)).join(' ')}`);
   }
-  console.log(`  events received by the target: ${received}`);
 } finally {
   for (const [, server] of servers) await server.stop();
-  receiver.close();
+  const exited = new Promise((res) => receiver.once('exit', res));
+  receiver.kill('SIGTERM');
+  await exited;
+  console.log(`  events received by the target: ${receiverOut.split('\n')[1] ?? '?'}`);
   await rm(work, { recursive: true, force: true });
 }

@@ -38,7 +38,7 @@ const DELIVERY_LEASE_MS = 60_000;
 /** Batches being delivered at once; the next claim waits for one to finish. */
 const MAX_BATCHES = 4;
 /** How long a kick waits for more events before claiming: pushes in a burst share one batch. */
-const KICK_DELAY_MS = 250;
+const KICK_DELAY_MS = 500;
 const USER_AGENT = 'Amazon/EventBridge/ApiDestinations';
 
 export interface DeliveryPayload {
