@@ -30,10 +30,13 @@ export interface Server {
 }
 
 /** `joins`: the data directory of a node already running on the same database, whose admin key this one uses. */
-export async function startBerthServer(workDir: string, opts: { env?: Record<string, string>; name?: string; joins?: string } = {}): Promise<Server> {
+export async function startBerthServer(
+  workDir: string,
+  opts: { env?: Record<string, string>; name?: string; joins?: string; cli?: string } = {},
+): Promise<Server> {
   const dataDir = await mkdtemp(join(workDir, 'berth-'));
   if (opts.joins !== undefined) await copyFile(join(opts.joins, 'admin-credentials'), join(dataDir, 'admin-credentials'));
-  const b = await startBerth({ dataDir, ...(opts.env && { env: opts.env }) });
+  const b = await startBerth({ dataDir, ...(opts.env && { env: opts.env }), ...(opts.cli !== undefined && { cli: opts.cli }) });
   const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64')
     .toString()
     .slice(4);

@@ -32,8 +32,9 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   replication: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   events: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
+  // events: the EventBridge door (`aws events`) over the events feature's rules and targets.
   http: {
-    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle'],
+    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events'],
     why: 'front doors over the registry core and domain modules; builds nothing concrete',
   },
   app: {

@@ -9,7 +9,9 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
+import { openSecret, sealSecret } from '../auth/access-keys.js';
 import { issueLoginToken } from '../auth/login-token.js';
+import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
@@ -36,6 +38,7 @@ import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const EVENTS_SECRET_CONTEXT = 'events-connection';
 
 export interface App {
   readonly config: Config;
@@ -133,6 +136,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
+  // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
+  const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   const server = createHttpServer({
     registry,
     log,
@@ -154,6 +159,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       service: new KmsService(registry.kms),
       authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
+    events: {
+      service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp }),
+      // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.
+      authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+    },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
     slowClients: {
@@ -166,7 +176,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
 
-  const background = createBackground(config, registry);
+  const background = createBackground(config, registry, secrets);
 
   return {
     config,

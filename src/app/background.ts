@@ -6,6 +6,8 @@
  */
 import type { Config } from '../config/schema.js';
 import { everyVault } from '../blobstore/vaults.js';
+import { EventDeliverer } from '../events/deliverer.js';
+import type { SecretBox } from '../events/service.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { JobWorker } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
@@ -19,6 +21,8 @@ import { NODE_ID, PeriodicTask } from './periodic.js';
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
 const PULL_FLUSH_MS = 5_000;
 const JOB_POLL_MS = 2_000;
+/** Events written by another node (or retries coming due) are looked for this often. */
+const EVENT_POLL_MS = 1_000;
 /** A scan must finish within this, or another node may take its job over. */
 const JOB_LEASE_MS = 10 * 60_000;
 
@@ -34,11 +38,12 @@ export function garbageCollector(config: Config, registry: Registry): GarbageCol
 export interface Background {
   readonly tasks: PeriodicTask[];
   readonly jobs: JobWorker;
+  readonly events: EventDeliverer;
   start(): void;
   stop(): Promise<void>;
 }
 
-export function createBackground(config: Config, registry: Registry): Background {
+export function createBackground(config: Config, registry: Registry, secrets: SecretBox): Background {
   const { meta, clock, log } = registry.ctx;
   const periodic = (name: string, seconds: number, run: () => Promise<void>) =>
     new PeriodicTask({ name, intervalMs: seconds * 1000, leases: meta.leases, clock, log, run });
@@ -67,18 +72,25 @@ export function createBackground(config: Config, registry: Registry): Background
     log.info({ inventories, updated }, 'stored inventories re-evaluated against new advisories');
   });
 
+  // Events: every node fans the outbox out and delivers, claiming rows as jobs are claimed.
+  const events = new EventDeliverer({ meta, clock, log, secrets, nodeId: NODE_ID, concurrency: config.eventsDeliveryConcurrency, pollMs: EVENT_POLL_MS });
+
   return {
     tasks,
     jobs,
+    events,
     start() {
       for (const t of tasks) t.start();
       registry.pulls.start(PULL_FLUSH_MS);
       registry.ctx.jobsQueued = () => jobs.kick();
+      registry.ctx.eventsQueued = () => events.kick();
       jobs.start();
+      events.start();
     },
     async stop() {
       await Promise.all(tasks.map((t) => t.stop()));
       await jobs.stop();
+      await events.stop();
     },
   };
 }

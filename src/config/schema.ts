@@ -91,6 +91,13 @@ export const configSchema = z
     /** Image scans this node runs at once. */
     scanConcurrency: int(1, 64).default(1),
     /**
+     * Events (EventBridge API destinations): an http:// InvocationEndpoint is accepted only on a
+     * loopback address unless this is set (events and connection credentials cross the network in clear).
+     */
+    eventsAllowHttp: bool.default(false),
+    /** Event deliveries this node makes at once. */
+    eventsDeliveryConcurrency: int(1, 256).default(8),
+    /**
      * Slow clients. A request's headers must be complete within headersTimeoutSeconds; a
      * connection with no request in progress (new, or kept alive between requests) is closed after
      * idleTimeoutSeconds; while Berth reads a request body, every bodyTimeoutSeconds at least

@@ -204,3 +204,15 @@ export const KmsCodes = {
   DryRunOperation: wire('DryRunOperationException'),
   Internal: wire('KMSInternalException', 500),
 } as const;
+
+/** EventBridge JSON API `__type`s (`aws events`: rules, targets, connections, API destinations). */
+export const EventsCodes = {
+  ResourceNotFound: wire('ResourceNotFoundException'),
+  ResourceAlreadyExists: wire('ResourceAlreadyExistsException'),
+  Validation: wire('ValidationException'),
+  InvalidEventPattern: wire('InvalidEventPatternException'),
+  LimitExceeded: wire('LimitExceededException'),
+  UnknownOperation: wire('UnknownOperationException'),
+  Serialization: wire('SerializationException'),
+  Internal: wire('InternalException', 500),
+} as const;

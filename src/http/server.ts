@@ -20,6 +20,7 @@ import { addressV2 } from './oci/addressing.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
+import { isEventsRequest, routeEvents, type EventsRouterOptions } from './events/router.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
@@ -44,6 +45,8 @@ export interface HttpServerOptions {
    * UnsupportedOperationException.
    */
   kms?: KmsRouterOptions['kms'];
+  /** EventBridge's rules and targets (`aws events`), built by the composition root; unset, refused. */
+  events?: EventsRouterOptions['events'];
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
@@ -107,6 +110,10 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
     }
     if (path === '/' && isKmsRequest(req)) {
       await routeKms(kms, req, res);
+      return;
+    }
+    if (path === '/' && isEventsRequest(req)) {
+      await routeEvents({ authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.events && { events: opts.events }) }, req, res);
       return;
     }
     if (path === '/' && req.method === 'POST' && req.headers['x-amz-target'] !== undefined) {

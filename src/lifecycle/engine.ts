@@ -116,7 +116,7 @@ export class LifecycleEngine {
   }
 
   private async expire(scope: RepoScope, digest: Digest, action: PlannedAction | undefined, report: LifecycleRunReport): Promise<boolean> {
-    const { deleted, failures } = await this.registry.images.batchDelete(scope, [{ imageDigest: digest }]);
+    const { deleted, failures } = await this.registry.images.batchDelete(scope, [{ imageDigest: digest }], { lifecycle: true });
     const failure = failures[0];
     if (failure) {
       // Gone already (a concurrent delete) is what we wanted; anything else is reported.

@@ -4,7 +4,7 @@
  */
 import { it } from 'node:test';
 import { digestOf, type Digest } from '../core/digest.js';
-import type { JobRequest, MetadataStore, PutManifestInput, PutManifestResult } from './types.js';
+import type { JobRequest, MetadataStore, OutboxEvent, PutManifestInput, PutManifestResult } from './types.js';
 
 /** One empty database of the engine under test. */
 export interface ContractDatabase {
@@ -82,6 +82,7 @@ export interface PushOptions {
   artifactType?: string;
   annotations?: Record<string, string>;
   scan?: JobRequest;
+  events?: OutboxEvent[];
   now?: Date;
 }
 
@@ -104,6 +105,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     ...(o.artifactType !== undefined && { artifactType: o.artifactType }),
     ...(o.annotations !== undefined && { annotations: o.annotations }),
     ...(o.scan !== undefined && { scan: o.scan }),
+    ...(o.events !== undefined && { events: o.events }),
   };
   return { digest, payload, result: await s.manifests.put(input) };
 }

@@ -12,6 +12,7 @@
 import { describe } from 'node:test';
 import { contractTest, type NewDatabase } from './contract-fixtures.js';
 import { concurrencyContract } from './contract-suite-concurrency.js';
+import { eventsContract } from './contract-suite-events.js';
 import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
@@ -29,5 +30,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('jobs, leases, scans, policies and identities', () => queueContract(test));
     describe('two nodes on one database', () => concurrencyContract(test));
     describe('kms keys', () => kmsContract(test));
+    describe('the event outbox and EventBridge resources', () => eventsContract(test));
   });
 }

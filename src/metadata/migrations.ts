@@ -271,4 +271,41 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 7,
+    name: 'events: the outbox, rules, targets, connections and API destinations',
+    sql: (d) => [
+      // The outbox: each event is written in the same transaction as the change it reports, then
+      // fanned out to its rules' targets (as delivery jobs) by a background deliverer, which
+      // claims rows the way jobs are claimed. `body` is the event JSON, built once.
+      `CREATE TABLE event_outbox (
+        seq ${d.serialPrimaryKey},
+        id TEXT NOT NULL UNIQUE,
+        registry_id TEXT NOT NULL,
+        detail_type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        locked_by TEXT,
+        locked_until ${d.bigint}
+      )`,
+      // EventBridge rules, connections and API destinations of a registry: read and written whole
+      // (JSON), never queried by field.
+      `CREATE TABLE event_resources (
+        registry_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (registry_id, kind, name)
+      )`,
+      `CREATE TABLE event_targets (
+        registry_id TEXT NOT NULL,
+        rule_name TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (registry_id, rule_name, target_id)
+      )`,
+    ],
+  },
 ];

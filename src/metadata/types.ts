@@ -121,6 +121,8 @@ export interface PutManifestInput {
   tags?: TagWrite[];
   /** A scan to start (IN_PROGRESS and its job) in the same transaction, if the manifest is new. */
   scan?: JobRequest;
+  /** Events reporting the push, written to the outbox in the same transaction when it succeeds. */
+  events?: OutboxEvent[];
   now: Date;
 }
 
@@ -179,14 +181,14 @@ export interface ManifestStore {
    * sees the manifest gone (and is refused) or makes the delete refuse. The blobs it referenced
    * are queued for review at `now`.
    */
-  delete(repositoryId: number, digest: Digest, now: Date): Promise<DeleteManifestResult>;
+  delete(repositoryId: number, digest: Digest, now: Date, events?: RemovalEvents): Promise<DeleteManifestResult>;
   /**
    * ECR's BatchDeleteImage in one transaction: resolves every name first, then deletes in the
    * given order. A tag alone removes the tag, or the image with it when it is the image's last
    * tag; a digest (with or without a tag) deletes the image and all its tags, as `delete` does
    * (an image an index lists is kept and reported). Results are in request order.
    */
-  deleteImages(repositoryId: number, images: ImageDeleteRequest[], now: Date): Promise<ImageDeleteResult[]>;
+  deleteImages(repositoryId: number, images: ImageDeleteRequest[], now: Date, events?: RemovalEvents): Promise<ImageDeleteResult[]>;
   /** Manifests whose subject is `subject`, optionally of one artifact type, by digest. */
   referrers(repositoryId: number, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]>;
   /** Records pulls (a pull time only ever moves forward); images gone since are skipped. */
@@ -196,7 +198,8 @@ export interface ManifestStore {
 export interface TagStore {
   /** Names in lexical order. */
   list(repositoryId: number, page: Page): Promise<string[]>;
-  delete(repositoryId: number, tag: string): Promise<boolean>;
+  /** Removes the tag (the image stays); `events` report it, in the same transaction. */
+  delete(repositoryId: number, tag: string, report?: { events: RemovalEvents; now: Date }): Promise<boolean>;
 }
 
 export interface UploadRecord {
@@ -350,7 +353,8 @@ export interface ScanStore {
    * (when `quotaSince` is given) a scan started after it: 'started' | 'quota' | 'missing'.
    */
   start(repositoryId: number, digest: Digest, job: JobRequest, now: Date, quotaSince?: Date): Promise<'started' | 'quota' | 'missing'>;
-  finish(repositoryId: number, digest: Digest, result: Omit<ImageScanRecord, 'startedAt'>): Promise<void>;
+  /** Records a scan's end, with the events reporting it in the same transaction. */
+  finish(repositoryId: number, digest: Digest, result: Omit<ImageScanRecord, 'startedAt'>, events?: OutboxEvent[]): Promise<void>;
   /** Many finishes in one transaction (re-evaluation writes thousands). */
   finishMany(results: Array<{ repositoryId: number; digest: Digest; result: Omit<ImageScanRecord, 'startedAt'> }>): Promise<void>;
   /** Every completed scan (for re-evaluation after an advisory import), in pages by rowid. */
@@ -423,6 +427,83 @@ export interface KmsKeyStore {
   listAll(): Promise<KmsKeyRecord[]>;
 }
 
+/** An event, as the outbox keeps it until it is fanned out to its targets (shapes: registry/events.ts). */
+export interface OutboxEvent {
+  /** A UUID: receivers de-duplicate on it. */
+  id: string;
+  registryId: string;
+  detailType: string;
+  /** The event JSON, exactly as delivered. */
+  body: string;
+}
+
+export interface OutboxRecord extends OutboxEvent {
+  seq: number;
+  createdAt: Date;
+}
+
+/** An image a delete removed (or untagged), as the events reporting it need it. */
+export interface RemovedImage {
+  digest: Digest;
+  /** The tag the delete named, if it named one. */
+  tag?: string;
+  /** The tags the image had when it was removed. */
+  tags: string[];
+  mediaType: string;
+  artifactType?: string;
+  subject?: Digest;
+  /** Only the tag went; the image stays. */
+  untagged: boolean;
+}
+
+/** Builds, inside a delete's transaction, the events reporting one removal (none: nothing written). */
+export type RemovalEvents = (removed: RemovedImage) => OutboxEvent[];
+
+/** The event outbox: written by the changes' own transactions, drained by the deliverer. */
+export interface EventOutboxStore {
+  /** Locks up to `limit` rows, oldest first, for `leaseMs`; a lapsed lock is claimable again. */
+  claim(holder: string, leaseMs: number, limit: number, now: Date): Promise<OutboxRecord[]>;
+  /** Replaces claimed rows by their deliveries (jobs), in one transaction. */
+  dispatch(seqs: number[], holder: string, deliveries: JobRequest[], now: Date): Promise<void>;
+  /** Rows not yet dispatched (for tests and status). */
+  pending(): Promise<number>;
+}
+
+export type EventResourceKind = 'rule' | 'connection' | 'api-destination';
+
+export interface EventResourceRecord {
+  registryId: string;
+  kind: EventResourceKind;
+  name: string;
+  /** JSON, read and written whole. */
+  document: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EventTargetRecord {
+  id: string;
+  /** JSON of the target as PutTargets gave it. */
+  document: string;
+}
+
+/** EventBridge rules, their targets, connections and API destinations of each registry. */
+export interface EventResourceStore {
+  get(registryId: string, kind: EventResourceKind, name: string): Promise<EventResourceRecord | undefined>;
+  /** In name order after `page.after`, those whose name starts with `prefix`. */
+  list(registryId: string, kind: EventResourceKind, page: Page & { prefix?: string }): Promise<EventResourceRecord[]>;
+  /** Creates, or overwrites when `replace`; false when it exists and may not be replaced. */
+  put(record: { registryId: string; kind: EventResourceKind; name: string; document: string; now: Date }, replace: boolean): Promise<boolean>;
+  /** Deletes it (a rule with its targets); false when absent. */
+  delete(registryId: string, kind: EventResourceKind, name: string): Promise<boolean>;
+  /** Adds or replaces targets of an existing rule, unless the rule would exceed `max`. */
+  putTargets(registryId: string, rule: string, targets: EventTargetRecord[], max: number): Promise<'ok' | 'noRule' | 'limit'>;
+  /** The ids that were removed. */
+  removeTargets(registryId: string, rule: string, ids: string[]): Promise<string[]>;
+  /** In id order. */
+  targets(registryId: string, rule: string): Promise<EventTargetRecord[]>;
+}
+
 export interface MetadataStore {
   readonly repositories: RepositoryStore;
   readonly blobs: BlobIndex;
@@ -439,5 +520,7 @@ export interface MetadataStore {
   readonly jobs: JobStore;
   readonly scans: ScanStore;
   readonly kmsKeys: KmsKeyStore;
+  readonly eventOutbox: EventOutboxStore;
+  readonly eventResources: EventResourceStore;
   close(): Promise<void>;
 }

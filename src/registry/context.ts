@@ -34,6 +34,8 @@ export interface RegistryContext {
   authzChanges: ChangeSignal;
   /** Called after a use case enqueued a job, so this node's worker looks at once. */
   jobsQueued?: () => void;
+  /** Called after a use case wrote events to the outbox, so this node's deliverer looks soon. */
+  eventsQueued?: () => void;
 }
 
 /** A repository as a request names it: which registry (account and region) and which name. */

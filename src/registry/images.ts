@@ -9,6 +9,7 @@ import { isIndexMediaType } from '../core/media-types.js';
 import { isTag, parseTag } from '../core/names.js';
 import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
 import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { deleteEvents, lifecycleEvents } from './events.js';
 import type { Manifests } from './manifests.js';
 import { requireRepository } from './repositories.js';
 
@@ -146,8 +147,11 @@ export class Images {
    * kept and reported, as ECR does (the same rule /v2's delete obeys, in the store). Failures
    * come in ECR's order: those found while resolving the names first, then refused deletes.
    */
-  async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
+  async batchDelete(scope: RepoScope, ids: ImageId[], opts: { lifecycle?: boolean } = {}): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
+    const now = this.ctx.clock.now();
+    // An expiry is reported as the lifecycle policy's action, a user's delete as an image action.
+    const events = opts.lifecycle ? lifecycleEvents(scope, now) : deleteEvents(scope, now);
     const problems = ids.map(checkImageId);
     const valid = ids.filter((_, n) => problems[n] === undefined);
     if (valid.length > 0 && !this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
@@ -160,8 +164,10 @@ export class Images {
               ...(id.imageTag !== undefined && { tag: id.imageTag }),
               ...(id.imageDigest !== undefined && { digest: id.imageDigest as Digest }),
             })),
-            this.ctx.clock.now(),
+            now,
+            events,
           );
+    if (events && results.some((r) => r.kind === 'deleted')) this.ctx.eventsQueued?.();
     const deleted: ImageId[] = [];
     const failures: ImageFailure[] = [];
     const refused: ImageFailure[] = [];

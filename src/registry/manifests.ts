@@ -8,7 +8,8 @@ import { Codes, RegistryError } from '../core/errors.js';
 import type { Reference, Tag } from '../core/names.js';
 import { isContainerImage } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
-import type { ManifestRecord, ReferrerRecord } from '../metadata/types.js';
+import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
+import { deleteEvents, pushEvents } from './events.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { parseManifest } from './manifest-parse.js';
 import type { PullRecorder } from './pull-recorder.js';
@@ -69,6 +70,18 @@ export class Manifests {
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
     const scan = scannable && (await this.scanOnPush(scope, existing?.settings.scanOnPush ?? false)) ? scanJob(scope, digest) : undefined;
+    const now = this.ctx.clock.now();
+    const events = pushEvents(
+      scope,
+      {
+        digest,
+        mediaType: parsed.mediaType,
+        tags,
+        ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+        ...(parsed.subject && { subject: parsed.subject.digest }),
+      },
+      now,
+    );
     const result = await this.ctx.meta.manifests.put({
       registryId: scope.registryId,
       repository: scope.name,
@@ -83,7 +96,8 @@ export class Manifests {
       manifests: parsed.manifests,
       tags: tagWrites,
       ...(scan && { scan }),
-      now: this.ctx.clock.now(),
+      ...(events.length > 0 && { events }),
+      now,
     });
     switch (result.kind) {
       case 'repositoryUnknown':
@@ -106,6 +120,7 @@ export class Manifests {
         break;
     }
     if (scan) this.ctx.jobsQueued?.();
+    if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(
       { registryId: scope.registryId, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },
       'manifest pushed',
@@ -132,18 +147,21 @@ export class Manifests {
   async delete(scope: RepoScope, reference: Reference): Promise<void> {
     if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
     const repo = await requireRepository(this.ctx, scope);
+    const now = this.ctx.clock.now();
+    const events = deleteEvents(scope, now);
     const removed =
       reference.kind === 'tag'
-        ? (await this.ctx.meta.tags.delete(repo.id, reference.tag))
+        ? (await this.ctx.meta.tags.delete(repo.id, reference.tag, events && { events, now }))
           ? 'deleted'
           : 'missing'
-        : await this.deleteByDigest(scope, repo.id, reference.digest);
+        : await this.deleteByDigest(scope, repo.id, reference.digest, now, events);
     if (removed === 'missing') throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
+    if (events) this.ctx.eventsQueued?.();
     this.ctx.log.info({ repository: scope.name, reference: refText(reference) }, 'manifest deleted');
   }
 
-  private async deleteByDigest(scope: RepoScope, repositoryId: number, digest: Digest): Promise<'deleted' | 'missing'> {
-    const result = await this.ctx.meta.manifests.delete(repositoryId, digest, this.ctx.clock.now());
+  private async deleteByDigest(scope: RepoScope, repositoryId: number, digest: Digest, now: Date, events?: RemovalEvents): Promise<'deleted' | 'missing'> {
+    const result = await this.ctx.meta.manifests.delete(repositoryId, digest, now, events);
     if (result.kind !== 'referenced') return result.kind;
     throw new RegistryError(
       Codes.ManifestReferenced,

@@ -9,6 +9,7 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { isContainerImage } from '../core/media-types.js';
 import type { ImageScanRecord, JobRequest } from '../metadata/types.js';
 import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { emitsEvents, scanEvents } from './events.js';
 import { imageIdText, type ImageId, type Images } from './images.js';
 import { requireRepository } from './repositories.js';
 
@@ -86,6 +87,24 @@ export class Scans {
       );
     }
     return { digest: image.manifest.digest, scan };
+  }
+
+  /**
+   * Records a scan's end and reports it ("ECR Image Scan") in the same transaction; `counts`
+   * are the findings by severity. Nothing is reported when the image is gone meanwhile.
+   */
+  async finish(
+    scope: RepoScope,
+    repositoryId: number,
+    digest: Digest,
+    result: Omit<ImageScanRecord, 'startedAt'>,
+    counts: Record<string, number> = {},
+  ): Promise<void> {
+    const at = result.completedAt ?? this.ctx.clock.now();
+    const tags = emitsEvents(scope.registryId) ? ((await this.ctx.meta.images.get(repositoryId, [digest]))[0]?.tags ?? []) : [];
+    const events = scanEvents(scope, digest, tags, result.status, counts, at);
+    await this.ctx.meta.scans.finish(repositoryId, digest, result, events);
+    if (events.length > 0) this.ctx.eventsQueued?.();
   }
 
   async many(scope: RepoScope, digests: Digest[]): Promise<Map<string, ImageScanRecord>> {

@@ -46,13 +46,19 @@ export class Scanner {
     const manifest = repo && (await meta.manifests.find(repo.id, p.digest));
     if (!repo || !manifest) return; // deleted since: nothing left to report on
     const finish = (status: 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE', description: string, found?: MatchedFindings) =>
-      meta.scans.finish(repo.id, p.digest, {
-        status,
-        description,
-        completedAt: clock.now(),
-        ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
-        ...(found && { findings: JSON.stringify(found.stored), fingerprint: found.fingerprint }),
-      });
+      this.registry.scans.finish(
+        { registryId: p.registryId, name: p.repository },
+        repo.id,
+        p.digest,
+        {
+          status,
+          description,
+          completedAt: clock.now(),
+          ...(this.catalog.updatedAt && { sourceUpdatedAt: this.catalog.updatedAt }),
+          ...(found && { findings: JSON.stringify(found.stored), fingerprint: found.fingerprint }),
+        },
+        found?.stored.findingSeverityCounts,
+      );
     try {
       const inventory = await this.inventory(repo, p.digest, manifest.payload, manifest.mediaType, signal);
       const enhanced = (await this.registry.config.scanning(p.registryId)).scanType === 'ENHANCED';

@@ -32,7 +32,9 @@ import type {
   PutManifestInput,
   PutManifestResult,
   ReferrerRecord,
+  RemovalEvents,
 } from '../types.js';
+import { writeEventsIn, writeRemovalEventsIn } from './events.js';
 import { resolveImage } from '../image-deletes.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
@@ -139,10 +141,11 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
       throw new Rollback<PutManifestResult>({ kind: 'tagImmutable', tag: tag.name, current: cur!.digest as Digest });
     }
   }
+  if (input.events) await writeEventsIn(tx, input.events, now);
   return { kind: 'ok', repositoryId };
 }
 
-async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: number): Promise<DeleteManifestResult> {
+async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: number, events?: RemovalEvents, tag?: string): Promise<DeleteManifestResult> {
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
   // Review rows come before manifest rows in the store-wide lock order; a refusal rolls this back.
   await queueManifestBlobs(tx, repositoryId, digest, now);
@@ -156,6 +159,7 @@ async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: 
     [repositoryId, digest],
   );
   if (parents.length > 0) throw new Rollback<DeleteManifestResult>({ kind: 'referenced', parents: parents.map((p) => p.parent_digest as Digest) });
+  if (events) await writeRemovalEventsIn(tx, repositoryId, digest, tag, false, events, now);
   await tx.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
   return { kind: 'deleted' };
 }
@@ -169,7 +173,13 @@ async function taggedDigest(tx: Queryable, repositoryId: number, tag: string): P
  * in turn. Each delete by digest runs in a savepoint, so a refused one (an index lists it) rolls
  * back only its own queued reviews, as a lone `remove` would.
  */
-async function removeImages(tx: Queryable, repositoryId: number, images: ImageDeleteRequest[], now: number): Promise<ImageDeleteResult[]> {
+async function removeImages(
+  tx: Queryable,
+  repositoryId: number,
+  images: ImageDeleteRequest[],
+  now: number,
+  events?: RemovalEvents,
+): Promise<ImageDeleteResult[]> {
   const targets = [];
   for (const image of images) {
     const tagged = image.tag === undefined ? undefined : await taggedDigest(tx, repositoryId, image.tag);
@@ -196,6 +206,7 @@ async function removeImages(tx: Queryable, repositoryId: number, images: ImageDe
       }
       const others = await one(tx, 'SELECT 1 FROM tags WHERE repository_id = $1 AND digest = $2 AND name <> $3 LIMIT 1', [repositoryId, digest, image.tag]);
       if (others) {
+        if (events) await writeRemovalEventsIn(tx, repositoryId, digest, image.tag, true, events, now);
         const removed = await tx.query('DELETE FROM tags WHERE repository_id = $1 AND name = $2 AND digest = $3', [repositoryId, image.tag, digest]);
         results.push((removed.rowCount ?? 0) > 0 ? { kind: 'deleted', digest } : { kind: 'gone' });
         continue;
@@ -204,7 +215,7 @@ async function removeImages(tx: Queryable, repositoryId: number, images: ImageDe
     await tx.query('SAVEPOINT delete_image');
     let removed: DeleteManifestResult;
     try {
-      removed = await remove(tx, repositoryId, digest, now);
+      removed = await remove(tx, repositoryId, digest, now, events, image.tag);
       await tx.query('RELEASE SAVEPOINT delete_image');
     } catch (e) {
       if (!(e instanceof Rollback)) throw e;
@@ -234,11 +245,11 @@ export function createPostgresManifests({ pool }: PgContext): ManifestStore {
     async put(input) {
       return withTransaction(pool, (tx) => put(tx, input));
     },
-    async delete(repositoryId, digest, now) {
-      return withTransaction(pool, (tx) => remove(tx, repositoryId, digest, now.getTime()));
+    async delete(repositoryId, digest, now, events) {
+      return withTransaction(pool, (tx) => remove(tx, repositoryId, digest, now.getTime(), events));
     },
-    async deleteImages(repositoryId, images, now) {
-      return withTransaction(pool, (tx) => removeImages(tx, repositoryId, images, now.getTime()));
+    async deleteImages(repositoryId, images, now, events) {
+      return withTransaction(pool, (tx) => removeImages(tx, repositoryId, images, now.getTime(), events));
     },
     async recordPulls(pulls) {
       if (pulls.length === 0) return;

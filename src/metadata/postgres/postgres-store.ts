@@ -23,6 +23,7 @@
 import type { MetadataStore } from '../types.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
+import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresImages } from './images.js';
 import { createPostgresJobs, createPostgresLeases } from './jobs.js';
@@ -84,6 +85,8 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     jobs: createPostgresJobs(ctx),
     scans: createPostgresScans(ctx),
     kmsKeys: createPostgresKmsKeys(ctx),
+    eventOutbox: createPostgresEventOutbox(ctx),
+    eventResources: createPostgresEventResources(ctx),
     async close() {
       await pool.end();
     },

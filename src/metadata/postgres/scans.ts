@@ -1,9 +1,10 @@
 /** Image scans, package inventories and advisories on PostgreSQL (the twin of ../sqlite/scans.ts). */
 import type { Digest } from '../../core/digest.js';
-import type { JobRequest, ScanStore } from '../types.js';
+import type { JobRequest, OutboxEvent, ScanStore } from '../types.js';
+import { writeEventsIn } from './events.js';
 import { enqueueIn } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
-import { one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
+import { changes, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
 /** Marks a scan IN_PROGRESS and enqueues its job, inside the caller's transaction (a manifest put). */
 export async function startScanIn(tx: Queryable, repositoryId: number, digest: string, job: JobRequest, now: number): Promise<void> {
@@ -23,7 +24,7 @@ const FINISH_CHUNK = 500;
 type FinishResult = Parameters<ScanStore['finishMany']>[0][number];
 
 export function createPostgresScans({ pool, collate }: PgContext): ScanStore {
-  async function finishMany(results: FinishResult[]): Promise<void> {
+  async function finishMany(results: FinishResult[], events?: OutboxEvent[]): Promise<void> {
     if (results.length === 0) return;
     // One row per image, the last result given winning (as SQLite's updates in turn would):
     // an UPDATE ... FROM would apply an arbitrary one of several matches.
@@ -32,9 +33,11 @@ export function createPostgresScans({ pool, collate }: PgContext): ScanStore {
       (x, y) => x.repositoryId - y.repositoryId || (x.digest < y.digest ? -1 : x.digest > y.digest ? 1 : 0),
     );
     await withTransaction(pool, async (tx) => {
+      let updated = 0;
       for (let i = 0; i < last.length; i += FINISH_CHUNK) {
         const chunk = last.slice(i, i + FINISH_CHUNK);
-        await tx.query(
+        updated += await changes(
+          tx,
           `WITH u AS (
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
                AS u(r, d, st, de, ca, su, fi, fp)),
@@ -57,6 +60,8 @@ export function createPostgresScans({ pool, collate }: PgContext): ScanStore {
           ],
         );
       }
+      // Reported only if the scan still exists (the image may have been deleted meanwhile).
+      if (events && updated > 0) await writeEventsIn(tx, events, last[0]!.result.completedAt?.getTime() ?? 0);
     });
   }
 
@@ -89,10 +94,12 @@ export function createPostgresScans({ pool, collate }: PgContext): ScanStore {
         return 'started' as const;
       });
     },
-    async finish(repositoryId, digest, r) {
-      await finishMany([{ repositoryId, digest, result: r }]);
+    async finish(repositoryId, digest, r, events) {
+      await finishMany([{ repositoryId, digest, result: r }], events);
     },
-    finishMany,
+    async finishMany(results) {
+      await finishMany(results);
+    },
     async completed(afterKey, limit) {
       // SQLite pages by rowid; PostgreSQL has none, so the key is the primary key,
       // `<repositoryId> <digest>` (opaque to callers), and pages follow its order.

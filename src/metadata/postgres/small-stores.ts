@@ -5,6 +5,7 @@
  * a preview starts by one conditional upsert, and upload creations serialize on an advisory lock.
  */
 import type { LifecyclePreviewStore, PolicyStore, RegistrySettingsStore, TagStore, UploadRecord, UploadStore } from '../types.js';
+import { writeRemovalEventsIn } from './events.js';
 import { changes, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext } from './pool.js';
 
 export function createPostgresTags({ pool, collate }: PgContext): TagStore {
@@ -17,8 +18,15 @@ export function createPostgresTags({ pool, collate }: PgContext): TagStore {
       );
       return found.map((r) => r.name);
     },
-    async delete(repositoryId, tag) {
-      return (await changes(pool, 'DELETE FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, tag])) > 0;
+    async delete(repositoryId, tag, report) {
+      if (!report) return (await changes(pool, 'DELETE FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, tag])) > 0;
+      return withTransaction(pool, async (tx) => {
+        // The tag row, locked: a racing move of the tag is reported by whoever moves it.
+        const row = await one<{ digest: string }>(tx, 'SELECT digest FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE', [repositoryId, tag]);
+        if (!row) return false;
+        await writeRemovalEventsIn(tx, repositoryId, row.digest, tag, true, report.events, report.now.getTime());
+        return (await changes(tx, 'DELETE FROM tags WHERE repository_id = $1 AND name = $2', [repositoryId, tag])) > 0;
+      });
     },
   };
 }

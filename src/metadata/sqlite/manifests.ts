@@ -13,7 +13,9 @@ import type {
   PutManifestInput,
   PutManifestResult,
   ReferrerRecord,
+  RemovalEvents,
 } from '../types.js';
+import { prepareOutboxWriter } from './events.js';
 import { createGcQueue } from './gc-queue.js';
 import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
@@ -46,11 +48,13 @@ export function createSqliteManifests(db: Db): ManifestStore {
   );
   const gc = createGcQueue(db);
   const startScan = prepareScanStart(db);
+  const outbox = prepareOutboxWriter(db);
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
-  const remove = db.transaction((repositoryId: number, digest: string, now: number): DeleteManifestResult => {
+  const remove = db.transaction((repositoryId: number, digest: string, now: number, events?: RemovalEvents, tag?: string): DeleteManifestResult => {
     if (!hasManifest.get(repositoryId, digest)) return { kind: 'missing' };
     const parents = parentsStmt.all(repositoryId, digest).map((r) => r.parent_digest as Digest);
     if (parents.length > 0) return { kind: 'referenced', parents };
+    if (events) outbox.removed(repositoryId, digest, tag, false, events, now);
     gc.queueManifestBlobs(repositoryId, digest, now);
     deleteStmt.run(repositoryId, digest);
     return { kind: 'deleted' };
@@ -58,7 +62,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
   const tagCount = db.prepare<[number, string], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repository_id = ? AND digest = ?');
   const untag = db.prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?');
   // One IMMEDIATE transaction for the whole batch; `remove` nests as a savepoint.
-  const deleteImages = db.transaction((repositoryId: number, images: ImageDeleteRequest[], now: number): ImageDeleteResult[] => {
+  const deleteImages = db.transaction((repositoryId: number, images: ImageDeleteRequest[], now: number, events?: RemovalEvents): ImageDeleteResult[] => {
     const targets = images.map((i) =>
       resolveImage(
         i,
@@ -74,11 +78,12 @@ export function createSqliteManifests(db: Db): ManifestStore {
         // Untag only, unless it is the image's last tag: then the image goes with it.
         if (currentTag.get(repositoryId, image.tag)?.digest !== digest) return { kind: 'gone' };
         if (tagCount.get(repositoryId, digest)!.n > 1) {
+          if (events) outbox.removed(repositoryId, digest, image.tag, true, events, now);
           untag.run(repositoryId, image.tag);
           return { kind: 'deleted', digest };
         }
       }
-      const removed = remove(repositoryId, digest, now);
+      const removed = remove(repositoryId, digest, now, events, image.tag);
       return removed.kind === 'deleted' ? { kind: 'deleted', digest } : removed.kind === 'missing' ? { kind: 'gone' } : removed;
     });
   });
@@ -128,6 +133,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
       if (input.scan) startScan(repositoryId, input.digest, input.scan, now);
     }
     for (const tag of input.tags ?? []) upsertTag.run(repositoryId, tag.name, input.digest, now);
+    if (input.events) outbox.write(input.events, now);
     return { kind: 'ok', repositoryId };
   });
 
@@ -148,11 +154,11 @@ export function createSqliteManifests(db: Db): ManifestStore {
         throw e;
       }
     },
-    async delete(repositoryId, digest, now) {
-      return remove.immediate(repositoryId, digest, now.getTime());
+    async delete(repositoryId, digest, now, events) {
+      return remove.immediate(repositoryId, digest, now.getTime(), events);
     },
-    async deleteImages(repositoryId, images, now) {
-      return deleteImages.immediate(repositoryId, images, now.getTime());
+    async deleteImages(repositoryId, images, now, events) {
+      return deleteImages.immediate(repositoryId, images, now.getTime(), events);
     },
     async recordPulls(pulls) {
       if (pulls.length > 0) recordPulls.immediate(pulls);

@@ -1,6 +1,7 @@
 /** Image scans, package inventories and advisories on SQLite. */
 import type { Digest } from '../../core/digest.js';
-import type { ImageScanRecord, JobRequest, ScanStore } from '../types.js';
+import type { ImageScanRecord, JobRequest, OutboxEvent, ScanStore } from '../types.js';
+import { prepareOutboxWriter } from './events.js';
 import { prepareEnqueue } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import type { Db } from './open.js';
@@ -71,6 +72,10 @@ export function createSqliteScans(db: Db): ScanStore {
       repositoryId,
       digest,
     );
+  const outbox = prepareOutboxWriter(db);
+  const finishReported = db.transaction((repositoryId: number, digest: string, r: Omit<ImageScanRecord, 'startedAt'>, events: OutboxEvent[]) => {
+    if (finishOne(repositoryId, digest, r).changes > 0) outbox.write(events, r.completedAt?.getTime() ?? 0);
+  });
   const finishMany = db.transaction((results: Array<{ repositoryId: number; digest: string; result: Omit<ImageScanRecord, 'startedAt'> }>) => {
     for (const r of results) finishOne(r.repositoryId, r.digest, r.result);
   });
@@ -102,8 +107,9 @@ export function createSqliteScans(db: Db): ScanStore {
     async start(repositoryId, digest, job, now, quotaSince) {
       return start.immediate(repositoryId, digest, job, now.getTime(), quotaSince?.getTime());
     },
-    async finish(repositoryId, digest, r) {
-      finishOne(repositoryId, digest, r);
+    async finish(repositoryId, digest, r, events) {
+      if (events && events.length > 0) finishReported.immediate(repositoryId, digest, r, events);
+      else finishOne(repositoryId, digest, r);
     },
     async finishMany(results) {
       if (results.length > 0) finishMany.immediate(results);

@@ -4,6 +4,7 @@ import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteGc } from './gc.js';
+import { createSqliteEventOutbox, createSqliteEventResources } from './events.js';
 import { createSqliteJobs } from './jobs.js';
 import { createSqliteKmsKeys } from './kms-keys.js';
 import { createSqliteScans } from './scans.js';
@@ -33,6 +34,8 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     jobs: createSqliteJobs(db),
     scans: createSqliteScans(db),
     kmsKeys: createSqliteKmsKeys(db),
+    eventOutbox: createSqliteEventOutbox(db),
+    eventResources: createSqliteEventResources(db),
     async close() {
       db.close();
     },

@@ -1,15 +1,25 @@
 /** Tags and upload sessions on SQLite. */
 import type { TagStore, UploadRecord, UploadStore } from '../types.js';
+import { prepareOutboxWriter } from './events.js';
 import type { Db } from './open.js';
 
 export function createSqliteTags(db: Db): TagStore {
   const listStmt = db.prepare<[number, string, number], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?');
   const deleteStmt = db.prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?');
+  const tagged = db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repository_id = ? AND name = ?');
+  const outbox = prepareOutboxWriter(db);
+  const deleteReported = db.transaction((repositoryId: number, tag: string, report: NonNullable<Parameters<TagStore['delete']>[2]>) => {
+    const digest = tagged.get(repositoryId, tag)?.digest;
+    if (digest === undefined) return false;
+    outbox.removed(repositoryId, digest, tag, true, report.events, report.now.getTime());
+    return deleteStmt.run(repositoryId, tag).changes > 0;
+  });
   return {
     async list(repositoryId, page) {
       return listStmt.all(repositoryId, page.after ?? '', page.limit).map((r) => r.name);
     },
-    async delete(repositoryId, tag) {
+    async delete(repositoryId, tag, report) {
+      if (report) return deleteReported.immediate(repositoryId, tag, report);
       return deleteStmt.run(repositoryId, tag).changes > 0;
     },
   };

@@ -52,6 +52,8 @@ export interface StartOptions {
   ca?: string;
   /** Bounds a start that hangs (not a start that is slow on a busy machine). */
   startTimeoutMs?: number;
+  /** Another build's CLI (a benchmark's baseline); this build's by default. */
+  cli?: string;
 }
 
 /** Only ends a hang: a loaded 2-core machine may take many seconds to start a server. */
@@ -92,10 +94,14 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
 class PortTaken extends Error {}
 
 async function startOn(opts: StartOptions, dataDir: string, port: number): Promise<BerthProcess> {
-  const child = spawn(process.execPath, [cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])], {
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [opts.cli ?? cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
+    {
+      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

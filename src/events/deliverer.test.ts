@@ -1,0 +1,126 @@
+/**
+ * The deliverer over a real SQLite store and a real HTTP receiver, with a clock the test moves:
+ * retries until the 24-hour window closes, drops what the endpoint refuses for good, and keeps
+ * within the destination's rate limit. (The end-to-end paths are in test/e2e/events.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import pino from 'pino';
+import type { Clock } from '../core/clock.js';
+import { push } from '../metadata/contract-fixtures.js';
+import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
+import type { MetadataStore } from '../metadata/types.js';
+import { ecrEvent } from '../registry/events.js';
+import { EVENT_DELIVERY_JOB, EventDeliverer } from './deliverer.js';
+import { EventBridgeService, type EventsScope } from './service.js';
+
+const SCOPE: EventsScope = { accountId: '123456789012', region: 'us-east-1' };
+const REGISTRY = '123456789012:us-east-1';
+const plain = { seal: (s: string) => `sealed:${s}`, open: (s: string) => s.slice('sealed:'.length) };
+
+describe('event deliverer', () => {
+  let receiver: Server;
+  let url = '';
+  let status = 200;
+  const bodies: string[] = [];
+  let meta: MetadataStore;
+  let now = Date.parse('2026-12-03T00:00:00Z');
+  const clock: Clock = { now: () => new Date(now) };
+  let deliverer: EventDeliverer;
+  let salt = 0;
+
+  before(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString());
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const addr = receiver.address();
+    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+  });
+  after(() => receiver.close());
+
+  beforeEach(async () => {
+    meta = createSqliteMetadataStore({ path: ':memory:' });
+    bodies.length = 0;
+    status = 200;
+    deliverer = new EventDeliverer({ meta, clock, log: pino({ level: 'silent' }), secrets: plain, nodeId: 'n1', concurrency: 4, pollMs: 60_000 });
+  });
+
+  async function route(rate = 300): Promise<void> {
+    const events = new EventBridgeService(meta.eventResources, clock, plain, { allowHttp: false });
+    const auth = { ApiKeyName: 'x-key' };
+    const conn = await events.createConnection(SCOPE, { name: 'c', authorizationType: 'API_KEY', public: auth, secrets: { apiKeyValue: 'v' } });
+    const dest = await events.createApiDestination(SCOPE, { name: 'd', connectionArn: conn.arn, endpoint: url, method: 'POST', rateLimit: rate });
+    await events.putRule(SCOPE, { name: 'r', eventPattern: '{"source":["aws.ecr"]}' });
+    assert.deepEqual(await events.putTargets(SCOPE, 'r', [{ Id: 't', Arn: dest.arn }]), []);
+  }
+
+  async function emit(): Promise<string> {
+    const e = ecrEvent(REGISTRY, 'ECR Image Action', new Date(now), [], { n: ++salt });
+    await push(meta, { registryId: REGISTRY, salt: String(salt), events: [e], now: new Date(now) });
+    return e.body;
+  }
+
+  it('delivers the event body once and removes the job', async () => {
+    await route();
+    const body = await emit();
+    await deliverer.drain();
+    assert.deepEqual(bodies, [body]);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
+    assert.equal(await meta.eventOutbox.pending(), 0);
+  });
+
+  it('an event no rule matches is pruned from the outbox without a delivery', async () => {
+    await emit();
+    await deliverer.drain();
+    assert.equal(await meta.eventOutbox.pending(), 0);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
+    assert.deepEqual(bodies, []);
+  });
+
+  it('retries a failing endpoint with backoff until 24 hours have passed, then drops the event', async () => {
+    await route();
+    status = 503;
+    await emit();
+    await deliverer.drain();
+    assert.equal(bodies.length, 1);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 1, 'kept for a retry');
+    await deliverer.drain();
+    assert.equal(bodies.length, 1, 'not retried before its backoff has passed');
+    now += 60_000;
+    await deliverer.drain();
+    assert.equal(bodies.length, 2);
+    now += 25 * 3600_000;
+    await deliverer.drain();
+    assert.equal(bodies.length, 3, 'one last attempt');
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0, 'then dropped');
+  });
+
+  it('drops at once what the endpoint refuses for good (a 4xx other than 401, 407, 409, 429)', async () => {
+    await route();
+    status = 400;
+    await emit();
+    await deliverer.drain();
+    assert.equal(bodies.length, 1);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
+  });
+
+  it('keeps within the destination rate limit: a second event in the same second waits', async () => {
+    await route(1);
+    await emit();
+    await emit();
+    await deliverer.drain();
+    assert.equal(bodies.length, 1);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 1);
+    now += 1000;
+    await deliverer.drain();
+    assert.equal(bodies.length, 2);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
+  });
+});

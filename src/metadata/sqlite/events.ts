@@ -1,0 +1,185 @@
+/**
+ * The event outbox and EventBridge resources on SQLite. Outbox rows are inserted by the
+ * transactions of the changes they report (manifests, tags, scans), through the statements
+ * prepared here; the deliverer claims them in IMMEDIATE transactions, as jobs are claimed.
+ */
+import type {
+  EventOutboxStore,
+  EventResourceKind,
+  EventResourceRecord,
+  EventResourceStore,
+  JobRequest,
+  OutboxEvent,
+  OutboxRecord,
+  RemovalEvents,
+} from '../types.js';
+import type { Digest } from '../../core/digest.js';
+import { prepareEnqueue } from './jobs.js';
+import type { Db } from './open.js';
+
+export interface OutboxWriter {
+  /** Inserts events inside the caller's transaction. */
+  write(events: readonly OutboxEvent[], now: number): void;
+  /** Describes an image about to be removed (or untagged) and writes the events `build` makes of it. */
+  removed(repositoryId: number, digest: string, tag: string | undefined, untagged: boolean, build: RemovalEvents, now: number): void;
+}
+
+export function prepareOutboxWriter(db: Db): OutboxWriter {
+  const insert = db.prepare('INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at) VALUES (?, ?, ?, ?, ?)');
+  const describe = db.prepare<[number, string], { media_type: string; artifact_type: string | null; subject_digest: string | null }>(
+    'SELECT media_type, artifact_type, subject_digest FROM manifests WHERE repository_id = ? AND digest = ?',
+  );
+  const tagsOf = db.prepare<[number, string], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND digest = ? ORDER BY name');
+  const write = (events: readonly OutboxEvent[], now: number) => {
+    for (const e of events) insert.run(e.id, e.registryId, e.detailType, e.body, now);
+  };
+  return {
+    write,
+    removed(repositoryId, digest, tag, untagged, build, now) {
+      const m = describe.get(repositoryId, digest);
+      if (!m) return;
+      const tags = tagsOf.all(repositoryId, digest).map((r) => r.name);
+      write(
+        build({
+          digest: digest as Digest,
+          ...(tag !== undefined && { tag }),
+          tags,
+          mediaType: m.media_type,
+          ...(m.artifact_type !== null && { artifactType: m.artifact_type }),
+          ...(m.subject_digest !== null && { subject: m.subject_digest as Digest }),
+          untagged,
+        }),
+        now,
+      );
+    },
+  };
+}
+
+interface OutboxRow {
+  seq: number;
+  id: string;
+  registry_id: string;
+  detail_type: string;
+  body: string;
+  created_at: number;
+}
+
+export function createSqliteEventOutbox(db: Db): EventOutboxStore {
+  const due = db.prepare<[number, number], OutboxRow>(
+    'SELECT seq, id, registry_id, detail_type, body, created_at FROM event_outbox WHERE locked_until IS NULL OR locked_until < ? ORDER BY seq LIMIT ?',
+  );
+  const lock = db.prepare('UPDATE event_outbox SET locked_by = ?, locked_until = ? WHERE seq = ?');
+  const remove = db.prepare('DELETE FROM event_outbox WHERE seq = ? AND locked_by = ?');
+  const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM event_outbox');
+  const enqueue = prepareEnqueue(db);
+  const claim = db.transaction((holder: string, leaseMs: number, limit: number, now: number): OutboxRecord[] =>
+    due.all(now, limit).map((r) => {
+      lock.run(holder, now + leaseMs, r.seq);
+      return { seq: r.seq, id: r.id, registryId: r.registry_id, detailType: r.detail_type, body: r.body, createdAt: new Date(r.created_at) };
+    }),
+  );
+  const dispatch = db.transaction((seqs: number[], holder: string, deliveries: JobRequest[], now: number) => {
+    for (const j of deliveries) enqueue(j, now);
+    for (const s of seqs) remove.run(s, holder);
+  });
+  return {
+    async claim(holder, leaseMs, limit, now) {
+      return claim.immediate(holder, leaseMs, limit, now.getTime());
+    },
+    async dispatch(seqs, holder, deliveries, now) {
+      dispatch.immediate(seqs, holder, deliveries, now.getTime());
+    },
+    async pending() {
+      return count.get()!.n;
+    },
+  };
+}
+
+interface ResourceRow {
+  registry_id: string;
+  kind: string;
+  name: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const toResource = (r: ResourceRow): EventResourceRecord => ({
+  registryId: r.registry_id,
+  kind: r.kind as EventResourceKind,
+  name: r.name,
+  document: r.document,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+export function createSqliteEventResources(db: Db): EventResourceStore {
+  const getStmt = db.prepare<[string, string, string], ResourceRow>('SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name = ?');
+  // substr rather than LIKE: a prefix may hold LIKE's wildcards.
+  const listStmt = db.prepare<[string, string, string, string, string, number], ResourceRow>(
+    `SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name > ? AND substr(name, 1, length(?)) = ?
+     ORDER BY name LIMIT ?`,
+  );
+  const insert = db.prepare(
+    'INSERT INTO event_resources (registry_id, kind, name, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const replace = db.prepare(
+    `INSERT INTO event_resources (registry_id, kind, name, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (registry_id, kind, name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+  );
+  const deleteStmt = db.prepare('DELETE FROM event_resources WHERE registry_id = ? AND kind = ? AND name = ?');
+  const deleteTargets = db.prepare('DELETE FROM event_targets WHERE registry_id = ? AND rule_name = ?');
+  const targetsStmt = db.prepare<[string, string], { target_id: string; document: string }>(
+    'SELECT target_id, document FROM event_targets WHERE registry_id = ? AND rule_name = ? ORDER BY target_id',
+  );
+  const upsertTarget = db.prepare(
+    `INSERT INTO event_targets (registry_id, rule_name, target_id, document) VALUES (?, ?, ?, ?)
+     ON CONFLICT (registry_id, rule_name, target_id) DO UPDATE SET document = excluded.document`,
+  );
+  const removeTarget = db.prepare('DELETE FROM event_targets WHERE registry_id = ? AND rule_name = ? AND target_id = ?');
+  const del = db.transaction((registryId: string, kind: string, name: string) => {
+    if (kind === 'rule') deleteTargets.run(registryId, name);
+    return deleteStmt.run(registryId, kind, name).changes > 0;
+  });
+  const putTargets = db.transaction((registryId: string, rule: string, targets: Array<{ id: string; document: string }>, max: number) => {
+    if (!getStmt.get(registryId, 'rule', rule)) return 'noRule' as const;
+    const ids = new Set(targetsStmt.all(registryId, rule).map((t) => t.target_id));
+    for (const t of targets) ids.add(t.id);
+    if (ids.size > max) return 'limit' as const;
+    for (const t of targets) upsertTarget.run(registryId, rule, t.id, t.document);
+    return 'ok' as const;
+  });
+  const removeTargets = db.transaction((registryId: string, rule: string, ids: string[]) =>
+    ids.filter((id) => removeTarget.run(registryId, rule, id).changes > 0),
+  );
+  return {
+    async get(registryId, kind, name) {
+      const r = getStmt.get(registryId, kind, name);
+      return r && toResource(r);
+    },
+    async list(registryId, kind, page) {
+      const prefix = page.prefix ?? '';
+      return listStmt.all(registryId, kind, page.after ?? '', prefix, prefix, page.limit).map(toResource);
+    },
+    async put(r, mayReplace) {
+      const t = r.now.getTime();
+      if (mayReplace) {
+        replace.run(r.registryId, r.kind, r.name, r.document, t, t);
+        return true;
+      }
+      return insert.run(r.registryId, r.kind, r.name, r.document, t, t).changes > 0;
+    },
+    async delete(registryId, kind, name) {
+      return del.immediate(registryId, kind, name);
+    },
+    async putTargets(registryId, rule, targets, max) {
+      return putTargets.immediate(registryId, rule, targets, max);
+    },
+    async removeTargets(registryId, rule, ids) {
+      return removeTargets.immediate(registryId, rule, ids);
+    },
+    async targets(registryId, rule) {
+      return targetsStmt.all(registryId, rule).map((t) => ({ id: t.target_id, document: t.document }));
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * ECR's events, in EventBridge's shapes: the envelope (version, id, detail-type, source
+ * "aws.ecr", account, time, region, resources, detail) and, per type, the detail fields ECR
+ * documents. The use cases hand these to the metadata store, which writes them to the outbox in
+ * the transaction of the change they report; the body is built here once and delivered as is.
+ * ECR Public registries emit nothing (ECR Public sends no events).
+ */
+import { randomUUID } from 'node:crypto';
+import { PUBLIC_REGION, repositoryArn } from '../core/arns.js';
+import type { Digest } from '../core/digest.js';
+import type { OutboxEvent, RemovalEvents, RemovedImage } from '../metadata/types.js';
+import type { RepoScope } from './context.js';
+
+export const EVENT_SOURCE = 'aws.ecr';
+
+export const DetailTypes = {
+  ImageAction: 'ECR Image Action',
+  ImageScan: 'ECR Image Scan',
+  LifecyclePolicyAction: 'ECR Lifecycle Policy Action',
+  ReferrerAction: 'ECR Referrer Action',
+} as const;
+
+function split(registryId: string): { account: string; region: string } {
+  const sep = registryId.indexOf(':');
+  return { account: registryId.slice(0, sep), region: registryId.slice(sep + 1) };
+}
+
+/** Whether the registry emits events at all. */
+export function emitsEvents(registryId: string): boolean {
+  return split(registryId).region !== PUBLIC_REGION;
+}
+
+/** EventBridge's time: ISO 8601 to the second, UTC. */
+export function eventTime(at: Date): string {
+  return `${at.toISOString().slice(0, 19)}Z`;
+}
+
+export function ecrEvent(registryId: string, detailType: string, at: Date, resources: string[], detail: Record<string, unknown>): OutboxEvent {
+  const id = randomUUID();
+  const { account, region } = split(registryId);
+  const body = JSON.stringify({ version: '0', id, 'detail-type': detailType, source: EVENT_SOURCE, account, time: eventTime(at), region, resources, detail });
+  return { id, registryId, detailType, body };
+}
+
+export interface PushedImage {
+  digest: Digest;
+  mediaType: string;
+  artifactType?: string;
+  subject?: Digest;
+  tags: readonly string[];
+}
+
+/**
+ * A push: "ECR Image Action" PUSH, or "ECR Referrer Action" PUSH for a manifest with a subject
+ * (a signature, an SBOM); one event per tag written, one without `image-tag` for a push by digest.
+ */
+export function pushEvents(scope: RepoScope, image: PushedImage, at: Date): OutboxEvent[] {
+  if (!emitsEvents(scope.registryId)) return [];
+  const tags: Array<string | undefined> = image.tags.length > 0 ? [...image.tags] : [undefined];
+  return tags.map((tag) => imageAction(scope, 'PUSH', image, tag, at));
+}
+
+function imageAction(
+  scope: RepoScope,
+  action: 'PUSH' | 'DELETE',
+  image: { digest: Digest; mediaType: string; artifactType?: string; subject?: Digest },
+  tag: string | undefined,
+  at: Date,
+): OutboxEvent {
+  const detail: Record<string, unknown> = {
+    result: 'SUCCESS',
+    'repository-name': scope.name,
+    'image-digest': image.digest,
+    'action-type': action,
+    ...(tag !== undefined && { 'image-tag': tag }),
+    'manifest-media-type': image.mediaType,
+    ...(image.artifactType !== undefined && { 'artifact-media-type': image.artifactType }),
+  };
+  return ecrEvent(scope.registryId, image.subject === undefined ? DetailTypes.ImageAction : DetailTypes.ReferrerAction, at, [], detail);
+}
+
+/** A delete (or untag), by any door: "ECR Image Action" DELETE, or "ECR Referrer Action" DELETE for a referrer. */
+export function deleteEvents(scope: RepoScope, at: Date): RemovalEvents | undefined {
+  if (!emitsEvents(scope.registryId)) return undefined;
+  return (r: RemovedImage) => [imageAction(scope, 'DELETE', r, r.tag, at)];
+}
+
+/** An expiry by the repository's lifecycle policy: "ECR Lifecycle Policy Action" EXPIRE, per image. */
+export function lifecycleEvents(scope: RepoScope, at: Date): RemovalEvents | undefined {
+  if (!emitsEvents(scope.registryId)) return undefined;
+  const { account, region } = split(scope.registryId);
+  return (r: RemovedImage) => [
+    ecrEvent(scope.registryId, DetailTypes.LifecyclePolicyAction, at, [repositoryArn(region, account, scope.name)], {
+      'repository-name': scope.name,
+      'action-type': 'EXPIRE',
+      'image-digest': r.digest,
+      'image-tags': r.tags,
+    }),
+  ];
+}
+
+/**
+ * A finished scan: "ECR Image Scan", with the counts of the severities that occur (ECR leaves
+ * out a severity with no finding).
+ */
+export function scanEvents(scope: RepoScope, digest: Digest, tags: readonly string[], status: string, counts: Record<string, number>, at: Date): OutboxEvent[] {
+  if (!emitsEvents(scope.registryId)) return [];
+  const { account, region } = split(scope.registryId);
+  const present = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+  return [
+    ecrEvent(scope.registryId, DetailTypes.ImageScan, at, [repositoryArn(region, account, scope.name)], {
+      'scan-status': status,
+      'repository-name': scope.name,
+      'finding-severity-counts': present,
+      'image-digest': digest,
+      'image-tags': [...tags],
+    }),
+  ];
+}
