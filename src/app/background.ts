@@ -4,11 +4,15 @@
  * and the batched pull-time writer. Started after the server listens, stopped before the stores
  * close.
  */
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.js';
+import { noTelemetry, type Telemetry } from '../core/telemetry.js';
 import { everyVault } from '../blobstore/vaults.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { JobWorker } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
+import { sampleStorage } from '../metrics/storage-sampler.js';
+import type { UsageRecorder } from '../metrics/usage-recorder.js';
 import type { Registry } from '../registry/registry.js';
 import { SCAN_JOB } from '../registry/scans.js';
 import { AdvisoryCatalog } from '../scan/catalog.js';
@@ -18,6 +22,8 @@ import { NODE_ID, PeriodicTask } from './periodic.js';
 
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
 const PULL_FLUSH_MS = 5_000;
+/** Transfer figures for `berth usage` are written in batches this often (see metrics/usage-recorder.ts). */
+const USAGE_FLUSH_MS = 10_000;
 const JOB_POLL_MS = 2_000;
 /** A scan must finish within this, or another node may take its job over. */
 const JOB_LEASE_MS = 10 * 60_000;
@@ -38,8 +44,15 @@ export interface Background {
   stop(): Promise<void>;
 }
 
-export function createBackground(config: Config, registry: Registry): Background {
+/** Who hears how background work went, and the recorder of request transfer to flush. */
+export interface BackgroundReporting {
+  telemetry?: Telemetry;
+  usage?: UsageRecorder;
+}
+
+export function createBackground(config: Config, registry: Registry, reporting: BackgroundReporting = {}): Background {
   const { meta, clock, log } = registry.ctx;
+  const telemetry = reporting.telemetry ?? noTelemetry;
   const periodic = (name: string, seconds: number, run: () => Promise<void>) =>
     new PeriodicTask({ name, intervalMs: seconds * 1000, leases: meta.leases, clock, log, run });
 
@@ -47,13 +60,20 @@ export function createBackground(config: Config, registry: Registry): Background
   const gc = garbageCollector(config, registry);
   const tasks = [
     periodic('lifecycle', config.lifecycleIntervalSeconds, async () => {
+      const started = performance.now();
       const reports = await lifecycle.runAll();
       const expired = reports.reduce((n, r) => n + r.expired.length + r.referrersExpired, 0);
+      telemetry.lifecyclePass((performance.now() - started) / 1000, expired);
       log.info({ repositories: reports.length, expired }, 'lifecycle policies evaluated');
     }),
     periodic('gc', config.gcIntervalSeconds, async () => {
       const { reviewed, deleted, swept, uploadsReclaimed, ms } = await gc.run();
+      telemetry.gcPass(ms / 1000, swept);
       log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
+    }),
+    periodic('usage-sample', config.usageSampleIntervalSeconds, async () => {
+      const samples = await sampleStorage(meta.usage, clock.now());
+      log.debug({ samples }, 'storage sampled for usage');
     }),
   ];
 
@@ -61,7 +81,16 @@ export function createBackground(config: Config, registry: Registry): Background
   // Layers are parsed on worker threads, as many at once as scans may run (the job worker's
   // concurrency): the event loop only reads the blobs.
   const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans), new ScanPool({ size: config.scanConcurrency }));
-  jobs.handle(SCAN_JOB, (job, signal) => scanner.run(job, signal));
+  jobs.handle(SCAN_JOB, async (job, signal) => {
+    const started = performance.now();
+    try {
+      await scanner.run(job, signal);
+      telemetry.scanDone((performance.now() - started) / 1000, 'complete');
+    } catch (err) {
+      telemetry.scanDone((performance.now() - started) / 1000, 'failed');
+      throw err;
+    }
+  });
   jobs.handle(REEVALUATE_JOB, async (_job, signal) => {
     const { inventories, updated } = await scanner.reevaluate(signal);
     log.info({ inventories, updated }, 'stored inventories re-evaluated against new advisories');
@@ -73,12 +102,14 @@ export function createBackground(config: Config, registry: Registry): Background
     start() {
       for (const t of tasks) t.start();
       registry.pulls.start(PULL_FLUSH_MS);
+      reporting.usage?.start(USAGE_FLUSH_MS);
       registry.ctx.jobsQueued = () => jobs.kick();
       jobs.start();
     },
     async stop() {
       await Promise.all(tasks.map((t) => t.stop()));
       await jobs.stop();
+      await reporting.usage?.stop();
     },
   };
 }

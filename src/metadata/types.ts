@@ -8,6 +8,7 @@
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
 import type { GcStore } from './gc.js';
+import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
 
 export interface Page {
@@ -439,5 +440,6 @@ export interface MetadataStore {
   readonly jobs: JobStore;
   readonly scans: ScanStore;
   readonly kmsKeys: KmsKeyStore;
+  readonly usage: UsageStore;
   close(): Promise<void>;
 }

@@ -32,6 +32,7 @@ import { migratePostgres, sortsByBytes } from './migrate.js';
 import { createPool, type PgContext } from './pool.js';
 import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
+import { createPostgresUsage } from './usage.js';
 import {
   createPostgresLifecyclePreviews,
   createPostgresPolicies,
@@ -84,6 +85,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     jobs: createPostgresJobs(ctx),
     scans: createPostgresScans(ctx),
     kmsKeys: createPostgresKmsKeys(ctx),
+    usage: createPostgresUsage(ctx),
     async close() {
       await pool.end();
     },

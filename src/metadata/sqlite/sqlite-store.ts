@@ -14,6 +14,7 @@ import { createSqlitePolicies, createSqliteRegistrySettings } from './policies.j
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
+import { createSqliteUsage } from './usage.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -33,6 +34,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     jobs: createSqliteJobs(db),
     scans: createSqliteScans(db),
     kmsKeys: createSqliteKmsKeys(db),
+    usage: createSqliteUsage(db),
     async close() {
       db.close();
     },
