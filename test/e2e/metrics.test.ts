@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, readlink, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { freePort, repoRoot, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { blobPath, buildImageLayout, type BuiltImage } from './helpers/oci-layout.js';
 import { parsePrometheusText, scrape, valueOf, type Exposition } from './helpers/prometheus-text.js';
 import { getBlob, getManifest } from './helpers/registry-http.js';
@@ -37,7 +37,9 @@ async function listeningPorts(pid: number): Promise<number[]> {
 
 describe('the strict Prometheus text parser (test helper)', () => {
   it('reads samples with labels and escapes, and rejects malformed lines', () => {
-    const ok = parsePrometheusText('# HELP x_total a help\n# TYPE x_total counter\nx_total{a="1",b="q\\"\\\\"} 3\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 0.5\nh_count 2\n');
+    const ok = parsePrometheusText(
+      '# HELP x_total a help\n# TYPE x_total counter\nx_total{a="1",b="q\\"\\\\"} 3\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 0.5\nh_count 2\n',
+    );
     assert.equal(valueOf(ok, 'x_total', { b: 'q"\\' }), 3);
     assert.equal(valueOf(ok, 'h_count'), 2);
     for (const bad of [
@@ -85,7 +87,11 @@ describe('metrics on a port of their own', () => {
     metricsPort = await freePort();
     [berth, skopeo] = await Promise.all([startBerth({ env: { BERTH_METRICS_PORT: String(metricsPort) } }), createSkopeo()]);
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    await waitFor('the metrics listener', () => fetch(metricsUrl).then((r) => r.arrayBuffer().then(() => r.status === 200)).catch(() => false));
+    await waitFor('the metrics listener', () =>
+      fetch(metricsUrl)
+        .then((r) => r.arrayBuffer().then(() => r.status === 200))
+        .catch(() => false),
+    );
   });
 
   after(async () => {
@@ -95,7 +101,10 @@ describe('metrics on a port of their own', () => {
   });
 
   it('listens apart from the API: each port answers only its own paths', async () => {
-    assert.deepEqual(await listeningPorts(berth.child.pid!), [berth.port, metricsPort].sort((a, b) => a - b));
+    assert.deepEqual(
+      await listeningPorts(berth.child.pid!),
+      [berth.port, metricsPort].sort((a, b) => a - b),
+    );
     for (const url of [`http://127.0.0.1:${metricsPort}/v2/`, `${berth.url}/metrics`, `http://127.0.0.1:${metricsPort}/`]) {
       const res = await fetch(url, { headers: { authorization: berth.authorization } });
       await res.arrayBuffer();
@@ -104,7 +113,13 @@ describe('metrics on a port of their own', () => {
     const e = await scrape(metricsUrl);
     assert.equal(e.types.get('berth_http_requests_total'), 'counter');
     assert.equal(e.types.get('berth_http_request_duration_seconds'), 'histogram');
-    for (const gauge of ['berth_upload_sessions', 'berth_data_dir_free_bytes', 'berth_repository_storage_bytes', 'berth_jobs_queued', 'berth_replication_lag_seconds']) {
+    for (const gauge of [
+      'berth_upload_sessions',
+      'berth_data_dir_free_bytes',
+      'berth_repository_storage_bytes',
+      'berth_jobs_queued',
+      'berth_replication_lag_seconds',
+    ]) {
       assert.equal(e.types.get(gauge), 'gauge', gauge);
     }
     assert.ok(valueOf(e, 'berth_data_dir_free_bytes') > 0);
@@ -149,6 +164,20 @@ describe('metrics on a port of their own', () => {
       return delta(pulled, e, 'berth_http_requests_total', { ...oci('manifest-read'), code: '200' }) >= 2 && e;
     });
     assert.equal(delta(pulled, last, 'berth_repository_pulls_total', { repository: repo }), 1);
+  });
+
+  it('serves every metric the Grafana dashboard and the README alert rules name', async () => {
+    const e = await scrape(metricsUrl);
+    const dashboard = await readFile(join(repoRoot, 'docs/grafana-dashboard.json'), 'utf8');
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    const alerts = /^## Metrics$[\s\S]*?```yaml\n([\s\S]*?)```/m.exec(readme)?.[1];
+    assert.ok(alerts, 'the README has alert rules under Metrics');
+    const named = new Set([...`${dashboard}\n${alerts}`.matchAll(/\b(?:berth|nodejs|process)_[a-z0-9_]+/g)].map((m) => m[0]));
+    assert.ok(named.size >= 15, `the dashboard names the metrics (${named.size})`);
+    for (const name of named) {
+      const family = e.types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+      assert.ok(e.types.has(family), `${name} is served`);
+    }
   });
 
   it('keeps request labels bounded: an unknown JSON-API action counts as unknown, not by its name', async () => {
