@@ -56,7 +56,12 @@ function scraper(url: string | undefined): () => Promise<number> {
 }
 
 async function manifestGets(server: Server, url: string, metricsUrl: string | undefined): Promise<number> {
-  const load = startManifestLoad({ url, connections: 16, seconds: SECONDS, headers: { ...server.headers, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const load = startManifestLoad({
+    url,
+    connections: 16,
+    seconds: SECONDS,
+    headers: { ...server.headers, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   const stop = scraper(metricsUrl);
   const r = await load.go();
   await stop();
@@ -114,8 +119,12 @@ async function main(): Promise<void> {
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const ratios = (a: number[], b: number[]) => a.map((x, i) => (x / b[i]!).toFixed(3)).join(' ');
-    console.log(`\nmanifest GET on/off: mean ${(mean(figures.on.get) / mean(figures.off.get)).toFixed(3)} (per round ${ratios(figures.on.get, figures.off.get)})`);
-    console.log(`push on/off:         mean ${(mean(figures.on.push) / mean(figures.off.push)).toFixed(3)} (per round ${ratios(figures.on.push, figures.off.push)})`);
+    console.log(
+      `\nmanifest GET on/off: mean ${(mean(figures.on.get) / mean(figures.off.get)).toFixed(3)} (per round ${ratios(figures.on.get, figures.off.get)})`,
+    );
+    console.log(
+      `push on/off:         mean ${(mean(figures.on.push) / mean(figures.off.push)).toFixed(3)} (per round ${ratios(figures.on.push, figures.off.push)})`,
+    );
   } finally {
     await off.stop();
     await on.stop();

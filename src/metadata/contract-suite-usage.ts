@@ -32,10 +32,7 @@ export function usageContract(test: ContractTest): void {
     assert.deepEqual(await a.usage.daily(101, 102, 10), [{ ...delta(101, 'team/web', 0, 7, 1), storageSum: 0, storageSamples: 0 }]);
   });
 
-  test('usage: storage now per repository and deduplicated per registry; samples add up; the period carries its last earlier sample in', async ({
-    a,
-    b,
-  }) => {
+  test('usage: storage now per repository and deduplicated per registry; samples add up; the period carries its last earlier sample in', async ({ a, b }) => {
     const web = await repo(a, 'team/web');
     const api = await repo(a, 'team/api');
     const other = await repo(a, 'x/y', OTHER_REGISTRY);
@@ -83,7 +80,11 @@ export function usageContract(test: ContractTest): void {
         [55, 'team/web', 0, 0, 2],
       ],
     );
-    assert.deepEqual(await b.usage.daily(55, 60, 4), [{ ...delta(55, 'team/web', 1, 2, 3), storageSum: 0, storageSamples: 0 }], 'a sample beyond the lookback is not carried');
+    assert.deepEqual(
+      await b.usage.daily(55, 60, 4),
+      [{ ...delta(55, 'team/web', 1, 2, 3), storageSum: 0, storageSamples: 0 }],
+      'a sample beyond the lookback is not carried',
+    );
 
     // The keys whose latest sample held bytes: team/api's latest (day 60) was zero, team/empty held nothing.
     const nonZero = (await a.usage.lastNonZeroSamples(60)).map((k) => `${k.registryId} ${k.repository}`).sort();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, repoRoot, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { blobPath, buildImageLayout, type BuiltImage } from './helpers/oci-layout.js';
-import { parsePrometheusText, scrape, valueOf, type Exposition } from './helpers/prometheus-text.js';
+import { parsePrometheusText, scrape, sampleSum, type Exposition } from './helpers/prometheus-text.js';
 import { getBlob, getManifest } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -40,8 +40,8 @@ describe('the strict Prometheus text parser (test helper)', () => {
     const ok = parsePrometheusText(
       '# HELP x_total a help\n# TYPE x_total counter\nx_total{a="1",b="q\\"\\\\"} 3\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 0.5\nh_count 2\n',
     );
-    assert.equal(valueOf(ok, 'x_total', { b: 'q"\\' }), 3);
-    assert.equal(valueOf(ok, 'h_count'), 2);
+    assert.equal(sampleSum(ok, 'x_total', { b: 'q"\\' }), 3);
+    assert.equal(sampleSum(ok, 'h_count'), 2);
     for (const bad of [
       'x_total 1\n', // no TYPE
       '# TYPE x_total counter\nx_total{a=1} 1\n', // unquoted value
@@ -122,14 +122,14 @@ describe('metrics on a port of their own', () => {
     ]) {
       assert.equal(e.types.get(gauge), 'gauge', gauge);
     }
-    assert.ok(valueOf(e, 'berth_data_dir_free_bytes') > 0);
+    assert.ok(sampleSum(e, 'berth_data_dir_free_bytes') > 0);
   });
 
   it('counts a skopeo push and pull: requests, exact bytes in and out, pulls per repository', async () => {
-    const delta = (a: Exposition, b: Exposition, name: string, labels: Record<string, string>) => valueOf(b, name, labels) - valueOf(a, name, labels);
+    const delta = (a: Exposition, b: Exposition, name: string, labels: Record<string, string>) => sampleSum(b, name, labels) - sampleSum(a, name, labels);
     const oci = (operation: string) => ({ api: 'oci', operation });
     const pushedBytes = (e: Exposition) =>
-      valueOf(e, 'berth_http_received_bytes_total', oci('upload-write')) + valueOf(e, 'berth_http_received_bytes_total', oci('upload-complete'));
+      sampleSum(e, 'berth_http_received_bytes_total', oci('upload-write')) + sampleSum(e, 'berth_http_received_bytes_total', oci('upload-complete'));
 
     const before = await scrape(metricsUrl);
     await skopeo.copy(`oci:${join(work, 'src')}:app`, `docker://${berth.host}/${repo}:v1`, ['--preserve-digests']);
@@ -142,7 +142,7 @@ describe('metrics on a port of their own', () => {
     assert.equal(delta(before, pushed, 'berth_http_request_duration_seconds_count', { ...oci('manifest-write'), status_class: '2xx' }), 1);
     assert.equal(delta(before, pushed, 'berth_http_received_bytes_total', oci('manifest-write')), image.manifestSize);
     assert.equal(pushedBytes(pushed) - pushedBytes(before), blobBytes, 'upload bodies: every blob once');
-    assert.equal(valueOf(pushed, 'berth_upload_sessions'), 0, 'no session left open');
+    assert.equal(sampleSum(pushed, 'berth_upload_sessions'), 0, 'no session left open');
 
     const out = join(work, 'out');
     await skopeo.copy(`docker://${berth.host}/${repo}:v1`, `oci:${out}:v1`);
@@ -191,7 +191,7 @@ describe('metrics on a port of their own', () => {
     assert.equal(res.status, 400);
     const after = await waitFor('the request counted', async () => {
       const e = await scrape(metricsUrl);
-      return valueOf(e, 'berth_http_requests_total', { code: '400' }) > valueOf(before, 'berth_http_requests_total', { code: '400' }) && e;
+      return sampleSum(e, 'berth_http_requests_total', { code: '400' }) > sampleSum(before, 'berth_http_requests_total', { code: '400' }) && e;
     });
     assert.ok(!after.samples.some((s) => Object.values(s.labels).some((v) => v.includes('NoSuchAction42'))));
   });

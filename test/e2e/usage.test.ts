@@ -147,7 +147,10 @@ describe('berth usage over a known history', () => {
     // The text report names the same figures.
     const { stdout } = await berthCli(['usage', '--data-dir', dataDir, '--from', '2026-11-01', '--to', '2026-12-01']);
     assert.match(stdout, /usage from 2026-11-01 to 2026-12-01 \(not included\), storage sampled through 2026-11-26/);
-    assert.match(stdout, new RegExp(`^000000000000\\s+us-east-1\\s+usage/a\\s+${repoA.gbMonths.toFixed(6)}\\s+${repoA.bytesOut}\\s+${repoA.bytesIn}\\s+1$`, 'm'));
+    assert.match(
+      stdout,
+      new RegExp(`^000000000000\\s+us-east-1\\s+usage/a\\s+${repoA.gbMonths.toFixed(6)}\\s+${repoA.bytesOut}\\s+${repoA.bytesIn}\\s+1$`, 'm'),
+    );
   });
 
   it('refuses a malformed or empty period with a clear error, changing nothing', async () => {

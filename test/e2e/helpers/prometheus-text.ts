@@ -106,10 +106,8 @@ function parseLabels(text: string, where: string): Record<string, string> {
 }
 
 /** The sum of the values of samples named `name` whose labels include `labels`. */
-export function valueOf(e: Exposition, name: string, labels: Record<string, string> = {}): number {
-  return e.samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((n, s) => n + s.value, 0);
+export function sampleSum(e: Exposition, name: string, labels: Record<string, string> = {}): number {
+  return e.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
 }
 
 /** GET /metrics at `url`, parsed strictly. */
