@@ -149,7 +149,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     registry,
     log,
     // Other reports of each request (audit, metrics) join the access log here.
-    observers: [...accessLogObservers(new AccessLog(log, accessLogFile?.log)), usage, ...(metrics ? [new RequestMetrics(metrics)] : [])],
+    observers: [...accessLogObservers(new AccessLog(log, accessLogFile?.log)), usage, ...(metrics ? [new RequestMetrics(metrics.registry)] : [])],
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,

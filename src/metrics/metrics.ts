@@ -1,6 +1,6 @@
 /**
  * Every Prometheus metric Berth exposes, in one registry (prom-client): request counters and
- * latencies (fed by ./request-metrics.ts), background work (through core's Telemetry), and
+ * latencies (./request-metrics.ts registers them), background work (through core's Telemetry), and
  * gauges read from the metadata when scraped — each a small bounded query, the per-repository
  * storage figure cached for a minute. Names and labels are documented in the README ("Metrics").
  */
@@ -10,8 +10,6 @@ import type { Clock } from '../core/clock.js';
 import type { Telemetry } from '../core/telemetry.js';
 import type { UsageStore } from '../metadata/usage.js';
 
-/** Request latency buckets, seconds: a manifest GET is milliseconds, a large layer minutes. */
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 /** Pass and scan buckets, seconds. */
 const PASS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 /** Repositories shown by berth_repository_storage_bytes: the largest ones, a bound on series. */
@@ -27,38 +25,6 @@ export interface MetricSources {
 
 export class BerthMetrics implements Telemetry {
   readonly registry = new Registry();
-
-  readonly requests = new Counter({
-    name: 'berth_http_requests_total',
-    help: 'HTTP requests answered, by API (oci, ecr, ecr-public, iam, sts, kms, ...), operation and status code',
-    labelNames: ['api', 'operation', 'code'] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: 'berth_http_request_duration_seconds',
-    help: 'Time from a request arriving to its response closing, by API, operation and status class (2xx, 4xx, 5xx)',
-    labelNames: ['api', 'operation', 'status_class'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly received = new Counter({
-    name: 'berth_http_received_bytes_total',
-    help: 'Request body bytes read, by API and operation',
-    labelNames: ['api', 'operation'] as const,
-    registers: [this.registry],
-  });
-  readonly sent = new Counter({
-    name: 'berth_http_sent_bytes_total',
-    help: 'Response body bytes written, by API and operation',
-    labelNames: ['api', 'operation'] as const,
-    registers: [this.registry],
-  });
-  readonly pulls = new Counter({
-    name: 'berth_repository_pulls_total',
-    help: "Manifest GETs answered 200 on /v2, by registry and repository (ECR's RepositoryPullCount), counted by this node",
-    labelNames: ['registry_id', 'repository'] as const,
-    registers: [this.registry],
-  });
 
   private readonly gcDuration = new Histogram({
     name: 'berth_gc_pass_duration_seconds',
