@@ -4,7 +4,9 @@
  * than the usual 15 s) and one without, measured in alternating rounds so a busy machine's drift
  * hits both alike: manifest GETs (autocannon in its own process, 16 connections) and pushes
  * (4 concurrent loops of a 64 KiB blob upload plus a manifest put). Both record transfer for
- * `berth usage`, which is always on. Prints each round and the on/off ratios.
+ * `berth usage`, which is always on. Prints each round and the on/off ratios, of throughput and of
+ * the server's CPU time per manifest GET and per pushed image (from /proc: steadier than
+ * throughput when other work shares the machine).
  *
  *   BENCH_ENTRY=metrics-cost bash bench/run.sh      # BENCH_ROUNDS (default 3), BENCH_SECONDS (default 8)
  */
@@ -12,6 +14,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/e2e/helpers/berth-process.js';
 import { pushBlob, putManifest } from './http-client.js';
+import { cpuSeconds } from './proc-stats.js';
 import { startManifestLoad } from './load-child.js';
 import { startBerthServer, type Server } from './servers.js';
 
@@ -55,7 +58,13 @@ function scraper(url: string | undefined): () => Promise<number> {
   };
 }
 
-async function manifestGets(server: Server, url: string, metricsUrl: string | undefined): Promise<number> {
+interface Rate {
+  perSecond: number;
+  /** Server CPU microseconds per operation. */
+  cpuUs: number;
+}
+
+async function manifestGets(server: Server, url: string, metricsUrl: string | undefined): Promise<Rate> {
   const load = startManifestLoad({
     url,
     connections: 16,
@@ -63,16 +72,19 @@ async function manifestGets(server: Server, url: string, metricsUrl: string | un
     headers: { ...server.headers, Accept: 'application/vnd.oci.image.manifest.v1+json' },
   });
   const stop = scraper(metricsUrl);
+  const cpu0 = cpuSeconds(server.pid);
   const r = await load.go();
+  const cpu = cpuSeconds(server.pid) - cpu0;
   await stop();
   if (r.errors > 0) console.error(`${server.name}: ${r.errors} failed manifest GETs`);
-  return r.perSecond;
+  return { perSecond: r.perSecond, cpuUs: (cpu * 1e6) / (r.perSecond * SECONDS) };
 }
 
 let salt = 1000;
-async function pushes(server: Server, metricsUrl: string | undefined): Promise<number> {
+async function pushes(server: Server, metricsUrl: string | undefined): Promise<Rate> {
   const until = Date.now() + SECONDS * 1000;
   const stop = scraper(metricsUrl);
+  const cpu0 = cpuSeconds(server.pid);
   let done = 0;
   await Promise.all(
     Array.from({ length: PUSH_LOOPS }, async () => {
@@ -85,8 +97,9 @@ async function pushes(server: Server, metricsUrl: string | undefined): Promise<n
       }
     }),
   );
+  const cpu = cpuSeconds(server.pid) - cpu0;
   await stop();
-  return done / SECONDS;
+  return { perSecond: done / SECONDS, cpuUs: (cpu * 1e6) / done };
 }
 
 async function main(): Promise<void> {
@@ -103,7 +116,7 @@ async function main(): Promise<void> {
       [off, await seed(off)],
       [on, await seed(on)],
     ]);
-    const figures = { off: { get: [] as number[], push: [] as number[] }, on: { get: [] as number[], push: [] as number[] } };
+    const figures = { off: { get: [] as Rate[], push: [] as Rate[] }, on: { get: [] as Rate[], push: [] as Rate[] } };
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate which goes first, so neither always follows the other's load.
       const order = round % 2 === 1 ? [off, on] : [on, off];
@@ -112,19 +125,24 @@ async function main(): Promise<void> {
         const m = s === on ? metricsUrl : undefined;
         figures[key].get.push(await manifestGets(s, urls.get(s)!, m));
         figures[key].push.push(await pushes(s, m));
+        const g = figures[key].get.at(-1)!;
+        const p = figures[key].push.at(-1)!;
         console.log(
-          `round ${round} ${s.name.padEnd(12)} manifest GET ${figures[key].get.at(-1)!.toFixed(0).padStart(6)} req/s   push ${figures[key].push.at(-1)!.toFixed(1).padStart(6)} images/s`,
+          `round ${round} ${s.name.padEnd(12)} manifest GET ${g.perSecond.toFixed(0).padStart(6)} req/s ${g.cpuUs.toFixed(0).padStart(5)} CPU-µs/req   ` +
+            `push ${p.perSecond.toFixed(1).padStart(6)} images/s ${p.cpuUs.toFixed(0).padStart(6)} CPU-µs/image`,
         );
       }
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const ratios = (a: number[], b: number[]) => a.map((x, i) => (x / b[i]!).toFixed(3)).join(' ');
-    console.log(
-      `\nmanifest GET on/off: mean ${(mean(figures.on.get) / mean(figures.off.get)).toFixed(3)} (per round ${ratios(figures.on.get, figures.off.get)})`,
-    );
-    console.log(
-      `push on/off:         mean ${(mean(figures.on.push) / mean(figures.off.push)).toFixed(3)} (per round ${ratios(figures.on.push, figures.off.push)})`,
-    );
+    const line = (what: string, on: Rate[], off: Rate[], k: keyof Rate) => {
+      const perRound = on.map((r, i) => (r[k] / off[i]![k]).toFixed(3)).join(' ');
+      console.log(`${what.padEnd(24)} on/off mean ${(mean(on.map((r) => r[k])) / mean(off.map((r) => r[k]))).toFixed(3)} (per round ${perRound})`);
+    };
+    console.log('');
+    line('manifest GET req/s', figures.on.get, figures.off.get, 'perSecond');
+    line('manifest GET CPU-µs/req', figures.on.get, figures.off.get, 'cpuUs');
+    line('push images/s', figures.on.push, figures.off.push, 'perSecond');
+    line('push CPU-µs/image', figures.on.push, figures.off.push, 'cpuUs');
   } finally {
     await off.stop();
     await on.stop();

@@ -11,6 +11,7 @@ import { everyVault } from '../blobstore/vaults.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { JobWorker } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
+import { dayOf } from '../metadata/usage.js';
 import { sampleStorage } from '../metrics/storage-sampler.js';
 import type { UsageRecorder } from '../metrics/usage-recorder.js';
 import type { Registry } from '../registry/registry.js';
@@ -56,6 +57,10 @@ export function createBackground(config: Config, registry: Registry, reporting: 
   const periodic = (name: string, seconds: number, run: () => Promise<void>) =>
     new PeriodicTask({ name, intervalMs: seconds * 1000, leases: meta.leases, clock, log, run });
 
+  const usageSampler = periodic('usage-sample', config.usageSampleIntervalSeconds, async () => {
+    const samples = await sampleStorage(meta.usage, clock.now());
+    log.debug({ samples }, 'storage sampled for usage');
+  });
   const lifecycle = new LifecycleEngine(registry);
   const gc = garbageCollector(config, registry);
   const tasks = [
@@ -71,10 +76,7 @@ export function createBackground(config: Config, registry: Registry, reporting: 
       telemetry.gcPass(ms / 1000, swept);
       log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
     }),
-    periodic('usage-sample', config.usageSampleIntervalSeconds, async () => {
-      const samples = await sampleStorage(meta.usage, clock.now());
-      log.debug({ samples }, 'storage sampled for usage');
-    }),
+    usageSampler,
   ];
 
   const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency, nodeId: NODE_ID });
@@ -101,6 +103,14 @@ export function createBackground(config: Config, registry: Registry, reporting: 
     jobs,
     start() {
       for (const t of tasks) t.start();
+      // A day with no sample yet gets one now, not an interval later: a node restarted more
+      // often than the interval would otherwise never sample (the lease keeps it to one node).
+      if (config.usageSampleIntervalSeconds > 0) {
+        void meta.usage.lastSampledDay().then(
+          (day) => (day === dayOf(clock.now()) ? undefined : usageSampler.tick()),
+          (err: unknown) => log.warn({ err }, 'could not read the last usage sample'),
+        );
+      }
       registry.pulls.start(PULL_FLUSH_MS);
       reporting.usage?.start(USAGE_FLUSH_MS);
       registry.ctx.jobsQueued = () => jobs.kick();

@@ -86,11 +86,17 @@ export class BerthMetrics implements Telemetry {
         this.set(await usage.openUploads());
       },
     });
-    const queued = new Gauge({
+    // Each gauge reads for itself: prom-client collects the families of a scrape concurrently.
+    new Gauge({
       name: 'berth_jobs_queued',
       help: 'Jobs waiting or running in the durable queue, by kind (all nodes)',
       labelNames: ['kind'] as const,
       registers: [this.registry],
+      async collect() {
+        const queues = await usage.jobQueues();
+        this.reset();
+        for (const q of queues) this.set({ kind: q.kind }, q.queued);
+      },
     });
     new Gauge({
       name: 'berth_jobs_oldest_age_seconds',
@@ -101,11 +107,7 @@ export class BerthMetrics implements Telemetry {
         const queues = await usage.jobQueues();
         const now = clock.now().getTime();
         this.reset();
-        queued.reset();
-        for (const q of queues) {
-          this.set({ kind: q.kind }, Math.max(0, (now - q.oldest.getTime()) / 1000));
-          queued.set({ kind: q.kind }, q.queued);
-        }
+        for (const q of queues) this.set({ kind: q.kind }, Math.max(0, (now - q.oldest.getTime()) / 1000));
       },
     });
     const cache = () => this.storageCache;
