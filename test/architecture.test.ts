@@ -31,6 +31,9 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   scan: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   replication: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   events: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
+  // Prometheus metrics and usage figures: observers of http's request facts, gauges and daily
+  // aggregates over the metadata; background features report through core's Telemetry.
+  metrics: { may: ['core', 'metadata', 'http'], why: 'request observers, metric gauges and usage aggregates; composed by app' },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
   // events: the EventBridge door (`aws events`) over the events feature's rules and targets.
   http: {
@@ -55,6 +58,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'replication',
       'events',
       'http',
+      'metrics',
     ],
     why: 'the one composition root; only cli imports it',
   },
@@ -76,6 +80,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'replication',
       'events',
       'http',
+      'metrics',
       'app',
     ],
     why: 'the berth command: the top; nothing imports it',

@@ -23,6 +23,10 @@ import { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
 import { LifecyclePreviews } from '../lifecycle/previews.js';
+import { BerthMetrics } from '../metrics/metrics.js';
+import { createMetricsServer } from '../metrics/metrics-server.js';
+import { RequestMetrics } from '../metrics/request-metrics.js';
+import { UsageRecorder } from '../metrics/usage-recorder.js';
 import { createBackground } from './background.js';
 import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
@@ -49,6 +53,8 @@ export interface App {
   tasks: PeriodicTask[];
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
+  /** The metrics listener's port once listening; undefined when metrics are off. */
+  metricsPort(): number | undefined;
   /** Re-reads the TLS certificate and key (SIGHUP); false when TLS is off or the new pair was refused. */
   reloadTls(): boolean;
   /** Starts a new access-log file at the configured path (SIGHUP, after logrotate moved the old one). */
@@ -138,11 +144,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
+  // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
+  const usage = new UsageRecorder({ usage: meta.usage, clock, log });
+  const metrics =
+    config.metricsPort === undefined ? undefined : new BerthMetrics({ usage: meta.usage, clock, ...(config.storage === undefined && { blobDir: dataDir }) });
+  const metricsServer = metrics && createMetricsServer(metrics, log);
+  let metricsPort: number | undefined;
   const server = createHttpServer({
     registry,
     log,
     // Other reports of each request (audit, metrics) join the access log here.
-    observers: accessLogObservers(new AccessLog(log, accessLogFile?.log)),
+    observers: [...accessLogObservers(new AccessLog(log, accessLogFile?.log)), usage, ...(metrics ? [new RequestMetrics(metrics.registry)] : [])],
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
@@ -176,7 +188,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
 
-  const background = createBackground(config, registry, secrets);
+  const background = createBackground(config, registry, secrets, { usage, ...(metrics && { telemetry: metrics }) });
 
   return {
     config,
@@ -195,6 +207,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           res(typeof addr === 'object' && addr ? addr.port : config.port);
         });
       });
+      if (metricsServer) {
+        const host = config.metricsHost ?? config.host;
+        metricsPort = await listenOn(metricsServer, config.metricsPort ?? 0, host);
+        log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}/metrics` }, 'metrics on');
+      }
       if (tls) {
         reloader?.watch();
         log.info(describeCertificate(tls.cert), 'serving HTTPS');
@@ -206,10 +223,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       }
       return port;
     },
+    metricsPort: () => metricsPort,
     reloadTls: () => reloader?.reload('SIGHUP') ?? false,
     reopenLogs: () => accessLogFile?.reopen(),
     async close() {
       reloader?.close();
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       await new Promise<void>((res) => {
         server.close(() => res());
         server.closeIdleConnections();
@@ -237,6 +257,17 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, host, () => {
+      server.off('error', rej);
+      const addr = server.address();
+      res(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
 }
 
 /** The access log observes only when it writes somewhere: an unobserved request costs no record. */

@@ -4,13 +4,18 @@
  * and the batched pull-time writer. Started after the server listens, stopped before the stores
  * close.
  */
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.js';
+import { noTelemetry, type Telemetry } from '../core/telemetry.js';
 import { everyVault } from '../blobstore/vaults.js';
 import { EventDeliverer } from '../events/deliverer.js';
 import type { SecretBox } from '../events/service.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { JobWorker } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
+import { dayOf } from '../metadata/usage.js';
+import { sampleStorage } from '../metrics/storage-sampler.js';
+import type { UsageRecorder } from '../metrics/usage-recorder.js';
 import type { Registry } from '../registry/registry.js';
 import { SCAN_JOB } from '../registry/scans.js';
 import { AdvisoryCatalog } from '../scan/catalog.js';
@@ -20,6 +25,8 @@ import { NODE_ID, PeriodicTask } from './periodic.js';
 
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
 const PULL_FLUSH_MS = 5_000;
+/** Transfer figures for `berth usage` are written in batches this often (see metrics/usage-recorder.ts). */
+const USAGE_FLUSH_MS = 10_000;
 const JOB_POLL_MS = 2_000;
 /** Events written by another node (or retries coming due) are looked for this often. */
 const EVENT_POLL_MS = 1_000;
@@ -43,37 +50,61 @@ export interface Background {
   stop(): Promise<void>;
 }
 
-export function createBackground(config: Config, registry: Registry, secrets: SecretBox): Background {
+/** Who hears how background work went, and the recorder of request transfer to flush. */
+export interface BackgroundReporting {
+  telemetry?: Telemetry;
+  usage?: UsageRecorder;
+}
+
+export function createBackground(config: Config, registry: Registry, secrets: SecretBox, reporting: BackgroundReporting = {}): Background {
   const { meta, clock, log } = registry.ctx;
+  const telemetry = reporting.telemetry ?? noTelemetry;
   const periodic = (name: string, seconds: number, run: () => Promise<void>) =>
     new PeriodicTask({ name, intervalMs: seconds * 1000, leases: meta.leases, clock, log, run });
 
+  const usageSampler = periodic('usage-sample', config.usageSampleIntervalSeconds, async () => {
+    const samples = await sampleStorage(meta.usage, clock.now());
+    log.debug({ samples }, 'storage sampled for usage');
+  });
   const lifecycle = new LifecycleEngine(registry);
   const gc = garbageCollector(config, registry);
   const tasks = [
     periodic('lifecycle', config.lifecycleIntervalSeconds, async () => {
+      const started = performance.now();
       const reports = await lifecycle.runAll();
       const expired = reports.reduce((n, r) => n + r.expired.length + r.referrersExpired, 0);
+      telemetry.lifecyclePass((performance.now() - started) / 1000, expired);
       log.info({ repositories: reports.length, expired }, 'lifecycle policies evaluated');
     }),
     periodic('gc', config.gcIntervalSeconds, async () => {
       const { reviewed, deleted, swept, uploadsReclaimed, ms } = await gc.run();
+      telemetry.gcPass(ms / 1000, swept);
       log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
     }),
+    usageSampler,
   ];
 
   const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency, nodeId: NODE_ID });
   // Layers are parsed on worker threads, as many at once as scans may run (the job worker's
   // concurrency): the event loop only reads the blobs.
   const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans), new ScanPool({ size: config.scanConcurrency }));
-  jobs.handle(SCAN_JOB, (job, signal) => scanner.run(job, signal));
+  jobs.handle(SCAN_JOB, async (job, signal) => {
+    const started = performance.now();
+    try {
+      await scanner.run(job, signal);
+      telemetry.scanDone((performance.now() - started) / 1000, 'complete');
+    } catch (err) {
+      telemetry.scanDone((performance.now() - started) / 1000, 'failed');
+      throw err;
+    }
+  });
   jobs.handle(REEVALUATE_JOB, async (_job, signal) => {
     const { inventories, updated } = await scanner.reevaluate(signal);
     log.info({ inventories, updated }, 'stored inventories re-evaluated against new advisories');
   });
 
   // Events: every node fans the outbox out and delivers, claiming rows as jobs are claimed.
-  const events = new EventDeliverer({ meta, clock, log, secrets, nodeId: NODE_ID, concurrency: config.eventsDeliveryConcurrency, pollMs: EVENT_POLL_MS });
+  const events = new EventDeliverer({ meta, clock, log, secrets, nodeId: NODE_ID, concurrency: config.eventsDeliveryConcurrency, pollMs: EVENT_POLL_MS, telemetry });
 
   return {
     tasks,
@@ -81,7 +112,16 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     events,
     start() {
       for (const t of tasks) t.start();
+      // A day with no sample yet gets one now, not an interval later: a node restarted more
+      // often than the interval would otherwise never sample (the lease keeps it to one node).
+      if (config.usageSampleIntervalSeconds > 0) {
+        void meta.usage.lastSampledDay().then(
+          (day) => (day === dayOf(clock.now()) ? undefined : usageSampler.tick()),
+          (err: unknown) => log.warn({ err }, 'could not read the last usage sample'),
+        );
+      }
       registry.pulls.start(PULL_FLUSH_MS);
+      reporting.usage?.start(USAGE_FLUSH_MS);
       registry.ctx.jobsQueued = () => jobs.kick();
       registry.ctx.eventsQueued = () => events.kick();
       jobs.start();
@@ -91,6 +131,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
       await Promise.all(tasks.map((t) => t.stop()));
       await jobs.stop();
       await events.stop();
+      await reporting.usage?.stop();
     },
   };
 }

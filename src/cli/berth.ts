@@ -20,6 +20,7 @@ import { gcCommands } from './gc.js';
 import { lifecycleCommands } from './lifecycle.js';
 import { serveCommands } from './serve.js';
 import { tlsCommands } from './tls.js';
+import { usageCommands } from './usage.js';
 import { vulndbCommands } from './vulndb.js';
 
 /** package.json's version: found upward from this file (dist/src/cli when built). */
@@ -39,7 +40,16 @@ const program: Program = {
   name: 'berth',
   version: version(),
   description: 'a container registry that speaks OCI Distribution and the Amazon ECR API',
-  commands: [...serveCommands, ...tlsCommands, ...demoImageCommands, ...adminCommands, ...gcCommands, ...lifecycleCommands, ...vulndbCommands],
+  commands: [
+    ...serveCommands,
+    ...tlsCommands,
+    ...demoImageCommands,
+    ...adminCommands,
+    ...gcCommands,
+    ...usageCommands,
+    ...lifecycleCommands,
+    ...vulndbCommands,
+  ],
 };
 
 /** File-system errors a user causes (a wrong path, a file where a directory should be). */

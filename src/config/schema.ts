@@ -108,6 +108,12 @@ export const configSchema = z
     idleTimeoutSeconds: int(1, 3600).default(65),
     bodyTimeoutSeconds: int(1, 3600).default(20),
     bodyMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
+    /** Prometheus metrics (GET /metrics) on a listener of their own at this port; off when unset (0: any free port). */
+    metricsPort: int(0, 65535).optional(),
+    /** The metrics listener's address; default: host. */
+    metricsHost: z.string().min(1).optional(),
+    /** How often storage is sampled per repository for `berth usage` (one node at a time); 0 turns it off. */
+    usageSampleIntervalSeconds: int(0, 86400).default(3600),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z

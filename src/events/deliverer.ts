@@ -17,6 +17,7 @@
  * and runs beside the others, so a failing target costs the others nothing but the wait for
  * the batch's bookkeeping (at most the timeout), and costs pushes nothing (they wrote a row).
  */
+import type { Telemetry } from '../core/telemetry.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
@@ -62,6 +63,8 @@ export interface DelivererOptions {
   concurrency: number;
   /** How often an idle deliverer looks for work (events of other nodes, retries come due). */
   pollMs: number;
+  /** Told of each attempt that failed (to be retried or dropped); none by default. */
+  telemetry?: Pick<Telemetry, 'eventDeliveryFailed'>;
 }
 
 type Outcome = { ok: true } | { retryAfterMs: number } | { error: string } | { drop: string };
@@ -247,6 +250,8 @@ export class EventDeliverer {
   private settle(p: DeliveryPayload, outcome: Outcome, attempts: number): Date | undefined {
     const context = { eventId: p.eventId, rule: p.rule, target: p.target, attempts };
     if ('ok' in outcome) return undefined;
+    // Held back by the destination's own rate limit is not a failure.
+    if (!('retryAfterMs' in outcome)) this.opts.telemetry?.eventDeliveryFailed(p.target);
     if ('drop' in outcome) {
       this.opts.log.warn({ ...context, reason: outcome.drop }, 'event not delivered: dropped');
       return undefined;

@@ -29,6 +29,8 @@ export interface RequestFacts {
   operation?: { api: ApiName; name: string };
   /** What the operation addresses, as the caller named it: a repository, a key id... */
   resource?: string;
+  /** The registry and repository a /v2 request addresses, once known (usage and pull counts). */
+  repository?: { registryId: string; name: string };
   /** The request's parameters as parsed (JSON body or Query form); observers redact what they must. */
   params?: Readonly<Record<string, unknown>>;
   /** The authorization check that refused the request. */
@@ -79,6 +81,17 @@ export function noteOperation(req: IncomingMessage, api: ApiName, name: string, 
   f.operation = { api, name };
   if (detail?.resource !== undefined) f.resource = detail.resource;
   if (detail?.params !== undefined) f.params = detail.params;
+}
+
+/**
+ * Called where a /v2 request's registry is known; the repository is the noted resource, without
+ * the public alias a public repository's path starts with.
+ */
+export function noteRegistry(req: IncomingMessage, registryId: string, publicAlias?: string): void {
+  const f = records.get(req);
+  if (!f || f.resource === undefined) return;
+  const name = publicAlias !== undefined && f.resource.startsWith(`${publicAlias}/`) ? f.resource.slice(publicAlias.length + 1) : f.resource;
+  f.repository = { registryId, name };
 }
 
 /** Called where an authorization check refused the request, so observers can name what was refused. */

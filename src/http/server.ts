@@ -25,7 +25,7 @@ import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 import { createServerFor, type KeyPair } from './tls.js';
-import { beginRequest, type RequestObserver } from './request-facts.js';
+import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -129,6 +129,7 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
       noteOciOperation(req, sub);
       const principal = await opts.authenticator.basic(req);
       const address = await addressV2(opts.registry, principal, sub, opts.region);
+      noteRegistry(req, address.registryId, address.publicAlias);
       await routeOci(
         { req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },
         sub,

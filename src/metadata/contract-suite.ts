@@ -18,6 +18,7 @@ import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
 import { repositoryContract } from './contract-suite-repositories.js';
+import { usageContract } from './contract-suite-usage.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
 
@@ -31,5 +32,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('two nodes on one database', () => concurrencyContract(test));
     describe('kms keys', () => kmsContract(test));
     describe('the event outbox and EventBridge resources', () => eventsContract(test));
+    describe('usage aggregates and live counts', () => usageContract(test));
   });
 }

@@ -308,4 +308,24 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 9,
+    name: 'daily usage aggregates',
+    sql: (d) => [
+      // One row per UTC day (days since the epoch) and repository: transfer and pulls added by
+      // every node's flushes, storage as a sum of samples and their count (the day's average).
+      // repository '' is the registry's own row: its deduplicated storage.
+      `CREATE TABLE usage_daily (
+        day ${d.bigint} NOT NULL,
+        registry_id TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        bytes_in ${d.bigint} NOT NULL DEFAULT 0,
+        bytes_out ${d.bigint} NOT NULL DEFAULT 0,
+        pulls ${d.bigint} NOT NULL DEFAULT 0,
+        storage_sum ${d.bigint} NOT NULL DEFAULT 0,
+        storage_samples INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, registry_id, repository)
+      )`,
+    ],
+  },
 ];

@@ -8,6 +8,7 @@
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
 import type { GcStore } from './gc.js';
+import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
 
 export interface Page {
@@ -522,5 +523,6 @@ export interface MetadataStore {
   readonly kmsKeys: KmsKeyStore;
   readonly eventOutbox: EventOutboxStore;
   readonly eventResources: EventResourceStore;
+  readonly usage: UsageStore;
   close(): Promise<void>;
 }

@@ -33,6 +33,7 @@ import { migratePostgres, sortsByBytes } from './migrate.js';
 import { createPool, type PgContext } from './pool.js';
 import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
+import { createPostgresUsage } from './usage.js';
 import {
   createPostgresLifecyclePreviews,
   createPostgresPolicies,
@@ -87,6 +88,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     kmsKeys: createPostgresKmsKeys(ctx),
     eventOutbox: createPostgresEventOutbox(ctx),
     eventResources: createPostgresEventResources(ctx),
+    usage: createPostgresUsage(ctx),
     async close() {
       await pool.end();
     },

@@ -15,6 +15,7 @@ import { createSqlitePolicies, createSqliteRegistrySettings } from './policies.j
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
+import { createSqliteUsage } from './usage.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -36,6 +37,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     kmsKeys: createSqliteKmsKeys(db),
     eventOutbox: createSqliteEventOutbox(db),
     eventResources: createSqliteEventResources(db),
+    usage: createSqliteUsage(db),
     async close() {
       db.close();
     },

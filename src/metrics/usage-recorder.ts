@@ -1,0 +1,96 @@
+/**
+ * Records the transfer ECR bills on, per repository and day, off the request path: each /v2
+ * pull (manifest and blob reads: bytes out, and manifest GETs as pulls) and push (upload bodies
+ * and manifest puts: bytes in) that succeeded adds to counters in memory, written as one batch
+ * of upserts with increments every few seconds and on close (so several nodes add up). A crash
+ * loses at most the last interval's figures; a failed write keeps them for the next flush.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { RequestFacts, RequestObserver } from '../http/request-facts.js';
+import { dayOf, type TransferDelta, type UsageStore } from '../metadata/usage.js';
+
+const PULLED = new Set(['manifest-read', 'blob-read']);
+const PUSHED = new Set(['upload-write', 'upload-complete', 'manifest-write']);
+/** Keys held in memory before a flush is started early (and the most kept after failed writes). */
+const MAX_PENDING = 50_000;
+
+type Pending = Map<number, Map<string, Map<string, TransferDelta>>>;
+
+export class UsageRecorder implements RequestObserver {
+  private pending: Pending = new Map();
+  private size = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly deps: { usage: UsageStore; clock: Clock; log: Logger }) {}
+
+  requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void {
+    const repo = facts.repository;
+    const op = facts.operation?.name;
+    if (repo === undefined || op === undefined || res.statusCode >= 400) return;
+    const bytesOut = PULLED.has(op) ? facts.bytes.sent : 0;
+    const bytesIn = PUSHED.has(op) ? facts.bytes.received : 0;
+    const pulls = op === 'manifest-read' && req.method === 'GET' && res.statusCode === 200 ? 1 : 0;
+    if (bytesIn === 0 && bytesOut === 0 && pulls === 0) return;
+    const d = this.entry(dayOf(this.deps.clock.now()), repo.registryId, repo.name);
+    d.bytesIn += bytesIn;
+    d.bytesOut += bytesOut;
+    d.pulls += pulls;
+  }
+
+  /** Writes what was recorded since the last flush. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.size = 0;
+    const deltas = [...batch.values()].flatMap((regs) => [...regs.values()].flatMap((repos) => [...repos.values()]));
+    this.flushing = this.deps.usage.addTransfer(deltas).then(
+      () => undefined,
+      (err: unknown) => {
+        this.deps.log.warn({ err, rows: deltas.length }, 'could not record usage; keeping it for the next flush');
+        for (const d of deltas) {
+          if (this.size >= MAX_PENDING) break;
+          const e = this.entry(d.day, d.registryId, d.repository);
+          e.bytesIn += d.bytesIn;
+          e.bytesOut += d.bytesOut;
+          e.pulls += d.pulls;
+        }
+      },
+    );
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Flushes every `ms` until stopped. */
+  start(ms: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flush(), ms);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private entry(day: number, registryId: string, repository: string): TransferDelta {
+    let regs = this.pending.get(day);
+    if (!regs) this.pending.set(day, (regs = new Map()));
+    let repos = regs.get(registryId);
+    if (!repos) regs.set(registryId, (repos = new Map()));
+    let d = repos.get(repository);
+    if (!d) {
+      repos.set(repository, (d = { day, registryId, repository, bytesIn: 0, bytesOut: 0, pulls: 0 }));
+      if (++this.size >= MAX_PENDING) void this.flush();
+    }
+    return d;
+  }
+}
