@@ -2,7 +2,6 @@
  * The one composition root: builds the drivers and stores from the parsed config, wires the
  * registry core and the HTTP server, and owns their lifecycle.
  */
-import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -14,6 +13,7 @@ import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
+import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
 import { createHttpServer } from '../http/server.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
@@ -39,7 +39,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export interface App {
   readonly config: Config;
   readonly registry: Registry;
-  readonly server: Server;
+  readonly server: BerthServer;
   readonly log: Logger;
   /** Periodic background tasks, started by listen() and stopped by close(). */
   tasks: PeriodicTask[];
@@ -160,6 +160,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
       bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
     },
+    http2: { maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderBytes: config.maxHeaderBytes },
     ...(tls && { tls }),
   });
   const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
@@ -199,10 +200,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close() {
       reloader?.close();
       await new Promise<void>((res) => {
-        server.close(() => res());
-        server.closeIdleConnections();
+        // h2 sessions are told GOAWAY: their clients open no new stream here.
+        beginClose(server, res);
         // In-flight requests get a grace period; an upload cut here resumes from its staged bytes.
-        setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        setTimeout(() => closeAllConnections(server), SHUTDOWN_GRACE_MS).unref();
       });
       await background.stop();
       await registry.close();

@@ -101,6 +101,10 @@ export const configSchema = z
     idleTimeoutSeconds: int(1, 3600).default(65),
     bodyTimeoutSeconds: int(1, 3600).default(20),
     bodyMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
+    /** Requests an h2 session (HTTPS) may have in flight at once; more streams are refused (RST_STREAM REFUSED_STREAM). */
+    http2MaxConcurrentStreams: int(1, 10_000).default(100),
+    /** The largest request header section, on HTTP/1.1 (431) and h2 (SETTINGS_MAX_HEADER_LIST_SIZE). */
+    maxHeaderBytes: int(4096, 1024 * 1024).default(16 * 1024),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z

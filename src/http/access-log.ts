@@ -85,17 +85,21 @@ export class AccessLog {
     const f: RequestFacts = {};
     facts.set(req, f);
     const counted = countBytes(req, res);
+    // Read now: once an h2 stream has closed, its request no longer reaches the session's socket.
+    const sourceIp = req.socket.remoteAddress;
     res.once('close', () => {
       const line: Record<string, unknown> = {
         requestId: id,
         method: req.method,
         path: loggedPath(req.url ?? '/'),
+        // What ALPN settled on: `HTTP/2` or `HTTP/1.1`.
+        protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
         status: res.statusCode,
         bytesSent: counted.sent,
         bytesReceived: counted.received,
         ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
         principal: f.principal ?? 'anonymous',
-        sourceIp: req.socket.remoteAddress,
+        sourceIp,
       };
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string') line.operation = target.slice(target.lastIndexOf('.') + 1).slice(0, 100);
@@ -121,13 +125,20 @@ function countBytes(req: IncomingMessage, res: ServerResponse): { sent: number; 
   };
   const write = res.write;
   const end = res.end;
+  // h2's compatibility response writes end's chunk through write: counted once, by end.
+  let ending = false;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+    if (!ending) counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
     if (typeof chunk !== 'function') counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    ending = true;
+    try {
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    } finally {
+      ending = false;
+    }
   } as typeof res.end;
   return counted;
 }

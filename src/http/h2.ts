@@ -1,0 +1,126 @@
+/**
+ * HTTP/2 beside HTTP/1.1 on the HTTPS port: ALPN offers `h2` and `http/1.1`, so Go clients
+ * (docker, containerd, skopeo, crane) multiplex over one connection and everything else keeps
+ * HTTP/1.1. Requests of both arrive at the same handler through Node's compatibility layer.
+ *
+ * What an h2 session may cost is bounded here: streams open at once, header list size, an idle
+ * session (no stream open) is closed with GOAWAY, and resets are rate-limited (CVE-2023-44487,
+ * "rapid reset"). The per-stream body rate is slow-clients.ts's.
+ */
+import { createServer as createHttpServer, Server as HttpServer, type ServerOptions } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SlowClientLimits } from './slow-clients.js';
+
+export interface Http2Limits {
+  /** Streams a session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
+  maxConcurrentStreams: number;
+  /** A request's header list (SETTINGS_MAX_HEADER_LIST_SIZE; HTTP/1.1's maxHeaderSize too). */
+  maxHeaderBytes: number;
+}
+
+export const DEFAULT_HTTP2_LIMITS: Http2Limits = { maxConcurrentStreams: 100, maxHeaderBytes: 16 * 1024 };
+
+/**
+ * Rapid reset: nghttp2 (≥ 1.57, in Node since 18.18/20.8) answers a client that resets streams
+ * faster than this (a token bucket: a burst, then a rate per second) with GOAWAY
+ * ENHANCE_YOUR_CALM. Set here rather than left to the library's defaults (the same numbers), so
+ * that the bound is ours and visible. Streams refused beyond maxConcurrentStreams count against
+ * maxSessionRejectedStreams (Node closes a session that keeps opening them), which is the other
+ * half of the defence: a handler is only started for a stream within the limit.
+ */
+const RESET_BURST = 1000;
+const RESET_RATE_PER_SECOND = 33;
+const MAX_REJECTED_STREAMS = 100;
+
+/** The one-port server: plain HTTP/1.1, or HTTPS offering h2 and HTTP/1.1. */
+export type BerthServer = HttpServer | Http2SecureServer;
+
+export interface TlsPair {
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function createServerFor(
+  tls: TlsPair | undefined,
+  http1: ServerOptions,
+  limits: SlowClientLimits & Http2Limits,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): BerthServer {
+  const options = { ...http1, maxHeaderSize: limits.maxHeaderBytes };
+  if (!tls) return createHttpServer(options, listener);
+  const server = createSecureServer(
+    {
+      // Node's HTTP/1.1 server options apply to the connections that negotiate http/1.1.
+      ...options,
+      ...tls,
+      allowHTTP1: true,
+      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes, enablePush: false },
+      maxSessionRejectedStreams: MAX_REJECTED_STREAMS,
+      streamResetBurst: RESET_BURST,
+      streamResetRate: RESET_RATE_PER_SECOND,
+    },
+    // The compatibility layer's request and response serve where Node's HTTP/1.1 ones do.
+    listener as unknown as (req: Http2ServerRequest) => void,
+  );
+  const sessions = new Set<ServerHttp2Session>();
+  sessionsOf.set(server, sessions);
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session, limits.idleTimeoutMs);
+  });
+  return server;
+}
+
+const sessionsOf = new WeakMap<Http2SecureServer, Set<ServerHttp2Session>>();
+
+/**
+ * Node's session timer restarts on any frame, a PING included, so a client could hold a session
+ * with no request forever; here a session is idle while it has no stream open, as an HTTP/1.1
+ * connection is between requests, and is then closed (GOAWAY) after the idle time. A session
+ * whose first request's headers never complete has no stream open either.
+ */
+function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
+  session.setTimeout(0);
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => {
+      session.close();
+      // close() waits for streams; one the peer never finishes opening must not keep it.
+      setTimeout(() => session.destroy(), idleMs).unref();
+    }, idleMs);
+    timer.unref();
+  };
+  arm();
+  session.on('stream', (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      if (--open === 0 && !session.closed && !session.destroyed) arm();
+    });
+  });
+  session.once('close', () => clearTimeout(timer));
+}
+
+/** Every connection, HTTP/1.1 or h2, cut now: the end of a graceful shutdown's grace period. */
+export function closeAllConnections(server: BerthServer): void {
+  if (server instanceof HttpServer) {
+    server.closeAllConnections();
+    return;
+  }
+  // The HTTP/1.1 side of an allowHTTP1 server tracks its connections as an http.Server does.
+  (HttpServer.prototype.closeAllConnections as (this: unknown) => void).call(server);
+  for (const session of sessionsOf.get(server) ?? []) session.destroy();
+}
+
+/**
+ * Starts a graceful close: no new connections; idle HTTP/1.1 connections closed; h2 sessions
+ * told GOAWAY (Node's Http2SecureServer.close does it), so requests in flight finish.
+ */
+export function beginClose(server: BerthServer, done: () => void): void {
+  server.close(() => done());
+  // Node's Http2SecureServer has it too (its HTTP/1.1 side), not in its types.
+  (server as HttpServer).closeIdleConnections();
+}
