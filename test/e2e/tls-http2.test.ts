@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { connect as h2connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
@@ -106,7 +106,7 @@ describe('HTTP/2 on the HTTPS port', () => {
       args: [
         ...['--tls-cert', join(pki, 'server.crt'), '--tls-key', join(pki, 'server.key'), '--access-log', accessLog],
         ...['--http2-max-concurrent-streams', String(MAX_STREAMS), '--max-header-bytes', String(MAX_HEADER_BYTES)],
-        ...['--idle-timeout-seconds', String(IDLE_SECONDS), '--body-timeout-seconds', '1'],
+        ...['--idle-timeout-seconds', String(IDLE_SECONDS), '--headers-timeout-seconds', String(IDLE_SECONDS), '--body-timeout-seconds', '1'],
       ],
     });
     skopeo = await createSkopeo();
@@ -451,6 +451,27 @@ describe('HTTP/2 on the HTTPS port', () => {
     // Nothing more is sent: the minimum body rate (256 B/s over 1 s windows) is not met.
     assert.equal(await resetCode(stalled), constants.NGHTTP2_CANCEL);
     assert.equal((await h2request(session, { ':method': 'GET', ':path': '/v2/', ...auth() })).status, 200);
+  });
+
+  it('closes silent and half-sent connections on either protocol', async () => {
+    /** A TLS connection that negotiates `alpn`, sends `send`, then nothing: resolves with what ALPN chose once the server closed it. */
+    const closedBy = (alpn: string, send: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: berth.port, ca, ALPNProtocols: [alpn] }, () => {
+          if (send !== '') socket.write(send);
+        });
+        socket.on('error', reject);
+        socket.resume();
+        socket.on('close', () => resolve(String(socket.alpnProtocol)));
+      });
+    const closed = await Promise.all([
+      closedBy('http/1.1', ''),
+      closedBy('http/1.1', `GET /v2/ HTTP/1.1\r\nHost: ${berth.host}\r\n`),
+      closedBy('h2', ''),
+      // The h2 preface and SETTINGS, then half a HEADERS frame that never completes.
+      closedBy('h2', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x40\x01\x04\x00\x00\x00\x01'),
+    ]);
+    assert.deepEqual(closed, ['http/1.1', 'http/1.1', 'h2', 'h2']);
   });
 
   it('closes an idle session with GOAWAY, PINGs notwithstanding', async () => {
