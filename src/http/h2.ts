@@ -33,6 +33,15 @@ const RESET_BURST = 1000;
 const RESET_RATE_PER_SECOND = 33;
 const MAX_REJECTED_STREAMS = 100;
 
+/**
+ * Receive windows: the protocol's default (64 KiB per stream and per connection) would hold a
+ * layer upload to 64 KiB per round trip (about 1.3 MB/s at 50 ms); Go's server allows 1 MiB.
+ * A window is also what a paused stream may have buffered, so the connection's bounds the
+ * memory one session can hold in unread bodies.
+ */
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+const SESSION_WINDOW_BYTES = 4 * 1024 * 1024;
+
 /** The one-port server: plain HTTP/1.1, or HTTPS offering h2 and HTTP/1.1. */
 export type BerthServer = HttpServer | Http2SecureServer;
 
@@ -55,7 +64,12 @@ export function createServerFor(
       ...options,
       ...tls,
       allowHTTP1: true,
-      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes, enablePush: false },
+      settings: {
+        maxConcurrentStreams: limits.maxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeaderBytes,
+        initialWindowSize: STREAM_WINDOW_BYTES,
+        enablePush: false,
+      },
       maxSessionRejectedStreams: MAX_REJECTED_STREAMS,
       streamResetBurst: RESET_BURST,
       streamResetRate: RESET_RATE_PER_SECOND,
@@ -68,6 +82,7 @@ export function createServerFor(
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    session.setLocalWindowSize(SESSION_WINDOW_BYTES);
     closeWhenIdle(session, limits.idleTimeoutMs);
   });
   return server;

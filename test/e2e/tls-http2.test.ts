@@ -410,11 +410,17 @@ describe('HTTP/2 on the HTTPS port', () => {
       // A monolithic upload whose body never ends keeps its stream open.
       const s = session.request({ ':method': 'POST', ':path': `/v2/h2/hostile/blobs/uploads/?digest=sha256:${'0'.repeat(64)}`, ...auth() });
       s.write('x');
+      s.on('error', () => undefined);
       return s;
     });
-    const settings = await new Promise<{ maxConcurrentStreams?: number; maxHeaderListSize?: number }>((resolve) => session.once('remoteSettings', resolve));
+    const settings = await new Promise<{ maxConcurrentStreams?: number; maxHeaderListSize?: number; initialWindowSize?: number }>((resolve) =>
+      session.once('remoteSettings', resolve),
+    );
     assert.equal(settings.maxConcurrentStreams, MAX_STREAMS);
     assert.equal(settings.maxHeaderListSize, MAX_HEADER_BYTES);
+    // Receive windows wider than the protocol's 64 KiB, so that uploads are not held to 64 KiB per round trip.
+    assert.equal(settings.initialWindowSize, 1024 * 1024);
+    await waitFor('the connection window', () => (session.state.remoteWindowSize ?? 0) >= 4 * 1024 * 1024 - 64 * 1024);
     const refused = await Promise.all(streams.slice(MAX_STREAMS).map(resetCode));
     assert.deepEqual(refused, [constants.NGHTTP2_REFUSED_STREAM, constants.NGHTTP2_REFUSED_STREAM, constants.NGHTTP2_REFUSED_STREAM]);
     for (const s of streams.slice(0, MAX_STREAMS)) s.close(constants.NGHTTP2_CANCEL);
