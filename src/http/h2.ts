@@ -1,11 +1,12 @@
 /**
- * HTTP/2 beside HTTP/1.1 on the HTTPS port: ALPN offers `h2` and `http/1.1`, so Go clients
- * (docker, containerd, skopeo, crane) multiplex over one connection and everything else keeps
- * HTTP/1.1. Requests of both arrive at the same handler through Node's compatibility layer.
+ * HTTP/2 beside HTTP/1.1 on the HTTPS port: ALPN offers `h2` and `http/1.1`, so clients that
+ * offer h2 (curl, Go's default transport, the AWS SDKs' h2 handlers) multiplex over one
+ * connection and everything else keeps HTTP/1.1. Requests of both arrive at the same handler
+ * through Node's compatibility layer.
  *
  * What an h2 session may cost is bounded here: streams open at once, header list size, an idle
- * session (no stream open) is closed with GOAWAY, and resets are rate-limited (CVE-2023-44487,
- * "rapid reset"). The per-stream body rate is slow-clients.ts's.
+ * session (no stream open) is closed with GOAWAY, resets are bounded (CVE-2023-44487, "rapid
+ * reset", below). The per-stream body rate is slow-clients.ts's.
  */
 import { createServer as createHttpServer, Server as HttpServer, type ServerOptions } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
@@ -22,12 +23,13 @@ export interface Http2Limits {
 export const DEFAULT_HTTP2_LIMITS: Http2Limits = { maxConcurrentStreams: 100, maxHeaderBytes: 16 * 1024 };
 
 /**
- * Rapid reset: nghttp2 (≥ 1.57, in Node since 18.18/20.8) answers a client that resets streams
- * faster than this (a token bucket: a burst, then a rate per second) with GOAWAY
- * ENHANCE_YOUR_CALM. Set here rather than left to the library's defaults (the same numbers), so
- * that the bound is ours and visible. Streams refused beyond maxConcurrentStreams count against
- * maxSessionRejectedStreams (Node closes a session that keeps opening them), which is the other
- * half of the defence: a handler is only started for a stream within the limit.
+ * Rapid reset (CVE-2023-44487): a handler starts only for a stream within maxConcurrentStreams,
+ * and a stream the client resets aborts its handler (server.ts turns the response's early
+ * 'close' into the request's AbortSignal). nghttp2 (≥ 1.57; 1.70 in Node 24) also rate-limits
+ * resets with a token bucket and then sends GOAWAY; set here to its defaults so that the bound is
+ * visible, but which resets it counts depends on frame batching, so it is a backstop only.
+ * Streams refused beyond the limit count against maxSessionRejectedStreams, after which Node
+ * closes the session.
  */
 const RESET_BURST = 1000;
 const RESET_RATE_PER_SECOND = 33;
