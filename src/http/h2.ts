@@ -9,7 +9,7 @@
  * reset", below). The per-stream body rate is slow-clients.ts's.
  */
 import { createServer as createHttpServer, Server as HttpServer, type ServerOptions } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
+import { constants, createSecureServer, type Http2SecureServer, type Http2Session, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SlowClientLimits } from './slow-clients.js';
 
@@ -23,13 +23,13 @@ export interface Http2Limits {
 export const DEFAULT_HTTP2_LIMITS: Http2Limits = { maxConcurrentStreams: 100, maxHeaderBytes: 16 * 1024 };
 
 /**
- * Rapid reset (CVE-2023-44487): a handler starts only for a stream within maxConcurrentStreams,
- * and a stream the client resets aborts its handler (server.ts turns the response's early
- * 'close' into the request's AbortSignal). nghttp2 (≥ 1.57; 1.70 in Node 24) also rate-limits
- * resets with a token bucket and then sends GOAWAY; set here to its defaults so that the bound is
- * visible, but which resets it counts depends on frame batching, so it is a backstop only.
- * Streams refused beyond the limit count against maxSessionRejectedStreams, after which Node
- * closes the session.
+ * Rapid reset (CVE-2023-44487): a stream the client resets aborts its handler (server.ts turns
+ * the response's early 'close' into the request's AbortSignal) and counts against the session's
+ * concurrency until that handler has returned (HandlersInFlight, below). nghttp2 (≥ 1.57; 1.70 in
+ * Node 24) also rate-limits resets with a token bucket, then GOAWAY; set here to its defaults so
+ * that the bound is visible, but which resets it counts depends on frame batching, so it is a
+ * backstop. Streams refused beyond the limit count against maxSessionRejectedStreams (Node's
+ * refusals) or MAX_REJECTED_STREAMS (ours), after which the session is closed.
  */
 const RESET_BURST = 1000;
 const RESET_RATE_PER_SECOND = 33;
@@ -56,10 +56,12 @@ export function createServerFor(
   tls: TlsPair | undefined,
   http1: ServerOptions,
   limits: SlowClientLimits & Http2Limits,
-  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  /** Settles when the request's handling is over (h2 counts handlers in flight per session). */
+  listener: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
 ): BerthServer {
   const options = { ...http1, maxHeaderSize: limits.maxHeaderBytes };
-  if (!tls) return createHttpServer(options, listener);
+  if (!tls) return createHttpServer(options, (req, res) => void listener(req, res));
+  const handlers = new HandlersInFlight(limits.maxConcurrentStreams);
   const server = createSecureServer(
     {
       // Node's HTTP/1.1 server options apply to the connections that negotiate http/1.1.
@@ -77,7 +79,10 @@ export function createServerFor(
       streamResetRate: RESET_RATE_PER_SECOND,
     },
     // The compatibility layer's request and response serve where Node's HTTP/1.1 ones do.
-    listener as unknown as (req: Http2ServerRequest) => void,
+    ((req: IncomingMessage, res: ServerResponse) => {
+      if (req.httpVersionMajor !== 2) void listener(req, res);
+      else handlers.run(req as unknown as Http2ServerRequest, () => listener(req, res));
+    }) as unknown as (req: Http2ServerRequest) => void,
   );
   const sessions = new Set<ServerHttp2Session>();
   sessionsOf.set(server, sessions);
@@ -91,6 +96,39 @@ export function createServerFor(
 }
 
 const sessionsOf = new WeakMap<Http2SecureServer, Set<ServerHttp2Session>>();
+
+/**
+ * The deterministic half of the rapid-reset defence, as Go's server has it: a stream the client
+ * resets frees its slot in nghttp2's count at once, but its handler may still be working, so
+ * handlers are counted per session until they return. A stream arriving while the session has
+ * maxConcurrentStreams handlers running is refused (REFUSED_STREAM, safe to retry); a session
+ * that goes on opening streams regardless is sent GOAWAY ENHANCE_YOUR_CALM and closed.
+ */
+class HandlersInFlight {
+  private readonly running = new WeakMap<Http2Session, { handlers: number; refused: number }>();
+
+  constructor(private readonly max: number) {}
+
+  run(req: Http2ServerRequest, handle: () => Promise<void>): void {
+    const session = req.stream.session;
+    if (!session) return;
+    let state = this.running.get(session);
+    if (!state) this.running.set(session, (state = { handlers: 0, refused: 0 }));
+    if (state.handlers >= this.max) {
+      req.stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      if (++state.refused > MAX_REJECTED_STREAMS && !session.destroyed) {
+        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
+      return;
+    }
+    state.handlers++;
+    const done = (): void => {
+      state.handlers--;
+    };
+    handle().then(done, done);
+  }
+}
 
 /**
  * Node's session timer restarts on any frame, a PING included, so a client could hold a session

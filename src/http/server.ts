@@ -61,7 +61,7 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
-    void handle(opts, kms, req, res);
+    return handle(opts, kms, req, res);
   });
   limitIdleConnections(server, limits);
   return server;
