@@ -7,7 +7,7 @@
  * Apache's mod_reqtimeout do).
  */
 import type { IncomingMessage, ServerOptions } from 'node:http';
-import { constants } from 'node:http2';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import { hasBody, isHttp2 } from './request.js';
 
 export interface SlowClientLimits {
@@ -116,7 +116,7 @@ function requiredBytes(limits: SlowClientLimits): number {
  * full, or the handler waiting on the store) is not judged. A stream too slow is reset alone
  * (CANCEL).
  */
-function watchStream(req: IncomingMessage & { stream: import('node:http2').ServerHttp2Stream }, limits: SlowClientLimits): void {
+function watchStream(req: IncomingMessage & { stream: ServerHttp2Stream }, limits: SlowClientLimits): void {
   if (req.complete || !hasBody(req)) return;
   const stream = req.stream;
   const required = requiredBytes(limits);
