@@ -166,7 +166,7 @@ describe('HTTP/2 on the HTTPS port', () => {
     assert.deepEqual(protocols.sort(), ['/v2/ HTTP/1.1', '/v2/ HTTP/2', `${missing} HTTP/1.1`, `${missing} HTTP/2`]);
   });
 
-  it('an h2 client uploads a blob in several PATCHes (streamed and ranged) and a closing PUT with a body, and reads it back with HEAD and a range GET, on one session', async () => {
+  it('an h2 client uploads in several PATCHes (streamed and ranged), a closing PUT with a body and a monolithic POST, and reads them back with HEAD and range GETs, on one session', async () => {
     const session = await open();
     assert.equal((session.socket as TLSSocket).alpnProtocol, 'h2');
     const repo = 'h2/chunked';
@@ -235,6 +235,16 @@ describe('HTTP/2 on the HTTPS port', () => {
     const unsatisfiable = await h2request(session, { ':method': 'GET', ':path': `/v2/${repo}/blobs/${digest}`, range: `bytes=${blob.length}-`, ...auth() });
     assert.equal(unsatisfiable.status, 416);
     assert.equal(unsatisfiable.headers['content-range'], `bytes */${blob.length}`);
+
+    // A monolithic upload (POST with the digest and the whole body, unsized) of another blob.
+    const small = Buffer.alloc(70_000, 9);
+    const mono = await h2request(session, { ':method': 'POST', ':path': `/v2/${repo}/blobs/uploads/?digest=${encodeURIComponent(sha256(small))}`, ...auth() }, [
+      small.subarray(0, 30_000),
+      small.subarray(30_000),
+    ]);
+    assert.equal(mono.status, 201, mono.body.toString());
+    assert.equal(mono.headers.location, `/v2/${repo}/blobs/${sha256(small)}`);
+    assert.equal(sha256((await h2request(session, { ':method': 'GET', ':path': `/v2/${repo}/blobs/${sha256(small)}`, ...auth() })).body), sha256(small));
 
     // Every one of these went over the one session, as HTTP/2 (the log file is written asynchronously).
     const lines = await waitFor('the upload in the access log', () => {
