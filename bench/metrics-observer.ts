@@ -24,6 +24,7 @@ const facts = (name: string): RequestFacts => ({
   requestId: 'r',
   startedNs: process.hrtime.bigint(),
   bytes: { sent: 1043, received: 0 },
+  sourceIp: '127.0.0.1',
   operation: { api: 'oci', name },
   repository: { registryId: '000000000000:us-east-1', name: 'team/web' },
 });

@@ -2,7 +2,6 @@
  * The one composition root: builds the drivers and stores from the parsed config, wires the
  * registry core and the HTTP server, and owns their lifecycle.
  */
-import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -17,6 +16,7 @@ import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
+import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
 import { createHttpServer } from '../http/server.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
@@ -47,7 +47,7 @@ const EVENTS_SECRET_CONTEXT = 'events-connection';
 export interface App {
   readonly config: Config;
   readonly registry: Registry;
-  readonly server: Server;
+  readonly server: BerthServer;
   readonly log: Logger;
   /** Periodic background tasks, started by listen() and stopped by close(). */
   tasks: PeriodicTask[];
@@ -184,6 +184,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
       bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
     },
+    http2: { maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderBytes: config.maxHeaderBytes },
     ...(tls && { tls }),
   });
   const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
@@ -199,14 +200,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();
-      const port = await new Promise<number>((res, rej) => {
-        server.once('error', rej);
-        server.listen(config.port, config.host, () => {
-          server.off('error', rej);
-          const addr = server.address();
-          res(typeof addr === 'object' && addr ? addr.port : config.port);
-        });
-      });
+      const port = await listenOn(server, config.port, config.host);
       if (metricsServer) {
         const host = config.metricsHost ?? config.host;
         metricsPort = await listenOn(metricsServer, config.metricsPort ?? 0, host);
@@ -231,10 +225,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       metricsServer?.close();
       metricsServer?.closeAllConnections();
       await new Promise<void>((res) => {
-        server.close(() => res());
-        server.closeIdleConnections();
+        // h2 sessions are told GOAWAY: their clients open no new stream here.
+        beginClose(server, res);
         // In-flight requests get a grace period; an upload cut here resumes from its staged bytes.
-        setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        setTimeout(() => closeAllConnections(server), SHUTDOWN_GRACE_MS).unref();
       });
       await background.stop();
       await registry.close();
@@ -259,7 +253,7 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
 }
 
-function listenOn(server: Server, port: number, host: string): Promise<number> {
+function listenOn(server: BerthServer, port: number, host: string): Promise<number> {
   return new Promise<number>((res, rej) => {
     server.once('error', rej);
     server.listen(port, host, () => {

@@ -104,7 +104,16 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
   });
 
   // Events: every node fans the outbox out and delivers, claiming rows as jobs are claimed.
-  const events = new EventDeliverer({ meta, clock, log, secrets, nodeId: NODE_ID, concurrency: config.eventsDeliveryConcurrency, pollMs: EVENT_POLL_MS, telemetry });
+  const events = new EventDeliverer({
+    meta,
+    clock,
+    log,
+    secrets,
+    nodeId: NODE_ID,
+    concurrency: config.eventsDeliveryConcurrency,
+    pollMs: EVENT_POLL_MS,
+    telemetry,
+  });
 
   return {
     tasks,

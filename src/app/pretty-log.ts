@@ -8,7 +8,7 @@ const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
 const COLOURS: Record<number, string> = { 10: '90', 20: '36', 30: '32', 40: '33', 50: '31', 60: '35' };
 /** Fields every line has or nobody reads at a terminal. */
 const HIDDEN = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname', 'err']);
-const ACCESS_FIELDS = ['method', 'path', 'status', 'ms', 'bytesSent', 'bytesReceived', 'principal', 'sourceIp', 'requestId'];
+const ACCESS_FIELDS = ['method', 'path', 'protocol', 'status', 'ms', 'bytesSent', 'bytesReceived', 'principal', 'sourceIp', 'requestId'];
 
 export function prettyLine(jsonLine: string, colour: boolean): string {
   let entry: Record<string, unknown>;
@@ -23,9 +23,9 @@ export function prettyLine(jsonLine: string, colour: boolean): string {
   const parts = [time, colour ? `\x1b[${COLOURS[level] ?? '0'}m${name}\x1b[0m` : name];
   const shown = new Set(HIDDEN);
   if (entry.msg === 'request' && typeof entry.method === 'string') {
-    // method path status duration bytes out/in principal ip id, as access logs have always read
+    // method path protocol status duration bytes out/in principal ip id, as access logs have always read
     parts.push(
-      `${entry.method} ${String(entry.path)} ${String(entry.status)} ${String(entry.ms)}ms ` +
+      `${entry.method} ${String(entry.path)}${typeof entry.protocol === 'string' ? ` ${entry.protocol}` : ''} ${String(entry.status)} ${String(entry.ms)}ms ` +
         `out=${String(entry.bytesSent)}B in=${String(entry.bytesReceived)}B ${String(entry.principal)} ${String(entry.sourceIp)} id=${String(entry.requestId)}`,
     );
     for (const k of ACCESS_FIELDS) shown.add(k);

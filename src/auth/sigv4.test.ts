@@ -170,6 +170,19 @@ describe('verifySigV4 accepts what the AWS SDK signer produced', () => {
     assert.deepEqual(info.signedHeaders, ['host']);
   });
 
+  it('an HTTP/2 request signed over :authority instead of Host, as the SDK signs on h2', async () => {
+    const { input } = await ecrRequest({
+      headers: { ':authority': '127.0.0.1:5000', 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.CreateRepository' },
+      unsignableHeaders: new Set(['host']),
+    });
+    assert.deepEqual(verifySigV4(input).signedHeaders, [':authority', 'x-amz-date', 'x-amz-target']);
+    // The pseudo-header is covered like any signed header.
+    rejects({ ...input, headers: { ...input.headers, ':authority': 'evil.example:5000' } }, 'SignatureMismatch');
+    // Other pseudo-headers are not names a signature may list.
+    const withPath = await ecrRequest({ headers: { ':path': '/' } });
+    rejects(withPath.input, 'IncompleteSignature');
+  });
+
   it('a known answer from the AWS SigV4 test suite (get-vanilla)', () => {
     const info = verifySigV4({
       method: 'GET',

@@ -182,9 +182,13 @@ function parseCredential(credential: string): Pick<SignedRequestInfo, 'accessKey
   return { accessKeyId, scopeDate, region, service };
 }
 
+/**
+ * Over HTTP/2 the AWS SDKs sign `:authority` (the pseudo-header that replaces Host there), as
+ * AWS's own HTTP/2 endpoints accept; no other pseudo-header is signed.
+ */
 function parseSignedHeaders(list: string): string[] {
   const names = list.split(';');
-  if (names.some((n) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n)) || new Set(names).size !== names.length) {
+  if (names.some((n) => n !== ':authority' && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n)) || new Set(names).size !== names.length) {
     throw new AuthError('IncompleteSignature', `SignedHeaders must be a list of distinct lowercase header names separated by ';'. Got '${list}'.`);
   }
   return names;
@@ -227,14 +231,14 @@ export function verifySigV4(input: VerifySigV4Input): SignedRequestInfo {
 }
 
 /**
- * Headers that must be covered by the signature, as AWS requires: `host` (else a captured
+ * Headers that must be covered by the signature, as AWS requires: `host` or h2's `:authority` (else a captured
  * signature replays against another host), the date it was made at, and every `x-amz-*` header
  * sent, since those carry meaning — `x-amz-target` picks the operation, `x-amz-security-token`
  * the session, `x-amz-content-sha256` the body — and an unsigned one could be swapped in transit.
  */
 function requireSignedHeaders(info: SignedRequestInfo, headers: HeaderMap): void {
   const signed = new Set(info.signedHeaders);
-  if (!signed.has('host')) {
+  if (!signed.has('host') && !signed.has(':authority')) {
     throw new AuthError('SignatureMismatch', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
   const required = new Set<string>();

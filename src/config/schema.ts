@@ -114,6 +114,10 @@ export const configSchema = z
     metricsHost: z.string().min(1).optional(),
     /** How often storage is sampled per repository for `berth usage` (one node at a time); 0 turns it off. */
     usageSampleIntervalSeconds: int(0, 86400).default(3600),
+    /** Requests an h2 session (HTTPS) may have in flight at once; more streams are refused (RST_STREAM REFUSED_STREAM). */
+    http2MaxConcurrentStreams: int(1, 10_000).default(100),
+    /** The largest request header section, on HTTP/1.1 (431) and h2 (SETTINGS_MAX_HEADER_LIST_SIZE). */
+    maxHeaderBytes: int(4096, 1024 * 1024).default(16 * 1024),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z

@@ -56,12 +56,14 @@ export class AccessLog implements RequestObserver {
       requestId: f.requestId,
       method: req.method,
       path: loggedPath(req.url ?? '/'),
+      // What ALPN settled on: `HTTP/2` or `HTTP/1.1`.
+      protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
       status: res.statusCode,
       bytesSent: f.bytes.sent,
       bytesReceived: f.bytes.received,
       ms: Math.round(Number(process.hrtime.bigint() - f.startedNs) / 1e4) / 100,
       principal: f.principal?.arn ?? 'anonymous',
-      sourceIp: req.socket.remoteAddress,
+      sourceIp: f.sourceIp,
     };
     if (f.operation) line.operation = f.operation.name.slice(0, 100);
     if (f.denied) {

@@ -9,7 +9,7 @@ import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError, type ErrorHints } from '../core/errors.js';
 import { loggedPath } from './access-log.js';
 import { noteError, REQUEST_ID_HEADER } from './request-facts.js';
-import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
+import { DRAIN_LIMIT, discardBody, stopReadingBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 /** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
 export function basicChallenge(req: IncomingMessage): string {
@@ -58,8 +58,7 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
     'Docker-Distribution-API-Version': 'registry/2.0',
   };
   const drained = await discardBody(req, e.code === Codes.Unauthorized ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);
-  if (!drained) headers.Connection = 'close';
+  if (!drained) Object.assign(headers, stopReadingBody(req));
   res.writeHead(e.code.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
-  if (!drained) req.resume();
 }

@@ -20,6 +20,8 @@ export interface RequestFacts {
   readonly startedNs: bigint;
   /** Body bytes read from the request and written to the response so far. */
   readonly bytes: { sent: number; received: number };
+  /** Read when the request arrives: once an h2 stream has closed, its request no longer reaches the session's socket. */
+  readonly sourceIp: string | undefined;
   /** Who asked; unset for a request never authenticated (anonymous, or refused before). */
   principal?: Principal;
   /**
@@ -55,7 +57,7 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, observer
   const requestId = randomUUID();
   res.setHeader(REQUEST_ID_HEADER, requestId);
   if (observers.length === 0) return requestId;
-  const facts: RequestFacts = { requestId, startedNs: process.hrtime.bigint(), bytes: countBytes(req, res) };
+  const facts: RequestFacts = { requestId, startedNs: process.hrtime.bigint(), bytes: countBytes(req, res), sourceIp: req.socket.remoteAddress };
   records.set(req, facts);
   res.once('close', () => {
     for (const o of observers) o.requestClosed(req, res, facts);
@@ -122,13 +124,20 @@ function countBytes(req: IncomingMessage, res: ServerResponse): { sent: number; 
   };
   const write = res.write;
   const end = res.end;
+  // h2's compatibility response writes end's chunk through write: counted once, by end.
+  let ending = false;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+    if (!ending) counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
     if (typeof chunk !== 'function') counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    ending = true;
+    try {
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    } finally {
+      ending = false;
+    }
   } as typeof res.end;
   return counted;
 }

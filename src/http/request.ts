@@ -1,5 +1,6 @@
 /** Small request-parsing helpers shared by the handlers. */
 import type { IncomingMessage } from 'node:http';
+import { constants, type Http2ServerRequest } from 'node:http2';
 import { Codes, RegistryError } from '../core/errors.js';
 
 /** Reads a small body (manifests) into memory, refusing more than `limit` bytes as they arrive. */
@@ -18,16 +19,39 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks, size);
 }
 
-/** True when the request has a body to read (Content-Length > 0 or chunked). */
-/** Whether the request came over TLS (aws:SecureTransport): its socket is a TLSSocket. */
+/** Whether the request came over TLS (aws:SecureTransport): its socket is a TLSSocket (an h2 request's is its session's). */
 export function cameOverTls(req: IncomingMessage): boolean {
   return 'encrypted' in req.socket && req.socket.encrypted === true;
 }
 
+/** An h2 request, through Node's compatibility layer (which stands in for IncomingMessage). */
+export function isHttp2(req: IncomingMessage): req is IncomingMessage & Pick<Http2ServerRequest, 'stream' | 'authority'> {
+  return req.httpVersionMajor === 2;
+}
+
+/**
+ * True when the request has a body to read: Content-Length > 0, or chunked on HTTP/1.1; on h2,
+ * which has no chunked encoding, a body without Content-Length is announced by the request's
+ * HEADERS frame not ending the stream.
+ */
 export function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return Number(len) > 0;
+  if (isHttp2(req)) return !req.stream.endAfterHeaders;
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * h2 carries the host as `:authority`, and clients (Go's, curl) send no Host header: it is set
+ * from `:authority` so that SigV4's signed `host`, the realm and repository URIs read one place.
+ * Both present and different is a malformed request (RFC 9113 §8.3.1).
+ */
+export function adoptAuthority(req: IncomingMessage): void {
+  if (!isHttp2(req)) return;
+  const authority = req.headers[':authority'];
+  if (typeof authority !== 'string') return;
+  if (req.headers.host === undefined) req.headers.host = authority;
+  else if (req.headers.host !== authority) throw new RegistryError(Codes.InvalidParameter, 'the Host header and :authority differ');
 }
 
 export function contentLength(req: IncomingMessage): number | undefined {
@@ -85,7 +109,7 @@ export const UNAUTHENTICATED_DRAIN_LIMIT = 64 * 1024;
  * one returns false and the caller closes the connection instead of draining gigabytes.
  */
 export async function discardBody(req: IncomingMessage, limit = DRAIN_LIMIT): Promise<boolean> {
-  if (req.complete) return true;
+  if (req.complete || !hasBody(req)) return true;
   const declared = Number(req.headers['content-length']);
   if (!Number.isFinite(declared) || declared > limit) return false;
   let seen = 0;
@@ -98,4 +122,23 @@ export async function discardBody(req: IncomingMessage, limit = DRAIN_LIMIT): Pr
     return false;
   }
   return true;
+}
+
+/**
+ * After an answer sent without reading the request's body (discardBody gave up): on HTTP/1.1 the
+ * connection is closed (`Connection: close`, returned as a header to send); on h2, whose
+ * connection carries other requests and where that header is forbidden, the stream alone is
+ * reset with NO_ERROR once the answer is out, which tells the client to stop sending (RFC 9113
+ * §8.1). What still arrives meanwhile is discarded, not buffered.
+ */
+export function stopReadingBody(req: IncomingMessage): Record<string, string> {
+  req.resume();
+  if (!isHttp2(req)) return { Connection: 'close' };
+  const stream = req.stream;
+  // The stream's own 'finish' (its writable side done): the compatibility response's 'finish'
+  // only comes when the whole stream closes, which is what this is for.
+  stream.once('finish', () => {
+    if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+  });
+  return {};
 }

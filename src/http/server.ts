@@ -4,7 +4,7 @@
  * with a form body is the IAM/STS Query API; /v2 is the OCI Distribution API. Knows HTTP and
  * nothing about storage.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { LifecyclePreviews } from '../lifecycle/previews.js';
@@ -23,8 +23,10 @@ import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { isEventsRequest, routeEvents, type EventsRouterOptions } from './events/router.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
+import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limits } from './h2.js';
+import { adoptAuthority } from './request.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
-import { createServerFor, type KeyPair } from './tls.js';
+import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 
 export interface HttpServerOptions {
@@ -49,21 +51,23 @@ export interface HttpServerOptions {
   events?: EventsRouterOptions['events'];
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
-  /** HTTPS with this certificate and key (see tls.ts); plain HTTP when unset. */
+  /** HTTPS with this certificate and key (see tls.ts), offering h2 and HTTP/1.1; plain HTTP/1.1 when unset. */
   tls?: KeyPair;
   /**
    * Told of every request when its response closes (the access log, and any other report
    * composed in); every answer carries a request id whether or not anyone observes.
    */
   observers?: readonly RequestObserver[];
+  /** Bounds on an h2 session (and the header size on both protocols); defaults when unset. */
+  http2?: Http2Limits;
 }
 
-export function createHttpServer(opts: HttpServerOptions): Server {
+export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const kms = kmsOptions(opts);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
-  const server = createServerFor(opts.tls, serverOptions(limits), (req, res) => {
+  const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
-    void handle(opts, kms, req, res);
+    return handle(opts, kms, req, res);
   });
   limitIdleConnections(server, limits);
   return server;
@@ -96,6 +100,7 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
     if (!res.writableFinished) controller.abort();
   });
   try {
+    adoptAuthority(req);
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > 8192) throw new RegistryError(Codes.NotFound, 'URL too long');
     const url = new URL(rawUrl, 'http://berth.invalid');

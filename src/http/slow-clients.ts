@@ -6,8 +6,9 @@
  * so it stays off and the body rule below takes its place (as Kestrel's minimum data rate or
  * Apache's mod_reqtimeout do).
  */
-import type { IncomingMessage, Server, ServerOptions } from 'node:http';
-import { hasBody } from './request.js';
+import type { IncomingMessage, ServerOptions } from 'node:http';
+import { constants, type ServerHttp2Stream } from 'node:http2';
+import { hasBody, isHttp2 } from './request.js';
 
 export interface SlowClientLimits {
   headersTimeoutMs: number;
@@ -41,8 +42,8 @@ export function serverOptions(limits: SlowClientLimits): ServerOptions {
  * at the first byte of a request), so sockets get an idle timeout from the moment they connect;
  * with no 'timeout' listener on the server, Node destroys a socket whose timeout fires.
  */
-export function limitIdleConnections(server: Server, limits: SlowClientLimits): void {
-  server.timeout = limits.idleTimeoutMs;
+export function limitIdleConnections(server: { setTimeout(ms: number): unknown }, limits: SlowClientLimits): void {
+  server.setTimeout(limits.idleTimeoutMs);
 }
 
 /**
@@ -54,10 +55,14 @@ export function limitIdleConnections(server: Server, limits: SlowClientLimits): 
  * store) does not count against the client.
  */
 export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): void {
+  if (isHttp2(req)) {
+    watchStream(req, limits);
+    return;
+  }
   const socket = req.socket;
   socket.setTimeout(0);
   if (req.complete || !hasBody(req)) return;
-  const required = Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
+  const required = requiredBytes(limits);
   let mark = socket.bytesRead;
   // Node pauses the socket whenever the body buffer is full, and resumes it when the handler
   // reads on: a window with any pause in it was (partly) ours, so it is not judged.
@@ -96,6 +101,64 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
   };
   socket.on('pause', onPause);
   socket.on('resume', onResume);
+  req.once('end', stop);
+  req.once('close', stop);
+}
+
+function requiredBytes(limits: SlowClientLimits): number {
+  return Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
+}
+
+/**
+ * The body rule for an h2 request, judged per stream: the session carries other requests (and
+ * its socket's counters are theirs too), and its idle rule is h2.ts's. Bytes are counted as the
+ * stream hands them to the request; a window in which Berth was not reading (not yet, its buffer
+ * full, or the handler waiting on the store) is not judged. A stream too slow is reset alone
+ * (CANCEL).
+ */
+function watchStream(req: IncomingMessage & { stream: ServerHttp2Stream }, limits: SlowClientLimits): void {
+  if (req.complete || !hasBody(req)) return;
+  const stream = req.stream;
+  const required = requiredBytes(limits);
+  let received = 0;
+  const push = req.push;
+  req.push = function (chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk instanceof Uint8Array) received += chunk.byteLength;
+    return push.call(this, chunk, encoding);
+  };
+  let mark = 0;
+  let paused = false;
+  let pausedInWindow = false;
+  const onPause = (): void => {
+    paused = true;
+    pausedInWindow = true;
+  };
+  const onResume = (): void => {
+    paused = false;
+  };
+  const timer = setInterval(() => {
+    if (req.complete || stream.destroyed || stream.closed) {
+      stop();
+      return;
+    }
+    // Until the handler first reads, the stream is not flowing and holds what arrives: ours too.
+    const waitingOnUs = pausedInWindow || paused || stream.readableFlowing !== true || req.readableLength >= req.readableHighWaterMark;
+    pausedInWindow = paused;
+    if (waitingOnUs || received - mark >= required) {
+      mark = received;
+      return;
+    }
+    stop();
+    stream.close(constants.NGHTTP2_CANCEL);
+  }, limits.bodyTimeoutMs);
+  timer.unref();
+  const stop = (): void => {
+    clearInterval(timer);
+    stream.off('pause', onPause);
+    stream.off('resume', onResume);
+  };
+  stream.on('pause', onPause);
+  stream.on('resume', onResume);
   req.once('end', stop);
   req.once('close', stop);
 }

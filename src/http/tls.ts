@@ -1,14 +1,12 @@
 /**
- * HTTPS for the one port: the server (HTTP/1.1 over TLS; see the README for why not HTTP/2 yet),
- * and the certificate's reload on demand (SIGHUP) or when its files change. A reload swaps the
+ * HTTPS for the one port: the key pair (the server itself, h2 and HTTP/1.1, is h2.ts's), and the
+ * certificate's reload on demand (SIGHUP) or when its files change. A reload swaps the
  * secure context for new connections only; open connections keep theirs, so none is dropped.
  * A pair that cannot be used (unreadable, unparsable, key not matching) is logged and the
  * previous one kept.
  */
 import { watch, type FSWatcher, readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -58,19 +56,18 @@ export function readKeyPair(files: TlsFiles): KeyPair {
   return pair;
 }
 
-/** Plain HTTP without a key pair; HTTPS (HTTP/1.1, announced through ALPN) with one. */
-export function createServerFor(tls: KeyPair | undefined, options: ServerOptions, listener: RequestListener): Server {
-  if (!tls) return createHttpServer(options, listener);
-  return createHttpsServer({ ...options, ...tls, ALPNProtocols: ['http/1.1'] }, listener);
-}
-
 /** What a log line says about a served certificate. */
 export function describeCertificate(cert: Buffer): { subject: string; serialNumber: string; fingerprint256: string; validTo: string } {
   const x = new X509Certificate(cert);
   return { subject: x.subject.replace(/\n/g, ', '), serialNumber: x.serialNumber, fingerprint256: x.fingerprint256, validTo: x.validTo };
 }
 
-export function isHttps(server: Server): server is Server & HttpsServer {
+/** A TLS server (https or h2): new connections get the context set last, open ones keep theirs. */
+export interface SecureServer {
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+export function isHttps(server: object): server is SecureServer {
   return 'setSecureContext' in server;
 }
 
@@ -83,7 +80,7 @@ export class CertificateReloader {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly server: HttpsServer,
+    private readonly server: SecureServer,
     private readonly files: TlsFiles,
     initial: KeyPair,
     private readonly log: Logger,

@@ -139,7 +139,7 @@ describe('the access log', () => {
 
     // Every line has every field; the same lines reach standard output.
     for (const l of lines) {
-      for (const k of ['requestId', 'method', 'path', 'status', 'bytesSent', 'bytesReceived', 'ms', 'principal', 'sourceIp']) {
+      for (const k of ['requestId', 'method', 'path', 'status', 'bytesSent', 'bytesReceived', 'ms', 'principal', 'sourceIp', 'protocol']) {
         assert.ok(l[k] !== undefined, `${k} in ${JSON.stringify(l)}`);
       }
     }
@@ -273,7 +273,7 @@ describe('the log format', () => {
   it('is readable lines with BERTH_LOG_FORMAT=pretty', async () => {
     const { berth, line } = await healthLine('pretty');
     assert.throws(() => JSON.parse(line), 'not JSON');
-    assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO +GET \/healthz 200 [\d.]+ms out=\d+B in=0B anonymous 127\.0\.0\.1 id=[0-9a-f-]{36}$/);
+    assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO +GET \/healthz HTTP\/1\.1 200 [\d.]+ms out=\d+B in=0B anonymous 127\.0\.0\.1 id=[0-9a-f-]{36}$/);
     assert.match(berth.output(), /^\d\d:\d\d:\d\d\.\d{3} INFO +ready on http:\/\/127\.0\.0\.1:\d+ url=http:\/\/127\.0\.0\.1:\d+ /m);
   });
 

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { noteError, REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
 import { isAuthError } from '../../auth/errors.js';
 import { Codes, ecrWire, isRegistryError, isStorageFull, RegistryError, type ErrorCode, type WireCode } from '../../core/errors.js';
-import { DRAIN_LIMIT, discardBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
+import { DRAIN_LIMIT, discardBody, stopReadingBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -86,8 +86,7 @@ export async function sendEcrError(req: IncomingMessage, res: ServerResponse, er
     'x-amzn-ErrorType': type,
   };
   const drained = await discardBody(req, isAuthError(err) ? UNAUTHENTICATED_DRAIN_LIMIT : DRAIN_LIMIT);
-  if (!drained) headers.Connection = 'close';
+  if (!drained) Object.assign(headers, stopReadingBody(req));
   res.writeHead(status, headers);
   res.end(body);
-  if (!drained) req.resume();
 }
