@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metric } from 'prom-client';
+import { EcrCodes, IamCodes } from '../core/errors.js';
 import type { RequestFacts, RequestObserver } from '../http/request-facts.js';
 
 /** Request latency buckets, seconds: a manifest GET is milliseconds, a large layer minutes. */
@@ -21,7 +22,7 @@ const MAX_OPERATIONS_PER_API = 200;
 /** Repositories with their own pull series before the rest count under '_other'. */
 export const MAX_PULL_SERIES = 10_000;
 /** Wire errors that mean the client named an operation that does not exist. */
-const UNKNOWN_OPERATION = new Set(['UnknownOperationException', 'InvalidAction']);
+const UNKNOWN_OPERATION = new Set([EcrCodes.UnknownOperation.code, IamCodes.InvalidAction.code]);
 
 interface Latency {
   /** Per bucket (not cumulative); the last is above every bound. */
