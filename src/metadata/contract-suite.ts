@@ -10,6 +10,7 @@
  * Each test gets a fresh database from the factory and opens two stores on it (two nodes).
  */
 import { describe } from 'node:test';
+import { auditContract } from './contract-suite-audit.js';
 import { contractTest, type NewDatabase } from './contract-fixtures.js';
 import { concurrencyContract } from './contract-suite-concurrency.js';
 import { gcContract } from './contract-suite-gc.js';
@@ -29,5 +30,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('jobs, leases, scans, policies and identities', () => queueContract(test));
     describe('two nodes on one database', () => concurrencyContract(test));
     describe('kms keys', () => kmsContract(test));
+    describe('audit trail', () => auditContract(test));
   });
 }

@@ -21,6 +21,7 @@
  * upload's stale marker. PostgreSQL detects any cycle that remains, and withTransaction retries.
  */
 import type { MetadataStore } from '../types.js';
+import { createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
 import { createPostgresIdentities } from './identities.js';
@@ -84,6 +85,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     jobs: createPostgresJobs(ctx),
     scans: createPostgresScans(ctx),
     kmsKeys: createPostgresKmsKeys(ctx),
+    audit: createPostgresAudit(ctx),
     async close() {
       await pool.end();
     },

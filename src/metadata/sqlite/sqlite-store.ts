@@ -1,5 +1,6 @@
 /** The embedded metadata engine: one SQLite file, every role store over it. */
 import type { MetadataStore } from '../types.js';
+import { createSqliteAudit } from './audit.js';
 import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
@@ -33,6 +34,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     jobs: createSqliteJobs(db),
     scans: createSqliteScans(db),
     kmsKeys: createSqliteKmsKeys(db),
+    audit: createSqliteAudit(db),
     async close() {
       db.close();
     },
