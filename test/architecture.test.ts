@@ -31,9 +31,10 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   scan: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   replication: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
   events: { may: BACKGROUND, why: 'background features use the registry and interfaces, never http or app' },
+  audit: { may: ['core', 'metadata'], why: "the audit trail's records, writer and LookupEvents over the metadata store" },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
   http: {
-    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle'],
+    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'audit'],
     why: 'front doors over the registry core and domain modules; builds nothing concrete',
   },
   app: {
@@ -53,6 +54,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'scan',
       'replication',
       'events',
+      'audit',
       'http',
     ],
     why: 'the one composition root; only cli imports it',
@@ -74,6 +76,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'scan',
       'replication',
       'events',
+      'audit',
       'http',
       'app',
     ],

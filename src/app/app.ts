@@ -21,6 +21,7 @@ import { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
 import { RemoteKeys } from '../kms/remote-keys.js';
 import { LifecyclePreviews } from '../lifecycle/previews.js';
+import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
 import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
@@ -133,11 +134,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
+  const audit = createAudit(config, meta, clock, log);
   const server = createHttpServer({
     registry,
     log,
     // Other reports of each request (audit, metrics) join the access log here.
-    observers: accessLogObservers(new AccessLog(log, accessLogFile?.log)),
+    observers: [...accessLogObservers(new AccessLog(log, accessLogFile?.log)), ...(audit ? [audit.observer] : [])],
+    ...(audit && { audit: meta.audit }),
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
@@ -173,10 +176,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     registry,
     server,
     log,
-    tasks: background.tasks,
+    tasks: audit ? [...background.tasks, audit.retention] : background.tasks,
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();
+      audit?.start();
       const port = await new Promise<number>((res, rej) => {
         server.once('error', rej);
         server.listen(config.port, config.host, () => {
@@ -197,7 +201,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return port;
     },
     reloadTls: () => reloader?.reload('SIGHUP') ?? false,
-    reopenLogs: () => accessLogFile?.reopen(),
+    reopenLogs: () => {
+      accessLogFile?.reopen();
+      audit?.reopen();
+    },
     async close() {
       reloader?.close();
       await new Promise<void>((res) => {
@@ -207,6 +214,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       });
       await background.stop();
+      // After the server closed: the last requests' records are flushed before the store closes.
+      await audit?.stop();
       await registry.close();
       accessLogFile?.close();
     },

@@ -30,6 +30,10 @@ export class PeriodicTask {
 
   constructor(private readonly opts: PeriodicTaskOptions) {}
 
+  get name(): string {
+    return this.opts.name;
+  }
+
   /** Starts ticking; the first tick comes after one interval. A zero interval never runs. */
   start(): void {
     if (this.opts.intervalMs <= 0 || this.timer) return;

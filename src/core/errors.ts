@@ -204,3 +204,15 @@ export const KmsCodes = {
   DryRunOperation: wire('DryRunOperationException'),
   Internal: wire('KMSInternalException', 500),
 } as const;
+
+/** CloudTrail JSON API `__type`s (LookupEvents). */
+export const CloudTrailCodes = {
+  InvalidLookupAttributes: wire('InvalidLookupAttributesException'),
+  InvalidTimeRange: wire('InvalidTimeRangeException'),
+  InvalidMaxResults: wire('InvalidMaxResultsException'),
+  InvalidNextToken: wire('InvalidNextTokenException'),
+  InvalidEventCategory: wire('InvalidEventCategoryException'),
+  UnknownOperation: wire('UnknownOperationException'),
+  Serialization: wire('SerializationException'),
+  AccessDenied: wire('AccessDeniedException'),
+} as const;

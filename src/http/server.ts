@@ -20,6 +20,9 @@ import { addressV2 } from './oci/addressing.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
+import { isCloudTrailRequest, routeCloudTrail, type CloudTrailRouterOptions } from './cloudtrail/router.js';
+import { KmsAuthorizer } from './kms/authz.js';
+import type { AuditStore } from '../metadata/audit-rows.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
@@ -53,14 +56,18 @@ export interface HttpServerOptions {
    * composed in); every answer carries a request id whether or not anyone observes.
    */
   observers?: readonly RequestObserver[];
+  /** The audit trail LookupEvents reads (CloudTrail's API); unset when the trail is off. */
+  audit?: AuditStore;
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
   const kms = kmsOptions(opts);
+  // Built once: the authorizer's policy cache outlives requests.
+  const cloudTrail = cloudTrailOptions(opts);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
   const server = createServerFor(opts.tls, serverOptions(limits), (req, res) => {
     watchRequest(req, limits);
-    void handle(opts, kms, req, res);
+    void handle(opts, { kms, cloudTrail }, req, res);
   });
   limitIdleConnections(server, limits);
   return server;
@@ -79,11 +86,26 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
   };
 }
 
+function cloudTrailOptions(opts: HttpServerOptions): CloudTrailRouterOptions {
+  return {
+    authenticator: opts.authenticator,
+    authorizer: opts.kms?.authorizer ?? new KmsAuthorizer(opts.query.identities),
+    log: opts.log,
+    region: opts.region,
+    ...(opts.audit && { audit: opts.audit }),
+  };
+}
+
 function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
   return { authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.kms && { kms: opts.kms }) };
 }
 
-async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  opts: HttpServerOptions,
+  doors: { kms: KmsRouterOptions; cloudTrail: CloudTrailRouterOptions },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   beginRequest(req, res, opts.observers ?? []);
   // A client's hang-up is an 'error' on the request. Whoever reads the body hears it through
   // its own listeners; once none is listening (the store already gave up), it must not end the process.
@@ -106,7 +128,11 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
       return;
     }
     if (path === '/' && isKmsRequest(req)) {
-      await routeKms(kms, req, res);
+      await routeKms(doors.kms, req, res);
+      return;
+    }
+    if (path === '/' && isCloudTrailRequest(req)) {
+      await routeCloudTrail(doors.cloudTrail, req, res);
       return;
     }
     if (path === '/' && req.method === 'POST' && req.headers['x-amz-target'] !== undefined) {
