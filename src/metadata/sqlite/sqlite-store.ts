@@ -18,6 +18,7 @@ import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
+  const audit = createSqliteAudit(db, opts.path);
   return {
     repositories: createSqliteRepositories(db),
     blobs: createSqliteBlobIndex(db),
@@ -34,8 +35,9 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     jobs: createSqliteJobs(db),
     scans: createSqliteScans(db),
     kmsKeys: createSqliteKmsKeys(db),
-    audit: createSqliteAudit(db),
+    audit,
     async close() {
+      await audit.close();
       db.close();
     },
   };
