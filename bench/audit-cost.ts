@@ -49,7 +49,10 @@ async function pushRate(server: Server, round: number): Promise<number> {
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'berth-bench-audit-'));
-  const on = await startBerthServer(work, { name: 'audit on', ...(process.env.BENCH_PROFILE && { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } }) });
+  const on = await startBerthServer(work, {
+    name: 'audit on',
+    ...(process.env.BENCH_PROFILE && { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } }),
+  });
   const off = await startBerthServer(work, { name: 'audit off', env: { BERTH_AUDIT_RETENTION_DAYS: '0' } });
   const figures: Record<string, Record<string, number[]>> = {};
   const record = (s: Server, name: string, v: number) => ((figures[name] ??= {})[s.name] ??= []).push(v);

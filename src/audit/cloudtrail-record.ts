@@ -255,7 +255,12 @@ function redactValue(v: unknown): unknown {
 }
 
 /** What a call addressed, as CloudTrail's resources list: the repository, or the KMS key named by ARN. */
-function resourcesOf(api: AuditApi, params: Record<string, unknown> | null, account: string, region: string): Array<{ accountId: string; type: string; ARN: string }> {
+function resourcesOf(
+  api: AuditApi,
+  params: Record<string, unknown> | null,
+  account: string,
+  region: string,
+): Array<{ accountId: string; type: string; ARN: string }> {
   if (params === null) return [];
   if ((api === 'ecr' || api === 'oci' || api === 'ecr-public') && typeof params.repositoryName === 'string') {
     const owner = typeof params.registryId === 'string' && /^\d{12}$/.test(params.registryId) ? params.registryId : account;
@@ -269,7 +274,9 @@ function resourcesOf(api: AuditApi, params: Record<string, unknown> | null, acco
     ];
   }
   if (api === 'kms' && typeof params.keyId === 'string') {
-    const arn = params.keyId.startsWith('arn:') ? params.keyId : `arn:aws:kms:${region}:${account}:${params.keyId.startsWith('alias/') ? '' : 'key/'}${params.keyId}`;
+    const arn = params.keyId.startsWith('arn:')
+      ? params.keyId
+      : `arn:aws:kms:${region}:${account}:${params.keyId.startsWith('alias/') ? '' : 'key/'}${params.keyId}`;
     return [{ accountId: account, type: 'AWS::KMS::Key', ARN: arn }];
   }
   return [];

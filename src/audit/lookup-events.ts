@@ -17,7 +17,16 @@ export class LookupEventsError extends Error {
   }
 }
 
-const ATTRIBUTES: ReadonlySet<string> = new Set<AuditAttribute>(['EventId', 'EventName', 'ReadOnly', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'AccessKeyId']);
+const ATTRIBUTES: ReadonlySet<string> = new Set<AuditAttribute>([
+  'EventId',
+  'EventName',
+  'ReadOnly',
+  'Username',
+  'ResourceType',
+  'ResourceName',
+  'EventSource',
+  'AccessKeyId',
+]);
 const MAX_RESULTS = 50;
 const MAX_VALUE_CHARS = 2000;
 
@@ -41,7 +50,8 @@ export async function lookupEvents(store: AuditStore, accountId: string, body: R
   const attribute = lookupAttribute(body.LookupAttributes);
   const start = timeOf(body.StartTime, 'StartTime');
   const end = timeOf(body.EndTime, 'EndTime');
-  if (start && end && start.getTime() > end.getTime()) throw new LookupEventsError(CloudTrailCodes.InvalidTimeRange, 'Start time must be on or before end time.');
+  if (start && end && start.getTime() > end.getTime())
+    throw new LookupEventsError(CloudTrailCodes.InvalidTimeRange, 'Start time must be on or before end time.');
   const limit = maxResults(body.MaxResults);
   if (body.EventCategory !== undefined && body.EventCategory !== 'insight') {
     throw new LookupEventsError(CloudTrailCodes.InvalidEventCategory, 'EventCategory must be insight.');

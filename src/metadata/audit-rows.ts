@@ -62,7 +62,8 @@ export interface AuditEventDbRow {
   record: string;
 }
 
-export const AUDIT_COLUMNS = 'event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, resource_type, resource_name, record';
+export const AUDIT_COLUMNS =
+  'event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, resource_type, resource_name, record';
 
 /** The column each attribute filters on; ReadOnly is compared as 0/1. */
 export const AUDIT_ATTRIBUTE_COLUMNS: Record<AuditAttribute, string> = {

@@ -54,7 +54,8 @@ export function auditContract(test: ContractTest): void {
     const pull = row({ ms: 3 });
     const other = row({ ms: 4, accountId: OTHER_ACCOUNT });
     await a.audit.append([put, key, pull, other]);
-    const by = async (key: Parameters<typeof a.audit.lookup>[0]['attribute']) => ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50, ...(key && { attribute: key }) }));
+    const by = async (key: Parameters<typeof a.audit.lookup>[0]['attribute']) =>
+      ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50, ...(key && { attribute: key }) }));
     assert.deepEqual(await by(undefined), [pull.eventId, key.eventId, put.eventId]);
     assert.deepEqual(await by({ key: 'EventId', value: key.eventId }), [key.eventId]);
     assert.deepEqual(await by({ key: 'EventId', value: other.eventId }), [], "another account's event is not found by id");

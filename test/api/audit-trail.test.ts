@@ -130,7 +130,13 @@ describe('the audit trail', () => {
     const r = recordOf(event!);
     const account = r.recipientAccountId;
     assert.match(account, /^\d{12}$/);
-    assert.deepEqual(r.userIdentity, { type: 'Root', principalId: account, arn: `arn:aws:iam::${account}:root`, accountId: account, accessKeyId: admin.accessKeyId });
+    assert.deepEqual(r.userIdentity, {
+      type: 'Root',
+      principalId: account,
+      arn: `arn:aws:iam::${account}:root`,
+      accountId: account,
+      accessKeyId: admin.accessKeyId,
+    });
     assert.equal(r.eventVersion, '1.08');
     assert.match(r.eventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(r.eventSource, 'ecr.amazonaws.com');
@@ -171,7 +177,9 @@ describe('the audit trail', () => {
     const events = await waitFor('the push and pull recorded', async () => {
       const found = (await lookup(resource)).Events;
       const names = new Set(found.map((e) => e.EventName));
-      return ['PutImage', 'BatchGetImage', 'GetDownloadUrlForLayer', 'InitiateLayerUpload', 'CompleteLayerUpload'].every((n) => names.has(n)) ? found : undefined;
+      return ['PutImage', 'BatchGetImage', 'GetDownloadUrlForLayer', 'InitiateLayerUpload', 'CompleteLayerUpload'].every((n) => names.has(n))
+        ? found
+        : undefined;
     });
     for (const e of events) {
       const r = recordOf(e);
@@ -203,13 +211,20 @@ describe('the audit trail', () => {
       all.map((e) => e.EventId),
     );
     const times = all.map((e) => Date.parse(e.EventTime));
-    assert.deepEqual(times, [...times].sort((x, y) => y - x), 'newest first');
+    assert.deepEqual(
+      times,
+      [...times].sort((x, y) => y - x),
+      'newest first',
+    );
     // One page at a time: --max-items hands back the CLI's token, --starting-token resumes.
     const first = await lookup([...byName('DescribeRepositories'), '--max-items', '3', '--page-size', '2']);
     assert.equal(first.Events.length, 3);
     assert.ok(first.NextToken);
     const rest = await lookup([...byName('DescribeRepositories'), '--starting-token', first.NextToken, '--page-size', '2']);
-    assert.deepEqual([...first.Events, ...rest.Events].map((e) => e.EventId), all.map((e) => e.EventId));
+    assert.deepEqual(
+      [...first.Events, ...rest.Events].map((e) => e.EventId),
+      all.map((e) => e.EventId),
+    );
     assert.ok(all.every((e) => e.ReadOnly === 'true'));
 
     const readOnly = await lookup(['--lookup-attributes', 'AttributeKey=ReadOnly,AttributeValue=false']);
@@ -243,7 +258,13 @@ describe('the audit trail', () => {
     const iam = recordOf(events.find((e) => e.EventName === 'ListUsers')!);
     assert.equal(iam.errorCode, 'AccessDenied');
     assert.equal(iam.eventSource, 'iam.amazonaws.com');
-    assert.deepEqual(iam.userIdentity, { type: 'IAMUser', arn: `arn:aws:iam::${iam.recipientAccountId}:user/nobody`, accountId: iam.recipientAccountId, accessKeyId: nobody.accessKeyId, userName: 'nobody' });
+    assert.deepEqual(iam.userIdentity, {
+      type: 'IAMUser',
+      arn: `arn:aws:iam::${iam.recipientAccountId}:user/nobody`,
+      accountId: iam.recipientAccountId,
+      accessKeyId: nobody.accessKeyId,
+      userName: 'nobody',
+    });
     const ecr = recordOf(events.find((e) => e.EventName === 'DescribeImages')!);
     assert.equal(ecr.errorCode, 'AccessDeniedException');
     assert.match(ecr.errorMessage!, /not authorized to perform: ecr:DescribeImages/);
@@ -328,6 +349,9 @@ describe('the audit trail', () => {
     clock.offsetMs = 0;
     // Only LookupEvents' own record (written after the prune) can be left.
     const left = (await lookup(['--start-time', String(started.getTime() / 1000)])).Events;
-    assert.ok(left.every((e) => e.EventName === 'LookupEvents'), `pruned: ${left.map((e) => e.EventName).join(', ')}`);
+    assert.ok(
+      left.every((e) => e.EventName === 'LookupEvents'),
+      `pruned: ${left.map((e) => e.EventName).join(', ')}`,
+    );
   });
 });

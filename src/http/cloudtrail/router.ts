@@ -48,7 +48,8 @@ export async function routeCloudTrail(opts: CloudTrailRouterOptions, req: Incomi
     } catch {
       throw new EcrError(CloudTrailCodes.Serialization, 'request body is not valid JSON');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EcrError(CloudTrailCodes.Serialization, 'request body must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new EcrError(CloudTrailCodes.Serialization, 'request body must be a JSON object');
     const params = body as Record<string, unknown>;
     noteOperation(req, 'cloudtrail', op, { params });
     const { principal } = await opts.authenticator.signed(req, raw, ['cloudtrail'], [opts.region]);

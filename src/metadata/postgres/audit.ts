@@ -1,13 +1,5 @@
 /** The audit trail on PostgreSQL (the twin of ../sqlite/audit.ts): one multi-row INSERT per batch. */
-import {
-  AUDIT_ATTRIBUTE_COLUMNS,
-  AUDIT_COLUMNS,
-  attributeValue,
-  auditValues,
-  toAuditEvent,
-  type AuditEventDbRow,
-  type AuditStore,
-} from '../audit-rows.js';
+import { AUDIT_ATTRIBUTE_COLUMNS, AUDIT_COLUMNS, attributeValue, auditValues, toAuditEvent, type AuditEventDbRow, type AuditStore } from '../audit-rows.js';
 import { changes, rows, type PgContext } from './pool.js';
 
 const COLUMNS = AUDIT_COLUMNS.split(', ').length;
@@ -46,11 +38,10 @@ export function createPostgresAudit({ pool }: PgContext): AuditStore {
       return found.map(toAuditEvent);
     },
     async prune(before, limit) {
-      return changes(
-        pool,
-        'DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < $1 ORDER BY event_time LIMIT $2)',
-        [before.getTime(), limit],
-      );
+      return changes(pool, 'DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < $1 ORDER BY event_time LIMIT $2)', [
+        before.getTime(),
+        limit,
+      ]);
     },
   };
 }
