@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushBlob, putManifest, requestRate } from './http-client.js';
+import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -29,7 +30,7 @@ function manifestOf(config: string, layer: string): string {
 }
 
 /** Images pushed per second by `PUSHERS` loops, each image a fresh config and layer. */
-async function pushRate(server: Server, round: number): Promise<number> {
+async function pushRate(server: Server, round: number): Promise<{ perSecond: number; pushed: number }> {
   let pushed = 0;
   let salt = round * 1_000_000;
   const until = Date.now() + PUSH_SECONDS * 1000;
@@ -44,7 +45,7 @@ async function pushRate(server: Server, round: number): Promise<number> {
       }
     }),
   );
-  return pushed / ((Date.now() - started) / 1000);
+  return { perSecond: pushed / ((Date.now() - started) / 1000), pushed };
 }
 
 async function main(): Promise<void> {
@@ -69,11 +70,19 @@ async function main(): Promise<void> {
       // Alternate which server goes first, so neither always meets a warmer or cooler machine.
       const order = round % 2 === 0 ? [on, off] : [off, on];
       for (const s of order) {
+        const cpu0 = cpuSeconds(s.pid);
         const m = await requestRate(s, 'GET', paths.get(s)!, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: accept });
         if (m.errors > 0) throw new Error(`${s.name}: ${m.errors} manifest GETs failed`);
         record(s, 'manifest GET req/s', m.perSecond);
+        // The server's CPU per request: what the trail costs, whatever else runs on the machine.
+        record(s, 'server CPU-µs per manifest GET', ((cpuSeconds(s.pid) - cpu0) * 1e6) / (m.perSecond * LOAD_SECONDS));
       }
-      for (const s of order) record(s, 'small-image pushes/s', await pushRate(s, round + (s === on ? 0 : 500)));
+      for (const s of order) {
+        const cpu0 = cpuSeconds(s.pid);
+        const p = await pushRate(s, round + (s === on ? 0 : 500));
+        record(s, 'small-image pushes/s', p.perSecond);
+        record(s, 'server CPU-ms per image push', ((cpuSeconds(s.pid) - cpu0) * 1e3) / Math.max(1, p.pushed));
+      }
     }
   } finally {
     await on.stop();
@@ -81,7 +90,7 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(`audit trail cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers`);
+  console.log(`audit trail cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers (CPU counts the server's process tree)`);
   for (const [name, by] of Object.entries(figures)) {
     const a = by['audit on']!;
     const b = by['audit off']!;
