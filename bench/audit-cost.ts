@@ -14,7 +14,7 @@ import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const ROUNDS = quick ? 1 : 4;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 4));
 const LOAD_SECONDS = quick ? 2 : 8;
 const CONNECTIONS = 32;
 const PUSH_SECONDS = quick ? 2 : 8;

@@ -53,7 +53,13 @@ describe('the audit writer', () => {
   it('keeps a batch the store refused queued (not dropped) for the next flush', async () => {
     const closed = createSqliteMetadataStore({ path: ':memory:' });
     await closed.close();
-    const failing = new AuditWriter({ store: closed.audit, clock: { now: () => new Date(T0) }, log: pino({ level: 'silent' }), retentionDays: 90, maxBuffered: 2 });
+    const failing = new AuditWriter({
+      store: closed.audit,
+      clock: { now: () => new Date(T0) },
+      log: pino({ level: 'silent' }),
+      retentionDays: 90,
+      maxBuffered: 2,
+    });
     failing.record(cloudTrailRecord(call(1))!, new Date(T0));
     await failing.flush();
     assert.equal(failing.dropped, 0);

@@ -13,6 +13,9 @@ import type { RequestFacts, RequestObserver } from './request-facts.js';
 const ABORTED = { code: 'RequestAborted', message: 'The client closed the connection before the response was complete.' };
 
 export class AuditTrail implements RequestObserver {
+  /** CloudTrail records no sizes. */
+  readonly countsBytes = false;
+
   constructor(
     private readonly writer: Pick<AuditWriter, 'record'>,
     private readonly clock: Clock,

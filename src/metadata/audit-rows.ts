@@ -43,7 +43,7 @@ export interface AuditStore {
   append(rows: readonly AuditEventRow[]): Promise<void>;
   /** One account's rows matching the query, newest first. */
   lookup(q: AuditQuery): Promise<StoredAuditEvent[]>;
-  /** Deletes up to `limit` rows older than `before`, oldest first; returns how many. */
+  /** Deletes up to `limit` rows older than `before`, in seq order (rows are written about in time order); returns how many. */
   prune(before: Date, limit: number): Promise<number>;
 }
 

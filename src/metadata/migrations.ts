@@ -292,14 +292,13 @@ export const migrations: Migration[] = [
         resource_name TEXT,
         record TEXT NOT NULL
       )`,
+      // Each index costs every insert (one row per API call): the attributes people look up
+      // (event name, user, repository) have one; EventSource, ReadOnly, ResourceType and
+      // AccessKeyId filters walk an account's events newest first instead.
       `CREATE INDEX audit_events_time ON audit_events (account_id, event_time, seq)`,
       `CREATE INDEX audit_events_name ON audit_events (account_id, event_name, event_time)`,
-      `CREATE INDEX audit_events_source ON audit_events (account_id, event_source, event_time)`,
       `CREATE INDEX audit_events_user ON audit_events (account_id, username, event_time)`,
-      `CREATE INDEX audit_events_key ON audit_events (account_id, access_key_id, event_time)`,
       `CREATE INDEX audit_events_resource ON audit_events (account_id, resource_name, event_time)`,
-      // Retention prunes across accounts by age.
-      `CREATE INDEX audit_events_age ON audit_events (event_time)`,
     ],
   },
 ];

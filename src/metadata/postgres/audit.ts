@@ -38,7 +38,7 @@ export function createPostgresAudit({ pool }: PgContext): AuditStore {
       return found.map(toAuditEvent);
     },
     async prune(before, limit) {
-      return changes(pool, 'DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < $1 ORDER BY event_time LIMIT $2)', [
+      return changes(pool, 'DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < $1 ORDER BY seq LIMIT $2)', [
         before.getTime(),
         limit,
       ]);

@@ -23,9 +23,7 @@ export function createSqliteAudit(db: Db, path: string): AuditStore & { close():
   const append = db.transaction((rows: readonly AuditEventRow[]) => {
     for (const r of rows) insert.run(...auditValues(r));
   });
-  const prune = db.prepare<[number, number]>(
-    'DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < ? ORDER BY event_time LIMIT ?)',
-  );
+  const prune = db.prepare<[number, number]>('DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < ? ORDER BY seq LIMIT ?)');
   const writer = path === ':memory:' ? undefined : new WriterThread(path);
   return {
     async append(rows) {
