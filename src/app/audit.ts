@@ -42,7 +42,7 @@ export function createAudit(config: Config, meta: MetadataStore, clock: Clock, l
     },
   });
   return {
-    observer: new AuditTrail(writer, clock, config.region),
+    observer: new AuditTrail(writer, clock, config.region, log),
     writer,
     retention,
     start() {

@@ -58,7 +58,7 @@ export class AuditWriter {
     const row = auditRow(r, time);
     this.#buffer.push(row);
     if (this.#o.file) this.#lines.push(row.record);
-    if (this.#buffer.length >= this.#o.batchSize && !this.#flushing) void this.flush();
+    if (this.#buffer.length >= this.#o.batchSize && !this.#flushing) this.flush().catch((err: unknown) => this.#o.log.error({ err }, 'audit flush failed'));
   }
 
   /** Writes everything queued so far; one flush at a time, a second call waits for it then runs. */
@@ -110,7 +110,9 @@ export class AuditWriter {
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.flush(), this.#o.flushMs);
+    this.#timer = setInterval(() => {
+      this.flush().catch((err: unknown) => this.#o.log.error({ err }, 'audit flush failed'));
+    }, this.#o.flushMs);
     this.#timer.unref();
   }
 

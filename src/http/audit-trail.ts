@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cloudTrailRecord } from '../audit/cloudtrail-record.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
+import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { RequestFacts, RequestObserver } from './request-facts.js';
 
@@ -20,9 +21,19 @@ export class AuditTrail implements RequestObserver {
     private readonly writer: Pick<AuditWriter, 'record'>,
     private readonly clock: Clock,
     private readonly region: string,
+    private readonly log: Logger,
   ) {}
 
   requestClosed(req: IncomingMessage, res: ServerResponse, f: Readonly<RequestFacts>): void {
+    // Called from the response's 'close' event: a throw here would end the process.
+    try {
+      this.#record(req, res, f);
+    } catch (err) {
+      this.log.error({ err, requestId: f.requestId }, 'could not build an audit record');
+    }
+  }
+
+  #record(req: IncomingMessage, res: ServerResponse, f: Readonly<RequestFacts>): void {
     if (!f.operation || !f.principal) return;
     const time = this.clock.now();
     // A response cut short with no error noted (the client went away mid-upload) is no success.
