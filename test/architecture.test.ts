@@ -34,10 +34,11 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   // Prometheus metrics and usage figures: observers of http's request facts, gauges and daily
   // aggregates over the metadata; background features report through core's Telemetry.
   metrics: { may: ['core', 'metadata', 'http'], why: 'request observers, metric gauges and usage aggregates; composed by app' },
+  audit: { may: ['core', 'metadata'], why: "the audit trail's records, writer and LookupEvents over the metadata store" },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
   // events: the EventBridge door (`aws events`) over the events feature's rules and targets.
   http: {
-    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events'],
+    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events', 'audit'],
     why: 'front doors over the registry core and domain modules; builds nothing concrete',
   },
   app: {
@@ -57,6 +58,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'scan',
       'replication',
       'events',
+      'audit',
       'http',
       'metrics',
     ],
@@ -79,6 +81,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'scan',
       'replication',
       'events',
+      'audit',
       'http',
       'metrics',
       'app',

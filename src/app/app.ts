@@ -27,6 +27,7 @@ import { BerthMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/metrics-server.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
 import { UsageRecorder } from '../metrics/usage-recorder.js';
+import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
 import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
@@ -150,11 +151,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config.metricsPort === undefined ? undefined : new BerthMetrics({ usage: meta.usage, clock, ...(config.storage === undefined && { blobDir: dataDir }) });
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
+  const audit = createAudit(config, meta, clock, log);
   const server = createHttpServer({
     registry,
     log,
     // Other reports of each request (audit, metrics) join the access log here.
-    observers: [...accessLogObservers(new AccessLog(log, accessLogFile?.log)), usage, ...(metrics ? [new RequestMetrics(metrics.registry)] : [])],
+    observers: [
+      ...accessLogObservers(new AccessLog(log, accessLogFile?.log)),
+      usage,
+      ...(metrics ? [new RequestMetrics(metrics.registry)] : []),
+      ...(audit ? [audit.observer] : []),
+    ],
+    ...(audit && { audit: meta.audit }),
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
@@ -196,10 +204,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     registry,
     server,
     log,
-    tasks: background.tasks,
+    tasks: audit ? [...background.tasks, audit.retention] : background.tasks,
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();
+      audit?.start();
       const port = await listenOn(server, config.port, config.host);
       if (metricsServer) {
         const host = config.metricsHost ?? config.host;
@@ -219,7 +228,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     metricsPort: () => metricsPort,
     reloadTls: () => reloader?.reload('SIGHUP') ?? false,
-    reopenLogs: () => accessLogFile?.reopen(),
+    reopenLogs: () => {
+      accessLogFile?.reopen();
+      audit?.reopen();
+    },
     async close() {
       reloader?.close();
       metricsServer?.close();
@@ -231,6 +243,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         setTimeout(() => closeAllConnections(server), SHUTDOWN_GRACE_MS).unref();
       });
       await background.stop();
+      // After the server closed: the last requests' records are flushed before the store closes.
+      await audit?.stop();
       await registry.close();
       accessLogFile?.close();
     },

@@ -18,6 +18,13 @@ export const configSchema = z
     logFormat: z.enum(['json', 'pretty']).optional(),
     /** A file the access log (one JSON line per request) is appended to, besides standard output. */
     accessLog: z.string().min(1).optional(),
+    /**
+     * The audit trail (CloudTrail's records of every API call, read with LookupEvents) keeps
+     * records this many days; 0 turns the trail off.
+     */
+    auditRetentionDays: int(0, 3650).default(90),
+    /** A file the audit trail is also appended to, one CloudTrail record per JSON line; reopened on SIGHUP. */
+    auditLog: z.string().min(1).optional(),
     /** A manifest pushed to a repository that does not exist creates it. */
     createOnPush: bool.default(true),
     /** Blob and manifest DELETE on /v2. */

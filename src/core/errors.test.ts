@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { Codes, EcrCodes, EventsCodes, IamCodes, KmsCodes } from './errors.js';
+import { CloudTrailCodes, Codes, EcrCodes, EventsCodes, IamCodes, KmsCodes } from './errors.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 const SRC = join(ROOT, 'src');
@@ -36,7 +36,7 @@ const ERROR_MAKERS = /\b(?:new\s+(?:EcrError|QueryError|IdentityError|KmsKeyErro
 const TYPE_MEMBER = /\b__type\s*:\s*['"`]/g;
 const STRING_LITERAL = /'((?:\\.|[^'\\\n])*)'|"((?:\\.|[^"\\\n])*)"|`([^`$\\]*)`/g;
 
-const SECTIONS = { Codes, EcrCodes, IamCodes, KmsCodes, EventsCodes } as const;
+const SECTIONS = { Codes, EcrCodes, IamCodes, KmsCodes, EventsCodes, CloudTrailCodes } as const;
 
 /**
  * The AWS JSON names, which nothing else is called. IAM's names are left out: some are words
@@ -45,7 +45,7 @@ const SECTIONS = { Codes, EcrCodes, IamCodes, KmsCodes, EventsCodes } as const;
 function jsonNames(): Set<string> {
   const names = new Set<string>();
   for (const c of Object.values(Codes)) names.add(c.ecr);
-  for (const section of [EcrCodes, KmsCodes, EventsCodes]) for (const c of Object.values(section)) names.add(c.code);
+  for (const section of [EcrCodes, KmsCodes, EventsCodes, CloudTrailCodes]) for (const c of Object.values(section)) names.add(c.code);
   return names;
 }
 
@@ -108,7 +108,7 @@ describe('the error catalogue', () => {
 
   it('registers each name once in its section', () => {
     const ecrNames = new Set(Object.values(Codes).map((c) => c.ecr));
-    for (const [section, entries] of Object.entries({ EcrCodes, IamCodes, KmsCodes, EventsCodes })) {
+    for (const [section, entries] of Object.entries({ EcrCodes, IamCodes, KmsCodes, EventsCodes, CloudTrailCodes })) {
       const codes = Object.values(entries).map((c) => c.code);
       assert.equal(new Set(codes).size, codes.length, `${section} has a name twice`);
       if (section === 'EcrCodes')

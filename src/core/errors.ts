@@ -216,3 +216,15 @@ export const EventsCodes = {
   Serialization: wire('SerializationException'),
   Internal: wire('InternalException', 500),
 } as const;
+
+/** CloudTrail JSON API `__type`s (LookupEvents). */
+export const CloudTrailCodes = {
+  InvalidLookupAttributes: wire('InvalidLookupAttributesException'),
+  InvalidTimeRange: wire('InvalidTimeRangeException'),
+  InvalidMaxResults: wire('InvalidMaxResultsException'),
+  InvalidNextToken: wire('InvalidNextTokenException'),
+  InvalidEventCategory: wire('InvalidEventCategoryException'),
+  UnknownOperation: wire('UnknownOperationException'),
+  Serialization: wire('SerializationException'),
+  AccessDenied: wire('AccessDeniedException'),
+} as const;

@@ -18,7 +18,7 @@ export interface RequestFacts {
   readonly requestId: string;
   /** process.hrtime.bigint() when the request arrived. */
   readonly startedNs: bigint;
-  /** Body bytes read from the request and written to the response so far. */
+  /** Body bytes read from the request and written to the response so far (zeros when no observer counts them). */
   readonly bytes: { sent: number; received: number };
   /** Read when the request arrives: once an h2 stream has closed, its request no longer reaches the session's socket. */
   readonly sourceIp: string | undefined;
@@ -44,6 +44,11 @@ export interface RequestFacts {
 /** Told once per request, when its response closes (finished or aborted). */
 export interface RequestObserver {
   requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void;
+  /**
+   * Whether this observer reads `bytes`. Counting wraps each request's stream methods, which
+   * costs every request measurably, so it is done only when some observer reads the counts.
+   */
+  readonly countsBytes?: boolean;
 }
 
 const records = new WeakMap<IncomingMessage, RequestFacts>();
@@ -57,7 +62,8 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, observer
   const requestId = randomUUID();
   res.setHeader(REQUEST_ID_HEADER, requestId);
   if (observers.length === 0) return requestId;
-  const facts: RequestFacts = { requestId, startedNs: process.hrtime.bigint(), bytes: countBytes(req, res), sourceIp: req.socket.remoteAddress };
+  const bytes = observers.some((o) => o.countsBytes !== false) ? countBytes(req, res) : { sent: 0, received: 0 };
+  const facts: RequestFacts = { requestId, startedNs: process.hrtime.bigint(), bytes, sourceIp: req.socket.remoteAddress };
   records.set(req, facts);
   res.once('close', () => {
     for (const o of observers) o.requestClosed(req, res, facts);

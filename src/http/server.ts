@@ -21,6 +21,9 @@ import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { isEventsRequest, routeEvents, type EventsRouterOptions } from './events/router.js';
+import { isCloudTrailRequest, routeCloudTrail, type CloudTrailRouterOptions } from './cloudtrail/router.js';
+import { KmsAuthorizer } from './kms/authz.js';
+import type { AuditStore } from '../metadata/audit-rows.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limits } from './h2.js';
@@ -60,14 +63,18 @@ export interface HttpServerOptions {
   observers?: readonly RequestObserver[];
   /** Bounds on an h2 session (and the header size on both protocols); defaults when unset. */
   http2?: Http2Limits;
+  /** The audit trail LookupEvents reads (CloudTrail's API); unset when the trail is off. */
+  audit?: AuditStore;
 }
 
 export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const kms = kmsOptions(opts);
+  // Built once: the authorizer's policy cache outlives requests.
+  const cloudTrail = cloudTrailOptions(opts);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
-    return handle(opts, kms, req, res);
+    return handle(opts, { kms, cloudTrail }, req, res);
   });
   limitIdleConnections(server, limits);
   return server;
@@ -86,11 +93,26 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
   };
 }
 
+function cloudTrailOptions(opts: HttpServerOptions): CloudTrailRouterOptions {
+  return {
+    authenticator: opts.authenticator,
+    authorizer: opts.kms?.authorizer ?? new KmsAuthorizer(opts.query.identities),
+    log: opts.log,
+    region: opts.region,
+    ...(opts.audit && { audit: opts.audit }),
+  };
+}
+
 function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
   return { authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.kms && { kms: opts.kms }) };
 }
 
-async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  opts: HttpServerOptions,
+  doors: { kms: KmsRouterOptions; cloudTrail: CloudTrailRouterOptions },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   beginRequest(req, res, opts.observers ?? []);
   // A client's hang-up is an 'error' on the request. Whoever reads the body hears it through
   // its own listeners; once none is listening (the store already gave up), it must not end the process.
@@ -114,7 +136,11 @@ async function handle(opts: HttpServerOptions, kms: KmsRouterOptions, req: Incom
       return;
     }
     if (path === '/' && isKmsRequest(req)) {
-      await routeKms(kms, req, res);
+      await routeKms(doors.kms, req, res);
+      return;
+    }
+    if (path === '/' && isCloudTrailRequest(req)) {
+      await routeCloudTrail(doors.cloudTrail, req, res);
       return;
     }
     if (path === '/' && isEventsRequest(req)) {

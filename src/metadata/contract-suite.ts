@@ -10,6 +10,7 @@
  * Each test gets a fresh database from the factory and opens two stores on it (two nodes).
  */
 import { describe } from 'node:test';
+import { auditContract } from './contract-suite-audit.js';
 import { contractTest, type NewDatabase } from './contract-fixtures.js';
 import { concurrencyContract } from './contract-suite-concurrency.js';
 import { eventsContract } from './contract-suite-events.js';
@@ -33,5 +34,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('kms keys', () => kmsContract(test));
     describe('the event outbox and EventBridge resources', () => eventsContract(test));
     describe('usage aggregates and live counts', () => usageContract(test));
+    describe('audit trail', () => auditContract(test));
   });
 }

@@ -309,6 +309,36 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 8,
+    name: 'audit trail',
+    sql: (d) => [
+      // One row per recorded call, in CloudTrail's shape (record: the event's JSON, as
+      // LookupEvents returns it); the other columns are what LookupEvents filters on. Newest
+      // first, (event_time, seq) is the page order and NextToken's key; seq breaks ties.
+      `CREATE TABLE audit_events (
+        seq ${d.serialPrimaryKey},
+        event_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        event_time ${d.bigint} NOT NULL,
+        event_name TEXT NOT NULL,
+        event_source TEXT NOT NULL,
+        read_only INTEGER NOT NULL,
+        username TEXT,
+        access_key_id TEXT,
+        resource_type TEXT,
+        resource_name TEXT,
+        record TEXT NOT NULL
+      )`,
+      // Each index costs every insert (one row per API call): the attributes people look up
+      // (event name, user, repository) have one; EventSource, ReadOnly, ResourceType and
+      // AccessKeyId filters walk an account's events newest first instead.
+      `CREATE INDEX audit_events_time ON audit_events (account_id, event_time, seq)`,
+      `CREATE INDEX audit_events_name ON audit_events (account_id, event_name, event_time)`,
+      `CREATE INDEX audit_events_user ON audit_events (account_id, username, event_time)`,
+      `CREATE INDEX audit_events_resource ON audit_events (account_id, resource_name, event_time)`,
+    ],
+  },
+  {
     version: 9,
     name: 'daily usage aggregates',
     sql: (d) => [

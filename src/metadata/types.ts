@@ -5,6 +5,7 @@
  * references, a tag moves only as the immutability rule allows — hold on every engine.
  * Timestamps are Date; drivers store epoch milliseconds.
  */
+import type { AuditStore } from './audit-rows.js';
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
 import type { GcStore } from './gc.js';
@@ -524,5 +525,6 @@ export interface MetadataStore {
   readonly eventOutbox: EventOutboxStore;
   readonly eventResources: EventResourceStore;
   readonly usage: UsageStore;
+  readonly audit: AuditStore;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@
  * upload's stale marker. PostgreSQL detects any cycle that remains, and withTransaction retries.
  */
 import type { MetadataStore } from '../types.js';
+import { createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
 import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
@@ -89,6 +90,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     eventOutbox: createPostgresEventOutbox(ctx),
     eventResources: createPostgresEventResources(ctx),
     usage: createPostgresUsage(ctx),
+    audit: createPostgresAudit(ctx),
     async close() {
       await pool.end();
     },

@@ -1,5 +1,6 @@
 /** The embedded metadata engine: one SQLite file, every role store over it. */
 import type { MetadataStore } from '../types.js';
+import { createSqliteAudit } from './audit.js';
 import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
@@ -19,6 +20,7 @@ import { createSqliteUsage } from './usage.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
+  const audit = createSqliteAudit(db, opts.path);
   return {
     repositories: createSqliteRepositories(db),
     blobs: createSqliteBlobIndex(db),
@@ -38,7 +40,9 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     eventOutbox: createSqliteEventOutbox(db),
     eventResources: createSqliteEventResources(db),
     usage: createSqliteUsage(db),
+    audit,
     async close() {
+      await audit.close();
       db.close();
     },
   };

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp, type App } from '../../../src/app/app.js';
+import type { Clock } from '../../../src/core/clock.js';
 import { createMemoryBlobStore } from '../../../src/blobstore/memory/memory-blob-store.js';
 import type { BlobStore } from '../../../src/blobstore/blob-store.js';
 import { loadConfig } from '../../../src/config/load.js';
@@ -41,6 +42,10 @@ export interface BerthInProcess {
 export interface InProcessOptions {
   /** Settings as `berth serve` reads them from the environment (BERTH_*). */
   env?: Record<string, string>;
+  /** The app's clock (the system clock when unset). */
+  clock?: Clock;
+  /** SQLite in `<data dir>/metadata.db`, as `berth serve` keeps it (so `berth admin` and a test can read it), instead of in memory. */
+  sqliteFile?: boolean;
 }
 
 export async function startInProcess(opts: InProcessOptions = {}): Promise<BerthInProcess> {
@@ -58,7 +63,8 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<Berth
   const stores = new Map<string, BlobStore>();
   const app = await createApp(config, {
     log: pino({ level: config.logLevel, base: { service: 'berth' } }, sink),
-    openMetadata: async () => createSqliteMetadataStore({ path: ':memory:' }),
+    ...(opts.clock && { clock: opts.clock }),
+    openMetadata: async () => createSqliteMetadataStore({ path: opts.sqliteFile ? join(dataDir, 'metadata.db') : ':memory:' }),
     localBlobStore: (root) => {
       let store = stores.get(root);
       if (!store) stores.set(root, (store = createMemoryBlobStore()));

@@ -1,0 +1,84 @@
+/** The audit writer over a real SQLite store: batching, the bounded buffer's drops, retries, retention. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
+import { AuditWriter } from './audit-writer.js';
+import { cloudTrailRecord, type AuditedCall } from './cloudtrail-record.js';
+
+const ACCOUNT = '123456789012';
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+
+function call(i: number, at = new Date(T0)): AuditedCall {
+  return {
+    api: 'ecr',
+    operation: 'DescribeImages',
+    method: 'POST',
+    principal: { arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT, kind: 'root' },
+    params: { repositoryName: `r${i}` },
+    requestId: `req-${i}`,
+    time: at,
+    region: 'us-east-1',
+  };
+}
+
+function setup(opts: { maxBuffered?: number; now?: () => number } = {}) {
+  const meta = createSqliteMetadataStore({ path: ':memory:' });
+  let now = T0;
+  const clock = { now: () => new Date(opts.now?.() ?? now) };
+  const writer = new AuditWriter({ store: meta.audit, clock, log: pino({ level: 'silent' }), retentionDays: 90, maxBuffered: opts.maxBuffered ?? 100 });
+  const stored = async () => (await meta.audit.lookup({ accountId: ACCOUNT, limit: 50 })).length;
+  return { meta, writer, stored, setNow: (ms: number) => (now = ms) };
+}
+
+describe('the audit writer', () => {
+  it('queues without writing, then stores everything in one flush', async () => {
+    const { meta, writer, stored } = setup();
+    for (let i = 0; i < 5; i++) writer.record(cloudTrailRecord(call(i))!, new Date(T0));
+    assert.equal(await stored(), 0, 'nothing is written on the request');
+    await writer.flush();
+    assert.equal(await stored(), 5);
+    await meta.close();
+  });
+
+  it('drops and counts what a full buffer cannot hold; never blocks', async () => {
+    const { meta, writer, stored } = setup({ maxBuffered: 3 });
+    for (let i = 0; i < 5; i++) writer.record(cloudTrailRecord(call(i))!, new Date(T0));
+    assert.equal(writer.dropped, 2);
+    await writer.stop();
+    assert.equal(await stored(), 3, 'stop flushes what was queued');
+    await meta.close();
+  });
+
+  it('keeps a batch the store refused queued (not dropped) for the next flush', async () => {
+    const closed = createSqliteMetadataStore({ path: ':memory:' });
+    await closed.close();
+    const failing = new AuditWriter({
+      store: closed.audit,
+      clock: { now: () => new Date(T0) },
+      log: pino({ level: 'silent' }),
+      retentionDays: 90,
+      maxBuffered: 2,
+    });
+    failing.record(cloudTrailRecord(call(1))!, new Date(T0));
+    await failing.flush();
+    assert.equal(failing.dropped, 0);
+    // Still queued: it takes one of the two places, so two more records drop one.
+    failing.record(cloudTrailRecord(call(2))!, new Date(T0));
+    failing.record(cloudTrailRecord(call(3))!, new Date(T0));
+    assert.equal(failing.dropped, 1);
+  });
+
+  it('prunes what is older than the retention on its clock', async () => {
+    const { meta, writer, stored, setNow } = setup();
+    writer.record(cloudTrailRecord(call(1))!, new Date(T0));
+    writer.record(cloudTrailRecord(call(2))!, new Date(T0 + 10 * 86_400_000));
+    await writer.flush();
+    setNow(T0 + 90 * 86_400_000);
+    assert.equal(await writer.prune(), 0, 'exactly 90 days old is kept');
+    setNow(T0 + 95 * 86_400_000);
+    assert.equal(await writer.prune(), 1);
+    assert.equal(await stored(), 1);
+    await meta.close();
+  });
+});

@@ -1,0 +1,296 @@
+/**
+ * A call as CloudTrail records it: the event's fields, named and shaped as CloudTrail writes
+ * them (eventVersion 1.08), built from what the front doors learned about the request. The rules
+ * that decide what is recorded and how are here; the doors only say what happened.
+ *
+ * What is kept of a call's parameters follows CloudTrail: secrets are never stored (IAM
+ * passwords and secret keys read HIDDEN_DUE_TO_SECURITY_REASONS; KMS plaintext and ciphertext
+ * are left out, as CloudTrail leaves them out of Encrypt/Decrypt events); policy documents are
+ * kept, as CloudTrail keeps policyDocument and policyText, since they are what an auditor asks
+ * about. responseElements are never recorded (null), so nothing a call returns (a new access
+ * key's secret, a login token, a data key) can reach the trail.
+ */
+import { randomUUID } from 'node:crypto';
+import { PUBLIC_REGION, repositoryArn } from '../core/arns.js';
+import { Codes } from '../core/errors.js';
+import type { AuditEventRow } from '../metadata/audit-rows.js';
+
+export const HIDDEN = 'HIDDEN_DUE_TO_SECURITY_REASONS';
+/** A longer string parameter (a manifest, a large policy) is cut to this many characters. */
+const MAX_PARAM_CHARS = 32 * 1024;
+
+/** The caller as the doors know it (auth's Principal fits). */
+export interface AuditIdentity {
+  arn: string;
+  accountId: string;
+  kind: 'root' | 'user' | 'anonymous';
+  userName?: string;
+  accessKeyId?: string;
+}
+
+/** The doors, as request-facts names them. */
+export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail';
+
+/** What one request was, in the doors' words. */
+export interface AuditedCall {
+  api: AuditApi;
+  /** The JSON/Query action, or for /v2 the OCI operation (`manifest-read`, ...). */
+  operation: string;
+  /** The HTTP method (/v2 operations depend on it). */
+  method: string;
+  principal: AuditIdentity;
+  params?: Readonly<Record<string, unknown>>;
+  error?: { code: string; message: string };
+  requestId: string;
+  time: Date;
+  region: string;
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+export interface CloudTrailRecord {
+  eventVersion: string;
+  userIdentity: {
+    type: 'Root' | 'IAMUser';
+    principalId?: string | undefined;
+    arn: string;
+    accountId: string;
+    accessKeyId?: string | undefined;
+    userName?: string | undefined;
+  };
+  eventTime: string;
+  eventSource: string;
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: string;
+  userAgent: string;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: null;
+  requestID: string;
+  eventID: string;
+  readOnly: boolean;
+  resources?: Array<{ accountId: string; type: string; ARN: string }> | undefined;
+  eventType: 'AwsApiCall';
+  managementEvent: true;
+  recipientAccountId: string;
+  eventCategory: 'Management';
+}
+
+const EVENT_SOURCES: Record<AuditApi, string> = {
+  oci: 'ecr.amazonaws.com',
+  ecr: 'ecr.amazonaws.com',
+  'ecr-public': 'ecr-public.amazonaws.com',
+  iam: 'iam.amazonaws.com',
+  sts: 'sts.amazonaws.com',
+  kms: 'kms.amazonaws.com',
+  events: 'events.amazonaws.com',
+  cloudtrail: 'cloudtrail.amazonaws.com',
+};
+
+/**
+ * The /v2 operations worth a record, under the names CloudTrail gives docker traffic. Left out,
+ * to keep the trail's cost bounded and its content meaningful: the version check (`GET /v2/`,
+ * every client's first request), blob HEADs (BatchCheckLayerAvailability: one per layer per push,
+ * answering only "do you have it"), manifest HEADs (a tag-to-digest check before the GET that is
+ * recorded), upload status reads and cancels, and the referrers listing. Each PATCH of a chunked
+ * upload is an UploadLayerPart, as CloudTrail records each part.
+ */
+export function ociEventName(operation: string, method: string): string | undefined {
+  switch (operation) {
+    case 'manifest-read':
+      return method === 'GET' ? 'BatchGetImage' : undefined;
+    case 'manifest-write':
+      return 'PutImage';
+    case 'manifest-delete':
+    case 'blob-delete':
+      return 'BatchDeleteImage';
+    case 'blob-read':
+      return method === 'GET' ? 'GetDownloadUrlForLayer' : undefined;
+    case 'upload-start':
+      return 'InitiateLayerUpload';
+    case 'upload-write':
+      return 'UploadLayerPart';
+    case 'upload-complete':
+      return 'CompleteLayerUpload';
+    case 'catalog':
+      return 'DescribeRepositories';
+    case 'tags':
+      return 'ListImages';
+    default:
+      return undefined;
+  }
+}
+
+const READ_ONLY = /^(Get|List|Describe|BatchGet|BatchCheck|Lookup|Simulate)/;
+/** KMS's cryptographic operations change nothing: CloudTrail marks them read-only. */
+const KMS_READS = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncrypt', 'GenerateRandom']);
+
+/**
+ * Parameters whose value is a secret: recorded as CloudTrail records them, hidden. ApiKeyValue
+ * is an EventBridge connection's credential (CreateConnection, UpdateConnection).
+ */
+const SECRET_NAME = /password|passwd|secret|sessiontoken|privatekey|apikeyvalue/i;
+/** Parameters CloudTrail leaves out altogether: data, not settings. */
+const OMITTED = new Set(['plaintext', 'ciphertextBlob', 'sourceCiphertextBlob', 'layerPartBlob']);
+/** Query API fields that are the protocol, not the call's parameters. */
+const PROTOCOL_FIELD = /^(Action|Version|X-Amz-.*|AWSAccessKeyId|Signature.*|SecurityToken|Timestamp)$/i;
+
+/** The event a call is recorded as; undefined for a call not worth a record. */
+export function eventNameOf(call: Pick<AuditedCall, 'api' | 'operation' | 'method'>): string | undefined {
+  return call.api === 'oci' ? ociEventName(call.operation, call.method) : call.operation;
+}
+
+/** Builds the record of a call; undefined when the call is not recorded (see ociEventName). */
+export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefined {
+  const eventName = eventNameOf(call);
+  if (eventName === undefined || call.principal.kind === 'anonymous' || call.principal.accountId === '') return undefined;
+  const p = call.principal;
+  const account = p.accountId;
+  const params = call.api === 'oci' ? ociParameters(call, account) : redactParameters(call.params);
+  const resources = resourcesOf(call.api, params, account, call.region);
+  // One object literal of a fixed shape (absent fields undefined, which JSON leaves out): this
+  // runs once per request, and spreads of optional parts cost several times as much.
+  const record: CloudTrailRecord = {
+    eventVersion: '1.08',
+    userIdentity: {
+      type: p.kind === 'root' ? 'Root' : 'IAMUser',
+      principalId: p.kind === 'root' ? account : undefined,
+      arn: p.arn,
+      accountId: account,
+      accessKeyId: p.accessKeyId,
+      userName: p.userName,
+    },
+    eventTime: call.time.toISOString().slice(0, 19) + 'Z',
+    eventSource: EVENT_SOURCES[call.api],
+    eventName,
+    awsRegion: call.region,
+    sourceIPAddress: call.sourceIp ?? '',
+    userAgent: call.userAgent === undefined ? '' : call.userAgent.slice(0, 1024),
+    errorCode: call.error ? errorCodeOf(call.api, call.error.code) : undefined,
+    errorMessage: call.error ? call.error.message.slice(0, 1024) : undefined,
+    requestParameters: params,
+    responseElements: null,
+    requestID: call.requestId,
+    eventID: randomUUID(),
+    readOnly: READ_ONLY.test(eventName) || (call.api === 'kms' && KMS_READS.has(eventName)),
+    resources: resources.length > 0 ? resources : undefined,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: account,
+    eventCategory: 'Management',
+  };
+  return record;
+}
+
+/** The row that stores a record: the record as JSON, and the columns LookupEvents filters on. */
+export function auditRow(r: CloudTrailRecord, time: Date): AuditEventRow {
+  const resource = r.resources?.[0];
+  const row: AuditEventRow = {
+    eventId: r.eventID,
+    accountId: r.recipientAccountId,
+    eventTime: time,
+    eventName: r.eventName,
+    eventSource: r.eventSource,
+    readOnly: r.readOnly,
+    record: JSON.stringify(r),
+  };
+  const username = usernameOf(r);
+  if (username !== undefined) row.username = username;
+  if (r.userIdentity.accessKeyId !== undefined) row.accessKeyId = r.userIdentity.accessKeyId;
+  if (resource) {
+    row.resourceType = resource.type;
+    row.resourceName = resourceNameOf(resource);
+  }
+  return row;
+}
+
+/** As CloudTrail's event history names the caller: the user's name, or `root`. */
+export function usernameOf(r: CloudTrailRecord): string | undefined {
+  return r.userIdentity.type === 'Root' ? 'root' : r.userIdentity.userName;
+}
+
+/** A repository's name (what LookupEvents' ResourceName matches), a key's id or ARN. */
+export function resourceNameOf(resource: { type: string; ARN: string }): string {
+  if (resource.type.startsWith('AWS::ECR')) return resource.ARN.slice(resource.ARN.indexOf(':repository/') + ':repository/'.length);
+  return resource.ARN;
+}
+
+/**
+ * A /v2 error in the name the same refusal has on ECR's JSON API (DENIED is AccessDeniedException);
+ * the other doors' errors are recorded under the wire name their client saw.
+ */
+function errorCodeOf(api: AuditApi, code: string): string {
+  if (api !== 'oci') return code;
+  for (const c of Object.values(Codes)) if (c.oci === code) return c.ecr;
+  return code;
+}
+
+/** A /v2 request's parameters in the shape of the ECR action it is. */
+function ociParameters(call: AuditedCall, account: string): Record<string, unknown> {
+  const p = call.params ?? {};
+  const out: Record<string, unknown> = { registryId: account };
+  if (typeof p.name === 'string') out.repositoryName = p.name;
+  if (typeof p.reference === 'string') out.imageIds = [p.reference.includes(':') ? { imageDigest: p.reference } : { imageTag: p.reference }];
+  if (call.operation === 'manifest-write' && typeof p.reference === 'string') {
+    delete out.imageIds;
+    out[p.reference.includes(':') ? 'imageDigest' : 'imageTag'] = p.reference;
+  }
+  if (typeof p.digest === 'string') out.layerDigest = p.digest;
+  if (typeof p.id === 'string') out.uploadId = p.id;
+  return out;
+}
+
+/** A JSON or Query call's parameters with CloudTrail's key case, secrets hidden, data left out. */
+export function redactParameters(params: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | null {
+  if (params === undefined) return null;
+  const out = redactObject(params, true);
+  return Object.keys(out).length === 0 ? null : out;
+}
+
+function redactObject(o: Readonly<Record<string, unknown>>, top: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(o)) {
+    if (top && PROTOCOL_FIELD.test(key)) continue;
+    const name = key.length > 0 ? key[0]!.toLowerCase() + key.slice(1) : key;
+    if (OMITTED.has(name)) continue;
+    out[name] = SECRET_NAME.test(key) ? HIDDEN : redactValue(value);
+  }
+  return out;
+}
+
+function redactValue(v: unknown): unknown {
+  if (typeof v === 'string') return v.length > MAX_PARAM_CHARS ? `${v.slice(0, MAX_PARAM_CHARS)}…(${v.length} characters)` : v;
+  if (Array.isArray(v)) return v.slice(0, 1000).map(redactValue);
+  if (typeof v === 'object' && v !== null) return redactObject(v as Record<string, unknown>, false);
+  return v;
+}
+
+/** What a call addressed, as CloudTrail's resources list: the repository, or the KMS key named by ARN. */
+function resourcesOf(
+  api: AuditApi,
+  params: Record<string, unknown> | null,
+  account: string,
+  region: string,
+): Array<{ accountId: string; type: string; ARN: string }> {
+  if (params === null) return [];
+  if ((api === 'ecr' || api === 'oci' || api === 'ecr-public') && typeof params.repositoryName === 'string') {
+    const owner = typeof params.registryId === 'string' && /^\d{12}$/.test(params.registryId) ? params.registryId : account;
+    const isPublic = api === 'ecr-public';
+    return [
+      {
+        accountId: owner,
+        type: isPublic ? 'AWS::ECRPublic::Repository' : 'AWS::ECR::Repository',
+        ARN: repositoryArn(isPublic ? PUBLIC_REGION : region, owner, params.repositoryName),
+      },
+    ];
+  }
+  if (api === 'kms' && typeof params.keyId === 'string') {
+    const arn = params.keyId.startsWith('arn:')
+      ? params.keyId
+      : `arn:aws:kms:${region}:${account}:${params.keyId.startsWith('alias/') ? '' : 'key/'}${params.keyId}`;
+    return [{ accountId: account, type: 'AWS::KMS::Key', ARN: arn }];
+  }
+  return [];
+}

@@ -1,0 +1,57 @@
+/**
+ * The audit trail's observer: when a request's response closes, turns what the doors noted about
+ * it (request-facts.ts) into a CloudTrail record and queues it with the writer. Nothing here
+ * waits: building the record is a few object copies, and the writer only appends to a buffer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cloudTrailRecord } from '../audit/cloudtrail-record.js';
+import type { AuditWriter } from '../audit/audit-writer.js';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { RequestFacts, RequestObserver } from './request-facts.js';
+
+/** Berth's own code for a call whose client closed the connection before the answer was complete. */
+const ABORTED = { code: 'RequestAborted', message: 'The client closed the connection before the response was complete.' };
+
+export class AuditTrail implements RequestObserver {
+  /** CloudTrail records no sizes. */
+  readonly countsBytes = false;
+
+  constructor(
+    private readonly writer: Pick<AuditWriter, 'record'>,
+    private readonly clock: Clock,
+    private readonly region: string,
+    private readonly log: Logger,
+  ) {}
+
+  requestClosed(req: IncomingMessage, res: ServerResponse, f: Readonly<RequestFacts>): void {
+    // Called from the response's 'close' event: a throw here would end the process.
+    try {
+      this.#record(req, res, f);
+    } catch (err) {
+      this.log.error({ err, requestId: f.requestId }, 'could not build an audit record');
+    }
+  }
+
+  #record(req: IncomingMessage, res: ServerResponse, f: Readonly<RequestFacts>): void {
+    if (!f.operation || !f.principal) return;
+    const time = this.clock.now();
+    // A response cut short with no error noted (the client went away mid-upload) is no success.
+    const error = f.error ?? (res.writableFinished ? undefined : ABORTED);
+    const ua = req.headers['user-agent'];
+    const record = cloudTrailRecord({
+      api: f.operation.api,
+      operation: f.operation.name,
+      method: req.method ?? 'GET',
+      principal: f.principal,
+      ...(f.params && { params: f.params }),
+      ...(error && { error }),
+      requestId: f.requestId,
+      time,
+      region: this.region,
+      ...(req.socket.remoteAddress !== undefined && { sourceIp: req.socket.remoteAddress }),
+      ...(typeof ua === 'string' && { userAgent: ua }),
+    });
+    if (record) this.writer.record(record, time);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * CloudTrail's JSON API door (`X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>`,
+ * SigV4 service `cloudtrail`) on the same endpoint, so `aws cloudtrail lookup-events` reads Berth's
+ * audit trail. Only LookupEvents is served, authorized as `cloudtrail:LookupEvents` on "*" by the
+ * caller's identity policies (the account root may); a caller sees its own account's events only.
+ * The rules are in ../../audit/lookup-events.ts; the wire is AWS JSON 1.1, rendered as ECR's is.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { lookupEvents, LookupEventsError } from '../../audit/lookup-events.js';
+import { CloudTrailCodes } from '../../core/errors.js';
+import type { AuditStore } from '../../metadata/audit-rows.js';
+import type { Authenticator } from '../authn.js';
+import { EcrError, sendEcrError, sendEcrJson } from '../ecr/protocol.js';
+import { isJsonApiRequest } from '../ecr/router.js';
+import type { KmsAuthorizer } from '../kms/authz.js';
+import { readBody } from '../request.js';
+import { noteDenied, noteOperation } from '../request-facts.js';
+
+export const CLOUDTRAIL_TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
+const MAX_BODY_BYTES = 64 * 1024;
+
+export interface CloudTrailRouterOptions {
+  authenticator: Authenticator;
+  /** Judges identity policies for a non-ECR action (KMS's authorizer: one IAM evaluation for both). */
+  authorizer: KmsAuthorizer;
+  log: Logger;
+  region: string;
+  /** The trail; without it (auditRetentionDays 0) LookupEvents finds nothing. */
+  audit?: AuditStore;
+}
+
+export function isCloudTrailRequest(req: IncomingMessage): boolean {
+  return isJsonApiRequest(req, CLOUDTRAIL_TARGET_PREFIX);
+}
+
+export async function routeCloudTrail(opts: CloudTrailRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const op = String(req.headers['x-amz-target']).slice(CLOUDTRAIL_TARGET_PREFIX.length);
+    if (op !== 'LookupEvents') throw new EcrError(CloudTrailCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
+    noteOperation(req, 'cloudtrail', op);
+    const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
+      throw new EcrError(CloudTrailCodes.Serialization, 'request body is too large');
+    });
+    let body: unknown;
+    try {
+      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new EcrError(CloudTrailCodes.Serialization, 'request body is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new EcrError(CloudTrailCodes.Serialization, 'request body must be a JSON object');
+    const params = body as Record<string, unknown>;
+    noteOperation(req, 'cloudtrail', op, { params });
+    const { principal } = await opts.authenticator.signed(req, raw, ['cloudtrail'], [opts.region]);
+    const action = `cloudtrail:${op}`;
+    const sourceIp = req.socket.remoteAddress;
+    await opts.authorizer.check(principal, { action, resource: '*', ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
+      if (e instanceof EcrError) {
+        noteDenied(req, action, '*');
+        throw new EcrError(CloudTrailCodes.AccessDenied, e.message);
+      }
+      throw e;
+    });
+    const out = opts.audit ? await lookupEvents(opts.audit, principal.accountId, params) : { Events: [] };
+    sendEcrJson(res, out);
+  } catch (err) {
+    await sendEcrError(req, res, err instanceof LookupEventsError ? new EcrError(err.code, err.message) : err, opts.log);
+  }
+}

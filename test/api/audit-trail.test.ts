@@ -1,0 +1,357 @@
+/**
+ * The audit trail through real clients: calls made with the AWS CLI, the SDK, skopeo and raw
+ * /v2 requests are recorded in CloudTrail's shape and read back with `aws cloudtrail
+ * lookup-events` (attribute filters, time range, pagination); denials are recorded; no secret
+ * reaches the stored rows or the auditLog file; accounts see only their own events; retention
+ * prunes on the app's clock.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Clock } from '../../src/core/clock.js';
+import { cliPath, tempDir } from '../e2e/helpers/berth-process.js';
+import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { buildImageLayout } from '../e2e/helpers/oci-layout.js';
+import { createSkopeo, type Skopeo } from '../e2e/helpers/skopeo.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const run = promisify(execFile);
+const OTHER_ACCOUNT = '444455556666';
+
+interface TrailEvent {
+  EventId: string;
+  EventName: string;
+  ReadOnly: string;
+  AccessKeyId?: string;
+  EventTime: string;
+  EventSource: string;
+  Username?: string;
+  Resources: Array<{ ResourceType: string; ResourceName: string }>;
+  CloudTrailEvent: string;
+}
+
+interface Record_ {
+  eventVersion: string;
+  userIdentity: { type: string; arn: string; accountId: string; accessKeyId?: string; userName?: string };
+  eventTime: string;
+  eventSource: string;
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: string;
+  userAgent: string;
+  errorCode?: string;
+  errorMessage?: string;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: null;
+  requestID: string;
+  eventID: string;
+  readOnly: boolean;
+  resources?: Array<{ accountId: string; type: string; ARN: string }>;
+  eventType: string;
+  recipientAccountId: string;
+}
+
+/** Wall time plus an offset the test moves: retention is tested without waiting. */
+class ShiftedClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+describe('the audit trail', () => {
+  let berth: BerthInProcess;
+  let admin: Credentials;
+  let skopeo: Skopeo;
+  let auditLog: string;
+  const clock = new ShiftedClock();
+  const started = new Date(Date.now() - 1000);
+
+  const env = (creds: Credentials): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_ENDPOINT_URL: berth.url,
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_DEFAULT_REGION: berth.region,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_PAGER: '',
+  });
+  const aws = async (args: string[], creds = admin): Promise<Record<string, unknown>> => {
+    const { stdout } = await run('aws', [...args, '--output', 'json'], { env: env(creds) });
+    return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
+  };
+  /** The CLI's stderr of a call that must fail. */
+  const awsFails = async (args: string[], creds = admin): Promise<string> => {
+    try {
+      await run('aws', args, { env: env(creds) });
+    } catch (e) {
+      return (e as { stderr: string }).stderr;
+    }
+    return assert.fail(`aws ${args.join(' ')} succeeded`);
+  };
+  const lookup = async (args: string[], creds = admin): Promise<{ Events: TrailEvent[]; NextToken?: string }> =>
+    (await aws(['cloudtrail', 'lookup-events', ...args], creds)) as unknown as { Events: TrailEvent[]; NextToken?: string };
+  const byName = (name: string) => ['--lookup-attributes', `AttributeKey=EventName,AttributeValue=${name}`];
+  /** Waits until the writer has flushed events matching `args` (at least `n`), then returns them. */
+  const eventually = (what: string, args: string[], n = 1, creds = admin) =>
+    waitFor(what, async () => {
+      const found = (await lookup(args, creds)).Events;
+      return found.length >= n ? found : undefined;
+    });
+  const recordOf = (e: TrailEvent) => JSON.parse(e.CloudTrailEvent) as Record_;
+  const berthAdmin = (args: string[]) => run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir]);
+
+  before(async () => {
+    const dir = await tempDir('berth-audit-');
+    auditLog = join(dir, 'audit.jsonl');
+    berth = await startInProcess({ clock, sqliteFile: true, env: { BERTH_AUDIT_LOG: auditLog } });
+    admin = adminCredentials(berth);
+    skopeo = await createSkopeo();
+  });
+  after(async () => {
+    await skopeo?.cleanup();
+    await berth?.cleanup();
+  });
+
+  it('records an ECR call in CloudTrail shape, found by the CLI by event name', async () => {
+    await aws(['ecr', 'create-repository', '--repository-name', 'audit/web']);
+    const [event] = await eventually('CreateRepository recorded', byName('CreateRepository'));
+    assert.equal(event!.EventName, 'CreateRepository');
+    assert.equal(event!.EventSource, 'ecr.amazonaws.com');
+    assert.equal(event!.ReadOnly, 'false');
+    assert.equal(event!.Username, 'root');
+    assert.equal(event!.AccessKeyId, admin.accessKeyId);
+    assert.deepEqual(event!.Resources, [{ ResourceType: 'AWS::ECR::Repository', ResourceName: 'audit/web' }]);
+    const r = recordOf(event!);
+    const account = r.recipientAccountId;
+    assert.match(account, /^\d{12}$/);
+    assert.deepEqual(r.userIdentity, {
+      type: 'Root',
+      principalId: account,
+      arn: `arn:aws:iam::${account}:root`,
+      accountId: account,
+      accessKeyId: admin.accessKeyId,
+    });
+    assert.equal(r.eventVersion, '1.08');
+    assert.match(r.eventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(r.eventSource, 'ecr.amazonaws.com');
+    assert.equal(r.eventName, 'CreateRepository');
+    assert.equal(r.awsRegion, berth.region);
+    assert.equal(r.sourceIPAddress, '127.0.0.1');
+    assert.match(r.userAgent, /^aws-cli\//);
+    assert.equal(r.errorCode, undefined);
+    assert.deepEqual(r.requestParameters, { repositoryName: 'audit/web' });
+    assert.equal(r.responseElements, null);
+    assert.match(r.requestID, /^[0-9a-f-]{36}$/);
+    assert.equal(r.eventID, event!.EventId);
+    assert.equal(r.readOnly, false);
+    assert.deepEqual(r.resources, [{ accountId: account, type: 'AWS::ECR::Repository', ARN: `arn:aws:ecr:${berth.region}:${account}:repository/audit/web` }]);
+    assert.equal(r.eventType, 'AwsApiCall');
+    // Looked up by its id, and by the time range around it.
+    assert.deepEqual(
+      (await lookup(['--lookup-attributes', `AttributeKey=EventId,AttributeValue=${event!.EventId}`])).Events.map((e) => e.EventId),
+      [event!.EventId],
+    );
+    const t = Date.parse(r.eventTime) / 1000;
+    const window = await lookup(['--start-time', String(t - 1), '--end-time', String(t + 1), ...byName('CreateRepository')]);
+    assert.deepEqual(
+      window.Events.map((e) => e.EventId),
+      [event!.EventId],
+    );
+    const before = await lookup(['--end-time', String(t - 2), ...byName('CreateRepository')]);
+    assert.deepEqual(before.Events, []);
+  });
+
+  it('names a skopeo push and pull as CloudTrail names docker traffic', async () => {
+    const src = await tempDir('berth-audit-image-');
+    const image = await buildImageLayout(src, { layers: 2, layerBytes: [40_000, 2000], tag: 'v1' });
+    await skopeo.copy(`oci:${src}:v1`, `docker://${berth.host}/audit/app:v1`, ['--preserve-digests']);
+    const out = await tempDir('berth-audit-pulled-');
+    await skopeo.copy(`docker://${berth.host}/audit/app:v1`, `oci:${out}:v1`);
+    const resource = ['--lookup-attributes', 'AttributeKey=ResourceName,AttributeValue=audit/app'];
+    const events = await waitFor('the push and pull recorded', async () => {
+      const found = (await lookup(resource)).Events;
+      const names = new Set(found.map((e) => e.EventName));
+      return ['PutImage', 'BatchGetImage', 'GetDownloadUrlForLayer', 'InitiateLayerUpload', 'CompleteLayerUpload'].every((n) => names.has(n))
+        ? found
+        : undefined;
+    });
+    for (const e of events) {
+      const r = recordOf(e);
+      assert.equal(r.eventSource, 'ecr.amazonaws.com');
+      assert.equal(r.errorCode, undefined, `${r.eventName} succeeded`);
+      assert.match(r.userAgent, /skopeo|containers/i);
+      assert.equal(r.userIdentity.type, 'Root', 'the login token names the account root');
+      assert.equal(r.resources?.[0]?.ARN, `arn:aws:ecr:${berth.region}:${r.recipientAccountId}:repository/audit/app`);
+    }
+    const put = recordOf(events.find((e) => e.EventName === 'PutImage')!);
+    assert.deepEqual(put.requestParameters, { registryId: put.recipientAccountId, repositoryName: 'audit/app', imageTag: 'v1' });
+    assert.equal(put.readOnly, false);
+    const pulls = events.filter((e) => e.EventName === 'BatchGetImage').map(recordOf);
+    assert.ok(pulls.some((p) => JSON.stringify(p.requestParameters?.imageIds) === JSON.stringify([{ imageTag: 'v1' }])));
+    assert.ok(pulls.every((p) => p.readOnly));
+    const layers = events.filter((e) => e.EventName === 'GetDownloadUrlForLayer').map((e) => recordOf(e).requestParameters?.layerDigest);
+    for (const l of image.layers) assert.ok(layers.includes(l.digest), `pulling ${l.digest} is recorded`);
+    // Blob HEADs (one per layer per push) are not worth a record.
+    assert.ok(!events.some((e) => e.EventName === 'BatchCheckLayerAvailability'));
+  });
+
+  it('pages through the CLI and refuses bad parameters with CloudTrail errors', async () => {
+    for (let i = 0; i < 5; i++) await aws(['ecr', 'describe-repositories']);
+    const all = await eventually('five DescribeRepositories', byName('DescribeRepositories'), 5);
+    // Pages of two, followed by the CLI through NextToken: the same events, newest first.
+    const paged = await lookup([...byName('DescribeRepositories'), '--page-size', '2']);
+    assert.deepEqual(
+      paged.Events.map((e) => e.EventId),
+      all.map((e) => e.EventId),
+    );
+    const times = all.map((e) => Date.parse(e.EventTime));
+    assert.deepEqual(
+      times,
+      [...times].sort((x, y) => y - x),
+      'newest first',
+    );
+    // One page at a time: --max-items hands back the CLI's token, --starting-token resumes.
+    const first = await lookup([...byName('DescribeRepositories'), '--max-items', '3', '--page-size', '2']);
+    assert.equal(first.Events.length, 3);
+    assert.ok(first.NextToken);
+    const rest = await lookup([...byName('DescribeRepositories'), '--starting-token', first.NextToken, '--page-size', '2']);
+    assert.deepEqual(
+      [...first.Events, ...rest.Events].map((e) => e.EventId),
+      all.map((e) => e.EventId),
+    );
+    assert.ok(all.every((e) => e.ReadOnly === 'true'));
+
+    const readOnly = await lookup(['--lookup-attributes', 'AttributeKey=ReadOnly,AttributeValue=false']);
+    assert.ok(readOnly.Events.length > 0 && readOnly.Events.every((e) => e.ReadOnly === 'false'));
+
+    assert.match(await awsFails(['cloudtrail', 'lookup-events', '--page-size', '51']), /InvalidMaxResultsException/);
+    assert.match(
+      await awsFails([
+        'cloudtrail',
+        'lookup-events',
+        '--lookup-attributes',
+        'AttributeKey=EventName,AttributeValue=PutImage',
+        'AttributeKey=Username,AttributeValue=root',
+      ]),
+      /InvalidLookupAttributesException/,
+    );
+    assert.match(await awsFails(['cloudtrail', 'lookup-events', '--start-time', '2000', '--end-time', '1000']), /InvalidTimeRangeException/);
+    // A token issued for other parameters (or made up) is refused.
+    const token = (await aws(['cloudtrail', 'lookup-events', ...byName('DescribeRepositories'), '--max-items', '1', '--page-size', '1'])).NextToken as string;
+    assert.match(await awsFails(['cloudtrail', 'lookup-events', ...byName('CreateRepository'), '--starting-token', token]), /InvalidNextTokenException/);
+  });
+
+  it('records denied calls with their error, under the caller', async () => {
+    await aws(['iam', 'create-user', '--user-name', 'nobody']);
+    const key = (await aws(['iam', 'create-access-key', '--user-name', 'nobody'])).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const nobody = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+    assert.match(await awsFails(['iam', 'list-users'], nobody), /AccessDenied/);
+    assert.match(await awsFails(['ecr', 'describe-images', '--repository-name', 'audit/web'], nobody), /AccessDeniedException/);
+    assert.match(await awsFails(['cloudtrail', 'lookup-events'], nobody), /AccessDeniedException/);
+    const events = await eventually('the denials recorded', ['--lookup-attributes', 'AttributeKey=Username,AttributeValue=nobody'], 3);
+    const iam = recordOf(events.find((e) => e.EventName === 'ListUsers')!);
+    assert.equal(iam.errorCode, 'AccessDenied');
+    assert.equal(iam.eventSource, 'iam.amazonaws.com');
+    assert.deepEqual(iam.userIdentity, {
+      type: 'IAMUser',
+      arn: `arn:aws:iam::${iam.recipientAccountId}:user/nobody`,
+      accountId: iam.recipientAccountId,
+      accessKeyId: nobody.accessKeyId,
+      userName: 'nobody',
+    });
+    const ecr = recordOf(events.find((e) => e.EventName === 'DescribeImages')!);
+    assert.equal(ecr.errorCode, 'AccessDeniedException');
+    assert.match(ecr.errorMessage!, /not authorized to perform: ecr:DescribeImages/);
+    const trail = recordOf(events.find((e) => e.EventName === 'LookupEvents')!);
+    assert.equal(trail.errorCode, 'AccessDeniedException');
+    assert.equal(trail.eventSource, 'cloudtrail.amazonaws.com');
+    // Also by access key.
+    const byKey = await lookup(['--lookup-attributes', `AttributeKey=AccessKeyId,AttributeValue=${nobody.accessKeyId}`]);
+    assert.deepEqual(new Set(byKey.Events.map((e) => e.EventId)), new Set(events.map((e) => e.EventId)));
+  });
+
+  it('never stores a secret: not in the rows, not in the auditLog file', async () => {
+    await aws(['iam', 'create-user', '--user-name', 'keyholder']);
+    const key = (await aws(['iam', 'create-access-key', '--user-name', 'keyholder'])).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const keyId = (await aws(['kms', 'create-key'])).KeyMetadata as { KeyId: string };
+    const plaintext = Buffer.from('audit-plaintext-that-must-not-be-kept');
+    const dir = await tempDir('berth-audit-kms-');
+    await writeFile(join(dir, 'plain'), plaintext);
+    const encrypted = (await aws(['kms', 'encrypt', '--key-id', keyId.KeyId, '--plaintext', `fileb://${join(dir, 'plain')}`])) as { CiphertextBlob: string };
+    await writeFile(join(dir, 'cipher'), Buffer.from(encrypted.CiphertextBlob, 'base64'));
+    await aws(['kms', 'decrypt', '--ciphertext-blob', `fileb://${join(dir, 'cipher')}`]);
+    const dataKey = (await aws(['kms', 'generate-data-key', '--key-id', keyId.KeyId, '--key-spec', 'AES_256'])) as { Plaintext: string };
+    const token = (await aws(['ecr', 'get-authorization-token'])).authorizationData as Array<{ authorizationToken: string }>;
+    const events = await eventually('the calls recorded', byName('GenerateDataKey'));
+    await eventually('the token recorded', byName('GetAuthorizationToken'));
+    const encrypt = recordOf((await eventually('Encrypt recorded', byName('Encrypt')))[0]!);
+    assert.equal(encrypt.readOnly, true);
+    assert.deepEqual(Object.keys(encrypt.requestParameters ?? {}).sort(), ['keyId'], 'the plaintext is left out');
+    assert.equal(recordOf(events[0]!).resources?.[0]?.type, 'AWS::KMS::Key');
+    const created = recordOf((await eventually('CreateAccessKey recorded', byName('CreateAccessKey')))[0]!);
+    assert.deepEqual(created.requestParameters, { userName: 'keyholder' });
+    // Everything the trail holds, as stored: the SQLite files (WAL included) and the JSON lines.
+    const storedBytes = async () => {
+      const db = (await readdir(berth.dataDir)).filter((f) => f.startsWith('metadata.db')).map((f) => join(berth.dataDir, f));
+      return Buffer.concat(await Promise.all([auditLog, ...db].map((f) => readFile(f))));
+    };
+    const stored = await waitFor('the auditLog file has the last records', async () => {
+      const b = await storedBytes();
+      return b.includes(`"eventName":"GetAuthorizationToken"`) && b.includes(`"eventName":"CreateAccessKey"`) ? b : undefined;
+    });
+    const secrets = {
+      'the new secret access key': key.SecretAccessKey,
+      "the admin's secret access key": admin.secretAccessKey,
+      'the KMS plaintext': plaintext.toString('base64'),
+      'the KMS plaintext, raw': plaintext.toString(),
+      'the data key': dataKey.Plaintext,
+      'the login token': token[0]!.authorizationToken,
+      'the ciphertext': encrypted.CiphertextBlob,
+    };
+    for (const [what, secret] of Object.entries(secrets)) assert.ok(!stored.includes(secret), `${what} is not stored`);
+  });
+
+  it('shows an account only its own events', async () => {
+    await aws(['ecr', 'describe-registry']);
+    const mine = await eventually('DescribeRegistry recorded', byName('DescribeRegistry'));
+    await berthAdmin(['create-account', '--account-id', OTHER_ACCOUNT]);
+    const { stdout } = await berthAdmin(['create-access-key', '--account-id', OTHER_ACCOUNT]);
+    const other = JSON.parse(stdout) as Credentials;
+    assert.deepEqual((await lookup(byName('DescribeRegistry'), other)).Events, []);
+    assert.deepEqual((await lookup(['--lookup-attributes', `AttributeKey=EventId,AttributeValue=${mine[0]!.EventId}`], other)).Events, []);
+    // Its own calls are its own.
+    await aws(['ecr', 'describe-repositories'], other);
+    const theirs = await eventually('the other account sees its call', byName('DescribeRepositories'), 1, other);
+    assert.ok(theirs.every((e) => recordOf(e).recipientAccountId === OTHER_ACCOUNT));
+  });
+
+  it('prunes records past auditRetentionDays on the app clock', async () => {
+    await aws(['ecr', 'describe-repositories']);
+    await eventually('a call recorded', byName('DescribeRepositories'));
+    const retention = berth.app.tasks.find((t) => t.name === 'audit-retention');
+    assert.ok(retention, 'the retention task runs with the server');
+    // LookupEvents calls are recorded too: counted apart.
+    const all = async () => (await lookup(['--start-time', String(started.getTime() / 1000)])).Events.filter((e) => e.EventName !== 'LookupEvents').length;
+    const count = await all();
+    assert.ok(count > 0);
+    clock.offsetMs = 89 * 86_400_000;
+    assert.equal(await retention.tick(), true);
+    clock.offsetMs = 0;
+    assert.equal(await all(), count, '89 days on, nothing is pruned');
+    clock.offsetMs = 91 * 86_400_000;
+    assert.equal(await retention.tick(), true);
+    clock.offsetMs = 0;
+    // Only LookupEvents' own record (written after the prune) can be left.
+    const left = (await lookup(['--start-time', String(started.getTime() / 1000)])).Events;
+    assert.ok(
+      left.every((e) => e.EventName === 'LookupEvents'),
+      `pruned: ${left.map((e) => e.EventName).join(', ')}`,
+    );
+  });
+});
