@@ -10,7 +10,8 @@ import { createLogger } from '../app/logger.js';
 import { ConfigError } from '../config/load.js';
 import type { GcReport } from '../gc/collector.js';
 import type { StorageUsage } from '../metadata/gc.js';
-import { accountOption, jsonOption, storeOptions, type Command, type CommandInput, type Options } from './command.js';
+import { accountOption, jsonOption, storeOptions, withAccountAndRegion, type Command, type CommandInput, type Options } from './command.js';
+import { accountOf, regionOf } from '../core/registry-key.js';
 
 const logLevel: Options = { 'log-level': { type: 'string', value: 'LEVEL', help: 'log level of the pass (stderr), default info' } };
 
@@ -47,7 +48,8 @@ async function gcCommand(command: 'gc' | 'usage', { values, config }: CommandInp
       return 0;
     }
     const usage = await registry.ctx.meta.gc.usage(accountId);
-    process.stdout.write(values.json ? JSON.stringify(usage, null, 2) + '\n' : usageTable(usage));
+    const json = { ...usage, repositories: usage.repositories.map(withAccountAndRegion), registries: usage.registries.map(withAccountAndRegion) };
+    process.stdout.write(values.json ? JSON.stringify(json, null, 2) + '\n' : usageTable(usage));
     return 0;
   } finally {
     await registry.close();
@@ -97,17 +99,15 @@ function usageTable(u: StorageUsage): string {
   const out: string[] = [];
   const repoRows = [['ACCOUNT', 'REGION', 'REPOSITORY', 'IMAGES', 'BLOBS', 'BYTES', 'SIZE']];
   for (const r of u.repositories) {
-    const [account, region] = r.registryId.split(':');
-    repoRows.push([account!, region!, r.name, String(r.images), String(r.blobs), String(r.bytes), formatBytes(r.bytes)]);
+    repoRows.push([accountOf(r.registryKey), regionOf(r.registryKey), r.name, String(r.images), String(r.blobs), String(r.bytes), formatBytes(r.bytes)]);
   }
   out.push(u.repositories.length > 0 ? table(repoRows, 3) : 'no repositories');
   if (u.registries.length > 0) {
     const accRows = [['ACCOUNT', 'REGION', 'REPOS', 'IMAGES', 'LINKED BLOBS', 'LINKED BYTES', 'DEDUP BLOBS', 'DEDUP BYTES', 'DEDUP SIZE']];
     for (const g of u.registries) {
-      const [account, region] = g.registryId.split(':');
       accRows.push([
-        account!,
-        region!,
+        accountOf(g.registryKey),
+        regionOf(g.registryKey),
         String(g.repositories),
         String(g.images),
         String(g.linkedBlobs),

@@ -8,13 +8,19 @@ import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { isContainerImage } from '../core/media-types.js';
 import type { ImageScanRecord, JobRequest } from '../metadata/types.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf, parseRegistryKey, registryKeyText } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { imageIdText, type ImageId, type Images } from './images.js';
 import { requireRepository } from './repositories.js';
 
 export const SCAN_JOB = 'scan-image';
 const QUOTA_MS = 24 * 3600_000;
 
+/**
+ * A scan job as stored in the job queue. The stored field name predates the registry key type:
+ * `registryId` here holds the key's stored text ("account:region"), not ECR's registryId; it
+ * stays so that jobs already queued, and nodes of the previous version, read the same payload.
+ */
 export interface ScanJobPayload {
   registryId: string;
   repository: string;
@@ -39,8 +45,13 @@ export interface StoredFindings {
 }
 
 export function scanJob(scope: RepoScope, digest: Digest): JobRequest {
-  const payload: ScanJobPayload = { registryId: scope.registryId, repository: scope.name, digest };
+  const payload: ScanJobPayload = { registryId: registryKeyText(scope.registryKey), repository: scope.name, digest };
   return { kind: SCAN_JOB, payload };
+}
+
+/** The repository and image a stored scan job names. */
+export function scanJobTarget(payload: ScanJobPayload): { scope: RepoScope; digest: Digest } {
+  return { scope: { registryKey: parseRegistryKey(payload.registryId), name: payload.repository }, digest: payload.digest };
 }
 
 export class Scans {
@@ -82,7 +93,7 @@ export class Scans {
     if (!scan) {
       throw new RegistryError(
         Codes.ScanNotFound,
-        `Image scan does not exist for the image with '${imageIdText(id)}' in the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+        `Image scan does not exist for the image with '${imageIdText(id)}' in the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     return { digest: image.manifest.digest, scan };
@@ -97,7 +108,7 @@ export class Scans {
     if (failureCode !== undefined && failureCode !== 'ImageNotFound') return new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
     return new RegistryError(
       Codes.ManifestUnknown,
-      `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+      `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
     );
   }
 }
