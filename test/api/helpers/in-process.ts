@@ -6,7 +6,8 @@
  * process or a real client tool (skopeo, the aws CLI, crashes, signals, the CLI itself).
  *
  * The data directory is a temporary one all the same: the server key and the bootstrap admin's
- * credentials file live there, as on a real node.
+ * credentials file live there, as on a real node. With `onDisk` the stores live there too, as
+ * `berth serve` keeps them (SQLite file, file-system blob driver).
  */
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,6 +42,12 @@ export interface BerthInProcess {
 export interface InProcessOptions {
   /** Settings as `berth serve` reads them from the environment (BERTH_*). */
   env?: Record<string, string>;
+  /**
+   * SQLite and the blobs in the data directory, as `berth serve` keeps them: for tests that open
+   * the data directory from another process too (`berth admin`), or whose subject includes the
+   * file-system driver. Memory otherwise.
+   */
+  onDisk?: boolean;
 }
 
 export async function startInProcess(opts: InProcessOptions = {}): Promise<BerthInProcess> {
@@ -56,14 +63,17 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<Berth
   });
   // One memory store per local blob directory, as the fs driver would have one per directory.
   const stores = new Map<string, BlobStore>();
-  const app = await createApp(config, {
-    log: pino({ level: config.logLevel, base: { service: 'berth' } }, sink),
+  const inMemory = {
     openMetadata: async () => createSqliteMetadataStore({ path: ':memory:' }),
-    localBlobStore: (root) => {
+    localBlobStore: (root: string) => {
       let store = stores.get(root);
       if (!store) stores.set(root, (store = createMemoryBlobStore()));
       return store;
     },
+  };
+  const app = await createApp(config, {
+    log: pino({ level: config.logLevel, base: { service: 'berth' } }, sink),
+    ...(!opts.onDisk && inMemory),
   });
   let port: number;
   try {
