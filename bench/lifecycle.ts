@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRegistry } from '../src/app/app.js';
 import { loadConfig } from '../src/config/load.js';
+import { registryKey } from '../src/core/registry-key.js';
 import { LifecycleEngine } from '../src/lifecycle/engine.js';
 
 const DAY = 86_400_000;
@@ -49,7 +50,7 @@ export async function benchLifecycle(workDir: string, images: number, rounds: nu
   try {
     const config = loadConfig({ flags: { dataDir, logLevel: 'warn' } });
     const registry = await openRegistry(config);
-    const scope = { registryId: `${config.defaultAccountId}:${config.region}`, name: 'bench/lifecycle' };
+    const scope = { registryKey: registryKey(config.defaultAccountId, config.region), name: 'bench/lifecycle' };
     const repo = await registry.repositories.create(scope);
     await registry.lifecyclePolicies.put(scope, POLICY);
     seed(join(dataDir, 'metadata.db'), repo.id, images);

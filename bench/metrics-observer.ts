@@ -6,6 +6,7 @@
  *
  *   BENCH_ENTRY=metrics-observer bash bench/run.sh
  */
+import { registryKey } from '../src/core/registry-key.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
 import { systemClock } from '../src/core/clock.js';
@@ -26,7 +27,7 @@ const facts = (name: string): RequestFacts => ({
   bytes: { sent: 1043, received: 0 },
   sourceIp: '127.0.0.1',
   operation: { api: 'oci', name },
-  repository: { registryId: '000000000000:us-east-1', name: 'team/web' },
+  repository: { registryKey: registryKey('000000000000', 'us-east-1'), name: 'team/web' },
 });
 
 function nsPer(observer: RequestObserver, f: RequestFacts): number {

@@ -31,7 +31,7 @@ export function seedBerth(server: Server, config: string, images: SeedImage[]): 
   const db = new Database(join(server.dataDir, 'metadata.db'));
   db.pragma('busy_timeout = 30000');
   try {
-    const registryId = (db.prepare('SELECT registry_id FROM repositories LIMIT 1').get() as { registry_id: string }).registry_id;
+    const keyText = (db.prepare('SELECT registry_id FROM repositories LIMIT 1').get() as { registry_id: string }).registry_id;
     const findRepo = db.prepare<[string, string], { id: number }>('SELECT id FROM repositories WHERE registry_id = ? AND name = ?');
     const insertRepo = db.prepare('INSERT INTO repositories (registry_id, name, created_at) VALUES (?, ?, ?)');
     const linkBlob = db.prepare('INSERT OR IGNORE INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)');
@@ -42,8 +42,8 @@ export function seedBerth(server: Server, config: string, images: SeedImage[]): 
     const write = db.transaction((batch: SeedImage[]) => {
       const now = Date.now();
       for (const img of batch) {
-        let id = ids.get(img.repo) ?? findRepo.get(registryId, img.repo)?.id;
-        if (id === undefined) id = Number(insertRepo.run(registryId, img.repo, now).lastInsertRowid);
+        let id = ids.get(img.repo) ?? findRepo.get(keyText, img.repo)?.id;
+        if (id === undefined) id = Number(insertRepo.run(keyText, img.repo, now).lastInsertRowid);
         ids.set(img.repo, id);
         linkBlob.run(id, config, now);
         const digest = digestOf(img.body);

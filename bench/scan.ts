@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { openRegistry } from '../src/app/app.js';
 import { loadConfig } from '../src/config/load.js';
+import { registryKey } from '../src/core/registry-key.js';
 import { AdvisoryCatalog } from '../src/scan/catalog.js';
 import { inventoryOf } from '../src/scan/inventory/inventory.js';
 import type { Inventory, Package } from '../src/scan/inventory/types.js';
@@ -65,9 +66,9 @@ async function reevaluation(work: string): Promise<void> {
   const dataDir = await mkdtemp(join(work, 'reeval-'));
   const config = loadConfig({ flags: { dataDir, logLevel: 'warn' } });
   const registry = await openRegistry(config);
-  const registryId = `${config.defaultAccountId}:${config.region}`;
-  const repo = await registry.repositories.create({ registryId, name: 'bench/fleet' });
-  await registry.config.setScanning(registryId, {
+  const key = registryKey(config.defaultAccountId, config.region);
+  const repo = await registry.repositories.create({ registryKey: key, name: 'bench/fleet' });
+  await registry.config.setScanning(key, {
     scanType: 'ENHANCED',
     rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }],
   });

@@ -220,6 +220,26 @@ export function foreignConstructions(path: string, layer: string): { file: strin
   return found;
 }
 
+/**
+ * The table as README.md's "Layout" section shows it, one row per module: the README block after
+ * LAYOUT_MARKER must read exactly this, so the documented directions cannot drift from the checked ones.
+ */
+export function renderedLayers(): string {
+  const width = Math.max(...Object.keys(LAYERS).map((m) => m.length)) + 1;
+  return Object.entries(LAYERS)
+    .map(([m, r]) => `${m.padEnd(width)}→ ${r.may.length ? r.may.join(', ') : 'nothing of ours'}`)
+    .join('\n');
+}
+const LAYOUT_MARKER = "<!-- The block below is test/architecture.test.ts's layer table; that test fails when they differ. -->";
+
+test("README.md's Layout section shows the checked layer table, row for row", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf(LAYOUT_MARKER);
+  assert.ok(at >= 0, `README.md has no line "${LAYOUT_MARKER}"`);
+  const block = /```text\n([\s\S]*?)\n```/.exec(readme.slice(at))?.[1];
+  assert.equal(block, renderedLayers(), "README.md's layer block differs from LAYERS: paste renderedLayers() into it");
+});
+
 test('every import in src/ goes in an allowed direction between layers', () => {
   const imports = allImports();
   assert.ok(imports.length > 100, `the parser found only ${imports.length} imports: is it reading src/?`);

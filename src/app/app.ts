@@ -166,10 +166,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     authorizer: new Authorizer(
       identities,
-      (registryId, repository) => registry.policies.governing(registryId, repository),
-      (registryId, name) => registry.repositories.resourceTagsIfAny({ registryId, name }),
+      (registryKey, repository) => registry.policies.governing(registryKey, repository),
+      (registryKey, name) => registry.repositories.resourceTagsIfAny({ registryKey, name }),
       { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges },
-      { clock, pushCreates: (registryId, name) => pushCreatesRepository(registry.ctx, { registryId, name }) },
+      { clock, pushCreates: (registryKey, name) => pushCreatesRepository(registry.ctx, { registryKey, name }) },
     ),
     lifecyclePreviews: new LifecyclePreviews(registry),
     loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),

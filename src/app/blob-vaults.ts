@@ -29,7 +29,7 @@ import type { KmsKeys } from '../kms/kms-keys.js';
 import { registryWrappingKeys } from '../kms/registry-key.js';
 import type { RemoteKeys } from '../kms/remote-keys.js';
 import type { KmsKeyRecord } from '../metadata/types.js';
-import { accountOf } from '../registry/context.js';
+import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -92,9 +92,9 @@ export async function openBlobVaults(
   }
 
   return {
-    async settle(registryId: string, settings: RepositorySettings): Promise<RepositorySettings> {
+    async settle(registryKey: RegistryKey, settings: RepositorySettings): Promise<RepositorySettings> {
       if (settings.encryptionType === 'AES256') return settings;
-      const [account, region] = [accountOf(registryId), registryId.slice(registryId.indexOf(':') + 1)];
+      const [account, region] = [accountOf(registryKey), regionOf(registryKey)];
       if (config.kmsProvider === 's3') {
         // The object store's KMS checks the key when the first blob is written; Berth only
         // records it so that the garbage collector knows its store.

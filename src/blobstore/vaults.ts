@@ -8,6 +8,7 @@
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 export interface BlobVaults {
   /**
@@ -15,7 +16,7 @@ export interface BlobVaults {
    * enabled, and is named by its ARN (KMS without a key gets the registry's `aws/ecr` key).
    * Rejects with KmsException otherwise.
    */
-  settle(registryId: string, settings: RepositorySettings): Promise<RepositorySettings>;
+  settle(registryKey: RegistryKey, settings: RepositorySettings): Promise<RepositorySettings>;
   /** The store holding the blobs of repositories with these settings (a disabled key fails on use). */
   of(settings: RepositorySettings): Promise<BlobStore>;
   /** Every store there is, for deletions that must reach all of them. */
@@ -27,7 +28,7 @@ export type ReclaimableBlobs = Pick<BlobStore, 'stat' | 'delete' | 'deleteUpload
 
 /** One store for every repository (tests, and registries with nothing to separate). */
 export function singleVault(store: BlobStore): BlobVaults {
-  return { settle: async (_registryId, settings) => settings, of: async () => store, all: async () => [store] };
+  return { settle: async (_registryKey, settings) => settings, of: async () => store, all: async () => [store] };
 }
 
 /**

@@ -4,6 +4,7 @@
  * and help are derived from the entry, so a new command or flag is one edit in one place.
  */
 import type { Config } from '../config/schema.js';
+import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -74,3 +75,14 @@ export const accountOption: Options = {
 export const jsonOption: Options = {
   json: { type: 'boolean', help: 'print JSON instead of text' },
 };
+
+/**
+ * A record's registry key as --json prints it: the account (ECR's registryId) and the region,
+ * never the key's stored form.
+ */
+export function withAccountAndRegion<T extends { registryKey: RegistryKey }>({
+  registryKey,
+  ...rest
+}: T): Omit<T, 'registryKey'> & { accountId: string; region: string } {
+  return { accountId: accountOf(registryKey), region: regionOf(registryKey), ...rest };
+}

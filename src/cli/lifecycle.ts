@@ -6,8 +6,8 @@
 import { openRegistry } from '../app/app.js';
 import { ConfigError } from '../config/load.js';
 import { LifecycleEngine, type LifecycleRunReport } from '../lifecycle/engine.js';
-import { registryIdOf } from '../registry/context.js';
-import { accountOption, jsonOption, storeOptions, type Command, type CommandInput } from './command.js';
+import { registryKey } from '../core/registry-key.js';
+import { accountOption, jsonOption, storeOptions, withAccountAndRegion, type Command, type CommandInput } from './command.js';
 
 export const lifecycleCommands: Command[] = [
   {
@@ -32,14 +32,15 @@ export const lifecycleCommands: Command[] = [
 async function lifecycle({ values, config }: CommandInput): Promise<number> {
   const accountId = (values['account-id'] as string | undefined) ?? config.defaultAccountId;
   if (!/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
-  const registryId = registryIdOf(accountId, config.region);
+  const key = registryKey(accountId, config.region);
   const repository = values.repository as string | undefined;
   const registry = await openRegistry(config);
   try {
     const engine = new LifecycleEngine(registry);
     const dryRun = values['dry-run'] === true;
-    const reports = repository !== undefined ? [await engine.run({ registryId, name: repository }, { dryRun })] : await engine.runAll({ dryRun, registryId });
-    process.stdout.write(values.json ? JSON.stringify(reports, null, 2) + '\n' : summary(reports));
+    const reports =
+      repository !== undefined ? [await engine.run({ registryKey: key, name: repository }, { dryRun })] : await engine.runAll({ dryRun, registryKey: key });
+    process.stdout.write(values.json ? JSON.stringify(reports.map(withAccountAndRegion), null, 2) + '\n' : summary(reports));
     return reports.some((r) => r.failures.length > 0) ? 1 : 0;
   } finally {
     await registry.close();

@@ -4,13 +4,14 @@
  * current month): storage in GB-months, transfer out (pulls) and in (pushes), pulls. Read from the
  * metadata; safe beside a running server.
  */
+import { accountOf, parseRegistryKey, regionOf } from '../core/registry-key.js';
 import { openMetadata } from '../app/app.js';
 import { ConfigError } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import type { StorageUsage } from '../metadata/gc.js';
 import { DAY_MS } from '../metadata/usage.js';
 import { usageReport, type UsageReport } from '../metrics/usage-report.js';
-import { accountOption, jsonOption, storeOptions, type Command, type CommandInput } from './command.js';
+import { accountOption, jsonOption, storeOptions, withAccountAndRegion, type Command, type CommandInput } from './command.js';
 import { formatBytes } from './gc.js';
 
 /** Storage carried into a period comes from a sample at most this many days before it. */
@@ -64,7 +65,7 @@ async function usageCommand({ values, config }: CommandInput): Promise<number> {
     const storage = await meta.gc.usage(accountId);
     const rows = await meta.usage.daily(from, to, LOOKBACK_DAYS, accountId);
     const period = usageReport(rows, from, to, await meta.usage.lastSampledDay());
-    process.stdout.write(values.json ? JSON.stringify({ ...storage, period }, null, 2) + '\n' : storageTable(storage) + '\n' + periodTable(period));
+    process.stdout.write(values.json ? JSON.stringify(usageJson(storage, period), null, 2) + '\n' : storageTable(storage) + '\n' + periodTable(period));
     return 0;
   } finally {
     await meta.close();
@@ -88,17 +89,15 @@ function storageTable(u: StorageUsage): string {
   const out: string[] = [];
   const repoRows = [['ACCOUNT', 'REGION', 'REPOSITORY', 'IMAGES', 'BLOBS', 'BYTES', 'SIZE']];
   for (const r of u.repositories) {
-    const [account, region] = r.registryId.split(':');
-    repoRows.push([account!, region!, r.name, String(r.images), String(r.blobs), String(r.bytes), formatBytes(r.bytes)]);
+    repoRows.push([accountOf(r.registryKey), regionOf(r.registryKey), r.name, String(r.images), String(r.blobs), String(r.bytes), formatBytes(r.bytes)]);
   }
   out.push(u.repositories.length > 0 ? table(repoRows, 3) : 'no repositories');
   if (u.registries.length > 0) {
     const accRows = [['ACCOUNT', 'REGION', 'REPOS', 'IMAGES', 'LINKED BLOBS', 'LINKED BYTES', 'DEDUP BLOBS', 'DEDUP BYTES', 'DEDUP SIZE']];
     for (const g of u.registries) {
-      const [account, region] = g.registryId.split(':');
       accRows.push([
-        account!,
-        region!,
+        accountOf(g.registryKey),
+        regionOf(g.registryKey),
         String(g.repositories),
         String(g.images),
         String(g.linkedBlobs),
@@ -133,4 +132,15 @@ function periodTable(p: UsageReport): string {
   }
   out.push(table(accRows, 2), '');
   return out.join('\n');
+}
+
+/** As `berth gc` and ECR name registries: an account and a region, never the stored key. */
+function usageJson(storage: StorageUsage, period: UsageReport): unknown {
+  const stored = <T extends { registryId: string }>({ registryId, ...rest }: T) => withAccountAndRegion({ registryKey: parseRegistryKey(registryId), ...rest });
+  return {
+    ...storage,
+    repositories: storage.repositories.map(withAccountAndRegion),
+    registries: storage.registries.map(withAccountAndRegion),
+    period: { ...period, repositories: period.repositories.map(stored), registries: period.registries.map(stored) },
+  };
 }

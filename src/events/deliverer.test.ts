@@ -3,6 +3,7 @@
  * retries until the 24-hour window closes, drops what the endpoint refuses for good, and keeps
  * within the destination's rate limit. (The end-to-end paths are in test/e2e/events.test.ts.)
  */
+import { registryKey } from '../core/registry-key.js';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -16,7 +17,7 @@ import { EVENT_DELIVERY_JOB, EventDeliverer } from './deliverer.js';
 import { EventBridgeService, type EventsScope } from './service.js';
 
 const SCOPE: EventsScope = { accountId: '123456789012', region: 'us-east-1' };
-const REGISTRY = '123456789012:us-east-1';
+const REGISTRY = registryKey('123456789012', 'us-east-1');
 const plain = { seal: (s: string) => `sealed:${s}`, open: (s: string) => s.slice('sealed:'.length) };
 
 describe('event deliverer', () => {
@@ -63,7 +64,7 @@ describe('event deliverer', () => {
 
   async function emit(): Promise<string> {
     const e = ecrEvent(REGISTRY, 'ECR Image Action', new Date(now), [], { n: ++salt });
-    await push(meta, { registryId: REGISTRY, salt: String(salt), events: [e], now: new Date(now) });
+    await push(meta, { registryKey: REGISTRY, salt: String(salt), events: [e], now: new Date(now) });
     return e.body;
   }
 

@@ -21,13 +21,14 @@ import type { BlobStore } from '../blobstore/blob-store.js';
 import { singleVault } from '../blobstore/vaults.js';
 import { GarbageCollector } from './collector.js';
 import { HashPool } from '../registry/hash-pool.js';
+import { registryKey } from '../core/registry-key.js';
 
 /** Real hashing threads, shared by the tests of this file. */
 const hashing = new HashPool();
 after(() => hashing.close());
 
-const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
-const other = { registryId: '000000000000:us-east-1', name: 'team/other' };
+const scope = { registryKey: registryKey('000000000000', 'us-east-1'), name: 'team/app' };
+const other = { registryKey: registryKey('000000000000', 'us-east-1'), name: 'team/other' };
 const HOUR = 3_600_000;
 
 function setup(graceMs = 0) {
@@ -106,7 +107,7 @@ describe('garbage collection', () => {
     assert.equal(first.deleted.blobs, 2); // a's config and its own layer
     assert.equal(await stored(ctx, digestOf(shared)), true);
     // The shared layer's link in team/app, which no image there uses, went with the review.
-    assert.equal(await ctx.meta.blobs.findInRepository((await ctx.meta.repositories.find(scope.registryId, scope.name))!.id, digestOf(shared)), undefined);
+    assert.equal(await ctx.meta.blobs.findInRepository((await ctx.meta.repositories.find(scope.registryKey, scope.name))!.id, digestOf(shared)), undefined);
     await r.manifests.delete(other, { kind: 'digest', digest: b });
     const second = await gc.run();
     assert.equal(second.deleted.blobs, 2);

@@ -12,6 +12,7 @@ import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
 import { evaluate } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
 import { identityPoliciesOf } from './identity-policies.js';
+import { registryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 
 export class AccessDenied extends Error {
   constructor(
@@ -46,13 +47,13 @@ export interface AuthzTarget {
 }
 
 /** The repository and registry policies governing a repository (or the registry alone). */
-export type ResourcePolicyLoader = (registryId: string, repository: string | undefined) => Promise<Policy[]>;
+export type ResourcePolicyLoader = (registryKey: RegistryKey, repository: string | undefined) => Promise<Policy[]>;
 
 /** The tags of a repository (none when it does not exist). */
-export type ResourceTagLoader = (registryId: string, repository: string) => Promise<Array<{ Key: string; Value: string }>>;
+export type ResourceTagLoader = (registryKey: RegistryKey, repository: string) => Promise<Array<{ Key: string; Value: string }>>;
 
 /** Whether a push into a repository would create it: create-on-push is on and it does not exist. */
-export type PushCreatesCheck = (registryId: string, repository: string) => Promise<boolean>;
+export type PushCreatesCheck = (registryKey: RegistryKey, repository: string) => Promise<boolean>;
 
 /** The actions that start a push, which create the repository when create-on-push does. */
 const PUSH_START = /^(ecr|ecr-public):(InitiateLayerUpload|PutImage)$/i;
@@ -88,9 +89,9 @@ export class Authorizer {
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
     const identityPolicies = principal.kind === 'user' ? await this.identityCache.get(principal.arn, () => identityPoliciesOf(this.identities, principal)) : [];
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
-    const registryId = `${target.resourceAccountId}:${target.region}`;
-    const resourcePolicies = await this.policyCache.get(`${registryId}\n${target.repository ?? ''}`, () =>
-      this.resourcePolicies(registryId, target.repository),
+    const key = registryKey(target.resourceAccountId, target.region);
+    const resourcePolicies = await this.policyCache.get(`${registryKeyText(key)}\n${target.repository ?? ''}`, () =>
+      this.resourcePolicies(key, target.repository),
     );
     const now = this.options.clock.now();
     const context: Record<string, string | string[] | undefined> = {
@@ -103,7 +104,7 @@ export class Authorizer {
     // The repository's tags cost a lookup; only fetch them when some policy asks.
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag([...identityPolicies, ...resourcePolicies])) {
       const repository = target.repository;
-      const tags = await this.tagCache.get(`${registryId}\n${repository}`, () => this.resourceTags(registryId, repository));
+      const tags = await this.tagCache.get(`${registryKeyText(key)}\n${repository}`, () => this.resourceTags(key, repository));
       // ECR knows the repository's tags under both names.
       for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = context[`ecr:ResourceTag/${t.Key}`] = t.Value;
     }
@@ -129,7 +130,7 @@ export class Authorizer {
       target.createsOnPush === true &&
       target.repository !== undefined &&
       target.repository !== '*' &&
-      (await this.pushCreates(registryId, target.repository))
+      (await this.pushCreates(key, target.repository))
     ) {
       await this.check(principal, { ...target, action: `${push[1]}:CreateRepository` });
     }

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 export const REQUEST_ID_HEADER = 'x-amzn-RequestId';
 
@@ -32,7 +33,7 @@ export interface RequestFacts {
   /** What the operation addresses, as the caller named it: a repository, a key id... */
   resource?: string;
   /** The registry and repository a /v2 request addresses, once known (usage and pull counts). */
-  repository?: { registryId: string; name: string };
+  repository?: { registryKey: RegistryKey; name: string };
   /** The request's parameters as parsed (JSON body or Query form); observers redact what they must. */
   params?: Readonly<Record<string, unknown>>;
   /** The authorization check that refused the request. */
@@ -95,11 +96,11 @@ export function noteOperation(req: IncomingMessage, api: ApiName, name: string, 
  * Called where a /v2 request's registry is known; the repository is the noted resource, without
  * the public alias a public repository's path starts with.
  */
-export function noteRegistry(req: IncomingMessage, registryId: string, publicAlias?: string): void {
+export function noteRegistry(req: IncomingMessage, registryKey: RegistryKey, publicAlias?: string): void {
   const f = records.get(req);
   if (!f || f.resource === undefined) return;
   const name = publicAlias !== undefined && f.resource.startsWith(`${publicAlias}/`) ? f.resource.slice(publicAlias.length + 1) : f.resource;
-  f.repository = { registryId, name };
+  f.repository = { registryKey, name };
 }
 
 /** Called where an authorization check refused the request, so observers can name what was refused. */

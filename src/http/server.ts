@@ -160,7 +160,7 @@ async function handle(
       noteOciOperation(req, sub);
       const principal = await opts.authenticator.basic(req);
       const address = await addressV2(opts.registry, principal, sub, opts.region);
-      noteRegistry(req, address.registryId, address.publicAlias);
+      noteRegistry(req, address.registryKey, address.publicAlias);
       await routeOci(
         { req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },
         sub,

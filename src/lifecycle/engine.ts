@@ -9,12 +9,13 @@
  * the repository (signatures, SBOMs). Expiring an image expires its referrers with it.
  */
 import type { Digest } from '../core/digest.js';
-import { repositoryPolicyScope } from '../metadata/policy-scopes.js';
+import { parseRepositoryPolicyScope } from '../metadata/policy-scopes.js';
 import type { LifecycleCandidate } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { evaluateLifecyclePolicy, type LifecycleAction } from './evaluator.js';
 import { parseLifecyclePolicy } from '../registry/lifecycle-policy-validation.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 export interface PlannedAction extends LifecycleAction {
   tags: string[];
@@ -22,7 +23,7 @@ export interface PlannedAction extends LifecycleAction {
 }
 
 export interface LifecycleRunReport {
-  registryId: string;
+  registryKey: RegistryKey;
   repository: string;
   dryRun: boolean;
   /** Images the policy was evaluated over. */
@@ -61,7 +62,7 @@ export class LifecycleEngine {
     const text = await this.registry.lifecyclePolicies.get(scope);
     const { evaluated, actions } = await this.plan(scope, text);
     const report: LifecycleRunReport = {
-      registryId: scope.registryId,
+      registryKey: scope.registryKey,
       repository: scope.name,
       dryRun,
       evaluated,
@@ -90,27 +91,24 @@ export class LifecycleEngine {
   }
 
   /** Every repository with a lifecycle policy, optionally in one registry. */
-  async runAll(opts: { dryRun?: boolean; registryId?: string } = {}): Promise<LifecycleRunReport[]> {
+  async runAll(opts: { dryRun?: boolean; registryKey?: RegistryKey } = {}): Promise<LifecycleRunReport[]> {
     const reports: LifecycleRunReport[] = [];
     for (const scope of await this.scopesWithPolicies()) {
-      if (opts.registryId !== undefined && scope.registryId !== opts.registryId) continue;
+      if (opts.registryKey !== undefined && scope.registryKey !== opts.registryKey) continue;
       try {
         reports.push(await this.run(scope, opts));
       } catch (err) {
-        this.registry.ctx.log.error({ err, repository: scope.name, registryId: scope.registryId }, 'lifecycle evaluation failed');
+        this.registry.ctx.log.error({ err, repository: scope.name, registryKey: scope.registryKey }, 'lifecycle evaluation failed');
       }
     }
     return reports;
   }
 
   private async scopesWithPolicies(): Promise<RepoScope[]> {
-    const prefix = repositoryPolicyScope('', '').slice(0, -1); // "repository:"
     const out: RepoScope[] = [];
     for (const s of await this.registry.ctx.meta.policies.scopes('lifecycle')) {
-      const rest = s.slice(prefix.length);
-      const slash = rest.indexOf('/');
-      if (!s.startsWith(prefix) || slash < 0) continue;
-      out.push({ registryId: rest.slice(0, slash), name: rest.slice(slash + 1) });
+      const scope = parseRepositoryPolicyScope(s);
+      if (scope) out.push(scope);
     }
     return out;
   }
@@ -125,7 +123,7 @@ export class LifecycleEngine {
     }
     this.registry.ctx.log.info(
       {
-        registryId: scope.registryId,
+        registryKey: scope.registryKey,
         repository: scope.name,
         digest,
         ...(action ? { tags: action.tags, rulePriority: action.rulePriority } : { referrer: true }),

@@ -6,7 +6,8 @@
  * replaced.
  */
 import { Codes, RegistryError } from '../core/errors.js';
-import { accountOf, type RepoScope } from '../registry/context.js';
+import { accountOf } from '../core/registry-key.js';
+import type { RepoScope } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { LifecycleEngine, type PlannedAction } from './engine.js';
 import { LifecyclePolicyError, parseLifecyclePolicy } from '../registry/lifecycle-policy-validation.js';
@@ -51,7 +52,7 @@ export class LifecyclePreviews {
     const previews = this.registry.ctx.meta.lifecyclePreviews;
     if (!(await previews.start(repo.id, text, now, new Date(now.getTime() - PREVIEW_STALE_MS)))) {
       throw new PreviewInProgress(
-        `Lifecycle policy preview is already in progress for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+        `Lifecycle policy preview is already in progress for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     const done = (async () => {
@@ -71,7 +72,7 @@ export class LifecyclePreviews {
     const repo = await this.registry.repositories.get(scope);
     const p = await this.registry.ctx.meta.lifecyclePreviews.get(repo.id);
     if (!p) {
-      throw new PreviewNotFound(`There is no dry run for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`);
+      throw new PreviewNotFound(`There is no dry run for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`);
     }
     const stale = p.status === 'IN_PROGRESS' && this.registry.ctx.clock.now().getTime() - p.startedAt.getTime() > PREVIEW_STALE_MS;
     const stored = p.results ? (JSON.parse(p.results) as StoredAction[]) : [];

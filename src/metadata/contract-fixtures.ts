@@ -5,6 +5,7 @@
 import { it } from 'node:test';
 import { digestOf, type Digest } from '../core/digest.js';
 import type { JobRequest, MetadataStore, OutboxEvent, PutManifestInput, PutManifestResult } from './types.js';
+import { type RegistryKey, registryKey } from '../core/registry-key.js';
 
 /** One empty database of the engine under test. */
 export interface ContractDatabase {
@@ -44,8 +45,8 @@ export function contractTest(newDatabase: NewDatabase): ContractTest {
     });
 }
 
-export const REGISTRY = '123456789012:us-east-1';
-export const OTHER_REGISTRY = '210987654321:eu-west-1';
+export const REGISTRY = registryKey('123456789012', 'us-east-1');
+export const OTHER_REGISTRY = registryKey('210987654321', 'eu-west-1');
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 /** A fixed instant plus `ms`: tests pass their own clock, as callers do. */
@@ -54,8 +55,8 @@ export const at = (ms = 0): Date => new Date(T0 + ms);
 /** A distinct, valid digest per name. */
 export const dg = (name: string | number): Digest => digestOf(`content ${name}`);
 
-export async function repo(s: MetadataStore, name = 'team/web', registryId = REGISTRY): Promise<number> {
-  return (await s.repositories.ensure(registryId, name, at())).id;
+export async function repo(s: MetadataStore, name = 'team/web', registryKey = REGISTRY): Promise<number> {
+  return (await s.repositories.ensure(registryKey, name, at())).id;
 }
 
 /** Records a verified blob into a repository (as a finished upload does). */
@@ -67,7 +68,7 @@ export async function blob(s: MetadataStore, repositoryId: number, name: string 
 
 export interface PushOptions {
   repository?: string;
-  registryId?: string;
+  registryKey?: RegistryKey;
   createRepository?: boolean;
   blobs?: Digest[];
   manifests?: Digest[];
@@ -91,7 +92,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
   const payload = Buffer.from(JSON.stringify({ blobs: o.blobs ?? [], manifests: o.manifests ?? [], salt: o.salt ?? '' }));
   const digest = digestOf(payload);
   const input: PutManifestInput = {
-    registryId: o.registryId ?? REGISTRY,
+    registryKey: o.registryKey ?? REGISTRY,
     repository: o.repository ?? 'team/web',
     createRepository: o.createRepository ?? true,
     digest,

@@ -1,7 +1,11 @@
 /** Contract: the event outbox (written with the change it reports) and EventBridge resources (see contract-suite.ts). */
 import assert from 'node:assert/strict';
-import { at, blob, dg, push, REGISTRY, OTHER_REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
+import { registryKeyText } from '../core/registry-key.js';
+import { at, blob, dg, push, REGISTRY as REGISTRY_KEY, OTHER_REGISTRY as OTHER_KEY, repo, type ContractTest } from './contract-fixtures.js';
 import type { MetadataStore, OutboxEvent, RemovedImage } from './types.js';
+
+// The event stores keep a registry as its stored text.
+const [REGISTRY, OTHER_REGISTRY] = [registryKeyText(REGISTRY_KEY), registryKeyText(OTHER_KEY)];
 
 let serial = 0;
 const ev = (detailType = 'ECR Image Action', registryId = REGISTRY): OutboxEvent => {

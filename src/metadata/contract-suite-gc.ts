@@ -125,22 +125,22 @@ export function gcContract(test: ContractTest): void {
     const all = await a.gc.usage();
     assert.deepEqual(all.stored, { blobs: 3, bytes: 125 });
     assert.deepEqual(
-      all.repositories.map((r) => [r.registryId, r.name, r.images, r.blobs, r.bytes]),
+      all.repositories.map((r) => [r.registryKey, r.name, r.images, r.blobs, r.bytes]),
       [
         [REGISTRY, 'one', 2, 2, 120],
         [REGISTRY, 'two', 0, 1, 100],
         [OTHER_REGISTRY, 'x', 0, 1, 5],
       ].sort((p, q) => byteOrder(`${p[0]}/${p[1]}`, `${q[0]}/${q[1]}`)),
     );
-    const reg = all.registries.find((r) => r.registryId === REGISTRY);
-    assert.deepEqual(reg, { registryId: REGISTRY, repositories: 2, images: 2, linkedBlobs: 3, linkedBytes: 220, blobs: 2, bytes: 120 });
+    const reg = all.registries.find((r) => r.registryKey === REGISTRY);
+    assert.deepEqual(reg, { registryKey: REGISTRY, repositories: 2, images: 2, linkedBlobs: 3, linkedBytes: 220, blobs: 2, bytes: 120 });
     const mine = await a.gc.usage('123456789012');
     assert.deepEqual(
       mine.repositories.map((r) => r.name),
       ['one', 'two'],
     );
     assert.deepEqual(
-      mine.registries.map((r) => r.registryId),
+      mine.registries.map((r) => r.registryKey),
       [REGISTRY],
     );
   });

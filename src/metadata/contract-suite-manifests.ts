@@ -11,7 +11,7 @@ export function manifestContract(test: ContractTest): void {
     const payload = Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x80, 0x7d]);
     const digest = dg('binary payload');
     const r = await a.manifests.put({
-      registryId: REGISTRY,
+      registryKey: REGISTRY,
       repository: 'team/web',
       createRepository: false,
       digest,
@@ -180,7 +180,7 @@ export function manifestContract(test: ContractTest): void {
     assert.deepEqual(await a.tags.list(id, { limit: 10 }), ['a', 'b', 'c']);
     await push(a, { tag: 'held', tagMutable: false, salt: '2' });
     const refused = await a.manifests.put({
-      registryId: REGISTRY,
+      registryKey: REGISTRY,
       repository: 'team/web',
       createRepository: false,
       digest: dg('third'),

@@ -110,7 +110,7 @@ export function queueContract(test: ContractTest): void {
     const page3 = await a.scans.completed(page2[0]!.key, 1);
     assert.deepEqual(page3, []);
     assert.deepEqual(new Set([page1[0]!.digest, page2[0]!.digest]), new Set([images[0], images[2]]));
-    assert.deepEqual([page1[0]!.repositoryId, page1[0]!.registryId, page1[0]!.repository], [id, REGISTRY, 'team/web']);
+    assert.deepEqual([page1[0]!.repositoryId, page1[0]!.registryKey, page1[0]!.repository], [id, REGISTRY, 'team/web']);
     const withPrint = [page1[0]!, page2[0]!].find((p) => p.digest === images[2]);
     assert.equal(withPrint?.fingerprint, 'f2');
     assert.equal((await a.scans.get(id, images[2]!))?.fingerprint, 'f2');

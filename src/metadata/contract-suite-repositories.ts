@@ -25,14 +25,14 @@ export function repositoryContract(test: ContractTest): void {
       { Key: 'team', Value: 'web' },
       { Key: 'env', Value: 'prod' },
     ];
-    const r = await a.repositories.create({ registryId: REGISTRY, name: 'x', settings, tags, now: at() });
+    const r = await a.repositories.create({ registryKey: REGISTRY, name: 'x', settings, tags, now: at() });
     assert.ok(r);
     assert.deepEqual(r.settings, settings);
     assert.deepEqual(await a.repositories.resourceTags(r.id), [
       { Key: 'env', Value: 'prod' },
       { Key: 'team', Value: 'web' },
     ]);
-    assert.equal(await a.repositories.create({ registryId: REGISTRY, name: 'x', settings, tags: [], now: at() }), undefined);
+    assert.equal(await a.repositories.create({ registryKey: REGISTRY, name: 'x', settings, tags: [], now: at() }), undefined);
     await a.repositories.updateSettings(r.id, { ...settings, scanOnPush: false });
     await a.repositories.setLifecycleEvaluatedAt(r.id, at(77));
     const back = await a.repositories.find(REGISTRY, 'x');

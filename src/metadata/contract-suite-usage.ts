@@ -1,7 +1,11 @@
 /** Contract: daily usage aggregates and the live counts metrics read (see usage.ts, contract-suite.ts). */
 import assert from 'node:assert/strict';
-import { at, blob, OTHER_REGISTRY, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
+import { registryKeyText } from '../core/registry-key.js';
+import { at, blob, OTHER_REGISTRY as OTHER_KEY, REGISTRY as REGISTRY_KEY, repo, type ContractTest } from './contract-fixtures.js';
 import { REGISTRY_ROW } from './usage.js';
+
+// The usage store keeps a registry as its stored text.
+const [REGISTRY, OTHER_REGISTRY] = [registryKeyText(REGISTRY_KEY), registryKeyText(OTHER_KEY)];
 
 const delta = (day: number, repository: string, bytesIn: number, bytesOut: number, pulls: number, registryId = REGISTRY) => ({
   day,
@@ -35,7 +39,7 @@ export function usageContract(test: ContractTest): void {
   test('usage: storage now per repository and deduplicated per registry; samples add up; the period carries its last earlier sample in', async ({ a, b }) => {
     const web = await repo(a, 'team/web');
     const api = await repo(a, 'team/api');
-    const other = await repo(a, 'x/y', OTHER_REGISTRY);
+    const other = await repo(a, 'x/y', OTHER_KEY);
     await repo(a, 'team/empty');
     await blob(a, web, 'shared', 1000);
     await blob(a, api, 'shared', 1000);

@@ -7,6 +7,7 @@
  * are its bytes removed. Each method is one atomic unit, as everywhere in the metadata store.
  */
 import type { Digest } from '../core/digest.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 /**
  * A claim on a deletion ('deleting') older than this was left by a worker that died: another
@@ -29,7 +30,7 @@ export interface ReviewOutcome {
 }
 
 export interface RepositoryUsage {
-  registryId: string;
+  registryKey: RegistryKey;
   name: string;
   /** Manifests in the repository (ECR counts each as an image). */
   images: number;
@@ -39,7 +40,7 @@ export interface RepositoryUsage {
 }
 
 export interface RegistryUsage {
-  registryId: string;
+  registryKey: RegistryKey;
   repositories: number;
   images: number;
   /** Sum over repositories: a layer linked into three repositories counts three times. */

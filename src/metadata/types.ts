@@ -11,6 +11,7 @@ import type { RepositorySettings } from '../core/repository-settings.js';
 import type { GcStore } from './gc.js';
 import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -20,7 +21,7 @@ export interface Page {
 
 export interface RepositoryRecord {
   id: number;
-  registryId: string;
+  registryKey: RegistryKey;
   name: string;
   createdAt: Date;
   settings: RepositorySettings;
@@ -34,16 +35,22 @@ export interface ResourceTag {
 }
 
 export interface RepositoryStore {
-  find(registryId: string, name: string): Promise<RepositoryRecord | undefined>;
+  find(registryKey: RegistryKey, name: string): Promise<RepositoryRecord | undefined>;
   /** Finds or creates with default settings. */
-  ensure(registryId: string, name: string, now: Date): Promise<RepositoryRecord>;
+  ensure(registryKey: RegistryKey, name: string, now: Date): Promise<RepositoryRecord>;
   /** Creates with the given settings and resource tags; undefined if the name is taken. */
-  create(input: { registryId: string; name: string; settings: RepositorySettings; tags: ResourceTag[]; now: Date }): Promise<RepositoryRecord | undefined>;
+  create(input: {
+    registryKey: RegistryKey;
+    name: string;
+    settings: RepositorySettings;
+    tags: ResourceTag[];
+    now: Date;
+  }): Promise<RepositoryRecord | undefined>;
   updateSettings(id: number, settings: RepositorySettings): Promise<void>;
   /** Names in lexical order. */
-  list(registryId: string, page: Page): Promise<string[]>;
+  list(registryKey: RegistryKey, page: Page): Promise<string[]>;
   /** Records in name order. */
-  listRecords(registryId: string, page: Page): Promise<RepositoryRecord[]>;
+  listRecords(registryKey: RegistryKey, page: Page): Promise<RepositoryRecord[]>;
   /**
    * Removes the repository and everything in it (manifests, tags, links, uploads, policies).
    * Without `force` a repository holding images is kept and 'notEmpty' returned. Every blob it
@@ -105,7 +112,7 @@ export interface ManifestRecord {
 }
 
 export interface PutManifestInput {
-  registryId: string;
+  registryKey: RegistryKey;
   repository: string;
   /** Create the repository in the same transaction if it does not exist (create-on-push). */
   createRepository: boolean;
@@ -291,8 +298,8 @@ export interface LifecyclePreviewStore {
 
 /** Named JSON settings of a registry (scanning and replication configuration). */
 export interface RegistrySettingsStore {
-  get(registryId: string, name: string): Promise<string | undefined>;
-  put(registryId: string, name: string, value: string): Promise<void>;
+  get(registryKey: RegistryKey, name: string): Promise<string | undefined>;
+  put(registryKey: RegistryKey, name: string, value: string): Promise<void>;
 }
 
 /** Named leases: periodic work runs on one node at a time, the holder of an unexpired lease. */
@@ -363,7 +370,7 @@ export interface ScanStore {
   completed(
     afterKey: string,
     limit: number,
-  ): Promise<Array<{ key: string; repositoryId: number; registryId: string; repository: string; digest: Digest; fingerprint?: string }>>;
+  ): Promise<Array<{ key: string; repositoryId: number; registryKey: RegistryKey; repository: string; digest: Digest; fingerprint?: string }>>;
   inventory(digest: Digest): Promise<string | undefined>;
   putInventory(digest: Digest, inventory: string, now: Date): Promise<void>;
   /** Stores advisories newer than what is stored; returns how many changed. */

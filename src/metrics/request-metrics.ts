@@ -10,6 +10,7 @@
  * counts as 'unknown', past a cap 'other'), never a repository or a path; the per-repository pull
  * counter counts only answered manifest GETs (the repository exists), up to a cap of series.
  */
+import { registryKeyText } from '../core/registry-key.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metric } from 'prom-client';
 import { EcrCodes, IamCodes } from '../core/errors.js';
@@ -103,7 +104,7 @@ export class RequestMetrics implements RequestObserver {
     const code = res.statusCode >= 100 && res.statusCode < 600 ? res.statusCode : 0;
     this.seriesOf(facts).record(code, Number(process.hrtime.bigint() - facts.startedNs) / 1e9, facts.bytes.received, facts.bytes.sent);
     if (code === 200 && facts.repository !== undefined && facts.operation?.name === 'manifest-read' && req.method === 'GET') {
-      this.pullCounter(facts.repository.registryId, facts.repository.name).n++;
+      this.pullCounter(registryKeyText(facts.repository.registryKey), facts.repository.name).n++;
     }
   }
 

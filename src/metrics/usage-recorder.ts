@@ -5,6 +5,7 @@
  * of upserts with increments every few seconds and on close (so several nodes add up). A crash
  * loses at most the last interval's figures; a failed write keeps them for the next flush.
  */
+import { registryKeyText } from '../core/registry-key.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -34,7 +35,7 @@ export class UsageRecorder implements RequestObserver {
     const bytesIn = PUSHED.has(op) ? facts.bytes.received : 0;
     const pulls = op === 'manifest-read' && req.method === 'GET' && res.statusCode === 200 ? 1 : 0;
     if (bytesIn === 0 && bytesOut === 0 && pulls === 0) return;
-    const d = this.entry(dayOf(this.deps.clock.now()), repo.registryId, repo.name);
+    const d = this.entry(dayOf(this.deps.clock.now()), registryKeyText(repo.registryKey), repo.name);
     d.bytesIn += bytesIn;
     d.bytesOut += bytesOut;
     d.pulls += pulls;

@@ -60,7 +60,7 @@ export class Blobs {
   async mount(scope: RepoScope, digest: Digest, from: RepoScope | undefined): Promise<BlobRecord | undefined> {
     let source: BlobRecord | undefined;
     if (from) {
-      const fromRepo = await this.ctx.meta.repositories.find(from.registryId, from.name);
+      const fromRepo = await this.ctx.meta.repositories.find(from.registryKey, from.name);
       source = fromRepo && (await this.ctx.meta.blobs.findInRepository(fromRepo.id, digest));
     } else if (this.ctx.limits.autoMount) {
       source = await this.ctx.meta.blobs.find(digest);

@@ -6,6 +6,7 @@
 import { registryPolicyScope, repositoryPolicyScope } from '../metadata/policy-scopes.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 const KIND = 'catalog-data';
 
@@ -28,24 +29,24 @@ export class CatalogData {
 
   async repository(scope: RepoScope): Promise<RepositoryCatalogData> {
     await requireRepository(this.ctx, scope);
-    return this.read(repositoryPolicyScope(scope.registryId, scope.name));
+    return this.read(repositoryPolicyScope(scope.registryKey, scope.name));
   }
 
   /** Merges: fields left out keep their values, as PutRepositoryCatalogData does. */
   async setRepository(scope: RepoScope, data: RepositoryCatalogData): Promise<RepositoryCatalogData> {
     await requireRepository(this.ctx, scope);
-    const key = repositoryPolicyScope(scope.registryId, scope.name);
+    const key = repositoryPolicyScope(scope.registryKey, scope.name);
     const merged = { ...(await this.read<RepositoryCatalogData>(key)), ...data };
     await this.ctx.meta.policies.put(key, KIND, JSON.stringify(merged), this.ctx.clock.now());
     return merged;
   }
 
-  registry(registryId: string): Promise<RegistryCatalogData> {
-    return this.read(registryPolicyScope(registryId));
+  registry(registryKey: RegistryKey): Promise<RegistryCatalogData> {
+    return this.read(registryPolicyScope(registryKey));
   }
 
-  async setRegistry(registryId: string, data: RegistryCatalogData): Promise<RegistryCatalogData> {
-    const key = registryPolicyScope(registryId);
+  async setRegistry(registryKey: RegistryKey, data: RegistryCatalogData): Promise<RegistryCatalogData> {
+    const key = registryPolicyScope(registryKey);
     const merged = { ...(await this.read<RegistryCatalogData>(key)), ...data };
     await this.ctx.meta.policies.put(key, KIND, JSON.stringify(merged), this.ctx.clock.now());
     return merged;

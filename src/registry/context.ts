@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { BlobVaults } from '../blobstore/vaults.js';
 import type { Clock } from '../core/clock.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
+import type { RegistryKey } from '../core/registry-key.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { HashPool } from './hash-pool.js';
 
@@ -40,16 +41,6 @@ export interface RegistryContext {
 
 /** A repository as a request names it: which registry (account and region) and which name. */
 export interface RepoScope {
-  registryId: string;
+  registryKey: RegistryKey;
   name: string;
-}
-
-/** The registry key of an account's registry in one region. */
-export function registryIdOf(accountId: string, region: string): string {
-  return `${accountId}:${region}`;
-}
-
-/** The account id (ECR's registryId) of a registry key. */
-export function accountOf(registryId: string): string {
-  return registryId.slice(0, registryId.indexOf(':'));
 }

@@ -5,6 +5,7 @@
  * the transaction of the change they report; the body is built here once and delivered as is.
  * ECR Public registries emit nothing (ECR Public sends no events).
  */
+import { accountOf, regionOf, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { randomUUID } from 'node:crypto';
 import { PUBLIC_REGION, repositoryArn } from '../core/arns.js';
 import type { Digest } from '../core/digest.js';
@@ -20,14 +21,13 @@ export const DetailTypes = {
   ReferrerAction: 'ECR Referrer Action',
 } as const;
 
-function split(registryId: string): { account: string; region: string } {
-  const sep = registryId.indexOf(':');
-  return { account: registryId.slice(0, sep), region: registryId.slice(sep + 1) };
+function split(key: RegistryKey): { account: string; region: string } {
+  return { account: accountOf(key), region: regionOf(key) };
 }
 
 /** Whether the registry emits events at all. */
-export function emitsEvents(registryId: string): boolean {
-  return split(registryId).region !== PUBLIC_REGION;
+export function emitsEvents(key: RegistryKey): boolean {
+  return regionOf(key) !== PUBLIC_REGION;
 }
 
 /** EventBridge's time: ISO 8601 to the second, UTC. */
@@ -35,9 +35,11 @@ export function eventTime(at: Date): string {
   return `${at.toISOString().slice(0, 19)}Z`;
 }
 
-export function ecrEvent(registryId: string, detailType: string, at: Date, resources: string[], detail: Record<string, unknown>): OutboxEvent {
+export function ecrEvent(key: RegistryKey, detailType: string, at: Date, resources: string[], detail: Record<string, unknown>): OutboxEvent {
   const id = randomUUID();
-  const { account, region } = split(registryId);
+  const { account, region } = split(key);
+  // The outbox keeps the key's stored text, as every registry_id column does.
+  const registryId = registryKeyText(key);
   const body = JSON.stringify({ version: '0', id, 'detail-type': detailType, source: EVENT_SOURCE, account, time: eventTime(at), region, resources, detail });
   return { id, registryId, detailType, body };
 }
@@ -55,7 +57,7 @@ export interface PushedImage {
  * (a signature, an SBOM); one event per tag written, one without `image-tag` for a push by digest.
  */
 export function pushEvents(scope: RepoScope, image: PushedImage, at: Date): OutboxEvent[] {
-  if (!emitsEvents(scope.registryId)) return [];
+  if (!emitsEvents(scope.registryKey)) return [];
   const tags: Array<string | undefined> = image.tags.length > 0 ? [...image.tags] : [undefined];
   return tags.map((tag) => imageAction(scope, 'PUSH', image, tag, at));
 }
@@ -76,21 +78,21 @@ function imageAction(
     'manifest-media-type': image.mediaType,
     ...(image.artifactType !== undefined && { 'artifact-media-type': image.artifactType }),
   };
-  return ecrEvent(scope.registryId, image.subject === undefined ? DetailTypes.ImageAction : DetailTypes.ReferrerAction, at, [], detail);
+  return ecrEvent(scope.registryKey, image.subject === undefined ? DetailTypes.ImageAction : DetailTypes.ReferrerAction, at, [], detail);
 }
 
 /** A delete (or untag), by any door: "ECR Image Action" DELETE, or "ECR Referrer Action" DELETE for a referrer. */
 export function deleteEvents(scope: RepoScope, at: Date): RemovalEvents | undefined {
-  if (!emitsEvents(scope.registryId)) return undefined;
+  if (!emitsEvents(scope.registryKey)) return undefined;
   return (r: RemovedImage) => [imageAction(scope, 'DELETE', r, r.tag, at)];
 }
 
 /** An expiry by the repository's lifecycle policy: "ECR Lifecycle Policy Action" EXPIRE, per image. */
 export function lifecycleEvents(scope: RepoScope, at: Date): RemovalEvents | undefined {
-  if (!emitsEvents(scope.registryId)) return undefined;
-  const { account, region } = split(scope.registryId);
+  if (!emitsEvents(scope.registryKey)) return undefined;
+  const { account, region } = split(scope.registryKey);
   return (r: RemovedImage) => [
-    ecrEvent(scope.registryId, DetailTypes.LifecyclePolicyAction, at, [repositoryArn(region, account, scope.name)], {
+    ecrEvent(scope.registryKey, DetailTypes.LifecyclePolicyAction, at, [repositoryArn(region, account, scope.name)], {
       'repository-name': scope.name,
       'action-type': 'EXPIRE',
       'image-digest': r.digest,
@@ -104,11 +106,11 @@ export function lifecycleEvents(scope: RepoScope, at: Date): RemovalEvents | und
  * out a severity with no finding).
  */
 export function scanEvents(scope: RepoScope, digest: Digest, tags: readonly string[], status: string, counts: Record<string, number>, at: Date): OutboxEvent[] {
-  if (!emitsEvents(scope.registryId)) return [];
-  const { account, region } = split(scope.registryId);
+  if (!emitsEvents(scope.registryKey)) return [];
+  const { account, region } = split(scope.registryKey);
   const present = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
   return [
-    ecrEvent(scope.registryId, DetailTypes.ImageScan, at, [repositoryArn(region, account, scope.name)], {
+    ecrEvent(scope.registryKey, DetailTypes.ImageScan, at, [repositoryArn(region, account, scope.name)], {
       'scan-status': status,
       'repository-name': scope.name,
       'finding-severity-counts': present,

@@ -8,7 +8,8 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { isIndexMediaType } from '../core/media-types.js';
 import { isTag, parseTag } from '../core/names.js';
 import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { deleteEvents, lifecycleEvents } from './events.js';
 import type { Manifests } from './manifests.js';
 import { requireRepository } from './repositories.js';
@@ -68,7 +69,7 @@ export class Images {
       if (current?.digest === computed) {
         throw new RegistryError(
           Codes.ImageAlreadyExists,
-          `Image with digest '${computed}' and tag '${tag}' already exists in the repository with name '${scope.name}' in registry with id '${accountOf(scope.registryId)}'`,
+          `Image with digest '${computed}' and tag '${tag}' already exists in the repository with name '${scope.name}' in registry with id '${accountOf(scope.registryKey)}'`,
         );
       }
     }
@@ -132,7 +133,7 @@ export class Images {
       if (first.failureCode !== 'ImageNotFound') throw new RegistryError(Codes.InvalidParameter, first.failureReason);
       throw new RegistryError(
         Codes.ManifestUnknown,
-        `The image with imageId ${imageIdText(first.imageId)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+        `The image with imageId ${imageIdText(first.imageId)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     return this.ctx.meta.images.get(

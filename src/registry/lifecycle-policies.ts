@@ -5,7 +5,8 @@
 import { Codes, RegistryError } from '../core/errors.js';
 import { LifecyclePolicyError, parseLifecyclePolicy } from './lifecycle-policy-validation.js';
 import { repositoryPolicyScope } from '../metadata/policy-scopes.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
 import { PolicyNotFound } from './policies.js';
 
@@ -22,15 +23,15 @@ export class LifecyclePolicies {
       throw e;
     }
     await requireRepository(this.ctx, scope);
-    await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryId, scope.name), KIND, text, this.ctx.clock.now());
+    await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryKey, scope.name), KIND, text, this.ctx.clock.now());
   }
 
   async get(scope: RepoScope): Promise<string> {
     await requireRepository(this.ctx, scope);
-    const p = await this.ctx.meta.policies.get(repositoryPolicyScope(scope.registryId, scope.name), KIND);
+    const p = await this.ctx.meta.policies.get(repositoryPolicyScope(scope.registryKey, scope.name), KIND);
     if (!p) {
       throw new PolicyNotFound(
-        `Lifecycle policy does not exist for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+        `Lifecycle policy does not exist for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     return p.document;
@@ -38,7 +39,7 @@ export class LifecyclePolicies {
 
   async delete(scope: RepoScope): Promise<string> {
     const text = await this.get(scope);
-    await this.ctx.meta.policies.delete(repositoryPolicyScope(scope.registryId, scope.name), KIND);
+    await this.ctx.meta.policies.delete(repositoryPolicyScope(scope.registryKey, scope.name), KIND);
     return text;
   }
 }

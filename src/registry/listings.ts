@@ -2,6 +2,7 @@
 import { Codes, RegistryError } from '../core/errors.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
+import type { RegistryKey } from '../core/registry-key.js';
 
 export interface PageRequest {
   /** `n`: how many; undefined means the server's maximum page. */
@@ -24,8 +25,8 @@ export class Listings {
     return this.paginate(page, (p) => this.ctx.meta.tags.list(repo.id, p));
   }
 
-  async catalog(registryId: string, page: PageRequest): Promise<PageResult> {
-    return this.paginate(page, (p) => this.ctx.meta.repositories.list(registryId, p));
+  async catalog(registryKey: RegistryKey, page: PageRequest): Promise<PageResult> {
+    return this.paginate(page, (p) => this.ctx.meta.repositories.list(registryKey, p));
   }
 
   private async paginate(page: PageRequest, fetch: (p: { after?: string; limit: number }) => Promise<string[]>): Promise<PageResult> {

@@ -65,7 +65,7 @@ export class Manifests {
     const parsed = parseManifest(payload, contentType, { ...(opts.typeDeclared !== undefined && { typeDeclared: opts.typeDeclared }) });
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
-    const existing = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
+    const existing = await this.ctx.meta.repositories.find(scope.registryKey, scope.name);
     const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
@@ -83,7 +83,7 @@ export class Manifests {
       now,
     );
     const result = await this.ctx.meta.manifests.put({
-      registryId: scope.registryId,
+      registryKey: scope.registryKey,
       repository: scope.name,
       createRepository: opts.createRepository ?? this.ctx.limits.createOnPush,
       digest,
@@ -122,7 +122,7 @@ export class Manifests {
     if (scan) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(
-      { registryId: scope.registryId, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },
+      { registryKey: scope.registryKey, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },
       'manifest pushed',
     );
     return parsed.subject ? { digest, subject: parsed.subject.digest, tags } : { digest, tags };

@@ -8,7 +8,8 @@
 import { Codes, RegistryError } from '../core/errors.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import { registryPolicyScope, repositoryPolicyScope } from '../metadata/policy-scopes.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf, type RegistryKey } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
 
 const MAX_POLICY_CHARS = 10240;
@@ -61,16 +62,16 @@ export class Policies {
   async setRepositoryPolicy(scope: RepoScope, text: string): Promise<void> {
     validate(text, 'repository');
     await requireRepository(this.ctx, scope);
-    await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryId, scope.name), KIND, text, this.ctx.clock.now());
+    await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryKey, scope.name), KIND, text, this.ctx.clock.now());
     this.ctx.authzChanges.bump();
   }
 
   async repositoryPolicy(scope: RepoScope): Promise<string> {
     await requireRepository(this.ctx, scope);
-    const p = await this.ctx.meta.policies.get(repositoryPolicyScope(scope.registryId, scope.name), KIND);
+    const p = await this.ctx.meta.policies.get(repositoryPolicyScope(scope.registryKey, scope.name), KIND);
     if (!p) {
       throw new PolicyNotFound(
-        `Repository policy does not exist for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+        `Repository policy does not exist for the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     return p.document;
@@ -78,51 +79,51 @@ export class Policies {
 
   async deleteRepositoryPolicy(scope: RepoScope): Promise<string> {
     const text = await this.repositoryPolicy(scope);
-    await this.ctx.meta.policies.delete(repositoryPolicyScope(scope.registryId, scope.name), KIND);
+    await this.ctx.meta.policies.delete(repositoryPolicyScope(scope.registryKey, scope.name), KIND);
     this.ctx.authzChanges.bump();
     return text;
   }
 
-  async setRegistryPolicy(registryId: string, text: string): Promise<void> {
-    checkRegistryActions(validate(text, 'registry'), await this.registryPolicyScope(registryId));
-    await this.ctx.meta.policies.put(registryPolicyScope(registryId), KIND, text, this.ctx.clock.now());
+  async setRegistryPolicy(registryKey: RegistryKey, text: string): Promise<void> {
+    checkRegistryActions(validate(text, 'registry'), await this.registryPolicyScope(registryKey));
+    await this.ctx.meta.policies.put(registryPolicyScope(registryKey), KIND, text, this.ctx.clock.now());
     this.ctx.authzChanges.bump();
   }
 
-  async registryPolicy(registryId: string): Promise<string> {
-    const p = await this.ctx.meta.policies.get(registryPolicyScope(registryId), KIND);
-    if (!p) throw new PolicyNotFound(`Registry policy does not exist in the registry with id '${accountOf(registryId)}'`);
+  async registryPolicy(registryKey: RegistryKey): Promise<string> {
+    const p = await this.ctx.meta.policies.get(registryPolicyScope(registryKey), KIND);
+    if (!p) throw new PolicyNotFound(`Registry policy does not exist in the registry with id '${accountOf(registryKey)}'`);
     return p.document;
   }
 
-  async deleteRegistryPolicy(registryId: string): Promise<string> {
-    const text = await this.registryPolicy(registryId);
-    await this.ctx.meta.policies.delete(registryPolicyScope(registryId), KIND);
+  async deleteRegistryPolicy(registryKey: RegistryKey): Promise<string> {
+    const text = await this.registryPolicy(registryKey);
+    await this.ctx.meta.policies.delete(registryPolicyScope(registryKey), KIND);
     this.ctx.authzChanges.bump();
     return text;
   }
 
-  async registryPolicyScope(registryId: string): Promise<RegistryPolicyScope> {
-    const v = await this.ctx.meta.registrySettings.get(registryId, SCOPE_SETTING);
+  async registryPolicyScope(registryKey: RegistryKey): Promise<RegistryPolicyScope> {
+    const v = await this.ctx.meta.registrySettings.get(registryKey, SCOPE_SETTING);
     return v !== undefined && JSON.parse(v) === 'V1' ? 'V1' : 'V2';
   }
 
   /** A registry policy put under V2 stays stored when switching to V1; it then governs only the V1 actions. */
-  async setRegistryPolicyScope(registryId: string, scope: RegistryPolicyScope): Promise<void> {
-    await this.ctx.meta.registrySettings.put(registryId, SCOPE_SETTING, JSON.stringify(scope));
+  async setRegistryPolicyScope(registryKey: RegistryKey, scope: RegistryPolicyScope): Promise<void> {
+    await this.ctx.meta.registrySettings.put(registryKey, SCOPE_SETTING, JSON.stringify(scope));
     this.ctx.authzChanges.bump();
   }
 
   /** The resource policies that govern a repository: its own and its registry's. */
-  async governing(registryId: string, name: string | undefined): Promise<Policy[]> {
+  async governing(registryKey: RegistryKey, name: string | undefined): Promise<Policy[]> {
     const out: Policy[] = [];
     const parse = (document: string) => parsePolicy(document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true });
-    const registry = await this.ctx.meta.policies.get(registryPolicyScope(registryId), KIND);
+    const registry = await this.ctx.meta.policies.get(registryPolicyScope(registryKey), KIND);
     if (registry) {
       const policy = parse(registry.document);
-      out.push((await this.registryPolicyScope(registryId)) === 'V1' ? { ...policy, onlyActions: V1_ACTIONS } : policy);
+      out.push((await this.registryPolicyScope(registryKey)) === 'V1' ? { ...policy, onlyActions: V1_ACTIONS } : policy);
     }
-    const repository = name === undefined ? undefined : await this.ctx.meta.policies.get(repositoryPolicyScope(registryId, name), KIND);
+    const repository = name === undefined ? undefined : await this.ctx.meta.policies.get(repositoryPolicyScope(registryKey, name), KIND);
     if (repository) out.push(parse(repository.document));
     return out;
   }

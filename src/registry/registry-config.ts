@@ -5,7 +5,7 @@
 import { Codes, RegistryError } from '../core/errors.js';
 import { wildcardMatch } from '../core/repository-settings.js';
 import type { RegistryContext } from './context.js';
-import { accountOf } from './context.js';
+import { accountOf, type RegistryKey } from '../core/registry-key.js';
 
 export type ScanType = 'BASIC' | 'ENHANCED';
 export type ScanFrequency = 'SCAN_ON_PUSH' | 'CONTINUOUS_SCAN' | 'MANUAL';
@@ -39,12 +39,12 @@ function invalid(message: string): never {
 export class RegistryConfig {
   constructor(private readonly ctx: RegistryContext) {}
 
-  async scanning(registryId: string): Promise<ScanningConfiguration> {
-    const raw = await this.ctx.meta.registrySettings.get(registryId, 'scanning');
+  async scanning(registryKey: RegistryKey): Promise<ScanningConfiguration> {
+    const raw = await this.ctx.meta.registrySettings.get(registryKey, 'scanning');
     return raw ? (JSON.parse(raw) as ScanningConfiguration) : { scanType: 'BASIC', rules: [] };
   }
 
-  async setScanning(registryId: string, config: ScanningConfiguration): Promise<ScanningConfiguration> {
+  async setScanning(registryKey: RegistryKey, config: ScanningConfiguration): Promise<ScanningConfiguration> {
     if (config.rules.length > 2) invalid('A registry scanning configuration can have at most 2 rules');
     for (const rule of config.rules) {
       if (config.scanType === 'BASIC' && rule.scanFrequency === 'CONTINUOUS_SCAN') {
@@ -55,13 +55,13 @@ export class RegistryConfig {
         if (f.filter.length > 255 || !SCAN_FILTER_RE.test(f.filter)) invalid(`Invalid repository filter '${f.filter.slice(0, 300)}'`);
       }
     }
-    await this.ctx.meta.registrySettings.put(registryId, 'scanning', JSON.stringify(config));
+    await this.ctx.meta.registrySettings.put(registryKey, 'scanning', JSON.stringify(config));
     return config;
   }
 
   /** The frequency and filters that apply to one repository: the first matching rule wins. */
-  async scanningFor(registryId: string, repository: string, scanOnPush: boolean) {
-    const config = await this.scanning(registryId);
+  async scanningFor(registryKey: RegistryKey, repository: string, scanOnPush: boolean) {
+    const config = await this.scanning(registryKey);
     for (const rule of config.rules) {
       const matched = rule.repositoryFilters.filter((f) => wildcardMatch(f.filter, repository));
       if (matched.length > 0) return { scanFrequency: rule.scanFrequency, appliedScanFilters: matched };
@@ -69,18 +69,18 @@ export class RegistryConfig {
     return { scanFrequency: scanOnPush ? ('SCAN_ON_PUSH' as const) : ('MANUAL' as const), appliedScanFilters: [] };
   }
 
-  async replication(registryId: string): Promise<ReplicationConfiguration> {
-    const raw = await this.ctx.meta.registrySettings.get(registryId, 'replication');
+  async replication(registryKey: RegistryKey): Promise<ReplicationConfiguration> {
+    const raw = await this.ctx.meta.registrySettings.get(registryKey, 'replication');
     return raw ? (JSON.parse(raw) as ReplicationConfiguration) : { rules: [] };
   }
 
-  async setReplication(registryId: string, region: string, config: ReplicationConfiguration): Promise<ReplicationConfiguration> {
+  async setReplication(registryKey: RegistryKey, region: string, config: ReplicationConfiguration): Promise<ReplicationConfiguration> {
     if (config.rules.length > 10) invalid('A replication configuration can have at most 10 rules');
     const destinations = new Set<string>();
     for (const rule of config.rules) {
       if (rule.destinations.length < 1) invalid('A replication rule needs at least one destination');
       for (const d of rule.destinations) {
-        if (d.region === region && d.registryId === accountOf(registryId)) {
+        if (d.region === region && d.registryId === accountOf(registryKey)) {
           invalid('Replication destination cannot be the same as the source registry');
         }
         destinations.add(`${d.registryId}:${d.region}`);
@@ -94,7 +94,7 @@ export class RegistryConfig {
       }
     }
     if (destinations.size > 25) invalid('A replication configuration can have at most 25 unique destinations');
-    await this.ctx.meta.registrySettings.put(registryId, 'replication', JSON.stringify(config));
+    await this.ctx.meta.registrySettings.put(registryKey, 'replication', JSON.stringify(config));
     return config;
   }
 }

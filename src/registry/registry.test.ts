@@ -18,12 +18,13 @@ import { singleVault } from '../blobstore/vaults.js';
 import type { RegistryContext } from './context.js';
 import { createRegistry, type Registry } from './registry.js';
 import { HashPool } from './hash-pool.js';
+import { registryKey } from '../core/registry-key.js';
 
 /** Real hashing threads, shared by the tests of this file. */
 const hashing = new HashPool();
 after(() => hashing.close());
 
-const scope = { registryId: '000000000000:us-east-1', name: 'team/app' };
+const scope = { registryKey: registryKey('000000000000', 'us-east-1'), name: 'team/app' };
 
 function newContext(shared?: Pick<RegistryContext, 'vaults' | 'meta'>): RegistryContext {
   return {

@@ -36,7 +36,8 @@ export interface Registry {
 export function createRegistry(ctx: RegistryContext): Registry {
   const pulls = new PullRecorder(ctx);
   const config = new RegistryConfig(ctx);
-  const scanOnPush = async (scope: RepoScope, setting: boolean) => (await config.scanningFor(scope.registryId, scope.name, setting)).scanFrequency !== 'MANUAL';
+  const scanOnPush = async (scope: RepoScope, setting: boolean) =>
+    (await config.scanningFor(scope.registryKey, scope.name, setting)).scanFrequency !== 'MANUAL';
   const manifests = new Manifests(ctx, pulls, scanOnPush);
   const images = new Images(ctx, manifests);
   const blobs = new Blobs(ctx);

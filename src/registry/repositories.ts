@@ -2,12 +2,13 @@
 import { Codes, RegistryError } from '../core/errors.js';
 import { parseRepositoryName } from '../core/names.js';
 import type { RepositoryRecord } from '../metadata/types.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 
 /** The repository, or NAME_UNKNOWN. */
 export async function requireRepository(ctx: RegistryContext, scope: RepoScope): Promise<RepositoryRecord> {
   parseRepositoryName(scope.name);
-  const repo = await ctx.meta.repositories.find(scope.registryId, scope.name);
+  const repo = await ctx.meta.repositories.find(scope.registryKey, scope.name);
   if (!repo) throw repositoryNotFound(scope);
   return repo;
 }
@@ -16,7 +17,7 @@ export async function requireRepository(ctx: RegistryContext, scope: RepoScope):
 export async function repositoryForPush(ctx: RegistryContext, scope: RepoScope): Promise<RepositoryRecord> {
   parseRepositoryName(scope.name);
   if (!ctx.limits.createOnPush) return requireRepository(ctx, scope);
-  return ctx.meta.repositories.ensure(scope.registryId, scope.name, ctx.clock.now());
+  return ctx.meta.repositories.ensure(scope.registryKey, scope.name, ctx.clock.now());
 }
 
 /**
@@ -32,13 +33,13 @@ export async function pushCreatesRepository(ctx: RegistryContext, scope: RepoSco
   } catch {
     return false;
   }
-  return (await ctx.meta.repositories.find(scope.registryId, scope.name)) === undefined;
+  return (await ctx.meta.repositories.find(scope.registryKey, scope.name)) === undefined;
 }
 
 export function repositoryNotFound(scope: RepoScope): RegistryError {
   return new RegistryError(
     Codes.NameUnknown,
-    `The repository with name '${scope.name}' does not exist in the registry with id '${accountOf(scope.registryId)}'`,
+    `The repository with name '${scope.name}' does not exist in the registry with id '${accountOf(scope.registryKey)}'`,
     { name: scope.name },
   );
 }

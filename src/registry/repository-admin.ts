@@ -8,7 +8,8 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { parseRepositoryName } from '../core/names.js';
 import { defaultRepositorySettings, type MutabilityFilter, type RepositorySettings, type TagMutability } from '../core/repository-settings.js';
 import type { Page, RepositoryRecord, ResourceTag } from '../metadata/types.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf, type RegistryKey } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryNotFound, requireRepository } from './repositories.js';
 
 export const MAX_RESOURCE_TAGS = 50;
@@ -67,12 +68,12 @@ export class RepositoryAdmin {
     const tags = input.tags ?? [];
     checkResourceTags(tags);
     // Last of the checks: it may create the registry's aws/ecr key.
-    const settings = await this.ctx.vaults.settle(scope.registryId, asked);
+    const settings = await this.ctx.vaults.settle(scope.registryKey, asked);
     const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, now: this.ctx.clock.now() });
     if (!repo) {
       throw new RegistryError(
         Codes.RepositoryAlreadyExists,
-        `The repository with name '${scope.name}' already exists in the registry with id '${accountOf(scope.registryId)}'`,
+        `The repository with name '${scope.name}' already exists in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     if (tags.length > 0) this.ctx.authzChanges.bump();
@@ -81,15 +82,15 @@ export class RepositoryAdmin {
   }
 
   async exists(scope: RepoScope): Promise<boolean> {
-    return (await this.ctx.meta.repositories.find(scope.registryId, scope.name)) !== undefined;
+    return (await this.ctx.meta.repositories.find(scope.registryKey, scope.name)) !== undefined;
   }
 
   get(scope: RepoScope): Promise<RepositoryRecord> {
     return requireRepository(this.ctx, scope);
   }
 
-  list(registryId: string, page: Page): Promise<RepositoryRecord[]> {
-    return this.ctx.meta.repositories.listRecords(registryId, page);
+  list(registryKey: RegistryKey, page: Page): Promise<RepositoryRecord[]> {
+    return this.ctx.meta.repositories.listRecords(registryKey, page);
   }
 
   async delete(scope: RepoScope, force: boolean): Promise<RepositoryRecord> {
@@ -99,7 +100,7 @@ export class RepositoryAdmin {
     if (result === 'notEmpty') {
       throw new RegistryError(
         Codes.RepositoryNotEmpty,
-        `The repository with name '${scope.name}' in registry with id '${accountOf(scope.registryId)}' cannot be deleted because it still contains images`,
+        `The repository with name '${scope.name}' in registry with id '${accountOf(scope.registryKey)}' cannot be deleted because it still contains images`,
       );
     }
     this.ctx.authzChanges.bump();
@@ -131,7 +132,7 @@ export class RepositoryAdmin {
 
   /** The tags of a repository, or none when it does not exist (yet): what aws:ResourceTag/* sees. */
   async resourceTagsIfAny(scope: RepoScope): Promise<ResourceTag[]> {
-    const repo = await this.ctx.meta.repositories.find(scope.registryId, scope.name);
+    const repo = await this.ctx.meta.repositories.find(scope.registryKey, scope.name);
     return repo === undefined ? [] : this.ctx.meta.repositories.resourceTags(repo.id);
   }
 

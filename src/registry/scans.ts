@@ -8,7 +8,8 @@ import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { isContainerImage } from '../core/media-types.js';
 import type { ImageScanRecord, JobRequest } from '../metadata/types.js';
-import { accountOf, type RegistryContext, type RepoScope } from './context.js';
+import { accountOf, parseRegistryKey, registryKeyText } from '../core/registry-key.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { emitsEvents, scanEvents } from './events.js';
 import { imageIdText, type ImageId, type Images } from './images.js';
 import { requireRepository } from './repositories.js';
@@ -16,6 +17,11 @@ import { requireRepository } from './repositories.js';
 export const SCAN_JOB = 'scan-image';
 const QUOTA_MS = 24 * 3600_000;
 
+/**
+ * A scan job as stored in the job queue. The stored field name predates the registry key type:
+ * `registryId` here holds the key's stored text ("account:region"), not ECR's registryId; it
+ * stays so that jobs already queued, and nodes of the previous version, read the same payload.
+ */
 export interface ScanJobPayload {
   registryId: string;
   repository: string;
@@ -40,8 +46,13 @@ export interface StoredFindings {
 }
 
 export function scanJob(scope: RepoScope, digest: Digest): JobRequest {
-  const payload: ScanJobPayload = { registryId: scope.registryId, repository: scope.name, digest };
+  const payload: ScanJobPayload = { registryId: registryKeyText(scope.registryKey), repository: scope.name, digest };
   return { kind: SCAN_JOB, payload };
+}
+
+/** The repository and image a stored scan job names. */
+export function scanJobTarget(payload: ScanJobPayload): { scope: RepoScope; digest: Digest } {
+  return { scope: { registryKey: parseRegistryKey(payload.registryId), name: payload.repository }, digest: payload.digest };
 }
 
 export class Scans {
@@ -83,7 +94,7 @@ export class Scans {
     if (!scan) {
       throw new RegistryError(
         Codes.ScanNotFound,
-        `Image scan does not exist for the image with '${imageIdText(id)}' in the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+        `Image scan does not exist for the image with '${imageIdText(id)}' in the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
     return { digest: image.manifest.digest, scan };
@@ -101,7 +112,7 @@ export class Scans {
     counts: Record<string, number> = {},
   ): Promise<void> {
     const at = result.completedAt ?? this.ctx.clock.now();
-    const tags = emitsEvents(scope.registryId) ? ((await this.ctx.meta.images.get(repositoryId, [digest]))[0]?.tags ?? []) : [];
+    const tags = emitsEvents(scope.registryKey) ? ((await this.ctx.meta.images.get(repositoryId, [digest]))[0]?.tags ?? []) : [];
     const events = scanEvents(scope, digest, tags, result.status, counts, at);
     await this.ctx.meta.scans.finish(repositoryId, digest, result, events);
     if (events.length > 0) this.ctx.eventsQueued?.();
@@ -116,7 +127,7 @@ export class Scans {
     if (failureCode !== undefined && failureCode !== 'ImageNotFound') return new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
     return new RegistryError(
       Codes.ManifestUnknown,
-      `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryId)}'`,
+      `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
     );
   }
 }

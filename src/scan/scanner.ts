@@ -11,13 +11,14 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { isIndexMediaType } from '../core/media-types.js';
 import type { JobRecord, RepositoryRecord } from '../metadata/types.js';
 import type { Registry } from '../registry/registry.js';
-import type { BasicFinding, ScanJobPayload, StoredFindings } from '../registry/scans.js';
+import { scanJobTarget, type BasicFinding, type ScanJobPayload, type StoredFindings } from '../registry/scans.js';
 import type { AdvisoryCatalog } from './catalog.js';
 import type { Finding } from './advisories/advisory-index.js';
 import type { Inventory } from './inventory/types.js';
 import { isScanError, UnsupportedImageError } from './layers/errors.js';
 import type { LayerInventory } from './pool/scan-pool.js';
 import { MAX_ATTEMPTS } from '../jobs/worker.js';
+import { registryKeyText } from '../core/registry-key.js';
 
 const MAX_FINDINGS = 10_000;
 const MAX_LAYERS = 256;
@@ -41,13 +42,14 @@ export class Scanner {
   /** The SCAN_JOB handler. Scan problems end the scan as FAILED/UNSUPPORTED_IMAGE; faults retry. */
   async run(job: JobRecord, signal: AbortSignal): Promise<void> {
     const p = job.payload as ScanJobPayload;
+    const { scope } = scanJobTarget(p);
     const { meta, clock, log } = this.registry.ctx;
-    const repo = await meta.repositories.find(p.registryId, p.repository);
+    const repo = await meta.repositories.find(scope.registryKey, scope.name);
     const manifest = repo && (await meta.manifests.find(repo.id, p.digest));
     if (!repo || !manifest) return; // deleted since: nothing left to report on
     const finish = (status: 'COMPLETE' | 'FAILED' | 'UNSUPPORTED_IMAGE', description: string, found?: MatchedFindings) =>
       this.registry.scans.finish(
-        { registryId: p.registryId, name: p.repository },
+        scope,
         repo.id,
         p.digest,
         {
@@ -61,7 +63,7 @@ export class Scanner {
       );
     try {
       const inventory = await this.inventory(repo, p.digest, manifest.payload, manifest.mediaType, signal);
-      const enhanced = (await this.registry.config.scanning(p.registryId)).scanType === 'ENHANCED';
+      const enhanced = (await this.registry.config.scanning(scope.registryKey)).scanType === 'ENHANCED';
       await finish('COMPLETE', 'The scan was completed successfully.', (await this.findingsOf(inventory, enhanced))!);
       log.info({ repository: p.repository, digest: p.digest, packages: inventory.packages.length }, 'image scanned');
     } catch (err) {
@@ -97,13 +99,13 @@ export class Scanner {
       const results: Parameters<typeof meta.scans.finishMany>[0] = [];
       for (const s of page) {
         signal.throwIfAborted();
-        const key = `${s.registryId}\n${s.repository}`;
+        const key = `${registryKeyText(s.registryKey)}\n${s.repository}`;
         let continuous = frequency.get(key);
         if (continuous === undefined) {
-          const repo = await meta.repositories.find(s.registryId, s.repository);
+          const repo = await meta.repositories.find(s.registryKey, s.repository);
           continuous =
             repo !== undefined &&
-            (await this.registry.config.scanningFor(s.registryId, s.repository, repo.settings.scanOnPush)).scanFrequency === 'CONTINUOUS_SCAN';
+            (await this.registry.config.scanningFor(s.registryKey, s.repository, repo.settings.scanOnPush)).scanFrequency === 'CONTINUOUS_SCAN';
           frequency.set(key, continuous);
         }
         const stored = continuous ? await meta.scans.inventory(s.digest) : undefined;

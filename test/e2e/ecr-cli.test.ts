@@ -2,7 +2,7 @@
  * A typical ECR tutorial, command for command, with the real AWS CLI and skopeo against Berth:
  * create an immutable, scan-on-push, AES256 repository; log in with get-login-password; push;
  * pull; describe; list; put a lifecycle policy from a file; delete by tag; delete the repository
- * without and with --force.
+ * without and with --force. And what the aws CLI hears for what Berth does not implement.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -129,5 +129,25 @@ describe('the ECR tutorial with the AWS CLI', () => {
     const gone = JSON.parse(await aws('delete-repository', '--repository-name', 'tutorial/web', '--force')) as { repository: { repositoryName: string } };
     assert.equal(gone.repository.repositoryName, 'tutorial/web');
     assert.match(await awsFails('describe-repositories', '--repository-names', 'tutorial/web'), /RepositoryNotFoundException/);
+  });
+
+  it('answers what Berth does not implement with the error its protocol expects', async () => {
+    const fails = async (args: string[]) => {
+      try {
+        await run('aws', args, { env });
+      } catch (e) {
+        return (e as { stderr: string }).stderr;
+      }
+      return assert.fail(`aws ${args.join(' ')} succeeded`);
+    };
+    // An ECR operation Berth lacks, a JSON service it does not serve, a Query service it does not serve.
+    assert.match(
+      await fails(['ecr', 'describe-pull-through-cache-rules']),
+      /\(UnknownOperationException\) when calling the DescribePullThroughCacheRules operation/,
+    );
+    assert.match(await fails(['dynamodb', 'list-tables']), /\(UnknownOperationException\) when calling the ListTables operation/);
+    const ec2 = await fails(['ec2', 'describe-instances']);
+    assert.match(ec2, /\(InvalidAction\) when calling the DescribeInstances operation: The action DescribeInstances is not valid for this web service/);
+    assert.doesNotMatch(ec2, /Signature/);
   });
 });

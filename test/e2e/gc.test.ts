@@ -147,7 +147,7 @@ describe('garbage collection', () => {
   it('berth usage counts linked and deduplicated blobs per repository and account', async () => {
     interface Usage {
       repositories: Array<{ name: string; images: number; blobs: number; bytes: number }>;
-      registries: Array<{ registryId: string; images: number; linkedBlobs: number; linkedBytes: number; blobs: number; bytes: number }>;
+      registries: Array<{ accountId: string; region: string; images: number; linkedBlobs: number; linkedBytes: number; blobs: number; bytes: number }>;
     }
     const usage = async () => JSON.parse((await berthCli(['usage', '--json', '--data-dir', berth.dataDir, '--account-id', '000000000000'])).stdout) as Usage;
     const before = (await usage()).registries[0] ?? { images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
@@ -159,8 +159,8 @@ describe('garbage collection', () => {
     const sum = (img: typeof u1) => [...img.blobs.values()].reduce((n, b) => n + b.length, 0);
     const now = await usage();
     const row = (name: string) => now.repositories.find((r) => r.name === name);
-    assert.deepEqual(row('usage/one'), { registryId: '000000000000:us-east-1', name: 'usage/one', images: 1, blobs: 3, bytes: sum(u1) });
-    assert.deepEqual(row('usage/two'), { registryId: '000000000000:us-east-1', name: 'usage/two', images: 1, blobs: 2, bytes: sum(u2) });
+    assert.deepEqual(row('usage/one'), { accountId: '000000000000', region: 'us-east-1', name: 'usage/one', images: 1, blobs: 3, bytes: sum(u1) });
+    assert.deepEqual(row('usage/two'), { accountId: '000000000000', region: 'us-east-1', name: 'usage/two', images: 1, blobs: 2, bytes: sum(u2) });
     const acc = now.registries[0]!;
     assert.equal(acc.images - before.images, 2);
     assert.equal(acc.linkedBlobs - before.linkedBlobs, 5);

@@ -36,8 +36,8 @@ interface Report {
     from: string;
     to: string;
     sampledThrough?: string;
-    repositories: Array<Figures & { registryId: string; repository: string }>;
-    registries: Array<Figures & { registryId: string; linkedGbMonths: number }>;
+    repositories: Array<Figures & { accountId: string; region: string; repository: string }>;
+    registries: Array<Figures & { accountId: string; region: string; linkedGbMonths: number }>;
   };
 }
 
@@ -135,7 +135,7 @@ describe('berth usage over a known history', () => {
     assertClose(repoB.gbMonths, (16 * sizeB) / GIB / 30, 'usage/b: 11–26 November');
     assert.deepEqual([repoA.bytesIn, repoA.bytesOut, repoA.pulls], [sizeA + a.manifestSize, sizeA + a.manifestSize, 1]);
     assert.deepEqual([repoB.bytesIn, repoB.bytesOut, repoB.pulls], [sizeB + b.manifestSize, 0, 0]);
-    const account = nov.registries.find((g) => g.registryId === REGISTRY)!;
+    const account = nov.registries.find((g) => `${g.accountId}:${g.region}` === REGISTRY)!;
     assertClose(account.gbMonths, (20 * sizeA + 16 * sizeB) / GIB / 30, 'account, deduplicated');
     assertClose(account.linkedGbMonths, (20 * sizeA + 16 * sizeB) / GIB / 30, 'account, linked');
     assert.deepEqual([account.bytesIn, account.bytesOut, account.pulls], [repoA.bytesIn + repoB.bytesIn, repoA.bytesOut, 1]);

@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import type { RepositoryCatalogData } from '../../registry/catalog-data.js';
-import { accountOf, registryIdOf, type RepoScope } from '../../registry/context.js';
+import { accountOf, registryKey } from '../../core/registry-key.js';
+import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
-import { registryKey, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
+import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
 import { parseInput, registryId } from '../ecr/input.js';
 import { catalogDataInput, publicRepositoryName } from './input.js';
 
@@ -18,7 +19,7 @@ export function catalogDataShape(call: EcrCall, scope: RepoScope, data: Reposito
   const { logoImageBlob, ...rest } = data;
   return {
     ...rest,
-    ...(logoImageBlob !== undefined && logoImageBlob.length > 0 && { logoUrl: `${baseUrl(call)}/catalog-logo/${accountOf(scope.registryId)}/${scope.name}` }),
+    ...(logoImageBlob !== undefined && logoImageBlob.length > 0 && { logoUrl: `${baseUrl(call)}/catalog-logo/${accountOf(scope.registryKey)}/${scope.name}` }),
     marketplaceCertified: false,
   };
 }
@@ -41,12 +42,12 @@ export const PutRepositoryCatalogData: EcrAction = async (call) => {
 
 export const GetRegistryCatalogData: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  return { registryCatalogData: await call.registry.catalogData.registry(registryKey(call)) };
+  return { registryCatalogData: await call.registry.catalogData.registry(addressedRegistry(call)) };
 };
 
 export const PutRegistryCatalogData: EcrAction = async (call) => {
   const input = parseInput(z.object({ displayName: z.string().max(100).optional() }).strict(), call.body);
-  return { registryCatalogData: await call.registry.catalogData.setRegistry(registryKey(call), input) };
+  return { registryCatalogData: await call.registry.catalogData.setRegistry(addressedRegistry(call), input) };
 };
 
 const describeRegistriesInput = z.object({ nextToken: z.string().max(4096).optional(), maxResults: z.number().int().min(1).max(1000).optional() }).strict();
@@ -79,7 +80,7 @@ export const GetAuthorizationToken: EcrAction = async (call) => {
 export async function serveCatalogLogo(registry: Registry, path: string, res: ServerResponse): Promise<void> {
   const m = /^\/catalog-logo\/(\d{12})\/(.+)$/.exec(path);
   if (!m || publicRepositoryName.safeParse(m[2]).success === false) throw new RegistryError(Codes.NotFound, 'no such logo');
-  const data = await registry.catalogData.repository({ registryId: registryIdOf(m[1]!, PUBLIC_REGION), name: m[2]! });
+  const data = await registry.catalogData.repository({ registryKey: registryKey(m[1]!, PUBLIC_REGION), name: m[2]! });
   if (!data.logoImageBlob) throw new RegistryError(Codes.NotFound, 'no such logo');
   const bytes = Buffer.from(data.logoImageBlob, 'base64');
   const type = bytes.subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]))

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { repositoryArn } from '../../core/arns.js';
 import { Codes } from '../../core/errors.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
-import { accountOf } from '../../registry/context.js';
-import { registryKey, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
+import { accountOf } from '../../core/registry-key.js';
+import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, resourceTags } from '../ecr/input.js';
 import { EcrError } from '../ecr/protocol.js';
 import { imageDetailShape } from '../ecr/shapes.js';
@@ -13,7 +13,7 @@ import { catalogDataInput, publicRepositoryName } from './input.js';
 
 /** The repository as ECR Public shows it: its image URI is `<host>/<alias>/<name>`, the alias being the account id. */
 export function publicRepositoryShape(repo: RepositoryRecord, call: EcrCall): Record<string, unknown> {
-  const accountId = accountOf(repo.registryId);
+  const accountId = accountOf(repo.registryKey);
   return {
     repositoryArn: repositoryArn(call.region, accountId, repo.name),
     registryId: accountId,
@@ -54,7 +54,7 @@ export const DescribeRepositories: EcrAction = async (call) => {
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeRepositories', input.nextToken);
-  const page = await call.registry.repositories.list(registryKey(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
+  const page = await call.registry.repositories.list(addressedRegistry(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
   const items = page.slice(0, limit);
   return {
     repositories: items.map((r) => publicRepositoryShape(r, call)),
@@ -84,7 +84,13 @@ export const DescribeImageTags: EcrAction = async (call) => {
   const items = page.slice(0, limit);
   const details = await call.registry.images.details(scope, items);
   const imageTagDetails = details.flatMap((d) => {
-    const { registryId: _r, repositoryName: _n, imageTags: _t, imageStatus: _s, ...imageDetail } = imageDetailShape(accountOf(scope.registryId), scope.name, d);
+    const {
+      registryId: _r,
+      repositoryName: _n,
+      imageTags: _t,
+      imageStatus: _s,
+      ...imageDetail
+    } = imageDetailShape(accountOf(scope.registryKey), scope.name, d);
     return d.tags.map((imageTag) => ({ imageTag, createdAt: d.pushedAt, imageDetail }));
   });
   return {

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../../auth/principal.js';
+import { registryKey, type RegistryKey } from '../../core/registry-key.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
@@ -27,11 +28,11 @@ export type LoginTokenIssuer = (principal: Principal) => { password: string; exp
 
 export type EcrAction = (call: EcrCall) => Promise<unknown>;
 
-/** The registry an action addresses: `registryId` from the request, or the caller's own. */
-export function registryKey(call: EcrCall, registryId?: string): string {
-  return `${registryId ?? call.accountId}:${call.region}`;
+/** The registry an action addresses: the request's `registryId` (an account), or the caller's own. */
+export function addressedRegistry(call: EcrCall, registryId?: string): RegistryKey {
+  return registryKey(registryId ?? call.accountId, call.region);
 }
 
 export function repoScope(call: EcrCall, name: string, registryId?: string): RepoScope {
-  return { registryId: registryKey(call, registryId), name };
+  return { registryKey: addressedRegistry(call, registryId), name };
 }

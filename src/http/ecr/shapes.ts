@@ -2,10 +2,10 @@
 import { repositoryArn } from '../../core/arns.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
 import type { ImageDetail } from '../../registry/images.js';
-import { accountOf } from '../../registry/context.js';
+import { accountOf } from '../../core/registry-key.js';
 
 export function repositoryShape(repo: RepositoryRecord, region: string, registryHost: string): Record<string, unknown> {
-  const accountId = accountOf(repo.registryId);
+  const accountId = accountOf(repo.registryKey);
   const s = repo.settings;
   const shape: Record<string, unknown> = {
     repositoryArn: repositoryArn(region, accountId, repo.name),

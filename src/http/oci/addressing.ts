@@ -7,12 +7,12 @@
 import type { Principal } from '../../auth/principal.js';
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
-import { registryIdOf } from '../../registry/context.js';
+import { registryKey, type RegistryKey } from '../../core/registry-key.js';
 import type { Registry } from '../../registry/registry.js';
 import { parseOciRoute } from './route.js';
 
 export interface V2Address {
-  registryId: string;
+  registryKey: RegistryKey;
   publicAlias?: string;
 }
 
@@ -22,12 +22,12 @@ export async function addressV2(registry: Registry, principal: Principal, path: 
   if (alias !== undefined) {
     const route = parseOciRoute(path);
     if (route !== undefined && 'name' in route && route.name.startsWith(`${alias}/`)) {
-      const publicId = registryIdOf(alias, PUBLIC_REGION);
-      if (await registry.repositories.exists({ registryId: publicId, name: route.name.slice(alias.length + 1) })) {
-        return { registryId: publicId, publicAlias: alias };
+      const publicKey = registryKey(alias, PUBLIC_REGION);
+      if (await registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) })) {
+        return { registryKey: publicKey, publicAlias: alias };
       }
     }
   }
   if (principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
-  return { registryId: registryIdOf(principal.accountId, region) };
+  return { registryKey: registryKey(principal.accountId, region) };
 }

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../../auth/principal.js';
+import type { RegistryKey } from '../../core/registry-key.js';
 import type { Authorizer } from '../authz.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
@@ -14,7 +15,7 @@ export interface OciRequest {
   principal: Principal;
   authorizer: Authorizer;
   /** The registry (account and region) this request addresses. */
-  registryId: string;
+  registryKey: RegistryKey;
   /** Set when the request addresses an account's public registry as `/v2/<alias>/<name>`. */
   publicAlias?: string;
   log: Logger;
@@ -25,5 +26,5 @@ export interface OciRequest {
 /** The repository a name in the path means: within a public registry, the name after the alias. */
 export function scopeOf(r: OciRequest, name: string): RepoScope {
   const prefix = r.publicAlias === undefined ? undefined : `${r.publicAlias}/`;
-  return { registryId: r.registryId, name: prefix !== undefined && name.startsWith(prefix) ? name.slice(prefix.length) : name };
+  return { registryKey: r.registryKey, name: prefix !== undefined && name.startsWith(prefix) ? name.slice(prefix.length) : name };
 }

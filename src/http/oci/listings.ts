@@ -34,7 +34,7 @@ export async function listTags(r: OciRequest, name: string): Promise<void> {
 
 export async function catalog(r: OciRequest): Promise<void> {
   const req = pageRequest(r);
-  const page = await r.registry.listings.catalog(r.registryId, req);
+  const page = await r.registry.listings.catalog(r.registryKey, req);
   sendJson(r.res, 200, { repositories: page.items }, linkHeader('/v2/_catalog', page, req.limit));
 }
 

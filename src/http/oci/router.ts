@@ -13,6 +13,7 @@ import { deleteManifest, headOrGetManifest, putManifest } from './manifests.js';
 import { parseOciRoute, type OciRoute } from './route.js';
 import { deleteUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
 import { cameOverTls } from '../request.js';
+import { accountOf, regionOf } from '../../core/registry-key.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
 
@@ -69,7 +70,7 @@ function operationOf(route: OciRoute, method: string): OciOperation {
 
 /** Checks every ECR action the request is; a cross-repository mount also reads its source. */
 async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
-  const [accountId, region] = r.registryId.split(':') as [string, string];
+  const [accountId, region] = [accountOf(r.registryKey), regionOf(r.registryKey)];
   const operation = operationOf(route, method);
   const isPublic = region === PUBLIC_REGION;
   // Anyone may read a public repository; writing it takes the ecr-public actions.

@@ -22,6 +22,7 @@ import type { Digest } from '../../core/digest.js';
 import type { GcStore, RegistryUsage, RepositoryUsage, ReviewOutcome } from '../gc.js';
 import { queueDeletionIfUnrecorded } from './gc-queue.js';
 import { changes, digestLockKey, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
+import { parseRegistryKey, storedAccountPrefix, type RegistryKey } from '../../core/registry-key.js';
 
 const READ_SNAPSHOT = { isolation: 'REPEATABLE READ', readOnly: true } as const;
 
@@ -125,9 +126,9 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
   }
 
   async function usage(tx: Queryable, accountId: string | undefined) {
-    // The account filter keeps to one account's registries (registry ids are `<account>:<region>`).
+    // The account filter keeps to one account's registries (see storedAccountPrefix).
     const filter = accountId === undefined ? '' : 'WHERE r.registry_id LIKE $1';
-    const args = accountId === undefined ? [] : [`${accountId.replace(/[\\%_]/g, '\\$&')}:%`];
+    const args = accountId === undefined ? [] : [`${storedAccountPrefix(accountId).replace(/[\\%_]/g, '\\$&')}%`];
     const perRepo = await rows<{ registry_id: string; name: string; images: number; blobs: number; bytes: number }>(
       tx,
       `SELECT r.registry_id, r.name,
@@ -137,13 +138,19 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
        ${filter} GROUP BY r.id, r.registry_id, r.name ORDER BY r.registry_id${collate}, r.name${collate}`,
       args,
     );
-    const repositories: RepositoryUsage[] = perRepo.map((r) => ({ registryId: r.registry_id, name: r.name, images: r.images, blobs: r.blobs, bytes: r.bytes }));
-    const registries = new Map<string, RegistryUsage>();
+    const repositories: RepositoryUsage[] = perRepo.map((r) => ({
+      registryKey: parseRegistryKey(r.registry_id),
+      name: r.name,
+      images: r.images,
+      blobs: r.blobs,
+      bytes: r.bytes,
+    }));
+    const registries = new Map<RegistryKey, RegistryUsage>();
     for (const r of repositories) {
-      let g = registries.get(r.registryId);
+      let g = registries.get(r.registryKey);
       if (!g) {
-        g = { registryId: r.registryId, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
-        registries.set(r.registryId, g);
+        g = { registryKey: r.registryKey, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
+        registries.set(r.registryKey, g);
       }
       g.repositories++;
       g.images += r.images;
@@ -158,7 +165,7 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
       args,
     );
     for (const d of distinct) {
-      const g = registries.get(d.registry_id);
+      const g = registries.get(parseRegistryKey(d.registry_id));
       if (g) Object.assign(g, { blobs: d.blobs, bytes: d.bytes });
     }
     const stored = (await one<{ blobs: number; bytes: number }>(tx, 'SELECT COUNT(*) AS blobs, COALESCE(SUM(size), 0)::bigint AS bytes FROM blobs'))!;

@@ -40,6 +40,7 @@ import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
 import { startScanIn } from './scans.js';
+import { registryKeyText } from '../../core/registry-key.js';
 
 const COLUMNS = 'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at';
 
@@ -47,14 +48,17 @@ const sorted = (ds: Digest[]): string[] => [...new Set(ds)].sort();
 
 async function lockRepository(tx: Queryable, input: PutManifestInput, now: number): Promise<number | undefined> {
   const find = () =>
-    one<{ id: number }>(tx, 'SELECT id FROM repositories WHERE registry_id = $1 AND name = $2 FOR KEY SHARE', [input.registryId, input.repository]);
+    one<{ id: number }>(tx, 'SELECT id FROM repositories WHERE registry_id = $1 AND name = $2 FOR KEY SHARE', [
+      registryKeyText(input.registryKey),
+      input.repository,
+    ]);
   const found = await find();
   if (found) return found.id;
   if (!input.createRepository) return undefined;
   // Two first pushes may race: the loser's insert waits for the winner and does nothing, and
   // the lookup after it (a new snapshot) finds the winner's row.
   await tx.query('INSERT INTO repositories (registry_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-    input.registryId,
+    registryKeyText(input.registryKey),
     input.repository,
     now,
   ]);

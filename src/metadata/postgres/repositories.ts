@@ -11,6 +11,7 @@ import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore } from '../types.js';
 import { queueRepositoryBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext } from './pool.js';
+import { parseRegistryKey, registryKeyText, type RegistryKey } from '../../core/registry-key.js';
 
 interface Row {
   id: number;
@@ -26,7 +27,7 @@ const COLUMNS = 'id, registry_id, name, created_at, settings, lifecycle_evaluate
 function toRepository(r: Row): RepositoryRecord {
   return {
     id: r.id,
-    registryId: r.registry_id,
+    registryKey: parseRegistryKey(r.registry_id),
     name: r.name,
     createdAt: new Date(r.created_at),
     settings: { ...defaultRepositorySettings, ...(JSON.parse(r.settings) as Partial<RepositorySettings>) },
@@ -35,38 +36,38 @@ function toRepository(r: Row): RepositoryRecord {
 }
 
 export function createPostgresRepositories({ pool, collate }: PgContext): RepositoryStore {
-  const find = (registryId: string, name: string) =>
-    one<Row>(pool, `SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2`, [registryId, name]);
-  const list = (registryId: string, page: Page) =>
+  const find = (registryKey: RegistryKey, name: string) =>
+    one<Row>(pool, `SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2`, [registryKeyText(registryKey), name]);
+  const list = (registryKey: RegistryKey, page: Page) =>
     rows<Row>(pool, `SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name${collate} > $2 ORDER BY name${collate} LIMIT $3`, [
-      registryId,
+      registryKeyText(registryKey),
       page.after ?? '',
       page.limit,
     ]);
 
   return {
-    async find(registryId, name) {
-      const r = await find(registryId, name);
+    async find(registryKey, name) {
+      const r = await find(registryKey, name);
       return r && toRepository(r);
     },
-    async ensure(registryId, name, now) {
-      const r = await find(registryId, name);
+    async ensure(registryKey, name, now) {
+      const r = await find(registryKey, name);
       if (r) return toRepository(r);
       // A racing creator's insert makes ours wait and do nothing; the read after it (a new
       // statement, a new snapshot) finds that row.
       await pool.query(`INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, '{}') ON CONFLICT DO NOTHING`, [
-        registryId,
+        registryKeyText(registryKey),
         name,
         now.getTime(),
       ]);
-      return toRepository((await find(registryId, name))!);
+      return toRepository((await find(registryKey, name))!);
     },
     async create(input) {
       return withTransaction(pool, async (tx) => {
         const row = await one<Row>(
           tx,
           `INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-          [input.registryId, input.name, input.now.getTime(), JSON.stringify(input.settings)],
+          [registryKeyText(input.registryKey), input.name, input.now.getTime(), JSON.stringify(input.settings)],
         );
         if (!row) return undefined;
         if (input.tags.length > 0) {
@@ -83,11 +84,11 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
     async updateSettings(id, settings) {
       await pool.query('UPDATE repositories SET settings = $1 WHERE id = $2', [JSON.stringify(settings), id]);
     },
-    async list(registryId, page) {
-      return (await list(registryId, page)).map((r) => r.name);
+    async list(registryKey, page) {
+      return (await list(registryKey, page)).map((r) => r.name);
     },
-    async listRecords(registryId, page) {
-      return (await list(registryId, page)).map(toRepository);
+    async listRecords(registryKey, page) {
+      return (await list(registryKey, page)).map(toRepository);
     },
     async delete(id, opts) {
       return withTransaction(pool, async (tx) => {
@@ -95,7 +96,7 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
         if (!repo) return 'missing' as const;
         // Read after the lock: a push that got in first has committed and is counted.
         if (!opts.force && (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 LIMIT 1', [id]))) return 'notEmpty' as const;
-        await tx.query('DELETE FROM policies WHERE scope = $1', [repositoryPolicyScope(repo.registry_id, repo.name)]);
+        await tx.query('DELETE FROM policies WHERE scope = $1', [repositoryPolicyScope(parseRegistryKey(repo.registry_id), repo.name)]);
         // Its links and references go with it (cascades): every blob they held is queued first.
         await queueRepositoryBlobs(tx, id, opts.now.getTime());
         await tx.query('DELETE FROM repositories WHERE id = $1', [id]);

@@ -5,6 +5,7 @@ import { writeEventsIn } from './events.js';
 import { enqueueIn } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import { changes, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
+import { parseRegistryKey } from '../../core/registry-key.js';
 
 /** Marks a scan IN_PROGRESS and enqueues its job, inside the caller's transaction (a manifest put). */
 export async function startScanIn(tx: Queryable, repositoryId: number, digest: string, job: JobRequest, now: number): Promise<void> {
@@ -115,7 +116,7 @@ export function createPostgresScans({ pool, collate }: PgContext): ScanStore {
       return found.map((r) => ({
         key: `${r.repository_id} ${r.digest}`,
         repositoryId: r.repository_id,
-        registryId: r.registry_id,
+        registryKey: parseRegistryKey(r.registry_id),
         repository: r.name,
         digest: r.digest as Digest,
         ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),

@@ -7,6 +7,7 @@
 import type { LifecyclePreviewStore, PolicyStore, RegistrySettingsStore, TagStore, UploadRecord, UploadStore } from '../types.js';
 import { writeRemovalEventsIn } from './events.js';
 import { changes, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext } from './pool.js';
+import { registryKeyText } from '../../core/registry-key.js';
 
 export function createPostgresTags({ pool, collate }: PgContext): TagStore {
   return {
@@ -106,14 +107,16 @@ export function createPostgresPolicies({ pool, collate }: PgContext): PolicyStor
 
 export function createPostgresRegistrySettings({ pool }: PgContext): RegistrySettingsStore {
   return {
-    async get(registryId, name) {
-      return (await one<{ value: string }>(pool, 'SELECT value FROM registry_settings WHERE registry_id = $1 AND name = $2', [registryId, name]))?.value;
+    async get(registryKey, name) {
+      return (
+        await one<{ value: string }>(pool, 'SELECT value FROM registry_settings WHERE registry_id = $1 AND name = $2', [registryKeyText(registryKey), name])
+      )?.value;
     },
-    async put(registryId, name, value) {
+    async put(registryKey, name, value) {
       await pool.query(
         `INSERT INTO registry_settings (registry_id, name, value) VALUES ($1, $2, $3)
          ON CONFLICT (registry_id, name) DO UPDATE SET value = excluded.value`,
-        [registryId, name, value],
+        [registryKeyText(registryKey), name, value],
       );
     },
   };

@@ -7,6 +7,7 @@ import type { Digest } from '../../core/digest.js';
 import type { GcStore, RegistryUsage, RepositoryUsage, ReviewOutcome } from '../gc.js';
 import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
+import { parseRegistryKey, storedAccountPrefix, type RegistryKey } from '../../core/registry-key.js';
 
 export function createSqliteGc(db: Db): GcStore {
   const dueStmt = db.prepare<[number, number], { digest: string }>(
@@ -91,7 +92,7 @@ export function createSqliteGc(db: Db): GcStore {
   const deleteIdleStmt = db.prepare('DELETE FROM uploads WHERE id = ? AND updated_at < ?');
   const uploadExists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM uploads WHERE id = ?');
 
-  // The account filter keeps to one account's registries (registry ids are `<account>:<region>`).
+  // The account filter keeps to one account's registries (see storedAccountPrefix).
   const where = (filtered: boolean) => (filtered ? 'WHERE r.registry_id LIKE ?' : '');
   const repoUsageStmts = [false, true].map((f) =>
     db.prepare<unknown[], { registry_id: string; name: string; images: number; blobs: number; bytes: number }>(
@@ -111,21 +112,21 @@ export function createSqliteGc(db: Db): GcStore {
   );
   const storedStmt = db.prepare<[], { blobs: number; bytes: number }>('SELECT COUNT(*) AS blobs, COALESCE(SUM(size), 0) AS bytes FROM blobs');
   const usage = db.transaction((accountId: string | undefined) => {
-    const args = accountId === undefined ? [] : [`${accountId}:%`];
+    const args = accountId === undefined ? [] : [`${storedAccountPrefix(accountId)}%`];
     const f = accountId === undefined ? 0 : 1;
     const repositories: RepositoryUsage[] = repoUsageStmts[f]!.all(...args).map((r) => ({
-      registryId: r.registry_id,
+      registryKey: parseRegistryKey(r.registry_id),
       name: r.name,
       images: r.images,
       blobs: r.blobs,
       bytes: r.bytes,
     }));
-    const registries = new Map<string, RegistryUsage>();
+    const registries = new Map<RegistryKey, RegistryUsage>();
     for (const r of repositories) {
-      let g = registries.get(r.registryId);
+      let g = registries.get(r.registryKey);
       if (!g) {
-        g = { registryId: r.registryId, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
-        registries.set(r.registryId, g);
+        g = { registryKey: r.registryKey, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
+        registries.set(r.registryKey, g);
       }
       g.repositories++;
       g.images += r.images;
@@ -133,7 +134,7 @@ export function createSqliteGc(db: Db): GcStore {
       g.linkedBytes += r.bytes;
     }
     for (const d of distinctStmts[f]!.all(...args)) {
-      const g = registries.get(d.registry_id);
+      const g = registries.get(parseRegistryKey(d.registry_id));
       if (g) Object.assign(g, { blobs: d.blobs, bytes: d.bytes });
     }
     return { repositories, registries: [...registries.values()], stored: storedStmt.get()! };

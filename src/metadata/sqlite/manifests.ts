@@ -21,6 +21,7 @@ import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import type { Db } from './open.js';
+import { registryKeyText } from '../../core/registry-key.js';
 
 export function createSqliteManifests(db: Db): ManifestStore {
   const findStmt = db.prepare<[number, string], Row>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?');
@@ -100,10 +101,10 @@ export function createSqliteManifests(db: Db): ManifestStore {
 
   const put = db.transaction((input: PutManifestInput): PutManifestResult => {
     const now = input.now.getTime();
-    let repositoryId = findRepo.get(input.registryId, input.repository)?.id;
+    let repositoryId = findRepo.get(registryKeyText(input.registryKey), input.repository)?.id;
     if (repositoryId === undefined) {
       if (!input.createRepository) return { kind: 'repositoryUnknown' };
-      repositoryId = Number(insertRepo.run(input.registryId, input.repository, now).lastInsertRowid);
+      repositoryId = Number(insertRepo.run(registryKeyText(input.registryKey), input.repository, now).lastInsertRowid);
     }
     const missingBlobs = input.blobs.filter((d) => !hasBlob.get(repositoryId, d));
     const missingManifests = input.manifests.filter((d) => !hasManifest.get(repositoryId, d));

@@ -1,6 +1,7 @@
 /** Policy documents and registry settings on SQLite. */
 import type { PolicyStore, RegistrySettingsStore } from '../types.js';
 import type { Db } from './open.js';
+import { registryKeyText } from '../../core/registry-key.js';
 
 export function createSqlitePolicies(db: Db): PolicyStore {
   const getStmt = db.prepare<[string, string], { document: string; updated_at: number }>(
@@ -36,11 +37,11 @@ export function createSqliteRegistrySettings(db: Db): RegistrySettingsStore {
      ON CONFLICT (registry_id, name) DO UPDATE SET value = excluded.value`,
   );
   return {
-    async get(registryId, name) {
-      return getStmt.get(registryId, name)?.value;
+    async get(registryKey, name) {
+      return getStmt.get(registryKeyText(registryKey), name)?.value;
     },
-    async put(registryId, name, value) {
-      putStmt.run(registryId, name, value);
+    async put(registryKey, name, value) {
+      putStmt.run(registryKeyText(registryKey), name, value);
     },
   };
 }

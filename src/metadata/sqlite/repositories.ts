@@ -1,4 +1,5 @@
 /** Repositories, their settings and their resource tags, on SQLite. */
+import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
 import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../types.js';
@@ -17,7 +18,7 @@ interface Row {
 export function toRepository(r: Row): RepositoryRecord {
   return {
     id: r.id,
-    registryId: r.registry_id,
+    registryKey: parseRegistryKey(r.registry_id),
     name: r.name,
     createdAt: new Date(r.created_at),
     settings: { ...defaultRepositorySettings, ...(JSON.parse(r.settings) as Partial<RepositorySettings>) },
@@ -45,13 +46,13 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
   );
   const removeTag = db.prepare('DELETE FROM repository_resource_tags WHERE repository_id = ? AND tag_key = ?');
 
-  const ensure = db.transaction((registryId: string, name: string, now: number): Row => {
-    insertStmt.run(registryId, name, now, '{}');
-    return findStmt.get(registryId, name)!;
+  const ensure = db.transaction((keyText: string, name: string, now: number): Row => {
+    insertStmt.run(keyText, name, now, '{}');
+    return findStmt.get(keyText, name)!;
   });
-  const create = db.transaction((registryId: string, name: string, settings: string, tags: ResourceTag[], now: number) => {
-    if (insertStmt.run(registryId, name, now, settings).changes === 0) return undefined;
-    const row = findStmt.get(registryId, name)!;
+  const create = db.transaction((keyText: string, name: string, settings: string, tags: ResourceTag[], now: number) => {
+    if (insertStmt.run(keyText, name, now, settings).changes === 0) return undefined;
+    const row = findStmt.get(keyText, name)!;
     for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
     return row;
   });
@@ -60,7 +61,7 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
     const repo = existsStmt.get(id);
     if (!repo) return 'missing';
     if (!force && hasImages.get(id)) return 'notEmpty';
-    deletePolicies.run(repositoryPolicyScope(repo.registry_id, repo.name));
+    deletePolicies.run(repositoryPolicyScope(parseRegistryKey(repo.registry_id), repo.name));
     // Its links and references go with it (cascades): every blob they held is queued first.
     gc.queueRepositoryBlobs(id, now);
     deleteStmt.run(id);
@@ -73,27 +74,27 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
   });
 
   return {
-    async find(registryId, name) {
-      const r = findStmt.get(registryId, name);
+    async find(registryKey, name) {
+      const r = findStmt.get(registryKeyText(registryKey), name);
       return r && toRepository(r);
     },
-    async ensure(registryId, name, now) {
-      const r = findStmt.get(registryId, name);
+    async ensure(registryKey, name, now) {
+      const r = findStmt.get(registryKeyText(registryKey), name);
       if (r) return toRepository(r);
-      return toRepository(ensure.immediate(registryId, name, now.getTime()));
+      return toRepository(ensure.immediate(registryKeyText(registryKey), name, now.getTime()));
     },
     async create(input) {
-      const r = create.immediate(input.registryId, input.name, JSON.stringify(input.settings), input.tags, input.now.getTime());
+      const r = create.immediate(registryKeyText(input.registryKey), input.name, JSON.stringify(input.settings), input.tags, input.now.getTime());
       return r && toRepository(r);
     },
     async updateSettings(id, settings) {
       settingsStmt.run(JSON.stringify(settings), id);
     },
-    async list(registryId, page: Page) {
-      return listStmt.all(registryId, page.after ?? '', page.limit).map((r) => r.name);
+    async list(registryKey, page: Page) {
+      return listStmt.all(registryKeyText(registryKey), page.after ?? '', page.limit).map((r) => r.name);
     },
-    async listRecords(registryId, page: Page) {
-      return listStmt.all(registryId, page.after ?? '', page.limit).map(toRepository);
+    async listRecords(registryKey, page: Page) {
+      return listStmt.all(registryKeyText(registryKey), page.after ?? '', page.limit).map(toRepository);
     },
     async delete(id, opts) {
       return remove.immediate(id, opts.force, opts.now.getTime());

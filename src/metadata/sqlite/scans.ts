@@ -5,6 +5,7 @@ import { prepareOutboxWriter } from './events.js';
 import { prepareEnqueue } from './jobs.js';
 import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import type { Db } from './open.js';
+import { parseRegistryKey } from '../../core/registry-key.js';
 
 /** The statements a manifest put runs to start a scan-on-push in its own transaction. */
 export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
@@ -118,7 +119,7 @@ export function createSqliteScans(db: Db): ScanStore {
       return completedStmt.all(Number(afterKey || '0'), limit).map((r) => ({
         key: String(r.rowid),
         repositoryId: r.repository_id,
-        registryId: r.registry_id,
+        registryKey: parseRegistryKey(r.registry_id),
         repository: r.name,
         digest: r.digest as Digest,
         ...(r.fingerprint !== null && { fingerprint: r.fingerprint }),

@@ -6,7 +6,8 @@
  * process or a real client tool (skopeo, the aws CLI, crashes, signals, the CLI itself).
  *
  * The data directory is a temporary one all the same: the server key and the bootstrap admin's
- * credentials file live there, as on a real node.
+ * credentials file live there, as on a real node. With `onDisk` the stores live there too, as
+ * `berth serve` keeps them (SQLite file, file-system blob driver).
  */
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -46,6 +47,12 @@ export interface InProcessOptions {
   clock?: Clock;
   /** SQLite in `<data dir>/metadata.db`, as `berth serve` keeps it (so `berth admin` and a test can read it), instead of in memory. */
   sqliteFile?: boolean;
+  /**
+   * SQLite and the blobs in the data directory, as `berth serve` keeps them: for tests that open
+   * the data directory from another process too (`berth admin`), or whose subject includes the
+   * file-system driver. Memory otherwise.
+   */
+  onDisk?: boolean;
 }
 
 export async function startInProcess(opts: InProcessOptions = {}): Promise<BerthInProcess> {
@@ -61,15 +68,18 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<Berth
   });
   // One memory store per local blob directory, as the fs driver would have one per directory.
   const stores = new Map<string, BlobStore>();
-  const app = await createApp(config, {
-    log: pino({ level: config.logLevel, base: { service: 'berth' } }, sink),
-    ...(opts.clock && { clock: opts.clock }),
+  const inMemory = {
     openMetadata: async () => createSqliteMetadataStore({ path: opts.sqliteFile ? join(dataDir, 'metadata.db') : ':memory:' }),
-    localBlobStore: (root) => {
+    localBlobStore: (root: string) => {
       let store = stores.get(root);
       if (!store) stores.set(root, (store = createMemoryBlobStore()));
       return store;
     },
+  };
+  const app = await createApp(config, {
+    log: pino({ level: config.logLevel, base: { service: 'berth' } }, sink),
+    ...(opts.clock && { clock: opts.clock }),
+    ...(!opts.onDisk && inMemory),
   });
   let port: number;
   try {

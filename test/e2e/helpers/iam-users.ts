@@ -12,6 +12,8 @@ import { ecrClient, type Credentials } from './ecr-client.js';
 import { request, type Fetched } from './registry-http.js';
 
 const run = promisify(execFile);
+/** A spawned Berth, or the in-process app (test/api) with its stores on disk for `berth admin`. */
+type Server = Pick<BerthProcess, 'url' | 'dataDir' | 'region'>;
 export const MANAGED = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistry';
 
 export interface TestIdentity {
@@ -23,7 +25,7 @@ export interface TestIdentity {
   v2(path: string, init?: RequestInit): Promise<Fetched>;
 }
 
-async function identity(berth: BerthProcess, keys: Credentials): Promise<TestIdentity> {
+async function identity(berth: Server, keys: Credentials): Promise<TestIdentity> {
   const ecr = ecrClient(berth, keys);
   let authorization: string | undefined;
   try {
@@ -38,7 +40,7 @@ async function identity(berth: BerthProcess, keys: Credentials): Promise<TestIde
 }
 
 /** A user of the admin's account with the given managed policies (suffixes of MANAGED) and inline documents. */
-export async function createUser(berth: BerthProcess, iam: IAMClient, name: string, managed: string[], inline: object[] = []): Promise<TestIdentity> {
+export async function createUser(berth: Server, iam: IAMClient, name: string, managed: string[], inline: object[] = []): Promise<TestIdentity> {
   await iam.send(new CreateUserCommand({ UserName: name }));
   for (const m of managed) await iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: MANAGED + m }));
   for (const [i, doc] of inline.entries()) {
@@ -48,15 +50,15 @@ export async function createUser(berth: BerthProcess, iam: IAMClient, name: stri
   return identity(berth, { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! });
 }
 
-const admin = (berth: BerthProcess, args: string[]) => run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir]);
+const admin = (berth: Server, args: string[]) => run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir]);
 
 /** Creates another account (idempotently is not needed: call once per account). */
-export async function createAccount(berth: BerthProcess, accountId: string): Promise<void> {
+export async function createAccount(berth: Server, accountId: string): Promise<void> {
   await admin(berth, ['create-account', '--account-id', accountId]);
 }
 
 /** Another account's root (no user name) or one of its users with the given managed policies. */
-export async function otherAccountIdentity(berth: BerthProcess, accountId: string, user?: { name: string; managed: string[] }): Promise<TestIdentity> {
+export async function otherAccountIdentity(berth: Server, accountId: string, user?: { name: string; managed: string[] }): Promise<TestIdentity> {
   const who = user ? ['--user-name', user.name] : [];
   if (user) {
     await admin(berth, ['create-user', '--account-id', accountId, ...who]);

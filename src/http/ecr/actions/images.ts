@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { isDigest, type Digest } from '../../../core/digest.js';
 import { Codes } from '../../../core/errors.js';
-import { accountOf } from '../../../registry/context.js';
+import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
 import { EcrError } from '../protocol.js';
@@ -13,7 +13,7 @@ const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
 
 function imageShape(
   name: string,
-  registry: string,
+  registry: RegistryKey,
   id: { imageDigest?: string; imageTag?: string },
   manifest: { digest: string; payload: Buffer; mediaType: string },
 ) {
@@ -47,7 +47,7 @@ export const PutImage: EcrAction = async (call) => {
     ...(input.imageDigest !== undefined && { digest: input.imageDigest }),
     pushedBy: call.principal.arn,
   });
-  return { image: imageShape(scope.name, scope.registryId, { ...(input.imageTag !== undefined && { imageTag: input.imageTag }) }, manifest) };
+  return { image: imageShape(scope.name, scope.registryKey, { ...(input.imageTag !== undefined && { imageTag: input.imageTag }) }, manifest) };
 };
 
 const batchGetInput = z
@@ -69,7 +69,7 @@ export const BatchGetImage: EcrAction = async (call) => {
       failures.push({ imageId: f.id, failureCode: 'UnsupportedImageType', failureReason: `Image manifest media type ${f.manifest.mediaType} is not accepted` });
       continue;
     }
-    images.push(imageShape(scope.name, scope.registryId, f.id, f.manifest));
+    images.push(imageShape(scope.name, scope.registryKey, f.id, f.manifest));
     call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
   }
   return { images, failures };
@@ -110,7 +110,7 @@ const describeInput = z
 export const DescribeImages: EcrAction = async (call) => {
   const input = parseInput(describeInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  const accountId = accountOf(scope.registryId);
+  const accountId = accountOf(scope.registryKey);
   if (input.imageIds) {
     if (input.nextToken !== undefined || input.maxResults !== undefined) {
       throw new EcrError(Codes.InvalidParameter, 'imageIds cannot be used together with nextToken or maxResults');

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { isDigest } from '../../../core/digest.js';
 import { Codes, isRegistryError } from '../../../core/errors.js';
-import { accountOf } from '../../../registry/context.js';
+import { accountOf } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
@@ -66,7 +66,7 @@ export const UploadLayerPart: EcrAction = async (call) => {
   const invalidPart = async (message: string) => {
     const status = await call.registry.uploads.status(scope, input.uploadId);
     return new EcrError(Codes.BlobUploadInvalid, message, {
-      registryId: accountOf(scope.registryId),
+      registryId: accountOf(scope.registryKey),
       repositoryName: scope.name,
       uploadId: input.uploadId,
       lastValidByteReceived: status.size - 1,
@@ -77,7 +77,7 @@ export const UploadLayerPart: EcrAction = async (call) => {
   }
   try {
     const status = await call.registry.uploads.append(scope, input.uploadId, Readable.from([part]), { start: input.partFirstByte });
-    return { registryId: accountOf(scope.registryId), repositoryName: scope.name, uploadId: input.uploadId, lastByteReceived: status.size - 1 };
+    return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, uploadId: input.uploadId, lastByteReceived: status.size - 1 };
   } catch (e) {
     if (isRegistryError(e) && e.code === Codes.RangeInvalid) throw await invalidPart('The part does not start after the last byte received');
     throw e;
@@ -99,7 +99,7 @@ export const CompleteLayerUpload: EcrAction = async (call) => {
   const digest = input.layerDigests[0]!;
   if (!isDigest(digest)) throw new EcrError(Codes.DigestInvalid, `Invalid layer digest ${digest.slice(0, 200)}`);
   await call.registry.layers.complete(scope, input.uploadId, digest);
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
 };
 
 const downloadInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigest: z.string().min(1).max(1024) }).strict();

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { Codes, EcrCodes } from '../../../core/errors.js';
 import type { PlannedAction } from '../../../lifecycle/engine.js';
 import { PreviewInProgress, PreviewNotFound, type PreviewView } from '../../../lifecycle/previews.js';
-import { accountOf, type RepoScope } from '../../../registry/context.js';
+import { accountOf } from '../../../core/registry-key.js';
+import type { RepoScope } from '../../../registry/context.js';
 import { PolicyNotFound } from '../../../registry/policies.js';
 import type { Registry } from '../../../registry/registry.js';
 import { repoScope, type EcrAction } from '../context.js';
@@ -25,14 +26,14 @@ export const PutLifecyclePolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput.extend({ lifecyclePolicyText: z.string().min(100).max(30720) }).strict(), call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   await call.registry.lifecyclePolicies.put(scope, input.lifecyclePolicyText);
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: input.lifecyclePolicyText };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, lifecyclePolicyText: input.lifecyclePolicyText };
 };
 
 export const GetLifecyclePolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const text = await orNotFound(() => call.registry.lifecyclePolicies.get(scope));
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: text, ...(await evaluatedAt(call.registry, scope)) };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, lifecyclePolicyText: text, ...(await evaluatedAt(call.registry, scope)) };
 };
 
 /** As ECR: always present, the epoch (0) until the policy has been evaluated once. */
@@ -46,7 +47,7 @@ export const DeleteLifecyclePolicy: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const evaluated = await evaluatedAt(call.registry, scope);
   const text = await orNotFound(() => call.registry.lifecyclePolicies.delete(scope));
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: text, ...evaluated };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, lifecyclePolicyText: text, ...evaluated };
 };
 
 export const StartLifecyclePolicyPreview: EcrAction = async (call) => {
@@ -54,7 +55,7 @@ export const StartLifecyclePolicyPreview: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   try {
     const started = await orNotFound(() => call.lifecyclePreviews.start(scope, input.lifecyclePolicyText));
-    return { registryId: accountOf(scope.registryId), repositoryName: scope.name, lifecyclePolicyText: started.policyText, status: 'IN_PROGRESS' };
+    return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, lifecyclePolicyText: started.policyText, status: 'IN_PROGRESS' };
   } catch (e) {
     if (e instanceof PreviewInProgress) throw new EcrError(EcrCodes.LifecyclePolicyPreviewInProgress, e.message);
     throw e;
@@ -98,7 +99,7 @@ export const GetLifecyclePolicyPreview: EcrAction = async (call) => {
   const page = matching.slice(start, start + limit);
   const transitioning = matching.filter((a) => a.action === 'transition').length;
   return {
-    registryId: accountOf(scope.registryId),
+    registryId: accountOf(scope.registryKey),
     repositoryName: scope.name,
     lifecyclePolicyText: preview.policyText,
     status: preview.status,

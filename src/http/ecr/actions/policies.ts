@@ -1,9 +1,9 @@
 /** Set/Get/DeleteRepositoryPolicy, Put/Get/DeleteRegistryPolicy, and the registry policy scope (Put/GetAccountSetting). */
 import { z } from 'zod';
-import { accountOf } from '../../../registry/context.js';
+import { accountOf } from '../../../core/registry-key.js';
 import { Codes, EcrCodes, RegistryError, type WireCode } from '../../../core/errors.js';
 import { PolicyNotFound, REGISTRY_POLICY_SCOPES, type RegistryPolicyScope } from '../../../registry/policies.js';
-import { registryKey, repoScope, type EcrAction } from '../context.js';
+import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
 
@@ -25,38 +25,38 @@ export const SetRepositoryPolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput.extend({ policyText, force: z.boolean().optional() }).strict(), call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   await call.registry.policies.setRepositoryPolicy(scope, input.policyText);
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, policyText: input.policyText };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, policyText: input.policyText };
 };
 
 export const GetRepositoryPolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const text = await orNotFound(EcrCodes.RepositoryPolicyNotFound, () => call.registry.policies.repositoryPolicy(scope));
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, policyText: text };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, policyText: text };
 };
 
 export const DeleteRepositoryPolicy: EcrAction = async (call) => {
   const input = parseInput(repoInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const text = await orNotFound(EcrCodes.RepositoryPolicyNotFound, () => call.registry.policies.deleteRepositoryPolicy(scope));
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, policyText: text };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, policyText: text };
 };
 
 export const PutRegistryPolicy: EcrAction = async (call) => {
   const input = parseInput(z.object({ policyText }).strict(), call.body);
-  await call.registry.policies.setRegistryPolicy(registryKey(call), input.policyText);
+  await call.registry.policies.setRegistryPolicy(addressedRegistry(call), input.policyText);
   return { registryId: call.accountId, policyText: input.policyText };
 };
 
 export const GetRegistryPolicy: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  const text = await orNotFound(EcrCodes.RegistryPolicyNotFound, () => call.registry.policies.registryPolicy(registryKey(call)));
+  const text = await orNotFound(EcrCodes.RegistryPolicyNotFound, () => call.registry.policies.registryPolicy(addressedRegistry(call)));
   return { registryId: call.accountId, policyText: text };
 };
 
 export const DeleteRegistryPolicy: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  const text = await orNotFound(EcrCodes.RegistryPolicyNotFound, () => call.registry.policies.deleteRegistryPolicy(registryKey(call)));
+  const text = await orNotFound(EcrCodes.RegistryPolicyNotFound, () => call.registry.policies.deleteRegistryPolicy(addressedRegistry(call)));
   return { registryId: call.accountId, policyText: text };
 };
 
@@ -82,12 +82,12 @@ export const PutAccountSetting: EcrAction = async (call) => {
       `Invalid parameter at 'value' failed to satisfy constraint: '${SCOPE_SETTING} must be one of ${REGISTRY_POLICY_SCOPES.join(', ')}'`,
     );
   }
-  await call.registry.policies.setRegistryPolicyScope(registryKey(call), input.value as RegistryPolicyScope);
+  await call.registry.policies.setRegistryPolicyScope(addressedRegistry(call), input.value as RegistryPolicyScope);
   return { name: input.name, value: input.value };
 };
 
 export const GetAccountSetting: EcrAction = async (call) => {
   const input = parseInput(z.object({ name: settingName }).strict(), call.body);
   checkSettingName(input.name);
-  return { name: input.name, value: await call.registry.policies.registryPolicyScope(registryKey(call)) };
+  return { name: input.name, value: await call.registry.policies.registryPolicyScope(addressedRegistry(call)) };
 };

@@ -4,13 +4,13 @@
  */
 import { z } from 'zod';
 import { Codes, isRegistryError } from '../../../core/errors.js';
-import { registryKey, repoScope, type EcrAction } from '../context.js';
+import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
 import { repositoryArn } from '../../../core/arns.js';
 
 export const DescribeRegistry: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  return { registryId: call.accountId, replicationConfiguration: await call.registry.config.replication(registryKey(call)) };
+  return { registryId: call.accountId, replicationConfiguration: await call.registry.config.replication(addressedRegistry(call)) };
 };
 
 const replicationInput = z
@@ -37,7 +37,7 @@ const replicationInput = z
 
 export const PutReplicationConfiguration: EcrAction = async (call) => {
   const input = parseInput(replicationInput, call.body);
-  const config = await call.registry.config.setReplication(registryKey(call), call.region, input.replicationConfiguration);
+  const config = await call.registry.config.setReplication(addressedRegistry(call), call.region, input.replicationConfiguration);
   return { replicationConfiguration: config };
 };
 
@@ -60,13 +60,13 @@ const scanningInput = z
 
 export const PutRegistryScanningConfiguration: EcrAction = async (call) => {
   const input = parseInput(scanningInput, call.body);
-  const config = await call.registry.config.setScanning(registryKey(call), { scanType: input.scanType ?? 'BASIC', rules: input.rules ?? [] });
+  const config = await call.registry.config.setScanning(addressedRegistry(call), { scanType: input.scanType ?? 'BASIC', rules: input.rules ?? [] });
   return { registryScanningConfiguration: config };
 };
 
 export const GetRegistryScanningConfiguration: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
-  return { registryId: call.accountId, scanningConfiguration: await call.registry.config.scanning(registryKey(call)) };
+  return { registryId: call.accountId, scanningConfiguration: await call.registry.config.scanning(addressedRegistry(call)) };
 };
 
 const batchScanningInput = z.object({ repositoryNames: z.array(repositoryName).min(1).max(25) }).strict();
@@ -78,7 +78,7 @@ export const BatchGetRepositoryScanningConfiguration: EcrAction = async (call) =
   for (const name of input.repositoryNames) {
     try {
       const repo = await call.registry.repositories.get(repoScope(call, name));
-      const applied = await call.registry.config.scanningFor(registryKey(call), name, repo.settings.scanOnPush);
+      const applied = await call.registry.config.scanningFor(addressedRegistry(call), name, repo.settings.scanOnPush);
       scanningConfigurations.push({
         repositoryArn: repositoryArn(call.region, call.accountId, name),
         repositoryName: name,

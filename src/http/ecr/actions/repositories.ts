@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { Codes } from '../../../core/errors.js';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
-import { registryKey, repoScope, type EcrAction } from '../context.js';
+import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
 import { EcrError } from '../protocol.js';
 import { repositoryShape } from '../shapes.js';
@@ -64,7 +64,7 @@ export const DescribeRepositories: EcrAction = async (call) => {
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeRepositories', input.nextToken);
-  const page = await call.registry.repositories.list(registryKey(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
+  const page = await call.registry.repositories.list(addressedRegistry(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
   const items = page.slice(0, limit);
   const out: Record<string, unknown> = { repositories: items.map((r) => repositoryShape(r, call.region, call.registryHost)) };
   if (page.length > limit) out.nextToken = encodeToken('DescribeRepositories', items[items.length - 1]!.name);

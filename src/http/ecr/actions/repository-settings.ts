@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseRepositoryArn } from '../../../core/arns.js';
 import { Codes } from '../../../core/errors.js';
 import { TAG_MUTABILITIES } from '../../../core/repository-settings.js';
-import { accountOf } from '../../../registry/context.js';
+import { accountOf } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction, type EcrCall } from '../context.js';
 import { parseInput, registryId, repositoryName, resourceTags } from '../input.js';
 import { EcrError } from '../protocol.js';
@@ -23,7 +23,7 @@ export const PutImageTagMutability: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const settings = await call.registry.repositories.setTagMutability(scope, input.imageTagMutability, input.imageTagMutabilityExclusionFilters);
   return {
-    registryId: accountOf(scope.registryId),
+    registryId: accountOf(scope.registryKey),
     repositoryName: scope.name,
     imageTagMutability: settings.imageTagMutability,
     ...(settings.imageTagMutabilityExclusionFilters && { imageTagMutabilityExclusionFilters: settings.imageTagMutabilityExclusionFilters }),
@@ -38,7 +38,7 @@ export const PutImageScanningConfiguration: EcrAction = async (call) => {
   const input = parseInput(scanningInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const settings = await call.registry.repositories.setScanOnPush(scope, input.imageScanningConfiguration.scanOnPush);
-  return { registryId: accountOf(scope.registryId), repositoryName: scope.name, imageScanningConfiguration: { scanOnPush: settings.scanOnPush } };
+  return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, imageScanningConfiguration: { scanOnPush: settings.scanOnPush } };
 };
 
 /** The repository an ARN names; only repositories are taggable in ECR. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { Codes } from '../../../core/errors.js';
 import type { ImageScanRecord } from '../../../metadata/types.js';
-import { accountOf } from '../../../registry/context.js';
+import { accountOf } from '../../../core/registry-key.js';
 import type { StoredFindings } from '../../../registry/scans.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageId, maxResults, nextToken, parseInput, registryId, repositoryName } from '../input.js';
@@ -15,7 +15,7 @@ export const StartImageScan: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const started = await call.registry.scans.start(scope, input.imageId);
   return {
-    registryId: accountOf(scope.registryId),
+    registryId: accountOf(scope.registryKey),
     repositoryName: scope.name,
     imageId: { imageDigest: started.digest, ...(started.tag !== undefined && { imageTag: started.tag }) },
     imageScanStatus: { status: 'IN_PROGRESS', description: 'The scan is in progress.' },
@@ -31,7 +31,7 @@ export const DescribeImageScanFindings: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const { digest, scan } = await call.registry.scans.get(scope, input.imageId);
   const out: Record<string, unknown> = {
-    registryId: accountOf(scope.registryId),
+    registryId: accountOf(scope.registryKey),
     repositoryName: scope.name,
     imageId: { imageDigest: digest, ...(input.imageId.imageTag !== undefined && { imageTag: input.imageId.imageTag }) },
     imageScanStatus: { status: scan.status, description: scan.description },

@@ -1,7 +1,8 @@
 /**
- * Lifecycle policies applied, with real clients: a preview through @aws-sdk/client-ecr and its
- * LifecyclePolicyPreviewComplete waiter, `berth lifecycle run` (dry run and real), the server's
- * own periodic evaluation, referrers expiring with their subject, and recorded pull times.
+ * Lifecycle policies applied, with real clients against the real app in process: a preview
+ * through @aws-sdk/client-ecr and its LifecyclePolicyPreviewComplete waiter, `berth lifecycle run`
+ * (dry run and real, on the data directory, so those stores are on disk), the server's own
+ * periodic evaluation, referrers expiring with their subject, and recorded pull times.
  */
 import {
   DescribeImagesCommand,
@@ -19,10 +20,11 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { cliPath, startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
-import { getManifest, pushBlob, pushManifest, sha256 } from './helpers/registry-http.js';
-import { HANG_MS, waitFor } from './helpers/wait-for.js';
+import { cliPath } from '../e2e/helpers/berth-process.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
+import { getManifest, pushBlob, pushManifest, sha256 } from '../e2e/helpers/registry-http.js';
+import { HANG_MS, waitFor } from '../e2e/helpers/wait-for.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const run = promisify(execFile);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -50,7 +52,7 @@ const RULES = [
 ];
 
 /** Pushes a distinct one-config image; returns its digest. Pushes are spaced so push times differ. */
-async function pushImage(berth: BerthProcess, ecr: ECRClient, repo: string, seed: string, tag?: string): Promise<string> {
+async function pushImage(berth: Pick<BerthInProcess, 'url'>, ecr: ECRClient, repo: string, seed: string, tag?: string): Promise<string> {
   const config = Buffer.from(JSON.stringify({ seed }));
   await pushBlob(berth.url, repo, config);
   const manifest = JSON.stringify({
@@ -65,7 +67,7 @@ async function pushImage(berth: BerthProcess, ecr: ECRClient, repo: string, seed
 }
 
 /** A signature-like artifact whose subject is `subject`. */
-async function pushReferrer(berth: BerthProcess, repo: string, subject: string): Promise<string> {
+async function pushReferrer(berth: Pick<BerthInProcess, 'url'>, repo: string, subject: string): Promise<string> {
   const empty = Buffer.from('{}');
   await pushBlob(berth.url, repo, empty);
   const bytes = Buffer.from(
@@ -94,12 +96,12 @@ async function imageDigests(ecr: ECRClient, repo: string): Promise<Set<string>> 
 }
 
 describe('lifecycle policies applied', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let ecr: ECRClient;
   const d: Record<string, string> = {};
 
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess({ onDisk: true });
     ecr = ecrClient(berth);
     d.untaggedOld = await pushImage(berth, ecr, 'app/web', 'u1');
     d.v1 = await pushImage(berth, ecr, 'app/web', 'v1', 'v1');
@@ -200,11 +202,11 @@ describe('lifecycle policies applied', () => {
 });
 
 describe('lifecycle policies evaluated by the server on its interval', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   after(async () => berth?.cleanup());
 
   it('expires on its own and logs each expiry', async () => {
-    berth = await startBerth({ env: { BERTH_LIFECYCLE_INTERVAL_SECONDS: '1', BERTH_LOG_LEVEL: 'info' } });
+    berth = await startInProcess({ env: { BERTH_LIFECYCLE_INTERVAL_SECONDS: '1', BERTH_LOG_LEVEL: 'info' } });
     const ecr = ecrClient(berth);
     const keep = [];
     for (const seed of ['a', 'b', 'c']) keep.push(await pushImage(berth, ecr, 'ci/cache', seed));

@@ -1,5 +1,6 @@
 /**
- * The scanner against layers that used to get the better of it, through a real Berth: a layer
+ * The scanner against layers that used to get the better of it, through the real app in process
+ * (its event loop is the test's: a scan holding it would hold the test's requests too): a layer
  * of 100,000 tiny files, zstd-compressed, whose scan held the event loop for its whole length
  * (no request answered until it ended), and truncated layers that were scanned as if whole.
  * Images are pushed over raw /v2 HTTP; scans are driven and read with @aws-sdk/client-ecr.
@@ -16,9 +17,9 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { manySmallFilesTar, tar } from '../../src/scan/layers/testing/tar-writer.js';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
-import { pushBlob, pushManifest, request, sha256 } from './helpers/registry-http.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
+import { pushBlob, pushManifest, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OS_RELEASE = 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n';
@@ -33,7 +34,7 @@ async function zstd(data: Buffer): Promise<Buffer> {
 }
 
 describe('scanner robustness', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let ecr: ECRClient;
 
   async function pushImage(repo: string, tag: string, layer: Buffer, layerMediaType: string): Promise<void> {
@@ -56,7 +57,7 @@ describe('scanner robustness', () => {
   }
 
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess();
     ecr = ecrClient(berth);
   });
   after(async () => berth?.cleanup());

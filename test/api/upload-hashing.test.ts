@@ -1,5 +1,6 @@
 /**
- * Uploads hashed on the server's hashing threads, over real HTTP: many uploads of every flavour
+ * Uploads hashed on the server's hashing threads, over real HTTP to the real app in process, its
+ * blobs on the file-system driver as `berth serve` keeps them: many uploads of every flavour
  * at once each get their own digest right (a hash mixed up between uploads, or bytes hashed out
  * of order, would show as DIGEST_INVALID or a wrong blob), a wrong digest among them is refused,
  * and the blob size limit still ends a streamed upload whose bytes outrun it.
@@ -7,15 +8,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { asBody, errorCode, getBlob, pushBlob, request, sha256, startUpload, uploadUrl } from './helpers/registry-http.js';
+import { asBody, errorCode, getBlob, pushBlob, request, sha256, startUpload, uploadUrl } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const MiB = 1024 * 1024;
 
 describe('uploads hashed off the event loop', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   before(async () => {
-    berth = await startBerth({ env: { BERTH_MAX_BLOB_BYTES: String(8 * MiB), BERTH_MAX_UPLOAD_SESSIONS: '100' } });
+    berth = await startInProcess({ onDisk: true, env: { BERTH_MAX_BLOB_BYTES: String(8 * MiB), BERTH_MAX_UPLOAD_SESSIONS: '100' } });
   });
   after(async () => berth?.cleanup());
 

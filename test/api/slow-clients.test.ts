@@ -2,22 +2,23 @@
  * Slow and idle clients are cut off (issue #12, point 9): a trickling body, a silent connection,
  * half a request's headers; an unauthenticated JSON-API body is refused before it is read; and
  * with 2,000 such connections open, ordinary requests are still answered. Raw sockets, since no
- * HTTP client misbehaves on purpose. Bounds are "closed within a generous time", never latencies.
+ * HTTP client misbehaves on purpose, against the real app in process (its http.Server is the one
+ * `berth serve` runs). Bounds are "closed within a generous time", never latencies.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
-import { openRaw, within, write, type RawConnection } from './helpers/raw-socket.js';
-import { request, startUpload } from './helpers/registry-http.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
+import { openRaw, within, write, type RawConnection } from '../e2e/helpers/raw-socket.js';
+import { request, startUpload } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ECR_TARGET = 'AmazonEC2ContainerRegistry_V20150921.DescribeRepositories';
 /** Far above any configured bound below: reaching it means the server never cut the client. */
 const NEVER_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function requestHead(berth: BerthProcess, lines: string[]): string {
+function requestHead(berth: Pick<BerthInProcess, 'host'>, lines: string[]): string {
   return [...lines.slice(0, 1), `Host: ${berth.host}`, ...lines.slice(1)].join('\r\n') + '\r\n\r\n';
 }
 
@@ -33,10 +34,10 @@ async function trickle(c: RawConnection, everyMs: number, max: number): Promise<
 }
 
 describe('slow clients are cut off', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
 
   before(async () => {
-    berth = await startBerth({
+    berth = await startInProcess({
       env: {
         BERTH_HEADERS_TIMEOUT_SECONDS: '2',
         BERTH_IDLE_TIMEOUT_SECONDS: '2',
@@ -193,12 +194,12 @@ describe('slow clients are cut off', () => {
 });
 
 describe('with 2,000 slow connections open', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   const conns: RawConnection[] = [];
 
   before(async () => {
     // Default limits: the slow connections stay open for the whole test.
-    berth = await startBerth();
+    berth = await startInProcess();
   });
   after(async () => {
     for (const c of conns) c.socket.destroy();

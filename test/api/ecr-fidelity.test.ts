@@ -1,8 +1,9 @@
 /**
  * The ECR JSON API answering as ECR does, checked against the botocore service model with
- * @aws-sdk/client-ecr (which validates nothing client-side) and the aws CLI: model-constraint
- * failures in ECR's words, bounded numbers, lastEvaluatedAt, PutImage of a manifest whose type
- * only the request names, and the protocol's own error for what Berth does not implement.
+ * @aws-sdk/client-ecr (which validates nothing client-side), against the real app in process:
+ * model-constraint failures in ECR's words, bounded numbers, lastEvaluatedAt, PutImage of a
+ * manifest whose type only the request names. What the aws CLI hears for what Berth does not
+ * implement is in test/e2e/ecr-cli.test.ts.
  */
 import {
   BatchGetImageCommand,
@@ -17,14 +18,11 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
-import { pushBlob, sha256 } from './helpers/registry-http.js';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
+import { pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
-const run = promisify(execFile);
 const DOCKER = {
   manifest: 'application/vnd.docker.distribution.manifest.v2+json',
   config: 'application/vnd.docker.container.image.v1+json',
@@ -42,10 +40,10 @@ function rejectsWith(p: Promise<unknown>, name: string, message: string | RegExp
 }
 
 describe('ECR JSON API fidelity', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let ecr: ECRClient;
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess();
     ecr = ecrClient(berth);
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'fidelity/app' }));
   });
@@ -145,26 +143,5 @@ describe('ECR JSON API fidelity', () => {
     const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'fidelity/app', imageIds: [{ imageTag: 'untyped' }] }));
     assert.equal(got.images?.[0]?.imageManifest, manifest);
     assert.equal(got.images?.[0]?.imageManifestMediaType, DOCKER.manifest);
-  });
-
-  it('answers what Berth does not implement with the error its protocol expects', async () => {
-    const env = awsCliEnv(berth);
-    const fails = async (args: string[]) => {
-      try {
-        await run('aws', args, { env });
-      } catch (e) {
-        return (e as { stderr: string }).stderr;
-      }
-      return assert.fail(`aws ${args.join(' ')} succeeded`);
-    };
-    // An ECR operation Berth lacks, a JSON service it does not serve, a Query service it does not serve.
-    assert.match(
-      await fails(['ecr', 'describe-pull-through-cache-rules']),
-      /\(UnknownOperationException\) when calling the DescribePullThroughCacheRules operation/,
-    );
-    assert.match(await fails(['dynamodb', 'list-tables']), /\(UnknownOperationException\) when calling the ListTables operation/);
-    const ec2 = await fails(['ec2', 'describe-instances']);
-    assert.match(ec2, /\(InvalidAction\) when calling the DescribeInstances operation: The action DescribeInstances is not valid for this web service/);
-    assert.doesNotMatch(ec2, /Signature/);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The authorization matrix with real clients: users created with `aws iam` (SDK) and given the
- * ECR managed policies or inline policies, acting through the ECR API (SDK) and /v2 (raw HTTP
- * with their own login tokens).
+ * The authorization matrix with real clients against the real app in process: users created with
+ * `aws iam` (SDK) and given the ECR managed policies or inline policies, acting through the ECR
+ * API (SDK) and /v2 (raw HTTP with their own login tokens). Another account is made with
+ * `berth admin` on the data directory, so the stores are on disk.
  */
 import {
   BatchDeleteImageCommand,
@@ -21,16 +22,17 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { cliPath, startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { adminCredentials, ecrClient } from './helpers/ecr-client.js';
-import { createUser, MANAGED } from './helpers/iam-users.js';
-import { asBody, errorCode, pushBlob, sha256 } from './helpers/registry-http.js';
+import { cliPath } from '../e2e/helpers/berth-process.js';
+import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
+import { createUser, MANAGED } from '../e2e/helpers/iam-users.js';
+import { asBody, errorCode, pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const run = promisify(execFile);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 describe('authorization', () => {
-  let berth: BerthProcess;
+  let berth: BerthInProcess;
   let admin: ECRClient;
   let iam: IAMClient;
   let manifest: string;
@@ -39,7 +41,7 @@ describe('authorization', () => {
   const user = (name: string, managed: string[], inline: object[] = []) => createUser(berth, iam, name, managed, inline);
 
   before(async () => {
-    berth = await startBerth();
+    berth = await startInProcess({ onDisk: true });
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth) });
     await admin.send(new CreateRepositoryCommand({ repositoryName: 'team/app' }));

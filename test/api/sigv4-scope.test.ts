@@ -1,0 +1,151 @@
+/**
+ * What a SigV4 signature must cover, and which region it may be scoped to, against the real app
+ * in process over real HTTP: requests signed by @smithy/signature-v4 with a header left out of
+ * the signature, ECR Public's and KMS's own regions, and a deleted user's login token on /v2.
+ * The aws CLI with `--region` other than the server's is in test/e2e/sigv4-scope.test.ts.
+ */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DetachUserPolicyCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { errorCode, request } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const ECR_TARGET = 'AmazonEC2ContainerRegistry_V20150921.';
+
+interface SignedCall {
+  target: string;
+  body: Record<string, unknown>;
+  service?: string;
+  region?: string;
+  unsigned?: string[];
+}
+
+/** A JSON-protocol POST signed as the SDK signs, optionally leaving some headers unsigned. */
+async function signedFetch(
+  berth: Pick<BerthInProcess, 'url' | 'region'>,
+  creds: Credentials,
+  call: SignedCall,
+): Promise<{ status: number; json: { __type?: string; message?: string } }> {
+  const url = new URL(berth.url);
+  const body = JSON.stringify(call.body);
+  const signer = new SignatureV4({ service: call.service ?? 'ecr', region: call.region ?? berth.region, credentials: creds, sha256: Sha256 });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: '/',
+      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target },
+      body,
+    }),
+    { ...(call.unsigned && { unsignableHeaders: new Set(call.unsigned) }) },
+  );
+  const res = await fetch(berth.url, { method: 'POST', headers: signed.headers, body });
+  return { status: res.status, json: (await res.json()) as { __type?: string; message?: string } };
+}
+
+const repositoryNames = async (ecr: ECRClient) => ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName);
+
+describe('SigV4: signed headers', () => {
+  let berth: BerthInProcess;
+  before(async () => {
+    berth = await startInProcess();
+  });
+  after(async () => berth?.cleanup());
+
+  it('refuses a request whose X-Amz-Target is not signed, naming the header, and does nothing', async () => {
+    const creds = adminCredentials(berth);
+    const call = { target: `${ECR_TARGET}CreateRepository`, body: { repositoryName: 'unsigned/target' } };
+    const res = await signedFetch(berth, creds, { ...call, unsigned: ['x-amz-target'] });
+    assert.equal(res.status, 400);
+    assert.equal(res.json.__type, 'InvalidSignatureException');
+    assert.equal(res.json.message, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+    assert.deepEqual(await repositoryNames(ecrClient(berth)), []);
+    // The same request with every header signed goes through.
+    assert.equal((await signedFetch(berth, creds, call)).status, 200);
+    assert.deepEqual(await repositoryNames(ecrClient(berth)), ['unsigned/target']);
+  });
+
+  it('refuses an unsigned X-Amz-Date or Host, each by name', async () => {
+    const creds = adminCredentials(berth);
+    const call = { target: `${ECR_TARGET}DescribeRepositories`, body: {} };
+    const noDate = await signedFetch(berth, creds, { ...call, unsigned: ['x-amz-date'] });
+    assert.deepEqual(
+      [noDate.status, noDate.json.__type, noDate.json.message],
+      [400, 'InvalidSignatureException', "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."],
+    );
+    const noHost = await signedFetch(berth, creds, { ...call, unsigned: ['host'] });
+    assert.deepEqual([noHost.status, noHost.json.__type], [400, 'InvalidSignatureException']);
+    assert.match(noHost.json.message ?? '', /'Host' or ':authority' must be a 'SignedHeader'/);
+  });
+});
+
+describe('SigV4: the region of the signature', () => {
+  let berth: BerthInProcess;
+  before(async () => {
+    berth = await startInProcess({ env: { BERTH_REGION: 'ap-south-1' } });
+  });
+  after(async () => berth?.cleanup());
+
+  it('ECR Public and KMS take their own regions only', async () => {
+    const creds = adminCredentials(berth);
+    const pub = await signedFetch(berth, creds, { target: 'SpencerFrontendService.DescribeRegistries', body: {}, service: 'ecr-public', region: 'ap-south-1' });
+    assert.deepEqual([pub.status, pub.json.__type], [400, 'InvalidSignatureException']);
+    assert.match(pub.json.message ?? '', /valid region, not 'ap-south-1'/);
+    const pubOk = await signedFetch(berth, creds, {
+      target: 'SpencerFrontendService.DescribeRegistries',
+      body: {},
+      service: 'ecr-public',
+      region: 'us-east-1',
+    });
+    assert.equal(pubOk.status, 200, JSON.stringify(pubOk.json));
+    const kms = await signedFetch(berth, creds, { target: 'TrentService.ListKeys', body: {}, service: 'kms', region: 'us-east-1' });
+    assert.deepEqual([kms.status, kms.json.__type], [400, 'InvalidSignatureException']);
+    assert.match(kms.json.message ?? '', /valid region, not 'us-east-1'/);
+    assert.equal((await signedFetch(berth, creds, { target: 'TrentService.ListKeys', body: {}, service: 'kms' })).status, 200);
+  });
+});
+
+describe('login tokens of deleted users', () => {
+  let berth: BerthInProcess;
+  before(async () => {
+    berth = await startInProcess();
+  });
+  after(async () => berth?.cleanup());
+
+  it('get 401 UNAUTHORIZED on /v2 once the user is gone', async () => {
+    const iam = new IAMClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth), maxAttempts: 1 });
+    await iam.send(new CreateUserCommand({ UserName: 'leaver' }));
+    const policyArn = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+    await iam.send(new AttachUserPolicyCommand({ UserName: 'leaver', PolicyArn: policyArn }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'leaver' }))).AccessKey!;
+    const token = (await ecrClient(berth, { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }).send(new GetAuthorizationTokenCommand({})))
+      .authorizationData![0]!.authorizationToken!;
+    await ecrClient(berth).send(new CreateRepositoryCommand({ repositoryName: 'kept/app' }));
+    const catalog = () => request(`${berth.url}/v2/kept/app/tags/list`, { headers: { authorization: `Basic ${token}` } });
+    assert.equal((await catalog()).status, 200);
+
+    await iam.send(new DetachUserPolicyCommand({ UserName: 'leaver', PolicyArn: policyArn }));
+    await iam.send(new DeleteAccessKeyCommand({ UserName: 'leaver', AccessKeyId: key.AccessKeyId! }));
+    await iam.send(new DeleteUserCommand({ UserName: 'leaver' }));
+    const res = await catalog();
+    assert.equal(res.status, 401, res.body.toString());
+    assert.equal(errorCode(res), 'UNAUTHORIZED');
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Basic /);
+    assert.doesNotMatch(berth.output(), /request failed/);
+  });
+});
