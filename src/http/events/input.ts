@@ -7,39 +7,13 @@
 import { z } from 'zod';
 import { EventsCodes } from '../../core/errors.js';
 import { EcrError } from '../ecr/protocol.js';
+import { integer, parseJsonInput, text } from '../json-input.js';
 
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
-const fieldName = (path: PropertyKey[]) => path.map((p) => (typeof p === 'string' ? lowerFirst(p) : String(p))).join('.') || 'request';
-
-function valueAt(body: unknown, path: PropertyKey[]): unknown {
-  let v = body;
-  for (const p of path) v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v;
-}
+export { integer, oneOf, text } from '../json-input.js';
 
 export function parseEventsInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = fieldName(issue.path);
-  if (issue.code === 'invalid_type') {
-    const v = valueAt(body, issue.path);
-    if (v === undefined || v === null) {
-      throw new EcrError(EventsCodes.Validation, `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-    }
-    throw new EcrError(EventsCodes.Serialization, `Unexpected value type at '${field}': expected ${issue.expected}`);
-  }
-  throw new EcrError(EventsCodes.Validation, `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${issue.message}`);
+  return parseJsonInput(schema, body, (kind, message) => new EcrError(kind === 'validation' ? EventsCodes.Validation : EventsCodes.Serialization, message));
 }
-
-export const text = (min: number, max: number) =>
-  z.string().min(min, `Member must have length greater than or equal to ${min}`).max(max, `Member must have length less than or equal to ${max}`);
-
-export const integer = (min: number, max: number) =>
-  z.number().int().min(min, `Member must have value greater than or equal to ${min}`).max(max, `Member must have value less than or equal to ${max}`);
-
-export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { message: `Member must satisfy enum value set: [${values.join(', ')}]` });
 
 /** Rule, target, connection and API destination names. */
 export const name = (max: number) => text(1, max).regex(/^[.\-_A-Za-z0-9]+$/, 'Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+');

@@ -8,42 +8,16 @@
  */
 import { z } from 'zod';
 import { KmsCodes } from '../../core/errors.js';
+import { integer, lowerFirst, oneOf, parseJsonInput, text, validationMessage } from '../json-input.js';
 import { kmsWireError } from './protocol.js';
 
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
-const fieldName = (path: PropertyKey[]) => path.map((p) => (typeof p === 'string' ? lowerFirst(p) : String(p))).join('.') || 'request';
+export { integer, oneOf, text } from '../json-input.js';
 
-export const validation = (field: string, constraint: string) =>
-  kmsWireError(KmsCodes.Validation, `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`);
-
-function valueAt(body: unknown, path: PropertyKey[]): unknown {
-  let v = body;
-  for (const p of path) v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v;
-}
+export const validation = (field: string, constraint: string) => kmsWireError(KmsCodes.Validation, validationMessage(field, constraint));
 
 export function parseKmsInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = fieldName(issue.path);
-  if (issue.code === 'invalid_type') {
-    const v = valueAt(body, issue.path);
-    if (v === undefined || v === null)
-      throw kmsWireError(KmsCodes.Validation, `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-    throw kmsWireError(KmsCodes.Serialization, `Unexpected value type at '${field}': expected ${issue.expected}`);
-  }
-  throw validation(field, issue.message);
+  return parseJsonInput(schema, body, (kind, message) => kmsWireError(kind === 'validation' ? KmsCodes.Validation : KmsCodes.Serialization, message));
 }
-
-export const text = (min: number, max: number) =>
-  z.string().min(min, `Member must have length greater than or equal to ${min}`).max(max, `Member must have length less than or equal to ${max}`);
-
-export const integer = (min: number, max: number) =>
-  z.number().int().min(min, `Member must have value greater than or equal to ${min}`).max(max, `Member must have value less than or equal to ${max}`);
-
-export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { message: `Member must satisfy enum value set: [${values.join(', ')}]` });
 
 export const keyId = text(1, 2048);
 export const limit = integer(1, 1000).optional();
