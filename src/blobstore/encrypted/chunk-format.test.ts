@@ -14,7 +14,6 @@ import type { WrappingKey } from './wrapping-keys.js';
 import {
   BlobIntegrityError,
   HEADER_SIZE,
-  OpenTransform,
   TAG_SIZE,
   ciphertextSize,
   cipherRangeFor,
@@ -24,6 +23,7 @@ import {
   sealHeader,
   unwrapDataKey,
 } from './chunk-format.js';
+import { OpenTransform } from './chunk-opener.js';
 
 const C = 1 << 10;
 const SIZES = [0, 1, C - 1, C, C + 1, 3 * C + 5];

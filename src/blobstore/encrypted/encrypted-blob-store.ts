@@ -17,7 +17,6 @@ import {
   BlobIntegrityError,
   DEFAULT_CHUNK_SIZE,
   HEADER_SIZE,
-  OpenTransform,
   chunkSizeLog2,
   cipherRangeFor,
   isSealed,
@@ -26,6 +25,7 @@ import {
   unwrapDataKey,
   type BlobHeader,
 } from './chunk-format.js';
+import { OpenTransform } from './chunk-opener.js';
 import { openSealedReader } from './sealed-reader.js';
 import { StagedUploads, plaintextSizeOf } from './staged-upload.js';
 import { readAll, withSignal } from './stream-helpers.js';

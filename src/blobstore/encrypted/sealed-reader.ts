@@ -7,7 +7,8 @@
  */
 import { Readable } from 'node:stream';
 import type { BlobHandle } from '../blob-store.js';
-import { ChunkOpener, TAG_SIZE, type ChunkRun } from './chunk-format.js';
+import { TAG_SIZE, type ChunkRun } from './chunk-format.js';
+import { ChunkOpener } from './chunk-opener.js';
 
 class SealedReader extends Readable {
   private readonly buf: Buffer;

@@ -33,7 +33,8 @@ import { PassThrough, Readable, Transform, Writable, addAbortSignal, pipeline, t
 import { Held, drained, readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import type { BlobStore, BlobWriter } from '../blob-store.js';
-import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, OpenTransform, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
+import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
+import { OpenTransform } from './chunk-opener.js';
 import { RECORD_FIXED_SIZE, chunkObjectId, encodeRecord, openTail, parseRecord, slotId, type StagedRecord } from './staged-record.js';
 import { STAGING_PREFIX_SIZE, createStagingCipher, parseStagingPrefix, stagingKey } from './staging-cipher.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
