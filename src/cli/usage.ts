@@ -4,7 +4,7 @@
  * current month): storage in GB-months, transfer out (pulls) and in (pushes), pulls. Read from the
  * metadata; safe beside a running server.
  */
-import { accountOf, parseRegistryKey, regionOf } from '../core/registry-key.js';
+import { accountOf, regionOf } from '../core/registry-key.js';
 import { openMetadata } from '../app/app.js';
 import { ConfigError } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
@@ -121,13 +121,13 @@ function periodTable(p: UsageReport): string {
   if (p.repositories.length === 0 && p.registries.length === 0) return out.concat('no usage recorded', '').join('\n');
   const repoRows = [['ACCOUNT', 'REGION', 'REPOSITORY', 'GB-MONTHS', 'BYTES OUT', 'BYTES IN', 'PULLS']];
   for (const r of p.repositories) {
-    const [account, region] = r.registryId.split(':');
+    const [account, region] = [accountOf(r.registryKey), regionOf(r.registryKey)];
     repoRows.push([account!, region!, r.repository, gbMonths(r.gbMonths), String(r.bytesOut), String(r.bytesIn), String(r.pulls)]);
   }
   out.push(table(repoRows, 3), '');
   const accRows = [['ACCOUNT', 'REGION', 'GB-MONTHS (DEDUP)', 'GB-MONTHS (LINKED)', 'BYTES OUT', 'BYTES IN', 'PULLS']];
   for (const g of p.registries) {
-    const [account, region] = g.registryId.split(':');
+    const [account, region] = [accountOf(g.registryKey), regionOf(g.registryKey)];
     accRows.push([account!, region!, gbMonths(g.gbMonths), gbMonths(g.linkedGbMonths), String(g.bytesOut), String(g.bytesIn), String(g.pulls)]);
   }
   out.push(table(accRows, 2), '');
@@ -136,11 +136,10 @@ function periodTable(p: UsageReport): string {
 
 /** As `berth gc` and ECR name registries: an account and a region, never the stored key. */
 function usageJson(storage: StorageUsage, period: UsageReport): unknown {
-  const stored = <T extends { registryId: string }>({ registryId, ...rest }: T) => withAccountAndRegion({ registryKey: parseRegistryKey(registryId), ...rest });
   return {
     ...storage,
     repositories: storage.repositories.map(withAccountAndRegion),
     registries: storage.registries.map(withAccountAndRegion),
-    period: { ...period, repositories: period.repositories.map(stored), registries: period.registries.map(stored) },
+    period: { ...period, repositories: period.repositories.map(withAccountAndRegion), registries: period.registries.map(withAccountAndRegion) },
   };
 }

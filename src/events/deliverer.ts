@@ -20,6 +20,7 @@
 import type { Telemetry } from '../core/telemetry.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
 import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, RuleDoc, TargetDoc } from './documents.js';
 import { compilePattern, type EventMatcher } from './pattern.js';
@@ -42,7 +43,9 @@ const MAX_BATCHES = 4;
 const KICK_DELAY_MS = 500;
 const USER_AGENT = 'Amazon/EventBridge/ApiDestinations';
 
+/** Persisted as a job's payload, so its field names are a stored format: keep them. */
 export interface DeliveryPayload {
+  /** The registry key's stored text ("account:region"). */
   registryId: string;
   rule: string;
   target: string;
@@ -159,20 +162,27 @@ export class EventDeliverer {
     const { meta, clock, nodeId } = this.opts;
     const rows = await meta.eventOutbox.claim(nodeId, OUTBOX_LEASE_MS, OUTBOX_BATCH, clock.now());
     if (rows.length === 0) return 0;
-    const rulesOf = new Map<string, Array<{ name: string; match: EventMatcher; targets: TargetDoc[] }>>();
+    const rulesOf = new Map<RegistryKey, Array<{ name: string; match: EventMatcher; targets: TargetDoc[] }>>();
     const deliveries: DeliveryPayload[] = [];
     for (const row of rows) {
-      let rules = rulesOf.get(row.registryId);
+      let rules = rulesOf.get(row.registryKey);
       if (!rules) {
-        rules = await this.enabledRules(row.registryId);
-        rulesOf.set(row.registryId, rules);
+        rules = await this.enabledRules(row.registryKey);
+        rulesOf.set(row.registryKey, rules);
       }
       if (rules.length === 0) continue;
       const event = JSON.parse(row.body) as unknown;
       for (const rule of rules) {
         if (!rule.match(event)) continue;
         for (const t of rule.targets) {
-          deliveries.push({ registryId: row.registryId, rule: rule.name, target: t.Id, eventId: row.id, at: row.createdAt.getTime(), body: row.body });
+          deliveries.push({
+            registryId: registryKeyText(row.registryKey),
+            rule: rule.name,
+            target: t.Id,
+            eventId: row.id,
+            at: row.createdAt.getTime(),
+            body: row.body,
+          });
         }
       }
     }
@@ -193,14 +203,14 @@ export class EventDeliverer {
     return rows.length;
   }
 
-  private async enabledRules(registryId: string): Promise<Array<{ name: string; match: EventMatcher; targets: TargetDoc[] }>> {
+  private async enabledRules(key: RegistryKey): Promise<Array<{ name: string; match: EventMatcher; targets: TargetDoc[] }>> {
     const out = [];
     for (let after: string | undefined; ; ) {
-      const page = await this.opts.meta.eventResources.list(registryId, 'rule', { limit: 500, ...(after !== undefined && { after }) });
+      const page = await this.opts.meta.eventResources.list(key, 'rule', { limit: 500, ...(after !== undefined && { after }) });
       for (const r of page) {
         const doc = JSON.parse(r.document) as RuleDoc;
         if (doc.State !== 'ENABLED') continue;
-        const targets = (await this.opts.meta.eventResources.targets(registryId, r.name)).map((t) => JSON.parse(t.document) as TargetDoc);
+        const targets = (await this.opts.meta.eventResources.targets(key, r.name)).map((t) => JSON.parse(t.document) as TargetDoc);
         if (targets.length > 0) out.push({ name: r.name, match: this.matcher(doc.EventPattern), targets });
       }
       if (page.length < 500) return out;
@@ -290,15 +300,16 @@ export class EventDeliverer {
   /** The target, its destination and connection, with the connection's secrets; or why the delivery is moot. */
   private async resolve(p: DeliveryPayload): Promise<Resolved | { drop: string }> {
     const { meta } = this.opts;
-    const targetRow = (await meta.eventResources.targets(p.registryId, p.rule)).find((t) => t.id === p.target);
+    const key = parseRegistryKey(p.registryId);
+    const targetRow = (await meta.eventResources.targets(key, p.rule)).find((t) => t.id === p.target);
     if (!targetRow) return { drop: 'the target was removed' };
     const target = JSON.parse(targetRow.document) as TargetDoc;
     const destName = /:api-destination\/([^/]+)\//.exec(target.Arn)?.[1];
-    const destRow = destName === undefined ? undefined : await meta.eventResources.get(p.registryId, 'api-destination', destName);
+    const destRow = destName === undefined ? undefined : await meta.eventResources.get(key, 'api-destination', destName);
     const dest = destRow && (JSON.parse(destRow.document) as ApiDestinationDoc);
     if (!dest || dest.Arn !== target.Arn) return { drop: 'the API destination was deleted' };
     const connName = /:connection\/([^/]+)\//.exec(dest.ConnectionArn)?.[1];
-    const connRow = connName === undefined ? undefined : await meta.eventResources.get(p.registryId, 'connection', connName);
+    const connRow = connName === undefined ? undefined : await meta.eventResources.get(key, 'connection', connName);
     const conn = connRow && (JSON.parse(connRow.document) as ConnectionDoc);
     if (!conn || conn.Arn !== dest.ConnectionArn) return { drop: 'the connection was deleted' };
     return { target, dest, conn, secrets: JSON.parse(this.opts.secrets.open(conn.Sealed)) as ConnectionSecrets };

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { EventsCodes } from '../core/errors.js';
+import { registryKey, type RegistryKey } from '../core/registry-key.js';
 import type { EventResourceKind, EventResourceRecord, EventResourceStore } from '../metadata/types.js';
 import {
   type ApiDestinationDoc,
@@ -41,7 +42,7 @@ export interface EventsScope {
 
 export const MAX_TARGETS_PER_RULE = 5;
 
-const registryOf = (s: EventsScope) => `${s.accountId}:${s.region}`;
+const registryOf = (s: EventsScope): RegistryKey => registryKey(s.accountId, s.region);
 
 const notFound = (what: string) => eventsError(EventsCodes.ResourceNotFound, what);
 
@@ -85,7 +86,7 @@ export class EventBridgeService {
       ...(input.description !== undefined && { Description: input.description }),
       ...(input.roleArn !== undefined && { RoleArn: input.roleArn }),
     };
-    await this.store.put({ registryId: registryOf(scope), kind: 'rule', name: input.name, document: JSON.stringify(doc), now: this.clock.now() }, true);
+    await this.store.put({ registryKey: registryOf(scope), kind: 'rule', name: input.name, document: JSON.stringify(doc), now: this.clock.now() }, true);
     return doc.Arn;
   }
 
@@ -101,7 +102,7 @@ export class EventBridgeService {
   async setRuleState(scope: EventsScope, name: string, state: 'ENABLED' | 'DISABLED'): Promise<void> {
     const rule = (await this.rule(scope, name, true))!;
     await this.store.put(
-      { registryId: registryOf(scope), kind: 'rule', name, document: JSON.stringify({ ...rule, State: state }), now: this.clock.now() },
+      { registryKey: registryOf(scope), kind: 'rule', name, document: JSON.stringify({ ...rule, State: state }), now: this.clock.now() },
       true,
     );
   }
@@ -179,7 +180,7 @@ export class EventBridgeService {
       Sealed: this.secrets.seal(JSON.stringify(input.secrets)),
     };
     const now = this.clock.now();
-    const created = await this.store.put({ registryId: registryOf(scope), kind: 'connection', name: input.name, document: JSON.stringify(doc), now }, false);
+    const created = await this.store.put({ registryKey: registryOf(scope), kind: 'connection', name: input.name, document: JSON.stringify(doc), now }, false);
     if (!created) throw eventsError(EventsCodes.ResourceAlreadyExists, `Connection ${input.name} already exists.`);
     return { arn: doc.Arn, created: now };
   }
@@ -216,7 +217,7 @@ export class EventBridgeService {
     };
     const now = this.clock.now();
     const created = await this.store.put(
-      { registryId: registryOf(scope), kind: 'api-destination', name: input.name, document: JSON.stringify(doc), now },
+      { registryKey: registryOf(scope), kind: 'api-destination', name: input.name, document: JSON.stringify(doc), now },
       false,
     );
     if (!created) throw eventsError(EventsCodes.ResourceAlreadyExists, `An api-destination '${input.name}' already exists.`);

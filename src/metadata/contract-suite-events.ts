@@ -1,16 +1,13 @@
 /** Contract: the event outbox (written with the change it reports) and EventBridge resources (see contract-suite.ts). */
 import assert from 'node:assert/strict';
-import { registryKeyText } from '../core/registry-key.js';
-import { at, blob, dg, push, REGISTRY as REGISTRY_KEY, OTHER_REGISTRY as OTHER_KEY, repo, type ContractTest } from './contract-fixtures.js';
+import type { RegistryKey } from '../core/registry-key.js';
+import { at, blob, dg, push, REGISTRY, OTHER_REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
 import type { MetadataStore, OutboxEvent, RemovedImage } from './types.js';
 
-// The event stores keep a registry as its stored text.
-const [REGISTRY, OTHER_REGISTRY] = [registryKeyText(REGISTRY_KEY), registryKeyText(OTHER_KEY)];
-
 let serial = 0;
-const ev = (detailType = 'ECR Image Action', registryId = REGISTRY): OutboxEvent => {
+const ev = (detailType = 'ECR Image Action', registryKey: RegistryKey = REGISTRY): OutboxEvent => {
   const id = `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`;
-  return { id, registryId, detailType, body: JSON.stringify({ id, 'detail-type': detailType }) };
+  return { id, registryKey, detailType, body: JSON.stringify({ id, 'detail-type': detailType }) };
 };
 
 async function drain(s: MetadataStore, now = at(100)): Promise<string[]> {
@@ -37,7 +34,7 @@ export function eventsContract(test: ContractTest): void {
     assert.equal(immutable.result.kind, 'tagImmutable');
     const rows = await a.eventOutbox.claim('n1', 60_000, 10, at(10));
     assert.deepEqual(
-      rows.map((r) => [r.id, r.registryId, r.detailType, r.body]),
+      rows.map((r) => [r.id, r.registryKey, r.detailType, r.body]),
       [[e.id, REGISTRY, e.detailType, e.body]],
     );
     assert.ok(id > 0);
@@ -133,7 +130,7 @@ export function eventsContract(test: ContractTest): void {
 
   test('resources: create, replace, list by prefix in name order, delete (a rule with its targets)', async ({ a, b }) => {
     const put = (name: string, document: string, replace: boolean, kind: 'rule' | 'connection' = 'rule') =>
-      a.eventResources.put({ registryId: REGISTRY, kind, name, document, now: at(1) }, replace);
+      a.eventResources.put({ registryKey: REGISTRY, kind, name, document, now: at(1) }, replace);
     assert.equal(await put('push-b', '{"v":1}', false), true);
     assert.equal(await put('push-b', '{"v":2}', false), false);
     assert.equal((await b.eventResources.get(REGISTRY, 'rule', 'push-b'))!.document, '{"v":1}');

@@ -1,15 +1,15 @@
 /** Contract: daily usage aggregates and the live counts metrics read (see usage.ts, contract-suite.ts). */
 import assert from 'node:assert/strict';
-import { registryKeyText } from '../core/registry-key.js';
+import { registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { at, blob, OTHER_REGISTRY as OTHER_KEY, REGISTRY as REGISTRY_KEY, repo, type ContractTest } from './contract-fixtures.js';
 import { REGISTRY_ROW } from './usage.js';
 
 // The usage store keeps a registry as its stored text.
 const [REGISTRY, OTHER_REGISTRY] = [registryKeyText(REGISTRY_KEY), registryKeyText(OTHER_KEY)];
 
-const delta = (day: number, repository: string, bytesIn: number, bytesOut: number, pulls: number, registryId = REGISTRY) => ({
+const delta = (day: number, repository: string, bytesIn: number, bytesOut: number, pulls: number, registryKey: RegistryKey = REGISTRY_KEY) => ({
   day,
-  registryId,
+  registryKey,
   repository,
   bytesIn,
   bytesOut,
@@ -46,7 +46,7 @@ export function usageContract(test: ContractTest): void {
     await blob(a, web, 'own', 300);
     await blob(a, other, 'o', 7);
     const now = await b.usage.currentStorage();
-    const byKey = Object.fromEntries(now.map((s) => [`${s.registryId} ${s.repository}`, s.bytes]));
+    const byKey = Object.fromEntries(now.map((s) => [`${registryKeyText(s.registryKey)} ${s.repository}`, s.bytes]));
     assert.deepEqual(byKey, {
       [`${REGISTRY} team/web`]: 1300,
       [`${REGISTRY} team/api`]: 1000,
@@ -65,8 +65,8 @@ export function usageContract(test: ContractTest): void {
 
     assert.equal(await a.usage.lastSampledDay(), undefined);
     await a.usage.addStorageSamples(50, now);
-    await b.usage.addStorageSamples(50, [{ registryId: REGISTRY, repository: 'team/web', bytes: 700 }]);
-    await a.usage.addStorageSamples(60, [{ registryId: REGISTRY, repository: 'team/api', bytes: 0 }]);
+    await b.usage.addStorageSamples(50, [{ registryKey: REGISTRY_KEY, repository: 'team/web', bytes: 700 }]);
+    await a.usage.addStorageSamples(60, [{ registryKey: REGISTRY_KEY, repository: 'team/api', bytes: 0 }]);
     await a.usage.addTransfer([delta(55, 'team/web', 1, 2, 3)]);
     assert.equal(await b.usage.lastSampledDay(), 60);
     const web50 = (await a.usage.daily(50, 51, 0)).find((r) => r.repository === 'team/web')!;
@@ -91,7 +91,7 @@ export function usageContract(test: ContractTest): void {
     );
 
     // The keys whose latest sample held bytes: team/api's latest (day 60) was zero, team/empty held nothing.
-    const nonZero = (await a.usage.lastNonZeroSamples(60)).map((k) => `${k.registryId} ${k.repository}`).sort();
+    const nonZero = (await a.usage.lastNonZeroSamples(60)).map((k) => `${registryKeyText(k.registryKey)} ${k.repository}`).sort();
     assert.deepEqual(nonZero, [`${REGISTRY} `, `${REGISTRY} team/web`, `${OTHER_REGISTRY} `, `${OTHER_REGISTRY} x/y`]);
   });
 

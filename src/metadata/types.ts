@@ -440,7 +440,7 @@ export interface KmsKeyStore {
 export interface OutboxEvent {
   /** A UUID: receivers de-duplicate on it. */
   id: string;
-  registryId: string;
+  registryKey: RegistryKey;
   detailType: string;
   /** The event JSON, exactly as delivered. */
   body: string;
@@ -481,7 +481,7 @@ export interface EventOutboxStore {
 export type EventResourceKind = 'rule' | 'connection' | 'api-destination';
 
 export interface EventResourceRecord {
-  registryId: string;
+  registryKey: RegistryKey;
   kind: EventResourceKind;
   name: string;
   /** JSON, read and written whole. */
@@ -498,19 +498,19 @@ export interface EventTargetRecord {
 
 /** EventBridge rules, their targets, connections and API destinations of each registry. */
 export interface EventResourceStore {
-  get(registryId: string, kind: EventResourceKind, name: string): Promise<EventResourceRecord | undefined>;
+  get(registryKey: RegistryKey, kind: EventResourceKind, name: string): Promise<EventResourceRecord | undefined>;
   /** In name order after `page.after`, those whose name starts with `prefix`. */
-  list(registryId: string, kind: EventResourceKind, page: Page & { prefix?: string }): Promise<EventResourceRecord[]>;
+  list(registryKey: RegistryKey, kind: EventResourceKind, page: Page & { prefix?: string }): Promise<EventResourceRecord[]>;
   /** Creates, or overwrites when `replace`; false when it exists and may not be replaced. */
-  put(record: { registryId: string; kind: EventResourceKind; name: string; document: string; now: Date }, replace: boolean): Promise<boolean>;
+  put(record: { registryKey: RegistryKey; kind: EventResourceKind; name: string; document: string; now: Date }, replace: boolean): Promise<boolean>;
   /** Deletes it (a rule with its targets); false when absent. */
-  delete(registryId: string, kind: EventResourceKind, name: string): Promise<boolean>;
+  delete(registryKey: RegistryKey, kind: EventResourceKind, name: string): Promise<boolean>;
   /** Adds or replaces targets of an existing rule, unless the rule would exceed `max`. */
-  putTargets(registryId: string, rule: string, targets: EventTargetRecord[], max: number): Promise<'ok' | 'noRule' | 'limit'>;
+  putTargets(registryKey: RegistryKey, rule: string, targets: EventTargetRecord[], max: number): Promise<'ok' | 'noRule' | 'limit'>;
   /** The ids that were removed. */
-  removeTargets(registryId: string, rule: string, ids: string[]): Promise<string[]>;
+  removeTargets(registryKey: RegistryKey, rule: string, ids: string[]): Promise<string[]>;
   /** In id order. */
-  targets(registryId: string, rule: string): Promise<EventTargetRecord[]>;
+  targets(registryKey: RegistryKey, rule: string): Promise<EventTargetRecord[]>;
 }
 
 export interface MetadataStore {

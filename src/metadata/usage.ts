@@ -6,6 +6,8 @@
  * repository add up instead of overwriting each other.
  */
 
+import type { RegistryKey } from '../core/registry-key.js';
+
 /** A day is counted in whole days since 1970-01-01 UTC. */
 export const DAY_MS = 86_400_000;
 
@@ -22,7 +24,7 @@ export const REGISTRY_ROW = '';
 /** Increments to one day's row of one repository. */
 export interface TransferDelta {
   day: number;
-  registryId: string;
+  registryKey: RegistryKey;
   repository: string;
   bytesIn: number;
   bytesOut: number;
@@ -31,7 +33,7 @@ export interface TransferDelta {
 
 /** One storage sample: what a repository (or, under REGISTRY_ROW, a registry) held at sampling time. */
 export interface StorageSample {
-  registryId: string;
+  registryKey: RegistryKey;
   repository: string;
   bytes: number;
 }
@@ -39,7 +41,7 @@ export interface StorageSample {
 /** A day's row as stored. The day's storage is storageSum / storageSamples (when sampled). */
 export interface DailyUsage {
   day: number;
-  registryId: string;
+  registryKey: RegistryKey;
   repository: string;
   bytesIn: number;
   bytesOut: number;
@@ -64,7 +66,7 @@ export interface UsageStore {
    */
   currentStorage(): Promise<StorageSample[]>;
   /** The keys whose latest sampled day at or before `day` averaged more than zero bytes. */
-  lastNonZeroSamples(day: number): Promise<Array<{ registryId: string; repository: string }>>;
+  lastNonZeroSamples(day: number): Promise<Array<{ registryKey: RegistryKey; repository: string }>>;
   /** Adds one sample to each key's row of `day`. One transaction. */
   addStorageSamples(day: number, samples: StorageSample[]): Promise<void>;
   /**

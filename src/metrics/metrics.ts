@@ -4,6 +4,7 @@
  * gauges read from the metadata when scraped — each a small bounded query, the per-repository
  * storage figure cached for a minute. Names and labels are documented in the README ("Metrics").
  */
+import { registryKeyText } from '../core/registry-key.js';
 import { statfs } from 'node:fs/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
@@ -122,7 +123,7 @@ export class BerthMetrics implements Telemetry {
         let c = cache();
         if (!c || now - c.at >= STORAGE_REFRESH_MS || now < c.at) c = setCache({ at: now, rows: await usage.largestRepositories(STORAGE_SERIES_LIMIT) });
         this.reset();
-        for (const r of c.rows) this.set({ registry_id: r.registryId, repository: r.repository }, r.bytes);
+        for (const r of c.rows) this.set({ registry_id: registryKeyText(r.registryKey), repository: r.repository }, r.bytes);
       },
     });
     if (blobDir !== undefined) {

@@ -4,9 +4,10 @@
  * held bytes at its last sample and is gone now gets one zero sample, so its storage is not
  * carried forward into days it no longer exists.
  */
+import { registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { dayOf, type StorageSample, type UsageStore } from '../metadata/usage.js';
 
-const keyOf = (s: { registryId: string; repository: string }) => `${s.registryId}\n${s.repository}`;
+const keyOf = (s: { registryKey: RegistryKey; repository: string }) => `${registryKeyText(s.registryKey)}\n${s.repository}`;
 
 /** Samples every repository now; returns how many samples were written. */
 export async function sampleStorage(usage: UsageStore, now: Date): Promise<number> {

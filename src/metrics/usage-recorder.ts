@@ -5,7 +5,7 @@
  * of upserts with increments every few seconds and on close (so several nodes add up). A crash
  * loses at most the last interval's figures; a failed write keeps them for the next flush.
  */
-import { registryKeyText } from '../core/registry-key.js';
+import type { RegistryKey } from '../core/registry-key.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -17,7 +17,7 @@ const PUSHED = new Set(['upload-write', 'upload-complete', 'manifest-write']);
 /** Keys held in memory before a flush is started early (and the most kept after failed writes). */
 const MAX_PENDING = 50_000;
 
-type Pending = Map<number, Map<string, Map<string, TransferDelta>>>;
+type Pending = Map<number, Map<RegistryKey, Map<string, TransferDelta>>>;
 
 export class UsageRecorder implements RequestObserver {
   private pending: Pending = new Map();
@@ -35,7 +35,7 @@ export class UsageRecorder implements RequestObserver {
     const bytesIn = PUSHED.has(op) ? facts.bytes.received : 0;
     const pulls = op === 'manifest-read' && req.method === 'GET' && res.statusCode === 200 ? 1 : 0;
     if (bytesIn === 0 && bytesOut === 0 && pulls === 0) return;
-    const d = this.entry(dayOf(this.deps.clock.now()), registryKeyText(repo.registryKey), repo.name);
+    const d = this.entry(dayOf(this.deps.clock.now()), repo.registryKey, repo.name);
     d.bytesIn += bytesIn;
     d.bytesOut += bytesOut;
     d.pulls += pulls;
@@ -55,7 +55,7 @@ export class UsageRecorder implements RequestObserver {
         this.deps.log.warn({ err, rows: deltas.length }, 'could not record usage; keeping it for the next flush');
         for (const d of deltas) {
           if (this.size >= MAX_PENDING) break;
-          const e = this.entry(d.day, d.registryId, d.repository);
+          const e = this.entry(d.day, d.registryKey, d.repository);
           e.bytesIn += d.bytesIn;
           e.bytesOut += d.bytesOut;
           e.pulls += d.pulls;
@@ -82,14 +82,14 @@ export class UsageRecorder implements RequestObserver {
     await this.flush();
   }
 
-  private entry(day: number, registryId: string, repository: string): TransferDelta {
+  private entry(day: number, registryKey: RegistryKey, repository: string): TransferDelta {
     let regs = this.pending.get(day);
     if (!regs) this.pending.set(day, (regs = new Map()));
-    let repos = regs.get(registryId);
-    if (!repos) regs.set(registryId, (repos = new Map()));
+    let repos = regs.get(registryKey);
+    if (!repos) regs.set(registryKey, (repos = new Map()));
     let d = repos.get(repository);
     if (!d) {
-      repos.set(repository, (d = { day, registryId, repository, bytesIn: 0, bytesOut: 0, pulls: 0 }));
+      repos.set(repository, (d = { day, registryKey, repository, bytesIn: 0, bytesOut: 0, pulls: 0 }));
       if (++this.size >= MAX_PENDING) void this.flush();
     }
     return d;

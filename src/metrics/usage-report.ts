@@ -10,6 +10,7 @@
  * (AWS bills in binary gigabytes) held for a whole calendar month: one day counts 1/(days in
  * its month).
  */
+import { registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { DAY_MS, REGISTRY_ROW, type DailyUsage } from '../metadata/usage.js';
 
 export const GIB = 2 ** 30;
@@ -22,12 +23,12 @@ export interface UsageFigures {
 }
 
 export interface RepositoryUsageFigures extends UsageFigures {
-  registryId: string;
+  registryKey: RegistryKey;
   repository: string;
 }
 
 export interface RegistryUsageFigures extends UsageFigures {
-  registryId: string;
+  registryKey: RegistryKey;
   /** Each distinct blob once (gbMonths is this figure's; linkedGbMonths sums the repositories). */
   linkedGbMonths: number;
 }
@@ -51,36 +52,38 @@ function daysInMonth(day: number): number {
 
 /** `rows`: the store's `daily(from, to, lookback)` answer; `lastSampledDay`: its `lastSampledDay()`. */
 export function usageReport(rows: DailyUsage[], from: number, to: number, lastSampledDay: number | undefined): UsageReport {
-  const series = new Map<string, { registryId: string; repository: string; rows: DailyUsage[] }>();
+  const series = new Map<string, { registryKey: RegistryKey; repository: string; rows: DailyUsage[] }>();
   for (const r of rows) {
-    const key = `${r.registryId}\n${r.repository}`;
+    const key = `${registryKeyText(r.registryKey)}\n${r.repository}`;
     let s = series.get(key);
-    if (!s) series.set(key, (s = { registryId: r.registryId, repository: r.repository, rows: [] }));
+    if (!s) series.set(key, (s = { registryKey: r.registryKey, repository: r.repository, rows: [] }));
     s.rows.push(r);
   }
   const end = lastSampledDay === undefined ? from : Math.min(to, lastSampledDay + 1);
   const repositories: RepositoryUsageFigures[] = [];
-  const registries = new Map<string, RegistryUsageFigures>();
-  const registry = (registryId: string) => {
-    let g = registries.get(registryId);
-    if (!g) registries.set(registryId, (g = { registryId, gbMonths: 0, linkedGbMonths: 0, bytesIn: 0, bytesOut: 0, pulls: 0 }));
+  const registries = new Map<RegistryKey, RegistryUsageFigures>();
+  const registry = (registryKey: RegistryKey) => {
+    let g = registries.get(registryKey);
+    if (!g) registries.set(registryKey, (g = { registryKey, gbMonths: 0, linkedGbMonths: 0, bytesIn: 0, bytesOut: 0, pulls: 0 }));
     return g;
   };
   for (const s of series.values()) {
     const f = figures(s.rows, from, end);
-    const g = registry(s.registryId);
+    const g = registry(s.registryKey);
     if (s.repository === REGISTRY_ROW) {
       g.gbMonths += f.gbMonths;
       continue;
     }
-    repositories.push({ registryId: s.registryId, repository: s.repository, ...f });
+    repositories.push({ registryKey: s.registryKey, repository: s.repository, ...f });
     g.linkedGbMonths += f.gbMonths;
     g.bytesIn += f.bytesIn;
     g.bytesOut += f.bytesOut;
     g.pulls += f.pulls;
   }
-  const byName = (a: { registryId: string; repository?: string }, b: { registryId: string; repository?: string }) =>
-    a.registryId < b.registryId ? -1 : a.registryId > b.registryId ? 1 : (a.repository ?? '') < (b.repository ?? '') ? -1 : 1;
+  const byName = (a: { registryKey: RegistryKey; repository?: string }, b: { registryKey: RegistryKey; repository?: string }) => {
+    const [x, y] = [registryKeyText(a.registryKey), registryKeyText(b.registryKey)];
+    return x < y ? -1 : x > y ? 1 : (a.repository ?? '') < (b.repository ?? '') ? -1 : 1;
+  };
   return {
     from: isoDay(from),
     to: isoDay(to),

@@ -5,7 +5,7 @@
  * the transaction of the change they report; the body is built here once and delivered as is.
  * ECR Public registries emit nothing (ECR Public sends no events).
  */
-import { accountOf, regionOf, registryKeyText, type RegistryKey } from '../core/registry-key.js';
+import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 import { randomUUID } from 'node:crypto';
 import { PUBLIC_REGION, repositoryArn } from '../core/arns.js';
 import type { Digest } from '../core/digest.js';
@@ -38,10 +38,8 @@ export function eventTime(at: Date): string {
 export function ecrEvent(key: RegistryKey, detailType: string, at: Date, resources: string[], detail: Record<string, unknown>): OutboxEvent {
   const id = randomUUID();
   const { account, region } = split(key);
-  // The outbox keeps the key's stored text, as every registry_id column does.
-  const registryId = registryKeyText(key);
   const body = JSON.stringify({ version: '0', id, 'detail-type': detailType, source: EVENT_SOURCE, account, time: eventTime(at), region, resources, detail });
-  return { id, registryId, detailType, body };
+  return { id, registryKey: key, detailType, body };
 }
 
 export interface PushedImage {

@@ -5,6 +5,7 @@
  * so no two nodes fan out the same event while both hold it; a node that dies lets its lock
  * lapse and another takes the rows (at-least-once).
  */
+import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
 import type { Digest } from '../../core/digest.js';
 import type { EventOutboxStore, EventResourceKind, EventResourceRecord, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import { enqueueIn } from './jobs.js';
@@ -17,7 +18,7 @@ export async function writeEventsIn(tx: Queryable, events: readonly OutboxEvent[
     const e = events[0]!;
     await tx.query('INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
       e.id,
-      e.registryId,
+      registryKeyText(e.registryKey),
       e.detailType,
       e.body,
       now,
@@ -27,7 +28,7 @@ export async function writeEventsIn(tx: Queryable, events: readonly OutboxEvent[
   await tx.query(
     `INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at)
      SELECT i, r, t, b, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS e(i, r, t, b, n) ORDER BY n`,
-    [events.map((e) => e.id), events.map((e) => e.registryId), events.map((e) => e.detailType), events.map((e) => e.body), now],
+    [events.map((e) => e.id), events.map((e) => registryKeyText(e.registryKey)), events.map((e) => e.detailType), events.map((e) => e.body), now],
   );
 }
 
@@ -85,7 +86,14 @@ export function createPostgresEventOutbox({ pool }: PgContext): EventOutboxStore
       );
       claimed.sort((a, b) => a.seq - b.seq);
       return claimed.map(
-        (r): OutboxRecord => ({ seq: r.seq, id: r.id, registryId: r.registry_id, detailType: r.detail_type, body: r.body, createdAt: new Date(r.created_at) }),
+        (r): OutboxRecord => ({
+          seq: r.seq,
+          id: r.id,
+          registryKey: parseRegistryKey(r.registry_id),
+          detailType: r.detail_type,
+          body: r.body,
+          createdAt: new Date(r.created_at),
+        }),
       );
     },
     async dispatch(seqs, holder, deliveries, now) {
@@ -110,7 +118,7 @@ interface ResourceRow {
 }
 
 const toResource = (r: ResourceRow): EventResourceRecord => ({
-  registryId: r.registry_id,
+  registryKey: parseRegistryKey(r.registry_id),
   kind: r.kind as EventResourceKind,
   name: r.name,
   document: r.document,
@@ -120,11 +128,13 @@ const toResource = (r: ResourceRow): EventResourceRecord => ({
 
 export function createPostgresEventResources({ pool, collate }: PgContext): EventResourceStore {
   return {
-    async get(registryId, kind, name) {
+    async get(registryKey, kind, name) {
+      const registryId = registryKeyText(registryKey);
       const r = await one<ResourceRow>(pool, 'SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [registryId, kind, name]);
       return r && toResource(r);
     },
-    async list(registryId, kind, page) {
+    async list(registryKey, kind, page) {
+      const registryId = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
       const found = await rows<ResourceRow>(
         pool,
@@ -140,15 +150,17 @@ export function createPostgresEventResources({ pool, collate }: PgContext): Even
         ? `INSERT INTO event_resources (registry_id, kind, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
            ON CONFLICT (registry_id, kind, name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`
         : `INSERT INTO event_resources (registry_id, kind, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`;
-      return (await changes(pool, sql, [r.registryId, r.kind, r.name, r.document, t])) > 0;
+      return (await changes(pool, sql, [registryKeyText(r.registryKey), r.kind, r.name, r.document, t])) > 0;
     },
-    async delete(registryId, kind, name) {
+    async delete(registryKey, kind, name) {
+      const registryId = registryKeyText(registryKey);
       return withTransaction(pool, async (tx) => {
         if (kind === 'rule') await tx.query('DELETE FROM event_targets WHERE registry_id = $1 AND rule_name = $2', [registryId, name]);
         return (await changes(tx, 'DELETE FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [registryId, kind, name])) > 0;
       });
     },
-    async putTargets(registryId, rule, targets, max) {
+    async putTargets(registryKey, rule, targets, max) {
+      const registryId = registryKeyText(registryKey);
       return withTransaction(pool, async (tx) => {
         // The rule row, locked: two PutTargets on one rule count its targets one after the other.
         if (!(await one(tx, `SELECT 1 FROM event_resources WHERE registry_id = $1 AND kind = 'rule' AND name = $2 FOR UPDATE`, [registryId, rule]))) {
@@ -171,7 +183,8 @@ export function createPostgresEventResources({ pool, collate }: PgContext): Even
         return 'ok' as const;
       });
     },
-    async removeTargets(registryId, rule, ids) {
+    async removeTargets(registryKey, rule, ids) {
+      const registryId = registryKeyText(registryKey);
       const removed = await rows<{ target_id: string }>(
         pool,
         'DELETE FROM event_targets WHERE registry_id = $1 AND rule_name = $2 AND target_id = ANY($3::text[]) RETURNING target_id',
@@ -180,7 +193,8 @@ export function createPostgresEventResources({ pool, collate }: PgContext): Even
       const gone = new Set(removed.map((r) => r.target_id));
       return ids.filter((id) => gone.has(id));
     },
-    async targets(registryId, rule) {
+    async targets(registryKey, rule) {
+      const registryId = registryKeyText(registryKey);
       const found = await rows<{ target_id: string; document: string }>(
         pool,
         `SELECT target_id, document FROM event_targets WHERE registry_id = $1 AND rule_name = $2 ORDER BY target_id${collate}`,

@@ -3,6 +3,7 @@
  * the same rows: each batch is one multi-row upsert with increments, its rows in key order so two
  * nodes' batches lock rows in the same order (and a deadlock, were one to happen, is retried).
  */
+import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
 import { REGISTRY_ROW, type DailyUsage, type TransferDelta, type UsageStore } from '../usage.js';
 import { one, rows, withTransaction, type PgContext } from './pool.js';
 
@@ -19,7 +20,7 @@ interface DailyRow {
 
 const toDaily = (r: DailyRow): DailyUsage => ({
   day: r.day,
-  registryId: r.registry_id,
+  registryKey: parseRegistryKey(r.registry_id),
   repository: r.repository,
   bytesIn: r.bytes_in,
   bytesOut: r.bytes_out,
@@ -34,7 +35,7 @@ const COLUMNS = 'u.day, u.registry_id, u.repository, u.bytes_in, u.bytes_out, u.
 function merged(deltas: TransferDelta[]): TransferDelta[] {
   const byKey = new Map<string, TransferDelta>();
   for (const d of deltas) {
-    const key = `${d.day}\n${d.registryId}\n${d.repository}`;
+    const key = `${d.day}\n${registryKeyText(d.registryKey)}\n${d.repository}`;
     const m = byKey.get(key);
     if (m) {
       m.bytesIn += d.bytesIn;
@@ -60,7 +61,7 @@ export function createPostgresUsage({ pool, collate }: PgContext): UsageStore {
              pulls = usage_daily.pulls + excluded.pulls`,
           [
             m.map((d) => d.day),
-            m.map((d) => d.registryId),
+            m.map((d) => registryKeyText(d.registryKey)),
             m.map((d) => d.repository),
             m.map((d) => d.bytesIn),
             m.map((d) => d.bytesOut),
@@ -86,8 +87,8 @@ export function createPostgresUsage({ pool, collate }: PgContext): UsageStore {
              JOIN blobs b ON b.digest = d.digest GROUP BY d.registry_id`,
           );
           return [
-            ...repos.map((r) => ({ registryId: r.registry_id, repository: r.name, bytes: r.bytes })),
-            ...registries.map((r) => ({ registryId: r.registry_id, repository: REGISTRY_ROW, bytes: r.bytes })),
+            ...repos.map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.name, bytes: r.bytes })),
+            ...registries.map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: REGISTRY_ROW, bytes: r.bytes })),
           ];
         },
         { isolation: 'REPEATABLE READ', readOnly: true },
@@ -102,11 +103,19 @@ export function createPostgresUsage({ pool, collate }: PgContext): UsageStore {
          WHERE u.storage_sum > 0`,
         [day],
       );
-      return found.map((r) => ({ registryId: r.registry_id, repository: r.repository }));
+      return found.map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.repository }));
     },
     async addStorageSamples(day, samples) {
       if (samples.length === 0) return;
-      const s = [...samples].sort((a, b) => (a.registryId < b.registryId ? -1 : a.registryId > b.registryId ? 1 : a.repository < b.repository ? -1 : 1));
+      const s = [...samples].sort((a, b) =>
+        registryKeyText(a.registryKey) < registryKeyText(b.registryKey)
+          ? -1
+          : registryKeyText(a.registryKey) > registryKeyText(b.registryKey)
+            ? 1
+            : a.repository < b.repository
+              ? -1
+              : 1,
+      );
       await withTransaction(pool, (tx) =>
         tx.query(
           `INSERT INTO usage_daily (day, registry_id, repository, storage_sum, storage_samples)
@@ -114,7 +123,7 @@ export function createPostgresUsage({ pool, collate }: PgContext): UsageStore {
            ON CONFLICT (day, registry_id, repository) DO UPDATE SET
              storage_sum = usage_daily.storage_sum + excluded.storage_sum,
              storage_samples = usage_daily.storage_samples + 1`,
-          [day, s.map((x) => x.registryId), s.map((x) => x.repository), s.map((x) => x.bytes)],
+          [day, s.map((x) => registryKeyText(x.registryKey)), s.map((x) => x.repository), s.map((x) => x.bytes)],
         ),
       );
     },
@@ -157,7 +166,7 @@ export function createPostgresUsage({ pool, collate }: PgContext): UsageStore {
          GROUP BY r.id, r.registry_id, r.name ORDER BY bytes DESC, r.registry_id${collate}, r.name${collate} LIMIT $1`,
         [limit],
       );
-      return found.map((r) => ({ registryId: r.registry_id, repository: r.name, bytes: r.bytes }));
+      return found.map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.name, bytes: r.bytes }));
     },
   };
 }

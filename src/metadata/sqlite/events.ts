@@ -3,6 +3,7 @@
  * transactions of the changes they report (manifests, tags, scans), through the statements
  * prepared here; the deliverer claims them in IMMEDIATE transactions, as jobs are claimed.
  */
+import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
 import type {
   EventOutboxStore,
   EventResourceKind,
@@ -31,7 +32,7 @@ export function prepareOutboxWriter(db: Db): OutboxWriter {
   );
   const tagsOf = db.prepare<[number, string], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND digest = ? ORDER BY name');
   const write = (events: readonly OutboxEvent[], now: number) => {
-    for (const e of events) insert.run(e.id, e.registryId, e.detailType, e.body, now);
+    for (const e of events) insert.run(e.id, registryKeyText(e.registryKey), e.detailType, e.body, now);
   };
   return {
     write,
@@ -75,7 +76,7 @@ export function createSqliteEventOutbox(db: Db): EventOutboxStore {
   const claim = db.transaction((holder: string, leaseMs: number, limit: number, now: number): OutboxRecord[] =>
     due.all(now, limit).map((r) => {
       lock.run(holder, now + leaseMs, r.seq);
-      return { seq: r.seq, id: r.id, registryId: r.registry_id, detailType: r.detail_type, body: r.body, createdAt: new Date(r.created_at) };
+      return { seq: r.seq, id: r.id, registryKey: parseRegistryKey(r.registry_id), detailType: r.detail_type, body: r.body, createdAt: new Date(r.created_at) };
     }),
   );
   const dispatch = db.transaction((seqs: number[], holder: string, deliveries: JobRequest[], now: number) => {
@@ -105,7 +106,7 @@ interface ResourceRow {
 }
 
 const toResource = (r: ResourceRow): EventResourceRecord => ({
-  registryId: r.registry_id,
+  registryKey: parseRegistryKey(r.registry_id),
   kind: r.kind as EventResourceKind,
   name: r.name,
   document: r.document,
@@ -153,32 +154,38 @@ export function createSqliteEventResources(db: Db): EventResourceStore {
     ids.filter((id) => removeTarget.run(registryId, rule, id).changes > 0),
   );
   return {
-    async get(registryId, kind, name) {
+    async get(registryKey, kind, name) {
+      const registryId = registryKeyText(registryKey);
       const r = getStmt.get(registryId, kind, name);
       return r && toResource(r);
     },
-    async list(registryId, kind, page) {
+    async list(registryKey, kind, page) {
+      const registryId = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
       return listStmt.all(registryId, kind, page.after ?? '', prefix, prefix, page.limit).map(toResource);
     },
     async put(r, mayReplace) {
       const t = r.now.getTime();
       if (mayReplace) {
-        replace.run(r.registryId, r.kind, r.name, r.document, t, t);
+        replace.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t);
         return true;
       }
-      return insert.run(r.registryId, r.kind, r.name, r.document, t, t).changes > 0;
+      return insert.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t).changes > 0;
     },
-    async delete(registryId, kind, name) {
+    async delete(registryKey, kind, name) {
+      const registryId = registryKeyText(registryKey);
       return del.immediate(registryId, kind, name);
     },
-    async putTargets(registryId, rule, targets, max) {
+    async putTargets(registryKey, rule, targets, max) {
+      const registryId = registryKeyText(registryKey);
       return putTargets.immediate(registryId, rule, targets, max);
     },
-    async removeTargets(registryId, rule, ids) {
+    async removeTargets(registryKey, rule, ids) {
+      const registryId = registryKeyText(registryKey);
       return removeTargets.immediate(registryId, rule, ids);
     },
-    async targets(registryId, rule) {
+    async targets(registryKey, rule) {
+      const registryId = registryKeyText(registryKey);
       return targetsStmt.all(registryId, rule).map((t) => ({ id: t.target_id, document: t.document }));
     },
   };

@@ -1,4 +1,5 @@
 /** Daily usage aggregates and live counts on SQLite (see ../usage.ts). */
+import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
 import { REGISTRY_ROW, type DailyUsage, type StorageSample, type UsageStore } from '../usage.js';
 import type { Db } from './open.js';
 
@@ -15,7 +16,7 @@ interface DailyRow {
 
 const toDaily = (r: DailyRow): DailyUsage => ({
   day: r.day,
-  registryId: r.registry_id,
+  registryKey: parseRegistryKey(r.registry_id),
   repository: r.repository,
   bytesIn: r.bytes_in,
   bytesOut: r.bytes_out,
@@ -79,14 +80,14 @@ export function createSqliteUsage(db: Db): UsageStore {
   );
 
   const addTransfer = db.transaction((deltas: Parameters<UsageStore['addTransfer']>[0]) => {
-    for (const d of deltas) addTransferStmt.run(d.day, d.registryId, d.repository, d.bytesIn, d.bytesOut, d.pulls);
+    for (const d of deltas) addTransferStmt.run(d.day, registryKeyText(d.registryKey), d.repository, d.bytesIn, d.bytesOut, d.pulls);
   });
   const addSamples = db.transaction((day: number, samples: StorageSample[]) => {
-    for (const s of samples) addSampleStmt.run(day, s.registryId, s.repository, s.bytes);
+    for (const s of samples) addSampleStmt.run(day, registryKeyText(s.registryKey), s.repository, s.bytes);
   });
   const currentStorage = db.transaction((): StorageSample[] => [
-    ...repoBytesStmt.all().map((r) => ({ registryId: r.registry_id, repository: r.name, bytes: r.bytes })),
-    ...registryBytesStmt.all().map((r) => ({ registryId: r.registry_id, repository: REGISTRY_ROW, bytes: r.bytes })),
+    ...repoBytesStmt.all().map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.name, bytes: r.bytes })),
+    ...registryBytesStmt.all().map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: REGISTRY_ROW, bytes: r.bytes })),
   ]);
 
   return {
@@ -97,7 +98,7 @@ export function createSqliteUsage(db: Db): UsageStore {
       return currentStorage.deferred();
     },
     async lastNonZeroSamples(day) {
-      return lastNonZeroStmt.all(day).map((r) => ({ registryId: r.registry_id, repository: r.repository }));
+      return lastNonZeroStmt.all(day).map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.repository }));
     },
     async addStorageSamples(day, samples) {
       if (samples.length > 0) addSamples.immediate(day, samples);
@@ -117,7 +118,7 @@ export function createSqliteUsage(db: Db): UsageStore {
       return jobsStmt.all().map((r) => ({ kind: r.kind, queued: r.queued, oldest: new Date(r.oldest) }));
     },
     async largestRepositories(limit) {
-      return largestStmt.all(limit).map((r) => ({ registryId: r.registry_id, repository: r.name, bytes: r.bytes }));
+      return largestStmt.all(limit).map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.name, bytes: r.bytes }));
     },
   };
 }
