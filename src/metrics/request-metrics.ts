@@ -127,9 +127,9 @@ export class RequestMetrics implements RequestObserver {
     return s;
   }
 
-  private pullCounter(registryId: string, repository: string): { n: number } {
-    let repos = this.pulls.get(registryId);
-    if (!repos) this.pulls.set(registryId, (repos = new Map()));
+  private pullCounter(keyText: string, repository: string): { n: number } {
+    let repos = this.pulls.get(keyText);
+    if (!repos) this.pulls.set(keyText, (repos = new Map()));
     let c = repos.get(repository);
     if (!c) {
       const name = this.pullSeries < MAX_PULL_SERIES ? repository : '_other';

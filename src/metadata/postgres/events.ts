@@ -129,18 +129,18 @@ const toResource = (r: ResourceRow): EventResourceRecord => ({
 export function createPostgresEventResources({ pool, collate }: PgContext): EventResourceStore {
   return {
     async get(registryKey, kind, name) {
-      const registryId = registryKeyText(registryKey);
-      const r = await one<ResourceRow>(pool, 'SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [registryId, kind, name]);
+      const keyText = registryKeyText(registryKey);
+      const r = await one<ResourceRow>(pool, 'SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [keyText, kind, name]);
       return r && toResource(r);
     },
     async list(registryKey, kind, page) {
-      const registryId = registryKeyText(registryKey);
+      const keyText = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
       const found = await rows<ResourceRow>(
         pool,
         `SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name${collate} > $3 AND left(name, length($4)) = $4
          ORDER BY name${collate} LIMIT $5`,
-        [registryId, kind, page.after ?? '', prefix, page.limit],
+        [keyText, kind, page.after ?? '', prefix, page.limit],
       );
       return found.map(toResource);
     },
@@ -153,21 +153,21 @@ export function createPostgresEventResources({ pool, collate }: PgContext): Even
       return (await changes(pool, sql, [registryKeyText(r.registryKey), r.kind, r.name, r.document, t])) > 0;
     },
     async delete(registryKey, kind, name) {
-      const registryId = registryKeyText(registryKey);
+      const keyText = registryKeyText(registryKey);
       return withTransaction(pool, async (tx) => {
-        if (kind === 'rule') await tx.query('DELETE FROM event_targets WHERE registry_id = $1 AND rule_name = $2', [registryId, name]);
-        return (await changes(tx, 'DELETE FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [registryId, kind, name])) > 0;
+        if (kind === 'rule') await tx.query('DELETE FROM event_targets WHERE registry_id = $1 AND rule_name = $2', [keyText, name]);
+        return (await changes(tx, 'DELETE FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [keyText, kind, name])) > 0;
       });
     },
     async putTargets(registryKey, rule, targets, max) {
-      const registryId = registryKeyText(registryKey);
+      const keyText = registryKeyText(registryKey);
       return withTransaction(pool, async (tx) => {
         // The rule row, locked: two PutTargets on one rule count its targets one after the other.
-        if (!(await one(tx, `SELECT 1 FROM event_resources WHERE registry_id = $1 AND kind = 'rule' AND name = $2 FOR UPDATE`, [registryId, rule]))) {
+        if (!(await one(tx, `SELECT 1 FROM event_resources WHERE registry_id = $1 AND kind = 'rule' AND name = $2 FOR UPDATE`, [keyText, rule]))) {
           return 'noRule' as const;
         }
         const ids = new Set(
-          (await rows<{ target_id: string }>(tx, 'SELECT target_id FROM event_targets WHERE registry_id = $1 AND rule_name = $2', [registryId, rule])).map(
+          (await rows<{ target_id: string }>(tx, 'SELECT target_id FROM event_targets WHERE registry_id = $1 AND rule_name = $2', [keyText, rule])).map(
             (t) => t.target_id,
           ),
         );
@@ -177,28 +177,28 @@ export function createPostgresEventResources({ pool, collate }: PgContext): Even
           await tx.query(
             `INSERT INTO event_targets (registry_id, rule_name, target_id, document) VALUES ($1, $2, $3, $4)
              ON CONFLICT (registry_id, rule_name, target_id) DO UPDATE SET document = excluded.document`,
-            [registryId, rule, t.id, t.document],
+            [keyText, rule, t.id, t.document],
           );
         }
         return 'ok' as const;
       });
     },
     async removeTargets(registryKey, rule, ids) {
-      const registryId = registryKeyText(registryKey);
+      const keyText = registryKeyText(registryKey);
       const removed = await rows<{ target_id: string }>(
         pool,
         'DELETE FROM event_targets WHERE registry_id = $1 AND rule_name = $2 AND target_id = ANY($3::text[]) RETURNING target_id',
-        [registryId, rule, ids],
+        [keyText, rule, ids],
       );
       const gone = new Set(removed.map((r) => r.target_id));
       return ids.filter((id) => gone.has(id));
     },
     async targets(registryKey, rule) {
-      const registryId = registryKeyText(registryKey);
+      const keyText = registryKeyText(registryKey);
       const found = await rows<{ target_id: string; document: string }>(
         pool,
         `SELECT target_id, document FROM event_targets WHERE registry_id = $1 AND rule_name = $2 ORDER BY target_id${collate}`,
-        [registryId, rule],
+        [keyText, rule],
       );
       return found.map((t) => ({ id: t.target_id, document: t.document }));
     },

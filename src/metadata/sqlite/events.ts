@@ -138,31 +138,29 @@ export function createSqliteEventResources(db: Db): EventResourceStore {
      ON CONFLICT (registry_id, rule_name, target_id) DO UPDATE SET document = excluded.document`,
   );
   const removeTarget = db.prepare('DELETE FROM event_targets WHERE registry_id = ? AND rule_name = ? AND target_id = ?');
-  const del = db.transaction((registryId: string, kind: string, name: string) => {
-    if (kind === 'rule') deleteTargets.run(registryId, name);
-    return deleteStmt.run(registryId, kind, name).changes > 0;
+  const del = db.transaction((keyText: string, kind: string, name: string) => {
+    if (kind === 'rule') deleteTargets.run(keyText, name);
+    return deleteStmt.run(keyText, kind, name).changes > 0;
   });
-  const putTargets = db.transaction((registryId: string, rule: string, targets: Array<{ id: string; document: string }>, max: number) => {
-    if (!getStmt.get(registryId, 'rule', rule)) return 'noRule' as const;
-    const ids = new Set(targetsStmt.all(registryId, rule).map((t) => t.target_id));
+  const putTargets = db.transaction((keyText: string, rule: string, targets: Array<{ id: string; document: string }>, max: number) => {
+    if (!getStmt.get(keyText, 'rule', rule)) return 'noRule' as const;
+    const ids = new Set(targetsStmt.all(keyText, rule).map((t) => t.target_id));
     for (const t of targets) ids.add(t.id);
     if (ids.size > max) return 'limit' as const;
-    for (const t of targets) upsertTarget.run(registryId, rule, t.id, t.document);
+    for (const t of targets) upsertTarget.run(keyText, rule, t.id, t.document);
     return 'ok' as const;
   });
-  const removeTargets = db.transaction((registryId: string, rule: string, ids: string[]) =>
-    ids.filter((id) => removeTarget.run(registryId, rule, id).changes > 0),
-  );
+  const removeTargets = db.transaction((keyText: string, rule: string, ids: string[]) => ids.filter((id) => removeTarget.run(keyText, rule, id).changes > 0));
   return {
     async get(registryKey, kind, name) {
-      const registryId = registryKeyText(registryKey);
-      const r = getStmt.get(registryId, kind, name);
+      const keyText = registryKeyText(registryKey);
+      const r = getStmt.get(keyText, kind, name);
       return r && toResource(r);
     },
     async list(registryKey, kind, page) {
-      const registryId = registryKeyText(registryKey);
+      const keyText = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
-      return listStmt.all(registryId, kind, page.after ?? '', prefix, prefix, page.limit).map(toResource);
+      return listStmt.all(keyText, kind, page.after ?? '', prefix, prefix, page.limit).map(toResource);
     },
     async put(r, mayReplace) {
       const t = r.now.getTime();
@@ -173,20 +171,20 @@ export function createSqliteEventResources(db: Db): EventResourceStore {
       return insert.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t).changes > 0;
     },
     async delete(registryKey, kind, name) {
-      const registryId = registryKeyText(registryKey);
-      return del.immediate(registryId, kind, name);
+      const keyText = registryKeyText(registryKey);
+      return del.immediate(keyText, kind, name);
     },
     async putTargets(registryKey, rule, targets, max) {
-      const registryId = registryKeyText(registryKey);
-      return putTargets.immediate(registryId, rule, targets, max);
+      const keyText = registryKeyText(registryKey);
+      return putTargets.immediate(keyText, rule, targets, max);
     },
     async removeTargets(registryKey, rule, ids) {
-      const registryId = registryKeyText(registryKey);
-      return removeTargets.immediate(registryId, rule, ids);
+      const keyText = registryKeyText(registryKey);
+      return removeTargets.immediate(keyText, rule, ids);
     },
     async targets(registryKey, rule) {
-      const registryId = registryKeyText(registryKey);
-      return targetsStmt.all(registryId, rule).map((t) => ({ id: t.target_id, document: t.document }));
+      const keyText = registryKeyText(registryKey);
+      return targetsStmt.all(keyText, rule).map((t) => ({ id: t.target_id, document: t.document }));
     },
   };
 }
