@@ -24,6 +24,7 @@ import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/reg
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
 import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, RuleDoc, TargetDoc } from './documents.js';
 import { compilePattern, type EventMatcher } from './pattern.js';
+import { outbound, type Outbound } from './outbound.js';
 import type { SecretBox } from './service.js';
 
 export const EVENT_DELIVERY_JOB = 'event-delivery';
@@ -85,6 +86,7 @@ export class EventDeliverer {
   private readonly batches = new Set<Promise<void>>();
   private readonly retries = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly out: Outbound = outbound();
   private polling = false;
   private again = false;
   private readonly patterns = new Map<string, EventMatcher>();
@@ -118,6 +120,7 @@ export class EventDeliverer {
     if (this.kickTimer) clearTimeout(this.kickTimer);
     this.timer = undefined;
     this.abort.abort();
+    this.out.close();
     await Promise.all([...this.batches, ...this.retries]);
   }
 
@@ -339,19 +342,13 @@ export class EventDeliverer {
     else headers.authorization = `Bearer ${await this.oauthToken(conn, secrets)}`;
 
     const method = dest.HttpMethod;
-    const res = await fetch(url, {
-      method,
-      headers,
-      ...(method !== 'GET' && method !== 'HEAD' && { body: target.Input ?? p.body }),
-      redirect: 'manual',
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.abort.signal]),
-    });
-    await res.body?.cancel();
-    if (res.ok) return { ok: true };
-    if (res.status === 401 && conn.AuthorizationType === 'OAUTH_CLIENT_CREDENTIALS') this.tokens.delete(conn.Arn);
+    const body = method !== 'GET' && method !== 'HEAD' ? (target.Input ?? p.body) : undefined;
+    const status = await this.out.send(url, method, headers, body, REQUEST_TIMEOUT_MS);
+    if (status >= 200 && status < 300) return { ok: true };
+    if (status === 401 && conn.AuthorizationType === 'OAUTH_CLIENT_CREDENTIALS') this.tokens.delete(conn.Arn);
     // EventBridge retries what may pass later, and drops what will not.
-    if (res.status >= 500 || [401, 407, 409, 429].includes(res.status)) return { error: `HTTP ${res.status}` };
-    return { drop: `the endpoint answered HTTP ${res.status}` };
+    if (status >= 500 || [401, 407, 409, 429].includes(status)) return { error: `HTTP ${status}` };
+    return { drop: `the endpoint answered HTTP ${status}` };
   }
 
   /** A token of the destination's bucket (InvocationRateLimitPerSecond, per node); else ms until one. */
