@@ -10,7 +10,7 @@
  * about. responseElements are never recorded (null), so nothing a call returns (a new access
  * key's secret, a login token, a data key) can reach the trail.
  */
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from './event-id.js';
 import { PUBLIC_REGION, repositoryArn } from '../core/arns.js';
 import { Codes } from '../core/errors.js';
 import type { AuditEventRow } from '../metadata/audit-rows.js';
@@ -173,7 +173,7 @@ export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefine
     requestParameters: params,
     responseElements: null,
     requestID: call.requestId,
-    eventID: randomUUID(),
+    eventID: timeOrderedUuid(call.time),
     readOnly: READ_ONLY.test(eventName) || (call.api === 'kms' && KMS_READS.has(eventName)),
     resources: resources.length > 0 ? resources : undefined,
     eventType: 'AwsApiCall',
