@@ -11,6 +11,7 @@ import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
 import { deleteEvents, pushEvents } from './events.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import { createRepositoryFor } from './creation-templates.js';
 import { parseManifest } from './manifest-parse.js';
 import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
@@ -65,7 +66,12 @@ export class Manifests {
     const parsed = parseManifest(payload, contentType, { ...(opts.typeDeclared !== undefined && { typeDeclared: opts.typeDeclared }) });
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
-    const existing = await this.ctx.meta.repositories.find(scope.registryKey, scope.name);
+    const createRepository = opts.createRepository ?? this.ctx.limits.createOnPush;
+    // A manifest can be the first thing pushed (every blob mounted or already linked elsewhere):
+    // the repository is then created here, with its template, before the push's rules read it.
+    const existing =
+      (await this.ctx.meta.repositories.find(scope.registryKey, scope.name)) ??
+      (createRepository ? await createRepositoryFor(this.ctx, scope, 'CREATE_ON_PUSH') : undefined);
     const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
@@ -85,7 +91,7 @@ export class Manifests {
     const result = await this.ctx.meta.manifests.put({
       registryKey: scope.registryKey,
       repository: scope.name,
-      createRepository: opts.createRepository ?? this.ctx.limits.createOnPush,
+      createRepository,
       digest,
       mediaType: parsed.mediaType,
       payload,
