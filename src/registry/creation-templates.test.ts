@@ -20,7 +20,9 @@ import { createRegistry, type Registry } from './registry.js';
 
 const REGISTRY = registryKey('000000000000', 'us-east-1');
 const LIFECYCLE = JSON.stringify({
-  rules: [{ rulePriority: 1, description: 'keep ten', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } }],
+  rules: [
+    { rulePriority: 1, description: 'keep ten', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } },
+  ],
 });
 const POLICY = JSON.stringify({
   Version: '2012-10-17',
@@ -140,7 +142,10 @@ describe('repository creation templates in the registry core', () => {
       assert.deepEqual(u.appliedFor, ['REPLICATION']);
       assert.equal(u.lifecyclePolicy, LIFECYCLE);
       assert.equal(u.imageTagMutability, 'IMMUTABLE');
-      await assert.rejects(t.update(REGISTRY, 'team', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' }), (e: unknown) => e instanceof RegistryError && e.code === Codes.InvalidParameter);
+      await assert.rejects(
+        t.update(REGISTRY, 'team', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' }),
+        (e: unknown) => e instanceof RegistryError && e.code === Codes.InvalidParameter,
+      );
       await assert.rejects(t.update(REGISTRY, 'absent', { description: 'x' }), (e: unknown) => e instanceof RegistryError && e.code === Codes.TemplateNotFound);
       const [back] = await t.describe(REGISTRY, { prefixes: ['team'], limit: 10 });
       assert.deepEqual(back, u);

@@ -49,11 +49,12 @@ export function createPostgresCreationTemplates({ pool, collate }: PgContext): C
       return found.map(toTemplate);
     },
     async create(t) {
-      const n = await changes(
-        pool,
-        `INSERT INTO repository_creation_templates (${COLUMNS}) VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT DO NOTHING`,
-        [registryKeyText(t.registryKey), t.prefix, t.document, t.now.getTime()],
-      );
+      const n = await changes(pool, `INSERT INTO repository_creation_templates (${COLUMNS}) VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT DO NOTHING`, [
+        registryKeyText(t.registryKey),
+        t.prefix,
+        t.document,
+        t.now.getTime(),
+      ]);
       return n > 0;
     },
     async update(registryKey, prefix, document, expectedVersion, now) {

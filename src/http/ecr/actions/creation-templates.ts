@@ -8,22 +8,14 @@ import { mutabilityFilters } from './repositories.js';
 
 const OP_DESCRIBE = 'DescribeRepositoryCreationTemplates';
 
-const prefix = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(modelPattern('^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$'));
+const prefix = z.string().min(1).max(256).regex(modelPattern('^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$'));
 
 const templateFields = {
   description: z.string().max(256).optional(),
   encryptionConfiguration: z
     .object({
       encryptionType: z.enum(ENCRYPTION_TYPES),
-      kmsKey: z
-        .string()
-        .max(2048)
-        .regex(modelPattern('^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\\/[a-z0-9-]+'))
-        .optional(),
+      kmsKey: z.string().max(2048).regex(modelPattern('^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\\/[a-z0-9-]+')).optional(),
     })
     .strict()
     .optional(),
