@@ -11,6 +11,9 @@ import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js'
 import { singleVault } from '../blobstore/vaults.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
+import { digestOf } from '../core/digest.js';
+import { MediaTypes } from '../core/media-types.js';
+import { parseTag } from '../core/names.js';
 import { registryKey } from '../core/registry-key.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { RegistryContext } from './context.js';
@@ -149,6 +152,36 @@ describe('repository creation templates in the registry core', () => {
       await assert.rejects(t.update(REGISTRY, 'absent', { description: 'x' }), (e: unknown) => e instanceof RegistryError && e.code === Codes.TemplateNotFound);
       const [back] = await t.describe(REGISTRY, { prefixes: ['team'], limit: 10 });
       assert.deepEqual(back, u);
+    } finally {
+      await registry.ctx.meta.close();
+      await registry.ctx.hashing.close();
+    }
+  });
+  it('a manifest-first push: an empty index creates its repository from the template; a refused push creates nothing', async () => {
+    const { registry } = newRegistry();
+    const ref = { kind: 'tag' as const, tag: parseTag('v1') };
+    try {
+      await registry.creationTemplates.create(REGISTRY, 'apps', {
+        appliedFor: ['CREATE_ON_PUSH'],
+        imageTagMutability: 'IMMUTABLE',
+        lifecyclePolicy: LIFECYCLE,
+      });
+      const emptyIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }));
+      await registry.manifests.push(at('apps/empty'), ref, emptyIndex, MediaTypes.ociIndex);
+      assert.equal((await registry.repositories.get(at('apps/empty'))).settings.imageTagMutability, 'IMMUTABLE');
+      assert.equal(await registry.lifecyclePolicies.get(at('apps/empty')), LIFECYCLE);
+
+      const config = Buffer.from('{}');
+      const missingBlobs = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociManifest,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
+          layers: [],
+        }),
+      );
+      await assert.rejects(registry.manifests.push(at('apps/refused'), ref, missingBlobs, MediaTypes.ociManifest), (e: unknown) => e instanceof RegistryError);
+      assert.equal(await registry.repositories.exists(at('apps/refused')), false);
     } finally {
       await registry.ctx.meta.close();
       await registry.ctx.hashing.close();

@@ -67,11 +67,15 @@ export class Manifests {
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
     const createRepository = opts.createRepository ?? this.ctx.limits.createOnPush;
-    // A manifest can be the first thing pushed (every blob mounted or already linked elsewhere):
-    // the repository is then created here, with its template, before the push's rules read it.
+    // A manifest whose repository does not exist can only be stored if it references nothing
+    // (an empty index): nothing is linked into a repository yet to be created. Only then is the
+    // repository created here, with its CREATE_ON_PUSH template, before the push's rules read
+    // it. Any other such push is refused by the put, whose own creation rolls back with it, so
+    // a refused push creates nothing.
+    const referencesNothing = parsed.blobs.length === 0 && parsed.manifests.length === 0;
     const existing =
       (await this.ctx.meta.repositories.find(scope.registryKey, scope.name)) ??
-      (createRepository ? await createRepositoryFor(this.ctx, scope, 'CREATE_ON_PUSH') : undefined);
+      (createRepository && referencesNothing ? await createRepositoryFor(this.ctx, scope, 'CREATE_ON_PUSH') : undefined);
     const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
