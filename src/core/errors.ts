@@ -76,6 +76,13 @@ export const Codes = {
   EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
   ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
   KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: "the repository's KMS key cannot be used" }),
+  TemplateAlreadyExists: code({
+    oci: 'DENIED',
+    ecr: 'TemplateAlreadyExistsException',
+    status: 409,
+    message: 'the repository creation template already exists',
+  }),
+  TemplateNotFound: code({ oci: 'NOT_FOUND', ecr: 'TemplateNotFoundException', status: 404, message: 'the repository creation template does not exist' }),
   /**
    * The disk or the database is full. 507 says so on /v2, under the spec code for an upload
    * that cannot proceed; on the JSON API a 400 LimitExceededException, which SDKs do not retry

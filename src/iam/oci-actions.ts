@@ -53,4 +53,8 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'DescribeRepositories',
   'PutAccountSetting',
   'GetAccountSetting',
+  'CreateRepositoryCreationTemplate',
+  'DescribeRepositoryCreationTemplates',
+  'UpdateRepositoryCreationTemplate',
+  'DeleteRepositoryCreationTemplate',
 ]);

@@ -358,4 +358,22 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 11,
+    name: 'repository creation templates',
+    sql: (d) => [
+      // One row per template (ECR's RCT) of a registry, keyed by its prefix ('ROOT' or a
+      // namespace without the trailing slash). The settings are one JSON document, read and
+      // written whole; version guards an update made from a read against a concurrent one.
+      `CREATE TABLE repository_creation_templates (
+        registry_id TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        document TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (registry_id, prefix)
+      )`,
+    ],
+  },
 ];

@@ -11,6 +11,7 @@ import type { RepositorySettings } from '../core/repository-settings.js';
 import type { GcStore } from './gc.js';
 import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
+import type { CreationTemplateStore } from './creation-templates.js';
 import type { RegistryKey } from '../core/registry-key.js';
 
 export interface Page {
@@ -38,12 +39,16 @@ export interface RepositoryStore {
   find(registryKey: RegistryKey, name: string): Promise<RepositoryRecord | undefined>;
   /** Finds or creates with default settings. */
   ensure(registryKey: RegistryKey, name: string, now: Date): Promise<RepositoryRecord>;
-  /** Creates with the given settings and resource tags; undefined if the name is taken. */
+  /**
+   * Creates with the given settings, resource tags and policies (by kind, as PolicyStore keys
+   * them), all in one transaction; undefined (nothing written) if the name is taken.
+   */
   create(input: {
     registryKey: RegistryKey;
     name: string;
     settings: RepositorySettings;
     tags: ResourceTag[];
+    policies?: Array<{ kind: string; document: string }>;
     now: Date;
   }): Promise<RepositoryRecord | undefined>;
   updateSettings(id: number, settings: RepositorySettings): Promise<void>;
@@ -533,5 +538,6 @@ export interface MetadataStore {
   readonly eventResources: EventResourceStore;
   readonly usage: UsageStore;
   readonly audit: AuditStore;
+  readonly creationTemplates: CreationTemplateStore;
   close(): Promise<void>;
 }

@@ -8,7 +8,8 @@ import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { BlobRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
-import { repositoryForPush, requireRepository } from './repositories.js';
+import { repositoryForPush } from './create-on-push.js';
+import { requireRepository } from './repositories.js';
 
 /** How long a presigned blob URL works; long enough for a slow pull of a large layer. */
 const PRESIGN_TTL_SECONDS = 3600;

@@ -10,7 +10,9 @@ import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
 import { PolicyNotFound } from './policies.js';
 
-const KIND = 'lifecycle';
+/** The PolicyStore kind of lifecycle policies. */
+export const LIFECYCLE_POLICY_KIND = 'lifecycle';
+const KIND = LIFECYCLE_POLICY_KIND;
 
 export class LifecyclePolicies {
   constructor(private readonly ctx: RegistryContext) {}

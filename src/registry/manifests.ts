@@ -11,6 +11,7 @@ import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
 import { deleteEvents, pushEvents } from './events.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import { createRepositoryFor } from './creation-templates.js';
 import { parseManifest } from './manifest-parse.js';
 import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
@@ -65,7 +66,16 @@ export class Manifests {
     const parsed = parseManifest(payload, contentType, { ...(opts.typeDeclared !== undefined && { typeDeclared: opts.typeDeclared }) });
     // The settings are read outside the put's transaction: a concurrent change of mutability
     // applies from the next push on, as it would on ECR.
-    const existing = await this.ctx.meta.repositories.find(scope.registryKey, scope.name);
+    const createRepository = opts.createRepository ?? this.ctx.limits.createOnPush;
+    // A manifest whose repository does not exist can only be stored if it references nothing
+    // (an empty index): nothing is linked into a repository yet to be created. Only then is the
+    // repository created here, with its CREATE_ON_PUSH template, before the push's rules read
+    // it. Any other such push is refused by the put, whose own creation rolls back with it, so
+    // a refused push creates nothing.
+    const referencesNothing = parsed.blobs.length === 0 && parsed.manifests.length === 0;
+    const existing =
+      (await this.ctx.meta.repositories.find(scope.registryKey, scope.name)) ??
+      (createRepository && referencesNothing ? await createRepositoryFor(this.ctx, scope, 'CREATE_ON_PUSH') : undefined);
     const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
@@ -85,7 +95,7 @@ export class Manifests {
     const result = await this.ctx.meta.manifests.put({
       registryKey: scope.registryKey,
       repository: scope.name,
-      createRepository: opts.createRepository ?? this.ctx.limits.createOnPush,
+      createRepository,
       digest,
       mediaType: parsed.mediaType,
       payload,

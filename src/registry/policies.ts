@@ -13,7 +13,9 @@ import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
 
 const MAX_POLICY_CHARS = 10240;
-const KIND = 'access';
+/** The PolicyStore kind of repository and registry policies. */
+export const REPOSITORY_POLICY_KIND = 'access';
+const KIND = REPOSITORY_POLICY_KIND;
 const SCOPE_SETTING = 'registryPolicyScope';
 
 export type RegistryPolicyScope = 'V1' | 'V2';

@@ -2,6 +2,7 @@
 import { Blobs } from './blobs.js';
 import { CatalogData } from './catalog-data.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import { CreationTemplates } from './creation-templates.js';
 import { Images } from './images.js';
 import { LayerUploads } from './layer-uploads.js';
 import { Listings } from './listings.js';
@@ -31,6 +32,8 @@ export interface Registry {
   readonly config: RegistryConfig;
   readonly catalogData: CatalogData;
   readonly scans: Scans;
+  /** Repository creation templates, and createRepositoryFor: how replication and the pull-through cache create repositories. */
+  readonly creationTemplates: CreationTemplates;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -57,5 +60,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     config,
     catalogData: new CatalogData(ctx),
     scans: new Scans(ctx, images),
+    creationTemplates: new CreationTemplates(ctx),
   };
 }

@@ -1,4 +1,4 @@
-/** Finding repositories for a request, and the create-on-push rule. */
+/** Finding repositories for a request, and whether a push would create one (create-on-push: create-on-push.ts). */
 import { Codes, RegistryError } from '../core/errors.js';
 import { parseRepositoryName } from '../core/names.js';
 import type { RepositoryRecord } from '../metadata/types.js';
@@ -11,13 +11,6 @@ export async function requireRepository(ctx: RegistryContext, scope: RepoScope):
   const repo = await ctx.meta.repositories.find(scope.registryKey, scope.name);
   if (!repo) throw repositoryNotFound(scope);
   return repo;
-}
-
-/** The repository a push writes into: created on first push when create-on-push is on. */
-export async function repositoryForPush(ctx: RegistryContext, scope: RepoScope): Promise<RepositoryRecord> {
-  parseRepositoryName(scope.name);
-  if (!ctx.limits.createOnPush) return requireRepository(ctx, scope);
-  return ctx.meta.repositories.ensure(scope.registryKey, scope.name, ctx.clock.now());
 }
 
 /**

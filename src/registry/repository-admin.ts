@@ -10,6 +10,8 @@ import { defaultRepositorySettings, type MutabilityFilter, type RepositorySettin
 import type { Page, RepositoryRecord, ResourceTag } from '../metadata/types.js';
 import { accountOf, type RegistryKey } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import { LIFECYCLE_POLICY_KIND } from './lifecycle-policies.js';
+import { REPOSITORY_POLICY_KIND } from './policies.js';
 import { repositoryNotFound, requireRepository } from './repositories.js';
 
 export const MAX_RESOURCE_TAGS = 50;
@@ -18,6 +20,8 @@ const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
 export interface CreateRepositoryInput {
   settings?: Partial<RepositorySettings>;
   tags?: ResourceTag[];
+  /** Policies the repository is born with (already validated), written in the same transaction. */
+  policies?: { repositoryPolicy?: string; lifecyclePolicy?: string };
 }
 
 function invalid(message: string): RegistryError {
@@ -69,14 +73,18 @@ export class RepositoryAdmin {
     checkResourceTags(tags);
     // Last of the checks: it may create the registry's aws/ecr key.
     const settings = await this.ctx.vaults.settle(scope.registryKey, asked);
-    const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, now: this.ctx.clock.now() });
+    const policies = [
+      ...(input.policies?.repositoryPolicy !== undefined ? [{ kind: REPOSITORY_POLICY_KIND, document: input.policies.repositoryPolicy }] : []),
+      ...(input.policies?.lifecyclePolicy !== undefined ? [{ kind: LIFECYCLE_POLICY_KIND, document: input.policies.lifecyclePolicy }] : []),
+    ];
+    const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, ...(policies.length > 0 && { policies }), now: this.ctx.clock.now() });
     if (!repo) {
       throw new RegistryError(
         Codes.RepositoryAlreadyExists,
         `The repository with name '${scope.name}' already exists in the registry with id '${accountOf(scope.registryKey)}'`,
       );
     }
-    if (tags.length > 0) this.ctx.authzChanges.bump();
+    if (tags.length > 0 || input.policies?.repositoryPolicy !== undefined) this.ctx.authzChanges.bump();
     this.ctx.log.info({ repository: scope.name }, 'repository created');
     return repo;
   }

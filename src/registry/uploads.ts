@@ -16,7 +16,8 @@ import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
 import type { UploadRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import type { HashSession } from './hash-pool.js';
-import { repositoryForPush, requireRepository } from './repositories.js';
+import { repositoryForPush } from './create-on-push.js';
+import { requireRepository } from './repositories.js';
 
 /** While the garbage collector deletes the bytes of a digest being pushed, the push waits this long between tries... */
 const GC_BUSY_RETRY_MS = 20;

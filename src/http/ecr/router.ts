@@ -27,6 +27,13 @@ import {
   PutReplicationConfiguration,
 } from './actions/registry.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
+import {
+  CreateRepositoryCreationTemplate,
+  DeleteRepositoryCreationTemplate,
+  DescribeRepositoryCreationTemplates,
+  templateImpliedActions,
+  UpdateRepositoryCreationTemplate,
+} from './actions/creation-templates.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
@@ -84,6 +91,10 @@ const ACTIONS: Record<string, EcrAction> = {
   PutRegistryScanningConfiguration,
   GetRegistryScanningConfiguration,
   BatchGetRepositoryScanningConfiguration,
+  CreateRepositoryCreationTemplate,
+  DescribeRepositoryCreationTemplates,
+  UpdateRepositoryCreationTemplate,
+  DeleteRepositoryCreationTemplate,
 };
 
 export interface EcrRouterOptions {
@@ -214,7 +225,11 @@ async function authorize(
   if (repositories.length === 0 || api.registryLevel.has(op)) repositories = [undefined];
   const requestTags = requestTagsOf(body);
   // As in ECR, creating a repository with tags also takes the right to tag it.
-  const actions = [IAM_ACTION_OF[op] ?? op, ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : [])];
+  const actions = [
+    IAM_ACTION_OF[op] ?? op,
+    ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : []),
+    ...templateImpliedActions(op, body),
+  ];
   try {
     for (const action of actions) {
       for (const repository of repositories) {

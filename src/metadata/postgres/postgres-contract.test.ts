@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { contractTest, type NewDatabase } from '../contract-fixtures.js';
+import { creationTemplateContract } from '../contract-suite-creation-templates.js';
 import { gcContract } from '../contract-suite-gc.js';
 import { queueContract } from '../contract-suite-queue.js';
 import { repositoryContract } from '../contract-suite-repositories.js';
@@ -68,6 +69,7 @@ describe('postgres, on a database with a locale collation', { skip: icu }, () =>
   describe('repositories, tags, uploads and image queries', () => repositoryContract(test));
   describe('garbage collection', () => gcContract(test));
   describe('jobs, leases, scans, policies and identities', () => queueContract(test));
+  describe('repository creation templates', () => creationTemplateContract(test));
 });
 
 describe('postgres engine', { skip }, () => {

@@ -21,6 +21,7 @@
  * upload's stale marker. PostgreSQL detects any cycle that remains, and withTransaction retries.
  */
 import type { MetadataStore } from '../types.js';
+import { createPostgresCreationTemplates } from './creation-templates.js';
 import { createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
@@ -91,6 +92,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     eventResources: createPostgresEventResources(ctx),
     usage: createPostgresUsage(ctx),
     audit: createPostgresAudit(ctx),
+    creationTemplates: createPostgresCreationTemplates(ctx),
     async close() {
       await pool.end();
     },

@@ -78,6 +78,14 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
             [row.id, [...tags.keys()], [...tags.values()]],
           );
         }
+        const scope = repositoryPolicyScope(input.registryKey, input.name);
+        for (const p of input.policies ?? []) {
+          await tx.query(
+            `INSERT INTO policies (scope, kind, document, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+            [scope, p.kind, p.document, input.now.getTime()],
+          );
+        }
         return toRepository(row);
       });
     },

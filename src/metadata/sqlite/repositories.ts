@@ -45,17 +45,25 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
      ON CONFLICT (repository_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`,
   );
   const removeTag = db.prepare('DELETE FROM repository_resource_tags WHERE repository_id = ? AND tag_key = ?');
+  const putPolicy = db.prepare(
+    `INSERT INTO policies (scope, kind, document, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+  );
 
   const ensure = db.transaction((keyText: string, name: string, now: number): Row => {
     insertStmt.run(keyText, name, now, '{}');
     return findStmt.get(keyText, name)!;
   });
-  const create = db.transaction((keyText: string, name: string, settings: string, tags: ResourceTag[], now: number) => {
-    if (insertStmt.run(keyText, name, now, settings).changes === 0) return undefined;
-    const row = findStmt.get(keyText, name)!;
-    for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
-    return row;
-  });
+  const create = db.transaction(
+    (keyText: string, name: string, settings: string, tags: ResourceTag[], policies: Array<{ kind: string; document: string }>, now: number) => {
+      if (insertStmt.run(keyText, name, now, settings).changes === 0) return undefined;
+      const row = findStmt.get(keyText, name)!;
+      for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
+      const scope = repositoryPolicyScope(parseRegistryKey(keyText), name);
+      for (const p of policies) putPolicy.run(scope, p.kind, p.document, now);
+      return row;
+    },
+  );
   const gc = createGcQueue(db);
   const remove = db.transaction((id: number, force: boolean, now: number): 'deleted' | 'notEmpty' | 'missing' => {
     const repo = existsStmt.get(id);
@@ -84,7 +92,14 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
       return toRepository(ensure.immediate(registryKeyText(registryKey), name, now.getTime()));
     },
     async create(input) {
-      const r = create.immediate(registryKeyText(input.registryKey), input.name, JSON.stringify(input.settings), input.tags, input.now.getTime());
+      const r = create.immediate(
+        registryKeyText(input.registryKey),
+        input.name,
+        JSON.stringify(input.settings),
+        input.tags,
+        input.policies ?? [],
+        input.now.getTime(),
+      );
       return r && toRepository(r);
     },
     async updateSettings(id, settings) {

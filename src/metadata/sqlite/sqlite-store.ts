@@ -1,5 +1,6 @@
 /** The embedded metadata engine: one SQLite file, every role store over it. */
 import type { MetadataStore } from '../types.js';
+import { createSqliteCreationTemplates } from './creation-templates.js';
 import { createSqliteAudit } from './audit.js';
 import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
@@ -41,6 +42,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     eventResources: createSqliteEventResources(db),
     usage: createSqliteUsage(db),
     audit,
+    creationTemplates: createSqliteCreationTemplates(db),
     async close() {
       await audit.close();
       db.close();

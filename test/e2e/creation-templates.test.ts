@@ -1,0 +1,317 @@
+/**
+ * Repository creation templates with the real AWS CLI and skopeo: create, describe (filtered,
+ * paginated), update and delete; every bad input refused with ECR's exception and nothing
+ * changed; refused without the permissions ECR documents; and a skopeo push that creates its
+ * repository gets the matching CREATE_ON_PUSH template's mutability, lifecycle policy,
+ * repository policy and resource tags, as describe-repositories, get-lifecycle-policy,
+ * get-repository-policy and list-tags-for-resource report them.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { adminCredentials, awsCliEnv } from './helpers/ecr-client.js';
+import { createUser } from './helpers/iam-users.js';
+import { buildImageLayout } from './helpers/oci-layout.js';
+import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
+
+const run = promisify(execFile);
+
+const LIFECYCLE = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'expire untagged images after a day',
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+      action: { type: 'expire' },
+    },
+  ],
+});
+// Nobody may delete images from what the template creates: a policy that visibly takes effect.
+const NO_DELETES = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'NoDeletes', Effect: 'Deny', Principal: '*', Action: ['ecr:BatchDeleteImage'] }],
+});
+
+interface Template {
+  prefix: string;
+  description?: string;
+  appliedFor: string[];
+  imageTagMutability: string;
+  imageTagMutabilityExclusionFilters?: Array<{ filterType: string; filter: string }>;
+  resourceTags: Array<{ Key: string; Value: string }>;
+  encryptionConfiguration: { encryptionType: string; kmsKey?: string };
+  lifecyclePolicy?: string;
+  repositoryPolicy?: string;
+  customRoleArn?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+describe('repository creation templates with the AWS CLI and skopeo', () => {
+  let berth: BerthProcess;
+  let env: NodeJS.ProcessEnv;
+  let skopeo: Skopeo;
+  let account: string;
+  const cli = async (e: NodeJS.ProcessEnv, args: string[]) =>
+    JSON.parse((await run('aws', ['ecr', ...args, '--output', 'json'], { env: e })).stdout || '{}') as Record<string, unknown>;
+  const aws = (...args: string[]) => cli(env, args);
+  const failsWith = async (e: NodeJS.ProcessEnv, args: string[]): Promise<string> => {
+    try {
+      await run('aws', ['ecr', ...args], { env: e });
+    } catch (err) {
+      return (err as { stderr: string }).stderr;
+    }
+    return assert.fail(`aws ecr ${args.join(' ')} succeeded`);
+  };
+  const awsFails = (...args: string[]) => failsWith(env, args);
+  /** Every field a template has (but encryption, left to ECR's default); the tests' "apps" template has them too. */
+  const fullTemplate = () => [
+    '--applied-for',
+    'CREATE_ON_PUSH',
+    'REPLICATION',
+    '--description',
+    'applications',
+    '--image-tag-mutability',
+    'IMMUTABLE_WITH_EXCLUSION',
+    '--image-tag-mutability-exclusion-filters',
+    'filterType=WILDCARD,filter=latest',
+    '--resource-tags',
+    'Key=team,Value=apps',
+    '--lifecycle-policy',
+    LIFECYCLE,
+    '--repository-policy',
+    NO_DELETES,
+    '--custom-role-arn',
+    `arn:aws:iam::${account}:role/ecr-templates`,
+  ];
+  const templates = async (...args: string[]) => (await aws('describe-repository-creation-templates', ...args)).repositoryCreationTemplates as Template[];
+
+  before(async () => {
+    [berth, skopeo] = await Promise.all([startBerth(), createSkopeo()]);
+    env = awsCliEnv(berth);
+    account = (JSON.parse((await run('aws', ['sts', 'get-caller-identity', '--output', 'json'], { env })).stdout) as { Account: string }).Account;
+    // Each test may use it: the push test, the refusals (a taken prefix), the permissions.
+    await aws('create-repository-creation-template', '--prefix', 'apps', ...fullTemplate());
+  });
+  after(async () => {
+    await skopeo?.cleanup();
+    await berth?.cleanup();
+  });
+
+  it('creates, describes (by prefix, in pages), updates and deletes templates', async () => {
+    const created = await aws('create-repository-creation-template', '--prefix', 'full/', ...fullTemplate());
+    assert.equal(created.registryId, account);
+    const t = created.repositoryCreationTemplate as Template;
+    assert.equal(t.prefix, 'full', 'the trailing slash is implicit');
+    assert.deepEqual(t.appliedFor, ['CREATE_ON_PUSH', 'REPLICATION']);
+    assert.equal(t.description, 'applications');
+    assert.equal(t.imageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
+    assert.deepEqual(t.imageTagMutabilityExclusionFilters, [{ filterType: 'WILDCARD', filter: 'latest' }]);
+    assert.deepEqual(t.resourceTags, [{ Key: 'team', Value: 'apps' }]);
+    assert.deepEqual(t.encryptionConfiguration, { encryptionType: 'AES256' }, "ECR's default");
+    assert.equal(t.lifecyclePolicy, LIFECYCLE);
+    assert.equal(t.repositoryPolicy, NO_DELETES);
+    assert.equal(t.customRoleArn, `arn:aws:iam::${account}:role/ecr-templates`);
+    assert.equal(typeof t.createdAt, 'number');
+
+    for (const prefix of ['zeta', 'ROOT', 'alpha/beta', 'mid']) {
+      await aws('create-repository-creation-template', '--prefix', prefix, '--applied-for', 'PULL_THROUGH_CACHE');
+    }
+    const all = await templates();
+    assert.deepEqual(
+      all.map((x) => x.prefix),
+      ['ROOT', 'alpha/beta', 'apps', 'full', 'mid', 'zeta'],
+    );
+    // The CLI follows nextToken across pages of one.
+    assert.deepEqual(
+      (await templates('--page-size', '1')).map((x) => x.prefix),
+      all.map((x) => x.prefix),
+    );
+    const firstPage = await aws('describe-repository-creation-templates', '--max-items', '2');
+    assert.equal((firstPage.repositoryCreationTemplates as Template[]).length, 2);
+    assert.equal(typeof firstPage.NextToken, 'string');
+    assert.deepEqual(
+      (await templates('--prefixes', 'zeta', 'full/', 'nothing')).map((x) => x.prefix),
+      ['full', 'zeta'],
+    );
+
+    const updated = (await aws('update-repository-creation-template', '--prefix', 'mid', '--description', 'middle', '--image-tag-mutability', 'IMMUTABLE'))
+      .repositoryCreationTemplate as Template;
+    assert.equal(updated.description, 'middle');
+    assert.equal(updated.imageTagMutability, 'IMMUTABLE');
+    assert.deepEqual(updated.appliedFor, ['PULL_THROUGH_CACHE'], 'fields not given are kept');
+    assert.ok(updated.updatedAt >= updated.createdAt);
+
+    const deleted = (await aws('delete-repository-creation-template', '--prefix', 'zeta')).repositoryCreationTemplate as Template;
+    assert.equal(deleted.prefix, 'zeta');
+    assert.deepEqual(
+      (await templates()).map((x) => x.prefix),
+      ['ROOT', 'alpha/beta', 'apps', 'full', 'mid'],
+    );
+    for (const prefix of ['ROOT', 'alpha/beta', 'full', 'mid']) await aws('delete-repository-creation-template', '--prefix', prefix);
+  });
+
+  it('refuses bad input with ECR exceptions and changes nothing', async () => {
+    const before = JSON.stringify(await templates());
+    const create = (...args: string[]) => awsFails('create-repository-creation-template', ...args);
+    // One CLI at a time (thunks): the machine running the tests is small and shared.
+    const cases: Array<[string, () => Promise<string>]> = [
+      ['TemplateAlreadyExistsException', () => create('--prefix', 'apps', '--applied-for', 'REPLICATION')],
+      ['ValidationException', () => create('--prefix', 'Apps', '--applied-for', 'REPLICATION')],
+      ['ValidationException', () => create('--prefix', 'new', '--applied-for', 'SOMETIMES')],
+      ['ValidationException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--image-tag-mutability', 'FROZEN')],
+      ['ValidationException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--description', 'x'.repeat(257))],
+      [
+        'ValidationException',
+        () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--encryption-configuration', 'encryptionType=KMS,kmsKey=alias/mine'),
+      ],
+      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for')],
+      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--image-tag-mutability', 'IMMUTABLE_WITH_EXCLUSION')],
+      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--lifecycle-policy', '{"rules": "none of them"}')],
+      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--repository-policy', '{"Statement": 42}')],
+      [
+        'InvalidParameterException',
+        () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--custom-role-arn', 'arn:aws:iam::999999999999:role/elsewhere'),
+      ],
+      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--custom-role-arn', 'not-an-arn')],
+      [
+        'InvalidParameterException',
+        () =>
+          create(
+            '--prefix',
+            'new',
+            '--applied-for',
+            'REPLICATION',
+            '--encryption-configuration',
+            `encryptionType=AES256,kmsKey=arn:aws:kms:us-east-1:${account}:key/abc`,
+          ),
+      ],
+      ['InvalidTagParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--resource-tags', 'Key=aws:owned,Value=x')],
+      ['TemplateNotFoundException', () => awsFails('update-repository-creation-template', '--prefix', 'absent', '--description', 'x')],
+      ['TemplateNotFoundException', () => awsFails('delete-repository-creation-template', '--prefix', 'absent')],
+      ['InvalidParameterException', () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--applied-for')],
+      [
+        'InvalidParameterException',
+        () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--image-tag-mutability', 'MUTABLE_WITH_EXCLUSION'),
+      ],
+      ['InvalidParameterException', () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--lifecycle-policy', '{"rules": []}')],
+      ['InvalidParameterException', () => awsFails('describe-repository-creation-templates', '--starting-token', 'bm90IGEgdG9rZW4')],
+    ];
+    for (const [exception, call] of cases) assert.match(await call(), new RegExp(`\\(${exception}\\)`));
+    assert.equal(JSON.stringify(await templates()), before, 'nothing changed');
+  });
+
+  it('needs the template actions, and CreateRepository, PutLifecyclePolicy and SetRepositoryPolicy for what a template grants', async () => {
+    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
+    const powerUser = await createUser(berth, iam, 'power-user', ['PowerUser']);
+    const templateAdmin = await createUser(
+      berth,
+      iam,
+      'template-admin',
+      [],
+      [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['ecr:CreateRepositoryCreationTemplate', 'ecr:DescribeRepositoryCreationTemplates', 'ecr:CreateRepository', 'ecr:PutLifecyclePolicy'],
+              Resource: '*',
+            },
+          ],
+        },
+      ],
+    );
+    const asPower = awsCliEnv(berth, powerUser.keys);
+    const asTemplateAdmin = awsCliEnv(berth, templateAdmin.keys);
+    const denied = /\(AccessDeniedException\).*not authorized to perform: ecr:(\w+)/;
+    assert.equal(denied.exec(await failsWith(asPower, ['describe-repository-creation-templates']))?.[1], 'DescribeRepositoryCreationTemplates');
+    assert.equal(
+      denied.exec(await failsWith(asPower, ['create-repository-creation-template', '--prefix', 'p', '--applied-for', 'REPLICATION']))?.[1],
+      'CreateRepositoryCreationTemplate',
+    );
+    assert.equal(denied.exec(await failsWith(asPower, ['delete-repository-creation-template', '--prefix', 'apps']))?.[1], 'DeleteRepositoryCreationTemplate');
+    assert.equal(
+      denied.exec(
+        await failsWith(asTemplateAdmin, [
+          'create-repository-creation-template',
+          '--prefix',
+          'p',
+          '--applied-for',
+          'REPLICATION',
+          '--repository-policy',
+          NO_DELETES,
+        ]),
+      )?.[1],
+      'SetRepositoryPolicy',
+    );
+    assert.equal(
+      denied.exec(await failsWith(asTemplateAdmin, ['update-repository-creation-template', '--prefix', 'apps', '--description', 'mine']))?.[1],
+      'UpdateRepositoryCreationTemplate',
+    );
+    assert.deepEqual(
+      (await templates()).map((x) => x.prefix),
+      ['apps'],
+      'nothing created by the refused calls',
+    );
+    const made = await cli(asTemplateAdmin, [
+      'create-repository-creation-template',
+      '--prefix',
+      'p',
+      '--applied-for',
+      'REPLICATION',
+      '--lifecycle-policy',
+      LIFECYCLE,
+    ]);
+    assert.equal((made.repositoryCreationTemplate as Template).prefix, 'p');
+    await aws('delete-repository-creation-template', '--prefix', 'p');
+  });
+
+  it('a skopeo push that creates its repository gets the matching CREATE_ON_PUSH template', async () => {
+    // ROOT for pushes elsewhere; apps/team only for replication, so apps' applies under it.
+    await aws('create-repository-creation-template', '--prefix', 'ROOT', '--applied-for', 'CREATE_ON_PUSH', '--resource-tags', 'Key=origin,Value=root');
+    await aws('create-repository-creation-template', '--prefix', 'apps/team', '--applied-for', 'REPLICATION', '--image-tag-mutability', 'MUTABLE');
+    await aws('create-repository', '--repository-name', 'apps/existing');
+
+    const home = await tempDir('berth-rct-');
+    const push = async (repository: string, tag: string) => {
+      const layout = join(home, `${repository.replace(/\//g, '_')}-${tag}-${Math.random().toString(36).slice(2)}`);
+      await buildImageLayout(layout, { layers: 1, layerBytes: 4096, tag });
+      await skopeo.copy(`oci:${layout}:${tag}`, `docker://${berth.host}/${repository}:${tag}`);
+    };
+    await push('apps/team/api', 'v1');
+    await push('apps/existing', 'v1');
+    await push('tools/lint', 'v1');
+
+    const repos = (await aws('describe-repositories', '--repository-names', 'apps/team/api', 'apps/existing', 'tools/lint')).repositories as Array<{
+      repositoryName: string;
+      repositoryArn: string;
+      imageTagMutability: string;
+      imageTagMutabilityExclusionFilters?: unknown;
+    }>;
+    const [api, existing, lint] = repos;
+    assert.equal(api!.imageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
+    assert.deepEqual(api!.imageTagMutabilityExclusionFilters, [{ filterType: 'WILDCARD', filter: 'latest' }]);
+    assert.equal((await aws('get-lifecycle-policy', '--repository-name', 'apps/team/api')).lifecyclePolicyText, LIFECYCLE);
+    assert.equal((await aws('get-repository-policy', '--repository-name', 'apps/team/api')).policyText, NO_DELETES);
+    assert.deepEqual((await aws('list-tags-for-resource', '--resource-arn', api!.repositoryArn)).tags, [{ Key: 'team', Value: 'apps' }]);
+
+    // The template's settings rule the repository from its first push on.
+    await push('apps/team/api', 'latest');
+    await push('apps/team/api', 'latest');
+    await assert.rejects(push('apps/team/api', 'v1'), /cannot be overwritten because the repository is immutable/);
+    assert.match(await awsFails('batch-delete-image', '--repository-name', 'apps/team/api', '--image-ids', 'imageTag=v1'), /AccessDeniedException/);
+
+    // A repository that existed is left as it was; elsewhere, ROOT's template.
+    assert.equal(existing!.imageTagMutability, 'MUTABLE');
+    assert.match(await awsFails('get-repository-policy', '--repository-name', 'apps/existing'), /RepositoryPolicyNotFoundException/);
+    assert.deepEqual((await aws('list-tags-for-resource', '--resource-arn', existing!.repositoryArn)).tags, []);
+    assert.equal(lint!.imageTagMutability, 'MUTABLE');
+    assert.deepEqual((await aws('list-tags-for-resource', '--resource-arn', lint!.repositoryArn)).tags, [{ Key: 'origin', Value: 'root' }]);
+    assert.match(await awsFails('get-lifecycle-policy', '--repository-name', 'tools/lint'), /LifecyclePolicyNotFoundException/);
+  });
+});
