@@ -9,7 +9,8 @@ import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
-import { issueLoginToken } from '../auth/login-token.js';
+import { loginTokenFor } from '../auth/login-token.js';
+import { SecurityTokenService } from '../auth/sts.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
@@ -142,7 +143,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
@@ -172,8 +173,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       { clock, pushCreates: (registryKey, name) => pushCreatesRepository(registry.ctx, { registryKey, name }) },
     ),
     lifecyclePreviews: new LifecyclePreviews(registry),
-    loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
-    query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
+    loginTokens: (principal) => loginTokenFor(principal, clock.now(), serverKey),
+    query: {
+      identities,
+      checkPolicy: checkIdentityPolicy,
+      isManagedPolicy,
+      ...(identities.roles && { sts: new SecurityTokenService(identities.roles, clock, serverKey) }),
+    },
     // Built once per server: the authorizer's policy cache outlives requests.
     kms: {
       service: new KmsService(registry.kms),

@@ -2,7 +2,8 @@
  * Who a request acts as, shared by auth (which establishes it) and iam (which judges it). ARNs
  * have IAM's shapes, so policies written for AWS name Berth's principals unchanged.
  */
-import type { Policy } from '../iam/policy.js';
+import { parsePolicy, type Policy } from '../iam/policy.js';
+import type { SessionClaims } from './session-token.js';
 
 export interface Principal {
   /** For an assumed role, the session's `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
@@ -73,3 +74,32 @@ export function principalForKey(key: { id: string; accountId: string; userName?:
 }
 
 export const anonymousPrincipal: Readonly<Principal> = Object.freeze<Principal>({ arn: 'anonymous', accountId: '', kind: 'anonymous' });
+
+/**
+ * The principal temporary credentials stand for: an assumed role's session (its ARN, the
+ * role's ARN as aws:PrincipalArn, its session tags and session policy), or the user or root
+ * that called GetSessionToken.
+ */
+export function principalForSession(token: string, c: SessionClaims): Principal {
+  const s = c.subject;
+  if (s.kind === 'root') return { ...rootPrincipal(c.accountId, c.accessKeyId), session: { token, expiresAt: c.expiresAt } };
+  if (s.kind === 'user') return { ...userPrincipal(c.accountId, s.userName, s.userPath, c.accessKeyId), session: { token, expiresAt: c.expiresAt } };
+  const p: Principal = {
+    arn: assumedRoleArn(c.accountId, s.roleName, s.sessionName),
+    accountId: c.accountId,
+    kind: 'role',
+    accessKeyId: c.accessKeyId,
+    principalArn: roleArn(c.accountId, s.roleName, s.rolePath),
+    session: { token, expiresAt: c.expiresAt, role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName } },
+  };
+  if (c.tags !== undefined) p.principalTags = c.tags;
+  if (c.policy !== undefined) {
+    // Validated when the session was made; one that no longer parses allows nothing.
+    try {
+      p.sessionPolicies = [parsePolicy(c.policy, { kind: 'identity', maxLength: 1_000_000, lenient: true })];
+    } catch {
+      p.sessionPolicies = [{ statements: [] }];
+    }
+  }
+  return p;
+}

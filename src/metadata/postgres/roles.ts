@@ -8,11 +8,17 @@ const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
 export function createPostgresRoles({ pool, collate }: PgContext): RoleStore {
   return {
     async createRole(r) {
-      const n = await changes(
-        pool,
-        `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-        [r.accountId, r.name, r.roleId, r.path, r.trustPolicy, r.description, r.maxSessionDuration, JSON.stringify(r.tags), r.now.getTime()],
-      );
+      const n = await changes(pool, `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, [
+        r.accountId,
+        r.name,
+        r.roleId,
+        r.path,
+        r.trustPolicy,
+        r.description,
+        r.maxSessionDuration,
+        JSON.stringify(r.tags),
+        r.now.getTime(),
+      ]);
       return n > 0;
     },
     async role(accountId, name) {
