@@ -11,6 +11,7 @@ import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
 import { loginTokenFor } from '../auth/login-token.js';
 import { SecurityTokenService } from '../auth/sts.js';
+import { WebIdentityVerifier } from '../auth/web-identity.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
@@ -178,7 +179,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       identities,
       checkPolicy: checkIdentityPolicy,
       isManagedPolicy,
-      ...(identities.roles && { sts: new SecurityTokenService(identities.roles, clock, serverKey) }),
+      ...stsDoors(identities, clock, serverKey),
     },
     // Built once per server: the authorizer's policy cache outlives requests.
     kms: {
@@ -265,12 +266,19 @@ export async function openMetadata(config: Config): Promise<MetadataStore> {
   return createSqliteMetadataStore({ path: resolve(config.dataDir, 'metadata.db') });
 }
 
+/** STS and web identities over the roles (absent only from stores without them). */
+function stsDoors(identities: IdentityAdmin, clock: Clock, serverKey: Buffer): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
+  if (!identities.roles) return {};
+  const sts = new SecurityTokenService(identities.roles, clock, serverKey);
+  return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock) };
+}
+
 /** The identity administration of a data directory, for `berth admin` without a running server. */
 export async function openIdentityAdmin(config: Config): Promise<{ identities: IdentityAdmin; close(): Promise<void> }> {
   const dataDir = resolve(config.dataDir);
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
+  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles), close: () => meta.close() };
 }
 
 function listenOn(server: BerthServer, port: number, host: string): Promise<number> {

@@ -187,6 +187,8 @@ export const IamCodes = {
   IdpRejectedClaim: wire('IDPRejectedClaim', 403),
   IdpCommunicationError: wire('IDPCommunicationError'),
   PackedPolicyTooLarge: wire('PackedPolicyTooLarge'),
+  /** AssumeRoleWithWebIdentity's expired web identity token (STS names it so, unlike ExpiredToken). */
+  WebIdentityExpired: wire('ExpiredTokenException'),
 } as const;
 
 /** KMS JSON API `__type`s: Berth's own KMS answers with them, and an AWS KMS answers Berth with them. */

@@ -188,6 +188,28 @@ export const stsActions: Record<string, QueryAction> = {
       PackedPolicySize: assumed.packedPolicySize,
     };
   },
+  async AssumeRoleWithWebIdentity(call) {
+    if (!call.webIdentity) throw new QueryError(IamCodes.ServiceFailure, 'web identities are not available on this server');
+    const f = call.form;
+    const d = duration(f);
+    const policy = f.get('Policy');
+    const r = await call.webIdentity.assumeRole({
+      token: required(f, 'WebIdentityToken'),
+      roleArn: required(f, 'RoleArn'),
+      sessionName: required(f, 'RoleSessionName'),
+      ...(d !== undefined && { durationSeconds: d }),
+      ...(policy !== null && { policy }),
+      ...(call.sourceIp !== undefined && { sourceIp: call.sourceIp }),
+    });
+    return {
+      Credentials: credentialsXml(r.assumed.credentials),
+      SubjectFromWebIdentityToken: r.subject,
+      AssumedRoleUser: { AssumedRoleId: r.assumed.assumedRoleId, Arn: r.assumed.arn },
+      PackedPolicySize: r.assumed.packedPolicySize,
+      Provider: r.provider,
+      Audience: r.audience,
+    };
+  },
   async GetSessionToken(call) {
     return { Credentials: credentialsXml(stsOf(call).service.getSessionToken(call.principal, duration(call.form))) };
   },
