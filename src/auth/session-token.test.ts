@@ -33,15 +33,29 @@ describe('session tokens', () => {
 
   it('refuse expiry, another key, any altered character, and junk', () => {
     const token = sealSessionToken(claims, key);
-    assert.equal(reason(() => openSessionToken(token, { now: claims.expiresAt, keys: [key] })), 'ExpiredToken');
-    assert.equal(reason(() => openSessionToken(token, { now, keys: [randomBytes(32)] })), 'UnrecognizedClient');
+    assert.equal(
+      reason(() => openSessionToken(token, { now: claims.expiresAt, keys: [key] })),
+      'ExpiredToken',
+    );
+    assert.equal(
+      reason(() => openSessionToken(token, { now, keys: [randomBytes(32)] })),
+      'UnrecognizedClient',
+    );
     for (let i = 0; i < token.length; i += 7) {
       const c = token[i] === 'A' ? 'B' : 'A';
       const altered = token.slice(0, i) + c + token.slice(i + 1);
-      if (altered !== token) assert.equal(reason(() => openSessionToken(altered, { now, keys: [key] })), 'UnrecognizedClient', `character ${i}`);
+      if (altered !== token)
+        assert.equal(
+          reason(() => openSessionToken(altered, { now, keys: [key] })),
+          'UnrecognizedClient',
+          `character ${i}`,
+        );
     }
     for (const junk of ['', 'v1', 'v1.a.b.c.d', 'x'.repeat(5000), 'v2.' + token.slice(3)]) {
-      assert.equal(reason(() => openSessionToken(junk, { now, keys: [key] })), 'UnrecognizedClient');
+      assert.equal(
+        reason(() => openSessionToken(junk, { now, keys: [key] })),
+        'UnrecognizedClient',
+      );
     }
   });
 });

@@ -6,10 +6,21 @@ import { parsePolicy, type Policy } from './policy.js';
 
 const ROLE = 'arn:aws:iam::111111111111:role/pusher';
 const user = (name: string, account = '111111111111'): Caller => ({ arn: `arn:aws:iam::${account}:user/${name}`, accountId: account, kind: 'user' });
-const trust = (statement: object): Policy => parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [statement] }), { kind: 'resource', maxLength: 4096 });
-const identity = (statement: object): Policy => parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [statement] }), { kind: 'identity', maxLength: 4096 });
+const trust = (statement: object): Policy =>
+  parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [statement] }), { kind: 'resource', maxLength: 4096 });
+const identity = (statement: object): Policy =>
+  parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [statement] }), { kind: 'identity', maxLength: 4096 });
 const assume = (caller: Caller, t: Policy, ids: Policy[] = [], context: Record<string, string> = {}, action = 'sts:AssumeRole') =>
-  evaluate({ caller, identityPolicies: ids, resourcePolicies: [t], action, resource: ROLE, resourceAccountId: '111111111111', context, resourcePolicyRequired: true }).allowed;
+  evaluate({
+    caller,
+    identityPolicies: ids,
+    resourcePolicies: [t],
+    action,
+    resource: ROLE,
+    resourceAccountId: '111111111111',
+    context,
+    resourcePolicyRequired: true,
+  }).allowed;
 const allowAssume = identity({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ROLE });
 
 describe('trust policy evaluation', () => {
@@ -23,7 +34,10 @@ describe('trust policy evaluation', () => {
   it('an identity Allow alone does not get past a trust that does not name the caller', () => {
     const other = trust({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:user/someone' }, Action: 'sts:AssumeRole' });
     assert.equal(assume(user('ci'), other, [allowAssume]), false);
-    assert.equal(assume(user('ci', '222222222222'), trust({ Effect: 'Allow', Principal: { AWS: '111111111111' }, Action: 'sts:AssumeRole' }), [allowAssume]), false);
+    assert.equal(
+      assume(user('ci', '222222222222'), trust({ Effect: 'Allow', Principal: { AWS: '111111111111' }, Action: 'sts:AssumeRole' }), [allowAssume]),
+      false,
+    );
   });
 
   it('across accounts both the trust and the caller’s policies must allow', () => {
@@ -33,7 +47,12 @@ describe('trust policy evaluation', () => {
   });
 
   it('a role session is named by its role ARN; conditions and Deny hold', () => {
-    const session: Caller = { arn: 'arn:aws:sts::111111111111:assumed-role/builder/s1', principalArn: 'arn:aws:iam::111111111111:role/builder', accountId: '111111111111', kind: 'role' };
+    const session: Caller = {
+      arn: 'arn:aws:sts::111111111111:assumed-role/builder/s1',
+      principalArn: 'arn:aws:iam::111111111111:role/builder',
+      accountId: '111111111111',
+      kind: 'role',
+    };
     assert.ok(assume(session, trust({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/builder' }, Action: 'sts:AssumeRole' })));
     const named = trust({ Effect: 'Allow', Principal: '*', Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:RoleSessionName': 'ok' } } });
     assert.equal(assume(user('ci'), named, [], { 'sts:RoleSessionName': 'nope' }), false);
@@ -82,7 +101,11 @@ describe('session policies and principal facts', () => {
     const narrowed = { ...role, sessionPolicies: [identity({ Effect: 'Allow', Action: 'ecr:Describe*', Resource: '*' })] };
     assert.ok(can(narrowed, 'ecr:DescribeRepositories', [rolePolicy]));
     assert.equal(can(narrowed, 'ecr:PutImage', [rolePolicy]), false);
-    assert.equal(can({ ...role, sessionPolicies: [identity({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })] }, 'kms:Encrypt', [rolePolicy]), false, 'never wider');
+    assert.equal(
+      can({ ...role, sessionPolicies: [identity({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })] }, 'kms:Encrypt', [rolePolicy]),
+      false,
+      'never wider',
+    );
   });
 
   it('policies see the role ARN as aws:PrincipalArn, AssumedRole as the type, and session tags', () => {

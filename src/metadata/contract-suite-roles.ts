@@ -25,7 +25,10 @@ export function rolesContract(test: ContractTest): void {
     const got = await b.roles.role(ACCOUNT, 'pusher');
     const { now: _, ...stored } = role('pusher', { path: '/ci/' });
     assert.deepEqual(got, { ...stored, createdAt: at(1) });
-    assert.deepEqual((await b.roles.listRoles(ACCOUNT)).map((r) => r.name), ['builder', 'pusher']);
+    assert.deepEqual(
+      (await b.roles.listRoles(ACCOUNT)).map((r) => r.name),
+      ['builder', 'pusher'],
+    );
     assert.equal(await a.roles.updateRole(ACCOUNT, 'pusher', { maxSessionDuration: 43200, description: 'd' }), true);
     const updated = await b.roles.role(ACCOUNT, 'pusher');
     assert.deepEqual([updated?.maxSessionDuration, updated?.description, updated?.trustPolicy], [43200, 'd', '{"Statement":[]}']);
@@ -53,7 +56,10 @@ export function rolesContract(test: ContractTest): void {
     assert.equal(await a.roles.createOidcProvider(p), true);
     assert.equal(await b.roles.createOidcProvider(p), false);
     assert.deepEqual(await b.roles.oidcProvider(ACCOUNT, p.url), { accountId: ACCOUNT, url: p.url, clientIds: p.clientIds, thumbprints: [], createdAt: at(2) });
-    assert.deepEqual((await b.roles.listOidcProviders(ACCOUNT)).map((x) => x.url), [p.url]);
+    assert.deepEqual(
+      (await b.roles.listOidcProviders(ACCOUNT)).map((x) => x.url),
+      [p.url],
+    );
     assert.equal(await a.roles.deleteOidcProvider(ACCOUNT, p.url), true);
     assert.equal(await b.roles.oidcProvider(ACCOUNT, p.url), undefined);
   });

@@ -31,10 +31,19 @@ describe('role sessions expire', () => {
     const creds = adminCredentials(berth);
     const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: creds });
     await new ECRClient({ endpoint: berth.url, region: berth.region, credentials: creds }).send(new CreateRepositoryCommand({ repositoryName: 'exp/app' }));
-    const user = await createUser(berth, iam, 'runner', [], [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }]);
+    const user = await createUser(
+      berth,
+      iam,
+      'runner',
+      [],
+      [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }],
+    );
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] };
     await iam.send(new CreateRoleCommand({ RoleName: 'short', AssumeRolePolicyDocument: JSON.stringify(trust) }));
-    const reader = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:DescribeRepositories', 'ecr:GetAuthorizationToken', 'ecr:ListImages'], Resource: '*' }] };
+    const reader = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['ecr:DescribeRepositories', 'ecr:GetAuthorizationToken', 'ecr:ListImages'], Resource: '*' }],
+    };
     await iam.send(new PutRolePolicyCommand({ RoleName: 'short', PolicyName: 'read', PolicyDocument: JSON.stringify(reader) }));
 
     const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: user.keys, maxAttempts: 1 });

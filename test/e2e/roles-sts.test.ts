@@ -20,6 +20,10 @@ const ACCOUNT = '000000000000';
 const POWER_USER = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser';
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 
+/** The aws CLI's JSON answer, read field by field in assertions (a mismatch fails the assertion that reads it). */
+// biome-ignore lint/suspicious/noExplicitAny: the CLI's answers are untyped JSON, and each test reads the fields it checks
+type Answer = Record<string, any>;
+
 interface Session extends Credentials {
   sessionToken: string;
 }
@@ -38,7 +42,7 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
   };
   /** `aws ...` as someone (the admin when unset); the parsed JSON answer. */
   const aws = async (who: Credentials | Session | undefined, ...args: string[]) =>
-    JSON.parse((await run('aws', [...args, '--output', 'json'], { env: env(who) })).stdout || '{}') as Record<string, any>;
+    JSON.parse((await run('aws', [...args, '--output', 'json'], { env: env(who) })).stdout || '{}') as Answer;
   /** `aws ...` that must fail; its stderr. */
   const awsFails = async (who: Credentials | Session | undefined, ...args: string[]): Promise<string> => {
     try {
@@ -48,7 +52,7 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     }
     return assert.fail(`aws ${args.join(' ')} succeeded`);
   };
-  const sessionOf = (answer: Record<string, any>): Session => ({
+  const sessionOf = (answer: Answer): Session => ({
     accessKeyId: answer.Credentials.AccessKeyId,
     secretAccessKey: answer.Credentials.SecretAccessKey,
     sessionToken: answer.Credentials.SessionToken,
@@ -63,10 +67,26 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
   before(async () => {
     [berth, skopeo, issuer] = await Promise.all([startBerth(), createSkopeo(), startIssuer('RS256')]);
     // The trust names the account, so a caller also needs sts:AssumeRole in its own policies.
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] };
-    await aws(undefined, 'iam', 'create-role', '--role-name', 'pusher', '--assume-role-policy-document', JSON.stringify(trust), '--max-session-duration', '7200');
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+    };
+    await aws(
+      undefined,
+      'iam',
+      'create-role',
+      '--role-name',
+      'pusher',
+      '--assume-role-policy-document',
+      JSON.stringify(trust),
+      '--max-session-duration',
+      '7200',
+    );
     await aws(undefined, 'iam', 'attach-role-policy', '--role-name', 'pusher', '--policy-arn', POWER_USER);
-    ci = await newUser('ci', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: roleArn('pusher') }] });
+    ci = await newUser('ci', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: roleArn('pusher') }],
+    });
     stranger = await newUser('stranger');
     await aws(undefined, 'ecr', 'create-repository', '--repository-name', 'ci/app');
   });
@@ -78,16 +98,46 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
 
   it('manages roles with IAM: create, get, list, update, trust policy, inline and managed policies, delete order', async () => {
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'sts:AssumeRole' }] };
-    const created = await aws(undefined, 'iam', 'create-role', '--role-name', 'scratch', '--path', '/team/', '--description', 'scratch role', '--assume-role-policy-document', JSON.stringify(trust), '--tags', 'Key=team,Value=blue');
+    const created = await aws(
+      undefined,
+      'iam',
+      'create-role',
+      '--role-name',
+      'scratch',
+      '--path',
+      '/team/',
+      '--description',
+      'scratch role',
+      '--assume-role-policy-document',
+      JSON.stringify(trust),
+      '--tags',
+      'Key=team,Value=blue',
+    );
     assert.equal(created.Role.Arn, `arn:aws:iam::${ACCOUNT}:role/team/scratch`);
     assert.match(created.Role.RoleId, /^AROA[A-Z0-9]{17}$/);
     assert.equal(created.Role.MaxSessionDuration, 3600);
     assert.deepEqual(created.Role.AssumeRolePolicyDocument, trust, 'the CLI decodes the trust policy IAM returns URL-encoded');
-    assert.match(await awsFails(undefined, 'iam', 'create-role', '--role-name', 'scratch', '--assume-role-policy-document', JSON.stringify(trust)), /EntityAlreadyExists/);
-    const noPrincipal = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole' }] };
-    assert.match(await awsFails(undefined, 'iam', 'create-role', '--role-name', 'bad', '--assume-role-policy-document', JSON.stringify(noPrincipal)), /MalformedPolicyDocument/);
     assert.match(
-      await awsFails(undefined, 'iam', 'create-role', '--role-name', 'bad', '--assume-role-policy-document', JSON.stringify(trust), '--max-session-duration', '60'),
+      await awsFails(undefined, 'iam', 'create-role', '--role-name', 'scratch', '--assume-role-policy-document', JSON.stringify(trust)),
+      /EntityAlreadyExists/,
+    );
+    const noPrincipal = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole' }] };
+    assert.match(
+      await awsFails(undefined, 'iam', 'create-role', '--role-name', 'bad', '--assume-role-policy-document', JSON.stringify(noPrincipal)),
+      /MalformedPolicyDocument/,
+    );
+    assert.match(
+      await awsFails(
+        undefined,
+        'iam',
+        'create-role',
+        '--role-name',
+        'bad',
+        '--assume-role-policy-document',
+        JSON.stringify(trust),
+        '--max-session-duration',
+        '60',
+      ),
       /ValidationError|valid min value: 3600/,
     );
 
@@ -100,7 +150,10 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     await aws(undefined, 'iam', 'update-assume-role-policy', '--role-name', 'scratch', '--policy-document', JSON.stringify(narrower));
     assert.deepEqual((await aws(undefined, 'iam', 'get-role', '--role-name', 'scratch')).Role.AssumeRolePolicyDocument, narrower);
     const listed = await aws(undefined, 'iam', 'list-roles', '--path-prefix', '/team/');
-    assert.deepEqual(listed.Roles.map((r: { RoleName: string }) => r.RoleName), ['scratch']);
+    assert.deepEqual(
+      listed.Roles.map((r: { RoleName: string }) => r.RoleName),
+      ['scratch'],
+    );
 
     const inline = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: '*' }] };
     await aws(undefined, 'iam', 'put-role-policy', '--role-name', 'scratch', '--policy-name', 'read', '--policy-document', JSON.stringify(inline));
@@ -146,7 +199,10 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     await buildImageLayout(work, { layers: 1, layerBytes: 2048, tag: 'v1' });
     await skopeo.copy(`oci:${work}:v1`, `docker://${berth.host}/ci/app:v1`, ['--dest-creds', `AWS:${password.trim()}`]);
     const images = await aws(undefined, 'ecr', 'describe-images', '--repository-name', 'ci/app');
-    assert.deepEqual(images.imageDetails.map((d: { imageTags: string[] }) => d.imageTags), [['v1']]);
+    assert.deepEqual(
+      images.imageDetails.map((d: { imageTags: string[] }) => d.imageTags),
+      [['v1']],
+    );
 
     // The role's policies bound the session: PowerUser cannot create repositories, nor manage IAM.
     assert.match(await awsFails(session, 'ecr', 'create-repository', '--repository-name', 'ci/other'), /AccessDenied/);
@@ -228,7 +284,17 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     const exchange = (token: string, role = 'gha') =>
       aws(undefined, 'sts', 'assume-role-with-web-identity', '--role-arn', roleArn(role), '--role-session-name', 'gha-run', '--web-identity-token', token);
     const exchangeFails = (token: string) =>
-      awsFails(undefined, 'sts', 'assume-role-with-web-identity', '--role-arn', roleArn('gha'), '--role-session-name', 'gha-run', '--web-identity-token', token);
+      awsFails(
+        undefined,
+        'sts',
+        'assume-role-with-web-identity',
+        '--role-arn',
+        roleArn('gha'),
+        '--role-session-name',
+        'gha-run',
+        '--web-identity-token',
+        token,
+      );
 
     before(async () => {
       const created = await aws(undefined, 'iam', 'create-open-id-connect-provider', '--url', issuer.url, '--client-id-list', 'sts.amazonaws.com');
@@ -240,7 +306,10 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
             Effect: 'Allow',
             Principal: { Federated: created.OpenIDConnectProviderArn },
             Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: { StringEquals: { [`${issuer.host}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${issuer.host}:sub`]: 'repo:acme/app:ref:refs/heads/*' } },
+            Condition: {
+              StringEquals: { [`${issuer.host}:aud`]: 'sts.amazonaws.com' },
+              StringLike: { [`${issuer.host}:sub`]: 'repo:acme/app:ref:refs/heads/*' },
+            },
           },
         ],
       };
@@ -256,11 +325,26 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
       const listed = await aws(undefined, 'iam', 'list-open-id-connect-providers');
       assert.deepEqual(listed.OpenIDConnectProviderList, [{ Arn: arn }]);
       assert.match(await awsFails(undefined, 'iam', 'create-open-id-connect-provider', '--url', issuer.url, '--client-id-list', 'x'), /EntityAlreadyExists/);
-      assert.match(await awsFails(undefined, 'iam', 'create-open-id-connect-provider', '--url', 'http://example.com', '--client-id-list', 'x'), /ValidationError/);
-      await aws(undefined, 'iam', 'create-open-id-connect-provider', '--url', 'https://token.example.com', '--client-id-list', 'x');
-      await aws(undefined, 'iam', 'delete-open-id-connect-provider', '--open-id-connect-provider-arn', `arn:aws:iam::${ACCOUNT}:oidc-provider/token.example.com`);
       assert.match(
-        await awsFails(undefined, 'iam', 'get-open-id-connect-provider', '--open-id-connect-provider-arn', `arn:aws:iam::${ACCOUNT}:oidc-provider/token.example.com`),
+        await awsFails(undefined, 'iam', 'create-open-id-connect-provider', '--url', 'http://example.com', '--client-id-list', 'x'),
+        /ValidationError/,
+      );
+      await aws(undefined, 'iam', 'create-open-id-connect-provider', '--url', 'https://token.example.com', '--client-id-list', 'x');
+      await aws(
+        undefined,
+        'iam',
+        'delete-open-id-connect-provider',
+        '--open-id-connect-provider-arn',
+        `arn:aws:iam::${ACCOUNT}:oidc-provider/token.example.com`,
+      );
+      assert.match(
+        await awsFails(
+          undefined,
+          'iam',
+          'get-open-id-connect-provider',
+          '--open-id-connect-provider-arn',
+          `arn:aws:iam::${ACCOUNT}:oidc-provider/token.example.com`,
+        ),
         /NoSuchEntity/,
       );
     });
