@@ -149,8 +149,7 @@ export class Authenticator {
     const { principal, session } = this.tokenPrincipal(req);
     if (session !== undefined) {
       // Minted from temporary credentials: the session's own checks (and its principal) apply.
-      const claims = this.openSession(session);
-      const p = await this.sessionPrincipal(session, claims).catch((e: unknown) => {
+      const p = await (async () => this.sessionPrincipal(session, this.openSession(session)))().catch((e: unknown) => {
         if (e instanceof AuthError && e.reason === 'ExpiredToken') throw new AuthError('ExpiredLoginToken', e.message);
         if (e instanceof AuthError) throw new AuthError('InvalidLoginToken', 'the credentials of this login token are no longer valid');
         throw e;
