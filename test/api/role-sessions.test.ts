@@ -67,4 +67,32 @@ describe('role sessions expire', () => {
     const v2 = await request(`${berth.url}/v2/exp/app/tags/list`, { headers: { authorization } });
     assert.equal(v2.status, 401);
   });
+
+  it('a trust policy condition on sts:ExternalId refuses a caller without the right ExternalId', async () => {
+    offsetMs = 0;
+    const creds = adminCredentials(berth);
+    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: creds });
+    const user = await createUser(berth, iam, 'deputy', [], []);
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::000000000000:user/deputy' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': 'tenant-7' } },
+        },
+      ],
+    };
+    await iam.send(new CreateRoleCommand({ RoleName: 'guarded', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: user.keys, maxAttempts: 1 });
+    const RoleArn = 'arn:aws:iam::000000000000:role/guarded';
+    await assert.rejects(sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'job-1' })), (e: Error) => e.name === 'AccessDenied');
+    await assert.rejects(
+      sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'job-1', ExternalId: 'tenant-8' })),
+      (e: Error) => e.name === 'AccessDenied',
+    );
+    const ok = await sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'job-1', ExternalId: 'tenant-7' }));
+    assert.equal(ok.AssumedRoleUser?.Arn, 'arn:aws:sts::000000000000:assumed-role/guarded/job-1');
+  });
 });

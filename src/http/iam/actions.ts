@@ -162,6 +162,12 @@ function duration(form: URLSearchParams): number | undefined {
   return Number(v);
 }
 
+function externalId(form: URLSearchParams): string | undefined {
+  const v = form.get('ExternalId');
+  if (v !== null && !/^[\w+=,.@:/-]{2,1224}$/.test(v)) throw new QueryError(IamCodes.Validation, 'ExternalId must be 2 to 1224 characters of [\\w+=,.@:/-].');
+  return v ?? undefined;
+}
+
 export const stsActions: Record<string, QueryAction> = {
   async GetCallerIdentity(call) {
     const role = call.principal.session?.role;
@@ -180,7 +186,8 @@ export const stsActions: Record<string, QueryAction> = {
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
       tags: tagMembers(f),
-      context: { 'aws:SourceIp': call.sourceIp },
+      // A trust policy's `sts:ExternalId` condition (the confused-deputy guard) sees it.
+      context: { 'aws:SourceIp': call.sourceIp, 'sts:ExternalId': externalId(f) },
     });
     return {
       Credentials: credentialsXml(assumed.credentials),
