@@ -9,7 +9,9 @@ import { ChangeSignal } from '../core/expiring-cache.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
-import { issueLoginToken } from '../auth/login-token.js';
+import { loginTokenFor } from '../auth/login-token.js';
+import { SecurityTokenService } from '../auth/sts.js';
+import { WebIdentityVerifier } from '../auth/web-identity.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
@@ -142,7 +144,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
@@ -172,8 +174,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       { clock, pushCreates: (registryKey, name) => pushCreatesRepository(registry.ctx, { registryKey, name }) },
     ),
     lifecyclePreviews: new LifecyclePreviews(registry),
-    loginTokens: (principal) => issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now: clock.now(), key: serverKey }),
-    query: { identities, checkPolicy: checkIdentityPolicy, isManagedPolicy },
+    loginTokens: (principal) => loginTokenFor(principal, clock.now(), serverKey),
+    query: {
+      identities,
+      checkPolicy: checkIdentityPolicy,
+      isManagedPolicy,
+      ...stsDoors(identities, clock, serverKey),
+    },
     // Built once per server: the authorizer's policy cache outlives requests.
     kms: {
       service: new KmsService(registry.kms),
@@ -259,12 +266,19 @@ export async function openMetadata(config: Config): Promise<MetadataStore> {
   return createSqliteMetadataStore({ path: resolve(config.dataDir, 'metadata.db') });
 }
 
+/** STS and web identities over the roles (absent only from stores without them). */
+function stsDoors(identities: IdentityAdmin, clock: Clock, serverKey: Buffer): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
+  if (!identities.roles) return {};
+  const sts = new SecurityTokenService(identities.roles, clock, serverKey);
+  return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock) };
+}
+
 /** The identity administration of a data directory, for `berth admin` without a running server. */
 export async function openIdentityAdmin(config: Config): Promise<{ identities: IdentityAdmin; close(): Promise<void> }> {
   const dataDir = resolve(config.dataDir);
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey), close: () => meta.close() };
+  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles), close: () => meta.close() };
 }
 
 function listenOn(server: BerthServer, port: number, host: string): Promise<number> {

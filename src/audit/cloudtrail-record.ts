@@ -23,9 +23,12 @@ const MAX_PARAM_CHARS = 32 * 1024;
 export interface AuditIdentity {
   arn: string;
   accountId: string;
-  kind: 'root' | 'user' | 'anonymous';
+  kind: 'root' | 'user' | 'role' | 'anonymous';
   userName?: string;
   accessKeyId?: string;
+  /** An assumed role's: the role's ARN. */
+  principalArn?: string;
+  session?: { role?: { name: string; roleId: string; sessionName: string } };
 }
 
 /** The doors, as request-facts names them. */
@@ -51,12 +54,13 @@ export interface AuditedCall {
 export interface CloudTrailRecord {
   eventVersion: string;
   userIdentity: {
-    type: 'Root' | 'IAMUser';
+    type: 'Root' | 'IAMUser' | 'AssumedRole';
     principalId?: string | undefined;
     arn: string;
     accountId: string;
     accessKeyId?: string | undefined;
     userName?: string | undefined;
+    sessionContext?: { sessionIssuer: { type: 'Role'; principalId: string; arn: string; accountId: string; userName: string } } | undefined;
   };
   eventTime: string;
   eventSource: string;
@@ -148,6 +152,7 @@ export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefine
   if (eventName === undefined || call.principal.kind === 'anonymous' || call.principal.accountId === '') return undefined;
   const p = call.principal;
   const account = p.accountId;
+  const role = p.kind === 'role' ? p.session?.role : undefined;
   const params = call.api === 'oci' ? ociParameters(call, account) : redactParameters(call.params);
   const resources = resourcesOf(call.api, params, account, call.region);
   // One object literal of a fixed shape (absent fields undefined, which JSON leaves out): this
@@ -155,12 +160,15 @@ export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefine
   const record: CloudTrailRecord = {
     eventVersion: '1.08',
     userIdentity: {
-      type: p.kind === 'root' ? 'Root' : 'IAMUser',
-      principalId: p.kind === 'root' ? account : undefined,
+      type: p.kind === 'root' ? 'Root' : role ? 'AssumedRole' : 'IAMUser',
+      principalId: p.kind === 'root' ? account : role ? `${role.roleId}:${role.sessionName}` : undefined,
       arn: p.arn,
       accountId: account,
       accessKeyId: p.accessKeyId,
       userName: p.userName,
+      sessionContext: role && {
+        sessionIssuer: { type: 'Role', principalId: role.roleId, arn: p.principalArn ?? p.arn, accountId: account, userName: role.name },
+      },
     },
     eventTime: call.time.toISOString().slice(0, 19) + 'Z',
     eventSource: EVENT_SOURCES[call.api],
@@ -208,6 +216,8 @@ export function auditRow(r: CloudTrailRecord, time: Date): AuditEventRow {
 
 /** As CloudTrail's event history names the caller: the user's name, or `root`. */
 export function usernameOf(r: CloudTrailRecord): string | undefined {
+  // CloudTrail's User name of an assumed role is its session name.
+  if (r.userIdentity.type === 'AssumedRole') return r.userIdentity.principalId?.slice(r.userIdentity.principalId.indexOf(':') + 1);
   return r.userIdentity.type === 'Root' ? 'root' : r.userIdentity.userName;
 }
 

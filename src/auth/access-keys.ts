@@ -27,6 +27,11 @@ export function generateSecretAccessKey(): string {
   return randomBytes(30).toString('base64');
 }
 
+/** `ASIA` + 16 base32 characters: a temporary credential's key id, as STS's look. */
+export function generateTemporaryAccessKeyId(): string {
+  return 'ASIA' + base32(randomBytes(10));
+}
+
 export function isAccessKeyId(s: string): boolean {
   return /^AKIA[A-Z2-7]{16}$/.test(s);
 }

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes, type WireCode } from '../core/errors.js';
 import type { AccessKeyRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
+import type { RoleStore } from '../metadata/roles.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
+import { RoleAdmin } from './role-admin.js';
 
 export class IdentityError extends Error {
   constructor(
@@ -33,13 +35,19 @@ export interface CreatedAccessKey {
 }
 
 export class IdentityAdmin {
+  /** Roles and OIDC providers, when the store keeps them. */
+  readonly roles: RoleAdmin | undefined;
+
   constructor(
     private readonly store: IdentityStore,
     private readonly clock: Clock,
     private readonly serverKey: Buffer,
     /** Bumped when a user's policies change, so cached authorization data is dropped. */
     private readonly authzChanges?: ChangeSignal,
-  ) {}
+    roleStore?: RoleStore,
+  ) {
+    this.roles = roleStore && new RoleAdmin(roleStore, clock, (id) => this.requireAccount(id), authzChanges);
+  }
 
   async ensureAccount(id: string, name: string): Promise<void> {
     if (!/^\d{12}$/.test(id)) throw new IdentityError(IamCodes.Validation, 'account ids are 12 digits');

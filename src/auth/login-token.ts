@@ -11,6 +11,7 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { AuthError } from './errors.js';
+import type { Principal } from './principal.js';
 
 export const LOGIN_TOKEN_TTL_SECONDS = 12 * 3600;
 /** Docker clients send this user name with ECR passwords. */
@@ -23,6 +24,8 @@ export interface LoginTokenClaims {
   accountId: string;
   principalArn: string;
   expiresAt: Date;
+  /** The session token of the temporary credentials it was minted with (session-token.ts). */
+  session?: string;
 }
 
 interface DerivedKey {
@@ -48,7 +51,7 @@ function mac(macKey: Buffer, signed: string): string {
   return createHmac('sha256', macKey).update(signed).digest('base64url');
 }
 
-export function issueLoginToken(opts: { accountId: string; principalArn: string; now: Date; ttlSeconds?: number; key: Buffer }): {
+export function issueLoginToken(opts: { accountId: string; principalArn: string; now: Date; ttlSeconds?: number; key: Buffer; session?: string }): {
   password: string;
   expiresAt: Date;
 } {
@@ -56,7 +59,8 @@ export function issueLoginToken(opts: { accountId: string; principalArn: string;
   if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
   const expiresAt = new Date(opts.now.getTime() + ttl * 1000);
   const { kid, macKey } = derive(opts.key);
-  const claims = Buffer.from(JSON.stringify({ a: opts.accountId, p: opts.principalArn, e: expiresAt.getTime() })).toString('base64url');
+  const body = { a: opts.accountId, p: opts.principalArn, e: expiresAt.getTime(), ...(opts.session !== undefined && { s: opts.session }) };
+  const claims = Buffer.from(JSON.stringify(body)).toString('base64url');
   const signed = `${VERSION}.${kid}.${claims}`;
   return { password: `${signed}.${mac(macKey, signed)}`, expiresAt };
 }
@@ -84,13 +88,14 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   } catch {
     throw invalid();
   }
-  const { a, p, e } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown };
+  const { a, p, e, s } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown };
   if (typeof a !== 'string' || typeof p !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) throw invalid();
+  if (s !== undefined && typeof s !== 'string') throw invalid();
   const expiresAt = new Date(e);
   if (opts.now.getTime() >= e) {
     throw new AuthError('ExpiredLoginToken', `Your authorization token has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
   }
-  return { accountId: a, principalArn: p, expiresAt };
+  return { accountId: a, principalArn: p, expiresAt, ...(s !== undefined && { session: s }) };
 }
 
 /** RFC 7617 credentials from an Authorization header; undefined when absent, not Basic, or malformed. */
@@ -113,4 +118,23 @@ export function verifyBasicLogin(header: string | undefined, opts: { now: Date; 
   if (!creds) throw new AuthError('MissingAuthentication', 'Basic credentials are required.');
   if (creds.username !== LOGIN_USERNAME) throw invalid();
   return verifyLoginToken(creds.password, opts);
+}
+
+/**
+ * The login token for a principal (GetAuthorizationToken): 12 hours, but never past the
+ * temporary credentials it was asked with, whose session it carries so /v2 sees the same
+ * principal (role, session tags and policy) and the same end.
+ */
+export function loginTokenFor(principal: Principal, now: Date, key: Buffer): { password: string; expiresAt: Date } {
+  const session = principal.session;
+  if (session === undefined) return issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now, key });
+  const left = Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000);
+  return issueLoginToken({
+    accountId: principal.accountId,
+    principalArn: principal.arn,
+    now,
+    key,
+    ttlSeconds: Math.max(1, Math.min(LOGIN_TOKEN_TTL_SECONDS, left)),
+    session: session.token,
+  });
 }

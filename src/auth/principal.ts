@@ -2,15 +2,46 @@
  * Who a request acts as, shared by auth (which establishes it) and iam (which judges it). ARNs
  * have IAM's shapes, so policies written for AWS name Berth's principals unchanged.
  */
+import { parsePolicy, type Policy } from '../iam/policy.js';
+import type { SessionClaims } from './session-token.js';
 
 export interface Principal {
+  /** For an assumed role, the session's `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
   arn: string;
   /** The 12-digit account; '' for anonymous requests, which belong to no account. */
   accountId: string;
-  kind: 'root' | 'user' | 'anonymous';
+  /** 'role': a session of an assumed role (temporary credentials from STS). */
+  kind: 'root' | 'user' | 'role' | 'anonymous';
   userName?: string;
   /** The access key that signed the request, when SigV4 was used. */
   accessKeyId?: string;
+  /** Set when the request was signed with temporary credentials (see auth/session-token.ts). */
+  session?: SessionFacts;
+  /** aws:PrincipalArn when it is not `arn` (an assumed role's is the role's ARN). */
+  principalArn?: string;
+  /** aws:PrincipalTag/<key>: an assumed role's session tags. */
+  principalTags?: Record<string, string>;
+  /** Policies that bound this principal's identity policies (an inline session policy). */
+  sessionPolicies?: Policy[];
+}
+
+/** What temporary credentials stand for, beyond the principal's ARN. */
+export interface SessionFacts {
+  /** The sealed session token, so a login token minted from it can carry it (login-token.ts). */
+  token: string;
+  expiresAt: Date;
+  /** Set for an assumed role. */
+  role?: { name: string; path: string; roleId: string; sessionName: string };
+}
+
+/** `arn:aws:iam::<account>:role<path><name>`. */
+export function roleArn(accountId: string, roleName: string, path = '/'): string {
+  return `arn:aws:iam::${accountId}:role${path}${roleName}`;
+}
+
+/** `arn:aws:sts::<account>:assumed-role/<role>/<session>` (no path, as STS writes it). */
+export function assumedRoleArn(accountId: string, roleName: string, sessionName: string): string {
+  return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
 }
 
 /** `arn:aws:iam::<account>:user<path><name>`; the path starts and ends with '/'. */
@@ -43,3 +74,32 @@ export function principalForKey(key: { id: string; accountId: string; userName?:
 }
 
 export const anonymousPrincipal: Readonly<Principal> = Object.freeze<Principal>({ arn: 'anonymous', accountId: '', kind: 'anonymous' });
+
+/**
+ * The principal temporary credentials stand for: an assumed role's session (its ARN, the
+ * role's ARN as aws:PrincipalArn, its session tags and session policy), or the user or root
+ * that called GetSessionToken.
+ */
+export function principalForSession(token: string, c: SessionClaims): Principal {
+  const s = c.subject;
+  if (s.kind === 'root') return { ...rootPrincipal(c.accountId, c.accessKeyId), session: { token, expiresAt: c.expiresAt } };
+  if (s.kind === 'user') return { ...userPrincipal(c.accountId, s.userName, s.userPath, c.accessKeyId), session: { token, expiresAt: c.expiresAt } };
+  const p: Principal = {
+    arn: assumedRoleArn(c.accountId, s.roleName, s.sessionName),
+    accountId: c.accountId,
+    kind: 'role',
+    accessKeyId: c.accessKeyId,
+    principalArn: roleArn(c.accountId, s.roleName, s.rolePath),
+    session: { token, expiresAt: c.expiresAt, role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName } },
+  };
+  if (c.tags !== undefined) p.principalTags = c.tags;
+  if (c.policy !== undefined) {
+    // Validated when the session was made; one that no longer parses allows nothing.
+    try {
+      p.sessionPolicies = [parsePolicy(c.policy, { kind: 'identity', maxLength: 1_000_000, lenient: true })];
+    } catch {
+      p.sessionPolicies = [{ statements: [] }];
+    }
+  }
+  return p;
+}

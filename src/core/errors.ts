@@ -189,6 +189,13 @@ export const IamCodes = {
   RequestExpired: wire('RequestExpired'),
   InvalidClientTokenId: wire('InvalidClientTokenId', 403),
   ExpiredToken: wire('ExpiredToken', 403),
+  // STS's web-identity and session refusals.
+  InvalidIdentityToken: wire('InvalidIdentityToken'),
+  IdpRejectedClaim: wire('IDPRejectedClaim', 403),
+  IdpCommunicationError: wire('IDPCommunicationError'),
+  PackedPolicyTooLarge: wire('PackedPolicyTooLarge'),
+  /** AssumeRoleWithWebIdentity's expired web identity token (STS names it so, unlike ExpiredToken). */
+  WebIdentityExpired: wire('ExpiredTokenException'),
 } as const;
 
 /** KMS JSON API `__type`s: Berth's own KMS answers with them, and an AWS KMS answers Berth with them. */

@@ -1,13 +1,15 @@
 /**
  * Turns a request into a principal: SigV4 with an access key for the AWS APIs (ECR JSON, IAM
- * and STS Query), a 12-hour login token over HTTP Basic (`AWS:<token>`) for /v2, or anonymous.
+ * and STS Query) — a stored key, or temporary credentials from STS with their session token —
+ * a 12-hour login token over HTTP Basic (`AWS:<token>`) for /v2, or anonymous.
  */
 import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
-import { anonymousPrincipal, principalForKey, userArn, type Principal } from '../auth/principal.js';
-import { sha256Hex, splitUrl, verifySigV4 } from '../auth/sigv4.js';
+import { anonymousPrincipal, principalForKey, principalForSession, userArn, type Principal } from '../auth/principal.js';
+import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
+import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
 import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { notePrincipal } from './request-facts.js';
@@ -43,29 +45,93 @@ export class Authenticator {
       throw new AuthError('MissingAuthentication', 'Missing Authentication Token');
     }
     const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
-    const key = accessKeyId ? await this.identities.activeKey(accessKeyId) : undefined;
-    if (!key) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     const { path, rawQuery } = splitUrl(req.url ?? '/');
+    const signer = accessKeyId === undefined ? undefined : await this.signer(accessKeyId, { headers: req.headers, rawQuery });
+    if (!signer) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     const info = verifySigV4({
       method: req.method ?? 'POST',
       path,
       rawQuery,
       headers: req.headers,
       bodySha256Hex: sha256Hex(body),
-      secretAccessKey: key.secret,
+      secretAccessKey: signer.secret,
       now: this.clock.now(),
       expectedService: services,
       ...(regions !== undefined && { expectedRegion: regions }),
     });
-    const userPath = key.record.userName === undefined ? undefined : (await this.identities.user(key.record.accountId, key.record.userName)).path;
-    const principal = principalForKey({
-      id: key.record.id,
-      accountId: key.record.accountId,
-      ...(key.record.userName !== undefined && { userName: key.record.userName }),
-      ...(userPath !== undefined && { userPath }),
-    });
+    const principal = await signer.principal();
     notePrincipal(req, principal);
     return { principal, region: info.region, service: info.service };
+  }
+
+  /**
+   * Who an access key id claims to be and the secret its signature must be made with: a stored
+   * key, or temporary credentials whose session token travels with the request (and must name
+   * this key id). Undefined when unknown or inactive; a session token that is invalid or
+   * expired throws, so the caller hears which.
+   */
+  private async signer(accessKeyId: string, source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+    if (accessKeyId.startsWith('ASIA')) {
+      const token = parseAuthorization(source).securityToken;
+      if (token === undefined) return undefined;
+      const claims = this.openSession(token);
+      if (claims.accessKeyId !== accessKeyId) return undefined;
+      return { secret: claims.secretAccessKey, principal: () => this.sessionPrincipal(token, claims) };
+    }
+    const key = await this.identities.activeKey(accessKeyId);
+    if (!key) return undefined;
+    return {
+      secret: key.secret,
+      principal: async () => {
+        const userPath = key.record.userName === undefined ? undefined : (await this.identities.user(key.record.accountId, key.record.userName)).path;
+        return principalForKey({
+          id: key.record.id,
+          accountId: key.record.accountId,
+          ...(key.record.userName !== undefined && { userName: key.record.userName }),
+          ...(userPath !== undefined && { userPath }),
+        });
+      },
+    };
+  }
+
+  /** Opened tokens, so a session's policy is parsed once, not per request (bounded like `verified`). */
+  private readonly sessions = new Map<string, { claims: SessionClaims; principal: Principal }>();
+
+  private openSession(token: string): SessionClaims {
+    const now = this.clock.now();
+    const known = this.sessions.get(token);
+    if (known && known.claims.expiresAt.getTime() > now.getTime()) return known.claims;
+    return openSessionToken(token, { now, keys: this.serverKeys });
+  }
+
+  /**
+   * The principal of an open session, once what it stands for is known to still exist: a
+   * deleted role (or one deleted and created again: another role id) ends its sessions, as a
+   * deleted user ends its login tokens.
+   */
+  private async sessionPrincipal(token: string, claims: SessionClaims): Promise<Principal> {
+    let cached = this.sessions.get(token);
+    if (!cached) {
+      cached = { claims, principal: principalForSession(token, claims) };
+      if (this.sessions.size >= MAX_VERIFIED_TOKENS) this.sessions.clear();
+      this.sessions.set(token, cached);
+    }
+    const { principal } = cached;
+    const s = claims.subject;
+    if (s.kind === 'role') {
+      const exists = await this.userExists.get(`role\n${claims.accountId}\n${s.roleName}\n${s.roleId}`, async () => {
+        const role = await this.identities.roles?.roleRecord(claims.accountId, s.roleName);
+        return role !== undefined && role.roleId === s.roleId;
+      });
+      if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+    } else if (s.kind === 'user') {
+      const exists = await this.userExists.get(principal.arn, async () => {
+        const user = await this.identities.userRecord(claims.accountId, s.userName);
+        return user !== undefined && user.path === s.userPath;
+      });
+      if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+    }
+    return principal;
   }
 
   /**
@@ -80,7 +146,17 @@ export class Authenticator {
    * refused like any invalid credential.
    */
   async basic(req: IncomingMessage): Promise<Principal> {
-    const principal = this.tokenPrincipal(req);
+    const { principal, session } = this.tokenPrincipal(req);
+    if (session !== undefined) {
+      // Minted from temporary credentials: the session's own checks (and its principal) apply.
+      const p = await (async () => this.sessionPrincipal(session, this.openSession(session)))().catch((e: unknown) => {
+        if (e instanceof AuthError && e.reason === 'ExpiredToken') throw new AuthError('ExpiredLoginToken', e.message);
+        if (e instanceof AuthError) throw new AuthError('InvalidLoginToken', 'the credentials of this login token are no longer valid');
+        throw e;
+      });
+      notePrincipal(req, p);
+      return p;
+    }
     if (principal.kind === 'user') {
       const userName = principal.userName!;
       const exists = await this.userExists.get(principal.arn, async () => {
@@ -93,9 +169,9 @@ export class Authenticator {
     return principal;
   }
 
-  private tokenPrincipal(req: IncomingMessage): Principal {
+  private tokenPrincipal(req: IncomingMessage): { principal: Principal; session?: string } {
     const header = req.headers.authorization;
-    if (header === undefined || isEmptyBasic(header)) return anonymousPrincipal;
+    if (header === undefined || isEmptyBasic(header)) return { principal: anonymousPrincipal };
     const now = this.clock.now();
     let claims = this.verified.get(header);
     if (claims === undefined || claims.expiresAt.getTime() <= now.getTime()) {
@@ -103,6 +179,7 @@ export class Authenticator {
       if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
       this.verified.set(header, claims);
     }
+    if (claims.session !== undefined) return { principal: anonymousPrincipal, session: claims.session };
     const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
     if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
     const principal: Principal =
@@ -110,7 +187,7 @@ export class Authenticator {
         ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
         : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
     notePrincipal(req, principal);
-    return principal;
+    return { principal };
   }
 
   /**
@@ -120,7 +197,12 @@ export class Authenticator {
    */
   async namesActiveKey(req: IncomingMessage): Promise<boolean> {
     const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
-    return accessKeyId !== undefined && (await this.identities.activeKey(accessKeyId)) !== undefined;
+    if (accessKeyId === undefined) return false;
+    try {
+      return (await this.signer(accessKeyId, { headers: req.headers, rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -87,7 +87,10 @@ export class Authorizer {
   private readonly tagCache: ExpiringCache<Array<{ Key: string; Value: string }>>;
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
-    const identityPolicies = principal.kind === 'user' ? await this.identityCache.get(principal.arn, () => identityPoliciesOf(this.identities, principal)) : [];
+    const identityPolicies =
+      principal.kind === 'user' || principal.kind === 'role'
+        ? await this.identityCache.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.identities, principal))
+        : [];
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const key = registryKey(target.resourceAccountId, target.region);
     const resourcePolicies = await this.policyCache.get(`${registryKeyText(key)}\n${target.repository ?? ''}`, () =>

@@ -1,11 +1,19 @@
-/** The identity policies of an IAM user, parsed, as both authorizers (ECR's and KMS's) evaluate them. */
+/**
+ * The identity policies of an IAM user or of an assumed role's role, parsed, as both authorizers
+ * (ECR's and KMS's) evaluate them. Root and anonymous callers have none.
+ */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
 import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
 
 export async function identityPoliciesOf(identities: IdentityAdmin, principal: Principal): Promise<Policy[]> {
-  const records = await identities.userPolicies(principal.accountId, principal.userName!);
+  const role = principal.kind === 'role' ? principal.session?.role : undefined;
+  if (principal.kind !== 'user' && role === undefined) return [];
+  const records =
+    role !== undefined
+      ? ((await identities.roles?.rolePolicies(principal.accountId, role.name).catch(() => [])) ?? [])
+      : await identities.userPolicies(principal.accountId, principal.userName!);
   const out: Policy[] = [];
   for (const r of records) {
     if (r.kind === 'managed') {

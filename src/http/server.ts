@@ -152,7 +152,8 @@ async function handle(
       return;
     }
     if (path === '/' && isQueryRequest(req)) {
-      await routeQuery({ ...opts.query, authenticator: opts.authenticator, log: opts.log }, req, res);
+      // IAM actions are decided like CloudTrail's: any action on any ARN, from identity policies.
+      await routeQuery({ authorizer: doors.cloudTrail.authorizer, ...opts.query, authenticator: opts.authenticator, log: opts.log }, req, res);
       return;
     }
     if (path === '/v2' || path.startsWith('/v2/')) {

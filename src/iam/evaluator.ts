@@ -10,6 +10,13 @@
  * lets the account's own identity policies decide, and grants nothing by itself. So within one
  * account it adds nothing, and across accounts the other account's root (whose identity is
  * all-allowing) and those of its users its identity policies allow get in.
+ *
+ * An assumed role's session is judged by the role's policies, bounded by its session policies
+ * (an action needs an Allow in both; a Deny in either wins); resource policies and trust
+ * policies naming the role's ARN name its sessions. A trust policy is a resource policy that
+ * must itself apply (`resourcePolicyRequired`): naming the caller grants, naming its account
+ * leaves it to the caller's identity policies. A 'federated' caller (a web identity) is named
+ * only as `federated:<provider ARN>` or "*".
  */
 import { operatorHolds, parseOperator } from './conditions.js';
 import { globMatch, type Condition, type Policy, type Statement } from './policy.js';
@@ -17,7 +24,13 @@ import { globMatch, type Condition, type Policy, type Statement } from './policy
 export interface Caller {
   arn: string;
   accountId: string;
-  kind: 'root' | 'user' | 'anonymous';
+  kind: 'root' | 'user' | 'role' | 'anonymous' | 'federated';
+  /** aws:PrincipalArn when not `arn` (a role session's is the role's ARN), also a name the caller answers to. */
+  principalArn?: string;
+  /** aws:PrincipalTag/<key>. */
+  principalTags?: Record<string, string>;
+  /** Bound the identity policies: an Allow must also be in these (an inline session policy). */
+  sessionPolicies?: Policy[];
 }
 
 export interface AuthzRequest {
@@ -30,6 +43,8 @@ export interface AuthzRequest {
   resourceAccountId: string;
   /** Condition context (aws:SourceIp, aws:ResourceTag/..., ...); keys case-insensitive. */
   context: Record<string, string | string[] | undefined>;
+  /** A trust policy: nothing is allowed unless a resource policy applies to the caller. */
+  resourcePolicyRequired?: boolean;
 }
 
 export type Decision = { allowed: true } | { allowed: false; explicitDeny: boolean };
@@ -39,9 +54,14 @@ type Verdict = 'deny' | 'grant' | 'delegate' | 'none';
 
 export function evaluate(req: AuthzRequest): Decision {
   const context = normalizeContext(req);
-  const identity = req.caller.kind === 'anonymous' ? 'none' : verdictOf(req.identityPolicies, req, context, false);
+  const noIdentity = req.caller.kind === 'anonymous' || req.caller.kind === 'federated';
+  let identity: Verdict = noIdentity ? 'none' : verdictOf(req.identityPolicies, req, context, false);
   const resource = verdictOf(req.resourcePolicies, req, context, true);
-  if (identity === 'deny' || resource === 'deny') return { allowed: false, explicitDeny: true };
+  const session = req.caller.sessionPolicies === undefined ? undefined : verdictOf(req.caller.sessionPolicies, req, context, false);
+  if (identity === 'deny' || resource === 'deny' || session === 'deny') return { allowed: false, explicitDeny: true };
+  // A session policy only narrows: what the role allows but the session policy does not is not allowed.
+  if (session === 'none') identity = 'none';
+  if (req.resourcePolicyRequired && resource === 'none') return { allowed: false, explicitDeny: false };
   // The root's identity allows everything; only policies (a Deny above) restrict it.
   const identityAllows = identity !== 'none' || req.caller.kind === 'root';
   const sameAccount = req.caller.accountId === req.resourceAccountId;
@@ -54,11 +74,13 @@ export function evaluate(req: AuthzRequest): Decision {
 function normalizeContext(req: AuthzRequest): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [k, v] of Object.entries(req.context)) if (v !== undefined) out.set(k.toLowerCase(), Array.isArray(v) ? v : [v]);
-  if (req.caller.kind !== 'anonymous') {
-    out.set('aws:principalarn', [req.caller.arn]);
-    out.set('aws:principalaccount', [req.caller.accountId]);
-    out.set('aws:principaltype', [req.caller.kind === 'root' ? 'Account' : 'User']);
-    if (req.caller.kind === 'user') out.set('aws:username', [req.caller.arn.slice(req.caller.arn.lastIndexOf('/') + 1)]);
+  const { caller } = req;
+  if (caller.kind !== 'anonymous' && caller.kind !== 'federated') {
+    out.set('aws:principalarn', [caller.principalArn ?? caller.arn]);
+    out.set('aws:principalaccount', [caller.accountId]);
+    out.set('aws:principaltype', [caller.kind === 'root' ? 'Account' : caller.kind === 'role' ? 'AssumedRole' : 'User']);
+    if (caller.kind === 'user') out.set('aws:username', [caller.arn.slice(caller.arn.lastIndexOf('/') + 1)]);
+    for (const [k, v] of Object.entries(caller.principalTags ?? {})) out.set(`aws:principaltag/${k.toLowerCase()}`, [v]);
   }
   return out;
 }
@@ -105,7 +127,8 @@ function applies(s: Statement, req: AuthzRequest, context: Map<string, string[]>
 function principalMatch(p: string, caller: Caller): 'grant' | 'delegate' | undefined {
   if (p === '*') return 'grant';
   if (caller.kind === 'anonymous') return undefined;
-  if (p === caller.arn) return 'grant';
+  if (p === caller.arn || (caller.principalArn !== undefined && p === caller.principalArn)) return 'grant';
+  if (caller.kind === 'federated') return undefined;
   if (/^\d{12}$/.test(p)) return p === caller.accountId ? 'delegate' : undefined;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(p);
   if (root) return root[1] === caller.accountId ? 'delegate' : undefined;

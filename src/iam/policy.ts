@@ -60,7 +60,8 @@ const STATEMENT_ELEMENTS = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal'
 const PRINCIPAL_TYPES: Record<string, string> = { AWS: '', Service: 'service:', Federated: 'federated:', CanonicalUser: 'canonical:' };
 const ACTION_RE = /^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$/;
 const AWS_PRINCIPAL_RE = /^(?:\*|\d{12}|arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?:root|(?:user|role|assumed-role|federated-user|group)\/\S+))$/;
-const CONDITION_KEY_RE = /^[A-Za-z0-9-]+:.+$/;
+// '<service>:<key>', or an OIDC provider's '<issuer host[:port][/path]>:<claim>' (token.actions.githubusercontent.com:sub).
+const CONDITION_KEY_RE = /^(?:[A-Za-z0-9-]+:.+|[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/\S*)?:[A-Za-z0-9_.-]+)$/;
 
 function list(v: unknown, where: string): string[] | undefined {
   if (v === undefined) return undefined;

@@ -20,6 +20,7 @@ import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
 import { repositoryContract } from './contract-suite-repositories.js';
+import { rolesContract } from './contract-suite-roles.js';
 import { usageContract } from './contract-suite-usage.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
@@ -37,5 +38,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('usage aggregates and live counts', () => usageContract(test));
     describe('audit trail', () => auditContract(test));
     describe('repository creation templates', () => creationTemplateContract(test));
+    describe('roles and OIDC providers', () => rolesContract(test));
   });
 }

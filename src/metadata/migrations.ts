@@ -359,6 +359,43 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 10,
+    name: 'IAM roles and OIDC providers',
+    sql: (d) => [
+      // tags: a JSON array of {Key, Value}, read whole with the role (at most 50).
+      `CREATE TABLE roles (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        role_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        trust_policy TEXT NOT NULL,
+        description TEXT NOT NULL,
+        max_session_duration INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      `CREATE TABLE role_policies (
+        account_id TEXT NOT NULL,
+        role_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT,
+        PRIMARY KEY (account_id, role_name, kind, name),
+        FOREIGN KEY (account_id, role_name) REFERENCES roles(account_id, name) ON DELETE CASCADE
+      )`,
+      // client_ids, thumbprints: JSON arrays of strings.
+      `CREATE TABLE oidc_providers (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        client_ids TEXT NOT NULL,
+        thumbprints TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, url)
+      )`,
+    ],
+  },
+  {
     version: 11,
     name: 'repository creation templates',
     sql: (d) => [

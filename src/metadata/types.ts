@@ -12,6 +12,7 @@ import type { GcStore } from './gc.js';
 import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
 import type { CreationTemplateStore } from './creation-templates.js';
+import type { RoleStore } from './roles.js';
 import type { RegistryKey } from '../core/registry-key.js';
 
 export interface Page {
@@ -526,6 +527,7 @@ export interface MetadataStore {
   readonly uploads: UploadStore;
   readonly images: ImageQueries;
   readonly identities: IdentityStore;
+  readonly roles: RoleStore;
   readonly policies: PolicyStore;
   readonly registrySettings: RegistrySettingsStore;
   readonly leases: LeaseStore;

@@ -5,6 +5,10 @@
 import { IamCodes } from '../../core/errors.js';
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
+import type { Principal } from '../../auth/principal.js';
+import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
+import type { Policy } from '../../iam/policy.js';
+import { tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
 export interface QueryCall {
@@ -19,6 +23,28 @@ export interface QueryCall {
   checkPolicy(document: string): void;
   /** True if the ARN names a managed policy Berth knows. */
   isManagedPolicy(arn: string): boolean;
+  /** The caller (anonymous for an unsigned AssumeRoleWithWebIdentity). */
+  principal: Principal;
+  sts?: StsDoor;
+  webIdentity?: WebIdentityDoor;
+  sourceIp?: string;
+}
+
+/** Verifies a web identity token and assumes the role it asks for (auth/web-identity.ts). */
+export interface WebIdentityDoor {
+  assumeRole(req: { token: string; roleArn: string; sessionName: string; durationSeconds?: number; policy?: string; sourceIp?: string }): Promise<{
+    assumed: AssumedRole;
+    subject: string;
+    audience: string;
+    provider: string;
+  }>;
+}
+
+/** What the STS actions need beyond identities: the service, the caller's policies and web identities. */
+export interface StsDoor {
+  service: SecurityTokenService;
+  /** The caller's identity policies, as the authorizers read them. */
+  callerPolicies(principal: Principal): Promise<Policy[]>;
 }
 
 export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
@@ -120,8 +146,78 @@ export const iamActions: Record<string, QueryAction> = {
   },
 };
 
+function credentialsXml(c: TemporaryCredentials): XmlValue {
+  return { AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration };
+}
+
+function stsOf(call: QueryCall): StsDoor {
+  if (!call.sts) throw new QueryError(IamCodes.ServiceFailure, 'STS is not available on this server');
+  return call.sts;
+}
+
+function duration(form: URLSearchParams): number | undefined {
+  const v = form.get('DurationSeconds');
+  if (v === null) return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new QueryError(IamCodes.Validation, 'DurationSeconds must be an integer.');
+  return Number(v);
+}
+
+function externalId(form: URLSearchParams): string | undefined {
+  const v = form.get('ExternalId');
+  if (v !== null && !/^[\w+=,.@:/-]{2,1224}$/.test(v)) throw new QueryError(IamCodes.Validation, 'ExternalId must be 2 to 1224 characters of [\\w+=,.@:/-].');
+  return v ?? undefined;
+}
+
 export const stsActions: Record<string, QueryAction> = {
   async GetCallerIdentity(call) {
-    return { UserId: call.callerUserId ?? call.accountId, Account: call.accountId, Arn: call.callerArn };
+    const role = call.principal.session?.role;
+    // An assumed role's UserId is `<role id>:<session name>`, as STS answers.
+    const userId = role ? `${role.roleId}:${role.sessionName}` : (call.callerUserId ?? call.accountId);
+    return { UserId: userId, Account: call.accountId, Arn: call.callerArn };
+  },
+  async AssumeRole(call) {
+    const sts = stsOf(call);
+    const f = call.form;
+    const d = duration(f);
+    const policy = f.get('Policy');
+    const assumed = await sts.service.assumeRole(call.principal, await sts.callerPolicies(call.principal), {
+      roleArn: required(f, 'RoleArn'),
+      sessionName: required(f, 'RoleSessionName'),
+      ...(d !== undefined && { durationSeconds: d }),
+      ...(policy !== null && { policy }),
+      tags: tagMembers(f),
+      // A trust policy's `sts:ExternalId` condition (the confused-deputy guard) sees it.
+      context: { 'aws:SourceIp': call.sourceIp, 'sts:ExternalId': externalId(f) },
+    });
+    return {
+      Credentials: credentialsXml(assumed.credentials),
+      AssumedRoleUser: { AssumedRoleId: assumed.assumedRoleId, Arn: assumed.arn },
+      PackedPolicySize: assumed.packedPolicySize,
+    };
+  },
+  async AssumeRoleWithWebIdentity(call) {
+    if (!call.webIdentity) throw new QueryError(IamCodes.ServiceFailure, 'web identities are not available on this server');
+    const f = call.form;
+    const d = duration(f);
+    const policy = f.get('Policy');
+    const r = await call.webIdentity.assumeRole({
+      token: required(f, 'WebIdentityToken'),
+      roleArn: required(f, 'RoleArn'),
+      sessionName: required(f, 'RoleSessionName'),
+      ...(d !== undefined && { durationSeconds: d }),
+      ...(policy !== null && { policy }),
+      ...(call.sourceIp !== undefined && { sourceIp: call.sourceIp }),
+    });
+    return {
+      Credentials: credentialsXml(r.assumed.credentials),
+      SubjectFromWebIdentityToken: r.subject,
+      AssumedRoleUser: { AssumedRoleId: r.assumed.assumedRoleId, Arn: r.assumed.arn },
+      PackedPolicySize: r.assumed.packedPolicySize,
+      Provider: r.provider,
+      Audience: r.audience,
+    };
+  },
+  async GetSessionToken(call) {
+    return { Credentials: credentialsXml(stsOf(call).service.getSessionToken(call.principal, duration(call.form))) };
   },
 };

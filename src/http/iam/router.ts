@@ -1,4 +1,9 @@
-/** Dispatches an IAM or STS Query request, after verifying its signature, to its action. */
+/**
+ * Dispatches an IAM or STS Query request, after verifying its signature, to its action. IAM
+ * actions are authorized as `iam:<Action>` on the role, user or provider they name (the account
+ * root may do anything in its account). AssumeRoleWithWebIdentity arrives unsigned, as the AWS
+ * CLI sends it: a request without any signature is routed by its Action, for that action only.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
@@ -8,7 +13,11 @@ import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js'
 import { noteDenied, noteError, noteOperation } from '../request-facts.js';
 import type { Authenticator } from '../authn.js';
 import { readBody } from '../request.js';
-import { iamActions, stsActions, type QueryCall } from './actions.js';
+import { anonymousPrincipal, type Principal } from '../../auth/principal.js';
+import type { SecurityTokenService } from '../../auth/sts.js';
+import { identityPoliciesOf } from '../identity-policies.js';
+import { iamActions, stsActions, type QueryAction, type QueryCall } from './actions.js';
+import { iamResourceOf, roleActions } from './role-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult } from './query.js';
 
 export interface QueryRouterOptions {
@@ -17,7 +26,16 @@ export interface QueryRouterOptions {
   log: Logger;
   checkPolicy: QueryCall['checkPolicy'];
   isManagedPolicy: QueryCall['isManagedPolicy'];
+  /** Decides `iam:<Action>` from identity policies; without one only the account root manages identities. */
+  authorizer?: { check(principal: Principal, target: { action: string; resource: string; sourceIp?: string }): Promise<void> };
+  sts?: SecurityTokenService;
+  /** Verifies web identity tokens for AssumeRoleWithWebIdentity; unset, the action is refused. */
+  webIdentity?: QueryCall['webIdentity'];
 }
+
+/** STS actions that are called without credentials: the token in the request is the credential. */
+const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
+const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -27,18 +45,16 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     });
     const form = parseForm(body);
     rejectUnservedService(req, form);
-    const { principal, service } = await opts.authenticator.signed(req, body, ['iam', 'sts']);
-    const actions = service === 'sts' ? stsActions : iamActions;
-    if (service === 'sts') namespace = STS_NAMESPACE;
     const name = form.get('Action') ?? '';
+    const unsigned = req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=') && UNSIGNED_ACTIONS.has(name);
+    const { principal, service } = unsigned ? { principal: anonymousPrincipal, service: 'sts' } : await opts.authenticator.signed(req, body, ['iam', 'sts']);
+    const actions = service === 'sts' ? stsActions : IAM_ACTIONS;
+    if (service === 'sts') namespace = STS_NAMESPACE;
     noteOperation(req, service === 'sts' ? 'sts' : 'iam', name.slice(0, 100), { params: Object.fromEntries(form) });
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
     if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
-    // Managing identities is the account root's business until IAM actions go through policies.
-    if (service === 'iam' && principal.kind !== 'root') {
-      noteDenied(req, `iam:${name}`, '*');
-      throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: iam:${name}`);
-    }
+    const sourceIp = req.socket.remoteAddress;
+    if (service === 'iam') await authorizeIam(opts, req, principal, name, form, sourceIp);
     const result = await action({
       form,
       accountId: principal.accountId,
@@ -47,6 +63,10 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
       identities: opts.identities,
       checkPolicy: opts.checkPolicy,
       isManagedPolicy: opts.isManagedPolicy,
+      principal,
+      ...(opts.sts && { sts: { service: opts.sts, callerPolicies: (p: Principal) => identityPoliciesOf(opts.identities, p) } }),
+      ...(opts.webIdentity && { webIdentity: opts.webIdentity }),
+      ...(sourceIp !== undefined && { sourceIp }),
     });
     sendQueryResult(res, name, namespace, result);
   } catch (err) {
@@ -61,6 +81,33 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     noteError(req, wire.code, wire.message);
     sendQueryError(res, namespace, wire);
   }
+}
+
+/**
+ * `iam:<Action>` on what the action names. GetSessionToken's credentials may not manage
+ * identities (IAM requires MFA for that, which Berth does not have).
+ */
+async function authorizeIam(
+  opts: QueryRouterOptions,
+  req: IncomingMessage,
+  principal: Principal,
+  name: string,
+  form: URLSearchParams,
+  sourceIp: string | undefined,
+): Promise<void> {
+  if (principal.kind === 'root' && principal.session === undefined) return;
+  const action = `iam:${name}`;
+  const resource = iamResourceOf(principal.accountId, form);
+  const refuse = () => {
+    noteDenied(req, action, resource);
+    return new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
+  };
+  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) throw refuse();
+  await opts.authorizer.check(principal, { action, resource, ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
+    // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal in IAM's words.
+    if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) throw refuse();
+    throw e;
+  });
 }
 
 const QUERY_SERVICES = new Set(['iam', 'sts']);

@@ -40,7 +40,10 @@ export class KmsAuthorizer {
 
   /** Rejects with AccessDeniedException in KMS's words when `principal` may not. */
   async check(principal: Principal, target: KmsAuthzTarget): Promise<void> {
-    const identityPolicies = principal.kind === 'user' ? await this.#policies.get(principal.arn, () => identityPoliciesOf(this.#identities, principal)) : [];
+    const identityPolicies =
+      principal.kind === 'user' || principal.kind === 'role'
+        ? await this.#policies.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.#identities, principal))
+        : [];
     const decision = evaluate({
       caller: principal,
       identityPolicies,

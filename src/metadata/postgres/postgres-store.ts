@@ -27,6 +27,7 @@ import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
 import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
 import { createPostgresIdentities } from './identities.js';
+import { createPostgresRoles } from './roles.js';
 import { createPostgresImages } from './images.js';
 import { createPostgresJobs, createPostgresLeases } from './jobs.js';
 import { createPostgresKmsKeys } from './kms-keys.js';
@@ -80,6 +81,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     uploads: createPostgresUploads(ctx),
     images: createPostgresImages(ctx),
     identities: createPostgresIdentities(ctx),
+    roles: createPostgresRoles(ctx),
     policies: createPostgresPolicies(ctx),
     registrySettings: createPostgresRegistrySettings(ctx),
     leases: createPostgresLeases(ctx),

@@ -16,6 +16,7 @@ import { createSqliteManifests } from './manifests.js';
 import { createSqlitePolicies, createSqliteRegistrySettings } from './policies.js';
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
+import { createSqliteRoles } from './roles.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
 
@@ -30,6 +31,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     uploads: createSqliteUploads(db),
     images: createSqliteImages(db),
     identities: createSqliteIdentities(db),
+    roles: createSqliteRoles(db),
     policies: createSqlitePolicies(db),
     registrySettings: createSqliteRegistrySettings(db),
     leases: createSqliteLeases(db),

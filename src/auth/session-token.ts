@@ -1,0 +1,111 @@
+/**
+ * Temporary credentials' session tokens (STS's `SessionToken`, sent as `X-Amz-Security-Token`).
+ *
+ * Stateless, so any node verifies one without a shared table: the token is the session's facts
+ * (access key id, secret, account, who it stands for, expiry, session tags and policy) as JSON,
+ * sealed with AES-256-GCM under a key derived from the server key, which every node of a
+ * deployment already shares. `v1.<kid>.<iv>.<ciphertext>.<tag>`, base64url parts. The secret
+ * inside is what the signature is checked with, so only the holder of the token and the secret
+ * STS handed out can sign; the key id lets several server keys verify during a rotation.
+ * Nothing can revoke a token early except what it names disappearing: the authenticator checks
+ * on use that the role (same role id) or user still exists, so deleting a role ends its sessions.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { AuthError } from './errors.js';
+
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Tokens past this size are refused unread; STS's PackedPolicyTooLarge keeps issued ones under it. */
+export const MAX_SESSION_TOKEN_CHARS = 4096;
+
+export interface SessionClaims {
+  accessKeyId: string;
+  secretAccessKey: string;
+  accountId: string;
+  expiresAt: Date;
+  /** An assumed role's session, or a user's (or root's) GetSessionToken session. */
+  subject:
+    | { kind: 'role'; roleName: string; rolePath: string; roleId: string; sessionName: string }
+    | { kind: 'user'; userName: string; userPath: string }
+    | { kind: 'root' };
+  tags?: Record<string, string>;
+  /** An inline session policy document. */
+  policy?: string;
+}
+
+interface Derived {
+  kid: string;
+  key: Buffer;
+}
+
+const derivedKeys = new WeakMap<Buffer, Derived>();
+
+function derive(serverKey: Buffer): Derived {
+  let d = derivedKeys.get(serverKey);
+  if (!d) {
+    if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
+    const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
+    d = { kid: hk('berth session-token key id v1', 6).toString('base64url'), key: hk('berth session-token sealing v1', 32) };
+    derivedKeys.set(serverKey, d);
+  }
+  return d;
+}
+
+const AAD = Buffer.from('berth:session-token:v1');
+
+export function sealSessionToken(claims: SessionClaims, serverKey: Buffer): string {
+  const { kid, key } = derive(serverKey);
+  const body = JSON.stringify({ ...claims, expiresAt: claims.expiresAt.getTime() });
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(AAD);
+  const ct = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
+  return [VERSION, kid, iv.toString('base64url'), ct.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+const invalid = () => new AuthError('UnrecognizedClient', 'The security token included in the request is invalid.');
+
+/** The token's claims; throws AuthError UnrecognizedClient (invalid) or ExpiredToken. */
+export function openSessionToken(token: string, opts: { now: Date; keys: readonly Buffer[] }): SessionClaims {
+  if (token.length > MAX_SESSION_TOKEN_CHARS) throw invalid();
+  const parts = token.split('.');
+  if (parts.length !== 5 || parts[0] !== VERSION) throw invalid();
+  const [, kid, ivText, ctText, tagText] = parts as [string, string, string, string, string];
+  const derived = opts.keys.map(derive).find((k) => k.kid === kid);
+  const [iv, ct, tag] = [ivText, ctText, tagText].map((s) => Buffer.from(s, 'base64url'));
+  if (!derived || iv!.length !== IV_BYTES || tag!.length !== TAG_BYTES) throw invalid();
+  let body: unknown;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', derived.key, iv!, { authTagLength: TAG_BYTES });
+    decipher.setAAD(AAD);
+    decipher.setAuthTag(tag!);
+    body = JSON.parse(Buffer.concat([decipher.update(ct!), decipher.final()]).toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  // Authenticated: ours. Checked for shape anyway, as a token from a later version might differ.
+  const c = body as Record<string, unknown>;
+  const subject = c.subject as SessionClaims['subject'] | undefined;
+  if (
+    typeof c.accessKeyId !== 'string' ||
+    typeof c.secretAccessKey !== 'string' ||
+    typeof c.accountId !== 'string' ||
+    typeof c.expiresAt !== 'number' ||
+    typeof subject !== 'object' ||
+    subject === null
+  ) {
+    throw invalid();
+  }
+  const expiresAt = new Date(c.expiresAt);
+  if (opts.now.getTime() >= c.expiresAt) throw new AuthError('ExpiredToken', 'The security token included in the request is expired');
+  return {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    accountId: c.accountId,
+    expiresAt,
+    subject,
+    ...(typeof c.tags === 'object' && c.tags !== null && { tags: c.tags as Record<string, string> }),
+    ...(typeof c.policy === 'string' && { policy: c.policy }),
+  };
+}

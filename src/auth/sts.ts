@@ -1,0 +1,220 @@
+/**
+ * STS's rules: who may assume which role (the role's trust policy, and for a trust naming an
+ * account the caller's own identity policies), for how long, with which session tags and
+ * session policy; and the temporary credentials that result (session-token.ts seals them).
+ * Web identities (AssumeRoleWithWebIdentity) come in through web-identity.ts and end here.
+ */
+import type { Clock } from '../core/clock.js';
+import { IamCodes } from '../core/errors.js';
+import { evaluate, type Caller } from '../iam/evaluator.js';
+import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
+import type { RoleRecord } from '../metadata/roles.js';
+import { generateSecretAccessKey, generateTemporaryAccessKeyId } from './access-keys.js';
+import { IdentityError } from './identity-admin.js';
+import { assumedRoleArn, roleArn, type Principal } from './principal.js';
+import { checkTags, parseTrustPolicy, type RoleAdmin } from './role-admin.js';
+import { MAX_SESSION_TOKEN_CHARS, sealSessionToken, type SessionClaims } from './session-token.js';
+
+const ROLE_ARN_RE = /^arn:aws:iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
+const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
+const MAX_SESSION_POLICY_CHARS = 2048;
+const MIN_DURATION = 900;
+/** A role session assuming another role ("role chaining") gets at most an hour, as in AWS. */
+const CHAINED_MAX_DURATION = 3600;
+const USER_SESSION_MAX = 129600;
+const USER_SESSION_DEFAULT = 43200;
+
+export interface TemporaryCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+export interface AssumedRole {
+  credentials: TemporaryCredentials;
+  assumedRoleId: string;
+  arn: string;
+  /** Percent of the allowed packed size the session policy and tags use, as STS reports it. */
+  packedPolicySize: number;
+}
+
+export interface AssumeRoleRequest {
+  roleArn: string;
+  sessionName: string;
+  durationSeconds?: number;
+  /** An inline session policy document. */
+  policy?: string;
+  tags?: Array<{ Key: string; Value: string }>;
+  /** Condition keys of the request (aws:SourceIp, ...). */
+  context?: Record<string, string | undefined>;
+}
+
+const denied = (who: string, action: string, resource: string) =>
+  new IdentityError(IamCodes.AccessDenied, `User: ${who} is not authorized to perform: ${action} on resource: ${resource}`);
+
+export class SecurityTokenService {
+  constructor(
+    private readonly roles: RoleAdmin,
+    private readonly clock: Clock,
+    /** The current server key, which seals session tokens. */
+    private readonly serverKey: Buffer,
+  ) {}
+
+  /**
+   * AssumeRole for a signed-in caller, whose identity policies are given. A role that does not
+   * exist is answered as a denial, as STS does, so callers cannot probe for role names.
+   */
+  async assumeRole(caller: Principal, identityPolicies: Policy[], req: AssumeRoleRequest): Promise<AssumedRole> {
+    const action = 'sts:AssumeRole';
+    if (caller.kind === 'root') throw new IdentityError(IamCodes.AccessDenied, 'Roles may not be assumed by root accounts.');
+    if (caller.kind === 'anonymous') throw denied(caller.arn, action, req.roleArn);
+    const role = await this.resolveRole(req.roleArn, caller.arn, action);
+    const maxDuration = caller.kind === 'role' ? Math.min(CHAINED_MAX_DURATION, role.maxSessionDuration) : role.maxSessionDuration;
+    const duration = checkDuration(req.durationSeconds ?? 3600, maxDuration, caller.kind === 'role');
+    checkSessionName(req.sessionName);
+    if (req.policy !== undefined) parseSessionPolicy(req.policy);
+    const tags = req.tags ?? [];
+    checkTags(tags, 'session tags');
+    const context: Record<string, string | string[] | undefined> = { ...req.context, 'sts:RoleSessionName': req.sessionName };
+    this.trust(caller, identityPolicies, role, action, context);
+    if (tags.length > 0) {
+      for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
+      context['aws:TagKeys'] = tags.map((t) => t.Key);
+      this.trust(caller, identityPolicies, role, 'sts:TagSession', context);
+    }
+    return this.mint(role, req.sessionName, duration, tags, req.policy);
+  }
+
+  /**
+   * The role a web identity asks for, once its token was verified (web-identity.ts): the trust
+   * policy must name the provider (`Federated`) and its conditions hold over the token's claims.
+   */
+  async assumeRoleAsWebIdentity(
+    providerArn: string,
+    claims: Record<string, string | string[] | undefined>,
+    req: Omit<AssumeRoleRequest, 'tags'>,
+  ): Promise<AssumedRole> {
+    const action = 'sts:AssumeRoleWithWebIdentity';
+    const role = await this.resolveRole(req.roleArn, providerArn, action);
+    const duration = checkDuration(req.durationSeconds ?? 3600, role.maxSessionDuration, false);
+    checkSessionName(req.sessionName);
+    if (req.policy !== undefined) parseSessionPolicy(req.policy);
+    const caller: Caller = { kind: 'federated', arn: `federated:${providerArn}`, accountId: role.accountId };
+    this.trust(caller, [], role, action, { ...req.context, ...claims });
+    return this.mint(role, req.sessionName, duration, [], req.policy);
+  }
+
+  /** GetSessionToken: a user's (or root's) own identity, for a while, with temporary credentials. */
+  getSessionToken(caller: Principal, durationSeconds?: number): TemporaryCredentials {
+    if (caller.kind !== 'user' && caller.kind !== 'root')
+      throw new IdentityError(IamCodes.AccessDenied, 'Cannot call GetSessionToken with session credentials');
+    if (caller.session !== undefined) throw new IdentityError(IamCodes.AccessDenied, 'Cannot call GetSessionToken with session credentials');
+    const max = caller.kind === 'root' ? 3600 : USER_SESSION_MAX;
+    const duration = checkDuration(durationSeconds ?? Math.min(USER_SESSION_DEFAULT, max), max, false);
+    const m = /^arn:aws:iam::\d{12}:user(\/(?:.*\/)?)[^/]+$/.exec(caller.arn);
+    const subject: SessionClaims['subject'] = caller.kind === 'root' ? { kind: 'root' } : { kind: 'user', userName: caller.userName!, userPath: m?.[1] ?? '/' };
+    return this.seal(caller.accountId, subject, duration);
+  }
+
+  private async resolveRole(arn: string, who: string, action: string): Promise<RoleRecord> {
+    const m = ROLE_ARN_RE.exec(arn);
+    if (!m) throw new IdentityError(IamCodes.Validation, `${arn.slice(0, 300)} is invalid`);
+    const role = await this.roles.roleRecord(m[1]!, m[3]!);
+    // A path in the ARN must be the role's.
+    if (!role || (m[2] !== '/' && m[2] !== role.path)) throw denied(who, action, arn);
+    return role;
+  }
+
+  private trust(caller: Caller, identityPolicies: Policy[], role: RoleRecord, action: string, context: Record<string, string | string[] | undefined>): void {
+    let trust: Policy;
+    try {
+      trust = parseTrustPolicy(role.trustPolicy, true);
+    } catch {
+      trust = { statements: [] };
+    }
+    const resource = roleArn(role.accountId, role.name, role.path);
+    const decision = evaluate({
+      caller,
+      identityPolicies,
+      resourcePolicies: [trust],
+      action,
+      resource,
+      resourceAccountId: role.accountId,
+      context,
+      resourcePolicyRequired: true,
+    });
+    if (!decision.allowed) {
+      const who = caller.kind === 'federated' ? caller.arn.slice('federated:'.length) : caller.arn;
+      throw denied(who, action, resource);
+    }
+  }
+
+  private mint(role: RoleRecord, sessionName: string, duration: number, tags: Array<{ Key: string; Value: string }>, policy?: string): AssumedRole {
+    const subject: SessionClaims['subject'] = { kind: 'role', roleName: role.name, rolePath: role.path, roleId: role.roleId, sessionName };
+    const tagMap = Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
+    const credentials = this.seal(role.accountId, subject, duration, tags.length > 0 ? tagMap : undefined, policy);
+    const packed = (policy?.length ?? 0) + JSON.stringify(tagMap).length - 2;
+    return {
+      credentials,
+      assumedRoleId: `${role.roleId}:${sessionName}`,
+      arn: assumedRoleArn(role.accountId, role.name, sessionName),
+      packedPolicySize: Math.ceil((packed / MAX_SESSION_POLICY_CHARS) * 100),
+    };
+  }
+
+  private seal(accountId: string, subject: SessionClaims['subject'], duration: number, tags?: Record<string, string>, policy?: string): TemporaryCredentials {
+    const expiration = new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000 + duration * 1000);
+    const claims: SessionClaims = {
+      accessKeyId: generateTemporaryAccessKeyId(),
+      secretAccessKey: generateSecretAccessKey(),
+      accountId,
+      expiresAt: expiration,
+      subject,
+      ...(tags && { tags }),
+      ...(policy !== undefined && { policy }),
+    };
+    const sessionToken = sealSessionToken(claims, this.serverKey);
+    if (sessionToken.length > MAX_SESSION_TOKEN_CHARS) {
+      throw new IdentityError(IamCodes.PackedPolicyTooLarge, 'Packed size of the session policy and session tags exceeds the limit.');
+    }
+    return { accessKeyId: claims.accessKeyId, secretAccessKey: claims.secretAccessKey, sessionToken, expiration };
+  }
+}
+
+function checkDuration(seconds: number, max: number, chained: boolean): number {
+  if (!Number.isInteger(seconds) || seconds < MIN_DURATION) {
+    throw new IdentityError(
+      IamCodes.Validation,
+      `1 validation error detected: Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to ${MIN_DURATION}`,
+    );
+  }
+  if (seconds > max) {
+    throw new IdentityError(
+      IamCodes.Validation,
+      chained
+        ? 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.'
+        : `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
+    );
+  }
+  return seconds;
+}
+
+function checkSessionName(name: string): void {
+  if (!SESSION_NAME_RE.test(name)) {
+    throw new IdentityError(
+      IamCodes.Validation,
+      `1 validation error detected: Value '${name.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]{2,64}`,
+    );
+  }
+}
+
+/** An inline session policy: an identity policy of at most 2048 characters. */
+export function parseSessionPolicy(document: string): Policy {
+  try {
+    return parsePolicy(document, { kind: 'identity', maxLength: MAX_SESSION_POLICY_CHARS });
+  } catch (e) {
+    if (e instanceof PolicyError) throw new IdentityError(IamCodes.MalformedPolicyDocument, e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * IAM's role and OpenID Connect provider actions (`aws iam create-role`, `put-role-policy`,
+ * `create-open-id-connect-provider`, ...): thin renderings of auth/role-admin.ts's rules.
+ */
+import { IamCodes } from '../../core/errors.js';
+import { roleArn } from '../../auth/principal.js';
+import { oidcProviderArn, type RoleAdmin } from '../../auth/role-admin.js';
+import type { RoleRecord } from '../../metadata/roles.js';
+import type { QueryAction, QueryCall } from './actions.js';
+import { QueryError, required, type XmlValue } from './query.js';
+
+/** `Name.member.1`, `Name.member.2`, ... in order, until the first gap. */
+export function members(form: URLSearchParams, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    const v = form.get(`${name}.member.${i}`);
+    if (v === null) break;
+    out.push(v);
+  }
+  return out;
+}
+
+/** `Tags.member.N.Key` / `.Value` pairs. */
+export function tagMembers(form: URLSearchParams, name = 'Tags'): Array<{ Key: string; Value: string }> {
+  const out: Array<{ Key: string; Value: string }> = [];
+  for (let i = 1; i <= 1000; i++) {
+    const key = form.get(`${name}.member.${i}.Key`);
+    if (key === null) break;
+    out.push({ Key: key, Value: form.get(`${name}.member.${i}.Value`) ?? '' });
+  }
+  return out;
+}
+
+function rolesOf(call: QueryCall): RoleAdmin {
+  if (!call.identities.roles) throw new QueryError(IamCodes.ServiceFailure, 'roles are not available on this server');
+  return call.identities.roles;
+}
+
+function integer(form: URLSearchParams, name: string): number | undefined {
+  const v = form.get(name);
+  if (v === null) return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new QueryError(IamCodes.Validation, `The value for ${name} must be an integer.`);
+  return Number(v);
+}
+
+function roleXml(r: RoleRecord, withTags: boolean): XmlValue {
+  return {
+    Path: r.path,
+    RoleName: r.name,
+    RoleId: r.roleId,
+    Arn: roleArn(r.accountId, r.name, r.path),
+    CreateDate: r.createdAt,
+    // URL-encoded, as IAM returns policy documents (the CLI decodes them).
+    AssumeRolePolicyDocument: encodeURIComponent(r.trustPolicy),
+    ...(r.description !== '' && { Description: r.description }),
+    MaxSessionDuration: r.maxSessionDuration,
+    ...(withTags && r.tags.length > 0 && { Tags: r.tags }),
+  };
+}
+
+export const roleActions: Record<string, QueryAction> = {
+  async CreateRole(call) {
+    const f = call.form;
+    const maxSessionDuration = integer(f, 'MaxSessionDuration');
+    const role = await rolesOf(call).createRole(call.accountId, {
+      name: required(f, 'RoleName'),
+      trustPolicy: required(f, 'AssumeRolePolicyDocument'),
+      ...(f.get('Path') !== null && { path: f.get('Path')! }),
+      ...(f.get('Description') !== null && { description: f.get('Description')! }),
+      ...(maxSessionDuration !== undefined && { maxSessionDuration }),
+      tags: tagMembers(f),
+    });
+    return { Role: roleXml(role, true) };
+  },
+  async GetRole(call) {
+    return { Role: roleXml(await rolesOf(call).role(call.accountId, required(call.form, 'RoleName')), true) };
+  },
+  async ListRoles(call) {
+    const roles = await rolesOf(call).listRoles(call.accountId, call.form.get('PathPrefix') ?? '/');
+    return { Roles: roles.map((r) => roleXml(r, false)), IsTruncated: false };
+  },
+  async UpdateRole(call) {
+    const maxSessionDuration = integer(call.form, 'MaxSessionDuration');
+    const description = call.form.get('Description');
+    await rolesOf(call).updateRole(call.accountId, required(call.form, 'RoleName'), {
+      ...(description !== null && { description }),
+      ...(maxSessionDuration !== undefined && { maxSessionDuration }),
+    });
+    return {};
+  },
+  async UpdateAssumeRolePolicy(call) {
+    await rolesOf(call).updateTrustPolicy(call.accountId, required(call.form, 'RoleName'), required(call.form, 'PolicyDocument'));
+    return undefined;
+  },
+  async DeleteRole(call) {
+    await rolesOf(call).deleteRole(call.accountId, required(call.form, 'RoleName'));
+    return undefined;
+  },
+  async PutRolePolicy(call) {
+    const document = required(call.form, 'PolicyDocument');
+    call.checkPolicy(document);
+    await rolesOf(call).putRolePolicy(call.accountId, required(call.form, 'RoleName'), required(call.form, 'PolicyName'), document);
+    return undefined;
+  },
+  async GetRolePolicy(call) {
+    const roleName = required(call.form, 'RoleName');
+    const name = required(call.form, 'PolicyName');
+    const p = (await rolesOf(call).rolePolicies(call.accountId, roleName)).find((x) => x.kind === 'inline' && x.name === name);
+    if (!p) throw new QueryError(IamCodes.NoSuchEntity, `The role policy with name ${name} cannot be found.`);
+    return { RoleName: roleName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
+  },
+  async ListRolePolicies(call) {
+    const policies = await rolesOf(call).rolePolicies(call.accountId, required(call.form, 'RoleName'));
+    return { PolicyNames: policies.filter((p) => p.kind === 'inline').map((p) => p.name), IsTruncated: false };
+  },
+  async DeleteRolePolicy(call) {
+    await rolesOf(call).removeRolePolicy(call.accountId, required(call.form, 'RoleName'), 'inline', required(call.form, 'PolicyName'));
+    return undefined;
+  },
+  async AttachRolePolicy(call) {
+    const arn = required(call.form, 'PolicyArn');
+    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} does not exist or is not attachable.`);
+    await rolesOf(call).attachRolePolicy(call.accountId, required(call.form, 'RoleName'), arn);
+    return undefined;
+  },
+  async DetachRolePolicy(call) {
+    await rolesOf(call).removeRolePolicy(call.accountId, required(call.form, 'RoleName'), 'managed', required(call.form, 'PolicyArn'));
+    return undefined;
+  },
+  async ListAttachedRolePolicies(call) {
+    const policies = await rolesOf(call).rolePolicies(call.accountId, required(call.form, 'RoleName'));
+    return {
+      AttachedPolicies: policies.filter((p) => p.kind === 'managed').map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
+      IsTruncated: false,
+    };
+  },
+
+  async CreateOpenIDConnectProvider(call) {
+    const p = await rolesOf(call).createOidcProvider(
+      call.accountId,
+      required(call.form, 'Url'),
+      members(call.form, 'ClientIDList'),
+      members(call.form, 'ThumbprintList'),
+    );
+    return { OpenIDConnectProviderArn: oidcProviderArn(p.accountId, p.url) };
+  },
+  async GetOpenIDConnectProvider(call) {
+    const p = await rolesOf(call).oidcProviderByArn(required(call.form, 'OpenIDConnectProviderArn'));
+    if (p.accountId !== call.accountId) throw new QueryError(IamCodes.NoSuchEntity, 'OpenIDConnect Provider not found');
+    return { Url: p.url.replace(/^https?:\/\//, ''), ClientIDList: p.clientIds, ThumbprintList: p.thumbprints, CreateDate: p.createdAt };
+  },
+  async ListOpenIDConnectProviders(call) {
+    const ps = await rolesOf(call).listOidcProviders(call.accountId);
+    return { OpenIDConnectProviderList: ps.map((p) => ({ Arn: oidcProviderArn(p.accountId, p.url) })) };
+  },
+  async DeleteOpenIDConnectProvider(call) {
+    const arn = required(call.form, 'OpenIDConnectProviderArn');
+    if (!arn.startsWith(`arn:aws:iam::${call.accountId}:`)) throw new QueryError(IamCodes.NoSuchEntity, 'OpenIDConnect Provider not found');
+    await rolesOf(call).deleteOidcProvider(arn);
+    return undefined;
+  },
+};
+
+/** The resource an IAM action acts on, for `iam:<Action>` authorization. Roles and users are named without their path. */
+export function iamResourceOf(accountId: string, form: URLSearchParams): string {
+  const role = form.get('RoleName');
+  if (role !== null) return roleArn(accountId, role);
+  const user = form.get('UserName');
+  if (user !== null) return `arn:aws:iam::${accountId}:user/${user}`;
+  return form.get('OpenIDConnectProviderArn') ?? '*';
+}

@@ -1,0 +1,91 @@
+/** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
+import { toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { changes, one, rows, type PgContext } from './pool.js';
+
+const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, created_at';
+const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
+
+export function createPostgresRoles({ pool, collate }: PgContext): RoleStore {
+  return {
+    async createRole(r) {
+      const n = await changes(pool, `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, [
+        r.accountId,
+        r.name,
+        r.roleId,
+        r.path,
+        r.trustPolicy,
+        r.description,
+        r.maxSessionDuration,
+        JSON.stringify(r.tags),
+        r.now.getTime(),
+      ]);
+      return n > 0;
+    },
+    async role(accountId, name) {
+      const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      return r && toRole(r);
+    },
+    async listRoles(accountId) {
+      return (await rows<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE account_id = $1 ORDER BY name${collate}`, [accountId])).map(toRole);
+    },
+    async updateRole(accountId, name, c) {
+      const n = await changes(
+        pool,
+        `UPDATE roles SET trust_policy = COALESCE($1, trust_policy), description = COALESCE($2, description),
+         max_session_duration = COALESCE($3, max_session_duration) WHERE account_id = $4 AND name = $5`,
+        [c.trustPolicy ?? null, c.description ?? null, c.maxSessionDuration ?? null, accountId, name],
+      );
+      return n > 0;
+    },
+    async deleteRole(accountId, name) {
+      // role_policies go by ON DELETE CASCADE.
+      return (await changes(pool, 'DELETE FROM roles WHERE account_id = $1 AND name = $2', [accountId, name])) > 0;
+    },
+    async putRolePolicy(accountId, roleName, p) {
+      await pool.query(
+        `INSERT INTO role_policies (account_id, role_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, role_name, kind, name) DO UPDATE SET document = excluded.document`,
+        [accountId, roleName, p.kind, p.name, p.document ?? null],
+      );
+    },
+    async rolePolicies(accountId, roleName) {
+      const found = await rows<{ kind: string; name: string; document: string | null }>(
+        pool,
+        `SELECT kind, name, document FROM role_policies WHERE account_id = $1 AND role_name = $2 ORDER BY kind${collate}, name${collate}`,
+        [accountId, roleName],
+      );
+      return found.map(toRolePolicy);
+    },
+    async deleteRolePolicy(accountId, roleName, kind, name) {
+      const n = await changes(pool, 'DELETE FROM role_policies WHERE account_id = $1 AND role_name = $2 AND kind = $3 AND name = $4', [
+        accountId,
+        roleName,
+        kind,
+        name,
+      ]);
+      return n > 0;
+    },
+    async createOidcProvider(p) {
+      const n = await changes(pool, `INSERT INTO oidc_providers (${PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+        p.accountId,
+        p.url,
+        JSON.stringify(p.clientIds),
+        JSON.stringify(p.thumbprints),
+        p.now.getTime(),
+      ]);
+      return n > 0;
+    },
+    async oidcProvider(accountId, url) {
+      const r = await one<OidcProviderRow>(pool, `SELECT ${PROVIDER_COLUMNS} FROM oidc_providers WHERE account_id = $1 AND url = $2`, [accountId, url]);
+      return r && toOidcProvider(r);
+    },
+    async listOidcProviders(accountId) {
+      return (
+        await rows<OidcProviderRow>(pool, `SELECT ${PROVIDER_COLUMNS} FROM oidc_providers WHERE account_id = $1 ORDER BY url${collate}`, [accountId])
+      ).map(toOidcProvider);
+    },
+    async deleteOidcProvider(accountId, url) {
+      return (await changes(pool, 'DELETE FROM oidc_providers WHERE account_id = $1 AND url = $2', [accountId, url])) > 0;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * IAM roles (their trust policies and permission policies) and the OIDC identity providers
+ * web identities are federated through: the facts STS reads to mint temporary credentials.
+ * Sessions themselves are not stored (see src/auth/session-token.ts).
+ */
+import type { UserPolicyRecord } from './identities.js';
+
+export interface RoleRecord {
+  accountId: string;
+  name: string;
+  /** IAM's unique id (AROA...). */
+  roleId: string;
+  path: string;
+  /** The trust policy (AssumeRolePolicyDocument), as given. */
+  trustPolicy: string;
+  description: string;
+  /** Seconds, 3600..43200. */
+  maxSessionDuration: number;
+  tags: Array<{ Key: string; Value: string }>;
+  createdAt: Date;
+}
+
+/** Same shape as a user's: inline (name + document) or managed (ARN). */
+export type RolePolicyRecord = UserPolicyRecord;
+
+export interface OidcProviderRecord {
+  accountId: string;
+  /** The issuer URL as registered (https://host[:port][/path]). */
+  url: string;
+  clientIds: string[];
+  thumbprints: string[];
+  createdAt: Date;
+}
+
+export interface RoleStore {
+  createRole(r: Omit<RoleRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
+  role(accountId: string, name: string): Promise<RoleRecord | undefined>;
+  listRoles(accountId: string): Promise<RoleRecord[]>;
+  /** Updates the mutable fields; false when the role is gone. */
+  updateRole(accountId: string, name: string, changes: Partial<Pick<RoleRecord, 'trustPolicy' | 'description' | 'maxSessionDuration'>>): Promise<boolean>;
+  /** Deletes the role with its policies. */
+  deleteRole(accountId: string, name: string): Promise<boolean>;
+
+  putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
+  rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;
+  deleteRolePolicy(accountId: string, roleName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+
+  createOidcProvider(p: Omit<OidcProviderRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
+  oidcProvider(accountId: string, url: string): Promise<OidcProviderRecord | undefined>;
+  listOidcProviders(accountId: string): Promise<OidcProviderRecord[]>;
+  deleteOidcProvider(accountId: string, url: string): Promise<boolean>;
+}
+
+export interface RoleRow {
+  account_id: string;
+  name: string;
+  role_id: string;
+  path: string;
+  trust_policy: string;
+  description: string;
+  max_session_duration: number;
+  tags: string;
+  created_at: number;
+}
+
+export interface OidcProviderRow {
+  account_id: string;
+  url: string;
+  client_ids: string;
+  thumbprints: string;
+  created_at: number;
+}
+
+export const toRole = (r: RoleRow): RoleRecord => ({
+  accountId: r.account_id,
+  name: r.name,
+  roleId: r.role_id,
+  path: r.path,
+  trustPolicy: r.trust_policy,
+  description: r.description,
+  maxSessionDuration: Number(r.max_session_duration),
+  tags: JSON.parse(r.tags) as Array<{ Key: string; Value: string }>,
+  createdAt: new Date(Number(r.created_at)),
+});
+
+export const toOidcProvider = (r: OidcProviderRow): OidcProviderRecord => ({
+  accountId: r.account_id,
+  url: r.url,
+  clientIds: JSON.parse(r.client_ids) as string[],
+  thumbprints: JSON.parse(r.thumbprints) as string[],
+  createdAt: new Date(Number(r.created_at)),
+});
+
+export const toRolePolicy = (r: { kind: string; name: string; document: string | null }): RolePolicyRecord => {
+  const p: RolePolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
+  if (r.document !== null) p.document = r.document;
+  return p;
+};

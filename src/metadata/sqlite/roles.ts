@@ -1,0 +1,77 @@
+/** Roles, their policies and OIDC providers on SQLite. */
+import { toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import type { Db } from './open.js';
+
+export function createSqliteRoles(db: Db): RoleStore {
+  const q = {
+    insertRole: db.prepare(
+      `INSERT INTO roles (account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    role: db.prepare<[string, string], RoleRow>('SELECT * FROM roles WHERE account_id = ? AND name = ?'),
+    roles: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE account_id = ? ORDER BY name'),
+    updateRole: db.prepare(
+      `UPDATE roles SET trust_policy = COALESCE(?, trust_policy), description = COALESCE(?, description),
+       max_session_duration = COALESCE(?, max_session_duration) WHERE account_id = ? AND name = ?`,
+    ),
+    deleteRole: db.prepare('DELETE FROM roles WHERE account_id = ? AND name = ?'),
+    putPolicy: db.prepare(
+      `INSERT INTO role_policies (account_id, role_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account_id, role_name, kind, name) DO UPDATE SET document = excluded.document`,
+    ),
+    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
+      'SELECT kind, name, document FROM role_policies WHERE account_id = ? AND role_name = ? ORDER BY kind, name',
+    ),
+    deletePolicy: db.prepare('DELETE FROM role_policies WHERE account_id = ? AND role_name = ? AND kind = ? AND name = ?'),
+    insertProvider: db.prepare(
+      'INSERT INTO oidc_providers (account_id, url, client_ids, thumbprints, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    provider: db.prepare<[string, string], OidcProviderRow>('SELECT * FROM oidc_providers WHERE account_id = ? AND url = ?'),
+    providers: db.prepare<[string], OidcProviderRow>('SELECT * FROM oidc_providers WHERE account_id = ? ORDER BY url'),
+    deleteProvider: db.prepare('DELETE FROM oidc_providers WHERE account_id = ? AND url = ?'),
+  };
+  return {
+    async createRole(r) {
+      return (
+        q.insertRole.run(r.accountId, r.name, r.roleId, r.path, r.trustPolicy, r.description, r.maxSessionDuration, JSON.stringify(r.tags), r.now.getTime())
+          .changes > 0
+      );
+    },
+    async role(accountId, name) {
+      const r = q.role.get(accountId, name);
+      return r && toRole(r);
+    },
+    async listRoles(accountId) {
+      return q.roles.all(accountId).map(toRole);
+    },
+    async updateRole(accountId, name, c) {
+      return q.updateRole.run(c.trustPolicy ?? null, c.description ?? null, c.maxSessionDuration ?? null, accountId, name).changes > 0;
+    },
+    async deleteRole(accountId, name) {
+      // role_policies go by ON DELETE CASCADE.
+      return q.deleteRole.run(accountId, name).changes > 0;
+    },
+    async putRolePolicy(accountId, roleName, p) {
+      q.putPolicy.run(accountId, roleName, p.kind, p.name, p.document ?? null);
+    },
+    async rolePolicies(accountId, roleName) {
+      return q.policies.all(accountId, roleName).map(toRolePolicy);
+    },
+    async deleteRolePolicy(accountId, roleName, kind, name) {
+      return q.deletePolicy.run(accountId, roleName, kind, name).changes > 0;
+    },
+    async createOidcProvider(p) {
+      return q.insertProvider.run(p.accountId, p.url, JSON.stringify(p.clientIds), JSON.stringify(p.thumbprints), p.now.getTime()).changes > 0;
+    },
+    async oidcProvider(accountId, url) {
+      const r = q.provider.get(accountId, url);
+      return r && toOidcProvider(r);
+    },
+    async listOidcProviders(accountId) {
+      return q.providers.all(accountId).map(toOidcProvider);
+    },
+    async deleteOidcProvider(accountId, url) {
+      return q.deleteProvider.run(accountId, url).changes > 0;
+    },
+  };
+}
