@@ -232,3 +232,46 @@ describe('cross-account /v2', () => {
     await skopeo.copy(`docker://${berth.host}/${OWNER}/tools/hello:v1`, `oci:${join(work, 'public')}:v1`, ['--src-no-creds']);
   });
 });
+
+describe('cross-account /v2 without registryHost', () => {
+  let berth: BerthProcess;
+  let skopeo: Skopeo;
+  let work: string;
+
+  before(async () => {
+    work = await tempDir('berth-xacct-single-');
+    await buildImageLayout(join(work, 'img'), { layers: 1, layerBytes: 1024, tag: 'app' });
+    [berth, skopeo] = await Promise.all([startBerth(), createSkopeo()]);
+  });
+  after(async () => {
+    await berth?.cleanup();
+    await skopeo?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("gives another account's repositories the fallback URI, which skopeo pulls as given", async () => {
+    const admin = ecrClient(berth);
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'team/web' }));
+    await skopeo.copy(`oci:${join(work, 'img')}:app`, `docker://${berth.host}/team/web:v1`);
+    await createAccount(berth, OTHER);
+    const puller = await otherAccountIdentity(berth, OTHER, { name: 'puller', managed: ['ReadOnly'] });
+    const toOther = (Action: string | string[], Resource?: string) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action, ...(Resource && { Resource }) }] });
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/web', policyText: toOther([...PULL, 'ecr:ListImages']) }));
+    await admin.send(new PutRegistryPolicyCommand({ policyText: toOther('ecr:DescribeRepositories', '*') }));
+
+    const own = await admin.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/web'] }));
+    assert.equal(own.repositories?.[0]?.repositoryUri, `${berth.host}/team/web`);
+    const theirs = await puller.ecr.send(new DescribeRepositoriesCommand({ registryId: OWNER, repositoryNames: ['team/web'] }));
+    const uri = theirs.repositories?.[0]?.repositoryUri;
+    assert.equal(uri, `${berth.host}/account--${OWNER}/team/web`);
+    rememberLogin(berth.url, puller.authorization!);
+    try {
+      await skopeo.copy(`docker://${uri}:v1`, `oci:${join(work, 'pulled')}:v1`);
+      // Tags of another registry, with its Link pages under the same prefix.
+      assert.deepEqual(await skopeo.listTags(`docker://${uri}`), ['v1']);
+    } finally {
+      rememberLogin(berth.url, berth.authorization);
+    }
+  });
+});
