@@ -27,7 +27,7 @@ import { adminCredentials, awsCliEnv, ecrClient } from './helpers/ecr-client.js'
 import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
 import { forgetLogin, rememberLogin } from './helpers/logins.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
-import { manifestAccept } from './helpers/registry-http.js';
+import { getManifest, manifestAccept, request } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const run = promisify(execFile);
@@ -170,6 +170,15 @@ describe('cross-account /v2', () => {
     await as(pusher, () => skopeo.copy(`oci:${layout}:app`, `docker://${fallback}/shared/app:v2`));
     const tags = await skopeo.listTags(`docker://${berth.host}/shared/app`);
     assert.deepEqual(tags.sort(), ['v1', 'v2']);
+    // A mount names its source as the target is named, prefix and all; the answer keeps the prefix.
+    const manifest = JSON.parse((await getManifest(berth.url, 'shared/app', 'v1')).body.toString()) as { layers: { digest: string }[] };
+    const digest = manifest.layers[0]!.digest;
+    const mounted = await request(`${berth.url}/v2/account--${OWNER}/shared/app/blobs/uploads/?mount=${digest}&from=account--${OWNER}/shared/app`, {
+      method: 'POST',
+      headers: { authorization: pusher.authorization! },
+    });
+    assert.equal(mounted.status, 201, mounted.body.toString());
+    assert.equal(mounted.headers.get('location'), `/v2/account--${OWNER}/shared/app/blobs/${digest}`);
   });
 
   it("a token from `aws ecr get-login-password` works against the other account's host", async () => {

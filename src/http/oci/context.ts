@@ -33,6 +33,15 @@ export function v2Path(r: OciRequest, path: string): string {
   return `/v2/${r.pathPrefix ?? ''}${path}`;
 }
 
+/**
+ * A mount's `from` repository: clients name it as they name the target, so with the fallback's
+ * `account--<id>/` when the target has it (a mount never leaves the addressed registry).
+ */
+export function mountFrom(r: OciRequest): string | null {
+  const from = r.url.searchParams.get('from');
+  return from !== null && r.pathPrefix !== undefined && from.startsWith(r.pathPrefix) ? from.slice(r.pathPrefix.length) : from;
+}
+
 /** The repository a name in the path means: within a public registry, the name after the alias. */
 export function scopeOf(r: OciRequest, name: string): RepoScope {
   const prefix = r.publicAlias === undefined ? undefined : `${r.publicAlias}/`;

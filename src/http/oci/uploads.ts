@@ -7,7 +7,7 @@ import { parseDigest } from '../../core/digest.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { parseRepositoryName } from '../../core/names.js';
 import { contentLength, hasBody, parseChunkRange } from '../request.js';
-import { scopeOf, type OciRequest } from './context.js';
+import { mountFrom, scopeOf, type OciRequest } from './context.js';
 import { repoPath, send } from './headers.js';
 
 function uploadHeaders(r: OciRequest, name: string, id: string, size: number): Record<string, string | number> {
@@ -43,7 +43,7 @@ export async function startUpload(r: OciRequest, name: string): Promise<void> {
   const mount = q.get('mount');
   if (mount !== null) {
     const digest = parseDigest(mount);
-    const fromName = q.get('from');
+    const fromName = mountFrom(r);
     const from = fromName === null ? undefined : scopeOf(r, parseRepositoryName(fromName));
     const mounted = await r.registry.blobs.mount(scope, digest, from);
     if (mounted) {
