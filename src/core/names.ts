@@ -12,14 +12,22 @@ export const MAX_REPOSITORY_NAME = 256;
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
 const NAME_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/**
+ * /v2's fallback form for another account's registry, `/v2/account--<account>/<name>`
+ * (http/registry-address.ts): a first component starting so is reserved, never a repository.
+ */
+export const ACCOUNT_PATH_PREFIX = 'account--';
 
 export function isRepositoryName(s: string): s is RepositoryName {
-  return s.length >= 2 && s.length <= MAX_REPOSITORY_NAME && NAME_RE.test(s);
+  return s.length >= 2 && s.length <= MAX_REPOSITORY_NAME && NAME_RE.test(s) && !s.startsWith(ACCOUNT_PATH_PREFIX);
 }
 
 export function parseRepositoryName(s: string): RepositoryName {
   if (!isRepositoryName(s)) {
-    throw new RegistryError(Codes.NameInvalid, 'invalid repository name', { name: s.slice(0, 300) });
+    const why = s.startsWith(ACCOUNT_PATH_PREFIX)
+      ? `invalid repository name: '${ACCOUNT_PATH_PREFIX}' names another account's registry`
+      : 'invalid repository name';
+    throw new RegistryError(Codes.NameInvalid, why, { name: s.slice(0, 300) });
   }
   return s;
 }

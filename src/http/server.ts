@@ -17,6 +17,7 @@ import { isEcrRequest, rejectUnknownJsonApi, routeEcr, routeJsonApi, type EcrRou
 import { serveCatalogLogo } from './ecr-public/catalog.js';
 import { ECR_PUBLIC_API, isEcrPublicRequest } from './ecr-public/router.js';
 import { addressV2 } from './oci/addressing.js';
+import { v2Target, type V2Target } from './registry-address.js';
 import { isQueryRequest } from './iam/query.js';
 import { routeQuery, type QueryRouterOptions } from './iam/router.js';
 import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
@@ -158,13 +159,32 @@ async function handle(
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
       const sub = path === '/v2' ? '' : path.slice(4);
-      noteOciOperation(req, sub);
+      let target: V2Target;
+      try {
+        target = v2Target(req.headers.host, sub, opts.registryHost);
+      } catch (err) {
+        // A refused Host or account: the answer's observers still hear what was asked.
+        noteOciOperation(req, sub);
+        throw err;
+      }
+      noteOciOperation(req, target.path);
       const principal = await opts.authenticator.basic(req);
-      const address = await addressV2(opts.registry, principal, sub, opts.region);
+      const address = await addressV2(opts.registry, principal, target, opts.region);
       noteRegistry(req, address.registryKey, address.publicAlias);
       await routeOci(
-        { req, res, url, registry: opts.registry, ...address, principal, authorizer: opts.authorizer, log: opts.log, signal: controller.signal },
-        sub,
+        {
+          req,
+          res,
+          url,
+          registry: opts.registry,
+          ...address,
+          ...(target.prefix !== undefined && { pathPrefix: target.prefix }),
+          principal,
+          authorizer: opts.authorizer,
+          log: opts.log,
+          signal: controller.signal,
+        },
+        target.path,
       );
       return;
     }

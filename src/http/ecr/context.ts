@@ -6,6 +6,7 @@ import { registryKey, type RegistryKey } from '../../core/registry-key.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
+import type { V2Location } from '../registry-address.js';
 
 export interface EcrCall {
   registry: Registry;
@@ -15,8 +16,10 @@ export interface EcrCall {
   /** The caller's account, and so the default registry. */
   accountId: string;
   region: string;
-  /** host[:port] used in repository URIs and the login proxy endpoint. */
+  /** host[:port] used in ECR Public's repository URIs and catalog. */
   registryHost: string;
+  /** Where clients reach an account's private registry over /v2 (repository URIs, proxy endpoints). */
+  v2Location: (accountId: string) => V2Location;
   loginTokens: LoginTokenIssuer;
   /** Start/GetLifecyclePolicyPreview's engine, built by the composition root. */
   lifecyclePreviews: LifecyclePreviews;

@@ -44,6 +44,7 @@ import { AccessDenied, type Authorizer } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
+import { v2Location } from '../registry-address.js';
 
 /** UploadLayerPart carries up to 20 MiB base64-encoded. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -188,6 +189,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
       loginTokens: opts.loginTokens,
       lifecyclePreviews: opts.lifecyclePreviews,
       registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
+      v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
       log: opts.log,
     };
     sendEcrJson(res, await action(call));

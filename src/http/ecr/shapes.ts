@@ -3,15 +3,18 @@ import { repositoryArn } from '../../core/arns.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
 import type { ImageDetail } from '../../registry/images.js';
 import { accountOf } from '../../core/registry-key.js';
+import type { V2Location } from '../registry-address.js';
 
-export function repositoryShape(repo: RepositoryRecord, region: string, registryHost: string): Record<string, unknown> {
+/** `locate` gives where clients reach an account's registry over /v2 (EcrCall.v2Location). */
+export function repositoryShape(repo: RepositoryRecord, region: string, locate: (accountId: string) => V2Location): Record<string, unknown> {
   const accountId = accountOf(repo.registryKey);
+  const at = locate(accountId);
   const s = repo.settings;
   const shape: Record<string, unknown> = {
     repositoryArn: repositoryArn(region, accountId, repo.name),
     registryId: accountId,
     repositoryName: repo.name,
-    repositoryUri: `${registryHost}/${repo.name}`,
+    repositoryUri: `${at.host}/${at.prefix}${repo.name}`,
     createdAt: repo.createdAt,
     imageTagMutability: s.imageTagMutability,
     imageScanningConfiguration: { scanOnPush: s.scanOnPush },

@@ -1,14 +1,16 @@
 /**
- * Which registry a /v2 request addresses. `/v2/<account-id>/<name>/...` is the public
- * repository `<name>` of that account's ECR Public registry when one exists (its alias is the
- * account id), readable by anyone; everything else is the private registry of the login
- * token's account, and needs a login.
+ * Which registry a /v2 request addresses. Another account's private registry when the host or
+ * the fallback path names it (../registry-address.ts). Else `/v2/<account-id>/<name>/...` is the
+ * public repository `<name>` of that account's ECR Public registry when one exists (its alias is
+ * the account id), readable by anyone; everything else is the private registry of the login
+ * token's account. Private registries need a login.
  */
 import type { Principal } from '../../auth/principal.js';
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { registryKey, type RegistryKey } from '../../core/registry-key.js';
 import type { Registry } from '../../registry/registry.js';
+import type { V2Target } from '../registry-address.js';
 import { parseOciRoute } from './route.js';
 
 export interface V2Address {
@@ -16,18 +18,25 @@ export interface V2Address {
   publicAlias?: string;
 }
 
-/** `path` is the part after `/v2/`. */
-export async function addressV2(registry: Registry, principal: Principal, path: string, region: string): Promise<V2Address> {
-  const alias = /^(\d{12})\//.exec(path)?.[1];
-  if (alias !== undefined) {
-    const route = parseOciRoute(path);
-    if (route !== undefined && 'name' in route && route.name.startsWith(`${alias}/`)) {
-      const publicKey = registryKey(alias, PUBLIC_REGION);
-      if (await registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) })) {
-        return { registryKey: publicKey, publicAlias: alias };
+/**
+ * A registry named by account is private and reached only through policies: the authorizer
+ * then needs both the caller's identity policy and the repository's policy when the account is
+ * another's. The public form applies only where no account is named.
+ */
+export async function addressV2(registry: Registry, principal: Principal, target: V2Target, region: string): Promise<V2Address> {
+  const { path } = target;
+  if (target.accountId === undefined) {
+    const alias = /^(\d{12})\//.exec(path)?.[1];
+    if (alias !== undefined) {
+      const route = parseOciRoute(path);
+      if (route !== undefined && 'name' in route && route.name.startsWith(`${alias}/`)) {
+        const publicKey = registryKey(alias, PUBLIC_REGION);
+        if (await registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) })) {
+          return { registryKey: publicKey, publicAlias: alias };
+        }
       }
     }
   }
   if (principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
-  return { registryKey: registryKey(principal.accountId, region) };
+  return { registryKey: registryKey(target.accountId ?? principal.accountId, region) };
 }

@@ -18,9 +18,28 @@ export interface OciRequest {
   registryKey: RegistryKey;
   /** Set when the request addresses an account's public registry as `/v2/<alias>/<name>`. */
   publicAlias?: string;
+  /**
+   * What preceded the routed path after `/v2/` and is gone from it: the fallback's
+   * `account--<id>/` (../registry-address.ts). Paths the answer gives back must carry it again.
+   */
+  pathPrefix?: string;
   log: Logger;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+}
+
+/** `/v2/...` as the client addresses it: the routed path with the request's prefix restored. */
+export function v2Path(r: OciRequest, path: string): string {
+  return `/v2/${r.pathPrefix ?? ''}${path}`;
+}
+
+/**
+ * A mount's `from` repository: clients name it as they name the target, so with the fallback's
+ * `account--<id>/` when the target has it (a mount never leaves the addressed registry).
+ */
+export function mountFrom(r: OciRequest): string | null {
+  const from = r.url.searchParams.get('from');
+  return from !== null && r.pathPrefix !== undefined && from.startsWith(r.pathPrefix) ? from.slice(r.pathPrefix.length) : from;
 }
 
 /** The repository a name in the path means: within a public registry, the name after the alias. */

@@ -20,7 +20,10 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   send(res, status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }, JSON.stringify(value));
 }
 
-/** The path of a repository-scoped /v2 resource, with the name left unencoded as clients expect. */
-export function repoPath(name: string, ...rest: string[]): string {
-  return `/v2/${name}/${rest.join('/')}`;
+/**
+ * The path of a repository-scoped /v2 resource, with the name left unencoded as clients expect;
+ * `prefix` is the request's (OciRequest.pathPrefix).
+ */
+export function repoPath(prefix: string | undefined, name: string, ...rest: string[]): string {
+  return `/v2/${prefix ?? ''}${name}/${rest.join('/')}`;
 }

@@ -7,7 +7,7 @@ import type { ReferrerRecord } from '../../metadata/types.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { PageResult } from '../../registry/listings.js';
 import { queryInt } from '../request.js';
-import { scopeOf, type OciRequest } from './context.js';
+import { scopeOf, v2Path, type OciRequest } from './context.js';
 import { sendJson } from './headers.js';
 
 function pageRequest(r: OciRequest): { limit?: number; last?: string } {
@@ -29,13 +29,13 @@ export async function listTags(r: OciRequest, name: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const req = pageRequest(r);
   const page = await r.registry.listings.tags(scope, req);
-  sendJson(r.res, 200, { name, tags: page.items }, linkHeader(`/v2/${name}/tags/list`, page, req.limit));
+  sendJson(r.res, 200, { name, tags: page.items }, linkHeader(v2Path(r, `${name}/tags/list`), page, req.limit));
 }
 
 export async function catalog(r: OciRequest): Promise<void> {
   const req = pageRequest(r);
   const page = await r.registry.listings.catalog(r.registryKey, req);
-  sendJson(r.res, 200, { repositories: page.items }, linkHeader('/v2/_catalog', page, req.limit));
+  sendJson(r.res, 200, { repositories: page.items }, linkHeader(v2Path(r, '_catalog'), page, req.limit));
 }
 
 /**

@@ -58,7 +58,7 @@ export async function putManifest(r: OciRequest, name: string, referenceText: st
   const payload = await readBody(r.req, r.registry.ctx.limits.maxManifestBytes);
   const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type'], { extraTags: tags, pushedBy: r.principal.arn });
   const headers: Record<string, string> = {
-    Location: repoPath(name, 'manifests', pushed.digest),
+    Location: repoPath(r.pathPrefix, name, 'manifests', pushed.digest),
     'Docker-Content-Digest': pushed.digest,
   };
   if (pushed.subject) headers['OCI-Subject'] = pushed.subject;

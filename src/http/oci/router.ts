@@ -6,7 +6,7 @@ import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
-import { scopeOf, type OciRequest } from './context.js';
+import { mountFrom, scopeOf, type OciRequest } from './context.js';
 import { sendJson } from './headers.js';
 import { catalog, listTags, referrers } from './listings.js';
 import { deleteManifest, headOrGetManifest, putManifest } from './manifests.js';
@@ -79,7 +79,7 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
   const checks: Array<[string, string]> = [];
   const name = 'name' in route ? scopeOf(r, route.name).name : '*';
   for (const action of OCI_ACTIONS[operation]) checks.push([isPublic ? action.replace(/^ecr:/, 'ecr-public:') : action, name]);
-  const from = route.kind === 'uploads' ? r.url.searchParams.get('from') : null;
+  const from = route.kind === 'uploads' ? mountFrom(r) : null;
   if (!isPublic && from !== null && r.url.searchParams.get('mount') !== null) checks.push(['ecr:GetDownloadUrlForLayer', from]);
   try {
     for (const [action, repo] of checks) {

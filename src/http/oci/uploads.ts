@@ -7,12 +7,12 @@ import { parseDigest } from '../../core/digest.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { parseRepositoryName } from '../../core/names.js';
 import { contentLength, hasBody, parseChunkRange } from '../request.js';
-import { scopeOf, type OciRequest } from './context.js';
+import { mountFrom, scopeOf, type OciRequest } from './context.js';
 import { repoPath, send } from './headers.js';
 
-function uploadHeaders(name: string, id: string, size: number): Record<string, string | number> {
+function uploadHeaders(r: OciRequest, name: string, id: string, size: number): Record<string, string | number> {
   return {
-    Location: repoPath(name, 'blobs', 'uploads', id),
+    Location: repoPath(r.pathPrefix, name, 'blobs', 'uploads', id),
     // The spec's Range is inclusive; an empty upload has no last byte, and clients expect 0-0.
     Range: `0-${Math.max(0, size - 1)}`,
     'Docker-Upload-UUID': id,
@@ -20,7 +20,7 @@ function uploadHeaders(name: string, id: string, size: number): Record<string, s
 }
 
 function sendCreated(r: OciRequest, name: string, digest: string): void {
-  send(r.res, 201, { Location: repoPath(name, 'blobs', digest), 'Docker-Content-Digest': digest });
+  send(r.res, 201, { Location: repoPath(r.pathPrefix, name, 'blobs', digest), 'Docker-Content-Digest': digest });
 }
 
 /** The chunk options from Content-Range and Content-Length, checked against each other. */
@@ -43,7 +43,7 @@ export async function startUpload(r: OciRequest, name: string): Promise<void> {
   const mount = q.get('mount');
   if (mount !== null) {
     const digest = parseDigest(mount);
-    const fromName = q.get('from');
+    const fromName = mountFrom(r);
     const from = fromName === null ? undefined : scopeOf(r, parseRepositoryName(fromName));
     const mounted = await r.registry.blobs.mount(scope, digest, from);
     if (mounted) {
@@ -60,13 +60,13 @@ export async function startUpload(r: OciRequest, name: string): Promise<void> {
     return;
   }
   const { id, size } = await r.registry.uploads.start(scope);
-  send(r.res, 202, uploadHeaders(name, id, size));
+  send(r.res, 202, uploadHeaders(r, name, id, size));
 }
 
 export async function patchUpload(r: OciRequest, name: string, id: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const status = await r.registry.uploads.append(scope, id, r.req, chunkOptions(r));
-  send(r.res, 202, uploadHeaders(name, id, status.size));
+  send(r.res, 202, uploadHeaders(r, name, id, status.size));
 }
 
 export async function putUpload(r: OciRequest, name: string, id: string): Promise<void> {
@@ -82,7 +82,7 @@ export async function putUpload(r: OciRequest, name: string, id: string): Promis
 export async function getUpload(r: OciRequest, name: string, id: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const status = await r.registry.uploads.status(scope, id);
-  send(r.res, 204, uploadHeaders(name, id, status.size));
+  send(r.res, 204, uploadHeaders(r, name, id, status.size));
 }
 
 export async function deleteUpload(r: OciRequest, name: string, id: string): Promise<void> {

@@ -21,7 +21,8 @@ export interface Skopeo {
   cleanup(): Promise<void>;
 }
 
-export async function createSkopeo(): Promise<Skopeo> {
+/** `env` adds to skopeo's sandboxed environment (e.g. HTTP_PROXY). */
+export async function createSkopeo(opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Skopeo> {
   const home = await tempDir('berth-skopeo-');
   const policy = join(home, 'policy.json');
   const authfile = join(home, 'auth.json');
@@ -37,6 +38,7 @@ export async function createSkopeo(): Promise<Skopeo> {
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_DATA_HOME: join(home, 'data'),
     REGISTRY_AUTH_FILE: authfile,
+    ...opts.env,
   };
 
   const run = async (args: string[]) => {

@@ -10,8 +10,14 @@ export const GetAuthorizationToken: EcrAction = async (call) => {
   const { password, expiresAt } = call.loginTokens(call.principal);
   // Clients split the decoded token on ':' into exactly two parts; the password has none.
   const authorizationToken = Buffer.from(`AWS:${password}`).toString('base64');
-  const proxyEndpoint = `${call.req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${call.registryHost}`;
+  const scheme = call.req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+  // One token serves every registry (its principal is checked against each one's policies); the
+  // endpoint is each registry's own host when account hosts are configured, as ECR's are.
   return {
-    authorizationData: (registryIds ?? [call.accountId]).map(() => ({ authorizationToken, expiresAt, proxyEndpoint })),
+    authorizationData: (registryIds ?? [call.accountId]).map((id) => ({
+      authorizationToken,
+      expiresAt,
+      proxyEndpoint: `${scheme}://${call.v2Location(id).host}`,
+    })),
   };
 };

@@ -111,7 +111,8 @@ export const GetDownloadUrlForLayer: EcrAction = async (call) => {
     throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
   await call.registry.blobs.stat(scope, input.layerDigest);
   // As ECR does: a presigned URL to the bytes when the store has one; else this registry's /v2 URL (needs the login token).
+  const at = call.v2Location(accountOf(scope.registryKey));
   const downloadUrl =
-    (await call.registry.blobs.presignedUrl(scope, input.layerDigest)) ?? `http://${call.registryHost}/v2/${scope.name}/blobs/${input.layerDigest}`;
+    (await call.registry.blobs.presignedUrl(scope, input.layerDigest)) ?? `http://${at.host}/v2/${at.prefix}${scope.name}/blobs/${input.layerDigest}`;
   return { downloadUrl, layerDigest: input.layerDigest };
 };

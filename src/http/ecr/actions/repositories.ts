@@ -39,7 +39,7 @@ export const CreateRepository: EcrAction = async (call) => {
     },
     tags: input.tags ?? [],
   });
-  return { repository: repositoryShape(repo, call.region, call.registryHost) };
+  return { repository: repositoryShape(repo, call.region, call.v2Location) };
 };
 
 const describeInput = z
@@ -60,13 +60,13 @@ export const DescribeRepositories: EcrAction = async (call) => {
     // One unknown name fails the whole call (Terraform relies on it).
     const repos = [];
     for (const name of input.repositoryNames) repos.push(await call.registry.repositories.get(repoScope(call, name, input.registryId)));
-    return { repositories: repos.map((r) => repositoryShape(r, call.region, call.registryHost)) };
+    return { repositories: repos.map((r) => repositoryShape(r, call.region, call.v2Location)) };
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeRepositories', input.nextToken);
   const page = await call.registry.repositories.list(addressedRegistry(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
   const items = page.slice(0, limit);
-  const out: Record<string, unknown> = { repositories: items.map((r) => repositoryShape(r, call.region, call.registryHost)) };
+  const out: Record<string, unknown> = { repositories: items.map((r) => repositoryShape(r, call.region, call.v2Location)) };
   if (page.length > limit) out.nextToken = encodeToken('DescribeRepositories', items[items.length - 1]!.name);
   return out;
 };
@@ -76,5 +76,5 @@ const deleteInput = z.object({ registryId: registryId.optional(), repositoryName
 export const DeleteRepository: EcrAction = async (call) => {
   const input = parseInput(deleteInput, call.body);
   const repo = await call.registry.repositories.delete(repoScope(call, input.repositoryName, input.registryId), input.force ?? false);
-  return { repository: repositoryShape(repo, call.region, call.registryHost) };
+  return { repository: repositoryShape(repo, call.region, call.v2Location) };
 };
