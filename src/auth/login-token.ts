@@ -23,6 +23,11 @@ export interface LoginTokenClaims {
   accountId: string;
   principalArn: string;
   expiresAt: Date;
+  /**
+   * The region that issued the token. Peer regions share the server key (for replication), so
+   * a token must name its region to stay bound to it, as ECR's are.
+   */
+  region?: string;
 }
 
 interface DerivedKey {
@@ -48,7 +53,7 @@ function mac(macKey: Buffer, signed: string): string {
   return createHmac('sha256', macKey).update(signed).digest('base64url');
 }
 
-export function issueLoginToken(opts: { accountId: string; principalArn: string; now: Date; ttlSeconds?: number; key: Buffer }): {
+export function issueLoginToken(opts: { accountId: string; principalArn: string; now: Date; ttlSeconds?: number; key: Buffer; region?: string }): {
   password: string;
   expiresAt: Date;
 } {
@@ -56,15 +61,21 @@ export function issueLoginToken(opts: { accountId: string; principalArn: string;
   if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
   const expiresAt = new Date(opts.now.getTime() + ttl * 1000);
   const { kid, macKey } = derive(opts.key);
-  const claims = Buffer.from(JSON.stringify({ a: opts.accountId, p: opts.principalArn, e: expiresAt.getTime() })).toString('base64url');
+  const claims = Buffer.from(
+    JSON.stringify({ a: opts.accountId, p: opts.principalArn, e: expiresAt.getTime(), ...(opts.region !== undefined && { r: opts.region }) }),
+  ).toString('base64url');
   const signed = `${VERSION}.${kid}.${claims}`;
   return { password: `${signed}.${mac(macKey, signed)}`, expiresAt };
 }
 
 const invalid = () => new AuthError('InvalidLoginToken', 'Your authorization token is invalid.');
 
-/** The token's claims; throws AuthError (InvalidLoginToken, ExpiredLoginToken). */
-export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[] }): LoginTokenClaims {
+/**
+ * The token's claims; throws AuthError (InvalidLoginToken, ExpiredLoginToken). With `region`, a
+ * token must have been issued in that region: one without a region claim, or from another
+ * region, is refused.
+ */
+export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[]; region?: string }): LoginTokenClaims {
   if (password.length > MAX_TOKEN_CHARS) throw invalid();
   const parts = password.split('.');
   if (parts.length !== 4 || parts[0] !== VERSION) throw invalid();
@@ -84,13 +95,15 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   } catch {
     throw invalid();
   }
-  const { a, p, e } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown };
+  const { a, p, e, r } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; r?: unknown };
   if (typeof a !== 'string' || typeof p !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) throw invalid();
+  if (r !== undefined && typeof r !== 'string') throw invalid();
+  if (opts.region !== undefined && r !== opts.region) throw invalid();
   const expiresAt = new Date(e);
   if (opts.now.getTime() >= e) {
     throw new AuthError('ExpiredLoginToken', `Your authorization token has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
   }
-  return { accountId: a, principalArn: p, expiresAt };
+  return { accountId: a, principalArn: p, expiresAt, ...(r !== undefined && { region: r }) };
 }
 
 /** RFC 7617 credentials from an Authorization header; undefined when absent, not Basic, or malformed. */
@@ -108,7 +121,7 @@ export function parseBasicAuth(header: string | undefined): { username: string; 
  * /v2's whole Basic check: user `AWS` with a valid login token. Throws MissingAuthentication when
  * there are no Basic credentials at all, so the caller can answer with a challenge.
  */
-export function verifyBasicLogin(header: string | undefined, opts: { now: Date; keys: readonly Buffer[] }): LoginTokenClaims {
+export function verifyBasicLogin(header: string | undefined, opts: { now: Date; keys: readonly Buffer[]; region?: string }): LoginTokenClaims {
   const creds = parseBasicAuth(header);
   if (!creds) throw new AuthError('MissingAuthentication', 'Basic credentials are required.');
   if (creds.username !== LOGIN_USERNAME) throw invalid();

@@ -11,6 +11,18 @@ export interface Principal {
   userName?: string;
   /** The access key that signed the request, when SigV4 was used. */
   accessKeyId?: string;
+  /**
+   * Set for a peer region's replication push (auth/replication-token.ts): the principal is the
+   * source account's root, admitted only to push into this one destination repository.
+   */
+  replication?: ReplicationScope;
+}
+
+export interface ReplicationScope {
+  sourceRegion: string;
+  destinationAccountId: string;
+  destinationRegion: string;
+  repository: string;
 }
 
 /** `arn:aws:iam::<account>:user<path><name>`; the path starts and ends with '/'. */

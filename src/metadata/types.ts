@@ -12,6 +12,7 @@ import type { GcStore } from './gc.js';
 import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
 import type { RegistryKey } from '../core/registry-key.js';
+import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -132,6 +133,8 @@ export interface PutManifestInput {
   scan?: JobRequest;
   /** Events reporting the push, written to the outbox in the same transaction when it succeeds. */
   events?: OutboxEvent[];
+  /** Destinations to replicate the push to: IN_PROGRESS rows and their jobs, in the same transaction. */
+  replications?: ReplicationStart[];
   now: Date;
 }
 
@@ -533,5 +536,6 @@ export interface MetadataStore {
   readonly eventResources: EventResourceStore;
   readonly usage: UsageStore;
   readonly audit: AuditStore;
+  readonly replication: ReplicationStatusStore;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { Policies } from './policies.js';
 import { PullRecorder } from './pull-recorder.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
+import { replicationDestinations, ReplicationStatuses } from './replication.js';
 import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
 
@@ -31,6 +32,7 @@ export interface Registry {
   readonly config: RegistryConfig;
   readonly catalogData: CatalogData;
   readonly scans: Scans;
+  readonly replication: ReplicationStatuses;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -38,7 +40,8 @@ export function createRegistry(ctx: RegistryContext): Registry {
   const config = new RegistryConfig(ctx);
   const scanOnPush = async (scope: RepoScope, setting: boolean) =>
     (await config.scanningFor(scope.registryKey, scope.name, setting)).scanFrequency !== 'MANUAL';
-  const manifests = new Manifests(ctx, pulls, scanOnPush);
+  const replicateTo = async (scope: RepoScope) => replicationDestinations(await config.replication(scope.registryKey), scope);
+  const manifests = new Manifests(ctx, pulls, scanOnPush, replicateTo);
   const images = new Images(ctx, manifests);
   const blobs = new Blobs(ctx);
   const uploads = new Uploads(ctx);
@@ -57,5 +60,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     config,
     catalogData: new CatalogData(ctx),
     scans: new Scans(ctx, images),
+    replication: new ReplicationStatuses(ctx, images),
   };
 }

@@ -18,6 +18,8 @@ export interface V2Address {
 
 /** `path` is the part after `/v2/`. */
 export async function addressV2(registry: Registry, principal: Principal, path: string, region: string): Promise<V2Address> {
+  // A peer region's replication push addresses the destination registry its token names.
+  if (principal.replication) return { registryKey: registryKey(principal.replication.destinationAccountId, region) };
   const alias = /^(\d{12})\//.exec(path)?.[1];
   if (alias !== undefined) {
     const route = parseOciRoute(path);

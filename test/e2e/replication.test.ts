@@ -1,0 +1,209 @@
+/**
+ * Replication between two Berth deployments on one machine (us-east-1 and eu-west-1: their own
+ * ports, data directories and databases, one shared server key), and between two accounts of one
+ * deployment: images pushed with skopeo to us-east-1 after PutReplicationConfiguration reach
+ * their destinations byte-identical (pulled with each destination's own login), status is
+ * reported by DescribeImageReplicationStatus, a cross-account destination takes images only when
+ * its registry policy allows the source account, login tokens stay bound to their region, and a
+ * destination that is down during replication gets the image once it is back.
+ */
+import {
+  DescribeImageReplicationStatusCommand,
+  type ECRClient,
+  PutRegistryPolicyCommand,
+  PutReplicationConfigurationCommand,
+  type ReplicationDestination,
+} from '@aws-sdk/client-ecr';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { ecrClient } from './helpers/ecr-client.js';
+import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
+import { blobPath, buildImageLayout, buildIndexLayout, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
+import { getBlob, getManifest, request } from './helpers/registry-http.js';
+import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
+import { waitFor } from './helpers/wait-for.js';
+
+const MiB = 1 << 20;
+const ACCOUNT = '000000000000';
+const OTHER = '222222222222';
+const EU = 'eu-west-1';
+const US = 'us-east-1';
+
+type Status = { region?: string; registryId?: string; status?: string; failureCode?: string };
+
+describe('replication across regions and accounts', () => {
+  const serverKey = randomBytes(32).toString('base64');
+  let eu: BerthProcess;
+  let us: BerthProcess;
+  let usEcr: ECRClient;
+  let other: TestIdentity;
+  let skopeo: Skopeo;
+  let work: string;
+  let app: BuiltImage;
+  let multi: BuiltIndex;
+  let later: BuiltImage;
+
+  const euEnv = () => ({ BERTH_REGION: EU, BERTH_SERVER_KEY: serverKey });
+
+  before(async () => {
+    // `berth admin` (the other account's access key) seals secrets under the deployments' key too.
+    process.env.BERTH_SERVER_KEY = serverKey;
+    work = await tempDir('berth-repl-work-');
+    app = await buildImageLayout(join(work, 'app'), { layers: 2, layerBytes: [3 * MiB, 4096], tag: 'v1' });
+    later = await buildImageLayout(join(work, 'later'), { layers: 2, layerBytes: [2 * MiB, 1000], tag: 'v2' });
+    multi = await buildIndexLayout(join(work, 'multi'), {
+      platforms: [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      ],
+      layers: 2,
+      layerBytes: [MiB, 2048],
+      tag: 'multi',
+    });
+    eu = await startBerth({ env: euEnv() });
+    us = await startBerth({
+      env: {
+        BERTH_REGION: US,
+        BERTH_SERVER_KEY: serverKey,
+        BERTH_REGIONS: JSON.stringify({ [EU]: { endpoint: eu.url } }),
+        BERTH_REPLICATION_RETRY_SECONDS: '1',
+      },
+    });
+    skopeo = await createSkopeo();
+    usEcr = ecrClient(us);
+    await createAccount(us, OTHER);
+    other = await otherAccountIdentity(us, OTHER);
+    const destinations: ReplicationDestination[] = [{ region: EU, registryId: ACCOUNT }];
+    await usEcr.send(
+      new PutReplicationConfigurationCommand({
+        replicationConfiguration: {
+          rules: [
+            { destinations, repositoryFilters: [{ filter: 'prod', filterType: 'PREFIX_MATCH' }] },
+            { destinations: [{ region: US, registryId: OTHER }], repositoryFilters: [{ filter: 'shared', filterType: 'PREFIX_MATCH' }] },
+          ],
+        },
+      }),
+    );
+  });
+
+  after(async () => {
+    await us?.cleanup();
+    await eu?.cleanup();
+    await skopeo?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const statuses = async (repositoryName: string, imageTag: string): Promise<Status[]> =>
+    (await usEcr.send(new DescribeImageReplicationStatusCommand({ repositoryName, imageId: { imageTag } }))).replicationStatuses ?? [];
+
+  /** Polls until every destination of the image left IN_PROGRESS; returns what they ended at. */
+  const settled = (repositoryName: string, imageTag: string) =>
+    waitFor(`replication of ${repositoryName}:${imageTag} to settle`, async () => {
+      const s = await statuses(repositoryName, imageTag);
+      return s.length > 0 && s.every((x) => x.status !== 'IN_PROGRESS') && s;
+    });
+
+  /** The image is served at `base` under the same digests, with the same bytes. */
+  async function assertServed(base: string, authorization: string, repo: string, image: BuiltImage, layout: string): Promise<void> {
+    const headers = { Authorization: authorization };
+    const m = await request(`${base}/v2/${repo}/manifests/${image.manifestDigest}`, {
+      headers: { ...headers, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(m.status, 200, `manifest ${image.manifestDigest} at ${base}`);
+    assert.deepEqual(m.body, image.manifest);
+    for (const digest of [image.configDigest, ...image.layers.map((l) => l.digest)]) {
+      const b = await request(`${base}/v2/${repo}/blobs/${digest}`, { headers });
+      assert.equal(b.status, 200, `blob ${digest} at ${base}`);
+      assert.deepEqual(b.body, await readFile(blobPath(layout, digest)), `blob ${digest} is byte-identical`);
+    }
+  }
+
+  it('replicates a push to another region: COMPLETE, then pulled byte-exact with that region’s own login', async () => {
+    await skopeo.copy(`oci:${join(work, 'app')}:v1`, `docker://${us.host}/prod/app:v1`);
+    await skopeo.copy(`oci:${join(work, 'multi')}:multi`, `docker://${us.host}/prod/multi:latest`, ['--all']);
+    await skopeo.copy(`oci:${join(work, 'app')}:v1`, `docker://${us.host}/dev/app:v1`);
+
+    assert.deepEqual(await settled('prod/app', 'v1'), [{ region: EU, registryId: ACCOUNT, status: 'COMPLETE' }]);
+    assert.deepEqual(await settled('prod/multi', 'latest'), [{ region: EU, registryId: ACCOUNT, status: 'COMPLETE' }]);
+    // No rule covers dev/: nothing to report, nothing replicated.
+    assert.deepEqual(await statuses('dev/app', 'v1'), []);
+
+    await assertServed(eu.url, eu.authorization, 'prod/app', app, join(work, 'app'));
+    const tagged = await request(`${eu.url}/v2/prod/app/manifests/v1`, {
+      headers: { Authorization: eu.authorization, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(tagged.headers.get('docker-content-digest'), app.manifestDigest, 'the tag came along');
+    // The index and every platform's image, by skopeo with eu-west-1's own login.
+    const pulled = join(work, 'pulled');
+    await skopeo.copy(`docker://${eu.host}/prod/multi:latest`, `oci:${pulled}:multi`, ['--all']);
+    const index = await getManifest(eu.url, 'prod/multi', multi.indexDigest);
+    assert.equal(index.status, 200);
+    assert.deepEqual(index.body, multi.index);
+    for (const image of multi.images) {
+      const child = await getManifest(eu.url, 'prod/multi', image.manifestDigest);
+      assert.deepEqual(child.body, image.manifest, 'child manifests are byte-identical');
+      const layer = await getBlob(eu.url, 'prod/multi', image.layers[0]!.digest);
+      assert.equal(layer.status, 200);
+    }
+    const dev = await request(`${eu.url}/v2/dev/app/manifests/v1`, { headers: { Authorization: eu.authorization } });
+    assert.equal(dev.status, 404, 'a repository no rule covers is not replicated');
+  });
+
+  it('keeps login tokens bound to their region: a us-east-1 token is refused in eu-west-1', async () => {
+    const foreign = await request(`${eu.url}/v2/prod/app/manifests/v1`, { headers: { Authorization: us.authorization } });
+    assert.equal(foreign.status, 401);
+    const own = await request(`${eu.url}/v2/prod/app/manifests/v1`, {
+      headers: { Authorization: eu.authorization, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(own.status, 200);
+  });
+
+  it('replicates to another account only when that registry’s policy allows the source account', async () => {
+    await skopeo.copy(`oci:${join(work, 'app')}:v1`, `docker://${us.host}/shared/app:v1`);
+    assert.deepEqual(await settled('shared/app', 'v1'), [{ region: US, registryId: OTHER, status: 'FAILED', failureCode: 'ACCESS_DENIED' }]);
+    const refused = await other.v2(`/v2/shared/app/manifests/v1`);
+    assert.equal(refused.status, 404, 'nothing arrived in the other account');
+
+    await other.ecr.send(
+      new PutRegistryPolicyCommand({
+        policyText: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'ReplicationFromSource',
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+              Action: ['ecr:CreateRepository', 'ecr:ReplicateImage'],
+              Resource: `arn:aws:ecr:${US}:${OTHER}:repository/*`,
+            },
+          ],
+        }),
+      }),
+    );
+    await skopeo.copy(`oci:${join(work, 'later')}:v2`, `docker://${us.host}/shared/app:v2`);
+    assert.deepEqual(await settled('shared/app', 'v2'), [{ region: US, registryId: OTHER, status: 'COMPLETE' }]);
+    await assertServed(us.url, other.authorization!, 'shared/app', later, join(work, 'later'));
+  });
+
+  it('retries while the destination is down and completes once it is back', async () => {
+    const port = eu.port;
+    const dataDir = eu.dataDir;
+    await eu.stop();
+    const failuresBefore = (us.output().match(/job failed, will retry/g) ?? []).length;
+    await skopeo.copy(`oci:${join(work, 'later')}:v2`, `docker://${us.host}/prod/app:v2`);
+    assert.deepEqual(await statuses('prod/app', 'v2'), [{ region: EU, registryId: ACCOUNT, status: 'IN_PROGRESS' }]);
+    // The source tried, failed to connect, and will try again.
+    await waitFor('a failed replication attempt', () => (us.output().match(/job failed, will retry/g) ?? []).length > failuresBefore);
+    assert.deepEqual(await statuses('prod/app', 'v2'), [{ region: EU, registryId: ACCOUNT, status: 'IN_PROGRESS' }]);
+
+    eu = await startBerth({ dataDir, port, env: euEnv() });
+    assert.deepEqual(await settled('prod/app', 'v2'), [{ region: EU, registryId: ACCOUNT, status: 'COMPLETE' }]);
+    await assertServed(eu.url, eu.authorization, 'prod/app', later, join(work, 'later'));
+    // What arrived before the outage is still there, whole.
+    await assertServed(eu.url, eu.authorization, 'prod/app', app, join(work, 'app'));
+  });
+});
