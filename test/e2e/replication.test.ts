@@ -15,12 +15,15 @@ import {
   type ReplicationDestination,
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { promisify } from 'node:util';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
+import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
 import { blobPath, buildImageLayout, buildIndexLayout, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
 import { getBlob, getManifest, request } from './helpers/registry-http.js';
@@ -32,6 +35,8 @@ const ACCOUNT = '000000000000';
 const OTHER = '222222222222';
 const EU = 'eu-west-1';
 const US = 'us-east-1';
+
+const run = promisify(execFile);
 
 type Status = { region?: string; registryId?: string; status?: string; failureCode?: string };
 
@@ -46,6 +51,9 @@ describe('replication across regions and accounts', () => {
   let app: BuiltImage;
   let multi: BuiltIndex;
   let later: BuiltImage;
+  /** Events eu-west-1 delivered to a webhook in this process. */
+  const delivered: Array<{ 'detail-type': string; account: string; region: string; resources: string[]; detail: Record<string, unknown> }> = [];
+  let hook: Server;
 
   const euEnv = () => ({ BERTH_REGION: EU, BERTH_SERVER_KEY: serverKey });
 
@@ -74,6 +82,16 @@ describe('replication across regions and accounts', () => {
       },
     });
     skopeo = await createSkopeo();
+    hook = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        delivered.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as (typeof delivered)[number]);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((res) => hook.listen(0, '127.0.0.1', res));
+    await routeReplicationEvents(eu, `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`);
     usEcr = ecrClient(us);
     await createAccount(us, OTHER);
     other = await otherAccountIdentity(us, OTHER);
@@ -91,11 +109,25 @@ describe('replication across regions and accounts', () => {
   });
 
   after(async () => {
+    hook?.close();
     await us?.cleanup();
     await eu?.cleanup();
     await skopeo?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
+
+  /** An EventBridge rule in eu-west-1 sending "ECR Replication Action" events to the webhook, made with `aws events`. */
+  async function routeReplicationEvents(berth: BerthProcess, endpoint: string): Promise<void> {
+    const env = awsCliEnv(berth);
+    const events = async (...args: string[]) =>
+      JSON.parse((await run('aws', ['events', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, string>;
+    const auth = JSON.stringify({ ApiKeyAuthParameters: { ApiKeyName: 'X-Hook-Key', ApiKeyValue: 'k' } });
+    const conn = await events('create-connection', '--name', 'hook', '--authorization-type', 'API_KEY', '--auth-parameters', auth);
+    const input = { Name: 'hook', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: endpoint, HttpMethod: 'POST' };
+    const dest = await events('create-api-destination', '--cli-input-json', JSON.stringify(input));
+    await events('put-rule', '--name', 'replicated', '--event-pattern', JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Replication Action'] }));
+    await events('put-targets', '--rule', 'replicated', '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn }]));
+  }
 
   const statuses = async (repositoryName: string, imageTag: string): Promise<Status[]> =>
     (await usEcr.send(new DescribeImageReplicationStatusCommand({ repositoryName, imageId: { imageTag } }))).replicationStatuses ?? [];
@@ -151,6 +183,24 @@ describe('replication across regions and accounts', () => {
     }
     const dev = await request(`${eu.url}/v2/dev/app/manifests/v1`, { headers: { Authorization: eu.authorization } });
     assert.equal(dev.status, 404, 'a repository no rule covers is not replicated');
+
+    // eu-west-1 reported the arrival, as ECR does in the destination region.
+    const event = await waitFor('the ECR Replication Action event of prod/app:v1', () =>
+      delivered.find((e) => e.detail['repository-name'] === 'prod/app' && e.detail['image-tag'] === 'v1'),
+    );
+    assert.equal(event['detail-type'], 'ECR Replication Action');
+    assert.equal(event.region, EU);
+    assert.equal(event.account, ACCOUNT);
+    assert.deepEqual(event.resources, [`arn:aws:ecr:${EU}:${ACCOUNT}:repository/prod/app`]);
+    assert.deepEqual(event.detail, {
+      result: 'SUCCESS',
+      'repository-name': 'prod/app',
+      'image-digest': app.manifestDigest,
+      'source-account': ACCOUNT,
+      'action-type': 'REPLICATE',
+      'source-region': US,
+      'image-tag': 'v1',
+    });
   });
 
   it('keeps login tokens bound to their region: a us-east-1 token is refused in eu-west-1', async () => {

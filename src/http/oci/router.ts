@@ -73,7 +73,7 @@ function operationOf(route: OciRoute, method: string): OciOperation {
 async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
   const [accountId, region] = [accountOf(r.registryKey), regionOf(r.registryKey)];
   const operation = operationOf(route, method);
-  if (r.principal.replication) return authorizeReplication(r, route, operation);
+  if (r.principal.replication) return authorizeReplication(r, route, operation, method);
   const isPublic = region === PUBLIC_REGION;
   // Anyone may read a public repository; writing it takes the ecr-public actions.
   if (isPublic && PUBLIC_READS.has(operation)) return;
@@ -124,7 +124,7 @@ const REPLICATION_OPERATIONS: ReadonlySet<OciOperation> = new Set([
  * ecr:CreateRepository too when the repository must be created. Only the repository the token
  * names, only the operations of a push, and no mounts (which would read other repositories).
  */
-async function authorizeReplication(r: OciRequest, route: OciRoute, operation: OciOperation): Promise<void> {
+async function authorizeReplication(r: OciRequest, route: OciRoute, operation: OciOperation, method: string): Promise<void> {
   const scope = r.principal.replication!;
   if (operation === 'base') return;
   const name = 'name' in route ? route.name : undefined;
@@ -132,7 +132,9 @@ async function authorizeReplication(r: OciRequest, route: OciRoute, operation: O
     noteDenied(r.req, 'ecr:ReplicateImage', name ?? '*');
     return new RegistryError(Codes.Denied, why);
   };
-  if (!REPLICATION_OPERATIONS.has(operation) || name !== scope.repository || r.url.searchParams.get('mount') !== null) {
+  // HEAD only, for manifests: a replication looks for what is there, it reads nothing.
+  const reads = operation === 'manifest-read' && method !== 'HEAD';
+  if (!REPLICATION_OPERATIONS.has(operation) || reads || name !== scope.repository || r.url.searchParams.get('mount') !== null) {
     throw denied(`a replication token of ${r.principal.accountId} admits only pushes into ${scope.repository}`);
   }
   const target = {
