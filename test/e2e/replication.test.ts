@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { issueReplicationToken } from '../../src/auth/replication-token.js';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
@@ -210,6 +211,34 @@ describe('replication across regions and accounts', () => {
       headers: { Authorization: eu.authorization, Accept: 'application/vnd.oci.image.manifest.v1+json' },
     });
     assert.equal(own.status, 200);
+  });
+
+  it('admits a replication token only to look for and push content into the one repository it names', async () => {
+    const token = (claims: Partial<Parameters<typeof issueReplicationToken>[0]> = {}) =>
+      `Basic ${Buffer.from(
+        `AWS:${issueReplicationToken(
+          { sourceAccountId: ACCOUNT, sourceRegion: US, destinationAccountId: ACCOUNT, destinationRegion: EU, repository: 'prod/app', ...claims },
+          { now: new Date(), key: Buffer.from(serverKey, 'base64') },
+        )}`,
+      ).toString('base64')}`;
+    const as = (authorization: string, path: string, method = 'GET') => request(`${eu.url}${path}`, { method, headers: { Authorization: authorization } });
+    const v1 = app.manifestDigest;
+    assert.equal((await as(token(), `/v2/prod/app/manifests/${v1}`, 'HEAD')).status, 200, 'it may look for a manifest');
+    assert.equal((await as(token(), `/v2/prod/app/blobs/${app.layers[0]!.digest}`, 'HEAD')).status, 200, 'and for a blob');
+    for (const [path, method] of [
+      [`/v2/prod/app/manifests/${v1}`, 'GET'],
+      [`/v2/prod/app/blobs/${app.layers[0]!.digest}`, 'GET'],
+      ['/v2/prod/app/tags/list', 'GET'],
+      ['/v2/_catalog', 'GET'],
+      [`/v2/prod/app/manifests/${v1}`, 'DELETE'],
+      [`/v2/prod/multi/manifests/${multi.indexDigest}`, 'HEAD'],
+      ['/v2/prod/other/blobs/uploads/', 'POST'],
+      [`/v2/prod/app/blobs/uploads/?mount=${app.layers[0]!.digest}&from=dev/app`, 'POST'],
+    ] as const) {
+      assert.equal((await as(token(), path, method)).status, 403, `${method} ${path} is refused`);
+    }
+    // Bound to its destination region: a token for us-east-1 is no key to eu-west-1.
+    assert.equal((await as(token({ destinationRegion: US }), `/v2/prod/app/manifests/${v1}`, 'HEAD')).status, 401);
   });
 
   it('replicates to another account only when that registry’s policy allows the source account', async () => {
