@@ -138,12 +138,13 @@ export const configSchema = z
      */
     regions: z
       .preprocess(
-        (v) => {
+        (v, ctx) => {
           if (typeof v !== 'string') return v;
           try {
             return JSON.parse(v) as unknown;
           } catch {
-            return v;
+            ctx.addIssue({ code: 'custom', message: 'must be JSON: {"<region>": {"endpoint": "https://..."}}' });
+            return z.NEVER;
           }
         },
         z.record(
