@@ -18,6 +18,7 @@ import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
+import { replicationContract } from './contract-suite-replication.js';
 import { repositoryContract } from './contract-suite-repositories.js';
 import { usageContract } from './contract-suite-usage.js';
 
@@ -35,5 +36,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('the event outbox and EventBridge resources', () => eventsContract(test));
     describe('usage aggregates and live counts', () => usageContract(test));
     describe('audit trail', () => auditContract(test));
+    describe('replication status', () => replicationContract(test));
   });
 }
