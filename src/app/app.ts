@@ -206,9 +206,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     replication: {
       // This region's own registries (cross-account replication) are reached through this
       // node's own listener, unless the configuration names the region's endpoint.
-      endpointOf: (region) =>
-        config.regions[region]?.endpoint ??
-        (region === config.region && boundPort !== undefined ? `${tls ? 'https' : 'http'}://${loopbackOf(config.host)}:${boundPort}` : undefined),
+      endpointOf: (region) => {
+        const configured = config.regions[region]?.endpoint;
+        if (configured !== undefined || region !== config.region) return configured;
+        // A job claimed in the moment between the worker's start and the listen: try again later.
+        if (boundPort === undefined) throw new Error('this node is not listening yet');
+        return `${tls ? 'https' : 'http'}://${loopbackOf(config.host)}:${boundPort}`;
+      },
       credential: (claims) => issueReplicationToken(claims, { now: clock.now(), key: serverKey }),
     },
   });

@@ -35,7 +35,10 @@ export interface ReplicationCredentialRequest {
 export interface ReplicatorOptions {
   registry: Registry;
   log: Logger;
-  /** The /v2 endpoint of a region's deployment (this one's own included); undefined when unknown. */
+  /**
+   * The /v2 endpoint of a region's deployment (this one's own included); undefined when no
+   * endpoint is configured (a permanent failure); throws when it cannot tell yet (retried).
+   */
   endpointOf: (region: string) => string | undefined;
   /** A short-lived replication token for one destination repository (minted with the server key). */
   credential: (request: ReplicationCredentialRequest) => string;
