@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
 import { loginTokenFor } from '../auth/login-token.js';
+import { issueReplicationToken } from '../auth/replication-token.js';
 import { SecurityTokenService } from '../auth/sts.js';
 import { WebIdentityVerifier } from '../auth/web-identity.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
@@ -165,7 +166,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ...(audit ? [audit.observer] : []),
     ],
     ...(audit && { audit: meta.audit }),
-    authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+    authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region),
     authorizer: new Authorizer(
       identities,
       (registryKey, repository) => registry.policies.governing(registryKey, repository),
@@ -174,7 +175,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       { clock, pushCreates: (registryKey, name) => pushCreatesRepository(registry.ctx, { registryKey, name }) },
     ),
     lifecyclePreviews: new LifecyclePreviews(registry),
-    loginTokens: (principal) => loginTokenFor(principal, clock.now(), serverKey),
+    loginTokens: (principal) => loginTokenFor(principal, clock.now(), serverKey, config.region),
     query: {
       identities,
       checkPolicy: checkIdentityPolicy,
@@ -204,7 +205,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const reloader = tlsFiles && tls && isHttps(server) ? new CertificateReloader(server, tlsFiles, tls, log) : undefined;
 
-  const background = createBackground(config, registry, secrets, { usage, ...(metrics && { telemetry: metrics }) });
+  let boundPort: number | undefined;
+  const background = createBackground(config, registry, secrets, {
+    usage,
+    ...(metrics && { telemetry: metrics }),
+    replication: {
+      // This region's own registries (cross-account replication) are reached through this
+      // node's own listener, unless the configuration names the region's endpoint.
+      endpointOf: (region) => {
+        const configured = config.regions[region]?.endpoint;
+        if (configured !== undefined || region !== config.region) return configured;
+        // A job claimed in the moment between the worker's start and the listen: try again later.
+        if (boundPort === undefined) throw new Error('this node is not listening yet');
+        return `${tls ? 'https' : 'http'}://${loopbackOf(config.host)}:${boundPort}`;
+      },
+      credential: (claims) => issueReplicationToken(claims, { now: clock.now(), key: serverKey }),
+    },
+  });
 
   return {
     config,
@@ -217,6 +234,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       background.start();
       audit?.start();
       const port = await listenOn(server, config.port, config.host);
+      boundPort = port;
+      for (const [region, peer] of Object.entries(config.regions)) {
+        if (peer.endpoint.startsWith('http://')) {
+          log.warn(
+            { region, endpoint: peer.endpoint },
+            'replication to this region crosses the network in clear (http://): use it only on loopback or a trusted network',
+          );
+        }
+      }
       if (metricsServer) {
         const host = config.metricsHost ?? config.host;
         metricsPort = await listenOn(metricsServer, config.metricsPort ?? 0, host);
@@ -290,6 +316,13 @@ function listenOn(server: BerthServer, port: number, host: string): Promise<numb
       res(typeof addr === 'object' && addr ? addr.port : port);
     });
   });
+}
+
+/** An address of this node's own listener, for requests to itself. */
+function loopbackOf(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** The access log observes only when it writes somewhere: an unobserved request costs no record. */

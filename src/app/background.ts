@@ -21,6 +21,8 @@ import { SCAN_JOB } from '../registry/scans.js';
 import { AdvisoryCatalog } from '../scan/catalog.js';
 import { ScanPool } from '../scan/pool/scan-pool.js';
 import { REEVALUATE_JOB, Scanner } from '../scan/scanner.js';
+import { REPLICATE_JOB } from '../registry/replication.js';
+import { Replicator, type ReplicatorOptions } from '../replication/replicator.js';
 import { NODE_ID, PeriodicTask } from './periodic.js';
 
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
@@ -54,6 +56,8 @@ export interface Background {
 export interface BackgroundReporting {
   telemetry?: Telemetry;
   usage?: UsageRecorder;
+  /** How replication reaches its destinations; without it, replication jobs wait for a node that has it. */
+  replication?: Pick<ReplicatorOptions, 'endpointOf' | 'credential'>;
 }
 
 export function createBackground(config: Config, registry: Registry, secrets: SecretBox, reporting: BackgroundReporting = {}): Background {
@@ -103,6 +107,23 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     log.info({ inventories, updated }, 'stored inventories re-evaluated against new advisories');
   });
 
+  // Replication has a worker of its own: a copy waits on the network, not on this node's
+  // scanner, and a destination that is down is retried (with backoff) until it returns.
+  const replicationJobs = new JobWorker({
+    jobs: meta.jobs,
+    clock,
+    log,
+    pollMs: JOB_POLL_MS,
+    leaseMs: JOB_LEASE_MS,
+    concurrency: config.replicationConcurrency,
+    nodeId: NODE_ID,
+    retry: { firstDelayMs: config.replicationRetrySeconds * 1000, maxAttempts: Number.POSITIVE_INFINITY },
+  });
+  if (reporting.replication) {
+    const replicator = new Replicator({ registry, log, ...reporting.replication });
+    replicationJobs.handle(REPLICATE_JOB, (job, signal) => replicator.run(job, signal));
+  }
+
   // Events: every node fans the outbox out and delivers, claiming rows as jobs are claimed.
   const events = new EventDeliverer({
     meta,
@@ -131,14 +152,19 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
       }
       registry.pulls.start(PULL_FLUSH_MS);
       reporting.usage?.start(USAGE_FLUSH_MS);
-      registry.ctx.jobsQueued = () => jobs.kick();
+      registry.ctx.jobsQueued = () => {
+        jobs.kick();
+        replicationJobs.kick();
+      };
       registry.ctx.eventsQueued = () => events.kick();
       jobs.start();
+      replicationJobs.start();
       events.start();
     },
     async stop() {
       await Promise.all(tasks.map((t) => t.stop()));
       await jobs.stop();
+      await replicationJobs.stop();
       await events.stop();
       await reporting.usage?.stop();
     },

@@ -34,6 +34,16 @@ describe('login tokens', () => {
     assert.deepEqual(verifyLoginToken(password, { now: NOW, keys: [KEY] }), { accountId: ACCOUNT, principalArn: ARN, expiresAt });
   });
 
+  it('are bound to the region that issued them: another region, or a token naming none, is refused there', () => {
+    const { password } = issue({ region: 'us-east-1' });
+    assert.equal(verifyLoginToken(password, { now: NOW, keys: [KEY], region: 'us-east-1' }).region, 'us-east-1');
+    const elsewhere = rejection(() => verifyLoginToken(password, { now: NOW, keys: [KEY], region: 'eu-west-1' }));
+    assert.equal(elsewhere.reason, 'InvalidLoginToken');
+    const unbound = issue();
+    assert.equal(rejection(() => verifyLoginToken(unbound.password, { now: NOW, keys: [KEY], region: 'us-east-1' })).reason, 'InvalidLoginToken');
+    assert.equal(rejection(() => verifyBasicLogin(basic('AWS', password), { now: NOW, keys: [KEY], region: 'eu-west-1' })).reason, 'InvalidLoginToken');
+  });
+
   it('expire at exactly 12 hours', () => {
     const { password, expiresAt } = issue();
     const justBefore = new Date(expiresAt.getTime() - 1);

@@ -26,6 +26,11 @@ export interface LoginTokenClaims {
   expiresAt: Date;
   /** The session token of the temporary credentials it was minted with (session-token.ts). */
   session?: string;
+  /**
+   * The region that issued the token. Peer regions share the server key (for replication), so
+   * a token must name its region to stay bound to it, as ECR's are.
+   */
+  region?: string;
 }
 
 interface DerivedKey {
@@ -51,7 +56,15 @@ function mac(macKey: Buffer, signed: string): string {
   return createHmac('sha256', macKey).update(signed).digest('base64url');
 }
 
-export function issueLoginToken(opts: { accountId: string; principalArn: string; now: Date; ttlSeconds?: number; key: Buffer; session?: string }): {
+export function issueLoginToken(opts: {
+  accountId: string;
+  principalArn: string;
+  now: Date;
+  ttlSeconds?: number;
+  key: Buffer;
+  session?: string;
+  region?: string;
+}): {
   password: string;
   expiresAt: Date;
 } {
@@ -59,7 +72,13 @@ export function issueLoginToken(opts: { accountId: string; principalArn: string;
   if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
   const expiresAt = new Date(opts.now.getTime() + ttl * 1000);
   const { kid, macKey } = derive(opts.key);
-  const body = { a: opts.accountId, p: opts.principalArn, e: expiresAt.getTime(), ...(opts.session !== undefined && { s: opts.session }) };
+  const body = {
+    a: opts.accountId,
+    p: opts.principalArn,
+    e: expiresAt.getTime(),
+    ...(opts.session !== undefined && { s: opts.session }),
+    ...(opts.region !== undefined && { r: opts.region }),
+  };
   const claims = Buffer.from(JSON.stringify(body)).toString('base64url');
   const signed = `${VERSION}.${kid}.${claims}`;
   return { password: `${signed}.${mac(macKey, signed)}`, expiresAt };
@@ -67,8 +86,12 @@ export function issueLoginToken(opts: { accountId: string; principalArn: string;
 
 const invalid = () => new AuthError('InvalidLoginToken', 'Your authorization token is invalid.');
 
-/** The token's claims; throws AuthError (InvalidLoginToken, ExpiredLoginToken). */
-export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[] }): LoginTokenClaims {
+/**
+ * The token's claims; throws AuthError (InvalidLoginToken, ExpiredLoginToken). With `region`, a
+ * token must have been issued in that region: one without a region claim, or from another
+ * region, is refused.
+ */
+export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[]; region?: string }): LoginTokenClaims {
   if (password.length > MAX_TOKEN_CHARS) throw invalid();
   const parts = password.split('.');
   if (parts.length !== 4 || parts[0] !== VERSION) throw invalid();
@@ -88,14 +111,16 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   } catch {
     throw invalid();
   }
-  const { a, p, e, s } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown };
+  const { a, p, e, s, r } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown; r?: unknown };
   if (typeof a !== 'string' || typeof p !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) throw invalid();
   if (s !== undefined && typeof s !== 'string') throw invalid();
+  if (r !== undefined && typeof r !== 'string') throw invalid();
+  if (opts.region !== undefined && r !== opts.region) throw invalid();
   const expiresAt = new Date(e);
   if (opts.now.getTime() >= e) {
     throw new AuthError('ExpiredLoginToken', `Your authorization token has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
   }
-  return { accountId: a, principalArn: p, expiresAt, ...(s !== undefined && { session: s }) };
+  return { accountId: a, principalArn: p, expiresAt, ...(s !== undefined && { session: s }), ...(r !== undefined && { region: r }) };
 }
 
 /** RFC 7617 credentials from an Authorization header; undefined when absent, not Basic, or malformed. */
@@ -113,7 +138,7 @@ export function parseBasicAuth(header: string | undefined): { username: string; 
  * /v2's whole Basic check: user `AWS` with a valid login token. Throws MissingAuthentication when
  * there are no Basic credentials at all, so the caller can answer with a challenge.
  */
-export function verifyBasicLogin(header: string | undefined, opts: { now: Date; keys: readonly Buffer[] }): LoginTokenClaims {
+export function verifyBasicLogin(header: string | undefined, opts: { now: Date; keys: readonly Buffer[]; region?: string }): LoginTokenClaims {
   const creds = parseBasicAuth(header);
   if (!creds) throw new AuthError('MissingAuthentication', 'Basic credentials are required.');
   if (creds.username !== LOGIN_USERNAME) throw invalid();
@@ -125,9 +150,9 @@ export function verifyBasicLogin(header: string | undefined, opts: { now: Date; 
  * temporary credentials it was asked with, whose session it carries so /v2 sees the same
  * principal (role, session tags and policy) and the same end.
  */
-export function loginTokenFor(principal: Principal, now: Date, key: Buffer): { password: string; expiresAt: Date } {
+export function loginTokenFor(principal: Principal, now: Date, key: Buffer, region: string): { password: string; expiresAt: Date } {
   const session = principal.session;
-  if (session === undefined) return issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now, key });
+  if (session === undefined) return issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now, key, region });
   const left = Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000);
   return issueLoginToken({
     accountId: principal.accountId,
@@ -136,5 +161,6 @@ export function loginTokenFor(principal: Principal, now: Date, key: Buffer): { p
     key,
     ttlSeconds: Math.max(1, Math.min(LOGIN_TOKEN_TTL_SECONDS, left)),
     session: session.token,
+    region,
   });
 }

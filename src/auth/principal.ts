@@ -23,6 +23,18 @@ export interface Principal {
   principalTags?: Record<string, string>;
   /** Policies that bound this principal's identity policies (an inline session policy). */
   sessionPolicies?: Policy[];
+  /**
+   * Set for a peer region's replication push (auth/replication-token.ts): the principal is the
+   * source account's root, admitted only to push into this one destination repository.
+   */
+  replication?: ReplicationScope;
+}
+
+export interface ReplicationScope {
+  sourceRegion: string;
+  destinationAccountId: string;
+  destinationRegion: string;
+  repository: string;
 }
 
 /** What temporary credentials stand for, beyond the principal's ARN. */

@@ -25,6 +25,20 @@ describe('loadConfig', () => {
     assert.equal(c.createOnPush, false);
   });
 
+  it('reads peer regions as JSON from BERTH_REGIONS, and names it when it is not', () => {
+    const c = loadConfig({ env: { BERTH_REGIONS: '{"eu-west-1":{"endpoint":"https://eu.example.com"}}', BERTH_REPLICATION_RETRY_SECONDS: '5' } });
+    assert.deepEqual(c.regions, { 'eu-west-1': { endpoint: 'https://eu.example.com' } });
+    assert.equal(c.replicationRetrySeconds, 5);
+    assert.deepEqual(loadConfig({ env: {} }).regions, {});
+    assert.equal(loadConfig({ env: {} }).replicationRetrySeconds, 30);
+    for (const bad of ['not json', '{"eu-west-1":{"endpoint":"ftp://x"}}', '{"Europe":{"endpoint":"https://x"}}']) {
+      assert.throws(
+        () => loadConfig({ env: { BERTH_REGIONS: bad } }),
+        (e: unknown) => e instanceof ConfigError && /BERTH_REGIONS/.test(e.message),
+      );
+    }
+  });
+
   it('names the bad key and where it came from', () => {
     assert.throws(
       () => loadConfig({ env: { BERTH_PORT: 'eighty' } }),

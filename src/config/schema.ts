@@ -131,6 +131,39 @@ export const configSchema = z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')
       .default('us-east-1'),
+    /**
+     * Peer regions (other Berth deployments sharing serverKey) that replication pushes to: JSON
+     * `{"eu-west-1": {"endpoint": "https://..."}}`. http:// is accepted (loopback, trusted
+     * networks) with a warning. This deployment's own region defaults to its own listener.
+     */
+    regions: z
+      .preprocess(
+        (v, ctx) => {
+          if (typeof v !== 'string') return v;
+          try {
+            return JSON.parse(v) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'must be JSON: {"<region>": {"endpoint": "https://..."}}' });
+            return z.NEVER;
+          }
+        },
+        z.record(
+          z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1'),
+          z
+            .object({
+              endpoint: z
+                .string()
+                .url()
+                .regex(/^https?:\/\//, 'must be an http(s):// URL'),
+            })
+            .strict(),
+        ),
+      )
+      .default({}),
+    /** A replication to a destination that is down is retried after this many seconds, then backs off (doubling, up to an hour). */
+    replicationRetrySeconds: int(1, 86400).default(30),
+    /** Replication jobs this node runs at once. */
+    replicationConcurrency: int(1, 64).default(4),
     /** HTTPS on the same port: PEM certificate (chain) and key files, both or neither; re-read on SIGHUP and on change. */
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),

@@ -6,8 +6,9 @@
 import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
-import { verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
-import { anonymousPrincipal, principalForKey, principalForSession, userArn, type Principal } from '../auth/principal.js';
+import { LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
+import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, type Principal } from '../auth/principal.js';
+import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
 import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
 import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
@@ -32,6 +33,8 @@ export class Authenticator {
     private readonly clock: Clock,
     private readonly serverKeys: readonly Buffer[],
     cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() },
+    /** The region this deployment serves: login tokens of other regions, and replication tokens for them, are refused. */
+    private readonly region?: string,
   ) {
     this.userExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
   }
@@ -173,9 +176,11 @@ export class Authenticator {
     const header = req.headers.authorization;
     if (header === undefined || isEmptyBasic(header)) return { principal: anonymousPrincipal };
     const now = this.clock.now();
+    const creds = parseBasicAuth(header);
+    if (creds?.username === LOGIN_USERNAME && isReplicationToken(creds.password)) return { principal: this.replicationPrincipal(req, creds.password, now) };
     let claims = this.verified.get(header);
     if (claims === undefined || claims.expiresAt.getTime() <= now.getTime()) {
-      claims = verifyBasicLogin(header, { now, keys: this.serverKeys });
+      claims = verifyBasicLogin(header, { now, keys: this.serverKeys, ...(this.region !== undefined && { region: this.region }) });
       if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
       this.verified.set(header, claims);
     }
@@ -188,6 +193,28 @@ export class Authenticator {
         : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
     notePrincipal(req, principal);
     return { principal };
+  }
+
+  /**
+   * A peer region's replication push: the source account's root, limited (by the /v2 router)
+   * to pushing into the one repository the token names, in this region only.
+   */
+  private replicationPrincipal(req: IncomingMessage, token: string, now: Date): Principal {
+    const c = verifyReplicationToken(token, { now, keys: this.serverKeys });
+    if (this.region !== undefined && c.destinationRegion !== this.region) throw new AuthError('InvalidLoginToken', 'Your authorization token is invalid.');
+    const principal: Principal = {
+      arn: rootArn(c.sourceAccountId),
+      accountId: c.sourceAccountId,
+      kind: 'root',
+      replication: {
+        sourceRegion: c.sourceRegion,
+        destinationAccountId: c.destinationAccountId,
+        destinationRegion: c.destinationRegion,
+        repository: c.repository,
+      },
+    };
+    notePrincipal(req, principal);
+    return principal;
   }
 
   /**

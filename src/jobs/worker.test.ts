@@ -5,7 +5,7 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { JobWorker, MAX_ATTEMPTS } from './worker.js';
 
 describe('JobWorker', () => {
-  function setup() {
+  function setup(retry?: { firstDelayMs: number; maxAttempts: number }) {
     const meta = createSqliteMetadataStore({ path: ':memory:' });
     let now = new Date('2026-01-01T00:00:00Z');
     const clock = { now: () => now };
@@ -17,6 +17,7 @@ describe('JobWorker', () => {
       leaseMs: 30_000,
       concurrency: 2,
       nodeId: 'test-node',
+      ...(retry && { retry }),
     });
     return { meta, worker, advance: (ms: number) => (now = new Date(now.getTime() + ms)), clock };
   }
@@ -74,6 +75,37 @@ describe('JobWorker', () => {
     assert.equal(again[0]!.attempts, 2);
     await meta.jobs.complete(again[0]!.id, 'a');
     assert.equal(await meta.jobs.pending('scan'), 1, 'only the holder completes it');
+    await meta.close();
+  });
+
+  it('retries on its own policy: first after firstDelayMs, doubling, without limit when maxAttempts is Infinity', async () => {
+    const { meta, worker, advance, clock } = setup({ firstDelayMs: 30_000, maxAttempts: Number.POSITIVE_INFINITY });
+    let runs = 0;
+    worker.handle('replicate', async () => {
+      runs++;
+      throw new Error('destination down');
+    });
+    await meta.jobs.enqueue([{ kind: 'replicate', payload: {} }], clock.now());
+    await worker.drain();
+    assert.equal(runs, 1);
+    advance(29_999);
+    await worker.drain();
+    assert.equal(runs, 1, 'not before the first delay');
+    advance(1);
+    await worker.drain();
+    assert.equal(runs, 2);
+    advance(59_999);
+    await worker.drain();
+    assert.equal(runs, 2, 'the second delay is twice the first');
+    advance(1);
+    await worker.drain();
+    assert.equal(runs, 3);
+    for (let i = 0; i < MAX_ATTEMPTS + 2; i++) {
+      advance(3600_000);
+      await worker.drain();
+    }
+    assert.equal(runs, 3 + MAX_ATTEMPTS + 2, 'kept retrying past the default limit');
+    assert.equal(await meta.jobs.pending('replicate'), 1);
     await meta.close();
   });
 });

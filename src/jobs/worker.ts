@@ -21,6 +21,11 @@ export interface JobWorkerOptions {
   concurrency: number;
   /** This process as the holder of the jobs it claims (the composition root's node id). */
   nodeId: string;
+  /**
+   * How failed jobs are retried: after `firstDelayMs`, doubling up to an hour, at most
+   * `maxAttempts` runs (Infinity: until they succeed). Default: 2 s, MAX_ATTEMPTS.
+   */
+  retry?: { firstDelayMs: number; maxAttempts: number };
 }
 
 export const MAX_ATTEMPTS = 5;
@@ -112,10 +117,11 @@ export class JobWorker {
       const message = err instanceof Error ? err.message : String(err);
       // A job cut short by shutdown is handed back at once; a failing one backs off, then gives up.
       const now = clock.now().getTime();
+      const { firstDelayMs, maxAttempts } = this.opts.retry ?? { firstDelayMs: 2000, maxAttempts: MAX_ATTEMPTS };
       const retryAt = this.abort.signal.aborted
         ? new Date(now)
-        : job.attempts < MAX_ATTEMPTS
-          ? new Date(now + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** job.attempts))
+        : job.attempts < maxAttempts
+          ? new Date(now + Math.min(MAX_BACKOFF_MS, firstDelayMs * 2 ** Math.min(30, job.attempts - 1)))
           : undefined;
       const retry = retryAt !== undefined;
       log.warn({ job: job.id, kind: job.kind, attempts: job.attempts, err: message, retryAt }, retry ? 'job failed, will retry' : 'job failed for good');

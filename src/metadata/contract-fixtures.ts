@@ -5,6 +5,7 @@
 import { it } from 'node:test';
 import { digestOf, type Digest } from '../core/digest.js';
 import type { JobRequest, MetadataStore, OutboxEvent, PutManifestInput, PutManifestResult } from './types.js';
+import type { ReplicationStart } from './replication.js';
 import { type RegistryKey, registryKey } from '../core/registry-key.js';
 
 /** One empty database of the engine under test. */
@@ -84,6 +85,7 @@ export interface PushOptions {
   annotations?: Record<string, string>;
   scan?: JobRequest;
   events?: OutboxEvent[];
+  replications?: ReplicationStart[];
   now?: Date;
 }
 
@@ -107,6 +109,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     ...(o.annotations !== undefined && { annotations: o.annotations }),
     ...(o.scan !== undefined && { scan: o.scan }),
     ...(o.events !== undefined && { events: o.events }),
+    ...(o.replications !== undefined && { replications: o.replications }),
   };
   return { digest, payload, result: await s.manifests.put(input) };
 }

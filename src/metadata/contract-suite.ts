@@ -19,6 +19,7 @@ import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
+import { replicationContract } from './contract-suite-replication.js';
 import { repositoryContract } from './contract-suite-repositories.js';
 import { rolesContract } from './contract-suite-roles.js';
 import { usageContract } from './contract-suite-usage.js';
@@ -39,5 +40,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('audit trail', () => auditContract(test));
     describe('repository creation templates', () => creationTemplateContract(test));
     describe('roles and OIDC providers', () => rolesContract(test));
+    describe('replication status', () => replicationContract(test));
   });
 }

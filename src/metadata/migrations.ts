@@ -413,4 +413,23 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 12,
+    name: 'replication status',
+    sql: (d) => [
+      // One row per pushed image and replication destination, keyed by the source repository's
+      // name (rows outlive the image: ECR answers for images pushed earlier too).
+      `CREATE TABLE replication_status (
+        registry_id TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        destination_region TEXT NOT NULL,
+        destination_registry TEXT NOT NULL,
+        status TEXT NOT NULL,
+        failure_code TEXT,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (registry_id, repository, digest, destination_region, destination_registry)
+      )`,
+    ],
+  },
 ];

@@ -14,6 +14,7 @@ import type { IdentityStore } from './identities.js';
 import type { CreationTemplateStore } from './creation-templates.js';
 import type { RoleStore } from './roles.js';
 import type { RegistryKey } from '../core/registry-key.js';
+import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -138,6 +139,8 @@ export interface PutManifestInput {
   scan?: JobRequest;
   /** Events reporting the push, written to the outbox in the same transaction when it succeeds. */
   events?: OutboxEvent[];
+  /** Destinations to replicate the push to: IN_PROGRESS rows and their jobs, in the same transaction. */
+  replications?: ReplicationStart[];
   now: Date;
 }
 
@@ -541,5 +544,6 @@ export interface MetadataStore {
   readonly usage: UsageStore;
   readonly audit: AuditStore;
   readonly creationTemplates: CreationTemplateStore;
+  readonly replication: ReplicationStatusStore;
   close(): Promise<void>;
 }

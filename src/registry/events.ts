@@ -19,6 +19,7 @@ export const DetailTypes = {
   ImageScan: 'ECR Image Scan',
   LifecyclePolicyAction: 'ECR Lifecycle Policy Action',
   ReferrerAction: 'ECR Referrer Action',
+  ReplicationAction: 'ECR Replication Action',
 } as const;
 
 function split(key: RegistryKey): { account: string; region: string } {
@@ -77,6 +78,27 @@ function imageAction(
     ...(image.artifactType !== undefined && { 'artifact-media-type': image.artifactType }),
   };
   return ecrEvent(scope.registryKey, image.subject === undefined ? DetailTypes.ImageAction : DetailTypes.ReferrerAction, at, [], detail);
+}
+
+/**
+ * A replicated image arriving at its destination: "ECR Replication Action" REPLICATE, emitted in
+ * the destination's registry (as ECR emits it in the destination region), one per tag.
+ */
+export function replicationEvents(scope: RepoScope, image: PushedImage, from: { accountId: string; region: string }, at: Date): OutboxEvent[] {
+  if (!emitsEvents(scope.registryKey)) return [];
+  const { account, region } = split(scope.registryKey);
+  const tags: Array<string | undefined> = image.tags.length > 0 ? [...image.tags] : [undefined];
+  return tags.map((tag) =>
+    ecrEvent(scope.registryKey, DetailTypes.ReplicationAction, at, [repositoryArn(region, account, scope.name)], {
+      result: 'SUCCESS',
+      'repository-name': scope.name,
+      'image-digest': image.digest,
+      'source-account': from.accountId,
+      'action-type': 'REPLICATE',
+      'source-region': from.region,
+      ...(tag !== undefined && { 'image-tag': tag }),
+    }),
+  );
 }
 
 /** A delete (or untag), by any door: "ECR Image Action" DELETE, or "ECR Referrer Action" DELETE for a referrer. */

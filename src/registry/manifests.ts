@@ -9,7 +9,9 @@ import type { Reference, Tag } from '../core/names.js';
 import { isContainerImage } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
-import { deleteEvents, pushEvents } from './events.js';
+import { deleteEvents, pushEvents, replicationEvents } from './events.js';
+import type { ReplicationDestination } from '../metadata/replication.js';
+import { replicationStarts } from './replication.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { createRepositoryFor } from './creation-templates.js';
 import { parseManifest } from './manifest-parse.js';
@@ -30,6 +32,8 @@ export class Manifests {
     private readonly pulls: PullRecorder,
     /** Whether a push to the repository starts a scan (registry rules or the repository's flag). */
     private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
+    /** Where a push to the repository is replicated (the registry's replication rules). */
+    private readonly replicateTo: (scope: RepoScope) => Promise<ReplicationDestination[]> = async () => [],
   ) {}
 
   /**
@@ -39,13 +43,21 @@ export class Manifests {
    * `pushedBy` (the caller's principal ARN) is only logged: the log says who pushed what.
    * `createRepository`: whether a missing repository is created (default: create-on-push, /v2's
    * rule); the JSON API's PutImage passes false, as ECR answers RepositoryNotFound.
+   * `replicatedFrom`: the push is a peer region's replication: it is reported as "ECR Replication
+   * Action" and replicated no further (ECR's replication does not chain).
    */
   async push(
     scope: RepoScope,
     reference: Reference,
     payload: Buffer,
     contentType: string | undefined,
-    opts: { extraTags?: Tag[]; typeDeclared?: boolean; pushedBy?: string; createRepository?: boolean } = {},
+    opts: {
+      extraTags?: Tag[];
+      typeDeclared?: boolean;
+      pushedBy?: string;
+      createRepository?: boolean;
+      replicatedFrom?: { accountId: string; region: string };
+    } = {},
   ): Promise<PushedManifest> {
     const extraTags = opts.extraTags ?? [];
     if (extraTags.length > 0 && reference.kind === 'tag') {
@@ -81,17 +93,15 @@ export class Manifests {
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
     const scan = scannable && (await this.scanOnPush(scope, existing?.settings.scanOnPush ?? false)) ? scanJob(scope, digest) : undefined;
     const now = this.ctx.clock.now();
-    const events = pushEvents(
-      scope,
-      {
-        digest,
-        mediaType: parsed.mediaType,
-        tags,
-        ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
-        ...(parsed.subject && { subject: parsed.subject.digest }),
-      },
-      now,
-    );
+    const pushed = {
+      digest,
+      mediaType: parsed.mediaType,
+      tags,
+      ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+      ...(parsed.subject && { subject: parsed.subject.digest }),
+    };
+    const events = opts.replicatedFrom ? replicationEvents(scope, pushed, opts.replicatedFrom, now) : pushEvents(scope, pushed, now);
+    const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
     const result = await this.ctx.meta.manifests.put({
       registryKey: scope.registryKey,
       repository: scope.name,
@@ -107,6 +117,7 @@ export class Manifests {
       tags: tagWrites,
       ...(scan && { scan }),
       ...(events.length > 0 && { events }),
+      ...(replications.length > 0 && { replications }),
       now,
     });
     switch (result.kind) {
@@ -129,7 +140,7 @@ export class Manifests {
       case 'ok':
         break;
     }
-    if (scan) this.ctx.jobsQueued?.();
+    if (scan || replications.length > 0) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(
       { registryKey: scope.registryKey, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },

@@ -12,6 +12,7 @@ import { Policies } from './policies.js';
 import { PullRecorder } from './pull-recorder.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
+import { replicationDestinations, ReplicationStatuses } from './replication.js';
 import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
 
@@ -34,6 +35,7 @@ export interface Registry {
   readonly scans: Scans;
   /** Repository creation templates, and createRepositoryFor: how replication and the pull-through cache create repositories. */
   readonly creationTemplates: CreationTemplates;
+  readonly replication: ReplicationStatuses;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -41,7 +43,8 @@ export function createRegistry(ctx: RegistryContext): Registry {
   const config = new RegistryConfig(ctx);
   const scanOnPush = async (scope: RepoScope, setting: boolean) =>
     (await config.scanningFor(scope.registryKey, scope.name, setting)).scanFrequency !== 'MANUAL';
-  const manifests = new Manifests(ctx, pulls, scanOnPush);
+  const replicateTo = async (scope: RepoScope) => replicationDestinations(await config.replication(scope.registryKey), scope);
+  const manifests = new Manifests(ctx, pulls, scanOnPush, replicateTo);
   const images = new Images(ctx, manifests);
   const blobs = new Blobs(ctx);
   const uploads = new Uploads(ctx);
@@ -61,5 +64,6 @@ export function createRegistry(ctx: RegistryContext): Registry {
     catalogData: new CatalogData(ctx),
     scans: new Scans(ctx, images),
     creationTemplates: new CreationTemplates(ctx),
+    replication: new ReplicationStatuses(ctx, images),
   };
 }

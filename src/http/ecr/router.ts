@@ -8,6 +8,7 @@ import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { DescribeImageScanFindings, StartImageScan } from './actions/scans.js';
+import { DescribeImageReplicationStatus } from './actions/replication.js';
 import { DeleteLifecyclePolicy, GetLifecyclePolicy, GetLifecyclePolicyPreview, PutLifecyclePolicy, StartLifecyclePolicyPreview } from './actions/lifecycle.js';
 import {
   DeleteRegistryPolicy,
@@ -96,6 +97,7 @@ const ACTIONS: Record<string, EcrAction> = {
   DescribeRepositoryCreationTemplates,
   UpdateRepositoryCreationTemplate,
   DeleteRepositoryCreationTemplate,
+  DescribeImageReplicationStatus,
 };
 
 export interface EcrRouterOptions {

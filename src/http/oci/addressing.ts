@@ -24,6 +24,8 @@ export interface V2Address {
  * another's. The public form applies only where no account is named.
  */
 export async function addressV2(registry: Registry, principal: Principal, target: V2Target, region: string): Promise<V2Address> {
+  // A peer region's replication push addresses the destination registry its token names.
+  if (principal.replication) return { registryKey: registryKey(principal.replication.destinationAccountId, region) };
   const { path } = target;
   if (target.accountId === undefined) {
     const alias = /^(\d{12})\//.exec(path)?.[1];

@@ -56,7 +56,12 @@ export async function putManifest(r: OciRequest, name: string, referenceText: st
   const reference = parseReference(referenceText);
   const tags = r.url.searchParams.getAll('tag').map(parseTag);
   const payload = await readBody(r.req, r.registry.ctx.limits.maxManifestBytes);
-  const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type'], { extraTags: tags, pushedBy: r.principal.arn });
+  const from = r.principal.replication && { accountId: r.principal.accountId, region: r.principal.replication.sourceRegion };
+  const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type'], {
+    extraTags: tags,
+    pushedBy: r.principal.arn,
+    ...(from && { replicatedFrom: from, createRepository: false }),
+  });
   const headers: Record<string, string> = {
     Location: repoPath(r.pathPrefix, name, 'manifests', pushed.digest),
     'Docker-Content-Digest': pushed.digest,

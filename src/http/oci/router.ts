@@ -14,6 +14,7 @@ import { parseOciRoute, type OciRoute } from './route.js';
 import { deleteUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
 import { cameOverTls } from '../request.js';
 import { accountOf, regionOf } from '../../core/registry-key.js';
+import { createReplicaRepository } from '../../registry/replication.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
 
@@ -72,6 +73,7 @@ function operationOf(route: OciRoute, method: string): OciOperation {
 async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
   const [accountId, region] = [accountOf(r.registryKey), regionOf(r.registryKey)];
   const operation = operationOf(route, method);
+  if (r.principal.replication) return authorizeReplication(r, route, operation, method);
   const isPublic = region === PUBLIC_REGION;
   // Anyone may read a public repository; writing it takes the ecr-public actions.
   if (isPublic && PUBLIC_READS.has(operation)) return;
@@ -92,6 +94,62 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
         secureTransport: cameOverTls(r.req),
         createsOnPush: true,
       });
+    }
+  } catch (e) {
+    if (e instanceof AccessDenied) {
+      noteDenied(r.req, e.action, e.resource);
+      throw new RegistryError(Codes.Denied, e.message);
+    }
+    throw e;
+  }
+}
+
+/** What a replication push may do: look for and upload blobs, look for and push manifests. */
+const REPLICATION_OPERATIONS: ReadonlySet<OciOperation> = new Set([
+  'base',
+  'blob-head',
+  'upload-start',
+  'upload-write',
+  'upload-complete',
+  'upload-read',
+  'upload-cancel',
+  'manifest-read',
+  'manifest-write',
+]);
+
+/**
+ * A peer region's replication push, judged by this registry's own policies as ECR judges its
+ * replication: ecr:ReplicateImage on the repository (within the account: allowed unless denied;
+ * from another account: only when the registry policy allows the source account), and
+ * ecr:CreateRepository too when the repository must be created. Only the repository the token
+ * names, only the operations of a push, and no mounts (which would read other repositories).
+ */
+async function authorizeReplication(r: OciRequest, route: OciRoute, operation: OciOperation, method: string): Promise<void> {
+  const scope = r.principal.replication!;
+  if (operation === 'base') return;
+  const name = 'name' in route ? route.name : undefined;
+  const denied = (why: string) => {
+    noteDenied(r.req, 'ecr:ReplicateImage', name ?? '*');
+    return new RegistryError(Codes.Denied, why);
+  };
+  // HEAD only, for manifests: a replication looks for what is there, it reads nothing.
+  const reads = operation === 'manifest-read' && method !== 'HEAD';
+  if (!REPLICATION_OPERATIONS.has(operation) || reads || name !== scope.repository || r.url.searchParams.get('mount') !== null) {
+    throw denied(`a replication token of ${r.principal.accountId} admits only pushes into ${scope.repository}`);
+  }
+  const target = {
+    resourceAccountId: accountOf(r.registryKey),
+    region: regionOf(r.registryKey),
+    repository: name,
+    ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
+    secureTransport: cameOverTls(r.req),
+  };
+  try {
+    await r.authorizer.check(r.principal, { ...target, action: 'ecr:ReplicateImage' });
+    const repo = { registryKey: r.registryKey, name };
+    if (!(await r.registry.repositories.exists(repo))) {
+      await r.authorizer.check(r.principal, { ...target, action: 'ecr:CreateRepository' });
+      await createReplicaRepository(r.registry, repo);
     }
   } catch (e) {
     if (e instanceof AccessDenied) {

@@ -40,6 +40,7 @@ import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
 import { startScanIn } from './scans.js';
+import { startReplicationIn } from './replication.js';
 import { registryKeyText } from '../../core/registry-key.js';
 
 const COLUMNS = 'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at';
@@ -146,6 +147,7 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
     }
   }
   if (input.events) await writeEventsIn(tx, input.events, now);
+  if (input.replications) await startReplicationIn(tx, registryKeyText(input.registryKey), input.repository, input.digest, input.replications, now);
   return { kind: 'ok', repositoryId };
 }
 

@@ -37,6 +37,7 @@ import { createPool, type PgContext } from './pool.js';
 import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
 import { createPostgresUsage } from './usage.js';
+import { createPostgresReplication } from './replication.js';
 import {
   createPostgresLifecyclePreviews,
   createPostgresPolicies,
@@ -95,6 +96,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     usage: createPostgresUsage(ctx),
     audit: createPostgresAudit(ctx),
     creationTemplates: createPostgresCreationTemplates(ctx),
+    replication: createPostgresReplication(ctx),
     async close() {
       await pool.end();
     },

@@ -19,6 +19,7 @@ import { prepareOutboxWriter } from './events.js';
 import { createGcQueue } from './gc-queue.js';
 import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
+import { prepareReplicationStart } from './replication.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import type { Db } from './open.js';
 import { registryKeyText } from '../../core/registry-key.js';
@@ -48,6 +49,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
     `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest' ORDER BY parent_digest`,
   );
   const gc = createGcQueue(db);
+  const startReplication = prepareReplicationStart(db);
   const startScan = prepareScanStart(db);
   const outbox = prepareOutboxWriter(db);
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
@@ -135,6 +137,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
     }
     for (const tag of input.tags ?? []) upsertTag.run(repositoryId, tag.name, input.digest, now);
     if (input.events) outbox.write(input.events, now);
+    if (input.replications) startReplication(registryKeyText(input.registryKey), input.repository, input.digest, input.replications, now);
     return { kind: 'ok', repositoryId };
   });
 

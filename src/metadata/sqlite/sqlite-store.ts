@@ -19,6 +19,7 @@ import { createSqliteRepositories } from './repositories.js';
 import { createSqliteRoles } from './roles.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
+import { createSqliteReplication } from './replication.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -45,6 +46,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     usage: createSqliteUsage(db),
     audit,
     creationTemplates: createSqliteCreationTemplates(db),
+    replication: createSqliteReplication(db),
     async close() {
       await audit.close();
       db.close();
