@@ -5,6 +5,7 @@
  * references, a tag moves only as the immutability rule allows — hold on every engine.
  * Timestamps are Date; drivers store epoch milliseconds.
  */
+import type { DocumentStore } from './documents.js';
 import type { AuditStore } from './audit-rows.js';
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
@@ -533,5 +534,6 @@ export interface MetadataStore {
   readonly eventResources: EventResourceStore;
   readonly usage: UsageStore;
   readonly audit: AuditStore;
+  readonly documents: DocumentStore;
   close(): Promise<void>;
 }

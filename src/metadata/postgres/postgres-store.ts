@@ -24,6 +24,7 @@ import type { MetadataStore } from '../types.js';
 import { createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
+import { createPostgresDocuments } from './documents.js';
 import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresImages } from './images.js';
@@ -91,6 +92,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     eventResources: createPostgresEventResources(ctx),
     usage: createPostgresUsage(ctx),
     audit: createPostgresAudit(ctx),
+    documents: createPostgresDocuments(ctx),
     async close() {
       await pool.end();
     },

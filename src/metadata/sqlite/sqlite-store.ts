@@ -5,6 +5,7 @@ import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteGc } from './gc.js';
+import { createSqliteDocuments } from './documents.js';
 import { createSqliteEventOutbox, createSqliteEventResources } from './events.js';
 import { createSqliteJobs } from './jobs.js';
 import { createSqliteKmsKeys } from './kms-keys.js';
@@ -41,6 +42,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     eventResources: createSqliteEventResources(db),
     usage: createSqliteUsage(db),
     audit,
+    documents: createSqliteDocuments(db),
     async close() {
       await audit.close();
       db.close();
