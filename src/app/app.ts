@@ -12,6 +12,7 @@ import { openSecret, sealSecret } from '../auth/access-keys.js';
 import { issueLoginToken } from '../auth/login-token.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { SecretsService } from '../secrets/secrets.js';
+import { PullThroughRules } from '../pullthrough/rules.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
@@ -191,6 +192,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.
       authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
+    pullThrough: new PullThroughRules(meta.documents, secretsManager, clock, { allowHttp: config.pullThroughAllowHttp }),
     secrets: {
       service: secretsManager,
       // Identity policies alone decide, as for EventBridge (Berth keeps no resource policies on secrets).

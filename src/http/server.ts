@@ -55,6 +55,8 @@ export interface HttpServerOptions {
   events?: EventsRouterOptions['events'];
   /** Secrets Manager's secrets (`aws secretsmanager`), built by the composition root; unset, refused. */
   secrets?: SecretsRouterOptions['secrets'];
+  /** The pull-through cache's rules (ECR's *PullThroughCacheRule* actions); unset, refused. */
+  pullThrough?: EcrRouterOptions['pullThrough'];
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts), offering h2 and HTTP/1.1; plain HTTP/1.1 when unset. */
@@ -93,6 +95,7 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     lifecyclePreviews: opts.lifecyclePreviews,
     region: opts.region,
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
+    ...(opts.pullThrough && { pullThrough: opts.pullThrough }),
   };
 }
 

@@ -53,4 +53,9 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'DescribeRepositories',
   'PutAccountSetting',
   'GetAccountSetting',
+  'CreatePullThroughCacheRule',
+  'DescribePullThroughCacheRules',
+  'UpdatePullThroughCacheRule',
+  'DeletePullThroughCacheRule',
+  'ValidatePullThroughCacheRule',
 ]);

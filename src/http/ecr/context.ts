@@ -6,6 +6,7 @@ import { registryKey, type RegistryKey } from '../../core/registry-key.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
+import type { PullThroughRules } from '../../pullthrough/rules.js';
 
 export interface EcrCall {
   registry: Registry;
@@ -21,6 +22,8 @@ export interface EcrCall {
   /** Start/GetLifecyclePolicyPreview's engine, built by the composition root. */
   lifecyclePreviews: LifecyclePreviews;
   log: Logger;
+  /** The pull-through cache's rules, when the server has them. */
+  pullThrough?: PullThroughRules;
 }
 
 /** Issues the 12-hour /v2 password for a principal. */

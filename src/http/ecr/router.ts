@@ -27,6 +27,14 @@ import {
   PutReplicationConfiguration,
 } from './actions/registry.js';
 import { CreateRepository, DeleteRepository, DescribeRepositories } from './actions/repositories.js';
+import {
+  CreatePullThroughCacheRule,
+  DeletePullThroughCacheRule,
+  DescribePullThroughCacheRules,
+  UpdatePullThroughCacheRule,
+  ValidatePullThroughCacheRule,
+} from './actions/pull-through.js';
+import type { PullThroughRules } from '../../pullthrough/rules.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
@@ -84,6 +92,11 @@ const ACTIONS: Record<string, EcrAction> = {
   PutRegistryScanningConfiguration,
   GetRegistryScanningConfiguration,
   BatchGetRepositoryScanningConfiguration,
+  CreatePullThroughCacheRule,
+  DescribePullThroughCacheRules,
+  UpdatePullThroughCacheRule,
+  DeletePullThroughCacheRule,
+  ValidatePullThroughCacheRule,
 };
 
 export interface EcrRouterOptions {
@@ -97,6 +110,8 @@ export interface EcrRouterOptions {
   /** The region this deployment serves: the JSON API and /v2 address the same registry. */
   region: string;
   registryHost?: string;
+  /** The pull-through cache's rules (ECR's API only). */
+  pullThrough?: PullThroughRules;
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
@@ -178,6 +193,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
       lifecyclePreviews: opts.lifecyclePreviews,
       registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
       log: opts.log,
+      ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
     };
     sendEcrJson(res, await action(call));
   } catch (err) {
