@@ -13,6 +13,7 @@ import { describe } from 'node:test';
 import { auditContract } from './contract-suite-audit.js';
 import { contractTest, type NewDatabase } from './contract-fixtures.js';
 import { concurrencyContract } from './contract-suite-concurrency.js';
+import { documentsContract } from './contract-suite-documents.js';
 import { eventsContract } from './contract-suite-events.js';
 import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
@@ -35,5 +36,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('the event outbox and EventBridge resources', () => eventsContract(test));
     describe('usage aggregates and live counts', () => usageContract(test));
     describe('audit trail', () => auditContract(test));
+    describe('named documents', () => documentsContract(test));
   });
 }

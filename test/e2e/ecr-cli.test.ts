@@ -142,8 +142,8 @@ describe('the ECR tutorial with the AWS CLI', () => {
     };
     // An ECR operation Berth lacks, a JSON service it does not serve, a Query service it does not serve.
     assert.match(
-      await fails(['ecr', 'describe-pull-through-cache-rules']),
-      /\(UnknownOperationException\) when calling the DescribePullThroughCacheRules operation/,
+      await fails(['ecr', 'get-signing-configuration']),
+      /\(UnknownOperationException\) when calling the GetSigningConfiguration operation/,
     );
     assert.match(await fails(['dynamodb', 'list-tables']), /\(UnknownOperationException\) when calling the ListTables operation/);
     const ec2 = await fails(['ec2', 'describe-instances']);
