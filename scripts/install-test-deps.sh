@@ -6,6 +6,7 @@ set -euo pipefail
 
 # command name → Debian package that provides it
 declare -A wanted=([skopeo]=skopeo [aws]=awscli [zstd]=zstd)  # zstd: layers compressed as buildx --compression zstd does
+wanted+=([docker-registry]=docker-registry)  # the pull-through cache's upstream (python3's crypt makes its htpasswd)
 wanted+=([radosgw]=radosgw [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd)  # the S3 test server, scripts/s3-test-server.sh
 
 missing=()

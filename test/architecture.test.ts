@@ -35,10 +35,12 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   // aggregates over the metadata; background features report through core's Telemetry.
   metrics: { may: ['core', 'metadata', 'http'], why: 'request observers, metric gauges and usage aggregates; composed by app' },
   audit: { may: ['core', 'metadata'], why: "the audit trail's records, writer and LookupEvents over the metadata store" },
+  secrets: { may: ['core', 'metadata'], why: "Secrets Manager's domain: secrets sealed at rest in the metadata store" },
+  pullthrough: { may: [...BACKGROUND, 'secrets'], why: 'the pull-through cache: rules, the upstream client, pulls into the registry core' },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
   // events: the EventBridge door (`aws events`) over the events feature's rules and targets.
   http: {
-    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events', 'audit'],
+    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events', 'audit', 'secrets', 'pullthrough'],
     why: 'front doors over the registry core and domain modules; builds nothing concrete',
   },
   app: {
@@ -61,6 +63,8 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'audit',
       'http',
       'metrics',
+      'secrets',
+      'pullthrough',
     ],
     why: 'the one composition root; only cli imports it',
   },

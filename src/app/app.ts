@@ -14,6 +14,8 @@ import { issueReplicationToken } from '../auth/replication-token.js';
 import { SecurityTokenService } from '../auth/sts.js';
 import { WebIdentityVerifier } from '../auth/web-identity.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
+import { SecretsService } from '../secrets/secrets.js';
+import { PullThroughRules } from '../pullthrough/rules.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
@@ -47,6 +49,7 @@ import { pushCreatesRepository } from '../registry/repositories.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const EVENTS_SECRET_CONTEXT = 'events-connection';
+const SECRETS_MANAGER_CONTEXT = 'secretsmanager-value';
 
 export interface App {
   readonly config: Config;
@@ -148,6 +151,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
+  // Secrets Manager's values, sealed at rest under the server key (their own context: never opened as anything else).
+  const secretsManager = new SecretsService(meta.documents, clock, {
+    seal: (s) => sealSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
+    open: (s) => openSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
+  });
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
   const usage = new UsageRecorder({ usage: meta.usage, clock, log });
   const metrics =
@@ -190,6 +198,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     events: {
       service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp }),
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.
+      authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+    },
+    pullThrough: new PullThroughRules(meta.documents, secretsManager, clock, { allowHttp: config.pullThroughAllowHttp }),
+    secrets: {
+      service: secretsManager,
+      // Identity policies alone decide, as for EventBridge (Berth keeps no resource policies on secrets).
       authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
     region: config.region,

@@ -32,7 +32,7 @@ export interface AuditIdentity {
 }
 
 /** The doors, as request-facts names them. */
-export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail';
+export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager';
 
 /** What one request was, in the doors' words. */
 export interface AuditedCall {
@@ -91,6 +91,7 @@ const EVENT_SOURCES: Record<AuditApi, string> = {
   kms: 'kms.amazonaws.com',
   events: 'events.amazonaws.com',
   cloudtrail: 'cloudtrail.amazonaws.com',
+  secretsmanager: 'secretsmanager.amazonaws.com',
 };
 
 /**

@@ -102,6 +102,11 @@ export const configSchema = z
      * loopback address unless this is set (events and connection credentials cross the network in clear).
      */
     eventsAllowHttp: bool.default(false),
+    /**
+     * Pull-through cache: an http:// upstreamRegistryUrl is accepted only for a loopback upstream
+     * unless this is set (upstream credentials and content would cross the network in clear).
+     */
+    pullThroughAllowHttp: bool.default(false),
     /** Event deliveries this node makes at once. */
     eventsDeliveryConcurrency: int(1, 256).default(8),
     /**

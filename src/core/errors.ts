@@ -242,3 +242,31 @@ export const CloudTrailCodes = {
   Serialization: wire('SerializationException'),
   AccessDenied: wire('AccessDeniedException'),
 } as const;
+
+/** Secrets Manager JSON API `__type`s. */
+export const SecretsCodes = {
+  ResourceNotFound: wire('ResourceNotFoundException'),
+  ResourceExists: wire('ResourceExistsException'),
+  InvalidParameter: wire('InvalidParameterException'),
+  InvalidRequest: wire('InvalidRequestException'),
+  InvalidNextToken: wire('InvalidNextTokenException'),
+  LimitExceeded: wire('LimitExceededException'),
+  DecryptionFailure: wire('DecryptionFailure'),
+  AccessDenied: wire('AccessDeniedException'),
+  Validation: wire('ValidationException'),
+  Serialization: wire('SerializationException'),
+  UnknownOperation: wire('UnknownOperationException'),
+  Internal: wire('InternalServiceError', 500),
+} as const;
+
+/** ECR pull-through cache `__type`s (its rules API; the pull path answers with `Codes`). */
+export const PullThroughCodes = {
+  RuleAlreadyExists: wire('PullThroughCacheRuleAlreadyExistsException'),
+  RuleNotFound: wire('PullThroughCacheRuleNotFoundException'),
+  UnsupportedUpstreamRegistry: wire('UnsupportedUpstreamRegistryException'),
+  SecretNotFound: wire('SecretNotFoundException'),
+  UnableToAccessSecret: wire('UnableToAccessSecretException'),
+  UnableToDecryptSecretValue: wire('UnableToDecryptSecretValueException'),
+  LimitExceeded: wire('LimitExceededException'),
+  InvalidParameter: wire('InvalidParameterException'),
+} as const;

@@ -24,6 +24,7 @@ import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { isEventsRequest, routeEvents, type EventsRouterOptions } from './events/router.js';
 import { isCloudTrailRequest, routeCloudTrail, type CloudTrailRouterOptions } from './cloudtrail/router.js';
 import { KmsAuthorizer } from './kms/authz.js';
+import { isSecretsRequest, routeSecrets, type SecretsRouterOptions } from './secrets/router.js';
 import type { AuditStore } from '../metadata/audit-rows.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
@@ -53,6 +54,10 @@ export interface HttpServerOptions {
   kms?: KmsRouterOptions['kms'];
   /** EventBridge's rules and targets (`aws events`), built by the composition root; unset, refused. */
   events?: EventsRouterOptions['events'];
+  /** Secrets Manager's secrets (`aws secretsmanager`), built by the composition root; unset, refused. */
+  secrets?: SecretsRouterOptions['secrets'];
+  /** The pull-through cache's rules (ECR's *PullThroughCacheRule* actions); unset, refused. */
+  pullThrough?: EcrRouterOptions['pullThrough'];
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts), offering h2 and HTTP/1.1; plain HTTP/1.1 when unset. */
@@ -91,6 +96,7 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     lifecyclePreviews: opts.lifecyclePreviews,
     region: opts.region,
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
+    ...(opts.pullThrough && { pullThrough: opts.pullThrough }),
   };
 }
 
@@ -146,6 +152,10 @@ async function handle(
     }
     if (path === '/' && isEventsRequest(req)) {
       await routeEvents({ authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.events && { events: opts.events }) }, req, res);
+      return;
+    }
+    if (path === '/' && isSecretsRequest(req)) {
+      await routeSecrets({ authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.secrets && { secrets: opts.secrets }) }, req, res);
       return;
     }
     if (path === '/' && req.method === 'POST' && req.headers['x-amz-target'] !== undefined) {

@@ -57,4 +57,9 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'DescribeRepositoryCreationTemplates',
   'UpdateRepositoryCreationTemplate',
   'DeleteRepositoryCreationTemplate',
+  'CreatePullThroughCacheRule',
+  'DescribePullThroughCacheRules',
+  'UpdatePullThroughCacheRule',
+  'DeletePullThroughCacheRule',
+  'ValidatePullThroughCacheRule',
 ]);

@@ -14,6 +14,7 @@ import { auditContract } from './contract-suite-audit.js';
 import { contractTest, type NewDatabase } from './contract-fixtures.js';
 import { concurrencyContract } from './contract-suite-concurrency.js';
 import { creationTemplateContract } from './contract-suite-creation-templates.js';
+import { documentsContract } from './contract-suite-documents.js';
 import { eventsContract } from './contract-suite-events.js';
 import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
@@ -41,5 +42,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('repository creation templates', () => creationTemplateContract(test));
     describe('roles and OIDC providers', () => rolesContract(test));
     describe('replication status', () => replicationContract(test));
+    describe('named documents', () => documentsContract(test));
   });
 }

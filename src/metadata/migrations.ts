@@ -432,4 +432,21 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 13,
+    name: 'named documents (secrets, pull-through cache rules)',
+    sql: (d) => [
+      // Secrets Manager secrets (values sealed under the server key), pull-through cache rules
+      // and when each cached tag was last checked upstream: read and written whole (JSON).
+      `CREATE TABLE named_documents (
+        registry_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (registry_id, kind, name)
+      )`,
+    ],
+  },
 ];

@@ -5,6 +5,7 @@
  * references, a tag moves only as the immutability rule allows — hold on every engine.
  * Timestamps are Date; drivers store epoch milliseconds.
  */
+import type { DocumentStore } from './documents.js';
 import type { AuditStore } from './audit-rows.js';
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
@@ -545,5 +546,6 @@ export interface MetadataStore {
   readonly audit: AuditStore;
   readonly creationTemplates: CreationTemplateStore;
   readonly replication: ReplicationStatusStore;
+  readonly documents: DocumentStore;
   close(): Promise<void>;
 }

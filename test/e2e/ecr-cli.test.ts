@@ -141,10 +141,7 @@ describe('the ECR tutorial with the AWS CLI', () => {
       return assert.fail(`aws ${args.join(' ')} succeeded`);
     };
     // An ECR operation Berth lacks, a JSON service it does not serve, a Query service it does not serve.
-    assert.match(
-      await fails(['ecr', 'describe-pull-through-cache-rules']),
-      /\(UnknownOperationException\) when calling the DescribePullThroughCacheRules operation/,
-    );
+    assert.match(await fails(['ecr', 'get-signing-configuration']), /\(UnknownOperationException\) when calling the GetSigningConfiguration operation/);
     assert.match(await fails(['dynamodb', 'list-tables']), /\(UnknownOperationException\) when calling the ListTables operation/);
     const ec2 = await fails(['ec2', 'describe-instances']);
     assert.match(ec2, /\(InvalidAction\) when calling the DescribeInstances operation: The action DescribeInstances is not valid for this web service/);

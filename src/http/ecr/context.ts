@@ -7,6 +7,7 @@ import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { V2Location } from '../registry-address.js';
+import type { PullThroughRules } from '../../pullthrough/rules.js';
 
 export interface EcrCall {
   registry: Registry;
@@ -24,6 +25,8 @@ export interface EcrCall {
   /** Start/GetLifecyclePolicyPreview's engine, built by the composition root. */
   lifecyclePreviews: LifecyclePreviews;
   log: Logger;
+  /** The pull-through cache's rules, when the server has them. */
+  pullThrough?: PullThroughRules;
 }
 
 /** Issues the 12-hour /v2 password for a principal. */

@@ -35,6 +35,14 @@ import {
   templateImpliedActions,
   UpdateRepositoryCreationTemplate,
 } from './actions/creation-templates.js';
+import {
+  CreatePullThroughCacheRule,
+  DeletePullThroughCacheRule,
+  DescribePullThroughCacheRules,
+  UpdatePullThroughCacheRule,
+  ValidatePullThroughCacheRule,
+} from './actions/pull-through.js';
+import type { PullThroughRules } from '../../pullthrough/rules.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
@@ -98,6 +106,11 @@ const ACTIONS: Record<string, EcrAction> = {
   UpdateRepositoryCreationTemplate,
   DeleteRepositoryCreationTemplate,
   DescribeImageReplicationStatus,
+  CreatePullThroughCacheRule,
+  DescribePullThroughCacheRules,
+  UpdatePullThroughCacheRule,
+  DeletePullThroughCacheRule,
+  ValidatePullThroughCacheRule,
 };
 
 export interface EcrRouterOptions {
@@ -111,6 +124,8 @@ export interface EcrRouterOptions {
   /** The region this deployment serves: the JSON API and /v2 address the same registry. */
   region: string;
   registryHost?: string;
+  /** The pull-through cache's rules (ECR's API only). */
+  pullThrough?: PullThroughRules;
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
@@ -193,6 +208,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
       registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
       v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
       log: opts.log,
+      ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
     };
     sendEcrJson(res, await action(call));
   } catch (err) {

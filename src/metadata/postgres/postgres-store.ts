@@ -25,6 +25,7 @@ import { createPostgresCreationTemplates } from './creation-templates.js';
 import { createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
+import { createPostgresDocuments } from './documents.js';
 import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresRoles } from './roles.js';
@@ -97,6 +98,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     audit: createPostgresAudit(ctx),
     creationTemplates: createPostgresCreationTemplates(ctx),
     replication: createPostgresReplication(ctx),
+    documents: createPostgresDocuments(ctx),
     async close() {
       await pool.end();
     },

@@ -6,6 +6,7 @@ import { createSqliteBlobIndex } from './blobs.js';
 import { createSqliteIdentities } from './identities.js';
 import { createSqliteImages } from './images.js';
 import { createSqliteGc } from './gc.js';
+import { createSqliteDocuments } from './documents.js';
 import { createSqliteEventOutbox, createSqliteEventResources } from './events.js';
 import { createSqliteJobs } from './jobs.js';
 import { createSqliteKmsKeys } from './kms-keys.js';
@@ -47,6 +48,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     audit,
     creationTemplates: createSqliteCreationTemplates(db),
     replication: createSqliteReplication(db),
+    documents: createSqliteDocuments(db),
     async close() {
       await audit.close();
       db.close();

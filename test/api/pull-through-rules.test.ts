@@ -1,0 +1,167 @@
+/**
+ * Pull-through cache rules through the real `aws ecr` CLI, with upstream credentials made with
+ * `aws secretsmanager`: the reference registry (`docker-registry`) as upstream without auth and
+ * behind htpasswd (Basic), and a small token server (Bearer, docker's token flow) in this
+ * process; ValidatePullThroughCacheRule really asks them, also when one is stopped. Refusals in
+ * ECR's words, each changing nothing.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { startUpstreamRegistry, type UpstreamRegistry } from '../e2e/helpers/upstream-registry.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const run = promisify(execFile);
+
+describe('pull-through cache rules', () => {
+  let berth: BerthInProcess;
+  let admin: Credentials;
+  let open: UpstreamRegistry;
+  let locked: UpstreamRegistry;
+  let tokens: Server;
+  let tokenUrl: string;
+  const tokenRequests: string[] = [];
+
+  const env = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_ENDPOINT_URL: berth.url,
+    AWS_ACCESS_KEY_ID: admin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
+    AWS_DEFAULT_REGION: berth.region,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_PAGER: '',
+  });
+  const aws = async (args: string[]): Promise<Record<string, unknown>> => {
+    const { stdout } = await run('aws', [...args, '--output', 'json'], { env: env() });
+    return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
+  };
+  const awsFails = async (args: string[]): Promise<string> => {
+    try {
+      await run('aws', args, { env: env() });
+    } catch (e) {
+      return (e as { stderr: string }).stderr;
+    }
+    return assert.fail(`aws ${args.join(' ')} succeeded`);
+  };
+  const secret = async (name: string, value: string) => String((await aws(['secretsmanager', 'create-secret', '--name', name, '--secret-string', value])).ARN);
+  // As JSON: the CLI (v1) would fetch an http:// parameter value as a "URL parameter".
+  const input = (o: Record<string, string>) => ['--cli-input-json', JSON.stringify(o)];
+  const rules = async () => ((await aws(['ecr', 'describe-pull-through-cache-rules'])).pullThroughCacheRules as Array<Record<string, unknown>>) ?? [];
+
+  before(async () => {
+    berth = await startInProcess();
+    admin = adminCredentials(berth);
+    open = await startUpstreamRegistry();
+    locked = await startUpstreamRegistry({ user: 'puller', password: 'upstream-pw' });
+    // docker's token flow: /v2/ challenges with Bearer; /token hands a token for Basic puller:tok-pw.
+    tokens = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token') {
+        tokenRequests.push(`${url.searchParams.get('service')}|${req.headers.authorization ?? ''}`);
+        const ok = req.headers.authorization === `Basic ${Buffer.from('puller:tok-pw').toString('base64')}`;
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? JSON.stringify({ token: 'good', expires_in: 300 }) : '{}');
+        return;
+      }
+      if (req.headers.authorization === 'Bearer good') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokenUrl}/token",service="fake-registry"` }).end();
+    });
+    await new Promise<void>((r) => tokens.listen(0, '127.0.0.1', r));
+    const addr = tokens.address();
+    tokenUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  });
+  after(async () => {
+    tokens?.close();
+    await open?.cleanup();
+    await locked?.cleanup();
+    await berth?.cleanup();
+  });
+
+  it('creates, describes, validates and deletes a rule for an open upstream', async () => {
+    const created = await aws(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'mirror', upstreamRegistryUrl: open.url })]);
+    assert.equal(created.ecrRepositoryPrefix, 'mirror');
+    assert.equal(created.upstreamRegistryUrl, open.url);
+    assert.equal(created.registryId, '000000000000');
+    assert.equal(typeof created.createdAt, 'number');
+    const described = (await rules()).find((r) => r.ecrRepositoryPrefix === 'mirror');
+    assert.equal(described?.upstreamRegistryUrl, open.url);
+    const valid = await aws(['ecr', 'validate-pull-through-cache-rule', '--ecr-repository-prefix', 'mirror']);
+    assert.equal(valid.isValid, true);
+    assert.match(
+      await awsFails(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'mirror', upstreamRegistryUrl: locked.url })]),
+      /PullThroughCacheRuleAlreadyExistsException/,
+    );
+    assert.equal((await rules()).find((r) => r.ecrRepositoryPrefix === 'mirror')?.upstreamRegistryUrl, open.url, 'the refused create changed nothing');
+
+    await open.stop();
+    try {
+      const down = await aws(['ecr', 'validate-pull-through-cache-rule', '--ecr-repository-prefix', 'mirror']);
+      assert.equal(down.isValid, false);
+      assert.match(String(down.failure), new RegExp(`${open.url.replace(/[.]/g, '\\.')} could not be reached`));
+    } finally {
+      await open.start();
+    }
+
+    const deleted = await aws(['ecr', 'delete-pull-through-cache-rule', '--ecr-repository-prefix', 'mirror']);
+    assert.equal(deleted.upstreamRegistryUrl, open.url);
+    assert.match(await awsFails(['ecr', 'delete-pull-through-cache-rule', '--ecr-repository-prefix', 'mirror']), /PullThroughCacheRuleNotFoundException/);
+    assert.match(await awsFails(['ecr', 'describe-pull-through-cache-rules', '--ecr-repository-prefixes', 'mirror']), /PullThroughCacheRuleNotFoundException/);
+  });
+
+  it('validates with Basic credentials from a secret, and updates them', async () => {
+    const good = await secret('ecr-pullthroughcache/locked-good', JSON.stringify({ username: 'puller', accessToken: 'upstream-pw' }));
+    const bad = await secret('ecr-pullthroughcache/locked-bad', JSON.stringify({ username: 'puller', accessToken: 'wrong' }));
+    await aws(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'locked', upstreamRegistryUrl: locked.url, credentialArn: good })]);
+    assert.equal((await aws(['ecr', 'validate-pull-through-cache-rule', '--ecr-repository-prefix', 'locked'])).isValid, true);
+    const updated = await aws(['ecr', 'update-pull-through-cache-rule', '--ecr-repository-prefix', 'locked', '--credential-arn', bad]);
+    assert.equal(updated.credentialArn, bad);
+    const refused = await aws(['ecr', 'validate-pull-through-cache-rule', '--ecr-repository-prefix', 'locked']);
+    assert.equal(refused.isValid, false);
+    assert.match(String(refused.failure), /401/);
+  });
+
+  it("follows a Bearer challenge to the upstream's token service", async () => {
+    const creds = await secret('ecr-pullthroughcache/tokens', JSON.stringify({ username: 'puller', accessToken: 'tok-pw' }));
+    await aws(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'tokens', upstreamRegistryUrl: tokenUrl, credentialArn: creds })]);
+    assert.equal((await aws(['ecr', 'validate-pull-through-cache-rule', '--ecr-repository-prefix', 'tokens'])).isValid, true);
+    assert.ok(tokenRequests.includes(`fake-registry|Basic ${Buffer.from('puller:tok-pw').toString('base64')}`), tokenRequests.join('\n'));
+  });
+
+  it('refuses what ECR refuses, changing nothing', async () => {
+    const before = (await rules()).length;
+    const create = (o: Record<string, string>) => awsFails(['ecr', 'create-pull-through-cache-rule', ...input(o)]);
+    assert.match(await create({ ecrRepositoryPrefix: 'plain', upstreamRegistryUrl: 'http://registry.example.com' }), /InvalidParameterException.*HTTP/);
+    assert.match(await create({ ecrRepositoryPrefix: 'Bad_Prefix', upstreamRegistryUrl: open.url }), /ValidationException/);
+    assert.match(
+      await create({
+        ecrRepositoryPrefix: 'wrongname',
+        upstreamRegistryUrl: open.url,
+        credentialArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:other/creds-abcdef',
+      }),
+      /ValidationException/,
+    );
+    assert.match(
+      await create({
+        ecrRepositoryPrefix: 'nosecret',
+        upstreamRegistryUrl: open.url,
+        credentialArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache/missing-abcdef',
+      }),
+      /SecretNotFoundException/,
+    );
+    const notJson = await secret('ecr-pullthroughcache/not-json', 'just a password');
+    assert.match(await create({ ecrRepositoryPrefix: 'notjson', upstreamRegistryUrl: open.url, credentialArn: notJson }), /UnableToAccessSecretException/);
+    assert.match(await create({ ecrRepositoryPrefix: 'hub', upstreamRegistryUrl: 'registry-1.docker.io' }), /InvalidParameterException.*credentialArn/);
+    assert.match(
+      await create({ ecrRepositoryPrefix: 'quay', upstreamRegistryUrl: 'registry-1.docker.io', upstreamRegistry: 'quay' }),
+      /UnsupportedUpstreamRegistryException/,
+    );
+    assert.match(await awsFails(['ecr', 'validate-pull-through-cache-rule', '--ecr-repository-prefix', 'nothere']), /PullThroughCacheRuleNotFoundException/);
+    assert.equal((await rules()).length, before);
+  });
+});
