@@ -12,6 +12,7 @@ import type { GcStore } from './gc.js';
 import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
 import type { RegistryKey } from '../core/registry-key.js';
+import type { ManifestQuotaLimits, QuotaStore } from './quotas.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -36,15 +37,19 @@ export interface ResourceTag {
 
 export interface RepositoryStore {
   find(registryKey: RegistryKey, name: string): Promise<RepositoryRecord | undefined>;
-  /** Finds or creates with default settings. */
-  ensure(registryKey: RegistryKey, name: string, now: Date): Promise<RepositoryRecord>;
-  /** Creates with the given settings and resource tags; undefined if the name is taken. */
+  /**
+   * Finds or creates with default settings; creating throws QuotaRefusal (nothing created) when
+   * the registry already holds `maxRepositories`, checked in the creating transaction.
+   */
+  ensure(registryKey: RegistryKey, name: string, now: Date, maxRepositories?: number): Promise<RepositoryRecord>;
+  /** Creates with the given settings and resource tags; undefined if the name is taken; QuotaRefusal as ensure. */
   create(input: {
     registryKey: RegistryKey;
     name: string;
     settings: RepositorySettings;
     tags: ResourceTag[];
     now: Date;
+    maxRepositories?: number;
   }): Promise<RepositoryRecord | undefined>;
   updateSettings(id: number, settings: RepositorySettings): Promise<void>;
   /** Names in lexical order. */
@@ -132,6 +137,8 @@ export interface PutManifestInput {
   scan?: JobRequest;
   /** Events reporting the push, written to the outbox in the same transaction when it succeeds. */
   events?: OutboxEvent[];
+  /** Count quotas checked in the put's transaction; one exceeded throws QuotaRefusal and nothing is written. */
+  limits?: ManifestQuotaLimits;
   now: Date;
 }
 
@@ -533,5 +540,6 @@ export interface MetadataStore {
   readonly eventResources: EventResourceStore;
   readonly usage: UsageStore;
   readonly audit: AuditStore;
+  readonly quotas: QuotaStore;
   close(): Promise<void>;
 }

@@ -14,7 +14,8 @@ import type { RegistryContext, RepoScope } from './context.js';
 import { parseManifest } from './manifest-parse.js';
 import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
-import { repositoryNotFound, requireRepository } from './repositories.js';
+import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
+import { quotaExceeded, type Quotas } from './quotas.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -29,6 +30,7 @@ export class Manifests {
     private readonly pulls: PullRecorder,
     /** Whether a push to the repository starts a scan (registry rules or the repository's flag). */
     private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
+    private readonly quotas: Quotas,
   ) {}
 
   /**
@@ -51,9 +53,8 @@ export class Manifests {
       throw new RegistryError(Codes.TagInvalid, 'tag parameters are accepted only on a push by digest', { reference: reference.tag });
     }
     const tags = reference.kind === 'tag' ? [reference.tag] : [...new Set(extraTags)];
-    if (payload.length > this.ctx.limits.maxManifestBytes) {
-      throw new RegistryError(Codes.ManifestTooLarge, `manifest exceeds ${this.ctx.limits.maxManifestBytes} bytes`);
-    }
+    const quotas = await this.quotas.values(scope.registryKey);
+    if (payload.length > quotas.maxManifestBytes) throw quotaExceeded('maxManifestBytes', quotas.maxManifestBytes);
     const alg: DigestAlgorithm = reference.kind === 'digest' ? digestAlgorithm(reference.digest) : 'sha256';
     const digest = digestOf(payload, alg);
     if (reference.kind === 'digest' && reference.digest !== digest) {
@@ -82,23 +83,31 @@ export class Manifests {
       },
       now,
     );
-    const result = await this.ctx.meta.manifests.put({
-      registryKey: scope.registryKey,
-      repository: scope.name,
-      createRepository: opts.createRepository ?? this.ctx.limits.createOnPush,
-      digest,
-      mediaType: parsed.mediaType,
-      payload,
-      ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
-      ...(parsed.subject && { subject: parsed.subject.digest }),
-      ...(parsed.annotations && { annotations: parsed.annotations }),
-      blobs: parsed.blobs,
-      manifests: parsed.manifests,
-      tags: tagWrites,
-      ...(scan && { scan }),
-      ...(events.length > 0 && { events }),
-      now,
-    });
+    const result = await this.ctx.meta.manifests
+      .put({
+        registryKey: scope.registryKey,
+        repository: scope.name,
+        createRepository: opts.createRepository ?? this.ctx.limits.createOnPush,
+        digest,
+        mediaType: parsed.mediaType,
+        payload,
+        ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+        ...(parsed.subject && { subject: parsed.subject.digest }),
+        ...(parsed.annotations && { annotations: parsed.annotations }),
+        blobs: parsed.blobs,
+        manifests: parsed.manifests,
+        tags: tagWrites,
+        ...(scan && { scan }),
+        ...(events.length > 0 && { events }),
+        limits: {
+          repositoriesPerRegistry: quotas.repositoriesPerRegistry,
+          imagesPerRepository: quotas.imagesPerRepository,
+          tagsPerImage: quotas.tagsPerImage,
+          referrersPerSubject: quotas.referrersPerSubject,
+        },
+        now,
+      })
+      .catch(rethrowQuota);
     switch (result.kind) {
       case 'repositoryUnknown':
         throw repositoryNotFound(scope);

@@ -4,6 +4,8 @@ import { parseRepositoryName } from '../core/names.js';
 import type { RepositoryRecord } from '../metadata/types.js';
 import { accountOf } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import { QuotaRefusal } from '../metadata/quotas.js';
+import { quotaRefused, type Quotas } from './quotas.js';
 
 /** The repository, or NAME_UNKNOWN. */
 export async function requireRepository(ctx: RegistryContext, scope: RepoScope): Promise<RepositoryRecord> {
@@ -14,10 +16,18 @@ export async function requireRepository(ctx: RegistryContext, scope: RepoScope):
 }
 
 /** The repository a push writes into: created on first push when create-on-push is on. */
-export async function repositoryForPush(ctx: RegistryContext, scope: RepoScope): Promise<RepositoryRecord> {
+export async function repositoryForPush(ctx: RegistryContext, scope: RepoScope, quotas: Quotas): Promise<RepositoryRecord> {
   parseRepositoryName(scope.name);
   if (!ctx.limits.createOnPush) return requireRepository(ctx, scope);
-  return ctx.meta.repositories.ensure(scope.registryKey, scope.name, ctx.clock.now());
+  const found = await ctx.meta.repositories.find(scope.registryKey, scope.name);
+  if (found) return found;
+  const max = await quotas.value(scope.registryKey, 'repositoriesPerRegistry');
+  return ctx.meta.repositories.ensure(scope.registryKey, scope.name, ctx.clock.now(), max).catch(rethrowQuota);
+}
+
+/** A store's QuotaRefusal as the registry's error naming the quota; anything else unchanged. */
+export function rethrowQuota(e: unknown): never {
+  throw e instanceof QuotaRefusal ? quotaRefused(e) : e;
 }
 
 /**

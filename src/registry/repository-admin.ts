@@ -10,7 +10,8 @@ import { defaultRepositorySettings, type MutabilityFilter, type RepositorySettin
 import type { Page, RepositoryRecord, ResourceTag } from '../metadata/types.js';
 import { accountOf, type RegistryKey } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
-import { repositoryNotFound, requireRepository } from './repositories.js';
+import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
+import type { Quotas } from './quotas.js';
 
 export const MAX_RESOURCE_TAGS = 50;
 const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
@@ -56,7 +57,10 @@ export function checkResourceTags(tags: ResourceTag[]): void {
 }
 
 export class RepositoryAdmin {
-  constructor(private readonly ctx: RegistryContext) {}
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly quotas: Quotas,
+  ) {}
 
   async create(scope: RepoScope, input: CreateRepositoryInput = {}): Promise<RepositoryRecord> {
     parseRepositoryName(scope.name);
@@ -69,7 +73,8 @@ export class RepositoryAdmin {
     checkResourceTags(tags);
     // Last of the checks: it may create the registry's aws/ecr key.
     const settings = await this.ctx.vaults.settle(scope.registryKey, asked);
-    const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, now: this.ctx.clock.now() });
+    const maxRepositories = await this.quotas.value(scope.registryKey, 'repositoriesPerRegistry');
+    const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, now: this.ctx.clock.now(), maxRepositories }).catch(rethrowQuota);
     if (!repo) {
       throw new RegistryError(
         Codes.RepositoryAlreadyExists,

@@ -35,6 +35,7 @@ import { createPool, type PgContext } from './pool.js';
 import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
 import { createPostgresUsage } from './usage.js';
+import { createPostgresQuotas } from './quotas.js';
 import {
   createPostgresLifecyclePreviews,
   createPostgresPolicies,
@@ -91,6 +92,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     eventResources: createPostgresEventResources(ctx),
     usage: createPostgresUsage(ctx),
     audit: createPostgresAudit(ctx),
+    quotas: createPostgresQuotas(ctx),
     async close() {
       await pool.end();
     },

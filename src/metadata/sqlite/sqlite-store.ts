@@ -17,6 +17,7 @@ import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
+import { createSqliteQuotas } from './quotas.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -41,6 +42,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     eventResources: createSqliteEventResources(db),
     usage: createSqliteUsage(db),
     audit,
+    quotas: createSqliteQuotas(db),
     async close() {
       await audit.close();
       db.close();
