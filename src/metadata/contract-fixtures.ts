@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import { digestOf, type Digest } from '../core/digest.js';
 import type { JobRequest, MetadataStore, OutboxEvent, PutManifestInput, PutManifestResult } from './types.js';
 import { type RegistryKey, registryKey } from '../core/registry-key.js';
+import type { ManifestQuotaLimits } from './quotas.js';
 
 /** One empty database of the engine under test. */
 export interface ContractDatabase {
@@ -84,6 +85,7 @@ export interface PushOptions {
   annotations?: Record<string, string>;
   scan?: JobRequest;
   events?: OutboxEvent[];
+  limits?: ManifestQuotaLimits;
   now?: Date;
 }
 
@@ -107,6 +109,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     ...(o.annotations !== undefined && { annotations: o.annotations }),
     ...(o.scan !== undefined && { scan: o.scan }),
     ...(o.events !== undefined && { events: o.events }),
+    ...(o.limits !== undefined && { limits: o.limits }),
   };
   return { digest, payload, result: await s.manifests.put(input) };
 }

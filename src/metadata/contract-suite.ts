@@ -20,6 +20,7 @@ import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
 import { repositoryContract } from './contract-suite-repositories.js';
 import { usageContract } from './contract-suite-usage.js';
+import { quotaContract } from './contract-suite-quotas.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
 
@@ -35,5 +36,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('the event outbox and EventBridge resources', () => eventsContract(test));
     describe('usage aggregates and live counts', () => usageContract(test));
     describe('audit trail', () => auditContract(test));
+    describe('service quotas', () => quotaContract(test));
   });
 }
