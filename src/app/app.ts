@@ -2,7 +2,7 @@
  * The one composition root: builds the drivers and stores from the parsed config, wires the
  * registry core and the HTTP server, and owns their lifecycle.
  */
-import { resolveApiRates } from '../registry/api-rates.js';
+import { serviceLimits } from './service-limits.js';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -120,8 +120,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       maxBlobBytes: config.maxBlobBytes,
       maxPageSize: config.maxPageSize,
       redirectBlobGets: config.blobRedirect === 'presign',
-      ...(config.quotas !== undefined && { quotas: config.quotas }),
-      ...(config.apiRates !== undefined && { apiRates: resolveApiRates(config.apiRates), apiRateNodes: config.apiRateNodes }),
+      ...serviceLimits(config),
     },
   });
   return Object.assign(registry, {

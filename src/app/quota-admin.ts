@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import { deploymentQuotaValues, isQuotaName, QUOTAS, quotaOverrideProblem, type QuotaName } from '../registry/quotas.js';
 import { openMetadata } from './app.js';
+import { serviceLimits } from './service-limits.js';
 
 export interface QuotaLine {
   name: QuotaName;
@@ -18,8 +19,8 @@ export interface QuotaLine {
 }
 
 export async function openQuotaAdmin(config: Config) {
+  const deployment = deploymentQuotaValues({ ...serviceLimits(config), maxBlobBytes: config.maxBlobBytes, maxManifestBytes: config.maxManifestBytes });
   const meta = await openMetadata(config);
-  const deployment = deploymentQuotaValues({ ...(config.quotas !== undefined && { quotas: config.quotas }), ...config });
   return {
     /** Sets one account's value; `undefined` returns it to the deployment's. Bad names and values are refused first. */
     async set(accountId: string, name: string, value: number | undefined): Promise<void> {
