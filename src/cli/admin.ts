@@ -91,10 +91,10 @@ const str = (input: CommandInput, flag: string) => input.values[flag] as string 
 const quotaCommands: Command[] = [
   {
     words: ['admin', 'set-quota'],
-    summary: "set an account's value of a service quota ('default' returns it to the deployment's)",
+    summary: "set an account's value of a service quota (N: a number, or 'default' for the deployment's)",
     details: 'Names and ECR values: `berth admin list-quotas`, or the README. Sizes are in bytes. Running servers apply it within 5 seconds.',
     options: { ...storeOptions },
-    args: 'ACCOUNT NAME VALUE',
+    args: 'ACCOUNT NAME N',
     minArgs: 3,
     example: 'berth admin set-quota 111122223333 repositoriesPerRegistry 50000',
     dataDir: 'metadata',
