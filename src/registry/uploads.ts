@@ -203,6 +203,8 @@ export class Uploads {
         size: u.size,
       });
     }
+    // Before the writer is open: a failed lookup leaves nothing to close.
+    const maxLayer = await this.quotas.value(u.registryKey, 'maxLayerBytes');
     const writer = await u.store.writer(u.id, { append: true });
     // The running hash is only trusted if it covers exactly the bytes staged before this chunk
     // (and its worker is alive); with nothing staged yet a fresh one covers them all.
@@ -215,7 +217,6 @@ export class Uploads {
       state = { session: this.ctx.hashing.open('sha256'), size: 0 };
       this.hashes.set(u.id, state);
     }
-    const maxLayer = await this.quotas.value(u.registryKey, 'maxLayerBytes');
     const meter = new Meter(maxLayer, writer.size, state?.session);
     const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
