@@ -2,6 +2,7 @@
  * The one composition root: builds the drivers and stores from the parsed config, wires the
  * registry core and the HTTP server, and owns their lifecycle.
  */
+import { serviceLimits } from './service-limits.js';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -125,6 +126,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       maxBlobBytes: config.maxBlobBytes,
       maxPageSize: config.maxPageSize,
       redirectBlobGets: config.blobRedirect === 'presign',
+      ...serviceLimits(config),
     },
   });
   return Object.assign(registry, {

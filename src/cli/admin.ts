@@ -5,6 +5,7 @@
  */
 import { openIdentityAdmin } from '../app/app.js';
 import { openKmsAdmin } from '../app/kms-admin.js';
+import { openQuotaAdmin } from '../app/quota-admin.js';
 import { isManagedPolicy } from '../app/policy-checks.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { ConfigError } from '../config/load.js';
@@ -86,7 +87,56 @@ function kmsCommand(
 
 const str = (input: CommandInput, flag: string) => input.values[flag] as string | undefined;
 
+/** `set-quota ACCOUNT NAME VALUE|default` and `list-quotas`: per-account service quotas. */
+const quotaCommands: Command[] = [
+  {
+    words: ['admin', 'set-quota'],
+    summary: "set an account's value of a service quota (N: a number, or 'default' for the deployment's)",
+    details: 'Names and ECR values: `berth admin list-quotas`, or the README. Sizes are in bytes. Running servers apply it within 5 seconds.',
+    options: { ...storeOptions },
+    args: 'ACCOUNT NAME N',
+    minArgs: 3,
+    example: 'berth admin set-quota 111122223333 repositoriesPerRegistry 50000',
+    dataDir: 'metadata',
+    async run(input) {
+      const [accountId, name, raw] = input.positionals as [string, string, string];
+      if (!/^\d{12}$/.test(accountId)) throw new ConfigError(`the account must be 12 digits, got ${JSON.stringify(accountId)}`);
+      const value = raw === 'default' ? undefined : /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (value !== undefined && !Number.isSafeInteger(value))
+        throw new ConfigError(`the value must be a whole number or 'default', got ${JSON.stringify(raw)}`);
+      const quotas = await openQuotaAdmin(input.config);
+      try {
+        await quotas.set(accountId, name, value).catch((e: Error) => {
+          throw new ConfigError(e.message);
+        });
+        print((await quotas.list(accountId)).find((q) => q.name === name));
+        return 0;
+      } finally {
+        await quotas.close();
+      }
+    },
+  },
+  {
+    words: ['admin', 'list-quotas'],
+    summary: "list every service quota's value for an account, with ECR's default and where the value comes from",
+    options: { ...accountOption, ...storeOptions },
+    example: 'berth admin list-quotas --account-id 111122223333',
+    dataDir: 'metadata',
+    async run(input) {
+      const accountId = accountOf(input);
+      const quotas = await openQuotaAdmin(input.config);
+      try {
+        print({ accountId, quotas: await quotas.list(accountId) });
+        return 0;
+      } finally {
+        await quotas.close();
+      }
+    },
+  },
+];
+
 export const adminCommands: Command[] = [
+  ...quotaCommands,
   identityCommand(
     'create-account',
     'create an account (a registry of its own)',

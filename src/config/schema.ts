@@ -7,6 +7,16 @@ import { z } from 'zod';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A JSON object given whole (config file) or as JSON text (environment variable, flag). */
+const jsonText = <T extends z.ZodTypeAny>(inner: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }, inner);
 
 export const configSchema = z
   .object({
@@ -172,6 +182,20 @@ export const configSchema = z
     /** HTTPS on the same port: PEM certificate (chain) and key files, both or neither; re-read on SIGHUP and on change. */
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
+    /**
+     * Service quotas for the whole deployment, over ECR's defaults (registry/quotas.ts lists the
+     * names), e.g. {"repositoriesPerRegistry": 100000}; `berth admin set-quota` sets one account's.
+     */
+    quotas: jsonText(z.record(z.string(), z.number().int().min(0))).optional(),
+    /**
+     * API rates per account and operation, in requests per second with a burst of the same
+     * size: "ecr" for ECR's published rates, or JSON of operation → rate (e.g.
+     * {"DescribeRepositories": 2}; "ecr" can be a key too: {"ecr": true, "PutImage": 50}).
+     * Unset: nothing is throttled.
+     */
+    apiRates: z.union([z.literal('ecr'), jsonText(z.record(z.string(), z.union([z.number().positive(), z.literal(true)])))]).optional(),
+    /** How many nodes share apiRates: each node allows its share (rate ÷ nodes) on its own. */
+    apiRateNodes: int(1, 10_000).default(1),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -90,6 +90,21 @@ export const Codes = {
    */
   StorageFull: code({ oci: 'BLOB_UPLOAD_INVALID', ecr: 'LimitExceededException', status: 507, ecrStatus: 400, message: 'storage is full' }),
   Internal: code({ oci: 'UNKNOWN', ecr: 'ServerException', status: 500, message: 'internal server error' }),
+  /**
+   * A service quota (registry/quotas.ts) reached. A count: retrying cannot help, so DENIED (403)
+   * on /v2, not TOOMANYREQUESTS; a size: the spec's code for the thing too large.
+   */
+  QuotaExceeded: code({ oci: 'DENIED', ecr: 'LimitExceededException', status: 403, ecrStatus: 400, message: 'service quota exceeded' }),
+  LayerQuotaExceeded: code({ oci: 'SIZE_INVALID', ecr: 'LimitExceededException', status: 400, message: 'layer exceeds a size quota' }),
+  ManifestQuotaExceeded: code({
+    oci: 'MANIFEST_INVALID',
+    ecr: 'LimitExceededException',
+    status: 413,
+    ecrStatus: 400,
+    message: 'manifest exceeds its size quota',
+  }),
+  /** An API rate (registry/api-rates.ts) reached: the AWS SDKs and CLI retry ThrottlingException with backoff. */
+  Throttled: code({ oci: 'TOOMANYREQUESTS', ecr: 'ThrottlingException', status: 429, ecrStatus: 400, message: 'rate exceeded' }),
 } as const;
 
 export type CodeName = keyof typeof Codes;

@@ -7,6 +7,7 @@ import { digestOf, type Digest } from '../core/digest.js';
 import type { JobRequest, MetadataStore, OutboxEvent, PutManifestInput, PutManifestResult } from './types.js';
 import type { ReplicationStart } from './replication.js';
 import { type RegistryKey, registryKey } from '../core/registry-key.js';
+import type { ManifestQuotaLimits } from './quotas.js';
 
 /** One empty database of the engine under test. */
 export interface ContractDatabase {
@@ -86,6 +87,7 @@ export interface PushOptions {
   scan?: JobRequest;
   events?: OutboxEvent[];
   replications?: ReplicationStart[];
+  limits?: ManifestQuotaLimits;
   now?: Date;
 }
 
@@ -110,6 +112,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     ...(o.scan !== undefined && { scan: o.scan }),
     ...(o.events !== undefined && { events: o.events }),
     ...(o.replications !== undefined && { replications: o.replications }),
+    ...(o.limits !== undefined && { limits: o.limits }),
   };
   return { digest, payload, result: await s.manifests.put(input) };
 }

@@ -24,6 +24,7 @@ import { replicationContract } from './contract-suite-replication.js';
 import { repositoryContract } from './contract-suite-repositories.js';
 import { rolesContract } from './contract-suite-roles.js';
 import { usageContract } from './contract-suite-usage.js';
+import { quotaContract } from './contract-suite-quotas.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
 
@@ -43,5 +44,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('roles and OIDC providers', () => rolesContract(test));
     describe('replication status', () => replicationContract(test));
     describe('named documents', () => documentsContract(test));
+    describe('service quotas', () => quotaContract(test));
   });
 }

@@ -449,4 +449,20 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 14,
+    name: 'service quotas',
+    sql: (d) => [
+      // One account's value of a quota, where it differs from the deployment's (registry/quotas.ts).
+      `CREATE TABLE account_quotas (
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      // ECR's layer API limits the parts of an upload and their sizes (all but the last).
+      `ALTER TABLE uploads ADD COLUMN layer_parts INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE uploads ADD COLUMN last_part_bytes ${d.bigint} NOT NULL DEFAULT 0`,
+    ],
+  },
 ];

@@ -16,6 +16,7 @@ import type { CreationTemplateStore } from './creation-templates.js';
 import type { RoleStore } from './roles.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
+import type { ManifestQuotaLimits, QuotaStore } from './quotas.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -40,11 +41,15 @@ export interface ResourceTag {
 
 export interface RepositoryStore {
   find(registryKey: RegistryKey, name: string): Promise<RepositoryRecord | undefined>;
-  /** Finds or creates with default settings. */
-  ensure(registryKey: RegistryKey, name: string, now: Date): Promise<RepositoryRecord>;
+  /**
+   * Finds or creates with default settings; creating throws QuotaRefusal (nothing created) when
+   * the registry already holds `maxRepositories`, checked in the creating transaction.
+   */
+  ensure(registryKey: RegistryKey, name: string, now: Date, maxRepositories?: number): Promise<RepositoryRecord>;
   /**
    * Creates with the given settings, resource tags and policies (by kind, as PolicyStore keys
-   * them), all in one transaction; undefined (nothing written) if the name is taken.
+   * them), all in one transaction; undefined (nothing written) if the name is taken;
+   * QuotaRefusal as ensure.
    */
   create(input: {
     registryKey: RegistryKey;
@@ -53,6 +58,7 @@ export interface RepositoryStore {
     tags: ResourceTag[];
     policies?: Array<{ kind: string; document: string }>;
     now: Date;
+    maxRepositories?: number;
   }): Promise<RepositoryRecord | undefined>;
   updateSettings(id: number, settings: RepositorySettings): Promise<void>;
   /** Names in lexical order. */
@@ -142,6 +148,8 @@ export interface PutManifestInput {
   events?: OutboxEvent[];
   /** Destinations to replicate the push to: IN_PROGRESS rows and their jobs, in the same transaction. */
   replications?: ReplicationStart[];
+  /** Count quotas checked in the put's transaction; one exceeded throws QuotaRefusal and nothing is written. */
+  limits?: ManifestQuotaLimits;
   now: Date;
 }
 
@@ -547,5 +555,6 @@ export interface MetadataStore {
   readonly creationTemplates: CreationTemplateStore;
   readonly replication: ReplicationStatusStore;
   readonly documents: DocumentStore;
+  readonly quotas: QuotaStore;
   close(): Promise<void>;
 }

@@ -10,12 +10,16 @@ import type { BlobRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryForPush } from './create-on-push.js';
 import { requireRepository } from './repositories.js';
+import type { Quotas } from './quotas.js';
 
 /** How long a presigned blob URL works; long enough for a slow pull of a large layer. */
 const PRESIGN_TTL_SECONDS = 3600;
 
 export class Blobs {
-  constructor(private readonly ctx: RegistryContext) {}
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly quotas: Quotas,
+  ) {}
 
   /** The blob as the repository sees it, or BLOB_UNKNOWN. Revives a blob queued for GC review. */
   async stat(scope: RepoScope, digest: Digest): Promise<BlobRecord> {
@@ -67,7 +71,7 @@ export class Blobs {
       source = await this.ctx.meta.blobs.find(digest);
     }
     if (!source) return undefined;
-    const repo = await repositoryForPush(this.ctx, scope);
+    const repo = await repositoryForPush(this.ctx, scope, this.quotas);
     const store = await this.ctx.vaults.of(repo.settings);
     if (!(await store.stat(digest))) return undefined;
     return this.ctx.meta.blobs.link(repo.id, digest, this.ctx.clock.now());

@@ -20,6 +20,12 @@ export interface RegistryLimits {
   maxPageSize: number;
   /** Answer blob GETs with a 307 to a presigned URL when the store can presign. */
   redirectBlobGets?: boolean;
+  /** The deployment's service-quota values (config `quotas`), over ECR's defaults (registry/quotas.ts). */
+  quotas?: Record<string, number>;
+  /** API rates per account and operation (registry/api-rates.ts), for the deployment; unset: no throttling. */
+  apiRates?: Record<string, number>;
+  /** Nodes sharing apiRates: each allows its share. */
+  apiRateNodes?: number;
 }
 
 export interface RegistryContext {

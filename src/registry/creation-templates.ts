@@ -14,6 +14,7 @@
  * Berth creates on the registry's own authority, as ECR does with its service-linked role:
  * customRoleArn is validated (a role of the registry's account) and kept, never assumed.
  */
+import type { Quotas } from './quotas.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { parseRepositoryName } from '../core/names.js';
 import { accountOf, type RegistryKey } from '../core/registry-key.js';
@@ -175,6 +176,7 @@ export interface CreateRepositoryExtra {
  */
 export async function createRepositoryFor(
   ctx: RegistryContext,
+  quotas: Quotas,
   scope: RepoScope,
   appliedFor: AppliedFor,
   extra: CreateRepositoryExtra = {},
@@ -192,7 +194,7 @@ export async function createRepositoryFor(
       }
     : {};
   try {
-    const repo = await new RepositoryAdmin(ctx).create(scope, {
+    const repo = await new RepositoryAdmin(ctx, quotas).create(scope, {
       settings,
       tags: [...tags].map(([Key, Value]) => ({ Key, Value })),
       policies: {
@@ -223,11 +225,14 @@ export async function templateFor(ctx: RegistryContext, scope: RepoScope, applie
 
 /** The four template actions, and createRepositoryFor as a method of the registry core. */
 export class CreationTemplates {
-  constructor(private readonly ctx: RegistryContext) {}
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly quotas: Quotas,
+  ) {}
 
   /** See the function of the same name: the entry point for replication and the pull-through cache. */
   createRepositoryFor(scope: RepoScope, appliedFor: AppliedFor, extra?: CreateRepositoryExtra): Promise<RepositoryRecord> {
-    return createRepositoryFor(this.ctx, scope, appliedFor, extra);
+    return createRepositoryFor(this.ctx, this.quotas, scope, appliedFor, extra);
   }
 
   async create(registryKey: RegistryKey, prefix: string, input: TemplateInput & { appliedFor: AppliedFor[] }): Promise<CreationTemplate> {

@@ -10,6 +10,8 @@ import type { Blobs } from './blobs.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { requireRepository } from './repositories.js';
 import type { Uploads, UploadStatus } from './uploads.js';
+import { quotaExceeded, type Quotas } from './quotas.js';
+import { Readable } from 'node:stream';
 
 /** One digest of an availability check: invalid, absent, or there with its size. */
 export type LayerAvailability =
@@ -22,6 +24,7 @@ export class LayerUploads {
     private readonly ctx: RegistryContext,
     private readonly uploads: Uploads,
     private readonly blobs: Blobs,
+    private readonly quotas: Quotas,
   ) {}
 
   /**
@@ -32,6 +35,26 @@ export class LayerUploads {
   async initiate(scope: RepoScope): Promise<UploadStatus> {
     await requireRepository(this.ctx, scope);
     return this.uploads.start(scope);
+  }
+
+  /**
+   * UploadLayerPart: appends one part at `first`, within ECR's part quotas — at most layerParts
+   * parts, each at most maxLayerPartBytes, every part but the last at least minLayerPartBytes
+   * (a part after a short one is refused, since the short one was then not the last). The count
+   * is recorded after the bytes are accepted: a refused or failed part does not count, and two
+   * parts for one offset cannot both be accepted (the upload's offset check).
+   */
+  async part(scope: RepoScope, id: string, part: Buffer, first: number): Promise<UploadStatus> {
+    const q = await this.quotas.values(scope.registryKey);
+    if (part.length > q.maxLayerPartBytes) throw quotaExceeded('maxLayerPartBytes', q.maxLayerPartBytes);
+    const counted = await this.ctx.meta.quotas.uploadParts(id);
+    if (counted) {
+      if (counted.parts >= q.layerParts) throw quotaExceeded('layerParts', q.layerParts);
+      if (counted.parts > 0 && counted.lastPartBytes < q.minLayerPartBytes) throw quotaExceeded('minLayerPartBytes', q.minLayerPartBytes);
+    }
+    const status = await this.uploads.append(scope, id, Readable.from([part]), { start: first });
+    await this.ctx.meta.quotas.recordUploadPart(id, part.length);
+    return status;
   }
 
   /** Finishes an upload as `digest`, unless it is empty or the repository already has the layer. */

@@ -17,7 +17,8 @@ import { createRepositoryFor } from './creation-templates.js';
 import { parseManifest } from './manifest-parse.js';
 import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
-import { repositoryNotFound, requireRepository } from './repositories.js';
+import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
+import { quotaExceeded, type Quotas } from './quotas.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -32,6 +33,7 @@ export class Manifests {
     private readonly pulls: PullRecorder,
     /** Whether a push to the repository starts a scan (registry rules or the repository's flag). */
     private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
+    private readonly quotas: Quotas,
     /** Where a push to the repository is replicated (the registry's replication rules). */
     private readonly replicateTo: (scope: RepoScope) => Promise<ReplicationDestination[]> = async () => [],
   ) {}
@@ -64,9 +66,8 @@ export class Manifests {
       throw new RegistryError(Codes.TagInvalid, 'tag parameters are accepted only on a push by digest', { reference: reference.tag });
     }
     const tags = reference.kind === 'tag' ? [reference.tag] : [...new Set(extraTags)];
-    if (payload.length > this.ctx.limits.maxManifestBytes) {
-      throw new RegistryError(Codes.ManifestTooLarge, `manifest exceeds ${this.ctx.limits.maxManifestBytes} bytes`);
-    }
+    const quotas = await this.quotas.values(scope.registryKey);
+    if (payload.length > quotas.maxManifestBytes) throw quotaExceeded('maxManifestBytes', quotas.maxManifestBytes);
     const alg: DigestAlgorithm = reference.kind === 'digest' ? digestAlgorithm(reference.digest) : 'sha256';
     const digest = digestOf(payload, alg);
     if (reference.kind === 'digest' && reference.digest !== digest) {
@@ -87,7 +88,7 @@ export class Manifests {
     const referencesNothing = parsed.blobs.length === 0 && parsed.manifests.length === 0;
     const existing =
       (await this.ctx.meta.repositories.find(scope.registryKey, scope.name)) ??
-      (createRepository && referencesNothing ? await createRepositoryFor(this.ctx, scope, 'CREATE_ON_PUSH') : undefined);
+      (createRepository && referencesNothing ? await createRepositoryFor(this.ctx, this.quotas, scope, 'CREATE_ON_PUSH') : undefined);
     const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
@@ -102,24 +103,32 @@ export class Manifests {
     };
     const events = opts.replicatedFrom ? replicationEvents(scope, pushed, opts.replicatedFrom, now) : pushEvents(scope, pushed, now);
     const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
-    const result = await this.ctx.meta.manifests.put({
-      registryKey: scope.registryKey,
-      repository: scope.name,
-      createRepository,
-      digest,
-      mediaType: parsed.mediaType,
-      payload,
-      ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
-      ...(parsed.subject && { subject: parsed.subject.digest }),
-      ...(parsed.annotations && { annotations: parsed.annotations }),
-      blobs: parsed.blobs,
-      manifests: parsed.manifests,
-      tags: tagWrites,
-      ...(scan && { scan }),
-      ...(events.length > 0 && { events }),
-      ...(replications.length > 0 && { replications }),
-      now,
-    });
+    const result = await this.ctx.meta.manifests
+      .put({
+        registryKey: scope.registryKey,
+        repository: scope.name,
+        createRepository,
+        digest,
+        mediaType: parsed.mediaType,
+        payload,
+        ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
+        ...(parsed.subject && { subject: parsed.subject.digest }),
+        ...(parsed.annotations && { annotations: parsed.annotations }),
+        blobs: parsed.blobs,
+        manifests: parsed.manifests,
+        tags: tagWrites,
+        ...(scan && { scan }),
+        ...(events.length > 0 && { events }),
+        ...(replications.length > 0 && { replications }),
+        limits: {
+          repositoriesPerRegistry: quotas.repositoriesPerRegistry,
+          imagesPerRepository: quotas.imagesPerRepository,
+          tagsPerImage: quotas.tagsPerImage,
+          referrersPerSubject: quotas.referrersPerSubject,
+        },
+        now,
+      })
+      .catch(rethrowQuota);
     switch (result.kind) {
       case 'repositoryUnknown':
         throw repositoryNotFound(scope);

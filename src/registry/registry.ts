@@ -15,6 +15,8 @@ import { RepositoryAdmin } from './repository-admin.js';
 import { replicationDestinations, ReplicationStatuses } from './replication.js';
 import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
+import { Quotas } from './quotas.js';
+import { ApiRates } from './api-rates.js';
 
 export interface Registry {
   readonly ctx: RegistryContext;
@@ -36,34 +38,41 @@ export interface Registry {
   /** Repository creation templates, and createRepositoryFor: how replication and the pull-through cache create repositories. */
   readonly creationTemplates: CreationTemplates;
   readonly replication: ReplicationStatuses;
+  /** ECR's service quotas: values per account, and the refusal naming one. */
+  readonly quotas: Quotas;
+  /** Per-account API rates; undefined when nothing is throttled. */
+  readonly apiRates: ApiRates | undefined;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
   const pulls = new PullRecorder(ctx);
+  const quotas = new Quotas(ctx);
   const config = new RegistryConfig(ctx);
   const scanOnPush = async (scope: RepoScope, setting: boolean) =>
     (await config.scanningFor(scope.registryKey, scope.name, setting)).scanFrequency !== 'MANUAL';
   const replicateTo = async (scope: RepoScope) => replicationDestinations(await config.replication(scope.registryKey), scope);
-  const manifests = new Manifests(ctx, pulls, scanOnPush, replicateTo);
+  const manifests = new Manifests(ctx, pulls, scanOnPush, quotas, replicateTo);
   const images = new Images(ctx, manifests);
-  const blobs = new Blobs(ctx);
-  const uploads = new Uploads(ctx);
+  const blobs = new Blobs(ctx, quotas);
+  const uploads = new Uploads(ctx, quotas);
   return {
     ctx,
     pulls,
     blobs,
     uploads,
-    layers: new LayerUploads(ctx, uploads, blobs),
+    layers: new LayerUploads(ctx, uploads, blobs, quotas),
     manifests,
     listings: new Listings(ctx),
     images,
-    repositories: new RepositoryAdmin(ctx),
+    repositories: new RepositoryAdmin(ctx, quotas),
     policies: new Policies(ctx),
     lifecyclePolicies: new LifecyclePolicies(ctx),
     config,
     catalogData: new CatalogData(ctx),
     scans: new Scans(ctx, images),
-    creationTemplates: new CreationTemplates(ctx),
+    creationTemplates: new CreationTemplates(ctx, quotas),
     replication: new ReplicationStatuses(ctx, images),
+    quotas,
+    apiRates: ctx.limits.apiRates && new ApiRates(ctx.limits.apiRates, ctx.limits.apiRateNodes ?? 1, () => ctx.clock.now().getTime()),
   };
 }

@@ -4,6 +4,8 @@ import { parseRepositoryName } from '../core/names.js';
 import type { RepositoryRecord } from '../metadata/types.js';
 import { accountOf } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
+import { QuotaRefusal } from '../metadata/quotas.js';
+import { quotaRefused } from './quotas.js';
 
 /** The repository, or NAME_UNKNOWN. */
 export async function requireRepository(ctx: RegistryContext, scope: RepoScope): Promise<RepositoryRecord> {
@@ -11,6 +13,11 @@ export async function requireRepository(ctx: RegistryContext, scope: RepoScope):
   const repo = await ctx.meta.repositories.find(scope.registryKey, scope.name);
   if (!repo) throw repositoryNotFound(scope);
   return repo;
+}
+
+/** A store's QuotaRefusal as the registry's error naming the quota; anything else unchanged. */
+export function rethrowQuota(e: unknown): never {
+  throw e instanceof QuotaRefusal ? quotaRefused(e) : e;
 }
 
 /**

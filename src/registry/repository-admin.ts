@@ -12,7 +12,8 @@ import { accountOf, type RegistryKey } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { LIFECYCLE_POLICY_KIND } from './lifecycle-policies.js';
 import { REPOSITORY_POLICY_KIND } from './policies.js';
-import { repositoryNotFound, requireRepository } from './repositories.js';
+import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
+import type { Quotas } from './quotas.js';
 
 export const MAX_RESOURCE_TAGS = 50;
 const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
@@ -60,7 +61,10 @@ export function checkResourceTags(tags: ResourceTag[]): void {
 }
 
 export class RepositoryAdmin {
-  constructor(private readonly ctx: RegistryContext) {}
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly quotas: Quotas,
+  ) {}
 
   async create(scope: RepoScope, input: CreateRepositoryInput = {}): Promise<RepositoryRecord> {
     parseRepositoryName(scope.name);
@@ -77,7 +81,10 @@ export class RepositoryAdmin {
       ...(input.policies?.repositoryPolicy !== undefined ? [{ kind: REPOSITORY_POLICY_KIND, document: input.policies.repositoryPolicy }] : []),
       ...(input.policies?.lifecyclePolicy !== undefined ? [{ kind: LIFECYCLE_POLICY_KIND, document: input.policies.lifecyclePolicy }] : []),
     ];
-    const repo = await this.ctx.meta.repositories.create({ ...scope, settings, tags, ...(policies.length > 0 && { policies }), now: this.ctx.clock.now() });
+    const maxRepositories = await this.quotas.value(scope.registryKey, 'repositoriesPerRegistry');
+    const repo = await this.ctx.meta.repositories
+      .create({ ...scope, settings, tags, ...(policies.length > 0 && { policies }), now: this.ctx.clock.now(), maxRepositories })
+      .catch(rethrowQuota);
     if (!repo) {
       throw new RegistryError(
         Codes.RepositoryAlreadyExists,

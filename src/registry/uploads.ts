@@ -6,6 +6,7 @@
  * completion. A digest becomes visible only after the blob is durable and
  * its bytes were verified (design decision 2).
  */
+import type { RegistryKey } from '../core/registry-key.js';
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ import type { RegistryContext, RepoScope } from './context.js';
 import type { HashSession } from './hash-pool.js';
 import { repositoryForPush } from './create-on-push.js';
 import { requireRepository } from './repositories.js';
+import { quotaExceeded, type Quotas } from './quotas.js';
 
 /** While the garbage collector deletes the bytes of a digest being pushed, the push waits this long between tries... */
 const GC_BUSY_RETRY_MS = 20;
@@ -37,7 +39,7 @@ export interface ChunkOptions {
   signal?: AbortSignal;
 }
 
-type Session = UploadRecord & { store: BlobStore };
+type Session = UploadRecord & { store: BlobStore; registryKey: RegistryKey };
 
 export interface UploadStatus {
   id: string;
@@ -49,10 +51,13 @@ export class Uploads {
   /** Sessions with a request in flight; a second concurrent writer is refused. */
   private readonly busy = new Set<string>();
 
-  constructor(private readonly ctx: RegistryContext) {}
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly quotas: Quotas,
+  ) {}
 
   async start(scope: RepoScope): Promise<UploadStatus> {
-    const repo = await repositoryForPush(this.ctx, scope);
+    const repo = await repositoryForPush(this.ctx, scope, this.quotas);
     const id = randomUUID();
     const created = await this.ctx.meta.uploads.create({ id, repositoryId: repo.id, now: this.ctx.clock.now() }, this.ctx.limits.maxUploadSessions);
     if (!created) throw new RegistryError(Codes.TooManyRequests, 'too many open upload sessions; finish or cancel some');
@@ -169,7 +174,7 @@ export class Uploads {
     const repo = await requireRepository(this.ctx, scope);
     const found = await this.ctx.meta.uploads.find(id);
     if (!found || found.repositoryId !== repo.id) throw unknown();
-    const u: Session = Object.assign(found, { store: await this.ctx.vaults.of(repo.settings) });
+    const u: Session = Object.assign(found, { store: await this.ctx.vaults.of(repo.settings), registryKey: scope.registryKey });
     // After a crash mid-chunk the staged file holds more than was acknowledged. Those bytes are
     // what the client sent, in order, so the staged size is the truth and the client resumes there.
     if (!this.busy.has(id)) {
@@ -199,6 +204,8 @@ export class Uploads {
         size: u.size,
       });
     }
+    // Before the writer is open: a failed lookup leaves nothing to close.
+    const maxLayer = await this.quotas.value(u.registryKey, 'maxLayerBytes');
     const writer = await u.store.writer(u.id, { append: true });
     // The running hash is only trusted if it covers exactly the bytes staged before this chunk
     // (and its worker is alive); with nothing staged yet a fresh one covers them all.
@@ -211,7 +218,7 @@ export class Uploads {
       state = { session: this.ctx.hashing.open('sha256'), size: 0 };
       this.hashes.set(u.id, state);
     }
-    const meter = new Meter(this.ctx.limits.maxBlobBytes - writer.size, state?.session);
+    const meter = new Meter(maxLayer, writer.size, state?.session);
     const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -328,7 +335,8 @@ class Meter extends Transform {
   failure: Error | undefined;
 
   constructor(
-    private readonly remaining: number,
+    private readonly maxBytes: number,
+    private readonly staged: number,
     private readonly hash: HashSession | undefined,
   ) {
     super();
@@ -336,8 +344,8 @@ class Meter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.remaining) {
-      this.failure = new RegistryError(Codes.SizeInvalid, 'blob exceeds the maximum blob size');
+    if (this.staged + this.bytes > this.maxBytes) {
+      this.failure = quotaExceeded('maxLayerBytes', this.maxBytes);
       cb(this.failure);
       return;
     }

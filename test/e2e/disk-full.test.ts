@@ -156,7 +156,8 @@ describe('a full disk', { skip: unavailable ?? false }, () => {
   it('answers LimitExceededException to UploadLayerPart on the JSON API', async () => {
     const ecr = ecrClient(berth);
     const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: 'full/app' }));
-    const part = randomBytes(12 * MiB);
+    // The largest part the maxLayerPartBytes quota (ECR's 10 MiB) allows, still more than the disk has left.
+    const part = randomBytes(10 * MiB);
     await assert.rejects(
       ecr.send(new UploadLayerPartCommand({ repositoryName: 'full/app', uploadId, partFirstByte: 0, partLastByte: part.length - 1, layerPartBlob: part })),
       (e: Error & { $metadata?: { httpStatusCode?: number } }) => {

@@ -195,6 +195,9 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     // client's --region can never address a registry /v2 does not serve.
     const region = api.region ?? opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, [api.service], [api.signingRegion ?? opts.region]);
+    // Before any work for the call (authorization reads policies): a throttled call costs little.
+    // ECR's calls share their buckets with /v2's (the same API behind ECR's proxy).
+    opts.registry.apiRates?.take(api.service === 'ecr' ? principal.accountId : `${api.service}:${principal.accountId}`, op);
     await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req);
     const call: EcrCall = {
       registry: opts.registry,

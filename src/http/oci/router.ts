@@ -178,6 +178,11 @@ export async function routeOci(r: OciRequest, path: string): Promise<void> {
   const method = r.req.method ?? 'GET';
   const handler = handlerFor(route, method);
   if (!handler) throw new RegistryError(Codes.MethodNotAllowed, `${r.req.method} is not supported here`);
+  if (r.registry.apiRates) {
+    // /v2 calls are ECR's API calls behind its proxy: each counts against its operation's rate.
+    const op = OCI_ACTIONS[operationOf(route, method)][0]?.slice('ecr:'.length);
+    if (op) r.registry.apiRates.take(r.principal.kind === 'anonymous' ? `anonymous:${r.req.socket.remoteAddress ?? ''}` : r.principal.accountId, op);
+  }
   await authorize(r, route, method);
   await handler(r);
 }

@@ -41,6 +41,7 @@ import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
 import { startScanIn } from './scans.js';
 import { startReplicationIn } from './replication.js';
+import { checkManifestCounts, checkRepositoryCount, checkTagCount, lockImageTags } from './quota-locks.js';
 import { registryKeyText } from '../../core/registry-key.js';
 
 const COLUMNS = 'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at';
@@ -56,6 +57,12 @@ async function lockRepository(tx: Queryable, input: PutManifestInput, now: numbe
   const found = await find();
   if (found) return found.id;
   if (!input.createRepository) return undefined;
+  if (input.limits?.repositoriesPerRegistry !== undefined) {
+    await checkRepositoryCount(tx, registryKeyText(input.registryKey), input.limits.repositoriesPerRegistry);
+    // Under the quota lock: a racing first push of this name that committed is found, not counted twice.
+    const raced = await find();
+    if (raced) return raced.id;
+  }
   // Two first pushes may race: the loser's insert waits for the winner and does nothing, and
   // the lookup after it (a new snapshot) finds the winner's row.
   await tx.query('INSERT INTO repositories (registry_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
@@ -121,6 +128,7 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
           [repositoryId, input.digest, refs.map((r) => r[0]), refs.map((r) => r[1])],
         );
       }
+      if (input.limits) await checkManifestCounts(tx, repositoryId, input.subject, input.limits);
       if (input.scan) await startScanIn(tx, repositoryId, input.digest, input.scan, now);
       break;
     }
@@ -131,6 +139,8 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
 
   // Name order: two puts writing overlapping sets of tags wait for each other, never in a cycle.
   const tags = [...(input.tags ?? [])].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  const maxTags = tags.length > 0 ? input.limits?.tagsPerImage : undefined;
+  if (maxTags !== undefined) await lockImageTags(tx, repositoryId, input.digest);
   for (const tag of tags) {
     // An immutable tag may be written only where it is absent or already points here. On a
     // conflict PostgreSQL locks the tag row (waiting for a racing put to commit) and evaluates
@@ -146,6 +156,7 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
       throw new Rollback<PutManifestResult>({ kind: 'tagImmutable', tag: tag.name, current: cur!.digest as Digest });
     }
   }
+  if (maxTags !== undefined) await checkTagCount(tx, repositoryId, input.digest, maxTags);
   if (input.events) await writeEventsIn(tx, input.events, now);
   if (input.replications) await startReplicationIn(tx, registryKeyText(input.registryKey), input.repository, input.digest, input.replications, now);
   return { kind: 'ok', repositoryId };

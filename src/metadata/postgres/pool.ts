@@ -163,6 +163,10 @@ export const LOCK_NAMESPACE = {
   migrations: 0x42657201,
   uploads: 0x42657202,
   digest: 0x42657203,
+  /** Service quotas (metadata/postgres/quota-locks.ts): counts checked under these, per registry, repository or image. */
+  quotaRegistry: 0x42657251,
+  quotaRepository: 0x42657252,
+  quotaImage: 0x42657253,
 } as const;
 
 /** The int4 advisory key of a digest: its first 8 hex digits as a signed 32-bit integer. */

@@ -39,6 +39,7 @@ import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
 import { createPostgresUsage } from './usage.js';
 import { createPostgresReplication } from './replication.js';
+import { createPostgresQuotas } from './quotas.js';
 import {
   createPostgresLifecyclePreviews,
   createPostgresPolicies,
@@ -99,6 +100,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     creationTemplates: createPostgresCreationTemplates(ctx),
     replication: createPostgresReplication(ctx),
     documents: createPostgresDocuments(ctx),
+    quotas: createPostgresQuotas(ctx),
     async close() {
       await pool.end();
     },

@@ -11,6 +11,7 @@ import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore } from '../types.js';
 import { queueRepositoryBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext } from './pool.js';
+import { checkRepositoryCount } from './quota-locks.js';
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../../core/registry-key.js';
 
 interface Row {
@@ -50,20 +51,37 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
       const r = await find(registryKey, name);
       return r && toRepository(r);
     },
-    async ensure(registryKey, name, now) {
+    async ensure(registryKey, name, now, maxRepositories) {
       const r = await find(registryKey, name);
       if (r) return toRepository(r);
       // A racing creator's insert makes ours wait and do nothing; the read after it (a new
       // statement, a new snapshot) finds that row.
-      await pool.query(`INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, '{}') ON CONFLICT DO NOTHING`, [
-        registryKeyText(registryKey),
-        name,
-        now.getTime(),
-      ]);
+      const insert = (db: Pick<typeof pool, 'query'>) =>
+        db.query(`INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, '{}') ON CONFLICT DO NOTHING`, [
+          registryKeyText(registryKey),
+          name,
+          now.getTime(),
+        ]);
+      if (maxRepositories === undefined) await insert(pool);
+      else
+        await withTransaction(pool, async (tx) => {
+          // Counted under the registry's quota lock; the name is looked up again under it.
+          await checkRepositoryCount(tx, registryKeyText(registryKey), maxRepositories);
+          await insert(tx);
+        }).catch(async (e: unknown) => {
+          // The count includes a racing creator of this very name: that repository is ours too.
+          if (await find(registryKey, name)) return;
+          throw e;
+        });
       return toRepository((await find(registryKey, name))!);
     },
     async create(input) {
       return withTransaction(pool, async (tx) => {
+        const keyText = registryKeyText(input.registryKey);
+        if (input.maxRepositories !== undefined) {
+          if (await one(tx, 'SELECT 1 FROM repositories WHERE registry_id = $1 AND name = $2', [keyText, input.name])) return undefined;
+          await checkRepositoryCount(tx, keyText, input.maxRepositories);
+        }
         const row = await one<Row>(
           tx,
           `INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,

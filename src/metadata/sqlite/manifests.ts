@@ -23,6 +23,7 @@ import { prepareReplicationStart } from './replication.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import type { Db } from './open.js';
 import { registryKeyText } from '../../core/registry-key.js';
+import { QuotaRefusal } from '../quotas.js';
 
 export function createSqliteManifests(db: Db): ManifestStore {
   const findStmt = db.prepare<[number, string], Row>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?');
@@ -101,11 +102,19 @@ export function createSqliteManifests(db: Db): ManifestStore {
      WHERE repository_id = ? AND subject_digest = ? ORDER BY digest`,
   );
 
+  // Quota counts: the put runs in an IMMEDIATE transaction, so no other writer changes a count
+  // between the check and the commit; a QuotaRefusal thrown here rolls everything back.
+  const countRepos = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE registry_id = ?');
+  const countImages = db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repository_id = ?');
+  const countReferrers = db.prepare<[number, string], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repository_id = ? AND subject_digest = ?');
   const put = db.transaction((input: PutManifestInput): PutManifestResult => {
     const now = input.now.getTime();
+    const limits = input.limits ?? {};
     let repositoryId = findRepo.get(registryKeyText(input.registryKey), input.repository)?.id;
     if (repositoryId === undefined) {
       if (!input.createRepository) return { kind: 'repositoryUnknown' };
+      const max = limits.repositoriesPerRegistry;
+      if (max !== undefined && countRepos.get(registryKeyText(input.registryKey))!.n >= max) throw new QuotaRefusal('repositoriesPerRegistry', max);
       repositoryId = Number(insertRepo.run(registryKeyText(input.registryKey), input.repository, now).lastInsertRowid);
     }
     const missingBlobs = input.blobs.filter((d) => !hasBlob.get(repositoryId, d));
@@ -131,11 +140,19 @@ export function createSqliteManifests(db: Db): ManifestStore {
       now,
     ).changes;
     if (inserted > 0) {
+      const { imagesPerRepository: images, referrersPerSubject: referrers } = limits;
+      if (images !== undefined && countImages.get(repositoryId)!.n > images) throw new QuotaRefusal('imagesPerRepository', images);
+      if (referrers !== undefined && input.subject !== undefined && countReferrers.get(repositoryId, input.subject)!.n > referrers) {
+        throw new QuotaRefusal('referrersPerSubject', referrers);
+      }
       for (const d of input.blobs) insertRef.run(repositoryId, input.digest, d, 'blob');
       for (const d of input.manifests) insertRef.run(repositoryId, input.digest, d, 'manifest');
       if (input.scan) startScan(repositoryId, input.digest, input.scan, now);
     }
     for (const tag of input.tags ?? []) upsertTag.run(repositoryId, tag.name, input.digest, now);
+    const maxTags = limits.tagsPerImage;
+    if (maxTags !== undefined && (input.tags?.length ?? 0) > 0 && tagCount.get(repositoryId, input.digest)!.n > maxTags)
+      throw new QuotaRefusal('tagsPerImage', maxTags);
     if (input.events) outbox.write(input.events, now);
     if (input.replications) startReplication(registryKeyText(input.registryKey), input.repository, input.digest, input.replications, now);
     return { kind: 'ok', repositoryId };

@@ -5,6 +5,7 @@ import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../types.js';
 import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
+import { QuotaRefusal } from '../quotas.js';
 
 interface Row {
   id: number;
@@ -50,12 +51,30 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
      ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
   );
 
-  const ensure = db.transaction((keyText: string, name: string, now: number): Row => {
+  const countStmt = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE registry_id = ?');
+  // In the creating (IMMEDIATE) transaction: no other writer runs between the count and the insert.
+  const checkCount = (keyText: string, max: number | undefined) => {
+    if (max !== undefined && countStmt.get(keyText)!.n >= max) throw new QuotaRefusal('repositoriesPerRegistry', max);
+  };
+  const ensure = db.transaction((keyText: string, name: string, now: number, max: number | undefined): Row => {
+    const found = findStmt.get(keyText, name);
+    if (found) return found;
+    checkCount(keyText, max);
     insertStmt.run(keyText, name, now, '{}');
     return findStmt.get(keyText, name)!;
   });
   const create = db.transaction(
-    (keyText: string, name: string, settings: string, tags: ResourceTag[], policies: Array<{ kind: string; document: string }>, now: number) => {
+    (
+      keyText: string,
+      name: string,
+      settings: string,
+      tags: ResourceTag[],
+      policies: Array<{ kind: string; document: string }>,
+      now: number,
+      max: number | undefined,
+    ) => {
+      if (findStmt.get(keyText, name)) return undefined;
+      checkCount(keyText, max);
       if (insertStmt.run(keyText, name, now, settings).changes === 0) return undefined;
       const row = findStmt.get(keyText, name)!;
       for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
@@ -86,10 +105,10 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
       const r = findStmt.get(registryKeyText(registryKey), name);
       return r && toRepository(r);
     },
-    async ensure(registryKey, name, now) {
+    async ensure(registryKey, name, now, maxRepositories) {
       const r = findStmt.get(registryKeyText(registryKey), name);
       if (r) return toRepository(r);
-      return toRepository(ensure.immediate(registryKeyText(registryKey), name, now.getTime()));
+      return toRepository(ensure.immediate(registryKeyText(registryKey), name, now.getTime(), maxRepositories));
     },
     async create(input) {
       const r = create.immediate(
@@ -99,6 +118,7 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
         input.tags,
         input.policies ?? [],
         input.now.getTime(),
+        input.maxRepositories,
       );
       return r && toRepository(r);
     },

@@ -21,6 +21,7 @@ import { createSqliteRoles } from './roles.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
 import { createSqliteReplication } from './replication.js';
+import { createSqliteQuotas } from './quotas.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -49,6 +50,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     creationTemplates: createSqliteCreationTemplates(db),
     replication: createSqliteReplication(db),
     documents: createSqliteDocuments(db),
+    quotas: createSqliteQuotas(db),
     async close() {
       await audit.close();
       db.close();

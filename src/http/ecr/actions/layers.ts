@@ -3,7 +3,6 @@
  * CompleteLayerUpload, GetDownloadUrlForLayer. Parts go through the same upload sessions as /v2
  * chunked uploads, so digests are verified the same way.
  */
-import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { isDigest } from '../../../core/digest.js';
 import { Codes, isRegistryError } from '../../../core/errors.js';
@@ -12,9 +11,8 @@ import { repoScope, type EcrAction } from '../context.js';
 import { parseInput, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
 
-/** ECR's model allows 20 MiB parts; the service quota is 10 MiB, which we advertise. */
+/** ECR's model allows 20 MiB parts; the service quota (maxLayerPartBytes, 10 MiB by default) is checked by the core. */
 const MAX_PART_BYTES = 20 * 1024 * 1024;
-const PART_SIZE = 10 * 1024 * 1024;
 const digestList = z.array(z.string().min(1).max(1024)).min(1).max(100);
 
 const checkInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigests: digestList }).strict();
@@ -42,7 +40,7 @@ export const InitiateLayerUpload: EcrAction = async (call) => {
   const input = parseInput(initiateInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const { id } = await call.registry.layers.initiate(scope);
-  return { uploadId: id, partSize: PART_SIZE };
+  return { uploadId: id, partSize: await call.registry.quotas.value(scope.registryKey, 'maxLayerPartBytes') };
 };
 
 const partInput = z
@@ -76,7 +74,7 @@ export const UploadLayerPart: EcrAction = async (call) => {
     throw await invalidPart('The part size does not match partFirstByte and partLastByte');
   }
   try {
-    const status = await call.registry.uploads.append(scope, input.uploadId, Readable.from([part]), { start: input.partFirstByte });
+    const status = await call.registry.layers.part(scope, input.uploadId, part, input.partFirstByte);
     return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, uploadId: input.uploadId, lastByteReceived: status.size - 1 };
   } catch (e) {
     if (isRegistryError(e) && e.code === Codes.RangeInvalid) throw await invalidPart('The part does not start after the last byte received');
