@@ -37,7 +37,7 @@ function nsPer(observer: RequestObserver, f: RequestFacts): number {
   return Number(process.hrtime.bigint() - t) / N;
 }
 
-const metrics = new RequestMetrics(new BerthMetrics({ usage: store, clock: systemClock }).registry);
+const metrics = new RequestMetrics(new BerthMetrics({ usage: store, replication: { oldestPending: async () => [] }, clock: systemClock }).registry);
 const usage = new UsageRecorder({ usage: store, clock: systemClock, log: pino({ level: 'silent' }) });
 for (let round = 1; round <= 3; round++) {
   console.log(

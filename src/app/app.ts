@@ -161,7 +161,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
   const usage = new UsageRecorder({ usage: meta.usage, clock, log });
   const metrics =
-    config.metricsPort === undefined ? undefined : new BerthMetrics({ usage: meta.usage, clock, ...(config.storage === undefined && { blobDir: dataDir }) });
+    config.metricsPort === undefined
+      ? undefined
+      : new BerthMetrics({ usage: meta.usage, replication: meta.replication, clock, ...(config.storage === undefined && { blobDir: dataDir }) });
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);

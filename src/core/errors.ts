@@ -206,7 +206,6 @@ export const IamCodes = {
   ExpiredToken: wire('ExpiredToken', 403),
   // STS's web-identity and session refusals.
   InvalidIdentityToken: wire('InvalidIdentityToken'),
-  IdpRejectedClaim: wire('IDPRejectedClaim', 403),
   IdpCommunicationError: wire('IDPCommunicationError'),
   PackedPolicyTooLarge: wire('PackedPolicyTooLarge'),
   /** AssumeRoleWithWebIdentity's expired web identity token (STS names it so, unlike ExpiredToken). */

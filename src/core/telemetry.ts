@@ -13,8 +13,6 @@ export interface Telemetry {
   scanDone(seconds: number, outcome: 'complete' | 'failed'): void;
   /** An event could not be delivered to `target` (a rule's target id); it will be retried. */
   eventDeliveryFailed(target: string): void;
-  /** How far `destination` (a replication destination region or registry) is behind: the age of its oldest pending image. */
-  replicationLag(destination: string, seconds: number): void;
 }
 
 /** The telemetry of a registry nobody watches. */
@@ -23,5 +21,4 @@ export const noTelemetry: Telemetry = {
   lifecyclePass: () => undefined,
   scanDone: () => undefined,
   eventDeliveryFailed: () => undefined,
-  replicationLag: () => undefined,
 };

@@ -42,4 +42,22 @@ export function replicationContract(test: ContractTest): void {
     [row] = await a.replication.list(REGISTRY, 'team/web', digest);
     assert.deepEqual([row!.status, row!.failureCode], ['COMPLETE', undefined]);
   });
+
+  test('oldestPending: per destination, when its oldest IN_PROGRESS image started; finished ones drop out', async ({ a, b }) => {
+    assert.deepEqual(await a.replication.oldestPending(), []);
+    const eu = { region: 'eu-west-1', registryId: '123456789012' };
+    const first = await push(a, { tag: 'v1', salt: 'p1', replications: [start(eu.region, eu.registryId)], now: at(10) });
+    await push(b, { tag: 'v2', salt: 'p2', replications: [start(eu.region, eu.registryId), start('us-east-1', '210987654321')], now: at(20) });
+    const pending = (s: typeof a) =>
+      s.replication.oldestPending().then((r) => r.map((p) => [p.destination.region, p.destination.registryId, p.since.getTime()]));
+    assert.deepEqual(await pending(b), [
+      ['eu-west-1', '123456789012', at(10).getTime()],
+      ['us-east-1', '210987654321', at(20).getTime()],
+    ]);
+    await a.replication.set(REGISTRY, 'team/web', first.digest, { destination: eu, status: 'COMPLETE' }, at(30));
+    assert.deepEqual(await pending(a), [
+      ['eu-west-1', '123456789012', at(20).getTime()],
+      ['us-east-1', '210987654321', at(20).getTime()],
+    ]);
+  });
 }

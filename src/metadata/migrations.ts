@@ -465,4 +465,10 @@ export const migrations: Migration[] = [
       `ALTER TABLE uploads ADD COLUMN last_part_bytes ${d.bigint} NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 15,
+    name: 'replication lag',
+    // Status rows outlive their images; the lag a metrics scrape asks for reads only the pending.
+    sql: () => [`CREATE INDEX replication_status_pending ON replication_status (status, destination_region, destination_registry, updated_at)`],
+  },
 ];

@@ -40,4 +40,6 @@ export interface ReplicationStatusStore {
     now: Date,
     events?: OutboxEvent[],
   ): Promise<void>;
+  /** Per destination with images still IN_PROGRESS, when the oldest of them was started (the replication lag). */
+  oldestPending(): Promise<Array<{ destination: ReplicationDestination; since: Date }>>;
 }

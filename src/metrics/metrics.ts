@@ -9,6 +9,7 @@ import { statfs } from 'node:fs/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { Telemetry } from '../core/telemetry.js';
+import type { ReplicationStatusStore } from '../metadata/replication.js';
 import type { UsageStore } from '../metadata/usage.js';
 
 /** Pass and scan buckets, seconds. */
@@ -19,6 +20,8 @@ const STORAGE_REFRESH_MS = 60_000;
 
 export interface MetricSources {
   usage: UsageStore;
+  /** Read at each scrape for the replication lag. */
+  replication: Pick<ReplicationStatusStore, 'oldestPending'>;
   clock: Clock;
   /** The data directory when blobs are kept there (not S3): its file system's free and total bytes. */
   blobDir?: string;
@@ -67,18 +70,12 @@ export class BerthMetrics implements Telemetry {
     labelNames: ['target'] as const,
     registers: [this.registry],
   });
-  private readonly replicationLagSeconds = new Gauge({
-    name: 'berth_replication_lag_seconds',
-    help: 'Age of the oldest image not yet replicated, by destination',
-    labelNames: ['destination'] as const,
-    registers: [this.registry],
-  });
 
   private storageCache: { at: number; rows: Awaited<ReturnType<UsageStore['largestRepositories']>> } | undefined;
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry });
-    const { usage, clock, blobDir } = sources;
+    const { usage, replication, clock, blobDir } = sources;
     new Gauge({
       name: 'berth_upload_sessions',
       help: 'Upload sessions open (all nodes: read from the metadata)',
@@ -109,6 +106,19 @@ export class BerthMetrics implements Telemetry {
         const now = clock.now().getTime();
         this.reset();
         for (const q of queues) this.set({ kind: q.kind }, Math.max(0, (now - q.oldest.getTime()) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'berth_replication_lag_seconds',
+      help: 'Age of the oldest image not yet replicated (IN_PROGRESS), by destination region/account; absent when none is pending',
+      labelNames: ['destination'] as const,
+      registers: [this.registry],
+      async collect() {
+        const pending = await replication.oldestPending();
+        const now = clock.now().getTime();
+        this.reset();
+        for (const p of pending)
+          this.set({ destination: `${p.destination.region}/${p.destination.registryId}` }, Math.max(0, (now - p.since.getTime()) / 1000));
       },
     });
     const cache = () => this.storageCache;
@@ -167,9 +177,5 @@ export class BerthMetrics implements Telemetry {
 
   eventDeliveryFailed(target: string): void {
     this.deliveryFailures.inc({ target });
-  }
-
-  replicationLag(destination: string, seconds: number): void {
-    this.replicationLagSeconds.set({ destination }, seconds);
   }
 }

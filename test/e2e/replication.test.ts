@@ -25,7 +25,8 @@ import { after, before, describe, it } from 'node:test';
 import { issueReplicationToken } from '../../src/auth/replication-token.js';
 import { startS3TestServer, type S3TestServer } from '../../src/blobstore/s3/testing/s3-test-server.js';
 import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../src/metadata/postgres/testing/cluster.js';
-import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { freePort, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { scrape } from './helpers/prometheus-text.js';
 import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
 import { blobPath, buildImageLayout, buildIndexLayout, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
@@ -94,6 +95,7 @@ function replicationSuite(name: string, backend: Backend, skip: string | false =
     let euStore: Record<string, string>;
     let eu: BerthProcess;
     let us: BerthProcess;
+    let usMetrics: string;
     let usEcr: ECRClient;
     let other: TestIdentity;
     let skopeo: Skopeo;
@@ -126,9 +128,12 @@ function replicationSuite(name: string, backend: Backend, skip: string | false =
         tag: 'multi',
       });
       eu = await startBerth({ env: euEnv() });
+      const metricsPort = await freePort();
+      usMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
       us = await startBerth({
         env: {
           ...usStore,
+          BERTH_METRICS_PORT: String(metricsPort),
           BERTH_REGION: US,
           BERTH_SERVER_KEY: serverKey,
           BERTH_REGIONS: JSON.stringify({ [EU]: { endpoint: eu.url } }),
@@ -334,10 +339,16 @@ function replicationSuite(name: string, backend: Backend, skip: string | false =
       // The source tried, failed to connect, and will try again.
       await waitFor('a failed replication attempt', () => (us.output().match(/job failed, will retry/g) ?? []).length > failuresBefore);
       assert.deepEqual(await statuses('prod/app', 'v2'), [{ region: EU, registryId: ACCOUNT, status: 'IN_PROGRESS' }]);
+      const lag = async () =>
+        (await scrape(usMetrics)).samples.filter((x) => x.name === 'berth_replication_lag_seconds' && x.labels.destination === `${EU}/${ACCOUNT}`);
+      const pending = await lag();
+      assert.equal(pending.length, 1, 'the scrape shows the lag of the destination that is down');
+      assert.ok(pending[0]!.value >= 0);
 
       eu = await startBerth({ dataDir, port, env: euEnv() });
       assert.deepEqual(await settled('prod/app', 'v2'), [{ region: EU, registryId: ACCOUNT, status: 'COMPLETE' }]);
       await assertServed(eu.url, eu.authorization, 'prod/app', later, join(work, 'later'));
+      assert.deepEqual(await lag(), [], 'nothing pending, no lag series');
       // What arrived before the outage is still there, whole.
       await assertServed(eu.url, eu.authorization, 'prod/app', app, join(work, 'app'));
     });

@@ -31,6 +31,14 @@ export async function startReplicationIn(
 
 export function createPostgresReplication({ pool }: PgContext): ReplicationStatusStore {
   return {
+    async oldestPending() {
+      const found = await rows<{ destination_region: string; destination_registry: string; since: string }>(
+        pool,
+        `SELECT destination_region, destination_registry, MIN(updated_at) AS since FROM replication_status WHERE status = 'IN_PROGRESS' GROUP BY destination_region, destination_registry ORDER BY destination_region, destination_registry`,
+        [],
+      );
+      return found.map((r) => ({ destination: { region: r.destination_region, registryId: r.destination_registry }, since: new Date(Number(r.since)) }));
+    },
     async list(registryKey, repository, digest) {
       const found = await rows<{ destination_region: string; destination_registry: string; status: string; failure_code: string | null; updated_at: number }>(
         pool,

@@ -50,7 +50,13 @@ export function createSqliteReplication(db: Db): ReplicationStatusStore {
       if (events) outbox.write(events, now);
     },
   );
+  const pendingStmt = db.prepare<[], { destination_region: string; destination_registry: string; since: number }>(
+    `SELECT destination_region, destination_registry, MIN(updated_at) AS since FROM replication_status WHERE status = 'IN_PROGRESS' GROUP BY destination_region, destination_registry ORDER BY destination_region, destination_registry`,
+  );
   return {
+    async oldestPending() {
+      return pendingStmt.all().map((r) => ({ destination: { region: r.destination_region, registryId: r.destination_registry }, since: new Date(r.since) }));
+    },
     async list(registryKey, repository, digest) {
       return listStmt.all(registryKeyText(registryKey), repository, digest).map((r) => ({
         destination: { region: r.destination_region, registryId: r.destination_registry },
