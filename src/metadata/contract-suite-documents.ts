@@ -1,13 +1,14 @@
 /** Contract: named documents (secrets, pull-through cache rules), see contract-suite.ts. */
 import assert from 'node:assert/strict';
+import { registryKey, type RegistryKey } from '../core/registry-key.js';
 import { at, type ContractTest } from './contract-fixtures.js';
 
-const REGISTRY = '111122223333:us-east-1';
-const OTHER = '111122223333:eu-west-1';
+const REGISTRY = registryKey('111122223333', 'us-east-1');
+const OTHER = registryKey('111122223333', 'eu-west-1');
 
 export function documentsContract(test: ContractTest): void {
   test('documents: create once, compare-and-set replace, list by prefix in byte order, delete', async ({ a, b }) => {
-    const doc = (name: string, document: string, registryId = REGISTRY) => ({ registryId, kind: 'secret' as const, name, document, now: at(1) });
+    const doc = (name: string, document: string, key: RegistryKey = REGISTRY) => ({ registryKey: key, kind: 'secret' as const, name, document, now: at(1) });
     assert.equal(await a.documents.create(doc('ecr-pullthroughcache/hub', '{"v":1}')), true);
     assert.equal(await b.documents.create(doc('ecr-pullthroughcache/hub', '{"v":2}')), false, 'a name is created once');
     assert.equal((await b.documents.get(REGISTRY, 'secret', 'ecr-pullthroughcache/hub'))!.document, '{"v":1}');

@@ -5,7 +5,7 @@
  * shapes and validates (registry/creation-templates.ts); the store only keys it by prefix and
  * keeps a version so that an update built from a read is not lost to another one.
  */
-import type { RegistryKey } from '../core/registry-key.js';
+import { parseRegistryKey, type RegistryKey } from '../core/registry-key.js';
 import type { Page } from './types.js';
 
 export interface CreationTemplateRecord {
@@ -36,3 +36,22 @@ export interface CreationTemplateStore {
   /** Removes it and returns what it was; undefined when absent. */
   delete(registryKey: RegistryKey, prefix: string): Promise<CreationTemplateRecord | undefined>;
 }
+
+/** A repository_creation_templates row as both engines read it. */
+export interface CreationTemplateRow {
+  registry_id: string;
+  prefix: string;
+  document: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toCreationTemplate = (r: CreationTemplateRow): CreationTemplateRecord => ({
+  registryKey: parseRegistryKey(r.registry_id),
+  prefix: r.prefix,
+  document: r.document,
+  version: r.version,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});

@@ -6,7 +6,7 @@
  * repository add up instead of overwriting each other.
  */
 
-import type { RegistryKey } from '../core/registry-key.js';
+import { parseRegistryKey, type RegistryKey } from '../core/registry-key.js';
 
 /** A day is counted in whole days since 1970-01-01 UTC. */
 export const DAY_MS = 86_400_000;
@@ -83,3 +83,28 @@ export interface UsageStore {
   /** The `limit` largest repositories by linked bytes. */
   largestRepositories(limit: number): Promise<StorageSample[]>;
 }
+
+/** A usage_daily row as both engines read it, and the columns that select one (alias `u`). */
+export interface DailyUsageRow {
+  day: number;
+  registry_id: string;
+  repository: string;
+  bytes_in: number;
+  bytes_out: number;
+  pulls: number;
+  storage_sum: number;
+  storage_samples: number;
+}
+
+export const DAILY_USAGE_COLUMNS = 'u.day, u.registry_id, u.repository, u.bytes_in, u.bytes_out, u.pulls, u.storage_sum, u.storage_samples';
+
+export const toDailyUsage = (r: DailyUsageRow): DailyUsage => ({
+  day: r.day,
+  registryKey: parseRegistryKey(r.registry_id),
+  repository: r.repository,
+  bytesIn: r.bytes_in,
+  bytesOut: r.bytes_out,
+  pulls: r.pulls,
+  storageSum: r.storage_sum,
+  storageSamples: r.storage_samples,
+});

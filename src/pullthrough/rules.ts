@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { PullThroughCodes } from '../core/errors.js';
-import { accountOf, regionOf, registryKeyText, type RegistryKey } from '../core/registry-key.js';
+import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
 import type { SecretsService } from '../secrets/secrets.js';
 import { pullThroughError } from './errors.js';
@@ -116,7 +116,7 @@ export class PullThroughRules {
       throw pullThroughError(PullThroughCodes.InvalidParameter, `A credentialArn is required for the upstream registry ${kind}.`);
     }
     if (input.credentialArn !== undefined) await this.credentials(key, input.credentialArn);
-    if ((await this.store.list(registryKeyText(key), KIND, { limit: MAX_RULES })).length >= MAX_RULES) {
+    if ((await this.store.list(key, KIND, { limit: MAX_RULES })).length >= MAX_RULES) {
       throw pullThroughError(PullThroughCodes.LimitExceeded, `The maximum number of pull through cache rules (${MAX_RULES}) has been reached.`);
     }
     const now = this.clock.now().getTime();
@@ -130,7 +130,7 @@ export class PullThroughRules {
       updatedAt: now,
     };
     const created = await this.store.create({
-      registryId: registryKeyText(key),
+      registryKey: key,
       kind: KIND,
       name: rule.ecrRepositoryPrefix,
       document: JSON.stringify(rule),
@@ -146,14 +146,14 @@ export class PullThroughRules {
   }
 
   async get(key: RegistryKey, prefix: string): Promise<PullThroughRule> {
-    const r = await this.store.get(registryKeyText(key), KIND, prefix);
+    const r = await this.store.get(key, KIND, prefix);
     if (!r) throw this.notFound(key, prefix);
     return JSON.parse(r.document) as PullThroughRule;
   }
 
   /** In prefix order after `after`. */
   async list(key: RegistryKey, limit: number, after: string | undefined): Promise<PullThroughRule[]> {
-    const rows = await this.store.list(registryKeyText(key), KIND, { limit, ...(after !== undefined && { after }) });
+    const rows = await this.store.list(key, KIND, { limit, ...(after !== undefined && { after }) });
     return rows.map((r) => JSON.parse(r.document) as PullThroughRule);
   }
 
@@ -161,7 +161,7 @@ export class PullThroughRules {
   async ruleFor(key: RegistryKey, repository: string): Promise<PullThroughRule | undefined> {
     const parts = repository.split('/');
     for (let n = parts.length - 1; n >= 1; n--) {
-      const r = await this.store.get(registryKeyText(key), KIND, parts.slice(0, n).join('/'));
+      const r = await this.store.get(key, KIND, parts.slice(0, n).join('/'));
       if (r) return JSON.parse(r.document) as PullThroughRule;
     }
     return undefined;
@@ -170,19 +170,19 @@ export class PullThroughRules {
   /** Changes the credentials (ECR's UpdatePullThroughCacheRule changes nothing else). */
   async update(key: RegistryKey, prefix: string, credentialArn: string | undefined): Promise<PullThroughRule> {
     for (;;) {
-      const r = await this.store.get(registryKeyText(key), KIND, prefix);
+      const r = await this.store.get(key, KIND, prefix);
       if (!r) throw this.notFound(key, prefix);
       if (credentialArn !== undefined) await this.credentials(key, credentialArn);
       const { credentialArn: _old, ...rest } = JSON.parse(r.document) as PullThroughRule;
       const rule: PullThroughRule = { ...rest, ...(credentialArn !== undefined && { credentialArn }), updatedAt: this.clock.now().getTime() };
-      if (await this.store.replace({ registryId: r.registryId, kind: KIND, name: prefix, document: JSON.stringify(rule), now: this.clock.now() }, r.document))
+      if (await this.store.replace({ registryKey: r.registryKey, kind: KIND, name: prefix, document: JSON.stringify(rule), now: this.clock.now() }, r.document))
         return rule;
     }
   }
 
   async delete(key: RegistryKey, prefix: string): Promise<PullThroughRule> {
     const rule = await this.get(key, prefix);
-    if (!(await this.store.delete(registryKeyText(key), KIND, prefix))) throw this.notFound(key, prefix);
+    if (!(await this.store.delete(key, KIND, prefix))) throw this.notFound(key, prefix);
     return rule;
   }
 

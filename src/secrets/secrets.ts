@@ -6,6 +6,7 @@
  * `currentValue`, e.g. a pull-through cache rule's upstream credentials). Berth keeps no older
  * versions than AWSPREVIOUS, no rotation, no replicas, no resource policies.
  */
+import { registryKey, type RegistryKey } from '../core/registry-key.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { SecretsCodes } from '../core/errors.js';
@@ -74,7 +75,7 @@ const KIND = 'secret';
 const notFound = () => secretsError(SecretsCodes.ResourceNotFound, "Secrets Manager can't find the specified secret.");
 const markedForDeletion = () => secretsError(SecretsCodes.InvalidRequest, "You can't perform this operation on the secret because it was marked for deletion.");
 
-const registryOf = (s: SecretsScope) => `${s.accountId}:${s.region}`;
+const registryOf = (s: SecretsScope): RegistryKey => registryKey(s.accountId, s.region);
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Six random letters and digits, as Secrets Manager ends every secret's ARN. */
@@ -119,7 +120,7 @@ export class SecretsService {
       changed: now,
       versions,
     };
-    if (!(await this.store.create({ registryId: registryOf(scope), kind: KIND, name: input.name, document: JSON.stringify(doc), now: new Date(now) }))) {
+    if (!(await this.store.create({ registryKey: registryOf(scope), kind: KIND, name: input.name, document: JSON.stringify(doc), now: new Date(now) }))) {
       throw secretsError(SecretsCodes.ResourceExists, `The operation failed because the secret ${input.name} already exists.`);
     }
     return { ARN: doc.ARN, Name: doc.Name, ...(versions[0] && { VersionId: versions[0].id }) };
@@ -264,7 +265,7 @@ export class SecretsService {
   }
 
   private async save(scope: SecretsScope, doc: SecretDoc, previous: string): Promise<boolean> {
-    return this.store.replace({ registryId: registryOf(scope), kind: KIND, name: doc.Name, document: JSON.stringify(doc), now: this.clock.now() }, previous);
+    return this.store.replace({ registryKey: registryOf(scope), kind: KIND, name: doc.Name, document: JSON.stringify(doc), now: this.clock.now() }, previous);
   }
 
   /** Records the day of the last read (LastAccessedDate is a date in Secrets Manager), at most once a day. */

@@ -4,32 +4,15 @@
  * nodes' batches lock rows in the same order (and a deadlock, were one to happen, is retried).
  */
 import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import { REGISTRY_ROW, type DailyUsage, type TransferDelta, type UsageStore } from '../usage.js';
+import {
+  DAILY_USAGE_COLUMNS as COLUMNS,
+  REGISTRY_ROW,
+  toDailyUsage as toDaily,
+  type DailyUsageRow as DailyRow,
+  type TransferDelta,
+  type UsageStore,
+} from '../usage.js';
 import { one, rows, withTransaction, type PgContext } from './pool.js';
-
-interface DailyRow {
-  day: number;
-  registry_id: string;
-  repository: string;
-  bytes_in: number;
-  bytes_out: number;
-  pulls: number;
-  storage_sum: number;
-  storage_samples: number;
-}
-
-const toDaily = (r: DailyRow): DailyUsage => ({
-  day: r.day,
-  registryKey: parseRegistryKey(r.registry_id),
-  repository: r.repository,
-  bytesIn: r.bytes_in,
-  bytesOut: r.bytes_out,
-  pulls: r.pulls,
-  storageSum: r.storage_sum,
-  storageSamples: r.storage_samples,
-});
-
-const COLUMNS = 'u.day, u.registry_id, u.repository, u.bytes_in, u.bytes_out, u.pulls, u.storage_sum, u.storage_samples';
 
 /** Merges deltas of the same key (one upsert may not touch a row twice) and sorts by key. */
 function merged(deltas: TransferDelta[]): TransferDelta[] {

@@ -1,25 +1,7 @@
 /** Repository creation templates on SQLite (../creation-templates.ts). */
-import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import type { CreationTemplateRecord, CreationTemplateStore } from '../creation-templates.js';
+import { registryKeyText } from '../../core/registry-key.js';
+import { toCreationTemplate as toTemplate, type CreationTemplateRow as Row, type CreationTemplateStore } from '../creation-templates.js';
 import type { Db } from './open.js';
-
-interface Row {
-  registry_id: string;
-  prefix: string;
-  document: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-const toTemplate = (r: Row): CreationTemplateRecord => ({
-  registryKey: parseRegistryKey(r.registry_id),
-  prefix: r.prefix,
-  document: r.document,
-  version: r.version,
-  createdAt: new Date(r.created_at),
-  updatedAt: new Date(r.updated_at),
-});
 
 /** Bound parameters per statement, well under SQLite's limit. */
 const CHUNK = 500;

@@ -1,24 +1,7 @@
 /** Named documents (secrets, pull-through cache rules) on SQLite; the twin of ../postgres/documents.ts. */
-import type { DocumentKind, DocumentRecord, DocumentStore } from '../documents.js';
+import { registryKeyText } from '../../core/registry-key.js';
+import { toDocumentRecord, type DocumentRow as Row, type DocumentStore } from '../documents.js';
 import type { Db } from './open.js';
-
-interface Row {
-  registry_id: string;
-  kind: string;
-  name: string;
-  document: string;
-  created_at: number;
-  updated_at: number;
-}
-
-const toRecord = (r: Row): DocumentRecord => ({
-  registryId: r.registry_id,
-  kind: r.kind as DocumentKind,
-  name: r.name,
-  document: r.document,
-  createdAt: new Date(r.created_at),
-  updatedAt: new Date(r.updated_at),
-});
 
 export function createSqliteDocuments(db: Db): DocumentStore {
   const getStmt = db.prepare<[string, string, string], Row>('SELECT * FROM named_documents WHERE registry_id = ? AND kind = ? AND name = ?');
@@ -36,25 +19,28 @@ export function createSqliteDocuments(db: Db): DocumentStore {
   const swap = db.prepare('UPDATE named_documents SET document = ?, updated_at = ? WHERE registry_id = ? AND kind = ? AND name = ? AND document = ?');
   const del = db.prepare('DELETE FROM named_documents WHERE registry_id = ? AND kind = ? AND name = ?');
   return {
-    async get(registryId, kind, name) {
-      const r = getStmt.get(registryId, kind, name);
-      return r && toRecord(r);
+    async get(registryKey, kind, name) {
+      const keyText = registryKeyText(registryKey);
+      const r = getStmt.get(keyText, kind, name);
+      return r && toDocumentRecord(r);
     },
-    async list(registryId, kind, page) {
+    async list(registryKey, kind, page) {
+      const keyText = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
-      return listStmt.all(registryId, kind, page.after ?? '', prefix, prefix, page.limit).map(toRecord);
+      return listStmt.all(keyText, kind, page.after ?? '', prefix, prefix, page.limit).map(toDocumentRecord);
     },
     async create(r) {
       const t = r.now.getTime();
-      return insert.run(r.registryId, r.kind, r.name, r.document, t, t).changes > 0;
+      return insert.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t).changes > 0;
     },
     async replace(r, previous) {
       const t = r.now.getTime();
-      if (previous === undefined) return upsert.run(r.registryId, r.kind, r.name, r.document, t, t).changes > 0;
-      return swap.run(r.document, t, r.registryId, r.kind, r.name, previous).changes > 0;
+      if (previous === undefined) return upsert.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t).changes > 0;
+      return swap.run(r.document, t, registryKeyText(r.registryKey), r.kind, r.name, previous).changes > 0;
     },
-    async delete(registryId, kind, name) {
-      return del.run(registryId, kind, name).changes > 0;
+    async delete(registryKey, kind, name) {
+      const keyText = registryKeyText(registryKey);
+      return del.run(keyText, kind, name).changes > 0;
     },
   };
 }

@@ -1,31 +1,14 @@
 /** Daily usage aggregates and live counts on SQLite (see ../usage.ts). */
 import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import { REGISTRY_ROW, type DailyUsage, type StorageSample, type UsageStore } from '../usage.js';
+import {
+  DAILY_USAGE_COLUMNS as COLUMNS,
+  REGISTRY_ROW,
+  toDailyUsage as toDaily,
+  type DailyUsageRow as DailyRow,
+  type StorageSample,
+  type UsageStore,
+} from '../usage.js';
 import type { Db } from './open.js';
-
-interface DailyRow {
-  day: number;
-  registry_id: string;
-  repository: string;
-  bytes_in: number;
-  bytes_out: number;
-  pulls: number;
-  storage_sum: number;
-  storage_samples: number;
-}
-
-const toDaily = (r: DailyRow): DailyUsage => ({
-  day: r.day,
-  registryKey: parseRegistryKey(r.registry_id),
-  repository: r.repository,
-  bytesIn: r.bytes_in,
-  bytesOut: r.bytes_out,
-  pulls: r.pulls,
-  storageSum: r.storage_sum,
-  storageSamples: r.storage_samples,
-});
-
-const COLUMNS = 'u.day, u.registry_id, u.repository, u.bytes_in, u.bytes_out, u.pulls, u.storage_sum, u.storage_samples';
 
 export function createSqliteUsage(db: Db): UsageStore {
   const addTransferStmt = db.prepare(
