@@ -1,10 +1,14 @@
 /** The audit writer over a real SQLite store: batching, the bounded buffer's drops, retries, retention. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { AuditWriter } from './audit-writer.js';
-import { cloudTrailRecord, type AuditedCall } from './cloudtrail-record.js';
+import { recordedCall, type AuditedCall } from './cloudtrail-record.js';
 
 const ACCOUNT = '123456789012';
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -34,7 +38,7 @@ function setup(opts: { maxBuffered?: number; now?: () => number } = {}) {
 describe('the audit writer', () => {
   it('queues without writing, then stores everything in one flush', async () => {
     const { meta, writer, stored } = setup();
-    for (let i = 0; i < 5; i++) writer.record(cloudTrailRecord(call(i))!, new Date(T0));
+    for (let i = 0; i < 5; i++) writer.record(recordedCall(call(i))!);
     assert.equal(await stored(), 0, 'nothing is written on the request');
     await writer.flush();
     assert.equal(await stored(), 5);
@@ -43,7 +47,7 @@ describe('the audit writer', () => {
 
   it('drops and counts what a full buffer cannot hold; never blocks', async () => {
     const { meta, writer, stored } = setup({ maxBuffered: 3 });
-    for (let i = 0; i < 5; i++) writer.record(cloudTrailRecord(call(i))!, new Date(T0));
+    for (let i = 0; i < 5; i++) writer.record(recordedCall(call(i))!);
     assert.equal(writer.dropped, 2);
     await writer.stop();
     assert.equal(await stored(), 3, 'stop flushes what was queued');
@@ -60,19 +64,19 @@ describe('the audit writer', () => {
       retentionDays: 90,
       maxBuffered: 2,
     });
-    failing.record(cloudTrailRecord(call(1))!, new Date(T0));
+    failing.record(recordedCall(call(1))!);
     await failing.flush();
     assert.equal(failing.dropped, 0);
     // Still queued: it takes one of the two places, so two more records drop one.
-    failing.record(cloudTrailRecord(call(2))!, new Date(T0));
-    failing.record(cloudTrailRecord(call(3))!, new Date(T0));
+    failing.record(recordedCall(call(2))!);
+    failing.record(recordedCall(call(3))!);
     assert.equal(failing.dropped, 1);
   });
 
   it('prunes what is older than the retention on its clock', async () => {
     const { meta, writer, stored, setNow } = setup();
-    writer.record(cloudTrailRecord(call(1))!, new Date(T0));
-    writer.record(cloudTrailRecord(call(2))!, new Date(T0 + 10 * 86_400_000));
+    writer.record(recordedCall(call(1))!);
+    writer.record(recordedCall(call(2, new Date(T0 + 10 * 86_400_000)))!);
     await writer.flush();
     setNow(T0 + 90 * 86_400_000);
     assert.equal(await writer.prune(), 0, 'exactly 90 days old is kept');
@@ -80,5 +84,48 @@ describe('the audit writer', () => {
     assert.equal(await writer.prune(), 1);
     assert.equal(await stored(), 1);
     await meta.close();
+  });
+
+  it('on a database file, builds and stores on the audit thread; a refused batch is retried, its lines written to the file once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-audit-writer-'));
+    const path = join(dir, 'meta.db');
+    const meta = createSqliteMetadataStore({ path });
+    const lines: string[] = [];
+    const writer = new AuditWriter({
+      store: meta.audit,
+      clock: { now: () => new Date(T0) },
+      log: pino({ level: 'silent' }),
+      retentionDays: 90,
+      file: { write: (text) => lines.push(text) },
+    });
+    try {
+      assert.ok(meta.audit.appender, 'a file database offers the thread its own connection');
+      // Another connection hides the table, so the thread's insert fails as a store that is away would.
+      const other = new Database(path);
+      other.exec('ALTER TABLE audit_events RENAME TO audit_events_away');
+      writer.record(recordedCall(call(1))!);
+      writer.record(recordedCall(call(2))!);
+      await writer.flush();
+      assert.equal(writer.dropped, 0, 'kept for the next flush');
+      assert.equal(lines.join('').trim().split('\n').length, 2, 'the file does not wait for the store');
+      other.exec('ALTER TABLE audit_events_away RENAME TO audit_events');
+      other.close();
+      writer.record(recordedCall(call(3))!);
+      await writer.flush();
+      const stored = await meta.audit.lookup({ accountId: ACCOUNT, limit: 50 });
+      assert.deepEqual(stored.map((e) => JSON.parse(e.record).requestID).sort(), ['req-1', 'req-2', 'req-3']);
+      const written = lines
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { requestID: string; eventID: string });
+      assert.deepEqual(written.map((r) => r.requestID).sort(), ['req-1', 'req-2', 'req-3'], 'each record once in the file');
+      // Ids are chosen when a call is queued, not when its record is built: a retry keeps them.
+      assert.deepEqual(stored.map((e) => e.eventId).sort(), written.map((r) => r.eventID).sort());
+    } finally {
+      await writer.stop();
+      await meta.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,10 @@
 /**
- * Writes the audit trail off the requests' path: records collect in a bounded buffer and go to
- * the metadata store in one transaction per batch (every `flushMs`, or as soon as a batch is
- * full), and to the JSON-lines file when one is configured. A request only appends to an array.
+ * Writes the audit trail off the requests' path: calls collect in a bounded buffer and go, one
+ * batch at a time (every `flushMs`, or as soon as a batch is full), to the audit thread, which
+ * makes them into records and stores them in one transaction per batch through its own
+ * connection; their JSON lines come back for the auditLog file when one is configured. A request
+ * only appends to an array. A store with no second connection (SQLite in memory, in tests) gets
+ * its batches built and appended here instead.
  *
  * When the store falls behind (down, or slower than the traffic) and the buffer is full, new
  * records are dropped and counted, never waited for: an audit trail must not stop a registry.
@@ -10,8 +13,10 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { AuditEventRow, AuditStore } from '../metadata/audit-rows.js';
-import { auditRow, type CloudTrailRecord } from './cloudtrail-record.js';
+import type { AuditStore } from '../metadata/audit-rows.js';
+import { rowsOf, type AuditBatchResult } from './audit-batch.js';
+import { AuditThread } from './audit-thread-client.js';
+import type { AuditedCall } from './cloudtrail-record.js';
 
 export interface AuditWriterOptions {
   store: AuditStore;
@@ -32,8 +37,10 @@ export interface AuditWriterOptions {
 const PRUNE_CHUNK = 5000;
 
 export class AuditWriter {
-  #buffer: AuditEventRow[] = [];
-  #lines: string[] = [];
+  #buffer: AuditedCall[] = [];
+  /** Batches the store refused: tried again first, without writing their lines to the file again. */
+  #retry: AuditedCall[] = [];
+  readonly #thread: AuditThread | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #dropped = 0;
@@ -42,6 +49,7 @@ export class AuditWriter {
 
   constructor(opts: AuditWriterOptions) {
     this.#o = { flushMs: 1000, batchSize: 500, maxBuffered: 20_000, ...opts };
+    this.#thread = opts.store.appender && new AuditThread(opts.store.appender);
   }
 
   /** Records dropped because the buffer was full, since start. */
@@ -49,15 +57,13 @@ export class AuditWriter {
     return this.#dropped;
   }
 
-  /** Queues a record; never waits. */
-  record(r: CloudTrailRecord, time: Date): void {
-    if (this.#buffer.length >= this.#o.maxBuffered) {
+  /** Queues a call (as recordedCall made it); never waits. */
+  record(call: AuditedCall): void {
+    if (this.#buffer.length + this.#retry.length >= this.#o.maxBuffered) {
       this.#dropped++;
       return;
     }
-    const row = auditRow(r, time);
-    this.#buffer.push(row);
-    if (this.#o.file) this.#lines.push(row.record);
+    this.#buffer.push(call);
     if (this.#buffer.length >= this.#o.batchSize && !this.#flushing) this.flush().catch((err: unknown) => this.#o.log.error({ err }, 'audit flush failed'));
   }
 
@@ -73,27 +79,42 @@ export class AuditWriter {
   }
 
   async #drain(): Promise<void> {
-    if (this.#lines.length > 0) {
-      const lines = this.#lines;
-      this.#lines = [];
-      this.#o.file?.write(lines.join('\n') + '\n');
-    }
-    while (this.#buffer.length > 0) {
-      const batch = this.#buffer.splice(0, this.#o.batchSize);
-      try {
-        await this.#o.store.append(batch);
-      } catch (err) {
-        // Put back what fits; the rest counts as dropped.
-        const room = Math.max(0, this.#o.maxBuffered - this.#buffer.length);
-        this.#buffer.unshift(...batch.slice(0, room));
+    while (this.#retry.length > 0 || this.#buffer.length > 0) {
+      const retried = this.#retry.length > 0;
+      const batch = (retried ? this.#retry : this.#buffer).splice(0, this.#o.batchSize);
+      const wantLines = !retried && this.#o.file !== undefined;
+      const result = await this.#store(batch, wantLines);
+      if (result.lines !== undefined) this.#o.file?.write(result.lines);
+      if (result.error !== undefined) {
+        // Put back what fits; the rest counts as dropped. A batch whose lines were wanted and not
+        // written (the thread was lost) goes back as new, so that the file gets them next time.
+        const room = Math.max(0, this.#o.maxBuffered - this.#buffer.length - this.#retry.length);
+        (wantLines && result.lines === undefined ? this.#buffer : this.#retry).unshift(...batch.slice(0, room));
         this.#dropped += batch.length - Math.min(room, batch.length);
-        this.#o.log.warn({ err, records: batch.length }, 'could not write audit records; will retry');
+        this.#o.log.warn({ err: result.error, records: batch.length }, 'could not write audit records; will retry');
         break;
       }
     }
     if (this.#dropped > this.#droppedReported) {
       this.#o.log.warn({ dropped: this.#dropped - this.#droppedReported, total: this.#dropped }, 'audit records dropped: the buffer was full');
       this.#droppedReported = this.#dropped;
+    }
+  }
+
+  async #store(batch: AuditedCall[], lines: boolean): Promise<Omit<AuditBatchResult, 'id'>> {
+    if (this.#thread) {
+      try {
+        return await this.#thread.store(batch, lines);
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    }
+    const built = rowsOf(batch, lines);
+    try {
+      await this.#o.store.append(built.rows);
+      return built;
+    } catch (err) {
+      return { ...built, error: (err as Error).message };
     }
   }
 
@@ -120,5 +141,6 @@ export class AuditWriter {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.flush();
+    await this.#thread?.close();
   }
 }

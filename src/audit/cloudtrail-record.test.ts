@@ -19,4 +19,9 @@ describe('recorded parameters', () => {
     // What is not a secret is kept: a reader can tell which connection and which header.
     assert.ok(text.includes('x-api-key') && text.includes('hook'));
   });
+
+  it("keep a secret's name (SecretId) while hiding its value, as CloudTrail does", () => {
+    const recorded = redactParameters({ SecretId: 'ecr-pullthroughcache/hub', SecretString: 'hunter2', ClientSecret: 'cs' });
+    assert.deepEqual(recorded, { secretId: 'ecr-pullthroughcache/hub', secretString: HIDDEN, clientSecret: HIDDEN });
+  });
 });

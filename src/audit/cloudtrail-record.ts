@@ -34,7 +34,10 @@ export interface AuditIdentity {
 /** The doors, as request-facts names them. */
 export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager';
 
-/** What one request was, in the doors' words. */
+/**
+ * What one request was, in the doors' words: plain data, since it is built on the event loop
+ * and turned into a record on the audit thread (audit-thread.ts).
+ */
 export interface AuditedCall {
   api: AuditApi;
   /** The JSON/Query action, or for /v2 the OCI operation (`manifest-read`, ...). */
@@ -42,6 +45,7 @@ export interface AuditedCall {
   /** The HTTP method (/v2 operations depend on it). */
   method: string;
   principal: AuditIdentity;
+  /** For /v2, the route's parameters; for the other doors, as recorded (see recordedParameters). */
   params?: Readonly<Record<string, unknown>>;
   error?: { code: string; message: string };
   requestId: string;
@@ -49,6 +53,8 @@ export interface AuditedCall {
   region: string;
   sourceIp?: string;
   userAgent?: string;
+  /** Chosen when the call is queued, so a batch stored twice (a retry) is stored once. */
+  eventId?: string;
 }
 
 export interface CloudTrailRecord {
@@ -136,7 +142,7 @@ const KMS_READS = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDat
  * Parameters whose value is a secret: recorded as CloudTrail records them, hidden. ApiKeyValue
  * is an EventBridge connection's credential (CreateConnection, UpdateConnection).
  */
-const SECRET_NAME = /password|passwd|secret|sessiontoken|privatekey|apikeyvalue/i;
+const SECRET_NAME = /password|passwd|secret(?!id$)|sessiontoken|privatekey|apikeyvalue/i;
 /** Parameters CloudTrail leaves out altogether: data, not settings. */
 const OMITTED = new Set(['plaintext', 'ciphertextBlob', 'sourceCiphertextBlob', 'layerPartBlob']);
 /** Query API fields that are the protocol, not the call's parameters. */
@@ -147,14 +153,41 @@ export function eventNameOf(call: Pick<AuditedCall, 'api' | 'operation' | 'metho
   return call.api === 'oci' ? ociEventName(call.operation, call.method) : call.operation;
 }
 
-/** Builds the record of a call; undefined when the call is not recorded (see ociEventName). */
+/**
+ * A call as queued for the trail, or undefined when it is not recorded. Runs on the event loop
+ * for every request, so it does only what must happen there: the cheap checks, the caller's
+ * identity copied out of its principal (which holds far more), the event id, and the redaction
+ * of JSON and Query parameters, which also bounds what a queued call holds (a 4 MiB manifest is
+ * cut to MAX_PARAM_CHARS). The record itself is built on the audit thread.
+ */
+export function recordedCall(call: Omit<AuditedCall, 'eventId'>): AuditedCall | undefined {
+  const p = call.principal;
+  if (p.kind === 'anonymous' || p.accountId === '' || eventNameOf(call) === undefined) return undefined;
+  const principal: AuditIdentity = { arn: p.arn, accountId: p.accountId, kind: p.kind };
+  if (p.userName !== undefined) principal.userName = p.userName;
+  if (p.accessKeyId !== undefined) principal.accessKeyId = p.accessKeyId;
+  if (p.principalArn !== undefined) principal.principalArn = p.principalArn;
+  if (p.session?.role) principal.session = { role: { name: p.session.role.name, roleId: p.session.role.roleId, sessionName: p.session.role.sessionName } };
+  const out: AuditedCall = { ...call, principal, eventId: timeOrderedUuid(call.time) };
+  if (call.api !== 'oci') {
+    const params = redactParameters(call.params);
+    if (params === null) delete out.params;
+    else out.params = params;
+  }
+  return out;
+}
+
+/**
+ * Builds the record of a call; undefined when the call is not recorded (see ociEventName). The
+ * parameters of a call that is not /v2 must have been redacted already (recordedCall does it).
+ */
 export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefined {
   const eventName = eventNameOf(call);
   if (eventName === undefined || call.principal.kind === 'anonymous' || call.principal.accountId === '') return undefined;
   const p = call.principal;
   const account = p.accountId;
   const role = p.kind === 'role' ? p.session?.role : undefined;
-  const params = call.api === 'oci' ? ociParameters(call, account) : redactParameters(call.params);
+  const params = call.api === 'oci' ? ociParameters(call, account) : (call.params ?? null);
   const resources = resourcesOf(call.api, params, account, call.region);
   // One object literal of a fixed shape (absent fields undefined, which JSON leaves out): this
   // runs once per request, and spreads of optional parts cost several times as much.
@@ -182,7 +215,7 @@ export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefine
     requestParameters: params,
     responseElements: null,
     requestID: call.requestId,
-    eventID: timeOrderedUuid(call.time),
+    eventID: call.eventId ?? timeOrderedUuid(call.time),
     readOnly: READ_ONLY.test(eventName) || (call.api === 'kms' && KMS_READS.has(eventName)),
     resources: resources.length > 0 ? resources : undefined,
     eventType: 'AwsApiCall',

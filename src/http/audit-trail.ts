@@ -1,10 +1,10 @@
 /**
- * The audit trail's observer: when a request's response closes, turns what the doors noted about
- * it (request-facts.ts) into a CloudTrail record and queues it with the writer. Nothing here
- * waits: building the record is a few object copies, and the writer only appends to a buffer.
+ * The audit trail's observer: when a request's response closes, queues what the doors noted about
+ * it (request-facts.ts) with the writer, which has the audit thread make it into a CloudTrail
+ * record. Nothing here waits, and little runs: a few field copies and an append to a buffer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { cloudTrailRecord } from '../audit/cloudtrail-record.js';
+import { recordedCall } from '../audit/cloudtrail-record.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -39,7 +39,7 @@ export class AuditTrail implements RequestObserver {
     // A response cut short with no error noted (the client went away mid-upload) is no success.
     const error = f.error ?? (res.writableFinished ? undefined : ABORTED);
     const ua = req.headers['user-agent'];
-    const record = cloudTrailRecord({
+    const call = recordedCall({
       api: f.operation.api,
       operation: f.operation.name,
       method: req.method ?? 'GET',
@@ -52,6 +52,6 @@ export class AuditTrail implements RequestObserver {
       ...(req.socket.remoteAddress !== undefined && { sourceIp: req.socket.remoteAddress }),
       ...(typeof ua === 'string' && { userAgent: ua }),
     });
-    if (record) this.writer.record(record, time);
+    if (call) this.writer.record(call);
   }
 }

@@ -38,9 +38,23 @@ export interface AuditQuery {
   limit: number;
 }
 
+/**
+ * Where a second connection to the same trail is opened (audit-appender.ts), on the thread that
+ * builds and stores the records; plain data, since it crosses to that thread.
+ */
+export type AuditAppenderSpec = { engine: 'sqlite'; path: string } | { engine: 'postgres'; connectionString: string };
+
+/** A trail's second connection, as the audit thread holds it. */
+export interface AuditAppender {
+  append(rows: readonly AuditEventRow[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface AuditStore {
   /** Stores the rows in one transaction; a row whose eventId is stored already is skipped. */
   append(rows: readonly AuditEventRow[]): Promise<void>;
+  /** How another thread opens its own connection to this trail; absent when none can (SQLite in memory). */
+  readonly appender?: AuditAppenderSpec;
   /** One account's rows matching the query, newest first. */
   lookup(q: AuditQuery): Promise<StoredAuditEvent[]>;
   /** Deletes up to `limit` rows older than `before`, in seq order (rows are written about in time order); returns how many. */

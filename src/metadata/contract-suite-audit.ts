@@ -1,6 +1,7 @@
 /** Contract: the audit trail — batched appends, LookupEvents' filters and pages, retention (see contract-suite.ts). */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { openAuditAppender } from './audit-appender.js';
 import type { AuditEventRow, StoredAuditEvent } from './audit-rows.js';
 import { at, type ContractTest } from './contract-fixtures.js';
 
@@ -32,6 +33,20 @@ function row(o: Partial<AuditEventRow> & { ms: number }): AuditEventRow {
 const ids = (rows: StoredAuditEvent[]) => rows.map((r) => r.eventId);
 
 export function auditContract(test: ContractTest): void {
+  test("audit: the store's appender opens a connection of its own, whose batches the store reads back", async ({ a }) => {
+    // The suites run on a SQLite file and on PostgreSQL; only an in-memory SQLite store offers none.
+    assert.ok(a.audit.appender);
+    const appender = openAuditAppender(a.audit.appender);
+    try {
+      const r = row({ ms: 3000 });
+      await appender.append([r]);
+      await appender.append([r]);
+      assert.deepEqual(ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50 })), [r.eventId]);
+    } finally {
+      await appender.close();
+    }
+  });
+
   test('audit: a batch is stored once, read back whole on the other node, newest first', async ({ a, b }) => {
     const first = row({ ms: 1000, eventName: 'PutImage', readOnly: false });
     const second = row({ ms: 2000, username: undefined, accessKeyId: undefined, resourceType: undefined, resourceName: undefined });

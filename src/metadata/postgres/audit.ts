@@ -1,13 +1,24 @@
 /** The audit trail on PostgreSQL (the twin of ../sqlite/audit.ts): one multi-row INSERT per batch. */
-import { AUDIT_ATTRIBUTE_COLUMNS, AUDIT_COLUMNS, attributeValue, auditValues, toAuditEvent, type AuditEventDbRow, type AuditStore } from '../audit-rows.js';
-import { changes, rows, type PgContext } from './pool.js';
+import {
+  AUDIT_ATTRIBUTE_COLUMNS,
+  AUDIT_COLUMNS,
+  attributeValue,
+  auditValues,
+  toAuditEvent,
+  type AuditAppender,
+  type AuditEventDbRow,
+  type AuditStore,
+} from '../audit-rows.js';
+import { changes, createPool, rows, type PgContext } from './pool.js';
 
 const COLUMNS = AUDIT_COLUMNS.split(', ').length;
 /** PostgreSQL binds at most 65535 parameters per statement. */
 const ROWS_PER_INSERT = Math.floor(65535 / COLUMNS);
 
-export function createPostgresAudit({ pool }: PgContext): AuditStore {
+/** `connectionString`, when given, lets the audit thread open its own connection (openPostgresAuditAppender). */
+export function createPostgresAudit({ pool }: Pick<PgContext, 'pool'>, connectionString?: string): AuditStore {
   return {
+    ...(connectionString !== undefined && { appender: { engine: 'postgres', connectionString } as const }),
     async append(batch) {
       for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
         const part = batch.slice(i, i + ROWS_PER_INSERT);
@@ -44,4 +55,11 @@ export function createPostgresAudit({ pool }: PgContext): AuditStore {
       ]);
     },
   };
+}
+
+/** The audit thread's own connection: one, since the thread stores one batch at a time. */
+export function openPostgresAuditAppender(connectionString: string): AuditAppender {
+  const pool = createPool(connectionString, 1);
+  const store = createPostgresAudit({ pool });
+  return { append: (batch) => store.append(batch), close: () => pool.end() };
 }

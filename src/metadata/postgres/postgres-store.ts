@@ -96,7 +96,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     eventOutbox: createPostgresEventOutbox(ctx),
     eventResources: createPostgresEventResources(ctx),
     usage: createPostgresUsage(ctx),
-    audit: createPostgresAudit(ctx),
+    audit: createPostgresAudit(ctx, opts.connectionString),
     creationTemplates: createPostgresCreationTemplates(ctx),
     replication: createPostgresReplication(ctx),
     documents: createPostgresDocuments(ctx),

@@ -1,10 +1,10 @@
 /**
- * The audit trail on SQLite: keyset pages newest first; batched appends in one transaction each,
- * made on a writer thread with its own connection when the database is a file (an insert with
- * its indexes and fsync costs the event loop ~0.1 ms a row otherwise), on this connection when it
- * is in memory (tests), where no second connection could see it.
+ * The audit trail on SQLite: keyset pages newest first; batched appends in one transaction each.
+ * When the database is a file, the trail's writer appends through a connection of its own on the
+ * audit thread (openSqliteAuditAppender), since an insert with its indexes costs tens of µs a
+ * row; in memory (tests) no second connection could see the rows, so they go through this one.
  */
-import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import {
   AUDIT_ATTRIBUTE_COLUMNS,
   AUDIT_COLUMNS,
@@ -12,27 +12,30 @@ import {
   auditValues,
   toAuditEvent,
   type AuditEventDbRow,
+  type AuditAppender,
   type AuditEventRow,
   type AuditStore,
 } from '../audit-rows.js';
-import type { AuditBatch, AuditBatchResult } from './audit-worker.js';
 import type { Db } from './open.js';
 
-export function createSqliteAudit(db: Db, path: string): AuditStore & { close(): Promise<void> } {
+/** One batch of rows in one transaction, taken at once (IMMEDIATE) rather than upgraded mid-way. */
+function batchInsert(db: Db): (rows: readonly AuditEventRow[]) => void {
   const insert = db.prepare(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`);
   const append = db.transaction((rows: readonly AuditEventRow[]) => {
     for (const r of rows) insert.run(...auditValues(r));
   });
+  return (rows) => {
+    if (rows.length > 0) append.immediate(rows);
+  };
+}
+
+export function createSqliteAudit(db: Db, path: string): AuditStore {
+  const append = batchInsert(db);
   const prune = db.prepare<[number, number]>('DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < ? ORDER BY seq LIMIT ?)');
-  const writer = path === ':memory:' ? undefined : new WriterThread(path);
   return {
+    ...(path !== ':memory:' && { appender: { engine: 'sqlite', path } as const }),
     async append(rows) {
-      if (rows.length === 0) return;
-      if (writer) await writer.append(rows.map(auditValues));
-      else append.immediate(rows);
-    },
-    async close() {
-      await writer?.close();
+      append(rows);
     },
     async lookup(q) {
       const where = ['account_id = ?'];
@@ -65,50 +68,26 @@ export function createSqliteAudit(db: Db, path: string): AuditStore & { close():
   };
 }
 
-/** The writer thread (audit-worker.ts), started on first use and again after it died. */
-class WriterThread {
-  #worker: Worker | undefined;
-  #next = 0;
-  readonly #waiting = new Map<number, { resolve(): void; reject(e: Error): void }>();
-
-  constructor(private readonly path: string) {}
-
-  append(rows: unknown[][]): Promise<void> {
-    const worker = this.#start();
-    const id = this.#next++;
-    return new Promise<void>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, rows } satisfies AuditBatch);
-    });
-  }
-
-  #start(): Worker {
-    if (this.#worker) return this.#worker;
-    const w = new Worker(new URL('./audit-worker.js', import.meta.url), { workerData: { path: this.path } });
-    w.unref();
-    w.on('message', (m: AuditBatchResult) => {
-      const waiter = this.#waiting.get(m.id);
-      this.#waiting.delete(m.id);
-      if (m.error === undefined) waiter?.resolve();
-      else waiter?.reject(new Error(`audit insert failed: ${m.error}`));
-    });
-    const lost = (e: Error) => {
-      if (this.#worker !== w) return;
-      this.#worker = undefined;
-      for (const waiter of this.#waiting.values()) waiter.reject(e);
-      this.#waiting.clear();
-    };
-    w.on('error', lost);
-    w.on('exit', (code) => lost(new Error(`the audit writer thread exited (${code})`)));
-    this.#worker = w;
-    return w;
-  }
-
-  async close(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = undefined;
-    if (w) await w.terminate();
-    for (const waiter of this.#waiting.values()) waiter.reject(new Error('the metadata store is closed'));
-    this.#waiting.clear();
-  }
+/**
+ * The audit thread's own connection. synchronous NORMAL: in WAL mode a commit is not fsynced, a
+ * checkpoint is. A process crash loses nothing committed; a power loss may lose the last commits,
+ * as the writer's buffer would lose its last second anyway. The registry's own connection stays
+ * FULL. Writers queue on SQLite's lock (busy_timeout); WAL lets readers go on meanwhile.
+ */
+export function openSqliteAuditAppender(path: string): AuditAppender {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  // Prepared at the first batch, so that a trail that cannot be written fails that batch (retried) rather than the thread.
+  let append: ReturnType<typeof batchInsert> | undefined;
+  return {
+    async append(rows) {
+      append ??= batchInsert(db);
+      append(rows);
+    },
+    async close() {
+      db.close();
+    },
+  };
 }

@@ -52,7 +52,6 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     documents: createSqliteDocuments(db),
     quotas: createSqliteQuotas(db),
     async close() {
-      await audit.close();
       db.close();
     },
   };

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { packCalls, rowsOf, unpackCalls } from './audit-batch.js';
+import { cloudTrailRecord, recordedCall, type AuditedCall } from './cloudtrail-record.js';
+
+const role: AuditedCall = {
+  api: 'ecr',
+  operation: 'PutLifecyclePolicy',
+  method: 'POST',
+  principal: {
+    kind: 'role',
+    arn: 'arn:aws:sts::123456789012:assumed-role/pusher/build-42',
+    principalArn: 'arn:aws:iam::123456789012:role/pusher',
+    accountId: '123456789012',
+    accessKeyId: 'ASIAAAAAAAAAAAAAAAAA',
+    session: { role: { name: 'pusher', roleId: 'AROAEXAMPLE', sessionName: 'build-42' } },
+  },
+  params: { repositoryName: 'web', lifecyclePolicyText: '{"rules":[]}', nested: { list: [1, 'two', null] } },
+  error: { code: 'LimitExceededException', message: 'too many' },
+  requestId: 'r1',
+  time: new Date('2026-12-03T12:00:00.123Z'),
+  region: 'eu-west-1',
+  sourceIp: '10.0.0.1',
+  userAgent: 'aws-cli/2',
+  eventId: '0193d1c2-0000-7000-8000-000000000000',
+};
+const bare: AuditedCall = {
+  api: 'oci',
+  operation: 'manifest-read',
+  method: 'GET',
+  principal: { kind: 'root', arn: 'arn:aws:iam::123456789012:root', accountId: '123456789012' },
+  requestId: 'r2',
+  time: new Date('2026-12-03T12:00:01Z'),
+  region: 'eu-west-1',
+};
+
+describe('a batch of calls sent to the audit thread', () => {
+  it('comes out of its packing as it went in, optional fields absent rather than undefined', () => {
+    assert.deepEqual(unpackCalls(packCalls([role, bare, role])), [role, bare, role]);
+    assert.ok(!('userName' in unpackCalls(packCalls([bare]))[0]!.principal));
+  });
+
+  it('makes the same records on the thread as on the event loop, and leaves out what is not recorded', () => {
+    const queued = recordedCall({ ...bare, params: { name: 'web', reference: 'v1' } })!;
+    const { rows, lines } = rowsOf(unpackCalls(packCalls([queued])), true);
+    assert.deepEqual(JSON.parse(rows[0]!.record), JSON.parse(JSON.stringify(cloudTrailRecord(queued))));
+    assert.equal(lines, `${rows[0]!.record}\n`);
+    assert.equal(recordedCall({ ...bare, method: 'HEAD' }), undefined, 'a manifest HEAD is not recorded');
+    assert.deepEqual(rowsOf([], true), { rows: [] });
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * A batch of queued calls made into the trail's rows (and, when an auditLog file is kept, its
+ * JSON lines): what the audit thread does with each batch, and the writer itself when the store
+ * has no second connection to give (SQLite in memory). Also the messages to and from that thread.
+ */
+import type { AuditEventRow } from '../metadata/audit-rows.js';
+import { auditRow, cloudTrailRecord, type AuditedCall } from './cloudtrail-record.js';
+
+export interface AuditBatch {
+  id: number;
+  /** The calls, packed (packCalls). */
+  calls: string;
+  /** Return the records as JSON lines too (the auditLog file), which a retried batch already wrote. */
+  lines: boolean;
+}
+
+/** Lines are returned even when the store failed: the file does not depend on the store. */
+export type AuditBatchResult = { id: number; lines?: string; error?: string };
+
+export function rowsOf(calls: readonly AuditedCall[], wantLines: boolean): { rows: AuditEventRow[]; lines?: string } {
+  const rows: AuditEventRow[] = [];
+  for (const call of calls) {
+    const record = cloudTrailRecord(call);
+    if (record) rows.push(auditRow(record, call.time));
+  }
+  if (!wantLines || rows.length === 0) return { rows };
+  return { rows, lines: rows.map((r) => r.record).join('\n') + '\n' };
+}
+
+/**
+ * A batch crosses to the audit thread as one string, the JSON of a flat array of FIELDS values
+ * per call: V8's structured clone writes every object's property names anew, so
+ * cloning nested call objects cost more than building their records had; one string is copied.
+ */
+const FIELDS = 21;
+
+export function packCalls(calls: readonly AuditedCall[]): string {
+  const out: unknown[] = new Array(calls.length * FIELDS);
+  let i = 0;
+  for (const c of calls) {
+    const p = c.principal;
+    const role = p.session?.role;
+    out[i++] = c.api;
+    out[i++] = c.operation;
+    out[i++] = c.method;
+    out[i++] = p.arn;
+    out[i++] = p.accountId;
+    out[i++] = p.kind;
+    out[i++] = p.userName;
+    out[i++] = p.accessKeyId;
+    out[i++] = p.principalArn;
+    out[i++] = role?.name;
+    out[i++] = role?.roleId;
+    out[i++] = role?.sessionName;
+    out[i++] = c.params;
+    out[i++] = c.error?.code;
+    out[i++] = c.error?.message;
+    out[i++] = c.requestId;
+    out[i++] = c.time.getTime();
+    out[i++] = c.region;
+    out[i++] = c.sourceIp;
+    out[i++] = c.userAgent;
+    out[i++] = c.eventId;
+  }
+  return JSON.stringify(out);
+}
+
+export function unpackCalls(text: string): AuditedCall[] {
+  const packed = JSON.parse(text) as unknown[];
+  const calls: AuditedCall[] = [];
+  const s = (i: number) => packed[i] as string;
+  // JSON writes an absent field (undefined) in an array as null.
+  const opt = (i: number) => (packed[i] ?? undefined) as string | undefined;
+  for (let i = 0; i + FIELDS <= packed.length; i += FIELDS) {
+    const principal: AuditedCall['principal'] = { arn: s(i + 3), accountId: s(i + 4), kind: s(i + 5) as AuditedCall['principal']['kind'] };
+    if (opt(i + 6) !== undefined) principal.userName = s(i + 6);
+    if (opt(i + 7) !== undefined) principal.accessKeyId = s(i + 7);
+    if (opt(i + 8) !== undefined) principal.principalArn = s(i + 8);
+    if (opt(i + 9) !== undefined) principal.session = { role: { name: s(i + 9), roleId: s(i + 10), sessionName: s(i + 11) } };
+    const call: AuditedCall = {
+      api: s(i) as AuditedCall['api'],
+      operation: s(i + 1),
+      method: s(i + 2),
+      principal,
+      requestId: s(i + 15),
+      time: new Date(packed[i + 16] as number),
+      region: s(i + 17),
+    };
+    if (packed[i + 12] != null) call.params = packed[i + 12] as Record<string, unknown>;
+    if (opt(i + 13) !== undefined) call.error = { code: s(i + 13), message: s(i + 14) };
+    if (opt(i + 18) !== undefined) call.sourceIp = s(i + 18);
+    if (opt(i + 19) !== undefined) call.userAgent = s(i + 19);
+    if (opt(i + 20) !== undefined) call.eventId = s(i + 20);
+    calls.push(call);
+  }
+  return calls;
+}
