@@ -15,6 +15,7 @@ import type { IdentityStore } from './identities.js';
 import type { CreationTemplateStore } from './creation-templates.js';
 import type { RoleStore } from './roles.js';
 import type { RegistryKey } from '../core/registry-key.js';
+import type { EventResourceStore } from './event-resources.js';
 import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
 import type { ManifestQuotaLimits, QuotaStore } from './quotas.js';
 
@@ -496,40 +497,7 @@ export interface EventOutboxStore {
   pending(): Promise<number>;
 }
 
-export type EventResourceKind = 'rule' | 'connection' | 'api-destination';
-
-export interface EventResourceRecord {
-  registryKey: RegistryKey;
-  kind: EventResourceKind;
-  name: string;
-  /** JSON, read and written whole. */
-  document: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface EventTargetRecord {
-  id: string;
-  /** JSON of the target as PutTargets gave it. */
-  document: string;
-}
-
-/** EventBridge rules, their targets, connections and API destinations of each registry. */
-export interface EventResourceStore {
-  get(registryKey: RegistryKey, kind: EventResourceKind, name: string): Promise<EventResourceRecord | undefined>;
-  /** In name order after `page.after`, those whose name starts with `prefix`. */
-  list(registryKey: RegistryKey, kind: EventResourceKind, page: Page & { prefix?: string }): Promise<EventResourceRecord[]>;
-  /** Creates, or overwrites when `replace`; false when it exists and may not be replaced. */
-  put(record: { registryKey: RegistryKey; kind: EventResourceKind; name: string; document: string; now: Date }, replace: boolean): Promise<boolean>;
-  /** Deletes it (a rule with its targets); false when absent. */
-  delete(registryKey: RegistryKey, kind: EventResourceKind, name: string): Promise<boolean>;
-  /** Adds or replaces targets of an existing rule, unless the rule would exceed `max`. */
-  putTargets(registryKey: RegistryKey, rule: string, targets: EventTargetRecord[], max: number): Promise<'ok' | 'noRule' | 'limit'>;
-  /** The ids that were removed. */
-  removeTargets(registryKey: RegistryKey, rule: string, ids: string[]): Promise<string[]>;
-  /** In id order. */
-  targets(registryKey: RegistryKey, rule: string): Promise<EventTargetRecord[]>;
-}
+export type { EventResourceKind, EventResourceRecord, EventResourceStore, EventTargetRecord } from './event-resources.js';
 
 export interface MetadataStore {
   readonly repositories: RepositoryStore;

@@ -6,8 +6,9 @@
  * lapse and another takes the rows (at-least-once).
  */
 import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
+import { toEventResource, type EventResourceRow } from '../event-resources.js';
 import type { Digest } from '../../core/digest.js';
-import type { EventOutboxStore, EventResourceKind, EventResourceRecord, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
+import type { EventOutboxStore, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import { enqueueIn } from './jobs.js';
 import { changes, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
@@ -108,41 +109,23 @@ export function createPostgresEventOutbox({ pool }: PgContext): EventOutboxStore
   };
 }
 
-interface ResourceRow {
-  registry_id: string;
-  kind: string;
-  name: string;
-  document: string;
-  created_at: number;
-  updated_at: number;
-}
-
-const toResource = (r: ResourceRow): EventResourceRecord => ({
-  registryKey: parseRegistryKey(r.registry_id),
-  kind: r.kind as EventResourceKind,
-  name: r.name,
-  document: r.document,
-  createdAt: new Date(r.created_at),
-  updatedAt: new Date(r.updated_at),
-});
-
 export function createPostgresEventResources({ pool, collate }: PgContext): EventResourceStore {
   return {
     async get(registryKey, kind, name) {
       const keyText = registryKeyText(registryKey);
-      const r = await one<ResourceRow>(pool, 'SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [keyText, kind, name]);
-      return r && toResource(r);
+      const r = await one<EventResourceRow>(pool, 'SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [keyText, kind, name]);
+      return r && toEventResource(r);
     },
     async list(registryKey, kind, page) {
       const keyText = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
-      const found = await rows<ResourceRow>(
+      const found = await rows<EventResourceRow>(
         pool,
         `SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name${collate} > $3 AND left(name, length($4)) = $4
          ORDER BY name${collate} LIMIT $5`,
         [keyText, kind, page.after ?? '', prefix, page.limit],
       );
-      return found.map(toResource);
+      return found.map(toEventResource);
     },
     async put(r, mayReplace) {
       const t = r.now.getTime();

@@ -4,16 +4,8 @@
  * prepared here; the deliverer claims them in IMMEDIATE transactions, as jobs are claimed.
  */
 import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import type {
-  EventOutboxStore,
-  EventResourceKind,
-  EventResourceRecord,
-  EventResourceStore,
-  JobRequest,
-  OutboxEvent,
-  OutboxRecord,
-  RemovalEvents,
-} from '../types.js';
+import { toEventResource, type EventResourceRow } from '../event-resources.js';
+import type { EventOutboxStore, EventResourceStore, JobRequest, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import type { Digest } from '../../core/digest.js';
 import { prepareEnqueue } from './jobs.js';
 import type { Db } from './open.js';
@@ -96,28 +88,10 @@ export function createSqliteEventOutbox(db: Db): EventOutboxStore {
   };
 }
 
-interface ResourceRow {
-  registry_id: string;
-  kind: string;
-  name: string;
-  document: string;
-  created_at: number;
-  updated_at: number;
-}
-
-const toResource = (r: ResourceRow): EventResourceRecord => ({
-  registryKey: parseRegistryKey(r.registry_id),
-  kind: r.kind as EventResourceKind,
-  name: r.name,
-  document: r.document,
-  createdAt: new Date(r.created_at),
-  updatedAt: new Date(r.updated_at),
-});
-
 export function createSqliteEventResources(db: Db): EventResourceStore {
-  const getStmt = db.prepare<[string, string, string], ResourceRow>('SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name = ?');
+  const getStmt = db.prepare<[string, string, string], EventResourceRow>('SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name = ?');
   // substr rather than LIKE: a prefix may hold LIKE's wildcards.
-  const listStmt = db.prepare<[string, string, string, string, string, number], ResourceRow>(
+  const listStmt = db.prepare<[string, string, string, string, string, number], EventResourceRow>(
     `SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name > ? AND substr(name, 1, length(?)) = ?
      ORDER BY name LIMIT ?`,
   );
@@ -155,12 +129,12 @@ export function createSqliteEventResources(db: Db): EventResourceStore {
     async get(registryKey, kind, name) {
       const keyText = registryKeyText(registryKey);
       const r = getStmt.get(keyText, kind, name);
-      return r && toResource(r);
+      return r && toEventResource(r);
     },
     async list(registryKey, kind, page) {
       const keyText = registryKeyText(registryKey);
       const prefix = page.prefix ?? '';
-      return listStmt.all(keyText, kind, page.after ?? '', prefix, prefix, page.limit).map(toResource);
+      return listStmt.all(keyText, kind, page.after ?? '', prefix, prefix, page.limit).map(toEventResource);
     },
     async put(r, mayReplace) {
       const t = r.now.getTime();
