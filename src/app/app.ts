@@ -150,7 +150,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles, meta.loginProfiles);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   // Secrets Manager's values, sealed at rest under the server key (their own context: never opened as anything else).
@@ -322,7 +322,7 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   const dataDir = resolve(config.dataDir);
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles), close: () => meta.close() };
+  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles), close: () => meta.close() };
 }
 
 function listenOn(server: BerthServer, port: number, host: string): Promise<number> {
