@@ -35,6 +35,7 @@ import { RequestMetrics } from '../metrics/request-metrics.js';
 import { UsageRecorder } from '../metrics/usage-recorder.js';
 import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
+import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
@@ -167,6 +168,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);
+  const authenticator = new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region);
   const server = createHttpServer({
     registry,
     log,
@@ -178,7 +180,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ...(audit ? [audit.observer] : []),
     ],
     ...(audit && { audit: meta.audit }),
-    authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region),
+    authenticator,
+    console: createConsole(config, { meta, clock, serverKey, authenticator, identities }),
     authorizer: new Authorizer(
       identities,
       (registryKey, repository) => registry.policies.governing(registryKey, repository),

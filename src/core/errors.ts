@@ -302,4 +302,5 @@ export const ConsoleCodes = {
   Validation: wire('ValidationException'),
   NotFound: wire('NotFound', 404),
   MethodNotAllowed: wire('MethodNotAllowed', 405),
+  Internal: wire('InternalFailure', 500),
 } as const;

@@ -113,22 +113,35 @@ async function authorizeIam(
   form: URLSearchParams,
   sourceIp: string | undefined,
 ): Promise<void> {
-  if (principal.kind === 'root' && principal.session === undefined) return;
-  // Acts only on the caller and takes its current password: any IAM user may change its own, as
-  // under AWS's default password policy (the action refuses callers that are not IAM users).
-  if (name === 'ChangePassword') return;
   const action = `iam:${name}`;
   const resource = iamResourceOf(principal.accountId, form);
-  const refuse = () => {
+  if (!(await iamAllowed(opts, principal, name, resource, sourceIp))) {
     noteDenied(req, action, resource);
-    return new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
-  };
-  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) throw refuse();
-  await opts.authorizer.check(principal, { action, resource, ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
-    // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal in IAM's words.
-    if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) throw refuse();
-    throw e;
-  });
+    throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
+  }
+}
+
+/** Whether `principal` may do IAM's `name` on `resource` (an ARN or "*"): the rule above, also asked by the console's buttons. */
+export async function iamAllowed(
+  opts: Pick<QueryRouterOptions, 'authorizer'>,
+  principal: Principal,
+  name: string,
+  resource: string,
+  sourceIp: string | undefined,
+): Promise<boolean> {
+  if (principal.kind === 'root' && principal.session === undefined) return true;
+  // Acts only on the caller and takes its current password: any IAM user may change its own, as
+  // under AWS's default password policy (the action refuses callers that are not IAM users).
+  if (name === 'ChangePassword') return true;
+  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) return false;
+  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }) }).then(
+    () => true,
+    (e: unknown) => {
+      // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal is a no.
+      if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) return false;
+      throw e;
+    },
+  );
 }
 
 const QUERY_SERVICES = new Set(['iam', 'sts']);
