@@ -100,7 +100,9 @@ export class LoginProfiles {
   /** A password sign-in: the same work and the same answer for an unknown user, no profile, or a wrong password. */
   async check(accountId: string, userName: string, password: string): Promise<PasswordCheck> {
     const valid = /^\d{12}$/.test(accountId) && /^[\w+=,.@-]{1,64}$/.test(userName);
-    const [user, profile] = valid ? await Promise.all([this.identities.user(accountId, userName), this.store.get(accountId, userName)]) : [undefined, undefined];
+    const [user, profile] = valid
+      ? await Promise.all([this.identities.user(accountId, userName), this.store.get(accountId, userName)])
+      : [undefined, undefined];
     const matches = await verifyPassword(password, user && profile?.passwordHash);
     if (!matches || !user || !profile) return { ok: false };
     return { ok: true, user, resetRequired: profile.passwordResetRequired };

@@ -78,7 +78,10 @@ export class Authenticator {
     return this.signerFor(accessKeyId, () => parseAuthorization(source).securityToken);
   }
 
-  private async signerFor(accessKeyId: string, sessionToken: () => string | undefined): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+  private async signerFor(
+    accessKeyId: string,
+    sessionToken: () => string | undefined,
+  ): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
     if (accessKeyId.startsWith('ASIA')) {
       const token = sessionToken();
       if (token === undefined) return undefined;

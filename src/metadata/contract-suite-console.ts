@@ -21,7 +21,10 @@ export function consoleContract(test: ContractTest): void {
     assert.equal((await a.loginProfiles.get(ACCOUNT, 'alice'))!.passwordHash, 'h1', 'what is not given is kept');
     assert.equal(await b.loginProfiles.update(ACCOUNT, 'alice', { passwordHash: 'h3', now: at(3) }), true);
     const changed = (await a.loginProfiles.get(ACCOUNT, 'alice'))!;
-    assert.deepEqual({ hash: changed.passwordHash, reset: changed.passwordResetRequired, updated: changed.updatedAt.getTime() }, { hash: 'h3', reset: false, updated: at(3).getTime() });
+    assert.deepEqual(
+      { hash: changed.passwordHash, reset: changed.passwordResetRequired, updated: changed.updatedAt.getTime() },
+      { hash: 'h3', reset: false, updated: at(3).getTime() },
+    );
     assert.equal(await a.loginProfiles.update(ACCOUNT, 'bob', { passwordHash: 'x', now: at(3) }), false);
 
     assert.equal(await a.identities.deleteUser(ACCOUNT, 'alice'), true);

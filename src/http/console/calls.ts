@@ -91,7 +91,11 @@ function parseChecks(raw: Buffer): Check[] {
   if (!Array.isArray(checks) || checks.length > MAX_CHECKS) throw new ConsoleError(ConsoleCodes.Validation, `checks must be a list of at most ${MAX_CHECKS}.`);
   return checks.map((c: unknown) => {
     const { action, resource } = (c ?? {}) as { action?: unknown; resource?: unknown };
-    if (typeof action !== 'string' || !/^(ecr|iam):[A-Za-z]{1,64}$/.test(action) || (resource !== undefined && (typeof resource !== 'string' || resource.length > 2048))) {
+    if (
+      typeof action !== 'string' ||
+      !/^(ecr|iam):[A-Za-z]{1,64}$/.test(action) ||
+      (resource !== undefined && (typeof resource !== 'string' || resource.length > 2048))
+    ) {
       throw new ConsoleError(ConsoleCodes.Validation, 'Each check is {"action": "ecr:<Action>" or "iam:<Action>", "resource"?: string}.');
     }
     return { action, ...(resource !== undefined && { resource }) };

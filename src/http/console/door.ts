@@ -130,4 +130,3 @@ function hostOf(origin: string): string | undefined {
     return undefined;
   }
 }
-

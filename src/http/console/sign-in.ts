@@ -37,7 +37,8 @@ function parseSignIn(raw: Buffer): SignInBody {
   }
   if (typeof body !== 'object' || body === null) throw new ConsoleError(ConsoleCodes.Validation, 'The body must be a JSON object.');
   const b = body as Record<string, unknown>;
-  const wrong = () => new ConsoleError(ConsoleCodes.Validation, 'Give accessKeyId and secretAccessKey (and sessionToken), or accountId, userName and password.');
+  const wrong = () =>
+    new ConsoleError(ConsoleCodes.Validation, 'Give accessKeyId and secretAccessKey (and sessionToken), or accountId, userName and password.');
   if (b.accessKeyId !== undefined) {
     const accessKeyId = str(b.accessKeyId, 128);
     const secretAccessKey = str(b.secretAccessKey, 128);

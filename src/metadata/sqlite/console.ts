@@ -41,9 +41,7 @@ export function createSqliteLoginProfiles(db: Db): LoginProfileStore {
 }
 
 export function createSqliteConsoleSessions(db: Db): ConsoleSessionStore {
-  const insert = db.prepare(
-    'INSERT INTO console_sessions (id_hash, account_id, basis, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-  );
+  const insert = db.prepare('INSERT INTO console_sessions (id_hash, account_id, basis, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
   const get = db.prepare<[string], ConsoleSessionRow>('SELECT * FROM console_sessions WHERE id_hash = ?');
   const touch = db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?');
   const del = db.prepare('DELETE FROM console_sessions WHERE id_hash = ?');
