@@ -7,10 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { createCertificateAuthority, createServerCertificate } from '../../src/tls/dev-certificates.js';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { ConsoleBrowser } from './helpers/console-browser.js';
 import { adminCredentials, awsCliEnv, type Credentials } from './helpers/ecr-client.js';
@@ -207,5 +210,50 @@ describe('the console served by berth serve', () => {
     assert.equal(login.eventSource, 'signin.amazonaws.com');
     const text = JSON.stringify(await lookup('ChangePassword'));
     assert.ok(!text.includes('Carol-Pass'), 'passwords are never in the trail');
+  });
+});
+
+describe('the console over TLS', () => {
+  let berth: BerthProcess;
+  let work: string;
+
+  before(async () => {
+    work = await tempDir('berth-console-tls-');
+    const ca = createCertificateAuthority();
+    const server = createServerCertificate(ca, ['127.0.0.1']);
+    await writeFile(join(work, 'ca.crt'), ca.cert);
+    await writeFile(join(work, 'server.crt'), server.cert);
+    await writeFile(join(work, 'server.key'), server.key);
+    berth = await startBerth({ ca: join(work, 'ca.crt'), args: ['--tls-cert', join(work, 'server.crt'), '--tls-key', join(work, 'server.key')] });
+  });
+  after(async () => {
+    await berth?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('marks the session cookie Secure', async () => {
+    const body = JSON.stringify(adminCredentials(berth));
+    const answer = await new Promise<{ status: number; cookies: string[]; text: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        `${berth.url}/console/api/sign-in`,
+        {
+          method: 'POST',
+          ca: readFileSync(join(work, 'ca.crt')),
+          agent: false,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, cookies: res.headers['set-cookie'] ?? [], text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.cookies.length, 1);
+    assert.deepEqual(answer.cookies[0]!.split('; ').slice(1).sort(), ['HttpOnly', 'Path=/console', 'SameSite=Strict', 'Secure']);
+    assert.equal((JSON.parse(answer.text) as { registry: { endpoint: string } }).registry.endpoint, berth.url);
   });
 });
