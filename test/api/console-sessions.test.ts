@@ -195,6 +195,9 @@ describe('the console API', () => {
     const b = browser();
     await b.signIn(admin);
     const cookie = b.cookie;
+    const forged = await b.request('/console/api/sign-out', { method: 'POST', csrf: false });
+    assert.deepEqual([forged.status, forged.body.__type], [403, 'InvalidCsrfToken'], 'no other site can sign a browser out');
+    assert.equal((await b.session()).status, 200);
     assert.equal((await b.signOut()).status, 204);
     assert.equal(b.cookie, undefined, 'the cookie is cleared');
     b.cookie = cookie;
