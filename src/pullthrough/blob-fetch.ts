@@ -34,8 +34,8 @@ export interface BlobFetchSource {
   upstream: string;
   /** Stores the bytes through the registry's verified upload path; resolves once committed. */
   commit(body: Readable): Promise<unknown>;
-  /** Called once the fetch has ended (committed or failed), before readers hear of it. */
-  settled(): void;
+  /** Called once the fetch has ended (committed or not), before readers hear of it. */
+  settled(committed: boolean): void;
 }
 
 export class BlobFetchError extends Error {
@@ -132,7 +132,7 @@ export class BlobFetch {
       throw reason;
     } finally {
       this.ended = true;
-      this.source.settled();
+      this.source.settled(this.done);
       this.progress.emit('progress');
       await this.closeIfIdle();
     }

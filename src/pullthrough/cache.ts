@@ -64,6 +64,8 @@ const RECHECK_TIMEOUT_MS = 5000;
 const RECHECK_RETRY_MS = 60_000;
 /** Blobs of one image imported at once after its manifest was served (clients start others). */
 const IMPORT_CONCURRENCY = 3;
+/** How long a committed fetch stays listed (see blobFetch). */
+const DONE_FETCH_KEPT_MS = 10_000;
 /** Upstream clients (with their tokens) are rebuilt this often, so a changed secret is read. */
 const CLIENT_TTL_MS = 5 * 60_000;
 const MANIFEST_ACCEPT = [
@@ -185,8 +187,11 @@ export class PullThroughCache {
     const existing = await this.registry.ctx.meta.repositories.find(scope.registryKey, scope.name);
     const stored = existing && (await this.registry.ctx.meta.manifests.find(existing.id, pulled.digest));
     if (stored) {
-      // Cached already (a child pulled before, a tag moved back): only the tag moves.
-      if (ref.kind === 'tag') await this.store(scope, ref, pulled, rule);
+      // Cached already (a child pulled before, a tag moved back): only the tag moves, still an import.
+      if (ref.kind === 'tag') {
+        await access.check(false);
+        await this.store(scope, ref, pulled, rule);
+      }
       return stored;
     }
     await access.check(existing === undefined);
@@ -293,17 +298,21 @@ export class PullThroughCache {
         retryAfterSeconds: 1,
       });
     }
-    const started = this.startFetch(scope, rule, digest, () => {
+    // A committed fetch stays listed a while: a caller that found the blob absent a moment
+    // before it was recorded then joins it (done) instead of fetching the blob again.
+    const forget = () => {
       if (this.fetches.get(key) === started) this.fetches.delete(key);
+    };
+    const started = this.startFetch(scope, rule, digest, (committed) => {
+      if (committed) setTimeout(forget, DONE_FETCH_KEPT_MS).unref();
+      else forget();
     });
     this.fetches.set(key, started);
-    started.catch(() => {
-      if (this.fetches.get(key) === started) this.fetches.delete(key);
-    });
+    started.catch(forget);
     return started;
   }
 
-  private async startFetch(scope: RepoScope, rule: PullThroughRule, digest: Digest, settled: () => void): Promise<BlobFetch> {
+  private async startFetch(scope: RepoScope, rule: PullThroughRule, digest: Digest, settled: (committed: boolean) => void): Promise<BlobFetch> {
     const client = await this.client(scope, rule);
     const up = upstreamName(rule, scope.name);
     const what = `the blob ${digest} of ${up}`;
@@ -339,7 +348,7 @@ export class PullThroughCache {
       settled,
     }).catch((e: unknown) => {
       res.body.destroy();
-      settled();
+      settled(false);
       throw e;
     });
   }
