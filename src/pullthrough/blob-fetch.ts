@@ -1,13 +1,14 @@
 /**
  * One upstream fetch of a blob, shared by every client that asks for it meanwhile (the cache
  * keeps one per repository and digest on a node). The upstream body streams into a spool file
- * that every reader tails, and at the same time into the registry's verified upload path
- * (hashed, committed and made durable before its row), so the digest becomes visible only once
- * the whole blob is verified (design decision 2).
+ * that every reader tails, the registry's verified upload path among them (hashed, committed
+ * and made durable before its row), so the digest becomes visible only once the whole blob is
+ * verified (design decision 2).
  *
- * A reader gets each byte as soon as it is spooled, except the last one, which it gets only
- * once the blob is verified and committed: a client can never take a failed fetch (a stall, a
- * short body, a wrong digest) for a complete blob; its response is cut instead.
+ * The upload tails the spool like any reader, so the upstream is read at its own pace. A client
+ * gets each byte as soon as it is spooled, except the last one, which it gets only once the blob
+ * is verified and committed: a client can never take a failed fetch (a stall, a short body, a
+ * wrong digest) for a complete blob; its response is cut instead.
  *
  * The spool file is unlinked as soon as it is open: the kernel frees it when the fetch and its
  * last reader have closed it, even if the process dies. Its size is bounded by the caller's
@@ -17,9 +18,13 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 const CHUNK = 64 * 1024;
+/** Bytes of the latest chunks kept in memory per fetch, so readers keeping up skip the file. */
+const WINDOW = 1024 * 1024;
+/** Bytes received but not yet in the spool file past which the upstream waits for the disk. */
+const MAX_UNWRITTEN = 4 * 1024 * 1024;
 
 export interface BlobFetchSource {
   spoolDir: string;
@@ -56,6 +61,15 @@ export class BlobFetch {
   private readonly progress = new EventEmitter();
   private readers = 0;
   private ended = false;
+  /** The latest spooled chunks: readers that keep up take them from here, not from the file. */
+  private readonly recent: Array<{ start: number; bytes: Buffer }> = [];
+  private recentBytes = 0;
+  /** Bytes the spool file holds (the window holds those after them). */
+  private durable = 0;
+  /** The spool file's writes, in order. */
+  private writing: Promise<void> = Promise.resolve();
+  /** Every byte of the upstream's body is in the spool. */
+  private spooled = false;
   private closed = false;
 
   private constructor(
@@ -86,16 +100,14 @@ export class BlobFetch {
 
   private async run(): Promise<void> {
     const { body, maxBytes, idleMs, upstream } = this.source;
-    const upload = new PassThrough({ highWaterMark: CHUNK * 4 });
-    // A consumer that failed is heard of through `committed`, never as an unhandled 'error'.
-    upload.on('error', () => undefined);
-    let commitEnded = false;
-    const committed = this.source.commit(upload).finally(() => (commitEnded = true));
-    committed.catch(() => undefined);
-    const commitSettled = committed.then(
-      () => undefined,
-      () => undefined,
-    );
+    // The upload tails the spool as the clients do (without waiting for a verdict it makes), so
+    // the upstream is read as fast as it sends, never at the pace of the commit path.
+    const upload = this.tail(false)!;
+    const committed = this.source.commit(upload);
+    committed.catch((e: unknown) => {
+      // The registry refused the bytes (a quota, a full disk): the upstream need not go on.
+      if (!this.spooled) body.destroy(e instanceof Error ? e : new Error(String(e)));
+    });
     let timer: NodeJS.Timeout | undefined;
     const stall = () => body.destroy(new BlobFetchError(`upstream ${upstream} stalled: no bytes for ${Math.round(idleMs / 1000)} s`));
     try {
@@ -105,25 +117,31 @@ export class BlobFetch {
         clearTimeout(timer);
         const c = chunk as Buffer;
         if (this.written + c.length > maxBytes) throw new BlobFetchError(`the blob from upstream ${upstream} exceeds ${maxBytes} bytes`);
-        await this.fh.write(c, 0, c.length, this.written);
+        // Readers take the chunk from the window at once; the file gets it in order behind them.
+        const at = this.written;
+        this.remember(c);
         this.written += c.length;
         this.progress.emit('progress');
-        if (!upload.write(c)) await Promise.race([drained(upload), commitSettled]);
-        if (commitEnded) {
-          await committed;
-          throw new BlobFetchError('the registry stopped reading the blob before its end');
-        }
+        this.writing = this.writing.then(async () => {
+          await this.fh.write(c, 0, c.length, at);
+          this.durable = at + c.length;
+          this.trim();
+        });
+        if (this.written - this.durable > MAX_UNWRITTEN) await this.writing;
         timer = setTimeout(stall, idleMs);
       }
       clearTimeout(timer);
+      await this.writing;
       if (this.source.size !== undefined && this.written !== this.source.size) {
         throw new BlobFetchError(`upstream ${upstream} sent ${this.written} of ${this.source.size} bytes`);
       }
-      upload.end();
+      this.spooled = true;
+      this.progress.emit('progress');
       await committed;
       this.done = true;
     } catch (e) {
       clearTimeout(timer);
+      this.writing.catch(() => undefined);
       const reason = e instanceof Error ? e : new Error(String(e));
       this.failure = reason;
       body.destroy();
@@ -132,6 +150,8 @@ export class BlobFetch {
       throw reason;
     } finally {
       this.ended = true;
+      this.recent.length = 0;
+      this.recentBytes = 0;
       this.source.settled(this.done);
       this.progress.emit('progress');
       await this.closeIfIdle();
@@ -143,6 +163,11 @@ export class BlobFetch {
    * the fetch has ended and nobody reads its spool any more (read the registry instead).
    */
   reader(): Readable | undefined {
+    return this.tail(true);
+  }
+
+  /** `verdict`: the last byte (and the end) only once the blob is committed (see the file comment). */
+  private tail(verdict: boolean): Readable | undefined {
     if (this.closed || (this.ended && this.readers === 0)) return undefined;
     this.readers++;
     let pos = 0;
@@ -179,18 +204,23 @@ export class BlobFetch {
               out.destroy(this.failure);
               return;
             }
-            // The last byte waits for the verdict (see the file comment).
-            const limit = this.done ? this.written : this.written - 1;
+            const complete = verdict ? this.done : this.spooled;
+            const limit = complete || !verdict ? this.written : this.written - 1;
             if (pos < limit) {
-              const len = Math.min(CHUNK, limit - pos);
-              const buf = Buffer.allocUnsafe(len);
-              const { bytesRead } = await this.fh.read(buf, 0, len, pos);
-              if (bytesRead === 0) throw new BlobFetchError('the spool file ended early');
-              pos += bytesRead;
-              if (!out.push(buf.subarray(0, bytesRead))) return;
+              let bytes = this.recentAt(pos, limit);
+              if (!bytes) {
+                if (pos >= this.durable) break;
+                const len = Math.min(CHUNK, limit - pos, this.durable - pos);
+                const buf = Buffer.allocUnsafe(len);
+                const { bytesRead } = await this.fh.read(buf, 0, len, pos);
+                if (bytesRead === 0) throw new BlobFetchError('the spool file ended early');
+                bytes = buf.subarray(0, bytesRead);
+              }
+              pos += bytes.length;
+              if (!out.push(bytes)) return;
               continue;
             }
-            if (this.done) {
+            if (complete) {
               out.push(null);
               return;
             }
@@ -209,22 +239,34 @@ export class BlobFetch {
     return out;
   }
 
+  /** Keeps the chunk just spooled in the window (dropping the oldest past WINDOW bytes). */
+  private remember(c: Buffer): void {
+    this.recent.push({ start: this.written, bytes: c });
+    this.recentBytes += c.length;
+  }
+
+  /** Drops the oldest chunks past WINDOW bytes, never one the file does not hold yet. */
+  private trim(): void {
+    for (let r = this.recent[0]; r && this.recentBytes - r.bytes.length >= WINDOW && r.start + r.bytes.length <= this.durable; r = this.recent[0]) {
+      this.recentBytes -= r.bytes.length;
+      this.recent.shift();
+    }
+  }
+
+  /** The bytes from `pos` (up to `limit`) of the chunk holding it, if it is still in the window. */
+  private recentAt(pos: number, limit: number): Buffer | undefined {
+    const first = this.recent[0];
+    if (!first || pos < first.start) return undefined;
+    for (const r of this.recent) {
+      const end = r.start + r.bytes.length;
+      if (pos < end) return r.bytes.subarray(pos - r.start, Math.min(end, limit) - r.start);
+    }
+    return undefined;
+  }
+
   private async closeIfIdle(): Promise<void> {
     if (this.closed || !this.ended || this.readers > 0) return;
     this.closed = true;
     await this.fh.close().catch(() => undefined);
   }
-}
-
-/** Until the stream wants more, or is gone (its reader failed: the write loop then hears of it). */
-function drained(s: PassThrough): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
 }

@@ -251,7 +251,13 @@ export class PullThroughCache {
 
   private async markChecked(scope: RepoScope, tag: string, digest: Digest, checkedAt: number): Promise<void> {
     const state: TagState = { digest, checkedAt };
-    await this.docs.replace({ registryKey: scope.registryKey, kind: TAG_KIND, name: `${scope.name}:${tag}`, document: JSON.stringify(state), now: this.clock.now() });
+    await this.docs.replace({
+      registryKey: scope.registryKey,
+      kind: TAG_KIND,
+      name: `${scope.name}:${tag}`,
+      document: JSON.stringify(state),
+      now: this.clock.now(),
+    });
   }
 
   private async createRepository(scope: RepoScope): Promise<RepositoryRecord> {
@@ -362,7 +368,10 @@ export class PullThroughCache {
     try {
       client = await this.rules.client(scope.registryKey, rule);
     } catch (e) {
-      throw new RegistryError(Codes.UpstreamImageUnavailable, `the credentials of the pull-through cache rule '${rule.ecrRepositoryPrefix}' cannot be used: ${(e as Error).message}`);
+      throw new RegistryError(
+        Codes.UpstreamImageUnavailable,
+        `the credentials of the pull-through cache rule '${rule.ecrRepositoryPrefix}' cannot be used: ${(e as Error).message}`,
+      );
     }
     if (this.clients.size >= 100) this.clients.clear();
     this.clients.set(key, { client, until: now + CLIENT_TTL_MS });
@@ -396,7 +405,8 @@ function answered(code: ErrorCode, base: string, what: string, status: number): 
 
 function upstreamFailure(code: ErrorCode, base: string, what: string, e: unknown, timeoutMs: number): RegistryError {
   if (isRegistryError(e)) return e;
-  if (e instanceof UpstreamError) return new RegistryError(code, `${e.message} (for ${what})`, { upstream: base, ...(e.status !== undefined && { status: e.status }) });
+  if (e instanceof UpstreamError)
+    return new RegistryError(code, `${e.message} (for ${what})`, { upstream: base, ...(e.status !== undefined && { status: e.status }) });
   const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
   const why = timedOut ? `did not answer within ${Math.round(timeoutMs / 1000)} s` : `failed (${e instanceof Error ? e.message : String(e)})`;
   return new RegistryError(code, `upstream ${base} ${why} for ${what}`, { upstream: base });

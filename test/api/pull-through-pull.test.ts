@@ -152,7 +152,8 @@ describe('pull-through cache: the pull path', () => {
   const pushUpstream = (layout: string, tag: string, upstream: string, ref: string, creds?: string) =>
     skopeo.copy(`oci:${layout}:${tag}`, `docker://${upstream}/${ref}`, ['--all', ...(creds ? ['--dest-creds', creds] : [])]);
   const through = (ref: string) => `docker://${berth.host}/${ref}`;
-  const v2 = (path: string, init: RequestInit = {}) => request(`${berth.url}${path}`, { ...init, headers: { Authorization: berth.authorization, ...init.headers } });
+  const v2 = (path: string, init: RequestInit = {}) =>
+    request(`${berth.url}${path}`, { ...init, headers: { Authorization: berth.authorization, ...init.headers } });
   const listed = async (repositoryName: string) =>
     ((await ecr.send(new ListImagesCommand({ repositoryName }))).imageIds ?? []).map((i) => `${i.imageDigest}${i.imageTag ? `:${i.imageTag}` : ''}`);
 
@@ -180,9 +181,20 @@ describe('pull-through cache: the pull path', () => {
     const addr = hook.address();
     hookUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
 
-    const secret = await aws(['secretsmanager', 'create-secret', '--name', 'ecr-pullthroughcache/locked', '--secret-string', JSON.stringify({ username: 'puller', accessToken: 'upstream-pw' })]);
+    const secret = await aws([
+      'secretsmanager',
+      'create-secret',
+      '--name',
+      'ecr-pullthroughcache/locked',
+      '--secret-string',
+      JSON.stringify({ username: 'puller', accessToken: 'upstream-pw' }),
+    ]);
     await aws(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'hub', upstreamRegistryUrl: proxy.url })]);
-    await aws(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'locked', upstreamRegistryUrl: locked.url, credentialArn: String(secret.ARN), upstreamRepositoryPrefix: 'mirror' })]);
+    await aws([
+      'ecr',
+      'create-pull-through-cache-rule',
+      ...input({ ecrRepositoryPrefix: 'locked', upstreamRegistryUrl: locked.url, credentialArn: String(secret.ARN), upstreamRepositoryPrefix: 'mirror' }),
+    ]);
     await ecr.send(
       new CreateRepositoryCreationTemplateCommand({
         prefix: 'hub',
@@ -191,9 +203,29 @@ describe('pull-through cache: the pull path', () => {
       }),
     );
     // "ECR Pull Through Cache Action" events to the webhook, routed with `aws events`.
-    const conn = await aws(['events', 'create-connection', '--name', 'hook', '--authorization-type', 'API_KEY', '--auth-parameters', JSON.stringify({ ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } })]);
-    const dest = await aws(['events', 'create-api-destination', ...input({ Name: 'hook', ConnectionArn: String(conn.ConnectionArn), InvocationEndpoint: hookUrl, HttpMethod: 'POST' })]);
-    await aws(['events', 'put-rule', '--name', 'ptc', '--event-pattern', JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Pull Through Cache Action'] })]);
+    const conn = await aws([
+      'events',
+      'create-connection',
+      '--name',
+      'hook',
+      '--authorization-type',
+      'API_KEY',
+      '--auth-parameters',
+      JSON.stringify({ ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } }),
+    ]);
+    const dest = await aws([
+      'events',
+      'create-api-destination',
+      ...input({ Name: 'hook', ConnectionArn: String(conn.ConnectionArn), InvocationEndpoint: hookUrl, HttpMethod: 'POST' }),
+    ]);
+    await aws([
+      'events',
+      'put-rule',
+      '--name',
+      'ptc',
+      '--event-pattern',
+      JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Pull Through Cache Action'] }),
+    ]);
     await aws(['events', 'put-targets', '--rule', 'ptc', '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn }])]);
   });
 
@@ -245,6 +277,22 @@ describe('pull-through cache: the pull path', () => {
     // Cached: the whole index copies with the upstream gone from the path (every blob GET is still one).
     await skopeo.copy(through('hub/team/multi:v1'), `oci:${join(work, 'out-all')}:v1`, ['--all']);
     for (const img of multi.images) for (const l of img.layers) assert.equal(proxy.gets(l.digest), 1, `${l.digest} fetched once`);
+
+    // The cache's exception is its own: a push of an index whose children are absent is refused, even here.
+    const orphanIndex = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(Buffer.from('absent')), size: 7 }],
+      }),
+    );
+    const pushed = await v2('/v2/hub/team/multi/manifests/pushed', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' },
+      body: new Uint8Array(orphanIndex),
+    });
+    assert.equal(pushed.status, 400);
+    assert.match(pushed.body.toString(), /MANIFEST_BLOB_UNKNOWN/);
 
     const event = await waitFor('the ECR Pull Through Cache Action event of hub/team/multi:v1', () =>
       delivered.find((e) => e.detail['repository-name'] === 'hub/team/multi' && e.detail['image-tag'] === 'v1'),
@@ -357,7 +405,8 @@ describe('pull-through cache: the pull path', () => {
     await assert.rejects(res.arrayBuffer(), 'the response is cut short, never complete');
     assert.ok(Date.now() - started < 30_000, 'cut within the upstream timeout');
     const check = async () =>
-      (await ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'hub/team/fragile', layerDigests: [layer.digest] }))).layers?.[0]?.layerAvailability;
+      (await ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'hub/team/fragile', layerDigests: [layer.digest] }))).layers?.[0]
+        ?.layerAvailability;
     assert.equal(await check(), 'UNAVAILABLE', 'the stalled blob is not visible');
 
     proxy.modes.set(layer.digest, { kind: 'fail' });

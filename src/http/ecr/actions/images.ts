@@ -67,7 +67,9 @@ export const BatchGetImage: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const ptc = call.pullThroughCache;
   const { found, failures } =
-    ptc && (await ptc.cache.covers(scope)) ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds) : await call.registry.images.resolve(scope, input.imageIds);
+    ptc && (await ptc.cache.covers(scope))
+      ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds)
+      : await call.registry.images.resolve(scope, input.imageIds);
   const images = [];
   for (const f of found) {
     if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
