@@ -11,7 +11,7 @@ import {
   CreateRepositoryCreationTemplateCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
-  ECRClient,
+  type ECRClient,
   ListImagesCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
