@@ -11,6 +11,7 @@ import {
   CreateRepositoryCreationTemplateCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
+  GetDownloadUrlForLayerCommand,
   type ECRClient,
   ListImagesCommand,
   ListTagsForResourceCommand,
@@ -353,6 +354,28 @@ describe('pull-through cache: the pull path', () => {
     // The first image stays cached by digest.
     const old = await v2(`/v2/hub/team/moving/manifests/${first.manifestDigest}`, { headers: { Accept: manifestAccept } });
     assert.equal(old.status, 200);
+  });
+
+  it('pulls through the JSON API too: BatchGetImage, then GetDownloadUrlForLayer and a HEAD of a cold layer', async () => {
+    const image = await buildImageLayout(join(work, 'api'), { layers: 2, layerBytes: [64 * KiB, 3 * KiB], tag: 'v1' });
+    await pushUpstream(join(work, 'api'), 'v1', open.host, 'team/api:v1');
+    const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'hub/team/api', imageIds: [{ imageTag: 'v1' }, { imageTag: 'absent' }] }));
+    assert.equal(got.images?.[0]?.imageId?.imageDigest, image.manifestDigest);
+    assert.equal(got.images?.[0]?.imageManifest, image.manifest.toString());
+    assert.deepEqual(
+      got.failures?.map((f) => [f.imageId?.imageTag, f.failureCode]),
+      [['absent', 'ImageNotFound']],
+      'an image the upstream lacks is a failure of its own',
+    );
+    const [first, second] = image.layers as [(typeof image.layers)[number], (typeof image.layers)[number]];
+    const { downloadUrl } = await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'hub/team/api', layerDigest: first.digest }));
+    const bytes = await request(downloadUrl!, { headers: { Authorization: berth.authorization } });
+    assert.equal(sha256(bytes.body), first.digest);
+    const head = await v2(`/v2/hub/team/api/blobs/${second.digest}`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(second.size));
+    for (const l of image.layers) assert.equal(proxy.gets(l.digest), 1, `${l.digest} fetched from upstream once`);
+    await waitFor('the image to be cached', async () => (await listed('hub/team/api')).includes(`${image.manifestDigest}:v1`));
   });
 
   it('streams one cold image to 20 concurrent clients from one upstream fetch per blob, each client getting bytes before the layer has arrived', async () => {
