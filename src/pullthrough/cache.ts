@@ -18,9 +18,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
-import { digestAlgorithm, digestOf, type Digest } from '../core/digest.js';
-import { Codes, isRegistryError, RegistryError, type ErrorCode } from '../core/errors.js';
-import { MediaTypes } from '../core/media-types.js';
+import type { Digest } from '../core/digest.js';
+import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
 import type { Reference, Tag } from '../core/names.js';
 import { registryKeyText } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
@@ -30,17 +29,14 @@ import { parseManifest } from '../registry/manifest-parse.js';
 import type { Registry } from '../registry/registry.js';
 import { BlobFetch } from './blob-fetch.js';
 import type { PullThroughRule, PullThroughRules } from './rules.js';
-import { drain, UpstreamError, type UpstreamClient } from './upstream.js';
+import type { UpstreamClient } from './upstream.js';
+import { upstreamBlob, upstreamManifest, upstreamName, upstreamTagDigest, type PulledManifest } from './upstream-content.js';
+
+export type { PulledManifest } from './upstream-content.js';
 
 /** Who pulls: may they import from upstream (and create the repository)? Throws Denied if not. */
 export interface ImportAccess {
   check(createsRepository: boolean): Promise<void>;
-}
-
-export interface PulledManifest {
-  digest: Digest;
-  mediaType: string;
-  payload: Buffer;
 }
 
 /** A blob the registry lacked: now streaming from its upstream fetch, or already stored (read it as usual). */
@@ -68,13 +64,6 @@ const IMPORT_CONCURRENCY = 3;
 const DONE_FETCH_KEPT_MS = 10_000;
 /** Upstream clients (with their tokens) are rebuilt this often, so a changed secret is read. */
 const CLIENT_TTL_MS = 5 * 60_000;
-const MANIFEST_ACCEPT = [
-  MediaTypes.ociIndex,
-  MediaTypes.ociManifest,
-  MediaTypes.dockerManifestList,
-  MediaTypes.dockerManifest,
-  'application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.1',
-].join(', ');
 
 interface TagState {
   digest: Digest;
@@ -86,6 +75,8 @@ export class PullThroughCache {
   private readonly manifestFetches = new Map<string, Promise<PulledManifest>>();
   /** Image manifests served while their blobs are being imported, by repository and reference. */
   private readonly pending = new Map<string, PulledManifest>();
+  /** Image imports running, by repository and digest. */
+  private readonly imports = new Map<string, Promise<void>>();
   private readonly clients = new Map<string, { client: UpstreamClient; until: number }>();
 
   constructor(
@@ -163,17 +154,10 @@ export class PullThroughCache {
     }
   }
 
-  /** The digest the upstream's tag names now (HEAD; GET when the upstream does not say). */
+  /** The digest the upstream's tag names now. */
   private async upstreamDigest(scope: RepoScope, rule: PullThroughRule, tag: Tag): Promise<Digest> {
-    const client = await this.client(scope, rule);
-    const up = upstreamName(rule, scope.name);
-    const signal = AbortSignal.timeout(Math.min(RECHECK_TIMEOUT_MS, this.opts.upstreamTimeoutMs));
-    const res = await client.request('HEAD', `/v2/${up}/manifests/${tag}`, { scope: pullScope(up), accept: MANIFEST_ACCEPT, signal });
-    await drain(res.body);
-    if (res.status !== 200) throw new UpstreamError(`upstream ${client.base} answered ${res.status} for ${up}:${tag}`, res.status);
-    const said = res.headers.get('docker-content-digest');
-    if (said && /^sha256:[0-9a-f]{64}$/.test(said)) return said as Digest;
-    return (await this.fetchManifest(scope, rule, { kind: 'tag', tag })).digest;
+    const limits = { timeoutMs: Math.min(RECHECK_TIMEOUT_MS, this.opts.upstreamTimeoutMs), maxManifestBytes: this.registry.ctx.limits.maxManifestBytes };
+    return upstreamTagDigest(await this.client(scope, rule), upstreamName(rule, scope.name), tag, limits);
   }
 
   private async importManifest(scope: RepoScope, ref: Reference, rule: PullThroughRule, access: ImportAccess): Promise<PulledManifest> {
@@ -207,11 +191,27 @@ export class PullThroughCache {
 
   /** Imports an image's blobs, then stores its manifest; served from `pending` meanwhile. */
   private importImage(scope: RepoScope, ref: Reference, pulled: PulledManifest, blobs: Digest[], rule: PullThroughRule): void {
-    const keys = [pendingKey(scope, ref), pendingKey(scope, { kind: 'digest', digest: pulled.digest })];
-    if (this.pending.has(keys[1]!)) {
-      this.pending.set(keys[0]!, pulled);
+    const digestKey = pendingKey(scope, { kind: 'digest', digest: pulled.digest });
+    const refKey = pendingKey(scope, ref);
+    const log = (e: unknown) =>
+      this.registry.ctx.log.warn(
+        { repository: scope.name, digest: pulled.digest, upstream: rule.upstreamRegistryUrl, reason: e instanceof Error ? e.message : String(e) },
+        'pull-through cache: the image could not be imported; nothing of it is visible',
+      );
+    const running = this.imports.get(digestKey);
+    if (running) {
+      // The image is being imported already (by digest, or under another tag): this tag follows it.
+      if (refKey === digestKey || this.pending.has(refKey)) return;
+      this.pending.set(refKey, pulled);
+      running
+        .then(() => this.store(scope, ref, pulled, rule))
+        .catch(log)
+        .finally(() => {
+          if (this.pending.get(refKey) === pulled) this.pending.delete(refKey);
+        });
       return;
     }
+    const keys = [...new Set([refKey, digestKey])];
     for (const k of keys) this.pending.set(k, pulled);
     const run = async () => {
       const repo = await this.registry.ctx.meta.repositories.find(scope.registryKey, scope.name);
@@ -226,16 +226,12 @@ export class PullThroughCache {
       await Promise.all(Array.from({ length: Math.min(IMPORT_CONCURRENCY, queue.length) }, worker));
       await this.store(scope, ref, pulled, rule);
     };
-    run()
-      .catch((e: unknown) =>
-        this.registry.ctx.log.warn(
-          { repository: scope.name, digest: pulled.digest, upstream: rule.upstreamRegistryUrl, reason: e instanceof Error ? e.message : String(e) },
-          'pull-through cache: the image could not be imported; nothing of it is visible',
-        ),
-      )
-      .finally(() => {
-        for (const k of keys) if (this.pending.get(k) === pulled) this.pending.delete(k);
-      });
+    const imported = run();
+    this.imports.set(digestKey, imported);
+    imported.catch(log).finally(() => {
+      if (this.imports.get(digestKey) === imported) this.imports.delete(digestKey);
+      for (const k of keys) if (this.pending.get(k) === pulled) this.pending.delete(k);
+    });
   }
 
   /** Stores a pulled manifest (with its tag) through the core, as the cache's import. */
@@ -264,34 +260,9 @@ export class PullThroughCache {
     return this.registry.creationTemplates.createRepositoryFor(scope, 'PULL_THROUGH_CACHE');
   }
 
-  /** The manifest from upstream, its digest verified (against the reference, or the upstream's word). */
   private async fetchManifest(scope: RepoScope, rule: PullThroughRule, ref: Reference): Promise<PulledManifest> {
-    const client = await this.client(scope, rule);
-    const up = upstreamName(rule, scope.name);
-    const refText = ref.kind === 'tag' ? ref.tag : ref.digest;
-    const what = `the manifest ${up}${ref.kind === 'tag' ? ':' : '@'}${refText}`;
-    const signal = AbortSignal.timeout(this.opts.upstreamTimeoutMs);
-    const fail = (e: unknown) => upstreamFailure(Codes.UpstreamImageUnavailable, client.base, what, e, this.opts.upstreamTimeoutMs);
-    let payload: Buffer;
-    let res: Awaited<ReturnType<UpstreamClient['request']>>;
-    try {
-      res = await client.request('GET', `/v2/${up}/manifests/${refText}`, { scope: pullScope(up), accept: MANIFEST_ACCEPT, signal });
-      if (res.status !== 200) {
-        await drain(res.body);
-        throw answered(Codes.UpstreamImageUnavailable, client.base, what, res.status);
-      }
-      payload = await readBounded(res.body, this.registry.ctx.limits.maxManifestBytes, `${what} from upstream ${client.base}`);
-    } catch (e) {
-      throw fail(e);
-    }
-    const digest = digestOf(payload, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
-    const said = res.headers.get('docker-content-digest');
-    if ((ref.kind === 'digest' && ref.digest !== digest) || (ref.kind === 'tag' && said?.startsWith('sha256:') && said !== digest)) {
-      throw new RegistryError(Codes.UpstreamImageUnavailable, `upstream ${client.base} sent ${what} with the wrong digest (${digest})`);
-    }
-    const declared = res.headers.get('content-type')?.split(';')[0]?.trim();
-    const mediaType = parseManifest(payload, declared || undefined).mediaType;
-    return { digest, mediaType, payload };
+    const limits = { timeoutMs: this.opts.upstreamTimeoutMs, maxManifestBytes: this.registry.ctx.limits.maxManifestBytes };
+    return upstreamManifest(await this.client(scope, rule), upstreamName(rule, scope.name), ref, limits);
   }
 
   /** The fetch of a blob in flight for the repository, or a new one. */
@@ -321,32 +292,12 @@ export class PullThroughCache {
   private async startFetch(scope: RepoScope, rule: PullThroughRule, digest: Digest, settled: (committed: boolean) => void): Promise<BlobFetch> {
     const client = await this.client(scope, rule);
     const up = upstreamName(rule, scope.name);
-    const what = `the blob ${digest} of ${up}`;
     const maxBytes = await this.registry.quotas.value(scope.registryKey, 'maxLayerBytes');
-    const abort = new AbortController();
-    const headers = setTimeout(() => abort.abort(), this.opts.upstreamTimeoutMs);
-    let res: Awaited<ReturnType<UpstreamClient['request']>>;
-    try {
-      res = await client.request('GET', `/v2/${up}/blobs/${digest}`, { scope: pullScope(up), signal: abort.signal });
-    } catch (e) {
-      throw upstreamFailure(Codes.UpstreamLayerUnavailable, client.base, what, e, this.opts.upstreamTimeoutMs);
-    } finally {
-      clearTimeout(headers);
-    }
-    if (res.status !== 200) {
-      await drain(res.body);
-      throw answered(Codes.UpstreamLayerUnavailable, client.base, what, res.status);
-    }
-    const length = res.headers.get('content-length');
-    const size = length !== null && /^\d{1,15}$/.test(length) ? Number(length) : undefined;
-    if (size !== undefined && size > maxBytes) {
-      res.body.destroy();
-      throw new RegistryError(Codes.LayerQuotaExceeded, `${what} at upstream ${client.base} is ${size} bytes, over the layer size quota (${maxBytes})`);
-    }
+    const res = await upstreamBlob(client, up, digest, { timeoutMs: this.opts.upstreamTimeoutMs, maxBytes });
     return BlobFetch.start({
       spoolDir: this.opts.spoolDir,
       body: res.body,
-      size,
+      size: res.size,
       maxBytes,
       idleMs: this.opts.upstreamTimeoutMs,
       upstream: client.base,
@@ -379,50 +330,6 @@ export class PullThroughCache {
   }
 }
 
-/** The upstream repository a cache repository mirrors: the rule's prefix swapped for the upstream's. */
-export function upstreamName(rule: Pick<PullThroughRule, 'ecrRepositoryPrefix' | 'upstreamRepositoryPrefix'>, name: string): string {
-  const rest = name.slice(rule.ecrRepositoryPrefix.length + 1);
-  const up = rule.upstreamRepositoryPrefix;
-  return up === undefined || up === 'ROOT' ? rest : `${up.replace(/\/$/, '')}/${rest}`;
-}
-
-function pullScope(repository: string): string {
-  return `repository:${repository}:pull`;
-}
-
 function pendingKey(scope: RepoScope, ref: Reference): string {
   return `${registryKeyText(scope.registryKey)}\n${scope.name}\n${ref.kind === 'tag' ? ref.tag : ref.digest}`;
-}
-
-/** An upstream's answer other than 200: 404 is the content missing, 429 a retry, anything else the upstream failing. */
-function answered(code: ErrorCode, base: string, what: string, status: number): RegistryError {
-  if (status === 404) {
-    const unknown = code === Codes.UpstreamLayerUnavailable ? Codes.BlobUnknown : Codes.ManifestUnknown;
-    return new RegistryError(unknown, `upstream ${base} has no ${what} (404)`);
-  }
-  return new RegistryError(code, `upstream ${base} answered ${status} for ${what}`, { upstream: base, status }, status === 429 ? { retryAfterSeconds: 5 } : {});
-}
-
-function upstreamFailure(code: ErrorCode, base: string, what: string, e: unknown, timeoutMs: number): RegistryError {
-  if (isRegistryError(e)) return e;
-  if (e instanceof UpstreamError)
-    return new RegistryError(code, `${e.message} (for ${what})`, { upstream: base, ...(e.status !== undefined && { status: e.status }) });
-  const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-  const why = timedOut ? `did not answer within ${Math.round(timeoutMs / 1000)} s` : `failed (${e instanceof Error ? e.message : String(e)})`;
-  return new RegistryError(code, `upstream ${base} ${why} for ${what}`, { upstream: base });
-}
-
-/** A body read whole, refused past `max` bytes. */
-async function readBounded(body: Readable, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    size += (c as Buffer).length;
-    if (size > max) {
-      body.destroy();
-      throw new UpstreamError(`${what} exceeds ${max} bytes`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
