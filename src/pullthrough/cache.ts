@@ -161,6 +161,9 @@ export class PullThroughCache {
   }
 
   private async importManifest(scope: RepoScope, ref: Reference, rule: PullThroughRule, access: ImportAccess): Promise<PulledManifest> {
+    // Before anything goes upstream: a caller who may not import costs the upstream nothing.
+    const existing = await this.registry.ctx.meta.repositories.find(scope.registryKey, scope.name);
+    await access.check(existing === undefined);
     const key = pendingKey(scope, ref);
     let fetching = this.manifestFetches.get(key);
     if (!fetching) {
@@ -168,17 +171,12 @@ export class PullThroughCache {
       this.manifestFetches.set(key, fetching);
     }
     const pulled = await fetching;
-    const existing = await this.registry.ctx.meta.repositories.find(scope.registryKey, scope.name);
     const stored = existing && (await this.registry.ctx.meta.manifests.find(existing.id, pulled.digest));
     if (stored) {
-      // Cached already (a child pulled before, a tag moved back): only the tag moves, still an import.
-      if (ref.kind === 'tag') {
-        await access.check(false);
-        await this.store(scope, ref, pulled, rule);
-      }
+      // Cached already (a child pulled before, a tag moved back): only the tag moves.
+      if (ref.kind === 'tag') await this.store(scope, ref, pulled, rule);
       return stored;
     }
-    await access.check(existing === undefined);
     if (!existing) await this.createRepository(scope);
     const parsed = parseManifest(pulled.payload, pulled.mediaType);
     if (parsed.blobs.length === 0) {
