@@ -3,7 +3,8 @@
  * registry core and the HTTP server, and owns their lifecycle.
  */
 import { serviceLimits } from './service-limits.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
@@ -17,6 +18,7 @@ import { WebIdentityVerifier } from '../auth/web-identity.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { SecretsService } from '../secrets/secrets.js';
 import { PullThroughRules } from '../pullthrough/rules.js';
+import { PullThroughCache } from '../pullthrough/cache.js';
 import { Authenticator } from '../http/authn.js';
 import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
@@ -169,6 +171,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);
   const authenticator = new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region);
+  const pullThroughRules = new PullThroughRules(meta.documents, secretsManager, clock, {
+    allowHttp: config.pullThroughAllowHttp,
+    upstreamLimits: { headersTimeoutMs: config.pullThroughUpstreamTimeoutSeconds * 1000 },
+  });
+  // Blob fetches from upstream spool here (each file unlinked once open: nothing outlives them).
+  const pullThroughSpool = join(dataDir, 'pull-through-spool');
+  mkdirSync(pullThroughSpool, { recursive: true, mode: 0o700 });
   const server = createHttpServer({
     registry,
     log,
@@ -207,7 +216,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.
       authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
-    pullThrough: new PullThroughRules(meta.documents, secretsManager, clock, { allowHttp: config.pullThroughAllowHttp }),
+    pullThrough: pullThroughRules,
+    pullThroughCache: new PullThroughCache(registry, pullThroughRules, meta.documents, clock, {
+      spoolDir: pullThroughSpool,
+      tagRecheckMs: config.pullThroughTagRecheckSeconds * 1000,
+      upstreamTimeoutMs: config.pullThroughUpstreamTimeoutSeconds * 1000,
+      maxFetches: config.pullThroughMaxFetches,
+    }),
     secrets: {
       service: secretsManager,
       // Identity policies alone decide, as for EventBridge (Berth keeps no resource policies on secrets).

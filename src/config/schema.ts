@@ -117,6 +117,15 @@ export const configSchema = z
      * unless this is set (upstream credentials and content would cross the network in clear).
      */
     pullThroughAllowHttp: bool.default(false),
+    /** Pull-through cache: a cached tag is checked upstream again at most this often (ECR: about daily). */
+    pullThroughTagRecheckSeconds: int(0, 365 * 86400).default(86400),
+    /**
+     * Pull-through cache: an upstream that sends no answer (or no bytes of a body) for this long
+     * has failed; connecting is bounded at 10 s within it.
+     */
+    pullThroughUpstreamTimeoutSeconds: int(1, 300).default(30),
+    /** Pull-through cache: blob fetches from upstream in flight on a node (each spools at most maxLayerBytes). */
+    pullThroughMaxFetches: int(1, 1024).default(32),
     /** Event deliveries this node makes at once. */
     eventsDeliveryConcurrency: int(1, 256).default(8),
     /**

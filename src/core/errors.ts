@@ -105,6 +105,24 @@ export const Codes = {
   }),
   /** An API rate (registry/api-rates.ts) reached: the AWS SDKs and CLI retry ThrottlingException with backoff. */
   Throttled: code({ oci: 'TOOMANYREQUESTS', ecr: 'ThrottlingException', status: 429, ecrStatus: 400, message: 'rate exceeded' }),
+  /**
+   * The pull-through cache's upstream failed (down, slow, an error status) for content not
+   * cached: 502 on /v2 under distribution's UNAVAILABLE; ECR's exceptions on the JSON API.
+   */
+  UpstreamImageUnavailable: code({
+    oci: 'UNAVAILABLE',
+    ecr: 'UnableToGetUpstreamImageException',
+    status: 502,
+    ecrStatus: 400,
+    message: 'the upstream registry could not provide the image',
+  }),
+  UpstreamLayerUnavailable: code({
+    oci: 'UNAVAILABLE',
+    ecr: 'UnableToGetUpstreamLayerException',
+    status: 502,
+    ecrStatus: 400,
+    message: 'the upstream registry could not provide the layer',
+  }),
 } as const;
 
 export type CodeName = keyof typeof Codes;

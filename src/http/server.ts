@@ -26,6 +26,7 @@ import { isCloudTrailRequest, routeCloudTrail, type CloudTrailRouterOptions } fr
 import { KmsAuthorizer } from './kms/authz.js';
 import { isSecretsRequest, routeSecrets, type SecretsRouterOptions } from './secrets/router.js';
 import type { AuditStore } from '../metadata/audit-rows.js';
+import type { PullThroughCache } from '../pullthrough/cache.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limits } from './h2.js';
@@ -59,6 +60,8 @@ export interface HttpServerOptions {
   secrets?: SecretsRouterOptions['secrets'];
   /** The pull-through cache's rules (ECR's *PullThroughCacheRule* actions); unset, refused. */
   pullThrough?: EcrRouterOptions['pullThrough'];
+  /** The pull-through cache's pull path (/v2 and the ECR API); unset, pulls never go upstream. */
+  pullThroughCache?: PullThroughCache;
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
   /** HTTPS with this certificate and key (see tls.ts), offering h2 and HTTP/1.1; plain HTTP/1.1 when unset. */
@@ -101,6 +104,7 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     region: opts.region,
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
     ...(opts.pullThrough && { pullThrough: opts.pullThrough }),
+    ...(opts.pullThroughCache && { pullThroughCache: opts.pullThroughCache }),
   };
 }
 
@@ -213,6 +217,7 @@ async function handle(
           authorizer: opts.authorizer,
           log: opts.log,
           signal: controller.signal,
+          ...(opts.pullThroughCache && { pullThrough: opts.pullThroughCache }),
         },
         target.path,
       );

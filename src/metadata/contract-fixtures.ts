@@ -74,6 +74,8 @@ export interface PushOptions {
   createRepository?: boolean;
   blobs?: Digest[];
   manifests?: Digest[];
+  /** The pull-through cache's index exception. */
+  absentManifestsAllowed?: boolean;
   tag?: string;
   /** More tags, written in the same put. */
   tags?: string[];
@@ -104,6 +106,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     payload,
     blobs: o.blobs ?? [],
     manifests: o.manifests ?? [],
+    ...(o.absentManifestsAllowed !== undefined && { absentManifestsAllowed: o.absentManifestsAllowed }),
     now: o.now ?? at(),
     tags: [...(o.tag !== undefined ? [o.tag] : []), ...(o.tags ?? [])].map((name) => ({ name, mutable: o.tagMutable ?? true })),
     ...(o.subject !== undefined && { subject: o.subject }),

@@ -101,6 +101,23 @@ export function manifestContract(test: ContractTest): void {
     assert.deepEqual(await a.gc.review(at(1000), at(1001), 10), [{ digest: layer, outcome: 'deleted', size: 100 }]);
   });
 
+  test('an index pulled through the cache is stored with absent children, still refusing absent blobs; a child stored later is held by it', async ({ a }) => {
+    const id = await repo(a);
+    const absentChild = dg('absent child');
+    const index = await push(a, { manifests: [absentChild], tag: 'multi', absentManifestsAllowed: true });
+    assert.deepEqual(index.result, { kind: 'ok', repositoryId: id });
+    assert.equal((await a.manifests.findByTag(id, 'multi'))?.digest, index.digest);
+    const [summary] = await a.images.get(id, [index.digest]);
+    assert.deepEqual(summary?.children, [absentChild], 'the reference to the absent child is kept');
+    const refused = await push(a, { blobs: [dg('absent blob')], manifests: [absentChild], salt: 'b', absentManifestsAllowed: true });
+    assert.deepEqual(refused.result, { kind: 'missing', blobs: [dg('absent blob')], manifests: [] });
+    // The child, pulled later by digest: the index now holds it.
+    const child = await push(a, { salt: 'child' });
+    const holder = await push(a, { manifests: [child.digest], salt: 'holder', absentManifestsAllowed: true });
+    assert.deepEqual(await a.manifests.delete(id, child.digest, at(1000)), { kind: 'referenced', parents: [holder.digest] });
+    assert.deepEqual(await a.manifests.delete(id, index.digest, at(1000)), { kind: 'deleted' });
+  });
+
   test('delete refuses a manifest an index lists, naming the indexes, and changes nothing', async ({ a }) => {
     const id = await repo(a);
     const layer = await blob(a, id, 'layer');

@@ -140,8 +140,13 @@ export interface PutManifestInput {
   annotations?: Record<string, string>;
   /** Blobs that must be linked into the repository. */
   blobs: Digest[];
-  /** Manifests that must exist in the repository. */
+  /** Manifests that must exist in the repository (unless absentManifestsAllowed). */
   manifests: Digest[];
+  /**
+   * The pull-through cache's one exception: an index pulled from upstream is stored while the
+   * child manifests nobody pulled yet are absent (their references are kept). Never for a push.
+   */
+  absentManifestsAllowed?: boolean;
   /** Tags to point at the manifest, all in the same transaction. */
   tags?: TagWrite[];
   /** A scan to start (IN_PROGRESS and its job) in the same transaction, if the manifest is new. */

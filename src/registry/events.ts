@@ -20,6 +20,7 @@ export const DetailTypes = {
   LifecyclePolicyAction: 'ECR Lifecycle Policy Action',
   ReferrerAction: 'ECR Referrer Action',
   ReplicationAction: 'ECR Replication Action',
+  PullThroughCacheAction: 'ECR Pull Through Cache Action',
 } as const;
 
 function split(key: RegistryKey): { account: string; region: string } {
@@ -138,4 +139,31 @@ export function scanEvents(scope: RepoScope, digest: Digest, tags: readonly stri
       'image-tags': [...tags],
     }),
   ];
+}
+
+/** Where an image the pull-through cache imported came from. */
+export interface PullThroughOrigin {
+  ecrRepositoryPrefix: string;
+  upstreamRegistryUrl: string;
+}
+
+/**
+ * An image the pull-through cache imported: "ECR Pull Through Cache Action" with sync-status
+ * SUCCESS, one per tag written (one without `image-tag` for an import by digest).
+ */
+export function pullThroughEvents(scope: RepoScope, image: PushedImage, origin: PullThroughOrigin, at: Date): OutboxEvent[] {
+  if (!emitsEvents(scope.registryKey)) return [];
+  const tags: Array<string | undefined> = image.tags.length > 0 ? [...image.tags] : [undefined];
+  const { account, region } = split(scope.registryKey);
+  return tags.map((tag) =>
+    ecrEvent(scope.registryKey, DetailTypes.PullThroughCacheAction, at, [repositoryArn(region, account, scope.name)], {
+      'rule-version': '1',
+      'sync-status': 'SUCCESS',
+      'ecr-repository-prefix': origin.ecrRepositoryPrefix,
+      'repository-name': scope.name,
+      'upstream-registry-url': origin.upstreamRegistryUrl,
+      ...(tag !== undefined && { 'image-tag': tag }),
+      'image-digest': image.digest,
+    }),
+  );
 }

@@ -6,10 +6,10 @@
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { Reference, Tag } from '../core/names.js';
-import { isContainerImage } from '../core/media-types.js';
+import { isContainerImage, isIndexMediaType } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
-import { deleteEvents, pushEvents, replicationEvents } from './events.js';
+import { deleteEvents, pullThroughEvents, pushEvents, replicationEvents, type PullThroughOrigin } from './events.js';
 import type { ReplicationDestination } from '../metadata/replication.js';
 import { replicationStarts } from './replication.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -47,6 +47,10 @@ export class Manifests {
    * rule); the JSON API's PutImage passes false, as ECR answers RepositoryNotFound.
    * `replicatedFrom`: the push is a peer region's replication: it is reported as "ECR Replication
    * Action" and replicated no further (ECR's replication does not chain).
+   * `pullThrough`: the pull-through cache imports the image from its upstream into a repository
+   * it created: reported as "ECR Pull Through Cache Action", and an index is stored even while
+   * child manifests nobody pulled yet are absent (the one exception to the children rule; an
+   * ordinary push of such an index is refused).
    */
   async push(
     scope: RepoScope,
@@ -59,6 +63,7 @@ export class Manifests {
       pushedBy?: string;
       createRepository?: boolean;
       replicatedFrom?: { accountId: string; region: string };
+      pullThrough?: PullThroughOrigin;
     } = {},
   ): Promise<PushedManifest> {
     const extraTags = opts.extraTags ?? [];
@@ -101,7 +106,11 @@ export class Manifests {
       ...(parsed.artifactType !== undefined && { artifactType: parsed.artifactType }),
       ...(parsed.subject && { subject: parsed.subject.digest }),
     };
-    const events = opts.replicatedFrom ? replicationEvents(scope, pushed, opts.replicatedFrom, now) : pushEvents(scope, pushed, now);
+    const events = opts.replicatedFrom
+      ? replicationEvents(scope, pushed, opts.replicatedFrom, now)
+      : opts.pullThrough
+        ? pullThroughEvents(scope, pushed, opts.pullThrough, now)
+        : pushEvents(scope, pushed, now);
     const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
     const result = await this.ctx.meta.manifests
       .put({
@@ -116,6 +125,7 @@ export class Manifests {
         ...(parsed.annotations && { annotations: parsed.annotations }),
         blobs: parsed.blobs,
         manifests: parsed.manifests,
+        ...(opts.pullThrough && isIndexMediaType(parsed.mediaType) && { absentManifestsAllowed: true }),
         tags: tagWrites,
         ...(scan && { scan }),
         ...(events.length > 0 && { events }),

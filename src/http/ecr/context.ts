@@ -8,6 +8,7 @@ import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { V2Location } from '../registry-address.js';
 import type { PullThroughRules } from '../../pullthrough/rules.js';
+import type { ImportAccess, PullThroughCache } from '../../pullthrough/cache.js';
 
 export interface EcrCall {
   registry: Registry;
@@ -27,6 +28,8 @@ export interface EcrCall {
   log: Logger;
   /** The pull-through cache's rules, when the server has them. */
   pullThrough?: PullThroughRules;
+  /** The pull-through cache's pull path, and what it asks of this caller before an import. */
+  pullThroughCache?: { cache: PullThroughCache; access: (scope: RepoScope) => ImportAccess };
 }
 
 /** Issues the 12-hour /v2 password for a principal. */

@@ -43,6 +43,8 @@ import {
   ValidatePullThroughCacheRule,
 } from './actions/pull-through.js';
 import type { PullThroughRules } from '../../pullthrough/rules.js';
+import type { PullThroughCache } from '../../pullthrough/cache.js';
+import { importAccess } from '../pull-through-access.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
@@ -126,6 +128,8 @@ export interface EcrRouterOptions {
   registryHost?: string;
   /** The pull-through cache's rules (ECR's API only). */
   pullThrough?: PullThroughRules;
+  /** The pull-through cache's pull path (BatchGetImage, GetDownloadUrlForLayer may go upstream). */
+  pullThroughCache?: PullThroughCache;
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
@@ -234,6 +238,10 @@ export async function runJsonApiCall(
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
     ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
+    ...(opts.pullThroughCache &&
+      api.service === 'ecr' && {
+        pullThroughCache: { cache: opts.pullThroughCache, access: (scope) => importAccess(opts.authorizer, principal, req, scope) },
+      }),
   };
   return action(call);
 }

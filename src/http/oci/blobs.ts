@@ -2,15 +2,28 @@
 import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../../core/digest.js';
 import { parseRepositoryName } from '../../core/names.js';
-import { Codes, RegistryError } from '../../core/errors.js';
+import { Codes, isRegistryError, RegistryError } from '../../core/errors.js';
+import type { Digest } from '../../core/digest.js';
 import { parseRange } from '../request.js';
-import { scopeOf, type OciRequest } from './context.js';
+import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
+import type { BlobRecord } from '../../metadata/types.js';
+import type { PulledBlob } from '../../pullthrough/cache.js';
 import { send } from './headers.js';
 
 export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const digest = parseDigest(digestText);
-  const blob = await r.registry.blobs.stat(scope, digest);
+  let blob: BlobRecord;
+  try {
+    blob = await r.registry.blobs.stat(scope, digest);
+  } catch (e) {
+    const cache = pullThroughOf(r, scope);
+    if (!cache || !isRegistryError(e) || (e.code !== Codes.BlobUnknown && e.code !== Codes.NameUnknown)) throw e;
+    const pulled = await cache.cache.blob(scope, digest, cache.access);
+    if (!pulled) throw e;
+    if (pulled.kind === 'streaming') return sendStreaming(r, digest, pulled);
+    blob = await r.registry.blobs.stat(scope, digest);
+  }
   const range = parseRange(r.req.headers.range, blob.size);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -39,6 +52,29 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   await pipeline(stream, r.res);
+}
+
+/**
+ * A blob the pull-through cache is fetching, from its spool as the bytes arrive: the whole blob
+ * (a range is ignored, as HTTP allows), its length when the upstream said it. A fetch that fails
+ * cuts the response short, so the client cannot take it for the blob.
+ */
+async function sendStreaming(r: OciRequest, digest: Digest, pulled: Extract<PulledBlob, { kind: 'streaming' }>): Promise<void> {
+  const headers: Record<string, string | number> = {
+    'Docker-Distribution-API-Version': 'registry/2.0',
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Cache-Control': 'max-age=31536000',
+    ...(pulled.size !== undefined && { 'Content-Length': pulled.size }),
+  };
+  if (r.req.method === 'HEAD') {
+    pulled.body.destroy();
+    r.res.writeHead(200, headers).end();
+    return;
+  }
+  r.res.writeHead(200, headers);
+  await pipeline(pulled.body, r.res);
 }
 
 export async function deleteBlob(r: OciRequest, name: string, digestText: string): Promise<void> {

@@ -6,6 +6,8 @@ import type { RegistryKey } from '../../core/registry-key.js';
 import type { Authorizer } from '../authz.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
+import type { PullThroughCache } from '../../pullthrough/cache.js';
+import { importAccess } from '../pull-through-access.js';
 
 export interface OciRequest {
   req: IncomingMessage;
@@ -26,6 +28,14 @@ export interface OciRequest {
   log: Logger;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** The pull-through cache, when the server has one: pulls of what the registry lacks may go upstream. */
+  pullThrough?: PullThroughCache;
+}
+
+/** The pull-through cache for this request: none for a peer region's replication push, which only looks. */
+export function pullThroughOf(r: OciRequest, scope: RepoScope): { cache: PullThroughCache; access: ReturnType<typeof importAccess> } | undefined {
+  if (!r.pullThrough || r.principal.replication || r.publicAlias !== undefined) return undefined;
+  return { cache: r.pullThrough, access: importAccess(r.authorizer, r.principal, r.req, scope) };
 }
 
 /** `/v2/...` as the client addresses it: the routed path with the request's prefix restored. */

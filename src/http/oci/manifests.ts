@@ -2,7 +2,7 @@
 import { Codes, RegistryError } from '../../core/errors.js';
 import { isTag, parseReference, parseRepositoryName, parseTag, type Reference } from '../../core/names.js';
 import { readBody } from '../request.js';
-import { scopeOf, type OciRequest } from './context.js';
+import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
 import { repoPath, send } from './headers.js';
 
 /**
@@ -30,7 +30,10 @@ function readReference(text: string): Reference {
 
 export async function headOrGetManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
-  const m = await r.registry.manifests.get(scope, readReference(referenceText), { pull: r.req.method === 'GET' });
+  const reference = readReference(referenceText);
+  const pull = r.req.method === 'GET';
+  const cache = pullThroughOf(r, scope);
+  const m = cache ? await cache.cache.manifest(scope, reference, cache.access, { pull }) : await r.registry.manifests.get(scope, reference, { pull });
   const accept = r.req.headers.accept;
   if (!accepts(accept, m.mediaType)) {
     throw new RegistryError(Codes.ManifestUnknown, `manifest is ${m.mediaType}, which the Accept header does not list`, {
@@ -41,7 +44,7 @@ export async function headOrGetManifest(r: OciRequest, name: string, referenceTe
     'Content-Type': m.mediaType,
     'Docker-Content-Digest': m.digest,
     ETag: `"${m.digest}"`,
-    'Content-Length': m.size,
+    'Content-Length': m.payload.length,
   };
   send(r.res, 200, headers, r.req.method === 'HEAD' ? undefined : m.payload);
 }

@@ -96,7 +96,7 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
     present = await digestsIn(tx, sql, repositoryId, children);
   }
   const missingBlobs = input.blobs.filter((d) => !linked.has(d));
-  const missingManifests = input.manifests.filter((d) => !present.has(d));
+  const missingManifests = input.absentManifestsAllowed ? [] : input.manifests.filter((d) => !present.has(d));
   if (missingBlobs.length > 0 || missingManifests.length > 0) {
     // Rolls back the repository we may have just created.
     throw new Rollback<PutManifestResult>({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });

@@ -118,7 +118,7 @@ export function createSqliteManifests(db: Db): ManifestStore {
       repositoryId = Number(insertRepo.run(registryKeyText(input.registryKey), input.repository, now).lastInsertRowid);
     }
     const missingBlobs = input.blobs.filter((d) => !hasBlob.get(repositoryId, d));
-    const missingManifests = input.manifests.filter((d) => !hasManifest.get(repositoryId, d));
+    const missingManifests = input.absentManifestsAllowed ? [] : input.manifests.filter((d) => !hasManifest.get(repositoryId, d));
     if (missingBlobs.length > 0 || missingManifests.length > 0) {
       // Throwing rolls back the repository we may have just created.
       throw new MissingReferences({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });

@@ -1,7 +1,10 @@
 /** PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage, ListImageReferrers. */
 import { z } from 'zod';
 import { isDigest, type Digest } from '../../../core/digest.js';
-import { Codes } from '../../../core/errors.js';
+import { Codes, isRegistryError } from '../../../core/errors.js';
+import { isTag, type Reference } from '../../../core/names.js';
+import type { ImportAccess, PullThroughCache, PulledManifest } from '../../../pullthrough/cache.js';
+import type { RepoScope } from '../../../registry/context.js';
 import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
@@ -62,7 +65,11 @@ const batchGetInput = z
 export const BatchGetImage: EcrAction = async (call) => {
   const input = parseInput(batchGetInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  const { found, failures } = await call.registry.images.resolve(scope, input.imageIds);
+  const ptc = call.pullThroughCache;
+  const { found, failures } =
+    ptc && (await ptc.cache.covers(scope))
+      ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds)
+      : await call.registry.images.resolve(scope, input.imageIds);
   const images = [];
   for (const f of found) {
     if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
@@ -70,10 +77,52 @@ export const BatchGetImage: EcrAction = async (call) => {
       continue;
     }
     images.push(imageShape(scope.name, scope.registryKey, f.id, f.manifest));
-    call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
+    if (f.manifest.repositoryId !== undefined) call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
   }
   return { images, failures };
 };
+
+type ImageId = z.infer<typeof imageIds>[number];
+
+/**
+ * BatchGetImage in a repository a pull-through cache rule covers: each image through the cache
+ * (fetched from upstream when absent, a tag checked again when due). An upstream's failure for
+ * an image not cached fails the call (UnableToGetUpstreamImageException, naming the upstream).
+ */
+async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope: RepoScope, ids: ImageId[]) {
+  const found: Array<{ id: ImageId; manifest: PulledManifest & { repositoryId?: number } }> = [];
+  const failures: Array<{ imageId: ImageId; failureCode: string; failureReason: string }> = [];
+  for (const id of ids) {
+    let ref: Reference;
+    if (id.imageTag !== undefined) {
+      if (!isTag(id.imageTag)) {
+        failures.push({ imageId: id, failureCode: 'InvalidImageTag', failureReason: 'Invalid image tag' });
+        continue;
+      }
+      ref = { kind: 'tag', tag: id.imageTag };
+    } else if (id.imageDigest !== undefined && isDigest(id.imageDigest)) {
+      ref = { kind: 'digest', digest: id.imageDigest };
+    } else {
+      failures.push({
+        imageId: id,
+        ...(id.imageDigest === undefined
+          ? { failureCode: 'MissingDigestAndTag', failureReason: 'Missing image digest and tag' }
+          : { failureCode: 'InvalidImageDigest', failureReason: 'Invalid image digest' }),
+      });
+      continue;
+    }
+    try {
+      const manifest = await cache.manifest(scope, ref, access, { pull: true });
+      if (id.imageDigest !== undefined && manifest.digest !== id.imageDigest) {
+        failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
+      } else found.push({ id, manifest });
+    } catch (e) {
+      if (!isRegistryError(e) || e.code !== Codes.ManifestUnknown) throw e;
+      failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: e.message });
+    }
+  }
+  return { found, failures };
+}
 
 const listInput = z
   .object({

@@ -107,7 +107,16 @@ export const GetDownloadUrlForLayer: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   if (!isDigest(input.layerDigest))
     throw new EcrError(Codes.InvalidParameter, "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'invalid digest'");
-  await call.registry.blobs.stat(scope, input.layerDigest);
+  try {
+    await call.registry.blobs.stat(scope, input.layerDigest);
+  } catch (e) {
+    // A layer the pull-through cache lacks is fetched now; the URL then reads it as it arrives.
+    const ptc = call.pullThroughCache;
+    if (!ptc || !isRegistryError(e) || (e.code !== Codes.BlobUnknown && e.code !== Codes.NameUnknown)) throw e;
+    const pulled = await ptc.cache.blob(scope, input.layerDigest, ptc.access(scope));
+    if (!pulled) throw e;
+    if (pulled.kind === 'streaming') pulled.body.destroy();
+  }
   // As ECR does: a presigned URL to the bytes when the store has one; else this registry's /v2 URL (needs the login token).
   const at = call.v2Location(accountOf(scope.registryKey));
   const downloadUrl =

@@ -1,0 +1,38 @@
+/**
+ * What the pull-through cache asks of a caller before it imports from upstream, as ECR asks it:
+ * ecr:BatchImportUpstreamImage on the repository, and ecr:CreateRepository too when the pull
+ * creates it. Pulls of what is cached need only the ordinary pull actions, checked before.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import { Codes, RegistryError } from '../core/errors.js';
+import { accountOf, regionOf } from '../core/registry-key.js';
+import type { ImportAccess } from '../pullthrough/cache.js';
+import type { RepoScope } from '../registry/context.js';
+import { AccessDenied, type Authorizer } from './authz.js';
+import { noteDenied } from './request-facts.js';
+import { cameOverTls } from './request.js';
+
+export function importAccess(authorizer: Authorizer, principal: Principal, req: IncomingMessage, scope: RepoScope): ImportAccess {
+  return {
+    async check(createsRepository) {
+      const actions = [...(createsRepository ? ['ecr:CreateRepository'] : []), 'ecr:BatchImportUpstreamImage'];
+      try {
+        for (const action of actions) {
+          await authorizer.check(principal, {
+            action,
+            resourceAccountId: accountOf(scope.registryKey),
+            region: regionOf(scope.registryKey),
+            repository: scope.name,
+            ...(req.socket.remoteAddress !== undefined && { sourceIp: req.socket.remoteAddress }),
+            secureTransport: cameOverTls(req),
+          });
+        }
+      } catch (e) {
+        if (!(e instanceof AccessDenied)) throw e;
+        noteDenied(req, e.action, e.resource);
+        throw new RegistryError(Codes.Denied, e.message);
+      }
+    },
+  };
+}
