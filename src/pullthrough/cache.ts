@@ -95,7 +95,8 @@ export class PullThroughCache {
     let missing: unknown;
     try {
       const local = await this.registry.manifests.get(scope, ref, opts);
-      if (ref.kind === 'digest') return local;
+      // Most registries have no rule: their tag pulls read nothing more.
+      if (ref.kind === 'digest' || !(await this.rules.any(scope.registryKey))) return local;
       return (await this.recheck(scope, ref.tag, local, access)) ?? local;
     } catch (e) {
       if (!isRegistryError(e) || (e.code !== Codes.ManifestUnknown && e.code !== Codes.NameUnknown)) throw e;

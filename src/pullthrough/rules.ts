@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { PullThroughCodes } from '../core/errors.js';
-import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
+import { accountOf, regionOf, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
 import type { SecretsService } from '../secrets/secrets.js';
 import { pullThroughError } from './errors.js';
@@ -91,7 +91,13 @@ export function upstreamBase(url: string, allowHttp: boolean): string {
   return `${scheme}://${parsed.host}`;
 }
 
+/** How long a node trusts its answer to "has this registry any rule?" (another node may create one meanwhile). */
+const ANY_RULE_TTL_MS = 5_000;
+
 export class PullThroughRules {
+  /** Per registry: whether it had any rule when last read, and until when that answer holds. */
+  readonly #anyRule = new Map<string, { any: boolean; until: number }>();
+
   constructor(
     private readonly store: DocumentStore,
     private readonly secrets: SecretsService,
@@ -142,6 +148,7 @@ export class PullThroughRules {
         `A pull through cache rule with the prefix '${rule.ecrRepositoryPrefix}' already exists in the registry with id '${accountOf(key)}'`,
       );
     }
+    this.#anyRule.delete(registryKeyText(key));
     return rule;
   }
 
@@ -158,6 +165,20 @@ export class PullThroughRules {
   }
 
   /** The rule whose prefix a repository name falls under (the longest), if any. */
+  /**
+   * Whether the registry has any rule, from a short per-node memory: asked on every manifest GET by
+   * tag (a cached tag may be due for its re-check), where most registries have no rule at all.
+   */
+  async any(key: RegistryKey): Promise<boolean> {
+    const k = registryKeyText(key);
+    const now = this.clock.now().getTime();
+    const known = this.#anyRule.get(k);
+    if (known && known.until > now) return known.any;
+    const any = (await this.store.list(key, KIND, { limit: 1 })).length > 0;
+    this.#anyRule.set(k, { any, until: now + ANY_RULE_TTL_MS });
+    return any;
+  }
+
   async ruleFor(key: RegistryKey, repository: string): Promise<PullThroughRule | undefined> {
     const parts = repository.split('/');
     for (let n = parts.length - 1; n >= 1; n--) {
@@ -183,6 +204,7 @@ export class PullThroughRules {
   async delete(key: RegistryKey, prefix: string): Promise<PullThroughRule> {
     const rule = await this.get(key, prefix);
     if (!(await this.store.delete(key, KIND, prefix))) throw this.notFound(key, prefix);
+    this.#anyRule.delete(registryKeyText(key));
     return rule;
   }
 
