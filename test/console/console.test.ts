@@ -19,7 +19,7 @@ import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser } from '../e2e/helpers/iam-users.js';
 import { buildImageLayout } from '../e2e/helpers/oci-layout.js';
 import { createSkopeo, type Skopeo } from '../e2e/helpers/skopeo.js';
-import { launch, newPage, screenshot, signInWithKeys, watchErrors } from './helpers/browser.js';
+import { launch, newPage, screenshot, signInWithKeys, text, watchErrors } from './helpers/browser.js';
 
 const run = promisify(execFile);
 
@@ -76,7 +76,7 @@ describe('web console in a browser', () => {
     await page.getByLabel('Access key ID').fill(keys.accessKeyId);
     await page.getByLabel('Secret access key').fill('not-the-secret');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    assert.match(await page.getByRole('alert').innerText(), /not valid/);
+    assert.match(await text(page.getByRole('alert')), /not valid/);
     await signInWithKeys(page, berth.url, keys);
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 1);
   });
@@ -100,7 +100,7 @@ describe('web console in a browser', () => {
     await page.getByRole('button', { name: 'Create repository' }).click();
     await page.getByLabel('Repository name').fill('team/web');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    assert.match(await page.getByRole('alert').innerText(), /A repository of this name already exists/);
+    assert.match(await text(page.getByRole('alert')), /A repository of this name already exists/);
     await page.getByRole('button', { name: 'Create repository' }).click();
     await screenshot(page, 'repositories');
   });
@@ -132,9 +132,9 @@ describe('web console in a browser', () => {
     await page.getByRole('heading', { name: 'team/web', level: 1 }).waitFor();
     const row = page.getByRole('row').filter({ hasText: 'v1' });
     await row.getByText('COMPLETE').waitFor();
-    assert.match(await row.innerText(), /1 critical/);
+    assert.match(await text(row), /1 critical/);
     await page.getByRole('button', { name: 'View push commands' }).click();
-    const commands = await page.getByRole('figure', { name: 'Push commands' }).innerText();
+    const commands = await text(page.getByRole('figure', { name: 'Push commands' }));
     assert.match(commands, new RegExp(`--endpoint-url ${berth.url}`));
     assert.match(commands, new RegExp(`docker push ${berth.host}/team/web:latest`));
     await screenshot(page, 'images');
@@ -143,12 +143,12 @@ describe('web console in a browser', () => {
     await page.getByRole('heading', { name: 'Scan findings' }).waitFor();
     const finding = page.getByRole('row').filter({ hasText: 'CVE-2024-0001' });
     await finding.waitFor();
-    const text = await finding.innerText();
-    assert.match(text, /CRITICAL/);
-    assert.match(text, /openssl/);
-    assert.match(text, /3\.0\.11-1~deb12u1/);
+    const found = await text(finding);
+    assert.match(found, /CRITICAL/);
+    assert.match(found, /openssl/);
+    assert.match(found, /3\.0\.11-1~deb12u1/);
     assert.equal(await page.getByRole('heading', { name: 'Layers' }).count(), 1);
-    assert.match(await page.getByRole('figure', { name: 'Manifest' }).innerText(), /application\/vnd\.oci\.image\.config\.v1\+json/);
+    assert.match(await text(page.getByRole('figure', { name: 'Manifest' })), /application\/vnd\.oci\.image\.config\.v1\+json/);
     // The severity filter hides what does not match.
     await page.getByLabel('Severity').selectOption('LOW');
     assert.equal(await page.getByRole('row').filter({ hasText: 'CVE-2024-0001' }).count(), 0);
@@ -176,7 +176,7 @@ describe('web console in a browser', () => {
     await page.getByRole('link', { name: 'Permissions' }).click();
     const editor = page.getByLabel('Repository policy');
     await editor.fill('{"Statement": [');
-    assert.match(await page.locator('#policy-error').innerText(), /Not valid JSON/);
+    assert.match(await text(page.locator('#policy-error')), /Not valid JSON/);
     assert.equal(await page.getByRole('button', { name: 'Save policy' }).isDisabled(), true);
     // Valid JSON that the server refuses: its message appears in the same place.
     await editor.fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Perhaps', Principal: '*', Action: 'ecr:BatchGetImage' }] }));

@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { repoRoot } from '../../e2e/helpers/berth-process.js';
 import type { Credentials } from '../../e2e/helpers/ecr-client.js';
 import { HANG_MS } from '../../e2e/helpers/wait-for.js';
@@ -47,4 +47,9 @@ export async function signInWithKeys(page: Page, url: string, keys: Credentials 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
+}
+
+/** The element's text (its textContent: cells run together, which the tests' patterns allow for). */
+export async function text(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? '';
 }
