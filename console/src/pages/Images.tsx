@@ -71,7 +71,7 @@ export function ImagesTab({ name }: { name: string }) {
   if (list.loading && !list.data) return <Loading what="images" />;
   const images = list.data?.images ?? [];
   return (
-    <section aria-label="Images">
+    <section>
       <ErrorMessage error={list.error} />
       {mayDelete && (
         <div className="toolbar">
@@ -123,8 +123,8 @@ export function ImagesTab({ name }: { name: string }) {
               <th>Digest</th>
               <th>Size</th>
               <th>Pushed at</th>
-              <th>Last pulled</th>
-              <th>Artifact type</th>
+              <th className="wide">Last pulled</th>
+              <th className="wide">Artifact type</th>
               <th>Scan</th>
             </tr>
           </thead>
@@ -161,8 +161,8 @@ export function ImagesTab({ name }: { name: string }) {
                   </td>
                   <td>{bytes(i.imageSizeInBytes)}</td>
                   <td>{when(i.imagePushedAt)}</td>
-                  <td>{when(i.lastRecordedPullTime)}</td>
-                  <td>
+                  <td className="wide">{when(i.lastRecordedPullTime)}</td>
+                  <td className="wide">
                     {describeType(i)}
                     {plats && plats.length > 0 && <div className="muted small">{plats.join(', ')}</div>}
                   </td>

@@ -77,7 +77,7 @@ export function LifecycleTab({ name }: { name: string }) {
 
   if (saved.loading && saved.data === undefined && !saved.error) return <Loading what="the lifecycle policy" />;
   return (
-    <section aria-label="Lifecycle policy">
+    <section>
       <ErrorMessage error={saved.error} />
       <p>{saved.data ? 'This repository has a lifecycle policy; edit its rules below.' : 'No lifecycle policy yet: write its rules below.'}</p>
       {json === undefined ? (

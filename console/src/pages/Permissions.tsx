@@ -71,7 +71,7 @@ export function PermissionsTab({ name }: { name: string }) {
   const shown = problem ?? save.error;
   const mayEdit = can('ecr:SetRepositoryPolicy', name);
   return (
-    <section aria-label="Repository policy">
+    <section>
       <ErrorMessage error={policy.error} />
       <p>{policy.data ? 'The repository policy:' : 'This repository has no policy: the example below is not saved until you save it.'}</p>
       <label>

@@ -86,11 +86,11 @@ export function RepositoriesPage() {
             <thead>
               <tr>
                 <th aria-sort={ariaSort('name')}>{sortButton('name', 'Name')}</th>
-                <th>URI</th>
+                <th className="wide">URI</th>
                 <th aria-sort={ariaSort('created')}>{sortButton('created', 'Created')}</th>
-                <th>Tag mutability</th>
-                <th>Scan on push</th>
-                <th>Encryption</th>
+                <th className="wide">Tag mutability</th>
+                <th className="wide">Scan on push</th>
+                <th className="wide">Encryption</th>
               </tr>
             </thead>
             <tbody>
@@ -99,11 +99,11 @@ export function RepositoriesPage() {
                   <td>
                     <Link to={{ page: 'repository', name: r.repositoryName, tab: 'images' }}>{r.repositoryName}</Link>
                   </td>
-                  <td className="mono">{r.repositoryUri}</td>
+                  <td className="mono wide">{r.repositoryUri}</td>
                   <td>{when(r.createdAt)}</td>
-                  <td>{r.imageTagMutability ?? 'MUTABLE'}</td>
-                  <td>{r.imageScanningConfiguration?.scanOnPush ? 'yes' : 'no'}</td>
-                  <td>{r.encryptionConfiguration?.encryptionType ?? 'AES256'}</td>
+                  <td className="wide">{r.imageTagMutability ?? 'MUTABLE'}</td>
+                  <td className="wide">{r.imageScanningConfiguration?.scanOnPush ? 'yes' : 'no'}</td>
+                  <td className="wide">{r.encryptionConfiguration?.encryptionType ?? 'AES256'}</td>
                 </tr>
               ))}
               {rows.length === 0 && (

@@ -40,7 +40,7 @@ export function SettingsTab({ repo, onSaved }: { repo: Repository; onSaved(): vo
       });
 
   return (
-    <section aria-label="Settings" className="card">
+    <section className="card">
       <label>
         Tag mutability
         <select value={mutability} disabled={!mayTags} onChange={(e) => setMutability(e.target.value)}>
