@@ -77,8 +77,15 @@ export interface Check {
  * is awaited (or if the question fails) every check reads false: a button appears once allowed,
  * and the server refuses a forbidden call anyway.
  */
-export function useCan(checks: Check[]): (action: string, resource?: string) => boolean {
+export type Can = ((action: string, resource?: string) => boolean) & {
+  /** False until the server answered: containers of guarded buttons say aria-busy meanwhile. */
+  ready: boolean;
+};
+
+export function useCan(checks: Check[]): Can {
   const key = checks.map((c) => `${c.action}@${c.resource ?? ''}`).join(',');
   const answer = useLoad(() => request<{ results: (Check & { allowed: boolean })[] }>('POST', '/console/api/can', { checks }).then((r) => r.results), key);
-  return (action, resource) => answer.data?.some((r) => r.action === action && (r.resource ?? '') === (resource ?? '') && r.allowed) ?? false;
+  const can = (action: string, resource?: string) =>
+    answer.data?.some((r) => r.action === action && (r.resource ?? '') === (resource ?? '') && r.allowed) ?? false;
+  return Object.assign(can, { ready: !answer.loading });
 }

@@ -48,6 +48,11 @@ const ADVISORY = {
   ],
 };
 
+/** Every container of permission-guarded buttons on the page has the server's answer (aria-busy="false"). */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.querySelectorAll('[aria-busy="true"]').length === 0 && document.querySelector('[aria-busy="false"]') !== null);
+}
+
 describe('web console in a browser', () => {
   let berth: BerthProcess;
   let ecr: ECRClient;
@@ -151,6 +156,11 @@ describe('web console in a browser', () => {
     assert.match(commands, new RegExp(`--endpoint-url ${berth.url}`));
     assert.match(commands, new RegExp(`docker push ${berth.host}/team/web:latest`));
     await screenshot(page, 'images');
+    // At a phone's width the list still names each image and its scan.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await row.getByText('1 critical').isVisible());
+    await screenshot(page, 'phone');
+    await page.setViewportSize({ width: 1280, height: 860 });
 
     await row.getByRole('link', { name: digest.slice(0, 19) }).click();
     await page.getByRole('heading', { name: 'Scan findings' }).waitFor();
@@ -229,18 +239,42 @@ describe('web console in a browser', () => {
     try {
       await signInWithKeys(p, berth.url, reader.keys);
       await p.getByRole('link', { name: 'team/web' }).waitFor();
+      // Buttons appear once the server said what the principal may do: wait for that answer.
+      await settled(p);
       assert.equal(await p.getByRole('button', { name: 'Create repository' }).count(), 0);
       await p.getByRole('link', { name: 'team/web' }).click();
       await p.getByRole('row').filter({ hasText: 'v2' }).waitFor();
+      await settled(p);
       assert.equal(await p.getByRole('button', { name: 'Delete repository' }).count(), 0);
       assert.equal(await p.getByRole('button', { name: 'Delete selected images' }).count(), 0);
       assert.equal(await p.getByRole('checkbox').count(), 0);
+      assert.equal(await p.getByRole('button', { name: 'View push commands' }).count(), 1, 'what a reader may use is there');
       await p.getByRole('row').filter({ hasText: 'v2' }).getByRole('link').click();
       await p.getByRole('heading', { name: 'Scan findings' }).waitFor();
+      await settled(p);
       assert.equal(await p.getByRole('button', { name: 'Delete image' }).count(), 0);
+      assert.equal(await p.getByRole('button', { name: 'Scan now' }).count(), 0);
       await p.goto(`${berth.url}/console/repositories/team/web/-/permissions`);
       await p.getByLabel('Repository policy').waitFor();
+      await settled(p);
       assert.equal(await p.getByRole('button', { name: 'Save policy' }).count(), 0);
+      // And the server refuses what the page does not offer: a delete sent anyway, with the session's own token.
+      const refused = await p.evaluate(async () => {
+        const session = (await (await fetch('/console/api/session')).json()) as { csrfToken: string };
+        const res = await fetch('/console/api/ecr', {
+          method: 'POST',
+          headers: {
+            'X-Berth-Csrf': session.csrfToken,
+            'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.DeleteRepository',
+            'Content-Type': 'application/x-amz-json-1.1',
+          },
+          body: JSON.stringify({ repositoryName: 'team/web', force: true }),
+        });
+        return { status: res.status, body: (await res.json()) as { __type?: string } };
+      });
+      assert.ok(refused.status === 400 || refused.status === 403, String(refused.status));
+      assert.match(refused.body.__type ?? '', /AccessDenied/);
+      assert.equal((await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/web'] }))).repositories?.length, 1);
       await screenshot(p, 'read-only');
     } finally {
       await context.close();

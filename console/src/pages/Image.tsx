@@ -66,7 +66,7 @@ export function ImagePage({ name, digest }: { name: string; digest: string }) {
           {name}
           {d?.imageTags?.[0] ? `:${d.imageTags[0]}` : `@${shortDigest(digest)}`}
         </h1>
-        <div className="actions">
+        <div className="actions" aria-busy={!can.ready}>
           {can('ecr:StartImageScan', name) && (
             <button
               type="button"

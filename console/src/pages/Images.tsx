@@ -73,8 +73,8 @@ export function ImagesTab({ name }: { name: string }) {
   return (
     <section>
       <ErrorMessage error={list.error} />
-      {mayDelete && (
-        <div className="toolbar">
+      <div className="toolbar" aria-busy={!can.ready}>
+        {mayDelete && (
           <ConfirmButton
             label="Delete selected images"
             title={`Delete ${selected.size} image${selected.size === 1 ? '' : 's'}?`}
@@ -107,8 +107,8 @@ export function ImagesTab({ name }: { name: string }) {
             </ul>
             <ErrorMessage error={del.error} />
           </ConfirmButton>
-        </div>
-      )}
+        )}
+      </div>
       <div className="table-wrap">
         <table>
           <caption className="sr-only">Images of {name}</caption>

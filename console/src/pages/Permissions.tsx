@@ -95,7 +95,7 @@ export function PermissionsTab({ name }: { name: string }) {
         {shown}
       </p>
       {notice && <Notice>{notice}</Notice>}
-      <div className="actions">
+      <div className="actions" aria-busy={!can.ready}>
         {mayEdit && (
           <button
             type="button"

@@ -55,11 +55,13 @@ export function RepositoriesPage() {
     <>
       <div className="page-head">
         <h1>Repositories</h1>
-        {can('ecr:CreateRepository') && (
-          <button type="button" className="primary" aria-expanded={creating} onClick={() => setCreating((c) => !c)}>
-            Create repository
-          </button>
-        )}
+        <div className="actions" aria-busy={!can.ready}>
+          {can('ecr:CreateRepository') && (
+            <button type="button" className="primary" aria-expanded={creating} onClick={() => setCreating((c) => !c)}>
+              Create repository
+            </button>
+          )}
+        </div>
       </div>
       {creating && (
         <CreateRepository

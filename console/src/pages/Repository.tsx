@@ -48,7 +48,7 @@ export function RepositoryPage({ name, tab }: { name: string; tab: Tab }) {
       </p>
       <div className="page-head">
         <h1>{name}</h1>
-        <div className="actions">
+        <div className="actions" aria-busy={!can.ready}>
           <button type="button" aria-expanded={showPush} onClick={() => setShowPush((s) => !s)}>
             View push commands
           </button>

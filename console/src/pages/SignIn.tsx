@@ -8,7 +8,7 @@ import { useSession } from '../session';
 
 export function SignInPage() {
   const { signIn } = useSession();
-  const { navigate } = useNav();
+  const { route, navigate } = useNav();
   const [mode, setMode] = useState<'keys' | 'password'>('keys');
   const action = useAction();
   // Set when the server answered PasswordResetRequired: the same form again, with a new password.
@@ -36,7 +36,8 @@ export function SignInPage() {
               throw err;
             }),
       )
-      .then((ok) => ok && navigate({ page: 'repositories' }, { replace: true }));
+      // A deep link stays where it pointed; the sign-in page's own path goes to the list.
+      .then((ok) => ok && route.page === 'signin' && navigate({ page: 'repositories' }, { replace: true }));
   };
 
   return (
