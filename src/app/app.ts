@@ -35,6 +35,7 @@ import { RequestMetrics } from '../metrics/request-metrics.js';
 import { UsageRecorder } from '../metrics/usage-recorder.js';
 import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
+import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
@@ -150,7 +151,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles, meta.loginProfiles);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   // Secrets Manager's values, sealed at rest under the server key (their own context: never opened as anything else).
@@ -167,6 +168,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);
+  const authenticator = new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region);
   const server = createHttpServer({
     registry,
     log,
@@ -178,7 +180,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ...(audit ? [audit.observer] : []),
     ],
     ...(audit && { audit: meta.audit }),
-    authenticator: new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region),
+    authenticator,
+    console: createConsole(config, { meta, clock, serverKey, authenticator, identities }),
     authorizer: new Authorizer(
       identities,
       (registryKey, repository) => registry.policies.governing(registryKey, repository),
@@ -322,7 +325,7 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   const dataDir = resolve(config.dataDir);
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles), close: () => meta.close() };
+  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles), close: () => meta.close() };
 }
 
 function listenOn(server: BerthServer, port: number, host: string): Promise<number> {

@@ -32,7 +32,7 @@ export interface AuditIdentity {
 }
 
 /** The doors, as request-facts names them. */
-export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager';
+export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager' | 'signin';
 
 /** What one request was, in the doors' words. */
 export interface AuditedCall {
@@ -92,6 +92,8 @@ const EVENT_SOURCES: Record<AuditApi, string> = {
   events: 'events.amazonaws.com',
   cloudtrail: 'cloudtrail.amazonaws.com',
   secretsmanager: 'secretsmanager.amazonaws.com',
+  // The web console's sign-in (ConsoleLogin), as AWS's sign-in service records it.
+  signin: 'signin.amazonaws.com',
 };
 
 /**

@@ -12,6 +12,8 @@ import type { AccessKeyRecord, IdentityStore, UserPolicyRecord, UserRecord } fro
 import type { RoleStore } from '../metadata/roles.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
 import { RoleAdmin } from './role-admin.js';
+import type { LoginProfileStore } from '../metadata/console.js';
+import { LoginProfiles } from './login-profiles.js';
 
 export class IdentityError extends Error {
   constructor(
@@ -37,6 +39,8 @@ export interface CreatedAccessKey {
 export class IdentityAdmin {
   /** Roles and OIDC providers, when the store keeps them. */
   readonly roles: RoleAdmin | undefined;
+  /** Users' console passwords, when the store keeps them. */
+  readonly loginProfiles: LoginProfiles | undefined;
 
   constructor(
     private readonly store: IdentityStore,
@@ -45,8 +49,10 @@ export class IdentityAdmin {
     /** Bumped when a user's policies change, so cached authorization data is dropped. */
     private readonly authzChanges?: ChangeSignal,
     roleStore?: RoleStore,
+    loginProfileStore?: LoginProfileStore,
   ) {
     this.roles = roleStore && new RoleAdmin(roleStore, clock, (id) => this.requireAccount(id), authzChanges);
+    this.loginProfiles = loginProfileStore && new LoginProfiles(loginProfileStore, store, clock);
   }
 
   async ensureAccount(id: string, name: string): Promise<void> {
@@ -90,9 +96,12 @@ export class IdentityAdmin {
     return this.store.listUsers(accountId);
   }
 
-  /** As IAM: a user with access keys or policies must be stripped of them first. */
+  /** As IAM: a user with access keys, policies or a console password must be stripped of them first. */
   async deleteUser(accountId: string, name: string): Promise<void> {
     await this.user(accountId, name);
+    if (await this.loginProfiles?.exists(accountId, name)) {
+      throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must delete login profile first.');
+    }
     const keys = await this.store.listAccessKeys(accountId, name);
     const policies = await this.store.userPolicies(accountId, name);
     if (keys.length > 0 || policies.length > 0) {

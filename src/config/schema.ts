@@ -196,6 +196,12 @@ export const configSchema = z
     apiRates: z.union([z.literal('ecr'), jsonText(z.record(z.string(), z.union([z.number().positive(), z.literal(true)])))]).optional(),
     /** How many nodes share apiRates: each node allows its share (rate ÷ nodes) on its own. */
     apiRateNodes: int(1, 10_000).default(1),
+    /** The built web console served at /console/ (index.html and assets/); default: dist/console of the installed package. */
+    consoleDir: z.string().min(1).optional(),
+    /** A console session ends this many hours after sign-in, as login tokens do. */
+    consoleSessionHours: int(1, 12).default(12),
+    /** ... or after this many minutes without a call. */
+    consoleIdleMinutes: int(5, 720).default(60),
   })
   .strict()
   .superRefine((c, ctx) => {

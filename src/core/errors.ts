@@ -210,6 +210,9 @@ export const IamCodes = {
   PackedPolicyTooLarge: wire('PackedPolicyTooLarge'),
   /** AssumeRoleWithWebIdentity's expired web identity token (STS names it so, unlike ExpiredToken). */
   WebIdentityExpired: wire('ExpiredTokenException'),
+  // Console passwords (login profiles, ChangePassword).
+  PasswordPolicyViolation: wire('PasswordPolicyViolation'),
+  InvalidUserType: wire('InvalidUserType'),
 } as const;
 
 /** KMS JSON API `__type`s: Berth's own KMS answers with them, and an AWS KMS answers Berth with them. */
@@ -283,4 +286,21 @@ export const PullThroughCodes = {
   UnableToDecryptSecretValue: wire('UnableToDecryptSecretValueException'),
   LimitExceeded: wire('LimitExceededException'),
   InvalidParameter: wire('InvalidParameterException'),
+} as const;
+
+/**
+ * The web console's own API (/console/api, docs/console-api.md): sign-in and session refusals.
+ * Its ECR and IAM calls answer with those services' own codes.
+ */
+export const ConsoleCodes = {
+  /** Any wrong part of sign-in credentials: one answer, so nothing says which part was wrong. */
+  InvalidCredentials: wire('InvalidCredentials', 401),
+  NotSignedIn: wire('NotSignedIn', 401),
+  InvalidCsrfToken: wire('InvalidCsrfToken', 403),
+  PasswordResetRequired: wire('PasswordResetRequired', 403),
+  Throttling: wire('ThrottlingException', 429),
+  Validation: wire('ValidationException'),
+  NotFound: wire('NotFound', 404),
+  MethodNotAllowed: wire('MethodNotAllowed', 405),
+  Internal: wire('InternalFailure', 500),
 } as const;

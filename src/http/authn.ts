@@ -3,9 +3,10 @@
  * and STS Query) — a stored key, or temporary credentials from STS with their session token —
  * a 12-hour login token over HTTP Basic (`AWS:<token>`) for /v2, or anonymous.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
-import type { IdentityAdmin } from '../auth/identity-admin.js';
+import { IdentityError, type IdentityAdmin } from '../auth/identity-admin.js';
 import { LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
 import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, type Principal } from '../auth/principal.js';
 import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
@@ -73,9 +74,16 @@ export class Authenticator {
    * this key id). Undefined when unknown or inactive; a session token that is invalid or
    * expired throws, so the caller hears which.
    */
-  private async signer(accessKeyId: string, source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+  private signer(accessKeyId: string, source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+    return this.signerFor(accessKeyId, () => parseAuthorization(source).securityToken);
+  }
+
+  private async signerFor(
+    accessKeyId: string,
+    sessionToken: () => string | undefined,
+  ): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
     if (accessKeyId.startsWith('ASIA')) {
-      const token = parseAuthorization(source).securityToken;
+      const token = sessionToken();
       if (token === undefined) return undefined;
       const claims = this.openSession(token);
       if (claims.accessKeyId !== accessKeyId) return undefined;
@@ -95,6 +103,33 @@ export class Authenticator {
         });
       },
     };
+  }
+
+  /**
+   * The principal of an access key id with its secret (and session token), checked as a SigV4
+   * signature made with them would be (active key, matching secret, valid session token): the
+   * web console's sign-in. Undefined for anything refused, whatever it was.
+   */
+  async principalOfCredentials(c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): Promise<Principal | undefined> {
+    return this.principalOfKey(c.accessKeyId, c.sessionToken, c.secretAccessKey);
+  }
+
+  /**
+   * Who an access key (with its session token, for temporary credentials) stands for now:
+   * undefined once the key is inactive or deleted, its user or role deleted, or its session
+   * expired. A console session asks at each call. With `secret`, it must also match.
+   */
+  async principalOfKey(accessKeyId: string, sessionToken?: string, secret?: string): Promise<Principal | undefined> {
+    if (!/^[A-Z0-9]{16,128}$/.test(accessKeyId)) return undefined;
+    try {
+      const signer = await this.signerFor(accessKeyId, () => sessionToken);
+      if (!signer || (secret !== undefined && !sameSecret(signer.secret, secret))) return undefined;
+      return await signer.principal();
+    } catch (e) {
+      // A user deleted between the key's lookup and its own is as gone as its key.
+      if (e instanceof AuthError || e instanceof IdentityError) return undefined;
+      throw e;
+    }
   }
 
   /** Opened tokens, so a session's policy is parsed once, not per request (bounded like `verified`). */
@@ -231,6 +266,11 @@ export class Authenticator {
       return false;
     }
   }
+}
+
+/** Compared in constant time (over hashes, so lengths do not show either). */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
 /** `Basic Og==` (base64 of ":", an empty user and password) is how skopeo says "no credentials". */

@@ -33,6 +33,7 @@ import { adoptAuthority } from './request.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
+import { routeConsole, type ConsoleDoor, type ConsoleOptions } from './console/door.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -71,16 +72,19 @@ export interface HttpServerOptions {
   http2?: Http2Limits;
   /** The audit trail LookupEvents reads (CloudTrail's API); unset when the trail is off. */
   audit?: AuditStore;
+  /** The web console (/console/: its files, sessions and API); unset, /console/ is not found. */
+  console?: ConsoleOptions;
 }
 
 export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const kms = kmsOptions(opts);
   // Built once: the authorizer's policy cache outlives requests.
   const cloudTrail = cloudTrailOptions(opts);
+  const consoleDoor = opts.console && consoleDoorOf(opts, opts.console, cloudTrail.authorizer);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
-    return handle(opts, { kms, cloudTrail }, req, res);
+    return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);
   return server;
@@ -100,6 +104,22 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
   };
 }
 
+function consoleDoorOf(opts: HttpServerOptions, console: ConsoleOptions, iamAuthorizer: CloudTrailRouterOptions['authorizer']): ConsoleDoor {
+  const { authenticator: _, ...ecr } = ecrOptions(opts);
+  return {
+    ...console,
+    authenticator: opts.authenticator,
+    authorizer: opts.authorizer,
+    identities: opts.query.identities,
+    ecr,
+    // IAM actions are decided as the Query door decides them (routeQuery's authorizer below).
+    iam: { ...opts.query, authorizer: opts.query.authorizer ?? iamAuthorizer, log: opts.log },
+    region: opts.region,
+    registryHost: opts.registryHost,
+    log: opts.log,
+  };
+}
+
 function cloudTrailOptions(opts: HttpServerOptions): CloudTrailRouterOptions {
   return {
     authenticator: opts.authenticator,
@@ -116,7 +136,7 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
 
 async function handle(
   opts: HttpServerOptions,
-  doors: { kms: KmsRouterOptions; cloudTrail: CloudTrailRouterOptions },
+  doors: { kms: KmsRouterOptions; cloudTrail: CloudTrailRouterOptions; console?: ConsoleDoor },
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -196,6 +216,16 @@ async function handle(
         },
         target.path,
       );
+      return;
+    }
+    if (doors.console && (path === '/console' || path.startsWith('/console/'))) {
+      await routeConsole(doors.console, req, res, path);
+      return;
+    }
+    // A browser opening the registry's address lands on the console; API clients never ask for HTML.
+    if (doors.console && path === '/' && req.method === 'GET' && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+      res.writeHead(302, { Location: '/console/', 'Content-Length': 0 });
+      res.end();
       return;
     }
     if (req.method === 'GET' && path.startsWith('/catalog-logo/')) {

@@ -471,4 +471,32 @@ export const migrations: Migration[] = [
     // Status rows outlive their images; the lag a metrics scrape asks for reads only the pending.
     sql: () => [`CREATE INDEX replication_status_pending ON replication_status (status, destination_region, destination_registry, updated_at)`],
   },
+  {
+    version: 17,
+    name: 'console passwords and sessions',
+    sql: (d) => [
+      // An IAM user's console password (IAM's login profile): an scrypt hash, never the password.
+      // It goes with its user (IdentityAdmin refuses to delete a user that still has one, as IAM).
+      `CREATE TABLE login_profiles (
+        account_id TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        password_reset_required INTEGER NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, user_name),
+        FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name) ON DELETE CASCADE
+      )`,
+      // The web console's sessions, keyed by the SHA-256 of the cookie's id (never the id).
+      `CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        last_seen_at ${d.bigint} NOT NULL,
+        expires_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)`,
+    ],
+  },
 ];

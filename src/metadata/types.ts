@@ -6,6 +6,7 @@
  * Timestamps are Date; drivers store epoch milliseconds.
  */
 import type { DocumentStore } from './documents.js';
+import type { ConsoleSessionStore, LoginProfileStore } from './console.js';
 import type { AuditStore } from './audit-rows.js';
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
@@ -556,5 +557,7 @@ export interface MetadataStore {
   readonly replication: ReplicationStatusStore;
   readonly documents: DocumentStore;
   readonly quotas: QuotaStore;
+  readonly loginProfiles: LoginProfileStore;
+  readonly consoleSessions: ConsoleSessionStore;
   close(): Promise<void>;
 }

@@ -193,30 +193,49 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
     noteOperation(req, api.service, op, { params: body as Record<string, unknown> });
     // As AWS: a signature scoped to a region this endpoint does not serve is refused, so a
     // client's --region can never address a registry /v2 does not serve.
-    const region = api.region ?? opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, [api.service], [api.signingRegion ?? opts.region]);
-    // Before any work for the call (authorization reads policies): a throttled call costs little.
-    // ECR's calls share their buckets with /v2's (the same API behind ECR's proxy).
-    opts.registry.apiRates?.take(api.service === 'ecr' ? principal.accountId : `${api.service}:${principal.accountId}`, op);
-    await authorize(api, opts.authorizer, principal, op, body as Record<string, unknown>, region, req);
-    const call: EcrCall = {
-      registry: opts.registry,
-      req,
-      body,
-      principal,
-      accountId: principal.accountId,
-      region,
-      loginTokens: opts.loginTokens,
-      lifecyclePreviews: opts.lifecyclePreviews,
-      registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
-      v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
-      log: opts.log,
-      ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
-    };
-    sendEcrJson(res, await action(call));
+    sendEcrJson(res, await runJsonApiCall(api, opts, req, principal, op, body as Record<string, unknown>));
   } catch (err) {
     await sendEcrError(req, res, err, opts.log);
   }
+}
+
+/**
+ * Runs an operation as `principal` (whose credentials were checked): throttled, authorized as
+ * the action it is, noted for the audit trail. The one path of the signed JSON API and of the
+ * web console's calls, so both are authorized alike. Throws EcrError for an unknown operation.
+ */
+export async function runJsonApiCall(
+  api: JsonApi,
+  opts: Omit<EcrRouterOptions, 'authenticator'>,
+  req: IncomingMessage,
+  principal: Principal,
+  op: string,
+  body: Record<string, unknown>,
+): Promise<unknown> {
+  const action = Object.hasOwn(api.actions, op) ? api.actions[op] : undefined;
+  if (!action) throw new EcrError(EcrCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
+  noteOperation(req, api.service, op, { params: body });
+  const region = api.region ?? opts.region;
+  // Before any work for the call (authorization reads policies): a throttled call costs little.
+  // ECR's calls share their buckets with /v2's (the same API behind ECR's proxy).
+  opts.registry.apiRates?.take(api.service === 'ecr' ? principal.accountId : `${api.service}:${principal.accountId}`, op);
+  await authorize(api, opts.authorizer, principal, op, body, region, req);
+  const call: EcrCall = {
+    registry: opts.registry,
+    req,
+    body,
+    principal,
+    accountId: principal.accountId,
+    region,
+    loginTokens: opts.loginTokens,
+    lifecyclePreviews: opts.lifecyclePreviews,
+    registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
+    v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
+    log: opts.log,
+    ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
+  };
+  return action(call);
 }
 
 /** Operations IAM knows by another action's name (ecr-api.md §IAM). */

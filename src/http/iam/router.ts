@@ -18,7 +18,8 @@ import type { SecurityTokenService } from '../../auth/sts.js';
 import { identityPoliciesOf } from '../identity-policies.js';
 import { iamActions, stsActions, type QueryAction, type QueryCall } from './actions.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
-import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult } from './query.js';
+import { loginProfileActions } from './login-profile-actions.js';
+import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
   authenticator: Authenticator;
@@ -35,7 +36,7 @@ export interface QueryRouterOptions {
 
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
-const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions };
+const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -48,39 +49,56 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     const name = form.get('Action') ?? '';
     const unsigned = req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=') && UNSIGNED_ACTIONS.has(name);
     const { principal, service } = unsigned ? { principal: anonymousPrincipal, service: 'sts' } : await opts.authenticator.signed(req, body, ['iam', 'sts']);
-    const actions = service === 'sts' ? stsActions : IAM_ACTIONS;
     if (service === 'sts') namespace = STS_NAMESPACE;
-    noteOperation(req, service === 'sts' ? 'sts' : 'iam', name.slice(0, 100), { params: Object.fromEntries(form) });
-    const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
-    if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
-    const sourceIp = req.socket.remoteAddress;
-    if (service === 'iam') await authorizeIam(opts, req, principal, name, form, sourceIp);
-    const result = await action({
-      form,
-      accountId: principal.accountId,
-      callerArn: principal.arn,
-      ...(principal.userName !== undefined && { callerUserName: principal.userName }),
-      identities: opts.identities,
-      checkPolicy: opts.checkPolicy,
-      isManagedPolicy: opts.isManagedPolicy,
-      principal,
-      ...(opts.sts && { sts: { service: opts.sts, callerPolicies: (p: Principal) => identityPoliciesOf(opts.identities, p) } }),
-      ...(opts.webIdentity && { webIdentity: opts.webIdentity }),
-      ...(sourceIp !== undefined && { sourceIp }),
-    });
+    const result = await runQueryAction(opts, req, principal, service === 'sts' ? 'sts' : 'iam', name, form);
     sendQueryResult(res, name, namespace, result);
   } catch (err) {
-    let wire: QueryError;
-    if (err instanceof QueryError) wire = err;
-    else if (err instanceof IdentityError) wire = new QueryError(err.code, err.message);
-    else if (isAuthError(err)) wire = new QueryError(err.query, err.message);
-    else {
-      opts.log.error({ err }, 'query request failed');
-      wire = new QueryError(IamCodes.ServiceFailure, 'An internal error occurred');
-    }
+    const wire = queryErrorOf(err, opts.log);
     noteError(req, wire.code, wire.message);
     sendQueryError(res, namespace, wire);
   }
+}
+
+/**
+ * Runs an IAM or STS action as `principal`, authorized (IAM's) as `iam:<Action>` and noted for
+ * the audit trail: the one path of the signed Query API and of the web console's IAM calls.
+ */
+export async function runQueryAction(
+  opts: Omit<QueryRouterOptions, 'authenticator'>,
+  req: IncomingMessage,
+  principal: Principal,
+  service: 'iam' | 'sts',
+  name: string,
+  form: URLSearchParams,
+): Promise<XmlValue> {
+  const actions = service === 'sts' ? stsActions : IAM_ACTIONS;
+  noteOperation(req, service, name.slice(0, 100), { params: Object.fromEntries(form) });
+  const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
+  if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
+  const sourceIp = req.socket.remoteAddress;
+  if (service === 'iam') await authorizeIam(opts, req, principal, name, form, sourceIp);
+  return action({
+    form,
+    accountId: principal.accountId,
+    callerArn: principal.arn,
+    ...(principal.userName !== undefined && { callerUserName: principal.userName }),
+    identities: opts.identities,
+    checkPolicy: opts.checkPolicy,
+    isManagedPolicy: opts.isManagedPolicy,
+    principal,
+    ...(opts.sts && { sts: { service: opts.sts, callerPolicies: (p: Principal) => identityPoliciesOf(opts.identities, p) } }),
+    ...(opts.webIdentity && { webIdentity: opts.webIdentity }),
+    ...(sourceIp !== undefined && { sourceIp }),
+  });
+}
+
+/** Any error of an action in Query terms (an unexpected one is logged and told as ServiceFailure). */
+export function queryErrorOf(err: unknown, log: Logger): QueryError {
+  if (err instanceof QueryError) return err;
+  if (err instanceof IdentityError) return new QueryError(err.code, err.message);
+  if (isAuthError(err)) return new QueryError(err.query, err.message);
+  log.error({ err }, 'query request failed');
+  return new QueryError(IamCodes.ServiceFailure, 'An internal error occurred');
 }
 
 /**
@@ -88,26 +106,42 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
  * identities (IAM requires MFA for that, which Berth does not have).
  */
 async function authorizeIam(
-  opts: QueryRouterOptions,
+  opts: Omit<QueryRouterOptions, 'authenticator'>,
   req: IncomingMessage,
   principal: Principal,
   name: string,
   form: URLSearchParams,
   sourceIp: string | undefined,
 ): Promise<void> {
-  if (principal.kind === 'root' && principal.session === undefined) return;
   const action = `iam:${name}`;
   const resource = iamResourceOf(principal.accountId, form);
-  const refuse = () => {
+  if (!(await iamAllowed(opts, principal, name, resource, sourceIp))) {
     noteDenied(req, action, resource);
-    return new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
-  };
-  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) throw refuse();
-  await opts.authorizer.check(principal, { action, resource, ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
-    // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal in IAM's words.
-    if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) throw refuse();
-    throw e;
-  });
+    throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
+  }
+}
+
+/** Whether `principal` may do IAM's `name` on `resource` (an ARN or "*"): the rule above, also asked by the console's buttons. */
+export async function iamAllowed(
+  opts: Pick<QueryRouterOptions, 'authorizer'>,
+  principal: Principal,
+  name: string,
+  resource: string,
+  sourceIp: string | undefined,
+): Promise<boolean> {
+  if (principal.kind === 'root' && principal.session === undefined) return true;
+  // Acts only on the caller and takes its current password: any IAM user may change its own, as
+  // under AWS's default password policy (the action refuses callers that are not IAM users).
+  if (name === 'ChangePassword') return true;
+  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) return false;
+  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }) }).then(
+    () => true,
+    (e: unknown) => {
+      // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal is a no.
+      if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) return false;
+      throw e;
+    },
+  );
 }
 
 const QUERY_SERVICES = new Set(['iam', 'sts']);

@@ -26,6 +26,7 @@ import { createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
 import { createPostgresDocuments } from './documents.js';
+import { createPostgresConsoleSessions, createPostgresLoginProfiles } from './console.js';
 import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresRoles } from './roles.js';
@@ -101,6 +102,8 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     replication: createPostgresReplication(ctx),
     documents: createPostgresDocuments(ctx),
     quotas: createPostgresQuotas(ctx),
+    loginProfiles: createPostgresLoginProfiles(ctx),
+    consoleSessions: createPostgresConsoleSessions(ctx),
     async close() {
       await pool.end();
     },

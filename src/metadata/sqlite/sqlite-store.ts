@@ -22,6 +22,7 @@ import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
 import { createSqliteReplication } from './replication.js';
 import { createSqliteQuotas } from './quotas.js';
+import { createSqliteConsoleSessions, createSqliteLoginProfiles } from './console.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -51,6 +52,8 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     replication: createSqliteReplication(db),
     documents: createSqliteDocuments(db),
     quotas: createSqliteQuotas(db),
+    loginProfiles: createSqliteLoginProfiles(db),
+    consoleSessions: createSqliteConsoleSessions(db),
     async close() {
       await audit.close();
       db.close();

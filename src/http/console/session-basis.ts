@@ -1,0 +1,22 @@
+/**
+ * Whether what a console session was signed in with still stands, asked at each of its calls:
+ * an access key still active (and its user still there), temporary credentials still valid
+ * (their role or user still there), a user still the same user (not deleted and made again)
+ * with a console password still set. The same checks as a signed request's, from authn.ts.
+ */
+import type { BasisCheck } from '../../auth/console-sessions.js';
+import type { IdentityAdmin } from '../../auth/identity-admin.js';
+import { userPrincipal } from '../../auth/principal.js';
+import type { Authenticator } from '../authn.js';
+
+export function sessionBasisCheck(authenticator: Authenticator, identities: IdentityAdmin): BasisCheck {
+  return async (accountId, basis) => {
+    if (basis.kind === 'password') {
+      const user = await identities.userRecord(accountId, basis.userName);
+      if (!user || user.userId !== basis.userId || !(await identities.loginProfiles?.exists(accountId, user.name))) return undefined;
+      return userPrincipal(accountId, user.name, user.path);
+    }
+    const principal = await authenticator.principalOfKey(basis.accessKeyId, basis.kind === 'temporary' ? basis.sessionToken : undefined);
+    return principal?.accountId === accountId ? principal : undefined;
+  };
+}

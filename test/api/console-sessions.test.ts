@@ -1,0 +1,323 @@
+/**
+ * The web console's API (docs/console-api.md) as a browser uses it, over real HTTP against the
+ * in-process app: sign-in with keys, temporary credentials or a console password; the cookie's
+ * attributes; one answer for any wrong credential; CSRF; calls authorized as the principal
+ * (a ReadOnly user cannot delete); sessions that end at sign-out, at expiry, when idle, and
+ * when the key or user they stand for goes; the forced password change; the sign-in throttle.
+ * Time is the app's clock, moved by the test.
+ */
+import assert from 'node:assert/strict';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  DeleteLoginProfileCommand,
+  DeleteUserCommand,
+  IAMClient,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
+import { after, before, describe, it } from 'node:test';
+import type { Clock } from '../../src/core/clock.js';
+import { ConsoleBrowser } from '../e2e/helpers/console-browser.js';
+import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { MANAGED } from '../e2e/helpers/iam-users.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+class ShiftedClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+const HOUR = 3_600_000;
+const PASSWORD = 'Correct-Horse-9';
+
+describe('the console API', () => {
+  let berth: BerthInProcess;
+  let admin: Credentials;
+  let iam: IAMClient;
+  const clock = new ShiftedClock();
+  const browser = () => new ConsoleBrowser(berth.url);
+
+  /** A user with the given managed policies (suffixes of MANAGED), its key, and optionally a console password. */
+  async function user(name: string, managed: string[], password?: { value: string; reset?: boolean }): Promise<Credentials> {
+    await iam.send(new CreateUserCommand({ UserName: name }));
+    for (const m of managed) await iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: MANAGED + m }));
+    if (password) await iam.send(new CreateLoginProfileCommand({ UserName: name, Password: password.value, PasswordResetRequired: password.reset ?? false }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
+    return { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! };
+  }
+
+  before(async () => {
+    berth = await startInProcess({ clock });
+    admin = adminCredentials(berth);
+    iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: admin, maxAttempts: 1 });
+  });
+  after(async () => berth?.cleanup());
+
+  it('signs in with an access key: an HttpOnly SameSite=Strict cookie on /console, a CSRF token, the principal; no secret comes back', async () => {
+    const b = browser();
+    const signed = await b.signIn(admin);
+    assert.equal(signed.status, 200, signed.text);
+    assert.deepEqual(signed.body.principal, { arn: 'arn:aws:iam::000000000000:root', accountId: '000000000000', kind: 'root' });
+    assert.equal(typeof signed.body.csrfToken, 'string');
+    assert.deepEqual(signed.body.registry, { accountId: '000000000000', region: berth.region, host: berth.host, endpoint: berth.url });
+    assert.ok(!signed.text.includes(admin.secretAccessKey));
+    const cookie = b.setCookies[0]!;
+    assert.match(cookie, /^berth_console=[A-Za-z0-9_-]{43}; /);
+    const attributes = cookie.split('; ').slice(1).sort();
+    assert.deepEqual(attributes, ['HttpOnly', 'Path=/console', 'SameSite=Strict'], 'no Secure over plain HTTP');
+    assert.equal(signed.headers.get('cache-control'), 'no-store');
+    assert.match(signed.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+
+    const session = await b.session();
+    assert.equal(session.status, 200);
+    assert.equal(session.body.csrfToken, signed.body.csrfToken, 'the same token all session long');
+    const created = await b.ecr('CreateRepository', { repositoryName: 'console/made' });
+    assert.equal(created.status, 200, created.text);
+    assert.equal(created.headers.get('content-type'), 'application/x-amz-json-1.1', "ECR's answer as ECR sends it");
+    assert.equal((created.body.repository as { repositoryName: string }).repositoryName, 'console/made');
+    const missing = await b.ecr('DescribeRepositories', { repositoryNames: ['console/none'] });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.__type, 'RepositoryNotFoundException');
+  });
+
+  it('gives one answer for any wrong credential, and none says which part was wrong', async () => {
+    const alice = await user('alice', [], { value: PASSWORD });
+    await user('nopass', []);
+    const wrong = [
+      { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: admin.secretAccessKey },
+      { accessKeyId: admin.accessKeyId, secretAccessKey: 'x'.repeat(40) },
+      { accessKeyId: alice.accessKeyId, secretAccessKey: admin.secretAccessKey },
+      { accessKeyId: 'ASIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x', sessionToken: 'not-a-token' },
+      { accountId: '000000000000', userName: 'alice', password: 'Wrong-Horse-9' },
+      { accountId: '000000000000', userName: 'nobody', password: PASSWORD },
+      { accountId: '000000000000', userName: 'nopass', password: PASSWORD },
+      { accountId: '111111111111', userName: 'alice', password: PASSWORD },
+    ];
+    const answers = [];
+    for (const w of wrong) {
+      const b = browser();
+      const a = await b.signIn(w);
+      answers.push({ status: a.status, text: a.text, cookie: b.cookie });
+    }
+    for (const a of answers) {
+      assert.deepEqual(a, { status: 401, text: '{"__type":"InvalidCredentials","message":"The sign-in credentials are not valid."}', cookie: undefined });
+    }
+    assert.equal((await browser().signIn({ accountId: '000000000000', userName: 'alice', password: PASSWORD })).status, 200);
+  });
+
+  it('refuses a state-changing call without the right CSRF token, and changes nothing', async () => {
+    const b = browser();
+    await b.signIn(admin);
+    for (const csrf of [false as const, 'x'.repeat(43), `${b.csrf!.slice(0, -1)}A`]) {
+      const refused = await b.ecr('CreateRepository', { repositoryName: 'csrf/victim' }, { csrf });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.__type, 'InvalidCsrfToken');
+    }
+    const cross = await b.request('/console/api/ecr', {
+      method: 'POST',
+      headers: { Origin: 'https://evil.example', 'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.CreateRepository' },
+      body: JSON.stringify({ repositoryName: 'csrf/victim' }),
+    });
+    assert.equal(cross.status, 403, 'another origin is refused even with the token');
+    const iamRefused = await b.iam({ Action: 'CreateUser', UserName: 'csrf-victim' }, { csrf: false });
+    assert.equal(iamRefused.status, 403);
+    await assert.rejects(ecrClient(berth).send(new DescribeRepositoriesCommand({ repositoryNames: ['csrf/victim'] })), RepositoryNotFoundException);
+    const users = await b.iam({ Action: 'ListUsers' });
+    assert.ok(!(users.body.Users as Array<{ UserName: string }>).some((u) => u.UserName === 'csrf-victim'));
+  });
+
+  it("authorizes a call as the principal's: a ReadOnly user may list but not delete, and `can` says so", async () => {
+    await ecrClient(berth).send(new CreateRepositoryCommand({ repositoryName: 'kept/web' }));
+    const reader = await user('reader', ['ReadOnly'], { value: PASSWORD });
+    const b = browser();
+    assert.equal((await b.signIn({ accountId: '000000000000', userName: 'reader', password: PASSWORD })).status, 200);
+    const listed = await b.ecr('DescribeRepositories');
+    assert.equal(listed.status, 200);
+    const deleted = await b.ecr('DeleteRepository', { repositoryName: 'kept/web' });
+    assert.equal(deleted.status, 400);
+    assert.equal(deleted.body.__type, 'AccessDeniedException');
+    assert.match(String(deleted.body.message), /arn:aws:iam::000000000000:user\/reader is not authorized to perform: ecr:DeleteRepository/);
+    await ecrClient(berth).send(new DescribeRepositoriesCommand({ repositoryNames: ['kept/web'] }));
+    const users = await b.iam({ Action: 'ListUsers' });
+    assert.equal(users.status, 403);
+    assert.equal(users.body.__type, 'AccessDenied');
+    const answers = await b.can([
+      { action: 'ecr:DeleteRepository', resource: 'kept/web' },
+      { action: 'ecr:DescribeImages', resource: 'kept/web' },
+      { action: 'ecr:CreateRepository' },
+      { action: 'iam:ListUsers' },
+    ]);
+    assert.deepEqual(
+      (answers.body.results as Array<{ allowed: boolean }>).map((r) => r.allowed),
+      [false, true, false, false],
+    );
+    // The same user signed in with its key is the same principal, refused alike.
+    const byKey = browser();
+    assert.equal((await byKey.signIn(reader)).status, 200);
+    assert.equal((await byKey.ecr('DeleteRepository', { repositoryName: 'kept/web' })).body.__type, 'AccessDeniedException');
+  });
+
+  it('runs IAM actions as the principal, answered as JSON', async () => {
+    const b = browser();
+    await b.signIn(admin);
+    const created = await b.iam({ Action: 'CreateUser', UserName: 'json-user' });
+    assert.equal(created.status, 200, created.text);
+    const u = created.body.User as Record<string, unknown>;
+    assert.equal(u.Arn, 'arn:aws:iam::000000000000:user/json-user');
+    assert.match(String(u.CreateDate), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(await b.iam({ Action: 'AttachUserPolicy', UserName: 'json-user', PolicyArn: `${MANAGED}ReadOnly` }).then((a) => [a.status, a.body]), [
+      200,
+      {},
+    ]);
+    const attached = await b.iam({ Action: 'ListAttachedUserPolicies', UserName: 'json-user' });
+    assert.deepEqual(attached.body, {
+      AttachedPolicies: [{ PolicyName: 'AmazonEC2ContainerRegistryReadOnly', PolicyArn: `${MANAGED}ReadOnly` }],
+      IsTruncated: false,
+    });
+    const policies = await b.iam({ Action: 'ListPolicies' });
+    assert.ok((policies.body.Policies as Array<{ Arn: string }>).some((p) => p.Arn === `${MANAGED}FullAccess`));
+    const missing = await b.iam({ Action: 'GetUser', UserName: 'nobody' });
+    assert.deepEqual([missing.status, missing.body.__type], [404, 'NoSuchEntity']);
+    const profile = await b.iam({ Action: 'CreateLoginProfile', UserName: 'json-user', Password: 'short' });
+    assert.deepEqual([profile.status, profile.body.__type], [400, 'PasswordPolicyViolation']);
+  });
+
+  it('ends a session at sign-out: the old cookie opens nothing', async () => {
+    const b = browser();
+    await b.signIn(admin);
+    const cookie = b.cookie;
+    assert.equal((await b.signOut()).status, 204);
+    assert.equal(b.cookie, undefined, 'the cookie is cleared');
+    b.cookie = cookie;
+    const after = await b.session();
+    assert.deepEqual([after.status, after.body.__type], [401, 'NotSignedIn']);
+    assert.equal((await b.ecr('DescribeRepositories')).status, 401);
+  });
+
+  it('ends a session when its access key is deactivated, or its user deleted', async () => {
+    const keyed = await user('keyed', ['FullAccess'], { value: PASSWORD });
+    const byKey = browser();
+    const byPassword = browser();
+    assert.equal((await byKey.signIn(keyed)).status, 200);
+    assert.equal((await byPassword.signIn({ accountId: '000000000000', userName: 'keyed', password: PASSWORD })).status, 200);
+    assert.equal((await byKey.ecr('DescribeRepositories')).status, 200);
+    await iam.send(new UpdateAccessKeyCommand({ UserName: 'keyed', AccessKeyId: keyed.accessKeyId, Status: 'Inactive' }));
+    assert.equal((await byKey.ecr('DescribeRepositories')).status, 401, 'a deactivated key ends its sessions at their next call');
+    await iam.send(new UpdateAccessKeyCommand({ UserName: 'keyed', AccessKeyId: keyed.accessKeyId, Status: 'Active' }));
+    assert.equal((await byKey.session()).status, 401, 'and for good: reactivating the key does not bring it back');
+
+    assert.equal((await byPassword.session()).status, 200);
+    await iam.send(new DeleteLoginProfileCommand({ UserName: 'keyed' }));
+    assert.equal((await byPassword.session()).status, 401, 'a password session ends with the password');
+  });
+
+  it('ends a password session when its user is deleted and made again (another user of the same name)', async () => {
+    await user('again', [], { value: PASSWORD });
+    const b = browser();
+    assert.equal((await b.signIn({ accountId: '000000000000', userName: 'again', password: PASSWORD })).status, 200);
+    // Strip the user as IAM requires, delete it, make it again with the same password.
+    const adminB = browser();
+    await adminB.signIn(admin);
+    const listed = await adminB.iam({ Action: 'ListAccessKeys', UserName: 'again' });
+    for (const k of listed.body.AccessKeyMetadata as Array<{ AccessKeyId: string }>) {
+      await adminB.iam({ Action: 'DeleteAccessKey', UserName: 'again', AccessKeyId: k.AccessKeyId });
+    }
+    const conflict = await adminB.iam({ Action: 'DeleteUser', UserName: 'again' });
+    assert.deepEqual([conflict.status, conflict.body.__type], [409, 'DeleteConflict'], 'a user with a console password is not deleted');
+    await adminB.iam({ Action: 'DeleteLoginProfile', UserName: 'again' });
+    await iam.send(new DeleteUserCommand({ UserName: 'again' }));
+    await user('again', [], { value: PASSWORD });
+    assert.equal((await b.session()).status, 401);
+  });
+
+  it('ends a session 12 hours after sign-in, and after an hour without a call', async () => {
+    const b = browser();
+    await b.signIn(admin);
+    const idle = browser();
+    await idle.signIn(admin);
+    try {
+      for (let h = 0.5; h < 12; h += 0.5) {
+        clock.offsetMs = h * HOUR;
+        assert.equal((await b.session()).status, 200, `still open at ${h} h`);
+      }
+      assert.equal((await idle.session()).status, 401, 'idle for hours');
+      clock.offsetMs = 12 * HOUR;
+      assert.equal((await b.session()).status, 401, 'over at 12 h, however busy');
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('signs in with temporary credentials (a session token) as the user they stand for', async () => {
+    const temp = await user('temp', ['ReadOnly']);
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: temp, maxAttempts: 1 });
+    const c = (await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    const b = browser();
+    const signed = await b.signIn({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });
+    assert.equal(signed.status, 200, signed.text);
+    assert.equal((signed.body.principal as { arn: string }).arn, 'arn:aws:iam::000000000000:user/temp');
+    assert.ok(new Date(String(signed.body.expiresAt)) <= c.Expiration!, 'no longer than the credentials');
+    const wrongToken = await browser().signIn({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: `${c.SessionToken!}x` });
+    assert.equal(wrongToken.status, 401);
+    try {
+      clock.offsetMs = 901_000;
+      assert.equal((await b.session()).status, 401, 'over when the credentials expire');
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('makes a password marked for reset be changed at sign-in, then signs in with the new one', async () => {
+    await user('fresh', [], { value: PASSWORD, reset: true });
+    const creds = { accountId: '000000000000', userName: 'fresh', password: PASSWORD };
+    const asked = await browser().signIn(creds);
+    assert.deepEqual([asked.status, asked.body.__type], [403, 'PasswordResetRequired']);
+    const weak = await browser().signIn({ ...creds, newPassword: 'weak' });
+    assert.deepEqual([weak.status, weak.body.__type], [400, 'PasswordPolicyViolation']);
+    const same = await browser().signIn({ ...creds, newPassword: PASSWORD });
+    assert.equal(same.status, 400, 'the new password must differ');
+    const b = browser();
+    const changed = await b.signIn({ ...creds, newPassword: 'Fresh-Start-42' });
+    assert.equal(changed.status, 200, changed.text);
+    assert.equal((await browser().signIn(creds)).status, 401, 'the old password is gone');
+    assert.equal((await browser().signIn({ ...creds, password: 'Fresh-Start-42' })).status, 200, 'and no reset is asked again');
+    // ChangePassword through the console, as the user, without any policy.
+    const own = await b.iam({ Action: 'ChangePassword', OldPassword: 'Fresh-Start-42', NewPassword: 'Third-Time-77' });
+    assert.deepEqual([own.status, own.body], [200, {}]);
+    const wrongOld = await b.iam({ Action: 'ChangePassword', OldPassword: 'Fresh-Start-42', NewPassword: 'Fourth-Time-88' });
+    assert.deepEqual([wrongOld.status, wrongOld.body.__type], [403, 'AccessDenied']);
+    assert.equal((await browser().signIn({ ...creds, password: 'Third-Time-77' })).status, 200);
+  });
+
+  it('throttles failed sign-ins for an identity: then even the right password is refused, with Retry-After', async () => {
+    await user('guessed', [], { value: PASSWORD });
+    const creds = { accountId: '000000000000', userName: 'guessed', password: PASSWORD };
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await browser().signIn({ ...creds, password: `Wrong-Guess-${i}` })).status);
+    assert.deepEqual(new Set(statuses), new Set([401]));
+    const throttled = await browser().signIn(creds);
+    assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException']);
+    assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+    assert.equal((await browser().signIn(admin)).status, 200, 'other identities are not held up');
+  });
+
+  it('refuses malformed sign-ins and unknown console API paths clearly', async () => {
+    const b = browser();
+    const notJson = await b.request('/console/api/sign-in', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+    assert.deepEqual([notJson.status, notJson.body.__type], [400, 'ValidationException']);
+    const big = await b.request('/console/api/sign-in', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ accessKeyId: 'A', secretAccessKey: 'x'.repeat(20_000) }),
+    });
+    assert.deepEqual([big.status, big.body.__type], [400, 'ValidationException']);
+    assert.equal((await b.request('/console/api/nothing')).status, 404);
+    assert.equal((await b.request('/console/api/session', { method: 'POST' })).status, 405);
+  });
+});
