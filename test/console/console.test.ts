@@ -8,6 +8,7 @@
 import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
+  GetRepositoryPolicyCommand,
   type ECRClient,
   PutRegistryScanningConfigurationCommand,
   waitUntilImageScanComplete,
@@ -212,6 +213,18 @@ describe('web console in a browser', () => {
       .waitFor();
     assert.equal(await editor.getAttribute('aria-invalid'), 'true');
     await screenshot(page, 'permissions');
+    // The refused policy changed nothing.
+    await assert.rejects(ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/web' })), { name: 'RepositoryPolicyNotFoundException' });
+    // A valid policy is saved, and ECR returns it.
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'ecr:BatchGetImage' }],
+    };
+    await editor.fill(JSON.stringify(policy));
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Policy saved.' }).waitFor();
+    const saved = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/web' }));
+    assert.equal((JSON.parse(saved.policyText!) as typeof policy).Statement[0]!.Sid, 'pull');
   });
 
   it('shows the IAM, replication and usage pages', async () => {
