@@ -236,6 +236,9 @@ describe('web console in a browser', () => {
     await page.getByLabel('Managed policy').selectOption({ label: 'AmazonEC2ContainerRegistryReadOnly' });
     await page.getByRole('button', { name: 'Attach policy' }).click();
     await page.getByRole('button', { name: 'Detach AmazonEC2ContainerRegistryReadOnly' }).waitFor();
+    await page.getByLabel('New console password').fill('first-Password-1');
+    await page.getByRole('button', { name: /Set password/ }).click();
+    await page.getByText('This user may sign in with a password.').waitFor();
     await screenshot(page, 'iam');
     await page.getByRole('link', { name: 'Replication & cache' }).click();
     await page.getByRole('heading', { name: 'Pull-through cache rules' }).waitFor();
@@ -289,6 +292,26 @@ describe('web console in a browser', () => {
       assert.match(refused.body.__type ?? '', /AccessDenied/);
       assert.equal((await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/web'] }))).repositories?.length, 1);
       await screenshot(p, 'read-only');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("signs in with an IAM user's console password, changing it first as required", async () => {
+    const { context, page: p } = await newPage(browser);
+    try {
+      await p.goto(`${berth.url}/console/`);
+      await p.getByRole('button', { name: 'IAM user password' }).click();
+      await p.getByLabel('Account ID').fill('000000000000');
+      await p.getByLabel('User name').fill('viewer');
+      await p.getByLabel('Password', { exact: true }).fill('first-Password-1');
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      // The password was right but must be changed: the form asks for a new one.
+      await p.getByLabel('New password').fill('second-Password-2');
+      assert.match(await text(p.getByRole('alert')), /Choose a new password/);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor();
+      assert.match(await text(p.locator('.who')), /user\/viewer/);
     } finally {
       await context.close();
     }
