@@ -16,6 +16,7 @@ import {
   DeleteLoginProfileCommand,
   DeleteUserCommand,
   IAMClient,
+  PutUserPolicyCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
@@ -24,6 +25,8 @@ import type { Clock } from '../../src/core/clock.js';
 import { ConsoleBrowser } from '../e2e/helpers/console-browser.js';
 import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { MANAGED } from '../e2e/helpers/iam-users.js';
+import { pushBlob } from '../e2e/helpers/registry-http.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 class ShiftedClock implements Clock {
@@ -192,6 +195,9 @@ describe('the console API', () => {
     const b = browser();
     await b.signIn(admin);
     const cookie = b.cookie;
+    const forged = await b.request('/console/api/sign-out', { method: 'POST', csrf: false });
+    assert.deepEqual([forged.status, forged.body.__type], [403, 'InvalidCsrfToken'], 'no other site can sign a browser out');
+    assert.equal((await b.session()).status, 200);
     assert.equal((await b.signOut()).status, 204);
     assert.equal(b.cookie, undefined, 'the cookie is cleared');
     b.cookie = cookie;
@@ -305,6 +311,51 @@ describe('the console API', () => {
     assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException']);
     assert.ok(Number(throttled.headers.get('retry-after')) > 0);
     assert.equal((await browser().signIn(admin)).status, 200, 'other identities are not held up');
+  });
+
+  it('reports storage and transfer per repository per day, only of repositories the principal may describe', async () => {
+    const ecr = ecrClient(berth);
+    for (const name of ['usage/web', 'usage/hidden']) {
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+      assert.equal((await pushBlob(berth.url, name, Buffer.alloc(3000, name))).status, 201);
+    }
+    await waitFor('a storage sample', () => berth.app.tasks.find((t) => t.name === 'usage-sample')!.tick());
+    const adminB = browser();
+    await adminB.signIn(admin);
+    type Usage = {
+      from: string;
+      to: string;
+      repositories: Array<{ repositoryName: string; days: Array<{ date: string; storageBytes?: number; bytesIn: number }> }>;
+    };
+    const seen = await waitFor('the pushes in the usage rows', async () => {
+      const u = (await adminB.request('/console/api/usage?days=7')).body as unknown as Usage;
+      const names = u.repositories.filter((r) => r.days.some((d) => d.bytesIn >= 3000)).map((r) => r.repositoryName);
+      return names.includes('usage/web') && names.includes('usage/hidden') ? u : undefined;
+    });
+    const web = seen.repositories.find((r) => r.repositoryName === 'usage/web')!;
+    assert.equal(web.days.length, 1, 'one day of pushes');
+    assert.equal(web.days[0]!.storageBytes, 3000, 'the sampled storage of the day');
+    assert.ok(seen.from <= web.days[0]!.date && web.days[0]!.date < seen.to);
+
+    await user('partial', [], { value: PASSWORD });
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'partial',
+        PolicyName: 'web-only',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: 'arn:aws:ecr:*:*:repository/usage/web' }],
+        }),
+      }),
+    );
+    const partial = browser();
+    await partial.signIn({ accountId: '000000000000', userName: 'partial', password: PASSWORD });
+    const limited = (await partial.request('/console/api/usage?days=7')).body as unknown as Usage;
+    assert.deepEqual(
+      limited.repositories.map((r) => r.repositoryName),
+      ['usage/web'],
+    );
+    assert.equal((await partial.request('/console/api/usage?days=0')).status, 400);
   });
 
   it('refuses malformed sign-ins and unknown console API paths clearly', async () => {

@@ -119,6 +119,8 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
   }
   notePrincipal(req, principal);
   noteOperation(req, 'signin', 'ConsoleLogin');
+  // A browser signing in again leaves no earlier session of its own behind.
+  await door.sessions.end(sessionCookie(req));
   const session = await door.sessions.start(principal, basis, principal.session?.expiresAt);
   setSessionCookie(req, res, session.id);
   sendConsoleJson(res, 200, sessionBody(door, req, session));
