@@ -29,6 +29,10 @@ interface SessionState {
 
 const Ctx = createContext<SessionState | undefined>(undefined);
 
+const askSession = () => request<SessionInfo>('GET', '/console/api/session').catch(() => null);
+/** Asked as the script loads, before React's first render: the answer decides the first page. */
+let firstAnswer: Promise<SessionInfo | null> | undefined = askSession();
+
 function adopt(info: SessionInfo | null): SessionInfo | null {
   setCsrfToken(info?.csrfToken);
   return info;
@@ -39,10 +43,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     whenSignedOut(() => setSession(adopt(null)));
-    request<SessionInfo>('GET', '/console/api/session').then(
-      (s) => setSession(adopt(s)),
-      () => setSession(adopt(null)),
-    );
+    const answer = firstAnswer ?? askSession();
+    firstAnswer = undefined;
+    void answer.then((s) => setSession(adopt(s)));
   }, []);
 
   const signIn = useCallback(async (form: SignIn) => {
