@@ -8,6 +8,7 @@ set -euo pipefail
 declare -A wanted=([skopeo]=skopeo [aws]=awscli [zstd]=zstd)  # zstd: layers compressed as buildx --compression zstd does
 wanted+=([docker-registry]=docker-registry)  # the pull-through cache's upstream (python3's crypt makes its htpasswd)
 wanted+=([radosgw]=radosgw [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd)  # the S3 test server, scripts/s3-test-server.sh
+wanted+=([chromium]=chromium)  # the web console's browser tests (test/console), driven by playwright-core
 
 missing=()
 for cmd in "${!wanted[@]}"; do

@@ -13,4 +13,6 @@ if [ $status -eq 0 ] && grep -qE '^Found [0-9]+ infos?\.' <<<"$out"; then
   echo "lint: Biome reported info-level findings (above); fix them too" >&2
   status=1
 fi
+# The console (console/, TSX for the browser) has its own tsconfig; the root build leaves it out.
+npx tsc -p console/tsconfig.json || status=1
 exit $status

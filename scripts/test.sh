@@ -15,6 +15,8 @@ bash scripts/install-test-deps.sh
 # check: a few seconds, and it fails before the minutes of tests do.
 [ -n "${1:-}" ] || bash scripts/lint.sh
 npx tsc -p .
+# The web console's bundle (dist/console), which the server serves and test/console drives.
+node scripts/build-console.mjs
 
 # Node 20's runner does not expand globs, so the files are listed explicitly. A compiled test
 # whose .ts source is gone (renamed, deleted) is stale output in dist/ and is not run.
