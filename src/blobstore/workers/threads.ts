@@ -113,8 +113,8 @@ export class ByteThread {
   private ensure(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./byte-worker.js', import.meta.url));
-    this.outstanding = 0;
-    w.unref();
+    // Work counted before the start (hold() then post()) keeps the new worker alive.
+    if (this.outstanding === 0) w.unref();
     this.queue = this.starts.flatMap((s) => s());
     w.on('message', (batch: ThreadMessage[]) => {
       for (const m of batch) this.listeners.get(m.kind)?.(m);
@@ -133,6 +133,8 @@ export class ByteThread {
   }
 
   private lost(error: Error, closing: boolean): void {
+    // What was awaited from the dead worker will never come; its owners are told below.
+    this.outstanding = 0;
     this.queue = [];
     if (this.flushSoon) clearImmediate(this.flushSoon);
     this.flushSoon = undefined;
