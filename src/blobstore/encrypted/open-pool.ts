@@ -17,9 +17,9 @@ import { BlobIntegrityError, type ChunkRun } from './chunk-format.js';
 import type { FromOpener, ToOpener } from './open-protocol.js';
 
 export interface OpenPoolOptions {
-  /** Plaintext bytes per ring slot (at least one chunk); default 256 KiB. */
+  /** Plaintext bytes per ring slot (at least one chunk); default 1 MiB. */
   slotBytes?: number;
-  /** Slots per download's ring; default 4. */
+  /** Slots per download's ring; default 3. */
   slots?: number;
 }
 
@@ -36,10 +36,16 @@ interface Ring {
   slots: number;
 }
 
-const DEFAULT_SLOT = 256 * 1024;
-const DEFAULT_SLOTS = 4;
-/** Spare rings kept for later downloads (of the usual slot size): 16 × 1 MiB by default. */
-const MAX_SPARE_RINGS = 16;
+/**
+ * Measured (512 MiB download, loaded machine, same run): 1 MiB slots cost the main thread
+ * ~0.6 s/GiB against ~0.9 with 256 KiB — a slot is a socket write, a callback and a credit
+ * message — and the whole process ~10 % less. Three slots: one on the socket, one ready, one
+ * being filled; 3 MiB per download in flight.
+ */
+const DEFAULT_SLOT = 1024 * 1024;
+const DEFAULT_SLOTS = 3;
+/** Spare rings kept for later downloads (of the usual slot size): 8 × 3 MiB by default. */
+const MAX_SPARE_RINGS = 8;
 
 export class OpenPool {
   private nextId = 1;
