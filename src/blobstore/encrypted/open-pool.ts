@@ -79,28 +79,18 @@ export class OpenPool {
    * opened, so a blob that fails authentication is refused before a client has been answered.
    */
   async open(handle: BlobHandle, fd: number, opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string }): Promise<Readable & DirectBody> {
-    let download: RingDownload;
+    const thread = this.threads.least((t) => this.downloads.get(t)!.size);
+    const id = this.nextId++;
+    const download = new RingDownload(this, thread, id, handle, this.ring(opts.chunkSize));
+    const { dataKey, chunkSize, run, label } = opts;
     try {
-      const thread = this.threads.least((t) => this.downloads.get(t)!.size);
-      const id = this.nextId++;
-      download = new RingDownload(this, thread, id, handle, this.ring(opts.chunkSize));
-      this.downloads.get(thread)!.set(id, download);
-      download.start({
-        kind: 'open',
-        op: 'start',
-        id,
-        fd,
-        dataKey: opts.dataKey,
-        chunkSize: opts.chunkSize,
-        run: opts.run,
-        label: opts.label,
-        ring: download.ring.sab,
-        slotBytes: download.ring.slotBytes,
-      });
+      download.start({ kind: 'open', op: 'start', id, fd, dataKey, chunkSize, run, label, ring: download.ring.sab, slotBytes: download.ring.slotBytes });
     } catch (e) {
+      // Never started (the threads are closed): nothing reads the fd.
       await handle.close();
       throw e;
     }
+    this.downloads.get(thread)!.set(id, download);
     await download.firstSlot;
     download.handedOut = true;
     return download;
