@@ -48,6 +48,8 @@ import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
+import { OpenPool } from '../blobstore/encrypted/open-pool.js';
+import { ByteThreads } from '../blobstore/workers/threads.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
 
@@ -112,11 +114,16 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           { ttlMs },
         )
       : undefined;
-  const hashing = new HashPool({ onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion') });
+  // One set of byte threads hashes uploads and opens downloads (design decision 6).
+  const byteThreads = new ByteThreads();
+  const hashing = new HashPool({
+    shared: byteThreads,
+    onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
+  });
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
     hashing,
-    vaults: await openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore),
+    vaults: await openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore, undefined, new OpenPool(byteThreads)),
     meta,
     clock,
     log,
@@ -137,6 +144,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
     async close() {
       await registry.pulls.stop();
       await hashing.close();
+      await byteThreads.close();
       await meta.close();
     },
   });

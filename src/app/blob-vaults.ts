@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import type { BlobStore } from '../blobstore/blob-store.js';
 import { withChecks, type BlobStoreObserver } from '../blobstore/checked-blob-store.js';
 import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-store.js';
+import type { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
 import type { createS3BlobStore as S3StoreFactory } from '../blobstore/s3/s3-blob-store.js';
 import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
@@ -49,6 +50,7 @@ export async function openBlobVaults(
   remote?: RemoteKeys,
   openLocal: LocalBlobStore = fsStore,
   observe?: BlobStoreObserver,
+  opening?: OpenPool,
 ): Promise<BlobVaults> {
   const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
   const local = (root: string) => checked(openLocal(root));
@@ -63,7 +65,7 @@ export async function openBlobVaults(
 
   const base: BlobStore = s3
     ? s3Store({ ...s3, sse: { type: 'AES256' } }, clients)
-    : checked(createEncryptedBlobStore(local(root), registryKeys, { name: 'fs (registry key)' }));
+    : checked(createEncryptedBlobStore(local(root), registryKeys, { name: 'fs (registry key)', ...(opening && { opening }) }));
   const stores = new Map<string, BlobStore>();
   /** Keys are never deleted (only disabled, which their wrapping keys check), so a lookup holds. */
   const byRef = new Map<string, BlobStore>();
@@ -85,7 +87,7 @@ export async function openBlobVaults(
       };
       const keys = key.origin !== 'AWS_KMS' ? kms.wrappingKeysFor(key) : (remote?.wrappingKeysFor(key) ?? { current: unusable, byId: unusable });
       const inner = s3 ? s3Store({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients) : local(join(root, 'kms', key.id));
-      store = checked(createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}` }));
+      store = checked(createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}`, ...(opening && { opening }) }));
     }
     stores.set(key.id, store);
     return store;

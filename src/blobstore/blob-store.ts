@@ -44,6 +44,11 @@ export interface BlobWriter {
 /** A stored blob opened for reads at positions, by a reader that reuses its own buffer. */
 export interface BlobHandle {
   readonly size: number;
+  /**
+   * The file descriptor, when the handle is a local file: a worker thread of this process may
+   * read it positionally until the handle is closed (encrypted/open-pool.ts does, off the event loop).
+   */
+  readonly fd?: number;
   /** Reads up to `into.length` bytes at `position`; resolves how many (0 at the end). */
   read(into: Buffer, position: number): Promise<number>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 /**
- * Hashing off the event loop (design decision 6): a small pool of worker threads holds the
- * running hashes of uploads. A hash is sequential, so each session lives in one worker for its
+ * Hashing off the event loop (design decision 6): the byte threads (blobstore/workers/threads.ts,
+ * shared with opening downloads) hold the running hashes of uploads. A hash is sequential, so each session lives in one worker for its
  * whole life; the main thread only copies bytes into batches and posts them, in order.
  *
  * Memory stays flat: a session has at most `maxInFlight` batches on their way to or in its
@@ -13,13 +13,15 @@
  * starts a fresh worker. A failed running hash is just a lost cache: the caller re-hashes the
  * stored bytes, as after a restart.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import type { FromWorker, ToWorker } from '../blobstore/workers/hash-protocol.js';
+import { ByteThreads, type ByteThread } from '../blobstore/workers/threads.js';
 import type { DigestAlgorithm } from '../core/digest.js';
-import type { FromWorker, ToWorker } from './hash-protocol.js';
 
 export interface HashPoolOptions {
-  /** Worker threads; default: the machine's parallelism, at most 4. */
+  /** The byte threads to hash on (shared with opening downloads); the pool's own when absent. */
+  shared?: ByteThreads;
+  /** Worker threads of the pool's own byte threads; default: the machine's parallelism, at most 4. */
   threads?: number;
   /** Bytes per message to a worker: larger batches mean fewer messages, more memory per session. */
   batchBytes?: number;
@@ -55,12 +57,13 @@ export class HashPool {
   readonly batchBytes: number;
   readonly maxInFlight: number;
 
+  private readonly threads: ByteThreads;
+
   constructor(private readonly opts: HashPoolOptions = {}) {
-    const threads = opts.threads ?? Math.min(4, availableParallelism());
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`hash pool threads must be a positive integer, got ${threads}`);
+    this.threads = opts.shared ?? new ByteThreads(opts.threads === undefined ? {} : { threads: opts.threads });
     this.batchBytes = opts.batchBytes ?? DEFAULT_BATCH;
     this.maxInFlight = opts.maxInFlight ?? DEFAULT_IN_FLIGHT;
-    this.slots = Array.from({ length: threads }, () => new Slot(this));
+    this.slots = this.threads.threads.map((t) => new Slot(this, t));
   }
 
   /** A running hash in the least busy worker. */
@@ -70,18 +73,20 @@ export class HashPool {
     for (const s of this.slots) if (s.sessions.size < slot.sessions.size) slot = s;
     const session = new HashSession(this, slot, this.nextId++);
     slot.sessions.set(session.id, session);
-    slot.post({ op: 'open', id: session.id, alg });
+    slot.post({ kind: 'hash', op: 'open', id: session.id, alg });
     return session;
   }
 
   /** The worker threads running now (for diagnostics and tests). */
   liveWorkers(): Worker[] {
-    return this.slots.flatMap((s) => (s.worker ? [s.worker] : []));
+    return this.threads.liveWorkers();
   }
 
+  /** Fails the sessions still running; stops the threads unless they are shared. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.stop()));
+    if (!this.opts.shared) return this.threads.close();
+    for (const s of this.slots) s.stop(new HashWorkerLostError(new Error('the hash pool was closed')));
   }
 
   /** @internal A free slot, and a view of its bytes; a new slab (sent to every worker) when none is free. */
@@ -109,120 +114,69 @@ export class HashPool {
   }
 
   private slabMessage(index: number): ToWorker {
-    return { op: 'slab', index, sab: this.slabs[index]!, slotBytes: this.batchBytes, slots: SLOTS_PER_SLAB };
+    return { kind: 'hash', op: 'slab', index, sab: this.slabs[index]!, slotBytes: this.batchBytes, slots: SLOTS_PER_SLAB };
   }
 
   /** @internal */
   lost(error: Error): void {
     this.opts.onWorkerLost?.(error);
   }
-
-  /** @internal */
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }
 
-/** One worker thread, started on first use and again after it died. */
+/** The hashing side of one byte thread: the sessions bound to it and the slots it has yet to hash. */
 class Slot {
-  worker: Worker | undefined;
   readonly sessions = new Map<number, HashSession>();
-  /** Batches and digests awaited from the worker; the worker keeps the process alive only while > 0. */
-  private outstanding = 0;
   /** Slots the worker has yet to hash: freed when it acknowledges them, or when it dies. */
   private readonly busySlots = new Set<number>();
-  private queue: ToWorker[] = [];
-  private flushSoon: NodeJS.Immediate | undefined;
 
-  constructor(private readonly pool: HashPool) {}
+  constructor(
+    private readonly pool: HashPool,
+    private readonly thread: ByteThread,
+  ) {
+    // A worker started afresh knows no slab.
+    thread.onStart(() => pool.slabMessages());
+    thread.on('hash', (m) => this.received(m as FromWorker));
+    thread.onExit((cause, closing) => this.lost(cause, closing));
+  }
 
-  /**
-   * Queues a message; the queue goes to the worker as one message once per turn of the event
-   * loop. Measured under load, a message per batch cost more main-thread time than the hashing
-   * it moved away: each wakes the worker, and on a busy machine the wake-up preempts the sender.
-   */
   post(m: ToWorker): void {
-    this.ensure();
     if (m.op === 'update') this.busySlots.add(m.slot);
-    if (m.op === 'update' || m.op === 'digest') this.expect(1);
-    this.queue.push(m);
-    this.flushSoon ??= setImmediate(() => this.send());
+    if (m.op === 'update' || m.op === 'digest') this.thread.hold(1);
+    this.thread.post(m);
   }
 
   /** A new slab, for the worker if it runs (a worker started later gets every slab at its start). */
   slab(m: ToWorker): void {
-    if (!this.worker) return;
-    this.queue.push(m);
-    this.flushSoon ??= setImmediate(() => this.send());
+    if (this.thread.worker) this.thread.post(m);
   }
 
-  private send(): void {
-    this.flushSoon = undefined;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length > 0) this.worker?.postMessage(batch);
+  private received(m: FromWorker): void {
+    this.thread.hold(-1);
+    if (m.op === 'ack') {
+      this.busySlots.delete(m.slot);
+      this.pool.give(m.slot);
+      this.sessions.get(m.id)?.acked();
+    } else {
+      this.sessions.get(m.id)?.finished(m.hex);
+      this.sessions.delete(m.id);
+    }
   }
 
-  private ensure(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(new URL('./hash-worker.js', import.meta.url));
-    w.unref();
-    this.outstanding = 0;
-    // Anything queued was for a worker that died; its sessions failed with it.
-    this.queue = this.pool.slabMessages();
-    this.flushSoon ??= setImmediate(() => this.send());
-    w.on('message', (batch: FromWorker[]) => {
-      for (const m of batch) {
-        this.expect(-1);
-        if (m.op === 'ack') {
-          this.busySlots.delete(m.slot);
-          this.pool.give(m.slot);
-          this.sessions.get(m.id)?.acked();
-        } else {
-          this.sessions.get(m.id)?.finished(m.hex);
-          this.sessions.delete(m.id);
-        }
-      }
-    });
-    let failure: Error | undefined;
-    w.on('error', (e) => {
-      failure = e;
-    });
-    w.on('exit', (code) => {
-      if (this.worker !== w) return;
-      this.worker = undefined;
-      // Nothing reads those slots any more.
-      for (const slot of this.busySlots) this.pool.give(slot);
-      this.busySlots.clear();
-      if (this.pool.isClosed && this.sessions.size === 0) return;
-      const error = new HashWorkerLostError(failure ?? new Error(`exited with code ${code}`));
-      const sessions = [...this.sessions.values()];
-      this.sessions.clear();
-      for (const s of sessions) s.fail(error);
-      this.pool.lost(error);
-    });
-    this.worker = w;
-    return w;
+  private lost(cause: Error, closing: boolean): void {
+    // Nothing reads those slots any more.
+    for (const slot of this.busySlots) this.pool.give(slot);
+    this.busySlots.clear();
+    if (this.sessions.size === 0) return;
+    const error = new HashWorkerLostError(closing ? new Error('the hash pool was closed') : cause);
+    this.stop(error);
+    if (!closing) this.pool.lost(error);
   }
 
-  private expect(delta: number): void {
-    const before = this.outstanding;
-    this.outstanding += delta;
-    if (before === 0 && this.outstanding > 0) this.worker?.ref();
-    else if (before > 0 && this.outstanding === 0) this.worker?.unref();
-  }
-
-  async stop(): Promise<void> {
-    const w = this.worker;
-    if (!w) return;
-    const error = new HashWorkerLostError(new Error('the hash pool was closed'));
-    for (const s of this.sessions.values()) s.fail(error);
+  /** Fails every session bound here. */
+  stop(error: Error): void {
+    const sessions = [...this.sessions.values()];
     this.sessions.clear();
-    this.worker = undefined;
-    this.queue = [];
-    if (this.flushSoon) clearImmediate(this.flushSoon);
-    this.flushSoon = undefined;
-    await w.terminate();
+    for (const s of sessions) s.fail(error);
   }
 }
 
@@ -280,7 +234,7 @@ export class HashSession {
       return;
     }
     this.inFlight++;
-    this.slot.post({ op: 'update', id: this.id, slot: batch.slot, len });
+    this.slot.post({ kind: 'hash', op: 'update', id: this.id, slot: batch.slot, len });
   }
 
   /** The hex digest of every byte fed; ends the session. Rejects if its worker was lost. */
@@ -291,7 +245,7 @@ export class HashSession {
     this.ended = true;
     return new Promise((resolve, reject) => {
       this.result = { resolve, reject };
-      this.slot.post({ op: 'digest', id: this.id });
+      this.slot.post({ kind: 'hash', op: 'digest', id: this.id });
     });
   }
 
@@ -303,7 +257,7 @@ export class HashSession {
     this.batch = undefined;
     if (this.failure) return;
     this.slot.sessions.delete(this.id);
-    this.slot.post({ op: 'drop', id: this.id });
+    this.slot.post({ kind: 'hash', op: 'drop', id: this.id });
   }
 
   /** @internal */

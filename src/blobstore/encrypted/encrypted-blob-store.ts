@@ -26,6 +26,7 @@ import {
   type BlobHeader,
 } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
+import type { OpenPool } from './open-pool.js';
 import { openSealedReader } from './sealed-reader.js';
 import { StagedUploads, plaintextSizeOf } from './staged-upload.js';
 import { readAll, withSignal } from './stream-helpers.js';
@@ -35,6 +36,8 @@ export interface EncryptedBlobStoreOptions {
   /** Plaintext bytes per sealed chunk, a power of two (default 64 KiB); readers take it from each header. */
   chunkSize?: number;
   name?: string;
+  /** Opens downloads off the event loop, from the fd of a driver whose handles have one (fs). */
+  opening?: OpenPool;
 }
 
 const noop = (): void => undefined;
@@ -97,7 +100,9 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
       const run = cipherRangeFor(range, size, header.chunkSize);
       if (!run) return withSignal(Readable.from([]), signal);
       owned = true;
-      return withSignal(await openSealedReader(handle, { dataKey, chunkSize: header.chunkSize, run, label: digest }), signal);
+      const open = { dataKey, chunkSize: header.chunkSize, run, label: digest };
+      const body = opts.opening && handle.fd !== undefined ? await opts.opening.open(handle, handle.fd, open) : await openSealedReader(handle, open);
+      return withSignal(body, signal);
     } finally {
       if (!owned) await handle.close();
     }

@@ -149,6 +149,7 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
         const { size } = await handle.stat();
         return {
           size,
+          fd: handle.fd,
           read: async (into, position) => (await handle.read(into, 0, into.length, position)).bytesRead,
           close: () => handle.close(),
         };

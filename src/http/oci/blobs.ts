@@ -1,5 +1,5 @@
 /** /v2/<name>/blobs/<digest>: HEAD, GET (with single ranges), DELETE. */
-import { pipeline } from 'node:stream/promises';
+import { sendBody } from '../../core/direct-body.js';
 import { parseDigest } from '../../core/digest.js';
 import { parseRepositoryName } from '../../core/names.js';
 import { Codes, isRegistryError, RegistryError } from '../../core/errors.js';
@@ -51,7 +51,7 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
   }
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
-  await pipeline(stream, r.res);
+  await sendBody(stream, r.res);
 }
 
 /**

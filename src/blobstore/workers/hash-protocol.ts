@@ -1,12 +1,13 @@
 /**
- * The messages between the hash pool (main thread) and its worker threads. Bytes travel in
- * shared memory: the pool's slabs are SharedArrayBuffers cut into batch-sized slots, each worker
- * is given every slab once, and a batch is then named by its slot, which is cheaper to post than
- * a transferred buffer and leaves nothing to allocate per batch. Both sides post arrays of these.
+ * The messages between the hash pool (registry/hash-pool.ts, main thread) and the hashing task
+ * of the byte threads. Bytes travel in shared memory: the pool's slabs are SharedArrayBuffers
+ * cut into batch-sized slots, each worker is given every slab once, and a batch is then named by
+ * its slot, which is cheaper to post than a transferred buffer and leaves nothing to allocate
+ * per batch.
  */
-import type { DigestAlgorithm } from '../core/digest.js';
+import type { DigestAlgorithm } from '../../core/digest.js';
 
-export type ToWorker =
+type HashOp =
   /** Slab `index` of the pool, `slotBytes` per slot. */
   | { op: 'slab'; index: number; sab: SharedArrayBuffer; slotBytes: number; slots: number }
   | { op: 'open'; id: number; alg: DigestAlgorithm }
@@ -15,8 +16,11 @@ export type ToWorker =
   | { op: 'digest'; id: number }
   | { op: 'drop'; id: number };
 
-export type FromWorker =
+type HashReply =
   /** A batch was hashed: its slot may be reused. */
   | { op: 'ack'; id: number; slot: number }
   /** The digest in hex; undefined when the worker knew no such session. */
   | { op: 'digest'; id: number; hex: string | undefined };
+
+export type ToWorker = { kind: 'hash' } & HashOp;
+export type FromWorker = { kind: 'hash' } & HashReply;

@@ -1,0 +1,197 @@
+/**
+ * Opening downloads on the byte threads (open-pool.ts) over the fs driver, on real worker
+ * threads: the blob-store contract through the pool; exact bytes for ranges across chunk and
+ * slot boundaries, read as a stream and written to a destination (which must copy a piece before
+ * its write completes, as a socket does, so a slot reused too early shows as wrong bytes); more
+ * downloads at once than threads; and every way a download can end early (a destination that
+ * goes away, a worker that dies, a chunk that fails) closing its file and leaving the pool idle.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { isDirectBody } from '../../core/direct-body.js';
+import { digestHex, type Digest } from '../../core/digest.js';
+import type { BlobStore } from '../blob-store.js';
+import { runBlobStoreSuite } from '../contract-suite.js';
+import { createFsBlobStore } from '../fs/fs-blob-store.js';
+import { bytes, putBlob, readAll } from '../testing.js';
+import { ByteThreads } from '../workers/threads.js';
+import { BlobIntegrityError, HEADER_SIZE } from './chunk-format.js';
+import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { OpenPool, OpenerLostError } from './open-pool.js';
+import type { WrappingKeys } from './wrapping-keys.js';
+
+function keys(): WrappingKeys {
+  const key = { id: randomBytes(16), key: randomBytes(32) };
+  return { current: async () => key, byId: async () => key };
+}
+
+const OPEN = 'open reads a blob at positions and refuses a missing one';
+const PRESIGN = 'presignedUrl gives an http(s) URL for a stored blob';
+
+/** A destination that copies each piece and completes the write a turn later, holding `hold` writes when asked to. */
+class Sink extends Writable {
+  readonly pieces: Buffer[] = [];
+  held: Array<() => void> | undefined;
+  constructor(private readonly opts: { goneAfter?: number } = {}) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.pieces.push(Buffer.from(chunk));
+    if (this.opts.goneAfter !== undefined && this.pieces.length >= this.opts.goneAfter) {
+      // A client that hangs up: the write never completes.
+      this.destroy();
+      return;
+    }
+    if (this.held) this.held.push(() => cb());
+    else setImmediate(cb);
+  }
+  get data(): Buffer {
+    return Buffer.concat(this.pieces);
+  }
+}
+
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 5));
+}
+
+const suiteThreads = new ByteThreads({ threads: 1 });
+after(() => suiteThreads.close());
+runBlobStoreSuite({
+  name: 'encrypted over fs, opened on byte threads',
+  create: async (dir) => createEncryptedBlobStore(createFsBlobStore({ root: dir }), keys(), { opening: new OpenPool(suiteThreads) }),
+  skip: [
+    { reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] },
+    { reason: 'the encrypted store reads its inner store by handle itself; it offers no handle on ciphertext', tests: [OPEN] },
+  ],
+});
+
+/** Files under `dir` this process holds open (worker threads come and go with fds of their own). */
+async function openFilesUnder(dir: string): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(dir)) n++;
+  }
+  return n;
+}
+
+describe('open pool', () => {
+  const threads = new ByteThreads({ threads: 2 });
+  // Small chunks and slots: many slot and chunk boundaries in little data.
+  const pool = new OpenPool(threads, { slotBytes: 4096, slots: 3 });
+  let root = '';
+  let store: BlobStore;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-open-pool-'));
+    store = createEncryptedBlobStore(createFsBlobStore({ root }), keys(), { chunkSize: 1024, opening: pool });
+  });
+  after(async () => {
+    await threads.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const pathOf = (digest: Digest): string => {
+    const hex = digestHex(digest);
+    return join(root, 'blobs', 'sha256', hex.slice(0, 2), hex);
+  };
+
+  /** Writes a download to a Sink the way the blob GET handler does. */
+  async function download(digest: Digest, range?: { start: number; end: number }, sink = new Sink()): Promise<Buffer> {
+    const body = await store.read(digest, range);
+    assert.ok(isDirectBody(body), 'a download from the pool writes itself');
+    await body.writeTo(sink);
+    return sink.data;
+  }
+
+  it('gives exact bytes for ranges across chunk and slot boundaries, read or written', async () => {
+    const data = bytes(50_000, 1);
+    const digest = await putBlob(store, data);
+    const edges = [0, 1, 1023, 1024, 1025, 4095, 4096, 4097, 12_287, 12_288, 30_000, 49_151, 49_152, 49_999];
+    for (const start of edges) {
+      for (const end of [start, start + 1, start + 1023, start + 4096, start + 9000, 49_999, 60_000]) {
+        if (end < start) continue;
+        const want = data.subarray(start, Math.min(end, 49_999) + 1);
+        assert.deepEqual(await readAll(await store.read(digest, { start, end })), want, `read ${start}-${end}`);
+        assert.deepEqual(await download(digest, { start, end }), want, `written ${start}-${end}`);
+      }
+    }
+    assert.deepEqual(await download(digest), data);
+    assert.deepEqual(await readAll(await store.read(digest)), data);
+    await until(() => pool.active === 0);
+    assert.ok(pool.spareRings > 0, 'finished downloads give their rings back');
+  });
+
+  it('completes more downloads at once than it has threads, each with its own bytes', async () => {
+    const blobs = Array.from({ length: 12 }, (_, i) => bytes(20_000 + i * 3001, 10 + i));
+    const digests = await Promise.all(blobs.map((b) => putBlob(store, b)));
+    const got = await Promise.all(digests.map((d, i) => (i % 2 ? download(d) : store.read(d).then(readAll))));
+    for (const [i, g] of got.entries()) assert.deepEqual(g, blobs[i], `download ${i}`);
+    await until(() => pool.active === 0);
+  });
+
+  it('stops reading and closes the file when the destination goes away midway', async () => {
+    const data = bytes(200_000, 30);
+    const digest = await putBlob(store, data);
+    const before = await openFilesUnder(root);
+    for (let i = 0; i < 10; i++) {
+      const sink = new Sink({ goneAfter: 2 });
+      const body = await store.read(digest);
+      await assert.rejects((body as unknown as { writeTo(d: Writable): Promise<void> }).writeTo(sink));
+      assert.ok(body.destroyed);
+      // A reader that stops reading and lets go.
+      const abandoned = await store.read(digest);
+      abandoned.destroy();
+    }
+    await until(async () => pool.active === 0 && (await openFilesUnder(root)) === before);
+    // The threads still serve.
+    assert.deepEqual(await download(digest, { start: 5, end: 70_000 }), data.subarray(5, 70_001));
+  });
+
+  it('aborts the downloads of a worker that dies, closes their files, and serves the next on a fresh worker', async () => {
+    const data = bytes(300_000, 40);
+    const digest = await putBlob(store, data);
+    const before = await openFilesUnder(root);
+    // Writes that never complete: each ring fills and its worker waits for credit.
+    const sinks = [new Sink(), new Sink(), new Sink()];
+    for (const s of sinks) s.held = [];
+    const done = sinks.map((s) =>
+      download(digest, undefined, s).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    await until(() => sinks.every((s) => s.pieces.length > 0));
+    await Promise.all(threads.liveWorkers().map((w) => w.terminate()));
+    for (const e of await Promise.all(done)) assert.ok(e instanceof OpenerLostError, `aborted with ${String(e)}`);
+    for (const s of sinks) assert.ok(s.destroyed, 'the destination is destroyed, so a client sees a cut response');
+    await until(async () => pool.active === 0 && (await openFilesUnder(root)) === before);
+    assert.deepEqual(await download(digest), data);
+  });
+
+  it('fails a download whose chunk fails authentication, before answering when it is the first, and closes the file', async () => {
+    const data = bytes(20_000, 50);
+    const digest = await putBlob(store, data);
+    const good = await readFile(pathOf(digest));
+    const before = await openFilesUnder(root);
+    const bad = Buffer.from(good);
+    bad[bad.length - 1]! ^= 1;
+    await writeFile(pathOf(digest), bad);
+    for (let i = 0; i < 5; i++) {
+      const sink = new Sink();
+      await assert.rejects(download(digest, undefined, sink), BlobIntegrityError);
+      assert.ok(sink.destroyed);
+      assert.ok(sink.data.length < data.length);
+      await assert.rejects(readAll(await store.read(digest)), BlobIntegrityError);
+    }
+    bad[bad.length - 1]! ^= 1;
+    bad[HEADER_SIZE + 3]! ^= 1;
+    await writeFile(pathOf(digest), bad);
+    for (let i = 0; i < 5; i++) await assert.rejects(store.read(digest), BlobIntegrityError);
+    await until(async () => pool.active === 0 && (await openFilesUnder(root)) === before);
+  });
+});

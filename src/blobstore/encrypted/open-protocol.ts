@@ -1,0 +1,39 @@
+/**
+ * The messages between the open pool (open-pool.ts, main thread) and the opening task of the byte
+ * threads (open-task.ts). A download has a ring of its own: a SharedArrayBuffer cut into slots
+ * the worker fills with plaintext and the main thread writes to the socket from. A slot is the
+ * worker's to fill only once the main thread has credited it (at the start, every slot; then
+ * each slot again once the socket has taken its bytes), which is the backpressure from the
+ * socket to the worker.
+ */
+import type { ChunkRun } from './chunk-format.js';
+
+type OpenerOp =
+  | {
+      op: 'start';
+      id: number;
+      /** An fd of this process (threads share them), open for reading the sealed blob. */
+      fd: number;
+      dataKey: Uint8Array;
+      chunkSize: number;
+      run: ChunkRun;
+      label: string;
+      ring: SharedArrayBuffer;
+      slotBytes: number;
+    }
+  /** Slot `slot` may be filled (again). */
+  | { op: 'credit'; id: number; slot: number }
+  /** Stop reading: answered by `stopped`, after which the worker no longer touches the fd. */
+  | { op: 'stop'; id: number };
+
+type OpenerReply =
+  /** The first `len` bytes of `slot` are the download's next plaintext; `last` when nothing follows. */
+  | { op: 'data'; id: number; slot: number; len: number; last: boolean }
+  /** The run had no plaintext to give (an empty blob's one chunk, authenticated). */
+  | { op: 'end'; id: number }
+  /** The download failed; the worker no longer touches the fd. */
+  | { op: 'fail'; id: number; message: string; integrity: boolean }
+  | { op: 'stopped'; id: number };
+
+export type ToOpener = { kind: 'open' } & OpenerOp;
+export type FromOpener = { kind: 'open' } & OpenerReply;

@@ -1,0 +1,32 @@
+/**
+ * A byte thread (threads.ts): hands each message to the task its `kind` names. Messages arrive
+ * in arrays, one per turn of the main thread's event loop, and replies leave the same way: all
+ * the replies made while one array (or one turn of a task's own work) is handled go as one post.
+ */
+import { parentPort } from 'node:worker_threads';
+import { openTask } from '../encrypted/open-task.js';
+import { hashTask } from './hash-task.js';
+import type { ThreadMessage } from './threads.js';
+
+const port = parentPort;
+if (!port) throw new Error('byte-worker.js runs as a worker thread of the byte threads');
+
+let out: ThreadMessage[] = [];
+function reply(m: ThreadMessage): void {
+  if (out.length === 0) queueMicrotask(flush);
+  out.push(m);
+}
+function flush(): void {
+  const batch = out;
+  out = [];
+  if (batch.length > 0) port!.postMessage(batch);
+}
+
+const tasks: Record<string, (m: ThreadMessage) => void> = {
+  hash: hashTask(reply),
+  open: openTask(reply),
+};
+
+port.on('message', (batch: ThreadMessage[]) => {
+  for (const m of batch) tasks[m.kind]?.(m);
+});

@@ -1,0 +1,23 @@
+/**
+ * A response body that writes itself. A download opened off the event loop keeps its plaintext
+ * in a small ring of shared memory and can reuse a slot only once the destination is done with
+ * its bytes, which a pipe never says; so it writes to the destination itself, reusing each slot
+ * on the write's callback, and a plain read of it copies each piece out instead (correct, but
+ * with an allocation per piece, which is what the data path's collections came from).
+ */
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export interface DirectBody {
+  /** Writes every byte to `dest` and ends it; rejects (having destroyed `dest`) if either side fails first. */
+  writeTo(dest: Writable): Promise<void>;
+}
+
+export function isDirectBody(body: Readable): body is Readable & DirectBody {
+  return typeof (body as Partial<DirectBody>).writeTo === 'function';
+}
+
+/** Sends `body` to `dest` the cheapest way it offers. */
+export function sendBody(body: Readable, dest: Writable): Promise<void> {
+  return isDirectBody(body) ? body.writeTo(dest) : pipeline(body, dest);
+}
