@@ -1,4 +1,5 @@
 /** /v2/<name>/blobs/<digest>: HEAD, GET (with single ranges), DELETE. */
+import { pipeline } from 'node:stream/promises';
 import { sendBody } from '../../core/direct-body.js';
 import { parseDigest } from '../../core/digest.js';
 import { parseRepositoryName } from '../../core/names.js';
