@@ -39,6 +39,7 @@ import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
 import { createPostgresUsage } from './usage.js';
 import { createPostgresReplication } from './replication.js';
+import { createPostgresArchive } from './archive.js';
 import { createPostgresQuotas } from './quotas.js';
 import {
   createPostgresLifecyclePreviews,
@@ -101,6 +102,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     replication: createPostgresReplication(ctx),
     documents: createPostgresDocuments(ctx),
     quotas: createPostgresQuotas(ctx),
+    archive: createPostgresArchive(ctx),
     async close() {
       await pool.end();
     },

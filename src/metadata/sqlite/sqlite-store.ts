@@ -22,6 +22,7 @@ import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
 import { createSqliteReplication } from './replication.js';
 import { createSqliteQuotas } from './quotas.js';
+import { createSqliteArchive } from './archive.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -51,6 +52,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     replication: createSqliteReplication(db),
     documents: createSqliteDocuments(db),
     quotas: createSqliteQuotas(db),
+    archive: createSqliteArchive(db),
     async close() {
       await audit.close();
       db.close();

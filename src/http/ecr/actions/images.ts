@@ -62,7 +62,7 @@ const batchGetInput = z
 export const BatchGetImage: EcrAction = async (call) => {
   const input = parseInput(batchGetInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  const { found, failures } = await call.registry.images.resolve(scope, input.imageIds);
+  const { found, failures } = await call.registry.images.resolve(scope, input.imageIds, { pull: true });
   const images = [];
   for (const f of found) {
     if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
@@ -90,7 +90,12 @@ export const ListImages: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const limit = input.maxResults ?? 100;
   const after = decodeToken('ListImages', input.nextToken);
-  const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
+  const page = await call.registry.images.list(
+    scope,
+    { ...(after && { after }), limit: limit + 1 },
+    input.filter?.tagStatus ?? 'ANY',
+    input.filter?.imageStatus ?? 'ACTIVE',
+  );
   const items = page.slice(0, limit);
   const imageIdsOut = items.flatMap((i) => (i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t }))));
   return { imageIds: imageIdsOut, ...(page.length > limit && { nextToken: encodeToken('ListImages', items[items.length - 1]!.digest) }) };
@@ -125,7 +130,12 @@ export const DescribeImages: EcrAction = async (call) => {
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeImages', input.nextToken);
-  const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
+  const page = await call.registry.images.list(
+    scope,
+    { ...(after && { after }), limit: limit + 1 },
+    input.filter?.tagStatus ?? 'ANY',
+    input.filter?.imageStatus ?? 'ACTIVE',
+  );
   const items = page.slice(0, limit);
   const details = await call.registry.images.details(scope, items);
   const scans = await call.registry.scans.many(
