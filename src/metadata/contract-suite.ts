@@ -25,6 +25,7 @@ import { repositoryContract } from './contract-suite-repositories.js';
 import { rolesContract } from './contract-suite-roles.js';
 import { usageContract } from './contract-suite-usage.js';
 import { quotaContract } from './contract-suite-quotas.js';
+import { archiveContract } from './contract-suite-archive.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
 
@@ -45,5 +46,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('replication status', () => replicationContract(test));
     describe('named documents', () => documentsContract(test));
     describe('service quotas', () => quotaContract(test));
+    describe('the archive storage class', () => archiveContract(test));
   });
 }

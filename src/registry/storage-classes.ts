@@ -147,7 +147,7 @@ export class StorageClasses {
   /** A lifecycle `transition`: archives the image if it is still ACTIVE; false when it is not (or gone). */
   async transition(scope: RepoScope, repositoryId: number, digest: Digest): Promise<boolean> {
     const m = await this.ctx.meta.manifests.find(repositoryId, digest);
-    if (!m || m.imageStatus !== 'ACTIVE') return false;
+    if (m?.imageStatus !== 'ACTIVE') return false;
     const events = lifecycleTransitionEvents(scope, await this.describe(repositoryId, m), this.now());
     return (await changeStatus(this.ctx, scope, repositoryId, m, 'ARCHIVE', events)) === 'ARCHIVED';
   }
