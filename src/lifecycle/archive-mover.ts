@@ -16,6 +16,7 @@
  * blob that any ACTIVE or ACTIVATING image shares stays in (or returns to) the standard store.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../blobstore/blob-store.js';
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
@@ -26,6 +27,8 @@ import { parseArchiveMovePayload } from '../registry/storage-classes.js';
 
 /** How long a mover holds a digest; a mover that dies lets the next one in after this. */
 const BLOB_LEASE_MS = 15 * 60_000;
+const LEASE_ATTEMPTS = 40;
+const LEASE_RETRY_MS = 250;
 
 export class ArchiveMover {
   private readonly holder = `archive-mover-${randomUUID()}`;
@@ -52,8 +55,11 @@ export class ArchiveMover {
   private async settle(digest: Digest, signal: AbortSignal): Promise<void> {
     const { meta, clock, log } = this.registry.ctx;
     const lease = `archive-blob:${digest}`;
-    if (!(await meta.leases.acquire(lease, this.holder, BLOB_LEASE_MS, clock.now()))) {
-      throw new Error(`blob ${digest} is being moved by another mover`);
+    // Another mover of the digest (an archive and a restore of images sharing it) is usually
+    // done soon: wait a little rather than fail into the job's growing retry backoff.
+    for (let attempt = 1; !(await meta.leases.acquire(lease, this.holder, BLOB_LEASE_MS, clock.now())); attempt++) {
+      if (attempt >= LEASE_ATTEMPTS) throw new Error(`blob ${digest} is being moved by another mover`);
+      await sleep(LEASE_RETRY_MS, undefined, { signal });
     }
     try {
       const p = await meta.archive.placement(digest);

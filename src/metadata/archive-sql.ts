@@ -20,9 +20,9 @@ export function layerArchivedSql(repo: string, digest: string): string {
                     WHERE r.repository_id = ${repo} AND r.child_digest = ${digest} AND r.kind = 'blob' AND m.image_status = 'ACTIVE') AS archived`;
 }
 
-/** Bytes of distinct blobs by class per repository of registry `reg`. */
-export function bytesByClassSql(reg: string): string {
-  return `SELECT r.name AS repository, b.storage_class AS storage_class, SUM(b.size) AS bytes
+/** The repositories with the most archived bytes, most first (ties by name); `limit` is the engine's placeholder. */
+export function largestArchivedSql(limit: string): string {
+  return `SELECT r.registry_id AS registry_id, r.name AS repository, SUM(b.size) AS bytes
     FROM repositories r JOIN repository_blobs rb ON rb.repository_id = r.id JOIN blobs b ON b.digest = rb.digest
-    WHERE r.registry_id = ${reg} GROUP BY r.name, b.storage_class ORDER BY r.name, b.storage_class`;
+    WHERE b.storage_class = 'ARCHIVE' GROUP BY r.registry_id, r.name ORDER BY bytes DESC, r.registry_id, r.name LIMIT ${limit}`;
 }

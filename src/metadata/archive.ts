@@ -9,6 +9,7 @@
  */
 import type { Digest } from '../core/digest.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
+import type { RegistryKey } from '../core/registry-key.js';
 import type { JobRequest, OutboxEvent } from './types.js';
 
 export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
@@ -64,6 +65,6 @@ export interface ArchiveStore {
    * reference it and none of them is ACTIVE; otherwise 'readable'.
    */
   layerAccess(repositoryId: number, digest: Digest): Promise<LayerAccess>;
-  /** Bytes of distinct blobs by storage class, per repository of the registry (reports). */
-  bytesByClass(registryId: string): Promise<Array<{ repository: string; storageClass: StorageClass; bytes: number }>>;
+  /** The `limit` repositories with the most bytes in the archive class (of the blobs linked into them), most first. */
+  largestArchived(limit: number): Promise<Array<{ registryKey: RegistryKey; repository: string; bytes: number }>>;
 }

@@ -16,7 +16,8 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { freePort, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { sampleSum, scrape } from './helpers/prometheus-text.js';
 import { awsCliEnv } from './helpers/ecr-client.js';
 import { berthCli, blobFile } from './helpers/gc.js';
 import { blobPath, buildImageLayout, hashFile, type BuiltImage } from './helpers/oci-layout.js';
@@ -109,6 +110,7 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
   describe(`the archive storage class ${name}`, { skip: available() === true ? false : (available() as string) }, () => {
     let berth: BerthProcess;
     let where: Storage;
+    let metricsPort: number;
     let env: NodeJS.ProcessEnv;
     let skopeo: Skopeo;
     let src: string;
@@ -136,7 +138,8 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
 
     before(async () => {
       where = await storage(() => berth.dataDir);
-      berth = await startBerth({ env: where.env });
+      metricsPort = await freePort();
+      berth = await startBerth({ env: { ...where.env, BERTH_METRICS_PORT: String(metricsPort) } });
       env = awsCliEnv(berth);
       skopeo = await createSkopeo();
       src = await tempDir('berth-archive-src-');
@@ -237,6 +240,10 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
     it('moves only the layers no active image shares to the archive location, still sealed', async () => {
       for (const l of ownLayers()) {
         await waitFor(`layer ${l.digest} in the archive`, async () => (await where.inArchive(l.digest)) && !(await where.inStandard(l.digest)));
+        if (l === ownLayers()[0]) {
+          // The config, referenced by the older image alone, moves too.
+          await waitFor('the config in the archive', async () => (await where.inArchive(older.configDigest)) && !(await where.inStandard(older.configDigest)));
+        }
         if (!where.archivedBytes) continue;
         const stored = await where.archivedBytes(l.digest);
         const plain = await readFile(blobPath(src, l.digest));
@@ -244,6 +251,12 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
       }
       assert.ok(await where.inStandard(shared().digest), 'the shared layer stays in the standard store');
       assert.ok(!(await where.inArchive(shared().digest)), 'the shared layer is not copied to the archive');
+      // The storage report's archive class: the older image's own layers and its config.
+      const manifest = JSON.parse(older.manifest.toString()) as { config: { size: number } };
+      const expected = manifest.config.size + ownLayers().reduce((n, l) => n + l.size, 0);
+      const metrics = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+      assert.equal(sampleSum(metrics, 'berth_repository_archive_bytes', { repository: repo }), expected);
+      assert.ok(sampleSum(metrics, 'berth_repository_storage_bytes', { repository: repo }) > expected, 'the total counts both classes');
     });
 
     it('refuses storage-class changes it does not support, changing nothing', async () => {

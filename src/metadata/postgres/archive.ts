@@ -2,7 +2,8 @@
 import type { Digest } from '../../core/digest.js';
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
 import type { ArchiveStore, ImageStatus, StorageClass } from '../archive.js';
-import { bytesByClassSql, layerArchivedSql, wantedClassSql } from '../archive-sql.js';
+import { largestArchivedSql, layerArchivedSql, wantedClassSql } from '../archive-sql.js';
+import { parseRegistryKey } from '../../core/registry-key.js';
 import { writeEventsIn } from './events.js';
 import { enqueueIn } from './jobs.js';
 import { one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
@@ -111,9 +112,9 @@ export function createPostgresArchive({ pool }: PgContext): ArchiveStore {
       const r = await one<{ archived: boolean }>(pool, layerArchivedSql('$1', '$2'), [repositoryId, digest]);
       return r?.archived ? 'archived' : 'readable';
     },
-    async bytesByClass(registryId) {
-      const found = await rows<{ repository: string; storage_class: string; bytes: number | string }>(pool, bytesByClassSql('$1'), [registryId]);
-      return found.map((r) => ({ repository: r.repository, storageClass: r.storage_class as StorageClass, bytes: Number(r.bytes) }));
+    async largestArchived(limit) {
+      const found = await rows<{ registry_id: string; repository: string; bytes: number | string }>(pool, largestArchivedSql('$1'), [limit]);
+      return found.map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.repository, bytes: Number(r.bytes) }));
     },
   };
 }

@@ -2,7 +2,8 @@
 import type { Digest } from '../../core/digest.js';
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
 import type { ArchiveStore, ImageStatus, StorageClass } from '../archive.js';
-import { bytesByClassSql, layerArchivedSql, wantedClassSql } from '../archive-sql.js';
+import { largestArchivedSql, layerArchivedSql, wantedClassSql } from '../archive-sql.js';
+import { parseRegistryKey } from '../../core/registry-key.js';
 import type { JobRequest, OutboxEvent } from '../types.js';
 import { prepareOutboxWriter } from './events.js';
 import { prepareEnqueue } from './jobs.js';
@@ -29,7 +30,7 @@ export function createSqliteArchive(db: Db): ArchiveStore {
   );
   const setClassStmt = db.prepare('UPDATE blobs SET storage_class = ? WHERE digest = ?');
   const layerStmt = db.prepare<[{ repo: number; digest: string }], { archived: number }>(layerArchivedSql('@repo', '@digest'));
-  const bytesStmt = db.prepare<[string], { repository: string; storage_class: string; bytes: number }>(bytesByClassSql('?'));
+  const largestStmt = db.prepare<[number], { registry_id: string; repository: string; bytes: number }>(largestArchivedSql('?'));
   const enqueue = prepareEnqueue(db);
   const outbox = prepareOutboxWriter(db);
 
@@ -91,8 +92,8 @@ export function createSqliteArchive(db: Db): ArchiveStore {
     async layerAccess(repositoryId, digest) {
       return layerStmt.get({ repo: repositoryId, digest })?.archived === 1 ? 'archived' : 'readable';
     },
-    async bytesByClass(registryId) {
-      return bytesStmt.all(registryId).map((r) => ({ repository: r.repository, storageClass: r.storage_class as StorageClass, bytes: r.bytes }));
+    async largestArchived(limit) {
+      return largestStmt.all(limit).map((r) => ({ registryKey: parseRegistryKey(r.registry_id), repository: r.repository, bytes: r.bytes }));
     },
   };
 }
