@@ -174,7 +174,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metrics =
     config.metricsPort === undefined
       ? undefined
-      : new BerthMetrics({ usage: meta.usage, replication: meta.replication, clock, ...(config.storage === undefined && { blobDir: dataDir }) });
+      : new BerthMetrics({
+          usage: meta.usage,
+          replication: meta.replication,
+          archive: meta.archive,
+          clock,
+          ...(config.storage === undefined && { blobDir: dataDir }),
+        });
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);

@@ -11,6 +11,8 @@ import { everyVault } from '../blobstore/vaults.js';
 import { EventDeliverer } from '../events/deliverer.js';
 import type { SecretBox } from '../events/service.js';
 import { GarbageCollector } from '../gc/collector.js';
+import { ArchiveMover } from '../lifecycle/archive-mover.js';
+import { ARCHIVE_MOVE_JOB } from '../registry/storage-classes.js';
 import { JobWorker } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
 import { dayOf } from '../metadata/usage.js';
@@ -124,6 +126,21 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     replicationJobs.handle(REPLICATE_JOB, (job, signal) => replicator.run(job, signal));
   }
 
+  // Archive moves wait on a per-blob lease and on bytes: their own worker, retried until done
+  // (an image left ACTIVATING for want of retries would never come back).
+  const archiveJobs = new JobWorker({
+    jobs: meta.jobs,
+    clock,
+    log,
+    pollMs: JOB_POLL_MS,
+    leaseMs: JOB_LEASE_MS,
+    concurrency: 2,
+    nodeId: NODE_ID,
+    retry: { firstDelayMs: 1000, maxAttempts: Number.POSITIVE_INFINITY },
+  });
+  const mover = new ArchiveMover(registry);
+  archiveJobs.handle(ARCHIVE_MOVE_JOB, (job, signal) => mover.run(job, signal));
+
   // Events: every node fans the outbox out and delivers, claiming rows as jobs are claimed.
   const events = new EventDeliverer({
     meta,
@@ -155,16 +172,19 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
       registry.ctx.jobsQueued = () => {
         jobs.kick();
         replicationJobs.kick();
+        archiveJobs.kick();
       };
       registry.ctx.eventsQueued = () => events.kick();
       jobs.start();
       replicationJobs.start();
+      archiveJobs.start();
       events.start();
     },
     async stop() {
       await Promise.all(tasks.map((t) => t.stop()));
       await jobs.stop();
       await replicationJobs.stop();
+      await archiveJobs.stop();
       await events.stop();
       await reporting.usage?.stop();
     },

@@ -12,6 +12,10 @@
  *
  * Only what S3 encrypts itself can be fetched with a presigned URL; Berth-sealed bytes are
  * streamed through Berth, which opens them. Key ids in paths are UUIDs Berth generated.
+ *
+ * The archive storage class has the same tree of stores at its own location (archiveStorage:
+ * a directory, or an S3 bucket/prefix written with archiveS3StorageClass), sealed the same way:
+ * archived bytes stay encrypted under their key.
  */
 import { join, resolve } from 'node:path';
 import type { BlobStore } from '../blobstore/blob-store.js';
@@ -52,16 +56,37 @@ export async function openBlobVaults(
   observe?: BlobStoreObserver,
   opening?: OpenPool,
 ): Promise<BlobVaults> {
+  const standard = await openTree(config, serverKey, kms, remote, openLocal, observe, false, opening);
+  const archive = await openTree(config, serverKey, kms, remote, openLocal, observe, true, opening);
+  return {
+    settle: standard.settle,
+    of: standard.of,
+    archiveOf: archive.of,
+    all: async () => [...(await standard.all()), ...(await archive.all())],
+  };
+}
+
+/** The stores of one storage class: the standard location, or the archive's (see archiveStorage). */
+async function openTree(
+  config: Config,
+  serverKey: Buffer,
+  kms: KmsKeys,
+  remote: RemoteKeys | undefined,
+  openLocal: LocalBlobStore,
+  observe: BlobStoreObserver | undefined,
+  archive: boolean,
+  opening: OpenPool | undefined,
+): Promise<BlobVaults> {
   const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
   const local = (root: string) => checked(openLocal(root));
   const registryKeys = registryWrappingKeys(serverKey);
-  const s3 = config.storage === undefined ? undefined : s3Location(config);
+  const s3 = config.storage === undefined ? undefined : archive ? archiveS3Location(config) : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error("kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth's");
   // The AWS SDK takes a noticeable part of a start to load: only a registry on S3 loads it.
   const { createS3BlobStore, createS3Client } = s3 ? await import('../blobstore/s3/s3-blob-store.js') : { createS3BlobStore: noS3, createS3Client: noS3 };
   const s3Store = (...args: Parameters<typeof S3StoreFactory>) => checked(createS3BlobStore(...args));
   const clients = s3 && { s3: createS3Client(s3), presigner: s3.presignEndpoint ? createS3Client(s3, s3.presignEndpoint) : createS3Client(s3) };
-  const root = resolve(config.dataDir);
+  const root = archive ? resolve(config.archiveStorage ?? join(config.dataDir, 'archive')) : resolve(config.dataDir);
 
   const base: BlobStore = s3
     ? s3Store({ ...s3, sse: { type: 'AES256' } }, clients)
@@ -147,6 +172,14 @@ function externalRef(ref: string): ['aws:kms' | 'aws:kms:dsse', string] {
 
 function keyPrefix(s3: S3Location, keyId: string): string {
   return `${s3.prefix === '' ? '' : `${s3.prefix}/`}kms/${keyId}`;
+}
+
+/** The archive's bucket and prefix: archiveStorage, or <prefix>/archive in the storage's bucket; with archiveS3StorageClass. */
+function archiveS3Location(config: Config): S3Location {
+  const standard = s3Location(config);
+  const loc = config.archiveStorage === undefined ? standard : s3Location({ ...config, storage: config.archiveStorage });
+  const prefix = config.archiveStorage === undefined ? (standard.prefix === '' ? 'archive' : `${standard.prefix}/archive`) : loc.prefix;
+  return { ...loc, prefix, ...(config.archiveS3StorageClass !== undefined && { storageClass: config.archiveS3StorageClass }) };
 }
 
 function s3Location(config: Config): S3Location {

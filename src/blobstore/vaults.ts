@@ -19,7 +19,12 @@ export interface BlobVaults {
   settle(registryKey: RegistryKey, settings: RepositorySettings): Promise<RepositorySettings>;
   /** The store holding the blobs of repositories with these settings (a disabled key fails on use). */
   of(settings: RepositorySettings): Promise<BlobStore>;
-  /** Every store there is, for deletions that must reach all of them. */
+  /**
+   * The archive twin of `of`: where the bytes of blobs in the archive storage class live, sealed
+   * as in the standard store. Absent when the deployment has no archive location (tests).
+   */
+  archiveOf?(settings: RepositorySettings): Promise<BlobStore>;
+  /** Every store there is (the archive's too), for deletions that must reach all of them. */
   all(): Promise<BlobStore[]>;
 }
 

@@ -55,9 +55,10 @@ function summary(reports: LifecycleRunReport[]): string {
     lines.push(
       `${r.repository}: ${r.evaluated} images evaluated, ${verb} ${r.expired.length}` +
         (r.referrersExpired ? ` (+${r.referrersExpired} referrers)` : '') +
-        (r.transitionsSkipped ? `, ${r.transitionsSkipped} transitions not applied (no archive class)` : ''),
+        (r.transitioned.length > 0 ? `, ${r.dryRun ? 'would archive' : 'archived'} ${r.transitioned.length}` : ''),
     );
     for (const a of r.expired) lines.push(`  ${a.digest}  rule ${a.rulePriority}  pushed ${a.pushedAt.toISOString()}  ${a.tags.join(',') || '<untagged>'}`);
+    for (const a of r.transitioned) lines.push(`  ${a.digest}  rule ${a.rulePriority}  archive  ${a.tags.join(',') || '<untagged>'}`);
     for (const f of r.failures) lines.push(`  failed ${f.digest}: ${f.reason}`);
   }
   return lines.join('\n') + '\n';

@@ -211,12 +211,39 @@ export const configSchema = z
     consoleSessionHours: int(1, 12).default(12),
     /** ... or after this many minutes without a call. */
     consoleIdleMinutes: int(5, 720).default(60),
+    /**
+     * Where the bytes of archived images go (the archive storage class): a directory when blobs
+     * are on the local disk (default <dataDir>/archive), s3://bucket[/prefix] when they are on S3
+     * (default: the storage's bucket, under <prefix>/archive).
+     */
+    archiveStorage: z.string().min(1).optional(),
+    /**
+     * With storage on S3: the S3 storage class archived blobs are written with. Only classes read
+     * without a restore request: Berth serves a shared layer from the archive until it moves back.
+     */
+    archiveS3StorageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'REDUCED_REDUNDANCY']).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       const missing = c.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'tlsCert and tlsKey go together: set both or neither' });
+    }
+    const archiveOnS3 = c.archiveStorage?.startsWith('s3://');
+    if (c.archiveStorage !== undefined && archiveOnS3 !== (c.storage !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['archiveStorage'],
+        message:
+          c.storage === undefined
+            ? 'with blobs on the local disk, archiveStorage is a directory'
+            : 'with storage on S3, archiveStorage is s3://bucket[/prefix]',
+      });
+    }
+    if (archiveOnS3 && !/^s3:\/\/[^/]+/.test(c.archiveStorage!))
+      ctx.addIssue({ code: 'custom', path: ['archiveStorage'], message: 'must be s3://bucket[/prefix]' });
+    if (c.archiveS3StorageClass !== undefined && c.storage === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['archiveS3StorageClass'], message: 'archiveS3StorageClass needs storage on S3' });
     }
   });
 

@@ -123,6 +123,16 @@ export const Codes = {
     ecrStatus: 400,
     message: 'the upstream registry could not provide the layer',
   }),
+  // The archive storage class: ECR answers a pull of an archived image with a 404; on /v2 the
+  // spec's unknown codes say so, with a message naming the archive and the way back.
+  ImageArchived: code({ oci: 'MANIFEST_UNKNOWN', ecr: 'ImageArchivedException', status: 404, message: 'the image is archived' }),
+  LayerArchived: code({ oci: 'BLOB_UNKNOWN', ecr: 'LayerInaccessibleException', status: 404, message: 'the layer belongs only to archived images' }),
+  ImageStorageClassUpdateNotSupported: code({
+    oci: 'UNSUPPORTED',
+    ecr: 'ImageStorageClassUpdateNotSupportedException',
+    status: 400,
+    message: 'the requested image storage class update is not supported',
+  }),
 } as const;
 
 export type CodeName = keyof typeof Codes;

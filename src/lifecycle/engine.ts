@@ -1,8 +1,10 @@
 /**
  * Applies lifecycle policies to repositories: reads every image once, asks the pure evaluator
  * what to act on, and expires through the registry's own image delete (the path BatchDeleteImage
- * takes), so an expiry is exactly a user's delete. Used by the periodic task, `berth lifecycle
- * run` and the preview API.
+ * takes), so an expiry is exactly a user's delete; a transition archives through the path
+ * UpdateImageStorageClass takes (its bytes then move in the background). Used by the periodic
+ * task, `berth lifecycle run` and the preview API. Images being restored (ACTIVATING) are in
+ * neither class: no rule sees them until they are ACTIVE.
  *
  * What is evaluated: every image of the repository except those that go with another image —
  * children of an index (deleting one would break the index) and referrers whose subject is in
@@ -20,6 +22,8 @@ import type { RegistryKey } from '../core/registry-key.js';
 export interface PlannedAction extends LifecycleAction {
   tags: string[];
   pushedAt: Date;
+  /** The image's class now (the preview's storageClass). */
+  storageClass: 'STANDARD' | 'ARCHIVE';
 }
 
 export interface LifecycleRunReport {
@@ -31,8 +35,8 @@ export interface LifecycleRunReport {
   expired: PlannedAction[];
   /** Referrers removed with an expired subject. */
   referrersExpired: number;
-  /** Transitions to the archive storage class, which Berth does not have: reported, not applied. */
-  transitionsSkipped: number;
+  /** Images archived (or, in a dry run, to be archived) by a transition rule. */
+  transitioned: PlannedAction[];
   failures: Array<{ digest: string; reason: string }>;
 }
 
@@ -47,11 +51,12 @@ export class LifecycleEngine {
     const repo = await this.registry.repositories.get(scope);
     await this.registry.pulls.flush();
     const candidates = await this.registry.ctx.meta.images.lifecycleCandidates(repo.id);
-    const evaluated = candidates.filter((c) => !c.inIndex && c.subject === undefined);
+    const evaluated = candidates.filter((c) => !c.inIndex && c.subject === undefined && c.imageStatus !== 'ACTIVATING');
     const byDigest = new Map(evaluated.map((c) => [c.digest as string, c]));
-    const actions = evaluateLifecyclePolicy(policy, evaluated, this.registry.ctx.clock.now()).map((a) => {
+    const images = evaluated.map((c) => ({ ...c, storageClass: c.imageStatus === 'ARCHIVED' ? ('archive' as const) : ('standard' as const) }));
+    const actions = evaluateLifecyclePolicy(policy, images, this.registry.ctx.clock.now()).map((a) => {
       const c = byDigest.get(a.digest)!;
-      return { ...a, tags: c.tags, pushedAt: c.pushedAt };
+      return { ...a, tags: c.tags, pushedAt: c.pushedAt, storageClass: c.imageStatus === 'ARCHIVED' ? ('ARCHIVE' as const) : ('STANDARD' as const) };
     });
     return { evaluated: evaluated.length, actions };
   }
@@ -68,16 +73,24 @@ export class LifecycleEngine {
       evaluated,
       expired: [],
       referrersExpired: 0,
-      transitionsSkipped: 0,
+      transitioned: [],
       failures: [],
     };
     const expiring = actions.filter((a) => a.action === 'expire');
-    report.transitionsSkipped = actions.length - expiring.length;
+    const transitioning = actions.filter((a) => a.action === 'transition');
     if (dryRun) {
       report.expired = expiring;
+      report.transitioned = transitioning;
       return report;
     }
     const repo = await this.registry.repositories.get(scope);
+    for (const a of transitioning) {
+      try {
+        if (await this.registry.storageClasses.transition(scope, repo.id, a.digest as Digest)) report.transitioned.push(a);
+      } catch (err) {
+        report.failures.push({ digest: a.digest, reason: (err as Error).message });
+      }
+    }
     const referrers = referrerIndex(await this.registry.ctx.meta.images.lifecycleCandidates(repo.id));
     for (const a of expiring) {
       // Referrers first, deepest first: a subject never disappears before what points at it.

@@ -89,12 +89,26 @@ describe('evaluateLifecyclePolicy: Berth specifics', () => {
     assert.deepEqual(run(p, images), actions);
   });
 
-  it('archive-class rules select (and so protect) nothing', () => {
+  it('archive-class rules select archived images only, by time since the transition', () => {
     const p = policy(
       rule(1, { tagStatus: 'tagged', tagPrefixList: ['v'], storageClass: 'archive', ...since('sinceImageTransitioned', 90) }),
       rule(2, { tagStatus: 'tagged', tagPatternList: ['v*'], ...since('sinceImagePushed', 1) }),
     );
-    assert.deepEqual(run(p, [img('old', ['v1'], 200)]), expired(['old', 2]));
+    const archived = (digest: string, archivedDaysAgo: number): LifecycleImage => ({
+      ...img(digest, ['v1'], 300),
+      storageClass: 'archive',
+      archivedAt: daysAgo(archivedDaysAgo),
+    });
+    // A standard image is outside rule 1 (not protected by it); an archived one outside rule 2.
+    assert.deepEqual(run(p, [img('old', ['v1'], 200), archived('long', 91), archived('recent', 89)]), expired(['long', 1], ['old', 2]));
+  });
+
+  it('standard rules transition; sinceImagePulled counts from a restore not pulled since', () => {
+    const p = policy(rule(1, { tagStatus: 'any', ...since('sinceImagePulled', 30) }, { type: 'transition', targetStorageClass: 'archive' }));
+    const restored: LifecycleImage = { ...img('restored', [], 100, 60), activatedAt: daysAgo(5) };
+    assert.deepEqual(run(p, [restored, img('stale', [], 100, 60)]), [
+      { digest: 'stale', rulePriority: 1, action: 'transition', targetStorageClass: 'archive' },
+    ]);
   });
 
   it('orders by push time then digest, and sorts hand-built rules by priority', () => {
@@ -140,7 +154,7 @@ function mulberry32(seed: number): () => number {
 function reference(p: LifecyclePolicy, images: readonly LifecycleImage[], now: Date): LifecycleAction[] {
   const selects = (r: LifecycleRule, im: LifecycleImage): boolean => {
     const s = r.selection;
-    if (s.storageClass === 'archive' || s.countType === 'sinceImageTransitioned') return false;
+    if ((s.storageClass === 'archive') !== (im.storageClass === 'archive')) return false;
     if (s.tagStatus === 'any') return true;
     if (s.tagStatus === 'untagged') return im.tags.length === 0;
     const prefixesOk = (s.tagPrefixList ?? []).every((pre) => im.tags.some((t) => t.startsWith(pre)));
@@ -153,8 +167,10 @@ function reference(p: LifecyclePolicy, images: readonly LifecycleImage[], now: D
     if (!selects(r, im)) return false;
     const n = r.selection.countNumber;
     if (r.selection.countType === 'imageCountMoreThan') return images.filter((o) => selects(r, o) && newer(o, im)).length >= n;
-    const t = r.selection.countType === 'sinceImagePulled' ? (im.lastPulledAt ?? im.pushedAt) : im.pushedAt;
-    return now.getTime() - t.getTime() > n * DAY;
+    const pulled = Math.max((im.lastPulledAt ?? im.pushedAt).getTime(), im.activatedAt?.getTime() ?? 0);
+    const type = r.selection.countType;
+    const t = type === 'sinceImagePulled' ? pulled : type === 'sinceImageTransitioned' ? (im.archivedAt ?? im.pushedAt).getTime() : im.pushedAt.getTime();
+    return now.getTime() - t > n * DAY;
   };
   const out: LifecycleAction[] = [];
   for (const im of images) {
@@ -232,6 +248,11 @@ function generateCase(rand: () => number) {
       pushedAt: new Date(now.getTime() - pushedH * 3_600_000),
     };
     if (rand() < 0.6) im.lastPulledAt = new Date(now.getTime() - int(0, pushedH) * 3_600_000);
+    if (rand() < 0.2) im.activatedAt = new Date(now.getTime() - int(0, pushedH) * 3_600_000);
+    if (rand() < 0.3) {
+      im.storageClass = 'archive';
+      im.archivedAt = new Date(now.getTime() - int(0, 200) * DAY);
+    }
     return im;
   });
   return { policy: p, images, now };

@@ -11,6 +11,12 @@ export interface LifecycleImage {
   tags: readonly string[];
   pushedAt: Date;
   lastPulledAt?: Date;
+  /** The image's storage class: rules select images of their own class only. Default standard. */
+  storageClass?: 'standard' | 'archive';
+  /** When it was last archived (sinceImageTransitioned counts from it). */
+  archivedAt?: Date;
+  /** When it was last restored: sinceImagePulled counts from it when no pull came since. */
+  activatedAt?: Date;
 }
 
 export interface LifecycleAction {
@@ -26,12 +32,15 @@ interface Entry {
   image: LifecycleImage;
   pushed: number;
   pulled: number;
+  archived: number;
+  archive: boolean;
   /** Matched the tag selection of an earlier rule: no later rule may act on it. */
   settled: boolean;
   action?: LifecycleAction;
 }
 
 type TagMatcher = (tags: readonly string[]) => boolean;
+type Matcher = (e: Entry) => boolean;
 
 /**
  * `*`-only globs compiled once per pattern into literal segments. A plain segment scan avoids
@@ -59,13 +68,18 @@ export function compileWildcard(pattern: string): (value: string) => boolean {
 }
 
 /**
- * The rule's image selection, or undefined when it can select nothing in Berth. Archive-class
- * rules fall in that group: Berth has no archive tier, so no image is in their storage class,
- * and an image outside a rule's selection is not protected by it either.
+ * The rule's image selection: images of the rule's storage class (standard unless it says
+ * archive) whose tags match. An image of the other class is outside the selection, so the
+ * rule neither acts on it nor protects it.
  */
-function compileSelection(rule: LifecycleRule): TagMatcher | undefined {
+function compileSelection(rule: LifecycleRule): Matcher {
+  const archive = rule.selection.storageClass === 'archive';
+  const tags = compileTags(rule);
+  return (e) => e.archive === archive && tags(e.image.tags);
+}
+
+function compileTags(rule: LifecycleRule): TagMatcher {
   const s = rule.selection;
-  if (s.storageClass === 'archive' || s.countType === 'sinceImageTransitioned') return undefined;
   switch (s.tagStatus) {
     case 'any':
       return () => true;
@@ -110,9 +124,11 @@ export function evaluateLifecyclePolicy(policy: LifecyclePolicy, images: readonl
     if (seen.has(image.digest)) throw new RangeError(`duplicate image digest ${image.digest}`);
     seen.add(image.digest);
     const pushed = image.pushedAt.getTime();
-    const pulled = image.lastPulledAt?.getTime() ?? pushed;
-    if (Number.isNaN(pushed) || Number.isNaN(pulled)) throw new RangeError(`image ${image.digest} has an invalid date`);
-    return { image, pushed, pulled, settled: false };
+    // ECR: the last pull, else the push; a restore not pulled since counts from the restore.
+    const pulled = Math.max(image.lastPulledAt?.getTime() ?? pushed, image.activatedAt?.getTime() ?? Number.NEGATIVE_INFINITY);
+    const archived = image.archivedAt?.getTime() ?? pushed;
+    if (Number.isNaN(pushed) || Number.isNaN(pulled) || Number.isNaN(archived)) throw new RangeError(`image ${image.digest} has an invalid date`);
+    return { image, pushed, pulled, archived, archive: image.storageClass === 'archive', settled: false };
   });
   // One sort serves every rule: count rules walk it backwards (newest first), and the result
   // comes out in it, keeping the whole evaluation O(n log n) plus O(n) per rule.
@@ -122,14 +138,13 @@ export function evaluateLifecyclePolicy(policy: LifecyclePolicy, images: readonl
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
   for (const rule of rules) {
     const matches = compileSelection(rule);
-    if (!matches) continue;
     const n = rule.selection.countNumber;
     if (rule.selection.countType === 'imageCountMoreThan') {
       // Settled images still take a place among the newest N: ECR counts them as if present.
       let rank = 0;
       for (let i = entries.length - 1; i >= 0; i--) {
         const e = entries[i]!;
-        if (!matches(e.image.tags)) continue;
+        if (!matches(e)) continue;
         rank++;
         if (e.settled) continue;
         e.settled = true;
@@ -137,12 +152,13 @@ export function evaluateLifecyclePolicy(policy: LifecyclePolicy, images: readonl
       }
     } else {
       const cutoff = nowMs - n * DAY_MS;
-      const pulled = rule.selection.countType === 'sinceImagePulled';
+      const type = rule.selection.countType;
+      const since = (e: Entry) => (type === 'sinceImagePulled' ? e.pulled : type === 'sinceImageTransitioned' ? e.archived : e.pushed);
       for (const e of entries) {
-        if (e.settled || !matches(e.image.tags)) continue;
+        if (e.settled || !matches(e)) continue;
         e.settled = true;
         // "More than N days" is strict: an image exactly N days old is kept.
-        if ((pulled ? e.pulled : e.pushed) < cutoff) e.action = actionFor(rule, e.image.digest);
+        if (since(e) < cutoff) e.action = actionFor(rule, e.image.digest);
       }
     }
   }

@@ -29,6 +29,8 @@ interface StoredAction {
   p: number;
   r: number;
   a: 'expire' | 'transition';
+  /** The image's class when previewed (absent in previews stored before the archive class: standard). */
+  s?: 'STANDARD' | 'ARCHIVE';
 }
 
 export class LifecyclePreviews {
@@ -58,7 +60,14 @@ export class LifecyclePreviews {
     const done = (async () => {
       try {
         const { actions } = await this.engine.plan(scope, text);
-        const stored: StoredAction[] = actions.map((a) => ({ d: a.digest, t: a.tags, p: a.pushedAt.getTime(), r: a.rulePriority, a: a.action }));
+        const stored: StoredAction[] = actions.map((a) => ({
+          d: a.digest,
+          t: a.tags,
+          p: a.pushedAt.getTime(),
+          r: a.rulePriority,
+          a: a.action,
+          s: a.storageClass,
+        }));
         await previews.finish(repo.id, 'COMPLETE', JSON.stringify(stored));
       } catch (err) {
         this.registry.ctx.log.error({ err, repository: scope.name }, 'lifecycle preview failed');
@@ -79,7 +88,7 @@ export class LifecyclePreviews {
     return {
       policyText: p.policyText,
       status: stale ? 'EXPIRED' : p.status,
-      actions: stored.map((s) => ({ digest: s.d, tags: s.t, pushedAt: new Date(s.p), rulePriority: s.r, action: s.a })),
+      actions: stored.map((s) => ({ digest: s.d, tags: s.t, pushedAt: new Date(s.p), rulePriority: s.r, action: s.a, storageClass: s.s ?? 'STANDARD' })),
     };
   }
 }

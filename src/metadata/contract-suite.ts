@@ -26,6 +26,7 @@ import { rolesContract } from './contract-suite-roles.js';
 import { usageContract } from './contract-suite-usage.js';
 import { quotaContract } from './contract-suite-quotas.js';
 import { consoleContract } from './contract-suite-console.js';
+import { archiveContract } from './contract-suite-archive.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
 
@@ -47,5 +48,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('named documents', () => documentsContract(test));
     describe('service quotas', () => quotaContract(test));
     describe('console passwords and sessions', () => consoleContract(test));
+    describe('the archive storage class', () => archiveContract(test));
   });
 }

@@ -1,6 +1,7 @@
 /** How a manifests row reads back, shared by both engines (pg is set to return BIGINT as numbers). */
 import type { Digest } from '../core/digest.js';
 import type { ManifestRecord } from './types.js';
+import type { ImageStatus } from './archive.js';
 
 export interface ManifestRow {
   repository_id: number;
@@ -12,6 +13,9 @@ export interface ManifestRow {
   subject_digest: string | null;
   annotations: string | null;
   pushed_at: number;
+  image_status: string;
+  archived_at: number | null;
+  activated_at: number | null;
 }
 
 export function toManifest(r: ManifestRow): ManifestRecord {
@@ -22,7 +26,10 @@ export function toManifest(r: ManifestRow): ManifestRecord {
     size: r.size,
     payload: r.payload,
     pushedAt: new Date(r.pushed_at),
+    imageStatus: r.image_status as ImageStatus,
   };
+  if (r.archived_at !== null) m.archivedAt = new Date(r.archived_at);
+  if (r.activated_at !== null) m.activatedAt = new Date(r.activated_at);
   if (r.artifact_type !== null) m.artifactType = r.artifact_type;
   if (r.subject_digest !== null) m.subject = r.subject_digest as Digest;
   if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;

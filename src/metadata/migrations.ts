@@ -472,6 +472,18 @@ export const migrations: Migration[] = [
     sql: () => [`CREATE INDEX replication_status_pending ON replication_status (status, destination_region, destination_registry, updated_at)`],
   },
   {
+    version: 16,
+    name: 'archive storage class',
+    sql: (d) => [
+      // ECR's imageStatus (ACTIVE, ARCHIVED, ACTIVATING) and when the image last changed class.
+      `ALTER TABLE manifests ADD COLUMN image_status TEXT NOT NULL DEFAULT 'ACTIVE'`,
+      `ALTER TABLE manifests ADD COLUMN archived_at ${d.bigint}`,
+      `ALTER TABLE manifests ADD COLUMN activated_at ${d.bigint}`,
+      // Where a blob's bytes are: the standard store, or the archive location (archiveStorage).
+      `ALTER TABLE blobs ADD COLUMN storage_class TEXT NOT NULL DEFAULT 'STANDARD'`,
+    ],
+  },
+  {
     version: 17,
     name: 'console passwords and sessions',
     sql: (d) => [

@@ -19,6 +19,7 @@ import type { RegistryKey } from '../core/registry-key.js';
 import type { EventResourceStore } from './event-resources.js';
 import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
 import type { ManifestQuotaLimits, QuotaStore } from './quotas.js';
+import type { ArchiveStore, ImageStatus, ImageStatusFilter } from './archive.js';
 
 export interface Page {
   /** Exclusive lower bound (lexical), as in `last=` of the distribution API. */
@@ -125,6 +126,10 @@ export interface ManifestRecord {
   subject?: Digest;
   annotations?: Record<string, string>;
   pushedAt: Date;
+  /** ECR's imageStatus: only an ACTIVE image may be pulled. */
+  imageStatus: ImageStatus;
+  archivedAt?: Date;
+  activatedAt?: Date;
 }
 
 export interface PutManifestInput {
@@ -268,6 +273,9 @@ export interface ImageSummary {
   tags: string[];
   artifactType?: string;
   subject?: Digest;
+  imageStatus: ImageStatus;
+  archivedAt?: Date;
+  activatedAt?: Date;
 }
 
 /** What lifecycle evaluation needs of every image in a repository. */
@@ -280,14 +288,17 @@ export interface LifecycleCandidate {
   subject?: Digest;
   /** Listed by an index in the repository: it goes only with its index. */
   inIndex: boolean;
+  imageStatus: ImageStatus;
+  archivedAt?: Date;
+  activatedAt?: Date;
 }
 
 export type TagStatus = 'TAGGED' | 'UNTAGGED' | 'ANY';
 
 /** Read-side queries over a repository's images (manifests with their tags), for the ECR API. */
 export interface ImageQueries {
-  /** Images in digest order after `page.after`. */
-  list(repositoryId: number, page: Page, tagStatus: TagStatus): Promise<ImageSummary[]>;
+  /** Images in digest order after `page.after`, of one status (ECR's default: ACTIVE) or any. */
+  list(repositoryId: number, page: Page, tagStatus: TagStatus, imageStatus?: ImageStatusFilter): Promise<ImageSummary[]>;
   /** The named images that exist, in no particular order. */
   get(repositoryId: number, digests: Digest[]): Promise<ImageSummary[]>;
   /** Digests of the indexes in the repository that list `digest` as a child. */
@@ -532,5 +543,6 @@ export interface MetadataStore {
   readonly quotas: QuotaStore;
   readonly loginProfiles: LoginProfileStore;
   readonly consoleSessions: ConsoleSessionStore;
+  readonly archive: ArchiveStore;
   close(): Promise<void>;
 }

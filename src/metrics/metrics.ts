@@ -11,6 +11,7 @@ import type { Clock } from '../core/clock.js';
 import type { Telemetry } from '../core/telemetry.js';
 import type { ReplicationStatusStore } from '../metadata/replication.js';
 import type { UsageStore } from '../metadata/usage.js';
+import type { ArchiveStore } from '../metadata/archive.js';
 
 /** Pass and scan buckets, seconds. */
 const PASS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
@@ -22,6 +23,8 @@ export interface MetricSources {
   usage: UsageStore;
   /** Read at each scrape for the replication lag. */
   replication: Pick<ReplicationStatusStore, 'oldestPending'>;
+  /** Read (at most once a minute) for the archive storage class's bytes per repository. */
+  archive?: Pick<ArchiveStore, 'largestArchived'>;
   clock: Clock;
   /** The data directory when blobs are kept there (not S3): its file system's free and total bytes. */
   blobDir?: string;
@@ -75,7 +78,7 @@ export class BerthMetrics implements Telemetry {
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry });
-    const { usage, replication, clock, blobDir } = sources;
+    const { usage, replication, archive, clock, blobDir } = sources;
     new Gauge({
       name: 'berth_upload_sessions',
       help: 'Upload sessions open (all nodes: read from the metadata)',
@@ -125,7 +128,7 @@ export class BerthMetrics implements Telemetry {
     const setCache = (c: NonNullable<BerthMetrics['storageCache']>) => (this.storageCache = c);
     new Gauge({
       name: 'berth_repository_storage_bytes',
-      help: `Bytes of the blobs linked into each repository (ECR's per-repository storage), the ${STORAGE_SERIES_LIMIT} largest, refreshed at most once a minute`,
+      help: `Bytes of the blobs linked into each repository (ECR's per-repository storage, both storage classes), the ${STORAGE_SERIES_LIMIT} largest, refreshed at most once a minute`,
       labelNames: ['registry_id', 'repository'] as const,
       registers: [this.registry],
       async collect() {
@@ -136,6 +139,23 @@ export class BerthMetrics implements Telemetry {
         for (const r of c.rows) this.set({ registry_id: registryKeyText(r.registryKey), repository: r.repository }, r.bytes);
       },
     });
+    if (archive) {
+      let archived: { at: number; rows: Awaited<ReturnType<ArchiveStore['largestArchived']>> } | undefined;
+      new Gauge({
+        name: 'berth_repository_archive_bytes',
+        help: `Of berth_repository_storage_bytes, the bytes in the archive storage class (archiveStorage), the ${STORAGE_SERIES_LIMIT} largest, refreshed at most once a minute`,
+        labelNames: ['registry_id', 'repository'] as const,
+        registers: [this.registry],
+        async collect() {
+          const now = clock.now().getTime();
+          if (!archived || now - archived.at >= STORAGE_REFRESH_MS || now < archived.at) {
+            archived = { at: now, rows: await archive.largestArchived(STORAGE_SERIES_LIMIT) };
+          }
+          this.reset();
+          for (const r of archived.rows) this.set({ registry_id: registryKeyText(r.registryKey), repository: r.repository }, r.bytes);
+        },
+      });
+    }
     if (blobDir !== undefined) {
       const total = new Gauge({
         name: 'berth_data_dir_size_bytes',

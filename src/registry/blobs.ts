@@ -11,6 +11,7 @@ import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryForPush } from './create-on-push.js';
 import { requireRepository } from './repositories.js';
 import type { Quotas } from './quotas.js';
+import { checkLayerReadable } from './storage-classes.js';
 
 /** How long a presigned blob URL works; long enough for a slow pull of a large layer. */
 const PRESIGN_TTL_SECONDS = 3600;
@@ -21,11 +22,15 @@ export class Blobs {
     private readonly quotas: Quotas,
   ) {}
 
-  /** The blob as the repository sees it, or BLOB_UNKNOWN. Revives a blob queued for GC review. */
+  /**
+   * The blob as the repository sees it, or BLOB_UNKNOWN; a layer only archived images of the
+   * repository reference is refused (LayerArchived). Revives a blob queued for GC review.
+   */
   async stat(scope: RepoScope, digest: Digest): Promise<BlobRecord> {
     const repo = await requireRepository(this.ctx, scope);
     const blob = await this.ctx.meta.blobs.stat(repo.id, digest, this.ctx.clock.now());
     if (!blob) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
+    await checkLayerReadable(this.ctx, scope, repo.id, digest);
     return blob;
   }
 
@@ -34,12 +39,12 @@ export class Blobs {
    * presign (S3); undefined otherwise. The caller has checked the blob is readable in the scope.
    */
   async presignedUrl(scope: RepoScope, digest: Digest): Promise<string | undefined> {
-    const store = await this.storeOf(scope);
+    const store = await this.storeOf(scope, digest);
     return store.presignedUrl ? store.presignedUrl(digest, PRESIGN_TTL_SECONDS) : undefined;
   }
 
   async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
-    const store = await this.storeOf(scope);
+    const store = await this.storeOf(scope, digest);
     try {
       return await store.read(digest, range, signal);
     } catch (e) {
@@ -51,9 +56,14 @@ export class Blobs {
     }
   }
 
-  /** The blob store of the repository's encryption key. */
-  private async storeOf(scope: RepoScope): Promise<BlobStore> {
-    return this.ctx.vaults.of((await requireRepository(this.ctx, scope)).settings);
+  /**
+   * The blob store of the repository's encryption key, in the class that holds the blob's bytes:
+   * the archive's while they are there (an image pushed since may share them before they move back).
+   */
+  private async storeOf(scope: RepoScope, digest: Digest): Promise<BlobStore> {
+    const settings = (await requireRepository(this.ctx, scope)).settings;
+    if ((await this.ctx.meta.archive.storageClass(digest)) === 'ARCHIVE' && this.ctx.vaults.archiveOf) return this.ctx.vaults.archiveOf(settings);
+    return this.ctx.vaults.of(settings);
   }
 
   /**

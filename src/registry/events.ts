@@ -167,3 +167,49 @@ export function pullThroughEvents(scope: RepoScope, image: PushedImage, origin: 
     }),
   );
 }
+
+/** An image whose storage class changed, as its events describe it. */
+export interface ClassChangedImage {
+  digest: Digest;
+  mediaType: string;
+  artifactType?: string;
+  tags: readonly string[];
+}
+
+/**
+ * UpdateImageStorageClass by a caller: "ECR Image Action" UPDATE_STORAGE_CLASS with the target
+ * class, and on restore (when the image is ACTIVE again) `last-activated-at`.
+ */
+export function storageClassEvents(scope: RepoScope, image: ClassChangedImage, target: 'ARCHIVE' | 'STANDARD', at: Date): OutboxEvent[] {
+  if (!emitsEvents(scope.registryKey)) return [];
+  return [
+    ecrEvent(scope.registryKey, DetailTypes.ImageAction, at, [], {
+      result: 'SUCCESS',
+      'repository-name': scope.name,
+      'image-digest': image.digest,
+      'action-type': 'UPDATE_STORAGE_CLASS',
+      'target-storage-class': target,
+      'manifest-media-type': image.mediaType,
+      ...(image.artifactType !== undefined && { 'artifact-media-type': image.artifactType }),
+      ...(target === 'STANDARD' && { 'last-activated-at': eventTime(at) }),
+    }),
+  ];
+}
+
+/**
+ * A transition by the repository's lifecycle policy: "ECR Lifecycle Policy Action" TRANSITION,
+ * per image, with the EXPIRE event's fields and the target class (field names as EXPIRE's).
+ */
+export function lifecycleTransitionEvents(scope: RepoScope, image: ClassChangedImage, at: Date): OutboxEvent[] {
+  if (!emitsEvents(scope.registryKey)) return [];
+  const { account, region } = split(scope.registryKey);
+  return [
+    ecrEvent(scope.registryKey, DetailTypes.LifecyclePolicyAction, at, [repositoryArn(region, account, scope.name)], {
+      'repository-name': scope.name,
+      'action-type': 'TRANSITION',
+      'image-digest': image.digest,
+      'image-tags': [...image.tags],
+      'target-storage-class': 'ARCHIVE',
+    }),
+  ];
+}

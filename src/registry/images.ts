@@ -8,6 +8,7 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { isIndexMediaType } from '../core/media-types.js';
 import { isTag, parseTag } from '../core/names.js';
 import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
+import type { ImageStatusFilter } from '../metadata/archive.js';
 import { accountOf } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { deleteEvents, lifecycleEvents } from './events.js';
@@ -84,9 +85,10 @@ export class Images {
     return { digest: pushed.digest, manifest };
   }
 
-  async list(scope: RepoScope, page: Page, tagStatus: TagStatus): Promise<ImageSummary[]> {
+  /** Images of one status (ECR's default: ACTIVE) or ANY. */
+  async list(scope: RepoScope, page: Page, tagStatus: TagStatus, imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageSummary[]> {
     const repo = await requireRepository(this.ctx, scope);
-    return this.ctx.meta.images.list(repo.id, page, tagStatus);
+    return this.ctx.meta.images.list(repo.id, page, tagStatus, imageStatus);
   }
 
   /** Details with sizes; an index's size is its largest child's, as ECR reports it. */
@@ -100,8 +102,11 @@ export class Images {
     });
   }
 
-  /** Resolves image ids; each one that can't be resolved becomes a failure. */
-  async resolve(scope: RepoScope, ids: ImageId[]): Promise<{ found: ResolvedImage[]; failures: ImageFailure[] }> {
+  /**
+   * Resolves image ids; each one that can't be resolved becomes a failure. For a `pull`
+   * (BatchGetImage), an image that is not ACTIVE is a failure too: archived images can't be pulled.
+   */
+  async resolve(scope: RepoScope, ids: ImageId[], opts: { pull?: boolean } = {}): Promise<{ found: ResolvedImage[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
     const found: ResolvedImage[] = [];
     const failures: ImageFailure[] = [];
@@ -117,6 +122,15 @@ export class Images {
         failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
       } else if (id.imageDigest !== undefined && manifest.digest !== id.imageDigest) {
         failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
+      } else if (opts.pull && manifest.imageStatus !== 'ACTIVE') {
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason:
+            manifest.imageStatus === 'ARCHIVED'
+              ? 'Requested image is archived; restore it with UpdateImageStorageClass'
+              : 'Requested image is being restored from the archive (ACTIVATING)',
+        });
       } else {
         found.push({ id, manifest });
       }

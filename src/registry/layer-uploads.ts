@@ -17,6 +17,8 @@ import { Readable } from 'node:stream';
 export type LayerAvailability =
   | { digest: string; kind: 'invalid' }
   | { digest: Digest; kind: 'unavailable' }
+  /** Only archived images of the repository reference it (ECR's layerAvailability ARCHIVED). */
+  | { digest: Digest; kind: 'archived' }
   | { digest: Digest; kind: 'available'; size: number };
 
 export class LayerUploads {
@@ -78,20 +80,24 @@ export class LayerUploads {
         continue;
       }
       const blob = await this.stat(scope, d);
-      out.push(blob ? { digest: d, kind: 'available', size: blob.size } : { digest: d, kind: 'unavailable' });
+      out.push(
+        blob === 'archived' ? { digest: d, kind: 'archived' } : blob ? { digest: d, kind: 'available', size: blob.size } : { digest: d, kind: 'unavailable' },
+      );
     }
     return out;
   }
 
   private async has(scope: RepoScope, digest: Digest): Promise<boolean> {
-    return (await this.stat(scope, digest)) !== undefined;
+    const blob = await this.stat(scope, digest);
+    return blob !== undefined && blob !== 'archived';
   }
 
-  private async stat(scope: RepoScope, digest: Digest): Promise<{ size: number } | undefined> {
+  private async stat(scope: RepoScope, digest: Digest): Promise<{ size: number } | 'archived' | undefined> {
     try {
       return await this.blobs.stat(scope, digest);
     } catch (e) {
       if (isRegistryError(e) && e.code === Codes.BlobUnknown) return undefined;
+      if (isRegistryError(e) && e.code === Codes.LayerArchived) return 'archived';
       throw e;
     }
   }

@@ -3,6 +3,7 @@
  * tag or digest, delete, and the referrers of a subject. Both front doors (/v2 and the ECR API)
  * push and delete through here, so every rule about manifests lives in this one place.
  */
+import { checkPullable, restoreOnPush } from './storage-classes.js';
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { Reference, Tag } from '../core/names.js';
@@ -159,6 +160,7 @@ export class Manifests {
       case 'ok':
         break;
     }
+    await restoreOnPush(this.ctx, scope, result.repositoryId, digest);
     if (scan || replications.length > 0) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(
@@ -176,6 +178,7 @@ export class Manifests {
         ? await this.ctx.meta.manifests.findByTag(repo.id, reference.tag)
         : await this.ctx.meta.manifests.find(repo.id, reference.digest);
     if (!m) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
+    checkPullable(scope, m);
     if (opts.pull) this.pulls.record(repo.id, m.digest);
     return m;
   }

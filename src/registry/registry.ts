@@ -17,6 +17,7 @@ import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
 import { Quotas } from './quotas.js';
 import { ApiRates } from './api-rates.js';
+import { StorageClasses } from './storage-classes.js';
 
 export interface Registry {
   readonly ctx: RegistryContext;
@@ -42,6 +43,8 @@ export interface Registry {
   readonly quotas: Quotas;
   /** Per-account API rates; undefined when nothing is throttled. */
   readonly apiRates: ApiRates | undefined;
+  /** The archive storage class: UpdateImageStorageClass, lifecycle transitions, restores. */
+  readonly storageClasses: StorageClasses;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -73,6 +76,7 @@ export function createRegistry(ctx: RegistryContext): Registry {
     creationTemplates: new CreationTemplates(ctx, quotas),
     replication: new ReplicationStatuses(ctx, images),
     quotas,
+    storageClasses: new StorageClasses(ctx, images),
     apiRates: ctx.limits.apiRates && new ApiRates(ctx.limits.apiRates, ctx.limits.apiRateNodes ?? 1, () => ctx.clock.now().getTime()),
   };
 }

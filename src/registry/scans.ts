@@ -67,6 +67,10 @@ export class Scans {
     const { found, failures } = await this.images.resolve(scope, [id]);
     const image = found[0];
     if (!image) throw this.notFound(scope, id, failures[0]?.failureCode);
+    // ECR: ImageArchivedException, "The specified image is archived and cannot be scanned".
+    if (image.manifest.imageStatus !== 'ACTIVE') {
+      throw new RegistryError(Codes.ImageArchived, `The image ${image.manifest.digest} is ${image.manifest.imageStatus} and cannot be scanned`);
+    }
     if (!isContainerImage(image.manifest.mediaType, image.manifest.artifactType)) {
       throw new RegistryError(Codes.Unsupported, 'The operation is not supported for this image type.');
     }

@@ -6,7 +6,13 @@
  * (events arrive after it returns), the connection's credentials (API key, Basic, OAuth client
  * credentials), a rule whose pattern does not match, bad input, and IAM denial.
  */
-import { BatchDeleteImageCommand, CreateRepositoryCommand, PutLifecyclePolicyCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import {
+  BatchDeleteImageCommand,
+  CreateRepositoryCommand,
+  PutLifecyclePolicyCommand,
+  UpdateImageStorageClassCommand,
+  type ECRClient,
+} from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -272,6 +278,54 @@ describe('events delivered to API destinations', () => {
     const got = await receiver.next('the lifecycle event', '/all', (e) => e['detail-type'] === 'ECR Lifecycle Policy Action');
     assertEnvelope(got.event, 'ECR Lifecycle Policy Action', [`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/team/old`]);
     assert.deepEqual(got.event.detail, { 'repository-name': 'team/old', 'action-type': 'EXPIRE', 'image-digest': old, 'image-tags': ['old'] });
+  });
+
+  it('a lifecycle transition arrives as "ECR Lifecycle Policy Action" TRANSITION; a restore as "ECR Image Action" UPDATE_STORAGE_CLASS', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/cold' }));
+    const old = await pushImage('team/cold', 'old', 'cold-old');
+    await pushImage('team/cold', 'new', 'cold-new');
+    const policy = {
+      rules: [
+        {
+          rulePriority: 1,
+          selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 },
+          action: { type: 'transition', targetStorageClass: 'archive' },
+        },
+      ],
+    };
+    await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'team/cold', lifecyclePolicyText: JSON.stringify(policy) }));
+    await run(process.execPath, [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--repository', 'team/cold']);
+    const got = await receiver.next(
+      'the transition event',
+      '/all',
+      (e) => e['detail-type'] === 'ECR Lifecycle Policy Action' && e.detail['repository-name'] === 'team/cold',
+    );
+    assertEnvelope(got.event, 'ECR Lifecycle Policy Action', [`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/team/cold`]);
+    assert.deepEqual(got.event.detail, {
+      'repository-name': 'team/cold',
+      'action-type': 'TRANSITION',
+      'image-digest': old,
+      'image-tags': ['old'],
+      'target-storage-class': 'ARCHIVE',
+    });
+    await ecr.send(new UpdateImageStorageClassCommand({ repositoryName: 'team/cold', imageId: { imageTag: 'old' }, targetStorageClass: 'STANDARD' }));
+    const restored = await receiver.next(
+      'the restore event',
+      '/all',
+      (e) => e.detail['action-type'] === 'UPDATE_STORAGE_CLASS' && e.detail['image-digest'] === old,
+    );
+    assertEnvelope(restored.event, 'ECR Image Action', []);
+    const { 'last-activated-at': activatedAt, ...detail } = restored.event.detail;
+    assert.deepEqual(detail, {
+      result: 'SUCCESS',
+      'repository-name': 'team/cold',
+      'image-digest': old,
+      'action-type': 'UPDATE_STORAGE_CLASS',
+      'target-storage-class': 'STANDARD',
+      'manifest-media-type': OCI_MANIFEST,
+      'artifact-media-type': OCI_CONFIG,
+    });
+    assert.match(String(activatedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
   it('events written while the receiver is down arrive once it is back', async () => {

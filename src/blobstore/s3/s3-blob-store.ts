@@ -39,6 +39,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  type StorageClass,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -89,6 +90,8 @@ export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; pre
   const s3 = clients?.s3 ?? createS3Client(loc);
   const presigner = clients?.presigner ?? (loc.presignEndpoint ? createS3Client(loc, loc.presignEndpoint) : s3);
   const sse = sseHeaders(loc.sse);
+  // Only committed blobs take the class: staged parts are read back at once and then deleted.
+  const blobClass = loc.storageClass === undefined ? {} : { StorageClass: loc.storageClass as StorageClass };
   const Bucket = loc.bucket;
   const base = loc.prefix ? `${loc.prefix}/` : '';
   const partSize = Math.max(MIN_PART_SIZE, loc.partSize || DEFAULT_PART_SIZE);
@@ -178,10 +181,10 @@ export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; pre
   async function assemble(id: string, st: UploadState, key: string): Promise<void> {
     const objs = stagedObjects(id, st);
     if (objs.length === 0) {
-      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ContentType: OCTET_STREAM, ...sse }));
+      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ContentType: OCTET_STREAM, ...sse, ...blobClass }));
       return;
     }
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: OCTET_STREAM, ...sse }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: OCTET_STREAM, ...sse, ...blobClass }));
     try {
       const etags = await mapLimit(objs, COPY_CONCURRENCY, async (o, i) => {
         const res = await s3.send(

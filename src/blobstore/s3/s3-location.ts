@@ -38,6 +38,8 @@ export interface S3Location {
   partSize: number;
   /** Server-side encryption asked of S3 for every object written: SSE-S3 or SSE-KMS (a key the store's KMS holds). */
   sse?: ServerSideEncryption;
+  /** The S3 storage class committed blobs are written with (the archive's); the bucket's default when absent. */
+  storageClass?: string;
 }
 
 export type ServerSideEncryption = { type: 'AES256' } | { type: 'aws:kms' | 'aws:kms:dsse'; keyId?: string };

@@ -6,6 +6,7 @@ import type { Registry } from '../../registry/registry.js';
 import { cameOverTls, contentLength, readBody } from '../request.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
+import { UpdateImageStorageClass } from './actions/storage-class.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { DescribeImageScanFindings, StartImageScan } from './actions/scans.js';
 import { DescribeImageReplicationStatus } from './actions/replication.js';
@@ -77,6 +78,7 @@ const ACTIONS: Record<string, EcrAction> = {
   DescribeImages,
   BatchDeleteImage,
   ListImageReferrers,
+  UpdateImageStorageClass,
   BatchCheckLayerAvailability,
   InitiateLayerUpload,
   UploadLayerPart,

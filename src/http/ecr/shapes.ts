@@ -32,8 +32,10 @@ export function imageDetailShape(accountId: string, repositoryName: string, d: I
     imageSizeInBytes: d.sizeInBytes,
     imagePushedAt: d.pushedAt,
     imageManifestMediaType: d.mediaType,
-    imageStatus: 'ACTIVE',
+    imageStatus: d.imageStatus,
   };
+  if (d.archivedAt !== undefined) shape.lastArchivedAt = d.archivedAt;
+  if (d.activatedAt !== undefined) shape.lastActivatedAt = d.activatedAt;
   if (d.tags.length > 0) shape.imageTags = d.tags;
   if (d.artifactType !== undefined) shape.artifactMediaType = d.artifactType;
   if (d.subject !== undefined) shape.subjectManifestDigest = d.subject;

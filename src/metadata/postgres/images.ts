@@ -5,6 +5,7 @@
 import type { Digest } from '../../core/digest.js';
 import type { ImageQueries, ImageSummary, LifecycleCandidate, TagStatus } from '../types.js';
 import { rows, type PgContext } from './pool.js';
+import type { ImageStatus } from '../archive.js';
 
 interface Row {
   digest: string;
@@ -17,6 +18,9 @@ interface Row {
   tags: string[];
   blob_bytes: number | null;
   children: string[];
+  image_status: string;
+  archived_at: number | null;
+  activated_at: number | null;
 }
 
 const TAG_FILTER: Record<TagStatus, string> = {
@@ -36,7 +40,10 @@ function toSummary(r: Row): ImageSummary {
     children: r.children as Digest[],
     pushedAt: new Date(r.pushed_at),
     tags: [...r.tags].sort(byteOrder),
+    imageStatus: r.image_status as ImageStatus,
   };
+  if (r.archived_at !== null) s.archivedAt = new Date(r.archived_at);
+  if (r.activated_at !== null) s.activatedAt = new Date(r.activated_at);
   if (r.last_pulled_at !== null) s.lastPulledAt = new Date(r.last_pulled_at);
   if (r.artifact_type !== null) s.artifactType = r.artifact_type;
   if (r.subject_digest !== null) s.subject = r.subject_digest as Digest;
@@ -44,7 +51,7 @@ function toSummary(r: Row): ImageSummary {
 }
 
 export function createPostgresImages({ pool, collate }: PgContext): ImageQueries {
-  const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.last_pulled_at, m.artifact_type, m.subject_digest,
+  const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.last_pulled_at, m.artifact_type, m.subject_digest, m.image_status, m.archived_at, m.activated_at,
     ARRAY(SELECT t.name FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) AS tags,
     (SELECT SUM(b.size)::bigint FROM manifest_references r JOIN blobs b ON b.digest = r.child_digest
        WHERE r.repository_id = m.repository_id AND r.parent_digest = m.digest AND r.kind = 'blob') AS blob_bytes,
@@ -53,11 +60,12 @@ export function createPostgresImages({ pool, collate }: PgContext): ImageQueries
     FROM manifests m`;
 
   return {
-    async list(repositoryId, page, tagStatus) {
+    async list(repositoryId, page, tagStatus, imageStatus = 'ACTIVE') {
       const found = await rows<Row>(
         pool,
-        `${SELECT} WHERE m.repository_id = $1 AND m.digest${collate} > $2 ${TAG_FILTER[tagStatus]} ORDER BY m.digest${collate} LIMIT $3`,
-        [repositoryId, page.after ?? '', page.limit],
+        `${SELECT} WHERE m.repository_id = $1 AND m.digest${collate} > $2 AND ($4 = 'ANY' OR m.image_status = $4) ${TAG_FILTER[tagStatus]}
+         ORDER BY m.digest${collate} LIMIT $3`,
+        [repositoryId, page.after ?? '', page.limit, imageStatus],
       );
       return found.map(toSummary);
     },
@@ -84,17 +92,28 @@ export function createPostgresImages({ pool, collate }: PgContext): ImageQueries
         in_index: boolean;
         subject_present: boolean;
         tags: string[] | null;
+        image_status: string;
+        archived_at: number | null;
+        activated_at: number | null;
       }>(
         pool,
         `WITH t AS (SELECT digest, array_agg(name) AS tags FROM tags WHERE repository_id = $1 GROUP BY digest)
-         SELECT m.digest, m.pushed_at, m.last_pulled_at, m.subject_digest, t.tags,
+         SELECT m.digest, m.pushed_at, m.last_pulled_at, m.subject_digest, t.tags, m.image_status, m.archived_at, m.activated_at,
            EXISTS (SELECT 1 FROM manifest_references r WHERE r.repository_id = m.repository_id AND r.child_digest = m.digest AND r.kind = 'manifest') AS in_index,
            (m.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)) AS subject_present
          FROM manifests m LEFT JOIN t ON t.digest = m.digest WHERE m.repository_id = $1`,
         [repositoryId],
       );
       return found.map((r) => {
-        const c: LifecycleCandidate = { digest: r.digest as Digest, tags: r.tags ?? [], pushedAt: new Date(r.pushed_at), inIndex: r.in_index };
+        const c: LifecycleCandidate = {
+          digest: r.digest as Digest,
+          tags: r.tags ?? [],
+          pushedAt: new Date(r.pushed_at),
+          inIndex: r.in_index,
+          imageStatus: r.image_status as ImageStatus,
+        };
+        if (r.archived_at !== null) c.archivedAt = new Date(r.archived_at);
+        if (r.activated_at !== null) c.activatedAt = new Date(r.activated_at);
         if (r.last_pulled_at !== null) c.lastPulledAt = new Date(r.last_pulled_at);
         if (r.subject_present) c.subject = r.subject_digest as Digest;
         return c;

@@ -44,7 +44,8 @@ import { startReplicationIn } from './replication.js';
 import { checkManifestCounts, checkRepositoryCount, checkTagCount, lockImageTags } from './quota-locks.js';
 import { registryKeyText } from '../../core/registry-key.js';
 
-const COLUMNS = 'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at';
+const COLUMNS =
+  'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at, m.image_status, m.archived_at, m.activated_at';
 
 const sorted = (ds: Digest[]): string[] => [...new Set(ds)].sort();
 

@@ -40,6 +40,7 @@ import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
 import { createPostgresUsage } from './usage.js';
 import { createPostgresReplication } from './replication.js';
+import { createPostgresArchive } from './archive.js';
 import { createPostgresQuotas } from './quotas.js';
 import {
   createPostgresLifecyclePreviews,
@@ -104,6 +105,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     quotas: createPostgresQuotas(ctx),
     loginProfiles: createPostgresLoginProfiles(ctx),
     consoleSessions: createPostgresConsoleSessions(ctx),
+    archive: createPostgresArchive(ctx),
     async close() {
       await pool.end();
     },

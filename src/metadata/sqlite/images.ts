@@ -2,6 +2,7 @@
 import type { Digest } from '../../core/digest.js';
 import type { ImageQueries, ImageSummary, LifecycleCandidate, TagStatus } from '../types.js';
 import type { Db } from './open.js';
+import type { ImageStatus } from '../archive.js';
 
 interface Row {
   digest: string;
@@ -14,9 +15,12 @@ interface Row {
   tags: string | null;
   blob_bytes: number | null;
   children: string | null;
+  image_status: string;
+  archived_at: number | null;
+  activated_at: number | null;
 }
 
-const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.last_pulled_at, m.artifact_type, m.subject_digest,
+const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.last_pulled_at, m.artifact_type, m.subject_digest, m.image_status, m.archived_at, m.activated_at,
   (SELECT group_concat(t.name, char(10)) FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) AS tags,
   (SELECT SUM(b.size) FROM manifest_references r JOIN blobs b ON b.digest = r.child_digest
      WHERE r.repository_id = m.repository_id AND r.parent_digest = m.digest AND r.kind = 'blob') AS blob_bytes,
@@ -39,7 +43,10 @@ function toSummary(r: Row): ImageSummary {
     children: r.children ? (r.children.split('\n') as Digest[]) : [],
     pushedAt: new Date(r.pushed_at),
     tags: r.tags ? r.tags.split('\n').sort() : [],
+    imageStatus: r.image_status as ImageStatus,
   };
+  if (r.archived_at !== null) s.archivedAt = new Date(r.archived_at);
+  if (r.activated_at !== null) s.activatedAt = new Date(r.activated_at);
   if (r.last_pulled_at !== null) s.lastPulledAt = new Date(r.last_pulled_at);
   if (r.artifact_type !== null) s.artifactType = r.artifact_type;
   if (r.subject_digest !== null) s.subject = r.subject_digest as Digest;
@@ -50,9 +57,11 @@ export function createSqliteImages(db: Db): ImageQueries {
   const listStmts = Object.fromEntries(
     (Object.keys(TAG_FILTER) as TagStatus[]).map((k) => [
       k,
-      db.prepare<[number, string, number], Row>(`${SELECT} WHERE m.repository_id = ? AND m.digest > ? ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`),
+      db.prepare<[number, string, string, string, number], Row>(
+        `${SELECT} WHERE m.repository_id = ? AND m.digest > ? AND (? = 'ANY' OR m.image_status = ?) ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`,
+      ),
     ]),
-  ) as Record<TagStatus, ReturnType<typeof db.prepare<[number, string, number], Row>>>;
+  ) as Record<TagStatus, ReturnType<typeof db.prepare<[number, string, string, string, number], Row>>>;
   const getStmt = db.prepare<[number, string], Row>(`${SELECT} WHERE m.repository_id = ? AND m.digest = ?`);
   const parentsStmt = db.prepare<[number, string], { parent_digest: string }>(
     `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest'`,
@@ -61,9 +70,19 @@ export function createSqliteImages(db: Db): ImageQueries {
   // cost as much again on a 100,000-image repository.
   const candidatesStmt = db.prepare<
     [number],
-    { digest: string; pushed_at: number; last_pulled_at: number | null; subject_digest: string | null; in_index: number; subject_present: number }
+    {
+      digest: string;
+      pushed_at: number;
+      last_pulled_at: number | null;
+      subject_digest: string | null;
+      in_index: number;
+      subject_present: number;
+      image_status: string;
+      archived_at: number | null;
+      activated_at: number | null;
+    }
   >(
-    `SELECT m.digest, m.pushed_at, m.last_pulled_at, m.subject_digest,
+    `SELECT m.digest, m.pushed_at, m.last_pulled_at, m.subject_digest, m.image_status, m.archived_at, m.activated_at,
        EXISTS (SELECT 1 FROM manifest_references r WHERE r.repository_id = m.repository_id AND r.child_digest = m.digest AND r.kind = 'manifest') AS in_index,
        (m.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)) AS subject_present
      FROM manifests m WHERE m.repository_id = ?`,
@@ -77,7 +96,15 @@ export function createSqliteImages(db: Db): ImageQueries {
       else tags.set(t.digest, [t.name]);
     }
     return candidatesStmt.all(repositoryId).map((r) => {
-      const c: LifecycleCandidate = { digest: r.digest as Digest, tags: tags.get(r.digest) ?? [], pushedAt: new Date(r.pushed_at), inIndex: r.in_index === 1 };
+      const c: LifecycleCandidate = {
+        digest: r.digest as Digest,
+        tags: tags.get(r.digest) ?? [],
+        pushedAt: new Date(r.pushed_at),
+        inIndex: r.in_index === 1,
+        imageStatus: r.image_status as ImageStatus,
+      };
+      if (r.archived_at !== null) c.archivedAt = new Date(r.archived_at);
+      if (r.activated_at !== null) c.activatedAt = new Date(r.activated_at);
       if (r.last_pulled_at !== null) c.lastPulledAt = new Date(r.last_pulled_at);
       if (r.subject_present === 1) c.subject = r.subject_digest as Digest;
       return c;
@@ -88,8 +115,8 @@ export function createSqliteImages(db: Db): ImageQueries {
       // One read transaction: tags and manifests from the same snapshot.
       return candidates.deferred(repositoryId);
     },
-    async list(repositoryId, page, tagStatus) {
-      return listStmts[tagStatus].all(repositoryId, page.after ?? '', page.limit).map(toSummary);
+    async list(repositoryId, page, tagStatus, imageStatus = 'ACTIVE') {
+      return listStmts[tagStatus].all(repositoryId, page.after ?? '', imageStatus, imageStatus, page.limit).map(toSummary);
     },
     async get(repositoryId, digests) {
       const out: ImageSummary[] = [];

@@ -23,6 +23,7 @@ import { createSqliteUsage } from './usage.js';
 import { createSqliteReplication } from './replication.js';
 import { createSqliteQuotas } from './quotas.js';
 import { createSqliteConsoleSessions, createSqliteLoginProfiles } from './console.js';
+import { createSqliteArchive } from './archive.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
@@ -54,6 +55,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     quotas: createSqliteQuotas(db),
     loginProfiles: createSqliteLoginProfiles(db),
     consoleSessions: createSqliteConsoleSessions(db),
+    archive: createSqliteArchive(db),
     async close() {
       db.close();
     },

@@ -69,7 +69,7 @@ export const BatchGetImage: EcrAction = async (call) => {
   const { found, failures } =
     ptc && (await ptc.cache.covers(scope))
       ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds)
-      : await call.registry.images.resolve(scope, input.imageIds);
+      : await call.registry.images.resolve(scope, input.imageIds, { pull: true });
   const images = [];
   for (const f of found) {
     if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
@@ -117,7 +117,8 @@ async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope:
         failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
       } else found.push({ id, manifest });
     } catch (e) {
-      if (!isRegistryError(e) || e.code !== Codes.ManifestUnknown) throw e;
+      // An archived image in a cache repository is a failure of its own, as resolve() reports it.
+      if (!isRegistryError(e) || (e.code !== Codes.ManifestUnknown && e.code !== Codes.ImageArchived)) throw e;
       failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: e.message });
     }
   }
@@ -139,7 +140,12 @@ export const ListImages: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const limit = input.maxResults ?? 100;
   const after = decodeToken('ListImages', input.nextToken);
-  const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
+  const page = await call.registry.images.list(
+    scope,
+    { ...(after && { after }), limit: limit + 1 },
+    input.filter?.tagStatus ?? 'ANY',
+    input.filter?.imageStatus ?? 'ACTIVE',
+  );
   const items = page.slice(0, limit);
   const imageIdsOut = items.flatMap((i) => (i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t }))));
   return { imageIds: imageIdsOut, ...(page.length > limit && { nextToken: encodeToken('ListImages', items[items.length - 1]!.digest) }) };
@@ -174,7 +180,12 @@ export const DescribeImages: EcrAction = async (call) => {
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeImages', input.nextToken);
-  const page = await call.registry.images.list(scope, { ...(after && { after }), limit: limit + 1 }, input.filter?.tagStatus ?? 'ANY');
+  const page = await call.registry.images.list(
+    scope,
+    { ...(after && { after }), limit: limit + 1 },
+    input.filter?.tagStatus ?? 'ANY',
+    input.filter?.imageStatus ?? 'ACTIVE',
+  );
   const items = page.slice(0, limit);
   const details = await call.registry.images.details(scope, items);
   const scans = await call.registry.scans.many(

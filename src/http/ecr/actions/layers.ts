@@ -28,7 +28,7 @@ export const BatchCheckLayerAvailability: EcrAction = async (call) => {
       layers.push(
         l.kind === 'available'
           ? { layerDigest: l.digest, layerAvailability: 'AVAILABLE', layerSize: l.size }
-          : { layerDigest: l.digest, layerAvailability: 'UNAVAILABLE' },
+          : { layerDigest: l.digest, layerAvailability: l.kind === 'archived' ? 'ARCHIVED' : 'UNAVAILABLE' },
       );
   }
   return { layers, failures };

@@ -119,6 +119,6 @@ function previewResult(a: PlannedAction): Record<string, unknown> {
     imagePushedAt: a.pushedAt,
     action: a.action === 'expire' ? { type: 'EXPIRE' } : { type: 'TRANSITION', targetStorageClass: 'ARCHIVE' },
     appliedRulePriority: a.rulePriority,
-    storageClass: 'STANDARD',
+    storageClass: a.storageClass,
   };
 }
