@@ -6,6 +6,7 @@
  * screenshotted to docs/console/ (linked from the README). One browser for the file.
  */
 import {
+  CreateRepositoryCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   GetRepositoryPolicyCommand,
@@ -315,6 +316,27 @@ describe('web console in a browser', () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('searches every repository, not only the page shown', async () => {
+    // 120 names that sort before the one searched for: it is not on the first page of 100.
+    for (let i = 0; i < 120; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => ecr.send(new CreateRepositoryCommand({ repositoryName: `fill/${String(i + j).padStart(3, '0')}` }))),
+      );
+    }
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'zz-needle/app' }));
+    await page.goto(`${berth.url}/console/`);
+    await page.getByRole('link', { name: 'fill/000' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'zz-needle/app' }).count(), 0, 'not on the first page');
+    await page.getByLabel('Search repositories').fill('needle');
+    await page.getByRole('link', { name: 'zz-needle/app' }).waitFor();
+    const status = await text(page.getByRole('status').filter({ hasText: 'repositories match' }));
+    const total = Number(/^1 of (\d+) repositories match/.exec(status)?.[1]);
+    assert.ok(total >= 122, `the search read every repository: ${status}`);
+    assert.equal(await page.getByRole('link', { name: 'fill/000' }).count(), 0);
+    await page.getByLabel('Search repositories').fill('');
+    await page.getByRole('link', { name: 'fill/000' }).waitFor();
   });
 
   it('signs out, and the session is gone', async () => {
