@@ -195,8 +195,8 @@ export function ImagePage({ name, digest }: { name: string; digest: string }) {
           <>
             <p>
               Status: <span className="status">{findings.data.imageScanStatus?.status}</span>
-              {findings.data.imageScanStatus?.description ? ` — ${findings.data.imageScanStatus.description}` : ''}
-              {findings.data.imageScanFindings?.imageScanCompletedAt ? `, completed ${when(findings.data.imageScanFindings.imageScanCompletedAt)}` : ''}
+              {findings.data.imageScanStatus?.description ? ` — ${findings.data.imageScanStatus.description.replace(/\.?$/, '.')}` : ''}
+              {findings.data.imageScanFindings?.imageScanCompletedAt ? ` Completed ${when(findings.data.imageScanFindings.imageScanCompletedAt)}.` : ''}
             </p>
             <FindingsTable rows={findingRows(findings.data)} />
           </>
