@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { tempDir } from '../e2e/helpers/berth-process.js';
-import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, awsCliEnv, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { buildImageLayout, buildIndexLayout, readLayoutRef, type BuiltImage, type BuiltIndex } from '../e2e/helpers/oci-layout.js';
 import { manifestAccept, request } from '../e2e/helpers/registry-http.js';
@@ -133,16 +133,7 @@ describe('pull-through cache: the pull path', () => {
   let hookUrl: string;
   const delivered: Array<{ 'detail-type': string; resources: string[]; detail: Record<string, unknown> }> = [];
 
-  const env = (): NodeJS.ProcessEnv => ({
-    ...process.env,
-    AWS_ENDPOINT_URL: berth.url,
-    AWS_ACCESS_KEY_ID: admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-    AWS_DEFAULT_REGION: berth.region,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_PAGER: '',
-  });
+  const env = (): NodeJS.ProcessEnv => awsCliEnv(berth, admin);
   const aws = async (args: string[]): Promise<Record<string, unknown>> => {
     const { stdout } = await run('aws', [...args, '--output', 'json'], { env: env() });
     return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, awsCliEnv, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { startUpstreamRegistry, type UpstreamRegistry } from '../e2e/helpers/upstream-registry.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
@@ -25,16 +25,7 @@ describe('pull-through cache rules', () => {
   let tokenUrl: string;
   const tokenRequests: string[] = [];
 
-  const env = (): NodeJS.ProcessEnv => ({
-    ...process.env,
-    AWS_ENDPOINT_URL: berth.url,
-    AWS_ACCESS_KEY_ID: admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-    AWS_DEFAULT_REGION: berth.region,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_PAGER: '',
-  });
+  const env = (): NodeJS.ProcessEnv => awsCliEnv(berth, admin);
   const aws = async (args: string[]): Promise<Record<string, unknown>> => {
     const { stdout } = await run('aws', [...args, '--output', 'json'], { env: env() });
     return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SecretsService } from '../../src/secrets/secrets.js';
 import { tempDir } from '../e2e/helpers/berth-process.js';
-import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, awsCliEnv, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { createUser } from '../e2e/helpers/iam-users.js';
 import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
@@ -27,16 +27,7 @@ describe('Secrets Manager', () => {
   let admin: Credentials;
   let auditLog: string;
 
-  const env = (creds: Credentials): NodeJS.ProcessEnv => ({
-    ...process.env,
-    AWS_ENDPOINT_URL: berth.url,
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_DEFAULT_REGION: berth.region,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_PAGER: '',
-  });
+  const env = (creds: Credentials): NodeJS.ProcessEnv => awsCliEnv(berth, creds);
   const sm = async (args: string[], creds = admin): Promise<Record<string, unknown>> => {
     const { stdout } = await run('aws', ['secretsmanager', ...args, '--output', 'json'], { env: env(creds) });
     return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);

@@ -38,7 +38,7 @@ export function ecrClient(
 }
 
 /** Environment for the `aws` CLI: Berth's endpoint, the admin key, and no user config. */
-export function awsCliEnv(berth: BerthProcess, credentials: Credentials = adminCredentials(berth)): NodeJS.ProcessEnv {
+export function awsCliEnv(berth: Pick<BerthProcess, 'url' | 'region' | 'dataDir'>, credentials: Credentials = adminCredentials(berth)): NodeJS.ProcessEnv {
   return {
     ...process.env,
     AWS_ENDPOINT_URL: berth.url,
