@@ -39,7 +39,10 @@ describe('slow clients are cut off', () => {
   before(async () => {
     berth = await startInProcess({
       env: {
-        BERTH_HEADERS_TIMEOUT_SECONDS: '2',
+        // Node's headersTimeout clock starts when a connection is accepted and answers 408 when
+        // it runs out; a longer one than the idle timeout lets the idle timer (which closes
+        // silently) always fire first on a connection that never sends a byte.
+        BERTH_HEADERS_TIMEOUT_SECONDS: '3',
         BERTH_IDLE_TIMEOUT_SECONDS: '2',
         BERTH_BODY_TIMEOUT_SECONDS: '2',
         // 64 bytes per 2-second window: a byte every half second falls short, any real upload does not.
