@@ -16,7 +16,7 @@
  * rename and the directory after it, so a committed blob survives power loss before its metadata
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
-import { close, createReadStream, open as openCb, type Dir } from 'node:fs';
+import { close, createReadStream, fstat, open as openCb, type Dir } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -28,6 +28,8 @@ import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type By
 
 /** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
 const READ_CHUNK = 1024 * 1024;
+/** A file that grows after it was opened (an upload) is still read whole, in reads this small at least. */
+const MIN_READ_CHUNK = 16 * 1024;
 /** Lets chunks queue while a write is in flight, so they reach the disk in one writev (see AppendStream). */
 const WRITE_BUFFER = 1024 * 1024;
 
@@ -256,21 +258,32 @@ function openStream(path: string, range: ByteRange | undefined, signal: AbortSig
         else reject(err);
         return;
       }
-      try {
-        resolve(
-          createReadStream('', {
-            fd,
-            highWaterMark: READ_CHUNK,
-            ...(range && { start: range.start, end: range.end }),
-            ...(signal && { signal }),
-          }),
-        );
-      } catch (e) {
-        // A bad range throws synchronously, before the stream owns the fd.
-        close(fd, () => reject(e));
-      }
+      const make = (highWaterMark: number): void => {
+        try {
+          resolve(
+            createReadStream('', {
+              fd,
+              highWaterMark,
+              ...(range && { start: range.start, end: range.end }),
+              ...(signal && { signal }),
+            }),
+          );
+        } catch (e) {
+          // A bad range throws synchronously, before the stream owns the fd.
+          close(fd, () => reject(e));
+        }
+      };
+      // A ReadStream without an end allocates a whole highWaterMark for every read, the final
+      // empty one included: 2 MiB of external memory to read a 200-byte upload record, which
+      // drove a full GC every few small pushes. A range bounds the buffers itself.
+      if (range) make(READ_CHUNK);
+      else fstat(fd, (statErr, st) => (statErr ? close(fd, () => reject(statErr)) : make(bufferFor(st.size))));
     });
   });
+}
+
+function bufferFor(size: number): number {
+  return Math.max(MIN_READ_CHUNK, Math.min(READ_CHUNK, size));
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {
