@@ -1,7 +1,8 @@
 /**
  * Opens the embedded SQLite metadata database and brings its schema up to date. WAL lets
- * readers proceed during writes; synchronous=FULL makes a commit durable before we answer the
- * client (a 201 must survive a power cut, not only a crash); foreign keys hold the references.
+ * readers proceed during writes; synchronous=FULL while migrating (the metadata store then
+ * switches to group commit, durable-commits.ts: a commit is still durable before we answer the
+ * client, since a 201 must survive a power cut, not only a crash); foreign keys hold the references.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';

@@ -24,39 +24,44 @@ import { createSqliteReplication } from './replication.js';
 import { createSqliteQuotas } from './quotas.js';
 import { createSqliteConsoleSessions, createSqliteLoginProfiles } from './console.js';
 import { createSqliteArchive } from './archive.js';
+import { durableStore, groupCommits } from './durable-commits.js';
 
 export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
   const db = openSqlite(opts.path);
-  const audit = createSqliteAudit(db, opts.path);
+  const commits = groupCommits(db, opts.path);
+  // A store call that wrote resolves once its commit is durable (durable-commits.ts).
+  const d = <T extends object>(store: T): T => durableStore(store, commits);
+  const audit = d(createSqliteAudit(db, opts.path));
   return {
-    repositories: createSqliteRepositories(db),
-    blobs: createSqliteBlobIndex(db),
-    manifests: createSqliteManifests(db),
-    tags: createSqliteTags(db),
-    uploads: createSqliteUploads(db),
-    images: createSqliteImages(db),
-    identities: createSqliteIdentities(db),
-    roles: createSqliteRoles(db),
-    policies: createSqlitePolicies(db),
-    registrySettings: createSqliteRegistrySettings(db),
-    leases: createSqliteLeases(db),
-    gc: createSqliteGc(db),
-    lifecyclePreviews: createSqliteLifecyclePreviews(db),
-    jobs: createSqliteJobs(db),
-    scans: createSqliteScans(db),
-    kmsKeys: createSqliteKmsKeys(db),
-    eventOutbox: createSqliteEventOutbox(db),
-    eventResources: createSqliteEventResources(db),
-    usage: createSqliteUsage(db),
+    repositories: d(createSqliteRepositories(db)),
+    blobs: d(createSqliteBlobIndex(db)),
+    manifests: d(createSqliteManifests(db)),
+    tags: d(createSqliteTags(db)),
+    uploads: d(createSqliteUploads(db)),
+    images: d(createSqliteImages(db)),
+    identities: d(createSqliteIdentities(db)),
+    roles: d(createSqliteRoles(db)),
+    policies: d(createSqlitePolicies(db)),
+    registrySettings: d(createSqliteRegistrySettings(db)),
+    leases: d(createSqliteLeases(db)),
+    gc: d(createSqliteGc(db)),
+    lifecyclePreviews: d(createSqliteLifecyclePreviews(db)),
+    jobs: d(createSqliteJobs(db)),
+    scans: d(createSqliteScans(db)),
+    kmsKeys: d(createSqliteKmsKeys(db)),
+    eventOutbox: d(createSqliteEventOutbox(db)),
+    eventResources: d(createSqliteEventResources(db)),
+    usage: d(createSqliteUsage(db)),
     audit,
-    creationTemplates: createSqliteCreationTemplates(db),
-    replication: createSqliteReplication(db),
-    documents: createSqliteDocuments(db),
-    quotas: createSqliteQuotas(db),
-    loginProfiles: createSqliteLoginProfiles(db),
-    consoleSessions: createSqliteConsoleSessions(db),
-    archive: createSqliteArchive(db),
+    creationTemplates: d(createSqliteCreationTemplates(db)),
+    replication: d(createSqliteReplication(db)),
+    documents: d(createSqliteDocuments(db)),
+    quotas: d(createSqliteQuotas(db)),
+    loginProfiles: d(createSqliteLoginProfiles(db)),
+    consoleSessions: d(createSqliteConsoleSessions(db)),
+    archive: d(createSqliteArchive(db)),
     async close() {
+      await commits.durable();
       db.close();
     },
   };
