@@ -116,8 +116,12 @@ describe('event deliverer', () => {
     await route();
     let claims = 0;
     const outbox = meta.eventOutbox;
+    const claim = (...a: Parameters<typeof outbox.claim>) => {
+      claims++;
+      return outbox.claim(...a);
+    };
     const counted = new EventDeliverer({
-      meta: { ...meta, eventOutbox: { ...outbox, claim: (...a: Parameters<typeof outbox.claim>) => (claims++, outbox.claim(...a)) } },
+      meta: { ...meta, eventOutbox: { ...outbox, claim } },
       clock,
       log: pino({ level: 'silent' }),
       secrets: plain,
