@@ -48,5 +48,8 @@ describe('a batch of calls sent to the audit thread', () => {
     assert.equal(lines, `${JSON.stringify(cloudTrailRecord(queued))}\n`);
     assert.equal(recordedCall({ ...bare, method: 'HEAD' }), undefined, 'a manifest HEAD is not recorded');
     assert.deepEqual(rowsOf([], true), { rows: [] });
+    // A call queued without an event id gets one, the same in the row and in the file's line.
+    const unnamed = rowsOf([bare], true);
+    assert.equal(JSON.parse(unnamed.lines!).eventID, unnamed.rows[0]!.eventId);
   });
 });

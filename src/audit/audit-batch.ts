@@ -26,8 +26,9 @@ export function rowsOf(calls: readonly AuditedCall[], wantLines: boolean): { row
     const row = storedRow(call);
     if (!row) continue;
     rows.push(row);
-    // Records are built only for the file: the store keeps the call (stored-call.ts).
-    if (wantLines) lines += `${JSON.stringify(cloudTrailRecord(call))}\n`;
+    // Records are built only for the file: the store keeps the call (stored-call.ts). Under the
+    // row's event id, should the call have come without one.
+    if (wantLines) lines += `${JSON.stringify(cloudTrailRecord(call.eventId === undefined ? { ...call, eventId: row.eventId } : call))}\n`;
   }
   if (!wantLines || rows.length === 0) return { rows };
   return { rows, lines };
