@@ -5,10 +5,18 @@
  * keep-alive load, and small-image pushes/s (config + layer blobs as POST/PATCH/PUT, then the
  * manifest PUT: five recorded requests per image, the trail's worst case per byte). The issue's
  * bar: under 5% lower with the trail on. `npm run bench:audit`; BENCH_QUICK=1 for a smoke run.
+ *
+ * BENCH_WHAT=all (`npm run bench:observability`) measures issue #15's own statement instead:
+ * events, audit and metrics all on (the trail; one rule matching every event with an API
+ * destination on a receiver in its own process; a metrics port scraped every 5 s) against all
+ * off (no trail, no rule, no metrics port; the outbox row a push writes stays, as it is part of
+ * the push's transaction whatever the rules).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/e2e/helpers/berth-process.js';
+import { routeEvents, startReceiver, type Receiver } from './event-target.js';
 import { pushBlob, putManifest, requestRate } from './http-client.js';
 import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
@@ -19,6 +27,9 @@ const LOAD_SECONDS = quick ? 2 : 8;
 const CONNECTIONS = 32;
 const PUSH_SECONDS = quick ? 2 : 8;
 const PUSHERS = 4;
+const ALL = process.env.BENCH_WHAT === 'all';
+const ON = ALL ? 'all on' : 'audit on';
+const OFF = ALL ? 'all off' : 'audit off';
 
 function manifestOf(config: string, layer: string): string {
   return JSON.stringify({
@@ -48,13 +59,49 @@ async function pushRate(server: Server, round: number): Promise<{ perSecond: num
   return { perSecond: pushed / ((Date.now() - started) / 1000), pushed };
 }
 
+/** Scrapes `url` every 5 s (as a Prometheus would, a little more often than the usual 15 s) until stopped; resolves to how many answered. */
+function scraper(url: string): () => Promise<number> {
+  let ok = 0;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      const r = await fetch(url).catch(() => undefined);
+      if (r?.status === 200) ok++;
+      await r?.arrayBuffer();
+      await new Promise<void>((res) => {
+        wake = res;
+        setTimeout(res, 5000).unref();
+      });
+    }
+  })();
+  return async () => {
+    stopped = true;
+    wake?.();
+    await loop;
+    return ok;
+  };
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'berth-bench-audit-'));
+  const quiet = { BERTH_GC_INTERVAL_SECONDS: '0', BERTH_LIFECYCLE_INTERVAL_SECONDS: '0' };
+  const metricsPort = ALL ? await freePort() : undefined;
   const on = await startBerthServer(work, {
-    name: 'audit on',
-    ...(process.env.BENCH_PROFILE && { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } }),
+    name: ON,
+    env: {
+      ...quiet,
+      ...(metricsPort !== undefined && { BERTH_METRICS_PORT: String(metricsPort) }),
+      ...(process.env.BENCH_PROFILE && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` }),
+    },
   });
-  const off = await startBerthServer(work, { name: 'audit off', env: { BERTH_AUDIT_RETENTION_DAYS: '0' } });
+  const off = await startBerthServer(work, { name: OFF, env: { ...quiet, BERTH_AUDIT_RETENTION_DAYS: '0' } });
+  let receiver: Receiver | undefined;
+  if (ALL) {
+    receiver = await startReceiver();
+    await routeEvents(on, receiver.url);
+  }
+  const scrapes = metricsPort === undefined ? undefined : scraper(`http://127.0.0.1:${metricsPort}/metrics`);
   const figures: Record<string, Record<string, number[]>> = {};
   const record = (s: Server, name: string, v: number) => ((figures[name] ??= {})[s.name] ??= []).push(v);
   try {
@@ -85,15 +132,20 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    const scraped = await scrapes?.();
     await on.stop();
     await off.stop();
+    const received = await receiver?.stop();
+    if (ALL) console.log(`metrics scrapes answered: ${scraped}; events received by the target: ${received}`);
     await rm(work, { recursive: true, force: true });
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(`audit trail cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers (CPU counts the server's process tree)`);
+  console.log(
+    `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers (CPU counts the server's process tree)`,
+  );
   for (const [name, by] of Object.entries(figures)) {
-    const a = by['audit on']!;
-    const b = by['audit off']!;
+    const a = by[ON]!;
+    const b = by[OFF]!;
     console.log(
       `${name.padEnd(24)} on ${mean(a).toFixed(0).padStart(6)}  off ${mean(b).toFixed(0).padStart(6)}  on/off ${(mean(a) / mean(b)).toFixed(3)}  ` +
         `(rounds on: ${a.map((x) => x.toFixed(0)).join(' ')}; off: ${b.map((x) => x.toFixed(0)).join(' ')})`,

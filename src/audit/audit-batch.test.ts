@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { packCalls, rowsOf, unpackCalls } from './audit-batch.js';
 import { cloudTrailRecord, recordedCall, type AuditedCall } from './cloudtrail-record.js';
+import { recordJson } from './stored-call.js';
 
 const role: AuditedCall = {
   api: 'ecr',
@@ -43,9 +44,12 @@ describe('a batch of calls sent to the audit thread', () => {
   it('makes the same records on the thread as on the event loop, and leaves out what is not recorded', () => {
     const queued = recordedCall({ ...bare, params: { name: 'web', reference: 'v1' } })!;
     const { rows, lines } = rowsOf(unpackCalls(packCalls([queued])), true);
-    assert.deepEqual(JSON.parse(rows[0]!.record), JSON.parse(JSON.stringify(cloudTrailRecord(queued))));
-    assert.equal(lines, `${rows[0]!.record}\n`);
+    assert.equal(recordJson({ ...rows[0]!, seq: 1 }), JSON.stringify(cloudTrailRecord(queued)));
+    assert.equal(lines, `${JSON.stringify(cloudTrailRecord(queued))}\n`);
     assert.equal(recordedCall({ ...bare, method: 'HEAD' }), undefined, 'a manifest HEAD is not recorded');
     assert.deepEqual(rowsOf([], true), { rows: [] });
+    // A call queued without an event id gets one, the same in the row and in the file's line.
+    const unnamed = rowsOf([bare], true);
+    assert.equal(JSON.parse(unnamed.lines!).eventID, unnamed.rows[0]!.eventId);
   });
 });

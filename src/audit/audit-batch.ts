@@ -1,10 +1,12 @@
 /**
- * A batch of queued calls made into the trail's rows (and, when an auditLog file is kept, its
- * JSON lines): what the audit thread does with each batch, and the writer itself when the store
- * has no second connection to give (SQLite in memory). Also the messages to and from that thread.
+ * A batch of queued calls made into the trail's rows (and, when an auditLog file is kept, their
+ * records' JSON lines): what the audit thread does with each batch, and the writer itself when
+ * the store has no second connection to give (SQLite in memory). Also the messages to and from
+ * that thread.
  */
 import type { AuditEventRow } from '../metadata/audit-rows.js';
-import { auditRow, cloudTrailRecord, type AuditedCall } from './cloudtrail-record.js';
+import { cloudTrailRecord, type AuditedCall } from './cloudtrail-record.js';
+import { storedRow } from './stored-call.js';
 
 export interface AuditBatch {
   id: number;
@@ -19,12 +21,17 @@ export type AuditBatchResult = { id: number; lines?: string; error?: string };
 
 export function rowsOf(calls: readonly AuditedCall[], wantLines: boolean): { rows: AuditEventRow[]; lines?: string } {
   const rows: AuditEventRow[] = [];
+  let lines = '';
   for (const call of calls) {
-    const record = cloudTrailRecord(call);
-    if (record) rows.push(auditRow(record, call.time));
+    const row = storedRow(call);
+    if (!row) continue;
+    rows.push(row);
+    // Records are built only for the file: the store keeps the call (stored-call.ts). Under the
+    // row's event id, should the call have come without one.
+    if (wantLines) lines += `${JSON.stringify(cloudTrailRecord(call.eventId === undefined ? { ...call, eventId: row.eventId } : call))}\n`;
   }
   if (!wantLines || rows.length === 0) return { rows };
-  return { rows, lines: rows.map((r) => r.record).join('\n') + '\n' };
+  return { rows, lines };
 }
 
 /**

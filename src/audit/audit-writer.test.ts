@@ -9,6 +9,7 @@ import pino from 'pino';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { recordedCall, type AuditedCall } from './cloudtrail-record.js';
+import { recordJson } from './stored-call.js';
 
 const ACCOUNT = '123456789012';
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -113,7 +114,7 @@ describe('the audit writer', () => {
       writer.record(recordedCall(call(3))!);
       await writer.flush();
       const stored = await meta.audit.lookup({ accountId: ACCOUNT, limit: 50 });
-      assert.deepEqual(stored.map((e) => JSON.parse(e.record).requestID).sort(), ['req-1', 'req-2', 'req-3']);
+      assert.deepEqual(stored.map((e) => JSON.parse(recordJson(e)).requestID).sort(), ['req-1', 'req-2', 'req-3']);
       const written = lines
         .join('')
         .trim()

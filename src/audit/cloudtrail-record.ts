@@ -218,7 +218,7 @@ export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefine
     responseElements: null,
     requestID: call.requestId,
     eventID: call.eventId ?? timeOrderedUuid(call.time),
-    readOnly: READ_ONLY.test(eventName) || (call.api === 'kms' && KMS_READS.has(eventName)),
+    readOnly: isReadOnly(call.api, eventName),
     resources: resources.length > 0 ? resources : undefined,
     eventType: 'AwsApiCall',
     managementEvent: true,
@@ -228,21 +228,34 @@ export function cloudTrailRecord(call: AuditedCall): CloudTrailRecord | undefine
   return record;
 }
 
-/** The row that stores a record: the record as JSON, and the columns LookupEvents filters on. */
-export function auditRow(r: CloudTrailRecord, time: Date): AuditEventRow {
-  const resource = r.resources?.[0];
+function isReadOnly(api: AuditApi, eventName: string): boolean {
+  return READ_ONLY.test(eventName) || (api === 'kms' && KMS_READS.has(eventName));
+}
+
+/**
+ * The columns LookupEvents filters on, read off the call without building its record (the same
+ * values the record holds: see usernameOf, resourceNameOf); `record` is left empty for the
+ * caller (stored-call.ts) to fill. Undefined for a call that is not recorded.
+ */
+export function lookupColumns(call: AuditedCall): AuditEventRow | undefined {
+  const eventName = eventNameOf(call);
+  const p = call.principal;
+  if (eventName === undefined || p.kind === 'anonymous' || p.accountId === '') return undefined;
   const row: AuditEventRow = {
-    eventId: r.eventID,
-    accountId: r.recipientAccountId,
-    eventTime: time,
-    eventName: r.eventName,
-    eventSource: r.eventSource,
-    readOnly: r.readOnly,
-    record: JSON.stringify(r),
+    eventId: call.eventId ?? timeOrderedUuid(call.time),
+    accountId: p.accountId,
+    eventTime: call.time,
+    eventName,
+    eventSource: EVENT_SOURCES[call.api],
+    readOnly: isReadOnly(call.api, eventName),
+    record: '',
   };
-  const username = usernameOf(r);
+  const role = p.kind === 'role' ? p.session?.role : undefined;
+  const username = p.kind === 'root' ? 'root' : role ? role.sessionName : p.userName;
   if (username !== undefined) row.username = username;
-  if (r.userIdentity.accessKeyId !== undefined) row.accessKeyId = r.userIdentity.accessKeyId;
+  if (p.accessKeyId !== undefined) row.accessKeyId = p.accessKeyId;
+  const params = call.api === 'oci' ? ociParameters(call, p.accountId) : (call.params ?? null);
+  const resource = resourcesOf(call.api, params, p.accountId, call.region)[0];
   if (resource) {
     row.resourceType = resource.type;
     row.resourceName = resourceNameOf(resource);

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { CloudTrailCodes, type WireCode } from '../core/errors.js';
 import type { AuditAttribute, AuditStore } from '../metadata/audit-rows.js';
+import { recordJson } from './stored-call.js';
 
 /** A LookupEvents refusal, in CloudTrail's names; the door renders it. */
 export class LookupEventsError extends Error {
@@ -81,7 +82,7 @@ export async function lookupEvents(store: AuditStore, accountId: string, body: R
       EventSource: r.eventSource,
       ...(r.username !== undefined && { Username: r.username }),
       Resources: r.resourceType !== undefined && r.resourceName !== undefined ? [{ ResourceType: r.resourceType, ResourceName: r.resourceName }] : [],
-      CloudTrailEvent: r.record,
+      CloudTrailEvent: recordJson(r),
     })),
     ...(rows.length > limit && last && { NextToken: encodeToken({ t: last.eventTime.getTime(), s: last.seq, b: binding }) }),
   };

@@ -112,6 +112,30 @@ describe('event deliverer', () => {
     assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
   });
 
+  it('claims the outbox once per kick: a short batch ends the round (each claim is a commit)', async () => {
+    await route();
+    let claims = 0;
+    const outbox = meta.eventOutbox;
+    const claim = (...a: Parameters<typeof outbox.claim>) => {
+      claims++;
+      return outbox.claim(...a);
+    };
+    const counted = new EventDeliverer({
+      meta: { ...meta, eventOutbox: { ...outbox, claim } },
+      clock,
+      log: pino({ level: 'silent' }),
+      secrets: plain,
+      nodeId: 'n1',
+      concurrency: 4,
+      pollMs: 60_000,
+    });
+    for (let i = 0; i < 3; i++) await emit();
+    counted.kick();
+    while (bodies.length < 3 || (await meta.eventOutbox.pending()) > 0) await new Promise((r) => setTimeout(r, 20));
+    await counted.stop();
+    assert.equal(claims, 1, 'the three events were claimed together, and nothing was claimed again on the spot');
+  });
+
   it('keeps within the destination rate limit: a second event in the same second waits', async () => {
     await route(1);
     await emit();

@@ -144,7 +144,11 @@ export class EventDeliverer {
     this.polling = true;
     void (async () => {
       try {
-        while ((await this.fanOut()) > 0 && !this.abort.signal.aborted) {
+        // Claim again at once only after a full batch: a claim is a write transaction (an fsync
+        // on SQLite, on the event loop), and under steady pushes a claim that found rows would
+        // find a few more each time, a commit for every event or two. A short batch drained the
+        // outbox; what comes next is gathered by the next kick (KICK_DELAY_MS) or poll.
+        while ((await this.fanOut()) >= OUTBOX_BATCH && !this.abort.signal.aborted) {
           if (this.batches.size >= MAX_BATCHES) await Promise.race(this.batches);
         }
         await this.retryDue();
