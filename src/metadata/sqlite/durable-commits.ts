@@ -59,7 +59,6 @@ export class DurableCommits {
   watch(db: Db): void {
     const prepare = db.prepare.bind(db);
     const exec = db.exec.bind(db);
-    const self = this;
     db.prepare = ((source: string) => {
       const stmt = prepare(source);
       if (stmt.readonly) return stmt;
@@ -67,14 +66,14 @@ export class DurableCommits {
       for (const method of ['run', 'get', 'all', 'iterate'] as const) {
         const original = stmt[method].bind(stmt) as (...a: unknown[]) => unknown;
         (stmt as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-          self.writes++;
+          this.writes++;
           return original(...args);
         };
       }
       return stmt;
     }) as Db['prepare'];
     db.exec = ((source: string) => {
-      self.writes++;
+      this.writes++;
       return exec(source);
     }) as Db['exec'];
   }
