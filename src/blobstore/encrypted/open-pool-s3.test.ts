@@ -103,11 +103,22 @@ else
     /** Every S3 stream the encrypted store read, to see each one ended or cut. */
     const streams: Readable[] = [];
     const s3 = createS3BlobStore(location());
+    /** When set, the next body read is cut (as a dropped connection would) once this many bytes came through. */
+    let cutAfter: number | undefined;
     const tracked: BlobStore = {
       ...s3,
       read: async (digest, range, signal) => {
         const s = await s3.read(digest, range, signal);
         streams.push(s);
+        const cut = range && range.start > 0 ? cutAfter : undefined;
+        if (cut !== undefined) {
+          cutAfter = undefined;
+          let seen = 0;
+          s.on('data', (c: Buffer) => {
+            seen += c.length;
+            if (seen >= cut) s.destroy(new Error('connection to S3 reset'));
+          });
+        }
         return s;
       },
     };
@@ -159,6 +170,19 @@ else
         'a stream was cut before its end',
       );
       assert.deepEqual(await download(digest, { start: 5, end: 70_000 }), data.subarray(5, 70_001));
+    });
+
+    it('fails a download whose S3 stream breaks midway, with that error, and serves the next', async () => {
+      const data = bytes(400_000, 35);
+      const digest = await putBlob(store, data);
+      cutAfter = 100_000;
+      const sink = new Sink();
+      await assert.rejects(download(digest, undefined, sink), /connection to S3 reset/);
+      assert.ok(sink.destroyed, 'the destination is destroyed, so a client sees a cut response');
+      assert.ok(sink.data.length < data.length);
+      assert.deepEqual(sink.data, data.subarray(0, sink.data.length), 'what was sent before the break is the blob');
+      await until(() => pool.active === 0 && released());
+      assert.deepEqual(await download(digest), data);
     });
 
     it('fails the downloads of a worker that dies, cutting their S3 streams, and serves the next on a fresh worker', async () => {
