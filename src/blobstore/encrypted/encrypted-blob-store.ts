@@ -36,7 +36,7 @@ export interface EncryptedBlobStoreOptions {
   /** Plaintext bytes per sealed chunk, a power of two (default 64 KiB); readers take it from each header. */
   chunkSize?: number;
   name?: string;
-  /** Opens downloads off the event loop, from the fd of a driver whose handles have one (fs). */
+  /** Opens downloads off the event loop: from the fd of a driver whose handles have one (fs), else from its stream (S3). */
   opening?: OpenPool;
 }
 
@@ -71,6 +71,7 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     const run = cipherRangeFor(range, size, header.chunkSize);
     if (!run) return withSignal(Readable.from([]), signal);
     const body = await inner.read(digest, { start: run.cipherStart, end: run.cipherEnd }, signal);
+    if (opts.opening) return withSignal(await opts.opening.openStream(body, { dataKey, chunkSize: header.chunkSize, run, label: digest }), signal);
     const open = new OpenTransform({ dataKey, chunkSize: header.chunkSize, run, label: digest });
     pipeline(body, open, noop);
     await open.verified;

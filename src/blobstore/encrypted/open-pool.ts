@@ -1,7 +1,9 @@
 /**
  * Opening sealed blobs off the event loop (design decision 6): a download's chunks are read from
- * the blob's fd and deciphered by the opening task of a byte thread (open-task.ts) into a ring of
- * shared memory of the download's own, and the main thread only hands ring slots to the socket.
+ * the blob's fd (or, from a store with no fd, from the store's stream the main thread copies into
+ * an input ring: open-feed.ts) and deciphered by the opening task of a byte thread (open-task.ts)
+ * into a ring of shared memory of the download's own, and the main thread only hands ring slots
+ * to the socket.
  * A slot goes back to the worker when the socket's write of it has completed, so a slow client
  * holds the worker back (at most a ring ahead) and the main thread allocates nothing per chunk.
  *
@@ -14,7 +16,8 @@ import type { DirectBody } from '../../core/direct-body.js';
 import type { BlobHandle } from '../blob-store.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import { BlobIntegrityError, type ChunkRun } from './chunk-format.js';
-import type { FromOpener, ToOpener } from './open-protocol.js';
+import { OpenFeed } from './open-feed.js';
+import type { FromOpener, OpenerSource, ToOpener } from './open-protocol.js';
 
 export interface OpenPoolOptions {
   /** Plaintext bytes per ring slot (at least one chunk); default 1 MiB. */
@@ -47,6 +50,18 @@ const DEFAULT_SLOTS = 3;
 /** Spare rings kept for later downloads (of the usual slot size): 8 × 3 MiB by default. */
 const MAX_SPARE_RINGS = 8;
 
+type OpenRun = { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string };
+
+/** What a download reads from, let go once the worker no longer reads it. */
+interface SourceOwner {
+  release(): void;
+  /** An input slot the worker has read (fed downloads only). */
+  taken?(slot: number): void;
+}
+
+/** Input slots of a fed download: one the worker reads, one the store's stream fills. */
+const INPUT_SLOTS = 2;
+
 export class OpenPool {
   private nextId = 1;
   private readonly downloads = new Map<ByteThread, Map<number, RingDownload>>();
@@ -78,19 +93,40 @@ export class OpenPool {
    * is closed once the worker is done with it, whatever happens. Resolves once the first slot is
    * opened, so a blob that fails authentication is refused before a client has been answered.
    */
-  async open(handle: BlobHandle, fd: number, opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string }): Promise<Readable & DirectBody> {
+  async open(handle: BlobHandle, fd: number, opts: OpenRun): Promise<Readable & DirectBody> {
+    return this.begin({ fd }, { release: () => void handle.close().catch(() => undefined) }, opts);
+  }
+
+  /**
+   * The plaintext of `run`, from `sealed`: exactly the run's stored bytes (a store's ranged read),
+   * which the download then owns (destroyed if it ends early). Resolves as open() does.
+   */
+  async openStream(sealed: Readable, opts: OpenRun): Promise<Readable & DirectBody> {
+    let download: RingDownload | undefined;
+    const feed = new OpenFeed(sealed, this.slotBytes, INPUT_SLOTS, {
+      input: (slot, len, last) => download?.feedInput(slot, len, last),
+      failed: (e) => download?.fail(e),
+    });
+    return this.begin({ input: feed.sab, inputSlotBytes: feed.slotBytes }, feed, opts, (d) => {
+      download = d;
+      feed.begin();
+    });
+  }
+
+  private async begin(source: OpenerSource, owner: SourceOwner, opts: OpenRun, started?: (d: RingDownload) => void): Promise<Readable & DirectBody> {
     const thread = this.threads.least((t) => this.downloads.get(t)!.size);
     const id = this.nextId++;
-    const download = new RingDownload(this, thread, id, handle, this.ring(opts.chunkSize));
+    const download = new RingDownload(this, thread, id, owner, this.ring(opts.chunkSize));
     const { dataKey, chunkSize, run, label } = opts;
     try {
-      download.start({ kind: 'open', op: 'start', id, fd, dataKey, chunkSize, run, label, ring: download.ring.sab, slotBytes: download.ring.slotBytes });
+      download.start({ kind: 'open', op: 'start', id, source, dataKey, chunkSize, run, label, ring: download.ring.sab, slotBytes: download.ring.slotBytes });
     } catch (e) {
-      // Never started (the threads are closed): nothing reads the fd.
-      await handle.close();
+      // Never started (the threads are closed): nothing reads the source.
+      owner.release();
       throw e;
     }
     this.downloads.get(thread)!.set(id, download);
+    started?.(download);
     await download.firstSlot;
     download.handedOut = true;
     return download;
@@ -147,7 +183,7 @@ class RingDownload extends Readable implements DirectBody {
     private readonly pool: OpenPool,
     private readonly thread: ByteThread,
     private readonly id: number,
-    private readonly handle: BlobHandle,
+    private readonly source: SourceOwner,
     readonly ring: Ring,
   ) {
     super({ highWaterMark: ring.slotBytes });
@@ -184,7 +220,15 @@ class RingDownload extends Readable implements DirectBody {
       case 'stopped':
         this.finishedReading(false);
         break;
+      case 'taken':
+        if (!this.workerDone) this.source.taken?.(m.slot);
+        break;
     }
+  }
+
+  /** @internal Sealed bytes for the worker, from the store's stream (openStream). */
+  feedInput(slot: number, len: number, last: boolean): void {
+    if (!this.workerDone) this.post({ kind: 'open', op: 'input', id: this.id, slot, len, last });
   }
 
   /** @internal The worker died: it reads nothing any more. */
@@ -193,21 +237,22 @@ class RingDownload extends Readable implements DirectBody {
     this.fail(e);
   }
 
-  private fail(e: Error): void {
+  /** @internal Ends the download with `e`: open()'s rejection before it returned, the consumer's error after. */
+  fail(e: Error): void {
     this.settleFirst(e);
     // Before open() returned, its rejection is the one report: no one listens to the stream yet.
     if (!this.handedOut) this.on('error', () => undefined);
     this.destroy(e);
   }
 
-  /** The fd is no longer read by the worker: close it, and let the thread go idle. */
+  /** The source is no longer read by the worker: let it go (close the fd), and let the thread go idle. */
   private finishedReading(threadGone: boolean): void {
     if (this.workerDone) return;
     this.workerDone = true;
     this.last = true;
     this.pool.forget(this.thread, this.id);
     if (!threadGone) this.thread.hold(-1);
-    this.handle.close().catch(() => undefined);
+    this.source.release();
     this.recycle();
   }
 

@@ -5,15 +5,26 @@
  * worker's to fill only once the main thread has credited it (at the start, every slot; then
  * each slot again once the socket has taken its bytes), which is the backpressure from the
  * socket to the worker.
+ *
+ * The sealed bytes come either from an fd the worker reads itself (fs), or, from a store with no
+ * fd (S3), through a second ring the main thread fills from the store's stream: an input slot is
+ * the main thread's to fill again once the worker has said it has `taken` it, which is the
+ * backpressure from the worker to the store's stream.
  */
 import type { ChunkRun } from './chunk-format.js';
+
+/** Where a download's sealed bytes come from. */
+export type OpenerSource =
+  /** An fd of this process (threads share them), open for reading the sealed blob. */
+  | { fd: number }
+  /** An input ring the main thread fills with the run's sealed bytes, in order (`input` messages). */
+  | { input: SharedArrayBuffer; inputSlotBytes: number };
 
 type OpenerOp =
   | {
       op: 'start';
       id: number;
-      /** An fd of this process (threads share them), open for reading the sealed blob. */
-      fd: number;
+      source: OpenerSource;
       dataKey: Uint8Array;
       chunkSize: number;
       run: ChunkRun;
@@ -23,12 +34,16 @@ type OpenerOp =
     }
   /** Slot `slot` may be filled (again). */
   | { op: 'credit'; id: number; slot: number }
-  /** Stop reading: answered by `stopped`, after which the worker no longer touches the fd. */
+  /** The first `len` bytes of input slot `slot` are the next sealed bytes; `last`: nothing follows (then `len` may be 0, `slot` -1). */
+  | { op: 'input'; id: number; slot: number; len: number; last: boolean }
+  /** Stop reading: answered by `stopped`, after which the worker no longer touches the fd or the rings. */
   | { op: 'stop'; id: number };
 
 type OpenerReply =
   /** The first `len` bytes of `slot` are the download's next plaintext; `last` when nothing follows. */
   | { op: 'data'; id: number; slot: number; len: number; last: boolean }
+  /** Input slot `slot` has been read: the main thread may fill it again. */
+  | { op: 'taken'; id: number; slot: number }
   /** The run had no plaintext to give (an empty blob's one chunk, authenticated). */
   | { op: 'end'; id: number }
   /** The download failed; the worker no longer touches the fd. */

@@ -1,12 +1,13 @@
 /**
- * The opening task of a byte thread: reads a download's sealed chunks straight from the blob's fd
- * (threads share the process's fds: no byte passes through the main thread on its way in) and
- * opens them into the download's ring (open-protocol.ts). Reads are synchronous: this thread
- * exists to do byte work, and a positional read of a cached file costs less than the promise
- * round trip an asynchronous one would add per chunk.
+ * The opening task of a byte thread: opens a download's sealed chunks into the download's ring
+ * (open-protocol.ts). The sealed bytes come straight from the blob's fd (threads share the
+ * process's fds: no byte passes through the main thread on its way in), or, for a store with no
+ * fd (S3), from the input ring the main thread fills from the store's stream. Reads of an fd are
+ * synchronous: this thread exists to do byte work, and a positional read of a cached file costs
+ * less than the promise round trip an asynchronous one would add per chunk.
  *
- * Downloads take turns: each turn fills at most one slot of each download that has a credited
- * slot, then yields, so a stop or a credit is seen between turns and no download waits long
+ * Downloads take turns: each turn fills at most one slot of each download that can go on, then
+ * yields, so a stop, a credit or more input is seen between turns and no download waits long
  * behind another.
  */
 import { readSync } from 'node:fs';
@@ -15,9 +16,21 @@ import { ChunkOpener } from './chunk-opener.js';
 import type { FromOpener, ToOpener } from './open-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
 
+/** The input ring of a download fed by the main thread, and what of it is ours to read. */
+interface Feed {
+  bytes: Uint8Array;
+  slotBytes: number;
+  /** Input slots given to us, in order: `at` bytes of `len` read so far. */
+  queue: Array<{ slot: number; at: number; len: number; last: boolean }>;
+  /** Sealed bytes of the chunk being opened still to come. */
+  chunkLeft: number;
+  ended: boolean;
+}
+
 interface Download {
   id: number;
-  fd: number;
+  fd: number | undefined;
+  feed: Feed | undefined;
   opener: ChunkOpener;
   chunkSize: number;
   position: number;
@@ -25,7 +38,7 @@ interface Download {
   slotBytes: number;
   /** Credited slots, in the order they were credited. */
   free: number[];
-  /** Where emitted plaintext goes: the slot being filled and how far. */
+  /** Where emitted plaintext goes: the slot being filled (-1: none yet) and how far. */
   into: number;
   at: number;
 }
@@ -38,15 +51,17 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
 
   function start(m: Extract<ToOpener, { op: 'start' }>): void {
     const slots = Math.floor(m.ring.byteLength / m.slotBytes);
+    const src = m.source;
     const d: Download = {
       id: m.id,
-      fd: m.fd,
+      fd: 'fd' in src ? src.fd : undefined,
+      feed: 'input' in src ? { bytes: new Uint8Array(src.input), slotBytes: src.inputSlotBytes, queue: [], chunkLeft: 0, ended: false } : undefined,
       chunkSize: m.chunkSize,
       position: m.run.cipherStart,
       ring: new Uint8Array(m.ring),
       slotBytes: m.slotBytes,
       free: Array.from({ length: slots }, (_, i) => i),
-      into: 0,
+      into: -1,
       at: 0,
       opener: new ChunkOpener(
         { dataKey: Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength), chunkSize: m.chunkSize, run: m.run, label: m.label },
@@ -56,30 +71,67 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         },
       ),
     };
+    if (d.feed) d.feed.chunkLeft = d.opener.storedLength(d.opener.next);
     downloads.set(m.id, d);
   }
 
-  /** Fills one slot of `d` with whole chunks; false once `d` is finished (ended or failed). */
+  /** A chunk's plaintext never exceeds chunkSize: more is opened into a slot only while a whole one still fits. */
+  const room = (d: Download): boolean => d.slotBytes - d.at >= d.chunkSize;
+
+  function readFromFd(d: Download, fd: number): void {
+    const opener = d.opener;
+    while (!opener.done && room(d)) {
+      const want = opener.storedLength(opener.next);
+      if (buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, d.chunkSize + TAG_SIZE));
+      let have = 0;
+      while (have < want) {
+        const n = readSync(fd, buf, have, want - have, d.position + have);
+        if (n === 0) break;
+        have += n;
+      }
+      d.position += have;
+      opener.consume(buf.subarray(0, have));
+      // Fewer bytes than the chunk needs: the file ends early.
+      if (have < want) opener.end();
+    }
+  }
+
+  /** Opens what the input ring holds, a chunk's bytes at a time, giving back each input slot once read. */
+  function readFromFeed(d: Download, f: Feed): void {
+    const opener = d.opener;
+    while (!opener.done && room(d) && f.queue.length > 0) {
+      const p = f.queue[0]!;
+      if (p.at < p.len) {
+        const n = Math.min(p.len - p.at, f.chunkLeft);
+        const from = p.slot * f.slotBytes + p.at;
+        opener.consume(Buffer.from(f.bytes.buffer, f.bytes.byteOffset + from, n));
+        p.at += n;
+        f.chunkLeft -= n;
+        if (f.chunkLeft === 0 && !opener.done) f.chunkLeft = opener.storedLength(opener.next);
+      }
+      if (p.at === p.len) {
+        f.queue.shift();
+        if (p.slot >= 0) reply({ kind: 'open', op: 'taken', id: d.id, slot: p.slot });
+        if (p.last) f.ended = true;
+      }
+    }
+    // The store gave more than the run: the opener refuses it.
+    const extra = opener.done ? f.queue.find((p) => p.at < p.len) : undefined;
+    if (extra) opener.consume(Buffer.from(f.bytes.buffer, f.bytes.byteOffset + extra.slot * f.slotBytes + extra.at, extra.len - extra.at));
+    // The store's stream ended before the run did.
+    if (!opener.done && f.ended && f.queue.length === 0) opener.end();
+  }
+
+  /** Opens into one slot of `d`; false once `d` is finished (ended or failed). */
   function fill(d: Download): boolean {
-    d.into = d.free.shift()!;
-    d.at = 0;
+    if (d.into < 0) {
+      d.into = d.free.shift()!;
+      d.at = 0;
+    }
     const opener = d.opener;
     try {
-      // A chunk's plaintext never exceeds chunkSize: read only while a whole one still fits.
-      while (!opener.done && d.slotBytes - d.at >= d.chunkSize) {
-        const want = opener.storedLength(opener.next);
-        if (buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, d.chunkSize + TAG_SIZE));
-        let have = 0;
-        while (have < want) {
-          const n = readSync(d.fd, buf, have, want - have, d.position + have);
-          if (n === 0) break;
-          have += n;
-        }
-        d.position += have;
-        opener.consume(buf.subarray(0, have));
-        // Fewer bytes than the chunk needs: the file ends early.
-        if (have < want) opener.end();
-      }
+      if (d.feed) readFromFeed(d, d.feed);
+      else readFromFd(d, d.fd!);
       if (opener.done) opener.end();
     } catch (e) {
       downloads.delete(d.id);
@@ -87,17 +139,27 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       reply({ kind: 'open', op: 'fail', id: d.id, message: (e as Error).message, integrity });
       return false;
     }
+    // A slot waiting for more input is kept; the fd path always fills a slot in one go.
+    if (!opener.done && room(d) && d.feed) return true;
     if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done });
     else reply({ kind: 'open', op: 'end', id: d.id });
+    d.into = -1;
     if (opener.done) downloads.delete(d.id);
     return !opener.done;
+  }
+
+  /** Whether a turn would get `d` further: a slot to fill, and bytes to fill it from. */
+  function ready(d: Download): boolean {
+    if (d.into < 0 && d.free.length === 0) return false;
+    const f = d.feed;
+    return !f || f.queue.length > 0 || (f.ended && !d.opener.done);
   }
 
   function runTurn(): void {
     scheduled = false;
     let more = false;
     for (const d of downloads.values()) {
-      if (d.free.length > 0 && fill(d) && d.free.length > 0) more = true;
+      if (ready(d) && fill(d) && ready(d)) more = true;
     }
     if (more) schedule();
   }
@@ -119,6 +181,14 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         const d = downloads.get(m.id);
         if (d) {
           d.free.push(m.slot);
+          schedule();
+        }
+        break;
+      }
+      case 'input': {
+        const d = downloads.get(m.id);
+        if (d?.feed) {
+          d.feed.queue.push({ slot: m.slot, at: 0, len: m.len, last: m.last });
           schedule();
         }
         break;

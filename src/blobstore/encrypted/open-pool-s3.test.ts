@@ -1,0 +1,206 @@
+/**
+ * Opening downloads on the byte threads from a store with no fd (S3, on a real server started by
+ * scripts/s3-test-server.sh): the main thread copies the ranged GET's sealed bytes into an input
+ * ring (open-feed.ts), the worker opens them into the download's ring. The blob-store contract
+ * through the pool; exact bytes for ranges across chunk, input-slot and output-slot boundaries,
+ * read and written; many downloads at once; and every way a download can end early (a client
+ * that hangs up, a worker that dies) cutting the S3 stream and leaving the pool idle.
+ */
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { isDirectBody } from '../../core/direct-body.js';
+import type { Digest } from '../../core/digest.js';
+import type { BlobStore } from '../blob-store.js';
+import { runBlobStoreSuite } from '../contract-suite.js';
+import { createS3BlobStore, createS3Client, parseS3Location, type S3Location } from '../s3/s3-blob-store.js';
+import { startS3TestServer } from '../s3/testing/s3-test-server.js';
+import { bytes, putBlob, readAll } from '../testing.js';
+import { ByteThreads } from '../workers/threads.js';
+import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { OpenPool, OpenerLostError } from './open-pool.js';
+import type { WrappingKeys } from './wrapping-keys.js';
+
+const server = await startS3TestServer();
+if ('unavailable' in server && (process.env.CI || process.env.BERTH_REQUIRE_S3)) throw new Error(`no S3 test server on CI: ${server.unavailable}`);
+const skip = 'unavailable' in server ? `no S3 server on this machine (${server.unavailable})` : undefined;
+const runPrefix = `berth-test-${randomUUID()}`;
+
+function location(prefix = `${runPrefix}/${randomUUID()}`): S3Location {
+  if ('unavailable' in server) throw new Error('unreachable');
+  return parseS3Location(`s3://${server.bucket}/${prefix}`, {
+    endpoint: server.endpoint,
+    region: server.region,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+    forcePathStyle: true,
+  });
+}
+
+function keys(): WrappingKeys {
+  const key = { id: randomBytes(16), key: randomBytes(32) };
+  return { current: async () => key, byId: async () => key };
+}
+
+/** A destination that copies each piece and completes the write a turn later (as a socket would, so a slot reused early shows). */
+class Sink extends Writable {
+  readonly pieces: Buffer[] = [];
+  held: Array<() => void> | undefined;
+  constructor(private readonly goneAfter?: number) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.pieces.push(Buffer.from(chunk));
+    // A client that hangs up: the write never completes.
+    if (this.goneAfter !== undefined && this.pieces.length >= this.goneAfter) this.destroy();
+    else if (this.held) this.held.push(() => cb());
+    else setImmediate(cb);
+  }
+  get data(): Buffer {
+    return Buffer.concat(this.pieces);
+  }
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+if (skip) it('opening downloads from S3 on byte threads', { skip }, () => undefined);
+else
+  describe('open pool over S3', () => {
+    const threads = new ByteThreads({ threads: 2 });
+    // A thread routes replies to one pool: the contract suite's stores share a pool on threads of their own.
+    const suiteThreads = new ByteThreads({ threads: 1 });
+    const suitePool = new OpenPool(suiteThreads);
+    after(async () => {
+      await Promise.all([threads.close(), suiteThreads.close()]);
+      try {
+        const loc = location(runPrefix);
+        const raw = createS3Client(loc);
+        const res = await raw.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: `${runPrefix}/` }));
+        for (const o of res.Contents ?? []) await raw.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: o.Key! }));
+      } finally {
+        if (!('unavailable' in server)) await server.stop();
+      }
+    });
+
+    runBlobStoreSuite({
+      name: 'encrypted over s3, opened on byte threads',
+      create: async () => createEncryptedBlobStore(createS3BlobStore(location()), keys(), { opening: suitePool }),
+      skip: [
+        {
+          reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext',
+          tests: ['presignedUrl gives an http(s) URL for a stored blob'],
+        },
+        { reason: 'the encrypted store offers no handle on ciphertext', tests: ['open reads a blob at positions and refuses a missing one'] },
+      ],
+    });
+
+    // Small chunks (1040 stored bytes) and slots (4096): chunks straddle input slots, many boundaries in little data.
+    const pool = new OpenPool(threads, { slotBytes: 4096, slots: 3 });
+    /** Every S3 stream the encrypted store read, to see each one ended or cut. */
+    const streams: Readable[] = [];
+    const s3 = createS3BlobStore(location());
+    /** When set, the next body read is cut (as a dropped connection would) once this many bytes came through. */
+    let cutAfter: number | undefined;
+    const tracked: BlobStore = {
+      ...s3,
+      read: async (digest, range, signal) => {
+        const s = await s3.read(digest, range, signal);
+        streams.push(s);
+        const cut = range && range.start > 0 ? cutAfter : undefined;
+        if (cut !== undefined) {
+          cutAfter = undefined;
+          let seen = 0;
+          s.on('data', (c: Buffer) => {
+            seen += c.length;
+            if (seen >= cut) s.destroy(new Error('connection to S3 reset'));
+          });
+        }
+        return s;
+      },
+    };
+    const store = createEncryptedBlobStore(tracked, keys(), { chunkSize: 1024, opening: pool });
+    const released = () => streams.every((s) => s.destroyed || s.readableEnded);
+
+    async function download(digest: Digest, range?: { start: number; end: number }, sink = new Sink()): Promise<Buffer> {
+      const body = await store.read(digest, range);
+      assert.ok(isDirectBody(body), 'a download from S3 is opened on the byte threads and writes itself');
+      await body.writeTo(sink);
+      return sink.data;
+    }
+
+    it('gives exact bytes for ranges across chunk and slot boundaries, read or written', async () => {
+      const data = bytes(30_000, 1);
+      const digest = await putBlob(store, data);
+      for (const start of [0, 1, 1023, 1024, 4095, 4096, 4160, 8191, 12_288, 29_695, 29_999]) {
+        for (const end of [start, start + 1023, start + 4096, start + 9000, 40_000]) {
+          const want = data.subarray(start, Math.min(end, 29_999) + 1);
+          assert.deepEqual(await readAll(await store.read(digest, { start, end })), want, `read ${start}-${end}`);
+          assert.deepEqual(await download(digest, { start, end }), want, `written ${start}-${end}`);
+        }
+      }
+      assert.deepEqual(await download(digest), data);
+      await until(() => pool.active === 0 && released());
+    });
+
+    it('completes many downloads at once, each with its own bytes', async () => {
+      const blobs = Array.from({ length: 16 }, (_, i) => bytes(20_000 + i * 3001, 10 + i));
+      const digests = await Promise.all(blobs.map((b) => putBlob(store, b)));
+      const got = await Promise.all(digests.map((d, i) => (i % 2 ? download(d) : store.read(d).then(readAll))));
+      for (const [i, g] of got.entries()) assert.deepEqual(g, blobs[i], `download ${i}`);
+      await until(() => pool.active === 0 && released());
+    });
+
+    it('cuts the S3 stream and frees the download when the client hangs up midway', async () => {
+      const data = bytes(400_000, 30);
+      const digest = await putBlob(store, data);
+      for (let i = 0; i < 6; i++) {
+        const sink = new Sink(2);
+        const body = await store.read(digest);
+        await assert.rejects((body as unknown as { writeTo(d: Writable): Promise<void> }).writeTo(sink));
+        assert.ok(body.destroyed);
+        (await store.read(digest)).destroy();
+      }
+      await until(() => pool.active === 0 && released());
+      assert.ok(
+        streams.some((s) => s.destroyed && !s.readableEnded),
+        'a stream was cut before its end',
+      );
+      assert.deepEqual(await download(digest, { start: 5, end: 70_000 }), data.subarray(5, 70_001));
+    });
+
+    it('fails a download whose S3 stream breaks midway, with that error, and serves the next', async () => {
+      const data = bytes(400_000, 35);
+      const digest = await putBlob(store, data);
+      cutAfter = 100_000;
+      const sink = new Sink();
+      await assert.rejects(download(digest, undefined, sink), /connection to S3 reset/);
+      assert.ok(sink.destroyed, 'the destination is destroyed, so a client sees a cut response');
+      assert.ok(sink.data.length < data.length);
+      assert.deepEqual(sink.data, data.subarray(0, sink.data.length), 'what was sent before the break is the blob');
+      await until(() => pool.active === 0 && released());
+      assert.deepEqual(await download(digest), data);
+    });
+
+    it('fails the downloads of a worker that dies, cutting their S3 streams, and serves the next on a fresh worker', async () => {
+      const data = bytes(400_000, 40);
+      const digest = await putBlob(store, data);
+      const sinks = [new Sink(), new Sink(), new Sink()];
+      for (const s of sinks) s.held = [];
+      const done = sinks.map((s) =>
+        download(digest, undefined, s).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
+      await until(() => sinks.every((s) => s.pieces.length > 0));
+      await Promise.all(threads.liveWorkers().map((w) => w.terminate()));
+      for (const e of await Promise.all(done)) assert.ok(e instanceof OpenerLostError, `aborted with ${String(e)}`);
+      for (const s of sinks) assert.ok(s.destroyed, 'the destination is destroyed, so a client sees a cut response');
+      await until(() => pool.active === 0 && released());
+      assert.deepEqual(await download(digest), data);
+    });
+  });
