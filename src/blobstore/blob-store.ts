@@ -39,6 +39,20 @@ export interface BlobWriter {
   cancel(): Promise<void>;
   /** Releases resources but keeps the staged bytes for a later writer (chunked uploads). */
   close(): Promise<void>;
+  /**
+   * Local files only (fs): the staged file opened for positional writes, which a worker thread
+   * of this process may make instead of `append` (encrypted/seal-pool.ts does, off the event loop).
+   */
+  localAppend?(): Promise<LocalAppend>;
+}
+
+/** A staged upload's file open for positional writes at its end (BlobWriter.localAppend). */
+export interface LocalAppend {
+  readonly fd: number;
+  /** Where the staged bytes end: the first write goes there. */
+  readonly position: number;
+  /** Closes the fd once nothing writes it any more and settles the writer's size from the file; resolves the bytes appended. */
+  done(): Promise<number>;
 }
 
 /** A stored blob opened for reads at positions, by a reader that reuses its own buffer. */

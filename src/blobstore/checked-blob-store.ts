@@ -59,7 +59,7 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
   }
 
   function checkedWriter(w: BlobWriter): BlobWriter {
-    return {
+    const checkedW: BlobWriter = {
       get uploadId() {
         return w.uploadId;
       },
@@ -87,6 +87,11 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
       cancel: () => run('cancel', () => w.cancel()),
       close: () => w.close(),
     };
+    if (w.localAppend) {
+      const local = w.localAppend.bind(w);
+      checkedW.localAppend = () => run('append', local);
+    }
+    return checkedW;
   }
 
   const checked: BlobStore = {

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { openTask } from '../encrypted/open-task.js';
+import { sealTask } from '../encrypted/seal-task.js';
 import { hashTask } from './hash-task.js';
 import type { ThreadMessage } from './threads.js';
 
@@ -25,6 +26,7 @@ function flush(): void {
 const tasks: Record<string, (m: ThreadMessage) => void> = {
   hash: hashTask(reply),
   open: openTask(reply),
+  seal: sealTask(reply),
 };
 
 port.on('message', (batch: ThreadMessage[]) => {
