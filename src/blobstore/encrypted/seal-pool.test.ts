@@ -66,7 +66,8 @@ runBlobStoreSuite({
 });
 runBlobStoreSuite({
   name: 'encrypted over memory, sealed on byte threads, 1 KiB chunks',
-  create: async () => createEncryptedBlobStore(createMemoryBlobStore(), keys(), { chunkSize: 1024, sealing: new SealPool(suiteThreads, { slotBytes: 1500, slots: 2 }) }),
+  create: async () =>
+    createEncryptedBlobStore(createMemoryBlobStore(), keys(), { chunkSize: 1024, sealing: new SealPool(suiteThreads, { slotBytes: 1500, slots: 2 }) }),
   skip: SKIP,
 });
 
@@ -217,7 +218,11 @@ describe('seal pool', () => {
         if (!broken) return real;
         await real.done();
         const ro = await open(join(dir, 'uploads', w.uploadId), 'r');
-        return { fd: ro.fd, position: real.position, done: async () => (await ro.close(), 0) };
+        const done = async (): Promise<number> => {
+          await ro.close();
+          return 0;
+        };
+        return { fd: ro.fd, position: real.position, done };
       },
     }));
     const first = bytes(10_000, 300);

@@ -11,6 +11,8 @@
  */
 import { type KeyObject, createCipheriv } from 'node:crypto';
 import { writevSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -29,8 +31,22 @@ interface Append {
   position: number;
 }
 
+/**
+ * Every GCM update allocates its output (Node has no API to seal into a buffer of ours), and
+ * this thread allocates almost nothing else, so V8 collects those buffers only when their sum
+ * reaches its external-memory limit: tens of MB of dead chunks, which malloc then keeps. Measured
+ * (1 GiB curl push, busy machine, same run): peak RSS 261 MB without, 201 MB with a young-
+ * generation collection every 2 MiB sealed (8 chunks), and 154 instead of 223 MB kept after.
+ * A scavenge of this thread's tiny heap costs well under a millisecond. `gc` is exposed only
+ * to the new context made here, not to any existing one.
+ */
+const COLLECT_EVERY = 2 * 1024 * 1024;
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+
 export function sealTask(reply: (m: FromSealer) => void): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
+  let sinceCollect = 0;
 
   function seal(a: Append): Buffer[] {
     const c = createCipheriv('aes-256-gcm', a.key, chunkNonce(a.index), { authTagLength: TAG_SIZE });
@@ -40,6 +56,11 @@ export function sealTask(reply: (m: FromSealer) => void): (m: ThreadMessage) => 
     a.index++;
     a.sealed++;
     a.filled = 0;
+    sinceCollect += a.chunkSize;
+    if (sinceCollect >= COLLECT_EVERY) {
+      sinceCollect = 0;
+      collect({ type: 'minor' });
+    }
     return [body, c.getAuthTag()];
   }
 
