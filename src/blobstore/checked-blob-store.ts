@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isDigest, type Digest } from '../core/digest.js';
-import { isUploadId, type BlobStore, type BlobWriter, type ByteRange } from './blob-store.js';
+import { isUploadId, type BlobStore, type BlobWriter, type ByteRange, type ThreadHash } from './blob-store.js';
 
 /** The operations a metrics hook sees. */
 export type BlobOperation =
@@ -66,7 +66,8 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
       get size() {
         return w.size;
       },
-      append: (source: Readable, signal?: AbortSignal) =>
+      feedsHash: w.feedsHash === true,
+      append: (source: Readable, signal?: AbortSignal, hash?: ThreadHash) =>
         run(
           'append',
           async () => {
@@ -75,7 +76,7 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
               source.destroy();
               signal.throwIfAborted();
             }
-            return w.append(source, signal);
+            return w.append(source, signal, hash);
           },
           (n) => n,
         ),

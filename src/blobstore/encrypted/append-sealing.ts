@@ -7,7 +7,7 @@
  * stored is then recorded before the failure is reported); a failing store or sealer rejects.
  */
 import { PassThrough, Writable, addAbortSignal, pipeline } from 'node:stream';
-import type { BlobWriter } from '../blob-store.js';
+import type { BlobWriter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer } from './chunk-format.js';
 import type { SealPool } from './seal-pool.js';
 import { Held, drained } from './stream-helpers.js';
@@ -104,9 +104,13 @@ export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable
 
 /**
  * Sealing on a byte thread. On a driver with local files the worker writes the chunks to the
- * staged file itself; elsewhere they come back and go into `w.append` from here.
+ * staged file itself; elsewhere they come back and go into `w.append` from here. `hash`, the
+ * upload's running hash, is fed every byte appended: by the worker, in the same pass, when it
+ * holds the hash.
  */
-export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal): Promise<Sealed> {
+export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<Sealed> {
+  // A hash on another set of threads is fed from here, a copy of its own.
+  const hashHere = hash && !pool.owns(hash.thread) ? hash : undefined;
   let local: Awaited<ReturnType<NonNullable<BlobWriter['localAppend']>>> | undefined;
   try {
     local = w.localAppend ? await w.localAppend() : undefined;
@@ -128,7 +132,8 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
   let append: ReturnType<SealPool['begin']>;
   try {
     const sink = out;
-    append = pool.begin({ ...from, ...(local ? { target: { fd: local.fd, position: local.position } } : { onSealed: (b: Buffer) => sink!.write(b) }) });
+    const to = local ? { target: { fd: local.fd, position: local.position } } : { onSealed: (b: Buffer) => sink!.write(b) };
+    append = pool.begin({ ...from, ...to, ...(hash && !hashHere && { hash: { thread: hash.thread, id: hash.id } }) });
   } catch (e) {
     source.destroy();
     if (local) await local.done().catch(noop);
@@ -142,7 +147,9 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
   const consume = (piece: Buffer): Promise<void> | undefined => {
     if (storeFailed || out?.destroyed) throw new Error('the store failed');
     appended += piece.length;
-    const waiting = append.write(piece);
+    const hashing = hashHere?.update(piece);
+    const sealing = append.write(piece);
+    const waiting = hashing && sealing ? Promise.all([hashing, sealing]).then(noop) : (hashing ?? sealing);
     // Sealed bytes coming back wait for the store like the plaintext waits for the worker.
     if (out?.writableNeedDrain) return waiting ? waiting.then(() => drained(out)) : drained(out);
     return waiting;

@@ -182,13 +182,14 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
         get size() {
           return size;
         },
-        async append(source, signal) {
+        feedsHash: opts.sealing !== undefined,
+        async append(source, signal, hash) {
           if (finished) {
             source.destroy();
             throw new Error('blob writer is closed');
           }
           try {
-            const done = await staged.append(uploadId, source, signal);
+            const done = await staged.append(uploadId, source, signal, hash);
             size = done.size;
             return done.appended;
           } catch (e) {

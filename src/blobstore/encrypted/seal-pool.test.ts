@@ -19,6 +19,7 @@ import { runBlobStoreSuite } from '../contract-suite.js';
 import { createFsBlobStore } from '../fs/fs-blob-store.js';
 import { createMemoryBlobStore } from '../memory/memory-blob-store.js';
 import { bytes, readAll, sourceOf } from '../testing.js';
+import { HashPool } from '../../registry/hash-pool.js';
 import { ByteThreads } from '../workers/threads.js';
 import { HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
@@ -161,6 +162,46 @@ describe('seal pool', () => {
     );
     await Promise.all(runs);
     assert.equal(pool.active, 0);
+  });
+
+  it('feeds the upload running hash in the same pass on its thread; a hash held elsewhere is fed from the main thread', async () => {
+    const { store } = world('hash');
+    const others = new ByteThreads({ threads: 1 });
+    try {
+      for (const [name, hashing] of [
+        ['same threads', new HashPool({ shared: threads })],
+        ['other threads', new HashPool({ shared: others })],
+      ] as const) {
+        const data = bytes(77_777, name.length);
+        const id = randomUUID();
+        const session = hashing.open('sha256');
+        let fedHere = 0;
+        // The session as the registry hands it over, counting what is fed from this thread.
+        const hash = {
+          thread: session.thread,
+          id: session.id,
+          update: (chunk: Uint8Array) => {
+            fedHere += chunk.length;
+            return session.update(chunk);
+          },
+        };
+        for (const [from, to] of [
+          [0, 30_000],
+          [30_000, data.length],
+        ] as const) {
+          const w = await store.writer(id, { append: true });
+          assert.equal(w.feedsHash, true);
+          assert.equal(await w.append(sourceOf(data.subarray(from, to), 3000), undefined, hash), to - from);
+          await w.close();
+        }
+        assert.equal(`sha256:${await session.digest()}`, digestOf(data), name);
+        assert.equal(fedHere, name === 'same threads' ? 0 : data.length, `${name}: bytes hashed from the main thread`);
+        const w = await store.writer(id, { append: true });
+        await w.commit(digestOf(data));
+      }
+    } finally {
+      await others.close();
+    }
   });
 
   it('fails the appends of a worker that dies, closes their files, and the uploads resume from their last record', async () => {

@@ -8,7 +8,8 @@
  * A slot goes back to the main thread when the worker acknowledges it, so a slow disk holds the
  * socket back (at most a ring ahead). A worker that dies (or a write that fails) fails its
  * appends: the bytes it wrote past the record are dead, as after a crash, and the next append
- * rebases the upload. Nothing is half-recorded.
+ * rebases the upload. Nothing is half-recorded. An append given its upload's running hash runs on
+ * the thread holding it, which hashes the bytes in the same pass as it seals them.
  */
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
@@ -46,6 +47,8 @@ export interface SealStart {
   /** Where the worker writes the sealed chunks (fs); without one they are handed to `onSealed`. */
   target?: { fd: number; position: number };
   onSealed?: (sealed: Buffer) => void;
+  /** A running hash on one of this pool's threads (see owns()): the append runs there and feeds it. */
+  hash?: { thread: ByteThread; id: number };
 }
 
 export class SealPool {
@@ -76,15 +79,33 @@ export class SealPool {
 
   /** An append sealed on the least busy thread. Throws when the threads are closed. */
   begin(opts: SealStart): SealAppend {
-    const thread = this.threads.least((t) => this.appends.get(t)!.size);
+    const thread = opts.hash && this.owns(opts.hash.thread) ? opts.hash.thread : this.threads.least((t) => this.appends.get(t)!.size);
     const id = this.nextId++;
     const ring = this.spare.pop() ?? new SharedArrayBuffer(this.slotBytes * this.slots);
     const a = new SealAppend(this, thread, id, ring, opts.onSealed);
     const { dataKey, chunkSize, index, tail, target } = opts;
-    const start: ToSealer = { kind: 'seal', op: 'start', id, dataKey, chunkSize, index, tail, ring, slotBytes: this.slotBytes, ...target };
+    const hashId = opts.hash && thread === opts.hash.thread ? opts.hash.id : undefined;
+    const start: ToSealer = {
+      kind: 'seal',
+      op: 'start',
+      id,
+      dataKey,
+      chunkSize,
+      index,
+      tail,
+      ring,
+      slotBytes: this.slotBytes,
+      ...target,
+      ...(hashId !== undefined && { hashId }),
+    };
     thread.post(start);
     this.appends.get(thread)!.set(id, a);
     return a;
+  }
+
+  /** Whether `thread` is one of this pool's (work there can feed a hash held there). */
+  owns(thread: ByteThread): boolean {
+    return this.appends.has(thread);
   }
 
   /** Appends under way (for tests and diagnostics). */

@@ -21,6 +21,8 @@ type SealOp =
       /** Where sealed chunks go: an fd of this process, written at `position` on; absent: back in the acks. */
       fd?: number;
       position?: number;
+      /** The hash task's session on this thread to feed the plaintext to as well. */
+      hashId?: number;
     }
   /** The first `len` bytes of `slot` are the append's next plaintext. */
   | { op: 'data'; id: number; slot: number; len: number }

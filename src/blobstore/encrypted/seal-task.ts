@@ -3,13 +3,14 @@
  * staged format of staged-upload.ts: every chunk it seals is non-final, since only the commit
  * knows the last one) and, on fs, writes them itself at positions in the staged chunk object's
  * fd (threads share the process's fds), so neither the cipher nor the write runs on the event
- * loop. Elsewhere (S3, memory) the sealed chunks go back with the acknowledgement.
+ * loop. Elsewhere (S3, memory) the sealed chunks go back with the acknowledgement. When the
+ * upload's running hash lives on this thread (hash-task.ts), the same pass feeds it.
  *
  * A chunk is sealed only once a byte after it has arrived: what is left at the end (≤ one chunk)
  * is the tail, which the main thread keeps in the upload's record. Writes are synchronous: this
  * thread exists to do byte work, and the main thread only writes the record after `done`.
  */
-import { type KeyObject, createCipheriv } from 'node:crypto';
+import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
 import { writevSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -29,6 +30,8 @@ interface Append {
   slotBytes: number;
   fd: number | undefined;
   position: number;
+  /** The upload's running hash on this thread, fed the same bytes. */
+  hash: Hash | undefined;
 }
 
 /**
@@ -44,7 +47,7 @@ const COLLECT_EVERY = 2 * 1024 * 1024;
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
 
-export function sealTask(reply: (m: FromSealer) => void): (m: ThreadMessage) => void {
+export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
   let sinceCollect = 0;
 
@@ -87,6 +90,7 @@ export function sealTask(reply: (m: FromSealer) => void): (m: ThreadMessage) => 
   function data(id: number, a: Append, slot: number, len: number): void {
     const bytes = new Uint8Array(a.ring, slot * a.slotBytes, len);
     const out: Buffer[] = [];
+    a.hash?.update(bytes);
     for (let at = 0; at < len; ) {
       // Full, and a byte follows: that chunk is not the last.
       if (a.filled === a.chunkSize) out.push(...seal(a));
@@ -120,6 +124,7 @@ export function sealTask(reply: (m: FromSealer) => void): (m: ThreadMessage) => 
           slotBytes: m.slotBytes,
           fd: m.fd,
           position: m.position ?? 0,
+          hash: m.hashId === undefined ? undefined : hashOf(m.hashId),
         });
         break;
       }

@@ -33,7 +33,7 @@ import { PassThrough, Readable, Transform, pipeline, type TransformCallback } fr
 import { sealInline, sealOffThread } from './append-sealing.js';
 import { readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
-import type { BlobStore, BlobWriter } from '../blob-store.js';
+import type { BlobStore, BlobWriter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
 import type { SealPool } from './seal-pool.js';
@@ -148,7 +148,7 @@ export class StagedUploads {
    * rewriting the record; resolves with the bytes appended. Whatever the source does, the chunks
    * stored are whole and recorded, so a client that goes away mid-way can resume from there.
    */
-  async append(id: string, source: Readable, signal?: AbortSignal): Promise<{ appended: number; size: number }> {
+  async append(id: string, source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<{ appended: number; size: number }> {
     let r: Resolved;
     try {
       r = await this.resolve(id);
@@ -172,7 +172,7 @@ export class StagedUploads {
     }
     const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
     try {
-      const done = await this.sealInto(id, opened, w, source, signal);
+      const done = await this.sealInto(id, opened, w, source, signal, false, hash);
       return { appended: done.appended, size: done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length };
     } finally {
       await w.close();
@@ -309,10 +309,12 @@ export class StagedUploads {
     source: Readable,
     signal?: AbortSignal,
     always = false,
+    hash?: ThreadHash,
   ): Promise<{ appended: number; opened: Opened }> {
     const { chunkSize } = at.record.header;
     const from = { dataKey: at.dataKey, chunkSize, index: at.record.chunks, tail: at.tail };
-    const done = this.sealing ? await sealOffThread(this.sealing, from, w, source, signal) : await sealInline(from, w, source, signal);
+    // Only an append given a hash feeds it: never the plaintext a rebase re-seals.
+    const done = this.sealing ? await sealOffThread(this.sealing, from, w, source, signal, hash) : await sealInline(from, w, source, signal);
     const end = at.record.end + done.chunks * (chunkSize + TAG_SIZE);
     if (w.size !== end) throw new Error(`staged upload ${id}: ${w.size} bytes stored, ${end} expected`);
     let opened = at;

@@ -23,10 +23,12 @@ function flush(): void {
   if (batch.length > 0) port!.postMessage(batch);
 }
 
+const hashing = hashTask(reply);
 const tasks: Record<string, (m: ThreadMessage) => void> = {
-  hash: hashTask(reply),
+  hash: hashing.handle,
   open: openTask(reply),
-  seal: sealTask(reply),
+  // An upload's hash and seal in one pass over its bytes.
+  seal: sealTask(reply, hashing.hashOf),
 };
 
 port.on('message', (batch: ThreadMessage[]) => {
