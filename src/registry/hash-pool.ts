@@ -186,7 +186,7 @@ class Slot {
  * thread by work there that sees the same bytes (a ThreadHash: the encrypted store's sealing).
  */
 export class HashSession implements ThreadHash {
-  /** Bytes fed so far. */
+  /** Bytes fed through update() so far (not those fed on its thread). */
   size = 0;
   /** Set when the worker holding the running hash was lost: the bytes must be hashed again. */
   failure: Error | undefined;
