@@ -49,6 +49,7 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
+import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
@@ -114,7 +115,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           { ttlMs },
         )
       : undefined;
-  // One set of byte threads hashes uploads and opens downloads (design decision 6).
+  // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
   const hashing = new HashPool({
     shared: byteThreads,
@@ -123,7 +124,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
     hashing,
-    vaults: await openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore, undefined, new OpenPool(byteThreads)),
+    vaults: await openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore, undefined, new OpenPool(byteThreads), new SealPool(byteThreads)),
     meta,
     clock,
     log,

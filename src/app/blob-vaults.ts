@@ -22,6 +22,7 @@ import type { BlobStore } from '../blobstore/blob-store.js';
 import { withChecks, type BlobStoreObserver } from '../blobstore/checked-blob-store.js';
 import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-store.js';
 import type { OpenPool } from '../blobstore/encrypted/open-pool.js';
+import type { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
 import type { createS3BlobStore as S3StoreFactory } from '../blobstore/s3/s3-blob-store.js';
 import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
@@ -55,9 +56,10 @@ export async function openBlobVaults(
   openLocal: LocalBlobStore = fsStore,
   observe?: BlobStoreObserver,
   opening?: OpenPool,
+  sealing?: SealPool,
 ): Promise<BlobVaults> {
-  const standard = await openTree(config, serverKey, kms, remote, openLocal, observe, false, opening);
-  const archive = await openTree(config, serverKey, kms, remote, openLocal, observe, true, opening);
+  const standard = await openTree(config, serverKey, kms, remote, openLocal, observe, false, opening, sealing);
+  const archive = await openTree(config, serverKey, kms, remote, openLocal, observe, true, opening, sealing);
   return {
     settle: standard.settle,
     of: standard.of,
@@ -76,6 +78,7 @@ async function openTree(
   observe: BlobStoreObserver | undefined,
   archive: boolean,
   opening: OpenPool | undefined,
+  sealing?: SealPool,
 ): Promise<BlobVaults> {
   const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
   const local = (root: string) => checked(openLocal(root));
@@ -90,7 +93,7 @@ async function openTree(
 
   const base: BlobStore = s3
     ? s3Store({ ...s3, sse: { type: 'AES256' } }, clients)
-    : checked(createEncryptedBlobStore(local(root), registryKeys, { name: 'fs (registry key)', ...(opening && { opening }) }));
+    : checked(createEncryptedBlobStore(local(root), registryKeys, { name: 'fs (registry key)', ...(opening && { opening }), ...(sealing && { sealing }) }));
   const stores = new Map<string, BlobStore>();
   /** Keys are never deleted (only disabled, which their wrapping keys check), so a lookup holds. */
   const byRef = new Map<string, BlobStore>();
@@ -112,7 +115,7 @@ async function openTree(
       };
       const keys = key.origin !== 'AWS_KMS' ? kms.wrappingKeysFor(key) : (remote?.wrappingKeysFor(key) ?? { current: unusable, byId: unusable });
       const inner = s3 ? s3Store({ ...s3, prefix: keyPrefix(s3, key.id), sse: { type: 'AES256' } }, clients) : local(join(root, 'kms', key.id));
-      store = checked(createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}`, ...(opening && { opening }) }));
+      store = checked(createEncryptedBlobStore(inner, keys, { name: `kms ${key.id}`, ...(opening && { opening }), ...(sealing && { sealing }) }));
     }
     stores.set(key.id, store);
     return store;

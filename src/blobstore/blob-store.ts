@@ -9,6 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
+import type { ByteThread } from './workers/threads.js';
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {
@@ -28,7 +29,13 @@ export interface BlobWriter {
    * Appends everything `source` yields to the staged upload and resolves with the number of
    * bytes appended. Rejects (leaving earlier staged bytes intact) if the source errors.
    */
-  append(source: Readable, signal?: AbortSignal): Promise<number>;
+  append(source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<number>;
+  /**
+   * Set when append() feeds a `hash` it is given with every byte it appends, in the same pass
+   * over the bytes as its own work (the encrypted store's sealing on the byte threads); a writer
+   * without it ignores the argument and the caller hashes.
+   */
+  readonly feedsHash?: boolean;
   /**
    * Atomically makes the staged bytes the blob `digest` and removes the staged upload. Succeeds
    * if the blob already exists even when the staged bytes are gone (a retried completion).
@@ -39,6 +46,29 @@ export interface BlobWriter {
   cancel(): Promise<void>;
   /** Releases resources but keeps the staged bytes for a later writer (chunked uploads). */
   close(): Promise<void>;
+  /**
+   * Local files only (fs): the staged file opened for positional writes, which a worker thread
+   * of this process may make instead of `append` (encrypted/seal-pool.ts does, off the event loop).
+   */
+  localAppend?(): Promise<LocalAppend>;
+}
+
+/** A running hash kept on one of the byte threads (registry/hash-pool.ts), fed in order. */
+export interface ThreadHash {
+  /** The thread holding it, and its id there: work on that thread may feed it directly. */
+  readonly thread: ByteThread;
+  readonly id: number;
+  /** Feeds bytes from this thread instead; a promise asks the caller to wait before feeding more. */
+  update(chunk: Uint8Array): Promise<void> | undefined;
+}
+
+/** A staged upload's file open for positional writes at its end (BlobWriter.localAppend). */
+export interface LocalAppend {
+  readonly fd: number;
+  /** Where the staged bytes end: the first write goes there. */
+  readonly position: number;
+  /** Closes the fd once nothing writes it any more and settles the writer's size from the file; resolves the bytes appended. */
+  done(): Promise<number>;
 }
 
 /** A stored blob opened for reads at positions, by a reader that reuses its own buffer. */

@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isDigest, type Digest } from '../core/digest.js';
-import { isUploadId, type BlobStore, type BlobWriter, type ByteRange } from './blob-store.js';
+import { isUploadId, type BlobStore, type BlobWriter, type ByteRange, type ThreadHash } from './blob-store.js';
 
 /** The operations a metrics hook sees. */
 export type BlobOperation =
@@ -59,14 +59,15 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
   }
 
   function checkedWriter(w: BlobWriter): BlobWriter {
-    return {
+    const checkedW: BlobWriter = {
       get uploadId() {
         return w.uploadId;
       },
       get size() {
         return w.size;
       },
-      append: (source: Readable, signal?: AbortSignal) =>
+      feedsHash: w.feedsHash === true,
+      append: (source: Readable, signal?: AbortSignal, hash?: ThreadHash) =>
         run(
           'append',
           async () => {
@@ -75,7 +76,7 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
               source.destroy();
               signal.throwIfAborted();
             }
-            return w.append(source, signal);
+            return w.append(source, signal, hash);
           },
           (n) => n,
         ),
@@ -87,6 +88,11 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
       cancel: () => run('cancel', () => w.cancel()),
       close: () => w.close(),
     };
+    if (w.localAppend) {
+      const local = w.localAppend.bind(w);
+      checkedW.localAppend = () => run('append', local);
+    }
+    return checkedW;
   }
 
   const checked: BlobStore = {

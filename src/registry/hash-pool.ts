@@ -17,6 +17,7 @@ import type { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from '../blobstore/workers/hash-protocol.js';
 import { ByteThreads, type ByteThread } from '../blobstore/workers/threads.js';
 import type { DigestAlgorithm } from '../core/digest.js';
+import type { ThreadHash } from '../blobstore/blob-store.js';
 
 export interface HashPoolOptions {
   /** The byte threads to hash on (shared with opening downloads); the pool's own when absent. */
@@ -131,7 +132,7 @@ class Slot {
 
   constructor(
     private readonly pool: HashPool,
-    private readonly thread: ByteThread,
+    readonly thread: ByteThread,
   ) {
     // A worker started afresh knows no slab.
     thread.onStart(() => pool.slabMessages());
@@ -180,9 +181,12 @@ class Slot {
   }
 }
 
-/** The running hash of one stream of bytes, fed in order. */
-export class HashSession {
-  /** Bytes fed so far. */
+/**
+ * The running hash of one stream of bytes, fed in order: through update(), or directly on its
+ * thread by work there that sees the same bytes (a ThreadHash: the encrypted store's sealing).
+ */
+export class HashSession implements ThreadHash {
+  /** Bytes fed through update() so far (not those fed on its thread). */
   size = 0;
   /** Set when the worker holding the running hash was lost: the bytes must be hashed again. */
   failure: Error | undefined;
@@ -198,6 +202,11 @@ export class HashSession {
     private readonly slot: Slot,
     readonly id: number,
   ) {}
+
+  /** The byte thread holding the running hash. */
+  get thread(): ByteThread {
+    return this.slot.thread;
+  }
 
   /**
    * Feeds bytes (copied: the caller may reuse `chunk` at once). Returns a promise when the

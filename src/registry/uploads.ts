@@ -218,8 +218,10 @@ export class Uploads {
       state = { session: this.ctx.hashing.open('sha256'), size: 0 };
       this.hashes.set(u.id, state);
     }
-    const meter = new Meter(maxLayer, writer.size, state?.session);
-    const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal)]);
+    // A writer that feeds the hash itself does it in its own pass over the bytes (off the event loop).
+    const fused = state && writer.feedsHash ? state.session : undefined;
+    const meter = new Meter(maxLayer, writer.size, fused ? undefined : state?.session);
+    const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal, fused)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       this.forget(u.id);

@@ -27,6 +27,7 @@ import {
 } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
 import type { OpenPool } from './open-pool.js';
+import type { SealPool } from './seal-pool.js';
 import { openSealedReader } from './sealed-reader.js';
 import { StagedUploads, plaintextSizeOf } from './staged-upload.js';
 import { readAll, withSignal } from './stream-helpers.js';
@@ -38,6 +39,8 @@ export interface EncryptedBlobStoreOptions {
   name?: string;
   /** Opens downloads off the event loop: from the fd of a driver whose handles have one (fs), else from its stream (S3). */
   opening?: OpenPool;
+  /** Seals uploads off the event loop (and, on fs, writes them there too). */
+  sealing?: SealPool;
 }
 
 const noop = (): void => undefined;
@@ -51,7 +54,7 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
    * it has finished (durably, on fs) before our caller writes metadata.
    */
   const committing = new Map<string, Promise<void>>();
-  const staged = new StagedUploads(inner, keys, chunkSize);
+  const staged = new StagedUploads(inner, keys, chunkSize, opts.sealing);
 
   /** The header of a sealed blob, or undefined for a legacy plaintext one. */
   async function headerOf(digest: Digest, storedSize: number, signal?: AbortSignal): Promise<BlobHeader | undefined> {
@@ -180,13 +183,14 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
         get size() {
           return size;
         },
-        async append(source, signal) {
+        feedsHash: opts.sealing !== undefined,
+        async append(source, signal, hash) {
           if (finished) {
             source.destroy();
             throw new Error('blob writer is closed');
           }
           try {
-            const done = await staged.append(uploadId, source, signal);
+            const done = await staged.append(uploadId, source, signal, hash);
             size = done.size;
             return done.appended;
           } catch (e) {

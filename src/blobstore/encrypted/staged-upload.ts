@@ -29,18 +29,18 @@
  * garbage collector's sweep of idle staged uploads reclaims them.
  */
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable, Transform, Writable, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
-import { Held, drained, readAll, readHead, window, withSignal } from './stream-helpers.js';
+import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { sealInline, sealOffThread } from './append-sealing.js';
+import { readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
-import type { BlobStore, BlobWriter } from '../blob-store.js';
+import type { BlobStore, BlobWriter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
+import type { SealPool } from './seal-pool.js';
 import { RECORD_FIXED_SIZE, chunkObjectId, encodeRecord, openTail, parseRecord, slotId, type StagedRecord } from './staged-record.js';
 import { STAGING_PREFIX_SIZE, createStagingCipher, parseStagingPrefix, stagingKey } from './staging-cipher.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
 
-/** Sealed bytes queued for the inner store before the append waits for it. */
-const OUT_BUFFER = 1024 * 1024;
 const noop = (): void => undefined;
 
 /** What is staged under an upload id, read without any key. */
@@ -79,6 +79,8 @@ export class StagedUploads {
     private readonly inner: BlobStore,
     private readonly keys: WrappingKeys,
     private readonly chunkSize: number,
+    /** Seals appends on the byte threads; inline when absent. */
+    private readonly sealing?: SealPool,
   ) {}
 
   async resolve(id: string): Promise<Resolved> {
@@ -146,7 +148,7 @@ export class StagedUploads {
    * rewriting the record; resolves with the bytes appended. Whatever the source does, the chunks
    * stored are whole and recorded, so a client that goes away mid-way can resume from there.
    */
-  async append(id: string, source: Readable, signal?: AbortSignal): Promise<{ appended: number; size: number }> {
+  async append(id: string, source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<{ appended: number; size: number }> {
     let r: Resolved;
     try {
       r = await this.resolve(id);
@@ -170,7 +172,7 @@ export class StagedUploads {
     }
     const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
     try {
-      const done = await this.sealInto(id, opened, w, source, signal);
+      const done = await this.sealInto(id, opened, w, source, signal, false, hash);
       return { appended: done.appended, size: done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length };
     } finally {
       await w.close();
@@ -307,67 +309,25 @@ export class StagedUploads {
     source: Readable,
     signal?: AbortSignal,
     always = false,
+    hash?: ThreadHash,
   ): Promise<{ appended: number; opened: Opened }> {
     const { chunkSize } = at.record.header;
-    const sealer = new ChunkSealer({ dataKey: at.dataKey, chunkSize, index: at.record.chunks });
-    // The bytes not sealed yet, always the last (total - sealed * chunkSize) of the plaintext.
-    const held = new Held();
-    held.push(at.tail);
-    await sealer.update(at.tail);
-    let total = at.tail.length;
-    let appended = 0;
-    let sealedChunks = 0;
-    const out = new PassThrough({ highWaterMark: OUT_BUFFER });
-    const storing = w.append(out);
-    let storeFailed = false;
-    storing.catch(() => {
-      storeFailed = true;
-      source.destroy();
-    });
-    const consume = async (piece: Buffer): Promise<void> => {
-      // One chunk's work at a time, whatever the size of the pieces the source yields.
-      for (let off = 0; off < piece.length; off += chunkSize) {
-        if (storeFailed || out.destroyed) throw new Error('the store failed');
-        const slice = piece.subarray(off, off + chunkSize);
-        held.push(slice);
-        total += slice.length;
-        appended += slice.length;
-        for (const b of await sealer.update(slice)) if (!out.write(b)) await drained(out);
-        sealedChunks = total > 0 ? Math.ceil(total / chunkSize) - 1 : 0;
-        held.keepLast(total - sealedChunks * chunkSize);
-      }
-    };
-    // A sink rather than async iteration: pieces arrive as the source emits them, never
-    // concatenated, and a failing source only ends the loop. Its buffer lets the socket keep
-    // reading while a chunk is sealed (with none, every piece paused and resumed the request).
-    const sink = new Writable({
-      highWaterMark: OUT_BUFFER,
-      write(piece: Buffer, _enc, cb) {
-        inflight = consume(piece);
-        inflight.then(() => cb(), cb);
-      },
-    });
-    let inflight: Promise<void> = Promise.resolve();
-    if (signal) addAbortSignal(signal, source);
-    const sourceError = await new Promise<Error | undefined>((resolve) => pipeline(source, sink, (e) => resolve(e ?? undefined)));
-    // A failing source ends the pipeline at once; the piece being sealed is finished first.
-    await inflight.catch(noop);
-    out.end();
-    await storing;
-    const end = at.record.end + sealedChunks * (chunkSize + TAG_SIZE);
+    const from = { dataKey: at.dataKey, chunkSize, index: at.record.chunks, tail: at.tail };
+    // Only an append given a hash feeds it: never the plaintext a rebase re-seals.
+    const done = this.sealing ? await sealOffThread(this.sealing, from, w, source, signal, hash) : await sealInline(from, w, source, signal);
+    const end = at.record.end + done.chunks * (chunkSize + TAG_SIZE);
     if (w.size !== end) throw new Error(`staged upload ${id}: ${w.size} bytes stored, ${end} expected`);
     let opened = at;
-    if (appended > 0 || always) {
-      const tail = held.take();
+    if (done.appended > 0 || always) {
       const seq = at.record.seq + 1;
       const slot: 0 | 1 = at.slot === 0 ? 1 : 0;
-      const fields = { generation: at.record.generation, seq, chunks: at.record.chunks + sealedChunks, end, header: at.record.header.raw };
-      const raw = encodeRecord(id, fields, at.dataKey, tail);
+      const fields = { generation: at.record.generation, seq, chunks: at.record.chunks + done.chunks, end, header: at.record.header.raw };
+      const raw = encodeRecord(id, fields, at.dataKey, done.tail);
       await this.writeSlot(id, slot, raw);
-      opened = { record: { ...fields, tailLength: tail.length, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail };
+      opened = { record: { ...fields, tailLength: done.tail.length, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail: done.tail };
     }
-    if (sourceError) throw sourceError;
-    return { appended, opened };
+    if (done.sourceError) throw done.sourceError;
+    return { appended: done.appended, opened };
   }
 
   private async readSlot(id: string, slot: 0 | 1): Promise<StagedRecord | undefined> {

@@ -190,6 +190,30 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
           }
           return size - before;
         },
+        async localAppend() {
+          if (finished) throw new Error('blob writer is closed');
+          // Not O_APPEND: Linux's pwrite on such an fd ignores the position and appends.
+          const fh = await open(path, 'r+');
+          let position: number;
+          try {
+            position = (await fh.stat()).size;
+          } catch (e) {
+            await fh.close();
+            throw e;
+          }
+          return {
+            fd: fh.fd,
+            position,
+            async done() {
+              try {
+                await fh.close();
+              } finally {
+                size = (await sizeOf(path)) ?? 0;
+              }
+              return size - position;
+            },
+          };
+        },
         async commit(digest) {
           await commitUpload(uploadId, path, digest);
           finished = true;

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { openTask } from '../encrypted/open-task.js';
+import { sealTask } from '../encrypted/seal-task.js';
 import { hashTask } from './hash-task.js';
 import type { ThreadMessage } from './threads.js';
 
@@ -22,9 +23,12 @@ function flush(): void {
   if (batch.length > 0) port!.postMessage(batch);
 }
 
+const hashing = hashTask(reply);
 const tasks: Record<string, (m: ThreadMessage) => void> = {
-  hash: hashTask(reply),
+  hash: hashing.handle,
   open: openTask(reply),
+  // An upload's hash and seal in one pass over its bytes.
+  seal: sealTask(reply, hashing.hashOf),
 };
 
 port.on('message', (batch: ThreadMessage[]) => {

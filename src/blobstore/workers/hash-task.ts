@@ -6,13 +6,14 @@ import { createHash, type Hash } from 'node:crypto';
 import type { FromWorker, ToWorker } from './hash-protocol.js';
 import type { ThreadMessage } from './threads.js';
 
-export function hashTask(reply: (m: FromWorker) => void): (m: ThreadMessage) => void {
+/** The task's handler, and its running hashes by session id (the sealing task feeds them too). */
+export function hashTask(reply: (m: FromWorker) => void): { handle: (m: ThreadMessage) => void; hashOf: (id: number) => Hash | undefined } {
   const hashes = new Map<number, Hash>();
   const slabs: SharedArrayBuffer[] = [];
   let slotBytes = 0;
   let slotsPerSlab = 1;
 
-  return (message) => {
+  const handle = (message: ThreadMessage): void => {
     const m = message as ToWorker;
     switch (m.op) {
       case 'slab':
@@ -40,4 +41,5 @@ export function hashTask(reply: (m: FromWorker) => void): (m: ThreadMessage) => 
         break;
     }
   };
+  return { handle, hashOf: (id) => hashes.get(id) };
 }

@@ -1,0 +1,170 @@
+/**
+ * The two ways an append of a staged upload (staged-upload.ts) seals its plaintext into whole
+ * non-final chunks: on a byte thread (seal-pool.ts; on fs the worker also writes them), or inline
+ * on the calling thread when no seal pool is given. Both report the same thing — how many chunks
+ * were stored, which plaintext is left over (the new tail) and whether the source failed — and
+ * leave the record to their caller. A failing source ends sealing at a chunk boundary (what was
+ * stored is then recorded before the failure is reported); a failing store or sealer rejects.
+ */
+import { PassThrough, Writable, addAbortSignal, pipeline } from 'node:stream';
+import type { BlobWriter, ThreadHash } from '../blob-store.js';
+import { ChunkSealer } from './chunk-format.js';
+import type { SealPool } from './seal-pool.js';
+import { Held, drained } from './stream-helpers.js';
+import type { Readable } from 'node:stream';
+
+/** Sealed bytes queued for the inner store before the append waits for it. */
+const OUT_BUFFER = 1024 * 1024;
+const noop = (): void => undefined;
+
+export interface SealFrom {
+  dataKey: Buffer;
+  chunkSize: number;
+  /** Chunks already stored: the index of the first one sealed now. */
+  index: number;
+  /** The staged plaintext after them (≤ one chunk). */
+  tail: Buffer;
+}
+
+export interface Sealed {
+  appended: number;
+  /** Whole chunks stored by this append. */
+  chunks: number;
+  /** The plaintext after every stored chunk, a buffer of its own. */
+  tail: Buffer;
+  sourceError: Error | undefined;
+}
+
+/**
+ * Pipes `source` into `consume`, a piece at a time. A sink rather than async iteration: pieces
+ * arrive as the source emits them, never concatenated, and a failing source only ends the loop.
+ * Its buffer lets the socket keep reading while a piece is handled (with none, every piece paused
+ * and resumed the request). Resolves with the source's (or consume's) error, once the piece being
+ * handled is finished.
+ */
+async function drive(source: Readable, signal: AbortSignal | undefined, consume: (piece: Buffer) => Promise<void> | undefined): Promise<Error | undefined> {
+  let inflight: Promise<void> = Promise.resolve();
+  const sink = new Writable({
+    highWaterMark: OUT_BUFFER,
+    write(piece: Buffer, _enc, cb) {
+      let p: Promise<void> | undefined;
+      try {
+        p = consume(piece);
+      } catch (e) {
+        cb(e as Error);
+        return;
+      }
+      if (!p) return cb();
+      inflight = p;
+      p.then(() => cb(), cb);
+    },
+  });
+  if (signal) addAbortSignal(signal, source);
+  const error = await new Promise<Error | undefined>((resolve) => pipeline(source, sink, (e) => resolve(e ?? undefined)));
+  await inflight.catch(noop);
+  return error;
+}
+
+/** Sealing on the calling thread, into `w.append`. */
+export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal): Promise<Sealed> {
+  const { chunkSize } = from;
+  const sealer = new ChunkSealer({ dataKey: from.dataKey, chunkSize, index: from.index });
+  // The bytes not sealed yet, always the last (total - sealed * chunkSize) of the plaintext.
+  const held = new Held();
+  held.push(from.tail);
+  sealer.update(from.tail);
+  let total = from.tail.length;
+  let appended = 0;
+  let chunks = 0;
+  const out = new PassThrough({ highWaterMark: OUT_BUFFER });
+  const storing = w.append(out);
+  let storeFailed = false;
+  storing.catch(() => {
+    storeFailed = true;
+    source.destroy();
+  });
+  const consume = async (piece: Buffer): Promise<void> => {
+    // One chunk's work at a time, whatever the size of the pieces the source yields.
+    for (let off = 0; off < piece.length; off += chunkSize) {
+      if (storeFailed || out.destroyed) throw new Error('the store failed');
+      const slice = piece.subarray(off, off + chunkSize);
+      held.push(slice);
+      total += slice.length;
+      appended += slice.length;
+      for (const b of sealer.update(slice)) if (!out.write(b)) await drained(out);
+      chunks = total > 0 ? Math.ceil(total / chunkSize) - 1 : 0;
+      held.keepLast(total - chunks * chunkSize);
+    }
+  };
+  const sourceError = await drive(source, signal, consume);
+  out.end();
+  await storing;
+  return { appended, chunks, tail: held.take(), sourceError };
+}
+
+/**
+ * Sealing on a byte thread. On a driver with local files the worker writes the chunks to the
+ * staged file itself; elsewhere they come back and go into `w.append` from here. `hash`, the
+ * upload's running hash, is fed every byte appended: by the worker, in the same pass, when it
+ * holds the hash.
+ */
+export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<Sealed> {
+  // A hash on another set of threads is fed from here, a copy of its own.
+  const hashHere = hash && !pool.owns(hash.thread) ? hash : undefined;
+  let local: Awaited<ReturnType<NonNullable<BlobWriter['localAppend']>>> | undefined;
+  try {
+    local = w.localAppend ? await w.localAppend() : undefined;
+  } catch (e) {
+    source.destroy();
+    throw e;
+  }
+  let out: PassThrough | undefined;
+  let storing: Promise<number> | undefined;
+  let storeFailed = false;
+  if (!local) {
+    out = new PassThrough({ highWaterMark: OUT_BUFFER });
+    storing = w.append(out);
+    storing.catch(() => {
+      storeFailed = true;
+      source.destroy();
+    });
+  }
+  let append: ReturnType<SealPool['begin']>;
+  try {
+    const sink = out;
+    const to = local ? { target: { fd: local.fd, position: local.position } } : { onSealed: (b: Buffer) => sink!.write(b) };
+    append = pool.begin({ ...from, ...to, ...(hash && !hashHere && { hash: { thread: hash.thread, id: hash.id } }) });
+  } catch (e) {
+    source.destroy();
+    if (local) await local.done().catch(noop);
+    else {
+      out!.destroy();
+      await storing!.catch(noop);
+    }
+    throw e;
+  }
+  let appended = 0;
+  const consume = (piece: Buffer): Promise<void> | undefined => {
+    if (storeFailed || out?.destroyed) throw new Error('the store failed');
+    appended += piece.length;
+    const hashing = hashHere?.update(piece);
+    const sealing = append.write(piece);
+    const waiting = hashing && sealing ? Promise.all([hashing, sealing]).then(noop) : (hashing ?? sealing);
+    // Sealed bytes coming back wait for the store like the plaintext waits for the worker.
+    if (out?.writableNeedDrain) return waiting ? waiting.then(() => drained(out)) : drained(out);
+    return waiting;
+  };
+  const sourceError = await drive(source, signal, consume);
+  let ended: { chunks: number; tail: Buffer };
+  try {
+    ended = await append.end();
+  } finally {
+    // Only now does nothing write the file any more.
+    if (local) await local.done();
+    else {
+      out!.end();
+      await storing;
+    }
+  }
+  return { appended, chunks: ended.chunks, tail: ended.tail, sourceError };
+}

@@ -1,0 +1,41 @@
+/**
+ * The messages between the seal pool (seal-pool.ts, main thread) and the sealing task of the byte
+ * threads (seal-task.ts). An append has a ring of its own: a SharedArrayBuffer cut into slots the
+ * main thread fills with plaintext and the worker seals from. A slot is the worker's once posted
+ * and the main thread's again once acknowledged, which is the backpressure from the worker to the
+ * socket.
+ */
+
+type SealOp =
+  | {
+      op: 'start';
+      id: number;
+      dataKey: Uint8Array;
+      chunkSize: number;
+      /** The index of the first chunk this append seals (the chunks before it are stored). */
+      index: number;
+      /** The plaintext staged after the stored chunks (≤ one chunk): sealing continues from it. */
+      tail: Uint8Array;
+      ring: SharedArrayBuffer;
+      slotBytes: number;
+      /** Where sealed chunks go: an fd of this process, written at `position` on; absent: back in the acks. */
+      fd?: number;
+      position?: number;
+      /** The hash task's session on this thread to feed the plaintext to as well. */
+      hashId?: number;
+    }
+  /** The first `len` bytes of `slot` are the append's next plaintext. */
+  | { op: 'data'; id: number; slot: number; len: number }
+  /** No more plaintext: answered by `done`, after which the worker no longer touches the fd. */
+  | { op: 'end'; id: number };
+
+type SealReply =
+  /** Slot `slot` was sealed and may be refilled; `sealed`: the whole chunks it completed, when there is no fd. */
+  | { op: 'ack'; id: number; slot: number; sealed?: Uint8Array[] }
+  /** `chunks` whole chunks were sealed (and written) in all; `tail` is the plaintext after them. */
+  | { op: 'done'; id: number; chunks: number; tail: Uint8Array }
+  /** The append failed (a write error: `code` as fs gave it); the worker no longer touches the fd. */
+  | { op: 'fail'; id: number; message: string; code?: string };
+
+export type ToSealer = { kind: 'seal' } & SealOp;
+export type FromSealer = { kind: 'seal' } & SealReply;

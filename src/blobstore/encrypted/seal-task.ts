@@ -1,0 +1,153 @@
+/**
+ * The sealing task of a byte thread: seals an append's plaintext into whole GCM chunks (the
+ * staged format of staged-upload.ts: every chunk it seals is non-final, since only the commit
+ * knows the last one) and, on fs, writes them itself at positions in the staged chunk object's
+ * fd (threads share the process's fds), so neither the cipher nor the write runs on the event
+ * loop. Elsewhere (S3, memory) the sealed chunks go back with the acknowledgement. When the
+ * upload's running hash lives on this thread (hash-task.ts), the same pass feeds it.
+ *
+ * A chunk is sealed only once a byte after it has arrived: what is left at the end (≤ one chunk)
+ * is the tail, which the main thread keeps in the upload's record. Writes are synchronous: this
+ * thread exists to do byte work, and the main thread only writes the record after `done`.
+ */
+import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
+import { writevSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
+import type { FromSealer, ToSealer } from './seal-protocol.js';
+import type { ThreadMessage } from '../workers/threads.js';
+
+interface Append {
+  key: KeyObject;
+  chunkSize: number;
+  index: number;
+  sealed: number;
+  /** The plaintext not sealed yet, `filled` bytes of it. */
+  held: Buffer;
+  filled: number;
+  ring: SharedArrayBuffer;
+  slotBytes: number;
+  fd: number | undefined;
+  position: number;
+  /** The upload's running hash on this thread, fed the same bytes. */
+  hash: Hash | undefined;
+}
+
+/**
+ * Every GCM update allocates its output (Node has no API to seal into a buffer of ours), and
+ * this thread allocates almost nothing else, so V8 collects those buffers only when their sum
+ * reaches its external-memory limit: tens of MB of dead chunks, which malloc then keeps. Measured
+ * (1 GiB curl push, busy machine, same run): peak RSS 261 MB without, 201 MB with a young-
+ * generation collection every 2 MiB sealed (8 chunks), and 154 instead of 223 MB kept after.
+ * A scavenge of this thread's tiny heap costs well under a millisecond. `gc` is exposed only
+ * to the new context made here, not to any existing one.
+ */
+const COLLECT_EVERY = 2 * 1024 * 1024;
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+
+export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
+  const appends = new Map<number, Append>();
+  let sinceCollect = 0;
+
+  function seal(a: Append): Buffer[] {
+    const c = createCipheriv('aes-256-gcm', a.key, chunkNonce(a.index), { authTagLength: TAG_SIZE });
+    c.setAAD(chunkAad(a.index, false));
+    const body = c.update(a.held);
+    c.final();
+    a.index++;
+    a.sealed++;
+    a.filled = 0;
+    sinceCollect += a.chunkSize;
+    if (sinceCollect >= COLLECT_EVERY) {
+      sinceCollect = 0;
+      collect({ type: 'minor' });
+    }
+    return [body, c.getAuthTag()];
+  }
+
+  function write(a: Append, pieces: Buffer[]): void {
+    let total = 0;
+    for (const p of pieces) total += p.length;
+    let done = 0;
+    while (done < total) {
+      // A short write (rare on a regular file) continues from where it stopped.
+      const rest: Buffer[] = [];
+      let skip = done;
+      for (const p of pieces) {
+        if (skip >= p.length) skip -= p.length;
+        else {
+          rest.push(skip > 0 ? p.subarray(skip) : p);
+          skip = 0;
+        }
+      }
+      done += writevSync(a.fd!, rest, a.position + done);
+    }
+    a.position += total;
+  }
+
+  function data(id: number, a: Append, slot: number, len: number): void {
+    const bytes = new Uint8Array(a.ring, slot * a.slotBytes, len);
+    const out: Buffer[] = [];
+    a.hash?.update(bytes);
+    for (let at = 0; at < len; ) {
+      // Full, and a byte follows: that chunk is not the last.
+      if (a.filled === a.chunkSize) out.push(...seal(a));
+      const n = Math.min(len - at, a.chunkSize - a.filled);
+      a.held.set(bytes.subarray(at, at + n), a.filled);
+      a.filled += n;
+      at += n;
+    }
+    if (a.fd === undefined) {
+      reply({ kind: 'seal', op: 'ack', id, slot, ...(out.length > 0 && { sealed: out }) });
+      return;
+    }
+    if (out.length > 0) write(a, out);
+    reply({ kind: 'seal', op: 'ack', id, slot });
+  }
+
+  return (message) => {
+    const m = message as ToSealer;
+    switch (m.op) {
+      case 'start': {
+        const held = Buffer.allocUnsafe(m.chunkSize);
+        held.set(m.tail);
+        appends.set(m.id, {
+          key: cipherKey(Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength)),
+          chunkSize: m.chunkSize,
+          index: m.index,
+          sealed: 0,
+          held,
+          filled: m.tail.length,
+          ring: m.ring,
+          slotBytes: m.slotBytes,
+          fd: m.fd,
+          position: m.position ?? 0,
+          hash: m.hashId === undefined ? undefined : hashOf(m.hashId),
+        });
+        break;
+      }
+      case 'data': {
+        const a = appends.get(m.id);
+        if (!a) break;
+        try {
+          data(m.id, a, m.slot, m.len);
+        } catch (e) {
+          appends.delete(m.id);
+          const code = (e as { code?: unknown }).code;
+          reply({ kind: 'seal', op: 'fail', id: m.id, message: (e as Error).message, ...(typeof code === 'string' && { code }) });
+        }
+        break;
+      }
+      case 'end': {
+        const a = appends.get(m.id);
+        if (!a) break;
+        appends.delete(m.id);
+        // A copy: a view would clone the whole held buffer.
+        reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail: new Uint8Array(a.held.subarray(0, a.filled)) });
+        break;
+      }
+    }
+  };
+}
