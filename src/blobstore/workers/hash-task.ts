@@ -20,6 +20,9 @@ export function hashTask(reply: (m: FromWorker) => void): (m: ThreadMessage) => 
         slotBytes = m.slotBytes;
         slotsPerSlab = m.slots;
         break;
+      case 'unslab':
+        slabs.length = Math.min(slabs.length, m.keep);
+        break;
       case 'open':
         hashes.set(m.id, createHash(m.alg));
         break;
