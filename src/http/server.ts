@@ -29,6 +29,7 @@ import type { AuditStore } from '../metadata/audit-rows.js';
 import type { PullThroughCache } from '../pullthrough/cache.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
+import { BodyPacer } from './body-pacing.js';
 import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limits } from './h2.js';
 import { adoptAuthority } from './request.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
@@ -85,8 +86,10 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const cloudTrail = cloudTrailOptions(opts);
   const consoleDoor = opts.console && consoleDoorOf(opts, opts.console, cloudTrail.authorizer);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
+  const pacer = new BodyPacer();
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
+    pacer.pace(req);
     return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);

@@ -69,6 +69,26 @@ describe('hash pool', () => {
     assert.ok(pool.liveWorkers().length <= 2);
   });
 
+  it('lets its slabs go once no slot is in use, and hashes right on slabs made afresh', async () => {
+    const crowd = async (n: number): Promise<void> => {
+      const blobs = Array.from({ length: n }, (_, i) => randomBytes(100 * 1024 + i));
+      const sessions = blobs.map(() => pool.open('sha256'));
+      // Each session holds a partly filled batch until its digest: n slots at once at least.
+      await Promise.all(sessions.map((s, i) => s.update(blobs[i]!)));
+      assert.ok(pool.heldSlabs >= n / 8, `${pool.heldSlabs} slabs for ${n} sessions holding a batch each`);
+      const digests = await Promise.all(sessions.map((s) => s.digest()));
+      assert.deepEqual(
+        digests,
+        blobs.map((b) => hex('sha256', b)),
+      );
+    };
+    await crowd(40);
+    assert.equal(pool.heldSlabs, 2, 'the slabs of the crowd were kept after it ended');
+    // Slabs at the indices let go are made again: the workers must hash from the new ones.
+    await crowd(40);
+    assert.equal(pool.heldSlabs, 2);
+  });
+
   it('makes the caller wait once the session has its bound of batches in flight', async () => {
     const s = pool.open('sha256');
     const batch = Buffer.alloc(64 * 1024, 1);

@@ -10,6 +10,8 @@ import type { DigestAlgorithm } from '../../core/digest.js';
 type HashOp =
   /** Slab `index` of the pool, `slotBytes` per slot. */
   | { op: 'slab'; index: number; sab: SharedArrayBuffer; slotBytes: number; slots: number }
+  /** No slot is in use: the slabs from index `keep` on are let go (their memory is freed once no thread holds them). */
+  | { op: 'unslab'; keep: number }
   | { op: 'open'; id: number; alg: DigestAlgorithm }
   /** The first `len` bytes of slot `slot` are the session's next bytes. */
   | { op: 'update'; id: number; slot: number; len: number }

@@ -21,6 +21,9 @@ export function hashTask(reply: (m: FromWorker) => void): { handle: (m: ThreadMe
         slotBytes = m.slotBytes;
         slotsPerSlab = m.slots;
         break;
+      case 'unslab':
+        slabs.length = Math.min(slabs.length, m.keep);
+        break;
       case 'open':
         hashes.set(m.id, createHash(m.alg));
         break;
