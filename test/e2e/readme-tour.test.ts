@@ -42,7 +42,10 @@ describe('the README tour', () => {
       .trimEnd()
       .split('\n')
       // `npm ci` is what the test run already did (install and build).
-      .map((l) => (/^npm ci\b/.test(l) ? `: ${l}` : l.replaceAll('localhost:5000', `localhost:${port}`)));
+      .map((l) => (/^npm ci\b/.test(l) ? `: ${l}` : l.replaceAll('localhost:5000', `localhost:${port}`)))
+      // A server that exits before its ready line (its port taken in the meantime by another
+      // test) would leave the tour's wait looping until the test's timeout: end the tour instead.
+      .map((l) => (/^until grep .*ready on/.test(l) ? l.replace('do sleep 1;', 'do kill -0 $! || exit 1; sleep 1;') : l));
     // Echo each line before running it (set -x), so a failure names its line.
     const script = ['shopt -s expand_aliases', 'set -euo pipefail', 'set -x', ...lines].join('\n') + '\n';
     await writeFile(join(work, '.tour.sh'), script);
