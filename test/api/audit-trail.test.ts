@@ -179,7 +179,10 @@ describe('the audit trail', () => {
     const events = await waitFor('the push and pull recorded', async () => {
       const found = (await lookup(resource)).Events;
       const names = new Set(found.map((e) => e.EventName));
-      return ['PutImage', 'BatchGetImage', 'GetDownloadUrlForLayer', 'InitiateLayerUpload', 'CompleteLayerUpload'].every((n) => names.has(n))
+      // Records are stored in batches: wait until every layer's pull is in, not only the first.
+      const pulled = new Set(found.filter((e) => e.EventName === 'GetDownloadUrlForLayer').map((e) => recordOf(e).requestParameters?.layerDigest));
+      return ['PutImage', 'BatchGetImage', 'GetDownloadUrlForLayer', 'InitiateLayerUpload', 'CompleteLayerUpload'].every((n) => names.has(n)) &&
+        image.layers.every((l) => pulled.has(l.digest))
         ? found
         : undefined;
     });
