@@ -94,3 +94,17 @@ export async function requestRate(
   agent.destroy();
   return { perSecond: done / ((Date.now() - started) / 1000), errors };
 }
+
+/** A small image to read under load: one config, one layer, one manifest. */
+export async function seedManifest(server: Server, repo = 'bench/load'): Promise<{ manifestPath: string; blobPath: string }> {
+  const config = await pushBlob(server, repo, 512, 1);
+  const layer = await pushBlob(server, repo, 64 * 1024, 2);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer, size: 64 * 1024 + 8 }],
+  });
+  await putManifest(server, repo, 'v1', manifest);
+  return { manifestPath: `/v2/${repo}/manifests/v1`, blobPath: `/v2/${repo}/blobs/${layer}` };
+}

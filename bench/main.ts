@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { buildImageLayout } from '../test/e2e/helpers/oci-layout.js';
 import { measureAuthCost, prepareAuthCost, type AuthSetup } from './auth-cost.js';
 import { benchLifecycle } from './lifecycle.js';
-import { pullBlob, pushBlob, putManifest, requestRate } from './http-client.js';
+import { pullBlob, pushBlob, requestRate, seedManifest } from './http-client.js';
 import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
@@ -98,20 +98,6 @@ async function requestRates(server: Server, manifestPath: string, blobPath: stri
   const b = await requestRate(server, 'HEAD', blobPath, { connections: P.connections, seconds: P.loadSeconds });
   record(server, 'blob HEAD req/s', b.perSecond);
   if (m.errors + b.errors > 0) console.error(`${server.name}: ${m.errors + b.errors} failed requests under load`);
-}
-
-/** A small image to read under load: one config, one layer, one manifest. */
-async function seedManifest(server: Server, repo = 'bench/load'): Promise<{ manifestPath: string; blobPath: string }> {
-  const config = await pushBlob(server, repo, 512, 1);
-  const layer = await pushBlob(server, repo, 64 * 1024, 2);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer, size: 64 * 1024 + 8 }],
-  });
-  await putManifest(server, repo, 'v1', manifest);
-  return { manifestPath: `/v2/${repo}/manifests/v1`, blobPath: `/v2/${repo}/blobs/${layer}` };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

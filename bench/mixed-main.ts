@@ -16,7 +16,7 @@ import { printTable, Results } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
 import { uploadMemory } from './upload-memory.js';
-import { putManifest, pushBlob } from './http-client.js';
+import { seedManifest } from './http-client.js';
 
 const MiB = 1024 * 1024;
 const env = process.env;
@@ -25,19 +25,6 @@ const uploads = Number(env.MIXED_UPLOADS ?? 100);
 const rssCrowds = (env.RSS_UPLOADS ?? '50,200').split(',').map(Number) as [number, number];
 const parts = new Set((env.MIXED_PARTS ?? 'mixed,memory').split(','));
 const uploadBytes = 16 * MiB;
-
-async function seedManifest(server: Server, repo = 'bench/load'): Promise<string> {
-  const config = await pushBlob(server, repo, 512, 1);
-  const layer = await pushBlob(server, repo, 64 * 1024, 2);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 520 },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer, size: 64 * 1024 + 8 }],
-  });
-  await putManifest(server, repo, 'v1', manifest);
-  return `/v2/${repo}/manifests/v1`;
-}
 
 async function main(): Promise<void> {
   const workDir = resolve('bench/.work');
@@ -53,7 +40,7 @@ async function main(): Promise<void> {
   servers.push(await startReferenceServer(workDir));
   const dir = await mkdtemp(join(workDir, 'mixed-'));
   try {
-    const paths = await Promise.all(servers.map((s) => seedManifest(s)));
+    const paths = await Promise.all(servers.map(async (s) => (await seedManifest(s)).manifestPath));
     const headers = await Promise.all(servers.map((s) => headerFile(s, dir)));
     if (parts.has('raw')) await results.part('raw curl', () => curlRaw(servers, dir, 512 * MiB, 3, results.record));
     if (parts.has('mixed')) {
