@@ -1,13 +1,12 @@
 /** ECR Public's own repository operations: create with catalog data, describe, delete, DescribeImageTags. */
 import { z } from 'zod';
 import { repositoryArn } from '../../core/arns.js';
-import { Codes } from '../../core/errors.js';
 import type { RepositoryRecord } from '../../metadata/types.js';
 import { accountOf } from '../../core/registry-key.js';
-import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
+import { repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, resourceTags } from '../ecr/input.js';
-import { EcrError } from '../ecr/protocol.js';
 import { imageDetailShape } from '../ecr/shapes.js';
+import { describeRepositories } from '../ecr/actions/repositories.js';
 import { catalogDataShape } from './catalog.js';
 import { catalogDataInput, publicRepositoryName } from './input.js';
 
@@ -42,25 +41,8 @@ const describeInput = z
   })
   .strict();
 
-export const DescribeRepositories: EcrAction = async (call) => {
-  const input = parseInput(describeInput, call.body);
-  if (input.repositoryNames) {
-    if (input.nextToken !== undefined || input.maxResults !== undefined) {
-      throw new EcrError(Codes.InvalidParameter, 'repositoryNames cannot be used together with nextToken or maxResults');
-    }
-    const repos = [];
-    for (const name of input.repositoryNames) repos.push(await call.registry.repositories.get(repoScope(call, name, input.registryId)));
-    return { repositories: repos.map((r) => publicRepositoryShape(r, call)) };
-  }
-  const limit = input.maxResults ?? 100;
-  const after = decodeToken('DescribeRepositories', input.nextToken);
-  const page = await call.registry.repositories.list(addressedRegistry(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
-  const items = page.slice(0, limit);
-  return {
-    repositories: items.map((r) => publicRepositoryShape(r, call)),
-    ...(page.length > limit && { nextToken: encodeToken('DescribeRepositories', items[items.length - 1]!.name) }),
-  };
-};
+export const DescribeRepositories: EcrAction = async (call) =>
+  describeRepositories(call, parseInput(describeInput, call.body), (r) => publicRepositoryShape(r, call));
 
 const deleteInput = z.object({ registryId: registryId.optional(), repositoryName: publicRepositoryName, force: z.boolean().optional() }).strict();
 

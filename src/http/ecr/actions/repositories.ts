@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { Codes } from '../../../core/errors.js';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
-import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
+import type { RepositoryRecord } from '../../../metadata/types.js';
+import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
 import { EcrError } from '../protocol.js';
 import { repositoryShape } from '../shapes.js';
@@ -51,8 +52,15 @@ const describeInput = z
   })
   .strict();
 
-export const DescribeRepositories: EcrAction = async (call) => {
-  const input = parseInput(describeInput, call.body);
+export const DescribeRepositories: EcrAction = async (call) =>
+  describeRepositories(call, parseInput(describeInput, call.body), (r) => repositoryShape(r, call.region, call.v2Location));
+
+/** DescribeRepositories for ECR and ECR Public, which differ only in names and shapes. */
+export async function describeRepositories(
+  call: EcrCall,
+  input: { registryId?: string; repositoryNames?: string[]; nextToken?: string; maxResults?: number },
+  shape: (repo: RepositoryRecord) => Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   if (input.repositoryNames) {
     if (input.nextToken !== undefined || input.maxResults !== undefined) {
       throw new EcrError(Codes.InvalidParameter, 'repositoryNames cannot be used together with nextToken or maxResults');
@@ -60,16 +68,16 @@ export const DescribeRepositories: EcrAction = async (call) => {
     // One unknown name fails the whole call (Terraform relies on it).
     const repos = [];
     for (const name of input.repositoryNames) repos.push(await call.registry.repositories.get(repoScope(call, name, input.registryId)));
-    return { repositories: repos.map((r) => repositoryShape(r, call.region, call.v2Location)) };
+    return { repositories: repos.map(shape) };
   }
   const limit = input.maxResults ?? 100;
   const after = decodeToken('DescribeRepositories', input.nextToken);
   const page = await call.registry.repositories.list(addressedRegistry(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
   const items = page.slice(0, limit);
-  const out: Record<string, unknown> = { repositories: items.map((r) => repositoryShape(r, call.region, call.v2Location)) };
+  const out: Record<string, unknown> = { repositories: items.map(shape) };
   if (page.length > limit) out.nextToken = encodeToken('DescribeRepositories', items[items.length - 1]!.name);
   return out;
-};
+}
 
 const deleteInput = z.object({ registryId: registryId.optional(), repositoryName, force: z.boolean().optional() }).strict();
 
