@@ -4,8 +4,7 @@
  *
  *  1. a batch of outbox rows is claimed (locked for a lease: another node skips them), each
  *     event is matched against the enabled rules of its registry, and every matching target is
- *     sent the event (or the target's constant Input) with the connection's credentials, within
- *     the destination's rate limit;
+ *     sent the event (destination-sender.ts: credentials, rate limit, what an answer means);
  *  2. then, in one transaction, the rows are removed and each delivery that failed and may
  *     pass later becomes a retry job (exponential backoff with jitter). A node that dies before
  *     that lets the lease lapse, and the batch is sent again (receivers de-duplicate on `id`);
@@ -22,9 +21,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
-import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, RuleDoc, TargetDoc } from './documents.js';
+import { DestinationSender, type Outcome, type Resolved } from './destination-sender.js';
+import type { RuleDoc, TargetDoc } from './documents.js';
 import { compilePattern, type EventMatcher } from './pattern.js';
-import { outbound, type Outbound } from './outbound.js';
 import type { SecretBox } from './service.js';
 
 export const EVENT_DELIVERY_JOB = 'event-delivery';
@@ -33,8 +32,6 @@ export const EVENT_DELIVERY_JOB = 'event-delivery';
 export const RETRY_WINDOW_MS = 24 * 3600_000;
 const BASE_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 5 * 60_000;
-/** EventBridge's API destinations wait 5 seconds for an answer. */
-const REQUEST_TIMEOUT_MS = 5000;
 const OUTBOX_BATCH = 200;
 const OUTBOX_LEASE_MS = 60_000;
 const DELIVERY_LEASE_MS = 60_000;
@@ -42,7 +39,6 @@ const DELIVERY_LEASE_MS = 60_000;
 const MAX_BATCHES = 4;
 /** How long a kick waits for more events before claiming: pushes in a burst share one batch. */
 const KICK_DELAY_MS = 500;
-const USER_AGENT = 'Amazon/EventBridge/ApiDestinations';
 
 /** Persisted as a job's payload, so its field names are a stored format: keep them. */
 export interface DeliveryPayload {
@@ -71,32 +67,24 @@ export interface DelivererOptions {
   telemetry?: Pick<Telemetry, 'eventDeliveryFailed'>;
 }
 
-type Outcome = { ok: true } | { retryAfterMs: number } | { error: string } | { drop: string };
-
-interface Resolved {
-  target: TargetDoc;
-  dest: ApiDestinationDoc;
-  conn: ConnectionDoc;
-  secrets: ConnectionSecrets;
-}
-
 export class EventDeliverer {
   private timer: NodeJS.Timeout | undefined;
   private kickTimer: NodeJS.Timeout | undefined;
   private readonly batches = new Set<Promise<void>>();
   private readonly retries = new Set<Promise<void>>();
   private readonly abort = new AbortController();
-  private readonly out: Outbound = outbound();
   private polling = false;
   private again = false;
   private readonly patterns = new Map<string, EventMatcher>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly tokens = new Map<string, { token: string; until: number }>();
   /** Requests in flight (at most `concurrency`), and the attempts waiting for a slot. */
   private sending = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly opts: DelivererOptions) {}
+  private readonly sender: DestinationSender;
+
+  constructor(private readonly opts: DelivererOptions) {
+    this.sender = new DestinationSender({ meta: opts.meta, clock: opts.clock, secrets: opts.secrets, signal: this.abort.signal });
+  }
 
   start(): void {
     if (this.timer) return;
@@ -120,7 +108,7 @@ export class EventDeliverer {
     if (this.kickTimer) clearTimeout(this.kickTimer);
     this.timer = undefined;
     this.abort.abort();
-    this.out.close();
+    this.sender.close();
     await Promise.all([...this.batches, ...this.retries]);
   }
 
@@ -304,111 +292,16 @@ export class EventDeliverer {
     }
   }
 
-  /** The target, its destination and connection, with the connection's secrets; or why the delivery is moot. */
-  private async resolve(p: DeliveryPayload): Promise<Resolved | { drop: string }> {
-    const { meta } = this.opts;
-    const key = parseRegistryKey(p.registryId);
-    const targetRow = (await meta.eventResources.targets(key, p.rule)).find((t) => t.id === p.target);
-    if (!targetRow) return { drop: 'the target was removed' };
-    const target = JSON.parse(targetRow.document) as TargetDoc;
-    const destName = /:api-destination\/([^/]+)\//.exec(target.Arn)?.[1];
-    const destRow = destName === undefined ? undefined : await meta.eventResources.get(key, 'api-destination', destName);
-    const dest = destRow && (JSON.parse(destRow.document) as ApiDestinationDoc);
-    if (!dest || dest.Arn !== target.Arn) return { drop: 'the API destination was deleted' };
-    const connName = /:connection\/([^/]+)\//.exec(dest.ConnectionArn)?.[1];
-    const connRow = connName === undefined ? undefined : await meta.eventResources.get(key, 'connection', connName);
-    const conn = connRow && (JSON.parse(connRow.document) as ConnectionDoc);
-    if (!conn || conn.Arn !== dest.ConnectionArn) return { drop: 'the connection was deleted' };
-    return { target, dest, conn, secrets: JSON.parse(this.opts.secrets.open(conn.Sealed)) as ConnectionSecrets };
-  }
-
   /** `resolved`: the batch's lookups, shared by its deliveries to one target. */
   private async deliver(p: DeliveryPayload, resolved?: Map<string, Promise<Resolved | { drop: string }>>): Promise<Outcome> {
     const key = `${p.registryId}\n${p.rule}\n${p.target}`;
     let found = resolved?.get(key);
     if (!found) {
-      found = this.resolve(p);
+      found = this.sender.resolve(parseRegistryKey(p.registryId), p.rule, p.target);
       resolved?.set(key, found);
     }
     const r = await found;
     if ('drop' in r) return r;
-    const { target, dest, conn, secrets } = r;
-    const wait = this.takeToken(dest);
-    if (wait > 0) return { retryAfterMs: wait };
-
-    const url = new URL(dest.InvocationEndpoint);
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'user-agent': USER_AGENT };
-    applyParameters(url, headers, conn.Public.InvocationHttpParameters);
-    applyParameters(url, headers, target.HttpParameters);
-    if (conn.AuthorizationType === 'API_KEY') headers[conn.Public.ApiKeyName!.toLowerCase()] = secrets.apiKeyValue!;
-    else if (conn.AuthorizationType === 'BASIC')
-      headers.authorization = `Basic ${Buffer.from(`${conn.Public.Username}:${secrets.password}`).toString('base64')}`;
-    else headers.authorization = `Bearer ${await this.oauthToken(conn, secrets)}`;
-
-    const method = dest.HttpMethod;
-    const body = method !== 'GET' && method !== 'HEAD' ? (target.Input ?? p.body) : undefined;
-    const status = await this.out.send(url, method, headers, body, REQUEST_TIMEOUT_MS);
-    if (status >= 200 && status < 300) return { ok: true };
-    if (status === 401 && conn.AuthorizationType === 'OAUTH_CLIENT_CREDENTIALS') this.tokens.delete(conn.Arn);
-    // EventBridge retries what may pass later, and drops what will not.
-    if (status >= 500 || [401, 407, 409, 429].includes(status)) return { error: `HTTP ${status}` };
-    return { drop: `the endpoint answered HTTP ${status}` };
+    return this.sender.send(r, p.body);
   }
-
-  /** A token of the destination's bucket (InvocationRateLimitPerSecond, per node); else ms until one. */
-  private takeToken(dest: ApiDestinationDoc): number {
-    const now = this.opts.clock.now().getTime();
-    const rate = dest.InvocationRateLimitPerSecond;
-    const b = this.buckets.get(dest.Arn) ?? { tokens: rate, at: now };
-    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    this.buckets.set(dest.Arn, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - b.tokens) / rate) * 1000);
-  }
-
-  /** OAuth client credentials: a token from the authorization endpoint, kept until shortly before it expires. */
-  private async oauthToken(conn: ConnectionDoc, secrets: ConnectionSecrets): Promise<string> {
-    const now = this.opts.clock.now().getTime();
-    const cached = this.tokens.get(conn.Arn);
-    if (cached && cached.until > now) return cached.token;
-    const pub = conn.Public;
-    const url = new URL(pub.AuthorizationEndpoint!);
-    const headers: Record<string, string> = {
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(pub.ClientID!)}:${encodeURIComponent(secrets.clientSecret!)}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      'user-agent': USER_AGENT,
-    };
-    applyParameters(url, headers, { ...pub.OAuthHttpParameters, BodyParameters: undefined });
-    const form = new URLSearchParams();
-    const body = pub.OAuthHttpParameters?.BodyParameters ?? [];
-    if (!body.some((b) => b.Key === 'grant_type')) form.set('grant_type', 'client_credentials');
-    for (const b of body) form.set(b.Key, b.Value);
-    const method = pub.HttpMethod ?? 'POST';
-    if (method === 'GET') for (const [k, v] of form) url.searchParams.set(k, v);
-    const res = await fetch(url, {
-      method,
-      headers,
-      ...(method !== 'GET' && { body: form.toString() }),
-      redirect: 'manual',
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.abort.signal]),
-    });
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new Error(`the OAuth authorization endpoint answered HTTP ${res.status}`);
-    }
-    const json = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof json.access_token !== 'string') throw new Error('the OAuth authorization endpoint returned no access_token');
-    const ttl = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 3600_000;
-    this.tokens.set(conn.Arn, { token: json.access_token, until: now + Math.max(0, ttl - 30_000) });
-    return json.access_token;
-  }
-}
-
-function applyParameters(url: URL, headers: Record<string, string>, p: HttpParameters | undefined): void {
-  for (const h of p?.HeaderParameters ?? []) headers[h.Key.toLowerCase()] = h.Value;
-  for (const q of p?.QueryStringParameters ?? []) url.searchParams.set(q.Key, q.Value);
 }
