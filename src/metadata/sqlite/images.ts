@@ -110,6 +110,16 @@ export function createSqliteImages(db: Db): ImageQueries {
       return c;
     });
   });
+  // One read transaction for the lot: each statement on its own begins and ends one, a few
+  // system calls (locks on the WAL index) that cost more than the lookup itself.
+  const getMany = db.transaction((repositoryId: number, digests: Digest[]): ImageSummary[] => {
+    const out: ImageSummary[] = [];
+    for (const d of new Set(digests)) {
+      const r = getStmt.get(repositoryId, d);
+      if (r) out.push(toSummary(r));
+    }
+    return out;
+  });
   return {
     async lifecycleCandidates(repositoryId) {
       // One read transaction: tags and manifests from the same snapshot.
@@ -119,12 +129,7 @@ export function createSqliteImages(db: Db): ImageQueries {
       return listStmts[tagStatus].all(repositoryId, page.after ?? '', imageStatus, imageStatus, page.limit).map(toSummary);
     },
     async get(repositoryId, digests) {
-      const out: ImageSummary[] = [];
-      for (const d of new Set(digests)) {
-        const r = getStmt.get(repositoryId, d);
-        if (r) out.push(toSummary(r));
-      }
-      return out;
+      return getMany.deferred(repositoryId, digests);
     },
     async parents(repositoryId, digest) {
       return parentsStmt.all(repositoryId, digest).map((r) => r.parent_digest as Digest);

@@ -92,18 +92,24 @@ export function createSqliteScans(db: Db): ScanStore {
     return changed;
   });
 
+  // One read transaction for the lot (a page of DescribeImages asks for 1,000): each statement on
+  // its own begins and ends one, system calls that cost more than the lookup.
+  const getMany = db.transaction((repositoryId: number, digests: Digest[]) => {
+    const out = new Map<string, ImageScanRecord>();
+    for (const d of new Set(digests)) {
+      const r = getStmt.get(repositoryId, d);
+      if (r) out.set(d, toScan(r));
+    }
+    return out;
+  });
+
   return {
     async get(repositoryId, digest) {
       const r = getStmt.get(repositoryId, digest);
       return r && toScan(r);
     },
     async getMany(repositoryId, digests) {
-      const out = new Map<string, ImageScanRecord>();
-      for (const d of new Set(digests)) {
-        const r = getStmt.get(repositoryId, d);
-        if (r) out.set(d, toScan(r));
-      }
-      return out;
+      return getMany.deferred(repositoryId, digests);
     },
     async start(repositoryId, digest, job, now, quotaSince) {
       return start.immediate(repositoryId, digest, job, now.getTime(), quotaSince?.getTime());
