@@ -20,11 +20,13 @@ import {
   getBlob,
   getManifest,
   listTags,
+  makeImage,
   pushBlob,
   pushManifest,
   request,
   sha256,
   startUpload,
+  type TestImage,
   uploadUrl,
 } from './helpers/registry-http.js';
 
@@ -41,30 +43,6 @@ const BIG_TOTAL = 200 * MiB;
 const TRIGGER_HANG_MS = 120_000;
 const TEST_HANG_MS = 600_000;
 
-interface TestImage {
-  repo: string;
-  tag: string;
-  blobs: Map<string, Buffer>;
-  manifest: Buffer;
-  manifestDigest: string;
-}
-
-function makeImage(repo: string, tag: string, layers: Buffer[]): TestImage {
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map(sha256) }, nonce: randomBytes(8).toString('hex') }),
-  );
-  const blobs = new Map<string, Buffer>([[sha256(config), config], ...layers.map((l) => [sha256(l), l] as [string, Buffer])]);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaTypes.manifest,
-      config: { mediaType: MediaTypes.config, digest: sha256(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: MediaTypes.layer, digest: sha256(l), size: l.length })),
-    }),
-  );
-  return { repo, tag, blobs, manifest, manifestDigest: sha256(manifest) };
-}
-
 /** Pushes blobs (in parallel) then the manifest by tag; throws unless every step answered 201. */
 async function pushImage(base: string, img: TestImage, mode: 'put' | 'patch'): Promise<void> {
   await Promise.all(
@@ -75,7 +53,7 @@ async function pushImage(base: string, img: TestImage, mode: 'put' | 'patch'): P
   );
   const res = await pushManifest(base, img.repo, img.tag, img.manifest, MediaTypes.manifest);
   if (res.status !== 201) throw new HttpError(`manifest PUT ${img.repo}:${img.tag} → ${res.status} ${res.body.toString()}`);
-  assert.equal(res.headers.get('docker-content-digest'), img.manifestDigest);
+  assert.equal(res.headers.get('docker-content-digest'), img.digest);
 }
 
 /** A response the server really sent (as opposed to a connection cut by the kill). */
@@ -170,11 +148,11 @@ describe('crash consistency under SIGKILL', () => {
     for (const img of complete) await assertImageIntact(base, img, 'tag');
 
     for (const img of attempted) {
-      const m = await getManifest(base, img.repo, img.manifestDigest);
-      assert.ok(m.status === 200 || m.status === 404, `GET ${img.repo}@${img.manifestDigest} → ${m.status}`);
+      const m = await getManifest(base, img.repo, img.digest);
+      assert.ok(m.status === 200 || m.status === 404, `GET ${img.repo}@${img.digest} → ${m.status}`);
       if (m.status === 200) await assertImageIntact(base, img, 'digest');
       const t = await getManifest(base, img.repo, img.tag);
-      if (t.status === 200) assert.equal(t.headers.get('docker-content-digest'), img.manifestDigest, `${img.repo}:${img.tag}`);
+      if (t.status === 200) assert.equal(t.headers.get('docker-content-digest'), img.digest, `${img.repo}:${img.tag}`);
       for (const [digest, data] of img.blobs) {
         const b = await getBlob(base, img.repo, digest);
         assert.ok(b.status === 200 || b.status === 404, `GET blob ${img.repo}@${digest} → ${b.status}`);
@@ -328,9 +306,9 @@ function rebase(url: string, base: string): string {
 
 /** The image GETs by tag (or digest) byte-exact, and all of its blobs GET byte-exact. */
 async function assertImageIntact(base: string, img: TestImage, by: 'tag' | 'digest'): Promise<void> {
-  const m = await getManifest(base, img.repo, by === 'tag' ? img.tag : img.manifestDigest);
-  assert.equal(m.status, 200, `GET ${img.repo} manifest by ${by} (${img.tag}, ${img.manifestDigest})`);
-  assert.equal(m.headers.get('docker-content-digest'), img.manifestDigest);
+  const m = await getManifest(base, img.repo, by === 'tag' ? img.tag : img.digest);
+  assert.equal(m.status, 200, `GET ${img.repo} manifest by ${by} (${img.tag}, ${img.digest})`);
+  assert.equal(m.headers.get('docker-content-digest'), img.digest);
   assert.deepEqual(m.body, img.manifest);
   for (const [digest, data] of img.blobs) {
     const b = await getBlob(base, img.repo, digest);

@@ -5,39 +5,17 @@
  */
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { GcReport } from '../../../src/gc/collector.js';
 import { cliPath } from './berth-process.js';
 import { MediaTypes } from './oci-layout.js';
-import { getBlob, getManifest, pushBlob, pushManifest, sha256 } from './registry-http.js';
+import { getBlob, getManifest, pushBlob, pushManifest, sha256, type TestImage } from './registry-http.js';
+
+export { makeImage, type TestImage } from './registry-http.js';
 
 const run = promisify(execFile);
-
-export interface TestImage {
-  repo: string;
-  tag: string;
-  blobs: Map<string, Buffer>;
-  manifest: Buffer;
-  digest: string;
-}
-
-export function makeImage(repo: string, tag: string, layers: Buffer[]): TestImage {
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map(sha256) }, nonce: randomBytes(8).toString('hex') }),
-  );
-  const blobs = new Map<string, Buffer>([[sha256(config), config], ...layers.map((l) => [sha256(l), l] as [string, Buffer])]);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaTypes.manifest,
-      config: { mediaType: MediaTypes.config, digest: sha256(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: MediaTypes.layer, digest: sha256(l), size: l.length })),
-    }),
-  );
-  return { repo, tag, blobs, manifest, digest: sha256(manifest) };
-}
 
 /** Pushes blobs then the manifest by tag; throws with the server's answer unless all are 201. */
 export async function pushImage(base: string, img: TestImage): Promise<void> {
@@ -80,16 +58,8 @@ export const blobFile = (dataDir: string, digest: string) => {
   return join(dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
 };
 
-export interface GcRunReport {
-  dryRun: boolean;
-  reviewed: number;
-  kept: number;
-  deleted: { blobs: number; bytes: number };
-  swept: { blobs: number; bytes: number };
-  pendingDeletions: number;
-  uploadsReclaimed: number;
-  stagedOrphansReclaimed: number;
-}
+/** What `berth gc --json` prints: the collector's own report. */
+export type GcRunReport = GcReport;
 
 /** Runs the built CLI as a user would, against a data directory, with extra environment. */
 export async function berthCli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {

@@ -2,8 +2,9 @@
  * A minimal OCI Distribution client over fetch, for tests that must see the raw wire (status
  * codes, headers, exact bytes) or push without a client tool in the way.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { authorizationFor } from './logins.js';
+import { MediaTypes } from './oci-layout.js';
 
 export const manifestAccept = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -112,3 +113,28 @@ export async function pushBlob(base: string, repo: string, data: Buffer, mode: '
 
 export const pushManifest = (base: string, repo: string, ref: string, bytes: Buffer, mediaType: string) =>
   request(`${base}/v2/${repo}/manifests/${ref}`, { method: 'PUT', headers: { 'Content-Type': mediaType }, body: asBody(bytes) });
+
+export interface TestImage {
+  repo: string;
+  tag: string;
+  blobs: Map<string, Buffer>;
+  manifest: Buffer;
+  digest: string;
+}
+
+/** A small image of the given layers: a config naming them, a manifest naming both. */
+export function makeImage(repo: string, tag: string, layers: Buffer[]): TestImage {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map(sha256) }, nonce: randomBytes(8).toString('hex') }),
+  );
+  const blobs = new Map<string, Buffer>([[sha256(config), config], ...layers.map((l) => [sha256(l), l] as [string, Buffer])]);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.manifest,
+      config: { mediaType: MediaTypes.config, digest: sha256(config), size: config.length },
+      layers: layers.map((l) => ({ mediaType: MediaTypes.layer, digest: sha256(l), size: l.length })),
+    }),
+  );
+  return { repo, tag, blobs, manifest, digest: sha256(manifest) };
+}
