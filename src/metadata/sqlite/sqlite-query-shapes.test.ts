@@ -3,9 +3,12 @@
  * table at the top of the statement, found through its primary-key index, and every other table
  * asked in a scalar subquery through its index. A join there costs a re-prepare at every execution
  * in this SQLite build (blobs.ts), and a SCAN would grow with the registry; both show in the plan.
+ * The layer-archived check (every blob HEAD and GET) must find a layer's references by
+ * (repository, digest), not walk the repository's references by the primary key's prefix.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { LAYER_ARCHIVED_SQL } from './archive.js';
 import { BLOB_IN_REPOSITORY_SQL, BLOB_STAT_SQL } from './blobs.js';
 import { openSqlite, type Db } from './open.js';
 
@@ -41,6 +44,25 @@ describe('SQLite hot-path query shapes', () => {
       [/^SEARCH repository_blobs USING COVERING INDEX sqlite_autoindex_repository_blobs_1 \(repository_id=\? AND digest=\?\)$/],
     ],
   ];
+  it('layer archived (blob HEAD and GET): references found by repository and digest, statuses by key', () => {
+    const db = openSqlite(':memory:');
+    try {
+      const rows = plan(db, LAYER_ARCHIVED_SQL, [{ repo: 7, digest }]);
+      // The SELECT's one constant row is no table.
+      const tables = rows.filter((r) => /^(SEARCH|SCAN) /.test(r.detail) && r.detail !== 'SCAN CONSTANT ROW').map((r) => r.detail);
+      assert.deepEqual(
+        tables.map((d) => d.replace(/ r | m /, ' x ')),
+        [
+          'SEARCH x USING INDEX manifest_references_child (repository_id=? AND child_digest=?)',
+          'SEARCH x USING INDEX manifest_references_child (repository_id=? AND child_digest=?)',
+          'SEARCH x USING INDEX sqlite_autoindex_manifests_1 (repository_id=? AND digest=?)',
+        ],
+        JSON.stringify(rows),
+      );
+    } finally {
+      db.close();
+    }
+  });
   for (const [name, sql, params, top, inner] of cases) {
     it(`${name}: one table searched by its key, the others in indexed subqueries`, () => {
       const db = openSqlite(':memory:');
