@@ -74,7 +74,11 @@ describe('SQLite hot-path query shapes', () => {
         assert.match(atTop[0]!.detail, top);
         const nested = tables.filter((r) => r.parent !== 0).map((r) => r.detail);
         assert.equal(nested.length, inner.length, JSON.stringify(rows));
-        for (const re of inner) assert.ok(nested.some((d) => re.test(d)), `${re} in ${JSON.stringify(rows)}`);
+        for (const re of inner)
+          assert.ok(
+            nested.some((d) => re.test(d)),
+            `${re} in ${JSON.stringify(rows)}`,
+          );
         // Each nested search sits under a scalar subquery (evaluated once, for the one row).
         const subqueries = new Set(rows.filter((r) => r.detail.startsWith('SCALAR SUBQUERY')).map((r) => r.id));
         for (const r of tables.filter((t) => t.parent !== 0)) assert.ok(subqueries.has(r.parent), JSON.stringify(rows));
