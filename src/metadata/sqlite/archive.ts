@@ -9,6 +9,9 @@ import { prepareOutboxWriter } from './events.js';
 import { prepareEnqueue } from './jobs.js';
 import type { Db } from './open.js';
 
+/** Whether a repository's clients may read a layer (archive-sql.ts): (repo, digest) by name. */
+export const LAYER_ARCHIVED_SQL = layerArchivedSql('@repo', '@digest', 'manifest_references r INDEXED BY manifest_references_child');
+
 export function createSqliteArchive(db: Db): ArchiveStore {
   const statusStmt = db.prepare<[number, string], { image_status: string }>('SELECT image_status FROM manifests WHERE repository_id = ? AND digest = ?');
   const archiveStmt = db.prepare("UPDATE manifests SET image_status = 'ARCHIVED', archived_at = ? WHERE repository_id = ? AND digest = ?");
@@ -29,7 +32,7 @@ export function createSqliteArchive(db: Db): ArchiveStore {
     'SELECT DISTINCT r.settings FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE rb.digest = ?',
   );
   const setClassStmt = db.prepare('UPDATE blobs SET storage_class = ? WHERE digest = ?');
-  const layerStmt = db.prepare<[{ repo: number; digest: string }], { archived: number }>(layerArchivedSql('@repo', '@digest'));
+  const layerStmt = db.prepare<[{ repo: number; digest: string }], { archived: number }>(LAYER_ARCHIVED_SQL);
   const largestStmt = db.prepare<[number], { registry_id: string; repository: string; bytes: number }>(largestArchivedSql('?'));
   const enqueue = prepareEnqueue(db);
   const outbox = prepareOutboxWriter(db);

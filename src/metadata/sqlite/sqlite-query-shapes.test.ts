@@ -1,0 +1,90 @@
+/**
+ * The shape of the hot digest-keyed reads (blob HEAD, blob links), from SQLite's own plan: one
+ * table at the top of the statement, found through its primary-key index, and every other table
+ * asked in a scalar subquery through its index. A join there costs a re-prepare at every execution
+ * in this SQLite build (blobs.ts), and a SCAN would grow with the registry; both show in the plan.
+ * The layer-archived check (every blob HEAD and GET) must find a layer's references by
+ * (repository, digest), not walk the repository's references by the primary key's prefix.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LAYER_ARCHIVED_SQL } from './archive.js';
+import { BLOB_IN_REPOSITORY_SQL, BLOB_STAT_SQL } from './blobs.js';
+import { openSqlite, type Db } from './open.js';
+
+interface PlanRow {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+function plan(db: Db, sql: string, params: unknown[]): PlanRow[] {
+  return db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as PlanRow[];
+}
+
+const digest = `sha256:${'a'.repeat(64)}`;
+
+describe('SQLite hot-path query shapes', () => {
+  const cases: Array<[string, string, unknown[], RegExp, RegExp[]]> = [
+    [
+      'blob stat (HEAD)',
+      BLOB_STAT_SQL,
+      [digest, digest, 7, digest],
+      /^SEARCH blobs USING INDEX sqlite_autoindex_blobs_1 \(digest=\?\)$/,
+      [
+        /^SEARCH repository_blobs USING COVERING INDEX sqlite_autoindex_repository_blobs_1 \(repository_id=\? AND digest=\?\)$/,
+        /^SEARCH gc_blob_reviews USING INDEX sqlite_autoindex_gc_blob_reviews_1 \(digest=\?\)$/,
+      ],
+    ],
+    [
+      'blob in a repository',
+      BLOB_IN_REPOSITORY_SQL,
+      [digest, 7, digest],
+      /^SEARCH blobs USING INDEX sqlite_autoindex_blobs_1 \(digest=\?\)$/,
+      [/^SEARCH repository_blobs USING COVERING INDEX sqlite_autoindex_repository_blobs_1 \(repository_id=\? AND digest=\?\)$/],
+    ],
+  ];
+  it('layer archived (blob HEAD and GET): references found by repository and digest, statuses by key', () => {
+    const db = openSqlite(':memory:');
+    try {
+      const rows = plan(db, LAYER_ARCHIVED_SQL, [{ repo: 7, digest }]);
+      // The SELECT's one constant row is no table.
+      const tables = rows.filter((r) => /^(SEARCH|SCAN) /.test(r.detail) && r.detail !== 'SCAN CONSTANT ROW').map((r) => r.detail);
+      assert.deepEqual(
+        tables.map((d) => d.replace(/ r | m /, ' x ')),
+        [
+          'SEARCH x USING INDEX manifest_references_child (repository_id=? AND child_digest=?)',
+          'SEARCH x USING INDEX manifest_references_child (repository_id=? AND child_digest=?)',
+          'SEARCH x USING INDEX sqlite_autoindex_manifests_1 (repository_id=? AND digest=?)',
+        ],
+        JSON.stringify(rows),
+      );
+    } finally {
+      db.close();
+    }
+  });
+  for (const [name, sql, params, top, inner] of cases) {
+    it(`${name}: one table searched by its key, the others in indexed subqueries`, () => {
+      const db = openSqlite(':memory:');
+      try {
+        const rows = plan(db, sql, params);
+        const tables = rows.filter((r) => /^(SEARCH|SCAN) /.test(r.detail));
+        const atTop = tables.filter((r) => r.parent === 0);
+        assert.equal(atTop.length, 1, `one table at the top, not a join: ${JSON.stringify(rows)}`);
+        assert.match(atTop[0]!.detail, top);
+        const nested = tables.filter((r) => r.parent !== 0).map((r) => r.detail);
+        assert.equal(nested.length, inner.length, JSON.stringify(rows));
+        for (const re of inner)
+          assert.ok(
+            nested.some((d) => re.test(d)),
+            `${re} in ${JSON.stringify(rows)}`,
+          );
+        // Each nested search sits under a scalar subquery (evaluated once, for the one row).
+        const subqueries = new Set(rows.filter((r) => r.detail.startsWith('SCALAR SUBQUERY')).map((r) => r.id));
+        for (const r of tables.filter((t) => t.parent !== 0)) assert.ok(subqueries.has(r.parent), JSON.stringify(rows));
+      } finally {
+        db.close();
+      }
+    });
+  }
+});
