@@ -11,7 +11,7 @@
  * A scavenge frees a dead young Buffer's bytes as well, and costs only what is still alive in
  * the young generation (little: a request's objects). So once every few MiB of body delivered,
  * this thread runs one. `gc` is obtained the way seal-task.ts does: exposed only to a new
- * context made here, not to any existing one.
+ * context made here, not to any existing one, and the flag is cleared again at once.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -24,6 +24,8 @@ function scavenger(): (opts: { type: 'minor' }) => void {
   if (!collect) {
     setFlagsFromString('--expose-gc');
     collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+    // Contexts and threads made later (vm, workers) do not get a `gc` of their own.
+    setFlagsFromString('--no-expose-gc');
   }
   return collect;
 }
