@@ -17,6 +17,7 @@
  * are paced; h2 streams have their own flow control per stream.
  */
 import type { IncomingMessage } from 'node:http';
+import { BodyGarbage } from './body-garbage.js';
 import { hasBody, isHttp2 } from './request.js';
 
 /**
@@ -32,7 +33,10 @@ export class BodyPacer {
   private readonly held = new Set<IncomingMessage>();
   private resumeArmed = false;
 
-  constructor(private readonly bytesPerTurn = DEFAULT_BODY_BYTES_PER_TURN) {}
+  constructor(
+    private readonly bytesPerTurn = DEFAULT_BODY_BYTES_PER_TURN,
+    private readonly garbage = new BodyGarbage(),
+  ) {}
 
   /** Counts what the request's body delivers to its consumer, pausing it when the turn's budget is spent. */
   pace(req: IncomingMessage): void {
@@ -65,6 +69,7 @@ export class BodyPacer {
    * ever sleeping (measured: twice the CPU per GiB of a lone upload).
    */
   private spend(bytes: number): void {
+    this.garbage.delivered(bytes);
     this.spent += bytes;
     if (this.spent < this.bytesPerTurn) return;
     for (const r of this.active) {
