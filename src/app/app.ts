@@ -124,7 +124,16 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const registry = createRegistry({
     authzChanges: new ChangeSignal(),
     hashing,
-    vaults: await openBlobVaults(config, serverKey, kms, remote, opts.localBlobStore, undefined, new OpenPool(byteThreads), new SealPool(byteThreads)),
+    vaults: await openBlobVaults(
+      config,
+      serverKey,
+      kms,
+      remote,
+      opts.localBlobStore,
+      undefined,
+      new OpenPool(byteThreads, { stripe: config.stripedDownloads }),
+      new SealPool(byteThreads),
+    ),
     meta,
     clock,
     log,

@@ -68,6 +68,12 @@ export class ChunkOpener {
     return i < run.lastChunk ? sealed : run.cipherEnd + 1 - (HEADER_SIZE + i * sealed);
   }
 
+  /** Skips to chunk `i` (past the run's end: done); only between chunks. */
+  skipTo(i: number): void {
+    if (this.current) throw new Error('a chunk opener skips only between chunks');
+    this.index = Math.min(Math.max(i, this.index), this.opts.run.lastChunk + 1);
+  }
+
   /** The chunk being opened next. */
   get next(): number {
     return this.index;

@@ -13,6 +13,18 @@
  */
 import type { ChunkRun } from './chunk-format.js';
 
+/**
+ * One download opened on several threads: the run's chunks are cut into stripes of `chunks`
+ * chunks (stripe k: chunks firstChunk + k·chunks onwards), stripe k is opened by part k mod
+ * `parts`, and each stripe fills exactly one slot of that part's ring, so the main thread hands
+ * on the parts' slots in turn and gets the run in order.
+ */
+export interface Stripe {
+  chunks: number;
+  parts: number;
+  part: number;
+}
+
 /** Where a download's sealed bytes come from. */
 export type OpenerSource =
   /** An fd of this process (threads share them), open for reading the sealed blob. */
@@ -31,6 +43,8 @@ type OpenerOp =
       label: string;
       ring: SharedArrayBuffer;
       slotBytes: number;
+      /** This worker opens only stripe `part`, `part + parts`, … of the run (fd sources only). */
+      stripe?: Stripe;
     }
   /** Slot `slot` may be filled (again). */
   | { op: 'credit'; id: number; slot: number }

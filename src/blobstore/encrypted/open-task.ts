@@ -11,9 +11,9 @@
  * behind another.
  */
 import { readSync } from 'node:fs';
-import { BlobIntegrityError, TAG_SIZE } from './chunk-format.js';
+import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { ChunkOpener } from './chunk-opener.js';
-import type { FromOpener, ToOpener } from './open-protocol.js';
+import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
 
 /** The input ring of a download fed by the main thread, and what of it is ours to read. */
@@ -34,6 +34,9 @@ interface Download {
   opener: ChunkOpener;
   chunkSize: number;
   position: number;
+  /** Only these stripes of the run are ours (a download opened on several threads). */
+  stripe: Stripe | undefined;
+  firstChunk: number;
   ring: Uint8Array;
   slotBytes: number;
   /** Credited slots, in the order they were credited. */
@@ -58,6 +61,8 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       feed: 'input' in src ? { bytes: new Uint8Array(src.input), slotBytes: src.inputSlotBytes, queue: [], chunkLeft: 0, ended: false } : undefined,
       chunkSize: m.chunkSize,
       position: m.run.cipherStart,
+      stripe: m.stripe,
+      firstChunk: m.run.firstChunk,
       ring: new Uint8Array(m.ring),
       slotBytes: m.slotBytes,
       free: Array.from({ length: slots }, (_, i) => i),
@@ -72,15 +77,31 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       ),
     };
     if (d.feed) d.feed.chunkLeft = d.opener.storedLength(d.opener.next);
+    skipToOwnStripe(d);
     downloads.set(m.id, d);
   }
 
   /** A chunk's plaintext never exceeds chunkSize: more is opened into a slot only while a whole one still fits. */
   const room = (d: Download): boolean => d.slotBytes - d.at >= d.chunkSize;
 
+  /** Whether the next chunk begins a stripe: a slot holds one stripe, so it is full there. */
+  const stripeEnds = (d: Download): boolean => d.stripe !== undefined && d.at > 0 && (d.opener.next - d.firstChunk) % d.stripe.chunks === 0;
+
+  /** Moves a striped download on to the first chunk of its own next stripe (past the run: done). */
+  function skipToOwnStripe(d: Download): void {
+    const s = d.stripe;
+    if (!s || d.opener.done) return;
+    const k = Math.floor((d.opener.next - d.firstChunk) / s.chunks);
+    const own = k + ((s.part - (k % s.parts) + s.parts) % s.parts);
+    if (own === k) return;
+    const next = d.firstChunk + own * s.chunks;
+    d.opener.skipTo(next);
+    d.position = HEADER_SIZE + next * (d.chunkSize + TAG_SIZE);
+  }
+
   function readFromFd(d: Download, fd: number): void {
     const opener = d.opener;
-    while (!opener.done && room(d)) {
+    while (!opener.done && room(d) && !stripeEnds(d)) {
       const want = opener.storedLength(opener.next);
       if (buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, d.chunkSize + TAG_SIZE));
       let have = 0;
@@ -132,6 +153,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     try {
       if (d.feed) readFromFeed(d, d.feed);
       else readFromFd(d, d.fd!);
+      skipToOwnStripe(d);
       if (opener.done) opener.end();
     } catch (e) {
       downloads.delete(d.id);
