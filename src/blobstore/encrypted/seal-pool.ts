@@ -21,7 +21,7 @@ export interface SealPoolOptions {
   slotBytes?: number;
   /** Slots one append may hold at once (one being filled, the rest posted); default 4. */
   slots?: number;
-  /** Slot bytes shared by all appends, whatever their number; default 8 MiB. */
+  /** Slot bytes shared by all appends, whatever their number; default 32 MiB. */
   budgetBytes?: number;
 }
 
@@ -40,11 +40,13 @@ const DEFAULT_SLOT = 256 * 1024;
 const DEFAULT_SLOTS = 4;
 /**
  * The slots of all appends together: memory is bounded by this, not by the crowd (200 uploads
- * with a 1 MiB ring each held 200 MiB). 32 slots keep every byte thread busy with a few fast
- * uploads; more appends than that share them, and the ones that find none wait with their
- * socket paused.
+ * with a 1 MiB ring each held 200 MiB). 128 slots: each slow upload holds one it is filling,
+ * and beyond the budget every append posts its slot after each piece (so that none is held
+ * back), which costs a message per socket read: with 8 MiB that was so under the mixed load's 100
+ * uploads, and its manifest GETs fell to 0.5-0.9x main's. Appends that find no slot wait with
+ * their socket paused.
  */
-const DEFAULT_BUDGET = 8 * 1024 * 1024;
+const DEFAULT_BUDGET = 32 * 1024 * 1024;
 /**
  * Plaintext copied between two young-generation collections on the main thread. The socket's
  * read buffers are dead once copied, but V8 frees them only when a scavenge finds them: without
