@@ -15,6 +15,11 @@ import type { Readable } from 'node:stream';
 
 /** Sealed bytes queued for the inner store before the append waits for it. */
 const OUT_BUFFER = 1024 * 1024;
+/**
+ * Socket pieces queued while one waits for a seal slot. Small: an append waits when the pool's
+ * budget is taken, and a larger queue would hold that much per upload of a crowd.
+ */
+const SLOT_WAIT_BUFFER = 64 * 1024;
 const noop = (): void => undefined;
 
 export interface SealFrom {
@@ -40,12 +45,18 @@ export interface Sealed {
  * arrive as the source emits them, never concatenated, and a failing source only ends the loop.
  * Its buffer lets the socket keep reading while a piece is handled (with none, every piece paused
  * and resumed the request). Resolves with the source's (or consume's) error, once the piece being
- * handled is finished.
+ * handled is finished; `stop` is told of a source error first, so a piece waiting can give up.
  */
-async function drive(source: Readable, signal: AbortSignal | undefined, consume: (piece: Buffer) => Promise<void> | undefined): Promise<Error | undefined> {
+async function drive(
+  source: Readable,
+  signal: AbortSignal | undefined,
+  consume: (piece: Buffer) => Promise<void> | undefined,
+  buffer = OUT_BUFFER,
+  stop?: (e: Error) => void,
+): Promise<Error | undefined> {
   let inflight: Promise<void> = Promise.resolve();
   const sink = new Writable({
-    highWaterMark: OUT_BUFFER,
+    highWaterMark: buffer,
     write(piece: Buffer, _enc, cb) {
       let p: Promise<void> | undefined;
       try {
@@ -61,6 +72,7 @@ async function drive(source: Readable, signal: AbortSignal | undefined, consume:
   });
   if (signal) addAbortSignal(signal, source);
   const error = await new Promise<Error | undefined>((resolve) => pipeline(source, sink, (e) => resolve(e ?? undefined)));
+  if (error) stop?.(error);
   await inflight.catch(noop);
   return error;
 }
@@ -154,7 +166,8 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
     if (out?.writableNeedDrain) return waiting ? waiting.then(() => drained(out)) : drained(out);
     return waiting;
   };
-  const sourceError = await drive(source, signal, consume);
+  // A client gone while its append waits for a slot leaves the queue at once.
+  const sourceError = await drive(source, signal, consume, SLOT_WAIT_BUFFER, (e) => append.abandon(e));
   let ended: { chunks: number; tail: Buffer };
   try {
     ended = await append.end();

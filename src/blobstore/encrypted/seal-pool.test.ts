@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { open, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { digestOf } from '../../core/digest.js';
 import type { BlobStore, BlobWriter } from '../blob-store.js';
@@ -23,7 +23,7 @@ import { HashPool } from '../../registry/hash-pool.js';
 import { ByteThreads } from '../workers/threads.js';
 import { HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
-import { SealPool, SealerLostError } from './seal-pool.js';
+import { IDLE_SLOTS, SealPool, SealerLostError } from './seal-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
 
 function keys(): WrappingKeys {
@@ -283,5 +283,148 @@ describe('seal pool', () => {
     const c = await store.writer(id, { append: true });
     await c.commit(digestOf(all));
     assert.deepEqual(await readAll(await store.read(digestOf(all))), all);
+  });
+});
+
+describe('seal pool: one budget of slots for all appends', () => {
+  const CHUNK = 4096;
+  const SLOT = 4096;
+  let root = '';
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-seal-budget-'));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  /** An append of a new upload from a client that sends `first` and then nothing (until `source` ends). */
+  async function hungClient(store: BlobStore, first: Buffer): Promise<{ id: string; source: PassThrough; settled: Promise<unknown> }> {
+    const id = randomUUID();
+    const source = new PassThrough();
+    const w = await store.writer(id, { append: true });
+    const settled = w.append(source).then(
+      () => w.close(),
+      () => w.close(),
+    );
+    source.write(first);
+    return { id, source, settled };
+  }
+
+  it('runs many more appends than the budget holds at once, every one byte-exact, never more slots than the budget', async () => {
+    const threads = new ByteThreads({ threads: 2 });
+    const pool = new SealPool(threads, { slotBytes: SLOT, slots: 2, budgetBytes: 3 * SLOT });
+    try {
+      const store = createEncryptedBlobStore(createFsBlobStore({ root: join(root, 'crowd') }), keys(), { chunkSize: CHUNK, sealing: pool });
+      let most = 0;
+      let waited = 0;
+      let running = true;
+      const watch = (async () => {
+        while (running) {
+          most = Math.max(most, pool.slabCount);
+          waited = Math.max(waited, pool.waiting);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      const runs = Array.from({ length: 24 }, async (_, i) => {
+        const data = bytes(20_000 + i * 1777, 400 + i);
+        const id = randomUUID();
+        await patch(store, id, data.subarray(0, 9000), 1000 + i * 300);
+        await patch(store, id, data.subarray(9000), 700 + i * 500);
+        const w = await store.writer(id, { append: true });
+        await w.commit(digestOf(data));
+        assert.deepEqual(await readAll(await store.read(digestOf(data))), data, `upload ${i}`);
+      });
+      await Promise.all(runs);
+      running = false;
+      await watch;
+      assert.equal(pool.budget, 3);
+      assert.ok(most <= 3, `at most 3 slots existed (saw ${most})`);
+      assert.ok(waited > 0, 'appends waited for a slot');
+      assert.equal(pool.active, 0);
+      assert.equal(pool.waiting, 0);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('an append waiting for a slot whose client hangs up leaves the queue; the others go on', async () => {
+    const threads = new ByteThreads({ threads: 1 });
+    const pool = new SealPool(threads, { slotBytes: SLOT, slots: 1, budgetBytes: SLOT });
+    try {
+      const store = createEncryptedBlobStore(createFsBlobStore({ root: join(root, 'hang-up') }), keys(), { chunkSize: CHUNK, sealing: pool });
+      const first = bytes(6000, 3);
+      const id = randomUUID();
+      await patch(store, id, first);
+      // A client holds the only slot, half full.
+      const hung = await hungClient(store, bytes(100, 4));
+      await until(() => pool.slabCount === 1);
+      // Another client's piece must wait for it; the client hangs up before the slot comes back
+      // (the worker answers in a later turn of the event loop, these ticks run before it).
+      let waitingAtHangUp = -1;
+      let sent = false;
+      const source = new Readable({
+        read() {
+          if (sent) return;
+          sent = true;
+          this.push(bytes(5000, 5));
+          process.nextTick(() =>
+            process.nextTick(() => {
+              waitingAtHangUp = pool.waiting;
+              this.destroy(new Error('client went away'));
+            }),
+          );
+        },
+      });
+      const w = await store.writer(id, { append: true });
+      const e = await w.append(source).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await w.close();
+      assert.equal(waitingAtHangUp, 1, 'the piece was waiting for a slot when its client went');
+      assert.ok(e instanceof Error && /client went away/.test(e.message), `failed with ${String(e)}`);
+      assert.equal(pool.waiting, 0, 'it left the queue');
+      // Nothing of the waiting piece was stored: the upload is its first PATCH, and resumes.
+      assert.equal(await store.statUpload(id), first.length);
+      const more = bytes(9000, 6);
+      await patch(store, id, more, 1000);
+      const all = Buffer.concat([first, more]);
+      const c = await store.writer(id, { append: true });
+      await c.commit(digestOf(all));
+      assert.deepEqual(await readAll(await store.read(digestOf(all))), all);
+      hung.source.end();
+      await hung.settled;
+      assert.equal(await store.statUpload(hung.id), 100);
+      assert.equal(pool.active, 0);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('a hung client does not keep a slot from the others, and slots beyond a few are dropped once the crowd is gone', async () => {
+    const threads = new ByteThreads({ threads: 1 });
+    const pool = new SealPool(threads, { slotBytes: SLOT, slots: 2, budgetBytes: 14 * SLOT });
+    try {
+      const store = createEncryptedBlobStore(createFsBlobStore({ root: join(root, 'crowd-ends') }), keys(), { chunkSize: CHUNK, sealing: pool });
+      // Fourteen clients send a little each and then nothing: each holds a slot it is filling,
+      // the whole budget.
+      const hung = await Promise.all(Array.from({ length: 14 }, (_, i) => hungClient(store, bytes(100, 10 + i))));
+      await until(() => pool.slabCount === 14);
+      assert.ok(pool.slabCount > IDLE_SLOTS);
+      // A newcomer finds no slot; the hung clients' half-full slots are posted and come back.
+      const data = bytes(60_000, 7);
+      const id = randomUUID();
+      await patch(store, id, data, 3000);
+      assert.equal(await store.statUpload(id), data.length);
+      assert.ok(pool.slabCount <= pool.budget);
+      for (const h of hung) h.source.end();
+      await Promise.all(hung.map((h) => h.settled));
+      for (const h of hung) assert.equal(await store.statUpload(h.id), 100);
+      await until(() => pool.active === 0);
+      assert.ok(pool.slabCount <= IDLE_SLOTS, `slots kept after the crowd: ${pool.slabCount}`);
+      const w = await store.writer(id, { append: true });
+      await w.commit(digestOf(data));
+      assert.deepEqual(await readAll(await store.read(digestOf(data))), data);
+    } finally {
+      await threads.close();
+    }
   });
 });

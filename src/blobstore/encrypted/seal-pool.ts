@@ -1,24 +1,28 @@
 /**
- * Sealing uploads off the event loop (design decision 6): an append's plaintext is copied into a
- * ring of shared memory of its own and sealed by the sealing task of a byte thread (seal-task.ts),
+ * Sealing uploads off the event loop (design decision 6): an append's plaintext is copied into
+ * slots of shared memory and sealed by the sealing task of a byte thread (seal-task.ts),
  * which on fs also writes the sealed chunks to the staged file itself. The main thread only copies
  * bytes into slots and keeps the order that makes a crash safe: the staged upload's record
  * (staged-upload.ts) is written after `end()`, once the worker has written every chunk it sealed.
  *
  * A slot goes back to the main thread when the worker acknowledges it, so a slow disk holds the
- * socket back (at most a ring ahead). A worker that dies (or a write that fails) fails its
+ * socket back (at most a few slots ahead). The slots are one budget for all appends: when it is
+ * taken, appends wait in turn with their sockets paused, so memory does not grow with the crowd. A worker that dies (or a write that fails) fails its
  * appends: the bytes it wrote past the record are dead, as after a crash, and the next append
  * rebases the upload. Nothing is half-recorded. An append given its upload's running hash runs on
  * the thread holding it, which hashes the bytes in the same pass as it seals them.
  */
+import { minorGc } from '../workers/minor-gc.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 
 export interface SealPoolOptions {
-  /** Plaintext bytes per ring slot; default 256 KiB. */
+  /** Plaintext bytes per slot; default 256 KiB. */
   slotBytes?: number;
-  /** Slots per append's ring; default 4. */
+  /** Slots one append may hold at once (one being filled, the rest posted); default 4. */
   slots?: number;
+  /** Slot bytes shared by all appends, whatever their number; default 32 MiB. */
+  budgetBytes?: number;
 }
 
 export class SealerLostError extends Error {
@@ -34,8 +38,23 @@ export class SealerLostError extends Error {
  */
 const DEFAULT_SLOT = 256 * 1024;
 const DEFAULT_SLOTS = 4;
-/** Spare rings kept for later appends (of the usual size): 16 × 1 MiB by default. */
-const MAX_SPARE_RINGS = 16;
+/**
+ * The slots of all appends together: memory is bounded by this, not by the crowd (200 uploads
+ * with a 1 MiB ring each held 200 MiB). 128 slots: each slow upload holds one it is filling,
+ * and beyond the budget every append posts its slot after each piece (so that none is held
+ * back), which costs a message per socket read: with 8 MiB that was so under the mixed load's 100
+ * uploads, and its manifest GETs fell to 0.5-0.9x main's. Appends that find no slot wait with
+ * their socket paused.
+ */
+const DEFAULT_BUDGET = 32 * 1024 * 1024;
+/**
+ * Plaintext copied between two young-generation collections on the main thread. The socket's
+ * read buffers are dead once copied, but V8 frees them only when a scavenge finds them: without
+ * this they reach ~20 MB during one fast push (main arena grown by as much, kept after).
+ */
+const COLLECT_EVERY = 8 * 1024 * 1024;
+/** Free slots kept once no append runs: the rest are dropped for the GC to return. */
+export const IDLE_SLOTS = 8;
 
 export interface SealStart {
   dataKey: Buffer;
@@ -54,9 +73,19 @@ export interface SealStart {
 export class SealPool {
   private nextId = 1;
   private readonly appends = new Map<ByteThread, Map<number, SealAppend>>();
-  private spare: SharedArrayBuffer[] = [];
+  /** Every slot made and not dropped, by number (the number travels in messages). */
+  private readonly slabs = new Map<number, SharedArrayBuffer>();
+  private readonly free: number[] = [];
+  private nextSlot = 0;
+  private sinceCollect = 0;
+  /** Appends waiting for a slot, first come first served. */
+  private readonly queue: SealAppend[] = [];
+  /** Appends holding a slot they are filling, which pressure makes them post. */
+  private readonly filling = new Set<SealAppend>();
   readonly slotBytes: number;
   readonly slots: number;
+  /** How many slots exist at most. */
+  readonly budget: number;
 
   constructor(
     private readonly threads: ByteThreads,
@@ -65,6 +94,7 @@ export class SealPool {
     this.slotBytes = opts.slotBytes ?? DEFAULT_SLOT;
     this.slots = opts.slots ?? DEFAULT_SLOTS;
     if (this.slots < 1 || this.slotBytes < 1) throw new Error('a seal pool needs at least one slot of at least one byte');
+    this.budget = Math.max(1, Math.floor((opts.budgetBytes ?? DEFAULT_BUDGET) / this.slotBytes));
     for (const t of threads.threads) {
       const running = new Map<number, SealAppend>();
       this.appends.set(t, running);
@@ -73,6 +103,7 @@ export class SealPool {
         const lost = [...running.values()];
         running.clear();
         for (const a of lost) a.fail(new SealerLostError(cause));
+        this.settle();
       });
     }
   }
@@ -81,8 +112,7 @@ export class SealPool {
   begin(opts: SealStart): SealAppend {
     const thread = opts.hash && this.owns(opts.hash.thread) ? opts.hash.thread : this.threads.least((t) => this.appends.get(t)!.size);
     const id = this.nextId++;
-    const ring = this.spare.pop() ?? new SharedArrayBuffer(this.slotBytes * this.slots);
-    const a = new SealAppend(this, thread, id, ring, opts.onSealed);
+    const a = new SealAppend(this, thread, id, opts.onSealed);
     const { dataKey, chunkSize, index, tail, target } = opts;
     const hashId = opts.hash && thread === opts.hash.thread ? opts.hash.id : undefined;
     const start: ToSealer = {
@@ -93,8 +123,6 @@ export class SealPool {
       chunkSize,
       index,
       tail,
-      ring,
-      slotBytes: this.slotBytes,
       ...target,
       ...(hashId !== undefined && { hashId }),
     };
@@ -115,45 +143,114 @@ export class SealPool {
     return n;
   }
 
+  /** Slots that exist now, lent or free (for tests and diagnostics): never more than `budget`. */
+  get slabCount(): number {
+    return this.slabs.size;
+  }
+
+  /** Appends waiting for a slot now (for tests). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /** The worker threads running now (for tests). */
   liveWorkers(): ReturnType<ByteThreads['liveWorkers']> {
     return this.threads.liveWorkers();
   }
 
-  /** @internal An append is over and the worker no longer touches its ring. */
-  finished(thread: ByteThread, id: number, ring: SharedArrayBuffer): void {
+  /** @internal `n` bytes were copied out of request buffers, now dead. */
+  copied(n: number): void {
+    this.sinceCollect += n;
+    if (this.sinceCollect < COLLECT_EVERY) return;
+    this.sinceCollect = 0;
+    minorGc();
+  }
+
+  /** @internal The memory of slot `n`. */
+  slab(n: number): SharedArrayBuffer {
+    return this.slabs.get(n)!;
+  }
+
+  /**
+   * @internal A slot for `a` now, or undefined: then `a` is queued and woken by `wake()`. Appends
+   * filling a slot slowly post it as it is, so that every slot comes back and a hung client
+   * holds at most the bytes it sent into a posted slot, never a place in the budget.
+   */
+  take(a: SealAppend): number | undefined {
+    if (this.queue.length === 0) {
+      const n = this.free.pop() ?? this.make();
+      if (n !== undefined) return n;
+    }
+    this.queue.push(a);
+    for (const f of [...this.filling]) if (f !== a) f.flush();
+    return undefined;
+  }
+
+  /** @internal `a` is filling a slot (or no longer is). */
+  holding(a: SealAppend, yes: boolean): void {
+    if (yes) this.filling.add(a);
+    else this.filling.delete(a);
+  }
+
+  /** @internal Slot `n` is free again: the next waiting append gets it. */
+  give(n: number): void {
+    const next = this.queue.shift();
+    if (next) next.wake(n);
+    else this.free.push(n);
+  }
+
+  /** @internal `a` no longer waits (it failed or its source ended). */
+  leave(a: SealAppend): void {
+    const i = this.queue.indexOf(a);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.filling.delete(a);
+  }
+
+  /** @internal An append is over and the worker no longer touches its slots. */
+  finished(thread: ByteThread, id: number): void {
     this.appends.get(thread)?.delete(id);
-    if (ring.byteLength === this.slotBytes * this.slots && this.spare.length < MAX_SPARE_RINGS) this.spare.push(ring);
+    this.settle();
+  }
+
+  private make(): number | undefined {
+    if (this.slabs.size >= this.budget) return undefined;
+    const n = this.nextSlot++;
+    this.slabs.set(n, new SharedArrayBuffer(this.slotBytes));
+    return n;
+  }
+
+  /** Once nothing runs, memory beyond a few free slots goes back (after a crowd). */
+  private settle(): void {
+    if (this.active > 0) return;
+    while (this.free.length > IDLE_SLOTS) this.slabs.delete(this.free.shift()!);
   }
 }
 
 /** One append's plaintext on its way to a worker: write() pieces in order, then end(). */
 export class SealAppend {
-  private readonly bytes: Uint8Array;
-  private readonly free: number[];
+  /** Slots this append holds: the one being filled and the ones posted. */
+  private held = 0;
   private current: number | undefined;
+  private bytes: Uint8Array | undefined;
   private filled = 0;
   /** Messages the worker has yet to answer (each holds the thread's worker ref'd). */
   private outstanding = 0;
   private failure: Error | undefined;
   private ended = false;
-  private waiting: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Waiting for a slot: for its own acknowledgement (`own`) or for the pool's queue. */
+  private waiting: { resolve: (slot: number | undefined) => void; reject: (e: Error) => void; own: boolean } | undefined;
   private result: { resolve: (r: { chunks: number; tail: Buffer }) => void; reject: (e: Error) => void } | undefined;
 
   constructor(
     private readonly pool: SealPool,
     private readonly thread: ByteThread,
     private readonly id: number,
-    private readonly ring: SharedArrayBuffer,
     private readonly onSealed: ((sealed: Buffer) => void) | undefined,
-  ) {
-    this.bytes = new Uint8Array(ring);
-    this.free = Array.from({ length: pool.slots }, (_, i) => pool.slots - 1 - i);
-  }
+  ) {}
 
   /**
-   * Copies `piece` into the ring (the caller may reuse it at once). Returns a promise when the
-   * ring filled up before the piece was taken whole: the caller waits on it before writing more.
+   * Copies `piece` into slots (the caller may reuse it at once). Returns a promise when no slot
+   * was to be had before the piece was taken whole: the caller waits on it before writing more.
    * Throws (or rejects) once the append failed.
    */
   write(piece: Uint8Array): Promise<void> | undefined {
@@ -161,29 +258,47 @@ export class SealAppend {
     for (let at = 0; at < piece.length; ) {
       if (this.failure) throw this.failure;
       if (this.current === undefined) {
-        const slot = this.free.pop();
+        const slot = this.held < this.pool.slots ? this.pool.take(this) : undefined;
         if (slot === undefined) {
           const rest = piece.subarray(at);
-          return new Promise<void>((resolve, reject) => {
-            this.waiting = { resolve, reject };
-          }).then(() => this.write(rest));
+          const own = this.held >= this.pool.slots;
+          return new Promise<number | undefined>((resolve, reject) => {
+            this.waiting = { resolve, reject, own };
+          }).then((given) => {
+            if (given !== undefined) this.use(given);
+            return this.write(rest);
+          });
         }
-        this.current = slot;
-        this.filled = 0;
+        this.use(slot);
       }
       const n = Math.min(piece.length - at, slotBytes - this.filled);
-      this.bytes.set(n === piece.length ? piece : piece.subarray(at, at + n), this.current * slotBytes + this.filled);
+      this.bytes!.set(n === piece.length ? piece : piece.subarray(at, at + n), this.filled);
       this.filled += n;
       at += n;
       if (this.filled === slotBytes) this.post();
     }
+    // Others wait for a slot: this one is not kept half full for a client that may send no more.
+    if (this.pool.waiting > 0) this.post();
+    this.pool.copied(piece.length);
     return undefined;
+  }
+
+  /**
+   * The source of the bytes ended while this append waited for a slot: what was not copied yet
+   * is dropped (the worker never saw it, so the record stays right) and the wait rejects with `e`.
+   */
+  abandon(e: Error): void {
+    const w = this.waiting;
+    if (!w) return;
+    this.waiting = undefined;
+    this.pool.leave(this);
+    w.reject(e);
   }
 
   /**
    * Seals what was written: resolves with the whole chunks sealed (and, with a target, written)
    * and the plaintext after them. Once it settles, either way, the worker no longer touches the
-   * target or the ring.
+   * target or the slots.
    */
   end(): Promise<{ chunks: number; tail: Buffer }> {
     if (this.failure) return Promise.reject(this.failure);
@@ -196,6 +311,22 @@ export class SealAppend {
     });
   }
 
+  /** @internal The pool is short of slots: the one being filled goes to the worker as it is. */
+  flush(): void {
+    if (!this.failure) this.post();
+  }
+
+  /** @internal The pool gives this waiting append slot `n`. */
+  wake(n: number): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    if (!w || this.failure) {
+      this.pool.give(n);
+      return;
+    }
+    w.resolve(n);
+  }
+
   /** @internal */
   received(m: FromSealer): void {
     this.outstanding--;
@@ -203,24 +334,30 @@ export class SealAppend {
     switch (m.op) {
       case 'ack': {
         if (m.sealed) for (const b of m.sealed) this.onSealed?.(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-        this.free.push(m.slot);
+        this.held--;
+        this.posted.delete(m.slot);
+        this.pool.give(m.slot);
+        // A wait for its own acknowledgement ends here; one in the pool's queue ends in wake().
         const w = this.waiting;
-        this.waiting = undefined;
-        w?.resolve();
+        if (w?.own) {
+          this.waiting = undefined;
+          w.resolve(undefined);
+        }
         break;
       }
       case 'done':
-        this.pool.finished(this.thread, this.id, this.ring);
+        this.pool.finished(this.thread, this.id);
         this.result?.resolve({ chunks: m.chunks, tail: Buffer.from(m.tail.buffer, m.tail.byteOffset, m.tail.byteLength) });
         this.result = undefined;
         break;
       case 'fail': {
         const e = Object.assign(new Error(`sealing failed: ${m.message}`), m.code === undefined ? {} : { code: m.code });
-        // The worker forgot the append: nothing it was sent will be answered.
+        // The worker forgot the append: nothing it was sent will be answered, and it no longer
+        // touches the slots it was sent.
         this.thread.hold(-this.outstanding);
         this.outstanding = 0;
-        this.pool.finished(this.thread, this.id, this.ring);
         this.fail(e);
+        this.pool.finished(this.thread, this.id);
         break;
       }
     }
@@ -230,6 +367,17 @@ export class SealAppend {
   fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
+    this.pool.leave(this);
+    // Its slots come back: the one being filled, and (the worker being gone or done with this
+    // append) every posted one.
+    if (this.current !== undefined) {
+      this.pool.give(this.current);
+      this.current = undefined;
+      this.bytes = undefined;
+    }
+    for (const n of this.posted) this.pool.give(n);
+    this.posted.clear();
+    this.held = 0;
     const w = this.waiting;
     this.waiting = undefined;
     w?.reject(e);
@@ -238,16 +386,31 @@ export class SealAppend {
     r?.reject(e);
   }
 
+  /** Slots posted and not acknowledged (given back if the worker never answers). */
+  private readonly posted = new Set<number>();
+
+  private use(slot: number): void {
+    this.current = slot;
+    this.bytes = new Uint8Array(this.pool.slab(slot));
+    this.filled = 0;
+    this.held++;
+    this.pool.holding(this, true);
+  }
+
   /** Posts the slot being filled, if it holds anything. */
   private post(): void {
     const slot = this.current;
     if (slot === undefined) return;
     this.current = undefined;
+    this.bytes = undefined;
+    this.pool.holding(this, false);
     if (this.filled === 0) {
-      this.free.push(slot);
+      this.held--;
+      this.pool.give(slot);
       return;
     }
-    this.send({ kind: 'seal', op: 'data', id: this.id, slot, len: this.filled });
+    this.posted.add(slot);
+    this.send({ kind: 'seal', op: 'data', id: this.id, slot, len: this.filled, buf: this.pool.slab(slot) });
     this.filled = 0;
   }
 

@@ -1,9 +1,9 @@
 /**
  * The messages between the seal pool (seal-pool.ts, main thread) and the sealing task of the byte
- * threads (seal-task.ts). An append has a ring of its own: a SharedArrayBuffer cut into slots the
- * main thread fills with plaintext and the worker seals from. A slot is the worker's once posted
- * and the main thread's again once acknowledged, which is the backpressure from the worker to the
- * socket.
+ * threads (seal-task.ts). The main thread fills slots (SharedArrayBuffers lent from the pool's
+ * budget, sent with each message) with plaintext and the worker seals from them. A slot is the
+ * worker's once posted and the main thread's again once acknowledged, which is the backpressure
+ * from the worker to the socket.
  */
 
 type SealOp =
@@ -16,16 +16,14 @@ type SealOp =
       index: number;
       /** The plaintext staged after the stored chunks (≤ one chunk): sealing continues from it. */
       tail: Uint8Array;
-      ring: SharedArrayBuffer;
-      slotBytes: number;
       /** Where sealed chunks go: an fd of this process, written at `position` on; absent: back in the acks. */
       fd?: number;
       position?: number;
       /** The hash task's session on this thread to feed the plaintext to as well. */
       hashId?: number;
     }
-  /** The first `len` bytes of `slot` are the append's next plaintext. */
-  | { op: 'data'; id: number; slot: number; len: number }
+  /** The first `len` bytes of slot `slot` (whose memory is `buf`) are the append's next plaintext. */
+  | { op: 'data'; id: number; slot: number; len: number; buf: SharedArrayBuffer }
   /** No more plaintext: answered by `done`, after which the worker no longer touches the fd. */
   | { op: 'end'; id: number };
 

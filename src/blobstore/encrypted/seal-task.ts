@@ -26,8 +26,6 @@ interface Append {
   /** The plaintext not sealed yet, `filled` bytes of it. */
   held: Buffer;
   filled: number;
-  ring: SharedArrayBuffer;
-  slotBytes: number;
   fd: number | undefined;
   position: number;
   /** The upload's running hash on this thread, fed the same bytes. */
@@ -87,8 +85,8 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
     a.position += total;
   }
 
-  function data(id: number, a: Append, slot: number, len: number): void {
-    const bytes = new Uint8Array(a.ring, slot * a.slotBytes, len);
+  function data(id: number, a: Append, slot: number, buf: SharedArrayBuffer, len: number): void {
+    const bytes = new Uint8Array(buf, 0, len);
     const out: Buffer[] = [];
     a.hash?.update(bytes);
     for (let at = 0; at < len; ) {
@@ -120,8 +118,6 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
           sealed: 0,
           held,
           filled: m.tail.length,
-          ring: m.ring,
-          slotBytes: m.slotBytes,
           fd: m.fd,
           position: m.position ?? 0,
           hash: m.hashId === undefined ? undefined : hashOf(m.hashId),
@@ -132,7 +128,7 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
         const a = appends.get(m.id);
         if (!a) break;
         try {
-          data(m.id, a, m.slot, m.len);
+          data(m.id, a, m.slot, m.buf, m.len);
         } catch (e) {
           appends.delete(m.id);
           const code = (e as { code?: unknown }).code;
