@@ -10,25 +10,12 @@
  *
  * A scavenge frees a dead young Buffer's bytes as well, and costs only what is still alive in
  * the young generation (little: a request's objects). So once every few MiB of body delivered,
- * this thread runs one. `gc` is obtained the way seal-task.ts does: exposed only to a new
- * context made here, not to any existing one, and the flag is cleared again at once.
+ * this thread runs one (core/minor-gc.ts).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { minorGc } from '../core/minor-gc.js';
 
 /** Body bytes between two scavenges. */
 export const DEFAULT_COLLECT_EVERY = 8 * 1024 * 1024;
-
-let collect: ((opts: { type: 'minor' }) => void) | undefined;
-function scavenger(): (opts: { type: 'minor' }) => void {
-  if (!collect) {
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
-    // Contexts and threads made later (vm, workers) do not get a `gc` of their own.
-    setFlagsFromString('--no-expose-gc');
-  }
-  return collect;
-}
 
 export class BodyGarbage {
   private since = 0;
@@ -43,6 +30,6 @@ export class BodyGarbage {
     if (this.since < this.every) return;
     this.since = 0;
     this.collections++;
-    scavenger()({ type: 'minor' });
+    minorGc();
   }
 }

@@ -12,7 +12,6 @@
  * rebases the upload. Nothing is half-recorded. An append given its upload's running hash runs on
  * the thread holding it, which hashes the bytes in the same pass as it seals them.
  */
-import { minorGc } from '../workers/minor-gc.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 
@@ -47,12 +46,6 @@ const DEFAULT_SLOTS = 4;
  * their socket paused.
  */
 const DEFAULT_BUDGET = 32 * 1024 * 1024;
-/**
- * Plaintext copied between two young-generation collections on the main thread. The socket's
- * read buffers are dead once copied, but V8 frees them only when a scavenge finds them: without
- * this they reach ~20 MB during one fast push (main arena grown by as much, kept after).
- */
-const COLLECT_EVERY = 8 * 1024 * 1024;
 /** Free slots kept once no append runs: the rest are dropped for the GC to return. */
 export const IDLE_SLOTS = 8;
 
@@ -77,7 +70,6 @@ export class SealPool {
   private readonly slabs = new Map<number, SharedArrayBuffer>();
   private readonly free: number[] = [];
   private nextSlot = 0;
-  private sinceCollect = 0;
   /** Appends waiting for a slot, first come first served. */
   private readonly queue: SealAppend[] = [];
   /** Appends holding a slot they are filling, which pressure makes them post. */
@@ -156,14 +148,6 @@ export class SealPool {
   /** The worker threads running now (for tests). */
   liveWorkers(): ReturnType<ByteThreads['liveWorkers']> {
     return this.threads.liveWorkers();
-  }
-
-  /** @internal `n` bytes were copied out of request buffers, now dead. */
-  copied(n: number): void {
-    this.sinceCollect += n;
-    if (this.sinceCollect < COLLECT_EVERY) return;
-    this.sinceCollect = 0;
-    minorGc();
   }
 
   /** @internal The memory of slot `n`. */
@@ -279,7 +263,6 @@ export class SealAppend {
     }
     // Others wait for a slot: this one is not kept half full for a client that may send no more.
     if (this.pool.waiting > 0) this.post();
-    this.pool.copied(piece.length);
     return undefined;
   }
 

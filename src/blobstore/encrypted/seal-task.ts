@@ -12,8 +12,7 @@
  */
 import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
 import { writevSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { minorGc } from '../../core/minor-gc.js';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -38,12 +37,9 @@ interface Append {
  * reaches its external-memory limit: tens of MB of dead chunks, which malloc then keeps. Measured
  * (1 GiB curl push, busy machine, same run): peak RSS 261 MB without, 201 MB with a young-
  * generation collection every 2 MiB sealed (8 chunks), and 154 instead of 223 MB kept after.
- * A scavenge of this thread's tiny heap costs well under a millisecond. `gc` is exposed only
- * to the new context made here, not to any existing one.
+ * A scavenge of this thread's tiny heap costs well under a millisecond.
  */
 const COLLECT_EVERY = 2 * 1024 * 1024;
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
 
 export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
@@ -60,7 +56,7 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
     sinceCollect += a.chunkSize;
     if (sinceCollect >= COLLECT_EVERY) {
       sinceCollect = 0;
-      collect({ type: 'minor' });
+      minorGc();
     }
     return [body, c.getAuthTag()];
   }

@@ -3,14 +3,19 @@
  * memory (network and cipher buffers): V8 schedules collections by the JS heap's allocation and
  * only late by external memory, so tens of MB of dead buffers wait for a GC while the JS heap
  * hardly grows, and malloc keeps the peak. A scavenge of a small young generation costs well
- * under a millisecond. `gc` is exposed only to the new context made here, not to any other.
+ * under a millisecond. `gc` is taken from a new context made here, never put on the global of
+ * any existing one. The flag stays set: V8 flags are the process's, and clearing it here could
+ * race another thread between its own setting and its context.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+let collect: ((opts: { type: 'minor' }) => void) | undefined;
 
 export function minorGc(): void {
+  if (!collect) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+  }
   collect({ type: 'minor' });
 }
