@@ -62,10 +62,37 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
   const socket = req.socket;
   socket.setTimeout(0);
   if (req.complete || !hasBody(req)) return;
-  const required = requiredBytes(limits);
-  let mark = socket.bytesRead;
   // Node pauses the socket whenever the body buffer is full, and resumes it when the handler
-  // reads on: a window with any pause in it was (partly) ours, so it is not judged.
+  // reads on. The socket outlives this request (keep-alive), so its listeners go when the body
+  // is done. After the answer an unread body is still being discarded by Node; that too must
+  // keep moving, so the response's end does not stop the watch.
+  watchBody(req, limits, {
+    flow: socket,
+    received: () => socket.bytesRead,
+    gone: () => socket.destroyed,
+    waitingOnUs: () => req.readableLength >= req.readableHighWaterMark,
+    cut: () => socket.destroy(),
+  });
+}
+
+/** How one body's progress is seen and cut, for HTTP/1.1 (its socket) and h2 (its stream). */
+interface BodyFlow {
+  /** Emits 'pause' and 'resume' when Berth stops and starts reading. */
+  flow: { on(event: 'pause' | 'resume', fn: () => void): unknown; off(event: 'pause' | 'resume', fn: () => void): unknown };
+  received(): number;
+  gone(): boolean;
+  /** Berth is not reading for another reason than a pause (its buffer is full, say). */
+  waitingOnUs(): boolean;
+  cut(): void;
+}
+
+/**
+ * Every window must bring the minimum number of bytes, or the body is cut; a window with any
+ * pause in it was (partly) Berth's own, so it is not judged.
+ */
+function watchBody(req: IncomingMessage, limits: SlowClientLimits, body: BodyFlow): void {
+  const required = Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
+  let mark = body.received();
   let paused = false;
   let pausedInWindow = false;
   const onPause = (): void => {
@@ -76,37 +103,30 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
     paused = false;
   };
   const timer = setInterval(() => {
-    if (req.complete || socket.destroyed) {
+    if (req.complete || body.gone()) {
       stop();
       return;
     }
-    const now = socket.bytesRead;
-    const waitingOnUs = pausedInWindow || paused || req.readableLength >= req.readableHighWaterMark;
+    const now = body.received();
+    const waitingOnUs = pausedInWindow || paused || body.waitingOnUs();
     pausedInWindow = paused;
     if (waitingOnUs || now - mark >= required) {
       mark = now;
       return;
     }
     stop();
-    socket.destroy();
+    body.cut();
   }, limits.bodyTimeoutMs);
   timer.unref();
-  // The socket outlives this request (keep-alive), so its listeners go when the body is done.
-  // After the answer an unread body is still being discarded by Node; that too must keep moving,
-  // so the response's end does not stop the watch.
   const stop = (): void => {
     clearInterval(timer);
-    socket.off('pause', onPause);
-    socket.off('resume', onResume);
+    body.flow.off('pause', onPause);
+    body.flow.off('resume', onResume);
   };
-  socket.on('pause', onPause);
-  socket.on('resume', onResume);
+  body.flow.on('pause', onPause);
+  body.flow.on('resume', onResume);
   req.once('end', stop);
   req.once('close', stop);
-}
-
-function requiredBytes(limits: SlowClientLimits): number {
-  return Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
 }
 
 /**
@@ -119,46 +139,18 @@ function requiredBytes(limits: SlowClientLimits): number {
 function watchStream(req: IncomingMessage & { stream: ServerHttp2Stream }, limits: SlowClientLimits): void {
   if (req.complete || !hasBody(req)) return;
   const stream = req.stream;
-  const required = requiredBytes(limits);
   let received = 0;
   const push = req.push;
   req.push = function (chunk: unknown, encoding?: BufferEncoding) {
     if (chunk instanceof Uint8Array) received += chunk.byteLength;
     return push.call(this, chunk, encoding);
   };
-  let mark = 0;
-  let paused = false;
-  let pausedInWindow = false;
-  const onPause = (): void => {
-    paused = true;
-    pausedInWindow = true;
-  };
-  const onResume = (): void => {
-    paused = false;
-  };
-  const timer = setInterval(() => {
-    if (req.complete || stream.destroyed || stream.closed) {
-      stop();
-      return;
-    }
+  watchBody(req, limits, {
+    flow: stream,
+    received: () => received,
+    gone: () => stream.destroyed || stream.closed,
     // Until the handler first reads, the stream is not flowing and holds what arrives: ours too.
-    const waitingOnUs = pausedInWindow || paused || stream.readableFlowing !== true || req.readableLength >= req.readableHighWaterMark;
-    pausedInWindow = paused;
-    if (waitingOnUs || received - mark >= required) {
-      mark = received;
-      return;
-    }
-    stop();
-    stream.close(constants.NGHTTP2_CANCEL);
-  }, limits.bodyTimeoutMs);
-  timer.unref();
-  const stop = (): void => {
-    clearInterval(timer);
-    stream.off('pause', onPause);
-    stream.off('resume', onResume);
-  };
-  stream.on('pause', onPause);
-  stream.on('resume', onResume);
-  req.once('end', stop);
-  req.once('close', stop);
+    waitingOnUs: () => stream.readableFlowing !== true || req.readableLength >= req.readableHighWaterMark,
+    cut: () => stream.close(constants.NGHTTP2_CANCEL),
+  });
 }
