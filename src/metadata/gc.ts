@@ -7,7 +7,7 @@
  * are its bytes removed. Each method is one atomic unit, as everywhere in the metadata store.
  */
 import type { Digest } from '../core/digest.js';
-import type { RegistryKey } from '../core/registry-key.js';
+import { parseRegistryKey, type RegistryKey } from '../core/registry-key.js';
 
 /**
  * A claim on a deletion ('deleting') older than this was left by a worker that died: another
@@ -56,6 +56,50 @@ export interface StorageUsage {
   registries: RegistryUsage[];
   /** Every blob stored, across all registries (the bytes on disk, manifests aside). */
   stored: { blobs: number; bytes: number };
+}
+
+/** One repository's usage row as both engines read it (registry_id as stored). */
+export interface RepositoryUsageRow {
+  registry_id: string;
+  name: string;
+  images: number;
+  blobs: number;
+  bytes: number;
+}
+
+/**
+ * StorageUsage from the engines' rows: per repository, each registry's distinct blobs, and
+ * what is stored in all. The registries' sums are made here so both engines add up alike.
+ */
+export function storageUsage(
+  perRepository: readonly RepositoryUsageRow[],
+  distinct: readonly { registry_id: string; blobs: number; bytes: number }[],
+  stored: { blobs: number; bytes: number },
+): StorageUsage {
+  const repositories: RepositoryUsage[] = perRepository.map((r) => ({
+    registryKey: parseRegistryKey(r.registry_id),
+    name: r.name,
+    images: r.images,
+    blobs: r.blobs,
+    bytes: r.bytes,
+  }));
+  const registries = new Map<RegistryKey, RegistryUsage>();
+  for (const r of repositories) {
+    let g = registries.get(r.registryKey);
+    if (!g) {
+      g = { registryKey: r.registryKey, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
+      registries.set(r.registryKey, g);
+    }
+    g.repositories++;
+    g.images += r.images;
+    g.linkedBlobs += r.blobs;
+    g.linkedBytes += r.bytes;
+  }
+  for (const d of distinct) {
+    const g = registries.get(parseRegistryKey(d.registry_id));
+    if (g) Object.assign(g, { blobs: d.blobs, bytes: d.bytes });
+  }
+  return { repositories, registries: [...registries.values()], stored };
 }
 
 export interface GcStore {

@@ -19,10 +19,10 @@
  *    snapshot, so their numbers agree with each other.
  */
 import type { Digest } from '../../core/digest.js';
-import type { GcStore, RegistryUsage, RepositoryUsage, ReviewOutcome } from '../gc.js';
+import { storageUsage, type GcStore, type RepositoryUsageRow, type ReviewOutcome } from '../gc.js';
 import { queueDeletionIfUnrecorded } from './gc-queue.js';
 import { changes, digestLockKey, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
-import { parseRegistryKey, storedAccountPrefix, type RegistryKey } from '../../core/registry-key.js';
+import { storedAccountPrefix } from '../../core/registry-key.js';
 
 const READ_SNAPSHOT = { isolation: 'REPEATABLE READ', readOnly: true } as const;
 
@@ -129,7 +129,7 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
     // The account filter keeps to one account's registries (see storedAccountPrefix).
     const filter = accountId === undefined ? '' : 'WHERE r.registry_id LIKE $1';
     const args = accountId === undefined ? [] : [`${storedAccountPrefix(accountId).replace(/[\\%_]/g, '\\$&')}%`];
-    const perRepo = await rows<{ registry_id: string; name: string; images: number; blobs: number; bytes: number }>(
+    const perRepo = await rows<RepositoryUsageRow>(
       tx,
       `SELECT r.registry_id, r.name,
          (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS images,
@@ -138,25 +138,6 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
        ${filter} GROUP BY r.id, r.registry_id, r.name ORDER BY r.registry_id${collate}, r.name${collate}`,
       args,
     );
-    const repositories: RepositoryUsage[] = perRepo.map((r) => ({
-      registryKey: parseRegistryKey(r.registry_id),
-      name: r.name,
-      images: r.images,
-      blobs: r.blobs,
-      bytes: r.bytes,
-    }));
-    const registries = new Map<RegistryKey, RegistryUsage>();
-    for (const r of repositories) {
-      let g = registries.get(r.registryKey);
-      if (!g) {
-        g = { registryKey: r.registryKey, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
-        registries.set(r.registryKey, g);
-      }
-      g.repositories++;
-      g.images += r.images;
-      g.linkedBlobs += r.blobs;
-      g.linkedBytes += r.bytes;
-    }
     const distinct = await rows<{ registry_id: string; blobs: number; bytes: number }>(
       tx,
       `SELECT d.registry_id, COUNT(*) AS blobs, COALESCE(SUM(b.size), 0)::bigint AS bytes
@@ -164,12 +145,8 @@ export function createPostgresGc({ pool, collate }: PgContext): GcStore {
        JOIN blobs b ON b.digest = d.digest GROUP BY d.registry_id`,
       args,
     );
-    for (const d of distinct) {
-      const g = registries.get(parseRegistryKey(d.registry_id));
-      if (g) Object.assign(g, { blobs: d.blobs, bytes: d.bytes });
-    }
     const stored = (await one<{ blobs: number; bytes: number }>(tx, 'SELECT COUNT(*) AS blobs, COALESCE(SUM(size), 0)::bigint AS bytes FROM blobs'))!;
-    return { repositories, registries: [...registries.values()], stored };
+    return storageUsage(perRepo, distinct, stored);
   }
 
   return {

@@ -4,10 +4,10 @@
  * instant: batching only saves commits (each one an fsync), it never widens what is decided at once.
  */
 import type { Digest } from '../../core/digest.js';
-import type { GcStore, RegistryUsage, RepositoryUsage, ReviewOutcome } from '../gc.js';
+import { storageUsage, type GcStore, type RepositoryUsageRow, type ReviewOutcome } from '../gc.js';
 import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
-import { parseRegistryKey, storedAccountPrefix, type RegistryKey } from '../../core/registry-key.js';
+import { storedAccountPrefix } from '../../core/registry-key.js';
 
 export function createSqliteGc(db: Db): GcStore {
   const dueStmt = db.prepare<[number, number], { digest: string }>(
@@ -95,7 +95,7 @@ export function createSqliteGc(db: Db): GcStore {
   // The account filter keeps to one account's registries (see storedAccountPrefix).
   const where = (filtered: boolean) => (filtered ? 'WHERE r.registry_id LIKE ?' : '');
   const repoUsageStmts = [false, true].map((f) =>
-    db.prepare<unknown[], { registry_id: string; name: string; images: number; blobs: number; bytes: number }>(
+    db.prepare<unknown[], RepositoryUsageRow>(
       `SELECT r.registry_id, r.name,
          (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS images,
          COUNT(b.digest) AS blobs, COALESCE(SUM(b.size), 0) AS bytes
@@ -114,30 +114,7 @@ export function createSqliteGc(db: Db): GcStore {
   const usage = db.transaction((accountId: string | undefined) => {
     const args = accountId === undefined ? [] : [`${storedAccountPrefix(accountId)}%`];
     const f = accountId === undefined ? 0 : 1;
-    const repositories: RepositoryUsage[] = repoUsageStmts[f]!.all(...args).map((r) => ({
-      registryKey: parseRegistryKey(r.registry_id),
-      name: r.name,
-      images: r.images,
-      blobs: r.blobs,
-      bytes: r.bytes,
-    }));
-    const registries = new Map<RegistryKey, RegistryUsage>();
-    for (const r of repositories) {
-      let g = registries.get(r.registryKey);
-      if (!g) {
-        g = { registryKey: r.registryKey, repositories: 0, images: 0, linkedBlobs: 0, linkedBytes: 0, blobs: 0, bytes: 0 };
-        registries.set(r.registryKey, g);
-      }
-      g.repositories++;
-      g.images += r.images;
-      g.linkedBlobs += r.blobs;
-      g.linkedBytes += r.bytes;
-    }
-    for (const d of distinctStmts[f]!.all(...args)) {
-      const g = registries.get(parseRegistryKey(d.registry_id));
-      if (g) Object.assign(g, { blobs: d.blobs, bytes: d.bytes });
-    }
-    return { repositories, registries: [...registries.values()], stored: storedStmt.get()! };
+    return storageUsage(repoUsageStmts[f]!.all(...args), distinctStmts[f]!.all(...args), storedStmt.get()!);
   });
 
   return {
