@@ -8,11 +8,9 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { BlobStore } from '../blobstore/blob-store.js';
 import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js';
 import type { BlobVaults } from '../blobstore/vaults.js';
-import { ChangeSignal } from '../core/expiring-cache.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { MediaTypes } from '../core/media-types.js';
 import { parseTag } from '../core/names.js';
@@ -21,6 +19,7 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
+import { testContext } from '../registry/testing.js';
 import { ARCHIVE_MOVE_JOB } from '../registry/storage-classes.js';
 import { ArchiveMover } from './archive-mover.js';
 
@@ -91,23 +90,7 @@ function rig(): Rig {
       },
     },
   });
-  const registry = createRegistry({
-    vaults,
-    meta,
-    clock: { now: () => NOW },
-    log: pino({ level: 'silent' }),
-    hashing,
-    authzChanges: new ChangeSignal(),
-    limits: {
-      createOnPush: true,
-      deleteEnabled: true,
-      autoMount: true,
-      maxUploadSessions: 10,
-      maxManifestBytes: 4 * 1024 * 1024,
-      maxBlobBytes: 1024 * 1024,
-      maxPageSize: 100,
-    },
-  });
+  const registry = createRegistry(testContext({ vaults, meta, clock: { now: () => NOW }, hashing }));
   return { registry, meta, standard, archive, failOnce };
 }
 

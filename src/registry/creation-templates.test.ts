@@ -6,20 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
-import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js';
-import { singleVault } from '../blobstore/vaults.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
 import { digestOf } from '../core/digest.js';
 import { MediaTypes } from '../core/media-types.js';
 import { parseTag } from '../core/names.js';
 import { registryKey } from '../core/registry-key.js';
-import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
-import type { RegistryContext } from './context.js';
 import { prefixesCovering } from './creation-templates.js';
 import { HashPool } from './hash-pool.js';
 import { createRegistry, type Registry } from './registry.js';
+import { testContext } from './testing.js';
 
 const REGISTRY = registryKey('000000000000', 'us-east-1');
 const LIFECYCLE = JSON.stringify({
@@ -34,23 +30,7 @@ const POLICY = JSON.stringify({
 
 function newRegistry(): { registry: Registry; bumps: () => number } {
   const authzChanges = new ChangeSignal();
-  const ctx: RegistryContext = {
-    vaults: singleVault(createMemoryBlobStore()),
-    meta: createSqliteMetadataStore({ path: ':memory:' }),
-    clock: { now: () => new Date('2026-01-01T00:00:00Z') },
-    log: pino({ level: 'silent' }),
-    hashing: new HashPool(),
-    authzChanges,
-    limits: {
-      createOnPush: true,
-      deleteEnabled: true,
-      autoMount: true,
-      maxUploadSessions: 10,
-      maxManifestBytes: 4 * 1024 * 1024,
-      maxBlobBytes: 1024 * 1024,
-      maxPageSize: 100,
-    },
-  };
+  const ctx = testContext({ hashing: new HashPool(), authzChanges });
   return { registry: createRegistry(ctx), bumps: () => authzChanges.version };
 }
 

@@ -2,21 +2,17 @@
  * The registry core's rules, on the real SQLite engine (in memory) and the memory blob store:
  * uploads verified and resumable by a fresh process, tag immutability, ECR's delete semantics.
  */
-import { ChangeSignal } from '../core/expiring-cache.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { createMemoryBlobStore } from '../blobstore/memory/memory-blob-store.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import { MediaTypes } from '../core/media-types.js';
 import { parseTag } from '../core/names.js';
-import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
-import { singleVault } from '../blobstore/vaults.js';
 import type { RegistryContext } from './context.js';
 import { createRegistry, type Registry } from './registry.js';
+import { testContext } from './testing.js';
 import { HashPool } from './hash-pool.js';
 import { registryKey } from '../core/registry-key.js';
 
@@ -27,23 +23,7 @@ after(() => hashing.close());
 const scope = { registryKey: registryKey('000000000000', 'us-east-1'), name: 'team/app' };
 
 function newContext(shared?: Pick<RegistryContext, 'vaults' | 'meta'>): RegistryContext {
-  return {
-    vaults: shared?.vaults ?? singleVault(createMemoryBlobStore()),
-    meta: shared?.meta ?? createSqliteMetadataStore({ path: ':memory:' }),
-    clock: { now: () => new Date('2026-01-01T00:00:00Z') },
-    log: pino({ level: 'silent' }),
-    hashing,
-    authzChanges: new ChangeSignal(),
-    limits: {
-      createOnPush: true,
-      deleteEnabled: true,
-      autoMount: true,
-      maxUploadSessions: 10,
-      maxManifestBytes: 4 * 1024 * 1024,
-      maxBlobBytes: 1024 * 1024,
-      maxPageSize: 100,
-    },
-  };
+  return testContext({ hashing, ...shared });
 }
 
 const code = (e: unknown) => (e instanceof RegistryError ? e.code.oci : String(e));
