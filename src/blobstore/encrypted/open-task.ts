@@ -41,9 +41,10 @@ interface Download {
   slotBytes: number;
   /** Credited slots, in the order they were credited. */
   free: number[];
-  /** Where emitted plaintext goes: the slot being filled (-1: none yet) and how far. */
+  /** Where plaintext goes: the slot being filled (-1: none yet), how far it is verified, and unverified bytes past that. */
   into: number;
   at: number;
+  unverified: number;
 }
 
 export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => void {
@@ -68,11 +69,20 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       free: Array.from({ length: slots }, (_, i) => i),
       into: -1,
       at: 0,
+      unverified: 0,
       opener: new ChunkOpener(
         { dataKey: Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength), chunkSize: m.chunkSize, run: m.run, label: m.label },
-        (plain) => {
-          d.ring.set(plain, d.into * d.slotBytes + d.at);
-          d.at += plain.length;
+        // Straight into the slot: the main thread sees a slot only once posted, and a slot is
+        // posted only up to `at`, so a chunk that fails its tag is never let out.
+        {
+          unverified: (plain) => {
+            d.ring.set(plain, d.into * d.slotBytes + d.at + d.unverified);
+            d.unverified += plain.length;
+          },
+          verified: () => {
+            d.at += d.unverified;
+            d.unverified = 0;
+          },
         },
       ),
     };
@@ -148,6 +158,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     if (d.into < 0) {
       d.into = d.free.shift()!;
       d.at = 0;
+      d.unverified = 0;
     }
     const opener = d.opener;
     try {
