@@ -11,22 +11,13 @@ type Opening = { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: n
 /**
  * Plaintext written as it is deciphered, into memory only its owner can let out: `unverified`
  * gets a chunk's plaintext before its tag is checked, and only `verified` makes it the blob's.
- * An owner that cannot keep unverified bytes from a reader passes a plain `emit` instead.
+ * The owner copies each piece once, where it belongs, and no chunk's pieces are held until its
+ * tag. An owner that cannot keep unverified bytes from a reader passes a plain `emit` instead.
  */
 export interface DirectOut {
   unverified(plain: Buffer): void;
   verified(): void;
 }
-
-/**
- * Ciphertext deciphered per update() call, for a DirectOut. Node's update() allocates its output
- * larger than the input, and as GCM yields exactly the input, allocates it again (zero-filled)
- * and copies it over: at 256 KiB, two large allocations a chunk, a memset and a copy out of
- * cache, and enough external memory to drive major GCs. At 32 KiB the allocations come back
- * from malloc's heap while still in cache (the opening loop measured 5–15 % less CPU; the
- * major GCs' helper-thread time about halved; notes/2026-12-04-s9-s9-down.md).
- */
-export const DIRECT_PIECE = 32 * 1024;
 
 /**
  * Sealed chunks in (exactly the bytes of `run`, in pieces of any size), plaintext of the run's
@@ -61,10 +52,9 @@ export class ChunkOpener {
       if (this.done) throw this.fail(`more bytes than chunk ${this.index - 1} ends with`);
       const c = (this.current ??= this.begin());
       if (c.cipherLeft > 0) {
-        const direct = typeof this.emit !== 'function';
-        const n = Math.min(c.cipherLeft, piece.length - at, direct ? DIRECT_PIECE : Infinity);
+        const n = Math.min(c.cipherLeft, piece.length - at);
         const plain = c.d.update(n === piece.length ? piece : piece.subarray(at, at + n));
-        if (direct) this.direct(this.emit as DirectOut, c, plain);
+        if (typeof this.emit !== 'function') this.direct(this.emit, c, plain);
         else if (plain.length > 0) c.plain.push(plain);
         c.cipherLeft -= n;
         at += n;
