@@ -13,6 +13,7 @@
 import { readSync } from 'node:fs';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { ChunkOpener } from './chunk-opener.js';
+import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
 import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -50,16 +51,17 @@ interface Download {
 
 /**
  * Every update() allocates its output (Node has no API to decipher into a buffer of ours), and
- * this thread allocates almost nothing else, so without help V8 frees those buffers in large
- * batches; malloc then gives the memory back and faults it in again for the next chunks. The
- * page faults were the worst of it (measured, 512 MiB curl downloads, busy machine, same run,
- * per GiB: 7–10 k minor faults and 1.2–1.3 CPU-s for the whole server at session start; 0.1–0.3 k
- * with a young-generation collection every 1 MiB opened; 150 k and 3.9 CPU-s every 4 MiB).
+ * this thread allocates almost nothing else, so without help V8 frees those buffers in batches
+ * of tens of MB, which malloc gives back to the kernel and faults in again for the next chunks
+ * (raiseMallocThresholds keeps smaller batches). Measured, 512 MiB curl downloads, busy machine,
+ * paired rounds, per GiB: 4–12 k minor faults at session start, 0.1–0.9 k with this (one
+ * download, two threads on one, four at once); whole server 0.76–0.91x the CPU.
  * A scavenge of this thread's tiny heap costs well under a millisecond.
  */
 const COLLECT_EVERY = 1024 * 1024;
 
 export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => void {
+  raiseMallocThresholds();
   const downloads = new Map<number, Download>();
   let sinceCollect = 0;
   /** One read buffer for every download of this thread: a turn reads one chunk at a time. */
