@@ -9,6 +9,17 @@ import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE, chunkAad, chunkNonce, cipher
 type Opening = { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number };
 
 /**
+ * Plaintext written as it is deciphered, into memory only its owner can let out: `unverified`
+ * gets a chunk's plaintext before its tag is checked, and only `verified` makes it the blob's.
+ * The owner copies each piece once, where it belongs, and no chunk's pieces are held until its
+ * tag. An owner that cannot keep unverified bytes from a reader passes a plain `emit` instead.
+ */
+export interface DirectOut {
+  unverified(plain: Buffer): void;
+  verified(): void;
+}
+
+/**
  * Sealed chunks in (exactly the bytes of `run`, in pieces of any size), plaintext of the run's
  * range out through `emit`. A chunk's plaintext is emitted only after its tag checks. Each piece
  * is deciphered where it lies (GCM deciphers in pieces; only the tag is checked at the end), so
@@ -24,7 +35,7 @@ export class ChunkOpener {
 
   constructor(
     private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string },
-    private readonly emit: (plain: Buffer) => void,
+    private readonly emit: ((plain: Buffer) => void) | DirectOut,
   ) {
     this.key = cipherKey(opts.dataKey);
     this.index = opts.run.firstChunk;
@@ -43,7 +54,8 @@ export class ChunkOpener {
       if (c.cipherLeft > 0) {
         const n = Math.min(c.cipherLeft, piece.length - at);
         const plain = c.d.update(n === piece.length ? piece : piece.subarray(at, at + n));
-        if (plain.length > 0) c.plain.push(plain);
+        if (typeof this.emit !== 'function') this.direct(this.emit, c, plain);
+        else if (plain.length > 0) c.plain.push(plain);
         c.cipherLeft -= n;
         at += n;
         continue;
@@ -99,13 +111,28 @@ export class ChunkOpener {
     }
     this.current = undefined;
     this.index++;
-    const { start, end } = this.opts.run;
-    let at = c.plainAt;
-    for (const p of c.plain) {
-      const slice = p.subarray(Math.max(0, start - at), Math.max(0, Math.min(p.length, end - at)));
-      if (slice.length > 0) this.emit(slice);
-      at += p.length;
+    if (typeof this.emit !== 'function') {
+      this.emit.verified();
+      return;
     }
+    for (const p of c.plain) {
+      const slice = this.inRun(c, p);
+      if (slice.length > 0) this.emit(slice);
+      c.plainAt += p.length;
+    }
+  }
+
+  private direct(out: DirectOut, c: Opening, plain: Buffer): void {
+    const slice = this.inRun(c, plain);
+    if (slice.length > 0) out.unverified(slice);
+    c.plainAt += plain.length;
+  }
+
+  /** The part of `p` (plaintext at c.plainAt of the blob) inside the run's range. */
+  private inRun(c: Opening, p: Buffer): Buffer {
+    const { start, end } = this.opts.run;
+    const at = c.plainAt;
+    return p.subarray(Math.max(0, start - at), Math.max(0, Math.min(p.length, end - at)));
   }
 
   fail(what: string): BlobIntegrityError {
