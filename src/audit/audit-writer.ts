@@ -24,11 +24,7 @@ export interface AuditWriterOptions {
   log: Logger;
   /** Flush at least this often (default 1000 ms). */
   flushMs?: number;
-  /**
-   * Rows per transaction; a full batch is flushed at once (default 5000). Larger batches cost the
-   * audit thread less per row (fewer commits, each index's last page written once per commit:
-   * about 21 → 17 µs of its CPU per manifest GET), and flushMs, not this, bounds what a crash loses.
-   */
+  /** Rows per transaction; a full batch is flushed at once (default 500). */
   batchSize?: number;
   /** Records held at most while the store is behind (default 20,000); more are dropped. */
   maxBuffered?: number;
@@ -52,7 +48,7 @@ export class AuditWriter {
   readonly #o: Required<Omit<AuditWriterOptions, 'file'>> & Pick<AuditWriterOptions, 'file'>;
 
   constructor(opts: AuditWriterOptions) {
-    this.#o = { flushMs: 1000, batchSize: 5000, maxBuffered: 20_000, ...opts };
+    this.#o = { flushMs: 1000, batchSize: 500, maxBuffered: 20_000, ...opts };
     this.#thread = opts.store.appender && new AuditThread(opts.store.appender);
   }
 
