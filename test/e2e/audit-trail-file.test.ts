@@ -53,8 +53,10 @@ describe('the audit trail moved to its own file', () => {
       ['metadata-audit.db', old.slice(0, 2)],
     ] as const) {
       const db = new Database(join(dataDir, file));
-      const insert = db.prepare(`INSERT INTO audit_events (${OLD_COLUMNS}) VALUES (?, ?, ?, 'SetRepositoryPolicy', 'ecr.amazonaws.com', 0, 'root', NULL, 'AWS::ECR::Repository', 'old/repo', ?)`);
-      rows.forEach((r, i) => insert.run(r.id, account, time + i, r.record));
+      const insert = db.prepare(
+        `INSERT INTO audit_events (${OLD_COLUMNS}) VALUES (?, ?, ?, 'SetRepositoryPolicy', 'ecr.amazonaws.com', 0, 'root', NULL, 'AWS::ECR::Repository', 'old/repo', ?)`,
+      );
+      for (const [i, r] of rows.entries()) insert.run(r.id, account, time + i, r.record);
       db.close();
     }
 
@@ -73,7 +75,10 @@ describe('the audit trail moved to its own file', () => {
     try {
       assert.equal((left.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n, 0);
       const ids = moved.prepare("SELECT event_id FROM audit_events WHERE event_name = 'SetRepositoryPolicy' ORDER BY seq").pluck().all();
-      assert.deepEqual(ids, old.map((r) => r.id));
+      assert.deepEqual(
+        ids,
+        old.map((r) => r.id),
+      );
     } finally {
       left.close();
       moved.close();

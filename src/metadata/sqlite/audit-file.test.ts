@@ -96,8 +96,21 @@ describe('the SQLite trail in its own file', () => {
     const store = createSqliteMetadataStore({ path: ':memory:' });
     try {
       assert.equal(store.audit.appender, undefined);
-      await store.audit.append([{ eventId: eventId(1), accountId: ACCOUNT, eventTime: new Date(1), eventName: 'PutImage', eventSource: 'ecr.amazonaws.com', readOnly: false, record: '{}' }]);
-      assert.deepEqual((await store.audit.lookup({ accountId: ACCOUNT, limit: 5 })).map((e) => e.eventId), [eventId(1)]);
+      await store.audit.append([
+        {
+          eventId: eventId(1),
+          accountId: ACCOUNT,
+          eventTime: new Date(1),
+          eventName: 'PutImage',
+          eventSource: 'ecr.amazonaws.com',
+          readOnly: false,
+          record: '{}',
+        },
+      ]);
+      assert.deepEqual(
+        (await store.audit.lookup({ accountId: ACCOUNT, limit: 5 })).map((e) => e.eventId),
+        [eventId(1)],
+      );
       assert.ok(!existsSync(trailPathOf(':memory:')));
     } finally {
       await store.close();
