@@ -45,12 +45,18 @@ export function openTrailFile(db: Db, path: string): Db {
   }
 }
 
-/** user_version counts the trail file's own schema versions; 1 is migration 8's table. */
+/**
+ * user_version counts the trail file's own schema versions; 1 is migration 8's table. Checked
+ * again under the write lock: two processes opening a new file at once (a server and `berth gc`)
+ * make it once.
+ */
 function createSchema(trail: Db): void {
-  if ((trail.pragma('user_version', { simple: true }) as number) >= 1) return;
+  const made = () => (trail.pragma('user_version', { simple: true }) as number) >= 1;
+  if (made()) return;
   const auditTable = migrations.find((m) => m.version === 8)!;
   trail
     .transaction(() => {
+      if (made()) return;
       for (const stmt of auditTable.sql(sqliteDialect)) trail.exec(stmt);
       trail.pragma('user_version = 1');
     })
