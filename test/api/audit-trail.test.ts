@@ -301,9 +301,10 @@ describe('the audit trail', () => {
     assert.equal(recordOf(events[0]!).resources?.[0]?.type, 'AWS::KMS::Key');
     const created = recordOf((await eventually('CreateAccessKey recorded', byName('CreateAccessKey')))[0]!);
     assert.deepEqual(created.requestParameters, { userName: 'keyholder' });
-    // Everything the trail holds, as stored: the SQLite files (WAL included) and the JSON lines.
+    // Everything the trail holds, as stored: the SQLite files (the registry's and the trail's, WAL
+    // included) and the JSON lines.
     const storedBytes = async () => {
-      const db = (await readdir(berth.dataDir)).filter((f) => f.startsWith('metadata.db')).map((f) => join(berth.dataDir, f));
+      const db = (await readdir(berth.dataDir)).filter((f) => f.startsWith('metadata')).map((f) => join(berth.dataDir, f));
       return Buffer.concat(await Promise.all([auditLog, ...db].map((f) => readFile(f))));
     };
     const stored = await waitFor('the auditLog file has the last records', async () => {
@@ -328,7 +329,7 @@ describe('the audit trail', () => {
     assert.equal(recordOf(event!).errorCode, 'RepositoryNotFoundException');
     const line = await waitFor('the auditLog file has it', async () => (await readFile(auditLog, 'utf8')).split('\n').find((l) => l.includes(event!.EventId)));
     assert.equal(event!.CloudTrailEvent, line, 'LookupEvents rebuilds the very record the file holds');
-    const db = new Database(join(berth.dataDir, 'metadata.db'));
+    const db = new Database(join(berth.dataDir, 'metadata-audit.db'));
     try {
       const row = db.prepare('SELECT * FROM audit_events WHERE event_id = ?').get(event!.EventId) as Record<string, unknown>;
       const stored = row.record as string;

@@ -1,8 +1,9 @@
 /**
  * The audit trail on SQLite: keyset pages newest first; batched appends in one transaction each.
- * When the database is a file, the trail's writer appends through a connection of its own on the
- * audit thread (openSqliteAuditAppender), since an insert with its indexes costs tens of µs a
- * row; in memory (tests) no second connection could see the rows, so they go through this one.
+ * When the database is a file, the trail is a file of its own (audit-file.ts) and its writer
+ * appends through a connection of its own on the audit thread (openSqliteAuditAppender), since an
+ * insert with its indexes costs µs a row; in memory (tests) no second connection could see the
+ * rows, so they go into the registry's own database through its connection.
  */
 import Database from 'better-sqlite3';
 import {
@@ -16,6 +17,7 @@ import {
   type AuditEventRow,
   type AuditStore,
 } from '../audit-rows.js';
+import { openTrailFile, trailPathOf } from './audit-file.js';
 import type { Db } from './open.js';
 
 /** One batch of rows in one transaction, taken at once (IMMEDIATE) rather than upgraded mid-way. */
@@ -29,11 +31,14 @@ function batchInsert(db: Db): (rows: readonly AuditEventRow[]) => void {
   };
 }
 
-export function createSqliteAudit(db: Db, path: string): AuditStore {
+/** The trail of the registry database `db` at `path`; `close` closes the trail's own file, if any. */
+export function createSqliteAudit(registryDb: Db, path: string): AuditStore & { close(): void } {
+  const inMemory = path === ':memory:';
+  const db = inMemory ? registryDb : openTrailFile(registryDb, path);
   const append = batchInsert(db);
   const prune = db.prepare<[number, number]>('DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE event_time < ? ORDER BY seq LIMIT ?)');
   return {
-    ...(path !== ':memory:' && { appender: { engine: 'sqlite', path } as const }),
+    ...(!inMemory && { appender: { engine: 'sqlite', path: trailPathOf(path) } as const }),
     async append(rows) {
       append(rows);
     },
@@ -65,14 +70,18 @@ export function createSqliteAudit(db: Db, path: string): AuditStore {
     async prune(before, limit) {
       return prune.run(before.getTime(), limit).changes;
     },
+    close() {
+      if (!inMemory) db.close();
+    },
   };
 }
 
 /**
- * The audit thread's own connection. synchronous NORMAL: in WAL mode a commit is not fsynced, a
- * checkpoint is. A process crash loses nothing committed; a power loss may lose the last commits,
- * as the writer's buffer would lose its last second anyway. The registry's own connection stays
- * FULL. Writers queue on SQLite's lock (busy_timeout); WAL lets readers go on meanwhile.
+ * The audit thread's own connection to the trail's file (the store's appender path), which the
+ * store created. synchronous NORMAL: in WAL mode a commit is not fsynced, a checkpoint is. A
+ * process crash loses nothing committed; a power loss may lose the last commits, as the writer's
+ * buffer would lose its last second anyway. Writers queue on SQLite's lock (busy_timeout; only
+ * retention pruning shares it now); WAL lets LookupEvents read meanwhile.
  */
 export function openSqliteAuditAppender(path: string): AuditAppender {
   const db = new Database(path);

@@ -11,7 +11,7 @@ import { migrations, type Dialect } from '../migrations.js';
 
 export type Db = Database.Database;
 
-const sqliteDialect: Dialect = {
+export const sqliteDialect: Dialect = {
   serialPrimaryKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
   bytes: 'BLOB',
   bigint: 'INTEGER',

@@ -31,7 +31,8 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
   const commits = groupCommits(db, opts.path);
   // A store call that wrote resolves once its commit is durable (durable-commits.ts).
   const d = <T extends object>(store: T): T => durableStore(store, commits);
-  const audit = d(createSqliteAudit(db, opts.path));
+  const trail = createSqliteAudit(db, opts.path);
+  const audit = d(trail);
   return {
     repositories: d(createSqliteRepositories(db)),
     blobs: d(createSqliteBlobIndex(db)),
@@ -62,6 +63,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     archive: d(createSqliteArchive(db)),
     async close() {
       await commits.durable();
+      trail.close();
       db.close();
     },
   };
