@@ -78,7 +78,7 @@ describe('sealing fresh pieces', () => {
       [],
       'every piece of its own was released',
     );
-    for (const p of pieces.filter((x) => !own.includes(x))) assert.ok(p.length > 0, "a pooled piece stays whole");
+    for (const p of pieces.filter((x) => !own.includes(x))) assert.ok(p.length > 0, 'a pooled piece stays whole');
   });
 
   it('leaves the pieces of a source not marked fresh alone', async () => {
