@@ -28,6 +28,14 @@ describe('fresh pieces', () => {
     assert.equal(shared.length, 16);
   });
 
+  it('leaves a buffer that cannot be detached alone instead of throwing', () => {
+    const pinned = new Uint8Array(new WebAssembly.Memory({ initial: 1 }).buffer);
+    pinned[0] = 9;
+    assert.equal(release(pinned), false);
+    assert.equal(pinned.length, 65536);
+    assert.equal(pinned[0], 9);
+  });
+
   it('marks streams, not their kind', () => {
     const marked = Readable.from([]);
     const other = Readable.from([]);

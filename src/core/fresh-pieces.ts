@@ -40,6 +40,11 @@ type Transferable = ArrayBuffer & { transfer(length: number): ArrayBuffer };
 export function release(piece: Uint8Array): boolean {
   const ab = piece.buffer;
   if (!(ab instanceof ArrayBuffer) || piece.byteOffset !== 0 || piece.byteLength !== ab.byteLength || piece.byteLength === 0) return false;
-  (ab as Transferable).transfer(0);
+  try {
+    (ab as Transferable).transfer(0);
+  } catch {
+    // Not detachable (an embedder may pin a buffer): it is left to the GC as before.
+    return false;
+  }
   return true;
 }
