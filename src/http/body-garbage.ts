@@ -10,7 +10,9 @@
  *
  * A scavenge frees a dead young Buffer's bytes as well, and costs only what is still alive in
  * the young generation (little: a request's objects). So once every few MiB of body delivered,
- * this thread runs one (core/minor-gc.ts).
+ * this thread runs one (core/minor-gc.ts). Pieces the consumer released as it copied them
+ * (core/fresh-pieces.ts: encrypted uploads sealed on the byte threads) are already freed and
+ * not counted, so this runs only for bodies consumed some other way.
  */
 import { minorGc } from '../core/minor-gc.js';
 
@@ -24,7 +26,7 @@ export class BodyGarbage {
 
   constructor(private readonly every = DEFAULT_COLLECT_EVERY) {}
 
-  /** Counts `bytes` of body delivered and dropped; scavenges once `every` bytes have been. */
+  /** Counts `bytes` of body delivered and left to the GC; scavenges once `every` bytes have been. */
   delivered(bytes: number): void {
     this.since += bytes;
     if (this.since < this.every) return;

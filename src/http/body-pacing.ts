@@ -43,11 +43,19 @@ export class BodyPacer {
     if (isHttp2(req) || !hasBody(req) || req.complete) return;
     this.active.add(req);
     const emit = req.emit;
-    // Counted after the consumer has handled the chunk: 'data' listeners run synchronously.
+    // Counted after the consumer has handled the chunk: 'data' listeners run synchronously. Its
+    // size is taken first: a consumer may have released it (core/fresh-pieces.ts), and then it
+    // is no garbage for the scavenges either.
     req.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event !== 'data') {
+        const handled = emit.call(req, event, ...args);
+        if (event === 'end' || event === 'close') this.forget(req);
+        return handled;
+      }
+      const piece = args[0] as Uint8Array;
+      const bytes = piece.byteLength;
       const handled = emit.call(req, event, ...args);
-      if (event === 'data') this.spend((args[0] as Uint8Array).byteLength);
-      else if (event === 'end' || event === 'close') this.forget(req);
+      this.spend(bytes, piece.byteLength);
       return handled;
     }) as typeof req.emit;
   }
@@ -68,8 +76,8 @@ export class BodyPacer {
    * would keep an immediate pending, and the loop would spin through its poll phase without
    * ever sleeping (measured: twice the CPU per GiB of a lone upload).
    */
-  private spend(bytes: number): void {
-    this.garbage.delivered(bytes);
+  private spend(bytes: number, left: number): void {
+    this.garbage.delivered(left);
     this.spent += bytes;
     if (this.spent < this.bytesPerTurn) return;
     for (const r of this.active) {

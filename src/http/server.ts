@@ -31,7 +31,8 @@ import { noteOciOperation, routeOci } from './oci/router.js';
 import { sendJson } from './oci/headers.js';
 import { BodyPacer } from './body-pacing.js';
 import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limits } from './h2.js';
-import { adoptAuthority } from './request.js';
+import { markFreshPieces } from '../core/fresh-pieces.js';
+import { adoptAuthority, isHttp2 } from './request.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
@@ -90,6 +91,8 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
     pacer.pace(req);
+    // Node's HTTP/1.1 parser copies every body piece into a Buffer of its own (core/fresh-pieces.ts).
+    if (!isHttp2(req)) markFreshPieces(req);
     return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isUploadId, type BlobStore } from '../blobstore/blob-store.js';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
 import { Codes, isStorageFull, RegistryError } from '../core/errors.js';
+import { markFreshPieces, yieldsFreshPieces } from '../core/fresh-pieces.js';
 import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
 import type { UploadRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -221,6 +222,8 @@ export class Uploads {
     // A writer that feeds the hash itself does it in its own pass over the bytes (off the event loop).
     const fused = state && writer.feedsHash ? state.session : undefined;
     const meter = new Meter(maxLayer, writer.size, fused ? undefined : state?.session);
+    // The meter passes on the very pieces it is given (and hashes copies of them).
+    if (yieldsFreshPieces(body)) markFreshPieces(meter);
     const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal, fused)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {

@@ -7,6 +7,7 @@
  * stored is then recorded before the failure is reported); a failing store or sealer rejects.
  */
 import { PassThrough, Writable, addAbortSignal, pipeline } from 'node:stream';
+import { release, yieldsFreshPieces } from '../../core/fresh-pieces.js';
 import type { BlobWriter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer } from './chunk-format.js';
 import type { SealPool } from './seal-pool.js';
@@ -156,11 +157,18 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
     throw e;
   }
   let appended = 0;
+  // Pieces nothing else holds are freed once copied into slots (core/fresh-pieces.ts): a slot
+  // wait keeps the rest of the piece until it is copied too.
+  const fresh = yieldsFreshPieces(source);
   const consume = (piece: Buffer): Promise<void> | undefined => {
     if (storeFailed || out?.destroyed) throw new Error('the store failed');
     appended += piece.length;
     const hashing = hashHere?.update(piece);
     const sealing = append.write(piece);
+    if (fresh) {
+      if (sealing) sealing.then(() => release(piece), noop);
+      else release(piece);
+    }
     const waiting = hashing && sealing ? Promise.all([hashing, sealing]).then(noop) : (hashing ?? sealing);
     // Sealed bytes coming back wait for the store like the plaintext waits for the worker.
     if (out?.writableNeedDrain) return waiting ? waiting.then(() => drained(out)) : drained(out);
