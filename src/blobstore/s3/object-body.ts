@@ -77,7 +77,8 @@ export class ObjectBody extends Readable implements DirectBody {
     private readonly done: (reusable: boolean) => void,
   ) {
     super({ highWaterMark: 2 * SLAB_BYTES });
-    this.left = length;
+    // The caller checked that `first` is no longer than the body.
+    this.left = length - first.length;
     this.first = first.length > 0 ? first : undefined;
     source.onData = (piece, slab) => this.accept(piece, slab);
     source.onEnd = (err) => {

@@ -29,7 +29,8 @@ import { ObjectBody, SLAB_BYTES, SlabPool, type BodySource, type Slab } from './
 const MIN_READ = 64 * 1024;
 const MAX_HEAD = 64 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
-const MAX_IDLE_PER_HOST = 16;
+/** Each holds a slab (see nextBuffer). */
+const MAX_IDLE_PER_HOST = 8;
 const IDLE_MS = 4000;
 
 /** An S3 error answer, shaped like the SDK's service exceptions. */
@@ -77,7 +78,7 @@ class Connection implements BodySource {
     this.socket.on('close', () => {
       const end = this.onEnd;
       this.onData = this.onEnd = undefined;
-      this.dropSlab();
+      this.slab?.retire();
       end?.(failure);
     });
   }
@@ -86,16 +87,16 @@ class Connection implements BodySource {
     this.socket.resume();
   }
 
-  /** Gives the slab back (or up) between exchanges, so that an idle connection holds none. */
-  dropSlab(): void {
-    this.slab?.retire();
-    this.slab = undefined;
-  }
-
+  /**
+   * The buffer of the socket's next read. Node asks for it right after each read, not before
+   * the next, so `slab` is the one the next read lands in and must stay ours until then (an idle
+   * connection holds its slab).
+   */
   private nextBuffer(): Buffer {
-    if (this.slab && SLAB_BYTES - this.slab.used < MIN_READ) this.dropSlab();
-    this.slab ??= this.slabs.take();
-    return this.slab.buf.subarray(this.slab.used);
+    if (this.slab && SLAB_BYTES - this.slab.used < MIN_READ) this.slab.retire();
+    else if (this.slab) return this.slab.buf.subarray(this.slab.used);
+    this.slab = this.slabs.take();
+    return this.slab.buf;
   }
 
   private received(n: number): boolean {
@@ -157,7 +158,6 @@ export class ObjectReader {
       const i = list.indexOf(conn);
       if (i >= 0) list.splice(i, 1);
     };
-    conn.dropSlab();
     conn.socket.setTimeout(IDLE_MS, () => conn.socket.destroy());
     conn.socket.unref();
     // Reading while idle is how a close (or stray bytes) is noticed at once.
@@ -224,6 +224,10 @@ export class ObjectReader {
         }
         if (!framed) {
           fail(new UnframedResponseError('S3 answered without a Content-Length'));
+          return false;
+        }
+        if (rest.length > Number(length)) {
+          fail(new Error('S3 sent more bytes than its Content-Length'));
           return false;
         }
         signal?.removeEventListener('abort', onAbort);
