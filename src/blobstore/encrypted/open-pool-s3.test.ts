@@ -124,7 +124,7 @@ else
     const s3 = createS3BlobStore(location());
     /** When set, the next body read stops after this many bytes, and fails when breakS3() is called (as a dropped connection would). */
     let cutAfter: number | undefined;
-    let breakS3 = () => undefined as void;
+    let breakS3: () => void = () => undefined;
     const tracked: BlobStore = {
       ...s3,
       read: async (digest, range, signal) => {

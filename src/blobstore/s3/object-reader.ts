@@ -19,7 +19,7 @@
  * one reused connection that fails before answering is retried once on a fresh one, as the
  * server may have closed it meanwhile.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { ByteRange } from '../blob-store.js';
@@ -67,12 +67,16 @@ class Connection implements BodySource {
   ) {
     const tls = url.protocol === 'https:';
     const port = Number(url.port) || (tls ? 443 : 80);
+    // URL keeps an IPv6 literal's brackets, which connect() does not take.
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const onread = { buffer: () => this.nextBuffer(), callback: (n: number) => this.received(n) };
     // tls.connect honours onread as net.connect does (Node's docs), though @types/node omits it.
     this.socket = tls
-      ? tlsConnect({ host: url.hostname, port, servername: url.hostname, onread } as ConnectionOptions)
-      : netConnect({ host: url.hostname, port, onread });
+      ? tlsConnect({ host, port, ...(isIP(host) === 0 && { servername: host }), onread } as ConnectionOptions)
+      : netConnect({ host, port, onread });
     this.socket.setNoDelay(true);
+    // Armed only while the connection is idle in the pool (see release).
+    this.socket.on('timeout', () => this.socket.destroy());
     let failure: Error | undefined;
     this.socket.on('error', (e) => (failure = e));
     this.socket.on('close', () => {
@@ -137,7 +141,7 @@ export class ObjectReader {
   }
 
   private take(url: URL): Connection {
-    const list = this.idle.get(url.host);
+    const list = this.idle.get(url.origin);
     for (let conn = list?.pop(); conn; conn = list?.pop()) {
       if (conn.socket.destroyed) continue;
       conn.socket.setTimeout(0);
@@ -158,7 +162,7 @@ export class ObjectReader {
       const i = list.indexOf(conn);
       if (i >= 0) list.splice(i, 1);
     };
-    conn.socket.setTimeout(IDLE_MS, () => conn.socket.destroy());
+    conn.socket.setTimeout(IDLE_MS);
     conn.socket.unref();
     // Reading while idle is how a close (or stray bytes) is noticed at once.
     conn.socket.resume();
@@ -232,7 +236,7 @@ export class ObjectReader {
         }
         signal?.removeEventListener('abort', onAbort);
         const reusable = parsed.headers.get('connection')?.toLowerCase() !== 'close';
-        resolve(new ObjectBody(conn, Number(length), rest, (clean) => this.release(url.host, conn, clean && reusable)));
+        resolve(new ObjectBody(conn, Number(length), rest, (clean) => this.release(url.origin, conn, clean && reusable)));
         // The body starts reading once it is read or written somewhere.
         return false;
       };
