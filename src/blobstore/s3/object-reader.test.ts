@@ -257,6 +257,25 @@ else
       });
     });
 
+    it('hands a server error (503 SlowDown) to the SDK, whose retry reads the blob', async () => {
+      const body = bytes(200_000, 12);
+      let gets = 0;
+      const busy = createHttpServer((_req, res) => {
+        if (++gets === 1) {
+          const xml = '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
+          res.writeHead(503, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+        } else {
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length }).end(body);
+        }
+      });
+      busy.listen(0, '127.0.0.1');
+      await once(busy, 'listening');
+      closers.push(() => busy.close());
+      const blobs = store(`http://127.0.0.1:${(busy.address() as { port: number }).port}`);
+      assert.ok((await readAll(await blobs.read(digestOf(body)))).equals(body));
+      assert.equal(gets, 2);
+    });
+
     it('reads an answer without Content-Length the SDK way', async () => {
       // A server that frames every GET in chunks; the SDK's fallback read goes to it too.
       const body = bytes(300_000, 10);

@@ -48,7 +48,7 @@ import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter } from '../blob-store.js';
-import { ObjectReader, UnframedResponseError } from './object-reader.js';
+import { ObjectReader, S3ResponseError, UnframedResponseError } from './object-reader.js';
 import { PartBuffer } from './part-buffer.js';
 import { copySource, escapeRe, httpRange, isNotFound, mapLimit, sseHeaders, unquote } from './s3-helpers.js';
 import { createS3Client } from './s3-client.js';
@@ -239,7 +239,9 @@ export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; pre
         // object-reader.ts); the SDK still resolves the endpoint and credentials, and signs.
         const url = new URL(await getSignedUrl(s3, new GetObjectCommand({ Bucket, Key }), { expiresIn: READ_URL_SECONDS }));
         const body = await objects.get(url, range, signal).catch(async (e: unknown) => {
-          if (!(e instanceof UnframedResponseError)) throw e;
+          // The SDK's way for what the reader does not do: bodies framed otherwise, and the
+          // retries with backoff that a busy or throttling server's 5xx (503 SlowDown) calls for.
+          if (!(e instanceof UnframedResponseError) && !(e instanceof S3ResponseError && e.$metadata.httpStatusCode >= 500)) throw e;
           const res = await s3.send(new GetObjectCommand({ Bucket, Key, ...(range && { Range: httpRange(range) }) }), { abortSignal: signal });
           return res.Body as Readable;
         });
