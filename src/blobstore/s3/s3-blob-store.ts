@@ -48,6 +48,7 @@ import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter } from '../blob-store.js';
+import { ObjectReader, S3ResponseError, UnframedResponseError } from './object-reader.js';
 import { PartBuffer } from './part-buffer.js';
 import { copySource, escapeRe, httpRange, isNotFound, mapLimit, sseHeaders, unquote } from './s3-helpers.js';
 import { createS3Client } from './s3-client.js';
@@ -63,6 +64,8 @@ const MAX_PARTS = 10_000;
 const COPY_CONCURRENCY = 4;
 const DELETE_CONCURRENCY = 16;
 const OCTET_STREAM = 'application/octet-stream';
+/** A read's URL is used at once; the margin only covers a slow connect. */
+const READ_URL_SECONDS = 900;
 
 interface Staged {
   size: number;
@@ -86,7 +89,7 @@ export function partSizeFor(partSize: number, n: number): number {
 }
 
 /** `clients` lets several stores on one bucket (one per encryption key) share connections. */
-export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; presigner: S3Client }): BlobStore {
+export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; presigner: S3Client; objects?: ObjectReader }): BlobStore {
   const s3 = clients?.s3 ?? createS3Client(loc);
   const presigner = clients?.presigner ?? (loc.presignEndpoint ? createS3Client(loc, loc.presignEndpoint) : s3);
   const sse = sseHeaders(loc.sse);
@@ -95,6 +98,7 @@ export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; pre
   const Bucket = loc.bucket;
   const base = loc.prefix ? `${loc.prefix}/` : '';
   const partSize = Math.max(MIN_PART_SIZE, loc.partSize || DEFAULT_PART_SIZE);
+  const objects = clients?.objects ?? new ObjectReader();
 
   // Only these two functions build keys, from digests and upload ids that withChecks
   // (checked-blob-store.ts, composed around every driver by app/) has already validated.
@@ -231,8 +235,16 @@ export function createS3BlobStore(loc: S3Location, clients?: { s3: S3Client; pre
     async read(digest, range, signal) {
       const Key = blobKey(digest);
       try {
-        const res = await s3.send(new GetObjectCommand({ Bucket, Key, ...(range && { Range: httpRange(range) }) }), { abortSignal: signal });
-        const body = res.Body as Readable;
+        // The object reader's socket, not the SDK's HTTP stack, carries the bytes (see
+        // object-reader.ts); the SDK still resolves the endpoint and credentials, and signs.
+        const url = new URL(await getSignedUrl(s3, new GetObjectCommand({ Bucket, Key }), { expiresIn: READ_URL_SECONDS }));
+        const body = await objects.get(url, range, signal).catch(async (e: unknown) => {
+          // The SDK's way for what the reader does not do: bodies framed otherwise, and the
+          // retries with backoff that a busy or throttling server's 5xx (503 SlowDown) calls for.
+          if (!(e instanceof UnframedResponseError) && !(e instanceof S3ResponseError && e.$metadata.httpStatusCode >= 500)) throw e;
+          const res = await s3.send(new GetObjectCommand({ Bucket, Key, ...(range && { Range: httpRange(range) }) }), { abortSignal: signal });
+          return res.Body as Readable;
+        });
         return signal ? addAbortSignal(signal, body) : body;
       } catch (e) {
         if (isNotFound(e)) throw new BlobNotFoundError(digest);
