@@ -15,7 +15,7 @@ import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const MiB = 1024 * 1024;
 
-/** Files under `dir` this process holds open, but the metadata database's. */
+/** Files under `dir` this process holds open, but the metadata databases' (the registry's and the trail's, with their WAL and shm). */
 function openBlobFiles(dir: string): string[] {
   const out: string[] = [];
   for (const fd of readdirSync('/proc/self/fd')) {
@@ -25,16 +25,17 @@ function openBlobFiles(dir: string): string[] {
     } catch {
       continue; // closed meanwhile
     }
-    if (target.startsWith(dir) && !/metadata\.db/.test(target)) out.push(target);
+    if (target.startsWith(dir) && !/\/metadata[^/]*\.db/.test(target)) out.push(target);
   }
   return out;
 }
 
+/** Polls `probe` until it gives a value; the bound (minutes on an idle machine) only keeps a broken build from hanging. */
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  for (let i = 0; i < 10_000; i++) {
+  for (let i = 0; i < 20_000; i++) {
     const v = await probe();
     if (v !== undefined) return v;
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`never: ${what}`);
 }
