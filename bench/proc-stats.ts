@@ -77,6 +77,8 @@ export function rssBytes(pid: number): number {
 export function watchPeakRss(pid: number): () => number {
   let peak = rssBytes(pid);
   const timer = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 50);
+  // A part that fails before stopping its watch must not keep the run from ending.
+  timer.unref();
   return () => {
     clearInterval(timer);
     return Math.max(peak, rssBytes(pid));
