@@ -40,6 +40,8 @@ export function archiveContract(test: ContractTest): void {
       [[digest, ['v1'], 'ARCHIVED']],
     );
     assert.equal((await a.images.list(id, { limit: 10 }, 'TAGGED', 'ANY')).length, 1);
+    assert.deepEqual(await a.images.listIds(id, { limit: 10 }, 'ANY'), [], 'ListImages shows only ACTIVE images by default');
+    assert.deepEqual(await a.images.listIds(id, { limit: 10 }, 'TAGGED', 'ARCHIVED'), [{ digest, tags: ['v1'] }]);
     assert.equal((await a.images.lifecycleCandidates(id))[0]?.imageStatus, 'ARCHIVED');
 
     assert.equal(await a.archive.setStatus(id, digest, { from: 'ARCHIVED', to: 'ACTIVATING' }, at(20), [job], []), 'ARCHIVED');

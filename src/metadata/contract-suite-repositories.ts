@@ -184,6 +184,20 @@ export function repositoryContract(test: ContractTest): void {
       (await a.images.list(id, { after: all[0]!, limit: 1 }, 'ANY')).map((i) => i.digest),
       [all[1]],
     );
+    // ListImages's lean page: the same images, in the same order, with the same tags, per filter and page.
+    for (const status of ['ANY', 'TAGGED', 'UNTAGGED'] as const) {
+      for (const page of [{ limit: 10 }, { after: all[0]!, limit: 1 }, { after: all[2]!, limit: 5 }]) {
+        assert.deepEqual(
+          await a.images.listIds(id, page, status),
+          (await a.images.list(id, page, status)).map((i) => ({ digest: i.digest, tags: i.tags })),
+          `${status} after ${page.after ?? 'the start'}`,
+        );
+      }
+    }
+    assert.deepEqual(
+      (await a.images.listIds(id, { limit: 10 }, 'ANY')).find((i) => i.digest === m1.digest),
+      { digest: m1.digest, tags: ['latest', 'v1'] },
+    );
     const got = await a.images.get(id, [m2.digest, dg('nothing'), m2.digest]);
     assert.deepEqual(
       got.map((i) => [i.digest, i.tags, i.blobBytes]),

@@ -259,6 +259,12 @@ export interface UploadStore {
   delete(id: string): Promise<boolean>;
 }
 
+export interface ImageIdSummary {
+  digest: Digest;
+  /** In byte order. */
+  tags: string[];
+}
+
 export interface ImageSummary {
   digest: Digest;
   mediaType: string;
@@ -299,6 +305,8 @@ export type TagStatus = 'TAGGED' | 'UNTAGGED' | 'ANY';
 export interface ImageQueries {
   /** Images in digest order after `page.after`, of one status (ECR's default: ACTIVE) or any. */
   list(repositoryId: number, page: Page, tagStatus: TagStatus, imageStatus?: ImageStatusFilter): Promise<ImageSummary[]>;
+  /** The same page as `list`, digests and tags only (ListImages): no sizes or children to add up. */
+  listIds(repositoryId: number, page: Page, tagStatus: TagStatus, imageStatus?: ImageStatusFilter): Promise<ImageIdSummary[]>;
   /** The named images that exist, in no particular order. */
   get(repositoryId: number, digests: Digest[]): Promise<ImageSummary[]>;
   /** Digests of the indexes in the repository that list `digest` as a child. */

@@ -7,7 +7,7 @@ import { digestOf, isDigest, type Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { isIndexMediaType } from '../core/media-types.js';
 import { isTag, parseTag } from '../core/names.js';
-import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
+import type { ImageIdSummary, ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
 import type { ImageStatusFilter } from '../metadata/archive.js';
 import { accountOf } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -89,6 +89,12 @@ export class Images {
   async list(scope: RepoScope, page: Page, tagStatus: TagStatus, imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageSummary[]> {
     const repo = await requireRepository(this.ctx, scope);
     return this.ctx.meta.images.list(repo.id, page, tagStatus, imageStatus);
+  }
+
+  /** The same images as `list`, digests and tags only. */
+  async listIds(scope: RepoScope, page: Page, tagStatus: TagStatus, imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageIdSummary[]> {
+    const repo = await requireRepository(this.ctx, scope);
+    return this.ctx.meta.images.listIds(repo.id, page, tagStatus, imageStatus);
   }
 
   /** Details with sizes; an index's size is its largest child's, as ECR reports it. */

@@ -3,7 +3,7 @@
  * reads one snapshot: tags, manifests and references always agree with each other.
  */
 import type { Digest } from '../../core/digest.js';
-import type { ImageQueries, ImageSummary, LifecycleCandidate, TagStatus } from '../types.js';
+import type { ImageIdSummary, ImageQueries, ImageSummary, LifecycleCandidate, TagStatus } from '../types.js';
 import { rows, type PgContext } from './pool.js';
 import type { ImageStatus } from '../archive.js';
 
@@ -59,15 +59,24 @@ export function createPostgresImages({ pool, collate }: PgContext): ImageQueries
        WHERE r.repository_id = m.repository_id AND r.parent_digest = m.digest AND r.kind = 'manifest' ORDER BY r.child_digest${collate}) AS children
     FROM manifests m`;
 
+  // `list` and `listIds` walk the same rows in the same order.
+  const pageOf = (tagStatus: TagStatus) =>
+    `WHERE m.repository_id = $1 AND m.digest${collate} > $2 AND ($4 = 'ANY' OR m.image_status = $4) ${TAG_FILTER[tagStatus]}
+     ORDER BY m.digest${collate} LIMIT $3`;
+
   return {
     async list(repositoryId, page, tagStatus, imageStatus = 'ACTIVE') {
-      const found = await rows<Row>(
+      const found = await rows<Row>(pool, `${SELECT} ${pageOf(tagStatus)}`, [repositoryId, page.after ?? '', page.limit, imageStatus]);
+      return found.map(toSummary);
+    },
+    async listIds(repositoryId, page, tagStatus, imageStatus = 'ACTIVE') {
+      const found = await rows<{ digest: string; tags: string[] }>(
         pool,
-        `${SELECT} WHERE m.repository_id = $1 AND m.digest${collate} > $2 AND ($4 = 'ANY' OR m.image_status = $4) ${TAG_FILTER[tagStatus]}
-         ORDER BY m.digest${collate} LIMIT $3`,
+        `SELECT m.digest, ARRAY(SELECT t.name FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) AS tags
+         FROM manifests m ${pageOf(tagStatus)}`,
         [repositoryId, page.after ?? '', page.limit, imageStatus],
       );
-      return found.map(toSummary);
+      return found.map((r): ImageIdSummary => ({ digest: r.digest as Digest, tags: [...r.tags].sort(byteOrder) }));
     },
     async get(repositoryId, digests) {
       const found = await rows<Row>(pool, `${SELECT} WHERE m.repository_id = $1 AND m.digest = ANY($2::text[])`, [repositoryId, [...new Set(digests)]]);

@@ -140,7 +140,7 @@ export const ListImages: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const limit = input.maxResults ?? 100;
   const after = decodeToken('ListImages', input.nextToken);
-  const page = await call.registry.images.list(
+  const page = await call.registry.images.listIds(
     scope,
     { ...(after && { after }), limit: limit + 1 },
     input.filter?.tagStatus ?? 'ANY',
