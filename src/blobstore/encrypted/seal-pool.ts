@@ -22,6 +22,8 @@ export interface SealPoolOptions {
   slots?: number;
   /** Slot bytes shared by all appends, whatever their number; default 32 MiB. */
   budgetBytes?: number;
+  /** Bytes an append writes to its fd between early syncs; default seal-task.ts SYNC_EVERY. */
+  syncEvery?: number;
 }
 
 export class SealerLostError extends Error {
@@ -78,6 +80,7 @@ export class SealPool {
   readonly slots: number;
   /** How many slots exist at most. */
   readonly budget: number;
+  private readonly syncEvery: number | undefined;
 
   constructor(
     private readonly threads: ByteThreads,
@@ -87,6 +90,7 @@ export class SealPool {
     this.slots = opts.slots ?? DEFAULT_SLOTS;
     if (this.slots < 1 || this.slotBytes < 1) throw new Error('a seal pool needs at least one slot of at least one byte');
     this.budget = Math.max(1, Math.floor((opts.budgetBytes ?? DEFAULT_BUDGET) / this.slotBytes));
+    this.syncEvery = opts.syncEvery;
     for (const t of threads.threads) {
       const running = new Map<number, SealAppend>();
       this.appends.set(t, running);
@@ -116,6 +120,7 @@ export class SealPool {
       index,
       tail,
       ...target,
+      ...(target && this.syncEvery !== undefined && { syncEvery: this.syncEvery }),
       ...(hashId !== undefined && { hashId }),
     };
     thread.post(start);

@@ -19,6 +19,8 @@ type SealOp =
       /** Where sealed chunks go: an fd of this process, written at `position` on; absent: back in the acks. */
       fd?: number;
       position?: number;
+      /** Bytes written to the fd between early syncs (seal-task.ts SYNC_EVERY by default). */
+      syncEvery?: number;
       /** The hash task's session on this thread to feed the plaintext to as well. */
       hashId?: number;
     }

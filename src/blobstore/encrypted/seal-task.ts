@@ -11,7 +11,7 @@
  * thread exists to do byte work, and the main thread only writes the record after `done`.
  */
 import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
-import { writevSync } from 'node:fs';
+import { fdatasync, writevSync } from 'node:fs';
 import { release } from '../../core/fresh-pieces.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
@@ -30,6 +30,16 @@ interface Append {
   position: number;
   /** The upload's running hash on this thread, fed the same bytes. */
   hash: Hash | undefined;
+  /** Bytes written between early syncs (see SYNC_EVERY). */
+  syncEvery: number;
+  /** Bytes written since the last early sync started. */
+  unsynced: number;
+  /** An early sync under way: the fd is not given back (`done`/`fail`) before it settles. */
+  syncing: boolean;
+  /** The first early sync that failed: it fails the append (see SYNC_EVERY). */
+  syncError: NodeJS.ErrnoException | undefined;
+  /** The reply waiting for the sync under way. */
+  settled: (() => void) | undefined;
 }
 
 /**
@@ -44,9 +54,28 @@ interface Append {
  */
 const COLLECT_EVERY = 2 * 1024 * 1024;
 
+/**
+ * Writes land in the page cache; the commit's fsync (fs-blob-store.ts, before the rename and the
+ * metadata row) then had every byte of the upload to write back at once, since nothing else
+ * starts writeback below vm.dirty_background_ratio (GiBs here): a 512 MiB upload ended with a
+ * 0.47 s fsync after its last byte arrived, while the disk idled during the body. So every
+ * SYNC_EVERY bytes written, an fdatasync starts on the libuv pool while sealing goes on, and the
+ * closing fsync finds little left. Durability still rests on that fsync alone; these only move
+ * the writeback earlier. One may fail (EIO): the kernel then reports that error to this fd only,
+ * not to the commit's fsync on a later one, so it fails the append. Its bytes are past the
+ * record, i.e. dead, and the upload's next append or commit rebases it into a new chunk object
+ * (staged-upload.ts) instead of committing what may not be on disk. One sync at a time per
+ * thread, the others skipped (they are hints): a crowd of uploads must not fill libuv's pool,
+ * which every file operation of the process shares. Measured, 512 MiB curl uploads at load 20:
+ * the time from the last body byte to the answer 0.52-0.93 s without, 0.10-0.21 s at 16 MiB
+ * (8 MiB and 64 MiB no better); see notes/2026-12-04-s10-up.md.
+ */
+export const SYNC_EVERY = 16 * 1024 * 1024;
+
 export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
   let sinceCollect = 0;
+  let syncing = 0;
 
   function seal(a: Append): Buffer[] {
     const c = createCipheriv('aes-256-gcm', a.key, chunkNonce(a.index), { authTagLength: TAG_SIZE });
@@ -85,6 +114,33 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
       done += writevSync(a.fd!, rest, a.position + done);
     }
     a.position += total;
+    a.unsynced += total;
+    if (a.unsynced >= a.syncEvery && syncing === 0) syncBehind(a);
+  }
+
+  function syncBehind(a: Append): void {
+    a.unsynced = 0;
+    a.syncing = true;
+    syncing++;
+    fdatasync(a.fd!, (e) => {
+      syncing--;
+      a.syncing = false;
+      if (e) a.syncError ??= e;
+      const then = a.settled;
+      a.settled = undefined;
+      then?.();
+    });
+  }
+
+  /** Runs `then` once no early sync of `a` is under way (the fd may be closed after it). */
+  function afterSync(a: Append, then: () => void): void {
+    if (a.syncing) a.settled = then;
+    else then();
+  }
+
+  function failure(id: number, e: unknown): FromSealer {
+    const code = (e as { code?: unknown }).code;
+    return { kind: 'seal', op: 'fail', id, message: (e as Error).message, ...(typeof code === 'string' && { code }) };
   }
 
   function data(id: number, a: Append, slot: number, buf: SharedArrayBuffer, len: number): void {
@@ -127,6 +183,11 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
           fd: m.fd,
           position: m.position ?? 0,
           hash: m.hashId === undefined ? undefined : hashOf(m.hashId),
+          syncEvery: m.syncEvery ?? SYNC_EVERY,
+          unsynced: 0,
+          syncing: false,
+          syncError: undefined,
+          settled: undefined,
         });
         break;
       }
@@ -134,11 +195,11 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
         const a = appends.get(m.id);
         if (!a) break;
         try {
+          if (a.syncError) throw a.syncError;
           data(m.id, a, m.slot, m.buf, m.len);
         } catch (e) {
           appends.delete(m.id);
-          const code = (e as { code?: unknown }).code;
-          reply({ kind: 'seal', op: 'fail', id: m.id, message: (e as Error).message, ...(typeof code === 'string' && { code }) });
+          afterSync(a, () => reply(failure(m.id, e)));
         }
         break;
       }
@@ -146,8 +207,11 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
         const a = appends.get(m.id);
         if (!a) break;
         appends.delete(m.id);
-        // A copy: a view would clone the whole held buffer.
-        reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail: new Uint8Array(a.held.subarray(0, a.filled)) });
+        afterSync(a, () => {
+          if (a.syncError) reply(failure(m.id, a.syncError));
+          // A copy: a view would clone the whole held buffer.
+          else reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail: new Uint8Array(a.held.subarray(0, a.filled)) });
+        });
         break;
       }
     }

@@ -122,7 +122,8 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
       for (let d = dir; d !== created && d !== dirname(d); d = dirname(d)) dirs.push(dirname(d));
       dirs.push(dirname(created));
     }
-    for (const d of dirs) await fsyncDir(d);
+    // Independent of one another, and all of them done before the caller writes the row.
+    await Promise.all(dirs.map(fsyncDir));
   }
 
   return {
