@@ -84,7 +84,10 @@ function scraper(url: string): () => Promise<number> {
   };
 }
 
-/** The per-thread split of a GET's CPU (thread-cpu.ts): the audit thread is the one worker thread. */
+/**
+ * The per-thread split of a GET's CPU (thread-cpu.ts). Worker threads are the audit thread plus,
+ * in both servers, the blob store's (a few µs a GET with the trail off): read on minus off.
+ */
 const THREAD_KINDS: ThreadKind[] = ['event loop', 'worker threads', 'V8 helpers'];
 
 const median = (xs: number[]) => {
