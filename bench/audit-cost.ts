@@ -13,13 +13,14 @@
  * the push's transaction whatever the rules).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/e2e/helpers/berth-process.js';
 import { routeEvents, startReceiver, type Receiver } from './event-target.js';
 import { pushBlob, putManifest, requestRate } from './http-client.js';
 import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
+import { threadCpuSeconds, type ThreadKind } from './thread-cpu.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 4));
@@ -83,8 +84,21 @@ function scraper(url: string): () => Promise<number> {
   };
 }
 
+/**
+ * The per-thread split of a GET's CPU (thread-cpu.ts). Worker threads are the audit thread plus,
+ * in both servers, the blob store's (a few µs a GET with the trail off): read on minus off.
+ */
+const THREAD_KINDS: ThreadKind[] = ['event loop', 'worker threads', 'V8 helpers'];
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'berth-bench-audit-'));
+  const loadAtStart = loadavg()[0]!;
   const quiet = { BERTH_GC_INTERVAL_SECONDS: '0', BERTH_LIFECYCLE_INTERVAL_SECONDS: '0' };
   const metricsPort = ALL ? await freePort() : undefined;
   const on = await startBerthServer(work, {
@@ -118,11 +132,15 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? [on, off] : [off, on];
       for (const s of order) {
         const cpu0 = cpuSeconds(s.pid);
+        const threads0 = threadCpuSeconds(s.pid);
         const m = await requestRate(s, 'GET', paths.get(s)!, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: accept });
         if (m.errors > 0) throw new Error(`${s.name}: ${m.errors} manifest GETs failed`);
+        const requests = m.perSecond * LOAD_SECONDS;
         record(s, 'manifest GET req/s', m.perSecond);
         // The server's CPU per request: what the trail costs, whatever else runs on the machine.
-        record(s, 'server CPU-µs per manifest GET', ((cpuSeconds(s.pid) - cpu0) * 1e6) / (m.perSecond * LOAD_SECONDS));
+        record(s, 'server CPU-µs per manifest GET', ((cpuSeconds(s.pid) - cpu0) * 1e6) / requests);
+        const threads = threadCpuSeconds(s.pid);
+        for (const kind of THREAD_KINDS) record(s, `  ${kind} µs/GET`, ((threads[kind] - threads0[kind]) * 1e6) / requests);
       }
       for (const s of order) {
         const cpu0 = cpuSeconds(s.pid);
@@ -141,13 +159,17 @@ async function main(): Promise<void> {
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(
-    `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers (CPU counts the server's process tree)`,
+    `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers (CPU counts the server's process tree); load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
   );
+  // Means as before; the median of each round's on/off ratio besides, since one slow round (another
+  // process's burst) moves a mean of four a long way. The indented lines split the GET's CPU by thread.
   for (const [name, by] of Object.entries(figures)) {
     const a = by[ON]!;
     const b = by[OFF]!;
+    const paired = median(a.map((x, i) => x / b[i]!));
     console.log(
-      `${name.padEnd(24)} on ${mean(a).toFixed(0).padStart(6)}  off ${mean(b).toFixed(0).padStart(6)}  on/off ${(mean(a) / mean(b)).toFixed(3)}  ` +
+      `${name.padEnd(30)} on ${mean(a).toFixed(0).padStart(6)}  off ${mean(b).toFixed(0).padStart(6)}  on/off ${mean(b) > 0 ? (mean(a) / mean(b)).toFixed(3) : '-'}  ` +
+        `median of rounds' on/off ${Number.isFinite(paired) ? paired.toFixed(3) : '-'}  ` +
         `(rounds on: ${a.map((x) => x.toFixed(0)).join(' ')}; off: ${b.map((x) => x.toFixed(0)).join(' ')})`,
     );
   }

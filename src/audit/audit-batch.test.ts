@@ -41,6 +41,15 @@ describe('a batch of calls sent to the audit thread', () => {
     assert.ok(!('userName' in unpackCalls(packCalls([bare]))[0]!.principal));
   });
 
+  it('crosses as several texts when large, each under 128 KiB, and comes out whole and in order', () => {
+    const batch = Array.from({ length: 500 }, (_, i) => ({ ...role, requestId: `r${i}`, time: new Date(role.time.getTime() + i) }));
+    const texts = packCalls(batch);
+    assert.ok(texts.length > 1 && texts.length <= 10, `a 500-call batch is split into a few texts, not ${texts.length}`);
+    for (const t of texts) assert.ok(t.length < 128 * 1024, `a text of ${t.length} characters`);
+    assert.deepEqual(unpackCalls(texts), batch);
+    assert.deepEqual(packCalls([]), []);
+  });
+
   it('makes the same records on the thread as on the event loop, and leaves out what is not recorded', () => {
     const queued = recordedCall({ ...bare, params: { name: 'web', reference: 'v1' } })!;
     const { rows, lines } = rowsOf(unpackCalls(packCalls([queued])), true);
