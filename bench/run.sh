@@ -18,4 +18,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ -d node_modules ] || npm ci
 npx tsc -p .
+node scripts/build-native.mjs
 exec node "dist/bench/${BENCH_ENTRY:-main}.js" "$@"

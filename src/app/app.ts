@@ -49,6 +49,7 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
+import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
@@ -117,6 +118,8 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       : undefined;
   // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
+  const noNativeCipher = nativeGcmUnavailable();
+  if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),

@@ -5,8 +5,10 @@
 import { createDecipheriv, type DecipherGCM, type KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE, chunkAad, chunkNonce, cipherKey, type ChunkRun } from './chunk-format.js';
+import type { NativeGcm, NativeOpener } from './native-gcm.js';
 
-type Opening = { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: number };
+/** A chunk being opened: by Node's Decipher (`d`), or, without one, by the native opener. */
+type Opening = { d: DecipherGCM | undefined; cipherLeft: number; plain: Buffer[]; plainAt: number };
 
 /**
  * Plaintext written as it is deciphered, into memory only its owner can let out: `unverified`
@@ -17,7 +19,16 @@ type Opening = { d: DecipherGCM; cipherLeft: number; plain: Buffer[]; plainAt: n
 export interface DirectOut {
   unverified(plain: Buffer): void;
   verified(): void;
+  /**
+   * The owner's memory itself, for an opener with the native cipher, which deciphers there
+   * instead of calling `unverified`: `claim(n)` counts the next n bytes as unverified and says
+   * where in `bytes` they go.
+   */
+  readonly inPlace?: { bytes: Uint8Array; claim(n: number): number };
 }
+
+/** The native cipher and where it writes (an opener has both, or uses Node's crypto). */
+type InPlace = { gcm: NativeGcm; opener: NativeOpener; out: NonNullable<DirectOut['inPlace']> };
 
 /**
  * Sealed chunks in (exactly the bytes of `run`, in pieces of any size), plaintext of the run's
@@ -28,17 +39,29 @@ export interface DirectOut {
  */
 export class ChunkOpener {
   private readonly key: KeyObject;
+  private readonly inPlace: InPlace | undefined;
   private index: number;
   private current: Opening | undefined;
   private readonly tag = Buffer.alloc(TAG_SIZE);
   private tagHave = 0;
 
+  /**
+   * With `native` (native-gcm.ts) and an `emit` that offers its memory (DirectOut.inPlace), the
+   * chunks are deciphered straight into it; otherwise with Node's crypto. Same bytes either way.
+   */
   constructor(
-    private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string },
+    private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string; native?: NativeGcm | undefined },
     private readonly emit: ((plain: Buffer) => void) | DirectOut,
   ) {
     this.key = cipherKey(opts.dataKey);
     this.index = opts.run.firstChunk;
+    const out = typeof emit === 'function' ? undefined : emit.inPlace;
+    this.inPlace = opts.native && out ? { gcm: opts.native, opener: opts.native.create(opts.dataKey), out } : undefined;
+  }
+
+  /** Whether chunks are deciphered by the native cipher straight into the owner's memory. */
+  get native(): boolean {
+    return this.inPlace !== undefined;
   }
 
   /** Whether every chunk of the run has been opened. */
@@ -53,9 +76,13 @@ export class ChunkOpener {
       const c = (this.current ??= this.begin());
       if (c.cipherLeft > 0) {
         const n = Math.min(c.cipherLeft, piece.length - at);
-        const plain = c.d.update(n === piece.length ? piece : piece.subarray(at, at + n));
-        if (typeof this.emit !== 'function') this.direct(this.emit, c, plain);
-        else if (plain.length > 0) c.plain.push(plain);
+        const cipher = n === piece.length ? piece : piece.subarray(at, at + n);
+        if (!c.d) this.openInPlace(this.inPlace!, c, cipher);
+        else {
+          const plain = c.d.update(cipher);
+          if (typeof this.emit !== 'function') this.direct(this.emit, c, plain);
+          else if (plain.length > 0) c.plain.push(plain);
+        }
         c.cipherLeft -= n;
         at += n;
         continue;
@@ -95,20 +122,27 @@ export class ChunkOpener {
     const i = this.index;
     const stored = this.storedLength(i);
     if (stored < TAG_SIZE || stored > this.opts.chunkSize + TAG_SIZE) throw this.fail(`chunk ${i} is shorter than its tag`);
-    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
-    d.setAAD(chunkAad(i, i === this.opts.run.finalChunk));
     this.tagHave = 0;
+    const final = i === this.opts.run.finalChunk;
+    if (this.inPlace) {
+      this.inPlace.gcm.begin(this.inPlace.opener, i, final);
+      return { d: undefined, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * this.opts.chunkSize };
+    }
+    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
+    d.setAAD(chunkAad(i, final));
     return { d, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * this.opts.chunkSize };
   }
 
   private finish(c: Opening): void {
     const i = this.index;
-    c.d.setAuthTag(this.tag);
-    try {
-      c.d.final();
-    } catch {
-      throw this.fail(`chunk ${i} failed authentication`);
-    }
+    if (c.d) {
+      c.d.setAuthTag(this.tag);
+      try {
+        c.d.final();
+      } catch {
+        throw this.fail(`chunk ${i} failed authentication`);
+      }
+    } else if (!this.inPlace!.gcm.finish(this.inPlace!.opener, this.tag)) throw this.fail(`chunk ${i} failed authentication`);
     this.current = undefined;
     this.index++;
     if (typeof this.emit !== 'function') {
@@ -120,6 +154,22 @@ export class ChunkOpener {
       if (slice.length > 0) this.emit(slice);
       c.plainAt += p.length;
     }
+  }
+
+  /**
+   * Deciphers `cipher` (plaintext at c.plainAt of the blob) into the owner's memory, the part
+   * inside the run's range only: GCM must see every byte of a chunk, so the bytes before and
+   * after the range are deciphered and dropped.
+   */
+  private openInPlace(p: InPlace, c: Opening, cipher: Buffer): void {
+    const { start, end } = this.opts.run;
+    const n = cipher.length;
+    const from = Math.min(n, Math.max(0, start - c.plainAt));
+    const to = Math.max(from, Math.min(n, end - c.plainAt));
+    if (from > 0) p.gcm.update(p.opener, cipher.subarray(0, from));
+    if (to > from) p.gcm.update(p.opener, from === 0 && to === n ? cipher : cipher.subarray(from, to), p.out.bytes, p.out.claim(to - from));
+    if (to < n) p.gcm.update(p.opener, cipher.subarray(to));
+    c.plainAt += n;
   }
 
   private direct(out: DirectOut, c: Opening, plain: Buffer): void {

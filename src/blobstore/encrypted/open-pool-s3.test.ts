@@ -20,6 +20,7 @@ import { startS3TestServer } from '../s3/testing/s3-test-server.js';
 import { bytes, putBlob, readAll } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { nativeGcm } from './native-gcm.js';
 import { OpenPool, OpenerLostError } from './open-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
 
@@ -160,6 +161,10 @@ else
       }
       assert.deepEqual(await download(digest), data);
       await until(() => pool.active === 0 && released());
+      // Fed downloads decipher in place too, where the native opener loads (native-gcm.ts).
+      const native = nativeGcm() !== undefined;
+      assert.ok(pool.finished[native ? 'native' : 'node'] > 0, JSON.stringify(pool.finished));
+      assert.equal(pool.finished[native ? 'node' : 'native'], 0, JSON.stringify(pool.finished));
     });
 
     it('completes many downloads at once, each with its own bytes', async () => {

@@ -22,6 +22,7 @@ import { bytes, putBlob, readAll } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { BlobIntegrityError, HEADER_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { nativeGcm, nativeGcmUnavailable } from './native-gcm.js';
 import { OpenPool, OpenerLostError } from './open-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
 
@@ -80,12 +81,27 @@ async function openFilesUnder(dir: string): Promise<number> {
   return n;
 }
 
-// Each case twice: one thread a download, and (stripe) two threads a download while both are free.
-for (const stripe of [false, true])
-  describe(stripe ? 'open pool, a download striped over two threads' : 'open pool', () => {
+/** Where scripts/test.sh built the native opener, the pool uses it; CI insists on it. */
+const native = nativeGcm() !== undefined;
+if (!native && (process.env.CI || process.env.BERTH_REQUIRE_NATIVE_CIPHER)) throw new Error(`no native opener: ${nativeGcmUnavailable()}`);
+
+// Each case three times: one thread a download, (stripe) two threads a download while both are
+// free, and one thread deciphering with Node's crypto although the native opener loads.
+for (const [stripe, nodeCrypto] of [
+  [false, false],
+  [true, false],
+  [false, true],
+] as const)
+  describe(stripe ? 'open pool, a download striped over two threads' : nodeCrypto ? "open pool, Node's crypto" : 'open pool', () => {
     const threads = new ByteThreads({ threads: 2 });
     // Small chunks and slots: many slot and chunk boundaries in little data.
-    const pool = new OpenPool(threads, { slotBytes: 4096, slots: 3, stripe });
+    const pool = new OpenPool(threads, { slotBytes: 4096, slots: 3, stripe, native: !nodeCrypto });
+    /** Every download that finished was opened by the cipher this variant names. */
+    const cipherAsAsked = (): void => {
+      const want = native && !nodeCrypto ? 'native' : 'node';
+      assert.ok(pool.finished[want] > 0, JSON.stringify(pool.finished));
+      assert.equal(pool.finished[want === 'native' ? 'node' : 'native'], 0, JSON.stringify(pool.finished));
+    };
     let root = '';
     let store: BlobStore;
     before(async () => {
@@ -129,6 +145,7 @@ for (const stripe of [false, true])
       // One at a time, every download of more than a stripe (4 chunks) had both threads.
       if (stripe) assert.ok(pool.striped > 50, `striped ${pool.striped}`);
       else assert.equal(pool.striped, 0);
+      cipherAsAsked();
     });
 
     it('completes more downloads at once than it has threads, each with its own bytes', async () => {
@@ -230,6 +247,22 @@ for (const stripe of [false, true])
       bad[HEADER_SIZE + 3]! ^= 1;
       await writeFile(pathOf(digest), bad);
       for (let i = 0; i < 5; i++) await assert.rejects(store.read(digest), BlobIntegrityError);
+      // Cut short (19 chunks of 1024 bytes, then 544; each stored with its 16-byte tag): by a byte
+      // (the last chunk's tag fails), by the whole last chunk (the one now last was not sealed as
+      // the final one), to 5 bytes past a chunk (no sealed size at all); read whole, and a range in
+      // the chunk that fails (a range opens only the chunks it covers).
+      for (const [cut, at] of [
+        [1, 19_990],
+        [544 + 16, 19_000],
+        [544 + 16 + 1035, 100],
+      ] as const) {
+        await writeFile(pathOf(digest), good.subarray(0, good.length - cut));
+        await assert.rejects(download(digest, { start: 0, end: 30_000 }), BlobIntegrityError, `cut by ${cut}`);
+        await assert.rejects(download(digest, { start: at, end: at + 5 }), BlobIntegrityError, `cut by ${cut}, at ${at}`);
+      }
+      await writeFile(pathOf(digest), good);
+      assert.deepEqual(await download(digest, { start: 18_500, end: 18_600 }), data.subarray(18_500, 18_601));
       await until(async () => pool.active === 0 && (await openFilesUnder(root)) === before);
+      cipherAsAsked();
     });
   });

@@ -27,6 +27,8 @@ export interface OpenPoolOptions {
   slots?: number;
   /** Whether a download from an fd is opened on two threads while both have no other download; default false. */
   stripe?: boolean;
+  /** false: Node's crypto even where the native opener loads (native-gcm.ts); default true. */
+  native?: boolean;
 }
 
 export class OpenerLostError extends Error {
@@ -60,8 +62,11 @@ export class OpenPool implements RingHome {
   private readonly slotBytes: number;
   private readonly slots: number;
   private readonly stripe: boolean;
+  private readonly native: boolean;
   /** Downloads opened on two threads so far (for tests and diagnostics). */
   striped = 0;
+  /** Download parts that finished, by the cipher that opened them (for tests and diagnostics). */
+  readonly finished = { native: 0, node: 0 };
 
   constructor(
     private readonly threads: ByteThreads,
@@ -70,13 +75,16 @@ export class OpenPool implements RingHome {
     this.slotBytes = opts.slotBytes ?? DEFAULT_SLOT;
     this.slots = opts.slots ?? DEFAULT_SLOTS;
     this.stripe = opts.stripe ?? false;
+    this.native = opts.native ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     for (const t of threads.threads) {
       const running = new Map<number, { download: RingDownload; part: Part }>();
       this.downloads.set(t, running);
-      t.on('open', (m) => {
-        const r = running.get((m as FromOpener).id);
-        r?.download.received(r.part, m as FromOpener);
+      t.on('open', (message) => {
+        const m = message as FromOpener;
+        if ((m.op === 'data' && m.last) || m.op === 'end') this.finished[m.native ? 'native' : 'node']++;
+        const r = running.get(m.id);
+        r?.download.received(r.part, m);
       });
       t.onExit((cause) => {
         const lost = [...running.values()];
@@ -146,6 +154,7 @@ export class OpenPool implements RingHome {
           label,
           ring: part.ring.sab,
           slotBytes: part.ring.slotBytes,
+          native: this.native,
           ...(stripe && { stripe }),
         });
       } catch (e) {

@@ -45,6 +45,8 @@ type OpenerOp =
       slotBytes: number;
       /** This worker opens only stripe `part`, `part + parts`, … of the run (fd sources only). */
       stripe?: Stripe;
+      /** false: decipher with Node's crypto even where the native opener loads (native-gcm.ts). */
+      native?: boolean;
     }
   /** Slot `slot` may be filled (again). */
   | { op: 'credit'; id: number; slot: number }
@@ -54,12 +56,15 @@ type OpenerOp =
   | { op: 'stop'; id: number };
 
 type OpenerReply =
-  /** The first `len` bytes of `slot` are the download's next plaintext; `last` when nothing follows. */
-  | { op: 'data'; id: number; slot: number; len: number; last: boolean }
+  /**
+   * The first `len` bytes of `slot` are the download's next plaintext; `last` when nothing
+   * follows; `native`: deciphered by the native opener (else Node's crypto).
+   */
+  | { op: 'data'; id: number; slot: number; len: number; last: boolean; native: boolean }
   /** Input slot `slot` has been read: the main thread may fill it again. */
   | { op: 'taken'; id: number; slot: number }
   /** The run had no plaintext to give (an empty blob's one chunk, authenticated). */
-  | { op: 'end'; id: number }
+  | { op: 'end'; id: number; native: boolean }
   /** The download failed; the worker no longer touches the fd. */
   | { op: 'fail'; id: number; message: string; integrity: boolean }
   | { op: 'stopped'; id: number };

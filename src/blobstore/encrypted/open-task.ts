@@ -15,6 +15,7 @@ import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { ChunkOpener } from './chunk-opener.js';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
+import { nativeGcm } from './native-gcm.js';
 import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
 
@@ -50,8 +51,8 @@ interface Download {
 }
 
 /**
- * Every update() allocates its output (Node has no API to decipher into a buffer of ours), and
- * this thread allocates almost nothing else, so without help V8 frees those buffers in batches
+ * With Node's crypto (no native opener), every update() allocates its output (Node has no API to
+ * decipher into a buffer of ours), and this thread allocates almost nothing else, so without help V8 frees those buffers in batches
  * of tens of MB, which malloc gives back to the kernel and faults in again for the next chunks
  * (raiseMallocThresholds keeps smaller batches). Measured, 512 MiB curl downloads, busy machine,
  * paired rounds, per GiB: 4–12 k minor faults at session start, 0.1–0.9 k with this (one
@@ -86,7 +87,13 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       at: 0,
       unverified: 0,
       opener: new ChunkOpener(
-        { dataKey: Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength), chunkSize: m.chunkSize, run: m.run, label: m.label },
+        {
+          dataKey: Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength),
+          chunkSize: m.chunkSize,
+          run: m.run,
+          label: m.label,
+          native: m.native === false ? undefined : nativeGcm(),
+        },
         // Straight into the slot: the main thread sees a slot only once posted, and a slot is
         // posted only up to `at`, so a chunk that fails its tag is never let out.
         {
@@ -97,6 +104,14 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
           verified: () => {
             d.at += d.unverified;
             d.unverified = 0;
+          },
+          inPlace: {
+            bytes: new Uint8Array(m.ring),
+            claim: (n) => {
+              const at = d.into * d.slotBytes + d.at + d.unverified;
+              d.unverified += n;
+              return at;
+            },
           },
         },
       ),
@@ -189,10 +204,12 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     }
     // A slot waiting for more input is kept; the fd path always fills a slot in one go.
     if (!opener.done && room(d) && d.feed) return true;
-    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done });
-    else reply({ kind: 'open', op: 'end', id: d.id });
-    // After the slot is on its way: the scavenge delays this thread, not the socket.
-    sinceCollect += d.at;
+    const native = opener.native;
+    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native });
+    else reply({ kind: 'open', op: 'end', id: d.id, native });
+    // After the slot is on its way: the scavenge delays this thread, not the socket. The native
+    // opener allocates no plaintext: nothing to collect for it.
+    if (!native) sinceCollect += d.at;
     if (sinceCollect >= COLLECT_EVERY) {
       sinceCollect = 0;
       minorGc();
