@@ -105,9 +105,12 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
       reply({ kind: 'seal', op: 'ack', id, slot, ...(out.length > 0 && { sealed: out }) });
       return;
     }
-    if (out.length > 0) write(a, out);
-    // Written: the cipher's outputs are freed now rather than by a collection.
-    for (const b of out) if (!release(b)) dropped(b.length);
+    try {
+      if (out.length > 0) write(a, out);
+    } finally {
+      // Written (or failed): the cipher's outputs are freed now rather than by a collection.
+      for (const b of out) if (!release(b)) dropped(b.length);
+    }
     reply({ kind: 'seal', op: 'ack', id, slot });
   }
 
@@ -137,6 +140,7 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
           data(m.id, a, m.slot, m.buf, m.len);
         } catch (e) {
           appends.delete(m.id);
+          release(a.held);
           const code = (e as { code?: unknown }).code;
           reply({ kind: 'seal', op: 'fail', id: m.id, message: (e as Error).message, ...(typeof code === 'string' && { code }) });
         }
@@ -147,7 +151,14 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
         if (!a) break;
         appends.delete(m.id);
         // A copy: a view would clone the whole held buffer.
-        reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail: new Uint8Array(a.held.subarray(0, a.filled)) });
+        const tail = new Uint8Array(a.held.subarray(0, a.filled));
+        reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail });
+        // The held chunk (256 KiB by default) is freed now: left to the GC, an idle thread kept
+        // every ended append's until its external memory reached V8's limit (45 MB on one
+        // thread after 200 uploads). The tail's copy is cloned into the message at the end of
+        // this batch and then dead: counted for the next collection.
+        release(a.held);
+        dropped(tail.length);
         break;
       }
     }
