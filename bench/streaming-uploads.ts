@@ -4,6 +4,13 @@
  * /proc/PID/io; curl reads the body only as fast as --limit-rate lets it send, and nothing else
  * it reads comes near that size: sends on a socket are not in wchar), so a measurement taken then
  * sees all of them in flight, not some still connecting.
+ *
+ * The curls are started together: each is stopped (SIGSTOP) as soon as it is spawned, and all go
+ * on (SIGCONT) once the last is spawned. Spawning 200 processes on a busy 2-core machine took
+ * 20-48 s, longer than a 16 MiB upload at 1 MB/s lasts, so the first uploads ended before the
+ * last had started and the crowd never streamed all at once. A curl stopped at spawn has only
+ * just been exec'd (Node's spawn returns once exec succeeded): it has not connected yet, so the
+ * server sees nothing of it until it goes on, and its rate limit counts from then.
  */
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -49,7 +56,12 @@ export interface StreamingUploads {
 export async function startUploads(server: Server, headers: string, files: UploadFiles['files'], repo: string, rate: string): Promise<StreamingUploads> {
   // Open every upload first so the curls start together.
   const urls = await Promise.all(files.map((f) => openUpload(server, repo, f.digest)));
-  const running = urls.map((url, i) => spawnRateLimitedPut(url, headers, files[i]!.path, rate));
+  const running = urls.map((url, i) => {
+    const r = spawnRateLimitedPut(url, headers, files[i]!.path, rate);
+    r.child.kill('SIGSTOP');
+    return r;
+  });
+  for (const r of running) r.child.kill('SIGCONT');
   const exited = new Set<number>();
   const settled: Array<Promise<CurlResult | Error>> = running.map((r, i) =>
     r.done.then(

@@ -161,9 +161,12 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
       reply({ kind: 'seal', op: 'ack', id, slot, ...(out.length > 0 && { sealed: out }) });
       return;
     }
-    if (out.length > 0) write(a, out);
-    // Written: the cipher's outputs are freed now rather than by a collection.
-    for (const b of out) if (!release(b)) dropped(b.length);
+    try {
+      if (out.length > 0) write(a, out);
+    } finally {
+      // Written (or failed): the cipher's outputs are freed now rather than by a collection.
+      for (const b of out) if (!release(b)) dropped(b.length);
+    }
     reply({ kind: 'seal', op: 'ack', id, slot });
   }
 
@@ -199,6 +202,7 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
           data(m.id, a, m.slot, m.buf, m.len);
         } catch (e) {
           appends.delete(m.id);
+          release(a.held);
           afterSync(a, () => reply(failure(m.id, e)));
         }
         break;
@@ -209,8 +213,18 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
         appends.delete(m.id);
         afterSync(a, () => {
           if (a.syncError) reply(failure(m.id, a.syncError));
-          // A copy: a view would clone the whole held buffer.
-          else reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail: new Uint8Array(a.held.subarray(0, a.filled)) });
+          else {
+            // A copy: a view would clone the whole held buffer.
+            const tail = new Uint8Array(a.held.subarray(0, a.filled));
+            reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail });
+            // The tail's copy is cloned into the message at the end of this batch and then dead:
+            // counted for the next collection.
+            dropped(tail.length);
+          }
+          // The held chunk (256 KiB by default) is freed now: left to the GC, an idle thread kept
+          // every ended append's until its external memory reached V8's limit (45 MB on one
+          // thread after 200 uploads).
+          release(a.held);
         });
         break;
       }
