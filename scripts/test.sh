@@ -50,7 +50,16 @@ if [ -z "${BERTH_S3_TEST_ENDPOINT:-}" ] && printf '%s\n' "${files[@]}" | grep -q
     echo "test.sh: the S3 test server did not start; the S3 tests will say why" >&2
   fi
 fi
+# The AWS CLI is run hundreds of times. Behind pyenv's shim (a bash script that runs `pyenv exec`)
+# each call costs ~1.5 s of CPU instead of ~0.9 s: the tests run the same CLI, found directly.
+aws_bin=
+if real_aws=$(pyenv which aws 2>/dev/null) && [ -x "$real_aws" ]; then
+  aws_bin=$(mktemp -d)
+  ln -s "$real_aws" "$aws_bin/aws"
+  export PATH="$aws_bin:$PATH"
+fi
 status=0
 node --test --test-concurrency=2 "${files[@]}" || status=$?
 [ -z "$started_s3" ] || bash scripts/s3-test-server.sh stop >/dev/null 2>&1 || true
+[ -z "$aws_bin" ] || rm -rf "$aws_bin"
 exit $status

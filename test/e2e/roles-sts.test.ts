@@ -71,24 +71,30 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
     };
-    await aws(
-      undefined,
-      'iam',
-      'create-role',
-      '--role-name',
-      'pusher',
-      '--assume-role-policy-document',
-      JSON.stringify(trust),
-      '--max-session-duration',
-      '7200',
-    );
-    await aws(undefined, 'iam', 'attach-role-policy', '--role-name', 'pusher', '--policy-arn', POWER_USER);
-    ci = await newUser('ci', {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: roleArn('pusher') }],
-    });
-    stranger = await newUser('stranger');
-    await aws(undefined, 'ecr', 'create-repository', '--repository-name', 'ci/app');
+    // Independent set-ups side by side (each AWS CLI call is most of a second of CPU).
+    const pusher = async () => {
+      await aws(
+        undefined,
+        'iam',
+        'create-role',
+        '--role-name',
+        'pusher',
+        '--assume-role-policy-document',
+        JSON.stringify(trust),
+        '--max-session-duration',
+        '7200',
+      );
+      await aws(undefined, 'iam', 'attach-role-policy', '--role-name', 'pusher', '--policy-arn', POWER_USER);
+    };
+    [ci, stranger] = await Promise.all([
+      newUser('ci', {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: roleArn('pusher') }],
+      }),
+      newUser('stranger'),
+      pusher(),
+      aws(undefined, 'ecr', 'create-repository', '--repository-name', 'ci/app'),
+    ]);
   });
   after(async () => {
     await berth?.stop();

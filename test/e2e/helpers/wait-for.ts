@@ -12,7 +12,10 @@ export const HANG_MS = 120_000;
 export interface WaitOptions {
   /** Ends a hang; defaults to HANG_MS. */
   timeoutMs?: number;
-  /** Pause between probes. */
+  /**
+   * Pause between probes. Unset: 10 ms after the first probe, doubling up to 250 ms, so that what
+   * happens at once is seen at once and a long wait does not probe the server hundreds of times.
+   */
   intervalMs?: number;
 }
 
@@ -23,10 +26,10 @@ export interface WaitOptions {
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, opts: WaitOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? HANG_MS;
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
     const seen = await probe();
     if (seen !== undefined && seen !== false) return seen;
     if (Date.now() >= deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}; it never happened`);
-    await sleep(opts.intervalMs ?? 250);
+    await sleep(opts.intervalMs ?? pause);
   }
 }
