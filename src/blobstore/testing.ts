@@ -1,5 +1,7 @@
 /** Byte helpers the blob store tests share. */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readdir, readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { digestOf, type Digest } from '../core/digest.js';
 import type { BlobStore } from './blob-store.js';
@@ -38,4 +40,21 @@ export async function putBlob(store: BlobStore, data: Buffer, digest: Digest = d
   await w.append(sourceOf(data));
   await w.commit(digest);
   return digest;
+}
+
+/** Appends `part` to upload `id` in pieces of `piece` bytes, as one PATCH does, and closes the writer. */
+export async function appendPart(store: BlobStore, id: string, part: Buffer, piece?: number): Promise<void> {
+  const w = await store.writer(id, { append: true });
+  assert.equal(await w.append(sourceOf(part, piece)), part.length);
+  await w.close();
+}
+
+/** Files under `dir` this process holds open (worker threads come and go with fds of their own). */
+export async function openFilesUnder(dir: string): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(dir)) n++;
+  }
+  return n;
 }

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,7 +18,7 @@ import { digestHex, type Digest } from '../../core/digest.js';
 import type { BlobStore } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
 import { createFsBlobStore } from '../fs/fs-blob-store.js';
-import { bytes, putBlob, readAll } from '../testing.js';
+import { bytes, openFilesUnder, putBlob, readAll } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { BlobIntegrityError, HEADER_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
@@ -70,16 +70,6 @@ runBlobStoreSuite({
     { reason: 'the encrypted store reads its inner store by handle itself; it offers no handle on ciphertext', tests: [OPEN] },
   ],
 });
-
-/** Files under `dir` this process holds open (worker threads come and go with fds of their own). */
-async function openFilesUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(dir)) n++;
-  }
-  return n;
-}
 
 /** Where scripts/test.sh built the native opener, the pool uses it; CI insists on it. */
 const native = nativeGcm() !== undefined;

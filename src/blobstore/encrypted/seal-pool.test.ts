@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { open, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { open, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -18,7 +18,7 @@ import type { BlobStore, BlobWriter } from '../blob-store.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
 import { createFsBlobStore } from '../fs/fs-blob-store.js';
 import { createMemoryBlobStore } from '../memory/memory-blob-store.js';
-import { bytes, readAll, sourceOf } from '../testing.js';
+import { appendPart as patch, bytes, openFilesUnder, readAll, sourceOf } from '../testing.js';
 import { HashPool } from '../../registry/hash-pool.js';
 import { ByteThreads } from '../workers/threads.js';
 import { HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
@@ -40,22 +40,6 @@ const SKIP = [
 
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 5));
-}
-
-/** Files under `dir` this process holds open. */
-async function openFilesUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(dir)) n++;
-  }
-  return n;
-}
-
-async function patch(store: BlobStore, id: string, part: Buffer, piece?: number): Promise<void> {
-  const w = await store.writer(id, { append: true });
-  assert.equal(await w.append(sourceOf(part, piece)), part.length);
-  await w.close();
 }
 
 const suiteThreads = new ByteThreads({ threads: 1 });

@@ -8,14 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { digestOf } from '../../core/digest.js';
 import type { BlobStore, BlobWriter } from '../blob-store.js';
 import { createFsBlobStore } from '../fs/fs-blob-store.js';
-import { bytes, readAll, sourceOf } from '../testing.js';
+import { appendPart as patch, bytes, openFilesUnder, readAll, sourceOf } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
 import { SealPool } from './seal-pool.js';
@@ -24,22 +24,6 @@ import type { WrappingKeys } from './wrapping-keys.js';
 function keys(): WrappingKeys {
   const key = { id: randomBytes(16), key: randomBytes(32) };
   return { current: async () => key, byId: async () => key };
-}
-
-/** Files under `dir` this process holds open. */
-async function openFilesUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(dir)) n++;
-  }
-  return n;
-}
-
-async function patch(store: BlobStore, id: string, part: Buffer, piece?: number): Promise<void> {
-  const w = await store.writer(id, { append: true });
-  assert.equal(await w.append(sourceOf(part, piece)), part.length);
-  await w.close();
 }
 
 describe('seal pool: early writeback of the staged file', () => {
