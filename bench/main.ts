@@ -62,10 +62,17 @@ async function httpThroughput(server: Server, round: number): Promise<void> {
   const pushedGiB = (P.layers * P.layerBytes) / (1024 * MiB);
   record(server, 'push MB/s (HTTP)', (P.layers * P.layerBytes) / MiB / pushSeconds);
   record(server, 'push CPU-s per GiB', (cpuSeconds(server.pid) - cpu0) / pushedGiB);
+  // This process is the pull's client: its CPU says whether the client or the server bounds the rate.
+  const serverCpu = cpuSeconds(server.pid);
+  const clientCpu = process.cpuUsage();
   t = performance.now();
   let pulled = 0;
   for (const d of digests) pulled += await pullBlob(server, repo, d);
   record(server, 'pull MB/s (HTTP)', pulled / MiB / ((performance.now() - t) / 1000));
+  const pulledGiB = pulled / (1024 * MiB);
+  record(server, 'pull CPU-s per GiB', (cpuSeconds(server.pid) - serverCpu) / pulledGiB);
+  const used = process.cpuUsage(clientCpu);
+  record(server, 'pull: the Node client CPU-s per GiB', (used.user + used.system) / 1e6 / pulledGiB);
 }
 
 async function bigLayerRss(server: Server, round: number): Promise<void> {
