@@ -3,9 +3,6 @@
  * the IAM API (src/auth/identity-admin.ts), and the KMS keys Berth keeps (src/kms/kms-keys.ts),
  * against the data directory's metadata. KMS keys print as KMS's KeyMetadata.
  */
-import { openIdentityAdmin } from '../app/app.js';
-import { openKmsAdmin } from '../app/kms-admin.js';
-import { openQuotaAdmin } from '../app/quota-admin.js';
 import { isManagedPolicy } from '../app/policy-checks.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { ConfigError } from '../config/load.js';
@@ -46,6 +43,7 @@ function identityCommand(
     async run(input) {
       const accountId = accountOf(input);
       for (const flag of required) needFlag(sub, input, flag);
+      const { openIdentityAdmin } = await import('../app/app.js');
       const { identities, close } = await openIdentityAdmin(input.config);
       try {
         await body(identities, accountId, input);
@@ -74,6 +72,7 @@ function kmsCommand(
     async run(input) {
       const accountId = accountOf(input);
       if ('key-id' in options) needFlag(sub, input, 'key-id');
+      const { openKmsAdmin } = await import('../app/kms-admin.js');
       const { kms, region, close } = await openKmsAdmin(input.config);
       try {
         print(await body(kms, accountId, region, input));
@@ -104,7 +103,7 @@ const quotaCommands: Command[] = [
       const value = raw === 'default' ? undefined : /^\d+$/.test(raw) ? Number(raw) : NaN;
       if (value !== undefined && !Number.isSafeInteger(value))
         throw new ConfigError(`the value must be a whole number or 'default', got ${JSON.stringify(raw)}`);
-      const quotas = await openQuotaAdmin(input.config);
+      const quotas = await (await import('../app/quota-admin.js')).openQuotaAdmin(input.config);
       try {
         await quotas.set(accountId, name, value).catch((e: Error) => {
           throw new ConfigError(e.message);
@@ -124,7 +123,7 @@ const quotaCommands: Command[] = [
     dataDir: 'metadata',
     async run(input) {
       const accountId = accountOf(input);
-      const quotas = await openQuotaAdmin(input.config);
+      const quotas = await (await import('../app/quota-admin.js')).openQuotaAdmin(input.config);
       try {
         print({ accountId, quotas: await quotas.list(accountId) });
         return 0;

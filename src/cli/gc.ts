@@ -4,9 +4,6 @@
  * metadata transaction).
  * Reports go to stdout; the pass logs each deleted blob to stderr.
  */
-import { openRegistry } from '../app/app.js';
-import { garbageCollector } from '../app/background.js';
-import { createLogger } from '../app/logger.js';
 import type { GcReport } from '../gc/collector.js';
 import { jsonOption, storeOptions, type Command, type CommandInput, type Options } from './command.js';
 
@@ -26,6 +23,11 @@ export const gcCommands: Command[] = [
 
 async function gcCommand(command: 'gc', { values, config }: CommandInput): Promise<number> {
   // stdout carries the report; the log (one line per deleted blob) goes to stderr.
+  const [{ openRegistry }, { garbageCollector }, { createLogger }] = await Promise.all([
+    import('../app/app.js'),
+    import('../app/background.js'),
+    import('../app/logger.js'),
+  ]);
   const log = createLogger(config, { fd: 2, bindings: { command } });
   const registry = await openRegistry(config, { log });
   try {

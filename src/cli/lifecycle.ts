@@ -3,9 +3,8 @@
  * lifecycle policies now, against the data directory (safe beside a running server), and
  * prints what was (or, with --dry-run, would be) expired.
  */
-import { openRegistry } from '../app/app.js';
 import { ConfigError } from '../config/load.js';
-import { LifecycleEngine, type LifecycleRunReport } from '../lifecycle/engine.js';
+import type { LifecycleRunReport } from '../lifecycle/engine.js';
 import { registryKey } from '../core/registry-key.js';
 import { accountOption, jsonOption, storeOptions, withAccountAndRegion, type Command, type CommandInput } from './command.js';
 
@@ -34,6 +33,7 @@ async function lifecycle({ values, config }: CommandInput): Promise<number> {
   if (!/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   const key = registryKey(accountId, config.region);
   const repository = values.repository as string | undefined;
+  const [{ openRegistry }, { LifecycleEngine }] = await Promise.all([import('../app/app.js'), import('../lifecycle/engine.js')]);
   const registry = await openRegistry(config);
   try {
     const engine = new LifecycleEngine(registry);

@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createApp } from '../app/app.js';
 import type { Config } from '../config/schema.js';
 import type { Command } from './command.js';
 import { configOptions } from './config-flags.js';
@@ -44,6 +43,7 @@ function redacted(config: Config): Config {
 }
 
 async function serve(config: Config): Promise<number> {
+  const { createApp } = await import('../app/app.js');
   const app = await createApp(config);
   // Only with something to reload (TLS, an access-log file); otherwise SIGHUP keeps its usual meaning.
   if (config.tlsCert !== undefined || config.accessLog !== undefined) {

@@ -5,7 +5,6 @@
  * metadata; safe beside a running server.
  */
 import { accountOf, regionOf } from '../core/registry-key.js';
-import { openMetadata } from '../app/app.js';
 import { ConfigError } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import type { StorageUsage } from '../metadata/gc.js';
@@ -60,7 +59,7 @@ async function usageCommand({ values, config }: CommandInput): Promise<number> {
   const accountId = values['account-id'] as string | undefined;
   if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   const { from, to } = periodOf(values, systemClock.now());
-  const meta = await openMetadata(config);
+  const meta = await (await import('../app/app.js')).openMetadata(config);
   try {
     const storage = await meta.gc.usage(accountId);
     const rows = await meta.usage.daily(from, to, LOOKBACK_DAYS, accountId);

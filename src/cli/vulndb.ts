@@ -4,9 +4,8 @@
  * Safe beside a running server: it picks the new advisories up within seconds and re-evaluates
  * images under CONTINUOUS_SCAN through the job queue.
  */
-import { openRegistry } from '../app/app.js';
+import type { openRegistry } from '../app/app.js';
 import type { Config } from '../config/schema.js';
-import { importAdvisories } from '../scan/vulndb.js';
 import { jsonOption, storeOptions, type Command } from './command.js';
 
 export const vulndbCommands: Command[] = [
@@ -22,6 +21,7 @@ export const vulndbCommands: Command[] = [
     flagDefaults: { logLevel: 'warn' },
     async run({ values, positionals, config }) {
       return withRegistry(config, async (registry) => {
+        const { importAdvisories } = await import('../scan/vulndb.js');
         const r = await importAdvisories(registry.ctx.meta, registry.ctx.clock, positionals[0]!, values.source as string | undefined);
         const text =
           `${r.source}: ${r.read} records read, ${r.changed} new or updated, ${r.invalid.length} invalid\n` +
@@ -50,7 +50,7 @@ export const vulndbCommands: Command[] = [
 ];
 
 async function withRegistry(config: Config, body: (registry: Awaited<ReturnType<typeof openRegistry>>) => Promise<void>): Promise<number> {
-  const registry = await openRegistry(config);
+  const registry = await (await import('../app/app.js')).openRegistry(config);
   try {
     await body(registry);
     return 0;

@@ -126,6 +126,29 @@ describe('berth CLI', () => {
     assert.equal(config.createOnPush, false);
   });
 
+  it('help, usage errors and a missing data directory load the command table, not the registry', async () => {
+    // A hook in the berth process prints each of Berth's own modules it loads; the registry's
+    // entry (app.js) must not be among them until a command runs.
+    const hook = `data:text/javascript,${encodeURIComponent(
+      "import { registerHooks } from 'node:module';" +
+        'registerHooks({ load(url, ctx, next) { if (url.includes("/dist/src/")) process.stderr.write("loaded " + url + "\\n"); return next(url, ctx); } });',
+    )}`;
+    const cwd = await tempDir('berth-cli-cwd-');
+    for (const args of [['--help'], ['admin', 'create-user', '--help'], ['gc', '--bogus'], ['usage']]) {
+      const r = await berth(args, { cwd, env: { NODE_OPTIONS: `--import ${hook}` } });
+      const loaded = r.stderr.split('\n').filter((l) => l.startsWith('loaded '));
+      assert.ok(
+        loaded.some((l) => l.endsWith('/dist/src/cli/berth.js')),
+        `the hook saw berth ${args.join(' ')} start: ${r.stderr}`,
+      );
+      assert.ok(!loaded.some((l) => l.endsWith('/dist/src/app/app.js')), `berth ${args.join(' ')} loaded the registry`);
+    }
+    // The hook does see the registry load when a command runs on one.
+    const dataDir = await tempDir('berth-cli-data-');
+    const gc = await berth(['gc', '--dry-run', '--data-dir', dataDir], { cwd, env: { NODE_OPTIONS: `--import ${hook}` } });
+    assert.ok(gc.stderr.split('\n').includes(`loaded file://${repoRoot}/dist/src/app/app.js`), gc.stderr);
+  });
+
   it('unknown commands and options: a short usage on stderr, exit 2', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['frobnicate'], /unknown command frobnicate/],
