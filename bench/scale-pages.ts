@@ -9,7 +9,7 @@
  * drift and load hit both; paired ratios of the medians at the end.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cliPath } from '../test/e2e/helpers/berth-process.js';
 import { cpuSeconds } from './proc-stats.js';
@@ -30,6 +30,7 @@ interface Build {
   seeder: ScaleSeeder;
   accessLog: string;
   gcLog: string;
+  wrapper: string;
   logLines: number;
 }
 
@@ -56,8 +57,9 @@ async function startBuild(workDir: string, name: string, cli: string): Promise<B
   const accessLog = join(workDir, `access-${name}-${Date.now()}.log`);
   const gcLog = join(workDir, `gc-${name}-${Date.now()}.log`);
   writeFileSync(gcLog, '');
-  const server = await startBerthServer(workDir, { name, cli: gcWrapper(workDir, cli), env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog } });
-  return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, logLines: 0 };
+  const wrapper = gcWrapper(workDir, cli);
+  const server = await startBerthServer(workDir, { name, cli: wrapper, env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog } });
+  return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, wrapper, logLines: 0 };
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -171,6 +173,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all(builds.map((b) => b.server.stop().catch(() => undefined)));
+    // The per-page log above keeps what was read from these.
+    await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.wrapper].map((f) => rm(f, { force: true }))));
   }
   console.error(`written to ${out}`);
 }
