@@ -17,9 +17,9 @@ import type { Server } from './servers.js';
 
 const MiB = 1024 * 1024;
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
-const TAG_REPO = 'scale/tags';
+export const TAG_REPO = 'scale/tags';
 const CONCURRENCY = 16;
-const PAGE = 1000;
+export const PAGE = 1000;
 
 export interface PageStats {
   pages: number;
@@ -126,7 +126,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-interface Page {
+export interface Page {
   items: number;
   next?: string;
   ms: number;
@@ -162,7 +162,7 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
 }
 
 /** A /v2 listing followed through its Link headers. */
-function v2Pages(server: Server, first: string, field: 'tags' | 'repositories') {
+export function v2Pages(server: Server, first: string, field: 'tags' | 'repositories') {
   return async (token?: string): Promise<Page> => {
     const t = performance.now();
     const res = await fetch(new URL(token ?? first, server.url), { headers: server.headers });
@@ -178,7 +178,7 @@ function v2Pages(server: Server, first: string, field: 'tags' | 'repositories') 
 const LIST_FIELD = { ListImages: 'imageIds', DescribeImages: 'imageDetails', DescribeRepositories: 'repositories' } as const;
 
 /** An ECR JSON API listing, SigV4-signed here with the admin's key, followed through nextToken. */
-function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
+export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
   const url = new URL(server.url);
   const signer = new SignatureV4({ service: 'ecr', region: 'us-east-1', credentials: server.admin!, sha256: Sha256 });
   return async (nextToken?: string): Promise<Page> => {

@@ -10,6 +10,7 @@ import { noteError, REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
 import { isAuthError } from '../../auth/errors.js';
 import { Codes, ecrWire, isRegistryError, isStorageFull, RegistryError, type ErrorCode, type WireCode } from '../../core/errors.js';
 import { DRAIN_LIMIT, discardBody, stopReadingBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
+import { wireJson } from './wire-json.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -37,16 +38,11 @@ export class EcrError extends Error {
 }
 
 export function sendEcrJson(res: ServerResponse, value: unknown): void {
-  // The replacer sees a Date already turned into an ISO string by toJSON; `this[key]` is the Date.
-  // An absent member is left out, never sent as null: ECR never sends null for a member.
-  const body = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
-    const original = this[key];
-    if (original instanceof Date) return original.getTime() / 1000;
-    return v === null && !Array.isArray(this) ? undefined : v;
-  });
+  // Epoch-second timestamps; an absent member is left out, never sent as null (ECR never sends one).
+  const body = wireJson(value);
   res.writeHead(200, {
     'Content-Type': JSON_CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': body.length,
     [REQUEST_ID_HEADER]: requestIdOf(res),
   });
   res.end(body);

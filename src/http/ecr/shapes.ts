@@ -40,5 +40,6 @@ export function imageDetailShape(accountId: string, repositoryName: string, d: I
   if (d.artifactType !== undefined) shape.artifactMediaType = d.artifactType;
   if (d.subject !== undefined) shape.subjectManifestDigest = d.subject;
   if (d.lastPulledAt !== undefined) shape.lastRecordedPullTime = d.lastPulledAt;
-  return { ...shape, ...extra };
+  // Added in place, not spread into a copy: one object fewer per image of a page.
+  return Object.assign(shape, extra);
 }

@@ -58,15 +58,25 @@ function toSummary(r: Row): ImageSummary {
   return s;
 }
 
+const pageSql = (select: string) =>
+  Object.fromEntries((Object.keys(TAG_FILTER) as TagStatus[]).map((k) => [k, `${select} ${PAGE_WHERE} ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`])) as Record<
+    TagStatus,
+    string
+  >;
+/** A DescribeImages page, per tag filter (its plan: sqlite-query-shapes.test.ts). */
+export const LIST_SQL = pageSql(SELECT);
+/** A ListImages page: half the cost of a `list` page on 10,000 images, no sizes summed over references and blobs. */
+export const LIST_IDS_SQL = pageSql(`SELECT m.digest, ${TAGS} AS tags FROM manifests m`);
+
 export function createSqliteImages(db: Db): ImageQueries {
   type PageArgs = [number, string, string, string, number];
-  const pageStmts = <R>(select: string) =>
-    Object.fromEntries(
-      (Object.keys(TAG_FILTER) as TagStatus[]).map((k) => [k, db.prepare<PageArgs, R>(`${select} ${PAGE_WHERE} ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`)]),
-    ) as Record<TagStatus, ReturnType<typeof db.prepare<PageArgs, R>>>;
-  const listStmts = pageStmts<Row>(SELECT);
-  // Half the cost of a `list` page on 10,000 images: no sizes summed over references and blobs.
-  const listIdsStmts = pageStmts<{ digest: string; tags: string | null }>(`SELECT m.digest, ${TAGS} AS tags FROM manifests m`);
+  const pageStmts = <R>(sql: Record<TagStatus, string>) =>
+    Object.fromEntries((Object.keys(sql) as TagStatus[]).map((k) => [k, db.prepare<PageArgs, R>(sql[k])])) as Record<
+      TagStatus,
+      ReturnType<typeof db.prepare<PageArgs, R>>
+    >;
+  const listStmts = pageStmts<Row>(LIST_SQL);
+  const listIdsStmts = pageStmts<{ digest: string; tags: string | null }>(LIST_IDS_SQL);
   const getStmt = db.prepare<[number, string], Row>(`${SELECT} WHERE m.repository_id = ? AND m.digest = ?`);
   const parentsStmt = db.prepare<[number, string], { parent_digest: string }>(
     `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest'`,

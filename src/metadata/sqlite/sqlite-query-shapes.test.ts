@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LAYER_ARCHIVED_SQL } from './archive.js';
 import { BLOB_IN_REPOSITORY_SQL, BLOB_STAT_SQL } from './blobs.js';
+import { LIST_IDS_SQL, LIST_SQL } from './images.js';
 import { openSqlite, type Db } from './open.js';
 
 interface PlanRow {
@@ -59,6 +60,25 @@ describe('SQLite hot-path query shapes', () => {
         ],
         JSON.stringify(rows),
       );
+    } finally {
+      db.close();
+    }
+  });
+  it('image listing pages (ListImages, DescribeImages): the manifests read from the listing index alone, never their rows', () => {
+    const db = openSqlite(':memory:');
+    try {
+      for (const [kind, byTag] of Object.entries({ ListImages: LIST_IDS_SQL, DescribeImages: LIST_SQL }))
+        for (const [tagStatus, sql] of Object.entries(byTag))
+          for (const status of ['ACTIVE', 'ANY']) {
+            const rows = plan(db, sql, [7, '', status, status, 1001]);
+            const manifests = rows.filter((r) => / m USING /.test(r.detail) || /^SCAN m\b/.test(r.detail)).map((r) => r.detail);
+            assert.deepEqual(
+              manifests,
+              ['SEARCH m USING COVERING INDEX manifests_listing (repository_id=? AND digest>?)'],
+              `${kind} ${tagStatus} ${status}: ${JSON.stringify(rows)}`,
+            );
+            assert.ok(!rows.some((r) => /USE TEMP B-TREE/.test(r.detail)), `${kind} ${tagStatus}: sorted by the index, ${JSON.stringify(rows)}`);
+          }
     } finally {
       db.close();
     }

@@ -1,0 +1,185 @@
+/**
+ * `BENCH_ENTRY=scale-pages bash bench/run.sh`: the tag listings at scale page by page, to find
+ * the page behind a p99 and what it spent. One repository grown to each size in SCALE_TAGS
+ * (default 10000,100000; seeded directly, as BENCH_SEED=direct), then each listing walked
+ * SCALE_ROUNDS times (default 5). Per page: the client's time, the server's (its access log's
+ * `ms`) and the GC pauses the server took meanwhile (a PerformanceObserver loaded before the
+ * CLI); per walk: the server's CPU per page. SCALE_BASELINE=<another build's
+ * dist/src/cli/main.js> runs that build beside this one on the same seed, walks alternated, so
+ * drift and load hit both; paired ratios of the medians at the end.
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { cliPath } from '../test/e2e/helpers/berth-process.js';
+import { cpuSeconds } from './proc-stats.js';
+import { ecrPages, PAGE, type Page, ScaleSeeder, TAG_REPO, v2Pages } from './scale.js';
+import { startBerthServer, type Server } from './servers.js';
+
+const env = process.env;
+const sizes = (env.SCALE_TAGS ?? '10000,100000').split(',').map(Number);
+const rounds = Number(env.SCALE_ROUNDS ?? 5);
+const ALL = ['tags/list', 'ListImages', 'DescribeImages'] as const;
+type Listing = (typeof ALL)[number];
+/** SCALE_LISTINGS=DescribeImages,ListImages: only those (e.g. under a profiler). */
+const listings = env.SCALE_LISTINGS ? (env.SCALE_LISTINGS.split(',') as Listing[]) : ALL;
+
+interface Build {
+  name: string;
+  server: Server;
+  seeder: ScaleSeeder;
+  accessLog: string;
+  gcLog: string;
+  wrapper: string;
+  logLines: number;
+}
+
+/** Loads a GC observer into the server before its CLI: each pause with its wall-clock start. */
+function gcWrapper(dir: string, cli: string): string {
+  const path = join(dir, `gc-wrap-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(
+    path,
+    `import { PerformanceObserver } from 'node:perf_hooks';
+import { appendFileSync } from 'node:fs';
+const file = process.env.SCALE_GC_LOG;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    appendFileSync(file, (performance.timeOrigin + e.startTime).toFixed(2) + ' ' + e.duration.toFixed(2) + ' ' + e.detail.kind + '\\n');
+}).observe({ entryTypes: ['gc'] });
+process.argv[1] = ${JSON.stringify(cli)};
+await import(${JSON.stringify(cli)});
+`,
+  );
+  return path;
+}
+
+async function startBuild(workDir: string, name: string, cli: string): Promise<Build> {
+  const accessLog = join(workDir, `access-${name}-${Date.now()}.log`);
+  const gcLog = join(workDir, `gc-${name}-${Date.now()}.log`);
+  writeFileSync(gcLog, '');
+  const wrapper = gcWrapper(workDir, cli);
+  const server = await startBerthServer(workDir, { name, cli: wrapper, env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog } });
+  return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, wrapper, logLines: 0 };
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** The `ms` of the access log's lines after the ones already read, waiting for `count` of them. */
+async function serverTimes(b: Build, count: number): Promise<number[]> {
+  for (let tries = 0; ; tries++) {
+    const lines = existsSync(b.accessLog) ? readFileSync(b.accessLog, 'utf8').split('\n').filter(Boolean) : [];
+    if (lines.length >= b.logLines + count || tries > 200) {
+      const fresh = lines.slice(b.logLines);
+      b.logLines = lines.length;
+      return fresh.slice(-count).map((l) => (JSON.parse(l) as { ms: number }).ms);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function gcPauses(b: Build): Array<{ at: number; ms: number; kind: number }> {
+  return readFileSync(b.gcLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [at, ms, kind] = l.split(' ').map(Number);
+      return { at: at!, ms: ms!, kind: kind! };
+    });
+}
+
+function reader(s: Server, what: Listing): (token?: string) => Promise<Page> {
+  return what === 'tags/list' ? v2Pages(s, `/v2/${TAG_REPO}/tags/list?n=${PAGE}`, 'tags') : ecrPages(s, what);
+}
+
+interface Walk {
+  client: number[];
+  server: number[];
+  gc: number[];
+  cpuMsPerPage: number;
+}
+
+async function walk(b: Build, what: Listing): Promise<Walk> {
+  const read = reader(b.server, what);
+  const client: number[] = [];
+  const windows: Array<[number, number]> = [];
+  const cpu0 = cpuSeconds(b.server.pid);
+  let token: string | undefined;
+  do {
+    const t = now();
+    const r = await read(token);
+    windows.push([t, now()]);
+    client.push(r.ms);
+    token = r.next;
+  } while (token !== undefined);
+  const cpu = cpuSeconds(b.server.pid) - cpu0;
+  const server = await serverTimes(b, client.length);
+  const pauses = gcPauses(b);
+  const gc = windows.map(([from, to]) => pauses.filter((p) => p.at >= from && p.at <= to).reduce((a, p) => a + p.ms, 0));
+  return { client, server, gc, cpuMsPerPage: (cpu * 1000) / client.length };
+}
+
+const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.99 * xs.length) - 1)]!;
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+async function main(): Promise<void> {
+  const workDir = resolve('bench/.work');
+  await mkdir(workDir, { recursive: true });
+  const out = join(workDir, `scale-pages-${Date.now()}.log`);
+  const say = (line: string) => {
+    console.log(line);
+    appendFileSync(out, `${line}\n`);
+  };
+  const builds = [await startBuild(workDir, 'new', cliPath)];
+  if (env.SCALE_BASELINE) builds.push(await startBuild(workDir, 'base', env.SCALE_BASELINE));
+  try {
+    let from = 0;
+    for (const size of sizes) {
+      for (const b of builds) await b.seeder.tags(from, size);
+      from = size;
+      say(`# ${size} tags, load ${loadavg()}`);
+      const all: Record<string, Walk[]> = {};
+      for (let round = 0; round < rounds; round++) {
+        for (const what of listings) {
+          // Alternated, and the order flipped each round: neither build always reads first.
+          for (const b of round % 2 === 0 ? builds : [...builds].reverse()) {
+            const w = await walk(b, what);
+            (all[`${b.name} ${what}`] ??= []).push(w);
+            say(
+              `${size} r${round} ${b.name} ${what}: cpu/page ${w.cpuMsPerPage.toFixed(1)} ms | client ${fmt(w.client)} | server ${fmt(w.server)} | gc ${fmt(w.gc)}`,
+            );
+          }
+        }
+      }
+      say(`# ${size} tags summary (all pages of ${rounds} walks), load ${loadavg()}`);
+      for (const [key, ws] of Object.entries(all)) {
+        const c = ws.flatMap((w) => w.client);
+        const s = ws.flatMap((w) => w.server);
+        const g = ws.flatMap((w) => w.gc);
+        const cpu = ws.map((w) => w.cpuMsPerPage);
+        say(
+          `${size} ${key}: client p50 ${median(c).toFixed(1)} p99 ${p99(c).toFixed(1)} max ${Math.max(...c).toFixed(1)} | server p50 ${median(s).toFixed(1)} p99 ${p99(s).toFixed(1)} | gc total ${g.reduce((a, x) => a + x, 0).toFixed(0)} ms, max/page ${Math.max(...g).toFixed(1)} | cpu/page median ${median(cpu).toFixed(1)} ms [${fmt(cpu)}]`,
+        );
+      }
+      if (builds.length === 2)
+        for (const what of listings) {
+          const ratio = (f: (w: Walk) => number) =>
+            all[`new ${what}`]!.map((w, i) => f(w) / f(all[`base ${what}`]![i]!)).sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
+          say(
+            `${size} ${what} new/base, median of paired walks: client p50 ${ratio((w) => median(w.client)).toFixed(2)}, slowest page ${ratio((w) => Math.max(...w.client)).toFixed(2)}, cpu/page ${ratio((w) => w.cpuMsPerPage).toFixed(2)}`,
+          );
+        }
+    }
+  } finally {
+    await Promise.all(builds.map((b) => b.server.stop().catch(() => undefined)));
+    // The per-page log above keeps what was read from these.
+    await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.wrapper].map((f) => rm(f, { force: true }))));
+  }
+  console.error(`written to ${out}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+/**
+ * The body of an AWS JSON 1.1 answer as bytes: timestamps as epoch seconds, an absent member left
+ * out (never null; a null inside a list stays), everything else as JSON.stringify writes it.
+ *
+ * Two costs of the obvious `JSON.stringify(value, replacer)` are avoided, both large on a listing
+ * page (a 1,000-image DescribeImages page is ~320 KB): a replacer function puts V8's serializer
+ * on its slow path, one call back into JavaScript per member; and a string over 128 KiB is
+ * allocated in the large-object space, where building it, measuring its UTF-8 length and
+ * writing it to the socket each cost several times more per byte than for small strings. So the
+ * value is first copied with its timestamps and nulls already turned into their wire form (a
+ * cheap walk), then serialized without a replacer, a long list a slice at a time, each slice
+ * straight into a Buffer. Same bytes as the replacer gave (wire-json.test.ts).
+ */
+
+/** Items of a list serialized together: a slice of a listing page stays well under 128 KiB. */
+const SLICE = 100;
+
+/**
+ * `v` with every Date as epoch seconds and every null or undefined object member dropped. Copied
+ * only where something changes: a listing's items without timestamps (ListImages' ids) are
+ * serialized as they are, and fewer copies are fewer scavenges of the young generation, which
+ * main.ts keeps small.
+ */
+function toWire(v: unknown, key: string | number): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Date) return v.getTime() / 1000;
+  // Another object that renders itself (JSON.stringify would call it, then the replacer).
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return toWire(toJSON.call(v, String(key)), key);
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const w = toWire(x, i);
+      if (out === undefined && w !== x) out = v.slice(0, i);
+      out?.push(w);
+    }
+    return out ?? v;
+  }
+  const keys = Object.keys(v);
+  let out: Record<string, unknown> | undefined;
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j]!;
+    const x = (v as Record<string, unknown>)[k];
+    const w = x === null || x === undefined ? undefined : toWire(x, k);
+    if (out === undefined && w !== x) {
+      out = {};
+      for (let i = 0; i < j; i++) out[keys[i]!] = (v as Record<string, unknown>)[keys[i]!];
+    }
+    if (out !== undefined && w !== undefined) out[k] = w;
+  }
+  return out ?? v;
+}
+
+const COMMA = Buffer.from(',');
+
+/** A list of any length, `[` ... `]`, a slice at a time. */
+function pushList(parts: Buffer[], list: unknown[]): void {
+  if (list.length <= SLICE) {
+    parts.push(Buffer.from(JSON.stringify(list)));
+    return;
+  }
+  for (let i = 0; i < list.length; i += SLICE) {
+    // Each slice's own brackets become the list's: `[a,b` `,c,d` `,e]`. Cut from the bytes, not
+    // the string: no second copy of the text on the heap.
+    const slice = Buffer.from(JSON.stringify(list.slice(i, i + SLICE)));
+    if (i > 0) parts.push(COMMA);
+    parts.push(slice.subarray(i === 0 ? 0 : 1, i + SLICE >= list.length ? slice.length : slice.length - 1));
+  }
+}
+
+/** The answer's bytes. A top-level object's long lists (the listings' pages) go a slice at a time. */
+export function wireJson(value: unknown): Buffer {
+  const wire = toWire(value, '');
+  if (wire === null || typeof wire !== 'object' || Array.isArray(wire)) return Buffer.from(JSON.stringify(wire) ?? 'null');
+  const parts: Buffer[] = [];
+  let first = true;
+  for (const [k, v] of Object.entries(wire)) {
+    // A member JSON cannot hold (a function) is left out, as JSON.stringify leaves it.
+    const text = Array.isArray(v) ? undefined : (JSON.stringify(v) as string | undefined);
+    if (!Array.isArray(v) && text === undefined) continue;
+    parts.push(Buffer.from(`${first ? '{' : ','}${JSON.stringify(k)}:`));
+    first = false;
+    if (text === undefined) pushList(parts, v as unknown[]);
+    else parts.push(Buffer.from(text));
+  }
+  parts.push(Buffer.from(first ? '{}' : '}'));
+  return Buffer.concat(parts);
+}
