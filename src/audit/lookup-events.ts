@@ -48,7 +48,8 @@ export interface LookupEventsOutput {
   NextToken?: string;
 }
 
-/** Keys read per query: a page of 50 mostly ends within a batch or two of where it starts. */
+/** Keys (each with its batch's calls) read per query: a page mostly ends within a batch or two of where it starts, so the first query reads two. */
+const KEYS_FIRST = 2;
 const KEYS_PER_FETCH = 8;
 
 interface Position {
@@ -135,13 +136,13 @@ async function scan(
     value: attribute?.value ?? '',
     ...(start !== undefined && { minLastTime: start }),
     ...(upper !== Number.POSITIVE_INFINITY && { maxFirstTime: upper }),
-    limit: KEYS_PER_FETCH,
   };
   const found: Found[] = [];
   let from = before && { lastTime: before.kt, seq: before.ks, inclusive: true };
   let visited = 0;
   for (;;) {
-    const keys = await store.candidates({ ...query, ...(from && { from }) });
+    const take = visited === 0 ? KEYS_FIRST : KEYS_PER_FETCH;
+    const keys = await store.candidates({ ...query, ...(from && { from }), limit: take });
     // The token's key must be one of this account's for this query: a token cannot point a page elsewhere.
     if (visited === 0 && before && (keys[0]?.lastTime !== before.kt || keys[0]?.seq !== before.ks)) throw invalidToken();
     for (const c of keys) {
@@ -154,7 +155,7 @@ async function scan(
       const key = { lastTime: c.lastTime, seq: c.seq };
       for (const e of eventsOf(c, accountId, keep)) if (!before || olderThan(e, before)) found.push({ e, k, key });
     }
-    if (keys.length < KEYS_PER_FETCH) return found;
+    if (keys.length < take) return found;
     const last = keys.at(-1)!;
     from = { lastTime: last.lastTime, seq: last.seq, inclusive: false };
   }
