@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packCalls, rowsOf, unpackCalls } from './audit-batch.js';
+import { unpackBlob } from '../metadata/audit-rows.js';
+import { packCalls, storedBatch, unpackCalls } from './audit-batch.js';
 import { cloudTrailRecord, recordedCall, type AuditedCall } from './cloudtrail-record.js';
-import { recordJson } from './stored-call.js';
+import { batchIdAt, eventIdOf } from './event-id.js';
 
 const role: AuditedCall = {
   api: 'ecr',
@@ -23,7 +24,6 @@ const role: AuditedCall = {
   region: 'eu-west-1',
   sourceIp: '10.0.0.1',
   userAgent: 'aws-cli/2',
-  eventId: '0193d1c2-0000-7000-8000-000000000000',
 };
 const bare: AuditedCall = {
   api: 'oci',
@@ -50,15 +50,33 @@ describe('a batch of calls sent to the audit thread', () => {
     assert.deepEqual(packCalls([]), []);
   });
 
-  it('makes the same records on the thread as on the event loop, and leaves out what is not recorded', () => {
+  it('makes the same records on the thread as on the event loop, each under its place in the batch, and leaves out what is not recorded', () => {
     const queued = recordedCall({ ...bare, params: { name: 'web', reference: 'v1' } })!;
-    const { rows, lines } = rowsOf(unpackCalls(packCalls([queued])), true);
-    assert.equal(recordJson({ ...rows[0]!, seq: 1 }), JSON.stringify(cloudTrailRecord(queued)));
-    assert.equal(lines, `${JSON.stringify(cloudTrailRecord(queued))}\n`);
+    assert.equal(queued.eventId, undefined, 'no id is drawn on the event loop');
+    const id = batchIdAt(queued.time);
+    const texts = packCalls([role, queued]);
+    const { batch, lines } = storedBatch(id, texts, true);
+    assert.equal(
+      lines,
+      `${JSON.stringify(cloudTrailRecord({ ...role, eventId: eventIdOf(id, 0) }))}\n${JSON.stringify(cloudTrailRecord({ ...queued, eventId: eventIdOf(id, 1) }))}\n`,
+    );
+    assert.deepEqual(unpackBlob(batch!.calls, 1), texts, 'the texts are stored as they came');
+    assert.equal(batch!.firstTime, role.time.getTime());
+    assert.equal(batch!.lastTime, queued.time.getTime());
+    assert.deepEqual(
+      batch!.keys.filter((k) => k.attr === 1).map((k) => k.value),
+      ['PutLifecyclePolicy', 'BatchGetImage'],
+    );
     assert.equal(recordedCall({ ...bare, method: 'HEAD' }), undefined, 'a manifest HEAD is not recorded');
-    assert.deepEqual(rowsOf([], true), { rows: [] });
-    // A call queued without an event id gets one, the same in the row and in the file's line.
-    const unnamed = rowsOf([bare], true);
-    assert.equal(JSON.parse(unnamed.lines!).eventID, unnamed.rows[0]!.eventId);
+    assert.deepEqual(storedBatch(id, [], true), {});
+    assert.equal(storedBatch(id, texts, false).lines, undefined);
+  });
+
+  it('stores error messages and user agents cut to 1 KiB, as the records show them', () => {
+    const long = { ...role, eventId: eventIdOf(batchIdAt(role.time), 7), userAgent: 'u'.repeat(5000), error: { code: 'X', message: 'm'.repeat(5000) } };
+    const [back] = unpackCalls(packCalls([long]));
+    assert.equal(back!.userAgent!.length, 1024);
+    assert.equal(back!.error!.message.length, 1024);
+    assert.deepEqual(cloudTrailRecord({ ...back!, eventId: long.eventId }), cloudTrailRecord(long));
   });
 });

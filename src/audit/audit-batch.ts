@@ -1,15 +1,18 @@
 /**
- * A batch of queued calls made into the trail's rows (and, when an auditLog file is kept, their
- * records' JSON lines): what the audit thread does with each batch, and the writer itself when
- * the store has no second connection to give (SQLite in memory). Also the messages to and from
- * that thread.
+ * A batch of queued calls: packed on the event loop into a few texts that cross to the audit
+ * thread, and there made into the trail's stored batch (the texts as they came, deflated, with
+ * the keys LookupEvents finds them by) and, when an auditLog file is kept, their records' JSON
+ * lines. The writer does the second half itself when the store has no second connection to give
+ * (SQLite in memory). Also the messages to and from that thread.
  */
-import type { AuditEventRow } from '../metadata/audit-rows.js';
-import { cloudTrailRecord, type AuditedCall } from './cloudtrail-record.js';
-import { storedRow } from './stored-call.js';
+import { KeyCollector, packBlob, type AuditBatchRow } from '../metadata/audit-rows.js';
+import { cloudTrailRecord, lookupColumns, type AuditedCall } from './cloudtrail-record.js';
+import { eventIdOf } from './event-id.js';
 
 export interface AuditBatch {
   id: number;
+  /** The trail's batch id (event-id.ts), drawn once per batch and kept by its retries. */
+  batchId: string;
   /** The calls, packed (packCalls). */
   calls: string[];
   /** Return the records as JSON lines too (the auditLog file), which a retried batch already wrote. */
@@ -19,31 +22,19 @@ export interface AuditBatch {
 /** Lines are returned even when the store failed: the file does not depend on the store. */
 export type AuditBatchResult = { id: number; lines?: string; error?: string };
 
-export function rowsOf(calls: readonly AuditedCall[], wantLines: boolean): { rows: AuditEventRow[]; lines?: string } {
-  const rows: AuditEventRow[] = [];
-  let lines = '';
-  for (const call of calls) {
-    const row = storedRow(call);
-    if (!row) continue;
-    rows.push(row);
-    // Records are built only for the file: the store keeps the call (stored-call.ts). Under the
-    // row's event id, should the call have come without one.
-    if (wantLines) lines += `${JSON.stringify(cloudTrailRecord(call.eventId === undefined ? { ...call, eventId: row.eventId } : call))}\n`;
-  }
-  if (!wantLines || rows.length === 0) return { rows };
-  return { rows, lines };
-}
-
 /**
  * A batch crosses to the audit thread as a few strings, each the JSON of a flat array of FIELDS
  * values per call: V8's structured clone writes every object's property names anew, so cloning
  * nested call objects cost more than building their records had; strings are copied. At most
  * CALLS_PER_TEXT calls a string: JSON.stringify's cost per byte rises about five times once its
  * text passes 128 KiB (V8's largest regular heap object; a batch of 500 manifest GETs is ~210 KiB),
- * measured at 4.2 µs a call for one text of 500 against 0.6-0.8 for texts of 25 to 300.
+ * measured at 4.2 µs a call for one text of 500 against 0.6-0.8 for texts of 25 to 300. The
+ * trail stores these texts as they are, so a key's chunk mask names the texts to read.
  */
-const FIELDS = 21;
-const CALLS_PER_TEXT = 100;
+const FIELDS = 20;
+export const CALLS_PER_TEXT = 100;
+/** As cloudTrailRecord cuts them: longer text is never stored. */
+const MAX_TEXT = 1024;
 
 export function packCalls(calls: readonly AuditedCall[]): string[] {
   const texts: string[] = [];
@@ -57,6 +48,8 @@ function packText(calls: readonly AuditedCall[]): string {
   for (const c of calls) {
     const p = c.principal;
     const role = p.session?.role;
+    const message = c.error?.message;
+    const ua = c.userAgent;
     out[i++] = c.api;
     out[i++] = c.operation;
     out[i++] = c.method;
@@ -71,13 +64,12 @@ function packText(calls: readonly AuditedCall[]): string {
     out[i++] = role?.sessionName;
     out[i++] = c.params;
     out[i++] = c.error?.code;
-    out[i++] = c.error?.message;
+    out[i++] = message !== undefined && message.length > MAX_TEXT ? message.slice(0, MAX_TEXT) : message;
     out[i++] = c.requestId;
     out[i++] = c.time.getTime();
     out[i++] = c.region;
     out[i++] = c.sourceIp;
-    out[i++] = c.userAgent;
-    out[i++] = c.eventId;
+    out[i++] = ua !== undefined && ua.length > MAX_TEXT ? ua.slice(0, MAX_TEXT) : ua;
   }
   return JSON.stringify(out);
 }
@@ -88,7 +80,7 @@ export function unpackCalls(texts: readonly string[]): AuditedCall[] {
   return calls;
 }
 
-function unpackText(text: string, calls: AuditedCall[]): void {
+export function unpackText(text: string, calls: AuditedCall[] = []): AuditedCall[] {
   const packed = JSON.parse(text) as unknown[];
   const s = (i: number) => packed[i] as string;
   // JSON writes an absent field (undefined) in an array as null.
@@ -112,7 +104,33 @@ function unpackText(text: string, calls: AuditedCall[]): void {
     if (opt(i + 13) !== undefined) call.error = { code: s(i + 13), message: s(i + 14) };
     if (opt(i + 18) !== undefined) call.sourceIp = s(i + 18);
     if (opt(i + 19) !== undefined) call.userAgent = s(i + 19);
-    if (opt(i + 20) !== undefined) call.eventId = s(i + 20);
     calls.push(call);
   }
+  return calls;
+}
+
+/**
+ * The stored batch of packed texts (undefined when none of its calls is recorded) and, when
+ * wanted, the records' JSON lines, each under the event id its place in the batch gives it.
+ */
+export function storedBatch(batchId: string, texts: readonly string[], wantLines: boolean): { batch?: AuditBatchRow; lines?: string } {
+  const keys = new KeyCollector();
+  let firstTime = Number.POSITIVE_INFINITY;
+  let lastTime = Number.NEGATIVE_INFINITY;
+  let lines = '';
+  let index = 0;
+  for (let t = 0; t < texts.length; t++) {
+    for (const call of unpackText(texts[t]!)) {
+      const i = index++;
+      const cols = lookupColumns(call);
+      if (!cols) continue;
+      const time = call.time.getTime();
+      if (time < firstTime) firstTime = time;
+      if (time > lastTime) lastTime = time;
+      keys.addColumns(cols, time, t);
+      if (wantLines) lines += `${JSON.stringify(cloudTrailRecord({ ...call, eventId: eventIdOf(batchId, i) }))}\n`;
+    }
+  }
+  if (lastTime === Number.NEGATIVE_INFINITY) return {};
+  return { batch: { batchId, firstTime, lastTime, form: 2, calls: packBlob(texts), keys: keys.keys() }, ...(wantLines && { lines }) };
 }

@@ -12,12 +12,12 @@ export class AuditThread {
   constructor(private readonly spec: AuditAppenderSpec) {}
 
   /** Builds and stores a batch; rejects only when the thread is lost (the answer says whether the store failed). */
-  store(calls: AuditedCall[], lines: boolean): Promise<AuditBatchResult> {
+  store(batchId: string, calls: AuditedCall[], lines: boolean): Promise<AuditBatchResult> {
     const worker = this.#start();
     const id = this.#next++;
     return new Promise<AuditBatchResult>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, calls: packCalls(calls), lines } satisfies AuditBatch);
+      worker.postMessage({ id, batchId, calls: packCalls(calls), lines } satisfies AuditBatch);
     });
   }
 

@@ -1,22 +1,21 @@
 /**
- * The audit thread: makes each batch of queued calls into CloudTrail records and stores them
- * through its own connection to the trail (metadata/audit-appender.ts). Building a record and
- * its JSON, and the insert with its indexes, cost several times what serving a manifest GET does
- * on the event loop; here they cost the event loop nothing but one message per batch.
+ * The audit thread: makes each batch of queued calls into the trail's stored batch (and the
+ * auditLog's record lines) and stores it through its own connection to the trail
+ * (metadata/audit-appender.ts), so that this costs the event loop one message per batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openAuditAppender } from '../metadata/audit-appender.js';
 import type { AuditAppenderSpec } from '../metadata/audit-rows.js';
-import { rowsOf, unpackCalls, type AuditBatch, type AuditBatchResult } from './audit-batch.js';
+import { storedBatch, type AuditBatch, type AuditBatchResult } from './audit-batch.js';
 
 const appender = openAuditAppender((workerData as { spec: AuditAppenderSpec }).spec);
 // One batch at a time, in order: the writer sends the next only after this one's answer.
 parentPort!.on('message', async (m: AuditBatch) => {
-  let built: ReturnType<typeof rowsOf> | undefined;
+  let built: ReturnType<typeof storedBatch> | undefined;
   let result: AuditBatchResult;
   try {
-    built = rowsOf(unpackCalls(m.calls), m.lines);
-    await appender.append(built.rows);
+    built = storedBatch(m.batchId, m.calls, m.lines);
+    if (built.batch) await appender.append(built.batch);
     result = { id: m.id };
   } catch (e) {
     result = { id: m.id, error: (e as Error).message };

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { recordedCall, type AuditedCall } from './cloudtrail-record.js';
-import { recordJson } from './stored-call.js';
+import { lookupEvents } from './lookup-events.js';
 
 const ACCOUNT = '123456789012';
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -32,7 +32,7 @@ function setup(opts: { maxBuffered?: number; now?: () => number } = {}) {
   let now = T0;
   const clock = { now: () => new Date(opts.now?.() ?? now) };
   const writer = new AuditWriter({ store: meta.audit, clock, log: pino({ level: 'silent' }), retentionDays: 90, maxBuffered: opts.maxBuffered ?? 100 });
-  const stored = async () => (await meta.audit.lookup({ accountId: ACCOUNT, limit: 50 })).length;
+  const stored = async () => (await lookupEvents(meta.audit, ACCOUNT, {})).Events.length;
   return { meta, writer, stored, setNow: (ms: number) => (now = ms) };
 }
 
@@ -76,7 +76,9 @@ describe('the audit writer', () => {
 
   it('prunes what is older than the retention on its clock', async () => {
     const { meta, writer, stored, setNow } = setup();
+    // Two batches: retention deletes a batch once its newest call is past it.
     writer.record(recordedCall(call(1))!);
+    await writer.flush();
     writer.record(recordedCall(call(2, new Date(T0 + 10 * 86_400_000)))!);
     await writer.flush();
     setNow(T0 + 90 * 86_400_000);
@@ -103,30 +105,56 @@ describe('the audit writer', () => {
       assert.ok(meta.audit.appender, 'a file database offers the thread its own connection');
       // Another connection hides the table, so the thread's insert fails as a store that is away would.
       const other = new Database(path);
-      other.exec('ALTER TABLE audit_events RENAME TO audit_events_away');
+      other.exec('ALTER TABLE audit_batches RENAME TO audit_batches_away');
       writer.record(recordedCall(call(1))!);
       writer.record(recordedCall(call(2))!);
       await writer.flush();
       assert.equal(writer.dropped, 0, 'kept for the next flush');
       assert.equal(lines.join('').trim().split('\n').length, 2, 'the file does not wait for the store');
-      other.exec('ALTER TABLE audit_events_away RENAME TO audit_events');
+      other.exec('ALTER TABLE audit_batches_away RENAME TO audit_batches');
       other.close();
       writer.record(recordedCall(call(3))!);
       await writer.flush();
-      const stored = await meta.audit.lookup({ accountId: ACCOUNT, limit: 50 });
-      assert.deepEqual(stored.map((e) => JSON.parse(recordJson(e)).requestID).sort(), ['req-1', 'req-2', 'req-3']);
+      const stored = (await lookupEvents(meta.audit, ACCOUNT, {})).Events;
+      assert.deepEqual(stored.map((e) => JSON.parse(e.CloudTrailEvent).requestID).sort(), ['req-1', 'req-2', 'req-3']);
       const written = lines
         .join('')
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as { requestID: string; eventID: string });
       assert.deepEqual(written.map((r) => r.requestID).sort(), ['req-1', 'req-2', 'req-3'], 'each record once in the file');
-      // Ids are chosen when a call is queued, not when its record is built: a retry keeps them.
-      assert.deepEqual(stored.map((e) => e.eventId).sort(), written.map((r) => r.eventID).sort());
+      // Ids come from the batch's id, drawn once: a retry keeps them.
+      assert.deepEqual(stored.map((e) => e.EventId).sort(), written.map((r) => r.eventID).sort());
     } finally {
       await writer.stop();
       await meta.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('stores a retried batch once when the first try was stored but its answer lost', async () => {
+    const meta = createSqliteMetadataStore({ path: ':memory:' });
+    let lose = true;
+    // The real store, whose first answer is lost after its commit (as when the thread dies between the two).
+    const store = {
+      ...meta.audit,
+      append: async (b: Parameters<typeof meta.audit.append>[0]) => {
+        await meta.audit.append(b);
+        if (lose) {
+          lose = false;
+          throw new Error('the answer was lost');
+        }
+      },
+    };
+    const writer = new AuditWriter({ store, clock: { now: () => new Date(T0) }, log: pino({ level: 'silent' }), retentionDays: 90 });
+    writer.record(recordedCall(call(1))!);
+    writer.record(recordedCall(call(2))!);
+    await writer.flush();
+    writer.record(recordedCall(call(3))!);
+    await writer.flush();
+    const events = (await lookupEvents(meta.audit, ACCOUNT, {})).Events;
+    assert.deepEqual(events.map((e) => JSON.parse(e.CloudTrailEvent).requestID).sort(), ['req-1', 'req-2', 'req-3']);
+    assert.equal(new Set(events.map((e) => e.EventId)).size, 3);
+    await meta.close();
   });
 });

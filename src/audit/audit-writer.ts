@@ -9,14 +9,17 @@
  * When the store falls behind (down, or slower than the traffic) and the buffer is full, new
  * records are dropped and counted, never waited for: an audit trail must not stop a registry.
  * The count is logged with each flush that follows and kept in `dropped`. A failed batch is put
- * back (room permitting) and tried again at the next flush. Stopping flushes what is left.
+ * back (room permitting) and tried again at the next flush under the same batch id, which gives
+ * its calls their event ids: a batch that was stored after all (the thread lost after its commit)
+ * is not stored twice. Stopping flushes what is left.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { AuditStore } from '../metadata/audit-rows.js';
-import { rowsOf, type AuditBatchResult } from './audit-batch.js';
+import { packCalls, storedBatch, type AuditBatchResult } from './audit-batch.js';
 import { AuditThread } from './audit-thread-client.js';
 import type { AuditedCall } from './cloudtrail-record.js';
+import { batchIdAt, MAX_BATCH_CALLS } from './event-id.js';
 
 export interface AuditWriterOptions {
   store: AuditStore;
@@ -24,7 +27,7 @@ export interface AuditWriterOptions {
   log: Logger;
   /** Flush at least this often (default 1000 ms). */
   flushMs?: number;
-  /** Rows per transaction; a full batch is flushed at once (default 500). */
+  /** Calls per batch (one transaction); a full batch is flushed at once (default 500, at most 65,536). */
   batchSize?: number;
   /** Records held at most while the store is behind (default 20,000); more are dropped. */
   maxBuffered?: number;
@@ -34,12 +37,23 @@ export interface AuditWriterOptions {
   retentionDays: number;
 }
 
-const PRUNE_CHUNK = 5000;
+/** Batches deleted per transaction (each about a second of calls). */
+const PRUNE_CHUNK = 100;
+
+/** A batch on its way to the store: its id is drawn once, so every try stores the same batch. */
+interface Pending {
+  batchId: string;
+  calls: AuditedCall[];
+  /** Its records' lines are still to be written to the auditLog file. */
+  lines: boolean;
+}
 
 export class AuditWriter {
   #buffer: AuditedCall[] = [];
-  /** Batches the store refused: tried again first, without writing their lines to the file again. */
-  #retry: AuditedCall[] = [];
+  /** Batches the store refused: tried again first, under their ids. */
+  #retry: Pending[] = [];
+  /** Calls held in #retry. */
+  #retried = 0;
   readonly #thread: AuditThread | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
@@ -49,6 +63,7 @@ export class AuditWriter {
 
   constructor(opts: AuditWriterOptions) {
     this.#o = { flushMs: 1000, batchSize: 500, maxBuffered: 20_000, ...opts };
+    this.#o.batchSize = Math.min(this.#o.batchSize, MAX_BATCH_CALLS);
     this.#thread = opts.store.appender && new AuditThread(opts.store.appender);
   }
 
@@ -59,7 +74,7 @@ export class AuditWriter {
 
   /** Queues a call (as recordedCall made it); never waits. */
   record(call: AuditedCall): void {
-    if (this.#buffer.length + this.#retry.length >= this.#o.maxBuffered) {
+    if (this.#buffer.length + this.#retried >= this.#o.maxBuffered) {
       this.#dropped++;
       return;
     }
@@ -80,18 +95,23 @@ export class AuditWriter {
 
   async #drain(): Promise<void> {
     while (this.#retry.length > 0 || this.#buffer.length > 0) {
-      const retried = this.#retry.length > 0;
-      const batch = (retried ? this.#retry : this.#buffer).splice(0, this.#o.batchSize);
-      const wantLines = !retried && this.#o.file !== undefined;
-      const result = await this.#store(batch, wantLines);
+      let batch = this.#retry.shift();
+      if (batch) this.#retried -= batch.calls.length;
+      else {
+        const calls = this.#buffer.splice(0, this.#o.batchSize);
+        batch = { batchId: batchIdAt(calls[0]!.time), calls, lines: this.#o.file !== undefined };
+      }
+      const result = await this.#store(batch);
       if (result.lines !== undefined) this.#o.file?.write(result.lines);
       if (result.error !== undefined) {
-        // Put back what fits; the rest counts as dropped. A batch whose lines were wanted and not
-        // written (the thread was lost) goes back as new, so that the file gets them next time.
-        const room = Math.max(0, this.#o.maxBuffered - this.#buffer.length - this.#retry.length);
-        (wantLines && result.lines === undefined ? this.#buffer : this.#retry).unshift(...batch.slice(0, room));
-        this.#dropped += batch.length - Math.min(room, batch.length);
-        this.#o.log.warn({ err: result.error, records: batch.length }, 'could not write audit records; will retry');
+        // Put back what fits (a prefix keeps its calls' ids); the rest counts as dropped. Lines
+        // wanted and not written (the thread was lost) are still wanted.
+        const room = Math.max(0, this.#o.maxBuffered - this.#buffer.length - this.#retried);
+        const kept = batch.calls.slice(0, room);
+        if (kept.length > 0) this.#retry.unshift({ batchId: batch.batchId, calls: kept, lines: batch.lines && result.lines === undefined });
+        this.#retried += kept.length;
+        this.#dropped += batch.calls.length - kept.length;
+        this.#o.log.warn({ err: result.error, records: batch.calls.length }, 'could not write audit records; will retry');
         break;
       }
     }
@@ -101,24 +121,25 @@ export class AuditWriter {
     }
   }
 
-  async #store(batch: AuditedCall[], lines: boolean): Promise<Omit<AuditBatchResult, 'id'>> {
+  async #store(batch: Pending): Promise<Omit<AuditBatchResult, 'id'>> {
     if (this.#thread) {
       try {
-        return await this.#thread.store(batch, lines);
+        return await this.#thread.store(batch.batchId, batch.calls, batch.lines);
       } catch (err) {
         return { error: (err as Error).message };
       }
     }
-    const built = rowsOf(batch, lines);
+    const built = storedBatch(batch.batchId, packCalls(batch.calls), batch.lines);
+    const lines = built.lines === undefined ? {} : { lines: built.lines };
     try {
-      await this.#o.store.append(built.rows);
-      return built;
+      if (built.batch) await this.#o.store.append(built.batch);
+      return lines;
     } catch (err) {
-      return { ...built, error: (err as Error).message };
+      return { ...lines, error: (err as Error).message };
     }
   }
 
-  /** Deletes records older than the retention, in chunks; returns how many. */
+  /** Deletes batches whose newest record is older than the retention, in chunks; returns how many batches. */
   async prune(): Promise<number> {
     const cut = new Date(this.#o.clock.now().getTime() - this.#o.retentionDays * 86_400_000);
     let total = 0;

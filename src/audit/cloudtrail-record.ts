@@ -53,7 +53,7 @@ export interface AuditedCall {
   region: string;
   sourceIp?: string;
   userAgent?: string;
-  /** Chosen when the call is queued, so a batch stored twice (a retry) is stored once. */
+  /** Given by the call's place in its stored batch (eventIdOf); absent while queued. */
   eventId?: string;
 }
 
@@ -158,9 +158,10 @@ export function eventNameOf(call: Pick<AuditedCall, 'api' | 'operation' | 'metho
 /**
  * A call as queued for the trail, or undefined when it is not recorded. Runs on the event loop
  * for every request, so it does only what must happen there: the cheap checks, the caller's
- * identity copied out of its principal (which holds far more), the event id, and the redaction
+ * identity copied out of its principal (which holds far more), and the redaction
  * of JSON and Query parameters, which also bounds what a queued call holds (a 4 MiB manifest is
- * cut to MAX_PARAM_CHARS). The record itself is built on the audit thread.
+ * cut to MAX_PARAM_CHARS). The record itself is built on the audit thread; the event id comes
+ * from the call's place in its batch (event-id.ts).
  */
 export function recordedCall(call: Omit<AuditedCall, 'eventId'>): AuditedCall | undefined {
   const p = call.principal;
@@ -170,7 +171,7 @@ export function recordedCall(call: Omit<AuditedCall, 'eventId'>): AuditedCall | 
   if (p.accessKeyId !== undefined) principal.accessKeyId = p.accessKeyId;
   if (p.principalArn !== undefined) principal.principalArn = p.principalArn;
   if (p.session?.role) principal.session = { role: { name: p.session.role.name, roleId: p.session.role.roleId, sessionName: p.session.role.sessionName } };
-  const out: AuditedCall = { ...call, principal, eventId: timeOrderedUuid(call.time) };
+  const out: AuditedCall = { ...call, principal };
   if (call.api !== 'oci') {
     const params = redactParameters(call.params);
     if (params === null) delete out.params;
@@ -242,7 +243,7 @@ export function lookupColumns(call: AuditedCall): AuditEventRow | undefined {
   const p = call.principal;
   if (eventName === undefined || p.kind === 'anonymous' || p.accountId === '') return undefined;
   const row: AuditEventRow = {
-    eventId: call.eventId ?? timeOrderedUuid(call.time),
+    eventId: call.eventId ?? '',
     accountId: p.accountId,
     eventTime: call.time,
     eventName,

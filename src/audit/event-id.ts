@@ -27,3 +27,28 @@ export function timeOrderedUuid(at: Date): string {
   const h = id.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/**
+ * A batch's id: a time-ordered UUID whose last four hex digits are zero. The event id of the
+ * batch's call i is the batch id with i in those digits, so no id is drawn per call on the event
+ * loop, a retried batch keeps its calls' ids, and an event id names the batch to read. 58 random
+ * bits remain per batch.
+ */
+export function batchIdAt(at: Date): string {
+  return `${timeOrderedUuid(at).slice(0, 32)}0000`;
+}
+
+/** At most this many calls a batch (four hex digits). */
+export const MAX_BATCH_CALLS = 0x10000;
+
+export function eventIdOf(batchId: string, index: number): string {
+  return batchId.slice(0, 32) + index.toString(16).padStart(4, '0');
+}
+
+const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The batch an event id names and the call's index in it; undefined for an id not of that shape (carried-over rows' ids may be any). */
+export function batchOfEventId(eventId: string): { batchId: string; index: number } | undefined {
+  if (!EVENT_ID.test(eventId)) return undefined;
+  return { batchId: `${eventId.slice(0, 32)}0000`, index: Number.parseInt(eventId.slice(32), 16) };
+}

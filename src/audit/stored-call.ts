@@ -11,7 +11,7 @@
  * Rows stored before (migration 8's form) hold the record's JSON itself, an object; a stored call
  * is an array whose first element is its form's version.
  */
-import type { AuditEventRow, StoredAuditEvent } from '../metadata/audit-rows.js';
+import type { AuditEventRow } from '../metadata/audit-rows.js';
 import { cloudTrailRecord, lookupColumns, type AuditApi, type AuditedCall, type AuditIdentity } from './cloudtrail-record.js';
 
 const FORM = 1;
@@ -46,7 +46,7 @@ export function storedRow(call: AuditedCall): AuditEventRow | undefined {
 }
 
 /** The CloudTrail record of a stored row, as JSON (what LookupEvents returns as CloudTrailEvent). */
-export function recordJson(row: StoredAuditEvent): string {
+export function recordJson(row: AuditEventRow): string {
   if (!row.record.startsWith('[')) return row.record;
   const call = storedCall(row);
   const record = cloudTrailRecord(call);
@@ -73,7 +73,7 @@ type Stored = [
 ];
 
 /** The call a row was stored from, as storedRow was given it. */
-export function storedCall(row: StoredAuditEvent): AuditedCall {
+export function storedCall(row: AuditEventRow): AuditedCall {
   const f = JSON.parse(row.record) as Stored;
   if (f[0] !== FORM) throw new Error(`audit event ${row.eventId}: unknown stored form ${String(f[0])}`);
   const [, api, operation, method, arn, kind, userName, principalArn, role, params, error, requestId, region, sourceIp, userAgent] = f;

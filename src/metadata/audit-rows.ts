@@ -1,11 +1,28 @@
 /**
- * The audit trail's rows (a CloudTrail event each) and the store that keeps them, with how rows
- * read back from either engine (pg is set to return BIGINT as numbers).
+ * The audit trail as the stores keep it (migration 20): one row per batch of calls, and index
+ * rows ("keys") per distinct (account, attribute, value) in a batch. The store only keeps and
+ * finds batches; what a batch's calls are, and which of them a LookupEvents asks for, is the
+ * audit layer's (src/audit/trail-batch.ts). Also migration 8's one-row-per-call form, which
+ * older Berths wrote and which is carried over into batches at open (legacyBatch).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** The attributes LookupEvents filters on, as CloudTrail names them. */
 export type AuditAttribute = 'EventId' | 'EventName' | 'ReadOnly' | 'Username' | 'ResourceType' | 'ResourceName' | 'EventSource' | 'AccessKeyId';
 
+/** audit_keys.attr: 0 is "any call of the account"; EventId keys exist for carried-over rows only. */
+export const ATTR_CODES: Record<AuditAttribute, number> = {
+  EventName: 1,
+  ReadOnly: 2,
+  Username: 3,
+  ResourceType: 4,
+  ResourceName: 5,
+  EventSource: 6,
+  AccessKeyId: 7,
+  EventId: 8,
+};
+
+/** A call's lookup columns (migration 8's row); `record` is its stored call or, older, its record's JSON. */
 export interface AuditEventRow {
   eventId: string;
   /** The account whose trail holds the event. */
@@ -18,23 +35,54 @@ export interface AuditEventRow {
   accessKeyId?: string;
   resourceType?: string;
   resourceName?: string;
-  /** The CloudTrail event as JSON text, as LookupEvents hands it out. */
   record: string;
 }
 
-/** A stored row: `seq` orders rows of one instant and keys the next page. */
-export interface StoredAuditEvent extends AuditEventRow {
-  seq: number;
+export interface AuditKeyRow {
+  accountId: string;
+  attr: number;
+  value: string;
+  firstTime: number;
+  lastTime: number;
+  /** Bit i: the batch's text i (or, from bit 30, any text from the 30th on) holds a call with this key. */
+  chunks: number;
 }
 
-export interface AuditQuery {
+/** A batch as appended: stored once by `batchId`, whatever the number of tries. */
+export interface AuditBatchRow {
+  batchId: string;
+  firstTime: number;
+  lastTime: number;
+  /** 2: packed calls (src/audit/audit-batch.ts); 1: migration 8's rows carried over. */
+  form: 1 | 2;
+  /** The texts, each deflated, length-prefixed (packBlob). */
+  calls: Uint8Array;
+  keys: AuditKeyRow[];
+}
+
+/** A batch found through one of its keys (or by id: then `chunks` is every text). */
+export interface AuditCandidate {
+  seq: number;
+  batchId: string;
+  form: number;
+  calls: Uint8Array;
+  /** The key's: the span and texts of the calls that have it. */
+  firstTime: number;
+  lastTime: number;
+  chunks: number;
+}
+
+/** Keys of one (account, attr, value), newest first by (lastTime, seq). */
+export interface AuditCandidateQuery {
   accountId: string;
-  attribute?: { key: AuditAttribute; value: string };
-  /** Inclusive bounds. */
-  start?: Date;
-  end?: Date;
-  /** Rows strictly older than this position (the last row of the previous page). */
-  before?: { time: number; seq: number };
+  attr: number;
+  value: string;
+  /** Keys whose calls reach at least this time. */
+  minLastTime?: number;
+  /** Keys whose calls start at most at this time. */
+  maxFirstTime?: number;
+  /** Keyset position: keys at or (exclusive) after it in the order. */
+  from?: { lastTime: number; seq: number; inclusive: boolean };
   limit: number;
 }
 
@@ -46,19 +94,92 @@ export type AuditAppenderSpec = { engine: 'sqlite'; path: string } | { engine: '
 
 /** A trail's second connection, as the audit thread holds it. */
 export interface AuditAppender {
-  append(rows: readonly AuditEventRow[]): Promise<void>;
+  append(batch: AuditBatchRow): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface AuditStore {
-  /** Stores the rows in one transaction; a row whose eventId is stored already is skipped. */
-  append(rows: readonly AuditEventRow[]): Promise<void>;
+  /** Stores the batch and its keys in one transaction; a batch whose id is stored already is skipped. */
+  append(batch: AuditBatchRow): Promise<void>;
   /** How another thread opens its own connection to this trail; absent when none can (SQLite in memory). */
   readonly appender?: AuditAppenderSpec;
-  /** One account's rows matching the query, newest first. */
-  lookup(q: AuditQuery): Promise<StoredAuditEvent[]>;
-  /** Deletes up to `limit` rows older than `before`, in seq order (rows are written about in time order); returns how many. */
+  candidates(q: AuditCandidateQuery): Promise<AuditCandidate[]>;
+  batchById(batchId: string): Promise<AuditCandidate | undefined>;
+  /** Deletes up to `limit` batches whose newest call is older than `before`, with their keys; returns how many. */
   prune(before: Date, limit: number): Promise<number>;
+}
+
+/** Every text of a batch, as a key's chunk mask. */
+export const ALL_CHUNKS = 0x7fffffff;
+
+export function chunkBit(i: number): number {
+  return 1 << Math.min(i, 30);
+}
+
+/** The texts of a batch, each deflated (level 1: a GET flood's calls shrink about seven times), each after its length. */
+export function packBlob(texts: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const t of texts) {
+    const z = deflateRawSync(t, { level: 1 });
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(z.length);
+    parts.push(len, z);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The texts whose bit is in `mask`; the others are left undefined, not inflated. */
+export function unpackBlob(blob: Uint8Array, mask: number): Array<string | undefined> {
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const out: Array<string | undefined> = [];
+  for (let at = 0, i = 0; at < buf.length; i++) {
+    const len = buf.readUInt32BE(at);
+    out.push((mask & chunkBit(i)) === 0 ? undefined : inflateRawSync(buf.subarray(at + 4, at + 4 + len)).toString('utf8'));
+    at += 4 + len;
+  }
+  return out;
+}
+
+/**
+ * Collects a batch's distinct keys. A flood repeats its values call after call, so each
+ * attribute first compares with the previous call's value before it builds a map key.
+ */
+export class KeyCollector {
+  readonly #keys = new Map<string, AuditKeyRow>();
+  readonly #last: Array<AuditKeyRow | undefined> = [];
+
+  add(accountId: string, attr: number, value: string | undefined, time: number, chunk: number): void {
+    if (value === undefined) return;
+    let k = this.#last[attr];
+    if (k === undefined || k.value !== value || k.accountId !== accountId) {
+      const id = `${accountId}\u0000${attr}\u0000${value}`;
+      k = this.#keys.get(id);
+      if (k === undefined) {
+        k = { accountId, attr, value, firstTime: time, lastTime: time, chunks: 0 };
+        this.#keys.set(id, k);
+      }
+      this.#last[attr] = k;
+    }
+    if (time < k.firstTime) k.firstTime = time;
+    if (time > k.lastTime) k.lastTime = time;
+    k.chunks |= chunkBit(chunk);
+  }
+
+  /** Every attribute of one call's columns (attr 0: any call of the account). */
+  addColumns(c: Omit<AuditEventRow, 'record' | 'eventId'>, time: number, chunk: number): void {
+    this.add(c.accountId, 0, '', time, chunk);
+    this.add(c.accountId, ATTR_CODES.EventName, c.eventName, time, chunk);
+    this.add(c.accountId, ATTR_CODES.ReadOnly, c.readOnly ? 'true' : 'false', time, chunk);
+    this.add(c.accountId, ATTR_CODES.Username, c.username, time, chunk);
+    this.add(c.accountId, ATTR_CODES.ResourceType, c.resourceType, time, chunk);
+    this.add(c.accountId, ATTR_CODES.ResourceName, c.resourceName, time, chunk);
+    this.add(c.accountId, ATTR_CODES.EventSource, c.eventSource, time, chunk);
+    this.add(c.accountId, ATTR_CODES.AccessKeyId, c.accessKeyId, time, chunk);
+  }
+
+  keys(): AuditKeyRow[] {
+    return [...this.#keys.values()];
+  }
 }
 
 export interface AuditEventDbRow {
@@ -76,47 +197,56 @@ export interface AuditEventDbRow {
   record: string;
 }
 
+/** Migration 8's columns, in the order a form-1 batch keeps each row's values. */
 export const AUDIT_COLUMNS =
   'event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, resource_type, resource_name, record';
 
-/** The column each attribute filters on; ReadOnly is compared as 0/1. */
-export const AUDIT_ATTRIBUTE_COLUMNS: Record<AuditAttribute, string> = {
-  EventId: 'event_id',
-  EventName: 'event_name',
-  ReadOnly: 'read_only',
-  Username: 'username',
-  ResourceType: 'resource_type',
-  ResourceName: 'resource_name',
-  EventSource: 'event_source',
-  AccessKeyId: 'access_key_id',
-};
+/** Rows carried over per batch (and per transaction: the batch is written and the rows deleted together). */
+export const LEGACY_ROWS_PER_BATCH = 500;
 
-/** The values bound for AUDIT_COLUMNS, in order. */
-export function auditValues(r: AuditEventRow): unknown[] {
-  return [
-    r.eventId,
-    r.accountId,
-    r.eventTime.getTime(),
-    r.eventName,
-    r.eventSource,
-    r.readOnly ? 1 : 0,
-    r.username ?? null,
-    r.accessKeyId ?? null,
-    r.resourceType ?? null,
-    r.resourceName ?? null,
-    r.record,
-  ];
+/**
+ * Migration 8's rows (in seq order) as one form-1 batch: its text the JSON of the rows' values,
+ * its id named after the first row's event id, so a batch copied twice is stored once.
+ */
+export function legacyBatch(rows: readonly AuditEventDbRow[]): AuditBatchRow {
+  const keys = new KeyCollector();
+  let firstTime = Number.POSITIVE_INFINITY;
+  let lastTime = Number.NEGATIVE_INFINITY;
+  const values = rows.map((r) => {
+    const e = toAuditEvent(r);
+    const t = r.event_time;
+    firstTime = Math.min(firstTime, t);
+    lastTime = Math.max(lastTime, t);
+    keys.addColumns(e, t, 0);
+    keys.add(r.account_id, ATTR_CODES.EventId, r.event_id, t, 0);
+    return [r.event_id, r.account_id, t, r.event_name, r.event_source, r.read_only, r.username, r.access_key_id, r.resource_type, r.resource_name, r.record];
+  });
+  return { batchId: `legacy-${rows[0]!.event_id}`, firstTime, lastTime, form: 1, calls: packBlob([JSON.stringify(values)]), keys: keys.keys() };
 }
 
-/** The bound value of an attribute filter: ReadOnly's 'true'/'false' as 1/0 (anything else matches nothing). */
-export function attributeValue(a: { key: AuditAttribute; value: string }): string | number {
-  if (a.key !== 'ReadOnly') return a.value;
-  return a.value === 'true' ? 1 : a.value === 'false' ? 0 : -1;
+/** A form-1 batch's rows, as legacyBatch wrote them. */
+export function legacyRows(text: string): AuditEventRow[] {
+  const values = JSON.parse(text) as Array<[string, string, number, string, string, number, ...Array<string | null>]>;
+  return values.map((v) =>
+    toAuditEvent({
+      seq: 0,
+      event_id: v[0],
+      account_id: v[1],
+      event_time: v[2],
+      event_name: v[3],
+      event_source: v[4],
+      read_only: v[5],
+      username: v[6] ?? null,
+      access_key_id: v[7] ?? null,
+      resource_type: v[8] ?? null,
+      resource_name: v[9] ?? null,
+      record: v[10] as string,
+    }),
+  );
 }
 
-export function toAuditEvent(r: AuditEventDbRow): StoredAuditEvent {
-  const e: StoredAuditEvent = {
-    seq: r.seq,
+function toAuditEvent(r: AuditEventDbRow): AuditEventRow {
+  const e: AuditEventRow = {
     eventId: r.event_id,
     accountId: r.account_id,
     eventTime: new Date(r.event_time),
@@ -130,4 +260,33 @@ export function toAuditEvent(r: AuditEventDbRow): StoredAuditEvent {
   if (r.resource_type !== null) e.resourceType = r.resource_type;
   if (r.resource_name !== null) e.resourceName = r.resource_name;
   return e;
+}
+
+/** The keys' values in audit_keys' column order, for a batch stored at `seq`. */
+export function keyValues(k: AuditKeyRow, seq: number): unknown[] {
+  return [k.accountId, k.attr, k.value, k.lastTime, seq, k.firstTime, k.chunks];
+}
+
+export const KEY_COLUMNS = 'account_id, attr, value, last_time, batch_seq, first_time, chunks';
+
+export interface AuditCandidateDbRow {
+  seq: number;
+  batch_id: string;
+  form: number;
+  calls: Uint8Array;
+  first_time: number;
+  last_time: number;
+  chunks: number;
+}
+
+export function toCandidate(r: AuditCandidateDbRow): AuditCandidate {
+  return {
+    seq: Number(r.seq),
+    batchId: r.batch_id,
+    form: r.form,
+    calls: r.calls,
+    firstTime: Number(r.first_time),
+    lastTime: Number(r.last_time),
+    chunks: r.chunks,
+  };
 }

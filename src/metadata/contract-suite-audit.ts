@@ -1,36 +1,36 @@
-/** Contract: the audit trail — batched appends, LookupEvents' filters and pages, retention (see contract-suite.ts). */
+/** Contract: the audit trail's batches — stored once, found by key newest first, pruned whole (see contract-suite.ts). */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { openAuditAppender } from './audit-appender.js';
-import type { AuditEventRow, StoredAuditEvent } from './audit-rows.js';
+import { KeyCollector, packBlob, unpackBlob, type AuditBatchRow, type AuditCandidateQuery, type AuditStore } from './audit-rows.js';
 import { at, type ContractTest } from './contract-fixtures.js';
 
 const ACCOUNT = '123456789012';
 const OTHER_ACCOUNT = '210987654321';
 
-function row(o: Partial<AuditEventRow> & { ms: number }): AuditEventRow {
-  const { ms, ...rest } = o;
-  const eventId = rest.eventId ?? randomUUID();
-  const r: AuditEventRow = {
-    eventId,
-    accountId: ACCOUNT,
-    eventTime: at(ms),
-    eventName: 'BatchGetImage',
-    eventSource: 'ecr.amazonaws.com',
-    readOnly: true,
-    username: 'alice',
-    accessKeyId: 'AKIAALICE',
-    resourceType: 'AWS::ECR::Repository',
-    resourceName: 'team/web',
-    record: JSON.stringify({ eventID: eventId }),
-    ...rest,
+/** A batch whose calls are the given (account, user, time) triples, one text each. */
+function batch(calls: Array<{ account?: string; user?: string; ms: number }>): AuditBatchRow {
+  const keys = new KeyCollector();
+  calls.forEach((c, i) => {
+    const account = c.account ?? ACCOUNT;
+    keys.add(account, 0, '', at(c.ms).getTime(), i);
+    keys.add(account, 3, c.user, at(c.ms).getTime(), i);
+  });
+  const times = calls.map((c) => at(c.ms).getTime());
+  return {
+    batchId: randomUUID(),
+    firstTime: Math.min(...times),
+    lastTime: Math.max(...times),
+    form: 2,
+    calls: packBlob(calls.map((c) => JSON.stringify(c))),
+    keys: keys.keys(),
   };
-  // Absent, not undefined: as rows read back.
-  for (const k of Object.keys(r) as Array<keyof AuditEventRow>) if (r[k] === undefined) delete r[k];
-  return r;
 }
 
-const ids = (rows: StoredAuditEvent[]) => rows.map((r) => r.eventId);
+async function found(s: AuditStore, q: Partial<AuditCandidateQuery> = {}): Promise<string[]> {
+  const got = await s.candidates({ accountId: ACCOUNT, attr: 0, value: '', limit: 50, ...q });
+  return got.map((c) => c.batchId);
+}
 
 export function auditContract(test: ContractTest): void {
   test("audit: the store's appender opens a connection of its own, whose batches the store reads back", async ({ a }) => {
@@ -38,87 +38,88 @@ export function auditContract(test: ContractTest): void {
     assert.ok(a.audit.appender);
     const appender = openAuditAppender(a.audit.appender);
     try {
-      const r = row({ ms: 3000 });
-      await appender.append([r]);
-      await appender.append([r]);
-      assert.deepEqual(ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50 })), [r.eventId]);
+      const b = batch([{ ms: 3000, user: 'alice' }]);
+      await appender.append(b);
+      await appender.append(b);
+      assert.deepEqual(await found(a.audit), [b.batchId]);
     } finally {
       await appender.close();
     }
   });
 
-  test('audit: a batch is stored once, read back whole on the other node, newest first', async ({ a, b }) => {
-    const first = row({ ms: 1000, eventName: 'PutImage', readOnly: false });
-    const second = row({ ms: 2000, username: undefined, accessKeyId: undefined, resourceType: undefined, resourceName: undefined });
-    await a.audit.append([first, second]);
-    // A retried flush (the same event ids) stores nothing twice.
-    await b.audit.append([first]);
-    await a.audit.append([]);
-    const got = await b.audit.lookup({ accountId: ACCOUNT, limit: 50 });
-    assert.deepEqual(ids(got), [second.eventId, first.eventId]);
-    const { seq: _s1, ...readFirst } = got[1]!;
-    assert.deepEqual(readFirst, first);
-    const { seq: _s2, ...readSecond } = got[0]!;
-    assert.deepEqual(readSecond, second, 'absent optional columns read back absent');
-    assert.ok(got[0]!.seq > got[1]!.seq);
+  test('audit: a batch is stored once, whatever the tries, and read back whole on the other node with its keys', async ({ a, b }) => {
+    const one = batch([
+      { ms: 1000, user: 'alice' },
+      { ms: 1500, user: 'bob' },
+      { ms: 2000, user: 'alice' },
+    ]);
+    await a.audit.append(one);
+    // A retried flush (the same batch id) stores nothing twice, keys included.
+    await b.audit.append({ ...one, keys: [...one.keys, { accountId: ACCOUNT, attr: 3, value: 'mallory', firstTime: 0, lastTime: 0, chunks: 1 }] });
+    const [got, ...more] = await b.audit.candidates({ accountId: ACCOUNT, attr: 3, value: 'alice', limit: 50 });
+    assert.equal(more.length, 0);
+    assert.deepEqual(
+      { ...got!, calls: unpackBlob(got!.calls, got!.chunks), seq: 0 },
+      {
+        seq: 0,
+        batchId: one.batchId,
+        form: 2,
+        firstTime: at(1000).getTime(),
+        lastTime: at(2000).getTime(),
+        chunks: 0b101,
+        calls: ['{"ms":1000,"user":"alice"}', undefined, '{"ms":2000,"user":"alice"}'],
+      },
+      "alice's key spans her calls and names the texts that hold them; the others are not inflated",
+    );
+    assert.deepEqual(await found(b.audit, { attr: 3, value: 'mallory' }), [], "a retry's keys are not added to the stored batch");
+    const byId = await a.audit.batchById(one.batchId);
+    assert.equal(byId?.seq, got!.seq);
+    assert.deepEqual(unpackBlob(byId!.calls, byId!.chunks).length, 3);
+    assert.equal(await a.audit.batchById(randomUUID()), undefined);
   });
 
-  test('audit: each LookupEvents attribute filters on its own column; accounts never mix', async ({ a }) => {
-    const put = row({ ms: 1, eventName: 'PutImage', readOnly: false, username: 'bob', accessKeyId: 'AKIABOB', resourceName: 'team/api' });
-    const key = row({ ms: 2, eventName: 'Encrypt', eventSource: 'kms.amazonaws.com', resourceType: 'AWS::KMS::Key', resourceName: 'k1' });
-    const pull = row({ ms: 3 });
-    const other = row({ ms: 4, accountId: OTHER_ACCOUNT });
-    await a.audit.append([put, key, pull, other]);
-    const by = async (key: Parameters<typeof a.audit.lookup>[0]['attribute']) =>
-      ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50, ...(key && { attribute: key }) }));
-    assert.deepEqual(await by(undefined), [pull.eventId, key.eventId, put.eventId]);
-    assert.deepEqual(await by({ key: 'EventId', value: key.eventId }), [key.eventId]);
-    assert.deepEqual(await by({ key: 'EventId', value: other.eventId }), [], "another account's event is not found by id");
-    assert.deepEqual(await by({ key: 'EventName', value: 'PutImage' }), [put.eventId]);
-    assert.deepEqual(await by({ key: 'ReadOnly', value: 'false' }), [put.eventId]);
-    assert.deepEqual(await by({ key: 'ReadOnly', value: 'true' }), [pull.eventId, key.eventId]);
-    assert.deepEqual(await by({ key: 'ReadOnly', value: 'yes' }), []);
-    assert.deepEqual(await by({ key: 'Username', value: 'bob' }), [put.eventId]);
-    assert.deepEqual(await by({ key: 'AccessKeyId', value: 'AKIABOB' }), [put.eventId]);
-    assert.deepEqual(await by({ key: 'ResourceType', value: 'AWS::KMS::Key' }), [key.eventId]);
-    assert.deepEqual(await by({ key: 'ResourceName', value: 'team/api' }), [put.eventId]);
-    assert.deepEqual(await by({ key: 'EventSource', value: 'kms.amazonaws.com' }), [key.eventId]);
-    assert.deepEqual(ids(await a.audit.lookup({ accountId: OTHER_ACCOUNT, limit: 50 })), [other.eventId]);
+  test('audit: keys are per account and value, newest first by last time then seq, bounded by time and keyset', async ({ a, b }) => {
+    const early = batch([
+      { ms: 10, user: 'alice' },
+      { ms: 20, user: 'bob' },
+    ]);
+    const tie1 = batch([{ ms: 30, user: 'alice' }]);
+    const tie2 = batch([
+      { ms: 25, user: 'bob' },
+      { ms: 30, user: 'alice' },
+    ]);
+    const late = batch([
+      { ms: 40, user: 'bob' },
+      { ms: 50, account: OTHER_ACCOUNT, user: 'alice' },
+    ]);
+    for (const x of [early, tie1, tie2]) await a.audit.append(x);
+    await b.audit.append(late);
+    const all = await a.audit.candidates({ accountId: ACCOUNT, attr: 0, value: '', limit: 50 });
+    assert.deepEqual(
+      all.map((c) => c.batchId),
+      [late.batchId, tie2.batchId, tie1.batchId, early.batchId],
+    );
+    assert.equal(all[0]!.lastTime, at(40).getTime(), "the key's span is its account's calls, not the batch's");
+    assert.deepEqual(await found(a.audit, { attr: 3, value: 'alice' }), [tie2.batchId, tie1.batchId, early.batchId]);
+    assert.deepEqual(await found(a.audit, { accountId: OTHER_ACCOUNT, attr: 3, value: 'alice' }), [late.batchId]);
+    assert.deepEqual(await found(a.audit, { attr: 3, value: 'carol' }), []);
+    assert.deepEqual(await found(a.audit, { minLastTime: at(30).getTime() }), [late.batchId, tie2.batchId, tie1.batchId]);
+    assert.deepEqual(await found(a.audit, { maxFirstTime: at(25).getTime() }), [tie2.batchId, early.batchId]);
+    const tie = all[1]!;
+    assert.deepEqual(await found(a.audit, { from: { lastTime: tie.lastTime, seq: tie.seq, inclusive: true } }), [tie2.batchId, tie1.batchId, early.batchId]);
+    assert.deepEqual(await found(a.audit, { from: { lastTime: tie.lastTime, seq: tie.seq, inclusive: false } }), [tie1.batchId, early.batchId]);
+    assert.deepEqual(await found(a.audit, { limit: 2 }), [late.batchId, tie2.batchId]);
   });
 
-  test('audit: time bounds are inclusive; pages follow the last row, ties broken by seq', async ({ a, b }) => {
-    // Three events in one millisecond, then two later: pages of two must neither skip nor repeat.
-    const same = [row({ ms: 10 }), row({ ms: 10 }), row({ ms: 10 })];
-    const later = [row({ ms: 20 }), row({ ms: 30 })];
-    await a.audit.append(same);
-    await b.audit.append(later);
-    const all = ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50 }));
-    assert.equal(all.length, 5);
-    assert.deepEqual(all.slice(0, 2), [later[1]!.eventId, later[0]!.eventId]);
-    const seen: string[] = [];
-    let before: { time: number; seq: number } | undefined;
-    for (;;) {
-      const page = await a.audit.lookup({ accountId: ACCOUNT, limit: 2, ...(before && { before }) });
-      seen.push(...ids(page));
-      if (page.length < 2) break;
-      const last = page.at(-1)!;
-      before = { time: last.eventTime.getTime(), seq: last.seq };
-    }
-    assert.deepEqual(seen, all);
-    const window = ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50, start: at(10), end: at(20) }));
-    assert.deepEqual(window.slice(0, 1), [later[0]!.eventId]);
-    assert.deepEqual(new Set(window.slice(1)), new Set(same.map((r) => r.eventId)));
-    assert.deepEqual(ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50, start: at(21) })), [later[1]!.eventId]);
-  });
-
-  test('audit: prune deletes only rows older than the cut, at most `limit` at a time', async ({ a, b }) => {
-    const old = [row({ ms: 1 }), row({ ms: 2 }), row({ ms: 3, accountId: OTHER_ACCOUNT })];
-    const kept = row({ ms: 100 });
-    await a.audit.append([...old, kept]);
+  test('audit: prune deletes whole batches whose newest call is older than the cut, at most `limit` at a time', async ({ a, b }) => {
+    const old = [batch([{ ms: 1 }, { ms: 2 }]), batch([{ ms: 3 }]), batch([{ ms: 4, account: OTHER_ACCOUNT, user: 'x' }])];
+    const straddling = batch([{ ms: 50 }, { ms: 150 }]);
+    for (const x of [...old, straddling]) await a.audit.append(x);
     assert.equal(await b.audit.prune(at(100), 2), 2);
     assert.equal(await b.audit.prune(at(100), 10), 1);
-    assert.equal(await b.audit.prune(at(100), 10), 0);
-    assert.deepEqual(ids(await a.audit.lookup({ accountId: ACCOUNT, limit: 50 })), [kept.eventId]);
-    assert.deepEqual(ids(await a.audit.lookup({ accountId: OTHER_ACCOUNT, limit: 50 })), []);
+    assert.equal(await b.audit.prune(at(100), 10), 0, 'a batch with a call inside the retention is kept whole');
+    assert.deepEqual(await found(a.audit), [straddling.batchId]);
+    assert.deepEqual(await found(a.audit, { accountId: OTHER_ACCOUNT, attr: 3, value: 'x' }), [], 'keys go with their batch');
+    assert.equal(await a.audit.batchById(old[2]!.batchId), undefined);
   });
 }

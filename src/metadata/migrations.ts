@@ -522,6 +522,39 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 20,
+    name: 'audit trail in batches',
+    sql: (d) => [
+      // One row per batch the audit thread stores (about a second of calls, up to 500), not per
+      // call: the calls as a few deflated texts (form 2), or rows carried over from audit_events
+      // (form 1). Event ids are the batch id with the call's index in its last four hex digits.
+      `CREATE TABLE audit_batches (
+        seq ${d.serialPrimaryKey},
+        batch_id TEXT NOT NULL UNIQUE,
+        first_time ${d.bigint} NOT NULL,
+        last_time ${d.bigint} NOT NULL,
+        form INTEGER NOT NULL,
+        calls ${d.bytes} NOT NULL
+      )`,
+      `CREATE INDEX audit_batches_time ON audit_batches (last_time)`,
+      // One row per distinct (account, attribute, value) in a batch, with the time span of its
+      // calls and a bit mask of the batch's texts that hold one: a flood of GETs by one user on
+      // one repository indexes a few keys a batch instead of several per call. attr 0 is every
+      // call of the account (the unfiltered order); 8 (EventId) is kept for form-1 batches only.
+      `CREATE TABLE audit_keys (
+        account_id TEXT NOT NULL,
+        attr INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        last_time ${d.bigint} NOT NULL,
+        batch_seq ${d.bigint} NOT NULL,
+        first_time ${d.bigint} NOT NULL,
+        chunks INTEGER NOT NULL,
+        PRIMARY KEY (account_id, attr, value, last_time, batch_seq)
+      )`,
+      `CREATE INDEX audit_keys_batch ON audit_keys (batch_seq)`,
+    ],
+  },
+  {
     version: 21,
     name: 'image listings from one index',
     sql: () => [

@@ -1,7 +1,8 @@
 /**
  * Upgrading a data directory whose trail an older Berth kept in metadata.db: at start the rows
- * move to the trail's own file (metadata-audit.db), and `aws cloudtrail lookup-events` finds each
- * once, also when an earlier start was killed halfway through the move.
+ * move to the trail's own file (metadata-audit.db) and become batches there (migration 20), and
+ * `aws cloudtrail lookup-events` finds each once, also when an earlier start was killed halfway
+ * through the move.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -69,16 +70,20 @@ describe('the audit trail moved to its own file', () => {
       [...old].reverse().map((r) => [r.id, r.record]),
     );
     assert.deepEqual(found.Events[0]!.Resources, [{ ResourceType: 'AWS::ECR::Repository', ResourceName: 'old/repo' }]);
+    const byId = (await aws(['cloudtrail', 'lookup-events', '--lookup-attributes', `AttributeKey=EventId,AttributeValue=${old[1]!.id}`])) as {
+      Events: Array<{ CloudTrailEvent: string }>;
+    };
+    assert.deepEqual(
+      byId.Events.map((e) => e.CloudTrailEvent),
+      [old[1]!.record],
+    );
 
     const left = new Database(join(dataDir, 'metadata.db'), { readonly: true });
     const moved = new Database(join(dataDir, 'metadata-audit.db'), { readonly: true });
     try {
       assert.equal((left.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n, 0);
-      const ids = moved.prepare("SELECT event_id FROM audit_events WHERE event_name = 'SetRepositoryPolicy' ORDER BY seq").pluck().all();
-      assert.deepEqual(
-        ids,
-        old.map((r) => r.id),
-      );
+      assert.equal((moved.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n, 0, 'the rows are batches now');
+      assert.equal((moved.prepare('SELECT count(*) AS n FROM audit_batches WHERE form = 1').get() as { n: number }).n, 1);
     } finally {
       left.close();
       moved.close();

@@ -22,7 +22,7 @@
  */
 import type { MetadataStore } from '../types.js';
 import { createPostgresCreationTemplates } from './creation-templates.js';
-import { createPostgresAudit } from './audit.js';
+import { carryOverPostgresAuditRows, createPostgresAudit } from './audit.js';
 import { createPostgresBlobIndex } from './blobs.js';
 import { createPostgresGc } from './gc.js';
 import { createPostgresDocuments } from './documents.js';
@@ -73,6 +73,8 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
   let ctx: PgContext;
   try {
     await migratePostgres(pool);
+    // Rows an older Berth stored one per call become batches before this node serves a lookup.
+    await carryOverPostgresAuditRows(pool);
     ctx = { pool, collate: (await sortsByBytes(pool)) ? '' : ' COLLATE "C"' };
   } catch (e) {
     await pool.end().catch(() => undefined);

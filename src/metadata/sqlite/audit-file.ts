@@ -9,11 +9,13 @@
  * Rows an older Berth stored in the registry's `audit_events` are moved here at open, in chunks,
  * each copied (and made durable) before it is deleted there: a crash between the two leaves the
  * chunk in both files, and the next open copies it again, skipping event ids already here, and
- * deletes it. No row is lost or stored twice at any instant.
+ * deletes it. No row is lost or stored twice at any instant. The rows here are then made into
+ * batches (migration 20's form: carryOverSqliteAuditRows), one transaction a chunk.
  */
 import Database from 'better-sqlite3';
 import { AUDIT_COLUMNS } from '../audit-rows.js';
 import { migrations } from '../migrations.js';
+import { carryOverSqliteAuditRows } from './audit.js';
 import { sqliteDialect, type Db } from './open.js';
 
 /** The trail's file for a registry database at `path`. */
@@ -37,6 +39,7 @@ export function openTrailFile(db: Db, path: string): Db {
     trail.pragma('busy_timeout = 10000');
     createSchema(trail);
     carryOver(db, trail, path);
+    carryOverSqliteAuditRows(trail);
     trail.pragma('synchronous = NORMAL');
     return trail;
   } catch (e) {
@@ -46,19 +49,25 @@ export function openTrailFile(db: Db, path: string): Db {
 }
 
 /**
- * user_version counts the trail file's own schema versions; 1 is migration 8's table. Checked
+ * user_version counts the trail file's own schema versions: 1 is migration 8's table, 2 adds
+ * migration 20's batches. Checked
  * again under the write lock: two processes opening a new file at once (a server and `berth gc`)
  * make it once.
  */
 function createSchema(trail: Db): void {
-  const made = () => (trail.pragma('user_version', { simple: true }) as number) >= 1;
-  if (made()) return;
-  const auditTable = migrations.find((m) => m.version === 8)!;
+  const version = () => trail.pragma('user_version', { simple: true }) as number;
+  if (version() >= 2) return;
   trail
     .transaction(() => {
-      if (made()) return;
-      for (const stmt of auditTable.sql(sqliteDialect)) trail.exec(stmt);
-      trail.pragma('user_version = 1');
+      // Version 1: migration 8's table (rows, still carried over from); 2: migration 20's batches.
+      for (const [v, m] of [
+        [1, 8],
+        [2, 20],
+      ] as const) {
+        if (version() >= v) continue;
+        for (const stmt of migrations.find((x) => x.version === m)!.sql(sqliteDialect)) trail.exec(stmt);
+        trail.pragma(`user_version = ${v}`);
+      }
     })
     .immediate();
 }
