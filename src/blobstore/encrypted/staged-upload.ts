@@ -196,6 +196,9 @@ export class StagedUploads {
     let opened: Opened;
     if (r.kind === 'sealed' && r.stored === r.record.end && r.record.header.keyId.equals(key.id)) {
       opened = await this.open(id, r);
+      // The record as read back (a copy of its own, up to a chunk) is opened: freed now, not
+      // held through the commit's fsync (below), which under a crowd is when most of them wait.
+      release(r.record.raw);
     } else {
       const hash = createDigester(digestAlgorithm(digest));
       opened = await this.rebase(id, r, key, (b) => hash.update(b));
@@ -214,6 +217,9 @@ export class StagedUploads {
     const w = await this.inner.writer(objectId, { append: true });
     try {
       await w.append(Readable.from(sealed));
+      // A writer with a local file (fs) wrote them out and keeps none: freed before the fsync.
+      // Other stores may keep the very buffers (memory), so theirs are left to the GC.
+      if (w.localAppend) for (const b of sealed) release(b);
       const expected = ciphertextSize(plainSize, chunkSize);
       // Another writer appended meanwhile: what is stored is no blob; the next try rebases.
       if (w.size !== expected) throw new Error(`staged upload ${id} holds ${w.size} bytes, not ${expected}: written to concurrently`);
