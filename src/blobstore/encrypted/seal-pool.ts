@@ -216,12 +216,8 @@ export class SealPool {
   /** Once nothing runs, memory beyond a few free slots goes back (after a crowd). */
   private settle(): void {
     if (this.active > 0) return;
-    let dropped = 0;
-    while (this.free.length > IDLE_SLOTS) {
-      this.slabs.delete(this.free.shift()!);
-      dropped += this.slotBytes;
-    }
-    this.quietMemory.quiet(dropped);
+    while (this.free.length > IDLE_SLOTS) this.slabs.delete(this.free.shift()!);
+    this.quietMemory.quiet();
   }
 }
 
