@@ -367,6 +367,10 @@ export class StagedUploads {
     } finally {
       await w.close();
     }
+    // Up to a chunk, and nothing reads it again (the next request reads the record back): a
+    // writer with a local file (fs) wrote it out and keeps none, so it is freed now. Other stores
+    // may keep the very buffer (memory).
+    if (w.localAppend) release(raw);
   }
 
   private async readStart(id: string, n: number): Promise<Buffer> {
