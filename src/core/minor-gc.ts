@@ -10,12 +10,22 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-let collect: ((opts: { type: 'minor' }) => void) | undefined;
+let collect: ((opts: { type: 'minor' | 'major' }) => void) | undefined;
 
 export function minorGc(): void {
   if (!collect) {
     setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+    collect = runInNewContext('gc') as (opts: { type: 'minor' | 'major' }) => void;
   }
   collect({ type: 'minor' });
+}
+
+/**
+ * A full collection, for a thread that has gone quiet (it frees old-generation objects holding
+ * external memory: dropped seal slots, an idle byte thread's buffers). Pauses the calling thread
+ * for the whole heap: never on a busy event loop.
+ */
+export function majorGc(): void {
+  minorGc();
+  collect!({ type: 'major' });
 }

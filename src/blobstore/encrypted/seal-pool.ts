@@ -12,6 +12,7 @@
  * rebases the upload. Nothing is half-recorded. An append given its upload's running hash runs on
  * the thread holding it, which hashes the bytes in the same pass as it seals them.
  */
+import { QuietMemory } from '../workers/quiet-memory.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 
@@ -81,6 +82,8 @@ export class SealPool {
   /** How many slots exist at most. */
   readonly budget: number;
   private readonly syncEvery: number | undefined;
+  /** Hands memory back once appends stop (quiet-memory.ts). */
+  readonly quietMemory: QuietMemory;
 
   constructor(
     private readonly threads: ByteThreads,
@@ -91,6 +94,7 @@ export class SealPool {
     if (this.slots < 1 || this.slotBytes < 1) throw new Error('a seal pool needs at least one slot of at least one byte');
     this.budget = Math.max(1, Math.floor((opts.budgetBytes ?? DEFAULT_BUDGET) / this.slotBytes));
     this.syncEvery = opts.syncEvery;
+    this.quietMemory = new QuietMemory(threads);
     for (const t of threads.threads) {
       const running = new Map<number, SealAppend>();
       this.appends.set(t, running);
@@ -108,6 +112,7 @@ export class SealPool {
   begin(opts: SealStart): SealAppend {
     const thread = opts.hash && this.owns(opts.hash.thread) ? opts.hash.thread : this.threads.least((t) => this.appends.get(t)!.size);
     const id = this.nextId++;
+    this.quietMemory.busy();
     const a = new SealAppend(this, thread, id, opts.onSealed);
     const { dataKey, chunkSize, index, tail, target } = opts;
     const hashId = opts.hash && thread === opts.hash.thread ? opts.hash.id : undefined;
@@ -212,6 +217,7 @@ export class SealPool {
   private settle(): void {
     if (this.active > 0) return;
     while (this.free.length > IDLE_SLOTS) this.slabs.delete(this.free.shift()!);
+    this.quietMemory.quiet();
   }
 }
 

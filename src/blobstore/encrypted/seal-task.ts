@@ -72,7 +72,7 @@ const COLLECT_EVERY = 2 * 1024 * 1024;
  */
 export const SYNC_EVERY = 16 * 1024 * 1024;
 
-export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
+export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
   let sinceCollect = 0;
   let syncing = 0;
@@ -214,12 +214,11 @@ export function sealTask(reply: (m: FromSealer) => void, hashOf: (id: number) =>
         afterSync(a, () => {
           if (a.syncError) reply(failure(m.id, a.syncError));
           else {
-            // A copy: a view would clone the whole held buffer.
+            // A copy of its own (a view would clone the whole held buffer), moved to the main
+            // thread rather than cloned: a crowd of uploads ends together, and each clone was
+            // up to a chunk of garbage on both threads.
             const tail = new Uint8Array(a.held.subarray(0, a.filled));
-            reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail });
-            // The tail's copy is cloned into the message at the end of this batch and then dead:
-            // counted for the next collection.
-            dropped(tail.length);
+            reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail }, [tail.buffer]);
           }
           // The held chunk (256 KiB by default) is freed now: left to the GC, an idle thread kept
           // every ended append's until its external memory reached V8's limit (45 MB on one

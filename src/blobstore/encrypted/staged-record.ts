@@ -23,6 +23,7 @@
  * while one is written leaves the other, older one intact.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { release } from '../../core/fresh-pieces.js';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE, isSealed, parseHeader, type BlobHeader } from './chunk-format.js';
 
 export const RECORD_MAGIC = Buffer.from('BERTHSTG', 'latin1');
@@ -83,7 +84,10 @@ export function encodeRecord(
   randomBytes(12).copy(raw, NONCE_AT);
   const c = createCipheriv('aes-256-gcm', tailKey(dataKey), raw.subarray(NONCE_AT, NONCE_AT + 12), { authTagLength: TAG_SIZE });
   c.setAAD(aad(raw, uploadId));
-  c.update(tail).copy(raw, RECORD_FIXED_SIZE);
+  const sealed = c.update(tail);
+  sealed.copy(raw, RECORD_FIXED_SIZE);
+  // Up to a chunk, dead once copied: freed now rather than by a GC (core/fresh-pieces.ts).
+  release(sealed);
   c.final();
   c.getAuthTag().copy(raw, RECORD_FIXED_SIZE + tail.length);
   return raw;

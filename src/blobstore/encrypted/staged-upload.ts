@@ -33,6 +33,7 @@ import { PassThrough, Readable, Transform, pipeline, type TransformCallback } fr
 import { sealInline, sealOffThread } from './append-sealing.js';
 import { readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
+import { release } from '../../core/fresh-pieces.js';
 import type { BlobStore, BlobWriter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
@@ -173,7 +174,12 @@ export class StagedUploads {
     const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
     try {
       const done = await this.sealInto(id, opened, w, source, signal, false, hash);
-      return { appended: done.appended, size: done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length };
+      const size = done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length;
+      // The tail (up to a chunk) is in the record now and nothing keeps it: the next request
+      // reads the record back. Freed at once: a crowd of uploads ends together, and left to the
+      // GC these were tens of MB of garbage at the crowd's end (core/fresh-pieces.ts).
+      release(done.opened.tail);
+      return { appended: done.appended, size };
     } finally {
       await w.close();
     }
@@ -190,6 +196,9 @@ export class StagedUploads {
     let opened: Opened;
     if (r.kind === 'sealed' && r.stored === r.record.end && r.record.header.keyId.equals(key.id)) {
       opened = await this.open(id, r);
+      // The record as read back (a copy of its own, up to a chunk) is opened: freed now, not
+      // held through the commit's fsync (below), which under a crowd is when most of them wait.
+      release(r.record.raw);
     } else {
       const hash = createDigester(digestAlgorithm(digest));
       opened = await this.rebase(id, r, key, (b) => hash.update(b));
@@ -201,11 +210,17 @@ export class StagedUploads {
     const { chunkSize } = record.header;
     const sealer = new ChunkSealer({ dataKey, chunkSize, index: record.chunks });
     const sealed = [...(await sealer.update(tail)), ...(await sealer.final())];
+    const plainSize = record.chunks * chunkSize + tail.length;
+    // Sealed, the plaintext tail is no longer needed (as in append()).
+    release(tail);
     const objectId = chunkObjectId(id, record.generation);
     const w = await this.inner.writer(objectId, { append: true });
     try {
       await w.append(Readable.from(sealed));
-      const expected = ciphertextSize(record.chunks * chunkSize + tail.length, chunkSize);
+      // A writer with a local file (fs) wrote them out and keeps none: freed before the fsync.
+      // Other stores may keep the very buffers (memory), so theirs are left to the GC.
+      if (w.localAppend) for (const b of sealed) release(b);
+      const expected = ciphertextSize(plainSize, chunkSize);
       // Another writer appended meanwhile: what is stored is no blob; the next try rebases.
       if (w.size !== expected) throw new Error(`staged upload ${id} holds ${w.size} bytes, not ${expected}: written to concurrently`);
       await w.commit(digest);
@@ -352,6 +367,10 @@ export class StagedUploads {
     } finally {
       await w.close();
     }
+    // Up to a chunk, and nothing reads it again (the next request reads the record back): a
+    // writer with a local file (fs) wrote it out and keeps none, so it is freed now. Other stores
+    // may keep the very buffer (memory).
+    if (w.localAppend) release(raw);
   }
 
   private async readStart(id: string, n: number): Promise<Buffer> {

@@ -7,20 +7,26 @@ import { parentPort } from 'node:worker_threads';
 import { openTask } from '../encrypted/open-task.js';
 import { sealTask } from '../encrypted/seal-task.js';
 import { hashTask } from './hash-task.js';
+import { memoryTask } from './memory-task.js';
 import type { ThreadMessage } from './threads.js';
 
 const port = parentPort;
 if (!port) throw new Error('byte-worker.js runs as a worker thread of the byte threads');
 
 let out: ThreadMessage[] = [];
-function reply(m: ThreadMessage): void {
+let moved: ArrayBuffer[] = [];
+/** Queues `m`; the ArrayBuffers in `transfer` move to the main thread with it instead of being copied. */
+function reply(m: ThreadMessage, transfer?: ArrayBuffer[]): void {
   if (out.length === 0) queueMicrotask(flush);
   out.push(m);
+  if (transfer) moved.push(...transfer);
 }
 function flush(): void {
   const batch = out;
+  const transfer = moved;
   out = [];
-  if (batch.length > 0) port!.postMessage(batch);
+  moved = [];
+  if (batch.length > 0) port!.postMessage(batch, transfer);
 }
 
 const hashing = hashTask(reply);
@@ -29,6 +35,7 @@ const tasks: Record<string, (m: ThreadMessage) => void> = {
   open: openTask(reply),
   // An upload's hash and seal in one pass over its bytes.
   seal: sealTask(reply, hashing.hashOf),
+  memory: memoryTask(reply),
 };
 
 port.on('message', (batch: ThreadMessage[]) => {
