@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CloudTrailCodes, type WireCode } from '../core/errors.js';
-import { ATTR_CODES, chunkBit, type AuditAttribute, type AuditEventRow, type AuditStore } from '../metadata/audit-rows.js';
+import { ATTR_CODES, attributeValue, chunkBit, type AuditAttribute, type AuditEventRow, type AuditStore } from '../metadata/audit-rows.js';
 import { CALLS_PER_TEXT } from './audit-batch.js';
 import { batchOfEventId } from './event-id.js';
 import { eventsOf, newerFirst, olderThan, type TrailEvent } from './trail-events.js';
@@ -172,26 +172,7 @@ async function byEventId(store: AuditStore, accountId: string, id: string, keep:
 
 function matcher(attribute: { key: AuditAttribute; value: string } | undefined, start: number | undefined, end: number | undefined) {
   const v = attribute?.value;
-  const field = (r: AuditEventRow): string | undefined => {
-    switch (attribute!.key) {
-      case 'EventId':
-        return r.eventId;
-      case 'EventName':
-        return r.eventName;
-      case 'ReadOnly':
-        return String(r.readOnly);
-      case 'Username':
-        return r.username;
-      case 'ResourceType':
-        return r.resourceType;
-      case 'ResourceName':
-        return r.resourceName;
-      case 'EventSource':
-        return r.eventSource;
-      case 'AccessKeyId':
-        return r.accessKeyId;
-    }
-  };
+  const field = (r: AuditEventRow): string | undefined => (attribute!.key === 'EventId' ? r.eventId : attributeValue(r, attribute!.key));
   return (r: AuditEventRow): boolean => {
     const t = r.eventTime.getTime();
     if ((start !== undefined && t < start) || (end !== undefined && t > end)) return false;

@@ -10,14 +10,19 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-let collect: ((opts: { type: 'minor' | 'major' }) => void) | undefined;
+type Collect = (opts: { type: 'minor' | 'major' }) => void;
+let collect: Collect | undefined;
 
-export function minorGc(): void {
+function gc(): Collect {
   if (!collect) {
     setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as (opts: { type: 'minor' | 'major' }) => void;
+    collect = runInNewContext('gc') as Collect;
   }
-  collect({ type: 'minor' });
+  return collect;
+}
+
+export function minorGc(): void {
+  gc()({ type: 'minor' });
 }
 
 /**
@@ -26,6 +31,5 @@ export function minorGc(): void {
  * for the whole heap: never on a busy event loop.
  */
 export function majorGc(): void {
-  minorGc();
-  collect!({ type: 'major' });
+  gc()({ type: 'major' });
 }

@@ -22,6 +22,32 @@ export const ATTR_CODES: Record<AuditAttribute, number> = {
   EventId: 8,
 };
 
+/**
+ * The value a call holds for a LookupEvents attribute, as keys index it and lookups compare it:
+ * the one rule both use, so a key and the filter it serves cannot disagree (ReadOnly as text).
+ */
+export function attributeValue(c: Omit<AuditEventRow, 'record' | 'eventId'>, attribute: Exclude<AuditAttribute, 'EventId'>): string | undefined {
+  switch (attribute) {
+    case 'EventName':
+      return c.eventName;
+    case 'ReadOnly':
+      return c.readOnly ? 'true' : 'false';
+    case 'Username':
+      return c.username;
+    case 'ResourceType':
+      return c.resourceType;
+    case 'ResourceName':
+      return c.resourceName;
+    case 'EventSource':
+      return c.eventSource;
+    case 'AccessKeyId':
+      return c.accessKeyId;
+  }
+}
+
+/** The attributes a batch's calls are keyed by (EventId keys only for carried-over rows). */
+const CALL_ATTRIBUTES = ['EventName', 'ReadOnly', 'Username', 'ResourceType', 'ResourceName', 'EventSource', 'AccessKeyId'] as const;
+
 /** A call's lookup columns (migration 8's row); `record` is its stored call or, older, its record's JSON. */
 export interface AuditEventRow {
   eventId: string;
@@ -168,13 +194,7 @@ export class KeyCollector {
   /** Every attribute of one call's columns (attr 0: any call of the account). */
   addColumns(c: Omit<AuditEventRow, 'record' | 'eventId'>, time: number, chunk: number): void {
     this.add(c.accountId, 0, '', time, chunk);
-    this.add(c.accountId, ATTR_CODES.EventName, c.eventName, time, chunk);
-    this.add(c.accountId, ATTR_CODES.ReadOnly, c.readOnly ? 'true' : 'false', time, chunk);
-    this.add(c.accountId, ATTR_CODES.Username, c.username, time, chunk);
-    this.add(c.accountId, ATTR_CODES.ResourceType, c.resourceType, time, chunk);
-    this.add(c.accountId, ATTR_CODES.ResourceName, c.resourceName, time, chunk);
-    this.add(c.accountId, ATTR_CODES.EventSource, c.eventSource, time, chunk);
-    this.add(c.accountId, ATTR_CODES.AccessKeyId, c.accessKeyId, time, chunk);
+    for (const a of CALL_ATTRIBUTES) this.add(c.accountId, ATTR_CODES[a], attributeValue(c, a), time, chunk);
   }
 
   keys(): AuditKeyRow[] {
