@@ -33,6 +33,7 @@ describe('the SQLite read cache', () => {
         assert.equal(await store.repositories.find(REGISTRY, 'team/missing'), undefined);
       }
       const s = store.readCache.stats();
+      assert.equal(s.watch, 'wal-index');
       assert.equal(s.misses - before.misses, 4, 'one load per distinct lookup');
       assert.equal(s.hits - before.hits, 36);
     } finally {

@@ -8,12 +8,12 @@
  * - a write by this process: every execution of a statement that may write, counted where
  *   statements are prepared (durable-commits.ts), so no writer (tag move, delete, policy,
  *   lifecycle, GC, replication, a store added later) can be missed by forgetting to invalidate;
- * - a commit by any other connection (`berth lifecycle run`, `berth gc`, a second server on the
- *   same data directory): SQLite's `PRAGMA data_version`, which changes on this connection when
- *   another one has committed. It opens a read transaction, so it sees every commit that had
- *   returned before it ran.
+ * - a commit by any connection (`berth lifecycle run`, `berth gc`, a second server on the same
+ *   data directory): the wal-index header SQLite itself reads to begin a read transaction
+ *   (commit-watch.ts), so every commit that had returned before the check is seen by it.
  * The check and the load on a miss run in one synchronous stretch, so nothing can commit between
- * them on this thread; a commit by another process in that stretch is seen by the next check.
+ * them on this thread; a commit by another process in that stretch changes the header again, so
+ * the next check drops what the load read.
  *
  * PostgreSQL has no such cache: there, knowing that another node has not committed costs a round
  * trip, which is what the lookup costs (the note says more).
@@ -21,8 +21,7 @@
  * Bounded in entries and in bytes (manifests may be up to 4 MiB), least recently used first out.
  * Values are frozen: they are shared by every reader until the next change.
  */
-import type { Statement } from 'better-sqlite3';
-import type { Db } from './open.js';
+import type { CommitWatch } from './commit-watch.js';
 
 export interface ReadCacheLimits {
   maxEntries: number;
@@ -50,27 +49,25 @@ export interface ReadCacheStats {
   drops: number;
   entries: number;
   bytes: number;
+  /** How other connections' commits are noticed (commit-watch.ts). */
+  watch: CommitWatch['kind'];
 }
 
 export class ReadCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
-  private readonly dataVersion: Statement<[], number>;
+  private closed = false;
   private seenWrites: number;
-  private seenVersion: number;
   private readonly counts = { hits: 0, misses: 0, drops: 0 };
 
   constructor(
-    db: Db,
+    /** Whether any connection has committed since the last look. */
+    private readonly commits: CommitWatch,
     /** How many statements that may write this process has run on the connection (DurableCommits.count). */
     private readonly writes: () => number,
     private readonly limits: ReadCacheLimits = defaultReadCacheLimits,
   ) {
-    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
-    // A statement counted as a write would drop the cache at every read.
-    if (!this.dataVersion.readonly) throw new Error('PRAGMA data_version is not a read-only statement');
     this.seenWrites = writes();
-    this.seenVersion = this.dataVersion.get()!;
   }
 
   /**
@@ -78,6 +75,7 @@ export class ReadCache {
    * the bytes a found value holds beyond the fixed allowance.
    */
   read<V extends object>(key: string, load: () => V | undefined, size: (v: V) => number = () => 0): V | undefined {
+    if (this.closed) return load();
     this.dropIfChanged();
     const hit = this.entries.get(key);
     if (hit !== undefined) {
@@ -99,15 +97,22 @@ export class ReadCache {
   }
 
   stats(): ReadCacheStats {
-    return { ...this.counts, entries: this.entries.size, bytes: this.bytes };
+    return { ...this.counts, entries: this.entries.size, bytes: this.bytes, watch: this.commits.kind };
+  }
+
+  /** Stops watching; reads after this are not cached. */
+  close(): void {
+    this.closed = true;
+    this.entries.clear();
+    this.commits.close();
   }
 
   private dropIfChanged(): void {
     const writes = this.writes();
-    const version = this.dataVersion.get()!;
-    if (writes === this.seenWrites && version === this.seenVersion) return;
+    // Both looks every time: the watch must see every commit to compare with the next.
+    const committed = this.commits.changed();
+    if (writes === this.seenWrites && !committed) return;
     this.seenWrites = writes;
-    this.seenVersion = version;
     if (this.entries.size === 0) return;
     this.entries.clear();
     this.bytes = 0;

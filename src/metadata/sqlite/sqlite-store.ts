@@ -26,6 +26,7 @@ import { createSqliteConsoleSessions, createSqliteLoginProfiles } from './consol
 import { createSqliteArchive } from './archive.js';
 import { durableStore, groupCommits } from './durable-commits.js';
 import { defaultReadCacheLimits, ReadCache, type ReadCacheLimits } from './read-cache.js';
+import { watchCommits } from './commit-watch.js';
 
 /** The store, and the cache its manifest GET lookups read through (its figures, for tests). */
 export type SqliteMetadataStore = MetadataStore & { readonly readCache: ReadCache };
@@ -36,7 +37,7 @@ export function createSqliteMetadataStore(opts: { path: string; readCache?: Read
   // A store call that wrote resolves once its commit is durable (durable-commits.ts).
   const d = <T extends object>(store: T): T => durableStore(store, commits);
   // Dropped by every write the commit counter sees and by other connections' commits.
-  const readCache = new ReadCache(db, () => commits.count, opts.readCache ?? defaultReadCacheLimits);
+  const readCache = new ReadCache(watchCommits(db, opts.path), () => commits.count, opts.readCache ?? defaultReadCacheLimits);
   const trail = createSqliteAudit(db, opts.path);
   const audit = d(trail);
   return {
@@ -70,6 +71,7 @@ export function createSqliteMetadataStore(opts: { path: string; readCache?: Read
     archive: d(createSqliteArchive(db)),
     async close() {
       await commits.durable();
+      readCache.close();
       trail.close();
       db.close();
     },
