@@ -27,6 +27,7 @@ import { usageContract } from './contract-suite-usage.js';
 import { quotaContract } from './contract-suite-quotas.js';
 import { consoleContract } from './contract-suite-console.js';
 import { archiveContract } from './contract-suite-archive.js';
+import { freshReadsContract } from './contract-suite-fresh-reads.js';
 
 export type { ContractDatabase, NewDatabase } from './contract-fixtures.js';
 
@@ -49,5 +50,6 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('service quotas', () => quotaContract(test));
     describe('console passwords and sessions', () => consoleContract(test));
     describe('the archive storage class', () => archiveContract(test));
+    describe('reads after writes, on either node', () => freshReadsContract(test));
   });
 }

@@ -4,7 +4,7 @@
  * killed mid-upload; pushes on one are pulled from the other with skopeo; tag immutability holds
  * across nodes. The nodes share the blob store directory (one machine); S3 is the other way.
  */
-import { CreateRepositoryCommand, GetDownloadUrlForLayerCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DeleteRepositoryCommand, GetDownloadUrlForLayerCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../s
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { ecrClient } from './helpers/ecr-client.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
-import { asBody, pushBlob, request, sha256, startUpload, uploadUrl } from './helpers/registry-http.js';
+import { asBody, errorCode, getManifest, makeImage, pushBlob, pushManifest, request, sha256, startUpload, uploadUrl } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -104,6 +104,25 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     await assert.rejects(ecrClient(b).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(2), imageTag: 'v1' })), {
       name: 'ImageTagAlreadyExistsException',
     });
+  });
+
+  // SQLite nodes cache what a manifest GET reads (read-cache.test.ts); a PostgreSQL node must not
+  // serve a tag another node has moved, however often it has just served the old one.
+  it('serves a tag moved on the other node at once, and a repository deleted there as NAME_UNKNOWN', async () => {
+    const first = makeImage('multi/moved', 'v1', [randomBytes(1024)]);
+    const second = makeImage('multi/moved', 'v1', [randomBytes(1024)]);
+    const pushTo = async (node: BerthProcess, image: typeof first) => {
+      for (const data of image.blobs.values()) assert.equal((await pushBlob(node.url, image.repo, data)).status, 201);
+      assert.equal((await pushManifest(node.url, image.repo, 'v1', image.manifest, OCI_MANIFEST)).status, 201);
+    };
+    const served = async (node: BerthProcess) => (await getManifest(node.url, 'multi/moved', 'v1')).headers.get('docker-content-digest');
+    await pushTo(a, first);
+    for (let i = 0; i < 3; i++) assert.equal(await served(b), first.digest);
+    await pushTo(a, second);
+    assert.equal(await served(b), second.digest);
+    await ecrClient(a).send(new DeleteRepositoryCommand({ repositoryName: 'multi/moved', force: true }));
+    const gone = await getManifest(b.url, 'multi/moved', 'v1');
+    assert.deepEqual([gone.status, errorCode(gone)], [404, 'NAME_UNKNOWN']);
   });
 
   it('lets a surviving node finish an upload whose node was killed mid-way', async () => {

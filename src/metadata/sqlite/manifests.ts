@@ -9,6 +9,7 @@ import type {
   DeleteManifestResult,
   ImageDeleteRequest,
   ImageDeleteResult,
+  ManifestRecord,
   ManifestStore,
   PutManifestInput,
   PutManifestResult,
@@ -24,8 +25,10 @@ import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import type { Db } from './open.js';
 import { registryKeyText } from '../../core/registry-key.js';
 import { QuotaRefusal } from '../quotas.js';
+import type { ReadCache } from './read-cache.js';
 
-export function createSqliteManifests(db: Db): ManifestStore {
+/** `cache`: where `find` and `findByTag`, which every manifest GET asks, read through (read-cache.ts). */
+export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore {
   const findStmt = db.prepare<[number, string], Row>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?');
   // The tag's digest as a subquery, not a join: SQLite ran the join form of this, the lookup of
   // every manifest GET by tag, at 57-80 µs; this form costs two primary-key lookups, 10 µs.
@@ -161,12 +164,18 @@ export function createSqliteManifests(db: Db): ManifestStore {
 
   return {
     async find(repositoryId, digest) {
-      const r = findStmt.get(repositoryId, digest);
-      return r && toManifest(r);
+      const load = () => {
+        const r = findStmt.get(repositoryId, digest);
+        return r && toManifest(r);
+      };
+      return cache ? cache.read(`digest\n${repositoryId}\n${digest}`, load, payloadBytes) : load();
     },
     async findByTag(repositoryId, tag) {
-      const r = findByTagStmt.get(repositoryId, repositoryId, tag);
-      return r && toManifest(r);
+      const load = () => {
+        const r = findByTagStmt.get(repositoryId, repositoryId, tag);
+        return r && toManifest(r);
+      };
+      return cache ? cache.read(`tag\n${repositoryId}\n${tag}`, load, payloadBytes) : load();
     },
     async put(input) {
       try {
@@ -205,3 +214,5 @@ class MissingReferences extends Error {
     super(result.kind);
   }
 }
+
+const payloadBytes = (m: ManifestRecord): number => m.payload.length;

@@ -6,6 +6,7 @@ import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../ty
 import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
 import { QuotaRefusal } from '../quotas.js';
+import type { ReadCache } from './read-cache.js';
 
 interface Row {
   id: number;
@@ -27,7 +28,8 @@ export function toRepository(r: Row): RepositoryRecord {
   };
 }
 
-export function createSqliteRepositories(db: Db): RepositoryStore {
+/** `cache`: where `find`, which every manifest GET asks, reads through (read-cache.ts). */
+export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryStore {
   const findStmt = db.prepare<[string, string], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name = ?');
   const insertStmt = db.prepare('INSERT INTO repositories (registry_id, name, created_at, settings) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const listStmt = db.prepare<[string, string, number], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?');
@@ -102,8 +104,12 @@ export function createSqliteRepositories(db: Db): RepositoryStore {
 
   return {
     async find(registryKey, name) {
-      const r = findStmt.get(registryKeyText(registryKey), name);
-      return r && toRepository(r);
+      const key = registryKeyText(registryKey);
+      const load = () => {
+        const r = findStmt.get(key, name);
+        return r && toRepository(r);
+      };
+      return cache ? cache.read(`repository\n${key}\n${name}`, load) : load();
     },
     async ensure(registryKey, name, now, maxRepositories) {
       const r = findStmt.get(registryKeyText(registryKey), name);

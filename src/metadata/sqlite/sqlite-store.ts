@@ -25,18 +25,26 @@ import { createSqliteQuotas } from './quotas.js';
 import { createSqliteConsoleSessions, createSqliteLoginProfiles } from './console.js';
 import { createSqliteArchive } from './archive.js';
 import { durableStore, groupCommits } from './durable-commits.js';
+import { defaultReadCacheLimits, ReadCache, type ReadCacheLimits } from './read-cache.js';
+import { watchCommits } from './commit-watch.js';
 
-export function createSqliteMetadataStore(opts: { path: string }): MetadataStore {
+/** The store, and the cache its manifest GET lookups read through (its figures, for tests). */
+export type SqliteMetadataStore = MetadataStore & { readonly readCache: ReadCache };
+
+export function createSqliteMetadataStore(opts: { path: string; readCache?: ReadCacheLimits }): SqliteMetadataStore {
   const db = openSqlite(opts.path);
   const commits = groupCommits(db, opts.path);
   // A store call that wrote resolves once its commit is durable (durable-commits.ts).
   const d = <T extends object>(store: T): T => durableStore(store, commits);
+  // Dropped by every write the commit counter sees and by other connections' commits.
+  const readCache = new ReadCache(watchCommits(db, opts.path), () => commits.count, opts.readCache ?? defaultReadCacheLimits);
   const trail = createSqliteAudit(db, opts.path);
   const audit = d(trail);
   return {
-    repositories: d(createSqliteRepositories(db)),
+    readCache,
+    repositories: d(createSqliteRepositories(db, readCache)),
     blobs: d(createSqliteBlobIndex(db)),
-    manifests: d(createSqliteManifests(db)),
+    manifests: d(createSqliteManifests(db, readCache)),
     tags: d(createSqliteTags(db)),
     uploads: d(createSqliteUploads(db)),
     images: d(createSqliteImages(db)),
@@ -63,6 +71,7 @@ export function createSqliteMetadataStore(opts: { path: string }): MetadataStore
     archive: d(createSqliteArchive(db)),
     async close() {
       await commits.durable();
+      readCache.close();
       trail.close();
       db.close();
     },

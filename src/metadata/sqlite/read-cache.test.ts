@@ -1,0 +1,107 @@
+/**
+ * The SQLite store's read cache (read-cache.ts) on a real database file: repeated GET lookups are
+ * served without a query; any write through the store, and any commit by another connection,
+ * drops it; it stays within its entry and byte bounds however many repositories and tags are
+ * read. Freshness across nodes is the contract suite's (contract-suite-fresh-reads.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { at, blob, dg, push, REGISTRY, repo } from '../contract-fixtures.js';
+import { createSqliteMetadataStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-read-cache-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const freshPath = () => join(dir, `metadata-${n++}.db`);
+
+describe('the SQLite read cache', () => {
+  it('answers a repeated lookup without a query, and a missing repository too', async () => {
+    const store = createSqliteMetadataStore({ path: freshPath() });
+    try {
+      const id = await repo(store, 'team/web');
+      const l = await blob(store, id, 'layer');
+      const pushed = await push(store, { tag: 'v1', blobs: [l] });
+      const before = store.readCache.stats();
+      for (let i = 0; i < 10; i++) {
+        const r = await store.repositories.find(REGISTRY, 'team/web');
+        assert.equal((await store.manifests.findByTag(r!.id, 'v1'))?.digest, pushed.digest);
+        assert.equal((await store.manifests.find(r!.id, pushed.digest))?.digest, pushed.digest);
+        assert.equal(await store.repositories.find(REGISTRY, 'team/missing'), undefined);
+      }
+      const s = store.readCache.stats();
+      assert.equal(s.watch, 'wal-index');
+      assert.equal(s.misses - before.misses, 4, 'one load per distinct lookup');
+      assert.equal(s.hits - before.hits, 36);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is dropped by a write through any store, and by a commit on another connection', async () => {
+    const path = freshPath();
+    const store = createSqliteMetadataStore({ path });
+    const other = new Database(path);
+    try {
+      const id = await repo(store, 'team/web');
+      const l = await blob(store, id, 'layer');
+      const pushed = await push(store, { tag: 'v1', blobs: [l] });
+      const read = async () => (await store.manifests.findByTag(id, 'v1'))?.digest;
+      assert.equal(await read(), pushed.digest);
+      // A write that has nothing to do with tags still drops it: invalidation is not a list of writers.
+      await store.blobs.record(id, { digest: dg('unrelated'), size: 1 }, at());
+      const drops = store.readCache.stats().drops;
+      assert.equal(await read(), pushed.digest);
+      assert.equal(store.readCache.stats().drops, drops + 1);
+      // Another connection (another process, in production) moves the tag behind the store's back.
+      other.prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?').run(id, 'v1');
+      assert.equal(await read(), undefined);
+      assert.equal(store.readCache.stats().drops, drops + 2);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  it('stays within its entry and byte bounds, least recently used out first', async () => {
+    const maxEntries = 50;
+    const maxBytes = 64 * 1024;
+    const store = createSqliteMetadataStore({ path: freshPath(), readCache: { maxEntries, maxBytes } });
+    try {
+      const ids: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const id = await repo(store, `team/r${i}`);
+        const l = await blob(store, id, `layer-${i}`);
+        // ~2 KiB payloads: the byte bound, not the entry bound, decides for manifests.
+        for (let t = 0; t < 5; t++) await push(store, { repository: `team/r${i}`, tag: `t${t}`, blobs: [l], salt: `${i}-${t}-${'x'.repeat(2000)}` });
+        ids.push(id);
+      }
+      let peakEntries = 0;
+      let peakBytes = 0;
+      for (let round = 0; round < 2; round++) {
+        for (const [i, id] of ids.entries()) {
+          assert.equal((await store.repositories.find(REGISTRY, `team/r${i}`))?.id, id);
+          for (let t = 0; t < 5; t++) assert.ok(await store.manifests.findByTag(id, `t${t}`));
+          const s = store.readCache.stats();
+          peakEntries = Math.max(peakEntries, s.entries);
+          peakBytes = Math.max(peakBytes, s.bytes);
+        }
+      }
+      assert.ok(peakEntries <= maxEntries, `entries ${peakEntries}`);
+      assert.ok(peakBytes <= maxBytes, `bytes ${peakBytes}`);
+      assert.ok(peakBytes > maxBytes / 2, 'the bound was reached, so eviction was exercised');
+      // The most recently read stays; the least recently read went first.
+      const last = ids.length - 1;
+      const { hits } = store.readCache.stats();
+      await store.manifests.findByTag(ids[last]!, 't4');
+      assert.equal(store.readCache.stats().hits, hits + 1);
+      await store.manifests.findByTag(ids[0]!, 't0');
+      assert.equal(store.readCache.stats().hits, hits + 1);
+    } finally {
+      await store.close();
+    }
+  });
+});
