@@ -8,9 +8,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
+import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { promisify } from 'node:util';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import { awsCliEnv, type Credentials } from './helpers/ecr-client.js';
+import { adminCredentials, awsCliEnv, ecrClient, type Credentials } from './helpers/ecr-client.js';
+import { createUser } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
 import { startIssuer, type TestIssuer } from './helpers/oidc-issuer.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
@@ -19,6 +22,7 @@ const run = promisify(execFile);
 const ACCOUNT = '000000000000';
 const POWER_USER = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser';
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+const iamClient = (berth: BerthProcess) => new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
 
 /** The aws CLI's JSON answer, read field by field in assertions (a mismatch fails the assertion that reads it). */
 // biome-ignore lint/suspicious/noExplicitAny: the CLI's answers are untyped JSON, and each test reads the fields it checks
@@ -57,12 +61,9 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     secretAccessKey: answer.Credentials.SecretAccessKey,
     sessionToken: answer.Credentials.SessionToken,
   });
-  const newUser = async (name: string, inline?: object): Promise<Credentials> => {
-    await aws(undefined, 'iam', 'create-user', '--user-name', name);
-    if (inline) await aws(undefined, 'iam', 'put-user-policy', '--user-name', name, '--policy-name', 'p', '--policy-document', JSON.stringify(inline));
-    const k = await aws(undefined, 'iam', 'create-access-key', '--user-name', name);
-    return { accessKeyId: k.AccessKey.AccessKeyId, secretAccessKey: k.AccessKey.SecretAccessKey };
-  };
+  /** A user with an access key, set up through the SDK: the CLI's calls are kept for what is under test. */
+  const newUser = async (name: string, inline?: object): Promise<Credentials> =>
+    (await createUser(berth, iamClient(berth), name, [], inline ? [inline] : [])).keys;
 
   before(async () => {
     [berth, skopeo, issuer] = await Promise.all([startBerth(), createSkopeo(), startIssuer('RS256')]);
@@ -73,18 +74,9 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     };
     // Independent set-ups side by side (each AWS CLI call is most of a second of CPU).
     const pusher = async () => {
-      await aws(
-        undefined,
-        'iam',
-        'create-role',
-        '--role-name',
-        'pusher',
-        '--assume-role-policy-document',
-        JSON.stringify(trust),
-        '--max-session-duration',
-        '7200',
-      );
-      await aws(undefined, 'iam', 'attach-role-policy', '--role-name', 'pusher', '--policy-arn', POWER_USER);
+      const iam = iamClient(berth);
+      await iam.send(new CreateRoleCommand({ RoleName: 'pusher', AssumeRolePolicyDocument: JSON.stringify(trust), MaxSessionDuration: 7200 }));
+      await iam.send(new AttachRolePolicyCommand({ RoleName: 'pusher', PolicyArn: POWER_USER }));
     };
     [ci, stranger] = await Promise.all([
       newUser('ci', {
@@ -93,7 +85,7 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
       }),
       newUser('stranger'),
       pusher(),
-      aws(undefined, 'ecr', 'create-repository', '--repository-name', 'ci/app'),
+      ecrClient(berth).send(new CreateRepositoryCommand({ repositoryName: 'ci/app' })),
     ]);
   });
   after(async () => {
