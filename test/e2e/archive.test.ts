@@ -12,13 +12,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { DescribeImagesCommand, type ECRClient, GetLifecyclePolicyPreviewCommand } from '@aws-sdk/client-ecr';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { sampleSum, scrape } from './helpers/prometheus-text.js';
-import { awsCliEnv } from './helpers/ecr-client.js';
+import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { berthCli, blobFile } from './helpers/gc.js';
 import { blobPath, buildImageLayout, hashFile, type BuiltImage } from './helpers/oci-layout.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
@@ -132,6 +133,8 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
         a.imageDigest < b.imageDigest ? -1 : 1,
       );
     const statusOf = async (digest: string) => (await describeAll()).find((d) => d.imageDigest === digest);
+    let client: ECRClient | undefined;
+    const ecr = () => (client ??= ecrClient(berth));
     /** The layers only the older image has (the newer one shares its first). */
     const ownLayers = () => older.layers.slice(1);
     const shared = () => older.layers[0]!;
@@ -147,6 +150,7 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
       newer = await buildImageLayout(src, { layers: 1, layerBytes: 60_000, tag: 'v2', reuseLayers: [older.layers[0]!] });
     });
     after(async () => {
+      client?.destroy();
       await skopeo?.cleanup();
       await berth?.cleanup();
     });
@@ -168,10 +172,9 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
       await aws('put-lifecycle-policy', '--repository-name', repo, '--lifecycle-policy-text', JSON.stringify(policy));
 
       await aws('start-lifecycle-policy-preview', '--repository-name', repo);
-      const preview = await waitFor('the preview', async () => {
-        const p = await aws('get-lifecycle-policy-preview', '--repository-name', repo);
-        return p.status === 'COMPLETE' && p;
-      });
+      // Polled through the SDK (a CLI run is ~1 CPU-s a probe); the answer checked is the CLI's.
+      await waitFor('the preview', async () => (await ecr().send(new GetLifecyclePolicyPreviewCommand({ repositoryName: repo }))).status === 'COMPLETE');
+      const preview = await aws('get-lifecycle-policy-preview', '--repository-name', repo);
       assert.deepEqual(preview.previewResults, [
         {
           imageTags: ['v1'],
@@ -285,10 +288,12 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
       const restored = await aws('update-image-storage-class', '--repository-name', repo, '--image-id', 'imageTag=v1', '--target-storage-class', 'STANDARD');
       assert.deepEqual(restored.imageId, { imageDigest: older.manifestDigest, imageTag: 'v1' });
       assert.ok(['ACTIVATING', 'ACTIVE'].includes(restored.imageStatus as string), String(restored.imageStatus));
-      const detail = await waitFor('the image ACTIVE again', async () => {
-        const d = await statusOf(older.manifestDigest);
-        return d?.imageStatus === 'ACTIVE' && d;
+      await waitFor('the image ACTIVE again', async () => {
+        const d = await ecr().send(new DescribeImagesCommand({ repositoryName: repo, imageIds: [{ imageDigest: older.manifestDigest }] }));
+        return d.imageDetails?.[0]?.imageStatus === 'ACTIVE';
       });
+      const detail = (await statusOf(older.manifestDigest))!;
+      assert.equal(detail.imageStatus, 'ACTIVE');
       assert.equal(typeof detail.lastActivatedAt, 'number');
       for (const l of ownLayers()) {
         assert.ok(await where.inStandard(l.digest), `layer ${l.digest} back in the standard store`);

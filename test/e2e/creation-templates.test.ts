@@ -11,9 +11,17 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import {
+  CreateRepositoryCreationTemplateCommand,
+  type CreateRepositoryCreationTemplateCommandInput,
+  type ImageTagMutability,
+  type RCTAppliedFor,
+  UpdateRepositoryCreationTemplateCommand,
+  type UpdateRepositoryCreationTemplateCommandInput,
+} from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import { adminCredentials, awsCliEnv } from './helpers/ecr-client.js';
+import { adminCredentials, awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createUser } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
@@ -160,51 +168,53 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
 
   it('refuses bad input with ECR exceptions and changes nothing', async () => {
     const before = JSON.stringify(await templates());
-    const create = (...args: string[]) => awsFails('create-repository-creation-template', ...args);
-    // One CLI at a time (thunks): the machine running the tests is small and shared.
-    const cases: Array<[string, () => Promise<string>]> = [
-      ['TemplateAlreadyExistsException', () => create('--prefix', 'apps', '--applied-for', 'REPLICATION')],
-      ['ValidationException', () => create('--prefix', 'Apps', '--applied-for', 'REPLICATION')],
-      ['ValidationException', () => create('--prefix', 'new', '--applied-for', 'SOMETIMES')],
-      ['ValidationException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--image-tag-mutability', 'FROZEN')],
-      ['ValidationException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--description', 'x'.repeat(257))],
-      [
-        'ValidationException',
-        () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--encryption-configuration', 'encryptionType=KMS,kmsKey=alias/mine'),
-      ],
-      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for')],
-      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--image-tag-mutability', 'IMMUTABLE_WITH_EXCLUSION')],
-      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--lifecycle-policy', '{"rules": "none of them"}')],
-      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--repository-policy', '{"Statement": 42}')],
-      [
-        'InvalidParameterException',
-        () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--custom-role-arn', 'arn:aws:iam::999999999999:role/elsewhere'),
-      ],
-      ['InvalidParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--custom-role-arn', 'not-an-arn')],
-      [
-        'InvalidParameterException',
-        () =>
-          create(
-            '--prefix',
-            'new',
-            '--applied-for',
-            'REPLICATION',
-            '--encryption-configuration',
-            `encryptionType=AES256,kmsKey=arn:aws:kms:us-east-1:${account}:key/abc`,
-          ),
-      ],
-      ['InvalidTagParameterException', () => create('--prefix', 'new', '--applied-for', 'REPLICATION', '--resource-tags', 'Key=aws:owned,Value=x')],
-      ['TemplateNotFoundException', () => awsFails('update-repository-creation-template', '--prefix', 'absent', '--description', 'x')],
-      ['TemplateNotFoundException', () => awsFails('delete-repository-creation-template', '--prefix', 'absent')],
+    // What the CLI itself shapes (an empty list, its own pagination token) and one of each other
+    // kind through the CLI; the rest of the refusals through the SDK, a real client at a
+    // thousandth of a CLI run's CPU (the refusals are the server's, whichever client asks).
+    const viaCli: Array<[string, () => Promise<string>]> = [
+      ['TemplateAlreadyExistsException', () => awsFails('create-repository-creation-template', '--prefix', 'apps', '--applied-for', 'REPLICATION')],
+      ['InvalidParameterException', () => awsFails('create-repository-creation-template', '--prefix', 'new', '--applied-for')],
       ['InvalidParameterException', () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--applied-for')],
+      ['InvalidParameterException', () => awsFails('describe-repository-creation-templates', '--starting-token', 'bm90IGEgdG9rZW4')],
+      ['TemplateNotFoundException', () => awsFails('delete-repository-creation-template', '--prefix', 'absent')],
+      ['ValidationException', () => awsFails('create-repository-creation-template', '--prefix', 'Apps', '--applied-for', 'REPLICATION')],
+    ];
+    for (const [exception, call] of viaCli) assert.match(await call(), new RegExp(`\\(${exception}\\)`));
+    const ecr = ecrClient(berth);
+    /** The exception the SDK raises for a call that must be refused. */
+    const refused = async (call: () => Promise<unknown>): Promise<string> => {
+      try {
+        await call();
+      } catch (e) {
+        return (e as Error).name;
+      }
+      return assert.fail('the call succeeded');
+    };
+    const create = (input: Partial<CreateRepositoryCreationTemplateCommandInput>) =>
+      refused(() => ecr.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'new', appliedFor: ['REPLICATION'], ...input })));
+    const update = (input: Partial<UpdateRepositoryCreationTemplateCommandInput>) =>
+      refused(() => ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'apps', ...input })));
+    const cases: Array<[string, () => Promise<string>]> = [
+      ['ValidationException', () => create({ appliedFor: ['SOMETIMES' as RCTAppliedFor] })],
+      ['ValidationException', () => create({ imageTagMutability: 'FROZEN' as ImageTagMutability })],
+      ['ValidationException', () => create({ description: 'x'.repeat(257) })],
+      ['ValidationException', () => create({ encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/mine' } })],
+      ['InvalidParameterException', () => create({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' })],
+      ['InvalidParameterException', () => create({ lifecyclePolicy: '{"rules": "none of them"}' })],
+      ['InvalidParameterException', () => create({ repositoryPolicy: '{"Statement": 42}' })],
+      ['InvalidParameterException', () => create({ customRoleArn: 'arn:aws:iam::999999999999:role/elsewhere' })],
+      ['InvalidParameterException', () => create({ customRoleArn: 'not-an-arn' })],
       [
         'InvalidParameterException',
-        () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--image-tag-mutability', 'MUTABLE_WITH_EXCLUSION'),
+        () => create({ encryptionConfiguration: { encryptionType: 'AES256', kmsKey: `arn:aws:kms:us-east-1:${account}:key/abc` } }),
       ],
-      ['InvalidParameterException', () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--lifecycle-policy', '{"rules": []}')],
-      ['InvalidParameterException', () => awsFails('describe-repository-creation-templates', '--starting-token', 'bm90IGEgdG9rZW4')],
+      ['InvalidTagParameterException', () => create({ resourceTags: [{ Key: 'aws:owned', Value: 'x' }] })],
+      ['TemplateNotFoundException', () => update({ prefix: 'absent', description: 'x' })],
+      ['InvalidParameterException', () => update({ imageTagMutability: 'MUTABLE_WITH_EXCLUSION' })],
+      ['InvalidParameterException', () => update({ lifecyclePolicy: '{"rules": []}' })],
     ];
-    for (const [exception, call] of cases) assert.match(await call(), new RegExp(`\\(${exception}\\)`));
+    for (const [exception, call] of cases) assert.equal(await call(), exception);
+    ecr.destroy();
     assert.equal(JSON.stringify(await templates()), before, 'nothing changed');
   });
 

@@ -116,6 +116,20 @@ for (const [stripe, nodeCrypto] of [
       return sink.data;
     }
 
+    it('gives a small blob a ring of one chunk, and a warm pool allocates no ring for it', async () => {
+      const data = bytes(700, 7);
+      const digest = await putBlob(store, data);
+      const wave = () => Promise.all(Array.from({ length: 20 }, () => download(digest)));
+      for (const got of await wave()) assert.deepEqual(got, data);
+      await until(() => pool.active === 0);
+      const made = pool.ringsMade;
+      const spare = pool.spareRingBytes;
+      assert.ok(spare > 0 && spare <= 20 * 1024, `20 one-chunk downloads keep at most 20 chunk-sized rings, kept ${spare} bytes`);
+      for (const got of await wave()) assert.deepEqual(got, data);
+      await until(() => pool.active === 0);
+      assert.equal(pool.ringsMade, made, 'the second wave reuses the rings of the first');
+    });
+
     it('gives exact bytes for ranges across chunk and slot boundaries, read or written', async () => {
       const data = bytes(50_000, 1);
       const digest = await putBlob(store, data);

@@ -46,8 +46,8 @@ export class OpenerLostError extends Error {
  */
 const DEFAULT_SLOT = 1024 * 1024;
 const DEFAULT_SLOTS = 3;
-/** Spare rings kept for later downloads (of the usual slot size): 8 × 3 MiB by default. */
-const MAX_SPARE_RINGS = 8;
+/** Spare rings kept for later downloads, in bytes: as much as 8 full rings (24 MiB by default). */
+const SPARE_FULL_RINGS = 8;
 
 type OpenRun = { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string };
 
@@ -58,13 +58,18 @@ export class OpenPool implements RingHome {
   private nextId = 1;
   /** Each thread's parts of downloads under way, by id. */
   private readonly downloads = new Map<ByteThread, Map<number, { download: RingDownload; part: Part }>>();
-  private spare: Ring[] = [];
+  /** Spare rings by shape (`slotBytes×slots`), and their bytes in all. */
+  private readonly spare = new Map<string, Ring[]>();
+  private spareBytes = 0;
+  private readonly maxSpareBytes: number;
   private readonly slotBytes: number;
   private readonly slots: number;
   private readonly stripe: boolean;
   private readonly native: boolean;
   /** Downloads opened on two threads so far (for tests and diagnostics). */
   striped = 0;
+  /** Rings allocated so far (for tests and diagnostics: a warm pool allocates none). */
+  ringsMade = 0;
   /** Download parts that finished, by the cipher that opened them (for tests and diagnostics). */
   readonly finished = { native: 0, node: 0 };
 
@@ -77,6 +82,7 @@ export class OpenPool implements RingHome {
     this.stripe = opts.stripe ?? false;
     this.native = opts.native ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
+    this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
     for (const t of threads.threads) {
       const running = new Map<number, { download: RingDownload; part: Part }>();
       this.downloads.set(t, running);
@@ -128,14 +134,14 @@ export class OpenPool implements RingHome {
   ): Promise<Readable & DirectBody> {
     const load = (t: ByteThread) => this.downloads.get(t)!.size;
     const first = this.threads.least(load);
-    const ring = this.ring(opts.chunkSize);
+    const ring = this.ring(opts.chunkSize, opts.run);
     const parts: Part[] = [{ thread: first, id: this.nextId++, ring, ready: [], workerDone: false }];
     // A stripe fills one slot; two threads only pay off with a stripe for each, and only while
     // neither has another download (under load, one thread a download already uses them all).
     const stripeChunks = Math.floor(ring.slotBytes / opts.chunkSize);
     const second = mayStripe && load(first) === 0 ? this.threads.threads.find((t) => t !== first && load(t) === 0) : undefined;
     if (second && opts.run.lastChunk - opts.run.firstChunk + 1 > stripeChunks) {
-      parts.push({ thread: second, id: this.nextId++, ring: this.ring(opts.chunkSize), ready: [], workerDone: false });
+      parts.push({ thread: second, id: this.nextId++, ring: this.ring(opts.chunkSize, opts.run), ready: [], workerDone: false });
       this.striped++;
     }
     const download = new RingDownload(this, parts, owner);
@@ -179,7 +185,14 @@ export class OpenPool implements RingHome {
 
   /** Spare rings (for tests: a download that finished cleanly gives its ring back). */
   get spareRings(): number {
-    return this.spare.length;
+    let n = 0;
+    for (const rings of this.spare.values()) n += rings.length;
+    return n;
+  }
+
+  /** Bytes of the spare rings (for tests). */
+  get spareRingBytes(): number {
+    return this.spareBytes;
   }
 
   /** @internal */
@@ -189,12 +202,32 @@ export class OpenPool implements RingHome {
 
   /** @internal A ring no one holds any more. */
   giveBack(ring: Ring): void {
-    if (ring.slotBytes === this.slotBytes && this.spare.length < MAX_SPARE_RINGS) this.spare.push(ring);
+    const bytes = ring.sab.byteLength;
+    if (this.spareBytes + bytes > this.maxSpareBytes) return;
+    const key = `${ring.slotBytes}x${ring.slots}`;
+    const rings = this.spare.get(key);
+    if (rings) rings.push(ring);
+    else this.spare.set(key, [ring]);
+    this.spareBytes += bytes;
   }
 
-  private ring(chunkSize: number): Ring {
-    const slotBytes = Math.max(chunkSize, this.slotBytes);
-    if (slotBytes === this.slotBytes && this.spare.length > 0) return this.spare.pop()!;
-    return { sab: new SharedArrayBuffer(slotBytes * this.slots), slotBytes, slots: this.slots };
+  /**
+   * A ring no larger than the run needs: a blob of one chunk (a config, a signature) gets one
+   * chunk-sized slot, a run of a few chunks fewer slots. Measured (small blob GETs, 16 at once):
+   * with every download asking for a full 3 MiB ring, allocating rings was a third of the main
+   * thread's time, as the spares ran out whenever more than 8 downloads were under way.
+   */
+  private ring(chunkSize: number, run: ChunkRun): Ring {
+    const plain = (run.lastChunk - run.firstChunk + 1) * chunkSize;
+    const slotBytes = plain <= chunkSize ? chunkSize : Math.max(chunkSize, this.slotBytes);
+    const slots = Math.min(this.slots, Math.ceil(plain / slotBytes));
+    const rings = this.spare.get(`${slotBytes}x${slots}`);
+    const kept = rings?.pop();
+    if (kept) {
+      this.spareBytes -= kept.sab.byteLength;
+      return kept;
+    }
+    this.ringsMade++;
+    return { sab: new SharedArrayBuffer(slotBytes * slots), slotBytes, slots };
   }
 }
