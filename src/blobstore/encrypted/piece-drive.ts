@@ -7,6 +7,7 @@
  * its promise settles; the source's own buffer and TCP hold the sender back meanwhile.
  */
 import type { Readable } from 'node:stream';
+import { claimPacing } from '../../core/piece-pacing.js';
 
 /** A piece handled at once (undefined), or a promise the source waits for. */
 export type Consume = (piece: Buffer) => Promise<void> | undefined;
@@ -39,11 +40,14 @@ export function drive(source: Readable, consume: Consume, opts: DriveOptions = {
   if (source.readableEnded) return Promise.resolve(undefined);
   if (source.destroyed) return Promise.resolve(source.errored ?? prematureClose());
   return new Promise((resolve) => {
+    /** The last piece's wait, while it lasts. */
     let pending: Promise<void> | undefined;
     let over = false;
+    let failed = false;
     const finish = (e: Error | undefined, ours: boolean): void => {
       if (over) return;
       over = true;
+      failed = e !== undefined;
       source.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       signal?.removeEventListener('abort', onAbort);
       if (e) {
@@ -62,23 +66,35 @@ export function drive(source: Readable, consume: Consume, opts: DriveOptions = {
       else settle();
     };
     const onData = (piece: Buffer): void => {
+      // Taken first: a consumer may release the piece (core/fresh-pieces.ts).
+      const bytes = piece.byteLength;
       let p: Promise<void> | undefined;
-      try {
-        p = consume(piece);
-      } catch (e) {
-        finish(e as Error, true);
-        return;
+      if (pending) {
+        // Someone else resumed the source while a piece waits: this one goes after it, in order.
+        p = pending.then(() => (failed ? undefined : consume(piece)));
+      } else {
+        try {
+          p = consume(piece);
+        } catch (e) {
+          finish(e as Error, true);
+          return;
+        }
       }
-      if (p === undefined) return;
+      if (p !== undefined) wait(p);
+      // After the pause above: a pacer holds only bodies still flowing, and resumes what it held.
+      spend?.(bytes, piece.byteLength);
+    };
+    const wait = (p: Promise<void>): void => {
       source.pause();
       pending = p;
       p.then(
         () => {
+          if (pending !== p) return;
           pending = undefined;
           if (!over) source.resume();
         },
         (e: unknown) => {
-          pending = undefined;
+          if (pending === p) pending = undefined;
           finish(e as Error, true);
         },
       );
@@ -96,6 +112,8 @@ export function drive(source: Readable, consume: Consume, opts: DriveOptions = {
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
+    // The body's pacing is counted here, in the same call as the piece (no wrapper around emit).
+    const spend = claimPacing(source);
     source.on('end', onEnd).on('error', onError).on('close', onClose);
     source.on('data', onData);
     // A source paused before (as a pipe would) flows now.
