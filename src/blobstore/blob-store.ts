@@ -29,13 +29,20 @@ export interface BlobWriter {
    * Appends everything `source` yields to the staged upload and resolves with the number of
    * bytes appended. Rejects (leaving earlier staged bytes intact) if the source errors.
    */
-  append(source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<number>;
+  append(source: Readable, signal?: AbortSignal, hash?: ThreadHash, meter?: PieceMeter): Promise<number>;
   /**
    * Set when append() feeds a `hash` it is given with every byte it appends, in the same pass
    * over the bytes as its own work (the encrypted store's sealing on the byte threads); a writer
    * without it ignores the argument and the caller hashes.
    */
   readonly feedsHash?: boolean;
+  /**
+   * Set when append() takes a `meter`: it then reads the source straight from its 'data' events
+   * (no stream in between), hands every piece to the meter before taking it, and leaves the
+   * source undestroyed (paused) when it fails, so that the caller can still answer the client.
+   * A writer without it ignores the argument and the caller meters the source itself.
+   */
+  readonly meters?: boolean;
   /**
    * Atomically makes the staged bytes the blob `digest` and removes the staged upload. Succeeds
    * if the blob already exists even when the staged bytes are gone (a retried completion).
@@ -51,6 +58,12 @@ export interface BlobWriter {
    * of this process may make instead of `append` (encrypted/seal-pool.ts does, off the event loop).
    */
   localAppend?(): Promise<LocalAppend>;
+}
+
+/** The caller's check on every piece an append takes (BlobWriter.meters). */
+export interface PieceMeter {
+  /** Called with each piece before it is appended; throwing stops the append there, with that error. */
+  take(piece: Buffer): void;
 }
 
 /** A running hash kept on one of the byte threads (registry/hash-pool.ts), fed in order. */

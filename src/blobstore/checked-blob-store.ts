@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isDigest, type Digest } from '../core/digest.js';
-import { isUploadId, type BlobStore, type BlobWriter, type ByteRange, type ThreadHash } from './blob-store.js';
+import { isUploadId, type BlobStore, type BlobWriter, type ByteRange, type PieceMeter, type ThreadHash } from './blob-store.js';
 
 /** The operations a metrics hook sees. */
 export type BlobOperation =
@@ -67,16 +67,17 @@ export function withChecks(store: BlobStore, opts: { observe?: BlobStoreObserver
         return w.size;
       },
       feedsHash: w.feedsHash === true,
-      append: (source: Readable, signal?: AbortSignal, hash?: ThreadHash) =>
+      meters: w.meters === true,
+      append: (source: Readable, signal?: AbortSignal, hash?: ThreadHash, meter?: PieceMeter) =>
         run(
           'append',
           async () => {
             if (signal?.aborted) {
-              // The source is ours to dispose of, as a pipeline would have.
-              source.destroy();
+              // The source is ours to dispose of, as a pipeline would have (unless the caller meters it: BlobWriter.meters).
+              if (!(meter && w.meters)) source.destroy();
               signal.throwIfAborted();
             }
-            return w.append(source, signal, hash);
+            return w.append(source, signal, hash, meter);
           },
           (n) => n,
         ),

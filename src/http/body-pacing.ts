@@ -17,6 +17,7 @@
  * are paced; h2 streams have their own flow control per stream.
  */
 import type { IncomingMessage } from 'node:http';
+import { offerPacing } from '../core/piece-pacing.js';
 import { BodyGarbage } from './body-garbage.js';
 import { hasBody, isHttp2 } from './request.js';
 
@@ -46,7 +47,7 @@ export class BodyPacer {
     // Counted after the consumer has handled the chunk: 'data' listeners run synchronously. Its
     // size is taken first: a consumer may have released it (core/fresh-pieces.ts), and then it
     // is no garbage for the scavenges either.
-    req.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    const paced = ((event: string | symbol, ...args: unknown[]): boolean => {
       if (event !== 'data') {
         const handled = emit.call(req, event, ...args);
         if (event === 'end' || event === 'close') this.forget(req);
@@ -58,6 +59,14 @@ export class BodyPacer {
       this.spend(bytes, piece.byteLength);
       return handled;
     }) as typeof req.emit;
+    req.emit = paced;
+    // A consumer that counts its pieces itself (core/piece-pacing.ts) spares every piece the wrapper.
+    offerPacing(req, () => {
+      if (req.emit === paced) req.emit = emit;
+      const forget = (): void => this.forget(req);
+      req.once('end', forget).once('close', forget);
+      return (bytes, left) => this.spend(bytes, left);
+    });
   }
 
   /** Bodies paused now, waiting for the next turn (for tests and diagnostics). */

@@ -10,7 +10,7 @@ import type { RegistryKey } from '../core/registry-key.js';
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUploadId, type BlobStore } from '../blobstore/blob-store.js';
+import { isUploadId, type BlobStore, type PieceMeter } from '../blobstore/blob-store.js';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/digest.js';
 import { Codes, isStorageFull, RegistryError } from '../core/errors.js';
 import { markFreshPieces, yieldsFreshPieces } from '../core/fresh-pieces.js';
@@ -221,10 +221,18 @@ export class Uploads {
     }
     // A writer that feeds the hash itself does it in its own pass over the bytes (off the event loop).
     const fused = state && writer.feedsHash ? state.session : undefined;
-    const meter = new Meter(maxLayer, writer.size, fused ? undefined : state?.session);
-    // The meter passes on the very pieces it is given (and hashes copies of them).
-    if (yieldsFreshPieces(body)) markFreshPieces(meter);
-    const results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal, fused)]);
+    const count = new Count(maxLayer, writer.size);
+    let results: PromiseSettledResult<unknown>[];
+    if (writer.meters && (fused || !state)) {
+      // Nothing to hash here: the writer reads the body itself, straight from its 'data' events,
+      // and counts each piece through `count` (no stream between the socket and the store).
+      results = await Promise.allSettled([writer.append(body, opts.signal, fused, count)]);
+    } else {
+      const meter = new Meter(count, fused ? undefined : state?.session);
+      // The meter passes on the very pieces it is given (and hashes copies of them).
+      if (yieldsFreshPieces(body)) markFreshPieces(meter);
+      results = await Promise.allSettled([feed(body, meter), writer.append(meter, opts.signal, fused)]);
+    }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       this.forget(u.id);
@@ -235,13 +243,13 @@ export class Uploads {
         throw full.reason;
       }
       await writer.close();
-      if (meter.failure) {
+      if (count.failure) {
         await this.discard(u);
-        throw meter.failure;
+        throw count.failure;
       }
       await this.ctx.meta.uploads.setSize(u.id, writer.size, this.ctx.clock.now());
       if (body.errored || !body.readableEnded) {
-        throw new RegistryError(Codes.BlobUploadInvalid, 'upload interrupted', { received: meter.bytes });
+        throw new RegistryError(Codes.BlobUploadInvalid, 'upload interrupted', { received: count.bytes });
       }
       throw failed.reason;
     }
@@ -330,28 +338,43 @@ function feed(body: Readable, meter: Meter): Promise<void> {
   });
 }
 
-/**
- * Counts bytes, enforces the size limit and feeds the running hash, as bytes stream past. While
- * the hash pool has as much of this upload in flight as it may, the chunk waits, which pauses
- * the request body: memory stays flat however fast the client sends.
- */
-class Meter extends Transform {
+/** Counts the bytes of one request's body and enforces the layer size limit as they stream. */
+class Count implements PieceMeter {
   bytes = 0;
   failure: Error | undefined;
 
   constructor(
     private readonly maxBytes: number,
     private readonly staged: number,
+  ) {}
+
+  take(piece: Buffer): void {
+    this.bytes += piece.length;
+    if (this.staged + this.bytes > this.maxBytes) {
+      this.failure = quotaExceeded('maxLayerBytes', this.maxBytes);
+      throw this.failure;
+    }
+  }
+}
+
+/**
+ * Counts bytes and feeds the running hash, as bytes stream past, for a writer that does neither
+ * itself. While the hash pool has as much of this upload in flight as it may, the chunk waits,
+ * which pauses the request body: memory stays flat however fast the client sends.
+ */
+class Meter extends Transform {
+  constructor(
+    private readonly count: Count,
     private readonly hash: HashSession | undefined,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.staged + this.bytes > this.maxBytes) {
-      this.failure = quotaExceeded('maxLayerBytes', this.maxBytes);
-      cb(this.failure);
+    try {
+      this.count.take(chunk);
+    } catch (e) {
+      cb(e as Error);
       return;
     }
     const full = this.hash?.update(chunk);

@@ -6,21 +6,17 @@
  * leave the record to their caller. A failing source ends sealing at a chunk boundary (what was
  * stored is then recorded before the failure is reported); a failing store or sealer rejects.
  */
-import { PassThrough, Writable, addAbortSignal, pipeline } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { release, yieldsFreshPieces } from '../../core/fresh-pieces.js';
-import type { BlobWriter, ThreadHash } from '../blob-store.js';
+import type { BlobWriter, PieceMeter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer } from './chunk-format.js';
+import { drive } from './piece-drive.js';
 import type { SealPool } from './seal-pool.js';
 import { Held, drained } from './stream-helpers.js';
 import type { Readable } from 'node:stream';
 
 /** Sealed bytes queued for the inner store before the append waits for it. */
 const OUT_BUFFER = 1024 * 1024;
-/**
- * Socket pieces queued while one waits for a seal slot. Small: an append waits when the pool's
- * budget is taken, and a larger queue would hold that much per upload of a crowd.
- */
-const SLOT_WAIT_BUFFER = 64 * 1024;
 const noop = (): void => undefined;
 
 export interface SealFrom {
@@ -41,45 +37,8 @@ export interface Sealed {
   sourceError: Error | undefined;
 }
 
-/**
- * Pipes `source` into `consume`, a piece at a time. A sink rather than async iteration: pieces
- * arrive as the source emits them, never concatenated, and a failing source only ends the loop.
- * Its buffer lets the socket keep reading while a piece is handled (with none, every piece paused
- * and resumed the request). Resolves with the source's (or consume's) error, once the piece being
- * handled is finished; `stop` is told of a source error first, so a piece waiting can give up.
- */
-async function drive(
-  source: Readable,
-  signal: AbortSignal | undefined,
-  consume: (piece: Buffer) => Promise<void> | undefined,
-  buffer = OUT_BUFFER,
-  stop?: (e: Error) => void,
-): Promise<Error | undefined> {
-  let inflight: Promise<void> = Promise.resolve();
-  const sink = new Writable({
-    highWaterMark: buffer,
-    write(piece: Buffer, _enc, cb) {
-      let p: Promise<void> | undefined;
-      try {
-        p = consume(piece);
-      } catch (e) {
-        cb(e as Error);
-        return;
-      }
-      if (!p) return cb();
-      inflight = p;
-      p.then(() => cb(), cb);
-    },
-  });
-  if (signal) addAbortSignal(signal, source);
-  const error = await new Promise<Error | undefined>((resolve) => pipeline(source, sink, (e) => resolve(e ?? undefined)));
-  if (error) stop?.(error);
-  await inflight.catch(noop);
-  return error;
-}
-
 /** Sealing on the calling thread, into `w.append`. */
-export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal): Promise<Sealed> {
+export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal, meter?: PieceMeter): Promise<Sealed> {
   const { chunkSize } = from;
   const sealer = new ChunkSealer({ dataKey: from.dataKey, chunkSize, index: from.index });
   // The bytes not sealed yet, always the last (total - sealed * chunkSize) of the plaintext.
@@ -92,24 +51,40 @@ export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable
   const out = new PassThrough({ highWaterMark: OUT_BUFFER });
   const storing = w.append(out);
   let storeFailed = false;
+  // A source the caller keeps is not destroyed when the store fails: reading it stops instead.
+  const halt = new AbortController();
   storing.catch(() => {
     storeFailed = true;
-    source.destroy();
+    if (meter) halt.abort(new Error('the store failed'));
+    else source.destroy();
   });
-  const consume = async (piece: Buffer): Promise<void> => {
-    // One chunk's work at a time, whatever the size of the pieces the source yields.
+  // One chunk's work at a time, whatever the size of the pieces the source yields; the source
+  // waits only while the store does.
+  const seal = (piece: Buffer): Promise<void> | undefined => {
     for (let off = 0; off < piece.length; off += chunkSize) {
       if (storeFailed || out.destroyed) throw new Error('the store failed');
       const slice = piece.subarray(off, off + chunkSize);
       held.push(slice);
       total += slice.length;
       appended += slice.length;
-      for (const b of sealer.update(slice)) if (!out.write(b)) await drained(out);
+      for (const b of sealer.update(slice)) out.write(b);
       chunks = total > 0 ? Math.ceil(total / chunkSize) - 1 : 0;
       held.keepLast(total - chunks * chunkSize);
+      if (out.writableNeedDrain) {
+        const rest = piece.subarray(off + chunkSize);
+        return drained(out).then(() => (rest.length > 0 ? seal(rest) : undefined));
+      }
     }
+    return undefined;
   };
-  const sourceError = await drive(source, signal, consume);
+  const consume = (piece: Buffer): Promise<void> | undefined => {
+    meter?.take(piece);
+    return seal(piece);
+  };
+  const sourceError = await drive(source, consume, {
+    signal: signal ? AbortSignal.any([signal, halt.signal]) : halt.signal,
+    keepSource: meter !== undefined,
+  });
   out.end();
   await storing;
   return { appended, chunks, tail: held.take(), sourceError };
@@ -121,14 +96,29 @@ export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable
  * upload's running hash, is fed every byte appended: by the worker, in the same pass, when it
  * holds the hash.
  */
-export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<Sealed> {
+export async function sealOffThread(
+  pool: SealPool,
+  from: SealFrom,
+  w: BlobWriter,
+  source: Readable,
+  signal?: AbortSignal,
+  hash?: ThreadHash,
+  meter?: PieceMeter,
+): Promise<Sealed> {
+  // A source the caller keeps (a request body it must still answer) is never destroyed here: a
+  // failing store stops reading it instead.
+  const halt = new AbortController();
+  const dispose = (): void => {
+    if (meter) halt.abort(new Error('the store failed'));
+    else source.destroy();
+  };
   // A hash on another set of threads is fed from here, a copy of its own.
   const hashHere = hash && !pool.owns(hash.thread) ? hash : undefined;
   let local: Awaited<ReturnType<NonNullable<BlobWriter['localAppend']>>> | undefined;
   try {
     local = w.localAppend ? await w.localAppend() : undefined;
   } catch (e) {
-    source.destroy();
+    dispose();
     throw e;
   }
   let out: PassThrough | undefined;
@@ -139,7 +129,7 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
     storing = w.append(out);
     storing.catch(() => {
       storeFailed = true;
-      source.destroy();
+      dispose();
     });
   }
   let append: ReturnType<SealPool['begin']>;
@@ -148,7 +138,7 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
     const to = local ? { target: { fd: local.fd, position: local.position } } : { onSealed: (b: Buffer) => sink!.write(b) };
     append = pool.begin({ ...from, ...to, ...(hash && !hashHere && { hash: { thread: hash.thread, id: hash.id } }) });
   } catch (e) {
-    source.destroy();
+    dispose();
     if (local) await local.done().catch(noop);
     else {
       out!.destroy();
@@ -162,6 +152,7 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
   const fresh = yieldsFreshPieces(source);
   const consume = (piece: Buffer): Promise<void> | undefined => {
     if (storeFailed || out?.destroyed) throw new Error('the store failed');
+    meter?.take(piece);
     appended += piece.length;
     const hashing = hashHere?.update(piece);
     const sealing = append.write(piece);
@@ -175,7 +166,11 @@ export async function sealOffThread(pool: SealPool, from: SealFrom, w: BlobWrite
     return waiting;
   };
   // A client gone while its append waits for a slot leaves the queue at once.
-  const sourceError = await drive(source, signal, consume, SLOT_WAIT_BUFFER, (e) => append.abandon(e));
+  const sourceError = await drive(source, consume, {
+    signal: signal ? AbortSignal.any([signal, halt.signal]) : halt.signal,
+    stop: (e) => append.abandon(e),
+    keepSource: meter !== undefined,
+  });
   let ended: { chunks: number; tail: Buffer };
   try {
     ended = await append.end();

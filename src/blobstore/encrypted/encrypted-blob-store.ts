@@ -184,13 +184,14 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
           return size;
         },
         feedsHash: opts.sealing !== undefined,
-        async append(source, signal, hash) {
+        meters: true,
+        async append(source, signal, hash, meter) {
           if (finished) {
-            source.destroy();
+            if (!meter) source.destroy();
             throw new Error('blob writer is closed');
           }
           try {
-            const done = await staged.append(uploadId, source, signal, hash);
+            const done = await staged.append(uploadId, source, signal, hash, meter);
             size = done.size;
             return done.appended;
           } catch (e) {

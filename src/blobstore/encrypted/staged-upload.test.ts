@@ -137,6 +137,33 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
       assert.deepEqual(await readAll(await store.read(digestOf(Buffer.concat(parts)))), Buffer.concat(parts));
     });
 
+    it('a metered append counts every piece, stops at the one its meter refuses, keeps the source whole, and stays resumable', async () => {
+      const { node, watch } = world('metered');
+      const store = node();
+      const id = watch(randomUUID());
+      const data = bytes(5 * CHUNK + 123, 40);
+      const w = await store.writer(id, { append: true });
+      assert.equal(w.meters, true);
+      const refusal = new Error('over the limit');
+      let taken = 0;
+      const meter = {
+        take: (piece: Buffer) => {
+          if (taken + piece.length > 3 * CHUNK + 500) throw refusal;
+          taken += piece.length;
+        },
+      };
+      const source = sourceOf(data, 1000);
+      await assert.rejects(w.append(source, undefined, undefined, meter), (e) => e === refusal);
+      assert.equal(source.destroyed, false, 'the caller keeps its source (it may still answer the client)');
+      await w.close();
+      // Every piece the meter took (twelve of 1,000 bytes) is staged, in whole chunks and the record's tail.
+      assert.equal(taken, 12_000);
+      assert.equal(await store.statUpload(id), taken);
+      await patch(store, id, data.subarray(taken));
+      await commit(store, id, digestOf(data));
+      assert.deepEqual(await readAll(await store.read(digestOf(data))), data);
+    });
+
     it('resumes an upload on another node (a second store over the same inner store), still without a re-read', async () => {
       const { dir, inner, node, watch } = world('nodes');
       const [a, b, c] = [node(), node(), node()];

@@ -34,7 +34,7 @@ import { sealInline, sealOffThread } from './append-sealing.js';
 import { readAll, readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import { release } from '../../core/fresh-pieces.js';
-import type { BlobStore, BlobWriter, ThreadHash } from '../blob-store.js';
+import type { BlobStore, BlobWriter, PieceMeter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
 import type { SealPool } from './seal-pool.js';
@@ -149,31 +149,35 @@ export class StagedUploads {
    * rewriting the record; resolves with the bytes appended. Whatever the source does, the chunks
    * stored are whole and recorded, so a client that goes away mid-way can resume from there.
    */
-  async append(id: string, source: Readable, signal?: AbortSignal, hash?: ThreadHash): Promise<{ appended: number; size: number }> {
+  async append(id: string, source: Readable, signal?: AbortSignal, hash?: ThreadHash, meter?: PieceMeter): Promise<{ appended: number; size: number }> {
+    // A metered source is the caller's (BlobWriter.meters): a failure here leaves it alone.
+    const dispose = (): void => {
+      if (!meter) source.destroy();
+    };
     let r: Resolved;
     try {
       r = await this.resolve(id);
       if (r.kind === 'none') throw new Error(`upload not found: ${id}`);
     } catch (e) {
-      source.destroy();
+      dispose();
       throw e;
     }
     let opened: Opened;
     if (r.kind === 'sealed' && r.stored === r.record.end) {
       opened = await this.open(id, r).catch((e: unknown) => {
-        source.destroy();
+        dispose();
         throw e;
       });
     } else {
       // Nothing can be appended after dead bytes; the key is the current one, as for a new upload.
       opened = await this.rebase(id, r, await this.keys.current()).catch((e: unknown) => {
-        source.destroy();
+        dispose();
         throw e;
       });
     }
     const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
     try {
-      const done = await this.sealInto(id, opened, w, source, signal, false, hash);
+      const done = await this.sealInto(id, opened, w, source, signal, false, hash, meter);
       const size = done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length;
       // The tail (up to a chunk) is in the record now and nothing keeps it: the next request
       // reads the record back. Freed at once: a crowd of uploads ends together, and left to the
@@ -325,11 +329,12 @@ export class StagedUploads {
     signal?: AbortSignal,
     always = false,
     hash?: ThreadHash,
+    meter?: PieceMeter,
   ): Promise<{ appended: number; opened: Opened }> {
     const { chunkSize } = at.record.header;
     const from = { dataKey: at.dataKey, chunkSize, index: at.record.chunks, tail: at.tail };
     // Only an append given a hash feeds it: never the plaintext a rebase re-seals.
-    const done = this.sealing ? await sealOffThread(this.sealing, from, w, source, signal, hash) : await sealInline(from, w, source, signal);
+    const done = this.sealing ? await sealOffThread(this.sealing, from, w, source, signal, hash, meter) : await sealInline(from, w, source, signal, meter);
     const end = at.record.end + done.chunks * (chunkSize + TAG_SIZE);
     if (w.size !== end) throw new Error(`staged upload ${id}: ${w.size} bytes stored, ${end} expected`);
     let opened = at;

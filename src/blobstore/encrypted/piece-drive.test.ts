@@ -1,0 +1,89 @@
+/**
+ * The piece driver (piece-drive.ts) hands every piece over once and in order, whoever else
+ * pauses and resumes the source (the body pacer does, at every turn), and ends with the reason
+ * a source or a consumer gave up; a source the caller keeps is never destroyed.
+ */
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { claimPacing, offerPacing } from '../../core/piece-pacing.js';
+import { drive } from './piece-drive.js';
+
+const pieces = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from(`piece ${i};`));
+
+describe('piece drive', () => {
+  it('keeps the order when the source is resumed by someone else while a piece waits', async () => {
+    const source = Readable.from(pieces(40), { objectMode: false });
+    const got: string[] = [];
+    let waits = 0;
+    const sourceError = await drive(source, (piece) => {
+      // Every third piece waits a little; meanwhile another party resumes the source, as the
+      // body pacer does for the bodies it held.
+      if (got.length % 3 !== 0) {
+        got.push(piece.toString());
+        return undefined;
+      }
+      waits++;
+      setImmediate(() => source.resume());
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          got.push(piece.toString());
+          resolve();
+        }, 2),
+      );
+    });
+    assert.equal(sourceError, undefined);
+    assert.ok(waits > 5, `only ${waits} waits`);
+    assert.deepEqual(got, pieces(40).map(String));
+  });
+
+  it('reports each piece to the pacing it claimed, after pausing for a wait', async () => {
+    const source = Readable.from(pieces(10), { objectMode: false });
+    const seen: Array<{ bytes: number; flowing: boolean | null }> = [];
+    offerPacing(source, () => (bytes) => seen.push({ bytes, flowing: source.readableFlowing }));
+    let n = 0;
+    await drive(source, () => (n++ % 2 === 0 ? new Promise((r) => setTimeout(r, 1)) : undefined));
+    assert.equal(seen.length, 10);
+    assert.equal(
+      seen.reduce((a, s) => a + s.bytes, 0),
+      pieces(10).reduce((a, p) => a + p.length, 0),
+    );
+    // A piece that waits has paused the source before its pacing hears of it.
+    assert.deepEqual(
+      seen.filter((_, i) => i % 2 === 0).map((s) => s.flowing),
+      Array(5).fill(false),
+    );
+    assert.equal(claimPacing(source), undefined, 'the pacing is claimed once');
+  });
+
+  it('ends with the consumer’s error, leaving a kept source undestroyed and paused', async () => {
+    const source = new Readable({ read() {} });
+    source.push(Buffer.from('a'));
+    source.push(Buffer.from('b'));
+    const boom = new Error('too large');
+    const sourceError = await drive(
+      source,
+      (piece) => {
+        if (piece.toString() === 'b') throw boom;
+        return undefined;
+      },
+      { keepSource: true },
+    );
+    assert.equal(sourceError, boom);
+    assert.equal(source.destroyed, false);
+    assert.equal(source.readableFlowing, false);
+  });
+
+  it('destroys a source it owns when the consumer fails, and reports a premature close', async () => {
+    const owned = new Readable({ read() {} });
+    owned.push(Buffer.from('a'));
+    const boom = new Error('store failed');
+    assert.equal(await drive(owned, () => Promise.reject(boom)), boom);
+    assert.equal(owned.destroyed, true);
+    const cut = new Readable({ read() {} });
+    cut.push(Buffer.from('a'));
+    setTimeout(() => cut.destroy(), 5);
+    const e = await drive(cut, () => undefined);
+    assert.equal((e as NodeJS.ErrnoException | undefined)?.code, 'ERR_STREAM_PREMATURE_CLOSE');
+  });
+});
