@@ -20,10 +20,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { AuditStore } from '../metadata/audit-rows.js';
-import { packCalls, storedBatch, type AuditBatchResult } from './audit-batch.js';
+import { storedBatch, type AuditBatchResult } from './audit-batch.js';
 import { AuditThread } from './audit-thread-client.js';
 import type { AuditedCall } from './cloudtrail-record.js';
 import { batchIdAt, MAX_BATCH_CALLS } from './event-id.js';
+import { PackedCalls } from './packed-calls.js';
 
 export interface AuditWriterOptions {
   store: AuditStore;
@@ -47,13 +48,16 @@ const PRUNE_CHUNK = 100;
 /** A batch on its way to the store: its id is drawn once, so every try stores the same batch. */
 interface Pending {
   batchId: string;
-  calls: AuditedCall[];
+  calls: PackedCalls;
   /** Its records' lines are still to be written to the auditLog file. */
   lines: boolean;
 }
 
 export class AuditWriter {
-  #buffer: AuditedCall[] = [];
+  /** Batches in the making, oldest first: each full but perhaps the last. */
+  readonly #buffer: PackedCalls[] = [];
+  /** Calls held in #buffer. */
+  #queued = 0;
   /** Batches the store refused: tried again first, under their ids. */
   #retry: Pending[] = [];
   /** Calls held in #retry. */
@@ -76,15 +80,23 @@ export class AuditWriter {
     return this.#dropped;
   }
 
-  /** Queues a call (as recordedCall made it); never waits. */
+  /** Queues a call (as recordedCall made it), packed at once (packed-calls.ts); never waits. */
   record(call: AuditedCall): void {
-    if (this.#buffer.length + this.#retried >= this.#o.maxBuffered) {
+    if (this.#queued + this.#retried >= this.#o.maxBuffered) {
       this.#dropped++;
       return;
     }
-    this.#buffer.push(call);
-    // A drain under way ships this batch too when it is full (it checks after each round trip).
-    if (this.#buffer.length >= this.#o.batchSize && !this.#flushing) this.#run(0).catch((err: unknown) => this.#o.log.error({ err }, 'audit flush failed'));
+    let open = this.#buffer.at(-1);
+    if (open && open.count < this.#o.batchSize) open.add(call);
+    else {
+      // Queued only once it holds a call (add throws for a call JSON cannot write).
+      open = new PackedCalls(this.#o.batchSize);
+      open.add(call);
+      this.#buffer.push(open);
+    }
+    this.#queued++;
+    // A drain under way ships this batch too (it checks after each round trip).
+    if (open.count >= this.#o.batchSize && !this.#flushing) this.#run(0).catch((err: unknown) => this.#o.log.error({ err }, 'audit flush failed'));
   }
 
   /** Writes everything queued so far; one flush at a time, a second call waits for it then runs. */
@@ -92,7 +104,7 @@ export class AuditWriter {
     return this.#run(Number.POSITIVE_INFINITY);
   }
 
-  /** `owed`: how many of the calls queued when the drain starts it must ship besides full batches. */
+  /** `owed`: how many of the batches queued when the drain starts it must ship besides full ones. */
   async #run(owed: number): Promise<void> {
     while (this.#flushing) await this.#flushing;
     this.#flushing = this.#drain(Math.min(owed, this.#buffer.length));
@@ -106,25 +118,26 @@ export class AuditWriter {
   async #drain(owed: number): Promise<void> {
     // Calls that arrive meanwhile wait for a full batch or the next tick of the timer: shipping
     // them at once is what made batches small.
-    while (this.#retry.length > 0 || owed > 0 || this.#buffer.length >= this.#o.batchSize) {
+    while (this.#retry.length > 0 || owed > 0 || (this.#buffer[0]?.count ?? 0) >= this.#o.batchSize) {
       let batch = this.#retry.shift();
-      if (batch) this.#retried -= batch.calls.length;
+      if (batch) this.#retried -= batch.calls.count;
       else {
-        const calls = this.#buffer.splice(0, this.#o.batchSize);
-        owed = Math.max(0, owed - calls.length);
-        batch = { batchId: batchIdAt(calls[0]!.time), calls, lines: this.#o.file !== undefined };
+        const calls = this.#buffer.shift()!;
+        this.#queued -= calls.count;
+        owed = Math.max(0, owed - 1);
+        batch = { batchId: batchIdAt(calls.firstTime!), calls, lines: this.#o.file !== undefined };
       }
       const result = await this.#store(batch);
       if (result.lines !== undefined) this.#o.file?.write(result.lines);
       if (result.error !== undefined) {
         // Put back what fits (a prefix keeps its calls' ids); the rest counts as dropped. Lines
         // wanted and not written (the thread was lost) are still wanted.
-        const room = Math.max(0, this.#o.maxBuffered - this.#buffer.length - this.#retried);
-        const kept = batch.calls.slice(0, room);
-        if (kept.length > 0) this.#retry.unshift({ batchId: batch.batchId, calls: kept, lines: batch.lines && result.lines === undefined });
-        this.#retried += kept.length;
-        this.#dropped += batch.calls.length - kept.length;
-        this.#o.log.warn({ err: result.error, records: batch.calls.length }, 'could not write audit records; will retry');
+        const room = Math.max(0, this.#o.maxBuffered - this.#queued - this.#retried);
+        const kept = room >= batch.calls.count ? batch.calls : batch.calls.prefix(room);
+        if (kept.count > 0) this.#retry.unshift({ batchId: batch.batchId, calls: kept, lines: batch.lines && result.lines === undefined });
+        this.#retried += kept.count;
+        this.#dropped += batch.calls.count - kept.count;
+        this.#o.log.warn({ err: result.error, records: batch.calls.count }, 'could not write audit records; will retry');
         break;
       }
     }
@@ -142,7 +155,7 @@ export class AuditWriter {
         return { error: (err as Error).message };
       }
     }
-    const built = storedBatch(batch.batchId, packCalls(batch.calls), batch.lines);
+    const built = storedBatch(batch.batchId, batch.calls.texts(), batch.lines);
     const lines = built.lines === undefined ? {} : { lines: built.lines };
     try {
       if (built.batch) await this.#o.store.append(built.batch);
