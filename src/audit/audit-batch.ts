@@ -30,8 +30,8 @@ export type AuditBatchResult = { id: number; lines?: string; error?: string };
  * building their records had. At most CALLS_PER_TEXT calls a text: JSON.stringify's cost per
  * byte rises about five times once its text passes 128 KiB (V8's largest regular heap object; a
  * batch of 500 manifest GETs is ~210 KiB), measured at 4.2 µs a call for one text of 500 against
- * 0.6-0.8 for texts of 25 to 300, and JSON.parse's on the thread likewise. The trail stores these
- * texts as they are, so a key's chunk mask names the texts to read.
+ * 0.6-0.8 for texts of 25 to 300. The trail stores these texts as they are, so a key's chunk
+ * mask names the texts to read.
  */
 const FIELDS = 20;
 export const CALLS_PER_TEXT = 100;
