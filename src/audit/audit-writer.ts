@@ -3,8 +3,9 @@
  * batch at a time, to the audit thread: a batch as soon as it is full, what is left over every
  * `flushMs` (so a crash loses at most about that much). The thread makes them into records and
  * stores them in one transaction per batch through its own connection; their JSON lines come back
- * for the auditLog file when one is configured. A request only appends to an array. A store with
- * no second connection (SQLite in memory, in tests) gets its batches built and appended here.
+ * for the auditLog file when one is configured. A request only writes its call's JSON into its
+ * batch's buffer (packed-calls.ts). A store with no second connection (SQLite in memory, in
+ * tests) gets its batches built and appended here.
  *
  * Under steady load the batches are full: each costs the thread a transaction and the event loop
  * a message both ways, and a drain that shipped whatever had arrived during the last round trip

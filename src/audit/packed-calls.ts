@@ -22,7 +22,8 @@ export class PackedCalls {
   #firstTime: Date | undefined;
 
   constructor(expectedCalls: number) {
-    this.#bytes = Buffer.allocUnsafeSlow(Math.max(1, expectedCalls) * BYTES_PER_CALL);
+    // Grown when needed: a batch of 65,536 calls need not hold 25 MB from its first call.
+    this.#bytes = Buffer.allocUnsafeSlow(Math.min(Math.max(1, expectedCalls), 1024) * BYTES_PER_CALL);
   }
 
   get count(): number {
