@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unpackBlob } from '../metadata/audit-rows.js';
-import { packCalls, storedBatch, unpackCalls } from './audit-batch.js';
+import { storedBatch, unpackCalls } from './audit-batch.js';
+import { packCalls } from './packed-calls.js';
 import { cloudTrailRecord, recordedCall, type AuditedCall } from './cloudtrail-record.js';
 import { batchIdAt, eventIdOf } from './event-id.js';
 

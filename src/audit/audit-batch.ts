@@ -13,8 +13,9 @@ export interface AuditBatch {
   id: number;
   /** The trail's batch id (event-id.ts), drawn once per batch and kept by its retries. */
   batchId: string;
-  /** The calls, packed (packCalls). */
-  calls: string[];
+  /** The calls, packed (packed-calls.ts): their texts' UTF-8 bytes, each text's end in them. */
+  bytes: Uint8Array;
+  ends: number[];
   /** Return the records as JSON lines too (the auditLog file), which a retried batch already wrote. */
   lines: boolean;
 }
@@ -23,55 +24,48 @@ export interface AuditBatch {
 export type AuditBatchResult = { id: number; lines?: string; error?: string };
 
 /**
- * A batch crosses to the audit thread as a few strings, each the JSON of a flat array of FIELDS
- * values per call: V8's structured clone writes every object's property names anew, so cloning
- * nested call objects cost more than building their records had; strings are copied. At most
- * CALLS_PER_TEXT calls a string: JSON.stringify's cost per byte rises about five times once its
- * text passes 128 KiB (V8's largest regular heap object; a batch of 500 manifest GETs is ~210 KiB),
- * measured at 4.2 µs a call for one text of 500 against 0.6-0.8 for texts of 25 to 300. The
- * trail stores these texts as they are, so a key's chunk mask names the texts to read.
+ * A batch crosses to the audit thread as a few texts, each the JSON of a flat array of FIELDS
+ * values per call (packed-calls.ts writes them as the calls are recorded): V8's structured clone
+ * writes every object's property names anew, so cloning nested call objects cost more than
+ * building their records had. At most CALLS_PER_TEXT calls a text: JSON.stringify's cost per
+ * byte rises about five times once its text passes 128 KiB (V8's largest regular heap object; a
+ * batch of 500 manifest GETs is ~210 KiB), measured at 4.2 µs a call for one text of 500 against
+ * 0.6-0.8 for texts of 25 to 300. The trail stores these texts as they are, so a key's chunk
+ * mask names the texts to read.
  */
 const FIELDS = 20;
 export const CALLS_PER_TEXT = 100;
 /** As cloudTrailRecord cuts them: longer text is never stored. */
 const MAX_TEXT = 1024;
 
-export function packCalls(calls: readonly AuditedCall[]): string[] {
-  const texts: string[] = [];
-  for (let i = 0; i < calls.length; i += CALLS_PER_TEXT) texts.push(packText(calls.slice(i, i + CALLS_PER_TEXT)));
-  return texts;
-}
-
-function packText(calls: readonly AuditedCall[]): string {
-  const out: unknown[] = new Array(calls.length * FIELDS);
-  let i = 0;
-  for (const c of calls) {
-    const p = c.principal;
-    const role = p.session?.role;
-    const message = c.error?.message;
-    const ua = c.userAgent;
-    out[i++] = c.api;
-    out[i++] = c.operation;
-    out[i++] = c.method;
-    out[i++] = p.arn;
-    out[i++] = p.accountId;
-    out[i++] = p.kind;
-    out[i++] = p.userName;
-    out[i++] = p.accessKeyId;
-    out[i++] = p.principalArn;
-    out[i++] = role?.name;
-    out[i++] = role?.roleId;
-    out[i++] = role?.sessionName;
-    out[i++] = c.params;
-    out[i++] = c.error?.code;
-    out[i++] = message !== undefined && message.length > MAX_TEXT ? message.slice(0, MAX_TEXT) : message;
-    out[i++] = c.requestId;
-    out[i++] = c.time.getTime();
-    out[i++] = c.region;
-    out[i++] = c.sourceIp;
-    out[i++] = ua !== undefined && ua.length > MAX_TEXT ? ua.slice(0, MAX_TEXT) : ua;
-  }
-  return JSON.stringify(out);
+/** A call's FIELDS values, in the order unpackText reads them. */
+export function callValues(c: AuditedCall): unknown[] {
+  const p = c.principal;
+  const role = p.session?.role;
+  const message = c.error?.message;
+  const ua = c.userAgent;
+  return [
+    c.api,
+    c.operation,
+    c.method,
+    p.arn,
+    p.accountId,
+    p.kind,
+    p.userName,
+    p.accessKeyId,
+    p.principalArn,
+    role?.name,
+    role?.roleId,
+    role?.sessionName,
+    c.params,
+    c.error?.code,
+    message !== undefined && message.length > MAX_TEXT ? message.slice(0, MAX_TEXT) : message,
+    c.requestId,
+    c.time.getTime(),
+    c.region,
+    c.sourceIp,
+    ua !== undefined && ua.length > MAX_TEXT ? ua.slice(0, MAX_TEXT) : ua,
+  ];
 }
 
 export function unpackCalls(texts: readonly string[]): AuditedCall[] {

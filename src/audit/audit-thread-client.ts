@@ -1,8 +1,8 @@
 /** The event loop's side of the audit thread (audit-thread.ts): started on first use and again after it died. */
 import { Worker } from 'node:worker_threads';
 import type { AuditAppenderSpec } from '../metadata/audit-rows.js';
-import { packCalls, type AuditBatch, type AuditBatchResult } from './audit-batch.js';
-import type { AuditedCall } from './cloudtrail-record.js';
+import type { AuditBatch, AuditBatchResult } from './audit-batch.js';
+import type { PackedCalls } from './packed-calls.js';
 
 export class AuditThread {
   #worker: Worker | undefined;
@@ -12,12 +12,14 @@ export class AuditThread {
   constructor(private readonly spec: AuditAppenderSpec) {}
 
   /** Builds and stores a batch; rejects only when the thread is lost (the answer says whether the store failed). */
-  store(batchId: string, calls: AuditedCall[], lines: boolean): Promise<AuditBatchResult> {
+  store(batchId: string, calls: PackedCalls, lines: boolean): Promise<AuditBatchResult> {
     const worker = this.#start();
     const id = this.#next++;
     return new Promise<AuditBatchResult>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, batchId, calls: packCalls(calls), lines } satisfies AuditBatch);
+      // The bytes are a copy (the writer keeps its own for a retry), moved rather than cloned.
+      const { bytes, ends } = calls.wire();
+      worker.postMessage({ id, batchId, bytes, ends, lines } satisfies AuditBatch, [bytes.buffer as ArrayBuffer]);
     });
   }
 

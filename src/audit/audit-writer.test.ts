@@ -9,6 +9,7 @@ import pino from 'pino';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { recordedCall, type AuditedCall } from './cloudtrail-record.js';
+import { batchOfEventId } from './event-id.js';
 import { lookupEvents } from './lookup-events.js';
 
 const ACCOUNT = '123456789012';
@@ -25,6 +26,18 @@ function call(i: number, at = new Date(T0)): AuditedCall {
     time: at,
     region: 'us-east-1',
   };
+}
+
+/** Every stored event's id, through LookupEvents' pages. */
+async function allEventIds(store: Parameters<typeof lookupEvents>[0]): Promise<string[]> {
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await lookupEvents(store, ACCOUNT, token === undefined ? {} : { NextToken: token });
+    ids.push(...page.Events.map((e) => e.EventId));
+    token = page.NextToken;
+  } while (token !== undefined);
+  return ids;
 }
 
 function setup(opts: { maxBuffered?: number; now?: () => number } = {}) {
@@ -125,6 +138,53 @@ describe('the audit writer', () => {
       assert.deepEqual(written.map((r) => r.requestID).sort(), ['req-1', 'req-2', 'req-3'], 'each record once in the file');
       // Ids come from the batch's id, drawn once: a retry keeps them.
       assert.deepEqual(stored.map((e) => e.EventId).sort(), written.map((r) => r.eventID).sort());
+    } finally {
+      await writer.stop();
+      await meta.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('under a steady stream of calls, ships full batches and leaves the rest to the timer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-audit-writer-'));
+    const meta = createSqliteMetadataStore({ path: join(dir, 'meta.db') });
+    const lines: string[] = [];
+    // The audit thread: each batch is a round trip during which more calls arrive.
+    const writer = new AuditWriter({
+      store: meta.audit,
+      clock: { now: () => new Date(T0) },
+      log: pino({ level: 'silent' }),
+      retentionDays: 90,
+      batchSize: 40,
+      flushMs: 20,
+      maxBuffered: 100_000,
+      file: { write: (text) => lines.push(text) },
+    });
+    try {
+      assert.ok(meta.audit.appender, 'a file database offers the thread its own connection');
+      // The thread started (one batch of one call), so a round trip takes what it takes under load.
+      writer.record(recordedCall(call(-1))!);
+      await writer.flush();
+      const total = 1 + 40 * 25 + 7;
+      // 3 calls a millisecond or so, while batches are on their way: a stream, not a burst.
+      for (let i = 1; i < total; i++) {
+        writer.record(recordedCall(call(i))!);
+        if (i % 3 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      // What is left under a batch goes with the timer's next tick: no flush is asked for.
+      writer.start();
+      while (lines.join('').split('\n').length - 1 < total) await new Promise((r) => setTimeout(r, 10));
+      const perBatch = new Map<string, number>();
+      for (const id of await allEventIds(meta.audit)) {
+        const b = batchOfEventId(id)!.batchId;
+        perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
+      }
+      const sizes = [...perBatch.values()];
+      assert.deepEqual(
+        sizes.sort((a, b) => a - b),
+        [1, 7, ...Array<number>(25).fill(40)],
+        "the first call's batch, full batches, and the timer's remainder",
+      );
     } finally {
       await writer.stop();
       await meta.close();

@@ -16,7 +16,8 @@ import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store
 import { startTestPostgres } from '../metadata/postgres/testing/cluster.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
-import { packCalls, storedBatch } from './audit-batch.js';
+import { storedBatch } from './audit-batch.js';
+import { packCalls } from './packed-calls.js';
 import type { AuditedCall } from './cloudtrail-record.js';
 import { batchIdAt, eventIdOf } from './event-id.js';
 import { LookupEventsError, lookupEvents } from './lookup-events.js';

@@ -1,7 +1,8 @@
 /**
  * The audit trail's observer: when a request's response closes, queues what the doors noted about
  * it (request-facts.ts) with the writer, which has the audit thread make it into a CloudTrail
- * record. Nothing here waits, and little runs: a few field copies and an append to a buffer.
+ * record. Nothing here waits, and little runs: a few field copies, and the writer writes the
+ * call's JSON into its batch's buffer (nothing of it stays on the heap past the request).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { recordedCall } from '../audit/cloudtrail-record.js';

@@ -6,12 +6,13 @@
  */
 import { registryKeyText } from '../core/registry-key.js';
 import { statfs } from 'node:fs/promises';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { Telemetry } from '../core/telemetry.js';
 import type { ReplicationStatusStore } from '../metadata/replication.js';
 import type { UsageStore } from '../metadata/usage.js';
 import type { ArchiveStore } from '../metadata/archive.js';
+import { collectDefaultMetricsButGc } from './default-metrics.js';
 
 /** Pass and scan buckets, seconds. */
 const PASS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
@@ -77,7 +78,7 @@ export class BerthMetrics implements Telemetry {
   private storageCache: { at: number; rows: Awaited<ReturnType<UsageStore['largestRepositories']>> } | undefined;
 
   constructor(sources: MetricSources) {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetricsButGc(this.registry);
     const { usage, replication, archive, clock, blobDir } = sources;
     new Gauge({
       name: 'berth_upload_sessions',

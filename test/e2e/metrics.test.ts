@@ -123,6 +123,11 @@ describe('metrics on a port of their own', () => {
       assert.equal(e.types.get(gauge), 'gauge', gauge);
     }
     assert.ok(sampleSum(e, 'berth_data_dir_free_bytes') > 0);
+    // prom-client's defaults, but its per-collection GC histogram (src/metrics/default-metrics.ts).
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
+      assert.ok(e.types.has(name), `${name} is served`);
+    }
+    assert.ok(!e.types.has('nodejs_gc_duration_seconds'), 'no GC observer');
   });
 
   it('counts a skopeo push and pull: requests, exact bytes in and out, pulls per repository', async () => {

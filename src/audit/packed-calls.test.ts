@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CALLS_PER_TEXT, callValues, unpackCalls } from './audit-batch.js';
+import type { AuditedCall } from './cloudtrail-record.js';
+import { PackedCalls, packCalls, textsOf } from './packed-calls.js';
+
+const T0 = Date.parse('2026-12-04T22:00:00Z');
+
+function call(i: number): AuditedCall {
+  return {
+    api: 'oci',
+    operation: 'manifest-read',
+    method: 'GET',
+    principal: { kind: 'user', arn: 'arn:aws:iam::123456789012:user/zoë', accountId: '123456789012', userName: 'zoë', accessKeyId: 'AKIAEXAMPLE' },
+    params: { repositoryName: 'web', imageIds: [{ imageTag: `v${i}` }] },
+    requestId: `req-${i}`,
+    time: new Date(T0 + i),
+    region: 'eu-west-1',
+    sourceIp: '10.0.0.1',
+    // Characters of one to four UTF-8 bytes, and a long one that makes the buffer grow.
+    userAgent: i === 7 ? `agent ✓ 🚢 ${'x'.repeat(900)}` : 'skopeo/1.13 ✓',
+  };
+}
+
+/** The stored format (migration 20): each text the JSON of the flat array of its calls' values. */
+function reference(calls: AuditedCall[]): string[] {
+  const texts: string[] = [];
+  for (let i = 0; i < calls.length; i += CALLS_PER_TEXT) texts.push(JSON.stringify(calls.slice(i, i + CALLS_PER_TEXT).flatMap(callValues)));
+  return texts;
+}
+
+describe('calls packed as they are recorded', () => {
+  it('make exactly the texts the trail stores, split every CALLS_PER_TEXT calls, whatever their characters', () => {
+    const calls = Array.from({ length: 2 * CALLS_PER_TEXT + 13 }, (_, i) => call(i));
+    // Sized for one call: it grows as calls are added.
+    const p = new PackedCalls(1);
+    for (const c of calls) p.add(c);
+    assert.equal(p.count, calls.length);
+    assert.equal(p.firstTime, calls[0]!.time);
+    const texts = p.texts();
+    assert.deepEqual(texts, reference(calls));
+    assert.deepEqual(unpackCalls(texts), calls);
+    assert.deepEqual(packCalls([call(1)]), reference([call(1)]));
+    assert.deepEqual(packCalls([]), []);
+  });
+
+  it('cross as bytes of their own, and keep a prefix whole', () => {
+    const calls = Array.from({ length: CALLS_PER_TEXT + 5 }, (_, i) => call(i));
+    const p = new PackedCalls(calls.length);
+    for (const c of calls) p.add(c);
+    const { bytes, ends } = p.wire();
+    assert.equal(bytes.byteOffset, 0);
+    assert.equal(bytes.buffer.byteLength, bytes.byteLength, 'a buffer of its own, so moving it to the thread moves only it');
+    assert.deepEqual(textsOf(bytes, ends), reference(calls));
+    for (const n of [1, CALLS_PER_TEXT - 1, CALLS_PER_TEXT, CALLS_PER_TEXT + 1, calls.length]) {
+      const prefix = p.prefix(n);
+      assert.equal(prefix.count, n);
+      assert.deepEqual(prefix.texts(), reference(calls.slice(0, n)), `the first ${n}`);
+    }
+    assert.deepEqual(p.texts(), reference(calls), 'taking a prefix leaves the batch as it was');
+  });
+});
