@@ -34,7 +34,7 @@ function start(send: ReturnType<typeof task>['send'], id: number): void {
 describe('the sealing task holds one chunk per running append, and no more once it ends', () => {
   it('frees each append held chunk when it ends', () => {
     const { replies, send } = task();
-    const slot = new SharedArrayBuffer(8 * KiB);
+    const slot = new Uint8Array(new SharedArrayBuffer(8 * KiB));
     new Uint8Array(slot).set(randomBytes(8 * KiB));
     const before = arrayBuffers();
     for (let id = 1; id <= APPENDS; id++) start(send, id);
@@ -52,7 +52,7 @@ describe('the sealing task holds one chunk per running append, and no more once 
 
   it('frees the held chunk of an append whose write fails', () => {
     const { replies, send } = task();
-    const slot = new SharedArrayBuffer(CHUNK + 1);
+    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK + 1));
     const before = arrayBuffers();
     for (let id = 1; id <= APPENDS; id++) {
       // An fd that is not open: the first whole chunk's write fails.

@@ -143,8 +143,8 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return { kind: 'seal', op: 'fail', id, message: (e as Error).message, ...(typeof code === 'string' && { code }) };
   }
 
-  function data(id: number, a: Append, slot: number, buf: SharedArrayBuffer, len: number): void {
-    const bytes = new Uint8Array(buf, 0, len);
+  function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number): void {
+    const bytes = buf.subarray(0, len);
     const out: Buffer[] = [];
     a.hash?.update(bytes);
     for (let at = 0; at < len; ) {
