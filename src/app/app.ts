@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
+import { mallocTrimUnavailable } from '../core/malloc-trim.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
@@ -120,6 +121,8 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const byteThreads = new ByteThreads();
   const noNativeCipher = nativeGcmUnavailable();
   if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
+  const noTrim = mallocTrimUnavailable();
+  if (noTrim) log.warn({ reason: noTrim }, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),

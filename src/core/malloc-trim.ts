@@ -1,6 +1,6 @@
 /**
- * glibc's malloc_trim(0) through the optional addon (native/malloc-trim.cc, built into dist/native
- * by scripts/build-native.mjs). glibc gives an arena's free memory back to the kernel on free()
+ * glibc's malloc_trim(0), and madvise for memory Berth keeps for good, through the optional addon
+ * (native/malloc-trim.cc, built into dist/native by scripts/build-native.mjs). glibc gives an arena's free memory back to the kernel on free()
  * only from the arena's top, and Node never trims: after a crowd of uploads the pages freed inside
  * the arenas stayed resident (notes/2026-12-04-s10-mem.md: 60 of the main arena's 76 MB were
  * free). Without the addon (no compiler, another libc) trimming does nothing, as before.
@@ -11,19 +11,26 @@ import { fileURLToPath } from 'node:url';
 interface MallocTrim {
   trim(): boolean;
   available(): boolean;
+  release(view: Uint8Array): number;
+  resident(view: Uint8Array): number;
 }
 
 const ADDON = fileURLToPath(new URL('../../native/malloc-trim.node', import.meta.url));
 
 let addon: MallocTrim | null | undefined;
 
+/** Why the addon did not load, once it was tried and did not. */
+let missing: string | undefined;
+
 function load(): MallocTrim | null {
   try {
     const m = createRequire(import.meta.url)(ADDON) as MallocTrim;
-    return m.available() ? m : null;
-  } catch {
-    return null;
+    if (m.available()) return m;
+    missing = 'not built against glibc';
+  } catch (e) {
+    missing = `${ADDON} did not load (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
   }
+  return null;
 }
 
 /** Whether trimMalloc() can give memory back here (the addon loaded, on glibc). */
@@ -39,4 +46,26 @@ export function canTrimMalloc(): boolean {
 export function trimMalloc(): boolean {
   addon ??= load();
   return addon?.trim() ?? false;
+}
+
+/** Why memory cannot be handed back here (no addon, or not glibc), or undefined when it can. */
+export function mallocTrimUnavailable(): string | undefined {
+  return canTrimMalloc() ? undefined : missing;
+}
+
+/**
+ * Hands the whole pages inside `view` back to the kernel: they read as zeros afterwards and take
+ * memory again only once written. Only for memory whose contents nobody needs. Returns the bytes
+ * released: 0 without the addon (nothing is touched then).
+ */
+export function releasePages(view: Uint8Array): number {
+  addon ??= load();
+  return addon?.release(view) ?? 0;
+}
+
+/** The bytes of the whole pages inside `view` that are resident now; undefined without the addon. */
+export function residentBytes(view: Uint8Array): number | undefined {
+  addon ??= load();
+  const n = addon?.resident(view);
+  return n === undefined || n < 0 ? undefined : n;
 }

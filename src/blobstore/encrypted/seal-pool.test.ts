@@ -23,6 +23,7 @@ import { HashPool } from '../../registry/hash-pool.js';
 import { ByteThreads } from '../workers/threads.js';
 import { HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { canTrimMalloc } from '../../core/malloc-trim.js';
 import { IDLE_SLOTS, SealPool, SealerLostError } from './seal-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
 
@@ -407,6 +408,54 @@ describe('seal pool: one budget of slots for all appends', () => {
       const w = await store.writer(id, { append: true });
       await w.commit(digestOf(data));
       assert.deepEqual(await readAll(await store.read(digestOf(data))), data);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it("the budget's memory is resident only while a crowd uses it: the free slots' pages go back once it is gone", {
+    skip: canTrimMalloc() ? undefined : 'the malloc-trim addon is not built here (no compiler, or not glibc)',
+  }, async () => {
+    const threads = new ByteThreads({ threads: 2 });
+    const slotBytes = 64 * 1024;
+    const pool = new SealPool(threads, { slotBytes, slots: 2, budgetBytes: 32 * slotBytes });
+    try {
+      const store = createEncryptedBlobStore(createFsBlobStore({ root: join(root, 'pages') }), keys(), { chunkSize: 16 * 1024, sealing: pool });
+      assert.equal(pool.residentBytes(), 0, 'no memory before the first append');
+      let most = 0;
+      let running = true;
+      const watch = (async () => {
+        while (running) {
+          most = Math.max(most, pool.residentBytes()!);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      // 24 appends of whole slots at once: every slot of the budget is filled.
+      await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const data = bytes(6 * slotBytes + i, 50 + i);
+          const id = randomUUID();
+          await patch(store, id, data, slotBytes);
+          const w = await store.writer(id, { append: true });
+          await w.commit(digestOf(data));
+          assert.deepEqual(await readAll(await store.read(digestOf(data))), data, `upload ${i}`);
+        }),
+      );
+      running = false;
+      await watch;
+      assert.ok(most > 24 * slotBytes, `resident at most ${most} bytes during the crowd`);
+      await until(() => pool.active === 0);
+      // Kept: the few most recently freed slots, each over at most one page more than its size.
+      const kept = pool.residentBytes()!;
+      assert.ok(kept <= IDLE_SLOTS * (slotBytes + 4096), `resident after the crowd: ${kept} bytes`);
+      assert.ok(pool.slabCount <= IDLE_SLOTS);
+      // The slots whose pages went back are used again, and read right.
+      const again = bytes(5 * slotBytes, 99);
+      const id = randomUUID();
+      await patch(store, id, again, 3 * slotBytes);
+      const w = await store.writer(id, { append: true });
+      await w.commit(digestOf(again));
+      assert.deepEqual(await readAll(await store.read(digestOf(again))), again);
     } finally {
       await threads.close();
     }

@@ -13,6 +13,7 @@
  * the thread holding it, which hashes the bytes in the same pass as it seals them.
  */
 import { QuietMemory } from '../workers/quiet-memory.js';
+import { SealSlots } from './seal-slots.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 
@@ -49,7 +50,7 @@ const DEFAULT_SLOTS = 4;
  * their socket paused.
  */
 const DEFAULT_BUDGET = 32 * 1024 * 1024;
-/** Free slots kept once no append runs: the rest are dropped for the GC to return. */
+/** Free slots kept once no append runs: the pages of the rest go back (seal-slots.ts). */
 export const IDLE_SLOTS = 8;
 
 export interface SealStart {
@@ -69,10 +70,8 @@ export interface SealStart {
 export class SealPool {
   private nextId = 1;
   private readonly appends = new Map<ByteThread, Map<number, SealAppend>>();
-  /** Every slot made and not dropped, by number (the number travels in messages). */
-  private readonly slabs = new Map<number, SharedArrayBuffer>();
-  private readonly free: number[] = [];
-  private nextSlot = 0;
+  /** The budget's memory, cut into slots (the number travels in messages). */
+  private readonly memory: SealSlots;
   /** Appends waiting for a slot, first come first served. */
   private readonly queue: SealAppend[] = [];
   /** Appends holding a slot they are filling, which pressure makes them post. */
@@ -93,6 +92,7 @@ export class SealPool {
     this.slots = opts.slots ?? DEFAULT_SLOTS;
     if (this.slots < 1 || this.slotBytes < 1) throw new Error('a seal pool needs at least one slot of at least one byte');
     this.budget = Math.max(1, Math.floor((opts.budgetBytes ?? DEFAULT_BUDGET) / this.slotBytes));
+    this.memory = new SealSlots(this.slotBytes, this.budget);
     this.syncEvery = opts.syncEvery;
     this.quietMemory = new QuietMemory(threads);
     for (const t of threads.threads) {
@@ -145,9 +145,14 @@ export class SealPool {
     return n;
   }
 
-  /** Slots that exist now, lent or free (for tests and diagnostics): never more than `budget`. */
+  /** Slots holding memory now, lent or free (for tests and diagnostics): never more than `budget`. */
   get slabCount(): number {
-    return this.slabs.size;
+    return this.memory.holding;
+  }
+
+  /** Bytes of the slots' memory resident now (for tests and diagnostics); undefined without the addon. */
+  residentBytes(): number | undefined {
+    return this.memory.residentBytes();
   }
 
   /** Appends waiting for a slot now (for tests). */
@@ -161,8 +166,8 @@ export class SealPool {
   }
 
   /** @internal The memory of slot `n`. */
-  slab(n: number): SharedArrayBuffer {
-    return this.slabs.get(n)!;
+  slab(n: number): Uint8Array {
+    return this.memory.view(n);
   }
 
   /**
@@ -172,7 +177,7 @@ export class SealPool {
    */
   take(a: SealAppend): number | undefined {
     if (this.queue.length === 0) {
-      const n = this.free.pop() ?? this.make();
+      const n = this.memory.take();
       if (n !== undefined) return n;
     }
     this.queue.push(a);
@@ -190,7 +195,7 @@ export class SealPool {
   give(n: number): void {
     const next = this.queue.shift();
     if (next) next.wake(n);
-    else this.free.push(n);
+    else this.memory.put(n);
   }
 
   /** @internal `a` no longer waits (it failed or its source ended). */
@@ -206,17 +211,10 @@ export class SealPool {
     this.settle();
   }
 
-  private make(): number | undefined {
-    if (this.slabs.size >= this.budget) return undefined;
-    const n = this.nextSlot++;
-    this.slabs.set(n, new SharedArrayBuffer(this.slotBytes));
-    return n;
-  }
-
   /** Once nothing runs, memory beyond a few free slots goes back (after a crowd). */
   private settle(): void {
     if (this.active > 0) return;
-    while (this.free.length > IDLE_SLOTS) this.slabs.delete(this.free.shift()!);
+    this.memory.shrink(IDLE_SLOTS);
     this.quietMemory.quiet();
   }
 }
@@ -385,7 +383,7 @@ export class SealAppend {
 
   private use(slot: number): void {
     this.current = slot;
-    this.bytes = new Uint8Array(this.pool.slab(slot));
+    this.bytes = this.pool.slab(slot);
     this.filled = 0;
     this.held++;
     this.pool.holding(this, true);

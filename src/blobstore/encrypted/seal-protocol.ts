@@ -1,7 +1,7 @@
 /**
  * The messages between the seal pool (seal-pool.ts, main thread) and the sealing task of the byte
- * threads (seal-task.ts). The main thread fills slots (SharedArrayBuffers lent from the pool's
- * budget, sent with each message) with plaintext and the worker seals from them. A slot is the
+ * threads (seal-task.ts). The main thread fills slots (views of the pool's shared block, lent from
+ * its budget and sent with each message) with plaintext and the worker seals from them. A slot is the
  * worker's once posted and the main thread's again once acknowledged, which is the backpressure
  * from the worker to the socket.
  */
@@ -24,8 +24,8 @@ type SealOp =
       /** The hash task's session on this thread to feed the plaintext to as well. */
       hashId?: number;
     }
-  /** The first `len` bytes of slot `slot` (whose memory is `buf`) are the append's next plaintext. */
-  | { op: 'data'; id: number; slot: number; len: number; buf: SharedArrayBuffer }
+  /** The first `len` bytes of slot `slot` (whose memory is `buf`, shared) are the append's next plaintext. */
+  | { op: 'data'; id: number; slot: number; len: number; buf: Uint8Array }
   /** No more plaintext: answered by `done`, after which the worker no longer touches the fd. */
   | { op: 'end'; id: number };
 

@@ -13,6 +13,7 @@
 import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
 import { fdatasync, writevSync } from 'node:fs';
 import { release } from '../../core/fresh-pieces.js';
+import { releasePages } from '../../core/malloc-trim.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
@@ -71,6 +72,20 @@ const COLLECT_EVERY = 2 * 1024 * 1024;
  * (8 MiB and 64 MiB no better); see notes/2026-12-04-s10-up.md.
  */
 export const SYNC_EVERY = 16 * 1024 * 1024;
+
+/**
+ * An ended append's held chunk (256 KiB by default) is freed now: left to the GC, an idle thread
+ * kept every ended append's until its external memory reached V8's limit (45 MB on one thread
+ * after 200 uploads). Its pages go back first: freed, it stays in this thread's malloc arena,
+ * resident, and a crowd of uploads ends together, so the held chunks of the ones that ended sat
+ * beside the live memory of the ones still committing until the quiet trim (quiet-memory.ts).
+ * The next append here faults them in again: 64 page faults per append, not per chunk.
+ */
+function freeHeld(held: Buffer): void {
+  // Only a buffer of its own (a small chunk may be a slice of Node's pool, which others share).
+  if (held.byteOffset === 0 && held.byteLength === held.buffer.byteLength) releasePages(held);
+  release(held);
+}
 
 export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
@@ -143,8 +158,8 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return { kind: 'seal', op: 'fail', id, message: (e as Error).message, ...(typeof code === 'string' && { code }) };
   }
 
-  function data(id: number, a: Append, slot: number, buf: SharedArrayBuffer, len: number): void {
-    const bytes = new Uint8Array(buf, 0, len);
+  function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number): void {
+    const bytes = buf.subarray(0, len);
     const out: Buffer[] = [];
     a.hash?.update(bytes);
     for (let at = 0; at < len; ) {
@@ -202,7 +217,7 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
           data(m.id, a, m.slot, m.buf, m.len);
         } catch (e) {
           appends.delete(m.id);
-          release(a.held);
+          freeHeld(a.held);
           afterSync(a, () => reply(failure(m.id, e)));
         }
         break;
@@ -220,10 +235,7 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
             const tail = new Uint8Array(a.held.subarray(0, a.filled));
             reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail }, [tail.buffer]);
           }
-          // The held chunk (256 KiB by default) is freed now: left to the GC, an idle thread kept
-          // every ended append's until its external memory reached V8's limit (45 MB on one
-          // thread after 200 uploads).
-          release(a.held);
+          freeHeld(a.held);
         });
         break;
       }

@@ -1,0 +1,104 @@
+/**
+ * The seal pool's slots (seal-pool.ts): one shared block of the whole budget, cut into slots, kept
+ * for good, whose pages go back to the kernel once the crowd that used them is gone (issue 14).
+ *
+ * Why one block: the slots were 128 SharedArrayBuffers of 256 KiB, calloc'd from the main thread's
+ * malloc arena (glibc serves blocks under its raised threshold there, core/malloc-thresholds.ts).
+ * The arena then held the slots, the request pieces around them and every short-lived buffer
+ * together, and a slot dropped after a crowd went back only when a collection of the main heap
+ * found it and malloc_trim found its pages free. A block of ≥ 32 MiB is mapped on its own (glibc
+ * mmaps anything that large when its arena has no free chunk as large), untouched pages take no
+ * memory, and the pages of free slots are
+ * handed back at once with madvise (core/malloc-trim.ts), with no collection: so the main arena
+ * holds only small things and the budget's memory follows the crowd.
+ *
+ * Without the addon pages cannot be handed back: the block is dropped whole once every slot is
+ * free, for the GC to unmap, as the separate slots were before.
+ */
+import { canTrimMalloc, releasePages, residentBytes } from '../../core/malloc-trim.js';
+
+export class SealSlots {
+  private block: SharedArrayBuffer | undefined;
+  private views: Uint8Array[] = [];
+  /** Free slots whose pages may be resident, the most recently freed last (taken first: warm). */
+  private free: number[] = [];
+  /** Free slots whose pages were handed back. */
+  private blank: number[] = [];
+  /** Slots numbered so far: the ones above were never used since the block was made. */
+  private numbered = 0;
+  /** Slots lent out now. */
+  private lent = 0;
+
+  constructor(
+    readonly slotBytes: number,
+    readonly count: number,
+  ) {}
+
+  /** A free slot's number, or undefined when all are lent. */
+  take(): number | undefined {
+    const n = this.free.pop() ?? this.blank.pop() ?? (this.numbered < this.count ? this.numbered++ : undefined);
+    if (n !== undefined) this.lent++;
+    return n;
+  }
+
+  /** Slot `n` is free again. */
+  put(n: number): void {
+    this.lent--;
+    this.free.push(n);
+  }
+
+  /** The memory of slot `n` (a view of the shared block; it travels in messages as it is). */
+  view(n: number): Uint8Array {
+    if (!this.block) {
+      this.block = new SharedArrayBuffer(this.slotBytes * this.count);
+      // A block this large is mapped apart and untouched, unless malloc found a free chunk that
+      // large in its arena: then calloc zeroed it, every page resident. Either way none is now.
+      releasePages(new Uint8Array(this.block));
+    }
+    let v = this.views[n];
+    if (!v) {
+      v = new Uint8Array(this.block, n * this.slotBytes, this.slotBytes);
+      this.views[n] = v;
+    }
+    return v;
+  }
+
+  /** Slots that may hold memory: lent, or free and not handed back. */
+  get holding(): number {
+    return this.lent + this.free.length;
+  }
+
+  /** Bytes of the block resident now (for tests and diagnostics); undefined without the addon. */
+  residentBytes(): number | undefined {
+    return this.block ? residentBytes(new Uint8Array(this.block)) : 0;
+  }
+
+  /**
+   * Hands back the pages of the free slots beyond the `keep` most recently freed. Slots next to
+   * each other go back in one call, so the pages they share go too (a slot's ends need not fall on
+   * page boundaries: the block starts where malloc put it).
+   */
+  shrink(keep: number): void {
+    if (!this.block || this.free.length <= keep) return;
+    if (!canTrimMalloc()) {
+      if (this.lent === 0) this.drop();
+      return;
+    }
+    const gone = this.free.splice(0, this.free.length - keep).sort((a, b) => a - b);
+    for (let i = 0; i < gone.length; ) {
+      let j = i + 1;
+      while (j < gone.length && gone[j] === gone[j - 1]! + 1) j++;
+      releasePages(new Uint8Array(this.block, gone[i]! * this.slotBytes, (j - i) * this.slotBytes));
+      i = j;
+    }
+    this.blank.push(...gone);
+  }
+
+  private drop(): void {
+    this.block = undefined;
+    this.views = [];
+    this.free = [];
+    this.blank = [];
+    this.numbered = 0;
+  }
+}
