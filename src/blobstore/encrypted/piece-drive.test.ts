@@ -37,6 +37,23 @@ describe('piece drive', () => {
     assert.deepEqual(got, pieces(40).map(String));
   });
 
+  it('ends with the failure of the last piece when the source ended while it waited', async () => {
+    const source = Readable.from(pieces(3), { objectMode: false });
+    let seen = 0;
+    const result = await drive(source, () => {
+      seen++;
+      if (seen < 3) return undefined;
+      // The last piece waits; another party resumes the source (as the body pacer does), which
+      // ends; then the piece fails (a slot that never came).
+      return new Promise((_, reject) => {
+        source.once('end', () => setImmediate(() => reject(new Error('no slot'))));
+        setImmediate(() => source.resume());
+      });
+    });
+    assert.equal(seen, 3);
+    assert.equal(result?.message, 'no slot');
+  });
+
   it('reports each piece to the pacing it claimed, after pausing for a wait', async () => {
     const source = Readable.from(pieces(10), { objectMode: false });
     const seen: Array<{ bytes: number; flowing: boolean | null }> = [];

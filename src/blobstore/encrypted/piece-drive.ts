@@ -62,7 +62,8 @@ export function drive(source: Readable, consume: Consume, opts: DriveOptions = {
         }
       }
       const settle = (): void => resolve(e);
-      if (pending) pending.then(settle, settle);
+      // The source may end while its last piece still waits: that piece's failure is the answer.
+      if (pending) pending.then(settle, (late: unknown) => resolve(e ?? (late as Error)));
       else settle();
     };
     const onData = (piece: Buffer): void => {
