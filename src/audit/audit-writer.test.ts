@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
-import { AuditWriter } from './audit-writer.js';
+import { AuditWriter, type AuditWriterOptions } from './audit-writer.js';
 import { recordedCall, type AuditedCall } from './cloudtrail-record.js';
 import { batchOfEventId } from './event-id.js';
 import { lookupEvents } from './lookup-events.js';
@@ -38,6 +38,35 @@ async function allEventIds(store: Parameters<typeof lookupEvents>[0]): Promise<s
     token = page.NextToken;
   } while (token !== undefined);
   return ids;
+}
+
+type SqliteStore = ReturnType<typeof createSqliteMetadataStore>;
+
+/** A writer over a database file (so with the audit thread), its file lines collected; cleaned up after `body`. */
+async function onFileDatabase(
+  extra: Partial<AuditWriterOptions>,
+  body: (t: { writer: AuditWriter; meta: SqliteStore; path: string; lines: string[] }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-audit-writer-'));
+  const path = join(dir, 'meta.db');
+  const meta = createSqliteMetadataStore({ path });
+  const lines: string[] = [];
+  const writer = new AuditWriter({
+    store: meta.audit,
+    clock: { now: () => new Date(T0) },
+    log: pino({ level: 'silent' }),
+    retentionDays: 90,
+    file: { write: (text) => lines.push(text) },
+    ...extra,
+  });
+  try {
+    assert.ok(meta.audit.appender, 'a file database offers the thread its own connection');
+    await body({ writer, meta, path, lines });
+  } finally {
+    await writer.stop();
+    await meta.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function setup(opts: { maxBuffered?: number; now?: () => number } = {}) {
@@ -103,19 +132,7 @@ describe('the audit writer', () => {
   });
 
   it('on a database file, builds and stores on the audit thread; a refused batch is retried, its lines written to the file once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-audit-writer-'));
-    const path = join(dir, 'meta.db');
-    const meta = createSqliteMetadataStore({ path });
-    const lines: string[] = [];
-    const writer = new AuditWriter({
-      store: meta.audit,
-      clock: { now: () => new Date(T0) },
-      log: pino({ level: 'silent' }),
-      retentionDays: 90,
-      file: { write: (text) => lines.push(text) },
-    });
-    try {
-      assert.ok(meta.audit.appender, 'a file database offers the thread its own connection');
+    await onFileDatabase({}, async ({ writer, meta, path, lines }) => {
       // Another connection hides the table, so the thread's insert fails as a store that is away would.
       const other = new Database(path);
       other.exec('ALTER TABLE audit_batches RENAME TO audit_batches_away');
@@ -138,30 +155,12 @@ describe('the audit writer', () => {
       assert.deepEqual(written.map((r) => r.requestID).sort(), ['req-1', 'req-2', 'req-3'], 'each record once in the file');
       // Ids come from the batch's id, drawn once: a retry keeps them.
       assert.deepEqual(stored.map((e) => e.EventId).sort(), written.map((r) => r.eventID).sort());
-    } finally {
-      await writer.stop();
-      await meta.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('under a steady stream of calls, ships full batches and leaves the rest to the timer', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-audit-writer-'));
-    const meta = createSqliteMetadataStore({ path: join(dir, 'meta.db') });
-    const lines: string[] = [];
     // The audit thread: each batch is a round trip during which more calls arrive.
-    const writer = new AuditWriter({
-      store: meta.audit,
-      clock: { now: () => new Date(T0) },
-      log: pino({ level: 'silent' }),
-      retentionDays: 90,
-      batchSize: 40,
-      flushMs: 20,
-      maxBuffered: 100_000,
-      file: { write: (text) => lines.push(text) },
-    });
-    try {
-      assert.ok(meta.audit.appender, 'a file database offers the thread its own connection');
+    await onFileDatabase({ batchSize: 40, flushMs: 20, maxBuffered: 100_000 }, async ({ writer, meta, lines }) => {
       // The thread started (one batch of one call), so a round trip takes what it takes under load.
       writer.record(recordedCall(call(-1))!);
       await writer.flush();
@@ -185,11 +184,7 @@ describe('the audit writer', () => {
         [1, 7, ...Array<number>(25).fill(40)],
         "the first call's batch, full batches, and the timer's remainder",
       );
-    } finally {
-      await writer.stop();
-      await meta.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('stores a retried batch once when the first try was stored but its answer lost', async () => {
