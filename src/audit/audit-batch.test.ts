@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { unpackBlob } from '../metadata/audit-rows.js';
+import { KeyCollector, unpackBlob } from '../metadata/audit-rows.js';
 import { storedBatch, unpackCalls } from './audit-batch.js';
 import { packCalls } from './packed-calls.js';
-import { cloudTrailRecord, recordedCall, type AuditedCall } from './cloudtrail-record.js';
+import { cloudTrailRecord, lookupColumns, recordedCall, type AuditedCall } from './cloudtrail-record.js';
 import { batchIdAt, eventIdOf } from './event-id.js';
 
 const role: AuditedCall = {
@@ -79,5 +79,35 @@ describe('a batch of calls sent to the audit thread', () => {
     assert.equal(back!.userAgent!.length, 1024);
     assert.equal(back!.error!.message.length, 1024);
     assert.deepEqual(cloudTrailRecord({ ...back!, eventId: long.eventId }), cloudTrailRecord(long));
+  });
+  it('keys each call by its own columns when a run of alike calls shares them', () => {
+    // A call that differs from the one before in any input of its columns (caller, operation,
+    // method, repository, reference kind, region, a nested parameter) must not take its columns.
+    const get = recordedCall({ ...bare, params: { name: 'web', reference: 'v1' } })!;
+    const user = { ...get.principal, kind: 'user' as const, arn: 'arn:aws:iam::123456789012:user/ann', userName: 'ann', accessKeyId: 'AKIAANN' };
+    const variants: AuditedCall[] = [
+      get,
+      get,
+      { ...get, requestId: 'other', sourceIp: '10.1.1.1', error: { code: 'X', message: 'y' } },
+      { ...get, params: { name: 'api', reference: 'v1' } },
+      { ...get, params: { name: 'api', digest: 'sha256:abc' }, operation: 'blob-read' },
+      { ...get, params: { name: 'api', reference: 'sha256:abc' }, operation: 'manifest-write', method: 'PUT' },
+      { ...get, method: 'HEAD' },
+      { ...get, principal: user },
+      { ...get, principal: user, region: 'us-west-2' },
+      { ...get, principal: { ...user, accessKeyId: 'AKIAOTHER' } },
+      { ...role, params: { repositoryName: 'web', nested: { list: [1] } } },
+      { ...role, params: { repositoryName: 'api', nested: { list: [1] } } },
+      { ...role, params: { repositoryName: 'api', nested: { list: [1] } } },
+      { ...role, api: 'ecr-public' as const, params: { repositoryName: 'api' } },
+      get,
+    ].map((c, i) => ({ ...c, time: new Date(get.time.getTime() + i * 1000) }));
+    const texts = packCalls(variants);
+    const expected = new KeyCollector();
+    variants.forEach((c) => {
+      const cols = lookupColumns(c);
+      if (cols) expected.addColumns(cols, c.time.getTime(), 0);
+    });
+    assert.deepEqual(storedBatch('b', texts, false).batch!.keys, expected.keys());
   });
 });

@@ -76,31 +76,58 @@ export function unpackCalls(texts: readonly string[]): AuditedCall[] {
 
 export function unpackText(text: string, calls: AuditedCall[] = []): AuditedCall[] {
   const packed = JSON.parse(text) as unknown[];
-  const s = (i: number) => packed[i] as string;
-  // JSON writes an absent field (undefined) in an array as null.
-  const opt = (i: number) => (packed[i] ?? undefined) as string | undefined;
-  for (let i = 0; i + FIELDS <= packed.length; i += FIELDS) {
-    const principal: AuditedCall['principal'] = { arn: s(i + 3), accountId: s(i + 4), kind: s(i + 5) as AuditedCall['principal']['kind'] };
-    if (opt(i + 6) !== undefined) principal.userName = s(i + 6);
-    if (opt(i + 7) !== undefined) principal.accessKeyId = s(i + 7);
-    if (opt(i + 8) !== undefined) principal.principalArn = s(i + 8);
-    if (opt(i + 9) !== undefined) principal.session = { role: { name: s(i + 9), roleId: s(i + 10), sessionName: s(i + 11) } };
-    const call: AuditedCall = {
-      api: s(i) as AuditedCall['api'],
-      operation: s(i + 1),
-      method: s(i + 2),
-      principal,
-      requestId: s(i + 15),
-      time: new Date(packed[i + 16] as number),
-      region: s(i + 17),
-    };
-    if (packed[i + 12] != null) call.params = packed[i + 12] as Record<string, unknown>;
-    if (opt(i + 13) !== undefined) call.error = { code: s(i + 13), message: s(i + 14) };
-    if (opt(i + 18) !== undefined) call.sourceIp = s(i + 18);
-    if (opt(i + 19) !== undefined) call.userAgent = s(i + 19);
-    calls.push(call);
-  }
+  for (let i = 0; i + FIELDS <= packed.length; i += FIELDS) calls.push(callAt(packed, i));
   return calls;
+}
+
+/** The call whose values start at `i` of a parsed text. */
+function callAt(packed: readonly unknown[], i: number): AuditedCall {
+  const s = (k: number) => packed[i + k] as string;
+  // JSON writes an absent field (undefined) in an array as null.
+  const opt = (k: number) => (packed[i + k] ?? undefined) as string | undefined;
+  const principal: AuditedCall['principal'] = { arn: s(3), accountId: s(4), kind: s(5) as AuditedCall['principal']['kind'] };
+  if (opt(6) !== undefined) principal.userName = s(6);
+  if (opt(7) !== undefined) principal.accessKeyId = s(7);
+  if (opt(8) !== undefined) principal.principalArn = s(8);
+  if (opt(9) !== undefined) principal.session = { role: { name: s(9), roleId: s(10), sessionName: s(11) } };
+  const call: AuditedCall = {
+    api: s(0) as AuditedCall['api'],
+    operation: s(1),
+    method: s(2),
+    principal,
+    requestId: s(15),
+    time: new Date(packed[i + 16] as number),
+    region: s(17),
+  };
+  if (packed[i + 12] != null) call.params = packed[i + 12] as Record<string, unknown>;
+  if (opt(13) !== undefined) call.error = { code: s(13), message: s(14) };
+  if (opt(18) !== undefined) call.sourceIp = s(18);
+  if (opt(19) !== undefined) call.userAgent = s(19);
+  return call;
+}
+
+/** The values lookupColumns reads: the api, operation and method, the principal (3-11), the parameters (12) and the region (17). */
+const COLUMN_INPUTS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 17];
+
+/**
+ * Whether the calls at `i` of `a` and `j` of `b` have the same lookup columns because they have
+ * the same inputs to lookupColumns (a pure function). Parameters count as the same only when both
+ * are absent or flat objects of the same strings in the same order (a /v2 route's); anything else
+ * is computed anew. A flood repeats one caller, operation and repository call after call.
+ */
+function sameColumnInputs(a: readonly unknown[], i: number, b: readonly unknown[], j: number): boolean {
+  for (const k of COLUMN_INPUTS) if (a[i + k] !== b[j + k]) return false;
+  const p = a[i + 12];
+  const q = b[j + 12];
+  if (p === null || q === null || typeof p !== 'object' || typeof q !== 'object') return p === q;
+  const pk = Object.keys(p);
+  const qk = Object.keys(q);
+  if (pk.length !== qk.length) return false;
+  for (let k = 0; k < pk.length; k++) {
+    const v = (p as Record<string, unknown>)[pk[k]!];
+    if (pk[k] !== qk[k] || typeof v !== 'string' || v !== (q as Record<string, unknown>)[qk[k]!]) return false;
+  }
+  return true;
 }
 
 /**
@@ -113,16 +140,28 @@ export function storedBatch(batchId: string, texts: readonly string[], wantLines
   let lastTime = Number.NEGATIVE_INFINITY;
   let lines = '';
   let index = 0;
+  // The previous call's values and columns: a call like it is keyed without being built.
+  let prev: unknown[] | undefined;
+  let prevAt = 0;
+  let cols: ReturnType<typeof lookupColumns>;
   for (let t = 0; t < texts.length; t++) {
-    for (const call of unpackText(texts[t]!)) {
+    const packed = JSON.parse(texts[t]!) as unknown[];
+    for (let at = 0; at + FIELDS <= packed.length; at += FIELDS) {
       const i = index++;
-      const cols = lookupColumns(call);
+      const same = prev !== undefined && sameColumnInputs(prev, prevAt, packed, at);
+      prev = packed;
+      prevAt = at;
+      let call: AuditedCall | undefined;
+      if (!same) {
+        call = callAt(packed, at);
+        cols = lookupColumns(call);
+      }
       if (!cols) continue;
-      const time = call.time.getTime();
+      const time = packed[at + 16] as number;
       if (time < firstTime) firstTime = time;
       if (time > lastTime) lastTime = time;
       keys.addColumns(cols, time, t);
-      if (wantLines) lines += `${JSON.stringify(cloudTrailRecord({ ...call, eventId: eventIdOf(batchId, i) }))}\n`;
+      if (wantLines) lines += `${JSON.stringify(cloudTrailRecord({ ...(call ?? callAt(packed, at)), eventId: eventIdOf(batchId, i) }))}\n`;
     }
   }
   if (lastTime === Number.NEGATIVE_INFINITY) return {};

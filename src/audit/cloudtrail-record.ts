@@ -157,26 +157,21 @@ export function eventNameOf(call: Pick<AuditedCall, 'api' | 'operation' | 'metho
 
 /**
  * A call as queued for the trail, or undefined when it is not recorded. Runs on the event loop
- * for every request, so it does only what must happen there: the cheap checks, the caller's
- * identity copied out of its principal (which holds far more), and the redaction
+ * for every request, so it does only what must happen there: the cheap checks and the redaction
  * of JSON and Query parameters, which also bounds what a queued call holds (a 4 MiB manifest is
- * cut to MAX_PARAM_CHARS). The record itself is built on the audit thread; the event id comes
- * from the call's place in its batch (event-id.ts).
+ * cut to MAX_PARAM_CHARS). A /v2 call is returned as given: the writer packs it at once (only
+ * the principal's identity fields are read, audit-batch.ts callValues), so nothing is copied.
+ * The record itself is built on the audit thread; the event id comes from the call's place in
+ * its batch (event-id.ts).
  */
 export function recordedCall(call: Omit<AuditedCall, 'eventId'>): AuditedCall | undefined {
   const p = call.principal;
   if (p.kind === 'anonymous' || p.accountId === '' || eventNameOf(call) === undefined) return undefined;
-  const principal: AuditIdentity = { arn: p.arn, accountId: p.accountId, kind: p.kind };
-  if (p.userName !== undefined) principal.userName = p.userName;
-  if (p.accessKeyId !== undefined) principal.accessKeyId = p.accessKeyId;
-  if (p.principalArn !== undefined) principal.principalArn = p.principalArn;
-  if (p.session?.role) principal.session = { role: { name: p.session.role.name, roleId: p.session.role.roleId, sessionName: p.session.role.sessionName } };
-  const out: AuditedCall = { ...call, principal };
-  if (call.api !== 'oci') {
-    const params = redactParameters(call.params);
-    if (params === null) delete out.params;
-    else out.params = params;
-  }
+  if (call.api === 'oci') return call;
+  const params = redactParameters(call.params);
+  const out: AuditedCall = { ...call };
+  if (params === null) delete out.params;
+  else out.params = params;
   return out;
 }
 
