@@ -53,7 +53,7 @@ export class AuditTrail implements RequestObserver {
       requestId: f.requestId,
       time,
       region: this.region,
-      sourceIp: req.socket.remoteAddress,
+      sourceIp: f.sourceIp,
       userAgent: typeof ua === 'string' ? ua : undefined,
     });
     if (call) this.writer.record(call);

@@ -316,6 +316,20 @@ describe('HTTP/2 on the HTTPS port', () => {
       ).stdout,
     ) as { repositories: Array<{ repositoryName: string }> };
     assert.equal(cli.repositories[0]!.repositoryName, 'h2/sdk');
+    // The trail names the caller's address for a call that came over h2 too: an h2 request no
+    // longer reaches its socket once its stream has closed, so the address is read on arrival.
+    await waitFor('the h2 CreateRepository in the trail', async () => {
+      const { stdout } = await run(
+        'aws',
+        ['cloudtrail', 'lookup-events', '--lookup-attributes', 'AttributeKey=EventName,AttributeValue=CreateRepository', '--ca-bundle', join(pki, 'ca.crt'), '--output', 'json'],
+        { env: awsCliEnv(berth) },
+      );
+      const events = (JSON.parse(stdout) as { Events: Array<{ CloudTrailEvent: string }> }).Events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, unknown>);
+      const created = events.find((e) => (e.requestParameters as { repositoryName?: string } | null)?.repositoryName === 'h2/sdk');
+      if (!created) return false;
+      assert.equal(created.sourceIPAddress, '127.0.0.1');
+      return true;
+    });
     // The log is written in batches: wait for the lines rather than read once.
     await waitFor('DescribeRepositories lines over both protocols', () => {
       const lines = logLines().filter((l) => l.operation === 'DescribeRepositories');
