@@ -321,10 +321,21 @@ describe('HTTP/2 on the HTTPS port', () => {
     await waitFor('the h2 CreateRepository in the trail', async () => {
       const { stdout } = await run(
         'aws',
-        ['cloudtrail', 'lookup-events', '--lookup-attributes', 'AttributeKey=EventName,AttributeValue=CreateRepository', '--ca-bundle', join(pki, 'ca.crt'), '--output', 'json'],
+        [
+          'cloudtrail',
+          'lookup-events',
+          '--lookup-attributes',
+          'AttributeKey=EventName,AttributeValue=CreateRepository',
+          '--ca-bundle',
+          join(pki, 'ca.crt'),
+          '--output',
+          'json',
+        ],
         { env: awsCliEnv(berth) },
       );
-      const events = (JSON.parse(stdout) as { Events: Array<{ CloudTrailEvent: string }> }).Events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, unknown>);
+      const events = (JSON.parse(stdout) as { Events: Array<{ CloudTrailEvent: string }> }).Events.map(
+        (e) => JSON.parse(e.CloudTrailEvent) as Record<string, unknown>,
+      );
       const created = events.find((e) => (e.requestParameters as { repositoryName?: string } | null)?.repositoryName === 'h2/sdk');
       if (!created) return false;
       assert.equal(created.sourceIPAddress, '127.0.0.1');
