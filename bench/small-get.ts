@@ -5,12 +5,15 @@
  * process tree from /proc. BENCH_BASELINE_CLI names another build's `dist/src/cli/main.js` (its
  * tree must resolve node_modules): both servers run side by side, alternated round by round
  * (SMALL_ROUNDS, 5), and the table gives medians and the median of the paired ratios.
- * SMALL_PARTS picks the lines ("head,get512,get64k,manifest"). Prints the load average per round.
+ * SMALL_PARTS picks the lines ("head,get512,get64k,manifest"); SMALL_PG=1 puts each server's
+ * metadata on a throwaway PostgreSQL. Prints the load average per round.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { startTestPostgres } from '../src/metadata/postgres/testing/cluster.js';
 import { seedManifest } from './http-client.js';
 import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
@@ -69,14 +72,20 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const workDir = resolve('bench/.work');
   await mkdir(workDir, { recursive: true });
+  // SMALL_PG=1: each server on a database of its own on one throwaway PostgreSQL (blobs stay on fs).
+  const pg = env.SMALL_PG === '1' ? await startTestPostgres() : undefined;
+  if (env.SMALL_PG === '1' && !pg) throw new Error('SMALL_PG=1 needs PostgreSQL');
+  const dbEnv = async (): Promise<Record<string, string>> =>
+    pg ? { BERTH_DATABASE_URL: (await pg.newDatabase()).connectionString, BERTH_SERVER_KEY: randomBytes(32).toString('base64') } : {};
   const servers: Server[] = [
     // SMALL_PROFILE_DIR: a --cpu-prof of this build's server, written when it stops.
     await startBerthServer(workDir, {
       name: 'new',
-      env: { ...quiet, ...(env.SMALL_PROFILE_DIR && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${env.SMALL_PROFILE_DIR}` }) },
+      env: { ...quiet, ...(await dbEnv()), ...(env.SMALL_PROFILE_DIR && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${env.SMALL_PROFILE_DIR}` }) },
     }),
   ];
-  if (env.BENCH_BASELINE_CLI) servers.push(await startBerthServer(workDir, { cli: env.BENCH_BASELINE_CLI, name: 'base', env: quiet }));
+  if (env.BENCH_BASELINE_CLI)
+    servers.push(await startBerthServer(workDir, { cli: env.BENCH_BASELINE_CLI, name: 'base', env: { ...quiet, ...(await dbEnv()) } }));
   try {
     const seeds = await Promise.all(
       servers.map(async (s) => {
@@ -133,6 +142,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const s of servers) await s.stop();
+    await pg?.stop();
   }
 }
 
