@@ -2,8 +2,8 @@
  * Small sealed blobs (a config, a signature, a small layer: every pull fetches several) opened on
  * the main thread from one read. Handing one to the open pool costs a message to a byte thread
  * and back, a ring, and the header read before it, for a few hundred bytes of cipher work; read
- * whole with the header and opened here, such a GET cost about half the server CPU (see
- * `INLINE_OPEN_BYTES` for the figures). The cap keeps the event loop's share of byte work fixed:
+ * whole with the header and opened here, a 512-byte GET costs about half the server CPU it did
+ * (notes/2026-12-05-s13-small.md). The cap keeps the event loop's share of byte work fixed:
  * past it, downloads go to the pool (design decision 6).
  */
 import { readSync } from 'node:fs';
@@ -15,10 +15,11 @@ import { nativeGcm } from './native-gcm.js';
 
 /**
  * Stored bytes past the header (chunks and tags) a blob may have to be opened inline. Measured
- * (session 13, in process, one core, a one-chunk blob read from the page cache and opened with
- * the native cipher): ~15 µs at 512 B, ~35 µs at 16 KiB, ~70 µs at 64 KiB of main-thread time;
- * the pool path costs the main thread more than that for any of them, but 64 KiB is where an
- * inline open starts to be a visible pause for every other request (a 256 KiB chunk: ~250 µs).
+ * (session 13, in process, loaded machine, load ~23: wall times inflated), the whole inline GET
+ * work of a one-chunk blob in the page cache (open, fstat, pread, close, unwrap, native open),
+ * medians of 5 rounds in two runs: 83–129 µs at 512 B, 95–100 at 16 KiB, 109–154 at 64 KiB,
+ * 334–478 at 256 KiB. Up to 64 KiB the bytes add little to what any GET costs; a 256 KiB chunk
+ * would stall every other request for a few hundred µs, which is what the pool is for.
  */
 export const INLINE_OPEN_BYTES = 64 * 1024;
 
