@@ -87,14 +87,17 @@ export class InlineBody extends Readable implements DirectBody {
   writeTo(dest: Writable): Promise<void> {
     if (this.sent) return Promise.reject(new Error('a download is written to one destination, once'));
     this.sent = true;
+    const gone = () => new Error('the client went away before the blob was sent');
+    if (dest.destroyed) return Promise.reject(gone());
     return new Promise<void>((resolve, reject) => {
       const onClose = () => {
-        if (!dest.writableFinished) reject(new Error('the client went away before the blob was sent'));
+        if (!dest.writableFinished) reject(gone());
       };
       dest.once('close', onClose);
-      dest.end(this.bytes, () => {
+      dest.end(this.bytes, (err?: Error | null) => {
         dest.off('close', onClose);
-        resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
   }
