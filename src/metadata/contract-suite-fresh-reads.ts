@@ -6,19 +6,37 @@
  */
 import assert from 'node:assert/strict';
 import { at, blob, push, REGISTRY, repo, type ContractTest, type Nodes } from './contract-fixtures.js';
+import type { Digest } from '../core/digest.js';
 import type { MetadataStore } from './types.js';
 
 const NAME = 'team/web';
 
-/** Reads on both nodes what a GET of NAME:v1 reads: the repository, then the manifest by tag. */
-async function readBoth({ a, b }: Nodes): Promise<Array<{ repository?: number; tag?: string; settings?: string }>> {
+type Read = { repository?: number; tag?: string; settings?: string };
+
+/**
+ * Reads on both nodes what a GET of NAME:v1 reads, both ways a store answers it: the repository,
+ * then the manifest by tag (two calls); and the one call (manifests.lookup). Both must agree.
+ */
+async function readBoth({ a, b }: Nodes): Promise<Read[]> {
   return Promise.all(
     [a, b].map(async (s: MetadataStore) => {
       const r = await s.repositories.find(REGISTRY, NAME);
       const m = r && (await s.manifests.findByTag(r.id, 'v1'));
-      return { ...(r && { repository: r.id, settings: r.settings.imageTagMutability }), ...(m && { tag: m.digest }) };
+      const twoCalls: Read = { ...(r && { repository: r.id, settings: r.settings.imageTagMutability }), ...(m && { tag: m.digest }) };
+      const l = await s.manifests.lookup(REGISTRY, NAME, { tag: 'v1' });
+      const oneCall: Read = {
+        ...(l && { repository: l.repository.id, settings: l.repository.settings.imageTagMutability }),
+        ...(l?.manifest && { tag: l.manifest.digest }),
+      };
+      assert.deepEqual(oneCall, twoCalls, 'manifests.lookup reads what repositories.find and manifests.findByTag read');
+      return oneCall;
     }),
   );
+}
+
+/** The manifest `digest` of NAME as manifests.lookup finds it by digest on `s` (undefined: none, or no repository). */
+async function lookupDigest(s: MetadataStore, digest: Digest): Promise<Digest | undefined> {
+  return (await s.manifests.lookup(REGISTRY, NAME, { digest }))?.manifest?.digest;
 }
 
 export function freshReadsContract(test: ContractTest): void {
@@ -39,9 +57,15 @@ export function freshReadsContract(test: ContractTest): void {
       );
       // By digest too, after the manifest is deleted on the writer.
       assert.equal((await nodes[other].manifests.find(id, first.digest))?.digest, first.digest);
+      assert.equal(await lookupDigest(nodes[other], first.digest), first.digest);
+      assert.equal(await lookupDigest(nodes[writer], first.digest), first.digest);
       assert.deepEqual(await nodes[writer].manifests.delete(id, first.digest, at()), { kind: 'deleted' });
       assert.equal(await nodes[other].manifests.find(id, first.digest), undefined);
       assert.equal(await nodes[writer].manifests.find(id, first.digest), undefined);
+      assert.equal(await lookupDigest(nodes[other], first.digest), undefined);
+      assert.equal(await lookupDigest(nodes[writer], first.digest), undefined);
+      // The repository is still there: the lookup says so, with no manifest.
+      assert.equal((await nodes[other].manifests.lookup(REGISTRY, NAME, { digest: first.digest }))?.repository.id, id);
     });
 
     test(`a tag deleted on ${writer}, then the repository, are read as gone at once on both nodes`, async (nodes) => {
@@ -93,5 +117,12 @@ export function freshReadsContract(test: ContractTest): void {
     }
     assert.equal((await a.repositories.find(REGISTRY, NAME))!.settings.imageTagMutability, 'MUTABLE');
     assert.equal((await a.repositories.find(REGISTRY, NAME))!.id, id);
+    const looked = (await a.manifests.lookup(REGISTRY, NAME, { tag: 'v1' }))!;
+    try {
+      (looked.repository.settings as { imageTagMutability: string }).imageTagMutability = 'IMMUTABLE';
+    } catch {
+      // As above.
+    }
+    assert.equal((await a.manifests.lookup(REGISTRY, NAME, { tag: 'v1' }))!.repository.settings.imageTagMutability, 'MUTABLE');
   });
 }

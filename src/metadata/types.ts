@@ -209,9 +209,22 @@ export interface ReferrerRecord {
   annotations?: Record<string, string>;
 }
 
+/** A manifest named by tag or by digest. */
+export type ManifestReference = { tag: string } | { digest: Digest };
+
 export interface ManifestStore {
   find(repositoryId: number, digest: Digest): Promise<ManifestRecord | undefined>;
   findByTag(repositoryId: number, tag: string): Promise<ManifestRecord | undefined>;
+  /**
+   * What a manifest GET reads, in one statement (one round trip on PostgreSQL): the repository
+   * `name` and, in it, the manifest `reference` names. Undefined when there is no such
+   * repository; `manifest` absent when it has no such manifest.
+   */
+  lookup(
+    registryKey: RegistryKey,
+    name: string,
+    reference: ManifestReference,
+  ): Promise<{ repository: RepositoryRecord; manifest?: ManifestRecord } | undefined>;
   /** Stores the manifest with its references (and tag) atomically, or changes nothing. */
   put(input: PutManifestInput): Promise<PutManifestResult>;
   /**

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { BlobNotFoundError, type BlobStore, type ByteRange } from '../blobstore/blob-store.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
-import type { BlobRecord } from '../metadata/types.js';
+import type { BlobRecord, RepositoryRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryForPush } from './create-on-push.js';
 import { requireRepository } from './repositories.js';
@@ -27,11 +27,16 @@ export class Blobs {
    * repository reference is refused (LayerArchived). Revives a blob queued for GC review.
    */
   async stat(scope: RepoScope, digest: Digest): Promise<BlobRecord> {
-    const repo = await requireRepository(this.ctx, scope);
-    const blob = await this.ctx.meta.blobs.stat(repo.id, digest, this.ctx.clock.now());
+    return (await this.find(scope, digest)).blob;
+  }
+
+  /** As stat(), with the repository found on the way: a GET opens the blob with its settings (open()). */
+  async find(scope: RepoScope, digest: Digest): Promise<{ blob: BlobRecord; repository: RepositoryRecord }> {
+    const repository = await requireRepository(this.ctx, scope);
+    const blob = await this.ctx.meta.blobs.stat(repository.id, digest, this.ctx.clock.now());
     if (!blob) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
-    await checkLayerReadable(this.ctx, scope, repo.id, digest);
-    return blob;
+    await checkLayerReadable(this.ctx, scope, repository.id, digest);
+    return { blob, repository };
   }
 
   /**
@@ -43,8 +48,9 @@ export class Blobs {
     return store.presignedUrl ? store.presignedUrl(digest, PRESIGN_TTL_SECONDS) : undefined;
   }
 
-  async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
-    const store = await this.storeOf(scope, digest);
+  /** `repository`: the scope's, when the caller has just found it (find()); else it is looked up again. */
+  async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal, repository?: RepositoryRecord): Promise<Readable> {
+    const store = await this.storeOf(scope, digest, repository);
     try {
       return await store.read(digest, range, signal);
     } catch (e) {
@@ -60,8 +66,8 @@ export class Blobs {
    * The blob store of the repository's encryption key, in the class that holds the blob's bytes:
    * the archive's while they are there (an image pushed since may share them before they move back).
    */
-  private async storeOf(scope: RepoScope, digest: Digest): Promise<BlobStore> {
-    const settings = (await requireRepository(this.ctx, scope)).settings;
+  private async storeOf(scope: RepoScope, digest: Digest, repository?: RepositoryRecord): Promise<BlobStore> {
+    const settings = (repository ?? (await requireRepository(this.ctx, scope))).settings;
     if ((await this.ctx.meta.archive.storageClass(digest)) === 'ARCHIVE' && this.ctx.vaults.archiveOf) return this.ctx.vaults.archiveOf(settings);
     return this.ctx.vaults.of(settings);
   }

@@ -6,7 +6,7 @@
 import { checkPullable, restoreOnPush } from './storage-classes.js';
 import { digestOf, type Digest, type DigestAlgorithm, digestAlgorithm } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
-import type { Reference, Tag } from '../core/names.js';
+import { parseRepositoryName, type Reference, type Tag } from '../core/names.js';
 import { isContainerImage, isIndexMediaType } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
@@ -172,11 +172,15 @@ export class Manifests {
 
   /** A manifest by tag or digest; `pull` records the read as a pull of the image (GET, not HEAD). */
   async get(scope: RepoScope, reference: Reference, opts: { pull?: boolean } = {}): Promise<ManifestRecord> {
-    const repo = await requireRepository(this.ctx, scope);
-    const m =
-      reference.kind === 'tag'
-        ? await this.ctx.meta.manifests.findByTag(repo.id, reference.tag)
-        : await this.ctx.meta.manifests.find(repo.id, reference.digest);
+    parseRepositoryName(scope.name);
+    // The repository and the manifest in one call: one round trip on PostgreSQL, one cache look on SQLite.
+    const found = await this.ctx.meta.manifests.lookup(
+      scope.registryKey,
+      scope.name,
+      reference.kind === 'tag' ? { tag: reference.tag } : { digest: reference.digest },
+    );
+    if (!found) throw repositoryNotFound(scope);
+    const { repository: repo, manifest: m } = found;
     if (!m) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
     checkPullable(scope, m);
     if (opts.pull) this.pulls.record(repo.id, m.digest);

@@ -94,11 +94,27 @@ export function parseHeader(raw: Buffer, label: string): BlobHeader {
   return { chunkSize: 2 ** log2, keyId: Buffer.from(h.subarray(16, 32)), raw: Buffer.from(h) };
 }
 
+/**
+ * Each wrapping key's KeyObject, made once per key's bytes: given raw bytes, every decipher builds
+ * a key object of its own. Measured (session 13, Node 24, one core): unwrapping a data key took
+ * 50-90 µs from raw bytes, 5-19 µs with a KeyObject — most of a small blob GET's cipher work.
+ */
+const wrapKeyObjects = new WeakMap<Buffer, KeyObject>();
+
+function wrapKeyObject(k: WrappingKey): KeyObject {
+  let o = wrapKeyObjects.get(k.key);
+  if (!o) {
+    o = createSecretKey(k.key);
+    wrapKeyObjects.set(k.key, o);
+  }
+  return o;
+}
+
 /** The blob's data key. Fails with BlobIntegrityError for a wrong key or a tampered header. */
 export function unwrapDataKey(header: BlobHeader, wrappingKey: WrappingKey, label: string): Buffer {
   if (!wrappingKey.id.equals(header.keyId)) throw new BlobIntegrityError(`blob ${label}: sealed under another wrapping key`);
   const h = header.raw;
-  const d = createDecipheriv('aes-256-gcm', wrappingKey.key, h.subarray(NONCE_AT, WRAPPED_AT), { authTagLength: TAG_SIZE });
+  const d = createDecipheriv('aes-256-gcm', wrapKeyObject(wrappingKey), h.subarray(NONCE_AT, WRAPPED_AT), { authTagLength: TAG_SIZE });
   d.setAAD(h.subarray(0, WRAP_AAD_END));
   d.setAuthTag(h.subarray(WRAPPED_AT + DATA_KEY_SIZE, RESERVED_AT));
   const key = d.update(h.subarray(WRAPPED_AT, WRAPPED_AT + DATA_KEY_SIZE));

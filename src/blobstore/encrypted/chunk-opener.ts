@@ -38,7 +38,8 @@ type InPlace = { gcm: NativeGcm; opener: NativeOpener; out: NonNullable<DirectOu
  * to a piece once consume() returns: a reader may refill the same buffer.
  */
 export class ChunkOpener {
-  private readonly key: KeyObject;
+  /** Made on first use: an opener with the native cipher never needs it. */
+  private keyObject: KeyObject | undefined;
   private readonly inPlace: InPlace | undefined;
   private index: number;
   private current: Opening | undefined;
@@ -53,7 +54,6 @@ export class ChunkOpener {
     private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string; native?: NativeGcm | undefined },
     private readonly emit: ((plain: Buffer) => void) | DirectOut,
   ) {
-    this.key = cipherKey(opts.dataKey);
     this.index = opts.run.firstChunk;
     const out = typeof emit === 'function' ? undefined : emit.inPlace;
     this.inPlace = opts.native && out ? { gcm: opts.native, opener: opts.native.create(opts.dataKey), out } : undefined;
@@ -128,7 +128,8 @@ export class ChunkOpener {
       this.inPlace.gcm.begin(this.inPlace.opener, i, final);
       return { d: undefined, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * this.opts.chunkSize };
     }
-    const d = createDecipheriv('aes-256-gcm', this.key, chunkNonce(i), { authTagLength: TAG_SIZE });
+    this.keyObject ??= cipherKey(this.opts.dataKey);
+    const d = createDecipheriv('aes-256-gcm', this.keyObject, chunkNonce(i), { authTagLength: TAG_SIZE });
     d.setAAD(chunkAad(i, final));
     return { d, cipherLeft: stored - TAG_SIZE, plain: [], plainAt: i * this.opts.chunkSize };
   }

@@ -199,7 +199,8 @@ describe('encrypted blob store', () => {
 
   it('fails a read of tampered bytes with BlobIntegrityError, before streaming when the first chunk is bad', async () => {
     const dir = join(root, 'tampered');
-    const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys, { chunkSize: 1024 });
+    // Streamed (no inline open: open-inline.test.ts refuses tampered small blobs before answering).
+    const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys, { chunkSize: 1024, inlineOpenBytes: 0 });
     const data = bytes(10_000, 70);
     const digest = await putBlob(store, data);
     const path = blobPath(dir, digest);
@@ -227,7 +228,8 @@ describe('encrypted blob store', () => {
 
   it('closes the file of every read: finished, failed, refused or abandoned midway', async () => {
     const dir = join(root, 'handles');
-    const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys, { chunkSize: 1024 });
+    // Streamed reads (an inline open holds no file past read(): open-inline.test.ts checks it closes).
+    const store = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keyRing(newKey()).keys, { chunkSize: 1024, inlineOpenBytes: 0 });
     const data = bytes(50_000, 71);
     const digest = await putBlob(store, data);
     const openFiles = async (): Promise<number> => (await readdir('/proc/self/fd')).length;

@@ -26,6 +26,7 @@ import {
   type BlobHeader,
 } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
+import { INLINE_OPEN_BYTES, InlineBody, openInline, readFully } from './open-inline.js';
 import type { OpenPool } from './open-pool.js';
 import type { SealPool } from './seal-pool.js';
 import { openSealedReader } from './sealed-reader.js';
@@ -41,6 +42,11 @@ export interface EncryptedBlobStoreOptions {
   opening?: OpenPool;
   /** Seals uploads off the event loop (and, on fs, writes them there too). */
   sealing?: SealPool;
+  /**
+   * Stored bytes past the header up to which a blob read through an fd is opened on the calling
+   * thread from one read (open-inline.ts); default INLINE_OPEN_BYTES, 0: never.
+   */
+  inlineOpenBytes?: number;
 }
 
 const noop = (): void => undefined;
@@ -55,6 +61,8 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
    */
   const committing = new Map<string, Promise<void>>();
   const staged = new StagedUploads(inner, keys, chunkSize, opts.sealing);
+  const inlineBytes = opts.inlineOpenBytes ?? INLINE_OPEN_BYTES;
+  const inlineNative = opts.opening?.nativeCipher ?? true;
 
   /** The header of a sealed blob, or undefined for a legacy plaintext one. */
   async function headerOf(digest: Digest, storedSize: number, signal?: AbortSignal): Promise<BlobHeader | undefined> {
@@ -95,17 +103,22 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     const handle = await open(digest);
     let owned = false;
     try {
-      const head = Buffer.alloc(HEADER_SIZE);
-      const got = handle.size < HEADER_SIZE ? 0 : await handle.read(head, 0);
+      const fd = handle.fd;
+      // With an fd, the header and, for a small blob, everything after it in one read; an inline
+      // open then needs nothing more of the file.
+      const head = Buffer.allocUnsafe(Math.min(handle.size, HEADER_SIZE + (fd === undefined ? 0 : inlineBytes)));
+      const got = head.length < HEADER_SIZE ? 0 : fd === undefined ? await handle.read(head, 0) : readFully(fd, head, 0);
       if (got < HEADER_SIZE || !isSealed(head)) return await inner.read(digest, range, signal);
-      const header = parseHeader(head, digest);
+      const header = parseHeader(head.subarray(0, HEADER_SIZE), digest);
       const size = plaintextSize(handle.size, header.chunkSize, `blob ${digest}`);
       const dataKey = unwrapDataKey(header, await keys.byId(header.keyId), digest);
       const run = cipherRangeFor(range, size, header.chunkSize);
       if (!run) return withSignal(Readable.from([]), signal);
-      owned = true;
       const open = { dataKey, chunkSize: header.chunkSize, run, label: digest };
-      const body = opts.opening && handle.fd !== undefined ? await opts.opening.open(handle, handle.fd, open) : await openSealedReader(handle, open);
+      // Nothing to cancel: the bytes are all here and the file is closed below.
+      if (got === handle.size && handle.size > HEADER_SIZE) return new InlineBody(openInline(head.subarray(0, got), { ...open, native: inlineNative }));
+      owned = true;
+      const body = opts.opening && fd !== undefined ? await opts.opening.open(handle, fd, open) : await openSealedReader(handle, open);
       return withSignal(body, signal);
     } finally {
       if (!owned) await handle.close();

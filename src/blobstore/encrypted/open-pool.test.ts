@@ -64,7 +64,7 @@ const suiteThreads = new ByteThreads({ threads: 1 });
 after(() => suiteThreads.close());
 runBlobStoreSuite({
   name: 'encrypted over fs, opened on byte threads',
-  create: async (dir) => createEncryptedBlobStore(createFsBlobStore({ root: dir }), keys(), { opening: new OpenPool(suiteThreads) }),
+  create: async (dir) => createEncryptedBlobStore(createFsBlobStore({ root: dir }), keys(), { opening: new OpenPool(suiteThreads), inlineOpenBytes: 0 }),
   skip: [
     { reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext', tests: [PRESIGN] },
     { reason: 'the encrypted store reads its inner store by handle itself; it offers no handle on ciphertext', tests: [OPEN] },
@@ -96,7 +96,8 @@ for (const [stripe, nodeCrypto] of [
     let store: BlobStore;
     before(async () => {
       root = await mkdtemp(join(tmpdir(), 'berth-open-pool-'));
-      store = createEncryptedBlobStore(createFsBlobStore({ root }), keys(), { chunkSize: 1024, opening: pool });
+      // No inline opens (open-inline.test.ts has those): every download here goes through the pool.
+      store = createEncryptedBlobStore(createFsBlobStore({ root }), keys(), { chunkSize: 1024, opening: pool, inlineOpenBytes: 0 });
     });
     after(async () => {
       await threads.close();

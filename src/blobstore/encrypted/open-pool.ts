@@ -66,6 +66,11 @@ export class OpenPool implements RingHome {
   private readonly slots: number;
   private readonly stripe: boolean;
   private readonly native: boolean;
+  /** Whether downloads are deciphered with the native opener where it loads (OpenPoolOptions.native). */
+  get nativeCipher(): boolean {
+    return this.native;
+  }
+
   /** Downloads opened on two threads so far (for tests and diagnostics). */
   striped = 0;
   /** Rings allocated so far (for tests and diagnostics: a warm pool allocates none). */

@@ -7,24 +7,25 @@ import { Codes, isRegistryError, RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import { parseRange } from '../request.js';
 import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
-import type { BlobRecord } from '../../metadata/types.js';
+import type { BlobRecord, RepositoryRecord } from '../../metadata/types.js';
 import type { PulledBlob } from '../../pullthrough/cache.js';
 import { send } from './headers.js';
 
 export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const digest = parseDigest(digestText);
-  let blob: BlobRecord;
+  let found: { blob: BlobRecord; repository: RepositoryRecord };
   try {
-    blob = await r.registry.blobs.stat(scope, digest);
+    found = await r.registry.blobs.find(scope, digest);
   } catch (e) {
     const cache = pullThroughOf(r, scope);
     if (!cache || !isRegistryError(e) || (e.code !== Codes.BlobUnknown && e.code !== Codes.NameUnknown)) throw e;
     const pulled = await cache.cache.blob(scope, digest, cache.access);
     if (!pulled) throw e;
     if (pulled.kind === 'streaming') return sendStreaming(r, digest, pulled);
-    blob = await r.registry.blobs.stat(scope, digest);
+    found = await r.registry.blobs.find(scope, digest);
   }
+  const { blob, repository } = found;
   const range = parseRange(r.req.headers.range, blob.size);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -50,7 +51,7 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
       return;
     }
   }
-  const stream = await r.registry.blobs.open(scope, digest, range, r.signal);
+  const stream = await r.registry.blobs.open(scope, digest, range, r.signal, repository);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   await sendBody(stream, r.res);
 }

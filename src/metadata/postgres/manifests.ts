@@ -43,9 +43,16 @@ import { startScanIn } from './scans.js';
 import { startReplicationIn } from './replication.js';
 import { checkManifestCounts, checkRepositoryCount, checkTagCount, lockImageTags } from './quota-locks.js';
 import { registryKeyText } from '../../core/registry-key.js';
+import { REPOSITORY_COLUMNS, toRepository, type RepositoryRow } from './repositories.js';
 
 const COLUMNS =
   'm.repository_id, m.digest, m.media_type, m.size, m.payload, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at, m.image_status, m.archived_at, m.activated_at';
+
+/** A manifest GET's lookup: a repository's columns, then one of its manifest's (all NULL when it has none by that name). */
+const LOOKUP_COLUMNS = `${REPOSITORY_COLUMNS.split(', ')
+  .map((c) => `r.${c}`)
+  .join(', ')}, ${COLUMNS}`;
+type LookupRow = RepositoryRow & { [K in keyof Row]: Row[K] | null };
 
 const sorted = (ds: Digest[]): string[] => [...new Set(ds)].sort();
 
@@ -250,6 +257,23 @@ export function createPostgresManifests({ pool }: PgContext): ManifestStore {
     async find(repositoryId, digest) {
       const r = await one<Row>(pool, `SELECT ${COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest = $2`, [repositoryId, digest]);
       return r && toManifest(r);
+    },
+    async lookup(registryKey, name, reference) {
+      // One round trip: the repository and its manifest in one statement.
+      const byTag = 'tag' in reference;
+      const r = await one<LookupRow>(
+        pool,
+        byTag
+          ? `SELECT ${LOOKUP_COLUMNS} FROM repositories r
+             LEFT JOIN tags t ON t.repository_id = r.id AND t.name = $3
+             LEFT JOIN manifests m ON m.repository_id = r.id AND m.digest = t.digest
+             WHERE r.registry_id = $1 AND r.name = $2`
+          : `SELECT ${LOOKUP_COLUMNS} FROM repositories r
+             LEFT JOIN manifests m ON m.repository_id = r.id AND m.digest = $3
+             WHERE r.registry_id = $1 AND r.name = $2`,
+        [registryKeyText(registryKey), name, byTag ? reference.tag : reference.digest],
+      );
+      return r && { repository: toRepository(r), ...(r.digest !== null && { manifest: toManifest(r as Row) }) };
     },
     async findByTag(repositoryId, tag) {
       const r = await one<Row>(

@@ -14,7 +14,8 @@ import { one, rows, Rollback, withTransaction, type PgContext } from './pool.js'
 import { checkRepositoryCount } from './quota-locks.js';
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../../core/registry-key.js';
 
-interface Row {
+/** A repositories row (exported for the manifest GET's lookup, which reads one beside a manifest). */
+export interface RepositoryRow {
   id: number;
   registry_id: string;
   name: string;
@@ -23,9 +24,9 @@ interface Row {
   lifecycle_evaluated_at: number | null;
 }
 
-const COLUMNS = 'id, registry_id, name, created_at, settings, lifecycle_evaluated_at';
+export const REPOSITORY_COLUMNS = 'id, registry_id, name, created_at, settings, lifecycle_evaluated_at';
 
-function toRepository(r: Row): RepositoryRecord {
+export function toRepository(r: RepositoryRow): RepositoryRecord {
   return {
     id: r.id,
     registryKey: parseRegistryKey(r.registry_id),
@@ -38,13 +39,13 @@ function toRepository(r: Row): RepositoryRecord {
 
 export function createPostgresRepositories({ pool, collate }: PgContext): RepositoryStore {
   const find = (registryKey: RegistryKey, name: string) =>
-    one<Row>(pool, `SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2`, [registryKeyText(registryKey), name]);
+    one<RepositoryRow>(pool, `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2`, [registryKeyText(registryKey), name]);
   const list = (registryKey: RegistryKey, page: Page) =>
-    rows<Row>(pool, `SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name${collate} > $2 ORDER BY name${collate} LIMIT $3`, [
-      registryKeyText(registryKey),
-      page.after ?? '',
-      page.limit,
-    ]);
+    rows<RepositoryRow>(
+      pool,
+      `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE registry_id = $1 AND name${collate} > $2 ORDER BY name${collate} LIMIT $3`,
+      [registryKeyText(registryKey), page.after ?? '', page.limit],
+    );
 
   return {
     async find(registryKey, name) {
@@ -82,9 +83,9 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
           if (await one(tx, 'SELECT 1 FROM repositories WHERE registry_id = $1 AND name = $2', [keyText, input.name])) return undefined;
           await checkRepositoryCount(tx, keyText, input.maxRepositories);
         }
-        const row = await one<Row>(
+        const row = await one<RepositoryRow>(
           tx,
-          `INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+          `INSERT INTO repositories (registry_id, name, created_at, settings) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${REPOSITORY_COLUMNS}`,
           [registryKeyText(input.registryKey), input.name, input.now.getTime(), JSON.stringify(input.settings)],
         );
         if (!row) return undefined;

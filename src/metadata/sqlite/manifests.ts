@@ -10,6 +10,7 @@ import type {
   ImageDeleteRequest,
   ImageDeleteResult,
   ManifestRecord,
+  RepositoryRecord,
   ManifestStore,
   PutManifestInput,
   PutManifestResult,
@@ -22,18 +23,53 @@ import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
 import { prepareReplicationStart } from './replication.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
+import { toRepository, type RepositoryRow } from './repositories.js';
 import type { Db } from './open.js';
 import { registryKeyText } from '../../core/registry-key.js';
 import { QuotaRefusal } from '../quotas.js';
 import type { ReadCache } from './read-cache.js';
 
-/** `cache`: where `find` and `findByTag`, which every manifest GET asks, read through (read-cache.ts). */
+/** A row of the manifest GET's lookup: a repository's (manifest columns NULL) or a manifest's (repository columns NULL). */
+type LookupRow = { [K in keyof RepositoryRow]: RepositoryRow[K] | null } & { [K in keyof Row]: Row[K] | null };
+const REPO_COLUMNS = 'id, registry_id, name, created_at, settings, lifecycle_evaluated_at';
+const MANIFEST_COLUMNS = [
+  'repository_id',
+  'digest',
+  'media_type',
+  'size',
+  'payload',
+  'artifact_type',
+  'subject_digest',
+  'annotations',
+  'pushed_at',
+  'image_status',
+  'archived_at',
+  'activated_at',
+];
+
+/** `cache`: where `find`, `findByTag` and `lookup`, which manifest GETs ask, read through (read-cache.ts). */
 export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore {
   const findStmt = db.prepare<[number, string], Row>('SELECT * FROM manifests WHERE repository_id = ? AND digest = ?');
   // The tag's digest as a subquery, not a join: SQLite ran the join form of this, the lookup of
   // every manifest GET by tag, at 57-80 µs; this form costs two primary-key lookups, 10 µs.
   const findByTagStmt = db.prepare<[number, number, string], Row>(
     'SELECT * FROM manifests WHERE repository_id = ? AND digest = (SELECT digest FROM tags WHERE repository_id = ? AND name = ?)',
+  );
+  // A manifest GET's two lookups as one statement: the repository's row, then its manifest's, as
+  // two rows of one compound SELECT of single-table reads (each part NULL in the other's columns).
+  // Not a join: this SQLite re-prepares a join with bound parameters at every execution (see
+  // blobs.ts). Measured (session 13, in process, 20,000 lookups by tag, 5 rounds): the join
+  // 43-51 µs, the two statements 18-26, this 12-20.
+  const lookupSql = (manifest: string) =>
+    `SELECT ${REPO_COLUMNS}, ${MANIFEST_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')} FROM repositories WHERE registry_id = @key AND name = @name
+     UNION ALL
+     SELECT ${REPO_COLUMNS.split(', ')
+       .map(() => 'NULL')
+       .join(', ')}, ${MANIFEST_COLUMNS.join(', ')} FROM manifests
+     WHERE repository_id = (SELECT id FROM repositories WHERE registry_id = @key AND name = @name) AND digest = ${manifest}`;
+  const lookupByDigest = db.prepare<[{ key: string; name: string; ref: string }], LookupRow>(lookupSql('@ref'));
+  const lookupByTag = db.prepare<[{ key: string; name: string; ref: string }], LookupRow>(
+    lookupSql('(SELECT digest FROM tags WHERE repository_id = (SELECT id FROM repositories WHERE registry_id = @key AND name = @name) AND name = @ref)'),
   );
   const findRepo = db.prepare<[string, string], { id: number }>('SELECT id FROM repositories WHERE registry_id = ? AND name = ?');
   const insertRepo = db.prepare('INSERT INTO repositories (registry_id, name, created_at) VALUES (?, ?, ?)');
@@ -169,6 +205,23 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
         return r && toManifest(r);
       };
       return cache ? cache.read(`digest\n${repositoryId}\n${digest}`, load, payloadBytes) : load();
+    },
+    async lookup(registryKey, name, reference) {
+      const key = registryKeyText(registryKey);
+      const byTag = 'tag' in reference;
+      const ref = byTag ? reference.tag : reference.digest;
+      const load = () => {
+        let repository: RepositoryRecord | undefined;
+        let manifest: ManifestRecord | undefined;
+        for (const r of (byTag ? lookupByTag : lookupByDigest).all({ key, name, ref })) {
+          if (r.id !== null) repository = toRepository(r as RepositoryRow);
+          else manifest = toManifest(r as Row);
+        }
+        return repository && { repository, ...(manifest && { manifest }) };
+      };
+      return cache
+        ? cache.read(`lookup\n${key}\n${name}\n${byTag ? 'tag' : 'digest'}\n${ref}`, load, (v) => (v.manifest ? payloadBytes(v.manifest) : 0))
+        : load();
     },
     async findByTag(repositoryId, tag) {
       const load = () => {

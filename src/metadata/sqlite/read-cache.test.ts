@@ -31,11 +31,15 @@ describe('the SQLite read cache', () => {
         assert.equal((await store.manifests.findByTag(r!.id, 'v1'))?.digest, pushed.digest);
         assert.equal((await store.manifests.find(r!.id, pushed.digest))?.digest, pushed.digest);
         assert.equal(await store.repositories.find(REGISTRY, 'team/missing'), undefined);
+        // The manifest GET's one call (manifests.lookup), found and not.
+        const both = await store.manifests.lookup(REGISTRY, 'team/web', { tag: 'v1' });
+        assert.deepEqual([both?.repository.id, both?.manifest?.digest], [id, pushed.digest]);
+        assert.equal(await store.manifests.lookup(REGISTRY, 'team/missing', { digest: pushed.digest }), undefined);
       }
       const s = store.readCache.stats();
       assert.equal(s.watch, 'wal-index');
-      assert.equal(s.misses - before.misses, 4, 'one load per distinct lookup');
-      assert.equal(s.hits - before.hits, 36);
+      assert.equal(s.misses - before.misses, 6, 'one load per distinct lookup');
+      assert.equal(s.hits - before.hits, 54);
     } finally {
       await store.close();
     }

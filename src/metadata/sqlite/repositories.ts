@@ -8,7 +8,8 @@ import type { Db } from './open.js';
 import { QuotaRefusal } from '../quotas.js';
 import type { ReadCache } from './read-cache.js';
 
-interface Row {
+/** A repositories row (exported for the manifest GET's lookup, which reads one beside a manifest). */
+export interface RepositoryRow {
   id: number;
   registry_id: string;
   name: string;
@@ -17,7 +18,7 @@ interface Row {
   lifecycle_evaluated_at: number | null;
 }
 
-export function toRepository(r: Row): RepositoryRecord {
+export function toRepository(r: RepositoryRow): RepositoryRecord {
   return {
     id: r.id,
     registryKey: parseRegistryKey(r.registry_id),
@@ -30,9 +31,9 @@ export function toRepository(r: Row): RepositoryRecord {
 
 /** `cache`: where `find`, which every manifest GET asks, reads through (read-cache.ts). */
 export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryStore {
-  const findStmt = db.prepare<[string, string], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name = ?');
+  const findStmt = db.prepare<[string, string], RepositoryRow>('SELECT * FROM repositories WHERE registry_id = ? AND name = ?');
   const insertStmt = db.prepare('INSERT INTO repositories (registry_id, name, created_at, settings) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-  const listStmt = db.prepare<[string, string, number], Row>('SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?');
+  const listStmt = db.prepare<[string, string, number], RepositoryRow>('SELECT * FROM repositories WHERE registry_id = ? AND name > ? ORDER BY name LIMIT ?');
   const settingsStmt = db.prepare('UPDATE repositories SET settings = ? WHERE id = ?');
   const evaluatedStmt = db.prepare('UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?');
   const hasImages = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? LIMIT 1');
@@ -58,7 +59,7 @@ export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryS
   const checkCount = (keyText: string, max: number | undefined) => {
     if (max !== undefined && countStmt.get(keyText)!.n >= max) throw new QuotaRefusal('repositoriesPerRegistry', max);
   };
-  const ensure = db.transaction((keyText: string, name: string, now: number, max: number | undefined): Row => {
+  const ensure = db.transaction((keyText: string, name: string, now: number, max: number | undefined): RepositoryRow => {
     const found = findStmt.get(keyText, name);
     if (found) return found;
     checkCount(keyText, max);
