@@ -31,15 +31,16 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { sealInline, sealOffThread } from './append-sealing.js';
-import { readAll, readHead, window, withSignal } from './stream-helpers.js';
+import { readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import { release } from '../../core/fresh-pieces.js';
 import { Turns } from '../../core/turns.js';
 import type { BlobStore, BlobWriter, PieceMeter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
+import { readRecordSlot, writeRecordSlot } from './record-slots.js';
 import type { SealPool } from './seal-pool.js';
-import { RECORD_FIXED_SIZE, chunkObjectId, encodeRecord, openTail, parseRecord, slotId, type StagedRecord } from './staged-record.js';
+import { chunkObjectId, encodeRecord, openTail, slotId, type StagedRecord } from './staged-record.js';
 import { STAGING_PREFIX_SIZE, createStagingCipher, parseStagingPrefix, stagingKey } from './staging-cipher.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
 
@@ -95,7 +96,7 @@ export class StagedUploads {
   ) {}
 
   async resolve(id: string): Promise<Resolved> {
-    const records = await Promise.all([this.readSlot(id, 0), this.readSlot(id, 1)]);
+    const records = await Promise.all([readRecordSlot(this.inner, id, 0), readRecordSlot(this.inner, id, 1)]);
     const best = records[1] && (!records[0] || records[1].seq > records[0].seq) ? 1 : records[0] ? 0 : undefined;
     if (best !== undefined) {
       const record = records[best]!;
@@ -154,7 +155,7 @@ export class StagedUploads {
     } finally {
       await w.close();
     }
-    await this.writeSlot(id, 0, encodeRecord(id, { generation: 0, seq: 1, chunks: 0, end: HEADER_SIZE, header }, dataKey, Buffer.alloc(0)));
+    await writeRecordSlot(this.inner, id, 0, encodeRecord(id, { generation: 0, seq: 1, chunks: 0, end: HEADER_SIZE, header }, dataKey, Buffer.alloc(0)));
   }
 
   /**
@@ -209,6 +210,8 @@ export class StagedUploads {
    */
   async commit(id: string, digest: Digest, key: WrappingKey): Promise<void> {
     const { w, generation } = await commitTurns.run(() => this.appendFinal(id, digest, key));
+    // Its buffers are freed: hand the crowd's back while it ends (quiet-memory.ts).
+    this.sealing?.quietMemory.trimSoon();
     try {
       // The fsync and rename, outside the turn: the buffers are gone by now (on fs).
       await w.commit(digest);
@@ -263,7 +266,7 @@ export class StagedUploads {
 
   /** Removes everything staged under the id: records first, so none outlives its chunk object. */
   async remove(id: string): Promise<void> {
-    const records = await Promise.all([this.readSlot(id, 0).catch(noop), this.readSlot(id, 1).catch(noop)]);
+    const records = await Promise.all([readRecordSlot(this.inner, id, 0).catch(noop), readRecordSlot(this.inner, id, 1).catch(noop)]);
     const generation = Math.max(0, ...records.map((r) => r?.generation ?? 0));
     for (const r of records) if (r) release(r.raw);
     await this.removeGeneration(id, generation);
@@ -380,46 +383,11 @@ export class StagedUploads {
       // before the record's write, which at a crowd's end waits behind the commits' fsyncs on
       // libuv's pool. A rebase's tail is what its commit seals next: kept.
       if (!always) release(done.tail);
-      await this.writeSlot(id, slot, raw);
+      await writeRecordSlot(this.inner, id, slot, raw);
       opened = { record: { ...fields, tailLength, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail: done.tail };
     }
     if (done.sourceError) throw done.sourceError;
     return { appended: done.appended, opened };
-  }
-
-  private async readSlot(id: string, slot: 0 | 1): Promise<StagedRecord | undefined> {
-    const slotUpload = slotId(id, slot);
-    if (this.inner.readSmallUpload) {
-      const raw = await this.inner.readSmallUpload(slotUpload);
-      if (raw === undefined) return undefined;
-      const record = raw.length < RECORD_FIXED_SIZE ? undefined : parseRecord(raw, id);
-      if (!record) release(raw);
-      return record;
-    }
-    const size = await this.inner.statUpload(slotUpload);
-    if (size === undefined || size < RECORD_FIXED_SIZE) return undefined;
-    let raw: Buffer;
-    try {
-      raw = await readAll(await this.inner.readUpload(slotUpload));
-    } catch (e) {
-      // Deleted between the two calls.
-      if ((await this.inner.statUpload(slotUpload)) === undefined) return undefined;
-      throw e;
-    }
-    return parseRecord(raw, id);
-  }
-
-  private async writeSlot(id: string, slot: 0 | 1, raw: Buffer): Promise<void> {
-    const w = await this.inner.writer(slotId(id, slot), { append: false });
-    try {
-      await w.append(Readable.from([raw]));
-    } finally {
-      await w.close();
-    }
-    // Up to a chunk, and nothing reads it again (the next request reads the record back): a
-    // writer with a local file (fs) wrote it out and keeps none, so it is freed now. Other stores
-    // may keep the very buffer (memory).
-    if (w.localAppend) release(raw);
   }
 
   private async readStart(id: string, n: number): Promise<Buffer> {
