@@ -1,7 +1,7 @@
 /**
  * Once appends stop, memory is handed back (workers/quiet-memory.ts): every byte thread that runs
  * collects its heap and trims malloc, once per quiet spell, and a thread that is not running is
- * not started for it. Real byte threads, the fs driver, the seal pool's default delay.
+ * not started for it; as uploads end, malloc is trimmed on a running one. Real byte threads, the fs driver, the seal pool's default delay.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -65,6 +65,18 @@ describe('memory handed back once appends stop', () => {
     await Promise.all(blobs.map((b) => upload(b)));
     assert.equal(threads.liveWorkers().length, 2);
     await until(() => pool.quietMemory.returns === before + 1 && pool.quietMemory.collected === 3);
+    for (const b of blobs) assert.deepEqual(await readAll(await store.read(digestOf(b))), b);
+  });
+
+  it('trims malloc on a running byte thread as uploads end, without a collection', async () => {
+    const { trims, collected } = pool.quietMemory;
+    const blobs = Array.from({ length: 6 }, (_, i) => bytes(200_000 + i * 7_001, 40 + i));
+    await Promise.all(blobs.map((b) => upload(b)));
+    // Rate-limited, so one commit's trim at least and never more than one per commit.
+    await until(() => pool.quietMemory.trims > trims);
+    assert.ok(pool.quietMemory.trims <= trims + blobs.length);
+    // The quiet spell's collections still come (one per running thread), counted apart.
+    await until(() => pool.quietMemory.collected === collected + threads.liveWorkers().length);
     for (const b of blobs) assert.deepEqual(await readAll(await store.read(digestOf(b))), b);
   });
 });
