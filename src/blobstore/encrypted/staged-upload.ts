@@ -55,6 +55,10 @@ const noop = (): void => undefined;
  */
 const commitTurns = new Turns(8);
 
+/** Commits under way in the process (fsync included), and how many make a crowd's end. */
+let committing = 0;
+const CROWD_COMMITS = 4;
+
 /** What is staged under an upload id, read without any key. */
 export type Resolved =
   | { kind: 'none' }
@@ -209,19 +213,28 @@ export class StagedUploads {
    * wrapping key, an earlier format) is rebased first, and then its bytes are checked against the digest.
    */
   async commit(id: string, digest: Digest, key: WrappingKey): Promise<void> {
-    const { w, generation } = await commitTurns.run(() => this.appendFinal(id, digest, key));
-    // Its buffers are freed: hand the crowd's back while it ends (quiet-memory.ts).
-    this.sealing?.quietMemory.trimSoon();
+    let generationDone: number;
+    committing++;
     try {
-      // The fsync and rename, outside the turn: the buffers are gone by now (on fs).
-      await w.commit(digest);
-    } catch (e) {
-      await w.close().catch(noop);
-      throw e;
+      const { w, generation } = await commitTurns.run(() => this.appendFinal(id, digest, key));
+      // Its buffers are freed: while a crowd ends, what it freed goes back as it ends
+      // (quiet-memory.ts). Not for one upload at a time: the quiet trim follows it, and a trim
+      // per commit cost page faults for the next one.
+      if (committing >= CROWD_COMMITS) this.sealing?.quietMemory.trimSoon();
+      try {
+        // The fsync and rename, outside the turn: the buffers are gone by now (on fs).
+        await w.commit(digest);
+      } catch (e) {
+        await w.close().catch(noop);
+        throw e;
+      }
+      generationDone = generation;
+    } finally {
+      committing--;
     }
     // The generation is the one just committed: reading both records back to learn it cost a
     // chunk-sized read per commit, left to the GC, when a whole crowd commits together.
-    await this.removeGeneration(id, generation);
+    await this.removeGeneration(id, generationDone);
   }
 
   /** commit() up to the commit itself: the final chunk appended; the writer is the caller's. */
