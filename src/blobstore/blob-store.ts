@@ -110,6 +110,14 @@ export interface BlobStore {
   writer(uploadId: string, opts: { append: boolean }): Promise<BlobWriter>;
   /** Streams the bytes staged so far (to re-hash an upload resumed on another node); rejects if none. */
   readUpload(uploadId: string, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The whole of a small staged upload (an encrypted upload's record) in one buffer of its own,
+   * which the caller may release (core/fresh-pieces.ts), or undefined when none is staged.
+   * Optional: without it such an upload is read through readUpload. A stream's reads leave
+   * their buffers to the GC (a file stream allocates one more for the read that finds the end),
+   * which under a crowd of commits was tens of MB of garbage (issue 14).
+   */
+  readSmallUpload?(uploadId: string): Promise<Buffer | undefined>;
   /** Size of a staged upload, or undefined when none is staged. */
   statUpload(uploadId: string): Promise<number | undefined>;
   /** Discards a staged upload; no error when absent. */

@@ -31,18 +31,33 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { sealInline, sealOffThread } from './append-sealing.js';
-import { readAll, readHead, window, withSignal } from './stream-helpers.js';
+import { readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import { release } from '../../core/fresh-pieces.js';
+import { Turns } from '../../core/turns.js';
 import type { BlobStore, BlobWriter, PieceMeter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer, DATA_KEY_SIZE, HEADER_SIZE, MAGIC, TAG_SIZE, ciphertextSize, sealHeader, unwrapDataKey } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
+import { readRecordSlot, writeRecordSlot } from './record-slots.js';
 import type { SealPool } from './seal-pool.js';
-import { RECORD_FIXED_SIZE, chunkObjectId, encodeRecord, openTail, parseRecord, slotId, type StagedRecord } from './staged-record.js';
+import { chunkObjectId, encodeRecord, openTail, slotId, type StagedRecord } from './staged-record.js';
 import { STAGING_PREFIX_SIZE, createStagingCipher, parseStagingPrefix, stagingKey } from './staging-cipher.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
 
 const noop = (): void => undefined;
+
+/**
+ * Commits that may hold their buffers at once, in the whole process. Each holds up to three
+ * chunk-sized buffers (the record read back, the opened tail, the sealed final chunk) until its
+ * final chunk is written; a crowd of uploads ends together, and 200 commits at once held the main
+ * malloc arena at 74-147 MB (notes/2026-12-04-s12-rss.md). One commit alone never waits; the
+ * fsync and rename come after the turn, so they still overlap.
+ */
+const commitTurns = new Turns(8);
+
+/** Commits under way in the process (fsync included), and how many make a crowd's end. */
+let committing = 0;
+const CROWD_COMMITS = 4;
 
 /** What is staged under an upload id, read without any key. */
 export type Resolved =
@@ -85,10 +100,13 @@ export class StagedUploads {
   ) {}
 
   async resolve(id: string): Promise<Resolved> {
-    const records = await Promise.all([this.readSlot(id, 0), this.readSlot(id, 1)]);
+    const records = await Promise.all([readRecordSlot(this.inner, id, 0), readRecordSlot(this.inner, id, 1)]);
     const best = records[1] && (!records[0] || records[1].seq > records[0].seq) ? 1 : records[0] ? 0 : undefined;
     if (best !== undefined) {
       const record = records[best]!;
+      // The older record (a previous tail, up to a chunk) is not used: freed now, not at some GC.
+      const older = records[best === 0 ? 1 : 0];
+      if (older) release(older.raw);
       const stored = await this.inner.statUpload(chunkObjectId(id, record.generation));
       // The chunk object went (committed, or deleted) before its record: nothing is staged.
       if (stored === undefined || stored < record.end) return { kind: 'none' };
@@ -141,7 +159,7 @@ export class StagedUploads {
     } finally {
       await w.close();
     }
-    await this.writeSlot(id, 0, encodeRecord(id, { generation: 0, seq: 1, chunks: 0, end: HEADER_SIZE, header }, dataKey, Buffer.alloc(0)));
+    await writeRecordSlot(this.inner, id, 0, encodeRecord(id, { generation: 0, seq: 1, chunks: 0, end: HEADER_SIZE, header }, dataKey, Buffer.alloc(0)));
   }
 
   /**
@@ -178,10 +196,10 @@ export class StagedUploads {
     const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
     try {
       const done = await this.sealInto(id, opened, w, source, signal, false, hash, meter);
-      const size = done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.tail.length;
-      // The tail (up to a chunk) is in the record now and nothing keeps it: the next request
-      // reads the record back. Freed at once: a crowd of uploads ends together, and left to the
-      // GC these were tens of MB of garbage at the crowd's end (core/fresh-pieces.ts).
+      const size = done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.record.tailLength;
+      // The tail (up to a chunk) is in the record and nothing keeps it: the next request reads the
+      // record back. Freed at once (sealInto already freed a new one): a crowd of uploads ends
+      // together, and left to the GC these were tens of MB of garbage at its end (core/fresh-pieces.ts).
       release(done.opened.tail);
       return { appended: done.appended, size };
     } finally {
@@ -195,6 +213,32 @@ export class StagedUploads {
    * wrapping key, an earlier format) is rebased first, and then its bytes are checked against the digest.
    */
   async commit(id: string, digest: Digest, key: WrappingKey): Promise<void> {
+    let generationDone: number;
+    committing++;
+    try {
+      const { w, generation } = await commitTurns.run(() => this.appendFinal(id, digest, key));
+      // Its buffers are freed: while a crowd ends, what it freed goes back as it ends
+      // (quiet-memory.ts). Not for one upload at a time: the quiet trim follows it, and a trim
+      // per commit cost page faults for the next one.
+      if (committing >= CROWD_COMMITS) this.sealing?.quietMemory.trimSoon();
+      try {
+        // The fsync and rename, outside the turn: the buffers are gone by now (on fs).
+        await w.commit(digest);
+      } catch (e) {
+        await w.close().catch(noop);
+        throw e;
+      }
+      generationDone = generation;
+    } finally {
+      committing--;
+    }
+    // The generation is the one just committed: reading both records back to learn it cost a
+    // chunk-sized read per commit, left to the GC, when a whole crowd commits together.
+    await this.removeGeneration(id, generationDone);
+  }
+
+  /** commit() up to the commit itself: the final chunk appended; the writer is the caller's. */
+  private async appendFinal(id: string, digest: Digest, key: WrappingKey): Promise<{ w: BlobWriter; generation: number }> {
     const r = await this.resolve(id);
     if (r.kind === 'none') throw new Error(`upload not found: ${id}`);
     let opened: Opened;
@@ -217,8 +261,7 @@ export class StagedUploads {
     const plainSize = record.chunks * chunkSize + tail.length;
     // Sealed, the plaintext tail is no longer needed (as in append()).
     release(tail);
-    const objectId = chunkObjectId(id, record.generation);
-    const w = await this.inner.writer(objectId, { append: true });
+    const w = await this.inner.writer(chunkObjectId(id, record.generation), { append: true });
     try {
       await w.append(Readable.from(sealed));
       // A writer with a local file (fs) wrote them out and keeps none: freed before the fsync.
@@ -227,18 +270,23 @@ export class StagedUploads {
       const expected = ciphertextSize(plainSize, chunkSize);
       // Another writer appended meanwhile: what is stored is no blob; the next try rebases.
       if (w.size !== expected) throw new Error(`staged upload ${id} holds ${w.size} bytes, not ${expected}: written to concurrently`);
-      await w.commit(digest);
     } catch (e) {
       await w.close().catch(noop);
       throw e;
     }
-    await this.remove(id);
+    return { w, generation: record.generation };
   }
 
   /** Removes everything staged under the id: records first, so none outlives its chunk object. */
   async remove(id: string): Promise<void> {
-    const records = await Promise.all([this.readSlot(id, 0).catch(noop), this.readSlot(id, 1).catch(noop)]);
+    const records = await Promise.all([readRecordSlot(this.inner, id, 0).catch(noop), readRecordSlot(this.inner, id, 1).catch(noop)]);
     const generation = Math.max(0, ...records.map((r) => r?.generation ?? 0));
+    for (const r of records) if (r) release(r.raw);
+    await this.removeGeneration(id, generation);
+  }
+
+  /** remove() when the latest record's generation is known: the records are not read again. */
+  private async removeGeneration(id: string, generation: number): Promise<void> {
     await Promise.all([this.inner.deleteUpload(slotId(id, 0)), this.inner.deleteUpload(slotId(id, 1))]);
     const objects = new Set([id, chunkObjectId(id, generation), chunkObjectId(id, generation + 1)]);
     await Promise.all([...objects].map((o) => this.inner.deleteUpload(o)));
@@ -343,39 +391,16 @@ export class StagedUploads {
       const slot: 0 | 1 = at.slot === 0 ? 1 : 0;
       const fields = { generation: at.record.generation, seq, chunks: at.record.chunks + done.chunks, end, header: at.record.header.raw };
       const raw = encodeRecord(id, fields, at.dataKey, done.tail);
-      await this.writeSlot(id, slot, raw);
-      opened = { record: { ...fields, tailLength: done.tail.length, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail: done.tail };
+      const tailLength = done.tail.length;
+      // An append's new tail is in the record now, and the next request reads it from there: freed
+      // before the record's write, which at a crowd's end waits behind the commits' fsyncs on
+      // libuv's pool. A rebase's tail is what its commit seals next: kept.
+      if (!always) release(done.tail);
+      await writeRecordSlot(this.inner, id, slot, raw);
+      opened = { record: { ...fields, tailLength, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail: done.tail };
     }
     if (done.sourceError) throw done.sourceError;
     return { appended: done.appended, opened };
-  }
-
-  private async readSlot(id: string, slot: 0 | 1): Promise<StagedRecord | undefined> {
-    const slotUpload = slotId(id, slot);
-    const size = await this.inner.statUpload(slotUpload);
-    if (size === undefined || size < RECORD_FIXED_SIZE) return undefined;
-    let raw: Buffer;
-    try {
-      raw = await readAll(await this.inner.readUpload(slotUpload));
-    } catch (e) {
-      // Deleted between the two calls.
-      if ((await this.inner.statUpload(slotUpload)) === undefined) return undefined;
-      throw e;
-    }
-    return parseRecord(raw, id);
-  }
-
-  private async writeSlot(id: string, slot: 0 | 1, raw: Buffer): Promise<void> {
-    const w = await this.inner.writer(slotId(id, slot), { append: false });
-    try {
-      await w.append(Readable.from([raw]));
-    } finally {
-      await w.close();
-    }
-    // Up to a chunk, and nothing reads it again (the next request reads the record back): a
-    // writer with a local file (fs) wrote it out and keeps none, so it is freed now. Other stores
-    // may keep the very buffer (memory).
-    if (w.localAppend) release(raw);
   }
 
   private async readStart(id: string, n: number): Promise<Buffer> {

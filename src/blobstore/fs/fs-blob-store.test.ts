@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { digestOf } from '../../core/digest.js';
+import { release } from '../../core/fresh-pieces.js';
 import { runBlobStoreSuite } from '../contract-suite.js';
 import { createFsBlobStore } from './fs-blob-store.js';
 
@@ -112,5 +113,25 @@ describe('fs blob store on disk', () => {
     for await (const c of stream) chunks.push(c as Buffer);
     assert.deepEqual(Buffer.concat(chunks), data);
     await w.cancel();
+  });
+
+  it('reads a small upload whole into one buffer of its own, which may be released', async () => {
+    const store = createFsBlobStore({ root: join(root, 'whole') });
+    const id = randomUUID();
+    assert.equal(await store.readSmallUpload!(id), undefined);
+    const w = await store.writer(id, { append: false });
+    const data = Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => i % 251));
+    await w.append(Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
+    const got = await store.readSmallUpload!(id);
+    assert.ok(got);
+    assert.deepEqual(got, data);
+    // Its own ArrayBuffer, exactly its size: release() can free it (core/fresh-pieces.ts).
+    assert.ok(got.buffer instanceof ArrayBuffer);
+    assert.equal(got.byteOffset, 0);
+    assert.equal(got.buffer.byteLength, data.length);
+    assert.equal(release(got), true);
+    await w.cancel();
+    assert.equal(await store.readSmallUpload!(id), undefined);
+    await assert.rejects(store.readSmallUpload!('../x'));
   });
 });

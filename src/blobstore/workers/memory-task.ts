@@ -9,20 +9,25 @@ import { majorGc } from '../../core/minor-gc.js';
 import { trimMalloc } from '../../core/malloc-trim.js';
 import type { ThreadMessage } from './threads.js';
 
+/** `collect`: a collection, then the trim; `trim`: the trim alone (while a crowd's uploads end). */
 export interface ToMemory extends ThreadMessage {
   kind: 'memory';
-  op: 'collect';
+  op: 'collect' | 'trim';
 }
 
 /** Done: `trimmed` says whether malloc gave any memory back (false without the addon). */
 export interface FromMemory extends ThreadMessage {
   kind: 'memory';
-  op: 'collected';
+  op: 'collected' | 'trimmed';
   trimmed: boolean;
 }
 
 export function memoryTask(reply: (m: FromMemory) => void): (m: ThreadMessage) => void {
-  return () => {
+  return (m) => {
+    if ((m as ToMemory).op === 'trim') {
+      reply({ kind: 'memory', op: 'trimmed', trimmed: trimMalloc() });
+      return;
+    }
     majorGc();
     reply({ kind: 'memory', op: 'collected', trimmed: trimMalloc() });
   };

@@ -17,6 +17,9 @@ import type { FromMemory, ToMemory } from './memory-task.js';
 /** How long byte work must have stopped before memory is handed back. */
 export const QUIET_MS = 1000;
 
+/** At most one trim this often while uploads end (trimSoon). */
+export const TRIM_EVERY_MS = 200;
+
 export class QuietMemory {
   private timer: NodeJS.Timeout | undefined;
   /** Times memory was handed back, and byte threads' collections done (for tests and diagnostics). */
@@ -24,6 +27,11 @@ export class QuietMemory {
   collected = 0;
   /** Collections after which malloc gave memory back. */
   trimmed = 0;
+  /** Trims done while uploads ended (trimSoon). */
+  trims = 0;
+  private trimming = false;
+  private lastTrim = 0;
+  private nextThread = 0;
 
   constructor(
     private readonly threads: ByteThreads,
@@ -31,8 +39,14 @@ export class QuietMemory {
   ) {
     for (const t of threads.threads) {
       t.on('memory', (m) => {
+        const reply = m as FromMemory;
+        if (reply.op === 'trimmed') {
+          this.trimming = false;
+          this.trims++;
+          return;
+        }
         this.collected++;
-        if ((m as FromMemory).trimmed) this.trimmed++;
+        if (reply.trimmed) this.trimmed++;
       });
     }
   }
@@ -48,6 +62,25 @@ export class QuietMemory {
     this.busy();
     this.timer = setTimeout(() => this.handBack(), this.delayMs);
     this.timer.unref();
+  }
+
+  /**
+   * An upload ended (its commit let its buffers go): malloc is trimmed on a byte thread, at most
+   * once per TRIM_EVERY_MS and one at a time. A crowd of uploads ends together, and what its
+   * commits and appends' ends freed stayed resident in the main arena until the quiet trim, a
+   * second after the last: the crowd's end set the peak (notes/2026-12-05-s13-rss.md). Only on
+   * threads already running: a trim is not worth starting one.
+   */
+  trimSoon(): void {
+    const now = performance.now();
+    // A thread that died mid-trim never answers: its trim counts as done after a while.
+    if ((this.trimming && now - this.lastTrim < 5000) || now - this.lastTrim < TRIM_EVERY_MS || this.threads.isClosed) return;
+    const running = this.threads.threads.filter((t) => t.worker);
+    if (running.length === 0) return;
+    this.trimming = true;
+    this.lastTrim = now;
+    const m: ToMemory = { kind: 'memory', op: 'trim' };
+    running[this.nextThread++ % running.length]!.post(m);
   }
 
   private handBack(): void {
