@@ -88,12 +88,11 @@ describe('byte threads sealing uploads with and without the native sealer', () =
 
   for (const setting of ['on', 'off'] as const) {
     it(`stores blobs that read back exact across chunk and slot edges, the addon ${setting}`, async () => {
-      // A worker takes a copy of process.env when it starts: the byte threads made here see this.
+      // A worker takes a copy of process.env when it starts, and byte threads start on first use:
+      // the setting holds until the test ends.
       const saved = process.env.BERTH_NATIVE_CIPHER;
       if (setting === 'off') process.env.BERTH_NATIVE_CIPHER = 'off';
       const threads = new ByteThreads({ threads: 1 });
-      if (saved === undefined) delete process.env.BERTH_NATIVE_CIPHER;
-      else process.env.BERTH_NATIVE_CIPHER = saved;
       try {
         const keyed = { id: randomBytes(16), key: randomBytes(32) };
         const keys = { current: async () => keyed, byId: async () => keyed };
@@ -121,6 +120,8 @@ describe('byte threads sealing uploads with and without the native sealer', () =
         }
       } finally {
         await threads.close();
+        if (saved === undefined) delete process.env.BERTH_NATIVE_CIPHER;
+        else process.env.BERTH_NATIVE_CIPHER = saved;
       }
     });
   }
