@@ -5,6 +5,8 @@
 // that addon and exits 0, and Berth does without it:
 // - native/gcm-open.cc: the AES-256-GCM opener; without it downloads decipher with Node's crypto
 //   (src/blobstore/encrypted/native-gcm.ts; the server logs which at start);
+// - native/gcm-seal.cc: the AES-256-GCM sealer of uploads; without it the byte threads seal with
+//   Node's crypto (src/blobstore/encrypted/native-seal.ts);
 // - native/malloc-trim.cc: glibc's malloc_trim; without it free malloc memory stays resident after
 //   a crowd of uploads (src/core/malloc-trim.ts).
 import { spawnSync } from 'node:child_process';
@@ -16,6 +18,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
 const addons = [
   { name: 'gcm-open', openssl: true, without: "downloads will decipher with Node's crypto (slower, same bytes)" },
+  { name: 'gcm-seal', openssl: true, without: "uploads will seal with Node's crypto (more CPU, same bytes)" },
   { name: 'malloc-trim', openssl: false, without: 'free malloc memory is not handed back after a crowd of uploads' },
 ];
 

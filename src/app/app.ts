@@ -51,6 +51,7 @@ import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
+import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
@@ -121,6 +122,8 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const byteThreads = new ByteThreads();
   const noNativeCipher = nativeGcmUnavailable();
   if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
+  const noNativeSeal = nativeSealUnavailable();
+  if (noNativeSeal) log.warn({ reason: noNativeSeal }, "encrypted uploads seal with Node's crypto: the native AES-GCM sealer is not in use");
   const noTrim = mallocTrimUnavailable();
   if (noTrim) log.warn({ reason: noTrim }, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
   const hashing = new HashPool({

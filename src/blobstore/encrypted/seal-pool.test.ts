@@ -149,6 +149,42 @@ describe('seal pool', () => {
     assert.equal(pool.active, 0);
   });
 
+  it('lends an append that outpaces its worker bulk slots, fs and memory: exact bytes across their edges, every one given back', async () => {
+    // Threads of its own: a second pool on the same threads would take the first one's replies.
+    const bulkThreads = new ByteThreads({ threads: 1 });
+    after(() => bulkThreads.close());
+    const bulkPool = new SealPool(bulkThreads, { slotBytes: 5000, slots: 3, bulkBytes: 20_000, bulkSlots: 2 });
+    const lent: number[] = [];
+    const take = bulkPool.takeBulk.bind(bulkPool);
+    bulkPool.takeBulk = () => {
+      const n = take();
+      if (n !== undefined) lent.push(n);
+      return n;
+    };
+    const inners = { fs: createFsBlobStore({ root: join(root, 'bulk') }), memory: createMemoryBlobStore() };
+    for (const [name, inner] of Object.entries(inners)) {
+      const store = createEncryptedBlobStore(inner, keys(), { chunkSize: CHUNK, sealing: bulkPool });
+      const data = bytes(1_000_003, name.length);
+      const id = randomUUID();
+      lent.length = 0;
+      // Pieces as fast as they are taken: the slots of one turn are posted only when it ends, so
+      // the fourth piece finds all three of the append's slots posted and unanswered.
+      await patch(store, id, data.subarray(0, 777_777), 3000);
+      assert.ok(lent.length > 0, `${name}: the append was lent bulk slots`);
+      assert.ok(
+        lent.every((n) => n >= bulkPool.budget),
+        'bulk slots are numbered after the budget',
+      );
+      assert.equal(bulkPool.bulkLent, 0, `${name}: every bulk slot came back once the append ended`);
+      await patch(store, id, data.subarray(777_777), 4999);
+      const w = await store.writer(id, { append: true });
+      await w.commit(digestOf(data));
+      assert.deepEqual(await readAll(await store.read(digestOf(data))), data, name);
+    }
+    assert.equal(bulkPool.active, 0);
+    assert.equal(bulkPool.bulkLent, 0);
+  });
+
   it('feeds the upload running hash in the same pass on its thread; a hash held elsewhere is fed from the main thread', async () => {
     const { store } = world('hash');
     const others = new ByteThreads({ threads: 1 });
@@ -218,6 +254,7 @@ describe('seal pool', () => {
     for (const s of sources) s.end(bytes(1000, 202));
     for (const e of await Promise.all(appending)) assert.ok(e instanceof SealerLostError, `failed with ${String(e)}`);
     await until(async () => pool.active === 0 && (await openFilesUnder(dir)) === before);
+    assert.equal(pool.bulkLent, 0, 'the bulk slots the dead workers held came back');
     // What the dead workers wrote is past the record: the uploads are their first PATCH.
     for (const id of ids) {
       assert.equal(await store.statUpload(id), first.length);

@@ -16,11 +16,14 @@ import { release } from '../../core/fresh-pieces.js';
 import { releasePages } from '../../core/malloc-trim.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
+import { type NativeSealer, nativeSeal } from './native-seal.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
 
 interface Append {
   key: KeyObject;
+  /** The native sealer keyed for this append, when the addon is there and chunks go to an fd. */
+  sealer: NativeSealer | undefined;
   chunkSize: number;
   index: number;
   sealed: number;
@@ -91,6 +94,23 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
   const appends = new Map<number, Append>();
   let sinceCollect = 0;
   let syncing = 0;
+  const native = nativeSeal();
+  /**
+   * Where the native sealer puts the chunks one message completes before they are written in one
+   * call: one buffer for the thread (a message is sealed and written before the next is taken), so
+   * a crowd of appends adds nothing per append; it grows to the most one message completes (five
+   * chunks for a bulk slot), and its pages go back when the thread's last append ends.
+   */
+  let scratch = Buffer.alloc(0);
+
+  /** Seals the held chunk (full, and a byte follows) into the scratch at `at`; returns the end. */
+  function sealInto(a: Append, at: number): number {
+    native!.seal(a.sealer!, a.index, false, a.held, scratch, at);
+    a.index++;
+    a.sealed++;
+    a.filled = 0;
+    return at + a.chunkSize + TAG_SIZE;
+  }
 
   function seal(a: Append): Buffer[] {
     const c = createCipheriv('aes-256-gcm', a.key, chunkNonce(a.index), { authTagLength: TAG_SIZE });
@@ -161,12 +181,24 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
   function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number): void {
     const bytes = buf.subarray(0, len);
     const out: Buffer[] = [];
-    a.hash?.update(bytes);
+    let used = 0;
+    if (a.sealer) {
+      const most = (Math.floor((a.filled + len) / a.chunkSize) + 1) * (a.chunkSize + TAG_SIZE);
+      if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(most);
+    }
     for (let at = 0; at < len; ) {
       // Full, and a byte follows: that chunk is not the last.
-      if (a.filled === a.chunkSize) out.push(...seal(a));
+      if (a.filled === a.chunkSize) {
+        if (a.sealer) used = sealInto(a, used);
+        else out.push(...seal(a));
+      }
       const n = Math.min(len - at, a.chunkSize - a.filled);
-      a.held.set(bytes.subarray(at, at + n), a.filled);
+      const piece = bytes.subarray(at, at + n);
+      // Hashed at most a chunk at a time, just before the copy reads the same bytes: a bulk slot
+      // (1 MiB, seal-pool.ts) is larger than a core's L2, so hashing it whole first made the copy
+      // read it from memory again.
+      a.hash?.update(piece);
+      a.held.set(piece, a.filled);
       a.filled += n;
       at += n;
     }
@@ -177,7 +209,8 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
       return;
     }
     try {
-      if (out.length > 0) write(a, out);
+      if (used > 0) write(a, [scratch.subarray(0, used)]);
+      else if (out.length > 0) write(a, out);
     } finally {
       // Written (or failed): the cipher's outputs are freed now rather than by a collection.
       for (const b of out) if (!release(b)) dropped(b.length);
@@ -193,6 +226,8 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
         held.set(m.tail);
         appends.set(m.id, {
           key: cipherKey(Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength)),
+          // Sealed chunks sent back (no fd) are buffers of their own: Node's cipher makes those.
+          sealer: native && m.fd !== undefined ? native.create(m.dataKey) : undefined,
           chunkSize: m.chunkSize,
           index: m.index,
           sealed: 0,
@@ -226,6 +261,7 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
         const a = appends.get(m.id);
         if (!a) break;
         appends.delete(m.id);
+        if (appends.size === 0 && scratch.length > 0) releasePages(scratch);
         afterSync(a, () => {
           if (a.syncError) reply(failure(m.id, a.syncError));
           else {

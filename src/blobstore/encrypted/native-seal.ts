@@ -1,0 +1,87 @@
+/**
+ * The native AES-256-GCM sealer (native/gcm-seal.cc, built into dist/native by
+ * scripts/build-native.mjs): seals a chunk of the stored format into a buffer the caller names,
+ * with one OpenSSL context per append keyed once. Node's way costs a cipher object per chunk
+ * (createCipheriv with its key schedule, setAAD, update into a fresh buffer, final, getAuthTag):
+ * in the byte thread's profile of a 512 MiB upload those calls and the output's release took more
+ * samples than the AES itself. Optional: when the addon was not built (no C++ compiler), does not
+ * load, fails its self-check, or BERTH_NATIVE_CIPHER=off, the byte threads seal with Node's crypto
+ * (chunk-format.ts's construction, the same bytes).
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** A sealer keyed with one blob's data key (opaque: the addon's External). */
+export type NativeSealer = { readonly __brand: 'NativeSealer' };
+
+export interface NativeSeal {
+  create(dataKey: Uint8Array): NativeSealer;
+  /** Seals `src` as chunk `index` into `dst` at `at`: the ciphertext, then its 16-byte tag. */
+  seal(s: NativeSealer, index: number, final: boolean, src: Uint8Array, dst: Uint8Array, at: number): void;
+}
+
+const ADDON = fileURLToPath(new URL('../../../native/gcm-seal.node', import.meta.url));
+
+let state: { seal: NativeSeal | undefined; why: string | undefined } | undefined;
+
+/** The addon, or undefined (then nativeSealUnavailable() says why). Loaded once per thread. */
+export function nativeSeal(): NativeSeal | undefined {
+  state ??= loadNativeSeal();
+  return state.seal;
+}
+
+/** Why the native sealer is not used, or undefined when it is. */
+export function nativeSealUnavailable(): string | undefined {
+  state ??= loadNativeSeal();
+  return state.why;
+}
+
+/** Loads and checks the addon at `path` (exported for tests: nativeSeal() loads it once). */
+export function loadNativeSeal(path = ADDON, env = process.env): { seal: NativeSeal | undefined; why: string | undefined } {
+  if (env.BERTH_NATIVE_CIPHER === 'off') return { seal: undefined, why: 'turned off (BERTH_NATIVE_CIPHER=off)' };
+  let seal: NativeSeal;
+  try {
+    seal = createRequire(import.meta.url)(path) as NativeSeal;
+  } catch (e) {
+    return { seal: undefined, why: `${path} did not load (${(e as Error).message.split('\n')[0]}); \`npm run build\` builds it with a C++ compiler` };
+  }
+  const wrong = selfCheck(seal);
+  return wrong ? { seal: undefined, why: `${path} failed its self-check: ${wrong}` } : { seal, why: undefined };
+}
+
+/** A chunk sealed the way chunk-format.ts does it, with Node's crypto: ciphertext, then tag. */
+export function nodeSealed(key: Uint8Array, index: number, final: boolean, plain: Uint8Array): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeBigUInt64BE(BigInt(index), 4);
+  const aad = Buffer.alloc(9);
+  aad.writeBigUInt64BE(BigInt(index));
+  aad[8] = final ? 1 : 0;
+  const c = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
+  c.setAAD(aad);
+  return Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+}
+
+/**
+ * Chunks sealed by the addon, one context for several, at an offset of shared memory, must be the
+ * bytes Node's crypto seals, final or not, empty or not; anything else: not used.
+ */
+function selfCheck(native: NativeSeal): string | undefined {
+  try {
+    const key = randomBytes(32);
+    const s = native.create(key);
+    const out = new Uint8Array(new SharedArrayBuffer(4000));
+    for (const [index, final, size] of [
+      [2 ** 40 + 5, false, 3000],
+      [7, true, 1000],
+      [0, true, 0],
+    ] as const) {
+      const plain = randomBytes(size);
+      native.seal(s, index, final, plain, out, 50);
+      if (!Buffer.from(out.buffer, 50, size + 16).equals(nodeSealed(key, index, final, plain))) return `chunk ${index} sealed to other bytes than Node's`;
+    }
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
