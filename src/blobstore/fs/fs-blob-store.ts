@@ -17,7 +17,7 @@
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
 import { close, closeSync, createReadStream, fstat, fstatSync, open as openCb, openSync, read as readCb, type Dir } from 'node:fs';
-import { mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
