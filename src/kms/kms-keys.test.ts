@@ -214,6 +214,21 @@ describe('KmsKeys: wrapping keys', () => {
     assert.notDeepEqual((await keys.current()).key, current.key, "a caller wiping its copy leaves the cache's");
   });
 
+  it('hands out one KeyObject per key, kept across reloads of the record, holding the same material', async () => {
+    const { node, advance } = world();
+    const { kms } = node();
+    const key = await kms.create(ACCOUNT, REGION);
+    const keys = kms.wrappingKeysFor(key);
+    const first = await keys.current();
+    assert.ok(first.keyObject, 'a Berth key comes with its KeyObject');
+    assert.deepEqual(first.keyObject.export(), first.key);
+    assert.equal((await keys.byId(first.id)).keyObject, first.keyObject, 'not built again for the next blob');
+    advance(TTL);
+    assert.equal((await keys.current()).keyObject, first.keyObject, 'a reload of the record keeps it');
+    first.key.fill(0);
+    assert.notDeepEqual(first.keyObject.export(), first.key, "a caller wiping its copy of the bytes leaves the KeyObject's");
+  });
+
   it('the same key on every node with the server key; none with another server key', async () => {
     const { node } = world();
     const key = await node().kms.create(ACCOUNT, REGION);

@@ -13,7 +13,7 @@
  * nor put in an error message; the fields holding it are #private, so no logger or inspect()
  * of this object can print them.
  */
-import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createSecretKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { WrappingKey, WrappingKeys } from '../blobstore/encrypted/wrapping-keys.js';
 import type { Clock } from '../core/clock.js';
 import { KmsCodes } from '../core/errors.js';
@@ -38,6 +38,8 @@ interface Entry {
   loadedAt: number;
   /** Unsealed on first use; material never changes, so it outlives reloads of the record. */
   material?: Buffer;
+  /** The material as a KeyObject (a copy of its own), made on first use; outlives reloads as the material does. */
+  keyObject?: KeyObject;
 }
 
 export class KmsKeys {
@@ -198,8 +200,12 @@ export class KmsKeys {
   /** Records a change made through this object, at once. */
   #updated(record: KmsKeyRecord): KmsKeyRecord {
     this.#generation++;
-    const material = this.#keys.get(record.id)?.material;
-    this.#keys.set(record.id, { record, loadedAt: this.#nowMs(), ...(material && { material }) });
+    const held = this.#keys.get(record.id);
+    this.#keys.set(record.id, {
+      record,
+      loadedAt: this.#nowMs(),
+      ...(held?.material && { material: held.material, ...(held.keyObject && { keyObject: held.keyObject }) }),
+    });
     return record;
   }
 
@@ -287,8 +293,10 @@ export class KmsKeys {
         throw kmsError(KmsCodes.InvalidState, `The key material of ${record.arn} cannot be opened: it was sealed under another server key, or altered`);
       }
     }
-    // A copy: a caller that wipes its key after use must not wipe the cache's.
-    return { id: keyIdBytes(record.id), key: Buffer.from(entry.material) };
+    // A copy: a caller that wipes its key after use must not wipe the cache's. The KeyObject
+    // holds its own copy, and is handed out as is (it cannot be wiped or changed through it).
+    entry.keyObject ??= createSecretKey(entry.material);
+    return { id: keyIdBytes(record.id), key: Buffer.from(entry.material), keyObject: entry.keyObject };
   }
 
   /** The key's cache entry, reloaded once older than ttlMs; undefined when there is no such key. */
@@ -299,7 +307,7 @@ export class KmsKeys {
     const generation = this.#generation;
     const record = await this.#store.get(id);
     if (!record) return undefined;
-    const entry: Entry = { record, loadedAt: now, ...(hit?.material && { material: hit.material }) };
+    const entry: Entry = { record, loadedAt: now, ...(hit?.material && { material: hit.material, ...(hit.keyObject && { keyObject: hit.keyObject }) }) };
     if (this.#ttlMs > 0 && generation === this.#generation) this.#keys.set(id, entry);
     return entry;
   }

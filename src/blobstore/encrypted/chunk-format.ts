@@ -102,6 +102,7 @@ export function parseHeader(raw: Buffer, label: string): BlobHeader {
 const wrapKeyObjects = new WeakMap<Buffer, KeyObject>();
 
 function wrapKeyObject(k: WrappingKey): KeyObject {
+  if (k.keyObject) return k.keyObject;
   let o = wrapKeyObjects.get(k.key);
   if (!o) {
     o = createSecretKey(k.key);

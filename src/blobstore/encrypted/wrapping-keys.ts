@@ -4,12 +4,18 @@
  * key, which is the registry key (AES256 repositories) or a customer KMS key. The header names
  * the wrapping key by id, so a blob can be opened without knowing which repository it came from.
  */
+import type { KeyObject } from 'node:crypto';
 
 export interface WrappingKey {
   /** 16 bytes naming the key in blob headers; not secret. */
   readonly id: Buffer;
   /** 32 bytes of AES-256 key material. */
   readonly key: Buffer;
+  /**
+   * The same key as a KeyObject, when its holder keeps one: a decipher given raw bytes builds a
+   * key object of its own each time (most of a small blob GET's cipher work).
+   */
+  readonly keyObject?: KeyObject;
 }
 
 export interface WrappingKeys {
