@@ -8,8 +8,8 @@
  * self-check, or BERTH_NATIVE_CIPHER=off, the opener keeps to Node's crypto and says why here.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadCipherAddon } from './cipher-addon.js';
 
 /** An opener keyed with one blob's data key (opaque: the addon's External). */
 export type NativeOpener = { readonly __brand: 'NativeOpener' };
@@ -42,15 +42,8 @@ export function nativeGcmUnavailable(): string | undefined {
 
 /** Loads and checks the addon at `path` (exported for tests: nativeGcm() loads it once). */
 export function loadNativeGcm(path = ADDON, env = process.env): { gcm: NativeGcm | undefined; why: string | undefined } {
-  if (env.BERTH_NATIVE_CIPHER === 'off') return { gcm: undefined, why: 'turned off (BERTH_NATIVE_CIPHER=off)' };
-  let gcm: NativeGcm;
-  try {
-    gcm = createRequire(import.meta.url)(path) as NativeGcm;
-  } catch (e) {
-    return { gcm: undefined, why: `${path} did not load (${(e as Error).message.split('\n')[0]}); \`npm run build\` builds it with a C++ compiler` };
-  }
-  const wrong = selfCheck(gcm);
-  return wrong ? { gcm: undefined, why: `${path} failed its self-check: ${wrong}` } : { gcm, why: undefined };
+  const { addon, why } = loadCipherAddon(path, env, selfCheck);
+  return { gcm: addon, why };
 }
 
 /**

@@ -9,8 +9,8 @@
  * (chunk-format.ts's construction, the same bytes).
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadCipherAddon } from './cipher-addon.js';
 
 /** A sealer keyed with one blob's data key (opaque: the addon's External). */
 export type NativeSealer = { readonly __brand: 'NativeSealer' };
@@ -39,15 +39,8 @@ export function nativeSealUnavailable(): string | undefined {
 
 /** Loads and checks the addon at `path` (exported for tests: nativeSeal() loads it once). */
 export function loadNativeSeal(path = ADDON, env = process.env): { seal: NativeSeal | undefined; why: string | undefined } {
-  if (env.BERTH_NATIVE_CIPHER === 'off') return { seal: undefined, why: 'turned off (BERTH_NATIVE_CIPHER=off)' };
-  let seal: NativeSeal;
-  try {
-    seal = createRequire(import.meta.url)(path) as NativeSeal;
-  } catch (e) {
-    return { seal: undefined, why: `${path} did not load (${(e as Error).message.split('\n')[0]}); \`npm run build\` builds it with a C++ compiler` };
-  }
-  const wrong = selfCheck(seal);
-  return wrong ? { seal: undefined, why: `${path} failed its self-check: ${wrong}` } : { seal, why: undefined };
+  const { addon, why } = loadCipherAddon(path, env, selfCheck);
+  return { seal: addon, why };
 }
 
 /** A chunk sealed the way chunk-format.ts does it, with Node's crypto: ciphertext, then tag. */
