@@ -20,7 +20,7 @@ import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE, ciphertextSize, createSealTr
 import { ByteThreads } from '../workers/threads.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
 import { SealPool } from './seal-pool.js';
-import { chunkObjectId, slotId } from './staged-record.js';
+import { RECORD_MAGIC, chunkObjectId, slotId } from './staged-record.js';
 import { createStagingCipher, newStagingPrefix, parseStagingPrefix, stagingKey } from './staging-cipher.js';
 import type { WrappingKey, WrappingKeys } from './wrapping-keys.js';
 
@@ -35,6 +35,21 @@ function ring(key: WrappingKey = { id: randomBytes(16), key: randomBytes(32) }):
       return key;
     },
   };
+}
+
+/**
+ * The path of the slot holding `id`'s current record: the one with the higher sequence number,
+ * read from the records themselves (two rewrites within one mtime tick look alike by time).
+ */
+async function newestSlot(uploads: string, id: string): Promise<string> {
+  const seqs = await Promise.all(
+    ([0, 1] as const).map(async (slot) => {
+      const raw = await readFile(join(uploads, slotId(id, slot))).catch(() => undefined);
+      return raw && raw.length >= 24 && raw.subarray(0, 8).equals(RECORD_MAGIC) ? raw.readBigUInt64BE(16) : -1n;
+    }),
+  );
+  assert.ok(seqs[0] !== seqs[1], 'one slot is newer');
+  return join(uploads, slotId(id, seqs[1]! > seqs[0]! ? 1 : 0));
 }
 
 /** Test scaffolding, not a mock: the fs driver, counting the reads of staged objects other than records. */
@@ -217,8 +232,7 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
       const id2 = randomUUID();
       await patch(store, id2, first);
       await patch(store, id2, second);
-      const newest = await Promise.all(slots.map(async (_, i) => (await stat(join(uploads, slotId(id2, i as 0 | 1)))).mtimeMs));
-      const cut = join(uploads, slotId(id2, newest[1]! >= newest[0]! ? 1 : 0));
+      const cut = await newestSlot(uploads, id2);
       await truncate(cut, 100);
       assert.equal(await store.statUpload(id2), first.length);
       assert.deepEqual(await readAll(await store.readUpload(id2)), first);
@@ -234,11 +248,7 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
       const id = randomUUID();
       await patch(store, id, data);
       const uploads = join(dir, 'uploads');
-      const current = async (): Promise<string> => {
-        const times = await Promise.all([0, 1].map(async (s) => (await stat(join(uploads, slotId(id, s as 0 | 1))).catch(() => undefined))?.mtimeMs ?? -1));
-        return join(uploads, slotId(id, times[1]! >= times[0]! ? 1 : 0));
-      };
-      const path = await current();
+      const path = await newestSlot(uploads, id);
       const good = await readFile(path);
       for (const at of [good.length - 20 /* tail ciphertext */, good.length - 1 /* tag */, 25 /* chunk count */, 100 /* wrapped data key */, 150 /* nonce */]) {
         const bad = Buffer.from(good);
