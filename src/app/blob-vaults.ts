@@ -24,6 +24,7 @@ import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-
 import type { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import type { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
+import { SyncGate } from '../blobstore/fs/sync-gate.js';
 import type { createS3BlobStore as S3StoreFactory } from '../blobstore/s3/s3-blob-store.js';
 import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
 import { withKmsErrors } from '../blobstore/s3/sse-kms-errors.js';
@@ -39,10 +40,13 @@ import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Opens the store of a local blob directory: the file system driver, unless a test composes another. */
-export type LocalBlobStore = (root: string) => BlobStore;
+/**
+ * Opens the store of a local blob directory: the file system driver, unless a test composes
+ * another. `gate`: shared by the directories of one storage class, which sit on one disk.
+ */
+export type LocalBlobStore = (root: string, gate: SyncGate) => BlobStore;
 
-const fsStore: LocalBlobStore = (root) => createFsBlobStore({ root });
+const fsStore: LocalBlobStore = (root, gate) => createFsBlobStore({ root, gate });
 
 /**
  * Every store is built checked (withChecks): drivers check no input themselves. `observe` is the
@@ -81,7 +85,9 @@ async function openTree(
   sealing?: SealPool,
 ): Promise<BlobVaults> {
   const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
-  const local = (root: string) => checked(openLocal(root));
+  // Whether downloads open their files on the event loop: decided per disk (blobOpen).
+  const gate = new SyncGate({ mode: config.blobOpen });
+  const local = (root: string) => checked(openLocal(root, gate));
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : archive ? archiveS3Location(config) : s3Location(config);
   if (config.kmsProvider === 's3' && !s3) throw new Error("kmsProvider: s3 needs storage (s3://...): on the local disk, KMS keys are Berth's");

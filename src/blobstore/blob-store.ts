@@ -94,6 +94,12 @@ export interface BlobHandle {
   readonly fd?: number;
   /** Reads up to `into.length` bytes at `position`; resolves how many (0 at the end). */
   read(into: Buffer, position: number): Promise<number>;
+  /**
+   * The same read done at once on the calling thread, and fully: fewer than `into.length` bytes
+   * only at the end of the file. Offered only while the driver finds such reads fast (fs: its
+   * SyncGate); without it, read.
+   */
+  readSync?(into: Buffer, position: number): number;
   close(): Promise<void>;
 }
 

@@ -154,6 +154,12 @@ export const configSchema = z
      * another download: more MB/s with a core to spare, a little more CPU per GiB (off: one thread).
      */
     stripedDownloads: bool.default(false),
+    /**
+     * How a download from local files opens them (blobstore/fs/sync-gate.ts): auto switches
+     * between the event loop (fast disks) and the thread pool (slow ones) on measured durations;
+     * inline and async fix one way.
+     */
+    blobOpen: z.enum(['auto', 'inline', 'async']).default('auto'),
     /** How long a node may reuse policies it read; writes on the node itself are seen at once. */
     authzCacheSeconds: int(0, 3600).default(5),
     region: z

@@ -89,6 +89,19 @@ export function archiveContract(test: ContractTest): void {
     assert.equal(await b.archive.layerAccess(web, shared), 'archived', 'in team/web only the archived image uses it');
     assert.equal(await b.archive.layerAccess(api, shared), 'readable');
     assert.equal(await b.archive.layerAccess(web, loose), 'readable', 'an unreferenced upload stays readable');
+    // A HEAD or GET reads the same facts with the blob, in one statement, and revives it there.
+    for (const [repository, d, access, cls] of [
+      [web, own, 'archived', 'ARCHIVE'],
+      [web, shared, 'archived', 'STANDARD'],
+      [api, shared, 'readable', 'STANDARD'],
+      [web, loose, 'readable', 'STANDARD'],
+    ] as const) {
+      const s = await b.blobs.stat(repository, d, at(1));
+      assert.deepEqual([s?.digest, s?.layerAccess, s?.storageClass], [d, access, cls], `${repository} ${d}`);
+      assert.equal(s?.layerAccess, await b.archive.layerAccess(repository, d));
+      assert.equal(s?.storageClass, await b.archive.storageClass(d));
+    }
+    assert.equal(await b.blobs.stat(api, own, at(1)), undefined, 'not linked into team/api');
 
     // Archiving the last active user makes the shared blob belong in the archive too; restoring brings it back.
     await a.archive.setStatus(api, other, { from: 'ACTIVE', to: 'ARCHIVED' }, at(2), [], []);
@@ -98,5 +111,10 @@ export function archiveContract(test: ContractTest): void {
     assert.equal(await b.archive.activate(web, old, at(4), []), 'waiting', 'a blob is still in the archive class');
     assert.equal(await a.archive.setStorageClass(own, 'ARCHIVE', 'STANDARD'), true);
     assert.equal(await b.archive.activate(web, old, at(5), []), 'active');
+    assert.deepEqual(
+      [(await b.blobs.stat(web, own, at(6)))?.layerAccess, (await b.blobs.stat(web, own, at(6)))?.storageClass],
+      ['readable', 'STANDARD'],
+      'restored: readable again, from the standard store',
+    );
   });
 }

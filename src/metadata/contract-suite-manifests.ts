@@ -282,7 +282,13 @@ export function manifestContract(test: ContractTest): void {
     const id = await repo(a);
     const d = await blob(a, id, 'b', 5, at(0));
     assert.equal(await a.blobs.stat(id, dg('unknown'), at(1)), undefined);
-    assert.deepEqual(await a.blobs.stat(id, d, at(GC_REVIVE_COALESCE_MS / 2)), { digest: d, size: 5, createdAt: at(0) });
+    assert.deepEqual(await a.blobs.stat(id, d, at(GC_REVIVE_COALESCE_MS / 2)), {
+      digest: d,
+      size: 5,
+      createdAt: at(0),
+      layerAccess: 'readable',
+      storageClass: 'STANDARD',
+    });
     assert.deepEqual(await a.gc.previewReview(at(0)), [{ digest: d, outcome: 'deleted', size: 5 }], 'too soon to revive');
     await a.blobs.stat(id, d, at(10_000));
     assert.deepEqual(await a.gc.previewReview(at(9_999)), [], 'revived at the stat');

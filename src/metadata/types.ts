@@ -9,6 +9,7 @@ import type { DocumentStore } from './documents.js';
 import type { ConsoleSessionStore, LoginProfileStore } from './console.js';
 import type { AuditStore } from './audit-rows.js';
 import type { Digest } from '../core/digest.js';
+import type { LayerAccess, StorageClass } from './archive.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
 import type { GcStore } from './gc.js';
 import type { UsageStore } from './usage.js';
@@ -87,16 +88,26 @@ export interface BlobRecord {
   createdAt: Date;
 }
 
+/** A blob as a client's HEAD or GET needs it (BlobIndex.stat). */
+export interface BlobStat extends BlobRecord {
+  /** Whether the repository's clients may read it: ArchiveStore.layerAccess's rule. */
+  layerAccess: LayerAccess;
+  /** The class whose store holds its bytes: ArchiveStore.storageClass. */
+  storageClass: StorageClass;
+}
+
 export interface BlobIndex {
   /** A blob stored anywhere in the registry (for mounts and deduplication). */
   find(digest: Digest): Promise<BlobRecord | undefined>;
   /** A blob linked into the repository: what the repository's clients may read. */
   findInRepository(repositoryId: number, digest: Digest): Promise<BlobRecord | undefined>;
   /**
-   * findInRepository for a client's HEAD or GET: a blob queued for garbage-collection review is
-   * revived (its grace period restarts at `now`), since a client that saw it may reference it next.
+   * findInRepository for a client's HEAD or GET, with the layer's access and storage class read in
+   * the same statement (one round trip on PostgreSQL: a GET needed three): a blob queued for
+   * garbage-collection review is revived (its grace period restarts at `now`), since a client that
+   * saw it may reference it next.
    */
-  stat(repositoryId: number, digest: Digest, now: Date): Promise<BlobRecord | undefined>;
+  stat(repositoryId: number, digest: Digest, now: Date): Promise<BlobStat | undefined>;
   /**
    * Before the bytes of upload `uploadId` are committed under `digest`: cancels a pending
    * deletion of that digest and records that the commit is under way, so no deletion can start

@@ -6,15 +6,24 @@ import type { Readable } from 'node:stream';
 import { BlobNotFoundError, type BlobStore, type ByteRange } from '../blobstore/blob-store.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
+import type { StorageClass } from '../metadata/archive.js';
 import type { BlobRecord, RepositoryRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { repositoryForPush } from './create-on-push.js';
 import { requireRepository } from './repositories.js';
 import type { Quotas } from './quotas.js';
-import { checkLayerReadable } from './storage-classes.js';
+import { layerArchivedError } from './storage-classes.js';
 
 /** How long a presigned blob URL works; long enough for a slow pull of a large layer. */
 const PRESIGN_TTL_SECONDS = 3600;
+
+/** A blob a repository's client may read, with what opening it needs (Blobs.find). */
+export interface FoundBlob {
+  blob: BlobRecord;
+  repository: RepositoryRecord;
+  /** The class holding its bytes when it was found; a move since is met as a store fault would be. */
+  storageClass: StorageClass;
+}
 
 export class Blobs {
   constructor(
@@ -30,13 +39,16 @@ export class Blobs {
     return (await this.find(scope, digest)).blob;
   }
 
-  /** As stat(), with the repository found on the way: a GET opens the blob with its settings (open()). */
-  async find(scope: RepoScope, digest: Digest): Promise<{ blob: BlobRecord; repository: RepositoryRecord }> {
+  /**
+   * As stat(), with what a GET then needs (open()): the repository found on the way, whose
+   * settings choose the store, and the blob's storage class, read with it in one statement.
+   */
+  async find(scope: RepoScope, digest: Digest): Promise<FoundBlob> {
     const repository = await requireRepository(this.ctx, scope);
-    const blob = await this.ctx.meta.blobs.stat(repository.id, digest, this.ctx.clock.now());
-    if (!blob) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
-    await checkLayerReadable(this.ctx, scope, repository.id, digest);
-    return { blob, repository };
+    const found = await this.ctx.meta.blobs.stat(repository.id, digest, this.ctx.clock.now());
+    if (!found) throw new RegistryError(Codes.BlobUnknown, 'blob unknown to registry', { digest });
+    if (found.layerAccess !== 'readable') throw layerArchivedError(scope, digest);
+    return { blob: { digest: found.digest, size: found.size, createdAt: found.createdAt }, repository, storageClass: found.storageClass };
   }
 
   /**
@@ -48,9 +60,9 @@ export class Blobs {
     return store.presignedUrl ? store.presignedUrl(digest, PRESIGN_TTL_SECONDS) : undefined;
   }
 
-  /** `repository`: the scope's, when the caller has just found it (find()); else it is looked up again. */
-  async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal, repository?: RepositoryRecord): Promise<Readable> {
-    const store = await this.storeOf(scope, digest, repository);
+  /** `found`: what find() just read for the caller; else the repository and the class are looked up again. */
+  async open(scope: RepoScope, digest: Digest, range?: ByteRange, signal?: AbortSignal, found?: FoundBlob): Promise<Readable> {
+    const store = await this.storeOf(scope, digest, found);
     try {
       return await store.read(digest, range, signal);
     } catch (e) {
@@ -66,9 +78,10 @@ export class Blobs {
    * The blob store of the repository's encryption key, in the class that holds the blob's bytes:
    * the archive's while they are there (an image pushed since may share them before they move back).
    */
-  private async storeOf(scope: RepoScope, digest: Digest, repository?: RepositoryRecord): Promise<BlobStore> {
-    const settings = (repository ?? (await requireRepository(this.ctx, scope))).settings;
-    if ((await this.ctx.meta.archive.storageClass(digest)) === 'ARCHIVE' && this.ctx.vaults.archiveOf) return this.ctx.vaults.archiveOf(settings);
+  private async storeOf(scope: RepoScope, digest: Digest, found?: FoundBlob): Promise<BlobStore> {
+    const settings = (found?.repository ?? (await requireRepository(this.ctx, scope))).settings;
+    const storageClass = found ? found.storageClass : await this.ctx.meta.archive.storageClass(digest);
+    if (storageClass === 'ARCHIVE' && this.ctx.vaults.archiveOf) return this.ctx.vaults.archiveOf(settings);
     return this.ctx.vaults.of(settings);
   }
 

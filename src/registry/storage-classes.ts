@@ -92,10 +92,12 @@ export function checkPullable(scope: RepoScope, m: ManifestRecord): void {
   );
 }
 
-/** Refuses a read of a layer that, in this repository, only images that are not ACTIVE reference. */
-export async function checkLayerReadable(ctx: RegistryContext, scope: RepoScope, repositoryId: number, digest: Digest): Promise<void> {
-  if ((await ctx.meta.archive.layerAccess(repositoryId, digest)) === 'readable') return;
-  throw new RegistryError(
+/**
+ * The refusal of a read of a layer that, in this repository, only images that are not ACTIVE
+ * reference (BlobStat.layerAccess 'archived').
+ */
+export function layerArchivedError(scope: RepoScope, digest: Digest): RegistryError {
+  return new RegistryError(
     Codes.LayerArchived,
     `The layer ${digest} in repository '${scope.name}' belongs only to archived images and cannot be pulled; restore an image with UpdateImageStorageClass`,
     { digest },

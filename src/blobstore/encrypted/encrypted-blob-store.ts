@@ -26,7 +26,7 @@ import {
   type BlobHeader,
 } from './chunk-format.js';
 import { OpenTransform } from './chunk-opener.js';
-import { INLINE_OPEN_BYTES, InlineBody, openInline, readFully } from './open-inline.js';
+import { INLINE_OPEN_BYTES, InlineBody, openInline } from './open-inline.js';
 import type { OpenPool } from './open-pool.js';
 import type { SealPool } from './seal-pool.js';
 import { openSealedReader } from './sealed-reader.js';
@@ -50,6 +50,17 @@ export interface EncryptedBlobStoreOptions {
 }
 
 const noop = (): void => undefined;
+
+/** Fills `into` from the start of the handle's file, short only at its end. */
+async function readFrom(handle: BlobHandle, into: Buffer): Promise<number> {
+  let have = 0;
+  while (have < into.length) {
+    const n = await handle.read(have === 0 ? into : into.subarray(have), have);
+    if (n === 0) break;
+    have += n;
+  }
+  return have;
+}
 
 export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, opts: EncryptedBlobStoreOptions = {}): BlobStore {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -104,10 +115,11 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     let owned = false;
     try {
       const fd = handle.fd;
-      // With an fd, the header and, for a small blob, everything after it in one read; an inline
-      // open then needs nothing more of the file.
+      // With an fd, the header and, for a small blob, everything after it in one read (at once
+      // when the driver offers readSync, its disk being fast); an inline open then needs nothing
+      // more of the file.
       const head = Buffer.allocUnsafe(Math.min(handle.size, HEADER_SIZE + (fd === undefined ? 0 : inlineBytes)));
-      const got = head.length < HEADER_SIZE ? 0 : fd === undefined ? await handle.read(head, 0) : readFully(fd, head, 0);
+      const got = head.length < HEADER_SIZE ? 0 : handle.readSync ? handle.readSync(head, 0) : await readFrom(handle, head);
       if (got < HEADER_SIZE || !isSealed(head)) return await inner.read(digest, range, signal);
       const header = parseHeader(head.subarray(0, HEADER_SIZE), digest);
       const size = plaintextSize(handle.size, header.chunkSize, `blob ${digest}`);

@@ -4,9 +4,10 @@
  * and back, a ring, and the header read before it, for a few hundred bytes of cipher work; read
  * whole with the header and opened here, a 512-byte GET costs about half the server CPU it did
  * (notes/2026-12-05-s13-small.md). The cap keeps the event loop's share of byte work fixed:
- * past it, downloads go to the pool (design decision 6).
+ * past it, downloads go to the pool (design decision 6). The read itself is synchronous only
+ * while the driver finds its disk fast (BlobHandle.readSync, fs/sync-gate.ts); otherwise it goes
+ * through the pool and only the cipher work, bounded by the cap, is done here.
  */
-import { readSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import type { DirectBody } from '../../core/direct-body.js';
 import type { ChunkRun } from './chunk-format.js';
@@ -22,17 +23,6 @@ import { nativeGcm } from './native-gcm.js';
  * would stall every other request for a few hundred µs, which is what the pool is for.
  */
 export const INLINE_OPEN_BYTES = 64 * 1024;
-
-/** Reads `into.length` bytes at `position`, fewer only at the end of the file; returns how many. */
-export function readFully(fd: number, into: Buffer, position: number): number {
-  let have = 0;
-  while (have < into.length) {
-    const n = readSync(fd, into, have, into.length - have, position + have);
-    if (n === 0) break;
-    have += n;
-  }
-  return have;
-}
 
 /**
  * The plaintext of `run` from `stored`, the blob's whole stored bytes (header included). Throws

@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getEventListeners } from 'node:events';
 import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { isDirectBody } from '../../core/direct-body.js';
 import { digestHex, type Digest } from '../../core/digest.js';
@@ -210,6 +212,53 @@ for (const [stripe, nodeCrypto] of [
       await until(async () => pool.active === 0 && (await openFilesUnder(root)) === before);
       // The threads still serve.
       assert.deepEqual(await download(digest, { start: 5, end: 70_000 }), data.subarray(5, 70_001));
+    });
+
+    it('ends a download that was sent whole as finished, not as closed early, and lets its signal go', async () => {
+      const data = bytes(20_000, 31);
+      const digest = await putBlob(store, data);
+      for (const range of [undefined, { start: 3, end: 9000 }]) {
+        const signal = new AbortController().signal;
+        const body = await store.read(digest, range, signal);
+        assert.ok(isDirectBody(body));
+        const sink = new Sink();
+        await body.writeTo(sink);
+        assert.deepEqual(sink.data, range ? data.subarray(range.start, range.end + 1) : data);
+        // What the abort signal's watcher (and any pipeline) sees: an end, not a premature close,
+        // which would cost an error with its stack on every download.
+        await finished(body);
+        assert.equal(getEventListeners(signal, 'abort').length, 0, 'the signal no longer holds the download');
+      }
+      await until(() => pool.active === 0);
+    });
+
+    it('stops a download whose signal aborts midway (the client went away): its file is closed and its rings go back', async () => {
+      const data = bytes(200_000, 32);
+      const digest = await putBlob(store, data);
+      const before = await openFilesUnder(root);
+      await until(() => pool.active === 0);
+      const spare = pool.spareRings;
+      const made = pool.ringsMade;
+      const ac = new AbortController();
+      const body = await store.read(digest, undefined, ac.signal);
+      assert.ok(isDirectBody(body));
+      const sink = new Sink();
+      sink.held = [];
+      const done = body.writeTo(sink).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await until(() => sink.pieces.length > 0);
+      ac.abort();
+      assert.equal(((await done) as Error | undefined)?.name, 'AbortError');
+      assert.ok(body.destroyed);
+      assert.ok(sink.destroyed, 'the destination is cut');
+      await assert.rejects(finished(body), { name: 'AbortError' });
+      // The socket's writes in flight complete (with an error): only then may the rings be reused.
+      for (const release of sink.held.splice(0)) release();
+      await until(async () => pool.active === 0 && (await openFilesUnder(root)) === before);
+      await until(() => pool.spareRings - spare === pool.ringsMade - made);
+      assert.deepEqual(await download(digest), data);
     });
 
     it('aborts the downloads of a worker that dies, closes their files, and serves the next on a fresh worker', async () => {

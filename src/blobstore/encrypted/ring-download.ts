@@ -237,7 +237,10 @@ export class RingDownload extends Readable implements DirectBody {
       sink.dest.end(() => {
         const settle = this.sink?.settle;
         this.sink = undefined;
-        // Nothing is left to read; ending the Readable side releases the rings.
+        // Nothing is left to read: the Readable side ends (so the abort signal's watcher, or a
+        // pipeline, sees an end rather than a premature close, an error with a stack built for
+        // every download), then is destroyed, which releases the rings.
+        this.push(null);
         this.destroy();
         settle?.();
       });

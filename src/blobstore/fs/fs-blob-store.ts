@@ -16,7 +16,7 @@
  * rename and the directory after it, so a committed blob survives power loss before its metadata
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
-import { close, closeSync, createReadStream, fstat, fstatSync, open as openCb, openSync, read as readCb, type Dir } from 'node:fs';
+import { close, createReadStream, fstat, open as openCb, type Dir } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,6 +24,8 @@ import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
 import { checkDigest, checkUploadId } from '../checked-blob-store.js';
 import { AppendStream } from './append-stream.js';
+import { openBlobFile } from './blob-handle.js';
+import { SyncGate } from './sync-gate.js';
 import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
 /** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
@@ -33,7 +35,14 @@ const MIN_READ_CHUNK = 16 * 1024;
 /** Lets chunks queue while a write is in flight, so they reach the disk in one writev (see AppendStream). */
 const WRITE_BUFFER = 1024 * 1024;
 
-export function createFsBlobStore(opts: { root: string }): BlobStore {
+export interface FsBlobStoreOptions {
+  root: string;
+  /** Whether downloads open their files on the calling thread (sync-gate.ts); default: a gate of its own, auto. */
+  gate?: SyncGate;
+}
+
+export function createFsBlobStore(opts: FsBlobStoreOptions): BlobStore {
+  const gate = opts.gate ?? new SyncGate();
   // Absolute, so the directory walk after mkdir ends at the file-system root, not at '.'.
   const root = resolvePath(opts.root);
   const blobsDir = join(root, 'blobs');
@@ -140,40 +149,8 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
       return stream;
     },
 
-    /**
-     * open(2) and fstat(2) on the calling thread: for a blob's name in the page cache each is a
-     * few microseconds, less than the thread-pool round trip and the FileHandle promises that
-     * cost small blob GETs more than their cipher work did (session 13's profile: open, fstat,
-     * the header read and close through libuv were a third of a 512-byte GET's main thread).
-     */
-    async open(digest) {
-      let fd: number;
-      try {
-        fd = openSync(blobPath(digest), 'r');
-      } catch (e) {
-        if (isNotFound(e)) throw new BlobNotFoundError(digest);
-        throw e;
-      }
-      let size: number;
-      try {
-        size = fstatSync(fd).size;
-      } catch (e) {
-        closeSync(fd);
-        throw e;
-      }
-      let closed = false;
-      return {
-        size,
-        fd,
-        read: (into, position) =>
-          new Promise<number>((resolve, reject) => readCb(fd, into, 0, into.length, position, (err, n) => (err ? reject(err) : resolve(n)))),
-        close: async () => {
-          if (closed) return;
-          closed = true;
-          closeSync(fd);
-        },
-      };
-    },
+    /** Inline or through the pool, as the gate says (blob-handle.ts). */
+    open: (digest) => openBlobFile(blobPath(digest), digest, gate),
 
     async writer(uploadId, { append }): Promise<BlobWriter> {
       const path = uploadPath(uploadId);

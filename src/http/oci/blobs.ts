@@ -7,14 +7,14 @@ import { Codes, isRegistryError, RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import { parseRange } from '../request.js';
 import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
-import type { BlobRecord, RepositoryRecord } from '../../metadata/types.js';
+import type { FoundBlob } from '../../registry/blobs.js';
 import type { PulledBlob } from '../../pullthrough/cache.js';
 import { send } from './headers.js';
 
 export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const digest = parseDigest(digestText);
-  let found: { blob: BlobRecord; repository: RepositoryRecord };
+  let found: FoundBlob;
   try {
     found = await r.registry.blobs.find(scope, digest);
   } catch (e) {
@@ -25,7 +25,7 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
     if (pulled.kind === 'streaming') return sendStreaming(r, digest, pulled);
     found = await r.registry.blobs.find(scope, digest);
   }
-  const { blob, repository } = found;
+  const { blob } = found;
   const range = parseRange(r.req.headers.range, blob.size);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -51,7 +51,7 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
       return;
     }
   }
-  const stream = await r.registry.blobs.open(scope, digest, range, r.signal, repository);
+  const stream = await r.registry.blobs.open(scope, digest, range, r.signal, found);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   await sendBody(stream, r.res);
 }

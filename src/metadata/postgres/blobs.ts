@@ -6,7 +6,9 @@
  */
 import type { Digest } from '../../core/digest.js';
 import { GC_REVIVE_COALESCE_MS } from '../gc.js';
-import type { BlobIndex, BlobRecord } from '../types.js';
+import { layerArchivedSql } from '../archive-sql.js';
+import type { StorageClass } from '../archive.js';
+import type { BlobIndex, BlobRecord, BlobStat } from '../types.js';
 import { cancelPendingDeletion, dropMarker, queueReview, reviveReview } from './gc-queue.js';
 import { changes, LOCK_NAMESPACE, digestLockKey, one, Rollback, withTransaction, type PgContext } from './pool.js';
 
@@ -17,6 +19,23 @@ interface Row {
 }
 
 const toBlob = (r: Row): BlobRecord => ({ digest: r.digest as Digest, size: r.size, createdAt: new Date(r.created_at) });
+
+/**
+ * A client's HEAD or GET: the blob, whether it is queued for review, whether the repository's
+ * clients may read it and its storage class, in one round trip: ($1 repository id, $2 digest).
+ */
+const STAT_SQL = `SELECT b.digest, b.size, b.created_at, b.storage_class,
+  (SELECT g.queued_at FROM gc_blob_reviews g WHERE g.digest = $2) AS queued_at,
+  (${layerArchivedSql('$1', '$2')}) AS archived
+  FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = $1 AND rb.digest = $2`;
+
+type StatRow = Row & { storage_class: string; queued_at: number | null; archived: boolean };
+
+const toStat = (r: StatRow): BlobStat => ({
+  ...toBlob(r),
+  layerAccess: r.archived ? 'archived' : 'readable',
+  storageClass: r.storage_class as StorageClass,
+});
 
 export function createPostgresBlobIndex({ pool }: PgContext): BlobIndex {
   async function findInRepository(repositoryId: number, digest: string): Promise<BlobRecord | undefined> {
@@ -36,13 +55,7 @@ export function createPostgresBlobIndex({ pool }: PgContext): BlobIndex {
     },
     findInRepository,
     async stat(repositoryId, digest, now) {
-      // The HEAD path: the blob and, in the same read, whether it is queued for review.
-      const r = await one<Row & { queued_at: number | null }>(
-        pool,
-        `SELECT b.digest, b.size, b.created_at, (SELECT g.queued_at FROM gc_blob_reviews g WHERE g.digest = $2) AS queued_at
-         FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = $1 AND rb.digest = $2`,
-        [repositoryId, digest],
-      );
+      const r = await one<StatRow>(pool, STAT_SQL, [repositoryId, digest]);
       if (!r) return undefined;
       // A write only when the blob is queued, and at most once a second per blob: HEAD stays a read.
       const t = now.getTime();
@@ -50,9 +63,12 @@ export function createPostgresBlobIndex({ pool }: PgContext): BlobIndex {
         // A reviewer deciding this blob holds its review row: the revive waits for it, then finds
         // the row gone. The review may have deleted the blob after our read, so look again: a
         // client told "present" must be able to reference it (SQLite's serial order gives that).
-        if ((await reviveReview(pool, digest, t)) === 0) return findInRepository(repositoryId, digest);
+        if ((await reviveReview(pool, digest, t)) === 0) {
+          const again = await one<StatRow>(pool, STAT_SQL, [repositoryId, digest]);
+          return again && toStat(again);
+        }
       }
-      return toBlob(r);
+      return toStat(r);
     },
     async beginCommit(uploadId, digest, now, staleBefore) {
       return withTransaction(pool, async (tx) => {

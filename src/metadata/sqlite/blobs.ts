@@ -5,7 +5,9 @@
  */
 import type { Digest } from '../../core/digest.js';
 import { GC_REVIVE_COALESCE_MS } from '../gc.js';
+import type { StorageClass } from '../archive.js';
 import type { BlobIndex, BlobRecord } from '../types.js';
+import { LAYER_ARCHIVED_SQL } from './archive.js';
 import type { Db } from './open.js';
 import { createGcQueue } from './gc-queue.js';
 
@@ -24,9 +26,14 @@ const toBlob = (r: Row): BlobRecord => ({ digest: r.digest as Digest, size: r.si
 /** A blob linked into a repository: (digest, repository id, digest). */
 export const BLOB_IN_REPOSITORY_SQL = `SELECT digest, size, created_at FROM blobs
   WHERE digest = ? AND (SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?) IS NOT NULL`;
-/** The HEAD path: the blob and, in the same read, whether it is queued for review: (digest, digest, repository id, digest). */
-export const BLOB_STAT_SQL = `SELECT digest, size, created_at, (SELECT queued_at FROM gc_blob_reviews WHERE digest = ?) AS queued_at
-  FROM blobs WHERE digest = ? AND (SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?) IS NOT NULL`;
+/**
+ * A client's HEAD or GET: the blob and, in the same statement, whether it is queued for review,
+ * whether the repository's clients may read it, and its storage class: (@repo, @digest).
+ */
+export const BLOB_STAT_SQL = `SELECT digest, size, created_at, storage_class,
+  (SELECT queued_at FROM gc_blob_reviews WHERE digest = @digest) AS queued_at,
+  (${LAYER_ARCHIVED_SQL}) AS archived
+  FROM blobs WHERE digest = @digest AND (SELECT 1 FROM repository_blobs WHERE repository_id = @repo AND digest = @digest) IS NOT NULL`;
 
 export function createSqliteBlobIndex(db: Db): BlobIndex {
   const findStmt = db.prepare<[string], Row>('SELECT digest, size, created_at FROM blobs WHERE digest = ?');
@@ -34,7 +41,7 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
   const insertBlob = db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const insertLink = db.prepare('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const deleteLink = db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?');
-  const statStmt = db.prepare<[string, string, number, string], Row & { queued_at: number | null }>(BLOB_STAT_SQL);
+  const statStmt = db.prepare<[{ repo: number; digest: string }], Row & { storage_class: string; queued_at: number | null; archived: number }>(BLOB_STAT_SQL);
   const deletionStmt = db.prepare<[string], { state: string; updated_at: number }>('SELECT state, updated_at FROM gc_blob_deletions WHERE digest = ?');
   const cancelDeletion = db.prepare('DELETE FROM gc_blob_deletions WHERE digest = ?');
   const cancelPendingDeletion = db.prepare("DELETE FROM gc_blob_deletions WHERE digest = ? AND state = 'pending'");
@@ -92,12 +99,12 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
       return r && toBlob(r);
     },
     async stat(repositoryId, digest, now) {
-      const r = statStmt.get(digest, digest, repositoryId, digest);
+      const r = statStmt.get({ repo: repositoryId, digest });
       if (!r) return undefined;
       // A write only when the blob is queued, and at most once a second per blob: HEAD stays a read.
       const t = now.getTime();
       if (r.queued_at !== null && r.queued_at < t - GC_REVIVE_COALESCE_MS) gc.revive(digest, t);
-      return toBlob(r);
+      return { ...toBlob(r), layerAccess: r.archived === 1 ? 'archived' : 'readable', storageClass: r.storage_class as StorageClass };
     },
     async beginCommit(uploadId, digest, now, staleBefore) {
       return beginCommit.immediate(uploadId, digest, now.getTime(), staleBefore.getTime());
