@@ -22,9 +22,18 @@ export async function curlRaw(servers: Server[], dir: string, bytes: number, rou
   for (let round = 0; round < rounds; round++) {
     // Both servers get the same fresh file: each is a separate registry, so neither has seen it.
     const file = join(dir, `curl-${round}.bin`);
+    const own = process.cpuUsage();
     const digest = await randomFile(file, bytes, `curl-raw ${round} ${Date.now()}`);
+    // Writing the file fills new page cache, as each upload then does: its system time is what
+    // new pages cost the machine right now (see "The curl upload's slow state" in the README).
+    const fileSystem = process.cpuUsage(own).system / 1e6;
+    console.error(`curl ${size}, round ${round + 1}/${rounds}: the file's ${size} of new page cache took ${fileSystem.toFixed(2)} s of system time`);
+    // Each server goes first in every other round: new pages can be cheap for the first upload
+    // after a quiet spell and dear for the next, so neither should always be first.
+    const order = [...servers.entries()];
+    if (round % 2 === 1) order.reverse();
     try {
-      for (const [i, s] of servers.entries()) {
+      for (const [i, s] of order) {
         console.error(`curl ${size}, round ${round + 1}/${rounds}: ${s.name}`);
         const repo = `bench/curl${round}`;
         const cpu0 = cpuSeconds(s.pid);
