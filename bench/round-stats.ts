@@ -1,10 +1,10 @@
 /**
  * What the kernel did during one bench round, so a slow round says why in the log: each thread of
- * the server's process tree (user and system seconds from its stat, run-queue wait from its
- * schedstat), the machine's counters of reclaim, compaction, huge pages, faults and writeback
- * (/proc/vmstat), dirty and cached memory before and after (/proc/meminfo), pressure stall time
- * (/proc/pressure) and the machine's busy and steal time (/proc/stat). A snapshot is a few dozen
- * small reads of /proc: cheap beside a round of seconds.
+ * the server's process tree (user and system seconds and minor faults from its stat, run-queue
+ * wait from its schedstat), the machine's counters of reclaim, compaction, huge pages, faults and
+ * writeback (/proc/vmstat), dirty and cached memory before and after (/proc/meminfo), pressure
+ * stall time (/proc/pressure) and the machine's busy and steal time (/proc/stat). A snapshot is a
+ * few dozen small reads of /proc: cheap beside a round of seconds.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -41,6 +41,8 @@ interface ThreadTimes {
   system: number;
   /** Seconds runnable but waiting for a CPU. */
   wait: number;
+  /** Minor page faults: each maps a page into the process, ~10 µs of system time on this VM. */
+  faults: number;
 }
 
 export interface Snapshot {
@@ -80,7 +82,8 @@ function threadsOf(pid: number): Map<string, ThreadTimes> {
       const wait = Number(read(`/proc/${p}/task/${tid}/schedstat`).split(' ')[1] ?? 0) / 1e9;
       // The process's first thread is its main thread (Node's event loop); the rest by name and id.
       const name = tid === String(p) ? `${comm}:main` : `${comm}:${tid}`;
-      out.set(`${p}/${tid}`, { name, user: Number(f[11]) / TICKS_PER_SECOND, system: Number(f[12]) / TICKS_PER_SECOND, wait });
+      const user = Number(f[11]) / TICKS_PER_SECOND;
+      out.set(`${p}/${tid}`, { name, user, system: Number(f[12]) / TICKS_PER_SECOND, wait, faults: Number(f[7]) });
     }
   }
   return out;
@@ -145,8 +148,8 @@ export interface RoundStats {
 export function roundStats(a: Snapshot, b: Snapshot): RoundStats {
   const threads: ThreadTimes[] = [];
   for (const [key, t] of b.threads) {
-    const t0 = a.threads.get(key) ?? { user: 0, system: 0, wait: 0 };
-    const d = { name: t.name, user: t.user - t0.user, system: t.system - t0.system, wait: t.wait - t0.wait };
+    const t0 = a.threads.get(key) ?? { user: 0, system: 0, wait: 0, faults: 0 };
+    const d = { name: t.name, user: t.user - t0.user, system: t.system - t0.system, wait: t.wait - t0.wait, faults: t.faults - t0.faults };
     if (d.user + d.system >= 0.01) threads.push(d);
   }
   threads.sort((x, y) => y.user + y.system - (x.user + x.system));
@@ -174,7 +177,7 @@ const mb = (kB: number) => (kB / 1024).toFixed(0);
 export function describe(r: RoundStats): string {
   const shown = r.threads.slice(0, 6);
   const rest = r.threads.slice(6).reduce((s, t) => ({ user: s.user + t.user, system: s.system + t.system }), { user: 0, system: 0 });
-  const threads = shown.map((t) => `${t.name} ${s2(t.user)}/${s2(t.system)} (wait ${s2(t.wait)})`);
+  const threads = shown.map((t) => `${t.name} ${s2(t.user)}/${s2(t.system)} (wait ${s2(t.wait)}, ${t.faults} faults)`);
   if (r.threads.length > 6) threads.push(`${r.threads.length - 6} more ${s2(rest.user)}/${s2(rest.system)}`);
   const moved = HARD_WAY.some((k) => r.vm[k]! > 0);
   const vm = VM_COUNTERS.filter((k) => r.vm[k]! !== 0).map((k) => `${k} +${r.vm[k]}`);
