@@ -34,6 +34,8 @@ export interface DataPathParams {
   /** How the listings at scale are seeded (BENCH_SEED). */
   seed: SeedMode;
   cpuLimitMiB: number;
+  /** Which of the parts below run (curl, mixed, memory); all when absent. */
+  parts?: ReadonlySet<string>;
 }
 
 const k = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -45,54 +47,57 @@ export async function machineContext(p: DataPathParams, results: Results): Promi
 
 export async function dataPath(servers: Server[], manifestPaths: string[], workDir: string, p: DataPathParams, results: Results): Promise<void> {
   const dir = await mkdtemp(join(workDir, 'data-path-'));
+  const has = (part: string) => p.parts?.has(part) ?? true;
   try {
-    await results.part('raw curl', () => curlRaw(servers, dir, p.curlBytes, p.curlRounds, results.record));
+    if (has('curl')) await results.part('raw curl', () => curlRaw(servers, dir, p.curlBytes, p.curlRounds, results.record));
     const headers = await Promise.all(servers.map((s) => headerFile(s, dir)));
 
     const mixedName = `mixed: manifest GET, ${p.mixedUploads} uploads at ${p.uploadRate}B/s`;
-    await results.part('mixed load', async () => {
-      for (let round = 0; round < p.mixedRounds; round++) {
-        const files = await makeUploadFiles(dir, p.mixedUploads, p.uploadBytes, `mixed ${round}`);
+    if (has('mixed'))
+      await results.part('mixed load', async () => {
+        for (let round = 0; round < p.mixedRounds; round++) {
+          const files = await makeUploadFiles(dir, p.mixedUploads, p.uploadBytes, `mixed ${round}`);
+          try {
+            for (const [i, s] of servers.entries()) {
+              console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
+              const load = await mixedLoad(
+                s,
+                headers[i]!,
+                files.files,
+                { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate },
+                round,
+              );
+              results.record(s, `${mixedName}: req/s`, load.perSecond);
+              results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
+              results.record(s, `${mixedName}: p99 ms`, load.p99Ms);
+              results.record(s, `${mixedName}: uploads still streaming at the window's end`, load.streamingAtEnd);
+              results.record(s, `${mixedName}: GETs failed or timed out (10 s)`, load.errors);
+            }
+          } finally {
+            await files.remove();
+          }
+        }
+      });
+
+    // Fresh content for each crowd: the small one, then the large one.
+    if (has('memory'))
+      await results.part('memory under many uploads', async () => {
+        const [small, large] = p.rssUploads;
+        const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
         try {
           for (const [i, s] of servers.entries()) {
-            console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
-            const load = await mixedLoad(
-              s,
-              headers[i]!,
-              files.files,
-              { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate },
-              round,
-            );
-            results.record(s, `${mixedName}: req/s`, load.perSecond);
-            results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
-            results.record(s, `${mixedName}: p99 ms`, load.p99Ms);
-            results.record(s, `${mixedName}: uploads still streaming at the window's end`, load.streamingAtEnd);
-            results.record(s, `${mixedName}: GETs failed or timed out (10 s)`, load.errors);
+            console.error(`memory under ${small} and ${large} streaming uploads: ${s.name}`);
+            const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}`);
+            const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}`);
+            results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
+            results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
+            results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
+            results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
           }
         } finally {
           await files.remove();
         }
-      }
-    });
-
-    // Fresh content for each crowd: the small one, then the large one.
-    await results.part('memory under many uploads', async () => {
-      const [small, large] = p.rssUploads;
-      const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
-      try {
-        for (const [i, s] of servers.entries()) {
-          console.error(`memory under ${small} and ${large} streaming uploads: ${s.name}`);
-          const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}`);
-          const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}`);
-          results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
-          results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
-          results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
-          results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
-        }
-      } finally {
-        await files.remove();
-      }
-    });
+      });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

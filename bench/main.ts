@@ -20,6 +20,15 @@ const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=data-path: only the 2 GiB memory line and the #14 lines (no throughput rounds, auth cost, lifecycle). */
 const dataPathOnly = process.env.BENCH_ONLY === 'data-path';
+const ALL_PARTS = 'big,http,skopeo,rates,auth,curl,mixed,memory,scale,lifecycle';
+/**
+ * BENCH_PARTS picks parts by name, run in the full run's order on the same servers (e.g.
+ * "big,http,curl": what the raw curl line follows in a full run, without the rest).
+ */
+const parts = new Set((process.env.BENCH_PARTS ?? (dataPathOnly ? 'big,curl,mixed,memory,scale' : ALL_PARTS)).split(','));
+const unknown = [...parts].filter((x) => !ALL_PARTS.split(',').includes(x));
+if (unknown.length > 0) throw new Error(`BENCH_PARTS: no part named ${unknown.join(', ')} (parts: ${ALL_PARTS})`);
+const partial = parts.size < ALL_PARTS.split(',').length;
 const MiB = 1024 * 1024;
 const P = {
   rounds: quick ? 1 : 2,
@@ -47,6 +56,7 @@ const D: DataPathParams = {
   listingPasses: quick ? 1 : 2,
   seed: process.env.BENCH_SEED === 'direct' ? 'direct' : 'api',
   cpuLimitMiB: quick ? 128 : 1024,
+  parts,
 };
 
 const results = new Results(resolve('bench/.work/results-partial.json'));
@@ -112,6 +122,7 @@ const authFigures: Figures = {};
 const AUTH_BASELINE = 'manifest GET req/s, anonymous (public repo)';
 
 function report(): void {
+  if (!authFigures[AUTH_BASELINE]) return;
   const base = mean(authFigures[AUTH_BASELINE]!);
   const aw = Math.max(...Object.keys(authFigures).map((n) => n.length));
   console.log(`\n${'authorization cost (Berth)'.padEnd(aw)}  ${'req/s'.padStart(10)}  vs anonymous`);
@@ -139,19 +150,20 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     // Peak memory while one huge layer streams in, measured first, on servers not yet warmed by load.
-    for (const s of servers) await bigLayerRss(s, 0);
+    if (parts.has('big')) for (const s of servers) await bigLayerRss(s, 0);
     const seeds = await Promise.all(servers.map((s) => seedManifest(s)));
     const berth = servers[0]!;
     const authSetup: AuthSetup = await prepareAuthCost(berth, berth.admin!, async (repo) => (await seedManifest(berth, repo)).manifestPath);
-    for (let round = 0; round < (dataPathOnly ? 0 : P.rounds); round++) {
+    const roundParts = ['http', 'skopeo', 'rates', 'auth'].some((x) => parts.has(x));
+    for (let round = 0; round < (roundParts ? P.rounds : 0); round++) {
       for (const [i, s] of servers.entries()) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
-        await httpThroughput(s, round);
-        await skopeoThroughput(s, layouts[round]!, round, home);
-        await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
+        if (parts.has('http')) await httpThroughput(s, round);
+        if (parts.has('skopeo')) await skopeoThroughput(s, layouts[round]!, round, home);
+        if (parts.has('rates')) await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
       }
       const load = { connections: P.connections, seconds: P.loadSeconds };
-      await measureAuthCost(berth, authSetup, load, (name, v) => (authFigures[name] ??= []).push(v));
+      if (parts.has('auth')) await measureAuthCost(berth, authSetup, load, (name, v) => (authFigures[name] ??= []).push(v));
     }
     await dataPath(
       servers,
@@ -162,15 +174,21 @@ async function main(): Promise<void> {
     );
     await stopAll();
     // Listings at scale on fresh servers, so their counts and memory are the seeding's alone.
-    await scaleListings(workDir, D, results);
+    if (parts.has('scale')) await scaleListings(workDir, D, results);
     printTable(results);
-    if (!dataPathOnly) report();
-    const lc = dataPathOnly ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
+    report();
+    const lc = !parts.has('lifecycle') ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
     if (lc)
       console.log(
         `\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`,
       );
-    const kind = quick ? 'BENCH_QUICK=1 (smoke run: not figures to quote)' : dataPathOnly ? 'BENCH_ONLY=data-path' : 'full run';
+    const kind = quick
+      ? 'BENCH_QUICK=1 (smoke run: not figures to quote)'
+      : dataPathOnly
+        ? 'BENCH_ONLY=data-path'
+        : partial
+          ? `BENCH_PARTS=${[...parts].join(',')}`
+          : 'full run';
     printMarkdown(results, `Berth against the reference, ${kind}, ${new Date().toISOString().slice(0, 10)}:`);
     await writeFile(
       join(workDir, 'results.json'),
