@@ -156,7 +156,7 @@ export class AuditWriter {
         return { error: (err as Error).message };
       }
     }
-    const built = storedBatch(batch.batchId, batch.calls.texts(), batch.lines);
+    const built = storedBatch(batch.batchId, batch.calls.wire(), batch.lines);
     const lines = built.lines === undefined ? {} : { lines: built.lines };
     try {
       if (built.batch) await this.#o.store.append(built.batch);
