@@ -25,9 +25,11 @@ const BYTES_PER_CALL = 384;
 export class PackedCalls {
   #bytes: Buffer;
   #used = 0;
-  readonly #starts: number[] = [];
-  readonly #times: number[] = [];
-  readonly #alike: number[] = [];
+  #count = 0;
+  // Per call its start and time (the wire's layout), and its mark: typed arrays, whose memory is
+  // outside V8's heap (arrays of numbers kept for a second are promoted, 8 bytes a call each).
+  #calls: Float64Array;
+  #alike: Uint8Array;
   #firstTime: Date | undefined;
   // The previous call's inputs to its lookup columns (references only: nothing is copied).
   #api: string | undefined;
@@ -39,11 +41,14 @@ export class PackedCalls {
 
   constructor(expectedCalls: number) {
     // Grown when needed: a batch of 65,536 calls need not hold 25 MB from its first call.
-    this.#bytes = Buffer.allocUnsafeSlow(Math.min(Math.max(1, expectedCalls), 1024) * BYTES_PER_CALL);
+    const calls = Math.min(Math.max(1, expectedCalls), 2048);
+    this.#bytes = Buffer.allocUnsafeSlow(calls * BYTES_PER_CALL);
+    this.#calls = new Float64Array(2 * calls);
+    this.#alike = new Uint8Array(calls);
   }
 
   get count(): number {
-    return this.#starts.length;
+    return this.#count;
   }
 
   /** The first call's time (its batch id is drawn from it). */
@@ -59,11 +64,14 @@ export class PackedCalls {
     const at = this.#used;
     const written = this.#bytes.write(json, at);
     // The call's `[...]` without its `]`: a `,` in place of its `[` unless it opens a text.
-    if (this.#starts.length % CALLS_PER_TEXT !== 0) this.#bytes[at] = 0x2c;
+    const i = this.#count;
+    if (i % CALLS_PER_TEXT !== 0) this.#bytes[at] = 0x2c;
     this.#used = at + written - 1;
-    this.#starts.push(at);
-    this.#times.push(values[16] as number);
-    this.#alike.push(this.#starts.length > 1 && this.#alikePrevious(call) ? 1 : 0);
+    if (i === this.#alike.length) this.#growCalls();
+    this.#calls[2 * i] = at;
+    this.#calls[2 * i + 1] = values[16] as number;
+    this.#alike[i] = i > 0 && this.#alikePrevious(call) ? 1 : 0;
+    this.#count = i + 1;
     this.#api = call.api;
     this.#operation = call.operation;
     this.#method = call.method;
@@ -90,23 +98,21 @@ export class PackedCalls {
    * another thread), where each text ends, and each call's start, time and mark.
    */
   wire(): PackedWire {
-    const n = this.#starts.length;
+    const n = this.#count;
     const texts = Math.ceil(n / CALLS_PER_TEXT);
     const bytes = new Uint8Array(this.#used + texts);
     const ends: number[] = [];
-    const calls = new Float64Array(2 * n);
     for (let t = 0, from = 0; t < texts; t++) {
-      const to = t + 1 < texts ? this.#starts[(t + 1) * CALLS_PER_TEXT]! : this.#used;
+      const to = t + 1 < texts ? this.#calls[2 * (t + 1) * CALLS_PER_TEXT]! : this.#used;
       bytes.set(this.#bytes.subarray(from, to), from + t);
       bytes[to + t] = 0x5d;
       ends.push(to + t + 1);
       from = to;
     }
-    for (let i = 0; i < n; i++) {
-      calls[2 * i] = this.#starts[i]! + Math.floor(i / CALLS_PER_TEXT);
-      calls[2 * i + 1] = this.#times[i]!;
-    }
-    return { bytes, ends, calls, alike: Uint8Array.from(this.#alike) };
+    // Each `]` before a call moves it one byte on.
+    const calls = this.#calls.slice(0, 2 * n);
+    for (let i = CALLS_PER_TEXT; i < n; i++) calls[2 * i]! += Math.floor(i / CALLS_PER_TEXT);
+    return { bytes, ends, calls, alike: this.#alike.slice(0, n) };
   }
 
   texts(): string[] {
@@ -117,14 +123,24 @@ export class PackedCalls {
   /** Its first n calls (what a retry puts back when the buffer has room for only that many). */
   prefix(n: number): PackedCalls {
     const p = new PackedCalls(0);
-    const end = n < this.#starts.length ? this.#starts[n]! : this.#used;
+    n = Math.min(n, this.#count);
+    const end = n < this.#count ? this.#calls[2 * n]! : this.#used;
     p.#bytes = Buffer.from(this.#bytes.subarray(0, end));
     p.#used = end;
-    p.#starts.push(...this.#starts.slice(0, n));
-    p.#times.push(...this.#times.slice(0, n));
-    p.#alike.push(...this.#alike.slice(0, n));
+    p.#count = n;
+    p.#calls = this.#calls.slice(0, 2 * Math.max(1, n));
+    p.#alike = this.#alike.slice(0, Math.max(1, n));
     p.#firstTime = n > 0 ? this.#firstTime : undefined;
     return p;
+  }
+
+  #growCalls(): void {
+    const calls = new Float64Array(2 * this.#calls.length);
+    calls.set(this.#calls);
+    this.#calls = calls;
+    const alike = new Uint8Array(2 * this.#alike.length);
+    alike.set(this.#alike);
+    this.#alike = alike;
   }
 
   #grow(needed: number): void {
