@@ -9,15 +9,27 @@ import { KeyCollector, packBlob, type AuditBatchRow } from '../metadata/audit-ro
 import { cloudTrailRecord, lookupColumns, type AuditedCall } from './cloudtrail-record.js';
 import { eventIdOf } from './event-id.js';
 
-export interface AuditBatch {
+export interface AuditBatch extends PackedWire {
   id: number;
   /** The trail's batch id (event-id.ts), drawn once per batch and kept by its retries. */
   batchId: string;
-  /** The calls, packed (packed-calls.ts): their texts' UTF-8 bytes, each text's end in them. */
-  bytes: Uint8Array;
-  ends: number[];
   /** Return the records as JSON lines too (the auditLog file), which a retried batch already wrote. */
   lines: boolean;
+}
+
+/**
+ * A batch's calls as they cross to the audit thread (packed-calls.ts PackedCalls.wire): the
+ * texts' UTF-8 bytes, each text's end in them, and per call where it starts, its time and whether
+ * the event loop found its lookup columns' inputs the same as the previous call's (`alike`), so
+ * that the thread parses and keys only the calls that differ.
+ */
+export interface PackedWire {
+  bytes: Uint8Array;
+  ends: number[];
+  /** Call i's first byte (its `[` or `,`) at `calls[2i]`, its time (ms) at `calls[2i + 1]`. */
+  calls: Float64Array;
+  /** 1 where call i's lookup columns have the same inputs as call i - 1's (packed-calls.ts). */
+  alike: Uint8Array;
 }
 
 /** Lines are returned even when the store failed: the file does not depend on the store. */
@@ -130,11 +142,44 @@ function sameColumnInputs(a: readonly unknown[], i: number, b: readonly unknown[
   return true;
 }
 
+/** The texts of a batch as it crossed (each text's bytes, `]` included). */
+export function wireTexts(w: Pick<PackedWire, 'bytes' | 'ends'>): Uint8Array[] {
+  let start = 0;
+  return w.ends.map((end) => {
+    const text = w.bytes.subarray(start, end);
+    start = end;
+    return text;
+  });
+}
+
 /**
  * The stored batch of packed texts (undefined when none of its calls is recorded) and, when
  * wanted, the records' JSON lines, each under the event id its place in the batch gives it.
+ *
+ * The texts are stored as they came (deflated from their bytes). Keys need each call's lookup
+ * columns: a call the event loop marked alike takes the previous call's, and its time from
+ * `calls`, without being parsed; a run of alike calls in one text is added to the keys once, with
+ * its first and last time (a key keeps only its times' range and its texts). JSON.parse of every
+ * text and the keying of every call were most of the audit thread's work under a flood. The
+ * auditLog's lines need every call built, so a batch that wants them is parsed whole.
  */
-export function storedBatch(batchId: string, texts: readonly string[], wantLines: boolean): { batch?: AuditBatchRow; lines?: string } {
+export function storedBatch(batchId: string, wire: PackedWire, wantLines: boolean): { batch?: AuditBatchRow; lines?: string } {
+  const texts = wireTexts(wire);
+  const keyed = wantLines ? keyedWhole(batchId, texts) : keyedByRuns(wire);
+  if (keyed === undefined) return {};
+  const { keys, firstTime, lastTime, lines } = keyed;
+  return { batch: { batchId, firstTime, lastTime, form: 2, calls: packBlob(texts), keys: keys.keys() }, ...(wantLines && { lines }) };
+}
+
+interface Keyed {
+  keys: KeyCollector;
+  firstTime: number;
+  lastTime: number;
+  lines: string;
+}
+
+/** Every call parsed and keyed (and its record's line written), a call like the one before keyed without being built. */
+function keyedWhole(batchId: string, texts: readonly Uint8Array[]): Keyed | undefined {
   const keys = new KeyCollector();
   let firstTime = Number.POSITIVE_INFINITY;
   let lastTime = Number.NEGATIVE_INFINITY;
@@ -145,7 +190,7 @@ export function storedBatch(batchId: string, texts: readonly string[], wantLines
   let prevAt = 0;
   let cols: ReturnType<typeof lookupColumns>;
   for (let t = 0; t < texts.length; t++) {
-    const packed = JSON.parse(texts[t]!) as unknown[];
+    const packed = JSON.parse(utf8(texts[t]!, 0, texts[t]!.length)) as unknown[];
     for (let at = 0; at + FIELDS <= packed.length; at += FIELDS) {
       const i = index++;
       const same = prev !== undefined && sameColumnInputs(prev, prevAt, packed, at);
@@ -161,9 +206,59 @@ export function storedBatch(batchId: string, texts: readonly string[], wantLines
       if (time < firstTime) firstTime = time;
       if (time > lastTime) lastTime = time;
       keys.addColumns(cols, time, t);
-      if (wantLines) lines += `${JSON.stringify(cloudTrailRecord({ ...(call ?? callAt(packed, at)), eventId: eventIdOf(batchId, i) }))}\n`;
+      lines += `${JSON.stringify(cloudTrailRecord({ ...(call ?? callAt(packed, at)), eventId: eventIdOf(batchId, i) }))}\n`;
     }
   }
-  if (lastTime === Number.NEGATIVE_INFINITY) return {};
-  return { batch: { batchId, firstTime, lastTime, form: 2, calls: packBlob(texts), keys: keys.keys() }, ...(wantLines && { lines }) };
+  return lastTime === Number.NEGATIVE_INFINITY ? undefined : { keys, firstTime, lastTime, lines };
+}
+
+/** Keyed from the loop's marks: only a call unlike the one before is parsed (alone) and keyed anew. */
+function keyedByRuns(w: PackedWire): Keyed | undefined {
+  const keys = new KeyCollector();
+  let firstTime = Number.POSITIVE_INFINITY;
+  let lastTime = Number.NEGATIVE_INFINITY;
+  const n = w.alike.length;
+  // The current run: alike calls of one text, with its columns and times' range.
+  let cols: ReturnType<typeof lookupColumns>;
+  let runFirst = 0;
+  let runLast = 0;
+  let runText = -1;
+  const endRun = () => {
+    if (cols && runText >= 0) {
+      keys.addColumns(cols, runFirst, runText);
+      if (runFirst !== runLast) keys.addColumns(cols, runLast, runText);
+      if (runFirst < firstTime) firstTime = runFirst;
+      if (runLast > lastTime) lastTime = runLast;
+    }
+    runText = -1;
+  };
+  for (let i = 0; i < n; i++) {
+    const t = Math.floor(i / CALLS_PER_TEXT);
+    const time = w.calls[2 * i + 1]!;
+    if (i === 0 || w.alike[i] !== 1) {
+      endRun();
+      cols = lookupColumns(callAt(JSON.parse(callText(w, i)) as unknown[], 0));
+    } else if (t !== runText) endRun();
+    if (runText < 0) {
+      runText = t;
+      runFirst = runLast = time;
+    } else {
+      if (time < runFirst) runFirst = time;
+      if (time > runLast) runLast = time;
+    }
+  }
+  endRun();
+  return lastTime === Number.NEGATIVE_INFINITY ? undefined : { keys, firstTime, lastTime, lines: '' };
+}
+
+/** Call i's values as the text of a JSON array (its bytes open with `[` or `,`; a text's last call's close with `]`). */
+function callText(w: PackedWire, i: number): string {
+  const start = w.calls[2 * i]!;
+  const lastOfText = (i + 1) % CALLS_PER_TEXT === 0 || i + 1 === w.alike.length;
+  const end = lastOfText ? w.ends[Math.floor(i / CALLS_PER_TEXT)]! : w.calls[2 * (i + 1)]!;
+  return `[${utf8(w.bytes, start + 1, end)}${lastOfText ? '' : ']'}`;
+}
+
+function utf8(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end);
 }

@@ -18,8 +18,12 @@ export class AuditThread {
     return new Promise<AuditBatchResult>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       // The bytes are a copy (the writer keeps its own for a retry), moved rather than cloned.
-      const { bytes, ends } = calls.wire();
-      worker.postMessage({ id, batchId, bytes, ends, lines } satisfies AuditBatch, [bytes.buffer as ArrayBuffer]);
+      const wire = calls.wire();
+      worker.postMessage({ id, batchId, ...wire, lines } satisfies AuditBatch, [
+        wire.bytes.buffer as ArrayBuffer,
+        wire.calls.buffer as ArrayBuffer,
+        wire.alike.buffer as ArrayBuffer,
+      ]);
     });
   }
 

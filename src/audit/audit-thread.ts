@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openAuditAppender } from '../metadata/audit-appender.js';
 import type { AuditAppenderSpec } from '../metadata/audit-rows.js';
 import { storedBatch, type AuditBatch, type AuditBatchResult } from './audit-batch.js';
-import { textsOf } from './packed-calls.js';
 
 const appender = openAuditAppender((workerData as { spec: AuditAppenderSpec }).spec);
 // One batch at a time, in order: the writer sends the next only after this one's answer.
@@ -15,7 +14,7 @@ parentPort!.on('message', async (m: AuditBatch) => {
   let built: ReturnType<typeof storedBatch> | undefined;
   let result: AuditBatchResult;
   try {
-    built = storedBatch(m.batchId, textsOf(m.bytes, m.ends), m.lines);
+    built = storedBatch(m.batchId, m, m.lines);
     if (built.batch) await appender.append(built.batch);
     result = { id: m.id };
   } catch (e) {

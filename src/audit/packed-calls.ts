@@ -7,10 +7,17 @@
  *
  * The bytes are the trail's texts as it stores them: each CALLS_PER_TEXT calls one JSON array.
  * Call i occupies bytes [start(i), start(i + 1)) and opens with `[` when it starts a text, `,`
- * otherwise; a text's closing `]` is added when it is read (textsOf).
+ * otherwise; a text's closing `]` is added when the batch crosses (wire).
+ *
+ * Each call is also marked alike when the inputs of its lookup columns (the api, operation,
+ * method, caller, region and parameters, audit-batch.ts) are those of the call before: a few
+ * comparisons here spare the audit thread parsing and keying it (a flood repeats one caller,
+ * operation and repository call after call).
  */
-import { CALLS_PER_TEXT, callValues } from './audit-batch.js';
+import { CALLS_PER_TEXT, callValues, type PackedWire } from './audit-batch.js';
 import type { AuditedCall } from './cloudtrail-record.js';
+
+type Principal = AuditedCall['principal'];
 
 /** Bytes a call is given to start with; a manifest GET's call is about 250. */
 const BYTES_PER_CALL = 384;
@@ -18,16 +25,30 @@ const BYTES_PER_CALL = 384;
 export class PackedCalls {
   #bytes: Buffer;
   #used = 0;
-  readonly #starts: number[] = [];
+  #count = 0;
+  // Per call its start and time (the wire's layout), and its mark: typed arrays, whose memory is
+  // outside V8's heap (arrays of numbers kept for a second are promoted, 8 bytes a call each).
+  #calls: Float64Array;
+  #alike: Uint8Array;
   #firstTime: Date | undefined;
+  // The previous call's inputs to its lookup columns (references only: nothing is copied).
+  #api: string | undefined;
+  #operation: string | undefined;
+  #method: string | undefined;
+  #region: string | undefined;
+  #principal: Principal | undefined;
+  #params: Readonly<Record<string, unknown>> | undefined;
 
   constructor(expectedCalls: number) {
     // Grown when needed: a batch of 65,536 calls need not hold 25 MB from its first call.
-    this.#bytes = Buffer.allocUnsafeSlow(Math.min(Math.max(1, expectedCalls), 1024) * BYTES_PER_CALL);
+    const calls = Math.min(Math.max(1, expectedCalls), 2048);
+    this.#bytes = Buffer.allocUnsafeSlow(calls * BYTES_PER_CALL);
+    this.#calls = new Float64Array(2 * calls);
+    this.#alike = new Uint8Array(calls);
   }
 
   get count(): number {
-    return this.#starts.length;
+    return this.#count;
   }
 
   /** The first call's time (its batch id is drawn from it). */
@@ -36,24 +57,62 @@ export class PackedCalls {
   }
 
   add(call: AuditedCall): void {
-    const json = JSON.stringify(callValues(call));
+    const values = callValues(call);
+    const json = JSON.stringify(values);
     // UTF-8 takes at most three bytes per UTF-16 unit.
     if (this.#used + json.length * 3 > this.#bytes.length) this.#grow(this.#used + json.length * 3);
     const at = this.#used;
     const written = this.#bytes.write(json, at);
     // The call's `[...]` without its `]`: a `,` in place of its `[` unless it opens a text.
-    if (this.#starts.length % CALLS_PER_TEXT !== 0) this.#bytes[at] = 0x2c;
+    const i = this.#count;
+    if (i % CALLS_PER_TEXT !== 0) this.#bytes[at] = 0x2c;
     this.#used = at + written - 1;
-    this.#starts.push(at);
+    if (i === this.#alike.length) this.#growCalls();
+    this.#calls[2 * i] = at;
+    this.#calls[2 * i + 1] = values[16] as number;
+    this.#alike[i] = i > 0 && this.#alikePrevious(call) ? 1 : 0;
+    this.#count = i + 1;
+    this.#api = call.api;
+    this.#operation = call.operation;
+    this.#method = call.method;
+    this.#region = call.region;
+    this.#principal = call.principal;
+    this.#params = call.params;
     this.#firstTime ??= call.time;
   }
 
-  /** The texts' bytes (a copy, which may be handed to another thread) and where each text ends. */
-  wire(): { bytes: Uint8Array; ends: number[] } {
+  /** Whether the call's lookup columns have the inputs of the previous call's; false when unsure. */
+  #alikePrevious(c: AuditedCall): boolean {
+    return (
+      c.api === this.#api &&
+      c.operation === this.#operation &&
+      c.method === this.#method &&
+      c.region === this.#region &&
+      samePrincipal(c.principal, this.#principal) &&
+      sameFlatParams(c.params, this.#params)
+    );
+  }
+
+  /**
+   * The texts' bytes, each closed by its `]` (a copy, in buffers of its own, which may be moved to
+   * another thread), where each text ends, and each call's start, time and mark.
+   */
+  wire(): PackedWire {
+    const n = this.#count;
+    const texts = Math.ceil(n / CALLS_PER_TEXT);
+    const bytes = new Uint8Array(this.#used + texts);
     const ends: number[] = [];
-    for (let i = CALLS_PER_TEXT; i < this.#starts.length; i += CALLS_PER_TEXT) ends.push(this.#starts[i]!);
-    if (this.#used > 0) ends.push(this.#used);
-    return { bytes: new Uint8Array(this.#bytes.subarray(0, this.#used)), ends };
+    for (let t = 0, from = 0; t < texts; t++) {
+      const to = t + 1 < texts ? this.#calls[2 * (t + 1) * CALLS_PER_TEXT]! : this.#used;
+      bytes.set(this.#bytes.subarray(from, to), from + t);
+      bytes[to + t] = 0x5d;
+      ends.push(to + t + 1);
+      from = to;
+    }
+    // Each `]` before a call moves it one byte on.
+    const calls = this.#calls.slice(0, 2 * n);
+    for (let i = CALLS_PER_TEXT; i < n; i++) calls[2 * i]! += Math.floor(i / CALLS_PER_TEXT);
+    return { bytes, ends, calls, alike: this.#alike.slice(0, n) };
   }
 
   texts(): string[] {
@@ -64,12 +123,24 @@ export class PackedCalls {
   /** Its first n calls (what a retry puts back when the buffer has room for only that many). */
   prefix(n: number): PackedCalls {
     const p = new PackedCalls(0);
-    const end = n < this.#starts.length ? this.#starts[n]! : this.#used;
+    n = Math.min(n, this.#count);
+    const end = n < this.#count ? this.#calls[2 * n]! : this.#used;
     p.#bytes = Buffer.from(this.#bytes.subarray(0, end));
     p.#used = end;
-    p.#starts.push(...this.#starts.slice(0, n));
+    p.#count = n;
+    p.#calls = this.#calls.slice(0, 2 * Math.max(1, n));
+    p.#alike = this.#alike.slice(0, Math.max(1, n));
     p.#firstTime = n > 0 ? this.#firstTime : undefined;
     return p;
+  }
+
+  #growCalls(): void {
+    const calls = new Float64Array(2 * this.#calls.length);
+    calls.set(this.#calls);
+    this.#calls = calls;
+    const alike = new Uint8Array(2 * this.#alike.length);
+    alike.set(this.#alike);
+    this.#alike = alike;
   }
 
   #grow(needed: number): void {
@@ -84,15 +155,58 @@ export function textsOf(bytes: Uint8Array, ends: readonly number[]): string[] {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let start = 0;
   return ends.map((end) => {
-    const text = `${b.toString('utf8', start, end)}]`;
+    const text = b.toString('utf8', start, end);
     start = end;
     return text;
   });
 }
 
-/** The texts of these calls, as the audit thread gets them. */
+/** Alike callers: the same object, or the same values where callValues reads them. */
+function samePrincipal(a: Principal, b: Principal | undefined): boolean {
+  if (a === b) return true;
+  if (b === undefined) return false;
+  const r = a.session?.role;
+  const q = b.session?.role;
+  return (
+    a.arn === b.arn &&
+    a.accountId === b.accountId &&
+    a.kind === b.kind &&
+    a.userName === b.userName &&
+    a.accessKeyId === b.accessKeyId &&
+    a.principalArn === b.principalArn &&
+    r?.name === q?.name &&
+    r?.roleId === q?.roleId &&
+    r?.sessionName === q?.sessionName
+  );
+}
+
+/**
+ * Alike parameters: both absent, the same object, or both flat objects of the same string values
+ * under the same names (a /v2 route's). Anything else counts as different, and the thread keys it
+ * anew. The columns read parameters by name, so their order does not matter.
+ */
+function sameFlatParams(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a === null || b === null) return false;
+  let n = 0;
+  for (const k in a) {
+    const v = a[k];
+    if (typeof v !== 'string' || !Object.hasOwn(b, k) || b[k] !== v) return false;
+    n++;
+  }
+  for (const k in b) if (Object.hasOwn(b, k)) n--;
+  return n === 0;
+}
+
+/** The texts of these calls, as the trail stores them. */
 export function packCalls(calls: readonly AuditedCall[]): string[] {
+  const { bytes, ends } = wireOf(calls);
+  return textsOf(bytes, ends);
+}
+
+/** These calls as the audit thread gets them. */
+export function wireOf(calls: readonly AuditedCall[]): PackedWire {
   const p = new PackedCalls(calls.length);
   for (const c of calls) p.add(c);
-  return p.texts();
+  return p.wire();
 }

@@ -17,7 +17,7 @@ import { startTestPostgres } from '../metadata/postgres/testing/cluster.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { storedBatch } from './audit-batch.js';
-import { packCalls } from './packed-calls.js';
+import { wireOf } from './packed-calls.js';
 import type { AuditedCall } from './cloudtrail-record.js';
 import { batchIdAt, eventIdOf } from './event-id.js';
 import { LookupEventsError, lookupEvents } from './lookup-events.js';
@@ -78,7 +78,7 @@ function call(n: number, s: number, o: { user?: string; repo?: string; account?:
 /** Stores the calls as the writer does (one batch); returns its id. */
 async function store(audit: AuditStore, calls: AuditedCall[]): Promise<string> {
   const id = batchIdAt(calls[0]!.time);
-  await audit.append(storedBatch(id, packCalls(calls), false).batch!);
+  await audit.append(storedBatch(id, wireOf(calls), false).batch!);
   return id;
 }
 

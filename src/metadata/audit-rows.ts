@@ -143,7 +143,7 @@ export function chunkBit(i: number): number {
 }
 
 /** The texts of a batch, each deflated (level 1: a GET flood's calls shrink about seven times), each after its length. */
-export function packBlob(texts: readonly string[]): Buffer {
+export function packBlob(texts: readonly (string | Uint8Array)[]): Buffer {
   const parts: Buffer[] = [];
   for (const t of texts) {
     const z = deflateRawSync(t, { level: 1 });
