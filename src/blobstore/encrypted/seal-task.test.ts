@@ -84,6 +84,37 @@ describe('the sealing task holds what is not sealed yet, and no more once an app
     assert.equal(replies.filter((r) => r.op === 'done' && r.chunks === 1 && r.tail.length === 1).length, APPENDS);
   });
 
+  it('seals a chunk at once when its message says a byte follows, and holds it when it does not', () => {
+    const { replies, send } = task();
+    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+    slot.set(randomBytes(CHUNK));
+    const acks = () => replies.filter((r) => r.op === 'ack').map((r) => (r.op === 'ack' ? (r.sealed?.length ?? 0) : 0));
+    start(send, 1);
+    start(send, 2);
+    // A whole chunk, a byte after it coming: sealed with this message, nothing held.
+    const before = arrayBuffers();
+    send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: CHUNK, buf: slot, more: true });
+    assert.deepEqual(acks(), [2]);
+    const sealed = replies[0]!.op === 'ack' ? replies[0]!.sealed!.reduce((n, b) => n + b.byteLength, 0) : 0;
+    assert.ok(arrayBuffers() - before - sealed < GRANULE, `held after a chunk marked more: ${arrayBuffers() - before - sealed}`);
+    // Without the mark it may be the last chunk: held until a byte after it comes.
+    send({ kind: 'seal', op: 'data', id: 2, slot: 0, len: CHUNK, buf: slot });
+    assert.deepEqual(acks(), [2, 0]);
+    // Half a chunk held, then the rest with a byte to follow: the held chunk is sealed too.
+    send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: CHUNK / 2, buf: slot });
+    send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: CHUNK / 2, buf: slot, more: true });
+    assert.deepEqual(acks(), [2, 0, 0, 2]);
+    for (const id of [1, 2]) {
+      send({ kind: 'seal', op: 'data', id, slot: 0, len: 1, buf: slot });
+      send({ kind: 'seal', op: 'end', id });
+    }
+    const done = replies.filter((r) => r.op === 'done').map((r) => (r.op === 'done' ? [r.id, r.chunks, r.tail.length] : []));
+    assert.deepEqual(done, [
+      [1, 2, 1],
+      [2, 1, 1],
+    ]);
+  });
+
   it('frees the held chunk of an append whose write fails', () => {
     const { replies, send } = task();
     const slot = new Uint8Array(new SharedArrayBuffer(CHUNK + 1));

@@ -113,10 +113,17 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return [body, c.getAuthTag()];
   }
 
-  /** The held chunk (full, and a byte follows) in one piece of memory to seal from. */
-  function heldWhole(a: Append): Uint8Array {
+  /**
+   * Seals the held chunk (full, and a byte follows), put together in one piece of memory first:
+   * into the scratch at `used` (returns the new end) or, with Node's cipher, onto `out`.
+   */
+  function sealHeld(a: Append, used: number, out: Buffer[]): number {
     if (whole.length < a.chunkSize) whole = Buffer.allocUnsafeSlow(a.chunkSize);
-    return a.held.copyTo(whole);
+    const plain = a.held.copyTo(whole);
+    if (a.sealer) used = sealInto(a, plain, used);
+    else out.push(...seal(a, plain));
+    a.held.clear();
+    return used;
   }
 
   /** An append is over: its granules go back, and once the thread runs none, its memory too. */
@@ -183,7 +190,8 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return { kind: 'seal', op: 'fail', id, message: (e as Error).message, ...(typeof code === 'string' && { code }) };
   }
 
-  function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number): void {
+  /** `more`: a byte follows these `len` bytes (seal-protocol.ts), so a chunk they end is sealed now. */
+  function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number, more: boolean): void {
     const bytes = buf.subarray(0, len);
     const out: Buffer[] = [];
     let used = 0;
@@ -193,16 +201,11 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     }
     for (let at = 0; at < len; ) {
       // Full, and a byte follows: that chunk is not the last.
-      if (a.held.filled === a.chunkSize) {
-        const plain = heldWhole(a);
-        if (a.sealer) used = sealInto(a, plain, used);
-        else out.push(...seal(a, plain));
-        a.held.clear();
-      }
+      if (a.held.filled === a.chunkSize) used = sealHeld(a, used, out);
       // Hashed at most a chunk at a time, just before the cipher or the copy reads the same
       // bytes: a bulk slot (1 MiB, seal-pool.ts) is larger than a core's L2, so hashing it whole
       // first made them read it from memory again.
-      if (a.held.filled === 0 && len - at > a.chunkSize) {
+      if (a.held.filled === 0 && (len - at > a.chunkSize || (more && len - at === a.chunkSize))) {
         // A whole chunk with a byte after it: sealed from the slot, never copied.
         const plain = bytes.subarray(at, at + a.chunkSize);
         a.hash?.update(plain);
@@ -217,6 +220,7 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
       a.held.append(piece);
       at += n;
     }
+    if (more && a.held.filled === a.chunkSize) used = sealHeld(a, used, out);
     if (a.fd === undefined) {
       // Copied into the message when it is posted, after this turn: the GC frees these.
       for (const b of out) dropped(b.length);
@@ -263,7 +267,7 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
         if (!a) break;
         try {
           if (a.syncError) throw a.syncError;
-          data(m.id, a, m.slot, m.buf, m.len);
+          data(m.id, a, m.slot, m.buf, m.len, m.more === true);
         } catch (e) {
           appends.delete(m.id);
           forget(a);
