@@ -9,8 +9,9 @@
  * per upload from 50 to 200 (notes/2026-12-05-s14-rss.md): a chunk each. In granules a crowd
  * holds about what it has sent and not sealed, and the granules one upload's seal frees go on to
  * hold the next bytes of the others. The free list is the thread's, kept while its appends run
- * (the pages of a granule freed and taken again would be faulted in again), and freed, pages
- * first, once they all end.
+ * (the pages of a granule freed and taken again would be faulted in again); as appends end it is
+ * cut back to a few (a crowd ends together, and the ended uploads' granules would sit resident
+ * beside the commits of the rest), and freed once they all end; pages first, both times.
  */
 import { release } from '../../core/fresh-pieces.js';
 import { releasePages } from '../../core/malloc-trim.js';
@@ -42,15 +43,15 @@ export class Granules {
     return n;
   }
 
-  /** Frees every free granule, its pages handed back first (freed, they would stay in the arena). */
-  drain(): void {
+  /** Frees the free granules beyond `keep` bytes of them, pages handed back first (freed, they would stay in the arena). */
+  drain(keep = 0): void {
     for (const list of this.free.values()) {
-      for (const g of list) {
+      while (list.length > 0 && list.length * list[0]!.length > keep) {
+        const g = list.pop()!;
         releasePages(g);
         release(g);
       }
     }
-    this.free.clear();
   }
 }
 

@@ -78,6 +78,9 @@ const COLLECT_EVERY = 2 * 1024 * 1024;
  */
 export const SYNC_EVERY = 16 * 1024 * 1024;
 
+/** Bytes of free granules a thread keeps once an append ends while others run (held-chunk.ts). */
+const FREE_GRANULES = 2 * 1024 * 1024;
+
 export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
   let sinceCollect = 0;
@@ -126,10 +129,13 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return used;
   }
 
-  /** An append is over: its granules go back, and once the thread runs none, its memory too. */
+  /** An append is over: its granules go back, all but a few freed, and once the thread runs none, its memory too. */
   function forget(a: Append): void {
     a.held.clear();
-    if (appends.size > 0) return;
+    if (appends.size > 0) {
+      granules.drain(FREE_GRANULES);
+      return;
+    }
     granules.drain();
     if (scratch.length > 0) releasePages(scratch);
     if (whole.length > 0) releasePages(whole);
