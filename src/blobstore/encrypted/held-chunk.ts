@@ -8,10 +8,14 @@
  * once it has filled once. Under 200 uploads at 1 MB/s the threads' arenas held 65 MB, 0.26 MB
  * per upload from 50 to 200 (notes/2026-12-05-s14-rss.md): a chunk each. In granules a crowd
  * holds about what it has sent and not sealed, and the granules one upload's seal frees go on to
- * hold the next bytes of the others. The free list is the thread's, kept while its appends run
- * (the pages of a granule freed and taken again would be faulted in again); as appends end it is
- * cut back to a few (a crowd ends together, and the ended uploads' granules would sit resident
- * beside the commits of the rest), and freed once they all end; pages first, both times.
+ * hold the next bytes of the others (uploads whose chunks fill in step, as the bench's crowd of
+ * curls started together at one rate, still need a chunk each at the moment they fill; with the
+ * `more` mark of seal-append.ts, a slow upload under no pressure holds almost nothing).
+ *
+ * The free list is the thread's, kept while its appends run (the pages of a granule freed and
+ * taken again would be faulted in again); as appends end it is cut back to a few (a crowd ends
+ * together, and the ended uploads' granules would sit resident beside the commits of the rest),
+ * and freed once they all end; pages first, both times.
  */
 import { release } from '../../core/fresh-pieces.js';
 import { releasePages } from '../../core/malloc-trim.js';
