@@ -2,6 +2,12 @@
  * One upload append's side of the seal pool (seal-pool.ts): copies the request's pieces into the
  * pool's slots in order, posts each full slot to its byte thread and takes it back on the
  * thread's answer; end() resolves once every sealed chunk is written.
+ *
+ * A full slot is posted once the first byte after it is in the next slot, marked `more`: the
+ * worker may then seal the chunk that ends with it at once. Posted as soon as it was full, a slot
+ * of a slow upload (a chunk, at the default sizes) always left the worker a whole chunk to hold
+ * until the next slot came, since only a byte after a chunk tells that it is not the last: under
+ * 50 uploads at 1 MB/s each held 256 KiB there as well as the slot it was filling here.
  */
 import type { ByteThread } from '../workers/threads.js';
 import type { SealPool } from './seal-pool.js';
@@ -14,6 +20,8 @@ export class SealAppend {
   private current: number | undefined;
   private bytes: Uint8Array | undefined;
   private filled = 0;
+  /** A full slot not posted yet: it goes, marked `more`, once a byte after it is in `current`. */
+  private ready: number | undefined;
   /** It found all its slots posted when a piece came: it is lent bulk slots when there are. */
   private fast = false;
   /** Messages the worker has yet to answer (each holds the thread's worker ref'd). */
@@ -42,6 +50,8 @@ export class SealAppend {
       if (this.current === undefined) {
         const slot = this.held < this.pool.slots ? ((this.fast ? this.pool.takeBulk() : undefined) ?? this.pool.take(this)) : undefined;
         if (slot === undefined) {
+          // Nothing may wait on a slot that was never sent: its answer frees the next one.
+          this.postReady(false);
           const rest = piece.subarray(at);
           const own = this.held >= this.pool.slots;
           if (own) this.fast = true;
@@ -59,7 +69,8 @@ export class SealAppend {
       this.bytes!.set(n === piece.length ? piece : piece.subarray(at, at + n), this.filled);
       this.filled += n;
       at += n;
-      if (this.filled === room) this.post();
+      this.postReady(true);
+      if (this.filled === room) this.park();
     }
     // Others wait for a slot: this one is not kept half full for a client that may send no more.
     if (this.pool.waiting > 0) this.post();
@@ -158,6 +169,10 @@ export class SealAppend {
       this.current = undefined;
       this.bytes = undefined;
     }
+    if (this.ready !== undefined) {
+      this.pool.give(this.ready);
+      this.ready = undefined;
+    }
     for (const n of this.posted) this.pool.give(n);
     this.posted.clear();
     this.held = 0;
@@ -180,8 +195,28 @@ export class SealAppend {
     this.pool.holding(this, true);
   }
 
-  /** Posts the slot being filled, if it holds anything. */
+  /** The slot being filled is full: it waits, unposted, for a byte after it (see the top). */
+  private park(): void {
+    this.ready = this.current;
+    this.current = undefined;
+    this.bytes = undefined;
+    this.filled = 0;
+  }
+
+  /** Posts the full slot waiting, if any; `more`: a byte after it is in the slot being filled. */
+  private postReady(more: boolean): void {
+    const slot = this.ready;
+    if (slot === undefined) return;
+    this.ready = undefined;
+    this.posted.add(slot);
+    const buf = this.pool.slab(slot);
+    this.send({ kind: 'seal', op: 'data', id: this.id, slot, len: buf.length, buf, ...(more && { more }) });
+    if (this.current === undefined) this.pool.holding(this, false);
+  }
+
+  /** Posts the full slot waiting and the slot being filled, if it holds anything. */
   private post(): void {
+    this.postReady(this.current !== undefined && this.filled > 0);
     const slot = this.current;
     if (slot === undefined) return;
     this.current = undefined;

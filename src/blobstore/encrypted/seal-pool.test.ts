@@ -149,6 +149,41 @@ describe('seal pool', () => {
     assert.equal(pool.active, 0);
   });
 
+  it('a slot of a chunk posted once a byte after it has come: an upload that ends on a slot edge keeps its last chunk as the tail', async () => {
+    // Slots of a chunk each (the default sizes' shape): a full slot waits for the next byte. Threads
+    // of its own: a thread routes its seal replies to one pool.
+    const own = new ByteThreads({ threads: 1 });
+    try {
+      const aligned = new SealPool(own, { slotBytes: CHUNK, slots: 3 });
+      const memStore = createEncryptedBlobStore(createMemoryBlobStore(), keys(), { chunkSize: CHUNK, sealing: aligned });
+      for (const [size, piece] of [
+        [3 * CHUNK, CHUNK],
+        [3 * CHUNK, 1000],
+        [3 * CHUNK + 1, CHUNK],
+        [CHUNK, CHUNK],
+      ] as const) {
+        const data = bytes(size, size + piece);
+        const id = randomUUID();
+        await patch(memStore, id, data, piece);
+        assert.equal(await memStore.statUpload(id), size);
+        const w = await memStore.writer(id, { append: true });
+        await w.commit(digestOf(data));
+        assert.deepEqual(await readAll(await memStore.read(digestOf(data))), data, `${size} bytes in ${piece}-byte pieces`);
+      }
+      // And at the pool itself: the chunks sealed and the tail left, for 3 chunks' worth exactly.
+      const sealed: Buffer[] = [];
+      const a = aligned.begin({ dataKey: randomBytes(32), chunkSize: CHUNK, index: 0, tail: Buffer.alloc(0), onSealed: (b) => sealed.push(b) });
+      for (let i = 0; i < 3; i++) await a.write(bytes(CHUNK, i));
+      const r = await a.end();
+      assert.equal(r.chunks, 2);
+      assert.equal(r.tail.length, CHUNK);
+      assert.equal(Buffer.concat(sealed).length, 2 * (CHUNK + TAG_SIZE));
+      assert.equal(aligned.active, 0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('lends an append that outpaces its worker bulk slots, fs and memory: exact bytes across their edges, every one given back', async () => {
     // Threads of its own: a second pool on the same threads would take the first one's replies.
     const bulkThreads = new ByteThreads({ threads: 1 });

@@ -24,8 +24,11 @@ type SealOp =
       /** The hash task's session on this thread to feed the plaintext to as well. */
       hashId?: number;
     }
-  /** The first `len` bytes of slot `slot` (whose memory is `buf`, shared) are the append's next plaintext. */
-  | { op: 'data'; id: number; slot: number; len: number; buf: Uint8Array }
+  /**
+   * The first `len` bytes of slot `slot` (whose memory is `buf`, shared) are the append's next
+   * plaintext; `more`: at least one byte follows them (sent next), so a chunk they end is not the last.
+   */
+  | { op: 'data'; id: number; slot: number; len: number; buf: Uint8Array; more?: boolean }
   /** No more plaintext: answered by `done`, after which the worker no longer touches the fd. */
   | { op: 'end'; id: number };
 

@@ -1,21 +1,28 @@
 /**
- * The sealing task's memory per append: the chunk of plaintext it holds (one chunk, the format's
- * unit) is allocated when the append starts and freed the moment the append ends or fails, not
- * left for a collection that an idle byte thread may not run for a long time. Run on this thread
- * (the task is a plain function of its messages); `arrayBuffers` counts every ArrayBuffer's
- * backing store exactly as it is allocated and freed. And the pages of a held chunk go back to the
- * kernel when it is freed (this process's resident set), rather than staying in malloc's arena.
+ * The sealing task's memory per append: the plaintext it holds (at most one chunk, the format's
+ * unit) is kept in granules of the thread's (held-chunk.ts), taken as bytes come and given back the
+ * moment a chunk is sealed or its append ends or fails, so a crowd of slow appends holds about
+ * what it has sent and not sealed, not a chunk each. Run on this thread (the task is a plain
+ * function of its messages); `arrayBuffers` counts every ArrayBuffer's backing store exactly as it
+ * is allocated and freed. Once the thread runs no append, the granules are freed with their pages
+ * handed back (this process's resident set), rather than staying in malloc's arena. And whatever
+ * the pieces' sizes, the chunks sealed are the stored format's bytes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { canTrimMalloc } from '../../core/malloc-trim.js';
+import { GRANULE } from './held-chunk.js';
+import { nativeSeal, nodeSealed } from './native-seal.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 import { sealTask } from './seal-task.js';
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 const CHUNK = 256 * KiB;
 const APPENDS = 24;
 
@@ -35,23 +42,78 @@ function start(send: ReturnType<typeof task>['send'], id: number): void {
   send({ kind: 'seal', op: 'start', id, dataKey: randomBytes(32), chunkSize: CHUNK, index: 0, tail: new Uint8Array(0) });
 }
 
-describe('the sealing task holds one chunk per running append, and no more once it ends', () => {
-  it('frees each append held chunk when it ends', () => {
+describe('the sealing task holds what is not sealed yet, and no more once an append ends', () => {
+  it('holds granules as bytes come, not a chunk per append, and frees them when the appends end', () => {
     const { replies, send } = task();
     const slot = new Uint8Array(new SharedArrayBuffer(8 * KiB));
     slot.set(randomBytes(8 * KiB));
     const before = arrayBuffers();
     for (let id = 1; id <= APPENDS; id++) start(send, id);
-    // The measure sees the held chunks: one each.
-    assert.ok(arrayBuffers() - before >= APPENDS * CHUNK, `held chunks counted: ${arrayBuffers() - before}`);
+    // Nothing sent yet: nothing held.
+    assert.ok(arrayBuffers() - before < GRANULE, `held before any byte: ${arrayBuffers() - before}`);
     for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'data', id, slot: 0, len: 5000, buf: slot });
+    // 5000 bytes each: one granule each, not a chunk.
+    const held = arrayBuffers() - before;
+    assert.ok(held >= APPENDS * 5000 && held < (APPENDS + 1) * GRANULE, `held for ${APPENDS} × 5000 bytes: ${(held / KiB).toFixed(0)} KiB`);
     for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
     const done = replies.filter((r) => r.op === 'done');
     assert.equal(done.length, APPENDS);
     for (const d of done) assert.equal(d.op === 'done' && d.tail.length, 5000);
-    // What is left: the tails' copies (5000 bytes each), not 24 chunks of 256 KiB.
+    // What is left: the tails' copies (5000 bytes each), not 24 granules.
     const left = arrayBuffers() - before;
-    assert.ok(left < 4 * CHUNK, `${(left / KiB).toFixed(0)} KiB still allocated after every append ended`);
+    assert.ok(left < 2 * GRANULE + APPENDS * 5000, `${(left / KiB).toFixed(0)} KiB still allocated after every append ended`);
+  });
+
+  it('a chunk sealed gives its granules to the appends still filling theirs', () => {
+    const { replies, send } = task();
+    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+    slot.set(randomBytes(CHUNK));
+    const before = arrayBuffers();
+    for (let id = 1; id <= APPENDS; id++) start(send, id);
+    // Each append in turn fills a chunk and has it sealed (a byte follows), as a crowd's do.
+    let most = 0;
+    for (let id = 1; id <= APPENDS; id++) {
+      send({ kind: 'seal', op: 'data', id, slot: 0, len: CHUNK, buf: slot });
+      send({ kind: 'seal', op: 'data', id, slot: 0, len: 1, buf: slot });
+      // The sealed chunks come back in the acks (no fd) and are kept there: not counted.
+      const sealed = replies.reduce((n, r) => n + (r.op === 'ack' ? (r.sealed ?? []).reduce((m, b) => m + b.byteLength, 0) : 0), 0);
+      most = Math.max(most, arrayBuffers() - before - sealed);
+    }
+    // A chunk each would be 6 MiB; one chunk's granules go round, plus a granule per append.
+    assert.ok(most < 2 * CHUNK + APPENDS * GRANULE, `${(most / KiB).toFixed(0)} KiB held at most by ${APPENDS} appends`);
+    for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
+    assert.equal(replies.filter((r) => r.op === 'done' && r.chunks === 1 && r.tail.length === 1).length, APPENDS);
+  });
+
+  it('seals a chunk at once when its message says a byte follows, and holds it when it does not', () => {
+    const { replies, send } = task();
+    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+    slot.set(randomBytes(CHUNK));
+    const acks = () => replies.filter((r) => r.op === 'ack').map((r) => (r.op === 'ack' ? (r.sealed?.length ?? 0) : 0));
+    start(send, 1);
+    start(send, 2);
+    // A whole chunk, a byte after it coming: sealed with this message, nothing held.
+    const before = arrayBuffers();
+    send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: CHUNK, buf: slot, more: true });
+    assert.deepEqual(acks(), [2]);
+    const sealed = replies[0]!.op === 'ack' ? replies[0]!.sealed!.reduce((n, b) => n + b.byteLength, 0) : 0;
+    assert.ok(arrayBuffers() - before - sealed < GRANULE, `held after a chunk marked more: ${arrayBuffers() - before - sealed}`);
+    // Without the mark it may be the last chunk: held until a byte after it comes.
+    send({ kind: 'seal', op: 'data', id: 2, slot: 0, len: CHUNK, buf: slot });
+    assert.deepEqual(acks(), [2, 0]);
+    // Half a chunk held, then the rest with a byte to follow: the held chunk is sealed too.
+    send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: CHUNK / 2, buf: slot });
+    send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: CHUNK / 2, buf: slot, more: true });
+    assert.deepEqual(acks(), [2, 0, 0, 2]);
+    for (const id of [1, 2]) {
+      send({ kind: 'seal', op: 'data', id, slot: 0, len: 1, buf: slot });
+      send({ kind: 'seal', op: 'end', id });
+    }
+    const done = replies.filter((r) => r.op === 'done').map((r) => (r.op === 'done' ? [r.id, r.chunks, r.tail.length] : []));
+    assert.deepEqual(done, [
+      [1, 2, 1],
+      [2, 1, 1],
+    ]);
   });
 
   it('frees the held chunk of an append whose write fails', () => {
@@ -70,27 +132,93 @@ describe('the sealing task holds one chunk per running append, and no more once 
     assert.ok(left < 4 * CHUNK, `${(left / KiB).toFixed(0)} KiB still allocated after every append failed`);
   });
 
-  it('hands the pages of the ended appends held chunks back to the kernel', {
+  it('hands the pages of free granules back as appends end: all but 2 MiB while others run, all once none does', {
     skip: canTrimMalloc() ? undefined : 'the malloc-trim addon is not built here (no compiler, or not glibc)',
   }, () => {
-    // As on the byte threads: 256 KiB blocks then come from malloc's arena, which keeps them
-    // resident once freed (the sealed chunks kept in the replies sit between them).
+    // As on the byte threads: blocks then come from malloc's arena, which keeps them resident once
+    // freed (the sealed chunks kept in the replies sit between them).
     raiseMallocThresholds();
     const resident = (): number => Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
     const { replies, send } = task();
-    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK + 5000));
-    slot.set(randomBytes(CHUNK + 5000));
-    // Every held chunk filled (all its pages touched) and sealed, then 5000 bytes more.
-    for (let id = 1; id <= APPENDS; id++) {
+    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+    slot.set(randomBytes(CHUNK));
+    // Every append holds a chunk less a byte at once (all its granules touched), then 5000 bytes
+    // more seal it: its granules go to the thread's free list. One more append keeps running.
+    const LAST = APPENDS + 1;
+    for (let id = 1; id <= LAST; id++) {
       start(send, id);
-      send({ kind: 'seal', op: 'data', id, slot: 0, len: CHUNK + 5000, buf: slot });
+      send({ kind: 'seal', op: 'data', id, slot: 0, len: CHUNK - 1, buf: slot });
     }
+    for (let id = 1; id <= LAST; id++) send({ kind: 'seal', op: 'data', id, slot: 0, len: 5001, buf: slot });
     const before = resident();
     for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
+    const running = before - resident();
+    assert.ok(running > (LAST * CHUNK - 2 * MiB) * 0.75, `the resident set fell by ${(running / KiB).toFixed(0)} KiB as ${APPENDS} of ${LAST} appends ended`);
+    send({ kind: 'seal', op: 'end', id: LAST });
     const gone = before - resident();
+    assert.ok(gone > LAST * CHUNK * 0.75, `the resident set fell by ${(gone / KiB).toFixed(0)} KiB once all ${LAST} had ended`);
     const done = replies.filter((r) => r.op === 'done');
-    assert.equal(done.length, APPENDS);
+    assert.equal(done.length, LAST);
     for (const d of done) assert.equal(d.op === 'done' && d.tail.length, 5000);
-    assert.ok(gone > APPENDS * CHUNK * 0.75, `the resident set fell by ${(gone / KiB).toFixed(0)} KiB as ${APPENDS} held chunks were freed`);
+  });
+});
+
+describe('the sealing task seals the stored format whatever the pieces', () => {
+  // Pieces across granule and chunk ends: held, sealed straight from the slot, or both.
+  const sizes = [1, GRANULE - 1, 2, 3 * CHUNK + 7, CHUNK, 1, CHUNK - 1, 2 * CHUNK, 5, GRANULE, CHUNK + 1];
+  const total = sizes.reduce((a, b) => a + b, 0);
+
+  function run(fd: number | undefined): { sealed: Buffer; tail: Uint8Array; key: Buffer; plain: Buffer } {
+    const { replies, send } = task();
+    const key = randomBytes(32);
+    const plain = randomBytes(total);
+    const slot = new Uint8Array(new SharedArrayBuffer(4 * CHUNK));
+    send({
+      kind: 'seal',
+      op: 'start',
+      id: 1,
+      dataKey: key,
+      chunkSize: CHUNK,
+      index: 0,
+      tail: plain.subarray(0, 3),
+      ...(fd !== undefined && { fd, position: 0 }),
+    });
+    let at = 3;
+    for (const n of sizes) {
+      const piece = plain.subarray(at, Math.min(at + n, total));
+      slot.set(piece);
+      send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: piece.length, buf: slot });
+      at += piece.length;
+    }
+    send({ kind: 'seal', op: 'end', id: 1 });
+    const sealed = Buffer.concat(replies.flatMap((r) => (r.op === 'ack' ? (r.sealed ?? []) : [])));
+    const done = replies.find((r) => r.op === 'done');
+    assert.ok(done?.op === 'done', JSON.stringify(replies.find((r) => r.op === 'fail')));
+    assert.equal(done.chunks, Math.ceil(total / CHUNK) - 1);
+    return { sealed, tail: done.tail, key, plain };
+  }
+
+  function check(sealed: Buffer, tail: Uint8Array, key: Buffer, plain: Buffer): void {
+    const chunks = Math.ceil(total / CHUNK) - 1;
+    const expected = Buffer.concat(Array.from({ length: chunks }, (_, i) => nodeSealed(key, i, false, plain.subarray(i * CHUNK, (i + 1) * CHUNK))));
+    assert.ok(sealed.equals(expected), 'the sealed chunks are the format bytes');
+    assert.ok(Buffer.from(tail).equals(plain.subarray(chunks * CHUNK)), 'the tail is the plaintext after them');
+  }
+
+  it("with Node's cipher, chunks handed back", () => {
+    const { sealed, tail, key, plain } = run(undefined);
+    check(sealed, tail, key, plain);
+  });
+
+  it(`written to the fd, by ${nativeSeal() ? 'the native sealer' : "Node's cipher (the sealer addon is not built)"}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
+    const fd = openSync(join(dir, 'chunks'), 'w+');
+    try {
+      const { tail, key, plain } = run(fd);
+      check(readFileSync(join(dir, 'chunks')), tail, key, plain);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,9 +6,11 @@
  * loop. Elsewhere (S3, memory) the sealed chunks go back with the acknowledgement. When the
  * upload's running hash lives on this thread (hash-task.ts), the same pass feeds it.
  *
- * A chunk is sealed only once a byte after it has arrived: what is left at the end (≤ one chunk)
- * is the tail, which the main thread keeps in the upload's record. Writes are synchronous: this
- * thread exists to do byte work, and the main thread only writes the record after `done`.
+ * A chunk is sealed only once a byte after it has arrived: until then it is held (held-chunk.ts),
+ * and what is left at the end (≤ one chunk) is the tail, which the main thread keeps in the
+ * upload's record. A whole chunk with a byte after it in the same slot is sealed straight from the
+ * slot. Writes are synchronous: this thread exists to do byte work, and the main thread only
+ * writes the record after `done`.
  */
 import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
 import { fdatasync, writevSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { release } from '../../core/fresh-pieces.js';
 import { releasePages } from '../../core/malloc-trim.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
+import { Granules, HeldChunk } from './held-chunk.js';
 import { type NativeSealer, nativeSeal } from './native-seal.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -27,9 +30,8 @@ interface Append {
   chunkSize: number;
   index: number;
   sealed: number;
-  /** The plaintext not sealed yet, `filled` bytes of it. */
-  held: Buffer;
-  filled: number;
+  /** The plaintext not sealed yet. */
+  held: HeldChunk;
   fd: number | undefined;
   position: number;
   /** The upload's running hash on this thread, fed the same bytes. */
@@ -76,19 +78,8 @@ const COLLECT_EVERY = 2 * 1024 * 1024;
  */
 export const SYNC_EVERY = 16 * 1024 * 1024;
 
-/**
- * An ended append's held chunk (256 KiB by default) is freed now: left to the GC, an idle thread
- * kept every ended append's until its external memory reached V8's limit (45 MB on one thread
- * after 200 uploads). Its pages go back first: freed, it stays in this thread's malloc arena,
- * resident, and a crowd of uploads ends together, so the held chunks of the ones that ended sat
- * beside the live memory of the ones still committing until the quiet trim (quiet-memory.ts).
- * The next append here faults them in again: 64 page faults per append, not per chunk.
- */
-function freeHeld(held: Buffer): void {
-  // Only a buffer of its own (a small chunk may be a slice of Node's pool, which others share).
-  if (held.byteOffset === 0 && held.byteLength === held.buffer.byteLength) releasePages(held);
-  release(held);
-}
+/** Bytes of free granules a thread keeps once an append ends while others run (held-chunk.ts). */
+const FREE_GRANULES = 2 * 1024 * 1024;
 
 export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
@@ -102,25 +93,52 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
    * chunks for a bulk slot), and its pages go back when the thread's last append ends.
    */
   let scratch = Buffer.alloc(0);
+  /** The held chunks' granules, shared by the thread's appends (held-chunk.ts). */
+  const granules = new Granules();
+  /** Where a held chunk is put together to be sealed in one call: one for the thread, like the scratch. */
+  let whole = Buffer.alloc(0);
 
-  /** Seals the held chunk (full, and a byte follows) into the scratch at `at`; returns the end. */
-  function sealInto(a: Append, at: number): number {
-    native!.seal(a.sealer!, a.index, false, a.held, scratch, at);
+  /** Seals `plain` (a whole chunk, and a byte follows) into the scratch at `at`; returns the end. */
+  function sealInto(a: Append, plain: Uint8Array, at: number): number {
+    native!.seal(a.sealer!, a.index, false, plain, scratch, at);
     a.index++;
     a.sealed++;
-    a.filled = 0;
     return at + a.chunkSize + TAG_SIZE;
   }
 
-  function seal(a: Append): Buffer[] {
+  function seal(a: Append, plain: Uint8Array): Buffer[] {
     const c = createCipheriv('aes-256-gcm', a.key, chunkNonce(a.index), { authTagLength: TAG_SIZE });
     c.setAAD(chunkAad(a.index, false));
-    const body = c.update(a.held);
+    const body = c.update(plain);
     c.final();
     a.index++;
     a.sealed++;
-    a.filled = 0;
     return [body, c.getAuthTag()];
+  }
+
+  /**
+   * Seals the held chunk (full, and a byte follows), put together in one piece of memory first:
+   * into the scratch at `used` (returns the new end) or, with Node's cipher, onto `out`.
+   */
+  function sealHeld(a: Append, used: number, out: Buffer[]): number {
+    if (whole.length < a.chunkSize) whole = Buffer.allocUnsafeSlow(a.chunkSize);
+    const plain = a.held.copyTo(whole);
+    if (a.sealer) used = sealInto(a, plain, used);
+    else out.push(...seal(a, plain));
+    a.held.clear();
+    return used;
+  }
+
+  /** An append is over: its granules go back, all but a few freed, and once the thread runs none, its memory too. */
+  function forget(a: Append): void {
+    a.held.clear();
+    if (appends.size > 0) {
+      granules.drain(FREE_GRANULES);
+      return;
+    }
+    granules.drain();
+    if (scratch.length > 0) releasePages(scratch);
+    if (whole.length > 0) releasePages(whole);
   }
 
   /** Counts sealed bytes left to the GC (not released: sent back, or not ours to free). */
@@ -178,30 +196,37 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return { kind: 'seal', op: 'fail', id, message: (e as Error).message, ...(typeof code === 'string' && { code }) };
   }
 
-  function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number): void {
+  /** `more`: a byte follows these `len` bytes (seal-protocol.ts), so a chunk they end is sealed now. */
+  function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number, more: boolean): void {
     const bytes = buf.subarray(0, len);
     const out: Buffer[] = [];
     let used = 0;
     if (a.sealer) {
-      const most = (Math.floor((a.filled + len) / a.chunkSize) + 1) * (a.chunkSize + TAG_SIZE);
+      const most = (Math.floor((a.held.filled + len) / a.chunkSize) + 1) * (a.chunkSize + TAG_SIZE);
       if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(most);
     }
     for (let at = 0; at < len; ) {
       // Full, and a byte follows: that chunk is not the last.
-      if (a.filled === a.chunkSize) {
-        if (a.sealer) used = sealInto(a, used);
-        else out.push(...seal(a));
+      if (a.held.filled === a.chunkSize) used = sealHeld(a, used, out);
+      // Hashed at most a chunk at a time, just before the cipher or the copy reads the same
+      // bytes: a bulk slot (1 MiB, seal-pool.ts) is larger than a core's L2, so hashing it whole
+      // first made them read it from memory again.
+      if (a.held.filled === 0 && (len - at > a.chunkSize || (more && len - at === a.chunkSize))) {
+        // A whole chunk with a byte after it: sealed from the slot, never copied.
+        const plain = bytes.subarray(at, at + a.chunkSize);
+        a.hash?.update(plain);
+        if (a.sealer) used = sealInto(a, plain, used);
+        else out.push(...seal(a, plain));
+        at += a.chunkSize;
+        continue;
       }
-      const n = Math.min(len - at, a.chunkSize - a.filled);
+      const n = Math.min(len - at, a.chunkSize - a.held.filled);
       const piece = bytes.subarray(at, at + n);
-      // Hashed at most a chunk at a time, just before the copy reads the same bytes: a bulk slot
-      // (1 MiB, seal-pool.ts) is larger than a core's L2, so hashing it whole first made the copy
-      // read it from memory again.
       a.hash?.update(piece);
-      a.held.set(piece, a.filled);
-      a.filled += n;
+      a.held.append(piece);
       at += n;
     }
+    if (more && a.held.filled === a.chunkSize) used = sealHeld(a, used, out);
     if (a.fd === undefined) {
       // Copied into the message when it is posted, after this turn: the GC frees these.
       for (const b of out) dropped(b.length);
@@ -222,8 +247,8 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     const m = message as ToSealer;
     switch (m.op) {
       case 'start': {
-        const held = Buffer.allocUnsafe(m.chunkSize);
-        held.set(m.tail);
+        const held = new HeldChunk(granules, m.chunkSize);
+        held.append(m.tail);
         appends.set(m.id, {
           key: cipherKey(Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength)),
           // Sealed chunks sent back (no fd) are buffers of their own: Node's cipher makes those.
@@ -232,7 +257,6 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
           index: m.index,
           sealed: 0,
           held,
-          filled: m.tail.length,
           fd: m.fd,
           position: m.position ?? 0,
           hash: m.hashId === undefined ? undefined : hashOf(m.hashId),
@@ -249,10 +273,10 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
         if (!a) break;
         try {
           if (a.syncError) throw a.syncError;
-          data(m.id, a, m.slot, m.buf, m.len);
+          data(m.id, a, m.slot, m.buf, m.len, m.more === true);
         } catch (e) {
           appends.delete(m.id);
-          freeHeld(a.held);
+          forget(a);
           afterSync(a, () => reply(failure(m.id, e)));
         }
         break;
@@ -261,17 +285,16 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
         const a = appends.get(m.id);
         if (!a) break;
         appends.delete(m.id);
-        if (appends.size === 0 && scratch.length > 0) releasePages(scratch);
         afterSync(a, () => {
           if (a.syncError) reply(failure(m.id, a.syncError));
           else {
-            // A copy of its own (a view would clone the whole held buffer), moved to the main
-            // thread rather than cloned: a crowd of uploads ends together, and each clone was
-            // up to a chunk of garbage on both threads.
-            const tail = new Uint8Array(a.held.subarray(0, a.filled));
+            // A buffer of its own, moved to the main thread rather than cloned: a crowd of
+            // uploads ends together, and each clone was up to a chunk of garbage on both threads.
+            const tail = new Uint8Array(a.held.filled);
+            a.held.copyTo(tail);
             reply({ kind: 'seal', op: 'done', id: m.id, chunks: a.sealed, tail }, [tail.buffer]);
           }
-          freeHeld(a.held);
+          forget(a);
         });
         break;
       }
