@@ -472,10 +472,12 @@ describe('seal pool: one budget of slots for all appends', () => {
       await patch(store, id, data, 3000);
       assert.equal(await store.statUpload(id), data.length);
       assert.ok(pool.slabCount <= pool.budget);
+      const spells = pool.quietMemory.returns;
       for (const h of hung) h.source.end();
       await Promise.all(hung.map((h) => h.settled));
       for (const h of hung) assert.equal(await store.statUpload(h.id), 100);
-      await until(() => pool.active === 0);
+      // Handed back once the appends have been quiet a while, by a byte thread (seal-release.test.ts).
+      await until(() => pool.active === 0 && pool.quietMemory.returns > spells && pool.releasing === 0);
       assert.ok(pool.slabCount <= IDLE_SLOTS, `slots kept after the crowd: ${pool.slabCount}`);
       const w = await store.writer(id, { append: true });
       await w.commit(digestOf(data));
@@ -503,6 +505,7 @@ describe('seal pool: one budget of slots for all appends', () => {
         }
       })();
       // 24 appends of whole slots at once: every slot of the budget is filled.
+      const spells = pool.quietMemory.returns;
       await Promise.all(
         Array.from({ length: 24 }, async (_, i) => {
           const data = bytes(6 * slotBytes + i, 50 + i);
@@ -516,7 +519,7 @@ describe('seal pool: one budget of slots for all appends', () => {
       running = false;
       await watch;
       assert.ok(most > 24 * slotBytes, `resident at most ${most} bytes during the crowd`);
-      await until(() => pool.active === 0);
+      await until(() => pool.active === 0 && pool.quietMemory.returns > spells && pool.releasing === 0);
       // Kept: the few most recently freed slots, each over at most one page more than its size.
       const kept = pool.residentBytes()!;
       assert.ok(kept <= IDLE_SLOTS * (slotBytes + 4096), `resident after the crowd: ${kept} bytes`);

@@ -121,6 +121,7 @@ export class SealPool {
     this.bulk = bulkSlots > 0 && bulkBytes > this.slotBytes ? new SealSlots(bulkBytes, bulkSlots) : undefined;
     this.syncEvery = opts.syncEvery;
     this.quietMemory = new QuietMemory(threads);
+    this.quietMemory.onQuiet(() => this.handBack());
     for (const t of threads.threads) {
       const running = new Map<number, SealAppend>();
       this.appends.set(t, running);
@@ -177,6 +178,11 @@ export class SealPool {
   /** Slots holding memory now, lent or free (for tests and diagnostics): never more than `budget`. */
   get slabCount(): number {
     return this.memory.holding;
+  }
+
+  /** Slots (bulk ones too) out of use while a byte thread hands their pages back (for tests and diagnostics). */
+  get releasing(): number {
+    return this.memory.beingReleased + (this.bulk?.beingReleased ?? 0);
   }
 
   /** Bytes of the slots' memory resident now (for tests and diagnostics); undefined without the addon. */
@@ -258,11 +264,44 @@ export class SealPool {
     this.settle();
   }
 
-  /** Once nothing runs, memory beyond a few free slots goes back (after a crowd). */
+  /** Once nothing runs, memory goes back if nothing starts again meanwhile (quiet-memory.ts). */
   private settle(): void {
     if (this.active > 0) return;
-    this.memory.shrink(IDLE_SLOTS);
-    this.bulk?.shrink(0);
     this.quietMemory.quiet();
+  }
+
+  /**
+   * No append ran for a while: the pages of the free slots beyond a few go back (after a crowd), on
+   * a byte thread. A timer rather than the last append's end, like the collections: a push of many
+   * layers has gaps of a few ms between blobs, and its bulk slots went back and were faulted in
+   * again at each.
+   */
+  private handBack(): void {
+    this.release(this.memory, IDLE_SLOTS);
+    if (this.bulk) this.release(this.bulk, 0);
+  }
+
+  private release(slots: SealSlots, keep: number): void {
+    if (!this.quietMemory.canRelease()) {
+      // No byte thread runs (they died since the crowd): starting one (a new isolate: tens of ms
+      // of CPU and MBs of heap) costs more than the madvise done here.
+      slots.shrink(keep);
+      return;
+    }
+    const views = slots.detach(keep);
+    if (!views) return;
+    this.quietMemory.release(views, (done) => {
+      slots.released(done);
+      // Appends queued meanwhile (the kept slots were too few) take the slots back now.
+      if (slots === this.memory) this.lendWaiting();
+    });
+  }
+
+  private lendWaiting(): void {
+    while (this.queue.length > 0) {
+      const n = this.memory.take();
+      if (n === undefined) return;
+      this.queue.shift()!.wake(n);
+    }
   }
 }

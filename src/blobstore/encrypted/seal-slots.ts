@@ -14,6 +14,11 @@
  *
  * Without the addon pages cannot be handed back: the block is dropped whole once every slot is
  * free, for the GC to unmap, as the separate slots were before.
+ *
+ * The madvise itself runs on a byte thread (detach(), then released() on its answer): for the
+ * whole budget it took the event loop 2-6 ms in one go as a crowd ended, a stall every request
+ * waited behind (issue 14). Meanwhile the slots sit apart, in `releasing`, where take() never
+ * looks: a slot lent while a thread zeroes its pages would lose the bytes written into it.
  */
 import { canTrimMalloc, releasePages, residentBytes } from '../../core/malloc-trim.js';
 
@@ -24,6 +29,8 @@ export class SealSlots {
   private free: number[] = [];
   /** Free slots whose pages were handed back. */
   private blank: number[] = [];
+  /** Free slots whose pages a byte thread is handing back now: lent to no one until it answers. */
+  private releasing: number[] = [];
   /** Slots numbered so far: the ones above were never used since the block was made. */
   private numbered = 0;
   /** Slots lent out now. */
@@ -63,9 +70,14 @@ export class SealSlots {
     return v;
   }
 
-  /** Slots that may hold memory: lent, or free and not handed back. */
+  /** Slots that may hold memory: lent, or free and not handed back (yet). */
   get holding(): number {
-    return this.lent + this.free.length;
+    return this.lent + this.free.length + this.releasing.length;
+  }
+
+  /** Slots out of use while a byte thread hands their pages back (for tests and diagnostics). */
+  get beingReleased(): number {
+    return this.releasing.length;
   }
 
   /** Bytes of the block resident now (for tests and diagnostics); undefined without the addon. */
@@ -74,24 +86,50 @@ export class SealSlots {
   }
 
   /**
-   * Hands back the pages of the free slots beyond the `keep` most recently freed. Slots next to
-   * each other go back in one call, so the pages they share go too (a slot's ends need not fall on
-   * page boundaries: the block starts where malloc put it).
+   * Hands back, here, the pages of the free slots beyond the `keep` most recently freed (when no
+   * byte thread runs to do it: see detach()).
    */
   shrink(keep: number): void {
-    if (!this.block || this.free.length <= keep) return;
+    const views = this.detach(keep);
+    if (!views) return;
+    for (const v of views) releasePages(v);
+    this.released(true);
+  }
+
+  /**
+   * Takes the free slots beyond the `keep` most recently freed out of use, for their pages to be
+   * handed back elsewhere (releasePages on each view returned), and released() to be called once
+   * that is done or given up. Slots next to each other make one view, so the pages they share go
+   * too (a slot's ends need not fall on page boundaries: the block starts where malloc put it).
+   * Undefined when there is nothing to hand back: none beyond `keep`, a release already under way,
+   * or no addon (then the block is dropped here once every slot is free).
+   */
+  detach(keep: number): Uint8Array[] | undefined {
+    if (!this.block || this.free.length <= keep || this.releasing.length > 0) return undefined;
     if (!canTrimMalloc()) {
       if (this.lent === 0) this.drop();
-      return;
+      return undefined;
     }
     const gone = this.free.splice(0, this.free.length - keep).sort((a, b) => a - b);
+    const views: Uint8Array[] = [];
     for (let i = 0; i < gone.length; ) {
       let j = i + 1;
       while (j < gone.length && gone[j] === gone[j - 1]! + 1) j++;
-      releasePages(new Uint8Array(this.block, gone[i]! * this.slotBytes, (j - i) * this.slotBytes));
+      views.push(new Uint8Array(this.block, gone[i]! * this.slotBytes, (j - i) * this.slotBytes));
       i = j;
     }
-    this.blank.push(...gone);
+    this.releasing = gone;
+    return views;
+  }
+
+  /**
+   * The detached slots may be lent again: handed back (`done`: taken only once the warm ones are
+   * gone), or not (a thread that died or came too late: they are free as they were).
+   */
+  released(done: boolean): void {
+    if (done) this.blank.push(...this.releasing);
+    else this.free.unshift(...this.releasing);
+    this.releasing = [];
   }
 
   private drop(): void {
@@ -99,6 +137,7 @@ export class SealSlots {
     this.views = [];
     this.free = [];
     this.blank = [];
+    this.releasing = [];
     this.numbered = 0;
   }
 }

@@ -10,15 +10,39 @@
  * collection forced there took 86-215 ms for a 48 MB heap on the loaded 2-core machine, a pause
  * every request would wait behind; the seal slots it drops when idle are left to V8's own
  * collections (concurrent, short pauses).
+ *
+ * Memory the main thread keeps for good but can do without (the seal pool's free slots) is handed
+ * back at the same moment, by a byte thread too (release()): see seal-slots.ts.
  */
-import type { ByteThreads } from './threads.js';
-import type { FromMemory, ToMemory } from './memory-task.js';
+import type { ByteThread, ByteThreads } from './threads.js';
+import { CLAIM, type FromMemory, type ToMemory } from './memory-protocol.js';
 
 /** How long byte work must have stopped before memory is handed back. */
 export const QUIET_MS = 1000;
 
 /** At most one trim this often while uploads end (trimSoon). */
 export const TRIM_EVERY_MS = 200;
+
+/**
+ * How long a release may wait for its thread before what it holds is taken back unreleased: a
+ * thread busy that long (or stuck) must not keep memory out of use. A release takes well under
+ * this (2-6 ms of madvise for the whole budget on the loaded 2-core machine).
+ */
+export const RELEASE_BOUND_MS = 5000;
+
+/**
+ * Release ids, unique in the process: a thread routes its memory replies to one listener (the last
+ * set for its kind), so with two pools on one set of threads (only tests do that) an answer may
+ * reach the other pool's QuietMemory, which must not take it for one of its own.
+ */
+let nextRelease = 1;
+
+interface Release {
+  thread: ByteThread;
+  claim: Int32Array;
+  done: (released: boolean) => void;
+  bound: NodeJS.Timeout;
+}
 
 export class QuietMemory {
   private timer: NodeJS.Timeout | undefined;
@@ -32,14 +56,28 @@ export class QuietMemory {
   private trimming = false;
   private lastTrim = 0;
   private nextThread = 0;
+  private readonly quietListeners: Array<() => void> = [];
+  /** Releases sent and not settled, by id. */
+  private readonly releases = new Map<number, Release>();
+  /** Bytes the byte threads said they handed back (release()), for tests and diagnostics. */
+  released = 0;
 
   constructor(
     private readonly threads: ByteThreads,
     private readonly delayMs = QUIET_MS,
   ) {
     for (const t of threads.threads) {
+      t.onExit(() => {
+        // A dead thread touches nothing more: what it had claimed and finished went back, the rest did not.
+        for (const [id, r] of this.releases) if (r.thread === t) this.settle(id, Atomics.load(r.claim, 0) === CLAIM.done);
+      });
       t.on('memory', (m) => {
         const reply = m as FromMemory;
+        if (reply.op === 'released') {
+          if (reply.bytes > 0) this.released += reply.bytes;
+          this.settle(reply.id, reply.bytes >= 0);
+          return;
+        }
         if (reply.op === 'trimmed') {
           this.trimming = false;
           this.trims++;
@@ -49,6 +87,54 @@ export class QuietMemory {
         if (reply.trimmed) this.trimmed++;
       });
     }
+  }
+
+  /** `listener` runs each time byte work has been quiet for the delay (before the collections are asked for). */
+  onQuiet(listener: () => void): void {
+    this.quietListeners.push(listener);
+  }
+
+  /** Whether release() can send to a byte thread now (one runs: a release is not worth starting one). */
+  canRelease(): boolean {
+    return !this.threads.isClosed && this.threads.threads.some((t) => t.worker);
+  }
+
+  /**
+   * Hands the whole pages inside `views` back to the kernel on a running byte thread, off the event
+   * loop. `done(true)` once the thread did; `done(false)` if it died first or had not begun after
+   * RELEASE_BOUND_MS (then it never will: the claim word is taken back). Until `done`, the
+   * memory may be zeroed at any moment: the caller lends none of it. Returns false (and never
+   * calls `done`) when no byte thread runs (see canRelease()).
+   */
+  release(views: Uint8Array[], done: (released: boolean) => void): boolean {
+    if (!this.canRelease()) return false;
+    const running = this.threads.threads.filter((t) => t.worker);
+    const thread = running[this.nextThread++ % running.length]!;
+    const id = nextRelease++;
+    const claim = new Int32Array(new SharedArrayBuffer(4));
+    const bound = setTimeout(() => {
+      const was = Atomics.compareExchange(claim, 0, CLAIM.pending, CLAIM.cancelled);
+      // Running: the thread is inside madvise now; its answer (or its exit) settles it.
+      if (was !== CLAIM.running) this.settle(id, was === CLAIM.done);
+    }, RELEASE_BOUND_MS);
+    bound.unref();
+    this.releases.set(id, { thread, claim, done, bound });
+    const m: ToMemory = { kind: 'memory', op: 'release', id, views, claim };
+    thread.post(m);
+    return true;
+  }
+
+  /** Releases sent and not yet settled (for tests). */
+  get releasing(): number {
+    return this.releases.size;
+  }
+
+  private settle(id: number, released: boolean): void {
+    const r = this.releases.get(id);
+    if (!r) return;
+    this.releases.delete(id);
+    clearTimeout(r.bound);
+    r.done(released);
   }
 
   /** Byte work started again: nothing to hand back yet. */
@@ -87,6 +173,7 @@ export class QuietMemory {
     this.timer = undefined;
     if (this.threads.isClosed) return;
     this.returns++;
+    for (const l of this.quietListeners) l();
     const m: ToMemory = { kind: 'memory', op: 'collect' };
     // Only threads that run: a stopped one holds nothing, and posting would start it.
     for (const t of this.threads.threads) if (t.worker) t.post(m);
