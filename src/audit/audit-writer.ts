@@ -68,6 +68,8 @@ export class AuditWriter {
   readonly #buffer: PackedCalls[] = [];
   /** Calls held in #buffer. */
   #queued = 0;
+  /** The last batch stored, whose memory the next batch takes (PackedCalls' spare). */
+  #spare: PackedCalls | undefined;
   /** Batches the store refused: tried again first, under their ids. */
   #retry: Pending[] = [];
   /** Calls held in #retry. */
@@ -100,7 +102,8 @@ export class AuditWriter {
     if (open && open.count < this.#o.batchSize) open.add(call);
     else {
       // Queued only once it holds a call (add throws for a call JSON cannot write).
-      open = new PackedCalls(this.#o.batchSize);
+      open = new PackedCalls(this.#o.batchSize, this.#spare);
+      this.#spare = undefined;
       open.add(call);
       this.#buffer.push(open);
     }
@@ -150,6 +153,8 @@ export class AuditWriter {
         this.#o.log.warn({ err: result.error, records: batch.calls.count }, 'could not write audit records; will retry');
         break;
       }
+      // Stored (the thread has its own copy of the bytes): nothing reads this batch again.
+      this.#spare = batch.calls;
     }
     if (this.#dropped > this.#droppedReported) {
       this.#o.log.warn({ dropped: this.#dropped - this.#droppedReported, total: this.#dropped }, 'audit records dropped: the buffer was full');

@@ -59,4 +59,25 @@ describe('calls packed as they are recorded', () => {
     }
     assert.deepEqual(p.texts(), reference(calls), 'taking a prefix leaves the batch as it was');
   });
+
+  it('hand their memory to the next batch once stored, which packs as a new one; a spare too small is left alone', () => {
+    const first = Array.from({ length: CALLS_PER_TEXT + 5 }, (_, i) => call(i));
+    const stored = new PackedCalls(first.length);
+    for (const c of first) stored.add(c);
+    const sent = stored.wire();
+    const next = new PackedCalls(first.length, stored);
+    assert.equal(stored.count, 0, 'the stored batch gave its memory away');
+    assert.deepEqual(stored.texts(), []);
+    const later = [call(100), call(7), call(101)];
+    for (const c of later) next.add(c);
+    assert.deepEqual(next.texts(), reference(later), 'nothing of the earlier calls shows through');
+    assert.equal(next.firstTime, later[0]!.time);
+    assert.deepEqual(textsOf(sent.bytes, sent.ends), reference(first), 'what crossed to the thread is a copy of its own');
+    const small = new PackedCalls(1);
+    small.add(call(1));
+    const big = new PackedCalls(first.length, small);
+    big.add(call(2));
+    assert.deepEqual(small.texts(), reference([call(1)]));
+    assert.deepEqual(big.texts(), reference([call(2)]));
+  });
 });

@@ -39,12 +39,34 @@ export class PackedCalls {
   #principal: Principal | undefined;
   #params: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(expectedCalls: number) {
+  constructor(expectedCalls: number, spare?: PackedCalls) {
     // Grown when needed: a batch of 65,536 calls need not hold 25 MB from its first call.
     const calls = Math.min(Math.max(1, expectedCalls), 2048);
+    if (spare && spare.#bytes.length >= calls * BYTES_PER_CALL && spare.#alike.length >= calls) {
+      this.#bytes = spare.#bytes;
+      this.#calls = spare.#calls;
+      this.#alike = spare.#alike;
+      spare.#released();
+      return;
+    }
     this.#bytes = Buffer.allocUnsafeSlow(calls * BYTES_PER_CALL);
     this.#calls = new Float64Array(2 * calls);
     this.#alike = new Uint8Array(calls);
+  }
+
+  /**
+   * Takes nothing more: its memory goes to the next batch (the writer passes a stored batch as the
+   * next one's `spare`). A batch's buffer (about 770 KB at 2,000 calls) lives past a few scavenges,
+   * so its holder reaches the old generation and the buffer was freed only by a full mark-compact:
+   * with the trail on, about 1 MB/s of external memory that made one every ~8 s at 1,500 GETs a
+   * second (notes/2026-12-05-s14-gc.md).
+   */
+  #released(): void {
+    this.#bytes = Buffer.alloc(0);
+    this.#calls = new Float64Array(0);
+    this.#alike = new Uint8Array(0);
+    this.#used = 0;
+    this.#count = 0;
   }
 
   get count(): number {

@@ -70,6 +70,32 @@ describe('the SQLite read cache', () => {
     }
   });
 
+  it('evicts by second chance: a read entry outlives an unread older one, and a new entry its own eviction', async () => {
+    // Three entries at most; each repositories.find of a name is one entry.
+    const store = createSqliteMetadataStore({ path: freshPath(), readCache: { maxEntries: 3, maxBytes: 1024 * 1024 } });
+    try {
+      for (let i = 0; i < 5; i++) await repo(store, `team/r${i}`);
+      const find = async (i: number): Promise<'hit' | 'miss'> => {
+        const { hits } = store.readCache.stats();
+        assert.ok(await store.repositories.find(REGISTRY, `team/r${i}`));
+        return store.readCache.stats().hits > hits ? 'hit' : 'miss';
+      };
+      // Loaded after the last write, so no drop interferes: r0, r1, r2.
+      assert.deepEqual([await find(0), await find(1), await find(2)], ['miss', 'miss', 'miss']);
+      assert.equal(await find(0), 'hit');
+      // r3 needs room: r0 was read since it came in and gets a second chance; r1 was not, and goes.
+      assert.equal(await find(3), 'miss');
+      assert.deepEqual([await find(0), await find(3), await find(2)], ['hit', 'hit', 'hit']);
+      // Every entry was read: one pass unmarks them all, then the oldest goes, never the newcomer.
+      assert.equal(await find(4), 'miss');
+      assert.equal(await find(4), 'hit');
+      assert.equal(store.readCache.stats().entries, 3);
+      assert.equal(await find(1), 'miss');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stays within its entry and byte bounds, least recently used out first', async () => {
     const maxEntries = 50;
     const maxBytes = 64 * 1024;

@@ -18,7 +18,13 @@
  * PostgreSQL has no such cache: there, knowing that another node has not committed costs a round
  * trip, which is what the lookup costs (the note says more).
  *
- * Bounded in entries and in bytes (manifests may be up to 4 MiB), least recently used first out.
+ * Bounded in entries and in bytes (manifests may be up to 4 MiB). What goes first is chosen by
+ * second chance (CLOCK), an approximation of least recently used: a hit only marks its entry, and
+ * eviction moves a marked entry to the back (unmarked) instead of dropping it. Moving every hit
+ * to the back (delete and set) rebuilt the Map's hash table every few hits, and a long-lived
+ * Map's new table is allocated in the old generation: about 220 KB/s of old-space garbage at
+ * 1,500 manifest GETs a second, nearly all the old generation's growth, so a full mark-compact
+ * every 10-15 s with or without the trail, events and metrics (notes/2026-12-05-s14-gc.md).
  * Values are frozen: they are shared by every reader until the next change.
  */
 import type { CommitWatch } from './commit-watch.js';
@@ -40,6 +46,8 @@ const ABSENT = Symbol('absent');
 interface Entry {
   value: object | typeof ABSENT;
   bytes: number;
+  /** Read since it was last inserted or passed over by eviction. */
+  used: boolean;
 }
 
 export interface ReadCacheStats {
@@ -80,19 +88,21 @@ export class ReadCache {
     const hit = this.entries.get(key);
     if (hit !== undefined) {
       this.counts.hits++;
-      // Most recently used last: Map keeps insertion order.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
+      hit.used = true;
       return hit.value === ABSENT ? undefined : (hit.value as V);
     }
     this.counts.misses++;
     const value = load();
-    const entry: Entry = value === undefined ? { value: ABSENT, bytes: ENTRY_OVERHEAD } : { value: deepFreeze(value), bytes: ENTRY_OVERHEAD + size(value) };
+    const entry: Entry =
+      value === undefined
+        ? { value: ABSENT, bytes: ENTRY_OVERHEAD, used: false }
+        : { value: deepFreeze(value), bytes: ENTRY_OVERHEAD + size(value), used: false };
     // One larger than the whole budget is served, not kept.
-    if (entry.bytes > this.limits.maxBytes) return value;
-    this.entries.set(key, entry);
+    if (entry.bytes > this.limits.maxBytes || this.limits.maxEntries < 1) return value;
+    // Room first, then the entry at the back: a new entry is not what this eviction passes over.
     this.bytes += entry.bytes;
     this.evict();
+    this.entries.set(key, entry);
     return value;
   }
 
@@ -119,11 +129,19 @@ export class ReadCache {
     this.counts.drops++;
   }
 
+  /**
+   * Makes room for one more entry (its bytes already counted): oldest first (Map keeps insertion
+   * order); a marked entry gets a second chance at the back.
+   */
   private evict(): void {
     for (const [key, entry] of this.entries) {
-      if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) return;
+      if (this.entries.size < this.limits.maxEntries && this.bytes <= this.limits.maxBytes) return;
       this.entries.delete(key);
-      this.bytes -= entry.bytes;
+      if (entry.used) {
+        // Visited again by this loop, unmarked: every entry is marked at most once per pass.
+        entry.used = false;
+        this.entries.set(key, entry);
+      } else this.bytes -= entry.bytes;
     }
   }
 }
