@@ -50,6 +50,9 @@ export const CALLS_PER_TEXT = 100;
 /** As cloudTrailRecord cuts them: longer text is never stored. */
 const MAX_TEXT = 1024;
 
+/** Where a call's time (epoch ms) stands among its callValues. */
+export const TIME_AT = 16;
+
 /** A call's FIELDS values, in the order unpackText reads them. */
 export function callValues(c: AuditedCall): unknown[] {
   const p = c.principal;
@@ -108,7 +111,7 @@ function callAt(packed: readonly unknown[], i: number): AuditedCall {
     method: s(2),
     principal,
     requestId: s(15),
-    time: new Date(packed[i + 16] as number),
+    time: new Date(packed[i + TIME_AT] as number),
     region: s(17),
   };
   if (packed[i + 12] != null) call.params = packed[i + 12] as Record<string, unknown>;
@@ -202,7 +205,7 @@ function keyedWhole(batchId: string, texts: readonly Uint8Array[]): Keyed | unde
         cols = lookupColumns(call);
       }
       if (!cols) continue;
-      const time = packed[at + 16] as number;
+      const time = packed[at + TIME_AT] as number;
       if (time < firstTime) firstTime = time;
       if (time > lastTime) lastTime = time;
       keys.addColumns(cols, time, t);

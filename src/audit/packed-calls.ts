@@ -14,7 +14,7 @@
  * comparisons here spare the audit thread parsing and keying it (a flood repeats one caller,
  * operation and repository call after call).
  */
-import { CALLS_PER_TEXT, callValues, type PackedWire } from './audit-batch.js';
+import { CALLS_PER_TEXT, TIME_AT, callValues, type PackedWire } from './audit-batch.js';
 import type { AuditedCall } from './cloudtrail-record.js';
 
 type Principal = AuditedCall['principal'];
@@ -91,7 +91,7 @@ export class PackedCalls {
     this.#used = at + written - 1;
     if (i === this.#alike.length) this.#growCalls();
     this.#calls[2 * i] = at;
-    this.#calls[2 * i + 1] = values[16] as number;
+    this.#calls[2 * i + 1] = values[TIME_AT] as number;
     this.#alike[i] = i > 0 && this.#alikePrevious(call) ? 1 : 0;
     this.#count = i + 1;
     this.#api = call.api;
