@@ -54,6 +54,7 @@ import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
 import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
+import { checkpointsOn } from '../blobstore/workers/checkpoints.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
 
@@ -120,6 +121,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       : undefined;
   // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
+  meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
   const noNativeCipher = nativeGcmUnavailable();
   if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
   const noNativeSeal = nativeSealUnavailable();

@@ -576,5 +576,11 @@ export interface MetadataStore {
   readonly loginProfiles: LoginProfileStore;
   readonly consoleSessions: ConsoleSessionStore;
   readonly archive: ArchiveStore;
+  /**
+   * Engines that checkpoint a log on the thread that commits (SQLite) run those checkpoints
+   * through `runner` instead, off the event loop; `runner` checkpoints the database file at `path`
+   * and tells how many frames its log held.
+   */
+  offloadCheckpoints?(runner: (path: string) => Promise<{ log: number }>): void;
   close(): Promise<void>;
 }

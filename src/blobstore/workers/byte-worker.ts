@@ -8,6 +8,7 @@ import { openTask } from '../encrypted/open-task.js';
 import { sealTask } from '../encrypted/seal-task.js';
 import { hashTask } from './hash-task.js';
 import { memoryTask } from './memory-task.js';
+import { checkpointTask } from '../../metadata/sqlite/checkpoint-task.js';
 import type { ThreadMessage } from './threads.js';
 
 const port = parentPort;
@@ -36,6 +37,7 @@ const tasks: Record<string, (m: ThreadMessage) => void> = {
   // An upload's hash and seal in one pass over its bytes.
   seal: sealTask(reply, hashing.hashOf),
   memory: memoryTask(reply),
+  checkpoint: checkpointTask(reply) as (m: ThreadMessage) => void,
 };
 
 port.on('message', (batch: ThreadMessage[]) => {

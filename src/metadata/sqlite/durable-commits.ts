@@ -52,6 +52,7 @@ export class DurableCommits {
   private flushed = 0;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  private readonly listeners: Array<(writes: number) => void> = [];
 
   constructor(private readonly flush: Flush) {}
 
@@ -76,6 +77,11 @@ export class DurableCommits {
       this.writes++;
       return exec(source);
     }) as Db['exec'];
+  }
+
+  /** Calls `listener` with the count of durable writes after each flush. */
+  onDurable(listener: (writes: number) => void): void {
+    this.listeners.push(listener);
   }
 
   /** How many writes have been counted: compare before and after a call to know whether it wrote. */
@@ -107,6 +113,7 @@ export class DurableCommits {
     const target = this.writes;
     const run = this.flush().then(() => {
       if (target > this.flushed) this.flushed = target;
+      for (const l of this.listeners) l(this.flushed);
     });
     this.running = run;
     const clear = (): void => {

@@ -27,13 +27,16 @@ import { createSqliteArchive } from './archive.js';
 import { durableStore, groupCommits } from './durable-commits.js';
 import { defaultReadCacheLimits, ReadCache, type ReadCacheLimits } from './read-cache.js';
 import { watchCommits } from './commit-watch.js';
+import { WalCheckpoints, type CheckpointLimits } from './wal-checkpoints.js';
 
-/** The store, and the cache its manifest GET lookups read through (its figures, for tests). */
-export type SqliteMetadataStore = MetadataStore & { readonly readCache: ReadCache };
+/** The store, the cache its manifest GET lookups read through and its checkpoints (their figures, for tests). */
+export type SqliteMetadataStore = MetadataStore & { readonly readCache: ReadCache; readonly checkpoints: WalCheckpoints };
 
-export function createSqliteMetadataStore(opts: { path: string; readCache?: ReadCacheLimits }): SqliteMetadataStore {
+export function createSqliteMetadataStore(opts: { path: string; readCache?: ReadCacheLimits; checkpoints?: CheckpointLimits }): SqliteMetadataStore {
   const db = openSqlite(opts.path);
   const commits = groupCommits(db, opts.path);
+  const checkpoints = new WalCheckpoints(db, opts.path, opts.checkpoints);
+  commits.onDurable((writes) => checkpoints.durable(writes));
   // A store call that wrote resolves once its commit is durable (durable-commits.ts).
   const d = <T extends object>(store: T): T => durableStore(store, commits);
   // Dropped by every write the commit counter sees and by other connections' commits.
@@ -42,6 +45,8 @@ export function createSqliteMetadataStore(opts: { path: string; readCache?: Read
   const audit = d(trail);
   return {
     readCache,
+    checkpoints,
+    offloadCheckpoints: (runner) => checkpoints.offload(runner),
     repositories: d(createSqliteRepositories(db, readCache)),
     blobs: d(createSqliteBlobIndex(db)),
     manifests: d(createSqliteManifests(db, readCache)),
@@ -71,6 +76,7 @@ export function createSqliteMetadataStore(opts: { path: string; readCache?: Read
     archive: d(createSqliteArchive(db)),
     async close() {
       await commits.durable();
+      checkpoints.detach();
       readCache.close();
       trail.close();
       db.close();
