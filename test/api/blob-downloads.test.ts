@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readlink } from 'node:fs/promises';
 import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_CHUNK_SIZE } from '../../src/blobstore/encrypted/chunk-format.js';
 import { authorizationFor } from '../e2e/helpers/logins.js';
 import { getBlob, pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
@@ -17,7 +18,7 @@ import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 /** The sealed format's default chunk for new blobs. */
-const CHUNK = 256 * KiB;
+const CHUNK = DEFAULT_CHUNK_SIZE;
 
 /** Files under `dir` this process (the server, in process) holds open. */
 async function openFilesUnder(dir: string): Promise<number> {

@@ -27,8 +27,14 @@ export const MAGIC = Buffer.from('BERTHENC', 'latin1');
 export const HEADER_SIZE = 96;
 export const TAG_SIZE = 16;
 export const DATA_KEY_SIZE = 32;
-/** 256 KiB: a quarter of the per-chunk cipher set-ups of 64 KiB, at one chunk held per open stream. */
-export const DEFAULT_CHUNK_SIZE = 1 << 18;
+/**
+ * 64 KiB for new blobs (256 KiB from session 4 to 14; both read, the header says which). A chunk
+ * is sealed only once a byte after it has come, so each streaming upload holds up to one chunk
+ * of plaintext on its byte thread: a crowd of uploads filling theirs in step held 200 × 256 KiB
+ * (notes/2026-12-05-s15-chunk.md). The set-ups it costs are cheap since the cipher is keyed once
+ * per blob (native-seal.ts, native-gcm.ts): ≈1 µs a chunk.
+ */
+export const DEFAULT_CHUNK_SIZE = 1 << 16;
 const VERSION = 1;
 /** Offsets in the header: the end of the wrap's AAD, the wrap nonce, the wrapped key, the tail. */
 const [WRAP_AAD_END, NONCE_AT, WRAPPED_AT, RESERVED_AT] = [32, 32, 44, 92];

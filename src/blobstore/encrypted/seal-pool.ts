@@ -42,7 +42,9 @@ export class SealerLostError extends Error {
 
 /**
  * 256 KiB × 4 = 1 MiB per append in flight: one slot being filled, up to three posted. A slot is
- * a message and an acknowledgement; 256 KiB slots are one chunk of the default format each.
+ * a message and an acknowledgement. A slot carries four chunks of the default format (64 KiB,
+ * chunk-format.ts): the worker seals those with a byte after them straight from the slot and
+ * holds only the one the slot ends in.
  */
 const DEFAULT_SLOT = 256 * 1024;
 const DEFAULT_SLOTS = 4;

@@ -289,6 +289,42 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
       }
     });
 
+    it('continues an upload staged at another chunk size at that size; a rebase seals at its own', async () => {
+      // As an upload staged by a version whose chunks were larger (256 KiB before session 15)
+      // and finished by one whose default is smaller: the record's header decides, not the store.
+      const { dir, inner, watch } = world('chunk-sizes');
+      const keys = ring();
+      const older = createEncryptedBlobStore(inner, keys, { chunkSize: 4 * CHUNK, ...(sealing && { sealing }) });
+      const store = createEncryptedBlobStore(inner, keys, { chunkSize: CHUNK, ...(sealing && { sealing }) });
+      const logOf = async (digest: Digest): Promise<number> => (await readFile(blobPath(dir, digest)))[9]!;
+      const first = bytes(9 * CHUNK + 77, 100);
+      const second = bytes(5 * CHUNK + 5, 101);
+      const all = Buffer.concat([first, second]);
+      const id = watch(randomUUID());
+      await patch(older, id, first);
+      assert.equal(await store.statUpload(id), first.length);
+      await patch(store, id, second);
+      assert.equal((await stagedFiles(dir)).get(id), HEADER_SIZE + 3 * (4 * CHUNK + TAG_SIZE), "appended in the upload's own chunks");
+      await commit(store, id, digestOf(all));
+      assert.equal(await logOf(digestOf(all)), Math.log2(4 * CHUNK));
+      assert.equal((await readFile(blobPath(dir, digestOf(all)))).length, ciphertextSize(all.length, 4 * CHUNK));
+      assert.deepEqual(await readAll(await store.read(digestOf(all))), all);
+      const range = { start: 4 * CHUNK - 3, end: 9 * CHUNK + 2 };
+      assert.deepEqual(await readAll(await store.read(digestOf(all), range)), all.subarray(range.start, range.end + 1));
+      // Dead bytes past the record (a crash after a chunk write): the rebase seals afresh, at the store's size.
+      const id2 = watch(randomUUID());
+      const third = bytes(6 * CHUNK + 9, 102);
+      await patch(older, id2, first);
+      await writeFile(join(dir, 'uploads', id2), randomBytes(100), { flag: 'a' });
+      await patch(store, id2, third);
+      assert.ok((await stagedFiles(dir)).has(chunkObjectId(id2, 1)), 'rebased into a new chunk object');
+      const all2 = Buffer.concat([first, third]);
+      await commit(store, id2, digestOf(all2));
+      assert.equal(await logOf(digestOf(all2)), Math.log2(CHUNK));
+      assert.deepEqual(await readAll(await store.read(digestOf(all2))), all2);
+      assert.deepEqual(await stagedFiles(dir), new Map());
+    });
+
     it('reads, resumes and commits an upload staged in the v1 CTR format', async () => {
       const { dir, inner, watch } = world('v1-upload');
       const keys = ring();
