@@ -11,6 +11,10 @@
  * destination on a receiver in its own process; a metrics port scraped every 5 s) against all
  * off (no trail, no rule, no metrics port; the outbox row a push writes stays, as it is part of
  * the push's transaction whatever the rules).
+ *
+ * BENCH_CONTROL=1 adds a second off server to the GET rounds and prints its CPU per GET
+ * against the first's: two processes of one build and configuration can differ at full rate by
+ * as much as on and off do (notes/2026-12-05-s15-loop.md), and this shows by how much in this run.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -31,6 +35,8 @@ const PUSHERS = 4;
 const ALL = process.env.BENCH_WHAT === 'all';
 const ON = ALL ? 'all on' : 'audit on';
 const OFF = ALL ? 'all off' : 'audit off';
+const CONTROL = process.env.BENCH_CONTROL === '1';
+const OFF2 = `${OFF} (2)`;
 
 function manifestOf(config: string, layer: string): string {
   return JSON.stringify({
@@ -110,6 +116,7 @@ async function main(): Promise<void> {
     },
   });
   const off = await startBerthServer(work, { name: OFF, env: { ...quiet, BERTH_AUDIT_RETENTION_DAYS: '0' } });
+  const off2 = CONTROL ? await startBerthServer(work, { name: OFF2, env: { ...quiet, BERTH_AUDIT_RETENTION_DAYS: '0' } }) : undefined;
   let receiver: Receiver | undefined;
   if (ALL) {
     receiver = await startReceiver();
@@ -120,7 +127,7 @@ async function main(): Promise<void> {
   const record = (s: Server, name: string, v: number) => ((figures[name] ??= {})[s.name] ??= []).push(v);
   try {
     const paths = new Map<Server, string>();
-    for (const s of [on, off]) {
+    for (const s of off2 ? [on, off, off2] : [on, off]) {
       const config = await pushBlob(s, 'bench/load', 512, 1);
       const layer = await pushBlob(s, 'bench/load', 4096, 2);
       await putManifest(s, 'bench/load', 'v1', manifestOf(config, layer));
@@ -130,7 +137,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which server goes first, so neither always meets a warmer or cooler machine.
       const order = round % 2 === 0 ? [on, off] : [off, on];
-      for (const s of order) {
+      for (const s of off2 ? (round % 2 === 0 ? [...order, off2] : [off2, ...order]) : order) {
         const cpu0 = cpuSeconds(s.pid);
         const threads0 = threadCpuSeconds(s.pid);
         const m = await requestRate(s, 'GET', paths.get(s)!, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: accept });
@@ -153,6 +160,7 @@ async function main(): Promise<void> {
     const scraped = await scrapes?.();
     await on.stop();
     await off.stop();
+    await off2?.stop();
     const received = await receiver?.stop();
     if (ALL) console.log(`metrics scrapes answered: ${scraped}; events received by the target: ${received}`);
     await rm(work, { recursive: true, force: true });
@@ -163,6 +171,13 @@ async function main(): Promise<void> {
   );
   // Means as before; the median of each round's on/off ratio besides, since one slow round (another
   // process's burst) moves a mean of four a long way. The indented lines split the GET's CPU by thread.
+  if (off2) {
+    const a = figures['server CPU-µs per manifest GET']![OFF2]!;
+    const b = figures['server CPU-µs per manifest GET']![OFF]!;
+    console.log(
+      `control, off (2)/off, server CPU-µs per manifest GET: median of rounds ${median(a.map((x, i) => x / b[i]!)).toFixed(3)} (rounds off (2): ${a.map((x) => x.toFixed(0)).join(' ')})`,
+    );
+  }
   for (const [name, by] of Object.entries(figures)) {
     const a = by[ON]!;
     const b = by[OFF]!;

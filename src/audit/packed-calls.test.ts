@@ -44,6 +44,46 @@ describe('calls packed as they are recorded', () => {
     assert.deepEqual(packCalls([]), []);
   });
 
+  it("write a caller's values anew whenever any of them differs from the previous call's", () => {
+    const role = { name: 'r', roleId: 'AROA1', sessionName: 's' };
+    const base = call(1);
+    const roleCaller = {
+      kind: 'role' as const,
+      arn: 'arn:aws:sts::123456789012:assumed-role/r/s',
+      accountId: '123456789012',
+      accessKeyId: 'ASIAX',
+      principalArn: 'arn:aws:iam::123456789012:role/r',
+      session: { role },
+    };
+    const asRole = { principal: roleCaller };
+    // Each a run of two calls `from`, the second only a copy of the first, then a run of two
+    // `to`: one input of the caller changed.
+    const changes: Array<[from: Partial<AuditedCall>, to: Partial<AuditedCall>]> = [
+      [{}, {}],
+      [{}, { api: 'ecr-public' }],
+      [{}, { operation: 'blob-read' }],
+      [{}, { method: 'HEAD' }],
+      [{}, { principal: { ...base.principal, arn: 'arn:aws:iam::123456789012:user/ann' } }],
+      [{}, { principal: { ...base.principal, accountId: '210987654321' } }],
+      [{}, { principal: { ...base.principal, userName: 'ann' } }],
+      [{}, { principal: { ...base.principal, accessKeyId: 'AKIAOTHER' } }],
+      [{}, { principal: { ...base.principal, kind: 'root' } }],
+      [asRole, { principal: { ...roleCaller, principalArn: 'arn:aws:iam::123456789012:role/q' } }],
+      [asRole, { principal: { ...roleCaller, session: { role: { ...role, name: 'q' } } } }],
+      [asRole, { principal: { ...roleCaller, session: { role: { ...role, roleId: 'AROA2' } } } }],
+      [asRole, { principal: { ...roleCaller, session: { role: { ...role, sessionName: 't' } } } }],
+    ];
+    const twice = (c: Partial<AuditedCall>, i: number) => [
+      { ...call(i), ...c },
+      { ...call(i + 1), ...c, ...(c.principal && { principal: { ...c.principal } }) },
+    ];
+    const calls = changes.flatMap(([from, to], i) => [...twice(from, 4 * i), ...twice(to, 4 * i + 2)]);
+    const p = new PackedCalls(1);
+    for (const c of calls) p.add(c);
+    assert.deepEqual(p.texts(), reference(calls));
+    assert.deepEqual(unpackCalls(p.texts()), calls);
+  });
+
   it('cross as bytes of their own, and keep a prefix whole', () => {
     const calls = Array.from({ length: CALLS_PER_TEXT + 5 }, (_, i) => call(i));
     const p = new PackedCalls(calls.length);

@@ -12,9 +12,11 @@
  * Each call is also marked alike when the inputs of its lookup columns (the api, operation,
  * method, caller, region and parameters, audit-batch.ts) are those of the call before: a few
  * comparisons here spare the audit thread parsing and keying it (a flood repeats one caller,
- * operation and repository call after call).
+ * operation and repository call after call). A call whose operation and caller are the previous
+ * call's takes its first CALLER_VALUES values' bytes from that call: JSON.stringify of them was
+ * about half of a manifest GET's packing on the event loop.
  */
-import { CALLS_PER_TEXT, TIME_AT, callValues, type PackedWire } from './audit-batch.js';
+import { CALLER_VALUES, CALLS_PER_TEXT, TIME_AT, callerValues, restValues, type PackedWire } from './audit-batch.js';
 import type { AuditedCall } from './cloudtrail-record.js';
 
 type Principal = AuditedCall['principal'];
@@ -38,6 +40,9 @@ export class PackedCalls {
   #region: string | undefined;
   #principal: Principal | undefined;
   #params: Readonly<Record<string, unknown>> | undefined;
+  // Where the last call whose caller was written anew has its caller's values' bytes.
+  #callerAt = 0;
+  #callerLength = 0;
 
   constructor(expectedCalls: number, spare?: PackedCalls) {
     // Grown when needed: a batch of 65,536 calls need not hold 25 MB from its first call.
@@ -79,20 +84,38 @@ export class PackedCalls {
   }
 
   add(call: AuditedCall): void {
-    const values = callValues(call);
-    const json = JSON.stringify(values);
-    // UTF-8 takes at most three bytes per UTF-16 unit.
-    if (this.#used + json.length * 3 > this.#bytes.length) this.#grow(this.#used + json.length * 3);
-    const at = this.#used;
-    const written = this.#bytes.write(json, at);
-    // The call's `[...]` without its `]`: a `,` in place of its `[` unless it opens a text.
     const i = this.#count;
-    if (i % CALLS_PER_TEXT !== 0) this.#bytes[at] = 0x2c;
-    this.#used = at + written - 1;
+    const sameCaller =
+      i > 0 && call.api === this.#api && call.operation === this.#operation && call.method === this.#method && samePrincipal(call.principal, this.#principal);
+    const rest = restValues(call);
+    // Both texts before anything changes: stringify throws for a call JSON cannot write.
+    const restJson = JSON.stringify(rest);
+    const callerJson = sameCaller ? undefined : JSON.stringify(callerValues(call));
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    const needed = this.#used + 2 + (callerJson === undefined ? this.#callerLength : callerJson.length * 3) + restJson.length * 3;
+    if (needed > this.#bytes.length) this.#grow(needed);
+    const b = this.#bytes;
+    const at = this.#used;
+    // The call's `[...]` without its `]`: its caller's values, a `,`, then the rest's. Each JSON
+    // text's opening `[` lands on the byte that becomes the `,` before it.
+    let restAt: number;
+    if (callerJson === undefined) {
+      b.copy(b, at + 1, this.#callerAt, this.#callerAt + this.#callerLength);
+      restAt = at + 1 + this.#callerLength;
+    } else {
+      const written = b.write(callerJson, at);
+      this.#callerAt = at + 1;
+      this.#callerLength = written - 2;
+      restAt = at + written - 1;
+    }
+    const written = b.write(restJson, restAt);
+    b[restAt] = 0x2c;
+    b[at] = i % CALLS_PER_TEXT === 0 ? 0x5b : 0x2c;
+    this.#used = restAt + written - 1;
     if (i === this.#alike.length) this.#growCalls();
     this.#calls[2 * i] = at;
-    this.#calls[2 * i + 1] = values[TIME_AT] as number;
-    this.#alike[i] = i > 0 && this.#alikePrevious(call) ? 1 : 0;
+    this.#calls[2 * i + 1] = rest[TIME_AT - CALLER_VALUES] as number;
+    this.#alike[i] = sameCaller && call.region === this.#region && sameFlatParams(call.params, this.#params) ? 1 : 0;
     this.#count = i + 1;
     this.#api = call.api;
     this.#operation = call.operation;
@@ -101,18 +124,6 @@ export class PackedCalls {
     this.#principal = call.principal;
     this.#params = call.params;
     this.#firstTime ??= call.time;
-  }
-
-  /** Whether the call's lookup columns have the inputs of the previous call's; false when unsure. */
-  #alikePrevious(c: AuditedCall): boolean {
-    return (
-      c.api === this.#api &&
-      c.operation === this.#operation &&
-      c.method === this.#method &&
-      c.region === this.#region &&
-      samePrincipal(c.principal, this.#principal) &&
-      sameFlatParams(c.params, this.#params)
-    );
   }
 
   /**
