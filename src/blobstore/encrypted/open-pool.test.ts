@@ -320,3 +320,53 @@ for (const [stripe, nodeCrypto] of [
       cipherAsAsked();
     });
   });
+
+// Small chunks in large slots: the opening thread reads at most 256 KiB of whole chunks at once
+// (open-task.ts READ_BATCH), so a 1 MiB slot of 1 KiB chunks fills in four reads, the later ones
+// into a slot already partly filled, and the last read of a blob takes what is left.
+describe('open pool, small chunks read in batches', () => {
+  const threads = new ByteThreads({ threads: 1 });
+  const pool = new OpenPool(threads, { slotBytes: 1024 * 1024, slots: 2 });
+  let root = '';
+  let store: BlobStore;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-open-batch-'));
+    store = createEncryptedBlobStore(createFsBlobStore({ root }), keys(), { chunkSize: 1024, opening: pool, inlineOpenBytes: 0 });
+  });
+  after(async () => {
+    await threads.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('gives exact bytes across batch and slot edges, and refuses a file cut inside a batch', async () => {
+    const size = 2.5 * 1024 * 1024 + 333;
+    const data = bytes(size, 77);
+    const digest = await putBlob(store, data);
+    const written = async (range?: { start: number; end: number }): Promise<Buffer> => {
+      const sink = new Sink();
+      const body = await store.read(digest, range);
+      assert.ok(isDirectBody(body), 'a download from the pool writes itself');
+      await body.writeTo(sink);
+      return sink.data;
+    };
+    assert.deepEqual(await written(), data);
+    assert.deepEqual(await readAll(await store.read(digest)), data);
+    // Plaintext offsets of batch edges (every 256 chunks) and slot edges (every 1024 chunks).
+    for (const start of [0, 1023, 256 * 1024 - 1, 256 * 1024, 1024 * 1024 - 5, 1024 * 1024 + 1, 2 * 1024 * 1024 + 100, size - 1]) {
+      for (const len of [1, 300, 256 * 1024 + 7, 1024 * 1024 + 9]) {
+        const end = Math.min(start + len - 1, size - 1);
+        assert.deepEqual(await written({ start, end }), data.subarray(start, end + 1), `range ${start}-${end}`);
+      }
+    }
+    const hex = digestHex(digest);
+    const path = join(root, 'blobs', 'sha256', hex.slice(0, 2), hex);
+    const good = await readFile(path);
+    // Cut inside the third batch of the second slot: the bytes before it were whole chunks, the rest is missing.
+    await writeFile(path, good.subarray(0, HEADER_SIZE + (1024 + 600) * (1024 + 16) + 100));
+    await assert.rejects(written(), BlobIntegrityError);
+    await assert.rejects(written({ start: 1024 * 1024, end: 2 * 1024 * 1024 }), BlobIntegrityError);
+    assert.deepEqual(await written({ start: 5, end: 300_000 }), data.subarray(5, 300_001), 'the chunks before the cut still open');
+    await writeFile(path, good);
+    await until(() => pool.active === 0);
+  });
+});
