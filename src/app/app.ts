@@ -144,6 +144,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       undefined,
       new OpenPool(byteThreads, { stripe: config.stripedDownloads }),
       new SealPool(byteThreads),
+      log,
     ),
     meta,
     clock,

@@ -24,7 +24,8 @@ import { createEncryptedBlobStore } from '../blobstore/encrypted/encrypted-blob-
 import type { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import type { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { createFsBlobStore } from '../blobstore/fs/fs-blob-store.js';
-import { SyncGate } from '../blobstore/fs/sync-gate.js';
+import type { Logger } from 'pino';
+import { SyncGate, type GateSwitch } from '../blobstore/fs/sync-gate.js';
 import type { createS3BlobStore as S3StoreFactory } from '../blobstore/s3/s3-blob-store.js';
 import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
 import { withKmsErrors } from '../blobstore/s3/sse-kms-errors.js';
@@ -61,9 +62,10 @@ export async function openBlobVaults(
   observe?: BlobStoreObserver,
   opening?: OpenPool,
   sealing?: SealPool,
+  log?: Logger,
 ): Promise<BlobVaults> {
-  const standard = await openTree(config, serverKey, kms, remote, openLocal, observe, false, opening, sealing);
-  const archive = await openTree(config, serverKey, kms, remote, openLocal, observe, true, opening, sealing);
+  const standard = await openTree(config, serverKey, kms, remote, openLocal, observe, false, opening, sealing, log);
+  const archive = await openTree(config, serverKey, kms, remote, openLocal, observe, true, opening, sealing, log);
   return {
     settle: standard.settle,
     of: standard.of,
@@ -83,10 +85,20 @@ async function openTree(
   archive: boolean,
   opening: OpenPool | undefined,
   sealing?: SealPool,
+  log?: Logger,
 ): Promise<BlobVaults> {
   const checked = (store: BlobStore) => withChecks(store, { ...(observe && { observe }) });
   // Whether downloads open their files on the event loop: decided per disk (blobOpen).
-  const gate = new SyncGate({ mode: config.blobOpen });
+  const storage = archive ? 'archive' : 'standard';
+  const gate = new SyncGate({
+    mode: config.blobOpen,
+    ...(log && {
+      onSwitch: (to: 'async' | 'inline', detail: GateSwitch) =>
+        to === 'async'
+          ? log.warn({ storage, ...detail }, 'the local disk answers slowly: downloads open their files through the thread pool for a while (blobOpen auto)')
+          : log.info({ storage }, 'the local disk answers fast again: downloads open their files on the event loop (blobOpen auto)'),
+    }),
+  });
   const local = (root: string) => checked(openLocal(root, gate));
   const registryKeys = registryWrappingKeys(serverKey);
   const s3 = config.storage === undefined ? undefined : archive ? archiveS3Location(config) : s3Location(config);

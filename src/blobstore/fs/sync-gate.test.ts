@@ -23,7 +23,7 @@ import type { WrappingKeys } from '../encrypted/wrapping-keys.js';
 import { bytes, openFilesUnder, putBlob, readAll } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { createFsBlobStore } from './fs-blob-store.js';
-import { SyncGate, type SyncGateOptions } from './sync-gate.js';
+import { SyncGate, type GateSwitch, type SyncGateOptions } from './sync-gate.js';
 
 const key = { id: randomBytes(16), key: randomBytes(32) };
 const keys: WrappingKeys = { current: async () => key, byId: async () => key };
@@ -85,11 +85,13 @@ describe('downloads opened inline or through the pool (blobOpen)', () => {
   it('in auto, goes to the pool after slow calls, tries again after its period, and comes back once the disk is fast', async () => {
     const opensBefore = await openFilesUnder(root);
     // Every call measures at least 0 µs: the disk looks slow.
-    const { store, gate } = storeWith({ slowCallMicros: 0, retryMs: 60_000 });
+    const switches: Array<[string, GateSwitch]> = [];
+    const { store, gate } = storeWith({ slowCallMicros: 0, retryMs: 60_000, onSwitch: (to, detail) => switches.push([to, detail]) });
     assert.equal(gate.current, 'inline');
     await readsRight(store);
     assert.deepEqual([gate.counts.inline, gate.counts.toAsync], [1, 1], "the first download's calls (open, fstat, read: three slow) switched the gate");
     assert.equal(gate.current, 'async');
+    assert.deepEqual(switches, [['async', { slowCalls: 3, ofLast: 8, slowCallMicros: 0, retryInMs: 60_000 }]], 'the switch is told, with why');
     const inline = gate.counts.inline;
     await readsRight(store);
     await readsRight(store);
@@ -105,6 +107,7 @@ describe('downloads opened inline or through the pool (blobOpen)', () => {
       return gate.counts.inline > inline;
     });
     assert.deepEqual([gate.counts.inline, gate.counts.toAsync, gate.counts.toInline], [inline + 1, 2, 0], 'one probe, slow: back to the pool');
+    assert.deepEqual(switches[1], ['async', { slowCalls: 1, ofLast: 1, slowCallMicros: 0, retryInMs: 10 }], 'told again, with the doubled period');
 
     // The disk is fast again: the next probe stays inline, and so do the downloads after it.
     gate.slowCallMicros = 1e9;
@@ -113,6 +116,7 @@ describe('downloads opened inline or through the pool (blobOpen)', () => {
       return gate.current === 'inline';
     });
     assert.equal(gate.counts.toInline, 1);
+    assert.deepEqual(switches.slice(2), [['inline', { slowCallMicros: 1e9 }]], 'and told of the way back');
     const after = { ...gate.counts };
     await readsRight(store);
     assert.equal(gate.counts.inline, after.inline + 4, 'opened inline again');

@@ -33,6 +33,17 @@ export interface SyncGateOptions {
   slowCallMicros?: number;
   /** How long calls stay on the pool before a download tries inline again (ms; default 1000). */
   retryMs?: number;
+  /** Told of each switch (for the log: an operator sees when and why downloads left the event loop). */
+  onSwitch?: (to: 'async' | 'inline', detail: GateSwitch) => void;
+}
+
+export interface GateSwitch {
+  /** To async: the slow calls among the last ones looked at, and the threshold (µs). */
+  slowCalls?: number;
+  ofLast?: number;
+  slowCallMicros: number;
+  /** To async: how long until inline is tried again (ms). */
+  retryInMs?: number;
 }
 
 /**
@@ -49,6 +60,7 @@ const MAX_BACKOFF = 64;
 
 export class SyncGate {
   readonly mode: BlobOpenMode;
+  private readonly onSwitch: SyncGateOptions['onSwitch'];
   /** Thresholds and period; may be changed while running (an operator's tool, or a test making a disk "fast" again). */
   slowCallMicros: number;
   retryMs: number;
@@ -67,6 +79,7 @@ export class SyncGate {
     this.mode = opts.mode ?? 'auto';
     this.slowCallMicros = opts.slowCallMicros ?? DEFAULTS.slowCallMicros;
     this.retryMs = opts.retryMs ?? DEFAULTS.retryMs;
+    this.onSwitch = opts.onSwitch;
   }
 
   /** Where the gate stands: 'inline', 'async', or 'probing' (the next calls try inline again). */
@@ -98,13 +111,14 @@ export class SyncGate {
     if (this.state === 'probing') {
       if (slow) {
         this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF);
-        this.toAsync();
+        this.toAsync({ slowCalls: 1, ofLast: 1 });
       } else {
         this.state = 'inline';
         this.recent = 0;
         this.slowRecent = 0;
         this.returnedAt = performance.now();
         this.counts.toInline++;
+        this.onSwitch?.('inline', { slowCallMicros: this.slowCallMicros });
       }
       return;
     }
@@ -117,12 +131,13 @@ export class SyncGate {
     // Slow again soon after coming back: the disk is slow for some calls, so probe it less often.
     const now = performance.now();
     this.backoff = now - this.returnedAt < 4 * this.retryMs * this.backoff ? Math.min(this.backoff * 2, MAX_BACKOFF) : 1;
-    this.toAsync();
+    this.toAsync({ slowCalls: this.slowRecent, ofLast: LAST });
   }
 
-  private toAsync(): void {
+  private toAsync(why: { slowCalls: number; ofLast: number }): void {
     this.state = 'async';
     this.asyncSince = performance.now();
     this.counts.toAsync++;
+    this.onSwitch?.('async', { ...why, slowCallMicros: this.slowCallMicros, retryInMs: this.retryMs * this.backoff });
   }
 }
