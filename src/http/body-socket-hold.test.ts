@@ -169,3 +169,20 @@ describe('a paused body holds its socket', { skip: process.platform !== 'linux' 
     });
   });
 });
+
+describe('a held body read on in paused mode', () => {
+  it('an async iterator after a pause gets every byte (read() ends the hold)', async () => {
+    await withServer(true, async (_server, port, next) => {
+      const body = Buffer.alloc(2 * MiB, 3);
+      const incoming = next();
+      const { answered } = send(port, body);
+      const req = await incoming;
+      const paused = await pauseAtFirstPiece(req);
+      let n = paused.got[0]!.length;
+      for await (const piece of req as AsyncIterable<Buffer>) n += piece.length;
+      (req as IncomingMessage & { res: { end(): void } }).res.end();
+      assert.equal(await answered, 200);
+      assert.equal(n, body.length);
+    });
+  });
+});

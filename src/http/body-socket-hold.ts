@@ -31,6 +31,14 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   const socket = req.socket;
   const handle = (): ReadHandle | undefined => (socket as unknown as { _handle?: ReadHandle | null })._handle ?? undefined;
   let held = false;
+  const release = (): void => {
+    held = false;
+    const h = handle();
+    // Node paused the socket itself meanwhile: Node starts it again when the body is read.
+    if (socket.destroyed || socket.readableFlowing === false || !h || h.reading || typeof h.readStart !== 'function') return;
+    h.reading = true;
+    h.readStart();
+  };
   req.on('pause', () => {
     const h = handle();
     if (held || socket.destroyed || !h?.reading || typeof h.readStop !== 'function') return;
@@ -40,12 +48,14 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   });
   req.on('resume', () => {
     // A late 'resume' of a body paused again since: it stays held.
-    if (!held || req.readableFlowing !== true) return;
-    held = false;
-    const h = handle();
-    // Node paused the socket itself meanwhile: Node starts it again when the body is read.
-    if (socket.destroyed || socket.readableFlowing === false || !h || h.reading || typeof h.readStart !== 'function') return;
-    h.reading = true;
-    h.readStart();
+    if (held && req.readableFlowing === true) release();
   });
+  // A consumer may go on in paused mode instead (an async iterator, a 'readable' listener), which
+  // never resumes: its read() asks for bytes. read(0) is the stream refilling its own buffer
+  // after each piece, which must not end a hold.
+  const read = req.read;
+  req.read = function (this: IncomingMessage, n?: number) {
+    if (held && n !== 0) release();
+    return read.call(this, n);
+  } as typeof req.read;
 }
