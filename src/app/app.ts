@@ -54,7 +54,7 @@ import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
 import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
-import { checkpointsOn } from '../blobstore/workers/checkpoints.js';
+import { checkpointsOn } from './byte-thread-checkpoints.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
 

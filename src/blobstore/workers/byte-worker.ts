@@ -8,7 +8,7 @@ import { openTask } from '../encrypted/open-task.js';
 import { sealTask } from '../encrypted/seal-task.js';
 import { hashTask } from './hash-task.js';
 import { memoryTask } from './memory-task.js';
-import { checkpointTask } from '../../metadata/sqlite/checkpoint-task.js';
+import { checkpointTask } from '../../core/sqlite-checkpoint.js';
 import type { ThreadMessage } from './threads.js';
 
 const port = parentPort;

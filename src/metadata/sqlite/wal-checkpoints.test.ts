@@ -11,7 +11,7 @@ import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { checkpointsOn } from '../../blobstore/workers/checkpoints.js';
+import { checkpointsOn } from '../../app/byte-thread-checkpoints.js';
 import { ByteThreads } from '../../blobstore/workers/threads.js';
 import { registryKey } from '../../core/registry-key.js';
 import { createSqliteMetadataStore, type SqliteMetadataStore } from './sqlite-store.js';

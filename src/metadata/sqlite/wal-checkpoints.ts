@@ -7,7 +7,7 @@
  * the longest 263 ms; 6, 0.02 s, the longest 5 ms, with this), and no request was answered meanwhile.
  *
  * Once a runner is attached (`offload`: a byte thread with a connection of its own, see
- * checkpoint-task.ts) the event loop's connection no longer checkpoints (wal_autocheckpoint=0),
+ * app/byte-thread-checkpoints.ts, core/sqlite-checkpoint.ts) the event loop's connection no longer checkpoints (wal_autocheckpoint=0),
  * and the runner is asked for a PASSIVE checkpoint each time `everyWrites` more writes have been
  * made durable. PASSIVE never waits for a reader or a writer, and SQLite's WAL lets readers and
  * the writer go on while another connection checkpoints, so nothing on the event loop waits for

@@ -1,6 +1,7 @@
 /**
- * The checkpoint task of a byte thread (wal-checkpoints.ts): a PASSIVE checkpoint of the embedded
- * database on a connection of this thread's own, kept open between checkpoints (opening one reads
+ * The checkpoint task of a byte thread (metadata/sqlite/wal-checkpoints.ts says why; composed by
+ * app/byte-thread-checkpoints.ts): a PASSIVE checkpoint of a SQLite database on a connection of
+ * this thread's own, kept open between checkpoints (opening one reads
  * the schema). better-sqlite3 is loaded on the first request, so threads that never checkpoint
  * (PostgreSQL, or every thread but the one asked) do not carry it.
  */

@@ -3,9 +3,9 @@
  * says why): one thread, the last, so that a checkpoint's fsync holds up at most that thread's
  * share of the byte work rather than every request on the event loop.
  */
-import type { FromCheckpoint, ToCheckpoint } from '../../metadata/sqlite/checkpoint-task.js';
-import type { CheckpointRunner } from '../../metadata/sqlite/wal-checkpoints.js';
-import type { ByteThread, ByteThreads } from './threads.js';
+import type { FromCheckpoint, ToCheckpoint } from '../core/sqlite-checkpoint.js';
+import type { CheckpointRunner } from '../metadata/sqlite/wal-checkpoints.js';
+import type { ByteThread, ByteThreads } from '../blobstore/workers/threads.js';
 
 export function checkpointsOn(threads: ByteThreads): CheckpointRunner {
   const thread: ByteThread = threads.threads[threads.threads.length - 1]!;
