@@ -487,6 +487,45 @@ describe('seal pool: one budget of slots for all appends', () => {
     }
   });
 
+  it('with the default sizes, 200 slow clients each hold a slot of their own: none waits, none is made to post early, and the slots hold about what they sent', async () => {
+    // The bench's crowd (200 uploads at 1 MB/s): each fills the slot it holds slowly. A budget of
+    // fewer slots than the crowd queues the newcomers and has every other append post its slot
+    // after each piece (a message per socket read); a slot larger than a chunk is memory a slow
+    // upload keeps resident once it has filled it (notes/2026-12-05-s15-slots.md).
+    const threads = new ByteThreads({ threads: 2 });
+    const pool = new SealPool(threads);
+    const crowd = 200;
+    const sent = 60_000;
+    let running = true;
+    try {
+      const store = createEncryptedBlobStore(createFsBlobStore({ root: join(root, 'defaults') }), keys(), { sealing: pool });
+      let waited = 0;
+      const watch = (async () => {
+        while (running) {
+          waited = Math.max(waited, pool.waiting);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      const hung = await Promise.all(Array.from({ length: crowd }, (_, i) => hungClient(store, bytes(sent, 1000 + i))));
+      await until(() => pool.active === crowd && pool.waiting === 0 && pool.slabCount >= Math.min(crowd, pool.budget));
+      running = false;
+      await watch;
+      assert.ok(pool.budget >= crowd, `budget of ${pool.budget} slots for a crowd of ${crowd}`);
+      // Only a newcomer that finds no slot makes the others post early (SealPool.take).
+      assert.equal(waited, 0, 'an append waited for a slot');
+      assert.equal(pool.slabCount, crowd, 'one slot per client');
+      const resident = pool.residentBytes();
+      if (resident !== undefined) assert.ok(resident <= crowd * (sent + 2 * 4096), `slots resident: ${resident} bytes for ${crowd} × ${sent} sent`);
+      for (const h of hung) h.source.end();
+      await Promise.all(hung.map((h) => h.settled));
+      for (const h of hung.slice(0, 5)) assert.equal(await store.statUpload(h.id), sent);
+      assert.equal(pool.active, 0);
+    } finally {
+      running = false;
+      await threads.close();
+    }
+  });
+
   it("the budget's memory is resident only while a crowd uses it: the free slots' pages go back once it is gone", {
     skip: canTrimMalloc() ? undefined : 'the malloc-trim addon is not built here (no compiler, or not glibc)',
   }, async () => {

@@ -19,11 +19,11 @@ import type { FromSealer, ToSealer } from './seal-protocol.js';
 import { SealAppend } from './seal-append.js';
 
 export interface SealPoolOptions {
-  /** Plaintext bytes per slot; default 256 KiB. */
+  /** Plaintext bytes per slot; default 64 KiB. */
   slotBytes?: number;
   /** Slots one append may hold at once (one being filled, the rest posted); default 4. */
   slots?: number;
-  /** Slot bytes shared by all appends, whatever their number; default 32 MiB. */
+  /** Slot bytes shared by all appends, whatever their number; default 16 MiB. */
   budgetBytes?: number;
   /** Bytes an append writes to its fd between early syncs; default seal-task.ts SYNC_EVERY. */
   syncEvery?: number;
@@ -41,28 +41,32 @@ export class SealerLostError extends Error {
 }
 
 /**
- * 256 KiB × 4 = 1 MiB per append in flight: one slot being filled, up to three posted. A slot is
- * a message and an acknowledgement. A slot carries four chunks of the default format (64 KiB,
- * chunk-format.ts): the worker seals those with a byte after them straight from the slot and
- * holds only the one the slot ends in.
+ * One chunk of the default format (64 KiB, chunk-format.ts) per slot: a full slot with a byte
+ * after it is sealed straight from the slot. Each slow upload holds the slot it is filling, so
+ * the slot's size is what a crowd of them keeps resident: with 256 KiB slots 200 uploads at
+ * 1 MB/s touched the whole 32 MiB budget (the slot block was 35-43 MB of the ~240 MB peak,
+ * notes/2026-12-05-s15-slots.md). The cost is a message and an acknowledgement per 64 KiB of a
+ * slow upload instead of per 256 KiB. 64 KiB × 4 = 256 KiB per append in flight: one that finds
+ * them all posted and unanswered is lent the bulk slots below (1 MiB, 4 at most each), as before,
+ * just after less of a lag.
  */
-const DEFAULT_SLOT = 256 * 1024;
+const DEFAULT_SLOT = 64 * 1024;
 const DEFAULT_SLOTS = 4;
 /**
  * The slots of all appends together: memory is bounded by this, not by the crowd (200 uploads
- * with a 1 MiB ring each held 200 MiB). 128 slots: each slow upload holds one it is filling,
+ * with a 1 MiB ring each held 200 MiB). 256 slots: each slow upload holds one it is filling,
  * and beyond the budget every append posts its slot after each piece (so that none is held
- * back), which costs a message per socket read: with 8 MiB that was so under the mixed load's 100
- * uploads, and its manifest GETs fell to 0.5-0.9x main's. Appends that find no slot wait with
- * their socket paused.
+ * back), which costs a message per socket read: with 8 MiB of 256 KiB slots (32) that was so under
+ * the mixed load's 100 uploads, and its manifest GETs fell to 0.5-0.9x main's. So the count, not
+ * the bytes, is what must cover a crowd. Appends that find no slot wait with their socket paused.
  */
-const DEFAULT_BUDGET = 32 * 1024 * 1024;
+const DEFAULT_BUDGET = 16 * 1024 * 1024;
 /** Free slots kept once no append runs: the pages of the rest go back (seal-slots.ts). */
 export const IDLE_SLOTS = 8;
 
 /**
  * Bulk slots: an append that finds all its slots posted and unanswered when its next piece
- * comes (a fast client, a worker that cannot keep up) is lent slots of 1 MiB instead of 256 KiB,
+ * comes (a fast client, a worker that cannot keep up) is lent slots of 1 MiB instead of 64 KiB,
  * from a small set of their own outside the budget. Every slot is a message each way, and each
  * message wakes the other thread: with 256 KiB slots a 512 MiB curl upload made ≈2,000 round
  * trips between the main thread and its byte thread, and `postMessage` was a fifth of the

@@ -6,11 +6,11 @@
  * malloc arena (glibc serves blocks under its raised threshold there, core/malloc-thresholds.ts).
  * The arena then held the slots, the request pieces around them and every short-lived buffer
  * together, and a slot dropped after a crowd went back only when a collection of the main heap
- * found it and malloc_trim found its pages free. A block of ≥ 32 MiB is mapped on its own (glibc
- * mmaps anything that large when its arena has no free chunk as large), untouched pages take no
- * memory, and the pages of free slots are
- * handed back at once with madvise (core/malloc-trim.ts), with no collection: so the main arena
- * holds only small things and the budget's memory follows the crowd.
+ * found it and malloc_trim found its pages free. A block of the budget's size (16 MiB) is mapped on
+ * its own (glibc mmaps anything over its threshold, 4 MiB once core/malloc-thresholds.ts raised it,
+ * when its arena has no free chunk as large), untouched pages take no memory, and the pages of free
+ * slots are handed back at once with madvise (core/malloc-trim.ts), with no collection: so the main
+ * arena holds only small things and the budget's memory follows the crowd.
  *
  * Without the addon pages cannot be handed back: the block is dropped whole once every slot is
  * free, for the GC to unmap, as the separate slots were before.
