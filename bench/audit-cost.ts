@@ -12,9 +12,14 @@
  * off (no trail, no rule, no metrics port; the outbox row a push writes stays, as it is part of
  * the push's transaction whatever the rules).
  *
- * BENCH_CONTROL=1 adds a second off server to the GET rounds and prints its CPU per GET
- * against the first's: two processes of one build and configuration can differ at full rate by
- * as much as on and off do (notes/2026-12-05-s15-loop.md), and this shows by how much in this run.
+ * Processes, not rounds, are what the figures average over: two server processes of one build and
+ * configuration can differ at full rate by up to 25% in CPU per GET, in every round of a run
+ * (notes/2026-12-05-s15-loop.md; presumably each process's JIT and memory layout), so one
+ * process a side carries that luck whole. The bench starts BENCH_PROCS (3) fresh sets of servers
+ * one after another — on, off, and a second off as a control — warms each up, measures them in
+ * alternating rounds, and stops them. A figure is the median over processes of each process's
+ * median of rounds; beside on/off it prints off (2)/off, the same figure between two identical
+ * configurations: the run's own noise floor (BENCH_CONTROL=0 drops the control).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -27,15 +32,19 @@ import { startBerthServer, type Server } from './servers.js';
 import { threadCpuSeconds, type ThreadKind } from './thread-cpu.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 4));
-const LOAD_SECONDS = quick ? 2 : 8;
+// Sets × rounds × servers × (GETs + pushes): 3 × 3 × 3 × 9 s, about 5 minutes with the starts.
+const PROCS = Number(process.env.BENCH_PROCS ?? (quick ? 1 : 3));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+const LOAD_SECONDS = quick ? 2 : 5;
 const CONNECTIONS = 32;
-const PUSH_SECONDS = quick ? 2 : 8;
+const PUSH_SECONDS = quick ? 2 : 4;
 const PUSHERS = 4;
+/** A fresh process's first seconds run unoptimised code; measured rounds start after this much of each load. */
+const WARM_SECONDS = quick ? 1 : 2;
 const ALL = process.env.BENCH_WHAT === 'all';
 const ON = ALL ? 'all on' : 'audit on';
 const OFF = ALL ? 'all off' : 'audit off';
-const CONTROL = process.env.BENCH_CONTROL === '1';
+const CONTROL = process.env.BENCH_CONTROL !== '0';
 const OFF2 = `${OFF} (2)`;
 
 function manifestOf(config: string, layer: string): string {
@@ -48,10 +57,10 @@ function manifestOf(config: string, layer: string): string {
 }
 
 /** Images pushed per second by `PUSHERS` loops, each image a fresh config and layer. */
-async function pushRate(server: Server, round: number): Promise<{ perSecond: number; pushed: number }> {
+async function pushRate(server: Server, round: number, seconds = PUSH_SECONDS): Promise<{ perSecond: number; pushed: number }> {
   let pushed = 0;
   let salt = round * 1_000_000;
-  const until = Date.now() + PUSH_SECONDS * 1000;
+  const until = Date.now() + seconds * 1000;
   const started = Date.now();
   await Promise.all(
     Array.from({ length: PUSHERS }, async (_, w) => {
@@ -102,45 +111,52 @@ const median = (xs: number[]) => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function main(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'berth-bench-audit-'));
-  const loadAtStart = loadavg()[0]!;
-  const quiet = { BERTH_GC_INTERVAL_SECONDS: '0', BERTH_LIFECYCLE_INTERVAL_SECONDS: '0' };
+/** figures[metric][server name][process] = that process's rounds. */
+type Figures = Record<string, Record<string, number[][]>>;
+
+const quietEnv = { BERTH_GC_INTERVAL_SECONDS: '0', BERTH_LIFECYCLE_INTERVAL_SECONDS: '0' };
+const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
+const MANIFEST_PATH = '/v2/bench/load/manifests/v1';
+
+/** Starts one set (on, off, the control), measures it in alternating rounds, stops it. */
+async function measureSet(work: string, p: number, receiver: Receiver | undefined, figures: Figures): Promise<number | undefined> {
   const metricsPort = ALL ? await freePort() : undefined;
-  const on = await startBerthServer(work, {
-    name: ON,
-    env: {
-      ...quiet,
+  const started: Server[] = [];
+  let scrapes: (() => Promise<number>) | undefined;
+  let scraped: number | undefined;
+  try {
+    const start = async (name: string, env: Record<string, string>) => {
+      const s = await startBerthServer(work, { name, env: { ...quietEnv, ...env } });
+      started.push(s);
+      return s;
+    };
+    const on = await start(ON, {
       ...(metricsPort !== undefined && { BERTH_METRICS_PORT: String(metricsPort) }),
       ...(process.env.BENCH_PROFILE && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` }),
-    },
-  });
-  const off = await startBerthServer(work, { name: OFF, env: { ...quiet, BERTH_AUDIT_RETENTION_DAYS: '0' } });
-  const off2 = CONTROL ? await startBerthServer(work, { name: OFF2, env: { ...quiet, BERTH_AUDIT_RETENTION_DAYS: '0' } }) : undefined;
-  let receiver: Receiver | undefined;
-  if (ALL) {
-    receiver = await startReceiver();
-    await routeEvents(on, receiver.url);
-  }
-  const scrapes = metricsPort === undefined ? undefined : scraper(`http://127.0.0.1:${metricsPort}/metrics`);
-  const figures: Record<string, Record<string, number[]>> = {};
-  const record = (s: Server, name: string, v: number) => ((figures[name] ??= {})[s.name] ??= []).push(v);
-  try {
-    const paths = new Map<Server, string>();
-    for (const s of off2 ? [on, off, off2] : [on, off]) {
+    });
+    const off = await start(OFF, { BERTH_AUDIT_RETENTION_DAYS: '0' });
+    const off2 = CONTROL ? await start(OFF2, { BERTH_AUDIT_RETENTION_DAYS: '0' }) : undefined;
+    if (receiver) await routeEvents(on, receiver.url);
+    if (metricsPort !== undefined) scrapes = scraper(`http://127.0.0.1:${metricsPort}/metrics`);
+    const all = off2 ? [on, off, off2] : [on, off];
+    for (const s of all) {
       const config = await pushBlob(s, 'bench/load', 512, 1);
       const layer = await pushBlob(s, 'bench/load', 4096, 2);
       await putManifest(s, 'bench/load', 'v1', manifestOf(config, layer));
-      paths.set(s, '/v2/bench/load/manifests/v1');
+      await requestRate(s, 'GET', MANIFEST_PATH, { connections: CONNECTIONS, seconds: WARM_SECONDS, headers: accept });
+      await pushRate(s, 900 + p, WARM_SECONDS);
     }
-    const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
+    const record = (s: Server, name: string, v: number) => {
+      const processes = ((figures[name] ??= {})[s.name] ??= []);
+      (processes[p] ??= []).push(v);
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      // Alternate which server goes first, so neither always meets a warmer or cooler machine.
-      const order = round % 2 === 0 ? [on, off] : [off, on];
-      for (const s of off2 ? (round % 2 === 0 ? [...order, off2] : [off2, ...order]) : order) {
+      // Alternate which server goes first, so none always meets a warmer or cooler machine.
+      const order = (round + p) % 2 === 0 ? all : [...all].reverse();
+      for (const s of order) {
         const cpu0 = cpuSeconds(s.pid);
         const threads0 = threadCpuSeconds(s.pid);
-        const m = await requestRate(s, 'GET', paths.get(s)!, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: accept });
+        const m = await requestRate(s, 'GET', MANIFEST_PATH, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: accept });
         if (m.errors > 0) throw new Error(`${s.name}: ${m.errors} manifest GETs failed`);
         const requests = m.perSecond * LOAD_SECONDS;
         record(s, 'manifest GET req/s', m.perSecond);
@@ -151,41 +167,48 @@ async function main(): Promise<void> {
       }
       for (const s of order) {
         const cpu0 = cpuSeconds(s.pid);
-        const p = await pushRate(s, round + (s === on ? 0 : 500));
-        record(s, 'small-image pushes/s', p.perSecond);
-        record(s, 'server CPU-ms per image push', ((cpuSeconds(s.pid) - cpu0) * 1e3) / Math.max(1, p.pushed));
+        const pushed = await pushRate(s, 1000 * p + round * 10 + all.indexOf(s));
+        record(s, 'small-image pushes/s', pushed.perSecond);
+        record(s, 'server CPU-ms per image push', ((cpuSeconds(s.pid) - cpu0) * 1e3) / Math.max(1, pushed.pushed));
       }
     }
   } finally {
-    const scraped = await scrapes?.();
-    await on.stop();
-    await off.stop();
-    await off2?.stop();
+    scraped = await scrapes?.();
+    for (const s of started) await s.stop();
+  }
+  return scraped;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'berth-bench-audit-'));
+  const loadAtStart = loadavg()[0]!;
+  const receiver = ALL ? await startReceiver() : undefined;
+  const figures: Figures = {};
+  let scraped = 0;
+  try {
+    for (let p = 0; p < PROCS; p++) scraped += (await measureSet(work, p, receiver, figures)) ?? 0;
+  } finally {
     const received = await receiver?.stop();
     if (ALL) console.log(`metrics scrapes answered: ${scraped}; events received by the target: ${received}`);
     await rm(work, { recursive: true, force: true });
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(
-    `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${ROUNDS} alternating rounds, ${CONNECTIONS} connections for GETs, ${PUSHERS} pushers (CPU counts the server's process tree); load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
+    `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${PROCS} fresh processes a side, each ${ROUNDS} alternating rounds (${LOAD_SECONDS} s of GETs on ${CONNECTIONS} connections, ${PUSH_SECONDS} s of ${PUSHERS} pushers)${CONTROL ? ', and a second off server as a control' : ''} (CPU counts the server's process tree); load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
   );
-  // Means as before; the median of each round's on/off ratio besides, since one slow round (another
-  // process's burst) moves a mean of four a long way. The indented lines split the GET's CPU by thread.
-  if (off2) {
-    const a = figures['server CPU-µs per manifest GET']![OFF2]!;
-    const b = figures['server CPU-µs per manifest GET']![OFF]!;
-    console.log(
-      `control, off (2)/off, server CPU-µs per manifest GET: median of rounds ${median(a.map((x, i) => x / b[i]!)).toFixed(3)} (rounds off (2): ${a.map((x) => x.toFixed(0)).join(' ')})`,
-    );
-  }
+  console.log(
+    "each figure: the median over processes of each process's median of rounds; on/off and off (2)/off of those, then the median of the sets' own ratios; the indented lines split the GET's CPU by thread",
+  );
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
   for (const [name, by] of Object.entries(figures)) {
-    const a = by[ON]!;
-    const b = by[OFF]!;
-    const paired = median(a.map((x, i) => x / b[i]!));
+    // One figure per process: its rounds' median, so a burst of another process's load in one round counts once.
+    const perProc = (who: string) => (by[who] ?? []).map(median);
+    const [a, b, c] = [perProc(ON), perProc(OFF), perProc(OFF2)];
+    const own = (xs: number[]) => median(xs.map((x, i) => x / b[i]!));
+    const control = c.length > 0 ? `  off (2)/off ${f(median(c) / median(b))} (sets ${f(own(c))})` : '';
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
     console.log(
-      `${name.padEnd(30)} on ${mean(a).toFixed(0).padStart(6)}  off ${mean(b).toFixed(0).padStart(6)}  on/off ${mean(b) > 0 ? (mean(a) / mean(b)).toFixed(3) : '-'}  ` +
-        `median of rounds' on/off ${Number.isFinite(paired) ? paired.toFixed(3) : '-'}  ` +
-        `(rounds on: ${a.map((x) => x.toFixed(0)).join(' ')}; off: ${b.map((x) => x.toFixed(0)).join(' ')})`,
+      `${name.padEnd(30)} on ${median(a).toFixed(0).padStart(6)}  off ${median(b).toFixed(0).padStart(6)}  on/off ${f(median(a) / median(b))} (sets ${f(own(a))})${control}  ` +
+        `(processes on: ${list(a)}; off: ${list(b)}${c.length > 0 ? `; off (2): ${list(c)}` : ''})`,
     );
   }
 }

@@ -61,7 +61,7 @@ export class AccessLog implements RequestObserver {
       status: res.statusCode,
       bytesSent: f.bytes.sent,
       bytesReceived: f.bytes.received,
-      ms: Math.round(Number(process.hrtime.bigint() - f.startedNs) / 1e4) / 100,
+      ms: Math.round((performance.now() - f.startedMs) * 100) / 100,
       principal: f.principal?.arn ?? 'anonymous',
       sourceIp: f.sourceIp,
     };

@@ -9,7 +9,7 @@ import { recordedCall } from '../audit/cloudtrail-record.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { RequestFacts, RequestObserver } from './request-facts.js';
+import { closeTime, type RequestFacts, type RequestObserver } from './request-facts.js';
 
 /** Berth's own code for a call whose client closed the connection before the answer was complete. */
 const ABORTED = { code: 'RequestAborted', message: 'The client closed the connection before the response was complete.' };
@@ -36,7 +36,7 @@ export class AuditTrail implements RequestObserver {
 
   #record(req: IncomingMessage, res: ServerResponse, f: Readonly<RequestFacts>): void {
     if (!f.operation || !f.principal) return;
-    const time = this.clock.now();
+    const time = closeTime(f, this.clock);
     // A response cut short with no error noted (the client went away mid-upload) is no success.
     const error = f.error ?? (res.writableFinished ? undefined : ABORTED);
     const ua = req.headers['user-agent'];

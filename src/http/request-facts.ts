@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../core/clock.js';
 import type { RegistryKey } from '../core/registry-key.js';
 
 export const REQUEST_ID_HEADER = 'x-amzn-RequestId';
@@ -17,8 +18,10 @@ export type ApiName = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'ev
 
 export interface RequestFacts {
   readonly requestId: string;
-  /** process.hrtime.bigint() when the request arrived. */
-  readonly startedNs: bigint;
+  /** performance.now() when the request arrived: a double, where an hrtime.bigint() read allocates a BigInt each time. */
+  readonly startedMs: number;
+  /** When the response closed, by the observers' clock: read once by the first that asks (closeTime), then shared. */
+  closedAt: Date | undefined;
   /** Body bytes read from the request and written to the response so far (zeros when no observer counts them). */
   readonly bytes: { sent: number; received: number };
   /** Read when the request arrives: once an h2 stream has closed, its request no longer reaches the session's socket. */
@@ -64,12 +67,23 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, observer
   res.setHeader(REQUEST_ID_HEADER, requestId);
   if (observers.length === 0) return requestId;
   const bytes = observers.some((o) => o.countsBytes !== false) ? countBytes(req, res) : { sent: 0, received: 0 };
-  const facts: RequestFacts = { requestId, startedNs: process.hrtime.bigint(), bytes, sourceIp: req.socket.remoteAddress };
+  const facts: RequestFacts = { requestId, startedMs: performance.now(), closedAt: undefined, bytes, sourceIp: req.socket.remoteAddress };
   records.set(req, facts);
   res.once('close', () => {
     for (const o of observers) o.requestClosed(req, res, facts);
   });
   return requestId;
+}
+
+/**
+ * When the request's response closed, by `clock` (the composition root gives every observer the
+ * same one): the trail's eventTime and usage's day both stamp a GET with it, and a `new Date()`
+ * costs a loop near a microsecond on a VM's clock, so the first observer to ask reads it and the
+ * others share that Date (which none of them mutates).
+ */
+export function closeTime(f: Readonly<RequestFacts>, clock: Clock): Date {
+  // The facts' one field written after arrival by an observer: a cache, the same for every reader.
+  return ((f as RequestFacts).closedAt ??= clock.now());
 }
 
 /** The record of a request being observed; undefined when nobody observes. */

@@ -102,7 +102,7 @@ export class RequestMetrics implements RequestObserver {
 
   requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void {
     const code = res.statusCode >= 100 && res.statusCode < 600 ? res.statusCode : 0;
-    this.seriesOf(facts).record(code, Number(process.hrtime.bigint() - facts.startedNs) / 1e9, facts.bytes.received, facts.bytes.sent);
+    this.seriesOf(facts).record(code, (performance.now() - facts.startedMs) / 1e3, facts.bytes.received, facts.bytes.sent);
     if (code === 200 && facts.repository !== undefined && facts.operation?.name === 'manifest-read' && req.method === 'GET') {
       this.pullCounter(registryKeyText(facts.repository.registryKey), facts.repository.name).n++;
     }

@@ -9,7 +9,7 @@ import type { RegistryKey } from '../core/registry-key.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { RequestFacts, RequestObserver } from '../http/request-facts.js';
+import { closeTime, type RequestFacts, type RequestObserver } from '../http/request-facts.js';
 import { dayOf, type TransferDelta, type UsageStore } from '../metadata/usage.js';
 
 const PULLED = new Set(['manifest-read', 'blob-read']);
@@ -35,7 +35,7 @@ export class UsageRecorder implements RequestObserver {
     const bytesIn = PUSHED.has(op) ? facts.bytes.received : 0;
     const pulls = op === 'manifest-read' && req.method === 'GET' && res.statusCode === 200 ? 1 : 0;
     if (bytesIn === 0 && bytesOut === 0 && pulls === 0) return;
-    const d = this.entry(dayOf(this.deps.clock.now()), repo.registryKey, repo.name);
+    const d = this.entry(dayOf(closeTime(facts, this.deps.clock)), repo.registryKey, repo.name);
     d.bytesIn += bytesIn;
     d.bytesOut += bytesOut;
     d.pulls += pulls;
