@@ -240,6 +240,93 @@ describe('ECR image and layer API', () => {
     });
   });
 
+  it('pages of more images than a slice the server builds at once: every image once, in order, whatever the page size', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'api/many' }));
+    const config = Buffer.from('{"many":true}');
+    const layer = randomBytes(2000);
+    await pushBlob(berth.url, 'api/many', config);
+    await pushBlob(berth.url, 'api/many', layer);
+    // 230 images: every third untagged, every fifth with two tags (the server reads 100 at a time).
+    const want = new Map<string, string[]>();
+    for (let i = 0; i < 230; i++) {
+      const manifest = JSON.stringify({ ...JSON.parse(manifestFor(config, [layer])), annotations: { n: String(i) } });
+      const tags = i % 3 === 0 ? [] : i % 5 === 0 ? [`a${i}`, `b${i}`] : [`a${i}`];
+      await ecr.send(new PutImageCommand({ repositoryName: 'api/many', imageManifest: manifest, ...(tags[0] !== undefined && { imageTag: tags[0] }) }));
+      if (tags[1] !== undefined) await ecr.send(new PutImageCommand({ repositoryName: 'api/many', imageManifest: manifest, imageTag: tags[1] }));
+      want.set(sha256(manifest), tags);
+    }
+    const digests = [...want.keys()].sort();
+    const walk = async <T>(send: (nextToken?: string) => Promise<{ items: T[]; nextToken?: string }>) => {
+      const pages: T[][] = [];
+      let token: string | undefined;
+      do {
+        const page = await send(token);
+        pages.push(page.items);
+        token = page.nextToken;
+      } while (token !== undefined);
+      return pages;
+    };
+    const describePages = (maxResults: number, tagStatus: 'ANY' | 'TAGGED' = 'ANY') =>
+      walk(async (nextToken) => {
+        const out = await ecr.send(
+          new DescribeImagesCommand({ repositoryName: 'api/many', maxResults, filter: { tagStatus }, ...(nextToken && { nextToken }) }),
+        );
+        return { items: out.imageDetails!, ...(out.nextToken !== undefined && { nextToken: out.nextToken }) };
+      });
+    const listPages = (maxResults: number) =>
+      walk(async (nextToken) => {
+        const out = await ecr.send(new ListImagesCommand({ repositoryName: 'api/many', maxResults, ...(nextToken && { nextToken }) }));
+        return { items: out.imageIds!, ...(out.nextToken !== undefined && { nextToken: out.nextToken }) };
+      });
+
+    const whole = await describePages(1000);
+    assert.equal(whole.length, 1);
+    assert.deepEqual(
+      whole[0]!.map((d) => d.imageDigest),
+      digests,
+    );
+    for (const d of whole[0]!) {
+      assert.deepEqual(d.imageTags ?? [], want.get(d.imageDigest!));
+      assert.equal(d.imageSizeInBytes, config.length + layer.length);
+      assert.equal(d.repositoryName, 'api/many');
+    }
+    const paged = await describePages(110);
+    assert.deepEqual(
+      paged.map((p) => p.length),
+      [110, 110, 10],
+    );
+    assert.deepEqual(paged.flat(), whole[0]);
+    const exact = await describePages(115);
+    assert.deepEqual(
+      exact.map((p) => p.length),
+      [115, 115],
+      'no empty page after a page that ends with the last image',
+    );
+    const boundary = await describePages(130);
+    assert.deepEqual(
+      boundary.map((p) => p.length),
+      [130, 100],
+      'the last image ends a slice of the second page: no token, no empty page',
+    );
+    assert.deepEqual(boundary.flat(), whole[0]);
+    const tagged = await describePages(150, 'TAGGED');
+    assert.deepEqual(
+      tagged.flat(),
+      whole[0]!.filter((d) => d.imageTags !== undefined),
+    );
+
+    const ids = digests.flatMap((d) => (want.get(d)!.length === 0 ? [{ imageDigest: d }] : want.get(d)!.map((t) => ({ imageDigest: d, imageTag: t }))));
+    const listed = await listPages(1000);
+    assert.equal(listed.length, 1);
+    assert.deepEqual(listed[0], ids);
+    const listedPaged = await listPages(101);
+    assert.deepEqual(
+      listedPaged.map((p) => new Set(p.map((i) => i.imageDigest)).size),
+      [101, 101, 28],
+    );
+    assert.deepEqual(listedPaged.flat(), ids);
+  });
+
   it('enforces tag immutability on both APIs', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'api/immutable', imageTagMutability: 'IMMUTABLE' }));
     const images = [];

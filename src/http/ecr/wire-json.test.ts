@@ -1,7 +1,7 @@
 /** The JSON 1.1 body writer gives the bytes the replacer it replaced gave, for short and long lists. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { wireJson } from './wire-json.js';
+import { WireList, wireJson } from './wire-json.js';
 
 /** The rendering wire-json.ts replaced: its output is the contract. */
 function byReplacer(value: unknown): string {
@@ -60,5 +60,55 @@ describe('wireJson', () => {
     const before = structuredClone(value);
     wireJson(value);
     assert.deepEqual(value, before);
+  });
+
+  describe('a list written a slice at a time (WireList)', () => {
+    const sliced = (items: unknown[], sizes: number[]) => {
+      const list = new WireList();
+      let at = 0;
+      for (const n of sizes) {
+        list.add(items.slice(at, at + n));
+        at += n;
+      }
+      assert.equal(at, items.length);
+      return list;
+    };
+    const items = Array.from({ length: 250 }, (_, i) => detail(i));
+    const cases: Record<string, [unknown[], number[]]> = {
+      'no slice': [[], []],
+      'only empty slices': [[], [0, 0]],
+      'one item': [items.slice(0, 1), [1]],
+      'slices of 100, 100 and 50': [items, [100, 100, 50]],
+      'uneven slices with an empty one between': [items.slice(0, 7), [3, 0, 1, 3]],
+    };
+    for (const [name, [list, sizes]] of Object.entries(cases)) {
+      it(`gives the bytes of the whole list: ${name}`, () => {
+        const value = { first: 'x', imageDetails: list, nextToken: 'abc' };
+        const bytes = wireJson({ first: 'x', imageDetails: sliced(list, sizes), nextToken: 'abc' });
+        assert.equal(bytes.toString('utf8'), byReplacer(value));
+      });
+    }
+
+    it('is the first and only member, too', () => {
+      assert.equal(wireJson({ imageIds: sliced(items.slice(0, 3), [2, 1]) }).toString(), byReplacer({ imageIds: items.slice(0, 3) }));
+    });
+
+    it("frees its slices' memory once the answer holds their bytes", () => {
+      const list = sliced(items, [100, 100, 50]);
+      const views = [...list.parts];
+      assert.ok(views.some((v) => v.byteLength > 4096));
+      const bytes = wireJson({ imageDetails: list });
+      assert.equal(bytes.toString('utf8'), byReplacer({ imageDetails: items }));
+      // A slice of its own (not of Node's small-buffer pool) is detached: every view of it is empty.
+      assert.deepEqual(
+        views.filter((v) => v.byteLength > 1),
+        [],
+      );
+    });
+
+    it('refuses to be written anywhere but at the top of an answer', () => {
+      assert.throws(() => wireJson({ page: { imageIds: sliced(items.slice(0, 2), [2]) } }), /top-level member/);
+      assert.throws(() => wireJson(sliced(items.slice(0, 2), [2])), /top-level member/);
+    });
   });
 });

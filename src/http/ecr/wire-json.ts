@@ -12,6 +12,8 @@
  * straight into a Buffer. Same bytes as the replacer gave (wire-json.test.ts).
  */
 
+import { release } from '../../core/fresh-pieces.js';
+
 /** Items of a list serialized together: a slice of a listing page stays well under 128 KiB. */
 const SLICE = 100;
 
@@ -24,6 +26,7 @@ const SLICE = 100;
 function toWire(v: unknown, key: string | number): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof Date) return v.getTime() / 1000;
+  if (v instanceof WireList) return v;
   // Another object that renders itself (JSON.stringify would call it, then the replacer).
   const toJSON = (v as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return toWire(toJSON.call(v, String(key)), key);
@@ -53,6 +56,49 @@ function toWire(v: unknown, key: string | number): unknown {
 }
 
 const COMMA = Buffer.from(',');
+const EMPTY_LIST = Buffer.from('[]');
+const CLOSE_LIST = Buffer.from(']');
+
+/**
+ * A listing page written as it is built: an action adds its items a slice at a time, each slice
+ * turned into wire bytes at once, so the slice's objects (rows, details, shapes, their wire
+ * copies) are dead before the next slice is built. Built whole, a 1,000-image DescribeImages page
+ * stays alive across several scavenges of the small young generation (main.ts) and is promoted:
+ * walks of a 100,000-image repository grew the old generation by ~40 MB of garbage that V8 then
+ * kept. The slices' bytes live as long as the page, long enough for their small Buffer objects
+ * to be promoted too, and a promoted Buffer's memory is freed only by a full collection: so
+ * wireJson frees them (fresh-pieces.ts' release) once it has copied them into the answer. A
+ * WireList is written once, and only as a top-level member of an answer.
+ */
+export class WireList {
+  /** `[a,b` `,c,d` ...: the closing bracket is added when the answer is written. */
+  readonly parts: Buffer[] = [];
+  /** The slices' own buffers, `parts` cut from them. */
+  private readonly slices: Buffer[] = [];
+
+  add(items: unknown[]): void {
+    if (items.length === 0) return;
+    const text = JSON.stringify(toWire(items, ''));
+    // A buffer of its own, which release() can detach (Buffer.from's of a long string cannot be).
+    const slice = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    slice.write(text);
+    this.slices.push(slice);
+    const later = this.parts.length > 0;
+    if (later) this.parts.push(COMMA);
+    this.parts.push(slice.subarray(later ? 1 : 0, slice.length - 1));
+  }
+
+  /** After the answer was copied out: the slices' memory goes back to malloc now, not at a full GC. */
+  free(): void {
+    for (const s of this.slices) release(s);
+    this.slices.length = 0;
+    this.parts.length = 0;
+  }
+
+  toJSON(): never {
+    throw new Error('a WireList is written only as a top-level member of an answer');
+  }
+}
 
 /** A list of any length, `[` ... `]`, a slice at a time. */
 function pushList(parts: Buffer[], list: unknown[]): void {
@@ -72,10 +118,20 @@ function pushList(parts: Buffer[], list: unknown[]): void {
 /** The answer's bytes. A top-level object's long lists (the listings' pages) go a slice at a time. */
 export function wireJson(value: unknown): Buffer {
   const wire = toWire(value, '');
-  if (wire === null || typeof wire !== 'object' || Array.isArray(wire)) return Buffer.from(JSON.stringify(wire) ?? 'null');
+  // (A WireList here, not as a member, throws: its toJSON.)
+  if (wire === null || typeof wire !== 'object' || Array.isArray(wire) || wire instanceof WireList) return Buffer.from(JSON.stringify(wire) ?? 'null');
   const parts: Buffer[] = [];
+  const lists: WireList[] = [];
   let first = true;
   for (const [k, v] of Object.entries(wire)) {
+    if (v instanceof WireList) {
+      parts.push(Buffer.from(`${first ? '{' : ','}${JSON.stringify(k)}:`));
+      first = false;
+      if (v.parts.length === 0) parts.push(EMPTY_LIST);
+      else parts.push(...v.parts, CLOSE_LIST);
+      lists.push(v);
+      continue;
+    }
     // A member JSON cannot hold (a function) is left out, as JSON.stringify leaves it.
     const text = Array.isArray(v) ? undefined : (JSON.stringify(v) as string | undefined);
     if (!Array.isArray(v) && text === undefined) continue;
@@ -85,5 +141,7 @@ export function wireJson(value: unknown): Buffer {
     else parts.push(Buffer.from(text));
   }
   parts.push(Buffer.from(first ? '{}' : '}'));
-  return Buffer.concat(parts);
+  const body = Buffer.concat(parts);
+  for (const l of lists) l.free();
+  return body;
 }
