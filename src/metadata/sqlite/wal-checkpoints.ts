@@ -86,10 +86,16 @@ export class WalCheckpoints {
       );
   }
 
+  /** A checkpoint on the event loop's connection; false if none ran. Runs in a promise's callback: it must not throw. */
   #here(): boolean {
     if (!this.db.open) return false;
-    this.db.pragma('wal_checkpoint(PASSIVE)');
-    return true;
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      return true;
+    } catch {
+      // An I/O error copying back: the frames stay in the WAL, the next checkpoint tries again.
+      return false;
+    }
   }
 
   /** Stops asking the runner (its threads are about to close): the connection checkpoints itself again. */
