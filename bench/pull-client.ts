@@ -5,8 +5,8 @@
  * span.
  *
  * Why a process of its own: Node's HTTP client copies each body piece into a fresh Buffer, and
- * that external memory sets off a full collection every ~16 MiB received (~60 per GiB), each of
- * which marks the whole heap. Measured (a bare Node server, 3 × 256 MiB, 4 rounds alternated,
+ * that external memory sets off a collection every ~16 MiB received (~60 per GiB), whose cost
+ * grows with the heap kept alive. Measured (a bare Node server, 3 × 256 MiB, 4 rounds alternated,
  * load 7–13): 1.5–1.7 CPU-s/GiB with a 6 MB heap, 3.1–3.9 with 49 MB and 5.4–7.2 with 149 MB kept
  * alive. Inside the bench's process (SDK clients, layouts, figures) the pull line measured the
  * bench's heap at that moment more than either server.
