@@ -1,6 +1,9 @@
 /** Raw HTTP pushes and pulls of large blobs, streamed both ways, and a keep-alive request loop. */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Server } from './servers.js';
 
 const CHUNK = randomBytes(1024 * 1024);
@@ -59,6 +62,20 @@ export async function pullBlob(server: Server, repo: string, digest: string): Pr
   const r = await send(server, 'GET', `/v2/${repo}/blobs/${digest}`);
   if (r.status !== 200) throw new Error(`${server.name}: GET blob answered ${r.status}`);
   return r.bytes;
+}
+
+const PULL_CLIENT = fileURLToPath(new URL('./pull-client.js', import.meta.url));
+
+/**
+ * Pulls the blobs one after the other from a small Node process of its own (pull-client.ts, which
+ * says why): the bytes, the seconds from the first request to the last byte, and that client's
+ * CPU-seconds over the same span.
+ */
+export async function pullBlobsApart(server: Server, repo: string, digests: string[]): Promise<{ bytes: number; seconds: number; clientCpu: number }> {
+  const urls = digests.map((d) => new URL(`/v2/${repo}/blobs/${d}`, server.url).href);
+  const { stdout } = await promisify(execFile)(process.execPath, [PULL_CLIENT, JSON.stringify(server.headers), ...urls]);
+  const r = JSON.parse(stdout) as { bytes: number; seconds: number; cpuSeconds: number };
+  return { bytes: r.bytes, seconds: r.seconds, clientCpu: r.cpuSeconds };
 }
 
 export async function putManifest(server: Server, repo: string, tag: string, manifest: string): Promise<void> {

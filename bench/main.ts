@@ -2,6 +2,11 @@
  * `npm run bench`: Berth against the reference registry (CNCF distribution) on the same machine
  * in the same run, alternating A B A B so drift hits both, printing each figure and the
  * Berth/reference ratio. BENCH_QUICK=1 makes a smoke run of well under a minute.
+ * BENCH_BASELINE_CLI names another build's CLI (a copy of main's dist/src/cli/main.js) run as a
+ * third server, `berth-base`, in the same rounds (after this build, or before it with
+ * BENCH_BASELINE_FIRST=1), printed against this build with each round's pair; BENCH_ROUNDS sets
+ * the rounds of the http, skopeo and rates parts (2). The Node-client pull runs in a process of
+ * its own (bench/pull-client.ts says why); BENCH_PULL_CLIENT=inprocess pulls from this one.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,9 +15,9 @@ import { promisify } from 'node:util';
 import { buildImageLayout } from '../test/e2e/helpers/oci-layout.js';
 import { measureAuthCost, prepareAuthCost, type AuthSetup } from './auth-cost.js';
 import { benchLifecycle } from './lifecycle.js';
-import { pullBlob, pushBlob, requestRate, seedManifest } from './http-client.js';
+import { pullBlob, pullBlobsApart, pushBlob, requestRate, seedManifest } from './http-client.js';
 import { cpuSeconds, watchPeakRss } from './proc-stats.js';
-import { printMarkdown, printTable, Results, type Figures } from './report.js';
+import { BASELINE, printBaseline, printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
 
@@ -31,7 +36,7 @@ if (unknown.length > 0) throw new Error(`BENCH_PARTS: no part named ${unknown.jo
 const partial = parts.size < ALL_PARTS.split(',').length;
 const MiB = 1024 * 1024;
 const P = {
-  rounds: quick ? 1 : 2,
+  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 2)),
   layers: 3,
   layerBytes: (quick ? 32 : 256) * MiB,
   bigLayerBytes: (quick ? 256 : 2048) * MiB,
@@ -65,24 +70,36 @@ const record = results.record;
 async function httpThroughput(server: Server, round: number): Promise<void> {
   const repo = `bench/http${round}`;
   const cpu0 = cpuSeconds(server.pid);
-  let t = performance.now();
+  const t = performance.now();
   const digests: string[] = [];
   for (let i = 0; i < P.layers; i++) digests.push(await pushBlob(server, repo, P.layerBytes, round * 100 + i));
   const pushSeconds = (performance.now() - t) / 1000;
   const pushedGiB = (P.layers * P.layerBytes) / (1024 * MiB);
   record(server, 'push MB/s (HTTP)', (P.layers * P.layerBytes) / MiB / pushSeconds);
   record(server, 'push CPU-s per GiB', (cpuSeconds(server.pid) - cpu0) / pushedGiB);
-  // This process is the pull's client: its CPU says whether the client or the server bounds the rate.
+  // The client's CPU says whether the client or the server bounds the rate.
   const serverCpu = cpuSeconds(server.pid);
-  const clientCpu = process.cpuUsage();
-  t = performance.now();
-  let pulled = 0;
-  for (const d of digests) pulled += await pullBlob(server, repo, d);
-  record(server, 'pull MB/s (HTTP)', pulled / MiB / ((performance.now() - t) / 1000));
-  const pulledGiB = pulled / (1024 * MiB);
+  const pull = inProcessPull ? await pullHere(server, repo, digests) : await pullBlobsApart(server, repo, digests);
+  record(server, 'pull MB/s (HTTP)', pull.bytes / MiB / pull.seconds);
+  const pulledGiB = pull.bytes / (1024 * MiB);
   record(server, 'pull CPU-s per GiB', (cpuSeconds(server.pid) - serverCpu) / pulledGiB);
-  const used = process.cpuUsage(clientCpu);
-  record(server, 'pull: the Node client CPU-s per GiB', (used.user + used.system) / 1e6 / pulledGiB);
+  record(server, 'pull: the Node client CPU-s per GiB', pull.clientCpu / pulledGiB);
+}
+
+/**
+ * The pull as sessions up to 15 measured it, with this process as the client (BENCH_PULL_CLIENT=
+ * inprocess): its cost per GiB then follows this process's heap (pull-client.ts), not the server.
+ */
+const inProcessPull = process.env.BENCH_PULL_CLIENT === 'inprocess';
+
+async function pullHere(server: Server, repo: string, digests: string[]): Promise<{ bytes: number; seconds: number; clientCpu: number }> {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  let bytes = 0;
+  for (const d of digests) bytes += await pullBlob(server, repo, d);
+  const seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { bytes, seconds, clientCpu: (used.user + used.system) / 1e6 };
 }
 
 async function bigLayerRss(server: Server, round: number): Promise<void> {
@@ -145,14 +162,20 @@ async function main(): Promise<void> {
   }
   // Before any server runs: the cores are the bench's alone.
   await machineContext(D, results);
-  const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
+  const servers = [await startBerthServer(workDir)];
+  if (process.env.BENCH_BASELINE_CLI) {
+    const base = await startBerthServer(workDir, { cli: process.env.BENCH_BASELINE_CLI, name: BASELINE });
+    if (process.env.BENCH_BASELINE_FIRST === '1') servers.unshift(base);
+    else servers.push(base);
+  }
+  servers.push(await startReferenceServer(workDir));
   const stopAll = () => Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     // Peak memory while one huge layer streams in, measured first, on servers not yet warmed by load.
     if (parts.has('big')) for (const s of servers) await bigLayerRss(s, 0);
     const seeds = await Promise.all(servers.map((s) => seedManifest(s)));
-    const berth = servers[0]!;
+    const berth = servers.find((s) => s.name === 'berth')!;
     const authSetup: AuthSetup = await prepareAuthCost(berth, berth.admin!, async (repo) => (await seedManifest(berth, repo)).manifestPath);
     const roundParts = ['http', 'skopeo', 'rates', 'auth'].some((x) => parts.has(x));
     for (let round = 0; round < (roundParts ? P.rounds : 0); round++) {
@@ -177,7 +200,7 @@ async function main(): Promise<void> {
     if (parts.has('scale')) await scaleListings(workDir, D, results);
     printTable(results);
     report();
-    const lc = !parts.has('lifecycle') ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, P.rounds + 1);
+    const lc = !parts.has('lifecycle') ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, (quick ? 1 : 2) + 1);
     if (lc)
       console.log(
         `\nlifecycle: ${lc.images} images, 3 rules, dry run: ${lc.seconds.map((s) => s.toFixed(2)).join(' / ')} s (target < 2 s), ${lc.expiring} would expire`,
@@ -190,6 +213,7 @@ async function main(): Promise<void> {
           ? `BENCH_PARTS=${[...parts].join(',')}`
           : 'full run';
     printMarkdown(results, `Berth against the reference, ${kind}, ${new Date().toISOString().slice(0, 10)}:`);
+    printBaseline(results);
     await writeFile(
       join(workDir, 'results.json'),
       JSON.stringify({ params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, lifecycle: lc }, null, 2),

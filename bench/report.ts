@@ -8,6 +8,9 @@ import type { Server } from './servers.js';
 
 export type Figures = Record<string, number[]>;
 
+/** The server name of a baseline build run beside this one (bench/main.ts, bench/mixed-main.ts). */
+export const BASELINE = 'berth-base';
+
 export class Results {
   readonly byServer: Record<string, Figures> = { berth: {}, reference: {} };
   /** Figures about the machine or the run, not a server (one column). */
@@ -38,12 +41,25 @@ export class Results {
     (this.context[name] ??= []).push(value);
   }
 
-  rows(): Array<{ name: string; berth: number; reference: number; ratio: number }> {
+  /** Whether a baseline build ran beside this one (BENCH_BASELINE_CLI): its figures are under BASELINE. */
+  get hasBaseline(): boolean {
+    return this.byServer[BASELINE] !== undefined;
+  }
+
+  rows(): Array<{ name: string; berth: number; reference: number; ratio: number; base: number; overBase: number }> {
     return Object.keys(this.byServer.berth!).map((name) => {
       const b = fold(name, this.byServer.berth![name]!);
       const r = fold(name, this.byServer.reference![name] ?? []);
-      return { name, berth: b, reference: r, ratio: b / r };
+      const base = fold(name, this.byServer[BASELINE]?.[name] ?? []);
+      return { name, berth: b, reference: r, ratio: b / r, base, overBase: b / base };
     });
+  }
+
+  /** Each round's berth/baseline ratio of a figure, in the order recorded (the rounds pair up). */
+  pairedWithBaseline(name: string): number[] {
+    const b = this.byServer.berth?.[name] ?? [];
+    const base = this.byServer[BASELINE]?.[name] ?? [];
+    return b.slice(0, base.length).map((x, i) => x / base[i]!);
   }
 }
 
@@ -76,14 +92,38 @@ const goal = (name: string) => GOALS.find(([re]) => re.test(name))?.[1] ?? '';
 
 const fmt = (x: number) => (Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
+const ratioText = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+
 export function printTable(results: Results): void {
   const rows = results.rows();
+  const base = results.hasBaseline;
   const w = Math.max(...rows.map((r) => r.name.length));
-  console.log(`\n${'figure'.padEnd(w)}  ${'berth'.padStart(10)}  ${'reference'.padStart(10)}  berth/ref`);
+  const baseHead = base ? `  ${'base'.padStart(10)}  berth/base` : '';
+  console.log(`\n${'figure'.padEnd(w)}  ${'berth'.padStart(10)}  ${'reference'.padStart(10)}  berth/ref${baseHead}`);
   for (const r of rows) {
     const better = LOWER_IS_BETTER.test(r.name) ? 'lower is better' : 'higher is better';
-    const ratio = Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '—';
-    console.log(`${r.name.padEnd(w)}  ${fmt(r.berth).padStart(10)}  ${fmt(r.reference).padStart(10)}  ${ratio.padStart(9)}  (${better})`);
+    const baseCols = base ? `  ${fmt(r.base).padStart(10)}  ${ratioText(r.overBase).padStart(10)}` : '';
+    console.log(
+      `${r.name.padEnd(w)}  ${fmt(r.berth).padStart(10)}  ${fmt(r.reference).padStart(10)}  ${ratioText(r.ratio).padStart(9)}${baseCols}  (${better})`,
+    );
+  }
+}
+
+/**
+ * This build against the baseline build, each round's pair beside the fold: two builds of the
+ * same code differ by more than a few percent on a shared machine, so a change is judged by the
+ * spread of the pairs, not by one ratio.
+ */
+export function printBaseline(results: Results): void {
+  if (!results.hasBaseline) return;
+  console.log("\n| figure | Berth | baseline | Berth/baseline | each round's pair |");
+  console.log('|---|---|---|---|---|');
+  for (const r of results.rows()) {
+    const pairs = results
+      .pairedWithBaseline(r.name)
+      .map((x) => x.toFixed(2))
+      .join(' ');
+    console.log(`| ${r.name} | ${fmt(r.berth)} | ${fmt(r.base)} | ${ratioText(r.overBase)} | ${pairs} |`);
   }
 }
 

@@ -1,0 +1,46 @@
+/**
+ * The bench's Node-client pull, run as a process of its own: GETs each blob URL in turn with
+ * `http.request` and counts the bytes of every 'data' event, then prints one JSON line with the
+ * bytes, the seconds from the first request to the last byte, and this process's CPU over the same
+ * span.
+ *
+ * Why a process of its own: Node's HTTP client copies each body piece into a fresh Buffer, and
+ * that external memory sets off a collection every ~16 MiB received (~60 per GiB), whose cost
+ * grows with the heap kept alive. Measured (a bare Node server, 3 × 256 MiB, 4 rounds alternated,
+ * load 7–13): 1.5–1.7 CPU-s/GiB with a 6 MB heap, 3.1–3.9 with 49 MB and 5.4–7.2 with 149 MB kept
+ * alive. Inside the bench's process (SDK clients, layouts, figures) the pull line measured the
+ * bench's heap at that moment more than either server.
+ *
+ * argv: the request headers as JSON, then the URLs.
+ */
+import { request } from 'node:http';
+
+function get(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, agent: false }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`GET ${url} answered ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function main(): Promise<void> {
+  const [headersJson, ...urls] = process.argv.slice(2);
+  const headers = JSON.parse(headersJson ?? '{}') as Record<string, string>;
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  let bytes = 0;
+  for (const url of urls) bytes += await get(url, headers);
+  const seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (used.user + used.system) / 1e6 })}\n`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
