@@ -1,14 +1,16 @@
 /**
  * The seal pool's bulk slots (seal-pool.ts takeBulk) under a crowd, on a real worker thread: from
  * the moment more appends run than there are bulk slots none is lent, whatever the appends' lag,
- * until appends have gone quiet, so a crowd of slow uploads (its end included) never keeps the
- * bulk block resident; a lone append that outpaces its worker is lent them again after
+ * until appends have gone quiet, and the pages of those lent before go back at once, so a crowd
+ * of slow uploads (its end included) never keeps the bulk block resident; a lone append that
+ * outpaces its worker is lent them again after
  * (seal-pool.test.ts checks their bytes across their edges).
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { digestOf } from '../../core/digest.js';
+import { canTrimMalloc } from '../../core/malloc-trim.js';
 import { createMemoryBlobStore } from '../memory/memory-blob-store.js';
 import { appendPart as patch, bytes, readAll } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
@@ -54,7 +56,16 @@ describe('seal pool: bulk slots and crowds', () => {
     );
   }
 
-  it('lends no bulk slot from the moment more appends run than there are bulk slots until appends go quiet; then a lone fast append gets them', async () => {
+  it('lends no bulk slot from the moment more appends run than there are bulk slots until appends go quiet, and hands their pages back at once; then a lone fast append gets them', async () => {
+    // A lone append first, lent bulk slots (their pages touched), then the crowd at once.
+    asks.length = 0;
+    await crowd(1);
+    assert.ok(
+      asks.some((a) => a.lent),
+      'a lone append that outpaces its worker is lent bulk slots',
+    );
+    const quietBefore = pool.quietMemory.returns;
+    const releasedBefore = pool.quietMemory.released;
     asks.length = 0;
     await crowd(BULK_SLOTS + 3);
     const inCrowd = asks.filter((a) => a.active > BULK_SLOTS);
@@ -62,6 +73,11 @@ describe('seal pool: bulk slots and crowds', () => {
     assert.ok(inCrowd.length > 0, `the crowd's appends asked for bulk slots (asks: ${asks.length})`);
     assert.equal(inCrowd.filter((a) => a.lent).length, 0, 'no bulk slot lent while the crowd ran');
     assert.equal(pool.bulkLent, 0);
+    if (canTrimMalloc()) {
+      // Their pages went back once the crowd was seen (none is lent until the quiet), not at the quiet.
+      await until(() => pool.quietMemory.released > releasedBefore);
+      assert.equal(pool.quietMemory.returns, quietBefore, "the bulk slots' pages went back before appends went quiet");
+    }
 
     // The crowd's last appends lag as much as the rest: none until appends went quiet.
     const quiet = pool.quietMemory.returns;

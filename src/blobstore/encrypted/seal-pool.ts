@@ -231,7 +231,10 @@ export class SealPool {
    */
   takeBulk(): number | undefined {
     if (!this.bulk) return undefined;
-    if (this.active > this.bulk.count) this.crowded = true;
+    if (!this.crowded && this.active > this.bulk.count) {
+      this.crowded = true;
+      this.dropBulk();
+    }
     if (this.crowded) return undefined;
     const n = this.bulk.take();
     if (n === undefined) return undefined;
@@ -265,6 +268,7 @@ export class SealPool {
     if (n >= this.budget) {
       this.lentBulk--;
       this.bulk!.put(n - this.budget);
+      if (this.crowded) this.dropBulk();
       return;
     }
     const next = this.queue.shift();
@@ -301,6 +305,14 @@ export class SealPool {
     this.crowded = false;
     this.release(this.memory, IDLE_SLOTS);
     if (this.bulk) this.release(this.bulk, 0);
+  }
+
+  /**
+   * In a crowd no bulk slot is lent until appends go quiet, so the pages of those lent before it
+   * (its first appends, a fast upload) go back as soon as all are back, not at the quiet.
+   */
+  private dropBulk(): void {
+    if (this.bulk && this.lentBulk === 0) this.release(this.bulk, 0);
   }
 
   private release(slots: SealSlots, keep: number): void {
