@@ -71,10 +71,10 @@ export const IDLE_SLOTS = 8;
  * message wakes the other thread: with 256 KiB slots a 512 MiB curl upload made ≈2,000 round
  * trips between the main thread and its byte thread, and `postMessage` was a fifth of the
  * sampled time of both threads on the 2-core machine, where each wake-up may have to take a core
- * from another thread (the wall of the pipeline of curl, main and byte thread). A slow upload
- * never waits for its own slots, so the crowds keep the small ones and the budget bounds their
- * memory as before; the bulk slots add at most their own size (8 MiB, 4 per fast append), whose
- * pages go back once no append runs.
+ * from another thread (the wall of the pipeline of curl, main and byte thread). A crowd keeps
+ * the small ones (takeBulk(): under load its slow uploads wait for their own slots too) and the
+ * budget bounds its memory; the bulk slots add at most their own size (8 MiB, 4 per fast append)
+ * while a few appends run, and their pages go back once no append runs.
  */
 const DEFAULT_BULK = 1024 * 1024;
 const DEFAULT_BULK_SLOTS = 8;
@@ -101,6 +101,8 @@ export class SealPool {
   /** The bulk slots, numbered after the budget's; undefined when there are none. */
   private readonly bulk: SealSlots | undefined;
   private lentBulk = 0;
+  /** A crowd ran since appends were last quiet: no bulk slot is lent until they are (takeBulk). */
+  private crowded = false;
   /** Appends waiting for a slot, first come first served. */
   private readonly queue: SealAppend[] = [];
   /** Appends holding a slot they are filling, which pressure makes them post. */
@@ -216,9 +218,25 @@ export class SealPool {
     return n < this.budget ? this.memory.view(n) : this.bulk!.view(n - this.budget);
   }
 
-  /** @internal A bulk slot for an append that outpaces its worker, or undefined (none free: it takes a small one). */
+  /**
+   * @internal A bulk slot for an append that outpaces its worker, or undefined (none free, or a
+   * crowd runs: it takes a small one). With more appends running than there are bulk slots, an
+   * append's lag is the crowd's share of the threads, not a fast client: under 200 uploads at
+   * 1 MB/s every append lagged, the first two took all 8 bulk slots and each held one for a second
+   * while its client filled it, so the 8 MiB bulk block stayed resident for the whole crowd
+   * (notes/2026-12-05-s15-slots.md) and served two uploads of 200. Nor while the crowd's last
+   * few end: they lag as much, and took the whole block as the crowd ended. So none is lent from
+   * the moment a crowd is seen until appends go quiet (handBack); a bulk slot lent before goes
+   * back on its answer.
+   */
   takeBulk(): number | undefined {
-    const n = this.bulk?.take();
+    if (!this.bulk) return undefined;
+    if (!this.crowded && this.active > this.bulk.count) {
+      this.crowded = true;
+      this.dropBulk();
+    }
+    if (this.crowded) return undefined;
+    const n = this.bulk.take();
     if (n === undefined) return undefined;
     this.lentBulk++;
     return this.budget + n;
@@ -250,6 +268,7 @@ export class SealPool {
     if (n >= this.budget) {
       this.lentBulk--;
       this.bulk!.put(n - this.budget);
+      if (this.crowded) this.dropBulk();
       return;
     }
     const next = this.queue.shift();
@@ -283,8 +302,17 @@ export class SealPool {
    * again at each.
    */
   private handBack(): void {
+    this.crowded = false;
     this.release(this.memory, IDLE_SLOTS);
     if (this.bulk) this.release(this.bulk, 0);
+  }
+
+  /**
+   * In a crowd no bulk slot is lent until appends go quiet, so the pages of those lent before it
+   * (its first appends, a fast upload) go back as soon as all are back, not at the quiet.
+   */
+  private dropBulk(): void {
+    if (this.bulk && this.lentBulk === 0) this.release(this.bulk, 0);
   }
 
   private release(slots: SealSlots, keep: number): void {
