@@ -73,18 +73,19 @@ export function callerValues(c: AuditedCall): unknown[] {
 
 /** callValues after the first CALLER_VALUES: what changes from call to call. */
 export function restValues(c: AuditedCall): unknown[] {
+  return [...paramsErrorValues(c), c.requestId, c.time.getTime(), ...originValues(c)];
+}
+
+/** restValues' first three: the parameters and the error (the same call after call in a flood of one route). */
+export function paramsErrorValues(c: AuditedCall): unknown[] {
   const message = c.error?.message;
+  return [c.params, c.error?.code, message !== undefined && message.length > MAX_TEXT ? message.slice(0, MAX_TEXT) : message];
+}
+
+/** restValues' last three, after the request id and the time: where the call came from (the same for a client's every call). */
+export function originValues(c: AuditedCall): unknown[] {
   const ua = c.userAgent;
-  return [
-    c.params,
-    c.error?.code,
-    message !== undefined && message.length > MAX_TEXT ? message.slice(0, MAX_TEXT) : message,
-    c.requestId,
-    c.time.getTime(),
-    c.region,
-    c.sourceIp,
-    ua !== undefined && ua.length > MAX_TEXT ? ua.slice(0, MAX_TEXT) : ua,
-  ];
+  return [c.region, c.sourceIp, ua !== undefined && ua.length > MAX_TEXT ? ua.slice(0, MAX_TEXT) : ua];
 }
 
 export function unpackCalls(texts: readonly string[]): AuditedCall[] {

@@ -84,6 +84,70 @@ describe('calls packed as they are recorded', () => {
     assert.deepEqual(unpackCalls(p.texts()), calls);
   });
 
+  it("repeat a flood's call from the previous one's bytes, and write anew whatever differs but its request id and time", () => {
+    // A /v2 manifest GET's call: flat parameters, a randomUUID request id, the same client.
+    const get = (i: number, c: Partial<AuditedCall> = {}): AuditedCall => ({
+      ...call(i),
+      params: { name: 'web', reference: 'v1' },
+      requestId: `0f8e2a1c-3b4d-4e5f-8a9b-${String(i).padStart(12, '0')}`,
+      userAgent: 'skopeo/1.13',
+      ...c,
+    });
+    const mutable = { name: 'web', reference: 'v1' };
+    // Each change a run of three calls (so the second and third repeat it) after a run of the base
+    // call; a list's changes in runs one after another.
+    const changes: Array<Partial<AuditedCall> | Array<Partial<AuditedCall>>> = [
+      {},
+      { params: { reference: 'v1', name: 'web' } },
+      [{ params: { name: 'x', reference: 'x' } }, { params: { reference: 'x', name: 'x' } }],
+      { params: { name: 'web', reference: 'v2' } },
+      { params: { reference: 'v2', name: 'web' } },
+      { params: { name: 'web' } },
+      { params: { name: 'web', reference: 'v2', extra: 'x' } },
+      { params: { name: 'web', n: 2 } as unknown as Record<string, unknown> },
+      { params: undefined },
+      { params: {} },
+      { params: mutable },
+      [
+        { error: { code: 'ManifestUnknown', message: 'no such manifest' } },
+        { error: { code: 'ManifestUnknown', message: 'no such manifest, "quoted"' } },
+        { error: { code: 'NameUnknown', message: 'no such manifest, "quoted"' } },
+      ],
+      { region: 'us-east-1' },
+      { sourceIp: '10.0.0.2' },
+      { sourceIp: undefined },
+      { userAgent: 'skopeo/1.14 ✓' },
+      { userAgent: undefined },
+      { requestId: 'short' },
+      { requestId: '0f8e2a1c-3b4d-4e5f-8a9b-000000000"\\0' },
+      { requestId: '0f8e2a1c-3b4d-4e5f-8a9b-0000000000é0' },
+      { time: new Date(9_999) },
+      { time: new Date(10_000) },
+      { time: new Date(0) },
+      { time: new Date(-5) },
+      { time: new Date(Number.NaN) },
+      { time: new Date(8.64e15) },
+    ];
+    const calls: AuditedCall[] = [];
+    let i = 0;
+    for (const change of changes) {
+      for (let k = 0; k < 3; k++) calls.push(get(i++));
+      for (const c of [change].flat()) for (let k = 0; k < 3; k++) calls.push(get(i++, c));
+    }
+    const p = new PackedCalls(1);
+    for (const [n, c] of calls.entries()) {
+      p.add(c);
+      // An object the previous call named, changed in place before the next call names it again.
+      if (c.params === mutable && calls[n + 1]?.params === mutable) mutable.reference = `v${n}`;
+    }
+    // Built after the mutations, so the reference sees what the packing saw only where the calls repeat it.
+    const expected = calls.map((c, n) =>
+      c.params === mutable ? { ...c, params: { name: 'web', reference: n > 0 && calls[n - 1]!.params === mutable ? `v${n - 1}` : 'v1' } } : c,
+    );
+    assert.ok(calls.length > CALLS_PER_TEXT, 'texts are split within runs too');
+    assert.deepEqual(p.texts(), reference(expected));
+  });
+
   it('cross as bytes of their own, and keep a prefix whole', () => {
     const calls = Array.from({ length: CALLS_PER_TEXT + 5 }, (_, i) => call(i));
     const p = new PackedCalls(calls.length);

@@ -12,11 +12,18 @@
  * Each call is also marked alike when the inputs of its lookup columns (the api, operation,
  * method, caller, region and parameters, audit-batch.ts) are those of the call before: a few
  * comparisons here spare the audit thread parsing and keying it (a flood repeats one caller,
- * operation and repository call after call). A call whose operation and caller are the previous
- * call's takes its first CALLER_VALUES values' bytes from that call: JSON.stringify of them was
- * about half of a manifest GET's packing on the event loop.
+ * operation and repository call after call).
+ *
+ * A call's values are written as three runs that repeat from call to call — its operation and
+ * caller, its parameters and error, its region, address and agent — around its request id and
+ * time, which do not. Each run's JSON is kept from the last call that wrote it and written again
+ * only when its values differ (the JSON of an array is its elements' JSON joined by commas: the
+ * bytes are the same). A call whose three runs are all the previous call's is that call's bytes
+ * copied, with its request id and time written over the previous ones' (#repeat): a flood's call
+ * costs a copy and about fifty byte stores, not JSON.stringify of eight values or more (most of
+ * the packing's time on the event loop in a profile of manifest GETs at full rate).
  */
-import { CALLER_VALUES, CALLS_PER_TEXT, TIME_AT, callerValues, restValues, type PackedWire } from './audit-batch.js';
+import { CALLS_PER_TEXT, callerValues, originValues, paramsErrorValues, type PackedWire } from './audit-batch.js';
 import type { AuditedCall } from './cloudtrail-record.js';
 
 type Principal = AuditedCall['principal'];
@@ -40,9 +47,24 @@ export class PackedCalls {
   #region: string | undefined;
   #principal: Principal | undefined;
   #params: Readonly<Record<string, unknown>> | undefined;
-  // Where the last call whose caller was written anew has its caller's values' bytes.
-  #callerAt = 0;
-  #callerLength = 0;
+  // The previous call's runs' JSON without the brackets (values' texts joined by commas), and
+  // what decides whether the next call's are the same.
+  #callerText = '';
+  #paramsErrorText = '';
+  #originText = '';
+  #sourceIp: string | undefined;
+  #userAgent: string | undefined;
+  #errorCode: string | undefined;
+  #errorMessage: string | undefined;
+  // The previous call's first byte, and where its id and time stand from there (#repeat).
+  #lastAt = 0;
+  #idAt = 0;
+  #idLength = -1;
+  #timeAt = 0;
+  #timeLength = 0;
+  /** The parameters #paramsErrorText was written from, as flat names and strings; undefined when they were not flat. */
+  #paramNames: string[] | undefined;
+  #paramStrings: string[] | undefined;
 
   constructor(expectedCalls: number, spare?: PackedCalls) {
     // Grown when needed: a batch of 65,536 calls need not hold 25 MB from its first call.
@@ -85,36 +107,31 @@ export class PackedCalls {
 
   add(call: AuditedCall): void {
     const i = this.#count;
+    const first = i === 0;
     const sameCaller =
-      i > 0 && call.api === this.#api && call.operation === this.#operation && call.method === this.#method && samePrincipal(call.principal, this.#principal);
-    const rest = restValues(call);
-    // Both texts before anything changes: stringify throws for a call JSON cannot write.
-    const restJson = JSON.stringify(rest);
-    const callerJson = sameCaller ? undefined : JSON.stringify(callerValues(call));
-    // UTF-8 takes at most three bytes per UTF-16 unit.
-    const needed = this.#used + 2 + (callerJson === undefined ? this.#callerLength : callerJson.length * 3) + restJson.length * 3;
-    if (needed > this.#bytes.length) this.#grow(needed);
-    const b = this.#bytes;
+      !first && call.api === this.#api && call.operation === this.#operation && call.method === this.#method && samePrincipal(call.principal, this.#principal);
+    const sameParamsError = !first && call.error?.code === this.#errorCode && call.error?.message === this.#errorMessage && this.#sameParamsText(call.params);
+    const sameOrigin = !first && call.region === this.#region && call.sourceIp === this.#sourceIp && call.userAgent === this.#userAgent;
+    const time = call.time.getTime();
     const at = this.#used;
-    // The call's `[...]` without its `]`: its caller's values, a `,`, then the rest's. Each JSON
-    // text's opening `[` lands on the byte that becomes the `,` before it.
-    let restAt: number;
-    if (callerJson === undefined) {
-      b.copy(b, at + 1, this.#callerAt, this.#callerAt + this.#callerLength);
-      restAt = at + 1 + this.#callerLength;
-    } else {
-      const written = b.write(callerJson, at);
-      this.#callerAt = at + 1;
-      this.#callerLength = written - 2;
-      restAt = at + written - 1;
+    if (!(sameCaller && sameParamsError && sameOrigin && this.#repeat(call.requestId, time, i))) {
+      // Every text before anything changes: stringify throws for a call JSON cannot write.
+      const callerText = sameCaller ? this.#callerText : inner(callerValues(call));
+      const paramsErrorText = sameParamsError ? this.#paramsErrorText : inner(paramsErrorValues(call));
+      const originText = sameOrigin ? this.#originText : inner(originValues(call));
+      this.#write(`${i % CALLS_PER_TEXT === 0 ? '[' : ','}${callerText},${paramsErrorText},`, call.requestId, time, originText);
+      this.#callerText = callerText;
+      this.#originText = originText;
+      if (!sameParamsError) {
+        this.#paramsErrorText = paramsErrorText;
+        this.#errorCode = call.error?.code;
+        this.#errorMessage = call.error?.message;
+        this.#keepParams(call.params);
+      }
     }
-    const written = b.write(restJson, restAt);
-    b[restAt] = 0x2c;
-    b[at] = i % CALLS_PER_TEXT === 0 ? 0x5b : 0x2c;
-    this.#used = restAt + written - 1;
     if (i === this.#alike.length) this.#growCalls();
     this.#calls[2 * i] = at;
-    this.#calls[2 * i + 1] = rest[TIME_AT - CALLER_VALUES] as number;
+    this.#calls[2 * i + 1] = time;
     this.#alike[i] = sameCaller && call.region === this.#region && sameFlatParams(call.params, this.#params) ? 1 : 0;
     this.#count = i + 1;
     this.#api = call.api;
@@ -123,7 +140,112 @@ export class PackedCalls {
     this.#region = call.region;
     this.#principal = call.principal;
     this.#params = call.params;
+    this.#sourceIp = call.sourceIp;
+    this.#userAgent = call.userAgent;
     this.#firstTime ??= call.time;
+  }
+
+  /**
+   * Writes a call whose every other value is the previous call's as a copy of that call's bytes
+   * with its own request id and time put in their places: when the id is as long as the previous
+   * one's and JSON writes it as it is, and the time has as many digits. False otherwise (what it
+   * wrote past the used bytes is then written over).
+   */
+  #repeat(id: string, time: number, i: number): boolean {
+    const idLength = this.#idLength;
+    const timeLength = this.#timeLength;
+    if (idLength < 0 || timeLength <= 0 || typeof id !== 'string' || id.length !== idLength || !(time >= 0 && time < MAX_REPEAT_TIME && Number.isInteger(time)))
+      return false;
+    const from = this.#lastAt;
+    const at = this.#used;
+    const length = at - from;
+    if (at + length > this.#bytes.length) this.#grow(at + length);
+    const b = this.#bytes;
+    // TypedArray's own copy and byte stores: no call into Node's Buffer code per call.
+    b.copyWithin(at, from, at);
+    b[at] = i % CALLS_PER_TEXT === 0 ? 0x5b : 0x2c;
+    for (let k = 0, p = at + this.#idAt; k < idLength; k++, p++) {
+      const c = id.charCodeAt(k);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+      b[p] = c;
+    }
+    // Digits from the last, in int32 arithmetic: a double's % is a call to fmod (time < 2^31 * 1e6).
+    const high = Math.floor(time / 1e6);
+    let low = (time - high * 1e6) | 0;
+    let rest = high | 0;
+    const timeAt = at + this.#timeAt;
+    let p = timeAt + timeLength - 1;
+    for (const lowEnd = Math.max(timeAt, p - 5); p >= lowEnd; p--) {
+      const q = (low / 10) | 0;
+      b[p] = 0x30 + low - q * 10;
+      low = q;
+    }
+    for (; p >= timeAt; p--) {
+      const q = (rest / 10) | 0;
+      b[p] = 0x30 + rest - q * 10;
+      rest = q;
+    }
+    // More digits than the previous time's, or fewer (a leading zero is no JSON number).
+    if (low !== 0 || rest !== 0 || (timeLength > 1 && b[timeAt] === 0x30)) return false;
+    this.#lastAt = at;
+    this.#used = at + length;
+    return true;
+  }
+
+  /** Writes a call from its texts: `head` (its opening byte, caller, parameters and error, and a comma), then its id, time and origin. */
+  #write(head: string, id: string, time: number, originText: string): void {
+    // A request id of printable ASCII without quote or backslash (randomUUID's) is its own JSON.
+    const plainId = typeof id === 'string' && PLAIN_ASCII.test(id);
+    const idText = plainId ? `"${id}"` : inner([id]);
+    const timeText = Number.isFinite(time) ? String(time) : 'null';
+    const tail = `${idText},${timeText},${originText}`;
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    const needed = this.#used + (head.length + tail.length) * 3;
+    if (needed > this.#bytes.length) this.#grow(needed);
+    const at = this.#used;
+    const headBytes = this.#bytes.write(head, at);
+    this.#used = at + headBytes + this.#bytes.write(tail, at + headBytes);
+    this.#lastAt = at;
+    // Where #repeat puts the next call's id and time, when both are plain.
+    this.#idAt = headBytes + 1;
+    this.#idLength = plainId ? id.length : -1;
+    this.#timeAt = headBytes + idText.length + 1;
+    this.#timeLength = time >= 0 && Number.isSafeInteger(time) ? timeText.length : 0;
+  }
+
+  /**
+   * Whether `params` make the JSON #paramsErrorText was written from: both absent, or flat
+   * objects of the same strings under the same names in the same order (a /v2 route's). Compared
+   * with the values as they were then, not by identity: an object may have changed since.
+   */
+  #sameParamsText(params: Readonly<Record<string, unknown>> | undefined): boolean {
+    const names = this.#paramNames;
+    const strings = this.#paramStrings;
+    if (params === undefined || names === undefined || strings === undefined) return params === undefined && this.#params === undefined && names === undefined;
+    if (params === null || typeof params !== 'object') return false;
+    let n = 0;
+    for (const k in params) {
+      const v = params[k];
+      if (n >= names.length || names[n] !== k || strings[n] !== v || !Object.hasOwn(params, k)) return false;
+      n++;
+    }
+    return n === names.length;
+  }
+
+  #keepParams(params: Readonly<Record<string, unknown>> | undefined): void {
+    this.#paramNames = undefined;
+    this.#paramStrings = undefined;
+    if (params === undefined || params === null || typeof params !== 'object' || Array.isArray(params)) return;
+    const names: string[] = [];
+    const strings: string[] = [];
+    for (const k in params) {
+      const v = params[k];
+      if (typeof v !== 'string' || !Object.hasOwn(params, k)) return;
+      names.push(k);
+      strings.push(v);
+    }
+    this.#paramNames = names;
+    this.#paramStrings = strings;
   }
 
   /**
@@ -181,6 +303,18 @@ export class PackedCalls {
     this.#bytes.copy(bigger, 0, 0, this.#used);
     this.#bytes = bigger;
   }
+}
+
+/** Times #repeat writes: their millions fit an int32 (the year 70,000). */
+const MAX_REPEAT_TIME = 2 ** 31 * 1e6;
+
+/** Printable ASCII but `"` and `\\`: JSON writes such a string as it is, between quotes. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** The JSON of `values` without its brackets. */
+function inner(values: unknown[]): string {
+  const json = JSON.stringify(values);
+  return json.slice(1, -1);
 }
 
 /** The texts a batch's bytes hold (PackedCalls.wire). */

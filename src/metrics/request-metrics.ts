@@ -65,6 +65,14 @@ export class RequestMetrics implements RequestObserver {
   private readonly apis = new Map<string, Map<string, OperationSeries>>();
   private readonly pulls = new Map<string, Map<string, { n: number }>>();
   private pullSeries = 0;
+  // The last request's series and pull counter, by what found them: a flood's next request names
+  // the same, and two string comparisons are cheaper than two Map lookups that hash a fresh string.
+  private lastApi: string | undefined;
+  private lastName: string | undefined;
+  private lastSeries: OperationSeries | undefined;
+  private lastRegistry: string | undefined;
+  private lastRepository: string | undefined;
+  private lastPulls: { n: number } | undefined;
 
   /** Registers its families (berth_http_*, berth_repository_pulls_total) with `registry`. */
   constructor(registry: { registerMetric(m: Metric): void }) {
@@ -116,6 +124,9 @@ export class RequestMetrics implements RequestObserver {
     const api = facts.operation?.api ?? 'other';
     let name = facts.operation?.name ?? 'other';
     if (facts.error !== undefined && UNKNOWN_OPERATION.has(facts.error.code)) name = 'unknown';
+    if (api === this.lastApi && name === this.lastName) return this.lastSeries!;
+    this.lastApi = api;
+    this.lastName = name;
     let ops = this.apis.get(api);
     if (!ops) this.apis.set(api, (ops = new Map()));
     let s = ops.get(name);
@@ -124,10 +135,12 @@ export class RequestMetrics implements RequestObserver {
       s = ops.get(name) ?? new OperationSeries(api, name);
       ops.set(name, s);
     }
+    this.lastSeries = s;
     return s;
   }
 
   private pullCounter(keyText: string, repository: string): { n: number } {
+    if (keyText === this.lastRegistry && repository === this.lastRepository) return this.lastPulls!;
     let repos = this.pulls.get(keyText);
     if (!repos) this.pulls.set(keyText, (repos = new Map()));
     let c = repos.get(repository);
@@ -137,6 +150,9 @@ export class RequestMetrics implements RequestObserver {
       if (name === repository) this.pullSeries++;
       repos.set(name, c);
     }
+    this.lastRegistry = keyText;
+    this.lastRepository = repository;
+    this.lastPulls = c;
     return c;
   }
 }
