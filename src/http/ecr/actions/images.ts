@@ -140,10 +140,12 @@ export const ListImages: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const tagStatus = input.filter?.tagStatus ?? 'ANY';
   const imageStatus = input.filter?.imageStatus ?? 'ACTIVE';
+  const after = decodeToken('ListImages', input.nextToken);
+  const listing = await call.registry.images.listing(scope, tagStatus, imageStatus);
   const { list, next } = await slicedPage(
     input.maxResults ?? 100,
-    decodeToken('ListImages', input.nextToken),
-    (page) => call.registry.images.listIds(scope, page, tagStatus, imageStatus),
+    after,
+    (page) => listing.listIds(page),
     (i) => i.digest,
     (items) => items.flatMap((i) => (i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t })))),
   );
@@ -170,26 +172,20 @@ export const DescribeImages: EcrAction = async (call) => {
       throw new EcrError(Codes.InvalidParameter, 'imageIds cannot be used together with nextToken or maxResults');
     }
     const images = await call.registry.images.requireAll(scope, input.imageIds);
-    const details = await call.registry.images.details(scope, images);
-    const scans = await call.registry.scans.many(
-      scope,
-      details.map((d) => d.digest),
-    );
+    const { details, scans } = await (await call.registry.images.listing(scope)).described(images);
     return { imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest)))) };
   }
   const tagStatus = input.filter?.tagStatus ?? 'ANY';
   const imageStatus = input.filter?.imageStatus ?? 'ACTIVE';
+  const after = decodeToken('DescribeImages', input.nextToken);
+  const listing = await call.registry.images.listing(scope, tagStatus, imageStatus);
   const { list, next } = await slicedPage(
     input.maxResults ?? 100,
-    decodeToken('DescribeImages', input.nextToken),
-    (page) => call.registry.images.list(scope, page, tagStatus, imageStatus),
+    after,
+    (page) => listing.list(page),
     (i) => i.digest,
     async (items) => {
-      const details = await call.registry.images.details(scope, items);
-      const scans = await call.registry.scans.many(
-        scope,
-        details.map((d) => d.digest),
-      );
+      const { details, scans } = await listing.described(items);
       return details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest))));
     },
   );
