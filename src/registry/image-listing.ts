@@ -34,7 +34,8 @@ export class ImageListing {
   async details(images: ImageSummary[]): Promise<ImageDetail[]> {
     const childDigests = images.flatMap((i) => (isIndexMediaType(i.mediaType) ? i.children : []));
     // No index, no read (a round trip on PostgreSQL).
-    const children = childDigests.length === 0 ? new Map() : new Map((await this.meta.images.get(this.repo.id, childDigests)).map((c) => [c.digest, c]));
+    const children =
+      childDigests.length === 0 ? new Map<string, ImageSummary>() : new Map((await this.meta.images.get(this.repo.id, childDigests)).map((c) => [c.digest, c]));
     return images.map((i) => {
       const sizeInBytes = isIndexMediaType(i.mediaType) ? Math.max(0, ...i.children.map((c) => children.get(c)?.blobBytes ?? 0)) : i.blobBytes;
       return { ...i, sizeInBytes };
