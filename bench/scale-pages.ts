@@ -2,7 +2,9 @@
  * `BENCH_ENTRY=scale-pages bash bench/run.sh`: the tag listings at scale page by page, to find
  * the page behind a p99 and what it spent. One repository grown to each size in SCALE_TAGS
  * (default 10000,100000; seeded directly, as BENCH_SEED=direct), then each listing walked
- * SCALE_ROUNDS times (default 5). Per page: the client's time, the server's (its access log's
+ * SCALE_ROUNDS times (default 5); SCALE_REPOS=1000,10000 then grows the registry to those many
+ * repositories and walks _catalog and DescribeRepositories the same way (SCALE_TAGS= for only
+ * those). Per page: the client's time, the server's (its access log's
  * `ms`) and the GC pauses the server took meanwhile (a PerformanceObserver loaded before the
  * CLI); per walk: the server's CPU per page. SCALE_BASELINE=<another build's
  * dist/src/cli/main.js> runs that build beside this one on the same seed, walks alternated, so
@@ -12,17 +14,22 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cliPath } from '../test/e2e/helpers/berth-process.js';
-import { cpuSeconds } from './proc-stats.js';
+import { cpuSeconds, rssBytes, watchPeakRss } from './proc-stats.js';
 import { ecrPages, PAGE, type Page, ScaleSeeder, TAG_REPO, v2Pages } from './scale.js';
 import { startBerthServer, type Server } from './servers.js';
 
 const env = process.env;
-const sizes = (env.SCALE_TAGS ?? '10000,100000').split(',').map(Number);
+const counts = (v: string | undefined, fallback: string) => (v ?? fallback).split(',').filter(Boolean).map(Number);
+const sizes = counts(env.SCALE_TAGS, '10000,100000');
+/** SCALE_REPOS=1000,10000: then the registry grown to that many repositories, its listings walked the same way. */
+const repoSizes = counts(env.SCALE_REPOS, '');
 const rounds = Number(env.SCALE_ROUNDS ?? 5);
-const ALL = ['tags/list', 'ListImages', 'DescribeImages'] as const;
-type Listing = (typeof ALL)[number];
+const TAG_LISTINGS = ['tags/list', 'ListImages', 'DescribeImages'] as const;
+const REPO_LISTINGS = ['_catalog', 'DescribeRepositories'] as const;
+type Listing = (typeof TAG_LISTINGS)[number] | (typeof REPO_LISTINGS)[number];
 /** SCALE_LISTINGS=DescribeImages,ListImages: only those (e.g. under a profiler). */
-const listings = env.SCALE_LISTINGS ? (env.SCALE_LISTINGS.split(',') as Listing[]) : ALL;
+const only = env.SCALE_LISTINGS ? new Set(env.SCALE_LISTINGS.split(',')) : undefined;
+const pick = (all: readonly Listing[]) => all.filter((l) => !only || only.has(l));
 
 interface Build {
   name: string;
@@ -88,13 +95,18 @@ function gcPauses(b: Build): Array<{ at: number; ms: number; kind: number }> {
 }
 
 function reader(s: Server, what: Listing): (token?: string) => Promise<Page> {
-  return what === 'tags/list' ? v2Pages(s, `/v2/${TAG_REPO}/tags/list?n=${PAGE}`, 'tags') : ecrPages(s, what);
+  if (what === 'tags/list') return v2Pages(s, `/v2/${TAG_REPO}/tags/list?n=${PAGE}`, 'tags');
+  if (what === '_catalog') return v2Pages(s, `/v2/_catalog?n=${PAGE}`, 'repositories');
+  return ecrPages(s, what);
 }
 
 interface Walk {
   client: number[];
   server: number[];
   gc: number[];
+  major: number[];
+  /** The server's RSS (with its children) before the walk and at its peak during it, MB. */
+  rssMB: [number, number];
   cpuMsPerPage: number;
 }
 
@@ -103,6 +115,8 @@ async function walk(b: Build, what: Listing): Promise<Walk> {
   const client: number[] = [];
   const windows: Array<[number, number]> = [];
   const cpu0 = cpuSeconds(b.server.pid);
+  const rssBefore = rssBytes(b.server.pid);
+  const peak = watchPeakRss(b.server.pid);
   let token: string | undefined;
   do {
     const t = now();
@@ -112,10 +126,14 @@ async function walk(b: Build, what: Listing): Promise<Walk> {
     token = r.next;
   } while (token !== undefined);
   const cpu = cpuSeconds(b.server.pid) - cpu0;
+  const rssMB: [number, number] = [rssBefore / 2 ** 20, peak() / 2 ** 20];
   const server = await serverTimes(b, client.length);
   const pauses = gcPauses(b);
-  const gc = windows.map(([from, to]) => pauses.filter((p) => p.at >= from && p.at <= to).reduce((a, p) => a + p.ms, 0));
-  return { client, server, gc, cpuMsPerPage: (cpu * 1000) / client.length };
+  const during = (from: number, to: number, kinds: number) => pauses.filter((p) => p.at >= from && p.at <= to && (p.kind & kinds) !== 0);
+  const gc = windows.map(([from, to]) => during(from, to, ~0).reduce((a, p) => a + p.ms, 0));
+  // Mark-compacts (kind 2) and their incremental steps (4): the old generation's collections.
+  const major = windows.map(([from, to]) => during(from, to, 2 | 4).reduce((a, p) => a + p.ms, 0));
+  return { client, server, gc, major, rssMB, cpuMsPerPage: (cpu * 1000) / client.length };
 }
 
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
@@ -134,11 +152,15 @@ async function main(): Promise<void> {
   const builds = [await startBuild(workDir, 'new', cliPath)];
   if (env.SCALE_BASELINE) builds.push(await startBuild(workDir, 'base', env.SCALE_BASELINE));
   try {
-    let from = 0;
-    for (const size of sizes) {
-      for (const b of builds) await b.seeder.tags(from, size);
-      from = size;
-      say(`# ${size} tags, load ${loadavg()}`);
+    const phases = [
+      ...sizes.map((size) => ({ size, unit: 'tags', listings: pick(TAG_LISTINGS) })),
+      ...repoSizes.map((size) => ({ size, unit: 'repositories', listings: pick(REPO_LISTINGS) })),
+    ];
+    const from: Record<string, number> = { tags: 0, repositories: 0 };
+    for (const { size, unit, listings } of phases) {
+      for (const b of builds) await (unit === 'tags' ? b.seeder.tags(from[unit]!, size) : b.seeder.repositories(from[unit]!, size));
+      from[unit] = size;
+      say(`# ${size} ${unit}, load ${loadavg()}`);
       const all: Record<string, Walk[]> = {};
       for (let round = 0; round < rounds; round++) {
         for (const what of listings) {
@@ -147,19 +169,20 @@ async function main(): Promise<void> {
             const w = await walk(b, what);
             (all[`${b.name} ${what}`] ??= []).push(w);
             say(
-              `${size} r${round} ${b.name} ${what}: cpu/page ${w.cpuMsPerPage.toFixed(1)} ms | client ${fmt(w.client)} | server ${fmt(w.server)} | gc ${fmt(w.gc)}`,
+              `${size} r${round} ${b.name} ${what}: cpu/page ${w.cpuMsPerPage.toFixed(1)} ms | RSS ${w.rssMB[0].toFixed(0)} → ${w.rssMB[1].toFixed(0)} MB | client ${fmt(w.client)} | server ${fmt(w.server)} | gc ${fmt(w.gc)} | of which mark-compact ${fmt(w.major)}`,
             );
           }
         }
       }
-      say(`# ${size} tags summary (all pages of ${rounds} walks), load ${loadavg()}`);
+      say(`# ${size} ${unit} summary (all pages of ${rounds} walks), load ${loadavg()}`);
       for (const [key, ws] of Object.entries(all)) {
         const c = ws.flatMap((w) => w.client);
         const s = ws.flatMap((w) => w.server);
         const g = ws.flatMap((w) => w.gc);
+        const m = ws.flatMap((w) => w.major);
         const cpu = ws.map((w) => w.cpuMsPerPage);
         say(
-          `${size} ${key}: client p50 ${median(c).toFixed(1)} p99 ${p99(c).toFixed(1)} max ${Math.max(...c).toFixed(1)} | server p50 ${median(s).toFixed(1)} p99 ${p99(s).toFixed(1)} | gc total ${g.reduce((a, x) => a + x, 0).toFixed(0)} ms, max/page ${Math.max(...g).toFixed(1)} | cpu/page median ${median(cpu).toFixed(1)} ms [${fmt(cpu)}]`,
+          `${size} ${key}: client p50 ${median(c).toFixed(1)} p99 ${p99(c).toFixed(1)} max ${Math.max(...c).toFixed(1)} | server p50 ${median(s).toFixed(1)} p99 ${p99(s).toFixed(1)} | gc total ${g.reduce((a, x) => a + x, 0).toFixed(0)} ms, max/page ${Math.max(...g).toFixed(1)}, mark-compact ${m.reduce((a, x) => a + x, 0).toFixed(0)} ms | cpu/page median ${median(cpu).toFixed(1)} ms [${fmt(cpu)}]`,
         );
       }
       if (builds.length === 2)

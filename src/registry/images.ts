@@ -5,13 +5,13 @@
  */
 import { digestOf, isDigest, type Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
-import { isIndexMediaType } from '../core/media-types.js';
 import { isTag, parseTag } from '../core/names.js';
-import type { ImageIdSummary, ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
+import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
 import type { ImageStatusFilter } from '../metadata/archive.js';
 import { accountOf } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { deleteEvents, lifecycleEvents } from './events.js';
+import { ImageListing, type ImageDetail } from './image-listing.js';
 import type { Manifests } from './manifests.js';
 import { requireRepository } from './repositories.js';
 
@@ -26,10 +26,7 @@ export interface ImageFailure {
   failureReason: string;
 }
 
-export interface ImageDetail extends ImageSummary {
-  /** ECR's imageSizeInBytes: the blobs of an image, or the largest child of an index. */
-  sizeInBytes: number;
-}
+export type { ImageDetail } from './image-listing.js';
 
 export interface ResolvedImage {
   id: ImageId;
@@ -85,27 +82,19 @@ export class Images {
     return { digest: pushed.digest, manifest };
   }
 
-  /** Images of one status (ECR's default: ACTIVE) or ANY. */
-  async list(scope: RepoScope, page: Page, tagStatus: TagStatus, imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageSummary[]> {
-    const repo = await requireRepository(this.ctx, scope);
-    return this.ctx.meta.images.list(repo.id, page, tagStatus, imageStatus);
+  /** A listing of one status (ECR's default: ACTIVE) or ANY, the repository looked up once for all its reads. */
+  async listing(scope: RepoScope, tagStatus: TagStatus = 'ANY', imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageListing> {
+    return new ImageListing(this.ctx.meta, await requireRepository(this.ctx, scope), tagStatus, imageStatus);
   }
 
-  /** The same images as `list`, digests and tags only. */
-  async listIds(scope: RepoScope, page: Page, tagStatus: TagStatus, imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageIdSummary[]> {
-    const repo = await requireRepository(this.ctx, scope);
-    return this.ctx.meta.images.listIds(repo.id, page, tagStatus, imageStatus);
+  /** Images of one status (ECR's default: ACTIVE) or ANY. */
+  async list(scope: RepoScope, page: Page, tagStatus: TagStatus, imageStatus: ImageStatusFilter = 'ACTIVE'): Promise<ImageSummary[]> {
+    return (await this.listing(scope, tagStatus, imageStatus)).list(page);
   }
 
   /** Details with sizes; an index's size is its largest child's, as ECR reports it. */
   async details(scope: RepoScope, images: ImageSummary[]): Promise<ImageDetail[]> {
-    const repo = await requireRepository(this.ctx, scope);
-    const childDigests = images.flatMap((i) => (isIndexMediaType(i.mediaType) ? i.children : []));
-    const children = new Map((await this.ctx.meta.images.get(repo.id, childDigests)).map((c) => [c.digest, c]));
-    return images.map((i) => {
-      const sizeInBytes = isIndexMediaType(i.mediaType) ? Math.max(0, ...i.children.map((c) => children.get(c)?.blobBytes ?? 0)) : i.blobBytes;
-      return { ...i, sizeInBytes };
-    });
+    return (await this.listing(scope)).details(images);
   }
 
   /**

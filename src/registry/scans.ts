@@ -122,11 +122,6 @@ export class Scans {
     if (events.length > 0) this.ctx.eventsQueued?.();
   }
 
-  async many(scope: RepoScope, digests: Digest[]): Promise<Map<string, ImageScanRecord>> {
-    const repo = await requireRepository(this.ctx, scope);
-    return this.ctx.meta.scans.getMany(repo.id, digests);
-  }
-
   private notFound(scope: RepoScope, id: ImageId, failureCode?: string): RegistryError {
     if (failureCode !== undefined && failureCode !== 'ImageNotFound') return new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
     return new RegistryError(

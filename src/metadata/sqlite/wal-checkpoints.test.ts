@@ -134,6 +134,27 @@ describe('WAL checkpoints off the event loop', () => {
     }
   });
 
+  it('start the next at once when a slow one ends with writes owed', async () => {
+    const path = join(dir, 'owed.db');
+    const store = createSqliteMetadataStore({ path, checkpoints: { everyWrites: 100, restartFrames: 8192 } });
+    const ends: Array<() => void> = [];
+    try {
+      // A runner that finishes only when told: the writes below all become durable while the first runs.
+      store.offloadCheckpoints!(() => new Promise<{ log: number }>((resolve) => ends.push(() => resolve({ log: 0 }))));
+      await write(store, 350, 'o');
+      assert.equal(ends.length, 1, 'one checkpoint asked for, and none more while it runs');
+      ends[0]!();
+      // No write follows: the owed checkpoint must start from the end of the first.
+      await until('a second checkpoint', () => ends.length === 2);
+      ends[1]!();
+      await until('the second one counted', () => store.checkpoints.figures.offLoop === 2);
+      assert.equal(ends.length, 2, 'nothing owed after the second: no third');
+    } finally {
+      for (const end of ends) end();
+      await store.close();
+    }
+  });
+
   it('fall back to the event loop when the byte thread cannot run them', async () => {
     const path = join(dir, 'b.db');
     const store = createSqliteMetadataStore({ path });

@@ -48,6 +48,12 @@ export interface CheckpointLimits {
 export class WalCheckpoints {
   #runner: CheckpointRunner | undefined;
   #requestedAt = 0;
+  /**
+   * The durable writes counted so far. A checkpoint that ends with a checkpoint's worth of writes
+   * made durable while it ran starts the next at once: waiting for the next write, as SQLite's
+   * autocheckpoint does, would leave those frames uncopied for as long as writes pause.
+   */
+  #durable = 0;
   #running = false;
   /** Checkpoints run by the runner, on the event loop after a runner failed, and on the event loop to start the WAL over. */
   readonly figures = { offLoop: 0, inline: 0, restart: 0 };
@@ -67,9 +73,14 @@ export class WalCheckpoints {
 
   /** Told the count of writes now durable (durable-commits.ts); starts a checkpoint when enough have built up. */
   durable(writes: number): void {
+    this.#durable = writes;
+    this.#start();
+  }
+
+  #start(): void {
     const runner = this.#runner;
-    if (!runner || this.#running || writes - this.#requestedAt < this.limits.everyWrites) return;
-    this.#requestedAt = writes;
+    if (!runner || this.#running || this.#durable - this.#requestedAt < this.limits.everyWrites) return;
+    this.#requestedAt = this.#durable;
     this.#running = true;
     Promise.resolve(this.path)
       .then(runner)
@@ -78,10 +89,12 @@ export class WalCheckpoints {
           this.figures.offLoop++;
           this.#running = false;
           if (log > this.limits.restartFrames && this.#here()) this.figures.restart++;
+          this.#start();
         },
         () => {
           this.#running = false;
           if (this.#here()) this.figures.inline++;
+          this.#start();
         },
       );
   }

@@ -5,19 +5,15 @@ import { Codes, isRegistryError } from '../../../core/errors.js';
 import { isTag, type Reference } from '../../../core/names.js';
 import type { ImportAccess, PullThroughCache, PulledManifest } from '../../../pullthrough/cache.js';
 import type { RepoScope } from '../../../registry/context.js';
-import type { Page } from '../../../metadata/types.js';
 import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
 import { EcrError } from '../protocol.js';
 import { imageDetailShape } from '../shapes.js';
-import { WireList } from '../wire-json.js';
+import { slicedPage } from '../sliced-page.js';
 import { scanSummaryShape } from './scans.js';
 
 const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
-/** Images of a listing page read, described and written together (slicedPage). */
-const SLICE = 100;
-
 function imageShape(
   name: string,
   registry: RegistryKey,
@@ -144,10 +140,13 @@ export const ListImages: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const tagStatus = input.filter?.tagStatus ?? 'ANY';
   const imageStatus = input.filter?.imageStatus ?? 'ACTIVE';
+  const after = decodeToken('ListImages', input.nextToken);
+  const listing = await call.registry.images.listing(scope, tagStatus, imageStatus);
   const { list, next } = await slicedPage(
     input.maxResults ?? 100,
-    decodeToken('ListImages', input.nextToken),
-    (page) => call.registry.images.listIds(scope, page, tagStatus, imageStatus),
+    after,
+    (page) => listing.listIds(page),
+    (i) => i.digest,
     (items) => items.flatMap((i) => (i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t })))),
   );
   return { imageIds: list, ...(next !== undefined && { nextToken: encodeToken('ListImages', next) }) };
@@ -173,57 +172,25 @@ export const DescribeImages: EcrAction = async (call) => {
       throw new EcrError(Codes.InvalidParameter, 'imageIds cannot be used together with nextToken or maxResults');
     }
     const images = await call.registry.images.requireAll(scope, input.imageIds);
-    const details = await call.registry.images.details(scope, images);
-    const scans = await call.registry.scans.many(
-      scope,
-      details.map((d) => d.digest),
-    );
+    const { details, scans } = await (await call.registry.images.listing(scope)).described(images);
     return { imageDetails: details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest)))) };
   }
   const tagStatus = input.filter?.tagStatus ?? 'ANY';
   const imageStatus = input.filter?.imageStatus ?? 'ACTIVE';
+  const after = decodeToken('DescribeImages', input.nextToken);
+  const listing = await call.registry.images.listing(scope, tagStatus, imageStatus);
   const { list, next } = await slicedPage(
     input.maxResults ?? 100,
-    decodeToken('DescribeImages', input.nextToken),
-    (page) => call.registry.images.list(scope, page, tagStatus, imageStatus),
+    after,
+    (page) => listing.list(page),
+    (i) => i.digest,
     async (items) => {
-      const details = await call.registry.images.details(scope, items);
-      const scans = await call.registry.scans.many(
-        scope,
-        details.map((d) => d.digest),
-      );
+      const { details, scans } = await listing.described(items);
       return details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest))));
     },
   );
   return { imageDetails: list, ...(next !== undefined && { nextToken: encodeToken('DescribeImages', next) }) };
 };
-
-/**
- * A listing page read and written a slice at a time (WireList), so that no slice's objects live
- * while the next is built. The slices are the pages a client asking for SLICE at a time would
- * walk one after another: the answer is the same. `next` is the last digest when more follow.
- */
-async function slicedPage<T extends { digest: string }>(
-  limit: number,
-  after: string | undefined,
-  read: (page: Page) => Promise<T[]>,
-  shape: (items: T[]) => unknown[] | Promise<unknown[]>,
-): Promise<{ list: WireList; next?: string }> {
-  const list = new WireList();
-  let more = true;
-  for (let left = limit; left > 0 && more; left -= SLICE) {
-    // Only the page's last slice reads one row past its end, to know whether a next page exists.
-    const last = left <= SLICE;
-    const want = Math.min(SLICE, left);
-    const rows = await read({ ...(after !== undefined && { after }), limit: last ? want + 1 : want });
-    more = last ? rows.length > want : rows.length === want;
-    const items = rows.length > want ? rows.slice(0, want) : rows;
-    if (items.length === 0) break;
-    after = items[items.length - 1]!.digest;
-    list.add(await shape(items));
-  }
-  return more && after !== undefined ? { list, next: after } : { list };
-}
 
 const batchDeleteInput = z.object({ registryId: registryId.optional(), repositoryName, imageIds }).strict();
 

@@ -7,6 +7,7 @@ import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../c
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
 import { EcrError } from '../protocol.js';
 import { repositoryShape } from '../shapes.js';
+import { slicedPage } from '../sliced-page.js';
 
 export const mutabilityFilters = z
   .array(z.object({ filterType: z.literal('WILDCARD'), filter: z.string().min(1).max(128) }).strict())
@@ -70,13 +71,15 @@ export async function describeRepositories(
     for (const name of input.repositoryNames) repos.push(await call.registry.repositories.get(repoScope(call, name, input.registryId)));
     return { repositories: repos.map(shape) };
   }
-  const limit = input.maxResults ?? 100;
-  const after = decodeToken('DescribeRepositories', input.nextToken);
-  const page = await call.registry.repositories.list(addressedRegistry(call, input.registryId), { ...(after && { after }), limit: limit + 1 });
-  const items = page.slice(0, limit);
-  const out: Record<string, unknown> = { repositories: items.map(shape) };
-  if (page.length > limit) out.nextToken = encodeToken('DescribeRepositories', items[items.length - 1]!.name);
-  return out;
+  const registry = addressedRegistry(call, input.registryId);
+  const { list, next } = await slicedPage(
+    input.maxResults ?? 100,
+    decodeToken('DescribeRepositories', input.nextToken) || undefined,
+    (page) => call.registry.repositories.list(registry, page),
+    (r) => r.name,
+    (repos) => repos.map(shape),
+  );
+  return { repositories: list, ...(next !== undefined && { nextToken: encodeToken('DescribeRepositories', next) }) };
 }
 
 const deleteInput = z.object({ registryId: registryId.optional(), repositoryName, force: z.boolean().optional() }).strict();
