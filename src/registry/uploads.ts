@@ -73,35 +73,33 @@ export class Uploads {
   /** Appends a chunk (PATCH). */
   async append(scope: RepoScope, id: string, body: Readable, opts: ChunkOptions = {}): Promise<UploadStatus> {
     const u = await this.session(scope, id);
-    return this.exclusive(id, () => this.freeingWhenFull(u, () => this.write(u, body, opts)));
+    return this.exclusive(u, () => this.write(u, body, opts));
   }
 
   /** Completes the upload (PUT), with an optional final chunk, verifying the digest. */
   async complete(scope: RepoScope, id: string, digest: Digest, body?: Readable, opts: ChunkOptions = {}): Promise<Digest> {
     const u = await this.session(scope, id);
-    return this.exclusive(id, () =>
-      this.freeingWhenFull(u, async () => {
-        let size = u.size;
-        if (body) size = (await this.write(u, body, opts)).size;
-        // The running hash is spent; a retried completion re-hashes the staged bytes.
-        const actual = await this.digestOf(u, size, digestAlgorithm(digest)).finally(() => this.forget(id));
-        if (actual !== digest) {
-          await this.discard(u);
-          throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
-        }
-        const writer = await u.store.writer(id, { append: true });
-        await this.beginCommit(id, digest);
-        try {
-          await writer.commit(digest);
-          await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now(), id);
-        } catch (e) {
-          await this.ctx.meta.blobs.releaseCommit(id, this.ctx.clock.now()).catch(() => undefined);
-          throw e;
-        }
-        await this.ctx.meta.uploads.delete(id);
-        return digest;
-      }),
-    );
+    return this.exclusive(u, async () => {
+      let size = u.size;
+      if (body) size = (await this.write(u, body, opts)).size;
+      // The running hash is spent; a retried completion re-hashes the staged bytes.
+      const actual = await this.digestOf(u, size, digestAlgorithm(digest)).finally(() => this.forget(id));
+      if (actual !== digest) {
+        await this.discard(u);
+        throw new RegistryError(Codes.DigestInvalid, 'provided digest did not match uploaded content', { digest, actual });
+      }
+      const writer = await u.store.writer(id, { append: true });
+      await this.beginCommit(id, digest);
+      try {
+        await writer.commit(digest);
+        await this.ctx.meta.blobs.record(u.repositoryId, { digest, size }, this.ctx.clock.now(), id);
+      } catch (e) {
+        await this.ctx.meta.blobs.releaseCommit(id, this.ctx.clock.now()).catch(() => undefined);
+        throw e;
+      }
+      await this.ctx.meta.uploads.delete(id);
+      return digest;
+    });
   }
 
   /** A monolithic upload (POST ?digest=): a session that lives for one request. */
@@ -137,25 +135,6 @@ export class Uploads {
     await this.discard(await this.session(scope, id));
   }
 
-  /**
-   * A full disk (or database) ends the upload: its staged bytes are deleted at once, since they
-   * are what frees space for everyone else, and the client is told the storage is full rather
-   * than that its upload was interrupted. What was committed before is untouched; a blob this
-   * upload committed but could not record is an orphan the garbage collector reclaims.
-   */
-  private async freeingWhenFull<T>(u: Session, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isStorageFull(e)) throw e;
-      this.forget(u.id);
-      await u.store.deleteUpload(u.id).catch(() => undefined);
-      // The session row goes too (a full SQLite may refuse even that; the upload max age reclaims it).
-      await this.ctx.meta.uploads.delete(u.id).catch(() => undefined);
-      throw new RegistryError(Codes.StorageFull, 'storage is full: the upload was discarded; retry when space is freed', { uuid: u.id });
-    }
-  }
-
   /** Drops the running hash of an upload (its worker forgets it too). */
   private forget(id: string): void {
     this.hashes.get(id)?.session.drop();
@@ -189,11 +168,27 @@ export class Uploads {
     return u;
   }
 
-  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one request's write to a session: a second concurrent writer is refused. A full disk (or
+   * database) ends the upload: its staged bytes are deleted at once, since they are what frees
+   * space for everyone else, and the client is told the storage is full rather than that its
+   * upload was interrupted. What was committed before is untouched; a blob this upload committed
+   * but could not record is an orphan the garbage collector reclaims. One async frame for both,
+   * not two: it stays suspended for as long as the body streams (notes/2026-12-05-s17-rss.md).
+   */
+  private async exclusive<T>(u: Session, fn: () => Promise<T>): Promise<T> {
+    const id = u.id;
     if (this.busy.has(id)) throw new RegistryError(Codes.RangeInvalid, 'another request is writing to this upload');
     this.busy.add(id);
     try {
       return await fn();
+    } catch (e) {
+      if (!isStorageFull(e)) throw e;
+      this.forget(id);
+      await u.store.deleteUpload(id).catch(() => undefined);
+      // The session row goes too (a full SQLite may refuse even that; the upload max age reclaims it).
+      await this.ctx.meta.uploads.delete(id).catch(() => undefined);
+      throw new RegistryError(Codes.StorageFull, 'storage is full: the upload was discarded; retry when space is freed', { uuid: id });
     } finally {
       this.busy.delete(id);
     }

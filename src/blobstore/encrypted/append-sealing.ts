@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { release, yieldsFreshPieces } from '../../core/fresh-pieces.js';
 import type { BlobWriter, PieceMeter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer } from './chunk-format.js';
-import { drive } from './piece-drive.js';
+import { Halt, drive } from './piece-drive.js';
 import type { SealPool } from './seal-pool.js';
 import { Held, drained } from './stream-helpers.js';
 import type { Readable } from 'node:stream';
@@ -52,10 +52,10 @@ export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable
   const storing = w.append(out);
   let storeFailed = false;
   // A source the caller keeps is not destroyed when the store fails: reading it stops instead.
-  const halt = new AbortController();
+  const halt = new Halt();
   storing.catch(() => {
     storeFailed = true;
-    if (meter) halt.abort(new Error('the store failed'));
+    if (meter) halt.stop(new Error('the store failed'));
     else source.destroy();
   });
   // One chunk's work at a time, whatever the size of the pieces the source yields; the source
@@ -81,10 +81,7 @@ export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable
     meter?.take(piece);
     return seal(piece);
   };
-  const sourceError = await drive(source, consume, {
-    signal: signal ? AbortSignal.any([signal, halt.signal]) : halt.signal,
-    keepSource: meter !== undefined,
-  });
+  const sourceError = await drive(source, consume, { signal, halt, keepSource: meter !== undefined });
   out.end();
   await storing;
   return { appended, chunks, tail: held.take(), sourceError };
@@ -107,9 +104,9 @@ export async function sealOffThread(
 ): Promise<Sealed> {
   // A source the caller keeps (a request body it must still answer) is never destroyed here: a
   // failing store stops reading it instead.
-  const halt = new AbortController();
+  const halt = new Halt();
   const dispose = (): void => {
-    if (meter) halt.abort(new Error('the store failed'));
+    if (meter) halt.stop(new Error('the store failed'));
     else source.destroy();
   };
   // A hash on another set of threads is fed from here, a copy of its own.
@@ -167,7 +164,8 @@ export async function sealOffThread(
   };
   // A client gone while its append waits for a slot leaves the queue at once.
   const sourceError = await drive(source, consume, {
-    signal: signal ? AbortSignal.any([signal, halt.signal]) : halt.signal,
+    signal,
+    halt,
     stop: (e) => append.abandon(e),
     keepSource: meter !== undefined,
   });

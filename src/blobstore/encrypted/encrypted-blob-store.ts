@@ -31,6 +31,7 @@ import type { OpenPool } from './open-pool.js';
 import type { SealPool } from './seal-pool.js';
 import { openSealedReader } from './sealed-reader.js';
 import { StagedUploads, plaintextSizeOf } from './staged-upload.js';
+import { StagedWriter } from './staged-writer.js';
 import { readAll, withSignal } from './stream-helpers.js';
 import type { WrappingKeys } from './wrapping-keys.js';
 
@@ -202,41 +203,7 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
         await staged.checkKey(uploadId, r);
         size = plaintextSizeOf(r) ?? 0;
       }
-      let finished = false;
-      return {
-        uploadId,
-        get size() {
-          return size;
-        },
-        feedsHash: opts.sealing !== undefined,
-        meters: true,
-        async append(source, signal, hash, meter) {
-          if (finished) {
-            if (!meter) source.destroy();
-            throw new Error('blob writer is closed');
-          }
-          try {
-            const done = await staged.append(uploadId, source, signal, hash, meter);
-            size = done.size;
-            return done.appended;
-          } catch (e) {
-            // The store, not this writer, knows what stayed.
-            size = (await store.statUpload(uploadId).catch(() => undefined)) ?? size;
-            throw e;
-          }
-        },
-        async commit(digest) {
-          await commit(uploadId, digest);
-          finished = true;
-        },
-        async cancel() {
-          finished = true;
-          await staged.remove(uploadId);
-        },
-        async close() {
-          finished = true;
-        },
-      };
+      return new StagedWriter(uploadId, size, staged, opts.sealing !== undefined, writing);
     },
 
     async readUpload(uploadId, signal) {
@@ -255,6 +222,7 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
     },
     delete: (digest) => inner.delete(digest),
   };
+  const writing = { statUpload: (id: string) => store.statUpload(id), commitUpload: commit };
   if (inner.listUploads) {
     const list = inner.listUploads.bind(inner);
     store.listUploads = () => list();

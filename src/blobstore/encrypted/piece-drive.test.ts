@@ -4,10 +4,11 @@
  * a source or a consumer gave up; a source the caller keeps is never destroyed.
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { claimPacing, offerPacing } from '../../core/piece-pacing.js';
-import { drive } from './piece-drive.js';
+import { Halt, drive } from './piece-drive.js';
 
 const pieces = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from(`piece ${i};`));
 
@@ -102,5 +103,59 @@ describe('piece drive', () => {
     setTimeout(() => cut.destroy(), 5);
     const e = await drive(cut, () => undefined);
     assert.equal((e as NodeJS.ErrnoException | undefined)?.code, 'ERR_STREAM_PREMATURE_CLOSE');
+  });
+
+  it('ends on a halt as on an abort, leaving a kept source paused and the caller’s signal unwatched', async () => {
+    const source = new Readable({ read() {} });
+    source.push(Buffer.from('a'));
+    const controller = new AbortController();
+    const halt = new Halt();
+    let stopped: Error | undefined;
+    let stopping: ((e: Error) => void) | undefined;
+    let taken = 0;
+    // The first piece waits (a slot that never comes); the store then fails elsewhere.
+    const result = drive(
+      source,
+      () => {
+        taken++;
+        queueMicrotask(() => halt.stop(new Error('the store failed')));
+        return new Promise<void>((_, reject) => {
+          // As SealAppend.abandon: the wait gives up when told to stop.
+          stopping = reject;
+        });
+      },
+      {
+        signal: controller.signal,
+        halt,
+        keepSource: true,
+        stop: (e) => {
+          stopped = e;
+          stopping?.(e);
+        },
+      },
+    );
+    const e = await result;
+    assert.equal(taken, 1);
+    assert.equal(e?.name, 'AbortError');
+    assert.equal((e?.cause as Error | undefined)?.message, 'the store failed');
+    assert.equal(stopped, e, 'the waiting piece was told to stop');
+    assert.equal(source.destroyed, false);
+    assert.equal(source.readableFlowing, false);
+    // Nothing of the drive is left listening, on the source or on the request's signal.
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    assert.equal(source.listenerCount('data'), 0);
+  });
+
+  it('ends at once on a halt stopped before it began', async () => {
+    const halt = new Halt();
+    halt.stop(new Error('the store failed'));
+    const source = new Readable({ read() {} });
+    source.push(Buffer.from('a'));
+    let taken = 0;
+    const e = await drive(source, () => void taken++, { halt, keepSource: true });
+    assert.equal((e?.cause as Error | undefined)?.message, 'the store failed');
+    assert.equal(taken, 0);
+    assert.equal(source.listenerCount('data'), 0);
+    assert.equal(source.destroyed, false);
   });
 });
