@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${PROCS} fresh processes a side, each ${ROUNDS} alternating rounds (${LOAD_SECONDS} s of GETs on ${CONNECTIONS} connections, ${PUSH_SECONDS} s of ${PUSHERS} pushers)${CONTROL ? ', and a second off server as a control' : ''} (CPU counts the server's process tree); load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
   );
   console.log(
-    "each figure: the median over processes of each process's median of rounds; on/off and off (2)/off of those, then the median of the sets' own ratios; the indented lines split the GET's CPU by thread",
+    "each figure: the median over processes of each process's median of rounds; on/off and off (2)/off of those, then the median of the sets' own ratios; the indented lines split the GET's CPU by thread, then count the event loop's preemptions and its wait for a core",
   );
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
   for (const [name, by] of Object.entries(figures)) {
