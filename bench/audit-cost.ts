@@ -29,7 +29,7 @@ import { routeEvents, startReceiver, type Receiver } from './event-target.js';
 import { pushBlob, putManifest, requestRate } from './http-client.js';
 import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
-import { threadCpuSeconds, type ThreadKind } from './thread-cpu.js';
+import { threadStats, type ThreadKind } from './thread-cpu.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 // Sets × rounds × servers × (GETs + pushes): 3 × 3 × 3 × 9 s, about 5 minutes with the starts.
@@ -155,15 +155,20 @@ async function measureSet(work: string, p: number, receiver: Receiver | undefine
       const order = (round + p) % 2 === 0 ? all : [...all].reverse();
       for (const s of order) {
         const cpu0 = cpuSeconds(s.pid);
-        const threads0 = threadCpuSeconds(s.pid);
+        const threads0 = threadStats(s.pid);
         const m = await requestRate(s, 'GET', MANIFEST_PATH, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: accept });
         if (m.errors > 0) throw new Error(`${s.name}: ${m.errors} manifest GETs failed`);
         const requests = m.perSecond * LOAD_SECONDS;
         record(s, 'manifest GET req/s', m.perSecond);
         // The server's CPU per request: what the trail costs, whatever else runs on the machine.
         record(s, 'server CPU-µs per manifest GET', ((cpuSeconds(s.pid) - cpu0) * 1e6) / requests);
-        const threads = threadCpuSeconds(s.pid);
-        for (const kind of THREAD_KINDS) record(s, `  ${kind} µs/GET`, ((threads[kind] - threads0[kind]) * 1e6) / requests);
+        const threads = threadStats(s.pid);
+        for (const kind of THREAD_KINDS) record(s, `  ${kind} µs/GET`, ((threads[kind].cpu - threads0[kind].cpu) * 1e6) / requests);
+        // Whether the loop lost its core more often, or waited longer for one, per GET.
+        const loop = threads['event loop'];
+        const loop0 = threads0['event loop'];
+        record(s, '  loop preempted per 1k GETs', ((loop.preempted - loop0.preempted) * 1e3) / requests);
+        record(s, '  loop run-queue wait µs/GET', ((loop.waited - loop0.waited) * 1e6) / requests);
       }
       for (const s of order) {
         const cpu0 = cpuSeconds(s.pid);
@@ -196,7 +201,7 @@ async function main(): Promise<void> {
     `${ALL ? 'events + audit + metrics' : 'audit trail'} cost: ${PROCS} fresh processes a side, each ${ROUNDS} alternating rounds (${LOAD_SECONDS} s of GETs on ${CONNECTIONS} connections, ${PUSH_SECONDS} s of ${PUSHERS} pushers)${CONTROL ? ', and a second off server as a control' : ''} (CPU counts the server's process tree); load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
   );
   console.log(
-    "each figure: the median over processes of each process's median of rounds; on/off and off (2)/off of those, then the median of the sets' own ratios; the indented lines split the GET's CPU by thread",
+    "each figure: the median over processes of each process's median of rounds; on/off and off (2)/off of those, then the median of the sets' own ratios; the indented lines split the GET's CPU by thread, then count the event loop's preemptions and its wait for a core",
   );
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
   for (const [name, by] of Object.entries(figures)) {

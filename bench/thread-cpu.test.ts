@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { threadCpuSeconds } from './thread-cpu.js';
+import { threadCpuSeconds, threadStats } from './thread-cpu.js';
 
 // The event loop idles on a timer; one worker thread spins. Says "ready" once the worker runs.
 const SPINNER = `
@@ -42,4 +42,34 @@ test("a worker thread's CPU time is counted on the worker threads, not on the ev
 test('a process that is gone reads as no time at all', () => {
   const none = threadCpuSeconds(2 ** 22 + 1);
   assert.deepEqual(none, { 'event loop': 0, 'worker threads': 0, 'V8 helpers': 0, 'other threads': 0 });
+});
+
+// Two spinners on one core: the event loop and a worker thread take turns, so each is switched
+// away while still runnable and waits for the core.
+const RIVALS = `
+const { Worker } = require('node:worker_threads');
+const w = new Worker('for (;;) {}', { eval: true });
+w.on('online', () => { process.stdout.write('ready\\n'); for (;;) {} });
+`;
+
+test('the event loop preempted by a rival on its core is counted as preempted and waiting', async () => {
+  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', RIVALS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await until(() => out.includes('ready'));
+    const start = threadStats(child.pid!)['event loop'];
+    // Until the loop has waited 0.1 s for its core (each timeslice the worker holds is a wait),
+    // or has run 2 s, which it cannot do sharing a core with a spinner without waiting.
+    await until(() => {
+      const now = threadStats(child.pid!)['event loop'];
+      return now.waited - start.waited >= 0.1 || now.cpu - start.cpu >= 2;
+    });
+    const end = threadStats(child.pid!)['event loop'];
+    assert.ok(end.waited - start.waited >= 0.1, `the loop waited ${(end.waited - start.waited).toFixed(3)} s for its core`);
+    assert.ok(end.preempted - start.preempted >= 1, `the loop was preempted ${end.preempted - start.preempted} times`);
+    assert.ok(end.cpu - start.cpu > 0, 'the loop ran meanwhile');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });

@@ -19,7 +19,30 @@ function kindOf(pid: number, tid: string, comm: string): ThreadKind {
 
 /** Seconds on a CPU so far, by kind of thread, of the live threads of `pid` (a thread that exited takes its time with it). */
 export function threadCpuSeconds(pid: number): Record<ThreadKind, number> {
-  const out: Record<ThreadKind, number> = { 'event loop': 0, 'worker threads': 0, 'V8 helpers': 0, 'other threads': 0 };
+  const stats = threadStats(pid);
+  const out = {} as Record<ThreadKind, number>;
+  for (const kind of Object.keys(stats) as ThreadKind[]) out[kind] = stats[kind].cpu;
+  return out;
+}
+
+/**
+ * What a kind of thread got from the scheduler so far. `waited` is time runnable but not on a CPU
+ * (schedstat's second field); `preempted` counts switches away while still runnable (status's
+ * nonvoluntary_ctxt_switches), `slept` those where it waited for something (voluntary). Session 17
+ * used them to ask whether all-on servers lose their event loop's CPU to other threads more often
+ * than all-off ones (notes/2026-12-05-s17-obs.md): twice as often unpinned, but pinning the loop
+ * alone to a core removed that and not the gap.
+ */
+export interface ThreadStats {
+  cpu: number;
+  waited: number;
+  preempted: number;
+  slept: number;
+}
+
+export function threadStats(pid: number): Record<ThreadKind, ThreadStats> {
+  const zero = (): ThreadStats => ({ cpu: 0, waited: 0, preempted: 0, slept: 0 });
+  const out: Record<ThreadKind, ThreadStats> = { 'event loop': zero(), 'worker threads': zero(), 'V8 helpers': zero(), 'other threads': zero() };
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -29,8 +52,13 @@ export function threadCpuSeconds(pid: number): Record<ThreadKind, number> {
   for (const tid of tids) {
     try {
       const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      out[kindOf(pid, tid, comm)] += ns / 1e9;
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const t = out[kindOf(pid, tid, comm)];
+      t.cpu += run! / 1e9;
+      t.waited += wait! / 1e9;
+      t.preempted += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      t.slept += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
     } catch {
       // exited between listing and reading
     }
