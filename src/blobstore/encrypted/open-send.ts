@@ -7,11 +7,12 @@
  * A full socket must not hold the thread: other downloads, and the uploads this thread seals,
  * share it. So a turn writes what the socket takes and moves on; only when every download of the
  * thread is waiting on its socket does the thread wait in poll(2), briefly (POLL_MS, enough for a
- * fast client to drain its buffer; a client on a busy machine may need a few), and after
- * QUIET_POLLS waits in a row that saw nothing it leaves the thread to its event loop and looks
- * again after a backoff (1 ms doubling to BACKOFF_MAX_MS) without blocking.
- * A stalled client therefore costs a few wake-ups a second, not a thread; one that takes nothing
- * for `stallMs` is given up (the main thread then cuts the connection).
+ * fast client to drain its buffer), going back to its event loop between waits so messages are
+ * seen; after QUIET_POLLS waits in a row that saw nothing it stops blocking and looks again after
+ * a backoff (1 ms doubling to BACKOFF_MAX_MS).
+ * A stalled client therefore costs half a second of short waits, then ~50 looks a second, not a
+ * thread; one that takes nothing for `stallMs` is given up (the main thread then cuts the
+ * connection).
  */
 import { errnoName, sockSend, type SockSend } from './sock-send.js';
 
@@ -32,9 +33,13 @@ export interface Sending {
 
 /** The longest the thread blocks in poll(2) waiting for a socket to take bytes. */
 const POLL_MS = 5;
-/** Empty waits in a row after which the sockets are looked at without blocking. */
-const QUIET_POLLS = 4;
-const BACKOFF_MAX_MS = 50;
+/**
+ * Empty waits in a row (half a second) after which the sockets are looked at without blocking. On
+ * a loaded machine a client may not run for tens of milliseconds; a thread that had stopped
+ * blocking would then find its socket writable only at its next look, and lose the time between.
+ */
+const QUIET_POLLS = 100;
+const BACKOFF_MAX_MS = 20;
 const TAIL_BYTES = 1;
 /** poll(2) watches at most this many sockets at once (the addon's bound). */
 const MAX_POLL = 64;
