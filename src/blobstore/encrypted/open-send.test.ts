@@ -49,6 +49,8 @@ interface Served {
   written: number;
   sentPast: number;
   error: Error | undefined;
+  /** At the response's close: whether it had ended (what the access log calls not aborted). */
+  finishedAtClose?: boolean;
 }
 
 /** A blob server as the GET handler is: headers first, then the download writes itself, given the socket's fd. */
@@ -57,6 +59,7 @@ async function serve(store: BlobStore): Promise<{ server: Server; url: string; p
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const s: Served = { written: 0, sentPast: 0, error: undefined };
     served.push(s);
+    res.once('close', () => (s.finishedAtClose = res.writableFinished));
     const write = res.write.bind(res) as (...a: unknown[]) => boolean;
     res.write = ((chunk: Buffer, ...rest: unknown[]) => {
       s.written += chunk.length;
@@ -234,6 +237,36 @@ describe('downloads sent by their opening thread', { skip: sockSend() ? false : 
     assert.match(second.toString('latin1'), /^HTTP\/1\.1 206 /);
     assert.ok(bodyOf(second).equals(data.subarray(10, 20)));
     assert.equal(pool.threadSent - sent, 1, 'the first went out from its thread');
+  });
+
+  it('has ended the response before a client that hangs up on the last byte could see it whole', async () => {
+    const size = 6 * MiB + 9;
+    const data = bytes(size, 10);
+    const digest = await putBlob(stores.get(64 * 1024)!, data);
+    const sent = pool.threadSent;
+    for (let i = 0; i < 50; i++) {
+      const before = http.served.length;
+      const socket = connect(http.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let head = -1;
+      let have = 0;
+      const pieces: Buffer[] = [];
+      socket.on('data', (p: Buffer) => {
+        have += p.length;
+        if (head < 0) {
+          pieces.push(p);
+          const at = Buffer.concat(pieces).indexOf('\r\n\r\n');
+          if (at >= 0) head = at + 4;
+        }
+        // Gone the instant the body is whole, as curl is.
+        if (head >= 0 && have - head >= size) socket.destroy();
+      });
+      socket.write(`GET /${digestHex(digest)}?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await until(() => http.served[before]?.finishedAtClose !== undefined);
+      assert.equal(http.served[before]!.finishedAtClose, true, `download ${i}`);
+      assert.equal(http.served[before]!.error, undefined);
+    }
+    assert.equal(pool.threadSent - sent, 50);
   });
 
   it('stops at a client that hangs up midway: its fds are closed and the next download is served', async () => {
