@@ -1,5 +1,5 @@
 /**
- * Downloads written to the socket by their opening thread (threadSends, on by default), through
+ * Downloads written to the socket by their opening thread (threadSends, turned on here), through
  * a real Berth and curl: blobs past the ring's first slots come back exact, two on one kept-alive
  * connection (with a range), and the access log counts each body's bytes once, as a download the
  * main thread writes (the thread's bytes are added before the response ends; the last byte goes
@@ -21,7 +21,7 @@ const run = promisify(execFile);
 describe('downloads sent by their opening thread, through Berth', () => {
   let berth: BerthProcess;
   before(async () => {
-    berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info' } });
+    berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', BERTH_THREAD_SENDS: 'true' } });
   });
   after(async () => {
     await berth?.cleanup();

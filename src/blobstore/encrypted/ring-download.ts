@@ -174,12 +174,17 @@ export class RingDownload extends Readable implements DirectBody {
     part.workerDone = true;
     this.home.forget(part.thread, part.id);
     if (!threadGone) part.thread.hold(-1);
+    if (this.workersDone) this.source.release();
     const h = this.handover;
     if (h && !h.closed) {
       h.closed = true;
-      closeSync(h.dup);
+      // Ours since the dup; nothing else closes it. Should that ever fail, the download still ends.
+      try {
+        closeSync(h.dup);
+      } catch {
+        // nothing to undo
+      }
     }
-    if (this.workersDone) this.source.release();
     this.recycle();
   }
 
