@@ -7,6 +7,8 @@
 //   (src/blobstore/encrypted/native-gcm.ts; the server logs which at start);
 // - native/gcm-seal.cc: the AES-256-GCM sealer of uploads; without it the byte threads seal with
 //   Node's crypto (src/blobstore/encrypted/native-seal.ts);
+// - native/sock-send.cc: a byte thread's writes to a download's socket; without it every download
+//   goes through the main thread (src/blobstore/encrypted/sock-send.ts);
 // - native/malloc-trim.cc: glibc's malloc_trim; without it free malloc memory stays resident after
 //   a crowd of uploads (src/core/malloc-trim.ts).
 import { spawnSync } from 'node:child_process';
@@ -19,6 +21,7 @@ const self = fileURLToPath(import.meta.url);
 const addons = [
   { name: 'gcm-open', openssl: true, without: "downloads will decipher with Node's crypto (slower, same bytes)" },
   { name: 'gcm-seal', openssl: true, without: "uploads will seal with Node's crypto (more CPU, same bytes)" },
+  { name: 'sock-send', openssl: false, without: 'downloads will be written to their sockets by the main thread' },
   { name: 'malloc-trim', openssl: false, without: 'free malloc memory is not handed back after a crowd of uploads' },
 ];
 

@@ -142,7 +142,10 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       remote,
       opts.localBlobStore,
       undefined,
-      new OpenPool(byteThreads, { stripe: config.stripedDownloads }),
+      new OpenPool(byteThreads, {
+        stripe: config.stripedDownloads,
+        ...(config.threadSends && { threadSends: { stallMs: config.idleTimeoutSeconds * 1000 } }),
+      }),
       new SealPool(byteThreads),
       log,
     ),

@@ -8,9 +8,21 @@
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+/** What a body may know of where `dest` leads, to send its bytes a cheaper way. */
+export interface SendTarget {
+  /**
+   * The fd of the plain TCP socket under `dest` (HTTP/1.1, no TLS), whose response headers
+   * `dest` sends with its first write: a body may write to a dup of it once everything `dest`
+   * was given is in the kernel, and then ends `dest` with no more bytes (its Content-Length set).
+   */
+  socketFd?: number;
+  /** Told the body bytes that reached the socket without passing through `dest.write`, before `dest` ends. */
+  sentPast?(bytes: number): void;
+}
+
 export interface DirectBody {
   /** Writes every byte to `dest` and ends it; rejects (having destroyed `dest`) if either side fails first. */
-  writeTo(dest: Writable): Promise<void>;
+  writeTo(dest: Writable, target?: SendTarget): Promise<void>;
 }
 
 export function isDirectBody(body: Readable): body is Readable & DirectBody {
@@ -18,6 +30,6 @@ export function isDirectBody(body: Readable): body is Readable & DirectBody {
 }
 
 /** Sends `body` to `dest` the cheapest way it offers. */
-export function sendBody(body: Readable, dest: Writable): Promise<void> {
-  return isDirectBody(body) ? body.writeTo(dest) : pipeline(body, dest);
+export function sendBody(body: Readable, dest: Writable, target?: SendTarget): Promise<void> {
+  return isDirectBody(body) ? body.writeTo(dest, target) : pipeline(body, dest);
 }

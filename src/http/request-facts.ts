@@ -123,6 +123,12 @@ export function noteDenied(req: IncomingMessage, action: string, resource: strin
   if (f) f.denied = { action, resource };
 }
 
+/** Called with body bytes a response sent past its own write() (a byte thread writing to the socket). */
+export function noteBytesSent(req: IncomingMessage, bytes: number): void {
+  const f = records.get(req);
+  if (f) f.bytes.sent += bytes;
+}
+
 /** Called where an error answer is sent, with the wire name the client sees. */
 export function noteError(req: IncomingMessage, code: string, message: string): void {
   const f = records.get(req);

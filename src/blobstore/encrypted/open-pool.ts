@@ -7,6 +7,10 @@
  * A slot goes back to the worker when the socket's write of it has completed, so a slow client
  * holds the worker back (at most a ring ahead) and the main thread allocates nothing per chunk.
  *
+ * A download from an fd to a plain HTTP/1.1 socket goes further (`threadSends`): once the main
+ * thread has written the ring's first slots (and with them the response's headers), the thread
+ * writes the rest to the socket itself (open-send.ts), and the main thread only ends the response.
+ *
  * Rings are kept for the next download once every slot is back; a ring whose slots a destroyed
  * socket may still hold is left to the collector instead. The fd belongs to the download and is
  * closed once the worker has said it no longer reads it (finished, failed, stopped, or died).
@@ -18,7 +22,8 @@ import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { ChunkRun } from './chunk-format.js';
 import { OpenFeed } from './open-feed.js';
 import type { FromOpener, OpenerSource, Stripe } from './open-protocol.js';
-import { RingDownload, type Part, type Ring, type RingHome, type SourceOwner } from './ring-download.js';
+import { RingDownload, type Part, type Ring, type RingHome, type SendPlan, type SourceOwner } from './ring-download.js';
+import { sockSend } from './sock-send.js';
 
 export interface OpenPoolOptions {
   /** Plaintext bytes per ring slot (at least one chunk); default 1 MiB. */
@@ -29,6 +34,12 @@ export interface OpenPoolOptions {
   stripe?: boolean;
   /** false: Node's crypto even where the native opener loads (native-gcm.ts); default true. */
   native?: boolean;
+  /**
+   * A download from an fd, opened on one thread, to a plain HTTP/1.1 socket is written to the
+   * socket by its thread (open-send.ts), which gives it up once the socket has taken nothing for
+   * `stallMs`; undefined: every download goes through the main thread.
+   */
+  threadSends?: { stallMs: number };
 }
 
 export class OpenerLostError extends Error {
@@ -77,6 +88,9 @@ export class OpenPool implements RingHome {
   ringsMade = 0;
   /** Download parts that finished, by the cipher that opened them (for tests and diagnostics). */
   readonly finished = { native: 0, node: 0 };
+  /** Downloads whose thread took over their socket (for tests and diagnostics). */
+  threadSent = 0;
+  private readonly sendPlan: SendPlan | undefined;
 
   constructor(
     private readonly threads: ByteThreads,
@@ -88,12 +102,14 @@ export class OpenPool implements RingHome {
     this.native = opts.native ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
+    const addon = opts.threadSends ? sockSend() : undefined;
+    this.sendPlan = addon && opts.threadSends ? { addon, stallMs: opts.threadSends.stallMs, started: () => this.threadSent++ } : undefined;
     for (const t of threads.threads) {
       const running = new Map<number, { download: RingDownload; part: Part }>();
       this.downloads.set(t, running);
       t.on('open', (message) => {
         const m = message as FromOpener;
-        if ((m.op === 'data' && m.last) || m.op === 'end') this.finished[m.native ? 'native' : 'node']++;
+        if ((m.op === 'data' && m.last) || m.op === 'end' || m.op === 'sent') this.finished[m.native ? 'native' : 'node']++;
         const r = running.get(m.id);
         r?.download.received(r.part, m);
       });
@@ -111,7 +127,7 @@ export class OpenPool implements RingHome {
    * opened, so a blob that fails authentication is refused before a client has been answered.
    */
   async open(handle: BlobHandle, fd: number, opts: OpenRun): Promise<Readable & DirectBody> {
-    return this.begin({ fd }, { release: () => void handle.close().catch(() => undefined) }, opts, undefined, this.stripe);
+    return this.begin({ fd }, { release: () => void handle.close().catch(() => undefined) }, opts, undefined, this.stripe, this.sendPlan);
   }
 
   /**
@@ -136,6 +152,7 @@ export class OpenPool implements RingHome {
     opts: OpenRun,
     started?: (d: RingDownload) => void,
     mayStripe = false,
+    sendPlan?: SendPlan,
   ): Promise<Readable & DirectBody> {
     const load = (t: ByteThread) => this.downloads.get(t)!.size;
     const first = this.threads.least(load);
@@ -149,7 +166,7 @@ export class OpenPool implements RingHome {
       parts.push({ thread: second, id: this.nextId++, ring: this.ring(opts.chunkSize, opts.run), ready: [], workerDone: false });
       this.striped++;
     }
-    const download = new RingDownload(this, parts, owner);
+    const download = new RingDownload(this, parts, owner, parts.length === 1 ? sendPlan : undefined);
     const { dataKey, chunkSize, run, label } = opts;
     for (const [i, part] of parts.entries()) {
       const stripe: Stripe | undefined = parts.length > 1 ? { chunks: stripeChunks, parts: parts.length, part: i } : undefined;

@@ -53,7 +53,18 @@ type OpenerOp =
   /** The first `len` bytes of input slot `slot` are the next sealed bytes; `last`: nothing follows (then `len` may be 0, `slot` -1). */
   | { op: 'input'; id: number; slot: number; len: number; last: boolean }
   /** Stop reading: answered by `stopped`, after which the worker no longer touches the fd or the rings. */
-  | { op: 'stop'; id: number };
+  | { op: 'stop'; id: number }
+  /**
+   * Fill no more slots: the rest goes to a socket (open-send.ts). Answered by `switched` once every
+   * slot filled so far has been posted, unless the download has already ended.
+   */
+  | { op: 'send'; id: number }
+  /**
+   * Every posted slot is in the kernel's hands: write the rest of the run to `sock` (a dup of the
+   * client's socket that the main thread owns and closes after `sent`, `fail` or `stopped`), and
+   * give up once the socket has taken nothing for `stallMs`.
+   */
+  | { op: 'go'; id: number; sock: number; stallMs: number };
 
 type OpenerReply =
   /**
@@ -65,9 +76,17 @@ type OpenerReply =
   | { op: 'taken'; id: number; slot: number }
   /** The run had no plaintext to give (an empty blob's one chunk, authenticated). */
   | { op: 'end'; id: number; native: boolean }
-  /** The download failed; the worker no longer touches the fd. */
-  | { op: 'fail'; id: number; message: string; integrity: boolean }
-  | { op: 'stopped'; id: number };
+  /** The download failed; the worker no longer touches the fd (`bytes`: what a sent download had written to the socket). */
+  | { op: 'fail'; id: number; message: string; integrity: boolean; bytes?: number }
+  | { op: 'stopped'; id: number }
+  /** No slot will be filled any more (after `send`): the main thread writes what was posted, then says `go`. */
+  | { op: 'switched'; id: number }
+  /**
+   * The run's plaintext after the posted slots is in the socket, `bytes` of it, but for its last
+   * bytes, left in the ring at `tail` for the main thread to end the response with; the worker no
+   * longer touches the fd, the socket or the ring.
+   */
+  | { op: 'sent'; id: number; bytes: number; tail: { at: number; len: number } | undefined; native: boolean };
 
 export type ToOpener = { kind: 'open' } & OpenerOp;
 export type FromOpener = { kind: 'open' } & OpenerReply;

@@ -17,6 +17,7 @@ import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { nativeGcm } from './native-gcm.js';
 import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
+import { SocketSends, type Sending } from './open-send.js';
 import type { ThreadMessage } from '../workers/threads.js';
 
 /** The input ring of a download fed by the main thread, and what of it is ours to read. */
@@ -49,6 +50,10 @@ interface Download {
   into: number;
   at: number;
   unverified: number;
+  /** Told to fill no more slots (`send`), waiting for `go`. */
+  switching: boolean;
+  /** Written to the client's socket by this thread (after `go`): the piece being written, and how. */
+  out: Sending | undefined;
 }
 
 /**
@@ -69,6 +74,14 @@ const COLLECT_EVERY = 1024 * 1024;
  * reads, and 64 KiB chunks read one by one cost more than in reads of four.
  */
 const READ_BATCH = 256 * 1024;
+
+/**
+ * A download sent by this thread is opened and written a piece at a time (at least a chunk): the
+ * plaintext is still in this core's cache when the socket copies it.
+ */
+const SEND_PIECE = 256 * 1024;
+/** Bytes a sent download may write in one turn before the thread's other downloads get theirs. */
+const SEND_TURN = 1024 * 1024;
 
 export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => void {
   raiseMallocThresholds();
@@ -96,6 +109,8 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       into: -1,
       at: 0,
       unverified: 0,
+      switching: false,
+      out: undefined,
       opener: new ChunkOpener(
         {
           dataKey: Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength),
@@ -131,8 +146,14 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     downloads.set(m.id, d);
   }
 
+  /**
+   * How much of a slot is filled at a time: the slot, or, for a socket, a piece small enough to
+   * be written while its bytes are still in this core's cache.
+   */
+  const fillBytes = (d: Download): number => (d.out ? Math.min(d.slotBytes, Math.max(SEND_PIECE, d.chunkSize)) : d.slotBytes);
+
   /** A chunk's plaintext never exceeds chunkSize: more is opened into a slot only while a whole one still fits. */
-  const room = (d: Download): boolean => d.slotBytes - d.at >= d.chunkSize;
+  const room = (d: Download): boolean => fillBytes(d) - d.at >= d.chunkSize;
 
   /** Whether the next chunk begins a stripe: a slot holds one stripe, so it is full there. */
   const stripeEnds = (d: Download): boolean => d.stripe !== undefined && d.at > 0 && (d.opener.next - d.firstChunk) % d.stripe.chunks === 0;
@@ -156,7 +177,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
    */
   function batchBytes(d: Download): number {
     const opener = d.opener;
-    let chunks = Math.min(Math.floor((d.slotBytes - d.at) / d.chunkSize), Math.max(1, Math.floor(READ_BATCH / d.chunkSize)));
+    let chunks = Math.min(Math.floor((fillBytes(d) - d.at) / d.chunkSize), Math.max(1, Math.floor(READ_BATCH / d.chunkSize)));
     const s = d.stripe;
     if (s) chunks = Math.min(chunks, s.chunks - ((opener.next - d.firstChunk) % s.chunks));
     let want = 0;
@@ -224,47 +245,107 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     } catch (e) {
       downloads.delete(d.id);
       const integrity = e instanceof BlobIntegrityError;
-      reply({ kind: 'open', op: 'fail', id: d.id, message: (e as Error).message, integrity });
+      reply({ kind: 'open', op: 'fail', id: d.id, message: (e as Error).message, integrity, ...(d.out && { bytes: d.out.sent }) });
       return false;
     }
     // A slot waiting for more input is kept; the fd path always fills a slot in one go.
     if (!opener.done && room(d) && d.feed) return true;
     const native = opener.native;
+    if (d.out) {
+      // The slot is the socket's until the piece is written (sends.write gives it back).
+      sends.piece(d.out, d.into * d.slotBytes, d.at);
+      d.into = -1;
+      if (!native) collectAfter(d.at);
+      return true;
+    }
     if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native });
     else reply({ kind: 'open', op: 'end', id: d.id, native });
     // After the slot is on its way: the scavenge delays this thread, not the socket. The native
     // opener allocates no plaintext: nothing to collect for it.
-    if (!native) sinceCollect += d.at;
-    if (sinceCollect >= COLLECT_EVERY) {
-      sinceCollect = 0;
-      minorGc();
-    }
+    if (!native) collectAfter(d.at);
     d.into = -1;
     if (opener.done) downloads.delete(d.id);
     return !opener.done;
   }
 
+  function collectAfter(bytes: number): void {
+    sinceCollect += bytes;
+    if (sinceCollect >= COLLECT_EVERY) {
+      sinceCollect = 0;
+      minorGc();
+    }
+  }
+
   /** Whether a turn would get `d` further: a slot to fill, and bytes to fill it from. */
   function ready(d: Download): boolean {
+    if (d.switching) return false;
     if (d.into < 0 && d.free.length === 0) return false;
     const f = d.feed;
     return !f || f.queue.length > 0 || (f.ended && !d.opener.done);
   }
 
+  /**
+   * A turn of a download sent by this thread: pieces opened and written while the socket takes
+   * them, up to SEND_TURN bytes; whether another turn would get it further at once (false: done,
+   * failed, or its socket is full).
+   */
+  function sendTurn(d: Download, out: Sending): boolean {
+    for (let bytes = 0; bytes < SEND_TURN; ) {
+      if (out.pending) {
+        const wrote = sends.write(out);
+        if (wrote < 0) {
+          finishSend(d, sends.failure(out, wrote));
+          return false;
+        }
+        bytes += wrote;
+        if (out.pending) {
+          if (wrote === 0 && sends.stalled(out)) finishSend(d, sends.stallFailure(out));
+          return false;
+        }
+        d.free.push(0);
+      }
+      if (d.opener.done) {
+        finishSend(d, undefined);
+        return false;
+      }
+      if (!fill(d)) return false;
+      if (d.opener.done) sends.holdTail(out);
+    }
+    return true;
+  }
+
+  /** The send is over (`failure`: how it failed): the main thread closes the socket's dup on this reply. */
+  function finishSend(d: Download, failure: string | undefined): void {
+    downloads.delete(d.id);
+    if (failure) reply({ kind: 'open', op: 'fail', id: d.id, message: failure, integrity: false, bytes: d.out?.sent ?? 0 });
+    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native });
+  }
+
   function runTurn(): void {
     scheduled = false;
+    sends.turnStarted();
     let more = false;
+    const blocked: Sending[] = [];
     for (const d of downloads.values()) {
-      if (ready(d) && fill(d) && ready(d)) more = true;
+      if (d.out) {
+        if (sendTurn(d, d.out)) more = true;
+        else if (downloads.has(d.id) && d.out.pending) blocked.push(d.out);
+      } else if (ready(d) && fill(d) && ready(d)) {
+        more = true;
+      }
     }
     if (more) schedule();
+    else if (blocked.length > 0) sends.waitFor(blocked, schedule);
   }
 
   function schedule(): void {
     if (scheduled) return;
     scheduled = true;
+    sends.cancelWait();
     setImmediate(runTurn);
   }
+
+  const sends = new SocketSends();
 
   return (message) => {
     const m = message as ToOpener;
@@ -293,6 +374,31 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         downloads.delete(m.id);
         reply({ kind: 'open', op: 'stopped', id: m.id });
         break;
+      case 'send': {
+        // Between turns every filled slot has been posted: the main thread has them all.
+        const d = downloads.get(m.id);
+        if (d && !d.feed) {
+          d.switching = true;
+          reply({ kind: 'open', op: 'switched', id: m.id });
+        }
+        break;
+      }
+      case 'go': {
+        const d = downloads.get(m.id);
+        if (!d) break;
+        d.switching = false;
+        const out = sends.start(m.sock, m.stallMs, d.ring);
+        if (typeof out === 'string') {
+          finishSend(d, out);
+          break;
+        }
+        // Every slot is back: the socket's pieces go through slot 0 alone, so they stay cache-hot.
+        d.out = out;
+        d.free = [0];
+        d.into = -1;
+        schedule();
+        break;
+      }
     }
   };
 }

@@ -4,11 +4,13 @@
  * one; two when the pool stripes it, open-protocol.ts `Stripe`), each with a ring of its own;
  * the parts' filled slots are handed on in turn, which is the run's order.
  */
+import { closeSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
-import type { DirectBody } from '../../core/direct-body.js';
+import type { DirectBody, SendTarget } from '../../core/direct-body.js';
 import type { ByteThread } from '../workers/threads.js';
 import { BlobIntegrityError } from './chunk-format.js';
 import type { FromOpener, ToOpener } from './open-protocol.js';
+import type { SockSend } from './sock-send.js';
 
 export interface Ring {
   sab: SharedArrayBuffer;
@@ -40,6 +42,30 @@ export interface Part {
   workerDone: boolean;
 }
 
+/** A download the pool lets its thread write to the client's socket (open-send.ts). */
+export interface SendPlan {
+  addon: SockSend;
+  stallMs: number;
+  /** Counts the downloads that went to their socket from the thread. */
+  started(): void;
+}
+
+/**
+ * The hand-over to the thread: `asked` (send posted; slots may still come), `switched` (no more
+ * will; writing what was posted), `going` (the thread writes to `dup`). The dup is ours, closed
+ * once the worker no longer touches it (finished, failed, stopped or died).
+ */
+interface Handover {
+  state: 'asked' | 'switched' | 'going';
+  dup: number;
+  closed: boolean;
+  sentPast: ((bytes: number) => void) | undefined;
+  /** Bytes the thread reported sent. */
+  bytes: number;
+  /** The run's last bytes, left in the ring for the response's end: ring[at, at + len). */
+  tail: { at: number; len: number } | undefined;
+}
+
 function post(part: Part, m: ToOpener): void {
   part.thread.post(m);
 }
@@ -56,11 +82,13 @@ export class RingDownload extends Readable implements DirectBody {
   /** open() has returned the download: from then on its failures are its consumer's to hear. */
   handedOut = false;
   private sink: { dest: Writable; settle: (e?: Error) => void; waitingDrain: boolean; ending: boolean } | undefined;
+  private handover: Handover | undefined;
 
   constructor(
     private readonly home: RingHome,
     readonly parts: Part[],
     private readonly source: SourceOwner,
+    private readonly sendPlan?: SendPlan,
   ) {
     super({ highWaterMark: parts[0]!.ring.slotBytes });
     this.firstSlot = new Promise<void>((resolve, reject) => {
@@ -90,6 +118,7 @@ export class RingDownload extends Readable implements DirectBody {
         break;
       case 'fail': {
         this.finishedReading(part, false);
+        this.reportSentPast(m.bytes ?? 0);
         const e = m.integrity ? new BlobIntegrityError(m.message) : new Error(m.message);
         this.fail(e);
         break;
@@ -99,6 +128,18 @@ export class RingDownload extends Readable implements DirectBody {
         break;
       case 'taken':
         if (!part.workerDone) this.source.taken?.(m.slot);
+        break;
+      case 'switched':
+        if (this.handover?.state === 'asked') this.handover.state = 'switched';
+        this.flow();
+        break;
+      case 'sent':
+        if (this.handover) {
+          this.handover.bytes = m.bytes;
+          this.handover.tail = m.tail;
+        }
+        this.finishedReading(part, false);
+        this.flow();
         break;
     }
   }
@@ -134,6 +175,16 @@ export class RingDownload extends Readable implements DirectBody {
     this.home.forget(part.thread, part.id);
     if (!threadGone) part.thread.hold(-1);
     if (this.workersDone) this.source.release();
+    const h = this.handover;
+    if (h && !h.closed) {
+      h.closed = true;
+      // Ours since the dup; nothing else closes it. Should that ever fail, the download still ends.
+      try {
+        closeSync(h.dup);
+      } catch {
+        // nothing to undo
+      }
+    }
     this.recycle();
   }
 
@@ -186,8 +237,9 @@ export class RingDownload extends Readable implements DirectBody {
     if (this.drained && this.workersDone && !this.destroyed && !this.readableEnded) this.push(null);
   }
 
-  writeTo(dest: Writable): Promise<void> {
+  writeTo(dest: Writable, target?: SendTarget): Promise<void> {
     if (this.sink || this.reading) return Promise.reject(new Error('a download is written to one destination, once'));
+    this.askToSend(target);
     // The failure reaches the caller through the promise; as a Readable, no one listens.
     this.on('error', () => undefined);
     return new Promise<void>((resolve, reject) => {
@@ -232,9 +284,17 @@ export class RingDownload extends Readable implements DirectBody {
         });
       }
     }
+    if (this.handover?.state === 'switched') this.letGo(sink);
     if (this.drained && this.workersDone && !sink.ending && !this.destroyed) {
       sink.ending = true;
-      sink.dest.end(() => {
+      // The thread's bytes are counted before the response ends (observers read the count then).
+      const h = this.handover;
+      if (h) this.reportSentPast(h.bytes);
+      // The run's last bytes, which the thread left in its slot for the response's own end: the
+      // client cannot have the whole body before the response has ended.
+      const last = h?.tail && h.tail.len > 0 ? Buffer.from(this.parts[0]!.ring.sab, h.tail.at, h.tail.len) : undefined;
+      const ended = () => {
+        if (last) this.lent--;
         const settle = this.sink?.settle;
         this.sink = undefined;
         // Nothing is left to read: the Readable side ends (so the abort signal's watcher, or a
@@ -243,7 +303,13 @@ export class RingDownload extends Readable implements DirectBody {
         this.push(null);
         this.destroy();
         settle?.();
-      });
+      };
+      if (last) {
+        this.lent++;
+        sink.dest.end(last, ended);
+      } else {
+        sink.dest.end(ended);
+      }
     }
   }
 
@@ -251,6 +317,49 @@ export class RingDownload extends Readable implements DirectBody {
     this.lent--;
     if (!err && !this.destroyed) this.credit(part, slot);
     this.recycle();
+    if (this.handover?.state === 'switched' && this.sink) this.letGo(this.sink);
+  }
+
+  /**
+   * Asks the thread to write the rest to the socket itself, where the pool allows it and `dest`
+   * is a plain socket: the first slot is here (open() waited for it), so the response's headers
+   * go out with its write, before any byte of the thread's.
+   */
+  private askToSend(target: SendTarget | undefined): void {
+    const plan = this.sendPlan;
+    const part = this.parts[0]!;
+    if (!plan || target?.socketFd === undefined || this.parts.length !== 1 || part.workerDone || part.ready.length === 0) return;
+    const dup = plan.addon.dup(target.socketFd);
+    if (dup < 0) return;
+    this.handover = { state: 'asked', dup, closed: false, sentPast: target.sentPast, bytes: 0, tail: undefined };
+    post(part, { kind: 'open', op: 'send', id: part.id });
+  }
+
+  /**
+   * The thread fills no more slots: once every slot written so far is in the kernel (the write
+   * callbacks came, and nothing waits in the response or the socket), the socket is the thread's.
+   */
+  private letGo(sink: { dest: Writable }): void {
+    const h = this.handover!;
+    const part = this.parts[0]!;
+    if (part.ready.length > 0 || this.lent > 0 || part.workerDone || this.destroyed) return;
+    if (sink.dest.writableLength > 0) {
+      setImmediate(() => {
+        if (this.sink === sink && this.handover?.state === 'switched') this.letGo(sink);
+      });
+      return;
+    }
+    h.state = 'going';
+    this.sendPlan!.started();
+    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs: this.sendPlan!.stallMs });
+  }
+
+  private reportSentPast(bytes: number): void {
+    const h = this.handover;
+    if (!h?.sentPast || bytes === 0) return;
+    const report = h.sentPast;
+    h.sentPast = undefined;
+    report(bytes);
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {

@@ -10,6 +10,8 @@ import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
 import type { FoundBlob } from '../../registry/blobs.js';
 import type { PulledBlob } from '../../pullthrough/cache.js';
 import { send } from './headers.js';
+import { plainSocketFd } from '../plain-socket.js';
+import { noteBytesSent } from '../request-facts.js';
 
 export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
@@ -53,7 +55,8 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
   }
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal, found);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
-  await sendBody(stream, r.res);
+  const socketFd = plainSocketFd(r.req, r.res);
+  await sendBody(stream, r.res, socketFd === undefined ? undefined : { socketFd, sentPast: (n) => noteBytesSent(r.req, n) });
 }
 
 /**
