@@ -173,14 +173,16 @@ function watchStream(req: IncomingMessage & { stream: ServerHttp2Stream }, limit
  * a client hangs up. Without it a client that stops reading held them forever (a download lifts
  * the socket's timeout, requestTimeout is 0).
  *
- * Judged on a sliding window of SLICES slices, one sweep over every connection per slice (no
- * timer per request: manifest GETs pay one Set lookup). A slice counts only if Berth had bytes
- * waiting at both its ends: a response waiting on the store (S3, a slow disk) has nothing
- * waiting and is not held against the client. What a client has "taken" is what the kernel
- * accepted, and the kernel accepts in steps: writable again only once a third or so of its send
- * buffer drained (on loopback, 2–4 MB at a time; on a real link, a fraction of the link's
- * bandwidth-delay product). A reader slower than one such step per window is cut, as nginx's
- * send_timeout (no successful write for 60 s) cuts it: the same grain, the same default window.
+ * Judged on a sliding window of SLICES slices, one sweep over every connection per slice: no
+ * timer per request, and connections are registered when accepted, so an HTTP/1.1 request pays
+ * nothing (a first version kept each request in the rule's state: manifest GETs measured dearer).
+ * A slice counts only if Berth had bytes waiting at both its ends: a response waiting on the
+ * store (S3, a slow disk) has nothing waiting and is not held against the client. What a client
+ * has "taken" is what the kernel accepted, and the kernel accepts in steps: writable again only
+ * once a third or so of its send buffer drained (on loopback, 2–4 MB at a time; on a real link,
+ * a fraction of the link's bandwidth-delay product). A reader slower than one such step per
+ * window is cut, as nginx's send_timeout (no successful write for 60 s) cuts it: the same grain,
+ * the same default window.
  */
 export class ResponseWatch {
   private readonly watched = new Map<Socket | ServerHttp2Stream, Progress>();
@@ -196,7 +198,9 @@ export class ResponseWatch {
   /**
    * Called for each connection once its bytes are the response's (plain: accepted; TLS: secured),
    * not per request: a request costs nothing here. An HTTP/1.1 connection is judged as a whole
-   * (its responses take turns on it); an h2 one too, for a client that stops reading it at all.
+   * (its responses take turns on it). An h2 session writes below its socket's stream, so nothing
+   * shows waiting there: its streams are judged one by one (watch), and a session left with none
+   * open is closed by the idle rule (h2.ts).
    */
   connection(socket: Socket): void {
     const s = socket as Socket & { _httpMessage?: ServerResponse | null };
