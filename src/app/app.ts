@@ -144,7 +144,9 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       undefined,
       new OpenPool(byteThreads, {
         stripe: config.stripedDownloads,
-        ...(config.threadSends && { threadSends: { stallMs: config.idleTimeoutSeconds * 1000 } }),
+        // A thread-sent download is cut by the thread when its client takes nothing for the
+        // response window: the response rule's window (the main thread sees no bytes of its own waiting then).
+        ...(config.threadSends && { threadSends: { stallMs: config.responseTimeoutSeconds * 1000 } }),
       }),
       new SealPool(byteThreads),
       log,
@@ -274,7 +276,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       idleTimeoutMs: config.idleTimeoutSeconds * 1000,
       bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
       bodyMinBytesPerSecond: config.bodyMinBytesPerSecond,
+      responseTimeoutMs: config.responseTimeoutSeconds * 1000,
+      responseMinBytesPerSecond: config.responseMinBytesPerSecond,
     },
+    ...(config.maxConnections > 0 && { maxConnections: config.maxConnections }),
     http2: { maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderBytes: config.maxHeaderBytes },
     ...(tls && { tls }),
   });

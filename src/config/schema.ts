@@ -139,6 +139,16 @@ export const configSchema = z
     idleTimeoutSeconds: int(1, 3600).default(65),
     bodyTimeoutSeconds: int(1, 3600).default(20),
     bodyMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
+    /**
+     * While a response waits on its client (Berth has bytes the client has not taken), every
+     * responseTimeoutSeconds the client must take at least responseMinBytesPerSecond ×
+     * responseTimeoutSeconds bytes (at least one), else the connection is cut (h2: the stream is
+     * reset). Time the response waits on Berth (the store) does not count; no total-time cap.
+     */
+    responseTimeoutSeconds: int(1, 3600).default(60),
+    responseMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
+    /** Connections a node keeps open at once (HTTP/1.1 and h2 alike); more are closed as they arrive. 0: no bound. */
+    maxConnections: int(0, 1_000_000).default(4096),
     /** Prometheus metrics (GET /metrics) on a listener of their own at this port; off when unset (0: any free port). */
     metricsPort: int(0, 65535).optional(),
     /** The metrics listener's address; default: host. */

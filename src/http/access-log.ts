@@ -71,6 +71,8 @@ export class AccessLog implements RequestObserver {
       line.deniedResource = f.denied.resource;
     }
     if (!res.writableFinished) line.aborted = true;
+    // Berth's own cut (a client too slow), where `aborted` alone would read as the client's hang-up.
+    if (f.cut !== undefined) line.cut = f.cut;
     this.log.info(line, 'request');
     this.file?.info(line, 'request');
   }

@@ -43,6 +43,8 @@ export interface RequestFacts {
   denied?: { action: string; resource: string };
   /** The error that answered the request: its wire name and message. */
   error?: { code: string; message: string };
+  /** Why Berth cut the connection (or h2 stream) under the request: a slow-client rule (slow-clients.ts). */
+  cut?: string;
 }
 
 /** Told once per request, when its response closes (finished or aborted). */
@@ -127,6 +129,12 @@ export function noteDenied(req: IncomingMessage, action: string, resource: strin
 export function noteBytesSent(req: IncomingMessage, bytes: number): void {
   const f = records.get(req);
   if (f) f.bytes.sent += bytes;
+}
+
+/** Called where a slow-client rule cuts the request's connection (or stream), before it does. */
+export function noteCut(req: IncomingMessage, why: string): void {
+  const f = records.get(req);
+  if (f) f.cut = why;
 }
 
 /** Called where an error answer is sent, with the wire name the client sees. */

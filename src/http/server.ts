@@ -5,6 +5,7 @@
  * nothing about storage.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { LifecyclePreviews } from '../lifecycle/previews.js';
@@ -33,7 +34,7 @@ import { BodyPacer } from './body-pacing.js';
 import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limits } from './h2.js';
 import { markFreshPieces } from '../core/fresh-pieces.js';
 import { adoptAuthority, isHttp2 } from './request.js';
-import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
+import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, ResponseWatch, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 import { routeConsole, type ConsoleDoor, type ConsoleOptions } from './console/door.js';
@@ -66,6 +67,8 @@ export interface HttpServerOptions {
   pullThroughCache?: PullThroughCache;
   /** Bounds on slow and idle clients; defaults when unset. */
   slowClients?: SlowClientLimits;
+  /** Connections open at once (Node's server.maxConnections: more are closed as they arrive); unbounded when unset. */
+  maxConnections?: number;
   /** HTTPS with this certificate and key (see tls.ts), offering h2 and HTTP/1.1; plain HTTP/1.1 when unset. */
   tls?: KeyPair;
   /**
@@ -88,14 +91,20 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const consoleDoor = opts.console && consoleDoorOf(opts, opts.console, cloudTrail.authorizer);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
   const pacer = new BodyPacer();
+  const responses = new ResponseWatch(limits);
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
     watchRequest(req, limits);
+    responses.watch(req, res);
     pacer.pace(req);
     // Node's HTTP/1.1 parser copies every body piece into a Buffer of its own (core/fresh-pieces.ts).
     if (!isHttp2(req)) markFreshPieces(req);
     return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);
+  // A TLS connection's bytes are counted on its TLS socket (the TCP one under it sees none of them).
+  server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => responses.connection(socket));
+  server.once('close', () => responses.close());
+  if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
   return server;
 }
 

@@ -7,9 +7,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
+import { ResponseWatch, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 
-const limits: SlowClientLimits = { headersTimeoutMs: 5000, idleTimeoutMs: 5000, bodyTimeoutMs: 300, bodyMinBytesPerSecond: 1000 };
+const limits: SlowClientLimits = {
+  headersTimeoutMs: 5000,
+  idleTimeoutMs: 5000,
+  bodyTimeoutMs: 300,
+  bodyMinBytesPerSecond: 1000,
+  responseTimeoutMs: 5000,
+  responseMinBytesPerSecond: 1000,
+};
 
 async function readAll(req: IncomingMessage): Promise<number> {
   let n = 0;
@@ -75,5 +82,82 @@ describe('watchRequest', () => {
     const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+  });
+});
+
+describe('ResponseWatch', () => {
+  const window: Pick<SlowClientLimits, 'responseTimeoutMs' | 'responseMinBytesPerSecond'> = { responseTimeoutMs: 400, responseMinBytesPerSecond: 1000 };
+  let server: Server;
+  let port: number;
+  let watch: ResponseWatch;
+  /** How the handler writes its 32 MiB: all at once as the socket takes it, or with pauses of its own. */
+  let ownPausesMs = 0;
+  /** Settles when the server's latest response closed. */
+  let responseClosed: Promise<void> = Promise.resolve();
+  const total = 32 * 1024 * 1024;
+  const piece = Buffer.alloc(1024 * 1024, 7);
+
+  before(async () => {
+    watch = new ResponseWatch(window);
+    server = createServer((_req, res) => {
+      responseClosed = new Promise((r) => res.once('close', () => r()));
+      res.writeHead(200, { 'Content-Length': String(ownPausesMs > 0 ? 4 * piece.length : total) });
+      void (async () => {
+        if (ownPausesMs > 0) {
+          // Berth waiting on its store: nothing waits for the client, whose socket is empty.
+          for (let i = 0; i < 4; i++) {
+            await new Promise<void>((r) => res.write(piece, () => r()));
+            await sleep(ownPausesMs);
+          }
+          res.end();
+          return;
+        }
+        for (let sent = 0; sent < total; sent += piece.length) {
+          if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+          if (res.destroyed) return;
+        }
+        res.end();
+      })().catch(() => undefined);
+    });
+    server.on('connection', (socket) => watch.connection(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    watch.close();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+
+  /** GETs, reading nothing until the server's response has closed; then reads what is left. */
+  function stalledGet(): Promise<number> {
+    return new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      let got = 0;
+      s.pause();
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => (got += d.length));
+      s.on('close', () => resolve(got));
+      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      void (async () => {
+        while (watch.size === 0) await sleep(10);
+        await responseClosed;
+        s.resume();
+      })();
+    });
+  }
+
+  // Bounded: without the rule the response never closes.
+  it('cuts a connection whose client takes nothing', { timeout: 60_000 }, async () => {
+    ownPausesMs = 0;
+    const got = await stalledGet();
+    assert.ok(got < total, `the body was cut short (${got} of ${total} bytes)`);
+  });
+
+  it('does not count time in which the response waits on the server', async () => {
+    // Four pauses of the handler's own, each longer than a window, with the client reading at once.
+    ownPausesMs = 2 * window.responseTimeoutMs;
+    const { answer } = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    assert.equal(body.length, 4 * piece.length);
   });
 });

@@ -231,3 +231,41 @@ describe('with 2,000 slow connections open', () => {
     assert.equal(open, 2000, 'the slow connections were still open while the requests were answered');
   });
 });
+
+describe('maxConnections', () => {
+  const LIMIT = 4;
+  let berth: BerthInProcess;
+  const conns: RawConnection[] = [];
+
+  before(async () => {
+    berth = await startInProcess({ env: { BERTH_MAX_CONNECTIONS: String(LIMIT) } });
+  });
+  after(async () => {
+    for (const c of conns) c.socket.destroy();
+    await berth?.cleanup();
+  });
+
+  it('closes connections beyond the bound as they arrive, and serves again once some are gone', async () => {
+    // Each connection asks for /healthz: one held is answered, one beyond the bound closes unanswered.
+    for (let i = 0; i < LIMIT + 2; i++) {
+      const c = await openRaw(berth.port);
+      conns.push(c);
+      await write(c.socket, requestHead(berth, ['GET /healthz HTTP/1.1']));
+      await within(Promise.race([c.head, c.closed]), NEVER_MS, 'neither answered nor closed');
+    }
+    const answered = conns.filter((c) => /^HTTP\/1\.1 200 /.test(c.received())).length;
+    const dropped = conns.filter((c) => c.isClosed() && c.received() === '').length;
+    assert.ok(answered <= LIMIT, `${answered} connections answered`);
+    assert.ok(dropped >= 2, `${dropped} connections closed unanswered`);
+    for (const c of conns) c.socket.destroy();
+    // The server counts a connection out once it has seen it close: ask until one is let in.
+    let status = 0;
+    while (status !== 200) {
+      const c = await openRaw(berth.port);
+      await write(c.socket, requestHead(berth, ['GET /healthz HTTP/1.1']));
+      await within(Promise.race([c.head, c.closed]), NEVER_MS, 'neither answered nor closed');
+      status = /^HTTP\/1\.1 200 /.test(c.received()) ? 200 : 0;
+      c.socket.destroy();
+    }
+  });
+});
