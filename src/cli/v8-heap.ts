@@ -1,6 +1,6 @@
 /**
  * V8 settings for the whole process, set before anything else is loaded. Imports only node:
- * built-ins (cli/main.ts runs it on any Node).
+ * built-ins: cli/main.ts, which imports it, must load on any Node to say which one it needs.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -9,9 +9,10 @@ import { setFlagsFromString } from 'node:v8';
  * the next one: 1.3×. V8 picks this factor itself, up to 4× when it collects fast relative to
  * the program's allocation. Under 200 streaming uploads everything an upload keeps across two
  * scavenges of the small young generation (below) is promoted: the requests' pieces' wrappers,
- * their promises, and at the crowd's end every commit's objects. The main heap then reached
- * 52–82 MB (used 58–79) with ~25–30 MB alive, and V8 kept the pages: the largest and most
- * variable part of the 50 → 200 growth of the peak (notes/2026-12-05-s18-rss.md).
+ * their promises, and at the crowd's end every commit's objects. 3 s after such a crowd the main
+ * heap was up to 82 MB (79 used) where a full collection left ~23, and V8 kept the pages: the
+ * largest and most variable part of the 50 → 200 growth of the peak. At 1.3× the 200 peak came
+ * out 0.90–0.99 of V8's own (notes/2026-12-05-s18-rss.md).
  */
 export const HEAP_GROWING_PERCENT = 30;
 
