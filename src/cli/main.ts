@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
+import { tuneV8Heap } from './v8-heap.js';
 
 const NEEDS: readonly [number, number] = [22, 15];
 /** Set in the re-run command, so that a bundled runtime that is itself too old cannot loop. */
@@ -26,21 +26,8 @@ function supported(version: string): boolean {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bundled = join(root, 'node_modules', '.bin', 'node');
 
-/**
- * V8 grows the young generation up to 32 MB while the modules load and never shrinks it, and a
- * large young generation lets dead request buffers (external memory, freed only when a scavenge
- * finds them dead) pile up: tens of MB during a large push. Kept at its initial size, scavenges
- * are more frequent but each as cheap (the live young objects are few). Only a flag set before
- * anything is allocated does this (`--max-semi-space-size` cannot be set at run time); a
- * semi-space size given on the command line or in NODE_OPTIONS wins.
- */
-function fixYoungGeneration(): void {
-  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('semi-space'));
-  if (!given) setFlagsFromString('--semi-space-growth-factor=1');
-}
-
 if (supported(process.versions.node)) {
-  fixYoungGeneration();
+  tuneV8Heap([...process.execArgv, process.env.NODE_OPTIONS ?? '']);
   await import('./berth.js');
 } else if (existsSync(bundled) && process.env[REEXEC_MARK] === undefined) {
   const child = spawn(bundled, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
