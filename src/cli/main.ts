@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tuneV8Heap } from './v8-heap.js';
 
 const NEEDS: readonly [number, number] = [22, 15];
 /** Set in the re-run command, so that a bundled runtime that is itself too old cannot loop. */
@@ -27,6 +26,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bundled = join(root, 'node_modules', '.bin', 'node');
 
 if (supported(process.versions.node)) {
+  // Loaded here, not imported above: this file alone must still parse and run on an old Node.
+  const { tuneV8Heap } = await import('./v8-heap.js');
   tuneV8Heap([...process.execArgv, process.env.NODE_OPTIONS ?? '']);
   await import('./berth.js');
 } else if (existsSync(bundled) && process.env[REEXEC_MARK] === undefined) {
