@@ -16,6 +16,7 @@ import { ChunkOpener } from './chunk-opener.js';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { nativeGcm } from './native-gcm.js';
+import { fileMap, MappedFile } from './mapped-file.js';
 import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
 import { SocketSends, type Sending } from './open-send.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -34,6 +35,8 @@ interface Feed {
 interface Download {
   id: number;
   fd: number | undefined;
+  /** The fd's file read through a mapping (mapped-file.ts), or undefined: preads. */
+  mapped: MappedFile | undefined;
   feed: Feed | undefined;
   opener: ChunkOpener;
   chunkSize: number;
@@ -83,6 +86,12 @@ const SEND_PIECE = 256 * 1024;
 /** Bytes a sent download may write in one turn before the thread's other downloads get theirs. */
 const SEND_TURN = 1024 * 1024;
 
+/** A mapped reader of fd where mappings are available (mapped-file.ts), else undefined: preads. */
+function mappedFile(fd: number): MappedFile | undefined {
+  const fm = fileMap();
+  return fm && MappedFile.of(fm, fd);
+}
+
 export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => void {
   raiseMallocThresholds();
   const downloads = new Map<number, Download>();
@@ -97,6 +106,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     const d: Download = {
       id: m.id,
       fd: 'fd' in src ? src.fd : undefined,
+      mapped: 'fd' in src && m.mapped !== false ? mappedFile(src.fd) : undefined,
       feed: 'input' in src ? { bytes: new Uint8Array(src.input), slotBytes: src.inputSlotBytes, queue: [], chunkLeft: 0, ended: false } : undefined,
       chunkSize: m.chunkSize,
       position: m.run.cipherStart,
@@ -189,18 +199,35 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     const opener = d.opener;
     while (!opener.done && room(d) && !stripeEnds(d)) {
       const want = batchBytes(d);
-      if (buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, d.chunkSize + TAG_SIZE));
-      let have = 0;
-      while (have < want) {
-        const n = readSync(fd, buf, have, want - have, d.position + have);
-        if (n === 0) break;
-        have += n;
-      }
+      const sealed = mappedBytes(d, want) ?? readBytes(fd, d.position, want);
+      const have = sealed.length;
       d.position += have;
-      opener.consume(buf.subarray(0, have));
+      opener.consume(sealed);
       // Fewer bytes than the chunks need: the file ends early.
       if (have < want) opener.end();
     }
+  }
+
+  /** The sealed bytes at d.position (fewer where the file ends) from d's mapping, or undefined: none, or the kernel refused one. */
+  function mappedBytes(d: Download, want: number): Buffer | undefined {
+    const bytes = d.mapped?.read(d.position, want);
+    if (!bytes && d.mapped) {
+      d.mapped.release();
+      d.mapped = undefined;
+    }
+    return bytes;
+  }
+
+  /** The file's bytes at `position` read into the thread's buffer (fewer where the file ends). */
+  function readBytes(fd: number, position: number, want: number): Buffer {
+    if (buf.length < want) buf = Buffer.allocUnsafe(want);
+    let have = 0;
+    while (have < want) {
+      const n = readSync(fd, buf, have, want - have, position + have);
+      if (n === 0) break;
+      have += n;
+    }
+    return buf.subarray(0, have);
   }
 
   /** Opens what the input ring holds, a chunk's bytes at a time, giving back each input slot once read. */
@@ -243,7 +270,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       skipToOwnStripe(d);
       if (opener.done) opener.end();
     } catch (e) {
-      downloads.delete(d.id);
+      drop(d);
       const integrity = e instanceof BlobIntegrityError;
       reply({ kind: 'open', op: 'fail', id: d.id, message: (e as Error).message, integrity, ...(d.out && { bytes: d.out.sent }) });
       return false;
@@ -258,14 +285,20 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       if (!native) collectAfter(d.at);
       return true;
     }
-    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native });
-    else reply({ kind: 'open', op: 'end', id: d.id, native });
+    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native, mapped: d.mapped !== undefined });
+    else reply({ kind: 'open', op: 'end', id: d.id, native, mapped: d.mapped !== undefined });
     // After the slot is on its way: the scavenge delays this thread, not the socket. The native
     // opener allocates no plaintext: nothing to collect for it.
     if (!native) collectAfter(d.at);
     d.into = -1;
-    if (opener.done) downloads.delete(d.id);
+    if (opener.done) drop(d);
     return !opener.done;
+  }
+
+  /** d is over (ended, failed, stopped): its mapping goes with it. */
+  function drop(d: Download): void {
+    downloads.delete(d.id);
+    d.mapped?.release();
   }
 
   function collectAfter(bytes: number): void {
@@ -316,9 +349,9 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
 
   /** The send is over (`failure`: how it failed): the main thread closes the socket's dup on this reply. */
   function finishSend(d: Download, failure: string | undefined): void {
-    downloads.delete(d.id);
+    drop(d);
     if (failure) reply({ kind: 'open', op: 'fail', id: d.id, message: failure, integrity: false, bytes: d.out?.sent ?? 0 });
-    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native });
+    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native, mapped: d.mapped !== undefined });
   }
 
   function runTurn(): void {
@@ -370,10 +403,12 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         }
         break;
       }
-      case 'stop':
-        downloads.delete(m.id);
+      case 'stop': {
+        const d = downloads.get(m.id);
+        if (d) drop(d);
         reply({ kind: 'open', op: 'stopped', id: m.id });
         break;
+      }
       case 'send': {
         // Between turns every filled slot has been posted: the main thread has them all.
         const d = downloads.get(m.id);

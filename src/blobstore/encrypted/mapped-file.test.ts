@@ -1,0 +1,227 @@
+/**
+ * Downloads read through mappings of the blob file (mapped-file.ts, native/file-map.cc): the
+ * addon's argument checks and unmapping, a reader's windows (exact bytes across their edges, the
+ * file's end, a refused mapping), and whole downloads through the open pool larger than a window:
+ * exact bytes across window, chunk and slot edges, a file unlinked midway (as GC does), and a
+ * chunk that fails its tag in a later window (nothing of it is let out).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { isDirectBody } from '../../core/direct-body.js';
+import { digestHex, type Digest } from '../../core/digest.js';
+import type { BlobStore } from '../blob-store.js';
+import { createFsBlobStore } from '../fs/fs-blob-store.js';
+import { bytes, putBlob } from '../testing.js';
+import { ByteThreads } from '../workers/threads.js';
+import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
+import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { fileMap, fileMapUnavailable, MappedFile, WINDOW, type FileMap } from './mapped-file.js';
+import { OpenPool } from './open-pool.js';
+import type { WrappingKeys } from './wrapping-keys.js';
+
+const linux = process.platform === 'linux';
+const fm = fileMap();
+if (linux && !fm) throw new Error(`the file-map addon does not load (scripts/build-native.mjs builds it): ${fileMapUnavailable()}`);
+const skip = linux ? false : 'mappings are Linux only';
+
+/** Collects what is written, completing writes a turn later, or holding them while `held` is set. */
+class Sink extends Writable {
+  readonly pieces: Buffer[] = [];
+  held: Array<() => void> | undefined;
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.pieces.push(Buffer.from(chunk));
+    if (this.held) this.held.push(() => cb());
+    else setImmediate(cb);
+  }
+  get data(): Buffer {
+    return Buffer.concat(this.pieces);
+  }
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe('file-map addon and MappedFile', { skip }, () => {
+  let dir = '';
+  let path = '';
+  const data = bytes(2 * WINDOW + 12_345, 3);
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-mapped-'));
+    path = join(dir, 'file');
+    await writeFile(path, data);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses bad arguments with an error, and a bad fd with -errno', () => {
+    const addon = fm!;
+    const fd = openSync(path, 'r');
+    try {
+      assert.throws(() => addon.map(fd, 1, 10), /page size/);
+      assert.throws(() => addon.map(fd, 0, 0), /length/);
+      assert.throws(() => addon.map(-1, 0, 10), /fd/);
+      assert.throws(() => (addon.map as (...a: unknown[]) => unknown)('3', 0, 10), /map\(fd, offset, length\)/);
+      assert.throws(() => (addon.unmap as (a: unknown) => unknown)(new Uint8Array(4)), /unmap\(arrayBuffer\)/);
+      const closed = openSync(path, 'r');
+      closeSync(closed);
+      assert.ok((addon.map(closed, 0, 4096) as number) < 0, 'a closed fd: -EBADF');
+      assert.equal(addon.unmap(new ArrayBuffer(8)), false, 'not a mapping');
+      const ab = addon.map(fd, 65_536, 100_000);
+      assert.ok(ab instanceof ArrayBuffer);
+      const view = Buffer.from(ab);
+      assert.deepEqual(view, data.subarray(65_536, 165_536));
+      assert.equal(addon.unmap(ab), true);
+      assert.equal(view.length, 0, 'a view of an unmapped buffer reads nothing');
+      assert.equal(addon.unmap(ab), false, 'unmapped once');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('reads exact bytes across window edges and up to the end of the file', () => {
+    const fd = openSync(path, 'r');
+    const m = MappedFile.of(fm!, fd)!;
+    try {
+      for (const at of [0, 96, WINDOW - 100, WINDOW - 1, WINDOW, WINDOW + 7, 2 * WINDOW - 65_536, data.length - 10, data.length - 1]) {
+        for (const want of [1, 100, 65_552, 262_208]) {
+          const got = m.read(at, want)!;
+          assert.deepEqual(got, data.subarray(at, Math.min(at + want, data.length)), `${at}+${want}`);
+        }
+      }
+      assert.equal(m.read(data.length, 100)!.length, 0, 'past the end: nothing');
+      // Read in order from the header on, as a download does: views stay right while the window moves.
+      let sum = 0;
+      for (let at = HEADER_SIZE; at < data.length; at += 262_208) {
+        const got = m.read(at, 262_208)!;
+        assert.ok(got.equals(data.subarray(at, at + 262_208)), `in order at ${at}`);
+        sum += got.length;
+      }
+      assert.equal(sum, data.length - HEADER_SIZE);
+      const last = m.read(100, 10)!;
+      m.release();
+      assert.equal(last.length, 0, 'released: the window is unmapped');
+      assert.deepEqual(m.read(100, 10), data.subarray(100, 110), 'maps again after a release');
+    } finally {
+      m.release();
+      closeSync(fd);
+    }
+  });
+
+  it('says so when the kernel refuses a mapping, so the download preads', () => {
+    const refusing: FileMap = { map: () => -19, unmap: () => false };
+    const fd = openSync(path, 'r');
+    try {
+      assert.equal(MappedFile.of(refusing, fd)!.read(0, 10), undefined);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+function keys(): WrappingKeys {
+  const key = { id: randomBytes(16), key: randomBytes(32) };
+  return { current: async () => key, byId: async () => key };
+}
+
+describe('open pool, blobs larger than a mapped window', { skip }, () => {
+  const threads = new ByteThreads({ threads: 1 });
+  const pool = new OpenPool(threads, { slotBytes: 1024 * 1024, slots: 3 });
+  const chunk = 64 * 1024;
+  const size = 2 * WINDOW + 1_000_005;
+  const data = bytes(size, 9);
+  let root = '';
+  let store: BlobStore;
+  let digest: Digest;
+  let path = '';
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-mapped-pool-'));
+    store = createEncryptedBlobStore(createFsBlobStore({ root }), keys(), { chunkSize: chunk, opening: pool, inlineOpenBytes: 0 });
+    digest = await putBlob(store, data);
+    const hex = digestHex(digest);
+    path = join(root, 'blobs', 'sha256', hex.slice(0, 2), hex);
+  });
+  after(async () => {
+    await threads.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function download(range?: { start: number; end: number }, sink = new Sink()): Promise<Buffer> {
+    const body = await store.read(digest, range);
+    assert.ok(isDirectBody(body));
+    await body.writeTo(sink);
+    return sink.data;
+  }
+
+  /** The plaintext offset whose chunk holds file offset `at`. */
+  const plainAt = (at: number): number => Math.floor((at - HEADER_SIZE) / (chunk + TAG_SIZE)) * chunk;
+
+  it('gives exact bytes across window, chunk and slot edges, from mapped reads', async () => {
+    const mapped = pool.finished.mapped;
+    assert.ok((await download()).equals(data), 'whole');
+    for (const edge of [plainAt(WINDOW), plainAt(2 * WINDOW), 1024 * 1024, 8 * 1024 * 1024, 16 * 1024 * 1024]) {
+      for (const [from, len] of [
+        [-1, 2],
+        [-chunk - 3, 2 * chunk + 9],
+        [-300_000, 1_200_000],
+        [5, 100],
+      ] as const) {
+        const start = Math.max(0, edge + from);
+        const end = Math.min(size - 1, start + len - 1);
+        assert.ok((await download({ start, end })).equals(data.subarray(start, end + 1)), `range ${start}-${end}`);
+      }
+    }
+    await until(() => pool.active === 0);
+    assert.ok(pool.finished.mapped - mapped >= 21, `mapped reads: ${JSON.stringify(pool.finished)}`);
+  });
+
+  it('finishes a download whose file is unlinked midway (GC), with the same bytes', async () => {
+    const good = await readFile(path);
+    const mapped = pool.finished.mapped;
+    const sink = new Sink();
+    sink.held = [];
+    const done = download(undefined, sink);
+    // The ring is full and the thread waits for credit, its window mapped.
+    await until(() => sink.pieces.length > 0);
+    await unlink(path);
+    // A new file where it was: the download keeps reading the one it opened.
+    await writeFile(path, Buffer.alloc(good.length, 0xee));
+    const held = sink.held;
+    sink.held = undefined;
+    for (const release of held) release();
+    assert.ok((await done).equals(data));
+    await until(() => pool.active === 0);
+    assert.equal(pool.finished.mapped - mapped, 1);
+    await writeFile(path, good);
+  });
+
+  it('lets nothing of a chunk that fails its tag out, in a later window', async () => {
+    const good = await readFile(path);
+    const mapped = pool.finished.mapped;
+    // Chunk 200: its sealed bytes lie past the first window.
+    const bad = Buffer.from(good);
+    const at = HEADER_SIZE + 200 * (chunk + TAG_SIZE) + 77;
+    assert.ok(at > WINDOW);
+    bad[at]! ^= 1;
+    await writeFile(path, bad);
+    try {
+      const sink = new Sink();
+      await assert.rejects(download(undefined, sink), BlobIntegrityError);
+      assert.ok(sink.data.length <= 200 * chunk, `sent ${sink.data.length}`);
+      assert.ok(sink.data.length >= 1024 * 1024, `sent ${sink.data.length}`);
+      assert.ok(sink.data.equals(data.subarray(0, sink.data.length)), "what was sent is the blob's prefix");
+      // A range that ends before the chunk opens; one that reaches it fails.
+      assert.ok((await download({ start: 100, end: 200 * chunk - 1 })).equals(data.subarray(100, 200 * chunk)));
+      await assert.rejects(download({ start: 199 * chunk, end: 200 * chunk }), BlobIntegrityError);
+    } finally {
+      await writeFile(path, good);
+    }
+    await until(() => pool.active === 0);
+    assert.equal(pool.finished.mapped - mapped, 1, 'the range that opened was read mapped');
+  });
+});
