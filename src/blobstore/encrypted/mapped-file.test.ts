@@ -1,7 +1,7 @@
 /**
  * Downloads read through mappings of the blob file (mapped-file.ts, native/file-map.cc): the
  * addon's argument checks and unmapping, a reader's windows (exact bytes across their edges, the
- * file's end, a refused mapping), and whole downloads through the open pool larger than a window:
+ * file's end, a refused mapping and the preads that follow it), and whole downloads through the open pool larger than a window:
  * exact bytes across window, chunk and slot edges, a file unlinked midway (as GC does), and a
  * chunk that fails its tag in a later window (nothing of it is let out).
  */
@@ -21,6 +21,7 @@ import { bytes, putBlob } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { FdSource } from './fd-source.js';
 import { fileMap, fileMapUnavailable, MappedFile, WINDOW, type FileMap } from './mapped-file.js';
 import { OpenPool } from './open-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
@@ -113,11 +114,23 @@ describe('file-map addon and MappedFile', { skip }, () => {
     }
   });
 
-  it('says so when the kernel refuses a mapping, so the download preads', () => {
+  it('says so when the kernel refuses a mapping, and the download preads the same bytes', () => {
     const refusing: FileMap = { map: () => -19, unmap: () => false };
     const fd = openSync(path, 'r');
     try {
       assert.equal(MappedFile.of(refusing, fd)!.read(0, 10), undefined);
+      const refused = new FdSource(fd, true, refusing);
+      assert.equal(refused.isMapped, true, 'mapped until a mapping is refused');
+      assert.deepEqual(refused.read(WINDOW - 5, 100), data.subarray(WINDOW - 5, WINDOW + 95));
+      assert.equal(refused.isMapped, false, 'refused: preads from then on');
+      assert.deepEqual(refused.read(data.length - 3, 100), data.subarray(data.length - 3));
+      const mapped = new FdSource(fd, true, fm);
+      assert.deepEqual(mapped.read(WINDOW - 5, 100), data.subarray(WINDOW - 5, WINDOW + 95));
+      assert.equal(mapped.isMapped, true);
+      mapped.release();
+      const off = new FdSource(fd, false, fm);
+      assert.deepEqual(off.read(7, 100), data.subarray(7, 107));
+      assert.equal(off.isMapped, false, 'asked not to map');
     } finally {
       closeSync(fd);
     }

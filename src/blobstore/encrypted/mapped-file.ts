@@ -14,7 +14,7 @@
  * mapping cannot fault past the file's end (SIGBUS).
  *
  * Optional: Linux only, the addon built, BERTH_MAPPED_READS not `off`; any mapping the kernel
- * refuses sends that download back to preads.
+ * refuses sends that download back to preads (fd-source.ts).
  */
 import { fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';

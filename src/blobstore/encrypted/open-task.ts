@@ -10,13 +10,12 @@
  * yields, so a stop, a credit or more input is seen between turns and no download waits long
  * behind another.
  */
-import { readSync } from 'node:fs';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { ChunkOpener } from './chunk-opener.js';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { nativeGcm } from './native-gcm.js';
-import { fileMap, MappedFile } from './mapped-file.js';
+import { FdSource } from './fd-source.js';
 import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
 import { SocketSends, type Sending } from './open-send.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -34,9 +33,8 @@ interface Feed {
 
 interface Download {
   id: number;
-  fd: number | undefined;
-  /** The fd's file read through a mapping (mapped-file.ts), or undefined: preads. */
-  mapped: MappedFile | undefined;
+  /** The blob file's sealed bytes (fd-source.ts), or undefined: they come through `feed`. */
+  fd: FdSource | undefined;
   feed: Feed | undefined;
   opener: ChunkOpener;
   chunkSize: number;
@@ -86,18 +84,10 @@ const SEND_PIECE = 256 * 1024;
 /** Bytes a sent download may write in one turn before the thread's other downloads get theirs. */
 const SEND_TURN = 1024 * 1024;
 
-/** A mapped reader of fd where mappings are available (mapped-file.ts), else undefined: preads. */
-function mappedFile(fd: number): MappedFile | undefined {
-  const fm = fileMap();
-  return fm && MappedFile.of(fm, fd);
-}
-
 export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => void {
   raiseMallocThresholds();
   const downloads = new Map<number, Download>();
   let sinceCollect = 0;
-  /** One read buffer for every download of this thread: a turn reads at most READ_BATCH (or one chunk) at a time. */
-  let buf = Buffer.alloc(0);
   let scheduled = false;
 
   function start(m: Extract<ToOpener, { op: 'start' }>): void {
@@ -105,8 +95,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     const src = m.source;
     const d: Download = {
       id: m.id,
-      fd: 'fd' in src ? src.fd : undefined,
-      mapped: 'fd' in src && m.mapped !== false ? mappedFile(src.fd) : undefined,
+      fd: 'fd' in src ? new FdSource(src.fd, m.mapped !== false) : undefined,
       feed: 'input' in src ? { bytes: new Uint8Array(src.input), slotBytes: src.inputSlotBytes, queue: [], chunkLeft: 0, ended: false } : undefined,
       chunkSize: m.chunkSize,
       position: m.run.cipherStart,
@@ -195,39 +184,17 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     return want;
   }
 
-  function readFromFd(d: Download, fd: number): void {
+  function readFromFd(d: Download, fd: FdSource): void {
     const opener = d.opener;
     while (!opener.done && room(d) && !stripeEnds(d)) {
       const want = batchBytes(d);
-      const sealed = mappedBytes(d, want) ?? readBytes(fd, d.position, want);
+      const sealed = fd.read(d.position, want);
       const have = sealed.length;
       d.position += have;
       opener.consume(sealed);
       // Fewer bytes than the chunks need: the file ends early.
       if (have < want) opener.end();
     }
-  }
-
-  /** The sealed bytes at d.position (fewer where the file ends) from d's mapping, or undefined: none, or the kernel refused one. */
-  function mappedBytes(d: Download, want: number): Buffer | undefined {
-    const bytes = d.mapped?.read(d.position, want);
-    if (!bytes && d.mapped) {
-      d.mapped.release();
-      d.mapped = undefined;
-    }
-    return bytes;
-  }
-
-  /** The file's bytes at `position` read into the thread's buffer (fewer where the file ends). */
-  function readBytes(fd: number, position: number, want: number): Buffer {
-    if (buf.length < want) buf = Buffer.allocUnsafe(want);
-    let have = 0;
-    while (have < want) {
-      const n = readSync(fd, buf, have, want - have, position + have);
-      if (n === 0) break;
-      have += n;
-    }
-    return buf.subarray(0, have);
   }
 
   /** Opens what the input ring holds, a chunk's bytes at a time, giving back each input slot once read. */
@@ -285,8 +252,8 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       if (!native) collectAfter(d.at);
       return true;
     }
-    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native, mapped: d.mapped !== undefined });
-    else reply({ kind: 'open', op: 'end', id: d.id, native, mapped: d.mapped !== undefined });
+    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native, mapped: d.fd?.isMapped === true });
+    else reply({ kind: 'open', op: 'end', id: d.id, native, mapped: d.fd?.isMapped === true });
     // After the slot is on its way: the scavenge delays this thread, not the socket. The native
     // opener allocates no plaintext: nothing to collect for it.
     if (!native) collectAfter(d.at);
@@ -298,7 +265,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   /** d is over (ended, failed, stopped): its mapping goes with it. */
   function drop(d: Download): void {
     downloads.delete(d.id);
-    d.mapped?.release();
+    d.fd?.release();
   }
 
   function collectAfter(bytes: number): void {
@@ -351,7 +318,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   function finishSend(d: Download, failure: string | undefined): void {
     drop(d);
     if (failure) reply({ kind: 'open', op: 'fail', id: d.id, message: failure, integrity: false, bytes: d.out?.sent ?? 0 });
-    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native, mapped: d.mapped !== undefined });
+    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native, mapped: d.fd?.isMapped === true });
   }
 
   function runTurn(): void {
