@@ -3,14 +3,17 @@
  * addon's argument checks and unmapping, a reader's windows (exact bytes across their edges, the
  * file's end, a refused mapping and the preads that follow it), and whole downloads through the open pool larger than a window:
  * exact bytes across window, chunk and slot edges, a file unlinked midway (as GC does), and a
- * chunk that fails its tag in a later window (nothing of it is let out).
+ * chunk that fails its tag in a later window (nothing of it is let out). A file truncated under a
+ * mapping reads zeros past its new end instead of killing the process (the SIGBUS guard).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isDirectBody } from '../../core/direct-body.js';
@@ -21,7 +24,7 @@ import { bytes, putBlob } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
-import { FdSource } from './fd-source.js';
+import { BlobFileUnreadableError, FdSource } from './fd-source.js';
 import { fileMap, fileMapUnavailable, MappedFile, WINDOW, type FileMap } from './mapped-file.js';
 import { OpenPool } from './open-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
@@ -115,7 +118,7 @@ describe('file-map addon and MappedFile', { skip }, () => {
   });
 
   it('says so when the kernel refuses a mapping, and the download preads the same bytes', () => {
-    const refusing: FileMap = { map: () => -19, unmap: () => false };
+    const refusing: FileMap = { map: () => -19, unmap: () => false, poisoned: () => false };
     const fd = openSync(path, 'r');
     try {
       assert.equal(MappedFile.of(refusing, fd)!.read(0, 10), undefined);
@@ -132,6 +135,68 @@ describe('file-map addon and MappedFile', { skip }, () => {
       assert.deepEqual(off.read(7, 100), data.subarray(7, 107));
       assert.equal(off.isMapped, false, 'asked not to map');
     } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('the SIGBUS guard: a file cut short under its mapping', { skip }, () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-guard-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads zeros past the new end, marks the mapping poisoned, and the process lives', () => {
+    const addon = fm!;
+    const path = join(dir, 'cut');
+    const data = bytes(1024 * 1024, 9);
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r');
+    try {
+      const ab = addon.map(fd, 0, data.length) as ArrayBuffer;
+      const view = Buffer.from(ab);
+      assert.ok(view.subarray(0, 300_000).equals(data.subarray(0, 300_000)), 'read before the cut');
+      assert.equal(addon.poisoned(ab), false);
+      truncateSync(path, 200_000);
+      // Without the guard this read is a SIGBUS and the test process dies.
+      const past = Buffer.from(view.subarray(524_288, 600_000));
+      assert.ok(past.equals(Buffer.alloc(past.length)), 'zeros past the new end');
+      assert.equal(addon.poisoned(ab), true);
+      assert.ok(view.subarray(0, 4096).equals(data.subarray(0, 4096)), 'the pages the file still has read as before');
+      assert.equal(addon.unmap(ab), true);
+      assert.equal(addon.poisoned(ab), false, 'unmapped: not a live mapping');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('does not swallow a SIGBUS that is not a fault of its mappings: the process dies of it', () => {
+    // A process that loaded the addon (so the handler is installed) sends itself SIGBUS.
+    const script = `require(${JSON.stringify(fileURLToPath(new URL('../../../native/file-map.node', import.meta.url)))}); process.kill(process.pid, 'SIGBUS'); setTimeout(() => {}, 10000);`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(r.signal, 'SIGBUS', `exit ${r.status}, ${r.stderr}`);
+  });
+
+  it('fails the read with an error naming the file, through an FdSource', () => {
+    const path = join(dir, 'cut-source');
+    const data = bytes(3 * WINDOW, 11);
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r');
+    const src = new FdSource(fd, true, fm);
+    try {
+      assert.ok(src.read(0, 262_144).equals(data.subarray(0, 262_144)));
+      assert.equal(src.failure(), undefined, 'nothing faulted yet');
+      truncateSync(path, 100_000);
+      const got = src.read(WINDOW + 4096, 262_144);
+      assert.ok(got.equals(Buffer.alloc(got.length)), 'zeros, not the bytes');
+      assert.equal(src.isMapped, true);
+      src.release();
+      const e = src.failure();
+      assert.ok(e instanceof BlobFileUnreadableError, 'the mark outlives the window');
+      assert.match(e.message, new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is truncated or unreadable`));
+    } finally {
+      src.release();
       closeSync(fd);
     }
   });

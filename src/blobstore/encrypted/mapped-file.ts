@@ -9,9 +9,12 @@
  * The file is mapped in windows (WINDOW bytes, page-aligned, clipped to the file's size at the
  * start of the download), one at a time per download, unmapped as the next one is mapped and when
  * the download ends: a download holds at most one window of address space and page tables,
- * whatever the blob's size. Only pages inside the file are mapped, and committed blob files are
- * never written or truncated (GC unlinks them, which leaves a mapping readable), so a read of a
- * mapping cannot fault past the file's end (SIGBUS).
+ * whatever the blob's size. Only pages inside the file's size at the download's start are mapped,
+ * and Berth never writes or truncates a committed blob file (GC unlinks them, which leaves a
+ * mapping readable). A file cut short under a running server anyway, or a page the disk cannot
+ * read, would fault (SIGBUS) and kill the process: the addon's guard reads zeros there instead
+ * (they fail the chunk's tag, nothing of it is sent) and marks the window `poisoned`, and the
+ * download fails naming the file (fd-source.ts).
  *
  * Optional: Linux only, the addon built, BERTH_MAPPED_READS not `off`; any mapping the kernel
  * refuses sends that download back to preads (fd-source.ts).
@@ -25,6 +28,8 @@ export interface FileMap {
   map(fd: number, offset: number, length: number): ArrayBuffer | number;
   /** Detaches and unmaps a buffer map() returned; false for any other. */
   unmap(buffer: ArrayBuffer): boolean;
+  /** Whether a read of a live buffer map() returned faulted (the file shrank, or an I/O error) and read zeros. */
+  poisoned(buffer: ArrayBuffer): boolean;
 }
 
 /** Bytes mapped at a time (fewer windows cost fewer munmaps and TLB shootdowns; measured 2–8 MiB alike). */
@@ -63,6 +68,8 @@ export class MappedFile {
   private window: ArrayBuffer | undefined;
   private from = 0;
   private to = 0;
+  /** A window already released faulted. */
+  private faulted = false;
 
   private constructor(
     private readonly fm: FileMap,
@@ -97,9 +104,18 @@ export class MappedFile {
     return Buffer.from(this.window, position - this.from, end - position);
   }
 
+  /** Whether a read of any of this reader's windows faulted: the file shrank under it, or the disk failed a page. */
+  get poisoned(): boolean {
+    return this.faulted || (this.window !== undefined && this.fm.poisoned(this.window));
+  }
+
   /** Unmaps the window (views of it become empty); the reader may map again. */
   release(): void {
-    if (this.window) this.fm.unmap(this.window);
+    if (this.window) {
+      // The mark goes with the mapping: read it first.
+      this.faulted ||= this.fm.poisoned(this.window);
+      this.fm.unmap(this.window);
+    }
     this.window = undefined;
   }
 }

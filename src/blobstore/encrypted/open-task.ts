@@ -236,7 +236,9 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       else readFromFd(d, d.fd!);
       skipToOwnStripe(d);
       if (opener.done) opener.end();
-    } catch (e) {
+    } catch (caught) {
+      // A faulted mapping read zeros: the file, not the blob's bytes, is at fault.
+      const e = d.fd?.failure() ?? caught;
       drop(d);
       const integrity = e instanceof BlobIntegrityError;
       reply({ kind: 'open', op: 'fail', id: d.id, message: (e as Error).message, integrity, ...(d.out && { bytes: d.out.sent }) });
