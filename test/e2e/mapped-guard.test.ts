@@ -3,7 +3,8 @@
  * (native/file-map.cc): without the SIGBUS guard the read past the file's new end kills the whole
  * server; with it that download is cut (short body), the log names the file, and the server goes
  * on serving other blobs exactly, and still stops gracefully on SIGTERM or SIGINT. Both ways a
- * download is written: by the main thread (the ring), and by its opening thread (threadSends).
+ * download is written (by the main thread from the ring, and by its opening thread: threadSends),
+ * and both openers (the native one, and Node's crypto reading the views).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -56,11 +57,18 @@ class SlowGet {
   }
 }
 
-for (const sends of [false, true]) {
-  describe(`a blob file truncated under its download's mapping${sends ? ', sent by its opening thread' : ''}`, () => {
+const variants: Array<{ how: string; env: Record<string, string>; stop: NodeJS.Signals; said?: string }> = [
+  { how: '', env: {}, stop: 'SIGTERM' },
+  { how: ', sent by its opening thread', env: { BERTH_THREAD_SENDS: 'true' }, stop: 'SIGINT' },
+  // The JS opener: Node's own OpenSSL reads the views.
+  { how: ", deciphered with Node's crypto", env: { BERTH_NATIVE_CIPHER: 'off' }, stop: 'SIGTERM', said: "decipher with Node's crypto" },
+];
+
+for (const { how, env, stop, said } of variants) {
+  describe(`a blob file truncated under its download's mapping${how}`, () => {
     let berth: BerthProcess;
     before(async () => {
-      berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', ...(sends && { BERTH_THREAD_SENDS: 'true' }) } });
+      berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', ...env } });
     });
     after(async () => {
       await berth?.cleanup();
@@ -100,12 +108,12 @@ for (const sends of [false, true]) {
       );
       assert.ok(logged.includes(file), `the log names the file: ${logged}`);
       assert.ok(!/integrity/i.test(logged), `not blamed on the blob's bytes: ${logged}`);
+      if (said) assert.ok(berth.output().includes(said), `the server says: ${said}`);
 
       // Node's own signal handling is untouched by the guard's handler: a graceful stop still exits 0.
-      const sig = sends ? 'SIGINT' : 'SIGTERM';
       const exited = new Promise<number | null>((res) => berth.child.once('exit', (code) => res(code)));
-      berth.child.kill(sig);
-      assert.equal(await exited, 0, `stopped by ${sig}:\n${berth.output().slice(-2000)}`);
+      berth.child.kill(stop);
+      assert.equal(await exited, 0, `stopped by ${stop}:\n${berth.output().slice(-2000)}`);
     });
   });
 }
