@@ -9,6 +9,8 @@
 //   Node's crypto (src/blobstore/encrypted/native-seal.ts);
 // - native/sock-send.cc: a byte thread's writes to a download's socket; without it every download
 //   goes through the main thread (src/blobstore/encrypted/sock-send.ts);
+// - native/file-map.cc: mappings of a blob file's ranges that downloads decipher from; without it
+//   they pread the file into a buffer first (src/blobstore/encrypted/mapped-file.ts);
 // - native/malloc-trim.cc: glibc's malloc_trim; without it free malloc memory stays resident after
 //   a crowd of uploads (src/core/malloc-trim.ts).
 import { spawnSync } from 'node:child_process';
@@ -22,6 +24,7 @@ const addons = [
   { name: 'gcm-open', openssl: true, without: "downloads will decipher with Node's crypto (slower, same bytes)" },
   { name: 'gcm-seal', openssl: true, without: "uploads will seal with Node's crypto (more CPU, same bytes)" },
   { name: 'sock-send', openssl: false, without: 'downloads will be written to their sockets by the main thread' },
+  { name: 'file-map', openssl: false, without: 'downloads will read blob files into a buffer before deciphering' },
   { name: 'malloc-trim', openssl: false, without: 'free malloc memory is not handed back after a crowd of uploads' },
 ];
 

@@ -51,6 +51,7 @@ import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
+import { fileMapUnavailable } from '../blobstore/encrypted/mapped-file.js';
 import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
@@ -126,6 +127,8 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
   const noNativeSeal = nativeSealUnavailable();
   if (noNativeSeal) log.warn({ reason: noNativeSeal }, "encrypted uploads seal with Node's crypto: the native AES-GCM sealer is not in use");
+  const noMap = fileMapUnavailable();
+  if (noMap) log.info({ reason: noMap }, 'encrypted downloads pread blob files into a buffer: mapped reads are not in use');
   const noTrim = mallocTrimUnavailable();
   if (noTrim) log.warn({ reason: noTrim }, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
   const hashing = new HashPool({

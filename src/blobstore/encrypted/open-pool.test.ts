@@ -24,6 +24,7 @@ import { bytes, openFilesUnder, putBlob, readAll } from '../testing.js';
 import { ByteThreads } from '../workers/threads.js';
 import { BlobIntegrityError, HEADER_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { fileMap, fileMapUnavailable } from './mapped-file.js';
 import { nativeGcm, nativeGcmUnavailable } from './native-gcm.js';
 import { OpenPool, OpenerLostError } from './open-pool.js';
 import type { WrappingKeys } from './wrapping-keys.js';
@@ -77,22 +78,30 @@ runBlobStoreSuite({
 const native = nativeGcm() !== undefined;
 if (!native && (process.env.CI || process.env.BERTH_REQUIRE_NATIVE_CIPHER)) throw new Error(`no native opener: ${nativeGcmUnavailable()}`);
 
-// Each case three times: one thread a download, (stripe) two threads a download while both are
-// free, and one thread deciphering with Node's crypto although the native opener loads.
-for (const [stripe, nodeCrypto] of [
-  [false, false],
-  [true, false],
-  [false, true],
+/** Where scripts/test.sh built the file-map addon (Linux), downloads read mapped files; CI insists on it. */
+const mapping = fileMap() !== undefined;
+if (!mapping && process.platform === 'linux' && (process.env.CI || process.env.BERTH_REQUIRE_NATIVE_CIPHER))
+  throw new Error(`no mapped reads: ${fileMapUnavailable()}`);
+
+// Each case four times: one thread a download, (stripe) two threads a download while both are
+// free, one thread deciphering with Node's crypto although the native opener loads, and one
+// reading the file with preads although it could be mapped.
+for (const [stripe, nodeCrypto, preads] of [
+  [false, false, false],
+  [true, false, false],
+  [false, true, false],
+  [false, false, true],
 ] as const)
-  describe(stripe ? 'open pool, a download striped over two threads' : nodeCrypto ? "open pool, Node's crypto" : 'open pool', () => {
+  describe(`open pool${stripe ? ', a download striped over two threads' : nodeCrypto ? ", Node's crypto" : preads ? ', preads' : ''}`, () => {
     const threads = new ByteThreads({ threads: 2 });
     // Small chunks and slots: many slot and chunk boundaries in little data.
-    const pool = new OpenPool(threads, { slotBytes: 4096, slots: 3, stripe, native: !nodeCrypto });
-    /** Every download that finished was opened by the cipher this variant names. */
+    const pool = new OpenPool(threads, { slotBytes: 4096, slots: 3, stripe, native: !nodeCrypto, mapped: !preads });
+    /** Every download that finished was opened by the cipher this variant names, from a mapped file or from preads as it names. */
     const cipherAsAsked = (): void => {
       const want = native && !nodeCrypto ? 'native' : 'node';
       assert.ok(pool.finished[want] > 0, JSON.stringify(pool.finished));
       assert.equal(pool.finished[want === 'native' ? 'node' : 'native'], 0, JSON.stringify(pool.finished));
+      assert.equal(pool.finished.mapped, mapping && !preads ? pool.finished[want] : 0, JSON.stringify(pool.finished));
     };
     let root = '';
     let store: BlobStore;

@@ -34,6 +34,8 @@ export interface OpenPoolOptions {
   stripe?: boolean;
   /** false: Node's crypto even where the native opener loads (native-gcm.ts); default true. */
   native?: boolean;
+  /** false: read blob files with preads even where they can be mapped (mapped-file.ts); default true. */
+  mapped?: boolean;
   /**
    * A download from an fd, opened on one thread, to a plain HTTP/1.1 socket is written to the
    * socket by its thread (open-send.ts), which gives it up once the socket has taken nothing for
@@ -77,6 +79,7 @@ export class OpenPool implements RingHome {
   private readonly slots: number;
   private readonly stripe: boolean;
   private readonly native: boolean;
+  private readonly mapped: boolean;
   /** Whether downloads are deciphered with the native opener where it loads (OpenPoolOptions.native). */
   get nativeCipher(): boolean {
     return this.native;
@@ -86,8 +89,8 @@ export class OpenPool implements RingHome {
   striped = 0;
   /** Rings allocated so far (for tests and diagnostics: a warm pool allocates none). */
   ringsMade = 0;
-  /** Download parts that finished, by the cipher that opened them (for tests and diagnostics). */
-  readonly finished = { native: 0, node: 0 };
+  /** Download parts that finished, by the cipher that opened them, and how many of them read a mapped file (for tests and diagnostics). */
+  readonly finished = { native: 0, node: 0, mapped: 0 };
   /** Downloads whose thread took over their socket (for tests and diagnostics). */
   threadSent = 0;
   private readonly sendPlan: SendPlan | undefined;
@@ -100,6 +103,7 @@ export class OpenPool implements RingHome {
     this.slots = opts.slots ?? DEFAULT_SLOTS;
     this.stripe = opts.stripe ?? false;
     this.native = opts.native ?? true;
+    this.mapped = opts.mapped ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
     const addon = opts.threadSends ? sockSend() : undefined;
@@ -109,7 +113,10 @@ export class OpenPool implements RingHome {
       this.downloads.set(t, running);
       t.on('open', (message) => {
         const m = message as FromOpener;
-        if ((m.op === 'data' && m.last) || m.op === 'end' || m.op === 'sent') this.finished[m.native ? 'native' : 'node']++;
+        if ((m.op === 'data' && m.last) || m.op === 'end' || m.op === 'sent') {
+          this.finished[m.native ? 'native' : 'node']++;
+          if (m.mapped) this.finished.mapped++;
+        }
         const r = running.get(m.id);
         r?.download.received(r.part, m);
       });
@@ -183,6 +190,7 @@ export class OpenPool implements RingHome {
           ring: part.ring.sab,
           slotBytes: part.ring.slotBytes,
           native: this.native,
+          mapped: this.mapped,
           ...(stripe && { stripe }),
         });
       } catch (e) {

@@ -47,6 +47,8 @@ type OpenerOp =
       stripe?: Stripe;
       /** false: decipher with Node's crypto even where the native opener loads (native-gcm.ts). */
       native?: boolean;
+      /** false: read an fd with preads even where mappings are available (mapped-file.ts). */
+      mapped?: boolean;
     }
   /** Slot `slot` may be filled (again). */
   | { op: 'credit'; id: number; slot: number }
@@ -69,13 +71,14 @@ type OpenerOp =
 type OpenerReply =
   /**
    * The first `len` bytes of `slot` are the download's next plaintext; `last` when nothing
-   * follows; `native`: deciphered by the native opener (else Node's crypto).
+   * follows; `native`: deciphered by the native opener (else Node's crypto); `mapped`: read
+   * through a mapping of the file (else preads or the input ring).
    */
-  | { op: 'data'; id: number; slot: number; len: number; last: boolean; native: boolean }
+  | { op: 'data'; id: number; slot: number; len: number; last: boolean; native: boolean; mapped: boolean }
   /** Input slot `slot` has been read: the main thread may fill it again. */
   | { op: 'taken'; id: number; slot: number }
   /** The run had no plaintext to give (an empty blob's one chunk, authenticated). */
-  | { op: 'end'; id: number; native: boolean }
+  | { op: 'end'; id: number; native: boolean; mapped: boolean }
   /** The download failed; the worker no longer touches the fd (`bytes`: what a sent download had written to the socket). */
   | { op: 'fail'; id: number; message: string; integrity: boolean; bytes?: number }
   | { op: 'stopped'; id: number }
@@ -86,7 +89,7 @@ type OpenerReply =
    * bytes, left in the ring at `tail` for the main thread to end the response with; the worker no
    * longer touches the fd, the socket or the ring.
    */
-  | { op: 'sent'; id: number; bytes: number; tail: { at: number; len: number } | undefined; native: boolean };
+  | { op: 'sent'; id: number; bytes: number; tail: { at: number; len: number } | undefined; native: boolean; mapped: boolean };
 
 export type ToOpener = { kind: 'open' } & OpenerOp;
 export type FromOpener = { kind: 'open' } & OpenerReply;

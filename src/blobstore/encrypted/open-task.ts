@@ -10,12 +10,12 @@
  * yields, so a stop, a credit or more input is seen between turns and no download waits long
  * behind another.
  */
-import { readSync } from 'node:fs';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { ChunkOpener } from './chunk-opener.js';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { nativeGcm } from './native-gcm.js';
+import { FdSource } from './fd-source.js';
 import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
 import { SocketSends, type Sending } from './open-send.js';
 import type { ThreadMessage } from '../workers/threads.js';
@@ -33,7 +33,8 @@ interface Feed {
 
 interface Download {
   id: number;
-  fd: number | undefined;
+  /** The blob file's sealed bytes (fd-source.ts), or undefined: they come through `feed`. */
+  fd: FdSource | undefined;
   feed: Feed | undefined;
   opener: ChunkOpener;
   chunkSize: number;
@@ -87,8 +88,6 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   raiseMallocThresholds();
   const downloads = new Map<number, Download>();
   let sinceCollect = 0;
-  /** One read buffer for every download of this thread: a turn reads at most READ_BATCH (or one chunk) at a time. */
-  let buf = Buffer.alloc(0);
   let scheduled = false;
 
   function start(m: Extract<ToOpener, { op: 'start' }>): void {
@@ -96,7 +95,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     const src = m.source;
     const d: Download = {
       id: m.id,
-      fd: 'fd' in src ? src.fd : undefined,
+      fd: 'fd' in src ? new FdSource(src.fd, m.mapped !== false) : undefined,
       feed: 'input' in src ? { bytes: new Uint8Array(src.input), slotBytes: src.inputSlotBytes, queue: [], chunkLeft: 0, ended: false } : undefined,
       chunkSize: m.chunkSize,
       position: m.run.cipherStart,
@@ -185,19 +184,14 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     return want;
   }
 
-  function readFromFd(d: Download, fd: number): void {
+  function readFromFd(d: Download, fd: FdSource): void {
     const opener = d.opener;
     while (!opener.done && room(d) && !stripeEnds(d)) {
       const want = batchBytes(d);
-      if (buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, d.chunkSize + TAG_SIZE));
-      let have = 0;
-      while (have < want) {
-        const n = readSync(fd, buf, have, want - have, d.position + have);
-        if (n === 0) break;
-        have += n;
-      }
+      const sealed = fd.read(d.position, want);
+      const have = sealed.length;
       d.position += have;
-      opener.consume(buf.subarray(0, have));
+      opener.consume(sealed);
       // Fewer bytes than the chunks need: the file ends early.
       if (have < want) opener.end();
     }
@@ -242,8 +236,10 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       else readFromFd(d, d.fd!);
       skipToOwnStripe(d);
       if (opener.done) opener.end();
-    } catch (e) {
-      downloads.delete(d.id);
+    } catch (caught) {
+      // A faulted mapping read zeros: the file, not the blob's bytes, is at fault.
+      const e = d.fd?.failure() ?? caught;
+      drop(d);
       const integrity = e instanceof BlobIntegrityError;
       reply({ kind: 'open', op: 'fail', id: d.id, message: (e as Error).message, integrity, ...(d.out && { bytes: d.out.sent }) });
       return false;
@@ -258,14 +254,20 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       if (!native) collectAfter(d.at);
       return true;
     }
-    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native });
-    else reply({ kind: 'open', op: 'end', id: d.id, native });
+    if (d.at > 0) reply({ kind: 'open', op: 'data', id: d.id, slot: d.into, len: d.at, last: opener.done, native, mapped: d.fd?.isMapped === true });
+    else reply({ kind: 'open', op: 'end', id: d.id, native, mapped: d.fd?.isMapped === true });
     // After the slot is on its way: the scavenge delays this thread, not the socket. The native
     // opener allocates no plaintext: nothing to collect for it.
     if (!native) collectAfter(d.at);
     d.into = -1;
-    if (opener.done) downloads.delete(d.id);
+    if (opener.done) drop(d);
     return !opener.done;
+  }
+
+  /** d is over (ended, failed, stopped): its mapping goes with it. */
+  function drop(d: Download): void {
+    downloads.delete(d.id);
+    d.fd?.release();
   }
 
   function collectAfter(bytes: number): void {
@@ -316,9 +318,9 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
 
   /** The send is over (`failure`: how it failed): the main thread closes the socket's dup on this reply. */
   function finishSend(d: Download, failure: string | undefined): void {
-    downloads.delete(d.id);
+    drop(d);
     if (failure) reply({ kind: 'open', op: 'fail', id: d.id, message: failure, integrity: false, bytes: d.out?.sent ?? 0 });
-    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native });
+    else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native, mapped: d.fd?.isMapped === true });
   }
 
   function runTurn(): void {
@@ -370,10 +372,12 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         }
         break;
       }
-      case 'stop':
-        downloads.delete(m.id);
+      case 'stop': {
+        const d = downloads.get(m.id);
+        if (d) drop(d);
         reply({ kind: 'open', op: 'stopped', id: m.id });
         break;
+      }
       case 'send': {
         // Between turns every filled slot has been posted: the main thread has them all.
         const d = downloads.get(m.id);
