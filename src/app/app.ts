@@ -8,7 +8,6 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
-import { mallocTrimUnavailable } from '../core/malloc-trim.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
@@ -40,6 +39,7 @@ import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
 import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
+import { logMissingAddons } from './native-addons.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
@@ -50,9 +50,6 @@ import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
-import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
-import { fileMapUnavailable } from '../blobstore/encrypted/mapped-file.js';
-import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
 import { checkpointsOn } from './byte-thread-checkpoints.js';
@@ -123,14 +120,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
-  const noNativeCipher = nativeGcmUnavailable();
-  if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
-  const noNativeSeal = nativeSealUnavailable();
-  if (noNativeSeal) log.warn({ reason: noNativeSeal }, "encrypted uploads seal with Node's crypto: the native AES-GCM sealer is not in use");
-  const noMap = fileMapUnavailable();
-  if (noMap) log.info({ reason: noMap }, 'encrypted downloads pread blob files into a buffer: mapped reads are not in use');
-  const noTrim = mallocTrimUnavailable();
-  if (noTrim) log.warn({ reason: noTrim }, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
+  logMissingAddons(log);
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
