@@ -58,7 +58,10 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
         for (let round = 0; round < p.mixedRounds; round++) {
           const files = await makeUploadFiles(dir, p.mixedUploads, p.uploadBytes, `mixed ${round}`);
           try {
-            for (const [i, s] of servers.entries()) {
+            // Each round starts with the next server: the one after another's 100 uploads finds
+            // their dirty pages being written back (the second of three had half the rate, whichever build it was).
+            const order = [...servers.entries()].map((_, k, all) => all[(k + round) % all.length]!);
+            for (const [i, s] of order) {
               console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
               const load = await mixedLoad(
                 s,

@@ -137,9 +137,9 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       undefined,
       new OpenPool(byteThreads, {
         stripe: config.stripedDownloads,
-        // A thread-sent download is cut by the thread when its client takes nothing for the
-        // response window: the response rule's window (the main thread sees no bytes of its own waiting then).
-        ...(config.threadSends && { threadSends: { stallMs: config.responseTimeoutSeconds * 1000 } }),
+        ...(config.threadSends && {
+          threadSends: { stallMs: config.responseTimeoutSeconds * 1000, minBytes: config.responseMinBytesPerSecond * config.responseTimeoutSeconds },
+        }),
       }),
       new SealPool(byteThreads),
       log,

@@ -14,6 +14,11 @@ describe('loadConfig', () => {
     assert.equal(c.maxManifestBytes, 4 * 1024 * 1024);
   });
 
+  it('has a download written to its socket by its opening thread unless told otherwise', () => {
+    assert.equal(loadConfig({ env: {} }).threadSends, true);
+    assert.equal(loadConfig({ env: { BERTH_THREAD_SENDS: 'false' } }).threadSends, false);
+  });
+
   it('layers file, then environment, then flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
     const file = join(dir, 'berth.json');

@@ -167,10 +167,11 @@ export const configSchema = z
     /**
      * An encrypted download from local files to a plain HTTP/1.1 connection is written to the
      * socket by the byte thread that opens it (no TLS, no h2); one whose client takes no bytes
-     * for idleTimeoutSeconds is cut (off: the main thread writes every download). Off by default
-     * until a hang seen once under load is explained (notes/2026-12-05-s17-send.md).
+     * for responseTimeoutSeconds is cut (off: the main thread writes every download). On since
+     * session 19: ~0.64x the server's CPU per GiB of a curl download, the rate no lower
+     * (notes/2026-12-05-s19-sends.md).
      */
-    threadSends: bool.default(false),
+    threadSends: bool.default(true),
     /**
      * How a download from local files opens them (blobstore/fs/sync-gate.ts): auto switches
      * between the event loop (fast disks) and the thread pool (slow ones) on measured durations;

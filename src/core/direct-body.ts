@@ -18,6 +18,8 @@ export interface SendTarget {
   socketFd?: number;
   /** Told the body bytes that reached the socket without passing through `dest.write`, before `dest` ends. */
   sentPast?(bytes: number): void;
+  /** Told, before `dest` is destroyed, that the body gave up on a client taking too little (the response rule's cut). */
+  cut?(): void;
 }
 
 export interface DirectBody {

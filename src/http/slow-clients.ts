@@ -267,6 +267,11 @@ export class ResponseWatch {
 /** What the access log says of a response cut by this rule. */
 const RESPONSE_CUT = 'response taken below the minimum rate';
 
+/** Records that `req`'s response was cut by this rule where it was judged elsewhere (a download its byte thread sends). */
+export function noteResponseCut(req: IncomingMessage): void {
+  noteCut(req, RESPONSE_CUT);
+}
+
 /** Slices per window: a stalled reader is cut between one window and 1¼ windows after its last byte. */
 const SLICES = 4;
 

@@ -58,8 +58,8 @@ class SlowGet {
 }
 
 const variants: Array<{ how: string; env: Record<string, string>; stop: NodeJS.Signals; said?: string }> = [
-  { how: '', env: {}, stop: 'SIGTERM' },
-  { how: ', sent by its opening thread', env: { BERTH_THREAD_SENDS: 'true' }, stop: 'SIGINT' },
+  { how: ', written by the main thread', env: { BERTH_THREAD_SENDS: 'false' }, stop: 'SIGTERM' },
+  { how: ', sent by its opening thread', env: {}, stop: 'SIGINT' },
   // The JS opener: Node's own OpenSSL reads the views.
   { how: ", deciphered with Node's crypto", env: { BERTH_NATIVE_CIPHER: 'off' }, stop: 'SIGTERM', said: "decipher with Node's crypto" },
 ];

@@ -1,5 +1,5 @@
 /**
- * Downloads written to the socket by their opening thread (threadSends, turned on here), through
+ * Downloads written to the socket by their opening thread (threadSends: the default, named here all the same), through
  * a real Berth and curl: blobs past the ring's first slots come back exact, two on one kept-alive
  * connection (with a range), and the access log counts each body's bytes once, as a download the
  * main thread writes (the thread's bytes are added before the response ends; the last byte goes

@@ -38,10 +38,11 @@ export interface OpenPoolOptions {
   mapped?: boolean;
   /**
    * A download from an fd, opened on one thread, to a plain HTTP/1.1 socket is written to the
-   * socket by its thread (open-send.ts), which gives it up once the socket has taken nothing for
-   * `stallMs`; undefined: every download goes through the main thread.
+   * socket by its thread (open-send.ts), which gives it up once the client has taken fewer than
+   * `minBytes` (default 1) in a `stallMs` window: the response rule's window and bytes, since the
+   * main thread sees none of its bytes waiting; undefined: every download goes through the main thread.
    */
-  threadSends?: { stallMs: number };
+  threadSends?: { stallMs: number; minBytes?: number };
 }
 
 export class OpenerLostError extends Error {
@@ -107,7 +108,10 @@ export class OpenPool implements RingHome {
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
     const addon = opts.threadSends ? sockSend() : undefined;
-    this.sendPlan = addon && opts.threadSends ? { addon, stallMs: opts.threadSends.stallMs, started: () => this.threadSent++ } : undefined;
+    this.sendPlan =
+      addon && opts.threadSends
+        ? { addon, stallMs: opts.threadSends.stallMs, minBytes: opts.threadSends.minBytes ?? 1, started: () => this.threadSent++ }
+        : undefined;
     for (const t of threads.threads) {
       const running = new Map<number, { download: RingDownload; part: Part }>();
       this.downloads.set(t, running);

@@ -64,9 +64,10 @@ type OpenerOp =
   /**
    * Every posted slot is in the kernel's hands: write the rest of the run to `sock` (a dup of the
    * client's socket that the main thread owns and closes after `sent`, `fail` or `stopped`), and
-   * give up once the socket has taken nothing for `stallMs`.
+   * give up (`fail` with `cut`) once the client has taken fewer than `minBytes` in a `stallMs`
+   * window while bytes waited on it (the response rule, http/slow-clients.ts).
    */
-  | { op: 'go'; id: number; sock: number; stallMs: number };
+  | { op: 'go'; id: number; sock: number; stallMs: number; minBytes: number };
 
 type OpenerReply =
   /**
@@ -79,8 +80,11 @@ type OpenerReply =
   | { op: 'taken'; id: number; slot: number }
   /** The run had no plaintext to give (an empty blob's one chunk, authenticated). */
   | { op: 'end'; id: number; native: boolean; mapped: boolean }
-  /** The download failed; the worker no longer touches the fd (`bytes`: what a sent download had written to the socket). */
-  | { op: 'fail'; id: number; message: string; integrity: boolean; bytes?: number }
+  /**
+   * The download failed; the worker no longer touches the fd (`bytes`: what a sent download had
+   * written to the socket; `cut`: its client took too little, the response rule's cut).
+   */
+  | { op: 'fail'; id: number; message: string; integrity: boolean; bytes?: number; cut?: boolean }
   | { op: 'stopped'; id: number }
   /** No slot will be filled any more (after `send`): the main thread writes what was posted, then says `go`. */
   | { op: 'switched'; id: number }

@@ -49,6 +49,8 @@ interface Served {
   written: number;
   sentPast: number;
   error: Error | undefined;
+  /** Whether the download said its client was cut by the response rule (SendTarget.cut). */
+  cut?: boolean;
   /** At the response's close: whether it had ended (what the access log calls not aborted). */
   finishedAtClose?: boolean;
 }
@@ -81,7 +83,7 @@ async function serve(store: BlobStore): Promise<{ server: Server; url: string; p
         assert.ok(isDirectBody(body));
         res.writeHead(range ? 206 : 200, { 'Content-Length': range ? range.end - range.start + 1 : size });
         const fd = (res.socket as unknown as { _handle: { fd: number } })._handle.fd;
-        await body.writeTo(res, { socketFd: fd, sentPast: (n) => (s.sentPast += n) });
+        await body.writeTo(res, { socketFd: fd, sentPast: (n) => (s.sentPast += n), cut: () => (s.cut = true) });
       } catch (e) {
         s.error = e as Error;
         if (!res.headersSent) res.writeHead(500).end();
@@ -346,9 +348,10 @@ describe('downloads sent by their opening thread', { skip: sockSend() ? false : 
   });
 });
 
-describe('a sent download whose client takes nothing', { skip: sockSend() ? false : `no socket writer: ${sockSendUnavailable()}` }, () => {
+describe('a sent download whose client takes too little', { skip: sockSend() ? false : `no socket writer: ${sockSendUnavailable()}`, timeout: 120_000 }, () => {
   const threads = new ByteThreads({ threads: 1 });
-  const pool = new OpenPool(threads, { threadSends: { stallMs: 1000 } });
+  // The response rule at 32 MiB a second: a reader of ~1 MB/s falls below it, as one that stops does.
+  const pool = new OpenPool(threads, { threadSends: { stallMs: 1000, minBytes: 32 * MiB } });
   let root = '';
   let http: Awaited<ReturnType<typeof serve>>;
   let store: BlobStore;
@@ -375,7 +378,8 @@ describe('a sent download whose client takes nothing', { skip: sockSend() ? fals
     const c = raw(http.port, `GET /${digestHex(digest)}?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`, PAST_THE_RING);
     await until(() => http.served[1]?.error !== undefined);
     assert.ok(c.data().length >= PAST_THE_RING, 'the thread had the socket');
-    assert.match(http.served[1]!.error!.message, /took no bytes/);
+    assert.match(http.served[1]!.error!.message, /took fewer than 33554432 bytes in 1 s/);
+    assert.equal(http.served[1]!.cut, true, 'the response was told it was cut by the rule');
     // Reading on, the client finds its response cut short.
     c.readOn();
     await c.closed;
@@ -384,5 +388,26 @@ describe('a sent download whose client takes nothing', { skip: sockSend() ? fals
     await until(async () => pool.active === 0 && (await openFds()) <= fds);
     const got = await fetchBody(`${http.url}/${digestHex(digest)}?size=${size}`);
     assert.ok(got.body.equals(data));
+  });
+
+  it('is cut when it keeps taking bytes, but fewer than the rule asks in a window', async () => {
+    const size = 48 * MiB;
+    const digest = await putBlob(store, bytes(size, 10));
+    const n = http.served.length;
+    const sent = pool.threadSent;
+    const socket = connect(http.port, '127.0.0.1');
+    // At most 64 KiB per 50 ms: it never stops reading, and never takes 32 MiB in a second.
+    socket.on('data', () => {
+      socket.pause();
+      setTimeout(() => socket.resume(), 50);
+    });
+    socket.on('error', () => undefined);
+    socket.write(`GET /${digestHex(digest)}?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until(() => http.served[n]?.error !== undefined);
+    socket.destroy();
+    assert.equal(pool.threadSent, sent + 1, 'the thread had the socket');
+    assert.match(http.served[n]!.error!.message, /took fewer than/);
+    assert.equal(http.served[n]!.cut, true);
+    await until(() => pool.active === 0);
   });
 });

@@ -11,8 +11,12 @@
  * seen; after QUIET_POLLS waits in a row that saw nothing it stops blocking and looks again after
  * a backoff (1 ms doubling to BACKOFF_MAX_MS).
  * A stalled client therefore costs half a second of short waits, then ~50 looks a second, not a
- * thread; one that takes nothing for `stallMs` is given up (the main thread then cuts the
- * connection).
+ * thread. The response rule (http/slow-clients.ts) holds here too, judged by the thread since no
+ * byte waits in Node's buffers: while a piece waits on the socket, each `stallMs` window must see
+ * the client take `minBytes`, or the download is given up and the main thread cuts the connection
+ * as that rule's own cut would. A window is judged once it has passed with a piece waiting; it is
+ * not restarted when a piece is taken whole, since the thread has the next one ready within a
+ * chunk's time (a trickling reader would otherwise never be judged).
  */
 import { errnoName, sockSend, type SockSend } from './sock-send.js';
 
@@ -20,13 +24,16 @@ import { errnoName, sockSend, type SockSend } from './sock-send.js';
 export interface Sending {
   readonly sock: number;
   readonly stallMs: number;
+  /** Bytes the client must take in each `stallMs` window while a piece waits on its socket (at least 1). */
+  readonly minBytes: number;
   readonly ring: Uint8Array;
   /** Plaintext bytes the socket has taken. */
   sent: number;
   /** The piece still to write: ring[at, at + len). */
   pending: { at: number; len: number } | undefined;
-  /** When the socket last took a byte (performance.now()). */
-  lastProgress: number;
+  /** When the window being judged began (performance.now()), and `sent` then. */
+  windowStart: number;
+  windowSent: number;
   /** The run's last bytes, left in the ring for the main thread to end the response with. */
   tail: { at: number; len: number } | undefined;
 }
@@ -52,10 +59,11 @@ export class SocketSends {
   private backoffMs = 1;
 
   /** A download's send, or why it cannot be made. */
-  start(sock: number, stallMs: number, ring: Uint8Array): Sending | string {
+  start(sock: number, stallMs: number, minBytes: number, ring: Uint8Array): Sending | string {
     this.addon ??= sockSend();
     if (!this.addon) return 'this byte thread could not load the socket writer (native/sock-send.cc)';
-    return { sock, stallMs, ring, sent: 0, pending: undefined, lastProgress: performance.now(), tail: undefined };
+    const now = performance.now();
+    return { sock, stallMs, minBytes: Math.max(1, minBytes), ring, sent: 0, pending: undefined, windowStart: now, windowSent: 0, tail: undefined };
   }
 
   piece(out: Sending, at: number, len: number): void {
@@ -82,7 +90,6 @@ export class SocketSends {
     if (n < 0) return n;
     if (n > 0) {
       out.sent += n;
-      out.lastProgress = performance.now();
       this.emptyPolls = 0;
       this.backoffMs = 1;
     }
@@ -98,12 +105,18 @@ export class SocketSends {
     return gone ? `the client went away before the blob was sent (${name})` : `writing to the client's socket failed (${name})`;
   }
 
+  /** A window has passed with a piece waiting: the client took less than `minBytes` in it (a stall), or a new window begins. */
   stalled(out: Sending): boolean {
-    return performance.now() - out.lastProgress >= out.stallMs;
+    const now = performance.now();
+    if (now - out.windowStart < out.stallMs) return false;
+    if (out.sent - out.windowSent < out.minBytes) return true;
+    out.windowStart = now;
+    out.windowSent = out.sent;
+    return false;
   }
 
   stallFailure(out: Sending): string {
-    return `the client took no bytes for ${Math.round(out.stallMs / 1000)} s; the download is given up`;
+    return `the client took fewer than ${out.minBytes} bytes in ${Math.round(out.stallMs / 1000)} s; the download is given up`;
   }
 
   turnStarted(): void {

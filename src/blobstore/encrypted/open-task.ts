@@ -301,7 +301,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         }
         bytes += wrote;
         if (out.pending) {
-          if (wrote === 0 && sends.stalled(out)) finishSend(d, sends.stallFailure(out));
+          if (sends.stalled(out)) finishSend(d, sends.stallFailure(out), true);
           return false;
         }
         d.free.push(0);
@@ -316,10 +316,10 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     return true;
   }
 
-  /** The send is over (`failure`: how it failed): the main thread closes the socket's dup on this reply. */
-  function finishSend(d: Download, failure: string | undefined): void {
+  /** The send is over (`failure`: how it failed; `cut`: by the response rule): the main thread closes the socket's dup on this reply. */
+  function finishSend(d: Download, failure: string | undefined, cut = false): void {
     drop(d);
-    if (failure) reply({ kind: 'open', op: 'fail', id: d.id, message: failure, integrity: false, bytes: d.out?.sent ?? 0 });
+    if (failure) reply({ kind: 'open', op: 'fail', id: d.id, message: failure, integrity: false, bytes: d.out?.sent ?? 0, ...(cut && { cut }) });
     else reply({ kind: 'open', op: 'sent', id: d.id, bytes: d.out!.sent, tail: d.out!.tail, native: d.opener.native, mapped: d.fd?.isMapped === true });
   }
 
@@ -391,7 +391,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         const d = downloads.get(m.id);
         if (!d) break;
         d.switching = false;
-        const out = sends.start(m.sock, m.stallMs, d.ring);
+        const out = sends.start(m.sock, m.stallMs, m.minBytes, d.ring);
         if (typeof out === 'string') {
           finishSend(d, out);
           break;

@@ -46,6 +46,8 @@ export interface Part {
 export interface SendPlan {
   addon: SockSend;
   stallMs: number;
+  /** Bytes the client must take in each `stallMs` window (the response rule). */
+  minBytes: number;
   /** Counts the downloads that went to their socket from the thread. */
   started(): void;
 }
@@ -60,6 +62,8 @@ interface Handover {
   dup: number;
   closed: boolean;
   sentPast: ((bytes: number) => void) | undefined;
+  /** Says the response was cut by the response rule (SendTarget.cut). */
+  cut: (() => void) | undefined;
   /** Bytes the thread reported sent. */
   bytes: number;
   /** The run's last bytes, left in the ring for the response's end: ring[at, at + len). */
@@ -119,6 +123,7 @@ export class RingDownload extends Readable implements DirectBody {
       case 'fail': {
         this.finishedReading(part, false);
         this.reportSentPast(m.bytes ?? 0);
+        if (m.cut) this.handover?.cut?.();
         const e = m.integrity ? new BlobIntegrityError(m.message) : new Error(m.message);
         this.fail(e);
         break;
@@ -331,7 +336,7 @@ export class RingDownload extends Readable implements DirectBody {
     if (!plan || target?.socketFd === undefined || this.parts.length !== 1 || part.workerDone || part.ready.length === 0) return;
     const dup = plan.addon.dup(target.socketFd);
     if (dup < 0) return;
-    this.handover = { state: 'asked', dup, closed: false, sentPast: target.sentPast, bytes: 0, tail: undefined };
+    this.handover = { state: 'asked', dup, closed: false, sentPast: target.sentPast, cut: target.cut, bytes: 0, tail: undefined };
     post(part, { kind: 'open', op: 'send', id: part.id });
   }
 
@@ -351,7 +356,8 @@ export class RingDownload extends Readable implements DirectBody {
     }
     h.state = 'going';
     this.sendPlan!.started();
-    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs: this.sendPlan!.stallMs });
+    const plan = this.sendPlan!;
+    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs: plan.stallMs, minBytes: plan.minBytes });
   }
 
   private reportSentPast(bytes: number): void {

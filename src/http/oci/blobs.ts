@@ -12,6 +12,7 @@ import type { PulledBlob } from '../../pullthrough/cache.js';
 import { send } from './headers.js';
 import { plainSocketFd } from '../plain-socket.js';
 import { noteBytesSent } from '../request-facts.js';
+import { noteResponseCut } from '../slow-clients.js';
 
 export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
@@ -56,7 +57,8 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal, found);
   r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   const socketFd = plainSocketFd(r.req, r.res);
-  await sendBody(stream, r.res, socketFd === undefined ? undefined : { socketFd, sentPast: (n) => noteBytesSent(r.req, n) });
+  const target = socketFd === undefined ? undefined : { socketFd, sentPast: (n: number) => noteBytesSent(r.req, n), cut: () => noteResponseCut(r.req) };
+  await sendBody(stream, r.res, target);
 }
 
 /**
