@@ -126,7 +126,10 @@ export class OpenPool implements RingHome {
     this.mapped = opts.mapped ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
-    this.budget = new DownloadBudget({ bytes: opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, ...(opts.bufferWaitMs !== undefined && { waitMs: opts.bufferWaitMs }) });
+    this.budget = new DownloadBudget({
+      bytes: opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
+      ...(opts.bufferWaitMs !== undefined && { waitMs: opts.bufferWaitMs }),
+    });
     const addon = opts.threadSends ? sockSend() : undefined;
     this.sendPlan = addon && opts.threadSends ? { addon, stallMs: opts.threadSends.stallMs, started: () => this.threadSent++ } : undefined;
     for (const t of threads.threads) {
@@ -185,16 +188,10 @@ export class OpenPool implements RingHome {
       input: (slot, len, last) => download?.feedInput(slot, len, last),
       failed: (e) => download?.fail(e),
     });
-    return this.begin(
-      { input: feed.sab, inputSlotBytes: feed.slotBytes },
-      feed,
-      opts,
-      grant,
-      (d) => {
-        download = d;
-        feed.begin();
-      },
-    );
+    return this.begin({ input: feed.sab, inputSlotBytes: feed.slotBytes }, feed, opts, grant, (d) => {
+      download = d;
+      feed.begin();
+    });
   }
 
   /** A download's ask of the budget: its full ring and a lean one, with `fullInput` / `leanInput` bytes of input ring. */
