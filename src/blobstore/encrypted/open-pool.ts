@@ -75,9 +75,8 @@ type OpenRun = { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: strin
 /** Input slots of a fed download: one the worker reads, one the store's stream fills. */
 const INPUT_SLOTS = 2;
 /**
- * What downloads in flight may hold by default: 85 full rings (3 MiB each) in its first half,
- * then lean ones (two chunks: 128 KiB) up to the whole, some 1,000 more (open-pool's README
- * paragraph "Downloads in flight").
+ * What downloads in flight may hold by default: 42 full rings (3 MiB each) in its first half,
+ * then lean ones (two chunks: 128 KiB) up to the whole, some 1,040 more (README, "Slow clients").
  */
 export const DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024;
 /** A lean ring's slots (each one chunk): one on the socket while the next is opened. */
