@@ -137,6 +137,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       undefined,
       new OpenPool(byteThreads, {
         stripe: config.stripedDownloads,
+        bufferBytes: config.downloadBufferBytes,
         ...(config.threadSends && {
           threadSends: { stallMs: config.responseTimeoutSeconds * 1000, minBytes: config.responseMinBytesPerSecond * config.responseTimeoutSeconds },
         }),
@@ -273,6 +274,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       responseMinBytesPerSecond: config.responseMinBytesPerSecond,
     },
     ...(config.maxConnections > 0 && { maxConnections: config.maxConnections }),
+    ...(config.maxConnectionsPerSource > 0 && { maxConnectionsPerSource: config.maxConnectionsPerSource }),
     http2: { maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderBytes: config.maxHeaderBytes },
     ...(tls && { tls }),
   });

@@ -149,6 +149,18 @@ export const configSchema = z
     responseMinBytesPerSecond: int(0, 1024 * 1024 * 1024).default(256),
     /** Connections a node keeps open at once (HTTP/1.1 and h2 alike); more are closed as they arrive. 0: no bound. */
     maxConnections: int(0, 1_000_000).default(4096),
+    /**
+     * Connections a node keeps open at once from one client address; more from it are closed as
+     * they arrive. 0: no bound (the default: behind a load balancer every connection has the
+     * balancer's address).
+     */
+    maxConnectionsPerSource: int(0, 1_000_000).default(0),
+    /**
+     * Bytes of buffers (rings of deciphered slots) encrypted downloads in flight may hold at once:
+     * full rings within half of it, lean ones (two chunks) beyond; with no room for a lean one a
+     * download waits up to 5 s, then is answered 429 with Retry-After.
+     */
+    downloadBufferBytes: int(1024 * 1024, 2 ** 40).default(256 * 1024 * 1024),
     /** Prometheus metrics (GET /metrics) on a listener of their own at this port; off when unset (0: any free port). */
     metricsPort: int(0, 65535).optional(),
     /** The metrics listener's address; default: host. */

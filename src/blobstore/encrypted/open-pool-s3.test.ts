@@ -175,6 +175,34 @@ else
       await until(() => pool.active === 0 && released());
     });
 
+    it('gives exact bytes with lean rings and lean input rings once the full share of the budget is taken, and frees the budget', async () => {
+      // A pool of its own on a thread of its own (a thread routes replies to one pool). Full: 12 KiB
+      // ring + 8 KiB input; lean: 2 KiB + 2 KiB (chunks of 1040 stored bytes straddle its 1 KiB
+      // input slots). 48 KiB: one full download, then lean ones; more wait for room.
+      const leanThreads = new ByteThreads({ threads: 1 });
+      try {
+        const leanPool = new OpenPool(leanThreads, { slotBytes: 4096, slots: 3, bufferBytes: 48 * 1024 });
+        const leanStore = createEncryptedBlobStore(tracked, keys(), { chunkSize: 1024, opening: leanPool });
+        const blobs = Array.from({ length: 12 }, (_, i) => bytes(20_000 + i * 3001, 50 + i));
+        const digests = await Promise.all(blobs.map((b) => putBlob(leanStore, b)));
+        const got = await Promise.all(
+          digests.map(async (d, i) => {
+            const body = await leanStore.read(d, i % 3 ? undefined : { start: 1000, end: 15_000 });
+            assert.ok(leanPool.budget.held <= 48 * 1024, `held ${leanPool.budget.held}`);
+            if (!isDirectBody(body)) assert.fail('a download from S3 writes itself');
+            const sink = new Sink();
+            await body.writeTo(sink);
+            return sink.data;
+          }),
+        );
+        for (const [i, g] of got.entries()) assert.deepEqual(g, i % 3 ? blobs[i] : blobs[i]!.subarray(1000, 15_001), `download ${i}`);
+        assert.ok(leanPool.budget.leanGrants > 0, 'some downloads had lean rings');
+        await until(() => leanPool.active === 0 && leanPool.budget.held === 0 && released());
+      } finally {
+        await leanThreads.close();
+      }
+    });
+
     it('cuts the S3 stream and frees the download when the client hangs up midway', async () => {
       const data = bytes(400_000, 30);
       const digest = await putBlob(store, data);

@@ -20,6 +20,7 @@ import type { DirectBody } from '../../core/direct-body.js';
 import type { BlobHandle } from '../blob-store.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { ChunkRun } from './chunk-format.js';
+import { DownloadBudget, type BudgetGrant } from './download-budget.js';
 import { OpenFeed } from './open-feed.js';
 import type { FromOpener, OpenerSource, Stripe } from './open-protocol.js';
 import { RingDownload, type Part, type Ring, type RingHome, type SendPlan, type SourceOwner } from './ring-download.js';
@@ -43,6 +44,13 @@ export interface OpenPoolOptions {
    * main thread sees none of its bytes waiting; undefined: every download goes through the main thread.
    */
   threadSends?: { stallMs: number; minBytes?: number };
+  /**
+   * Bytes of rings (and fed downloads' input rings) downloads in flight may hold at once
+   * (download-budget.ts); default 256 MiB.
+   */
+  bufferBytes?: number;
+  /** How long a download with no room in bufferBytes waits before it is refused (429); default 5 s. */
+  bufferWaitMs?: number;
 }
 
 export class OpenerLostError extends Error {
@@ -67,6 +75,15 @@ type OpenRun = { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: strin
 
 /** Input slots of a fed download: one the worker reads, one the store's stream fills. */
 const INPUT_SLOTS = 2;
+/**
+ * What downloads in flight may hold by default: 42 full rings (3 MiB each) in its first half,
+ * then lean ones (two chunks: 128 KiB) up to the whole, some 1,040 more (README, "Slow clients").
+ */
+export const DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024;
+/** A lean ring's slots (each one chunk): one on the socket while the next is opened. */
+const LEAN_SLOTS = 2;
+
+type Shape = { slotBytes: number; slots: number };
 
 export class OpenPool implements RingHome {
   private nextId = 1;
@@ -95,6 +112,8 @@ export class OpenPool implements RingHome {
   /** Downloads whose thread took over their socket (for tests and diagnostics). */
   threadSent = 0;
   private readonly sendPlan: SendPlan | undefined;
+  /** What downloads in flight hold, and the bound on it (for tests, diagnostics and metrics). */
+  readonly budget: DownloadBudget;
 
   constructor(
     private readonly threads: ByteThreads,
@@ -107,6 +126,10 @@ export class OpenPool implements RingHome {
     this.mapped = opts.mapped ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
+    this.budget = new DownloadBudget({
+      bytes: opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
+      ...(opts.bufferWaitMs !== undefined && { waitMs: opts.bufferWaitMs }),
+    });
     const addon = opts.threadSends ? sockSend() : undefined;
     this.sendPlan =
       addon && opts.threadSends
@@ -138,7 +161,15 @@ export class OpenPool implements RingHome {
    * opened, so a blob that fails authentication is refused before a client has been answered.
    */
   async open(handle: BlobHandle, fd: number, opts: OpenRun): Promise<Readable & DirectBody> {
-    return this.begin({ fd }, { release: () => void handle.close().catch(() => undefined) }, opts, undefined, this.stripe, this.sendPlan);
+    const owner = { release: () => void handle.close().catch(() => undefined) };
+    let grant: BudgetGrant;
+    try {
+      grant = await this.budget.take(this.ask(opts));
+    } catch (e) {
+      owner.release();
+      throw e;
+    }
+    return this.begin({ fd }, owner, opts, grant, undefined, this.stripe, this.sendPlan);
   }
 
   /**
@@ -146,38 +177,58 @@ export class OpenPool implements RingHome {
    * which the download then owns (destroyed if it ends early). Resolves as open() does.
    */
   async openStream(sealed: Readable, opts: OpenRun): Promise<Readable & DirectBody> {
+    const sealedBytes = opts.run.cipherEnd - opts.run.cipherStart + 1;
+    const input = (lean: boolean) => Math.min(lean ? opts.chunkSize : this.slotBytes, sealedBytes);
+    let grant: BudgetGrant;
+    try {
+      grant = await this.budget.take(this.ask(opts, INPUT_SLOTS * input(false), INPUT_SLOTS * input(true)));
+    } catch (e) {
+      sealed.destroy();
+      throw e;
+    }
     let download: RingDownload | undefined;
-    const feed = new OpenFeed(sealed, this.slotBytes, INPUT_SLOTS, {
+    const feed = new OpenFeed(sealed, input(grant.lean), INPUT_SLOTS, {
       input: (slot, len, last) => download?.feedInput(slot, len, last),
       failed: (e) => download?.fail(e),
     });
-    return this.begin({ input: feed.sab, inputSlotBytes: feed.slotBytes }, feed, opts, (d) => {
+    return this.begin({ input: feed.sab, inputSlotBytes: feed.slotBytes }, feed, opts, grant, (d) => {
       download = d;
       feed.begin();
     });
+  }
+
+  /** A download's ask of the budget: its full ring and a lean one, with `fullInput` / `leanInput` bytes of input ring. */
+  private ask(opts: OpenRun, fullInput = 0, leanInput = 0): { full: number; lean: number } {
+    const bytes = (s: Shape) => s.slotBytes * s.slots;
+    return { full: bytes(this.shape(opts.chunkSize, opts.run, false)) + fullInput, lean: bytes(this.shape(opts.chunkSize, opts.run, true)) + leanInput };
   }
 
   private async begin(
     source: OpenerSource,
     owner: SourceOwner,
     opts: OpenRun,
+    grant: BudgetGrant,
     started?: (d: RingDownload) => void,
     mayStripe = false,
     sendPlan?: SendPlan,
   ): Promise<Readable & DirectBody> {
     const load = (t: ByteThread) => this.downloads.get(t)!.size;
     const first = this.threads.least(load);
-    const ring = this.ring(opts.chunkSize, opts.run);
+    const shape = this.shape(opts.chunkSize, opts.run, grant.lean);
+    const ring = this.ring(shape);
     const parts: Part[] = [{ thread: first, id: this.nextId++, ring, ready: [], workerDone: false }];
+    const grants = [grant];
     // A stripe fills one slot; two threads only pay off with a stripe for each, and only while
     // neither has another download (under load, one thread a download already uses them all).
     const stripeChunks = Math.floor(ring.slotBytes / opts.chunkSize);
-    const second = mayStripe && load(first) === 0 ? this.threads.threads.find((t) => t !== first && load(t) === 0) : undefined;
-    if (second && opts.run.lastChunk - opts.run.firstChunk + 1 > stripeChunks) {
-      parts.push({ thread: second, id: this.nextId++, ring: this.ring(opts.chunkSize, opts.run), ready: [], workerDone: false });
+    const second = mayStripe && !grant.lean && load(first) === 0 ? this.threads.threads.find((t) => t !== first && load(t) === 0) : undefined;
+    const extra = second && opts.run.lastChunk - opts.run.firstChunk + 1 > stripeChunks ? this.budget.tryExtra(ring.sab.byteLength) : undefined;
+    if (second && extra) {
+      parts.push({ thread: second, id: this.nextId++, ring: this.ring(shape), ready: [], workerDone: false });
+      grants.push(extra);
       this.striped++;
     }
-    const download = new RingDownload(this, parts, owner, parts.length === 1 ? sendPlan : undefined);
+    const download = new RingDownload(this, parts, owner, parts.length === 1 ? sendPlan : undefined, grants);
     const { dataKey, chunkSize, run, label } = opts;
     for (const [i, part] of parts.entries()) {
       const stripe: Stripe | undefined = parts.length > 1 ? { chunks: stripeChunks, parts: parts.length, part: i } : undefined;
@@ -198,8 +249,9 @@ export class OpenPool implements RingHome {
           ...(stripe && { stripe }),
         });
       } catch (e) {
-        // Never started (the threads are closed): nothing reads the source.
+        // Never started (the threads are closed): nothing reads the source, nothing holds the rings.
         owner.release();
+        download.letGoBudget();
         throw e;
       }
       this.downloads.get(part.thread)!.set(part.id, { download, part });
@@ -214,6 +266,13 @@ export class OpenPool implements RingHome {
   get active(): number {
     let n = 0;
     for (const m of this.downloads.values()) n += m.size;
+    return n;
+  }
+
+  /** Bytes of the rings of downloads whose workers still read (for tests: what the budget counts, seen from the rings). */
+  get ringBytesInFlight(): number {
+    let n = 0;
+    for (const m of this.downloads.values()) for (const { part } of m.values()) n += part.ring.sab.byteLength;
     return n;
   }
 
@@ -234,6 +293,11 @@ export class OpenPool implements RingHome {
     this.downloads.get(thread)?.delete(id);
   }
 
+  /** @internal A download's rings are no longer its own: what it held of the budget is free. */
+  release(grants: readonly BudgetGrant[]): void {
+    for (const g of grants) this.budget.give(g);
+  }
+
   /** @internal A ring no one holds any more. */
   giveBack(ring: Ring): void {
     const bytes = ring.sab.byteLength;
@@ -250,11 +314,16 @@ export class OpenPool implements RingHome {
    * chunk-sized slot, a run of a few chunks fewer slots. Measured (small blob GETs, 16 at once):
    * with every download asking for a full 3 MiB ring, allocating rings was a third of the main
    * thread's time, as the spares ran out whenever more than 8 downloads were under way.
+   * A lean ring (the budget's full share is taken): at most two slots of one chunk.
    */
-  private ring(chunkSize: number, run: ChunkRun): Ring {
+  private shape(chunkSize: number, run: ChunkRun, lean: boolean): Shape {
     const plain = (run.lastChunk - run.firstChunk + 1) * chunkSize;
-    const slotBytes = plain <= chunkSize ? chunkSize : Math.max(chunkSize, this.slotBytes);
-    const slots = Math.min(this.slots, Math.ceil(plain / slotBytes));
+    const slotBytes = plain <= chunkSize || lean ? chunkSize : Math.max(chunkSize, this.slotBytes);
+    const slots = Math.min(lean ? Math.min(LEAN_SLOTS, this.slots) : this.slots, Math.ceil(plain / slotBytes));
+    return { slotBytes, slots };
+  }
+
+  private ring({ slotBytes, slots }: Shape): Ring {
     const rings = this.spare.get(`${slotBytes}x${slots}`);
     const kept = rings?.pop();
     if (kept) {

@@ -9,6 +9,7 @@ import { Readable, type Writable } from 'node:stream';
 import type { DirectBody, SendTarget } from '../../core/direct-body.js';
 import type { ByteThread } from '../workers/threads.js';
 import { BlobIntegrityError } from './chunk-format.js';
+import type { BudgetGrant } from './download-budget.js';
 import type { FromOpener, ToOpener } from './open-protocol.js';
 import type { SockSend } from './sock-send.js';
 
@@ -29,6 +30,8 @@ export interface SourceOwner {
 export interface RingHome {
   forget(thread: ByteThread, id: number): void;
   giveBack(ring: Ring): void;
+  /** What the download held of the pool's budget (download-budget.ts) is free again. */
+  release(grants: readonly BudgetGrant[]): void;
 }
 
 /** One thread's share of a download. */
@@ -82,6 +85,7 @@ export class RingDownload extends Readable implements DirectBody {
   /** Slots the destination's writes still hold. */
   private lent = 0;
   private recycled = false;
+  private budgetFreed = false;
   private reading = false;
   /** open() has returned the download: from then on its failures are its consumer's to hear. */
   handedOut = false;
@@ -93,6 +97,7 @@ export class RingDownload extends Readable implements DirectBody {
     readonly parts: Part[],
     private readonly source: SourceOwner,
     private readonly sendPlan?: SendPlan,
+    private readonly grants: readonly BudgetGrant[] = [],
   ) {
     super({ highWaterMark: parts[0]!.ring.slotBytes });
     this.firstSlot = new Promise<void>((resolve, reject) => {
@@ -378,10 +383,24 @@ export class RingDownload extends Readable implements DirectBody {
     cb(err);
   }
 
-  /** The rings go back once nothing can touch them: every worker is done, every write completed, and the download is over. */
+  /**
+   * The rings go back once nothing can touch them: every worker is done, every write completed, and
+   * the download is over. Its share of the budget goes back once every worker is done and the
+   * download is over, without waiting for writes: a destroyed socket's writes fail as it closes,
+   * and the budget must not wait on a client.
+   */
   private recycle(): void {
-    if (this.recycled || !this.workersDone || this.lent > 0 || !this.destroyed) return;
+    if (!this.workersDone || !this.destroyed) return;
+    this.letGoBudget();
+    if (this.recycled || this.lent > 0) return;
     this.recycled = true;
     for (const p of this.parts) this.home.giveBack(p.ring);
+  }
+
+  /** @internal Gives back what the download held of the budget, once. */
+  letGoBudget(): void {
+    if (this.budgetFreed) return;
+    this.budgetFreed = true;
+    this.home.release(this.grants);
   }
 }

@@ -1,0 +1,47 @@
+/**
+ * A bound on the connections one client address keeps open at once (`maxConnectionsPerSource`):
+ * beyond it a new connection from that address is closed as it arrives, before a byte of it is
+ * read, as Node's `server.maxConnections` closes connections beyond the server's bound. Counted
+ * on the TCP connection (TLS and h2 alike: a TLS server hears of it before the handshake).
+ *
+ * The address is the peer's as the socket sees it. Behind a load balancer or a proxy every
+ * connection has the balancer's address, so there the bound must stay off (the default); Berth
+ * trusts no forwarded-for header for it.
+ */
+import type { Server } from 'node:net';
+import type { Socket } from 'node:net';
+
+export interface SourceLimit {
+  /** Connections closed at accept for their address's bound so far (for tests, diagnostics, metrics). */
+  readonly refused: number;
+  /** Open connections counted for `address`. */
+  open(address: string): number;
+}
+
+export function limitConnectionsPerSource(server: Server, max: number): SourceLimit {
+  const open = new Map<string, number>();
+  let refused = 0;
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    // Already gone (its address is no longer known): nothing to count.
+    if (address === undefined) return;
+    const n = open.get(address) ?? 0;
+    if (n >= max) {
+      refused++;
+      socket.destroy();
+      return;
+    }
+    open.set(address, n + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
+  return {
+    get refused() {
+      return refused;
+    },
+    open: (address) => open.get(address) ?? 0,
+  };
+}

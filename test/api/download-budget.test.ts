@@ -1,0 +1,155 @@
+/**
+ * What slow clients can hold of a node, against the real app in process (its http.Server is the
+ * one `berth serve` runs), over real HTTP: downloads in flight past `downloadBufferBytes` are
+ * answered 429 with Retry-After (never a 500) and hold no blob file, a download beside them gets
+ * its exact bytes once one leaves; and `maxConnectionsPerSource` closes the connection past the
+ * bound from one address as it arrives, serves other addresses, and accepts again once one of
+ * the address's connections closes. Conditions are waited for; bounds are "within a generous time".
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readlink } from 'node:fs/promises';
+import { get } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { within } from '../e2e/helpers/raw-socket.js';
+import { pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const MiB = 1024 * 1024;
+/** Far above any wait below: reaching it means the server never did what the test waits for. */
+const NEVER_MS = 30_000;
+
+/** Blob files this process (the server, in process) holds open. */
+async function openFilesUnder(dir: string): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')).startsWith(dir)) n++;
+  }
+  return n;
+}
+
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A TCP connection from `from` (a loopback address of its own) that may send `request`; `closed` once the server closed it. */
+async function connectFrom(port: number, from: string, request?: string): Promise<{ socket: Socket; closed: Promise<void>; data: () => string }> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress: from });
+  socket.on('error', () => undefined);
+  let data = '';
+  socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  if (request) socket.write(request);
+  return { socket, closed, data: () => data };
+}
+
+/** GET `path` over a fresh connection from `from`: status and body. */
+function getFrom(berth: BerthInProcess, from: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port: berth.port, path, localAddress: from, agent: false, headers: { Authorization: berth.authorization } }, (res) => {
+      const pieces: Buffer[] = [];
+      res.on('data', (p: Buffer) => pieces.push(p));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(pieces) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('downloads in flight past downloadBufferBytes', () => {
+  let berth: BerthInProcess;
+  const blob = randomBytes(24 * MiB + 321);
+  const digest = sha256(blob);
+  let blobs = '';
+  before(async () => {
+    // 4 MiB: a full ring (3 MiB) never fits its half, so every download gets a lean one (two
+    // 64 KiB chunks): 32 at once.
+    berth = await startInProcess({ onDisk: true, env: { BERTH_DOWNLOAD_BUFFER_BYTES: String(4 * MiB) } });
+    blobs = join(berth.dataDir, 'blobs');
+    assert.equal((await pushBlob(berth.url, 'budget/big', blob)).status, 201);
+  });
+  after(async () => berth?.cleanup());
+
+  it('answers 429 with Retry-After past the budget, holds no file for it, and serves again once a reader leaves', { timeout: 120_000 }, async () => {
+    const path = `/v2/budget/big/blobs/${digest}`;
+    const head = `GET ${path} HTTP/1.1\r\nHost: ${berth.host}\r\nAuthorization: ${berth.authorization}\r\n\r\n`;
+    const readers = [];
+    for (let i = 0; i < 32; i++) {
+      const r = await connectFrom(berth.port, '127.0.0.1', head);
+      // Never reads: the download waits on its client (the response rule's 60 s are far off).
+      r.socket.pause();
+      readers.push(r);
+    }
+    await within(
+      until(async () => (await openFilesUnder(blobs)) === 32),
+      NEVER_MS,
+      '32 downloads under way',
+    );
+    const refused = await within(getFrom(berth, '127.0.0.1', path), NEVER_MS, 'the answer past the budget');
+    assert.equal(refused.status, 429, `status ${refused.status}`);
+    assert.equal(refused.headers['retry-after'], '5');
+    assert.equal(JSON.parse(refused.body.toString()).errors[0].code, 'TOOMANYREQUESTS');
+    assert.equal(await openFilesUnder(blobs), 32, 'the refused download holds no blob file');
+
+    // One reader leaves: the next download is whole and exact.
+    readers.shift()!.socket.destroy();
+    const fast = await within(getFrom(berth, '127.0.0.1', path), NEVER_MS, 'a download once one left');
+    assert.equal(fast.status, 200);
+    assert.equal(createHash('sha256').update(fast.body).digest('hex'), digest.slice('sha256:'.length));
+
+    for (const r of readers) r.socket.destroy();
+    await within(
+      until(async () => (await openFilesUnder(blobs)) === 0),
+      NEVER_MS,
+      'blob files closed',
+    );
+  });
+});
+
+describe('connections per source past maxConnectionsPerSource', () => {
+  let berth: BerthInProcess;
+  before(async () => {
+    berth = await startInProcess({ env: { BERTH_MAX_CONNECTIONS_PER_SOURCE: '3' } });
+  });
+  after(async () => berth?.cleanup());
+
+  it('closes the address`s connection past the bound as it arrives, serves other addresses, and accepts again after one closes', {
+    timeout: 120_000,
+  }, async () => {
+    // Addresses of their own: the harness's clients (127.0.0.1) may keep connections open.
+    const from = '127.0.0.3';
+    const health = `GET /healthz HTTP/1.1\r\nHost: ${berth.host}\r\n\r\n`;
+    const held = [await connectFrom(berth.port, from), await connectFrom(berth.port, from), await connectFrom(berth.port, from)];
+    const past = await connectFrom(berth.port, from, health);
+    await within(past.closed, NEVER_MS, 'the connection past the bound was not closed');
+    assert.equal(past.data(), '', 'closed unanswered');
+
+    // Another address is served; the address's own connections still are.
+    assert.equal((await getFrom(berth, '127.0.0.4', '/healthz')).status, 200);
+    held[0]!.socket.write(health);
+    await within(
+      until(async () => held[0]!.data().startsWith('HTTP/1.1 200')),
+      NEVER_MS,
+      'a held connection answered',
+    );
+
+    // One closes: the address may connect again.
+    held[1]!.socket.destroy();
+    await held[1]!.closed;
+    let again: { status: number } | undefined;
+    await within(
+      until(async () => {
+        // The server hears of the close a moment after the client: until then it may still refuse.
+        again = await getFrom(berth, from, '/healthz').catch(() => undefined);
+        return again !== undefined;
+      }),
+      NEVER_MS,
+      'a new connection once one closed',
+    );
+    assert.equal(again?.status, 200);
+    for (const h of held) h.socket.destroy();
+  });
+});
