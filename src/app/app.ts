@@ -320,7 +320,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       }
       if (metricsServer) {
         const host = config.metricsHost ?? config.host;
-        metricsPort = await listenOn(metricsServer, config.metricsPort ?? 0, host);
+        metricsPort = await metricsServer.listen(config.metricsPort ?? 0, host);
         log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}/metrics` }, 'metrics on');
       }
       if (tls) {
@@ -343,7 +343,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close() {
       reloader?.close();
       metricsServer?.close();
-      metricsServer?.closeAllConnections();
       await new Promise<void>((res) => {
         // h2 sessions are told GOAWAY: their clients open no new stream here.
         beginClose(server, res);

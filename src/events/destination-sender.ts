@@ -9,7 +9,8 @@ import type { Clock } from '../core/clock.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, TargetDoc } from './documents.js';
-import { outbound, type Outbound } from './outbound.js';
+import { outboundThread } from './outbound-client.js';
+import type { Outbound } from './outbound.js';
 import type { SecretBox } from './service.js';
 
 /** EventBridge's API destinations wait 5 seconds for an answer. */
@@ -34,7 +35,7 @@ export interface SenderOptions {
 }
 
 export class DestinationSender {
-  private readonly out: Outbound = outbound();
+  private readonly out: Outbound = outboundThread();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly tokens = new Map<string, { token: string; until: number }>();
 
