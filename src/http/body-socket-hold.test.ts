@@ -8,8 +8,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { holdSocketWithBody } from './body-socket-hold.js';
 
@@ -180,6 +183,109 @@ describe('a held body read on in paused mode', () => {
       const paused = await pauseAtFirstPiece(req);
       let n = paused.got[0]!.length;
       for await (const piece of req as AsyncIterable<Buffer>) n += piece.length;
+      (req as IncomingMessage & { res: { end(): void } }).res.end();
+      assert.equal(await answered, 200);
+      assert.equal(n, body.length);
+    });
+  });
+});
+
+/** One keep-alive connection written raw: each request in one write, so its bytes arrive together. */
+async function rawConnection(port: number): Promise<{ socket: Socket; clientPort: number; put(body: Buffer): void; answers(): number }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  return {
+    socket,
+    clientPort: socket.localPort!,
+    put: (body) => socket.write(Buffer.concat([Buffer.from(`PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`), body])),
+    answers: () => text.split('HTTP/1.1 200 OK').length - 1,
+  };
+}
+
+/**
+ * Whether `arrived()` holds once the kernel has had bytes for the server's end of the connection
+ * and the loop 50 more turns to read them, as it would for any readable socket (nothing timed).
+ */
+async function readByServer(serverPort: number, clientPort: number, arrived: () => boolean): Promise<boolean> {
+  while (!arrived() && !((receiveQueue(serverPort, clientPort) ?? 0) > 0)) await turn();
+  for (let i = 0; i < 50 && !arrived(); i++) await turn();
+  return arrived();
+}
+
+/**
+ * A first request answered by `answer`, then a second on the same connection: whether the server
+ * read the second (a hold left on the socket after the first body leaves it in the kernel).
+ */
+async function nextRequestRead(first: Buffer, answer: (req: IncomingMessage) => Promise<void>): Promise<boolean> {
+  let read = false;
+  await withServer(true, async (_server, port, next) => {
+    const incoming = next();
+    const c = await rawConnection(port);
+    c.put(first);
+    const req = await incoming;
+    await answer(req);
+    (req as IncomingMessage & { res: { end(s: string): void } }).res.end('ok');
+    while (c.answers() < 1) await once(c.socket, 'data');
+    let second: IncomingMessage | undefined;
+    void next().then((r) => (second = r));
+    c.put(Buffer.from('second'));
+    read = await readByServer(port, c.clientPort, () => second !== undefined);
+    if (second) {
+      second.resume();
+      (second as IncomingMessage & { res: { end(s: string): void } }).res.end('ok');
+      while (c.answers() < 2) await once(c.socket, 'data');
+    }
+    c.socket.destroy();
+  });
+  return read;
+}
+
+describe('the connection outlives the body', { skip: process.platform !== 'linux' && 'reads the receive queue from /proc/net/tcp' }, () => {
+  it("a body piped into a meter read by an async iterator (the S3 store's append): the connection's next request is read", async () => {
+    // The pipe pauses its source when the finished meter unpipes, after the body's end.
+    const read = await nextRequestRead(Buffer.alloc(2 * MiB, 5), async (req) => {
+      const meter = new Transform({ transform: (chunk: Buffer, _enc, cb) => cb(null, chunk) });
+      req.pipe(meter);
+      let n = 0;
+      await pipeline(meter, async (pieces: AsyncIterable<Buffer>) => {
+        for await (const piece of pieces) n += piece.length;
+      });
+      assert.equal(n, 2 * MiB);
+      assert.ok(req.readableEnded);
+    });
+    assert.ok(read, 'the second request stayed in the kernel');
+  });
+
+  it('a body paused at its piece and answered unread once complete: the next request is read', async () => {
+    // Its last byte came in the socket read whose piece paused it.
+    const read = await nextRequestRead(Buffer.alloc(1000, 6), async (req) => {
+      await new Promise<void>((r) => req.once('data', () => r(void req.pause())));
+      while (!req.complete) await turn();
+    });
+    assert.ok(read, 'the second request stayed in the kernel');
+  });
+});
+
+describe('a held body read with a readable listener', { skip: process.platform !== 'linux' && 'reads the receive queue from /proc/net/tcp' }, () => {
+  it("a 'readable' listener added after a pause gets its event and every byte", async () => {
+    await withServer(true, async (_server, port, next) => {
+      const body = Buffer.alloc(4 * MiB, 9);
+      const incoming = next();
+      const { clientPort, answered } = send(port, body);
+      const req = await incoming;
+      const paused = await pauseAtFirstPiece(req);
+      const cport = await clientPort;
+      let n = paused.got[0]!.length;
+      let readable = 0;
+      const ended = once(req, 'end');
+      req.on('readable', () => {
+        readable++;
+        for (let piece: Buffer | null; (piece = req.read() as Buffer | null) !== null; ) n += piece.length;
+      });
+      assert.ok(await readByServer(port, cport, () => readable > 0), "no 'readable' for a held body");
+      await ended;
       (req as IncomingMessage & { res: { end(): void } }).res.end();
       assert.equal(await answered, 200);
       assert.equal(n, body.length);

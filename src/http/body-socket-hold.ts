@@ -16,7 +16,14 @@
  * 'resume' event that restarted the reads of a socket Node then believed paused, and the
  * requests' buffers grew without bound (measured: 60 MB of pieces under 200 uploads). Node's own
  * pause of the socket (a full buffer, a pipelined answer backing up) is left alone: a handle is
- * started again here only while Node has the socket flowing, and when the body resumes.
+ * started again here only while Node has the socket flowing, and when the body is read.
+ *
+ * Once the parser has the whole body the socket is no longer the body's: its next bytes are the
+ * connection's next request. A hold must not outlive that, and none may start after it: a pipe
+ * pauses its source when it unpipes a finished destination, after the body's end (the upload
+ * path's Meter on S3 stores, registry/uploads.ts), and nobody reads or resumes an ended body, so
+ * the connection's next request was never read and the client was cut as idle a minute later
+ * (notes/2026-12-05-s16-hold.md).
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -41,21 +48,32 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   };
   req.on('pause', () => {
     const h = handle();
-    if (held || socket.destroyed || !h?.reading || typeof h.readStop !== 'function') return;
+    if (held || req.complete || socket.destroyed || !h?.reading || typeof h.readStop !== 'function') return;
     held = true;
     h.reading = false;
     h.readStop();
   });
-  req.on('resume', () => {
-    // A late 'resume' of a body paused again since: it stays held.
-    if (held && req.readableFlowing === true) release();
-  });
-  // A consumer may go on in paused mode instead (an async iterator, a 'readable' listener), which
-  // never resumes: its read() asks for bytes. read(0) is the stream refilling its own buffer
-  // after each piece, which must not end a hold.
+  // Every consumer asks for more bytes through read(): flow() for 'data' listeners, pipes and
+  // resume(); async iterators; 'readable' handlers. Not through _read(), which Node skips while a
+  // refill is pending, as it is on a held socket. read(0) is the stream refilling its own buffer,
+  // which must not end a hold. A resume and a pause in the same tick read nothing (flow() stops
+  // at once): the body stays held.
   const read = req.read;
   req.read = function (this: IncomingMessage, n?: number) {
     if (held && n !== 0) release();
     return read.call(this, n);
   } as typeof req.read;
+  // The one consumer that waits before it reads: a 'readable' listener added to a held body (Node
+  // starts no read for it while the refill is pending). While one is attached, pause() emits no
+  // 'pause', so no hold starts under it.
+  req.on('newListener', (event: string | symbol) => {
+    if (held && event === 'readable') release();
+  });
+  // The parser ends the body (push(null)) once its last byte is in, possibly from the very socket
+  // read whose piece paused it: the rest of the socket is the next request's.
+  const push = req.push;
+  req.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk === null && held) release();
+    return push.call(this, chunk, encoding);
+  } as typeof req.push;
 }
