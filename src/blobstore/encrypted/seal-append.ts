@@ -85,12 +85,12 @@ export class SealAppend {
   /**
    * After write() took a piece whole: a promise when the append holds no slot for its next piece
    * and the pool has none free (it posted what it held because others wait). The caller waits on
-   * it before it reads on, so that the next piece stays in the
-   * socket, in the kernel's buffer, until it has somewhere to go, instead of being read into this
-   * process to wait there. Under 200 uploads at 1 MB/s the pieces waiting for slots were most of
-   * what the main malloc arena grew by from 50 uploads to 200 (notes/2026-12-05-s19-hold.md).
-   * An append whose own slots are all posted waits for one of them first, as its next piece
-   * would. Undefined when a slot is to be had.
+   * it before it reads on, so that the next piece stays in the socket, in the kernel's buffer,
+   * until it has somewhere to go, instead of being read into this process to wait there. Under
+   * 200 uploads at 1 MB/s those waiting pieces were most of what the main malloc arena still grew
+   * by from 50 uploads to 200 with the body hold (notes/2026-12-05-s19-hold.md). An append whose
+   * own slots are all posted waits for one of them first, as its next piece would. Undefined when
+   * a slot is to be had.
    */
   reserve(): Promise<void> | undefined {
     if (!this.slotless || this.ended || this.stopped || this.waiting) return undefined;
