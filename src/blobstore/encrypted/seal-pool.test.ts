@@ -456,6 +456,40 @@ describe('seal pool: one budget of slots for all appends', () => {
     }
   });
 
+  it('a newcomer is lent the slot a flush takes back from an append that reserved it and got no piece', async () => {
+    // The budget's one slot is held, empty, by an append that reserved it for a piece that has not
+    // come (SealAppend.reserve). A newcomer's take() flushes it: the slot must go to the newcomer,
+    // not to a queue the newcomer joined but has not started waiting in (it then waited for good).
+    const threads = new ByteThreads({ threads: 1 });
+    const pool = new SealPool(threads, { slotBytes: SLOT, slots: 4, budgetBytes: SLOT, bulkSlots: 0 });
+    const start = () => pool.begin({ dataKey: randomBytes(32), chunkSize: CHUNK, index: 0, tail: Buffer.alloc(0), onSealed: () => undefined });
+    const piece = bytes(1000, 77);
+    try {
+      const [a, b, c] = [start(), start(), start()];
+      assert.equal(a.write(piece), undefined, 'a takes the only slot');
+      const bWaits = b.write(piece);
+      const cWaits = c.write(piece);
+      assert.ok(bWaits && cWaits, 'b and c queue for it');
+      await bWaits;
+      // b posted its slot at once (c waits): its next piece would find none, so it reserves one.
+      const bReserves = b.reserve();
+      assert.ok(bReserves, 'b reserves its next slot');
+      await cWaits;
+      await bReserves;
+      assert.equal(pool.waiting, 0);
+      // A whole turn of the loop passes with no piece for b.
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      const d = start();
+      const dWaits = d.write(piece);
+      dWaits?.catch(() => undefined);
+      assert.equal(dWaits, undefined, "d is lent the slot b's flush gave back");
+      for (const x of [a, b, c, d]) await x.end();
+      assert.equal(pool.active, 0);
+    } finally {
+      await threads.close();
+    }
+  });
+
   it('an append waiting for a slot whose client hangs up leaves the queue; the others go on', async () => {
     const threads = new ByteThreads({ threads: 1 });
     const pool = new SealPool(threads, { slotBytes: SLOT, slots: 1, budgetBytes: SLOT });
