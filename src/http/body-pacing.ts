@@ -19,6 +19,7 @@
 import type { IncomingMessage } from 'node:http';
 import { offerPacing } from '../core/piece-pacing.js';
 import { BodyGarbage } from './body-garbage.js';
+import { holdSocketWithBody } from './body-socket-hold.js';
 import { hasBody, isHttp2 } from './request.js';
 
 /**
@@ -43,6 +44,7 @@ export class BodyPacer {
   pace(req: IncomingMessage): void {
     if (isHttp2(req) || !hasBody(req) || req.complete) return;
     this.active.add(req);
+    holdSocketWithBody(req);
     const emit = req.emit;
     // Counted after the consumer has handled the chunk: 'data' listeners run synchronously. Its
     // size is taken first: a consumer may have released it (core/fresh-pieces.ts), and then it

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { holdSocketWithBody } from './body-socket-hold.js';
 import { ResponseWatch, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 
 const limits: SlowClientLimits = {
@@ -50,11 +51,26 @@ describe('watchRequest', () => {
   let port: number;
   /** How long the handler waits, with the body buffer full, before it reads. */
   let holdMs = 0;
+  /** How long the handler keeps the body paused after its first piece, its socket held (body-socket-hold.ts). */
+  let pauseMs = 0;
 
   before(async () => {
     server = createServer(serverOptions(limits), (req, res) => {
       watchRequest(req, limits);
+      if (pauseMs > 0) holdSocketWithBody(req);
       void (async () => {
+        if (pauseMs > 0) {
+          const first = await new Promise<number>((r) =>
+            req.once('data', (piece: Buffer) => {
+              req.pause();
+              r(piece.length);
+            }),
+          );
+          await sleep(pauseMs);
+          const n = first + (await readAll(req));
+          res.writeHead(200, { 'Content-Length': String(n).length, Connection: 'close' }).end(String(n));
+          return;
+        }
         if (holdMs > 0) {
           // Wait until Node has stopped reading the socket for us (our buffer is full), then stall.
           while (req.readableLength < req.readableHighWaterMark) await sleep(10);
@@ -80,6 +96,17 @@ describe('watchRequest', () => {
     holdMs = 4 * limits.bodyTimeoutMs;
     const body = Buffer.alloc(4 * 1024 * 1024, 1);
     const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+  });
+
+  it('does not count time in which the body is paused and its socket held', async () => {
+    // Four windows with the body paused: the kernel holds the bytes, the socket's stream is told nothing.
+    holdMs = 0;
+    pauseMs = 4 * limits.bodyTimeoutMs;
+    const body = Buffer.alloc(4 * 1024 * 1024, 1);
+    const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    pauseMs = 0;
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
   });

@@ -71,11 +71,13 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
   socket.setTimeout(0);
   if (req.complete || !hasBody(req)) return;
   // Node pauses the socket whenever the body buffer is full, and resumes it when the handler
-  // reads on. The socket outlives this request (keep-alive), so its listeners go when the body
-  // is done. After the answer an unread body is still being discarded by Node; that too must
-  // keep moving, so the response's end does not stop the watch.
+  // reads on; a paused body stops its socket's reads without a word to the socket's stream
+  // (body-socket-hold.ts), so the body's own pauses count too. The socket outlives this request
+  // (keep-alive), so its listeners go when the body is done. After the answer an unread body is
+  // still being discarded by Node; that too must keep moving, so the response's end does not
+  // stop the watch.
   watchBody(req, limits, {
-    flow: socket,
+    flows: [socket, req],
     received: () => socket.bytesRead,
     gone: () => socket.destroyed,
     waitingOnUs: () => req.readableLength >= req.readableHighWaterMark,
@@ -85,8 +87,8 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
 
 /** How one body's progress is seen and cut, for HTTP/1.1 (its socket) and h2 (its stream). */
 interface BodyFlow {
-  /** Emits 'pause' and 'resume' when Berth stops and starts reading. */
-  flow: { on(event: 'pause' | 'resume', fn: () => void): unknown; off(event: 'pause' | 'resume', fn: () => void): unknown };
+  /** Each emits 'pause' and 'resume' when Berth stops and starts reading (Berth reads while none is paused). */
+  flows: Array<{ on(event: 'pause' | 'resume', fn: () => void): unknown; off(event: 'pause' | 'resume', fn: () => void): unknown }>;
   received(): number;
   gone(): boolean;
   /** Berth is not reading for another reason than a pause (its buffer is full, say). */
@@ -101,21 +103,26 @@ interface BodyFlow {
 function watchBody(req: IncomingMessage, limits: SlowClientLimits, body: BodyFlow): void {
   const required = Math.max(1, Math.ceil((limits.bodyMinBytesPerSecond * limits.bodyTimeoutMs) / 1000));
   let mark = body.received();
-  let paused = false;
+  /** The flows paused now. */
+  const pausedNow = new Set<object>();
   let pausedInWindow = false;
-  const onPause = (): void => {
-    paused = true;
-    pausedInWindow = true;
-  };
-  const onResume = (): void => {
-    paused = false;
-  };
+  const watchers = body.flows.map((flow) => {
+    const onPause = (): void => {
+      pausedNow.add(flow);
+      pausedInWindow = true;
+    };
+    const onResume = (): void => {
+      pausedNow.delete(flow);
+    };
+    return { flow, onPause, onResume };
+  });
   const timer = setInterval(() => {
     if (req.complete || body.gone()) {
       stop();
       return;
     }
     const now = body.received();
+    const paused = pausedNow.size > 0;
     const waitingOnUs = pausedInWindow || paused || body.waitingOnUs();
     pausedInWindow = paused;
     if (waitingOnUs || now - mark >= required) {
@@ -129,11 +136,15 @@ function watchBody(req: IncomingMessage, limits: SlowClientLimits, body: BodyFlo
   timer.unref();
   const stop = (): void => {
     clearInterval(timer);
-    body.flow.off('pause', onPause);
-    body.flow.off('resume', onResume);
+    for (const w of watchers) {
+      w.flow.off('pause', w.onPause);
+      w.flow.off('resume', w.onResume);
+    }
   };
-  body.flow.on('pause', onPause);
-  body.flow.on('resume', onResume);
+  for (const w of watchers) {
+    w.flow.on('pause', w.onPause);
+    w.flow.on('resume', w.onResume);
+  }
   req.once('end', stop);
   req.once('close', stop);
 }
@@ -155,7 +166,7 @@ function watchStream(req: IncomingMessage & { stream: ServerHttp2Stream }, limit
     return push.call(this, chunk, encoding);
   };
   watchBody(req, limits, {
-    flow: stream,
+    flows: [stream],
     received: () => received,
     gone: () => stream.destroyed || stream.closed,
     // Until the handler first reads, the stream is not flowing and holds what arrives: ours too.

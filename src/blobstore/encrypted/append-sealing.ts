@@ -147,16 +147,22 @@ export async function sealOffThread(
   // Pieces nothing else holds are freed once copied into slots (core/fresh-pieces.ts): a slot
   // wait keeps the rest of the piece until it is copied too.
   const fresh = yieldsFreshPieces(source);
+  const body = 'complete' in source ? (source as Readable & { complete: boolean }) : undefined;
+  // A request body's next piece waits in its socket for a slot (SealAppend.reserve). Asked once
+  // the parser is done with the socket read of the last piece (a microtask later): its last piece
+  // comes before the body is known complete, and a complete body needs no slot.
+  const nextSlot = (): Promise<void> | undefined => (body && !body.complete ? append.reserve() : undefined);
   const consume = (piece: Buffer): Promise<void> | undefined => {
     if (storeFailed || out?.destroyed) throw new Error('the store failed');
     meter?.take(piece);
     appended += piece.length;
     const hashing = hashHere?.update(piece);
-    const sealing = append.write(piece);
+    const copying = append.write(piece);
     if (fresh) {
-      if (sealing) sealing.then(() => release(piece), noop);
+      if (copying) copying.then(() => release(piece), noop);
       else release(piece);
     }
+    const sealing = copying ? copying.then(nextSlot) : body && append.slotless ? Promise.resolve().then(nextSlot) : undefined;
     const waiting = hashing && sealing ? Promise.all([hashing, sealing]).then(noop) : (hashing ?? sealing);
     // Sealed bytes coming back wait for the store like the plaintext waits for the worker.
     if (out?.writableNeedDrain) return waiting ? waiting.then(() => drained(out)) : drained(out);

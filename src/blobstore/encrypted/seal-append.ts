@@ -31,6 +31,10 @@ export class SealAppend {
   /** Waiting for a slot: for its own acknowledgement (`own`) or for the pool's queue. */
   private waiting: { resolve: (slot: number | undefined) => void; reject: (e: Error) => void; own: boolean } | undefined;
   private result: { resolve: (r: { chunks: number; tail: Buffer }) => void; reject: (e: Error) => void } | undefined;
+  /** The pool turn in which the slot being filled was given through reserve() (see flush()). */
+  private reservedTurn = -1;
+  /** Its source failed or was aborted: no slot is reserved for a next piece. */
+  private stopped = false;
 
   constructor(
     private readonly pool: SealPool,
@@ -55,6 +59,7 @@ export class SealAppend {
           const rest = piece.subarray(at);
           const own = this.held >= this.pool.slots;
           if (own) this.fast = true;
+          else this.pool.piecesQueued++;
           return new Promise<number | undefined>((resolve, reject) => {
             this.waiting = { resolve, reject, own };
           }).then((given) => {
@@ -78,10 +83,49 @@ export class SealAppend {
   }
 
   /**
+   * After write() took a piece whole: a promise when the append holds no slot for its next piece
+   * and the pool has none free (it posted what it held because others wait). The caller waits on
+   * it before it reads on, so that the next piece stays in the socket, in the kernel's buffer,
+   * until it has somewhere to go, instead of being read into this process to wait there. Under
+   * 200 uploads at 1 MB/s those waiting pieces were most of what the main malloc arena still grew
+   * by from 50 uploads to 200 with the body hold (notes/2026-12-05-s19-hold.md). An append whose
+   * own slots are all posted waits for one of them first, as its next piece would. Undefined when
+   * a slot is to be had.
+   */
+  reserve(): Promise<void> | undefined {
+    if (!this.slotless || this.ended || this.stopped || this.waiting) return undefined;
+    if (this.held >= this.pool.slots) {
+      this.fast = true;
+      return new Promise<number | undefined>((resolve, reject) => {
+        this.waiting = { resolve, reject, own: true };
+      }).then(() => this.reserve());
+    }
+    const n = this.pool.take(this);
+    if (n !== undefined) {
+      this.use(n);
+      this.reservedTurn = this.pool.turn(true);
+      return undefined;
+    }
+    return new Promise<number | undefined>((resolve, reject) => {
+      this.waiting = { resolve, reject, own: false };
+    }).then((given) => {
+      if (given === undefined) return;
+      this.use(given);
+      this.reservedTurn = this.pool.turn(true);
+    });
+  }
+
+  /** Whether the next piece would have to wait for the pool's queue (see reserve()): cheap, asked after every piece. */
+  get slotless(): boolean {
+    return this.current === undefined && this.ready === undefined && !this.failure && !this.pool.slotFree;
+  }
+
+  /**
    * The source of the bytes ended while this append waited for a slot: what was not copied yet
    * is dropped (the worker never saw it, so the record stays right) and the wait rejects with `e`.
    */
   abandon(e: Error): void {
+    this.stopped = true;
     const w = this.waiting;
     if (!w) return;
     this.waiting = undefined;
@@ -105,9 +149,17 @@ export class SealAppend {
     });
   }
 
-  /** @internal The pool is short of slots: the one being filled goes to the worker as it is. */
+  /**
+   * @internal The pool is short of slots: the one being filled goes to the worker as it is. One
+   * given through reserve() is kept, empty, until a whole turn of the loop has passed: its piece
+   * is on its way from the socket (taken back at once, it went to the next append's flush, and
+   * the piece had to wait for a slot here after all). A client that sends nothing then loses it
+   * at the next flush, so no hung client keeps a place in the budget.
+   */
   flush(): void {
-    if (!this.failure) this.post();
+    if (this.failure) return;
+    if (this.current !== undefined && this.filled === 0 && this.reservedTurn === this.pool.turn()) return;
+    this.post();
   }
 
   /** @internal The pool gives this waiting append slot `n`. */

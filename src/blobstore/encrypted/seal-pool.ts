@@ -203,6 +203,9 @@ export class SealPool {
     return this.lentBulk;
   }
 
+  /** Pieces that waited in this process for a slot from the queue, so far (for tests and diagnostics; seal-append.ts reserve()). */
+  piecesQueued = 0;
+
   /** Appends waiting for a slot now (for tests). */
   get waiting(): number {
     return this.queue.length;
@@ -252,10 +255,43 @@ export class SealPool {
       const n = this.memory.take();
       if (n !== undefined) return n;
     }
-    this.queue.push(a);
+    // Before `a` queues: a flush that gives back an empty slot (one kept for a piece that has
+    // not come, seal-append.ts) would otherwise wake `a` before it waits, and `a` would then wait
+    // out of the queue for good.
     for (const f of [...this.filling]) if (f !== a) f.flush();
+    if (this.queue.length === 0) {
+      const n = this.memory.take();
+      if (n !== undefined) return n;
+    }
+    this.queue.push(a);
     return undefined;
   }
+
+  /** @internal Whether an append asking now would be lent a slot (none is while others wait). */
+  get slotFree(): boolean {
+    return this.queue.length === 0 && this.memory.available;
+  }
+
+  /**
+   * @internal A number that changes once a whole turn of the event loop, its poll phase
+   * included, has passed since it was read with `arm` (seal-append.ts: a slot given for a piece
+   * still in the socket is kept for it that long). Armed only when read so: no timer runs idle.
+   */
+  turn(arm = false): number {
+    if (arm && !this.turnArmed) {
+      this.turnArmed = true;
+      setImmediate(() =>
+        setImmediate(() => {
+          this.turnArmed = false;
+          this.turnNo++;
+        }),
+      );
+    }
+    return this.turnNo;
+  }
+
+  private turnNo = 0;
+  private turnArmed = false;
 
   /** @internal `a` is filling a slot (or no longer is). */
   holding(a: SealAppend, yes: boolean): void {

@@ -70,6 +70,11 @@ export class SealSlots {
     return v;
   }
 
+  /** Whether take() would lend a slot now. */
+  get available(): boolean {
+    return this.free.length > 0 || this.blank.length > 0 || this.numbered < this.count;
+  }
+
   /** Slots that may hold memory: lent, or free and not handed back (yet). */
   get holding(): number {
     return this.lent + this.free.length + this.releasing.length;
