@@ -7,28 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_SIZE } from '../../src/blobstore/encrypted/chunk-format.js';
 import { authorizationFor } from '../e2e/helpers/logins.js';
 import { getBlob, pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { openFilesUnder } from '../../src/blobstore/testing.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 /** The sealed format's default chunk for new blobs. */
 const CHUNK = DEFAULT_CHUNK_SIZE;
-
-/** Files under `dir` this process (the server, in process) holds open. */
-async function openFilesUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')).startsWith(dir)) n++;
-  }
-  return n;
-}
 
 async function until(cond: () => Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 10));

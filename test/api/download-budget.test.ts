@@ -8,27 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readlink } from 'node:fs/promises';
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { within } from '../e2e/helpers/raw-socket.js';
 import { pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
+import { openFilesUnder } from '../../src/blobstore/testing.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const MiB = 1024 * 1024;
 /** Far above any wait below: reaching it means the server never did what the test waits for. */
 const NEVER_MS = 30_000;
-
-/** Blob files this process (the server, in process) holds open. */
-async function openFilesUnder(dir: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')).startsWith(dir)) n++;
-  }
-  return n;
-}
 
 async function until(cond: () => Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
