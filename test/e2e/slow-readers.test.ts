@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir, readlink, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect as h2connect, constants, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -19,8 +19,9 @@ import { promisify } from 'node:util';
 import { CreateRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { cliPath, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials } from './helpers/ecr-client.js';
+import { h2put } from './helpers/h2-push.js';
 import { getBlob, pushBlob, sha256 } from './helpers/registry-http.js';
-import { accessLines, bodyOf, CUT, pacedGet, stalledGet } from './helpers/stalled-readers.js';
+import { accessLines, bodyOf, CUT, openBlobFiles, pacedGet, stalledGet } from './helpers/stalled-readers.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const run = promisify(execFile);
@@ -32,16 +33,6 @@ const MiB = 1024 * 1024;
  */
 const WINDOW_SECONDS = 2;
 const MIN_RATE = 8192;
-
-/** Blob files (under the data directory's blobs/) the server process holds open. */
-async function openBlobFiles(berth: BerthProcess): Promise<number> {
-  const dir = `/proc/${berth.child.pid}/fd`;
-  let n = 0;
-  for (const fd of await readdir(dir).catch(() => [])) {
-    if ((await readlink(`${dir}/${fd}`).catch(() => '')).startsWith(join(berth.dataDir, 'blobs'))) n++;
-  }
-  return n;
-}
 
 const limitArgs = ['--response-timeout-seconds', String(WINDOW_SECONDS), '--response-min-bytes-per-second', String(MIN_RATE)];
 
@@ -120,8 +111,7 @@ describe('a client that stops reading a response (TLS: HTTP/1.1 and h2)', () => 
       ca: join(pki, 'ca.crt'),
       args: ['--tls-cert', join(pki, 'server.crt'), '--tls-key', join(pki, 'server.key'), '--access-log', accessLog, ...limitArgs],
     });
-    // fetch cannot be given a CA: the push goes through an h2 session of its own.
-    const push = await h2put(berth, ca, blob);
+    const push = await h2put(berth, ca, 'slow/tls', blob);
     assert.equal(push, 201);
   });
   after(async () => {
@@ -171,31 +161,3 @@ describe('a client that stops reading a response (TLS: HTTP/1.1 and h2)', () => 
     assert.ok(!session.destroyed && !session.closed, 'the connection stays open');
   });
 });
-
-/** Pushes `blob` to slow/tls over h2 (POST, then PUT with the digest), returning the PUT's status. */
-async function h2put(berth: BerthProcess, ca: Buffer, blob: Buffer): Promise<number> {
-  const session = h2connect(berth.url, { ca });
-  try {
-    const ask = (headers: Record<string, string>, body?: Buffer) =>
-      new Promise<{ status: number; location: string }>((resolve, reject) => {
-        const s = session.request({ authorization: berth.authorization, ...headers }, { endStream: !body });
-        let status = 0;
-        let location = '';
-        s.on('response', (h) => {
-          status = Number(h[':status']);
-          location = String(h.location ?? '');
-        });
-        s.on('data', () => undefined);
-        s.on('end', () => resolve({ status, location }));
-        s.on('error', reject);
-        if (body) s.end(body);
-      });
-    const started = await ask({ ':method': 'POST', ':path': '/v2/slow/tls/blobs/uploads/' });
-    const url = new URL(started.location, berth.url);
-    url.searchParams.set('digest', sha256(blob));
-    const put = await ask({ ':method': 'PUT', ':path': `${url.pathname}${url.search}`, 'content-type': 'application/octet-stream' }, blob);
-    return put.status;
-  } finally {
-    session.close();
-  }
-}
