@@ -9,7 +9,15 @@
  * reset", below). The per-stream body rate is slow-clients.ts's.
  */
 import { createServer as createHttpServer, Server as HttpServer, type ServerOptions } from 'node:http';
-import { constants, createSecureServer, type Http2SecureServer, type Http2Session, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
+import {
+  constants,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2Session,
+  type Http2ServerRequest,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SlowClientLimits } from './slow-clients.js';
 
@@ -91,6 +99,7 @@ export function createServerFor(
     session.once('close', () => sessions.delete(session));
     session.setLocalWindowSize(SESSION_WINDOW_BYTES);
     closeWhenIdle(session, limits.idleTimeoutMs);
+    session.on('stream', destroyWhenPeerResets);
   });
   return server;
 }
@@ -128,6 +137,26 @@ class HandlersInFlight {
     };
     handle().then(done, done);
   }
+}
+
+/**
+ * A stream the client resets with NO_ERROR (node:http2's `stream.close()` default) is left open
+ * by Node: it destroys a closed stream only for a non-zero code or once its writes are finished,
+ * and a reset stream's writes never finish. Its response then never emits 'close', so a download
+ * held its ring, its budget share and its blob file until the response rule cut it (60–75 s),
+ * while nghttp2 had already freed the stream's slot: open, reset, open again, without limit in
+ * one session. Node marks such a stream closed and emits 'aborted' (its response not yet ended);
+ * it is destroyed then, as a non-zero code would have it. A reset after the response ended (its
+ * last bytes still queued) emits nothing that a normal close does not; the response rule
+ * destroys that one (slow-clients.ts).
+ */
+function destroyWhenPeerResets(stream: ServerHttp2Stream): void {
+  stream.once('aborted', () => {
+    // 'aborted' is emitted from inside Node's close handling, which goes on with the stream.
+    process.nextTick(() => {
+      if (stream.closed && !stream.destroyed) stream.destroy();
+    });
+  });
 }
 
 /**

@@ -3,7 +3,8 @@
  * but time in which the server itself is not reading (backpressure) is not held against the client.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -186,5 +187,36 @@ describe('ResponseWatch', () => {
     const { answer } = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
     assert.equal(body.length, 4 * piece.length);
+  });
+});
+
+describe('ResponseWatch on h2', () => {
+  // Bounded: without the rule's destroy the response never closes.
+  it('ends a stream the client reset with NO_ERROR after the response had ended', { timeout: 20_000 }, async () => {
+    const watch = new ResponseWatch({ responseTimeoutMs: 400, responseMinBytesPerSecond: 1000 });
+    let responseClosed: Promise<boolean> | undefined;
+    const ended = new Promise<void>((resolve) => {
+      const server = createH2Server((req, res) => {
+        watch.watch(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+        responseClosed = new Promise((r) => res.once('close', () => r(res.stream.destroyed)));
+        // All of it queued and the response ended: a reset now emits nothing Node acts on.
+        res.writeHead(200);
+        for (let i = 0; i < 8; i++) res.write(Buffer.alloc(1024 * 1024, 7));
+        res.end();
+        resolve();
+      });
+      after(() => {
+        watch.close();
+        server.close();
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const session = h2connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+        after(() => session.destroy());
+        const r = session.request({ ':path': '/' });
+        r.once('data', () => r.close());
+      });
+    });
+    await ended;
+    assert.equal(await responseClosed, true, 'the response closed, its stream destroyed');
   });
 });

@@ -229,7 +229,10 @@ export class ResponseWatch {
     const stream = (res as unknown as { stream: ServerHttp2Stream }).stream;
     this.add(stream, streamMeter(stream), () => {
       noteCut(req, RESPONSE_CUT);
-      stream.close(constants.NGHTTP2_CANCEL);
+      // A stream the client already reset with NO_ERROR is closed but not destroyed (h2.ts):
+      // close() would do nothing to it.
+      if (stream.closed) stream.destroy();
+      else stream.close(constants.NGHTTP2_CANCEL);
     });
   }
 

@@ -4,10 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { BerthProcess } from './berth-process.js';
 
 /** The access log's `cut` for a response the response rule gave up (http/slow-clients.ts). */
 export const CUT = 'response taken below the minimum rate';
+
+/** Blob files (under the data directory's blobs/) the server process holds open. */
+export async function openBlobFiles(berth: BerthProcess): Promise<number> {
+  const dir = `/proc/${berth.child.pid}/fd`;
+  let n = 0;
+  for (const fd of await readdir(dir).catch(() => [])) {
+    if ((await readlink(`${dir}/${fd}`).catch(() => '')).startsWith(join(berth.dataDir, 'blobs'))) n++;
+  }
+  return n;
+}
 
 export function accessLines(file: string): Array<Record<string, unknown>> {
   let text = '';
