@@ -5,7 +5,7 @@
  * BENCH_BASELINE_CLI names another build's CLI (a copy of main's dist/src/cli/main.js) run as a
  * third server, `berth-base`, in the same rounds (after this build, or before it with
  * BENCH_BASELINE_FIRST=1), printed against this build with each round's pair; BENCH_ROUNDS sets
- * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (3). The Node-client pull runs in a process of
+ * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5). The Node-client pull runs in a process of
  * its own (bench/pull-client.ts says why); BENCH_PULL_CLIENT=inprocess pulls from this one.
  */
 import { execFile } from 'node:child_process';
@@ -48,7 +48,7 @@ const P = {
 const D: DataPathParams = {
   curlBytes: (quick ? 32 : 512) * MiB,
   // A 512 MiB download lasts ~0.3 s: a decision between two builds needs more than 3 rounds.
-  curlRounds: process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : quick ? 1 : 3,
+  curlRounds: process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : quick ? 1 : 5,
   mixedRounds: quick ? 1 : 2,
   mixedUploads: quick ? 10 : 100,
   // Each upload must outlast the window: 16 MiB at 1 MB/s is 16 s against 10 s.
