@@ -48,7 +48,13 @@ export class SendPipe {
     const addon = sockSend();
     if (!addon || typeof addon.pipe !== 'function') return undefined;
     let self: SendPipe | undefined;
-    const started = addon.pipe((job, written, errno) => self?.finished(job, written, errno));
+    let started: true | number;
+    try {
+      started = addon.pipe((job, written, errno) => self?.finished(job, written, errno));
+    } catch {
+      // Already started on this thread (by another task): its reports go there; this one writes serially.
+      return undefined;
+    }
     if (started !== true) return undefined;
     self = new SendPipe(addon, events);
     return self;
