@@ -7,8 +7,9 @@
 //   (src/blobstore/encrypted/native-gcm.ts; the server logs which at start);
 // - native/gcm-seal.cc: the AES-256-GCM sealer of uploads; without it the byte threads seal with
 //   Node's crypto (src/blobstore/encrypted/native-seal.ts);
-// - native/sock-send.cc: a byte thread's writes to a download's socket; without it every download
-//   goes through the main thread (src/blobstore/encrypted/sock-send.ts);
+// - native/sock-send.cc: a byte thread's writes to a download's socket, and the send pipe that
+//   writes them while the byte thread opens the next piece; without it every download goes
+//   through the main thread (src/blobstore/encrypted/sock-send.ts);
 // - native/file-map.cc: mappings of a blob file's ranges that downloads decipher from; without it
 //   they pread the file into a buffer first (src/blobstore/encrypted/mapped-file.ts);
 // - native/malloc-trim.cc: glibc's malloc_trim; without it free malloc memory stays resident after

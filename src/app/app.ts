@@ -139,7 +139,11 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
         stripe: config.stripedDownloads,
         bufferBytes: config.downloadBufferBytes,
         ...(config.threadSends && {
-          threadSends: { stallMs: config.responseTimeoutSeconds * 1000, minBytes: config.responseMinBytesPerSecond * config.responseTimeoutSeconds },
+          threadSends: {
+            stallMs: config.responseTimeoutSeconds * 1000,
+            minBytes: config.responseMinBytesPerSecond * config.responseTimeoutSeconds,
+            pipe: config.sendPipe,
+          },
         }),
       }),
       new SealPool(byteThreads),

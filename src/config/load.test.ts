@@ -19,6 +19,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { BERTH_THREAD_SENDS: 'false' } }).threadSends, false);
   });
 
+  it("has a sent download written by its byte thread's send pipe unless told otherwise", () => {
+    assert.equal(loadConfig({ env: {} }).sendPipe, true);
+    assert.equal(loadConfig({ env: { BERTH_SEND_PIPE: 'false' } }).sendPipe, false);
+  });
+
   it('layers file, then environment, then flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
     const file = join(dir, 'berth.json');

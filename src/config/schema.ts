@@ -185,6 +185,14 @@ export const configSchema = z
      */
     threadSends: bool.default(true),
     /**
+     * With threadSends, a download's send(2)s are made by a thread of the sock-send addon (the
+     * byte thread's send pipe) while the byte thread opens the next pieces, instead of in turn on
+     * the byte thread. On since session 20: 1.35-1.5x the rate of curl downloads and Node-client
+     * pulls on the shared machine, at 1.13-1.33x the server's CPU per GiB of a download (a third
+     * busy thread; the plaintext crosses cores): notes/2026-12-05-s20-pipe.md.
+     */
+    sendPipe: bool.default(true),
+    /**
      * How a download from local files opens them (blobstore/fs/sync-gate.ts): auto switches
      * between the event loop (fast disks) and the thread pool (slow ones) on measured durations;
      * inline and async fix one way.

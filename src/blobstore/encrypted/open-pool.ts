@@ -41,9 +41,10 @@ export interface OpenPoolOptions {
    * A download from an fd, opened on one thread, to a plain HTTP/1.1 socket is written to the
    * socket by its thread (open-send.ts), which gives it up once the client has taken fewer than
    * `minBytes` (default 1) in a `stallMs` window: the response rule's window and bytes, since the
-   * main thread sees none of its bytes waiting; undefined: every download goes through the main thread.
+   * main thread sees none of its bytes waiting; `pipe`: through the thread's send pipe
+   * (open-pipe.ts), default false; undefined: every download goes through the main thread.
    */
-  threadSends?: { stallMs: number; minBytes?: number };
+  threadSends?: { stallMs: number; minBytes?: number; pipe?: boolean };
   /**
    * Bytes of rings (and fed downloads' input rings) downloads in flight may hold at once
    * (download-budget.ts); default 256 MiB.
@@ -133,7 +134,13 @@ export class OpenPool implements RingHome {
     const addon = opts.threadSends ? sockSend() : undefined;
     this.sendPlan =
       addon && opts.threadSends
-        ? { addon, stallMs: opts.threadSends.stallMs, minBytes: opts.threadSends.minBytes ?? 1, started: () => this.threadSent++ }
+        ? {
+            addon,
+            stallMs: opts.threadSends.stallMs,
+            minBytes: opts.threadSends.minBytes ?? 1,
+            pipe: opts.threadSends.pipe === true,
+            started: () => this.threadSent++,
+          }
         : undefined;
     for (const t of threads.threads) {
       const running = new Map<number, { download: RingDownload; part: Part }>();

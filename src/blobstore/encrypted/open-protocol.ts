@@ -65,9 +65,10 @@ type OpenerOp =
    * Every posted slot is in the kernel's hands: write the rest of the run to `sock` (a dup of the
    * client's socket that the main thread owns and closes after `sent`, `fail` or `stopped`), and
    * give up (`fail` with `cut`) once the client has taken fewer than `minBytes` in a `stallMs`
-   * window while bytes waited on it (the response rule, http/slow-clients.ts).
+   * window while bytes waited on it (the response rule, http/slow-clients.ts). `pipe`: through
+   * the thread's send pipe (open-pipe.ts) where it starts and the ring has two slots.
    */
-  | { op: 'go'; id: number; sock: number; stallMs: number; minBytes: number };
+  | { op: 'go'; id: number; sock: number; stallMs: number; minBytes: number; pipe?: boolean };
 
 type OpenerReply =
   /**

@@ -1,8 +1,10 @@
 /**
- * Downloads a byte thread writes to their clients' sockets itself (open-task.ts, after `go`):
- * each piece is opened into the download's first ring slot and written from there with
- * non-blocking send(2) on the thread's dup of the socket (native/sock-send.cc), so the bytes
- * leave from the core that deciphered them and the main thread touches none of them.
+ * Downloads a byte thread writes to their clients' sockets (open-task.ts, after `go`): each piece
+ * is opened into one of the download's first ring slots and written from there with non-blocking
+ * send(2) on the thread's dup of the socket (native/sock-send.cc), so the main thread touches none
+ * of the bytes. Where the ring has two slots and the thread's send pipe runs (open-pipe.ts), the
+ * pipe's thread writes a piece while this thread opens the next; else this thread writes each
+ * piece itself, as below, between openings.
  *
  * A full socket must not hold the thread: other downloads, and the uploads this thread seals,
  * share it. So a turn writes what the socket takes and moves on; only when every download of the
@@ -36,6 +38,10 @@ export interface Sending {
   windowSent: number;
   /** The run's last bytes, left in the ring for the main thread to end the response with. */
   tail: { at: number; len: number } | undefined;
+  /** Written by the thread's send pipe (open-pipe.ts) rather than by write(): its pieces there (jobs, oldest first), and one just opened. */
+  piped: boolean;
+  inPipe: number[];
+  next: { at: number; len: number } | undefined;
 }
 
 /** The longest the thread blocks in poll(2) waiting for a socket to take bytes. */
@@ -59,15 +65,30 @@ export class SocketSends {
   private backoffMs = 1;
 
   /** A download's send, or why it cannot be made. */
-  start(sock: number, stallMs: number, minBytes: number, ring: Uint8Array): Sending | string {
+  start(sock: number, stallMs: number, minBytes: number, ring: Uint8Array, piped: boolean): Sending | string {
     this.addon ??= sockSend();
     if (!this.addon) return 'this byte thread could not load the socket writer (native/sock-send.cc)';
     const now = performance.now();
-    return { sock, stallMs, minBytes: Math.max(1, minBytes), ring, sent: 0, pending: undefined, windowStart: now, windowSent: 0, tail: undefined };
+    const minimum = Math.max(1, minBytes);
+    return {
+      sock,
+      stallMs,
+      minBytes: minimum,
+      ring,
+      sent: 0,
+      pending: undefined,
+      windowStart: now,
+      windowSent: 0,
+      tail: undefined,
+      piped,
+      inPipe: [],
+      next: undefined,
+    };
   }
 
   piece(out: Sending, at: number, len: number): void {
-    out.pending = { at, len };
+    if (out.piped) out.next = { at, len };
+    else out.pending = { at, len };
   }
 
   /**
@@ -76,11 +97,13 @@ export class SocketSends {
    * ended by then or it is logged (and counted) as cut short.
    */
   holdTail(out: Sending): void {
-    const p = out.pending;
+    const p = out.piped ? out.next : out.pending;
     if (!p || p.len === 0 || out.tail) return;
     p.len -= TAIL_BYTES;
     out.tail = { at: p.at + p.len, len: TAIL_BYTES };
-    if (p.len === 0) out.pending = undefined;
+    if (p.len > 0) return;
+    if (out.piped) out.next = undefined;
+    else out.pending = undefined;
   }
 
   /** Writes what the socket takes of the pending piece: the bytes written, or -errno. */

@@ -11,51 +11,14 @@
  * behind another.
  */
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
-import { ChunkOpener } from './chunk-opener.js';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { minorGc } from '../../core/minor-gc.js';
-import { nativeGcm } from './native-gcm.js';
-import { FdSource } from './fd-source.js';
-import type { FromOpener, Stripe, ToOpener } from './open-protocol.js';
+import type { FdSource } from './fd-source.js';
+import { newDownload, type Download, type Feed } from './open-download.js';
+import type { FromOpener, ToOpener } from './open-protocol.js';
+import { SendPipe } from './open-pipe.js';
 import { SocketSends, type Sending } from './open-send.js';
 import type { ThreadMessage } from '../workers/threads.js';
-
-/** The input ring of a download fed by the main thread, and what of it is ours to read. */
-interface Feed {
-  bytes: Uint8Array;
-  slotBytes: number;
-  /** Input slots given to us, in order: `at` bytes of `len` read so far. */
-  queue: Array<{ slot: number; at: number; len: number; last: boolean }>;
-  /** Sealed bytes of the chunk being opened still to come. */
-  chunkLeft: number;
-  ended: boolean;
-}
-
-interface Download {
-  id: number;
-  /** The blob file's sealed bytes (fd-source.ts), or undefined: they come through `feed`. */
-  fd: FdSource | undefined;
-  feed: Feed | undefined;
-  opener: ChunkOpener;
-  chunkSize: number;
-  position: number;
-  /** Only these stripes of the run are ours (a download opened on several threads). */
-  stripe: Stripe | undefined;
-  firstChunk: number;
-  lastChunk: number;
-  ring: Uint8Array;
-  slotBytes: number;
-  /** Credited slots, in the order they were credited. */
-  free: number[];
-  /** Where plaintext goes: the slot being filled (-1: none yet), how far it is verified, and unverified bytes past that. */
-  into: number;
-  at: number;
-  unverified: number;
-  /** Told to fill no more slots (`send`), waiting for `go`. */
-  switching: boolean;
-  /** Written to the client's socket by this thread (after `go`): the piece being written, and how. */
-  out: Sending | undefined;
-}
 
 /**
  * With Node's crypto (no native opener), every update() allocates its output (Node has no API to
@@ -78,9 +41,15 @@ const READ_BATCH = 256 * 1024;
 
 /**
  * A download sent by this thread is opened and written a piece at a time (at least a chunk): the
- * plaintext is still in this core's cache when the socket copies it.
+ * plaintext is still in a cache when the socket copies it (this core's, or, through the send
+ * pipe, the shared one: two pieces of 256 KiB).
  */
 const SEND_PIECE = 256 * 1024;
+/**
+ * Slots of a piped download (open-pipe.ts): one piece being written, one queued behind it, one
+ * being opened, so neither the pipe's thread nor this one waits for the other.
+ */
+const PIPE_SLOTS = 3;
 /** Bytes a sent download may write in one turn before the thread's other downloads get theirs. */
 const SEND_TURN = 1024 * 1024;
 
@@ -91,56 +60,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   let scheduled = false;
 
   function start(m: Extract<ToOpener, { op: 'start' }>): void {
-    const slots = Math.floor(m.ring.byteLength / m.slotBytes);
-    const src = m.source;
-    const d: Download = {
-      id: m.id,
-      fd: 'fd' in src ? new FdSource(src.fd, m.mapped !== false) : undefined,
-      feed: 'input' in src ? { bytes: new Uint8Array(src.input), slotBytes: src.inputSlotBytes, queue: [], chunkLeft: 0, ended: false } : undefined,
-      chunkSize: m.chunkSize,
-      position: m.run.cipherStart,
-      stripe: m.stripe,
-      firstChunk: m.run.firstChunk,
-      lastChunk: m.run.lastChunk,
-      ring: new Uint8Array(m.ring),
-      slotBytes: m.slotBytes,
-      free: Array.from({ length: slots }, (_, i) => i),
-      into: -1,
-      at: 0,
-      unverified: 0,
-      switching: false,
-      out: undefined,
-      opener: new ChunkOpener(
-        {
-          dataKey: Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength),
-          chunkSize: m.chunkSize,
-          run: m.run,
-          label: m.label,
-          native: m.native === false ? undefined : nativeGcm(),
-        },
-        // Straight into the slot: the main thread sees a slot only once posted, and a slot is
-        // posted only up to `at`, so a chunk that fails its tag is never let out.
-        {
-          unverified: (plain) => {
-            d.ring.set(plain, d.into * d.slotBytes + d.at + d.unverified);
-            d.unverified += plain.length;
-          },
-          verified: () => {
-            d.at += d.unverified;
-            d.unverified = 0;
-          },
-          inPlace: {
-            bytes: new Uint8Array(m.ring),
-            claim: (n) => {
-              const at = d.into * d.slotBytes + d.at + d.unverified;
-              d.unverified += n;
-              return at;
-            },
-          },
-        },
-      ),
-    };
-    if (d.feed) d.feed.chunkLeft = d.opener.storedLength(d.opener.next);
+    const d = newDownload(m);
     skipToOwnStripe(d);
     downloads.set(m.id, d);
   }
@@ -248,8 +168,9 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
     if (!opener.done && room(d) && d.feed) return true;
     const native = opener.native;
     if (d.out) {
-      // The slot is the socket's until the piece is written (sends.write gives it back).
-      sends.piece(d.out, d.into * d.slotBytes, d.at);
+      // The slot is the socket's until the piece is written (sends.write or the pipe gives it back).
+      if (d.at === 0 && d.out.piped) d.free.push(d.into);
+      else sends.piece(d.out, d.into * d.slotBytes, d.at);
       d.into = -1;
       if (!native) collectAfter(d.at);
       return true;
@@ -267,6 +188,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   /** d is over (ended, failed, stopped): its mapping goes with it. */
   function drop(d: Download): void {
     downloads.delete(d.id);
+    if (d.out?.piped) pipe?.cancel(d.out);
     d.fd?.release();
   }
 
@@ -292,6 +214,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
    * failed, or its socket is full).
    */
   function sendTurn(d: Download, out: Sending): boolean {
+    if (out.piped) return pipeTurn(d, out);
     for (let bytes = 0; bytes < SEND_TURN; ) {
       if (out.pending) {
         const wrote = sends.write(out);
@@ -314,6 +237,37 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
       if (d.opener.done) sends.holdTail(out);
     }
     return true;
+  }
+
+  /**
+   * A turn of a download sent through the pipe: opens a piece into a free slot and queues it
+   * behind the pieces in the pipe. Whether another turn would get it further at once (a slot
+   * still free); the rest happens as the pipe says a piece is written (pieceSent).
+   */
+  function pipeTurn(d: Download, out: Sending): boolean {
+    if (!d.opener.done && d.free.length > 0) {
+      if (!fill(d)) return false;
+      if (d.opener.done) sends.holdTail(out);
+      pipe!.push(d.id, out);
+    }
+    if (d.opener.done && out.inPipe.length === 0) {
+      finishSend(d, undefined);
+      return false;
+    }
+    return !d.opener.done && d.free.length > 0;
+  }
+
+  function pieceSent(id: number, at: number, errno: number): void {
+    const d = downloads.get(id);
+    const out = d?.out;
+    if (!d || !out) return;
+    if (errno !== 0) {
+      finishSend(d, sends.failure(out, -errno));
+      return;
+    }
+    d.free.push(Math.floor(at / d.slotBytes));
+    if (d.opener.done && out.inPipe.length === 0) finishSend(d, undefined);
+    else schedule();
   }
 
   /** The send is over (`failure`: how it failed; `cut`: by the response rule): the main thread closes the socket's dup on this reply. */
@@ -348,6 +302,22 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   }
 
   const sends = new SocketSends();
+  let pipe: SendPipe | undefined;
+  let pipeTried = false;
+  /** Whether this thread's send pipe runs (started at its first sent download). */
+  function pipeStarted(): boolean {
+    if (!pipeTried) {
+      pipeTried = true;
+      pipe = SendPipe.start({
+        done: pieceSent,
+        stalled: (id) => {
+          const d = downloads.get(id);
+          if (d?.out) finishSend(d, sends.stallFailure(d.out), true);
+        },
+      });
+    }
+    return pipe !== undefined;
+  }
 
   return (message) => {
     const m = message as ToOpener;
@@ -391,14 +361,17 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         const d = downloads.get(m.id);
         if (!d) break;
         d.switching = false;
-        const out = sends.start(m.sock, m.stallMs, m.minBytes, d.ring);
+        // Pieces in the pipe while the next is opened: PIPE_SLOTS slots; else the serial writes.
+        const slots = Math.min(PIPE_SLOTS, Math.floor(d.ring.byteLength / d.slotBytes));
+        const piped = m.pipe === true && slots >= 2 && pipeStarted();
+        const out = sends.start(m.sock, m.stallMs, m.minBytes, d.ring, piped);
         if (typeof out === 'string') {
           finishSend(d, out);
           break;
         }
-        // Every slot is back: the socket's pieces go through slot 0 alone, so they stay cache-hot.
+        // Every slot is back: the socket's pieces go through the first slots alone, so they stay cache-hot.
         d.out = out;
-        d.free = [0];
+        d.free = piped ? Array.from({ length: slots }, (_, i) => i) : [0];
         d.into = -1;
         schedule();
         break;

@@ -51,6 +51,8 @@ export interface SendPlan {
   stallMs: number;
   /** Bytes the client must take in each `stallMs` window (the response rule). */
   minBytes: number;
+  /** Through the thread's send pipe (open-pipe.ts): its send(2)s overlap the opening of the next pieces. */
+  pipe: boolean;
   /** Counts the downloads that went to their socket from the thread. */
   started(): void;
 }
@@ -362,7 +364,7 @@ export class RingDownload extends Readable implements DirectBody {
     h.state = 'going';
     this.sendPlan!.started();
     const plan = this.sendPlan!;
-    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs: plan.stallMs, minBytes: plan.minBytes });
+    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs: plan.stallMs, minBytes: plan.minBytes, pipe: plan.pipe });
   }
 
   private reportSentPast(bytes: number): void {
