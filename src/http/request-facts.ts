@@ -210,7 +210,8 @@ let countingInstalled = false;
 
 function installCounting(): void {
   countingInstalled = true;
-  for (const proto of [http.IncomingMessage.prototype, http2.Http2ServerRequest.prototype] as Array<{ push: (chunk: unknown, encoding?: BufferEncoding) => boolean }>) {
+  type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
+  for (const proto of [http.IncomingMessage.prototype, http2.Http2ServerRequest.prototype] as Array<{ push: Push }>) {
     const push = proto.push;
     proto.push = function (this: Counted, chunk: unknown, encoding?: BufferEncoding) {
       const c = this[kCounts];
