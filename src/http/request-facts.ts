@@ -6,7 +6,8 @@
  * some observer listens, so an unobserved server pays nothing but the request id.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../core/clock.js';
 import type { RegistryKey } from '../core/registry-key.js';
@@ -51,13 +52,38 @@ export interface RequestFacts {
 export interface RequestObserver {
   requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void;
   /**
-   * Whether this observer reads `bytes`. Counting wraps each request's stream methods, which
-   * costs every request measurably, so it is done only when some observer reads the counts.
+   * Whether this observer reads `bytes`. Counting costs a counted request a field per read and
+   * write (see countBytes), so it is done only when some observer reads the counts.
    */
   readonly countsBytes?: boolean;
 }
 
 const records = new WeakMap<IncomingMessage, RequestFacts>();
+
+/**
+ * A request's facts with every field there from the start: one map (hidden class) for every
+ * request. Fields added as the doors note them made the map depend on which were noted and in
+ * which order (a manifest GET's, a push's, a JSON call's, a refusal's), so each note and each
+ * observer's reads met several maps, more of them the more kinds of request a server had served.
+ */
+class RequestRecord implements RequestFacts {
+  closedAt: Date | undefined = undefined;
+  principal: Principal | undefined = undefined;
+  operation: { api: ApiName; name: string } | undefined = undefined;
+  resource: string | undefined = undefined;
+  repository: { registryKey: RegistryKey; name: string } | undefined = undefined;
+  params: Readonly<Record<string, unknown>> | undefined = undefined;
+  denied: { action: string; resource: string } | undefined = undefined;
+  error: { code: string; message: string } | undefined = undefined;
+  cut: string | undefined = undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly startedMs: number,
+    readonly bytes: ByteCounts,
+    readonly sourceIp: string | undefined,
+  ) {}
+}
 
 /**
  * Starts a request's record: gives it an id (set on the response at once, so every answer
@@ -68,8 +94,8 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, observer
   const requestId = randomUUID();
   res.setHeader(REQUEST_ID_HEADER, requestId);
   if (observers.length === 0) return requestId;
-  const bytes = observers.some((o) => o.countsBytes !== false) ? countBytes(req, res) : { sent: 0, received: 0 };
-  const facts: RequestFacts = { requestId, startedMs: performance.now(), closedAt: undefined, bytes, sourceIp: req.socket.remoteAddress };
+  const bytes = observers.some((o) => o.countsBytes !== false) ? countBytes(req, res) : new ByteCounts();
+  const facts = new RequestRecord(requestId, performance.now(), bytes, req.socket.remoteAddress);
   records.set(req, facts);
   res.once('close', () => {
     for (const o of observers) o.requestClosed(req, res, facts);
@@ -149,32 +175,73 @@ export function requestIdOf(res: ServerResponse): string {
   return typeof id === 'string' ? id : randomUUID();
 }
 
-/** Counts body bytes read from the request and written to the response, wrapping this request's own methods only. */
-function countBytes(req: IncomingMessage, res: ServerResponse): { sent: number; received: number } {
-  const counted = { sent: 0, received: 0 };
-  const push = req.push;
-  req.push = function (chunk: unknown, encoding?: BufferEncoding) {
-    if (chunk !== null && chunk !== undefined) counted.received += byteLength(chunk, encoding);
-    return push.call(this, chunk, encoding);
-  };
-  const write = res.write;
-  const end = res.end;
-  // h2's compatibility response writes end's chunk through write: counted once, by end.
-  let ending = false;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    if (!ending) counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-    if (typeof chunk !== 'function') counted.sent += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
-    ending = true;
-    try {
-      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-    } finally {
-      ending = false;
-    }
-  } as typeof res.end;
-  return counted;
+/**
+ * A request's body byte counts while some observer reads them. One class for counted and
+ * uncounted requests alike, so the observers reading `bytes` see one shape.
+ */
+class ByteCounts {
+  sent = 0;
+  received = 0;
+  /** h2's compatibility response writes end's chunk through write: counted once, by end. */
+  ending = false;
+}
+
+/** The counts on a counted request and its response (undefined on any other). */
+const kCounts = Symbol('berth.byteCounts');
+type Counted = { [kCounts]?: ByteCounts };
+
+/**
+ * Counts body bytes read from the request and written to the response. The counting lives in one
+ * wrapper of push, write and end on each class's prototype (installed at the first counted
+ * request), which finds the request's counts on it: a function of its own per request and method
+ * gave every request and response own properties (maps of their own in node's http code, whose
+ * call sites then saw a fresh closure per request, which V8 cannot inline), on every request of a
+ * server with any observer (usage always counts).
+ */
+function countBytes(req: IncomingMessage, res: ServerResponse): ByteCounts {
+  if (!countingInstalled) installCounting();
+  const counts = new ByteCounts();
+  (req as Counted)[kCounts] = counts;
+  (res as Counted)[kCounts] = counts;
+  return counts;
+}
+
+let countingInstalled = false;
+
+function installCounting(): void {
+  countingInstalled = true;
+  type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
+  for (const proto of [http.IncomingMessage.prototype, http2.Http2ServerRequest.prototype] as Array<{ push: Push }>) {
+    const push = proto.push;
+    proto.push = function (this: Counted, chunk: unknown, encoding?: BufferEncoding) {
+      const c = this[kCounts];
+      if (c !== undefined && chunk !== null && chunk !== undefined) c.received += byteLength(chunk, encoding);
+      return push.call(this, chunk, encoding);
+    };
+  }
+  // Both classes take (chunk, encoding, callback) and tell them apart by type, not by count: fixed
+  // parameters pass them on without a rest array per call.
+  type Write = (chunk: unknown, encoding: unknown, callback: unknown) => unknown;
+  for (const proto of [http.ServerResponse.prototype, http2.Http2ServerResponse.prototype] as unknown as Array<{ write: Write; end: Write }>) {
+    const write = proto.write;
+    const end = proto.end;
+    proto.write = function (this: Counted, chunk: unknown, encoding: unknown, callback: unknown) {
+      const c = this[kCounts];
+      if (c !== undefined && !c.ending) c.sent += byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
+      return write.call(this, chunk, encoding, callback);
+    };
+    proto.end = function (this: Counted, chunk: unknown, encoding: unknown, callback: unknown) {
+      const c = this[kCounts];
+      if (c === undefined) return end.call(this, chunk, encoding, callback);
+      if (typeof chunk !== 'function') c.sent += byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
+      c.ending = true;
+      try {
+        return end.call(this, chunk, encoding, callback);
+      } finally {
+        c.ending = false;
+      }
+    };
+  }
 }
 
 function byteLength(chunk: unknown, encoding: BufferEncoding | undefined): number {
