@@ -2,7 +2,9 @@
  * Server memory while many slow uploads stream at once: resident memory (whole process tree)
  * before they start, its peak while they stream, and after they end. Run at two crowd sizes,
  * "flat" means the peak does not grow with the number of uploads: `peakKBPerUpload` makes that a
- * figure a goal can bound (notes/2026-12-05-s20-rss.md says why the bound is one sealed chunk).
+ * figure a goal can bound. The goal, ≤ 64 KB: what one upload must hold, its connection's objects
+ * (~28 KB in the main heap) and on average half a sealed chunk of unsealed plaintext; the rest (its
+ * read piece, its seal slot) can come out of budgets all uploads share (notes/2026-12-05-s20-rss.md).
  */
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { startUploads, type UploadFiles } from './streaming-uploads.js';
