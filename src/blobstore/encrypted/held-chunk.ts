@@ -1,7 +1,7 @@
 /**
  * The plaintext an append on a byte thread has not sealed yet (seal-task.ts): at most one chunk,
  * kept until a byte after it arrives, since only then is it known not to be the last. It is held
- * in granules of 8 KiB taken as bytes come and given back to the thread's free list the moment
+ * in granules of 32 KiB taken as bytes come and given back to the thread's free list the moment
  * the chunk is sealed, instead of in a chunk-sized buffer per append.
  *
  * Why: a slow upload's chunk is half full on average, but a buffer of its own is wholly resident
@@ -20,13 +20,8 @@
 import { release } from '../../core/fresh-pieces.js';
 import { releasePages } from '../../core/malloc-trim.js';
 
-/**
- * Bytes per granule (a smaller chunk is held in one granule of its own size). Each held tail
- * wastes half a granule on average: under 200 slow uploads, whose tails are spread over the chunk,
- * 32 KiB granules held ~16 KiB per upload beyond the tails' bytes, 8 KiB ones ~4 KiB (~2.4 MB less
- * at 200; notes/2026-12-05-s20-rss.md). The cost: four takes and copies per chunk instead of one.
- */
-export const GRANULE = 8 * 1024;
+/** Bytes per granule (a smaller chunk is held in one granule of its own size). */
+export const GRANULE = 32 * 1024;
 
 /** The free granules of one thread, by size (the chunk sizes of its appends may differ). */
 export class Granules {

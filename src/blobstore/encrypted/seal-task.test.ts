@@ -64,27 +64,6 @@ describe('the sealing task holds what is not sealed yet, and no more once an app
     assert.ok(left < 2 * GRANULE + APPENDS * 5000, `${(left / KiB).toFixed(0)} KiB still allocated after every append ended`);
   });
 
-  it('holds each unsealed tail within 8 KiB of its bytes (the granule), whatever its length', () => {
-    // Under 200 slow uploads every append holds a tail of 0 to 64 KiB (notes/2026-12-05-s20-rss.md):
-    // what a granule adds to each is half a granule on average, 16 KiB at 32 KiB granules.
-    const { replies, send } = task();
-    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
-    slot.set(randomBytes(CHUNK));
-    const before = arrayBuffers();
-    let sent = 0;
-    for (let id = 1; id <= APPENDS; id++) {
-      start(send, id);
-      const len = 1000 + (id - 1) * 10_000;
-      send({ kind: 'seal', op: 'data', id, slot: 0, len, buf: slot });
-      sent += len;
-    }
-    const over = arrayBuffers() - before - sent;
-    assert.ok(GRANULE <= 8 * KiB, `granule ${GRANULE / KiB} KiB`);
-    assert.ok(over < APPENDS * 8 * KiB, `${(over / KiB).toFixed(0)} KiB held beyond the ${APPENDS} tails' bytes`);
-    for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
-    assert.equal(replies.filter((r) => r.op === 'done').length, APPENDS);
-  });
-
   it('a chunk sealed gives its granules to the appends still filling theirs', () => {
     const { replies, send } = task();
     const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
