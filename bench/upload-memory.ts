@@ -1,7 +1,10 @@
 /**
  * Server memory while many slow uploads stream at once: resident memory (whole process tree)
  * before they start, its peak while they stream, and after they end. Run at two crowd sizes,
- * "flat" means the peak does not grow with the number of uploads.
+ * "flat" means the peak does not grow with the number of uploads: `peakKBPerUpload` makes that a
+ * figure a goal can bound. The goal, ≤ 64 KB: what one upload must hold, its connection's objects
+ * (~28 KB in the main heap) and on average half a sealed chunk of unsealed plaintext; the rest (its
+ * read piece, its seal slot) can come out of budgets all uploads share (notes/2026-12-05-s20-rss.md).
  */
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { startUploads, type UploadFiles } from './streaming-uploads.js';
@@ -24,4 +27,13 @@ export async function uploadMemory(server: Server, headers: string, files: Uploa
   const peak = stop();
   if (done.failed.length > 0) throw new Error(`${server.name}: ${done.failed.length} of ${files.length} uploads failed: ${done.failed[0]}`);
   return { startMB: start / MiB, peakMB: peak / MiB, endMB: rssBytes(server.pid) / MiB };
+}
+
+/**
+ * The peak's growth per upload added between two crowds (KB, 1024 bytes). The peaks alone say
+ * "not flat" without saying how far: a few MB up or down between runs is noise at 200 uploads,
+ * while per upload it reads against what one upload must hold (its unsealed tail, at most a chunk).
+ */
+export function peakKBPerUpload(small: RssFigures, smallCount: number, large: RssFigures, largeCount: number): number {
+  return ((large.peakMB - small.peakMB) * 1024) / (largeCount - smallCount);
 }
