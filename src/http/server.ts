@@ -106,8 +106,8 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
     return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);
-  // A TLS connection's bytes are counted on its TLS socket (the TCP one under it sees none of them).
-  server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => responses.connection(socket));
+  // A TLS connection's bytes are counted on its TLS socket, and its progress read from the TCP one under it (slow-clients.ts, tlsMeter).
+  server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => responses.connection(socket, opts.tls !== undefined));
   server.once('close', () => responses.close());
   if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
   if (opts.maxConnectionsPerSource !== undefined) opts.sourceLimited?.(limitConnectionsPerSource(server, opts.maxConnectionsPerSource));
