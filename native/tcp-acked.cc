@@ -21,21 +21,28 @@ napi_value number(napi_env env, double v) {
   return r;
 }
 
-// acked(fd): the bytes the peer acknowledged so far, or -errno (-ENOPROTOOPT: a kernel older than
-// 4.1, whose tcp_info has no such field).
-napi_value acked(napi_env env, napi_callback_info info) {
+// The call's one argument, a socket's fd; -1 (an exception thrown) when it is not one.
+int fd_arg(napi_env env, napi_callback_info info, const char* what) {
   size_t argc = 1;
   napi_value argv[1];
   int64_t fd = -1;
   napi_valuetype t;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok ||
-      t != napi_number || napi_get_value_int64(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_error(env, "ERR_INVALID_ARG_TYPE", "acked: fd must be a non-negative number");
-    return nullptr;
+      t != napi_number || napi_get_value_int64(env, argv[0], &fd) != napi_ok || fd < 0 || fd > INT32_MAX) {
+    napi_throw_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return -1;
   }
+  return static_cast<int>(fd);
+}
+
+// acked(fd): the bytes the peer acknowledged so far, or -errno (-ENOPROTOOPT: a kernel older than
+// 4.1, whose tcp_info has no such field).
+napi_value acked(napi_env env, napi_callback_info info) {
+  const int fd = fd_arg(env, info, "acked: fd must be a non-negative number");
+  if (fd < 0) return nullptr;
   struct tcp_info ti;
   socklen_t len = sizeof ti;
-  if (getsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return number(env, -errno);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return number(env, -errno);
   if (len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked) return number(env, -ENOPROTOOPT);
   return number(env, static_cast<double>(ti.tcpi_bytes_acked));
 }
@@ -44,17 +51,10 @@ napi_value acked(napi_env env, napi_callback_info info) {
 // sent), or -errno. Zero: the peer has everything Berth gave the kernel, so a response's bytes
 // still waiting in Node wait on Berth (its loop busy), not on the peer.
 napi_value queued(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int64_t fd = -1;
-  napi_valuetype t;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok ||
-      t != napi_number || napi_get_value_int64(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_error(env, "ERR_INVALID_ARG_TYPE", "queued: fd must be a non-negative number");
-    return nullptr;
-  }
+  const int fd = fd_arg(env, info, "queued: fd must be a non-negative number");
+  if (fd < 0) return nullptr;
   int n = 0;
-  if (ioctl(static_cast<int>(fd), SIOCOUTQ, &n) != 0) return number(env, -errno);
+  if (ioctl(fd, SIOCOUTQ, &n) != 0) return number(env, -errno);
   return number(env, n);
 }
 

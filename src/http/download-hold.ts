@@ -17,17 +17,19 @@ const NOTHING: Release = () => undefined;
 
 /**
  * What `body` (`length` bytes) may hold, from `budget`, waiting as the budget says; refused, the
- * body is destroyed (its file or S3 read let go) and the budget's 429 thrown.
+ * body is destroyed (its file or S3 read let go) and the budget's 429 thrown. A release without a
+ * promise when there is room now (or nothing to hold: the open pool's downloads), so the common
+ * download goes on in the same turn as before.
  */
-export async function holdBody(budget: DownloadBudget | undefined, body: Readable, length: number): Promise<Release> {
+export function holdBody(budget: DownloadBudget | undefined, body: Readable, length: number): Release | Promise<Release> {
   const bytes = budget ? bytesHeldBy(body, length) : 0;
   if (!budget || bytes === 0) return NOTHING;
-  try {
-    return await hold(budget, { full: bytes, lean: bytes });
-  } catch (e) {
+  const held = hold(budget, { full: bytes, lean: bytes });
+  if (typeof held === 'function') return held;
+  return held.catch((e: unknown) => {
     body.destroy();
     throw e;
-  }
+  });
 }
 
 /** `bytes` of `budget`, at once when there is room (no promise on the fast path), else as take() says. */

@@ -56,7 +56,8 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
     }
   }
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal, found);
-  const release = await holdBody(r.registry.ctx.budgets?.blobs, stream, headers['Content-Length']);
+  const held = holdBody(r.registry.ctx.budgets?.blobs, stream, headers['Content-Length']);
+  const release = typeof held === 'function' ? held : await held;
   try {
     r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
     const socketFd = plainSocketFd(r.req, r.res);
