@@ -13,7 +13,9 @@
 // - native/file-map.cc: mappings of a blob file's ranges that downloads decipher from; without it
 //   they pread the file into a buffer first (src/blobstore/encrypted/mapped-file.ts);
 // - native/malloc-trim.cc: glibc's malloc_trim; without it free malloc memory stays resident after
-//   a crowd of uploads (src/core/malloc-trim.ts).
+//   a crowd of uploads (src/core/malloc-trim.ts);
+// - native/tcp-acked.cc: the bytes a TCP peer acknowledged; without it the response rule sees a
+//   TLS client's progress in whole writes only (src/http/tcp-acked.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +29,7 @@ const addons = [
   { name: 'sock-send', openssl: false, without: 'downloads will be written to their sockets by the main thread' },
   { name: 'file-map', openssl: false, without: 'downloads will read blob files into a buffer before deciphering' },
   { name: 'malloc-trim', openssl: false, without: 'free malloc memory is not handed back after a crowd of uploads' },
+  { name: 'tcp-acked', openssl: false, without: "a TLS client's progress is seen in whole writes (a coarser grain for the response rule)" },
 ];
 
 // The runtime this script runs on is the one Berth runs on (npm and scripts/test.sh put

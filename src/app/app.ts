@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ChangeSignal } from '../core/expiring-cache.js';
+import { DownloadBudget } from '../core/download-budget.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
@@ -26,6 +27,7 @@ import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
 import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
 import { createHttpServer } from '../http/server.js';
+import type { SourceLimit } from '../http/source-limit.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
@@ -117,6 +119,8 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           { ttlMs },
         )
       : undefined;
+  // What downloads in flight may hold (blob bodies and manifests), whatever the number of clients.
+  const budgets = { blobs: new DownloadBudget({ bytes: config.downloadBufferBytes }), manifests: new DownloadBudget({ bytes: config.manifestBufferBytes }) };
   // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
@@ -137,7 +141,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       undefined,
       new OpenPool(byteThreads, {
         stripe: config.stripedDownloads,
-        bufferBytes: config.downloadBufferBytes,
+        budget: budgets.blobs,
         ...(config.threadSends && {
           threadSends: {
             stallMs: config.responseTimeoutSeconds * 1000,
@@ -152,6 +156,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
     meta,
     clock,
     log,
+    budgets,
     limits: {
       createOnPush: config.createOnPush,
       deleteEnabled: config.deleteEnabled,
@@ -194,6 +199,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     seal: (s) => sealSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
     open: (s) => openSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
   });
+  let sourceLimit: SourceLimit | undefined;
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
   const usage = new UsageRecorder({ usage: meta.usage, clock, log });
   const metrics =
@@ -205,6 +211,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           archive: meta.archive,
           clock,
           ...(config.storage === undefined && { blobDir: dataDir }),
+          ...(registry.ctx.budgets && { budgets: registry.ctx.budgets }),
+          sourceRefusals: () => sourceLimit?.refused ?? 0,
         });
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
@@ -278,7 +286,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       responseMinBytesPerSecond: config.responseMinBytesPerSecond,
     },
     ...(config.maxConnections > 0 && { maxConnections: config.maxConnections }),
-    ...(config.maxConnectionsPerSource > 0 && { maxConnectionsPerSource: config.maxConnectionsPerSource }),
+    ...(config.maxConnectionsPerSource > 0 && { maxConnectionsPerSource: config.maxConnectionsPerSource, sourceLimited: (l) => (sourceLimit = l) }),
     http2: { maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderBytes: config.maxHeaderBytes },
     ...(tls && { tls }),
   });

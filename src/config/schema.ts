@@ -156,11 +156,18 @@ export const configSchema = z
      */
     maxConnectionsPerSource: int(0, 1_000_000).default(0),
     /**
-     * Bytes of buffers (rings of deciphered slots) encrypted downloads in flight may hold at once:
-     * full rings within half of it, lean ones (two chunks) beyond; with no room for a lean one a
-     * download waits up to 5 s, then is answered 429 with Retry-After.
+     * Bytes of buffers blob downloads in flight may hold at once (encrypted downloads' rings of
+     * deciphered slots, plaintext and S3 bodies' read buffers): full rings within half of it,
+     * lean ones (two chunks) beyond; with no room a download waits up to 5 s, then is answered
+     * 429 with Retry-After.
      */
     downloadBufferBytes: int(1024 * 1024, 2 ** 40).default(256 * 1024 * 1024),
+    /**
+     * Bytes of manifests being sent that their clients have not yet taken, at once (a budget of
+     * their own, so that a manifest GET never queues behind blob downloads); past it, as above.
+     * A manifest larger than it is sent alone.
+     */
+    manifestBufferBytes: int(1024 * 1024, 2 ** 40).default(32 * 1024 * 1024),
     /** Prometheus metrics (GET /metrics) on a listener of their own at this port; off when unset (0: any free port). */
     metricsPort: int(0, 65535).optional(),
     /** The metrics listener's address; default: host. */

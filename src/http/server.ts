@@ -35,7 +35,7 @@ import { createServerFor, DEFAULT_HTTP2_LIMITS, type BerthServer, type Http2Limi
 import { markFreshPieces } from '../core/fresh-pieces.js';
 import { adoptAuthority, isHttp2 } from './request.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, ResponseWatch, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
-import { limitConnectionsPerSource } from './source-limit.js';
+import { limitConnectionsPerSource, type SourceLimit } from './source-limit.js';
 import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 import { routeConsole, type ConsoleDoor, type ConsoleOptions } from './console/door.js';
@@ -72,6 +72,8 @@ export interface HttpServerOptions {
   maxConnections?: number;
   /** Connections open at once from one client address (source-limit.ts: more are closed as they arrive); unbounded when unset. */
   maxConnectionsPerSource?: number;
+  /** Told of the per-source bound once it is in place (its refusals are a metric). */
+  sourceLimited?: (limit: SourceLimit) => void;
   /** HTTPS with this certificate and key (see tls.ts), offering h2 and HTTP/1.1; plain HTTP/1.1 when unset. */
   tls?: KeyPair;
   /**
@@ -104,11 +106,11 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
     return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);
-  // A TLS connection's bytes are counted on its TLS socket (the TCP one under it sees none of them).
-  server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => responses.connection(socket));
+  // A TLS connection's bytes are counted on its TLS socket, and its progress read from the TCP one under it (slow-clients.ts, tlsMeter).
+  server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => responses.connection(socket, opts.tls !== undefined));
   server.once('close', () => responses.close());
   if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
-  if (opts.maxConnectionsPerSource !== undefined) limitConnectionsPerSource(server, opts.maxConnectionsPerSource);
+  if (opts.maxConnectionsPerSource !== undefined) opts.sourceLimited?.(limitConnectionsPerSource(server, opts.maxConnectionsPerSource));
   return server;
 }
 

@@ -12,6 +12,7 @@ import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { hasBody, isHttp2 } from './request.js';
 import { noteCut } from './request-facts.js';
+import { tcpProgressOf } from './tcp-acked.js';
 
 export interface SlowClientLimits {
   headersTimeoutMs: number;
@@ -213,9 +214,9 @@ export class ResponseWatch {
    * shows waiting there: its streams are judged one by one (watch), and a session left with none
    * open is closed by the idle rule (h2.ts).
    */
-  connection(socket: Socket): void {
+  connection(socket: Socket, tls = false): void {
     const s = socket as Socket & { _httpMessage?: ServerResponse | null };
-    this.add(socket, socketMeter(socket), () => {
+    this.add(socket, tls ? tlsMeter(socket) : socketMeter(socket), () => {
       // The response on the socket now (Node's own field): its request's record says why it ended.
       const req = s._httpMessage?.req;
       if (req) noteCut(req, RESPONSE_CUT);
@@ -324,6 +325,30 @@ function socketMeter(socket: Socket): Meter {
       return s.bytesWritten - s.writableLength;
     },
     waiting: () => s.writableLength > 0,
+  };
+}
+
+/**
+ * A TLS connection: what its client acknowledged at the TCP level, where that can be read
+ * (tcp-acked.ts), else as a plain socket. The TLS socket's own counts move only as a whole write
+ * (a download's 1 MiB slot, in records) has gone into the kernel, which takes it in steps of a
+ * third of its send buffer: ~5 MB a step on loopback, so an honest reader taking 0.6 MB/s on a
+ * loaded machine (s19-h2's runs) could show nothing in a 6 s window and be cut. ACKs move with
+ * every segment the client's kernel took, and stop once its receive buffer is full, i.e. once
+ * the client stops reading: the same rule, a byte's grain. And a window in which the kernel held
+ * nothing unacknowledged is not held against the client.
+ */
+function tlsMeter(socket: Socket): Meter {
+  const plain = socketMeter(socket);
+  const tcp = tcpProgressOf(socket);
+  if (!tcp) return plain;
+  let last = 0;
+  return {
+    // Gone (the fd closed): the last count; the rule stops watching a closed socket anyway.
+    taken: () => (last = tcp.acked() ?? last),
+    // Bytes wait on the client only while the kernel holds some it has not acknowledged: with
+    // none there, what Node still holds waits on Berth (a loop too busy to encrypt and write).
+    waiting: () => plain.waiting() && tcp.queued(),
   };
 }
 

@@ -13,6 +13,8 @@ import type { ReplicationStatusStore } from '../metadata/replication.js';
 import type { UsageStore } from '../metadata/usage.js';
 import type { ArchiveStore } from '../metadata/archive.js';
 import { collectDefaultMetricsButGc } from './default-metrics.js';
+import { registerDownloadMetrics } from './download-metrics.js';
+import type { DownloadBudget } from '../core/download-budget.js';
 
 /** Pass and scan buckets, seconds. */
 const PASS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
@@ -29,7 +31,14 @@ export interface MetricSources {
   clock: Clock;
   /** The data directory when blobs are kept there (not S3): its file system's free and total bytes. */
   blobDir?: string;
+  /** What downloads in flight hold, by budget (core/download-budget.ts), read at each scrape. */
+  budgets?: Record<'blobs' | 'manifests', BudgetFigures>;
+  /** Connections closed at accept by maxConnectionsPerSource so far. */
+  sourceRefusals?: () => number;
 }
+
+/** The figures of a download budget the metrics show. */
+export type BudgetFigures = Pick<DownloadBudget, 'bytes' | 'held' | 'waiters' | 'waited' | 'refused' | 'leanGrants'>;
 
 export class BerthMetrics implements Telemetry {
   readonly registry = new Registry();
@@ -80,6 +89,7 @@ export class BerthMetrics implements Telemetry {
   constructor(sources: MetricSources) {
     collectDefaultMetricsButGc(this.registry);
     const { usage, replication, archive, clock, blobDir } = sources;
+    registerDownloadMetrics(this.registry, sources);
     new Gauge({
       name: 'berth_upload_sessions',
       help: 'Upload sessions open (all nodes: read from the metadata)',

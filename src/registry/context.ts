@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { BlobVaults } from '../blobstore/vaults.js';
 import type { Clock } from '../core/clock.js';
+import type { DownloadBudget } from '../core/download-budget.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { MetadataStore } from '../metadata/types.js';
@@ -39,6 +40,11 @@ export interface RegistryContext {
   log: Logger;
   /** Bumped by writes that can change an authorization decision (policies, resource tags). */
   authzChanges: ChangeSignal;
+  /**
+   * What downloads in flight may hold (core/download-budget.ts): `blobs`, shared with the open
+   * pool, and `manifests`, their own; unset, unbounded (tests that build a bare context).
+   */
+  budgets?: { blobs: DownloadBudget; manifests: DownloadBudget };
   /** Called after a use case enqueued a job, so this node's worker looks at once. */
   jobsQueued?: () => void;
   /** Called after a use case wrote events to the outbox, so this node's deliverer looks soon. */

@@ -13,7 +13,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { within } from '../e2e/helpers/raw-socket.js';
-import { pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
+import { makeImage, pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
 import { openFilesUnder } from '../../src/blobstore/testing.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
@@ -103,7 +103,7 @@ describe('downloads in flight past downloadBufferBytes', () => {
 describe('connections per source past maxConnectionsPerSource', () => {
   let berth: BerthInProcess;
   before(async () => {
-    berth = await startInProcess({ env: { BERTH_MAX_CONNECTIONS_PER_SOURCE: '3' } });
+    berth = await startInProcess({ env: { BERTH_MAX_CONNECTIONS_PER_SOURCE: '3', BERTH_METRICS_PORT: '0' } });
   });
   after(async () => berth?.cleanup());
 
@@ -142,5 +142,77 @@ describe('connections per source past maxConnectionsPerSource', () => {
     );
     assert.equal(again?.status, 200);
     for (const h of held) h.socket.destroy();
+    // The refusal is a metric (the listener runs in its own thread and asks the loop for the text).
+    assert.match(await scrape(berth), /^berth_connections_refused_per_source_total 1$/m);
+  });
+});
+
+/** The metrics listener's exposition. */
+async function scrape(berth: BerthInProcess): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${berth.app.metricsPort()}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+describe('manifests in flight past manifestBufferBytes', () => {
+  let berth: BerthInProcess;
+  const manifests = new Map<string, Buffer>();
+  const layer = randomBytes(1000);
+  before(async () => {
+    // 1 MiB for manifests (their own budget), 12 MiB manifests: more than the sockets' buffers
+    // take on loopback (the server's send buffer grows to 4 MiB at most), so a reader that stops
+    // leaves most of one in the server, and one such manifest is let in alone.
+    berth = await startInProcess({
+      env: { BERTH_MANIFEST_BUFFER_BYTES: String(1 * MiB), BERTH_MAX_MANIFEST_BYTES: String(16 * MiB), BERTH_METRICS_PORT: '0' },
+    });
+    const image = makeImage('budget/manifests', 'a', [layer]);
+    for (const [, b] of image.blobs) assert.equal((await pushBlob(berth.url, 'budget/manifests', b)).status, 201);
+    for (const tag of ['a', 'b']) {
+      const m = { ...JSON.parse(image.manifest.toString()), annotations: { pad: randomBytes(9 * MiB).toString('base64') } };
+      const body = Buffer.from(JSON.stringify(m));
+      const put = await fetch(`${berth.url}/v2/budget/manifests/manifests/${tag}`, {
+        method: 'PUT',
+        headers: { Authorization: berth.authorization, 'Content-Type': m.mediaType },
+        body,
+      });
+      assert.equal(put.status, 201, await put.text());
+      manifests.set(tag, body);
+    }
+  });
+  after(async () => berth?.cleanup());
+
+  it('answers 429 past the budget while a reader holds a manifest, serves it again once the reader leaves, and counts it', { timeout: 120_000 }, async () => {
+    const head = (tag: string) => `GET /v2/budget/manifests/manifests/${tag} HTTP/1.1\r\nHost: ${berth.host}\r\nAuthorization: ${berth.authorization}\r\n\r\n`;
+    const reader = await connectFrom(berth.port, '127.0.0.1', head('a'));
+    reader.socket.pause();
+    await within(
+      until(async () => reader.socket.bytesRead > 0),
+      NEVER_MS,
+      'the first manifest under way',
+    );
+    const refused = await within(getFrom(berth, '127.0.0.1', '/v2/budget/manifests/manifests/b'), NEVER_MS, 'the answer past the budget');
+    assert.equal(refused.status, 429, `status ${refused.status}`);
+    assert.equal(refused.headers['retry-after'], '5');
+    assert.equal(JSON.parse(refused.body.toString()).errors[0].code, 'TOOMANYREQUESTS');
+    // A blob download is not behind the manifests' budget.
+    const blob = await getFrom(berth, '127.0.0.1', `/v2/budget/manifests/blobs/${sha256(layer)}`);
+    assert.equal(blob.status, 200);
+    assert.ok(blob.body.equals(layer));
+
+    reader.socket.destroy();
+    await within(
+      until(async () => /^berth_download_buffer_bytes\{budget="manifests"\} 0$/m.test(await scrape(berth))),
+      NEVER_MS,
+      'the manifest given back once its reader left',
+    );
+    const served = await within(getFrom(berth, '127.0.0.1', '/v2/budget/manifests/manifests/b'), NEVER_MS, 'the manifest once the reader left');
+    assert.equal(served.status, 200);
+    assert.ok(served.body.equals(manifests.get('b')!), 'exact bytes');
+
+    const text = await scrape(berth);
+    assert.match(text, /^berth_download_refusals_total\{budget="manifests"\} 1$/m);
+    assert.match(text, /^berth_download_waits_total\{budget="manifests"\} 1$/m);
+    assert.match(text, /^berth_download_buffer_limit_bytes\{budget="manifests"\} 1048576$/m);
+    assert.match(text, /^berth_download_refusals_total\{budget="blobs"\} 0$/m);
   });
 });

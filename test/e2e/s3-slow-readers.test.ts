@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startS3TestServer, type S3TestServer } from '../../src/blobstore/s3/testing/s3-test-server.js';
-import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
+import { freePort, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { getBlob, pushBlob, sha256 } from './helpers/registry-http.js';
 import { accessLines, bodyOf, CUT, stalledGet } from './helpers/stalled-readers.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -66,3 +66,56 @@ describe('a client that stops reading a blob streamed from S3', { skip: unavaila
     assert.ok(again.body.equals(blob));
   });
 });
+
+describe('blob downloads relayed from S3 past downloadBufferBytes', { skip: unavailable ?? false }, () => {
+  const server = s3 as S3TestServer;
+  let berth: BerthProcess;
+  let metricsPort = 0;
+  const blob = randomBytes(24 * 1024 * 1024 + 7);
+  const digest = sha256(blob);
+
+  before(async () => {
+    // 4 MiB: a relayed body asks for 3 MiB (object-body.ts's slabs), so one fits and a second
+    // waits (5 s) and is refused. The response rule's window is far off: the reader never reads.
+    metricsPort = await freePort();
+    berth = await startBerth({
+      args: ['--response-timeout-seconds', '600'],
+      env: {
+        BERTH_METRICS_PORT: String(metricsPort),
+        BERTH_DOWNLOAD_BUFFER_BYTES: String(4 * 1024 * 1024),
+        BERTH_STORAGE: `s3://${server.bucket}/berth-relay-budget-${randomBytes(4).toString('hex')}`,
+        BERTH_S3_ENDPOINT: server.endpoint,
+        BERTH_S3_REGION: server.region,
+        BERTH_S3_ACCESS_KEY_ID: server.accessKeyId,
+        BERTH_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+      },
+    });
+    assert.equal((await pushBlob(berth.url, 'slow/relay', blob)).status, 201);
+  });
+  after(async () => berth?.cleanup());
+
+  it('answers 429 with Retry-After while a stalled reader holds the budget, and serves the blob whole once it leaves', async () => {
+    const socket = await new Promise<Socket>((resolve) => {
+      const s = connect(berth.port, '127.0.0.1', () => resolve(s));
+    });
+    const stalled = stalledGet(socket, `/v2/slow/relay/blobs/${digest}`, berth.host, berth.authorization);
+    await waitFor('the stalled download under way', async () => (await metric(metricsPort, 'berth_download_buffer_bytes{budget="blobs"}')) > 0 || undefined);
+    const refused = await getBlob(berth.url, 'slow/relay', digest);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '5');
+    assert.equal(await metric(metricsPort, 'berth_download_refusals_total{budget="blobs"}'), 1);
+    stalled.socket.destroy();
+    await waitFor('the budget given back', async () => (await metric(metricsPort, 'berth_download_buffer_bytes{budget="blobs"}')) === 0 || undefined);
+    const again = await getBlob(berth.url, 'slow/relay', digest);
+    assert.equal(again.status, 200);
+    assert.ok(again.body.equals(blob));
+  });
+});
+
+/** One series' value in the metrics listener's exposition. */
+async function metric(port: number, series: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  assert.ok(line, `${series} is exposed`);
+  return Number(line.slice(series.length + 1));
+}

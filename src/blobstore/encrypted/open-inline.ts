@@ -68,6 +68,11 @@ export class InlineBody extends Readable implements DirectBody {
     super();
   }
 
+  /** The whole small blob, until it is written (HeldBytes). */
+  get heldBytes(): number {
+    return this.bytes.length;
+  }
+
   override _read(): void {
     if (!this.sent && this.bytes.length > 0) this.push(this.bytes);
     this.sent = true;

@@ -20,7 +20,7 @@ import type { DirectBody } from '../../core/direct-body.js';
 import type { BlobHandle } from '../blob-store.js';
 import type { ByteThread, ByteThreads } from '../workers/threads.js';
 import type { ChunkRun } from './chunk-format.js';
-import { DownloadBudget, type BudgetGrant } from './download-budget.js';
+import { DownloadBudget, type BudgetGrant } from '../../core/download-budget.js';
 import { OpenFeed } from './open-feed.js';
 import type { FromOpener, OpenerSource, Stripe } from './open-protocol.js';
 import { RingDownload, type Part, type Ring, type RingHome, type SendPlan, type SourceOwner } from './ring-download.js';
@@ -52,6 +52,8 @@ export interface OpenPoolOptions {
   bufferBytes?: number;
   /** How long a download with no room in bufferBytes waits before it is refused (429); default 5 s. */
   bufferWaitMs?: number;
+  /** The budget to ask, shared with downloads that are not the pool's (bufferBytes and bufferWaitMs are then its own). */
+  budget?: DownloadBudget;
 }
 
 export class OpenerLostError extends Error {
@@ -127,10 +129,12 @@ export class OpenPool implements RingHome {
     this.mapped = opts.mapped ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
-    this.budget = new DownloadBudget({
-      bytes: opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
-      ...(opts.bufferWaitMs !== undefined && { waitMs: opts.bufferWaitMs }),
-    });
+    this.budget =
+      opts.budget ??
+      new DownloadBudget({
+        bytes: opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
+        ...(opts.bufferWaitMs !== undefined && { waitMs: opts.bufferWaitMs }),
+      });
     const addon = opts.threadSends ? sockSend() : undefined;
     this.sendPlan =
       addon && opts.threadSends

@@ -9,7 +9,7 @@ import { Readable, type Writable } from 'node:stream';
 import type { DirectBody, SendTarget } from '../../core/direct-body.js';
 import type { ByteThread } from '../workers/threads.js';
 import { BlobIntegrityError } from './chunk-format.js';
-import type { BudgetGrant } from './download-budget.js';
+import type { BudgetGrant } from '../../core/download-budget.js';
 import type { FromOpener, ToOpener } from './open-protocol.js';
 import type { SockSend } from './sock-send.js';
 
@@ -80,6 +80,8 @@ function post(part: Part, m: ToOpener): void {
 }
 
 export class RingDownload extends Readable implements DirectBody {
+  /** Its rings are in the pool's budget already (HeldBytes). */
+  readonly heldBytes = 0;
   readonly firstSlot: Promise<void>;
   private settleFirst!: (e?: Error) => void;
   /** The part whose slot comes next. */

@@ -69,6 +69,8 @@ export class ObjectBody extends Readable implements DirectBody {
   private first: Buffer | undefined;
   private started = false;
   private sink: Sink | undefined;
+  /** A slab being filled and one or two whose pieces the destination still writes (HeldBytes). */
+  readonly heldBytes = 3 * SLAB_BYTES;
 
   constructor(
     private readonly source: BodySource,

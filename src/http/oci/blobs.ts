@@ -13,6 +13,7 @@ import { send } from './headers.js';
 import { plainSocketFd } from '../plain-socket.js';
 import { noteBytesSent } from '../request-facts.js';
 import { noteResponseCut } from '../slow-clients.js';
+import { holdBody } from '../download-hold.js';
 
 export async function headOrGetBlob(r: OciRequest, name: string, digestText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
@@ -55,10 +56,16 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
     }
   }
   const stream = await r.registry.blobs.open(scope, digest, range, r.signal, found);
-  r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
-  const socketFd = plainSocketFd(r.req, r.res);
-  const target = socketFd === undefined ? undefined : { socketFd, sentPast: (n: number) => noteBytesSent(r.req, n), cut: () => noteResponseCut(r.req) };
-  await sendBody(stream, r.res, target);
+  const held = holdBody(r.registry.ctx.budgets?.blobs, stream, headers['Content-Length']);
+  const release = typeof held === 'function' ? held : await held;
+  try {
+    r.res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
+    const socketFd = plainSocketFd(r.req, r.res);
+    const target = socketFd === undefined ? undefined : { socketFd, sentPast: (n: number) => noteBytesSent(r.req, n), cut: () => noteResponseCut(r.req) };
+    await sendBody(stream, r.res, target);
+  } finally {
+    release();
+  }
 }
 
 /**

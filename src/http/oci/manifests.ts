@@ -4,6 +4,8 @@ import { isTag, parseReference, parseRepositoryName, parseTag, type Reference } 
 import { readBody } from '../request.js';
 import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
 import { repoPath, send } from './headers.js';
+import { holdBytes, holdBytesNow, releaseWhenSent, SharedHolds } from '../download-hold.js';
+import type { DownloadBudget } from '../../core/download-budget.js';
 
 /**
  * Whether the client's Accept header admits `mediaType`. No Accept (or a wildcard) admits
@@ -28,12 +30,18 @@ function readReference(text: string): Reference {
   return parseReference(text);
 }
 
+/** Manifest buffers being sent, per budget (one per cached manifest, whatever the number of readers). */
+const shared = new WeakMap<DownloadBudget, SharedHolds>();
+const EMPTY = Buffer.alloc(0);
+
 export async function headOrGetManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const reference = readReference(referenceText);
   const pull = r.req.method === 'GET';
   const cache = pullThroughOf(r, scope);
-  const m = cache ? await cache.cache.manifest(scope, reference, cache.access, { pull }) : await r.registry.manifests.get(scope, reference, { pull });
+  const read = (ref: Reference, asPull: boolean) =>
+    cache ? cache.cache.manifest(scope, ref, cache.access, { pull: asPull }) : r.registry.manifests.get(scope, ref, { pull: asPull });
+  let m: Awaited<ReturnType<typeof read>> | undefined = await read(reference, pull);
   const accept = r.req.headers.accept;
   if (!accepts(accept, m.mediaType)) {
     throw new RegistryError(Codes.ManifestUnknown, `manifest is ${m.mediaType}, which the Accept header does not list`, {
@@ -46,7 +54,42 @@ export async function headOrGetManifest(r: OciRequest, name: string, referenceTe
     ETag: `"${m.digest}"`,
     'Content-Length': m.payload.length,
   };
-  send(r.res, 200, headers, r.req.method === 'HEAD' ? undefined : m.payload);
+  if (!pull) {
+    send(r.res, 200, headers);
+    return;
+  }
+  const budget = r.registry.ctx.budgets?.manifests;
+  if (!budget) {
+    send(r.res, 200, headers, m.payload);
+    return;
+  }
+  let holds = shared.get(budget);
+  if (!holds) shared.set(budget, (holds = new SharedHolds()));
+  let payload = m.payload;
+  let release = holds.join(payload);
+  if (!release) {
+    const granted = holdBytesNow(budget, payload.length);
+    if (granted) release = holds.begin(payload, granted);
+  }
+  if (!release) {
+    // Waiting holds only the digest: the manifest is read again once there is room.
+    const digest = m.digest;
+    m = undefined;
+    payload = EMPTY;
+    const granted = await holdBytes(budget, headers['Content-Length']);
+    try {
+      payload = (await read(parseReference(digest), false)).payload;
+    } catch (e) {
+      granted();
+      throw e;
+    }
+    // Another response may have begun holding the same buffer meanwhile: count it once.
+    const joined = holds.join(payload);
+    if (joined) granted();
+    release = joined ?? holds.begin(payload, granted);
+  }
+  send(r.res, 200, headers, payload);
+  releaseWhenSent(r.res, release, r.signal);
 }
 
 /**

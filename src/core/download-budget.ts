@@ -1,7 +1,10 @@
 /**
- * The memory the open pool's downloads in flight may hold at once (their rings, and a fed
- * download's input ring): one process-wide figure, so that no number of clients, each taking its
- * download at the response rule's minimum rate (http/slow-clients.ts), holds more than it.
+ * The memory downloads in flight may hold at once: one process-wide figure, so that no number of
+ * clients, each taking its download at the response rule's minimum rate (http/slow-clients.ts),
+ * holds more than it. The open pool's downloads ask for their rings (and a fed download's input
+ * ring); a blob body that is not the pool's (a plaintext file or S3 stream, a small inline blob)
+ * for what it may hold (http/oci/blobs.ts); manifests have a budget of their own (the same class),
+ * so that a manifest GET never queues behind blob downloads.
  *
  * A download gets a full ring while the full rings held stay within half the budget (the rings
  * an honest fast download needs for its speed), else a lean one (a chunk or two) within the
@@ -11,7 +14,7 @@
  * for full rings: once slow readers have taken their share, later downloads still get lean rings
  * rather than a queue.
  */
-import { Codes, RegistryError } from '../../core/errors.js';
+import { Codes, RegistryError } from './errors.js';
 
 /** What a download asked for: a full ring's bytes and a lean one's. */
 export interface BudgetAsk {
@@ -48,6 +51,8 @@ export class DownloadBudget {
   /** Downloads given a lean ring, and downloads refused for want of room (for tests, diagnostics, metrics). */
   leanGrants = 0;
   refused = 0;
+  /** Asks that found no room at once and waited (then granted or refused). */
+  waited = 0;
   private readonly waitMs: number;
   private readonly maxWaiting: number;
   private readonly waiting: Waiter[] = [];
@@ -67,9 +72,10 @@ export class DownloadBudget {
   /** A full ring's bytes, a lean one's, or, with no room for either in `waitMs`, a RegistryError (429). */
   async take(ask: BudgetAsk): Promise<BudgetGrant> {
     // Behind others already waiting: first come, first served.
-    const now = this.waiting.length === 0 ? this.tryTake(ask) : undefined;
+    const now = this.takeNow(ask);
     if (now) return now;
     if (this.waiting.length >= this.maxWaiting) throw this.refusal();
+    this.waited++;
     return new Promise<BudgetGrant>((resolve, reject) => {
       const w: Waiter = {
         ask,
@@ -82,6 +88,11 @@ export class DownloadBudget {
       };
       this.waiting.push(w);
     });
+  }
+
+  /** A grant if there is room now and no one is waiting (first come, first served); else undefined. */
+  takeNow(ask: BudgetAsk): BudgetGrant | undefined {
+    return this.waiting.length === 0 ? this.tryTake(ask) : undefined;
   }
 
   /** One more full ring (a download's second stripe), only if it fits the full share now. */
@@ -105,7 +116,9 @@ export class DownloadBudget {
 
   private tryTake(ask: BudgetAsk): BudgetGrant | undefined {
     if (this.heldFull + ask.full <= this.bytes / 2 && this.held + ask.full <= this.bytes) return this.granted({ lean: false, bytes: ask.full });
-    if (this.held + ask.lean <= this.bytes) {
+    // An ask larger than the whole budget (a manifest bigger than the manifests' budget) gets in
+    // alone rather than never.
+    if (this.held + ask.lean <= this.bytes || this.held === 0) {
       this.leanGrants++;
       return this.granted({ lean: true, bytes: ask.lean });
     }
@@ -123,4 +136,19 @@ export class DownloadBudget {
     const seconds = Math.max(1, Math.ceil(this.waitMs / 1000));
     return new RegistryError(Codes.TooManyRequests, 'too many downloads in flight; retry shortly', undefined, { retryAfterSeconds: seconds });
   }
+}
+
+/** What a response body may hold in memory while its client takes it (ask the budget for that). */
+export interface HeldBytes {
+  /** 0 for a body that asked a budget for itself (the open pool's downloads). */
+  readonly heldBytes: number;
+}
+
+/**
+ * What `body`, written to a client that takes it slowly, may hold: what it declares, else two of
+ * its reads (one in its own buffer, one queued on the socket), and never more than its length.
+ */
+export function bytesHeldBy(body: { readableHighWaterMark: number }, length: number): number {
+  const declared = (body as Partial<HeldBytes>).heldBytes;
+  return Math.min(declared ?? 2 * body.readableHighWaterMark, length);
 }
