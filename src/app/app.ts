@@ -47,8 +47,7 @@ import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
 import { loadServerKey } from './server-key.js';
-import { createPostgresMetadataStore } from '../metadata/postgres/postgres-store.js';
-import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
+import { openMetadata } from './open-stores.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
@@ -370,27 +369,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
 }
 
-/** The metadata engine the configuration names: PostgreSQL when `databaseUrl` is set, else SQLite in the data directory. */
-export async function openMetadata(config: Config): Promise<MetadataStore> {
-  if (config.databaseUrl !== undefined) {
-    return createPostgresMetadataStore({ connectionString: config.databaseUrl, poolSize: config.databasePoolSize });
-  }
-  return createSqliteMetadataStore({ path: resolve(config.dataDir, 'metadata.db') });
-}
-
 /** STS and web identities over the roles (absent only from stores without them). */
 function stsDoors(identities: IdentityAdmin, clock: Clock, serverKey: Buffer): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
   if (!identities.roles) return {};
   const sts = new SecurityTokenService(identities.roles, clock, serverKey);
   return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock) };
-}
-
-/** The identity administration of a data directory, for `berth admin` without a running server. */
-export async function openIdentityAdmin(config: Config): Promise<{ identities: IdentityAdmin; close(): Promise<void> }> {
-  const dataDir = resolve(config.dataDir);
-  const meta = await openMetadata(config);
-  const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles), close: () => meta.close() };
 }
 
 function listenOn(server: BerthServer, port: number, host: string): Promise<number> {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { systemClock } from '../core/clock.js';
 import type { Config } from '../config/schema.js';
 import { KmsKeys } from '../kms/kms-keys.js';
-import { openMetadata } from './app.js';
+import { openMetadata } from './open-stores.js';
 import { loadServerKey } from './server-key.js';
 
 export async function openKmsAdmin(config: Config): Promise<{ kms: KmsKeys; region: string; close(): Promise<void> }> {

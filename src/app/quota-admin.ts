@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { deploymentQuotaValues, isQuotaName, QUOTAS, quotaOverrideProblem, type QuotaName } from '../registry/quotas.js';
-import { openMetadata } from './app.js';
+import { openMetadata } from './open-stores.js';
 import { serviceLimits } from './service-limits.js';
 
 export interface QuotaLine {

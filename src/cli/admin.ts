@@ -43,7 +43,7 @@ function identityCommand(
     async run(input) {
       const accountId = accountOf(input);
       for (const flag of required) needFlag(sub, input, flag);
-      const { openIdentityAdmin } = await import('../app/app.js');
+      const { openIdentityAdmin } = await import('../app/open-stores.js');
       const { identities, close } = await openIdentityAdmin(input.config);
       try {
         await body(identities, accountId, input);

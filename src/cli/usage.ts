@@ -59,7 +59,7 @@ async function usageCommand({ values, config }: CommandInput): Promise<number> {
   const accountId = values['account-id'] as string | undefined;
   if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError('--account-id must be 12 digits');
   const { from, to } = periodOf(values, systemClock.now());
-  const meta = await (await import('../app/app.js')).openMetadata(config);
+  const meta = await (await import('../app/open-stores.js')).openMetadata(config);
   try {
     const storage = await meta.gc.usage(accountId);
     const rows = await meta.usage.daily(from, to, LOOKBACK_DAYS, accountId);
