@@ -105,6 +105,13 @@ export function queueContract(test: ContractTest): void {
     const many = await a.scans.getMany(id, [images[1]!, dg('none')]);
     assert.deepEqual([...many.keys()], [images[1]]);
     assert.deepEqual(many.get(images[1]!), { status: 'FAILED', description: 'bad layer', startedAt: at(30) }, 'the last result wins');
+    // A listing page's worth: its range holds images[2]'s scan, which was not asked for.
+    const bounds = [`sha256:${'0'.repeat(64)}`, `sha256:${'f'.repeat(64)}`] as Digest[];
+    const page = [...bounds, ...Array.from({ length: 150 }, (_, i) => dg(`absent-${i}`)), images[1]!, images[0]!, images[1]!];
+    const fromPage = await a.scans.getMany(id, page);
+    assert.deepEqual(new Set(fromPage.keys()), new Set([images[0], images[1]]));
+    assert.deepEqual(fromPage.get(images[1]!), many.get(images[1]!));
+    assert.equal(fromPage.get(images[0]!)?.findings, '[]');
     const page1 = await a.scans.completed('', 1);
     const page2 = await a.scans.completed(page1[0]!.key, 1);
     const page3 = await a.scans.completed(page2[0]!.key, 1);

@@ -423,7 +423,10 @@ export interface ImageScanRecord {
 /** Scans of images, their package inventories, and the advisories they are matched against. */
 export interface ScanStore {
   get(repositoryId: number, digest: Digest): Promise<ImageScanRecord | undefined>;
-  /** Many at once (DescribeImages); missing ones are absent from the map. */
+  /**
+   * Many at once (DescribeImages); missing ones are absent from the map. Meant for a listing
+   * page's consecutive digests: on SQLite, past 100 digests the cost grows with the range they span.
+   */
   getMany(repositoryId: number, digests: Digest[]): Promise<Map<string, ImageScanRecord>>;
   /**
    * Marks a scan IN_PROGRESS and enqueues its job in one transaction, unless the image is gone or

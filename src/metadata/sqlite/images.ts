@@ -22,9 +22,11 @@ interface Row {
 
 const TAGS = '(SELECT group_concat(t.name, char(10)) FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)';
 
+// The sizes come from blobs_sizes, which the planner passes over for the table's own key
+// (unique, but a second seek into the table for the size): 1,000 scattered seeks fewer a page.
 const SELECT = `SELECT m.digest, m.media_type, m.size, m.pushed_at, m.last_pulled_at, m.artifact_type, m.subject_digest, m.image_status, m.archived_at, m.activated_at,
   ${TAGS} AS tags,
-  (SELECT SUM(b.size) FROM manifest_references r JOIN blobs b ON b.digest = r.child_digest
+  (SELECT SUM(b.size) FROM manifest_references r JOIN blobs b INDEXED BY blobs_sizes ON b.digest = r.child_digest
      WHERE r.repository_id = m.repository_id AND r.parent_digest = m.digest AND r.kind = 'blob') AS blob_bytes,
   (SELECT group_concat(r.child_digest, char(10)) FROM manifest_references r
      WHERE r.repository_id = m.repository_id AND r.parent_digest = m.digest AND r.kind = 'manifest') AS children

@@ -7,6 +7,9 @@ import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import type { Db } from './open.js';
 import { parseRegistryKey } from '../../core/registry-key.js';
 
+/** From this many digests on, getMany reads their range (a listing page) rather than each. */
+const RANGE_READ_FROM = 101;
+
 /** The statements a manifest put runs to start a scan-on-push in its own transaction. */
 export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
   const enqueue = prepareEnqueue(db);
@@ -23,6 +26,12 @@ export function prepareScanStart(db: Db): (repositoryId: number, digest: string,
 
 export function createSqliteScans(db: Db): ScanStore {
   const getStmt = db.prepare<[number, string], ScanRow>(`SELECT ${SCAN_COLUMNS} FROM image_scans WHERE repository_id = ? AND digest = ?`);
+  // A listing page's digests are consecutive images: the scans between its first and last are one
+  // walk of the key, where 1,000 lookups cost ~1.7 ms of a 1,000-image page (mostly for scans
+  // that do not exist). Scattered digests (imageIds, at most 100) are looked up one by one.
+  const rangeStmt = db.prepare<[number, string, string], ScanRow>(
+    `SELECT ${SCAN_COLUMNS} FROM image_scans WHERE repository_id = ? AND digest >= ? AND digest <= ?`,
+  );
   const hasManifest = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?');
   const startScan = prepareScanStart(db);
   const finishStmt = db.prepare(
@@ -96,7 +105,18 @@ export function createSqliteScans(db: Db): ScanStore {
   // its own begins and ends one, system calls that cost more than the lookup.
   const getMany = db.transaction((repositoryId: number, digests: Digest[]) => {
     const out = new Map<string, ImageScanRecord>();
-    for (const d of new Set(digests)) {
+    const wanted = new Set(digests);
+    if (wanted.size >= RANGE_READ_FROM) {
+      let low = digests[0]!;
+      let high = low;
+      for (const d of digests) {
+        if (d < low) low = d;
+        if (d > high) high = d;
+      }
+      for (const r of rangeStmt.iterate(repositoryId, low, high)) if (wanted.has(r.digest as Digest)) out.set(r.digest, toScan(r));
+      return out;
+    }
+    for (const d of wanted) {
       const r = getStmt.get(repositoryId, d);
       if (r) out.set(d, toScan(r));
     }

@@ -68,7 +68,7 @@ describe('SQLite hot-path query shapes', () => {
       db.close();
     }
   });
-  it('image listing pages (ListImages, DescribeImages): the manifests read from the listing index alone, never their rows', () => {
+  it('image listing pages (ListImages, DescribeImages): the manifests and blob sizes read from indexes alone, never their rows', () => {
     const db = openSqlite(':memory:');
     try {
       for (const [kind, byTag] of Object.entries({ ListImages: LIST_IDS_SQL, DescribeImages: LIST_SQL }))
@@ -82,6 +82,12 @@ describe('SQLite hot-path query shapes', () => {
               `${kind} ${tagStatus} ${status}: ${JSON.stringify(rows)}`,
             );
             assert.ok(!rows.some((r) => /USE TEMP B-TREE/.test(r.detail)), `${kind} ${tagStatus}: sorted by the index, ${JSON.stringify(rows)}`);
+            if (kind === 'DescribeImages')
+              assert.deepEqual(
+                rows.filter((r) => / b USING /.test(r.detail)).map((r) => r.detail),
+                ['SEARCH b USING COVERING INDEX blobs_sizes (digest=?)'],
+                `${kind} ${tagStatus}: blob sizes from their index alone, ${JSON.stringify(rows)}`,
+              );
           }
     } finally {
       db.close();
