@@ -74,7 +74,10 @@ export class SendPipe {
 
   /** Takes `out`'s pieces back from the pipe (a download given up): the pipe no longer touches its socket or ring. */
   cancel(out: Sending): void {
-    for (const job of out.inPipe) {
+    // Newest first: the pipe writes a socket's oldest piece, so taking the oldest back first would
+    // let the pipe's thread start the next one meanwhile, after a piece it had only half written
+    // (the client then reads bytes from further on as if they followed).
+    for (const job of [...out.inPipe].reverse()) {
       this.jobs.delete(job);
       const written = this.addon.pipeCancel(job);
       if (written > 0) out.sent += written;
