@@ -3,7 +3,7 @@
  * free loopback port with its own data directory, for end-to-end tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -74,8 +74,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Every directory `tempDir` made in this test file's process, removed as the process exits. */
+const madeDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of madeDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A server a test left running may still write there; a left directory must not fail the file.
+    }
+  }
+});
+
+/**
+ * A fresh directory under the system's temp dir, gone when the test file's process exits: most
+ * tests never removed theirs, and a full run left ~50 directories (up to 86 MB each) behind.
+ */
 export async function tempDir(prefix = 'berth-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
 }
 
 export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess> {
