@@ -14,23 +14,9 @@
 
 #include <vector>
 
+#include "napi-args.h"
+
 namespace {
-
-napi_value fail(napi_env env, const char* code, const char* message) {
-  napi_throw_error(env, code, message);
-  return nullptr;
-}
-
-napi_value number(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
-
-bool int_of(napi_env env, napi_value v, int64_t* out) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_int64(env, v, out) == napi_ok;
-}
 
 // One pipe per byte thread (created by pipe(onDone)). A piece is queued with pipeSend; the pipe's
 // thread writes every queued piece as far as its socket takes it, waits in poll(2) only when every

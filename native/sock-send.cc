@@ -17,25 +17,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "napi-args.h"
+
 namespace {
 
 constexpr int kMaxPoll = 64;
-
-napi_value fail(napi_env env, const char* code, const char* message) {
-  napi_throw_error(env, code, message);
-  return nullptr;
-}
-
-napi_value number(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
-
-bool int_of(napi_env env, napi_value v, int64_t* out) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_int64(env, v, out) == napi_ok;
-}
 
 // dup(fd): a new fd (close-on-exec) for the same socket, or -errno.
 napi_value dup_fd(napi_env env, napi_callback_info info) {

@@ -19,7 +19,7 @@
 // - native/tcp-acked.cc: the bytes a TCP peer acknowledged; without it the response rule sees a
 //   TLS client's progress in whole writes only (src/http/tcp-acked.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,10 @@ const addons = [
 // node_modules/.bin first); its package ships the headers one level above bin/.
 const headers = join(dirname(realpathSync(process.execPath)), '..', 'include', 'node');
 const mtime = (p) => statSync(p).mtimeMs;
+// Headers shared by addons (native/*.h): a change to one rebuilds them all.
+const headerFiles = readdirSync(join(root, 'native'))
+  .filter((f) => f.endsWith('.h'))
+  .map((f) => join(root, 'native', f));
 const cxx = process.env.CXX || 'g++';
 
 /** Builds one addon; says why not (and goes on) when it cannot. */
@@ -50,7 +54,8 @@ function build({ name, openssl, without }) {
   }
   const source = join(root, 'native', `${name}.cc`);
   const out = join(root, 'dist', 'native', `${name}.node`);
-  if (existsSync(out) && mtime(out) > mtime(source) && mtime(out) > mtime(self) && mtime(out) > mtime(process.execPath)) return;
+  const inputs = [source, self, process.execPath, ...headerFiles];
+  if (existsSync(out) && inputs.every((p) => mtime(out) > mtime(p))) return;
   // Built beside the output, then renamed over it: a running server never loads a half-written file.
   const staging = `${out}.building-${process.pid}`;
   mkdirSync(dirname(out), { recursive: true });
