@@ -68,14 +68,18 @@ const PULL_CLIENT = fileURLToPath(new URL('./pull-client.js', import.meta.url));
 
 /**
  * Pulls the blobs one after the other from a small Node process of its own (pull-client.ts, which
- * says why): the bytes, the seconds from the first request to the last byte, and that client's
- * CPU-seconds over the same span.
+ * says why): the bytes, the seconds from the first request to the last byte, that client's
+ * CPU-seconds over the same span, and its socket reads (body 'data' events).
  */
-export async function pullBlobsApart(server: Server, repo: string, digests: string[]): Promise<{ bytes: number; seconds: number; clientCpu: number }> {
+export async function pullBlobsApart(
+  server: Server,
+  repo: string,
+  digests: string[],
+): Promise<{ bytes: number; seconds: number; clientCpu: number; clientReads: number }> {
   const urls = digests.map((d) => new URL(`/v2/${repo}/blobs/${d}`, server.url).href);
   const { stdout } = await promisify(execFile)(process.execPath, [PULL_CLIENT, JSON.stringify(server.headers), ...urls]);
-  const r = JSON.parse(stdout) as { bytes: number; seconds: number; cpuSeconds: number };
-  return { bytes: r.bytes, seconds: r.seconds, clientCpu: r.cpuSeconds };
+  const r = JSON.parse(stdout) as { bytes: number; seconds: number; cpuSeconds: number; reads: number };
+  return { bytes: r.bytes, seconds: r.seconds, clientCpu: r.cpuSeconds, clientReads: r.reads };
 }
 
 export async function putManifest(server: Server, repo: string, tag: string, manifest: string): Promise<void> {

@@ -85,6 +85,8 @@ async function httpThroughput(server: Server, round: number): Promise<void> {
   const pulledGiB = pull.bytes / (1024 * MiB);
   record(server, 'pull CPU-s per GiB', (cpuSeconds(server.pid) - serverCpu) / pulledGiB);
   record(server, 'pull: the Node client CPU-s per GiB', pull.clientCpu / pulledGiB);
+  // Reads of 64 KiB at most: more per GiB would mean the server's writes make its client read in smaller steps.
+  if (pull.clientReads !== undefined) record(server, 'pull: the Node client reads per GiB', pull.clientReads / pulledGiB);
 }
 
 /**
@@ -93,7 +95,7 @@ async function httpThroughput(server: Server, round: number): Promise<void> {
  */
 const inProcessPull = process.env.BENCH_PULL_CLIENT === 'inprocess';
 
-async function pullHere(server: Server, repo: string, digests: string[]): Promise<{ bytes: number; seconds: number; clientCpu: number }> {
+async function pullHere(server: Server, repo: string, digests: string[]): Promise<{ bytes: number; seconds: number; clientCpu: number; clientReads?: number }> {
   const cpu = process.cpuUsage();
   const t = performance.now();
   let bytes = 0;

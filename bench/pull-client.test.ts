@@ -45,6 +45,8 @@ test('pulls every blob in a process of its own, counting every byte, with the lo
   assert.equal(r.bytes, 2 * BLOB.length);
   assert.ok(r.seconds > 0, `seconds ${r.seconds}`);
   assert.ok(r.clientCpu > 0, `client CPU ${r.clientCpu}`);
+  // Every body byte came in some read of at most 64 KiB, and at least one per blob.
+  assert.ok(r.clientReads >= Math.ceil(r.bytes / (64 * 1024)) && r.clientReads <= r.bytes, `client reads ${r.clientReads}`);
   assert.deepEqual(
     seen.map((s) => s.url),
     ['/v2/team/app/blobs/sha256:aa', '/v2/team/app/blobs/sha256:bb'],

@@ -7,9 +7,11 @@
 //   (src/blobstore/encrypted/native-gcm.ts; the server logs which at start);
 // - native/gcm-seal.cc: the AES-256-GCM sealer of uploads; without it the byte threads seal with
 //   Node's crypto (src/blobstore/encrypted/native-seal.ts);
-// - native/sock-send.cc: a byte thread's writes to a download's socket, and the send pipe that
-//   writes them while the byte thread opens the next piece; without it every download goes
-//   through the main thread (src/blobstore/encrypted/sock-send.ts);
+// - native/sock-send.cc: a byte thread's writes to a download's socket; without it every download
+//   goes through the main thread (src/blobstore/encrypted/sock-send.ts);
+// - native/send-pipe.cc: the send pipe, a thread that writes a download's pieces while its byte
+//   thread opens the next; without it byte threads write in turn with opening, as with `sendPipe`
+//   off (src/blobstore/encrypted/send-pipe-addon.ts);
 // - native/file-map.cc: mappings of a blob file's ranges that downloads decipher from; without it
 //   they pread the file into a buffer first (src/blobstore/encrypted/mapped-file.ts);
 // - native/malloc-trim.cc: glibc's malloc_trim; without it free malloc memory stays resident after
@@ -17,7 +19,7 @@
 // - native/tcp-acked.cc: the bytes a TCP peer acknowledged; without it the response rule sees a
 //   TLS client's progress in whole writes only (src/http/tcp-acked.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +29,7 @@ const addons = [
   { name: 'gcm-open', openssl: true, without: "downloads will decipher with Node's crypto (slower, same bytes)" },
   { name: 'gcm-seal', openssl: true, without: "uploads will seal with Node's crypto (more CPU, same bytes)" },
   { name: 'sock-send', openssl: false, without: 'downloads will be written to their sockets by the main thread' },
+  { name: 'send-pipe', openssl: false, without: 'byte threads will write their downloads in turn with opening them (no send pipe)' },
   { name: 'file-map', openssl: false, without: 'downloads will read blob files into a buffer before deciphering' },
   { name: 'malloc-trim', openssl: false, without: 'free malloc memory is not handed back after a crowd of uploads' },
   { name: 'tcp-acked', openssl: false, without: "a TLS client's progress is seen in whole writes (a coarser grain for the response rule)" },
@@ -36,6 +39,10 @@ const addons = [
 // node_modules/.bin first); its package ships the headers one level above bin/.
 const headers = join(dirname(realpathSync(process.execPath)), '..', 'include', 'node');
 const mtime = (p) => statSync(p).mtimeMs;
+// Headers shared by addons (native/*.h): a change to one rebuilds them all.
+const headerFiles = readdirSync(join(root, 'native'))
+  .filter((f) => f.endsWith('.h'))
+  .map((f) => join(root, 'native', f));
 const cxx = process.env.CXX || 'g++';
 
 /** Builds one addon; says why not (and goes on) when it cannot. */
@@ -47,7 +54,8 @@ function build({ name, openssl, without }) {
   }
   const source = join(root, 'native', `${name}.cc`);
   const out = join(root, 'dist', 'native', `${name}.node`);
-  if (existsSync(out) && mtime(out) > mtime(source) && mtime(out) > mtime(self) && mtime(out) > mtime(process.execPath)) return;
+  const inputs = [source, self, process.execPath, ...headerFiles];
+  if (existsSync(out) && inputs.every((p) => mtime(out) > mtime(p))) return;
   // Built beside the output, then renamed over it: a running server never loads a half-written file.
   const staging = `${out}.building-${process.pid}`;
   mkdirSync(dirname(out), { recursive: true });

@@ -192,7 +192,7 @@ export const configSchema = z
      */
     threadSends: bool.default(true),
     /**
-     * With threadSends, a download's send(2)s are made by a thread of the sock-send addon (the
+     * With threadSends, a download's send(2)s are made by a thread of the send-pipe addon (the
      * byte thread's send pipe) while the byte thread opens the next pieces, instead of in turn on
      * the byte thread. On since session 20: 1.35-1.5x the rate of curl downloads and Node-client
      * pulls on the shared machine, at 1.13-1.33x the server's CPU per GiB of a download (a third

@@ -1,5 +1,5 @@
 /**
- * The send pipe of a byte thread (native/sock-send.cc's pipe): a thread of the addon writes a
+ * The send pipe of a byte thread (native/send-pipe.cc): a thread of the addon writes a
  * download's pieces to its socket while this thread opens the next ones, so one download's
  * decipher and its send(2)s overlap instead of taking turns on one core (open-send.ts's serial
  * writes, still used where the pipe does not start or the ring has a single slot).
@@ -14,7 +14,7 @@
  * each `stallMs` window must see `minBytes`, as on the serial path (open-send.ts).
  */
 import type { Sending } from './open-send.js';
-import { sockSend, type SockSend } from './sock-send.js';
+import { sendPipeAddon, type SendPipeAddon } from './send-pipe-addon.js';
 
 /** How often the pieces in the pipe are judged by the response rule (a window is ≥ 1 s). */
 const JUDGE_MS = 100;
@@ -39,14 +39,14 @@ export class SendPipe {
   private judge: NodeJS.Timeout | undefined;
 
   private constructor(
-    private readonly addon: SockSend,
+    private readonly addon: SendPipeAddon,
     private readonly events: PipeEvents,
   ) {}
 
   /** This thread's pipe, or undefined when the addon has none (an older build) or its thread did not start. */
   static start(events: PipeEvents): SendPipe | undefined {
-    const addon = sockSend();
-    if (!addon || typeof addon.pipe !== 'function') return undefined;
+    const addon = sendPipeAddon();
+    if (!addon) return undefined;
     let self: SendPipe | undefined;
     let started: true | number;
     try {

@@ -217,7 +217,7 @@ for (const pipe of [false, true]) {
       const { stdout } = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', urlOf(digest, size)]);
       assert.equal(stdout, `200 ${size}`);
       assert.equal(pool.threadSent - sent, 1);
-      // The pipe's thread (native/sock-send.cc) is named; without it the byte thread sends alone.
+      // The pipe's thread (native/send-pipe.cc) is named; without it the byte thread sends alone.
       const names = await Promise.all((await readdir('/proc/self/task')).map((t) => readFile(`/proc/self/task/${t}/comm`, 'utf8').catch(() => '')));
       assert.ok(
         names.some((n) => n.trim() === 'berth-send'),

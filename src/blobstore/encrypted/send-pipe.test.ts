@@ -1,5 +1,5 @@
 /**
- * The send pipe of native/sock-send.cc on its own, over real loopback TCP sockets: pieces written
+ * The send pipe of native/send-pipe.cc on its own, over real loopback TCP sockets: pieces written
  * whole and in order with onDone on this thread, a socket nobody reads holding neither the pipe
  * nor other sockets' pieces, a piece taken back (pipeCancel) with its partial count, and a client
  * that goes away reported as an errno. One pipe per thread: this file starts the main thread's.
@@ -9,11 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { sockSend, sockSendUnavailable } from './sock-send.js';
+import { sendPipeAddon, sendPipeUnavailable } from './send-pipe-addon.js';
 
 const MiB = 1024 * 1024;
-const addon = sockSend();
-if (!addon && (process.env.CI || process.env.BERTH_REQUIRE_NATIVE_CIPHER)) throw new Error(`no socket writer: ${sockSendUnavailable()}`);
+const addon = sendPipeAddon();
+if (!addon && (process.env.CI || process.env.BERTH_REQUIRE_NATIVE_CIPHER)) throw new Error(`no send pipe: ${sendPipeUnavailable()}`);
 
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
@@ -22,7 +22,7 @@ async function until(cond: () => boolean): Promise<void> {
 const fdOf = (s: Socket): number => (s as unknown as { _handle: { fd: number } })._handle.fd;
 const hashOf = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-describe('the send pipe of a thread', { skip: addon ? false : `no socket writer: ${sockSendUnavailable()}` }, () => {
+describe('the send pipe of a thread', { skip: addon ? false : `no send pipe: ${sendPipeUnavailable()}` }, () => {
   const done = new Map<number, { written: number; errno: number }>();
   let server: Server;
   const accepted: Socket[] = [];

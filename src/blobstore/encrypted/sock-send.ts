@@ -1,8 +1,8 @@
 /**
  * The socket writer of the byte threads (native/sock-send.cc, built into dist/native by
  * scripts/build-native.mjs): a download's opening thread writes its plaintext to the client's
- * socket itself (open-send.ts), through a dup of the socket's fd, or hands it to the send pipe, a
- * thread of the addon that writes while the byte thread opens the next piece (open-pipe.ts). Optional: where the addon was
+ * socket itself (open-send.ts), through a dup of the socket's fd, or hands that dup to the send
+ * pipe (send-pipe-addon.ts, open-pipe.ts). Optional: where the addon was
  * not built or does not load (or `threadSends` is off), every download's bytes go through the main
  * thread as before (ring-download.ts).
  */
@@ -17,14 +17,6 @@ export interface SockSend {
   send(fd: number, src: Uint8Array, at: number, len: number): number;
   /** Waits at most `timeoutMs` for any of `fds` to take bytes: how many can, or -errno. */
   pollOut(fds: Int32Array, timeoutMs: number): number;
-  /** Starts this thread's send pipe (once per thread): true, or -errno. `onDone` is called on this thread. */
-  pipe(onDone: (job: number, written: number, errno: number) => void): true | number;
-  /** Queues src[at, at + len) (len > 0) for `fd`; src stays alive and unchanged until onDone(job) or pipeCancel(job). */
-  pipeSend(job: number, fd: number, src: Uint8Array, at: number, len: number): void;
-  /** Bytes of `job` written so far, or -1 once the pipe no longer has it. */
-  pipeProgress(job: number): number;
-  /** Takes `job` back (no onDone follows; the pipe no longer touches its fd or bytes): bytes it had written, or -1 if already done. */
-  pipeCancel(job: number): number;
 }
 
 const ADDON = fileURLToPath(new URL('../../../native/sock-send.node', import.meta.url));

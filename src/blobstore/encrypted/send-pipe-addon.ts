@@ -1,0 +1,44 @@
+/**
+ * The send pipe's addon (native/send-pipe.cc, built into dist/native by scripts/build-native.mjs):
+ * a thread per byte thread that writes a download's queued pieces to its socket while the byte
+ * thread opens the next ones (open-pipe.ts). Optional: where it was not built or does not load,
+ * a byte thread writes its downloads itself (open-send.ts), as with `sendPipe` off.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface SendPipeAddon {
+  /** Starts this thread's send pipe (once per thread): true, or -errno. `onDone` is called on this thread. */
+  pipe(onDone: (job: number, written: number, errno: number) => void): true | number;
+  /** Queues src[at, at + len) (len > 0) for `fd`; src stays alive and unchanged until onDone(job) or pipeCancel(job). */
+  pipeSend(job: number, fd: number, src: Uint8Array, at: number, len: number): void;
+  /** Bytes of `job` written so far, or -1 once the pipe no longer has it. */
+  pipeProgress(job: number): number;
+  /** Takes `job` back (no onDone follows; the pipe no longer touches its fd or bytes): bytes it had written, or -1 if already done. */
+  pipeCancel(job: number): number;
+}
+
+const ADDON = fileURLToPath(new URL('../../../native/send-pipe.node', import.meta.url));
+
+let state: { addon: SendPipeAddon | undefined; why: string | undefined } | undefined;
+
+/** The addon, or undefined (then sendPipeUnavailable() says why). Loaded once per thread. */
+export function sendPipeAddon(): SendPipeAddon | undefined {
+  state ??= load();
+  return state.addon;
+}
+
+/** Why byte threads have no send pipe, or undefined when they can. */
+export function sendPipeUnavailable(): string | undefined {
+  state ??= load();
+  return state.why;
+}
+
+function load(): { addon: SendPipeAddon | undefined; why: string | undefined } {
+  if (process.platform !== 'linux') return { addon: undefined, why: 'only built for Linux' };
+  try {
+    return { addon: createRequire(import.meta.url)(ADDON) as SendPipeAddon, why: undefined };
+  } catch (e) {
+    return { addon: undefined, why: `${ADDON} did not load (${(e as Error).message.split('\n')[0]})` };
+  }
+}
