@@ -123,7 +123,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
-  logMissingAddons(log);
+  logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe });
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),

@@ -8,14 +8,55 @@ import { mallocTrimUnavailable } from '../core/malloc-trim.js';
 import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
 import { fileMapUnavailable } from '../blobstore/encrypted/mapped-file.js';
 import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
+import { sendPipeUnavailable } from '../blobstore/encrypted/send-pipe-addon.js';
+import { sockSendUnavailable } from '../blobstore/encrypted/sock-send.js';
 
-export function logMissingAddons(log: Logger): void {
-  const noNativeCipher = nativeGcmUnavailable();
-  if (noNativeCipher) log.warn({ reason: noNativeCipher }, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
-  const noNativeSeal = nativeSealUnavailable();
-  if (noNativeSeal) log.warn({ reason: noNativeSeal }, "encrypted uploads seal with Node's crypto: the native AES-GCM sealer is not in use");
-  const noMap = fileMapUnavailable();
-  if (noMap) log.info({ reason: noMap }, 'encrypted downloads pread blob files into a buffer: mapped reads are not in use');
-  const noTrim = mallocTrimUnavailable();
-  if (noTrim) log.warn({ reason: noTrim }, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
+/** Which of the switchable download paths the configuration asks for (a path switched off is not missing). */
+export interface WantedSends {
+  threadSends: boolean;
+  sendPipe: boolean;
+}
+
+/** Why each addon cannot be used, undefined where it can. */
+export interface AddonReasons {
+  gcm?: string;
+  seal?: string;
+  map?: string;
+  trim?: string;
+  sockSend?: string;
+  sendPipe?: string;
+}
+
+export interface AddonNote {
+  level: 'warn' | 'info';
+  reason: string;
+  msg: string;
+}
+
+export function logMissingAddons(log: Logger, want: WantedSends): void {
+  const why: AddonReasons = {
+    gcm: nativeGcmUnavailable(),
+    seal: nativeSealUnavailable(),
+    map: fileMapUnavailable(),
+    trim: mallocTrimUnavailable(),
+    sockSend: want.threadSends ? sockSendUnavailable() : undefined,
+    sendPipe: want.threadSends && want.sendPipe ? sendPipeUnavailable() : undefined,
+  };
+  for (const n of missingAddonNotes(want, why)) log[n.level]({ reason: n.reason }, n.msg);
+}
+
+/** What to tell the operator about the addons that cannot be used, given why each cannot. */
+export function missingAddonNotes(want: WantedSends, why: AddonReasons): AddonNote[] {
+  const notes: AddonNote[] = [];
+  const note = (level: AddonNote['level'], reason: string | undefined, msg: string) => reason && notes.push({ level, reason, msg });
+  note('warn', why.gcm, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
+  note('warn', why.seal, "encrypted uploads seal with Node's crypto: the native AES-GCM sealer is not in use");
+  note('info', why.map, 'encrypted downloads pread blob files into a buffer: mapped reads are not in use');
+  note('warn', why.trim, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
+  if (!want.threadSends) return notes;
+  note('warn', why.sockSend, 'encrypted downloads are written by the event loop: byte threads cannot send (the sock-send addon is not in use)');
+  // Without sock-send no byte thread sends at all, so the pipe's absence changes nothing more.
+  if (want.sendPipe && !why.sockSend)
+    note('warn', why.sendPipe, "a byte thread writes each download's pieces itself: the send pipe (send-pipe addon) is not in use");
+  return notes;
 }
