@@ -97,7 +97,9 @@ describe('blob downloads relayed from S3 past downloadBufferBytes', { skip: unav
   });
   after(async () => berth?.cleanup());
 
-  it('serves 27 stalled readers in lean slabs, answers the next 429 with Retry-After, and serves the blob whole once they leave', { timeout: 180_000 }, async () => {
+  it('serves 27 stalled readers in lean slabs, answers the next 429 with Retry-After, and serves the blob whole once they leave', {
+    timeout: 180_000,
+  }, async () => {
     const held = 3 * MiB + 26 * 192 * 1024;
     const stalled = [];
     for (let i = 0; i < 27; i++) {

@@ -71,7 +71,7 @@ export interface BodySource {
   onEnd: ((err: Error | undefined) => void) | undefined;
   resume(): void;
   /** Reads after the next one go to lean slabs (LEAN_SLAB_BYTES) or full ones. */
-  useSlabs(lean: boolean): void;
+  readsLean(lean: boolean): void;
 }
 
 interface Sink {
@@ -156,7 +156,7 @@ export class ObjectBody extends Readable implements DirectBody {
   }
 
   private begin(): void {
-    if (!this.isLean) this.source.useSlabs(false);
+    if (!this.isLean) this.source.readsLean(false);
     const first = this.first;
     this.first = undefined;
     if (first) this.deliver(first, undefined);

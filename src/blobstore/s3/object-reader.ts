@@ -101,14 +101,14 @@ class Connection implements BodySource {
     this.socket.resume();
   }
 
-  useSlabs(lean: boolean): void {
+  readsLean(lean: boolean): void {
     this.pool = lean ? this.slabs.lean : this.slabs.full;
   }
 
   /**
    * The buffer of the socket's next read. Node asks for it right after each read, not before
    * the next, so `slab` is the one the next read lands in and must stay ours until then (an idle
-   * connection holds its slab). A change of shape (useSlabs) takes effect here: one read after.
+   * connection holds its slab). A change of shape (readsLean) takes effect here: one read after.
    */
   private nextBuffer(): Buffer {
     const slab = this.slab;
@@ -177,7 +177,7 @@ export class ObjectReader {
       const i = list.indexOf(conn);
       if (i >= 0) list.splice(i, 1);
     };
-    conn.useSlabs(true);
+    conn.readsLean(true);
     conn.socket.setTimeout(IDLE_MS);
     conn.socket.unref();
     // Reading while idle is how a close (or stray bytes) is noticed at once.
@@ -257,7 +257,7 @@ export class ObjectReader {
         return false;
       };
       // The head (and what comes with it, copied) in a lean slab: the body's shape is not known yet.
-      conn.useSlabs(true);
+      conn.readsLean(true);
       conn.socket.write(requestHead(url, range));
       // A connection from the pool may have been left paused by the end of its last body.
       conn.resume();

@@ -74,7 +74,7 @@ export const BatchGetImage: EcrAction = async (call) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const budget = call.registry.ctx.budgets?.manifests;
   const first = await batchGet(call, input, scope, true);
-  if (!budget) return first.answer;
+  if (!budget || first.bytes === 0) return first.answer;
   const now = holdBytesNow(budget, first.bytes);
   if (now) return heldAnswer(first.answer, now);
   const bytes = first.bytes;
