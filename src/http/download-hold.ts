@@ -3,9 +3,9 @@
  * the open pool's (a plaintext file, an S3 object relayed as stored, a small inline blob, a
  * pull-through blob from its spool) asks the blob budget for what it may hold while a slow client
  * takes it (an S3 relay granted lean reads small slabs), and a manifest (or BatchGetImage's
- * answer) asks the manifests' own. Before, each was bounded only by the number of connections: a client taking a
- * 4 MiB manifest (or a plaintext layer) at the response rule's minimum rate held its buffers for
- * as long as it liked, and 4,096 of them held gigabytes.
+ * answer) asks the manifests' own. Before, each was bounded only by the number of connections: a
+ * client taking a 4 MiB manifest (or a plaintext layer) at the response rule's minimum rate held
+ * its buffers for as long as it liked, and 4,096 of them held gigabytes.
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';

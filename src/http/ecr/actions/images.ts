@@ -73,11 +73,13 @@ export const BatchGetImage: EcrAction = async (call) => {
   const input = parseInput(batchGetInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const budget = call.registry.ctx.budgets?.manifests;
-  const first = await batchGet(call, input, scope, true);
+  let first: BatchGot | undefined = await batchGet(call, input, scope, true);
   if (!budget || first.bytes === 0) return first.answer;
   const now = holdBytesNow(budget, first.bytes);
   if (now) return heldAnswer(first.answer, now);
   const bytes = first.bytes;
+  // Waiting holds only the ids, not the manifests.
+  first = undefined;
   const granted = await holdBytes(budget, bytes).catch((e: unknown) => {
     throw isRegistryError(e) && e.code === Codes.TooManyRequests ? new RegistryError(Codes.Throttled, 'too many images in flight; retry shortly') : e;
   });
@@ -89,6 +91,8 @@ export const BatchGetImage: EcrAction = async (call) => {
     throw e;
   }
 };
+
+type BatchGot = Awaited<ReturnType<typeof batchGet>>;
 
 /** The answer, and its manifests' bytes (what holding it costs: the JSON is mostly them). */
 async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof batchGetInput>, scope: RepoScope, pull: boolean) {
