@@ -142,6 +142,10 @@ export class DownloadBudget {
 export interface HeldBytes {
   /** 0 for a body that asked a budget for itself (the open pool's downloads). */
   readonly heldBytes: number;
+  /** What it holds once lean() was called, for a body with a lean shape (an S3 relay's small slabs). */
+  readonly leanHeldBytes?: number;
+  /** Take the lean shape: called before the body is read, when the budget granted lean. */
+  lean?(): void;
 }
 
 /**
@@ -151,4 +155,11 @@ export interface HeldBytes {
 export function bytesHeldBy(body: { readableHighWaterMark: number }, length: number): number {
   const declared = (body as Partial<HeldBytes>).heldBytes;
   return Math.min(declared ?? 2 * body.readableHighWaterMark, length);
+}
+
+/** The budget ask for `body`: bytesHeldBy, and its lean shape's bytes when it has one (else the same). */
+export function askOf(body: { readableHighWaterMark: number }, length: number): BudgetAsk {
+  const full = bytesHeldBy(body, length);
+  const { leanHeldBytes, lean } = body as Partial<HeldBytes>;
+  return { full, lean: leanHeldBytes !== undefined && typeof lean === 'function' ? Math.min(leanHeldBytes, full) : full };
 }

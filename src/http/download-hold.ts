@@ -1,14 +1,15 @@
 /**
  * Response bodies inside the downloads' bounds (core/download-budget.ts): a blob body that is not
- * the open pool's (a plaintext file, an S3 object relayed as stored, a small inline blob) asks the
- * blob budget for what it may hold while a slow client takes it, and a manifest asks the
- * manifests' own. Before, each was bounded only by the number of connections: a client taking a
- * 4 MiB manifest (or a plaintext layer) at the response rule's minimum rate held its buffers for
- * as long as it liked, and 4,096 of them held gigabytes.
+ * the open pool's (a plaintext file, an S3 object relayed as stored, a small inline blob, a
+ * pull-through blob from its spool) asks the blob budget for what it may hold while a slow client
+ * takes it (an S3 relay granted lean reads small slabs), and a manifest (or BatchGetImage's
+ * answer) asks the manifests' own. Before, each was bounded only by the number of connections: a
+ * client taking a 4 MiB manifest (or a plaintext layer) at the response rule's minimum rate held
+ * its buffers for as long as it liked, and 4,096 of them held gigabytes.
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { bytesHeldBy, type BudgetAsk, type BudgetGrant, type DownloadBudget } from '../core/download-budget.js';
+import { askOf, type BudgetAsk, type BudgetGrant, type DownloadBudget, type HeldBytes } from '../core/download-budget.js';
 
 /** Gives a grant back, once, whoever calls it first. */
 export type Release = () => void;
@@ -22,9 +23,10 @@ const NOTHING: Release = () => undefined;
  * download goes on in the same turn as before.
  */
 export function holdBody(budget: DownloadBudget | undefined, body: Readable, length: number): Release | Promise<Release> {
-  const bytes = budget ? bytesHeldBy(body, length) : 0;
-  if (!budget || bytes === 0) return NOTHING;
-  const held = hold(budget, { full: bytes, lean: bytes });
+  const ask = budget ? askOf(body, length) : undefined;
+  if (!budget || !ask || ask.full === 0) return NOTHING;
+  // A body with a lean shape (HeldBytes.lean) takes it when that is what it was granted.
+  const held = hold(budget, ask, ask.lean < ask.full ? (g) => g.lean && (body as Partial<HeldBytes>).lean?.() : undefined);
   if (typeof held === 'function') return held;
   return held.catch((e: unknown) => {
     body.destroy();
@@ -83,10 +85,16 @@ export class SharedHolds {
   }
 }
 
-function hold(budget: DownloadBudget, ask: BudgetAsk): Release | Promise<Release> {
+function hold(budget: DownloadBudget, ask: BudgetAsk, granted?: (g: BudgetGrant) => void): Release | Promise<Release> {
   const now = budget.takeNow(ask);
-  if (now) return releaseOf(budget, now);
-  return budget.take(ask).then((g) => releaseOf(budget, g));
+  if (now) {
+    granted?.(now);
+    return releaseOf(budget, now);
+  }
+  return budget.take(ask).then((g) => {
+    granted?.(g);
+    return releaseOf(budget, g);
+  });
 }
 
 function releaseOf(budget: DownloadBudget, g: BudgetGrant): Release {
@@ -103,8 +111,8 @@ function releaseOf(budget: DownloadBudget, g: BudgetGrant): Release {
  * took it all in the write (the common case: a manifest of a few KiB), else when the response
  * closes (sent, or cut).
  */
-export function releaseWhenSent(res: ServerResponse, release: Release, signal: AbortSignal): void {
+export function releaseWhenSent(res: ServerResponse, release: Release, signal?: AbortSignal): void {
   // The signal (server.ts's): the response closed unfinished, before this was called.
-  if (res.writableLength === 0 || res.writableFinished || res.destroyed || signal.aborted) release();
+  if (res.writableLength === 0 || res.writableFinished || res.destroyed || signal?.aborted) release();
   else res.once('close', release);
 }

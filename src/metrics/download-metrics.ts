@@ -49,8 +49,11 @@ export function registerDownloadMetrics(registry: Registry, sources: Pick<Metric
     counter(registry, 'berth_download_refusals_total', 'Downloads refused for want of room in their budget (429 TOOMANYREQUESTS with Retry-After)', (set) =>
       each((name, b) => set({ budget: name }, b.refused)),
     );
-    counter(registry, 'berth_download_lean_rings_total', 'Encrypted downloads given a lean ring (two chunks) because full rings held half the budget', (set) =>
-      set({ budget: 'blobs' }, budgets.blobs.leanGrants),
+    counter(
+      registry,
+      'berth_download_lean_rings_total',
+      "Blob downloads given the lean shape (an encrypted download's two-chunk ring, an S3 relay's 64 KiB slabs) because full ones held half the budget",
+      (set) => set({ budget: 'blobs' }, budgets.blobs.leanGrants),
     );
   }
   if (sourceRefusals) {

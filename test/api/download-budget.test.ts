@@ -16,6 +16,8 @@ import { within } from '../e2e/helpers/raw-socket.js';
 import { makeImage, pushBlob, sha256 } from '../e2e/helpers/registry-http.js';
 import { openFilesUnder } from '../../src/blobstore/testing.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
 
 const MiB = 1024 * 1024;
 /** Far above any wait below: reaching it means the server never did what the test waits for. */
@@ -214,5 +216,51 @@ describe('manifests in flight past manifestBufferBytes', () => {
     assert.match(text, /^berth_download_waits_total\{budget="manifests"\} 1$/m);
     assert.match(text, /^berth_download_buffer_limit_bytes\{budget="manifests"\} 1048576$/m);
     assert.match(text, /^berth_download_refusals_total\{budget="blobs"\} 0$/m);
+  });
+
+  it('refuses BatchGetImage past the budget with ThrottlingException (the SDK`s cue to retry), and answers it once the reader leaves', {
+    timeout: 120_000,
+  }, async () => {
+    const ecr = ecrClient(berth);
+    const reader = await connectFrom(
+      berth.port,
+      '127.0.0.1',
+      `GET /v2/budget/manifests/manifests/a HTTP/1.1\r\nHost: ${berth.host}\r\nAuthorization: ${berth.authorization}\r\n\r\n`,
+    );
+    reader.socket.pause();
+    await within(
+      until(async () => reader.socket.bytesRead > 0),
+      NEVER_MS,
+      'the first manifest under way',
+    );
+    const batch = () => ecr.send(new BatchGetImageCommand({ repositoryName: 'budget/manifests', imageIds: [{ imageTag: 'b' }] }));
+    const refused = await within(
+      batch().then(
+        () => undefined,
+        (e: unknown) => e as { name: string; $metadata: { httpStatusCode: number } },
+      ),
+      NEVER_MS,
+      'the BatchGetImage past the budget',
+    );
+    assert.equal(refused?.name, 'ThrottlingException');
+    assert.equal(refused.$metadata.httpStatusCode, 400);
+    assert.match(await scrape(berth), /^berth_download_refusals_total\{budget="manifests"\} 2$/m);
+
+    reader.socket.destroy();
+    await within(
+      until(async () => /^berth_download_buffer_bytes\{budget="manifests"\} 0$/m.test(await scrape(berth))),
+      NEVER_MS,
+      'the manifest given back once its reader left',
+    );
+    const out = await within(batch(), NEVER_MS, 'BatchGetImage once the reader left');
+    assert.equal(out.failures?.length, 0);
+    assert.equal(out.images?.[0]?.imageManifest, manifests.get('b')!.toString());
+    // Its answer was held while sent, and given back once the SDK had it.
+    await within(
+      until(async () => /^berth_download_buffer_bytes\{budget="manifests"\} 0$/m.test(await scrape(berth))),
+      NEVER_MS,
+      'the answer given back',
+    );
+    ecr.destroy();
   });
 });

@@ -400,8 +400,11 @@ describe('pull-through cache: the pull path', () => {
     // Every client has bytes of the layer while the upstream still holds most of it back.
     await Promise.all(reached);
     assert.equal(proxy.gets(big.digest), 1);
+    // Each client's stream from the spool is inside the blob budget: two of its 64 KiB reads.
+    assert.equal(berth.app.registry.ctx.budgets?.blobs.held, 20 * 128 * KiB);
     release();
     await Promise.all(pulls);
+    await waitFor('the streams given back to the budget', () => berth.app.registry.ctx.budgets?.blobs.held === 0);
     for (const d of [image.configDigest, ...image.layers.map((l) => l.digest)]) assert.equal(proxy.gets(d), 1, `${d} fetched from upstream once`);
     await waitFor('the popular image to be cached', async () => (await listed('hub/team/popular')).includes(`${image.manifestDigest}:v1`));
   });

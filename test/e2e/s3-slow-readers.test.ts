@@ -73,16 +73,19 @@ describe('blob downloads relayed from S3 past downloadBufferBytes', { skip: unav
   let metricsPort = 0;
   const blob = randomBytes(24 * 1024 * 1024 + 7);
   const digest = sha256(blob);
+  const MiB = 1024 * 1024;
 
   before(async () => {
-    // 4 MiB: a relayed body asks for 3 MiB (object-body.ts's slabs), so one fits and a second
-    // waits (5 s) and is refused. The response rule's window is far off: the reader never reads.
+    // 8 MiB: a relayed body asks for 3 MiB (object-body.ts's 1 MiB slabs) while the full relays
+    // stay within half the budget, else 192 KiB (three 64 KiB lean slabs): one full relay, then
+    // 26 lean ones ((8 - 3) MiB / 192 KiB); the next waits (5 s) and is refused. The response
+    // rule's window is far off: the readers never read.
     metricsPort = await freePort();
     berth = await startBerth({
       args: ['--response-timeout-seconds', '600'],
       env: {
         BERTH_METRICS_PORT: String(metricsPort),
-        BERTH_DOWNLOAD_BUFFER_BYTES: String(4 * 1024 * 1024),
+        BERTH_DOWNLOAD_BUFFER_BYTES: String(8 * MiB),
         BERTH_STORAGE: `s3://${server.bucket}/berth-relay-budget-${randomBytes(4).toString('hex')}`,
         BERTH_S3_ENDPOINT: server.endpoint,
         BERTH_S3_REGION: server.region,
@@ -94,17 +97,31 @@ describe('blob downloads relayed from S3 past downloadBufferBytes', { skip: unav
   });
   after(async () => berth?.cleanup());
 
-  it('answers 429 with Retry-After while a stalled reader holds the budget, and serves the blob whole once it leaves', async () => {
-    const socket = await new Promise<Socket>((resolve) => {
-      const s = connect(berth.port, '127.0.0.1', () => resolve(s));
-    });
-    const stalled = stalledGet(socket, `/v2/slow/relay/blobs/${digest}`, berth.host, berth.authorization);
-    await waitFor('the stalled download under way', async () => (await metric(metricsPort, 'berth_download_buffer_bytes{budget="blobs"}')) > 0 || undefined);
+  it('serves 27 stalled readers in lean slabs, answers the next 429 with Retry-After, and serves the blob whole once they leave', {
+    timeout: 180_000,
+  }, async () => {
+    const held = 3 * MiB + 26 * 192 * 1024;
+    const stalled = [];
+    for (let i = 0; i < 27; i++) {
+      const socket = await new Promise<Socket>((resolve) => {
+        const s = connect(berth.port, '127.0.0.1', () => resolve(s));
+      });
+      stalled.push(stalledGet(socket, `/v2/slow/relay/blobs/${digest}`, berth.host, berth.authorization));
+      // One at a time, so which relay is the full one is known: the first.
+      const want = 3 * MiB + i * 192 * 1024;
+      await waitFor(`stalled download ${i + 1} under way`, async () => {
+        // Refused (or waiting, which ends in a refusal): the budget had no room for it.
+        assert.equal(await metric(metricsPort, 'berth_download_waiters{budget="blobs"}'), 0, `stalled download ${i + 1} waits for room`);
+        return (await metric(metricsPort, 'berth_download_buffer_bytes{budget="blobs"}')) === want || undefined;
+      });
+    }
+    assert.equal(await metric(metricsPort, 'berth_download_buffer_bytes{budget="blobs"}'), held);
+    assert.equal(await metric(metricsPort, 'berth_download_lean_rings_total{budget="blobs"}'), 26);
     const refused = await getBlob(berth.url, 'slow/relay', digest);
     assert.equal(refused.status, 429);
     assert.equal(refused.headers.get('retry-after'), '5');
     assert.equal(await metric(metricsPort, 'berth_download_refusals_total{budget="blobs"}'), 1);
-    stalled.socket.destroy();
+    for (const s of stalled) s.socket.destroy();
     await waitFor('the budget given back', async () => (await metric(metricsPort, 'berth_download_buffer_bytes{budget="blobs"}')) === 0 || undefined);
     const again = await getBlob(berth.url, 'slow/relay', digest);
     assert.equal(again.status, 200);

@@ -10,8 +10,12 @@ import { Readable, type Writable } from 'node:stream';
 import type { DirectBody } from '../../core/direct-body.js';
 
 export const SLAB_BYTES = 1024 * 1024;
-/** Free slabs kept for reuse, across connections (a relay in flight holds two or three). */
-const POOL_SLABS = 8;
+/**
+ * A lean relay's slabs: what a body granted lean by the download budget reads into (a slow
+ * reader is served as well by 64 KiB reads, and 3 of them are 1/16 of a full relay's hold), and
+ * what a connection reads an answer's head into and idles on.
+ */
+export const LEAN_SLAB_BYTES = 64 * 1024;
 
 export class Slab {
   used = 0;
@@ -24,7 +28,7 @@ export class Slab {
 
   constructor(
     readonly buf: Buffer,
-    private readonly pool: SlabPool,
+    readonly pool: SlabPool,
   ) {}
 
   retire(): void {
@@ -40,12 +44,23 @@ export class Slab {
 export class SlabPool {
   private readonly free: Buffer[] = [];
 
+  /**
+   * @param size each slab's bytes
+   * @param minRead below this much room left, a slab is retired and reads go to a fresh one
+   * @param keep free slabs kept for reuse, across connections (a relay in flight holds two or three)
+   */
+  constructor(
+    readonly size: number,
+    readonly minRead: number,
+    private readonly keep: number,
+  ) {}
+
   take(): Slab {
-    return new Slab(this.free.pop() ?? Buffer.allocUnsafe(SLAB_BYTES), this);
+    return new Slab(this.free.pop() ?? Buffer.allocUnsafe(this.size), this);
   }
 
   put(buf: Buffer): void {
-    if (this.free.length < POOL_SLABS) this.free.push(buf);
+    if (this.free.length < this.keep) this.free.push(buf);
   }
 }
 
@@ -55,6 +70,8 @@ export interface BodySource {
   onData: ((piece: Buffer, slab: Slab) => boolean) | undefined;
   onEnd: ((err: Error | undefined) => void) | undefined;
   resume(): void;
+  /** Reads after the next one go to lean slabs (LEAN_SLAB_BYTES) or full ones. */
+  readsLean(lean: boolean): void;
 }
 
 interface Sink {
@@ -69,8 +86,12 @@ export class ObjectBody extends Readable implements DirectBody {
   private first: Buffer | undefined;
   private started = false;
   private sink: Sink | undefined;
+  /** Told lean() before it began: reads stay in lean slabs. */
+  private isLean = false;
   /** A slab being filled and one or two whose pieces the destination still writes (HeldBytes). */
   readonly heldBytes = 3 * SLAB_BYTES;
+  /** The same in lean slabs, once lean() was called (HeldBytes). */
+  readonly leanHeldBytes = 3 * LEAN_SLAB_BYTES;
 
   constructor(
     private readonly source: BodySource,
@@ -117,6 +138,14 @@ export class ObjectBody extends Readable implements DirectBody {
     });
   }
 
+  /**
+   * Reads lean slabs (the download budget granted the lean shape); called before the body is
+   * read or written. Else, once it begins, it reads full slabs: the head came in a lean one.
+   */
+  lean(): void {
+    if (!this.started) this.isLean = true;
+  }
+
   override _read(): void {
     if (!this.started) {
       this.started = true;
@@ -127,6 +156,7 @@ export class ObjectBody extends Readable implements DirectBody {
   }
 
   private begin(): void {
+    if (!this.isLean) this.source.readsLean(false);
     const first = this.first;
     this.first = undefined;
     if (first) this.deliver(first, undefined);

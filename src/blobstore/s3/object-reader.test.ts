@@ -14,7 +14,9 @@ import { isDirectBody, sendBody } from '../../core/direct-body.js';
 import { digestOf, type Digest } from '../../core/digest.js';
 import { BlobNotFoundError, type BlobStore, type ByteRange } from '../blob-store.js';
 import { bytes, putBlob, readAll } from '../testing.js';
-import { SLAB_BYTES } from './object-body.js';
+import type { Readable } from 'node:stream';
+import type { HeldBytes } from '../../core/download-budget.js';
+import { LEAN_SLAB_BYTES, SLAB_BYTES } from './object-body.js';
 import { createS3BlobStore, parseS3Location } from './s3-blob-store.js';
 import { startS3TestServer } from './testing/s3-test-server.js';
 
@@ -173,6 +175,35 @@ else
         assert.ok((await readAll(await blobs.read(digest, r))).equals(want), `stream ${JSON.stringify(r)}`);
       }
       assert.deepEqual(results.filter(Boolean), []);
+    });
+
+    it('reads a body told lean() into 64 KiB slabs, byte-exact, and full slabs again on the connection`s next read', async () => {
+      const { proxy, blobs } = await setUp();
+      await putBlob(blobs, data);
+      const pieces = async (lean: boolean) => {
+        const body = (await blobs.read(digest)) as Readable & Partial<HeldBytes>;
+        assert.equal(body.leanHeldBytes, 3 * LEAN_SLAB_BYTES);
+        if (lean) body.lean!();
+        const got: Buffer[] = [];
+        for await (const p of body) got.push(p as Buffer);
+        assert.ok(Buffer.concat(got).equals(data), `lean ${lean}: byte-exact`);
+        return got;
+      };
+      const opened = proxy.opened;
+      // The download budget's lean grant: every read lands in a lean slab (the head's first
+      // piece comes with the head, copied).
+      const lean = await pieces(true);
+      assert.ok(
+        lean.every((p) => p.length <= LEAN_SLAB_BYTES),
+        `pieces of at most 64 KiB (largest ${Math.max(...lean.map((p) => p.length))})`,
+      );
+      // The same connection (kept alive) reads a body not told lean into full slabs again.
+      const full = await pieces(false);
+      assert.equal(proxy.opened - opened, 1, 'one connection for both');
+      assert.ok(
+        full.every((p) => p.length <= SLAB_BYTES),
+        'pieces of at most a slab',
+      );
     });
 
     it('keeps connections alive: 30 reads in a row, each whole, over one connection', async () => {

@@ -23,13 +23,11 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { ByteRange } from '../blob-store.js';
-import { ObjectBody, SLAB_BYTES, SlabPool, type BodySource, type Slab } from './object-body.js';
+import { LEAN_SLAB_BYTES, ObjectBody, SLAB_BYTES, SlabPool, type BodySource, type Slab } from './object-body.js';
 
-/** Below this much room left, a slab is retired and reads go to a fresh one. */
-const MIN_READ = 64 * 1024;
 const MAX_HEAD = 64 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
-/** Each holds a slab (see nextBuffer). */
+/** Each holds a slab (see nextBuffer), a lean one once it has read since it was idle. */
 const MAX_IDLE_PER_HOST = 8;
 const IDLE_MS = 4000;
 
@@ -53,18 +51,30 @@ interface Head {
   headers: Map<string, string>;
 }
 
-/** One connection; its reads go to whichever exchange currently owns it. */
+/** A connection's slabs: full ones for a body's fast relay, lean ones for the rest. */
+interface Slabs {
+  full: SlabPool;
+  lean: SlabPool;
+}
+
+/**
+ * One connection; its reads go to whichever exchange currently owns it. An answer's head and an
+ * idle connection's reads go to lean slabs; a body's to full ones unless the download budget
+ * granted it the lean shape (ObjectBody.lean).
+ */
 class Connection implements BodySource {
   readonly socket: Socket;
   private slab: Slab | undefined;
+  private pool: SlabPool;
   onData: ((piece: Buffer, slab: Slab) => boolean) | undefined;
   onEnd: ((err: Error | undefined) => void) | undefined;
   reused = false;
 
   constructor(
     url: URL,
-    private readonly slabs: SlabPool,
+    private readonly slabs: Slabs,
   ) {
+    this.pool = slabs.lean;
     const tls = url.protocol === 'https:';
     const port = Number(url.port) || (tls ? 443 : 80);
     // URL keeps an IPv6 literal's brackets, which connect() does not take.
@@ -91,15 +101,20 @@ class Connection implements BodySource {
     this.socket.resume();
   }
 
+  readsLean(lean: boolean): void {
+    this.pool = lean ? this.slabs.lean : this.slabs.full;
+  }
+
   /**
    * The buffer of the socket's next read. Node asks for it right after each read, not before
    * the next, so `slab` is the one the next read lands in and must stay ours until then (an idle
-   * connection holds its slab).
+   * connection holds its slab). A change of shape (readsLean) takes effect here: one read after.
    */
   private nextBuffer(): Buffer {
-    if (this.slab && SLAB_BYTES - this.slab.used < MIN_READ) this.slab.retire();
-    else if (this.slab) return this.slab.buf.subarray(this.slab.used);
-    this.slab = this.slabs.take();
+    const slab = this.slab;
+    if (slab && (slab.pool !== this.pool || slab.pool.size - slab.used < slab.pool.minRead)) slab.retire();
+    else if (slab) return slab.buf.subarray(slab.used);
+    this.slab = this.pool.take();
     return this.slab.buf;
   }
 
@@ -119,7 +134,7 @@ class Connection implements BodySource {
 
 export class ObjectReader {
   private readonly idle = new Map<string, Connection[]>();
-  private readonly slabs = new SlabPool();
+  private readonly slabs: Slabs = { full: new SlabPool(SLAB_BYTES, 64 * 1024, 8), lean: new SlabPool(LEAN_SLAB_BYTES, 16 * 1024, 32) };
 
   /**
    * GETs a presigned URL (with an unsigned Range header when `range` is given): resolves with
@@ -162,6 +177,7 @@ export class ObjectReader {
       const i = list.indexOf(conn);
       if (i >= 0) list.splice(i, 1);
     };
+    conn.readsLean(true);
     conn.socket.setTimeout(IDLE_MS);
     conn.socket.unref();
     // Reading while idle is how a close (or stray bytes) is noticed at once.
@@ -240,6 +256,8 @@ export class ObjectReader {
         // The body starts reading once it is read or written somewhere.
         return false;
       };
+      // The head (and what comes with it, copied) in a lean slab: the body's shape is not known yet.
+      conn.readsLean(true);
       conn.socket.write(requestHead(url, range));
       // A connection from the pool may have been left paused by the end of its last body.
       conn.resume();

@@ -11,6 +11,7 @@ import { isAuthError } from '../../auth/errors.js';
 import { Codes, ecrWire, isRegistryError, isStorageFull, RegistryError, type ErrorCode, type WireCode } from '../../core/errors.js';
 import { DRAIN_LIMIT, discardBody, stopReadingBody, UNAUTHENTICATED_DRAIN_LIMIT } from '../request.js';
 import { wireJson } from './wire-json.js';
+import { releaseWhenSent, type Release } from '../download-hold.js';
 
 export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -37,15 +38,29 @@ export class EcrError extends Error {
   }
 }
 
+const HELD = Symbol('held');
+
+/** `answer`, whose memory is held against a download budget until `release` (sendEcrJson calls it once sent). */
+export function heldAnswer<T extends object>(answer: T, release: Release): T {
+  return Object.assign(answer, { [HELD]: release });
+}
+
 export function sendEcrJson(res: ServerResponse, value: unknown): void {
-  // Epoch-second timestamps; an absent member is left out, never sent as null (ECR never sends one).
-  const body = wireJson(value);
-  res.writeHead(200, {
-    'Content-Type': JSON_CONTENT_TYPE,
-    'Content-Length': body.length,
-    [REQUEST_ID_HEADER]: requestIdOf(res),
-  });
-  res.end(body);
+  const release = typeof value === 'object' && value !== null ? (value as { [HELD]?: Release })[HELD] : undefined;
+  try {
+    // Epoch-second timestamps; an absent member is left out, never sent as null (ECR never sends one).
+    const body = wireJson(value);
+    res.writeHead(200, {
+      'Content-Type': JSON_CONTENT_TYPE,
+      'Content-Length': body.length,
+      [REQUEST_ID_HEADER]: requestIdOf(res),
+    });
+    res.end(body);
+  } catch (e) {
+    release?.();
+    throw e;
+  }
+  if (release) releaseWhenSent(res, release);
 }
 
 /** Renders any error thrown by an action: ECR errors as they are, core errors by their catalogue entry. */

@@ -71,7 +71,9 @@ export async function headOrGetBlob(r: OciRequest, name: string, digestText: str
 /**
  * A blob the pull-through cache is fetching, from its spool as the bytes arrive: the whole blob
  * (a range is ignored, as HTTP allows), its length when the upstream said it. A fetch that fails
- * cuts the response short, so the client cannot take it for the blob.
+ * cuts the response short, so the client cannot take it for the blob. Inside the blob budget as
+ * any other body: two of the spool reader's reads (its 64 KiB high-water mark) while the client
+ * takes them; refused, the reader is let go (the fetch goes on for the registry's copy).
  */
 async function sendStreaming(r: OciRequest, digest: Digest, pulled: Extract<PulledBlob, { kind: 'streaming' }>): Promise<void> {
   const headers: Record<string, string | number> = {
@@ -87,8 +89,14 @@ async function sendStreaming(r: OciRequest, digest: Digest, pulled: Extract<Pull
     r.res.writeHead(200, headers).end();
     return;
   }
-  r.res.writeHead(200, headers);
-  await pipeline(pulled.body, r.res);
+  const held = holdBody(r.registry.ctx.budgets?.blobs, pulled.body, pulled.size ?? Number.MAX_SAFE_INTEGER);
+  const release = typeof held === 'function' ? held : await held;
+  try {
+    r.res.writeHead(200, headers);
+    await pipeline(pulled.body, r.res);
+  } finally {
+    release();
+  }
 }
 
 export async function deleteBlob(r: OciRequest, name: string, digestText: string): Promise<void> {

@@ -1,14 +1,15 @@
 /** PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage, ListImageReferrers. */
 import { z } from 'zod';
 import { isDigest, type Digest } from '../../../core/digest.js';
-import { Codes, isRegistryError } from '../../../core/errors.js';
+import { Codes, isRegistryError, RegistryError } from '../../../core/errors.js';
 import { isTag, type Reference } from '../../../core/names.js';
 import type { ImportAccess, PullThroughCache, PulledManifest } from '../../../pullthrough/cache.js';
 import type { RepoScope } from '../../../registry/context.js';
 import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
-import { EcrError } from '../protocol.js';
+import { EcrError, heldAnswer } from '../protocol.js';
+import { holdBytes, holdBytesNow } from '../../download-hold.js';
 import { imageDetailShape } from '../shapes.js';
 import { slicedPage } from '../sliced-page.js';
 import { scanSummaryShape } from './scans.js';
@@ -62,25 +63,57 @@ const batchGetInput = z
   })
   .strict();
 
+/**
+ * Its answer (up to 100 manifests, each up to 4 MiB, in one JSON) is held against the
+ * manifests' download budget (manifestBufferBytes) until the client has taken it, as a manifest
+ * GET is: past the budget the call waits (holding only the ids: the images are resolved again
+ * once there is room) and is then refused with ThrottlingException, which the SDKs retry.
+ */
 export const BatchGetImage: EcrAction = async (call) => {
   const input = parseInput(batchGetInput, call.body);
   const scope = repoScope(call, input.repositoryName, input.registryId);
+  const budget = call.registry.ctx.budgets?.manifests;
+  let first: BatchGot | undefined = await batchGet(call, input, scope, true);
+  if (!budget || first.bytes === 0) return first.answer;
+  const now = holdBytesNow(budget, first.bytes);
+  if (now) return heldAnswer(first.answer, now);
+  const bytes = first.bytes;
+  // Waiting holds only the ids, not the manifests.
+  first = undefined;
+  const granted = await holdBytes(budget, bytes).catch((e: unknown) => {
+    throw isRegistryError(e) && e.code === Codes.TooManyRequests ? new RegistryError(Codes.Throttled, 'too many images in flight; retry shortly') : e;
+  });
+  try {
+    // The pulls were recorded by the first read.
+    return heldAnswer((await batchGet(call, input, scope, false)).answer, granted);
+  } catch (e) {
+    granted();
+    throw e;
+  }
+};
+
+type BatchGot = Awaited<ReturnType<typeof batchGet>>;
+
+/** The answer, and its manifests' bytes (what holding it costs: the JSON is mostly them). */
+async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof batchGetInput>, scope: RepoScope, pull: boolean) {
   const ptc = call.pullThroughCache;
   const { found, failures } =
     ptc && (await ptc.cache.covers(scope))
-      ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds)
-      : await call.registry.images.resolve(scope, input.imageIds, { pull: true });
+      ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds, pull)
+      : await call.registry.images.resolve(scope, input.imageIds, { pull });
   const images = [];
+  let bytes = 0;
   for (const f of found) {
     if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
       failures.push({ imageId: f.id, failureCode: 'UnsupportedImageType', failureReason: `Image manifest media type ${f.manifest.mediaType} is not accepted` });
       continue;
     }
     images.push(imageShape(scope.name, scope.registryKey, f.id, f.manifest));
-    if (f.manifest.repositoryId !== undefined) call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
+    bytes += f.manifest.payload.length;
+    if (pull && f.manifest.repositoryId !== undefined) call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
   }
-  return { images, failures };
-};
+  return { answer: { images, failures }, bytes };
+}
 
 type ImageId = z.infer<typeof imageIds>[number];
 
@@ -89,7 +122,7 @@ type ImageId = z.infer<typeof imageIds>[number];
  * (fetched from upstream when absent, a tag checked again when due). An upstream's failure for
  * an image not cached fails the call (UnableToGetUpstreamImageException, naming the upstream).
  */
-async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope: RepoScope, ids: ImageId[]) {
+async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope: RepoScope, ids: ImageId[], pull: boolean) {
   const found: Array<{ id: ImageId; manifest: PulledManifest & { repositoryId?: number } }> = [];
   const failures: Array<{ imageId: ImageId; failureCode: string; failureReason: string }> = [];
   for (const id of ids) {
@@ -112,7 +145,7 @@ async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope:
       continue;
     }
     try {
-      const manifest = await cache.manifest(scope, ref, access, { pull: true });
+      const manifest = await cache.manifest(scope, ref, access, { pull });
       if (id.imageDigest !== undefined && manifest.digest !== id.imageDigest) {
         failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
       } else found.push({ id, manifest });
