@@ -8,6 +8,8 @@
 //   (seal-pool.ts); the pages of the slots it no longer needs go back with madvise(MADV_DONTNEED),
 //   so the block takes memory only while a crowd uses it. resident(view) counts what it holds
 //   (mincore), for tests and diagnostics.
+// - pageOffset(view): how far into `view` its first page starts, so that memory Berth cuts into
+//   granules (held-chunk.ts) can cut them on page boundaries and hand each one's pages back whole.
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>  // defines __GLIBC__ on glibc
@@ -102,6 +104,25 @@ napi_value resident(napi_env env, napi_callback_info info) {
   return number(env, static_cast<double>(n * page));
 }
 
+// pageOffset(view): the bytes from the start of `view` to the first page boundary at or after it.
+napi_value pageOffset(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok) return nullptr;
+  bool is = false;
+  void* data;
+  napi_typedarray_type type;
+  size_t length;
+  if (argc < 1 || napi_is_typedarray(env, arg, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, arg, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, nullptr, "expected a Uint8Array");
+    return nullptr;
+  }
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(data);
+  return number(env, static_cast<double>(((start + page - 1) & ~(page - 1)) - start));
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -110,6 +131,7 @@ NAPI_MODULE_INIT() {
       {"available", nullptr, available, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"release", nullptr, release, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"resident", nullptr, resident, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pageOffset", nullptr, pageOffset, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

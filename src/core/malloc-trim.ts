@@ -13,6 +13,7 @@ interface MallocTrim {
   available(): boolean;
   release(view: Uint8Array): number;
   resident(view: Uint8Array): number;
+  pageOffset?(view: Uint8Array): number;
 }
 
 const ADDON = fileURLToPath(new URL('../../native/malloc-trim.node', import.meta.url));
@@ -68,4 +69,13 @@ export function residentBytes(view: Uint8Array): number | undefined {
   addon ??= load();
   const n = addon?.resident(view);
   return n === undefined || n < 0 ? undefined : n;
+}
+
+/**
+ * The bytes from the start of `view` to its first page boundary, or undefined where pages cannot
+ * be handed back anyway (no addon, or one built before it had this).
+ */
+export function pageOffset(view: Uint8Array): number | undefined {
+  addon ??= load();
+  return addon?.pageOffset?.(view);
 }

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { raiseMallocThresholds } from '../../core/malloc-thresholds.js';
 import { canTrimMalloc } from '../../core/malloc-trim.js';
-import { GRANULE } from './held-chunk.js';
+import { BLOCK_BYTES, GRANULE } from './held-chunk.js';
 import { nativeSeal, nodeSealed } from './native-seal.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 import { sealTask } from './seal-task.js';
@@ -52,9 +52,9 @@ describe('the sealing task holds what is not sealed yet, and no more once an app
     // Nothing sent yet: nothing held.
     assert.ok(arrayBuffers() - before < GRANULE, `held before any byte: ${arrayBuffers() - before}`);
     for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'data', id, slot: 0, len: 5000, buf: slot });
-    // 5000 bytes each: one granule each, not a chunk.
+    // 5000 bytes each: one granule each, not a chunk (granules are cut from blocks: one may be partly used).
     const held = arrayBuffers() - before;
-    assert.ok(held >= APPENDS * 5000 && held < (APPENDS + 1) * GRANULE, `held for ${APPENDS} × 5000 bytes: ${(held / KiB).toFixed(0)} KiB`);
+    assert.ok(held >= APPENDS * 5000 && held < APPENDS * GRANULE + BLOCK_BYTES, `held for ${APPENDS} × 5000 bytes: ${(held / KiB).toFixed(0)} KiB`);
     for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
     const done = replies.filter((r) => r.op === 'done');
     assert.equal(done.length, APPENDS);
@@ -62,6 +62,28 @@ describe('the sealing task holds what is not sealed yet, and no more once an app
     // What is left: the tails' copies (5000 bytes each), not 24 granules.
     const left = arrayBuffers() - before;
     assert.ok(left < 2 * GRANULE + APPENDS * 5000, `${(left / KiB).toFixed(0)} KiB still allocated after every append ended`);
+  });
+
+  it('holds each unsealed tail within 8 KiB of its bytes', () => {
+    const { replies, send } = task();
+    const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+    slot.set(randomBytes(CHUNK));
+    const before = arrayBuffers();
+    let tails = 0;
+    for (let id = 1; id <= APPENDS; id++) {
+      start(send, id);
+      // Tails spread over a chunk, as a crowd's are at any instant.
+      const len = 1 + ((id * 40_009) % (CHUNK - 1));
+      send({ kind: 'seal', op: 'data', id, slot: 0, len, buf: slot });
+      tails += len;
+    }
+    // Beyond the tails' bytes: at most 8 KiB each (half that on average), plus the blocks the
+    // granules are cut from (a page each to align them, and one block partly used).
+    const over = arrayBuffers() - before - tails;
+    const bound = APPENDS * 8 * KiB + Math.ceil(tails / BLOCK_BYTES + APPENDS / 8) * 4 * KiB + BLOCK_BYTES;
+    assert.ok(over < bound, `${(over / KiB).toFixed(0)} KiB held beyond ${APPENDS} tails' ${(tails / KiB).toFixed(0)} KiB (bound ${(bound / KiB).toFixed(0)})`);
+    for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
+    assert.equal(replies.filter((r) => r.op === 'done').length, APPENDS);
   });
 
   it('a chunk sealed gives its granules to the appends still filling theirs', () => {
