@@ -130,7 +130,10 @@ export class Granules {
   /** A new block: one granule of it taken, the rest (pages not yet touched) on the cold list. */
   private cut(): Buffer {
     const memory = Buffer.allocUnsafeSlow(BLOCK_BYTES);
-    const at = pageOffset(memory) ?? 0;
+    // Pages larger than PAGE (arm64's 16 or 64 KiB) may put the boundary past the slack: then the
+    // granules are cut unaligned (their pages go back partly) rather than past the block's end.
+    const off = pageOffset(memory);
+    const at = off !== undefined && off + BLOCK <= memory.length ? off : 0;
     // Memory malloc had freed may still be resident: its granules are cold only once handed back.
     releasePages(memory);
     const block: Block = { memory, granules: BLOCK / GRANULE, free: BLOCK / GRANULE, cold: BLOCK / GRANULE };
