@@ -69,8 +69,12 @@ type Observed = { [kFacts]?: RequestRecord };
 
 /** The operation objects of (api, name) pairs, made once each: a request's note allocates none. */
 const operations = new Map<ApiName, Map<string, { api: ApiName; name: string }>>();
-/** Distinct names kept per API (an unknown action is the client's string: past this, one object per request). */
+/**
+ * Distinct names kept per API, and the longest kept: an unknown action is the client's string, so
+ * what is kept stays small (past these, a request gets an object of its own, as before).
+ */
 const MAX_OPERATIONS_PER_API = 1000;
+const MAX_KEPT_NAME = 64;
 
 /**
  * A request's facts with every field there from the start: one map (hidden class) for every
@@ -180,7 +184,7 @@ function operationNamed(api: ApiName, name: string): { api: ApiName; name: strin
   let op = names.get(name);
   if (op === undefined) {
     op = Object.freeze({ api, name });
-    if (names.size < MAX_OPERATIONS_PER_API) names.set(name, op);
+    if (names.size < MAX_OPERATIONS_PER_API && name.length <= MAX_KEPT_NAME) names.set(name, op);
   }
   return op;
 }
