@@ -173,3 +173,33 @@ describe('a request record', () => {
     assert.deepEqual(keys[2], keys[0]);
   });
 });
+
+describe('observing a request', () => {
+  it('allocates nothing per request for the close and the operation: one close listener for every response, one operation object per name', async () => {
+    const ops: unknown[] = [];
+    const listeners: unknown[][] = [];
+    const observer: RequestObserver = { countsBytes: false, requestClosed: (_req, _res, f) => void ops.push(f.operation) };
+    const server = createServer((req, res) => {
+      beginRequest(req, res, [observer]);
+      noteOperation(req, 'oci', 'manifest-read', { resource: 'a/b' });
+      listeners.push(res.listeners('close'));
+      res.end('ok');
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      for (let n = 1; n <= 2; n++) {
+        assert.equal(await (await fetch(url)).text(), 'ok');
+        while (ops.length < n) await new Promise((res) => setImmediate(res));
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((res) => server.close(res));
+    }
+    assert.deepEqual(ops[0], { api: 'oci', name: 'manifest-read' });
+    assert.equal(ops[1], ops[0]);
+    assert.equal(listeners.length, 2);
+    const ours = listeners[0]!.filter((l) => listeners[1]!.includes(l));
+    assert.equal(ours.length, 1, 'one close listener of the observers, the same function for both responses');
+  });
+});

@@ -53,12 +53,28 @@ export interface RequestObserver {
   requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void;
   /**
    * Whether this observer reads `bytes`. Counting costs a counted request a field per read and
-   * write (see countBytes), so it is done only when some observer reads the counts.
+   * write (see installCounting), so it is done only when some observer reads the counts.
    */
   readonly countsBytes?: boolean;
 }
 
-const records = new WeakMap<IncomingMessage, RequestFacts>();
+/**
+ * The record of an observed request, on the request and on its response under a symbol: where
+ * a WeakMap entry per request (the record's old home) was an ephemeron each scavenge had to
+ * visit, and the counts' own symbol a second store on each. The byte-counting wrappers and the
+ * shared close listener find the record there too.
+ */
+const kFacts = Symbol('berth.requestFacts');
+type Observed = { [kFacts]?: RequestRecord };
+
+/** The operation objects of (api, name) pairs, made once each: a request's note allocates none. */
+const operations = new Map<ApiName, Map<string, { api: ApiName; name: string }>>();
+/**
+ * Distinct names kept per API, and the longest kept: an unknown action is the client's string, so
+ * what is kept stays small (past these, a request gets an object of its own, as before).
+ */
+const MAX_OPERATIONS_PER_API = 1000;
+const MAX_KEPT_NAME = 64;
 
 /**
  * A request's facts with every field there from the start: one map (hidden class) for every
@@ -76,13 +92,27 @@ class RequestRecord implements RequestFacts {
   denied: { action: string; resource: string } | undefined = undefined;
   error: { code: string; message: string } | undefined = undefined;
   cut: string | undefined = undefined;
+  /** Whether the observers have been told (a second 'close' tells them nothing). */
+  told = false;
 
   constructor(
     readonly requestId: string,
     readonly startedMs: number,
     readonly bytes: ByteCounts,
     readonly sourceIp: string | undefined,
+    /** Who is told at close, and of which request: read by the one listener all responses share. */
+    readonly observers: readonly RequestObserver[],
+    readonly req: IncomingMessage,
   ) {}
+}
+
+/** Whether some observer of a list reads byte counts, worked out once per list (a server has one). */
+const countingLists = new WeakMap<readonly RequestObserver[], boolean>();
+
+function counts(observers: readonly RequestObserver[]): boolean {
+  let c = countingLists.get(observers);
+  if (c === undefined) countingLists.set(observers, (c = observers.some((o) => o.countsBytes !== false)));
+  return c;
 }
 
 /**
@@ -94,13 +124,22 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, observer
   const requestId = randomUUID();
   res.setHeader(REQUEST_ID_HEADER, requestId);
   if (observers.length === 0) return requestId;
-  const bytes = observers.some((o) => o.countsBytes !== false) ? countBytes(req, res) : new ByteCounts();
-  const facts = new RequestRecord(requestId, performance.now(), bytes, req.socket.remoteAddress);
-  records.set(req, facts);
-  res.once('close', () => {
-    for (const o of observers) o.requestClosed(req, res, facts);
-  });
+  const bytes = new ByteCounts(counts(observers));
+  if (bytes.counting && !countingInstalled) installCounting();
+  const facts = new RequestRecord(requestId, performance.now(), bytes, req.socket.remoteAddress, observers, req);
+  (req as Observed)[kFacts] = facts;
+  (res as Observed)[kFacts] = facts;
+  // One function for every response, which finds the record on it: a closure per request and
+  // once()'s wrapper around it were three allocations a request.
+  res.on('close', observedClose);
   return requestId;
+}
+
+function observedClose(this: ServerResponse): void {
+  const f = (this as Observed)[kFacts];
+  if (f === undefined || f.told) return;
+  f.told = true;
+  for (const o of f.observers) o.requestClosed(f.req, this, f);
 }
 
 /**
@@ -116,22 +155,38 @@ export function closeTime(f: Readonly<RequestFacts>, clock: Clock): Date {
 
 /** The record of a request being observed; undefined when nobody observes. */
 export function factsOf(req: IncomingMessage): RequestFacts | undefined {
-  return records.get(req);
+  return (req as Observed)[kFacts];
 }
 
 /** Called where a request is authenticated; a request never authenticated counts as anonymous. */
 export function notePrincipal(req: IncomingMessage, principal: Principal): void {
-  const f = records.get(req);
+  const f = (req as Observed)[kFacts];
   if (f) f.principal = principal;
 }
 
 /** Called where a router knows which operation a request is and, once parsed, its parameters. */
-export function noteOperation(req: IncomingMessage, api: ApiName, name: string, detail?: { resource?: string; params?: Record<string, unknown> }): void {
-  const f = records.get(req);
+export function noteOperation(
+  req: IncomingMessage,
+  api: ApiName,
+  name: string,
+  detail?: { resource?: string | undefined; params?: Record<string, unknown> },
+): void {
+  const f = (req as Observed)[kFacts];
   if (!f) return;
-  f.operation = { api, name };
+  f.operation = operationNamed(api, name);
   if (detail?.resource !== undefined) f.resource = detail.resource;
   if (detail?.params !== undefined) f.params = detail.params;
+}
+
+function operationNamed(api: ApiName, name: string): { api: ApiName; name: string } {
+  let names = operations.get(api);
+  if (names === undefined) operations.set(api, (names = new Map()));
+  let op = names.get(name);
+  if (op === undefined) {
+    op = Object.freeze({ api, name });
+    if (names.size < MAX_OPERATIONS_PER_API && name.length <= MAX_KEPT_NAME) names.set(name, op);
+  }
+  return op;
 }
 
 /**
@@ -139,7 +194,7 @@ export function noteOperation(req: IncomingMessage, api: ApiName, name: string, 
  * the public alias a public repository's path starts with.
  */
 export function noteRegistry(req: IncomingMessage, registryKey: RegistryKey, publicAlias?: string): void {
-  const f = records.get(req);
+  const f = (req as Observed)[kFacts];
   if (!f || f.resource === undefined) return;
   const name = publicAlias !== undefined && f.resource.startsWith(`${publicAlias}/`) ? f.resource.slice(publicAlias.length + 1) : f.resource;
   f.repository = { registryKey, name };
@@ -147,25 +202,25 @@ export function noteRegistry(req: IncomingMessage, registryKey: RegistryKey, pub
 
 /** Called where an authorization check refused the request, so observers can name what was refused. */
 export function noteDenied(req: IncomingMessage, action: string, resource: string): void {
-  const f = records.get(req);
+  const f = (req as Observed)[kFacts];
   if (f) f.denied = { action, resource };
 }
 
 /** Called with body bytes a response sent past its own write() (a byte thread writing to the socket). */
 export function noteBytesSent(req: IncomingMessage, bytes: number): void {
-  const f = records.get(req);
+  const f = (req as Observed)[kFacts];
   if (f) f.bytes.sent += bytes;
 }
 
 /** Called where a slow-client rule cuts the request's connection (or stream), before it does. */
 export function noteCut(req: IncomingMessage, why: string): void {
-  const f = records.get(req);
+  const f = (req as Observed)[kFacts];
   if (f) f.cut = why;
 }
 
 /** Called where an error answer is sent, with the wire name the client sees. */
 export function noteError(req: IncomingMessage, code: string, message: string): void {
-  const f = records.get(req);
+  const f = (req as Observed)[kFacts];
   if (f) f.error = { code, message };
 }
 
@@ -184,28 +239,18 @@ class ByteCounts {
   received = 0;
   /** h2's compatibility response writes end's chunk through write: counted once, by end. */
   ending = false;
-}
 
-/** The counts on a counted request and its response (undefined on any other). */
-const kCounts = Symbol('berth.byteCounts');
-type Counted = { [kCounts]?: ByteCounts };
+  /** `counting`: whether the wrappers count this request's bytes (some observer reads them). */
+  constructor(readonly counting: boolean) {}
+}
 
 /**
- * Counts body bytes read from the request and written to the response. The counting lives in one
- * wrapper of push, write and end on each class's prototype (installed at the first counted
- * request), which finds the request's counts on it: a function of its own per request and method
- * gave every request and response own properties (maps of their own in node's http code, whose
- * call sites then saw a fresh closure per request, which V8 cannot inline), on every request of a
- * server with any observer (usage always counts).
+ * Body bytes are counted by one wrapper of push, write and end on each class's prototype
+ * (installed at the first counted request), which finds the request's counts through its record:
+ * a function of its own per request and method gave every request and response own properties
+ * (maps of their own in node's http code, whose call sites then saw a fresh closure per request,
+ * which V8 cannot inline), on every request of a server with any observer (usage always counts).
  */
-function countBytes(req: IncomingMessage, res: ServerResponse): ByteCounts {
-  if (!countingInstalled) installCounting();
-  const counts = new ByteCounts();
-  (req as Counted)[kCounts] = counts;
-  (res as Counted)[kCounts] = counts;
-  return counts;
-}
-
 let countingInstalled = false;
 
 function installCounting(): void {
@@ -213,9 +258,9 @@ function installCounting(): void {
   type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
   for (const proto of [http.IncomingMessage.prototype, http2.Http2ServerRequest.prototype] as Array<{ push: Push }>) {
     const push = proto.push;
-    proto.push = function (this: Counted, chunk: unknown, encoding?: BufferEncoding) {
-      const c = this[kCounts];
-      if (c !== undefined && chunk !== null && chunk !== undefined) c.received += byteLength(chunk, encoding);
+    proto.push = function (this: Observed, chunk: unknown, encoding?: BufferEncoding) {
+      const c = this[kFacts]?.bytes;
+      if (c?.counting && chunk !== null && chunk !== undefined) c.received += byteLength(chunk, encoding);
       return push.call(this, chunk, encoding);
     };
   }
@@ -225,14 +270,14 @@ function installCounting(): void {
   for (const proto of [http.ServerResponse.prototype, http2.Http2ServerResponse.prototype] as unknown as Array<{ write: Write; end: Write }>) {
     const write = proto.write;
     const end = proto.end;
-    proto.write = function (this: Counted, chunk: unknown, encoding: unknown, callback: unknown) {
-      const c = this[kCounts];
-      if (c !== undefined && !c.ending) c.sent += byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
+    proto.write = function (this: Observed, chunk: unknown, encoding: unknown, callback: unknown) {
+      const c = this[kFacts]?.bytes;
+      if (c?.counting && !c.ending) c.sent += byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
       return write.call(this, chunk, encoding, callback);
     };
-    proto.end = function (this: Counted, chunk: unknown, encoding: unknown, callback: unknown) {
-      const c = this[kCounts];
-      if (c === undefined) return end.call(this, chunk, encoding, callback);
+    proto.end = function (this: Observed, chunk: unknown, encoding: unknown, callback: unknown) {
+      const c = this[kFacts]?.bytes;
+      if (c === undefined || !c.counting) return end.call(this, chunk, encoding, callback);
       if (typeof chunk !== 'function') c.sent += byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
       c.ending = true;
       try {

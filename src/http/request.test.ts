@@ -3,6 +3,10 @@ import { describe, it } from 'node:test';
 import { RegistryError } from '../core/errors.js';
 import { parseChunkRange, parseRange } from './request.js';
 import { parseOciRoute } from './oci/route.js';
+import { noteOciOperation } from './oci/router.js';
+import { beginRequest, factsOf } from './request-facts.js';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 
 describe('parseRange', () => {
   it('handles closed, open and suffix ranges', () => {
@@ -56,5 +60,18 @@ describe('parseOciRoute', () => {
       () => parseOciRoute('a%zz/tags/list'),
       (e: unknown) => e instanceof RegistryError && e.code.oci === 'NAME_INVALID',
     );
+  });
+});
+
+describe('noteOciOperation', () => {
+  it('returns the route it noted, so the router parses a /v2 path once', () => {
+    const req = new IncomingMessage(new Socket());
+    req.method = 'GET';
+    beginRequest(req, new ServerResponse(req), [{ countsBytes: false, requestClosed: () => undefined }]);
+    const route = noteOciOperation(req, 'team/web/manifests/v1');
+    assert.deepEqual(route, { kind: 'manifest', name: 'team/web', reference: 'v1' });
+    assert.deepEqual(factsOf(req)?.params, { name: 'team/web', reference: 'v1' });
+    assert.equal(factsOf(req)?.resource, 'team/web');
+    assert.deepEqual(factsOf(req)?.operation, { api: 'oci', name: 'manifest-read' });
   });
 });

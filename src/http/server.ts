@@ -222,7 +222,7 @@ async function handle(
         noteOciOperation(req, sub);
         throw err;
       }
-      noteOciOperation(req, target.path);
+      const route = noteOciOperation(req, target.path);
       const principal = await opts.authenticator.basic(req);
       const address = await addressV2(opts.registry, principal, target, opts.region);
       noteRegistry(req, address.registryKey, address.publicAlias);
@@ -241,6 +241,7 @@ async function handle(
           ...(opts.pullThroughCache && { pullThrough: opts.pullThroughCache }),
         },
         target.path,
+        route,
       );
       return;
     }

@@ -24,6 +24,12 @@ export class UsageRecorder implements RequestObserver {
   private size = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  // The last entry and what found it: a flood's next request adds to the same one, and three
+  // comparisons are cheaper than three Map lookups (one hashing a fresh repository name).
+  private lastDay = -1;
+  private lastKey: RegistryKey | undefined;
+  private lastRepository: string | undefined;
+  private lastEntry: TransferDelta | undefined;
 
   constructor(private readonly deps: { usage: UsageStore; clock: Clock; log: Logger }) {}
 
@@ -48,6 +54,7 @@ export class UsageRecorder implements RequestObserver {
     const batch = this.pending;
     this.pending = new Map();
     this.size = 0;
+    this.lastEntry = undefined;
     const deltas = [...batch.values()].flatMap((regs) => [...regs.values()].flatMap((repos) => [...repos.values()]));
     this.flushing = this.deps.usage.addTransfer(deltas).then(
       () => undefined,
@@ -83,6 +90,7 @@ export class UsageRecorder implements RequestObserver {
   }
 
   private entry(day: number, registryKey: RegistryKey, repository: string): TransferDelta {
+    if (this.lastEntry !== undefined && day === this.lastDay && registryKey === this.lastKey && repository === this.lastRepository) return this.lastEntry;
     let regs = this.pending.get(day);
     if (!regs) this.pending.set(day, (regs = new Map()));
     let repos = regs.get(registryKey);
@@ -91,6 +99,13 @@ export class UsageRecorder implements RequestObserver {
     if (!d) {
       repos.set(repository, (d = { day, registryKey, repository, bytesIn: 0, bytesOut: 0, pulls: 0 }));
       if (++this.size >= MAX_PENDING) void this.flush();
+    }
+    // Kept only while it is in the pending map (a flush started above has taken it away).
+    if (this.pending.get(day)?.get(registryKey) === repos) {
+      this.lastDay = day;
+      this.lastKey = registryKey;
+      this.lastRepository = repository;
+      this.lastEntry = d;
     }
     return d;
   }

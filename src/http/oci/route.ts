@@ -30,7 +30,8 @@ export function parseOciRoute(path: string): OciRoute | undefined {
   if (path.length > 2048) throw new RegistryError(Codes.NameInvalid, 'path too long');
   for (const [re, make] of PATTERNS) {
     const m = re.exec(path);
-    if (m) return decodeRoute(make(m));
+    // Without a '%' every part decodes to itself (and the route keeps its literal's shape).
+    if (m) return path.includes('%') ? decodeRoute(make(m)) : make(m);
   }
   return undefined;
 }

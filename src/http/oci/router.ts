@@ -164,16 +164,20 @@ async function authorizeReplication(r: OciRequest, route: OciRoute, operation: O
  * Notes which operation a /v2 request is, before anything can refuse it (addressing, a missing
  * login), so every answer's observers know what was asked. `path` is the part after `/v2/`.
  */
-export function noteOciOperation(req: IncomingMessage, path: string): void {
+export function noteOciOperation(req: IncomingMessage, path: string): OciRoute | undefined {
   const route = parseOciRoute(path);
-  if (!route) return;
+  if (!route) return undefined;
   const { kind: _kind, ...params } = route;
-  noteOperation(req, 'oci', operationOf(route, req.method ?? 'GET'), { ...('name' in route && { resource: route.name }), params });
+  noteOperation(req, 'oci', operationOf(route, req.method ?? 'GET'), { resource: 'name' in route ? route.name : undefined, params });
+  return route;
 }
 
-/** `path` is the part after `/v2/`. */
-export async function routeOci(r: OciRequest, path: string): Promise<void> {
-  const route = parseOciRoute(path);
+/**
+ * `path` is the part after `/v2/`; `parsed`, its route as noteOciOperation returned it (parsed
+ * once a request: decoding the path twice was most of the noting's cost).
+ */
+export async function routeOci(r: OciRequest, path: string, parsed?: OciRoute): Promise<void> {
+  const route = parsed ?? parseOciRoute(path);
   if (!route) throw new RegistryError(Codes.NotFound, 'no such endpoint');
   const method = r.req.method ?? 'GET';
   const handler = handlerFor(route, method);
