@@ -55,7 +55,7 @@ export interface StagingTarget {
 
 /** The staging operations over one bucket and prefix, as closures (one set per store). */
 export function stagedParts({ s3, Bucket, base, sse, blobClass }: StagingTarget) {
-  // With blobKey (s3-blob-store.ts), the only function that builds keys, from upload ids that
+  // Builds every upload key (blobKey in s3-blob-store.ts builds the blob keys), from upload ids that
   // withChecks (checked-blob-store.ts, composed around every driver by app/) has already validated.
   function uploadKey(id: string, leaf: string): string {
     return `${base}uploads/${id}/${leaf}`;
