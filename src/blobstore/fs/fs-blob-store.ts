@@ -17,23 +17,21 @@
  * row is written (design decision 2). The layout is not an index: listings come from metadata.
  */
 import { close, createReadStream, fstat, open as openCb, type Dir } from 'node:fs';
-import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { digestAlgorithm, digestHex, type Digest } from '../../core/digest.js';
 import { checkDigest, checkUploadId } from '../checked-blob-store.js';
-import { AppendStream } from './append-stream.js';
 import { openBlobFile } from './blob-handle.js';
+import { fsyncDir, fsyncPath, isNotFound, removeIfPresent, sizeOf } from './file-ops.js';
+import { StagedFileWriter } from './staged-file-writer.js';
 import { SyncGate } from './sync-gate.js';
-import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange, type LocalAppend } from '../blob-store.js';
+import { BlobNotFoundError, isUploadId, type BlobStore, type BlobWriter, type ByteRange } from '../blob-store.js';
 
 /** Fewer, larger reads for multi-megabyte layers, at a bounded cost per open stream. */
 const READ_CHUNK = 1024 * 1024;
 /** A file that grows after it was opened (an upload) is still read whole, in reads this small at least. */
 const MIN_READ_CHUNK = 16 * 1024;
-/** Lets chunks queue while a write is in flight, so they reach the disk in one writev (see AppendStream). */
-const WRITE_BUFFER = 1024 * 1024;
 
 export interface FsBlobStoreOptions {
   root: string;
@@ -235,95 +233,6 @@ export function createFsBlobStore(opts: FsBlobStoreOptions): BlobStore {
  * used because it is the cheapest route to a ReadStream: one open(2), no FileHandle promises
  * per chunk, and the stream closes the fd itself when it ends or is destroyed.
  */
-/**
- * A writer of one staged file. A class, not an object literal of closures: a writer lives as long
- * as its request, and under 200 uploads streaming the literal's closures and context (and those
- * of its localAppend) were ~0.7 KB per upload of the main heap (notes/2026-12-05-s17-rss.md).
- */
-class StagedFileWriter implements BlobWriter {
-  private finished = false;
-
-  constructor(
-    readonly uploadId: string,
-    private readonly path: string,
-    private bytes: number,
-    private readonly commitUpload: (uploadId: string, staged: string, digest: Digest) => Promise<void>,
-  ) {}
-
-  get size(): number {
-    return this.bytes;
-  }
-
-  async append(source: Readable, signal?: AbortSignal): Promise<number> {
-    if (this.finished) throw new Error('blob writer is closed');
-    const before = this.bytes;
-    try {
-      const sink = new AppendStream(this.path, WRITE_BUFFER);
-      await pipeline(source, sink, signal ? { signal } : {});
-    } finally {
-      // After a failure some of the bytes may have reached the file; the disk is the truth.
-      this.bytes = (await sizeOf(this.path)) ?? 0;
-    }
-    return this.bytes - before;
-  }
-
-  async localAppend(): Promise<LocalAppend> {
-    if (this.finished) throw new Error('blob writer is closed');
-    // Not O_APPEND: Linux's pwrite on such an fd ignores the position and appends.
-    const fh = await open(this.path, 'r+');
-    let position: number;
-    try {
-      position = (await fh.stat()).size;
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
-    return new LocalFile(this, fh, position);
-  }
-
-  /** @internal LocalFile.done(): the file is closed; the disk says what it holds. */
-  async settle(): Promise<number> {
-    this.bytes = (await sizeOf(this.path)) ?? 0;
-    return this.bytes;
-  }
-
-  async commit(digest: Digest): Promise<void> {
-    await this.commitUpload(this.uploadId, this.path, digest);
-    this.finished = true;
-  }
-
-  async cancel(): Promise<void> {
-    this.finished = true;
-    await removeIfPresent(this.path);
-  }
-
-  async close(): Promise<void> {
-    // Each append opens and closes its own file; nothing is held between requests.
-    this.finished = true;
-  }
-}
-
-class LocalFile implements LocalAppend {
-  readonly fd: number;
-
-  constructor(
-    private readonly writer: StagedFileWriter,
-    private readonly fh: FileHandle,
-    readonly position: number,
-  ) {
-    this.fd = fh.fd;
-  }
-
-  async done(): Promise<number> {
-    try {
-      await this.fh.close();
-    } finally {
-      await this.writer.settle();
-    }
-    return this.writer.size - this.position;
-  }
-}
-
 function openStream(path: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Readable | undefined> {
   return new Promise((resolve, reject) => {
     openCb(path, 'r', (err, fd) => {
@@ -358,45 +267,4 @@ function openStream(path: string, range: ByteRange | undefined, signal: AbortSig
 
 function bufferFor(size: number): number {
   return Math.max(MIN_READ_CHUNK, Math.min(READ_CHUNK, size));
-}
-
-async function sizeOf(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  try {
-    await fsyncPath(path);
-  } catch (e) {
-    // Some platforms cannot open or sync a directory (Windows, some network file systems);
-    // there the rename is as durable as the platform allows.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') throw e;
-  }
-}
-
-function isNotFound(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
