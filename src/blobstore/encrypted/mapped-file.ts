@@ -20,8 +20,8 @@
  * refuses sends that download back to preads (fd-source.ts).
  */
 import { fstatSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadLinuxAddon, type LoadedAddon } from '../../core/linux-addon.js';
 
 export interface FileMap {
   /** An ArrayBuffer over [offset, offset + length) of fd's file (offset page-aligned), or -errno. */
@@ -39,7 +39,7 @@ const ALIGN = 64 * 1024;
 
 const ADDON = fileURLToPath(new URL('../../../native/file-map.node', import.meta.url));
 
-let state: { addon: FileMap | undefined; why: string | undefined } | undefined;
+let state: LoadedAddon<FileMap> | undefined;
 
 /** The addon, or undefined (then fileMapUnavailable() says why). Loaded once per thread. */
 export function fileMap(env = process.env): FileMap | undefined {
@@ -53,14 +53,9 @@ export function fileMapUnavailable(env = process.env): string | undefined {
   return state.why;
 }
 
-function load(env: NodeJS.ProcessEnv): { addon: FileMap | undefined; why: string | undefined } {
+function load(env: NodeJS.ProcessEnv): LoadedAddon<FileMap> {
   if (env.BERTH_MAPPED_READS === 'off') return { addon: undefined, why: 'turned off (BERTH_MAPPED_READS=off)' };
-  if (process.platform !== 'linux') return { addon: undefined, why: 'only built for Linux' };
-  try {
-    return { addon: createRequire(import.meta.url)(ADDON) as FileMap, why: undefined };
-  } catch (e) {
-    return { addon: undefined, why: `${ADDON} did not load (${(e as Error).message.split('\n')[0]})` };
-  }
+  return loadLinuxAddon<FileMap>(ADDON);
 }
 
 /** One download's window onto its blob file. */

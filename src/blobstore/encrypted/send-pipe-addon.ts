@@ -4,8 +4,8 @@
  * thread opens the next ones (open-pipe.ts). Optional: where it was not built or does not load,
  * a byte thread writes its downloads itself (open-send.ts), as with `sendPipe` off.
  */
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadLinuxAddon, type LoadedAddon } from '../../core/linux-addon.js';
 
 export interface SendPipeAddon {
   /** Starts this thread's send pipe (once per thread): true, or -errno. `onDone` is called on this thread. */
@@ -20,7 +20,7 @@ export interface SendPipeAddon {
 
 const ADDON = fileURLToPath(new URL('../../../native/send-pipe.node', import.meta.url));
 
-let state: { addon: SendPipeAddon | undefined; why: string | undefined } | undefined;
+let state: LoadedAddon<SendPipeAddon> | undefined;
 
 /** The addon, or undefined (then sendPipeUnavailable() says why). Loaded once per thread. */
 export function sendPipeAddon(): SendPipeAddon | undefined {
@@ -34,11 +34,6 @@ export function sendPipeUnavailable(): string | undefined {
   return state.why;
 }
 
-function load(): { addon: SendPipeAddon | undefined; why: string | undefined } {
-  if (process.platform !== 'linux') return { addon: undefined, why: 'only built for Linux' };
-  try {
-    return { addon: createRequire(import.meta.url)(ADDON) as SendPipeAddon, why: undefined };
-  } catch (e) {
-    return { addon: undefined, why: `${ADDON} did not load (${(e as Error).message.split('\n')[0]})` };
-  }
+function load(): LoadedAddon<SendPipeAddon> {
+  return loadLinuxAddon<SendPipeAddon>(ADDON);
 }

@@ -6,9 +6,9 @@
  * not built or does not load (or `threadSends` is off), every download's bytes go through the main
  * thread as before (ring-download.ts).
  */
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { loadLinuxAddon, type LoadedAddon } from '../../core/linux-addon.js';
 
 export interface SockSend {
   /** A close-on-exec dup of `fd` (the socket, shared O_NONBLOCK), or -errno. */
@@ -21,7 +21,7 @@ export interface SockSend {
 
 const ADDON = fileURLToPath(new URL('../../../native/sock-send.node', import.meta.url));
 
-let state: { addon: SockSend | undefined; why: string | undefined } | undefined;
+let state: LoadedAddon<SockSend> | undefined;
 
 /** The addon, or undefined (then sockSendUnavailable() says why). Loaded once per thread. */
 export function sockSend(): SockSend | undefined {
@@ -35,13 +35,8 @@ export function sockSendUnavailable(): string | undefined {
   return state.why;
 }
 
-function load(): { addon: SockSend | undefined; why: string | undefined } {
-  if (process.platform !== 'linux') return { addon: undefined, why: 'only built for Linux' };
-  try {
-    return { addon: createRequire(import.meta.url)(ADDON) as SockSend, why: undefined };
-  } catch (e) {
-    return { addon: undefined, why: `${ADDON} did not load (${(e as Error).message.split('\n')[0]})` };
-  }
+function load(): LoadedAddon<SockSend> {
+  return loadLinuxAddon<SockSend>(ADDON);
 }
 
 /** The name of a negated errno the addon returned (EPIPE, ECONNRESET ...). */
