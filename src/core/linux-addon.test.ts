@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadLinuxAddon } from './linux-addon.js';
+import { lazyLinuxAddon, loadLinuxAddon } from './linux-addon.js';
 
 describe('loadLinuxAddon', () => {
   it('answers a missing file with the reason, not an exception', () => {
@@ -15,5 +15,12 @@ describe('loadLinuxAddon', () => {
     const got = loadLinuxAddon<{ send?: unknown }>(fileURLToPath(new URL('../../native/sock-send.node', import.meta.url)));
     assert.equal(got.why, undefined);
     assert.equal(typeof got.addon?.send, 'function');
+  });
+
+  it('lazily loads once and keeps the answer', () => {
+    const loaded = lazyLinuxAddon<object>('/nonexistent/berth-addon.node');
+    const first = loaded();
+    assert.equal(first.addon, undefined);
+    assert.equal(loaded(), first);
   });
 });

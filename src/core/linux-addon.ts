@@ -18,3 +18,9 @@ export function loadLinuxAddon<T>(path: string): LoadedAddon<T> {
     return { addon: undefined, why: `${path} did not load (${(e as Error).message.split('\n')[0]})` };
   }
 }
+
+/** The addon at `path`, loaded on first use and kept (module state: once per thread). */
+export function lazyLinuxAddon<T>(path: string): () => LoadedAddon<T> {
+  let loaded: LoadedAddon<T> | undefined;
+  return () => (loaded ??= loadLinuxAddon<T>(path));
+}

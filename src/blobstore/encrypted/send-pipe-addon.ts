@@ -5,7 +5,7 @@
  * a byte thread writes its downloads itself (open-send.ts), as with `sendPipe` off.
  */
 import { fileURLToPath } from 'node:url';
-import { loadLinuxAddon, type LoadedAddon } from '../../core/linux-addon.js';
+import { lazyLinuxAddon } from '../../core/linux-addon.js';
 
 export interface SendPipeAddon {
   /** Starts this thread's send pipe (once per thread): true, or -errno. `onDone` is called on this thread. */
@@ -20,20 +20,14 @@ export interface SendPipeAddon {
 
 const ADDON = fileURLToPath(new URL('../../../native/send-pipe.node', import.meta.url));
 
-let state: LoadedAddon<SendPipeAddon> | undefined;
+const loaded = lazyLinuxAddon<SendPipeAddon>(ADDON);
 
 /** The addon, or undefined (then sendPipeUnavailable() says why). Loaded once per thread. */
 export function sendPipeAddon(): SendPipeAddon | undefined {
-  state ??= load();
-  return state.addon;
+  return loaded().addon;
 }
 
 /** Why byte threads have no send pipe, or undefined when they can. */
 export function sendPipeUnavailable(): string | undefined {
-  state ??= load();
-  return state.why;
-}
-
-function load(): LoadedAddon<SendPipeAddon> {
-  return loadLinuxAddon<SendPipeAddon>(ADDON);
+  return loaded().why;
 }

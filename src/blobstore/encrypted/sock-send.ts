@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadLinuxAddon, type LoadedAddon } from '../../core/linux-addon.js';
+import { lazyLinuxAddon } from '../../core/linux-addon.js';
 
 export interface SockSend {
   /** A close-on-exec dup of `fd` (the socket, shared O_NONBLOCK), or -errno. */
@@ -21,22 +21,16 @@ export interface SockSend {
 
 const ADDON = fileURLToPath(new URL('../../../native/sock-send.node', import.meta.url));
 
-let state: LoadedAddon<SockSend> | undefined;
+const loaded = lazyLinuxAddon<SockSend>(ADDON);
 
 /** The addon, or undefined (then sockSendUnavailable() says why). Loaded once per thread. */
 export function sockSend(): SockSend | undefined {
-  state ??= load();
-  return state.addon;
+  return loaded().addon;
 }
 
 /** Why byte threads do not write to sockets, or undefined when they can. */
 export function sockSendUnavailable(): string | undefined {
-  state ??= load();
-  return state.why;
-}
-
-function load(): LoadedAddon<SockSend> {
-  return loadLinuxAddon<SockSend>(ADDON);
+  return loaded().why;
 }
 
 /** The name of a negated errno the addon returned (EPIPE, ECONNRESET ...). */
