@@ -25,7 +25,8 @@ export async function curlRaw(servers: Server[], dir: string, bytes: number, rou
     const own = process.cpuUsage();
     const digest = await randomFile(file, bytes, `curl-raw ${round} ${Date.now()}`);
     // Writing the file fills new page cache, as each upload then does: its system time is what
-    // new pages cost the machine right now (see "The curl upload's slow state" in the README).
+    // new pages cost the machine right now (see "The curl upload's slow state" in the README's
+    // Performance section; how it was found: docs/performance-history.md).
     const fileSystem = process.cpuUsage(own).system / 1e6;
     console.error(`curl ${size}, round ${round + 1}/${rounds}: the file's ${size} of new page cache took ${fileSystem.toFixed(2)} s of system time`);
     // Each server goes first in every other round: new pages can be cheap for the first upload
