@@ -123,7 +123,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
-  logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe });
+  logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe, mappedReads: config.downloadReads === 'mapped' });
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
@@ -140,6 +140,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       undefined,
       new OpenPool(byteThreads, {
         stripe: config.stripedDownloads,
+        mapped: config.downloadReads === 'mapped',
         budget: budgets.blobs,
         ...(config.threadSends && {
           threadSends: {

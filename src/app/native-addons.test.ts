@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { missingAddonNotes } from './native-addons.js';
 
-const on = { threadSends: true, sendPipe: true };
+const on = { threadSends: true, sendPipe: true, mappedReads: true };
 
 describe('missing native addons at start', () => {
   it('says nothing when every addon loads', () => {
@@ -27,8 +27,8 @@ describe('missing native addons at start', () => {
   });
 
   it('is silent on paths the configuration switched off', () => {
-    assert.deepEqual(missingAddonNotes({ threadSends: false, sendPipe: true }, { sockSend: 'x', sendPipe: 'y' }), []);
-    assert.deepEqual(missingAddonNotes({ threadSends: true, sendPipe: false }, { sendPipe: 'y' }), []);
+    assert.deepEqual(missingAddonNotes({ ...on, threadSends: false }, { sockSend: 'x', sendPipe: 'y' }), []);
+    assert.deepEqual(missingAddonNotes({ ...on, sendPipe: false }, { sendPipe: 'y' }), []);
   });
 
   it('keeps the cipher, mapping and trim notes at their levels', () => {

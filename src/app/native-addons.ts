@@ -15,6 +15,8 @@ import { sockSendUnavailable } from '../blobstore/encrypted/sock-send.js';
 export interface WantedSends {
   threadSends: boolean;
   sendPipe: boolean;
+  /** Downloads read blob files through mappings (config downloadReads). */
+  mappedReads: boolean;
 }
 
 /** Why each addon cannot be used, undefined where it can. */
@@ -37,7 +39,7 @@ export function logMissingAddons(log: Logger, want: WantedSends): void {
   const why: AddonReasons = {
     gcm: nativeGcmUnavailable(),
     seal: nativeSealUnavailable(),
-    map: fileMapUnavailable(),
+    map: want.mappedReads ? fileMapUnavailable() : undefined,
     trim: mallocTrimUnavailable(),
     sockSend: want.threadSends ? sockSendUnavailable() : undefined,
     sendPipe: want.threadSends && want.sendPipe ? sendPipeUnavailable() : undefined,
@@ -51,7 +53,7 @@ export function missingAddonNotes(want: WantedSends, why: AddonReasons): AddonNo
   const note = (level: AddonNote['level'], reason: string | undefined, msg: string) => reason && notes.push({ level, reason, msg });
   note('warn', why.gcm, "encrypted downloads decipher with Node's crypto: the native AES-GCM opener is not in use");
   note('warn', why.seal, "encrypted uploads seal with Node's crypto: the native AES-GCM sealer is not in use");
-  note('info', why.map, 'encrypted downloads pread blob files into a buffer: mapped reads are not in use');
+  note('info', why.map, 'encrypted downloads pread blob files into a buffer: mapped reads (downloadReads mapped) are not in use');
   note('warn', why.trim, 'memory freed by a crowd of uploads stays resident after it: the malloc-trim addon is not in use');
   if (!want.threadSends) return notes;
   note('warn', why.sockSend, 'encrypted downloads are written by the event loop: byte threads cannot send (the sock-send addon is not in use)');

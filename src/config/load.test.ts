@@ -24,6 +24,15 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { BERTH_SEND_PIPE: 'false' } }).sendPipe, false);
   });
 
+  it('has downloads read blob files with preads unless told to map them, and names a bad value', () => {
+    assert.equal(loadConfig({ env: {} }).downloadReads, 'pread');
+    assert.equal(loadConfig({ env: { BERTH_DOWNLOAD_READS: 'mapped' } }).downloadReads, 'mapped');
+    assert.throws(
+      () => loadConfig({ env: { BERTH_DOWNLOAD_READS: 'mmap' } }),
+      (e: unknown) => e instanceof ConfigError && /BERTH_DOWNLOAD_READS/.test(e.message),
+    );
+  });
+
   it('layers file, then environment, then flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
     const file = join(dir, 'berth.json');

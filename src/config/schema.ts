@@ -200,6 +200,16 @@ export const configSchema = z
      */
     sendPipe: bool.default(true),
     /**
+     * How a download reads its blob file's sealed bytes before deciphering them: `pread` (into a
+     * buffer of its byte thread) or `mapped` (the file's page-cache pages mapped in windows,
+     * deciphered where they are; blobstore/encrypted/mapped-file.ts). A mapping costs a fault per
+     * few pages and, on a VM, a TLB fill per 4 KiB page, unless the page cache holds the file in
+     * 2 MiB folios; uploads write a blob in writes of a few chunks, so it holds small ones. On
+     * the session-22 machine (a PVM guest) the byte thread spent 0.9-1.0 CPU-s per GiB of a curl
+     * download mapped, 0.3-0.4 with preads: notes/2026-12-06-s22-s22-down.md.
+     */
+    downloadReads: z.enum(['pread', 'mapped']).default('pread'),
+    /**
      * How a download from local files opens them (blobstore/fs/sync-gate.ts): auto switches
      * between the event loop (fast disks) and the thread pool (slow ones) on measured durations;
      * inline and async fix one way.

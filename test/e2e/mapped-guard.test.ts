@@ -68,7 +68,8 @@ for (const { how, env, stop, said } of variants) {
   describe(`a blob file truncated under its download's mapping${how}`, () => {
     let berth: BerthProcess;
     before(async () => {
-      berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', ...env } });
+      // Mapped reads are not the default (config downloadReads): asked for here.
+      berth = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', BERTH_DOWNLOAD_READS: 'mapped', ...env } });
     });
     after(async () => {
       await berth?.cleanup();

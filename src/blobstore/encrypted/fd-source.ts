@@ -1,7 +1,8 @@
 /**
  * One download's sealed bytes from its blob file's fd, on its byte thread: views of a mapped
- * window (mapped-file.ts) where mappings are available, else positional reads into a buffer the
- * thread's downloads share (a turn reads at most one batch at a time). A mapping the kernel
+ * window (mapped-file.ts) where the download asks for them and mappings are available, else
+ * positional reads into a buffer the thread's downloads share (a turn reads at most one batch
+ * at a time). A mapping the kernel
  * refuses sends the download to reads for good. A read of a mapping that faulted (the file cut
  * short under it, or a page the disk cannot read) read zeros, which fail their chunk's tag:
  * `failure` then says what happened, naming the file, instead of blaming the blob's bytes.
