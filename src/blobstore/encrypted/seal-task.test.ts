@@ -42,6 +42,23 @@ function start(send: ReturnType<typeof task>['send'], id: number): void {
   send({ kind: 'seal', op: 'start', id, dataKey: randomBytes(32), chunkSize: CHUNK, index: 0, tail: new Uint8Array(0) });
 }
 
+/** Runs `fn` with files opened for it in a directory of their own, removed after. */
+function withFiles(count: number, fn: (fds: number[], paths: string[]) => void): void {
+  const tmp = mkdtempSync(join(tmpdir(), 'seal-task-'));
+  const paths = Array.from({ length: count }, (_, i) => join(tmp, `f${i}`));
+  const fds = paths.map((p) => openSync(p, 'w+'));
+  try {
+    fn(fds, paths);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function withFile(fn: (fd: number, path: string) => void): void {
+  withFiles(1, (fds, paths) => fn(fds[0]!, paths[0]!));
+}
+
 describe('the sealing task holds what is not sealed yet, and no more once an append ends', () => {
   it('holds granules as bytes come, not a chunk per append, and frees them when the appends end', () => {
     const { replies, send } = task();
@@ -193,9 +210,7 @@ describe('the sealing task, sealing as bytes come (native sealer, fd), holds no 
   }
 
   it('holds nothing per append while tails spread over a chunk stream: only the thread scratch, whatever their number', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
-    const fds = Array.from({ length: APPENDS }, (_, i) => openSync(join(dir, `u${i}`), 'w+'));
-    try {
+    withFiles(APPENDS, (fds) => {
       const { replies, send } = task();
       const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
       slot.set(randomBytes(CHUNK));
@@ -224,17 +239,11 @@ describe('the sealing task, sealing as bytes come (native sealer, fd), holds no 
       const done = replies.filter((r) => r.op === 'done');
       assert.equal(done.length, APPENDS);
       for (const d of done) if (d.op === 'done') assert.equal(d.partial, d.tail.length);
-    } finally {
-      for (const fd of fds) closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('pieces across every GCM block and chunk edge, marked or not: the chunks, the tail after them, read back exact', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
-    const path = join(dir, 'chunks');
-    const fd = openSync(path, 'w+');
-    try {
+    withFile((fd, path) => {
       const { replies, send } = task();
       const key = randomBytes(32);
       const sizes = [1, 15, 16, 17, CHUNK - 49, CHUNK, 1, CHUNK - 1, CHUNK + 1, 16, 2 * CHUNK + 17, 0, 31, CHUNK];
@@ -261,17 +270,11 @@ describe('the sealing task, sealing as bytes come (native sealer, fd), holds no 
       // Final or not, the last chunk's ciphertext is the same: the commit appends only its tag.
       const expected = Buffer.concat([...whole, last.subarray(0, done.tail.length)]);
       assert.ok(readFileSync(path).equals(expected), "the file holds the chunks and the last one's ciphertext");
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('continues from a tail whose ciphertext is stored: enciphered again for the tag, not written again', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
-    const path = join(dir, 'chunks');
-    const fd = openSync(path, 'w+');
-    try {
+    withFile((fd, path) => {
       const { replies, send } = task();
       const key = randomBytes(32);
       const plain = randomBytes(CHUNK + 100);
@@ -297,10 +300,7 @@ describe('the sealing task, sealing as bytes come (native sealer, fd), holds no 
       assert.equal(file[0], expected[0]! ^ 0xff, 'the stored tail was not written again');
       file[0] = file[0]! ^ 0xff;
       assert.ok(file.equals(expected), 'the chunk, its tag made over the tail enciphered again, then the new tail');
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -356,29 +356,19 @@ describe('the sealing task seals the stored format whatever the pieces', () => {
   });
 
   it(`written to the fd, by ${nativeSeal() ? 'the native sealer' : "Node's cipher (the sealer addon is not built)"}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
-    const fd = openSync(join(dir, 'chunks'), 'w+');
-    try {
+    withFile((fd, path) => {
       const { tail, partial, key, plain } = run(fd);
-      check(readFileSync(join(dir, 'chunks')), tail, key, plain, partial);
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+      check(readFileSync(path), tail, key, plain, partial);
+    });
   });
 
   it('sealed as bytes come, by the native sealer: the chunks, then the tail enciphered as the next chunk begins', {
     skip: nativeSeal() ? undefined : 'the sealer addon is not built',
   }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
-    const fd = openSync(join(dir, 'chunks'), 'w+');
-    try {
+    withFile((fd, path) => {
       const { tail, partial, key, plain } = run(fd, true);
       assert.ok(partial > 0, 'the tail is left in the file');
-      check(readFileSync(join(dir, 'chunks')), tail, key, plain, partial);
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+      check(readFileSync(path), tail, key, plain, partial);
+    });
   });
 });
