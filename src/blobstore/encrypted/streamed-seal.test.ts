@@ -160,6 +160,20 @@ describe('appends sealed as bytes come', { skip: nativeSeal() ? undefined : 'the
     assert.deepEqual(await readAll(await store.read(digestOf(all))), all);
   });
 
+  it('a node that does not stream (inline sealing) rebases an upload whose tail is stored; a commit there appends only the tag', async () => {
+    const { dir, store, staged, blob } = world('mixed');
+    const inline = createEncryptedBlobStore(createFsBlobStore({ root: dir }), keys, { chunkSize: CHUNK });
+    const data = bytes(3 * CHUNK + 700, 14);
+    const id = randomUUID();
+    await patch(store, id, data.subarray(0, CHUNK + 300));
+    await patch(inline, id, data.subarray(CHUNK + 300, 2 * CHUNK + 100));
+    assert.ok((await staged(chunkObjectId(id, 1))) !== undefined, 'rebased rather than written after the stored tail');
+    await patch(store, id, data.subarray(2 * CHUNK + 100));
+    await (await inline.writer(id, { append: true })).commit(digestOf(data));
+    const stored = await blob(digestOf(data));
+    assert.ok(stored.equals(sealedByChunkSealer(stored, data)));
+  });
+
   it("a stored tail's ciphertext altered on disk never becomes the blob's bytes: the append reading it back fails, or the blob's reads do", async () => {
     const { dir, store, staged, blob } = world('altered');
     const data = bytes(3 * CHUNK + 500, 12);
