@@ -8,16 +8,19 @@
  */
 import { PassThrough } from 'node:stream';
 import { release, yieldsFreshPieces } from '../../core/fresh-pieces.js';
-import type { BlobWriter, PieceMeter, ThreadHash } from '../blob-store.js';
+import type { BlobWriter, LocalAppend, PieceMeter, ThreadHash } from '../blob-store.js';
 import { ChunkSealer } from './chunk-format.js';
 import { Halt, drive } from './piece-drive.js';
-import type { SealPool } from './seal-pool.js';
+import { nativeSeal } from './native-seal.js';
+import type { SealEnd } from './seal-append.js';
+import type { SealPool, SealStart } from './seal-pool.js';
 import { Held, drained } from './stream-helpers.js';
 import type { Readable } from 'node:stream';
 
 /** Sealed bytes queued for the inner store before the append waits for it. */
 const OUT_BUFFER = 1024 * 1024;
 const noop = (): void => undefined;
+const NOT_STREAMED = 'an upload whose tail is stored enciphered is continued only by an append sealed as bytes come';
 
 export interface SealFrom {
   dataKey: Buffer;
@@ -26,6 +29,20 @@ export interface SealFrom {
   index: number;
   /** The staged plaintext after them (≤ one chunk). */
   tail: Buffer;
+  /**
+   * The tail's ciphertext follows the chunks in the chunk object (an append sealed as bytes came
+   * left it): only such an append continues from there (see streams()).
+   */
+  tailStored?: boolean;
+}
+
+/**
+ * Whether an append through `w` is sealed as bytes come (streamed-chunk.ts): on the byte threads,
+ * into a local file, with the native sealer. Only then may an upload whose tail's ciphertext is
+ * stored be continued as it is; any other append would write its chunks after those bytes.
+ */
+export function streams(pool: SealPool | undefined, w: BlobWriter): boolean {
+  return pool !== undefined && w.localAppend !== undefined && nativeSeal() !== undefined;
 }
 
 export interface Sealed {
@@ -34,12 +51,18 @@ export interface Sealed {
   chunks: number;
   /** The plaintext after every stored chunk, a buffer of its own. */
   tail: Buffer;
+  /**
+   * Bytes stored after the whole chunks: the tail's ciphertext, written as it came (streamed-chunk.ts);
+   * 0 when the tail was held as plaintext.
+   */
+  partial: number;
   sourceError: Error | undefined;
 }
 
 /** Sealing on the calling thread, into `w.append`. */
 export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable, signal?: AbortSignal, meter?: PieceMeter): Promise<Sealed> {
   const { chunkSize } = from;
+  if (from.tailStored) throw new Error(NOT_STREAMED);
   const sealer = new ChunkSealer({ dataKey: from.dataKey, chunkSize, index: from.index });
   // The bytes not sealed yet, always the last (total - sealed * chunkSize) of the plaintext.
   const held = new Held();
@@ -84,7 +107,7 @@ export async function sealInline(from: SealFrom, w: BlobWriter, source: Readable
   const sourceError = await drive(source, consume, { signal, halt, keepSource: meter !== undefined });
   out.end();
   await storing;
-  return { appended, chunks, tail: held.take(), sourceError };
+  return { appended, chunks, tail: held.take(), partial: 0, sourceError };
 }
 
 /**
@@ -132,7 +155,7 @@ export async function sealOffThread(
   let append: ReturnType<SealPool['begin']>;
   try {
     const sink = out;
-    const to = local ? { target: { fd: local.fd, position: local.position } } : { onSealed: (b: Buffer) => sink!.write(b) };
+    const to = local ? { target: toFile(from, local, nativeSeal() !== undefined) } : { onSealed: (b: Buffer) => sink!.write(b) };
     append = pool.begin({ ...from, ...to, ...(hash && !hashHere && { hash: { thread: hash.thread, id: hash.id } }) });
   } catch (e) {
     dispose();
@@ -175,7 +198,7 @@ export async function sealOffThread(
     stop: (e) => append.abandon(e),
     keepSource: meter !== undefined,
   });
-  let ended: { chunks: number; tail: Buffer };
+  let ended: SealEnd;
   try {
     ended = await append.end();
   } finally {
@@ -186,5 +209,12 @@ export async function sealOffThread(
       await storing;
     }
   }
-  return { appended, chunks: ended.chunks, tail: ended.tail, sourceError };
+  return { appended, chunks: ended.chunks, tail: ended.tail, partial: ended.partial, sourceError };
+}
+
+/** Where the worker writes: after the chunks, where the tail's ciphertext goes (or already is). */
+function toFile(from: SealFrom, local: LocalAppend, streamed: boolean): NonNullable<SealStart['target']> {
+  if (!from.tailStored) return { fd: local.fd, position: local.position, ...(streamed && { streamed }) };
+  if (!streamed) throw new Error(NOT_STREAMED);
+  return { fd: local.fd, position: local.position - from.tail.length, streamed, tailStored: true };
 }

@@ -13,6 +13,13 @@ import type { ByteThread } from '../workers/threads.js';
 import type { SealPool } from './seal-pool.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
 
+/** How an append ended: whole chunks sealed, the plaintext after them, and the bytes of its ciphertext also written past them (seal-protocol.ts). */
+export interface SealEnd {
+  chunks: number;
+  tail: Buffer;
+  partial: number;
+}
+
 /** One append's plaintext on its way to a worker: write() pieces in order, then end(). */
 export class SealAppend {
   /** Slots this append holds: the one being filled and the ones posted. */
@@ -30,7 +37,7 @@ export class SealAppend {
   private ended = false;
   /** Waiting for a slot: for its own acknowledgement (`own`) or for the pool's queue. */
   private waiting: { resolve: (slot: number | undefined) => void; reject: (e: Error) => void; own: boolean } | undefined;
-  private result: { resolve: (r: { chunks: number; tail: Buffer }) => void; reject: (e: Error) => void } | undefined;
+  private result: { resolve: (r: SealEnd) => void; reject: (e: Error) => void } | undefined;
   /** The pool turn in which the slot being filled was given through reserve() (see flush()). */
   private reservedTurn = -1;
   /** Its source failed or was aborted: no slot is reserved for a next piece. */
@@ -138,7 +145,7 @@ export class SealAppend {
    * and the plaintext after them. Once it settles, either way, the worker no longer touches the
    * target or the slots.
    */
-  end(): Promise<{ chunks: number; tail: Buffer }> {
+  end(): Promise<SealEnd> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.reject(new Error('seal append already ended'));
     this.post();
@@ -193,7 +200,7 @@ export class SealAppend {
       }
       case 'done':
         this.pool.finished(this.thread, this.id);
-        this.result?.resolve({ chunks: m.chunks, tail: Buffer.from(m.tail.buffer, m.tail.byteOffset, m.tail.byteLength) });
+        this.result?.resolve({ chunks: m.chunks, tail: Buffer.from(m.tail.buffer, m.tail.byteOffset, m.tail.byteLength), partial: m.partial ?? 0 });
         this.result = undefined;
         break;
       case 'fail': {

@@ -86,8 +86,11 @@ export interface SealStart {
   index: number;
   /** The staged plaintext after the stored chunks, which sealing continues from. */
   tail: Buffer;
-  /** Where the worker writes the sealed chunks (fs); without one they are handed to `onSealed`. */
-  target?: { fd: number; position: number };
+  /**
+   * Where the worker writes the sealed chunks (fs), from `position` on; without one they are
+   * handed to `onSealed`. `streamed`, `tailStored`: as seal-protocol.ts says.
+   */
+  target?: { fd: number; position: number; streamed?: boolean; tailStored?: boolean };
   onSealed?: (sealed: Buffer) => void;
   /** A running hash on one of this pool's threads (see owns()): the append runs there and feeds it. */
   hash?: { thread: ByteThread; id: number };

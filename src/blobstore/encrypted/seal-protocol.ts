@@ -19,6 +19,13 @@ type SealOp =
       /** Where sealed chunks go: an fd of this process, written at `position` on; absent: back in the acks. */
       fd?: number;
       position?: number;
+      /**
+       * With an fd: seal as bytes come (streamed-chunk.ts, with the native sealer), leaving the
+       * tail's ciphertext in the fd after the chunks; `tailStored`: the tail's ciphertext is
+       * already there, at `position` (it is enciphered again for the chunk's tag, not rewritten).
+       */
+      streamed?: boolean;
+      tailStored?: boolean;
       /** Bytes written to the fd between early syncs (seal-task.ts SYNC_EVERY by default). */
       syncEvery?: number;
       /** The hash task's session on this thread to feed the plaintext to as well. */
@@ -35,8 +42,12 @@ type SealOp =
 type SealReply =
   /** Slot `slot` was sealed and may be refilled; `sealed`: the whole chunks it completed, when there is no fd. */
   | { op: 'ack'; id: number; slot: number; sealed?: Uint8Array[] }
-  /** `chunks` whole chunks were sealed (and written) in all; `tail` is the plaintext after them. */
-  | { op: 'done'; id: number; chunks: number; tail: Uint8Array }
+  /**
+   * `chunks` whole chunks were sealed (and written) in all; `tail` is the plaintext after them.
+   * `partial`: the tail's ciphertext is in the fd too, that many bytes after the chunks
+   * (streamed-chunk.ts).
+   */
+  | { op: 'done'; id: number; chunks: number; tail: Uint8Array; partial?: number }
   /** The append failed (a write error: `code` as fs gave it); the worker no longer touches the fd. */
   | { op: 'fail'; id: number; message: string; code?: string };
 

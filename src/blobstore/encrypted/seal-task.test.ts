@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -40,6 +40,23 @@ function task() {
 
 function start(send: ReturnType<typeof task>['send'], id: number): void {
   send({ kind: 'seal', op: 'start', id, dataKey: randomBytes(32), chunkSize: CHUNK, index: 0, tail: new Uint8Array(0) });
+}
+
+/** Runs `fn` with files opened for it in a directory of their own, removed after. */
+function withFiles(count: number, fn: (fds: number[], paths: string[]) => void): void {
+  const tmp = mkdtempSync(join(tmpdir(), 'seal-task-'));
+  const paths = Array.from({ length: count }, (_, i) => join(tmp, `f${i}`));
+  const fds = paths.map((p) => openSync(p, 'w+'));
+  try {
+    fn(fds, paths);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function withFile(fn: (fd: number, path: string) => void): void {
+  withFiles(1, (fds, paths) => fn(fds[0]!, paths[0]!));
 }
 
 describe('the sealing task holds what is not sealed yet, and no more once an append ends', () => {
@@ -185,12 +202,114 @@ describe('the sealing task holds what is not sealed yet, and no more once an app
   });
 });
 
+describe('the sealing task, sealing as bytes come (native sealer, fd), holds no plaintext', {
+  skip: nativeSeal() ? undefined : 'the sealer addon is not built',
+}, () => {
+  function streamed(send: ReturnType<typeof task>['send'], id: number, fd: number, dataKey = randomBytes(32), tail = new Uint8Array(0)): void {
+    send({ kind: 'seal', op: 'start', id, dataKey, chunkSize: CHUNK, index: 0, tail, fd, position: 0, streamed: true });
+  }
+
+  it('holds nothing per append while tails spread over a chunk stream: only the thread scratch, whatever their number', () => {
+    withFiles(APPENDS, (fds) => {
+      const { replies, send } = task();
+      const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+      slot.set(randomBytes(CHUNK));
+      // The scratch is the thread's, made by the first piece: not counted as any append's.
+      streamed(send, 0, fds[0]!);
+      send({ kind: 'seal', op: 'data', id: 0, slot: 0, len: CHUNK, buf: slot });
+      const before = arrayBuffers();
+      let tails = 0;
+      for (let id = 1; id < APPENDS; id++) {
+        streamed(send, id, fds[id]!);
+        const len = 1 + ((id * 40_009) % (CHUNK - 1));
+        send({ kind: 'seal', op: 'data', id, slot: 0, len, buf: slot });
+        tails += len;
+      }
+      // The held path holds the tails (≈2.9 MiB here) and granules; this holds a cipher context each, outside the JS heap.
+      const over = arrayBuffers() - before;
+      assert.ok(
+        over < 16 * KiB,
+        `${(over / KiB).toFixed(0)} KiB held by ${APPENDS - 1} streaming appends (their unsealed bytes: ${(tails / KiB).toFixed(0)} KiB)`,
+      );
+      assert.deepEqual(
+        replies.filter((r) => r.op !== 'ack'),
+        [],
+      );
+      for (let id = 0; id < APPENDS; id++) send({ kind: 'seal', op: 'end', id });
+      const done = replies.filter((r) => r.op === 'done');
+      assert.equal(done.length, APPENDS);
+      for (const d of done) if (d.op === 'done') assert.equal(d.partial, d.tail.length);
+    });
+  });
+
+  it('pieces across every GCM block and chunk edge, marked or not: the chunks, the tail after them, read back exact', () => {
+    withFile((fd, path) => {
+      const { replies, send } = task();
+      const key = randomBytes(32);
+      const sizes = [1, 15, 16, 17, CHUNK - 49, CHUNK, 1, CHUNK - 1, CHUNK + 1, 16, 2 * CHUNK + 17, 0, 31, CHUNK];
+      const total = sizes.reduce((a, b) => a + b, 0) + 5;
+      const plain = randomBytes(total);
+      const slot = new Uint8Array(new SharedArrayBuffer(4 * CHUNK));
+      // A tail from the record (not stored yet), then the pieces; `more` as the pool marks them.
+      streamed(send, 1, fd, key, plain.subarray(0, 5));
+      let at = 5;
+      for (const [i, n] of sizes.entries()) {
+        if (n === 0) continue;
+        slot.set(plain.subarray(at, at + n));
+        at += n;
+        send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: n, buf: slot, ...(i % 2 === 0 && at < total && { more: true }) });
+      }
+      send({ kind: 'seal', op: 'end', id: 1 });
+      const done = replies.find((r) => r.op === 'done');
+      assert.ok(done?.op === 'done', JSON.stringify(replies.find((r) => r.op === 'fail')));
+      const chunks = Math.ceil(total / CHUNK) - 1;
+      assert.equal(done.chunks, chunks);
+      assert.ok(Buffer.from(done.tail).equals(plain.subarray(chunks * CHUNK)), 'the tail is the plaintext after the chunks');
+      const whole = Array.from({ length: chunks }, (_, i) => nodeSealed(key, i, false, plain.subarray(i * CHUNK, (i + 1) * CHUNK)));
+      const last = nodeSealed(key, chunks, true, plain.subarray(chunks * CHUNK));
+      // Final or not, the last chunk's ciphertext is the same: the commit appends only its tag.
+      const expected = Buffer.concat([...whole, last.subarray(0, done.tail.length)]);
+      assert.ok(readFileSync(path).equals(expected), "the file holds the chunks and the last one's ciphertext");
+    });
+  });
+
+  it('continues from a tail whose ciphertext is stored: enciphered again for the tag, not written again', () => {
+    withFile((fd, path) => {
+      const { replies, send } = task();
+      const key = randomBytes(32);
+      const plain = randomBytes(CHUNK + 100);
+      const slot = new Uint8Array(new SharedArrayBuffer(CHUNK));
+      send({ kind: 'seal', op: 'start', id: 1, dataKey: key, chunkSize: CHUNK, index: 0, tail: new Uint8Array(0), fd, position: 0, streamed: true });
+      slot.set(plain.subarray(0, 700));
+      send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: 700, buf: slot });
+      send({ kind: 'seal', op: 'end', id: 1 });
+      const first = replies.find((r) => r.op === 'done');
+      assert.ok(first?.op === 'done' && first.partial === 700);
+      // The tail's bytes in the file are marked: had they been written again, the mark would be gone.
+      const marked = readFileSync(path);
+      marked[0] = marked[0]! ^ 0xff;
+      writeFileSync(path, marked);
+      send({ kind: 'seal', op: 'start', id: 2, dataKey: key, chunkSize: CHUNK, index: 0, tail: first.tail, fd, position: 0, streamed: true, tailStored: true });
+      slot.set(plain.subarray(700));
+      send({ kind: 'seal', op: 'data', id: 2, slot: 0, len: plain.length - 700, buf: slot });
+      send({ kind: 'seal', op: 'end', id: 2 });
+      const second = replies.filter((r) => r.op === 'done')[1];
+      assert.ok(second?.op === 'done' && second.chunks === 1 && second.partial === 100);
+      const expected = Buffer.concat([nodeSealed(key, 0, false, plain.subarray(0, CHUNK)), nodeSealed(key, 1, false, plain.subarray(CHUNK)).subarray(0, 100)]);
+      const file = readFileSync(path);
+      assert.equal(file[0], expected[0]! ^ 0xff, 'the stored tail was not written again');
+      file[0] = file[0]! ^ 0xff;
+      assert.ok(file.equals(expected), 'the chunk, its tag made over the tail enciphered again, then the new tail');
+    });
+  });
+});
+
 describe('the sealing task seals the stored format whatever the pieces', () => {
   // Pieces across granule and chunk ends: held, sealed straight from the slot, or both.
   const sizes = [1, GRANULE - 1, 2, 3 * CHUNK + 7, CHUNK, 1, CHUNK - 1, 2 * CHUNK, 5, GRANULE, CHUNK + 1];
   const total = sizes.reduce((a, b) => a + b, 0);
 
-  function run(fd: number | undefined): { sealed: Buffer; tail: Uint8Array; key: Buffer; plain: Buffer } {
+  function run(fd: number | undefined, streamed = false): { sealed: Buffer; tail: Uint8Array; partial: number; key: Buffer; plain: Buffer } {
     const { replies, send } = task();
     const key = randomBytes(32);
     const plain = randomBytes(total);
@@ -204,6 +323,7 @@ describe('the sealing task seals the stored format whatever the pieces', () => {
       index: 0,
       tail: plain.subarray(0, 3),
       ...(fd !== undefined && { fd, position: 0 }),
+      ...(streamed && { streamed }),
     });
     let at = 3;
     for (const n of sizes) {
@@ -217,13 +337,16 @@ describe('the sealing task seals the stored format whatever the pieces', () => {
     const done = replies.find((r) => r.op === 'done');
     assert.ok(done?.op === 'done', JSON.stringify(replies.find((r) => r.op === 'fail')));
     assert.equal(done.chunks, Math.ceil(total / CHUNK) - 1);
-    return { sealed, tail: done.tail, key, plain };
+    return { sealed, tail: done.tail, partial: done.partial ?? 0, key, plain };
   }
 
-  function check(sealed: Buffer, tail: Uint8Array, key: Buffer, plain: Buffer): void {
+  /** `partial`: the tail's ciphertext follows the chunks (the streamed path). */
+  function check(sealed: Buffer, tail: Uint8Array, key: Buffer, plain: Buffer, partial = 0): void {
     const chunks = Math.ceil(total / CHUNK) - 1;
-    const expected = Buffer.concat(Array.from({ length: chunks }, (_, i) => nodeSealed(key, i, false, plain.subarray(i * CHUNK, (i + 1) * CHUNK))));
-    assert.ok(sealed.equals(expected), 'the sealed chunks are the format bytes');
+    const whole = Array.from({ length: chunks }, (_, i) => nodeSealed(key, i, false, plain.subarray(i * CHUNK, (i + 1) * CHUNK)));
+    const after = partial > 0 ? [nodeSealed(key, chunks, false, plain.subarray(chunks * CHUNK)).subarray(0, partial)] : [];
+    assert.equal(partial, partial > 0 ? tail.length : 0);
+    assert.ok(sealed.equals(Buffer.concat([...whole, ...after])), 'the sealed chunks are the format bytes');
     assert.ok(Buffer.from(tail).equals(plain.subarray(chunks * CHUNK)), 'the tail is the plaintext after them');
   }
 
@@ -233,14 +356,19 @@ describe('the sealing task seals the stored format whatever the pieces', () => {
   });
 
   it(`written to the fd, by ${nativeSeal() ? 'the native sealer' : "Node's cipher (the sealer addon is not built)"}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seal-task-'));
-    const fd = openSync(join(dir, 'chunks'), 'w+');
-    try {
-      const { tail, key, plain } = run(fd);
-      check(readFileSync(join(dir, 'chunks')), tail, key, plain);
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    withFile((fd, path) => {
+      const { tail, partial, key, plain } = run(fd);
+      check(readFileSync(path), tail, key, plain, partial);
+    });
+  });
+
+  it('sealed as bytes come, by the native sealer: the chunks, then the tail enciphered as the next chunk begins', {
+    skip: nativeSeal() ? undefined : 'the sealer addon is not built',
+  }, () => {
+    withFile((fd, path) => {
+      const { tail, partial, key, plain } = run(fd, true);
+      assert.ok(partial > 0, 'the tail is left in the file');
+      check(readFileSync(path), tail, key, plain, partial);
+    });
   });
 });

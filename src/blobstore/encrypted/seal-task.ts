@@ -6,11 +6,14 @@
  * loop. Elsewhere (S3, memory) the sealed chunks go back with the acknowledgement. When the
  * upload's running hash lives on this thread (hash-task.ts), the same pass feeds it.
  *
- * A chunk is sealed only once a byte after it has arrived: until then it is held (held-chunk.ts),
- * and what is left at the end (≤ one chunk) is the tail, which the main thread keeps in the
- * upload's record. A whole chunk with a byte after it in the same slot is sealed straight from the
- * slot. Writes are synchronous: this thread exists to do byte work, and the main thread only
- * writes the record after `done`.
+ * With the native sealer and an fd (fs), each piece is enciphered and written as it comes and the
+ * append holds a cipher context, no plaintext (streamed-chunk.ts); the chunk it ends in is read
+ * back and deciphered at the end, to be the tail. Otherwise (S3, memory, no addon) a chunk is
+ * sealed only once a byte after it has arrived: until then it is held (held-chunk.ts). Either way
+ * what is left at the end (≤ one chunk) is the tail, which the main thread keeps in the upload's
+ * record. A whole chunk with a byte after it in the same slot is sealed straight from the slot.
+ * Writes are synchronous: this thread exists to do byte work, and the main thread only writes the
+ * record after `done`.
  */
 import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
 import { fdatasync, writevSync } from 'node:fs';
@@ -21,6 +24,7 @@ import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
 import { Granules, HeldChunk } from './held-chunk.js';
 import { type NativeSealer, nativeSeal } from './native-seal.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
+import { StreamedChunk } from './streamed-chunk.js';
 import type { ThreadMessage } from '../workers/threads.js';
 
 interface Append {
@@ -30,8 +34,14 @@ interface Append {
   chunkSize: number;
   index: number;
   sealed: number;
-  /** The plaintext not sealed yet. */
+  /** The plaintext not sealed yet (the held path). */
   held: HeldChunk;
+  /** The chunk sealed as bytes come (native sealer and fd), instead of `held`. */
+  streamed: StreamedChunk | undefined;
+  /** The streamed path's tail from the record, not enciphered yet: it goes before the first bytes. */
+  pending: Uint8Array | undefined;
+  /** Its ciphertext is in the file already, at `position`: enciphered again for the tag, not rewritten. */
+  tailStored: boolean;
   fd: number | undefined;
   position: number;
   /** The upload's running hash on this thread, fed the same bytes. */
@@ -196,11 +206,36 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return { kind: 'seal', op: 'fail', id, message: (e as Error).message, ...(typeof code === 'string' && { code }) };
   }
 
+  /** The streamed path's data, enciphered into the scratch as it comes: returns what to write there. */
+  function stream(a: Append, s: StreamedChunk, bytes: Uint8Array, more: boolean): [number, number] {
+    const pending = a.pending;
+    const most = s.room((pending?.length ?? 0) + bytes.length);
+    if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(most);
+    let used = 0;
+    let skip = 0;
+    if (pending) {
+      // The same bytes at the same place as before, never others (see streamed-chunk.ts).
+      a.pending = undefined;
+      used = s.feed(pending, false, scratch, 0);
+      if (a.tailStored) {
+        skip = used;
+        a.position += used;
+      }
+    }
+    return [skip, s.feed(bytes, more, scratch, used, a.hash)];
+  }
+
   /** `more`: a byte follows these `len` bytes (seal-protocol.ts), so a chunk they end is sealed now. */
   function data(id: number, a: Append, slot: number, buf: Uint8Array, len: number, more: boolean): void {
     const bytes = buf.subarray(0, len);
     const out: Buffer[] = [];
     let used = 0;
+    if (a.streamed) {
+      const [from, to] = stream(a, a.streamed, bytes, more);
+      if (to > from) write(a, [scratch.subarray(from, to)]);
+      reply({ kind: 'seal', op: 'ack', id, slot });
+      return;
+    }
     if (a.sealer) {
       const most = (Math.floor((a.held.filled + len) / a.chunkSize) + 1) * (a.chunkSize + TAG_SIZE);
       if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(most);
@@ -243,20 +278,42 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     reply({ kind: 'seal', op: 'ack', id, slot });
   }
 
+  /**
+   * The streamed path's end: the tail is the chunk begun, read back (`partial`: its ciphertext is
+   * in the file after the whole chunks), or the record's tail as it came when no byte did.
+   */
+  function ended(id: number, a: Append, s: StreamedChunk): void {
+    let tail: Uint8Array<ArrayBuffer>;
+    try {
+      if (scratch.length < s.filled) scratch = Buffer.allocUnsafeSlow(s.filled);
+      tail = a.pending ? new Uint8Array(a.pending) : s.tail(a.fd!, a.position, scratch);
+    } catch (e) {
+      reply(failure(id, e));
+      return;
+    }
+    const partial = a.pending && !a.tailStored ? 0 : tail.length;
+    reply({ kind: 'seal', op: 'done', id, chunks: s.sealed, tail, ...(partial > 0 && { partial }) }, [tail.buffer]);
+  }
+
   return (message) => {
     const m = message as ToSealer;
     switch (m.op) {
       case 'start': {
+        // Sealed chunks sent back (no fd) are buffers of their own: Node's cipher makes those.
+        const sealer = native && m.fd !== undefined ? native.create(m.dataKey) : undefined;
+        const streamed = sealer && m.streamed ? new StreamedChunk(native!, sealer, m.chunkSize, m.index) : undefined;
         const held = new HeldChunk(granules, m.chunkSize);
-        held.append(m.tail);
+        if (!streamed) held.append(m.tail);
         appends.set(m.id, {
           key: cipherKey(Buffer.from(m.dataKey.buffer, m.dataKey.byteOffset, m.dataKey.byteLength)),
-          // Sealed chunks sent back (no fd) are buffers of their own: Node's cipher makes those.
-          sealer: native && m.fd !== undefined ? native.create(m.dataKey) : undefined,
+          sealer,
           chunkSize: m.chunkSize,
           index: m.index,
           sealed: 0,
           held,
+          streamed,
+          pending: streamed && m.tail.length > 0 ? m.tail : undefined,
+          tailStored: m.tailStored === true,
           fd: m.fd,
           position: m.position ?? 0,
           hash: m.hashId === undefined ? undefined : hashOf(m.hashId),
@@ -287,6 +344,7 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
         appends.delete(m.id);
         afterSync(a, () => {
           if (a.syncError) reply(failure(m.id, a.syncError));
+          else if (a.streamed) ended(m.id, a, a.streamed);
           else {
             // A buffer of its own, moved to the main thread rather than cloned: a crowd of
             // uploads ends together, and each clone was up to a chunk of garbage on both threads.

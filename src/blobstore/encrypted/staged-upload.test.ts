@@ -19,6 +19,7 @@ import { bytes, readAll, sourceOf } from '../testing.js';
 import { BlobIntegrityError, HEADER_SIZE, TAG_SIZE, ciphertextSize, createSealTransform, sealHeader } from './chunk-format.js';
 import { ByteThreads } from '../workers/threads.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { nativeSeal } from './native-seal.js';
 import { SealPool } from './seal-pool.js';
 import { RECORD_MAGIC, chunkObjectId, slotId } from './staged-record.js';
 import { createStagingCipher, newStagingPrefix, parseStagingPrefix, stagingKey } from './staging-cipher.js';
@@ -102,6 +103,10 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
       await rm(root, { recursive: true, force: true });
     });
 
+    // On byte threads with the native sealer, an append seals as bytes come and leaves its tail's
+    // ciphertext after the whole chunks (streamed-chunk.ts).
+    const streamed = sealing !== undefined && nativeSeal() !== undefined;
+
     function world(name: string, keys: WrappingKeys = ring()) {
       const dir = join(root, name);
       let current: string | undefined;
@@ -121,7 +126,8 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
         await patch(store, id, data);
         const files = await stagedFiles(dir);
         const whole = Math.max(0, Math.ceil(size / CHUNK) - 1);
-        assert.equal(files.get(id), HEADER_SIZE + whole * (CHUNK + TAG_SIZE), `the chunk object holds the whole chunks (${size} bytes)`);
+        const tail = streamed ? size - whole * CHUNK : 0;
+        assert.equal(files.get(id), HEADER_SIZE + whole * (CHUNK + TAG_SIZE) + tail, `the chunk object holds the whole chunks (${size} bytes)`);
         assert.equal(files.size, size > 0 ? 3 : 2, 'the chunk object and its record slots');
         const recordBytes = [...files.values()].reduce((a, b) => a + b, 0) - files.get(id)!;
         assert.ok(recordBytes < 2 * (CHUNK + 256), `records hold at most a tail each (${recordBytes} bytes)`);
@@ -304,7 +310,8 @@ for (const sealing of [undefined, new SealPool(threads, { slotBytes: 3000, slots
       await patch(older, id, first);
       assert.equal(await store.statUpload(id), first.length);
       await patch(store, id, second);
-      assert.equal((await stagedFiles(dir)).get(id), HEADER_SIZE + 3 * (4 * CHUNK + TAG_SIZE), "appended in the upload's own chunks");
+      const tail = streamed ? all.length - 3 * 4 * CHUNK : 0;
+      assert.equal((await stagedFiles(dir)).get(id), HEADER_SIZE + 3 * (4 * CHUNK + TAG_SIZE) + tail, "appended in the upload's own chunks");
       await commit(store, id, digestOf(all));
       assert.equal(await logOf(digestOf(all)), Math.log2(4 * CHUNK));
       assert.equal((await readFile(blobPath(dir, digestOf(all)))).length, ciphertextSize(all.length, 4 * CHUNK));

@@ -5,15 +5,18 @@
  *
  *   chunk object   header || chunk 0 || ... || chunk n-1    exactly a committed blob without its
  *                  final chunk (chunk-format.ts): the upload's own data key, wrapped in the
- *                  header, and whole chunks sealed (not final) as the bytes arrive.
+ *                  header, and whole chunks sealed (not final) as the bytes arrive; when the
+ *                  append sealed as bytes came (streamed-chunk.ts), then the tail's ciphertext,
+ *                  which is the final chunk's without its tag (see inStep).
  *   record         which chunk object, how many chunks it holds, and the tail: the plaintext after
  *                  them (≤ one chunk, since only the end knows which chunk is final), sealed under
  *                  the data key. Rewritten after each append, alternating between two slots.
  *
  * The chunk object is the upload id itself (generation 0); the slots and later generations have
  * ids derived from it, so any node holding the wrapping keys can resume the upload. Commit seals
- * the tail as the final chunk, appends it, and commits the chunk object (a rename on fs): the
- * bytes are never read back nor written twice.
+ * the tail as the final chunk, appends it (only its tag when its ciphertext is stored), and
+ * commits the chunk object (a rename on fs): the bytes are never written twice, and read back only
+ * as an append that streamed ends, its tail (≤ one chunk, streamed-chunk.ts).
  *
  * The record is the truth. An append stores whole chunks first and then the record, so a crash
  * (or a failed write) in between leaves bytes past the record's `end` that no reader looks at:
@@ -30,7 +33,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { sealInline, sealOffThread } from './append-sealing.js';
+import { sealInline, sealOffThread, streams } from './append-sealing.js';
 import { readHead, window, withSignal } from './stream-helpers.js';
 import { createDigester, digestAlgorithm, type Digest } from '../../core/digest.js';
 import { release } from '../../core/fresh-pieces.js';
@@ -75,6 +78,22 @@ interface Opened {
   slot: 0 | 1;
   dataKey: Buffer;
   tail: Buffer;
+  /** The tail's ciphertext follows the chunks in the chunk object (see inStep). */
+  tailStored: boolean;
+}
+
+/**
+ * Whether the upload can be continued as it is stored, and how: undefined when bytes past the
+ * record are dead (a rebase first); else whether the tail's ciphertext is stored after the chunks.
+ * An append sealed as bytes come (streamed-chunk.ts) leaves it there, and every append continuing
+ * from a record writes, at `end`, the tail's ciphertext first: so exactly `tailLength` bytes past
+ * `end` can only be those bytes (same key, nonce and plaintext), not dead ones. Only an append
+ * that streams (`streamed`) and the commit continue from there.
+ */
+function inStep(r: Extract<Resolved, { kind: 'sealed' }>, streamed: boolean): { tailStored: boolean } | undefined {
+  if (r.stored === r.record.end) return { tailStored: false };
+  if (streamed && r.record.tailLength > 0 && r.stored === r.record.end + r.record.tailLength) return { tailStored: true };
+  return undefined;
 }
 
 export function plaintextSizeOf(r: Resolved): number | undefined {
@@ -180,20 +199,26 @@ export class StagedUploads {
       dispose();
       throw e;
     }
-    let opened: Opened;
-    if (r.kind === 'sealed' && r.stored === r.record.end) {
-      opened = await this.open(id, r).catch((e: unknown) => {
-        dispose();
-        throw e;
-      });
-    } else {
+    let opened: Opened | undefined;
+    let w: BlobWriter | undefined;
+    try {
+      if (r.kind === 'sealed') {
+        w = await this.inner.writer(chunkObjectId(id, r.record.generation), { append: true });
+        const step = inStep(r, streams(this.sealing, w));
+        if (step) opened = { ...(await this.open(id, r)), ...step };
+        else await w.close();
+      }
       // Nothing can be appended after dead bytes; the key is the current one, as for a new upload.
-      opened = await this.rebase(id, r, await this.keys.current()).catch((e: unknown) => {
-        dispose();
-        throw e;
-      });
+      if (!opened) {
+        w = undefined;
+        opened = await this.rebase(id, r, await this.keys.current());
+      }
+      w ??= await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
+    } catch (e) {
+      dispose();
+      await w?.close().catch(noop);
+      throw e;
     }
-    const w = await this.inner.writer(chunkObjectId(id, opened.record.generation), { append: true });
     try {
       const done = await this.sealInto(id, opened, w, source, signal, false, hash, meter);
       const size = done.opened.record.chunks * done.opened.record.header.chunkSize + done.opened.record.tailLength;
@@ -242,8 +267,9 @@ export class StagedUploads {
     const r = await this.resolve(id);
     if (r.kind === 'none') throw new Error(`upload not found: ${id}`);
     let opened: Opened;
-    if (r.kind === 'sealed' && r.stored === r.record.end && r.record.header.keyId.equals(key.id)) {
-      opened = await this.open(id, r);
+    const step = r.kind === 'sealed' && r.record.header.keyId.equals(key.id) ? inStep(r, true) : undefined;
+    if (r.kind === 'sealed' && step) {
+      opened = { ...(await this.open(id, r)), ...step };
       // The record as read back (a copy of its own, up to a chunk) is opened: freed now, not
       // held through the commit's fsync (below), which under a crowd is when most of them wait.
       release(r.record.raw);
@@ -257,7 +283,10 @@ export class StagedUploads {
     const { record, dataKey, tail } = opened;
     const { chunkSize } = record.header;
     const sealer = new ChunkSealer({ dataKey, chunkSize, index: record.chunks });
-    const sealed = [...(await sealer.update(tail)), ...(await sealer.final())];
+    const whole = [...sealer.update(tail), ...sealer.final()];
+    // The final chunk's ciphertext is the one stored (the flag is in the AAD, so only the tag
+    // differs): only its tag is appended then.
+    const sealed = opened.tailStored ? whole.slice(-1) : whole;
     const plainSize = record.chunks * chunkSize + tail.length;
     // Sealed, the plaintext tail is no longer needed (as in append()).
     release(tail);
@@ -266,7 +295,7 @@ export class StagedUploads {
       await w.append(Readable.from(sealed));
       // A writer with a local file (fs) wrote them out and keeps none: freed before the fsync.
       // Other stores may keep the very buffers (memory), so theirs are left to the GC.
-      if (w.localAppend) for (const b of sealed) release(b);
+      if (w.localAppend) for (const b of whole) release(b);
       const expected = ciphertextSize(plainSize, chunkSize);
       // Another writer appended meanwhile: what is stored is no blob; the next try rebases.
       if (w.size !== expected) throw new Error(`staged upload ${id} holds ${w.size} bytes, not ${expected}: written to concurrently`);
@@ -299,7 +328,7 @@ export class StagedUploads {
   }
 
   /** The data key and tail of a sealed upload; rejects when the key is refused or the record was tampered with. */
-  private async open(id: string, r: Extract<Resolved, { kind: 'sealed' }>): Promise<Opened> {
+  private async open(id: string, r: Extract<Resolved, { kind: 'sealed' }>): Promise<Omit<Opened, 'tailStored'>> {
     const header = r.record.header;
     const dataKey = unwrapDataKey(header, await this.keys.byId(header.keyId), `staged upload ${id}`);
     return { record: r.record, slot: r.slot, dataKey, tail: openTail(r.record, id, dataKey) };
@@ -337,6 +366,7 @@ export class StagedUploads {
       slot: r.kind === 'sealed' ? r.slot : 1,
       dataKey,
       tail: Buffer.alloc(0),
+      tailStored: false,
     };
     let source: Readable = plain;
     if (tap) {
@@ -380,11 +410,11 @@ export class StagedUploads {
     meter?: PieceMeter,
   ): Promise<{ appended: number; opened: Opened }> {
     const { chunkSize } = at.record.header;
-    const from = { dataKey: at.dataKey, chunkSize, index: at.record.chunks, tail: at.tail };
+    const from = { dataKey: at.dataKey, chunkSize, index: at.record.chunks, tail: at.tail, tailStored: at.tailStored };
     // Only an append given a hash feeds it: never the plaintext a rebase re-seals.
     const done = this.sealing ? await sealOffThread(this.sealing, from, w, source, signal, hash, meter) : await sealInline(from, w, source, signal, meter);
     const end = at.record.end + done.chunks * (chunkSize + TAG_SIZE);
-    if (w.size !== end) throw new Error(`staged upload ${id}: ${w.size} bytes stored, ${end} expected`);
+    if (w.size !== end + done.partial) throw new Error(`staged upload ${id}: ${w.size} bytes stored, ${end + done.partial} expected`);
     let opened = at;
     if (done.appended > 0 || always) {
       const seq = at.record.seq + 1;
@@ -397,7 +427,8 @@ export class StagedUploads {
       // libuv's pool. A rebase's tail is what its commit seals next: kept.
       if (!always) release(done.tail);
       await writeRecordSlot(this.inner, id, slot, raw);
-      opened = { record: { ...fields, tailLength, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail: done.tail };
+      const tailStored = done.partial > 0;
+      opened = { record: { ...fields, tailLength, header: at.record.header, raw }, slot, dataKey: at.dataKey, tail: done.tail, tailStored };
     }
     if (done.sourceError) throw done.sourceError;
     return { appended: done.appended, opened };
