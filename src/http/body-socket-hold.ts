@@ -27,6 +27,23 @@
  */
 import type { IncomingMessage } from 'node:http';
 
+/**
+ * Bodies held from their request's start whose handler has not read yet (undefined), or when it
+ * first read (ms). Before its first read a body is not the client's delay but Berth's (the
+ * handler is authenticating, opening its staged blob): see bodyAwaitsReader().
+ */
+const firstRead = new WeakMap<IncomingMessage, number | undefined>();
+
+/**
+ * Whether `req`'s body waits for its handler's first read, or that read came less than `windowMs`
+ * ago: a slow-client window that held such a wait is Berth's, not the client's (slow-clients.ts).
+ */
+export function bodyAwaitsReader(req: IncomingMessage, windowMs: number): boolean {
+  if (!firstRead.has(req)) return false;
+  const at = firstRead.get(req);
+  return at === undefined || Date.now() - at < windowMs;
+}
+
 /** What Node's HTTP server uses of a socket's handle (a TCP or TLS wrap). */
 interface ReadHandle {
   reading?: boolean;
@@ -40,6 +57,7 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   let held = false;
   const release = (): void => {
     held = false;
+    if (firstRead.has(req) && firstRead.get(req) === undefined) firstRead.set(req, Date.now());
     const h = handle();
     // Node paused the socket itself meanwhile: Node starts it again when the body is read.
     if (socket.destroyed || socket.readableFlowing === false || !h || h.reading || typeof h.readStart !== 'function') return;
@@ -53,6 +71,19 @@ export function holdSocketWithBody(req: IncomingMessage): void {
     h.reading = false;
     h.readStop();
   });
+  // Held from the start too, until the handler first asks for a byte: left alone, Node reads on
+  // until the request's buffer passes its high-water mark (64 KiB), which takes a piece more, so
+  // each upload whose handler was still authenticating or opening its staged blob held up to two
+  // pieces on the main thread. Under a crowd of uploads starting together that was most of the
+  // crowd's start: 3.7 MB in 36 requests' buffers at once at 50 uploads (~100 KiB each), the peak
+  // the RSS bench reads (notes/2026-12-06-s22-s22-main.md).
+  const first = handle();
+  if (!req.complete && !socket.destroyed && first?.reading && typeof first.readStop === 'function') {
+    held = true;
+    firstRead.set(req, undefined);
+    first.reading = false;
+    first.readStop();
+  }
   // Every consumer asks for more bytes through read(): flow() for 'data' listeners, pipes and
   // resume(); async iterators; 'readable' handlers. Not through _read(), which Node skips while a
   // refill is pending, as it is on a held socket. read(0) is the stream refilling its own buffer,

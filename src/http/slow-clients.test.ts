@@ -54,12 +54,15 @@ describe('watchRequest', () => {
   let holdMs = 0;
   /** How long the handler keeps the body paused after its first piece, its socket held (body-socket-hold.ts). */
   let pauseMs = 0;
+  /** How long the handler waits before its first read, its socket held since the request's start (body-socket-hold.ts). */
+  let unreadMs = 0;
 
   before(async () => {
     server = createServer(serverOptions(limits), (req, res) => {
       watchRequest(req, limits);
-      if (pauseMs > 0) holdSocketWithBody(req);
+      if (pauseMs > 0 || unreadMs > 0) holdSocketWithBody(req);
       void (async () => {
+        if (unreadMs > 0) await sleep(unreadMs);
         if (pauseMs > 0) {
           const first = await new Promise<number>((r) =>
             req.once('data', (piece: Buffer) => {
@@ -108,6 +111,16 @@ describe('watchRequest', () => {
     const body = Buffer.alloc(4 * 1024 * 1024, 1);
     const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
     pauseMs = 0;
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+  });
+
+  it('does not count time in which the handler has not read yet, its socket held since the start', async () => {
+    // Four windows before the first read: the kernel holds the bytes and the request's buffer is not full.
+    unreadMs = 4 * limits.bodyTimeoutMs;
+    const body = Buffer.alloc(4 * 1024 * 1024, 1);
+    const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    unreadMs = 0;
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
   });
