@@ -8,7 +8,7 @@
  * under 200 uploads streaming at 1 MB/s, 199 of the 231 body pieces alive on the main thread
  * (11.9 of 13.6 MB) sat in the requests' readable buffers (heap snapshot, retainer chains;
  * notes/2026-12-05-s15-arena.md). The reference registry (Go) reads a body only when its handler
- * asks for bytes, which is this.
+ * asks for bytes, which is this; so a body nobody has read yet is held from its request's start.
  *
  * The socket's handle is stopped and started directly, as Node's HTTP server itself does on its
  * socket's 'pause' and 'resume' (`onSocketPause`/`onSocketResume` in `_http_server.js`): going
@@ -55,9 +55,14 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   const socket = req.socket;
   const handle = (): ReadHandle | undefined => (socket as unknown as { _handle?: ReadHandle | null })._handle ?? undefined;
   let held = false;
+  /** Held from the start and not read yet (a closure flag: release() runs once per pacer turn). */
+  let unread = false;
   const release = (): void => {
     held = false;
-    if (firstRead.has(req) && firstRead.get(req) === undefined) firstRead.set(req, Date.now());
+    if (unread) {
+      unread = false;
+      firstRead.set(req, Date.now());
+    }
     const h = handle();
     // Node paused the socket itself meanwhile: Node starts it again when the body is read.
     if (socket.destroyed || socket.readableFlowing === false || !h || h.reading || typeof h.readStart !== 'function') return;
@@ -74,12 +79,12 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   // Held from the start too, until the handler first asks for a byte: left alone, Node reads on
   // until the request's buffer passes its high-water mark (64 KiB), which takes a piece more, so
   // each upload whose handler was still authenticating or opening its staged blob held up to two
-  // pieces on the main thread. Under a crowd of uploads starting together that was most of the
-  // crowd's start: 3.7 MB in 36 requests' buffers at once at 50 uploads (~100 KiB each), the peak
-  // the RSS bench reads (notes/2026-12-06-s22-s22-main.md).
+  // pieces on the main thread: 3.1-3.8 MB at once in 34-94 requests' buffers as a crowd of 50 or
+  // 200 uploads started together, 1.9-2.0 MB with this (notes/2026-12-06-s22-s22-main.md).
   const first = handle();
   if (!req.complete && !socket.destroyed && first?.reading && typeof first.readStop === 'function') {
     held = true;
+    unread = true;
     firstRead.set(req, undefined);
     first.reading = false;
     first.readStop();
