@@ -13,7 +13,7 @@ import type { Results } from './report.js';
 import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
-import { peakKBPerUpload, uploadMemory } from './upload-memory.js';
+import { peakKBPerUpload, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
 
 export interface DataPathParams {
   curlBytes: number;
@@ -97,6 +97,7 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
             results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
             results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
             results.record(s, `RSS KB per added upload, peak ${small} → ${large}`, peakKBPerUpload(a, small, b, large));
+            results.record(s, `RSS KB per added upload, median while all stream ${small} → ${large}`, streamingKBPerUpload(a, small, b, large));
           }
         } finally {
           await files.remove();

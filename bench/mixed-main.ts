@@ -15,7 +15,7 @@ import { mixedLoad } from './mixed-load.js';
 import { printTable, Results } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
-import { peakKBPerUpload, uploadMemory } from './upload-memory.js';
+import { peakKBPerUpload, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
 import { seedManifest } from './http-client.js';
 
 const MiB = 1024 * 1024;
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
             results.record(s, `RSS MB, ${large} uploads: peak`, b.peakMB);
             results.record(s, `RSS MB, ${large} uploads: end`, b.endMB);
             results.record(s, `RSS KB per added upload, peak ${small} → ${large}`, peakKBPerUpload(a, small, b, large));
+            results.record(s, `RSS KB per added upload, median while all stream ${small} → ${large}`, streamingKBPerUpload(a, small, b, large));
           }
         } finally {
           await files.remove();

@@ -14,19 +14,44 @@ export interface RssFigures {
   startMB: number;
   peakMB: number;
   endMB: number;
+  /**
+   * The median of the RSS samples taken while every upload streams: from the moment all have
+   * body bytes on the wire until the first one ends. The peak comes with the crowd's start
+   * (connections, first pieces, first chunks all within a second) and moves with the load at
+   * that instant; this is the state the issue's "flat while 200 uploads stream" names
+   * (notes/2026-12-06-s22-s22-main.md §3).
+   */
+  streamingMB: number;
 }
 
 const MiB = 1024 * 1024;
+const SAMPLE_MS = 50;
+
+export function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
 
 export async function uploadMemory(server: Server, headers: string, files: UploadFiles['files'], rate: string, tag: string): Promise<RssFigures> {
   const start = rssBytes(server.pid);
   const stop = watchPeakRss(server.pid);
   const uploads = await startUploads(server, headers, files, `bench/rss-${tag}`, rate);
   await uploads.allStreaming();
+  const samples = [rssBytes(server.pid)];
+  while (uploads.inFlight() === files.length) {
+    await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    samples.push(rssBytes(server.pid));
+  }
   const done = await uploads.finished();
   const peak = stop();
   if (done.failed.length > 0) throw new Error(`${server.name}: ${done.failed.length} of ${files.length} uploads failed: ${done.failed[0]}`);
-  return { startMB: start / MiB, peakMB: peak / MiB, endMB: rssBytes(server.pid) / MiB };
+  return { startMB: start / MiB, peakMB: peak / MiB, endMB: rssBytes(server.pid) / MiB, streamingMB: median(samples) / MiB };
+}
+
+/** As peakKBPerUpload, from the medians while every upload streams instead of the peaks. */
+export function streamingKBPerUpload(small: RssFigures, smallCount: number, large: RssFigures, largeCount: number): number {
+  return ((large.streamingMB - small.streamingMB) * 1024) / (largeCount - smallCount);
 }
 
 /**

@@ -173,6 +173,52 @@ describe('a paused body holds its socket', { skip: process.platform !== 'linux' 
   });
 });
 
+/** What a body buffered before its handler's first read, once the kernel holds bytes Node could have read. */
+async function bufferedBeforeFirstRead(hold: boolean): Promise<{ buffered: number; highWater: number; intact: boolean }> {
+  const body = Buffer.alloc(4 * MiB);
+  for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
+  let out = { buffered: -1, highWater: 0, intact: false };
+  await withServer(hold, async (_server, port, next) => {
+    const incoming = next();
+    const { clientPort, answered } = send(port, body);
+    const req = await incoming;
+    const cport = await clientPort;
+    // The handler has not read yet (still authenticating, say): the kernel holds bytes for it…
+    while (!((receiveQueue(port, cport) ?? 0) > 0)) await turn();
+    // …and the loop gets turns enough to read them, as it would for any readable socket.
+    for (let i = 0; i < 50; i++) await turn();
+    const buffered = req.readableLength;
+    const hash = createHash('sha256');
+    let n = 0;
+    for await (const piece of req as AsyncIterable<Buffer>) {
+      hash.update(piece);
+      n += piece.length;
+    }
+    (req as IncomingMessage & { res: { end(): void } }).res.end();
+    assert.equal(await answered, 200);
+    out = {
+      buffered,
+      highWater: req.readableHighWaterMark,
+      intact: n === body.length && hash.digest('hex') === createHash('sha256').update(body).digest('hex'),
+    };
+  });
+  return out;
+}
+
+describe('a body not read yet holds its socket', { skip: process.platform !== 'linux' && 'reads the receive queue from /proc/net/tcp' }, () => {
+  it('reads no more than the piece that came with the headers until the handler reads, then delivers every byte', async () => {
+    const held = await bufferedBeforeFirstRead(true);
+    assert.ok(held.buffered < held.highWater, `the unread body buffered ${held.buffered} bytes (high-water mark ${held.highWater})`);
+    assert.ok(held.intact, 'the body arrived whole and in order');
+  });
+
+  it('without it, Node fills the unread body past its high-water mark (what the hold saves)', async () => {
+    const plain = await bufferedBeforeFirstRead(false);
+    assert.ok(plain.buffered >= plain.highWater, `buffered ${plain.buffered}`);
+    assert.ok(plain.intact);
+  });
+});
+
 describe('a held body read on in paused mode', () => {
   it('an async iterator after a pause gets every byte (read() ends the hold)', async () => {
     await withServer(true, async (_server, port, next) => {

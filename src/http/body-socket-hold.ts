@@ -8,7 +8,7 @@
  * under 200 uploads streaming at 1 MB/s, 199 of the 231 body pieces alive on the main thread
  * (11.9 of 13.6 MB) sat in the requests' readable buffers (heap snapshot, retainer chains;
  * notes/2026-12-05-s15-arena.md). The reference registry (Go) reads a body only when its handler
- * asks for bytes, which is this.
+ * asks for bytes, which is this; so a body nobody has read yet is held from its request's start.
  *
  * The socket's handle is stopped and started directly, as Node's HTTP server itself does on its
  * socket's 'pause' and 'resume' (`onSocketPause`/`onSocketResume` in `_http_server.js`): going
@@ -27,6 +27,23 @@
  */
 import type { IncomingMessage } from 'node:http';
 
+/**
+ * Bodies held from their request's start whose handler has not read yet (undefined), or when it
+ * first read (ms). Before its first read a body is not the client's delay but Berth's (the
+ * handler is authenticating, opening its staged blob): see bodyAwaitsReader().
+ */
+const firstRead = new WeakMap<IncomingMessage, number | undefined>();
+
+/**
+ * Whether `req`'s body waits for its handler's first read, or that read came less than `windowMs`
+ * ago: a slow-client window that held such a wait is Berth's, not the client's (slow-clients.ts).
+ */
+export function bodyAwaitsReader(req: IncomingMessage, windowMs: number): boolean {
+  if (!firstRead.has(req)) return false;
+  const at = firstRead.get(req);
+  return at === undefined || Date.now() - at < windowMs;
+}
+
 /** What Node's HTTP server uses of a socket's handle (a TCP or TLS wrap). */
 interface ReadHandle {
   reading?: boolean;
@@ -38,8 +55,14 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   const socket = req.socket;
   const handle = (): ReadHandle | undefined => (socket as unknown as { _handle?: ReadHandle | null })._handle ?? undefined;
   let held = false;
+  /** Held from the start and not read yet (a closure flag: release() runs once per pacer turn). */
+  let unread = false;
   const release = (): void => {
     held = false;
+    if (unread) {
+      unread = false;
+      firstRead.set(req, Date.now());
+    }
     const h = handle();
     // Node paused the socket itself meanwhile: Node starts it again when the body is read.
     if (socket.destroyed || socket.readableFlowing === false || !h || h.reading || typeof h.readStart !== 'function') return;
@@ -53,6 +76,19 @@ export function holdSocketWithBody(req: IncomingMessage): void {
     h.reading = false;
     h.readStop();
   });
+  // Held from the start too, until the handler first asks for a byte: left alone, Node reads on
+  // until the request's buffer passes its high-water mark (64 KiB), which takes a piece more, so
+  // each upload whose handler was still authenticating or opening its staged blob held up to two
+  // pieces on the main thread: 3.1-3.8 MB at once in 34-94 requests' buffers as a crowd of 50 or
+  // 200 uploads started together, 1.9-2.0 MB with this (notes/2026-12-06-s22-s22-main.md).
+  const first = handle();
+  if (!req.complete && !socket.destroyed && first?.reading && typeof first.readStop === 'function') {
+    held = true;
+    unread = true;
+    firstRead.set(req, undefined);
+    first.reading = false;
+    first.readStop();
+  }
   // Every consumer asks for more bytes through read(): flow() for 'data' listeners, pipes and
   // resume(); async iterators; 'readable' handlers. Not through _read(), which Node skips while a
   // refill is pending, as it is on a held socket. read(0) is the stream refilling its own buffer,

@@ -54,12 +54,15 @@ describe('watchRequest', () => {
   let holdMs = 0;
   /** How long the handler keeps the body paused after its first piece, its socket held (body-socket-hold.ts). */
   let pauseMs = 0;
+  /** How long the handler waits before its first read, its socket held since the request's start (body-socket-hold.ts). */
+  let unreadMs = 0;
 
   before(async () => {
     server = createServer(serverOptions(limits), (req, res) => {
       watchRequest(req, limits);
-      if (pauseMs > 0) holdSocketWithBody(req);
+      if (pauseMs > 0 || unreadMs > 0) holdSocketWithBody(req);
       void (async () => {
+        if (unreadMs > 0) await sleep(unreadMs);
         if (pauseMs > 0) {
           const first = await new Promise<number>((r) =>
             req.once('data', (piece: Buffer) => {
@@ -86,6 +89,14 @@ describe('watchRequest', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
+  /** Posts a 4 MiB body at once; asserts it was answered 200 with its full length (not cut as slow). */
+  async function answeredWhole(): Promise<void> {
+    const body = Buffer.alloc(4 * 1024 * 1024, 1);
+    const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+  }
+
   it('cuts a body that trickles below the minimum rate', async () => {
     holdMs = 0;
     const { closedEarly } = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n', undefined, 50);
@@ -95,21 +106,28 @@ describe('watchRequest', () => {
   it('does not count time in which the server is not reading', async () => {
     // Four windows of the server's own stall with not a byte read from the socket.
     holdMs = 4 * limits.bodyTimeoutMs;
-    const body = Buffer.alloc(4 * 1024 * 1024, 1);
-    const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
-    assert.match(answer, /^HTTP\/1\.1 200 /);
-    assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+    await answeredWhole();
   });
 
   it('does not count time in which the body is paused and its socket held', async () => {
     // Four windows with the body paused: the kernel holds the bytes, the socket's stream is told nothing.
     holdMs = 0;
     pauseMs = 4 * limits.bodyTimeoutMs;
-    const body = Buffer.alloc(4 * 1024 * 1024, 1);
-    const { answer } = await exchange(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body);
-    pauseMs = 0;
-    assert.match(answer, /^HTTP\/1\.1 200 /);
-    assert.match(answer, new RegExp(`\r\n\r\n${body.length}$`));
+    try {
+      await answeredWhole();
+    } finally {
+      pauseMs = 0;
+    }
+  });
+
+  it('does not count time in which the handler has not read yet, its socket held since the start', async () => {
+    // Four windows before the first read: the kernel holds the bytes and the request's buffer is not full.
+    unreadMs = 4 * limits.bodyTimeoutMs;
+    try {
+      await answeredWhole();
+    } finally {
+      unreadMs = 0;
+    }
   });
 });
 

@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import { bodyAwaitsReader } from './body-socket-hold.js';
 import { hasBody, isHttp2 } from './request.js';
 import { noteCut } from './request-facts.js';
 import { tcpProgressOf } from './tcp-acked.js';
@@ -81,7 +82,8 @@ export function watchRequest(req: IncomingMessage, limits: SlowClientLimits): vo
     flows: [socket, req],
     received: () => socket.bytesRead,
     gone: () => socket.destroyed,
-    waitingOnUs: () => req.readableLength >= req.readableHighWaterMark,
+    // Its socket is also held from the request's start until the handler first reads (body-socket-hold.ts).
+    waitingOnUs: () => req.readableLength >= req.readableHighWaterMark || bodyAwaitsReader(req, limits.bodyTimeoutMs),
     cut: () => socket.destroy(),
   });
 }
