@@ -25,14 +25,17 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const CHUNK = 256 * KiB;
 const APPENDS = 24;
+/** The quiet spell before a thread that runs no append hands its buffers back, for these tests. */
+const QUIET = 20;
 
 const arrayBuffers = (): number => process.memoryUsage().arrayBuffers;
 
-function task() {
+function task(quietMs?: number) {
   const replies: FromSealer[] = [];
   const handle = sealTask(
     (m) => replies.push(m),
     () => undefined,
+    quietMs,
   );
   const send = (m: ToSealer) => handle(m);
   return { replies, send };
@@ -240,6 +243,37 @@ describe('the sealing task, sealing as bytes come (native sealer, fd), holds no 
       assert.equal(done.length, APPENDS);
       for (const d of done) if (d.op === 'done') assert.equal(d.partial, d.tail.length);
     });
+  });
+
+  it('keeps its scratch between uploads one after another, and hands its pages back once none has run for a quiet spell', {
+    skip: canTrimMalloc() ? undefined : 'the malloc-trim addon is not built here (no compiler, or not glibc)',
+  }, async () => {
+    raiseMallocThresholds();
+    const resident = (): number => Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+    const { replies, send } = task(QUIET);
+    const BULK = 4 * CHUNK;
+    let ended = 0;
+    withFile((fd) => {
+      const slot = new Uint8Array(new SharedArrayBuffer(BULK));
+      slot.set(randomBytes(BULK));
+      // One message of four chunks and a byte: the scratch grows to four sealed chunks, all touched.
+      streamed(send, 1, fd);
+      send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: BULK, buf: slot });
+      send({ kind: 'seal', op: 'data', id: 1, slot: 0, len: 1, buf: slot });
+      const before = resident();
+      send({ kind: 'seal', op: 'end', id: 1 });
+      ended = resident();
+      // A push's next layer would fault them in again: they stay until the thread has been quiet.
+      // (The timer cannot have run: this test has not given the event loop a turn yet.)
+      assert.ok(before - ended < BULK / 2, `the resident set fell by ${((before - ended) / KiB).toFixed(0)} KiB as the last append ended`);
+    });
+    assert.equal(replies.filter((r) => r.op === 'done').length, 1);
+    let gone = 0;
+    for (let i = 0; i < 500 && gone < BULK / 2; i++) {
+      await new Promise((r) => setTimeout(r, QUIET));
+      gone = ended - resident();
+    }
+    assert.ok(gone >= BULK / 2, `the resident set fell by ${(gone / KiB).toFixed(0)} KiB after the quiet spell (the scratch: ${(BULK / KiB).toFixed(0)} KiB)`);
   });
 
   it('pieces across every GCM block and chunk edge, marked or not: the chunks, the tail after them, read back exact', () => {

@@ -19,6 +19,7 @@ import { type Hash, type KeyObject, createCipheriv } from 'node:crypto';
 import { fdatasync, writevSync } from 'node:fs';
 import { release } from '../../core/fresh-pieces.js';
 import { releasePages } from '../../core/malloc-trim.js';
+import { QUIET_MS } from '../workers/quiet-memory.js';
 import { minorGc } from '../../core/minor-gc.js';
 import { TAG_SIZE, chunkAad, chunkNonce, cipherKey } from './chunk-format.js';
 import { Granules, HeldChunk } from './held-chunk.js';
@@ -91,8 +92,15 @@ export const SYNC_EVERY = 16 * 1024 * 1024;
 /** Bytes of free granules a thread keeps once an append ends while others run (held-chunk.ts). */
 const FREE_GRANULES = 2 * 1024 * 1024;
 
-export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => void, hashOf: (id: number) => Hash | undefined): (m: ThreadMessage) => void {
+export function sealTask(
+  reply: (m: FromSealer, transfer?: ArrayBuffer[]) => void,
+  hashOf: (id: number) => Hash | undefined,
+  /** How long the thread runs no append before its buffers go back (see forget()). */
+  quietMs = QUIET_MS,
+): (m: ThreadMessage) => void {
   const appends = new Map<number, Append>();
+  /** The pending hand-back of the thread's buffers once its last append ended (see forget()). */
+  let idle: ReturnType<typeof setTimeout> | undefined;
   let sinceCollect = 0;
   let syncing = 0;
   const native = nativeSeal();
@@ -139,7 +147,13 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
     return used;
   }
 
-  /** An append is over: its granules go back, all but a few freed, and once the thread runs none, its memory too. */
+  /**
+   * An append is over: its granules go back, all but a few freed while others run. Once the thread
+   * runs none, its scratch and `whole` go back too, but only after `quietMs` with no append: uploads one
+   * after another (a push of many layers) would otherwise fault the same ~1.2 MiB in again at each,
+   * ~300 first touches at 12-17 µs each on this PVM machine, a fifth of a 16 MiB upload's sealing
+   * (notes/2026-12-06-s22-faults.md). A crowd's rule is unchanged, as the seal slots' is.
+   */
   function forget(a: Append): void {
     a.held.clear();
     if (appends.size > 0) {
@@ -147,8 +161,14 @@ export function sealTask(reply: (m: FromSealer, transfer?: ArrayBuffer[]) => voi
       return;
     }
     granules.drain();
-    if (scratch.length > 0) releasePages(scratch);
-    if (whole.length > 0) releasePages(whole);
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      if (appends.size > 0) return; // its last append's end sets the timer again
+      if (scratch.length > 0) releasePages(scratch);
+      if (whole.length > 0) releasePages(whole);
+    }, quietMs);
+    // A closing thread is not kept for it.
+    idle.unref();
   }
 
   /** Counts sealed bytes left to the GC (not released: sent back, or not ours to free). */
