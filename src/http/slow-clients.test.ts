@@ -3,6 +3,7 @@
  * but time in which the server itself is not reading (backpressure) is not held against the client.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { connect, type AddressInfo } from 'node:net';
@@ -140,7 +141,13 @@ describe('ResponseWatch', () => {
   let ownPausesMs = 0;
   /** Settles when the server's latest response closed. */
   let responseClosed: Promise<void> = Promise.resolve();
-  const total = 32 * 1024 * 1024;
+  /**
+   * More than the kernel can hold for a client that reads nothing (its receive buffer's ceiling
+   * plus the sender's), so the server's writes must stop: a fixed 32 MiB fitted whole on a kernel
+   * whose tcp_rmem ceiling is 32 MiB, and the response ended normally instead of being cut.
+   */
+  const ceiling = (file: string): number => Number(readFileSync(`/proc/sys/net/ipv4/${file}`, 'utf8').trim().split(/\s+/)[2] ?? 0);
+  const total = Math.max(32, Math.ceil((ceiling('tcp_rmem') + ceiling('tcp_wmem')) / (1024 * 1024)) + 16) * 1024 * 1024;
   const piece = Buffer.alloc(1024 * 1024, 7);
 
   before(async () => {
