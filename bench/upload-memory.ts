@@ -19,7 +19,7 @@ export interface RssFigures {
    * body bytes on the wire until the first one ends. The peak comes with the crowd's start
    * (connections, first pieces, first chunks all within a second) and moves with the load at
    * that instant; this is the state the issue's "flat while 200 uploads stream" names
-   * (notes/2026-12-06-s22-s22-main.md §3).
+   * (notes/2026-12-06-s22-main.md §3).
    */
   streamingMB: number;
 }

@@ -206,7 +206,7 @@ export const configSchema = z
      * few pages and, on a VM, a TLB fill per 4 KiB page, unless the page cache holds the file in
      * 2 MiB folios; uploads write a blob in writes of a few chunks, so it holds small ones. On
      * the session-22 machine (a PVM guest) the byte thread spent 0.9-1.0 CPU-s per GiB of a curl
-     * download mapped, 0.3-0.4 with preads: notes/2026-12-06-s22-s22-down.md.
+     * download mapped, 0.3-0.4 with preads: notes/2026-12-06-s22-down.md.
      */
     downloadReads: z.enum(['pread', 'mapped']).default('pread'),
     /**

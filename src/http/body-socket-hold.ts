@@ -80,7 +80,7 @@ export function holdSocketWithBody(req: IncomingMessage): void {
   // until the request's buffer passes its high-water mark (64 KiB), which takes a piece more, so
   // each upload whose handler was still authenticating or opening its staged blob held up to two
   // pieces on the main thread: 3.1-3.8 MB at once in 34-94 requests' buffers as a crowd of 50 or
-  // 200 uploads started together, 1.9-2.0 MB with this (notes/2026-12-06-s22-s22-main.md).
+  // 200 uploads started together, 1.9-2.0 MB with this (notes/2026-12-06-s22-main.md).
   const first = handle();
   if (!req.complete && !socket.destroyed && first?.reading && typeof first.readStop === 'function') {
     held = true;

@@ -22,7 +22,7 @@
  * the file. Uploads write a blob a few chunks at a time, so its pages sit in small folios, mapped
  * 4 KiB at a time; on the session-22 machine (a PVM guest) deciphering such a mapping cost the
  * byte thread 3-4x a pread and a decipher from the buffer, while a file written in 2 MiB writes
- * mapped as cheaply as it preads (notes/2026-12-06-s22-s22-down.md).
+ * mapped as cheaply as it preads (notes/2026-12-06-s22-down.md).
  */
 import { fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
