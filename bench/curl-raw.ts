@@ -49,13 +49,17 @@ export async function curlRaw(servers: Server[], dir: string, bytes: number, rou
         const get = await curlGet(`${s.url}/v2/${repo}/blobs/${digest}`, headers[i]!);
         const snap2 = snapshot(s.pid);
         const cpu2 = cpuSeconds(s.pid);
-        console.error(`  download ${(bytes / MiB / get.seconds).toFixed(0)} MB/s, ${((cpu2 - cpu1) / (bytes / GiB)).toFixed(2)} CPU-s/GiB`);
+        console.error(
+          `  download ${(bytes / MiB / get.seconds).toFixed(0)} MB/s, ${((cpu2 - cpu1) / (bytes / GiB)).toFixed(2)} CPU-s/GiB, curl's own ${(get.clientCpu / (bytes / GiB)).toFixed(2)} CPU-s/GiB`,
+        );
         console.error(describe(roundStats(snap1, snap2)));
         if (get.status !== 200 || get.bytes !== bytes) throw new Error(`${s.name}: curl GET answered ${get.status} with ${get.bytes} bytes`);
         record(s, `curl ${size} upload MB/s`, bytes / MiB / put.seconds);
         record(s, `curl ${size} download MB/s`, bytes / MiB / get.seconds);
         record(s, `curl upload CPU-s per GiB`, (cpu1 - cpu0) / (bytes / GiB));
         record(s, `curl download CPU-s per GiB`, (cpu2 - cpu1) / (bytes / GiB));
+        record(s, `curl download: curl's own CPU-s per GiB`, get.clientCpu / (bytes / GiB));
+        record(s, `curl download: server + curl CPU-s per GiB`, (cpu2 - cpu1 + get.clientCpu) / (bytes / GiB));
         record(s, `curl CPU-s per GiB moved (up + down)`, (cpu2 - cpu0) / ((2 * bytes) / GiB));
       }
     } finally {

@@ -82,9 +82,27 @@ export async function curlPut(url: string, headers: string, file: string): Promi
   return parse(stdout, true);
 }
 
-export async function curlGet(url: string, headers: string): Promise<CurlResult> {
-  const { stdout } = await run('curl', ['-sS', '-o', '/dev/null', ...WRITE_OUT, '-H', `@${headers}`, url], { maxBuffer: 1 << 20 });
-  return parse(stdout, false);
+/**
+ * A download to /dev/null, with curl's own CPU-seconds (user + system, from bash's `times`): how
+ * a server sends changes what the client spends receiving the same bytes on loopback (measured:
+ * curl 0.18–0.26 CPU-s/GiB downloading from Berth's send pipe, 0.34–0.56 from its serial path and
+ * from the reference; notes/2026-12-06-s23-down.md), so the server's figure alone does not
+ * compare two ways of sending.
+ */
+export async function curlGet(url: string, headers: string): Promise<CurlResult & { clientCpu: number }> {
+  // curl's exit status stays the call's, so a failed download still rejects as it did.
+  const script = 'curl "$@"; s=$?; times >&2; exit $s';
+  const { stdout, stderr } = await run('bash', ['-c', script, 'curl', '-sS', '-o', '/dev/null', ...WRITE_OUT, '-H', `@${headers}`, url], {
+    maxBuffer: 1 << 20,
+  });
+  return { ...parse(stdout, false), clientCpu: childCpu(stderr) };
+}
+
+/** The children's user + system seconds from the second line of bash's `times` (`0m0.180s 0m0.052s`), NaN if absent. */
+export function childCpu(times: string): number {
+  const line = times.trim().split('\n').at(-1) ?? '';
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(line.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
 }
 
 /** A PUT streaming the file at `rate` (curl's --limit-rate, e.g. "1M"); the process, not yet waited for. */

@@ -5,7 +5,10 @@
  * BENCH_BASELINE_CLI names another build's CLI (a copy of main's dist/src/cli/main.js) run as a
  * third server, `berth-base`, in the same rounds (after this build, or before it with
  * BENCH_BASELINE_FIRST=1), printed against this build with each round's pair; BENCH_ROUNDS sets
- * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5). The Node-client pull runs in a process of
+ * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5).
+ * BENCH_BASELINE_ENV (`NAME=value,NAME=value`) is the baseline's environment; without
+ * BENCH_BASELINE_CLI the baseline is this build, so one setting (BERTH_SEND_PIPE=false, say) is
+ * measured against the defaults in the same rounds, which a quiet run needs to judge it. The Node-client pull runs in a process of
  * its own (bench/pull-client.ts says why); BENCH_PULL_CLIENT=inprocess pulls from this one.
  */
 import { execFile } from 'node:child_process';
@@ -166,8 +169,13 @@ async function main(): Promise<void> {
   // Before any server runs: the cores are the bench's alone.
   await machineContext(D, results);
   const servers = [await startBerthServer(workDir)];
-  if (process.env.BENCH_BASELINE_CLI) {
-    const base = await startBerthServer(workDir, { cli: process.env.BENCH_BASELINE_CLI, name: BASELINE });
+  const baselineEnv = process.env.BENCH_BASELINE_ENV ? parseEnvList('BENCH_BASELINE_ENV', process.env.BENCH_BASELINE_ENV) : undefined;
+  if (process.env.BENCH_BASELINE_CLI || baselineEnv) {
+    const base = await startBerthServer(workDir, {
+      ...(process.env.BENCH_BASELINE_CLI && { cli: process.env.BENCH_BASELINE_CLI }),
+      ...(baselineEnv && { env: baselineEnv }),
+      name: BASELINE,
+    });
     if (process.env.BENCH_BASELINE_FIRST === '1') servers.unshift(base);
     else servers.push(base);
   }
@@ -231,3 +239,14 @@ main().catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });
+
+/** `NAME=value,NAME=value` as an environment; a malformed entry stops the bench, naming the variable. */
+function parseEnvList(variable: string, list: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of list.split(',').filter((e) => e !== '')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new Error(`${variable}: "${entry}" is not NAME=value`);
+    env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
