@@ -6,7 +6,8 @@
  * third server, `berth-base`, in the same rounds (after this build, or before it with
  * BENCH_BASELINE_FIRST=1), printed against this build with each round's pair; BENCH_ROUNDS sets
  * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5). The Node-client pull runs in a process of
- * its own (bench/pull-client.ts says why); BENCH_PULL_CLIENT=inprocess pulls from this one.
+ * its own (bench/pull-client.ts says why); BENCH_PULL_CLIENT=inprocess pulls from this one. The
+ * same blobs are then pulled again through one reused read buffer (bench/reused-buffer-get.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -87,6 +88,14 @@ async function httpThroughput(server: Server, round: number): Promise<void> {
   record(server, 'pull: the Node client CPU-s per GiB', pull.clientCpu / pulledGiB);
   // Reads of 64 KiB at most: more per GiB would mean the server's writes make its client read in smaller steps.
   if (pull.clientReads !== undefined) record(server, 'pull: the Node client reads per GiB', pull.clientReads / pulledGiB);
+  // The same blobs again through one reused read buffer (reused-buffer-get.ts says why): Node's
+  // client costs ~2 CPU-s per GiB here and bounds the line above; this reader leaves the servers to show.
+  const serverCpu2 = cpuSeconds(server.pid);
+  const raw = await pullBlobsApart(server, repo, digests, 'reused-buffer');
+  const rawGiB = raw.bytes / (1024 * MiB);
+  record(server, 'pull MB/s (HTTP, one reused read buffer)', raw.bytes / MiB / raw.seconds);
+  record(server, 'pull CPU-s per GiB (one reused read buffer)', (cpuSeconds(server.pid) - serverCpu2) / rawGiB);
+  record(server, 'pull: the reused-buffer reader CPU-s per GiB', raw.clientCpu / rawGiB);
 }
 
 /**
