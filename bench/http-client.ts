@@ -69,17 +69,20 @@ const PULL_CLIENT = fileURLToPath(new URL('./pull-client.js', import.meta.url));
 /**
  * Pulls the blobs one after the other from a small Node process of its own (pull-client.ts, which
  * says why): the bytes, the seconds from the first request to the last byte, that client's
- * CPU-seconds over the same span, and its socket reads (body 'data' events).
+ * CPU-seconds over the same span, and its socket reads (body 'data' events, or reads into the
+ * reused buffer). `reader`: Node's HTTP client, or one buffer reused for every read
+ * (reused-buffer-get.ts).
  */
 export async function pullBlobsApart(
   server: Server,
   repo: string,
   digests: string[],
-): Promise<{ bytes: number; seconds: number; clientCpu: number; clientReads: number }> {
+  reader: 'node-http' | 'reused-buffer' = 'node-http',
+): Promise<{ reader: string; bytes: number; seconds: number; clientCpu: number; clientReads: number }> {
   const urls = digests.map((d) => new URL(`/v2/${repo}/blobs/${d}`, server.url).href);
-  const { stdout } = await promisify(execFile)(process.execPath, [PULL_CLIENT, JSON.stringify(server.headers), ...urls]);
-  const r = JSON.parse(stdout) as { bytes: number; seconds: number; cpuSeconds: number; reads: number };
-  return { bytes: r.bytes, seconds: r.seconds, clientCpu: r.cpuSeconds, clientReads: r.reads };
+  const { stdout } = await promisify(execFile)(process.execPath, [PULL_CLIENT, `--reader=${reader}`, JSON.stringify(server.headers), ...urls]);
+  const r = JSON.parse(stdout) as { reader: string; bytes: number; seconds: number; cpuSeconds: number; reads: number };
+  return { reader: r.reader, bytes: r.bytes, seconds: r.seconds, clientCpu: r.cpuSeconds, clientReads: r.reads };
 }
 
 export async function putManifest(server: Server, repo: string, tag: string, manifest: string): Promise<void> {

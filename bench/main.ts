@@ -8,8 +8,10 @@
  * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5).
  * BENCH_BASELINE_ENV (`NAME=value,NAME=value`) is the baseline's environment; without
  * BENCH_BASELINE_CLI the baseline is this build, so one setting (BERTH_SEND_PIPE=false, say) is
- * measured against the defaults in the same rounds, which a quiet run needs to judge it. The Node-client pull runs in a process of
- * its own (bench/pull-client.ts says why); BENCH_PULL_CLIENT=inprocess pulls from this one.
+ * measured against the defaults in the same rounds, which a quiet run needs to judge it. The
+ * Node-client pull runs in a process of its own (bench/pull-client.ts says why);
+ * BENCH_PULL_CLIENT=inprocess pulls from this one. The same blobs are then pulled again through
+ * one reused read buffer (bench/reused-buffer-get.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -90,6 +92,14 @@ async function httpThroughput(server: Server, round: number): Promise<void> {
   record(server, 'pull: the Node client CPU-s per GiB', pull.clientCpu / pulledGiB);
   // Reads of 64 KiB at most: more per GiB would mean the server's writes make its client read in smaller steps.
   if (pull.clientReads !== undefined) record(server, 'pull: the Node client reads per GiB', pull.clientReads / pulledGiB);
+  // The same blobs again through one reused read buffer (reused-buffer-get.ts says why): Node's
+  // client costs ~2 CPU-s per GiB here and bounds the line above; this reader leaves the servers to show.
+  const serverCpu2 = cpuSeconds(server.pid);
+  const raw = await pullBlobsApart(server, repo, digests, 'reused-buffer');
+  const rawGiB = raw.bytes / (1024 * MiB);
+  record(server, 'pull MB/s (HTTP, one reused read buffer)', raw.bytes / MiB / raw.seconds);
+  record(server, 'pull CPU-s per GiB (one reused read buffer)', (cpuSeconds(server.pid) - serverCpu2) / rawGiB);
+  record(server, 'pull: the reused-buffer reader CPU-s per GiB', raw.clientCpu / rawGiB);
 }
 
 /**

@@ -16,9 +16,13 @@
  * client read in smaller steps, each costing the client a read and a JavaScript event. Measured in
  * session 21: ~16,400 per GiB from Berth and from the reference alike (95-100 % of them full 64 KiB).
  *
- * argv: the request headers as JSON, then the URLs.
+ * With `--reader=reused-buffer` first it reads through reused-buffer-get.ts instead (one buffer
+ * for every read, as curl and Go's clients read), which says why the bench has both.
+ *
+ * argv: [--reader=reused-buffer], the request headers as JSON, then the URLs.
  */
 import { request } from 'node:http';
+import { readBuffer, reusedBufferGet } from './reused-buffer-get.js';
 
 let reads = 0;
 
@@ -39,15 +43,20 @@ function get(url: string, headers: Record<string, string>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const [headersJson, ...urls] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const reader = args[0]?.startsWith('--reader=') ? args.shift()!.slice('--reader='.length) : 'node-http';
+  if (reader !== 'node-http' && reader !== 'reused-buffer') throw new Error(`--reader: no reader named ${reader}`);
+  const [headersJson, ...urls] = args;
   const headers = JSON.parse(headersJson ?? '{}') as Record<string, string>;
+  const buffer = readBuffer();
+  const count = { reads: 0 };
   const cpu = process.cpuUsage();
   const t = performance.now();
   let bytes = 0;
-  for (const url of urls) bytes += await get(url, headers);
+  for (const url of urls) bytes += reader === 'node-http' ? await get(url, headers) : await reusedBufferGet(url, headers, buffer, count);
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
-  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (used.user + used.system) / 1e6, reads })}\n`);
+  process.stdout.write(`${JSON.stringify({ reader, bytes, seconds, cpuSeconds: (used.user + used.system) / 1e6, reads: reads + count.reads })}\n`);
 }
 
 main().catch((e: unknown) => {
