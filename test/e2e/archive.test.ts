@@ -96,19 +96,23 @@ interface ImageDetail {
   lastActivatedAt?: number;
 }
 
-archiveSuite(
-  'on the local disk',
-  () => true,
-  (dataDir) => localDisk(dataDir),
-);
-archiveSuite(
-  'on PostgreSQL and S3',
-  () => (pg ? (s3Unavailable ?? true) : 'PostgreSQL is not installed'),
-  async () => onS3(s3 as S3TestServer, (await pg!.newDatabase()).connectionString),
-);
+// The two deployments side by side: each has a server, a database and storage of its own.
+describe('the archive storage class', { concurrency: 2 }, () => {
+  archiveSuite(
+    'on the local disk',
+    () => true,
+    (dataDir) => localDisk(dataDir),
+  );
+  archiveSuite(
+    'on PostgreSQL and S3',
+    () => (pg ? (s3Unavailable ?? true) : 'PostgreSQL is not installed'),
+    async () => onS3(s3 as S3TestServer, (await pg!.newDatabase()).connectionString),
+  );
+});
 
 function archiveSuite(name: string, available: () => true | string, storage: (dataDir: () => string) => Promise<Storage>): void {
-  describe(`the archive storage class ${name}`, { skip: available() === true ? false : (available() as string) }, () => {
+  // One test after another (each builds on the last), whatever the parent's concurrency.
+  describe(name, { skip: available() === true ? false : (available() as string), concurrency: 1 }, () => {
     let berth: BerthProcess;
     let where: Storage;
     let metricsPort: number;
@@ -197,40 +201,48 @@ function archiveSuite(name: string, available: () => true | string, storage: (da
       );
       assert.deepEqual([report!.expired, report!.failures], [[], []]);
 
+      // The listings side by side (each AWS CLI run is most of a CPU-second), checked in order.
+      const [activeList, archivedList, listed] = await Promise.all([
+        aws('list-images', '--repository-name', repo),
+        aws('list-images', '--repository-name', repo, '--filter', 'imageStatus=ARCHIVED'),
+        // Both images from one listing.
+        describeAll(),
+      ]);
       // ECR's listings show ACTIVE images unless the filter asks for others.
-      const active = (await aws('list-images', '--repository-name', repo)).imageIds as Array<{ imageTag: string }>;
+      const active = activeList.imageIds as Array<{ imageTag: string }>;
       assert.deepEqual(
         active.map((i) => i.imageTag),
         ['v2'],
       );
-      const archived = (await aws('list-images', '--repository-name', repo, '--filter', 'imageStatus=ARCHIVED')).imageIds as Array<{
-        imageTag: string;
-        imageDigest: string;
-      }>;
+      const archived = archivedList.imageIds as Array<{ imageTag: string; imageDigest: string }>;
       assert.deepEqual(archived, [{ imageDigest: older.manifestDigest, imageTag: 'v1' }]);
-      const detail = await statusOf(older.manifestDigest);
+      const detail = listed.find((d) => d.imageDigest === older.manifestDigest);
       assert.equal(detail?.imageStatus, 'ARCHIVED');
       assert.deepEqual(detail?.imageTags, ['v1'], 'an archived image keeps its tags');
       assert.equal(typeof detail?.lastArchivedAt, 'number');
-      assert.equal((await statusOf(newer.manifestDigest))?.imageStatus, 'ACTIVE');
+      assert.equal(listed.find((d) => d.imageDigest === newer.manifestDigest)?.imageStatus, 'ACTIVE');
     });
 
     it('refuses pulls of the archived image: skopeo, BatchGetImage, GetDownloadUrlForLayer; the shared layer stays readable', async () => {
       const out = await tempDir('berth-archive-out-');
-      await assert.rejects(skopeo.copy(`docker://${berth.host}/${repo}:v1`, `oci:${out}:v1`), /archived/);
-      const got = await aws('batch-get-image', '--repository-name', repo, '--image-ids', 'imageTag=v1');
+      // Reads that change nothing, side by side (each AWS CLI run is most of a CPU-second),
+      // checked in order below; the pull is handled at once so its refusal is not "unhandled".
+      const pull = skopeo.copy(`docker://${berth.host}/${repo}:v1`, `oci:${out}:v1`);
+      pull.catch(() => undefined);
+      const [got, refusedUrl, url, availability] = await Promise.all([
+        aws('batch-get-image', '--repository-name', repo, '--image-ids', 'imageTag=v1'),
+        awsFails('get-download-url-for-layer', '--repository-name', repo, '--layer-digest', ownLayers()[0]!.digest),
+        aws('get-download-url-for-layer', '--repository-name', repo, '--layer-digest', shared().digest),
+        aws('batch-check-layer-availability', '--repository-name', repo, '--layer-digests', ownLayers()[0]!.digest, shared().digest),
+      ]);
+      await assert.rejects(pull, /archived/);
       assert.deepEqual(got.images, []);
       assert.deepEqual(got.failures, [
         { imageId: { imageTag: 'v1' }, failureCode: 'ImageNotFound', failureReason: 'Requested image is archived; restore it with UpdateImageStorageClass' },
       ]);
-      assert.match(
-        await awsFails('get-download-url-for-layer', '--repository-name', repo, '--layer-digest', ownLayers()[0]!.digest),
-        /LayerInaccessibleException.*archived/,
-      );
-      const url = await aws('get-download-url-for-layer', '--repository-name', repo, '--layer-digest', shared().digest);
+      assert.match(refusedUrl, /LayerInaccessibleException.*archived/);
       assert.equal(url.layerDigest, shared().digest);
-      const layers = (await aws('batch-check-layer-availability', '--repository-name', repo, '--layer-digests', ownLayers()[0]!.digest, shared().digest))
-        .layers as Array<{ layerAvailability: string }>;
+      const layers = availability.layers as Array<{ layerAvailability: string }>;
       assert.deepEqual(
         layers.map((l) => l.layerAvailability),
         ['ARCHIVED', 'AVAILABLE'],

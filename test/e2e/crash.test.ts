@@ -17,6 +17,7 @@ import {
   asBody,
   catalog,
   errorCode,
+  type Fetched,
   getBlob,
   getManifest,
   listTags,
@@ -31,7 +32,14 @@ import {
 } from './helpers/registry-http.js';
 
 const MiB = 1 << 20;
+/**
+ * Three rounds, each a kill in a burst of pushes at its own depth (below). The big uploads are
+ * killed in the first and last rounds only: shallow (each stream past 10 MiB, on a store that has
+ * seen no crash) and deep (past 22 MiB, after three crashes' leftovers). Both are the same phase,
+ * mid-stream with bytes unacknowledged; the middle depth (16 MiB) repeated it, and was dropped.
+ */
 const ROUNDS = 3;
+const BIG_ROUNDS = [1, 3];
 const BURST = 50;
 /** Declared size of the big streamed uploads; the kill lands long before the end. */
 const BIG_TOTAL = 200 * MiB;
@@ -145,16 +153,20 @@ describe('crash consistency under SIGKILL', () => {
   /** All the invariants that must hold after any crash. */
   async function verifyStore(): Promise<void> {
     const base = berth.url;
-    for (const img of complete) await assertImageIntact(base, img, 'tag');
+    // Each manifest reference and blob is fetched once in a verification, and its one answer checked
+    // for every image and listing that names it: nothing writes to the store meanwhile, and the
+    // next round's verification fetches everything again.
+    const get = served(base);
+    for (const img of complete) await assertImageIntact(get, img, 'tag');
 
     for (const img of attempted) {
-      const m = await getManifest(base, img.repo, img.digest);
+      const m = await get.manifest(img.repo, img.digest);
       assert.ok(m.status === 200 || m.status === 404, `GET ${img.repo}@${img.digest} → ${m.status}`);
-      if (m.status === 200) await assertImageIntact(base, img, 'digest');
-      const t = await getManifest(base, img.repo, img.tag);
+      if (m.status === 200) await assertImageIntact(get, img, 'digest');
+      const t = await get.manifest(img.repo, img.tag);
       if (t.status === 200) assert.equal(t.headers.get('docker-content-digest'), img.digest, `${img.repo}:${img.tag}`);
       for (const [digest, data] of img.blobs) {
-        const b = await getBlob(base, img.repo, digest);
+        const b = await get.blob(img.repo, digest);
         assert.ok(b.status === 200 || b.status === 404, `GET blob ${img.repo}@${digest} → ${b.status}`);
         if (b.status === 200) assert.deepEqual(b.body, data, `served blob ${digest} in ${img.repo} is exactly its content`);
       }
@@ -171,11 +183,11 @@ describe('crash consistency under SIGKILL', () => {
       // A repository holding only blobs (an upload cut by the kill) may have no tag listing.
       assert.ok(status === 200 || status === 404, `tags/list of cataloged ${repo} → ${status}`);
       for (const tag of tags) {
-        const m = await getManifest(base, repo, tag);
+        const m = await get.manifest(repo, tag);
         assert.equal(m.status, 200, `${repo}:${tag} is listed, so it must GET`);
         const digest = m.headers.get('docker-content-digest');
         assert.equal(sha256(m.body), digest, `${repo}:${tag} bytes hash to Docker-Content-Digest`);
-        await assertManifestComplete(base, repo, m.body);
+        await assertManifestComplete(get, repo, m.body);
       }
     }
   }
@@ -189,65 +201,66 @@ describe('crash consistency under SIGKILL', () => {
   }
 
   for (let round = 1; round <= ROUNDS; round++) {
-    it(`round ${round}: SIGKILL in the middle of two streamed 200 MiB uploads`, { timeout: TEST_HANG_MS }, async (t) => {
-      const repo = `crash/big-${round}`;
-      const chunk = chunkSource();
-      const fullDigest = prefixDigest(chunk, BIG_TOTAL);
-      neverComplete.push({ repo, digest: fullDigest });
+    if (BIG_ROUNDS.includes(round))
+      it(`round ${round}: SIGKILL in the middle of two streamed 200 MiB uploads`, { timeout: TEST_HANG_MS }, async (t) => {
+        const repo = `crash/big-${round}`;
+        const chunk = chunkSource();
+        const fullDigest = prefixDigest(chunk, BIG_TOTAL);
+        neverComplete.push({ repo, digest: fullDigest });
 
-      // The PATCH session first receives two acknowledged chunks, so a crash leaves real bytes in it.
-      const patchUrl = await startUpload(berth.url, repo);
-      const acked = [chunk(0), chunk(1)];
-      let resumeUrl = patchUrl;
-      for (const [i, c] of acked.entries()) {
-        const res = await request(resumeUrl, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${i * MiB}-${(i + 1) * MiB - 1}` },
-          body: asBody(c),
-        });
-        assert.equal(res.status, 202, `PATCH chunk ${i}: ${res.body.toString()}`);
-        assert.equal(res.headers.get('range'), `0-${(i + 1) * MiB - 1}`);
-        resumeUrl = uploadUrl(berth.url, res.headers.get('location') ?? resumeUrl);
-      }
-      const rest = (i: number) => chunk(i + acked.length);
-      const putUrl = await startUpload(berth.url, repo);
-      const patching = streamBig(resumeUrl, 'PATCH', BIG_TOTAL - acked.length * MiB, rest);
-      const putting = streamBig(uploadUrl(berth.url, putUrl, `digest=${fullDigest}`), 'PUT', BIG_TOTAL, chunk);
-      // Each stream has sent its share (or was answered early, and stopped): the kill lands mid-stream.
-      const threshold = (4 + 6 * round) * MiB;
-      const midStream = (s: BigStream) => s.sent() >= threshold || s.status() !== undefined;
-      const reached = (async () => {
-        while (!(midStream(patching) && midStream(putting))) await sleep(5);
-      })();
-      await killWhen(t, reached);
-      await Promise.all([patching.done, putting.done]);
-      assert.notEqual(putting.status(), 201, 'a PUT whose body was cut cannot have succeeded');
-      t.diagnostic(`killed after PATCH ${patching.sent()} B, PUT ${putting.sent()} B (answered ${putting.status() ?? 'nothing'})`);
+        // The PATCH session first receives two acknowledged chunks, so a crash leaves real bytes in it.
+        const patchUrl = await startUpload(berth.url, repo);
+        const acked = [chunk(0), chunk(1)];
+        let resumeUrl = patchUrl;
+        for (const [i, c] of acked.entries()) {
+          const res = await request(resumeUrl, {
+            method: 'PATCH',
+            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${i * MiB}-${(i + 1) * MiB - 1}` },
+            body: asBody(c),
+          });
+          assert.equal(res.status, 202, `PATCH chunk ${i}: ${res.body.toString()}`);
+          assert.equal(res.headers.get('range'), `0-${(i + 1) * MiB - 1}`);
+          resumeUrl = uploadUrl(berth.url, res.headers.get('location') ?? resumeUrl);
+        }
+        const rest = (i: number) => chunk(i + acked.length);
+        const putUrl = await startUpload(berth.url, repo);
+        const patching = streamBig(resumeUrl, 'PATCH', BIG_TOTAL - acked.length * MiB, rest);
+        const putting = streamBig(uploadUrl(berth.url, putUrl, `digest=${fullDigest}`), 'PUT', BIG_TOTAL, chunk);
+        // Each stream has sent its share (or was answered early, and stopped): the kill lands mid-stream.
+        const threshold = (4 + 6 * round) * MiB;
+        const midStream = (s: BigStream) => s.sent() >= threshold || s.status() !== undefined;
+        const reached = (async () => {
+          while (!(midStream(patching) && midStream(putting))) await sleep(5);
+        })();
+        await killWhen(t, reached);
+        await Promise.all([patching.done, putting.done]);
+        assert.notEqual(putting.status(), 201, 'a PUT whose body was cut cannot have succeeded');
+        t.diagnostic(`killed after PATCH ${patching.sent()} B, PUT ${putting.sent()} B (answered ${putting.status() ?? 'nothing'})`);
 
-      await restart();
-      await verifyStore();
+        await restart();
+        await verifyStore();
 
-      // An interrupted session is either gone or resumable from exactly the bytes it holds.
-      const status = await request(rebase(resumeUrl, berth.url));
-      assert.ok(status.status === 404 || status.status === 204, `GET upload after crash → ${status.status}`);
-      t.diagnostic(`interrupted session after restart: ${status.status} ${status.headers.get('range') ?? ''}`);
-      if (status.status === 404) assert.equal(errorCode(status), 'BLOB_UPLOAD_UNKNOWN');
-      const range = /^0-(\d+)$/.exec(status.headers.get('range') ?? '');
-      if (status.status === 204 && range && Number(range[1]) > 0) {
-        const held = Number(range[1]) + 1;
-        const sent = acked.length * MiB + patching.sent();
-        assert.ok(held <= sent, `session claims ${held} bytes, only ${sent} were sent`);
-        const digest = prefixDigest(chunk, held);
-        const location = uploadUrl(berth.url, status.headers.get('location') ?? rebase(resumeUrl, berth.url), `digest=${digest}`);
-        const done = await request(location, { method: 'PUT' });
-        assert.equal(done.status, 201, `resuming an upload that reports Range 0-${held - 1}: ${done.body.toString()}`);
-        const blob = await getBlob(berth.url, repo, digest);
-        assert.equal(blob.status, 200);
-        assert.equal(sha256(blob.body), digest);
-      }
-      await request(rebase(putUrl, berth.url), { method: 'DELETE' });
-      assert.equal((await getBlob(berth.url, repo, fullDigest, 'HEAD')).status, 404);
-    });
+        // An interrupted session is either gone or resumable from exactly the bytes it holds.
+        const status = await request(rebase(resumeUrl, berth.url));
+        assert.ok(status.status === 404 || status.status === 204, `GET upload after crash → ${status.status}`);
+        t.diagnostic(`interrupted session after restart: ${status.status} ${status.headers.get('range') ?? ''}`);
+        if (status.status === 404) assert.equal(errorCode(status), 'BLOB_UPLOAD_UNKNOWN');
+        const range = /^0-(\d+)$/.exec(status.headers.get('range') ?? '');
+        if (status.status === 204 && range && Number(range[1]) > 0) {
+          const held = Number(range[1]) + 1;
+          const sent = acked.length * MiB + patching.sent();
+          assert.ok(held <= sent, `session claims ${held} bytes, only ${sent} were sent`);
+          const digest = prefixDigest(chunk, held);
+          const location = uploadUrl(berth.url, status.headers.get('location') ?? rebase(resumeUrl, berth.url), `digest=${digest}`);
+          const done = await request(location, { method: 'PUT' });
+          assert.equal(done.status, 201, `resuming an upload that reports Range 0-${held - 1}: ${done.body.toString()}`);
+          const blob = await getBlob(berth.url, repo, digest);
+          assert.equal(blob.status, 200);
+          assert.equal(sha256(blob.body), digest);
+        }
+        await request(rebase(putUrl, berth.url), { method: 'DELETE' });
+        assert.equal((await getBlob(berth.url, repo, fullDigest, 'HEAD')).status, 404);
+      });
 
     it(`round ${round}: SIGKILL while ${BURST} pushes are in flight`, { timeout: TEST_HANG_MS }, async (t) => {
       const shared = randomBytes(64 * 1024);
@@ -292,7 +305,8 @@ describe('crash consistency under SIGKILL', () => {
       attempted.push(fresh);
       await pushImage(berth.url, fresh, 'put');
       complete.push(fresh);
-      for (const img of [...unfinished, fresh]) await assertImageIntact(berth.url, img, 'tag');
+      const get = served(berth.url);
+      for (const img of [...unfinished, fresh]) await assertImageIntact(get, img, 'tag');
       assert.ok((await listTags(berth.url, fresh.repo)).tags.includes('latest'));
     });
   }
@@ -304,14 +318,33 @@ function rebase(url: string, base: string): string {
   return new URL(u.pathname + u.search, base).toString();
 }
 
+/** A server's manifests and blobs by GET, each fetched once however often it is asked for. */
+interface Served {
+  manifest(repo: string, ref: string): Promise<Fetched>;
+  blob(repo: string, digest: string): Promise<Fetched>;
+}
+
+function served(base: string): Served {
+  const fetched = new Map<string, Promise<Fetched>>();
+  const once = (key: string, get: () => Promise<Fetched>) => {
+    let answer = fetched.get(key);
+    if (!answer) fetched.set(key, (answer = get()));
+    return answer;
+  };
+  return {
+    manifest: (repo, ref) => once(`manifest ${repo} ${ref}`, () => getManifest(base, repo, ref)),
+    blob: (repo, digest) => once(`blob ${repo} ${digest}`, () => getBlob(base, repo, digest)),
+  };
+}
+
 /** The image GETs by tag (or digest) byte-exact, and all of its blobs GET byte-exact. */
-async function assertImageIntact(base: string, img: TestImage, by: 'tag' | 'digest'): Promise<void> {
-  const m = await getManifest(base, img.repo, by === 'tag' ? img.tag : img.digest);
+async function assertImageIntact(get: Served, img: TestImage, by: 'tag' | 'digest'): Promise<void> {
+  const m = await get.manifest(img.repo, by === 'tag' ? img.tag : img.digest);
   assert.equal(m.status, 200, `GET ${img.repo} manifest by ${by} (${img.tag}, ${img.digest})`);
   assert.equal(m.headers.get('docker-content-digest'), img.digest);
   assert.deepEqual(m.body, img.manifest);
   for (const [digest, data] of img.blobs) {
-    const b = await getBlob(base, img.repo, digest);
+    const b = await get.blob(img.repo, digest);
     assert.equal(b.status, 200, `GET ${img.repo} blob ${digest} of a served manifest`);
     assert.equal(b.body.length, data.length);
     assert.ok(b.body.equals(data), `blob ${digest} is byte-exact`);
@@ -319,20 +352,20 @@ async function assertImageIntact(base: string, img: TestImage, by: 'tag' | 'dige
 }
 
 /** Every blob a served manifest references is served and hashes to its digest. */
-async function assertManifestComplete(base: string, repo: string, body: Buffer): Promise<void> {
+async function assertManifestComplete(get: Served, repo: string, body: Buffer): Promise<void> {
   const m = JSON.parse(body.toString()) as {
     config?: { digest: string };
     layers?: { digest: string }[];
     manifests?: { digest: string }[];
   };
   for (const { digest } of [...(m.config ? [m.config] : []), ...(m.layers ?? [])]) {
-    const b = await getBlob(base, repo, digest);
+    const b = await get.blob(repo, digest);
     assert.equal(b.status, 200, `${repo} serves a manifest referencing ${digest}, which must GET`);
     assert.equal(sha256(b.body), digest);
   }
   for (const { digest } of m.manifests ?? []) {
-    const child = await getManifest(base, repo, digest);
+    const child = await get.manifest(repo, digest);
     assert.equal(child.status, 200, `${repo} serves an index referencing ${digest}, which must GET`);
-    await assertManifestComplete(base, repo, child.body);
+    await assertManifestComplete(get, repo, child.body);
   }
 }

@@ -44,8 +44,10 @@ const node = (loc: S3Location) => createS3BlobStore(loc);
 
 // A skipped describe would count no test at all; one skipped test shows up, with its reason.
 if (skip) it('s3 blob store against a real S3 server', { skip }, () => undefined);
+// Every call is a round trip to the S3 server, and every test works under a prefix of its own:
+// the three suites side by side, a few tests of each at a time.
 else
-  describe('s3 blob store', () => {
+  describe('s3 blob store', { concurrency: true }, () => {
     let raw: S3Client;
     after(async () => {
       try {
@@ -79,6 +81,9 @@ else
         return (res.Contents ?? []).map((o) => o.Key!.slice(loc.prefix.length + 1));
       },
       skip: [{ reason: 'S3 reads are requests, not positions in an open file', tests: ['open reads a blob at positions and refuses a missing one'] }],
+      concurrency: 3,
+      // Five parts of 5 MiB (partSize below) and a tail.
+      largeBlobMiB: 26,
     });
 
     // Berth's own encryption over S3 (kmsProvider berth keys on an S3 deployment): staged uploads
@@ -88,6 +93,8 @@ else
     runBlobStoreSuite({
       name: 'encrypted over s3',
       create: async () => createEncryptedBlobStore(node(location()), keys),
+      concurrency: 3,
+      largeBlobMiB: 26,
       skip: [
         {
           reason: 'presigning is withheld: a URL to the inner store would hand out ciphertext',
@@ -97,7 +104,7 @@ else
       ],
     });
 
-    describe('on a real S3 server', () => {
+    describe('on a real S3 server', { concurrency: 3 }, () => {
       const rawClient = () => (raw ??= createS3Client(location(runPrefix)));
       async function keys(loc: S3Location): Promise<string[]> {
         const res = await rawClient().send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: `${loc.prefix}/` }));
