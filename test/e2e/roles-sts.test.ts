@@ -50,6 +50,7 @@ import { adminCredentials, awsCliEnv, ecrClient, type Credentials } from './help
 import { createUser } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
 import { startIssuer, type TestIssuer } from './helpers/oidc-issuer.js';
+import { refusal } from './helpers/refusal.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const run = promisify(execFile);
@@ -100,15 +101,6 @@ describe('roles and temporary credentials (aws CLI, skopeo)', () => {
     secretAccessKey: answer.Credentials.SecretAccessKey,
     sessionToken: answer.Credentials.SessionToken,
   });
-  /** The refusal of an SDK call that must fail, as `<error name>: <message>`. */
-  const refusal = async (call: Promise<unknown>): Promise<string> => {
-    try {
-      await call;
-    } catch (e) {
-      return `${(e as Error).name}: ${(e as Error).message}`;
-    }
-    return assert.fail('the call succeeded');
-  };
   /** SDK clients acting as someone (the admin when unset). */
   const iam = (who?: Credentials) => iamClient(berth, who);
   const sts = (who: Credentials) => stsClient(berth, who);
