@@ -4,19 +4,35 @@
  * lookup-events` (attribute filters, time range, pagination); denials are recorded; no secret
  * reaches the stored rows or the auditLog file; accounts see only their own events; retention
  * prunes on the app's clock.
+ *
+ * The CLI makes the calls whose record or lookup is about the CLI (its user agent, its lookups by
+ * name and time range, its pages and tokens, one refusal); the other calls, and every wait for the
+ * trail's writer (a lookup per probe), go through the SDKs, other real clients, at a thousandth
+ * of a CLI process's CPU (~0.9 s each on a 2-core machine).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { CloudTrailClient, type Event, type LookupAttribute, LookupEventsCommand, type LookupEventsCommandInput } from '@aws-sdk/client-cloudtrail';
+import {
+  DescribeImagesCommand,
+  DescribeRegistryCommand,
+  DescribeRepositoriesCommand,
+  GetAuthorizationTokenCommand,
+  GetLifecyclePolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../src/core/clock.js';
 import { ALL_CHUNKS, unpackBlob } from '../../src/metadata/audit-rows.js';
 import { cliPath, tempDir } from '../e2e/helpers/berth-process.js';
-import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { buildImageLayout } from '../e2e/helpers/oci-layout.js';
+import { refusal } from '../e2e/helpers/refusal.js';
 import { createSkopeo, type Skopeo } from '../e2e/helpers/skopeo.js';
 import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
@@ -99,13 +115,36 @@ describe('the audit trail', () => {
   const lookup = async (args: string[], creds = admin): Promise<{ Events: TrailEvent[]; NextToken?: string }> =>
     (await aws(['cloudtrail', 'lookup-events', ...args], creds)) as unknown as { Events: TrailEvent[]; NextToken?: string };
   const byName = (name: string) => ['--lookup-attributes', `AttributeKey=EventName,AttributeValue=${name}`];
-  /** Waits until the writer has flushed events matching `args` (at least `n`), then returns them. */
-  const eventually = (what: string, args: string[], n = 1, creds = admin) =>
+  const trail = (creds = admin) => new CloudTrailClient({ endpoint: berth.url, region: berth.region, credentials: creds, maxAttempts: 1 });
+  /** LookupEvents through the SDK, every page followed (as the CLI does unless told otherwise). */
+  const lookupSdk = async (input: LookupEventsCommandInput, creds = admin): Promise<Event[]> => {
+    const client = trail(creds);
+    const events: Event[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(new LookupEventsCommand({ ...input, NextToken }));
+      events.push(...(page.Events ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return events;
+  };
+  const attr = (AttributeKey: LookupAttribute['AttributeKey'], AttributeValue: string) => ({ LookupAttributes: [{ AttributeKey, AttributeValue }] });
+  const nameIs = (name: string) => attr('EventName', name);
+  /** Waits until the writer has flushed events matching `input` (at least `n`), then returns them. */
+  const eventually = (what: string, input: LookupEventsCommandInput, n = 1, creds = admin) =>
     waitFor(what, async () => {
-      const found = (await lookup(args, creds)).Events;
+      const found = await lookupSdk(input, creds);
       return found.length >= n ? found : undefined;
     });
-  const recordOf = (e: TrailEvent) => JSON.parse(e.CloudTrailEvent) as Record_;
+  const recordOf = (e: { CloudTrailEvent?: string | undefined }) => JSON.parse(e.CloudTrailEvent!) as Record_;
+  const ecr = (creds = admin) => ecrClient(berth, creds);
+  const iam = () => new IAMClient({ endpoint: berth.url, region: berth.region, credentials: admin, maxAttempts: 1 });
+  /** A user and its access key, through the SDK. */
+  const newUser = async (UserName: string): Promise<Credentials> => {
+    await iam().send(new CreateUserCommand({ UserName }));
+    const key = (await iam().send(new CreateAccessKeyCommand({ UserName }))).AccessKey!;
+    return { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
+  };
   const berthAdmin = (args: string[]) => run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir]);
 
   before(async () => {
@@ -122,7 +161,8 @@ describe('the audit trail', () => {
 
   it('records an ECR call in CloudTrail shape, found by the CLI by event name', async () => {
     await aws(['ecr', 'create-repository', '--repository-name', 'audit/web']);
-    const [event] = await eventually('CreateRepository recorded', byName('CreateRepository'));
+    await eventually('CreateRepository recorded', nameIs('CreateRepository'));
+    const [event] = (await lookup(byName('CreateRepository'))).Events;
     assert.equal(event!.EventName, 'CreateRepository');
     assert.equal(event!.EventSource, 'ecr.amazonaws.com');
     assert.equal(event!.ReadOnly, 'false');
@@ -156,7 +196,7 @@ describe('the audit trail', () => {
     assert.equal(r.eventType, 'AwsApiCall');
     // Looked up by its id, and by the time range around it.
     assert.deepEqual(
-      (await lookup(['--lookup-attributes', `AttributeKey=EventId,AttributeValue=${event!.EventId}`])).Events.map((e) => e.EventId),
+      (await lookupSdk(attr('EventId', event!.EventId))).map((e) => e.EventId),
       [event!.EventId],
     );
     const t = Date.parse(r.eventTime) / 1000;
@@ -165,8 +205,8 @@ describe('the audit trail', () => {
       window.Events.map((e) => e.EventId),
       [event!.EventId],
     );
-    const before = await lookup(['--end-time', String(t - 2), ...byName('CreateRepository')]);
-    assert.deepEqual(before.Events, []);
+    const before = await lookupSdk({ EndTime: new Date((t - 2) * 1000), ...nameIs('CreateRepository') });
+    assert.deepEqual(before, []);
   });
 
   it('names a skopeo push and pull as CloudTrail names docker traffic', async () => {
@@ -175,9 +215,8 @@ describe('the audit trail', () => {
     await skopeo.copy(`oci:${src}:v1`, `docker://${berth.host}/audit/app:v1`, ['--preserve-digests']);
     const out = await tempDir('berth-audit-pulled-');
     await skopeo.copy(`docker://${berth.host}/audit/app:v1`, `oci:${out}:v1`);
-    const resource = ['--lookup-attributes', 'AttributeKey=ResourceName,AttributeValue=audit/app'];
     const events = await waitFor('the push and pull recorded', async () => {
-      const found = (await lookup(resource)).Events;
+      const found = await lookupSdk(attr('ResourceName', 'audit/app'));
       const names = new Set(found.map((e) => e.EventName));
       // Records are stored in batches: wait until every layer's pull is in, not only the first.
       const pulled = new Set(found.filter((e) => e.EventName === 'GetDownloadUrlForLayer').map((e) => recordOf(e).requestParameters?.layerDigest));
@@ -207,15 +246,15 @@ describe('the audit trail', () => {
   });
 
   it('pages through the CLI and refuses bad parameters with CloudTrail errors', async () => {
-    for (let i = 0; i < 5; i++) await aws(['ecr', 'describe-repositories']);
-    const all = await eventually('five DescribeRepositories', byName('DescribeRepositories'), 5);
+    for (let i = 0; i < 5; i++) await ecr().send(new DescribeRepositoriesCommand({}));
+    const all = await eventually('five DescribeRepositories', nameIs('DescribeRepositories'), 5);
     // Pages of two, followed by the CLI through NextToken: the same events, newest first.
     const paged = await lookup([...byName('DescribeRepositories'), '--page-size', '2']);
     assert.deepEqual(
       paged.Events.map((e) => e.EventId),
       all.map((e) => e.EventId),
     );
-    const times = all.map((e) => Date.parse(e.EventTime));
+    const times = all.map((e) => e.EventTime!.getTime());
     assert.deepEqual(
       times,
       [...times].sort((x, y) => y - x),
@@ -232,10 +271,12 @@ describe('the audit trail', () => {
     );
     assert.ok(all.every((e) => e.ReadOnly === 'true'));
 
-    const readOnly = await lookup(['--lookup-attributes', 'AttributeKey=ReadOnly,AttributeValue=false']);
-    assert.ok(readOnly.Events.length > 0 && readOnly.Events.every((e) => e.ReadOnly === 'false'));
+    const readOnly = await lookupSdk(attr('ReadOnly', 'false'));
+    assert.ok(readOnly.length > 0 && readOnly.every((e) => e.ReadOnly === 'false'));
 
-    assert.match(await awsFails(['cloudtrail', 'lookup-events', '--page-size', '51']), /InvalidMaxResultsException/);
+    // One refusal through the CLI; the others through the SDK (the refusals are the server's).
+    const refused = (input: LookupEventsCommandInput) => refusal(trail().send(new LookupEventsCommand(input)));
+    assert.match(await refused({ MaxResults: 51 }), /InvalidMaxResultsException/);
     assert.match(
       await awsFails([
         'cloudtrail',
@@ -246,60 +287,57 @@ describe('the audit trail', () => {
       ]),
       /InvalidLookupAttributesException/,
     );
-    assert.match(await awsFails(['cloudtrail', 'lookup-events', '--start-time', '2000', '--end-time', '1000']), /InvalidTimeRangeException/);
+    assert.match(await refused({ StartTime: new Date(2000_000), EndTime: new Date(1000_000) }), /InvalidTimeRangeException/);
     // A token issued for other parameters (or made up) is refused.
-    const token = (await aws(['cloudtrail', 'lookup-events', ...byName('DescribeRepositories'), '--max-items', '1', '--page-size', '1'])).NextToken as string;
-    assert.match(await awsFails(['cloudtrail', 'lookup-events', ...byName('CreateRepository'), '--starting-token', token]), /InvalidNextTokenException/);
+    const token = (await trail().send(new LookupEventsCommand({ ...nameIs('DescribeRepositories'), MaxResults: 1 }))).NextToken;
+    assert.ok(token);
+    assert.match(await refused({ ...nameIs('CreateRepository'), NextToken: token }), /InvalidNextTokenException/);
   });
 
   it('records denied calls with their error, under the caller', async () => {
-    await aws(['iam', 'create-user', '--user-name', 'nobody']);
-    const key = (await aws(['iam', 'create-access-key', '--user-name', 'nobody'])).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
-    const nobody = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
-    assert.match(await awsFails(['iam', 'list-users'], nobody), /AccessDenied/);
-    assert.match(await awsFails(['ecr', 'describe-images', '--repository-name', 'audit/web'], nobody), /AccessDeniedException/);
-    assert.match(await awsFails(['cloudtrail', 'lookup-events'], nobody), /AccessDeniedException/);
-    const events = await eventually('the denials recorded', ['--lookup-attributes', 'AttributeKey=Username,AttributeValue=nobody'], 3);
-    const iam = recordOf(events.find((e) => e.EventName === 'ListUsers')!);
-    assert.equal(iam.errorCode, 'AccessDenied');
-    assert.equal(iam.eventSource, 'iam.amazonaws.com');
-    assert.deepEqual(iam.userIdentity, {
+    const nobody = await newUser('nobody');
+    const asNobody = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: nobody, maxAttempts: 1 });
+    assert.match(await refusal(asNobody.send(new ListUsersCommand({}))), /AccessDenied/);
+    assert.match(await refusal(ecr(nobody).send(new DescribeImagesCommand({ repositoryName: 'audit/web' }))), /AccessDeniedException/);
+    assert.match(await refusal(trail(nobody).send(new LookupEventsCommand({}))), /AccessDeniedException/);
+    const events = await eventually('the denials recorded', attr('Username', 'nobody'), 3);
+    const iamRecord = recordOf(events.find((e) => e.EventName === 'ListUsers')!);
+    assert.equal(iamRecord.errorCode, 'AccessDenied');
+    assert.equal(iamRecord.eventSource, 'iam.amazonaws.com');
+    assert.deepEqual(iamRecord.userIdentity, {
       type: 'IAMUser',
-      arn: `arn:aws:iam::${iam.recipientAccountId}:user/nobody`,
-      accountId: iam.recipientAccountId,
+      arn: `arn:aws:iam::${iamRecord.recipientAccountId}:user/nobody`,
+      accountId: iamRecord.recipientAccountId,
       accessKeyId: nobody.accessKeyId,
       userName: 'nobody',
     });
-    const ecr = recordOf(events.find((e) => e.EventName === 'DescribeImages')!);
-    assert.equal(ecr.errorCode, 'AccessDeniedException');
-    assert.match(ecr.errorMessage!, /not authorized to perform: ecr:DescribeImages/);
-    const trail = recordOf(events.find((e) => e.EventName === 'LookupEvents')!);
-    assert.equal(trail.errorCode, 'AccessDeniedException');
-    assert.equal(trail.eventSource, 'cloudtrail.amazonaws.com');
+    const ecrRecord = recordOf(events.find((e) => e.EventName === 'DescribeImages')!);
+    assert.equal(ecrRecord.errorCode, 'AccessDeniedException');
+    assert.match(ecrRecord.errorMessage!, /not authorized to perform: ecr:DescribeImages/);
+    const trailRecord = recordOf(events.find((e) => e.EventName === 'LookupEvents')!);
+    assert.equal(trailRecord.errorCode, 'AccessDeniedException');
+    assert.equal(trailRecord.eventSource, 'cloudtrail.amazonaws.com');
     // Also by access key.
-    const byKey = await lookup(['--lookup-attributes', `AttributeKey=AccessKeyId,AttributeValue=${nobody.accessKeyId}`]);
-    assert.deepEqual(new Set(byKey.Events.map((e) => e.EventId)), new Set(events.map((e) => e.EventId)));
+    const byKey = await lookupSdk(attr('AccessKeyId', nobody.accessKeyId));
+    assert.deepEqual(new Set(byKey.map((e) => e.EventId)), new Set(events.map((e) => e.EventId)));
   });
 
   it('never stores a secret: not in the rows, not in the auditLog file', async () => {
-    await aws(['iam', 'create-user', '--user-name', 'keyholder']);
-    const key = (await aws(['iam', 'create-access-key', '--user-name', 'keyholder'])).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
-    const keyId = (await aws(['kms', 'create-key'])).KeyMetadata as { KeyId: string };
+    const key = await newUser('keyholder');
+    const kms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: admin, maxAttempts: 1 });
+    const KeyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const plaintext = Buffer.from('audit-plaintext-that-must-not-be-kept');
-    const dir = await tempDir('berth-audit-kms-');
-    await writeFile(join(dir, 'plain'), plaintext);
-    const encrypted = (await aws(['kms', 'encrypt', '--key-id', keyId.KeyId, '--plaintext', `fileb://${join(dir, 'plain')}`])) as { CiphertextBlob: string };
-    await writeFile(join(dir, 'cipher'), Buffer.from(encrypted.CiphertextBlob, 'base64'));
-    await aws(['kms', 'decrypt', '--ciphertext-blob', `fileb://${join(dir, 'cipher')}`]);
-    const dataKey = (await aws(['kms', 'generate-data-key', '--key-id', keyId.KeyId, '--key-spec', 'AES_256'])) as { Plaintext: string };
-    const token = (await aws(['ecr', 'get-authorization-token'])).authorizationData as Array<{ authorizationToken: string }>;
-    const events = await eventually('the calls recorded', byName('GenerateDataKey'));
-    await eventually('the token recorded', byName('GetAuthorizationToken'));
-    const encrypt = recordOf((await eventually('Encrypt recorded', byName('Encrypt')))[0]!);
+    const encrypted = Buffer.from((await kms.send(new EncryptCommand({ KeyId, Plaintext: plaintext }))).CiphertextBlob!).toString('base64');
+    await kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(encrypted, 'base64') }));
+    const dataKey = Buffer.from((await kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' }))).Plaintext!).toString('base64');
+    const token = (await ecr().send(new GetAuthorizationTokenCommand({}))).authorizationData!;
+    const events = await eventually('the calls recorded', nameIs('GenerateDataKey'));
+    await eventually('the token recorded', nameIs('GetAuthorizationToken'));
+    const encrypt = recordOf((await eventually('Encrypt recorded', nameIs('Encrypt')))[0]!);
     assert.equal(encrypt.readOnly, true);
     assert.deepEqual(Object.keys(encrypt.requestParameters ?? {}).sort(), ['keyId'], 'the plaintext is left out');
     assert.equal(recordOf(events[0]!).resources?.[0]?.type, 'AWS::KMS::Key');
-    const created = recordOf((await eventually('CreateAccessKey recorded', byName('CreateAccessKey')))[0]!);
+    const created = recordOf((await eventually('CreateAccessKey recorded', nameIs('CreateAccessKey')))[0]!);
     assert.deepEqual(created.requestParameters, { userName: 'keyholder' });
     // Everything the trail holds, as stored: the SQLite files (the registry's and the trail's, WAL
     // included) and the JSON lines.
@@ -312,31 +350,31 @@ describe('the audit trail', () => {
       return b.includes(`"eventName":"GetAuthorizationToken"`) && b.includes(`"eventName":"CreateAccessKey"`) ? b : undefined;
     });
     const secrets = {
-      'the new secret access key': key.SecretAccessKey,
+      'the new secret access key': key.secretAccessKey,
       "the admin's secret access key": admin.secretAccessKey,
       'the KMS plaintext': plaintext.toString('base64'),
       'the KMS plaintext, raw': plaintext.toString(),
-      'the data key': dataKey.Plaintext,
-      'the login token': token[0]!.authorizationToken,
-      'the ciphertext': encrypted.CiphertextBlob,
+      'the data key': dataKey,
+      'the login token': token[0]!.authorizationToken!,
+      'the ciphertext': encrypted,
     };
     for (const [what, secret] of Object.entries(secrets)) assert.ok(!stored.includes(secret), `${what} is not stored`);
   });
 
   it('stores a call compactly in its batch, and returns the record the auditLog file has', async () => {
-    await awsFails(['ecr', 'get-lifecycle-policy', '--repository-name', 'audit/none']);
-    const [event] = await eventually('GetLifecyclePolicy recorded', byName('GetLifecyclePolicy'));
+    await refusal(ecr().send(new GetLifecyclePolicyCommand({ repositoryName: 'audit/none' })));
+    const [event] = await eventually('GetLifecyclePolicy recorded', nameIs('GetLifecyclePolicy'));
     assert.equal(recordOf(event!).errorCode, 'RepositoryNotFoundException');
-    const line = await waitFor('the auditLog file has it', async () => (await readFile(auditLog, 'utf8')).split('\n').find((l) => l.includes(event!.EventId)));
+    const line = await waitFor('the auditLog file has it', async () => (await readFile(auditLog, 'utf8')).split('\n').find((l) => l.includes(event!.EventId!)));
     assert.equal(event!.CloudTrailEvent, line, 'LookupEvents rebuilds the very record the file holds');
     const db = new Database(join(berth.dataDir, 'metadata-audit.db'), { readonly: true });
     try {
       // The event id names its batch: the id with the call's index in its last four hex digits.
-      const batch = db.prepare('SELECT calls FROM audit_batches WHERE batch_id = ?').get(`${event!.EventId.slice(0, 32)}0000`) as { calls: Buffer };
+      const batch = db.prepare('SELECT calls FROM audit_batches WHERE batch_id = ?').get(`${event!.EventId!.slice(0, 32)}0000`) as { calls: Buffer };
       const texts = unpackBlob(batch.calls, ALL_CHUNKS) as string[];
       const calls = texts.reduce((n, t) => n + (JSON.parse(t) as unknown[]).length / 20, 0);
       const stored = texts.join('');
-      assert.ok(stored.includes('"GetLifecyclePolicy"') && !stored.includes('eventVersion') && !stored.includes(event!.EventId), stored.slice(0, 300));
+      assert.ok(stored.includes('"GetLifecyclePolicy"') && !stored.includes('eventVersion') && !stored.includes(event!.EventId!), stored.slice(0, 300));
       assert.ok(stored.length / calls < line!.length / 2, `${stored.length} characters for ${calls} calls`);
       assert.ok(batch.calls.length < stored.length, 'and deflated');
     } finally {
@@ -345,26 +383,26 @@ describe('the audit trail', () => {
   });
 
   it('shows an account only its own events', async () => {
-    await aws(['ecr', 'describe-registry']);
-    const mine = await eventually('DescribeRegistry recorded', byName('DescribeRegistry'));
+    await ecr().send(new DescribeRegistryCommand({}));
+    const mine = await eventually('DescribeRegistry recorded', nameIs('DescribeRegistry'));
     await berthAdmin(['create-account', '--account-id', OTHER_ACCOUNT]);
     const { stdout } = await berthAdmin(['create-access-key', '--account-id', OTHER_ACCOUNT]);
     const other = JSON.parse(stdout) as Credentials;
-    assert.deepEqual((await lookup(byName('DescribeRegistry'), other)).Events, []);
-    assert.deepEqual((await lookup(['--lookup-attributes', `AttributeKey=EventId,AttributeValue=${mine[0]!.EventId}`], other)).Events, []);
+    assert.deepEqual(await lookupSdk(nameIs('DescribeRegistry'), other), []);
+    assert.deepEqual(await lookupSdk(attr('EventId', mine[0]!.EventId!), other), []);
     // Its own calls are its own.
-    await aws(['ecr', 'describe-repositories'], other);
-    const theirs = await eventually('the other account sees its call', byName('DescribeRepositories'), 1, other);
+    await ecr(other).send(new DescribeRepositoriesCommand({}));
+    const theirs = await eventually('the other account sees its call', nameIs('DescribeRepositories'), 1, other);
     assert.ok(theirs.every((e) => recordOf(e).recipientAccountId === OTHER_ACCOUNT));
   });
 
   it('prunes records past auditRetentionDays on the app clock', async () => {
-    await aws(['ecr', 'describe-repositories']);
-    await eventually('a call recorded', byName('DescribeRepositories'));
+    await ecr().send(new DescribeRepositoriesCommand({}));
+    await eventually('a call recorded', nameIs('DescribeRepositories'));
     const retention = berth.app.tasks.find((t) => t.name === 'audit-retention');
     assert.ok(retention, 'the retention task runs with the server');
     // LookupEvents calls are recorded too: counted apart.
-    const all = async () => (await lookup(['--start-time', String(started.getTime() / 1000)])).Events.filter((e) => e.EventName !== 'LookupEvents').length;
+    const all = async () => (await lookupSdk({ StartTime: started })).filter((e) => e.EventName !== 'LookupEvents').length;
     const count = await all();
     assert.ok(count > 0);
     clock.offsetMs = 89 * 86_400_000;
@@ -375,7 +413,7 @@ describe('the audit trail', () => {
     assert.equal(await retention.tick(), true);
     clock.offsetMs = 0;
     // Only LookupEvents' own record (written after the prune) can be left.
-    const left = (await lookup(['--start-time', String(started.getTime() / 1000)])).Events;
+    const left = await lookupSdk({ StartTime: started });
     assert.ok(
       left.every((e) => e.EventName === 'LookupEvents'),
       `pruned: ${left.map((e) => e.EventName).join(', ')}`,

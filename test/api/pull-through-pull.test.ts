@@ -1,13 +1,16 @@
 /**
  * The pull-through cache's pull path, with real clients against real upstreams: the reference
- * registry (`docker-registry`) open and behind htpasswd (credentials from an `aws
- * secretsmanager` secret), images pushed to it with skopeo, pulled through Berth with skopeo and
+ * registry (`docker-registry`) open and behind htpasswd (credentials from a Secrets Manager
+ * secret), images pushed to it with skopeo, pulled through Berth with skopeo and
  * with raw HTTP. A loopback proxy in this process sits in front of the open upstream: it counts
- * the upstream's blob GETs and can hold, stall or fail them.
+ * the upstream's blob GETs and can hold, stall or fail them. The rules, the secret and the events
+ * route are set up through the SDKs: the AWS CLI's view of those calls is pull-through-rules',
+ * secrets-manager's and events' subject, and each CLI run costs ~0.9 s of CPU on a 2-core machine.
  */
 import {
   BatchCheckLayerAvailabilityCommand,
   BatchGetImageCommand,
+  CreatePullThroughCacheRuleCommand,
   CreateRepositoryCreationTemplateCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
@@ -16,17 +19,17 @@ import {
   ListImagesCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
+import { CreateApiDestinationCommand, CreateConnectionCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { tempDir } from '../e2e/helpers/berth-process.js';
-import { adminCredentials, awsCliEnv, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { buildImageLayout, buildIndexLayout, readLayoutRef, type BuiltImage, type BuiltIndex } from '../e2e/helpers/oci-layout.js';
 import { manifestAccept, request } from '../e2e/helpers/registry-http.js';
@@ -35,7 +38,6 @@ import { startUpstreamRegistry, type UpstreamRegistry } from '../e2e/helpers/ups
 import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
-const run = promisify(execFile);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 /**
@@ -137,13 +139,6 @@ describe('pull-through cache: the pull path', () => {
   let hookUrl: string;
   const delivered: Array<{ 'detail-type': string; resources: string[]; detail: Record<string, unknown> }> = [];
 
-  const env = (): NodeJS.ProcessEnv => awsCliEnv(berth, admin);
-  const aws = async (args: string[]): Promise<Record<string, unknown>> => {
-    const { stdout } = await run('aws', [...args, '--output', 'json'], { env: env() });
-    return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
-  };
-  const input = (o: Record<string, string>) => ['--cli-input-json', JSON.stringify(o)];
-
   /** Pushes a layout's tag to an upstream with skopeo (`--all`: an index with its platforms). */
   const pushUpstream = (layout: string, tag: string, upstream: string, ref: string, creds?: string) =>
     skopeo.copy(`oci:${layout}:${tag}`, `docker://${upstream}/${ref}`, ['--all', ...(creds ? ['--dest-creds', creds] : [])]);
@@ -177,20 +172,19 @@ describe('pull-through cache: the pull path', () => {
     const addr = hook.address();
     hookUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
 
-    const secret = await aws([
-      'secretsmanager',
-      'create-secret',
-      '--name',
-      'ecr-pullthroughcache/locked',
-      '--secret-string',
-      JSON.stringify({ username: 'puller', accessToken: 'upstream-pw' }),
-    ]);
-    await aws(['ecr', 'create-pull-through-cache-rule', ...input({ ecrRepositoryPrefix: 'hub', upstreamRegistryUrl: proxy.url })]);
-    await aws([
-      'ecr',
-      'create-pull-through-cache-rule',
-      ...input({ ecrRepositoryPrefix: 'locked', upstreamRegistryUrl: locked.url, credentialArn: String(secret.ARN), upstreamRepositoryPrefix: 'mirror' }),
-    ]);
+    const client = { endpoint: berth.url, region: berth.region, credentials: admin, maxAttempts: 1 };
+    const secret = await new SecretsManagerClient(client).send(
+      new CreateSecretCommand({ Name: 'ecr-pullthroughcache/locked', SecretString: JSON.stringify({ username: 'puller', accessToken: 'upstream-pw' }) }),
+    );
+    await ecr.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'hub', upstreamRegistryUrl: proxy.url }));
+    await ecr.send(
+      new CreatePullThroughCacheRuleCommand({
+        ecrRepositoryPrefix: 'locked',
+        upstreamRegistryUrl: locked.url,
+        credentialArn: secret.ARN,
+        upstreamRepositoryPrefix: 'mirror',
+      }),
+    );
     await ecr.send(
       new CreateRepositoryCreationTemplateCommand({
         prefix: 'hub',
@@ -198,31 +192,22 @@ describe('pull-through cache: the pull path', () => {
         resourceTags: [{ Key: 'origin', Value: 'cache' }],
       }),
     );
-    // "ECR Pull Through Cache Action" events to the webhook, routed with `aws events`.
-    const conn = await aws([
-      'events',
-      'create-connection',
-      '--name',
-      'hook',
-      '--authorization-type',
-      'API_KEY',
-      '--auth-parameters',
-      JSON.stringify({ ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } }),
-    ]);
-    const dest = await aws([
-      'events',
-      'create-api-destination',
-      ...input({ Name: 'hook', ConnectionArn: String(conn.ConnectionArn), InvocationEndpoint: hookUrl, HttpMethod: 'POST' }),
-    ]);
-    await aws([
-      'events',
-      'put-rule',
-      '--name',
-      'ptc',
-      '--event-pattern',
-      JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Pull Through Cache Action'] }),
-    ]);
-    await aws(['events', 'put-targets', '--rule', 'ptc', '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn }])]);
+    // "ECR Pull Through Cache Action" events to the webhook, routed through EventBridge's API.
+    const events = new EventBridgeClient(client);
+    const conn = await events.send(
+      new CreateConnectionCommand({
+        Name: 'hook',
+        AuthorizationType: 'API_KEY',
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
+      }),
+    );
+    const dest = await events.send(
+      new CreateApiDestinationCommand({ Name: 'hook', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: hookUrl, HttpMethod: 'POST' }),
+    );
+    await events.send(
+      new PutRuleCommand({ Name: 'ptc', EventPattern: JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Pull Through Cache Action'] }) }),
+    );
+    await events.send(new PutTargetsCommand({ Rule: 'ptc', Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn }] }));
   });
 
   after(async () => {

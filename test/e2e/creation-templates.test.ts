@@ -5,6 +5,11 @@
  * repository gets the matching CREATE_ON_PUSH template's mutability, lifecycle policy,
  * repository policy and resource tags, as describe-repositories, get-lifecycle-policy,
  * get-repository-policy and list-tags-for-resource report them.
+ *
+ * The CLI makes at least one call of each operation (create, describe with its own pages and
+ * tokens, update, delete), the refusals it shapes itself, a denial, and the reads of what a push
+ * created that print a repository's shapes; the other calls go through the ECR SDK, another real
+ * client, at a thousandth of a CLI process's CPU (~0.9 s each on a 2-core machine).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,18 +17,28 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
+  BatchDeleteImageCommand,
+  CreateRepositoryCommand,
   CreateRepositoryCreationTemplateCommand,
   type CreateRepositoryCreationTemplateCommandInput,
+  DeleteRepositoryCreationTemplateCommand,
+  DescribeRepositoryCreationTemplatesCommand,
+  type ECRClient,
+  GetLifecyclePolicyCommand,
+  GetRepositoryPolicyCommand,
   type ImageTagMutability,
+  ListTagsForResourceCommand,
   type RCTAppliedFor,
   UpdateRepositoryCreationTemplateCommand,
   type UpdateRepositoryCreationTemplateCommandInput,
 } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createUser } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
+import { refusal } from './helpers/refusal.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const run = promisify(execFile);
@@ -64,6 +79,7 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
   let env: NodeJS.ProcessEnv;
   let skopeo: Skopeo;
   let account: string;
+  let ecr: ECRClient;
   const cli = async (e: NodeJS.ProcessEnv, args: string[]) =>
     JSON.parse((await run('aws', ['ecr', ...args, '--output', 'json'], { env: e })).stdout || '{}') as Record<string, unknown>;
   const aws = (...args: string[]) => cli(env, args);
@@ -96,14 +112,41 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
     '--custom-role-arn',
     `arn:aws:iam::${account}:role/ecr-templates`,
   ];
+  /** The same template, as the SDK takes it. */
+  const fullTemplateInput = (prefix: string): CreateRepositoryCreationTemplateCommandInput => ({
+    prefix,
+    appliedFor: ['CREATE_ON_PUSH', 'REPLICATION'],
+    description: 'applications',
+    imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+    imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
+    resourceTags: [{ Key: 'team', Value: 'apps' }],
+    lifecyclePolicy: LIFECYCLE,
+    repositoryPolicy: NO_DELETES,
+    customRoleArn: `arn:aws:iam::${account}:role/ecr-templates`,
+  });
   const templates = async (...args: string[]) => (await aws('describe-repository-creation-templates', ...args)).repositoryCreationTemplates as Template[];
+  /** The prefixes DescribeRepositoryCreationTemplates lists (through the SDK), every page followed. */
+  const prefixesOf = async (prefixes?: string[]): Promise<string[]> => {
+    const out: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await ecr.send(new DescribeRepositoryCreationTemplatesCommand({ ...(prefixes && { prefixes }), nextToken }));
+      out.push(...(page.repositoryCreationTemplates ?? []).map((t) => t.prefix!));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return out;
+  };
+  const createTemplate = (input: CreateRepositoryCreationTemplateCommandInput) => ecr.send(new CreateRepositoryCreationTemplateCommand(input));
+  const deleteTemplate = (prefix: string) => ecr.send(new DeleteRepositoryCreationTemplateCommand({ prefix }));
 
   before(async () => {
     [berth, skopeo] = await Promise.all([startBerth(), createSkopeo()]);
     env = awsCliEnv(berth);
-    account = (JSON.parse((await run('aws', ['sts', 'get-caller-identity', '--output', 'json'], { env })).stdout) as { Account: string }).Account;
+    ecr = ecrClient(berth);
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    account = (await sts.send(new GetCallerIdentityCommand({}))).Account!;
     // Each test may use it: the push test, the refusals (a taken prefix), the permissions.
-    await aws('create-repository-creation-template', '--prefix', 'apps', ...fullTemplate());
+    await createTemplate(fullTemplateInput('apps'));
   });
   after(async () => {
     await skopeo?.cleanup();
@@ -126,12 +169,7 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
     assert.equal(t.customRoleArn, `arn:aws:iam::${account}:role/ecr-templates`);
     assert.equal(typeof t.createdAt, 'number');
 
-    // Independent calls, side by side: each AWS CLI process is most of a second of CPU.
-    await Promise.all(
-      ['zeta', 'ROOT', 'alpha/beta', 'mid'].map((prefix) =>
-        aws('create-repository-creation-template', '--prefix', prefix, '--applied-for', 'PULL_THROUGH_CACHE'),
-      ),
-    );
+    for (const prefix of ['zeta', 'ROOT', 'alpha/beta', 'mid']) await createTemplate({ prefix, appliedFor: ['PULL_THROUGH_CACHE'] });
     const all = await templates();
     assert.deepEqual(
       all.map((x) => x.prefix),
@@ -145,10 +183,7 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
     const firstPage = await aws('describe-repository-creation-templates', '--max-items', '2');
     assert.equal((firstPage.repositoryCreationTemplates as Template[]).length, 2);
     assert.equal(typeof firstPage.NextToken, 'string');
-    assert.deepEqual(
-      (await templates('--prefixes', 'zeta', 'full/', 'nothing')).map((x) => x.prefix),
-      ['full', 'zeta'],
-    );
+    assert.deepEqual(await prefixesOf(['zeta', 'full/', 'nothing']), ['full', 'zeta']);
 
     const updated = (await aws('update-repository-creation-template', '--prefix', 'mid', '--description', 'middle', '--image-tag-mutability', 'IMMUTABLE'))
       .repositoryCreationTemplate as Template;
@@ -159,28 +194,22 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
 
     const deleted = (await aws('delete-repository-creation-template', '--prefix', 'zeta')).repositoryCreationTemplate as Template;
     assert.equal(deleted.prefix, 'zeta');
-    assert.deepEqual(
-      (await templates()).map((x) => x.prefix),
-      ['ROOT', 'alpha/beta', 'apps', 'full', 'mid'],
-    );
-    await Promise.all(['ROOT', 'alpha/beta', 'full', 'mid'].map((prefix) => aws('delete-repository-creation-template', '--prefix', prefix)));
+    assert.deepEqual(await prefixesOf(), ['ROOT', 'alpha/beta', 'apps', 'full', 'mid']);
+    for (const prefix of ['ROOT', 'alpha/beta', 'full', 'mid']) await deleteTemplate(prefix);
   });
 
   it('refuses bad input with ECR exceptions and changes nothing', async () => {
-    const before = JSON.stringify(await templates());
-    // What the CLI itself shapes (an empty list, its own pagination token) and one of each other
-    // kind through the CLI; the rest of the refusals through the SDK, a real client at a
-    // thousandth of a CLI run's CPU (the refusals are the server's, whichever client asks).
+    /** Every template, whole (through the SDK: the CLI's describe is checked above). */
+    const everything = async () => JSON.stringify((await ecr.send(new DescribeRepositoryCreationTemplatesCommand({}))).repositoryCreationTemplates);
+    const before = await everything();
+    // What the CLI itself shapes (an empty list, its own pagination token) through the CLI; the
+    // rest of the refusals through the SDK, a real client at a thousandth of a CLI run's CPU (the
+    // refusals are the server's, whichever client asks).
     const viaCli: Array<[string, () => Promise<string>]> = [
-      ['TemplateAlreadyExistsException', () => awsFails('create-repository-creation-template', '--prefix', 'apps', '--applied-for', 'REPLICATION')],
       ['InvalidParameterException', () => awsFails('create-repository-creation-template', '--prefix', 'new', '--applied-for')],
-      ['InvalidParameterException', () => awsFails('update-repository-creation-template', '--prefix', 'apps', '--applied-for')],
       ['InvalidParameterException', () => awsFails('describe-repository-creation-templates', '--starting-token', 'bm90IGEgdG9rZW4')],
-      ['TemplateNotFoundException', () => awsFails('delete-repository-creation-template', '--prefix', 'absent')],
-      ['ValidationException', () => awsFails('create-repository-creation-template', '--prefix', 'Apps', '--applied-for', 'REPLICATION')],
     ];
     for (const [exception, call] of viaCli) assert.match(await call(), new RegExp(`\\(${exception}\\)`));
-    const ecr = ecrClient(berth);
     /** The exception the SDK raises for a call that must be refused. */
     const refused = async (call: () => Promise<unknown>): Promise<string> => {
       try {
@@ -195,6 +224,11 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
     const update = (input: Partial<UpdateRepositoryCreationTemplateCommandInput>) =>
       refused(() => ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'apps', ...input })));
     const cases: Array<[string, () => Promise<string>]> = [
+      ['TemplateAlreadyExistsException', () => create({ prefix: 'apps' })],
+      ['InvalidParameterException', () => create({ appliedFor: [] })],
+      ['InvalidParameterException', () => update({ appliedFor: [] })],
+      ['TemplateNotFoundException', () => refused(() => deleteTemplate('absent'))],
+      ['ValidationException', () => create({ prefix: 'Apps' })],
       ['ValidationException', () => create({ appliedFor: ['SOMETIMES' as RCTAppliedFor] })],
       ['ValidationException', () => create({ imageTagMutability: 'FROZEN' as ImageTagMutability })],
       ['ValidationException', () => create({ description: 'x'.repeat(257) })],
@@ -214,8 +248,7 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
       ['InvalidParameterException', () => update({ lifecyclePolicy: '{"rules": []}' })],
     ];
     for (const [exception, call] of cases) assert.equal(await call(), exception);
-    ecr.destroy();
-    assert.equal(JSON.stringify(await templates()), before, 'nothing changed');
+    assert.equal(await everything(), before, 'nothing changed');
   });
 
   it('needs the template actions, and CreateRepository, PutLifecyclePolicy and SetRepositoryPolicy for what a template grants', async () => {
@@ -239,15 +272,19 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
         },
       ],
     );
-    const asPower = awsCliEnv(berth, powerUser.keys);
     const asTemplateAdmin = awsCliEnv(berth, templateAdmin.keys);
-    const denied = /\(AccessDeniedException\).*not authorized to perform: ecr:(\w+)/;
-    assert.equal(denied.exec(await failsWith(asPower, ['describe-repository-creation-templates']))?.[1], 'DescribeRepositoryCreationTemplates');
+    // The CLI prints `(AccessDeniedException)`, the SDK's refusal `AccessDeniedException:`.
+    const denied = /\(?AccessDeniedException\)?.*not authorized to perform: ecr:(\w+)/;
+    const power = powerUser.ecr;
+    assert.equal(denied.exec(await refusal(power.send(new DescribeRepositoryCreationTemplatesCommand({}))))?.[1], 'DescribeRepositoryCreationTemplates');
     assert.equal(
-      denied.exec(await failsWith(asPower, ['create-repository-creation-template', '--prefix', 'p', '--applied-for', 'REPLICATION']))?.[1],
+      denied.exec(await refusal(power.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'p', appliedFor: ['REPLICATION'] }))))?.[1],
       'CreateRepositoryCreationTemplate',
     );
-    assert.equal(denied.exec(await failsWith(asPower, ['delete-repository-creation-template', '--prefix', 'apps']))?.[1], 'DeleteRepositoryCreationTemplate');
+    assert.equal(
+      denied.exec(await refusal(power.send(new DeleteRepositoryCreationTemplateCommand({ prefix: 'apps' }))))?.[1],
+      'DeleteRepositoryCreationTemplate',
+    );
     assert.equal(
       denied.exec(
         await failsWith(asTemplateAdmin, [
@@ -263,32 +300,22 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
       'SetRepositoryPolicy',
     );
     assert.equal(
-      denied.exec(await failsWith(asTemplateAdmin, ['update-repository-creation-template', '--prefix', 'apps', '--description', 'mine']))?.[1],
+      denied.exec(await refusal(templateAdmin.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'apps', description: 'mine' }))))?.[1],
       'UpdateRepositoryCreationTemplate',
     );
-    assert.deepEqual(
-      (await templates()).map((x) => x.prefix),
-      ['apps'],
-      'nothing created by the refused calls',
+    assert.deepEqual(await prefixesOf(), ['apps'], 'nothing created by the refused calls');
+    const made = await templateAdmin.ecr.send(
+      new CreateRepositoryCreationTemplateCommand({ prefix: 'p', appliedFor: ['REPLICATION'], lifecyclePolicy: LIFECYCLE }),
     );
-    const made = await cli(asTemplateAdmin, [
-      'create-repository-creation-template',
-      '--prefix',
-      'p',
-      '--applied-for',
-      'REPLICATION',
-      '--lifecycle-policy',
-      LIFECYCLE,
-    ]);
-    assert.equal((made.repositoryCreationTemplate as Template).prefix, 'p');
-    await aws('delete-repository-creation-template', '--prefix', 'p');
+    assert.equal(made.repositoryCreationTemplate?.prefix, 'p');
+    await deleteTemplate('p');
   });
 
   it('a skopeo push that creates its repository gets the matching CREATE_ON_PUSH template', async () => {
     // ROOT for pushes elsewhere; apps/team only for replication, so apps' applies under it.
-    await aws('create-repository-creation-template', '--prefix', 'ROOT', '--applied-for', 'CREATE_ON_PUSH', '--resource-tags', 'Key=origin,Value=root');
-    await aws('create-repository-creation-template', '--prefix', 'apps/team', '--applied-for', 'REPLICATION', '--image-tag-mutability', 'MUTABLE');
-    await aws('create-repository', '--repository-name', 'apps/existing');
+    await createTemplate({ prefix: 'ROOT', appliedFor: ['CREATE_ON_PUSH'], resourceTags: [{ Key: 'origin', Value: 'root' }] });
+    await createTemplate({ prefix: 'apps/team', appliedFor: ['REPLICATION'], imageTagMutability: 'MUTABLE' });
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'apps/existing' }));
 
     const home = await tempDir('berth-rct-');
     const push = async (repository: string, tag: string) => {
@@ -309,22 +336,26 @@ describe('repository creation templates with the AWS CLI and skopeo', () => {
     const [api, existing, lint] = repos;
     assert.equal(api!.imageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
     assert.deepEqual(api!.imageTagMutabilityExclusionFilters, [{ filterType: 'WILDCARD', filter: 'latest' }]);
-    assert.equal((await aws('get-lifecycle-policy', '--repository-name', 'apps/team/api')).lifecyclePolicyText, LIFECYCLE);
-    assert.equal((await aws('get-repository-policy', '--repository-name', 'apps/team/api')).policyText, NO_DELETES);
+    assert.equal((await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'apps/team/api' }))).lifecyclePolicyText, LIFECYCLE);
+    assert.equal((await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'apps/team/api' }))).policyText, NO_DELETES);
     assert.deepEqual((await aws('list-tags-for-resource', '--resource-arn', api!.repositoryArn)).tags, [{ Key: 'team', Value: 'apps' }]);
+    const tagsOf = async (resourceArn: string) => (await ecr.send(new ListTagsForResourceCommand({ resourceArn }))).tags;
 
     // The template's settings rule the repository from its first push on.
     await push('apps/team/api', 'latest');
     await push('apps/team/api', 'latest');
     await assert.rejects(push('apps/team/api', 'v1'), /cannot be overwritten because the repository is immutable/);
-    assert.match(await awsFails('batch-delete-image', '--repository-name', 'apps/team/api', '--image-ids', 'imageTag=v1'), /AccessDeniedException/);
+    assert.match(
+      await refusal(ecr.send(new BatchDeleteImageCommand({ repositoryName: 'apps/team/api', imageIds: [{ imageTag: 'v1' }] }))),
+      /AccessDeniedException/,
+    );
 
     // A repository that existed is left as it was; elsewhere, ROOT's template.
     assert.equal(existing!.imageTagMutability, 'MUTABLE');
-    assert.match(await awsFails('get-repository-policy', '--repository-name', 'apps/existing'), /RepositoryPolicyNotFoundException/);
-    assert.deepEqual((await aws('list-tags-for-resource', '--resource-arn', existing!.repositoryArn)).tags, []);
+    assert.match(await refusal(ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'apps/existing' }))), /RepositoryPolicyNotFoundException/);
+    assert.deepEqual(await tagsOf(existing!.repositoryArn), []);
     assert.equal(lint!.imageTagMutability, 'MUTABLE');
-    assert.deepEqual((await aws('list-tags-for-resource', '--resource-arn', lint!.repositoryArn)).tags, [{ Key: 'origin', Value: 'root' }]);
-    assert.match(await awsFails('get-lifecycle-policy', '--repository-name', 'tools/lint'), /LifecyclePolicyNotFoundException/);
+    assert.deepEqual(await tagsOf(lint!.repositoryArn), [{ Key: 'origin', Value: 'root' }]);
+    assert.match(await refusal(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'tools/lint' }))), /LifecyclePolicyNotFoundException/);
   });
 });

@@ -3,8 +3,21 @@
  * the AWS CLI and skopeo, one account's own value (`berth admin set-quota`) that leaves the
  * other accounts alone, concurrent creations that cannot both take the last slot, and the
  * layer API's part quotas. Every refusal names its quota and changes nothing.
+ *
+ * The CLI meets each quota the ECR API enforces once (put-image, create-repository, a part from a
+ * file) and starts the layer upload whose part size it reads; the other calls go through the ECR
+ * SDK, another real client, at a thousandth of a CLI process's CPU (~0.9 s each on a 2-core machine).
  */
-import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  type ECRClient,
+  InitiateLayerUploadCommand,
+  ListImagesCommand,
+  UploadLayerPartCommand,
+} from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,9 +26,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cliPath, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import { awsCliEnv } from './helpers/ecr-client.js';
+import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
+import { refusal } from './helpers/refusal.js';
 import { asBody, errorCode, pushBlob, sha256 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
@@ -40,6 +54,7 @@ describe('service quotas', () => {
   let work: string;
   let env: NodeJS.ProcessEnv;
   let other: TestIdentity;
+  let ecr: ECRClient;
   const docker = (ref: string) => `docker://${berth.host}/${ref}`;
   const aws = async (...args: string[]) =>
     JSON.parse((await run('aws', ['ecr', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
@@ -61,6 +76,7 @@ describe('service quotas', () => {
     work = await tempDir('berth-quotas-');
     [berth, skopeo] = await Promise.all([startBerth({ env: { BERTH_QUOTAS: JSON.stringify(QUOTAS) } }), createSkopeo()]);
     env = { ...awsCliEnv(berth), AWS_MAX_ATTEMPTS: '1' };
+    ecr = ecrClient(berth);
   });
   after(async () => {
     await berth?.cleanup();
@@ -74,33 +90,30 @@ describe('service quotas', () => {
     await skopeo.copy(`oci:${src}:a`, docker('q/images:a'));
     await skopeo.copy(`oci:${src}:b`, docker('q/images:b'));
     await assert.rejects(skopeo.copy(`oci:${src}:c`, docker('q/images:c')), /imagesPerRepository/);
-    const listed = (await aws('list-images', '--repository-name', 'q/images')) as { imageIds: Array<{ imageTag?: string }> };
-    assert.deepEqual(listed.imageIds.map((i) => i.imageTag).sort(), ['a', 'b'], 'the refused push left nothing');
+    const listed = await ecr.send(new ListImagesCommand({ repositoryName: 'q/images' }));
+    assert.deepEqual(listed.imageIds?.map((i) => i.imageTag).sort(), ['a', 'b'], 'the refused push left nothing');
     // A new tag on an image already there is not a new image.
     await skopeo.copy(`oci:${src}:a`, docker('q/images:a2'));
-    const manifest = (await aws('batch-get-image', '--repository-name', 'q/images', '--image-ids', 'imageTag=a')) as {
-      images: Array<{ imageManifest: string }>;
-    };
-    const body = manifest.images[0]!.imageManifest;
+    const manifest = await ecr.send(new BatchGetImageCommand({ repositoryName: 'q/images', imageIds: [{ imageTag: 'a' }] }));
+    const body = manifest.images![0]!.imageManifest!;
     const refused = await awsFails('put-image', '--repository-name', 'q/images', '--image-tag', 'a3', '--image-manifest', body);
     assert.match(refused, /LimitExceededException/);
     assert.match(refused, /tagsPerImage/);
-    const tags = (await aws('describe-images', '--repository-name', 'q/images', '--image-ids', 'imageTag=a')) as {
-      imageDetails: Array<{ imageTags: string[] }>;
-    };
-    assert.deepEqual(tags.imageDetails[0]!.imageTags.sort(), ['a', 'a2']);
+    const tags = await ecr.send(new DescribeImagesCommand({ repositoryName: 'q/images', imageIds: [{ imageTag: 'a' }] }));
+    assert.deepEqual(tags.imageDetails![0]!.imageTags!.sort(), ['a', 'a2']);
   });
 
   it('repositories per registry: create-repository and create-on-push refused at the deployment value', async () => {
-    const before = ((await aws('describe-repositories')) as { repositories: unknown[] }).repositories.length;
-    for (let n = before; n < QUOTAS.repositoriesPerRegistry; n++) await aws('create-repository', '--repository-name', `q/repo-${n}`);
+    const repositoryNames = async () => ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName!);
+    const before = (await repositoryNames()).length;
+    for (let n = before; n < QUOTAS.repositoriesPerRegistry; n++) await ecr.send(new CreateRepositoryCommand({ repositoryName: `q/repo-${n}` }));
     const refused = await awsFails('create-repository', '--repository-name', 'q/one-too-many');
     assert.match(refused, /LimitExceededException/);
     assert.match(refused, /repositoriesPerRegistry/);
     const src = join(work, 'repos');
     await buildImageLayout(src, { layers: 1, layerBytes: 1024, tag: 'v1' });
     await assert.rejects(skopeo.copy(`oci:${src}:v1`, docker('q/pushed-new:v1')), /repositoriesPerRegistry/);
-    const names = ((await aws('describe-repositories')) as { repositories: Array<{ repositoryName: string }> }).repositories.map((r) => r.repositoryName);
+    const names = await repositoryNames();
     assert.equal(names.length, QUOTAS.repositoriesPerRegistry);
     assert.ok(!names.includes('q/one-too-many') && !names.includes('q/pushed-new'));
   });
@@ -141,28 +154,38 @@ describe('service quotas', () => {
 
     const start = (await aws('initiate-layer-upload', '--repository-name', target)) as { uploadId: string; partSize: number };
     assert.equal(start.partSize, QUOTAS.maxLayerPartBytes, 'InitiateLayerUpload advertises the part quota');
-    const part = async (data: Buffer, first: number) => {
-      const file = join(work, `part-${first}`);
-      await writeFile(file, data);
-      const args = ['upload-layer-part', '--repository-name', target, '--upload-id', start.uploadId];
-      return [...args, '--part-first-byte', String(first), '--part-last-byte', String(first + data.length - 1), '--layer-part-blob', `fileb://${file}`];
-    };
-    const tooBig = await awsFails(...(await part(randomBytes(QUOTAS.maxLayerPartBytes + 1), 0)));
+    // The CLI's part comes from a file (fileb://); the others from memory through the SDK.
+    const file = join(work, 'part-0');
+    await writeFile(file, randomBytes(QUOTAS.maxLayerPartBytes + 1));
+    const tooBig = await awsFails(
+      ...['upload-layer-part', '--repository-name', target, '--upload-id', start.uploadId],
+      ...['--part-first-byte', '0', '--part-last-byte', String(QUOTAS.maxLayerPartBytes), '--layer-part-blob', `fileb://${file}`],
+    );
     assert.match(tooBig, /LimitExceededException[\s\S]*maxLayerPartBytes/);
+    const part = (data: Buffer, first: number) =>
+      ecr.send(
+        new UploadLayerPartCommand({
+          repositoryName: target,
+          uploadId: start.uploadId,
+          partFirstByte: first,
+          partLastByte: first + data.length - 1,
+          layerPartBlob: data,
+        }),
+      );
     const layer = randomBytes(3 * QUOTAS.minLayerPartBytes + 10);
     let at = 0;
     for (const size of [QUOTAS.minLayerPartBytes, QUOTAS.minLayerPartBytes, QUOTAS.minLayerPartBytes]) {
-      await aws(...(await part(layer.subarray(at, at + size), at)));
+      await part(layer.subarray(at, at + size), at);
       at += size;
     }
-    const fourth = await awsFails(...(await part(layer.subarray(at), at)));
+    const fourth = await refusal(part(layer.subarray(at), at));
     assert.match(fourth, /LimitExceededException[\s\S]*layerParts/);
 
     // A short part may only be the last one.
-    const second = (await aws('initiate-layer-upload', '--repository-name', target)) as { uploadId: string };
-    start.uploadId = second.uploadId;
-    await aws(...(await part(layer.subarray(0, 100), 0)));
-    const afterShort = await awsFails(...(await part(layer.subarray(100, 200), 100)));
+    const second = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: target }));
+    start.uploadId = second.uploadId!;
+    await part(layer.subarray(0, 100), 0);
+    const afterShort = await refusal(part(layer.subarray(100, 200), 100));
     assert.match(afterShort, /LimitExceededException[\s\S]*minLayerPartBytes/);
   });
 

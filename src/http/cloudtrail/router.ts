@@ -1,6 +1,6 @@
 /**
- * CloudTrail's JSON API door (`X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>`,
- * SigV4 service `cloudtrail`) on the same endpoint, so `aws cloudtrail lookup-events` reads Berth's
+ * CloudTrail's JSON API door (`X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>`
+ * as botocore sends it, or `CloudTrail_20131101.<Op>` as the JavaScript SDK does; SigV4 service `cloudtrail`) on the same endpoint, so `aws cloudtrail lookup-events` reads Berth's
  * audit trail. Only LookupEvents is served, authorized as `cloudtrail:LookupEvents` on "*" by the
  * caller's identity policies (the account root may); a caller sees its own account's events only.
  * The rules are in ../../audit/lookup-events.ts; the wire is AWS JSON 1.1, rendered as ECR's is.
@@ -17,7 +17,8 @@ import type { KmsAuthorizer } from '../kms/authz.js';
 import { readBody } from '../request.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 
-export const CLOUDTRAIL_TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
+/** The AWS CLI's (botocore's) target prefix, and the service's short name the JavaScript SDK (v3) uses: CloudTrail takes both. */
+const CLOUDTRAIL_TARGET_PREFIXES = ['com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.', 'CloudTrail_20131101.'];
 const MAX_BODY_BYTES = 64 * 1024;
 
 export interface CloudTrailRouterOptions {
@@ -31,12 +32,13 @@ export interface CloudTrailRouterOptions {
 }
 
 export function isCloudTrailRequest(req: IncomingMessage): boolean {
-  return isJsonApiRequest(req, CLOUDTRAIL_TARGET_PREFIX);
+  return CLOUDTRAIL_TARGET_PREFIXES.some((prefix) => isJsonApiRequest(req, prefix));
 }
 
 export async function routeCloudTrail(opts: CloudTrailRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const op = String(req.headers['x-amz-target']).slice(CLOUDTRAIL_TARGET_PREFIX.length);
+    const target = String(req.headers['x-amz-target']);
+    const op = target.slice(CLOUDTRAIL_TARGET_PREFIXES.find((prefix) => target.startsWith(prefix))?.length ?? 0);
     if (op !== 'LookupEvents') throw new EcrError(CloudTrailCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
     noteOperation(req, 'cloudtrail', op);
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
