@@ -41,9 +41,19 @@ export async function randomFile(path: string, bytes: number, salt: string): Pro
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** POST to open an upload; the absolute URL of the PUT that closes it with `digest`. */
+/**
+ * POST to open an upload; the absolute URL of the PUT that closes it with `digest`.
+ *
+ * The POST's connection is closed once it is answered, as a real client leaves it: skopeo and
+ * docker's own pusher disable keep-alive (containers/image `tlsclientconfig.NewTransport`, moby's
+ * registry transport: `DisableKeepAlives: true`), so each request has its connection; a Go client
+ * that keeps alive sends the PATCH/PUT on the POST's connection. Either way an upload that
+ * streams has one connection. Left to fetch's pool, each POST's connection stayed open and idle
+ * beside the curl streaming the body, and a crowd of 200 uploads held 400 connections on either
+ * server (notes/2026-12-06-s23-rss.md).
+ */
 export async function openUpload(server: Server, repo: string, digest: string): Promise<string> {
-  const res = await fetch(`${server.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: server.headers });
+  const res = await fetch(`${server.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { ...server.headers, Connection: 'close' } });
   await res.arrayBuffer();
   if (res.status !== 202) throw new Error(`${server.name}: POST upload answered ${res.status}`);
   const url = new URL(res.headers.get('location')!, server.url);
