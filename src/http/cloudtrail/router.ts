@@ -1,8 +1,9 @@
 /**
  * CloudTrail's JSON API door (`X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>`
  * as botocore sends it, or `CloudTrail_20131101.<Op>` as the JavaScript SDK does; SigV4 service
- * `cloudtrail`) on the same endpoint, so `aws cloudtrail lookup-events` reads Berth's audit trail. Only LookupEvents is served, authorized as `cloudtrail:LookupEvents` on "*" by the
- * caller's identity policies (the account root may); a caller sees its own account's events only.
+ * `cloudtrail`) on the same endpoint, so `aws cloudtrail lookup-events` reads Berth's audit trail.
+ * Only LookupEvents is served, authorized as `cloudtrail:LookupEvents` on "*" by the caller's
+ * identity policies (the account root may); a caller sees its own account's events only.
  * The rules are in ../../audit/lookup-events.ts; the wire is AWS JSON 1.1, rendered as ECR's is.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
