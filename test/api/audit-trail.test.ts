@@ -16,7 +16,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CloudTrailClient, type Event, type LookupAttribute, LookupEventsCommand, type LookupEventsCommandInput } from '@aws-sdk/client-cloudtrail';
+import {
+  CloudTrailClient,
+  DescribeTrailsCommand,
+  type Event,
+  type LookupAttribute,
+  LookupEventsCommand,
+  type LookupEventsCommandInput,
+} from '@aws-sdk/client-cloudtrail';
 import {
   DescribeImagesCommand,
   DescribeRegistryCommand,
@@ -292,6 +299,12 @@ describe('the audit trail', () => {
     const token = (await trail().send(new LookupEventsCommand({ ...nameIs('DescribeRepositories'), MaxResults: 1 }))).NextToken;
     assert.ok(token);
     assert.match(await refused({ ...nameIs('CreateRepository'), NextToken: token }), /InvalidNextTokenException/);
+  });
+
+  it('serves LookupEvents alone, refusing any other operation under either target form', async () => {
+    // The SDK sends the short target (`CloudTrail_20131101.DescribeTrails`), the CLI the long one.
+    assert.match(await refusal(trail().send(new DescribeTrailsCommand({}))), /UnknownOperationException/);
+    assert.match(await awsFails(['cloudtrail', 'describe-trails']), /UnknownOperationException/);
   });
 
   it('records denied calls with their error, under the caller', async () => {
