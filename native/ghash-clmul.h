@@ -101,36 +101,86 @@ GHASH_TARGET inline __m256i ghash_fold(__m256i v) {
   return _mm256_xor_si256(v, _mm256_shuffle_epi32(v, 0x4e));
 }
 
+// The multipliers of an eight-block group as four lane pairs (k), and each lane's halves XORed
+// (s, Karatsuba's middle operand), loaded once per run of groups.
+struct GhashWide {
+  __m256i k0, k1, k2, k3, s0, s1, s2, s3;
+};
+
+GHASH_TARGET inline GhashWide ghash_wide(const GhashKey* key) {
+  GhashWide w;
+  w.k0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[0]));
+  w.k1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[1]));
+  w.k2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[2]));
+  w.k3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[3]));
+  w.s0 = ghash_fold(w.k0);
+  w.s1 = ghash_fold(w.k1);
+  w.s2 = ghash_fold(w.k2);
+  w.s3 = ghash_fold(w.k3);
+  return w;
+}
+
+GHASH_TARGET inline __m256i ghash_bswap2() {
+  return _mm256_broadcastsi128_si256(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+
+// One eight-block group (c0..c3: its bytes as loaded), in steps so that a caller can interleave
+// other work (gcm-avx2.h's one-pass open puts AES rounds between them):
+//   ghash8_load: byte-swaps, and the running state joins the first block (Horner:
+//                (x + b0) * H^8 + b1 * H^7 + ... + b7 * H);
+//   ghash8_lo, ghash8_hi, ghash8_mi: the partial products summed over the group, Karatsuba's
+//                mi = (dL + dH)(kL + kH) + lo + hi (three multiplies per block pair, not four);
+//   ghash8_end:  the two lanes summed (the reduction is linear), then reduced once.
+struct Ghash8 {
+  __m256i d0, d1, d2, d3, lo, hi, mi;
+};
+
+GHASH_TARGET inline void ghash8_load(Ghash8* g, __m128i acc, __m256i c0, __m256i c1, __m256i c2, __m256i c3) {
+  const __m256i bswap = ghash_bswap2();
+  g->d0 = _mm256_xor_si256(_mm256_shuffle_epi8(c0, bswap), _mm256_zextsi128_si256(acc));
+  g->d1 = _mm256_shuffle_epi8(c1, bswap);
+  g->d2 = _mm256_shuffle_epi8(c2, bswap);
+  g->d3 = _mm256_shuffle_epi8(c3, bswap);
+}
+
+template <int kImm>
+GHASH_TARGET inline __m256i ghash_sum4(__m256i a0, __m256i b0, __m256i a1, __m256i b1, __m256i a2, __m256i b2, __m256i a3, __m256i b3) {
+  return _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(a0, b0, kImm), _mm256_clmulepi64_epi128(a1, b1, kImm)),
+                          _mm256_xor_si256(_mm256_clmulepi64_epi128(a2, b2, kImm), _mm256_clmulepi64_epi128(a3, b3, kImm)));
+}
+
+GHASH_TARGET inline void ghash8_lo(Ghash8* g, const GhashWide& w) {
+  g->lo = ghash_sum4<0x00>(g->d0, w.k0, g->d1, w.k1, g->d2, w.k2, g->d3, w.k3);
+}
+
+GHASH_TARGET inline void ghash8_hi(Ghash8* g, const GhashWide& w) {
+  g->hi = ghash_sum4<0x11>(g->d0, w.k0, g->d1, w.k1, g->d2, w.k2, g->d3, w.k3);
+}
+
+GHASH_TARGET inline void ghash8_mi(Ghash8* g, const GhashWide& w) {
+  g->mi = ghash_sum4<0x00>(ghash_fold(g->d0), w.s0, ghash_fold(g->d1), w.s1, ghash_fold(g->d2), w.s2, ghash_fold(g->d3), w.s3);
+  g->mi = _mm256_xor_si256(g->mi, _mm256_xor_si256(g->lo, g->hi));
+}
+
+GHASH_TARGET inline __m128i ghash8_end(const Ghash8* g) {
+  return ghash_reduce(_mm_xor_si128(_mm256_castsi256_si128(g->lo), _mm256_extracti128_si256(g->lo, 1)),
+                      _mm_xor_si128(_mm256_castsi256_si128(g->mi), _mm256_extracti128_si256(g->mi, 1)),
+                      _mm_xor_si128(_mm256_castsi256_si128(g->hi), _mm256_extracti128_si256(g->hi, 1)));
+}
+
 // Folds n whole blocks of `in` into the state x (reflected, as ghash_bytes keeps it).
 GHASH_TARGET inline void ghash_blocks(const GhashKey* key, uint64_t x[2], const uint8_t* in, size_t n) {
-  const __m256i bswap = _mm256_broadcastsi128_si256(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   __m128i acc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
   if (n >= kGhashStride) {
-    const __m256i k0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[0]));
-    const __m256i k1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[1]));
-    const __m256i k2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[2]));
-    const __m256i k3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(key->pairs[3]));
-    const __m256i s0 = ghash_fold(k0), s1 = ghash_fold(k1), s2 = ghash_fold(k2), s3 = ghash_fold(k3);
+    const GhashWide w = ghash_wide(key);
     for (; n >= kGhashStride; n -= kGhashStride, in += 16 * kGhashStride) {
       const __m256i* p = reinterpret_cast<const __m256i*>(in);
-      // The running state joins the group's first block (Horner: (x + b0) * H^8 + b1 * H^7 ...).
-      __m256i d0 = _mm256_xor_si256(_mm256_shuffle_epi8(_mm256_loadu_si256(p), bswap), _mm256_zextsi128_si256(acc));
-      __m256i d1 = _mm256_shuffle_epi8(_mm256_loadu_si256(p + 1), bswap);
-      __m256i d2 = _mm256_shuffle_epi8(_mm256_loadu_si256(p + 2), bswap);
-      __m256i d3 = _mm256_shuffle_epi8(_mm256_loadu_si256(p + 3), bswap);
-      // Karatsuba: mi = (dL + dH)(kL + kH) + lo + hi, three multiplies per block pair, not four.
-      __m256i lo = _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(d0, k0, 0x00), _mm256_clmulepi64_epi128(d1, k1, 0x00)),
-                                    _mm256_xor_si256(_mm256_clmulepi64_epi128(d2, k2, 0x00), _mm256_clmulepi64_epi128(d3, k3, 0x00)));
-      __m256i hi = _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(d0, k0, 0x11), _mm256_clmulepi64_epi128(d1, k1, 0x11)),
-                                    _mm256_xor_si256(_mm256_clmulepi64_epi128(d2, k2, 0x11), _mm256_clmulepi64_epi128(d3, k3, 0x11)));
-      __m256i mi = _mm256_xor_si256(
-          _mm256_xor_si256(_mm256_clmulepi64_epi128(ghash_fold(d0), s0, 0x00), _mm256_clmulepi64_epi128(ghash_fold(d1), s1, 0x00)),
-          _mm256_xor_si256(_mm256_clmulepi64_epi128(ghash_fold(d2), s2, 0x00), _mm256_clmulepi64_epi128(ghash_fold(d3), s3, 0x00)));
-      mi = _mm256_xor_si256(mi, _mm256_xor_si256(lo, hi));
-      // The two lanes' products are summed (the reduction is linear), then reduced once.
-      acc = ghash_reduce(_mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1)),
-                         _mm_xor_si128(_mm256_castsi256_si128(mi), _mm256_extracti128_si256(mi, 1)),
-                         _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1)));
+      Ghash8 g;
+      ghash8_load(&g, acc, _mm256_loadu_si256(p), _mm256_loadu_si256(p + 1), _mm256_loadu_si256(p + 2), _mm256_loadu_si256(p + 3));
+      ghash8_lo(&g, w);
+      ghash8_hi(&g, w);
+      ghash8_mi(&g, w);
+      acc = ghash8_end(&g);
     }
   }
   const __m128i h1 = ghash_load_pow(key, 0);

@@ -51,6 +51,7 @@ import { openMetadata } from './open-stores.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { nativeGcm } from '../blobstore/encrypted/native-gcm.js';
+import { nativeSeal } from '../blobstore/encrypted/native-seal.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
@@ -125,7 +126,10 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
   logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe, mappedReads: config.downloadReads === 'mapped' });
-  log.info({ gcm: gcmInUse(config.gcmAvx2, nativeGcm()) }, 'encrypted blobs: which AES-GCM opens downloads');
+  log.info(
+    { open: gcmInUse(config.gcmAvx2, nativeGcm()), seal: gcmInUse(config.gcmAvx2, nativeSeal()) },
+    'encrypted blobs: which AES-GCM opens downloads and seals uploads',
+  );
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
@@ -153,7 +157,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           },
         }),
       }),
-      new SealPool(byteThreads),
+      new SealPool(byteThreads, { avx2: config.gcmAvx2 }),
       log,
     ),
     meta,

@@ -48,11 +48,11 @@ export function logMissingAddons(log: Logger, want: WantedSends): void {
 }
 
 /**
- * Which AES-GCM the native opener runs (said at start: the GHASH is most of a download's CPU):
- * its own AVX2 one (VAES CTR + VPCLMULQDQ GHASH), OpenSSL's, or none (Node's crypto).
+ * Which AES-GCM a cipher addon (the opener or the sealer) runs, said at start (the GHASH was most
+ * of a download's CPU): its own AVX2 one (VAES CTR + VPCLMULQDQ GHASH), OpenSSL's, or none (Node's crypto).
  */
 export function gcmInUse(avx2Wanted: boolean, gcm: { avx2: boolean } | undefined): string {
-  if (!gcm) return "Node's crypto (the native opener is not in use)";
+  if (!gcm) return "Node's crypto (the addon is not in use)";
   if (gcm.avx2 && avx2Wanted) return 'native, AVX2: VAES AES-CTR + VPCLMULQDQ GHASH (gcm-avx2.h)';
   return `native, OpenSSL's GCM (${avx2Wanted ? 'this CPU lacks AVX2, VAES or VPCLMULQDQ' : 'gcmAvx2 off'})`;
 }
