@@ -1,19 +1,21 @@
 // AES-256-GCM as AES-CTR (aes-ctr-vaes.h) plus GHASH (ghash-clmul.h) on 256-bit registers, for
 // CPUs with AVX2, AES-NI, PCLMUL, VAES and VPCLMULQDQ (gcm_avx2_ok()); the addons (gcm-open.cc,
 // gcm-seal.cc) use OpenSSL's GCM elsewhere, or when told to (config gcmAvx2). Same bytes as GCM
-// by SP 800-38D's definition, checked against OpenSSL and Node by native-gcm.test.ts and
-// native-seal.test.ts: with J0 = nonce || 00000001,
+// by SP 800-38D's definition, checked against Node (OpenSSL) by native-gcm-avx2.test.ts and
+// native-seal-avx2.test.ts: with J0 = nonce || 00000001,
 //   C = P XOR AES-CTR_K(inc32(J0)...),  tag = E_K(J0) XOR GHASH_H(A || pad || C || pad || len(A) || len(C)).
 //
 // A chunk's text may come in pieces of any length: the GHASH keeps a partial block, and the
 // keystream is recomputed from the byte position (no keystream is kept between calls), so a piece
 // may also be hashed without being deciphered (bytes outside a download's range).
+//
+// Compiled out off x86-64, or with -DBERTH_NO_AVX2_GCM (then gcm_avx2_ok() is false).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(BERTH_NO_AVX2_GCM)
 #include <openssl/crypto.h>
 #include "aes-ctr-vaes.h"
 #include "ghash-clmul.h"
@@ -190,10 +192,11 @@ GCM_AVX2_TARGET inline void gcm_avx2_tag(GcmAvx2* g, uint8_t tag[16]) {
 
 }  // namespace
 
-#endif  // __x86_64__
+#endif  // __x86_64__ && !BERTH_NO_AVX2_GCM
 
-#if !defined(__x86_64__)
+#if !defined(__x86_64__) || defined(BERTH_NO_AVX2_GCM)
 // Elsewhere the addons keep to OpenSSL's GCM: these are never called (gcm_avx2_ok() is false).
+#include <openssl/crypto.h>
 namespace {
 struct GcmAvx2 {};
 inline bool gcm_avx2_ok() { return false; }
