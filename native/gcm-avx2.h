@@ -29,8 +29,10 @@ constexpr uint64_t kGcmMaxText = (uint64_t{1} << 36) - 32;
 // A piece is hashed and ciphered in steps this long, so that the second pass finds it in cache.
 constexpr size_t kGcmStep = 16384;
 
+// Decided once per process (a thread-safe static), whichever thread asks first.
 inline bool gcm_avx2_ok() {
-  return ghash_cpu_ok() && __builtin_cpu_supports("aes") && __builtin_cpu_supports("vaes");
+  static const bool ok = ghash_cpu_ok() && __builtin_cpu_supports("aes") && __builtin_cpu_supports("vaes");
+  return ok;
 }
 
 // Every field is secret or derived from the key: OPENSSL_cleanse the whole struct when done.

@@ -41,7 +41,8 @@ struct GhashKey {
   alignas(32) uint64_t pairs[kGhashStride / 2][4];
 };
 
-// AVX2, PCLMUL and VPCLMULQDQ, with the OS saving ymm state (GCC's check covers XGETBV).
+// AVX2, PCLMUL and VPCLMULQDQ, with the OS saving ymm state (GCC's check covers XGETBV). Called
+// once, from gcm_avx2_ok()'s static initializer (so __builtin_cpu_init never runs concurrently).
 inline bool ghash_cpu_ok() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("vpclmulqdq");
