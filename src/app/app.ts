@@ -41,7 +41,7 @@ import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
 import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
-import { gcmInUse, logMissingAddons } from './native-addons.js';
+import { logGcmInUse, logMissingAddons } from './native-addons.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
@@ -50,8 +50,6 @@ import { loadServerKey } from './server-key.js';
 import { openMetadata } from './open-stores.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { HashPool } from '../registry/hash-pool.js';
-import { nativeGcm } from '../blobstore/encrypted/native-gcm.js';
-import { nativeSeal } from '../blobstore/encrypted/native-seal.js';
 import { OpenPool } from '../blobstore/encrypted/open-pool.js';
 import { SealPool } from '../blobstore/encrypted/seal-pool.js';
 import { ByteThreads } from '../blobstore/workers/threads.js';
@@ -126,10 +124,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
   logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe, mappedReads: config.downloadReads === 'mapped' });
-  log.info(
-    { open: gcmInUse(config.gcmAvx2, nativeGcm()), seal: gcmInUse(config.gcmAvx2, nativeSeal()) },
-    'encrypted blobs: which AES-GCM opens downloads and seals uploads',
-  );
+  logGcmInUse(log, config.gcmAvx2);
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
