@@ -41,7 +41,7 @@ import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
 import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
-import { logMissingAddons } from './native-addons.js';
+import { logGcmInUse, logMissingAddons } from './native-addons.js';
 import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
@@ -124,6 +124,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   const byteThreads = new ByteThreads();
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
   logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe, mappedReads: config.downloadReads === 'mapped' });
+  logGcmInUse(log, config.gcmAvx2);
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
@@ -141,6 +142,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
       new OpenPool(byteThreads, {
         stripe: config.stripedDownloads,
         mapped: config.downloadReads === 'mapped',
+        avx2: config.gcmAvx2,
         budget: budgets.blobs,
         ...(config.threadSends && {
           threadSends: {
@@ -150,7 +152,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           },
         }),
       }),
-      new SealPool(byteThreads),
+      new SealPool(byteThreads, { avx2: config.gcmAvx2 }),
       log,
     ),
     meta,

@@ -1,7 +1,7 @@
 /** What the start-up log says about addons that cannot be used, and that it says nothing of a path switched off. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { missingAddonNotes } from './native-addons.js';
+import { gcmInUse, missingAddonNotes } from './native-addons.js';
 
 const on = { threadSends: true, sendPipe: true, mappedReads: true };
 
@@ -42,5 +42,12 @@ describe('missing native addons at start', () => {
         ['warn', 'd'],
       ],
     );
+  });
+
+  it('says which AES-GCM opens downloads: the AVX2 one, OpenSSL’s and why, or Node’s', () => {
+    assert.match(gcmInUse(true, { avx2: true }), /AVX2: VAES AES-CTR \+ VPCLMULQDQ GHASH/);
+    assert.match(gcmInUse(false, { avx2: true }), /OpenSSL's GCM \(gcmAvx2 off\)/);
+    assert.match(gcmInUse(true, { avx2: false }), /OpenSSL's GCM \(this CPU lacks/);
+    assert.match(gcmInUse(true, undefined), /Node's crypto/);
   });
 });

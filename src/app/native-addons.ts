@@ -5,9 +5,9 @@
  */
 import type { Logger } from 'pino';
 import { mallocTrimUnavailable } from '../core/malloc-trim.js';
-import { nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
+import { nativeGcm, nativeGcmUnavailable } from '../blobstore/encrypted/native-gcm.js';
 import { fileMapUnavailable } from '../blobstore/encrypted/mapped-file.js';
-import { nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
+import { nativeSeal, nativeSealUnavailable } from '../blobstore/encrypted/native-seal.js';
 import { sendPipeUnavailable } from '../blobstore/encrypted/send-pipe-addon.js';
 import { sockSendUnavailable } from '../blobstore/encrypted/sock-send.js';
 
@@ -45,6 +45,23 @@ export function logMissingAddons(log: Logger, want: WantedSends): void {
     sendPipe: want.threadSends && want.sendPipe ? sendPipeUnavailable() : undefined,
   };
   for (const n of missingAddonNotes(want, why)) log[n.level]({ reason: n.reason }, n.msg);
+}
+
+/** Says at start which AES-GCM the opener and the sealer run (config gcmAvx2: `avx2Wanted`). */
+export function logGcmInUse(log: Logger, avx2Wanted: boolean): void {
+  const open = gcmInUse(avx2Wanted, nativeGcm());
+  const seal = gcmInUse(avx2Wanted, nativeSeal());
+  log.info({ open, seal }, 'encrypted blobs: which AES-GCM opens downloads and seals uploads');
+}
+
+/**
+ * Which AES-GCM a cipher addon (the opener or the sealer) runs, said at start (the GHASH was most
+ * of a download's CPU): its own AVX2 one (VAES CTR + VPCLMULQDQ GHASH), OpenSSL's, or none (Node's crypto).
+ */
+export function gcmInUse(avx2Wanted: boolean, gcm: { avx2: boolean } | undefined): string {
+  if (!gcm) return "Node's crypto (the addon is not in use)";
+  if (gcm.avx2 && avx2Wanted) return 'native, AVX2: VAES AES-CTR + VPCLMULQDQ GHASH (gcm-avx2.h)';
+  return `native, OpenSSL's GCM (${avx2Wanted ? 'this CPU lacks AVX2, VAES or VPCLMULQDQ' : 'gcmAvx2 off'})`;
 }
 
 /** What to tell the operator about the addons that cannot be used, given why each cannot. */

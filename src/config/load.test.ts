@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { BERTH_SEND_PIPE: 'false' } }).sendPipe, false);
   });
 
+  it("has the native cipher run its own AVX2 GCM where the CPU can, unless told to keep to OpenSSL's", () => {
+    assert.equal(loadConfig({ env: {} }).gcmAvx2, true);
+    assert.equal(loadConfig({ env: { BERTH_GCM_AVX2: 'false' } }).gcmAvx2, false);
+  });
+
   it('has downloads read blob files with preads unless told to map them, and names a bad value', () => {
     assert.equal(loadConfig({ env: {} }).downloadReads, 'pread');
     assert.equal(loadConfig({ env: { BERTH_DOWNLOAD_READS: 'mapped' } }).downloadReads, 'mapped');

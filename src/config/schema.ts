@@ -200,6 +200,14 @@ export const configSchema = z
      */
     sendPipe: bool.default(true),
     /**
+     * Where the CPU has AVX2, AES-NI, PCLMUL, VAES and VPCLMULQDQ (AMD Zen 3 and later, Intel Ice
+     * Lake and later), the native AES-GCM opener and sealer run their own GCM: AES-CTR and GHASH
+     * on 256-bit registers (native/gcm-avx2.h), the same bytes as OpenSSL's (off: OpenSSL's GCM,
+     * whose GHASH is 128-bit there without AVX-512). About 1.9x OpenSSL's GCM on one Zen 3 core:
+     * notes/2026-12-06-s24-ghash.md.
+     */
+    gcmAvx2: bool.default(true),
+    /**
      * How a download reads its blob file's sealed bytes before deciphering them: `pread` (into a
      * buffer of its byte thread) or `mapped` (the file's page-cache pages mapped in windows,
      * deciphered where they are; blobstore/encrypted/mapped-file.ts). A mapping costs a fault per

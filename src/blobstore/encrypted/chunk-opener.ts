@@ -49,14 +49,15 @@ export class ChunkOpener {
   /**
    * With `native` (native-gcm.ts) and an `emit` that offers its memory (DirectOut.inPlace), the
    * chunks are deciphered straight into it; otherwise with Node's crypto. Same bytes either way.
+   * `avx2` false: the native opener keeps to OpenSSL's GCM where it could run its own (native-gcm.ts).
    */
   constructor(
-    private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string; native?: NativeGcm | undefined },
+    private readonly opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string; native?: NativeGcm | undefined; avx2?: boolean },
     private readonly emit: ((plain: Buffer) => void) | DirectOut,
   ) {
     this.index = opts.run.firstChunk;
     const out = typeof emit === 'function' ? undefined : emit.inPlace;
-    this.inPlace = opts.native && out ? { gcm: opts.native, opener: opts.native.create(opts.dataKey), out } : undefined;
+    this.inPlace = opts.native && out ? { gcm: opts.native, opener: opts.native.create(opts.dataKey, opts.avx2 ?? true), out } : undefined;
   }
 
   /** Whether chunks are deciphered by the native cipher straight into the owner's memory. */

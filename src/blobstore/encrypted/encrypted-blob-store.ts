@@ -75,6 +75,7 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
   const staged = new StagedUploads(inner, keys, chunkSize, opts.sealing);
   const inlineBytes = opts.inlineOpenBytes ?? INLINE_OPEN_BYTES;
   const inlineNative = opts.opening?.nativeCipher ?? true;
+  const inlineAvx2 = opts.opening?.avx2Cipher ?? true;
 
   /** The header of a sealed blob, or undefined for a legacy plaintext one. */
   async function headerOf(digest: Digest, storedSize: number, signal?: AbortSignal): Promise<BlobHeader | undefined> {
@@ -129,7 +130,8 @@ export function createEncryptedBlobStore(inner: BlobStore, keys: WrappingKeys, o
       if (!run) return withSignal(Readable.from([]), signal);
       const open = { dataKey, chunkSize: header.chunkSize, run, label: digest };
       // Nothing to cancel: the bytes are all here and the file is closed below.
-      if (got === handle.size && handle.size > HEADER_SIZE) return new InlineBody(openInline(head.subarray(0, got), { ...open, native: inlineNative }));
+      if (got === handle.size && handle.size > HEADER_SIZE)
+        return new InlineBody(openInline(head.subarray(0, got), { ...open, native: inlineNative, avx2: inlineAvx2 }));
       owned = true;
       const body = opts.opening && fd !== undefined ? await opts.opening.open(handle, fd, open) : await openSealedReader(handle, open);
       return withSignal(body, signal);

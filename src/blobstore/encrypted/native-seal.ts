@@ -7,6 +7,10 @@
  * samples than the AES itself. Optional: when the addon was not built (no C++ compiler), does not
  * load, fails its self-check, or BERTH_NATIVE_CIPHER=off, the byte threads seal with Node's crypto
  * (chunk-format.ts's construction, the same bytes).
+ *
+ * On a CPU with AVX2, AES-NI, PCLMUL, VAES and VPCLMULQDQ the addon seals a chunk as AES-CTR and
+ * then GHASH over the ciphertext on 256-bit registers (native/gcm-avx2.h); create(key, false)
+ * keeps to OpenSSL's GCM (config gcmAvx2).
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +20,10 @@ import { loadCipherAddon } from './cipher-addon.js';
 export type NativeSealer = { readonly __brand: 'NativeSealer' };
 
 export interface NativeSeal {
-  create(dataKey: Uint8Array): NativeSealer;
+  /** Whether create() seals with the addon's own AVX2 GCM unless told not to (the CPU has what it needs). */
+  readonly avx2: boolean;
+  /** `avx2` false: OpenSSL's GCM even where the CPU could run the addon's own (default true). */
+  create(dataKey: Uint8Array, avx2?: boolean): NativeSealer;
   /** Seals `src` as chunk `index` into `dst` at `at`: the ciphertext, then its 16-byte tag. */
   seal(s: NativeSealer, index: number, final: boolean, src: Uint8Array, dst: Uint8Array, at: number): void;
   /** Starts chunk `index` to be sealed in pieces (streamed-chunk.ts); a begin starts its chunk over. */
@@ -63,12 +70,17 @@ export function nodeSealed(key: Uint8Array, index: number, final: boolean, plain
 
 /**
  * Chunks sealed by the addon, one context for several, at an offset of shared memory, must be the
- * bytes Node's crypto seals, final or not, empty or not; anything else: not used.
+ * bytes Node's crypto seals, final or not, empty or not, on both of its paths; anything else: not used.
  */
 function selfCheck(native: NativeSeal): string | undefined {
+  return checkPath(native, false) ?? (native.avx2 ? checkPath(native, true) : undefined);
+}
+
+function checkPath(native: NativeSeal, avx2: boolean): string | undefined {
+  const path = avx2 ? ' (AVX2 GCM)' : ' (OpenSSL GCM)';
   try {
     const key = randomBytes(32);
-    const s = native.create(key);
+    const s = native.create(key, avx2);
     const out = new Uint8Array(new SharedArrayBuffer(4000));
     for (const [index, final, size] of [
       [2 ** 40 + 5, false, 3000],
@@ -78,16 +90,16 @@ function selfCheck(native: NativeSeal): string | undefined {
       const plain = randomBytes(size);
       native.seal(s, index, final, plain, out, 50);
       const expected = nodeSealed(key, index, final, plain);
-      if (!Buffer.from(out.buffer, 50, size + 16).equals(expected)) return `chunk ${index} sealed to other bytes than Node's`;
+      if (!Buffer.from(out.buffer, 50, size + 16).equals(expected)) return `chunk ${index} sealed to other bytes than Node's${path}`;
       // The same chunk in pieces of odd sizes (a partial GCM block carried across calls).
       out.fill(0);
       native.begin(s, index, final);
       for (let at = 0; at < size; at += 77) native.update(s, plain.subarray(at, at + 77), out, 50 + at);
       native.finish(s, out, 50 + size);
-      if (!Buffer.from(out.buffer, 50, size + 16).equals(expected)) return `chunk ${index} sealed in pieces to other bytes than Node's`;
+      if (!Buffer.from(out.buffer, 50, size + 16).equals(expected)) return `chunk ${index} sealed in pieces to other bytes than Node's${path}`;
     }
     return undefined;
   } catch (e) {
-    return (e as Error).message;
+    return `${(e as Error).message}${path}`;
   }
 }

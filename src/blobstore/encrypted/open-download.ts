@@ -73,6 +73,7 @@ export function newDownload(m: Extract<ToOpener, { op: 'start' }>): Download {
         run: m.run,
         label: m.label,
         native: m.native === false ? undefined : nativeGcm(),
+        avx2: m.avx2 !== false,
       },
       // Straight into the slot: the main thread sees a slot only once posted, and a slot is
       // posted only up to `at`, so a chunk that fails its tag is never let out.

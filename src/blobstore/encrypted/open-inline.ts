@@ -28,7 +28,10 @@ export const INLINE_OPEN_BYTES = 64 * 1024;
  * The plaintext of `run` from `stored`, the blob's whole stored bytes (header included). Throws
  * BlobIntegrityError for a chunk that fails authentication or a blob cut short.
  */
-export function openInline(stored: Buffer, opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string; native: boolean }): Buffer {
+export function openInline(
+  stored: Buffer,
+  opts: { dataKey: Buffer; chunkSize: number; run: ChunkRun; label: string; native: boolean; avx2?: boolean },
+): Buffer {
   const { run } = opts;
   const out = Buffer.allocUnsafe(run.end - run.start);
   let at = 0;

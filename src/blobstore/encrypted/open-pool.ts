@@ -35,6 +35,8 @@ export interface OpenPoolOptions {
   stripe?: boolean;
   /** false: Node's crypto even where the native opener loads (native-gcm.ts); default true. */
   native?: boolean;
+  /** false: the native opener keeps to OpenSSL's GCM where it could run its own AVX2 one (config gcmAvx2); default true. */
+  avx2?: boolean;
   /** false: read blob files with preads even where they can be mapped (mapped-file.ts); default true. */
   mapped?: boolean;
   /**
@@ -100,10 +102,16 @@ export class OpenPool implements RingHome {
   private readonly slots: number;
   private readonly stripe: boolean;
   private readonly native: boolean;
+  private readonly avx2: boolean;
   private readonly mapped: boolean;
   /** Whether downloads are deciphered with the native opener where it loads (OpenPoolOptions.native). */
   get nativeCipher(): boolean {
     return this.native;
+  }
+
+  /** Whether the native opener may run its own AVX2 GCM (OpenPoolOptions.avx2). */
+  get avx2Cipher(): boolean {
+    return this.avx2;
   }
 
   /** Downloads opened on two threads so far (for tests and diagnostics). */
@@ -126,6 +134,7 @@ export class OpenPool implements RingHome {
     this.slots = opts.slots ?? DEFAULT_SLOTS;
     this.stripe = opts.stripe ?? false;
     this.native = opts.native ?? true;
+    this.avx2 = opts.avx2 ?? true;
     this.mapped = opts.mapped ?? true;
     if (this.slots < 1) throw new Error(`an open pool needs at least one slot per ring, got ${this.slots}`);
     this.maxSpareBytes = SPARE_FULL_RINGS * this.slotBytes * this.slots;
@@ -256,6 +265,7 @@ export class OpenPool implements RingHome {
           ring: part.ring.sab,
           slotBytes: part.ring.slotBytes,
           native: this.native,
+          avx2: this.avx2,
           mapped: this.mapped,
           ...(stripe && { stripe }),
         });

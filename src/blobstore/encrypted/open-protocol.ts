@@ -47,6 +47,8 @@ type OpenerOp =
       stripe?: Stripe;
       /** false: decipher with Node's crypto even where the native opener loads (native-gcm.ts). */
       native?: boolean;
+      /** false: the native opener keeps to OpenSSL's GCM where it could run its own AVX2 one (native-gcm.ts). */
+      avx2?: boolean;
       /** false: read an fd with preads even where mappings are available (mapped-file.ts). */
       mapped?: boolean;
     }

@@ -31,6 +31,8 @@ export interface SealPoolOptions {
   bulkBytes?: number;
   /** Bulk slots, outside the budget; default 8 (0: none). */
   bulkSlots?: number;
+  /** false: the native sealer keeps to OpenSSL's GCM where it could run its own AVX2 one (config gcmAvx2); default true. */
+  avx2?: boolean;
 }
 
 export class SealerLostError extends Error {
@@ -115,6 +117,7 @@ export class SealPool {
   /** How many slots exist at most. */
   readonly budget: number;
   private readonly syncEvery: number | undefined;
+  private readonly avx2: boolean;
   /** Hands memory back once appends stop (quiet-memory.ts). */
   readonly quietMemory: QuietMemory;
 
@@ -131,6 +134,7 @@ export class SealPool {
     const bulkSlots = opts.bulkSlots ?? DEFAULT_BULK_SLOTS;
     this.bulk = bulkSlots > 0 && bulkBytes > this.slotBytes ? new SealSlots(bulkBytes, bulkSlots) : undefined;
     this.syncEvery = opts.syncEvery;
+    this.avx2 = opts.avx2 ?? true;
     this.quietMemory = new QuietMemory(threads);
     this.quietMemory.onQuiet(() => this.handBack());
     for (const t of threads.threads) {
@@ -168,6 +172,7 @@ export class SealPool {
       ...target,
       ...(target && this.syncEvery !== undefined && { syncEvery: this.syncEvery }),
       ...(hashId !== undefined && { hashId }),
+      ...(!this.avx2 && { avx2: false }),
     };
     thread.post(start);
     this.appends.get(thread)!.set(id, a);

@@ -30,6 +30,8 @@ type SealOp =
       syncEvery?: number;
       /** The hash task's session on this thread to feed the plaintext to as well. */
       hashId?: number;
+      /** false: the native sealer keeps to OpenSSL's GCM where it could run its own AVX2 one (native-seal.ts). */
+      avx2?: boolean;
     }
   /**
    * The first `len` bytes of slot `slot` (whose memory is `buf`, shared) are the append's next

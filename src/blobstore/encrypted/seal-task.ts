@@ -320,7 +320,7 @@ export function sealTask(
     switch (m.op) {
       case 'start': {
         // Sealed chunks sent back (no fd) are buffers of their own: Node's cipher makes those.
-        const sealer = native && m.fd !== undefined ? native.create(m.dataKey) : undefined;
+        const sealer = native && m.fd !== undefined ? native.create(m.dataKey, m.avx2 !== false) : undefined;
         const streamed = sealer && m.streamed ? new StreamedChunk(native!, sealer, m.chunkSize, m.index) : undefined;
         const held = new HeldChunk(granules, m.chunkSize);
         if (!streamed) held.append(m.tail);
