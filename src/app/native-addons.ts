@@ -61,7 +61,7 @@ export function logGcmInUse(log: Logger, avx2Wanted: boolean): void {
 export function gcmInUse(avx2Wanted: boolean, gcm: { avx2: boolean } | undefined): string {
   if (!gcm) return "Node's crypto (the addon is not in use)";
   if (gcm.avx2 && avx2Wanted) return 'native, AVX2: VAES AES-CTR + VPCLMULQDQ GHASH (gcm-avx2.h)';
-  return `native, OpenSSL's GCM (${avx2Wanted ? 'this CPU lacks AVX2, VAES or VPCLMULQDQ' : 'gcmAvx2 off'})`;
+  return `native, OpenSSL's GCM (${avx2Wanted ? "this CPU lacks AVX2, VAES or VPCLMULQDQ, or has AVX-512 for OpenSSL's own" : 'gcmAvx2 off'})`;
 }
 
 /** What to tell the operator about the addons that cannot be used, given why each cannot. */
