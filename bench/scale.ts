@@ -10,6 +10,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { majorGc, minorGc } from '../src/core/minor-gc.js';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -132,8 +133,17 @@ export interface Page {
   ms: number;
 }
 
+/**
+ * The bench's own collections, taken between pages rather than inside them: a page's time is
+ * the server's, and a pause of this process while it reads an answer counted in it (the
+ * seed's garbage made the first page after seeding 25–50 ms where the server took 2–3 ms,
+ * notes/2026-12-06-s24-s24-list.md). Before a walk, a full one; after each page, a scavenge.
+ */
+export const benchGc = { beforeWalk: majorGc, afterPage: minorGc };
+
 /** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
 async function walk(server: Server, passes: number, page: (token?: string) => Promise<Page>): Promise<PageStats> {
+  benchGc.beforeWalk();
   const rssBefore = rssBytes(server.pid);
   const stop = watchPeakRss(server.pid);
   const times: number[] = [];
@@ -143,6 +153,7 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
     items = 0;
     do {
       const r = await page(token);
+      benchGc.afterPage();
       times.push(r.ms);
       items += r.items;
       token = r.next;
