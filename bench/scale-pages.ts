@@ -115,9 +115,10 @@ function serverCpu(b: Build, count: number): number[] {
 }
 
 /** This process's own GC pauses (the bench's: its client's time includes them). */
-const benchPauses: Array<{ at: number; ms: number }> = [];
+const benchPauses: Array<{ at: number; ms: number; kind: number }> = [];
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) benchPauses.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
+  for (const e of list.getEntries())
+    benchPauses.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind: (e as unknown as { detail: { kind: number } }).detail.kind });
 }).observe({ entryTypes: ['gc'] });
 
 function gcPauses(b: Build): Array<{ at: number; ms: number; kind: number }> {
@@ -176,6 +177,11 @@ async function walk(b: Build, what: Listing): Promise<Walk> {
   // Mark-compacts (kind 2) and their incremental steps (4): the old generation's collections.
   const major = windows.map(([from, to]) => during(from, to, 2 | 4).reduce((a, p) => a + p.ms, 0));
   const ownGc = windows.map(([from, to]) => benchPauses.filter((p) => p.at >= from && p.at <= to).reduce((a, p) => a + p.ms, 0));
+  if (env.SCALE_DEBUG_GC)
+    for (const [from, to] of windows)
+      for (const p of benchPauses)
+        if (p.at >= from && p.at <= to && p.ms > 2)
+          console.error(`bench gc in page: ${p.ms.toFixed(1)} ms kind ${p.kind} at +${(p.at - from).toFixed(1)} of ${(to - from).toFixed(1)}`);
   return { client, server, gc, major, cpu: serverCpu(b, client.length), benchGc: ownGc, rssMB, cpuMsPerPage: (cpu * 1000) / client.length };
 }
 

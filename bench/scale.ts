@@ -10,7 +10,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { majorGc, minorGc } from '../src/core/minor-gc.js';
+import { majorGc } from '../src/core/minor-gc.js';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -137,9 +137,11 @@ export interface Page {
  * The bench's own collections, taken between pages rather than inside them: a page's time is
  * the server's, and a pause of this process while it reads an answer counted in it (the
  * seed's garbage made the first page after seeding 25–50 ms where the server took 2–3 ms,
- * notes/2026-12-06-s24-s24-list.md). Before a walk, a full one; after each page, a scavenge.
+ * notes/2026-12-06-s24-s24-list.md). A full one before a walk and after each page: with only a
+ * scavenge after each page, the answers' text (320 KB a DescribeImages page, in V8's large-object
+ * space) still brought incremental marking steps of 10–13 ms into pages.
  */
-export const benchGc = { beforeWalk: majorGc, afterPage: minorGc };
+export const benchGc = { beforeWalk: majorGc, afterPage: majorGc };
 
 /** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
 async function walk(server: Server, passes: number, page: (token?: string) => Promise<Page>): Promise<PageStats> {
