@@ -241,7 +241,7 @@ async function main(): Promise<void> {
           const ratio = (f: (w: Walk) => number) =>
             all[`new ${what}`]!.map((w, i) => f(w) / f(all[`base ${what}`]![i]!)).sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
           say(
-            `${size} ${what} new/base, median of paired walks: client p50 ${ratio((w) => median(w.client)).toFixed(2)}, slowest page ${ratio((w) => Math.max(...w.client)).toFixed(2)}, cpu/page ${ratio((w) => w.cpuMsPerPage).toFixed(2)}`,
+            `${size} ${what} new/base, median of paired walks: client p50 ${ratio((w) => median(w.client)).toFixed(2)}, slowest page ${ratio((w) => Math.max(...w.client)).toFixed(2)}, cpu/page ${ratio((w) => w.cpuMsPerPage).toFixed(2)}, server thread cpu p50 ${ratio((w) => median(w.cpu)).toFixed(2)}`,
           );
         }
     }
