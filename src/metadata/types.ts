@@ -427,7 +427,7 @@ export interface ScanStore {
    * Many at once (DescribeImages); missing ones are absent from the map. `consecutive`: the
    * digests are a listing slice's, next to each other in the repository's digest order (a tag
    * filter may skip some between them): SQLite then reads their range, whose cost grows with the
-   * images it spans, as it does past 100 digests whatever they are.
+   * images it spans; otherwise it looks each up.
    */
   getMany(repositoryId: number, digests: Digest[], consecutive?: boolean): Promise<Map<string, ImageScanRecord>>;
   /**

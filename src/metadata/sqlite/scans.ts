@@ -98,8 +98,8 @@ export function createSqliteScans(db: Db): ScanStore {
     return changed;
   });
 
-  // One read transaction for the lot (a page of DescribeImages asks for 1,000): each statement on
-  // its own begins and ends one, system calls that cost more than the lookup.
+  // One read transaction for the lot (a DescribeImages slice asks for 100): each statement on its
+  // own begins and ends one, system calls that cost more than the lookup.
   const getMany = db.transaction((repositoryId: number, digests: Digest[], consecutive: boolean) => {
     const out = new Map<string, ImageScanRecord>();
     const wanted = new Set(digests);
