@@ -164,7 +164,7 @@ async function walk(b: Build, what: Listing): Promise<Walk> {
     const t = now();
     const r = await read(token);
     windows.push([t, now()]);
-    benchGc.afterPage();
+    await benchGc.afterPage();
     client.push(r.ms);
     token = r.next;
   } while (token !== undefined);

@@ -139,9 +139,18 @@ export interface Page {
  * seed's garbage made the first page after seeding 25–50 ms where the server took 2–3 ms,
  * notes/2026-12-06-s24-s24-list.md). A full one before a walk and after each page: with only a
  * scavenge after each page, the answers' text (320 KB a DescribeImages page, in V8's large-object
- * space) still brought incremental marking steps of 10–13 ms into pages.
+ * space) still brought incremental marking steps of 10–13 ms into pages. After the full one, a
+ * 10 ms rest: V8 finishes its work on helper threads after `gc()` returns, and a page sent at
+ * once read slower (tags/list at 10,000 tags, walk medians 12.7–14.7 ms against 5.8–8.0 without
+ * it, two runs at load 10–19; with a 5 ms rest 7.0).
  */
-export const benchGc = { beforeWalk: majorGc, afterPage: majorGc };
+export const benchGc = {
+  beforeWalk: majorGc,
+  afterPage: async (): Promise<void> => {
+    majorGc();
+    await new Promise((r) => setTimeout(r, 10));
+  },
+};
 
 /** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
 async function walk(server: Server, passes: number, page: (token?: string) => Promise<Page>): Promise<PageStats> {
@@ -155,7 +164,7 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
     items = 0;
     do {
       const r = await page(token);
-      benchGc.afterPage();
+      await benchGc.afterPage();
       times.push(r.ms);
       items += r.items;
       token = r.next;
