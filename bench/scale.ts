@@ -10,7 +10,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { majorGc } from '../src/core/minor-gc.js';
+import { majorGc, minorGc } from '../src/core/minor-gc.js';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -136,20 +136,16 @@ export interface Page {
 /**
  * The bench's own collections, taken between pages rather than inside them: a page's time is
  * the server's, and a pause of this process while it reads an answer counted in it (the
- * seed's garbage made the first page after seeding 25–50 ms where the server took 2–3 ms,
- * notes/2026-12-06-s24-s24-list.md). A full one before a walk and after each page: with only a
- * scavenge after each page, the answers' text (320 KB a DescribeImages page, in V8's large-object
- * space) still brought incremental marking steps of 10–13 ms into pages. After the full one, a
- * 10 ms rest: V8 finishes its work on helper threads after `gc()` returns, and a page sent at
- * once read slower (tags/list at 10,000 tags, walk medians 12.7–14.7 ms against 5.8–8.0 without
- * it, two runs at load 10–19; with a 5 ms rest 7.0).
+ * seed's garbage made the first page after seeding 15–50 ms where the server took 2–3 ms,
+ * notes/2026-12-06-s24-s24-list.md). A full one before each walk, a scavenge after each page.
+ * Not a full one after each page: it took every pause out of the pages but made the pages after
+ * it slower (tags/list walk medians 6.8 against 4.4 ms; even after a 5–10 ms rest), while a
+ * scavenge changes nothing measurable (3.2 against 3.4). What remains: on 100,000-tag
+ * DescribeImages walks an incremental-marking step (10–13 ms) may still fall inside a page.
  */
 export const benchGc = {
   beforeWalk: majorGc,
-  afterPage: async (): Promise<void> => {
-    majorGc();
-    await new Promise((r) => setTimeout(r, 10));
-  },
+  afterPage: async (): Promise<void> => minorGc(),
 };
 
 /** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
