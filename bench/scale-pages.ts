@@ -11,11 +11,12 @@
  * drift and load hit both; paired ratios of the medians at the end.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cliPath } from '../test/e2e/helpers/berth-process.js';
 import { cpuSeconds, rssBytes, watchPeakRss } from './proc-stats.js';
-import { ecrPages, PAGE, type Page, ScaleSeeder, TAG_REPO, v2Pages } from './scale.js';
+import { benchGc, ecrPages, PAGE, type Page, ScaleSeeder, TAG_REPO, v2Pages } from './scale.js';
 import { startBerthServer, type Server } from './servers.js';
 
 const env = process.env;
@@ -37,18 +38,37 @@ interface Build {
   seeder: ScaleSeeder;
   accessLog: string;
   gcLog: string;
+  /** Per request: the main thread's CPU ms from its start to its answer's end (the wrapper's). */
+  cpuLog: string;
   wrapper: string;
   logLines: number;
+  cpuLines: number;
 }
 
-/** Loads a GC observer into the server before its CLI: each pause with its wall-clock start. */
+/**
+ * Loads a GC observer into the server before its CLI: each pause with its wall-clock start; and
+ * each request's main-thread CPU from its start to its answer's end, so that a slow page shows
+ * whether the server worked longer or waited (for a core, a lock, another task on its loop).
+ */
 function gcWrapper(dir: string, cli: string): string {
   const path = join(dir, `gc-wrap-${Math.random().toString(36).slice(2)}.mjs`);
   writeFileSync(
     path,
     `import { PerformanceObserver } from 'node:perf_hooks';
 import { appendFileSync } from 'node:fs';
+import { subscribe } from 'node:diagnostics_channel';
 const file = process.env.SCALE_GC_LOG;
+const cpuFile = process.env.SCALE_CPU_LOG;
+const started = new WeakMap();
+const cpuMs = () => {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+};
+subscribe('http.server.request.start', ({ response }) => started.set(response, cpuMs()));
+subscribe('http.server.response.finish', ({ response }) => {
+  const t = started.get(response);
+  if (t !== undefined) appendFileSync(cpuFile, (cpuMs() - t).toFixed(2) + '\\n');
+});
 new PerformanceObserver((list) => {
   for (const e of list.getEntries())
     appendFileSync(file, (performance.timeOrigin + e.startTime).toFixed(2) + ' ' + e.duration.toFixed(2) + ' ' + e.detail.kind + '\\n');
@@ -63,10 +83,12 @@ await import(${JSON.stringify(cli)});
 async function startBuild(workDir: string, name: string, cli: string): Promise<Build> {
   const accessLog = join(workDir, `access-${name}-${Date.now()}.log`);
   const gcLog = join(workDir, `gc-${name}-${Date.now()}.log`);
+  const cpuLog = join(workDir, `cpu-${name}-${Date.now()}.log`);
   writeFileSync(gcLog, '');
+  writeFileSync(cpuLog, '');
   const wrapper = gcWrapper(workDir, cli);
-  const server = await startBerthServer(workDir, { name, cli: wrapper, env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog } });
-  return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, wrapper, logLines: 0 };
+  const server = await startBerthServer(workDir, { name, cli: wrapper, env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog, SCALE_CPU_LOG: cpuLog } });
+  return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, cpuLog, wrapper, logLines: 0, cpuLines: 0 };
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -83,6 +105,21 @@ async function serverTimes(b: Build, count: number): Promise<number[]> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The CPU ms of the last `count` requests logged after the ones already read. */
+function serverCpu(b: Build, count: number): number[] {
+  const lines = readFileSync(b.cpuLog, 'utf8').split('\n').filter(Boolean);
+  const fresh = lines.slice(b.cpuLines);
+  b.cpuLines = lines.length;
+  return fresh.slice(-count).map(Number);
+}
+
+/** This process's own GC pauses (the bench's: its client's time includes them). */
+const benchPauses: Array<{ at: number; ms: number; kind: number }> = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    benchPauses.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind: (e as unknown as { detail: { kind: number } }).detail.kind });
+}).observe({ entryTypes: ['gc'] });
 
 function gcPauses(b: Build): Array<{ at: number; ms: number; kind: number }> {
   return readFileSync(b.gcLog, 'utf8')
@@ -105,6 +142,10 @@ interface Walk {
   server: number[];
   gc: number[];
   major: number[];
+  /** The server's main-thread CPU per request, ms. */
+  cpu: number[];
+  /** The bench's own GC pauses inside each page's window, ms. */
+  benchGc: number[];
   /** The server's RSS (with its children) before the walk and at its peak during it, MB. */
   rssMB: [number, number];
   cpuMsPerPage: number;
@@ -117,11 +158,13 @@ async function walk(b: Build, what: Listing): Promise<Walk> {
   const cpu0 = cpuSeconds(b.server.pid);
   const rssBefore = rssBytes(b.server.pid);
   const peak = watchPeakRss(b.server.pid);
+  benchGc.beforeWalk();
   let token: string | undefined;
   do {
     const t = now();
     const r = await read(token);
     windows.push([t, now()]);
+    await benchGc.afterPage();
     client.push(r.ms);
     token = r.next;
   } while (token !== undefined);
@@ -133,7 +176,13 @@ async function walk(b: Build, what: Listing): Promise<Walk> {
   const gc = windows.map(([from, to]) => during(from, to, ~0).reduce((a, p) => a + p.ms, 0));
   // Mark-compacts (kind 2) and their incremental steps (4): the old generation's collections.
   const major = windows.map(([from, to]) => during(from, to, 2 | 4).reduce((a, p) => a + p.ms, 0));
-  return { client, server, gc, major, rssMB, cpuMsPerPage: (cpu * 1000) / client.length };
+  const ownGc = windows.map(([from, to]) => benchPauses.filter((p) => p.at >= from && p.at <= to).reduce((a, p) => a + p.ms, 0));
+  if (env.SCALE_DEBUG_GC)
+    for (const [from, to] of windows)
+      for (const p of benchPauses)
+        if (p.at >= from && p.at <= to && p.ms > 2)
+          console.error(`bench gc in page: ${p.ms.toFixed(1)} ms kind ${p.kind} at +${(p.at - from).toFixed(1)} of ${(to - from).toFixed(1)}`);
+  return { client, server, gc, major, cpu: serverCpu(b, client.length), benchGc: ownGc, rssMB, cpuMsPerPage: (cpu * 1000) / client.length };
 }
 
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
@@ -169,7 +218,7 @@ async function main(): Promise<void> {
             const w = await walk(b, what);
             (all[`${b.name} ${what}`] ??= []).push(w);
             say(
-              `${size} r${round} ${b.name} ${what}: cpu/page ${w.cpuMsPerPage.toFixed(1)} ms | RSS ${w.rssMB[0].toFixed(0)} → ${w.rssMB[1].toFixed(0)} MB | client ${fmt(w.client)} | server ${fmt(w.server)} | gc ${fmt(w.gc)} | of which mark-compact ${fmt(w.major)}`,
+              `${size} r${round} ${b.name} ${what}: cpu/page ${w.cpuMsPerPage.toFixed(1)} ms | RSS ${w.rssMB[0].toFixed(0)} → ${w.rssMB[1].toFixed(0)} MB | client ${fmt(w.client)} | server ${fmt(w.server)} | server thread cpu ${fmt(w.cpu)} | gc ${fmt(w.gc)} | of which mark-compact ${fmt(w.major)} | bench gc ${fmt(w.benchGc)}`,
             );
           }
         }
@@ -180,9 +229,11 @@ async function main(): Promise<void> {
         const s = ws.flatMap((w) => w.server);
         const g = ws.flatMap((w) => w.gc);
         const m = ws.flatMap((w) => w.major);
+        const tc = ws.flatMap((w) => w.cpu);
+        const bg = ws.flatMap((w) => w.benchGc);
         const cpu = ws.map((w) => w.cpuMsPerPage);
         say(
-          `${size} ${key}: client p50 ${median(c).toFixed(1)} p99 ${p99(c).toFixed(1)} max ${Math.max(...c).toFixed(1)} | server p50 ${median(s).toFixed(1)} p99 ${p99(s).toFixed(1)} | gc total ${g.reduce((a, x) => a + x, 0).toFixed(0)} ms, max/page ${Math.max(...g).toFixed(1)}, mark-compact ${m.reduce((a, x) => a + x, 0).toFixed(0)} ms | cpu/page median ${median(cpu).toFixed(1)} ms [${fmt(cpu)}]`,
+          `${size} ${key}: client p50 ${median(c).toFixed(1)} p99 ${p99(c).toFixed(1)} max ${Math.max(...c).toFixed(1)} | server p50 ${median(s).toFixed(1)} p99 ${p99(s).toFixed(1)} | thread cpu p50 ${median(tc).toFixed(1)} p99 ${p99(tc).toFixed(1)} | bench gc max/page ${Math.max(...bg).toFixed(1)} | gc total ${g.reduce((a, x) => a + x, 0).toFixed(0)} ms, max/page ${Math.max(...g).toFixed(1)}, mark-compact ${m.reduce((a, x) => a + x, 0).toFixed(0)} ms | cpu/page median ${median(cpu).toFixed(1)} ms [${fmt(cpu)}]`,
         );
       }
       if (builds.length === 2)
@@ -190,14 +241,14 @@ async function main(): Promise<void> {
           const ratio = (f: (w: Walk) => number) =>
             all[`new ${what}`]!.map((w, i) => f(w) / f(all[`base ${what}`]![i]!)).sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
           say(
-            `${size} ${what} new/base, median of paired walks: client p50 ${ratio((w) => median(w.client)).toFixed(2)}, slowest page ${ratio((w) => Math.max(...w.client)).toFixed(2)}, cpu/page ${ratio((w) => w.cpuMsPerPage).toFixed(2)}`,
+            `${size} ${what} new/base, median of paired walks: client p50 ${ratio((w) => median(w.client)).toFixed(2)}, slowest page ${ratio((w) => Math.max(...w.client)).toFixed(2)}, cpu/page ${ratio((w) => w.cpuMsPerPage).toFixed(2)}, server thread cpu p50 ${ratio((w) => median(w.cpu)).toFixed(2)}`,
           );
         }
     }
   } finally {
     await Promise.all(builds.map((b) => b.server.stop().catch(() => undefined)));
     // The per-page log above keeps what was read from these.
-    await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.wrapper].map((f) => rm(f, { force: true }))));
+    await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.cpuLog, b.wrapper].map((f) => rm(f, { force: true }))));
   }
   console.error(`written to ${out}`);
 }

@@ -52,7 +52,9 @@ export function seedBerth(server: Server, config: string, images: SeedImage[]): 
         insertTag.run(id, img.tag, digest, now);
       }
     });
-    for (let i = 0; i < images.length; i += BATCH) write(images.slice(i, i + BATCH));
+    // IMMEDIATE: a deferred transaction's first write fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
+    // when the running server committed after its first read.
+    for (let i = 0; i < images.length; i += BATCH) write.immediate(images.slice(i, i + BATCH));
   } finally {
     db.close();
   }

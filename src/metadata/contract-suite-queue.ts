@@ -105,10 +105,12 @@ export function queueContract(test: ContractTest): void {
     const many = await a.scans.getMany(id, [images[1]!, dg('none')]);
     assert.deepEqual([...many.keys()], [images[1]]);
     assert.deepEqual(many.get(images[1]!), { status: 'FAILED', description: 'bad layer', startedAt: at(30) }, 'the last result wins');
-    // A listing page's worth: its range holds images[2]'s scan, which was not asked for.
+    // A listing slice (consecutive): its range holds images[2]'s scan, which was not asked for.
     const bounds = [`sha256:${'0'.repeat(64)}`, `sha256:${'f'.repeat(64)}`] as Digest[];
+    assert.deepEqual([...(await a.scans.getMany(id, bounds, true)).keys()], [], 'only the digests asked for, not their range');
     const page = [...bounds, ...Array.from({ length: 150 }, (_, i) => dg(`absent-${i}`)), images[1]!, images[0]!, images[1]!];
-    const fromPage = await a.scans.getMany(id, page);
+    const fromPage = await a.scans.getMany(id, page, true);
+    assert.deepEqual(fromPage, await a.scans.getMany(id, page), 'the same with or without the range read');
     assert.deepEqual(new Set(fromPage.keys()), new Set([images[0], images[1]]));
     assert.deepEqual(fromPage.get(images[1]!), many.get(images[1]!));
     assert.equal(fromPage.get(images[0]!)?.findings, '[]');

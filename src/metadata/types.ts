@@ -424,10 +424,12 @@ export interface ImageScanRecord {
 export interface ScanStore {
   get(repositoryId: number, digest: Digest): Promise<ImageScanRecord | undefined>;
   /**
-   * Many at once (DescribeImages); missing ones are absent from the map. Meant for a listing
-   * page's consecutive digests: on SQLite, past 100 digests the cost grows with the range they span.
+   * Many at once (DescribeImages); missing ones are absent from the map. `consecutive`: the
+   * digests are a listing slice's, next to each other in the repository's digest order (a tag
+   * filter may skip some between them): SQLite then reads their range, whose cost grows with the
+   * images it spans; otherwise it looks each up.
    */
-  getMany(repositoryId: number, digests: Digest[]): Promise<Map<string, ImageScanRecord>>;
+  getMany(repositoryId: number, digests: Digest[], consecutive?: boolean): Promise<Map<string, ImageScanRecord>>;
   /**
    * Marks a scan IN_PROGRESS and enqueues its job in one transaction, unless the image is gone or
    * (when `quotaSince` is given) a scan started after it: 'started' | 'quota' | 'missing'.

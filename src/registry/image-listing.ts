@@ -42,13 +42,17 @@ export class ImageListing {
     });
   }
 
-  /** Details and the scan records of the same images, the two reads in flight together. */
-  async described(images: ImageSummary[]): Promise<{ details: ImageDetail[]; scans: Map<string, ImageScanRecord> }> {
+  /**
+   * Details and the scan records of the same images, the two reads in flight together.
+   * `consecutive`: the images are a slice of this listing's pages (ScanStore.getMany).
+   */
+  async described(images: ImageSummary[], consecutive = false): Promise<{ details: ImageDetail[]; scans: Map<string, ImageScanRecord> }> {
     const [details, scans] = await Promise.all([
       this.details(images),
       this.meta.scans.getMany(
         this.repo.id,
         images.map((i) => i.digest),
+        consecutive,
       ),
     ]);
     return { details, scans };

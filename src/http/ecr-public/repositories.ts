@@ -6,6 +6,7 @@ import { accountOf } from '../../core/registry-key.js';
 import { repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
 import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, resourceTags } from '../ecr/input.js';
 import { imageDetailShape } from '../ecr/shapes.js';
+import { wireTime } from '../ecr/wire-json.js';
 import { describeRepositories } from '../ecr/actions/repositories.js';
 import { catalogDataShape } from './catalog.js';
 import { catalogDataInput, publicRepositoryName } from './input.js';
@@ -18,7 +19,7 @@ export function publicRepositoryShape(repo: RepositoryRecord, call: EcrCall): Re
     registryId: accountId,
     repositoryName: repo.name,
     repositoryUri: `${call.registryHost}/${accountId}/${repo.name}`,
-    createdAt: repo.createdAt,
+    createdAt: wireTime(repo.createdAt),
   };
 }
 

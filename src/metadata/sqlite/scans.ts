@@ -7,9 +7,6 @@ import { SCAN_COLUMNS, toScan, type ScanRow } from '../scan-rows.js';
 import type { Db } from './open.js';
 import { parseRegistryKey } from '../../core/registry-key.js';
 
-/** From this many digests on, getMany reads their range (a listing page) rather than each. */
-const RANGE_READ_FROM = 101;
-
 /** The statements a manifest put runs to start a scan-on-push in its own transaction. */
 export function prepareScanStart(db: Db): (repositoryId: number, digest: string, job: JobRequest, now: number) => void {
   const enqueue = prepareEnqueue(db);
@@ -101,12 +98,13 @@ export function createSqliteScans(db: Db): ScanStore {
     return changed;
   });
 
-  // One read transaction for the lot (a page of DescribeImages asks for 1,000): each statement on
-  // its own begins and ends one, system calls that cost more than the lookup.
-  const getMany = db.transaction((repositoryId: number, digests: Digest[]) => {
+  // One read transaction for the lot (a DescribeImages slice asks for 100): each statement on its
+  // own begins and ends one, system calls that cost more than the lookup.
+  const getMany = db.transaction((repositoryId: number, digests: Digest[], consecutive: boolean) => {
     const out = new Map<string, ImageScanRecord>();
     const wanted = new Set(digests);
-    if (wanted.size >= RANGE_READ_FROM) {
+    // A listing slice (100 images) as one range read: ~0.1 ms against ~1 ms for its point lookups.
+    if (consecutive) {
       let low = digests[0]!;
       let high = low;
       for (const d of digests) {
@@ -128,8 +126,8 @@ export function createSqliteScans(db: Db): ScanStore {
       const r = getStmt.get(repositoryId, digest);
       return r && toScan(r);
     },
-    async getMany(repositoryId, digests) {
-      return getMany.deferred(repositoryId, digests);
+    async getMany(repositoryId, digests, consecutive = false) {
+      return getMany.deferred(repositoryId, digests, consecutive);
     },
     async start(repositoryId, digest, job, now, quotaSince) {
       return start.immediate(repositoryId, digest, job, now.getTime(), quotaSince?.getTime());

@@ -112,9 +112,11 @@ export async function startBerth(opts: StartOptions = {}): Promise<BerthProcess>
 class PortTaken extends Error {}
 
 async function startOn(opts: StartOptions, dataDir: string, port: number): Promise<BerthProcess> {
+  // BERTH_NODE_ARGS: flags for the server's Node (`--cpu-prof --cpu-prof-dir=...`, which NODE_OPTIONS refuses).
+  const nodeArgs = process.env.BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(
     process.execPath,
-    [opts.cli ?? cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
+    [...nodeArgs, opts.cli ?? cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
     {
       env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

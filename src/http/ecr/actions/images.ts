@@ -218,7 +218,7 @@ export const DescribeImages: EcrAction = async (call) => {
     (page) => listing.list(page),
     (i) => i.digest,
     async (items) => {
-      const { details, scans } = await listing.described(items);
+      const { details, scans } = await listing.described(items, true);
       return details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest))));
     },
   );
