@@ -82,6 +82,16 @@ Opener* opener_of(napi_env env, napi_value v) {
   return static_cast<Opener*>(p);
 }
 
+// The opener as an External that frees it when collected (or freed now if it cannot be made).
+napi_value wrap(napi_env env, Opener* o) {
+  napi_value result;
+  if (napi_create_external(env, o, finalize, nullptr, &result) != napi_ok) {
+    finalize(env, o, nullptr);
+    return fail(env, "ERR_BERTH_GCM", "create: could not wrap the opener");
+  }
+  return result;
+}
+
 // create(key: Uint8Array(32), avx2?: boolean): External. avx2 false: OpenSSL's GCM even where
 // the CPU could run gcm-avx2.h (default true).
 napi_value create(napi_env env, napi_callback_info info) {
@@ -107,12 +117,7 @@ napi_value create(napi_env env, napi_callback_info info) {
       return fail(env, "ERR_BERTH_GCM", "create: out of memory");
     }
     *o = Opener{nullptr, g, false};
-    napi_value result;
-    if (napi_create_external(env, o, finalize, nullptr, &result) != napi_ok) {
-      finalize(env, o, nullptr);
-      return fail(env, "ERR_BERTH_GCM", "create: could not wrap the opener");
-    }
-    return result;
+    return wrap(env, o);
   }
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   if (ctx == nullptr) return fail(env, "ERR_BERTH_GCM", "create: out of memory");
@@ -128,12 +133,7 @@ napi_value create(napi_env env, napi_callback_info info) {
     return fail(env, "ERR_BERTH_GCM", "create: out of memory");
   }
   *o = Opener{ctx, nullptr, false};
-  napi_value result;
-  if (napi_create_external(env, o, finalize, nullptr, &result) != napi_ok) {
-    finalize(env, o, nullptr);
-    return fail(env, "ERR_BERTH_GCM", "create: could not wrap the opener");
-  }
-  return result;
+  return wrap(env, o);
 }
 
 // begin(opener, index: number, final: boolean): the chunk's nonce 0000 || u64be(index) and
