@@ -17,6 +17,19 @@ import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const REPO = 'lookups/many';
 
+/** The i-th of many distinct manifests over one config blob. */
+function numberedManifest(config: Buffer, i: number): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [],
+      annotations: { n: String(i) },
+    }),
+  );
+}
+
 describe('ECR listing pages', () => {
   let berth: BerthInProcess;
   let ecr: ECRClient;
@@ -30,15 +43,7 @@ describe('ECR listing pages', () => {
     const config = Buffer.from('{"lookups":true}');
     await pushBlob(berth.url, REPO, config);
     for (let i = 0; i < 250; i++) {
-      const m = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: OCI,
-          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-          layers: [],
-          annotations: { n: String(i) },
-        }),
-      );
+      const m = numberedManifest(config, i);
       assert.equal((await pushManifest(berth.url, REPO, `t${i}`, m, OCI)).status, 201);
     }
     // Every lookup of a repository by name goes through the store's find.
@@ -74,15 +79,7 @@ describe('ECR listing pages', () => {
     await pushBlob(berth.url, repo, config);
     const tagged = new Set<string>();
     for (let i = 0; i < 230; i++) {
-      const m = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: OCI,
-          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-          layers: [],
-          annotations: { n: String(i) },
-        }),
-      );
+      const m = numberedManifest(config, i);
       // Every fourth image untagged (pushed by digest): the TAGGED pages skip them, their scans in range.
       const ref = i % 4 === 0 ? sha256(m) : `s${i}`;
       assert.equal((await pushManifest(berth.url, repo, ref, m, OCI)).status, 201);
