@@ -195,10 +195,13 @@ describe('the sealing task holds what is not sealed yet, and no more once an app
     const before = resident();
     for (let id = 1; id <= APPENDS; id++) send({ kind: 'seal', op: 'end', id });
     const running = before - resident();
-    assert.ok(running > (LAST * CHUNK - 2 * MiB) * 0.75, `the resident set fell by ${(running / KiB).toFixed(0)} KiB as ${APPENDS} of ${LAST} appends ended`);
+    // Half, not all: this is the process's resident set, which the JS heap and other threads move
+    // by a MiB or so on a busy machine (CI fell 3,160 KiB of 4,608 once, at load). Without the
+    // trim it falls by next to nothing, and unaligned granules (s20) fell 2,072 KiB: both fail.
+    assert.ok(running > (LAST * CHUNK - 2 * MiB) * 0.5, `the resident set fell by ${(running / KiB).toFixed(0)} KiB as ${APPENDS} of ${LAST} appends ended`);
     send({ kind: 'seal', op: 'end', id: LAST });
     const gone = before - resident();
-    assert.ok(gone > LAST * CHUNK * 0.75, `the resident set fell by ${(gone / KiB).toFixed(0)} KiB once all ${LAST} had ended`);
+    assert.ok(gone > LAST * CHUNK * 0.5, `the resident set fell by ${(gone / KiB).toFixed(0)} KiB once all ${LAST} had ended`);
     const done = replies.filter((r) => r.op === 'done');
     assert.equal(done.length, LAST);
     for (const d of done) assert.equal(d.op === 'done' && d.tail.length, 5000);
