@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #if defined(__x86_64__) && !defined(BERTH_NO_AVX2_GCM)
 #include <openssl/crypto.h>
@@ -61,6 +62,23 @@ GCM_AVX2_TARGET inline void gcm_avx2_key(GcmAvx2* g, const uint8_t key[32]) {
   _mm_store_si128(reinterpret_cast<__m128i*>(h), aes256_block(&g->aes, _mm_setzero_si128()));
   ghash_init(&g->ghash, h);
   OPENSSL_cleanse(h, sizeof h);
+}
+
+// A keyed state on the heap, 64-byte aligned (its tables are loaded as aligned vectors); null
+// when out of memory. Free it with gcm_avx2_free.
+inline GcmAvx2* gcm_avx2_new(const uint8_t key[32]) {
+  void* p = aligned_alloc(64, (sizeof(GcmAvx2) + 63) / 64 * 64);
+  if (p == nullptr) return nullptr;
+  GcmAvx2* g = static_cast<GcmAvx2*>(p);
+  gcm_avx2_key(g, key);
+  return g;
+}
+
+// Cleanses (round keys, H's powers, E_K(J0), the GHASH state) and frees; null is fine.
+inline void gcm_avx2_free(GcmAvx2* g) {
+  if (g == nullptr) return;
+  OPENSSL_cleanse(g, sizeof *g);
+  free(g);
 }
 
 GCM_AVX2_TARGET inline void gcm_avx2_begin(GcmAvx2* g, const uint8_t iv[12], const uint8_t* aad, size_t aad_len) {
@@ -211,6 +229,8 @@ namespace {
 struct GcmAvx2 {};
 inline bool gcm_avx2_ok() { return false; }
 inline void gcm_avx2_key(GcmAvx2*, const uint8_t*) {}
+inline GcmAvx2* gcm_avx2_new(const uint8_t*) { return nullptr; }
+inline void gcm_avx2_free(GcmAvx2*) {}
 inline void gcm_avx2_begin(GcmAvx2*, const uint8_t*, const uint8_t*, size_t) {}
 inline bool gcm_avx2_open(GcmAvx2*, const uint8_t*, uint8_t*, size_t) { return false; }
 inline bool gcm_avx2_seal(GcmAvx2*, const uint8_t*, uint8_t*, size_t) { return false; }

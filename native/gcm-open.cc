@@ -57,21 +57,8 @@ bool bytes_of(napi_env env, napi_value v, uint8_t** data, size_t* length) {
 void finalize(napi_env, void* data, void*) {
   Opener* o = static_cast<Opener*>(data);
   EVP_CIPHER_CTX_free(o->ctx);
-  if (o->fast != nullptr) {
-    // The round keys, H's powers, E_K(J0) and the GHASH state.
-    OPENSSL_cleanse(o->fast, sizeof *o->fast);
-    free(o->fast);
-  }
+  gcm_avx2_free(o->fast);
   free(o);
-}
-
-// The CTR + GHASH state, 64-byte aligned (its tables are loaded as aligned vectors).
-GcmAvx2* new_fast(const uint8_t* key) {
-  void* p = aligned_alloc(64, (sizeof(GcmAvx2) + 63) / 64 * 64);
-  if (p == nullptr) return nullptr;
-  GcmAvx2* g = static_cast<GcmAvx2*>(p);
-  gcm_avx2_key(g, key);
-  return g;
 }
 
 Opener* opener_of(napi_env env, napi_value v) {
@@ -111,7 +98,7 @@ napi_value create(napi_env env, napi_callback_info info) {
   }
   if (avx2 && gcm_avx2_ok()) {
     Opener* o = static_cast<Opener*>(malloc(sizeof(Opener)));
-    GcmAvx2* g = o != nullptr ? new_fast(key) : nullptr;
+    GcmAvx2* g = o != nullptr ? gcm_avx2_new(key) : nullptr;
     if (g == nullptr) {
       free(o);
       return fail(env, "ERR_BERTH_GCM", "create: out of memory");
@@ -283,15 +270,14 @@ napi_value open_raw(napi_env env, napi_callback_info info) {
   napi_value buffer;
   void* out = nullptr;
   if (napi_create_arraybuffer(env, text_len, &out, &buffer) != napi_ok) return fail(env, "ERR_BERTH_GCM", "openRaw: out of memory");
-  GcmAvx2* g = new_fast(key);
+  GcmAvx2* g = gcm_avx2_new(key);
   if (g == nullptr) return fail(env, "ERR_BERTH_GCM", "openRaw: out of memory");
   gcm_avx2_begin(g, iv, aad, aad_len);
   bool ok = gcm_avx2_open(g, text, static_cast<uint8_t*>(out), text_len);
   uint8_t mine[kTagSize];
   gcm_avx2_tag(g, mine);
   ok = ok && CRYPTO_memcmp(mine, tag, kTagSize) == 0;
-  OPENSSL_cleanse(g, sizeof *g);
-  free(g);
+  gcm_avx2_free(g);
   napi_value result;
   if (!ok) {
     napi_get_null(env, &result);

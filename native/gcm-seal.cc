@@ -60,21 +60,8 @@ struct Sealer {
 void finalize(napi_env, void* data, void*) {
   Sealer* s = static_cast<Sealer*>(data);
   EVP_CIPHER_CTX_free(s->ctx);
-  if (s->fast != nullptr) {
-    // The round keys, H's powers, E_K(J0) and the GHASH state.
-    OPENSSL_cleanse(s->fast, sizeof *s->fast);
-    free(s->fast);
-  }
+  gcm_avx2_free(s->fast);
   free(s);
-}
-
-// The CTR + GHASH state, 64-byte aligned (its tables are loaded as aligned vectors).
-GcmAvx2* new_fast(const uint8_t* key) {
-  void* p = aligned_alloc(64, (sizeof(GcmAvx2) + 63) / 64 * 64);
-  if (p == nullptr) return nullptr;
-  GcmAvx2* g = static_cast<GcmAvx2*>(p);
-  gcm_avx2_key(g, key);
-  return g;
 }
 
 // create(key: Uint8Array(32), avx2?: boolean): External. avx2 false: OpenSSL's GCM even where
@@ -98,7 +85,7 @@ napi_value create(napi_env env, napi_callback_info info) {
   if (s == nullptr) return fail(env, "ERR_BERTH_GCM", "create: out of memory");
   *s = Sealer{nullptr, nullptr};
   if (avx2 && gcm_avx2_ok()) {
-    s->fast = new_fast(key);
+    s->fast = gcm_avx2_new(key);
     if (s->fast == nullptr) {
       free(s);
       return fail(env, "ERR_BERTH_GCM", "create: out of memory");
