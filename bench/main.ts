@@ -200,7 +200,11 @@ async function main(): Promise<void> {
     const authSetup: AuthSetup = await prepareAuthCost(berth, berth.admin!, async (repo) => (await seedManifest(berth, repo)).manifestPath);
     const roundParts = ['http', 'skopeo', 'rates', 'auth'].some((x) => parts.has(x));
     for (let round = 0; round < (roundParts ? P.rounds : 0); round++) {
-      for (const [i, s] of servers.entries()) {
+      // Each server goes first in every other round (as curl-raw.ts does): in a fixed order Berth
+      // always ran first, straight after the previous round's reference, and the reference last.
+      const order = [...servers.entries()];
+      if (round % 2 === 1) order.reverse();
+      for (const [i, s] of order) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
         if (parts.has('http')) await httpThroughput(s, round);
         if (parts.has('skopeo')) await skopeoThroughput(s, layouts[round]!, round, home);

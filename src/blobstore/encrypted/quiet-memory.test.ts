@@ -1,7 +1,9 @@
 /**
  * Once appends stop, memory is handed back (workers/quiet-memory.ts): every byte thread that runs
  * collects its heap and trims malloc, once per quiet spell, and a thread that is not running is
- * not started for it; as uploads end, malloc is trimmed on a running one. Real byte threads, the fs driver, the seal pool's default delay.
+ * not started for it; as uploads end, malloc is trimmed on a running one; a thread opening a
+ * download is collected only once the download is over (or after the bound). Real byte threads,
+ * the fs driver, the seal pool's default delay.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,8 +15,10 @@ import { digestOf } from '../../core/digest.js';
 import type { BlobStore } from '../blob-store.js';
 import { createFsBlobStore } from '../fs/fs-blob-store.js';
 import { bytes, readAll, sourceOf } from '../testing.js';
-import { ByteThreads } from '../workers/threads.js';
+import { ByteThreads, type ThreadMessage } from '../workers/threads.js';
+import { QuietMemory } from '../workers/quiet-memory.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
+import { OpenPool } from './open-pool.js';
 import { SealPool } from './seal-pool.js';
 
 function keys() {
@@ -90,5 +94,71 @@ describe('memory handed back once appends stop', () => {
     assert.ok(pool.quietMemory.trims > trims, 'no trim as the uploads ended');
     assert.ok(pool.quietMemory.trims <= trims + blobs.length);
     for (const b of blobs) assert.deepEqual(await readAll(await store.read(digestOf(b))), b);
+  });
+});
+
+describe('a byte thread opening a download is not collected under it', () => {
+  let root = '';
+  const threads = new ByteThreads({ threads: 1 });
+  const pool = new SealPool(threads);
+  let store: BlobStore;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-quiet-busy-'));
+    store = createEncryptedBlobStore(createFsBlobStore({ root }), keys(), { sealing: pool, opening: new OpenPool(threads) });
+  });
+  after(async () => {
+    await threads.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function upload(data: Buffer): Promise<void> {
+    const id = randomUUID();
+    const w = await store.writer(id, { append: true });
+    assert.equal(await w.append(sourceOf(data)), data.length);
+    await w.close();
+    await (await store.writer(id, { append: true })).commit(digestOf(data));
+  }
+
+  it('waits for the download to end, then collects', async () => {
+    // 8 MiB: more than the download's ring, so its thread keeps it open until the reader takes the rest.
+    const earlier = bytes(8 * 1024 * 1024, 3);
+    await upload(earlier);
+    await until(() => pool.quietMemory.collected === 1);
+    // A push, then a pull of what was pushed before its quiet spell ends (skopeo's copy in, then out).
+    const pushed = bytes(300_000, 4);
+    await upload(pushed);
+    const body = await store.read(digestOf(earlier));
+    const first = await new Promise<Buffer>((resolve) => body.once('data', resolve));
+    body.pause();
+    assert.equal(threads.threads[0]!.busy, true, 'the download holds its thread');
+    await until(() => pool.quietMemory.waiting === 1 || pool.quietMemory.collected === 2);
+    assert.equal(pool.quietMemory.collected, 1, 'collected under a download in flight');
+    assert.equal(pool.quietMemory.waiting, 1);
+    const rest = await readAll(body);
+    assert.deepEqual(Buffer.concat([first, rest]), earlier);
+    await until(() => pool.quietMemory.collected === 2);
+    assert.equal(pool.quietMemory.waiting, 0);
+  });
+
+  it('collects a thread that stays busy once the bound has passed', async () => {
+    const t = new ByteThreads({ threads: 2 });
+    const quiet = new QuietMemory(t, 10, 300);
+    try {
+      // Both threads running (a trim starts each), one with work awaited, as a download holds it.
+      for (const x of t.threads) x.post({ kind: 'memory', op: 'trim' } as ThreadMessage);
+      await until(() => quiet.trims === 2);
+      t.threads[0]!.hold(1);
+      quiet.quiet();
+      // The hand-back counts its spell and sorts the threads in one turn; this poll's timer falls
+      // before the first look again (100 ms), so the busy thread is seen waiting whatever the load.
+      await until(() => quiet.returns === 1);
+      assert.equal(quiet.waiting, 1, 'the busy thread waits');
+      await until(() => quiet.collected === 2);
+      assert.equal(quiet.waiting, 0);
+      assert.equal(t.threads[0]!.busy, true, 'collected while still busy, the bound having passed');
+    } finally {
+      t.threads[0]!.hold(-1);
+      await t.close();
+    }
   });
 });

@@ -13,12 +13,24 @@
  *
  * Memory the main thread keeps for good but can do without (the seal pool's free slots) is handed
  * back at the same moment, by a byte thread too (release()): see seal-slots.ts.
+ *
+ * A thread with work awaited (a download it opens, a hash) is collected only once it is idle, or
+ * after BUSY_WAIT_MS: "quiet" counts appends only, so a pull that starts within the delay after a
+ * push (skopeo's copy in, then out) could have its byte threads stop mid-download for a full
+ * collection, 96-98 ms each on the 2-core PVM guest (--trace-gc), and a malloc trim whose pages
+ * the download's buffers then fault in again (notes/2026-12-06-s25-skopeo.md).
  */
 import type { ByteThread, ByteThreads } from './threads.js';
 import { CLAIM, type FromMemory, type ToMemory } from './memory-protocol.js';
 
 /** How long byte work must have stopped before memory is handed back. */
 export const QUIET_MS = 1000;
+
+/** How long the collection waits at most for a busy thread to go idle (a server never idle still collects). */
+export const BUSY_WAIT_MS = 10_000;
+
+/** How often a busy thread is looked at again. */
+const BUSY_RETRY_MS = 100;
 
 /** At most one trim this often while uploads end (trimSoon). */
 export const TRIM_EVERY_MS = 200;
@@ -59,12 +71,14 @@ export class QuietMemory {
   private readonly quietListeners: Array<() => void> = [];
   /** Releases sent and not settled, by id. */
   private readonly releases = new Map<number, Release>();
+  private waitingFor: ByteThread[] = [];
   /** Bytes the byte threads said they handed back (release()), for tests and diagnostics. */
   released = 0;
 
   constructor(
     private readonly threads: ByteThreads,
     private readonly delayMs = QUIET_MS,
+    private readonly busyWaitMs = BUSY_WAIT_MS,
   ) {
     for (const t of threads.threads) {
       t.onExit(() => {
@@ -137,10 +151,16 @@ export class QuietMemory {
     r.done(released);
   }
 
-  /** Byte work started again: nothing to hand back yet. */
+  /** Byte work started again: nothing to hand back yet (a collection waiting for a busy thread is dropped too). */
   busy(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.waitingFor = [];
+  }
+
+  /** Running threads whose collection waits for them to go idle (for tests and diagnostics). */
+  get waiting(): number {
+    return this.waitingFor.length;
   }
 
   /** Byte work stopped: memory is handed back unless it starts again within the delay. */
@@ -174,8 +194,25 @@ export class QuietMemory {
     if (this.threads.isClosed) return;
     this.returns++;
     for (const l of this.quietListeners) l();
+    this.collect(this.threads.threads, performance.now() + this.busyWaitMs);
+  }
+
+  /** Collects on each of `threads` that runs and is idle; the busy ones are looked at again, until `deadline`. */
+  private collect(threads: readonly ByteThread[], deadline: number): void {
+    this.timer = undefined;
+    if (this.threads.isClosed) return;
+    const late = performance.now() >= deadline;
     const m: ToMemory = { kind: 'memory', op: 'collect' };
-    // Only threads that run: a stopped one holds nothing, and posting would start it.
-    for (const t of this.threads.threads) if (t.worker) t.post(m);
+    const waiting: ByteThread[] = [];
+    for (const t of threads) {
+      // Only threads that run: a stopped one holds nothing, and posting would start it.
+      if (!t.worker) continue;
+      if (t.busy && !late) waiting.push(t);
+      else t.post(m);
+    }
+    this.waitingFor = waiting;
+    if (waiting.length === 0) return;
+    this.timer = setTimeout(() => this.collect(waiting, deadline), BUSY_RETRY_MS);
+    this.timer.unref();
   }
 }

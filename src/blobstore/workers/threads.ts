@@ -95,6 +95,11 @@ export class ByteThread {
     this.flushSoon ??= setImmediate(() => this.send());
   }
 
+  /** Whether work is awaited from the worker (a download it opens, a hash, an append): see hold(). */
+  get busy(): boolean {
+    return this.outstanding > 0;
+  }
+
   /** Counts work awaited from the worker: while any is, the worker keeps the process alive. */
   hold(delta: number): void {
     const before = this.outstanding;
