@@ -64,10 +64,12 @@ const cpuMs = () => {
   const u = process.threadCpuUsage();
   return (u.user + u.system) / 1000;
 };
-subscribe('http.server.request.start', ({ response }) => started.set(response, cpuMs()));
+const us = () => Number(process.hrtime.bigint() / 1000n);
+subscribe('http.server.request.start', ({ response }) => started.set(response, [cpuMs(), us()]));
 subscribe('http.server.response.finish', ({ response }) => {
   const t = started.get(response);
-  if (t !== undefined) appendFileSync(cpuFile, (cpuMs() - t).toFixed(2) + '\\n');
+  // Also the request's window on the monotonic clock, in µs: a --cpu-prof's samples fall in it.
+  if (t !== undefined) appendFileSync(cpuFile, (cpuMs() - t[0]).toFixed(2) + ' ' + t[1] + ' ' + us() + '\\n');
 });
 new PerformanceObserver((list) => {
   for (const e of list.getEntries())
@@ -111,7 +113,7 @@ function serverCpu(b: Build, count: number): number[] {
   const lines = readFileSync(b.cpuLog, 'utf8').split('\n').filter(Boolean);
   const fresh = lines.slice(b.cpuLines);
   b.cpuLines = lines.length;
-  return fresh.slice(-count).map(Number);
+  return fresh.slice(-count).map((l) => Number(l.split(' ')[0]));
 }
 
 /** This process's own GC pauses (the bench's: its client's time includes them). */
@@ -248,7 +250,9 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(builds.map((b) => b.server.stop().catch(() => undefined)));
     // The per-page log above keeps what was read from these.
-    await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.cpuLog, b.wrapper].map((f) => rm(f, { force: true }))));
+    // SCALE_KEEP_LOGS=1 keeps them: the CPU log's request windows place a --cpu-prof's samples.
+    if (!env.SCALE_KEEP_LOGS) await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.cpuLog, b.wrapper].map((f) => rm(f, { force: true }))));
+    else for (const b of builds) console.error(`kept ${b.cpuLog}`);
   }
   console.error(`written to ${out}`);
 }
