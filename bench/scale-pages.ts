@@ -7,7 +7,7 @@
  * those). Per page: the client's time, the server's (its access log's
  * `ms`) and the GC pauses the server took meanwhile (a PerformanceObserver loaded before the
  * CLI); per walk: the server's CPU per page. SCALE_BASELINE=<another build's
- * dist/src/cli/main.js> runs that build beside this one on the same seed, walks alternated, so
+ * dist/src/cli/main.js> (and/or SCALE_BASELINE_ENV=NAME=value,...) runs that build beside this one on the same seed, walks alternated, so
  * drift and load hit both; paired ratios of the medians at the end.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -82,14 +82,18 @@ await import(${JSON.stringify(cli)});
   return path;
 }
 
-async function startBuild(workDir: string, name: string, cli: string): Promise<Build> {
+async function startBuild(workDir: string, name: string, cli: string, extraEnv: Record<string, string> = {}): Promise<Build> {
   const accessLog = join(workDir, `access-${name}-${Date.now()}.log`);
   const gcLog = join(workDir, `gc-${name}-${Date.now()}.log`);
   const cpuLog = join(workDir, `cpu-${name}-${Date.now()}.log`);
   writeFileSync(gcLog, '');
   writeFileSync(cpuLog, '');
   const wrapper = gcWrapper(workDir, cli);
-  const server = await startBerthServer(workDir, { name, cli: wrapper, env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog, SCALE_CPU_LOG: cpuLog } });
+  const server = await startBerthServer(workDir, {
+    name,
+    cli: wrapper,
+    env: { ...extraEnv, BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog, SCALE_CPU_LOG: cpuLog },
+  });
   return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, cpuLog, wrapper, logLines: 0, cpuLines: 0 };
 }
 
@@ -201,7 +205,14 @@ async function main(): Promise<void> {
     appendFileSync(out, `${line}\n`);
   };
   const builds = [await startBuild(workDir, 'new', cliPath)];
-  if (env.SCALE_BASELINE) builds.push(await startBuild(workDir, 'base', env.SCALE_BASELINE));
+  // SCALE_BASELINE_ENV=NAME=value,NAME=value: the baseline's environment; alone, the baseline is this build with it.
+  const baseEnv = Object.fromEntries(
+    (env.SCALE_BASELINE_ENV ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  if (env.SCALE_BASELINE || env.SCALE_BASELINE_ENV) builds.push(await startBuild(workDir, 'base', env.SCALE_BASELINE ?? cliPath, baseEnv));
   try {
     const phases = [
       ...sizes.map((size) => ({ size, unit: 'tags', listings: pick(TAG_LISTINGS) })),
