@@ -119,7 +119,8 @@ export async function scaleListings(
   baseline?: { cli?: string; env?: Record<string, string>; name: string },
 ): Promise<void> {
   const servers = [await startBerthServer(workDir)];
-  if (baseline) servers.push(await startBerthServer(workDir, baseline));
+  // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, baseline));
   servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
