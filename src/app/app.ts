@@ -27,7 +27,6 @@ import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
 import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
 import { createHttpServer } from '../http/server.js';
-import { warmListingCode } from './listing-warm-up.js';
 import type { SourceLimit } from '../http/source-limit.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
 import { KmsKeys } from '../kms/kms-keys.js';
@@ -323,8 +322,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();
       audit?.start();
-      // Before the first request rather than in it: a few ms of start (listing-warm-up.ts).
-      if (config.listingWarmUp) log.debug({ ms: Math.round((await warmListingCode()).ms) }, 'listing code warmed');
       const port = await listenOn(server, config.port, config.host);
       boundPort = port;
       for (const [region, peer] of Object.entries(config.regions)) {

@@ -200,13 +200,6 @@ export const configSchema = z
      */
     sendPipe: bool.default(true),
     /**
-     * At start, DescribeImages' page code is run on made-up images (no stored data is read), so
-     * that V8 has compiled it before the first listing: that page's server CPU was ~10 ms more
-     * than a warm page's (app/listing-warm-up.ts; notes/2026-12-06-s25-list.md). Off: the first
-     * listing after a start warms it.
-     */
-    listingWarmUp: bool.default(true),
-    /**
      * Where the CPU has AVX2, AES-NI, PCLMUL, VAES and VPCLMULQDQ (AMD Zen 3 and later, Intel Ice
      * Lake and later), the native AES-GCM opener and sealer run their own GCM: AES-CTR and GHASH
      * on 256-bit registers (native/gcm-avx2.h), the same bytes as OpenSSL's (off: OpenSSL's GCM,

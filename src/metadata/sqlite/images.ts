@@ -4,7 +4,7 @@ import type { ImageIdSummary, ImageQueries, ImageSummary, LifecycleCandidate, Ta
 import type { Db } from './open.js';
 import type { ImageStatus } from '../archive.js';
 
-export interface Row {
+interface Row {
   digest: string;
   media_type: string;
   size: number;
@@ -58,38 +58,6 @@ function toSummary(r: Row): ImageSummary {
   if (r.artifact_type !== null) s.artifactType = r.artifact_type;
   if (r.subject_digest !== null) s.subject = r.subject_digest as Digest;
   return s;
-}
-
-/**
- * A made-up row of LIST_SQL, for warming the listing code at start (app/listing-warm-up.ts): an
- * object literal with the statement's columns in its order has the hidden class better-sqlite3's
- * rows of it have (sqlite-query-shapes.test.ts checks the order), so the feedback V8 gathers on it
- * holds for real rows. Some untagged, some with two tags, some pulled: both arms of toSummary's
- * conditions are taken.
- */
-export function syntheticImageRow(i: number): Row {
-  return {
-    digest: `sha256:${i.toString(16).padStart(64, '0')}`,
-    media_type: 'application/vnd.oci.image.manifest.v1+json',
-    size: 400 + (i % 97),
-    pushed_at: 1_700_000_000_000 + i,
-    last_pulled_at: i % 3 === 0 ? 1_700_000_500_000 + i : null,
-    artifact_type: null,
-    subject_digest: null,
-    image_status: 'ACTIVE',
-    archived_at: null,
-    activated_at: null,
-    tags: i % 4 === 0 ? null : i % 5 === 0 ? `v${i}\nlatest` : `v${i}`,
-    blob_bytes: 1000 + i,
-    children: null,
-  };
-}
-
-/** Summaries of made-up images, as a page of `list` gives them (syntheticImageRow). */
-export function syntheticImages(from: number, count: number): ImageSummary[] {
-  const out: ImageSummary[] = [];
-  for (let i = from; i < from + count; i++) out.push(toSummary(syntheticImageRow(i)));
-  return out;
 }
 
 const pageSql = (select: string) =>

@@ -5,7 +5,6 @@ import { Codes, isRegistryError, RegistryError } from '../../../core/errors.js';
 import { isTag, type Reference } from '../../../core/names.js';
 import type { ImportAccess, PullThroughCache, PulledManifest } from '../../../pullthrough/cache.js';
 import type { RepoScope } from '../../../registry/context.js';
-import type { ImageListing } from '../../../registry/image-listing.js';
 import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
@@ -214,31 +213,20 @@ export const DescribeImages: EcrAction = async (call) => {
   const imageStatus = input.filter?.imageStatus ?? 'ACTIVE';
   const after = decodeToken('DescribeImages', input.nextToken);
   const listing = await call.registry.images.listing(scope, tagStatus, imageStatus);
-  return describeImagesPage(listing, accountId, scope.name, input.maxResults ?? 100, after);
-};
-
-/** A DescribeImages page of a listing (also run at start on made-up images: app/listing-warm-up.ts). */
-export async function describeImagesPage(
-  listing: ImageListing,
-  accountId: string,
-  repositoryName: string,
-  limit: number,
-  after: string | undefined,
-): Promise<Record<string, unknown>> {
   const { list, next } = await slicedPage(
-    limit,
+    input.maxResults ?? 100,
     after,
     (page) => listing.list(page),
     (i) => i.digest,
     async (items) => {
       const { details, scans } = await listing.described(items, true);
-      return details.map((d) => imageDetailShape(accountId, repositoryName, d, scanSummaryShape(scans.get(d.digest))));
+      return details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest))));
     },
     // imageDetailShape and scanSummaryShape write timestamps with wireTime and leave absent members out.
     true,
   );
   return { imageDetails: list, ...(next !== undefined && { nextToken: encodeToken('DescribeImages', next) }) };
-}
+};
 
 const batchDeleteInput = z.object({ registryId: registryId.optional(), repositoryName, imageIds }).strict();
 
