@@ -10,13 +10,11 @@ import { scanSummaryShape } from './actions/scans.js';
 import { imageDetailShape } from './shapes.js';
 import { WireList, wireJson } from './wire-json.js';
 
-/** Where `v` holds a Date or a null, or an undefined in a list (JSON writes it as null), by path. */
+/** Where `v` holds a Date, a null or an undefined member, by path. */
 function notInWireForm(v: unknown, path = '$'): string[] {
-  if (v instanceof Date || v === null) return [path];
+  if (v instanceof Date || v === null || v === undefined) return [path];
   if (typeof v !== 'object') return [];
-  if (Array.isArray(v)) return v.flatMap((x, i) => (x === undefined ? [`${path}[${i}]`] : notInWireForm(x, `${path}[${i}]`)));
-  // An undefined member JSON leaves out, as toWire does.
-  return Object.entries(v).flatMap(([k, x]) => (x === undefined ? [] : notInWireForm(x, `${path}.${k}`)));
+  return Object.entries(v).flatMap(([k, x]) => notInWireForm(x, `${path}.${k}`));
 }
 
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}` as Digest;
@@ -63,12 +61,8 @@ const scans = {
 describe('the listing shapes are in wire form', () => {
   const shapes = [full, bare].flatMap((d) => Object.values(scans).map((s) => imageDetailShape('123456789012', 'team/web', d, scanSummaryShape(s))));
 
-  it('holds no Date and no null at any depth (DescribeImages)', () => {
+  it('holds no Date, null or undefined member at any depth (DescribeImages)', () => {
     for (const s of shapes) assert.deepEqual(notInWireForm(s), []);
-  });
-
-  it('gives every image one hidden class: the same members in the same order, present or not', () => {
-    for (const s of shapes) assert.deepEqual(Object.keys(s), Object.keys(shapes[0]!));
   });
 
   it('writes the bytes the generic path writes, timestamps as epoch seconds', () => {
@@ -79,15 +73,6 @@ describe('the listing shapes are in wire form', () => {
     assert.equal(text, wireJson({ imageDetails: shapes }).toString());
     const [first] = (JSON.parse(text) as { imageDetails: Array<Record<string, unknown>> }).imageDetails.slice(2);
     assert.equal(first!.imagePushedAt, 1_700_000_000.123);
-    // The members in the order the shape always wrote them; an absent one is left out (the bare image's).
-    const order = ['registryId', 'repositoryName', 'imageDigest', 'imageSizeInBytes', 'imagePushedAt', 'imageManifestMediaType', 'imageStatus'];
-    assert.deepEqual(Object.keys(first!), [
-      ...order,
-      ...['lastArchivedAt', 'lastActivatedAt', 'imageTags', 'artifactMediaType', 'subjectManifestDigest', 'lastRecordedPullTime'],
-      ...['imageScanStatus', 'imageScanFindingsSummary'],
-    ]);
-    const bareScanned = (JSON.parse(text) as { imageDetails: Array<Record<string, unknown>> }).imageDetails[6]!;
-    assert.deepEqual(Object.keys(bareScanned), [...order, 'imageScanStatus', 'imageScanFindingsSummary']);
     assert.deepEqual(first!.imageScanFindingsSummary, {
       imageScanCompletedAt: 1_700_000_001.5,
       vulnerabilitySourceUpdatedAt: 1_699_000_000.25,

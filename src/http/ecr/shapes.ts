@@ -25,21 +25,8 @@ export function repositoryShape(repo: RepositoryRecord, region: string, locate: 
   return shape;
 }
 
-/** What DescribeImages adds for a scanned image (actions/scans.ts' scanSummaryShape). */
-export interface ScanSummaryShape {
-  imageScanStatus?: unknown;
-  imageScanFindingsSummary?: unknown;
-}
-
-/**
- * One object literal, every member always present in ECR's order, an absent one undefined (JSON
- * leaves it out, as toWire does: the same bytes): so every image of a page has one hidden class.
- * Built member by member, an image's shape took one of several (tags or none, scanned or not),
- * the sites reading them went polymorphic and V8 threw this function's optimized code away
- * during a first walk (notes/2026-12-06-s25-list.md).
- */
-export function imageDetailShape(accountId: string, repositoryName: string, d: ImageDetail, scan: ScanSummaryShape = {}): Record<string, unknown> {
-  return {
+export function imageDetailShape(accountId: string, repositoryName: string, d: ImageDetail, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const shape: Record<string, unknown> = {
     registryId: accountId,
     repositoryName,
     imageDigest: d.digest,
@@ -47,13 +34,13 @@ export function imageDetailShape(accountId: string, repositoryName: string, d: I
     imagePushedAt: wireTime(d.pushedAt),
     imageManifestMediaType: d.mediaType,
     imageStatus: d.imageStatus,
-    lastArchivedAt: d.archivedAt === undefined ? undefined : wireTime(d.archivedAt),
-    lastActivatedAt: d.activatedAt === undefined ? undefined : wireTime(d.activatedAt),
-    imageTags: d.tags.length > 0 ? d.tags : undefined,
-    artifactMediaType: d.artifactType,
-    subjectManifestDigest: d.subject,
-    lastRecordedPullTime: d.lastPulledAt === undefined ? undefined : wireTime(d.lastPulledAt),
-    imageScanStatus: scan.imageScanStatus,
-    imageScanFindingsSummary: scan.imageScanFindingsSummary,
   };
+  if (d.archivedAt !== undefined) shape.lastArchivedAt = wireTime(d.archivedAt);
+  if (d.activatedAt !== undefined) shape.lastActivatedAt = wireTime(d.activatedAt);
+  if (d.tags.length > 0) shape.imageTags = d.tags;
+  if (d.artifactType !== undefined) shape.artifactMediaType = d.artifactType;
+  if (d.subject !== undefined) shape.subjectManifestDigest = d.subject;
+  if (d.lastPulledAt !== undefined) shape.lastRecordedPullTime = wireTime(d.lastPulledAt);
+  // Added in place, not spread into a copy: one object fewer per image of a page.
+  return Object.assign(shape, extra);
 }

@@ -23,7 +23,7 @@ export async function slicedPage<T>(
   read: (page: Page) => Promise<T[]>,
   key: (item: T) => string,
   shape: (items: T[]) => unknown[] | Promise<unknown[]>,
-  /** The shapes hold no Date and no null member (WireList.add). */
+  /** The shapes hold no Date, null or undefined member (WireList.add). */
   inWireForm = false,
 ): Promise<{ list: WireList; next?: string }> {
   const list = new WireList();

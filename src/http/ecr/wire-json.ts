@@ -86,9 +86,8 @@ export class WireList {
   private readonly slices: Buffer[] = [];
 
   /**
-   * `inWireForm`: the items hold no Date and no null member at any depth (the listings' shapes,
-   * built with wireTime; an undefined member JSON leaves out, as toWire does), so they are
-   * serialized as they are. toWire would find nothing
+   * `inWireForm`: the items hold no Date, null or undefined member at any depth (the listings'
+   * shapes, built with wireTime), so they are serialized as they are. toWire would find nothing
    * to change in them, but its walk is a call per member at a site that sees every kind of
    * value: V8 optimized and threw away toWire's code nine times in a page's first walk, and
    * interpreted, the walk cost as much as the serialization (notes/2026-12-06-s25-list.md).

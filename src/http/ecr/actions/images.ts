@@ -222,7 +222,7 @@ export const DescribeImages: EcrAction = async (call) => {
       const { details, scans } = await listing.described(items, true);
       return details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest))));
     },
-    // imageDetailShape and scanSummaryShape write timestamps with wireTime and no null (shapes.test.ts).
+    // imageDetailShape and scanSummaryShape write timestamps with wireTime and leave absent members out.
     true,
   );
   return { imageDetails: list, ...(next !== undefined && { nextToken: encodeToken('DescribeImages', next) }) };

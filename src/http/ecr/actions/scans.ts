@@ -7,7 +7,6 @@ import type { StoredFindings } from '../../../registry/scans.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageId, maxResults, nextToken, parseInput, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
-import type { ScanSummaryShape } from '../shapes.js';
 import { wireTime } from '../wire-json.js';
 
 const startInput = z.object({ registryId: registryId.optional(), repositoryName, imageId }).strict();
@@ -63,9 +62,9 @@ function summaryTimes(scan: ImageScanRecord): Record<string, Date> {
 }
 
 /** The fields DescribeImages adds for a scanned image, in wire form (its pages are written as they are, WireList.add). */
-export function scanSummaryShape(scan: ImageScanRecord | undefined): ScanSummaryShape {
+export function scanSummaryShape(scan: ImageScanRecord | undefined): Record<string, unknown> {
   if (!scan) return {};
-  const out: ScanSummaryShape = { imageScanStatus: { status: scan.status, description: scan.description } };
+  const out: Record<string, unknown> = { imageScanStatus: { status: scan.status, description: scan.description } };
   if (scan.status === 'COMPLETE' && scan.findings !== undefined) {
     const stored = JSON.parse(scan.findings) as StoredFindings;
     out.imageScanFindingsSummary = {
