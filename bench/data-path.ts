@@ -108,8 +108,20 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
   }
 }
 
-export async function scaleListings(workDir: string, p: DataPathParams, results: Results): Promise<void> {
-  const servers = [await startBerthServer(workDir), await startReferenceServer(workDir)];
+/**
+ * `baseline`: another Berth (BENCH_BASELINE_CLI / BENCH_BASELINE_ENV, named BASELINE) seeded and
+ * walked the same way beside this build, each on its own fresh server.
+ */
+export async function scaleListings(
+  workDir: string,
+  p: DataPathParams,
+  results: Results,
+  baseline?: { cli?: string; env?: Record<string, string>; name: string },
+): Promise<void> {
+  const servers = [await startBerthServer(workDir)];
+  // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, baseline));
+  servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
     await results.part('listings at scale: tags', async () => {

@@ -180,12 +180,12 @@ async function main(): Promise<void> {
   await machineContext(D, results);
   const servers = [await startBerthServer(workDir)];
   const baselineEnv = process.env.BENCH_BASELINE_ENV ? parseEnvList('BENCH_BASELINE_ENV', process.env.BENCH_BASELINE_ENV) : undefined;
-  if (process.env.BENCH_BASELINE_CLI || baselineEnv) {
-    const base = await startBerthServer(workDir, {
-      ...(process.env.BENCH_BASELINE_CLI && { cli: process.env.BENCH_BASELINE_CLI }),
-      ...(baselineEnv && { env: baselineEnv }),
-      name: BASELINE,
-    });
+  const baseline =
+    process.env.BENCH_BASELINE_CLI || baselineEnv
+      ? { ...(process.env.BENCH_BASELINE_CLI && { cli: process.env.BENCH_BASELINE_CLI }), ...(baselineEnv && { env: baselineEnv }), name: BASELINE }
+      : undefined;
+  if (baseline) {
+    const base = await startBerthServer(workDir, baseline);
     if (process.env.BENCH_BASELINE_FIRST === '1') servers.unshift(base);
     else servers.push(base);
   }
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     );
     await stopAll();
     // Listings at scale on fresh servers, so their counts and memory are the seeding's alone.
-    if (parts.has('scale')) await scaleListings(workDir, D, results);
+    if (parts.has('scale')) await scaleListings(workDir, D, results, baseline);
     printTable(results);
     report();
     const lc = !parts.has('lifecycle') ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, (quick ? 1 : 2) + 1);

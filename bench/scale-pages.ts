@@ -7,7 +7,7 @@
  * those). Per page: the client's time, the server's (its access log's
  * `ms`) and the GC pauses the server took meanwhile (a PerformanceObserver loaded before the
  * CLI); per walk: the server's CPU per page. SCALE_BASELINE=<another build's
- * dist/src/cli/main.js> runs that build beside this one on the same seed, walks alternated, so
+ * dist/src/cli/main.js> (and/or SCALE_BASELINE_ENV=NAME=value,...) runs that build beside this one on the same seed, walks alternated, so
  * drift and load hit both; paired ratios of the medians at the end.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,10 +64,12 @@ const cpuMs = () => {
   const u = process.threadCpuUsage();
   return (u.user + u.system) / 1000;
 };
-subscribe('http.server.request.start', ({ response }) => started.set(response, cpuMs()));
+const us = () => Number(process.hrtime.bigint() / 1000n);
+subscribe('http.server.request.start', ({ response }) => started.set(response, [cpuMs(), us()]));
 subscribe('http.server.response.finish', ({ response }) => {
   const t = started.get(response);
-  if (t !== undefined) appendFileSync(cpuFile, (cpuMs() - t).toFixed(2) + '\\n');
+  // Also the request's window on the monotonic clock, in µs: a --cpu-prof's samples fall in it.
+  if (t !== undefined) appendFileSync(cpuFile, (cpuMs() - t[0]).toFixed(2) + ' ' + t[1] + ' ' + us() + '\\n');
 });
 new PerformanceObserver((list) => {
   for (const e of list.getEntries())
@@ -80,14 +82,18 @@ await import(${JSON.stringify(cli)});
   return path;
 }
 
-async function startBuild(workDir: string, name: string, cli: string): Promise<Build> {
+async function startBuild(workDir: string, name: string, cli: string, extraEnv: Record<string, string> = {}): Promise<Build> {
   const accessLog = join(workDir, `access-${name}-${Date.now()}.log`);
   const gcLog = join(workDir, `gc-${name}-${Date.now()}.log`);
   const cpuLog = join(workDir, `cpu-${name}-${Date.now()}.log`);
   writeFileSync(gcLog, '');
   writeFileSync(cpuLog, '');
   const wrapper = gcWrapper(workDir, cli);
-  const server = await startBerthServer(workDir, { name, cli: wrapper, env: { BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog, SCALE_CPU_LOG: cpuLog } });
+  const server = await startBerthServer(workDir, {
+    name,
+    cli: wrapper,
+    env: { ...extraEnv, BERTH_ACCESS_LOG: accessLog, SCALE_GC_LOG: gcLog, SCALE_CPU_LOG: cpuLog },
+  });
   return { name, server, seeder: new ScaleSeeder(server, 'direct'), accessLog, gcLog, cpuLog, wrapper, logLines: 0, cpuLines: 0 };
 }
 
@@ -111,7 +117,7 @@ function serverCpu(b: Build, count: number): number[] {
   const lines = readFileSync(b.cpuLog, 'utf8').split('\n').filter(Boolean);
   const fresh = lines.slice(b.cpuLines);
   b.cpuLines = lines.length;
-  return fresh.slice(-count).map(Number);
+  return fresh.slice(-count).map((l) => Number(l.split(' ')[0]));
 }
 
 /** This process's own GC pauses (the bench's: its client's time includes them). */
@@ -199,7 +205,14 @@ async function main(): Promise<void> {
     appendFileSync(out, `${line}\n`);
   };
   const builds = [await startBuild(workDir, 'new', cliPath)];
-  if (env.SCALE_BASELINE) builds.push(await startBuild(workDir, 'base', env.SCALE_BASELINE));
+  // SCALE_BASELINE_ENV=NAME=value,NAME=value: the baseline's environment; alone, the baseline is this build with it.
+  const baseEnv = Object.fromEntries(
+    (env.SCALE_BASELINE_ENV ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  if (env.SCALE_BASELINE || env.SCALE_BASELINE_ENV) builds.push(await startBuild(workDir, 'base', env.SCALE_BASELINE ?? cliPath, baseEnv));
   try {
     const phases = [
       ...sizes.map((size) => ({ size, unit: 'tags', listings: pick(TAG_LISTINGS) })),
@@ -248,7 +261,9 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(builds.map((b) => b.server.stop().catch(() => undefined)));
     // The per-page log above keeps what was read from these.
-    await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.cpuLog, b.wrapper].map((f) => rm(f, { force: true }))));
+    // SCALE_KEEP_LOGS=1 keeps them: the CPU log's request windows place a --cpu-prof's samples.
+    if (!env.SCALE_KEEP_LOGS) await Promise.all(builds.flatMap((b) => [b.accessLog, b.gcLog, b.cpuLog, b.wrapper].map((f) => rm(f, { force: true }))));
+    else for (const b of builds) console.error(`kept ${b.cpuLog}`);
   }
   console.error(`written to ${out}`);
 }

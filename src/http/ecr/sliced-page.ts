@@ -23,6 +23,8 @@ export async function slicedPage<T>(
   read: (page: Page) => Promise<T[]>,
   key: (item: T) => string,
   shape: (items: T[]) => unknown[] | Promise<unknown[]>,
+  /** The shapes hold no Date, null or undefined member (WireList.add). */
+  inWireForm = false,
 ): Promise<{ list: WireList; next?: string }> {
   const list = new WireList();
   const readSlice = (left: number, from: string | undefined) => {
@@ -45,7 +47,7 @@ export async function slicedPage<T>(
       // Awaited on the next turn; if shaping this slice throws first, its failure is not unhandled.
       pending.catch(() => undefined);
     }
-    list.add(await shape(items));
+    list.add(await shape(items), inWireForm);
   }
   return more && after !== undefined ? { list, next: after } : { list };
 }

@@ -89,6 +89,14 @@ describe('wireJson', () => {
       });
     }
 
+    it('writes items in wire form as they are, with the bytes toWire would have given', () => {
+      const wire = Array.from({ length: 150 }, (_, i) => ({ imageDigest: detail(i).imageDigest, imagePushedAt: 1_700_000_000.123 + i, imageTags: [`v${i}`] }));
+      const list = new WireList();
+      list.add(wire.slice(0, 100), true);
+      list.add(wire.slice(100), true);
+      assert.equal(wireJson({ imageDetails: list }).toString(), byReplacer({ imageDetails: wire }));
+    });
+
     it('is the first and only member, too', () => {
       assert.equal(wireJson({ imageIds: sliced(items.slice(0, 3), [2, 1]) }).toString(), byReplacer({ imageIds: items.slice(0, 3) }));
     });

@@ -181,6 +181,7 @@ export const ListImages: EcrAction = async (call) => {
     (page) => listing.listIds(page),
     (i) => i.digest,
     (items) => items.flatMap((i) => (i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t })))),
+    true,
   );
   return { imageIds: list, ...(next !== undefined && { nextToken: encodeToken('ListImages', next) }) };
 };
@@ -221,6 +222,8 @@ export const DescribeImages: EcrAction = async (call) => {
       const { details, scans } = await listing.described(items, true);
       return details.map((d) => imageDetailShape(accountId, scope.name, d, scanSummaryShape(scans.get(d.digest))));
     },
+    // imageDetailShape and scanSummaryShape write timestamps with wireTime and leave absent members out.
+    true,
   );
   return { imageDetails: list, ...(next !== undefined && { nextToken: encodeToken('DescribeImages', next) }) };
 };

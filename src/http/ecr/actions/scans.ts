@@ -7,6 +7,7 @@ import type { StoredFindings } from '../../../registry/scans.js';
 import { repoScope, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, imageId, maxResults, nextToken, parseInput, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
+import { wireTime } from '../wire-json.js';
 
 const startInput = z.object({ registryId: registryId.optional(), repositoryName, imageId }).strict();
 
@@ -60,13 +61,17 @@ function summaryTimes(scan: ImageScanRecord): Record<string, Date> {
   };
 }
 
-/** The fields DescribeImages adds for a scanned image. */
+/** The fields DescribeImages adds for a scanned image, in wire form (its pages are written as they are, WireList.add). */
 export function scanSummaryShape(scan: ImageScanRecord | undefined): Record<string, unknown> {
   if (!scan) return {};
   const out: Record<string, unknown> = { imageScanStatus: { status: scan.status, description: scan.description } };
   if (scan.status === 'COMPLETE' && scan.findings !== undefined) {
     const stored = JSON.parse(scan.findings) as StoredFindings;
-    out.imageScanFindingsSummary = { ...summaryTimes(scan), findingSeverityCounts: stored.findingSeverityCounts };
+    out.imageScanFindingsSummary = {
+      ...(scan.completedAt && { imageScanCompletedAt: wireTime(scan.completedAt) }),
+      ...(scan.sourceUpdatedAt && { vulnerabilitySourceUpdatedAt: wireTime(scan.sourceUpdatedAt) }),
+      findingSeverityCounts: stored.findingSeverityCounts,
+    };
   }
   return out;
 }
