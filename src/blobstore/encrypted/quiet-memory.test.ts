@@ -30,6 +30,15 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
 
+/** One upload appended, closed, then committed from a second writer, as the upload API does. */
+async function uploadTo(store: BlobStore, data: Buffer): Promise<void> {
+  const id = randomUUID();
+  const w = await store.writer(id, { append: true });
+  assert.equal(await w.append(sourceOf(data)), data.length);
+  await w.close();
+  await (await store.writer(id, { append: true })).commit(digestOf(data));
+}
+
 describe('memory handed back once appends stop', () => {
   let root = '';
   const threads = new ByteThreads({ threads: 2 });
@@ -44,14 +53,7 @@ describe('memory handed back once appends stop', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function upload(data: Buffer): Promise<void> {
-    const id = randomUUID();
-    const w = await store.writer(id, { append: true });
-    assert.equal(await w.append(sourceOf(data)), data.length);
-    await w.close();
-    const c = await store.writer(id, { append: true });
-    await c.commit(digestOf(data));
-  }
+  const upload = (data: Buffer) => uploadTo(store, data);
 
   it('collects on the one thread that ran, without starting the other', async () => {
     const data = bytes(700_000, 1);
@@ -111,13 +113,7 @@ describe('a byte thread opening a download is not collected under it', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function upload(data: Buffer): Promise<void> {
-    const id = randomUUID();
-    const w = await store.writer(id, { append: true });
-    assert.equal(await w.append(sourceOf(data)), data.length);
-    await w.close();
-    await (await store.writer(id, { append: true })).commit(digestOf(data));
-  }
+  const upload = (data: Buffer) => uploadTo(store, data);
 
   it('waits for the download to end, then collects', async () => {
     // 8 MiB: more than the download's ring, so its thread keeps it open until the reader takes the rest.
