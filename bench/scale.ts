@@ -28,6 +28,8 @@ export interface PageStats {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first. */
+  slowest: { pass: number; page: number };
   rssBeforeMB: number;
   rssPeakMB: number;
 }
@@ -155,13 +157,17 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
   const stop = watchPeakRss(server.pid);
   const times: number[] = [];
   let items = 0;
+  let slowest = { pass: 0, page: 0, ms: -1 };
   for (let pass = 0; pass < passes; pass++) {
     let token: string | undefined;
     items = 0;
+    let index = 0;
     do {
       const r = await page(token);
       await benchGc.afterPage();
       times.push(r.ms);
+      index++;
+      if (r.ms > slowest.ms) slowest = { pass: pass + 1, page: index, ms: r.ms };
       items += r.items;
       token = r.next;
     } while (token !== undefined);
@@ -174,6 +180,7 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
     maxMs: times[times.length - 1]!,
+    slowest: { pass: slowest.pass, page: slowest.page },
     rssBeforeMB: rssBefore / MiB,
     rssPeakMB: peak / MiB,
   };
@@ -228,7 +235,7 @@ function recordStats(server: Server, name: string, s: PageStats, figure: Figure)
   figure(server, `${name}: p99 ms per page`, s.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
   console.error(
-    `  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms, RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
+    `  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (pass ${s.slowest.pass}, page ${s.slowest.page}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
   );
 }
 
