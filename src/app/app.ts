@@ -1,14 +1,11 @@
 /**
- * The one composition root: builds the drivers and stores from the parsed config, wires the
- * registry core and the HTTP server, and owns their lifecycle.
+ * The one composition root: the registry core over the configured stores (open-registry.ts),
+ * wired to the HTTP server and the background features; owns their lifecycle.
  */
-import { serviceLimits } from './service-limits.js';
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
-import { ChangeSignal } from '../core/expiring-cache.js';
-import { DownloadBudget } from '../core/download-budget.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
@@ -29,9 +26,7 @@ import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js
 import { createHttpServer } from '../http/server.js';
 import type { SourceLimit } from '../http/source-limit.js';
 import { CertificateReloader, describeCertificate, isHttps, isLoopback, readKeyPair } from '../http/tls.js';
-import { KmsKeys } from '../kms/kms-keys.js';
 import { KmsService } from '../kms/kms-service.js';
-import { RemoteKeys } from '../kms/remote-keys.js';
 import { LifecyclePreviews } from '../lifecycle/previews.js';
 import { BerthMetrics } from '../metrics/metrics.js';
 import { createMetricsServer } from '../metrics/metrics-server.js';
@@ -41,21 +36,17 @@ import { createAudit } from './audit.js';
 import { createBackground } from './background.js';
 import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
-import { logGcmInUse, logMissingAddons } from './native-addons.js';
-import { openBlobVaults, type LocalBlobStore } from './blob-vaults.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
 import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
 import { loadServerKey } from './server-key.js';
-import { openMetadata } from './open-stores.js';
-import type { MetadataStore } from '../metadata/types.js';
-import { HashPool } from '../registry/hash-pool.js';
-import { OpenPool } from '../blobstore/encrypted/open-pool.js';
-import { SealPool } from '../blobstore/encrypted/seal-pool.js';
-import { ByteThreads } from '../blobstore/workers/threads.js';
-import { checkpointsOn } from './byte-thread-checkpoints.js';
-import { createRegistry, type Registry } from '../registry/registry.js';
+import { openRegistry, type AppOptions } from './open-registry.js';
+import type { Registry } from '../registry/registry.js';
 import { pushCreatesRepository } from '../registry/repositories.js';
+
+// The registry's entry stays app.js for the commands that open it alone (gc, lifecycle, vulndb):
+// test/e2e/cli.test.ts checks that help and usage never load it, and that gc does.
+export { openRegistry, type AppOptions } from './open-registry.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const EVENTS_SECRET_CONTEXT = 'events-connection';
@@ -77,109 +68,6 @@ export interface App {
   /** Starts a new access-log file at the configured path (SIGHUP, after logrotate moved the old one). */
   reopenLogs(): void;
   close(): Promise<void>;
-}
-
-/**
- * How the app is built beyond the configuration. The two drivers are seams for the in-process
- * test harness (SQLite in memory, the memory blob store); everything else is composed as always.
- */
-export interface AppOptions {
-  clock?: Clock;
-  log?: Logger;
-  /** The metadata store, instead of the one the configuration names. */
-  openMetadata?: (config: Config) => Promise<MetadataStore>;
-  /** The store of a local blob directory, instead of the file system driver. */
-  localBlobStore?: LocalBlobStore;
-}
-
-/**
- * The registry core over the configured stores, without a server: what createApp serves, and
- * what `berth lifecycle` and `berth gc` work on directly (safe beside a running server: every
- * change is a metadata transaction).
- */
-export async function openRegistry(config: Config, opts: AppOptions = {}): Promise<Registry & { kms: KmsKeys; close(): Promise<void> }> {
-  const log = opts.log ?? createLogger(config);
-  const dataDir = resolve(config.dataDir);
-  const clock = opts.clock ?? systemClock;
-  const meta = await (opts.openMetadata ?? openMetadata)(config);
-  const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const ttlMs = config.authzCacheSeconds * 1000;
-  const kms = new KmsKeys(meta.kmsKeys, serverKey, clock, { ttlMs });
-  // Loaded only when used: the AWS SDK takes a noticeable part of a start.
-  const remote =
-    config.kmsProvider === 'aws'
-      ? new RemoteKeys(
-          meta.kmsKeys,
-          (await import('../kms/remote-kms.js')).awsKms({
-            region: config.kmsRegion ?? config.region,
-            ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }),
-          }),
-          clock,
-          { ttlMs },
-        )
-      : undefined;
-  // What downloads in flight may hold (blob bodies and manifests), whatever the number of clients.
-  const budgets = { blobs: new DownloadBudget({ bytes: config.downloadBufferBytes }), manifests: new DownloadBudget({ bytes: config.manifestBufferBytes }) };
-  // One set of byte threads hashes and seals uploads and opens downloads (design decision 6).
-  const byteThreads = new ByteThreads();
-  meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
-  logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe, mappedReads: config.downloadReads === 'mapped' });
-  logGcmInUse(log, config.gcmAvx2);
-  const hashing = new HashPool({
-    shared: byteThreads,
-    onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
-  });
-  const registry = createRegistry({
-    authzChanges: new ChangeSignal(),
-    hashing,
-    vaults: await openBlobVaults(
-      config,
-      serverKey,
-      kms,
-      remote,
-      opts.localBlobStore,
-      undefined,
-      new OpenPool(byteThreads, {
-        stripe: config.stripedDownloads,
-        mapped: config.downloadReads === 'mapped',
-        avx2: config.gcmAvx2,
-        budget: budgets.blobs,
-        ...(config.threadSends && {
-          threadSends: {
-            stallMs: config.responseTimeoutSeconds * 1000,
-            minBytes: config.responseMinBytesPerSecond * config.responseTimeoutSeconds,
-            pipe: config.sendPipe,
-          },
-        }),
-      }),
-      new SealPool(byteThreads, { avx2: config.gcmAvx2 }),
-      log,
-    ),
-    meta,
-    clock,
-    log,
-    budgets,
-    limits: {
-      createOnPush: config.createOnPush,
-      deleteEnabled: config.deleteEnabled,
-      autoMount: config.autoMount,
-      maxUploadSessions: config.maxUploadSessions,
-      maxManifestBytes: config.maxManifestBytes,
-      maxBlobBytes: config.maxBlobBytes,
-      maxPageSize: config.maxPageSize,
-      redirectBlobGets: config.blobRedirect === 'presign',
-      ...serviceLimits(config),
-    },
-  });
-  return Object.assign(registry, {
-    kms,
-    async close() {
-      await registry.pulls.stop();
-      await hashing.close();
-      await byteThreads.close();
-      await meta.close();
-    },
-  });
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {

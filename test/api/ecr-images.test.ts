@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ecrClient } from '../e2e/helpers/ecr-client.js';
-import { pushBlob, pushManifest, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { numberedManifest, pushBlob, pushManifest, request, sha256 } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -249,7 +249,7 @@ describe('ECR image and layer API', () => {
     // 230 images: every third untagged, every fifth with two tags (the server reads 100 at a time).
     const want = new Map<string, string[]>();
     for (let i = 0; i < 230; i++) {
-      const manifest = JSON.stringify({ ...JSON.parse(manifestFor(config, [layer])), annotations: { n: String(i) } });
+      const manifest = numberedManifest(config, i, { layers: [layer] }).toString();
       const tags = i % 3 === 0 ? [] : i % 5 === 0 ? [`a${i}`, `b${i}`] : [`a${i}`];
       await ecr.send(new PutImageCommand({ repositoryName: 'api/many', imageManifest: manifest, ...(tags[0] !== undefined && { imageTag: tags[0] }) }));
       if (tags[1] !== undefined) await ecr.send(new PutImageCommand({ repositoryName: 'api/many', imageManifest: manifest, imageTag: tags[1] }));

@@ -9,26 +9,13 @@ import { DescribeImagesCommand, type ECRClient, type ImageDetail, ListImagesComm
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ecrClient } from '../e2e/helpers/ecr-client.js';
-import { pushBlob, pushManifest, sha256 } from '../e2e/helpers/registry-http.js';
+import { numberedManifest, pushBlob, pushManifest, sha256 } from '../e2e/helpers/registry-http.js';
 import { registryKey } from '../../src/core/registry-key.js';
 import type { Digest } from '../../src/core/digest.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const REPO = 'lookups/many';
-
-/** The i-th of many distinct manifests over one config blob. */
-function numberedManifest(config: Buffer, i: number): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [],
-      annotations: { n: String(i) },
-    }),
-  );
-}
 
 describe('ECR listing pages', () => {
   let berth: BerthInProcess;

@@ -15,7 +15,19 @@ import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../s
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { ecrClient } from './helpers/ecr-client.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
-import { asBody, errorCode, getManifest, makeImage, pushBlob, pushManifest, request, sha256, startUpload, uploadUrl } from './helpers/registry-http.js';
+import {
+  asBody,
+  errorCode,
+  getManifest,
+  makeImage,
+  numberedManifest,
+  pushBlob,
+  pushManifest,
+  request,
+  sha256,
+  startUpload,
+  uploadUrl,
+} from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -92,14 +104,7 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     await ecrClient(a).send(new CreateRepositoryCommand({ repositoryName: 'multi/frozen', imageTagMutability: 'IMMUTABLE' }));
     const config = Buffer.from('{"n":1}');
     await pushBlob(a.url, 'multi/frozen', config);
-    const manifest = (n: number) =>
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-        layers: [],
-        annotations: { n: String(n) },
-      });
+    const manifest = (n: number) => numberedManifest(config, n).toString();
     await ecrClient(a).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(1), imageTag: 'v1' }));
     await assert.rejects(ecrClient(b).send(new PutImageCommand({ repositoryName: 'multi/frozen', imageManifest: manifest(2), imageTag: 'v1' })), {
       name: 'ImageTagAlreadyExistsException',

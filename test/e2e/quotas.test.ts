@@ -30,7 +30,7 @@ import { awsCliEnv, ecrClient } from './helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
 import { refusal } from './helpers/refusal.js';
-import { asBody, errorCode, pushBlob, sha256 } from './helpers/registry-http.js';
+import { asBody, errorCode, numberedManifest, pushBlob, sha256 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const run = promisify(execFile);
@@ -198,23 +198,13 @@ describe('service quotas', () => {
     const names = (await other.ecr.send(new DescribeRepositoriesCommand({}))).repositories!.map((r) => r.repositoryName!);
     assert.ok(names.includes(repo), `the race test left ${repo}: ${names.join(', ')}`);
     const config = Buffer.from('{}');
-    const emptyConfig = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(config), size: config.length };
+    const EMPTY = 'application/vnd.oci.empty.v1+json';
+    const emptyConfig = { mediaType: EMPTY, digest: sha256(config), size: config.length };
     const started = await other.v2(`/v2/${repo}/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) });
     assert.equal(started.status, 201, started.body.toString());
     const subject = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: emptyConfig, layers: [] }));
     assert.equal((await put('subject', subject)).status, 201);
-    const referrer = (n: number) =>
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType,
-          artifactType: 'application/vnd.example.sig',
-          config: emptyConfig,
-          layers: [],
-          subject: { mediaType, digest: sha256(subject), size: subject.length },
-          annotations: { n: String(n) },
-        }),
-      );
+    const referrer = (n: number) => numberedManifest(config, n, { configMediaType: EMPTY, artifactType: 'application/vnd.example.sig', subject });
     const first = referrer(1);
     assert.equal((await put(sha256(first), first)).status, 201);
     const second = referrer(2);

@@ -9,47 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { chunkAad, chunkNonce } from './chunk-format.js';
+import { GCM_LENGTHS, addonPath, builtAddon, gcmPaths, randomCuts } from './gcm-testing.js';
 import type { NativeGcm } from './native-gcm.js';
 
-// Loaded as built, without native-gcm.ts's self-check: a path that fails it must fail here too,
-// not turn the addon off and these tests into skips.
-const ADDON = fileURLToPath(new URL('../../../native/gcm-open.node', import.meta.url));
-const gcm = existsSync(ADDON) ? (createRequire(import.meta.url)(ADDON) as NativeGcm) : undefined;
-const skip = gcm ? undefined : `${ADDON} was not built`;
-const paths: Array<[string, boolean]> = gcm?.avx2
-  ? [
-      ['AVX2 GCM', true],
-      ['OpenSSL GCM', false],
-    ]
-  : [['OpenSSL GCM', false]];
-const around = (n: number) => [n - 1, n, n + 1];
-const LENGTHS = [
-  ...Array.from({ length: 301 }, (_, i) => i),
-  ...[512, 1024, 2048, 4096, 16_384, 32_768, 65_536, 131_072].flatMap(around),
-  ...[16_384 + 7, 65_536 + 129, 200_003],
-];
+const gcm = builtAddon<NativeGcm>('gcm-open');
+const skip = gcm ? undefined : `${addonPath('gcm-open')} was not built`;
+const paths = gcmPaths(gcm?.avx2);
 
 function seal(key: Buffer, index: number, final: boolean, plain: Buffer): { cipher: Buffer; tag: Buffer } {
   const c = createCipheriv('aes-256-gcm', key, chunkNonce(index), { authTagLength: 16 });
   c.setAAD(chunkAad(index, final));
   return { cipher: Buffer.concat([c.update(plain), c.final()]), tag: c.getAuthTag() };
-}
-
-/** Random cuts of [0, n): mostly single bytes for short texts, else a mix of sizes. */
-function pieces(n: number): number[] {
-  const cuts: number[] = [];
-  for (let at = 0; at < n; ) {
-    const kind = randomInt(4);
-    const step = Math.min(n - at, kind === 0 ? 1 : kind === 1 ? 1 + randomInt(33) : 1 + randomInt(n - at));
-    cuts.push(step);
-    at += step;
-  }
-  return cuts;
 }
 
 /** Opens `cipher` in `cuts` pieces; pieces wholly outside [from, to) go without a destination. */
@@ -70,7 +42,7 @@ function open(avx2: boolean, key: Buffer, index: number, final: boolean, cipher:
 describe('native AES-GCM opener, both GCMs against Node', () => {
   for (const [name, avx2] of paths) {
     it(`${name}: opens every length Node seals, in random pieces`, { skip }, () => {
-      for (const len of LENGTHS) {
+      for (const len of GCM_LENGTHS) {
         const key = randomBytes(32);
         const index = randomInt(2 ** 40);
         const final = len % 2 === 0;
@@ -78,7 +50,7 @@ describe('native AES-GCM opener, both GCMs against Node', () => {
         const { cipher, tag } = seal(key, index, final, plain);
         const whole = open(avx2, key, index, final, cipher, tag, len ? [len] : []);
         assert.ok(whole.ok && whole.plain.equals(plain), `length ${len} whole`);
-        const cut = open(avx2, key, index, final, cipher, tag, pieces(len));
+        const cut = open(avx2, key, index, final, cipher, tag, randomCuts(len));
         assert.ok(cut.ok && cut.plain.equals(plain), `length ${len} in pieces`);
       }
     });
@@ -88,7 +60,7 @@ describe('native AES-GCM opener, both GCMs against Node', () => {
         const key = randomBytes(32);
         const plain = randomBytes(len);
         const { cipher, tag } = seal(key, 3, false, plain);
-        const cuts = pieces(len);
+        const cuts = randomCuts(len);
         const bounds = [0];
         for (const n of cuts) bounds.push(bounds.at(-1)! + n);
         const from = bounds[randomInt(bounds.length)]!;
@@ -109,17 +81,17 @@ describe('native AES-GCM opener, both GCMs against Node', () => {
         const bit = () => 1 << randomInt(8);
         const badTag = Buffer.from(tag);
         badTag[randomInt(16)]! ^= bit();
-        assert.equal(open(avx2, key, 9, true, cipher, badTag, pieces(len)).ok, false, `length ${len}: tag`);
+        assert.equal(open(avx2, key, 9, true, cipher, badTag, randomCuts(len)).ok, false, `length ${len}: tag`);
         if (len > 0) {
           const badCipher = Buffer.from(cipher);
           badCipher[randomInt(len)]! ^= bit();
-          assert.equal(open(avx2, key, 9, true, badCipher, tag, pieces(len)).ok, false, `length ${len}: ciphertext`);
+          assert.equal(open(avx2, key, 9, true, badCipher, tag, randomCuts(len)).ok, false, `length ${len}: ciphertext`);
           // The same flip in a piece that is only hashed.
           assert.equal(open(avx2, key, 9, true, badCipher, tag, [len], len, len).ok, false, `length ${len}: hashed ciphertext`);
         }
-        assert.equal(open(avx2, key, 9 + 2 ** randomInt(40), true, cipher, tag, pieces(len)).ok, false, `length ${len}: index`);
-        assert.equal(open(avx2, key, 9, false, cipher, tag, pieces(len)).ok, false, `length ${len}: final flag`);
-        assert.equal(open(avx2, key, 9, true, cipher, tag, pieces(len)).ok, true, `length ${len}: untouched`);
+        assert.equal(open(avx2, key, 9 + 2 ** randomInt(40), true, cipher, tag, randomCuts(len)).ok, false, `length ${len}: index`);
+        assert.equal(open(avx2, key, 9, false, cipher, tag, randomCuts(len)).ok, false, `length ${len}: final flag`);
+        assert.equal(open(avx2, key, 9, true, cipher, tag, randomCuts(len)).ok, true, `length ${len}: untouched`);
       }
     });
   }

@@ -8,57 +8,27 @@
  */
 import assert from 'node:assert/strict';
 import { createDecipheriv, randomBytes, randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chunkAad, chunkNonce } from './chunk-format.js';
+import { GCM_LENGTHS, builtAddon, gcmPaths, randomCuts } from './gcm-testing.js';
 import type { NativeGcm } from './native-gcm.js';
 import { type NativeSeal, nodeSealed } from './native-seal.js';
 
-// Loaded as built, without the self-checks: a path that fails one must fail here too, not turn the
-// addon off and these tests into skips.
-const load = <T>(name: string): T | undefined => {
-  const path = fileURLToPath(new URL(`../../../native/${name}.node`, import.meta.url));
-  return existsSync(path) ? (createRequire(import.meta.url)(path) as T) : undefined;
-};
-const sealer = load<NativeSeal>('gcm-seal');
-const opener = load<NativeGcm>('gcm-open');
+const sealer = builtAddon<NativeSeal>('gcm-seal');
+const opener = builtAddon<NativeGcm>('gcm-open');
 const skip = sealer && opener ? undefined : 'the cipher addons were not built';
-const paths: Array<[string, boolean]> = sealer?.avx2
-  ? [
-      ['AVX2 GCM', true],
-      ['OpenSSL GCM', false],
-    ]
-  : [['OpenSSL GCM', false]];
+const paths = gcmPaths(sealer?.avx2);
 function nodeOpened(key: Buffer, index: number, final: boolean, sealed: Buffer): Buffer {
   const d = createDecipheriv('aes-256-gcm', key, chunkNonce(index), { authTagLength: 16 });
   d.setAAD(chunkAad(index, final));
   d.setAuthTag(sealed.subarray(sealed.length - 16));
   return Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()]);
 }
-const around = (n: number) => [n - 1, n, n + 1];
-const LENGTHS = [
-  ...Array.from({ length: 301 }, (_, i) => i),
-  ...[512, 1024, 2048, 4096, 16_384, 32_768, 65_536, 131_072].flatMap(around),
-  ...[16_384 + 7, 65_536 + 129, 200_003],
-];
-
-function cuts(n: number): number[] {
-  const out: number[] = [];
-  for (let at = 0; at < n; ) {
-    const kind = randomInt(4);
-    const step = Math.min(n - at, kind === 0 ? 1 : kind === 1 ? 1 + randomInt(33) : 1 + randomInt(n - at));
-    out.push(step);
-    at += step;
-  }
-  return out;
-}
 
 describe('native AES-GCM sealer, both GCMs against Node', () => {
   for (const [name, avx2] of paths) {
     it(`${name}: seals every length as Node does, whole, in pieces, and in place`, { skip }, () => {
-      for (const len of LENGTHS) {
+      for (const len of GCM_LENGTHS) {
         const key = randomBytes(32);
         const index = randomInt(2 ** 40);
         const final = len % 3 === 0;
@@ -71,7 +41,7 @@ describe('native AES-GCM sealer, both GCMs against Node', () => {
         out.fill(0);
         sealer!.begin(s, index, final);
         let at = 0;
-        for (const n of cuts(len)) {
+        for (const n of randomCuts(len)) {
           sealer!.update(s, plain.subarray(at, at + n), out, 5 + at);
           at += n;
         }
@@ -80,7 +50,7 @@ describe('native AES-GCM sealer, both GCMs against Node', () => {
         const inPlace = Buffer.concat([plain, Buffer.alloc(16)]);
         sealer!.begin(s, index, final);
         at = 0;
-        for (const n of cuts(len)) {
+        for (const n of randomCuts(len)) {
           const piece = inPlace.subarray(at, at + n);
           sealer!.update(s, piece, piece, 0);
           at += n;

@@ -3,7 +3,7 @@
  * slots of shared memory and sealed by the sealing task of a byte thread (seal-task.ts),
  * which on fs also writes the sealed chunks to the staged file itself. The main thread only copies
  * bytes into slots and keeps the order that makes a crash safe: the staged upload's record
- * (staged-upload.ts) is written after `end()`, once the worker has written every chunk it sealed.
+ * (staged-seal-into.ts) is written after `end()`, once the worker has written every chunk it sealed.
  *
  * A slot goes back to the main thread when the worker acknowledges it, so a slow disk holds the
  * socket back (at most a few slots ahead). The slots are one budget for all appends: when it is

@@ -81,7 +81,7 @@ const COLLECT_EVERY = 2 * 1024 * 1024;
  * the writeback earlier. One may fail (EIO): the kernel then reports that error to this fd only,
  * not to the commit's fsync on a later one, so it fails the append. Its bytes are past the
  * record, i.e. dead, and the upload's next append or commit rebases it into a new chunk object
- * (staged-upload.ts) instead of committing what may not be on disk. One sync at a time per
+ * (staged-rebase.ts) instead of committing what may not be on disk. One sync at a time per
  * thread, the others skipped (they are hints): a crowd of uploads must not fill libuv's pool,
  * which every file operation of the process shares. Measured, 512 MiB curl uploads at load 20:
  * the time from the last body byte to the answer 0.52-0.93 s without, 0.10-0.21 s at 16 MiB

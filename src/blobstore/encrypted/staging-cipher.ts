@@ -1,6 +1,6 @@
 /**
  * The staged-upload format of earlier versions (v1), kept so that uploads staged before an
- * upgrade can still be read, resumed and committed (staged-upload.ts rebases them into v2);
+ * upgrade can still be read, resumed and committed (staged-rebase.ts rebases them into v2);
  * nothing new is written in it. Staged uploads grow by appends of any size, possibly from
  * different nodes, so the cipher must be length-preserving and seekable: AES-256-CTR, whose byte
  * n depends only on the key and n. A staged object is

@@ -12,8 +12,8 @@
  * plaintext of that chunk as the tail, as the held path does, so the record and the commit do not
  * change: tail() reads the chunk's ciphertext back from the file and deciphers it (a transient
  * buffer, once per ending append). Those ciphertext bytes stay in the file past the whole chunks
- * until the record holds their plaintext; staged-upload.ts cuts them off only then (see there why
- * that order keeps every counter nonce to one plaintext).
+ * until the record holds their plaintext; staged-upload.ts cuts them off only then (inStep in
+ * staged-state.ts says why that order keeps every counter nonce to one plaintext).
  */
 import type { Hash } from 'node:crypto';
 import { readSync } from 'node:fs';

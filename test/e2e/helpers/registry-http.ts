@@ -138,3 +138,32 @@ export function makeImage(repo: string, tag: string, layers: Buffer[]): TestImag
   );
   return { repo, tag, blobs, manifest, digest: sha256(manifest) };
 }
+
+/** What a numbered manifest holds beside its config: by default nothing (no layers). */
+export interface NumberedParts {
+  /** The config's media type; an image config's by default. */
+  configMediaType?: string;
+  /** Layers, each named as an uncompressed tar. */
+  layers?: Buffer[];
+  /** An artifact's type, and the manifest it refers to (a referrer). */
+  artifactType?: string;
+  subject?: Buffer;
+}
+
+/**
+ * The n-th of many distinct OCI manifests over one config blob, told apart by an annotation: for
+ * listings, quotas and tag races that want many images without as many blobs.
+ */
+export function numberedManifest(config: Buffer, n: number, parts: NumberedParts = {}): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.manifest,
+      ...(parts.artifactType !== undefined && { artifactType: parts.artifactType }),
+      config: { mediaType: parts.configMediaType ?? MediaTypes.config, digest: sha256(config), size: config.length },
+      layers: (parts.layers ?? []).map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(l), size: l.length })),
+      ...(parts.subject && { subject: { mediaType: MediaTypes.manifest, digest: sha256(parts.subject), size: parts.subject.length } }),
+      annotations: { n: String(n) },
+    }),
+  );
+}
