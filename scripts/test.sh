@@ -40,7 +40,7 @@ fi
 # test files running side by side never stop it under each other. BERTH_S3_TEST_ENDPOINT set by
 # the caller points the tests at another S3 instead.
 started_s3=
-if [ -z "${BERTH_S3_TEST_ENDPOINT:-}" ] && printf '%s\n' "${files[@]}" | grep -q -E 'blobstore/s3|e2e/(s3|multi-node)'; then
+if [ -z "${BERTH_S3_TEST_ENDPOINT:-}" ] && printf '%s\n' "${files[@]}" | grep -q -E 's3|e2e/(multi-node|archive|replication)'; then
   if s3env=$(bash scripts/s3-test-server.sh start); then
     while IFS='=' read -r k v; do
       case "$k" in BERTH_S3_TEST_*) export "$k=$v" ;; esac
