@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -51,6 +52,8 @@ struct Pipe {
   bool sleeping = false;
   pthread_t thread;
   napi_threadsafe_function tsfn = nullptr;
+  // Run as SCHED_BATCH (pipe's `batch`): see pipe_main.
+  bool batch = false;
 };
 
 void call_done(napi_env env, napi_value cb, void*, void* data) {
@@ -88,6 +91,15 @@ void* pipe_main(void* arg) {
   Pipe* p = static_cast<Pipe*>(arg);
   // Named, so a profile (and the tests) can tell its sends from the byte thread's.
   pthread_setname_np(pthread_self(), "berth-send");
+  // SCHED_BATCH: woken (a piece queued, a socket writable), this thread does not preempt the
+  // thread running on that CPU, usually the byte thread that just queued a piece; it runs on an
+  // idle CPU, or when that thread sleeps or its slice ends. Preempted at every wake-up, the byte
+  // thread switched ~1,900 times per GiB downloaded, and a switch is dear on a paravirtualised
+  // guest (notes/2026-12-06-s26-down.md). A refusal (a sandbox) leaves the usual policy.
+  if (p->batch) {
+    struct sched_param sp = {};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+  }
   std::vector<Job*> turn;
   std::vector<struct pollfd> set;
   pthread_mutex_lock(&p->mu);
@@ -181,15 +193,21 @@ Pipe* pipe_of(napi_env env) {
   return static_cast<Pipe*>(data);
 }
 
-// pipe(onDone): starts this byte thread's send pipe (once); true, or -errno.
+// pipe(onDone, batch?: boolean): starts this byte thread's send pipe (once); true, or -errno.
+// batch: the pipe's thread runs as SCHED_BATCH (default false).
 napi_value pipe_start(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   napi_valuetype t;
-  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) return fail(env, "ERR_INVALID_ARG_TYPE", "pipe(onDone)");
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) return fail(env, "ERR_INVALID_ARG_TYPE", "pipe(onDone, batch?)");
+  bool batch = false;
+  napi_valuetype bt = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &bt);
+  if (bt != napi_undefined && napi_get_value_bool(env, argv[1], &batch) != napi_ok) return fail(env, "ERR_INVALID_ARG_TYPE", "pipe: batch must be a boolean");
   if (pipe_of(env) != nullptr) return fail(env, "ERR_INVALID_STATE", "pipe: already started on this thread");
   Pipe* p = new Pipe();
+  p->batch = batch;
   p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->wake < 0) {
     int e = errno;

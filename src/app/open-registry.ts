@@ -95,6 +95,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
             stallMs: config.responseTimeoutSeconds * 1000,
             minBytes: config.responseMinBytesPerSecond * config.responseTimeoutSeconds,
             pipe: config.sendPipe,
+            pipeBatch: config.sendPipeBatch,
           },
         }),
       }),

@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { BERTH_SEND_PIPE: 'false' } }).sendPipe, false);
   });
 
+  it("has the send pipe's threads run as SCHED_BATCH unless told otherwise", () => {
+    assert.equal(loadConfig({ env: {} }).sendPipeBatch, true);
+    assert.equal(loadConfig({ env: { BERTH_SEND_PIPE_BATCH: 'false' } }).sendPipeBatch, false);
+  });
+
   it("has the native cipher run its own AVX2 GCM where the CPU can, unless told to keep to OpenSSL's", () => {
     assert.equal(loadConfig({ env: {} }).gcmAvx2, true);
     assert.equal(loadConfig({ env: { BERTH_GCM_AVX2: 'false' } }).gcmAvx2, false);

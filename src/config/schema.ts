@@ -200,6 +200,13 @@ export const configSchema = z
      */
     sendPipe: bool.default(true),
     /**
+     * The send pipe's threads run as SCHED_BATCH: woken when a piece is queued, the pipe's thread
+     * does not preempt the byte thread that queued it, but runs on an idle CPU or once that thread
+     * sleeps. Off, the byte thread was switched out at most wake-ups (~1,900 involuntary switches
+     * per GiB downloaded against ~550 with it; notes/2026-12-06-s26-down.md).
+     */
+    sendPipeBatch: bool.default(true),
+    /**
      * Where the CPU has AVX2, AES-NI, PCLMUL, VAES and VPCLMULQDQ (AMD Zen 3 and later, Intel Ice
      * Lake and later), the native AES-GCM opener and sealer run their own GCM: AES-CTR and GHASH
      * on 256-bit registers (native/gcm-avx2.h), the same bytes as OpenSSL's (off: OpenSSL's GCM,

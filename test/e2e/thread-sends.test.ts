@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -75,5 +75,13 @@ describe('downloads sent by their opening thread, through Berth', () => {
         [206, 10_000_001, false],
       ],
     );
+    // The send pipe's threads (sendPipe, sendPipeBatch: the defaults) run as SCHED_BATCH (stat's 41st field, 3).
+    const pipes: string[] = [];
+    for (const t of await readdir(`/proc/${berth.child.pid}/task`)) {
+      if ((await readFile(`/proc/${berth.child.pid}/task/${t}/comm`, 'utf8').catch(() => '')).trim() !== 'berth-send') continue;
+      const stat = await readFile(`/proc/${berth.child.pid}/task/${t}/stat`, 'utf8');
+      pipes.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]!);
+    }
+    assert.ok(pipes.length > 0 && pipes.every((p) => p === '3'), `send pipe threads' policies: ${pipes.join(', ')}`);
   });
 });

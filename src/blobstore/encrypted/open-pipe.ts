@@ -43,14 +43,18 @@ export class SendPipe {
     private readonly events: PipeEvents,
   ) {}
 
-  /** This thread's pipe, or undefined when the addon has none (an older build) or its thread did not start. */
-  static start(events: PipeEvents): SendPipe | undefined {
+  /**
+   * This thread's pipe, or undefined when the addon has none (an older build) or its thread did
+   * not start. `batch`: the pipe's thread runs as SCHED_BATCH, so that queuing a piece does not
+   * switch this thread out for it (config `sendPipeBatch`).
+   */
+  static start(events: PipeEvents, batch = false): SendPipe | undefined {
     const addon = sendPipeAddon();
     if (!addon) return undefined;
     let self: SendPipe | undefined;
     let started: true | number;
     try {
-      started = addon.pipe((job, written, errno) => self?.finished(job, written, errno));
+      started = addon.pipe((job, written, errno) => self?.finished(job, written, errno), batch);
     } catch {
       // Already started on this thread (by another task): its reports go there; this one writes serially.
       return undefined;

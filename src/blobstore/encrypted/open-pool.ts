@@ -44,9 +44,10 @@ export interface OpenPoolOptions {
    * socket by its thread (open-send.ts), which gives it up once the client has taken fewer than
    * `minBytes` (default 1) in a `stallMs` window: the response rule's window and bytes, since the
    * main thread sees none of its bytes waiting; `pipe`: through the thread's send pipe
-   * (open-pipe.ts), default false; undefined: every download goes through the main thread.
+   * (open-pipe.ts), default false, its thread SCHED_BATCH with `pipeBatch` (default false);
+   * undefined: every download goes through the main thread.
    */
-  threadSends?: { stallMs: number; minBytes?: number; pipe?: boolean };
+  threadSends?: { stallMs: number; minBytes?: number; pipe?: boolean; pipeBatch?: boolean };
   /**
    * Bytes of rings (and fed downloads' input rings) downloads in flight may hold at once
    * (download-budget.ts); default 256 MiB.
@@ -152,6 +153,7 @@ export class OpenPool implements RingHome {
             stallMs: opts.threadSends.stallMs,
             minBytes: opts.threadSends.minBytes ?? 1,
             pipe: opts.threadSends.pipe === true,
+            pipeBatch: opts.threadSends.pipeBatch === true,
             started: () => this.threadSent++,
           }
         : undefined;

@@ -68,9 +68,10 @@ type OpenerOp =
    * client's socket that the main thread owns and closes after `sent`, `fail` or `stopped`), and
    * give up (`fail` with `cut`) once the client has taken fewer than `minBytes` in a `stallMs`
    * window while bytes waited on it (the response rule, http/slow-clients.ts). `pipe`: through
-   * the thread's send pipe (open-pipe.ts) where it starts and the ring has two slots.
+   * the thread's send pipe (open-pipe.ts) where it starts and the ring has two slots; `pipeBatch`:
+   * the pipe's thread, when this starts it, runs as SCHED_BATCH.
    */
-  | { op: 'go'; id: number; sock: number; stallMs: number; minBytes: number; pipe?: boolean };
+  | { op: 'go'; id: number; sock: number; stallMs: number; minBytes: number; pipe?: boolean; pipeBatch?: boolean };
 
 type OpenerReply =
   /**

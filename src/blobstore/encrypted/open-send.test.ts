@@ -160,7 +160,7 @@ for (const pipe of [false, true]) {
   const how = pipe ? 'through its send pipe' : 'written by the byte thread';
   describe(`downloads sent by their opening thread, ${how}`, { skip: sockSend() ? false : `no socket writer: ${sockSendUnavailable()}` }, () => {
     const threads = new ByteThreads({ threads: 2 });
-    const pool = new OpenPool(threads, { threadSends: { stallMs: 60_000, pipe } });
+    const pool = new OpenPool(threads, { threadSends: { stallMs: 60_000, pipe, pipeBatch: pipe } });
     const roots: string[] = [];
     const stores = new Map<number, BlobStore>();
     let http: Awaited<ReturnType<typeof serve>>;
@@ -223,6 +223,12 @@ for (const pipe of [false, true]) {
         names.some((n) => n.trim() === 'berth-send'),
         `threads: ${names.map((n) => n.trim()).join(', ')}`,
       );
+      // Asked for (pipeBatch), it runs as SCHED_BATCH: the 41st field of its stat is 3.
+      for (const t of await readdir('/proc/self/task')) {
+        if ((await readFile(`/proc/self/task/${t}/comm`, 'utf8').catch(() => '')).trim() !== 'berth-send') continue;
+        const stat = await readFile(`/proc/self/task/${t}/stat`, 'utf8');
+        assert.equal(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3], '3', `thread ${t}: ${stat}`);
+      }
       await until(() => pool.active === 0);
     });
 

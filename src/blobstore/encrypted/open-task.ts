@@ -305,16 +305,19 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
   let pipe: SendPipe | undefined;
   let pipeTried = false;
   /** Whether this thread's send pipe runs (started at its first sent download). */
-  function pipeStarted(): boolean {
+  function pipeStarted(batch: boolean): boolean {
     if (!pipeTried) {
       pipeTried = true;
-      pipe = SendPipe.start({
-        done: pieceSent,
-        stalled: (id) => {
-          const d = downloads.get(id);
-          if (d?.out) finishSend(d, sends.stallFailure(d.out), true);
+      pipe = SendPipe.start(
+        {
+          done: pieceSent,
+          stalled: (id) => {
+            const d = downloads.get(id);
+            if (d?.out) finishSend(d, sends.stallFailure(d.out), true);
+          },
         },
-      });
+        batch,
+      );
     }
     return pipe !== undefined;
   }
@@ -363,7 +366,7 @@ export function openTask(reply: (m: FromOpener) => void): (m: ThreadMessage) => 
         d.switching = false;
         // Pieces in the pipe while the next is opened: PIPE_SLOTS slots; else the serial writes.
         const slots = Math.min(PIPE_SLOTS, Math.floor(d.ring.byteLength / d.slotBytes));
-        const piped = m.pipe === true && slots >= 2 && pipeStarted();
+        const piped = m.pipe === true && slots >= 2 && pipeStarted(m.pipeBatch === true);
         const out = sends.start(m.sock, m.stallMs, m.minBytes, d.ring, piped);
         if (typeof out === 'string') {
           finishSend(d, out);

@@ -53,6 +53,8 @@ export interface SendPlan {
   minBytes: number;
   /** Through the thread's send pipe (open-pipe.ts): its send(2)s overlap the opening of the next pieces. */
   pipe: boolean;
+  /** The pipe's thread runs as SCHED_BATCH (open-pipe.ts). */
+  pipeBatch: boolean;
   /** Counts the downloads that went to their socket from the thread. */
   started(): void;
 }
@@ -365,8 +367,8 @@ export class RingDownload extends Readable implements DirectBody {
     }
     h.state = 'going';
     this.sendPlan!.started();
-    const plan = this.sendPlan!;
-    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs: plan.stallMs, minBytes: plan.minBytes, pipe: plan.pipe });
+    const { stallMs, minBytes, pipe, pipeBatch } = this.sendPlan!;
+    post(part, { kind: 'open', op: 'go', id: part.id, sock: h.dup, stallMs, minBytes, pipe, pipeBatch });
   }
 
   private reportSentPast(bytes: number): void {

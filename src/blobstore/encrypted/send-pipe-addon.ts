@@ -8,8 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { lazyLinuxAddon } from '../../core/linux-addon.js';
 
 export interface SendPipeAddon {
-  /** Starts this thread's send pipe (once per thread): true, or -errno. `onDone` is called on this thread. */
-  pipe(onDone: (job: number, written: number, errno: number) => void): true | number;
+  /**
+   * Starts this thread's send pipe (once per thread): true, or -errno. `onDone` is called on this
+   * thread. `batch`: the pipe's thread runs as SCHED_BATCH (default false; open-pipe.ts says why).
+   */
+  pipe(onDone: (job: number, written: number, errno: number) => void, batch?: boolean): true | number;
   /** Queues src[at, at + len) (len > 0) for `fd`; src stays alive and unchanged until onDone(job) or pipeCancel(job). */
   pipeSend(job: number, fd: number, src: Uint8Array, at: number, len: number): void;
   /** Bytes of `job` written so far, or -1 once the pipe no longer has it. */

@@ -2,13 +2,17 @@
  * The send pipe of native/send-pipe.cc on its own, over real loopback TCP sockets: pieces written
  * whole and in order with onDone on this thread, a socket nobody reads holding neither the pipe
  * nor other sockets' pieces, a piece taken back (pipeCancel) with its partial count, and a client
- * that goes away reported as an errno. One pipe per thread: this file starts the main thread's.
+ * that goes away reported as an errno, and the pipe's thread under the usual scheduling policy or
+ * SCHED_BATCH as asked. One pipe per thread: this file starts the main thread's (and a worker's).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readdir, readFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { sendPipeAddon, sendPipeUnavailable } from './send-pipe-addon.js';
 
 const MiB = 1024 * 1024;
@@ -21,6 +25,18 @@ async function until(cond: () => boolean): Promise<void> {
 
 const fdOf = (s: Socket): number => (s as unknown as { _handle: { fd: number } })._handle.fd;
 const hashOf = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** The scheduling policy of each of this process's threads named `name` (stat's 41st field: 0 SCHED_OTHER, 3 SCHED_BATCH). */
+async function policies(name: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const tid of await readdir('/proc/self/task')) {
+    const comm = await readFile(`/proc/self/task/${tid}/comm`, 'utf8').catch(() => '');
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '');
+    // Fields from the 3rd on follow the name's closing parenthesis.
+    if (comm.trim() === name && stat) out.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]));
+  }
+  return out.sort();
+}
 
 describe('the send pipe of a thread', { skip: addon ? false : `no send pipe: ${sendPipeUnavailable()}` }, () => {
   const done = new Map<number, { written: number; errno: number }>();
@@ -120,6 +136,27 @@ describe('the send pipe of a thread', { skip: addon ? false : `no send pipe: ${s
     const r = done.get(20)!;
     assert.ok(r.errno > 0, `errno ${r.errno}`);
     assert.ok(r.written < big.length, `${r.written} bytes written`);
+  });
+
+  it("runs its thread under the usual policy, or as SCHED_BATCH when started so (a worker's pipe), until its thread ends", async () => {
+    assert.deepEqual(await policies('berth-send'), [0]);
+    const path = fileURLToPath(new URL('../../../native/send-pipe.node', import.meta.url));
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.postMessage(require(${JSON.stringify(path)}).pipe(() => {}, true));
+       parentPort.once('message', () => process.exit(0));`,
+      { eval: true },
+    );
+    try {
+      const [started] = (await once(worker, 'message')) as [unknown];
+      assert.equal(started, true);
+      assert.deepEqual(await policies('berth-send'), [0, 3]);
+    } finally {
+      worker.postMessage('end');
+      await once(worker, 'exit');
+    }
+    assert.deepEqual(await policies('berth-send'), [0], "the worker's pipe went with it");
+    assert.throws(() => addon!.pipe(() => {}, 'yes' as unknown as boolean), /batch must be a boolean/);
   });
 
   it('refuses a piece outside its buffer, or an empty one, before it is queued', () => {
