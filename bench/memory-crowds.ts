@@ -6,12 +6,15 @@
  * added upload in one run and 106 in the next for the same build (session 23), so one pair is a
  * draw, not a figure. Beside it, for Berth servers with a metrics port (BENCH_SEAL_SLOTS=1), what
  * the crowd touched of the seal slots' budget, as its first upload ends.
+ *
+ * A crowd that fails (an upload refused: the reference answered 500 to 3 of 200 at load ~25)
+ * costs that server that pair only, reported as a failure of the run; the rest goes on.
  */
 import { loadavg } from 'node:os';
 import type { Results } from './report.js';
 import type { Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
-import { peakKBPerUpload, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
+import { peakKBPerUpload, type RssFigures, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
 
 export interface CrowdParams {
   /** Crowd sizes, small then large. */
@@ -22,7 +25,15 @@ export interface CrowdParams {
   uploadRate: string;
 }
 
-export async function memoryCrowds(servers: Server[], headers: string[], dir: string, p: CrowdParams, results: Results): Promise<void> {
+/** `measure`: one crowd's figures (upload-memory.ts; a stand-in in tests). */
+export async function memoryCrowds(
+  servers: Server[],
+  headers: string[],
+  dir: string,
+  p: CrowdParams,
+  results: Results,
+  measure: typeof uploadMemory = uploadMemory,
+): Promise<void> {
   const [small, large] = p.rssUploads;
   for (let pair = 0; pair < p.rssPairs; pair++) {
     const files = await makeUploadFiles(dir, small + large, p.uploadBytes, `rss ${pair}`);
@@ -33,8 +44,16 @@ export async function memoryCrowds(servers: Server[], headers: string[], dir: st
         const load = loadavg()[0]!;
         console.error(`memory under ${small} and ${large} streaming uploads, pair ${pair + 1}/${p.rssPairs}: ${s.name} (load ${load.toFixed(1)})`);
         results.note('load average (1 min) as a memory pair starts', load);
-        const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}-${pair}`);
-        const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}-${pair}`);
+        let a: RssFigures;
+        let b: RssFigures;
+        try {
+          a = await measure(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}-${pair}`);
+          b = await measure(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}-${pair}`);
+        } catch (e) {
+          console.error(`memory pair ${pair + 1}: ${s.name} FAILED:`, e);
+          results.failures.push(`memory pair ${pair + 1}, ${s.name}: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
         results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
         results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
         results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
