@@ -25,6 +25,7 @@ import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { BASELINE, printBaseline, printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
+import { memoryPairs } from './memory-crowds.js';
 
 const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
@@ -63,7 +64,7 @@ const D: DataPathParams = {
   mixedSeconds: quick ? 2 : 10,
   rssUploads: quick ? [4, 12] : [50, 200],
   // One pair of crowds swung 26-106 KB per upload between runs of the same build (session 23).
-  rssPairs: Number(process.env.BENCH_MEMORY_PAIRS ?? (quick ? 1 : 3)),
+  rssPairs: memoryPairs(process.env.BENCH_MEMORY_PAIRS, quick ? 1 : 3),
   tagCounts: quick ? [100, 300] : [10_000, 100_000],
   repoCounts: quick ? [20, 60] : [1_000, 10_000],
   listingPasses: quick ? 1 : 2,

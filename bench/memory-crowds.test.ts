@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { memoryCrowds } from './memory-crowds.js';
+import { memoryCrowds, memoryPairs } from './memory-crowds.js';
 import { Results } from './report.js';
 import type { Server } from './servers.js';
 import type { RssFigures } from './upload-memory.js';
@@ -42,4 +42,10 @@ test("each pair turns the servers' order; a failed crowd costs its server that p
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('BENCH_MEMORY_PAIRS: a whole number of at least 1, the default when unset; anything else stops the bench', () => {
+  assert.equal(memoryPairs(undefined, 3), 3);
+  assert.equal(memoryPairs('5', 3), 5);
+  for (const bad of ['', '0', '-1', '2.5', 'three']) assert.throws(() => memoryPairs(bad, 3), /BENCH_MEMORY_PAIRS must be a whole number/, bad);
 });

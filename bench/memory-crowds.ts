@@ -25,6 +25,14 @@ export interface CrowdParams {
   uploadRate: string;
 }
 
+/** BENCH_MEMORY_PAIRS as given (`value`), or `fallback`: a whole number ≥ 1, or the bench stops naming it. */
+export function memoryPairs(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_MEMORY_PAIRS must be a whole number of pairs, at least 1 (got ${JSON.stringify(value)})`);
+  return n;
+}
+
 /** `measure`: one crowd's figures (upload-memory.ts; a stand-in in tests). */
 export async function memoryCrowds(
   servers: Server[],
