@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { machineLimits } from './cpu-limits.js';
 import { headerFile } from './curl.js';
 import { curlRaw } from './curl-raw.js';
+import { memoryCrowds } from './memory-crowds.js';
 import { mixedLoad } from './mixed-load.js';
 import type { Results } from './report.js';
 import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
-import { peakKBPerUpload, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
 
 export interface DataPathParams {
   curlBytes: number;
@@ -27,6 +27,8 @@ export interface DataPathParams {
   mixedSeconds: number;
   /** Crowd sizes for the memory line, small then large. */
   rssUploads: [number, number];
+  /** Pairs of crowds per server for the memory line (bench/memory-crowds.ts). */
+  rssPairs: number;
   /** Sizes the tag repository is measured at, growing. */
   tagCounts: [number, number];
   repoCounts: [number, number];
@@ -82,27 +84,7 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
         }
       });
 
-    // Fresh content for each crowd: the small one, then the large one.
-    if (has('memory'))
-      await results.part('memory under many uploads', async () => {
-        const [small, large] = p.rssUploads;
-        const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
-        try {
-          for (const [i, s] of servers.entries()) {
-            console.error(`memory under ${small} and ${large} streaming uploads: ${s.name}`);
-            const a = await uploadMemory(s, headers[i]!, files.files.slice(large), p.uploadRate, `${small}`);
-            const b = await uploadMemory(s, headers[i]!, files.files.slice(0, large), p.uploadRate, `${large}`);
-            results.record(s, `RSS MB, ${small} uploads streaming: peak`, a.peakMB);
-            results.record(s, `RSS MB, ${large} uploads streaming: start`, b.startMB);
-            results.record(s, `RSS MB, ${large} uploads streaming: peak`, b.peakMB);
-            results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
-            results.record(s, `RSS KB per added upload, peak ${small} → ${large}`, peakKBPerUpload(a, small, b, large));
-            results.record(s, `RSS KB per added upload, median while all stream ${small} → ${large}`, streamingKBPerUpload(a, small, b, large));
-          }
-        } finally {
-          await files.remove();
-        }
-      });
+    if (has('memory')) await results.part('memory under many uploads', () => memoryCrowds(servers, headers, dir, p, results));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

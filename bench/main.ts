@@ -25,6 +25,7 @@ import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { BASELINE, printBaseline, printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
+import { memoryPairs } from './memory-crowds.js';
 
 const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
@@ -62,6 +63,8 @@ const D: DataPathParams = {
   mixedConnections: 16,
   mixedSeconds: quick ? 2 : 10,
   rssUploads: quick ? [4, 12] : [50, 200],
+  // One pair of crowds swung 26-106 KB per upload between runs of the same build (session 23).
+  rssPairs: memoryPairs(process.env.BENCH_MEMORY_PAIRS, quick ? 1 : 3),
   tagCounts: quick ? [100, 300] : [10_000, 100_000],
   repoCounts: quick ? [20, 60] : [1_000, 10_000],
   listingPasses: quick ? 1 : 2,
@@ -178,14 +181,16 @@ async function main(): Promise<void> {
   }
   // Before any server runs: the cores are the bench's alone.
   await machineContext(D, results);
-  const servers = [await startBerthServer(workDir)];
+  // BENCH_SEAL_SLOTS=1: Berth servers serve metrics, and the memory line reads their seal slots' figure.
+  const metrics = process.env.BENCH_SEAL_SLOTS === '1';
+  const servers = [await startBerthServer(workDir, { metrics })];
   const baselineEnv = process.env.BENCH_BASELINE_ENV ? parseEnvList('BENCH_BASELINE_ENV', process.env.BENCH_BASELINE_ENV) : undefined;
   const baseline =
     process.env.BENCH_BASELINE_CLI || baselineEnv
       ? { ...(process.env.BENCH_BASELINE_CLI && { cli: process.env.BENCH_BASELINE_CLI }), ...(baselineEnv && { env: baselineEnv }), name: BASELINE }
       : undefined;
   if (baseline) {
-    const base = await startBerthServer(workDir, baseline);
+    const base = await startBerthServer(workDir, { ...baseline, metrics });
     if (process.env.BENCH_BASELINE_FIRST === '1') servers.unshift(base);
     else servers.push(base);
   }

@@ -39,3 +39,16 @@ test('without a baseline the rows are berth against the reference only', () => {
   assert.ok(Number.isNaN(row!.base));
   assert.deepEqual(r.pairedWithBaseline('pull MB/s (HTTP)'), []);
 });
+
+test("the memory crowds' lines fold to the median of their pairs, as the curl lines do; the rest to the mean", () => {
+  const r = new Results();
+  for (const v of [26, 106, 40]) {
+    r.record(named('berth'), 'RSS KB per added upload, peak 50 → 200', v);
+    r.record(named('berth'), 'seal slots resident MB, 200 uploads (as the first ends)', v);
+    r.record(named('berth'), 'push MB/s (HTTP)', v);
+  }
+  const rows = new Map(r.rows().map((x) => [x.name, x.berth]));
+  assert.equal(rows.get('RSS KB per added upload, peak 50 → 200'), 40);
+  assert.equal(rows.get('seal slots resident MB, 200 uploads (as the first ends)'), 40);
+  assert.equal(rows.get('push MB/s (HTTP)'), 172 / 3);
+});

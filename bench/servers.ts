@@ -20,6 +20,8 @@ export interface Server {
   creds?: string;
   /** The bootstrap admin's access key (Berth only). */
   admin?: Credentials;
+  /** Berth's Prometheus endpoint, when started with one (BENCH_SEAL_SLOTS=1: bench/memory-crowds.ts). */
+  metricsUrl?: string;
   /** Berth's data directory, or the reference's config file (for offline garbage collection). */
   dataDir: string;
   configPath?: string;
@@ -32,17 +34,21 @@ export interface Server {
 /** `joins`: the data directory of a node already running on the same database, whose admin key this one uses. */
 export async function startBerthServer(
   workDir: string,
-  opts: { env?: Record<string, string>; name?: string; joins?: string; cli?: string } = {},
+  opts: { env?: Record<string, string>; name?: string; joins?: string; cli?: string; metrics?: boolean } = {},
 ): Promise<Server> {
   const dataDir = await mkdtemp(join(workDir, 'berth-'));
   if (opts.joins !== undefined) await copyFile(join(opts.joins, 'admin-credentials'), join(dataDir, 'admin-credentials'));
-  const b = await startBerth({ dataDir, ...(opts.env && { env: opts.env }), ...(opts.cli !== undefined && { cli: opts.cli }) });
+  // A metrics port adds a thread and a request observer: only when asked for.
+  const metricsPort = opts.metrics ? await freePort() : undefined;
+  const env = { ...opts.env, ...(metricsPort !== undefined && { BERTH_METRICS_PORT: String(metricsPort), BERTH_METRICS_HOST: '127.0.0.1' }) };
+  const b = await startBerth({ dataDir, env, ...(opts.cli !== undefined && { cli: opts.cli }) });
   const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64')
     .toString()
     .slice(4);
   return {
     name: opts.name ?? 'berth',
     url: b.url,
+    ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
     host: b.host,
     pid: b.child.pid!,
     headers: { Authorization: b.authorization },

@@ -1,7 +1,7 @@
 /** The memory line's per-upload figure: the peak's growth between the crowds, per added upload. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { median, peakKBPerUpload, streamingKBPerUpload } from './upload-memory.js';
+import { median, peakKBPerUpload, sealSlotsSample, streamingKBPerUpload } from './upload-memory.js';
 
 test('the peak growth per added upload is in KB (1024 bytes) over the uploads added, not all of them', () => {
   // Session 19's first full run: 50 peak 230 MB, 200 peak 243 MB.
@@ -24,4 +24,14 @@ test('the median of the samples: the middle one, or the mean of the middle two',
   assert.equal(median([5, 1, 3]), 3);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.equal(median([7]), 7);
+});
+
+test("the seal slots' figure is the budget block's sample, and absent from a build without it", () => {
+  const text = [
+    '# TYPE berth_upload_seal_slots_resident_bytes gauge',
+    'berth_upload_seal_slots_resident_bytes{block="budget"} 8388608',
+    'berth_upload_seal_slots_resident_bytes{block="bulk"} 0',
+  ].join('\n');
+  assert.equal(sealSlotsSample(text), 8 * 1024 * 1024);
+  assert.equal(sealSlotsSample('berth_upload_sessions 3\n'), undefined);
 });

@@ -22,6 +22,12 @@ export interface RssFigures {
    * (notes/2026-12-06-s22-main.md §3).
    */
   streamingMB: number;
+  /**
+   * Berth's seal slots resident (their budget's block, MB) as the first upload ends: the pages the
+   * crowd touched, kept until uploads go quiet. Only from a server with a metrics port that has
+   * the figure (berth_upload_seal_slots_resident_bytes).
+   */
+  slotsMB?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -43,10 +49,28 @@ export async function uploadMemory(server: Server, headers: string, files: Uploa
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
     samples.push(rssBytes(server.pid));
   }
+  const slots = server.metricsUrl ? await sealSlotsBytes(server.metricsUrl) : undefined;
   const done = await uploads.finished();
   const peak = stop();
   if (done.failed.length > 0) throw new Error(`${server.name}: ${done.failed.length} of ${files.length} uploads failed: ${done.failed[0]}`);
-  return { startMB: start / MiB, peakMB: peak / MiB, endMB: rssBytes(server.pid) / MiB, streamingMB: median(samples) / MiB };
+  return {
+    startMB: start / MiB,
+    peakMB: peak / MiB,
+    endMB: rssBytes(server.pid) / MiB,
+    streamingMB: median(samples) / MiB,
+    ...(slots !== undefined && { slotsMB: slots / MiB }),
+  };
+}
+
+/** The budget block's sample of berth_upload_seal_slots_resident_bytes, or undefined (a build without it). */
+export async function sealSlotsBytes(metricsUrl: string): Promise<number | undefined> {
+  const text = await (await fetch(metricsUrl)).text();
+  return sealSlotsSample(text);
+}
+
+export function sealSlotsSample(exposition: string): number | undefined {
+  const m = /^berth_upload_seal_slots_resident_bytes\{block="budget"\} (\S+)$/m.exec(exposition);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** As peakKBPerUpload, from the medians while every upload streams instead of the peaks. */

@@ -103,6 +103,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           ...(config.storage === undefined && { blobDir: dataDir }),
           ...(registry.ctx.budgets && { budgets: registry.ctx.budgets }),
           sourceRefusals: () => sourceLimit?.refused ?? 0,
+          sealSlots: () => registry.sealing.residentBlocks(),
         });
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;

@@ -43,7 +43,7 @@ export interface AppOptions {
  * what `berth lifecycle` and `berth gc` work on directly (safe beside a running server: every
  * change is a metadata transaction).
  */
-export async function openRegistry(config: Config, opts: AppOptions = {}): Promise<Registry & { kms: KmsKeys; close(): Promise<void> }> {
+export async function openRegistry(config: Config, opts: AppOptions = {}): Promise<Registry & { kms: KmsKeys; sealing: SealPool; close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config);
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
@@ -71,6 +71,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   meta.offloadCheckpoints?.(checkpointsOn(byteThreads));
   logMissingAddons(log, { threadSends: config.threadSends, sendPipe: config.sendPipe, mappedReads: config.downloadReads === 'mapped' });
   logGcmInUse(log, config.gcmAvx2);
+  const sealing = new SealPool(byteThreads, { avx2: config.gcmAvx2 });
   const hashing = new HashPool({
     shared: byteThreads,
     onWorkerLost: (e) => log.error({ err: e }, 'a hashing thread stopped; its uploads will be re-hashed at completion'),
@@ -99,7 +100,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           },
         }),
       }),
-      new SealPool(byteThreads, { avx2: config.gcmAvx2 }),
+      sealing,
       log,
     ),
     meta,
@@ -120,6 +121,7 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
   });
   return Object.assign(registry, {
     kms,
+    sealing,
     async close() {
       await registry.pulls.stop();
       await hashing.close();

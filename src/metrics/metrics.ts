@@ -35,6 +35,8 @@ export interface MetricSources {
   budgets?: Record<'blobs' | 'manifests', BudgetFigures>;
   /** Connections closed at accept by maxConnectionsPerSource so far. */
   sourceRefusals?: () => number;
+  /** Bytes resident of the upload seal slots' two blocks (blobstore/encrypted/seal-pool.ts); undefined where it cannot be told. */
+  sealSlots?: () => Record<'budget' | 'bulk', number | undefined>;
 }
 
 /** The figures of a download budget the metrics show. */
@@ -90,6 +92,18 @@ export class BerthMetrics implements Telemetry {
     collectDefaultMetricsButGc(this.registry);
     const { usage, replication, archive, clock, blobDir } = sources;
     registerDownloadMetrics(this.registry, sources);
+    const { sealSlots } = sources;
+    if (sealSlots)
+      // mincore over the blocks' pages (24 MiB: 6,144 pages) at each scrape, nothing per upload.
+      new Gauge({
+        name: 'berth_upload_seal_slots_resident_bytes',
+        help: "Bytes of the upload seal slots' memory resident now, by block (budget: the slots all uploads share; bulk: those lent to fast ones). Pages touched while uploads run stay until they have been quiet for a second",
+        labelNames: ['block'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const [block, bytes] of Object.entries(sealSlots())) if (bytes !== undefined) this.set({ block }, bytes);
+        },
+      });
     new Gauge({
       name: 'berth_upload_sessions',
       help: 'Upload sessions open (all nodes: read from the metadata)',

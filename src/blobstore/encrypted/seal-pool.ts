@@ -206,6 +206,11 @@ export class SealPool {
     return this.memory.residentBytes();
   }
 
+  /** Bytes resident now of the budget's block and of the bulk block (the metrics' figure); undefined without the addon. */
+  residentBlocks(): { budget: number | undefined; bulk: number | undefined } {
+    return { budget: this.memory.residentBytes(), bulk: this.bulk ? this.bulk.residentBytes() : 0 };
+  }
+
   /** Bulk slots lent now (for tests). */
   get bulkLent(): number {
     return this.lentBulk;
