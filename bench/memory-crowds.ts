@@ -1,6 +1,6 @@
 /**
  * The memory line (issue 14) as pairs of crowds: per pair, each server takes a crowd of the
- * small size, then one of the large size, of fresh content; the servers' order turns by one each
+ * small size, then one of the large size; the servers' order turns by one each
  * pair, so no server always follows another's crowd or goes first. Every figure is recorded per
  * pair and the report folds them to their median (report.ts): one pair per run read 26 KB per
  * added upload in one run and 106 in the next for the same build (session 23), so one pair is a
@@ -9,6 +9,11 @@
  *
  * A crowd that fails (an upload refused: the reference answered 500 to 3 of 200 at load ~25)
  * costs that server that pair only, reported as a failure of the run; the rest goes on.
+ *
+ * Every pair sends the same files: a blob's digest is known to a server only at the upload's
+ * closing PUT, so the crowd streams and holds what it did the first time. Fresh files per pair
+ * stored another 250 × 16 MiB (4 GiB) on every server each pair and filled the disk late in a
+ * full run (session 26: a server answered 507, storage full, to a whole crowd of the third pair).
  */
 import { loadavg } from 'node:os';
 import type { Results } from './report.js';
@@ -43,9 +48,9 @@ export async function memoryCrowds(
   measure: typeof uploadMemory = uploadMemory,
 ): Promise<void> {
   const [small, large] = p.rssUploads;
-  for (let pair = 0; pair < p.rssPairs; pair++) {
-    const files = await makeUploadFiles(dir, small + large, p.uploadBytes, `rss ${pair}`);
-    try {
+  const files = await makeUploadFiles(dir, small + large, p.uploadBytes, 'rss');
+  try {
+    for (let pair = 0; pair < p.rssPairs; pair++) {
       for (let k = 0; k < servers.length; k++) {
         const i = (k + pair) % servers.length;
         const s = servers[i]!;
@@ -73,8 +78,8 @@ export async function memoryCrowds(
           results.record(s, `seal slots resident KB per added upload ${small} → ${large}`, ((b.slotsMB - a.slotsMB) * 1024) / (large - small));
         }
       }
-    } finally {
-      await files.remove();
     }
+  } finally {
+    await files.remove();
   }
 }
