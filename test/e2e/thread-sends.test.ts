@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { threadPolicies } from '../../src/blobstore/encrypted/thread-policies-testing.js';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { pushBlob, sha256 } from './helpers/registry-http.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -75,13 +76,8 @@ describe('downloads sent by their opening thread, through Berth', () => {
         [206, 10_000_001, false],
       ],
     );
-    // The send pipe's threads (sendPipe, sendPipeBatch: the defaults) run as SCHED_BATCH (stat's 41st field, 3).
-    const pipes: string[] = [];
-    for (const t of await readdir(`/proc/${berth.child.pid}/task`)) {
-      if ((await readFile(`/proc/${berth.child.pid}/task/${t}/comm`, 'utf8').catch(() => '')).trim() !== 'berth-send') continue;
-      const stat = await readFile(`/proc/${berth.child.pid}/task/${t}/stat`, 'utf8');
-      pipes.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]!);
-    }
-    assert.ok(pipes.length > 0 && pipes.every((p) => p === '3'), `send pipe threads' policies: ${pipes.join(', ')}`);
+    // The send pipe's threads (sendPipe, sendPipeBatch: the defaults) run as SCHED_BATCH (policy 3).
+    const pipes = await threadPolicies(berth.child.pid!, 'berth-send');
+    assert.ok(pipes.length > 0 && pipes.every((p) => p === 3), `send pipe threads' policies: ${pipes.join(', ')}`);
   });
 });

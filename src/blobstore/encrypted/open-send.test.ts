@@ -26,6 +26,7 @@ import { HEADER_SIZE, TAG_SIZE } from './chunk-format.js';
 import { createEncryptedBlobStore } from './encrypted-blob-store.js';
 import { OpenPool } from './open-pool.js';
 import { sockSend, sockSendUnavailable } from './sock-send.js';
+import { threadPolicies } from './thread-policies-testing.js';
 import type { WrappingKeys } from './wrapping-keys.js';
 
 const run = promisify(execFile);
@@ -223,12 +224,12 @@ for (const pipe of [false, true]) {
         names.some((n) => n.trim() === 'berth-send'),
         `threads: ${names.map((n) => n.trim()).join(', ')}`,
       );
-      // Asked for (pipeBatch), it runs as SCHED_BATCH: the 41st field of its stat is 3.
-      for (const t of await readdir('/proc/self/task')) {
-        if ((await readFile(`/proc/self/task/${t}/comm`, 'utf8').catch(() => '')).trim() !== 'berth-send') continue;
-        const stat = await readFile(`/proc/self/task/${t}/stat`, 'utf8');
-        assert.equal(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3], '3', `thread ${t}: ${stat}`);
-      }
+      // Asked for (pipeBatch), it runs as SCHED_BATCH (policy 3).
+      const policies = await threadPolicies('self', 'berth-send');
+      assert.ok(
+        policies.every((p) => p === 3),
+        `berth-send policies: ${policies.join(', ')}`,
+      );
       await until(() => pool.active === 0);
     });
 

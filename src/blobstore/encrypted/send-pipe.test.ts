@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { sendPipeAddon, sendPipeUnavailable } from './send-pipe-addon.js';
+import { threadPolicies } from './thread-policies-testing.js';
 
 const MiB = 1024 * 1024;
 const addon = sendPipeAddon();
@@ -26,17 +26,7 @@ async function until(cond: () => boolean): Promise<void> {
 const fdOf = (s: Socket): number => (s as unknown as { _handle: { fd: number } })._handle.fd;
 const hashOf = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** The scheduling policy of each of this process's threads named `name` (stat's 41st field: 0 SCHED_OTHER, 3 SCHED_BATCH). */
-async function policies(name: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const tid of await readdir('/proc/self/task')) {
-    const comm = await readFile(`/proc/self/task/${tid}/comm`, 'utf8').catch(() => '');
-    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '');
-    // Fields from the 3rd on follow the name's closing parenthesis.
-    if (comm.trim() === name && stat) out.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]));
-  }
-  return out.sort();
-}
+const policies = (name: string): Promise<number[]> => threadPolicies('self', name);
 
 describe('the send pipe of a thread', { skip: addon ? false : `no send pipe: ${sendPipeUnavailable()}` }, () => {
   const done = new Map<number, { written: number; errno: number }>();
