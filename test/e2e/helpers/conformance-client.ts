@@ -115,12 +115,3 @@ export const digestOf = (data: Buffer | string, alg: 'sha256' | 'sha512' = 'sha2
 
 /** Go's json.MarshalIndent(v, "", "\t"), which the v1.1 suite's setup uses for every document. */
 export const goIndent = (v: unknown): Buffer => Buffer.from(JSON.stringify(v, null, '\t'));
-
-/** The first error code of an OCI error body. */
-export function firstErrorCode(res: Fetched): string | undefined {
-  try {
-    return (JSON.parse(res.body.toString()) as { errors?: { code: string }[] }).errors?.[0]?.code;
-  } catch {
-    return undefined;
-  }
-}

@@ -50,16 +50,18 @@ export class Checks {
     if (this.status(`${what}: GET Location`, get, 200)) this.expect(`${what}: Location reads the blob`, get.body.equals(body));
   }
 
-  async postOnly(repo: string, digest: string, body: Buffer, bad = false): Promise<void> {
-    const what = `blob POST ?digest= ${digest.slice(0, 15)}`;
-    const r = await this.c.do('POST', `/v2/${repo}/blobs/uploads/`, { query: { digest }, headers: OCTET, body });
-    if (bad) {
-      this.status(what, r, 400);
-      return;
-    }
+  /** The answer to the request that ends an upload: 400 for bad bytes, else 201, the digest, a Location that reads back. */
+  async closed(what: string, r: Fetched, digest: string, body: Buffer, bad: boolean): Promise<void> {
+    if (bad) return void this.status(what, r, 400);
     if (!this.status(what, r, 201)) return;
     this.digestHeader(what, r, digest);
     await this.location(what, r, body);
+  }
+
+  async postOnly(repo: string, digest: string, body: Buffer, bad = false): Promise<void> {
+    const what = `blob POST ?digest= ${digest.slice(0, 15)}`;
+    const r = await this.c.do('POST', `/v2/${repo}/blobs/uploads/`, { query: { digest }, headers: OCTET, body });
+    await this.closed(what, r, digest, body, bad);
   }
 
   async postPut(repo: string, digest: string, body: Buffer, bad = false): Promise<void> {
@@ -67,13 +69,7 @@ export class Checks {
     const post = await this.c.do('POST', `/v2/${repo}/blobs/uploads/`);
     if (!this.status(`${what}: POST`, post, 202)) return;
     const put = await this.c.do('PUT', post.headers.get('location')!, { query: { digest }, headers: OCTET, body });
-    if (bad) {
-      this.status(`${what}: PUT`, put, 400);
-      return;
-    }
-    if (!this.status(`${what}: PUT`, put, 201)) return;
-    this.digestHeader(what, put, digest);
-    await this.location(what, put, body);
+    await this.closed(`${what}: PUT`, put, digest, body, bad);
   }
 
   async stream(repo: string, digest: string, body: Buffer, bad = false): Promise<void> {
@@ -83,13 +79,7 @@ export class Checks {
     const patch = await this.c.do('PATCH', post.headers.get('location')!, { headers: OCTET, body });
     if (!this.status(`${what}: PATCH`, patch, 202)) return;
     const put = await this.c.do('PUT', patch.headers.get('location')!, { query: { digest }, headers: OCTET });
-    if (bad) {
-      this.status(`${what}: PUT`, put, 400);
-      return;
-    }
-    if (!this.status(`${what}: PUT`, put, 201)) return;
-    this.digestHeader(what, put, digest);
-    await this.location(what, put, body);
+    await this.closed(`${what}: PUT`, put, digest, body, bad);
   }
 
   /** BlobPatchChunked: chunks of a third of the blob (at least 1 KiB) with Content-Range. */
