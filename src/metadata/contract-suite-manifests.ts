@@ -1,7 +1,7 @@
 /** Contract: manifests and the blob index (see contract-suite.ts). */
 import assert from 'node:assert/strict';
 import { GC_REVIVE_COALESCE_MS } from './gc.js';
-import { at, blob, byteOrder, dg, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
+import { at, blob, byteOrder, dg, OTHER_REGISTRY, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
 
 export function manifestContract(test: ContractTest): void {
   test('put stores a manifest with its tag; find and findByTag return it byte for byte', async ({ a }) => {
@@ -276,6 +276,21 @@ export function manifestContract(test: ContractTest): void {
     assert.equal(await a.blobs.unlink(two, d, at(5)), false);
     assert.equal(await a.blobs.findInRepository(two, d), undefined);
     assert.ok(await a.blobs.find(d), 'the bytes stay until GC finds them unreferenced');
+  });
+
+  test("repositoriesWith names the registry's repositories that link a blob, sorted, up to the limit", async ({ a }) => {
+    const b = await repo(a, 'b/app');
+    const d = await blob(a, b, 'linked', 10, at(1));
+    await a.blobs.link(await repo(a, 'a/app'), d, at(2));
+    await a.blobs.link(await repo(a, 'c/app'), d, at(2));
+    await a.blobs.link(await repo(a, 'elsewhere', OTHER_REGISTRY), d, at(2));
+    await repo(a, 'd/app');
+    assert.deepEqual(await a.blobs.repositoriesWith(REGISTRY, d, 10), ['a/app', 'b/app', 'c/app']);
+    assert.deepEqual(await a.blobs.repositoriesWith(REGISTRY, d, 2), ['a/app', 'b/app']);
+    assert.deepEqual(await a.blobs.repositoriesWith(OTHER_REGISTRY, d, 10), ['elsewhere']);
+    assert.deepEqual(await a.blobs.repositoriesWith(REGISTRY, dg('unknown'), 10), []);
+    await a.blobs.unlink(b, d, at(3));
+    assert.deepEqual(await a.blobs.repositoriesWith(REGISTRY, d, 10), ['a/app', 'c/app']);
   });
 
   test('stat revives a queued blob, at most once per coalescing period', async ({ a }) => {

@@ -102,6 +102,11 @@ export interface BlobIndex {
   /** A blob linked into the repository: what the repository's clients may read. */
   findInRepository(repositoryId: number, digest: Digest): Promise<BlobRecord | undefined>;
   /**
+   * Up to `limit` of the registry's repositories that link the blob, by name: where an automatic
+   * mount may take it from, once the caller is found allowed to read one of them.
+   */
+  repositoriesWith(registryKey: RegistryKey, digest: Digest, limit: number): Promise<string[]>;
+  /**
    * findInRepository for a client's HEAD or GET, with the layer's access and storage class read in
    * the same statement (one round trip on PostgreSQL: a GET needed three): a blob queued for
    * garbage-collection review is revived (its grace period restarts at `now`), since a client that

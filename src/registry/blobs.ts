@@ -14,6 +14,9 @@ import { requireRepository } from './repositories.js';
 import type { Quotas } from './quotas.js';
 import { layerArchivedError } from './storage-classes.js';
 
+/** The repositories holding a blob an automatic mount considers, at most, for one the caller may read. */
+const AUTO_MOUNT_SOURCES = 100;
+
 /** How long a presigned blob URL works; long enough for a slow pull of a large layer. */
 const PRESIGN_TTL_SECONDS = 3600;
 
@@ -86,18 +89,29 @@ export class Blobs {
   }
 
   /**
-   * Mounts a blob into `scope` from repository `from` (or, with automatic mounting, from
-   * anywhere in the registry). Returns undefined when it can't, and the client then uploads.
-   * Bytes are never shared across encryption keys (ECR's rule too): a mount needs a copy
-   * sealed under the target repository's key.
+   * Mounts a blob into `scope` from repository `from` (the caller was authorized to read it), or,
+   * with automatic mounting, from a repository of the same registry that `mayRead` allows: never
+   * from one the caller could not read, nor from another registry. Returns undefined when it
+   * can't, and the client then uploads. Bytes are never shared across encryption keys (ECR's
+   * rule too): a mount needs a copy sealed under the target repository's key.
    */
-  async mount(scope: RepoScope, digest: Digest, from: RepoScope | undefined): Promise<BlobRecord | undefined> {
+  async mount(
+    scope: RepoScope,
+    digest: Digest,
+    from: RepoScope | undefined,
+    mayRead?: (repository: string) => Promise<boolean>,
+  ): Promise<BlobRecord | undefined> {
     let source: BlobRecord | undefined;
     if (from) {
       const fromRepo = await this.ctx.meta.repositories.find(from.registryKey, from.name);
       source = fromRepo && (await this.ctx.meta.blobs.findInRepository(fromRepo.id, digest));
-    } else if (this.ctx.limits.autoMount) {
-      source = await this.ctx.meta.blobs.find(digest);
+    } else if (this.ctx.limits.autoMount && mayRead) {
+      for (const name of await this.ctx.meta.blobs.repositoriesWith(scope.registryKey, digest, AUTO_MOUNT_SOURCES)) {
+        if (await mayRead(name)) {
+          source = await this.ctx.meta.blobs.find(digest);
+          break;
+        }
+      }
     }
     if (!source) return undefined;
     const repo = await repositoryForPush(this.ctx, scope, this.quotas);

@@ -3,8 +3,11 @@ import type { ServerResponse } from 'node:http';
 
 export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
 
-export function send(res: ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string | Buffer): void {
-  const h: Record<string, string | number> = { ...API_VERSION_HEADER, ...headers };
+/** A list value is sent as one header line per element. */
+export type HeaderValues = Record<string, string | number | string[]>;
+
+export function send(res: ServerResponse, status: number, headers: HeaderValues = {}, body?: string | Buffer): void {
+  const h: HeaderValues = { ...API_VERSION_HEADER, ...headers };
   if (body === undefined) {
     if (h['Content-Length'] === undefined) h['Content-Length'] = 0;
     res.writeHead(status, h);

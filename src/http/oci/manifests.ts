@@ -3,7 +3,7 @@ import { Codes, RegistryError } from '../../core/errors.js';
 import { isTag, parseReference, parseRepositoryName, parseTag, type Reference } from '../../core/names.js';
 import { readBody } from '../request.js';
 import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
-import { repoPath, send } from './headers.js';
+import { repoPath, send, type HeaderValues } from './headers.js';
 import { holdBytes, holdBytesNow, releaseWhenSent, SharedHolds } from '../download-hold.js';
 import type { DownloadBudget } from '../../core/download-budget.js';
 
@@ -95,7 +95,9 @@ export async function headOrGetManifest(r: OciRequest, name: string, referenceTe
 /**
  * PUT by tag, or by digest with any number of `?tag=` parameters (distribution-spec, after
  * v1.1): the tags are written with the manifest, all or none, and each is confirmed in
- * `OCI-Tag` (one list-valued header, which RFC 9110 makes the same as one header per tag).
+ * `OCI-Tag`, one header line per tag: RFC 9110 makes that the same as one comma-joined line, but
+ * clients that read the lines as values (Go's Header.Values, as the OCI conformance suite does)
+ * only find a tag in a line of its own.
  */
 export async function putManifest(r: OciRequest, name: string, referenceText: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
@@ -108,12 +110,12 @@ export async function putManifest(r: OciRequest, name: string, referenceText: st
     pushedBy: r.principal.arn,
     ...(from && { replicatedFrom: from, createRepository: false }),
   });
-  const headers: Record<string, string> = {
+  const headers: HeaderValues = {
     Location: repoPath(r.pathPrefix, name, 'manifests', pushed.digest),
     'Docker-Content-Digest': pushed.digest,
   };
   if (pushed.subject) headers['OCI-Subject'] = pushed.subject;
-  if (tags.length > 0) headers['OCI-Tag'] = pushed.tags.join(', ');
+  if (tags.length > 0) headers['OCI-Tag'] = pushed.tags;
   send(r.res, 201, headers);
 }
 

@@ -8,6 +8,7 @@ import { Codes, RegistryError } from '../../core/errors.js';
 import { parseRepositoryName } from '../../core/names.js';
 import { contentLength, hasBody, parseChunkRange } from '../request.js';
 import { mountFrom, scopeOf, type OciRequest } from './context.js';
+import { layerReader } from './layer-readers.js';
 import { repoPath, send } from './headers.js';
 
 function uploadHeaders(r: OciRequest, name: string, id: string, size: number): Record<string, string | number> {
@@ -45,7 +46,7 @@ export async function startUpload(r: OciRequest, name: string): Promise<void> {
     const digest = parseDigest(mount);
     const fromName = mountFrom(r);
     const from = fromName === null ? undefined : scopeOf(r, parseRepositoryName(fromName));
-    const mounted = await r.registry.blobs.mount(scope, digest, from);
+    const mounted = await r.registry.blobs.mount(scope, digest, from, layerReader(r, scope.registryKey));
     if (mounted) {
       sendCreated(r, name, digest);
       return;

@@ -5,12 +5,13 @@
  * reviewer uses, so a writer and a reviewer of the same digest wait for each other, never deadlock.
  */
 import type { Digest } from '../../core/digest.js';
+import { registryKeyText } from '../../core/registry-key.js';
 import { GC_REVIVE_COALESCE_MS } from '../gc.js';
 import { layerArchivedSql } from '../archive-sql.js';
 import type { StorageClass } from '../archive.js';
 import type { BlobIndex, BlobRecord, BlobStat } from '../types.js';
 import { cancelPendingDeletion, dropMarker, queueReview, reviveReview } from './gc-queue.js';
-import { changes, LOCK_NAMESPACE, digestLockKey, one, Rollback, withTransaction, type PgContext } from './pool.js';
+import { changes, LOCK_NAMESPACE, digestLockKey, one, Rollback, rows, withTransaction, type PgContext } from './pool.js';
 
 interface Row {
   digest: string;
@@ -54,6 +55,15 @@ export function createPostgresBlobIndex({ pool }: PgContext): BlobIndex {
       return r && toBlob(r);
     },
     findInRepository,
+    async repositoriesWith(registryKey, digest, limit) {
+      const found = await rows<{ name: string }>(
+        pool,
+        `SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+         WHERE rb.digest = $1 AND r.registry_id = $2 ORDER BY r.name LIMIT $3`,
+        [digest, registryKeyText(registryKey), limit],
+      );
+      return found.map((r) => r.name);
+    },
     async stat(repositoryId, digest, now) {
       const r = await one<StatRow>(pool, STAT_SQL, [repositoryId, digest]);
       if (!r) return undefined;

@@ -4,6 +4,7 @@
  * (queueing reviews, reviving queued blobs, upload-commit markers; see ../gc.ts).
  */
 import type { Digest } from '../../core/digest.js';
+import { registryKeyText } from '../../core/registry-key.js';
 import { GC_REVIVE_COALESCE_MS } from '../gc.js';
 import type { StorageClass } from '../archive.js';
 import type { BlobIndex, BlobRecord } from '../types.js';
@@ -38,6 +39,9 @@ export const BLOB_STAT_SQL = `SELECT digest, size, created_at, storage_class,
 export function createSqliteBlobIndex(db: Db): BlobIndex {
   const findStmt = db.prepare<[string], Row>('SELECT digest, size, created_at FROM blobs WHERE digest = ?');
   const findInRepoStmt = db.prepare<[string, number, string], Row>(BLOB_IN_REPOSITORY_SQL);
+  const linkedByStmt = db.prepare<[string, string, number], { name: string }>(
+    'SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE rb.digest = ? AND r.registry_id = ? ORDER BY r.name LIMIT ?',
+  );
   const insertBlob = db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const insertLink = db.prepare('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
   const deleteLink = db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?');
@@ -97,6 +101,9 @@ export function createSqliteBlobIndex(db: Db): BlobIndex {
     async findInRepository(repositoryId, digest) {
       const r = findInRepoStmt.get(digest, repositoryId, digest);
       return r && toBlob(r);
+    },
+    async repositoriesWith(registryKey, digest, limit) {
+      return linkedByStmt.all(digest, registryKeyText(registryKey), limit).map((r) => r.name);
     },
     async stat(repositoryId, digest, now) {
       const r = statStmt.get({ repo: repositoryId, digest });
