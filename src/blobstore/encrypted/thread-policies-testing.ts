@@ -15,3 +15,17 @@ export async function threadPolicies(pid: number | 'self', name: string): Promis
   }
   return out.sort();
 }
+
+/**
+ * threadPolicies once it reads `want`, or its last read after `tries` reads 10 ms apart: a pipe's
+ * thread names itself and then sets its policy after pipe() has returned, so a test that starts one
+ * waits for both to be done (a busy machine may run the thread late).
+ */
+export async function policiesOnce(pid: number | 'self', name: string, want: number[], tries = 3000): Promise<number[]> {
+  let seen = await threadPolicies(pid, name);
+  for (let i = 1; i < tries && seen.join() !== want.join(); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    seen = await threadPolicies(pid, name);
+  }
+  return seen;
+}
