@@ -21,7 +21,8 @@ test("each pair turns the servers' order; a failed crowd costs its server that p
       calls.push(`${s.name} ${tag} ${files.length}`);
       if (s.name === 'reference' && tag === '4-1') throw new Error('reference: 1 of 4 uploads failed: status 500');
       const big = tag.startsWith('8');
-      return { startMB: 100, peakMB: big ? 110 : 100, endMB: 105, streamingMB: big ? 108 : 99 };
+      const trend = { growthMB: 1.5, mbPerGiB: 0.5, coveragePct: 90, seconds: 14, samples: 57 };
+      return { startMB: 100, peakMB: big ? 110 : 100, endMB: 105, streamingMB: big ? 108 : 99, ...(big && { trend }) };
     };
     await memoryCrowds(servers, ['h0', 'h1', 'h2'], dir, { rssUploads: [4, 8], rssPairs: 3, uploadBytes: 1024, uploadRate: '1M' }, results, measure);
     // Small crowd then large, per server; the first server of each pair is the next one.
@@ -36,6 +37,10 @@ test("each pair turns the servers' order; a failed crowd costs its server that p
     assert.equal(results.byServer.berth!['RSS KB per added upload, peak 4 → 8']!.length, 3);
     assert.equal(results.byServer.reference!['RSS KB per added upload, peak 4 → 8']!.length, 2, 'the failed pair left out');
     assert.deepEqual(results.byServer.berth!['RSS KB per added upload, peak 4 → 8'], [2560, 2560, 2560]);
+    // The literal "flat" lines: the large crowd's window, per pair.
+    assert.deepEqual(results.byServer.berth!['RSS MB per GiB uploaded while all 8 stream (least squares)'], [0.5, 0.5, 0.5]);
+    assert.deepEqual(results.byServer.berth!['RSS MB growth while all 8 stream, first → last sample'], [1.5, 1.5, 1.5]);
+    assert.deepEqual(results.byServer.reference!["streaming window: % of the 8 crowd's bytes sent while all stream"], [90, 90]);
     assert.equal(results.failures.length, 1);
     assert.match(results.failures[0]!, /^memory pair 2, reference: .*status 500/);
     assert.deepEqual(await readdir(dir), [], "each pair's files removed");

@@ -73,6 +73,15 @@ export async function memoryCrowds(
         results.record(s, `RSS MB, ${large} uploads streaming: end`, b.endMB);
         results.record(s, `RSS KB per added upload, peak ${small} → ${large}`, peakKBPerUpload(a, small, b, large));
         results.record(s, `RSS KB per added upload, median while all stream ${small} → ${large}`, streamingKBPerUpload(a, small, b, large));
+        if (b.trend) {
+          const t = b.trend;
+          console.error(
+            `  ${s.name}, ${large} streaming: ${t.samples} samples over ${t.seconds.toFixed(1)} s, ${t.coveragePct.toFixed(0)} % of the bytes; RSS ${t.growthMB.toFixed(1)} MB, ${t.mbPerGiB.toFixed(2)} MB per GiB`,
+          );
+          results.record(s, `RSS MB growth while all ${large} stream, first → last sample`, t.growthMB);
+          results.record(s, `RSS MB per GiB uploaded while all ${large} stream (least squares)`, t.mbPerGiB);
+          results.record(s, `streaming window: % of the ${large} crowd's bytes sent while all stream`, t.coveragePct);
+        }
         if (a.slotsMB !== undefined && b.slotsMB !== undefined) {
           results.record(s, `seal slots resident MB, ${large} uploads (as the first ends)`, b.slotsMB);
           results.record(s, `seal slots resident KB per added upload ${small} → ${large}`, ((b.slotsMB - a.slotsMB) * 1024) / (large - small));

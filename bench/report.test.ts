@@ -46,9 +46,13 @@ test("the memory crowds' lines fold to the median of their pairs, as the curl li
     r.record(named('berth'), 'RSS KB per added upload, peak 50 → 200', v);
     r.record(named('berth'), 'seal slots resident MB, 200 uploads (as the first ends)', v);
     r.record(named('berth'), 'push MB/s (HTTP)', v);
+    r.record(named('berth'), 'RSS MB per GiB uploaded while all 200 stream (least squares)', v);
+    r.record(named('berth'), "streaming window: % of the 200 crowd's bytes sent while all stream", v);
   }
   const rows = new Map(r.rows().map((x) => [x.name, x.berth]));
   assert.equal(rows.get('RSS KB per added upload, peak 50 → 200'), 40);
   assert.equal(rows.get('seal slots resident MB, 200 uploads (as the first ends)'), 40);
   assert.equal(rows.get('push MB/s (HTTP)'), 172 / 3);
+  assert.equal(rows.get('RSS MB per GiB uploaded while all 200 stream (least squares)'), 40);
+  assert.equal(rows.get("streaming window: % of the 200 crowd's bytes sent while all stream"), 40);
 });

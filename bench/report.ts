@@ -70,7 +70,7 @@ const median = (xs: number[]) => {
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Lines folded to the median: the curl lines (as the issue states them) and the memory crowds' (memory-crowds.ts). */
-const MEDIAN = /^(curl|RSS |seal slots)/;
+const MEDIAN = /^(curl|RSS |seal slots|streaming window)/;
 const fold = (name: string, xs: number[]) => (xs.length === 0 ? NaN : MEDIAN.test(name) ? median(xs) : mean(xs));
 
 const LOWER_IS_BETTER = /CPU|RSS|ms|resident/;

@@ -49,6 +49,8 @@ export interface StreamingUploads {
   allStreaming(): Promise<void>;
   /** How many curls are still sending now. */
   inFlight(): number;
+  /** Bytes all the curls have sent so far (read from their files; a curl gone keeps its last count). */
+  uploadedBytes(): number;
   /** Waits for all of them; how many the server accepted (201). */
   finished(): Promise<{ ok: number; failed: string[] }>;
 }
@@ -62,6 +64,7 @@ export async function startUploads(server: Server, headers: string, files: Uploa
     return r;
   });
   for (const r of running) r.child.kill('SIGCONT');
+  const lastRead = running.map(() => 0);
   const exited = new Set<number>();
   const settled: Array<Promise<CurlResult | Error>> = running.map((r, i) =>
     r.done.then(
@@ -90,6 +93,14 @@ export async function startUploads(server: Server, headers: string, files: Uploa
       }
     },
     inFlight: () => running.length - exited.size,
+    uploadedBytes() {
+      let sum = 0;
+      for (let i = 0; i < running.length; i++) {
+        lastRead[i] = Math.max(lastRead[i]!, bytesRead(running[i]!.child.pid!));
+        sum += lastRead[i]!;
+      }
+      return sum;
+    },
     async finished() {
       const results = await Promise.all(settled);
       const failed = results.map((r) => (r instanceof Error ? r.message : r.status === 201 ? '' : `status ${r.status}`)).filter(Boolean);

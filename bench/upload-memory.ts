@@ -6,7 +6,9 @@
  * (~28 KB in the main heap) and on average half a sealed chunk of unsealed plaintext; the rest (its
  * read piece, its seal slot) can come out of budgets all uploads share (notes/2026-12-05-s20-rss.md).
  */
+import { statSync } from 'node:fs';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
+import { type StreamingTrend, streamingTrend, type TrendSample } from './streaming-trend.js';
 import { startUploads, type UploadFiles } from './streaming-uploads.js';
 import type { Server } from './servers.js';
 
@@ -28,10 +30,14 @@ export interface RssFigures {
    * the figure (berth_upload_seal_slots_resident_bytes).
    */
   slotsMB?: number;
+  /** RSS against the bytes uploaded over the same window (streaming-trend.ts). */
+  trend?: StreamingTrend;
 }
 
 const MiB = 1024 * 1024;
 const SAMPLE_MS = 50;
+/** Every this many RSS samples, one beside the bytes uploaded: 200 reads of /proc per count. */
+const TREND_EVERY = 5;
 
 export function median(values: readonly number[]): number {
   const v = [...values].sort((a, b) => a - b);
@@ -44,10 +50,16 @@ export async function uploadMemory(server: Server, headers: string, files: Uploa
   const stop = watchPeakRss(server.pid);
   const uploads = await startUploads(server, headers, files, `bench/rss-${tag}`, rate);
   await uploads.allStreaming();
+  const began = performance.now();
   const samples = [rssBytes(server.pid)];
+  const trend: TrendSample[] = [{ atMs: 0, rssBytes: samples[0]!, uploadedBytes: uploads.uploadedBytes() }];
   while (uploads.inFlight() === files.length) {
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
-    samples.push(rssBytes(server.pid));
+    const rss = rssBytes(server.pid);
+    samples.push(rss);
+    // Only while every upload still streams: the window is the one the median reads.
+    if (samples.length % TREND_EVERY === 0 && uploads.inFlight() === files.length)
+      trend.push({ atMs: performance.now() - began, rssBytes: rss, uploadedBytes: uploads.uploadedBytes() });
   }
   const slots = server.metricsUrl ? await sealSlotsBytes(server.metricsUrl) : undefined;
   const done = await uploads.finished();
@@ -59,7 +71,16 @@ export async function uploadMemory(server: Server, headers: string, files: Uploa
     endMB: rssBytes(server.pid) / MiB,
     streamingMB: median(samples) / MiB,
     ...(slots !== undefined && { slotsMB: slots / MiB }),
+    ...trendOf(trend, files),
   };
+}
+
+function trendOf(samples: TrendSample[], files: UploadFiles['files']): { trend?: StreamingTrend } {
+  const trend = streamingTrend(
+    samples,
+    files.reduce((sum, f) => sum + statSync(f.path).size, 0),
+  );
+  return trend ? { trend } : {};
 }
 
 /** The budget block's sample of berth_upload_seal_slots_resident_bytes, or undefined (a build without it). */
