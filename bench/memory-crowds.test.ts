@@ -21,7 +21,7 @@ test("each pair turns the servers' order; a failed crowd costs its server that p
       calls.push(`${s.name} ${tag} ${files.length}`);
       if (s.name === 'reference' && tag === '4-1') throw new Error('reference: 1 of 4 uploads failed: status 500');
       const big = tag.startsWith('8');
-      const trend = { growthMB: 1.5, mbPerGiB: 0.5, coveragePct: 90, seconds: 14, samples: 57 };
+      const trend = { growthMB: 1.5, mbPerGiB: 0.5, lateMbPerGiB: 0.25, coveragePct: 90, uploadMBps: 150, seconds: 14, samples: 57 };
       return { startMB: 100, peakMB: big ? 110 : 100, endMB: 105, streamingMB: big ? 108 : 99, ...(big && { trend }) };
     };
     await memoryCrowds(servers, ['h0', 'h1', 'h2'], dir, { rssUploads: [4, 8], rssPairs: 3, uploadBytes: 1024, uploadRate: '1M' }, results, measure);
@@ -39,6 +39,7 @@ test("each pair turns the servers' order; a failed crowd costs its server that p
     assert.deepEqual(results.byServer.berth!['RSS KB per added upload, peak 4 → 8'], [2560, 2560, 2560]);
     // The literal "flat" lines: the large crowd's window, per pair.
     assert.deepEqual(results.byServer.berth!['RSS MB per GiB uploaded while all 8 stream (least squares)'], [0.5, 0.5, 0.5]);
+    assert.deepEqual(results.byServer.berth!['RSS MB per GiB uploaded while all 8 stream, second half (least squares)'], [0.25, 0.25, 0.25]);
     assert.deepEqual(results.byServer.berth!['RSS MB growth while all 8 stream, first → last sample'], [1.5, 1.5, 1.5]);
     assert.deepEqual(results.byServer.reference!["streaming window: % of the 8 crowd's bytes sent while all stream"], [90, 90]);
     assert.equal(results.failures.length, 1);

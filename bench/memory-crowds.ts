@@ -76,11 +76,14 @@ export async function memoryCrowds(
         if (b.trend) {
           const t = b.trend;
           console.error(
-            `  ${s.name}, ${large} streaming: ${t.samples} samples over ${t.seconds.toFixed(1)} s, ${t.coveragePct.toFixed(0)} % of the bytes; RSS ${t.growthMB.toFixed(1)} MB, ${t.mbPerGiB.toFixed(2)} MB per GiB`,
+            `  ${s.name}, ${large} streaming: ${t.samples} samples over ${t.seconds.toFixed(1)} s, ${t.coveragePct.toFixed(0)} % of the bytes at ${t.uploadMBps.toFixed(0)} MB/s; RSS ${t.growthMB.toFixed(1)} MB, ${t.mbPerGiB.toFixed(2)} MB per GiB (second half ${t.lateMbPerGiB.toFixed(2)})`,
           );
           results.record(s, `RSS MB growth while all ${large} stream, first → last sample`, t.growthMB);
           results.record(s, `RSS MB per GiB uploaded while all ${large} stream (least squares)`, t.mbPerGiB);
+          if (!Number.isNaN(t.lateMbPerGiB))
+            results.record(s, `RSS MB per GiB uploaded while all ${large} stream, second half (least squares)`, t.lateMbPerGiB);
           results.record(s, `streaming window: % of the ${large} crowd's bytes sent while all stream`, t.coveragePct);
+          results.record(s, `streaming window: MB/s the ${large} crowd sent while all stream`, t.uploadMBps);
         }
         if (a.slotsMB !== undefined && b.slotsMB !== undefined) {
           results.record(s, `seal slots resident MB, ${large} uploads (as the first ends)`, b.slotsMB);

@@ -38,6 +38,24 @@ test('memory that grows with the bytes received reads as its MB per GiB, and its
   assert.equal(t.growthMB.toFixed(2), ((4 * (200 * 14e6)) / GiB).toFixed(2));
 });
 
+test('memory that fills once early and then stays reads a slope over the whole window, and none over its second half', () => {
+  // +20 MB over the first GiB, then flat.
+  const t = streamingTrend(
+    crowd((gib) => 170 + 20 * Math.min(1, gib)),
+    crowdBytes,
+  )!;
+  assert.ok(t.mbPerGiB > 3, `whole window: ${t.mbPerGiB}`);
+  assert.equal(t.lateMbPerGiB, 0);
+  // Memory held per byte received goes on rising in the second half.
+  assert.equal(
+    streamingTrend(
+      crowd((gib) => 180 + 4 * gib),
+      crowdBytes,
+    )!.lateMbPerGiB.toFixed(6),
+    '4.000000',
+  );
+});
+
 test('the slope is fitted over every sample, so a swing of the first or the last sample moves the growth, not the slope much', () => {
   const samples = crowd(() => 190);
   samples[samples.length - 1] = { ...samples[samples.length - 1]!, rssBytes: 196 * MiB };
@@ -46,13 +64,14 @@ test('the slope is fitted over every sample, so a swing of the first or the last
   assert.ok(t.mbPerGiB > 0 && t.mbPerGiB < 1, `one late sample of +6 MB moves the slope by less than 1 MB per GiB (${t.mbPerGiB})`);
 });
 
-test("the window's coverage is the share of the crowd's bytes sent between its first and last samples", () => {
+test("the window's coverage is the share of the crowd's bytes sent between its first and last samples, and its rate those bytes over its seconds", () => {
   const t = streamingTrend(
     crowd(() => 190),
     crowdBytes,
   )!;
   // 14 s at 200 MB/s of 200 × 16 MiB.
   assert.equal(t.coveragePct.toFixed(1), ((100 * 200 * 14e6) / crowdBytes).toFixed(1));
+  assert.equal(t.uploadMBps.toFixed(2), (200e6 / MiB).toFixed(2), 'and the rate the crowd was taken at');
 });
 
 test('no trend from fewer than two samples or from samples with no bytes moved between them', () => {

@@ -23,8 +23,16 @@ export interface StreamingTrend {
   growthMB: number;
   /** Least-squares slope of RSS (MB) over bytes uploaded (GiB) across the window's samples. */
   mbPerGiB: number;
+  /**
+   * The same over the window's second half (by bytes): memory that fills once (budgets all uploads
+   * share, V8's heap growing to its size) rises early and then stays; memory held per byte received
+   * goes on rising. NaN with fewer than two samples there.
+   */
+  lateMbPerGiB: number;
   /** Share of the crowd's bytes sent within the window (%): how much of the streaming it saw. */
   coveragePct: number;
+  /** The crowd's bytes per second over the window (MB/s, MiB): what the server took while it held what it held. */
+  uploadMBps: number;
   seconds: number;
   samples: number;
 }
@@ -40,6 +48,22 @@ export function streamingTrend(samples: readonly TrendSample[], crowdBytes: numb
   if (samples.length < 2) return undefined;
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
+  const mbPerGiB = slope(samples);
+  if (mbPerGiB === undefined) return undefined;
+  const middle = (first.uploadedBytes + last.uploadedBytes) / 2;
+  return {
+    growthMB: (last.rssBytes - first.rssBytes) / MiB,
+    mbPerGiB,
+    lateMbPerGiB: slope(samples.filter((s) => s.uploadedBytes >= middle)) ?? Number.NaN,
+    coveragePct: (100 * (last.uploadedBytes - first.uploadedBytes)) / crowdBytes,
+    uploadMBps: (last.uploadedBytes - first.uploadedBytes) / MiB / ((last.atMs - first.atMs) / 1000),
+    seconds: (last.atMs - first.atMs) / 1000,
+    samples: samples.length,
+  };
+}
+
+/** Least-squares slope of RSS (MB) over bytes uploaded (GiB); undefined without two samples apart in bytes. */
+function slope(samples: readonly TrendSample[]): number | undefined {
   const xs = samples.map((s) => s.uploadedBytes / GiB);
   const ys = samples.map((s) => s.rssBytes / MiB);
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -50,12 +74,5 @@ export function streamingTrend(samples: readonly TrendSample[], crowdBytes: numb
     sxy += (xs[i]! - mx) * (ys[i]! - my);
     sxx += (xs[i]! - mx) ** 2;
   }
-  if (sxx === 0) return undefined;
-  return {
-    growthMB: (last.rssBytes - first.rssBytes) / MiB,
-    mbPerGiB: sxy / sxx,
-    coveragePct: (100 * (last.uploadedBytes - first.uploadedBytes)) / crowdBytes,
-    seconds: (last.atMs - first.atMs) / 1000,
-    samples: samples.length,
-  };
+  return sxx === 0 ? undefined : sxy / sxx;
 }
