@@ -52,18 +52,18 @@ export function serviceRule(pattern: RegExp, why: string): [(s: string) => boole
   return [(s: string) => pattern.test(s), { message: why }];
 }
 
+/**
+ * Each model pattern's text by its RegExp's: a RegExp prints `/` as `\/`, so the model's own
+ * text (which a refusal quotes) cannot be read back from it.
+ */
+const MODEL_PATTERNS = new Map<string, string>();
+
 /** A model `pattern`, written as the model writes it; the whole value must match. */
 export function modelPattern(source: string): RegExp {
   const re = new RegExp(`^(?:${source})$`);
   MODEL_PATTERNS.set(String(re), source);
   return re;
 }
-
-/**
- * Each model pattern's text by its RegExp's: a RegExp prints `/` as `\/`, so the model's own
- * text (which a refusal quotes) cannot be read back from it.
- */
-const MODEL_PATTERNS = new Map<string, string>();
 
 function isSerializationIssue(issue: Issue, input: unknown, all: readonly Issue[]): boolean {
   if (issue.code === 'unrecognized_keys') return true;
