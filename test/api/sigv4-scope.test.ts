@@ -4,7 +4,6 @@
  * the signature, ECR Public's and KMS's own regions, and a deleted user's login token on /v2.
  * The aws CLI with `--region` other than the server's is in test/e2e/sigv4-scope.test.ts.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import {
   AttachUserPolicyCommand,
@@ -15,48 +14,12 @@ import {
   DetachUserPolicyCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { errorCode, request } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
-
-const ECR_TARGET = 'AmazonEC2ContainerRegistry_V20150921.';
-
-interface SignedCall {
-  target: string;
-  body: Record<string, unknown>;
-  service?: string;
-  region?: string;
-  unsigned?: string[];
-}
-
-/** A JSON-protocol POST signed as the SDK signs, optionally leaving some headers unsigned. */
-async function signedFetch(
-  berth: Pick<BerthInProcess, 'url' | 'region'>,
-  creds: Credentials,
-  call: SignedCall,
-): Promise<{ status: number; json: { __type?: string; message?: string } }> {
-  const url = new URL(berth.url);
-  const body = JSON.stringify(call.body);
-  const signer = new SignatureV4({ service: call.service ?? 'ecr', region: call.region ?? berth.region, credentials: creds, sha256: Sha256 });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: 'POST',
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: '/',
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target },
-      body,
-    }),
-    { ...(call.unsigned && { unsignableHeaders: new Set(call.unsigned) }) },
-  );
-  const res = await fetch(berth.url, { method: 'POST', headers: signed.headers, body });
-  return { status: res.status, json: (await res.json()) as { __type?: string; message?: string } };
-}
+import { ECR_TARGET, signedFetch } from './helpers/signed-json.js';
 
 const repositoryNames = async (ecr: ECRClient) => ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName);
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { imageIds, maxResults, parseInput, registryId, repositoryName } from './input.js';
+import { blob, imageIds, maxResults, modelPattern, parseInput, registryId, repositoryName } from './input.js';
 import { EcrError } from './protocol.js';
 
 const schema = z
@@ -53,5 +53,25 @@ describe('parseInput', () => {
     const rule = fails({ repositoryName: 'Bad Name' });
     assert.equal(rule.type, 'InvalidParameterException');
     assert.match(rule.message, /^Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression/);
+  });
+
+  it('bounds a blob by its decoded bytes, refused in the words of a length', () => {
+    const part = z.object({ layerPartBlob: blob(4) }).strict();
+    assert.deepEqual(parseInput(part, { layerPartBlob: Buffer.alloc(4).toString('base64') }), { layerPartBlob: 'AAAAAA==' });
+    assert.throws(
+      () => parseInput(part, { layerPartBlob: Buffer.alloc(5).toString('base64') }),
+      (e: unknown) =>
+        e instanceof EcrError &&
+        e.type === 'ValidationException' &&
+        /at 'layerPartBlob' failed to satisfy constraint: Member must have length less than or equal to 4$/.test(e.message),
+    );
+  });
+
+  it("quotes a model pattern as the model writes it, a '/' unescaped", () => {
+    const filter = z.object({ filter: z.string().regex(modelPattern('[a-z]+/[a-z]+')) }).strict();
+    assert.throws(
+      () => parseInput(filter, { filter: 'A/b' }),
+      (e: unknown) => e instanceof EcrError && e.message.endsWith('Member must satisfy regular expression pattern: [a-z]+/[a-z]+'),
+    );
   });
 });

@@ -52,9 +52,17 @@ export function serviceRule(pattern: RegExp, why: string): [(s: string) => boole
   return [(s: string) => pattern.test(s), { message: why }];
 }
 
+/**
+ * Each model pattern's text by its RegExp's: a RegExp prints `/` as `\/`, so the model's own
+ * text (which a refusal quotes) cannot be read back from it.
+ */
+const MODEL_PATTERNS = new Map<string, string>();
+
 /** A model `pattern`, written as the model writes it; the whole value must match. */
 export function modelPattern(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`);
+  const re = new RegExp(`^(?:${source})$`);
+  MODEL_PATTERNS.set(String(re), source);
+  return re;
 }
 
 function isSerializationIssue(issue: Issue, input: unknown, all: readonly Issue[]): boolean {
@@ -98,7 +106,7 @@ function modelConstraint(issue: Issue, input: unknown): string | undefined {
 
 /** `/^(?:[0-9]{12})$/` → `[0-9]{12}`, as the model writes it; undefined for other patterns. */
 function modelPatternText(pattern: string): string | undefined {
-  return /^\/\^\(\?:([\s\S]*)\)\$\/[a-z]*$/.exec(pattern)?.[1];
+  return MODEL_PATTERNS.get(pattern);
 }
 
 /** `['tags', 0, 'Key']` → `tags.1.member.Key`, as ECR names a member (lists count from 1). */
@@ -150,6 +158,34 @@ export const repositoryName = z
   .refine(...NAME_RULE);
 
 export const registryId = z.string().regex(modelPattern('[0-9]{12}'));
+
+/** A digest as the model writes it (LayerDigest, ImageDigest of CompleteLayerUpload); the algorithm is checked later. */
+export const layerDigest = z.string().regex(modelPattern('[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'));
+
+export const uploadId = z.string().regex(modelPattern('[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'));
+
+/** imageTagMutabilityExclusionFilters: CreateRepository, PutImageTagMutability, the creation templates. */
+export const mutabilityFilters = z
+  .array(z.object({ filterType: z.literal('WILDCARD'), filter: z.string().min(1).max(128).regex(modelPattern('^[0-9a-zA-Z._*-]{1,128}$')) }).strict())
+  .min(1)
+  .max(5);
+
+/**
+ * A base64 blob at most `max` bytes once decoded: the model bounds the bytes, not the text, and
+ * the refusal reads as any other length (Member must have length less than or equal to max).
+ */
+export const blob = (max: number) =>
+  z.string().check((ctx) => {
+    if (decodedLength(ctx.value) > max) {
+      ctx.issues.push({ code: 'too_big', origin: 'string', maximum: max, inclusive: true, input: ctx.value, message: 'too long' });
+    }
+  });
+
+/** Bytes base64 text decodes to, without decoding it. */
+function decodedLength(b64: string): number {
+  const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
+  return Math.floor((b64.length * 3) / 4) - pad;
+}
 
 export const maxResults = (max = 1000) => z.number().int().min(1).max(max);
 

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { APPLIED_FOR, type CreationTemplate } from '../../../registry/creation-templates.js';
 import { addressedRegistry, type EcrAction } from '../context.js';
-import { decodeToken, encodeToken, maxResults, modelPattern, nextToken, parseInput } from '../input.js';
-import { mutabilityFilters } from './repositories.js';
+import { decodeToken, encodeToken, maxResults, modelPattern, mutabilityFilters, nextToken, parseInput } from '../input.js';
 
 const OP_DESCRIBE = 'DescribeRepositoryCreationTemplates';
 

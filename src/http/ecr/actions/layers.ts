@@ -8,12 +8,13 @@ import { isDigest } from '../../../core/digest.js';
 import { Codes, isRegistryError } from '../../../core/errors.js';
 import { accountOf } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
-import { parseInput, registryId, repositoryName } from '../input.js';
+import { blob, layerDigest, parseInput, registryId, repositoryName, uploadId } from '../input.js';
 import { EcrError } from '../protocol.js';
 
 /** ECR's model allows 20 MiB parts; the service quota (maxLayerPartBytes, 10 MiB by default) is checked by the core. */
 const MAX_PART_BYTES = 20 * 1024 * 1024;
-const digestList = z.array(z.string().min(1).max(1024)).min(1).max(100);
+/** BatchCheckLayerAvailability's digests: any text up to 1000 (a malformed one is a failure entry, as in ECR). */
+const digestList = z.array(z.string().max(1000)).min(1).max(100);
 
 const checkInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigests: digestList }).strict();
 
@@ -47,13 +48,10 @@ const partInput = z
   .object({
     registryId: registryId.optional(),
     repositoryName,
-    uploadId: z.string().min(1).max(100),
+    uploadId,
     partFirstByte: z.number().int().min(0),
     partLastByte: z.number().int().min(0),
-    layerPartBlob: z
-      .string()
-      .min(1)
-      .max(Math.ceil((MAX_PART_BYTES * 4) / 3) + 4),
+    layerPartBlob: blob(MAX_PART_BYTES),
   })
   .strict();
 
@@ -86,8 +84,13 @@ const completeInput = z
   .object({
     registryId: registryId.optional(),
     repositoryName,
-    uploadId: z.string().min(1).max(100),
-    layerDigests: z.array(z.string().min(1).max(1024)).length(1),
+    uploadId,
+    // The model allows 100; an upload is one layer, so Berth takes exactly one (a rule of its own).
+    layerDigests: z
+      .array(layerDigest)
+      .min(1)
+      .max(100)
+      .refine((l) => l.length === 1, { message: 'exactly one layer digest' }),
   })
   .strict();
 
@@ -100,7 +103,7 @@ export const CompleteLayerUpload: EcrAction = async (call) => {
   return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
 };
 
-const downloadInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigest: z.string().min(1).max(1024) }).strict();
+const downloadInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigest }).strict();
 
 export const GetDownloadUrlForLayer: EcrAction = async (call) => {
   const input = parseInput(downloadInput, call.body);

@@ -11,8 +11,9 @@ import { addressedRegistry, type EcrAction, type EcrCall } from '../context.js';
 import { decodeToken, encodeToken, maxResults, modelPattern, nextToken, parseInput, registryId } from '../input.js';
 import { EcrError } from '../protocol.js';
 
-const PREFIX = modelPattern('([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)');
-const CREDENTIAL = modelPattern('arn:aws(-\\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\\-pullthroughcache\\/[a-zA-Z0-9\\/_+=.@-]+');
+// As the model writes them, anchors included: the refusal quotes the model's text.
+const PREFIX = modelPattern('^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$');
+const CREDENTIAL = modelPattern('^arn:aws(-\\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\\-pullthroughcache\\/[a-zA-Z0-9\\/_+=.@-]+$');
 const prefix = z.string().min(2).max(30).regex(PREFIX);
 const credentialArn = z.string().min(50).max(612).regex(CREDENTIAL);
 /** A trailing slash names the same prefix. */

@@ -5,13 +5,16 @@
 import { z } from 'zod';
 import { Codes, isRegistryError } from '../../../core/errors.js';
 import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
-import { parseInput, registryId, repositoryName } from '../input.js';
+import { modelPattern, parseInput, registryId, repositoryName } from '../input.js';
 import { repositoryArn } from '../../../core/arns.js';
 
 export const DescribeRegistry: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
   return { registryId: call.accountId, replicationConfiguration: await call.registry.config.replication(addressedRegistry(call)) };
 };
+
+const REPLICATION_FILTER = modelPattern('^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$');
+const SCANNING_FILTER = modelPattern('^[a-z0-9*](?:[._\\-/a-z0-9*]?[a-z0-9*]+)*$');
 
 const replicationInput = z
   .object({
@@ -21,11 +24,16 @@ const replicationInput = z
           .array(
             z
               .object({
+                // The model allows 100 per rule; the quota of 25 unique destinations is the core's.
                 destinations: z
-                  .array(z.object({ region: z.string().min(2).max(25), registryId }).strict())
+                  .array(z.object({ region: z.string().min(2).max(25).regex(modelPattern('[0-9a-z-]{2,25}')), registryId }).strict())
                   .min(1)
-                  .max(25),
-                repositoryFilters: z.array(z.object({ filter: z.string().min(2).max(256), filterType: z.literal('PREFIX_MATCH') }).strict()).optional(),
+                  .max(100),
+                repositoryFilters: z
+                  .array(z.object({ filter: z.string().min(2).max(256).regex(REPLICATION_FILTER), filterType: z.literal('PREFIX_MATCH') }).strict())
+                  .min(1)
+                  .max(100)
+                  .optional(),
               })
               .strict(),
           )
@@ -49,7 +57,9 @@ const scanningInput = z
         z
           .object({
             scanFrequency: z.enum(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN', 'MANUAL']),
-            repositoryFilters: z.array(z.object({ filter: z.string().min(1).max(255), filterType: z.literal('WILDCARD') }).strict()),
+            repositoryFilters: z
+              .array(z.object({ filter: z.string().min(1).max(255).regex(SCANNING_FILTER), filterType: z.literal('WILDCARD') }).strict())
+              .max(100),
           })
           .strict(),
       )

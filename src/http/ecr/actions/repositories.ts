@@ -4,15 +4,10 @@ import { Codes } from '../../../core/errors.js';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import type { RepositoryRecord } from '../../../metadata/types.js';
 import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../context.js';
-import { decodeToken, encodeToken, maxResults, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
+import { decodeToken, encodeToken, maxResults, mutabilityFilters, nextToken, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
 import { EcrError } from '../protocol.js';
 import { repositoryShape } from '../shapes.js';
 import { slicedPage } from '../sliced-page.js';
-
-export const mutabilityFilters = z
-  .array(z.object({ filterType: z.literal('WILDCARD'), filter: z.string().min(1).max(128) }).strict())
-  .min(1)
-  .max(5);
 
 const createInput = z
   .object({

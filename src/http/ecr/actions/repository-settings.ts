@@ -5,9 +5,8 @@ import { Codes } from '../../../core/errors.js';
 import { TAG_MUTABILITIES } from '../../../core/repository-settings.js';
 import { accountOf } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction, type EcrCall } from '../context.js';
-import { parseInput, registryId, repositoryName, resourceTags } from '../input.js';
+import { mutabilityFilters, parseInput, registryId, repositoryName, resourceTags } from '../input.js';
 import { EcrError } from '../protocol.js';
-import { mutabilityFilters } from './repositories.js';
 
 const mutabilityInput = z
   .object({
