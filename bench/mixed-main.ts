@@ -13,6 +13,7 @@ import { headerFile } from './curl.js';
 import { curlRaw } from './curl-raw.js';
 import { mixedLoad } from './mixed-load.js';
 import { printTable, Results } from './report.js';
+import { describe } from './round-stats.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
 import { peakKBPerUpload, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
               console.error(
                 `round ${round + 1} ${s.name}: ${load.perSecond.toFixed(1)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, max ${load.maxMs} ms, errors ${load.errors}, streaming at end ${load.streamingAtEnd}, load ${la}`,
               );
+              console.error(describe(load.window));
               results.record(s, 'mixed: req/s', load.perSecond);
               results.record(s, 'mixed: p99 ms', load.p99Ms);
               results.record(s, 'mixed: errors', load.errors);
