@@ -3,6 +3,7 @@
  * of one large blob each way, manifest GETs while 100 slow uploads stream, server memory while
  * many uploads stream, and listings at scale (on fresh servers). Servers alternate per round.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { machineLimits } from './cpu-limits.js';
@@ -11,6 +12,8 @@ import { curlRaw } from './curl-raw.js';
 import { memoryCrowds } from './memory-crowds.js';
 import { mixedLoad } from './mixed-load.js';
 import type { Results } from './report.js';
+import { describe } from './round-stats.js';
+import { describeSettle, settle, type MixedSettle } from './settle.js';
 import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
@@ -25,6 +28,11 @@ export interface DataPathParams {
   uploadRate: string;
   mixedConnections: number;
   mixedSeconds: number;
+  /**
+   * When the mixed part waits for a settled machine (bench/settle.ts): before every server's
+   * window ('each', the default), only before the part's first window ('part'), or never ('off').
+   */
+  mixedSettle?: MixedSettle;
   /** Crowd sizes for the memory line, small then large. */
   rssUploads: [number, number];
   /** Pairs of crowds per server for the memory line (bench/memory-crowds.ts). */
@@ -63,14 +71,23 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
             // Each round starts with the next server: the one after another's 100 uploads finds
             // their dirty pages being written back (the second of three had half the rate, whichever build it was).
             const order = [...servers.entries()].map((_, k, all) => all[(k + round) % all.length]!);
-            for (const [i, s] of order) {
+            for (const [j, [i, s]] of order.entries()) {
               console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
+              const when = p.mixedSettle ?? 'each';
+              if (when === 'each' || (when === 'part' && round === 0 && j === 0)) {
+                // The servers' data and the crowd's files: what the previous parts and crowds left dirty.
+                const dirs = [dir, ...servers.map((x) => x.dataDir).filter((d) => existsSync(d))];
+                console.error(`  ${describeSettle(await settle(dirs))}`);
+              }
               const load = await mixedLoad(
                 s,
                 headers[i]!,
                 files.files,
                 { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate },
                 round,
+              );
+              console.error(
+                `  ${load.perSecond.toFixed(1)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, max ${load.maxMs} ms; the window:\n${describe(load.window)}`,
               );
               results.record(s, `${mixedName}: req/s`, load.perSecond);
               results.record(s, `${mixedName}: p50 ms`, load.p50Ms);

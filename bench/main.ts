@@ -25,6 +25,7 @@ import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { BASELINE, printBaseline, printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
+import { mixedSettle } from './settle.js';
 import { memoryPairs } from './memory-crowds.js';
 
 const run = promisify(execFile);
@@ -62,6 +63,7 @@ const D: DataPathParams = {
   uploadRate: '1M',
   mixedConnections: 16,
   mixedSeconds: quick ? 2 : 10,
+  mixedSettle: mixedSettle(process.env.BENCH_MIXED_SETTLE),
   rssUploads: quick ? [4, 12] : [50, 200],
   // One pair of crowds swung 26-106 KB per upload between runs of the same build (session 23).
   rssPairs: memoryPairs(process.env.BENCH_MEMORY_PAIRS, quick ? 1 : 3),
