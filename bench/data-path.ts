@@ -117,9 +117,10 @@ export async function scaleListings(
   results: Results,
   baseline?: { cli?: string; env?: Record<string, string>; name: string },
 ): Promise<void> {
-  const servers = [await startBerthServer(workDir)];
+  // Each Berth keeps an access log, so a slow page says how long the server itself took.
+  const servers = [await startBerthServer(workDir, { accessLog: true })];
   // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
-  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, baseline));
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, accessLog: true }));
   servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
