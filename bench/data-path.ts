@@ -3,7 +3,6 @@
  * of one large blob each way, manifest GETs while 100 slow uploads stream, server memory while
  * many uploads stream, and listings at scale (on fresh servers). Servers alternate per round.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { machineLimits } from './cpu-limits.js';
@@ -13,7 +12,7 @@ import { memoryCrowds } from './memory-crowds.js';
 import { mixedLoad } from './mixed-load.js';
 import type { Results } from './report.js';
 import { describe } from './round-stats.js';
-import { describeSettle, settle, type MixedSettle } from './settle.js';
+import { settleBeforeWindow, type MixedSettle } from './settle.js';
 import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
@@ -73,12 +72,9 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
             const order = [...servers.entries()].map((_, k, all) => all[(k + round) % all.length]!);
             for (const [j, [i, s]] of order.entries()) {
               console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
-              const when = p.mixedSettle ?? 'each';
-              if (when === 'each' || (when === 'part' && round === 0 && j === 0)) {
-                // The servers' data and the crowd's files: what the previous parts and crowds left dirty.
-                const dirs = [dir, ...servers.map((x) => x.dataDir).filter((d) => existsSync(d))];
-                console.error(`  ${describeSettle(await settle(dirs))}`);
-              }
+              // The servers' data and the crowd's files: what the previous parts and crowds left dirty.
+              const settled = await settleBeforeWindow(p.mixedSettle ?? 'each', round === 0 && j === 0, [dir, ...servers.map((x) => x.dataDir)]);
+              if (settled) console.error(`  ${settled}`);
               const load = await mixedLoad(
                 s,
                 headers[i]!,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeSettle, dirtyBytes, mixedSettle, settle, settleWith, type SettleSpec } from './settle.js';
+import { describeSettle, dirtyBytes, mixedSettle, settle, settleBeforeWindow, settleWith, type SettleSpec } from './settle.js';
 
 const MiB = 1024 * 1024;
 const MEMINFO =
@@ -74,4 +74,16 @@ test('BENCH_MIXED_SETTLE: each by default, part or off when asked, anything else
   assert.equal(mixedSettle('part'), 'part');
   assert.equal(mixedSettle('off'), 'off');
   assert.throws(() => mixedSettle('0'), /BENCH_MIXED_SETTLE: "0" is not each, part or off/);
+});
+
+test('the settle before a window: every window with each, the first only with part, none with off', async () => {
+  const dirs = [process.cwd(), '/no/such/dir/yet'];
+  assert.equal(await settleBeforeWindow('off', true, dirs), undefined);
+  assert.equal(await settleBeforeWindow('part', false, dirs), undefined);
+  // A directory not made yet is left out rather than failing the sync.
+  for (const [when, first] of [
+    ['part', true],
+    ['each', false],
+  ] as const)
+    assert.match((await settleBeforeWindow(when, first, dirs)) ?? '', /^settle: Dirty\+Writeback \d+ MB, sync /);
 });

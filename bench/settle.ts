@@ -8,7 +8,7 @@
  * window then opens on a machine that did not settle, and the log shows it.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -99,4 +99,13 @@ export function mixedSettle(value: string | undefined): MixedSettle {
   if (value === undefined || value === '') return 'each';
   if (value === 'each' || value === 'part' || value === 'off') return value;
   throw new Error(`BENCH_MIXED_SETTLE: "${value}" is not each, part or off`);
+}
+
+/**
+ * The settle before one mixed-load window, as `when` asks (`firstWindow`: the part's first);
+ * the log line, or undefined when this window is not settled. Directories not made yet are left out.
+ */
+export async function settleBeforeWindow(when: MixedSettle, firstWindow: boolean, dirs: string[]): Promise<string | undefined> {
+  if (when === 'off' || (when === 'part' && !firstWindow)) return undefined;
+  return describeSettle(await settle(dirs.filter((d) => existsSync(d))));
 }
