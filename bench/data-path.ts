@@ -83,7 +83,7 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
                 round,
               );
               console.error(
-                `  ${load.perSecond.toFixed(1)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, max ${load.maxMs} ms; the window:\n${describe(load.window)}`,
+                `  ${load.perSecond.toFixed(1)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, max ${load.maxMs} ms; the window, opened ${load.rampSeconds.toFixed(1)} s after the call (the uploads' ramp):\n${describe(load.window)}`,
               );
               results.record(s, `${mixedName}: req/s`, load.perSecond);
               results.record(s, `${mixedName}: p50 ms`, load.p50Ms);

@@ -24,7 +24,8 @@ export async function mixedLoad(
   files: UploadFiles['files'],
   spec: MixedSpec,
   round: number,
-): Promise<LoadResult & { streamingAtEnd: number; uploadFailures: number; window: RoundStats }> {
+): Promise<LoadResult & { streamingAtEnd: number; uploadFailures: number; window: RoundStats; rampSeconds: number }> {
+  const t0 = performance.now();
   const load = startManifestLoad({
     url: `${server.url}${spec.manifestPath}`,
     connections: spec.connections,
@@ -34,6 +35,8 @@ export async function mixedLoad(
   const uploads = await startUploads(server, headers, files, `bench/mixed${round}`, spec.rate);
   await uploads.allStreaming();
   const before = snapshot(server.pid);
+  // From the call to the window's start: what a settle before the call leaves for the ramp to dirty.
+  const rampSeconds = (before.at - t0) / 1000;
   const result = await load.go();
   const window = roundStats(before, snapshot(server.pid));
   const streamingAtEnd = uploads.inFlight();
@@ -41,5 +44,5 @@ export async function mixedLoad(
   if (done.failed.length > 0) console.error(`${server.name}: ${done.failed.length} uploads failed under mixed load: ${done.failed[0]}`);
   if (streamingAtEnd < files.length) console.error(`${server.name}: ${streamingAtEnd} of ${files.length} uploads were still streaming when the window closed`);
   if (result.errors > 0) console.error(`${server.name}: ${result.errors} manifest GETs failed or timed out (10 s) under mixed load`);
-  return { ...result, streamingAtEnd, uploadFailures: done.failed.length, window };
+  return { ...result, streamingAtEnd, uploadFailures: done.failed.length, window, rampSeconds };
 }
