@@ -40,6 +40,12 @@ export interface DataPathParams {
   tagCounts: [number, number];
   repoCounts: [number, number];
   listingPasses: number;
+  /**
+   * The scale part's Berth servers keep an access log, so each walk's slowest page says the
+   * server's own time (BENCH_SCALE_ACCESS_LOG=1). Off by default: with it on, the 100k-tag
+   * DescribeImages walk read slower in 4 of 4 paired runs (notes/2026-12-06-s27-mixed.md).
+   */
+  scaleAccessLog?: boolean;
   /** How the listings at scale are seeded (BENCH_SEED). */
   seed: SeedMode;
   cpuLimitMiB: number;
@@ -113,10 +119,11 @@ export async function scaleListings(
   results: Results,
   baseline?: { cli?: string; env?: Record<string, string>; name: string },
 ): Promise<void> {
-  // Each Berth keeps an access log, so a slow page says how long the server itself took.
-  const servers = [await startBerthServer(workDir, { accessLog: true })];
+  // With an access log a slow page says how long the server itself took (the line says n/a without).
+  const accessLog = p.scaleAccessLog ?? false;
+  const servers = [await startBerthServer(workDir, { accessLog })];
   // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
-  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, accessLog: true }));
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, accessLog }));
   servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));

@@ -71,6 +71,7 @@ const D: DataPathParams = {
   repoCounts: quick ? [20, 60] : [1_000, 10_000],
   listingPasses: quick ? 1 : 2,
   seed: process.env.BENCH_SEED === 'direct' ? 'direct' : 'api',
+  scaleAccessLog: process.env.BENCH_SCALE_ACCESS_LOG === '1',
   cpuLimitMiB: quick ? 128 : 1024,
   parts,
 };

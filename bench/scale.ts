@@ -5,10 +5,10 @@
  * each listing is read twice, timing each page (p50 / p99 / max), with the server's resident
  * memory before and at its peak during the walks. The /v2 listings run on both servers; the ECR
  * API listings on Berth only (the reference has none). A page's time is the server's: from the
- * request sent (already signed) to the last byte of the answer, parsing excluded. Berth's servers
- * here keep an access log (servers.ts), so each walk's slowest page also says what the server
- * itself logged for it (`ms`, matched by the `x-amzn-RequestId` it answered): a slow page whose
- * server time is small waited on the machine or the client, not on Berth.
+ * request sent (already signed) to the last byte of the answer, parsing excluded. When Berth's
+ * servers keep an access log (BENCH_SCALE_ACCESS_LOG=1), each walk's slowest page also says what
+ * the server itself logged for it (`ms`, matched by the `x-amzn-RequestId` it answered): a slow
+ * page whose server time is small waited on the machine or the client, not on Berth.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
