@@ -11,6 +11,8 @@ import { curlRaw } from './curl-raw.js';
 import { memoryCrowds } from './memory-crowds.js';
 import { mixedLoad } from './mixed-load.js';
 import type { Results } from './report.js';
+import { describe } from './round-stats.js';
+import { settleBeforeWindow, type MixedSettle } from './settle.js';
 import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
@@ -25,6 +27,11 @@ export interface DataPathParams {
   uploadRate: string;
   mixedConnections: number;
   mixedSeconds: number;
+  /**
+   * When the mixed part waits for a settled machine (bench/settle.ts): before every server's
+   * window ('each', the default), only before the part's first window ('part'), or never ('off').
+   */
+  mixedSettle?: MixedSettle;
   /** Crowd sizes for the memory line, small then large. */
   rssUploads: [number, number];
   /** Pairs of crowds per server for the memory line (bench/memory-crowds.ts). */
@@ -33,6 +40,12 @@ export interface DataPathParams {
   tagCounts: [number, number];
   repoCounts: [number, number];
   listingPasses: number;
+  /**
+   * The scale part's Berth servers keep an access log, so each walk's slowest page says the
+   * server's own time (BENCH_SCALE_ACCESS_LOG=1). Off by default: with it on, the 100k-tag
+   * DescribeImages walk read slower in 4 of 4 paired runs (notes/2026-12-06-s27-mixed.md).
+   */
+  scaleAccessLog?: boolean;
   /** How the listings at scale are seeded (BENCH_SEED). */
   seed: SeedMode;
   cpuLimitMiB: number;
@@ -63,14 +76,20 @@ export async function dataPath(servers: Server[], manifestPaths: string[], workD
             // Each round starts with the next server: the one after another's 100 uploads finds
             // their dirty pages being written back (the second of three had half the rate, whichever build it was).
             const order = [...servers.entries()].map((_, k, all) => all[(k + round) % all.length]!);
-            for (const [i, s] of order) {
+            for (const [j, [i, s]] of order.entries()) {
               console.error(`mixed load, round ${round + 1}/${p.mixedRounds}: ${s.name}`);
+              // The servers' data and the crowd's files: what the previous parts and crowds left dirty.
+              const settled = await settleBeforeWindow(p.mixedSettle ?? 'each', round === 0 && j === 0, [dir, ...servers.map((x) => x.dataDir)]);
+              if (settled) console.error(`  ${settled}`);
               const load = await mixedLoad(
                 s,
                 headers[i]!,
                 files.files,
                 { manifestPath: manifestPaths[i]!, connections: p.mixedConnections, seconds: p.mixedSeconds, rate: p.uploadRate },
                 round,
+              );
+              console.error(
+                `  ${load.perSecond.toFixed(1)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, max ${load.maxMs} ms; the window, opened ${load.rampSeconds.toFixed(1)} s after the call (the uploads' ramp):\n${describe(load.window)}`,
               );
               results.record(s, `${mixedName}: req/s`, load.perSecond);
               results.record(s, `${mixedName}: p50 ms`, load.p50Ms);
@@ -100,9 +119,11 @@ export async function scaleListings(
   results: Results,
   baseline?: { cli?: string; env?: Record<string, string>; name: string },
 ): Promise<void> {
-  const servers = [await startBerthServer(workDir)];
+  // With an access log a slow page says how long the server itself took (the line says n/a without).
+  const accessLog = p.scaleAccessLog ?? false;
+  const servers = [await startBerthServer(workDir, { accessLog })];
   // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
-  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, baseline));
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, accessLog }));
   servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));

@@ -25,6 +25,7 @@ import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { BASELINE, printBaseline, printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
+import { mixedSettle } from './settle.js';
 import { memoryPairs } from './memory-crowds.js';
 
 const run = promisify(execFile);
@@ -62,6 +63,7 @@ const D: DataPathParams = {
   uploadRate: '1M',
   mixedConnections: 16,
   mixedSeconds: quick ? 2 : 10,
+  mixedSettle: mixedSettle(process.env.BENCH_MIXED_SETTLE),
   rssUploads: quick ? [4, 12] : [50, 200],
   // One pair of crowds swung 26-106 KB per upload between runs of the same build (session 23).
   rssPairs: memoryPairs(process.env.BENCH_MEMORY_PAIRS, quick ? 1 : 3),
@@ -69,6 +71,7 @@ const D: DataPathParams = {
   repoCounts: quick ? [20, 60] : [1_000, 10_000],
   listingPasses: quick ? 1 : 2,
   seed: process.env.BENCH_SEED === 'direct' ? 'direct' : 'api',
+  scaleAccessLog: process.env.BENCH_SCALE_ACCESS_LOG === '1',
   cpuLimitMiB: quick ? 128 : 1024,
   parts,
 };

@@ -4,7 +4,8 @@
  * another build's `dist/src/cli/main.js` (its tree must resolve node_modules) to run as a third
  * server, "berth-base", in the same run, so a change is compared with the code before it on the
  * same (possibly busy) machine. MIXED_ROUNDS (2), MIXED_UPLOADS (100), RSS_UPLOADS ("50,200")
- * and MIXED_PARTS ("mixed,memory"; "raw" adds the raw curl 512 MiB line) shrink or pick the parts.
+ * and MIXED_PARTS ("mixed,memory"; "raw" adds the raw curl 512 MiB line) shrink or pick the parts;
+ * BENCH_MIXED_SETTLE as in `npm run bench`.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -13,6 +14,8 @@ import { headerFile } from './curl.js';
 import { curlRaw } from './curl-raw.js';
 import { mixedLoad } from './mixed-load.js';
 import { printTable, Results } from './report.js';
+import { describe } from './round-stats.js';
+import { mixedSettle, settleBeforeWindow } from './settle.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
 import { peakKBPerUpload, streamingKBPerUpload, uploadMemory } from './upload-memory.js';
@@ -25,6 +28,8 @@ const uploads = Number(env.MIXED_UPLOADS ?? 100);
 const rssCrowds = (env.RSS_UPLOADS ?? '50,200').split(',').map(Number) as [number, number];
 const parts = new Set((env.MIXED_PARTS ?? 'mixed,memory').split(','));
 const uploadBytes = 16 * MiB;
+/** BENCH_MIXED_SETTLE (each, part, off): as in the bench's mixed part (bench/settle.ts). */
+const settleWhen = mixedSettle(env.BENCH_MIXED_SETTLE);
 
 async function main(): Promise<void> {
   const workDir = resolve('bench/.work');
@@ -49,11 +54,14 @@ async function main(): Promise<void> {
           const files = await makeUploadFiles(dir, uploads, uploadBytes, `mixed ${round}`);
           try {
             for (const [i, s] of servers.entries()) {
+              const settled = await settleBeforeWindow(settleWhen, round === 0 && i === 0, [dir, ...servers.map((x) => x.dataDir)]);
+              if (settled) console.error(settled);
               const load = await mixedLoad(s, headers[i]!, files.files, { manifestPath: paths[i]!, connections: 16, seconds: 10, rate: '1M' }, round);
               const la = loadavg()[0]!.toFixed(1);
               console.error(
                 `round ${round + 1} ${s.name}: ${load.perSecond.toFixed(1)} req/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms, max ${load.maxMs} ms, errors ${load.errors}, streaming at end ${load.streamingAtEnd}, load ${la}`,
               );
+              console.error(describe(load.window));
               results.record(s, 'mixed: req/s', load.perSecond);
               results.record(s, 'mixed: p99 ms', load.p99Ms);
               results.record(s, 'mixed: errors', load.errors);

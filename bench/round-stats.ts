@@ -3,7 +3,7 @@
  * the server's process tree (user and system seconds and minor faults from its stat, run-queue
  * wait from its schedstat), the machine's counters of reclaim, compaction, huge pages, faults and
  * writeback (/proc/vmstat), dirty and cached memory before and after (/proc/meminfo), pressure
- * stall time (/proc/pressure) and the machine's busy and steal time (/proc/stat). A snapshot is a
+ * stall time (/proc/pressure: cpu, memory, io) and the machine's busy and steal time (/proc/stat). A snapshot is a
  * few dozen small reads of /proc: cheap beside a round of seconds.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -111,7 +111,7 @@ function memInfo(): Record<string, number> {
 
 function pressure(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const kind of ['memory', 'io']) {
+  for (const kind of ['cpu', 'memory', 'io']) {
     for (const line of read(`/proc/pressure/${kind}`).split('\n')) {
       const m = /^(some|full) .*total=(\d+)/.exec(line);
       if (m) out[`${kind} ${m[1]}`] = Number(m[2]);

@@ -5,12 +5,16 @@
  * each listing is read twice, timing each page (p50 / p99 / max), with the server's resident
  * memory before and at its peak during the walks. The /v2 listings run on both servers; the ECR
  * API listings on Berth only (the reference has none). A page's time is the server's: from the
- * request sent (already signed) to the last byte of the answer, parsing excluded.
+ * request sent (already signed) to the last byte of the answer, parsing excluded. When Berth's
+ * servers keep an access log (BENCH_SCALE_ACCESS_LOG=1), each walk's slowest page also says what
+ * the server itself logged for it (`ms`, matched by the `x-amzn-RequestId` it answered): a slow
+ * page whose server time is small waited on the machine or the client, not on Berth.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { majorGc, minorGc } from '../src/core/minor-gc.js';
+import { AccessLogTimes, REQUEST_ID_HEADER } from './access-log-times.js';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -28,8 +32,13 @@ export interface PageStats {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-  /** Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first. */
-  slowest: { pass: number; page: number };
+  /**
+   * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
+   * and the server's own ms for it (its access log; undefined for the reference, or if not logged).
+   */
+  slowest: { pass: number; page: number; serverMs?: number };
+  /** The server's own ms per page, p99 and max, from its access log (Berth only). */
+  server?: { p99Ms: number; maxMs: number; missing: number };
   rssBeforeMB: number;
   rssPeakMB: number;
 }
@@ -133,6 +142,8 @@ export interface Page {
   items: number;
   next?: string;
   ms: number;
+  /** The request id the server answered with (Berth's `x-amzn-RequestId`), if any. */
+  id?: string;
 }
 
 /**
@@ -152,12 +163,15 @@ export const benchGc = {
 
 /** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
 async function walk(server: Server, passes: number, page: (token?: string) => Promise<Page>): Promise<PageStats> {
+  const log = server.accessLog ? new AccessLogTimes(server.accessLog) : undefined;
+  await log?.skipToEnd();
+  const ids: Array<string | undefined> = [];
   benchGc.beforeWalk();
   const rssBefore = rssBytes(server.pid);
   const stop = watchPeakRss(server.pid);
   const times: number[] = [];
   let items = 0;
-  let slowest = { pass: 0, page: 0, ms: -1 };
+  let slowest = { pass: 0, page: 0, ms: -1, id: undefined as string | undefined };
   for (let pass = 0; pass < passes; pass++) {
     let token: string | undefined;
     items = 0;
@@ -166,21 +180,30 @@ async function walk(server: Server, passes: number, page: (token?: string) => Pr
       const r = await page(token);
       await benchGc.afterPage();
       times.push(r.ms);
+      ids.push(r.id);
       index++;
-      if (r.ms > slowest.ms) slowest = { pass: pass + 1, page: index, ms: r.ms };
+      if (r.ms > slowest.ms) slowest = { pass: pass + 1, page: index, ms: r.ms, id: r.id };
       items += r.items;
       token = r.next;
     } while (token !== undefined);
   }
   const peak = stop();
   times.sort((a, b) => a - b);
+  // After the walk, outside its pages: the log is read while no page is timed.
+  const logged = log ? await log.times(ids.filter((id) => id !== undefined)) : undefined;
+  const serverTimes = logged ? [...logged.values()].sort((a, b) => a - b) : [];
+  const slowestServerMs = slowest.id !== undefined ? logged?.get(slowest.id) : undefined;
   return {
     pages: times.length / passes,
     items,
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
     maxMs: times[times.length - 1]!,
-    slowest: { pass: slowest.pass, page: slowest.page },
+    slowest: { pass: slowest.pass, page: slowest.page, ...(slowestServerMs !== undefined && { serverMs: slowestServerMs }) },
+    ...(logged &&
+      serverTimes.length > 0 && {
+        server: { p99Ms: percentile(serverTimes, 99), maxMs: serverTimes[serverTimes.length - 1]!, missing: ids.length - serverTimes.length },
+      }),
     rssBeforeMB: rssBefore / MiB,
     rssPeakMB: peak / MiB,
   };
@@ -196,7 +219,8 @@ export function v2Pages(server: Server, first: string, field: 'tags' | 'reposito
     if (res.status !== 200) throw new Error(`${server.name}: GET ${token ?? first} answered ${res.status}`);
     const body = JSON.parse(text) as Record<string, string[] | null>;
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }) };
+    const id = res.headers.get(REQUEST_ID_HEADER) ?? undefined;
+    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...(id && { id }) };
   };
 }
 
@@ -226,8 +250,20 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
     if (res.status !== 200) throw new Error(`${server.name}: ${call} answered ${res.status}: ${text.slice(0, 200)}`);
     const out = JSON.parse(text) as Record<string, unknown[] | string | undefined>;
     const items = out[LIST_FIELD[call]];
-    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }) };
+    const id = res.headers.get(REQUEST_ID_HEADER) ?? undefined;
+    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }), ...(id && { id }) };
   };
+}
+
+/** The slowest page's server and client time; the server's p99 and max over the walk beside it. */
+export function slowestLine(server: Pick<Server, 'accessLog'>, s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
+  const client = `client ${s.maxMs.toFixed(1)} ms`;
+  if (!server.accessLog) return `server n/a, ${client}`;
+  const own = s.slowest.serverMs === undefined ? 'server ? (not in its access log)' : `server ${s.slowest.serverMs.toFixed(1)} ms`;
+  const walk = s.server
+    ? `; server p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${s.server.missing > 0 ? `, ${s.server.missing} pages not logged` : ''}`
+    : '';
+  return `${own}, ${client}${walk}`;
 }
 
 function recordStats(server: Server, name: string, s: PageStats, figure: Figure): void {
@@ -235,7 +271,7 @@ function recordStats(server: Server, name: string, s: PageStats, figure: Figure)
   figure(server, `${name}: p99 ms per page`, s.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
   console.error(
-    `  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (pass ${s.slowest.pass}, page ${s.slowest.page}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
+    `  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (pass ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(server, s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
   );
 }
 
