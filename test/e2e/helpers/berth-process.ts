@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -154,9 +154,25 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
   }
 
   const region = opts.env?.BERTH_REGION ?? 'us-east-1';
-  const authorization = await login(url, dataDir, region, opts.ca);
-  // The answers may have come from another test's server on a port this one failed to bind.
-  if (child.exitCode !== null) throw new PortTaken(`berth exited with ${child.exitCode} after another server answered on ${port}:\n${out}`);
+  // The answers may have come from another test's server on a port this one failed to bind (a
+  // server that may stop a moment later: a CI run lost a file's hook to ECONNREFUSED so). Only a
+  // listener that is this child's own socket counts; otherwise try another port.
+  const notOurs = async () => {
+    if (child.exitCode !== null || !(await listensOn(child.pid!, port))) {
+      child.kill('SIGKILL');
+      await exited;
+      return new PortTaken(`berth (exit ${child.exitCode}) does not hold ${port}, another server answered there:\n${out}`);
+    }
+    return undefined;
+  };
+  let authorization: string;
+  try {
+    authorization = await login(url, dataDir, region, opts.ca);
+  } catch (err) {
+    throw (await notOurs()) ?? err;
+  }
+  const taken = await notOurs();
+  if (taken) throw taken;
   rememberLogin(url, authorization);
 
   const signal = async (sig: NodeJS.Signals) => {
@@ -183,6 +199,26 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
       if (!o.keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** True when one of `pid`'s open sockets is a TCP listener on `port`, any address (Linux /proc). */
+async function listensOn(pid: number, port: number): Promise<boolean> {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st ... inode (the 10th field); 0A is LISTEN
+      const f = line.trim().split(/\s+/);
+      if (f[1]?.endsWith(hexPort) && f[3] === '0A') inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return false;
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+    const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
+    if (m && inodes.has(m[1]!)) return true;
+  }
+  return false;
 }
 
 /** Logs in as `aws ecr get-login-password | docker login` would, with the admin key. */
