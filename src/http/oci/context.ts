@@ -2,12 +2,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../../auth/principal.js';
-import type { RegistryKey } from '../../core/registry-key.js';
+import { accountOf, regionOf, type RegistryKey } from '../../core/registry-key.js';
 import type { Authorizer } from '../authz.js';
 import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
+import { cameOverTls } from '../request.js';
 
 export interface OciRequest {
   req: IncomingMessage;
@@ -56,4 +57,14 @@ export function mountFrom(r: OciRequest): string | null {
 export function scopeOf(r: OciRequest, name: string): RepoScope {
   const prefix = r.publicAlias === undefined ? undefined : `${r.publicAlias}/`;
   return { registryKey: r.registryKey, name: prefix !== undefined && name.startsWith(prefix) ? name.slice(prefix.length) : name };
+}
+
+/** What the authorizer's conditions read of a request: the registry it addresses, its source IP, TLS. */
+export function requestConditions(r: OciRequest): { resourceAccountId: string; region: string; sourceIp?: string; secureTransport: boolean } {
+  return {
+    resourceAccountId: accountOf(r.registryKey),
+    region: regionOf(r.registryKey),
+    ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
+    secureTransport: cameOverTls(r.req),
+  };
 }

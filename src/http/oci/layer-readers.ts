@@ -7,20 +7,13 @@
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { accountOf, regionOf, type RegistryKey } from '../../core/registry-key.js';
 import { AccessDenied } from '../authz.js';
-import { cameOverTls } from '../request.js';
-import type { OciRequest } from './context.js';
+import { requestConditions, type OciRequest } from './context.js';
 
 export function layerReader(r: OciRequest, registryKey: RegistryKey): (repository: string) => Promise<boolean> {
   const region = regionOf(registryKey);
   // Anyone may read a public registry's repositories.
   if (region === PUBLIC_REGION) return async () => true;
-  const target = {
-    action: 'ecr:GetDownloadUrlForLayer',
-    resourceAccountId: accountOf(registryKey),
-    region,
-    ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
-    secureTransport: cameOverTls(r.req),
-  };
+  const target = { action: 'ecr:GetDownloadUrlForLayer', ...requestConditions(r), resourceAccountId: accountOf(registryKey), region };
   return async (repository) => {
     try {
       await r.authorizer.check(r.principal, { ...target, repository });

@@ -6,14 +6,13 @@ import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
-import { mountFrom, scopeOf, type OciRequest } from './context.js';
+import { mountFrom, requestConditions, scopeOf, type OciRequest } from './context.js';
 import { sendJson } from './headers.js';
 import { catalog, listTags, referrers } from './listings.js';
 import { deleteManifest, headOrGetManifest, putManifest } from './manifests.js';
 import { parseOciRoute, type OciRoute } from './route.js';
 import { deleteUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
-import { cameOverTls } from '../request.js';
-import { accountOf, regionOf } from '../../core/registry-key.js';
+import { regionOf } from '../../core/registry-key.js';
 import { createReplicaRepository } from '../../registry/replication.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
@@ -71,7 +70,7 @@ function operationOf(route: OciRoute, method: string): OciOperation {
 
 /** Checks every ECR action the request is; a cross-repository mount also reads its source. */
 async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
-  const [accountId, region] = [accountOf(r.registryKey), regionOf(r.registryKey)];
+  const region = regionOf(r.registryKey);
   const operation = operationOf(route, method);
   if (r.principal.replication) return authorizeReplication(r, route, operation, method);
   const isPublic = region === PUBLIC_REGION;
@@ -85,15 +84,7 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
   if (!isPublic && from !== null && r.url.searchParams.get('mount') !== null) checks.push(['ecr:GetDownloadUrlForLayer', from]);
   try {
     for (const [action, repo] of checks) {
-      await r.authorizer.check(r.principal, {
-        action,
-        resourceAccountId: accountId,
-        region,
-        repository: repo,
-        ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
-        secureTransport: cameOverTls(r.req),
-        createsOnPush: true,
-      });
+      await r.authorizer.check(r.principal, { action, repository: repo, ...requestConditions(r), createsOnPush: true });
     }
   } catch (e) {
     if (e instanceof AccessDenied) {
@@ -137,13 +128,7 @@ async function authorizeReplication(r: OciRequest, route: OciRoute, operation: O
   if (!REPLICATION_OPERATIONS.has(operation) || reads || name !== scope.repository || r.url.searchParams.get('mount') !== null) {
     throw denied(`a replication token of ${r.principal.accountId} admits only pushes into ${scope.repository}`);
   }
-  const target = {
-    resourceAccountId: accountOf(r.registryKey),
-    region: regionOf(r.registryKey),
-    repository: name,
-    ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
-    secureTransport: cameOverTls(r.req),
-  };
+  const target = { repository: name, ...requestConditions(r) };
   try {
     await r.authorizer.check(r.principal, { ...target, action: 'ecr:ReplicateImage' });
     const repo = { registryKey: r.registryKey, name };
