@@ -73,14 +73,22 @@ const PULL_CLIENT = fileURLToPath(new URL('./pull-client.js', import.meta.url));
  * reused buffer). `reader`: Node's HTTP client, or one buffer reused for every read
  * (reused-buffer-get.ts).
  */
-export async function pullBlobsApart(
-  server: Server,
-  repo: string,
-  digests: string[],
-  reader: 'node-http' | 'reused-buffer' = 'node-http',
-): Promise<{ reader: string; bytes: number; seconds: number; clientCpu: number; clientReads: number }> {
+export function pullBlobsApart(server: Server, repo: string, digests: string[], reader: 'node-http' | 'reused-buffer' = 'node-http'): Promise<PullApart> {
   const urls = digests.map((d) => new URL(`/v2/${repo}/blobs/${d}`, server.url).href);
-  const { stdout } = await promisify(execFile)(process.execPath, [PULL_CLIENT, `--reader=${reader}`, JSON.stringify(server.headers), ...urls]);
+  return pullUrlsApart(urls, server.headers, reader);
+}
+
+export interface PullApart {
+  reader: string;
+  bytes: number;
+  seconds: number;
+  clientCpu: number;
+  clientReads: number;
+}
+
+/** pullBlobsApart for any URLs (the pull ceiling's bare server has no registry paths). */
+export async function pullUrlsApart(urls: string[], headers: Record<string, string>, reader: 'node-http' | 'reused-buffer' = 'node-http'): Promise<PullApart> {
+  const { stdout } = await promisify(execFile)(process.execPath, [PULL_CLIENT, `--reader=${reader}`, JSON.stringify(headers), ...urls]);
   const r = JSON.parse(stdout) as { reader: string; bytes: number; seconds: number; cpuSeconds: number; reads: number };
   return { reader: r.reader, bytes: r.bytes, seconds: r.seconds, clientCpu: r.cpuSeconds, clientReads: r.reads };
 }

@@ -27,6 +27,7 @@ import { startBerthServer, startReferenceServer, type Server } from './servers.j
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
 import { mixedSettle } from './settle.js';
 import { memoryPairs } from './memory-crowds.js';
+import { PullCeiling } from './pull-ceiling.js';
 
 const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
@@ -79,7 +80,7 @@ const D: DataPathParams = {
 const results = new Results(resolve('bench/.work/results-partial.json'));
 const record = results.record;
 
-async function httpThroughput(server: Server, round: number): Promise<void> {
+async function httpThroughput(server: Server, round: number, ceiling?: PullCeiling): Promise<void> {
   const repo = `bench/http${round}`;
   const cpu0 = cpuSeconds(server.pid);
   const t = performance.now();
@@ -93,6 +94,7 @@ async function httpThroughput(server: Server, round: number): Promise<void> {
   const serverCpu = cpuSeconds(server.pid);
   const pull = inProcessPull ? await pullHere(server, repo, digests) : await pullBlobsApart(server, repo, digests);
   record(server, 'pull MB/s (HTTP)', pull.bytes / MiB / pull.seconds);
+  if (ceiling && server.name === 'reference') await ceiling.beside(pull, P.layers);
   const pulledGiB = pull.bytes / (1024 * MiB);
   record(server, 'pull CPU-s per GiB', (cpuSeconds(server.pid) - serverCpu) / pulledGiB);
   record(server, 'pull: the Node client CPU-s per GiB', pull.clientCpu / pulledGiB);
@@ -198,7 +200,12 @@ async function main(): Promise<void> {
     else servers.push(base);
   }
   servers.push(await startReferenceServer(workDir));
-  const stopAll = () => Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+  // Beside the reference's Node-client pulls: what that client reads from a server doing no work.
+  const ceiling = parts.has('http') && !inProcessPull ? await PullCeiling.start(P.layerBytes) : undefined;
+  const stopAll = () => {
+    ceiling?.stop();
+    return Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+  };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     // Peak memory while one huge layer streams in, measured first, on servers not yet warmed by load.
@@ -214,7 +221,7 @@ async function main(): Promise<void> {
       if (round % 2 === 1) order.reverse();
       for (const [i, s] of order) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
-        if (parts.has('http')) await httpThroughput(s, round);
+        if (parts.has('http')) await httpThroughput(s, round, ceiling);
         if (parts.has('skopeo')) await skopeoThroughput(s, layouts[round]!, round, home);
         if (parts.has('rates')) await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
       }
@@ -233,6 +240,7 @@ async function main(): Promise<void> {
     if (parts.has('scale')) await scaleListings(workDir, D, results, baseline);
     printTable(results);
     report();
+    ceiling?.print();
     const lc = !parts.has('lifecycle') ? undefined : await benchLifecycle(workDir, quick ? 20_000 : 100_000, (quick ? 1 : 2) + 1);
     if (lc)
       console.log(
@@ -249,7 +257,11 @@ async function main(): Promise<void> {
     printBaseline(results);
     await writeFile(
       join(workDir, 'results.json'),
-      JSON.stringify({ params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, lifecycle: lc }, null, 2),
+      JSON.stringify(
+        { params: P, dataPath: D, results: results.byServer, context: results.context, authFigures, pullCeiling: ceiling?.figures(), lifecycle: lc },
+        null,
+        2,
+      ),
     );
   } finally {
     await stopAll();
