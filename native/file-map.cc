@@ -28,6 +28,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "napi-args.h"
+
 namespace {
 
 // One live mapping the SIGBUS handler may find. start: 0 free, 1 being filled, else the address.
@@ -124,11 +126,6 @@ struct Mapping {
 // Mapping here; the finalizer of a buffer unmapped already finds nothing to do).
 thread_local std::unordered_map<void*, Mapping*>* live = nullptr;
 
-napi_value fail(napi_env env, const char* code, const char* message) {
-  napi_throw_error(env, code, message);
-  return nullptr;
-}
-
 void release(Mapping* m) {
   if (m->addr != nullptr) {
     clear(m->slot);
@@ -145,11 +142,6 @@ void finalize(napi_env, void* data, void* hint) {
   }
   release(m);
   free(m);
-}
-
-bool int_of(napi_env env, napi_value v, int64_t* out) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_int64(env, v, out) == napi_ok;
 }
 
 // map(fd, offset, length): ArrayBuffer, or a number: -errno when the kernel refused the mapping.

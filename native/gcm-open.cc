@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "gcm-avx2.h"
+#include "napi-args.h"
 
 namespace {
 
@@ -37,22 +38,6 @@ struct Opener {
   GcmAvx2* fast;
   bool begun;
 };
-
-napi_value fail(napi_env env, const char* code, const char* message) {
-  napi_throw_error(env, code, message);
-  return nullptr;
-}
-
-bool bytes_of(napi_env env, napi_value v, uint8_t** data, size_t* length) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
-  napi_typedarray_type type;
-  void* p = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
-  *data = static_cast<uint8_t*>(p);
-  return true;
-}
 
 void finalize(napi_env, void* data, void*) {
   Opener* o = static_cast<Opener*>(data);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 
 #include "gcm-avx2.h"
+#include "napi-args.h"
 
 namespace {
 
@@ -34,22 +35,6 @@ constexpr size_t kTagSize = 16;
 constexpr size_t kIvSize = 12;
 // OpenSSL takes int lengths: a chunk is at most 16 MiB (chunk-format.ts), far below this.
 constexpr size_t kMaxChunk = 1 << 30;
-
-napi_value fail(napi_env env, const char* code, const char* message) {
-  napi_throw_error(env, code, message);
-  return nullptr;
-}
-
-bool bytes_of(napi_env env, napi_value v, uint8_t** data, size_t* length) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
-  napi_typedarray_type type;
-  void* p = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
-  *data = static_cast<uint8_t*>(p);
-  return true;
-}
 
 // Exactly one of ctx (OpenSSL's GCM) and fast (gcm-avx2.h) is set.
 struct Sealer {

@@ -19,6 +19,8 @@
 #include <malloc.h>
 #endif
 
+#include "napi-args.h"
+
 namespace {
 
 // trim(): true when memory was given back, false when none was (or there is no malloc_trim).
@@ -68,12 +70,6 @@ bool pages(napi_env env, napi_callback_info info, uint8_t** first, size_t* bytes
   *first = reinterpret_cast<uint8_t*>(lo);
   *bytes = hi > lo ? hi - lo : 0;
   return true;
-}
-
-napi_value number(napi_env env, double n) {
-  napi_value result;
-  napi_create_double(env, n, &result);
-  return result;
 }
 
 // release(view): the whole pages inside `view` go back to the kernel; they read as zeros after and

@@ -13,13 +13,9 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
-namespace {
+#include "napi-args.h"
 
-napi_value number(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
+namespace {
 
 // The call's one argument, a socket's fd; -1 (an exception thrown) when it is not one.
 int fd_arg(napi_env env, napi_callback_info info, const char* what) {
