@@ -2,7 +2,7 @@
  * Every constraint ECR Public's service model declares on the input of an operation Berth serves
  * (test/api/model/ecr-public-model-constraints.ts, generated from botocore's service-2.json),
  * refused as ECR Public refuses it: the suite is test/api/model/suite.ts. Then what the model
- * lets through that ECR's would not: registry aliases.
+ * lets through that ECR's would not: registry aliases, unbadged catalog values.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -57,5 +57,13 @@ describe('ECR Public: what its model lets through', () => {
     const res = await call('DescribeImages', { repositoryName: 'alias/checks', filter: { tagStatus: 'TAGGED' } });
     assert.equal(res.status, 400);
     assert.deepEqual(res.json, { __type: 'SerializationException', message: 'Unrecognized field(s): filter' });
+  });
+
+  it('keeps architectures and operating systems the Gallery does not badge, as ECR Public documents', async () => {
+    const catalogData = { architectures: ['mips64le'], operatingSystems: ['Plan 9'] };
+    const put = await call('PutRepositoryCatalogData', { repositoryName: 'alias/checks', catalogData });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    const got = await call('GetRepositoryCatalogData', { repositoryName: 'alias/checks' });
+    assert.deepEqual(got.json, { catalogData: { ...catalogData, marketplaceCertified: false } });
   });
 });
