@@ -206,6 +206,8 @@ export const EcrCodes = {
   UnknownOperation: wire('UnknownOperationException'),
   RepositoryPolicyNotFound: wire('RepositoryPolicyNotFoundException'),
   RegistryPolicyNotFound: wire('RegistryPolicyNotFoundException'),
+  /** ECR Public: a registry alias no registry has. */
+  RegistryNotFound: wire('RegistryNotFoundException'),
   LifecyclePolicyNotFound: wire('LifecyclePolicyNotFoundException'),
   LifecyclePolicyPreviewInProgress: wire('LifecyclePolicyPreviewInProgressException'),
   LifecyclePolicyPreviewNotFound: wire('LifecyclePolicyPreviewNotFoundException'),

@@ -158,8 +158,12 @@ describe('ECR Public', () => {
       name: 'ValidationException',
       message: `1 validation error detected: Value '${'a'.repeat(206)}' at 'repositoryName' failed to satisfy constraint: Member must have length less than or equal to 205`,
     });
-    await assert.rejects(admin.send(new CreateRepositoryCommand({ repositoryName: 'bad/arch', catalogData: { architectures: ['mips'] } })), {
-      name: 'InvalidParameterException',
+    // The name's grammar is a constraint of ECR Public's model (in ECR's, a rule of the service's own).
+    await assert.rejects(admin.send(new CreateRepositoryCommand({ repositoryName: 'Bad/Name' })), {
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value 'Bad/Name' at 'repositoryName' failed to satisfy constraint: " +
+        'Member must satisfy regular expression pattern: (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*',
     });
     await assert.rejects(admin.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope/none'] })), { name: 'RepositoryNotFoundException' });
     await assert.rejects(admin.send(new DescribeImageTagsCommand({ repositoryName: 'nope/none' })), { name: 'RepositoryNotFoundException' });

@@ -18,6 +18,7 @@ import {
   PutRegistryCatalogData,
   PutRepositoryCatalogData,
 } from './catalog.js';
+import { publicAction } from './input.js';
 import { CreateRepository, DeleteRepository, DescribeImageTags, DescribeRepositories } from './repositories.js';
 
 export const ECR_PUBLIC_TARGET_PREFIX = 'SpencerFrontendService.';
@@ -34,16 +35,17 @@ export const ECR_PUBLIC_API: JsonApi = {
     DescribeRepositories,
     DeleteRepository,
     DescribeImageTags,
-    DescribeImages,
-    PutImage,
-    BatchDeleteImage,
-    BatchCheckLayerAvailability,
-    InitiateLayerUpload,
-    UploadLayerPart,
-    CompleteLayerUpload,
-    SetRepositoryPolicy,
-    GetRepositoryPolicy,
-    DeleteRepositoryPolicy,
+    // ECR's actions, over ECR Public's model of their input.
+    DescribeImages: publicAction(DescribeImages, { without: ['filter'] }),
+    PutImage: publicAction(PutImage, { alias: true }),
+    BatchDeleteImage: publicAction(BatchDeleteImage, { alias: true }),
+    BatchCheckLayerAvailability: publicAction(BatchCheckLayerAvailability, { alias: true }),
+    InitiateLayerUpload: publicAction(InitiateLayerUpload, { alias: true }),
+    UploadLayerPart: publicAction(UploadLayerPart, { alias: true }),
+    CompleteLayerUpload: publicAction(CompleteLayerUpload, { alias: true }),
+    SetRepositoryPolicy: publicAction(SetRepositoryPolicy),
+    GetRepositoryPolicy: publicAction(GetRepositoryPolicy),
+    DeleteRepositoryPolicy: publicAction(DeleteRepositoryPolicy),
     TagResource,
     UntagResource,
     ListTagsForResource,

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { Codes, EcrCodes } from '../../core/errors.js';
+import type { EcrCall } from './context.js';
 import { EcrError } from './protocol.js';
 
 type Issue = z.core.$ZodIssue;
@@ -24,6 +25,21 @@ export function parseInput<T extends z.ZodType>(schema: T, body: unknown): z.inf
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw inputError(result.error.issues, input);
+}
+
+/**
+ * An action that parses its input with `schema`, then runs. `schema` and `run` stay reachable so
+ * that ECR Public, serving the same operation over its own model's members (its names, its
+ * registry aliases), parses with its schema and runs the same code (ecr-public/input.ts).
+ */
+export interface ParsedAction<S extends z.ZodObject> {
+  (call: EcrCall): Promise<unknown>;
+  readonly schema: S;
+  readonly run: (call: EcrCall, input: z.infer<S>) => Promise<unknown>;
+}
+
+export function parsedAction<S extends z.ZodObject>(schema: S, run: (call: EcrCall, input: z.infer<S>) => Promise<unknown>): ParsedAction<S> {
+  return Object.assign((call: EcrCall) => run(call, parseInput(schema, call.body)), { schema, run });
 }
 
 /** The one error ECR would answer for these issues (exported for unit tests). */

@@ -1,12 +1,9 @@
 /**
  * For ecr-model-constraints.test.ts: one request per operation that satisfies every constraint
  * of ECR's model and sets every constrained member (so each can be broken alone), and the state
- * a refused mutating call must leave as it was.
+ * a refused mutating call must leave as it was (the calls that set it up and read it back).
  */
-import type { SignedAnswer } from '../helpers/signed-json.js';
-
-type Body = Record<string, unknown>;
-type Call = (op: string, body: Body) => Promise<SignedAnswer>;
+import type { Body } from './suite.js';
 
 const ACCOUNT = '000000000000';
 const REPO = 'model/checks';
@@ -116,42 +113,28 @@ export const BASE_BODIES: Record<string, Body> = {
 export const MUTATING = /^(?:Put|Create|Delete|Set|Update|Tag|Untag|Start|BatchDelete|Upload|Complete|Initiate)/;
 
 /** Something for each mutating call to change: a repository with settings, policies, a template, registry settings. */
-export async function seedState(call: Call): Promise<void> {
-  const steps: Array<[string, Body]> = [
-    ['CreateRepository', { repositoryName: REPO, tags: [{ Key: 'team', Value: 'a' }] }],
-    ['SetRepositoryPolicy', { repositoryName: REPO, policyText: POLICY }],
-    ['PutLifecyclePolicy', { repositoryName: REPO, lifecyclePolicyText: LIFECYCLE }],
-    ['CreateRepositoryCreationTemplate', { prefix: 'team', appliedFor: ['CREATE_ON_PUSH'], description: 'seeded' }],
-    [
-      'PutRegistryScanningConfiguration',
-      { scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: 'seed*', filterType: 'WILDCARD' }] }] },
-    ],
-  ];
-  for (const [op, body] of steps) {
-    const res = await call(op, body);
-    if (res.status !== 200) throw new Error(`seeding ${op}: ${res.status} ${JSON.stringify(res.json)}`);
-  }
-}
+export const SEED: ReadonlyArray<[string, Body]> = [
+  ['CreateRepository', { repositoryName: REPO, tags: [{ Key: 'team', Value: 'a' }] }],
+  ['SetRepositoryPolicy', { repositoryName: REPO, policyText: POLICY }],
+  ['PutLifecyclePolicy', { repositoryName: REPO, lifecyclePolicyText: LIFECYCLE }],
+  ['CreateRepositoryCreationTemplate', { prefix: 'team', appliedFor: ['CREATE_ON_PUSH'], description: 'seeded' }],
+  [
+    'PutRegistryScanningConfiguration',
+    { scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: 'seed*', filterType: 'WILDCARD' }] }] },
+  ],
+];
 
-/** Everything the mutating calls could change, read back as one string. */
-export async function snapshot(call: Call): Promise<string> {
-  const reads: Array<[string, Body]> = [
-    ['DescribeRepositories', {}],
-    ['ListImages', { repositoryName: REPO }],
-    ['GetRepositoryPolicy', { repositoryName: REPO }],
-    ['GetLifecyclePolicy', { repositoryName: REPO }],
-    ['ListTagsForResource', { resourceArn: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/${REPO}` }],
-    ['DescribeRegistry', {}],
-    ['GetRegistryScanningConfiguration', {}],
-    ['GetRegistryPolicy', {}],
-    ['DescribeRepositoryCreationTemplates', {}],
-    ['DescribePullThroughCacheRules', {}],
-    ['GetAccountSetting', { name: 'BLOB_MOUNTING' }],
-  ];
-  const out = [];
-  for (const [op, body] of reads) {
-    const res = await call(op, body);
-    out.push(`${op} ${res.status} ${JSON.stringify(res.json)}`);
-  }
-  return out.join('\n');
-}
+/** Everything the mutating calls could change. */
+export const READS: ReadonlyArray<[string, Body]> = [
+  ['DescribeRepositories', {}],
+  ['ListImages', { repositoryName: REPO }],
+  ['GetRepositoryPolicy', { repositoryName: REPO }],
+  ['GetLifecyclePolicy', { repositoryName: REPO }],
+  ['ListTagsForResource', { resourceArn: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/${REPO}` }],
+  ['DescribeRegistry', {}],
+  ['GetRegistryScanningConfiguration', {}],
+  ['GetRegistryPolicy', {}],
+  ['DescribeRepositoryCreationTemplates', {}],
+  ['DescribePullThroughCacheRules', {}],
+  ['GetAccountSetting', { name: 'BLOB_MOUNTING' }],
+];

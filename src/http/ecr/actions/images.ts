@@ -7,7 +7,7 @@ import type { ImportAccess, PullThroughCache, PulledManifest } from '../../../pu
 import type { RepoScope } from '../../../registry/context.js';
 import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
-import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, registryId, repositoryName, tagStatusFilter } from '../input.js';
+import { decodeToken, encodeToken, imageIds, maxResults, nextToken, parseInput, parsedAction, registryId, repositoryName, tagStatusFilter } from '../input.js';
 import { EcrError, heldAnswer } from '../protocol.js';
 import { holdBytes, holdBytesNow } from '../../download-hold.js';
 import { imageDetailShape } from '../shapes.js';
@@ -41,8 +41,7 @@ const putInput = z
   })
   .strict();
 
-export const PutImage: EcrAction = async (call) => {
-  const input = parseInput(putInput, call.body);
+export const PutImage = parsedAction(putInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const { manifest } = await call.registry.images.put(scope, {
     manifest: input.imageManifest,
@@ -52,7 +51,7 @@ export const PutImage: EcrAction = async (call) => {
     pushedBy: call.principal.arn,
   });
   return { image: imageShape(scope.name, scope.registryKey, { ...(input.imageTag !== undefined && { imageTag: input.imageTag }) }, manifest) };
-};
+});
 
 const batchGetInput = z
   .object({
@@ -197,8 +196,7 @@ const describeInput = z
   })
   .strict();
 
-export const DescribeImages: EcrAction = async (call) => {
-  const input = parseInput(describeInput, call.body);
+export const DescribeImages = parsedAction(describeInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const accountId = accountOf(scope.registryKey);
   if (input.imageIds) {
@@ -226,15 +224,14 @@ export const DescribeImages: EcrAction = async (call) => {
     true,
   );
   return { imageDetails: list, ...(next !== undefined && { nextToken: encodeToken('DescribeImages', next) }) };
-};
+});
 
 const batchDeleteInput = z.object({ registryId: registryId.optional(), repositoryName, imageIds }).strict();
 
-export const BatchDeleteImage: EcrAction = async (call) => {
-  const input = parseInput(batchDeleteInput, call.body);
+export const BatchDeleteImage = parsedAction(batchDeleteInput, async (call, input) => {
   const { deleted, failures } = await call.registry.images.batchDelete(repoScope(call, input.repositoryName, input.registryId), input.imageIds);
   return { imageIds: deleted, failures };
-};
+});
 
 const referrersInput = z
   .object({

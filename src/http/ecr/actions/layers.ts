@@ -8,7 +8,7 @@ import { isDigest } from '../../../core/digest.js';
 import { Codes, isRegistryError } from '../../../core/errors.js';
 import { accountOf } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
-import { blob, layerDigest, parseInput, registryId, repositoryName, uploadId } from '../input.js';
+import { blob, layerDigest, parseInput, parsedAction, registryId, repositoryName, uploadId } from '../input.js';
 import { EcrError } from '../protocol.js';
 
 /** ECR's model allows 20 MiB parts; the service quota (maxLayerPartBytes, 10 MiB by default) is checked by the core. */
@@ -18,8 +18,7 @@ const digestList = z.array(z.string().max(1000)).min(1).max(100);
 
 const checkInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigests: digestList }).strict();
 
-export const BatchCheckLayerAvailability: EcrAction = async (call) => {
-  const input = parseInput(checkInput, call.body);
+export const BatchCheckLayerAvailability = parsedAction(checkInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const layers = [];
   const failures = [];
@@ -33,16 +32,15 @@ export const BatchCheckLayerAvailability: EcrAction = async (call) => {
       );
   }
   return { layers, failures };
-};
+});
 
 const initiateInput = z.object({ registryId: registryId.optional(), repositoryName }).strict();
 
-export const InitiateLayerUpload: EcrAction = async (call) => {
-  const input = parseInput(initiateInput, call.body);
+export const InitiateLayerUpload = parsedAction(initiateInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const { id } = await call.registry.layers.initiate(scope);
   return { uploadId: id, partSize: await call.registry.quotas.value(scope.registryKey, 'maxLayerPartBytes') };
-};
+});
 
 const partInput = z
   .object({
@@ -55,8 +53,7 @@ const partInput = z
   })
   .strict();
 
-export const UploadLayerPart: EcrAction = async (call) => {
-  const input = parseInput(partInput, call.body);
+export const UploadLayerPart = parsedAction(partInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const part = Buffer.from(input.layerPartBlob, 'base64');
   const invalidPart = async (message: string) => {
@@ -78,7 +75,7 @@ export const UploadLayerPart: EcrAction = async (call) => {
     if (isRegistryError(e) && e.code === Codes.RangeInvalid) throw await invalidPart('The part does not start after the last byte received');
     throw e;
   }
-};
+});
 
 const completeInput = z
   .object({
@@ -94,14 +91,13 @@ const completeInput = z
   })
   .strict();
 
-export const CompleteLayerUpload: EcrAction = async (call) => {
-  const input = parseInput(completeInput, call.body);
+export const CompleteLayerUpload = parsedAction(completeInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const digest = input.layerDigests[0]!;
   if (!isDigest(digest)) throw new EcrError(Codes.DigestInvalid, `Invalid layer digest ${digest.slice(0, 200)}`);
   await call.registry.layers.complete(scope, input.uploadId, digest);
   return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, uploadId: input.uploadId, layerDigest: digest };
-};
+});
 
 const downloadInput = z.object({ registryId: registryId.optional(), repositoryName, layerDigest }).strict();
 

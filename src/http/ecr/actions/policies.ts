@@ -4,7 +4,7 @@ import { accountOf } from '../../../core/registry-key.js';
 import { Codes, EcrCodes, RegistryError, type WireCode } from '../../../core/errors.js';
 import { PolicyNotFound, REGISTRY_POLICY_SCOPES, type RegistryPolicyScope } from '../../../registry/policies.js';
 import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
-import { parseInput, registryId, repositoryName } from '../input.js';
+import { parseInput, parsedAction, registryId, repositoryName } from '../input.js';
 import { EcrError } from '../protocol.js';
 
 const policyText = z.string().min(1).max(10240);
@@ -21,26 +21,23 @@ async function orNotFound<T>(type: WireCode, fn: () => Promise<T>): Promise<T> {
 
 const repoInput = z.object({ registryId: registryId.optional(), repositoryName }).strict();
 
-export const SetRepositoryPolicy: EcrAction = async (call) => {
-  const input = parseInput(repoInput.extend({ policyText, force: z.boolean().optional() }).strict(), call.body);
+export const SetRepositoryPolicy = parsedAction(repoInput.extend({ policyText, force: z.boolean().optional() }).strict(), async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   await call.registry.policies.setRepositoryPolicy(scope, input.policyText);
   return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, policyText: input.policyText };
-};
+});
 
-export const GetRepositoryPolicy: EcrAction = async (call) => {
-  const input = parseInput(repoInput, call.body);
+export const GetRepositoryPolicy = parsedAction(repoInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const text = await orNotFound(EcrCodes.RepositoryPolicyNotFound, () => call.registry.policies.repositoryPolicy(scope));
   return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, policyText: text };
-};
+});
 
-export const DeleteRepositoryPolicy: EcrAction = async (call) => {
-  const input = parseInput(repoInput, call.body);
+export const DeleteRepositoryPolicy = parsedAction(repoInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
   const text = await orNotFound(EcrCodes.RepositoryPolicyNotFound, () => call.registry.policies.deleteRepositoryPolicy(scope));
   return { registryId: accountOf(scope.registryKey), repositoryName: scope.name, policyText: text };
-};
+});
 
 export const PutRegistryPolicy: EcrAction = async (call) => {
   const input = parseInput(z.object({ policyText }).strict(), call.body);
