@@ -17,7 +17,7 @@ import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.
 import { containerdUnavailable, startContainerd, type Containerd } from './helpers/containerd.js';
 import { adminCredentials, awsCliEnv } from './helpers/ecr-client.js';
 import { createUser, type TestIdentity } from './helpers/iam-users.js';
-import { blobPath, buildImageLayout, buildIndexLayout, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
+import { blobPath, buildImageLayout, buildIndexLayout, MediaTypes, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
 import { catalog, errorCode, getBlob, getManifest, listTags, sha256 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -283,5 +283,26 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     assert.equal(raw.status, 403);
     assert.equal(errorCode(raw), 'DENIED');
     assert.match(raw.body.toString(), /user\/reader is not authorized to perform: ecr:InitiateLayerUpload/);
+  });
+  it('a user who may push only to dest/* pushes an image pulled from team/app: the mount from a repository it may not read is an upload', async () => {
+    const token = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' };
+    const dest = { Effect: 'Allow', Action: 'ecr:*', Resource: `arn:aws:ecr:${berth.region}:${ACCOUNT}:repository/dest/*` };
+    const ci = await createUser(berth, iam, 'ci', [], [{ Version: '2012-10-17', Statement: [token, dest] }]);
+    // containerd remembers where it pulled from and asks to mount from there; the spec's answer
+    // when a mount cannot be made is 202 and an upload session (containerd retries without the
+    // mount only after a 401, and fails the push on anything else).
+    await ctrd.ctr(['images', 'tag', ref('team/app:v1'), ref('dest/app:v1')]);
+    const from = await mark();
+    await push('dest/app:v1', loginOf(ci));
+
+    const m = await ci.v2('/v2/dest/app/manifests/v1', { headers: { Accept: MediaTypes.manifest } });
+    assert.equal(m.status, 200);
+    assert.equal(m.headers.get('docker-content-digest'), app.manifestDigest);
+    const lines = await accessSince(from, 'the push', putManifest('dest/app', 'v1'));
+    assertOnlyChallenges(lines, { pushing: true });
+    const mounts = lines.filter((l) => l.operation === 'upload-start');
+    assert.equal(mounts.length, 4);
+    for (const l of mounts) assert.match(`${l.status} ${l.path}`, /^202 \/v2\/dest\/app\/blobs\/uploads\/\?mount=sha256:[0-9a-f]{64}&from=team\/app$/);
+    assert.equal(lines.filter((l) => l.operation === 'upload-complete' && l.status === 201).length, 4, 'every blob uploaded by the pusher');
   });
 });

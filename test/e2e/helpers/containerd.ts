@@ -25,10 +25,10 @@ export function containerdUnavailable(): string | undefined {
 /** A `ctr` run that exited non-zero: what it printed, for the test to read. */
 export class CtrFailed extends Error {
   constructor(
-    readonly args: string[],
+    args: string[],
     readonly stderr: string,
   ) {
-    super(`ctr ${args.join(' ')} failed: ${stderr}`);
+    super(`ctr ${redacted(args).join(' ')} failed: ${stderr}`);
   }
 }
 
@@ -123,5 +123,8 @@ export async function startContainerd(): Promise<Containerd> {
     },
   };
 }
+
+/** The arguments with the password of `--user AWS:<token>` left out: a test's failure must not print it. */
+const redacted = (args: string[]) => args.map((a, i) => (args[i - 1] === '--user' ? a.replace(/:.*/, ':<password>') : a));
 
 const lines = (out: Buffer) => out.toString().split('\n').filter(Boolean);
