@@ -64,12 +64,13 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Access);
   /**
-   * The /v2 access lines after the first `from`, once `done` holds for them (lines are written as
-   * responses end, a little later: a test waits for the line that ends what it did).
+   * The access lines for `/v2/<prefix>...` after the first `from`, once `done` holds for them.
+   * Lines are written as responses end, a little later: a test waits for the line that ends what
+   * it did, and reads only its own repositories (the previous test's last lines may come after).
    */
-  const accessSince = (from: number, what: string, done: (lines: Access[]) => boolean) =>
-    waitFor(what, async () => {
-      const lines = (await accessLines()).slice(from).filter((l) => l.path.startsWith('/v2/'));
+  const accessSince = (from: number, prefix: string, done: (lines: Access[]) => boolean) =>
+    waitFor(`the requests for /v2/${prefix} in the access log`, async () => {
+      const lines = (await accessLines()).slice(from).filter((l) => l.path.startsWith(`/v2/${prefix}`));
       return done(lines) && lines;
     });
   const mark = async () => (await accessLines()).length;
@@ -121,7 +122,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     [berth, ctrd, skopeo] = await Promise.all([startBerth({ env: { BERTH_ACCESS_LOG: accessLog } }), startContainerd(), createSkopeo()]);
     await skopeo.copy(`oci:${src()}:app`, `docker://${ref('team/app:v1')}`, ['--preserve-digests']);
     await skopeo.copy(`oci:${src()}:multi`, `docker://${ref('team/multi:v1')}`, ['--all', '--preserve-digests']);
-    await accessSince(0, 'the pushes with skopeo', putManifest('team/multi', 'v1'));
+    await accessSince(0, 'team/multi/', putManifest('team/multi', 'v1'));
     password = (await run('aws', ['ecr', 'get-login-password'], { env: awsCliEnv(berth) })).stdout.trim();
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
   });
@@ -140,7 +141,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     await assertHolds(app);
 
     const blobs = [app.configDigest, ...app.layers.map((l) => l.digest)];
-    const lines = await accessSince(from, 'the pull in the access log', fetchedAll('team/app', app));
+    const lines = await accessSince(from, 'team/app/', fetchedAll('team/app', app));
     assertOnlyChallenges(lines);
     const answered = lines.filter((l) => l.status === 200).map((l) => `${l.method} ${l.path}`);
     assert.deepEqual(answered.slice(0, 2), ['HEAD /v2/team/app/manifests/v1', `GET /v2/team/app/manifests/${app.manifestDigest}`]);
@@ -156,7 +157,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     await pull([ref(`team/app@${app.manifestDigest}`)]);
     assert.ok((await ctrd.images()).includes(ref(`team/app@${app.manifestDigest}`)));
     await assertHolds(app);
-    const lines = await accessSince(from, 'the pull by digest', fetchedAll('team/app', app));
+    const lines = await accessSince(from, 'team/app/', fetchedAll('team/app', app));
     assertOnlyChallenges(lines);
     assert.ok(!lines.some((l) => l.path.endsWith('/manifests/v1')), 'no tag was asked for');
   });
@@ -190,7 +191,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
       assert.equal(b.status, 200);
       assert.ok(b.body.equals(await readFile(blobPath(join(work, 'made'), d))), `blob ${d} is the bytes containerd pushed`);
     }
-    const lines = await accessSince(from, 'the push', putManifest('made/app', 'v1'));
+    const lines = await accessSince(from, 'made/app/', putManifest('made/app', 'v1'));
     assertOnlyChallenges(lines, { pushing: true });
     assert.equal(lines.filter((l) => l.operation === 'upload-complete' && l.status === 201).length, 3, 'config and two layers uploaded');
   });
@@ -206,7 +207,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     const index = await getManifest(berth.url, 'mirror/multi', 'v1');
     assert.equal(index.headers.get('docker-content-digest'), multi.indexDigest);
     assert.ok(index.body.equals(multi.index));
-    const lines = await accessSince(from, 'the pushes', putManifest('mirror/multi', 'v1'));
+    const lines = await accessSince(from, 'mirror/', putManifest('mirror/multi', 'v1'));
     assertOnlyChallenges(lines, { pushing: true });
     const mounts = lines.filter((l) => l.operation === 'upload-start');
     assert.equal(mounts.length, 4 + 2 * 3, 'one mount per blob: app 4, multi 2 × 3');
@@ -221,14 +222,14 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     await ctrd.ctr(['images', 'tag', ref('made/app:v1'), ref(`${ACCOUNT}/tools/hello:v1`)]);
     let from = await mark();
     await push(`${ACCOUNT}/tools/hello:v1`);
-    await accessSince(from, 'the push', putManifest(`${ACCOUNT}/tools/hello`, 'v1'));
+    await accessSince(from, `${ACCOUNT}/tools/hello/`, putManifest(`${ACCOUNT}/tools/hello`, 'v1'));
     await ctrd.ctr(['images', 'rm', '--sync', ref('made/app:v1'), ref(`${ACCOUNT}/tools/hello:v1`)]);
     assert.ok(!(await ctrd.contentDigests()).has(made.layers[0]!.digest));
 
     from = await mark();
     await pull([ref(`${ACCOUNT}/tools/hello:v1`)], undefined);
     await assertHolds(made, join(work, 'made'));
-    const lines = await accessSince(from, 'the anonymous pull', fetchedAll(`${ACCOUNT}/tools/hello`, made));
+    const lines = await accessSince(from, `${ACCOUNT}/tools/hello/`, fetchedAll(`${ACCOUNT}/tools/hello`, made));
     for (const l of lines) assert.deepEqual([l.status, l.principal], [200, 'anonymous'], `${l.method} ${l.path}`);
   });
 
@@ -242,7 +243,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
         err,
         /failed to resolve reference ".*made\/app:v1": pulling from host 127\.0\.0\.1:\d+ failed with status code \[manifests v1\]: 401 Unauthorized/,
       );
-      const lines = await accessSince(from, 'the refused pull', (ls) => ls.some((l) => l.path === '/v2/made/app/manifests/v1'));
+      const lines = await accessSince(from, 'made/app/', (ls) => ls.some((l) => l.path === '/v2/made/app/manifests/v1'));
       // containerd retries its HEAD a few times; each is the same refusal.
       for (const l of lines) assert.deepEqual([l.method, l.path, l.status, l.principal], ['HEAD', '/v2/made/app/manifests/v1', 401, 'anonymous']);
     }
@@ -265,7 +266,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
       await ctrd.ctrFails(['images', 'push', '--plain-http', '--user', loginOf(reader), ref('team/app:reader')]),
       /unexpected status: 403 Forbidden/,
     );
-    let lines = await accessSince(from, 'the refused manifest', (ls) => ls.some((l) => l.status === 403));
+    let lines = await accessSince(from, 'team/app/', (ls) => ls.some((l) => l.status === 403));
     assert.deepEqual(
       lines.filter((l) => l.status === 403).map((l) => [l.method, l.path, l.deniedAction]),
       [['PUT', '/v2/team/app/manifests/reader', 'ecr:PutImage']],
@@ -276,7 +277,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     await ctrd.ctr(['images', 'tag', ref('team/app:v1'), ref('reader/new:v1')]);
     from = await mark();
     assert.match(await ctrd.ctrFails(['images', 'push', '--plain-http', '--user', loginOf(reader), ref('reader/new:v1')]), /403 Forbidden/);
-    lines = await accessSince(from, 'the refused upload', (ls) => ls.some((l) => l.status === 403));
+    lines = await accessSince(from, 'reader/new/', (ls) => ls.some((l) => l.status === 403));
     for (const l of lines.filter((x) => x.status === 403)) assert.deepEqual([l.method, l.deniedAction], ['POST', 'ecr:InitiateLayerUpload']);
     assert.ok(!(await catalog(berth.url)).includes('reader/new'));
     const raw = await reader.v2('/v2/reader/new/blobs/uploads/', { method: 'POST' });
@@ -298,7 +299,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     const m = await ci.v2('/v2/dest/app/manifests/v1', { headers: { Accept: MediaTypes.manifest } });
     assert.equal(m.status, 200);
     assert.equal(m.headers.get('docker-content-digest'), app.manifestDigest);
-    const lines = await accessSince(from, 'the push', putManifest('dest/app', 'v1'));
+    const lines = await accessSince(from, 'dest/app/', putManifest('dest/app', 'v1'));
     assertOnlyChallenges(lines, { pushing: true });
     const mounts = lines.filter((l) => l.operation === 'upload-start');
     assert.equal(mounts.length, 4);

@@ -80,7 +80,8 @@ export async function startContainerd(): Promise<Containerd> {
   const ctr = (args: string[]) =>
     new Promise<{ stdout: Buffer; stderr: string }>((resolve, reject) => {
       execFile('ctr', ['--address', address, ...args], { env, encoding: 'buffer', maxBuffer: 256 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-        if (err) reject(new CtrFailed(args, stderr.toString() || err.message));
+        if (err)
+          reject(new CtrFailed(args, stderr.toString() || (err.killed ? 'timed out' : `exit ${err.code}`))); // err.message repeats the password
         else resolve({ stdout, stderr: stderr.toString() });
       });
     });
