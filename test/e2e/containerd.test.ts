@@ -196,6 +196,34 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     assert.equal(lines.filter((l) => l.operation === 'upload-complete' && l.status === 201).length, 3, 'config and two layers uploaded');
   });
 
+  it("pushes and pulls back an image in Docker's format (docker save, imported): its media types and bytes kept", async () => {
+    const archive = join(work, 'docker.tar');
+    await skopeo.run(['copy', '-q', `oci:${join(work, 'made')}:v1`, `docker-archive:${archive}:${ref('docker/app:v1')}`]);
+    await ctrd.ctr(['images', 'import', '--no-unpack', '--compress-blobs', archive]);
+    const listed = (await ctrd.ctr(['images', 'ls'])).stdout
+      .toString()
+      .split('\n')
+      .find((l) => l.startsWith(`${ref('docker/app:v1')} `));
+    const [, type, digest] = listed!.split(/\s+/) as [string, string, string];
+    assert.equal(type, 'application/vnd.docker.distribution.manifest.v2+json');
+    const manifest = await ctrd.content(digest);
+    const parsed = JSON.parse(manifest.toString()) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
+    assert.ok(parsed.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
+    const pushed = new Map<string, Buffer>();
+    for (const d of [digest, parsed.config.digest, ...parsed.layers.map((l) => l.digest)]) pushed.set(d, await ctrd.content(d));
+    await push('docker/app:v1');
+
+    const served = await getManifest(berth.url, 'docker/app', 'v1');
+    assert.equal(served.headers.get('content-type'), type);
+    assert.equal(served.headers.get('docker-content-digest'), digest);
+    assert.ok(served.body.equals(manifest));
+    await ctrd.ctr(['images', 'rm', '--sync', ref('docker/app:v1')]);
+    await pull([ref('docker/app:v1')]);
+    for (const [d, bytes] of pushed) assert.ok((await ctrd.content(d)).equals(bytes), `${d} pulled back as pushed`);
+    // It shares its config with made/app; the anonymous pull below must fetch every blob.
+    await ctrd.ctr(['images', 'rm', '--sync', ref('docker/app:v1')]);
+  });
+
   it('pushes a pulled image and index into other repositories by mounting their blobs', async () => {
     await ctrd.ctr(['images', 'tag', ref(`team/app@${app.manifestDigest}`), ref('mirror/app:v1')]);
     await ctrd.ctr(['images', 'tag', ref('team/multi:v1'), ref('mirror/multi:v1')]);
@@ -224,13 +252,33 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     await push(`${ACCOUNT}/tools/hello:v1`);
     await accessSince(from, `${ACCOUNT}/tools/hello/`, putManifest(`${ACCOUNT}/tools/hello`, 'v1'));
     await ctrd.ctr(['images', 'rm', '--sync', ref('made/app:v1'), ref(`${ACCOUNT}/tools/hello:v1`)]);
-    assert.ok(!(await ctrd.contentDigests()).has(made.layers[0]!.digest));
+    const held = await ctrd.contentDigests();
+    for (const d of digestsOf(made)) assert.ok(!held.has(d), `${d} is fetched again`);
 
     from = await mark();
     await pull([ref(`${ACCOUNT}/tools/hello:v1`)], undefined);
     await assertHolds(made, join(work, 'made'));
     const lines = await accessSince(from, `${ACCOUNT}/tools/hello/`, fetchedAll(`${ACCOUNT}/tools/hello`, made));
     for (const l of lines) assert.deepEqual([l.status, l.principal], [200, 'anonymous'], `${l.method} ${l.path}`);
+
+    // Reading is public, writing is not: an anonymous push of a new tag is refused and adds nothing.
+    await ctrd.ctr(['images', 'tag', ref(`${ACCOUNT}/tools/hello:v1`), ref(`${ACCOUNT}/tools/hello:anon`)]);
+    assert.match(await ctrd.ctrFails(['images', 'push', '--plain-http', ref(`${ACCOUNT}/tools/hello:anon`)]), /unexpected status: 401 Unauthorized/);
+    const tags = await fetch(`${berth.url}/v2/${ACCOUNT}/tools/hello/tags/list`);
+    assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['v1']);
+  });
+
+  it('a repository or tag that does not exist is "not found" to containerd (404 NAME_UNKNOWN, MANIFEST_UNKNOWN)', async () => {
+    for (const [name, code] of [
+      ['nope/none:v1', 'NAME_UNKNOWN'],
+      ['team/app:nope', 'MANIFEST_UNKNOWN'],
+    ] as const) {
+      const err = await ctrd.ctrFails(['images', 'pull', '--plain-http', '--user', `AWS:${password}`, ref(name)]);
+      // Its last line; containerd logs "trying next host - response was http.StatusNotFound" before.
+      assert.equal(err.trim().split('\n').at(-1), `ctr: failed to resolve reference "${ref(name)}": ${ref(name)}: not found`);
+      const raw = await getManifest(berth.url, name.split(':')[0]!, name.split(':')[1]!);
+      assert.deepEqual([raw.status, errorCode(raw)], [404, code]);
+    }
   });
 
   it('refuses a pull without credentials or with a wrong password (401), and containerd stores nothing', async () => {
