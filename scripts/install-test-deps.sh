@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI) on a fresh
+# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI, containerd) on a fresh
 # Debian machine. Idempotent and quiet when everything is already there; on failure it prints
 # the package manager's output and exits non-zero.
 set -euo pipefail
@@ -8,6 +8,7 @@ set -euo pipefail
 declare -A wanted=([skopeo]=skopeo [aws]=awscli [zstd]=zstd)  # zstd: layers compressed as buildx --compression zstd does
 wanted+=([docker-registry]=docker-registry)  # the pull-through cache's upstream (python3's crypt makes its htpasswd)
 wanted+=([radosgw]=radosgw [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd)  # the S3 test server, scripts/s3-test-server.sh
+wanted+=([containerd]=containerd [ctr]=containerd)  # what Kubernetes nodes pull with: test/e2e/containerd.test.ts
 wanted+=([chromium]=chromium)  # the web console's browser tests (test/console), driven by playwright-core
 
 missing=()

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials } from './helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from './helpers/iam-users.js';
-import { asBody, getBlob, pushBlob, sha256 } from './helpers/registry-http.js';
+import { asBody, errorCode, getBlob, pushBlob, sha256 } from './helpers/registry-http.js';
 
 const TOKEN = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' };
 const OTHER = '111122223333';
@@ -78,5 +78,19 @@ describe('automatic mount reads only what the caller may read', () => {
     const admin = await fetch(`${berth.url}/v2/other/app/blobs/uploads/?mount=${digest}`, { method: 'POST', headers: { Authorization: berth.authorization } });
     assert.equal(admin.status, 201);
     assert.deepEqual((await getBlob(berth.url, 'other/app', digest)).body, secret);
+  });
+  it('a mount `from` a repository the caller may not read is an upload session (202) too, whether or not the blob is there', async () => {
+    // containerd asks to mount from the repository it pulled from, and fails a push on any refusal
+    // but a 401: a 403 here failed every push by a user who may push but not read the source.
+    for (const d of [digest, sha256(randomBytes(16))]) {
+      const r = await team.v2(`/v2/team/app/blobs/uploads/?mount=${d}&from=secret/app`, { method: 'POST' });
+      assert.equal(r.status, 202, r.body.toString());
+      assert.match(r.headers.get('location') ?? '', /^\/v2\/team\/app\/blobs\/uploads\//);
+    }
+    assert.equal((await team.v2(`/v2/team/app/blobs/${digest}`, { method: 'HEAD' })).status, 404, 'not mounted');
+    // The target's own rights still hold: no push into a repository the caller may not write.
+    const elsewhere = await team.v2(`/v2/other/app/blobs/uploads/?mount=${digest}&from=secret/app`, { method: 'POST' });
+    assert.equal(elsewhere.status, 403);
+    assert.equal(errorCode(elsewhere), 'DENIED');
   });
 });

@@ -6,7 +6,7 @@ import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
-import { mountFrom, requestConditions, scopeOf, type OciRequest } from './context.js';
+import { requestConditions, scopeOf, type OciRequest } from './context.js';
 import { sendJson } from './headers.js';
 import { catalog, listTags, referrers } from './listings.js';
 import { deleteManifest, headOrGetManifest, putManifest } from './manifests.js';
@@ -68,7 +68,10 @@ function operationOf(route: OciRoute, method: string): OciOperation {
   }
 }
 
-/** Checks every ECR action the request is; a cross-repository mount also reads its source. */
+/**
+ * Checks every ECR action the request is. A mount's source is not checked here: one the caller may
+ * not read is no mount, and the upload starts instead (uploads.ts), as the spec's fallback says.
+ */
 async function authorize(r: OciRequest, route: OciRoute, method: string): Promise<void> {
   const region = regionOf(r.registryKey);
   const operation = operationOf(route, method);
@@ -80,8 +83,6 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
   const checks: Array<[string, string]> = [];
   const name = 'name' in route ? scopeOf(r, route.name).name : '*';
   for (const action of OCI_ACTIONS[operation]) checks.push([isPublic ? action.replace(/^ecr:/, 'ecr-public:') : action, name]);
-  const from = route.kind === 'uploads' ? mountFrom(r) : null;
-  if (!isPublic && from !== null && r.url.searchParams.get('mount') !== null) checks.push(['ecr:GetDownloadUrlForLayer', from]);
   try {
     for (const [action, repo] of checks) {
       await r.authorizer.check(r.principal, { action, repository: repo, ...requestConditions(r), createsOnPush: true });

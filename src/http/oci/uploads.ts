@@ -46,7 +46,11 @@ export async function startUpload(r: OciRequest, name: string): Promise<void> {
     const digest = parseDigest(mount);
     const fromName = mountFrom(r);
     const from = fromName === null ? undefined : scopeOf(r, parseRepositoryName(fromName));
-    const mounted = await r.registry.blobs.mount(scope, digest, from, layerReader(r, scope.registryKey));
+    const mayRead = layerReader(r, scope.registryKey);
+    // A source the caller may not read mounts nothing: an upload session (202), the same answer
+    // as for a blob the source lacks, so it tells nothing of the blob. A 403 here failed
+    // containerd's pushes: it names the repository it pulled from and drops the mount only on 401.
+    const mounted = (from === undefined || (await mayRead(from.name))) && (await r.registry.blobs.mount(scope, digest, from, mayRead));
     if (mounted) {
       sendCreated(r, name, digest);
       return;
