@@ -40,7 +40,11 @@ export const OCI_ACTIONS: Record<OciOperation, string[]> = {
   'upload-cancel': ['ecr:InitiateLayerUpload'],
 };
 
-/** ECR operations whose resource is the registry ("*"), not a repository. */
+/**
+ * ECR operations whose resource is the registry ("*"), not a repository. DescribeRepositories is
+ * not one (its resource type is the repository): by name it is each named repository's, without
+ * names `repository/*`.
+ */
 export const REGISTRY_LEVEL_ACTIONS = new Set([
   'GetAuthorizationToken',
   'DescribeRegistry',
@@ -50,7 +54,6 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'PutReplicationConfiguration',
   'PutRegistryScanningConfiguration',
   'GetRegistryScanningConfiguration',
-  'DescribeRepositories',
   'PutAccountSetting',
   'GetAccountSetting',
   'CreateRepositoryCreationTemplate',

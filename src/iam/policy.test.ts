@@ -49,7 +49,7 @@ describe('policy grammar', () => {
     const r = resource({
       Version: '2008-10-17',
       Statement: {
-        Effect: 'Allow',
+        Effect: 'Deny',
         NotPrincipal: {
           AWS: ['111111111111', 'arn:aws:iam::111111111111:user/a'],
           Service: 'ecr.amazonaws.com',
@@ -61,6 +61,8 @@ describe('policy grammar', () => {
       },
     });
     assert.equal(r.statements[0]!.notPrincipals?.length, 5);
+    // IAM: "NotPrincipal must be used with Effect Deny"; with Allow it would grant everyone else.
+    refused({ Statement: { Effect: 'Allow', NotPrincipal: { AWS: '111111111111' }, Action: 'ecr:*' } }, /NotPrincipal is supported only with/, 'resource');
   });
 
   it('refuses unknown operators, elements and versions, naming them', () => {

@@ -32,6 +32,8 @@ export interface Statement {
 
 export interface Policy {
   statements: Statement[];
+  /** Version 2012-10-17: `${...}` in Resource and condition values are policy variables (variables.ts). */
+  variables?: boolean;
   /** When set, the policy governs only these actions (a registry policy under scope V1). */
   onlyActions?: string[];
 }
@@ -95,7 +97,7 @@ export function parsePolicy(text: string, opts: ParseOptions): Policy {
   const raw = Array.isArray(Statement) ? Statement : [Statement];
   if (raw.length === 0 || raw.length > MAX_STATEMENTS) throw new PolicyError(`a policy has 1 to ${MAX_STATEMENTS} statements`);
   const statements = raw.map((s, i) => parseStatement(s, `Statement[${i}]`, opts, grammar));
-  return { statements };
+  return { statements, ...(Version === '2012-10-17' && { variables: true }) };
 }
 
 type Grammar = (ok: boolean, message: string) => void;
@@ -119,6 +121,8 @@ function parseStatement(s: unknown, where: string, opts: ParseOptions, grammar: 
   set('notPrincipals', principals(st.NotPrincipal, `${where}.NotPrincipal`, grammar));
   const named = out.principals !== undefined || out.notPrincipals !== undefined;
   grammar(!(out.principals && out.notPrincipals), `${where} cannot have both Principal and NotPrincipal`);
+  // IAM: "NotPrincipal must be used with Effect Deny"; with Allow it would grant everyone else, anonymous callers too.
+  grammar(!(out.notPrincipals && out.effect === 'Allow'), `${where}: NotPrincipal is supported only with "Effect": "Deny"`);
   if (opts.kind === 'identity' && named) throw new PolicyError(`${where}: identity policies cannot name a Principal`);
   if (opts.kind === 'resource' && !named) throw new PolicyError(`${where}: resource policies must name a Principal`);
   if (opts.kind === 'identity' && !out.resources && !out.notResources) throw new PolicyError(`${where} needs Resource or NotResource`);
