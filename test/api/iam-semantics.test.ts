@@ -48,10 +48,10 @@ describe('IAM semantics as AWS documents them', () => {
     return request(`${berth.url}/v2/${name}/manifests/v1`, { headers: { authorization: `Basic ${login.authorizationToken}`, accept: OCI_MANIFEST } });
   };
 
-  /** A session of role `name` (created with `rolePolicy`), assumed by a user of the account, with an optional session policy. */
-  const session = async (name: string, rolePolicy: object, sessionPolicy?: object): Promise<ECRClient> => {
+  /** A session of role `name` (created with `rolePolicy` and `roleTags`), assumed by a user of the account, with an optional session policy. */
+  const session = async (name: string, rolePolicy: object, sessionPolicy?: object, roleTags?: Array<{ Key: string; Value: string }>): Promise<ECRClient> => {
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
-    await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust), ...(roleTags && { Tags: roleTags }) }));
     await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'p', PolicyDocument: JSON.stringify(rolePolicy) }));
     const assumer = await createUser(
       berth,
@@ -121,6 +121,22 @@ describe('IAM semantics as AWS documents them', () => {
     await assert.rejects(pull(ecr, 'tags/secret'), denied);
     assert.equal((await v2Pull(ecr, 'tags/secret')).status, 403);
     assert.equal((await pull(ecr, 'tags/open')).images?.length, 1);
+  });
+
+  it("a role's own tags are its sessions' aws:PrincipalTag", async () => {
+    await repository('ptag/app');
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'ecr:*', Resource: '*' },
+        { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalTag/team': 'contractors' } } },
+      ],
+    };
+    const ecr = await session('contractor', policy, undefined, [{ Key: 'team', Value: 'contractors' }]);
+    await assert.rejects(pull(ecr, 'ptag/app'), denied);
+    assert.equal((await v2Pull(ecr, 'ptag/app')).status, 403);
+    const staff = await session('staff', policy, undefined, [{ Key: 'team', Value: 'staff' }]);
+    assert.equal((await pull(staff, 'ptag/app')).images?.length, 1);
   });
 
   it('NotPrincipal with Allow is refused in repository and trust policies (AWS does not support it)', async () => {
