@@ -66,3 +66,14 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'DeletePullThroughCacheRule',
   'ValidatePullThroughCacheRule',
 ]);
+
+/**
+ * The actions a /v2 upload request is beyond its operation's, by what it carries: a POST with
+ * ?digest= (and no mount) sends the bytes and completes the blob in one request; a PUT that
+ * completes an upload with a body sends that last part.
+ */
+export function uploadBodyActions(operation: OciOperation, request: { monolithic: boolean; body: boolean }): string[] {
+  if (operation === 'upload-start' && request.monolithic) return ['ecr:UploadLayerPart', 'ecr:CompleteLayerUpload'];
+  if (operation === 'upload-complete' && request.body) return ['ecr:UploadLayerPart'];
+  return [];
+}

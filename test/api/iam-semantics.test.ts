@@ -187,6 +187,43 @@ describe('IAM semantics as AWS documents them', () => {
     await assert.rejects(scoped.ecr.send(new DescribeRepositoriesCommand({})), denied, 'listing them all is repository/*');
   });
 
+  it('a /v2 upload that carries bytes is UploadLayerPart, and one that completes in the same request CompleteLayerUpload', async () => {
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'mono/app' }));
+    const allow = (actions: string[]) => ({ Effect: 'Allow', Action: ['ecr:GetAuthorizationToken', ...actions], Resource: '*' });
+    const noComplete = await createUser(
+      berth,
+      iam,
+      'mono-a',
+      [],
+      [{ Version: '2012-10-17', Statement: [allow(['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart'])] }],
+    );
+    const data = Buffer.from('a monolithic layer');
+    const monolithic = (u: typeof noComplete) => u.v2(`/v2/mono/app/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: new Uint8Array(data) });
+    assert.equal((await monolithic(noComplete)).status, 403, 'POST ?digest= completes the upload');
+    const noPart = await createUser(
+      berth,
+      iam,
+      'mono-b',
+      [],
+      [{ Version: '2012-10-17', Statement: [allow(['ecr:InitiateLayerUpload', 'ecr:CompleteLayerUpload'])] }],
+    );
+    assert.equal((await monolithic(noPart)).status, 403, 'POST ?digest= uploads the bytes');
+    const started = await noPart.v2('/v2/mono/app/blobs/uploads/', { method: 'POST' });
+    assert.equal(started.status, 202);
+    const location = new URL(started.headers.get('location')!, berth.url);
+    location.searchParams.set('digest', sha256(data));
+    const put = await noPart.v2(location.pathname + location.search, { method: 'PUT', body: new Uint8Array(data) });
+    assert.equal(put.status, 403, 'a PUT with the bytes uploads them');
+    const all = await createUser(
+      berth,
+      iam,
+      'mono-c',
+      [],
+      [{ Version: '2012-10-17', Statement: [allow(['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload'])] }],
+    );
+    assert.equal((await monolithic(all)).status, 201);
+  });
+
   it('policy variables are resolved in Resource and in condition values', async () => {
     await repository('vars/carol', [{ Key: 'blocked', Value: 'dave' }]);
     await repository('vars/dave');
