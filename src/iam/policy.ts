@@ -88,6 +88,10 @@ export function parsePolicy(text: string, opts: ParseOptions): Policy {
     throw new PolicyError('the policy is not valid JSON');
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PolicyError('the policy must be a JSON object');
+  // JSON.parse keeps the last of repeated keys, silently dropping an Effect, a Resource or a
+  // whole condition operator; IAM refuses such documents when they are put.
+  const repeated = duplicateKey(text);
+  grammar(repeated === undefined, `the policy repeats the key '${repeated}' in one object`);
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) grammar(TOP_LEVEL.has(k), `unknown policy element '${k}'`);
   const { Version, Id, Statement } = top;
@@ -164,4 +168,38 @@ function conditions(v: unknown, where: string, opts: ParseOptions, grammar: Gram
     }
   }
   return out;
+}
+
+/** The first key that appears twice in one object of a JSON text that parsed, if any. */
+export function duplicateKey(text: string): string | undefined {
+  // Objects' key sets, null for arrays; whether the next string is a key.
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = stack.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = stack.at(-1) instanceof Set;
+    }
+  }
+  return undefined;
 }

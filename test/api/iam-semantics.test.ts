@@ -15,7 +15,7 @@ import {
   PutImageCommand,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -159,6 +159,21 @@ describe('IAM semantics as AWS documents them', () => {
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
     await assert.rejects(iam.send(new CreateRoleCommand({ RoleName: 'notp', AssumeRolePolicyDocument: JSON.stringify(trust) })), {
       name: 'MalformedPolicyDocumentException',
+    });
+  });
+
+  it('a policy repeating a key in one object is refused (JSON.parse would keep the last and drop a condition)', async () => {
+    await repository('dup/app');
+    const u = await createUser(berth, iam, 'dup-user', [], []);
+    const document = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*",
+      "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}}]}`;
+    await assert.rejects(iam.send(new PutUserPolicyCommand({ UserName: 'dup-user', PolicyName: 'dup', PolicyDocument: document })), {
+      name: 'MalformedPolicyDocumentException',
+    });
+    await assert.rejects(pull(u.ecr, 'dup/app'), denied, 'nothing was stored');
+    const repositoryPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}`;
+    await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'dup/app', policyText: repositoryPolicy })), {
+      name: 'InvalidParameterException',
     });
   });
 
