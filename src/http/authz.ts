@@ -44,6 +44,8 @@ export interface AuthzTarget {
   createsOnPush?: boolean;
   /** Tags the request sets (CreateRepository, TagResource): aws:RequestTag/* and aws:TagKeys. */
   requestTags?: Array<{ Key: string; Value: string }>;
+  /** Tag keys the request removes (UntagResource): aws:TagKeys. */
+  removedTagKeys?: string[];
 }
 
 /** The repository and registry policies governing a repository (or the registry alone). */
@@ -116,6 +118,7 @@ export class Authorizer {
       for (const t of target.requestTags) context[`aws:RequestTag/${t.Key}`] = t.Value;
       context['aws:TagKeys'] = target.requestTags.map((t) => t.Key);
     }
+    if (target.removedTagKeys !== undefined) context['aws:TagKeys'] = target.removedTagKeys;
     const decision = evaluate({
       caller: principal,
       identityPolicies,

@@ -12,8 +12,10 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  ListTagsForResourceCommand,
   PutImageCommand,
   SetRepositoryPolicyCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -175,6 +177,35 @@ describe('IAM semantics as AWS documents them', () => {
     await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'dup/app', policyText: repositoryPolicy })), {
       name: 'InvalidParameterException',
     });
+  });
+
+  it("UntagResource's aws:TagKeys are the keys it removes", async () => {
+    await admin.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'untag/app',
+        tags: [
+          { Key: 'owner', Value: 'ops' },
+          { Key: 'note', Value: 'x' },
+        ],
+      }),
+    );
+    const u = await createUser(
+      berth,
+      iam,
+      'untagger',
+      ['FullAccess'],
+      [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Action: 'ecr:UntagResource', Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'owner' } } }],
+        },
+      ],
+    );
+    const resourceArn = repoArn('untag/app');
+    await assert.rejects(u.ecr.send(new UntagResourceCommand({ resourceArn, tagKeys: ['owner'] })), denied);
+    await u.ecr.send(new UntagResourceCommand({ resourceArn, tagKeys: ['note'] }));
+    const tags = (await admin.send(new ListTagsForResourceCommand({ resourceArn }))).tags?.map((t) => t.Key);
+    assert.deepEqual(tags, ['owner']);
   });
 
   it('DescribeRepositories naming a repository is authorized on that repository', async () => {
