@@ -86,6 +86,7 @@ describe('policy grammar', () => {
     refused(stmt({ Condition: { NullIfExists: { 'aws:PrincipalArn': 'true' } } }), /'NullIfExists'/);
     refused(stmt({ Condition: { 'ForSomeValues:StringEquals': { 'aws:PrincipalArn': 'x' } } }), /'ForSomeValues:StringEquals'/);
     refused(stmt({ Condtion: { StringEquals: { 'aws:PrincipalArn': 'x' } } }), /unknown element 'Condtion'/);
+    refused({ Statement: { Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::111111111111:user/a*' }, Action: 'ecr:*' } }, /invalid principal/, 'resource');
     refused({ Version: '2012-10-17', Statment: [], Statement: stmt({}).Statement }, /unknown policy element 'Statment'/);
     refused({ Version: '2012-10-18', Statement: stmt({}).Statement }, /Version/);
     refused({ Version: '2012-10-17', Id: 5, Statement: stmt({}).Statement }, /Id must be a string/);

@@ -142,7 +142,8 @@ function principals(v: unknown, where: string, grammar: Grammar): string[] | und
   for (const [kind, value] of Object.entries(v)) {
     if (!Object.hasOwn(PRINCIPAL_TYPES, kind)) throw new PolicyError(`${where} has an unsupported principal type '${kind}'`);
     const names = list(value, `${where}.${kind}`) ?? [];
-    if (kind === 'AWS') for (const p of names) grammar(AWS_PRINCIPAL_RE.test(p), `${where}: invalid principal '${p}'`);
+    // IAM: a wildcard cannot match part of a principal's name or ARN ("*" alone is everyone).
+    if (kind === 'AWS') for (const p of names) grammar(AWS_PRINCIPAL_RE.test(p) && (p === '*' || !/[*?]/.test(p)), `${where}: invalid principal '${p}'`);
     out.push(...names.map((p) => PRINCIPAL_TYPES[kind] + p));
   }
   if (out.length === 0) throw new PolicyError(`${where} names no principal`);

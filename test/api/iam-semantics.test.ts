@@ -208,6 +208,14 @@ describe('IAM semantics as AWS documents them', () => {
     assert.deepEqual(tags, ['owner']);
   });
 
+  it('a Principal with a wildcard in its ARN is refused (IAM matches principals exactly)', async () => {
+    await repository('pwild/app');
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/*` }, Action: 'ecr:*' }] };
+    await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'pwild/app', policyText: JSON.stringify(policy) })), {
+      name: 'InvalidParameterException',
+    });
+  });
+
   it('DescribeRepositories naming a repository is authorized on that repository', async () => {
     await repository('desc/secret');
     await repository('desc/open');
