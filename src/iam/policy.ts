@@ -90,7 +90,7 @@ export function parsePolicy(text: string, opts: ParseOptions): Policy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PolicyError('the policy must be a JSON object');
   // JSON.parse keeps the last of repeated keys, silently dropping an Effect, a Resource or a
   // whole condition operator; IAM refuses such documents when they are put.
-  const repeated = duplicateKey(text);
+  const repeated = opts.lenient ? undefined : duplicateKey(text);
   grammar(repeated === undefined, `the policy repeats the key '${repeated}' in one object`);
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) grammar(TOP_LEVEL.has(k), `unknown policy element '${k}'`);
