@@ -12,6 +12,7 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  ListImagesCommand,
   ListTagsForResourceCommand,
   PutImageCommand,
   SetRepositoryPolicyCommand,
@@ -297,5 +298,34 @@ describe('IAM semantics as AWS documents them', () => {
     const erin = await createUser(berth, iam, 'erin', [], [policy]);
     assert.equal((await pull(erin.ecr, 'vars/carol')).images?.length, 1);
     await assert.rejects(pull(erin.ecr, 'vars/dave'), denied, 'vars/${aws:username} is vars/erin for erin');
+  });
+});
+
+describe('aws:SourceIp on a dual-stack listener', () => {
+  let berth: BerthInProcess;
+  before(async () => {
+    berth = await startInProcess({ host: '::' });
+  });
+  after(async () => berth?.cleanup());
+
+  it('an IPv4 client (::ffff:127.0.0.1 to the socket) is matched by an IPv4 CIDR', async () => {
+    const admin = ecrClient(berth);
+    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'ip/app' }));
+    const u = await createUser(
+      berth,
+      iam,
+      'from-loopback',
+      ['FullAccess'],
+      [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Action: 'ecr:ListImages', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } }],
+        },
+      ],
+    );
+    await assert.rejects(u.ecr.send(new ListImagesCommand({ repositoryName: 'ip/app' })), denied);
+    assert.equal((await u.v2('/v2/ip/app/tags/list')).status, 403);
+    await u.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ip/app'] }));
   });
 });
