@@ -71,6 +71,7 @@ export function parseTrustPolicy(document: string, lenient = false): Policy {
   const policy = parsePolicy(document, { kind: 'resource', maxLength: lenient ? 1_000_000 : MAX_TRUST_POLICY_CHARS, lenient });
   for (const st of lenient ? [] : policy.statements) {
     if (st.resources || st.notResources) throw new PolicyError('Has prohibited field Resource');
+    if (st.notPrincipals) throw new PolicyError('Has prohibited field NotPrincipal');
     for (const a of st.actions ?? st.notActions ?? []) {
       if (!/^(sts:|\*$)/i.test(a)) throw new PolicyError(`Trust policies may only name sts: actions, not '${a}'`);
     }

@@ -153,7 +153,12 @@ export class SecurityTokenService {
   private mint(role: RoleRecord, sessionName: string, duration: number, tags: Array<{ Key: string; Value: string }>, policy?: string): AssumedRole {
     const subject: SessionClaims['subject'] = { kind: 'role', roleName: role.name, rolePath: role.path, roleId: role.roleId, sessionName };
     const tagMap = Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
-    const credentials = this.seal(role.accountId, subject, duration, tags.length > 0 ? tagMap : undefined, policy);
+    // aws:PrincipalTag of a role session is the role's tags, a session tag overriding one of the
+    // same key (IAM). A role's tags are set when it is created only, so taking them now is the same
+    // as taking them at each request.
+    const sessionKeys = new Set(tags.map((t) => t.Key.toLowerCase()));
+    const principalTags = { ...Object.fromEntries(role.tags.filter((t) => !sessionKeys.has(t.Key.toLowerCase())).map((t) => [t.Key, t.Value])), ...tagMap };
+    const credentials = this.seal(role.accountId, subject, duration, Object.keys(principalTags).length > 0 ? principalTags : undefined, policy);
     const packed = (policy?.length ?? 0) + JSON.stringify(tagMap).length - 2;
     return {
       credentials,

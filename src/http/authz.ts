@@ -44,6 +44,8 @@ export interface AuthzTarget {
   createsOnPush?: boolean;
   /** Tags the request sets (CreateRepository, TagResource): aws:RequestTag/* and aws:TagKeys. */
   requestTags?: Array<{ Key: string; Value: string }>;
+  /** Tag keys the request removes (UntagResource): aws:TagKeys. */
+  removedTagKeys?: string[];
 }
 
 /** The repository and registry policies governing a repository (or the registry alone). */
@@ -105,7 +107,8 @@ export class Authorizer {
       'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
     };
     // The repository's tags cost a lookup; only fetch them when some policy asks.
-    if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag([...identityPolicies, ...resourcePolicies])) {
+    const policies = [...identityPolicies, ...resourcePolicies, ...(principal.sessionPolicies ?? [])];
+    if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag(policies)) {
       const repository = target.repository;
       const tags = await this.tagCache.get(`${registryKeyText(key)}\n${repository}`, () => this.resourceTags(key, repository));
       // ECR knows the repository's tags under both names.
@@ -115,6 +118,7 @@ export class Authorizer {
       for (const t of target.requestTags) context[`aws:RequestTag/${t.Key}`] = t.Value;
       context['aws:TagKeys'] = target.requestTags.map((t) => t.Key);
     }
+    if (target.removedTagKeys !== undefined) context['aws:TagKeys'] = target.removedTagKeys;
     const decision = evaluate({
       caller: principal,
       identityPolicies,
@@ -140,6 +144,14 @@ export class Authorizer {
   }
 }
 
+/** Whether a policy reads the repository's tags: as a condition key, or as a policy variable (`${aws:ResourceTag/...}`). */
 function mentionsResourceTag(policies: Policy[]): boolean {
-  return policies.some((p) => p.statements.some((st) => st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key))));
+  const variable = (texts: string[] | undefined) => texts?.some((t) => /\$\{\s*(aws|ecr):resourcetag\//i.test(t)) === true;
+  return policies.some((p) =>
+    p.statements.some(
+      (st) =>
+        st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key) || (p.variables === true && variable(c.values))) ||
+        (p.variables === true && (variable(st.resources) || variable(st.notResources))),
+    ),
+  );
 }

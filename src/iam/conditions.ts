@@ -4,7 +4,14 @@
  * the evaluator, so an operator is never accepted without being evaluated.
  */
 import { isIP } from 'node:net';
-import { globMatch } from './glob.js';
+import { globMatch, globMatchParts } from './glob.js';
+import { joinParts, type Part } from './variables.js';
+
+/**
+ * A condition value as the policy writes it, or with its policy variables resolved (variables.ts),
+ * or null for one whose variable has no value, which nothing matches.
+ */
+export type PolicyValue = string | readonly Part[] | null;
 
 type ValueType = 'string' | 'arn' | 'numeric' | 'date' | 'bool' | 'ip' | 'null' | 'binary';
 
@@ -116,15 +123,27 @@ function dateMillis(s: string): number {
  * a positive operator false and a negated one true; `...IfExists` makes any operator true when
  * the key is missing; `ForAllValues:` holds for a missing key, `ForAnyValue:` does not.
  */
-export function operatorHolds(op: ConditionOperator, values: string[], actual: string[] | undefined): boolean {
-  if (op.base.type === 'null') return values.some((v) => (v.toLowerCase() === 'true') === (actual === undefined || actual.length === 0));
+export function operatorHolds(op: ConditionOperator, values: readonly PolicyValue[], actual: string[] | undefined): boolean {
+  if (op.base.type === 'null') {
+    return values.some((v) => (typeof v === 'string' && v.toLowerCase() === 'true') === (actual === undefined || actual.length === 0));
+  }
   if (actual === undefined || actual.length === 0) {
     if (op.ifExists || op.qualifier === 'all') return true;
     return op.qualifier === undefined && op.base.negated;
   }
-  const { test, negated } = op.base;
+  const { negated } = op.base;
+  const test = (v: PolicyValue, a: string) => (v === null ? false : typeof v === 'string' ? op.base.test(v, a) : testParts(op, v, a));
   const one = (a: string) => (negated ? !values.some((v) => test(v, a)) : values.some((v) => test(v, a)));
   return op.qualifier === 'all' ? actual.every(one) : actual.some(one);
+}
+
+/**
+ * A value with substituted variables: wildcard operators match it as a glob whose substituted
+ * parts are literal (an ARN as a whole, not segment by segment); the others compare its text.
+ */
+function testParts(op: ConditionOperator, parts: readonly Part[], actual: string): boolean {
+  if (op.base.test === like || op.base.type === 'arn') return globMatchParts(parts, actual);
+  return op.base.test(joinParts(parts), actual);
 }
 
 function arnMatch(pattern: string, arn: string): boolean {
@@ -155,8 +174,11 @@ function toBig(addr: string, family: 4 | 6): bigint {
     : expandV6(addr).reduce((acc, h) => (acc << 16n) + BigInt(parseInt(h, 16)), 0n);
 }
 
-function cidrContains(cidr: string, ip: string): boolean {
+function cidrContains(cidr: string, address: string): boolean {
   const c = parseCidr(cidr);
+  // A dual-stack listener (host '::') sees an IPv4 client as ::ffff:a.b.c.d: it is that IPv4 address.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const ip = mapped && c?.family === 4 ? mapped[1]! : address;
   if (!c || isIP(ip) !== c.family) return false;
   const shift = BigInt((c.family === 4 ? 32 : 128) - c.bits);
   return c.net >> shift === toBig(ip, c.family) >> shift;

@@ -105,6 +105,37 @@ describe('evaluate', () => {
   });
 });
 
+describe('session policies and NotPrincipal', () => {
+  const role: Caller = {
+    arn: 'arn:aws:sts::111111111111:assumed-role/reader/s1',
+    principalArn: 'arn:aws:iam::111111111111:role/reader',
+    accountId: '111111111111',
+    kind: 'role',
+  };
+  const login = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' }] });
+  const bounded: Caller = { ...role, sessionPolicies: [login] };
+
+  it("bounds a resource policy's grant to the role's ARN or to \"*\" by the session policy, not one to the session's ARN", () => {
+    assert.equal(evaluate(req({ caller: role, resourcePolicies: [grantTo({ AWS: role.principalArn })] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bounded, resourcePolicies: [grantTo({ AWS: role.principalArn })] })).allowed, false);
+    assert.equal(evaluate(req({ caller: bounded, resourcePolicies: [grantTo('*')] })).allowed, false);
+    assert.equal(evaluate(req({ caller: bounded, resourcePolicies: [grantTo({ AWS: role.arn })] })).allowed, true);
+    const allowing: Caller = { ...role, sessionPolicies: [allowPull] };
+    assert.equal(evaluate(req({ caller: allowing, resourcePolicies: [grantTo({ AWS: role.principalArn })] })).allowed, true);
+  });
+
+  it('an Allow with NotPrincipal stored before it was refused grants nothing; a Deny with it excludes the named', () => {
+    const lenient = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'resource', maxLength: 10240, lenient: true });
+    const allowAllBut = lenient({ Statement: [{ Effect: 'Allow', NotPrincipal: { AWS: bob.arn }, Action: 'ecr:BatchGetImage' }] });
+    assert.equal(evaluate(req({ caller: anonymous, resourcePolicies: [allowAllBut] })).allowed, false);
+    assert.equal(evaluate(req({ resourcePolicies: [allowAllBut] })).allowed, false);
+    const denyAllBut = resource({ Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: alice.arn }, Action: 'ecr:*' }] });
+    assert.equal(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [denyAllBut] })).allowed, true);
+    const carol = { ...alice, arn: 'arn:aws:iam::111111111111:user/carol' };
+    assert.deepEqual(evaluate(req({ caller: carol, identityPolicies: [allowPull], resourcePolicies: [denyAllBut] })), { allowed: false, explicitDeny: true });
+  });
+});
+
 describe('conditions', () => {
   const ctx = (o: Record<string, string[]>) => new Map(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
   it('ORs values, treats a missing key per operator, and honours IfExists', () => {
@@ -126,6 +157,10 @@ describe('conditions', () => {
     assert.equal(conditionHolds('NotIpAddress', 'aws:sourceip', ['10.0.0.0/8'], ctx({ 'aws:SourceIp': ['11.1.2.3'] })), true);
     assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::1/128'], ctx({ 'aws:SourceIp': ['::1'] })), true);
     assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['2001:db8::/32'], ctx({ 'aws:SourceIp': ['2001:db8:0:1::5'] })), true);
+    // A dual-stack listener reports an IPv4 client as ::ffff:a.b.c.d; a Deny on its IPv4 range must still match.
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['203.0.113.0/24'], ctx({ 'aws:SourceIp': ['::ffff:203.0.113.9'] })), true);
+    assert.equal(conditionHolds('NotIpAddress', 'aws:sourceip', ['203.0.113.0/24'], ctx({ 'aws:SourceIp': ['::ffff:203.0.113.9'] })), false);
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::ffff:0:0/96'], ctx({ 'aws:SourceIp': ['::ffff:203.0.113.9'] })), true);
   });
   it('applies ForAnyValue and ForAllValues to multi-valued keys', () => {
     const keys = ctx({ 'aws:TagKeys': ['env', 'team'] });

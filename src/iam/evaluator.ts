@@ -13,13 +13,16 @@
  *
  * An assumed role's session is judged by the role's policies, bounded by its session policies
  * (an action needs an Allow in both; a Deny in either wins); resource policies and trust
- * policies naming the role's ARN name its sessions. A trust policy is a resource policy that
- * must itself apply (`resourcePolicyRequired`): naming the caller grants, naming its account
- * leaves it to the caller's identity policies. A 'federated' caller (a web identity) is named
- * only as `federated:<provider ARN>` or "*".
+ * policies naming the role's ARN name its sessions, but what they grant that way (or to "*") is
+ * bounded by the session policies too; only a grant naming the session's own ARN is not. A trust
+ * policy is a resource policy that must itself apply (`resourcePolicyRequired`): naming the
+ * caller grants, naming its account leaves it to the caller's identity policies. A 'federated'
+ * caller (a web identity) is named only as `federated:<provider ARN>` or "*".
  */
-import { operatorHolds, parseOperator } from './conditions.js';
+import { operatorHolds, parseOperator, type PolicyValue } from './conditions.js';
+import { globMatchParts } from './glob.js';
 import { globMatch, type Condition, type Policy, type Statement } from './policy.js';
+import { hasVariable, resolveVariables, type Part } from './variables.js';
 
 export interface Caller {
   arn: string;
@@ -49,8 +52,13 @@ export interface AuthzRequest {
 
 export type Decision = { allowed: true } | { allowed: false; explicitDeny: boolean };
 
-/** 'grant': an Allow naming the caller or "*"; 'delegate': only Allows naming the caller's account. */
-type Verdict = 'deny' | 'grant' | 'delegate' | 'none';
+/**
+ * 'direct': an Allow naming the caller's own ARN (a user's, a role session's); 'grant': one naming
+ * "*" or the role a session is of; 'delegate': only Allows naming the caller's account.
+ */
+type Verdict = 'deny' | 'direct' | 'grant' | 'delegate' | 'none';
+type Naming = 'direct' | 'grant' | 'delegate';
+const RANK: Record<Verdict, number> = { none: 0, delegate: 1, grant: 2, direct: 3, deny: 4 };
 
 export function evaluate(req: AuthzRequest): Decision {
   const context = normalizeContext(req);
@@ -59,21 +67,33 @@ export function evaluate(req: AuthzRequest): Decision {
   const resource = verdictOf(req.resourcePolicies, req, context, true);
   const session = req.caller.sessionPolicies === undefined ? undefined : verdictOf(req.caller.sessionPolicies, req, context, false);
   if (identity === 'deny' || resource === 'deny' || session === 'deny') return { allowed: false, explicitDeny: true };
-  // A session policy only narrows: what the role allows but the session policy does not is not allowed.
-  if (session === 'none') identity = 'none';
+  // A session policy only narrows: what the role allows but the session policy does not is not
+  // allowed, and neither is what a resource policy grants the role (or "*") rather than the
+  // session itself (IAM's "resource-based policies and implicit denies in other policy types").
+  const bounded = session === 'none';
+  if (bounded) identity = 'none';
   if (req.resourcePolicyRequired && resource === 'none') return { allowed: false, explicitDeny: false };
   // The root's identity allows everything; only policies (a Deny above) restrict it.
   const identityAllows = identity !== 'none' || req.caller.kind === 'root';
+  const resourceGrants = resource === 'direct' || (resource === 'grant' && !bounded);
   const sameAccount = req.caller.accountId === req.resourceAccountId;
-  if (sameAccount ? identityAllows || resource === 'grant' : identityAllows && resource !== 'none') return { allowed: true };
+  if (sameAccount ? identityAllows || resourceGrants : identityAllows && resource !== 'none') return { allowed: true };
   // An anonymous caller has no identity policy: a resource policy granting "*" is enough.
-  if (req.caller.kind === 'anonymous' && resource === 'grant') return { allowed: true };
+  if (req.caller.kind === 'anonymous' && resourceGrants) return { allowed: true };
   return { allowed: false, explicitDeny: false };
 }
 
-function normalizeContext(req: AuthzRequest): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(req.context)) if (v !== undefined) out.set(k.toLowerCase(), Array.isArray(v) ? v : [v]);
+/** Condition keys (lower-cased) and their values; `multi` holds the multivalued ones, which cannot be policy variables. */
+type Context = Map<string, string[]> & { multi?: Set<string> };
+
+function normalizeContext(req: AuthzRequest): Context {
+  const out: Context = new Map<string, string[]>();
+  out.multi = new Set();
+  for (const [k, v] of Object.entries(req.context)) {
+    if (v === undefined) continue;
+    out.set(k.toLowerCase(), Array.isArray(v) ? v : [v]);
+    if (Array.isArray(v)) out.multi.add(k.toLowerCase());
+  }
   const { caller } = req;
   if (caller.kind !== 'anonymous' && caller.kind !== 'federated') {
     out.set('aws:principalarn', [caller.principalArn ?? caller.arn]);
@@ -85,49 +105,77 @@ function normalizeContext(req: AuthzRequest): Map<string, string[]> {
   return out;
 }
 
-function verdictOf(policies: Policy[], req: AuthzRequest, context: Map<string, string[]>, resourcePolicy: boolean): Verdict {
+function verdictOf(policies: Policy[], req: AuthzRequest, context: Context, resourcePolicy: boolean): Verdict {
   let verdict: Verdict = 'none';
   for (const p of policies) {
     if (p.onlyActions && !p.onlyActions.some((a) => a.toLowerCase() === req.action.toLowerCase())) continue;
     for (const s of p.statements) {
-      const how = applies(s, req, context, resourcePolicy);
+      const how = applies(s, req, context, resourcePolicy, p.variables === true);
       if (how === undefined) continue;
       if (s.effect === 'Deny') return 'deny';
-      if (how === 'grant') verdict = 'grant';
-      else if (verdict === 'none') verdict = 'delegate';
+      if (RANK[how] > RANK[verdict]) verdict = how;
     }
   }
   return verdict;
 }
 
-/** Whether a statement applies, and how it names the caller: itself ('grant') or its account ('delegate'). */
-function applies(s: Statement, req: AuthzRequest, context: Map<string, string[]>, resourcePolicy: boolean): 'grant' | 'delegate' | undefined {
+/** Whether a statement applies, and how it names the caller (see Verdict). */
+function applies(s: Statement, req: AuthzRequest, context: Context, resourcePolicy: boolean, variables: boolean): Naming | undefined {
   const actionMatches = (ps: string[]) => ps.some((p) => globMatch(p, req.action, true));
   if (s.actions && !actionMatches(s.actions)) return undefined;
   if (s.notActions && actionMatches(s.notActions)) return undefined;
-  const resourceMatches = (ps: string[]) => ps.some((p) => globMatch(p, req.resource));
+  // A variable in Resource or NotResource that cannot be resolved makes the statement not apply,
+  // Allow or Deny (IAM: "any attempt to match it fails and causes the statement to be invalid").
+  const resolve = variables ? valueResolver(context) : undefined;
+  let unresolved = false;
+  const resourceMatches = (ps: string[]) =>
+    ps.some((p) => {
+      const v = resolve ? resolve(p) : p;
+      if (v === undefined) unresolved = true;
+      return v !== undefined && (typeof v === 'string' ? globMatch(v, req.resource) : globMatchParts(v, req.resource));
+    });
   // In a resource policy an omitted Resource means the resource the policy is attached to.
   if (s.resources && !resourceMatches(s.resources)) return undefined;
-  if (s.notResources && resourceMatches(s.notResources)) return undefined;
-  let how: 'grant' | 'delegate' = 'grant';
+  if (s.notResources && (resourceMatches(s.notResources) || unresolved)) return undefined;
+  if (unresolved) return undefined;
+  let how: Naming = 'grant';
   if (resourcePolicy) {
     if (s.principals) {
       const matches = s.principals.map((p) => principalMatch(p, req.caller));
-      if (matches.includes('grant')) how = 'grant';
-      else if (matches.includes('delegate')) how = 'delegate';
-      else return undefined;
+      const best = (['direct', 'grant', 'delegate'] as const).find((m) => matches.includes(m));
+      if (best === undefined) return undefined;
+      how = best;
     }
+    // IAM supports NotPrincipal only with Deny (refused when a policy is put); an Allow with it in
+    // a document stored before grants nothing.
+    if (s.notPrincipals && s.effect === 'Allow') return undefined;
     if (s.notPrincipals?.some((p) => principalMatch(p, req.caller) !== undefined)) return undefined;
   }
-  // A condition Berth cannot evaluate (only in old stored documents) fails closed.
-  return s.conditions.every((c) => conditionApplies(c, context) ?? s.effect === 'Deny') ? how : undefined;
+  // A condition value whose variable cannot be resolved is null: no operator matches it, so a
+  // negated one holds (IAM's "policy variables with no value"). A condition Berth cannot
+  // evaluate (only in old stored documents) fails closed.
+  const holds = s.conditions.every((c) => {
+    const values = resolve === undefined || !VARIABLE_TYPES.has(c.op?.base.type ?? '') ? c.values : c.values.map((v) => resolve(v) ?? null);
+    return conditionApplies(c, values, context) ?? s.effect === 'Deny';
+  });
+  return holds ? how : undefined;
 }
 
-/** "*" or the caller's exact ARN name the caller; an account id or the account root's ARN its account. */
-function principalMatch(p: string, caller: Caller): 'grant' | 'delegate' | undefined {
+/** The operator types IAM resolves policy variables in. */
+const VARIABLE_TYPES = new Set(['string', 'arn', 'bool']);
+
+/** A policy value with its variables resolved against the request: as is without any, parts with some, undefined when one cannot be. */
+function valueResolver(context: Context): (text: string) => string | readonly Part[] | undefined {
+  const lookup = (key: string) => (context.multi?.has(key) ? undefined : context.get(key));
+  return (text) => (hasVariable(text) ? resolveVariables(text, lookup) : text);
+}
+
+/** The caller's exact ARN names it directly; "*" or a session's role ARN name it; an account id or root ARN its account. */
+function principalMatch(p: string, caller: Caller): Naming | undefined {
   if (p === '*') return 'grant';
   if (caller.kind === 'anonymous') return undefined;
-  if (p === caller.arn || (caller.principalArn !== undefined && p === caller.principalArn)) return 'grant';
+  if (p === caller.arn) return 'direct';
+  if (caller.principalArn !== undefined && p === caller.principalArn) return 'grant';
   if (caller.kind === 'federated') return undefined;
   if (/^\d{12}$/.test(p)) return p === caller.accountId ? 'delegate' : undefined;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(p);
@@ -135,9 +183,9 @@ function principalMatch(p: string, caller: Caller): 'grant' | 'delegate' | undef
   return undefined;
 }
 
-function conditionApplies(c: Condition, context: Map<string, string[]>): boolean | undefined {
+function conditionApplies(c: Condition, values: PolicyValue[], context: Context): boolean | undefined {
   if (c.invalid !== undefined || c.op === undefined) return undefined;
-  return operatorHolds(c.op, c.values, context.get(c.key));
+  return operatorHolds(c.op, values, context.get(c.key));
 }
 
 /** One condition by operator name, for tests and tools; an operator IAM does not have never holds. */

@@ -40,7 +40,11 @@ export const OCI_ACTIONS: Record<OciOperation, string[]> = {
   'upload-cancel': ['ecr:InitiateLayerUpload'],
 };
 
-/** ECR operations whose resource is the registry ("*"), not a repository. */
+/**
+ * ECR operations whose resource is the registry ("*"), not a repository. DescribeRepositories is
+ * not one (its resource type is the repository): by name it is each named repository's, without
+ * names `repository/*`.
+ */
 export const REGISTRY_LEVEL_ACTIONS = new Set([
   'GetAuthorizationToken',
   'DescribeRegistry',
@@ -50,7 +54,6 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'PutReplicationConfiguration',
   'PutRegistryScanningConfiguration',
   'GetRegistryScanningConfiguration',
-  'DescribeRepositories',
   'PutAccountSetting',
   'GetAccountSetting',
   'CreateRepositoryCreationTemplate',
@@ -63,3 +66,14 @@ export const REGISTRY_LEVEL_ACTIONS = new Set([
   'DeletePullThroughCacheRule',
   'ValidatePullThroughCacheRule',
 ]);
+
+/**
+ * The actions a /v2 upload request is beyond its operation's, by what it carries: a POST with
+ * ?digest= (and no mount) sends the bytes and completes the blob in one request; a PUT that
+ * completes an upload with a body sends that last part.
+ */
+export function uploadBodyActions(operation: OciOperation, request: { monolithic: boolean; body: boolean }): string[] {
+  if (operation === 'upload-start' && request.monolithic) return ['ecr:UploadLayerPart', 'ecr:CompleteLayerUpload'];
+  if (operation === 'upload-complete' && request.body) return ['ecr:UploadLayerPart'];
+  return [];
+}

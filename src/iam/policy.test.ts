@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluate } from './evaluator.js';
-import { parsePolicy, PolicyError } from './policy.js';
+import { duplicateKey, parsePolicy, PolicyError } from './policy.js';
 
 const identity = (doc: object, lenient = false) => parsePolicy(JSON.stringify(doc), { kind: 'identity', maxLength: 10240, lenient });
 const resource = (doc: object) => parsePolicy(JSON.stringify(doc), { kind: 'resource', maxLength: 10240 });
@@ -49,7 +49,7 @@ describe('policy grammar', () => {
     const r = resource({
       Version: '2008-10-17',
       Statement: {
-        Effect: 'Allow',
+        Effect: 'Deny',
         NotPrincipal: {
           AWS: ['111111111111', 'arn:aws:iam::111111111111:user/a'],
           Service: 'ecr.amazonaws.com',
@@ -61,6 +61,23 @@ describe('policy grammar', () => {
       },
     });
     assert.equal(r.statements[0]!.notPrincipals?.length, 5);
+    // IAM: "NotPrincipal must be used with Effect Deny"; with Allow it would grant everyone else.
+    refused({ Statement: { Effect: 'Allow', NotPrincipal: { AWS: '111111111111' }, Action: 'ecr:*' } }, /NotPrincipal is supported only with/, 'resource');
+  });
+
+  it('refuses a key repeated in one object (JSON.parse would keep only the last), as IAM does', () => {
+    const twice = (inner: string) => () => parsePolicy(`{"Version":"2012-10-17","Statement":[{${inner}}]}`, { kind: 'identity', maxLength: 10240 });
+    assert.throws(twice('"Effect":"Deny","Effect":"Allow","Action":"ecr:*","Resource":"*"'), /repeats the key 'Effect'/);
+    const ip = (cidr: string) => `"IpAddress":{"aws:SourceIp":"${cidr}"}`;
+    assert.throws(twice(`"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{${ip('10.0.0.0/8')},${ip('0.0.0.0/0')}}`), /'IpAddress'/);
+    assert.equal(duplicateKey('{"a":[{"b":1},{"b":"\\"b\\""}],"c":{"a":1}}'), undefined, 'the same key in different objects is fine');
+    assert.equal(duplicateKey('{"a":"x","b":{"c":1,"c":2}}'), 'c');
+    const stored = parsePolicy('{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"ecr:*","Resource":"*"}}', {
+      kind: 'identity',
+      maxLength: 10240,
+      lenient: true,
+    });
+    assert.equal(stored.statements[0]!.effect, 'Deny', 'a stored document keeps its meaning (the last key)');
   });
 
   it('refuses unknown operators, elements and versions, naming them', () => {
@@ -69,6 +86,7 @@ describe('policy grammar', () => {
     refused(stmt({ Condition: { NullIfExists: { 'aws:PrincipalArn': 'true' } } }), /'NullIfExists'/);
     refused(stmt({ Condition: { 'ForSomeValues:StringEquals': { 'aws:PrincipalArn': 'x' } } }), /'ForSomeValues:StringEquals'/);
     refused(stmt({ Condtion: { StringEquals: { 'aws:PrincipalArn': 'x' } } }), /unknown element 'Condtion'/);
+    refused({ Statement: { Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::111111111111:user/a*' }, Action: 'ecr:*' } }, /invalid principal/, 'resource');
     refused({ Version: '2012-10-17', Statment: [], Statement: stmt({}).Statement }, /unknown policy element 'Statment'/);
     refused({ Version: '2012-10-18', Statement: stmt({}).Statement }, /Version/);
     refused({ Version: '2012-10-17', Id: 5, Statement: stmt({}).Statement }, /Id must be a string/);

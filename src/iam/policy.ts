@@ -32,6 +32,8 @@ export interface Statement {
 
 export interface Policy {
   statements: Statement[];
+  /** Version 2012-10-17: `${...}` in Resource and condition values are policy variables (variables.ts). */
+  variables?: boolean;
   /** When set, the policy governs only these actions (a registry policy under scope V1). */
   onlyActions?: string[];
 }
@@ -86,6 +88,10 @@ export function parsePolicy(text: string, opts: ParseOptions): Policy {
     throw new PolicyError('the policy is not valid JSON');
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PolicyError('the policy must be a JSON object');
+  // JSON.parse keeps the last of repeated keys, silently dropping an Effect, a Resource or a
+  // whole condition operator; IAM refuses such documents when they are put.
+  const repeated = opts.lenient ? undefined : duplicateKey(text);
+  grammar(repeated === undefined, `the policy repeats the key '${repeated}' in one object`);
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) grammar(TOP_LEVEL.has(k), `unknown policy element '${k}'`);
   const { Version, Id, Statement } = top;
@@ -95,7 +101,7 @@ export function parsePolicy(text: string, opts: ParseOptions): Policy {
   const raw = Array.isArray(Statement) ? Statement : [Statement];
   if (raw.length === 0 || raw.length > MAX_STATEMENTS) throw new PolicyError(`a policy has 1 to ${MAX_STATEMENTS} statements`);
   const statements = raw.map((s, i) => parseStatement(s, `Statement[${i}]`, opts, grammar));
-  return { statements };
+  return { statements, ...(Version === '2012-10-17' && { variables: true }) };
 }
 
 type Grammar = (ok: boolean, message: string) => void;
@@ -119,6 +125,8 @@ function parseStatement(s: unknown, where: string, opts: ParseOptions, grammar: 
   set('notPrincipals', principals(st.NotPrincipal, `${where}.NotPrincipal`, grammar));
   const named = out.principals !== undefined || out.notPrincipals !== undefined;
   grammar(!(out.principals && out.notPrincipals), `${where} cannot have both Principal and NotPrincipal`);
+  // IAM: "NotPrincipal must be used with Effect Deny"; with Allow it would grant everyone else, anonymous callers too.
+  grammar(!(out.notPrincipals && out.effect === 'Allow'), `${where}: NotPrincipal is supported only with "Effect": "Deny"`);
   if (opts.kind === 'identity' && named) throw new PolicyError(`${where}: identity policies cannot name a Principal`);
   if (opts.kind === 'resource' && !named) throw new PolicyError(`${where}: resource policies must name a Principal`);
   if (opts.kind === 'identity' && !out.resources && !out.notResources) throw new PolicyError(`${where} needs Resource or NotResource`);
@@ -134,7 +142,8 @@ function principals(v: unknown, where: string, grammar: Grammar): string[] | und
   for (const [kind, value] of Object.entries(v)) {
     if (!Object.hasOwn(PRINCIPAL_TYPES, kind)) throw new PolicyError(`${where} has an unsupported principal type '${kind}'`);
     const names = list(value, `${where}.${kind}`) ?? [];
-    if (kind === 'AWS') for (const p of names) grammar(AWS_PRINCIPAL_RE.test(p), `${where}: invalid principal '${p}'`);
+    // IAM: a wildcard cannot match part of a principal's name or ARN ("*" alone is everyone).
+    if (kind === 'AWS') for (const p of names) grammar(AWS_PRINCIPAL_RE.test(p) && (p === '*' || !/[*?]/.test(p)), `${where}: invalid principal '${p}'`);
     out.push(...names.map((p) => PRINCIPAL_TYPES[kind] + p));
   }
   if (out.length === 0) throw new PolicyError(`${where} names no principal`);
@@ -160,4 +169,38 @@ function conditions(v: unknown, where: string, opts: ParseOptions, grammar: Gram
     }
   }
   return out;
+}
+
+/** The first key that appears twice in one object of a JSON text that parsed, if any. */
+export function duplicateKey(text: string): string | undefined {
+  // Objects' key sets, null for arrays; whether the next string is a key.
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = stack.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = stack.at(-1) instanceof Set;
+    }
+  }
+  return undefined;
 }

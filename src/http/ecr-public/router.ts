@@ -29,7 +29,7 @@ export const ECR_PUBLIC_API: JsonApi = {
   region: PUBLIC_REGION,
   // ECR Public's API has one endpoint, in us-east-1, whatever region serves its images.
   signingRegion: 'us-east-1',
-  registryLevel: new Set(['GetAuthorizationToken', 'DescribeRegistries', 'GetRegistryCatalogData', 'PutRegistryCatalogData', 'DescribeRepositories']),
+  registryLevel: new Set(['GetAuthorizationToken', 'DescribeRegistries', 'GetRegistryCatalogData', 'PutRegistryCatalogData']),
   actions: {
     CreateRepository,
     DescribeRepositories,

@@ -276,6 +276,8 @@ async function authorize(
   else if (op === 'DescribeRepositories') repositories = ['*'];
   if (repositories.length === 0 || api.registryLevel.has(op)) repositories = [undefined];
   const requestTags = requestTagsOf(body);
+  // UntagResource's aws:TagKeys: the keys it removes (malformed ones are left to validation).
+  const removedTagKeys = Array.isArray(body.tagKeys) ? body.tagKeys.filter((k): k is string => typeof k === 'string') : undefined;
   // As in ECR, creating a repository with tags also takes the right to tag it.
   const actions = [
     IAM_ACTION_OF[op] ?? op,
@@ -293,6 +295,7 @@ async function authorize(
           ...(sourceIp !== undefined && { sourceIp }),
           secureTransport,
           ...(requestTags !== undefined && { requestTags }),
+          ...(removedTagKeys !== undefined && { removedTagKeys }),
         });
       }
     }

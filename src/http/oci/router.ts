@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
-import { OCI_ACTIONS, type OciOperation } from '../../iam/oci-actions.js';
+import { OCI_ACTIONS, uploadBodyActions, type OciOperation } from '../../iam/oci-actions.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
@@ -82,7 +82,9 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
   if (r.principal.kind === 'anonymous') throw new RegistryError(Codes.Unauthorized, 'authentication required');
   const checks: Array<[string, string]> = [];
   const name = 'name' in route ? scopeOf(r, route.name).name : '*';
-  for (const action of OCI_ACTIONS[operation]) checks.push([isPublic ? action.replace(/^ecr:/, 'ecr-public:') : action, name]);
+  const q = r.url.searchParams;
+  const carried = uploadBodyActions(operation, { monolithic: q.get('digest') !== null && q.get('mount') === null, body: hasBody(r.req) });
+  for (const action of [...OCI_ACTIONS[operation], ...carried]) checks.push([isPublic ? action.replace(/^ecr:/, 'ecr-public:') : action, name]);
   try {
     for (const [action, repo] of checks) {
       await r.authorizer.check(r.principal, { action, repository: repo, ...requestConditions(r), createsOnPush: true });
@@ -94,6 +96,12 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
     }
     throw e;
   }
+}
+
+/** Whether a request carries a body: a non-zero Content-Length, or chunked. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** What a replication push may do: look for and upload blobs, look for and push manifests. */

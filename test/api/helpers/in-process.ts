@@ -53,11 +53,13 @@ export interface InProcessOptions {
    * file-system driver. Memory otherwise.
    */
   onDisk?: boolean;
+  /** The address to listen on (127.0.0.1 by default; '::' is dual-stack, where an IPv4 client is ::ffff:a.b.c.d). Clients use 127.0.0.1 either way. */
+  host?: string;
 }
 
 export async function startInProcess(opts: InProcessOptions = {}): Promise<BerthInProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-api-'));
-  const env = { BERTH_LOG_LEVEL: 'warn', ...opts.env, BERTH_DATA_DIR: dataDir, BERTH_HOST: '127.0.0.1', BERTH_PORT: '0' };
+  const env = { BERTH_LOG_LEVEL: 'warn', ...opts.env, BERTH_DATA_DIR: dataDir, BERTH_HOST: opts.host ?? '127.0.0.1', BERTH_PORT: '0' };
   const config = loadConfig({ env });
   let out = '';
   const sink = new Writable({
