@@ -290,6 +290,33 @@ describe('verifySigV4 rejects', () => {
     rejects({ ...added.input, headers: { ...added.input.headers, 'X-Amz-Extra': '1' } }, 'SignatureMismatch', /'X-Amz-Extra' must be a 'SignedHeader'/);
   });
 
+  it('a hostile SignedHeaders list reading each header a few times (under 20 here), not once per signed name (3000 here)', async () => {
+    const { input } = await ecrRequest();
+    const names = Array.from({ length: 3000 }, (_, i) => `h${i}`);
+    const headers: Record<string, string> = { ...(input.headers as Record<string, string>) };
+    for (const n of names.slice(0, 2000)) headers[n] = 'v';
+    const signed = [
+      ...names,
+      ...String(input.headers.authorization)
+        .match(/SignedHeaders=([^,]+)/)![1]!
+        .split(';'),
+    ].sort();
+    headers.authorization = String(input.headers.authorization).replace(/SignedHeaders=[^,]+/, `SignedHeaders=${signed.join(';')}`);
+    let reads = 0;
+    const counted = new Proxy(headers, {
+      get(target, key) {
+        reads++;
+        return Reflect.get(target, key);
+      },
+      getOwnPropertyDescriptor(target, key) {
+        reads++;
+        return Reflect.getOwnPropertyDescriptor(target, key);
+      },
+    });
+    rejects({ ...input, headers: counted }, 'SignatureMismatch');
+    assert.ok(reads < 20 * Object.keys(headers).length, `${reads} header reads for ${Object.keys(headers).length} headers`);
+  });
+
   it('UNSIGNED-PAYLOAD unless allowed', async () => {
     const { input } = await ecrRequest({ headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
     rejects(input, 'IncompleteSignature', /UNSIGNED-PAYLOAD/);
