@@ -370,6 +370,30 @@ describe('parseAuthorization', () => {
     assert.equal(parseErr({ ...headers, authorization: cred }, 'X-Amz-Algorithm=AWS4-HMAC-SHA256').reason, 'IncompleteSignature');
   });
 
+  it('refuses an Authorization sent twice, a component given twice, and a component without a value', () => {
+    const good = 'AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
+    const twice = parseErr({ ...headers, authorization: [good, good] } as unknown as Record<string, string>);
+    assert.deepEqual([twice.reason, twice.message], ['IncompleteSignature', 'Only one Authorization header is allowed.']);
+    const twoKeys = parseErr({ ...headers, authorization: `${good}, Credential=AKIA2/20261122/r/ecr/aws4_request` });
+    assert.deepEqual([twoKeys.reason, twoKeys.message], ['IncompleteSignature', "Authorization header has more than one 'Credential' parameter."]);
+    const bare = parseErr({ ...headers, authorization: `${good}, Signature` });
+    assert.equal(bare.reason, 'IncompleteSignature');
+    assert.equal(bare.message, "'Signature' not a valid key=value pair (missing equal-sign) in Authorization header.");
+    // Blank components (a trailing comma) are nothing.
+    assert.equal(parseAuthorization({ headers: { ...headers, authorization: `${good},` } }).accessKeyId, 'AKIA1');
+  });
+
+  it('refuses a presigned request with one of its X-Amz-* parameters twice', () => {
+    const q =
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA1%2F20261122%2Fr%2Fecr%2Faws4_request&X-Amz-Date=20261122T154034Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00';
+    assert.equal(parseAuthorization({ headers: { host: 'h' }, rawQuery: q }).accessKeyId, 'AKIA1');
+    for (const extra of ['X-Amz-Credential=AKIA2%2F20261122%2Fr%2Fecr%2Faws4_request', 'X-Amz-Security-Token=a&X-Amz-Security-Token=b', 'X-Amz-Signature=01']) {
+      const err = parseErr({ host: 'h' }, `${q}&${extra}`);
+      assert.equal(err.reason, 'IncompleteSignature');
+      assert.match(err.message, /^Only one 'X-Amz-(Credential|Security-Token|Signature)' query parameter is allowed\.$/);
+    }
+  });
+
   it('splits a request target into path and query', () => {
     assert.deepEqual(splitUrl('/a/b?x=1&y'), { path: '/a/b', rawQuery: 'x=1&y' });
     assert.deepEqual(splitUrl('/'), { path: '/', rawQuery: '' });

@@ -11,7 +11,7 @@ import { LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, type LoginTokenClaims
 import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, type Principal } from '../auth/principal.js';
 import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
 import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
-import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource } from '../auth/sigv4.js';
+import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource, type HeaderMap } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
 import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { notePrincipal } from './request-facts.js';
@@ -50,13 +50,14 @@ export class Authenticator {
     }
     const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
     const { path, rawQuery } = splitUrl(req.url ?? '/');
-    const signer = accessKeyId === undefined ? undefined : await this.signer(accessKeyId, { headers: req.headers, rawQuery });
+    const headers = sigV4Headers(req);
+    const signer = accessKeyId === undefined ? undefined : await this.signer(accessKeyId, { headers, rawQuery });
     if (!signer) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     const info = verifySigV4({
       method: req.method ?? 'POST',
       path,
       rawQuery,
-      headers: req.headers,
+      headers,
       bodySha256Hex: sha256Hex(body),
       secretAccessKey: signer.secret,
       now: this.clock.now(),
@@ -261,11 +262,31 @@ export class Authenticator {
     const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
     if (accessKeyId === undefined) return false;
     try {
-      return (await this.signer(accessKeyId, { headers: req.headers, rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
+      return (await this.signer(accessKeyId, { headers: sigV4Headers(req), rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
     } catch {
       return false;
     }
   }
+}
+
+/**
+ * The headers as SigV4 reads them. A header sent more than once keeps every value, for the
+ * canonical request to join with ',' as the spec does: `req.headers` joins them with ', ', or
+ * keeps only the first of Host, Content-Type, Authorization and a few more. Over `req.headers`,
+ * so h2's Host taken from :authority (adoptAuthority) stays.
+ */
+export function sigV4Headers(req: IncomingMessage): HeaderMap {
+  const values = new Map<string, string[]>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const list = values.get(name);
+    if (list) list.push(raw[i + 1]!);
+    else values.set(name, [raw[i + 1]!]);
+  }
+  const headers: HeaderMap = { ...req.headers };
+  for (const [name, list] of values) if (list.length > 1) headers[name] = list;
+  return headers;
 }
 
 /** Compared in constant time (over hashes, so lengths do not show either). */
