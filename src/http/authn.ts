@@ -17,6 +17,7 @@ import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { notePrincipal } from './request-facts.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
+const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 
 export interface SignedIdentity {
   principal: Principal;
@@ -45,13 +46,9 @@ export class Authenticator {
    * of `regions` (the regions this deployment serves for that API).
    */
   async signed(req: IncomingMessage, body: Buffer, services: readonly string[], regions?: readonly string[]): Promise<SignedIdentity> {
-    if (req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=')) {
-      throw new AuthError('MissingAuthentication', 'Missing Authentication Token');
-    }
-    const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
     const { path, rawQuery } = splitUrl(req.url ?? '/');
     const headers = sigV4Headers(req);
-    const signer = accessKeyId === undefined ? undefined : await this.signer(accessKeyId, { headers, rawQuery });
+    const signer = await this.signer({ headers, rawQuery });
     if (!signer) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     const info = verifySigV4({
       method: req.method ?? 'POST',
@@ -75,21 +72,27 @@ export class Authenticator {
    * this key id). Undefined when unknown or inactive; a session token that is invalid or
    * expired throws, so the caller hears which.
    */
-  private signer(accessKeyId: string, source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
-    return this.signerFor(accessKeyId, () => parseAuthorization(source).securityToken);
+  private signer(source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+    // One reading of the Authorization (or presigned query) for both: the key whose secret is
+    // looked up is the key the signature is then verified with.
+    const { accessKeyId, securityToken } = parseAuthorization(source);
+    if (!ACCESS_KEY_ID.test(accessKeyId)) return Promise.resolve(undefined);
+    return this.signerFor(accessKeyId, () => securityToken);
   }
 
   private async signerFor(
     accessKeyId: string,
     sessionToken: () => string | undefined,
   ): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+    const token = sessionToken();
     if (accessKeyId.startsWith('ASIA')) {
-      const token = sessionToken();
       if (token === undefined) return undefined;
       const claims = this.openSession(token);
       if (claims.accessKeyId !== accessKeyId) return undefined;
       return { secret: claims.secretAccessKey, principal: () => this.sessionPrincipal(token, claims) };
     }
+    // A session token beside a long-term key is no token of it (AWS: UnrecognizedClient).
+    if (token !== undefined) return undefined;
     const key = await this.identities.activeKey(accessKeyId);
     if (!key) return undefined;
     return {
@@ -121,7 +124,7 @@ export class Authenticator {
    * expired. A console session asks at each call. With `secret`, it must also match.
    */
   async principalOfKey(accessKeyId: string, sessionToken?: string, secret?: string): Promise<Principal | undefined> {
-    if (!/^[A-Z0-9]{16,128}$/.test(accessKeyId)) return undefined;
+    if (!ACCESS_KEY_ID.test(accessKeyId)) return undefined;
     try {
       const signer = await this.signerFor(accessKeyId, () => sessionToken);
       if (!signer || (secret !== undefined && !sameSecret(signer.secret, secret))) return undefined;
@@ -259,10 +262,8 @@ export class Authenticator {
    * a request; not anyone can make Berth buffer megabytes before it says no.
    */
   async namesActiveKey(req: IncomingMessage): Promise<boolean> {
-    const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
-    if (accessKeyId === undefined) return false;
     try {
-      return (await this.signer(accessKeyId, { headers: sigV4Headers(req), rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
+      return (await this.signer({ headers: sigV4Headers(req), rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
     } catch {
       return false;
     }

@@ -22,6 +22,8 @@ export interface SignedCall {
   headers?: Record<string, string>;
   sessionToken?: string;
   signingDate?: Date;
+  /** Presigned (query-string authentication) for this many seconds, X-Amz-Target kept a header. */
+  presignExpires?: number;
 }
 
 export interface SignedAnswer {
@@ -31,6 +33,8 @@ export interface SignedAnswer {
 
 /** What goes on the wire: a header given as a list is sent as that many header lines. */
 export interface WireRequest {
+  /** The request target: `/`, or `/?<query>` when presigned. */
+  path: string;
   headers: Record<string, string | string[]>;
   body: string;
 }
@@ -46,20 +50,30 @@ export async function signedFetch(
   const body = JSON.stringify(call.body);
   const credentials = { ...creds, ...(call.sessionToken !== undefined && { sessionToken: call.sessionToken }) };
   const signer = new SignatureV4({ service: call.service ?? 'ecr', region: call.region ?? berth.region, credentials, sha256: Sha256 });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: 'POST',
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: '/',
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target, ...call.headers },
-      body,
-    }),
-    { ...(call.unsigned && { unsignableHeaders: new Set(call.unsigned) }), ...(call.signingDate && { signingDate: call.signingDate }) },
-  );
-  const wire = (tamper ?? ((w) => w))({ headers: { ...signed.headers }, body });
+  const unsigned = new HttpRequest({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target, ...call.headers },
+    body,
+  });
+  const options = { ...(call.unsigned && { unsignableHeaders: new Set(call.unsigned) }), ...(call.signingDate && { signingDate: call.signingDate }) };
+  const signed =
+    call.presignExpires === undefined
+      ? await signer.sign(unsigned, options)
+      : await signer.presign(unsigned, { ...options, expiresIn: call.presignExpires, unhoistableHeaders: new Set(['x-amz-target']) });
+  const query = Object.entries(signed.query ?? {})
+    .map(([k, v]) => `${uriEscape(k)}=${uriEscape(String(v))}`)
+    .join('&');
+  const wire = (tamper ?? ((w) => w))({ path: query === '' ? '/' : `/?${query}`, headers: { ...signed.headers }, body });
   return send(url, wire);
+}
+
+/** As the SDKs escape a query: RFC 3986, so `/` in X-Amz-Credential travels as %2F. */
+function uriEscape(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function send(url: URL, wire: WireRequest): Promise<SignedAnswer> {
@@ -74,7 +88,7 @@ function send(url: URL, wire: WireRequest): Promise<SignedAnswer> {
         host: url.hostname,
         port: url.port,
         method: 'POST',
-        path: '/',
+        path: wire.path,
         headers,
         setHost: false,
       },
