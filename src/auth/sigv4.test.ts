@@ -370,6 +370,20 @@ describe('parseAuthorization', () => {
     assert.equal(parseErr({ ...headers, authorization: cred }, 'X-Amz-Algorithm=AWS4-HMAC-SHA256').reason, 'IncompleteSignature');
   });
 
+  it('keeps the signature, a bare token and any length past 500 out of what it echoes', () => {
+    const auth = `AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'ab'.repeat(32)}`;
+    const err = parseErr({ host: 'h', authorization: auth });
+    assert.match(
+      err.message,
+      /'X-Amz-Date' or a 'Date' header\. Authorization=AWS4-HMAC-SHA256 Credential=AKIA1\/20261122\/r\/ecr\/aws4_request, SignedHeaders=host;x-amz-date, Signature=<redacted>$/,
+    );
+    assert.ok(!err.message.includes('abab'));
+    const long = parseErr({ host: 'h', authorization: `AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, X=${'x'.repeat(5000)}` });
+    assert.ok(long.message.length < 1000, `${long.message.length} characters`);
+    const bare = parseErr({ ...headers, authorization: 'eyJhbGciOiJIUzI1NiJ9.secret-bearer-token' });
+    assert.equal(bare.message, `Unsupported AWS 'algorithm': ''. Expected AWS4-HMAC-SHA256.`);
+  });
+
   it('refuses an Authorization sent twice, a component given twice, and a component without a value', () => {
     const good = 'AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
     const twice = parseErr({ ...headers, authorization: [good, good] } as unknown as Record<string, string>);

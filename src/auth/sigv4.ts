@@ -115,7 +115,8 @@ export function parseAuthorization(req: AuthorizationSource): SignedRequestInfo 
 function parseHeader(auth: string, headers: HeaderMap): SignedRequestInfo {
   const m = /^(\S+)\s+([\s\S]*)$/.exec(auth.trim());
   if (!m || m[1] !== ALGORITHM) {
-    throw new AuthError('IncompleteSignature', `Unsupported AWS 'algorithm': '${m?.[1] ?? auth.trim()}'. Expected ${ALGORITHM}.`);
+    // The scheme alone: a header without one may be some other system's bare token.
+    throw new AuthError('IncompleteSignature', `Unsupported AWS 'algorithm': '${m?.[1]?.slice(0, 40) ?? ''}'. Expected ${ALGORITHM}.`);
   }
   const params = new Map<string, string>();
   for (const raw of m[2]!.split(',')) {
@@ -139,7 +140,12 @@ function parseHeader(auth: string, headers: HeaderMap): SignedRequestInfo {
   if (xAmzDate === undefined && httpDate === undefined) {
     missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   }
-  if (missing.length > 0) throw new AuthError('IncompleteSignature', `${missing.join(' ')} Authorization=${auth}`);
+  if (missing.length > 0) {
+    // AWS echoes the header; its signature, still good for this request at its date, stays out
+    // of the message (which the audit trail keeps), and so does the length of a hostile one.
+    const shown = auth.replace(/(Signature=)[^,\s]*/g, '$1<redacted>').slice(0, 500);
+    throw new AuthError('IncompleteSignature', `${missing.join(' ')} Authorization=${shown}`);
+  }
 
   let date: Date | undefined;
   let signedAmzDate: string;
