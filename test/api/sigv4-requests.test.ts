@@ -103,16 +103,14 @@ describe('SigV4 over HTTP: whose signature', () => {
   it('temporary credentials need their own session token, signed', async () => {
     const { sessionToken, ...keys } = session;
     assert.equal((await signedFetch(berth, keys, { ...create('temp/ok'), sessionToken })).status, 200);
+    assert.equal((await signedFetch(berth, keys, { ...create('temp/presigned'), sessionToken, presignExpires: 60 })).status, 200);
     unrecognized(await signedFetch(berth, keys, create('temp/no-token')));
     unrecognized(await signedFetch(berth, keys, { ...create('temp/other-token'), sessionToken: other.sessionToken }));
     const forged = `${sessionToken.slice(0, -4)}${sessionToken.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
     const res = await signedFetch(berth, keys, { ...create('temp/forged'), sessionToken: forged });
     assert.equal(res.json.__type, 'UnrecognizedClientException', JSON.stringify(res.json));
     const names = await repositoryNames(ecrClient(berth));
-    assert.deepEqual(
-      names.filter((n) => n?.startsWith('temp/')),
-      ['temp/ok'],
-    );
+    assert.deepEqual(names.filter((n) => n?.startsWith('temp/')).sort(), ['temp/ok', 'temp/presigned']);
   });
 
   it('a long-term key with a session token is refused, as AWS refuses it', async () => {
@@ -194,6 +192,8 @@ describe('SigV4 over HTTP: what the signature covers', () => {
     refusedAs(changed, 'InvalidSignatureException');
     const longer = await signedFetch(berth, creds, call, (w) => ({ ...w, path: w.path.replace('X-Amz-Expires=60', 'X-Amz-Expires=600') }));
     refusedAs(longer, 'InvalidSignatureException');
+    const expired = await signedFetch(berth, creds, { ...call, signingDate: new Date(Date.now() - 120_000) });
+    refusedAs(expired, 'InvalidSignatureException', /^Request has expired$/);
     const res = await signedFetch(berth, creds, call);
     assert.equal(res.status, 200, JSON.stringify(res.json));
     const names = await repositoryNames(ecrClient(berth));
