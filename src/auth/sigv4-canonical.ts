@@ -90,9 +90,21 @@ export function canonicalHeaderValue(v: string): string {
   return v.replace(/[ \t\r\n]+/g, ' ').replace(/^ | $/g, '');
 }
 
-/** `name:value\n` for exactly the signed headers, in sorted order. */
+/**
+ * `name:value\n` for exactly the signed headers, in the order signed. The headers are indexed
+ * by lowercase name once: a lookup per signed name would cost signed names × headers, which a
+ * hostile request of a few KiB makes a second of CPU.
+ */
 export function canonicalHeaders(headers: HeaderMap, signedHeaders: readonly string[]): string {
-  return signedHeaders.map((name) => `${name}:${canonicalHeaderValue(headerValue(headers, name) ?? '')}\n`).join('');
+  const byName = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const name = k.toLowerCase();
+    const list = byName.get(name);
+    if (list) list.push(...(Array.isArray(v) ? v : [v]));
+    else byName.set(name, Array.isArray(v) ? [...v] : [v]);
+  }
+  return signedHeaders.map((name) => `${name}:${canonicalHeaderValue(byName.get(name)?.join(',') ?? '')}\n`).join('');
 }
 
 export function canonicalRequest(parts: {

@@ -290,6 +290,33 @@ describe('verifySigV4 rejects', () => {
     rejects({ ...added.input, headers: { ...added.input.headers, 'X-Amz-Extra': '1' } }, 'SignatureMismatch', /'X-Amz-Extra' must be a 'SignedHeader'/);
   });
 
+  it('a hostile SignedHeaders list reading each header a few times (under 20 here), not once per signed name (3000 here)', async () => {
+    const { input } = await ecrRequest();
+    const names = Array.from({ length: 3000 }, (_, i) => `h${i}`);
+    const headers: Record<string, string> = { ...(input.headers as Record<string, string>) };
+    for (const n of names.slice(0, 2000)) headers[n] = 'v';
+    const signed = [
+      ...names,
+      ...String(input.headers.authorization)
+        .match(/SignedHeaders=([^,]+)/)![1]!
+        .split(';'),
+    ].sort();
+    headers.authorization = String(input.headers.authorization).replace(/SignedHeaders=[^,]+/, `SignedHeaders=${signed.join(';')}`);
+    let reads = 0;
+    const counted = new Proxy(headers, {
+      get(target, key) {
+        reads++;
+        return Reflect.get(target, key);
+      },
+      getOwnPropertyDescriptor(target, key) {
+        reads++;
+        return Reflect.getOwnPropertyDescriptor(target, key);
+      },
+    });
+    rejects({ ...input, headers: counted }, 'SignatureMismatch');
+    assert.ok(reads < 20 * Object.keys(headers).length, `${reads} header reads for ${Object.keys(headers).length} headers`);
+  });
+
   it('UNSIGNED-PAYLOAD unless allowed', async () => {
     const { input } = await ecrRequest({ headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
     rejects(input, 'IncompleteSignature', /UNSIGNED-PAYLOAD/);
@@ -341,6 +368,44 @@ describe('parseAuthorization', () => {
     assert.match(parseErr({ host: 'h', authorization: cred }).message, /'X-Amz-Date' or a 'Date' header/);
     assert.match(parseErr({ host: 'h', 'x-amz-date': '2026-11-22T15:40:34Z', authorization: cred }).message, /basic format/);
     assert.equal(parseErr({ ...headers, authorization: cred }, 'X-Amz-Algorithm=AWS4-HMAC-SHA256').reason, 'IncompleteSignature');
+  });
+
+  it('keeps the signature, a bare token and any length past 500 out of what it echoes', () => {
+    const auth = `AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'ab'.repeat(32)}`;
+    const err = parseErr({ host: 'h', authorization: auth });
+    assert.match(
+      err.message,
+      /'X-Amz-Date' or a 'Date' header\. Authorization=AWS4-HMAC-SHA256 Credential=AKIA1\/20261122\/r\/ecr\/aws4_request, SignedHeaders=host;x-amz-date, Signature=<redacted>$/,
+    );
+    assert.ok(!err.message.includes('abab'));
+    const long = parseErr({ host: 'h', authorization: `AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, X=${'x'.repeat(5000)}` });
+    assert.ok(long.message.length < 1000, `${long.message.length} characters`);
+    const bare = parseErr({ ...headers, authorization: 'eyJhbGciOiJIUzI1NiJ9.secret-bearer-token' });
+    assert.equal(bare.message, `Unsupported AWS 'algorithm': ''. Expected AWS4-HMAC-SHA256.`);
+  });
+
+  it('refuses an Authorization sent twice, a component given twice, and a component without a value', () => {
+    const good = 'AWS4-HMAC-SHA256 Credential=AKIA1/20261122/r/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
+    const twice = parseErr({ ...headers, authorization: [good, good] } as unknown as Record<string, string>);
+    assert.deepEqual([twice.reason, twice.message], ['IncompleteSignature', 'Only one Authorization header is allowed.']);
+    const twoKeys = parseErr({ ...headers, authorization: `${good}, Credential=AKIA2/20261122/r/ecr/aws4_request` });
+    assert.deepEqual([twoKeys.reason, twoKeys.message], ['IncompleteSignature', "Authorization header has more than one 'Credential' parameter."]);
+    const bare = parseErr({ ...headers, authorization: `${good}, Signature` });
+    assert.equal(bare.reason, 'IncompleteSignature');
+    assert.equal(bare.message, "'Signature' not a valid key=value pair (missing equal-sign) in Authorization header.");
+    // Blank components (a trailing comma) are nothing.
+    assert.equal(parseAuthorization({ headers: { ...headers, authorization: `${good},` } }).accessKeyId, 'AKIA1');
+  });
+
+  it('refuses a presigned request with one of its X-Amz-* parameters twice', () => {
+    const q =
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA1%2F20261122%2Fr%2Fecr%2Faws4_request&X-Amz-Date=20261122T154034Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00';
+    assert.equal(parseAuthorization({ headers: { host: 'h' }, rawQuery: q }).accessKeyId, 'AKIA1');
+    for (const extra of ['X-Amz-Credential=AKIA2%2F20261122%2Fr%2Fecr%2Faws4_request', 'X-Amz-Security-Token=a&X-Amz-Security-Token=b', 'X-Amz-Signature=01']) {
+      const err = parseErr({ host: 'h' }, `${q}&${extra}`);
+      assert.equal(err.reason, 'IncompleteSignature');
+      assert.match(err.message, /^Only one 'X-Amz-(Credential|Security-Token|Signature)' query parameter is allowed\.$/);
+    }
   });
 
   it('splits a request target into path and query', () => {

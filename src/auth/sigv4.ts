@@ -27,6 +27,16 @@ export { EMPTY_SHA256, sha256Hex, type HeaderMap } from './sigv4-canonical.js';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const DEFAULT_MAX_SKEW_SECONDS = 900;
 const MAX_PRESIGNED_EXPIRES_SECONDS = 7 * 24 * 3600;
+/** The query parameters of a presigned request's signature. */
+const AUTH_PARAMETERS = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+]);
 const MISMATCH_MESSAGE =
   'The request signature we calculated does not match the signature you provided. ' +
   'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
@@ -84,8 +94,15 @@ export function splitUrl(url: string): { path: string; rawQuery: string } {
 /** Reads the claimed signer; throws AuthError (MissingAuthentication, IncompleteSignature, InvalidScope). */
 export function parseAuthorization(req: AuthorizationSource): SignedRequestInfo {
   const auth = headerValue(req.headers, 'authorization');
+  if (Object.entries(req.headers).some(([k, v]) => Array.isArray(v) && v.length > 1 && k.toLowerCase() === 'authorization')) {
+    throw new AuthError('IncompleteSignature', 'Only one Authorization header is allowed.');
+  }
   const query = new Map<string, string>();
-  for (const [k, v] of parseQuery(req.rawQuery ?? '')) if (!query.has(k)) query.set(k, v);
+  for (const [k, v] of parseQuery(req.rawQuery ?? '')) {
+    // Which one would count is anyone's guess (ours: the first; the signature covers them all).
+    if (query.has(k) && AUTH_PARAMETERS.has(k)) throw new AuthError('IncompleteSignature', `Only one '${k}' query parameter is allowed.`);
+    query.set(k, v);
+  }
   const presigned = query.has('X-Amz-Algorithm');
   if (auth !== undefined && presigned) {
     throw new AuthError('IncompleteSignature', 'Only one auth mechanism allowed: the Authorization header or the X-Amz-Algorithm query parameter.');
@@ -98,12 +115,21 @@ export function parseAuthorization(req: AuthorizationSource): SignedRequestInfo 
 function parseHeader(auth: string, headers: HeaderMap): SignedRequestInfo {
   const m = /^(\S+)\s+([\s\S]*)$/.exec(auth.trim());
   if (!m || m[1] !== ALGORITHM) {
-    throw new AuthError('IncompleteSignature', `Unsupported AWS 'algorithm': '${m?.[1] ?? auth.trim()}'. Expected ${ALGORITHM}.`);
+    // The scheme alone: a header without one may be some other system's bare token.
+    throw new AuthError('IncompleteSignature', `Unsupported AWS 'algorithm': '${m?.[1]?.slice(0, 40) ?? ''}'. Expected ${ALGORITHM}.`);
   }
   const params = new Map<string, string>();
-  for (const part of m[2]!.split(',')) {
+  for (const raw of m[2]!.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
     const eq = part.indexOf('=');
-    if (eq > 0) params.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    if (eq <= 0) {
+      throw new AuthError('IncompleteSignature', `'${part.slice(0, 100)}' not a valid key=value pair (missing equal-sign) in Authorization header.`);
+    }
+    const key = part.slice(0, eq).trim();
+    // Two Credentials would leave the key looked up and the key verified to chance.
+    if (params.has(key)) throw new AuthError('IncompleteSignature', `Authorization header has more than one '${key.slice(0, 100)}' parameter.`);
+    params.set(key, part.slice(eq + 1).trim());
   }
   const missing: string[] = [];
   for (const p of ['Credential', 'Signature', 'SignedHeaders']) {
@@ -114,7 +140,12 @@ function parseHeader(auth: string, headers: HeaderMap): SignedRequestInfo {
   if (xAmzDate === undefined && httpDate === undefined) {
     missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   }
-  if (missing.length > 0) throw new AuthError('IncompleteSignature', `${missing.join(' ')} Authorization=${auth}`);
+  if (missing.length > 0) {
+    // AWS echoes the header; its signature, still good for this request at its date, stays out
+    // of the message (which the audit trail keeps), and so does the length of a hostile one.
+    const shown = auth.replace(/(Signature=)[^,\s]*/g, '$1<redacted>').slice(0, 500);
+    throw new AuthError('IncompleteSignature', `${missing.join(' ')} Authorization=${shown}`);
+  }
 
   let date: Date | undefined;
   let signedAmzDate: string;

@@ -11,12 +11,13 @@ import { LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, type LoginTokenClaims
 import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, type Principal } from '../auth/principal.js';
 import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
 import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
-import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource } from '../auth/sigv4.js';
+import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource, type HeaderMap } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
 import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { notePrincipal } from './request-facts.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
+const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 
 export interface SignedIdentity {
   principal: Principal;
@@ -45,18 +46,15 @@ export class Authenticator {
    * of `regions` (the regions this deployment serves for that API).
    */
   async signed(req: IncomingMessage, body: Buffer, services: readonly string[], regions?: readonly string[]): Promise<SignedIdentity> {
-    if (req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=')) {
-      throw new AuthError('MissingAuthentication', 'Missing Authentication Token');
-    }
-    const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
     const { path, rawQuery } = splitUrl(req.url ?? '/');
-    const signer = accessKeyId === undefined ? undefined : await this.signer(accessKeyId, { headers: req.headers, rawQuery });
+    const headers = sigV4Headers(req);
+    const signer = await this.signer({ headers, rawQuery });
     if (!signer) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     const info = verifySigV4({
       method: req.method ?? 'POST',
       path,
       rawQuery,
-      headers: req.headers,
+      headers,
       bodySha256Hex: sha256Hex(body),
       secretAccessKey: signer.secret,
       now: this.clock.now(),
@@ -74,21 +72,27 @@ export class Authenticator {
    * this key id). Undefined when unknown or inactive; a session token that is invalid or
    * expired throws, so the caller hears which.
    */
-  private signer(accessKeyId: string, source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
-    return this.signerFor(accessKeyId, () => parseAuthorization(source).securityToken);
+  private signer(source: AuthorizationSource): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+    // One reading of the Authorization (or presigned query) for both: the key whose secret is
+    // looked up is the key the signature is then verified with.
+    const { accessKeyId, securityToken } = parseAuthorization(source);
+    if (!ACCESS_KEY_ID.test(accessKeyId)) return Promise.resolve(undefined);
+    return this.signerFor(accessKeyId, () => securityToken);
   }
 
   private async signerFor(
     accessKeyId: string,
     sessionToken: () => string | undefined,
   ): Promise<{ secret: string; principal(): Promise<Principal> } | undefined> {
+    const token = sessionToken();
     if (accessKeyId.startsWith('ASIA')) {
-      const token = sessionToken();
       if (token === undefined) return undefined;
       const claims = this.openSession(token);
       if (claims.accessKeyId !== accessKeyId) return undefined;
       return { secret: claims.secretAccessKey, principal: () => this.sessionPrincipal(token, claims) };
     }
+    // A session token beside a long-term key is no token of it (AWS: UnrecognizedClient).
+    if (token !== undefined) return undefined;
     const key = await this.identities.activeKey(accessKeyId);
     if (!key) return undefined;
     return {
@@ -120,7 +124,7 @@ export class Authenticator {
    * expired. A console session asks at each call. With `secret`, it must also match.
    */
   async principalOfKey(accessKeyId: string, sessionToken?: string, secret?: string): Promise<Principal | undefined> {
-    if (!/^[A-Z0-9]{16,128}$/.test(accessKeyId)) return undefined;
+    if (!ACCESS_KEY_ID.test(accessKeyId)) return undefined;
     try {
       const signer = await this.signerFor(accessKeyId, () => sessionToken);
       if (!signer || (secret !== undefined && !sameSecret(signer.secret, secret))) return undefined;
@@ -258,14 +262,32 @@ export class Authenticator {
    * a request; not anyone can make Berth buffer megabytes before it says no.
    */
   async namesActiveKey(req: IncomingMessage): Promise<boolean> {
-    const accessKeyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? req.url ?? '')?.[1];
-    if (accessKeyId === undefined) return false;
     try {
-      return (await this.signer(accessKeyId, { headers: req.headers, rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
+      return (await this.signer({ headers: sigV4Headers(req), rawQuery: splitUrl(req.url ?? '/').rawQuery })) !== undefined;
     } catch {
       return false;
     }
   }
+}
+
+/**
+ * The headers as SigV4 reads them. A header sent more than once keeps every value, for the
+ * canonical request to join with ',' as the spec does: `req.headers` joins them with ', ', or
+ * keeps only the first of Host, Content-Type, Authorization and a few more. Over `req.headers`,
+ * so h2's Host taken from :authority (adoptAuthority) stays.
+ */
+export function sigV4Headers(req: IncomingMessage): HeaderMap {
+  const values = new Map<string, string[]>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const list = values.get(name);
+    if (list) list.push(raw[i + 1]!);
+    else values.set(name, [raw[i + 1]!]);
+  }
+  const headers: HeaderMap = { ...req.headers };
+  for (const [name, list] of values) if (list.length > 1) headers[name] = list;
+  return headers;
 }
 
 /** Compared in constant time (over hashes, so lengths do not show either). */

@@ -122,7 +122,11 @@ describe('slow clients are cut off', () => {
     ['no credentials', [], 403, 'MissingAuthenticationTokenException'],
     [
       'an unknown access key',
-      ['Authorization: AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY000000/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00'],
+      // Well-formed but for the key (a malformed Authorization is IncompleteSignature first).
+      [
+        'X-Amz-Date: 20260101T000000Z',
+        'Authorization: AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY000000/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00',
+      ],
       400,
       'UnrecognizedClientException',
     ],
