@@ -1,6 +1,6 @@
 /**
- * A JSON-protocol POST signed by the SDK's own signer (@smithy/signature-v4), for calls whose
- * body an SDK command would not send as is: a malformed member, a header left unsigned.
+ * A JSON- or Query-protocol POST signed by the SDK's own signer (@smithy/signature-v4), for calls
+ * whose body an SDK command would not send as is: a malformed member, a header left unsigned.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -24,8 +24,32 @@ export interface SignedAnswer {
 }
 
 export async function signedFetch(berth: { url: string; region: string }, creds: Credentials, call: SignedCall): Promise<SignedAnswer> {
+  const res = await signedPost(berth, creds, call, JSON.stringify(call.body), { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target });
+  return { status: res.status, json: (await res.json()) as SignedAnswer['json'] };
+}
+
+/** A Query-protocol (IAM, STS) POST of `form`, and the answer's error Code and Message when it is an ErrorResponse. */
+export async function signedQuery(
+  berth: { url: string; region: string },
+  creds: Credentials,
+  call: { form: URLSearchParams; service: string; region?: string },
+): Promise<{ status: number; type?: string; message?: string; text: string }> {
+  const res = await signedPost(berth, creds, call, call.form.toString(), { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
+  const text = await res.text();
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
+  const fromXml = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
+  return { status: res.status, ...(code !== undefined && { type: code }), ...(message !== undefined && { message: fromXml(message) }), text };
+}
+
+async function signedPost(
+  berth: { url: string; region: string },
+  creds: Credentials,
+  call: { service?: string; region?: string; unsigned?: string[] },
+  body: string,
+  headers: Record<string, string>,
+): Promise<Response> {
   const url = new URL(berth.url);
-  const body = JSON.stringify(call.body);
   const signer = new SignatureV4({ service: call.service ?? 'ecr', region: call.region ?? berth.region, credentials: creds, sha256: Sha256 });
   const signed = await signer.sign(
     new HttpRequest({
@@ -34,11 +58,10 @@ export async function signedFetch(berth: { url: string; region: string }, creds:
       hostname: url.hostname,
       port: Number(url.port),
       path: '/',
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target },
+      headers: { host: url.host, ...headers },
       body,
     }),
     { ...(call.unsigned && { unsignableHeaders: new Set(call.unsigned) }) },
   );
-  const res = await fetch(berth.url, { method: 'POST', headers: signed.headers, body });
-  return { status: res.status, json: (await res.json()) as SignedAnswer['json'] };
+  return fetch(berth.url, { method: 'POST', headers: signed.headers, body });
 }
