@@ -5,8 +5,14 @@
  * ValidationError in an XML ErrorResponse naming the member, and changes nothing. The suite is
  * test/api/model/suite.ts; every action of the models Berth does not serve is InvalidAction.
  */
+import { CreateUserCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
 import { stsActions } from '../../src/http/iam/actions.js';
 import { IAM_ACTIONS } from '../../src/http/iam/router.js';
+import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 import { IAM_MODEL_CONSTRAINTS, OPERATIONS as IAM_OPERATIONS } from './model/iam-model-constraints.js';
 import { IAM_BODIES, IAM_MUTATING, IAM_READS, IAM_SEED, STS_BODIES } from './model/query-requests.js';
 import { STS_MODEL_CONSTRAINTS, OPERATIONS as STS_OPERATIONS } from './model/sts-model-constraints.js';
@@ -44,4 +50,42 @@ modelConstraintSuite({
   validationType: 'ValidationError',
   quotesValue,
   memberName: lowerFirstMembers,
+});
+
+describe('IAM and STS refusals, as the SDKs read them', () => {
+  let berth: BerthInProcess;
+  let creds: Credentials;
+  before(async () => {
+    berth = await startInProcess();
+    creds = adminCredentials(berth);
+  });
+  after(async () => berth?.cleanup());
+
+  it('parses a refusal quoting a character XML cannot carry as the ValidationError it is', async () => {
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: creds, maxAttempts: 1 });
+    const err = await sts.send(new AssumeRoleCommand({ RoleArn: '\u0001rn:aws:iam::000000000000:role/x-role-name', RoleSessionName: 's1' })).then(
+      () => assert.fail('accepted'),
+      (e: { name: string; message: string; $metadata: { httpStatusCode?: number } }) => e,
+    );
+    assert.equal(err.name, 'ValidationError');
+    assert.equal(err.$metadata.httpStatusCode, 400);
+    assert.match(
+      err.message,
+      /^1 validation error detected: Value '\uFFFDrn:aws:iam::000000000000:role\/x-role-name' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: /,
+    );
+  });
+
+  it('refuses a user name outside the model and creates nothing', async () => {
+    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: creds, maxAttempts: 1 });
+    const err = await iam.send(new CreateUserCommand({ UserName: 'no spaces' })).then(
+      () => assert.fail('accepted'),
+      (e: { name: string; message: string }) => e,
+    );
+    assert.equal(err.name, 'ValidationError');
+    assert.equal(
+      err.message,
+      "1 validation error detected: Value 'no spaces' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+    );
+    assert.deepEqual((await iam.send(new ListUsersCommand({}))).Users, []);
+  });
 });
