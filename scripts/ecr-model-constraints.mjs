@@ -2,10 +2,15 @@
 /**
  * Regenerates the facts the model-constraint tests check Berth against: every constraint (min,
  * max, pattern, enum) a service model declares on an operation's input members, nested ones
- * included. One script for both APIs Berth speaks; the model's serviceId picks the fixture:
+ * included. One script for every AWS API Berth speaks, JSON (ECR, ECR Public, KMS, Secrets
+ * Manager) and Query (IAM, STS): the walk is the same, as both protocols name members by the
+ * model's member names and list items by position. The model's serviceId picks the fixture:
  *
- *   ECR        → test/api/model/ecr-model-constraints.ts        (test/api/ecr-model-constraints.test.ts)
- *   ECR PUBLIC → test/api/model/ecr-public-model-constraints.ts (test/api/ecr-public-model-constraints.test.ts)
+ *   ECR             → test/api/model/ecr-model-constraints.ts        (test/api/ecr-model-constraints.test.ts)
+ *   ECR PUBLIC      → test/api/model/ecr-public-model-constraints.ts (test/api/ecr-public-model-constraints.test.ts)
+ *   IAM, STS        → test/api/model/{iam,sts}-model-constraints.ts  (test/api/query-model-constraints.test.ts)
+ *   KMS             → test/api/model/kms-model-constraints.ts        (test/api/kms-secrets-model-constraints.test.ts)
+ *   SECRETS MANAGER → test/api/model/secrets-model-constraints.ts    (test/api/kms-secrets-model-constraints.test.ts)
  *
  *   node scripts/ecr-model-constraints.mjs <path to botocore's data/<service>/<version>/service-2.json[.gz]> [botocore version]
  *
@@ -22,6 +27,10 @@ import { gunzipSync } from 'node:zlib';
 const SERVICES = {
   ECR: { file: 'ecr-model-constraints.ts', name: 'MODEL_CONSTRAINTS', who: "ECR's", dir: 'ecr' },
   'ECR PUBLIC': { file: 'ecr-public-model-constraints.ts', name: 'PUBLIC_MODEL_CONSTRAINTS', who: "ECR Public's", dir: 'ecr-public' },
+  IAM: { file: 'iam-model-constraints.ts', name: 'IAM_MODEL_CONSTRAINTS', who: "IAM's", dir: 'iam' },
+  STS: { file: 'sts-model-constraints.ts', name: 'STS_MODEL_CONSTRAINTS', who: "STS's", dir: 'sts' },
+  KMS: { file: 'kms-model-constraints.ts', name: 'KMS_MODEL_CONSTRAINTS', who: "KMS's", dir: 'kms' },
+  'SECRETS MANAGER': { file: 'secrets-model-constraints.ts', name: 'SECRETS_MODEL_CONSTRAINTS', who: "Secrets Manager's", dir: 'secretsmanager' },
 };
 
 const [file, version = 'unknown'] = process.argv.slice(2);
@@ -32,8 +41,8 @@ if (!file) {
 const raw = readFileSync(file);
 const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
 const model = JSON.parse(text);
-const service = SERVICES[model.metadata?.serviceId];
-if (!service) throw new Error(`${file} is neither ECR's nor ECR Public's model (serviceId ${model.metadata?.serviceId})`);
+const service = SERVICES[String(model.metadata?.serviceId).toUpperCase()];
+if (!service) throw new Error(`${file} is not the model of a service Berth serves (serviceId ${model.metadata?.serviceId})`);
 const shapes = model.shapes;
 
 /** Members' paths as the test addresses them: `a.b`, `[]` for a list's items. */
@@ -42,7 +51,7 @@ function walk(shapeName, path, out, seen) {
   const c = {};
   for (const k of ['min', 'max', 'pattern', 'enum']) if (k in s) c[k] = s[k];
   if (path.length > 0 && Object.keys(c).length > 0) out.push({ path: path.join('.'), shape: shapeName, type: s.type, ...c });
-  // ECR's input shapes are not recursive; the guard keeps a future one from looping.
+  // The input shapes of these models are not recursive; the guard keeps a future one from looping.
   if (seen.has(shapeName)) return;
   const inner = new Set(seen).add(shapeName);
   if (s.type === 'structure') for (const [name, m] of Object.entries(s.members)) walk(m.shape, [...path, name], out, inner);

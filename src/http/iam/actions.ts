@@ -162,12 +162,6 @@ function duration(form: URLSearchParams): number | undefined {
   return Number(v);
 }
 
-function externalId(form: URLSearchParams): string | undefined {
-  const v = form.get('ExternalId');
-  if (v !== null && !/^[\w+=,.@:/-]{2,1224}$/.test(v)) throw new QueryError(IamCodes.Validation, 'ExternalId must be 2 to 1224 characters of [\\w+=,.@:/-].');
-  return v ?? undefined;
-}
-
 export const stsActions: Record<string, QueryAction> = {
   async GetCallerIdentity(call) {
     const role = call.principal.session?.role;
@@ -187,7 +181,8 @@ export const stsActions: Record<string, QueryAction> = {
       ...(policy !== null && { policy }),
       tags: tagMembers(f),
       // A trust policy's `sts:ExternalId` condition (the confused-deputy guard) sees it.
-      context: { 'aws:SourceIp': call.sourceIp, 'sts:ExternalId': externalId(f) },
+      // Its length and characters are the model's (input.ts).
+      context: { 'aws:SourceIp': call.sourceIp, 'sts:ExternalId': f.get('ExternalId') ?? undefined },
     });
     return {
       Credentials: credentialsXml(assumed.credentials),

@@ -65,9 +65,8 @@ export const loginProfileActions: Record<string, QueryAction> = {
     return undefined;
   },
   async ListPolicies(call) {
-    // Berth keeps AWS's managed policies only: none is local to an account.
+    // Berth keeps AWS's managed policies only: none is local to an account. Scope is one of the model's (input.ts).
     const scope = call.form.get('Scope') ?? 'All';
-    if (!['All', 'AWS', 'Local'].includes(scope)) throw new QueryError(IamCodes.Validation, 'Scope must be All, AWS or Local.');
     const arns = scope === 'Local' ? [] : Object.keys(MANAGED_POLICIES);
     return {
       Policies: arns.map((arn) => ({

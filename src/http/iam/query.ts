@@ -33,9 +33,14 @@ export function parseForm(body: Buffer): URLSearchParams {
   return new URLSearchParams(body.toString('utf8'));
 }
 
+/** Text as XML 1.0 may carry it: markup escaped, and the characters it cannot carry at all (a refused value quoted back may hold them) as U+FFFD. */
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!).replace(NOT_XML, '\uFFFD');
 }
+
+/** Control characters but tab, newline and carriage return; U+FFFE/U+FFFF; unpaired surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to find
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** A value to render as XML: scalars, nested objects, and lists rendered as `<member>` items. */
 export type XmlValue = string | number | boolean | Date | undefined | XmlValue[] | { [k: string]: XmlValue };

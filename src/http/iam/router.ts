@@ -17,6 +17,7 @@ import { anonymousPrincipal, type Principal } from '../../auth/principal.js';
 import type { SecurityTokenService } from '../../auth/sts.js';
 import { identityPoliciesOf } from '../identity-policies.js';
 import { iamActions, stsActions, type QueryAction, type QueryCall } from './actions.js';
+import { IAM_INPUT, STS_INPUT, checkQueryInput } from './input.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
@@ -36,7 +37,8 @@ export interface QueryRouterOptions {
 
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
-const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions };
+/** The IAM actions Berth serves (the model-constraint test reads them). */
+export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -75,6 +77,8 @@ export async function runQueryAction(
   noteOperation(req, service, name.slice(0, 100), { params: Object.fromEntries(form) });
   const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
   if (!action) throw new QueryError(IamCodes.InvalidAction, `Could not find operation ${name.slice(0, 100)} for version ${form.get('Version') ?? ''}`);
+  // The models' constraints first: an authorization decision never sees a malformed name.
+  checkQueryInput((service === 'sts' ? STS_INPUT : IAM_INPUT)[name], form);
   const sourceIp = req.socket.remoteAddress;
   if (service === 'iam') await authorizeIam(opts, req, principal, name, form, sourceIp);
   return action({

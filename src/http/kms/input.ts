@@ -8,10 +8,10 @@
  */
 import { z } from 'zod';
 import { KmsCodes } from '../../core/errors.js';
-import { integer, lowerFirst, oneOf, parseJsonInput, text, validationMessage } from '../json-input.js';
+import { blob, integer, list, lowerFirst, oneOf, parseJsonInput, patterned, text, validationMessage } from '../json-input.js';
 import { kmsWireError } from './protocol.js';
 
-export { integer, oneOf, text } from '../json-input.js';
+export { integer, oneOf, patterned, text } from '../json-input.js';
 
 export const validation = (field: string, constraint: string) => kmsWireError(KmsCodes.Validation, validationMessage(field, constraint));
 
@@ -21,10 +21,14 @@ export function parseKmsInput<T extends z.ZodType>(schema: T, body: unknown): z.
 
 export const keyId = text(1, 2048);
 export const limit = integer(1, 1000).optional();
-export const marker = text(1, 1024).optional();
+export const marker = patterned(1, 1024, '[\\u0020-\\u00FF]*').optional();
 export const encryptionContext = z.record(z.string(), z.string()).optional();
-export const grantTokens = z.array(text(1, 8192)).max(10, 'Member must have length less than or equal to 10').optional();
+export const grantTokens = list(text(1, 8192), 0, 10).optional();
 export const dryRun = z.boolean().optional();
+/** Nitro Enclaves' attestation: checked against the model, then refused (Berth's KMS has no enclaves). */
+export const recipient = z
+  .object({ KeyEncryptionAlgorithm: oneOf(['RSAES_OAEP_SHA_256']).optional(), AttestationDocument: blob(1, 262144).optional() })
+  .optional();
 export const encryptionAlgorithm = oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE']).optional();
 
 /** A base64 blob member: decoded, and held to KMS's length limits in bytes. */

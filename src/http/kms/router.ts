@@ -20,10 +20,11 @@ import type { KmsAuthorizer } from './authz.js';
 import type { KmsAction, KmsCall } from './context.js';
 import { KMS_TARGET_PREFIX, kmsWireError, sendKmsError, sendKmsJson } from './protocol.js';
 
-/** KMS bodies are small: a 4 KiB plaintext or 6 KiB ciphertext in base64, a 32 KiB policy. */
-const MAX_BODY_BYTES = 256 * 1024;
+/** KMS bodies are small: a 4 KiB plaintext or 6 KiB ciphertext in base64, a 128 KiB policy, a 256 KiB attestation document (base64: 342 KiB). */
+const MAX_BODY_BYTES = 512 * 1024;
 
-const ACTIONS: Record<string, KmsAction> = {
+/** The operations Berth serves (the model-constraint test reads them). */
+export const KMS_ACTIONS: Record<string, KmsAction> = {
   CreateKey,
   DescribeKey,
   ListKeys,
@@ -57,7 +58,7 @@ export function isKmsRequest(req: IncomingMessage): boolean {
 export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const op = String(req.headers['x-amz-target']).slice(KMS_TARGET_PREFIX.length);
-    const action = Object.hasOwn(ACTIONS, op) ? ACTIONS[op] : undefined;
+    const action = Object.hasOwn(KMS_ACTIONS, op) ? KMS_ACTIONS[op] : undefined;
     if (!action) throw kmsWireError(KmsCodes.UnknownOperation, `Unknown operation ${op.slice(0, 100)}`);
     noteOperation(req, 'kms', op);
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {

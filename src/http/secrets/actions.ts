@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { SecretsCodes } from '../../core/errors.js';
 import type { NewValue, SecretDoc, SecretsScope, SecretsService } from '../../secrets/secrets.js';
 import { EcrError } from '../ecr/protocol.js';
-import { integer, oneOf, parseJsonInput, text } from '../json-input.js';
+import { blob, integer, list, oneOf, parseJsonInput, patterned, text } from '../json-input.js';
 
 export interface SecretsCall {
   secrets: SecretsService;
@@ -27,7 +27,8 @@ const invalid = (message: string) => new EcrError(SecretsCodes.InvalidParameter,
 const secretName = text(1, 512);
 const secretId = text(1, 2048);
 const token = text(32, 64).optional();
-const tags = z.array(z.object({ Key: text(1, 128), Value: text(0, 256) })).max(50, 'Member must have length less than or equal to 50');
+/** The model bounds no list of tags; 50 is Secrets Manager's quota of tags on a secret. */
+const tags = list(z.object({ Key: text(1, 128), Value: text(0, 256) }), 0, 50);
 const NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 const VALUE_MAX = 65_536;
 
@@ -37,18 +38,12 @@ function newValueOf(input: { SecretString?: string | undefined; SecretBinary?: s
     throw invalid('You can\u2019t specify both a binary secret value and a string secret value in the same secret.');
   }
   if (input.SecretString !== undefined) return { string: input.SecretString };
-  if (input.SecretBinary !== undefined) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(input.SecretBinary) || input.SecretBinary.length % 4 !== 0) {
-      throw new EcrError(SecretsCodes.Serialization, "Unexpected value type at 'secretBinary': expected base64-encoded binary");
-    }
-    if (Buffer.byteLength(input.SecretBinary, 'base64') > VALUE_MAX) throw invalid('The secret value exceeds the maximum size of 65536 bytes.');
-    return { binary: input.SecretBinary };
-  }
+  if (input.SecretBinary !== undefined) return { binary: input.SecretBinary };
   if (required) throw invalid('You must provide either SecretString or SecretBinary.');
   return undefined;
 }
 
-const valueFields = { SecretString: text(1, VALUE_MAX).optional(), SecretBinary: z.string().min(1).optional() };
+const valueFields = { SecretString: text(1, VALUE_MAX).optional(), SecretBinary: blob(1, VALUE_MAX).optional() };
 
 const CreateSecret: SecretsAction = async (call) => {
   const input = parse(
@@ -58,6 +53,8 @@ const CreateSecret: SecretsAction = async (call) => {
       Description: text(0, 2048).optional(),
       KmsKeyId: text(0, 2048).optional(),
       Tags: tags.optional(),
+      AddReplicaRegions: list(z.object({ Region: patterned(1, 128, '^([a-z]+-)+\\d+$').optional(), KmsKeyId: text(0, 2048).optional() }), 1).optional(),
+      Type: text(0, 256).optional(),
       ...valueFields,
     }),
     call.body,
@@ -65,7 +62,7 @@ const CreateSecret: SecretsAction = async (call) => {
   if (!NAME.test(input.Name)) {
     throw new EcrError(SecretsCodes.Validation, 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
   }
-  if (call.body.AddReplicaRegions !== undefined) throw invalid("Berth's Secrets Manager does not replicate secrets.");
+  if (input.AddReplicaRegions !== undefined) throw invalid("Berth's Secrets Manager does not replicate secrets.");
   const value = newValueOf(input, false);
   const arn = call.secrets.newArn(call.scope, input.Name);
   await call.authorize(arn);
@@ -91,7 +88,13 @@ const GetSecretValue: SecretsAction = async (call) => {
 
 const PutSecretValue: SecretsAction = async (call) => {
   const input = parse(
-    z.object({ SecretId: secretId, ClientRequestToken: token, VersionStages: z.array(text(1, 256)).min(1).max(20).optional(), ...valueFields }),
+    z.object({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      VersionStages: list(text(1, 256), 1, 20).optional(),
+      RotationToken: patterned(36, 256, '^[a-zA-Z0-9\\-]+$').optional(),
+      ...valueFields,
+    }),
     call.body,
   );
   if (input.VersionStages !== undefined && (input.VersionStages.length !== 1 || input.VersionStages[0] !== 'AWSCURRENT')) {
@@ -125,6 +128,8 @@ const DescribeSecret: SecretsAction = async (call) => {
   return describeShape(await call.secrets.describe(call.scope, input.SecretId), 'VersionIdsToStages');
 };
 
+/** A filter value: an optional `!` (negation), then what the model allows. */
+const FILTER_VALUE = '^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$';
 const FILTER_KEYS = ['description', 'name', 'tag-key', 'tag-value', 'primary-region', 'owning-service', 'all'] as const;
 
 /** ListSecrets' filters: each key's values are alternatives (prefix matches; `!` negates), all keys must match. */
@@ -154,10 +159,7 @@ const ListSecrets: SecretsAction = async (call) => {
       IncludePlannedDeletion: z.boolean().optional(),
       MaxResults: integer(1, 100).optional(),
       NextToken: text(1, 4096).optional(),
-      Filters: z
-        .array(z.object({ Key: oneOf(FILTER_KEYS), Values: z.array(text(1, 512)).min(1).max(10) }))
-        .max(10)
-        .optional(),
+      Filters: list(z.object({ Key: oneOf(FILTER_KEYS), Values: list(patterned(0, 512, FILTER_VALUE), 1, 10) }), 0, 10).optional(),
       SortOrder: oneOf(['asc', 'desc']).optional(),
       SortBy: oneOf(['created-date', 'last-accessed-date', 'last-changed-date', 'name']).optional(),
     }),
@@ -211,7 +213,7 @@ const TagResource: SecretsAction = async (call) => {
 };
 
 const UntagResource: SecretsAction = async (call) => {
-  const input = parse(z.object({ SecretId: secretId, TagKeys: z.array(text(1, 128)).max(50) }), call.body);
+  const input = parse(z.object({ SecretId: secretId, TagKeys: list(text(1, 128), 0, 50) }), call.body);
   await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
   await call.secrets.untag(call.scope, input.SecretId, input.TagKeys);
   return {};

@@ -1,6 +1,6 @@
 /**
- * A JSON-protocol POST signed by the SDK's own signer (@smithy/signature-v4), for calls whose
- * body an SDK command would not send as is: a malformed member, a header left unsigned, a
+ * A JSON- or Query-protocol POST signed by the SDK's own signer (@smithy/signature-v4), for calls
+ * whose body an SDK command would not send as is: a malformed member, a header left unsigned, a
  * request changed after it was signed.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -46,8 +46,37 @@ export async function signedFetch(
   /** Changes the signed request before it is sent. */
   tamper?: (wire: WireRequest) => WireRequest,
 ): Promise<SignedAnswer> {
+  const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target, ...call.headers };
+  const { status, text } = await signedPost(berth, creds, call, JSON.stringify(call.body), headers, tamper);
+  try {
+    return { status, json: JSON.parse(text) as SignedAnswer['json'] };
+  } catch {
+    throw new Error(`not JSON (${status}): ${text.slice(0, 200)}`);
+  }
+}
+
+/** A Query-protocol (IAM, STS) POST of `form`, and the answer's error Code and Message when it is an ErrorResponse. */
+export async function signedQuery(
+  berth: { url: string; region: string },
+  creds: Credentials,
+  call: { form: URLSearchParams; service: string; region?: string },
+): Promise<{ status: number; type?: string; message?: string; text: string }> {
+  const { status, text } = await signedPost(berth, creds, call, call.form.toString(), { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
+  const fromXml = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
+  return { status, ...(code !== undefined && { type: code }), ...(message !== undefined && { message: fromXml(message) }), text };
+}
+
+async function signedPost(
+  berth: { url: string; region: string },
+  creds: Credentials,
+  call: Omit<SignedCall, 'target' | 'body' | 'headers'>,
+  body: string,
+  headers: Record<string, string>,
+  tamper?: (wire: WireRequest) => WireRequest,
+): Promise<{ status: number; text: string }> {
   const url = new URL(berth.url);
-  const body = JSON.stringify(call.body);
   const credentials = { ...creds, ...(call.sessionToken !== undefined && { sessionToken: call.sessionToken }) };
   const signer = new SignatureV4({ service: call.service ?? 'ecr', region: call.region ?? berth.region, credentials, sha256: Sha256 });
   const unsigned = new HttpRequest({
@@ -56,7 +85,7 @@ export async function signedFetch(
     hostname: url.hostname,
     port: Number(url.port),
     path: '/',
-    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target, ...call.headers },
+    headers: { host: url.host, ...headers },
     body,
   });
   const options = { ...(call.unsigned && { unsignableHeaders: new Set(call.unsigned) }), ...(call.signingDate && { signingDate: call.signingDate }) };
@@ -76,7 +105,7 @@ function uriEscape(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function send(url: URL, wire: WireRequest): Promise<SignedAnswer> {
+function send(url: URL, wire: WireRequest): Promise<{ status: number; text: string }> {
   // As raw [name, value, ...] pairs, the one form in which node:http sends a Host twice.
   const headers: string[] = [];
   for (const [name, value] of Object.entries({ ...wire.headers, 'content-length': String(Buffer.byteLength(wire.body)) })) {
@@ -95,14 +124,7 @@ function send(url: URL, wire: WireRequest): Promise<SignedAnswer> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as SignedAnswer['json'] });
-          } catch {
-            reject(new Error(`not JSON (${res.statusCode}): ${text.slice(0, 200)}`));
-          }
-        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       },
     );
     req.on('error', reject);

@@ -1,6 +1,8 @@
 /**
- * The model-constraint suite both JSON APIs run (ECR: ecr-model-constraints.test.ts, ECR Public:
- * ecr-public-model-constraints.test.ts): every constraint the service model declares on the input
+ * The model-constraint suite every AWS API Berth serves runs (ECR: ecr-model-constraints.test.ts,
+ * ECR Public: ecr-public-model-constraints.test.ts, KMS and Secrets Manager:
+ * kms-secrets-model-constraints.test.ts, IAM and STS: query-model-constraints.test.ts): every
+ * constraint the service model declares on the input
  * of an operation Berth serves, each broken alone in an otherwise valid request, signed and sent
  * over real HTTP: 400, the exception naming the member, and for a mutating call nothing changed.
  * Every operation of the model Berth does not serve is answered UnknownOperationException.
@@ -8,14 +10,34 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { JsonApi } from '../../../src/http/ecr/router.js';
 import { adminCredentials, type Credentials } from '../../e2e/helpers/ecr-client.js';
 import { startInProcess, type BerthInProcess } from '../helpers/in-process.js';
-import { signedFetch, type SignedAnswer } from '../helpers/signed-json.js';
+import { signedFetch, signedQuery } from '../helpers/signed-json.js';
 import type { ModelConstraint } from './constraint.js';
 
 export type Body = Record<string, unknown>;
-type Call = (op: string, body: Body) => Promise<SignedAnswer>;
+/** An answer in either protocol's terms: the error's type (`__type`, or the Query `Code`) and message. */
+export interface Answer {
+  status: number;
+  type?: string | undefined;
+  message?: string | undefined;
+  /** The whole answer, for snapshots. */
+  text: string;
+}
+export type Call = (op: string, body: Body) => Promise<Answer>;
+
+/** What the suite needs of an API: its operations, and how a call reaches them. */
+export interface ModelApi {
+  /** Served operations. */
+  actions: Record<string, unknown>;
+  /** SigV4 signing name. */
+  service: string;
+  /** JSON 1.1: the X-Amz-Target prefix. */
+  targetPrefix?: string;
+  /** Query (IAM, STS): the form's Version. */
+  queryVersion?: string;
+  signingRegion?: string;
+}
 type Kind = 'min' | 'max' | 'pattern' | 'enum';
 
 export interface Case {
@@ -27,7 +49,7 @@ export interface Case {
 export interface ModelSuite {
   /** The API, as the suite names it. */
   title: string;
-  api: JsonApi;
+  api: ModelApi;
   /** The generated fixture: the model's constraints and all its operations. */
   constraints: readonly ModelConstraint[];
   operations: readonly string[];
@@ -36,13 +58,26 @@ export interface ModelSuite {
   /** Per served operation: a request that satisfies the whole model and sets every constrained member. */
   bodies: Record<string, Body>;
   mutating: RegExp;
-  /** Calls that give each mutating call something to change. */
-  seed: ReadonlyArray<[string, Body]>;
+  /** Calls that give each mutating call something to change (a function where a call needs an earlier answer). */
+  seed: ReadonlyArray<[string, Body]> | ((call: Call) => Promise<void>);
   /** Calls that read back everything the mutating calls could change. */
   reads: ReadonlyArray<[string, Body]>;
   /** The answer where the service is documented to answer otherwise than its model implies: `__type` and the message's start. */
   exception?(k: Case, member: string): { type: string; message: RegExp } | undefined;
+  /** The type a model constraint is refused with (ValidationException; IAM and STS: ValidationError). */
+  validationType?: string;
+  /** Whether the message quotes the refused value (`Value '…' at`); KMS and Secrets Manager never do, as values may be secrets. */
+  quotesValue?: boolean | ((k: Case) => boolean);
+  /** How the message names a member, from its wire path (`Tags.1.member.Key`); ECR's names are as sent, the others' first letters lowered. */
+  memberName?(wirePath: string): string;
 }
+
+/** `Tags.1.member.Key` → `tags.1.member.key`, as IAM, STS, KMS and Secrets Manager name members. */
+export const lowerFirstMembers = (path: string) =>
+  path
+    .split('.')
+    .map((p) => p.charAt(0).toLowerCase() + p.slice(1))
+    .join('.');
 
 export function modelConstraintSuite(s: ModelSuite): void {
   const served = s.constraints.filter((c) => Object.hasOwn(s.api.actions, c.op));
@@ -81,28 +116,27 @@ export function modelConstraintSuite(s: ModelSuite): void {
     let berth: BerthInProcess;
     let creds: Credentials;
     let before0: string;
-    const call: Call = (op, body) =>
-      signedFetch(berth, creds, {
-        target: `${s.api.targetPrefix}${op}`,
-        body,
-        service: s.api.service,
-        ...(s.api.signingRegion && { region: s.api.signingRegion }),
-      });
+    const region = s.api.signingRegion && { region: s.api.signingRegion };
+    const call: Call = async (op, body) => {
+      if (s.api.queryVersion !== undefined) {
+        return signedQuery(berth, creds, { form: queryForm({ Action: op, Version: s.api.queryVersion, ...body }), service: s.api.service, ...region });
+      }
+      const res = await signedFetch(berth, creds, { target: `${s.api.targetPrefix}${op}`, body, service: s.api.service, ...region });
+      return { status: res.status, type: res.json.__type, message: res.json.message, text: JSON.stringify(res.json) };
+    };
     const snapshot = async () => {
       const out = [];
       for (const [op, body] of s.reads) {
         const res = await call(op, body);
-        out.push(`${op} ${res.status} ${JSON.stringify(res.json)}`);
+        out.push(`${op} ${res.status} ${res.text.replace(/<RequestId>[^<]*<\/RequestId>/, '')}`);
       }
       return out.join('\n');
     };
     before(async () => {
       berth = await startInProcess();
       creds = adminCredentials(berth);
-      for (const [op, body] of s.seed) {
-        const res = await call(op, body);
-        if (res.status !== 200) throw new Error(`seeding ${op}: ${res.status} ${JSON.stringify(res.json)}`);
-      }
+      const seed = typeof s.seed === 'function' ? s.seed : async (c: Call) => void (await seedAll(c, s.seed as ReadonlyArray<[string, Body]>));
+      await seed(call);
       before0 = await snapshot();
     });
     after(async () => berth?.cleanup());
@@ -110,20 +144,22 @@ export function modelConstraintSuite(s: ModelSuite): void {
     for (const k of cases) {
       it(label(k), async () => {
         const res = await call(k.constraint.op, k.body);
-        assert.equal(res.status, 400, JSON.stringify(res.json).slice(0, 300));
-        const member = memberPath(k.constraint.path);
+        assert.equal(res.status, 400, res.text.slice(0, 300));
+        const member = (s.memberName ?? ((p: string) => p))(memberPath(k.constraint.path));
         const other = s.exception?.(k, member);
         if (other) {
-          assert.equal(res.json.__type, other.type, res.json.message);
-          assert.match(res.json.message ?? '', other.message);
+          assert.equal(res.type, other.type, res.message);
+          assert.match(res.message ?? '', other.message);
         } else {
-          assert.equal(res.json.__type, 'ValidationException', res.json.message);
+          assert.equal(res.type, s.validationType ?? 'ValidationException', res.message);
           const texts = violations(k.body, byOp.get(k.constraint.op)!)
             .map((b) => literal(b.text))
             .join('|');
+          const quotes = typeof s.quotesValue === 'function' ? s.quotesValue(k) : (s.quotesValue ?? true);
+          const value = quotes ? "Value '[\\s\\S]*' at" : 'Value at';
           assert.match(
-            res.json.message ?? '',
-            new RegExp(`^1 validation error detected: Value '[\\s\\S]*' at '${literal(member)}' failed to satisfy constraint: Member must (?:${texts})$`),
+            res.message ?? '',
+            new RegExp(`^1 validation error detected: ${value} '${literal(member)}' failed to satisfy constraint: Member must (?:${texts})$`),
           );
         }
         if (s.mutating.test(k.constraint.op)) assert.equal(await snapshot(), before0, `${k.constraint.op} changed state`);
@@ -131,16 +167,43 @@ export function modelConstraintSuite(s: ModelSuite): void {
     }
 
     const unserved = s.operations.filter((op) => !Object.hasOwn(s.api.actions, op));
-    it(`answers the model's ${unserved.length} operations it does not serve with UnknownOperationException`, async () => {
+    const query = s.api.queryVersion !== undefined;
+    it(`answers the model's ${unserved.length} operations it does not serve with ${query ? 'InvalidAction' : 'UnknownOperationException'}`, async () => {
       for (const op of unserved) {
         const res = await call(op, {});
         assert.equal(res.status, 400, op);
-        assert.equal(res.json.__type, 'UnknownOperationException', op);
-        assert.match(res.json.message ?? '', new RegExp(`^Unknown operation ${literal(op)}$`));
+        assert.equal(res.type, query ? 'InvalidAction' : 'UnknownOperationException', op);
+        const words = query ? `Could not find operation ${literal(op)} for version ${literal(s.api.queryVersion!)}` : `Unknown operation ${literal(op)}`;
+        assert.match(res.message ?? '', new RegExp(`^${words}$`));
       }
       assert.equal(await snapshot(), before0);
     });
   });
+}
+
+/** Makes each call in turn; any but a 200 stops the suite. The answers, in order. */
+export async function seedAll(call: Call, calls: ReadonlyArray<[string, Body]>): Promise<Answer[]> {
+  const out = [];
+  for (const [op, body] of calls) {
+    const res = await call(op, body);
+    if (res.status !== 200) throw new Error(`seeding ${op}: ${res.status} ${res.text}`);
+    out.push(res);
+  }
+  return out;
+}
+
+/** A body as the Query protocol sends it: `Tags.member.1.Key=...`, numbers and booleans as text. */
+export function queryForm(body: Body): URLSearchParams {
+  const form = new URLSearchParams();
+  const add = (prefix: string, v: unknown): void => {
+    // An empty list is the member with no value, as botocore sends it.
+    if (Array.isArray(v) && v.length === 0) form.append(prefix, '');
+    else if (Array.isArray(v)) for (const [i, item] of v.entries()) add(`${prefix}.member.${i + 1}`, item);
+    else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) add(`${prefix}.${k}`, x);
+    else form.append(prefix, String(v));
+  };
+  for (const [k, v] of Object.entries(body)) add(k, v);
+  return form;
 }
 
 function allCases(served: ModelConstraint[], bodies: Record<string, Body>, byOp: Map<string, ModelConstraint[]>): Case[] {
@@ -175,7 +238,7 @@ function breakingValue(c: ModelConstraint, kind: Kind, sample: unknown, all: Mod
   if (kind === 'min') return s.slice(0, c.min! - 1);
   if (kind === 'max') return s + s.at(-1)!.repeat(c.max! + 1 - s.length);
   // A pattern miss the length constraints still accept, where one exists.
-  const candidates = [`!${s.slice(1)}`, `${s.slice(0, -1)}!`, s.toUpperCase(), '!'];
+  const candidates = [`!${s.slice(1)}`, `${s.slice(0, -1)}!`, s.toUpperCase(), '!', `\u0100${s.slice(1)}`, `\u0001${s.slice(1)}`];
   const own = all.filter((o) => o.path === c.path);
   return candidates.find((v) => violationsOf(v, own).every((b) => b.kind === 'pattern') && violationsOf(v, own).length > 0) ?? candidates[0];
 }
@@ -212,7 +275,8 @@ function violationsOf(value: unknown, constraints: ModelConstraint[]): Omit<Viol
     const what = numeric ? 'have value' : 'have length';
     if (c.min !== undefined && size < c.min) out.push({ kind: 'min', text: `${what} greater than or equal to ${c.min}` });
     if (c.max !== undefined && size > c.max) out.push({ kind: 'max', text: `${what} less than or equal to ${c.max}` });
-    if (c.pattern !== undefined && !new RegExp(`^(?:${c.pattern})$`).test(String(value))) {
+    // Java's syntax, as AWS's models write it: `\p{L}` needs JavaScript's `u` flag, which other patterns' `\!` would not survive.
+    if (c.pattern !== undefined && !new RegExp(`^(?:${c.pattern})$`, c.pattern.includes('\\p{') ? 'u' : '').test(String(value))) {
       out.push({ kind: 'pattern', text: `satisfy regular expression pattern: ${c.pattern}` });
     }
     if (c.enum !== undefined && !c.enum.includes(String(value))) out.push({ kind: 'enum', text: `satisfy enum value set: [${c.enum.join(', ')}]` });

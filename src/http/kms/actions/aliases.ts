@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { aliasArn, checkAliasName } from '../../../kms/key-refs.js';
 import type { KmsAction } from '../context.js';
-import { keyId, limit, marker, parseKmsInput, text, validation } from '../input.js';
+import { keyId, limit, marker, parseKmsInput, patterned, validation } from '../input.js';
 
-const aliasName = text(1, 256);
+const aliasName = patterned(1, 256, '^[a-zA-Z0-9:/_-]+$');
 
 export const CreateAlias: KmsAction = async (call) => {
   const input = parseKmsInput(z.object({ AliasName: aliasName, TargetKeyId: keyId }), call.body);

@@ -9,7 +9,20 @@ import { KmsCodes } from '../../../core/errors.js';
 import type { KmsKeyRecord } from '../../../metadata/types.js';
 import { encryptionContextConditions } from '../authz.js';
 import type { KmsCall, KmsAction } from '../context.js';
-import { decodeBlob, dryRun, encryptionAlgorithm, encryptionContext, grantTokens, integer, keyId, oneOf, parseKmsInput, validation } from '../input.js';
+import {
+  decodeBlob,
+  dryRun,
+  encryptionAlgorithm,
+  encryptionContext,
+  grantTokens,
+  integer,
+  keyId,
+  oneOf,
+  parseKmsInput,
+  recipient,
+  validation,
+} from '../input.js';
+import { list } from '../../json-input.js';
 import { kmsWireError } from '../protocol.js';
 
 /** KMS's limits: Encrypt takes up to 4 KiB; its ciphertexts are at most 6 KiB. */
@@ -50,7 +63,8 @@ const DecryptInput = z.object({
   CiphertextBlob: z.string(),
   KeyId: keyId.optional(),
   EncryptionAlgorithm: encryptionAlgorithm,
-  Recipient: z.object({}).loose().optional(),
+  Recipient: recipient,
+  DryRunModifiers: list(oneOf(['IGNORE_CIPHERTEXT']), 0).optional(),
   ...common,
 });
 
@@ -69,7 +83,7 @@ const DataKeyInput = z.object({
   KeyId: keyId,
   KeySpec: oneOf(['AES_256', 'AES_128']).optional(),
   NumberOfBytes: integer(1, 1024).optional(),
-  Recipient: z.object({}).loose().optional(),
+  Recipient: recipient,
   ...common,
 });
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { rootArn } from '../../../auth/principal.js';
 import type { KmsAction, KmsCall } from '../context.js';
-import { keyId, limit, marker, parseKmsInput, text, validation } from '../input.js';
+import { keyId, limit, marker, parseKmsInput, patterned, validation } from '../input.js';
 
 async function authorizedKey(call: KmsCall, ref: string) {
   const key = await call.kms.keys.describe(call.accountId, call.region, ref);
@@ -16,7 +16,7 @@ async function authorizedKey(call: KmsCall, ref: string) {
 }
 
 export const GetKeyPolicy: KmsAction = async (call) => {
-  const input = parseKmsInput(z.object({ KeyId: keyId, PolicyName: text(1, 128).optional() }), call.body);
+  const input = parseKmsInput(z.object({ KeyId: keyId, PolicyName: patterned(1, 128, '[\\w]+').optional() }), call.body);
   if ((input.PolicyName ?? 'default') !== 'default') throw validation('policyName', "Member must be 'default', the only key policy name");
   const key = await authorizedKey(call, input.KeyId);
   const policy = {

@@ -8,21 +8,40 @@ import { z } from 'zod';
 import { KmsCodes } from '../../../core/errors.js';
 import { apiKeyMetadata } from '../../../kms/key-metadata.js';
 import type { KmsAction } from '../context.js';
-import { grantTokens, keyId, limit, marker, oneOf, parseKmsInput, text } from '../input.js';
+import { grantTokens, keyId, limit, marker, oneOf, parseKmsInput, patterned, text } from '../input.js';
 import { kmsWireError } from '../protocol.js';
+
+/** The specs KMS's model lists (CustomerMasterKeySpec's; KeySpec's adds the newer ones). */
+const KEY_SPECS = [
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'SYMMETRIC_DEFAULT',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'SM2',
+] as const;
+/** Policy documents: tab, newline, carriage return and U+0020–U+00FF. */
+const POLICY_TEXT = '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+';
 
 const CreateKeyInput = z.object({
   Description: text(0, 8192).optional(),
   KeyUsage: oneOf(['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']).optional(),
-  KeySpec: z.string().optional(),
-  CustomerMasterKeySpec: z.string().optional(),
+  KeySpec: oneOf([...KEY_SPECS, 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ECC_NIST_EDWARDS25519']).optional(),
+  CustomerMasterKeySpec: oneOf(KEY_SPECS).optional(),
   Origin: oneOf(['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE']).optional(),
-  Policy: text(1, 32768).optional(),
+  Policy: patterned(1, 131072, POLICY_TEXT).optional(),
   BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
   Tags: z.array(z.object({ TagKey: text(1, 128), TagValue: text(0, 256) })).optional(),
   MultiRegion: z.boolean().optional(),
   CustomKeyStoreId: text(1, 64).optional(),
-  XksKeyId: text(1, 128).optional(),
+  XksKeyId: patterned(1, 128, '^[a-zA-Z0-9-_.]+$').optional(),
 });
 
 const unsupported = (what: string) => kmsWireError(KmsCodes.UnsupportedOperation, `Berth's KMS does not support ${what}`);

@@ -1,0 +1,133 @@
+/**
+ * For query-model-constraints.test.ts: one request per IAM and STS action Berth serves that
+ * satisfies every constraint of the service's model and sets every constrained member (so each
+ * can be broken alone), and the state a refused mutating call must leave as it was. Written as
+ * objects; the suite sends them as Query forms (`Tags.member.1.Key=...`).
+ */
+import type { Body } from './suite.js';
+
+const ACCOUNT = '000000000000';
+const USER = 'model-user';
+const ROLE = 'model-role';
+const POLICY_NAME = 'model-policy';
+const MANAGED = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+const OIDC_URL = 'https://oidc.example.com';
+const OIDC_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.example.com`;
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }],
+});
+const POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: '*' }] });
+const TAGS = [{ Key: 'team', Value: 'a' }];
+const KEY_ID = `AKIA${'X'.repeat(16)}`;
+const PASSWORD = 'Model-passw0rd!';
+const user = { UserName: USER };
+const role = { RoleName: ROLE };
+const paged = { Marker: 'marker', MaxItems: 10 };
+
+export const IAM_BODIES: Record<string, Body> = {
+  AttachRolePolicy: { ...role, PolicyArn: MANAGED },
+  AttachUserPolicy: { ...user, PolicyArn: MANAGED },
+  ChangePassword: { OldPassword: PASSWORD, NewPassword: `${PASSWORD}2` },
+  CreateAccessKey: user,
+  CreateLoginProfile: { ...user, Password: PASSWORD },
+  CreateOpenIDConnectProvider: { Url: 'https://other.example.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)], Tags: TAGS },
+  CreateRole: {
+    Path: '/model/',
+    RoleName: 'model-new',
+    AssumeRolePolicyDocument: TRUST,
+    Description: 'checks',
+    MaxSessionDuration: 3600,
+    PermissionsBoundary: MANAGED,
+    Tags: TAGS,
+  },
+  CreateUser: { Path: '/model/', UserName: 'model-new', PermissionsBoundary: MANAGED, Tags: TAGS },
+  DeleteAccessKey: { ...user, AccessKeyId: KEY_ID },
+  DeleteLoginProfile: user,
+  DeleteOpenIDConnectProvider: { OpenIDConnectProviderArn: OIDC_ARN },
+  DeleteRole: role,
+  DeleteRolePolicy: { ...role, PolicyName: POLICY_NAME },
+  DeleteUser: user,
+  DeleteUserPolicy: { ...user, PolicyName: POLICY_NAME },
+  DetachRolePolicy: { ...role, PolicyArn: MANAGED },
+  DetachUserPolicy: { ...user, PolicyArn: MANAGED },
+  GetLoginProfile: user,
+  GetOpenIDConnectProvider: { OpenIDConnectProviderArn: OIDC_ARN },
+  GetRole: role,
+  GetRolePolicy: { ...role, PolicyName: POLICY_NAME },
+  GetUser: user,
+  GetUserPolicy: { ...user, PolicyName: POLICY_NAME },
+  ListAccessKeys: { ...user, ...paged },
+  ListAttachedRolePolicies: { ...role, PathPrefix: '/', ...paged },
+  ListAttachedUserPolicies: { ...user, PathPrefix: '/', ...paged },
+  ListPolicies: { Scope: 'All', PathPrefix: '/', PolicyUsageFilter: 'PermissionsPolicy', ...paged },
+  ListRolePolicies: { ...role, ...paged },
+  ListRoles: { PathPrefix: '/', ...paged },
+  ListUserPolicies: { ...user, ...paged },
+  ListUsers: { PathPrefix: '/', ...paged },
+  PutRolePolicy: { ...role, PolicyName: POLICY_NAME, PolicyDocument: POLICY },
+  PutUserPolicy: { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY },
+  UpdateAccessKey: { ...user, AccessKeyId: KEY_ID, Status: 'Active' },
+  UpdateAssumeRolePolicy: { ...role, PolicyDocument: TRUST },
+  UpdateLoginProfile: { ...user, Password: PASSWORD },
+  UpdateRole: { ...role, Description: 'checks', MaxSessionDuration: 3600 },
+};
+
+/** A user and a role with an inline and a managed policy each, a console password, an access key and an OIDC provider. */
+export const IAM_SEED: ReadonlyArray<[string, Body]> = [
+  ['CreateUser', user],
+  ['PutUserPolicy', { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
+  ['AttachUserPolicy', { ...user, PolicyArn: MANAGED }],
+  ['CreateLoginProfile', { ...user, Password: PASSWORD }],
+  ['CreateAccessKey', user],
+  ['CreateRole', { ...role, AssumeRolePolicyDocument: TRUST, Description: 'seeded' }],
+  ['PutRolePolicy', { ...role, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
+  ['AttachRolePolicy', { ...role, PolicyArn: MANAGED }],
+  ['CreateOpenIDConnectProvider', { Url: OIDC_URL, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }],
+];
+
+export const IAM_READS: ReadonlyArray<[string, Body]> = [
+  ['ListUsers', {}],
+  ['ListRoles', {}],
+  ['GetRole', role],
+  ['GetUserPolicy', { ...user, PolicyName: POLICY_NAME }],
+  ['GetRolePolicy', { ...role, PolicyName: POLICY_NAME }],
+  ['ListAttachedUserPolicies', user],
+  ['ListAttachedRolePolicies', role],
+  ['ListAccessKeys', user],
+  ['GetLoginProfile', user],
+  ['ListOpenIDConnectProviders', {}],
+  ['GetOpenIDConnectProvider', { OpenIDConnectProviderArn: OIDC_ARN }],
+];
+
+export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change)/;
+
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
+const MFA = `arn:aws:iam::${ACCOUNT}:mfa/${USER}`;
+
+export const STS_BODIES: Record<string, Body> = {
+  AssumeRole: {
+    RoleArn: ROLE_ARN,
+    RoleSessionName: 'session',
+    PolicyArns: [{ arn: MANAGED }],
+    Policy: POLICY,
+    DurationSeconds: 900,
+    Tags: TAGS,
+    TransitiveTagKeys: ['team'],
+    ExternalId: 'external-id',
+    SerialNumber: MFA,
+    TokenCode: '123456',
+    SourceIdentity: 'source',
+    ProvidedContexts: [{ ProviderArn: 'arn:aws:iam::aws:contextProvider/IdentityCenter', ContextAssertion: 'assertion' }],
+  },
+  AssumeRoleWithWebIdentity: {
+    RoleArn: ROLE_ARN,
+    RoleSessionName: 'session',
+    WebIdentityToken: 'header.payload.signature',
+    ProviderId: 'www.amazon.com',
+    PolicyArns: [{ arn: MANAGED }],
+    Policy: POLICY,
+    DurationSeconds: 900,
+  },
+  GetSessionToken: { DurationSeconds: 900, SerialNumber: MFA, TokenCode: '123456' },
+};
