@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI, containerd) on a fresh
+# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI, containerd, docker) on a fresh
 # Debian machine. Idempotent and quiet when everything is already there; on failure it prints
 # the package manager's output and exits non-zero.
 set -euo pipefail
@@ -9,6 +9,9 @@ declare -A wanted=([skopeo]=skopeo [aws]=awscli [zstd]=zstd)  # zstd: layers com
 wanted+=([docker-registry]=docker-registry)  # the pull-through cache's upstream (python3's crypt makes its htpasswd)
 wanted+=([radosgw]=radosgw [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd)  # the S3 test server, scripts/s3-test-server.sh
 wanted+=([containerd]=containerd [ctr]=containerd)  # what Kubernetes nodes pull with: test/e2e/containerd.test.ts
+# docker's own client: test/e2e/docker.test.ts. On a systemd host the package also starts a system
+# dockerd; the tests never use it (a private daemon on its own socket and containerd, DOCKER_CONFIG of their own).
+wanted+=([dockerd]=docker.io [docker]=docker.io)
 wanted+=([chromium]=chromium)  # the web console's browser tests (test/console), driven by playwright-core
 
 missing=()

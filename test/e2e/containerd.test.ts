@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { accessLog, type Access } from './helpers/access-lines.js';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { containerdUnavailable, startContainerd, type Containerd } from './helpers/containerd.js';
 import { adminCredentials, awsCliEnv } from './helpers/ecr-client.js';
@@ -20,7 +21,6 @@ import { createUser, type TestIdentity } from './helpers/iam-users.js';
 import { blobPath, buildImageLayout, buildIndexLayout, MediaTypes, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
 import { catalog, errorCode, getBlob, getManifest, listTags, sha256 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
-import { waitFor } from './helpers/wait-for.js';
 
 const run = promisify(execFile);
 const MiB = 1 << 20;
@@ -29,22 +29,12 @@ const ACCOUNT = '000000000000';
 const unavailable = containerdUnavailable();
 if (unavailable && (process.env.CI || process.env.BERTH_REQUIRE_CONTAINERD)) throw new Error(`containerd is required here: ${unavailable}`);
 
-/** One access-log line, as Berth writes it. */
-interface Access {
-  method: string;
-  path: string;
-  status: number;
-  principal: string;
-  operation?: string;
-  deniedAction?: string;
-}
-
 describe('containerd against Berth', { skip: unavailable ?? false }, () => {
   let berth: BerthProcess;
   let ctrd: Containerd;
   let skopeo: Skopeo;
   let work: string;
-  let accessLog: string;
+  let accessPath: string;
   let password: string; // aws ecr get-login-password
   let app: BuiltImage; // in Berth as team/app:v1
   let multi: BuiltIndex; // in Berth as team/multi:v1
@@ -58,22 +48,8 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
   /** `AWS:<token>` of an identity's login (what get-login-password prints, with the user name). */
   const loginOf = (who: TestIdentity) => Buffer.from(who.authorization!.replace(/^Basic /, ''), 'base64').toString();
 
-  const accessLines = async (): Promise<Access[]> =>
-    (await readFile(accessLog, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Access);
-  /**
-   * The access lines for `/v2/<prefix>...` after the first `from`, once `done` holds for them.
-   * Lines are written as responses end, a little later: a test waits for the line that ends what
-   * it did, and reads only its own repositories (the previous test's last lines may come after).
-   */
-  const accessSince = (from: number, prefix: string, done: (lines: Access[]) => boolean) =>
-    waitFor(`the requests for /v2/${prefix} in the access log`, async () => {
-      const lines = (await accessLines()).slice(from).filter((l) => l.path.startsWith(`/v2/${prefix}`));
-      return done(lines) && lines;
-    });
-  const mark = async () => (await accessLines()).length;
+  const accessSince = (from: number, prefix: string, done: (lines: Access[]) => boolean) => accessLog(accessPath).since(from, prefix, done);
+  const mark = () => accessLog(accessPath).mark();
   /**
    * Only the login challenge may be refused (containerd asks without credentials, then answers
    * the 401), and, in a push, the HEADs that find a blob or manifest not there yet (404).
@@ -118,8 +94,8 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     });
     made = await buildImageLayout(join(work, 'made'), { layers: 2, layerBytes: [3 * MiB, 2000], tag: 'v1' });
     await run('tar', ['-C', join(work, 'made'), '-cf', join(work, 'made.tar'), '.']);
-    accessLog = join(work, 'access.log');
-    [berth, ctrd, skopeo] = await Promise.all([startBerth({ env: { BERTH_ACCESS_LOG: accessLog } }), startContainerd(), createSkopeo()]);
+    accessPath = join(work, 'access.log');
+    [berth, ctrd, skopeo] = await Promise.all([startBerth({ env: { BERTH_ACCESS_LOG: accessPath } }), startContainerd(), createSkopeo()]);
     await skopeo.copy(`oci:${src()}:app`, `docker://${ref('team/app:v1')}`, ['--preserve-digests']);
     await skopeo.copy(`oci:${src()}:multi`, `docker://${ref('team/multi:v1')}`, ['--all', '--preserve-digests']);
     await accessSince(0, 'team/multi/', putManifest('team/multi', 'v1'));

@@ -1,0 +1,46 @@
+/**
+ * The access log (BERTH_ACCESS_LOG) read back by a client test: what the client asked and what
+ * Berth answered. Lines are written as responses end, a little after the client sees them, so a
+ * test waits for the line that ends what it did rather than reading at once.
+ */
+import { readFile } from 'node:fs/promises';
+import { waitFor } from './wait-for.js';
+
+/** One access-log line, as Berth writes it. */
+export interface Access {
+  method: string;
+  path: string;
+  status: number;
+  principal: string;
+  operation?: string;
+  deniedAction?: string;
+}
+
+export interface AccessLog {
+  /** Every line so far. */
+  lines(): Promise<Access[]>;
+  /** How many lines there are now: where a test's own requests begin. */
+  mark(): Promise<number>;
+  /**
+   * The lines for `/v2/<prefix>...` after the first `from`, once `done` holds for them (only the
+   * test's own repositories: the previous test's last lines may still come after its mark).
+   */
+  since(from: number, prefix: string, done: (lines: Access[]) => boolean): Promise<Access[]>;
+}
+
+export function accessLog(path: string): AccessLog {
+  const lines = async (): Promise<Access[]> =>
+    (await readFile(path, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Access);
+  return {
+    lines,
+    mark: async () => (await lines()).length,
+    since: (from, prefix, done) =>
+      waitFor(`the requests for /v2/${prefix} in the access log`, async () => {
+        const mine = (await lines()).slice(from).filter((l) => l.path.startsWith(`/v2/${prefix}`));
+        return done(mine) && mine;
+      }),
+  };
+}
