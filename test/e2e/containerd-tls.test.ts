@@ -44,10 +44,12 @@ describe('containerd against Berth over HTTPS, through hosts.toml', { skip: unav
     await run(process.execPath, [cliPath, 'tls', 'init', '--dir', pki, '--host', 'localhost', '--host', '127.0.0.1']);
     image = await buildImageLayout(join(work, 'layout'), { layers: 2, layerBytes: [3 << 20, 1000], tag: 'v1' });
     await run('tar', ['-C', join(work, 'layout'), '-cf', join(work, 'image.tar'), '.']);
-    [berth, ctrd] = await Promise.all([
-      startBerth({ ca: join(pki, 'ca.crt'), args: ['--tls-cert', join(pki, 'server.crt'), '--tls-key', join(pki, 'server.key')] }),
-      startContainerd(),
+    // Each is kept as soon as it started, so that `after` stops the daemons even if another failed.
+    const started = await Promise.allSettled([
+      startBerth({ ca: join(pki, 'ca.crt'), args: ['--tls-cert', join(pki, 'server.crt'), '--tls-key', join(pki, 'server.key')] }).then((b) => (berth = b)),
+      startContainerd().then((c) => (ctrd = c)),
     ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     user = Buffer.from(berth.authorization.replace(/^Basic /, ''), 'base64').toString();
     await hostsDir('trusted', join(pki, 'ca.crt'));
     await hostsDir('untrusted');

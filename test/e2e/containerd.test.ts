@@ -95,7 +95,13 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     made = await buildImageLayout(join(work, 'made'), { layers: 2, layerBytes: [3 * MiB, 2000], tag: 'v1' });
     await run('tar', ['-C', join(work, 'made'), '-cf', join(work, 'made.tar'), '.']);
     accessPath = join(work, 'access.log');
-    [berth, ctrd, skopeo] = await Promise.all([startBerth({ env: { BERTH_ACCESS_LOG: accessPath } }), startContainerd(), createSkopeo()]);
+    // Each is kept as soon as it started, so that `after` stops the daemons even if another failed.
+    const started = await Promise.allSettled([
+      startBerth({ env: { BERTH_ACCESS_LOG: accessPath } }).then((b) => (berth = b)),
+      startContainerd().then((c) => (ctrd = c)),
+      createSkopeo().then((s) => (skopeo = s)),
+    ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     await skopeo.copy(`oci:${src()}:app`, `docker://${ref('team/app:v1')}`, ['--preserve-digests']);
     await skopeo.copy(`oci:${src()}:multi`, `docker://${ref('team/multi:v1')}`, ['--all', '--preserve-digests']);
     await accessSince(0, 'team/multi/', putManifest('team/multi', 'v1'));
