@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { Codes, EcrCodes } from '../../core/errors.js';
 import type { EcrCall } from './context.js';
+import { modelRegExp } from '../json-input.js';
 import { EcrError } from './protocol.js';
 
 type Issue = z.core.$ZodIssue;
@@ -74,9 +75,9 @@ export function serviceRule(pattern: RegExp, why: string): [(s: string) => boole
  */
 const MODEL_PATTERNS = new Map<string, string>();
 
-/** A model `pattern`, written as the model writes it; the whole value must match. */
+/** A model `pattern`, written as the model writes it; the whole value must match (json-input's modelRegExp). */
 export function modelPattern(source: string): RegExp {
-  const re = new RegExp(`^(?:${source})$`);
+  const re = modelRegExp(source);
   MODEL_PATTERNS.set(String(re), source);
   return re;
 }
