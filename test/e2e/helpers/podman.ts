@@ -13,6 +13,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './berth-process.js';
+import { CommandFailed, exitReason, mustFail } from './command-failed.js';
 
 /** Why podman cannot run here, or undefined when it can. */
 export function podmanUnavailable(): string | undefined {
@@ -23,16 +24,6 @@ export function podmanUnavailable(): string | undefined {
   // Rootless podman needs subordinate id ranges and user namespaces; CI runs as root.
   if (process.getuid?.() !== 0) return 'podman runs as root here';
   return undefined;
-}
-
-/** A podman or buildah run that exited non-zero: what it printed, for the test to read. */
-export class PodmanFailed extends Error {
-  constructor(
-    command: string[],
-    readonly stderr: string,
-  ) {
-    super(`${command.join(' ')} failed: ${stderr}`);
-  }
 }
 
 export interface PodmanRun {
@@ -51,7 +42,7 @@ export interface Podman {
   authFile(client?: string): string;
   /** A fresh client with no logins. */
   newClient(): Promise<string>;
-  /** Runs `podman <args>`; rejects with PodmanFailed on a non-zero exit. */
+  /** Runs `podman <args>`; rejects with CommandFailed on a non-zero exit. */
   podman(args: string[], opts?: PodmanRun): Promise<{ stdout: string; stderr: string }>;
   /** Runs a `podman` that must fail and returns its stderr (fails the test if it succeeds). */
   podmanFails(args: string[], opts?: PodmanRun): Promise<string>;
@@ -116,32 +107,24 @@ export async function createPodman(registry: string): Promise<Podman> {
     CONTAINERS_CONF: conf('containers.conf'),
     CONTAINERS_REGISTRIES_CONF: conf('registries.conf'),
   });
-  const exec = (file: string, args: string[], shown: string[], opts: PodmanRun) =>
+  const exec = (file: string, args: string[], opts: PodmanRun) =>
     new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       const child = execFile(file, args, { env: envFor(opts), encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-        if (err) reject(new PodmanFailed(shown, stderr || (err.killed ? 'timed out' : `exit ${err.code}`)));
+        if (err) reject(new CommandFailed(`${file} ${args.join(' ')}`, stderr || exitReason(err)));
         else resolve({ stdout, stderr });
       });
       child.stdin!.end(opts.input ?? '');
     });
-  const podman = (args: string[], opts: PodmanRun = {}) => exec('podman', args, ['podman', ...args], opts);
+  const podman = (args: string[], opts: PodmanRun = {}) => exec('podman', args, opts);
 
   return {
     client,
     authFile,
     newClient,
     podman,
-    async podmanFails(args, opts) {
-      try {
-        await podman(args, opts);
-      } catch (e) {
-        if (e instanceof PodmanFailed) return e.stderr;
-        throw e;
-      }
-      throw new Error(`podman ${args.join(' ')} succeeded; it must fail`);
-    },
-    buildah: (args, opts = {}) => exec('buildah', args, ['buildah', ...args], opts),
-    shell: (script, opts = {}) => exec('sh', ['-c', script], ['sh -c', script], opts),
+    podmanFails: (args, opts) => mustFail(`podman ${args.join(' ')}`, () => podman(args, opts)),
+    buildah: (args, opts = {}) => exec('buildah', args, opts),
+    shell: (script, opts = {}) => exec('sh', ['-c', script], opts),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
