@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { accessLog, type Access, type AccessLog } from './helpers/access-lines.js';
+import { accessLog, assertOnlyChallenges, fetchedAll, type AccessLog } from './helpers/access-lines.js';
 import { lowercaseTempDir, startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, awsCliEnv, ecrClient, type Credentials } from './helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity } from './helpers/iam-users.js';
@@ -76,39 +76,21 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     assert.equal(sha256(m.body), digest, 'Berth serves the manifest podman pushed, byte for byte');
     return { type: m.headers.get('content-type'), body: m.body };
   }
-  /** `podman save --format oci-dir --uncompressed`: the config's bytes and each layer's tar, as podman holds them. */
-  async function saved(name: string): Promise<{ config: Buffer; layers: Buffer[] }> {
-    const dir = join(work, `saved-${++files}`);
-    await podman(['save', '--format', 'oci-dir', '--uncompressed', '-o', dir, ref(name)]);
-    const blob = (d: string) => readFile(blobPath(dir, d));
-    const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
-    const m = JSON.parse((await blob(index.manifests[0]!.digest)).toString()) as Manifest;
-    return { config: await blob(m.config.digest), layers: await Promise.all(m.layers.map((l) => blob(l.digest))) };
-  }
   /** The layers and config podman holds for `name` are the layout's, byte for byte. */
   async function assertHolds(name: string, image: BuiltImage, layout: string) {
-    const back = await saved(name);
+    const back = await pm.saved(ref(name));
     assert.ok(back.config.equals(await readFile(blobPath(layout, image.configDigest))), 'the config is the layout bytes');
     assert.deepEqual(
       back.layers.map((l) => sha256(l)),
       image.layers.map((l) => l.diffId),
     );
   }
-  /** Only a login challenge may be refused, and in a push the HEADs of blobs not there yet. */
-  const assertOnlyChallenges = (lines: Access[]) => {
-    for (const l of lines) {
-      if (l.status < 400 || (l.method === 'HEAD' && l.status === 404 && l.principal !== 'anonymous')) continue;
-      assert.deepEqual([l.status, l.principal], [401, 'anonymous'], `${l.method} ${l.path}`);
-    }
-  };
-  /** True once every blob of `m` was answered to a GET. */
-  const fetchedAll = (m: Manifest) => (lines: Access[]) =>
-    [m.config, ...m.layers].every((b) => lines.some((l) => l.method === 'GET' && l.status === 200 && l.path.endsWith(`/blobs/${b.digest}`)));
-  /** Pulls an OCI layout's image into podman's store and names it `name`. */
-  async function load(layout: string, tag: string, name: string) {
-    const { stdout } = await podman(['pull', '-q', `oci:${layout}:${tag}`]);
-    await podman(['tag', stdout.trim(), name]);
-  }
+  /** True once every blob of `m` was answered to a GET from `repo`. */
+  const fetchedImage = (repo: string, m: Manifest) =>
+    fetchedAll(
+      repo,
+      [m.config, ...m.layers].map((b) => b.digest),
+    );
 
   before(async () => {
     work = await lowercaseTempDir('berth-podman-work-'); // the layouts' paths name the images pulled from them
@@ -120,7 +102,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     berth = await startBerth({ env: { BERTH_ACCESS_LOG: accessPath, BERTH_MAX_PAGE_SIZE: '2' } });
     pm = await createPodman(berth.host);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
-    await load(join(work, 'made'), 'v1', ref('team/app:v1'));
+    await pm.load(join(work, 'made'), 'v1', ref('team/app:v1'));
   });
 
   after(async () => {
@@ -175,7 +157,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     let from = await log.mark();
     await podman(['pull', '-q', ref('team/app:v1')]);
     // Its last lines must be in before the pull by digest marks where its own begin.
-    await log.since(from, 'team/app/', fetchedAll(manifests.v1!));
+    await log.since(from, 'team/app/', fetchedImage('team/app', manifests.v1!));
     let image = await inspect('team/app:v1');
     assert.equal(`sha256:${image.Id}`, made.configDigest);
     assert.equal(image.Digest, pushed.v1);
@@ -187,7 +169,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     image = await inspect(`team/app@${pushed.oci}`);
     assert.equal(`sha256:${image.Id}`, made.configDigest);
     assert.deepEqual(image.RepoDigests, [ref(`team/app@${pushed.oci}`)]);
-    const lines = await log.since(from, 'team/app/', fetchedAll(manifests.oci!));
+    const lines = await log.since(from, 'team/app/', fetchedImage('team/app', manifests.oci!));
     assertOnlyChallenges(lines);
     assert.ok(
       !lines.some((l) => /\/manifests\/(v1|oci)$/.test(l.path)),
@@ -233,7 +215,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
   it('pushes zstd layers (--compression-format zstd) and pulls them back; ECR describes the image it stored', async () => {
     // A fresh image: podman reuses a layer it already pushed gzipped rather than compress it again.
     const z = await buildImageLayout(join(work, 'zstd'), { layers: 2, layerBytes: [3 * MiB, 1000], tag: 'v1' });
-    await load(join(work, 'zstd'), 'v1', ref('team/zstd:v1'));
+    await pm.load(join(work, 'zstd'), 'v1', ref('team/zstd:v1'));
     const digest = await push(['--format', 'oci', '--compression-format', 'zstd', ref('team/zstd:v1')]);
     const m = await served('team/zstd', 'v1', digest);
     assert.equal(m.type, OCI_MANIFEST);
@@ -266,7 +248,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
   it('pushes a two-platform manifest list built with podman manifest, and pulls one platform (--platform)', async () => {
     const image = async (name: string, platform: { os: string; architecture: string; variant?: string }) => {
       const built = await buildImageLayout(join(work, name), { layers: 1, layerBytes: 256 * 1024, tag: 'v1', platform });
-      await load(join(work, name), 'v1', `localhost/${name}:v1`);
+      await pm.load(join(work, name), 'v1', `localhost/${name}:v1`);
       return built;
     };
     const amd64 = await image('amd64', { os: 'linux', architecture: 'amd64' });
@@ -308,7 +290,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     const pulled = await inspect('team/multi:v1');
     assert.deepEqual([`sha256:${pulled.Id}`, pulled.Architecture], [arm64.configDigest, 'arm64']);
     assert.equal(pulled.Digest, listDigest);
-    const lines = await log.since(from, 'team/multi/', fetchedAll(children[1]!));
+    const lines = await log.since(from, 'team/multi/', fetchedImage('team/multi', children[1]!));
     assertOnlyChallenges(lines);
     const amd = [index.manifests[0]!.digest, children[0]!.config.digest, ...children[0]!.layers.map((l) => l.digest)];
     for (const d of amd) assert.ok(!lines.some((l) => l.path.endsWith(d)), `the amd64 image's ${d} was not fetched`);
@@ -326,7 +308,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
 
     await removeAll();
     await podman(['pull', '-q', ref('team/built:v1')]);
-    const { layers } = await saved('team/built:v1');
+    const { layers } = await pm.saved(ref('team/built:v1'));
     assert.equal(layers.length, 1);
     const out = join(work, 'built');
     await mkdir(out);
@@ -393,7 +375,7 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     from = await log.mark();
     await podman(['pull', '-q', ref(`${ACCOUNT}/tools/hello:v1`)], { client });
     assert.equal((await inspect(`${ACCOUNT}/tools/hello:v1`)).Digest, digest);
-    const lines = await log.since(from, `${ACCOUNT}/tools/hello/`, fetchedAll(hello));
+    const lines = await log.since(from, `${ACCOUNT}/tools/hello/`, fetchedImage(`${ACCOUNT}/tools/hello`, hello));
     for (const l of lines) assert.deepEqual([l.status, l.principal], [200, 'anonymous'], `${l.method} ${l.path}`);
     assert.deepEqual(await storedAuths(client), {}, 'the anonymous client holds no login');
   });

@@ -10,10 +10,11 @@
  * the command (`podman manifest inspect` ignores REGISTRY_AUTH_FILE).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './berth-process.js';
 import { CommandFailed, exitReason, mustFail } from './command-failed.js';
+import { blobPath } from './oci-layout.js';
 
 /** Why podman cannot run here, or undefined when it can. */
 export function podmanUnavailable(): string | undefined {
@@ -48,6 +49,13 @@ export interface Podman {
   podmanFails(args: string[], opts?: PodmanRun): Promise<string>;
   /** Runs `buildah <args>` on the same store. */
   buildah(args: string[], opts?: PodmanRun): Promise<{ stdout: string; stderr: string }>;
+  /**
+   * Pulls an OCI layout's image into the store and names it `name`. podman names what it pulls
+   * from a layout after the layout's path, which must therefore be lowercase (lowercaseTempDir).
+   */
+  load(layout: string, tag: string, name: string): Promise<void>;
+  /** `podman save --format oci-dir --uncompressed`: the config's bytes and each layer's tar, as podman holds them. */
+  saved(ref: string): Promise<{ config: Buffer; layers: Buffer[] }>;
   /** Runs `sh -c <script>` with the same environment (a pipe, as a user types it). */
   shell(script: string, opts?: PodmanRun): Promise<{ stdout: string; stderr: string }>;
   /** Removes the store and every client (no daemon to stop). */
@@ -85,6 +93,7 @@ export async function createPodman(registry: string): Promise<Podman> {
   await writeFile(join(home, '.config', 'containers', 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
 
   let clients = 0;
+  let saves = 0;
   const newClient = async () => {
     const client = join(dir, `client-${++clients}`);
     await mkdir(join(client, 'containers'), { recursive: true });
@@ -124,6 +133,18 @@ export async function createPodman(registry: string): Promise<Podman> {
     podman,
     podmanFails: (args, opts) => mustFail(`podman ${args.join(' ')}`, () => podman(args, opts)),
     buildah: (args, opts = {}) => exec('buildah', args, opts),
+    async load(layout, tag, name) {
+      const { stdout } = await podman(['pull', '-q', `oci:${layout}:${tag}`]);
+      await podman(['tag', stdout.trim(), name]);
+    },
+    async saved(ref) {
+      const out = join(dir, `saved-${++saves}`);
+      await podman(['save', '--format', 'oci-dir', '--uncompressed', '-o', out, ref]);
+      const blob = (d: string) => readFile(blobPath(out, d));
+      const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+      const m = JSON.parse((await blob(index.manifests[0]!.digest)).toString()) as { config: { digest: string }; layers: { digest: string }[] };
+      return { config: await blob(m.config.digest), layers: await Promise.all(m.layers.map((l) => blob(l.digest))) };
+    },
     shell: (script, opts = {}) => exec('sh', ['-c', script], opts),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
