@@ -7,7 +7,7 @@
  *
  * A "client" is a directory used as XDG_RUNTIME_DIR: its containers/auth.json holds the logins.
  * REGISTRY_AUTH_FILE names the same file, because podman 4.3 reads one or the other depending on
- * the command (`podman manifest inspect` ignores REGISTRY_AUTH_FILE).
+ * the command (`podman manifest inspect` and `pull --all-tags` ignore REGISTRY_AUTH_FILE).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
