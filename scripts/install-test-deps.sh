@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI, containerd, docker) on a fresh
+# Installs the system tools the end-to-end tests drive (skopeo, the AWS CLI, containerd, docker, podman) on a fresh
 # Debian machine. Idempotent and quiet when everything is already there; on failure it prints
 # the package manager's output and exits non-zero.
 set -euo pipefail
@@ -12,6 +12,9 @@ wanted+=([containerd]=containerd [ctr]=containerd)  # what Kubernetes nodes pull
 # docker's own client: test/e2e/docker.test.ts. On a systemd host the package also starts a system
 # dockerd; the tests never use it (a private daemon on its own socket and containerd, DOCKER_CONFIG of their own).
 wanted+=([dockerd]=docker.io [docker]=docker.io)
+# podman and buildah (containers/image, as skopeo, with their own flows): test/e2e/podman.test.ts. Each run has
+# its own store and config files; the package's podman.socket/service are never used (nothing runs a container).
+wanted+=([podman]=podman [buildah]=buildah)
 wanted+=([chromium]=chromium)  # the web console's browser tests (test/console), driven by playwright-core
 
 missing=()

@@ -3,6 +3,7 @@
  * Berth answered. Lines are written as responses end, a little after the client sees them, so a
  * test waits for the line that ends what it did rather than reading at once.
  */
+import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { waitFor } from './wait-for.js';
 
@@ -44,3 +45,18 @@ export function accessLog(path: string): AccessLog {
       }),
   };
 }
+
+/**
+ * Only a login challenge (401 to an anonymous request) may be refused, and in a push the HEADs
+ * of blobs not there yet: what a client's pull or push that worked may show.
+ */
+export function assertOnlyChallenges(lines: Access[]): void {
+  for (const l of lines) {
+    if (l.status < 400 || (l.method === 'HEAD' && l.status === 404 && l.principal !== 'anonymous')) continue;
+    assert.deepEqual([l.status, l.principal], [401, 'anonymous'], `${l.method} ${l.path}`);
+  }
+}
+
+/** True once every one of `digests` was answered to a GET of `/v2/<repo>/blobs/<digest>`. */
+export const fetchedAll = (repo: string, digests: string[]) => (lines: Access[]) =>
+  digests.every((d) => lines.some((l) => l.method === 'GET' && l.status === 200 && l.path === `/v2/${repo}/blobs/${d}`));

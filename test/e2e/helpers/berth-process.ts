@@ -3,8 +3,9 @@
  * free loopback port with its own data directory, for end-to-end tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,17 @@ process.once('exit', () => {
  */
 export async function tempDir(prefix = 'berth-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
+}
+
+/**
+ * tempDir with only lowercase letters in its name: podman names an image it pulls from an OCI
+ * layout after the layout's path, and a reference must be lowercase.
+ */
+export async function lowercaseTempDir(prefix: string): Promise<string> {
+  const dir = join(tmpdir(), `${prefix}${randomBytes(8).toString('hex')}`);
+  await mkdir(dir);
   madeDirs.add(dir);
   return dir;
 }

@@ -9,6 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './berth-process.js';
+import { CommandFailed, exitReason, mustFail } from './command-failed.js';
 import { waitFor } from './wait-for.js';
 
 /** Why containerd cannot run here, or undefined when it can. */
@@ -22,20 +23,10 @@ export function containerdUnavailable(): string | undefined {
   return undefined;
 }
 
-/** A `ctr` run that exited non-zero: what it printed, for the test to read. */
-export class CtrFailed extends Error {
-  constructor(
-    args: string[],
-    readonly stderr: string,
-  ) {
-    super(`ctr ${redacted(args).join(' ')} failed: ${stderr}`);
-  }
-}
-
 export interface Containerd {
   /** The daemon's socket (`ctr --address`). */
   readonly address: string;
-  /** Runs `ctr --address <socket> <args>`; rejects with CtrFailed on a non-zero exit. */
+  /** Runs `ctr --address <socket> <args>`; rejects with CommandFailed on a non-zero exit. */
   ctr(args: string[]): Promise<{ stdout: Buffer; stderr: string }>;
   /** Runs a `ctr` that must fail and returns its stderr (fails the test if it succeeds). */
   ctrFails(args: string[]): Promise<string>;
@@ -81,7 +72,7 @@ export async function startContainerd(): Promise<Containerd> {
     new Promise<{ stdout: Buffer; stderr: string }>((resolve, reject) => {
       execFile('ctr', ['--address', address, ...args], { env, encoding: 'buffer', maxBuffer: 256 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
         if (err)
-          reject(new CtrFailed(args, stderr.toString() || (err.killed ? 'timed out' : `exit ${err.code}`))); // err.message repeats the password
+          reject(new CommandFailed(shown(args), stderr.toString() || exitReason(err))); // err.message repeats the password
         else resolve({ stdout, stderr: stderr.toString() });
       });
     });
@@ -103,15 +94,7 @@ export async function startContainerd(): Promise<Containerd> {
   return {
     address,
     ctr,
-    async ctrFails(args) {
-      try {
-        await ctr(args);
-      } catch (e) {
-        if (e instanceof CtrFailed) return e.stderr;
-        throw e;
-      }
-      throw new Error(`ctr ${args.join(' ')} succeeded; it must fail`);
-    },
+    ctrFails: (args) => mustFail(shown(args), () => ctr(args)),
     content: async (digest) => (await ctr(['content', 'get', digest])).stdout,
     contentDigests: async () => new Set(lines((await ctr(['content', 'ls', '-q'])).stdout)),
     images: async () => lines((await ctr(['images', 'ls', '-q'])).stdout),
@@ -125,7 +108,7 @@ export async function startContainerd(): Promise<Containerd> {
   };
 }
 
-/** The arguments with the password of `--user AWS:<token>` left out: a test's failure must not print it. */
-const redacted = (args: string[]) => args.map((a, i) => (args[i - 1] === '--user' ? a.replace(/:.*/, ':<password>') : a));
+/** The command line with the password of `--user AWS:<token>` left out: a test's failure must not print it. */
+const shown = (args: string[]) => `ctr ${args.map((a, i) => (args[i - 1] === '--user' ? a.replace(/:.*/, ':<password>') : a)).join(' ')}`;
 
 const lines = (out: Buffer) => out.toString().split('\n').filter(Boolean);

@@ -12,6 +12,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './berth-process.js';
+import { CommandFailed, exitReason, mustFail } from './command-failed.js';
 import { startContainerd, type Containerd } from './containerd.js';
 import { waitFor } from './wait-for.js';
 
@@ -23,16 +24,6 @@ export function dockerUnavailable(): string | undefined {
   }
   if (process.getuid?.() !== 0) return 'dockerd needs root';
   return undefined;
-}
-
-/** A `docker` run that exited non-zero: what it printed, for the test to read. */
-export class DockerFailed extends Error {
-  constructor(
-    args: string[],
-    readonly stderr: string,
-  ) {
-    super(`docker ${args.join(' ')} failed: ${stderr}`);
-  }
 }
 
 export interface DockerRun {
@@ -51,7 +42,7 @@ export interface Docker {
   readonly config: string;
   /** A fresh, empty DOCKER_CONFIG directory: a client with no logins. */
   newConfig(): Promise<string>;
-  /** Runs `docker <args>`; rejects with DockerFailed on a non-zero exit. */
+  /** Runs `docker <args>`; rejects with CommandFailed on a non-zero exit. */
   docker(args: string[], opts?: DockerRun): Promise<{ stdout: string; stderr: string }>;
   /** Runs a `docker` that must fail and returns its stderr (fails the test if it succeeds). */
   dockerFails(args: string[], opts?: DockerRun): Promise<string>;
@@ -89,15 +80,15 @@ export async function startDocker(): Promise<Docker> {
     DOCKER_HOST: host,
     DOCKER_CONFIG: opts.config ?? config,
   });
-  const exec = (file: string, args: string[], shown: string[], opts: DockerRun) =>
+  const exec = (file: string, args: string[], shown: string, opts: DockerRun) =>
     new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       const child = execFile(file, args, { env: envFor(opts), encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-        if (err) reject(new DockerFailed(shown, stderr || (err.killed ? 'timed out' : `exit ${err.code}`)));
+        if (err) reject(new CommandFailed(shown, stderr || exitReason(err)));
         else resolve({ stdout, stderr });
       });
       child.stdin!.end(opts.input ?? '');
     });
-  const docker = (args: string[], opts: DockerRun = {}) => exec('docker', args, args, opts);
+  const docker = (args: string[], opts: DockerRun = {}) => exec('docker', args, `docker ${args.join(' ')}`, opts);
 
   try {
     await waitFor('dockerd to answer on its socket', async () => {
@@ -123,16 +114,8 @@ export async function startDocker(): Promise<Docker> {
       return fresh;
     },
     docker,
-    async dockerFails(args, opts) {
-      try {
-        await docker(args, opts);
-      } catch (e) {
-        if (e instanceof DockerFailed) return e.stderr;
-        throw e;
-      }
-      throw new Error(`docker ${args.join(' ')} succeeded; it must fail`);
-    },
-    shell: (script, opts = {}) => exec('sh', ['-c', script], ['(sh)', script], opts),
+    dockerFails: (args, opts) => mustFail(`docker ${args.join(' ')}`, () => docker(args, opts)),
+    shell: (script, opts = {}) => exec('sh', ['-c', script], `sh -c ${script}`, opts),
     async stop() {
       if (daemon.exitCode === null && daemon.signalCode === null) {
         daemon.kill('SIGTERM');
