@@ -17,6 +17,8 @@ export interface RoleRecord {
   /** Seconds, 3600..43200. */
   maxSessionDuration: number;
   tags: Array<{ Key: string; Value: string }>;
+  /** The ARN of the managed policy set as the role's permissions boundary, if any. */
+  permissionsBoundary?: string;
   createdAt: Date;
 }
 
@@ -40,6 +42,8 @@ export interface RoleStore {
   updateRole(accountId: string, name: string, changes: Partial<Pick<RoleRecord, 'trustPolicy' | 'description' | 'maxSessionDuration'>>): Promise<boolean>;
   /** Deletes the role with its policies. */
   deleteRole(accountId: string, name: string): Promise<boolean>;
+  /** Sets (an ARN) or removes (null) the role's permissions boundary; false when the role is gone. */
+  setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
 
   putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
   rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;
@@ -60,6 +64,7 @@ export interface RoleRow {
   description: string;
   max_session_duration: number;
   tags: string;
+  permissions_boundary: string | null;
   created_at: number;
 }
 
@@ -80,6 +85,7 @@ export const toRole = (r: RoleRow): RoleRecord => ({
   description: r.description,
   maxSessionDuration: Number(r.max_session_duration),
   tags: JSON.parse(r.tags) as Array<{ Key: string; Value: string }>,
+  ...(r.permissions_boundary !== null && r.permissions_boundary !== undefined && { permissionsBoundary: r.permissions_boundary }),
   createdAt: new Date(Number(r.created_at)),
 });
 
