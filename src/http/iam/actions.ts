@@ -7,7 +7,7 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
-import type { Policy } from '../../iam/policy.js';
+import type { IdentityPolicies } from '../identity-policies.js';
 import { tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
@@ -43,8 +43,8 @@ export interface WebIdentityDoor {
 /** What the STS actions need beyond identities: the service, the caller's policies and web identities. */
 export interface StsDoor {
   service: SecurityTokenService;
-  /** The caller's identity policies, as the authorizers read them. */
-  callerPolicies(principal: Principal): Promise<Policy[]>;
+  /** The caller's identity policies and permissions boundary, as the authorizers read them. */
+  callerPolicies(principal: Principal): Promise<IdentityPolicies>;
 }
 
 export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
