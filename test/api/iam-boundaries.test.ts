@@ -49,6 +49,11 @@ const ACCOUNT = '000000000000';
 const READ_ONLY = `${MANAGED}ReadOnly`;
 const POWER_USER = `${MANAGED}PowerUser`;
 const ALL_ECR = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:*', 'sts:AssumeRole'], Resource: '*' }] };
+/** Any caller of the account may assume the role its identity policies let it. */
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }],
+});
 const denied = (e: Error) => e.name === 'AccessDeniedException';
 const iamDenied = (e: Error) => e.name === 'AccessDenied' || e.name === 'AccessDeniedException';
 
@@ -154,10 +159,7 @@ describe('IAM permissions boundaries', () => {
   it("a role's boundary caps its sessions and what a repository policy grants the role's ARN, not the session's", async () => {
     await repository('pb/role');
     await repository('pb/session');
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
-    const created = await iam.send(
-      new CreateRoleCommand({ RoleName: 'pb-role', AssumeRolePolicyDocument: JSON.stringify(trust), PermissionsBoundary: READ_ONLY }),
-    );
+    const created = await iam.send(new CreateRoleCommand({ RoleName: 'pb-role', AssumeRolePolicyDocument: TRUST, PermissionsBoundary: READ_ONLY }));
     assert.equal(created.Role!.PermissionsBoundary?.PermissionsBoundaryArn, READ_ONLY);
     await iam.send(new PutRolePolicyCommand({ RoleName: 'pb-role', PolicyName: 'all', PolicyDocument: JSON.stringify(ALL_ECR) }));
     const assumer = await createUser(berth, iam, 'pb-assumer', [], [ALL_ECR]);
@@ -177,7 +179,7 @@ describe('IAM permissions boundaries', () => {
     // The boundary goes with the role; one created again under the name has none.
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'pb-role', PolicyName: 'all' }));
     await iam.send(new DeleteRoleCommand({ RoleName: 'pb-role' }));
-    await iam.send(new CreateRoleCommand({ RoleName: 'pb-role', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await iam.send(new CreateRoleCommand({ RoleName: 'pb-role', AssumeRolePolicyDocument: TRUST }));
     assert.equal((await iam.send(new GetRoleCommand({ RoleName: 'pb-role' }))).Role!.PermissionsBoundary, undefined);
     await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'pb-role', PermissionsBoundary: POWER_USER }));
     assert.equal((await iam.send(new GetRoleCommand({ RoleName: 'pb-role' }))).Role!.PermissionsBoundary?.PermissionsBoundaryArn, POWER_USER);
@@ -188,8 +190,7 @@ describe('IAM permissions boundaries', () => {
   });
 
   it('a bounded user may not assume a role its boundary does not allow sts:AssumeRole for', async () => {
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
-    await iam.send(new CreateRoleCommand({ RoleName: 'pb-target', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await iam.send(new CreateRoleCommand({ RoleName: 'pb-target', AssumeRolePolicyDocument: TRUST }));
     const u = await boundedUser('pb-assume', READ_ONLY);
     const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: u.keys, maxAttempts: 1 });
     await assert.rejects(sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/pb-target`, RoleSessionName: 'pb' })), iamDenied);
@@ -206,7 +207,7 @@ describe('IAM permissions boundaries', () => {
     await refused(iam.send(new GetUserCommand({ UserName: 'pb-bad' })), 'NoSuchEntityException', /cannot be found/);
     const notPolicy = `arn:aws:iam::${ACCOUNT}:user/someone`;
     await refused(
-      iam.send(new CreateRoleCommand({ RoleName: 'pb-bad', AssumeRolePolicyDocument: '{}', PermissionsBoundary: notPolicy })),
+      iam.send(new CreateRoleCommand({ RoleName: 'pb-bad', AssumeRolePolicyDocument: TRUST, PermissionsBoundary: notPolicy })),
       'InvalidInputException',
       /not valid/,
     );

@@ -20,6 +20,7 @@ import { iamActions, stsActions, type QueryAction, type QueryCall } from './acti
 import { IAM_INPUT, STS_INPUT, checkQueryInput } from './input.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
+import { boundaryActions, boundaryCondition } from './boundary-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
@@ -29,7 +30,9 @@ export interface QueryRouterOptions {
   checkPolicy: QueryCall['checkPolicy'];
   isManagedPolicy: QueryCall['isManagedPolicy'];
   /** Decides `iam:<Action>` from identity policies; without one only the account root manages identities. */
-  authorizer?: { check(principal: Principal, target: { action: string; resource: string; sourceIp?: string }): Promise<void> };
+  authorizer?: {
+    check(principal: Principal, target: { action: string; resource: string; sourceIp?: string; context?: Record<string, string> }): Promise<void>;
+  };
   sts?: SecurityTokenService;
   /** Verifies web identity tokens for AssumeRoleWithWebIdentity; unset, the action is refused. */
   webIdentity?: QueryCall['webIdentity'];
@@ -38,7 +41,7 @@ export interface QueryRouterOptions {
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
 /** The IAM actions Berth serves (the model-constraint test reads them). */
-export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions };
+export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -119,7 +122,8 @@ async function authorizeIam(
 ): Promise<void> {
   const action = `iam:${name}`;
   const resource = iamResourceOf(principal.accountId, form);
-  if (!(await iamAllowed(opts, principal, name, resource, sourceIp))) {
+  const context = await boundaryCondition(opts.identities, principal.accountId, name, form);
+  if (!(await iamAllowed(opts, principal, name, resource, sourceIp, context))) {
     noteDenied(req, action, resource);
     throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
   }
@@ -132,13 +136,15 @@ export async function iamAllowed(
   name: string,
   resource: string,
   sourceIp: string | undefined,
+  /** Condition keys of the request beyond the source address (iam:PermissionsBoundary). */
+  context: Record<string, string> = {},
 ): Promise<boolean> {
   if (principal.kind === 'root' && principal.session === undefined) return true;
   // Acts only on the caller and takes its current password: any IAM user may change its own, as
   // under AWS's default password policy (the action refuses callers that are not IAM users).
   if (name === 'ChangePassword') return true;
   if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) return false;
-  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }) }).then(
+  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }), context }).then(
     () => true,
     (e: unknown) => {
       // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal is a no.
