@@ -175,7 +175,7 @@ function applies(s: Statement, req: AuthzRequest, context: Context, resourcePoli
   // evaluate (only in old stored documents) fails closed.
   const holds = s.conditions.every((c) => {
     const values = resolve === undefined || !VARIABLE_TYPES.has(c.op?.base.type ?? '') ? c.values : c.values.map((v) => resolve(v) ?? null);
-    return conditionApplies(c, values, context) ?? s.effect === 'Deny';
+    return conditionApplies(c, values, context, s.effect) ?? s.effect === 'Deny';
   });
   return holds ? how : undefined;
 }
@@ -202,9 +202,10 @@ function principalMatch(p: string, caller: Caller): Naming | undefined {
   return undefined;
 }
 
-function conditionApplies(c: Condition, values: PolicyValue[], context: Context): boolean | undefined {
+function conditionApplies(c: Condition, values: PolicyValue[], context: Context, effect: Statement['effect']): boolean | undefined {
   if (c.invalid !== undefined || c.op === undefined) return undefined;
-  return operatorHolds(c.op, values, context.get(c.key));
+  // A multivalued key without a set operator: whichever reading narrows the statement's effect.
+  return operatorHolds(c.op, values, context.get(c.key), effect === 'Allow' ? 'all' : 'any');
 }
 
 /** One condition by operator name, for tests and tools; an operator IAM does not have never holds. */
