@@ -25,6 +25,8 @@ import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, se
 
 export interface QueryRouterOptions {
   authenticator: Authenticator;
+  /** The region this deployment serves: with us-east-1, the regions a signature may be scoped to. */
+  region?: string;
   identities: IdentityAdmin;
   log: Logger;
   checkPolicy: QueryCall['checkPolicy'];
@@ -53,7 +55,9 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     rejectUnservedService(req, form);
     const name = form.get('Action') ?? '';
     const unsigned = req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=') && UNSIGNED_ACTIONS.has(name);
-    const { principal, service } = unsigned ? { principal: anonymousPrincipal, service: 'sts' } : await opts.authenticator.signed(req, body, ['iam', 'sts']);
+    const { principal, service } = unsigned
+      ? { principal: anonymousPrincipal, service: 'sts' }
+      : await opts.authenticator.signed(req, body, ['iam', 'sts'], signingRegions(opts.region));
     if (service === 'sts') namespace = STS_NAMESPACE;
     const result = await runQueryAction(opts, req, principal, service === 'sts' ? 'sts' : 'iam', name, form);
     sendQueryResult(res, name, namespace, result);
@@ -152,6 +156,16 @@ export async function iamAllowed(
       throw e;
     },
   );
+}
+
+/**
+ * IAM's endpoint and STS's global one take signatures scoped to us-east-1, STS's regional
+ * endpoints their own region; anything else is refused in AWS's words ("Credential should be
+ * scoped to a valid region"). With a custom endpoint the SDKs and the CLI sign for the region
+ * they are configured with, so the deployment's region is taken too.
+ */
+function signingRegions(region: string | undefined): string[] {
+  return region === undefined || region === 'us-east-1' ? ['us-east-1'] : ['us-east-1', region];
 }
 
 const QUERY_SERVICES = new Set(['iam', 'sts']);
