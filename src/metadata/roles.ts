@@ -76,6 +76,20 @@ export interface OidcProviderRow {
   created_at: number;
 }
 
+/** A new role's row values in the order of RoleRow's columns (both engines insert them so). */
+export const roleValues = (r: Omit<RoleRecord, 'createdAt'> & { now: Date }): unknown[] => [
+  r.accountId,
+  r.name,
+  r.roleId,
+  r.path,
+  r.trustPolicy,
+  r.description,
+  r.maxSessionDuration,
+  JSON.stringify(r.tags),
+  r.permissionsBoundary ?? null,
+  r.now.getTime(),
+];
+
 export const toRole = (r: RoleRow): RoleRecord => ({
   accountId: r.account_id,
   name: r.name,

@@ -41,7 +41,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, type Credentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser, MANAGED, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { configOnlyManifest, pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -107,13 +107,7 @@ describe('IAM permissions boundaries', () => {
     berth = await startInProcess();
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
-    const config = Buffer.from('{"pb":1}');
-    manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [],
-    });
+    manifest = configOnlyManifest(Buffer.from('{"pb":1}'));
   });
   after(async () => berth?.cleanup());
 

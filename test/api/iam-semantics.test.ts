@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser } from '../e2e/helpers/iam-users.js';
-import { pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { configOnlyManifest, pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -85,13 +85,7 @@ describe('IAM semantics as AWS documents them', () => {
     berth = await startInProcess();
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
-    const config = Buffer.from('{"iam":1}');
-    manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [],
-    });
+    manifest = configOnlyManifest(Buffer.from('{"iam":1}'));
   });
   after(async () => berth?.cleanup());
 

@@ -1,5 +1,5 @@
 /** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
-import { toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
 const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at';
@@ -8,18 +8,11 @@ const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
 export function createPostgresRoles({ pool, collate }: PgContext): RoleStore {
   return {
     async createRole(r) {
-      const n = await changes(pool, `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`, [
-        r.accountId,
-        r.name,
-        r.roleId,
-        r.path,
-        r.trustPolicy,
-        r.description,
-        r.maxSessionDuration,
-        JSON.stringify(r.tags),
-        r.permissionsBoundary ?? null,
-        r.now.getTime(),
-      ]);
+      const n = await changes(
+        pool,
+        `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+        roleValues(r),
+      );
       return n > 0;
     },
     async setRoleBoundary(accountId, name, arn) {

@@ -1,5 +1,5 @@
 /** Roles, their policies and OIDC providers on SQLite. */
-import { toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import type { Db } from './open.js';
 
 export function createSqliteRoles(db: Db): RoleStore {
@@ -33,20 +33,7 @@ export function createSqliteRoles(db: Db): RoleStore {
   };
   return {
     async createRole(r) {
-      return (
-        q.insertRole.run(
-          r.accountId,
-          r.name,
-          r.roleId,
-          r.path,
-          r.trustPolicy,
-          r.description,
-          r.maxSessionDuration,
-          JSON.stringify(r.tags),
-          r.permissionsBoundary ?? null,
-          r.now.getTime(),
-        ).changes > 0
-      );
+      return q.insertRole.run(...roleValues(r)).changes > 0;
     },
     async setRoleBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
