@@ -3,22 +3,17 @@
  * `PermissionsBoundary` element GetUser and GetRole answer with, and the `iam:PermissionsBoundary`
  * condition key: on the actions that set a boundary it is the one asked for, on those that change
  * a user's or role's policies or remove its boundary it is the one it has (IAM's service
- * authorization reference), so an administrator can be let create and manage entities only
- * within a given boundary.
+ * authorization reference), so an administrator may be allowed to create and manage users and
+ * roles only with a given boundary.
  */
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
-import type { QueryAction, QueryCall } from './actions.js';
-import { QueryError, required, type XmlValue } from './query.js';
-import { IamCodes } from '../../core/errors.js';
+import type { QueryAction } from './actions.js';
+import { required, type XmlValue } from './query.js';
+import { rolesOf } from './role-actions.js';
 
 /** `{ PermissionsBoundary: {...} }` for a user or role that has one, as GetUser and GetRole answer (ListUsers and ListRoles do not). */
 export function boundaryXml(arn: string | undefined): Record<string, XmlValue> {
   return arn === undefined ? {} : { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: arn } };
-}
-
-function roles(call: QueryCall) {
-  if (!call.identities.roles) throw new QueryError(IamCodes.ServiceFailure, 'roles are not available on this server');
-  return call.identities.roles;
 }
 
 export const boundaryActions: Record<string, QueryAction> = {
@@ -31,11 +26,11 @@ export const boundaryActions: Record<string, QueryAction> = {
     return undefined;
   },
   async PutRolePermissionsBoundary(call) {
-    await roles(call).setRoleBoundary(call.accountId, required(call.form, 'RoleName'), required(call.form, 'PermissionsBoundary'));
+    await rolesOf(call).setRoleBoundary(call.accountId, required(call.form, 'RoleName'), required(call.form, 'PermissionsBoundary'));
     return undefined;
   },
   async DeleteRolePermissionsBoundary(call) {
-    await roles(call).setRoleBoundary(call.accountId, required(call.form, 'RoleName'), null);
+    await rolesOf(call).setRoleBoundary(call.accountId, required(call.form, 'RoleName'), null);
     return undefined;
   },
 };

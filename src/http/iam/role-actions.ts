@@ -32,7 +32,7 @@ export function tagMembers(form: URLSearchParams, name = 'Tags'): Array<{ Key: s
   return out;
 }
 
-function rolesOf(call: QueryCall): RoleAdmin {
+export function rolesOf(call: QueryCall): RoleAdmin {
   if (!call.identities.roles) throw new QueryError(IamCodes.ServiceFailure, 'roles are not available on this server');
   return call.identities.roles;
 }
