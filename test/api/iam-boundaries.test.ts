@@ -1,9 +1,11 @@
 /**
  * IAM permissions boundaries over real HTTP, each refusal through both front doors (the ECR JSON
- * API and /v2 with a login token): a boundary caps what identity policies allow, an explicit
- * Deny in it denies, a repository policy naming the user's or the session's own ARN is not capped
- * but one naming the role's ARN is, the Put/Delete actions, GetUser/GetRole's answer, and the
- * `iam:PermissionsBoundary` condition key an administrator requires a boundary with.
+ * API and /v2 with a login token): a boundary caps what identity policies allow (a role's, its
+ * sessions'; a user's, what it may assume), a repository policy naming the user's or the
+ * session's own ARN is not capped but one naming the role's ARN or "*" is, the Put/Delete
+ * actions and their refusals, GetUser/GetRole's answer, and the `iam:PermissionsBoundary`
+ * condition key an administrator requires a boundary with. A Deny in a boundary needs a policy
+ * with one, which Berth's managed policies are not: src/iam/evaluator.test.ts has that rule.
  * Sources: notes/2026-12-06-s29-boundary.md (the fact table).
  */
 import {
