@@ -14,6 +14,7 @@ import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } 
 import { RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
+import { checkPermissionsBoundary } from './boundaries.js';
 
 export class IdentityError extends Error {
   constructor(
@@ -71,12 +72,20 @@ export class IdentityAdmin {
     if (!(await this.store.account(accountId))) throw new IdentityError(IamCodes.NoSuchEntity, `The account ${accountId} does not exist.`);
   }
 
-  async createUser(accountId: string, name: string, path = '/'): Promise<UserRecord> {
+  async createUser(accountId: string, name: string, path = '/', permissionsBoundary?: string): Promise<UserRecord> {
     await this.requireAccount(accountId);
     if (!USER_NAME_RE.test(name)) throw new IdentityError(IamCodes.Validation, `The specified value for userName is invalid.`);
     if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError(IamCodes.Validation, 'The specified value for path is invalid.');
+    if (permissionsBoundary !== undefined) checkPermissionsBoundary(permissionsBoundary);
     const userId = 'AIDA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
-    const created = await this.store.createUser({ accountId, name, userId, path, now: this.clock.now() });
+    const created = await this.store.createUser({
+      accountId,
+      name,
+      userId,
+      path,
+      ...(permissionsBoundary !== undefined && { permissionsBoundary }),
+      now: this.clock.now(),
+    });
     if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
     return (await this.store.user(accountId, name))!;
   }
@@ -96,7 +105,15 @@ export class IdentityAdmin {
     return this.store.listUsers(accountId);
   }
 
-  /** As IAM: a user with access keys, policies or a console password must be stripped of them first. */
+  /** Sets (an ARN) or removes (null) the user's permissions boundary, which caps its identity policies at once. */
+  async setUserBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
+    if (arn !== null) checkPermissionsBoundary(arn);
+    await this.user(accountId, name);
+    await this.store.setUserBoundary(accountId, name, arn);
+    this.authzChanges?.bump();
+  }
+
+  /** As IAM: a user with access keys, policies or a console password must be stripped of them first (a boundary goes with it). */
   async deleteUser(accountId: string, name: string): Promise<void> {
     await this.user(accountId, name);
     if (await this.loginProfiles?.exists(accountId, name)) {

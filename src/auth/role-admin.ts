@@ -10,6 +10,7 @@ import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from '../metadata/roles.js';
+import { checkPermissionsBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
 
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -29,6 +30,8 @@ export interface NewRole {
   description?: string;
   maxSessionDuration?: number;
   tags?: Array<{ Key: string; Value: string }>;
+  /** A managed policy's ARN (auth/boundaries.ts). */
+  permissionsBoundary?: string;
 }
 
 /** `arn:aws:iam::<account>:oidc-provider/<url without its scheme>`. */
@@ -100,6 +103,7 @@ export class RoleAdmin {
     checkMaxSession(maxSessionDuration);
     const tags = r.tags ?? [];
     checkTags(tags);
+    if (r.permissionsBoundary !== undefined) checkPermissionsBoundary(r.permissionsBoundary);
     const roleId = 'AROA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
     const created = await this.store.createRole({
       accountId,
@@ -110,6 +114,7 @@ export class RoleAdmin {
       description,
       maxSessionDuration,
       tags,
+      ...(r.permissionsBoundary !== undefined && { permissionsBoundary: r.permissionsBoundary }),
       now: this.clock.now(),
     });
     if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `Role with name ${r.name} already exists.`);
@@ -144,7 +149,15 @@ export class RoleAdmin {
     await this.store.updateRole(accountId, name, { trustPolicy: document });
   }
 
-  /** As IAM: a role with inline or attached policies must be stripped of them first. */
+  /** Sets (an ARN) or removes (null) the role's permissions boundary, which caps its sessions at once. */
+  async setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
+    if (arn !== null) checkPermissionsBoundary(arn);
+    await this.role(accountId, name);
+    await this.store.setRoleBoundary(accountId, name, arn);
+    this.authzChanges?.bump();
+  }
+
+  /** As IAM: a role with inline or attached policies must be stripped of them first (a boundary goes with it). */
   async deleteRole(accountId: string, name: string): Promise<void> {
     await this.role(accountId, name);
     const policies = await this.store.rolePolicies(accountId, name);

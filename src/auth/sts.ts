@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
-import { evaluate, type Caller } from '../iam/evaluator.js';
+import { evaluate, type Caller, type IdentityPolicies } from '../iam/evaluator.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { RoleRecord } from '../metadata/roles.js';
 import { generateSecretAccessKey, generateTemporaryAccessKeyId } from './access-keys.js';
@@ -65,7 +65,7 @@ export class SecurityTokenService {
    * AssumeRole for a signed-in caller, whose identity policies are given. A role that does not
    * exist is answered as a denial, as STS does, so callers cannot probe for role names.
    */
-  async assumeRole(caller: Principal, identityPolicies: Policy[], req: AssumeRoleRequest): Promise<AssumedRole> {
+  async assumeRole(caller: Principal, identity: IdentityPolicies, req: AssumeRoleRequest): Promise<AssumedRole> {
     const action = 'sts:AssumeRole';
     if (caller.kind === 'root') throw new IdentityError(IamCodes.AccessDenied, 'Roles may not be assumed by root accounts.');
     if (caller.kind === 'anonymous') throw denied(caller.arn, action, req.roleArn);
@@ -77,11 +77,11 @@ export class SecurityTokenService {
     const tags = req.tags ?? [];
     checkTags(tags, 'session tags');
     const context: Record<string, string | string[] | undefined> = { ...req.context, 'sts:RoleSessionName': req.sessionName };
-    this.trust(caller, identityPolicies, role, action, context);
+    this.trust(caller, identity, role, action, context);
     if (tags.length > 0) {
       for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
       context['aws:TagKeys'] = tags.map((t) => t.Key);
-      this.trust(caller, identityPolicies, role, 'sts:TagSession', context);
+      this.trust(caller, identity, role, 'sts:TagSession', context);
     }
     return this.mint(role, req.sessionName, duration, tags, req.policy);
   }
@@ -101,7 +101,7 @@ export class SecurityTokenService {
     checkSessionName(req.sessionName);
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
     const caller: Caller = { kind: 'federated', arn: `federated:${providerArn}`, accountId: role.accountId };
-    this.trust(caller, [], role, action, { ...req.context, ...claims });
+    this.trust(caller, { policies: [] }, role, action, { ...req.context, ...claims });
     return this.mint(role, req.sessionName, duration, [], req.policy);
   }
 
@@ -126,7 +126,7 @@ export class SecurityTokenService {
     return role;
   }
 
-  private trust(caller: Caller, identityPolicies: Policy[], role: RoleRecord, action: string, context: Record<string, string | string[] | undefined>): void {
+  private trust(caller: Caller, identity: IdentityPolicies, role: RoleRecord, action: string, context: Record<string, string | string[] | undefined>): void {
     let trust: Policy;
     try {
       trust = parseTrustPolicy(role.trustPolicy, true);
@@ -136,7 +136,8 @@ export class SecurityTokenService {
     const resource = roleArn(role.accountId, role.name, role.path);
     const decision = evaluate({
       caller,
-      identityPolicies,
+      identityPolicies: identity.policies,
+      ...(identity.boundary && { permissionsBoundary: identity.boundary }),
       resourcePolicies: [trust],
       action,
       resource,

@@ -225,6 +225,8 @@ export const IamCodes = {
   DeleteConflict: wire('DeleteConflict', 409),
   LimitExceeded: wire('LimitExceeded', 409),
   MalformedPolicyDocument: wire('MalformedPolicyDocument'),
+  /** IAM's refusal of a value the model allows but the action does not (a permissions boundary that is no policy ARN). */
+  InvalidInput: wire('InvalidInput'),
   InvalidAction: wire('InvalidAction'),
   AccessDenied: wire('AccessDenied', 403),
   ServiceFailure: wire('ServiceFailure', 500),

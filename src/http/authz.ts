@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
 import { evaluate } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
-import { identityPoliciesOf } from './identity-policies.js';
+import { identityPoliciesOf, type IdentityPolicies } from './identity-policies.js';
 import { registryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 
 export class AccessDenied extends Error {
@@ -84,15 +84,15 @@ export class Authorizer {
   }
 
   // Policies are read on every request; they change rarely (see ExpiringCache).
-  private readonly identityCache: ExpiringCache<Policy[]>;
+  private readonly identityCache: ExpiringCache<IdentityPolicies>;
   private readonly policyCache: ExpiringCache<Policy[]>;
   private readonly tagCache: ExpiringCache<Array<{ Key: string; Value: string }>>;
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
-    const identityPolicies =
+    const identity: IdentityPolicies =
       principal.kind === 'user' || principal.kind === 'role'
         ? await this.identityCache.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.identities, principal))
-        : [];
+        : { policies: [] };
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const key = registryKey(target.resourceAccountId, target.region);
     const resourcePolicies = await this.policyCache.get(`${registryKeyText(key)}\n${target.repository ?? ''}`, () =>
@@ -107,7 +107,7 @@ export class Authorizer {
       'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
     };
     // The repository's tags cost a lookup; only fetch them when some policy asks.
-    const policies = [...identityPolicies, ...resourcePolicies, ...(principal.sessionPolicies ?? [])];
+    const policies = [...identity.policies, ...(identity.boundary ? [identity.boundary] : []), ...resourcePolicies, ...(principal.sessionPolicies ?? [])];
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag(policies)) {
       const repository = target.repository;
       const tags = await this.tagCache.get(`${registryKeyText(key)}\n${repository}`, () => this.resourceTags(key, repository));
@@ -121,7 +121,8 @@ export class Authorizer {
     if (target.removedTagKeys !== undefined) context['aws:TagKeys'] = target.removedTagKeys;
     const decision = evaluate({
       caller: principal,
-      identityPolicies,
+      identityPolicies: identity.policies,
+      ...(identity.boundary && { permissionsBoundary: identity.boundary }),
       resourcePolicies,
       action: target.action,
       resource,

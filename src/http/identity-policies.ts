@@ -1,31 +1,41 @@
 /**
- * The identity policies of an IAM user or of an assumed role's role, parsed, as both authorizers
- * (ECR's and KMS's) evaluate them. Root and anonymous callers have none.
+ * The identity policies of an IAM user or of an assumed role's role, parsed, with the user's or
+ * role's permissions boundary, as every authorizer (ECR's, KMS's, IAM's, STS's) evaluates them.
+ * Root and anonymous callers have neither.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
+import type { IdentityPolicies } from '../iam/evaluator.js';
 import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
 
-export async function identityPoliciesOf(identities: IdentityAdmin, principal: Principal): Promise<Policy[]> {
+export type { IdentityPolicies };
+
+export async function identityPoliciesOf(identities: IdentityAdmin, principal: Principal): Promise<IdentityPolicies> {
   const role = principal.kind === 'role' ? principal.session?.role : undefined;
-  if (principal.kind !== 'user' && role === undefined) return [];
-  const records =
+  if (principal.kind !== 'user' && role === undefined) return { policies: [] };
+  const [records, entity] =
     role !== undefined
-      ? ((await identities.roles?.rolePolicies(principal.accountId, role.name).catch(() => [])) ?? [])
-      : await identities.userPolicies(principal.accountId, principal.userName!);
-  const out: Policy[] = [];
+      ? await Promise.all([
+          identities.roles?.rolePolicies(principal.accountId, role.name).catch(() => []) ?? [],
+          identities.roles?.roleRecord(principal.accountId, role.name),
+        ])
+      : await Promise.all([identities.userPolicies(principal.accountId, principal.userName!), identities.userRecord(principal.accountId, principal.userName!)]);
+  const policies: Policy[] = [];
   for (const r of records) {
     if (r.kind === 'managed') {
       const p = managedPolicy(r.name);
-      if (p) out.push(p);
+      if (p) policies.push(p);
     } else if (r.document !== undefined) {
       // Documents were validated when stored (older ones less strictly, hence lenient); one that
       // no longer parses grants nothing.
       try {
-        out.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000, lenient: true }));
+        policies.push(parsePolicy(r.document, { kind: 'identity', maxLength: 1_000_000, lenient: true }));
       } catch {}
     }
   }
-  return out;
+  const arn = entity?.permissionsBoundary;
+  if (arn === undefined) return { policies };
+  // A boundary was a managed policy Berth has when it was set; one it no longer has allows nothing.
+  return { policies, boundary: managedPolicy(arn) ?? { statements: [] } };
 }

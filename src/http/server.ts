@@ -209,7 +209,11 @@ async function handle(
     }
     if (path === '/' && isQueryRequest(req)) {
       // IAM actions are decided like CloudTrail's: any action on any ARN, from identity policies.
-      await routeQuery({ authorizer: doors.cloudTrail.authorizer, ...opts.query, authenticator: opts.authenticator, log: opts.log }, req, res);
+      await routeQuery(
+        { authorizer: doors.cloudTrail.authorizer, ...opts.query, authenticator: opts.authenticator, log: opts.log, region: opts.region },
+        req,
+        res,
+      );
       return;
     }
     if (path === '/v2' || path.startsWith('/v2/')) {

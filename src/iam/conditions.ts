@@ -122,8 +122,17 @@ function dateMillis(s: string): number {
  * One condition against the request context. Values of one key are OR'ed. A missing key makes
  * a positive operator false and a negated one true; `...IfExists` makes any operator true when
  * the key is missing; `ForAllValues:` holds for a missing key, `ForAnyValue:` does not.
+ *
+ * A key with several values under an operator without a set operator (which AWS says such keys
+ * "require", documenting no result without one) is read as `unqualified` says: 'all' (every
+ * value must satisfy) for an Allow, 'any' for a Deny, so either way the statement fails closed.
  */
-export function operatorHolds(op: ConditionOperator, values: readonly PolicyValue[], actual: string[] | undefined): boolean {
+export function operatorHolds(
+  op: ConditionOperator,
+  values: readonly PolicyValue[],
+  actual: string[] | undefined,
+  unqualified: 'any' | 'all' = 'any',
+): boolean {
   if (op.base.type === 'null') {
     return values.some((v) => (typeof v === 'string' && v.toLowerCase() === 'true') === (actual === undefined || actual.length === 0));
   }
@@ -134,7 +143,7 @@ export function operatorHolds(op: ConditionOperator, values: readonly PolicyValu
   const { negated } = op.base;
   const test = (v: PolicyValue, a: string) => (v === null ? false : typeof v === 'string' ? op.base.test(v, a) : testParts(op, v, a));
   const one = (a: string) => (negated ? !values.some((v) => test(v, a)) : values.some((v) => test(v, a)));
-  return op.qualifier === 'all' ? actual.every(one) : actual.some(one);
+  return (op.qualifier ?? unqualified) === 'all' ? actual.every(one) : actual.some(one);
 }
 
 /**

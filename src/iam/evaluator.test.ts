@@ -136,6 +136,62 @@ describe('session policies and NotPrincipal', () => {
   });
 });
 
+describe('permissions boundaries', () => {
+  const pullOnly = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:BatchGetImage', Resource: '*' }] });
+  const loginOnly = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' }] });
+  const all = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] });
+  const session: Caller = {
+    arn: 'arn:aws:sts::111111111111:assumed-role/reader/s1',
+    principalArn: 'arn:aws:iam::111111111111:role/reader',
+    accountId: '111111111111',
+    kind: 'role',
+  };
+
+  it('an identity Allow counts only where the boundary allows too; the boundary grants nothing', () => {
+    assert.equal(evaluate(req({ identityPolicies: [all], permissionsBoundary: pullOnly })).allowed, true);
+    assert.equal(evaluate(req({ identityPolicies: [all], permissionsBoundary: pullOnly, action: 'ecr:PutImage' })).allowed, false);
+    assert.equal(evaluate(req({ identityPolicies: [], permissionsBoundary: all })).allowed, false);
+    // An unknown stored boundary is an empty one: nothing is allowed through identity policies.
+    assert.equal(evaluate(req({ identityPolicies: [all], permissionsBoundary: { statements: [] } })).allowed, false);
+  });
+
+  it('an explicit Deny in the boundary denies', () => {
+    const denying = identity({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'ecr:*', Resource: '*' },
+        { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: REPO },
+      ],
+    });
+    assert.deepEqual(evaluate(req({ identityPolicies: [all], permissionsBoundary: denying })), { allowed: false, explicitDeny: true });
+    // Even what a resource policy grants the user's own ARN.
+    assert.equal(evaluate(req({ permissionsBoundary: denying, resourcePolicies: [grantTo({ AWS: alice.arn })] })).allowed, false);
+  });
+
+  it("within an account a grant to the user's or session's ARN is not capped; to the role's ARN or \"*\" it is", () => {
+    assert.equal(evaluate(req({ permissionsBoundary: loginOnly, resourcePolicies: [grantTo({ AWS: alice.arn })] })).allowed, true);
+    assert.equal(evaluate(req({ permissionsBoundary: loginOnly, resourcePolicies: [grantTo('*')] })).allowed, false);
+    assert.equal(evaluate(req({ caller: session, permissionsBoundary: loginOnly, resourcePolicies: [grantTo({ AWS: session.arn })] })).allowed, true);
+    assert.equal(evaluate(req({ caller: session, permissionsBoundary: loginOnly, resourcePolicies: [grantTo({ AWS: session.principalArn })] })).allowed, false);
+    assert.equal(evaluate(req({ caller: session, permissionsBoundary: pullOnly, resourcePolicies: [grantTo({ AWS: session.principalArn })] })).allowed, true);
+  });
+
+  it('across accounts the boundary caps the identity side a grant still needs, even one naming the user', () => {
+    const grant = grantTo({ AWS: bob.arn });
+    assert.equal(evaluate(req({ caller: bob, identityPolicies: [all], resourcePolicies: [grant] })).allowed, true);
+    assert.equal(evaluate(req({ caller: bob, identityPolicies: [all], permissionsBoundary: loginOnly, resourcePolicies: [grant] })).allowed, false);
+  });
+
+  it('a Deny with NotPrincipal denies a caller with a boundary whatever it names (IAM)', () => {
+    const denyAllBut = resource({ Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: alice.arn }, Action: 'ecr:*' }] });
+    assert.equal(evaluate(req({ identityPolicies: [all], resourcePolicies: [denyAllBut] })).allowed, true);
+    assert.deepEqual(evaluate(req({ identityPolicies: [all], permissionsBoundary: all, resourcePolicies: [denyAllBut] })), {
+      allowed: false,
+      explicitDeny: true,
+    });
+  });
+});
+
 describe('conditions', () => {
   const ctx = (o: Record<string, string[]>) => new Map(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
   it('ORs values, treats a missing key per operator, and honours IfExists', () => {

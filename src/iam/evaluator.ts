@@ -18,6 +18,13 @@
  * policy is a resource policy that must itself apply (`resourcePolicyRequired`): naming the
  * caller grants, naming its account leaves it to the caller's identity policies. A 'federated'
  * caller (a web identity) is named only as `federated:<provider ARN>` or "*".
+ *
+ * A permissions boundary (a user's or a role's, so also its sessions') caps the identity policies
+ * the same way: an identity Allow counts only if the boundary allows too, and a Deny in it denies.
+ * Within one account, a resource policy naming the user's or the session's own ARN is not capped
+ * by it; one naming the role's ARN is (IAM's permissions boundaries page), and so, failing closed
+ * where AWS does not say, is one granting "*". A resource policy's Deny with NotPrincipal denies a
+ * caller with a boundary whatever it names (AWS documents this).
  */
 import { operatorHolds, parseOperator, type PolicyValue } from './conditions.js';
 import { globMatchParts } from './glob.js';
@@ -39,6 +46,8 @@ export interface Caller {
 export interface AuthzRequest {
   caller: Caller;
   identityPolicies: Policy[];
+  /** The permissions boundary of the user or role (of a session: its role's); none when undefined. */
+  permissionsBoundary?: Policy;
   /** Repository and registry policies that apply to the resource. */
   resourcePolicies: Policy[];
   action: string;
@@ -48,6 +57,12 @@ export interface AuthzRequest {
   context: Record<string, string | string[] | undefined>;
   /** A trust policy: nothing is allowed unless a resource policy applies to the caller. */
   resourcePolicyRequired?: boolean;
+}
+
+/** What an identity brings to a decision: its identity policies and its permissions boundary, if any. */
+export interface IdentityPolicies {
+  policies: Policy[];
+  boundary?: Policy;
 }
 
 export type Decision = { allowed: true } | { allowed: false; explicitDeny: boolean };
@@ -66,11 +81,13 @@ export function evaluate(req: AuthzRequest): Decision {
   let identity: Verdict = noIdentity ? 'none' : verdictOf(req.identityPolicies, req, context, false);
   const resource = verdictOf(req.resourcePolicies, req, context, true);
   const session = req.caller.sessionPolicies === undefined ? undefined : verdictOf(req.caller.sessionPolicies, req, context, false);
-  if (identity === 'deny' || resource === 'deny' || session === 'deny') return { allowed: false, explicitDeny: true };
-  // A session policy only narrows: what the role allows but the session policy does not is not
-  // allowed, and neither is what a resource policy grants the role (or "*") rather than the
-  // session itself (IAM's "resource-based policies and implicit denies in other policy types").
-  const bounded = session === 'none';
+  const boundary = req.permissionsBoundary === undefined || noIdentity ? undefined : verdictOf([req.permissionsBoundary], req, context, false);
+  if (identity === 'deny' || resource === 'deny' || session === 'deny' || boundary === 'deny') return { allowed: false, explicitDeny: true };
+  // A session policy and a permissions boundary only narrow: what the identity policies allow but
+  // either does not is not allowed, and neither is what a resource policy grants the role (or "*")
+  // rather than the user or session itself (IAM's "resource-based policies and implicit denies in
+  // other policy types", and its permissions boundaries page).
+  const bounded = session === 'none' || boundary === 'none';
   if (bounded) identity = 'none';
   if (req.resourcePolicyRequired && resource === 'none') return { allowed: false, explicitDeny: false };
   // The root's identity allows everything; only policies (a Deny above) restrict it.
@@ -149,14 +166,16 @@ function applies(s: Statement, req: AuthzRequest, context: Context, resourcePoli
     // IAM supports NotPrincipal only with Deny (refused when a policy is put); an Allow with it in
     // a document stored before grants nothing.
     if (s.notPrincipals && s.effect === 'Allow') return undefined;
-    if (s.notPrincipals?.some((p) => principalMatch(p, req.caller) !== undefined)) return undefined;
+    // A Deny with NotPrincipal denies a caller with a permissions boundary whatever it names (IAM).
+    const exempt = req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => principalMatch(p, req.caller) !== undefined);
+    if (exempt) return undefined;
   }
   // A condition value whose variable cannot be resolved is null: no operator matches it, so a
   // negated one holds (IAM's "policy variables with no value"). A condition Berth cannot
   // evaluate (only in old stored documents) fails closed.
   const holds = s.conditions.every((c) => {
     const values = resolve === undefined || !VARIABLE_TYPES.has(c.op?.base.type ?? '') ? c.values : c.values.map((v) => resolve(v) ?? null);
-    return conditionApplies(c, values, context) ?? s.effect === 'Deny';
+    return conditionApplies(c, values, context, s.effect) ?? s.effect === 'Deny';
   });
   return holds ? how : undefined;
 }
@@ -183,9 +202,10 @@ function principalMatch(p: string, caller: Caller): Naming | undefined {
   return undefined;
 }
 
-function conditionApplies(c: Condition, values: PolicyValue[], context: Context): boolean | undefined {
+function conditionApplies(c: Condition, values: PolicyValue[], context: Context, effect: Statement['effect']): boolean | undefined {
   if (c.invalid !== undefined || c.op === undefined) return undefined;
-  return operatorHolds(c.op, values, context.get(c.key));
+  // A multivalued key without a set operator: whichever reading narrows the statement's effect.
+  return operatorHolds(c.op, values, context.get(c.key), effect === 'Allow' ? 'all' : 'any');
 }
 
 /** One condition by operator name, for tests and tools; an operator IAM does not have never holds. */

@@ -50,6 +50,32 @@ export function rolesContract(test: ContractTest): void {
     assert.deepEqual(await b.roles.rolePolicies(ACCOUNT, 'pusher'), []);
   });
 
+  test('permissions boundaries: set with the user or role, replaced, removed, gone with the row', async ({ a, b }) => {
+    const pb = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    await a.roles.createRole(role('bounded', { permissionsBoundary: pb }));
+    await a.roles.createRole(role('free'));
+    assert.equal((await b.roles.role(ACCOUNT, 'bounded'))?.permissionsBoundary, pb);
+    assert.equal('permissionsBoundary' in (await b.roles.role(ACCOUNT, 'free'))!, false, 'none is no key, not null');
+    assert.equal(await a.roles.setRoleBoundary(ACCOUNT, 'free', `${pb}X`), true);
+    assert.equal((await b.roles.role(ACCOUNT, 'free'))?.permissionsBoundary, `${pb}X`);
+    assert.equal(await a.roles.setRoleBoundary(ACCOUNT, 'bounded', null), true);
+    assert.equal((await b.roles.listRoles(ACCOUNT)).find((r) => r.name === 'bounded')?.permissionsBoundary, undefined);
+    assert.equal(await a.roles.setRoleBoundary(ACCOUNT, 'ghost', pb), false);
+
+    const user = { accountId: ACCOUNT, name: 'u', userId: 'AIDAUSERXXXXXXXXXXX', path: '/', now: at(1) };
+    await a.identities.createUser({ ...user, permissionsBoundary: pb });
+    assert.equal((await b.identities.user(ACCOUNT, 'u'))?.permissionsBoundary, pb);
+    assert.equal(await a.identities.setUserBoundary(ACCOUNT, 'u', null), true);
+    assert.equal('permissionsBoundary' in (await b.identities.user(ACCOUNT, 'u'))!, false);
+    assert.equal(await a.identities.setUserBoundary(ACCOUNT, 'u', pb), true);
+    assert.equal((await b.identities.listUsers(ACCOUNT))[0]?.permissionsBoundary, pb);
+    assert.equal(await a.identities.setUserBoundary(ACCOUNT, 'ghost', pb), false);
+    await a.identities.deleteUser(ACCOUNT, 'u');
+    await a.identities.createUser({ ...user, userId: 'AIDAUSERYYYYYYYYYYY' });
+    assert.equal((await b.identities.user(ACCOUNT, 'u'))?.permissionsBoundary, undefined, 'a user created again starts without one');
+  });
+
   test('roles: OIDC providers keyed by account and URL', async ({ a, b }) => {
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
     const p = { accountId: ACCOUNT, url: 'https://token.example.com', clientIds: ['sts.amazonaws.com'], thumbprints: [], now: at(2) };

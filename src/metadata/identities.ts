@@ -16,6 +16,8 @@ export interface UserRecord {
   /** IAM's unique id (AIDA...). */
   userId: string;
   path: string;
+  /** The ARN of the managed policy set as the user's permissions boundary, if any. */
+  permissionsBoundary?: string;
   createdAt: Date;
 }
 
@@ -47,6 +49,8 @@ export interface IdentityStore {
   listUsers(accountId: string): Promise<UserRecord[]>;
   /** Deletes the user with its keys and policies. */
   deleteUser(accountId: string, name: string): Promise<boolean>;
+  /** Sets (an ARN) or removes (null) the user's permissions boundary; false when the user is gone. */
+  setUserBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
 
   createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
   accessKey(id: string): Promise<AccessKeyRecord | undefined>;

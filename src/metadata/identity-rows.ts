@@ -6,6 +6,7 @@ export interface UserRow {
   name: string;
   user_id: string;
   path: string;
+  permissions_boundary: string | null;
   created_at: number;
 }
 
@@ -23,6 +24,7 @@ export const toUser = (r: UserRow): UserRecord => ({
   name: r.name,
   userId: r.user_id,
   path: r.path,
+  ...(r.permissions_boundary !== null && r.permissions_boundary !== undefined && { permissionsBoundary: r.permissions_boundary }),
   createdAt: new Date(r.created_at),
 });
 

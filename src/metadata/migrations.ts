@@ -576,4 +576,14 @@ export const migrations: Migration[] = [
       `CREATE INDEX blobs_sizes ON blobs (digest, size)`,
     ],
   },
+  {
+    version: 23,
+    name: 'permissions boundaries',
+    sql: () => [
+      // The ARN of the managed policy capping what a user's or role's identity policies allow;
+      // NULL for none. It goes with the row when the user or role is deleted, as in IAM.
+      `ALTER TABLE users ADD COLUMN permissions_boundary TEXT`,
+      `ALTER TABLE roles ADD COLUMN permissions_boundary TEXT`,
+    ],
+  },
 ];

@@ -17,6 +17,8 @@ export interface RoleRecord {
   /** Seconds, 3600..43200. */
   maxSessionDuration: number;
   tags: Array<{ Key: string; Value: string }>;
+  /** The ARN of the managed policy set as the role's permissions boundary, if any. */
+  permissionsBoundary?: string;
   createdAt: Date;
 }
 
@@ -40,6 +42,8 @@ export interface RoleStore {
   updateRole(accountId: string, name: string, changes: Partial<Pick<RoleRecord, 'trustPolicy' | 'description' | 'maxSessionDuration'>>): Promise<boolean>;
   /** Deletes the role with its policies. */
   deleteRole(accountId: string, name: string): Promise<boolean>;
+  /** Sets (an ARN) or removes (null) the role's permissions boundary; false when the role is gone. */
+  setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
 
   putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
   rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;
@@ -60,6 +64,7 @@ export interface RoleRow {
   description: string;
   max_session_duration: number;
   tags: string;
+  permissions_boundary: string | null;
   created_at: number;
 }
 
@@ -71,6 +76,20 @@ export interface OidcProviderRow {
   created_at: number;
 }
 
+/** A new role's row values in the order of RoleRow's columns (both engines insert them so). */
+export const roleValues = (r: Omit<RoleRecord, 'createdAt'> & { now: Date }): unknown[] => [
+  r.accountId,
+  r.name,
+  r.roleId,
+  r.path,
+  r.trustPolicy,
+  r.description,
+  r.maxSessionDuration,
+  JSON.stringify(r.tags),
+  r.permissionsBoundary ?? null,
+  r.now.getTime(),
+];
+
 export const toRole = (r: RoleRow): RoleRecord => ({
   accountId: r.account_id,
   name: r.name,
@@ -80,6 +99,7 @@ export const toRole = (r: RoleRow): RoleRecord => ({
   description: r.description,
   maxSessionDuration: Number(r.max_session_duration),
   tags: JSON.parse(r.tags) as Array<{ Key: string; Value: string }>,
+  ...(r.permissions_boundary !== null && r.permissions_boundary !== undefined && { permissionsBoundary: r.permissions_boundary }),
   createdAt: new Date(Number(r.created_at)),
 });
 

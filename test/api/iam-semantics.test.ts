@@ -16,6 +16,7 @@ import {
   ListTagsForResourceCommand,
   PutImageCommand,
   SetRepositoryPolicyCommand,
+  TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
@@ -24,7 +25,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser } from '../e2e/helpers/iam-users.js';
-import { pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { configOnlyManifest, pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -84,13 +85,7 @@ describe('IAM semantics as AWS documents them', () => {
     berth = await startInProcess();
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
-    const config = Buffer.from('{"iam":1}');
-    manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [],
-    });
+    manifest = configOnlyManifest(Buffer.from('{"iam":1}'));
   });
   after(async () => berth?.cleanup());
 
@@ -207,6 +202,34 @@ describe('IAM semantics as AWS documents them', () => {
     await u.ecr.send(new UntagResourceCommand({ resourceArn, tagKeys: ['note'] }));
     const tags = (await admin.send(new ListTagsForResourceCommand({ resourceArn }))).tags?.map((t) => t.Key);
     assert.deepEqual(tags, ['owner']);
+  });
+
+  it('a multivalued key under an operator without ForAllValues/ForAnyValue: every value must satisfy an Allow, any value a Deny', async () => {
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'multi/app' }));
+    const resourceArn = repoArn('multi/app');
+    const tagging = (condition: object, deny?: object) => ({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: ['ecr:GetAuthorizationToken', 'ecr:TagResource'], Resource: '*', Condition: condition },
+        ...(deny ? [{ Effect: 'Deny', Action: 'ecr:TagResource', Resource: '*', Condition: deny }] : []),
+      ],
+    });
+    const tag = (u: { ecr: ECRClient }, keys: string[]) => u.ecr.send(new TagResourceCommand({ resourceArn, tags: keys.map((Key) => ({ Key, Value: 'v' })) }));
+    // AWS says multivalued keys "require" a set operator and documents no result without one: an
+    // Allow reads as ForAllValues (fails closed), a Deny as ForAnyValue (fails closed).
+    const listed = await createUser(berth, iam, 'multi-a', [], [tagging({ StringEquals: { 'aws:TagKeys': ['team', 'env'] } })]);
+    await tag(listed, ['team', 'env']);
+    await assert.rejects(tag(listed, ['team', 'secret']), denied, 'one key outside the Allow');
+    const notSecret = await createUser(berth, iam, 'multi-b', [], [tagging({ StringNotEquals: { 'aws:TagKeys': 'secret' } })]);
+    await tag(notSecret, ['team']);
+    await assert.rejects(tag(notSecret, ['team', 'secret']), denied, "a negated Allow: 'team' is not 'secret', 'secret' is");
+    const denyOutside = await createUser(berth, iam, 'multi-c', [], [tagging({}, { StringNotEquals: { 'aws:TagKeys': ['team', 'env'] } })]);
+    await tag(denyOutside, ['team', 'env']);
+    await assert.rejects(tag(denyOutside, ['team', 'other']), denied, 'a Deny: any key outside the list');
+    const denyOne = await createUser(berth, iam, 'multi-d', [], [tagging({}, { StringEquals: { 'aws:TagKeys': 'secret' } })]);
+    await assert.rejects(tag(denyOne, ['team', 'secret']), denied, 'a Deny: any key in the list');
+    const tags = (await admin.send(new ListTagsForResourceCommand({ resourceArn }))).tags?.map((t) => t.Key);
+    assert.deepEqual(tags?.sort(), ['env', 'team'], 'no refused request tagged');
   });
 
   it('a Principal with a wildcard in its ARN is refused (IAM matches principals exactly)', async () => {

@@ -1,7 +1,7 @@
 /**
  * What a SigV4 signature must cover, and which region it may be scoped to, against the real app
  * in process over real HTTP: requests signed by @smithy/signature-v4 with a header left out of
- * the signature, ECR Public's and KMS's own regions, and a deleted user's login token on /v2.
+ * the signature, ECR Public's, KMS's, IAM's and STS's regions, and a deleted user's login token on /v2.
  * The aws CLI with `--region` other than the server's is in test/e2e/sigv4-scope.test.ts.
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { errorCode, request } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
-import { ECR_TARGET, signedFetch } from './helpers/signed-json.js';
+import { ECR_TARGET, signedFetch, signedQuery } from './helpers/signed-json.js';
 
 const repositoryNames = async (ecr: ECRClient) => ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((r) => r.repositoryName);
 
@@ -80,6 +80,23 @@ describe('SigV4: the region of the signature', () => {
     assert.deepEqual([kms.status, kms.json.__type], [400, 'InvalidSignatureException']);
     assert.match(kms.json.message ?? '', /valid region, not 'us-east-1'/);
     assert.equal((await signedFetch(berth, creds, { target: 'TrentService.ListKeys', body: {}, service: 'kms' })).status, 200);
+  });
+
+  it("IAM and STS take us-east-1 (their global endpoints' signing region) and the server's region, and refuse any other as AWS does", async () => {
+    const creds = adminCredentials(berth);
+    const createUser = (name: string) => new URLSearchParams({ Action: 'CreateUser', Version: '2010-05-08', UserName: name });
+    const listUsers = new URLSearchParams({ Action: 'ListUsers', Version: '2010-05-08' });
+    const names = async () => (await signedQuery(berth, creds, { form: listUsers, service: 'iam', region: 'us-east-1' })).text.match(/<UserName>[^<]*/g);
+    const other = await signedQuery(berth, creds, { form: createUser('scoped-eu'), service: 'iam', region: 'eu-west-1' });
+    assert.deepEqual([other.status, other.type], [403, 'SignatureDoesNotMatch']);
+    assert.match(other.message ?? '', /Credential should be scoped to a valid region, not 'eu-west-1'/);
+    assert.equal(await names(), null, 'nothing was created');
+    assert.equal((await signedQuery(berth, creds, { form: createUser('scoped-us'), service: 'iam', region: 'us-east-1' })).status, 200);
+    assert.equal((await signedQuery(berth, creds, { form: createUser('scoped-ap'), service: 'iam', region: 'ap-south-1' })).status, 200);
+    const identity = new URLSearchParams({ Action: 'GetCallerIdentity', Version: '2011-06-15' });
+    const sts = await signedQuery(berth, creds, { form: identity, service: 'sts', region: 'eu-west-1' });
+    assert.deepEqual([sts.status, sts.type], [403, 'SignatureDoesNotMatch']);
+    for (const region of ['us-east-1', 'ap-south-1']) assert.equal((await signedQuery(berth, creds, { form: identity, service: 'sts', region })).status, 200);
   });
 });
 

@@ -7,7 +7,8 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
-import type { Policy } from '../../iam/policy.js';
+import type { IdentityPolicies } from '../identity-policies.js';
+import { boundaryXml } from './boundary-actions.js';
 import { tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
@@ -43,19 +44,21 @@ export interface WebIdentityDoor {
 /** What the STS actions need beyond identities: the service, the caller's policies and web identities. */
 export interface StsDoor {
   service: SecurityTokenService;
-  /** The caller's identity policies, as the authorizers read them. */
-  callerPolicies(principal: Principal): Promise<Policy[]>;
+  /** The caller's identity policies and permissions boundary, as the authorizers read them. */
+  callerPolicies(principal: Principal): Promise<IdentityPolicies>;
 }
 
 export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
 
-function userXml(u: UserRecord): XmlValue {
+/** A user as IAM answers it; its permissions boundary only where GetUser and CreateUser give it (not ListUsers). */
+function userXml(u: UserRecord, withBoundary = false): XmlValue {
   return {
     Path: u.path,
     UserName: u.name,
     UserId: u.userId,
     Arn: `arn:aws:iam::${u.accountId}:user${u.path}${u.name}`,
     CreateDate: u.createdAt,
+    ...(withBoundary && boundaryXml(u.permissionsBoundary)),
   };
 }
 
@@ -70,18 +73,19 @@ function userOf(call: QueryCall): string | undefined {
 
 export const iamActions: Record<string, QueryAction> = {
   async CreateUser(call) {
-    const u = await call.identities.createUser(call.accountId, required(call.form, 'UserName'), call.form.get('Path') ?? '/');
-    return { User: userXml(u) };
+    const boundary = call.form.get('PermissionsBoundary') ?? undefined;
+    const u = await call.identities.createUser(call.accountId, required(call.form, 'UserName'), call.form.get('Path') ?? '/', boundary);
+    return { User: userXml(u, true) };
   },
   async GetUser(call) {
     const name = userOf(call);
     if (name === undefined) {
       return { User: { UserId: call.accountId, Arn: call.callerArn, CreateDate: new Date(0) } };
     }
-    return { User: userXml(await call.identities.user(call.accountId, name)) };
+    return { User: userXml(await call.identities.user(call.accountId, name), true) };
   },
   async ListUsers(call) {
-    return { Users: (await call.identities.listUsers(call.accountId)).map(userXml), IsTruncated: false };
+    return { Users: (await call.identities.listUsers(call.accountId)).map((u) => userXml(u)), IsTruncated: false };
   },
   async DeleteUser(call) {
     await call.identities.deleteUser(call.accountId, required(call.form, 'UserName'));

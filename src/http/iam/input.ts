@@ -88,6 +88,10 @@ export const IAM_INPUT: Record<string, Record<string, Member>> = {
   AttachRolePolicy: { RoleName: roleNameType, PolicyArn: arnType },
   DetachRolePolicy: { RoleName: roleNameType, PolicyArn: arnType },
   ListAttachedRolePolicies: { RoleName: roleNameType, PathPrefix: policyPathType, ...paged },
+  PutUserPermissionsBoundary: { UserName: userNameType, PermissionsBoundary: arnType },
+  DeleteUserPermissionsBoundary: { UserName: userNameType },
+  PutRolePermissionsBoundary: { RoleName: roleNameType, PermissionsBoundary: arnType },
+  DeleteRolePermissionsBoundary: { RoleName: roleNameType },
   CreateOpenIDConnectProvider: {
     Url: str(1, 255),
     ClientIDList: list(str(1, 255), 0),

@@ -7,6 +7,7 @@ import { roleArn } from '../../auth/principal.js';
 import { oidcProviderArn, type RoleAdmin } from '../../auth/role-admin.js';
 import type { RoleRecord } from '../../metadata/roles.js';
 import type { QueryAction, QueryCall } from './actions.js';
+import { boundaryXml } from './boundary-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
 /** `Name.member.1`, `Name.member.2`, ... in order, until the first gap. */
@@ -31,7 +32,7 @@ export function tagMembers(form: URLSearchParams, name = 'Tags'): Array<{ Key: s
   return out;
 }
 
-function rolesOf(call: QueryCall): RoleAdmin {
+export function rolesOf(call: QueryCall): RoleAdmin {
   if (!call.identities.roles) throw new QueryError(IamCodes.ServiceFailure, 'roles are not available on this server');
   return call.identities.roles;
 }
@@ -43,6 +44,7 @@ function integer(form: URLSearchParams, name: string): number | undefined {
   return Number(v);
 }
 
+/** A role as IAM answers it; tags and its permissions boundary only where GetRole and CreateRole give them (not ListRoles). */
 function roleXml(r: RoleRecord, withTags: boolean): XmlValue {
   return {
     Path: r.path,
@@ -55,6 +57,7 @@ function roleXml(r: RoleRecord, withTags: boolean): XmlValue {
     ...(r.description !== '' && { Description: r.description }),
     MaxSessionDuration: r.maxSessionDuration,
     ...(withTags && r.tags.length > 0 && { Tags: r.tags }),
+    ...(withTags && boundaryXml(r.permissionsBoundary)),
   };
 }
 
@@ -69,6 +72,7 @@ export const roleActions: Record<string, QueryAction> = {
       ...(f.get('Description') !== null && { description: f.get('Description')! }),
       ...(maxSessionDuration !== undefined && { maxSessionDuration }),
       tags: tagMembers(f),
+      ...(f.get('PermissionsBoundary') !== null && { permissionsBoundary: f.get('PermissionsBoundary')! }),
     });
     return { Role: roleXml(role, true) };
   },

@@ -20,16 +20,21 @@ import { iamActions, stsActions, type QueryAction, type QueryCall } from './acti
 import { IAM_INPUT, STS_INPUT, checkQueryInput } from './input.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
+import { boundaryActions, boundaryCondition } from './boundary-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
   authenticator: Authenticator;
+  /** The region this deployment serves: with us-east-1, the regions a signature may be scoped to. */
+  region?: string;
   identities: IdentityAdmin;
   log: Logger;
   checkPolicy: QueryCall['checkPolicy'];
   isManagedPolicy: QueryCall['isManagedPolicy'];
   /** Decides `iam:<Action>` from identity policies; without one only the account root manages identities. */
-  authorizer?: { check(principal: Principal, target: { action: string; resource: string; sourceIp?: string }): Promise<void> };
+  authorizer?: {
+    check(principal: Principal, target: { action: string; resource: string; sourceIp?: string; context?: Record<string, string> }): Promise<void>;
+  };
   sts?: SecurityTokenService;
   /** Verifies web identity tokens for AssumeRoleWithWebIdentity; unset, the action is refused. */
   webIdentity?: QueryCall['webIdentity'];
@@ -38,7 +43,7 @@ export interface QueryRouterOptions {
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
 /** The IAM actions Berth serves (the model-constraint test reads them). */
-export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions };
+export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -50,7 +55,9 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     rejectUnservedService(req, form);
     const name = form.get('Action') ?? '';
     const unsigned = req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=') && UNSIGNED_ACTIONS.has(name);
-    const { principal, service } = unsigned ? { principal: anonymousPrincipal, service: 'sts' } : await opts.authenticator.signed(req, body, ['iam', 'sts']);
+    const { principal, service } = unsigned
+      ? { principal: anonymousPrincipal, service: 'sts' }
+      : await opts.authenticator.signed(req, body, ['iam', 'sts'], signingRegions(opts.region));
     if (service === 'sts') namespace = STS_NAMESPACE;
     const result = await runQueryAction(opts, req, principal, service === 'sts' ? 'sts' : 'iam', name, form);
     sendQueryResult(res, name, namespace, result);
@@ -119,7 +126,8 @@ async function authorizeIam(
 ): Promise<void> {
   const action = `iam:${name}`;
   const resource = iamResourceOf(principal.accountId, form);
-  if (!(await iamAllowed(opts, principal, name, resource, sourceIp))) {
+  const context = await boundaryCondition(opts.identities, principal.accountId, name, form);
+  if (!(await iamAllowed(opts, principal, name, resource, sourceIp, context))) {
     noteDenied(req, action, resource);
     throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
   }
@@ -132,13 +140,15 @@ export async function iamAllowed(
   name: string,
   resource: string,
   sourceIp: string | undefined,
+  /** Condition keys of the request beyond the source address (iam:PermissionsBoundary). */
+  context: Record<string, string> = {},
 ): Promise<boolean> {
   if (principal.kind === 'root' && principal.session === undefined) return true;
   // Acts only on the caller and takes its current password: any IAM user may change its own, as
   // under AWS's default password policy (the action refuses callers that are not IAM users).
   if (name === 'ChangePassword') return true;
   if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) return false;
-  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }) }).then(
+  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }), context }).then(
     () => true,
     (e: unknown) => {
       // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal is a no.
@@ -146,6 +156,16 @@ export async function iamAllowed(
       throw e;
     },
   );
+}
+
+/**
+ * IAM's endpoint and STS's global one take signatures scoped to us-east-1, STS's regional
+ * endpoints their own region; anything else is refused in AWS's words ("Credential should be
+ * scoped to a valid region"). With a custom endpoint the SDKs and the CLI sign for the region
+ * they are configured with, so the deployment's region is taken too.
+ */
+function signingRegions(region: string | undefined): string[] {
+  return region === undefined || region === 'us-east-1' ? ['us-east-1'] : ['us-east-1', region];
 }
 
 const QUERY_SERVICES = new Set(['iam', 'sts']);

@@ -15,8 +15,7 @@ import type { Principal } from '../../auth/principal.js';
 import { KmsCodes } from '../../core/errors.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
 import { evaluate } from '../../iam/evaluator.js';
-import type { Policy } from '../../iam/policy.js';
-import { identityPoliciesOf } from '../identity-policies.js';
+import { identityPoliciesOf, type IdentityPolicies } from '../identity-policies.js';
 import { kmsWireError } from './protocol.js';
 
 export interface KmsAuthzTarget {
@@ -31,7 +30,7 @@ export interface KmsAuthzTarget {
 
 export class KmsAuthorizer {
   readonly #identities: IdentityAdmin;
-  readonly #policies: ExpiringCache<Policy[]>;
+  readonly #policies: ExpiringCache<IdentityPolicies>;
 
   constructor(identities: IdentityAdmin, cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() }) {
     this.#identities = identities;
@@ -40,13 +39,14 @@ export class KmsAuthorizer {
 
   /** Rejects with AccessDeniedException in KMS's words when `principal` may not. */
   async check(principal: Principal, target: KmsAuthzTarget): Promise<void> {
-    const identityPolicies =
+    const identity: IdentityPolicies =
       principal.kind === 'user' || principal.kind === 'role'
         ? await this.#policies.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.#identities, principal))
-        : [];
+        : { policies: [] };
     const decision = evaluate({
       caller: principal,
-      identityPolicies,
+      identityPolicies: identity.policies,
+      ...(identity.boundary && { permissionsBoundary: identity.boundary }),
       resourcePolicies: [],
       action: target.action,
       resource: target.resource,

@@ -12,7 +12,7 @@ interface AccountRow {
 const toAccount = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at) });
 
 const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
-const USER_COLUMNS = 'account_id, name, user_id, path, created_at';
+const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, created_at';
 
 export function createPostgresIdentities({ pool, collate }: PgContext): IdentityStore {
   return {
@@ -30,14 +30,18 @@ export function createPostgresIdentities({ pool, collate }: PgContext): Identity
     },
     async createUser(u) {
       // ON CONFLICT DO NOTHING covers both unique keys (name in the account, and user id), as SQLite's does.
-      const n = await changes(pool, 'INSERT INTO users (account_id, name, user_id, path, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+      const n = await changes(pool, `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
         u.accountId,
         u.name,
         u.userId,
         u.path,
+        u.permissionsBoundary ?? null,
         u.now.getTime(),
       ]);
       return n > 0;
+    },
+    async setUserBoundary(accountId, name, arn) {
+      return (await changes(pool, 'UPDATE users SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
     },
     async user(accountId, name) {
       const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE account_id = $1 AND name = $2`, [accountId, name]);

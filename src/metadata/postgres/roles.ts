@@ -1,25 +1,22 @@
 /** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
-import { toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
-const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, created_at';
+const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at';
 const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
 
 export function createPostgresRoles({ pool, collate }: PgContext): RoleStore {
   return {
     async createRole(r) {
-      const n = await changes(pool, `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, [
-        r.accountId,
-        r.name,
-        r.roleId,
-        r.path,
-        r.trustPolicy,
-        r.description,
-        r.maxSessionDuration,
-        JSON.stringify(r.tags),
-        r.now.getTime(),
-      ]);
+      const n = await changes(
+        pool,
+        `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+        roleValues(r),
+      );
       return n > 0;
+    },
+    async setRoleBoundary(accountId, name, arn) {
+      return (await changes(pool, 'UPDATE roles SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
     },
     async role(accountId, name) {
       const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE account_id = $1 AND name = $2`, [accountId, name]);

@@ -8,7 +8,10 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     insertAccount: db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     account: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM accounts WHERE id = ?'),
     accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
-    insertUser: db.prepare('INSERT INTO users (account_id, name, user_id, path, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    insertUser: db.prepare(
+      'INSERT INTO users (account_id, name, user_id, path, permissions_boundary, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
     user: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE account_id = ? AND name = ?'),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
@@ -50,7 +53,10 @@ export function createSqliteIdentities(db: Db): IdentityStore {
       return q.accounts.all().map(toAccount);
     },
     async createUser(u) {
-      return q.insertUser.run(u.accountId, u.name, u.userId, u.path, u.now.getTime()).changes > 0;
+      return q.insertUser.run(u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()).changes > 0;
+    },
+    async setUserBoundary(accountId, name, arn) {
+      return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
     async user(accountId, name) {
       const r = q.user.get(accountId, name);

@@ -1,13 +1,14 @@
 /** Roles, their policies and OIDC providers on SQLite. */
-import { toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import type { Db } from './open.js';
 
 export function createSqliteRoles(db: Db): RoleStore {
   const q = {
     insertRole: db.prepare(
-      `INSERT INTO roles (account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO roles (account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
+    setBoundary: db.prepare('UPDATE roles SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
     role: db.prepare<[string, string], RoleRow>('SELECT * FROM roles WHERE account_id = ? AND name = ?'),
     roles: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE account_id = ? ORDER BY name'),
     updateRole: db.prepare(
@@ -32,10 +33,10 @@ export function createSqliteRoles(db: Db): RoleStore {
   };
   return {
     async createRole(r) {
-      return (
-        q.insertRole.run(r.accountId, r.name, r.roleId, r.path, r.trustPolicy, r.description, r.maxSessionDuration, JSON.stringify(r.tags), r.now.getTime())
-          .changes > 0
-      );
+      return q.insertRole.run(...roleValues(r)).changes > 0;
+    },
+    async setRoleBoundary(accountId, name, arn) {
+      return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
     async role(accountId, name) {
       const r = q.role.get(accountId, name);

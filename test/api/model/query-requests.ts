@@ -46,8 +46,10 @@ export const IAM_BODIES: Record<string, Body> = {
   DeleteLoginProfile: user,
   DeleteOpenIDConnectProvider: { OpenIDConnectProviderArn: OIDC_ARN },
   DeleteRole: role,
+  DeleteRolePermissionsBoundary: role,
   DeleteRolePolicy: { ...role, PolicyName: POLICY_NAME },
   DeleteUser: user,
+  DeleteUserPermissionsBoundary: user,
   DeleteUserPolicy: { ...user, PolicyName: POLICY_NAME },
   DetachRolePolicy: { ...role, PolicyArn: MANAGED },
   DetachUserPolicy: { ...user, PolicyArn: MANAGED },
@@ -65,7 +67,9 @@ export const IAM_BODIES: Record<string, Body> = {
   ListRoles: { PathPrefix: '/', ...paged },
   ListUserPolicies: { ...user, ...paged },
   ListUsers: { PathPrefix: '/', ...paged },
+  PutRolePermissionsBoundary: { ...role, PermissionsBoundary: MANAGED },
   PutRolePolicy: { ...role, PolicyName: POLICY_NAME, PolicyDocument: POLICY },
+  PutUserPermissionsBoundary: { ...user, PermissionsBoundary: MANAGED },
   PutUserPolicy: { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY },
   UpdateAccessKey: { ...user, AccessKeyId: KEY_ID, Status: 'Active' },
   UpdateAssumeRolePolicy: { ...role, PolicyDocument: TRUST },
@@ -73,22 +77,25 @@ export const IAM_BODIES: Record<string, Body> = {
   UpdateRole: { ...role, Description: 'checks', MaxSessionDuration: 3600 },
 };
 
-/** A user and a role with an inline and a managed policy each, a console password, an access key and an OIDC provider. */
+/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key and an OIDC provider. */
 export const IAM_SEED: ReadonlyArray<[string, Body]> = [
   ['CreateUser', user],
   ['PutUserPolicy', { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
   ['AttachUserPolicy', { ...user, PolicyArn: MANAGED }],
+  ['PutUserPermissionsBoundary', { ...user, PermissionsBoundary: MANAGED }],
   ['CreateLoginProfile', { ...user, Password: PASSWORD }],
   ['CreateAccessKey', user],
   ['CreateRole', { ...role, AssumeRolePolicyDocument: TRUST, Description: 'seeded' }],
   ['PutRolePolicy', { ...role, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
   ['AttachRolePolicy', { ...role, PolicyArn: MANAGED }],
+  ['PutRolePermissionsBoundary', { ...role, PermissionsBoundary: MANAGED }],
   ['CreateOpenIDConnectProvider', { Url: OIDC_URL, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }],
 ];
 
 export const IAM_READS: ReadonlyArray<[string, Body]> = [
   ['ListUsers', {}],
   ['ListRoles', {}],
+  ['GetUser', user],
   ['GetRole', role],
   ['GetUserPolicy', { ...user, PolicyName: POLICY_NAME }],
   ['GetRolePolicy', { ...role, PolicyName: POLICY_NAME }],

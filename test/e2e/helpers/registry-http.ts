@@ -139,6 +139,16 @@ export function makeImage(repo: string, tag: string, layers: Buffer[]): TestImag
   return { repo, tag, blobs, manifest, digest: sha256(manifest) };
 }
 
+/** An OCI image manifest of `config` (a blob pushed beside it) and no layers, as JSON text. */
+export function configOnlyManifest(config: Buffer): string {
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaTypes.manifest,
+    config: { mediaType: MediaTypes.config, digest: sha256(config), size: config.length },
+    layers: [],
+  });
+}
+
 /** What a numbered manifest holds beside its config: by default nothing (no layers). */
 export interface NumberedParts {
   /** The config's media type; an image config's by default. */
