@@ -11,25 +11,19 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
-import { manifestAccept, pushBlob, request, sha256 } from '../e2e/helpers/registry-http.js';
+import { makeImage, pushImage } from '../e2e/helpers/gc.js';
+import { manifestAccept, request, sha256 } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 describe('a Berth as the pull-through upstream of another', () => {
   let upstream: BerthInProcess;
   let cache: BerthInProcess;
+  let publicDigest: string;
+  let privateDigest: string;
   const layer = Buffer.from('a layer of the upstream Berth\n'.repeat(100));
-  const config = Buffer.from('{"upstream":"berth"}');
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
+  const image = (repo: string) => makeImage(repo, 'v1', [layer]);
   /** A pull from the cache with its own admin's login: the manifest, then the layer. */
   const pullThrough = async (repo: string) => {
     const m = await request(`${cache.url}/v2/${repo}/manifests/v1`, { headers: { Authorization: cache.authorization, Accept: manifestAccept } });
@@ -40,20 +34,15 @@ describe('a Berth as the pull-through upstream of another', () => {
 
   before(async () => {
     [upstream, cache] = await Promise.all([startInProcess(), startInProcess()]);
-    const put = async (repo: string) => {
-      for (const b of [config, layer]) assert.equal((await pushBlob(upstream.url, repo, b)).status, 201);
-      const res = await fetch(`${upstream.url}/v2/${repo}/manifests/v1`, {
-        method: 'PUT',
-        headers: { authorization: upstream.authorization, 'content-type': OCI_MANIFEST },
-        body: new Uint8Array(manifest),
-      });
-      assert.equal(res.status, 201);
-    };
     const pub = new ECRPUBLICClient({ endpoint: upstream.url, region: 'us-east-1', credentials: adminCredentials(upstream), maxAttempts: 1 });
     await pub.send(new CreatePublicRepositoryCommand({ repositoryName: 'tools/hello' }));
-    await put(`${ACCOUNT}/tools/hello`);
+    const pubImage = image(`${ACCOUNT}/tools/hello`);
+    await pushImage(upstream.url, pubImage);
+    publicDigest = pubImage.digest;
     await ecrClient(upstream).send(new CreateRepositoryCommand({ repositoryName: 'team/app' }));
-    await put('team/app');
+    const privImage = image('team/app');
+    await pushImage(upstream.url, privImage);
+    privateDigest = privImage.digest;
 
     const login = Buffer.from(upstream.authorization.replace(/^Basic /, ''), 'base64')
       .toString()
@@ -74,14 +63,14 @@ describe('a Berth as the pull-through upstream of another', () => {
   it('pulls a public repository with an anonymous token from the upstream token endpoint', async () => {
     const got = await pullThrough(`pub/${ACCOUNT}/tools/hello`);
     assert.equal(got.status, 200, got.body);
-    assert.equal(got.digest, sha256(manifest));
+    assert.equal(got.digest, publicDigest);
     assert.ok(got.layer?.equals(layer), 'the layer is the upstream bytes');
   });
 
   it('pulls a private repository with a token bought with the login in the secret; a rule without one is refused', async () => {
     const got = await pullThrough('priv/team/app');
     assert.equal(got.status, 200, got.body);
-    assert.equal(got.digest, sha256(manifest));
+    assert.equal(got.digest, privateDigest);
     assert.ok(got.layer?.equals(layer));
 
     // The anonymous token reads no private repository upstream, so nothing is cached.
