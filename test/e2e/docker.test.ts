@@ -235,7 +235,10 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
 
     // With a login of the repository's account docker pulls it back (with none: the next test).
     await removeAll();
+    const pulling = await log.mark();
     assert.equal(pulledDigest((await docker(['pull', ref(`${ACCOUNT}/tools/hello:v1`)])).stdout), pushedDigest);
+    // Its last lines must be in before the anonymous push marks where its own begin.
+    await log.since(pulling, `${ACCOUNT}/tools/hello/`, fetchedAll(`${ACCOUNT}/tools/hello`));
     await docker(['tag', ref(`${ACCOUNT}/tools/hello:v1`), ref('team/app:v1')]);
 
     // With no login docker takes an anonymous token: it may look at the blobs (public reads), and Berth refuses the manifest PUT.
