@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
-import { loginTokenFor } from '../auth/login-token.js';
+import { issueBearerToken, loginTokenFor } from '../auth/login-token.js';
 import { issueReplicationToken } from '../auth/replication-token.js';
 import { SecurityTokenService } from '../auth/sts.js';
 import { WebIdentityVerifier } from '../auth/web-identity.js';
@@ -138,6 +138,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ),
     lifecyclePreviews: new LifecyclePreviews(registry),
     loginTokens: (principal) => loginTokenFor(principal, clock.now(), serverKey, config.region),
+    bearerTokens: (login) => {
+      const now = clock.now();
+      return { ...issueBearerToken(login, { now, key: serverKey, region: config.region }), issuedAt: now };
+    },
+    v2Challenge: config.v2Challenge,
     query: {
       identities,
       checkPolicy: checkIdentityPolicy,

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AuthError } from './errors.js';
-import { issueLoginToken, LOGIN_TOKEN_TTL_SECONDS, parseBasicAuth, verifyBasicLogin, verifyLoginToken } from './login-token.js';
+import {
+  ANONYMOUS_TOKEN_ARN,
+  BEARER_TOKEN_TTL_SECONDS,
+  issueBearerToken,
+  issueLoginToken,
+  LOGIN_TOKEN_TTL_SECONDS,
+  parseBasicAuth,
+  verifyBasicLogin,
+  verifyLoginToken,
+} from './login-token.js';
 
 const KEY = randomBytes(32);
 const NOW = new Date('2026-11-22T15:40:34.250Z');
@@ -159,5 +168,52 @@ describe('HTTP Basic', () => {
     const missing = rejection(() => verifyBasicLogin(undefined, { now: NOW, keys: [KEY] }));
     assert.equal(missing.reason, 'MissingAuthentication');
     assert.equal(missing.oci.status, 401);
+  });
+});
+
+describe("Bearer tokens (the token endpoint's)", () => {
+  const REGION = 'us-east-1';
+  const login = () => verifyLoginToken(issue({ region: REGION, session: 'sealed-session' }).password, { now: NOW, keys: [KEY] });
+
+  it("name the login's principal, session and region, for 15 minutes", () => {
+    const { token, expiresAt } = issueBearerToken(login(), { now: NOW, key: KEY, region: REGION });
+    assert.equal(BEARER_TOKEN_TTL_SECONDS, 900);
+    assert.equal(expiresAt.getTime(), NOW.getTime() + 900_000);
+    assert.match(token, /^b1\./);
+    assert.deepEqual(verifyLoginToken(token, { now: NOW, keys: [KEY], region: REGION, purpose: 'bearer' }), {
+      accountId: ACCOUNT,
+      principalArn: ARN,
+      expiresAt,
+      session: 'sealed-session',
+      region: REGION,
+    });
+  });
+
+  it('never outlive the login they came from', () => {
+    const l = verifyLoginToken(issue({ ttlSeconds: 100 }).password, { now: NOW, keys: [KEY] });
+    assert.equal(issueBearerToken(l, { now: NOW, key: KEY, region: REGION }).expiresAt.getTime(), l.expiresAt.getTime());
+  });
+
+  it('are anonymous when issued for no login', () => {
+    const { token } = issueBearerToken(undefined, { now: NOW, key: KEY, region: REGION });
+    const claims = verifyLoginToken(token, { now: NOW, keys: [KEY], purpose: 'bearer' });
+    assert.deepEqual([claims.accountId, claims.principalArn], ['', ANONYMOUS_TOKEN_ARN]);
+  });
+
+  it('and login tokens never pass for each other, even under the same key', () => {
+    const { token } = issueBearerToken(login(), { now: NOW, key: KEY, region: REGION });
+    const { password } = issue();
+    assert.equal(rejection(() => verifyLoginToken(token, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+    assert.equal(rejection(() => verifyLoginToken(password, { now: NOW, keys: [KEY], purpose: 'bearer' })).reason, 'InvalidLoginToken');
+    // Same claims, same key, another purpose: the MAC differs, so relabelling the version does not help.
+    const relabelled = `b1.${password.split('.').slice(1).join('.')}`;
+    assert.equal(rejection(() => verifyLoginToken(relabelled, { now: NOW, keys: [KEY], purpose: 'bearer' })).reason, 'InvalidLoginToken');
+  });
+
+  it('expire with a message that names them', () => {
+    const { token, expiresAt } = issueBearerToken(undefined, { now: NOW, key: KEY, region: REGION });
+    const err = rejection(() => verifyLoginToken(token, { now: expiresAt, keys: [KEY], purpose: 'bearer' }));
+    assert.equal(err.reason, 'ExpiredLoginToken');
+    assert.match(err.message, /^Your Bearer token has expired/);
   });
 });

@@ -17,8 +17,18 @@ export const LOGIN_TOKEN_TTL_SECONDS = 12 * 3600;
 /** Docker clients send this user name with ECR passwords. */
 export const LOGIN_USERNAME = 'AWS';
 
-const VERSION = 'v1';
+/**
+ * What a token is for: the login token (the /v2 password), or the short-lived Bearer token the
+ * token endpoint exchanges it for (http/token/endpoint.ts). Each has its own version prefix and
+ * MAC key, so neither passes for the other.
+ */
+export type TokenPurpose = 'login' | 'bearer';
+const VERSIONS: Record<TokenPurpose, string> = { login: 'v1', bearer: 'b1' };
 const MAX_TOKEN_CHARS = 8192;
+/** A Bearer token from the token endpoint lives this long, never past the credentials it came from. */
+export const BEARER_TOKEN_TTL_SECONDS = 15 * 60;
+/** The principal ARN of a Bearer token handed out with no credentials: it reads public repositories only. */
+export const ANONYMOUS_TOKEN_ARN = '';
 
 export interface LoginTokenClaims {
   accountId: string;
@@ -38,16 +48,16 @@ interface DerivedKey {
   macKey: Buffer;
 }
 
-const derived = new WeakMap<Buffer, DerivedKey>();
+const derived: Record<TokenPurpose, WeakMap<Buffer, DerivedKey>> = { login: new WeakMap(), bearer: new WeakMap() };
 
-function derive(serverKey: Buffer): DerivedKey {
-  let d = derived.get(serverKey);
+function derive(serverKey: Buffer, purpose: TokenPurpose): DerivedKey {
+  let d = derived[purpose].get(serverKey);
   if (!d) {
     if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
     const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
     // The id is derived one-way, so it names the key without revealing anything about it.
-    d = { kid: hk('berth login-token key id v1', 6).toString('base64url'), macKey: hk('berth login-token mac v1', 32) };
-    derived.set(serverKey, d);
+    d = { kid: hk(`berth ${purpose}-token key id v1`, 6).toString('base64url'), macKey: hk(`berth ${purpose}-token mac v1`, 32) };
+    derived[purpose].set(serverKey, d);
   }
   return d;
 }
@@ -64,6 +74,7 @@ export function issueLoginToken(opts: {
   key: Buffer;
   session?: string;
   region?: string;
+  purpose?: TokenPurpose;
 }): {
   password: string;
   expiresAt: Date;
@@ -71,7 +82,8 @@ export function issueLoginToken(opts: {
   const ttl = opts.ttlSeconds ?? LOGIN_TOKEN_TTL_SECONDS;
   if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
   const expiresAt = new Date(opts.now.getTime() + ttl * 1000);
-  const { kid, macKey } = derive(opts.key);
+  const version = VERSIONS[opts.purpose ?? 'login'];
+  const { kid, macKey } = derive(opts.key, opts.purpose ?? 'login');
   const body = {
     a: opts.accountId,
     p: opts.principalArn,
@@ -80,7 +92,7 @@ export function issueLoginToken(opts: {
     ...(opts.region !== undefined && { r: opts.region }),
   };
   const claims = Buffer.from(JSON.stringify(body)).toString('base64url');
-  const signed = `${VERSION}.${kid}.${claims}`;
+  const signed = `${version}.${kid}.${claims}`;
   return { password: `${signed}.${mac(macKey, signed)}`, expiresAt };
 }
 
@@ -91,16 +103,18 @@ const invalid = () => new AuthError('InvalidLoginToken', 'Your authorization tok
  * token must have been issued in that region: one without a region claim, or from another
  * region, is refused.
  */
-export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[]; region?: string }): LoginTokenClaims {
+export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[]; region?: string; purpose?: TokenPurpose }): LoginTokenClaims {
+  const purpose = opts.purpose ?? 'login';
+  const version = VERSIONS[purpose];
   if (password.length > MAX_TOKEN_CHARS) throw invalid();
   const parts = password.split('.');
-  if (parts.length !== 4 || parts[0] !== VERSION) throw invalid();
+  if (parts.length !== 4 || parts[0] !== version) throw invalid();
   const [, kid, claims, given] = parts as [string, string, string, string];
-  const key = opts.keys.map(derive).find((k) => k.kid === kid);
+  const key = opts.keys.map((k) => derive(k, purpose)).find((k) => k.kid === kid);
   if (!key) throw invalid();
   // Compare the canonical encoding, not decoded bytes: base64url decoding ignores the spare
   // low bits of the last character, and a token must be rejected if any character changed.
-  const expected = Buffer.from(mac(key.macKey, `${VERSION}.${kid}.${claims}`));
+  const expected = Buffer.from(mac(key.macKey, `${version}.${kid}.${claims}`));
   const actual = Buffer.from(given);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw invalid();
 
@@ -118,7 +132,8 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   if (opts.region !== undefined && r !== opts.region) throw invalid();
   const expiresAt = new Date(e);
   if (opts.now.getTime() >= e) {
-    throw new AuthError('ExpiredLoginToken', `Your authorization token has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
+    const what = purpose === 'bearer' ? 'Bearer token' : 'authorization token';
+    throw new AuthError('ExpiredLoginToken', `Your ${what} has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
   }
   return { accountId: a, principalArn: p, expiresAt, ...(s !== undefined && { session: s }), ...(r !== undefined && { region: r }) };
 }
@@ -163,4 +178,24 @@ export function loginTokenFor(principal: Principal, now: Date, key: Buffer, regi
     session: session.token,
     region,
   });
+}
+
+/**
+ * The Bearer token the token endpoint hands out for a verified login (its claims) or for no
+ * credentials (`undefined`: anonymous). It names the same principal, session and region as the
+ * login it came from and lives BEARER_TOKEN_TTL_SECONDS, never past that login's own expiry.
+ */
+export function issueBearerToken(login: LoginTokenClaims | undefined, opts: { now: Date; key: Buffer; region: string }): { token: string; expiresAt: Date } {
+  const left = login === undefined ? BEARER_TOKEN_TTL_SECONDS : Math.floor((login.expiresAt.getTime() - opts.now.getTime()) / 1000);
+  const { password, expiresAt } = issueLoginToken({
+    accountId: login?.accountId ?? '',
+    principalArn: login?.principalArn ?? ANONYMOUS_TOKEN_ARN,
+    now: opts.now,
+    key: opts.key,
+    ttlSeconds: Math.max(1, Math.min(BEARER_TOKEN_TTL_SECONDS, left)),
+    ...(login?.session !== undefined && { session: login.session }),
+    region: opts.region,
+    purpose: 'bearer',
+  });
+  return { token: password, expiresAt };
 }

@@ -57,6 +57,12 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')
       .optional(),
+    /**
+     * What a 401 on /v2 asks for: 'bearer' names the token endpoint (/token), so docker pulls
+     * public repositories with no login; 'basic' is ECR's private-registry challenge, for clients
+     * that cannot follow a token realm. Basic credentials sent unasked are accepted either way.
+     */
+    v2Challenge: z.enum(['bearer', 'basic']).default('bearer'),
     /** PostgreSQL for the metadata (postgres://user:pass@host/db); SQLite under dataDir when unset. Never logged. */
     databaseUrl: z
       .string()

@@ -1,13 +1,14 @@
 /**
  * Turns a request into a principal: SigV4 with an access key for the AWS APIs (ECR JSON, IAM
  * and STS Query) — a stored key, or temporary credentials from STS with their session token —
- * a 12-hour login token over HTTP Basic (`AWS:<token>`) for /v2, or anonymous.
+ * a 12-hour login token over HTTP Basic (`AWS:<token>`) for /v2 or a Bearer token the token
+ * endpoint exchanged one for, or anonymous.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import { IdentityError, type IdentityAdmin } from '../auth/identity-admin.js';
-import { LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, type LoginTokenClaims } from '../auth/login-token.js';
+import { ANONYMOUS_TOKEN_ARN, LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, verifyLoginToken, type LoginTokenClaims } from '../auth/login-token.js';
 import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, type Principal } from '../auth/principal.js';
 import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
 import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
@@ -183,12 +184,33 @@ export class Authenticator {
   private readonly verified = new Map<string, LoginTokenClaims>();
 
   /**
-   * The principal of a /v2 request: a valid login token whose user still exists, or anonymous
-   * when none is offered. A token outlives nothing it names: once its user is deleted it is
-   * refused like any invalid credential.
+   * The principal of a /v2 request: a Bearer token from the token endpoint, or a login token sent
+   * as Basic (pre-emptively, as scripts and the conformance suite do), whose user still exists;
+   * anonymous when none is offered. A token outlives nothing it names: once its user is deleted
+   * it is refused like any invalid credential.
    */
-  async basic(req: IncomingMessage): Promise<Principal> {
-    const { principal, session } = this.tokenPrincipal(req);
+  async v2(req: IncomingMessage): Promise<Principal> {
+    return (await this.loginOf(req, req.headers.authorization, { replication: true })).principal;
+  }
+
+  /**
+   * Who the token endpoint's caller is: Basic `AWS:<login token>` (the header, or containerd's
+   * form fields put in one) checked as /v2 checks it, with the claims a Bearer token is minted
+   * from; anonymous (no claims) with no credentials. A Bearer token or a replication token is no
+   * login: the endpoint exchanges logins, and a replication push presents its token on /v2.
+   */
+  async tokenLogin(req: IncomingMessage, header: string | undefined): Promise<{ principal: Principal; claims?: LoginTokenClaims }> {
+    if (header !== undefined && bearerOf(header) !== undefined)
+      throw new AuthError('InvalidLoginToken', 'the token endpoint takes Basic credentials (AWS and a login token), not a Bearer token');
+    return this.loginOf(req, header, { replication: false });
+  }
+
+  private async loginOf(
+    req: IncomingMessage,
+    header: string | undefined,
+    allow: { replication: boolean },
+  ): Promise<{ principal: Principal; claims?: LoginTokenClaims }> {
+    const { principal, session, claims } = this.tokenPrincipal(req, header, allow);
     if (session !== undefined) {
       // Minted from temporary credentials: the session's own checks (and its principal) apply.
       const p = await (async () => this.sessionPrincipal(session, this.openSession(session)))().catch((e: unknown) => {
@@ -197,7 +219,7 @@ export class Authenticator {
         throw e;
       });
       notePrincipal(req, p);
-      return p;
+      return { principal: p, ...(claims && { claims }) };
     }
     if (principal.kind === 'user') {
       const userName = principal.userName!;
@@ -208,22 +230,34 @@ export class Authenticator {
       });
       if (!exists) throw new AuthError('InvalidLoginToken', `the user ${userName} of this login token no longer exists`);
     }
-    return principal;
+    return { principal, ...(claims && { claims }) };
   }
 
-  private tokenPrincipal(req: IncomingMessage): { principal: Principal; session?: string } {
-    const header = req.headers.authorization;
+  private tokenPrincipal(
+    req: IncomingMessage,
+    header: string | undefined,
+    allow: { replication: boolean },
+  ): { principal: Principal; session?: string; claims?: LoginTokenClaims } {
     if (header === undefined || isEmptyBasic(header)) return { principal: anonymousPrincipal };
     const now = this.clock.now();
-    const creds = parseBasicAuth(header);
-    if (creds?.username === LOGIN_USERNAME && isReplicationToken(creds.password)) return { principal: this.replicationPrincipal(req, creds.password, now) };
+    const bearer = bearerOf(header);
+    if (bearer === undefined) {
+      const creds = parseBasicAuth(header);
+      if (creds?.username === LOGIN_USERNAME && isReplicationToken(creds.password)) {
+        if (!allow.replication) throw new AuthError('InvalidLoginToken', 'a replication token is presented on /v2, not exchanged for a Bearer token');
+        return { principal: this.replicationPrincipal(req, creds.password, now) };
+      }
+    }
     let claims = this.verified.get(header);
     if (claims === undefined || claims.expiresAt.getTime() <= now.getTime()) {
-      claims = verifyBasicLogin(header, { now, keys: this.serverKeys, ...(this.region !== undefined && { region: this.region }) });
+      const opts = { now, keys: this.serverKeys, ...(this.region !== undefined && { region: this.region }) };
+      claims = bearer === undefined ? verifyBasicLogin(header, opts) : verifyLoginToken(bearer, { ...opts, purpose: 'bearer' });
       if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
       this.verified.set(header, claims);
     }
-    if (claims.session !== undefined) return { principal: anonymousPrincipal, session: claims.session };
+    if (claims.session !== undefined) return { principal: anonymousPrincipal, session: claims.session, claims };
+    // Only a Bearer token can be anonymous: the token endpoint mints one for a caller with no credentials.
+    if (bearer !== undefined && claims.principalArn === ANONYMOUS_TOKEN_ARN) return { principal: anonymousPrincipal, claims };
     const m = /^arn:aws:iam::(\d{12}):(root|user(\/.*\/|\/)([^/]+))$/.exec(claims.principalArn);
     if (!m) throw new AuthError('InvalidLoginToken', 'the login token names no principal');
     const principal: Principal =
@@ -231,7 +265,7 @@ export class Authenticator {
         ? { arn: claims.principalArn, accountId: claims.accountId, kind: 'root' }
         : { arn: claims.principalArn, accountId: claims.accountId, kind: 'user', userName: m[4]! };
     notePrincipal(req, principal);
-    return { principal };
+    return { principal, claims };
   }
 
   /**
@@ -299,4 +333,11 @@ function sameSecret(a: string, b: string): boolean {
 function isEmptyBasic(header: string): boolean {
   const m = /^(\S+)\s+Og==\s*$/.exec(header);
   return m !== null && m[1]!.toLowerCase() === 'basic';
+}
+
+/** The token of `Authorization: Bearer <token>`; '' when the scheme is Bearer with no token; undefined for any other scheme. */
+function bearerOf(header: string): string | undefined {
+  const m = /^bearer(?:[ \t]+(\S*))?[ \t]*$/i.exec(header);
+  if (m) return m[1] ?? '';
+  return /^bearer\b/i.test(header) ? '' : undefined;
 }

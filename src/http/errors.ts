@@ -9,12 +9,8 @@ import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError, type ErrorHints } from '../core/errors.js';
 import { loggedPath } from './access-log.js';
 import { noteError, REQUEST_ID_HEADER } from './request-facts.js';
+import { basicChallenge } from './token/challenge.js';
 import { DRAIN_LIMIT, discardBody, stopReadingBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
-
-/** The challenge ECR answers with, so clients know to send `AWS:<token>` as Basic credentials. */
-export function basicChallenge(req: IncomingMessage): string {
-  return `Basic realm="${req.headers.host ?? 'berth'}",service="ecr.amazonaws.com"`;
-}
 
 export function ociErrorBody(e: RegistryError): string {
   const entry: Record<string, unknown> = { code: e.code.oci, message: e.message };
@@ -30,7 +26,14 @@ function hintHeaders(hints: ErrorHints): Record<string, string> {
   };
 }
 
-export async function sendOciError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): Promise<void> {
+/** `challenge` is what a 401 asks for (token/challenge.ts); ECR's Basic challenge when unset. */
+export async function sendOciError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  log: Logger,
+  challenge: (req: IncomingMessage) => string = basicChallenge,
+): Promise<void> {
   let e: RegistryError;
   if (isRegistryError(err)) {
     e = err;
@@ -51,7 +54,7 @@ export async function sendOciError(req: IncomingMessage, res: ServerResponse, er
   }
   const body = ociErrorBody(e);
   const headers: Record<string, string | number> = {
-    ...(e.code === Codes.Unauthorized && { 'WWW-Authenticate': basicChallenge(req) }),
+    ...(e.code === Codes.Unauthorized && { 'WWW-Authenticate': challenge(req) }),
     ...hintHeaders(e.hints),
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -39,6 +39,8 @@ import { limitConnectionsPerSource, type SourceLimit } from './source-limit.js';
 import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 import { routeConsole, type ConsoleDoor, type ConsoleOptions } from './console/door.js';
+import { v2Challenge, type ChallengeScheme } from './token/challenge.js';
+import { isTokenPath, routeToken, type BearerTokenIssuer } from './token/endpoint.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -46,6 +48,10 @@ export interface HttpServerOptions {
   authenticator: Authenticator;
   authorizer: Authorizer;
   loginTokens: LoginTokenIssuer;
+  /** Mints the token endpoint's Bearer tokens (token/endpoint.ts). */
+  bearerTokens: BearerTokenIssuer;
+  /** What a 401 on /v2 asks for: a Bearer token from the token endpoint (default), or ECR's Basic login. */
+  v2Challenge?: ChallengeScheme;
   lifecyclePreviews: LifecyclePreviews;
   query: Omit<QueryRouterOptions, 'authenticator' | 'log'>;
   /** The region /v2 requests address. */
@@ -170,6 +176,8 @@ async function handle(
   // its own listeners; once none is listening (the store already gave up), it must not end the process.
   req.on('error', () => undefined);
   const controller = new AbortController();
+  // What a 401 asks for: set once the request is known to be a /v2 one.
+  let challenge: ((req: IncomingMessage) => string) | undefined;
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
   });
@@ -216,8 +224,13 @@ async function handle(
       );
       return;
     }
+    if (isTokenPath(path)) {
+      await routeToken({ authenticator: opts.authenticator, bearerTokens: opts.bearerTokens, registry: opts.registry }, req, res, url);
+      return;
+    }
     if (path === '/v2' || path.startsWith('/v2/')) {
       const sub = path === '/v2' ? '' : path.slice(4);
+      challenge = (r) => v2Challenge(r, sub, opts.v2Challenge ?? 'bearer', opts.registryHost);
       let target: V2Target;
       try {
         target = v2Target(req.headers.host, sub, opts.registryHost);
@@ -227,7 +240,7 @@ async function handle(
         throw err;
       }
       const route = noteOciOperation(req, target.path);
-      const principal = await opts.authenticator.basic(req);
+      const principal = await opts.authenticator.v2(req);
       const address = await addressV2(opts.registry, principal, target, opts.region);
       noteRegistry(req, address.registryKey, address.publicAlias);
       await routeOci(
@@ -273,6 +286,6 @@ async function handle(
       res.destroy();
       return;
     }
-    await sendOciError(req, res, err, opts.log);
+    await sendOciError(req, res, err, opts.log, challenge);
   }
 }

@@ -125,7 +125,7 @@ describe('login tokens of deleted users', () => {
     const res = await catalog();
     assert.equal(res.status, 401, res.body.toString());
     assert.equal(errorCode(res), 'UNAUTHORIZED');
-    assert.match(res.headers.get('www-authenticate') ?? '', /^Basic /);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="/);
     assert.doesNotMatch(berth.output(), /request failed/);
   });
 });

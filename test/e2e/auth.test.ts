@@ -76,15 +76,22 @@ describe('authentication', () => {
     assert.equal(stdout.trim(), 'ci');
   });
 
-  it('answers anonymous /v2 requests with 401 and a Basic challenge: private by default', async () => {
-    for (const path of ['/v2/', '/v2/_catalog', '/v2/auth/app/tags/list', '/v2/x/y/manifests/latest']) {
+  it('answers anonymous /v2 requests with 401 and a Bearer challenge naming the token endpoint: private by default', async () => {
+    const challenge = (scope: string) => `Bearer realm="${berth.url}/token",service="${berth.host}"${scope}`;
+    for (const [path, scope] of [
+      ['/v2/', ''],
+      ['/v2/_catalog', ',scope="registry:catalog:*"'],
+      ['/v2/auth/app/tags/list', ',scope="repository:auth/app:pull"'],
+      ['/v2/x/y/manifests/latest', ',scope="repository:x/y:pull"'],
+    ] as const) {
       const r = await fetch(berth.url + path);
       assert.equal(r.status, 401, path);
-      assert.match(r.headers.get('www-authenticate') ?? '', /^Basic realm=".+",service="ecr.amazonaws.com"$/);
+      assert.equal(r.headers.get('www-authenticate'), challenge(scope));
       assert.equal(((await r.json()) as { errors: Array<{ code: string }> }).errors[0]!.code, 'UNAUTHORIZED');
     }
     const up = await fetch(berth.url + '/v2/x/y/blobs/uploads/', { method: 'POST' });
     assert.equal(up.status, 401);
+    assert.equal(up.headers.get('www-authenticate'), challenge(',scope="repository:x/y:pull,push"'));
   });
 
   it('issues a 12-hour login token that /v2 accepts as Basic AWS:<token>', async () => {
@@ -110,7 +117,7 @@ describe('authentication', () => {
     const tampered = Buffer.from(`AWS:${password!.slice(0, -2)}${password!.endsWith('xx') ? 'yy' : 'xx'}`).toString('base64');
     const bad = await fetch(`${berth.url}/v2/auth/app/tags/list`, { headers: { Authorization: `Basic ${tampered}` } });
     assert.equal(bad.status, 401);
-    assert.match(bad.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+    assert.match(bad.headers.get('www-authenticate') ?? '', /^Bearer realm="/);
     assert.equal(((await bad.json()) as { errors: Array<{ code: string }> }).errors[0]!.code, 'UNAUTHORIZED');
 
     // The CLI's own pipeline: get-login-password | login.

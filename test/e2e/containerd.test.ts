@@ -128,6 +128,12 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     const answered = lines.filter((l) => l.status === 200).map((l) => `${l.method} ${l.path}`);
     assert.deepEqual(answered.slice(0, 2), ['HEAD /v2/team/app/manifests/v1', `GET /v2/team/app/manifests/${app.manifestDigest}`]);
     assert.deepEqual(answered.slice(2).sort(), blobs.map((d) => `GET /v2/team/app/blobs/${d}`).sort(), 'each blob fetched once');
+    // With credentials containerd follows the Bearer challenge with the OAuth form: its login token buys a Bearer token.
+    const tokens = (await accessLog(accessPath).lines()).slice(from).filter((l) => l.path.startsWith('/token'));
+    assert.ok(
+      tokens.some((l) => l.method === 'POST' && l.status === 200 && l.principal === 'arn:aws:iam::000000000000:root'),
+      JSON.stringify(tokens),
+    );
   });
 
   it('pulls by digest after removing the image and its content', async () => {
@@ -245,7 +251,11 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
 
     // Reading is public, writing is not: an anonymous push of a new tag is refused and adds nothing.
     await ctrd.ctr(['images', 'tag', ref(`${ACCOUNT}/tools/hello:v1`), ref(`${ACCOUNT}/tools/hello:anon`)]);
-    assert.match(await ctrd.ctrFails(['images', 'push', '--plain-http', ref(`${ACCOUNT}/tools/hello:anon`)]), /unexpected status: 401 Unauthorized/);
+    from = await mark();
+    // containerd takes an anonymous token, finds every blob there (public reads), and retries the refused manifest PUT.
+    assert.match(await ctrd.ctrFails(['images', 'push', '--plain-http', ref(`${ACCOUNT}/tools/hello:anon`)]), /failed to copy after \d+ retries/);
+    const refusedPush = await accessSince(from, `${ACCOUNT}/tools/hello/`, putManifest(`${ACCOUNT}/tools/hello`, 'anon'));
+    for (const l of refusedPush.filter((x) => x.method === 'PUT')) assert.deepEqual([l.status, l.principal], [401, 'anonymous']);
     const tags = await fetch(`${berth.url}/v2/${ACCOUNT}/tools/hello/tags/list`);
     assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['v1']);
   });
@@ -266,22 +276,27 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
   it('refuses a pull without credentials or with a wrong password (401), and containerd stores nothing', async () => {
     const before = [await ctrd.images(), await ctrd.contentDigests()];
     const tampered = `AWS:${password.slice(0, -2)}${password.endsWith('xx') ? 'yy' : 'xx'}`;
-    for (const user of [undefined, tampered]) {
+    // Without credentials containerd's anonymous token is refused the manifest; with a wrong
+    // password the token endpoint refuses containerd's OAuth form (and its GET fallback).
+    for (const [user, refusal] of [
+      [
+        undefined,
+        /failed to resolve reference ".*made\/app:v1": pulling from host 127\.0\.0\.1:\d+ failed with status code \[manifests v1\]: 401 Unauthorized/,
+      ],
+      [tampered, /failed to resolve reference ".*made\/app:v1": failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized/],
+    ] as const) {
       const from = await mark();
       const err = await ctrd.ctrFails(['images', 'pull', '--plain-http', ...withUser(user), ref('made/app:v1')]);
-      assert.match(
-        err,
-        /failed to resolve reference ".*made\/app:v1": pulling from host 127\.0\.0\.1:\d+ failed with status code \[manifests v1\]: 401 Unauthorized/,
-      );
+      assert.match(err, refusal);
       const lines = await accessSince(from, 'made/app/', (ls) => ls.some((l) => l.path === '/v2/made/app/manifests/v1'));
       // containerd retries its HEAD a few times; each is the same refusal.
       for (const l of lines) assert.deepEqual([l.method, l.path, l.status, l.principal], ['HEAD', '/v2/made/app/manifests/v1', 401, 'anonymous']);
     }
     assert.deepEqual([await ctrd.images(), await ctrd.contentDigests()], before);
-    // ctr prints only the status; the body it was given is the OCI error with the Basic challenge.
+    // ctr prints only the status; the body it was given is the OCI error with the Bearer challenge.
     const raw = await fetch(`${berth.url}/v2/made/app/manifests/v1`, { method: 'GET' });
     assert.equal(raw.status, 401);
-    assert.match(raw.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+    assert.match(raw.headers.get('www-authenticate') ?? '', /^Bearer realm="http:\/\/.+\/token",/);
     assert.equal(errorCode({ status: raw.status, headers: raw.headers, body: Buffer.from(await raw.arrayBuffer()) }), 'UNAUTHORIZED');
   });
 

@@ -22,6 +22,7 @@ import { adminCredentials, awsCliEnv, type Credentials } from './helpers/ecr-cli
 import { createUser } from './helpers/iam-users.js';
 import { blobPath, buildImageLayout, buildIndexLayout, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
 import { catalog, getBlob, getManifest, listTags, sha256 } from './helpers/registry-http.js';
+import { waitFor } from './helpers/wait-for.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 
 const run = promisify(execFile);
@@ -112,8 +113,18 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
   });
 
   it('logs in as the README says (aws ecr get-login-password | docker login) and keeps the login in config.json', async () => {
+    const from = await log.mark();
     const { stdout } = await login(dockerd.config);
     assert.match(stdout, /Login Succeeded/);
+    // docker login follows the Bearer challenge: the login token buys a Bearer token, which /v2/ takes.
+    const lines = await waitFor('the login in the access log', async () => {
+      const ls = (await log.lines()).slice(from);
+      return ls.some((l) => l.path === '/v2/' && l.status === 200) && ls;
+    });
+    assert.ok(
+      lines.some((l) => l.method === 'GET' && l.path.startsWith('/token?') && l.status === 200 && l.principal === 'arn:aws:iam::000000000000:root'),
+      JSON.stringify(lines),
+    );
     const auths = await storedAuths(dockerd.config);
     assert.deepEqual(Object.keys(auths), [berth.host]);
     assert.match(Buffer.from(auths[berth.host]!.auth!, 'base64').toString(), /^AWS:\S+$/);
@@ -208,36 +219,44 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
     assert.equal(m.headers.get('docker-content-digest'), pushedDigest);
   });
 
-  it('pushes to and pulls from an ECR Public repository with a login; with none, docker pushes nothing', async () => {
+  it('pushes to and pulls from an ECR Public repository with a login; with none, its push is refused and changes nothing', async () => {
     const pub = new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth), maxAttempts: 1 });
     await pub.send(new CreatePublicRepositoryCommand({ repositoryName: 'tools/hello' }));
     await docker(['tag', ref('team/app:v1'), ref(`${ACCOUNT}/tools/hello:v1`)]);
     assert.equal(pushed((await docker(['push', ref(`${ACCOUNT}/tools/hello:v1`)])).stdout), pushedDigest);
 
-    // With a login of the repository's account docker pulls it back (an anonymous pull: the todo below).
+    // With a login of the repository's account docker pulls it back (with none: the next test).
     await removeAll();
+    const pulling = await log.mark();
     assert.equal(pulledDigest((await docker(['pull', ref(`${ACCOUNT}/tools/hello:v1`)])).stdout), pushedDigest);
+    // Its last lines must be in before the anonymous push marks where its own begin.
+    await log.since(pulling, `${ACCOUNT}/tools/hello/`, fetchedPushed(`${ACCOUNT}/tools/hello`));
     await docker(['tag', ref(`${ACCOUNT}/tools/hello:v1`), ref('team/app:v1')]);
 
-    // With no login docker sends nothing past the /v2/ challenge (its own refusal, not Berth's).
+    // With no login docker takes an anonymous token: it may look at the blobs (public reads), and Berth refuses the manifest PUT.
     await docker(['tag', ref('team/app:v1'), ref(`${ACCOUNT}/tools/hello:anon`)]);
+    const from = await log.mark();
     const err = await dockerd.dockerFails(['push', ref(`${ACCOUNT}/tools/hello:anon`)], { config: await dockerd.newConfig() });
-    assert.match(err, /no basic auth credentials/);
+    assert.match(err, /unauthorized/);
+    const lines = await log.since(from, `${ACCOUNT}/tools/hello/`, putManifest(`${ACCOUNT}/tools/hello`, 'anon'));
+    for (const l of lines) assert.equal(l.principal, 'anonymous', `${l.method} ${l.path}`);
+    for (const l of lines.filter((x) => x.method !== 'HEAD')) assert.equal(l.status, 401, `${l.method} ${l.path}`);
     assert.deepEqual((await listTags(berth.url, `${ACCOUNT}/tools/hello`)).tags, ['v1']);
   });
 
-  it('pulls from an ECR Public repository with no login', {
-    todo:
-      'fails: after the Basic challenge on /v2/, docker sends no request without credentials ("no basic auth credentials"); ' +
-      'ECR Public answers docker with a Bearer challenge and an anonymous token (notes/2026-12-06-s28-docker.md)',
-  }, async () => {
+  it('pulls from an ECR Public repository with no login (an anonymous token from the Bearer challenge)', async () => {
     await removeAll();
     const from = await log.mark();
     const { stdout } = await docker(['pull', ref(`${ACCOUNT}/tools/hello:v1`)], await dockerd.newConfig());
     assert.equal(pulledDigest(stdout), pushedDigest);
     assert.equal((await inspect(`${ACCOUNT}/tools/hello:v1`)).Id, made.configDigest);
     const lines = await log.since(from, `${ACCOUNT}/tools/hello/`, fetchedPushed(`${ACCOUNT}/tools/hello`));
-    for (const l of lines) assert.deepEqual([l.status, l.principal], [200, 'anonymous'], `${l.method} ${l.path}`);
+    // The previous test's tag listing (as root) may land after the mark: only what a pull asks is docker's.
+    const pulls = lines.filter((l) => /\/(manifests|blobs)\//.test(l.path));
+    const tokens = (await log.lines()).slice(from).filter((l) => l.path.startsWith('/token?'));
+    assert.ok(tokens.length > 0 && tokens.every((l) => l.status === 200 && l.principal === 'anonymous'), JSON.stringify(tokens));
+    assert.ok(pulls.length > made.layers.length, JSON.stringify(lines));
+    for (const l of pulls) assert.deepEqual([l.status, l.principal], [200, 'anonymous'], `${l.method} ${l.path}`);
   });
 
   it("a pull-only IAM user logs in and pulls; its pushes are refused ('denied') and change nothing", async () => {
@@ -270,10 +289,10 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
     assert.deepEqual(await storedAuths(dockerd.config), {});
     const from = await log.mark();
     const err = await dockerd.dockerFails(['pull', ref('team/app:v1')]);
-    // docker asks /v2/, sees the Basic challenge, and with no login does not send the request.
-    assert.match(err, /no basic auth credentials/);
-    const lines = (await log.since(from, '', (ls) => ls.some((l) => l.path === '/v2/'))).filter((l) => l.path === '/v2/' || l.path.startsWith('/v2/team/'));
-    for (const l of lines) assert.deepEqual([l.method, l.path, l.status, l.principal], ['GET', '/v2/', 401, 'anonymous']);
+    // docker takes an anonymous token, and Berth refuses it the private manifest.
+    assert.match(err, /unauthorized/);
+    const lines = await log.since(from, 'team/', (ls) => ls.some((l) => l.path === '/v2/team/app/manifests/v1'));
+    for (const l of lines) assert.deepEqual([l.path, l.status, l.principal], ['/v2/team/app/manifests/v1', 401, 'anonymous']);
     assert.equal((await docker(['images', '-q'])).stdout.trim(), '');
   });
 });

@@ -104,7 +104,7 @@ describe('ECR Public', () => {
     // Reading is public; writing is not, and private repositories stay private.
     const push = await anonymous(`/v2/${ACCOUNT}/tools/hello/blobs/uploads/`, { method: 'POST' });
     assert.equal(push.status, 401);
-    assert.match(push.headers.get('www-authenticate') ?? '', /^Basic /);
+    assert.match(push.headers.get('www-authenticate') ?? '', new RegExp(`^Bearer realm=".*/token",.*,scope="repository:${ACCOUNT}/tools/hello:pull,push"$`));
     assert.equal((await anonymous(`/v2/${ACCOUNT}/tools/nothing/manifests/v1`)).status, 401);
     assert.equal((await anonymous('/v2/_catalog')).status, 401);
 

@@ -78,10 +78,10 @@ describe('OCI conformance suite, v1.1 workflows', () => {
     c.do('PUT', `${manifests}${ref}`, { headers: { 'Content-Type': type }, body: content });
   const accept = { Accept: MT.manifest };
 
-  it('authenticates as the suite does: a Basic challenge on the first request, then the user and password', async () => {
+  it('authenticates as the suite does: a Bearer challenge on the first request, then a token for the user and password', async () => {
     const r = await c.do('GET', '/v2/');
     assert.equal(r.status, 200);
-    assert.match(c.challenges[0] ?? '', /^Basic realm="/);
+    assert.match(c.challenges[0] ?? '', /^Bearer realm="http:\/\/.+\/token",service="/);
     await c.do('GET', '/v2/');
     assert.equal(c.challenges.length, 2, 'no credentials are kept between requests');
   });

@@ -139,10 +139,10 @@ describe('HTTP/2 on the HTTPS port', () => {
     assert.doesNotMatch(h2.head, /^(connection|keep-alive|transfer-encoding):/im);
     const h1 = await curl('--http1.1', '/v2/');
     assert.match(h1.head, /^HTTP\/1\.1 200/);
-    // Unauthenticated, the challenge names the host the client addressed (h2's :authority).
+    // Unauthenticated, the challenge's token realm is on the host the client addressed (h2's :authority), over HTTPS.
     const { stdout: challenge } = await run('curl', ['-sS', '-i', '--http2', '--cacert', join(pki, 'ca.crt'), `${berth.url}/v2/`]);
     assert.match(challenge, /^HTTP\/2 401/);
-    assert.match(challenge, new RegExp(`^www-authenticate: Basic realm="${berth.host}"`, 'm'));
+    assert.match(challenge, new RegExp(`^www-authenticate: Bearer realm="https://${berth.host}/token",service="${berth.host}"\r?$`, 'm'));
     // An error body is the same on both.
     const missing = '/v2/h2/none/manifests/v1';
     const e2 = await curl('--http2', missing);
