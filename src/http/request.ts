@@ -24,6 +24,19 @@ export function cameOverTls(req: IncomingMessage): boolean {
   return 'encrypted' in req.socket && req.socket.encrypted === true;
 }
 
+/**
+ * The scheme clients reach this server by, for URLs Berth hands out (a token realm, a proxy
+ * endpoint, a logo URL): https when the request came over TLS or a proxy in front says it did.
+ * The forwarded header can only upgrade: a client that lies gets URLs that do not work for it,
+ * while a realm left at http behind a TLS proxy would send credentials in the clear.
+ */
+export function externalScheme(req: IncomingMessage): 'https' | 'http' {
+  if (cameOverTls(req)) return 'https';
+  const forwarded = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https' ? 'https' : 'http';
+}
+
 /** An h2 request, through Node's compatibility layer (which stands in for IncomingMessage). */
 export function isHttp2(req: IncomingMessage): req is IncomingMessage & Pick<Http2ServerRequest, 'stream' | 'authority'> {
   return req.httpVersionMajor === 2;

@@ -372,8 +372,9 @@ describe('HTTP/2 on the HTTPS port', () => {
       await iam.send(new PutUserPolicyCommand({ UserName: 'h2-tls-only', PolicyName: 'tls', PolicyDocument: JSON.stringify(policy) }));
       const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'h2-tls-only' }))).AccessKey!;
       const user = { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
-      const token = (await new ECRClient({ ...common, credentials: user }).send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!
-        .authorizationToken!;
+      const data = (await new ECRClient({ ...common, credentials: user }).send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!;
+      assert.equal(data.proxyEndpoint, `https://${berth.host}`, 'the endpoint a login is for is on the scheme it was asked over');
+      const token = data.authorizationToken!;
       const session = await open();
       const head = await h2request(session, {
         ':method': 'HEAD',

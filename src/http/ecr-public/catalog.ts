@@ -9,10 +9,11 @@ import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 import { addressedRegistry, repoScope, type EcrAction, type EcrCall } from '../ecr/context.js';
 import { parseInput, registryId } from '../ecr/input.js';
+import { externalScheme } from '../request.js';
 import { catalogDataInput, publicRepositoryName } from './input.js';
 
 function baseUrl(call: EcrCall): string {
-  return `${call.req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${call.registryHost}`;
+  return `${externalScheme(call.req)}://${call.registryHost}`;
 }
 
 export function catalogDataShape(call: EcrCall, scope: RepoScope, data: RepositoryCatalogData): Record<string, unknown> {

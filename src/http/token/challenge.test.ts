@@ -18,6 +18,16 @@ describe('the /v2 challenge', () => {
     assert.equal(v2Challenge(req('h'), '', 'basic', undefined), 'Basic realm="h",service="ecr.amazonaws.com"');
   });
 
+  it('names an https realm behind a TLS proxy (X-Forwarded-Proto), and never downgrades a TLS request', () => {
+    const behind = (proto: string | string[]) =>
+      ({ ...req('reg.example'), headers: { host: 'reg.example', 'x-forwarded-proto': proto } }) as unknown as IncomingMessage;
+    assert.equal(tokenRealm(behind('https'), undefined), 'https://reg.example/token');
+    assert.equal(tokenRealm(behind('HTTPS, http'), undefined), 'https://reg.example/token');
+    assert.equal(tokenRealm(behind('http'), undefined), 'http://reg.example/token');
+    const tls = { headers: { host: 'reg.example', 'x-forwarded-proto': 'http' }, method: 'GET', socket: { encrypted: true } } as unknown as IncomingMessage;
+    assert.equal(tokenRealm(tls, undefined), 'https://reg.example/token');
+  });
+
   it('asks pull for reads, pull,push for anything else, and the catalog for the catalog', () => {
     assert.equal(scopeOf(req('h', 'HEAD'), 'a/b/blobs/sha256:00'), 'repository:a/b:pull');
     for (const m of ['POST', 'PUT', 'PATCH', 'DELETE']) assert.equal(scopeOf(req('h', m), 'a/blobs/uploads/'), 'repository:a:pull,push');

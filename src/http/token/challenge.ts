@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parseOciRoute } from '../oci/route.js';
-import { cameOverTls } from '../request.js';
+import { externalScheme } from '../request.js';
 
 export type ChallengeScheme = 'bearer' | 'basic';
 
@@ -35,9 +35,9 @@ export function serviceHost(req: IncomingMessage, registryHost: string | undefin
   return host !== undefined && PLAIN_HOST.test(host) ? host : (registryHost ?? 'localhost');
 }
 
-/** The token endpoint's absolute URL (the spec's realm must be one), on the scheme the request came by. */
+/** The token endpoint's absolute URL (the spec's realm must be one), on the scheme clients reach Berth by. */
 export function tokenRealm(req: IncomingMessage, registryHost: string | undefined): string {
-  return `${cameOverTls(req) ? 'https' : 'http'}://${serviceHost(req, registryHost)}${TOKEN_PATH}`;
+  return `${externalScheme(req)}://${serviceHost(req, registryHost)}${TOKEN_PATH}`;
 }
 
 /**
