@@ -23,9 +23,7 @@ export const catalogDataInput = z
     // Linux, Windows) and returns it, only not as a badge (API reference, RepositoryCatalogDataInput).
     architectures: z.array(z.string().min(1).max(50)).max(50).optional(),
     operatingSystems: z.array(z.string().min(1).max(50)).max(50).optional(),
-    logoImageBlob: blob(MAX_LOGO_BYTES)
-      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
-      .optional(),
+    logoImageBlob: blob(MAX_LOGO_BYTES).optional(),
     aboutText: z.string().max(25600).optional(),
     usageText: z.string().max(25600).optional(),
   })

@@ -1,0 +1,60 @@
+/**
+ * A service model's constraints on a member, written as zod types that carry nothing but the
+ * model's numbers: the words of a refusal are read back from them in one place (refusal.ts),
+ * the same for every AWS API Berth serves.
+ */
+import { z } from 'zod';
+
+/**
+ * A model `pattern` as the model writes it (Java's syntax), the whole value to match: `\p{L}`
+ * needs JavaScript's `u` flag, which the `\!` of other patterns would not survive.
+ */
+export const modelRegExp = (source: string) => new RegExp(`^(?:${source})$`, source.includes('\\p{') ? 'u' : '');
+
+/**
+ * Each model pattern's text by its RegExp's: a RegExp prints `/` as `\/`, so the model's own
+ * text (which a refusal quotes) cannot be read back from it. A pattern not made here is a rule
+ * of the service's own, not of its model.
+ */
+const MODEL_PATTERNS = new Map<string, string>();
+
+/** A model `pattern`, written as the model writes it; the whole value must match. */
+export function modelPattern(source: string): RegExp {
+  const re = modelRegExp(source);
+  MODEL_PATTERNS.set(String(re), source);
+  return re;
+}
+
+/** `/^(?:[0-9]{12})$/` → `[0-9]{12}`, as the model writes it; undefined for patterns of no model. */
+export const modelPatternText = (pattern: string): string | undefined => MODEL_PATTERNS.get(pattern);
+
+export const text = (min: number, max?: number) => (max === undefined ? z.string().min(min) : z.string().min(min).max(max));
+
+/** A string within the model's lengths and its pattern. */
+export const patterned = (min: number, max: number | undefined, source: string) => text(min, max).regex(modelPattern(source));
+
+export const integer = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values);
+
+/** A list of `item`s within the model's bounds on its length. */
+export const list = <T extends z.ZodType>(item: T, min: number, max?: number) => (max === undefined ? z.array(item).min(min) : z.array(item).min(min).max(max));
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * A blob member: base64 on the wire (else, as for any member of the wrong type, a
+ * SerializationException), bounded by its decoded bytes as the model bounds it, refused in the
+ * words of a length.
+ */
+export const blob = (min: number, max: number) =>
+  z.string().check((ctx) => {
+    const v = ctx.value;
+    if (v.length % 4 !== 0 || !BASE64.test(v)) {
+      ctx.issues.push({ code: 'invalid_type', expected: 'base64-encoded binary' as 'string', input: v });
+      return;
+    }
+    const bytes = (v.length / 4) * 3 - (v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0);
+    if (bytes < min) ctx.issues.push({ code: 'too_small', origin: 'string', minimum: min, inclusive: true, input: v });
+    else if (bytes > max) ctx.issues.push({ code: 'too_big', origin: 'string', maximum: max, inclusive: true, input: v });
+  });
