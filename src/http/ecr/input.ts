@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { Codes, EcrCodes } from '../../core/errors.js';
 import type { EcrCall } from './context.js';
-import { blob as modelBlob, modelPattern } from '../model/constraints.js';
+import { blobBytes, modelPattern } from '../model/constraints.js';
 import { parseJson } from '../model/json.js';
 import type { Refusal, Wording } from '../model/refusal.js';
 import { EcrError } from './protocol.js';
@@ -81,8 +81,8 @@ export const mutabilityFilters = z
   .min(1)
   .max(5);
 
-/** A base64 blob of at most `max` bytes decoded (model/constraints.ts). */
-export const blob = (max: number) => modelBlob(0, max);
+/** A base64 blob of at most `max` bytes, decoded (model/constraints.ts). */
+export const blob = (max: number) => blobBytes(0, max);
 
 export const maxResults = (max = 1000) => z.number().int().min(1).max(max);
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { blob, integer, list, oneOf, patterned, text } from './constraints.js';
+import { blob, blobBytes, integer, list, oneOf, patterned, text } from './constraints.js';
 import { parseJsonInput } from './json.js';
 import { formInput } from './query.js';
 import { type Refusal, refusal, type Wording } from './refusal.js';
@@ -54,6 +54,9 @@ describe('refusal', () => {
       message: "Unexpected value type at 'data': expected base64-encoded binary",
     });
     assert.match((refused({ Data: 'AAAA' }, quoted, b) as { message: string }).message, /Member must have length less than or equal to 2$/);
+    // What Node's lenient decoder would read anyway: a space, base64url, padding inside.
+    for (const text of ['AA A', 'AA-_', 'A=AA']) assert.equal(refused({ Data: text }, quoted, b).kind, 'serialization', text);
+    assert.deepEqual(z.object({ Data: blobBytes(1, 2) }).parse({ Data: 'AAE=' }), { Data: Buffer.from([0, 1]) });
   });
 
   it('leaves a pattern of no model to the service’s own rule', () => {

@@ -10,7 +10,7 @@ import type { KmsKeyRecord } from '../../../metadata/types.js';
 import { encryptionContextConditions } from '../authz.js';
 import type { KmsCall, KmsAction } from '../context.js';
 import { dryRun, encryptionAlgorithm, encryptionContext, grantTokens, integer, keyId, oneOf, parseKmsInput, recipient, validation } from '../input.js';
-import { blob, list } from '../../model/constraints.js';
+import { blobBytes, list } from '../../model/constraints.js';
 import { kmsWireError } from '../protocol.js';
 
 /** KMS's limits: Encrypt takes up to 4 KiB; its ciphertexts are at most 6 KiB. */
@@ -35,11 +35,11 @@ function checkAlgorithm(algorithm: string | undefined): void {
     throw validation('encryptionAlgorithm', `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`);
 }
 
-const EncryptInput = z.object({ KeyId: keyId, Plaintext: blob(1, MAX_PLAINTEXT), EncryptionAlgorithm: encryptionAlgorithm, ...common });
+const EncryptInput = z.object({ KeyId: keyId, Plaintext: blobBytes(1, MAX_PLAINTEXT), EncryptionAlgorithm: encryptionAlgorithm, ...common });
 
 export const Encrypt: KmsAction = async (call) => {
   const input = parseKmsInput(EncryptInput, call.body);
-  const plaintext = Buffer.from(input.Plaintext, 'base64');
+  const plaintext = input.Plaintext;
   checkAlgorithm(input.EncryptionAlgorithm);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
   await authorizeUse(call, key, input);
@@ -48,7 +48,7 @@ export const Encrypt: KmsAction = async (call) => {
 };
 
 const DecryptInput = z.object({
-  CiphertextBlob: blob(1, MAX_CIPHERTEXT),
+  CiphertextBlob: blobBytes(1, MAX_CIPHERTEXT),
   KeyId: keyId.optional(),
   EncryptionAlgorithm: encryptionAlgorithm,
   Recipient: recipient,
@@ -58,7 +58,7 @@ const DecryptInput = z.object({
 
 export const Decrypt: KmsAction = async (call) => {
   const input = parseKmsInput(DecryptInput, call.body);
-  const ciphertext = Buffer.from(input.CiphertextBlob, 'base64');
+  const ciphertext = input.CiphertextBlob;
   checkAlgorithm(input.EncryptionAlgorithm);
   if (input.Recipient !== undefined) throw kmsWireError(KmsCodes.UnsupportedOperation, "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
   const key = await call.kms.keyOfCiphertext(call.accountId, call.region, ciphertext, input.KeyId);
