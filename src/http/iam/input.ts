@@ -4,7 +4,8 @@
  * words it, `1 validation error detected: Value 'x' at 'userName' failed to satisfy constraint:
  * Member must ...`. Members are addressed as the Query protocol sends them (`Tags.member.1.Key`)
  * and named as AWS names them (`tags.1.member.key`). Passwords and web identity tokens are never
- * quoted back. Patterns are the models' text (Java's syntax), quoted as written.
+ * quoted back. Patterns are the models' text (Java's syntax), quoted as written. model/query.ts
+ * reads the parameters as members; model/refusal.ts words the refusal, as for every other API.
  */
 import { z } from 'zod';
 import { IamCodes } from '../../core/errors.js';
