@@ -22,6 +22,7 @@ import {
   PutLifecyclePolicyCommand,
   PutRegistryPolicyCommand,
   UntagResourceCommand,
+  UploadLayerPartCommand,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
@@ -143,6 +144,21 @@ describe('ECR bad input', () => {
       'ListImageReferrers with a bad digest',
       () => ecr.send(new ListImageReferrersCommand({ repositoryName: 'bad/input', subjectId: { imageDigest: 'sha256:nope' } })),
       'InvalidParameterException',
+    ],
+    [
+      'UploadLayerPart with a part that is not base64',
+      () =>
+        withBody(
+          JSON.stringify({
+            repositoryName: 'bad/input',
+            uploadId: '00000000-0000-4000-8000-000000000000',
+            partFirstByte: 0,
+            partLastByte: 3,
+            layerPartBlob: 'not base64!',
+          }),
+        ).send(new UploadLayerPartCommand({ repositoryName: 'bad/input', uploadId: 'x', partFirstByte: 0, partLastByte: 3, layerPartBlob: Buffer.alloc(4) })),
+      'SerializationException',
+      /^Unexpected value type at 'layerPartBlob': expected base64-encoded binary$/,
     ],
     ['DescribeRegistry with a body that is not JSON', () => withBody('{').send(new DescribeRegistryCommand({})), 'SerializationException'],
     [

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { EcrCodes } from '../../core/errors.js';
 import type { EcrAction } from '../ecr/context.js';
-import { blob, modelPattern, parseInput, type ParsedAction } from '../ecr/input.js';
+import { modelPattern, parseInput, type ParsedAction } from '../ecr/input.js';
+import { blob } from '../model/constraints.js';
 import { EcrError } from '../ecr/protocol.js';
 
 export const publicRepositoryName = z.string().min(2).max(205).regex(modelPattern('(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*'));
@@ -23,9 +24,7 @@ export const catalogDataInput = z
     // Linux, Windows) and returns it, only not as a badge (API reference, RepositoryCatalogDataInput).
     architectures: z.array(z.string().min(1).max(50)).max(50).optional(),
     operatingSystems: z.array(z.string().min(1).max(50)).max(50).optional(),
-    logoImageBlob: blob(MAX_LOGO_BYTES)
-      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
-      .optional(),
+    logoImageBlob: blob(0, MAX_LOGO_BYTES).optional(),
     aboutText: z.string().max(25600).optional(),
     usageText: z.string().max(25600).optional(),
   })

@@ -10,7 +10,7 @@ import type { ConnectionDoc, ConnectionPublic, ConnectionSecrets, HttpParameters
 import type { EventBridgeService, EventsScope } from '../../events/service.js';
 import type { EventResourceRecord } from '../../metadata/types.js';
 import { EcrError } from '../ecr/protocol.js';
-import { busName, httpParameters, integer, limit, name, nextToken, oneOf, parseEventsInput, text } from './input.js';
+import { busName, httpParameters, integer, limit, list, name, nextToken, oneOf, parseEventsInput, text } from './input.js';
 
 export interface EventsCall {
   events: EventBridgeService;
@@ -121,7 +121,7 @@ const PutTargets: EventsAction = async (call) => {
     z.object({
       Rule: ruleName,
       EventBusName: busName,
-      Targets: z.array(TargetInput).min(1, 'Member must have length greater than or equal to 1').max(10, 'Member must have length less than or equal to 10'),
+      Targets: list(TargetInput, 1, 10),
     }),
     call.body,
   );

@@ -7,16 +7,17 @@
 import { z } from 'zod';
 import { EventsCodes } from '../../core/errors.js';
 import { EcrError } from '../ecr/protocol.js';
-import { integer, parseJsonInput, text } from '../json-input.js';
+import { integer, patterned, text } from '../model/constraints.js';
+import { parseJsonInput } from '../model/json.js';
 
-export { integer, oneOf, text } from '../json-input.js';
+export { integer, list, oneOf, text } from '../model/constraints.js';
 
 export function parseEventsInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return parseJsonInput(schema, body, (kind, message) => new EcrError(kind === 'validation' ? EventsCodes.Validation : EventsCodes.Serialization, message));
 }
 
 /** Rule, target, connection and API destination names. */
-export const name = (max: number) => text(1, max).regex(/^[.\-_A-Za-z0-9]+$/, 'Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+');
+export const name = (max: number) => patterned(1, max, '[\\.\\-_A-Za-z0-9]+');
 export const busName = text(1, 1600).optional();
 export const nextToken = text(1, 2048).optional();
 export const limit = integer(1, 100).optional();

@@ -4,27 +4,27 @@
  * words it, `1 validation error detected: Value 'x' at 'userName' failed to satisfy constraint:
  * Member must ...`. Members are addressed as the Query protocol sends them (`Tags.member.1.Key`)
  * and named as AWS names them (`tags.1.member.key`). Passwords and web identity tokens are never
- * quoted back. Patterns are the models' text (Java's syntax), quoted as written.
+ * quoted back. Patterns are the models' text (Java's syntax), quoted as written. model/query.ts
+ * reads the parameters as members; model/refusal.ts words the refusal, as for every other API.
  */
+import { z } from 'zod';
 import { IamCodes } from '../../core/errors.js';
-import { lowerFirst, modelRegExp } from '../json-input.js';
+import { integer, oneOf, patterned, list as modelList, text } from '../model/constraints.js';
+import { formInput, type QueryMembers } from '../model/query.js';
+import { parseModel, type Path, type Wording } from '../model/refusal.js';
 import { QueryError } from './query.js';
 
-type Member =
-  | { kind: 'string'; min: number; max?: number; pattern?: string; re?: RegExp; secret?: true }
-  | { kind: 'integer'; min: number; max: number }
-  | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'list'; min: number; max?: number; item: Member | Record<string, Member> };
-
-const str = (min: number, max?: number, pattern?: string): Member => ({
-  kind: 'string',
-  min,
-  ...(max !== undefined && { max }),
-  ...(pattern !== undefined && { pattern, re: modelRegExp(pattern) }),
-});
-const int = (min: number, max: number): Member => ({ kind: 'integer', min, max });
-const list = (item: Member | Record<string, Member>, min: number, max?: number): Member => ({ kind: 'list', min, ...(max !== undefined && { max }), item });
-const secret = (m: Member): Member => ({ ...m, secret: true }) as Member;
+// An entry is `Member: shape`, the shape written with these (all members optional: the actions
+// require what they require, in their own words).
+const str = (min: number, max?: number, pattern?: string) => (pattern === undefined ? text(min, max) : patterned(min, max, pattern));
+const int = integer;
+const list = (item: z.ZodType | QueryMembers, min: number, max?: number) => modelList(item instanceof z.ZodType ? item : z.object(item).partial(), min, max);
+const SECRETS = new WeakSet<z.ZodType>();
+/** A member never quoted back in a refusal (passwords, web identity tokens). */
+const secret = <T extends z.ZodType>(m: T): T => {
+  SECRETS.add(m);
+  return m;
+};
 
 // IAM's shapes (botocore data/iam/2010-05-08), by the model's names.
 const NAME = '[\\w+=,.@-]+';
@@ -47,11 +47,11 @@ const roleMaxSessionDurationType = int(3600, 43200);
 const TAG_KEY = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+';
 const TAG_VALUE = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 const tagListType = list({ Key: str(1, 128, TAG_KEY), Value: str(0, 256, TAG_VALUE) }, 0, 50);
-const statusType: Member = { kind: 'enum', values: ['Active', 'Inactive', 'Expired'] };
+const statusType = oneOf(['Active', 'Inactive', 'Expired']);
 
 const paged = { Marker: markerType, MaxItems: maxItemsType };
 
-export const IAM_INPUT: Record<string, Record<string, Member>> = {
+export const IAM_INPUT: Record<string, QueryMembers> = {
   CreateUser: { Path: pathType, UserName: userNameType, PermissionsBoundary: arnType, Tags: tagListType },
   GetUser: { UserName: existingUserNameType },
   ListUsers: { PathPrefix: pathPrefixType, ...paged },
@@ -106,9 +106,9 @@ export const IAM_INPUT: Record<string, Record<string, Member>> = {
   DeleteLoginProfile: { UserName: userNameType },
   ChangePassword: { OldPassword: passwordType, NewPassword: passwordType },
   ListPolicies: {
-    Scope: { kind: 'enum', values: ['All', 'AWS', 'Local'] },
+    Scope: oneOf(['All', 'AWS', 'Local']),
     PathPrefix: policyPathType,
-    PolicyUsageFilter: { kind: 'enum', values: ['PermissionsPolicy', 'PermissionsBoundary'] },
+    PolicyUsageFilter: oneOf(['PermissionsPolicy', 'PermissionsBoundary']),
     ...paged,
   },
 };
@@ -120,7 +120,7 @@ const policyArns = list({ arn: STS_ARN }, 0);
 const serialNumberType = str(9, 256, '[\\w+=/:,.@-]*');
 const tokenCodeType = str(6, 6, '[\\d]*');
 
-export const STS_INPUT: Record<string, Record<string, Member>> = {
+export const STS_INPUT: Record<string, QueryMembers> = {
   GetCallerIdentity: {},
   AssumeRole: {
     RoleArn: STS_ARN,
@@ -148,53 +148,17 @@ export const STS_INPUT: Record<string, Record<string, Member>> = {
   GetSessionToken: { DurationSeconds: int(900, 129600), SerialNumber: serialNumberType, TokenCode: tokenCodeType },
 };
 
-/** Refuses `form` with the first member outside `action`'s constraints (actions not listed have none). */
-export function checkQueryInput(rules: Record<string, Member> | undefined, form: URLSearchParams): void {
-  for (const [name, member] of Object.entries(rules ?? {})) check(form, name, lowerFirst(name), member);
-}
+const SCHEMAS = new WeakMap<QueryMembers, z.ZodType>();
 
-function check(form: URLSearchParams, key: string, field: string, m: Member): void {
-  if (m.kind === 'list') {
-    checkList(form, key, field, m);
-    return;
-  }
-  const v = form.get(key);
-  if (v === null) return;
-  const refuse = (constraint: string) => {
-    const value = m.kind === 'string' && m.secret ? '' : ` '${v}'`;
-    throw new QueryError(
-      IamCodes.Validation,
-      `1 validation error detected: Value${value} at '${field}' failed to satisfy constraint: Member must ${constraint}`,
-    );
+/** Refuses `form` if a member is outside `rules`' constraints (actions not listed have none). */
+export function checkQueryInput(rules: QueryMembers | undefined, form: URLSearchParams): void {
+  if (rules === undefined) return;
+  let schema = SCHEMAS.get(rules);
+  if (!schema) SCHEMAS.set(rules, (schema = z.object(rules).partial()));
+  // Values are quoted, but not a secret's, nor a list's (a list's length is refused unquoted).
+  const wording: Wording = {
+    lowerFirst: true,
+    quote: (v: unknown, path: Path) => (Array.isArray(v) || SECRETS.has(rules[String(path[0])]!) ? undefined : `'${String(v)}'`),
   };
-  if (m.kind === 'enum') {
-    if (!m.values.includes(v)) refuse(`satisfy enum value set: [${m.values.join(', ')}]`);
-  } else if (m.kind === 'integer') {
-    // A value that is no integer is the action's to refuse, in its own words.
-    if (!/^-?\d{1,15}$/.test(v)) return;
-    if (Number(v) < m.min) refuse(`have value greater than or equal to ${m.min}`);
-    if (Number(v) > m.max) refuse(`have value less than or equal to ${m.max}`);
-  } else {
-    if (v.length < m.min) refuse(`have length greater than or equal to ${m.min}`);
-    if (m.max !== undefined && v.length > m.max) refuse(`have length less than or equal to ${m.max}`);
-    if (m.re && m.pattern && !m.re.test(v)) refuse(`satisfy regular expression pattern: ${m.pattern}`);
-  }
-}
-
-function checkList(form: URLSearchParams, key: string, field: string, m: Extract<Member, { kind: 'list' }>): void {
-  const fields = 'kind' in m.item ? undefined : (m.item as Record<string, Member>);
-  const present = (i: number) => (fields ? Object.keys(fields).some((f) => form.has(`${key}.member.${i}.${f}`)) : form.has(`${key}.member.${i}`));
-  let n = 0;
-  while (n < 10_000 && present(n + 1)) n++;
-  // `Name=` with no value is an empty list, as botocore sends one.
-  if (n === 0 && !form.has(key)) return;
-  const refuse = (constraint: string) => {
-    throw new QueryError(IamCodes.Validation, `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must ${constraint}`);
-  };
-  if (n < m.min) refuse(`have length greater than or equal to ${m.min}`);
-  if (m.max !== undefined && n > m.max) refuse(`have length less than or equal to ${m.max}`);
-  for (let i = 1; i <= n; i++) {
-    if (!fields) check(form, `${key}.member.${i}`, `${field}.${i}.member`, m.item as Member);
-    else for (const [f, fm] of Object.entries(fields)) check(form, `${key}.member.${i}.${f}`, `${field}.${i}.member.${lowerFirst(f)}`, fm);
-  }
+  parseModel(schema, formInput(rules, form), wording, (r) => new QueryError(IamCodes.Validation, r.kind === 'rule' ? r.why : r.message));
 }

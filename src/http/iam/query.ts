@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IamCodes, type WireCode } from '../../core/errors.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
+import { lowerFirst } from '../model/refusal.js';
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -83,8 +84,4 @@ export function required(form: URLSearchParams, name: string): string {
       `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
     );
   return v;
-}
-
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
 }

@@ -8,10 +8,12 @@
  */
 import { z } from 'zod';
 import { KmsCodes } from '../../core/errors.js';
-import { blob, integer, list, lowerFirst, oneOf, parseJsonInput, patterned, text, validationMessage } from '../json-input.js';
+import { blob, integer, list, oneOf, patterned, text } from '../model/constraints.js';
+import { parseJsonInput } from '../model/json.js';
+import { validationMessage } from '../model/refusal.js';
 import { kmsWireError } from './protocol.js';
 
-export { integer, oneOf, patterned, text } from '../json-input.js';
+export { integer, oneOf, patterned, text } from '../model/constraints.js';
 
 export const validation = (field: string, constraint: string) => kmsWireError(KmsCodes.Validation, validationMessage(field, constraint));
 
@@ -30,15 +32,3 @@ export const recipient = z
   .object({ KeyEncryptionAlgorithm: oneOf(['RSAES_OAEP_SHA_256']).optional(), AttestationDocument: blob(1, 262144).optional() })
   .optional();
 export const encryptionAlgorithm = oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE']).optional();
-
-/** A base64 blob member: decoded, and held to KMS's length limits in bytes. */
-export function decodeBlob(member: string, value: string, maxBytes: number): Buffer {
-  const field = lowerFirst(member);
-  if (value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-    throw kmsWireError(KmsCodes.Serialization, `'${field}' is not valid base64`);
-  }
-  const bytes = Buffer.from(value, 'base64');
-  if (bytes.length < 1) throw validation(field, 'Member must have length greater than or equal to 1');
-  if (bytes.length > maxBytes) throw validation(field, `Member must have length less than or equal to ${maxBytes}`);
-  return bytes;
-}

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { SecretsCodes } from '../../core/errors.js';
 import type { NewValue, SecretDoc, SecretsScope, SecretsService } from '../../secrets/secrets.js';
 import { EcrError } from '../ecr/protocol.js';
-import { blob, integer, list, oneOf, parseJsonInput, patterned, text } from '../json-input.js';
+import { blob, integer, list, oneOf, patterned, text } from '../model/constraints.js';
+import { parseJsonInput } from '../model/json.js';
 
 export interface SecretsCall {
   secrets: SecretsService;

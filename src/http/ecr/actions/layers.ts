@@ -55,7 +55,7 @@ const partInput = z
 
 export const UploadLayerPart = parsedAction(partInput, async (call, input) => {
   const scope = repoScope(call, input.repositoryName, input.registryId);
-  const part = Buffer.from(input.layerPartBlob, 'base64');
+  const part = input.layerPartBlob;
   const invalidPart = async (message: string) => {
     const status = await call.registry.uploads.status(scope, input.uploadId);
     return new EcrError(Codes.BlobUploadInvalid, message, {

@@ -9,20 +9,8 @@ import { KmsCodes } from '../../../core/errors.js';
 import type { KmsKeyRecord } from '../../../metadata/types.js';
 import { encryptionContextConditions } from '../authz.js';
 import type { KmsCall, KmsAction } from '../context.js';
-import {
-  decodeBlob,
-  dryRun,
-  encryptionAlgorithm,
-  encryptionContext,
-  grantTokens,
-  integer,
-  keyId,
-  oneOf,
-  parseKmsInput,
-  recipient,
-  validation,
-} from '../input.js';
-import { list } from '../../json-input.js';
+import { dryRun, encryptionAlgorithm, encryptionContext, grantTokens, integer, keyId, oneOf, parseKmsInput, recipient, validation } from '../input.js';
+import { blobBytes, list } from '../../model/constraints.js';
 import { kmsWireError } from '../protocol.js';
 
 /** KMS's limits: Encrypt takes up to 4 KiB; its ciphertexts are at most 6 KiB. */
@@ -47,11 +35,11 @@ function checkAlgorithm(algorithm: string | undefined): void {
     throw validation('encryptionAlgorithm', `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`);
 }
 
-const EncryptInput = z.object({ KeyId: keyId, Plaintext: z.string(), EncryptionAlgorithm: encryptionAlgorithm, ...common });
+const EncryptInput = z.object({ KeyId: keyId, Plaintext: blobBytes(1, MAX_PLAINTEXT), EncryptionAlgorithm: encryptionAlgorithm, ...common });
 
 export const Encrypt: KmsAction = async (call) => {
   const input = parseKmsInput(EncryptInput, call.body);
-  const plaintext = decodeBlob('Plaintext', input.Plaintext, MAX_PLAINTEXT);
+  const plaintext = input.Plaintext;
   checkAlgorithm(input.EncryptionAlgorithm);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
   await authorizeUse(call, key, input);
@@ -60,7 +48,7 @@ export const Encrypt: KmsAction = async (call) => {
 };
 
 const DecryptInput = z.object({
-  CiphertextBlob: z.string(),
+  CiphertextBlob: blobBytes(1, MAX_CIPHERTEXT),
   KeyId: keyId.optional(),
   EncryptionAlgorithm: encryptionAlgorithm,
   Recipient: recipient,
@@ -70,12 +58,12 @@ const DecryptInput = z.object({
 
 export const Decrypt: KmsAction = async (call) => {
   const input = parseKmsInput(DecryptInput, call.body);
-  const blob = decodeBlob('CiphertextBlob', input.CiphertextBlob, MAX_CIPHERTEXT);
+  const ciphertext = input.CiphertextBlob;
   checkAlgorithm(input.EncryptionAlgorithm);
   if (input.Recipient !== undefined) throw kmsWireError(KmsCodes.UnsupportedOperation, "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
-  const key = await call.kms.keyOfCiphertext(call.accountId, call.region, blob, input.KeyId);
+  const key = await call.kms.keyOfCiphertext(call.accountId, call.region, ciphertext, input.KeyId);
   await authorizeUse(call, key, input);
-  const plaintext = await call.kms.decrypt(key, blob, input.EncryptionContext ?? {});
+  const plaintext = await call.kms.decrypt(key, ciphertext, input.EncryptionContext ?? {});
   return { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: SYMMETRIC_DEFAULT };
 };
 
