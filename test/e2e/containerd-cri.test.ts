@@ -2,10 +2,11 @@
  * A Kubernetes node's pull, as the kubelet makes it: the CRI ImageService's PullImage over
  * containerd's gRPC socket, with the pod's imagePullSecret (`AWS` and a `get-login-password`
  * token) as the request's AuthConfig, and the registry reached through the CRI plugin's
- * `config_path` (a hosts.toml for Berth's plain-HTTP address). No pod runs: only the image service
- * is used. Every blob containerd stores is compared with what was pushed, and refusals are checked
- * as the kubelet would log them (`rpc error: code = ... desc = ...`), without depending on the
- * scheme of Berth's 401 challenge (containerd answers Basic and Bearer alike).
+ * `config_path`: a hosts.toml naming Berth, over plain HTTP, as the server of a registry name that
+ * resolves nowhere else. No pod runs: only the image service is used. Every blob containerd stores
+ * is compared with what was pushed, and refusals are checked as the kubelet would log them
+ * (`rpc error: code = ... desc = ...`), without depending on the scheme of Berth's 401 challenge
+ * (containerd answers Basic and Bearer alike).
  */
 import { ECRPUBLICClient, CreateRepositoryCommand as CreatePublicRepositoryCommand } from '@aws-sdk/client-ecr-public';
 import { SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
@@ -29,6 +30,9 @@ const run = promisify(execFile);
 const MiB = 1 << 20;
 const ACCOUNT = '000000000000';
 const OTHER = '111111111111';
+/** A name under `.test` (RFC 2606), which DNS never resolves. */
+const REGISTRY = 'registry.berth.test';
+const NS = `?ns=${REGISTRY}`;
 const PULL = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'];
 
 const unavailable = containerdUnavailable();
@@ -45,9 +49,25 @@ describe("a Kubernetes node's pull (containerd's CRI image service) against Bert
   let app: BuiltImage; // team/app:v1
   let multi: BuiltIndex; // team/multi:v1, linux/amd64 and linux/arm64/v8
   const src = () => join(work, 'src');
-  const ref = (name: string) => `${berth.host}/${name}`;
+  /** The node's name for an image: Berth as the node knows it, through hosts.toml. */
+  const ref = (name: string) => `${REGISTRY}/${name}`;
+  /** The same image at Berth's own address, for skopeo. */
+  const at = (name: string) => `docker://${berth.host}/${name}`;
   const mark = () => accessLog(accessPath).mark();
-  const accessSince = (from: number, prefix: string, done: (lines: Access[]) => boolean) => accessLog(accessPath).since(from, prefix, done);
+  /**
+   * The access log from `from` on, with the `?ns=<registry name>` containerd adds to every request
+   * it sends to a hosts.toml server taken off the path (the pulls assert that it is there).
+   */
+  const accessSince = async (from: number, prefix: string, done: (lines: Access[]) => boolean) => {
+    const plain = (lines: Access[]) => lines.map((l) => ({ ...l, path: l.path.replace(NS, '') }));
+    return plain(await accessLog(accessPath).since(from, prefix, (lines) => done(plain(lines))));
+  };
+  /** Every request of a pull went to Berth through the hosts.toml of REGISTRY. */
+  const assertThroughHostsToml = async (from: number, prefix: string) => {
+    const lines = (await accessLog(accessPath).lines()).slice(from).filter((l) => l.path.startsWith(`/v2/${prefix}`));
+    assert.ok(lines.length > 0);
+    for (const l of lines) assert.ok(l.path.endsWith(NS), `${l.method} ${l.path}`);
+  };
   const blobsOf = (image: BuiltImage) => [image.configDigest, ...image.layers.map((l) => l.digest)];
   /** True once the manifest PUT of `repo:tag` was answered (the access log is written after the answer). */
   const putManifest = (repo: string, tag: string) => (lines: Access[]) => lines.some((l) => l.method === 'PUT' && l.path === `/v2/${repo}/manifests/${tag}`);
@@ -98,10 +118,10 @@ describe("a Kubernetes node's pull (containerd's CRI image service) against Bert
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
     cri = criImageService(ctrd.address);
-    // A node reaches a registry without TLS only through its hosts.toml (pull and resolve: a node never pushes).
-    await writeHostsToml(ctrd.hostsDir, berth.host, `http://${berth.host}`, { capabilities: ['pull', 'resolve'] });
-    await skopeo.copy(`oci:${src()}:app`, `docker://${ref('team/app:v1')}`, ['--preserve-digests']);
-    await skopeo.copy(`oci:${src()}:multi`, `docker://${ref('team/multi:v1')}`, ['--all', '--preserve-digests']);
+    // The registry's name resolves nowhere: only the hosts.toml under config_path leads to Berth.
+    await writeHostsToml(ctrd.hostsDir, REGISTRY, `http://${berth.host}`, { capabilities: ['pull', 'resolve'] });
+    await skopeo.copy(`oci:${src()}:app`, at('team/app:v1'), ['--preserve-digests']);
+    await skopeo.copy(`oci:${src()}:multi`, at('team/multi:v1'), ['--all', '--preserve-digests']);
     await accessSince(0, 'team/multi/', putManifest('team/multi', 'v1'));
     const password = (await run('aws', ['ecr', 'get-login-password'], { env: awsCliEnv(berth) })).stdout.trim();
     secret = { username: 'AWS', password };
@@ -127,6 +147,7 @@ describe("a Kubernetes node's pull (containerd's CRI image service) against Bert
     await assertHolds(app);
     const lines = await accessSince(from, 'team/app/', fetchedAll('team/app', blobsOf(app)));
     assertOnlyChallenges(lines);
+    await assertThroughHostsToml(from, 'team/app/');
     const blobGets = lines.filter((l) => l.method === 'GET' && l.path.includes('/blobs/') && l.status === 200);
     assert.equal(blobGets.length, blobsOf(app).length, 'each blob fetched once');
   });
@@ -165,7 +186,7 @@ describe("a Kubernetes node's pull (containerd's CRI image service) against Bert
     const pub = new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth), maxAttempts: 1 });
     await pub.send(new CreatePublicRepositoryCommand({ repositoryName: 'tools/hello' }));
     let from = await mark();
-    await skopeo.copy(`oci:${src()}:app`, `docker://${ref(`${ACCOUNT}/tools/hello:v1`)}`, ['--preserve-digests']);
+    await skopeo.copy(`oci:${src()}:app`, at(`${ACCOUNT}/tools/hello:v1`), ['--preserve-digests']);
     await accessSince(from, `${ACCOUNT}/tools/hello/`, putManifest(`${ACCOUNT}/tools/hello`, 'v1'));
     await cri.remove(ref(`team/app@${app.manifestDigest}`));
 
