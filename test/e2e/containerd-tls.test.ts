@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cliPath, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import { containerdUnavailable, startContainerd, type Containerd } from './helpers/containerd.js';
+import { containerdUnavailable, startContainerd, writeHostsToml, type Containerd } from './helpers/containerd.js';
 import { blobPath, buildImageLayout, type BuiltImage } from './helpers/oci-layout.js';
 import { sha256 } from './helpers/registry-http.js';
 
@@ -30,11 +30,7 @@ describe('containerd against Berth over HTTPS, through hosts.toml', { skip: unav
   /** A hosts.toml directory for Berth's host:port, trusting `ca` when given. */
   async function hostsDir(name: string, ca?: string): Promise<string> {
     const dir = join(work, name);
-    await mkdir(join(dir, berth.host), { recursive: true });
-    const server = `https://${berth.host}`;
-    const lines = [`server = "${server}"`, `[host."${server}"]`, '  capabilities = ["pull", "resolve", "push"]'];
-    if (ca) lines.push(`  ca = ${JSON.stringify(ca)}`);
-    await writeFile(join(dir, berth.host, 'hosts.toml'), `${lines.join('\n')}\n`);
+    await writeHostsToml(dir, berth.host, `https://${berth.host}`, { ca });
     return dir;
   }
 

@@ -1,12 +1,13 @@
 /**
  * A private containerd daemon for one test file, driven with the real `ctr` over its own socket:
- * its own root, state and socket under a temp directory, the CRI plugin off (no kubelet here),
- * and the `native` snapshotter for unpacking (plain copies: no overlayfs needed). Nothing is
- * shared with a containerd the machine may run for itself.
+ * its own root, state and socket under a temp directory, and the `native` snapshotter for
+ * unpacking (plain copies: no overlayfs needed). Nothing is shared with a containerd the machine
+ * may run for itself. The CRI plugin (what a kubelet pulls through) is off unless asked for; on,
+ * it serves only images here: no pod runs, so it has no CNI network and says so in its log.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './berth-process.js';
 import { CommandFailed, exitReason, mustFail } from './command-failed.js';
@@ -24,8 +25,10 @@ export function containerdUnavailable(): string | undefined {
 }
 
 export interface Containerd {
-  /** The daemon's socket (`ctr --address`). */
+  /** The daemon's socket (`ctr --address`, and the CRI's gRPC endpoint when it is on). */
   readonly address: string;
+  /** The CRI plugin's `config_path`: one `<host>/hosts.toml` per registry (see `writeHostsToml`). */
+  readonly hostsDir: string;
   /** Runs `ctr --address <socket> <args>`; rejects with CommandFailed on a non-zero exit. */
   ctr(args: string[]): Promise<{ stdout: Buffer; stderr: string }>;
   /** Runs a `ctr` that must fail and returns its stderr (fails the test if it succeeds). */
@@ -40,24 +43,40 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
-export async function startContainerd(): Promise<Containerd> {
+/** The CRI plugin's namespace: `ctr` looks there too when the plugin is on, to see what it pulled. */
+const CRI_NAMESPACE = 'k8s.io';
+
+export async function startContainerd(opts: { cri?: boolean } = {}): Promise<Containerd> {
   const dir = await tempDir('berth-ctrd-');
   const address = join(dir, 'containerd.sock');
   const config = join(dir, 'config.toml');
   const log = join(dir, 'containerd.log');
+  const hostsDir = join(dir, 'certs.d');
+  await mkdir(hostsDir);
+  const q = (path: string) => JSON.stringify(join(dir, path));
+  const cri = [
+    '[plugins."io.containerd.grpc.v1.cri".containerd]',
+    '  snapshotter = "native"',
+    // Its own (empty) CNI directories, never the machine's: the plugin logs that it has no network.
+    '[plugins."io.containerd.grpc.v1.cri".cni]',
+    `  bin_dir = ${q('cni/bin')}`,
+    `  conf_dir = ${q('cni/net.d')}`,
+    '[plugins."io.containerd.grpc.v1.cri".registry]',
+    `  config_path = ${JSON.stringify(hostsDir)}`,
+  ];
   await writeFile(
     config,
     [
       'version = 2',
-      `root = ${JSON.stringify(join(dir, 'root'))}`,
-      `state = ${JSON.stringify(join(dir, 'state'))}`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      `root = ${q('root')}`,
+      `state = ${q('state')}`,
+      ...(opts.cri ? cri : ['disabled_plugins = ["io.containerd.grpc.v1.cri"]']),
       '[grpc]',
       `  address = ${JSON.stringify(address)}`,
       '[ttrpc]',
       `  address = ${JSON.stringify(`${address}.ttrpc`)}`,
       '[plugins."io.containerd.internal.v1.opt"]',
-      `  path = ${JSON.stringify(join(dir, 'opt'))}`,
+      `  path = ${q('opt')}`,
       '',
     ].join('\n'),
   );
@@ -67,7 +86,7 @@ export async function startContainerd(): Promise<Containerd> {
   const exited = new Promise<void>((res) => daemon.once('exit', () => res()));
   const daemonLog = () => readFile(log, 'utf8').catch(() => '');
 
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, CONTAINERD_SNAPSHOTTER: 'native', CONTAINERD_NAMESPACE: 'berth-test' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, CONTAINERD_SNAPSHOTTER: 'native', CONTAINERD_NAMESPACE: opts.cri ? CRI_NAMESPACE : 'berth-test' };
   const ctr = (args: string[]) =>
     new Promise<{ stdout: Buffer; stderr: string }>((resolve, reject) => {
       execFile('ctr', ['--address', address, ...args], { env, encoding: 'buffer', maxBuffer: 256 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
@@ -93,6 +112,7 @@ export async function startContainerd(): Promise<Containerd> {
 
   return {
     address,
+    hostsDir,
     ctr,
     ctrFails: (args) => mustFail(shown(args), () => ctr(args)),
     content: async (digest) => (await ctr(['content', 'get', digest])).stdout,
@@ -112,3 +132,15 @@ export async function startContainerd(): Promise<Containerd> {
 const shown = (args: string[]) => `ctr ${args.map((a, i) => (args[i - 1] === '--user' ? a.replace(/:.*/, ':<password>') : a)).join(' ')}`;
 
 const lines = (out: Buffer) => out.toString().split('\n').filter(Boolean);
+
+/**
+ * Writes `<hostsDir>/<host>/hosts.toml` as a node's registry configuration does: `server` is the
+ * registry's URL (http:// for a registry without TLS), and `ca` the CA file to trust, if any.
+ */
+export async function writeHostsToml(hostsDir: string, host: string, server: string, opts: { ca?: string; capabilities?: string[] } = {}): Promise<void> {
+  const caps = opts.capabilities ?? ['pull', 'resolve', 'push'];
+  const lines = [`server = "${server}"`, `[host."${server}"]`, `  capabilities = ${JSON.stringify(caps)}`];
+  if (opts.ca) lines.push(`  ca = ${JSON.stringify(opts.ca)}`);
+  await mkdir(join(hostsDir, host), { recursive: true });
+  await writeFile(join(hostsDir, host, 'hosts.toml'), `${lines.join('\n')}\n`);
+}
