@@ -21,6 +21,7 @@ import { IAM_INPUT, STS_INPUT, checkQueryInput } from './input.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
 import { boundaryActions, boundaryCondition } from './boundary-actions.js';
+import { policyActions } from './policy-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
@@ -43,7 +44,7 @@ export interface QueryRouterOptions {
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
 /** The IAM actions Berth serves (the model-constraint test reads them). */
-export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions };
+export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions, ...policyActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
