@@ -190,7 +190,12 @@ export class Authenticator {
    * it is refused like any invalid credential.
    */
   async v2(req: IncomingMessage): Promise<Principal> {
-    return (await this.loginOf(req, req.headers.authorization, { replication: true })).principal;
+    try {
+      return (await this.loginOf(req, req.headers.authorization, { replication: true })).principal;
+    } catch (e) {
+      if (e instanceof AuthError && req.headers.authorization !== undefined && bearerOf(req.headers.authorization) !== undefined) REFUSED_BEARER.add(req);
+      throw e;
+    }
   }
 
   /**
@@ -333,6 +338,14 @@ function sameSecret(a: string, b: string): boolean {
 function isEmptyBasic(header: string): boolean {
   const m = /^(\S+)\s+Og==\s*$/.exec(header);
   return m !== null && m[1]!.toLowerCase() === 'basic';
+}
+
+/** /v2 requests whose Bearer token was refused (expired, altered, foreign, its user gone). */
+const REFUSED_BEARER = new WeakSet<IncomingMessage>();
+
+/** Whether `req`'s Bearer token was refused, so its 401 says `error="invalid_token"` (RFC 6750 §3.1). */
+export function refusedBearer(req: IncomingMessage): boolean {
+  return REFUSED_BEARER.has(req);
 }
 
 /** The token of `Authorization: Bearer <token>`; '' when the scheme is Bearer with no token; undefined for any other scheme. */

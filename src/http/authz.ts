@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import { repositoryArn } from '../core/arns.js';
 import type { Clock } from '../core/clock.js';
 import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
+import { deniedMessage, type Denial } from '../iam/denial.js';
 import { evaluate } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
 import { identityPoliciesOf, type IdentityPolicies } from './identity-policies.js';
@@ -19,8 +20,9 @@ export class AccessDenied extends Error {
     readonly action: string,
     readonly resource: string,
     principalArn: string,
+    why: Denial,
   ) {
-    super(`User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`);
+    super(deniedMessage(principalArn, action, resource, why));
     this.name = 'AccessDenied';
   }
 }
@@ -129,7 +131,7 @@ export class Authorizer {
       resourceAccountId: target.resourceAccountId,
       context,
     });
-    if (!decision.allowed) throw new AccessDenied(target.action, resource, principal.arn);
+    if (!decision.allowed) throw new AccessDenied(target.action, resource, principal.arn, decision);
     // The rule is here, not in each front door, so /v2 and the JSON API cannot disagree. Checked
     // after the push action itself, so a caller who may not push hears about that first.
     const push = PUSH_START.exec(target.action);

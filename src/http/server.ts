@@ -11,7 +11,7 @@ import { Codes, RegistryError } from '../core/errors.js';
 import type { LifecyclePreviews } from '../lifecycle/previews.js';
 import type { Registry } from '../registry/registry.js';
 import { sendOciError } from './errors.js';
-import type { Authenticator } from './authn.js';
+import { refusedBearer, type Authenticator } from './authn.js';
 import type { Authorizer } from './authz.js';
 import type { LoginTokenIssuer } from './ecr/context.js';
 import { isEcrRequest, rejectUnknownJsonApi, routeEcr, routeJsonApi, type EcrRouterOptions } from './ecr/router.js';
@@ -230,7 +230,7 @@ async function handle(
     }
     if (path === '/v2' || path.startsWith('/v2/')) {
       const sub = path === '/v2' ? '' : path.slice(4);
-      challenge = (r) => v2Challenge(r, sub, opts.v2Challenge ?? 'bearer', opts.registryHost);
+      challenge = (r) => v2Challenge(r, sub, opts.v2Challenge ?? 'bearer', opts.registryHost, refusedBearer(r));
       let target: V2Target;
       try {
         target = v2Target(req.headers.host, sub, opts.registryHost);

@@ -36,7 +36,11 @@ describe('evaluate', () => {
 
   it('lets an explicit Deny anywhere win', () => {
     const deny = resource({ Statement: [{ Effect: 'Deny', Principal: '*', Action: 'ecr:*' }] });
-    assert.deepEqual(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [deny] })), { allowed: false, explicitDeny: true });
+    assert.deepEqual(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [deny] })), {
+      allowed: false,
+      explicitDeny: true,
+      policyType: 'resource-based policy',
+    });
     const rootDenied = evaluate(req({ caller: { ...alice, arn: 'arn:aws:iam::111111111111:root', kind: 'root' }, resourcePolicies: [deny] }));
     assert.equal(rootDenied.allowed, false);
   });
@@ -72,7 +76,11 @@ describe('evaluate', () => {
     assert.equal(evaluate(req({ caller: bob, resourcePolicies: [grantTo({ AWS: bob.arn })] })).allowed, false, 'cross-account: both sides must allow');
     // A Deny naming the account still binds its users.
     const denyAccount = resource({ Statement: [{ Effect: 'Deny', Principal: { AWS: aliceRoot }, Action: 'ecr:*' }] });
-    assert.deepEqual(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [denyAccount] })), { allowed: false, explicitDeny: true });
+    assert.deepEqual(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [denyAccount] })), {
+      allowed: false,
+      explicitDeny: true,
+      policyType: 'resource-based policy',
+    });
   });
 
   it('a registry policy under scope V1 governs only the actions it is limited to', () => {
@@ -132,7 +140,11 @@ describe('session policies and NotPrincipal', () => {
     const denyAllBut = resource({ Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: alice.arn }, Action: 'ecr:*' }] });
     assert.equal(evaluate(req({ identityPolicies: [allowPull], resourcePolicies: [denyAllBut] })).allowed, true);
     const carol = { ...alice, arn: 'arn:aws:iam::111111111111:user/carol' };
-    assert.deepEqual(evaluate(req({ caller: carol, identityPolicies: [allowPull], resourcePolicies: [denyAllBut] })), { allowed: false, explicitDeny: true });
+    assert.deepEqual(evaluate(req({ caller: carol, identityPolicies: [allowPull], resourcePolicies: [denyAllBut] })), {
+      allowed: false,
+      explicitDeny: true,
+      policyType: 'resource-based policy',
+    });
   });
 });
 
@@ -163,7 +175,11 @@ describe('permissions boundaries', () => {
         { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: REPO },
       ],
     });
-    assert.deepEqual(evaluate(req({ identityPolicies: [all], permissionsBoundary: denying })), { allowed: false, explicitDeny: true });
+    assert.deepEqual(evaluate(req({ identityPolicies: [all], permissionsBoundary: denying })), {
+      allowed: false,
+      explicitDeny: true,
+      policyType: 'permissions boundary',
+    });
     // Even what a resource policy grants the user's own ARN.
     assert.equal(evaluate(req({ permissionsBoundary: denying, resourcePolicies: [grantTo({ AWS: alice.arn })] })).allowed, false);
   });
@@ -188,7 +204,28 @@ describe('permissions boundaries', () => {
     assert.deepEqual(evaluate(req({ identityPolicies: [all], permissionsBoundary: all, resourcePolicies: [denyAllBut] })), {
       allowed: false,
       explicitDeny: true,
+      policyType: 'resource-based policy',
     });
+  });
+});
+
+describe("a refusal names the policy type that failed to allow (AWS's AccessDenied words)", () => {
+  const all = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] });
+  const pushOnly = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:PutImage', Resource: '*' }] });
+  const typeOf = (over: Partial<AuthzRequest>) => {
+    const d = evaluate(req(over));
+    return d.allowed ? 'allowed' : `${d.explicitDeny ? 'deny' : 'no allow'}: ${d.policyType}`;
+  };
+  it('identity, boundary, session, resource', () => {
+    assert.equal(typeOf({}), 'no allow: identity-based policy');
+    assert.equal(typeOf({ identityPolicies: [all], permissionsBoundary: pushOnly }), 'no allow: permissions boundary');
+    assert.equal(typeOf({ caller: { ...alice, sessionPolicies: [pushOnly] }, identityPolicies: [all] }), 'no allow: session policy');
+    assert.equal(typeOf({ caller: bob, identityPolicies: [all] }), 'no allow: resource-based policy', 'across accounts the resource side is missing');
+    assert.equal(typeOf({ caller: bob }), 'no allow: identity-based policy');
+    assert.equal(typeOf({ caller: anonymous }), 'no allow: resource-based policy');
+    const deny = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'ecr:*', Resource: '*' }] });
+    assert.equal(typeOf({ identityPolicies: [all, deny] }), 'deny: identity-based policy');
+    assert.equal(typeOf({ caller: { ...alice, sessionPolicies: [deny] }, identityPolicies: [all] }), 'deny: session policy');
   });
 });
 

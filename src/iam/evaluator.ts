@@ -27,6 +27,7 @@
  * caller with a boundary whatever it names (AWS documents this).
  */
 import { operatorHolds, parseOperator, type PolicyValue } from './conditions.js';
+import type { Denial } from './denial.js';
 import { globMatchParts } from './glob.js';
 import { globMatch, type Condition, type Policy, type Statement } from './policy.js';
 import { hasVariable, resolveVariables, type Part } from './variables.js';
@@ -65,7 +66,8 @@ export interface IdentityPolicies {
   boundary?: Policy;
 }
 
-export type Decision = { allowed: true } | { allowed: false; explicitDeny: boolean };
+/** A refusal names the policy type that denied or failed to allow, as AWS's messages do (denial.ts). */
+export type Decision = { allowed: true } | ({ allowed: false } & Denial);
 
 /**
  * 'direct': an Allow naming the caller's own ARN (a user's, a role session's); 'grant': one naming
@@ -82,22 +84,41 @@ export function evaluate(req: AuthzRequest): Decision {
   const resource = verdictOf(req.resourcePolicies, req, context, true);
   const session = req.caller.sessionPolicies === undefined ? undefined : verdictOf(req.caller.sessionPolicies, req, context, false);
   const boundary = req.permissionsBoundary === undefined || noIdentity ? undefined : verdictOf([req.permissionsBoundary], req, context, false);
-  if (identity === 'deny' || resource === 'deny' || session === 'deny' || boundary === 'deny') return { allowed: false, explicitDeny: true };
+  if (identity === 'deny') return { allowed: false, explicitDeny: true, policyType: 'identity-based policy' };
+  if (resource === 'deny') return { allowed: false, explicitDeny: true, policyType: 'resource-based policy' };
+  if (boundary === 'deny') return { allowed: false, explicitDeny: true, policyType: 'permissions boundary' };
+  if (session === 'deny') return { allowed: false, explicitDeny: true, policyType: 'session policy' };
+  // The root's identity allows everything; only policies (a Deny above) restrict it.
+  const identityAllowed = identity !== 'none' || req.caller.kind === 'root';
   // A session policy and a permissions boundary only narrow: what the identity policies allow but
   // either does not is not allowed, and neither is what a resource policy grants the role (or "*")
   // rather than the user or session itself (IAM's "resource-based policies and implicit denies in
   // other policy types", and its permissions boundaries page).
   const bounded = session === 'none' || boundary === 'none';
   if (bounded) identity = 'none';
-  if (req.resourcePolicyRequired && resource === 'none') return { allowed: false, explicitDeny: false };
-  // The root's identity allows everything; only policies (a Deny above) restrict it.
+  if (req.resourcePolicyRequired && resource === 'none') return { allowed: false, explicitDeny: false, policyType: 'resource-based policy' };
   const identityAllows = identity !== 'none' || req.caller.kind === 'root';
   const resourceGrants = resource === 'direct' || (resource === 'grant' && !bounded);
   const sameAccount = req.caller.accountId === req.resourceAccountId;
   if (sameAccount ? identityAllows || resourceGrants : identityAllows && resource !== 'none') return { allowed: true };
   // An anonymous caller has no identity policy: a resource policy granting "*" is enough.
   if (req.caller.kind === 'anonymous' && resourceGrants) return { allowed: true };
-  return { allowed: false, explicitDeny: false };
+  return { allowed: false, explicitDeny: false, policyType: implicitlyDeniedBy(req, identityAllowed, boundary, session, sameAccount) };
+}
+
+/** Which policy type failed to allow: the one that narrowed an identity Allow, else the side a decision needed. */
+function implicitlyDeniedBy(
+  req: AuthzRequest,
+  identityAllowed: boolean,
+  boundary: Verdict | undefined,
+  session: Verdict | undefined,
+  sameAccount: boolean,
+): Denial['policyType'] {
+  if (req.caller.kind === 'anonymous' || req.caller.kind === 'federated') return 'resource-based policy';
+  if (!identityAllowed) return 'identity-based policy';
+  if (boundary === 'none') return 'permissions boundary';
+  if (session === 'none') return 'session policy';
+  return sameAccount ? 'identity-based policy' : 'resource-based policy';
 }
 
 /** Condition keys (lower-cased) and their values; `multi` holds the multivalued ones, which cannot be policy variables. */

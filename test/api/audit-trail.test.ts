@@ -344,6 +344,12 @@ describe('the audit trail', () => {
     await kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(encrypted, 'base64') }));
     const dataKey = Buffer.from((await kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' }))).Plaintext!).toString('base64');
     const token = (await ecr().send(new GetAuthorizationTokenCommand({}))).authorizationData!;
+    // A token endpoint exchange (not an event: the trail records no /v2 login either): its token is never stored.
+    const exchanged = await fetch(`${berth.url}/token?service=${berth.host}&scope=repository:a/b:pull`, {
+      headers: { authorization: `Basic ${token[0]!.authorizationToken!}` },
+    });
+    assert.equal(exchanged.status, 200);
+    const bearer = ((await exchanged.json()) as { token: string }).token;
     const events = await eventually('the calls recorded', nameIs('GenerateDataKey'));
     await eventually('the token recorded', nameIs('GetAuthorizationToken'));
     const encrypt = recordOf((await eventually('Encrypt recorded', nameIs('Encrypt')))[0]!);
@@ -369,6 +375,7 @@ describe('the audit trail', () => {
       'the KMS plaintext, raw': plaintext.toString(),
       'the data key': dataKey,
       'the login token': token[0]!.authorizationToken!,
+      'the Bearer token': bearer,
       'the ciphertext': encrypted,
     };
     for (const [what, secret] of Object.entries(secrets)) assert.ok(!stored.includes(secret), `${what} is not stored`);

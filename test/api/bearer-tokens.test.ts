@@ -24,7 +24,7 @@ const OTHER = '222222222222';
 interface Answer {
   status: number;
   headers: Headers;
-  json: { token?: string; access_token?: string; expires_in?: number; issued_at?: string; errors?: Array<{ code: string; message: string }> };
+  json: { token?: string; access_token?: string; scope?: string; expires_in?: number; issued_at?: string; errors?: Array<{ code: string; message: string }> };
 }
 
 async function answer(res: Response): Promise<Answer> {
@@ -116,6 +116,11 @@ describe('the token endpoint and Bearer tokens', () => {
     const base = { service: berth.host, scope: 'repository:team/app:pull repository:team/other:pull,push', client_id: 'containerd-client' };
     const ok = await form({ ...base, grant_type: 'password', username: 'AWS', password });
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    // The distribution spec's OAuth answer carries the scope granted (stricter than RFC 6749 §5.1): the one asked for.
+    assert.equal(ok.json.scope, base.scope);
+    const unscoped = await form({ service: berth.host, grant_type: 'password', username: 'AWS', password });
+    assert.equal(unscoped.status, 200);
+    assert.equal(unscoped.json.scope, undefined, 'nothing asked, no scope named');
     assert.equal((await pullWith(ok.json.access_token!, '/v2/team/app/manifests/v1')).status, 200);
 
     refused(await form({ ...base, grant_type: 'refresh_token', refresh_token: 'x' }), 400, /grant_type "refresh_token" is not supported/);
@@ -154,7 +159,14 @@ describe('the token endpoint and Bearer tokens', () => {
     for (const bad of [...altered, foreign, login, '', 'x'.repeat(9000)]) {
       const r = await pullWith(bad, '/v2/team/app/manifests/v1');
       assert.equal(r.status, 401, bad.slice(0, 40));
-      assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer realm="/);
+      // RFC 6750 §3.1: a refused token is `invalid_token` (containerd then fetches another once).
+      assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer realm="[^"]+",service="[^"]+",scope="repository:team\/app:pull",error="invalid_token"$/);
+    }
+    // No token at all, or a valid anonymous one short of a private repository: a challenge with no error.
+    for (const headers of [{}, bearer(await tokenFor())]) {
+      const r = await raw('/v2/team/app/manifests/v1', { headers });
+      assert.equal(r.status, 401);
+      assert.doesNotMatch(r.headers.get('www-authenticate') ?? '', /error=/);
     }
     // An anonymous token signed with another key is no more public than it is private.
     assert.equal((await pullWith(foreign, `/v2/${ACCOUNT}/tools/hello/manifests/v1`)).status, 401);
@@ -163,6 +175,7 @@ describe('the token endpoint and Bearer tokens', () => {
     try {
       const r = await pullWith(token, '/v2/team/app/manifests/v1');
       assert.equal(r.status, 401);
+      assert.match(r.headers.get('www-authenticate') ?? '', /,error="invalid_token"$/);
       assert.match(((await r.json()) as { errors: Array<{ message: string }> }).errors[0]!.message, /Bearer token has expired/);
     } finally {
       offsetMs = 0;

@@ -97,6 +97,16 @@ describe('the access log', () => {
       ['query token', 'bearertok3n'],
     );
 
+    // A login put in the token endpoint's query (no client does; a script might): never logged, in the
+    // access line or anywhere (the final test checks the whole output for the login token).
+    const login = Buffer.from(berth.authorization.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .replace(/^AWS:/, '');
+    const tokenQuery = await fetch(
+      `${berth.url}/token?service=${berth.host}&username=AWS&password=${encodeURIComponent(login)}&scope=repository:logs/app:pull`,
+    );
+    await tokenQuery.arrayBuffer();
+
     // Three plain requests: one line each, found by the id the answer carried.
     const ids: string[] = [];
     for (const path of ['/healthz', '/v2/logs/app/tags/list', '/v2/nope/manifests/v1']) {
@@ -106,7 +116,9 @@ describe('the access log', () => {
       assert.match(id ?? '', /^[0-9a-f-]{36}$/, `${path} answers with a request id`);
       ids.push(id!);
     }
-    const lines = await linesFor([...ids, cliRequestId, presignedish.headers.get('x-amzn-requestid')!]);
+    const lines = await linesFor([...ids, cliRequestId, presignedish.headers.get('x-amzn-requestid')!, tokenQuery.headers.get('x-amzn-requestid')!]);
+    const token = lines.find((l) => l.requestId === tokenQuery.headers.get('x-amzn-requestid'))!;
+    assert.match(String(token.path), /^\/token\?service=[^&]+&username=AWS&password=REDACTED&scope=repository:logs\/app:pull$/);
 
     for (const id of ids) assert.equal(lines.filter((l) => l.requestId === id).length, 1, `one line for request ${id}`);
     const tags = lines.find((l) => l.requestId === ids[1])!;

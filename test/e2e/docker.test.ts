@@ -270,14 +270,17 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
     let err = await dockerd.dockerFails(['push', ref('team/app:reader')], { config });
     assert.match(
       err,
-      /^denied: User: arn:aws:iam::000000000000:user\/reader is not authorized to perform: ecr:PutImage on resource: .*repository\/team\/app$/m,
+      /^denied: User: arn:aws:iam::000000000000:user\/reader is not authorized to perform: ecr:PutImage on resource: .*repository\/team\/app because no identity-based policy allows the ecr:PutImage action$/m,
     );
     assert.deepEqual((await listTags(berth.url, 'team/app')).tags, ['v1']);
 
     await docker(['tag', ref('team/app:v1'), ref('reader/new:v1')]);
     const from = await log.mark();
     err = await dockerd.dockerFails(['push', ref('reader/new:v1')], { config });
-    assert.match(err, /^denied: User: .*user\/reader is not authorized to perform: ecr:InitiateLayerUpload on resource: .*repository\/reader\/new$/m);
+    assert.match(
+      err,
+      /^denied: User: .*user\/reader is not authorized to perform: ecr:InitiateLayerUpload on resource: .*repository\/reader\/new because no identity-based policy allows the ecr:InitiateLayerUpload action$/m,
+    );
     const lines = await log.since(from, 'reader/new/', (ls) => ls.some((l) => l.status === 403));
     for (const l of lines.filter((x) => x.status === 403)) assert.equal(l.deniedAction, 'ecr:InitiateLayerUpload');
     assert.ok(!(await catalog(berth.url)).includes('reader/new'), 'no repository was made');

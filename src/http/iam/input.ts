@@ -48,6 +48,7 @@ const TAG_KEY = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+';
 const TAG_VALUE = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 const tagListType = list({ Key: str(1, 128, TAG_KEY), Value: str(0, 256, TAG_VALUE) }, 0, 50);
 const statusType = oneOf(['Active', 'Inactive', 'Expired']);
+const policyUsageType = oneOf(['PermissionsPolicy', 'PermissionsBoundary']);
 
 const paged = { Marker: markerType, MaxItems: maxItemsType };
 
@@ -108,7 +109,14 @@ export const IAM_INPUT: Record<string, QueryMembers> = {
   ListPolicies: {
     Scope: oneOf(['All', 'AWS', 'Local']),
     PathPrefix: policyPathType,
-    PolicyUsageFilter: oneOf(['PermissionsPolicy', 'PermissionsBoundary']),
+    PolicyUsageFilter: policyUsageType,
+    ...paged,
+  },
+  ListEntitiesForPolicy: {
+    PolicyArn: arnType,
+    EntityFilter: oneOf(['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy']),
+    PathPrefix: pathType,
+    PolicyUsageFilter: policyUsageType,
     ...paged,
   },
 };

@@ -1,12 +1,10 @@
 /**
- * IAM's console-password actions (Create/Get/Update/DeleteLoginProfile, ChangePassword) and
- * ListPolicies (the managed policies Berth knows), so `aws iam` and the web console manage them.
+ * IAM's console-password actions (Create/Get/Update/DeleteLoginProfile, ChangePassword), so
+ * `aws iam` and the web console manage them.
  * The rules live in auth/login-profiles.ts.
  */
-import { createHash } from 'node:crypto';
 import { IamCodes } from '../../core/errors.js';
 import type { LoginProfile, LoginProfiles } from '../../auth/login-profiles.js';
-import { MANAGED_POLICIES } from '../../iam/managed.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
@@ -26,11 +24,6 @@ function flag(form: URLSearchParams, name: string): boolean | undefined {
 
 function profileXml(p: LoginProfile): XmlValue {
   return { LoginProfile: { UserName: p.userName, CreateDate: p.createDate, PasswordResetRequired: p.passwordResetRequired } };
-}
-
-/** The same id for a policy every time (IAM's ids are ANPA + 17 characters). */
-function policyId(arn: string): string {
-  return 'ANPA' + createHash('sha256').update(arn).digest('hex').toUpperCase().slice(0, 17);
 }
 
 export const loginProfileActions: Record<string, QueryAction> = {
@@ -63,23 +56,5 @@ export const loginProfileActions: Record<string, QueryAction> = {
     if (user === undefined) throw new QueryError(IamCodes.InvalidUserType, 'Only IAM users can change their own password.');
     await profilesOf(call).change(call.accountId, user, required(call.form, 'OldPassword'), required(call.form, 'NewPassword'));
     return undefined;
-  },
-  async ListPolicies(call) {
-    // Berth keeps AWS's managed policies only: none is local to an account. Scope is one of the model's (input.ts).
-    const scope = call.form.get('Scope') ?? 'All';
-    const arns = scope === 'Local' ? [] : Object.keys(MANAGED_POLICIES);
-    return {
-      Policies: arns.map((arn) => ({
-        PolicyName: arn.slice(arn.lastIndexOf('/') + 1),
-        PolicyId: policyId(arn),
-        Arn: arn,
-        Path: '/',
-        DefaultVersionId: 'v1',
-        IsAttachable: true,
-        CreateDate: new Date(0),
-        UpdateDate: new Date(0),
-      })),
-      IsTruncated: false,
-    };
   },
 };

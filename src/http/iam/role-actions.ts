@@ -165,11 +165,15 @@ export const roleActions: Record<string, QueryAction> = {
   },
 };
 
-/** The resource an IAM action acts on, for `iam:<Action>` authorization. Roles and users are named without their path. */
+/**
+ * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles and users are named
+ * without their path; a policy (ListEntitiesForPolicy) by its ARN when no user or role is named
+ * (Attach/Detach*Policy act on the user or role).
+ */
 export function iamResourceOf(accountId: string, form: URLSearchParams): string {
   const role = form.get('RoleName');
   if (role !== null) return roleArn(accountId, role);
   const user = form.get('UserName');
   if (user !== null) return `arn:aws:iam::${accountId}:user/${user}`;
-  return form.get('OpenIDConnectProviderArn') ?? '*';
+  return form.get('OpenIDConnectProviderArn') ?? form.get('PolicyArn') ?? '*';
 }

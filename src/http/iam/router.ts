@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
+import { deniedMessage } from '../../iam/denial.js';
 import { IamCodes } from '../../core/errors.js';
 import { parseAuthorization, splitUrl } from '../../auth/sigv4.js';
 import { IdentityError, type IdentityAdmin } from '../../auth/identity-admin.js';
@@ -21,6 +22,7 @@ import { IAM_INPUT, STS_INPUT, checkQueryInput } from './input.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
 import { boundaryActions, boundaryCondition } from './boundary-actions.js';
+import { policyActions } from './policy-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
@@ -43,7 +45,7 @@ export interface QueryRouterOptions {
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
 /** The IAM actions Berth serves (the model-constraint test reads them). */
-export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions };
+export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions, ...policyActions };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -127,13 +129,14 @@ async function authorizeIam(
   const action = `iam:${name}`;
   const resource = iamResourceOf(principal.accountId, form);
   const context = await boundaryCondition(opts.identities, principal.accountId, name, form);
-  if (!(await iamAllowed(opts, principal, name, resource, sourceIp, context))) {
+  const refusal = await iamRefusal(opts, principal, name, resource, sourceIp, context);
+  if (refusal !== undefined) {
     noteDenied(req, action, resource);
-    throw new QueryError(IamCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource}`);
+    throw new QueryError(IamCodes.AccessDenied, refusal);
   }
 }
 
-/** Whether `principal` may do IAM's `name` on `resource` (an ARN or "*"): the rule above, also asked by the console's buttons. */
+/** Whether `principal` may do IAM's `name` on `resource` (an ARN or "*"): the rule below, also asked by the console's buttons. */
 export async function iamAllowed(
   opts: Pick<QueryRouterOptions, 'authorizer'>,
   principal: Principal,
@@ -143,16 +146,31 @@ export async function iamAllowed(
   /** Condition keys of the request beyond the source address (iam:PermissionsBoundary). */
   context: Record<string, string> = {},
 ): Promise<boolean> {
-  if (principal.kind === 'root' && principal.session === undefined) return true;
+  return (await iamRefusal(opts, principal, name, resource, sourceIp, context)) === undefined;
+}
+
+/** Why `principal` may not do IAM's `name` on `resource`, in AWS's words (iam/denial.ts); undefined when it may. */
+async function iamRefusal(
+  opts: Pick<QueryRouterOptions, 'authorizer'>,
+  principal: Principal,
+  name: string,
+  resource: string,
+  sourceIp: string | undefined,
+  context: Record<string, string>,
+): Promise<string | undefined> {
+  if (principal.kind === 'root' && principal.session === undefined) return undefined;
   // Acts only on the caller and takes its current password: any IAM user may change its own, as
   // under AWS's default password policy (the action refuses callers that are not IAM users).
-  if (name === 'ChangePassword') return true;
-  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) return false;
-  return opts.authorizer.check(principal, { action: `iam:${name}`, resource, ...(sourceIp !== undefined && { sourceIp }), context }).then(
-    () => true,
+  if (name === 'ChangePassword') return undefined;
+  const action = `iam:${name}`;
+  if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) {
+    return deniedMessage(principal.arn, action, resource, { explicitDeny: false, policyType: 'identity-based policy' });
+  }
+  return opts.authorizer.check(principal, { action, resource, ...(sourceIp !== undefined && { sourceIp }), context }).then(
+    () => undefined,
     (e: unknown) => {
-      // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal is a no.
-      if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) return false;
+      // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal, worded by iam/denial.ts, is a no.
+      if (e instanceof Error && /AccessDenied/.test(String((e as { type?: unknown }).type ?? ''))) return e.message;
       throw e;
     },
   );

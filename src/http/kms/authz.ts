@@ -14,6 +14,7 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { Principal } from '../../auth/principal.js';
 import { KmsCodes } from '../../core/errors.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
+import { deniedMessage } from '../../iam/denial.js';
 import { evaluate } from '../../iam/evaluator.js';
 import { identityPoliciesOf, type IdentityPolicies } from '../identity-policies.js';
 import { kmsWireError } from './protocol.js';
@@ -54,10 +55,7 @@ export class KmsAuthorizer {
       context: { 'aws:SourceIp': target.sourceIp, ...target.context },
     });
     if (decision.allowed) return;
-    const why = decision.explicitDeny
-      ? 'with an explicit deny in an identity-based policy'
-      : `because no identity-based policy allows the ${target.action} action`;
-    throw kmsWireError(KmsCodes.AccessDenied, `User: ${principal.arn} is not authorized to perform: ${target.action} on resource: ${target.resource} ${why}`);
+    throw kmsWireError(KmsCodes.AccessDenied, deniedMessage(principal.arn, target.action, target.resource, decision));
   }
 }
 

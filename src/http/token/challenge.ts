@@ -58,9 +58,15 @@ export function scopeOf(req: IncomingMessage, v2Path: string): string | undefine
   return `repository:${route.name}:${read ? 'pull' : 'pull,push'}`;
 }
 
-/** The challenge of a 401 on /v2 under `scheme`; `v2Path` is the path after `/v2/` as the client sent it. */
-export function v2Challenge(req: IncomingMessage, v2Path: string, scheme: ChallengeScheme, registryHost: string | undefined): string {
+/**
+ * The challenge of a 401 on /v2 under `scheme`; `v2Path` is the path after `/v2/` as the client
+ * sent it. `invalidToken`: the request's Bearer token was refused, which RFC 6750 §3.1 writes
+ * `error="invalid_token"` (containerd fetches a new token and, refused again for the same
+ * request, stops with that error rather than retrying; docker ignores the parameter).
+ */
+export function v2Challenge(req: IncomingMessage, v2Path: string, scheme: ChallengeScheme, registryHost: string | undefined, invalidToken = false): string {
   if (scheme === 'basic') return basicChallenge(req);
   const scope = scopeOf(req, v2Path);
-  return `Bearer realm="${tokenRealm(req, registryHost)}",service="${serviceHost(req, registryHost)}"${scope === undefined ? '' : `,scope="${scope}"`}`;
+  const error = invalidToken ? ',error="invalid_token"' : '';
+  return `Bearer realm="${tokenRealm(req, registryHost)}",service="${serviceHost(req, registryHost)}"${scope === undefined ? '' : `,scope="${scope}"`}${error}`;
 }

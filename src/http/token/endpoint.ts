@@ -44,7 +44,7 @@ export async function routeToken(opts: TokenEndpointOptions, req: IncomingMessag
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'POST') throw new RegistryError(Codes.MethodNotAllowed, `${method} is not supported here: GET or POST`);
   const { params, authorization } = method === 'GET' ? { params: url.searchParams, authorization: req.headers.authorization } : await formLogin(req);
-  checkParams(params);
+  const scopes = checkParams(params);
   const { principal, claims } = await opts.authenticator.tokenLogin(req, authorization);
   // Anyone may ask: anonymous callers are rated per address, as anonymous /v2 reads are.
   opts.registry.apiRates?.take(principal.kind === 'anonymous' ? `anonymous:${req.socket.remoteAddress ?? ''}` : principal.accountId, 'GetAuthorizationToken');
@@ -54,6 +54,10 @@ export async function routeToken(opts: TokenEndpointOptions, req: IncomingMessag
     access_token: token,
     expires_in: Math.max(1, Math.floor((expiresAt.getTime() - issuedAt.getTime()) / 1000)),
     issued_at: issuedAt.toISOString(),
+    // The distribution spec's OAuth answer names the scope granted, "strictly" (RFC 6749 §5.1 only
+    // when it differs from the request's). The token holds no grant (IAM decides each request), so
+    // what is granted is what was asked, to be judged then.
+    ...(method === 'POST' && scopes.length > 0 && { scope: scopes.join(' ') }),
   });
   // RFC 6749 §5.1: a token response is never cached.
   res.writeHead(200, {
@@ -86,8 +90,8 @@ async function formLogin(req: IncomingMessage): Promise<{ params: URLSearchParam
   return { params, authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
 }
 
-/** Bounds on what is asked, checked before any credential is: a hostile query is refused outright. */
-function checkParams(params: URLSearchParams): void {
+/** Bounds on what is asked, checked before any credential is: a hostile query is refused outright. The scopes asked for. */
+function checkParams(params: URLSearchParams): string[] {
   let count = 0;
   const scopes: string[] = [];
   for (const [name, value] of params) {
@@ -101,6 +105,7 @@ function checkParams(params: URLSearchParams): void {
   for (const s of scopes) if (!SCOPE.test(s)) throw invalid(`the scope ${JSON.stringify(s.slice(0, 80))} is not type:name:actions`);
   const service = params.get('service');
   if (service !== null && !/^[A-Za-z0-9.:[\]-]{0,260}$/.test(service)) throw invalid('the service is not a host name');
+  return scopes;
 }
 
 const invalid = (message: string) => new RegistryError(Codes.InvalidParameter, message);

@@ -62,6 +62,7 @@ export const IAM_BODIES: Record<string, Body> = {
   ListAccessKeys: { ...user, ...paged },
   ListAttachedRolePolicies: { ...role, PathPrefix: '/', ...paged },
   ListAttachedUserPolicies: { ...user, PathPrefix: '/', ...paged },
+  ListEntitiesForPolicy: { PolicyArn: MANAGED, EntityFilter: 'User', PathPrefix: '/', PolicyUsageFilter: 'PermissionsPolicy', ...paged },
   ListPolicies: { Scope: 'All', PathPrefix: '/', PolicyUsageFilter: 'PermissionsPolicy', ...paged },
   ListRolePolicies: { ...role, ...paged },
   ListRoles: { PathPrefix: '/', ...paged },

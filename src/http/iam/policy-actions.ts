@@ -1,0 +1,123 @@
+/**
+ * IAM's managed-policy listings: ListPolicies (the AWS managed policies Berth keeps) and
+ * ListEntitiesForPolicy (who uses one: Terraform's aws_iam_policy_attachment, the console's
+ * "policy usage"), with IAM's filters: PolicyUsageFilter (`PermissionsPolicy`: attached as a
+ * permissions policy; `PermissionsBoundary`: set as a boundary), OnlyAttached, Scope, PathPrefix,
+ * and Marker/MaxItems paging. A policy's uses are read from the account's users and roles.
+ */
+import { createHash } from 'node:crypto';
+import { IamCodes } from '../../core/errors.js';
+import { MANAGED_POLICIES } from '../../iam/managed.js';
+import type { QueryAction, QueryCall } from './actions.js';
+import { QueryError, required } from './query.js';
+
+/** A user or role, and how it uses managed policies. */
+interface Entity {
+  kind: 'user' | 'role';
+  name: string;
+  id: string;
+  path: string;
+  attached: string[];
+  boundary: string | undefined;
+}
+
+type Usage = 'PermissionsPolicy' | 'PermissionsBoundary';
+
+async function entitiesOf(call: QueryCall): Promise<Entity[]> {
+  const { identities, accountId } = call;
+  const out: Entity[] = [];
+  for (const u of await identities.listUsers(accountId)) {
+    const attached = (await identities.userPolicies(accountId, u.name)).filter((p) => p.kind === 'managed').map((p) => p.name);
+    out.push({ kind: 'user', name: u.name, id: u.userId, path: u.path, attached, boundary: u.permissionsBoundary });
+  }
+  const roles = identities.roles;
+  for (const r of roles ? await roles.listRoles(accountId, '/') : []) {
+    const attached = (await roles!.rolePolicies(accountId, r.name)).filter((p) => p.kind === 'managed').map((p) => p.name);
+    out.push({ kind: 'role', name: r.name, id: r.roleId, path: r.path, attached, boundary: r.permissionsBoundary });
+  }
+  return out;
+}
+
+/** Whether `e` uses `arn` the way asked (either way when `usage` is undefined). */
+function uses(e: Entity, arn: string, usage: Usage | undefined): boolean {
+  const policy = usage !== 'PermissionsBoundary' && e.attached.includes(arn);
+  return policy || (usage !== 'PermissionsPolicy' && e.boundary === arn);
+}
+
+/** The same id for a policy every time (IAM's ids are ANPA + 17 characters). */
+function policyId(arn: string): string {
+  return 'ANPA' + createHash('sha256').update(arn).digest('hex').toUpperCase().slice(0, 17);
+}
+
+/**
+ * One page of `items` as IAM pages: at most MaxItems (100 by default), IsTruncated, and a Marker
+ * to continue from. The marker is the position, which a caller can only have been given.
+ */
+function page<T>(form: URLSearchParams, items: T[]): { items: T[]; IsTruncated: boolean; Marker?: string } {
+  const marker = form.get('Marker');
+  const at = marker === null ? 'at:0' : Buffer.from(marker, 'base64url').toString();
+  const start = /^at:\d{1,9}$/.test(at) ? Number(at.slice(3)) : undefined;
+  if (start === undefined) throw new QueryError(IamCodes.InvalidInput, 'Invalid Marker.');
+  const end = start + Number(form.get('MaxItems') ?? 100);
+  const truncated = end < items.length;
+  return { items: items.slice(start, end), IsTruncated: truncated, ...(truncated && { Marker: Buffer.from(`at:${end}`).toString('base64url') }) };
+}
+
+export const policyActions: Record<string, QueryAction> = {
+  async ListPolicies(call) {
+    const f = call.form;
+    // Berth keeps AWS's managed policies only, all at path '/': none is local to an account.
+    const prefix = f.get('PathPrefix') ?? '/';
+    const usage = (f.get('PolicyUsageFilter') ?? undefined) as Usage | undefined;
+    const onlyAttached = f.get('OnlyAttached') === 'true';
+    const entities = await entitiesOf(call);
+    const arns = f.get('Scope') === 'Local' || !'/'.startsWith(prefix) ? [] : Object.keys(MANAGED_POLICIES);
+    const policies = arns
+      .map((arn) => ({
+        arn,
+        attachments: entities.filter((e) => uses(e, arn, 'PermissionsPolicy')).length,
+        boundaries: entities.filter((e) => uses(e, arn, 'PermissionsBoundary')).length,
+      }))
+      .filter((p) =>
+        usage === 'PermissionsPolicy'
+          ? p.attachments > 0
+          : usage === 'PermissionsBoundary'
+            ? p.boundaries > 0
+            : !onlyAttached || p.attachments + p.boundaries > 0,
+      );
+    const { items, ...more } = page(f, policies);
+    return {
+      Policies: items.map((p) => ({
+        PolicyName: p.arn.slice(p.arn.lastIndexOf('/') + 1),
+        PolicyId: policyId(p.arn),
+        Arn: p.arn,
+        Path: '/',
+        DefaultVersionId: 'v1',
+        AttachmentCount: p.attachments,
+        PermissionsBoundaryUsageCount: p.boundaries,
+        IsAttachable: true,
+        CreateDate: new Date(0),
+        UpdateDate: new Date(0),
+      })),
+      ...more,
+    };
+  },
+  async ListEntitiesForPolicy(call) {
+    const f = call.form;
+    const arn = required(f, 'PolicyArn');
+    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} was not found.`);
+    const filter = f.get('EntityFilter');
+    const prefix = f.get('PathPrefix') ?? '/';
+    const usage = (f.get('PolicyUsageFilter') ?? undefined) as Usage | undefined;
+    // Berth has no groups; an entity filter of a policy kind names no user or role.
+    const kinds = filter === null ? ['user', 'role'] : filter === 'User' ? ['user'] : filter === 'Role' ? ['role'] : [];
+    const found = (await entitiesOf(call)).filter((e) => kinds.includes(e.kind) && e.path.startsWith(prefix) && uses(e, arn, usage));
+    const { items, ...more } = page(f, found);
+    return {
+      PolicyGroups: [],
+      PolicyUsers: items.filter((e) => e.kind === 'user').map((e) => ({ UserName: e.name, UserId: e.id })),
+      PolicyRoles: items.filter((e) => e.kind === 'role').map((e) => ({ RoleName: e.name, RoleId: e.id })),
+      ...more,
+    };
+  },
+};
