@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { RequestFacts, RequestObserver } from './request-facts.js';
+import { answeredStatus, type RequestFacts, type RequestObserver } from './request-facts.js';
 
 const SECRET_PARAM = /signature|credential|token|secret|password|passwd|auth|session|key/i;
 const MAX_LOGGED_PATH = 2048;
@@ -58,7 +58,7 @@ export class AccessLog implements RequestObserver {
       path: loggedPath(req.url ?? '/'),
       // What ALPN settled on: `HTTP/2` or `HTTP/1.1`.
       protocol: req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
-      status: res.statusCode,
+      status: answeredStatus(res),
       bytesSent: f.bytes.sent,
       bytesReceived: f.bytes.received,
       ms: Math.round((performance.now() - f.startedMs) * 100) / 100,

@@ -48,6 +48,19 @@ export interface RequestFacts {
   cut?: string;
 }
 
+/**
+ * The status logged and counted for a request whose connection closed before any answer went out
+ * (the client gave up while Berth authorized or read): nginx's "client closed request". Node's
+ * `statusCode` reads 200 until a handler sets it, which in the log would read as a success — an
+ * anonymous manifest PUT the client abandoned showed as `200 anonymous`.
+ */
+export const NO_ANSWER_STATUS = 499;
+
+/** The status the client was sent, or NO_ANSWER_STATUS when none was. */
+export function answeredStatus(res: ServerResponse): number {
+  return res.headersSent ? res.statusCode : NO_ANSWER_STATUS;
+}
+
 /** Told once per request, when its response closes (finished or aborted). */
 export interface RequestObserver {
   requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void;

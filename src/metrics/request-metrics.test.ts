@@ -35,7 +35,7 @@ function request(
     ...(opts.error !== undefined && { error: { code: opts.error, message: 'm' } }),
   };
   const req = { method: opts.method ?? 'GET' } as IncomingMessage;
-  const res = { statusCode: opts.status ?? 200 } as ServerResponse;
+  const res = { statusCode: opts.status ?? 200, headersSent: true } as ServerResponse;
   m.requestClosed(req, res, facts);
 }
 

@@ -14,7 +14,7 @@ import { registryKeyText } from '../core/registry-key.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metric } from 'prom-client';
 import { EcrCodes, IamCodes } from '../core/errors.js';
-import type { RequestFacts, RequestObserver } from '../http/request-facts.js';
+import { answeredStatus, type RequestFacts, type RequestObserver } from '../http/request-facts.js';
 
 /** Request latency buckets, seconds: a manifest GET is milliseconds, a large layer minutes. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -109,7 +109,8 @@ export class RequestMetrics implements RequestObserver {
   }
 
   requestClosed(req: IncomingMessage, res: ServerResponse, facts: Readonly<RequestFacts>): void {
-    const code = res.statusCode >= 100 && res.statusCode < 600 ? res.statusCode : 0;
+    const status = answeredStatus(res);
+    const code = status >= 100 && status < 600 ? status : 0;
     this.seriesOf(facts).record(code, (performance.now() - facts.startedMs) / 1e3, facts.bytes.received, facts.bytes.sent);
     if (code === 200 && facts.repository !== undefined && facts.operation?.name === 'manifest-read' && req.method === 'GET') {
       this.pullCounter(registryKeyText(facts.repository.registryKey), facts.repository.name).n++;

@@ -9,6 +9,7 @@ import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, rename } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -212,6 +213,29 @@ describe('the access log', () => {
     assert.equal(v2.status, 403);
     assert.equal(v2.deniedAction, 'ecr:BatchGetImage');
     assert.equal(v2.deniedResource, REPO_ARN);
+  });
+
+  it('logs a request whose client went away before any answer as 499, aborted: never as the 200 Node starts with', async () => {
+    // A manifest PUT that announces 1,000 bytes, sends 10 and hangs up: Berth is still reading the body, so nothing was answered.
+    const tag = `abandoned-${process.pid}`;
+    const { hostname, port } = new URL(berth.url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `PUT /v2/logs/app/manifests/${tag} HTTP/1.1\r\nHost: ${berth.host}\r\nAuthorization: ${berth.authorization}\r\n` +
+            'Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: 1000\r\n\r\n{"schemaVe',
+          () => setImmediate(() => socket.destroy()),
+        );
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    const line = await waitFor('the abandoned PUT in the access log', async () =>
+      (await accessLines()).find((l) => l.path === `/v2/logs/app/manifests/${tag}`),
+    );
+    assert.deepEqual([line.method, line.status, line.aborted, line.principal], ['PUT', 499, true, ROOT_ARN]);
+    const tags = await fetch(`${berth.url}/v2/logs/app/tags/list`, { headers: { Authorization: berth.authorization } });
+    assert.ok(!((await tags.json()) as { tags: string[] }).tags.includes(tag), 'nothing was tagged');
   });
 
   it('never writes a credential, in the access log or on standard output', async () => {

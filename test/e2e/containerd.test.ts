@@ -255,7 +255,10 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     // containerd takes an anonymous token, finds every blob there (public reads), and retries the refused manifest PUT.
     assert.match(await ctrd.ctrFails(['images', 'push', '--plain-http', ref(`${ACCOUNT}/tools/hello:anon`)]), /failed to copy after \d+ retries/);
     const refusedPush = await accessSince(from, `${ACCOUNT}/tools/hello/`, putManifest(`${ACCOUNT}/tools/hello`, 'anon'));
-    for (const l of refusedPush.filter((x) => x.method === 'PUT')) assert.deepEqual([l.status, l.principal], [401, 'anonymous']);
+    // Refused, or (containerd cancels an attempt as it retries) abandoned before any answer: never accepted.
+    const puts = refusedPush.filter((x) => x.method === 'PUT');
+    for (const l of puts) assert.ok([401, 499].includes(l.status) && l.principal === 'anonymous', JSON.stringify(l));
+    assert.ok(puts.some((l) => l.status === 401), 'refused');
     const tags = await fetch(`${berth.url}/v2/${ACCOUNT}/tools/hello/tags/list`);
     assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['v1']);
   });
