@@ -258,7 +258,10 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
     // Refused, or (containerd cancels an attempt as it retries) abandoned before any answer: never accepted.
     const puts = refusedPush.filter((x) => x.method === 'PUT');
     for (const l of puts) assert.ok([401, 499].includes(l.status) && l.principal === 'anonymous', JSON.stringify(l));
-    assert.ok(puts.some((l) => l.status === 401), 'refused');
+    assert.ok(
+      puts.some((l) => l.status === 401),
+      'the manifest PUT was refused',
+    );
     const tags = await fetch(`${berth.url}/v2/${ACCOUNT}/tools/hello/tags/list`);
     assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['v1']);
   });
