@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
+import { assumeRoleDeniedMessage, WEB_IDENTITY_DENIED_MESSAGE } from '../iam/denial.js';
 import { evaluate, type Caller, type IdentityPolicies } from '../iam/evaluator.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { RoleRecord } from '../metadata/roles.js';
@@ -50,8 +51,9 @@ export interface AssumeRoleRequest {
   context?: Record<string, string | undefined>;
 }
 
+const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
 const denied = (who: string, action: string, resource: string) =>
-  new IdentityError(IamCodes.AccessDenied, `User: ${who} is not authorized to perform: ${action} on resource: ${resource}`);
+  new IdentityError(IamCodes.AccessDenied, action === WEB_IDENTITY_ACTION ? WEB_IDENTITY_DENIED_MESSAGE : assumeRoleDeniedMessage(who, action, resource));
 
 export class SecurityTokenService {
   constructor(
@@ -95,7 +97,7 @@ export class SecurityTokenService {
     claims: Record<string, string | string[] | undefined>,
     req: Omit<AssumeRoleRequest, 'tags'>,
   ): Promise<AssumedRole> {
-    const action = 'sts:AssumeRoleWithWebIdentity';
+    const action = WEB_IDENTITY_ACTION;
     const role = await this.resolveRole(req.roleArn, providerArn, action);
     const duration = checkDuration(req.durationSeconds ?? 3600, role.maxSessionDuration, false);
     checkSessionName(req.sessionName);
