@@ -108,7 +108,9 @@ const EVENT_SOURCES: Record<AuditApi, string> = {
  * every client's first request), blob HEADs (BatchCheckLayerAvailability: one per layer per push,
  * answering only "do you have it"), manifest HEADs (a tag-to-digest check before the GET that is
  * recorded), upload status reads and cancels, and the referrers listing. Each PATCH of a chunked
- * upload is an UploadLayerPart, as CloudTrail records each part.
+ * upload is an UploadLayerPart, as CloudTrail records each part. A Bearer token exchange at
+ * /token is a registry login, recorded as ECR records the one `aws ecr get-login-password`
+ * makes (GetAuthorizationToken); an anonymous one names no account, so no trail has it.
  */
 export function ociEventName(operation: string, method: string): string | undefined {
   switch (operation) {
@@ -131,6 +133,8 @@ export function ociEventName(operation: string, method: string): string | undefi
       return 'DescribeRepositories';
     case 'tags':
       return 'ListImages';
+    case 'token':
+      return 'GetAuthorizationToken';
     default:
       return undefined;
   }
@@ -282,8 +286,12 @@ function errorCodeOf(api: AuditApi, code: string): string {
   return code;
 }
 
-/** A /v2 request's parameters in the shape of the ECR action it is. */
-function ociParameters(call: AuditedCall, account: string): Record<string, unknown> {
+/**
+ * A /v2 request's parameters in the shape of the ECR action it is. A token exchange's are none:
+ * its form carries the credential, and GetAuthorizationToken's record has no parameters.
+ */
+function ociParameters(call: AuditedCall, account: string): Record<string, unknown> | null {
+  if (call.operation === 'token') return null;
   const p = call.params ?? {};
   const out: Record<string, unknown> = { registryId: account };
   if (typeof p.name === 'string') out.repositoryName = p.name;

@@ -8,7 +8,7 @@ import type { ChangeSignal } from '../core/expiring-cache.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes, type WireCode } from '../core/errors.js';
-import type { AccessKeyRecord, IdentityStore, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
+import type { AccessKeyRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
 import type { RoleStore } from '../metadata/roles.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
 import { RoleAdmin } from './role-admin.js';
@@ -103,6 +103,10 @@ export class IdentityAdmin {
 
   listUsers(accountId: string): Promise<UserRecord[]> {
     return this.store.listUsers(accountId);
+  }
+
+  managedPolicyUsage(accountId: string): Promise<ManagedPolicyUsage[]> {
+    return this.store.managedPolicyUsage(accountId);
   }
 
   /** Sets (an ARN) or removes (null) the user's permissions boundary, which caps its identity policies at once. */

@@ -16,7 +16,7 @@ describe('sendOciError renders the hints of a RegistryError as /v2 headers', () 
   let server: Server;
   let base: string;
   before(async () => {
-    server = createServer((req, res) => void sendOciError(req, res, errors[req.url ?? ''], pino({ level: 'silent' })));
+    server = createServer((req, res) => void sendOciError(req, res, errors[req.url ?? ''], pino({ level: 'silent' }), () => 'Basic'));
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

@@ -9,7 +9,6 @@ import { isAuthError } from '../auth/errors.js';
 import { Codes, isRegistryError, isStorageFull, RegistryError, type ErrorHints } from '../core/errors.js';
 import { loggedPath } from './access-log.js';
 import { noteError, REQUEST_ID_HEADER } from './request-facts.js';
-import { basicChallenge } from './token/challenge.js';
 import { DRAIN_LIMIT, discardBody, stopReadingBody, UNAUTHENTICATED_DRAIN_LIMIT } from './request.js';
 
 export function ociErrorBody(e: RegistryError): string {
@@ -26,13 +25,13 @@ function hintHeaders(hints: ErrorHints): Record<string, string> {
   };
 }
 
-/** `challenge` is what a 401 asks for (token/challenge.ts); ECR's Basic challenge when unset. */
+/** `challenge` is what a 401 asks for (token/challenge.ts). */
 export async function sendOciError(
   req: IncomingMessage,
   res: ServerResponse,
   err: unknown,
   log: Logger,
-  challenge: (req: IncomingMessage) => string = basicChallenge,
+  challenge: (req: IncomingMessage) => string,
 ): Promise<void> {
   let e: RegistryError;
   if (isRegistryError(err)) {

@@ -39,7 +39,7 @@ import { limitConnectionsPerSource, type SourceLimit } from './source-limit.js';
 import type { KeyPair } from './tls.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 import { routeConsole, type ConsoleDoor, type ConsoleOptions } from './console/door.js';
-import { v2Challenge, type ChallengeScheme } from './token/challenge.js';
+import { basicChallenge, v2Challenge, type ChallengeScheme } from './token/challenge.js';
 import { isTokenPath, routeToken, type BearerTokenIssuer } from './token/endpoint.js';
 
 export interface HttpServerOptions {
@@ -176,8 +176,8 @@ async function handle(
   // its own listeners; once none is listening (the store already gave up), it must not end the process.
   req.on('error', () => undefined);
   const controller = new AbortController();
-  // What a 401 asks for: set once the request is known to be a /v2 one.
-  let challenge: ((req: IncomingMessage) => string) | undefined;
+  // What a 401 asks for: ECR's Basic challenge (/token's own 401), set once the request is known to be a /v2 one.
+  let challenge = (r: IncomingMessage): string => basicChallenge(r, opts.registryHost);
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
   });

@@ -76,6 +76,38 @@ export function rolesContract(test: ContractTest): void {
     assert.equal((await b.identities.user(ACCOUNT, 'u'))?.permissionsBoundary, undefined, 'a user created again starts without one');
   });
 
+  test("managed policy usage: attachments and boundaries of an account's users and roles, counted in one read", async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    await a.identities.createAccount({ id: '210987654321', name: 'other', now: at(0) });
+    const [x, y, z] = ['X', 'Y', 'Z'].map((n) => `arn:aws:iam::aws:policy/${n}`) as [string, string, string];
+    const user = (name: string, accountId = ACCOUNT, boundary?: string) =>
+      a.identities.createUser({
+        accountId,
+        name,
+        userId: `AIDA${name.toUpperCase().padEnd(17, 'X')}`,
+        path: '/',
+        now: at(1),
+        ...(boundary && { permissionsBoundary: boundary }),
+      });
+    await user('u1', ACCOUNT, y);
+    await user('u2');
+    await a.identities.putUserPolicy(ACCOUNT, 'u1', { kind: 'managed', name: x });
+    await a.identities.putUserPolicy(ACCOUNT, 'u2', { kind: 'managed', name: x });
+    await a.identities.putUserPolicy(ACCOUNT, 'u2', { kind: 'inline', name: z, document: '{}' });
+    await a.roles.createRole(role('r1', { permissionsBoundary: y }));
+    await a.roles.putRolePolicy(ACCOUNT, 'r1', { kind: 'managed', name: x });
+    // Another account's uses are its own.
+    await user('u3', '210987654321', z);
+    await a.identities.putUserPolicy('210987654321', 'u3', { kind: 'managed', name: y });
+    const byArn = async (accountId: string) =>
+      Object.fromEntries((await b.identities.managedPolicyUsage(accountId)).map((u) => [u.arn, [u.attachments, u.boundaries]]));
+    assert.deepEqual(await byArn(ACCOUNT), { [x]: [3, 0], [y]: [0, 2] }, 'an inline policy is no managed policy');
+    assert.deepEqual(await byArn('210987654321'), { [y]: [1, 0], [z]: [0, 1] });
+    await a.roles.deleteRole(ACCOUNT, 'r1');
+    assert.deepEqual(await byArn(ACCOUNT), { [x]: [2, 0], [y]: [0, 1] }, "a deleted role's uses go with it");
+    assert.deepEqual(await byArn('000000000000'), {});
+  });
+
   test('roles: OIDC providers keyed by account and URL', async ({ a, b }) => {
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
     const p = { accountId: ACCOUNT, url: 'https://token.example.com', clientIds: ['sts.amazonaws.com'], thumbprints: [], now: at(2) };

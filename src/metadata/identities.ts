@@ -39,6 +39,13 @@ export interface UserPolicyRecord {
   document?: string;
 }
 
+/** How an account's users and roles use one managed policy (IAM's AttachmentCount, PermissionsBoundaryUsageCount). */
+export interface ManagedPolicyUsage {
+  arn: string;
+  attachments: number;
+  boundaries: number;
+}
+
 export interface IdentityStore {
   createAccount(a: { id: string; name: string; now: Date }): Promise<boolean>;
   account(id: string): Promise<AccountRecord | undefined>;
@@ -61,4 +68,6 @@ export interface IdentityStore {
   putUserPolicy(accountId: string, userName: string, p: UserPolicyRecord): Promise<void>;
   userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]>;
   deleteUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /** Every managed policy an account's users and roles use, with its counts, in one query: ListPolicies' usage. */
+  managedPolicyUsage(accountId: string): Promise<ManagedPolicyUsage[]>;
 }

@@ -1,10 +1,12 @@
 /**
  * AccessDenied messages name the policy type that denied or failed to allow, as AWS words them
  * (IAM User Guide, "Access denied error messages"; ECR's and KMS's answers quoted in
- * notes/2026-12-06-s29-leftovers.md), through every door: ECR's JSON API, /v2, KMS and IAM.
+ * notes/2026-12-06-s29-leftovers.md), through every door: ECR's JSON API, /v2, KMS and IAM;
+ * STS's AssumeRole names none, as AWS's STS does.
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -103,5 +105,26 @@ describe('AccessDenied messages name the policy type', () => {
       repo.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['denials/app'] })),
       refusal(/ecr:DescribeRepositories on resource: \S+repository\/denials\/app with an explicit deny in a resource-based policy$/),
     );
+  });
+
+  it("STS's AssumeRole names no policy type, as AWS's STS words it, and a missing role reads the same", async () => {
+    const trustsOther = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'sts:AssumeRole' }],
+    };
+    const trustsAccount = { ...trustsOther, Statement: [{ ...trustsOther.Statement[0], Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } }] };
+    await iam.send(new CreateRoleCommand({ RoleName: 'dm-foreign', AssumeRolePolicyDocument: JSON.stringify(trustsOther) }));
+    await iam.send(new CreateRoleCommand({ RoleName: 'dm-account', AssumeRolePolicyDocument: JSON.stringify(trustsAccount) }));
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: await user('dm-assumer', []), maxAttempts: 1 });
+    const arn = `arn:aws:iam::${ACCOUNT}:user/dm-assumer`;
+    // Refused by the trust policy, by the caller's own policies (the trust names the account), and no role at all.
+    for (const role of ['dm-foreign', 'dm-account', 'dm-missing']) {
+      const roleArn = `arn:aws:iam::${ACCOUNT}:role/${role}`;
+      await assert.rejects(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's1' })), (e: Error) => {
+        assert.equal(e.name, 'AccessDenied');
+        assert.equal(e.message, `User: ${arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+        return true;
+      });
+    }
   });
 });

@@ -10,6 +10,7 @@ import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
 import { CreateRepositoryCommand as CreatePublicRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { issueBearerToken } from '../../src/auth/login-token.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -26,6 +27,22 @@ interface Answer {
   headers: Headers;
   json: { token?: string; access_token?: string; scope?: string; expires_in?: number; issued_at?: string; errors?: Array<{ code: string; message: string }> };
 }
+
+/** The WWW-Authenticate a request sent with this Host header is answered with (fetch sets Host itself). */
+function challengeFor(port: number, host: string, path: string, authorization?: string): Promise<{ status: number; challenge: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const headers = { Host: host, ...(authorization !== undefined && { Authorization: authorization }) };
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Hosts a client may send that must never be quoted into a challenge: a quote, spaces, commas. */
+const HOSTILE_HOSTS = ['evil", realm="http://attacker.example', 'a b', 'a,b', 'x"'];
 
 async function answer(res: Response): Promise<Answer> {
   const text = await res.text();
@@ -217,6 +234,18 @@ describe('the token endpoint and Bearer tokens', () => {
     // Refused before the credentials are looked at: a good login with a bad query gets no token either.
     refused(await tokenGet(`?${scopes(17)}`, berth.authorization), 400);
     refused(await answer(await raw('/token', { method: 'PUT' })), 405);
+    // /token's own 401 is ECR's Basic challenge; its realm quotes no hostile Host.
+    const wrong = `Basic ${Buffer.from('AWS:not-a-token').toString('base64')}`;
+    assert.equal(
+      (await raw('/token', { headers: { authorization: wrong } })).headers.get('www-authenticate'),
+      `Basic realm="${berth.host}",service="ecr.amazonaws.com"`,
+    );
+    for (const host of HOSTILE_HOSTS)
+      assert.deepEqual(
+        await challengeFor(berth.port, host, '/token', wrong),
+        { status: 401, challenge: 'Basic realm="localhost",service="ecr.amazonaws.com"' },
+        host,
+      );
     assert.equal((await raw('/token/', {})).status, 200, "public.ecr.aws's /token/ answers too");
   });
 });
@@ -232,6 +261,8 @@ describe('v2Challenge basic', () => {
     const r = await fetch(`${berth.url}/v2/`);
     assert.equal(r.status, 401);
     assert.equal(r.headers.get('www-authenticate'), `Basic realm="${berth.host}",service="ecr.amazonaws.com"`);
+    for (const host of HOSTILE_HOSTS)
+      assert.deepEqual(await challengeFor(berth.port, host, '/v2/'), { status: 401, challenge: 'Basic realm="localhost",service="ecr.amazonaws.com"' }, host);
     const a = await answer(await fetch(`${berth.url}/token`, { headers: { authorization: berth.authorization } }));
     assert.equal((await fetch(`${berth.url}/v2/`, { headers: { authorization: `Bearer ${a.json.token}` } })).status, 200);
   });

@@ -51,7 +51,8 @@ describe('IAM policy usage: ListPolicies filters and ListEntitiesForPolicy', () 
   it('ListPolicies applies PolicyUsageFilter, OnlyAttached, Scope and PathPrefix, and counts each use', async () => {
     assert.deepEqual(await listed({ PolicyUsageFilter: 'PermissionsBoundary' }), [POWER_USER], 'only the policies set as boundaries');
     assert.deepEqual(await listed({ PolicyUsageFilter: 'PermissionsPolicy' }), [READ_ONLY], 'only the policies attached as permissions policies');
-    assert.deepEqual(await listed({ OnlyAttached: true }), [POWER_USER, READ_ONLY].sort(), 'attached either way');
+    // IAM's OnlyAttached is its AttachmentCount: a policy used only as a boundary is not attached.
+    assert.deepEqual(await listed({ OnlyAttached: true }), [READ_ONLY], 'attached as a permissions policy');
     assert.deepEqual(await listed({ OnlyAttached: true, PolicyUsageFilter: 'PermissionsBoundary' }), [POWER_USER]);
     assert.ok((await listed({})).includes(FULL), 'no filter: every policy');
     assert.deepEqual(await listed({ Scope: 'Local' }), [], 'Berth has no customer managed policies');

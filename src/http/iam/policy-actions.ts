@@ -3,7 +3,8 @@
  * ListEntitiesForPolicy (who uses one: Terraform's aws_iam_policy_attachment, the console's
  * "policy usage"), with IAM's filters: PolicyUsageFilter (`PermissionsPolicy`: attached as a
  * permissions policy; `PermissionsBoundary`: set as a boundary), OnlyAttached, Scope, PathPrefix,
- * and Marker/MaxItems paging. A policy's uses are read from the account's users and roles.
+ * and Marker/MaxItems paging. ListPolicies counts uses in one query; ListEntitiesForPolicy reads
+ * the account's users and roles.
  */
 import { createHash } from 'node:crypto';
 import { IamCodes } from '../../core/errors.js';
@@ -70,20 +71,13 @@ export const policyActions: Record<string, QueryAction> = {
     const prefix = f.get('PathPrefix') ?? '/';
     const usage = (f.get('PolicyUsageFilter') ?? undefined) as Usage | undefined;
     const onlyAttached = f.get('OnlyAttached') === 'true';
-    const entities = await entitiesOf(call);
+    const used = new Map((await call.identities.managedPolicyUsage(call.accountId)).map((u) => [u.arn, u]));
     const arns = f.get('Scope') === 'Local' || !'/'.startsWith(prefix) ? [] : Object.keys(MANAGED_POLICIES);
     const policies = arns
-      .map((arn) => ({
-        arn,
-        attachments: entities.filter((e) => uses(e, arn, 'PermissionsPolicy')).length,
-        boundaries: entities.filter((e) => uses(e, arn, 'PermissionsBoundary')).length,
-      }))
+      .map((arn) => ({ arn, attachments: used.get(arn)?.attachments ?? 0, boundaries: used.get(arn)?.boundaries ?? 0 }))
+      // OnlyAttached is IAM's AttachmentCount: a policy used only as a boundary is not attached.
       .filter((p) =>
-        usage === 'PermissionsPolicy'
-          ? p.attachments > 0
-          : usage === 'PermissionsBoundary'
-            ? p.boundaries > 0
-            : !onlyAttached || p.attachments + p.boundaries > 0,
+        usage === 'PermissionsPolicy' ? p.attachments > 0 : usage === 'PermissionsBoundary' ? p.boundaries > 0 : !onlyAttached || p.attachments > 0,
       );
     const { items, ...more } = page(f, policies);
     return {

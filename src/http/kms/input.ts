@@ -10,12 +10,9 @@ import { z } from 'zod';
 import { KmsCodes } from '../../core/errors.js';
 import { blob, integer, list, oneOf, patterned, text } from '../model/constraints.js';
 import { parseJsonInput } from '../model/json.js';
-import { validationMessage } from '../model/refusal.js';
 import { kmsWireError } from './protocol.js';
 
-export { integer, oneOf, patterned, text } from '../model/constraints.js';
-
-export const validation = (field: string, constraint: string) => kmsWireError(KmsCodes.Validation, validationMessage(field, constraint));
+export { integer, oneOf, patterned, rule, text } from '../model/constraints.js';
 
 export function parseKmsInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return parseJsonInput(schema, body, (kind, message) => kmsWireError(kind === 'validation' ? KmsCodes.Validation : KmsCodes.Serialization, message));

@@ -41,6 +41,14 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(values: T)
 export const list = <T extends z.ZodType>(item: T, min: number, max?: number) => (max === undefined ? z.array(item).min(min) : z.array(item).min(min).max(max));
 
 /**
+ * A rule of the service's own beyond its model (refusal.ts's third kind): worded by each door as
+ * its refusals of model constraints are, with `why` as the constraint. `own`: the service answers
+ * this rule in a message of its own, not in the model's form, and `why` is that whole message.
+ */
+export const rule = <T extends z.ZodType>(type: T, holds: (value: z.output<T>) => boolean, why: string, own = false) =>
+  type.refine(holds, { message: why, ...(own && { params: { own: true } }) });
+
+/**
  * A blob member: base64 on the wire (else, as for any member of the wrong type, a
  * SerializationException), bounded by its decoded bytes as the model bounds it, refused in the
  * words of a length. `blob` keeps the text, `blobBytes` gives the bytes (decoded once).

@@ -12,7 +12,9 @@ export type InputError = (kind: 'validation' | 'serialization', message: string)
 
 /** A body of KMS, Secrets Manager or EventBridge: each door says how its two exceptions are built. */
 export function parseJsonInput<T extends z.ZodType>(schema: T, body: unknown, error: InputError): z.infer<T> {
-  return parseJson(schema, body, UNQUOTED, (r) => (r.kind === 'rule' ? error('validation', validationMessage(r.field, r.why)) : error(r.kind, r.message)));
+  return parseJson(schema, body, UNQUOTED, (r) =>
+    r.kind === 'rule' ? error('validation', r.own ? r.why : validationMessage(r.field, r.why)) : error(r.kind, r.message),
+  );
 }
 
 export function parseJson<T extends z.ZodType>(schema: T, body: unknown, wording: Wording, refuse: (r: Refusal) => Error): z.infer<T> {

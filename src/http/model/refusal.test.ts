@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { blob, blobBytes, integer, list, oneOf, patterned, text } from './constraints.js';
+import { blob, blobBytes, integer, list, oneOf, patterned, rule, text } from './constraints.js';
 import { parseJsonInput } from './json.js';
 import { formInput } from './query.js';
 import { type Refusal, refusal, type Wording } from './refusal.js';
@@ -72,6 +72,22 @@ describe('parseJsonInput', () => {
       kind: 'validation',
       message: "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null",
     });
+  });
+
+  it("words a service's rule in the model's form, or in its own words when it has them; a model constraint first", () => {
+    const s = z.object({
+      Alg: rule(text(1, 8), (v) => v === 'ok', 'Member must be ok').optional(),
+      Name: rule(text(1, 4), (v) => !v.includes(' '), 'Invalid name.', true).optional(),
+    });
+    assert.throws(() => parseJsonInput(s, { Alg: 'no' }, error), {
+      kind: 'validation',
+      message: "1 validation error detected: Value at 'alg' failed to satisfy constraint: Member must be ok",
+    });
+    assert.throws(() => parseJsonInput(s, { Name: 'a b' }, error), { kind: 'validation', message: 'Invalid name.' });
+    assert.throws(() => parseJsonInput(s, { Alg: 'no', Name: 'a b c d' }, error), {
+      message: /^1 validation error detected: Value at 'name' .* less than or equal to 4$/,
+    });
+    assert.deepEqual(parseJsonInput(s, { Alg: 'ok', Name: 'ab' }, error), { Alg: 'ok', Name: 'ab' });
   });
 });
 

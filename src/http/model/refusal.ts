@@ -8,7 +8,8 @@
  * 2. the model's constraints (required, length, range, enum, pattern), all of them at once, one
  *    per member → `validation`: `2 validation errors detected: Value 'x' at 'a.b' failed to
  *    satisfy constraint: Member must ...; Value ...`;
- * 3. anything else (a pattern of no model, a refinement) is a rule of the service's own → `rule`.
+ * 3. anything else (a pattern of no model, a refinement) is a rule of the service's own → `rule`
+ *    (`own` when the service words it in a message of its own: constraints.ts `rule`).
  *
  * The words are the constraint's numbers, never zod's text. What differs between APIs is a
  * `Wording`: how members are named and whether (and how) a value is quoted back.
@@ -26,7 +27,7 @@ export interface Wording {
   quote(value: unknown, path: Path): string | undefined;
 }
 
-export type Refusal = { kind: 'serialization' | 'validation'; message: string } | { kind: 'rule'; field: string; why: string };
+export type Refusal = { kind: 'serialization' | 'validation'; message: string } | { kind: 'rule'; field: string; why: string; own?: boolean };
 
 /** `KeyId` → `keyId`. */
 export const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
@@ -58,7 +59,8 @@ export function refusal(issues: readonly Issue[], input: unknown, wording: Wordi
     return { kind: 'validation', message: `${count}: ${model.join('; ')}` };
   }
   const issue = issues[0]!;
-  return { kind: 'rule', field: name(issue.path), why: issue.message };
+  const own = issue.code === 'custom' && (issue.params as { own?: boolean } | undefined)?.own === true;
+  return { kind: 'rule', field: name(issue.path), why: issue.message, ...(own && { own }) };
 }
 
 /** AWS's wording of one failed constraint on `field`, for a door's checks beyond the schema. */

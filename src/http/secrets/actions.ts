@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { SecretsCodes } from '../../core/errors.js';
 import type { NewValue, SecretDoc, SecretsScope, SecretsService } from '../../secrets/secrets.js';
 import { EcrError } from '../ecr/protocol.js';
-import { blob, integer, list, oneOf, patterned, text } from '../model/constraints.js';
+import { blob, integer, list, oneOf, patterned, rule, text } from '../model/constraints.js';
 import { parseJsonInput } from '../model/json.js';
 
 export interface SecretsCall {
@@ -25,12 +25,18 @@ const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> =>
   parseJsonInput(schema, body, (kind, message) => new EcrError(kind === 'validation' ? SecretsCodes.Validation : SecretsCodes.Serialization, message));
 const invalid = (message: string) => new EcrError(SecretsCodes.InvalidParameter, message);
 
-const secretName = text(1, 512);
+const NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+/** The model bounds only a name's length; its characters are Secrets Manager's rule, in its own words. */
+const secretName = rule(
+  text(1, 512),
+  (name) => NAME.test(name),
+  'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+  true,
+);
 const secretId = text(1, 2048);
 const token = text(32, 64).optional();
 /** The model bounds no list of tags; 50 is Secrets Manager's quota of tags on a secret. */
 const tags = list(z.object({ Key: text(1, 128), Value: text(0, 256) }), 0, 50);
-const NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 const VALUE_MAX = 65_536;
 
 /** One of SecretString and SecretBinary (base64 on the wire), within Secrets Manager's 64 KiB. */
@@ -60,9 +66,6 @@ const CreateSecret: SecretsAction = async (call) => {
     }),
     call.body,
   );
-  if (!NAME.test(input.Name)) {
-    throw new EcrError(SecretsCodes.Validation, 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
-  }
   if (input.AddReplicaRegions !== undefined) throw invalid("Berth's Secrets Manager does not replicate secrets.");
   const value = newValueOf(input, false);
   const arn = call.secrets.newArn(call.scope, input.Name);

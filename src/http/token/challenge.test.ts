@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { scopeOf, serviceHost, tokenRealm, v2Challenge } from './challenge.js';
+import { basicChallenge, scopeOf, serviceHost, tokenRealm, v2Challenge } from './challenge.js';
 
 /** A request as the challenge reads it: Host, method, and a plain (not TLS) socket. */
 const req = (host: string | undefined, method = 'GET') => ({ headers: host === undefined ? {} : { host }, method, socket: {} }) as unknown as IncomingMessage;
@@ -40,6 +40,11 @@ describe('the /v2 challenge', () => {
     for (const host of ['evil" , realm="http://x', 'a b', `${'a'.repeat(300)}`, 'h:port'])
       assert.equal(serviceHost(req(host), undefined), 'localhost', JSON.stringify(host));
     assert.equal(serviceHost(req('bad"host'), 'registry.example'), 'registry.example');
+    // The Basic challenge's realm follows the same rule as the Bearer one's service.
+    for (const host of ['evil" , realm="http://x', 'a b', 'a,b'])
+      assert.equal(basicChallenge(req(host), undefined), 'Basic realm="localhost",service="ecr.amazonaws.com"', JSON.stringify(host));
+    assert.equal(v2Challenge(req('x", y'), '', 'basic', 'registry.example'), 'Basic realm="registry.example",service="ecr.amazonaws.com"');
+    assert.equal(basicChallenge(req(undefined), undefined), 'Basic realm="localhost",service="ecr.amazonaws.com"');
     assert.equal(tokenRealm(req(undefined), undefined), 'http://localhost/token');
     for (const path of ['A/B/manifests/v1', 'a%22b/manifests/v1', `${'a'.repeat(300)}/manifests/v1`, '%zz/manifests/v1'])
       assert.equal(scopeOf(req('h'), path), undefined, path);

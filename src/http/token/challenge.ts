@@ -21,9 +21,12 @@ const PLAIN_HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5}
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const MAX_SCOPE_NAME = 256;
 
-/** The challenge ECR's private registries answer with, so clients know to send `AWS:<token>` as Basic credentials. */
-export function basicChallenge(req: IncomingMessage): string {
-  return `Basic realm="${req.headers.host ?? 'berth'}",service="ecr.amazonaws.com"`;
+/**
+ * The challenge ECR's private registries answer with, so clients know to send `AWS:<token>` as
+ * Basic credentials. Its realm is quoted by the Bearer challenge's rule (serviceHost).
+ */
+export function basicChallenge(req: IncomingMessage, registryHost: string | undefined): string {
+  return `Basic realm="${serviceHost(req, registryHost)}",service="ecr.amazonaws.com"`;
 }
 
 /**
@@ -65,7 +68,7 @@ export function scopeOf(req: IncomingMessage, v2Path: string): string | undefine
  * request, stops with that error rather than retrying; docker ignores the parameter).
  */
 export function v2Challenge(req: IncomingMessage, v2Path: string, scheme: ChallengeScheme, registryHost: string | undefined, invalidToken = false): string {
-  if (scheme === 'basic') return basicChallenge(req);
+  if (scheme === 'basic') return basicChallenge(req, registryHost);
   const scope = scopeOf(req, v2Path);
   const error = invalidToken ? ',error="invalid_token"' : '';
   return `Bearer realm="${tokenRealm(req, registryHost)}",service="${serviceHost(req, registryHost)}"${scope === undefined ? '' : `,scope="${scope}"`}${error}`;

@@ -1,6 +1,6 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
-import type { AccountRecord, IdentityStore, UserPolicyRecord } from '../identities.js';
-import { toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
+import type { AccountRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord } from '../identities.js';
+import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
 
 interface AccountRow {
@@ -115,6 +115,9 @@ export function createPostgresIdentities({ pool, collate }: PgContext): Identity
           name,
         ])) > 0
       );
+    },
+    async managedPolicyUsage(accountId) {
+      return rows<ManagedPolicyUsage>(pool, managedPolicyUsageSql('$1'), [accountId]);
     },
   };
 }

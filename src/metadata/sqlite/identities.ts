@@ -1,6 +1,6 @@
 /** Accounts, users, access keys and user policies on SQLite. */
-import type { AccountRecord, IdentityStore, UserPolicyRecord } from '../identities.js';
-import { toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
+import type { AccountRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord } from '../identities.js';
+import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import type { Db } from './open.js';
 
 export function createSqliteIdentities(db: Db): IdentityStore {
@@ -30,6 +30,7 @@ export function createSqliteIdentities(db: Db): IdentityStore {
       'SELECT kind, name, document FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY kind, name',
     ),
     deletePolicy: db.prepare('DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND kind = ? AND name = ?'),
+    policyUsage: db.prepare<{ a: string }, ManagedPolicyUsage>(managedPolicyUsageSql('@a')),
   };
   const toAccount = (r: { id: string; name: string; created_at: number }): AccountRecord => ({
     id: r.id,
@@ -96,6 +97,9 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     },
     async deleteUserPolicy(accountId, userName, kind, name) {
       return q.deletePolicy.run(accountId, userName, kind, name).changes > 0;
+    },
+    async managedPolicyUsage(accountId) {
+      return q.policyUsage.all({ a: accountId });
     },
   };
 }

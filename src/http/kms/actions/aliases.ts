@@ -6,17 +6,19 @@
 import { z } from 'zod';
 import { aliasArn, checkAliasName } from '../../../kms/key-refs.js';
 import type { KmsAction } from '../context.js';
-import { keyId, limit, marker, parseKmsInput, patterned, validation } from '../input.js';
+import { keyId, limit, marker, parseKmsInput, patterned, rule } from '../input.js';
 
 const aliasName = patterned(1, 256, '^[a-zA-Z0-9:/_-]+$');
+/** KMS takes an alias's target as a key id or key ARN only: an alias may move, a key may not. */
+const targetKeyId = rule(
+  keyId,
+  (id) => !id.startsWith('alias/') && !/^arn:[^:]*:kms:[^:]*:[^:]*:alias\//.test(id),
+  'Member must be a key ID or key ARN, not an alias',
+);
 
 export const CreateAlias: KmsAction = async (call) => {
-  const input = parseKmsInput(z.object({ AliasName: aliasName, TargetKeyId: keyId }), call.body);
+  const input = parseKmsInput(z.object({ AliasName: aliasName, TargetKeyId: targetKeyId }), call.body);
   checkAliasName(input.AliasName);
-  // KMS takes the target as a key id or key ARN only: an alias may move, a key may not.
-  if (input.TargetKeyId.startsWith('alias/') || /^arn:[^:]*:kms:[^:]*:[^:]*:alias\//.test(input.TargetKeyId)) {
-    throw validation('targetKeyId', 'Member must be a key ID or key ARN, not an alias');
-  }
   const key = await call.kms.keys.describe(call.accountId, call.region, input.TargetKeyId);
   await call.authorize(aliasArn(call.region, call.accountId, input.AliasName));
   await call.authorize(key.arn);

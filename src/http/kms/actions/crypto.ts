@@ -9,7 +9,7 @@ import { KmsCodes } from '../../../core/errors.js';
 import type { KmsKeyRecord } from '../../../metadata/types.js';
 import { encryptionContextConditions } from '../authz.js';
 import type { KmsCall, KmsAction } from '../context.js';
-import { dryRun, encryptionAlgorithm, encryptionContext, grantTokens, integer, keyId, oneOf, parseKmsInput, recipient, validation } from '../input.js';
+import { dryRun, encryptionAlgorithm, encryptionContext, grantTokens, integer, keyId, oneOf, parseKmsInput, recipient, rule } from '../input.js';
 import { blobBytes, list } from '../../model/constraints.js';
 import { kmsWireError } from '../protocol.js';
 
@@ -30,17 +30,18 @@ async function authorizeUse(call: KmsCall, key: KmsKeyRecord, input: { Encryptio
   if (input.DryRun) throw kmsWireError(KmsCodes.DryRunOperation, 'The request would have succeeded, but the DryRun option is set.');
 }
 
-function checkAlgorithm(algorithm: string | undefined): void {
-  if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT)
-    throw validation('encryptionAlgorithm', `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`);
-}
+/** An algorithm of KMS's model that Berth's keys, all symmetric, can use. */
+const symmetricAlgorithm = rule(
+  encryptionAlgorithm.unwrap(),
+  (a) => a === SYMMETRIC_DEFAULT,
+  `Berth's keys are symmetric: Member must be ${SYMMETRIC_DEFAULT}`,
+).optional();
 
-const EncryptInput = z.object({ KeyId: keyId, Plaintext: blobBytes(1, MAX_PLAINTEXT), EncryptionAlgorithm: encryptionAlgorithm, ...common });
+const EncryptInput = z.object({ KeyId: keyId, Plaintext: blobBytes(1, MAX_PLAINTEXT), EncryptionAlgorithm: symmetricAlgorithm, ...common });
 
 export const Encrypt: KmsAction = async (call) => {
   const input = parseKmsInput(EncryptInput, call.body);
   const plaintext = input.Plaintext;
-  checkAlgorithm(input.EncryptionAlgorithm);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
   await authorizeUse(call, key, input);
   const ciphertext = await call.kms.encrypt(key, plaintext, input.EncryptionContext ?? {});
@@ -50,7 +51,7 @@ export const Encrypt: KmsAction = async (call) => {
 const DecryptInput = z.object({
   CiphertextBlob: blobBytes(1, MAX_CIPHERTEXT),
   KeyId: keyId.optional(),
-  EncryptionAlgorithm: encryptionAlgorithm,
+  EncryptionAlgorithm: symmetricAlgorithm,
   Recipient: recipient,
   DryRunModifiers: list(oneOf(['IGNORE_CIPHERTEXT']), 0).optional(),
   ...common,
@@ -59,7 +60,6 @@ const DecryptInput = z.object({
 export const Decrypt: KmsAction = async (call) => {
   const input = parseKmsInput(DecryptInput, call.body);
   const ciphertext = input.CiphertextBlob;
-  checkAlgorithm(input.EncryptionAlgorithm);
   if (input.Recipient !== undefined) throw kmsWireError(KmsCodes.UnsupportedOperation, "Berth's KMS does not support Recipient (Nitro Enclaves attestation)");
   const key = await call.kms.keyOfCiphertext(call.accountId, call.region, ciphertext, input.KeyId);
   await authorizeUse(call, key, input);

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { rootArn } from '../../../auth/principal.js';
 import type { KmsAction, KmsCall } from '../context.js';
-import { keyId, limit, marker, parseKmsInput, patterned, validation } from '../input.js';
+import { keyId, limit, marker, parseKmsInput, patterned, rule } from '../input.js';
 
 async function authorizedKey(call: KmsCall, ref: string) {
   const key = await call.kms.keys.describe(call.accountId, call.region, ref);
@@ -15,9 +15,11 @@ async function authorizedKey(call: KmsCall, ref: string) {
   return key;
 }
 
+/** A key's one policy is named `default`. */
+const policyName = rule(patterned(1, 128, '[\\w]+'), (name) => name === 'default', "Member must be 'default', the only key policy name");
+
 export const GetKeyPolicy: KmsAction = async (call) => {
-  const input = parseKmsInput(z.object({ KeyId: keyId, PolicyName: patterned(1, 128, '[\\w]+').optional() }), call.body);
-  if ((input.PolicyName ?? 'default') !== 'default') throw validation('policyName', "Member must be 'default', the only key policy name");
+  const input = parseKmsInput(z.object({ KeyId: keyId, PolicyName: policyName.optional() }), call.body);
   const key = await authorizedKey(call, input.KeyId);
   const policy = {
     Version: '2012-10-17',
