@@ -586,4 +586,36 @@ export const migrations: Migration[] = [
       `ALTER TABLE roles ADD COLUMN permissions_boundary TEXT`,
     ],
   },
+  {
+    version: 24,
+    name: 'customer managed policies',
+    sql: (d) => [
+      // An account's own managed policies (IAM's CreatePolicy). Attachments stay where AWS
+      // managed ones are (user_policies, role_policies: kind 'managed', the ARN as the name), and
+      // a boundary in users/roles.permissions_boundary. tags: a JSON array of {Key, Value}.
+      `CREATE TABLE customer_policies (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        policy_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        description TEXT NOT NULL,
+        default_version INTEGER NOT NULL,
+        next_version INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      // Its versions (v1, v2, ...: the number), at most five, one of them the default.
+      `CREATE TABLE customer_policy_versions (
+        account_id TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, policy_name, version),
+        FOREIGN KEY (account_id, policy_name) REFERENCES customer_policies(account_id, name) ON DELETE CASCADE
+      )`,
+    ],
+  },
 ];
