@@ -6,7 +6,6 @@
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
 import type { IdentityPolicies } from '../iam/evaluator.js';
-import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
 
 export type { IdentityPolicies };
@@ -24,7 +23,8 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
   const policies: Policy[] = [];
   for (const r of records) {
     if (r.kind === 'managed') {
-      const p = managedPolicy(r.name);
+      // A customer policy's default version as of now: a new default is read once the caches drop this.
+      const p = await identities.managedPolicy(principal.accountId, r.name);
       if (p) policies.push(p);
     } else if (r.document !== undefined) {
       // Documents were validated when stored (older ones less strictly, hence lenient); one that
@@ -37,5 +37,5 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
   const arn = entity?.permissionsBoundary;
   if (arn === undefined) return { policies };
   // A boundary was a managed policy Berth has when it was set; one it no longer has allows nothing.
-  return { policies, boundary: managedPolicy(arn) ?? { statements: [] } };
+  return { policies, boundary: (await identities.managedPolicy(principal.accountId, arn)) ?? { statements: [] } };
 }

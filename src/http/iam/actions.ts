@@ -22,8 +22,6 @@ export interface QueryCall {
   identities: IdentityAdmin;
   /** Validates an identity policy document; throws QueryError MalformedPolicyDocument. */
   checkPolicy(document: string): void;
-  /** True if the ARN names a managed policy Berth knows. */
-  isManagedPolicy(arn: string): boolean;
   /** The caller (anonymous for an unsigned AssumeRoleWithWebIdentity). */
   principal: Principal;
   sts?: StsDoor;
@@ -133,7 +131,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async AttachUserPolicy(call) {
     const arn = required(call.form, 'PolicyArn');
-    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} does not exist or is not attachable.`);
+    await call.identities.requireAttachable(call.accountId, arn);
     await call.identities.attachUserPolicy(call.accountId, required(call.form, 'UserName'), arn);
     return undefined;
   },

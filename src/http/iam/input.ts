@@ -49,6 +49,7 @@ const TAG_VALUE = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 const tagListType = list({ Key: str(1, 128, TAG_KEY), Value: str(0, 256, TAG_VALUE) }, 0, 50);
 const statusType = oneOf(['Active', 'Inactive', 'Expired']);
 const policyUsageType = oneOf(['PermissionsPolicy', 'PermissionsBoundary']);
+const policyVersionIdType = str(0, undefined, 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?');
 
 const paged = { Marker: markerType, MaxItems: maxItemsType };
 
@@ -112,6 +113,23 @@ export const IAM_INPUT: Record<string, QueryMembers> = {
     PolicyUsageFilter: policyUsageType,
     ...paged,
   },
+  CreatePolicy: {
+    PolicyName: policyNameType,
+    Path: policyPathType,
+    PolicyDocument: policyDocumentType,
+    Description: str(0, 1000),
+    Tags: tagListType,
+  },
+  GetPolicy: { PolicyArn: arnType },
+  DeletePolicy: { PolicyArn: arnType },
+  CreatePolicyVersion: { PolicyArn: arnType, PolicyDocument: policyDocumentType },
+  GetPolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
+  ListPolicyVersions: { PolicyArn: arnType, ...paged },
+  DeletePolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
+  SetDefaultPolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
+  TagPolicy: { PolicyArn: arnType, Tags: tagListType },
+  UntagPolicy: { PolicyArn: arnType, TagKeys: list(str(1, 128, TAG_KEY), 0, 50) },
+  ListPolicyTags: { PolicyArn: arnType, ...paged },
   ListEntitiesForPolicy: {
     PolicyArn: arnType,
     EntityFilter: oneOf(['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy']),

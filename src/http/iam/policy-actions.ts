@@ -1,15 +1,17 @@
 /**
- * IAM's managed-policy listings: ListPolicies (the AWS managed policies Berth keeps) and
+ * IAM's managed-policy listings: ListPolicies (the AWS managed policies Berth keeps and the
+ * account's own) and
  * ListEntitiesForPolicy (who uses one: Terraform's aws_iam_policy_attachment, the console's
  * "policy usage"), with IAM's filters: PolicyUsageFilter (`PermissionsPolicy`: attached as a
  * permissions policy; `PermissionsBoundary`: set as a boundary), OnlyAttached, Scope, PathPrefix,
  * and Marker/MaxItems paging. A policy's uses are read from the account's users and roles.
  */
-import { createHash } from 'node:crypto';
+import { customerPolicyArn } from '../../auth/customer-policies.js';
 import { IamCodes } from '../../core/errors.js';
 import { MANAGED_POLICIES } from '../../iam/managed.js';
 import type { QueryAction, QueryCall } from './actions.js';
-import { QueryError, required } from './query.js';
+import { awsPolicyXml, customerPolicyXml } from './customer-policy-actions.js';
+import { QueryError, required, type XmlValue } from './query.js';
 
 /** A user or role, and how it uses managed policies. */
 interface Entity {
@@ -44,11 +46,6 @@ function uses(e: Entity, arn: string, usage: Usage | undefined): boolean {
   return policy || (usage !== 'PermissionsPolicy' && e.boundary === arn);
 }
 
-/** The same id for a policy every time (IAM's ids are ANPA + 17 characters). */
-function policyId(arn: string): string {
-  return 'ANPA' + createHash('sha256').update(arn).digest('hex').toUpperCase().slice(0, 17);
-}
-
 /**
  * One page of `items` as IAM pages: at most MaxItems (100 by default), IsTruncated, and a Marker
  * to continue from. The marker is the position, which a caller can only have been given.
@@ -66,13 +63,19 @@ function page<T>(form: URLSearchParams, items: T[]): { items: T[]; IsTruncated: 
 export const policyActions: Record<string, QueryAction> = {
   async ListPolicies(call) {
     const f = call.form;
-    // Berth keeps AWS's managed policies only, all at path '/': none is local to an account.
+    // AWS's managed policies Berth keeps are all at path '/'; Scope=Local lists the account's own.
     const prefix = f.get('PathPrefix') ?? '/';
     const usage = (f.get('PolicyUsageFilter') ?? undefined) as Usage | undefined;
     const onlyAttached = f.get('OnlyAttached') === 'true';
+    const scope = f.get('Scope') ?? 'All';
     const entities = await entitiesOf(call);
-    const arns = f.get('Scope') === 'Local' || !'/'.startsWith(prefix) ? [] : Object.keys(MANAGED_POLICIES);
-    const policies = arns
+    const aws = scope === 'Local' || !'/'.startsWith(prefix) ? [] : Object.keys(MANAGED_POLICIES);
+    const own = scope === 'AWS' ? [] : ((await call.identities.policies?.list(call.accountId))?.filter((p) => p.path.startsWith(prefix)) ?? []);
+    const xml = new Map<string, (used: { attachments: number; boundaries: number }) => XmlValue>([
+      ...aws.map((arn) => [arn, (used: { attachments: number; boundaries: number }) => awsPolicyXml(arn, used)] as const),
+      ...own.map((p) => [customerPolicyArn(p), (used: { attachments: number; boundaries: number }) => customerPolicyXml(p, used, false)] as const),
+    ]);
+    const policies = [...xml.keys()]
       .map((arn) => ({
         arn,
         attachments: entities.filter((e) => uses(e, arn, 'PermissionsPolicy')).length,
@@ -87,25 +90,14 @@ export const policyActions: Record<string, QueryAction> = {
       );
     const { items, ...more } = page(f, policies);
     return {
-      Policies: items.map((p) => ({
-        PolicyName: p.arn.slice(p.arn.lastIndexOf('/') + 1),
-        PolicyId: policyId(p.arn),
-        Arn: p.arn,
-        Path: '/',
-        DefaultVersionId: 'v1',
-        AttachmentCount: p.attachments,
-        PermissionsBoundaryUsageCount: p.boundaries,
-        IsAttachable: true,
-        CreateDate: new Date(0),
-        UpdateDate: new Date(0),
-      })),
+      Policies: items.map((p) => xml.get(p.arn)!({ attachments: p.attachments, boundaries: p.boundaries })),
       ...more,
     };
   },
   async ListEntitiesForPolicy(call) {
     const f = call.form;
     const arn = required(f, 'PolicyArn');
-    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} was not found.`);
+    if (!(await call.identities.hasManagedPolicy(call.accountId, arn))) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} was not found.`);
     const filter = f.get('EntityFilter');
     const prefix = f.get('PathPrefix') ?? '/';
     const usage = (f.get('PolicyUsageFilter') ?? undefined) as Usage | undefined;

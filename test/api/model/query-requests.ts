@@ -11,6 +11,7 @@ const USER = 'model-user';
 const ROLE = 'model-role';
 const POLICY_NAME = 'model-policy';
 const MANAGED = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+const CUSTOMER = `arn:aws:iam::${ACCOUNT}:policy/model/model-managed`;
 const OIDC_URL = 'https://oidc.example.com';
 const OIDC_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.example.com`;
 const TRUST = JSON.stringify({
@@ -24,6 +25,7 @@ const PASSWORD = 'Model-passw0rd!';
 const user = { UserName: USER };
 const role = { RoleName: ROLE };
 const paged = { Marker: 'marker', MaxItems: 10 };
+const customer = { PolicyArn: CUSTOMER };
 
 export const IAM_BODIES: Record<string, Body> = {
   AttachRolePolicy: { ...role, PolicyArn: MANAGED },
@@ -31,6 +33,17 @@ export const IAM_BODIES: Record<string, Body> = {
   ChangePassword: { OldPassword: PASSWORD, NewPassword: `${PASSWORD}2` },
   CreateAccessKey: user,
   CreateLoginProfile: { ...user, Password: PASSWORD },
+  CreatePolicy: { PolicyName: 'model-new', Path: '/model/', PolicyDocument: POLICY, Description: 'checks', Tags: TAGS },
+  CreatePolicyVersion: { ...customer, PolicyDocument: POLICY },
+  DeletePolicy: customer,
+  DeletePolicyVersion: { ...customer, VersionId: 'v2' },
+  GetPolicy: customer,
+  GetPolicyVersion: { ...customer, VersionId: 'v1' },
+  ListPolicyTags: { ...customer, ...paged },
+  ListPolicyVersions: { ...customer, ...paged },
+  SetDefaultPolicyVersion: { ...customer, VersionId: 'v2' },
+  TagPolicy: { ...customer, Tags: TAGS },
+  UntagPolicy: { ...customer, TagKeys: ['team'] },
   CreateOpenIDConnectProvider: { Url: 'https://other.example.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)], Tags: TAGS },
   CreateRole: {
     Path: '/model/',
@@ -78,8 +91,10 @@ export const IAM_BODIES: Record<string, Body> = {
   UpdateRole: { ...role, Description: 'checks', MaxSessionDuration: 3600 },
 };
 
-/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key and an OIDC provider. */
+/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key, an OIDC provider and a customer policy with two versions. */
 export const IAM_SEED: ReadonlyArray<[string, Body]> = [
+  ['CreatePolicy', { PolicyName: 'model-managed', Path: '/model/', PolicyDocument: POLICY, Tags: TAGS }],
+  ['CreatePolicyVersion', { ...customer, PolicyDocument: POLICY }],
   ['CreateUser', user],
   ['PutUserPolicy', { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
   ['AttachUserPolicy', { ...user, PolicyArn: MANAGED }],
@@ -106,9 +121,12 @@ export const IAM_READS: ReadonlyArray<[string, Body]> = [
   ['GetLoginProfile', user],
   ['ListOpenIDConnectProviders', {}],
   ['GetOpenIDConnectProvider', { OpenIDConnectProviderArn: OIDC_ARN }],
+  ['GetPolicy', customer],
+  ['ListPolicyVersions', customer],
+  ['ListPolicyTags', customer],
 ];
 
-export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change)/;
+export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change|Tag|Untag|Set)/;
 
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
 const MFA = `arn:aws:iam::${ACCOUNT}:mfa/${USER}`;
