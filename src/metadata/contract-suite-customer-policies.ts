@@ -66,7 +66,7 @@ export function customerPoliciesContract(test: ContractTest): void {
     );
   });
 
-  test("customer policies: usage counts the account's attachments and boundaries", async ({ a, b }) => {
+  test("customer policies: usage counts the account's attachments (users, roles, groups) and boundaries", async ({ a, b }) => {
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
     await a.identities.createAccount({ id: '210987654321', name: 'other', now: at(0) });
     await a.customerPolicies.create(policy('pull'));
@@ -95,8 +95,10 @@ export function customerPoliciesContract(test: ContractTest): void {
       now: at(1),
     });
     await a.roles.putRolePolicy(ACCOUNT, 'r1', { kind: 'managed', name: ARN });
+    await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
+    await a.groups.putGroupPolicy(ACCOUNT, 'g1', { kind: 'managed', name: ARN });
     // The same ARN in another account (which cannot name this account's policy) is not counted.
     await a.identities.createUser(user('210987654321', 'u3', ARN));
-    assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 2, boundaries: 2 });
+    assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 3, boundaries: 2 });
   });
 }

@@ -1,6 +1,6 @@
 /**
  * An account's customer managed policies (IAM's CreatePolicy) and their versions. Who uses one
- * is not kept here: attachments are user_policies/role_policies rows naming its ARN, boundaries
+ * is not kept here: attachments are user, role and group policy rows naming its ARN, boundaries
  * the users'/roles' permissions_boundary, which `usage` counts.
  */
 
@@ -47,7 +47,7 @@ export interface CustomerPolicyStore {
   setTags(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<boolean>;
   /** Deletes the policy with its versions. */
   delete(accountId: string, name: string): Promise<boolean>;
-  /** How many of the account's users and roles have `arn` attached, and have it as their boundary. */
+  /** How many of the account's users, roles and groups have `arn` attached, and users and roles as their boundary. */
   usage(accountId: string, arn: string): Promise<{ attachments: number; boundaries: number }>;
 }
 
@@ -101,6 +101,7 @@ export const customerPolicyValues = (p: NewCustomerPolicy): unknown[] => [
 export const usageSql = (ph: (i: number) => string): string =>
   `SELECT
      (SELECT count(*) FROM user_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)})
-       + (SELECT count(*) FROM role_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)}) AS attachments,
+       + (SELECT count(*) FROM role_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)})
+       + (SELECT count(*) FROM iam_group_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)}) AS attachments,
      (SELECT count(*) FROM users WHERE account_id = ${ph(1)} AND permissions_boundary = ${ph(2)})
        + (SELECT count(*) FROM roles WHERE account_id = ${ph(1)} AND permissions_boundary = ${ph(2)}) AS boundaries`;

@@ -618,4 +618,41 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 25,
+    name: 'IAM groups',
+    sql: (d) => [
+      // IAM's groups ("groups" is a keyword in SQL's window frames), their members and policies
+      // (as user_policies: kind 'inline' with a document, or 'managed' naming an ARN).
+      `CREATE TABLE iam_groups (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        group_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      // IdentityAdmin refuses to delete a user still in a group, and GroupAdmin a group with
+      // members, as IAM; the cascades only keep the rows consistent.
+      `CREATE TABLE iam_group_members (
+        account_id TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        PRIMARY KEY (account_id, group_name, user_name),
+        FOREIGN KEY (account_id, group_name) REFERENCES iam_groups(account_id, name) ON DELETE CASCADE,
+        FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name) ON DELETE CASCADE
+      )`,
+      // A user's groups, read for every cache miss of its identity policies.
+      `CREATE INDEX iam_group_members_user ON iam_group_members (account_id, user_name)`,
+      `CREATE TABLE iam_group_policies (
+        account_id TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT,
+        PRIMARY KEY (account_id, group_name, kind, name),
+        FOREIGN KEY (account_id, group_name) REFERENCES iam_groups(account_id, name) ON DELETE CASCADE
+      )`,
+    ],
+  },
 ];

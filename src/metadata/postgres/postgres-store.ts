@@ -31,6 +31,7 @@ import { createPostgresEventOutbox, createPostgresEventResources } from './event
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresRoles } from './roles.js';
 import { createPostgresCustomerPolicies } from './customer-policies.js';
+import { createPostgresGroups } from './groups.js';
 import { createPostgresImages } from './images.js';
 import { createPostgresJobs, createPostgresLeases } from './jobs.js';
 import { createPostgresKmsKeys } from './kms-keys.js';
@@ -91,6 +92,7 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     identities: createPostgresIdentities(ctx),
     roles: createPostgresRoles(ctx),
     customerPolicies: createPostgresCustomerPolicies(ctx),
+    groups: createPostgresGroups(ctx),
     policies: createPostgresPolicies(ctx),
     registrySettings: createPostgresRegistrySettings(ctx),
     leases: createPostgresLeases(ctx),

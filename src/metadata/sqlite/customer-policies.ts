@@ -86,7 +86,7 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
       return q.delete.run(accountId, name).changes > 0;
     },
     async usage(accountId, arn) {
-      const r = q.usage.get(accountId, arn, accountId, arn, accountId, arn, accountId, arn)!;
+      const r = q.usage.get(accountId, arn, accountId, arn, accountId, arn, accountId, arn, accountId, arn)!;
       return { attachments: Number(r.attachments), boundaries: Number(r.boundaries) };
     },
   };
