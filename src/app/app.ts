@@ -81,7 +81,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles, meta.loginProfiles, meta.customerPolicies);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles, meta.loginProfiles, meta.customerPolicies, meta.groups);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   // Secrets Manager's values, sealed at rest under the server key (their own context: never opened as anything else).

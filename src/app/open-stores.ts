@@ -25,7 +25,7 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
   return {
-    identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles, meta.customerPolicies),
+    identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles, meta.customerPolicies, meta.groups),
     close: () => meta.close(),
   };
 }

@@ -16,6 +16,8 @@ import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
 import { checkPermissionsBoundary } from './boundaries.js';
 import { CustomerPolicies } from './customer-policies.js';
+import { GroupAdmin } from './group-admin.js';
+import type { GroupStore } from '../metadata/groups.js';
 import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
 import { managedPolicy } from '../iam/managed.js';
 import type { Policy } from '../iam/policy.js';
@@ -48,6 +50,8 @@ export class IdentityAdmin {
   readonly loginProfiles: LoginProfiles | undefined;
   /** The account's own managed policies, when the store keeps them. */
   readonly policies: CustomerPolicies | undefined;
+  /** Groups of users, when the store keeps them. */
+  readonly groups: GroupAdmin | undefined;
 
   constructor(
     private readonly store: IdentityStore,
@@ -58,11 +62,20 @@ export class IdentityAdmin {
     roleStore?: RoleStore,
     loginProfileStore?: LoginProfileStore,
     customerPolicyStore?: CustomerPolicyStore,
+    groupStore?: GroupStore,
   ) {
     const requireAccount = (id: string) => this.requireAccount(id);
     this.roles = roleStore && new RoleAdmin(roleStore, clock, requireAccount, authzChanges, (id, arn) => this.hasManagedPolicy(id, arn));
     this.loginProfiles = loginProfileStore && new LoginProfiles(loginProfileStore, store, clock);
     this.policies = customerPolicyStore && new CustomerPolicies(customerPolicyStore, clock, requireAccount, authzChanges);
+    this.groups =
+      groupStore &&
+      new GroupAdmin(groupStore, clock, {
+        requireAccount,
+        requireUser: async (id, user) => void (await this.user(id, user)),
+        requireAttachable: (id, arn) => this.requireAttachable(id, arn),
+        authzChanges,
+      });
   }
 
   /** Whether `arn` names a managed policy `accountId` may attach: an AWS one Berth keeps, or its own. */
@@ -132,11 +145,14 @@ export class IdentityAdmin {
     this.authzChanges?.bump();
   }
 
-  /** As IAM: a user with access keys, policies or a console password must be stripped of them first (a boundary goes with it). */
+  /** As IAM: a user with access keys, policies, a console password or groups must be stripped of them first (a boundary goes with it). */
   async deleteUser(accountId: string, name: string): Promise<void> {
     await this.user(accountId, name);
     if (await this.loginProfiles?.exists(accountId, name)) {
       throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must delete login profile first.');
+    }
+    if (((await this.groups?.groupsOfUser(accountId, name)) ?? []).length > 0) {
+      throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must remove users from group first.');
     }
     const keys = await this.store.listAccessKeys(accountId, name);
     const policies = await this.store.userPolicies(accountId, name);

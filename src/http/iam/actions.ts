@@ -49,7 +49,7 @@ export interface StsDoor {
 export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
 
 /** A user as IAM answers it; its permissions boundary only where GetUser and CreateUser give it (not ListUsers). */
-function userXml(u: UserRecord, withBoundary = false): XmlValue {
+export function userXml(u: UserRecord, withBoundary = false): XmlValue {
   return {
     Path: u.path,
     UserName: u.name,

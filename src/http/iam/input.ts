@@ -32,6 +32,7 @@ const POLICY_TEXT = '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+';
 const userNameType = str(1, 64, NAME);
 const existingUserNameType = str(1, 128, NAME);
 const roleNameType = str(1, 64, NAME);
+const groupNameType = str(1, 128, NAME);
 const policyNameType = str(1, 128, NAME);
 const policyDocumentType = str(1, 131072, POLICY_TEXT);
 const arnType = str(20, 2048);
@@ -130,6 +131,20 @@ export const IAM_INPUT: Record<string, QueryMembers> = {
   TagPolicy: { PolicyArn: arnType, Tags: tagListType },
   UntagPolicy: { PolicyArn: arnType, TagKeys: list(str(1, 128, TAG_KEY), 0, 50) },
   ListPolicyTags: { PolicyArn: arnType, ...paged },
+  CreateGroup: { Path: pathType, GroupName: groupNameType },
+  GetGroup: { GroupName: groupNameType, ...paged },
+  ListGroups: { PathPrefix: pathPrefixType, ...paged },
+  DeleteGroup: { GroupName: groupNameType },
+  AddUserToGroup: { GroupName: groupNameType, UserName: existingUserNameType },
+  RemoveUserFromGroup: { GroupName: groupNameType, UserName: existingUserNameType },
+  ListGroupsForUser: { UserName: existingUserNameType, ...paged },
+  PutGroupPolicy: { GroupName: groupNameType, PolicyName: policyNameType, PolicyDocument: policyDocumentType },
+  GetGroupPolicy: { GroupName: groupNameType, PolicyName: policyNameType },
+  ListGroupPolicies: { GroupName: groupNameType, ...paged },
+  DeleteGroupPolicy: { GroupName: groupNameType, PolicyName: policyNameType },
+  AttachGroupPolicy: { GroupName: groupNameType, PolicyArn: arnType },
+  DetachGroupPolicy: { GroupName: groupNameType, PolicyArn: arnType },
+  ListAttachedGroupPolicies: { GroupName: groupNameType, PathPrefix: policyPathType, ...paged },
   ListEntitiesForPolicy: {
     PolicyArn: arnType,
     EntityFilter: oneOf(['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy']),

@@ -13,9 +13,9 @@ import type { QueryAction, QueryCall } from './actions.js';
 import { awsPolicyXml, customerPolicyXml } from './customer-policy-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
-/** A user or role, and how it uses managed policies. */
+/** A user, role or group, and how it uses managed policies (a group has no boundary). */
 interface Entity {
-  kind: 'user' | 'role';
+  kind: 'user' | 'role' | 'group';
   name: string;
   id: string;
   path: string;
@@ -36,6 +36,11 @@ async function entitiesOf(call: QueryCall): Promise<Entity[]> {
   for (const r of roles ? await roles.listRoles(accountId, '/') : []) {
     const attached = (await roles!.rolePolicies(accountId, r.name)).filter((p) => p.kind === 'managed').map((p) => p.name);
     out.push({ kind: 'role', name: r.name, id: r.roleId, path: r.path, attached, boundary: r.permissionsBoundary });
+  }
+  const groups = identities.groups;
+  for (const g of groups ? await groups.listGroups(accountId) : []) {
+    const attached = (await groups!.groupPolicies(accountId, g.name)).filter((p) => p.kind === 'managed').map((p) => p.name);
+    out.push({ kind: 'group', name: g.name, id: g.groupId, path: g.path, attached, boundary: undefined });
   }
   return out;
 }
@@ -101,12 +106,13 @@ export const policyActions: Record<string, QueryAction> = {
     const filter = f.get('EntityFilter');
     const prefix = f.get('PathPrefix') ?? '/';
     const usage = (f.get('PolicyUsageFilter') ?? undefined) as Usage | undefined;
-    // Berth has no groups; an entity filter of a policy kind names no user or role.
-    const kinds = filter === null ? ['user', 'role'] : filter === 'User' ? ['user'] : filter === 'Role' ? ['role'] : [];
+    // An entity filter of a policy kind (LocalManagedPolicy, AWSManagedPolicy) names no user, role or group.
+    const kinds =
+      filter === null ? ['user', 'role', 'group'] : filter === 'User' ? ['user'] : filter === 'Role' ? ['role'] : filter === 'Group' ? ['group'] : [];
     const found = (await entitiesOf(call)).filter((e) => kinds.includes(e.kind) && e.path.startsWith(prefix) && uses(e, arn, usage));
     const { items, ...more } = page(f, found);
     return {
-      PolicyGroups: [],
+      PolicyGroups: items.filter((e) => e.kind === 'group').map((e) => ({ GroupName: e.name, GroupId: e.id })),
       PolicyUsers: items.filter((e) => e.kind === 'user').map((e) => ({ UserName: e.name, UserId: e.id })),
       PolicyRoles: items.filter((e) => e.kind === 'role').map((e) => ({ RoleName: e.name, RoleId: e.id })),
       ...more,

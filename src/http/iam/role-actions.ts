@@ -166,13 +166,16 @@ export const roleActions: Record<string, QueryAction> = {
 };
 
 /**
- * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles and users are named
+ * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles, groups and users are named
  * without their path; a managed policy (its own actions, ListEntitiesForPolicy) by its ARN when
  * no user or role is named (Attach/Detach*Policy act on the user or role).
  */
 export function iamResourceOf(accountId: string, form: URLSearchParams): string {
   const role = form.get('RoleName');
   if (role !== null) return roleArn(accountId, role);
+  // A group's actions (AddUserToGroup names a user too) act on the group.
+  const group = form.get('GroupName');
+  if (group !== null) return `arn:aws:iam::${accountId}:group/${group}`;
   const user = form.get('UserName');
   if (user !== null) return `arn:aws:iam::${accountId}:user/${user}`;
   // CreatePolicy names the policy it makes by its name and path.

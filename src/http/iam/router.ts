@@ -24,6 +24,7 @@ import { loginProfileActions } from './login-profile-actions.js';
 import { boundaryActions, boundaryCondition } from './boundary-actions.js';
 import { policyActions } from './policy-actions.js';
 import { customerPolicyActions } from './customer-policy-actions.js';
+import { groupActions } from './group-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
@@ -52,6 +53,7 @@ export const IAM_ACTIONS: Record<string, QueryAction> = {
   ...boundaryActions,
   ...policyActions,
   ...customerPolicyActions,
+  ...groupActions,
 };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -26,6 +26,7 @@ const user = { UserName: USER };
 const role = { RoleName: ROLE };
 const paged = { Marker: 'marker', MaxItems: 10 };
 const customer = { PolicyArn: CUSTOMER };
+const group = { GroupName: 'model-group' };
 
 export const IAM_BODIES: Record<string, Body> = {
   AttachRolePolicy: { ...role, PolicyArn: MANAGED },
@@ -33,6 +34,20 @@ export const IAM_BODIES: Record<string, Body> = {
   ChangePassword: { OldPassword: PASSWORD, NewPassword: `${PASSWORD}2` },
   CreateAccessKey: user,
   CreateLoginProfile: { ...user, Password: PASSWORD },
+  AddUserToGroup: { ...group, ...user },
+  AttachGroupPolicy: { ...group, PolicyArn: MANAGED },
+  CreateGroup: { Path: '/model/', GroupName: 'model-new' },
+  DeleteGroup: group,
+  DeleteGroupPolicy: { ...group, PolicyName: POLICY_NAME },
+  DetachGroupPolicy: { ...group, PolicyArn: MANAGED },
+  GetGroup: { ...group, ...paged },
+  GetGroupPolicy: { ...group, PolicyName: POLICY_NAME },
+  ListAttachedGroupPolicies: { ...group, PathPrefix: '/', ...paged },
+  ListGroupPolicies: { ...group, ...paged },
+  ListGroups: { PathPrefix: '/', ...paged },
+  ListGroupsForUser: { ...user, ...paged },
+  PutGroupPolicy: { ...group, PolicyName: POLICY_NAME, PolicyDocument: POLICY },
+  RemoveUserFromGroup: { ...group, ...user },
   CreatePolicy: { PolicyName: 'model-new', Path: '/model/', PolicyDocument: POLICY, Description: 'checks', Tags: TAGS },
   CreatePolicyVersion: { ...customer, PolicyDocument: POLICY },
   DeletePolicy: customer,
@@ -91,7 +106,7 @@ export const IAM_BODIES: Record<string, Body> = {
   UpdateRole: { ...role, Description: 'checks', MaxSessionDuration: 3600 },
 };
 
-/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key, an OIDC provider and a customer policy with two versions. */
+/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key, an OIDC provider, a customer policy with two versions and a group the user is in, with an inline and a managed policy. */
 export const IAM_SEED: ReadonlyArray<[string, Body]> = [
   ['CreatePolicy', { PolicyName: 'model-managed', Path: '/model/', PolicyDocument: POLICY, Tags: TAGS }],
   ['CreatePolicyVersion', { ...customer, PolicyDocument: POLICY }],
@@ -106,6 +121,10 @@ export const IAM_SEED: ReadonlyArray<[string, Body]> = [
   ['AttachRolePolicy', { ...role, PolicyArn: MANAGED }],
   ['PutRolePermissionsBoundary', { ...role, PermissionsBoundary: MANAGED }],
   ['CreateOpenIDConnectProvider', { Url: OIDC_URL, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }],
+  ['CreateGroup', group],
+  ['AddUserToGroup', { ...group, ...user }],
+  ['PutGroupPolicy', { ...group, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
+  ['AttachGroupPolicy', { ...group, PolicyArn: MANAGED }],
 ];
 
 export const IAM_READS: ReadonlyArray<[string, Body]> = [
@@ -124,9 +143,13 @@ export const IAM_READS: ReadonlyArray<[string, Body]> = [
   ['GetPolicy', customer],
   ['ListPolicyVersions', customer],
   ['ListPolicyTags', customer],
+  ['GetGroup', group],
+  ['ListGroupsForUser', user],
+  ['ListGroupPolicies', group],
+  ['ListAttachedGroupPolicies', group],
 ];
 
-export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change|Tag|Untag|Set)/;
+export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change|Tag|Untag|Set|Add|Remove)/;
 
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
 const MFA = `arn:aws:iam::${ACCOUNT}:mfa/${USER}`;
