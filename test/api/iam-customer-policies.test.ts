@@ -6,14 +6,7 @@
  * refusals (DeleteConflict, LimitExceeded, MalformedPolicyDocument, AccessDenied, another
  * account's policy) change nothing. Sources: notes/2026-12-07-s30-policies.md.
  */
-import {
-  BatchGetImageCommand,
-  CreateRepositoryCommand,
-  DescribeRepositoriesCommand,
-  type ECRClient,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-} from '@aws-sdk/client-ecr';
+import { DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -46,57 +39,31 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { adminCredentials, awsCliEnv, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { configOnlyManifest, pushBlob } from '../e2e/helpers/registry-http.js';
+import { access, allowing, imageRepository, LOGIN_ONLY, named } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const run = promisify(execFile);
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const ACCOUNT = '000000000000';
 const OTHER = '111111111111';
-const doc = (actions: string[]) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
 const PULLS = ['ecr:GetAuthorizationToken', 'ecr:DescribeRepositories', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'];
-const PULL_ONLY = doc(PULLS);
-const DESCRIBE_ONLY = doc(['ecr:GetAuthorizationToken', 'ecr:DescribeRepositories']);
-const denied = (e: Error) => e.name === 'AccessDeniedException';
-const iamDenied = (e: Error) => e.name === 'AccessDenied';
-/** Only a login token: what /v2 then allows is what the policy under test does. */
-const LOGIN = [JSON.parse(doc(['ecr:GetAuthorizationToken'])) as object];
-const named = (name: string) => (e: Error) => e.name === name;
+const PULL_ONLY = allowing(PULLS);
+const DESCRIBE_ONLY = allowing(['ecr:GetAuthorizationToken', 'ecr:DescribeRepositories']);
 
 describe('IAM customer managed policies', () => {
   let berth: BerthInProcess;
   let admin: ECRClient;
   let iam: IAMClient;
-  let manifest: string;
 
-  const repository = async (name: string) => {
-    await admin.send(new CreateRepositoryCommand({ repositoryName: name }));
-    await pushBlob(berth.url, name, Buffer.from('{"cp":1}'));
-    await admin.send(new PutImageCommand({ repositoryName: name, imageManifest: manifest, imageTag: 'v1' }));
-  };
+  const repository = (name: string) => imageRepository(berth.url, admin, name, Buffer.from('{"cp":1}'));
   const aws = async (args: string[]) => JSON.parse((await run('aws', ['iam', ...args, '--output', 'json'], { env: awsCliEnv(berth) })).stdout || '{}');
   const create = async (name: string, document: string, path?: string) =>
     (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document, ...(path && { Path: path }) }))).Policy!.Arn!;
-  /** What `u` may do, through both doors. */
-  const can = async (u: TestIdentity, repo: string) => ({
-    pull: await u.ecr.send(new BatchGetImageCommand({ repositoryName: repo, imageIds: [{ imageTag: 'v1' }] })).then(
-      (r) => r.images?.length === 1,
-      (e: Error) => (denied(e) ? false : Promise.reject(e)),
-    ),
-    v2pull: (await u.v2(`/v2/${repo}/manifests/v1`, { headers: { accept: OCI_MANIFEST } })).status,
-    push: await u.ecr.send(new InitiateLayerUploadCommand({ repositoryName: repo })).then(
-      () => true,
-      (e: Error) => (denied(e) ? false : Promise.reject(e)),
-    ),
-    v2push: (await u.v2(`/v2/${repo}/blobs/uploads/`, { method: 'POST' })).status,
-  });
 
   before(async () => {
     // On disk: `berth admin` makes the other account.
     berth = await startInProcess({ onDisk: true });
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
-    manifest = configOnlyManifest(Buffer.from('{"cp":1}'));
   });
   after(async () => berth?.cleanup());
 
@@ -119,10 +86,10 @@ describe('IAM customer managed policies', () => {
     assert.equal(created.Policy.Arn, arn);
     assert.match(created.Policy.PolicyId, /^ANPA[0-9A-Z]{17}$/);
     assert.equal(created.Policy.DefaultVersionId, 'v1');
-    const u = await createUser(berth, iam, 'cp-user', [], LOGIN);
-    assert.deepEqual(await can(u, 'cp/attach'), { pull: false, v2pull: 403, push: false, v2push: 403 }, 'nothing before the attachment');
+    const u = await createUser(berth, iam, 'cp-user', [], LOGIN_ONLY);
+    assert.deepEqual(await access(u, 'cp/attach'), { pull: false, v2pull: 403, push: false, v2push: 403 }, 'nothing before the attachment');
     await iam.send(new AttachUserPolicyCommand({ UserName: 'cp-user', PolicyArn: arn }));
-    assert.deepEqual(await can(u, 'cp/attach'), { pull: true, v2pull: 200, push: false, v2push: 403 });
+    assert.deepEqual(await access(u, 'cp/attach'), { pull: true, v2pull: 200, push: false, v2push: 403 });
     assert.equal((await u.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['cp/attach'] }))).repositories?.length, 1);
 
     const got = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
@@ -157,19 +124,19 @@ describe('IAM customer managed policies', () => {
     );
 
     await iam.send(new DetachUserPolicyCommand({ UserName: 'cp-user', PolicyArn: arn }));
-    assert.deepEqual(await can(u, 'cp/attach'), { pull: false, v2pull: 403, push: false, v2push: 403 }, 'detached: nothing again');
+    assert.deepEqual(await access(u, 'cp/attach'), { pull: false, v2pull: 403, push: false, v2push: 403 }, 'detached: nothing again');
   });
 
   it('a new default version takes effect on the next request; SetDefaultPolicyVersion brings the old one back', async () => {
     await repository('cp/versions');
     const arn = await create('versioned', PULL_ONLY);
-    const u = await createUser(berth, iam, 'cp-versions', [], LOGIN);
+    const u = await createUser(berth, iam, 'cp-versions', [], LOGIN_ONLY);
     await iam.send(new AttachUserPolicyCommand({ UserName: 'cp-versions', PolicyArn: arn }));
-    assert.deepEqual(await can(u, 'cp/versions'), { pull: true, v2pull: 200, push: false, v2push: 403 });
+    assert.deepEqual(await access(u, 'cp/versions'), { pull: true, v2pull: 200, push: false, v2push: 403 });
 
     const v2 = (await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: DESCRIBE_ONLY, SetAsDefault: true }))).PolicyVersion!;
     assert.deepEqual([v2.VersionId, v2.IsDefaultVersion], ['v2', true]);
-    assert.deepEqual(await can(u, 'cp/versions'), { pull: false, v2pull: 403, push: false, v2push: 403 }, 'the pull is gone at once');
+    assert.deepEqual(await access(u, 'cp/versions'), { pull: false, v2pull: 403, push: false, v2push: 403 }, 'the pull is gone at once');
     assert.equal((await u.ecr.send(new DescribeRepositoriesCommand({}))).repositories!.length > 0, true, 'describe still allowed');
 
     const got = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v2' }))).PolicyVersion!;
@@ -186,11 +153,11 @@ describe('IAM customer managed policies', () => {
     await assert.rejects(iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v9' })), named('NoSuchEntityException'));
 
     await iam.send(new SetDefaultPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v1' }));
-    assert.deepEqual(await can(u, 'cp/versions'), { pull: true, v2pull: 200, push: false, v2push: 403 }, 'v1 again');
+    assert.deepEqual(await access(u, 'cp/versions'), { pull: true, v2pull: 200, push: false, v2push: 403 }, 'v1 again');
     assert.equal((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!.DefaultVersionId, 'v1');
     // A version made without SetAsDefault changes nothing that is allowed.
     await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: DESCRIBE_ONLY }));
-    assert.deepEqual(await can(u, 'cp/versions'), { pull: true, v2pull: 200, push: false, v2push: 403 });
+    assert.deepEqual(await access(u, 'cp/versions'), { pull: true, v2pull: 200, push: false, v2push: 403 });
   });
 
   it('a customer policy as a permissions boundary caps an ecr:* inline policy, for a user created with it and one given it later', async () => {
@@ -199,18 +166,18 @@ describe('IAM customer managed policies', () => {
     const all = [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] }];
     await iam.send(new CreateUserCommand({ UserName: 'cp-bounded', PermissionsBoundary: arn }));
     const later = await createUser(berth, iam, 'cp-later', [], all);
-    assert.equal((await can(later, 'cp/boundary')).v2push, 202, 'no boundary yet');
+    assert.equal((await access(later, 'cp/boundary')).v2push, 202, 'no boundary yet');
     await iam.send(new PutUserPermissionsBoundaryCommand({ UserName: 'cp-later', PermissionsBoundary: arn }));
-    assert.deepEqual(await can(later, 'cp/boundary'), { pull: true, v2pull: 200, push: false, v2push: 403 });
+    assert.deepEqual(await access(later, 'cp/boundary'), { pull: true, v2pull: 200, push: false, v2push: 403 });
     const used = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
     assert.deepEqual([used.AttachmentCount, used.PermissionsBoundaryUsageCount], [0, 2]);
     const boundaries = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn, PolicyUsageFilter: 'PermissionsBoundary' }));
     assert.deepEqual(boundaries.PolicyUsers!.map((x) => x.UserName).sort(), ['cp-bounded', 'cp-later']);
     // A boundary's new default version caps at once too.
     await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: DESCRIBE_ONLY, SetAsDefault: true }));
-    assert.deepEqual(await can(later, 'cp/boundary'), { pull: false, v2pull: 403, push: false, v2push: 403 });
+    assert.deepEqual(await access(later, 'cp/boundary'), { pull: false, v2pull: 403, push: false, v2push: 403 });
     await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'cp-later' }));
-    assert.equal((await can(later, 'cp/boundary')).v2push, 202, 'the cap is lifted');
+    assert.equal((await access(later, 'cp/boundary')).v2push, 202, 'the cap is lifted');
   });
 
   it('DeletePolicy is refused while the policy is attached, a boundary, or has other versions, and then deletes it', async () => {
@@ -267,7 +234,7 @@ describe('IAM customer managed policies', () => {
     const bad = [
       '{',
       JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: 'ecr:*', Resource: '*' }] }),
-      doc(['ecr:' + 'x'.repeat(6200)]),
+      allowing(['ecr:' + 'x'.repeat(6200)]),
     ];
     for (const [i, document] of bad.entries()) {
       await assert.rejects(create(`bad-${i}`, document), named('MalformedPolicyDocumentException'), `document ${i}`);
@@ -297,14 +264,14 @@ describe('IAM customer managed policies', () => {
     const delegated = await createUser(berth, iam, 'cp-delegated', [], policyAdmin);
     const as = (u: TestIdentity) => new IAMClient({ endpoint: berth.url, region: berth.region, credentials: u.keys, maxAttempts: 1 });
     const attempt = (u: TestIdentity, path: string) => as(u).send(new CreatePolicyCommand({ PolicyName: 'mine', Path: path, PolicyDocument: PULL_ONLY }));
-    await assert.rejects(attempt(nobody, '/delegated/'), iamDenied);
-    await assert.rejects(attempt(delegated, '/'), iamDenied);
+    await assert.rejects(attempt(nobody, '/delegated/'), named('AccessDenied'));
+    await assert.rejects(attempt(delegated, '/'), named('AccessDenied'));
     const local = async () => (await iam.send(new ListPoliciesCommand({ Scope: 'Local' }))).Policies!.map((p) => p.Arn);
     assert.ok(!(await local()).some((a) => a!.endsWith('/mine')), 'the refusals created nothing');
     const made = (await attempt(delegated, '/delegated/')).Policy!.Arn!;
     assert.equal(made, `arn:aws:iam::${ACCOUNT}:policy/delegated/mine`);
     assert.equal((await as(delegated).send(new GetPolicyCommand({ PolicyArn: made }))).Policy!.PolicyName, 'mine');
-    await assert.rejects(as(delegated).send(new DeletePolicyCommand({ PolicyArn: made })), iamDenied);
+    await assert.rejects(as(delegated).send(new DeletePolicyCommand({ PolicyArn: made })), named('AccessDenied'));
   });
 
   it("another account's policy ARN is not attachable, not a boundary and not readable (NoSuchEntity)", async () => {
