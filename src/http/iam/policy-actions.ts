@@ -1,10 +1,10 @@
 /**
  * IAM's managed-policy listings: ListPolicies (the AWS managed policies Berth keeps and the
- * account's own) and
- * ListEntitiesForPolicy (who uses one: Terraform's aws_iam_policy_attachment, the console's
- * "policy usage"), with IAM's filters: PolicyUsageFilter (`PermissionsPolicy`: attached as a
- * permissions policy; `PermissionsBoundary`: set as a boundary), OnlyAttached, Scope, PathPrefix,
- * and Marker/MaxItems paging. A policy's uses are read from the account's users and roles.
+ * account's own) and ListEntitiesForPolicy (who uses one: Terraform's aws_iam_policy_attachment,
+ * the console's "policy usage"), with IAM's filters: PolicyUsageFilter (`PermissionsPolicy`:
+ * attached as a permissions policy; `PermissionsBoundary`: set as a boundary), OnlyAttached,
+ * Scope, PathPrefix, and Marker/MaxItems paging. A policy's uses are read from the account's
+ * users, roles and groups.
  */
 import { customerPolicyArn } from '../../auth/customer-policies.js';
 import { IamCodes } from '../../core/errors.js';
@@ -24,6 +24,7 @@ interface Entity {
 }
 
 type Usage = 'PermissionsPolicy' | 'PermissionsBoundary';
+type Counts = { attachments: number; boundaries: number };
 
 async function entitiesOf(call: QueryCall): Promise<Entity[]> {
   const { identities, accountId } = call;
@@ -76,9 +77,10 @@ export const policyActions: Record<string, QueryAction> = {
     const entities = await entitiesOf(call);
     const aws = scope === 'Local' || !'/'.startsWith(prefix) ? [] : Object.keys(MANAGED_POLICIES);
     const own = scope === 'AWS' ? [] : ((await call.identities.policies?.list(call.accountId))?.filter((p) => p.path.startsWith(prefix)) ?? []);
-    const xml = new Map<string, (used: { attachments: number; boundaries: number }) => XmlValue>([
-      ...aws.map((arn) => [arn, (used: { attachments: number; boundaries: number }) => awsPolicyXml(arn, used)] as const),
-      ...own.map((p) => [customerPolicyArn(p), (used: { attachments: number; boundaries: number }) => customerPolicyXml(p, used, false)] as const),
+    // Each listed policy's answer, given its counts.
+    const xml = new Map<string, (used: Counts) => XmlValue>([
+      ...aws.map((arn) => [arn, (used: Counts) => awsPolicyXml(arn, used)] as const),
+      ...own.map((p) => [customerPolicyArn(p), (used: Counts) => customerPolicyXml(p, used, false)] as const),
     ]);
     const policies = [...xml.keys()]
       .map((arn) => ({
