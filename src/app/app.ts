@@ -38,7 +38,7 @@ import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { PeriodicTask } from './periodic.js';
-import { checkIdentityPolicy, isManagedPolicy } from './policy-checks.js';
+import { checkIdentityPolicy } from './policy-checks.js';
 import { loadServerKey } from './server-key.js';
 import { openRegistry, type AppOptions } from './open-registry.js';
 import type { Registry } from '../registry/registry.js';
@@ -81,7 +81,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const registry = await openRegistry(config, { ...opts, clock, log });
   const { meta, authzChanges } = registry.ctx;
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles, meta.loginProfiles);
+  const identities = new IdentityAdmin(meta.identities, clock, serverKey, authzChanges, meta.roles, meta.loginProfiles, meta.customerPolicies, meta.groups);
   // Connection credentials of EventBridge API destinations, sealed at rest under the server key.
   const secrets: SecretBox = { seal: (s) => sealSecret(s, serverKey, EVENTS_SECRET_CONTEXT), open: (s) => openSecret(s, serverKey, EVENTS_SECRET_CONTEXT) };
   // Secrets Manager's values, sealed at rest under the server key (their own context: never opened as anything else).
@@ -146,7 +146,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     query: {
       identities,
       checkPolicy: checkIdentityPolicy,
-      isManagedPolicy,
       ...stsDoors(identities, clock, serverKey),
     },
     // Built once per server: the authorizer's policy cache outlives requests.

@@ -24,5 +24,8 @@ export async function openIdentityAdmin(config: Config): Promise<{ identities: I
   const dataDir = resolve(config.dataDir);
   const meta = await openMetadata(config);
   const serverKey = loadServerKey({ dataDir, ...(config.serverKey !== undefined && { configured: config.serverKey }) });
-  return { identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles), close: () => meta.close() };
+  return {
+    identities: new IdentityAdmin(meta.identities, systemClock, serverKey, undefined, meta.roles, meta.loginProfiles, meta.customerPolicies, meta.groups),
+    close: () => meta.close(),
+  };
 }

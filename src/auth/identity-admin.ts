@@ -15,6 +15,12 @@ import { RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
 import { checkPermissionsBoundary } from './boundaries.js';
+import { CustomerPolicies } from './customer-policies.js';
+import { GroupAdmin } from './group-admin.js';
+import type { GroupStore } from '../metadata/groups.js';
+import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
+import { managedPolicy } from '../iam/managed.js';
+import type { Policy } from '../iam/policy.js';
 
 export class IdentityError extends Error {
   constructor(
@@ -42,6 +48,10 @@ export class IdentityAdmin {
   readonly roles: RoleAdmin | undefined;
   /** Users' console passwords, when the store keeps them. */
   readonly loginProfiles: LoginProfiles | undefined;
+  /** The account's own managed policies, when the store keeps them. */
+  readonly policies: CustomerPolicies | undefined;
+  /** Groups of users, when the store keeps them. */
+  readonly groups: GroupAdmin | undefined;
 
   constructor(
     private readonly store: IdentityStore,
@@ -51,9 +61,31 @@ export class IdentityAdmin {
     private readonly authzChanges?: ChangeSignal,
     roleStore?: RoleStore,
     loginProfileStore?: LoginProfileStore,
+    customerPolicyStore?: CustomerPolicyStore,
+    groupStore?: GroupStore,
   ) {
-    this.roles = roleStore && new RoleAdmin(roleStore, clock, (id) => this.requireAccount(id), authzChanges);
+    const requireAccount = (id: string) => this.requireAccount(id);
+    this.roles = roleStore && new RoleAdmin(roleStore, clock, requireAccount, authzChanges, (id, arn) => this.hasManagedPolicy(id, arn));
     this.loginProfiles = loginProfileStore && new LoginProfiles(loginProfileStore, store, clock);
+    this.policies = customerPolicyStore && new CustomerPolicies(customerPolicyStore, clock, requireAccount, authzChanges);
+    this.groups =
+      groupStore &&
+      new GroupAdmin(groupStore, clock, {
+        requireAccount,
+        requireUser: async (id, user) => void (await this.user(id, user)),
+        requireAttachable: (id, arn) => this.requireAttachable(id, arn),
+        authzChanges,
+      });
+  }
+
+  /** Whether `arn` names a managed policy `accountId` may attach: an AWS one Berth keeps, or its own. */
+  async hasManagedPolicy(accountId: string, arn: string): Promise<boolean> {
+    return managedPolicy(arn) !== undefined || ((await this.policies?.exists(accountId, arn)) ?? false);
+  }
+
+  /** The managed policy `arn` names as the evaluator applies it (a customer policy's default version); undefined when none. */
+  async managedPolicy(accountId: string, arn: string): Promise<Policy | undefined> {
+    return managedPolicy(arn) ?? this.policies?.defaultPolicy(accountId, arn);
   }
 
   async ensureAccount(id: string, name: string): Promise<void> {
@@ -76,7 +108,7 @@ export class IdentityAdmin {
     await this.requireAccount(accountId);
     if (!USER_NAME_RE.test(name)) throw new IdentityError(IamCodes.Validation, `The specified value for userName is invalid.`);
     if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError(IamCodes.Validation, 'The specified value for path is invalid.');
-    if (permissionsBoundary !== undefined) checkPermissionsBoundary(permissionsBoundary);
+    if (permissionsBoundary !== undefined) await checkPermissionsBoundary(permissionsBoundary, (arn) => this.hasManagedPolicy(accountId, arn));
     const userId = 'AIDA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
     const created = await this.store.createUser({
       accountId,
@@ -111,17 +143,20 @@ export class IdentityAdmin {
 
   /** Sets (an ARN) or removes (null) the user's permissions boundary, which caps its identity policies at once. */
   async setUserBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
-    if (arn !== null) checkPermissionsBoundary(arn);
+    if (arn !== null) await checkPermissionsBoundary(arn, (a) => this.hasManagedPolicy(accountId, a));
     await this.user(accountId, name);
     await this.store.setUserBoundary(accountId, name, arn);
     this.authzChanges?.bump();
   }
 
-  /** As IAM: a user with access keys, policies or a console password must be stripped of them first (a boundary goes with it). */
+  /** As IAM: a user with access keys, policies, a console password or groups must be stripped of them first (a boundary goes with it). */
   async deleteUser(accountId: string, name: string): Promise<void> {
     await this.user(accountId, name);
     if (await this.loginProfiles?.exists(accountId, name)) {
       throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must delete login profile first.');
+    }
+    if (((await this.groups?.groupsOfUser(accountId, name)) ?? []).length > 0) {
+      throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must remove users from group first.');
     }
     const keys = await this.store.listAccessKeys(accountId, name);
     const policies = await this.store.userPolicies(accountId, name);
@@ -201,6 +236,13 @@ export class IdentityAdmin {
     await this.user(accountId, userName);
     await this.store.putUserPolicy(accountId, userName, { kind: 'managed', name: policyArn });
     this.authzChanges?.bump();
+  }
+
+  /** NoSuchEntity, in IAM's words, unless `arn` names a managed policy `accountId` may attach. */
+  async requireAttachable(accountId: string, arn: string): Promise<void> {
+    if (!(await this.hasManagedPolicy(accountId, arn))) {
+      throw new IdentityError(IamCodes.NoSuchEntity, `Policy ${arn.slice(0, 2048)} does not exist or is not attachable.`);
+    }
   }
 
   async removeUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<void> {

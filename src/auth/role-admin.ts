@@ -88,7 +88,9 @@ export class RoleAdmin {
     private readonly clock: Clock,
     private readonly requireAccount: (accountId: string) => Promise<void>,
     /** Bumped when a role or its policies change, so cached authorization data is dropped. */
-    private readonly authzChanges?: ChangeSignal,
+    private readonly authzChanges: ChangeSignal | undefined,
+    /** Whether an ARN names a managed policy the account may attach (AWS's or its own). */
+    private readonly hasManagedPolicy: (accountId: string, arn: string) => Promise<boolean>,
   ) {}
 
   async createRole(accountId: string, r: NewRole): Promise<RoleRecord> {
@@ -103,7 +105,7 @@ export class RoleAdmin {
     checkMaxSession(maxSessionDuration);
     const tags = r.tags ?? [];
     checkTags(tags);
-    if (r.permissionsBoundary !== undefined) checkPermissionsBoundary(r.permissionsBoundary);
+    if (r.permissionsBoundary !== undefined) await checkPermissionsBoundary(r.permissionsBoundary, (arn) => this.hasManagedPolicy(accountId, arn));
     const roleId = 'AROA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
     const created = await this.store.createRole({
       accountId,
@@ -151,7 +153,7 @@ export class RoleAdmin {
 
   /** Sets (an ARN) or removes (null) the role's permissions boundary, which caps its sessions at once. */
   async setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
-    if (arn !== null) checkPermissionsBoundary(arn);
+    if (arn !== null) await checkPermissionsBoundary(arn, (a) => this.hasManagedPolicy(accountId, a));
     await this.role(accountId, name);
     await this.store.setRoleBoundary(accountId, name, arn);
     this.authzChanges?.bump();

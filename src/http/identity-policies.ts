@@ -1,13 +1,14 @@
 /**
- * The identity policies of an IAM user or of an assumed role's role, parsed, with the user's or
- * role's permissions boundary, as every authorizer (ECR's, KMS's, IAM's, STS's) evaluates them.
+ * The identity policies of an IAM user (its groups' too) or of an assumed role's role, parsed,
+ * with the user's or role's permissions boundary, as every authorizer (ECR's, KMS's, IAM's, STS's)
+ * evaluates them.
  * Root and anonymous callers have neither.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import type { Principal } from '../auth/principal.js';
 import type { IdentityPolicies } from '../iam/evaluator.js';
-import { managedPolicy } from '../iam/managed.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
+import type { UserPolicyRecord } from '../metadata/identities.js';
 
 export type { IdentityPolicies };
 
@@ -20,11 +21,15 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
           identities.roles?.rolePolicies(principal.accountId, role.name).catch(() => []) ?? [],
           identities.roles?.roleRecord(principal.accountId, role.name),
         ])
-      : await Promise.all([identities.userPolicies(principal.accountId, principal.userName!), identities.userRecord(principal.accountId, principal.userName!)]);
+      : await Promise.all([
+          userAndGroupPolicies(identities, principal.accountId, principal.userName!),
+          identities.userRecord(principal.accountId, principal.userName!),
+        ]);
   const policies: Policy[] = [];
   for (const r of records) {
     if (r.kind === 'managed') {
-      const p = managedPolicy(r.name);
+      // A customer policy's default version as of now: a new default is read once the caches drop this.
+      const p = await identities.managedPolicy(principal.accountId, r.name);
       if (p) policies.push(p);
     } else if (r.document !== undefined) {
       // Documents were validated when stored (older ones less strictly, hence lenient); one that
@@ -37,5 +42,13 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
   const arn = entity?.permissionsBoundary;
   if (arn === undefined) return { policies };
   // A boundary was a managed policy Berth has when it was set; one it no longer has allows nothing.
-  return { policies, boundary: managedPolicy(arn) ?? { statements: [] } };
+  return { policies, boundary: (await identities.managedPolicy(principal.accountId, arn)) ?? { statements: [] } };
+}
+
+/** A user's own policies, then its groups' (a group's policies are each member's identity policies). */
+async function userAndGroupPolicies(identities: IdentityAdmin, accountId: string, userName: string): Promise<UserPolicyRecord[]> {
+  const own = await identities.userPolicies(accountId, userName);
+  const groups = (await identities.groups?.groupsOfUser(accountId, userName)) ?? [];
+  const theirs = await Promise.all(groups.map((g) => identities.groups!.groupPolicies(accountId, g.name).catch(() => [])));
+  return [...own, ...theirs.flat()];
 }

@@ -23,6 +23,8 @@ import { queueContract } from './contract-suite-queue.js';
 import { replicationContract } from './contract-suite-replication.js';
 import { repositoryContract } from './contract-suite-repositories.js';
 import { rolesContract } from './contract-suite-roles.js';
+import { customerPoliciesContract } from './contract-suite-customer-policies.js';
+import { groupsContract } from './contract-suite-groups.js';
 import { usageContract } from './contract-suite-usage.js';
 import { quotaContract } from './contract-suite-quotas.js';
 import { consoleContract } from './contract-suite-console.js';
@@ -45,6 +47,8 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('audit trail', () => auditContract(test));
     describe('repository creation templates', () => creationTemplateContract(test));
     describe('roles and OIDC providers', () => rolesContract(test));
+    describe('customer managed policies', () => customerPoliciesContract(test));
+    describe('IAM groups', () => groupsContract(test));
     describe('replication status', () => replicationContract(test));
     describe('named documents', () => documentsContract(test));
     describe('service quotas', () => quotaContract(test));

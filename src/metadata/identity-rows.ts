@@ -41,12 +41,13 @@ export function toKey(r: KeyRow): AccessKeyRecord {
 }
 
 /**
- * Each managed policy an account's users and roles use, and how many use it each way, in one
+ * Each managed policy an account's users, roles and groups use, and how many use it each way, in one
  * query (the SQL both stores run); `account` is the account id's placeholder.
  */
 export const managedPolicyUsageSql = (account: string) => `SELECT arn, SUM(attached) AS attachments, SUM(bounded) AS boundaries FROM (
   SELECT name AS arn, 1 AS attached, 0 AS bounded FROM user_policies WHERE account_id = ${account} AND kind = 'managed'
   UNION ALL SELECT name, 1, 0 FROM role_policies WHERE account_id = ${account} AND kind = 'managed'
+  UNION ALL SELECT name, 1, 0 FROM iam_group_policies WHERE account_id = ${account} AND kind = 'managed'
   UNION ALL SELECT permissions_boundary, 0, 1 FROM users WHERE account_id = ${account} AND permissions_boundary IS NOT NULL
   UNION ALL SELECT permissions_boundary, 0, 1 FROM roles WHERE account_id = ${account} AND permissions_boundary IS NOT NULL
 ) uses GROUP BY arn`;

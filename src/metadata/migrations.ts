@@ -586,4 +586,73 @@ export const migrations: Migration[] = [
       `ALTER TABLE roles ADD COLUMN permissions_boundary TEXT`,
     ],
   },
+  {
+    version: 24,
+    name: 'customer managed policies',
+    sql: (d) => [
+      // An account's own managed policies (IAM's CreatePolicy). Attachments stay where AWS
+      // managed ones are (user_policies, role_policies: kind 'managed', the ARN as the name), and
+      // a boundary in users/roles.permissions_boundary. tags: a JSON array of {Key, Value}.
+      `CREATE TABLE customer_policies (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        policy_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        description TEXT NOT NULL,
+        default_version INTEGER NOT NULL,
+        next_version INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      // Its versions (v1, v2, ...: the number), at most five, one of them the default.
+      `CREATE TABLE customer_policy_versions (
+        account_id TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, policy_name, version),
+        FOREIGN KEY (account_id, policy_name) REFERENCES customer_policies(account_id, name) ON DELETE CASCADE
+      )`,
+    ],
+  },
+  {
+    version: 25,
+    name: 'IAM groups',
+    sql: (d) => [
+      // IAM's groups ("groups" is a keyword in SQL's window frames), their members and policies
+      // (as user_policies: kind 'inline' with a document, or 'managed' naming an ARN).
+      `CREATE TABLE iam_groups (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        group_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      // IdentityAdmin refuses to delete a user still in a group, and GroupAdmin a group with
+      // members, as IAM; the cascades only keep the rows consistent.
+      `CREATE TABLE iam_group_members (
+        account_id TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        PRIMARY KEY (account_id, group_name, user_name),
+        FOREIGN KEY (account_id, group_name) REFERENCES iam_groups(account_id, name) ON DELETE CASCADE,
+        FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name) ON DELETE CASCADE
+      )`,
+      // A user's groups, read for every cache miss of its identity policies.
+      `CREATE INDEX iam_group_members_user ON iam_group_members (account_id, user_name)`,
+      `CREATE TABLE iam_group_policies (
+        account_id TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT,
+        PRIMARY KEY (account_id, group_name, kind, name),
+        FOREIGN KEY (account_id, group_name) REFERENCES iam_groups(account_id, name) ON DELETE CASCADE
+      )`,
+    ],
+  },
 ];

@@ -16,6 +16,8 @@ import type { UsageStore } from './usage.js';
 import type { IdentityStore } from './identities.js';
 import type { CreationTemplateStore } from './creation-templates.js';
 import type { RoleStore } from './roles.js';
+import type { CustomerPolicyStore } from './customer-policies.js';
+import type { GroupStore } from './groups.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { EventResourceStore } from './event-resources.js';
 import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
@@ -567,6 +569,8 @@ export interface MetadataStore {
   readonly images: ImageQueries;
   readonly identities: IdentityStore;
   readonly roles: RoleStore;
+  readonly customerPolicies: CustomerPolicyStore;
+  readonly groups: GroupStore;
   readonly policies: PolicyStore;
   readonly registrySettings: RegistrySettingsStore;
   readonly leases: LeaseStore;

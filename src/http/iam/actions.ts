@@ -22,8 +22,6 @@ export interface QueryCall {
   identities: IdentityAdmin;
   /** Validates an identity policy document; throws QueryError MalformedPolicyDocument. */
   checkPolicy(document: string): void;
-  /** True if the ARN names a managed policy Berth knows. */
-  isManagedPolicy(arn: string): boolean;
   /** The caller (anonymous for an unsigned AssumeRoleWithWebIdentity). */
   principal: Principal;
   sts?: StsDoor;
@@ -51,7 +49,7 @@ export interface StsDoor {
 export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
 
 /** A user as IAM answers it; its permissions boundary only where GetUser and CreateUser give it (not ListUsers). */
-function userXml(u: UserRecord, withBoundary = false): XmlValue {
+export function userXml(u: UserRecord, withBoundary = false): XmlValue {
   return {
     Path: u.path,
     UserName: u.name,
@@ -133,7 +131,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async AttachUserPolicy(call) {
     const arn = required(call.form, 'PolicyArn');
-    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} does not exist or is not attachable.`);
+    await call.identities.requireAttachable(call.accountId, arn);
     await call.identities.attachUserPolicy(call.accountId, required(call.form, 'UserName'), arn);
     return undefined;
   },

@@ -32,6 +32,7 @@ const POLICY_TEXT = '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+';
 const userNameType = str(1, 64, NAME);
 const existingUserNameType = str(1, 128, NAME);
 const roleNameType = str(1, 64, NAME);
+const groupNameType = str(1, 128, NAME);
 const policyNameType = str(1, 128, NAME);
 const policyDocumentType = str(1, 131072, POLICY_TEXT);
 const arnType = str(20, 2048);
@@ -49,6 +50,7 @@ const TAG_VALUE = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 const tagListType = list({ Key: str(1, 128, TAG_KEY), Value: str(0, 256, TAG_VALUE) }, 0, 50);
 const statusType = oneOf(['Active', 'Inactive', 'Expired']);
 const policyUsageType = oneOf(['PermissionsPolicy', 'PermissionsBoundary']);
+const policyVersionIdType = str(0, undefined, 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?');
 
 const paged = { Marker: markerType, MaxItems: maxItemsType };
 
@@ -112,6 +114,37 @@ export const IAM_INPUT: Record<string, QueryMembers> = {
     PolicyUsageFilter: policyUsageType,
     ...paged,
   },
+  CreatePolicy: {
+    PolicyName: policyNameType,
+    Path: policyPathType,
+    PolicyDocument: policyDocumentType,
+    Description: str(0, 1000),
+    Tags: tagListType,
+  },
+  GetPolicy: { PolicyArn: arnType },
+  DeletePolicy: { PolicyArn: arnType },
+  CreatePolicyVersion: { PolicyArn: arnType, PolicyDocument: policyDocumentType },
+  GetPolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
+  ListPolicyVersions: { PolicyArn: arnType, ...paged },
+  DeletePolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
+  SetDefaultPolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
+  TagPolicy: { PolicyArn: arnType, Tags: tagListType },
+  UntagPolicy: { PolicyArn: arnType, TagKeys: list(str(1, 128, TAG_KEY), 0, 50) },
+  ListPolicyTags: { PolicyArn: arnType, ...paged },
+  CreateGroup: { Path: pathType, GroupName: groupNameType },
+  GetGroup: { GroupName: groupNameType, ...paged },
+  ListGroups: { PathPrefix: pathPrefixType, ...paged },
+  DeleteGroup: { GroupName: groupNameType },
+  AddUserToGroup: { GroupName: groupNameType, UserName: existingUserNameType },
+  RemoveUserFromGroup: { GroupName: groupNameType, UserName: existingUserNameType },
+  ListGroupsForUser: { UserName: existingUserNameType, ...paged },
+  PutGroupPolicy: { GroupName: groupNameType, PolicyName: policyNameType, PolicyDocument: policyDocumentType },
+  GetGroupPolicy: { GroupName: groupNameType, PolicyName: policyNameType },
+  ListGroupPolicies: { GroupName: groupNameType, ...paged },
+  DeleteGroupPolicy: { GroupName: groupNameType, PolicyName: policyNameType },
+  AttachGroupPolicy: { GroupName: groupNameType, PolicyArn: arnType },
+  DetachGroupPolicy: { GroupName: groupNameType, PolicyArn: arnType },
+  ListAttachedGroupPolicies: { GroupName: groupNameType, PathPrefix: policyPathType, ...paged },
   ListEntitiesForPolicy: {
     PolicyArn: arnType,
     EntityFilter: oneOf(['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy']),

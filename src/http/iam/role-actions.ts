@@ -123,7 +123,7 @@ export const roleActions: Record<string, QueryAction> = {
   },
   async AttachRolePolicy(call) {
     const arn = required(call.form, 'PolicyArn');
-    if (!call.isManagedPolicy(arn)) throw new QueryError(IamCodes.NoSuchEntity, `Policy ${arn} does not exist or is not attachable.`);
+    await call.identities.requireAttachable(call.accountId, arn);
     await rolesOf(call).attachRolePolicy(call.accountId, required(call.form, 'RoleName'), arn);
     return undefined;
   },
@@ -166,14 +166,20 @@ export const roleActions: Record<string, QueryAction> = {
 };
 
 /**
- * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles and users are named
- * without their path; a policy (ListEntitiesForPolicy) by its ARN when no user or role is named
- * (Attach/Detach*Policy act on the user or role).
+ * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles, groups and users are named
+ * without their path; a managed policy (its own actions, ListEntitiesForPolicy) by its ARN when
+ * no user or role is named (Attach/Detach*Policy act on the user or role).
  */
 export function iamResourceOf(accountId: string, form: URLSearchParams): string {
   const role = form.get('RoleName');
   if (role !== null) return roleArn(accountId, role);
+  // A group's actions (AddUserToGroup names a user too) act on the group.
+  const group = form.get('GroupName');
+  if (group !== null) return `arn:aws:iam::${accountId}:group/${group}`;
   const user = form.get('UserName');
   if (user !== null) return `arn:aws:iam::${accountId}:user/${user}`;
-  return form.get('OpenIDConnectProviderArn') ?? form.get('PolicyArn') ?? '*';
+  // CreatePolicy names the policy it makes by its name and path.
+  const policy = form.get('PolicyName');
+  const created = policy === null ? null : `arn:aws:iam::${accountId}:policy${form.get('Path') ?? '/'}${policy}`;
+  return form.get('OpenIDConnectProviderArn') ?? form.get('PolicyArn') ?? created ?? '*';
 }

@@ -23,6 +23,8 @@ import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
 import { boundaryActions, boundaryCondition } from './boundary-actions.js';
 import { policyActions } from './policy-actions.js';
+import { customerPolicyActions } from './customer-policy-actions.js';
+import { groupActions } from './group-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
@@ -32,7 +34,6 @@ export interface QueryRouterOptions {
   identities: IdentityAdmin;
   log: Logger;
   checkPolicy: QueryCall['checkPolicy'];
-  isManagedPolicy: QueryCall['isManagedPolicy'];
   /** Decides `iam:<Action>` from identity policies; without one only the account root manages identities. */
   authorizer?: {
     check(principal: Principal, target: { action: string; resource: string; sourceIp?: string; context?: Record<string, string> }): Promise<void>;
@@ -45,7 +46,15 @@ export interface QueryRouterOptions {
 /** STS actions that are called without credentials: the token in the request is the credential. */
 const UNSIGNED_ACTIONS = new Set(['AssumeRoleWithWebIdentity']);
 /** The IAM actions Berth serves (the model-constraint test reads them). */
-export const IAM_ACTIONS: Record<string, QueryAction> = { ...iamActions, ...roleActions, ...loginProfileActions, ...boundaryActions, ...policyActions };
+export const IAM_ACTIONS: Record<string, QueryAction> = {
+  ...iamActions,
+  ...roleActions,
+  ...loginProfileActions,
+  ...boundaryActions,
+  ...policyActions,
+  ...customerPolicyActions,
+  ...groupActions,
+};
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let namespace = IAM_NAMESPACE;
@@ -97,7 +106,6 @@ export async function runQueryAction(
     ...(principal.userName !== undefined && { callerUserName: principal.userName }),
     identities: opts.identities,
     checkPolicy: opts.checkPolicy,
-    isManagedPolicy: opts.isManagedPolicy,
     principal,
     ...(opts.sts && { sts: { service: opts.sts, callerPolicies: (p: Principal) => identityPoliciesOf(opts.identities, p) } }),
     ...(opts.webIdentity && { webIdentity: opts.webIdentity }),

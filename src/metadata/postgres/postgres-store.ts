@@ -30,6 +30,8 @@ import { createPostgresConsoleSessions, createPostgresLoginProfiles } from './co
 import { createPostgresEventOutbox, createPostgresEventResources } from './events.js';
 import { createPostgresIdentities } from './identities.js';
 import { createPostgresRoles } from './roles.js';
+import { createPostgresCustomerPolicies } from './customer-policies.js';
+import { createPostgresGroups } from './groups.js';
 import { createPostgresImages } from './images.js';
 import { createPostgresJobs, createPostgresLeases } from './jobs.js';
 import { createPostgresKmsKeys } from './kms-keys.js';
@@ -89,6 +91,8 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     images: createPostgresImages(ctx),
     identities: createPostgresIdentities(ctx),
     roles: createPostgresRoles(ctx),
+    customerPolicies: createPostgresCustomerPolicies(ctx),
+    groups: createPostgresGroups(ctx),
     policies: createPostgresPolicies(ctx),
     registrySettings: createPostgresRegistrySettings(ctx),
     leases: createPostgresLeases(ctx),

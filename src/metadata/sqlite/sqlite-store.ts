@@ -18,6 +18,8 @@ import { createSqlitePolicies, createSqliteRegistrySettings } from './policies.j
 import { openSqlite } from './open.js';
 import { createSqliteRepositories } from './repositories.js';
 import { createSqliteRoles } from './roles.js';
+import { createSqliteCustomerPolicies } from './customer-policies.js';
+import { createSqliteGroups } from './groups.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
 import { createSqliteReplication } from './replication.js';
@@ -55,6 +57,8 @@ export function createSqliteMetadataStore(opts: { path: string; readCache?: Read
     images: d(createSqliteImages(db)),
     identities: d(createSqliteIdentities(db)),
     roles: d(createSqliteRoles(db)),
+    customerPolicies: d(createSqliteCustomerPolicies(db)),
+    groups: d(createSqliteGroups(db)),
     policies: d(createSqlitePolicies(db)),
     registrySettings: d(createSqliteRegistrySettings(db)),
     leases: d(createSqliteLeases(db)),

@@ -11,6 +11,7 @@ const USER = 'model-user';
 const ROLE = 'model-role';
 const POLICY_NAME = 'model-policy';
 const MANAGED = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+const CUSTOMER = `arn:aws:iam::${ACCOUNT}:policy/model/model-managed`;
 const OIDC_URL = 'https://oidc.example.com';
 const OIDC_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.example.com`;
 const TRUST = JSON.stringify({
@@ -24,6 +25,8 @@ const PASSWORD = 'Model-passw0rd!';
 const user = { UserName: USER };
 const role = { RoleName: ROLE };
 const paged = { Marker: 'marker', MaxItems: 10 };
+const customer = { PolicyArn: CUSTOMER };
+const group = { GroupName: 'model-group' };
 
 export const IAM_BODIES: Record<string, Body> = {
   AttachRolePolicy: { ...role, PolicyArn: MANAGED },
@@ -31,6 +34,31 @@ export const IAM_BODIES: Record<string, Body> = {
   ChangePassword: { OldPassword: PASSWORD, NewPassword: `${PASSWORD}2` },
   CreateAccessKey: user,
   CreateLoginProfile: { ...user, Password: PASSWORD },
+  AddUserToGroup: { ...group, ...user },
+  AttachGroupPolicy: { ...group, PolicyArn: MANAGED },
+  CreateGroup: { Path: '/model/', GroupName: 'model-new' },
+  DeleteGroup: group,
+  DeleteGroupPolicy: { ...group, PolicyName: POLICY_NAME },
+  DetachGroupPolicy: { ...group, PolicyArn: MANAGED },
+  GetGroup: { ...group, ...paged },
+  GetGroupPolicy: { ...group, PolicyName: POLICY_NAME },
+  ListAttachedGroupPolicies: { ...group, PathPrefix: '/', ...paged },
+  ListGroupPolicies: { ...group, ...paged },
+  ListGroups: { PathPrefix: '/', ...paged },
+  ListGroupsForUser: { ...user, ...paged },
+  PutGroupPolicy: { ...group, PolicyName: POLICY_NAME, PolicyDocument: POLICY },
+  RemoveUserFromGroup: { ...group, ...user },
+  CreatePolicy: { PolicyName: 'model-new', Path: '/model/', PolicyDocument: POLICY, Description: 'checks', Tags: TAGS },
+  CreatePolicyVersion: { ...customer, PolicyDocument: POLICY },
+  DeletePolicy: customer,
+  DeletePolicyVersion: { ...customer, VersionId: 'v2' },
+  GetPolicy: customer,
+  GetPolicyVersion: { ...customer, VersionId: 'v1' },
+  ListPolicyTags: { ...customer, ...paged },
+  ListPolicyVersions: { ...customer, ...paged },
+  SetDefaultPolicyVersion: { ...customer, VersionId: 'v2' },
+  TagPolicy: { ...customer, Tags: TAGS },
+  UntagPolicy: { ...customer, TagKeys: ['team'] },
   CreateOpenIDConnectProvider: { Url: 'https://other.example.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)], Tags: TAGS },
   CreateRole: {
     Path: '/model/',
@@ -78,8 +106,10 @@ export const IAM_BODIES: Record<string, Body> = {
   UpdateRole: { ...role, Description: 'checks', MaxSessionDuration: 3600 },
 };
 
-/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key and an OIDC provider. */
+/** A user and a role with an inline and a managed policy and a permissions boundary each, a console password, an access key, an OIDC provider, a customer policy with two versions and a group the user is in, with an inline and a managed policy. */
 export const IAM_SEED: ReadonlyArray<[string, Body]> = [
+  ['CreatePolicy', { PolicyName: 'model-managed', Path: '/model/', PolicyDocument: POLICY, Tags: TAGS }],
+  ['CreatePolicyVersion', { ...customer, PolicyDocument: POLICY }],
   ['CreateUser', user],
   ['PutUserPolicy', { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
   ['AttachUserPolicy', { ...user, PolicyArn: MANAGED }],
@@ -91,6 +121,10 @@ export const IAM_SEED: ReadonlyArray<[string, Body]> = [
   ['AttachRolePolicy', { ...role, PolicyArn: MANAGED }],
   ['PutRolePermissionsBoundary', { ...role, PermissionsBoundary: MANAGED }],
   ['CreateOpenIDConnectProvider', { Url: OIDC_URL, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }],
+  ['CreateGroup', group],
+  ['AddUserToGroup', { ...group, ...user }],
+  ['PutGroupPolicy', { ...group, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
+  ['AttachGroupPolicy', { ...group, PolicyArn: MANAGED }],
 ];
 
 export const IAM_READS: ReadonlyArray<[string, Body]> = [
@@ -106,9 +140,16 @@ export const IAM_READS: ReadonlyArray<[string, Body]> = [
   ['GetLoginProfile', user],
   ['ListOpenIDConnectProviders', {}],
   ['GetOpenIDConnectProvider', { OpenIDConnectProviderArn: OIDC_ARN }],
+  ['GetPolicy', customer],
+  ['ListPolicyVersions', customer],
+  ['ListPolicyTags', customer],
+  ['GetGroup', group],
+  ['ListGroupsForUser', user],
+  ['ListGroupPolicies', group],
+  ['ListAttachedGroupPolicies', group],
 ];
 
-export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change)/;
+export const IAM_MUTATING = /^(?:Create|Delete|Put|Attach|Detach|Update|Change|Tag|Untag|Set|Add|Remove)/;
 
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
 const MFA = `arn:aws:iam::${ACCOUNT}:mfa/${USER}`;

@@ -1,0 +1,104 @@
+/** Contract: customer managed policies and their versions (see customer-policies.ts, contract-suite.ts). */
+import assert from 'node:assert/strict';
+import { at, type ContractTest } from './contract-fixtures.js';
+
+const ACCOUNT = '123456789012';
+const ARN = `arn:aws:iam::${ACCOUNT}:policy/team/pull`;
+const policy = (name: string, extra: object = {}) => ({
+  accountId: ACCOUNT,
+  name,
+  policyId: `ANPA${name.toUpperCase().padEnd(17, 'X')}`,
+  path: '/team/',
+  description: 'd',
+  tags: [{ Key: 'team', Value: 'blue' }],
+  document: '{"v":1}',
+  now: at(1),
+  ...extra,
+});
+
+export function customerPoliciesContract(test: ContractTest): void {
+  test('customer policies: create once with v1 the default, versions numbered on, at most `max`, the default kept', async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    assert.equal(await a.customerPolicies.create(policy('pull')), true);
+    assert.equal(await b.customerPolicies.create(policy('pull', { policyId: 'ANPAOTHER' })), false, 'a name is taken once per account');
+    await a.customerPolicies.create(policy('build', { path: '/' }));
+    const { document: _, now: __, ...stored } = policy('pull');
+    assert.deepEqual(await b.customerPolicies.get(ACCOUNT, 'pull'), { ...stored, defaultVersion: 1, createdAt: at(1), updatedAt: at(1) });
+    assert.deepEqual(
+      (await b.customerPolicies.list(ACCOUNT)).map((p) => p.name),
+      ['build', 'pull'],
+    );
+    assert.equal(await b.customerPolicies.defaultDocument(ACCOUNT, 'pull'), '{"v":1}');
+
+    assert.equal(await a.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":2}', false, 3, at(2)), 2);
+    assert.equal(await a.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":3}', true, 3, at(3)), 3);
+    assert.equal(await b.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":4}', true, 3, at(4)), 'limit');
+    assert.equal(await b.customerPolicies.addVersion(ACCOUNT, 'ghost', '{}', true, 3, at(4)), undefined);
+    const got = await b.customerPolicies.get(ACCOUNT, 'pull');
+    assert.deepEqual([got?.defaultVersion, got?.updatedAt], [3, at(3)]);
+    assert.equal(await b.customerPolicies.defaultDocument(ACCOUNT, 'pull'), '{"v":3}');
+
+    assert.equal(await a.customerPolicies.deleteVersion(ACCOUNT, 'pull', 3), false, 'not the default');
+    assert.equal(await a.customerPolicies.deleteVersion(ACCOUNT, 'pull', 2), true);
+    assert.equal(await a.customerPolicies.deleteVersion(ACCOUNT, 'pull', 2), false);
+    assert.equal(await a.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":4}', false, 3, at(5)), 4, 'a number is never used again');
+    assert.deepEqual(
+      (await b.customerPolicies.versions(ACCOUNT, 'pull')).map((v) => [v.version, v.document, v.createdAt]),
+      [
+        [1, '{"v":1}', at(1)],
+        [3, '{"v":3}', at(3)],
+        [4, '{"v":4}', at(5)],
+      ],
+    );
+    assert.equal(await a.customerPolicies.setDefaultVersion(ACCOUNT, 'pull', 2, at(6)), false, 'a deleted version');
+    assert.equal(await a.customerPolicies.setDefaultVersion(ACCOUNT, 'pull', 1, at(6)), true);
+    assert.equal(await b.customerPolicies.defaultDocument(ACCOUNT, 'pull'), '{"v":1}');
+
+    assert.equal(await a.customerPolicies.setTags(ACCOUNT, 'pull', []), true);
+    assert.deepEqual((await b.customerPolicies.get(ACCOUNT, 'pull'))?.tags, []);
+    assert.equal(await a.customerPolicies.delete(ACCOUNT, 'pull'), true);
+    assert.equal(await b.customerPolicies.get(ACCOUNT, 'pull'), undefined);
+    assert.deepEqual(await b.customerPolicies.versions(ACCOUNT, 'pull'), [], 'its versions went with it');
+    assert.equal(await a.customerPolicies.create(policy('pull', { policyId: 'ANPAAGAIN' })), true, 'the name is free again');
+    assert.deepEqual(
+      (await b.customerPolicies.versions(ACCOUNT, 'pull')).map((v) => v.version),
+      [1],
+    );
+  });
+
+  test("customer policies: usage counts the account's attachments (users, roles, groups) and boundaries", async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    await a.identities.createAccount({ id: '210987654321', name: 'other', now: at(0) });
+    await a.customerPolicies.create(policy('pull'));
+    assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 0, boundaries: 0 });
+    const user = (accountId: string, name: string, boundary?: string) => ({
+      accountId,
+      name,
+      userId: `AIDA${name.toUpperCase().padEnd(17, 'X')}`,
+      path: '/',
+      ...(boundary && { permissionsBoundary: boundary }),
+      now: at(1),
+    });
+    await a.identities.createUser(user(ACCOUNT, 'u1'));
+    await a.identities.createUser(user(ACCOUNT, 'u2', ARN));
+    await a.identities.putUserPolicy(ACCOUNT, 'u1', { kind: 'managed', name: ARN });
+    await a.roles.createRole({
+      accountId: ACCOUNT,
+      name: 'r1',
+      roleId: 'AROAR1XXXXXXXXXXXXX',
+      path: '/',
+      trustPolicy: '{}',
+      description: '',
+      maxSessionDuration: 3600,
+      tags: [],
+      permissionsBoundary: ARN,
+      now: at(1),
+    });
+    await a.roles.putRolePolicy(ACCOUNT, 'r1', { kind: 'managed', name: ARN });
+    await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
+    await a.groups.putGroupPolicy(ACCOUNT, 'g1', { kind: 'managed', name: ARN });
+    // The same ARN in another account (which cannot name this account's policy) is not counted.
+    await a.identities.createUser(user('210987654321', 'u3', ARN));
+    assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 3, boundaries: 2 });
+  });
+}

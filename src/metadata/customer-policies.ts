@@ -1,0 +1,107 @@
+/**
+ * An account's customer managed policies (IAM's CreatePolicy) and their versions. Who uses one
+ * is not kept here: attachments are user, role and group policy rows naming its ARN, boundaries
+ * the users'/roles' permissions_boundary, which `usage` counts.
+ */
+
+export interface CustomerPolicyRecord {
+  accountId: string;
+  name: string;
+  /** IAM's unique id (ANPA...). */
+  policyId: string;
+  path: string;
+  description: string;
+  /** The default version's number (v1 is 1). */
+  defaultVersion: number;
+  tags: Array<{ Key: string; Value: string }>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface PolicyVersionRecord {
+  version: number;
+  document: string;
+  createdAt: Date;
+}
+
+export type NewCustomerPolicy = Omit<CustomerPolicyRecord, 'defaultVersion' | 'createdAt' | 'updatedAt'> & { document: string; now: Date };
+
+export interface CustomerPolicyStore {
+  /** Creates the policy with its v1 as the default; false when the account has one by that name. */
+  create(p: NewCustomerPolicy): Promise<boolean>;
+  get(accountId: string, name: string): Promise<CustomerPolicyRecord | undefined>;
+  list(accountId: string): Promise<CustomerPolicyRecord[]>;
+  /** The versions, oldest first. */
+  versions(accountId: string, name: string): Promise<PolicyVersionRecord[]>;
+  /** The default version's document (undefined when there is no such policy). */
+  defaultDocument(accountId: string, name: string): Promise<string | undefined>;
+  /**
+   * Adds a version (its number one past the last ever used) unless the policy already has
+   * `max`: the number, 'limit', or undefined when the policy is gone. Atomic with the count.
+   */
+  addVersion(accountId: string, name: string, document: string, setDefault: boolean, max: number, now: Date): Promise<number | 'limit' | undefined>;
+  /** Deletes a version that is not the default; false when there is none such. */
+  deleteVersion(accountId: string, name: string, version: number): Promise<boolean>;
+  /** Makes an existing version the default; false when the policy or version is gone. */
+  setDefaultVersion(accountId: string, name: string, version: number, now: Date): Promise<boolean>;
+  setTags(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<boolean>;
+  /** Deletes the policy with its versions. */
+  delete(accountId: string, name: string): Promise<boolean>;
+  /** How many of the account's users, roles and groups have `arn` attached, and users and roles as their boundary. */
+  usage(accountId: string, arn: string): Promise<{ attachments: number; boundaries: number }>;
+}
+
+export interface CustomerPolicyRow {
+  account_id: string;
+  name: string;
+  policy_id: string;
+  path: string;
+  description: string;
+  default_version: number;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const CUSTOMER_POLICY_COLUMNS = 'account_id, name, policy_id, path, description, default_version, tags, created_at, updated_at';
+
+export const toCustomerPolicy = (r: CustomerPolicyRow): CustomerPolicyRecord => ({
+  accountId: r.account_id,
+  name: r.name,
+  policyId: r.policy_id,
+  path: r.path,
+  description: r.description,
+  defaultVersion: Number(r.default_version),
+  tags: JSON.parse(r.tags) as Array<{ Key: string; Value: string }>,
+  createdAt: new Date(Number(r.created_at)),
+  updatedAt: new Date(Number(r.updated_at)),
+});
+
+export const toPolicyVersion = (r: { version: number; document: string; created_at: number }): PolicyVersionRecord => ({
+  version: Number(r.version),
+  document: r.document,
+  createdAt: new Date(Number(r.created_at)),
+});
+
+/** The new policy's row values in the order of CUSTOMER_POLICY_COLUMNS plus next_version (both engines insert them so). */
+export const customerPolicyValues = (p: NewCustomerPolicy): unknown[] => [
+  p.accountId,
+  p.name,
+  p.policyId,
+  p.path,
+  p.description,
+  1,
+  JSON.stringify(p.tags),
+  p.now.getTime(),
+  p.now.getTime(),
+  2,
+];
+
+/** Counts a policy's attachments and boundary uses in one statement (placeholders `?` or `$n` by `ph`). */
+export const usageSql = (ph: (i: number) => string): string =>
+  `SELECT
+     (SELECT count(*) FROM user_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)})
+       + (SELECT count(*) FROM role_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)})
+       + (SELECT count(*) FROM iam_group_policies WHERE account_id = ${ph(1)} AND kind = 'managed' AND name = ${ph(2)}) AS attachments,
+     (SELECT count(*) FROM users WHERE account_id = ${ph(1)} AND permissions_boundary = ${ph(2)})
+       + (SELECT count(*) FROM roles WHERE account_id = ${ph(1)} AND permissions_boundary = ${ph(2)}) AS boundaries`;

@@ -1,0 +1,86 @@
+/** IAM groups, their members and policies on PostgreSQL (the twin of ../sqlite/groups.ts). */
+import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
+import { toRolePolicy } from '../roles.js';
+import { changes, one, rows, type PgContext } from './pool.js';
+
+export function createPostgresGroups({ pool, collate }: PgContext): GroupStore {
+  return {
+    async createGroup(g) {
+      const n = await changes(pool, `INSERT INTO iam_groups (${GROUP_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+        g.accountId,
+        g.name,
+        g.groupId,
+        g.path,
+        g.now.getTime(),
+      ]);
+      return n > 0;
+    },
+    async group(accountId, name) {
+      const r = await one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      return r && toGroup(r);
+    },
+    async listGroups(accountId) {
+      return (await rows<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = $1 ORDER BY name${collate}`, [accountId])).map(toGroup);
+    },
+    async deleteGroup(accountId, name) {
+      return (await changes(pool, 'DELETE FROM iam_groups WHERE account_id = $1 AND name = $2', [accountId, name])) > 0;
+    },
+    async addMember(accountId, groupName, userName) {
+      await pool.query('INSERT INTO iam_group_members (account_id, group_name, user_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        accountId,
+        groupName,
+        userName,
+      ]);
+    },
+    async removeMember(accountId, groupName, userName) {
+      const n = await changes(pool, 'DELETE FROM iam_group_members WHERE account_id = $1 AND group_name = $2 AND user_name = $3', [
+        accountId,
+        groupName,
+        userName,
+      ]);
+      return n > 0;
+    },
+    async members(accountId, groupName) {
+      const found = await rows<{ user_name: string }>(
+        pool,
+        `SELECT user_name FROM iam_group_members WHERE account_id = $1 AND group_name = $2 ORDER BY user_name${collate}`,
+        [accountId, groupName],
+      );
+      return found.map((r) => r.user_name);
+    },
+    async groupsOf(accountId, userName) {
+      const found = await rows<GroupRow>(
+        pool,
+        `SELECT g.account_id, g.name, g.group_id, g.path, g.created_at FROM iam_group_members m
+         JOIN iam_groups g ON g.account_id = m.account_id AND g.name = m.group_name
+         WHERE m.account_id = $1 AND m.user_name = $2 ORDER BY g.name${collate}`,
+        [accountId, userName],
+      );
+      return found.map(toGroup);
+    },
+    async putGroupPolicy(accountId, groupName, p) {
+      await pool.query(
+        `INSERT INTO iam_group_policies (account_id, group_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, group_name, kind, name) DO UPDATE SET document = excluded.document`,
+        [accountId, groupName, p.kind, p.name, p.document ?? null],
+      );
+    },
+    async groupPolicies(accountId, groupName) {
+      const found = await rows<{ kind: string; name: string; document: string | null }>(
+        pool,
+        `SELECT kind, name, document FROM iam_group_policies WHERE account_id = $1 AND group_name = $2 ORDER BY kind${collate}, name${collate}`,
+        [accountId, groupName],
+      );
+      return found.map(toRolePolicy);
+    },
+    async deleteGroupPolicy(accountId, groupName, kind, name) {
+      const n = await changes(pool, 'DELETE FROM iam_group_policies WHERE account_id = $1 AND group_name = $2 AND kind = $3 AND name = $4', [
+        accountId,
+        groupName,
+        kind,
+        name,
+      ]);
+      return n > 0;
+    },
+  };
+}

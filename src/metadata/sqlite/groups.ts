@@ -1,0 +1,67 @@
+/** IAM groups, their members and policies on SQLite. */
+import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
+import { toRolePolicy } from '../roles.js';
+import type { Db } from './open.js';
+
+export function createSqliteGroups(db: Db): GroupStore {
+  const q = {
+    insert: db.prepare(`INSERT INTO iam_groups (${GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    group: db.prepare<[string, string], GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = ? AND name = ?`),
+    groups: db.prepare<[string], GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = ? ORDER BY name`),
+    delete: db.prepare('DELETE FROM iam_groups WHERE account_id = ? AND name = ?'),
+    addMember: db.prepare('INSERT INTO iam_group_members (account_id, group_name, user_name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    removeMember: db.prepare('DELETE FROM iam_group_members WHERE account_id = ? AND group_name = ? AND user_name = ?'),
+    members: db.prepare<[string, string], { user_name: string }>(
+      'SELECT user_name FROM iam_group_members WHERE account_id = ? AND group_name = ? ORDER BY user_name',
+    ),
+    groupsOf: db.prepare<[string, string], GroupRow>(
+      `SELECT g.account_id, g.name, g.group_id, g.path, g.created_at FROM iam_group_members m
+       JOIN iam_groups g ON g.account_id = m.account_id AND g.name = m.group_name
+       WHERE m.account_id = ? AND m.user_name = ? ORDER BY g.name`,
+    ),
+    putPolicy: db.prepare(
+      `INSERT INTO iam_group_policies (account_id, group_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account_id, group_name, kind, name) DO UPDATE SET document = excluded.document`,
+    ),
+    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
+      'SELECT kind, name, document FROM iam_group_policies WHERE account_id = ? AND group_name = ? ORDER BY kind, name',
+    ),
+    deletePolicy: db.prepare('DELETE FROM iam_group_policies WHERE account_id = ? AND group_name = ? AND kind = ? AND name = ?'),
+  };
+  return {
+    async createGroup(g) {
+      return q.insert.run(g.accountId, g.name, g.groupId, g.path, g.now.getTime()).changes > 0;
+    },
+    async group(accountId, name) {
+      const r = q.group.get(accountId, name);
+      return r && toGroup(r);
+    },
+    async listGroups(accountId) {
+      return q.groups.all(accountId).map(toGroup);
+    },
+    async deleteGroup(accountId, name) {
+      return q.delete.run(accountId, name).changes > 0;
+    },
+    async addMember(accountId, groupName, userName) {
+      q.addMember.run(accountId, groupName, userName);
+    },
+    async removeMember(accountId, groupName, userName) {
+      return q.removeMember.run(accountId, groupName, userName).changes > 0;
+    },
+    async members(accountId, groupName) {
+      return q.members.all(accountId, groupName).map((r) => r.user_name);
+    },
+    async groupsOf(accountId, userName) {
+      return q.groupsOf.all(accountId, userName).map(toGroup);
+    },
+    async putGroupPolicy(accountId, groupName, p) {
+      q.putPolicy.run(accountId, groupName, p.kind, p.name, p.document ?? null);
+    },
+    async groupPolicies(accountId, groupName) {
+      return q.policies.all(accountId, groupName).map(toRolePolicy);
+    },
+    async deleteGroupPolicy(accountId, groupName, kind, name) {
+      return q.deletePolicy.run(accountId, groupName, kind, name).changes > 0;
+    },
+  };
+}
