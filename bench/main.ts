@@ -72,7 +72,7 @@ const D: DataPathParams = {
   repoCounts: quick ? [20, 60] : [1_000, 10_000],
   // At least 100 pages per listing and size, so a p99 is not the slowest page (scale.ts, WalkPlan);
   // two walks at least, so the first walk after seeding is not all there is.
-  listingPlan: quick ? { passes: 1, pages: 0 } : { passes: 2, pages: 100 },
+  listingPlan: quick ? { passes: 1, pages: 0, seconds: 0 } : { passes: 2, pages: 100, seconds: 30 },
   seed: process.env.BENCH_SEED === 'direct' ? 'direct' : 'api',
   cpuLimitMiB: quick ? 128 : 1024,
   parts,

@@ -7,22 +7,25 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pageStats, slowestLine, walkedEnough, type PageTime } from './scale.js';
 
-const FULL = { passes: 2, pages: 100 };
+const FULL = { passes: 2, pages: 100, seconds: 30 };
 
-/** How many walks the plan takes for a listing of `perWalk` pages. */
-function walksFor(plan: typeof FULL, perWalk: number): number {
+/** How many walks the plan takes for a listing of `perWalk` pages of `pageSeconds` each. */
+function walksFor(plan: typeof FULL, perWalk: number, pageSeconds = 0.01): number {
   let walks = 0;
-  while (!walkedEnough(plan, walks, walks * perWalk)) walks++;
+  while (!walkedEnough(plan, walks, walks * perWalk, walks * perWalk * pageSeconds)) walks++;
   return walks;
 }
 
-test('a listing is walked until it has given 100 pages, and at least twice', () => {
+test('a listing is walked until it has given 100 pages, at least twice, and no walk starts after 30 s', () => {
   assert.equal(walksFor(FULL, 10), 10); // 10,000 tags, 1,000 a page
   assert.equal(walksFor(FULL, 100), 2); // 100,000 tags: two walks, as before
   assert.equal(walksFor(FULL, 2), 50); // 1,000 repositories and the tag repository
   assert.equal(walksFor(FULL, 11), 10); // 10,000 repositories and the tag repository: 110 pages
   assert.equal(walksFor(FULL, 1), 100);
-  assert.equal(walksFor({ passes: 1, pages: 0 }, 3), 1); // a quick run
+  assert.equal(walksFor({ passes: 1, pages: 0, seconds: 0 }, 3), 1); // a quick run
+  assert.equal(walksFor(FULL, 1, 2), 15); // the reference's whole tag list at 100,000 tags, 2 s each
+  assert.equal(walksFor(FULL, 11, 0.5), 6); // the reference's catalog at 10,000 repositories
+  assert.equal(walksFor(FULL, 100, 1), 2); // however slow, two walks
 });
 
 test('with 100 pages the p99 is the second slowest, and the slowest stays beside it', () => {

@@ -14,7 +14,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { majorGc, minorGc } from '../src/core/minor-gc.js';
-import { totalDuration } from '../src/http/server-timing.js';
+import { duration } from '../src/http/server-timing.js';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -30,21 +30,30 @@ export const PAGE = 1000;
  * How many times a listing is read at each size. The figure is a p99 of page times, and the p99 of
  * fewer than 100 pages is their slowest (at 10,000 tags, 1,000 a page, two walks were 20 pages: one
  * page the machine held up failed the line, session 29). So a listing is walked at least `passes`
- * times and until it has given `pages` pages, which makes the p99 the 99th of at least 100 (at
- * 1,000 repositories, two pages a walk, that is 50 walks); the slowest stays beside it.
+ * times and then until it has given `pages` pages, which makes the p99 the 99th of at least 100 (at
+ * 1,000 repositories, two pages a walk, that is 50 walks); the slowest stays beside it. Past
+ * `passes`, no walk starts after `seconds`: the reference answers its tag list whole, whatever
+ * `n` asks (100,000 tags: one page of seconds), and takes ~0.5 s a catalog page at 10,000
+ * repositories, so 100 of its pages could take minutes; its line then says how few it read.
  */
 export interface WalkPlan {
   passes: number;
   pages: number;
+  seconds: number;
 }
 
-/** Whether a listing read `passes` times, `pages` pages in all, has been read enough. */
-export const walkedEnough = (plan: WalkPlan, passes: number, pages: number): boolean => passes >= plan.passes && pages >= plan.pages;
+/** Whether a listing read `passes` times, `pages` pages in all over `seconds`, has been read enough. */
+export const walkedEnough = (plan: WalkPlan, passes: number, pages: number, seconds: number): boolean =>
+  passes >= plan.passes && (pages >= plan.pages || seconds >= plan.seconds);
 
-/** One page as read: the client's time and, when the server said it (Server-Timing), the server's. */
+/**
+ * One page as read: the client's time and, when the server said it (Server-Timing), the server's
+ * and its main thread's CPU over that time.
+ */
 export interface PageTime {
   ms: number;
   serverMs?: number;
+  serverCpuMs?: number;
 }
 
 export interface PageStats {
@@ -59,7 +68,7 @@ export interface PageStats {
    * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
    * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
    */
-  slowest: { pass: number; page: number; serverMs?: number };
+  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number };
   /** The server's own ms per page, p50, p99 and max, over the pages that said it; `missing` did not. */
   server?: { p50Ms: number; p99Ms: number; maxMs: number; missing: number };
   rssBeforeMB: number;
@@ -109,8 +118,14 @@ export class ScaleSeeder {
     if (this.mode === 'api') return pool(from, to, viaApi);
     if (from === 0 && to > 0) await viaApi(from++);
     const images = Array.from({ length: to - from }, (_, j) => image(from + j));
-    if (this.server.admin) seedBerth(this.server, this.config, images);
-    else await seedReference(this.server, this.config, images);
+    if (this.server.admin) {
+      seedBerth(this.server, this.config, images);
+      // seedBerth held this loop for as long as it wrote (over a minute for 90,000 tags on a loaded
+      // machine): a kept-alive connection the server closed meanwhile (idleTimeoutSeconds, 65) is
+      // known closed only once the loop has read its end, and a request sent first on it failed
+      // ("other side closed", s30). One turn of the loop reads it.
+      await new Promise((r) => setImmediate(r));
+    } else await seedReference(this.server, this.config, images);
   }
 
   private async putManifest(repo: string, tag: string, i: number): Promise<void> {
@@ -185,9 +200,9 @@ export const benchGc = {
 export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
   const all = walks.flat();
   const times = all.map((p) => p.ms).sort((a, b) => a - b);
-  let slowest = { pass: 0, page: 0, ms: -1, serverMs: undefined as number | undefined };
+  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number } = { pass: 0, page: 0, ms: -1 };
   for (const [pass, pages] of walks.entries())
-    for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { pass: pass + 1, page: page + 1, ms: p.ms, serverMs: p.serverMs };
+    for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
   const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
   return {
     pages: walks.at(-1)?.length ?? 0,
@@ -195,7 +210,12 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
     maxMs: times[times.length - 1]!,
-    slowest: { pass: slowest.pass, page: slowest.page, ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }) },
+    slowest: {
+      pass: slowest.pass,
+      page: slowest.page,
+      ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }),
+      ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
+    },
     ...(server.length > 0 && {
       server: { p50Ms: percentile(server, 50), p99Ms: percentile(server, 99), maxMs: server[server.length - 1]!, missing: all.length - server.length },
     }),
@@ -210,14 +230,16 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   const walks: PageTime[][] = [];
   let pages = 0;
   let items = 0;
-  while (!walkedEnough(plan, walks.length, pages)) {
+  const started = performance.now();
+  while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
     const times: PageTime[] = [];
     let token: string | undefined;
     items = 0;
     do {
       const r = await page(token);
       await benchGc.afterPage();
-      times.push(r.serverMs === undefined ? { ms: r.ms } : { ms: r.ms, serverMs: r.serverMs });
+      const { items: _, next: __, ...time } = r;
+      times.push(time);
       items += r.items;
       token = r.next;
     } while (token !== undefined);
@@ -226,6 +248,14 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   }
   const peak = stop();
   return { ...pageStats(walks), items, rssBeforeMB: rssBefore / MiB, rssPeakMB: peak / MiB };
+}
+
+/** What a page's Server-Timing says (nothing from a server that sends none). */
+function serverTimes(res: Response): Pick<PageTime, 'serverMs' | 'serverCpuMs'> {
+  const value = res.headers.get('server-timing');
+  const serverMs = duration(value, 'total');
+  const serverCpuMs = duration(value, 'cpu');
+  return { ...(serverMs !== undefined && { serverMs }), ...(serverCpuMs !== undefined && { serverCpuMs }) };
 }
 
 /** A /v2 listing followed through its Link headers. */
@@ -238,8 +268,7 @@ export function v2Pages(server: Server, first: string, field: 'tags' | 'reposito
     if (res.status !== 200) throw new Error(`${server.name}: GET ${token ?? first} answered ${res.status}`);
     const body = JSON.parse(text) as Record<string, string[] | null>;
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-    const serverMs = totalDuration(res.headers.get('server-timing'));
-    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...(serverMs !== undefined && { serverMs }) };
+    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...serverTimes(res) };
   };
 }
 
@@ -269,13 +298,7 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
     if (res.status !== 200) throw new Error(`${server.name}: ${call} answered ${res.status}: ${text.slice(0, 200)}`);
     const out = JSON.parse(text) as Record<string, unknown[] | string | undefined>;
     const items = out[LIST_FIELD[call]];
-    const serverMs = totalDuration(res.headers.get('server-timing'));
-    return {
-      items: Array.isArray(items) ? items.length : 0,
-      ms,
-      ...(typeof out.nextToken === 'string' && { next: out.nextToken }),
-      ...(serverMs !== undefined && { serverMs }),
-    };
+    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }), ...serverTimes(res) };
   };
 }
 
@@ -286,7 +309,8 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
 export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
   const client = `client ${s.maxMs.toFixed(1)} ms`;
   if (!s.server) return `server n/a, ${client}`;
-  const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms`;
+  const cpu = s.slowest.serverCpuMs === undefined ? '' : ` (its CPU ${s.slowest.serverCpuMs.toFixed(1)})`;
+  const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;
   const missing = s.server.missing > 0 ? `, ${s.server.missing} pages without a time` : '';
   return `${own}, ${client}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${missing}`;
 }
