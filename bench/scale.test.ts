@@ -39,6 +39,8 @@ test('with 100 pages the p99 is the second slowest, and the slowest stays beside
   assert.equal(s.p99Ms, 109); // the slowest of the rest (walk 10's last page), not the 300 ms one
   assert.deepEqual(s.slowest, { pass: 4, page: 8, serverMs: 4.5 });
   assert.deepEqual(s.server, { p50Ms: 5, p99Ms: 5, maxMs: 80, missing: 0 });
+  walks[0]![0] = { ms: 11, serverMs: 5, serverCpuMs: 4 };
+  assert.equal(pageStats(walks).server?.cpuP99Ms, 4);
   // Twenty pages, as two walks at 10,000 tags were: the p99 is the slowest.
   assert.equal(pageStats(walks.slice(2, 4)).p99Ms, 300);
 });

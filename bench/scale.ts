@@ -69,8 +69,11 @@ export interface PageStats {
    * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
    */
   slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number };
-  /** The server's own ms per page, p50, p99 and max, over the pages that said it; `missing` did not. */
-  server?: { p50Ms: number; p99Ms: number; maxMs: number; missing: number };
+  /**
+   * The server's own ms per page, p50, p99 and max, over the pages that said it (`missing` did
+   * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
+   */
+  server?: { p50Ms: number; p99Ms: number; maxMs: number; cpuP99Ms?: number; missing: number };
   rssBeforeMB: number;
   rssPeakMB: number;
 }
@@ -204,6 +207,7 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
   for (const [pass, pages] of walks.entries())
     for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
   const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
+  const cpu = all.flatMap((p) => (p.serverCpuMs === undefined ? [] : [p.serverCpuMs])).sort((a, b) => a - b);
   return {
     pages: walks.at(-1)?.length ?? 0,
     passes: walks.length,
@@ -217,7 +221,13 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
       ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
     },
     ...(server.length > 0 && {
-      server: { p50Ms: percentile(server, 50), p99Ms: percentile(server, 99), maxMs: server[server.length - 1]!, missing: all.length - server.length },
+      server: {
+        p50Ms: percentile(server, 50),
+        p99Ms: percentile(server, 99),
+        maxMs: server[server.length - 1]!,
+        ...(cpu.length > 0 && { cpuP99Ms: percentile(cpu, 99) }),
+        missing: all.length - server.length,
+      },
     }),
   };
 }
@@ -312,7 +322,8 @@ export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>):
   const cpu = s.slowest.serverCpuMs === undefined ? '' : ` (its CPU ${s.slowest.serverCpuMs.toFixed(1)})`;
   const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;
   const missing = s.server.missing > 0 ? `, ${s.server.missing} pages without a time` : '';
-  return `${own}, ${client}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${missing}`;
+  const cpuP99 = s.server.cpuP99Ms === undefined ? '' : `; its CPU p99 ${s.server.cpuP99Ms.toFixed(1)} ms`;
+  return `${own}, ${client}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${cpuP99}${missing}`;
 }
 
 function recordStats(server: Server, name: string, s: PageStats, figure: Figure): void {
