@@ -1,8 +1,8 @@
 /**
- * `Server-Timing: total;dur=<ms>` (W3C Server Timing) on an answer: the time from the request's
- * arrival to its headers, by the server's clock. With it a bench tells a slow answer's own time
- * from the machine's and the client's without reading an access log (whose writes cost the scale
- * bench's 100,000-tag walks, notes/2026-12-06-session-27-lead.md). A listing page is built
+ * `Server-Timing: total;dur=<ms>, cpu;dur=<ms>` (W3C Server Timing) on an answer: `total` the time
+ * from the request's arrival to its headers, by the server's clock. With it a bench tells a slow
+ * answer's own time from the machine's and the client's without reading an access log (with which
+ * the scale bench's 100,000-tag walks read slower, notes/2026-12-06-session-27-lead.md). A listing page is built
  * whole before its headers go, so the figure is the page's time in Berth; a streamed blob's
  * says only how long its headers took. Beside it `cpu`, the main thread's CPU time over the same
  * window: a page whose `total` is far above its `cpu` waited (for a core, for another request's
@@ -20,20 +20,15 @@ export function serverTimingValue(ms: number, cpuMs: number): string {
   return `total;dur=${ms2(ms)}, cpu;dur=${ms2(cpuMs)}`;
 }
 
-/**
- * The `total` duration in a Server-Timing value, or undefined when it has none (an older Berth, or
- * a value this function cannot read).
- */
-export function totalDuration(value: string | null | undefined): number | undefined {
-  return duration(value, 'total');
-}
-
 const METRIC = {
   total: /(?:^|,)\s*total\s*;(?:[^,]*;)?\s*dur=([0-9]+(?:\.[0-9]+)?)/,
   cpu: /(?:^|,)\s*cpu\s*;(?:[^,]*;)?\s*dur=([0-9]+(?:\.[0-9]+)?)/,
 };
 
-/** The `dur` of metric `name` in a Server-Timing value, or undefined when it has none. */
+/**
+ * The `dur` of metric `name` in a Server-Timing value, or undefined when it has none (an older
+ * Berth, a server that sends none, or a value this function cannot read).
+ */
 export function duration(value: string | null | undefined, name: keyof typeof METRIC): number | undefined {
   const m = value ? METRIC[name].exec(value) : null;
   return m ? Number(m[1]) : undefined;
