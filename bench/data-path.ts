@@ -13,7 +13,7 @@ import { mixedLoad } from './mixed-load.js';
 import type { Results } from './report.js';
 import { describe } from './round-stats.js';
 import { settleBeforeWindow, type MixedSettle } from './settle.js';
-import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode } from './scale.js';
+import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode, type WalkPlan } from './scale.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
 import { makeUploadFiles } from './streaming-uploads.js';
 
@@ -39,13 +39,8 @@ export interface DataPathParams {
   /** Sizes the tag repository is measured at, growing. */
   tagCounts: [number, number];
   repoCounts: [number, number];
-  listingPasses: number;
-  /**
-   * The scale part's Berth servers keep an access log, so each walk's slowest page says the
-   * server's own time (BENCH_SCALE_ACCESS_LOG=1). Off by default: with it on, the 100k-tag
-   * DescribeImages walk read slower in 4 of 4 paired runs (notes/2026-12-06-s27-mixed.md).
-   */
-  scaleAccessLog?: boolean;
+  /** How often each listing is walked at each size (scale.ts, WalkPlan). */
+  listingPlan: WalkPlan;
   /** How the listings at scale are seeded (BENCH_SEED). */
   seed: SeedMode;
   cpuLimitMiB: number;
@@ -119,11 +114,12 @@ export async function scaleListings(
   results: Results,
   baseline?: { cli?: string; env?: Record<string, string>; name: string },
 ): Promise<void> {
-  // With an access log a slow page says how long the server itself took (the line says n/a without).
-  const accessLog = p.scaleAccessLog ?? false;
-  const servers = [await startBerthServer(workDir, { accessLog })];
+  // Every page says how long the server itself took (a build without the setting says n/a).
+  // Not the access log: its writes made the 100,000-tag DescribeImages walk slower (session 27).
+  const timed = (env?: Record<string, string>) => ({ BERTH_SERVER_TIMING: '1', ...env });
+  const servers = [await startBerthServer(workDir, { env: timed() })];
   // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
-  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, accessLog }));
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, env: timed(baseline.env) }));
   servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
@@ -134,7 +130,7 @@ export async function scaleListings(
           console.error(`scale: ${s.name} grows one repository from ${tags} to ${count} tags`);
           const rate = await seeders[i]!.tags(tags, count);
           results.note(`seeding ${s.name} (${p.seed}): images/s, up to ${k(count)} tags`, rate);
-          await measureTagListings(s, `${k(count)} tags`, p.listingPasses, results.record);
+          await measureTagListings(s, `${k(count)} tags`, p.listingPlan, results.record);
         }
         tags = count;
       }
@@ -146,7 +142,7 @@ export async function scaleListings(
           console.error(`scale: ${s.name} grows from ${repos} to ${count} repositories`);
           const rate = await seeders[i]!.repositories(repos, count);
           results.note(`seeding ${s.name} (${p.seed}): repositories/s, up to ${k(count)}`, rate);
-          await measureRepositoryListings(s, `${k(count)} repositories`, p.listingPasses, results.record);
+          await measureRepositoryListings(s, `${k(count)} repositories`, p.listingPlan, results.record);
         }
         repos = count;
       }

@@ -1,20 +1,20 @@
 /**
  * Listings at scale: one repository grown to many tags (each its own manifest), then many
  * repositories, seeded through the API (a manifest PUT per tag, concurrent, on keep-alive
- * connections; a repository is a blob mount plus a manifest PUT). At each size, every page of
- * each listing is read twice, timing each page (p50 / p99 / max), with the server's resident
- * memory before and at its peak during the walks. The /v2 listings run on both servers; the ECR
- * API listings on Berth only (the reference has none). A page's time is the server's: from the
- * request sent (already signed) to the last byte of the answer, parsing excluded. When Berth's
- * servers keep an access log (BENCH_SCALE_ACCESS_LOG=1), each walk's slowest page also says what
- * the server itself logged for it (`ms`, matched by the `x-amzn-RequestId` it answered): a slow
- * page whose server time is small waited on the machine or the client, not on Berth.
+ * connections; a repository is a blob mount plus a manifest PUT). At each size each listing is
+ * walked until it has given at least 100 pages (WalkPlan), timing each page (p50 / p99 / max),
+ * with the server's resident memory before and at its peak during the walks. The /v2 listings
+ * run on both servers; the ECR API listings on Berth only (the reference has none). A page's
+ * client time runs from the request sent (already signed) to the last byte of the answer, parsing
+ * excluded. Berth's servers here answer with `Server-Timing` (BERTH_SERVER_TIMING=1), so every
+ * page also has the server's own time, from its arrival to its headers (the page is built whole
+ * before them): a slow page whose server time is small waited on the machine or the client.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { majorGc, minorGc } from '../src/core/minor-gc.js';
-import { AccessLogTimes, REQUEST_ID_HEADER } from './access-log-times.js';
+import { duration } from '../src/http/server-timing.js';
 import { pushBlob } from './http-client.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
@@ -26,19 +26,54 @@ export const TAG_REPO = 'scale/tags';
 const CONCURRENCY = 16;
 export const PAGE = 1000;
 
-export interface PageStats {
+/**
+ * How many times a listing is read at each size. The figure is a p99 of page times, and the p99 of
+ * fewer than 100 pages is their slowest (at 10,000 tags, 1,000 a page, two walks were 20 pages: one
+ * page the machine held up failed the line, session 29). So a listing is walked at least `passes`
+ * times and then until it has given `pages` pages, which makes the p99 the 99th of at least 100 (at
+ * 1,000 repositories, two pages a walk, that is 50 walks); the slowest stays beside it. Past
+ * `passes`, no walk starts after `seconds`: the reference answers its tag list whole, whatever
+ * `n` asks (100,000 tags: one page of seconds), and takes ~0.5 s a catalog page at 10,000
+ * repositories, so 100 of its pages could take minutes; its line then says how few it read.
+ */
+export interface WalkPlan {
+  passes: number;
   pages: number;
+  seconds: number;
+}
+
+/** Whether a listing read `passes` times, `pages` pages in all over `seconds`, has been read enough. */
+export const walkedEnough = (plan: WalkPlan, passes: number, pages: number, seconds: number): boolean =>
+  passes >= plan.passes && (pages >= plan.pages || seconds >= plan.seconds);
+
+/**
+ * One page as read: the client's time and, when the server said it (Server-Timing), the server's
+ * and its main thread's CPU over that time.
+ */
+export interface PageTime {
+  ms: number;
+  serverMs?: number;
+  serverCpuMs?: number;
+}
+
+export interface PageStats {
+  /** Pages per walk, and walks. */
+  pages: number;
+  passes: number;
   items: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
   /**
    * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
-   * and the server's own ms for it (its access log; undefined for the reference, or if not logged).
+   * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
    */
-  slowest: { pass: number; page: number; serverMs?: number };
-  /** The server's own ms per page, p99 and max, from its access log (Berth only). */
-  server?: { p99Ms: number; maxMs: number; missing: number };
+  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number };
+  /**
+   * The server's own ms per page, p50, p99 and max, over the pages that said it (`missing` did
+   * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
+   */
+  server?: { p50Ms: number; p99Ms: number; maxMs: number; cpuP99Ms?: number; missing: number };
   rssBeforeMB: number;
   rssPeakMB: number;
 }
@@ -86,8 +121,14 @@ export class ScaleSeeder {
     if (this.mode === 'api') return pool(from, to, viaApi);
     if (from === 0 && to > 0) await viaApi(from++);
     const images = Array.from({ length: to - from }, (_, j) => image(from + j));
-    if (this.server.admin) seedBerth(this.server, this.config, images);
-    else await seedReference(this.server, this.config, images);
+    if (this.server.admin) {
+      seedBerth(this.server, this.config, images);
+      // seedBerth held this loop for as long as it wrote (over a minute for 90,000 tags on a loaded
+      // machine): a kept-alive connection the server closed meanwhile (idleTimeoutSeconds, 65) is
+      // known closed only once the loop has read its end, and a request sent first on it failed
+      // ("other side closed", s30). One turn of the loop reads it.
+      await new Promise((r) => setImmediate(r));
+    } else await seedReference(this.server, this.config, images);
   }
 
   private async putManifest(repo: string, tag: string, i: number): Promise<void> {
@@ -138,12 +179,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export interface Page {
+export interface Page extends PageTime {
   items: number;
   next?: string;
-  ms: number;
-  /** The request id the server answered with (Berth's `x-amzn-RequestId`), if any. */
-  id?: string;
 }
 
 /**
@@ -161,52 +199,73 @@ export const benchGc = {
   afterPage: async (): Promise<void> => minorGc(),
 };
 
-/** Reads a whole listing `passes` times; `page(token)` returns the items, the next token and its time. */
-async function walk(server: Server, passes: number, page: (token?: string) => Promise<Page>): Promise<PageStats> {
-  const log = server.accessLog ? new AccessLogTimes(server.accessLog) : undefined;
-  await log?.skipToEnd();
-  const ids: Array<string | undefined> = [];
-  benchGc.beforeWalk();
-  const rssBefore = rssBytes(server.pid);
-  const stop = watchPeakRss(server.pid);
-  const times: number[] = [];
-  let items = 0;
-  let slowest = { pass: 0, page: 0, ms: -1, id: undefined as string | undefined };
-  for (let pass = 0; pass < passes; pass++) {
-    let token: string | undefined;
-    items = 0;
-    let index = 0;
-    do {
-      const r = await page(token);
-      await benchGc.afterPage();
-      times.push(r.ms);
-      ids.push(r.id);
-      index++;
-      if (r.ms > slowest.ms) slowest = { pass: pass + 1, page: index, ms: r.ms, id: r.id };
-      items += r.items;
-      token = r.next;
-    } while (token !== undefined);
-  }
-  const peak = stop();
-  times.sort((a, b) => a - b);
-  // After the walk, outside its pages: the log is read while no page is timed.
-  const logged = log ? await log.times(ids.filter((id) => id !== undefined)) : undefined;
-  const serverTimes = logged ? [...logged.values()].sort((a, b) => a - b) : [];
-  const slowestServerMs = slowest.id !== undefined ? logged?.get(slowest.id) : undefined;
+/** The page times of a listing's walks (`walks[pass][page]`) summed up; pages per walk from the last. */
+export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
+  const all = walks.flat();
+  const times = all.map((p) => p.ms).sort((a, b) => a - b);
+  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number } = { pass: 0, page: 0, ms: -1 };
+  for (const [pass, pages] of walks.entries())
+    for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
+  const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
+  const cpu = all.flatMap((p) => (p.serverCpuMs === undefined ? [] : [p.serverCpuMs])).sort((a, b) => a - b);
   return {
-    pages: times.length / passes,
-    items,
+    pages: walks.at(-1)?.length ?? 0,
+    passes: walks.length,
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
     maxMs: times[times.length - 1]!,
-    slowest: { pass: slowest.pass, page: slowest.page, ...(slowestServerMs !== undefined && { serverMs: slowestServerMs }) },
-    ...(logged &&
-      serverTimes.length > 0 && {
-        server: { p99Ms: percentile(serverTimes, 99), maxMs: serverTimes[serverTimes.length - 1]!, missing: ids.length - serverTimes.length },
-      }),
-    rssBeforeMB: rssBefore / MiB,
-    rssPeakMB: peak / MiB,
+    slowest: {
+      pass: slowest.pass,
+      page: slowest.page,
+      ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }),
+      ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
+    },
+    ...(server.length > 0 && {
+      server: {
+        p50Ms: percentile(server, 50),
+        p99Ms: percentile(server, 99),
+        maxMs: server[server.length - 1]!,
+        ...(cpu.length > 0 && { cpuP99Ms: percentile(cpu, 99) }),
+        missing: all.length - server.length,
+      },
+    }),
   };
+}
+
+/** Reads a whole listing as often as `plan` says; `page(token)` returns the items, the next token and its times. */
+async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Promise<Page>): Promise<PageStats> {
+  benchGc.beforeWalk();
+  const rssBefore = rssBytes(server.pid);
+  const stop = watchPeakRss(server.pid);
+  const walks: PageTime[][] = [];
+  let pages = 0;
+  let items = 0;
+  const started = performance.now();
+  while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
+    const times: PageTime[] = [];
+    let token: string | undefined;
+    items = 0;
+    do {
+      const r = await page(token);
+      await benchGc.afterPage();
+      const { items: _, next: __, ...time } = r;
+      times.push(time);
+      items += r.items;
+      token = r.next;
+    } while (token !== undefined);
+    walks.push(times);
+    pages += times.length;
+  }
+  const peak = stop();
+  return { ...pageStats(walks), items, rssBeforeMB: rssBefore / MiB, rssPeakMB: peak / MiB };
+}
+
+/** What a page's Server-Timing says (nothing from a server that sends none). */
+function serverTimes(res: Response): Pick<PageTime, 'serverMs' | 'serverCpuMs'> {
+  const value = res.headers.get('server-timing');
+  const serverMs = duration(value, 'total');
+  const serverCpuMs = duration(value, 'cpu');
+  return { ...(serverMs !== undefined && { serverMs }), ...(serverCpuMs !== undefined && { serverCpuMs }) };
 }
 
 /** A /v2 listing followed through its Link headers. */
@@ -219,8 +278,7 @@ export function v2Pages(server: Server, first: string, field: 'tags' | 'reposito
     if (res.status !== 200) throw new Error(`${server.name}: GET ${token ?? first} answered ${res.status}`);
     const body = JSON.parse(text) as Record<string, string[] | null>;
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-    const id = res.headers.get(REQUEST_ID_HEADER) ?? undefined;
-    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...(id && { id }) };
+    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...serverTimes(res) };
   };
 }
 
@@ -250,46 +308,50 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
     if (res.status !== 200) throw new Error(`${server.name}: ${call} answered ${res.status}: ${text.slice(0, 200)}`);
     const out = JSON.parse(text) as Record<string, unknown[] | string | undefined>;
     const items = out[LIST_FIELD[call]];
-    const id = res.headers.get(REQUEST_ID_HEADER) ?? undefined;
-    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }), ...(id && { id }) };
+    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }), ...serverTimes(res) };
   };
 }
 
-/** The slowest page's server and client time; the server's p99 and max over the walk beside it. */
-export function slowestLine(server: Pick<Server, 'accessLog'>, s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
+/**
+ * The slowest page's server and client time, the server's p50, p99 and max over the walks beside
+ * them: a slow page whose server time is small waited on the machine or the client, not on Berth.
+ */
+export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
   const client = `client ${s.maxMs.toFixed(1)} ms`;
-  if (!server.accessLog) return `server n/a, ${client}`;
-  const own = s.slowest.serverMs === undefined ? 'server ? (not in its access log)' : `server ${s.slowest.serverMs.toFixed(1)} ms`;
-  const walk = s.server
-    ? `; server p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${s.server.missing > 0 ? `, ${s.server.missing} pages not logged` : ''}`
-    : '';
-  return `${own}, ${client}${walk}`;
+  if (!s.server) return `server n/a, ${client}`;
+  const cpu = s.slowest.serverCpuMs === undefined ? '' : ` (its CPU ${s.slowest.serverCpuMs.toFixed(1)})`;
+  const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;
+  const missing = s.server.missing > 0 ? `, ${s.server.missing} pages without a time` : '';
+  const cpuP99 = s.server.cpuP99Ms === undefined ? '' : `; its CPU p99 ${s.server.cpuP99Ms.toFixed(1)} ms`;
+  return `${own}, ${client}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${cpuP99}${missing}`;
 }
 
 function recordStats(server: Server, name: string, s: PageStats, figure: Figure): void {
   figure(server, `${name}: p50 ms per page`, s.p50Ms);
   figure(server, `${name}: p99 ms per page`, s.p99Ms);
+  figure(server, `${name}: slowest page ms`, s.maxMs);
+  if (s.server) figure(server, `${name}: server's own p99 ms (Server-Timing)`, s.server.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
   console.error(
-    `  ${server.name}: ${name}: ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (pass ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(server, s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
+    `  ${server.name}: ${name}: ${s.passes} walks of ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (walk ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
   );
 }
 
 /** The tag-repository listings at its current size (`label`, e.g. "100k tags"). */
-export async function measureTagListings(server: Server, label: string, passes: number, figure: Figure): Promise<void> {
-  const tags = await walk(server, passes, v2Pages(server, `/v2/${TAG_REPO}/tags/list?n=${PAGE}`, 'tags'));
+export async function measureTagListings(server: Server, label: string, plan: WalkPlan, figure: Figure): Promise<void> {
+  const tags = await walk(server, plan, v2Pages(server, `/v2/${TAG_REPO}/tags/list?n=${PAGE}`, 'tags'));
   recordStats(server, `tags/list n=${PAGE}, ${label}`, tags, figure);
   figure(server, `tags/list n=${PAGE}, ${label}: pages`, tags.pages);
   if (!server.admin) return;
   for (const call of ['ListImages', 'DescribeImages'] as const) {
-    recordStats(server, `ECR ${call} maxResults=${PAGE}, ${label}`, await walk(server, passes, ecrPages(server, call)), figure);
+    recordStats(server, `ECR ${call} maxResults=${PAGE}, ${label}`, await walk(server, plan, ecrPages(server, call)), figure);
   }
 }
 
 /** The registry-wide listings at the current number of repositories. */
-export async function measureRepositoryListings(server: Server, label: string, passes: number, figure: Figure): Promise<void> {
-  const catalog = await walk(server, passes, v2Pages(server, `/v2/_catalog?n=${PAGE}`, 'repositories'));
+export async function measureRepositoryListings(server: Server, label: string, plan: WalkPlan, figure: Figure): Promise<void> {
+  const catalog = await walk(server, plan, v2Pages(server, `/v2/_catalog?n=${PAGE}`, 'repositories'));
   recordStats(server, `_catalog n=${PAGE}, ${label}`, catalog, figure);
   if (!server.admin) return;
-  recordStats(server, `ECR DescribeRepositories maxResults=${PAGE}, ${label}`, await walk(server, passes, ecrPages(server, 'DescribeRepositories')), figure);
+  recordStats(server, `ECR DescribeRepositories maxResults=${PAGE}, ${label}`, await walk(server, plan, ecrPages(server, 'DescribeRepositories')), figure);
 }

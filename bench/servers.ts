@@ -22,8 +22,6 @@ export interface Server {
   admin?: Credentials;
   /** Berth's Prometheus endpoint, when started with one (BENCH_SEAL_SLOTS=1: bench/memory-crowds.ts). */
   metricsUrl?: string;
-  /** Berth's access log (JSON lines: `requestId`, `ms`), when started with one. */
-  accessLog?: string;
   /** Berth's data directory, or the reference's config file (for offline garbage collection). */
   dataDir: string;
   configPath?: string;
@@ -35,23 +33,20 @@ export interface Server {
 
 /**
  * `joins`: the data directory of a node already running on the same database, whose admin key
- * this one uses. `accessLog`: the server appends its access log to a file beside its data
- * directory (`BERTH_ACCESS_LOG` in `env`, even empty, overrides it: a baseline run without one).
+ * this one uses.
  */
 export async function startBerthServer(
   workDir: string,
-  opts: { env?: Record<string, string>; name?: string; joins?: string; cli?: string; metrics?: boolean; accessLog?: boolean } = {},
+  opts: { env?: Record<string, string>; name?: string; joins?: string; cli?: string; metrics?: boolean } = {},
 ): Promise<Server> {
   const dataDir = await mkdtemp(join(workDir, 'berth-'));
   if (opts.joins !== undefined) await copyFile(join(opts.joins, 'admin-credentials'), join(dataDir, 'admin-credentials'));
   // A metrics port adds a thread and a request observer: only when asked for.
   const metricsPort = opts.metrics ? await freePort() : undefined;
   const env: Record<string, string> = {
-    ...(opts.accessLog && { BERTH_ACCESS_LOG: `${dataDir}-access.log` }),
     ...opts.env,
     ...(metricsPort !== undefined && { BERTH_METRICS_PORT: String(metricsPort), BERTH_METRICS_HOST: '127.0.0.1' }),
   };
-  const accessLog = env.BERTH_ACCESS_LOG || undefined;
   const b = await startBerth({ dataDir, env, ...(opts.cli !== undefined && { cli: opts.cli }) });
   const password = Buffer.from(b.authorization.replace(/^Basic /, ''), 'base64')
     .toString()
@@ -60,7 +55,6 @@ export async function startBerthServer(
     name: opts.name ?? 'berth',
     url: b.url,
     ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
-    ...(accessLog !== undefined && { accessLog }),
     host: b.host,
     pid: b.child.pid!,
     headers: { Authorization: b.authorization },
@@ -70,7 +64,6 @@ export async function startBerthServer(
     halt: () => b.stop(),
     async stop() {
       await b.cleanup();
-      if (opts.accessLog) await rm(`${dataDir}-access.log`, { force: true });
     },
   };
 }

@@ -182,6 +182,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     ...(config.maxConnections > 0 && { maxConnections: config.maxConnections }),
     ...(config.maxConnectionsPerSource > 0 && { maxConnectionsPerSource: config.maxConnectionsPerSource, sourceLimited: (l) => (sourceLimit = l) }),
+    serverTiming: config.serverTiming,
     http2: { maxConcurrentStreams: config.http2MaxConcurrentStreams, maxHeaderBytes: config.maxHeaderBytes },
     ...(tls && { tls }),
   });

@@ -29,6 +29,13 @@ export const configSchema = z
     /** A file the access log (one JSON line per request) is appended to, besides standard output. */
     accessLog: z.string().min(1).optional(),
     /**
+     * Every answer carries `Server-Timing: total;dur=<ms>, cpu;dur=<ms>`, the time from the
+     * request's arrival to its headers and the main thread's CPU over it: for benches telling the
+     * server's time from the machine's. Off by default: AWS sends no such header, and it tells any
+     * caller how long each answer took to make.
+     */
+    serverTiming: bool.default(false),
+    /**
      * The audit trail (CloudTrail's records of every API call, read with LookupEvents) keeps
      * records this many days; 0 turns the trail off.
      */

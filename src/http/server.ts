@@ -37,6 +37,7 @@ import { adoptAuthority, isHttp2 } from './request.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, limitIdleConnections, ResponseWatch, serverOptions, watchRequest, type SlowClientLimits } from './slow-clients.js';
 import { limitConnectionsPerSource, type SourceLimit } from './source-limit.js';
 import type { KeyPair } from './tls.js';
+import { timeAnswer } from './server-timing.js';
 import { beginRequest, noteRegistry, type RequestObserver } from './request-facts.js';
 import { routeConsole, type ConsoleDoor, type ConsoleOptions } from './console/door.js';
 import { basicChallenge, v2Challenge, type ChallengeScheme } from './token/challenge.js';
@@ -89,6 +90,8 @@ export interface HttpServerOptions {
   observers?: readonly RequestObserver[];
   /** Bounds on an h2 session (and the header size on both protocols); defaults when unset. */
   http2?: Http2Limits;
+  /** Every answer says how long it took to make (`Server-Timing`, server-timing.ts); off when unset. */
+  serverTiming?: boolean;
   /** The audit trail LookupEvents reads (CloudTrail's API); unset when the trail is off. */
   audit?: AuditStore;
   /** The web console (/console/: its files, sessions and API); unset, /console/ is not found. */
@@ -104,6 +107,7 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const pacer = new BodyPacer();
   const responses = new ResponseWatch(limits);
   const server = createServerFor(opts.tls, serverOptions(limits), { ...limits, ...(opts.http2 ?? DEFAULT_HTTP2_LIMITS) }, (req, res) => {
+    if (opts.serverTiming) timeAnswer(res, performance.now());
     watchRequest(req, limits);
     responses.watch(req, res);
     pacer.pace(req);

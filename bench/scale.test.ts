@@ -1,0 +1,60 @@
+/**
+ * The scale part's arithmetic: how often a listing is walked (enough pages that a p99 is not the
+ * slowest page), what a walk's pages sum up to, and the slowest page's line with the server's own
+ * time beside the client's.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pageStats, slowestLine, walkedEnough, type PageTime } from './scale.js';
+
+const FULL = { passes: 2, pages: 100, seconds: 30 };
+
+/** How many walks the plan takes for a listing of `perWalk` pages of `pageSeconds` each. */
+function walksFor(plan: typeof FULL, perWalk: number, pageSeconds = 0.01): number {
+  let walks = 0;
+  while (!walkedEnough(plan, walks, walks * perWalk, walks * perWalk * pageSeconds)) walks++;
+  return walks;
+}
+
+test('a listing is walked until it has given 100 pages, at least twice, and no walk starts after 30 s', () => {
+  assert.equal(walksFor(FULL, 10), 10); // 10,000 tags, 1,000 a page
+  assert.equal(walksFor(FULL, 100), 2); // 100,000 tags: two walks, as before
+  assert.equal(walksFor(FULL, 2), 50); // 1,000 repositories and the tag repository
+  assert.equal(walksFor(FULL, 11), 10); // 10,000 repositories and the tag repository: 110 pages
+  assert.equal(walksFor(FULL, 1), 100);
+  assert.equal(walksFor({ passes: 1, pages: 0, seconds: 0 }, 3), 1); // a quick run
+  assert.equal(walksFor(FULL, 1, 2), 15); // the reference's whole tag list at 100,000 tags, 2 s each
+  assert.equal(walksFor(FULL, 11, 0.5), 6); // the reference's catalog at 10,000 repositories
+  assert.equal(walksFor(FULL, 100, 1), 2); // however slow, two walks
+});
+
+test('with 100 pages the p99 is the second slowest, and the slowest stays beside it', () => {
+  const walks: PageTime[][] = Array.from({ length: 10 }, (_, w) => Array.from({ length: 10 }, (_, p) => ({ ms: 10 + w * 10 + p, serverMs: 5 })));
+  walks[3]![7] = { ms: 300, serverMs: 4.5 };
+  walks[8]![0] = { ms: 90, serverMs: 80 };
+  const s = pageStats(walks);
+  assert.equal(s.pages, 10);
+  assert.equal(s.passes, 10);
+  assert.equal(s.maxMs, 300);
+  assert.equal(s.p99Ms, 109); // the slowest of the rest (walk 10's last page), not the 300 ms one
+  assert.deepEqual(s.slowest, { pass: 4, page: 8, serverMs: 4.5 });
+  assert.deepEqual(s.server, { p50Ms: 5, p99Ms: 5, maxMs: 80, missing: 0 });
+  walks[0]![0] = { ms: 11, serverMs: 5, serverCpuMs: 4 };
+  assert.equal(pageStats(walks).server?.cpuP99Ms, 4);
+  // Twenty pages, as two walks at 10,000 tags were: the p99 is the slowest.
+  assert.equal(pageStats(walks.slice(2, 4)).p99Ms, 300);
+});
+
+test("the slowest page's line says the server's time beside the client's, or that it has none", () => {
+  const timed = pageStats([
+    [
+      { ms: 83.6, serverMs: 12.25 },
+      { ms: 18.5, serverMs: 11 },
+    ],
+    [{ ms: 20, serverMs: 10 }],
+  ]);
+  assert.equal(slowestLine(timed), 'server 12.3 ms, client 83.6 ms; server p50 11.0, p99 12.3, max 12.3 ms');
+  const someUntimed = pageStats([[{ ms: 83.6 }, { ms: 18.5, serverMs: 11 }]]);
+  assert.equal(slowestLine(someUntimed), 'server ?, client 83.6 ms; server p50 11.0, p99 11.0, max 11.0 ms, 1 pages without a time');
+  assert.equal(slowestLine(pageStats([[{ ms: 46.9 }, { ms: 3 }]])), 'server n/a, client 46.9 ms');
+});
