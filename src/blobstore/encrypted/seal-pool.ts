@@ -176,6 +176,7 @@ export class SealPool {
     };
     thread.post(start);
     this.appends.get(thread)!.set(id, a);
+    this.quietMemory.crowd(() => this.active);
     return a;
   }
 
