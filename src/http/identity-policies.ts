@@ -4,7 +4,8 @@
  * evaluates them.
  * Root and anonymous callers have neither.
  */
-import type { IdentityAdmin } from '../auth/identity-admin.js';
+import { IdentityError, type IdentityAdmin } from '../auth/identity-admin.js';
+import { IamCodes } from '../core/errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { IdentityPolicies } from '../iam/evaluator.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
@@ -18,7 +19,7 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
   const [records, entity] =
     role !== undefined
       ? await Promise.all([
-          identities.roles?.rolePolicies(principal.accountId, role.name).catch(() => []) ?? [],
+          identities.roles?.rolePolicies(principal.accountId, role.name).catch(noneIfGone) ?? [],
           identities.roles?.roleRecord(principal.accountId, role.name),
         ])
       : await Promise.all([
@@ -49,6 +50,15 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
 async function userAndGroupPolicies(identities: IdentityAdmin, accountId: string, userName: string): Promise<UserPolicyRecord[]> {
   const own = await identities.userPolicies(accountId, userName);
   const groups = (await identities.groups?.groupsOfUser(accountId, userName)) ?? [];
-  const theirs = await Promise.all(groups.map((g) => identities.groups!.groupPolicies(accountId, g.name).catch(() => [])));
+  const theirs = await Promise.all(groups.map((g) => identities.groups!.groupPolicies(accountId, g.name).catch(noneIfGone)));
   return [...own, ...theirs.flat()];
+}
+
+/**
+ * A role or group deleted between two reads has no policies; any other failure (the store's) is
+ * thrown, so the request fails rather than being judged without a Deny it may hold.
+ */
+function noneIfGone(err: unknown): never[] {
+  if (err instanceof IdentityError && err.code === IamCodes.NoSuchEntity) return [];
+  throw err;
 }
