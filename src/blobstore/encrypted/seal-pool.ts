@@ -176,7 +176,6 @@ export class SealPool {
     };
     thread.post(start);
     this.appends.get(thread)!.set(id, a);
-    this.quietMemory.crowd(() => this.active);
     return a;
   }
 

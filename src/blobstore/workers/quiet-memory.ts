@@ -36,18 +36,6 @@ const BUSY_RETRY_MS = 100;
 export const TRIM_EVERY_MS = 200;
 
 /**
- * Appends at once from which malloc is also trimmed while they stream (crowd()), and how often.
- * Under a crowd of 200 slow uploads the main arena steps up by 1-4 MB at a time as pieces pile up
- * at once and stays there (glibc trims only a free top past its threshold, 8 MiB here): it was
- * what RSS grew by over the second half of a 43 s crowd, 3.0 MB per GiB uploaded, while V8's
- * pages, the byte threads' arenas and the seal slots stayed flat (notes/2026-12-07-s30-memory.md).
- * A crowd of 50 left the arena flat. Half the seal budget's slots: the mixed load's 100 uploads
- * and every push stay below it, so their buffers are not faulted in again.
- */
-export const CROWD_APPENDS = 128;
-export const CROWD_TRIM_MS = 1000;
-
-/**
  * How long a release may wait for its thread before what it holds is taken back unreleased: a
  * thread busy that long (or stuck) must not keep memory out of use. A release takes well under
  * this (2-6 ms of madvise for the whole budget on the loaded 2-core machine).
@@ -79,7 +67,6 @@ export class QuietMemory {
   trims = 0;
   private trimming = false;
   private lastTrim = 0;
-  private crowdTimer: NodeJS.Timeout | undefined;
   private nextThread = 0;
   private readonly quietListeners: Array<() => void> = [];
   /** Releases sent and not settled, by id. */
@@ -200,25 +187,6 @@ export class QuietMemory {
     this.lastTrim = now;
     const m: ToMemory = { kind: 'memory', op: 'trim' };
     running[this.nextThread++ % running.length]!.post(m);
-  }
-
-  /**
-   * An append began with `count()` appends running: from CROWD_APPENDS on, malloc is trimmed every
-   * CROWD_TRIM_MS (trimSoon: on a byte thread, one at a time) for as long as that many run.
-   */
-  crowd(count: () => number, everyMs = CROWD_TRIM_MS): void {
-    if (this.crowdTimer || count() < CROWD_APPENDS) return;
-    this.crowdTimer = setInterval(() => {
-      if (count() >= CROWD_APPENDS && !this.threads.isClosed) return this.trimSoon();
-      clearInterval(this.crowdTimer);
-      this.crowdTimer = undefined;
-    }, everyMs);
-    this.crowdTimer.unref();
-  }
-
-  /** Whether crowd() is trimming (for tests and diagnostics). */
-  get crowdTrimming(): boolean {
-    return this.crowdTimer !== undefined;
   }
 
   private handBack(): void {
