@@ -6,7 +6,8 @@
  * whole before its headers go, so the figure is the page's time in Berth; a streamed blob's
  * says only how long its headers took. Beside it `cpu`, the main thread's CPU time over the same
  * window: a page whose `total` is far above its `cpu` waited (for a core, for another request's
- * turn on the loop) rather than worked. Off by default (config serverTiming): AWS sends no such
+ * turn on the loop) rather than worked; read through getrusage, which the kernel brings up to date
+ * at its scheduler ticks, so it is good to a few ms, not to the total's 0.01. Off by default (config serverTiming): AWS sends no such
  * header, and it tells any caller, refused ones too, how long each answer took to make.
  */
 import type { ServerResponse } from 'node:http';

@@ -2,7 +2,7 @@
  * `Server-Timing` (config serverTiming, http/server-timing.ts) over real HTTP: absent from every
  * kind of answer by default; when on, a listing page, a JSON API answer, a refusal and a blob
  * download each carry one well-formed `total;dur=` no longer than the client waited for it, and
- * a `cpu;dur=` no longer than the total.
+ * a `cpu;dur=`.
  */
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
@@ -70,7 +70,7 @@ describe('Server-Timing', () => {
     for (const [name, { value }] of Object.entries(got)) assert.equal(value, null, `${name}: ${value}`);
   });
 
-  it('when on, is on every answer, well formed, no longer than the client waited, its CPU within its total', async () => {
+  it('when on, is on every answer, well formed, no longer than the client waited', async () => {
     const got = await answers(timing);
     assert.equal(Object.keys(got).length, 5);
     for (const [name, { value, waitedMs }] of Object.entries(got)) {
@@ -78,8 +78,9 @@ describe('Server-Timing', () => {
       assert.ok(m, `${name}: ${value}`);
       const [total, cpu] = [Number(m[1]), Number(m[2])];
       assert.ok(total <= waitedMs, `${name}: total ${total} against ${waitedMs.toFixed(2)} ms waited`);
-      // The thread's CPU clock and the wall clock tick apart: a little slack, not a second window.
-      assert.ok(cpu <= total + 0.5, `${name}: cpu ${cpu} against total ${total}`);
+      // Not compared with total: the thread's CPU (getrusage) is brought up to date at the
+      // scheduler's ticks, so over a 1 ms answer it can read a tick more or less (CI read 1.52 in 0.99).
+      assert.ok(Number.isFinite(cpu) && cpu >= 0, `${name}: cpu ${cpu}`);
     }
   });
 });
