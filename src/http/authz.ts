@@ -121,8 +121,9 @@ export class Authorizer {
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag(policies)) {
       const repository = target.repository;
       const tags = await this.tagCache.get(`${registryKeyText(key)}\n${repository}`, () => this.resourceTags(key, repository));
-      // ECR knows the repository's tags under both names.
-      Object.assign(context, resourceTagKeys(tags, ['ecr']));
+      // ECR knows the repository's tags under both names; ECR Public's guide writes its Deny
+      // with ecr:ResourceTag too, and its reference names ecr-public:ResourceTag.
+      Object.assign(context, resourceTagKeys(tags, target.action.startsWith('ecr-public:') ? ['ecr', 'ecr-public'] : ['ecr']));
     }
     Object.assign(context, requestTagKeys(target.requestTags), removedTagKeys(target.removedTagKeys));
     const decision = evaluate({
@@ -153,11 +154,11 @@ export class Authorizer {
 
 /** Whether a policy reads the repository's tags: as a condition key, or as a policy variable (`${aws:ResourceTag/...}`). */
 function mentionsResourceTag(policies: Policy[]): boolean {
-  const variable = (texts: string[] | undefined) => texts?.some((t) => /\$\{\s*(aws|ecr):resourcetag\//i.test(t)) === true;
+  const variable = (texts: string[] | undefined) => texts?.some((t) => /\$\{\s*(aws|ecr|ecr-public):resourcetag\//i.test(t)) === true;
   return policies.some((p) =>
     p.statements.some(
       (st) =>
-        st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key) || (p.variables === true && variable(c.values))) ||
+        st.conditions.some((c) => /^(aws|ecr|ecr-public):resourcetag\//.test(c.key) || (p.variables === true && variable(c.values))) ||
         (p.variables === true && (variable(st.resources) || variable(st.notResources))),
     ),
   );

@@ -1,12 +1,13 @@
 /**
- * The condition keys AWS puts in the request context of IAM and STS calls, and the global ones
- * of every call, through the real SDKs: for each, the guardrail a policy writes with a negated
+ * The condition keys AWS puts in the request context of IAM and STS calls, the global ones of
+ * every call, and ECR Public's name for a repository's tags, through the real SDKs: for each, the guardrail a policy writes with a negated
  * operator (`ArnNotEquals`, `StringNotEquals`, `ForAllValues:`) or a Deny with a positive one,
  * the request it must refuse, and the request it must still allow. Before these keys were set a
  * missing key made each negated condition hold (and each Deny miss), so every refusal here was an
  * Allow. Sources: notes/2026-12-07-s31-condkeys.md (the table of keys).
  */
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeImageTagsCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import {
   AttachGroupPolicyCommand,
   AttachRolePolicyCommand,
@@ -211,5 +212,21 @@ describe('condition keys of IAM, STS and every request', () => {
     await assert.rejects((await session('ck-mfa-only')).send(new DescribeRepositoriesCommand({})), iamDenied, 'a session without MFA');
     // IAM leaves aws:MultiFactorAuthPresent out for long-term keys, so `Bool ... false` does not match them.
     assert.ok((await assumer.ecr.send(new DescribeRepositoriesCommand({}))).repositories);
+  });
+
+  it('ecr-public:ResourceTag: a Deny on a public repository tag refuses the repository so tagged', async () => {
+    const pub = (credentials: Credentials) => new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const admin = pub(adminCredentials(berth));
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'ck-prod', tags: [{ Key: 'env', Value: 'prod' }] }));
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'ck-dev', tags: [{ Key: 'env', Value: 'dev' }] }));
+    const u = await createUser(
+      berth,
+      iam,
+      'ck-public',
+      [],
+      [doc(allow('ecr-public:*'), deny('ecr-public:*', { StringEquals: { 'ecr-public:ResourceTag/env': 'prod' } }))],
+    );
+    await assert.rejects(pub(u.keys).send(new DescribeImageTagsCommand({ repositoryName: 'ck-prod' })), iamDenied);
+    assert.deepEqual((await pub(u.keys).send(new DescribeImageTagsCommand({ repositoryName: 'ck-dev' }))).imageTagDetails, []);
   });
 });
