@@ -151,6 +151,21 @@ describe('condition keys of IAM, STS and every request', () => {
       sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ck-tagged-sessions`, RoleSessionName: 'ck', Tags: [{ Key: 'role', Value }] }));
     await assert.rejects(assume('admin'), iamDenied);
     assert.ok((await assume('reader')).Credentials?.SessionToken);
+    // ForAllValues on sts:AssumeRole's aws:TagKeys: only the listed session tag keys.
+    const listed = doc(
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: 'sts:AssumeRole',
+        Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } },
+      },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:TagSession' },
+    );
+    await iam.send(new CreateRoleCommand({ RoleName: 'ck-team-sessions', AssumeRolePolicyDocument: JSON.stringify(listed) }));
+    const assumeTeam = (Key: string) =>
+      sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ck-team-sessions`, RoleSessionName: 'ck', Tags: [{ Key, Value: 'x' }] }));
+    await assert.rejects(assumeTeam('admin'), iamDenied);
+    assert.ok((await assumeTeam('team')).Credentials?.SessionToken);
   });
 
   it('global keys: aws:userid, aws:RequestedRegion and aws:SecureTransport are in every request', async () => {
