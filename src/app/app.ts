@@ -145,18 +145,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     v2Challenge: config.v2Challenge,
     query: {
       identities,
+      clock,
       checkPolicy: checkIdentityPolicy,
       ...stsDoors(identities, clock, serverKey),
     },
     // Built once per server: the authorizer's policy cache outlives requests.
     kms: {
       service: new KmsService(registry.kms),
-      authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+      authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
     events: {
       service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp }),
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.
-      authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+      authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
     pullThrough: pullThroughRules,
     pullThroughCache: new PullThroughCache(registry, pullThroughRules, meta.documents, clock, {
@@ -168,7 +169,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     secrets: {
       service: secretsManager,
       // Identity policies alone decide, as for EventBridge (Berth keeps no resource policies on secrets).
-      authorizer: new KmsAuthorizer(identities, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+      authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),

@@ -42,6 +42,8 @@ export interface SessionFacts {
   /** The sealed session token, so a login token minted from it can carry it (login-token.ts). */
   token: string;
   expiresAt: Date;
+  /** When STS issued the credentials: aws:TokenIssueTime. */
+  issuedAt: Date;
   /** Set for an assumed role. */
   role?: { name: string; path: string; roleId: string; sessionName: string };
 }
@@ -85,6 +87,9 @@ export function principalForKey(key: { id: string; accountId: string; userName?:
   return key.userName === undefined ? rootPrincipal(key.accountId, key.id) : userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id);
 }
 
+/** GetSessionToken's longest session (36 hours); AssumeRole's are shorter. */
+const LONGEST_SESSION_MS = 129_600_000;
+
 export const anonymousPrincipal: Readonly<Principal> = Object.freeze<Principal>({ arn: 'anonymous', accountId: '', kind: 'anonymous' });
 
 /**
@@ -94,15 +99,19 @@ export const anonymousPrincipal: Readonly<Principal> = Object.freeze<Principal>(
  */
 export function principalForSession(token: string, c: SessionClaims): Principal {
   const s = c.subject;
-  if (s.kind === 'root') return { ...rootPrincipal(c.accountId, c.accessKeyId), session: { token, expiresAt: c.expiresAt } };
-  if (s.kind === 'user') return { ...userPrincipal(c.accountId, s.userName, s.userPath, c.accessKeyId), session: { token, expiresAt: c.expiresAt } };
+  // A token sealed before Berth kept its issue time: the earliest it can have been issued (the
+  // longest session STS gives, before its expiry), so a policy refusing sessions issued before a
+  // revocation time refuses it too.
+  const issuedAt = c.issuedAt ?? new Date(c.expiresAt.getTime() - LONGEST_SESSION_MS);
+  if (s.kind === 'root') return { ...rootPrincipal(c.accountId, c.accessKeyId), session: { token, expiresAt: c.expiresAt, issuedAt } };
+  if (s.kind === 'user') return { ...userPrincipal(c.accountId, s.userName, s.userPath, c.accessKeyId), session: { token, expiresAt: c.expiresAt, issuedAt } };
   const p: Principal = {
     arn: assumedRoleArn(c.accountId, s.roleName, s.sessionName),
     accountId: c.accountId,
     kind: 'role',
     accessKeyId: c.accessKeyId,
     principalArn: roleArn(c.accountId, s.roleName, s.rolePath),
-    session: { token, expiresAt: c.expiresAt, role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName } },
+    session: { token, expiresAt: c.expiresAt, issuedAt, role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName } },
   };
   if (c.tags !== undefined) p.principalTags = c.tags;
   if (c.policy !== undefined) {

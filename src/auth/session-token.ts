@@ -24,6 +24,11 @@ export interface SessionClaims {
   secretAccessKey: string;
   accountId: string;
   expiresAt: Date;
+  /**
+   * When STS issued the credentials (aws:TokenIssueTime). Tokens sealed before Berth kept it
+   * lack it; principalForSession stands in the earliest time such a token can have been issued.
+   */
+  issuedAt?: Date;
   /** An assumed role's session, or a user's (or root's) GetSessionToken session. */
   subject:
     | { kind: 'role'; roleName: string; rolePath: string; roleId: string; sessionName: string }
@@ -56,7 +61,7 @@ const AAD = Buffer.from('berth:session-token:v1');
 
 export function sealSessionToken(claims: SessionClaims, serverKey: Buffer): string {
   const { kid, key } = derive(serverKey);
-  const body = JSON.stringify({ ...claims, expiresAt: claims.expiresAt.getTime() });
+  const body = JSON.stringify({ ...claims, expiresAt: claims.expiresAt.getTime(), ...(claims.issuedAt && { issuedAt: claims.issuedAt.getTime() }) });
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(AAD);
@@ -104,6 +109,7 @@ export function openSessionToken(token: string, opts: { now: Date; keys: readonl
     secretAccessKey: c.secretAccessKey,
     accountId: c.accountId,
     expiresAt,
+    ...(typeof c.issuedAt === 'number' && { issuedAt: new Date(c.issuedAt) }),
     subject,
     ...(typeof c.tags === 'object' && c.tags !== null && { tags: c.tags as Record<string, string> }),
     ...(typeof c.policy === 'string' && { policy: c.policy }),

@@ -45,8 +45,8 @@ export interface AssumeRoleRequest {
   /** An inline session policy document. */
   policy?: string;
   tags?: Array<{ Key: string; Value: string }>;
-  /** Condition keys of the request (aws:SourceIp, ...). */
-  context?: Record<string, string | undefined>;
+  /** Condition keys of the request (the global ones, sts:ExternalId, ...). */
+  context?: Record<string, string | string[] | undefined>;
 }
 
 const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
@@ -75,13 +75,13 @@ export class SecurityTokenService {
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
     const tags = req.tags ?? [];
     checkTags(tags, 'session tags');
+    // The session tags are in the request context of sts:AssumeRole too (STS's service
+    // authorization reference), so a trust policy can refuse a role to a request by its tags.
     const context: Record<string, string | string[] | undefined> = { ...req.context, 'sts:RoleSessionName': req.sessionName };
+    for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
+    if (tags.length > 0) context['aws:TagKeys'] = tags.map((t) => t.Key);
     this.trust(caller, identity, role, action, context);
-    if (tags.length > 0) {
-      for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
-      context['aws:TagKeys'] = tags.map((t) => t.Key);
-      this.trust(caller, identity, role, 'sts:TagSession', context);
-    }
+    if (tags.length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
     return this.mint(role, req.sessionName, duration, tags, req.policy);
   }
 
@@ -168,12 +168,14 @@ export class SecurityTokenService {
   }
 
   private seal(accountId: string, subject: SessionClaims['subject'], duration: number, tags?: Record<string, string>, policy?: string): TemporaryCredentials {
-    const expiration = new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000 + duration * 1000);
+    const issuedAt = new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000);
+    const expiration = new Date(issuedAt.getTime() + duration * 1000);
     const claims: SessionClaims = {
       accessKeyId: generateTemporaryAccessKeyId(),
       secretAccessKey: generateSecretAccessKey(),
       accountId,
       expiresAt: expiration,
+      issuedAt,
       subject,
       ...(tags && { tags }),
       ...(policy !== undefined && { policy }),

@@ -41,7 +41,8 @@ export interface WebIdentityRequest {
   sessionName: string;
   durationSeconds?: number;
   policy?: string;
-  sourceIp?: string;
+  /** The request's condition keys (the global ones); the token's claims join them. */
+  context?: Record<string, string | string[] | undefined>;
 }
 
 const invalid = (message: string) => new IdentityError(IamCodes.InvalidIdentityToken, message);
@@ -96,11 +97,11 @@ export class WebIdentityVerifier {
     const host = provider.url.replace(/^https?:\/\//, '');
     const providerArn = oidcProviderArn(provider.accountId, provider.url);
     const context: Record<string, string | string[] | undefined> = {
+      ...req.context,
       [`${host}:sub`]: claims.sub,
       [`${host}:aud`]: audience,
       [`${host}:oaud`]: audiences,
       ...(typeof claims.amr === 'string' || Array.isArray(claims.amr) ? { [`${host}:amr`]: claims.amr as string | string[] } : {}),
-      'aws:SourceIp': req.sourceIp,
     };
     const assumed = await this.sts.assumeRoleAsWebIdentity(providerArn, context, {
       roleArn: req.roleArn,

@@ -13,6 +13,8 @@ import { deniedMessage, type Denial } from '../iam/denial.js';
 import { evaluate } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
 import { identityPoliciesOf, type IdentityPolicies } from './identity-policies.js';
+import { globalConditionKeys } from './condition-keys/global.js';
+import { removedTagKeys, requestTagKeys, resourceTagKeys } from './condition-keys/tags.js';
 import { registryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 
 export class AccessDenied extends Error {
@@ -39,6 +41,8 @@ export interface AuthzTarget {
    * policy denying insecure transport fails closed rather than never matching.
    */
   secureTransport?: boolean;
+  /** The request's User-Agent header, for aws:UserAgent. */
+  userAgent?: string;
   /**
    * A /v2 push, which creates its repository under create-on-push and so is also a
    * CreateRepository when the repository is missing. The JSON API never creates on push.
@@ -100,27 +104,28 @@ export class Authorizer {
     const resourcePolicies = await this.policyCache.get(`${registryKeyText(key)}\n${target.repository ?? ''}`, () =>
       this.resourcePolicies(key, target.repository),
     );
-    const now = this.options.clock.now();
-    const context: Record<string, string | string[] | undefined> = {
-      'aws:SourceIp': target.sourceIp,
-      'aws:SecureTransport': String(target.secureTransport ?? false),
-      'aws:RequestedRegion': target.region,
-      'aws:CurrentTime': now.toISOString(),
-      'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
-    };
+    const context = globalConditionKeys({
+      principal,
+      ...(identity.userId !== undefined && { userId: identity.userId }),
+      origin: {
+        secureTransport: target.secureTransport ?? false,
+        ...(target.sourceIp !== undefined && { sourceIp: target.sourceIp }),
+        ...(target.userAgent !== undefined && { userAgent: target.userAgent }),
+      },
+      region: target.region,
+      resourceAccountId: target.resourceAccountId,
+      now: this.options.clock.now(),
+    });
     // The repository's tags cost a lookup; only fetch them when some policy asks.
     const policies = [...identity.policies, ...(identity.boundary ? [identity.boundary] : []), ...resourcePolicies, ...(principal.sessionPolicies ?? [])];
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag(policies)) {
       const repository = target.repository;
       const tags = await this.tagCache.get(`${registryKeyText(key)}\n${repository}`, () => this.resourceTags(key, repository));
-      // ECR knows the repository's tags under both names.
-      for (const t of tags) context[`aws:ResourceTag/${t.Key}`] = context[`ecr:ResourceTag/${t.Key}`] = t.Value;
+      // ECR knows the repository's tags under both names; ECR Public's guide writes its Deny
+      // with ecr:ResourceTag too, and its reference names ecr-public:ResourceTag.
+      Object.assign(context, resourceTagKeys(tags, target.action.startsWith('ecr-public:') ? ['ecr', 'ecr-public'] : ['ecr']));
     }
-    if (target.requestTags !== undefined) {
-      for (const t of target.requestTags) context[`aws:RequestTag/${t.Key}`] = t.Value;
-      context['aws:TagKeys'] = target.requestTags.map((t) => t.Key);
-    }
-    if (target.removedTagKeys !== undefined) context['aws:TagKeys'] = target.removedTagKeys;
+    Object.assign(context, requestTagKeys(target.requestTags), removedTagKeys(target.removedTagKeys));
     const decision = evaluate({
       caller: principal,
       identityPolicies: identity.policies,
@@ -149,11 +154,11 @@ export class Authorizer {
 
 /** Whether a policy reads the repository's tags: as a condition key, or as a policy variable (`${aws:ResourceTag/...}`). */
 function mentionsResourceTag(policies: Policy[]): boolean {
-  const variable = (texts: string[] | undefined) => texts?.some((t) => /\$\{\s*(aws|ecr):resourcetag\//i.test(t)) === true;
+  const variable = (texts: string[] | undefined) => texts?.some((t) => /\$\{\s*(aws|ecr|ecr-public):resourcetag\//i.test(t)) === true;
   return policies.some((p) =>
     p.statements.some(
       (st) =>
-        st.conditions.some((c) => /^(aws|ecr):resourcetag\//.test(c.key) || (p.variables === true && variable(c.values))) ||
+        st.conditions.some((c) => /^(aws|ecr|ecr-public):resourcetag\//.test(c.key) || (p.variables === true && variable(c.values))) ||
         (p.variables === true && (variable(st.resources) || variable(st.notResources))),
     ),
   );

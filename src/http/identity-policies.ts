@@ -7,11 +7,14 @@
 import { IdentityError, type IdentityAdmin } from '../auth/identity-admin.js';
 import { IamCodes } from '../core/errors.js';
 import type { Principal } from '../auth/principal.js';
-import type { IdentityPolicies } from '../iam/evaluator.js';
+import type { IdentityPolicies as Evaluated } from '../iam/evaluator.js';
 import { parsePolicy, type Policy } from '../iam/policy.js';
 import type { UserPolicyRecord } from '../metadata/identities.js';
 
-export type { IdentityPolicies };
+/** What the evaluator needs of an identity, and an IAM user's unique id (aws:userid), read with them. */
+export interface IdentityPolicies extends Evaluated {
+  userId?: string;
+}
 
 export async function identityPoliciesOf(identities: IdentityAdmin, principal: Principal): Promise<IdentityPolicies> {
   const role = principal.kind === 'role' ? principal.session?.role : undefined;
@@ -40,10 +43,11 @@ export async function identityPoliciesOf(identities: IdentityAdmin, principal: P
       } catch {}
     }
   }
+  const userId = entity !== undefined && 'userId' in entity ? { userId: entity.userId } : {};
   const arn = entity?.permissionsBoundary;
-  if (arn === undefined) return { policies };
+  if (arn === undefined) return { policies, ...userId };
   // A boundary was a managed policy Berth has when it was set; one it no longer has allows nothing.
-  return { policies, boundary: (await identities.managedPolicy(principal.accountId, arn)) ?? { statements: [] } };
+  return { policies, ...userId, boundary: (await identities.managedPolicy(principal.accountId, arn)) ?? { statements: [] } };
 }
 
 /** A user's own policies, then its groups' (a group's policies are each member's identity policies). */

@@ -158,7 +158,7 @@ function consoleDoorOf(opts: HttpServerOptions, console: ConsoleOptions, iamAuth
 function cloudTrailOptions(opts: HttpServerOptions): CloudTrailRouterOptions {
   return {
     authenticator: opts.authenticator,
-    authorizer: opts.kms?.authorizer ?? new KmsAuthorizer(opts.query.identities),
+    authorizer: opts.kms?.authorizer ?? new KmsAuthorizer(opts.query.identities, opts.query.clock),
     log: opts.log,
     region: opts.region,
     ...(opts.audit && { audit: opts.audit }),

@@ -126,13 +126,6 @@ export class SecretsService {
     return { ARN: doc.ARN, Name: doc.Name, ...(versions[0] && { VersionId: versions[0].id }) };
   }
 
-  /** The ARN of a secret named by name or ARN, without reading its value (for authorization). */
-  async arnOf(scope: SecretsScope, secretId: string): Promise<string> {
-    const found = await this.find(scope, secretId, false);
-    if (!found) throw notFound();
-    return found.doc.ARN;
-  }
-
   async getValue(scope: SecretsScope, secretId: string, select: { versionId?: string; stage?: string }): Promise<SecretValue> {
     const found = await this.live(scope, secretId);
     const stage = select.versionId === undefined ? (select.stage ?? CURRENT) : select.stage;

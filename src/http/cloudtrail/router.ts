@@ -16,6 +16,7 @@ import { EcrError, sendEcrError, sendEcrJson } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import type { KmsAuthorizer } from '../kms/authz.js';
 import { readBody } from '../request.js';
+import { requestOrigin } from '../condition-keys/global.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 
 /** The AWS CLI's (botocore's) target prefix, and the service's short name the JavaScript SDK (v3) uses: CloudTrail takes both. */
@@ -57,8 +58,7 @@ export async function routeCloudTrail(opts: CloudTrailRouterOptions, req: Incomi
     noteOperation(req, 'cloudtrail', op, { params });
     const { principal } = await opts.authenticator.signed(req, raw, ['cloudtrail'], [opts.region]);
     const action = `cloudtrail:${op}`;
-    const sourceIp = req.socket.remoteAddress;
-    await opts.authorizer.check(principal, { action, resource: '*', ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
+    await opts.authorizer.check(principal, { action, resource: '*', origin: requestOrigin(req), region: opts.region }).catch((e: unknown) => {
       if (e instanceof EcrError) {
         noteDenied(req, action, '*');
         throw new EcrError(CloudTrailCodes.AccessDenied, e.message);

@@ -13,6 +13,7 @@ import { AccessDenied } from '../authz.js';
 import { ECR_API, runJsonApiCall } from '../ecr/router.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from '../ecr/protocol.js';
 import { iamAllowed, queryErrorOf, runQueryAction } from '../iam/router.js';
+import { requestOrigin } from '../condition-keys/global.js';
 import { QueryError, type XmlValue } from '../iam/query.js';
 import { noteError } from '../request-facts.js';
 import { cameOverTls, readBody } from '../request.js';
@@ -112,7 +113,7 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
   for (const c of parseChecks(raw)) {
     const [service, name] = c.action.split(':') as [string, string];
     let allowed: boolean;
-    if (service === 'iam') allowed = await iamAllowed(door.iam, principal, name, c.resource ?? '*', sourceIp);
+    if (service === 'iam') allowed = await iamAllowed(door.iam, principal, name, c.resource ?? '*', requestOrigin(req));
     else {
       const repository = REGISTRY_LEVEL_ACTIONS.has(name) ? undefined : (c.resource ?? '*');
       allowed = await door.authorizer

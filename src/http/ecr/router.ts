@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, EcrCodes } from '../../core/errors.js';
 import type { Registry } from '../../registry/registry.js';
-import { cameOverTls, contentLength, readBody } from '../request.js';
+import { contentLength, readBody } from '../request.js';
+import { requestOrigin } from '../condition-keys/global.js';
+import { jsonTags } from '../condition-keys/tags.js';
 import { GetAuthorizationToken } from './actions/auth.js';
 import { BatchDeleteImage, BatchGetImage, DescribeImages, ListImageReferrers, ListImages, PutImage } from './actions/images.js';
 import { UpdateImageStorageClass } from './actions/storage-class.js';
@@ -264,8 +266,7 @@ async function authorize(
   region: string,
   req: IncomingMessage,
 ): Promise<void> {
-  const sourceIp = req.socket.remoteAddress;
-  const secureTransport = cameOverTls(req);
+  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
   // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
   let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
@@ -275,7 +276,7 @@ async function authorize(
   else if (Array.isArray(body.repositoryNames)) repositories = body.repositoryNames.map(String);
   else if (op === 'DescribeRepositories') repositories = ['*'];
   if (repositories.length === 0 || api.registryLevel.has(op)) repositories = [undefined];
-  const requestTags = requestTagsOf(body);
+  const requestTags = jsonTags(body.tags);
   // UntagResource's aws:TagKeys: the keys it removes (malformed ones are left to validation).
   const removedTagKeys = Array.isArray(body.tagKeys) ? body.tagKeys.filter((k): k is string => typeof k === 'string') : undefined;
   // As in ECR, creating a repository with tags also takes the right to tag it.
@@ -294,6 +295,7 @@ async function authorize(
           ...(repository !== undefined && { repository }),
           ...(sourceIp !== undefined && { sourceIp }),
           secureTransport,
+          ...(userAgent !== undefined && { userAgent }),
           ...(requestTags !== undefined && { requestTags }),
           ...(removedTagKeys !== undefined && { removedTagKeys }),
         });
@@ -306,12 +308,4 @@ async function authorize(
     }
     throw e;
   }
-}
-
-/** The tags a request sets, for aws:RequestTag/*; malformed ones are left to validation. */
-function requestTagsOf(body: Record<string, unknown>): Array<{ Key: string; Value: string }> | undefined {
-  if (!Array.isArray(body.tags)) return undefined;
-  return body.tags
-    .filter((t): t is { Key: string; Value?: unknown } => typeof t === 'object' && t !== null && typeof (t as { Key?: unknown }).Key === 'string')
-    .map((t) => ({ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' }));
 }

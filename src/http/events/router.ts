@@ -16,6 +16,8 @@ import type { Authenticator } from '../authn.js';
 import { EcrError, sendEcrError } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
+import { requestOrigin } from '../condition-keys/global.js';
+import type { KmsAuthzTarget } from '../kms/authz.js';
 import { ACTIONS, type EventsCall } from './actions.js';
 
 export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
@@ -24,7 +26,7 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 /** Decides `events:<Op>` on a resource for a principal; rejects with AccessDeniedException. */
 export interface EventsAuthorizer {
-  check(principal: Principal, target: { action: string; resource: string; sourceIp?: string }): Promise<void>;
+  check(principal: Principal, target: KmsAuthzTarget): Promise<void>;
 }
 
 export interface EventsRouterOptions {
@@ -58,13 +60,13 @@ export async function routeEvents(opts: EventsRouterOptions, req: IncomingMessag
     const { principal } = await opts.authenticator.signed(req, raw, ['events'], [opts.region]);
     if (!opts.events) throw new EcrError(EventsCodes.UnknownOperation, 'This Berth server does not serve the EventBridge API');
     const { service, authorizer } = opts.events;
-    const sourceIp = req.socket.remoteAddress;
+    const origin = requestOrigin(req);
     const call: EventsCall = {
       events: service,
       body: body as Record<string, unknown>,
       scope: { accountId: principal.accountId, region: opts.region },
       authorize: (resource) =>
-        authorizer.check(principal, { action: `events:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
+        authorizer.check(principal, { action: `events:${op}`, resource, origin, region: opts.region }).catch((e: unknown) => {
           if (e instanceof EcrError) noteDenied(req, `events:${op}`, resource);
           throw e;
         }),

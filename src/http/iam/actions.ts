@@ -11,6 +11,11 @@ import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
 import { tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
+import type { ConditionContext } from '../condition-keys/global.js';
+import { assumeRoleKeys } from '../condition-keys/sts.js';
+
+/** The account of an ARN (its fifth field); '' for a malformed one, which STS then refuses. */
+const accountOfArn = (arn: string): string => arn.split(':')[4] ?? '';
 
 export interface QueryCall {
   form: URLSearchParams;
@@ -27,11 +32,13 @@ export interface QueryCall {
   sts?: StsDoor;
   webIdentity?: WebIdentityDoor;
   sourceIp?: string;
+  /** The global condition keys of this request (condition-keys/global.ts), acting on `resourceAccountId`'s resource. */
+  globalKeys(resourceAccountId: string, userId?: string): ConditionContext;
 }
 
 /** Verifies a web identity token and assumes the role it asks for (auth/web-identity.ts). */
 export interface WebIdentityDoor {
-  assumeRole(req: { token: string; roleArn: string; sessionName: string; durationSeconds?: number; policy?: string; sourceIp?: string }): Promise<{
+  assumeRole(req: { token: string; roleArn: string; sessionName: string; durationSeconds?: number; policy?: string; context: ConditionContext }): Promise<{
     assumed: AssumedRole;
     subject: string;
     audience: string;
@@ -176,15 +183,15 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
-    const assumed = await sts.service.assumeRole(call.principal, await sts.callerPolicies(call.principal), {
-      roleArn: required(f, 'RoleArn'),
+    const roleArn = required(f, 'RoleArn');
+    const callerPolicies = await sts.callerPolicies(call.principal);
+    const assumed = await sts.service.assumeRole(call.principal, callerPolicies, {
+      roleArn,
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
       tags: tagMembers(f),
-      // A trust policy's `sts:ExternalId` condition (the confused-deputy guard) sees it.
-      // Its length and characters are the model's (input.ts).
-      context: { 'aws:SourceIp': call.sourceIp, 'sts:ExternalId': f.get('ExternalId') ?? undefined },
+      context: { ...call.globalKeys(accountOfArn(roleArn), callerPolicies.userId), ...assumeRoleKeys(f) },
     });
     return {
       Credentials: credentialsXml(assumed.credentials),
@@ -197,13 +204,14 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const roleArn = required(f, 'RoleArn');
     const r = await call.webIdentity.assumeRole({
       token: required(f, 'WebIdentityToken'),
-      roleArn: required(f, 'RoleArn'),
+      roleArn,
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
-      ...(call.sourceIp !== undefined && { sourceIp: call.sourceIp }),
+      context: call.globalKeys(accountOfArn(roleArn)),
     });
     return {
       Credentials: credentialsXml(r.assumed.credentials),

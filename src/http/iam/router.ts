@@ -21,7 +21,11 @@ import { iamActions, stsActions, type QueryAction, type QueryCall } from './acti
 import { IAM_INPUT, STS_INPUT, checkQueryInput } from './input.js';
 import { iamResourceOf, roleActions } from './role-actions.js';
 import { loginProfileActions } from './login-profile-actions.js';
-import { boundaryActions, boundaryCondition } from './boundary-actions.js';
+import { boundaryActions } from './boundary-actions.js';
+import { iamConditionKeys } from '../condition-keys/iam.js';
+import { globalConditionKeys, requestOrigin, type ConditionContext, type RequestOrigin } from '../condition-keys/global.js';
+import type { Clock } from '../../core/clock.js';
+import type { KmsAuthzTarget } from '../kms/authz.js';
 import { policyActions } from './policy-actions.js';
 import { customerPolicyActions } from './customer-policy-actions.js';
 import { groupActions } from './group-actions.js';
@@ -36,11 +40,13 @@ export interface QueryRouterOptions {
   checkPolicy: QueryCall['checkPolicy'];
   /** Decides `iam:<Action>` from identity policies; without one only the account root manages identities. */
   authorizer?: {
-    check(principal: Principal, target: { action: string; resource: string; sourceIp?: string; context?: Record<string, string> }): Promise<void>;
+    check(principal: Principal, target: KmsAuthzTarget): Promise<void>;
   };
   sts?: SecurityTokenService;
   /** Verifies web identity tokens for AssumeRoleWithWebIdentity; unset, the action is refused. */
   webIdentity?: QueryCall['webIdentity'];
+  /** For the condition keys aws:CurrentTime, aws:EpochTime and aws:TokenIssueTime's comparisons. */
+  clock: Clock;
 }
 
 /** STS actions that are called without credentials: the token in the request is the credential. */
@@ -66,11 +72,17 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     rejectUnservedService(req, form);
     const name = form.get('Action') ?? '';
     const unsigned = req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=') && UNSIGNED_ACTIONS.has(name);
-    const { principal, service } = unsigned
-      ? { principal: anonymousPrincipal, service: 'sts' }
+    const {
+      principal,
+      service,
+      region: signedRegion,
+    } = unsigned
+      ? { principal: anonymousPrincipal, service: 'sts', region: undefined }
       : await opts.authenticator.signed(req, body, ['iam', 'sts'], signingRegions(opts.region));
     if (service === 'sts') namespace = STS_NAMESPACE;
-    const result = await runQueryAction(opts, req, principal, service === 'sts' ? 'sts' : 'iam', name, form);
+    // An unsigned call is addressed to STS's global endpoint, in us-east-1.
+    const region = unsigned ? IAM_REGION : (signedRegion ?? IAM_REGION);
+    const result = await runQueryAction(opts, req, principal, service === 'sts' ? 'sts' : 'iam', name, form, region);
     sendQueryResult(res, name, namespace, result);
   } catch (err) {
     const wire = queryErrorOf(err, opts.log);
@@ -90,6 +102,8 @@ export async function runQueryAction(
   service: 'iam' | 'sts',
   name: string,
   form: URLSearchParams,
+  /** The region the request was signed for: STS's aws:RequestedRegion (IAM's is always us-east-1). */
+  signingRegion: string = IAM_REGION,
 ): Promise<XmlValue> {
   const actions = service === 'sts' ? stsActions : IAM_ACTIONS;
   noteOperation(req, service, name.slice(0, 100), { params: Object.fromEntries(form) });
@@ -98,7 +112,8 @@ export async function runQueryAction(
   // The models' constraints first: an authorization decision never sees a malformed name.
   checkQueryInput((service === 'sts' ? STS_INPUT : IAM_INPUT)[name], form);
   const sourceIp = req.socket.remoteAddress;
-  if (service === 'iam') await authorizeIam(opts, req, principal, name, form, sourceIp);
+  const origin = requestOrigin(req);
+  if (service === 'iam') await authorizeIam(opts, req, principal, name, form);
   return action({
     form,
     accountId: principal.accountId,
@@ -110,6 +125,15 @@ export async function runQueryAction(
     ...(opts.sts && { sts: { service: opts.sts, callerPolicies: (p: Principal) => identityPoliciesOf(opts.identities, p) } }),
     ...(opts.webIdentity && { webIdentity: opts.webIdentity }),
     ...(sourceIp !== undefined && { sourceIp }),
+    globalKeys: (resourceAccountId, userId) =>
+      globalConditionKeys({
+        principal,
+        ...(userId !== undefined && { userId }),
+        origin,
+        region: service === 'sts' ? signingRegion : IAM_REGION,
+        resourceAccountId,
+        now: opts.clock.now(),
+      }),
   });
 }
 
@@ -132,12 +156,11 @@ async function authorizeIam(
   principal: Principal,
   name: string,
   form: URLSearchParams,
-  sourceIp: string | undefined,
 ): Promise<void> {
   const action = `iam:${name}`;
   const resource = iamResourceOf(principal.accountId, form);
-  const context = await boundaryCondition(opts.identities, principal.accountId, name, form);
-  const refusal = await iamRefusal(opts, principal, name, resource, sourceIp, context);
+  const context = await iamConditionKeys(opts.identities, principal.accountId, name, form);
+  const refusal = await iamRefusal(opts, principal, name, resource, requestOrigin(req), context);
   if (refusal !== undefined) {
     noteDenied(req, action, resource);
     throw new QueryError(IamCodes.AccessDenied, refusal);
@@ -150,11 +173,11 @@ export async function iamAllowed(
   principal: Principal,
   name: string,
   resource: string,
-  sourceIp: string | undefined,
-  /** Condition keys of the request beyond the source address (iam:PermissionsBoundary). */
-  context: Record<string, string> = {},
+  origin: RequestOrigin,
+  /** The action's own condition keys (condition-keys/iam.ts). */
+  context: ConditionContext = {},
 ): Promise<boolean> {
-  return (await iamRefusal(opts, principal, name, resource, sourceIp, context)) === undefined;
+  return (await iamRefusal(opts, principal, name, resource, origin, context)) === undefined;
 }
 
 /** Why `principal` may not do IAM's `name` on `resource`, in AWS's words (iam/denial.ts); undefined when it may. */
@@ -163,8 +186,8 @@ async function iamRefusal(
   principal: Principal,
   name: string,
   resource: string,
-  sourceIp: string | undefined,
-  context: Record<string, string>,
+  origin: RequestOrigin,
+  context: ConditionContext,
 ): Promise<string | undefined> {
   if (principal.kind === 'root' && principal.session === undefined) return undefined;
   // Acts only on the caller and takes its current password: any IAM user may change its own, as
@@ -174,7 +197,8 @@ async function iamRefusal(
   if (!opts.authorizer || (principal.session !== undefined && principal.session.role === undefined)) {
     return deniedMessage(principal.arn, action, resource, { explicitDeny: false, policyType: 'identity-based policy' });
   }
-  return opts.authorizer.check(principal, { action, resource, ...(sourceIp !== undefined && { sourceIp }), context }).then(
+  // IAM is a global service: its one endpoint is in us-east-1, the region IAM calls are made to.
+  return opts.authorizer.check(principal, { action, resource, origin, region: IAM_REGION, context }).then(
     () => undefined,
     (e: unknown) => {
       // The authorizer is the KMS door's (any action on any ARN, identity policies alone): its refusal, worded by iam/denial.ts, is a no.
@@ -195,6 +219,8 @@ function signingRegions(region: string | undefined): string[] {
 }
 
 const QUERY_SERVICES = new Set(['iam', 'sts']);
+/** aws:RequestedRegion of an IAM call (IAM's global condition keys page). */
+const IAM_REGION = 'us-east-1';
 
 /**
  * A Query request signed for a service Berth does not serve (`aws ec2 ...`): answered as AWS

@@ -4,8 +4,8 @@
  * a user needs an identity policy that allows it, and an explicit Deny wins. Berth keeps no key
  * policies: every key behaves as if it had KMS's default key policy, which lets the account's
  * IAM policies decide. Keys are found in the caller's own account only, so every decision is
- * within one account. Condition keys: aws:SourceIp, aws:PrincipalArn, aws:PrincipalAccount,
- * and kms:EncryptionContext:<key> / kms:EncryptionContextKeys on the cryptographic operations.
+ * within one account. Condition keys: the global ones (condition-keys/global.ts) and whatever
+ * the door adds from its table (condition-keys/): KMS's, IAM's, Secrets Manager's.
  *
  * (http/authz.ts's Authorizer names ECR repositories as its resources; this is its twin for
  * keys, reading identity policies the same way and through the same kind of cache.)
@@ -18,23 +18,30 @@ import { deniedMessage } from '../../iam/denial.js';
 import { evaluate } from '../../iam/evaluator.js';
 import { identityPoliciesOf, type IdentityPolicies } from '../identity-policies.js';
 import { kmsWireError } from './protocol.js';
+import type { Clock } from '../../core/clock.js';
+import { globalConditionKeys, type ConditionContext, type RequestOrigin } from '../condition-keys/global.js';
 
 export interface KmsAuthzTarget {
   /** `kms:<Op>`. */
   action: string;
   /** A key or alias ARN, or "*". */
   resource: string;
-  sourceIp?: string;
-  /** Further condition keys (kms:EncryptionContext:...). */
-  context?: Record<string, string | string[]>;
+  origin: RequestOrigin;
+  /** aws:RequestedRegion: the region the request is for. */
+  region: string;
+  /** The action's own condition keys (kms:EncryptionContext:..., iam:PolicyARN, aws:RequestTag/...). */
+  context?: ConditionContext;
 }
 
 export class KmsAuthorizer {
   readonly #identities: IdentityAdmin;
   readonly #policies: ExpiringCache<IdentityPolicies>;
+  /** For aws:CurrentTime and aws:EpochTime. */
+  readonly #clock: Clock;
 
-  constructor(identities: IdentityAdmin, cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() }) {
+  constructor(identities: IdentityAdmin, clock: Clock, cache: { ttlMs: number; changes: ChangeSignal } = { ttlMs: 0, changes: new ChangeSignal() }) {
     this.#identities = identities;
+    this.#clock = clock;
     this.#policies = new ExpiringCache({ ...cache, maxEntries: 10_000 });
   }
 
@@ -52,7 +59,17 @@ export class KmsAuthorizer {
       action: target.action,
       resource: target.resource,
       resourceAccountId: principal.accountId,
-      context: { 'aws:SourceIp': target.sourceIp, ...target.context },
+      context: {
+        ...globalConditionKeys({
+          principal,
+          ...(identity.userId !== undefined && { userId: identity.userId }),
+          origin: target.origin,
+          region: target.region,
+          resourceAccountId: principal.accountId,
+          now: this.#clock.now(),
+        }),
+        ...target.context,
+      },
     });
     if (decision.allowed) return;
     throw kmsWireError(KmsCodes.AccessDenied, deniedMessage(principal.arn, target.action, target.resource, decision));

@@ -12,6 +12,8 @@ import { noteDenied, noteOperation } from '../request-facts.js';
 import { EcrError } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
+import { requestOrigin } from '../condition-keys/global.js';
+import { kmsKeyResourceKeys, kmsRequestKeys } from '../condition-keys/kms.js';
 import { CreateAlias, DeleteAlias, ListAliases } from './actions/aliases.js';
 import { Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext } from './actions/crypto.js';
 import { GetKeyPolicy, GetKeyRotationStatus, ListResourceTags } from './actions/key-info.js';
@@ -76,20 +78,25 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
     const { principal } = await opts.authenticator.signed(req, raw, ['kms'], [region]);
     if (!opts.kms) throw kmsWireError(KmsCodes.UnsupportedOperation, 'This Berth server does not serve the KMS API');
     const { service, authorizer } = opts.kms;
-    const sourceIp = req.socket.remoteAddress;
+    const origin = requestOrigin(req);
     const call: KmsCall = {
       kms: service,
       body: body as Record<string, unknown>,
       principal,
       accountId: principal.accountId,
       region,
-      authorize: (resource, context) =>
-        authorizer
-          .check(principal, { action: `kms:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }), ...(context && { context }) })
-          .catch((e: unknown) => {
-            if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
-            throw e;
-          }),
+      authorize: (target, context) => {
+        const resource = typeof target === 'string' ? target : target.arn;
+        const keys = {
+          ...kmsRequestKeys(op, body as Record<string, unknown>, principal),
+          ...(typeof target !== 'string' && kmsKeyResourceKeys(target)),
+          ...context,
+        };
+        return authorizer.check(principal, { action: `kms:${op}`, resource, origin, region, context: keys }).catch((e: unknown) => {
+          if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
+          throw e;
+        });
+      },
     };
     sendKmsJson(res, await action(call));
   } catch (err) {

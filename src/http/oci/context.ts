@@ -59,12 +59,20 @@ export function scopeOf(r: OciRequest, name: string): RepoScope {
   return { registryKey: r.registryKey, name: prefix !== undefined && name.startsWith(prefix) ? name.slice(prefix.length) : name };
 }
 
-/** What the authorizer's conditions read of a request: the registry it addresses, its source IP, TLS. */
-export function requestConditions(r: OciRequest): { resourceAccountId: string; region: string; sourceIp?: string; secureTransport: boolean } {
+/** What the authorizer's conditions read of a request: the registry it addresses, its source IP, TLS, User-Agent. */
+export function requestConditions(r: OciRequest): {
+  resourceAccountId: string;
+  region: string;
+  sourceIp?: string;
+  secureTransport: boolean;
+  userAgent?: string;
+} {
+  const userAgent = r.req.headers['user-agent'];
   return {
     resourceAccountId: accountOf(r.registryKey),
     region: regionOf(r.registryKey),
     ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
     secureTransport: cameOverTls(r.req),
+    ...(userAgent !== undefined && { userAgent }),
   };
 }

@@ -15,8 +15,11 @@ export interface SecretsCall {
   secrets: SecretsService;
   body: Record<string, unknown>;
   scope: SecretsScope;
-  /** Authorizes this operation (`secretsmanager:<Op>`) on `resource`; rejects with AccessDeniedException. */
-  authorize(resource: string): Promise<void>;
+  /**
+   * Authorizes this operation (`secretsmanager:<Op>`) on `resource`: a secret (its ARN, whose
+   * condition keys the context gets), a new secret's ARN, or "*"; rejects with AccessDeniedException.
+   */
+  authorize(resource: string | SecretDoc): Promise<void>;
 }
 
 export type SecretsAction = (call: SecretsCall) => Promise<unknown>;
@@ -83,7 +86,7 @@ const CreateSecret: SecretsAction = async (call) => {
 
 const GetSecretValue: SecretsAction = async (call) => {
   const input = parse(z.object({ SecretId: secretId, VersionId: token, VersionStage: text(1, 256).optional() }), call.body);
-  await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
+  await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
   return call.secrets.getValue(call.scope, input.SecretId, {
     ...(input.VersionId !== undefined && { versionId: input.VersionId }),
     ...(input.VersionStage !== undefined && { stage: input.VersionStage }),
@@ -105,7 +108,7 @@ const PutSecretValue: SecretsAction = async (call) => {
     throw invalid('Berth keeps the staging labels AWSCURRENT and AWSPREVIOUS only.');
   }
   const value = newValueOf(input, true)!;
-  await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
+  await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
   return call.secrets.putValue(call.scope, input.SecretId, value, input.ClientRequestToken);
 };
 
@@ -128,8 +131,9 @@ function describeShape(doc: SecretDoc, versionsKey: 'VersionIdsToStages' | 'Secr
 
 const DescribeSecret: SecretsAction = async (call) => {
   const input = parse(z.object({ SecretId: secretId }), call.body);
-  await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
-  return describeShape(await call.secrets.describe(call.scope, input.SecretId), 'VersionIdsToStages');
+  const doc = await call.secrets.describe(call.scope, input.SecretId);
+  await call.authorize(doc);
+  return describeShape(doc, 'VersionIdsToStages');
 };
 
 /** A filter value: an optional `!` (negation), then what the model allows. */
@@ -202,7 +206,7 @@ const DeleteSecret: SecretsAction = async (call) => {
   if (input.RecoveryWindowInDays !== undefined && (input.RecoveryWindowInDays < 7 || input.RecoveryWindowInDays > 30)) {
     throw invalid('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
   }
-  await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
+  await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
   return call.secrets.delete(call.scope, input.SecretId, {
     force,
     ...(input.RecoveryWindowInDays !== undefined && { recoveryDays: input.RecoveryWindowInDays }),
@@ -211,14 +215,14 @@ const DeleteSecret: SecretsAction = async (call) => {
 
 const TagResource: SecretsAction = async (call) => {
   const input = parse(z.object({ SecretId: secretId, Tags: tags }), call.body);
-  await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
+  await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
   await call.secrets.tag(call.scope, input.SecretId, input.Tags);
   return {};
 };
 
 const UntagResource: SecretsAction = async (call) => {
   const input = parse(z.object({ SecretId: secretId, TagKeys: list(text(1, 128), 0, 50) }), call.body);
-  await call.authorize(await call.secrets.arnOf(call.scope, input.SecretId));
+  await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
   await call.secrets.untag(call.scope, input.SecretId, input.TagKeys);
   return {};
 };

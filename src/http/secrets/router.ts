@@ -17,6 +17,9 @@ import type { Authenticator } from '../authn.js';
 import { EcrError, sendEcrError, sendEcrJson } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
+import { requestOrigin } from '../condition-keys/global.js';
+import { secretResourceKeys, secretsRequestKeys } from '../condition-keys/secrets.js';
+import type { KmsAuthzTarget } from '../kms/authz.js';
 import { ACTIONS, type SecretsCall } from './actions.js';
 
 export const SECRETS_TARGET_PREFIX = 'secretsmanager.';
@@ -25,7 +28,7 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 /** Decides `secretsmanager:<Op>` on a resource for a principal; rejects with AccessDeniedException. */
 export interface SecretsAuthorizer {
-  check(principal: Principal, target: { action: string; resource: string; sourceIp?: string }): Promise<void>;
+  check(principal: Principal, target: KmsAuthzTarget): Promise<void>;
 }
 
 export interface SecretsRouterOptions {
@@ -65,16 +68,22 @@ export async function routeSecrets(opts: SecretsRouterOptions, req: IncomingMess
     const { principal } = await opts.authenticator.signed(req, raw, ['secretsmanager'], [opts.region]);
     if (!opts.secrets) throw new EcrError(SecretsCodes.UnknownOperation, 'This Berth server does not serve the Secrets Manager API');
     const { service, authorizer } = opts.secrets;
-    const sourceIp = req.socket.remoteAddress;
+    const origin = requestOrigin(req);
     const call: SecretsCall = {
       secrets: service,
       body: body as Record<string, unknown>,
       scope: { accountId: principal.accountId, region: opts.region },
-      authorize: (resource) =>
-        authorizer.check(principal, { action: `secretsmanager:${op}`, resource, ...(sourceIp !== undefined && { sourceIp }) }).catch((e: unknown) => {
+      authorize: (target) => {
+        const resource = typeof target === 'string' ? target : target.ARN;
+        const context = {
+          ...secretsRequestKeys(op, body as Record<string, unknown>),
+          ...(resource !== '*' && secretResourceKeys(typeof target === 'string' ? { ARN: target } : target, opts.region)),
+        };
+        return authorizer.check(principal, { action: `secretsmanager:${op}`, resource, origin, region: opts.region, context }).catch((e: unknown) => {
           if (e instanceof EcrError) noteDenied(req, `secretsmanager:${op}`, resource);
           throw e;
-        }),
+        });
+      },
     };
     sendEcrJson(res, await action(call));
   } catch (err) {

@@ -21,7 +21,7 @@ export const CreateAlias: KmsAction = async (call) => {
   checkAliasName(input.AliasName);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.TargetKeyId);
   await call.authorize(aliasArn(call.region, call.accountId, input.AliasName));
-  await call.authorize(key.arn);
+  await call.authorize(key);
   await call.kms.keys.createAlias(call.accountId, call.region, input.AliasName, key.id);
   return {};
 };
@@ -31,7 +31,7 @@ export const DeleteAlias: KmsAction = async (call) => {
   checkAliasName(input.AliasName);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.AliasName);
   await call.authorize(aliasArn(call.region, call.accountId, input.AliasName));
-  await call.authorize(key.arn);
+  await call.authorize(key);
   await call.kms.keys.deleteAlias(call.accountId, call.region, input.AliasName);
   return {};
 };

@@ -26,7 +26,7 @@ const common = {
 
 /** Authorizes the call on `key` with its context; a dry run ends here, as it would have succeeded. */
 async function authorizeUse(call: KmsCall, key: KmsKeyRecord, input: { EncryptionContext?: Record<string, string> | undefined; DryRun?: boolean | undefined }) {
-  await call.authorize(key.arn, encryptionContextConditions(input.EncryptionContext));
+  await call.authorize(key, encryptionContextConditions(input.EncryptionContext));
   if (input.DryRun) throw kmsWireError(KmsCodes.DryRunOperation, 'The request would have succeeded, but the DryRun option is set.');
 }
 

@@ -11,7 +11,7 @@ import { keyId, limit, marker, parseKmsInput, patterned, rule } from '../input.j
 
 async function authorizedKey(call: KmsCall, ref: string) {
   const key = await call.kms.keys.describe(call.accountId, call.region, ref);
-  await call.authorize(key.arn);
+  await call.authorize(key);
   return key;
 }
 

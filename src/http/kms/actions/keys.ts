@@ -67,7 +67,7 @@ const KeyInput = z.object({ KeyId: keyId, GrantTokens: grantTokens });
 export const DescribeKey: KmsAction = async (call) => {
   const input = parseKmsInput(KeyInput, call.body);
   const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
-  await call.authorize(key.arn);
+  await call.authorize(key);
   return { KeyMetadata: apiKeyMetadata(key) };
 };
 
@@ -88,7 +88,7 @@ const setState =
   async (call) => {
     const input = parseKmsInput(z.object({ KeyId: keyId }), call.body);
     const key = await call.kms.keys.describe(call.accountId, call.region, input.KeyId);
-    await call.authorize(key.arn);
+    await call.authorize(key);
     if (state === 'Enabled') await call.kms.keys.enable(call.accountId, call.region, key.id);
     else await call.kms.keys.disable(call.accountId, call.region, key.id);
     return {};

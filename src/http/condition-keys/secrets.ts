@@ -1,0 +1,45 @@
+/**
+ * Secrets Manager's own condition keys (the Service Authorization Reference's "AWS Secrets
+ * Manager"), for the actions Berth serves: what the request asks (a CreateSecret's name,
+ * description, KMS key and tags; the version GetSecretValue reads; how DeleteSecret deletes; the
+ * tags TagResource sets and UntagResource removes) and what the secret is (its ARN as
+ * secretsmanager:SecretId, its tags, its primary region), on every action on a secret.
+ */
+import type { SecretDoc } from '../../secrets/secrets.js';
+import type { ConditionContext } from './global.js';
+import { jsonTags, removedTagKeys, requestTagKeys, resourceTagKeys } from './tags.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Each action's keys from its request. */
+const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionContext> = {
+  CreateSecret: (body) => ({
+    'secretsmanager:Name': str(body.Name),
+    'secretsmanager:Description': str(body.Description),
+    'secretsmanager:KmsKeyId': str(body.KmsKeyId),
+    ...requestTagKeys(jsonTags(body.Tags)),
+  }),
+  GetSecretValue: (body) => ({
+    'secretsmanager:VersionId': str(body.VersionId),
+    'secretsmanager:VersionStage': str(body.VersionStage),
+  }),
+  DeleteSecret: (body) => ({
+    'secretsmanager:ForceDeleteWithoutRecovery': String(body.ForceDeleteWithoutRecovery === true),
+    'secretsmanager:RecoveryWindowInDays': typeof body.RecoveryWindowInDays === 'number' ? String(body.RecoveryWindowInDays) : undefined,
+  }),
+  TagResource: (body) => requestTagKeys(jsonTags(body.Tags)),
+  UntagResource: (body) => removedTagKeys(Array.isArray(body.TagKeys) ? body.TagKeys.filter((k): k is string => typeof k === 'string') : undefined),
+};
+
+export function secretsRequestKeys(op: string, body: Record<string, unknown>): ConditionContext {
+  return Object.hasOwn(REQUEST_KEYS, op) ? REQUEST_KEYS[op]!(body) : {};
+}
+
+/** The secret resource's keys: a secret being created has its ARN only (its tags are the request's). */
+export function secretResourceKeys(secret: SecretDoc | { ARN: string }, region: string): ConditionContext {
+  return {
+    'secretsmanager:SecretId': secret.ARN,
+    'secretsmanager:SecretPrimaryRegion': region,
+    ...('Tags' in secret ? resourceTagKeys(secret.Tags, ['secretsmanager']) : {}),
+  };
+}
