@@ -10,6 +10,7 @@ import { Manifests } from './manifests.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
 import { Policies } from './policies.js';
 import { PullRecorder } from './pull-recorder.js';
+import { PullExclusions } from './pull-exclusions.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { replicationDestinations, ReplicationStatuses } from './replication.js';
@@ -28,6 +29,8 @@ export interface Registry {
   readonly manifests: Manifests;
   /** Pull times, written in batches. */
   readonly pulls: PullRecorder;
+  /** The principals whose pulls record no pull time. */
+  readonly pullExclusions: PullExclusions;
   readonly listings: Listings;
   readonly images: Images;
   readonly repositories: RepositoryAdmin;
@@ -61,6 +64,7 @@ export function createRegistry(ctx: RegistryContext): Registry {
   return {
     ctx,
     pulls,
+    pullExclusions: new PullExclusions(ctx),
     blobs,
     uploads,
     layers: new LayerUploads(ctx, uploads, blobs, quotas),
