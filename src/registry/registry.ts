@@ -14,6 +14,7 @@ import { PullExclusions } from './pull-exclusions.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { replicationDestinations, ReplicationStatuses } from './replication.js';
+import { ReplicationBackfills } from './replication-backfills.js';
 import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
 import { Quotas } from './quotas.js';
@@ -42,6 +43,8 @@ export interface Registry {
   /** Repository creation templates, and createRepositoryFor: how replication and the pull-through cache create repositories. */
   readonly creationTemplates: CreationTemplates;
   readonly replication: ReplicationStatuses;
+  /** Replication of the images a registry already holds to one destination (StartReplicationBackfill). */
+  readonly backfills: ReplicationBackfills;
   /** ECR's service quotas: values per account, and the refusal naming one. */
   readonly quotas: Quotas;
   /** Per-account API rates; undefined when nothing is throttled. */
@@ -79,6 +82,7 @@ export function createRegistry(ctx: RegistryContext): Registry {
     scans: new Scans(ctx, images),
     creationTemplates: new CreationTemplates(ctx, quotas),
     replication: new ReplicationStatuses(ctx, images),
+    backfills: new ReplicationBackfills(ctx, config),
     quotas,
     storageClasses: new StorageClasses(ctx, images),
     apiRates: ctx.limits.apiRates && new ApiRates(ctx.limits.apiRates, ctx.limits.apiRateNodes ?? 1, () => ctx.clock.now().getTime()),

@@ -46,6 +46,12 @@ import {
 import type { PullThroughRules } from '../../pullthrough/rules.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
+import {
+  DescribeReplicationBackfillResults,
+  ListReplicationBackfills,
+  StartReplicationBackfill,
+  StopReplicationBackfill,
+} from './actions/replication-backfills.js';
 import { DeregisterPullTimeUpdateExclusion, ListPullTimeUpdateExclusions, RegisterPullTimeUpdateExclusion } from './actions/pull-exclusions.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
@@ -119,10 +125,22 @@ const ACTIONS: Record<string, EcrAction> = {
   RegisterPullTimeUpdateExclusion,
   DeregisterPullTimeUpdateExclusion,
   ListPullTimeUpdateExclusions,
+  StartReplicationBackfill,
+  StopReplicationBackfill,
+  ListReplicationBackfills,
+  DescribeReplicationBackfillResults,
 };
 
 /** Registry-level operations ("*") beyond those IAM's module lists (src/iam/oci-actions.ts). */
-const MORE_REGISTRY_LEVEL = ['RegisterPullTimeUpdateExclusion', 'DeregisterPullTimeUpdateExclusion', 'ListPullTimeUpdateExclusions'];
+const MORE_REGISTRY_LEVEL = [
+  'RegisterPullTimeUpdateExclusion',
+  'DeregisterPullTimeUpdateExclusion',
+  'ListPullTimeUpdateExclusions',
+  'StartReplicationBackfill',
+  'StopReplicationBackfill',
+  'ListReplicationBackfills',
+  'DescribeReplicationBackfillResults',
+];
 
 export interface EcrRouterOptions {
   registry: Registry;
