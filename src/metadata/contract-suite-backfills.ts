@@ -14,16 +14,27 @@ export function replicationBackfillsContract(test: ContractTest): void {
     assert.equal(await b.replicationBackfills.start({ id: 'b2', registryKey: REGISTRY, destination: EU_OTHER, now: at(2) }, job('b2'), 2), 'inProgress');
     assert.equal(await b.replicationBackfills.start({ id: 'b3', registryKey: REGISTRY, destination: US, now: at(3) }, job('b3'), 2), 'started');
     assert.equal(
-      await a.replicationBackfills.start({ id: 'b4', registryKey: REGISTRY, destination: { region: 'ap-south-1', registryId: '123456789012' }, now: at(4) }, job('b4'), 2),
+      await a.replicationBackfills.start(
+        { id: 'b4', registryKey: REGISTRY, destination: { region: 'ap-south-1', registryId: '123456789012' }, now: at(4) },
+        job('b4'),
+        2,
+      ),
       'limit',
     );
     assert.equal(await a.replicationBackfills.start({ id: 'b5', registryKey: OTHER_REGISTRY, destination: EU, now: at(5) }, job('b5'), 2), 'started');
     assert.equal(await a.jobs.pending('replication-backfill'), 3);
     const got = await b.replicationBackfills.get(REGISTRY, 'b1');
-    assert.deepEqual([got?.status, got?.destination, got?.generation, got?.progress, got?.startedAt.getTime(), got?.endedAt], ['PREPARING', EU, 0, undefined, at(1).getTime(), undefined]);
+    assert.deepEqual(
+      [got?.status, got?.destination, got?.generation, got?.progress, got?.startedAt.getTime(), got?.endedAt],
+      ['PREPARING', EU, 0, undefined, at(1).getTime(), undefined],
+    );
     assert.equal(await b.replicationBackfills.get(OTHER_REGISTRY, 'b1'), undefined, 'a backfill belongs to its registry');
     await a.replicationBackfills.end('b1', 'COMPLETE', at(6));
-    assert.equal(await b.replicationBackfills.start({ id: 'b6', registryKey: REGISTRY, destination: EU_OTHER, now: at(7) }, job('b6'), 2), 'started', 'an ended one frees its region');
+    assert.equal(
+      await b.replicationBackfills.start({ id: 'b6', registryKey: REGISTRY, destination: EU_OTHER, now: at(7) }, job('b6'), 2),
+      'started',
+      'an ended one frees its region',
+    );
   });
 
   test('two nodes starting a backfill for one region at once: one starts', async ({ a, b }) => {

@@ -193,7 +193,8 @@ export class Manifests {
     const { repository: repo, manifest: m } = found;
     if (!m) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
     checkPullable(scope, m);
-    if (opts.pull) this.pulls.record(repo.id, m.digest, { registryKey: scope.registryKey, ...(opts.pulledBy !== undefined && { principalArn: opts.pulledBy }) });
+    if (opts.pull)
+      this.pulls.record(repo.id, m.digest, { registryKey: scope.registryKey, ...(opts.pulledBy !== undefined && { principalArn: opts.pulledBy }) });
     return m;
   }
 

@@ -71,7 +71,9 @@ export class PullRecorder {
     if (byRegistry.size === 0) return batch;
     const excluded = new Map<string, Set<string>>();
     for (const [text, { key, arns }] of byRegistry) excluded.set(text, await this.ctx.meta.pullExclusions.excluded(key, [...arns]));
-    return batch.filter((p) => p.principalArn === undefined || p.registryKey === undefined || !excluded.get(registryKeyText(p.registryKey))?.has(p.principalArn));
+    return batch.filter(
+      (p) => p.principalArn === undefined || p.registryKey === undefined || !excluded.get(registryKeyText(p.registryKey))?.has(p.principalArn),
+    );
   }
 
   /** Flushes every `ms` until stopped. */

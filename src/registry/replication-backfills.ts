@@ -56,7 +56,11 @@ export class ReplicationBackfills {
     const id = randomUUID();
     const now = this.ctx.clock.now();
     const payload: BackfillJobPayload = { id, registry: registryKeyText(registryKey) };
-    const outcome = await this.ctx.meta.replicationBackfills.start({ id, registryKey, destination, now }, { kind: BACKFILL_PREPARE_JOB, payload }, MAX_RUNNING_BACKFILLS);
+    const outcome = await this.ctx.meta.replicationBackfills.start(
+      { id, registryKey, destination, now },
+      { kind: BACKFILL_PREPARE_JOB, payload },
+      MAX_RUNNING_BACKFILLS,
+    );
     if (outcome === 'inProgress') {
       throw new RegistryError(
         Codes.ReplicationBackfillInProgress,

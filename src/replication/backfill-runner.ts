@@ -37,7 +37,7 @@ export class BackfillRunner {
     const registryKey = parseRegistryKey(payload.registry);
     const { meta, clock } = this.registry.ctx;
     const backfill = await meta.replicationBackfills.get(registryKey, payload.id);
-    if (!backfill || backfill.generation !== 0) return;
+    if (backfill?.generation !== 0) return;
     if (backfill.status === 'STOPPING') {
       await meta.replicationBackfills.end(backfill.id, 'STOPPED', clock.now());
       return;

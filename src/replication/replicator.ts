@@ -88,7 +88,14 @@ export class Replicator {
     });
     const peer = new PeerRepository(endpoint, scope.name, token, signal);
     try {
-      const sent = await this.copy(scope, repo.id, digest, tags.filter((t) => image.tags.includes(t)), peer, true);
+      const sent = await this.copy(
+        scope,
+        repo.id,
+        digest,
+        tags.filter((t) => image.tags.includes(t)),
+        peer,
+        true,
+      );
       log.info({ repository: scope.name, digest, destination, blobsSent: sent }, 'image replicated');
       return { status: 'COMPLETE' };
     } catch (e) {

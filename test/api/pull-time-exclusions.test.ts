@@ -64,7 +64,8 @@ describe('pull-time update exclusions', () => {
     for (const bad of [`arn:aws:sts::${ACCOUNT}:assumed-role/scanner/s1`, `arn:aws:iam::${ACCOUNT}:root`, `arn:aws:iam::${ACCOUNT}:group/g`, 'scanner']) {
       await assert.rejects(admin.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: bad })), named('ValidationException'), bad);
     }
-    for (let i = 1; i < 100; i++) await admin.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: `arn:aws:iam::${ACCOUNT}:user/u${String(i).padStart(3, '0')}` }));
+    for (let i = 1; i < 100; i++)
+      await admin.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: `arn:aws:iam::${ACCOUNT}:user/u${String(i).padStart(3, '0')}` }));
     await assert.rejects(
       admin.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: `arn:aws:iam::${ACCOUNT}:user/one-too-many` })),
       named('LimitExceededException'),
@@ -131,24 +132,30 @@ describe('pull-time update exclusions', () => {
 
     await admin.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: `arn:aws:iam::${ACCOUNT}:user/scanner` }));
     await skopeoPull(scanner, 'by-user');
-    await waitFor('the no longer excluded user\'s pull to be recorded', () => pulled('by-user'));
+    await waitFor("the no longer excluded user's pull to be recorded", () => pulled('by-user'));
     assert.equal(await pulled('by-role'), undefined);
   });
 
   it('refuses each operation to a principal not allowed it, and a repository-scoped grant is no grant', async () => {
     const none = await createUser(berth, iam, 'bystander', [], [JSON.parse(allowing(['ecr:DescribeRepositories'])) as object]);
-    const scoped = await createUser(berth, iam, 'scoped', [], [
-      {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['ecr:RegisterPullTimeUpdateExclusion', 'ecr:DeregisterPullTimeUpdateExclusion', 'ecr:ListPullTimeUpdateExclusions'],
-            Resource: `arn:aws:ecr:${berth.region}:${ACCOUNT}:repository/*`,
-          },
-        ],
-      },
-    ]);
+    const scoped = await createUser(
+      berth,
+      iam,
+      'scoped',
+      [],
+      [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['ecr:RegisterPullTimeUpdateExclusion', 'ecr:DeregisterPullTimeUpdateExclusion', 'ecr:ListPullTimeUpdateExclusions'],
+              Resource: `arn:aws:ecr:${berth.region}:${ACCOUNT}:repository/*`,
+            },
+          ],
+        },
+      ],
+    );
     const principalArn = `arn:aws:iam::${ACCOUNT}:user/deployer`;
     for (const u of [none, scoped]) {
       await assert.rejects(u.ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn })), named('AccessDeniedException'));
@@ -156,9 +163,13 @@ describe('pull-time update exclusions', () => {
       await assert.rejects(u.ecr.send(new ListPullTimeUpdateExclusionsCommand({})), named('AccessDeniedException'));
     }
     assert.deepEqual((await admin.send(new ListPullTimeUpdateExclusionsCommand({}))).pullTimeUpdateExclusions, [`arn:aws:iam::${ACCOUNT}:role/ci/scan-role`]);
-    const allowed = await createUser(berth, iam, 'curator', [], [
-      JSON.parse(allowing(['ecr:RegisterPullTimeUpdateExclusion', 'ecr:DeregisterPullTimeUpdateExclusion', 'ecr:ListPullTimeUpdateExclusions'])) as object,
-    ]);
+    const allowed = await createUser(
+      berth,
+      iam,
+      'curator',
+      [],
+      [JSON.parse(allowing(['ecr:RegisterPullTimeUpdateExclusion', 'ecr:DeregisterPullTimeUpdateExclusion', 'ecr:ListPullTimeUpdateExclusions'])) as object],
+    );
     await allowed.ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn }));
     assert.equal((await allowed.ecr.send(new ListPullTimeUpdateExclusionsCommand({}))).pullTimeUpdateExclusions?.length, 2);
     await allowed.ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn }));

@@ -74,7 +74,13 @@ describe('replication backfills', () => {
       await usEcr.send(new PutImageCommand({ repositoryName: repo, imageManifest: manifest, ...(tag && { imageTag: tag }) }));
       digests[`${repo}:${tag ?? 'untagged'}`] = sha256(manifest);
     }
-    await usEcr.send(new PutImageCommand({ repositoryName: 'prod/api', imageManifest: configOnlyManifest(Buffer.from(JSON.stringify({ repo: 'prod/api', tag: 'v1' }))), imageTag: 'latest' }));
+    await usEcr.send(
+      new PutImageCommand({
+        repositoryName: 'prod/api',
+        imageManifest: configOnlyManifest(Buffer.from(JSON.stringify({ repo: 'prod/api', tag: 'v1' }))),
+        imageTag: 'latest',
+      }),
+    );
     await usEcr.send(
       new PutReplicationConfigurationCommand({
         replicationConfiguration: {
@@ -114,7 +120,7 @@ describe('replication backfills', () => {
     const id = started.replicationBackfillId!;
     const done = await waitFor('the backfill to end', async () => {
       const b = await backfill(id);
-      return b && b.endedAt && b;
+      return b?.endedAt && b;
     });
     assert.equal(done.status, 'COMPLETE');
     assert.deepEqual(done.progress, { totalReplicationCount: 4, completedReplicationCount: 4, failedReplicationCount: 0, failureCodes: [] });
@@ -134,7 +140,10 @@ describe('replication backfills', () => {
         ['prod/web', digests['prod/web:v1'], 'v1', 'COMPLETE'],
       ].sort((a, b) => String(a).localeCompare(String(b))),
     );
-    assert.deepEqual((await usEcr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: id, resultStatusFilter: 'FAILED' }))).results, []);
+    assert.deepEqual(
+      (await usEcr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: id, resultStatusFilter: 'FAILED' }))).results,
+      [],
+    );
 
     // At the destination: the images with their tags; dev/tool, which no rule covers, is not there.
     const api = (await euEcr.send(new DescribeImagesCommand({ repositoryName: 'prod/api' }))).imageDetails!;
@@ -145,7 +154,10 @@ describe('replication backfills', () => {
         [digests['prod/api:v1'], ['latest', 'v1']],
       ].sort(),
     );
-    assert.equal((await euEcr.send(new DescribeImagesCommand({ repositoryName: 'prod/web', imageIds: [{ imageTag: 'v1' }] }))).imageDetails?.[0]?.imageDigest, digests['prod/web:v1']);
+    assert.equal(
+      (await euEcr.send(new DescribeImagesCommand({ repositoryName: 'prod/web', imageIds: [{ imageTag: 'v1' }] }))).imageDetails?.[0]?.imageDigest,
+      digests['prod/web:v1'],
+    );
     await assert.rejects(euEcr.send(new DescribeImagesCommand({ repositoryName: 'dev/tool' })), named('RepositoryNotFoundException'));
     const status = await usEcr.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'prod/web', imageId: { imageTag: 'v1' } }));
     assert.deepEqual(
@@ -157,7 +169,8 @@ describe('replication backfills', () => {
 
   it('one running backfill per region, ten per registry; results wait for the end; a stop ends it STOPPED', async () => {
     const ids: string[] = [];
-    for (const region of DOWN) ids.push((await usEcr.send(new StartReplicationBackfillCommand({ destination: { region, registryId: ACCOUNT } }))).replicationBackfillId!);
+    for (const region of DOWN)
+      ids.push((await usEcr.send(new StartReplicationBackfillCommand({ destination: { region, registryId: ACCOUNT } }))).replicationBackfillId!);
     await assert.rejects(
       usEcr.send(new StartReplicationBackfillCommand({ destination: { region: DOWN[0]!, registryId: ACCOUNT } })),
       named('ReplicationBackfillInProgressException'),
@@ -199,9 +212,18 @@ describe('replication backfills', () => {
       usEcr.send(new StartReplicationBackfillCommand({ destination: { region: 'us-west-1', registryId: ACCOUNT } })),
       (e: Error) => e.name === 'InvalidParameterException' && /not in the replication configuration/.test(e.message),
     );
-    await assert.rejects(usEcr.send(new StartReplicationBackfillCommand({ destination: { region: 'EU WEST', registryId: ACCOUNT } })), named('ValidationException'));
-    await assert.rejects(usEcr.send(new StartReplicationBackfillCommand({ destination: { region: 'eu-west-1', registryId: '12' } })), named('ValidationException'));
-    await assert.rejects(usEcr.send(new StopReplicationBackfillCommand({ replicationBackfillId: 'no-such-backfill' })), named('ReplicationBackfillNotFoundException'));
+    await assert.rejects(
+      usEcr.send(new StartReplicationBackfillCommand({ destination: { region: 'EU WEST', registryId: ACCOUNT } })),
+      named('ValidationException'),
+    );
+    await assert.rejects(
+      usEcr.send(new StartReplicationBackfillCommand({ destination: { region: 'eu-west-1', registryId: '12' } })),
+      named('ValidationException'),
+    );
+    await assert.rejects(
+      usEcr.send(new StopReplicationBackfillCommand({ replicationBackfillId: 'no-such-backfill' })),
+      named('ReplicationBackfillNotFoundException'),
+    );
     await assert.rejects(
       usEcr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: 'no-such-backfill' })),
       named('ReplicationBackfillNotFoundException'),
@@ -227,9 +249,13 @@ describe('replication backfills', () => {
     await assert.rejects(reader.ecr.send(new StopReplicationBackfillCommand({ replicationBackfillId })), named('AccessDeniedException'));
     await assert.rejects(reader.ecr.send(new ListReplicationBackfillsCommand({})), named('AccessDeniedException'));
     await assert.rejects(reader.ecr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId })), named('AccessDeniedException'));
-    const operator = await createUser(us, iam, 'operator', [], [
-      JSON.parse(allowing(['ecr:ListReplicationBackfills', 'ecr:DescribeReplicationBackfillResults'])) as object,
-    ]);
+    const operator = await createUser(
+      us,
+      iam,
+      'operator',
+      [],
+      [JSON.parse(allowing(['ecr:ListReplicationBackfills', 'ecr:DescribeReplicationBackfillResults'])) as object],
+    );
     assert.ok(((await operator.ecr.send(new ListReplicationBackfillsCommand({}))).backfills?.length ?? 0) > 0);
     await assert.rejects(operator.ecr.send(new StartReplicationBackfillCommand({ destination: EU })), named('AccessDeniedException'));
   });

@@ -73,7 +73,8 @@ describe('replication backfill across a restart', () => {
     );
 
     const env = awsCliEnv(again);
-    const cli = async (...args: string[]) => JSON.parse((await run('aws', ['ecr', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
+    const cli = async (...args: string[]) =>
+      JSON.parse((await run('aws', ['ecr', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
     const arn = `arn:aws:iam::${ACCOUNT}:role/scanner`;
     const added = await cli('register-pull-time-update-exclusion', '--principal-arn', arn);
     assert.equal(added.principalArn, arn);

@@ -26,7 +26,10 @@ export function createPostgresPullExclusions({ pool, collate }: PgContext): Pull
       );
     },
     async remove(registryKey, principalArn) {
-      return (await changes(pool, 'DELETE FROM pull_time_exclusions WHERE registry_id = $1 AND principal_arn = $2', [registryKeyText(registryKey), principalArn])) > 0;
+      return (
+        (await changes(pool, 'DELETE FROM pull_time_exclusions WHERE registry_id = $1 AND principal_arn = $2', [registryKeyText(registryKey), principalArn])) >
+        0
+      );
     },
     async list(registryKey, page) {
       const found = await rows<{ principal_arn: string; created_at: string }>(

@@ -36,7 +36,9 @@ export function createPostgresReplicationBackfills({ pool }: PgContext): Replica
       return withTransaction(
         pool,
         async (tx) => {
-          if (await one(tx, 'SELECT 1 FROM replication_backfills WHERE registry_id = $1 AND destination_region = $2 AND running = 1', [key, b.destination.region])) {
+          if (
+            await one(tx, 'SELECT 1 FROM replication_backfills WHERE registry_id = $1 AND destination_region = $2 AND running = 1', [key, b.destination.region])
+          ) {
             return 'inProgress' as const;
           }
           const n = await one<{ n: string }>(tx, 'SELECT COUNT(*) AS n FROM replication_backfills WHERE registry_id = $1 AND running = 1', [key]);
@@ -83,7 +85,10 @@ export function createPostgresReplicationBackfills({ pool }: PgContext): Replica
     async stop(registryKey, id) {
       const key = registryKeyText(registryKey);
       return withTransaction(pool, async (tx) => {
-        const r = await one<BackfillRow>(tx, `SELECT ${BACKFILL_COLUMNS} FROM replication_backfills b WHERE b.registry_id = $1 AND b.id = $2 FOR UPDATE OF b`, [key, id]);
+        const r = await one<BackfillRow>(tx, `SELECT ${BACKFILL_COLUMNS} FROM replication_backfills b WHERE b.registry_id = $1 AND b.id = $2 FOR UPDATE OF b`, [
+          key,
+          id,
+        ]);
         if (!r) return 'notFound' as const;
         if (r.status === 'STOPPING') return withCodes(tx, r);
         if ((await changes(tx, `UPDATE replication_backfills SET status = 'STOPPING' WHERE id = $1 AND status IN ('PREPARING', 'IN_PROGRESS')`, [id])) === 0) {
@@ -137,12 +142,10 @@ export function createPostgresReplicationBackfills({ pool }: PgContext): Replica
       });
     },
     async end(id, status, now, failureCode) {
-      await pool.query(`UPDATE replication_backfills SET status = $1, failure_code = $2, ended_at = $3, running = NULL WHERE id = $4 AND status IN ${RUNNING}`, [
-        status,
-        failureCode ?? null,
-        now.getTime(),
-        id,
-      ]);
+      await pool.query(
+        `UPDATE replication_backfills SET status = $1, failure_code = $2, ended_at = $3, running = NULL WHERE id = $4 AND status IN ${RUNNING}`,
+        [status, failureCode ?? null, now.getTime(), id],
+      );
     },
   };
 }

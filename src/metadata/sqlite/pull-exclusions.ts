@@ -29,7 +29,9 @@ export function createSqlitePullExclusions(db: Db): PullExclusionStore {
       return deleteStmt.run(registryKeyText(registryKey), principalArn).changes > 0;
     },
     async list(registryKey, page) {
-      return listStmt.all(registryKeyText(registryKey), page.after ?? '', page.limit).map((r) => ({ principalArn: r.principal_arn, createdAt: new Date(r.created_at) }));
+      return listStmt
+        .all(registryKeyText(registryKey), page.after ?? '', page.limit)
+        .map((r) => ({ principalArn: r.principal_arn, createdAt: new Date(r.created_at) }));
     },
     async excluded(registryKey, principalArns) {
       const key = registryKeyText(registryKey);

@@ -71,7 +71,7 @@ export function createSqliteReplicationBackfills(db: Db): ReplicationBackfillSto
   });
   const prepare = db.transaction((id: string, items: Array<{ repository: string; digest: string; tag?: string }>, job, now: number) => {
     if (prepareStmt.run(id).changes === 0) return false;
-    items.forEach((it, i) => insertItem.run(id, i + 1, it.repository, it.digest, it.tag ?? ''));
+    for (const [i, it] of items.entries()) insertItem.run(id, i + 1, it.repository, it.digest, it.tag ?? '');
     enqueue(job, now);
     return true;
   });

@@ -113,7 +113,10 @@ async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof ba
     images.push(imageShape(scope.name, scope.registryKey, f.id, f.manifest));
     bytes += f.manifest.payload.length;
     if (pull && f.manifest.repositoryId !== undefined) {
-      call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest, { registryKey: scope.registryKey, ...(pulledBy !== undefined && { principalArn: pulledBy }) });
+      call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest, {
+        registryKey: scope.registryKey,
+        ...(pulledBy !== undefined && { principalArn: pulledBy }),
+      });
     }
   }
   return { answer: { images, failures }, bytes };
