@@ -43,6 +43,8 @@ describe('replication backfill across a restart', () => {
       BERTH_REPLICATION_RETRY_SECONDS: '1',
     };
     const us = await startBerth({ env: usEnv });
+    // Cleaned up last (the restarted node removes the shared data directory first).
+    servers.push(us);
     let ecr = ecrClient(us);
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'prod/app' }));
     const config = Buffer.from(JSON.stringify({ app: 'before the rule' }));
