@@ -25,6 +25,8 @@ import { ScanPool } from '../scan/pool/scan-pool.js';
 import { REEVALUATE_JOB, Scanner } from '../scan/scanner.js';
 import { REPLICATE_JOB } from '../registry/replication.js';
 import { Replicator, type ReplicatorOptions } from '../replication/replicator.js';
+import { BackfillRunner } from '../replication/backfill-runner.js';
+import { BACKFILL_PREPARE_JOB, BACKFILL_RUN_JOB } from '../registry/replication-backfills.js';
 import { NODE_ID, PeriodicTask } from './periodic.js';
 
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
@@ -124,6 +126,10 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
   if (reporting.replication) {
     const replicator = new Replicator({ registry, log, ...reporting.replication });
     replicationJobs.handle(REPLICATE_JOB, (job, signal) => replicator.run(job, signal));
+    // Backfills run on the same worker: they copy as pushes' replications do.
+    const backfills = new BackfillRunner(registry, replicator, log);
+    replicationJobs.handle(BACKFILL_PREPARE_JOB, (job) => backfills.prepare(job));
+    replicationJobs.handle(BACKFILL_RUN_JOB, (job, signal) => backfills.run(job, signal));
   }
 
   // Archive moves wait on a per-blob lease and on bytes: their own worker, retried until done

@@ -83,6 +83,31 @@ export const Codes = {
     message: 'the repository creation template already exists',
   }),
   TemplateNotFound: code({ oci: 'NOT_FOUND', ecr: 'TemplateNotFoundException', status: 404, message: 'the repository creation template does not exist' }),
+  ExclusionAlreadyExists: code({
+    oci: 'DENIED',
+    ecr: 'ExclusionAlreadyExistsException',
+    status: 409,
+    message: 'the pull time update exclusion already exists',
+  }),
+  ExclusionNotFound: code({ oci: 'NOT_FOUND', ecr: 'ExclusionNotFoundException', status: 404, message: 'the pull time update exclusion was not found' }),
+  ReplicationBackfillNotFound: code({
+    oci: 'NOT_FOUND',
+    ecr: 'ReplicationBackfillNotFoundException',
+    status: 404,
+    message: 'the replication backfill could not be found',
+  }),
+  ReplicationBackfillInProgress: code({
+    oci: 'DENIED',
+    ecr: 'ReplicationBackfillInProgressException',
+    status: 409,
+    message: 'a replication backfill is already in progress for the destination region',
+  }),
+  ReplicationBackfillInvalidStatus: code({
+    oci: 'DENIED',
+    ecr: 'ReplicationBackfillInvalidStatusException',
+    status: 409,
+    message: 'the replication backfill is not in a valid status for the operation',
+  }),
   /**
    * The disk or the database is full. 507 says so on /v2, under the spec code for an upload
    * that cannot proceed; on the JSON API a 400 LimitExceededException, which SDKs do not retry

@@ -21,6 +21,8 @@ import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
 import { replicationContract } from './contract-suite-replication.js';
+import { replicationBackfillsContract } from './contract-suite-backfills.js';
+import { pullExclusionsContract } from './contract-suite-pull-exclusions.js';
 import { repositoryContract } from './contract-suite-repositories.js';
 import { rolesContract } from './contract-suite-roles.js';
 import { customerPoliciesContract } from './contract-suite-customer-policies.js';
@@ -50,6 +52,8 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('customer managed policies', () => customerPoliciesContract(test));
     describe('IAM groups', () => groupsContract(test));
     describe('replication status', () => replicationContract(test));
+    describe('replication backfills', () => replicationBackfillsContract(test));
+    describe('pull-time update exclusions', () => pullExclusionsContract(test));
     describe('named documents', () => documentsContract(test));
     describe('service quotas', () => quotaContract(test));
     describe('console passwords and sessions', () => consoleContract(test));

@@ -655,4 +655,56 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 26,
+    name: 'pull-time update exclusions',
+    sql: (d) => [
+      // ECR's pull-time update exclusions: the IAM principals (user or role ARNs) of a registry
+      // whose pulls leave lastRecordedPullTime as it was. At most 100 per registry (the core's).
+      `CREATE TABLE pull_time_exclusions (
+        registry_id TEXT NOT NULL,
+        principal_arn TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        PRIMARY KEY (registry_id, principal_arn)
+      )`,
+    ],
+  },
+  {
+    version: 27,
+    name: 'replication backfills',
+    sql: (d) => [
+      // ECR's replication backfills: a registry's existing images replicated to one destination.
+      // "running" is 1 while the backfill is not in a terminal status and NULL after: the
+      // unique index then allows one running backfill per destination region (NULLs are distinct
+      // on both engines), whatever the number of nodes starting one at once. "generation" names
+      // the one job that may advance it (see replication/backfill-runner.ts).
+      `CREATE TABLE replication_backfills (
+        id TEXT PRIMARY KEY,
+        registry_id TEXT NOT NULL,
+        destination_region TEXT NOT NULL,
+        destination_registry TEXT NOT NULL,
+        status TEXT NOT NULL,
+        running INTEGER,
+        failure_code TEXT,
+        prepared INTEGER NOT NULL DEFAULT 0,
+        generation INTEGER NOT NULL DEFAULT 0,
+        started_at ${d.bigint} NOT NULL,
+        ended_at ${d.bigint}
+      )`,
+      `CREATE UNIQUE INDEX replication_backfills_running ON replication_backfills (registry_id, destination_region, running)`,
+      `CREATE INDEX replication_backfills_listing ON replication_backfills (registry_id, started_at, id)`,
+      // One row per image and tag to replicate (tag '' for an untagged image), in the order they
+      // run; status NULL until replicated.
+      `CREATE TABLE replication_backfill_items (
+        backfill_id TEXT NOT NULL REFERENCES replication_backfills(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        repository TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        status TEXT,
+        failure_code TEXT,
+        PRIMARY KEY (backfill_id, seq)
+      )`,
+    ],
+  },
 ];

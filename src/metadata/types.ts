@@ -21,6 +21,8 @@ import type { GroupStore } from './groups.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { EventResourceStore } from './event-resources.js';
 import type { ReplicationStart, ReplicationStatusStore } from './replication.js';
+import type { ReplicationBackfillStore } from './replication-backfills.js';
+import type { PullExclusionStore } from './pull-exclusions.js';
 import type { ManifestQuotaLimits, QuotaStore } from './quotas.js';
 import type { ArchiveStore, ImageStatus, ImageStatusFilter } from './archive.js';
 
@@ -585,6 +587,8 @@ export interface MetadataStore {
   readonly audit: AuditStore;
   readonly creationTemplates: CreationTemplateStore;
   readonly replication: ReplicationStatusStore;
+  readonly replicationBackfills: ReplicationBackfillStore;
+  readonly pullExclusions: PullExclusionStore;
   readonly documents: DocumentStore;
   readonly quotas: QuotaStore;
   readonly loginProfiles: LoginProfileStore;

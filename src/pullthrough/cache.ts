@@ -27,6 +27,7 @@ import type { RepositoryRecord } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
 import { parseManifest } from '../registry/manifest-parse.js';
 import type { Registry } from '../registry/registry.js';
+import type { PullOptions } from '../registry/manifests.js';
 import { BlobFetch } from './blob-fetch.js';
 import type { PullThroughRule, PullThroughRules } from './rules.js';
 import type { UpstreamClient } from './upstream.js';
@@ -91,7 +92,7 @@ export class PullThroughCache {
    * The manifest a pull asks for: the registry's (a tag checked upstream again when its interval
    * passed), else one being imported, else the upstream's when a rule covers the repository.
    */
-  async manifest(scope: RepoScope, ref: Reference, access: ImportAccess, opts: { pull: boolean }): Promise<PulledManifest> {
+  async manifest(scope: RepoScope, ref: Reference, access: ImportAccess, opts: PullOptions): Promise<PulledManifest> {
     let missing: unknown;
     try {
       const local = await this.registry.manifests.get(scope, ref, opts);

@@ -28,6 +28,13 @@ export interface PushedManifest {
   tags: Tag[];
 }
 
+/** A read that is a pull, and who pulls. */
+export interface PullOptions {
+  pull?: boolean;
+  /** The puller's IAM user or role ARN (pull-time update exclusions match it). */
+  pulledBy?: string;
+}
+
 export class Manifests {
   constructor(
     private readonly ctx: RegistryContext,
@@ -170,8 +177,11 @@ export class Manifests {
     return parsed.subject ? { digest, subject: parsed.subject.digest, tags } : { digest, tags };
   }
 
-  /** A manifest by tag or digest; `pull` records the read as a pull of the image (GET, not HEAD). */
-  async get(scope: RepoScope, reference: Reference, opts: { pull?: boolean } = {}): Promise<ManifestRecord> {
+  /**
+   * A manifest by tag or digest; `pull` records the read as a pull of the image (GET, not HEAD),
+   * by `pulledBy` (the ARN pull-time update exclusions name, pull-recorder.ts).
+   */
+  async get(scope: RepoScope, reference: Reference, opts: PullOptions = {}): Promise<ManifestRecord> {
     parseRepositoryName(scope.name);
     // The repository and the manifest in one call: one round trip on PostgreSQL, one cache look on SQLite.
     const found = await this.ctx.meta.manifests.lookup(
@@ -183,7 +193,8 @@ export class Manifests {
     const { repository: repo, manifest: m } = found;
     if (!m) throw new RegistryError(Codes.ManifestUnknown, 'manifest unknown to registry', { reference: refText(reference) });
     checkPullable(scope, m);
-    if (opts.pull) this.pulls.record(repo.id, m.digest);
+    if (opts.pull)
+      this.pulls.record(repo.id, m.digest, { registryKey: scope.registryKey, ...(opts.pulledBy !== undefined && { principalArn: opts.pulledBy }) });
     return m;
   }
 

@@ -10,9 +10,11 @@ import { Manifests } from './manifests.js';
 import { LifecyclePolicies } from './lifecycle-policies.js';
 import { Policies } from './policies.js';
 import { PullRecorder } from './pull-recorder.js';
+import { PullExclusions } from './pull-exclusions.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
 import { replicationDestinations, ReplicationStatuses } from './replication.js';
+import { ReplicationBackfills } from './replication-backfills.js';
 import { Scans } from './scans.js';
 import { Uploads } from './uploads.js';
 import { Quotas } from './quotas.js';
@@ -28,6 +30,8 @@ export interface Registry {
   readonly manifests: Manifests;
   /** Pull times, written in batches. */
   readonly pulls: PullRecorder;
+  /** The principals whose pulls record no pull time. */
+  readonly pullExclusions: PullExclusions;
   readonly listings: Listings;
   readonly images: Images;
   readonly repositories: RepositoryAdmin;
@@ -39,6 +43,8 @@ export interface Registry {
   /** Repository creation templates, and createRepositoryFor: how replication and the pull-through cache create repositories. */
   readonly creationTemplates: CreationTemplates;
   readonly replication: ReplicationStatuses;
+  /** Replication of the images a registry already holds to one destination (StartReplicationBackfill). */
+  readonly backfills: ReplicationBackfills;
   /** ECR's service quotas: values per account, and the refusal naming one. */
   readonly quotas: Quotas;
   /** Per-account API rates; undefined when nothing is throttled. */
@@ -61,6 +67,7 @@ export function createRegistry(ctx: RegistryContext): Registry {
   return {
     ctx,
     pulls,
+    pullExclusions: new PullExclusions(ctx),
     blobs,
     uploads,
     layers: new LayerUploads(ctx, uploads, blobs, quotas),
@@ -75,6 +82,7 @@ export function createRegistry(ctx: RegistryContext): Registry {
     scans: new Scans(ctx, images),
     creationTemplates: new CreationTemplates(ctx, quotas),
     replication: new ReplicationStatuses(ctx, images),
+    backfills: new ReplicationBackfills(ctx, config),
     quotas,
     storageClasses: new StorageClasses(ctx, images),
     apiRates: ctx.limits.apiRates && new ApiRates(ctx.limits.apiRates, ctx.limits.apiRateNodes ?? 1, () => ctx.clock.now().getTime()),

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { Digest } from '../core/digest.js';
 import { accountOf, regionOf } from '../core/registry-key.js';
 import type { JobRecord } from '../metadata/types.js';
+import type { ReplicationDestination } from '../metadata/replication.js';
 import { parseManifest } from '../registry/manifest-parse.js';
 import type { Registry } from '../registry/registry.js';
 import { replicationJobSource, type ReplicationJobPayload } from '../registry/replication.js';
@@ -50,23 +51,33 @@ export class Replicator {
   async run(job: JobRecord, signal: AbortSignal): Promise<void> {
     const payload = job.payload as ReplicationJobPayload;
     const { scope, digest } = replicationJobSource(payload);
-    const { destination } = payload;
-    const { registry, log } = this.opts;
-    const finish = (status: 'COMPLETE' | 'FAILED', failureCode?: string) =>
-      registry.replication.record(scope.registryKey, scope.name, digest, { destination, status, ...(failureCode !== undefined && { failureCode }) });
+    const outcome = await this.replicate(scope, digest, payload.tags, payload.destination, signal);
+    await this.opts.registry.replication.record(scope.registryKey, scope.name, digest, { destination: payload.destination, ...outcome });
+  }
 
+  /**
+   * Copies one image of `scope` with those of `tags` that still point at it to `destination`:
+   * COMPLETE, or FAILED with the failure code when it cannot be (the image is gone, the
+   * destination refuses or is unknown). Throws when the destination cannot be reached (retried).
+   */
+  async replicate(
+    scope: RepoScope,
+    digest: Digest,
+    tags: readonly string[],
+    destination: ReplicationDestination,
+    signal: AbortSignal,
+  ): Promise<{ status: 'COMPLETE' | 'FAILED'; failureCode?: string }> {
+    const { registry, log } = this.opts;
     const repo = await registry.ctx.meta.repositories.find(scope.registryKey, scope.name);
     const image = repo && (await registry.ctx.meta.images.get(repo.id, [digest]))[0];
     if (!repo || !image) {
       // Deleted at the source before it was copied: nothing left to replicate.
-      await finish('FAILED', 'IMAGE_NOT_FOUND');
-      return;
+      return { status: 'FAILED', failureCode: 'IMAGE_NOT_FOUND' };
     }
     const endpoint = this.opts.endpointOf(destination.region);
     if (endpoint === undefined) {
       log.warn({ region: destination.region }, 'replication destination region has no endpoint (config regions)');
-      await finish('FAILED', 'UNKNOWN_DESTINATION_REGION');
-      return;
+      return { status: 'FAILED', failureCode: 'UNKNOWN_DESTINATION_REGION' };
     }
     const token = this.opts.credential({
       sourceAccountId: accountOf(scope.registryKey),
@@ -76,15 +87,21 @@ export class Replicator {
       repository: scope.name,
     });
     const peer = new PeerRepository(endpoint, scope.name, token, signal);
-    const tags = payload.tags.filter((t) => image.tags.includes(t));
     try {
-      const sent = await this.copy(scope, repo.id, digest, tags, peer, true);
-      await finish('COMPLETE');
+      const sent = await this.copy(
+        scope,
+        repo.id,
+        digest,
+        tags.filter((t) => image.tags.includes(t)),
+        peer,
+        true,
+      );
       log.info({ repository: scope.name, digest, destination, blobsSent: sent }, 'image replicated');
+      return { status: 'COMPLETE' };
     } catch (e) {
       if (!(e instanceof PeerRefusal)) throw e;
       log.warn({ repository: scope.name, digest, destination, failureCode: e.failureCode, reason: e.message }, 'replication refused by the destination');
-      await finish('FAILED', e.failureCode);
+      return { status: 'FAILED', failureCode: e.failureCode };
     }
   }
 

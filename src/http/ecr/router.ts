@@ -48,6 +48,13 @@ import {
 import type { PullThroughRules } from '../../pullthrough/rules.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
+import {
+  DescribeReplicationBackfillResults,
+  ListReplicationBackfills,
+  StartReplicationBackfill,
+  StopReplicationBackfill,
+} from './actions/replication-backfills.js';
+import { DeregisterPullTimeUpdateExclusion, ListPullTimeUpdateExclusions, RegisterPullTimeUpdateExclusion } from './actions/pull-exclusions.js';
 import { ListTagsForResource, PutImageScanningConfiguration, PutImageTagMutability, TagResource, UntagResource } from './actions/repository-settings.js';
 import type { Principal } from '../../auth/principal.js';
 import { parseRepositoryArn } from '../../core/arns.js';
@@ -117,7 +124,25 @@ const ACTIONS: Record<string, EcrAction> = {
   UpdatePullThroughCacheRule,
   DeletePullThroughCacheRule,
   ValidatePullThroughCacheRule,
+  RegisterPullTimeUpdateExclusion,
+  DeregisterPullTimeUpdateExclusion,
+  ListPullTimeUpdateExclusions,
+  StartReplicationBackfill,
+  StopReplicationBackfill,
+  ListReplicationBackfills,
+  DescribeReplicationBackfillResults,
 };
+
+/** Registry-level operations ("*") beyond those IAM's module lists (src/iam/oci-actions.ts). */
+const MORE_REGISTRY_LEVEL = [
+  'RegisterPullTimeUpdateExclusion',
+  'DeregisterPullTimeUpdateExclusion',
+  'ListPullTimeUpdateExclusions',
+  'StartReplicationBackfill',
+  'StopReplicationBackfill',
+  'ListReplicationBackfills',
+  'DescribeReplicationBackfillResults',
+];
 
 export interface EcrRouterOptions {
   registry: Registry;
@@ -169,7 +194,12 @@ export interface JsonApi {
   signingRegion?: string;
 }
 
-export const ECR_API: JsonApi = { targetPrefix: ECR_TARGET_PREFIX, service: 'ecr', actions: ACTIONS, registryLevel: REGISTRY_LEVEL_ACTIONS };
+export const ECR_API: JsonApi = {
+  targetPrefix: ECR_TARGET_PREFIX,
+  service: 'ecr',
+  actions: ACTIONS,
+  registryLevel: new Set([...REGISTRY_LEVEL_ACTIONS, ...MORE_REGISTRY_LEVEL]),
+};
 
 export function routeEcr(opts: EcrRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   return routeJsonApi(ECR_API, opts, req, res);

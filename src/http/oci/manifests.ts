@@ -6,6 +6,7 @@ import { pullThroughOf, scopeOf, type OciRequest } from './context.js';
 import { repoPath, send, type HeaderValues } from './headers.js';
 import { holdBytes, holdBytesNow, releaseWhenSent, SharedHolds } from '../download-hold.js';
 import type { DownloadBudget } from '../../core/download-budget.js';
+import { pullerArn } from '../puller.js';
 
 /**
  * Whether the client's Accept header admits `mediaType`. No Accept (or a wildcard) admits
@@ -39,8 +40,11 @@ export async function headOrGetManifest(r: OciRequest, name: string, referenceTe
   const reference = readReference(referenceText);
   const pull = r.req.method === 'GET';
   const cache = pullThroughOf(r, scope);
-  const read = (ref: Reference, asPull: boolean) =>
-    cache ? cache.cache.manifest(scope, ref, cache.access, { pull: asPull }) : r.registry.manifests.get(scope, ref, { pull: asPull });
+  const pulledBy = pullerArn(r.principal);
+  const read = (ref: Reference, asPull: boolean) => {
+    const opts = { pull: asPull, ...(pulledBy !== undefined && { pulledBy }) };
+    return cache ? cache.cache.manifest(scope, ref, cache.access, opts) : r.registry.manifests.get(scope, ref, opts);
+  };
   let m: Awaited<ReturnType<typeof read>> | undefined = await read(reference, pull);
   const accept = r.req.headers.accept;
   if (!accepts(accept, m.mediaType)) {

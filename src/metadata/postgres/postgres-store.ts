@@ -42,6 +42,8 @@ import { createPostgresRepositories } from './repositories.js';
 import { createPostgresScans } from './scans.js';
 import { createPostgresUsage } from './usage.js';
 import { createPostgresReplication } from './replication.js';
+import { createPostgresReplicationBackfills } from './replication-backfills.js';
+import { createPostgresPullExclusions } from './pull-exclusions.js';
 import { createPostgresArchive } from './archive.js';
 import { createPostgresQuotas } from './quotas.js';
 import {
@@ -107,6 +109,8 @@ export async function createPostgresMetadataStore(opts: PostgresMetadataOptions)
     audit: createPostgresAudit(ctx, opts.connectionString),
     creationTemplates: createPostgresCreationTemplates(ctx),
     replication: createPostgresReplication(ctx),
+    replicationBackfills: createPostgresReplicationBackfills(ctx),
+    pullExclusions: createPostgresPullExclusions(ctx),
     documents: createPostgresDocuments(ctx),
     quotas: createPostgresQuotas(ctx),
     loginProfiles: createPostgresLoginProfiles(ctx),

@@ -23,6 +23,8 @@ import { createSqliteGroups } from './groups.js';
 import { createSqliteTags, createSqliteUploads } from './tags-uploads.js';
 import { createSqliteUsage } from './usage.js';
 import { createSqliteReplication } from './replication.js';
+import { createSqliteReplicationBackfills } from './replication-backfills.js';
+import { createSqlitePullExclusions } from './pull-exclusions.js';
 import { createSqliteQuotas } from './quotas.js';
 import { createSqliteConsoleSessions, createSqliteLoginProfiles } from './console.js';
 import { createSqliteArchive } from './archive.js';
@@ -73,6 +75,8 @@ export function createSqliteMetadataStore(opts: { path: string; readCache?: Read
     audit,
     creationTemplates: d(createSqliteCreationTemplates(db)),
     replication: d(createSqliteReplication(db)),
+    replicationBackfills: d(createSqliteReplicationBackfills(db)),
+    pullExclusions: d(createSqlitePullExclusions(db)),
     documents: d(createSqliteDocuments(db)),
     quotas: d(createSqliteQuotas(db)),
     loginProfiles: d(createSqliteLoginProfiles(db)),

@@ -107,10 +107,13 @@ export const BASE_BODIES: Record<string, Body> = {
   UpdateRepositoryCreationTemplate: template,
   UploadLayerPart: { ...repo, uploadId: UPLOAD, partFirstByte: 0, partLastByte: 0, layerPartBlob: 'AA==' },
   ValidatePullThroughCacheRule: { ecrRepositoryPrefix: 'hub', registryId: ACCOUNT },
+  RegisterPullTimeUpdateExclusion: { principalArn: ROLE },
+  DeregisterPullTimeUpdateExclusion: { principalArn: ROLE },
+  ListPullTimeUpdateExclusions: { maxResults: 10 },
 };
 
 /** Operations that change something when they succeed. */
-export const MUTATING = /^(?:Put|Create|Delete|Set|Update|Tag|Untag|Start|BatchDelete|Upload|Complete|Initiate)/;
+export const MUTATING = /^(?:Put|Create|Delete|Set|Update|Tag|Untag|Start|Stop|Register|Deregister|BatchDelete|Upload|Complete|Initiate)/;
 
 /** Something for each mutating call to change: a repository with settings, policies, a template, registry settings. */
 export const SEED: ReadonlyArray<[string, Body]> = [
@@ -137,4 +140,5 @@ export const READS: ReadonlyArray<[string, Body]> = [
   ['DescribeRepositoryCreationTemplates', {}],
   ['DescribePullThroughCacheRules', {}],
   ['GetAccountSetting', { name: 'BLOB_MOUNTING' }],
+  ['ListPullTimeUpdateExclusions', {}],
 ];

@@ -4,6 +4,8 @@ import { isDigest, type Digest } from '../../../core/digest.js';
 import { Codes, isRegistryError, RegistryError } from '../../../core/errors.js';
 import { isTag, type Reference } from '../../../core/names.js';
 import type { ImportAccess, PullThroughCache, PulledManifest } from '../../../pullthrough/cache.js';
+import type { PullOptions } from '../../../registry/manifests.js';
+import { pullerArn } from '../../puller.js';
 import type { RepoScope } from '../../../registry/context.js';
 import { accountOf, type RegistryKey } from '../../../core/registry-key.js';
 import { repoScope, type EcrAction } from '../context.js';
@@ -96,9 +98,10 @@ type BatchGot = Awaited<ReturnType<typeof batchGet>>;
 /** The answer, and its manifests' bytes (what holding it costs: the JSON is mostly them). */
 async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof batchGetInput>, scope: RepoScope, pull: boolean) {
   const ptc = call.pullThroughCache;
+  const pulledBy = pull ? pullerArn(call.principal) : undefined;
   const { found, failures } =
     ptc && (await ptc.cache.covers(scope))
-      ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds, pull)
+      ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds, { pull, ...(pulledBy !== undefined && { pulledBy }) })
       : await call.registry.images.resolve(scope, input.imageIds, { pull });
   const images = [];
   let bytes = 0;
@@ -109,7 +112,12 @@ async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof ba
     }
     images.push(imageShape(scope.name, scope.registryKey, f.id, f.manifest));
     bytes += f.manifest.payload.length;
-    if (pull && f.manifest.repositoryId !== undefined) call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest);
+    if (pull && f.manifest.repositoryId !== undefined) {
+      call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest, {
+        registryKey: scope.registryKey,
+        ...(pulledBy !== undefined && { principalArn: pulledBy }),
+      });
+    }
   }
   return { answer: { images, failures }, bytes };
 }
@@ -121,7 +129,7 @@ type ImageId = z.infer<typeof imageIds>[number];
  * (fetched from upstream when absent, a tag checked again when due). An upstream's failure for
  * an image not cached fails the call (UnableToGetUpstreamImageException, naming the upstream).
  */
-async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope: RepoScope, ids: ImageId[], pull: boolean) {
+async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope: RepoScope, ids: ImageId[], pull: PullOptions) {
   const found: Array<{ id: ImageId; manifest: PulledManifest & { repositoryId?: number } }> = [];
   const failures: Array<{ imageId: ImageId; failureCode: string; failureReason: string }> = [];
   for (const id of ids) {
@@ -144,7 +152,7 @@ async function pullThrough(cache: PullThroughCache, access: ImportAccess, scope:
       continue;
     }
     try {
-      const manifest = await cache.manifest(scope, ref, access, { pull });
+      const manifest = await cache.manifest(scope, ref, access, pull);
       if (id.imageDigest !== undefined && manifest.digest !== id.imageDigest) {
         failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest and tag combination' });
       } else found.push({ id, manifest });
