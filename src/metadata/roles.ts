@@ -110,9 +110,3 @@ export const toOidcProvider = (r: OidcProviderRow): OidcProviderRecord => ({
   thumbprints: JSON.parse(r.thumbprints) as string[],
   createdAt: new Date(Number(r.created_at)),
 });
-
-export const toRolePolicy = (r: { kind: string; name: string; document: string | null }): RolePolicyRecord => {
-  const p: RolePolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
-  if (r.document !== null) p.document = r.document;
-  return p;
-};

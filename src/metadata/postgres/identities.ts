@@ -1,5 +1,7 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
-import type { AccountRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord } from '../identities.js';
+import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
+import { USER_POLICIES } from '../entity-policies.js';
+import { createPostgresEntityPolicies } from './entity-policies.js';
 import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
 
@@ -14,7 +16,9 @@ const toAccount = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, c
 const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
 const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, created_at';
 
-export function createPostgresIdentities({ pool, collate }: PgContext): IdentityStore {
+export function createPostgresIdentities(ctx: PgContext): IdentityStore {
+  const { pool, collate } = ctx;
+  const policies = createPostgresEntityPolicies(ctx, USER_POLICIES);
   return {
     async createAccount(a) {
       return (
@@ -87,35 +91,9 @@ export function createPostgresIdentities({ pool, collate }: PgContext): Identity
     async deleteAccessKey(id) {
       return (await changes(pool, 'DELETE FROM access_keys WHERE id = $1', [id])) > 0;
     },
-    async putUserPolicy(accountId, userName, p) {
-      await pool.query(
-        `INSERT INTO user_policies (account_id, user_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account_id, user_name, kind, name) DO UPDATE SET document = excluded.document`,
-        [accountId, userName, p.kind, p.name, p.document ?? null],
-      );
-    },
-    async userPolicies(accountId, userName) {
-      const found = await rows<{ kind: string; name: string; document: string | null }>(
-        pool,
-        `SELECT kind, name, document FROM user_policies WHERE account_id = $1 AND user_name = $2 ORDER BY kind${collate}, name${collate}`,
-        [accountId, userName],
-      );
-      return found.map((r) => {
-        const p: UserPolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
-        if (r.document !== null) p.document = r.document;
-        return p;
-      });
-    },
-    async deleteUserPolicy(accountId, userName, kind, name) {
-      return (
-        (await changes(pool, 'DELETE FROM user_policies WHERE account_id = $1 AND user_name = $2 AND kind = $3 AND name = $4', [
-          accountId,
-          userName,
-          kind,
-          name,
-        ])) > 0
-      );
-    },
+    putUserPolicy: policies.put,
+    userPolicies: policies.list,
+    deleteUserPolicy: policies.delete,
     async managedPolicyUsage(accountId) {
       return rows<ManagedPolicyUsage>(pool, managedPolicyUsageSql('$1'), [accountId]);
     },

@@ -1,6 +1,7 @@
 /** IAM groups, their members and policies on SQLite. */
 import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
-import { toRolePolicy } from '../roles.js';
+import { GROUP_POLICIES } from '../entity-policies.js';
+import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
 
 export function createSqliteGroups(db: Db): GroupStore {
@@ -19,15 +20,8 @@ export function createSqliteGroups(db: Db): GroupStore {
        JOIN iam_groups g ON g.account_id = m.account_id AND g.name = m.group_name
        WHERE m.account_id = ? AND m.user_name = ? ORDER BY g.name`,
     ),
-    putPolicy: db.prepare(
-      `INSERT INTO iam_group_policies (account_id, group_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, group_name, kind, name) DO UPDATE SET document = excluded.document`,
-    ),
-    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
-      'SELECT kind, name, document FROM iam_group_policies WHERE account_id = ? AND group_name = ? ORDER BY kind, name',
-    ),
-    deletePolicy: db.prepare('DELETE FROM iam_group_policies WHERE account_id = ? AND group_name = ? AND kind = ? AND name = ?'),
   };
+  const policies = createSqliteEntityPolicies(db, GROUP_POLICIES);
   return {
     async createGroup(g) {
       return q.insert.run(g.accountId, g.name, g.groupId, g.path, g.now.getTime()).changes > 0;
@@ -54,14 +48,8 @@ export function createSqliteGroups(db: Db): GroupStore {
     async groupsOf(accountId, userName) {
       return q.groupsOf.all(accountId, userName).map(toGroup);
     },
-    async putGroupPolicy(accountId, groupName, p) {
-      q.putPolicy.run(accountId, groupName, p.kind, p.name, p.document ?? null);
-    },
-    async groupPolicies(accountId, groupName) {
-      return q.policies.all(accountId, groupName).map(toRolePolicy);
-    },
-    async deleteGroupPolicy(accountId, groupName, kind, name) {
-      return q.deletePolicy.run(accountId, groupName, kind, name).changes > 0;
-    },
+    putGroupPolicy: policies.put,
+    groupPolicies: policies.list,
+    deleteGroupPolicy: policies.delete,
   };
 }

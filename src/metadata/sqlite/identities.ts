@@ -1,5 +1,7 @@
 /** Accounts, users, access keys and user policies on SQLite. */
-import type { AccountRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord } from '../identities.js';
+import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
+import { USER_POLICIES } from '../entity-policies.js';
+import { createSqliteEntityPolicies } from './entity-policies.js';
 import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import type { Db } from './open.js';
 
@@ -22,16 +24,9 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     rootKeys: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_at'),
     keyStatus: db.prepare('UPDATE access_keys SET status = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM access_keys WHERE id = ?'),
-    putPolicy: db.prepare(
-      `INSERT INTO user_policies (account_id, user_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, user_name, kind, name) DO UPDATE SET document = excluded.document`,
-    ),
-    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
-      'SELECT kind, name, document FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY kind, name',
-    ),
-    deletePolicy: db.prepare('DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND kind = ? AND name = ?'),
     policyUsage: db.prepare<{ a: string }, ManagedPolicyUsage>(managedPolicyUsageSql('@a')),
   };
+  const policies = createSqliteEntityPolicies(db, USER_POLICIES);
   const toAccount = (r: { id: string; name: string; created_at: number }): AccountRecord => ({
     id: r.id,
     name: r.name,
@@ -85,19 +80,9 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     async deleteAccessKey(id) {
       return q.deleteKey.run(id).changes > 0;
     },
-    async putUserPolicy(accountId, userName, p) {
-      q.putPolicy.run(accountId, userName, p.kind, p.name, p.document ?? null);
-    },
-    async userPolicies(accountId, userName) {
-      return q.policies.all(accountId, userName).map((r) => {
-        const p: UserPolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
-        if (r.document !== null) p.document = r.document;
-        return p;
-      });
-    },
-    async deleteUserPolicy(accountId, userName, kind, name) {
-      return q.deletePolicy.run(accountId, userName, kind, name).changes > 0;
-    },
+    putUserPolicy: policies.put,
+    userPolicies: policies.list,
+    deleteUserPolicy: policies.delete,
     async managedPolicyUsage(accountId) {
       return q.policyUsage.all({ a: accountId });
     },

@@ -1,5 +1,7 @@
 /** Roles, their policies and OIDC providers on SQLite. */
-import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { ROLE_POLICIES } from '../entity-policies.js';
+import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
 
 export function createSqliteRoles(db: Db): RoleStore {
@@ -16,14 +18,6 @@ export function createSqliteRoles(db: Db): RoleStore {
        max_session_duration = COALESCE(?, max_session_duration) WHERE account_id = ? AND name = ?`,
     ),
     deleteRole: db.prepare('DELETE FROM roles WHERE account_id = ? AND name = ?'),
-    putPolicy: db.prepare(
-      `INSERT INTO role_policies (account_id, role_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, role_name, kind, name) DO UPDATE SET document = excluded.document`,
-    ),
-    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
-      'SELECT kind, name, document FROM role_policies WHERE account_id = ? AND role_name = ? ORDER BY kind, name',
-    ),
-    deletePolicy: db.prepare('DELETE FROM role_policies WHERE account_id = ? AND role_name = ? AND kind = ? AND name = ?'),
     insertProvider: db.prepare(
       'INSERT INTO oidc_providers (account_id, url, client_ids, thumbprints, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
@@ -31,6 +25,7 @@ export function createSqliteRoles(db: Db): RoleStore {
     providers: db.prepare<[string], OidcProviderRow>('SELECT * FROM oidc_providers WHERE account_id = ? ORDER BY url'),
     deleteProvider: db.prepare('DELETE FROM oidc_providers WHERE account_id = ? AND url = ?'),
   };
+  const policies = createSqliteEntityPolicies(db, ROLE_POLICIES);
   return {
     async createRole(r) {
       return q.insertRole.run(...roleValues(r)).changes > 0;
@@ -52,15 +47,9 @@ export function createSqliteRoles(db: Db): RoleStore {
       // role_policies go by ON DELETE CASCADE.
       return q.deleteRole.run(accountId, name).changes > 0;
     },
-    async putRolePolicy(accountId, roleName, p) {
-      q.putPolicy.run(accountId, roleName, p.kind, p.name, p.document ?? null);
-    },
-    async rolePolicies(accountId, roleName) {
-      return q.policies.all(accountId, roleName).map(toRolePolicy);
-    },
-    async deleteRolePolicy(accountId, roleName, kind, name) {
-      return q.deletePolicy.run(accountId, roleName, kind, name).changes > 0;
-    },
+    putRolePolicy: policies.put,
+    rolePolicies: policies.list,
+    deleteRolePolicy: policies.delete,
     async createOidcProvider(p) {
       return q.insertProvider.run(p.accountId, p.url, JSON.stringify(p.clientIds), JSON.stringify(p.thumbprints), p.now.getTime()).changes > 0;
     },
