@@ -135,7 +135,7 @@ async function authorizeIam(
   sourceIp: string | undefined,
 ): Promise<void> {
   const action = `iam:${name}`;
-  const resource = iamResourceOf(principal.accountId, form);
+  const resource = await iamResourceOf(opts.identities, principal.accountId, form);
   const context = await boundaryCondition(opts.identities, principal.accountId, name, form);
   const refusal = await iamRefusal(opts, principal, name, resource, sourceIp, context);
   if (refusal !== undefined) {

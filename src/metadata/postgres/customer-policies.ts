@@ -8,6 +8,7 @@ import {
   type CustomerPolicyRow,
   type CustomerPolicyStore,
 } from '../customer-policies.js';
+import { insertUnlessNameTaken, pgPh } from '../iam-names.js';
 import { changes, one, rows, withTransaction, Rollback, type PgContext } from './pool.js';
 
 const USAGE = usageSql((i) => `$${i}`);
@@ -18,7 +19,7 @@ export function createPostgresCustomerPolicies({ pool, collate }: PgContext): Cu
       return withTransaction(pool, async (tx) => {
         const n = await changes(
           tx,
-          `INSERT INTO customer_policies (${CUSTOMER_POLICY_COLUMNS}, next_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+          insertUnlessNameTaken('customer_policies', [...CUSTOMER_POLICY_COLUMNS.split(', '), 'next_version'], pgPh),
           customerPolicyValues(p),
         );
         if (n === 0) return false;

@@ -1,6 +1,7 @@
 /** IAM groups, their members and policies on PostgreSQL (the twin of ../sqlite/groups.ts). */
 import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
 import { GROUP_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { createPostgresEntityPolicies } from './entity-policies.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
@@ -9,7 +10,7 @@ export function createPostgresGroups(ctx: PgContext): GroupStore {
   const policies = createPostgresEntityPolicies(ctx, GROUP_POLICIES);
   return {
     async createGroup(g) {
-      const n = await changes(pool, `INSERT INTO iam_groups (${GROUP_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+      const n = await changes(pool, insertUnlessNameTaken('iam_groups', GROUP_COLUMNS.split(', '), pgPh), [
         g.accountId,
         g.name,
         g.groupId,
@@ -19,7 +20,7 @@ export function createPostgresGroups(ctx: PgContext): GroupStore {
       return n > 0;
     },
     async group(accountId, name) {
-      const r = await one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      const r = await one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);
       return r && toGroup(r);
     },
     async listGroups(accountId) {

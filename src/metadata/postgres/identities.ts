@@ -1,6 +1,7 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
 import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
 import { USER_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { createPostgresEntityPolicies } from './entity-policies.js';
 import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
@@ -33,8 +34,8 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
       return (await rows<AccountRow>(pool, `SELECT id, name, created_at FROM accounts ORDER BY id${collate}`)).map(toAccount);
     },
     async createUser(u) {
-      // ON CONFLICT DO NOTHING covers both unique keys (name in the account, and user id), as SQLite's does.
-      const n = await changes(pool, `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
+      // ON CONFLICT DO NOTHING covers every unique key (name in any case, user id), as SQLite's does.
+      const n = await changes(pool, insertUnlessNameTaken('users', USER_COLUMNS.split(', '), pgPh), [
         u.accountId,
         u.name,
         u.userId,
@@ -48,7 +49,7 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
       return (await changes(pool, 'UPDATE users SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
     },
     async user(accountId, name) {
-      const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);
       return r && toUser(r);
     },
     async listUsers(accountId) {

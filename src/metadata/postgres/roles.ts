@@ -1,5 +1,6 @@
 /** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
 import { ROLE_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import { createPostgresEntityPolicies } from './entity-policies.js';
 import { changes, one, rows, type PgContext } from './pool.js';
@@ -14,7 +15,7 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
     async createRole(r) {
       const n = await changes(
         pool,
-        `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+        insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh),
         roleValues(r),
       );
       return n > 0;
@@ -23,7 +24,7 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
       return (await changes(pool, 'UPDATE roles SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
     },
     async role(accountId, name) {
-      const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);
       return r && toRole(r);
     },
     async listRoles(accountId) {

@@ -1,13 +1,14 @@
 /** IAM groups, their members and policies on SQLite. */
 import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
 import { GROUP_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
 
 export function createSqliteGroups(db: Db): GroupStore {
   const q = {
-    insert: db.prepare(`INSERT INTO iam_groups (${GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    group: db.prepare<[string, string], GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = ? AND name = ?`),
+    insert: db.prepare(insertUnlessNameTaken('iam_groups', GROUP_COLUMNS.split(', '), sqlitePh)),
+    group: db.prepare<Record<string, unknown>, GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE ${nameInAnyCase(sqlitePh)}`),
     groups: db.prepare<[string], GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = ? ORDER BY name`),
     delete: db.prepare('DELETE FROM iam_groups WHERE account_id = ? AND name = ?'),
     addMember: db.prepare('INSERT INTO iam_group_members (account_id, group_name, user_name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -24,10 +25,10 @@ export function createSqliteGroups(db: Db): GroupStore {
   const policies = createSqliteEntityPolicies(db, GROUP_POLICIES);
   return {
     async createGroup(g) {
-      return q.insert.run(g.accountId, g.name, g.groupId, g.path, g.now.getTime()).changes > 0;
+      return q.insert.run(named([g.accountId, g.name, g.groupId, g.path, g.now.getTime()])).changes > 0;
     },
     async group(accountId, name) {
-      const r = q.group.get(accountId, name);
+      const r = q.group.get(named([accountId, name]));
       return r && toGroup(r);
     },
     async listGroups(accountId) {

@@ -1,20 +1,21 @@
 /** Accounts, users, access keys and user policies on SQLite. */
 import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
 import { USER_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { createSqliteEntityPolicies } from './entity-policies.js';
 import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
 import type { Db } from './open.js';
+
+const USER_COLUMNS = ['account_id', 'name', 'user_id', 'path', 'permissions_boundary', 'created_at'];
 
 export function createSqliteIdentities(db: Db): IdentityStore {
   const q = {
     insertAccount: db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     account: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM accounts WHERE id = ?'),
     accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
-    insertUser: db.prepare(
-      'INSERT INTO users (account_id, name, user_id, path, permissions_boundary, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
+    insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh)),
     setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
-    user: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE account_id = ? AND name = ?'),
+    user: db.prepare<Record<string, unknown>, UserRow>(`SELECT * FROM users WHERE ${nameInAnyCase(sqlitePh)}`),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
     deleteUserKeys: db.prepare('DELETE FROM access_keys WHERE account_id = ? AND user_name = ?'),
@@ -49,13 +50,13 @@ export function createSqliteIdentities(db: Db): IdentityStore {
       return q.accounts.all().map(toAccount);
     },
     async createUser(u) {
-      return q.insertUser.run(u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()).changes > 0;
+      return q.insertUser.run(named([u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()])).changes > 0;
     },
     async setUserBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
     async user(accountId, name) {
-      const r = q.user.get(accountId, name);
+      const r = q.user.get(named([accountId, name]));
       return r && toUser(r);
     },
     async listUsers(accountId) {

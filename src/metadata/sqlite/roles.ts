@@ -1,17 +1,17 @@
 /** Roles, their policies and OIDC providers on SQLite. */
 import { ROLE_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
 
+const ROLE_COLUMNS = ['account_id', 'name', 'role_id', 'path', 'trust_policy', 'description', 'max_session_duration', 'tags', 'permissions_boundary', 'created_at'];
+
 export function createSqliteRoles(db: Db): RoleStore {
   const q = {
-    insertRole: db.prepare(
-      `INSERT INTO roles (account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    ),
+    insertRole: db.prepare(insertUnlessNameTaken('roles', ROLE_COLUMNS, sqlitePh)),
     setBoundary: db.prepare('UPDATE roles SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
-    role: db.prepare<[string, string], RoleRow>('SELECT * FROM roles WHERE account_id = ? AND name = ?'),
+    role: db.prepare<Record<string, unknown>, RoleRow>(`SELECT * FROM roles WHERE ${nameInAnyCase(sqlitePh)}`),
     roles: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE account_id = ? ORDER BY name'),
     updateRole: db.prepare(
       `UPDATE roles SET trust_policy = COALESCE(?, trust_policy), description = COALESCE(?, description),
@@ -28,13 +28,13 @@ export function createSqliteRoles(db: Db): RoleStore {
   const policies = createSqliteEntityPolicies(db, ROLE_POLICIES);
   return {
     async createRole(r) {
-      return q.insertRole.run(...roleValues(r)).changes > 0;
+      return q.insertRole.run(named(roleValues(r))).changes > 0;
     },
     async setRoleBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
     async role(accountId, name) {
-      const r = q.role.get(accountId, name);
+      const r = q.role.get(named([accountId, name]));
       return r && toRole(r);
     },
     async listRoles(accountId) {
