@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
-import { parsePolicy, type Policy } from '../iam/policy.js';
+import type { Policy } from '../iam/policy.js';
 import type { CustomerPolicyRecord, CustomerPolicyStore, PolicyVersionRecord } from '../metadata/customer-policies.js';
 import { IdentityError } from './identity-admin.js';
 import { checkTags } from './role-admin.js';
+import { storedPolicy } from './principal-policies.js';
 
 const NAME_RE = /^[\w+=,.@-]{1,128}$/;
 const PATH_RE = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
@@ -170,12 +171,7 @@ export class CustomerPolicies {
     const found = await this.lookup(accountId, arn);
     if (!found) return undefined;
     const document = await this.store.defaultDocument(accountId, found.name);
-    if (document === undefined) return undefined;
-    try {
-      return parsePolicy(document, { kind: 'identity', maxLength: 1_000_000, lenient: true });
-    } catch {
-      return { statements: [] };
-    }
+    return document === undefined ? undefined : storedPolicy(document);
   }
 
   private async lookup(accountId: string, arn: string): Promise<CustomerPolicyRecord | undefined> {

@@ -17,6 +17,7 @@ import { LoginProfiles } from './login-profiles.js';
 import { checkPermissionsBoundary } from './boundaries.js';
 import { CustomerPolicies } from './customer-policies.js';
 import { GroupAdmin } from './group-admin.js';
+import { principalPolicies, type PrincipalPolicies } from './principal-policies.js';
 import type { GroupStore } from '../metadata/groups.js';
 import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
 import { managedPolicy } from '../iam/managed.js';
@@ -81,6 +82,11 @@ export class IdentityAdmin {
   /** Whether `arn` names a managed policy `accountId` may attach: an AWS one Berth keeps, or its own. */
   async hasManagedPolicy(accountId: string, arn: string): Promise<boolean> {
     return managedPolicy(arn) !== undefined || ((await this.policies?.exists(accountId, arn)) ?? false);
+  }
+
+  /** The identity policies of the user or role named exactly `name`, with its boundary, as the evaluator applies them (one store read). */
+  principalPolicies(accountId: string, kind: 'user' | 'role', name: string): Promise<PrincipalPolicies> {
+    return principalPolicies(this.store, accountId, kind, name);
   }
 
   /** The managed policy `arn` names as the evaluator applies it (a customer policy's default version); undefined when none. */

@@ -97,6 +97,9 @@ export const customerPolicyValues = (p: NewCustomerPolicy): unknown[] => [
   2,
 ];
 
+/** A customer policy row's ARN, as attachments and boundaries name it, in SQL (both engines' `||`); `t` is the row's alias. */
+export const customerPolicyArnSql = (t: string): string => `'arn:aws:iam::' || ${t}.account_id || ':policy' || ${t}.path || ${t}.name`;
+
 /** Counts a policy's attachments and boundary uses in one statement (placeholders `?` or `$n` by `ph`). */
 export const usageSql = (ph: (i: number) => string): string =>
   `SELECT

@@ -39,6 +39,19 @@ export interface UserPolicyRecord {
   document?: string;
 }
 
+/**
+ * One of a user's or role's policies as the evaluator reads them all at once: inline (with its
+ * document), managed (its ARN; with a customer policy's default document when the ARN names one of
+ * the account's), or the permissions boundary (likewise).
+ */
+export interface PrincipalPolicyRecord {
+  kind: 'inline' | 'managed' | 'boundary';
+  name: string;
+  document?: string;
+  /** A customer managed policy's default version (managed and boundary rows). */
+  managedDocument?: string;
+}
+
 /** How an account's users and roles use one managed policy (IAM's AttachmentCount, PermissionsBoundaryUsageCount). */
 export interface ManagedPolicyUsage {
   arn: string;
@@ -68,6 +81,12 @@ export interface IdentityStore {
   putUserPolicy(accountId: string, userName: string, p: UserPolicyRecord): Promise<void>;
   userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]>;
   deleteUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /**
+   * The policies of the user `name` (exactly: a principal's name) with its groups', or of the
+   * role, and its boundary, customer policies' default documents joined in: one query, whatever
+   * the number of groups and policies (an authorization cache miss).
+   */
+  principalPolicies(accountId: string, kind: 'user' | 'role', name: string): Promise<PrincipalPolicyRecord[]>;
   /** Every managed policy an account's users and roles use, with its counts, in one query: ListPolicies' usage. */
   managedPolicyUsage(accountId: string): Promise<ManagedPolicyUsage[]>;
 }

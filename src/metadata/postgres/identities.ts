@@ -3,7 +3,16 @@ import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identi
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { createPostgresEntityPolicies } from './entity-policies.js';
-import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
+import {
+  managedPolicyUsageSql,
+  principalPoliciesSql,
+  toKey,
+  toPrincipalPolicy,
+  toUser,
+  type KeyRow,
+  type PrincipalPolicyRow,
+  type UserRow,
+} from '../identity-rows.js';
 import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
 
 interface AccountRow {
@@ -14,6 +23,8 @@ interface AccountRow {
 
 const toAccount = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at) });
 
+const USER_POLICIES_SQL = principalPoliciesSql('user', pgPh);
+const ROLE_POLICIES_SQL = principalPoliciesSql('role', pgPh);
 const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
 const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, created_at';
 
@@ -97,6 +108,9 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     deleteUserPolicy: policies.delete,
     async managedPolicyUsage(accountId) {
       return rows<ManagedPolicyUsage>(pool, managedPolicyUsageSql('$1'), [accountId]);
+    },
+    async principalPolicies(accountId, kind, name) {
+      return (await rows<PrincipalPolicyRow>(pool, kind === 'user' ? USER_POLICIES_SQL : ROLE_POLICIES_SQL, [accountId, name])).map(toPrincipalPolicy);
     },
   };
 }

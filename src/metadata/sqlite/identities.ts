@@ -3,7 +3,16 @@ import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identi
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { createSqliteEntityPolicies } from './entity-policies.js';
-import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
+import {
+  managedPolicyUsageSql,
+  principalPoliciesSql,
+  toKey,
+  toPrincipalPolicy,
+  toUser,
+  type KeyRow,
+  type PrincipalPolicyRow,
+  type UserRow,
+} from '../identity-rows.js';
 import type { Db } from './open.js';
 
 const USER_COLUMNS = ['account_id', 'name', 'user_id', 'path', 'permissions_boundary', 'created_at'];
@@ -26,6 +35,8 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     keyStatus: db.prepare('UPDATE access_keys SET status = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM access_keys WHERE id = ?'),
     policyUsage: db.prepare<{ a: string }, ManagedPolicyUsage>(managedPolicyUsageSql('@a')),
+    userPolicies: db.prepare<Record<string, unknown>, PrincipalPolicyRow>(principalPoliciesSql('user', sqlitePh)),
+    rolePolicies: db.prepare<Record<string, unknown>, PrincipalPolicyRow>(principalPoliciesSql('role', sqlitePh)),
   };
   const policies = createSqliteEntityPolicies(db, USER_POLICIES);
   const toAccount = (r: { id: string; name: string; created_at: number }): AccountRecord => ({
@@ -86,6 +97,9 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     deleteUserPolicy: policies.delete,
     async managedPolicyUsage(accountId) {
       return q.policyUsage.all({ a: accountId });
+    },
+    async principalPolicies(accountId, kind, name) {
+      return (kind === 'user' ? q.userPolicies : q.rolePolicies).all(named([accountId, name])).map(toPrincipalPolicy);
     },
   };
 }
