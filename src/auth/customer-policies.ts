@@ -88,15 +88,16 @@ export class CustomerPolicies {
   /** As IAM: detached from everyone, no longer a boundary, and its other versions deleted first. */
   async delete(accountId: string, arn: string): Promise<void> {
     const p = await this.get(accountId, arn);
-    const used = await this.store.usage(accountId, arn);
-    if (used.attachments + used.boundaries > 0) throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete a policy attached to entities.');
-    if ((await this.store.versions(accountId, p.name)).length > 1) {
+    // One transaction: an attachment racing this is either counted or refused (attachCustomer).
+    const outcome = await this.store.deleteIfUnused(accountId, p.name, arn);
+    if (outcome === undefined) throw notFound(arn);
+    if (outcome === 'attached') throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete a policy attached to entities.');
+    if (outcome === 'versions') {
       throw new IdentityError(
         IamCodes.DeleteConflict,
         "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
       );
     }
-    await this.store.delete(accountId, p.name);
     this.authzChanges?.bump();
   }
 

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { GroupPolicyRecord, GroupRecord, GroupStore } from '../metadata/groups.js';
+import { attachManaged } from './attach-managed.js';
 import { IdentityError } from './identity-admin.js';
 
 const GROUP_NAME_RE = /^[\w+=,.@-]{1,128}$/;
@@ -120,7 +121,10 @@ export class GroupAdmin {
   async attachGroupPolicy(accountId: string, groupName: string, policyArn: string): Promise<void> {
     await this.deps.requireAttachable(accountId, policyArn);
     const g = await this.group(accountId, groupName);
-    await this.store.putGroupPolicy(accountId, g.name, { kind: 'managed', name: policyArn });
+    await attachManaged(policyArn, {
+      put: () => this.store.putGroupPolicy(accountId, g.name, { kind: 'managed', name: policyArn }),
+      attachCustomer: () => this.store.attachCustomerPolicy(accountId, g.name, policyArn),
+    });
     this.deps.authzChanges?.bump();
   }
 

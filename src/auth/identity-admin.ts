@@ -17,6 +17,7 @@ import { LoginProfiles } from './login-profiles.js';
 import { checkPermissionsBoundary } from './boundaries.js';
 import { CustomerPolicies } from './customer-policies.js';
 import { GroupAdmin } from './group-admin.js';
+import { attachManaged } from './attach-managed.js';
 import { principalPolicies, type PrincipalPolicies } from './principal-policies.js';
 import type { GroupStore } from '../metadata/groups.js';
 import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
@@ -264,7 +265,10 @@ export class IdentityAdmin {
 
   async attachUserPolicy(accountId: string, userName: string, policyArn: string): Promise<void> {
     const u = await this.user(accountId, userName);
-    await this.store.putUserPolicy(accountId, u.name, { kind: 'managed', name: policyArn });
+    await attachManaged(policyArn, {
+      put: () => this.store.putUserPolicy(accountId, u.name, { kind: 'managed', name: policyArn }),
+      attachCustomer: () => this.store.attachCustomerPolicy(accountId, u.name, policyArn),
+    });
     this.authzChanges?.bump();
   }
 

@@ -10,6 +10,7 @@ import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from '../metadata/roles.js';
+import { attachManaged } from './attach-managed.js';
 import { checkPermissionsBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
 
@@ -185,7 +186,10 @@ export class RoleAdmin {
 
   async attachRolePolicy(accountId: string, roleName: string, policyArn: string): Promise<void> {
     const r = await this.role(accountId, roleName);
-    await this.store.putRolePolicy(accountId, r.name, { kind: 'managed', name: policyArn });
+    await attachManaged(policyArn, {
+      put: () => this.store.putRolePolicy(accountId, r.name, { kind: 'managed', name: policyArn }),
+      attachCustomer: () => this.store.attachCustomerPolicy(accountId, r.name, policyArn),
+    });
     this.authzChanges?.bump();
   }
 

@@ -101,4 +101,59 @@ export function customerPoliciesContract(test: ContractTest): void {
     await a.identities.createUser(user('210987654321', 'u3', ARN));
     assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 3, boundaries: 2 });
   });
+
+  test('customer policies: DeletePolicy and an attachment are ordered: one attached is not deleted, one deleted is not attached', async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    await a.customerPolicies.create(policy('pull'));
+    await a.identities.createUser({ accountId: ACCOUNT, name: 'u1', userId: 'AIDAU1XXXXXXXXXXXXX', path: '/', now: at(1) });
+    await a.roles.createRole({
+      accountId: ACCOUNT,
+      name: 'r1',
+      roleId: 'AROAR1XXXXXXXXXXXXX',
+      path: '/',
+      trustPolicy: '{}',
+      description: '',
+      maxSessionDuration: 3600,
+      tags: [],
+      now: at(1),
+    });
+    await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
+
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), true);
+    assert.equal(await b.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), true, 'again: there already, still true');
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', `arn:aws:iam::${ACCOUNT}:policy/pull`), false, 'another path names no policy');
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', 'arn:aws:iam::210987654321:policy/team/pull'), false, "another account's");
+    assert.deepEqual(await b.identities.userPolicies(ACCOUNT, 'u1'), [{ kind: 'managed', name: ARN }]);
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'attached');
+    await a.identities.deleteUserPolicy(ACCOUNT, 'u1', 'managed', ARN);
+    await a.identities.setUserBoundary(ACCOUNT, 'u1', ARN);
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'attached', 'a boundary is a use');
+    await a.identities.setUserBoundary(ACCOUNT, 'u1', null);
+    await a.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":2}', false, 5, at(2));
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'versions');
+    await a.customerPolicies.deleteVersion(ACCOUNT, 'pull', 2);
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'deleted');
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), undefined);
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), false);
+    assert.equal(await a.roles.attachCustomerPolicy(ACCOUNT, 'r1', ARN), false);
+    assert.equal(await a.groups.attachCustomerPolicy(ACCOUNT, 'g1', ARN), false);
+    assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 0, boundaries: 0 });
+
+    // Racing, from two nodes: never both an attachment and a delete.
+    const attachers = [
+      (arn: string) => a.identities.attachCustomerPolicy(ACCOUNT, 'u1', arn),
+      (arn: string) => a.roles.attachCustomerPolicy(ACCOUNT, 'r1', arn),
+      (arn: string) => a.groups.attachCustomerPolicy(ACCOUNT, 'g1', arn),
+    ];
+    for (let i = 0; i < 12; i++) {
+      const name = `race${i}`;
+      const arn = `arn:aws:iam::${ACCOUNT}:policy/team/${name}`;
+      await a.customerPolicies.create(policy(name, { policyId: `ANPARACE${i}` }));
+      const [attached, deleted] = await Promise.all([attachers[i % 3]!(arn), b.customerPolicies.deleteIfUnused(ACCOUNT, name, arn)]);
+      assert.notEqual(attached && deleted === 'deleted', true, `${name}: attached and deleted`);
+      assert.equal(attached ? 'attached' : 'deleted', deleted);
+      const uses = (await b.customerPolicies.usage(ACCOUNT, arn)).attachments;
+      assert.equal(uses, attached ? 1 : 0, `${name}: no attachment outlives its policy`);
+    }
+  });
 }

@@ -47,6 +47,13 @@ export interface CustomerPolicyStore {
   setTags(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<boolean>;
   /** Deletes the policy with its versions. */
   delete(accountId: string, name: string): Promise<boolean>;
+  /**
+   * DeletePolicy's rule in one transaction: deletes the policy (named `arn`) with its one version
+   * unless it is attached or a boundary ('attached') or has other versions ('versions');
+   * undefined when it is gone. An attachment racing it (attachCustomer) is ordered before or
+   * after, never lost between the check and the delete.
+   */
+  deleteIfUnused(accountId: string, name: string, arn: string): Promise<'deleted' | 'attached' | 'versions' | undefined>;
   /** How many of the account's users, roles and groups have `arn` attached, and users and roles as their boundary. */
   usage(accountId: string, arn: string): Promise<{ attachments: number; boundaries: number }>;
 }

@@ -81,6 +81,8 @@ export interface IdentityStore {
   putUserPolicy(accountId: string, userName: string, p: UserPolicyRecord): Promise<void>;
   userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]>;
   deleteUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /** Attaches the account's customer policy `arn` if it exists, atomically with DeletePolicy (entity-policies.ts); false when it does not. */
+  attachCustomerPolicy(accountId: string, userName: string, arn: string): Promise<boolean>;
   /**
    * The policies of the user `name` (exactly: a principal's name) with its groups', or of the
    * role, and its boundary, customer policies' default documents joined in: one query, whatever

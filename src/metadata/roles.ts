@@ -48,6 +48,8 @@ export interface RoleStore {
   putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
   rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;
   deleteRolePolicy(accountId: string, roleName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /** Attaches the account's customer policy `arn` if it exists, atomically with DeletePolicy (entity-policies.ts); false when it does not. */
+  attachCustomerPolicy(accountId: string, roleName: string, arn: string): Promise<boolean>;
 
   createOidcProvider(p: Omit<OidcProviderRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
   oidcProvider(accountId: string, url: string): Promise<OidcProviderRecord | undefined>;

@@ -3,7 +3,7 @@ import { entityPolicySql, toEntityPolicy, type EntityPolicies, type EntityPolicy
 import { changes, rows, type PgContext } from './pool.js';
 
 export function createPostgresEntityPolicies({ pool, collate }: PgContext, where: EntityPolicyTable): EntityPolicies {
-  const sql = entityPolicySql(where, (i) => `$${i}`, collate);
+  const sql = entityPolicySql(where, (i) => `$${i}`, { collate, lock: ' FOR SHARE' });
   return {
     async put(accountId, owner, p) {
       await pool.query(sql.put, [accountId, owner, p.kind, p.name, p.document ?? null]);
@@ -13,6 +13,9 @@ export function createPostgresEntityPolicies({ pool, collate }: PgContext, where
     },
     async delete(accountId, owner, kind, name) {
       return (await changes(pool, sql.delete, [accountId, owner, kind, name])) > 0;
+    },
+    async attachCustomer(accountId, owner, arn) {
+      return (await changes(pool, sql.attachCustomer, [accountId, owner, arn])) > 0;
     },
   };
 }

@@ -65,5 +65,6 @@ export function createPostgresGroups(ctx: PgContext): GroupStore {
     putGroupPolicy: policies.put,
     groupPolicies: policies.list,
     deleteGroupPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
   };
 }

@@ -106,6 +106,7 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     putUserPolicy: policies.put,
     userPolicies: policies.list,
     deleteUserPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async managedPolicyUsage(accountId) {
       return rows<ManagedPolicyUsage>(pool, managedPolicyUsageSql('$1'), [accountId]);
     },

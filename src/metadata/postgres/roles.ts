@@ -46,6 +46,7 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
     putRolePolicy: policies.put,
     rolePolicies: policies.list,
     deleteRolePolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async createOidcProvider(p) {
       const n = await changes(pool, `INSERT INTO oidc_providers (${PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
         p.accountId,

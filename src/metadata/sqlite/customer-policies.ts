@@ -54,6 +54,14 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
     q.advance.run(setDefault ? 1 : 0, now.getTime(), accountId, name);
     return version;
   });
+  const deleteIfUnused = db.transaction((accountId: string, name: string, arn: string) => {
+    if (!q.get.get(accountId, name)) return undefined;
+    const used = q.usage.get(accountId, arn, accountId, arn, accountId, arn, accountId, arn, accountId, arn)!;
+    if (Number(used.attachments) + Number(used.boundaries) > 0) return 'attached' as const;
+    if (q.versions.all(accountId, name).length > 1) return 'versions' as const;
+    q.delete.run(accountId, name);
+    return 'deleted' as const;
+  });
   return {
     async create(p) {
       return create.immediate(p);
@@ -85,6 +93,9 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
     },
     async delete(accountId, name) {
       return q.delete.run(accountId, name).changes > 0;
+    },
+    async deleteIfUnused(accountId, name, arn) {
+      return deleteIfUnused.immediate(accountId, name, arn);
     },
     async usage(accountId, arn) {
       const r = q.usage.get(accountId, arn, accountId, arn, accountId, arn, accountId, arn, accountId, arn)!;

@@ -52,5 +52,6 @@ export function createSqliteGroups(db: Db): GroupStore {
     putGroupPolicy: policies.put,
     groupPolicies: policies.list,
     deleteGroupPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
   };
 }

@@ -95,6 +95,7 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     putUserPolicy: policies.put,
     userPolicies: policies.list,
     deleteUserPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async managedPolicyUsage(accountId) {
       return q.policyUsage.all({ a: accountId });
     },

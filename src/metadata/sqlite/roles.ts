@@ -50,6 +50,7 @@ export function createSqliteRoles(db: Db): RoleStore {
     putRolePolicy: policies.put,
     rolePolicies: policies.list,
     deleteRolePolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async createOidcProvider(p) {
       return q.insertProvider.run(p.accountId, p.url, JSON.stringify(p.clientIds), JSON.stringify(p.thumbprints), p.now.getTime()).changes > 0;
     },
