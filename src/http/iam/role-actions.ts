@@ -112,7 +112,8 @@ export const roleActions: Record<string, QueryAction> = {
     const name = required(call.form, 'PolicyName');
     const p = (await rolesOf(call).rolePolicies(call.accountId, roleName)).find((x) => x.kind === 'inline' && x.name === name);
     if (!p) throw new QueryError(IamCodes.NoSuchEntity, `The role policy with name ${name} cannot be found.`);
-    return { RoleName: roleName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
+    const asMade = await call.identities.nameAsMade(call.accountId, 'role', roleName);
+    return { RoleName: asMade, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
   },
   async ListRolePolicies(call) {
     const policies = await rolesOf(call).rolePolicies(call.accountId, required(call.form, 'RoleName'));
