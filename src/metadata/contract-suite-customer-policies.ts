@@ -1,6 +1,6 @@
 /** Contract: customer managed policies and their versions (see customer-policies.ts, contract-suite.ts). */
 import assert from 'node:assert/strict';
-import { at, type ContractTest } from './contract-fixtures.js';
+import { at, newRole, type ContractTest } from './contract-fixtures.js';
 
 const ACCOUNT = '123456789012';
 const ARN = `arn:aws:iam::${ACCOUNT}:policy/team/pull`;
@@ -82,18 +82,7 @@ export function customerPoliciesContract(test: ContractTest): void {
     await a.identities.createUser(user(ACCOUNT, 'u1'));
     await a.identities.createUser(user(ACCOUNT, 'u2', ARN));
     await a.identities.putUserPolicy(ACCOUNT, 'u1', { kind: 'managed', name: ARN });
-    await a.roles.createRole({
-      accountId: ACCOUNT,
-      name: 'r1',
-      roleId: 'AROAR1XXXXXXXXXXXXX',
-      path: '/',
-      trustPolicy: '{}',
-      description: '',
-      maxSessionDuration: 3600,
-      tags: [],
-      permissionsBoundary: ARN,
-      now: at(1),
-    });
+    await a.roles.createRole(newRole('r1', { permissionsBoundary: ARN }));
     await a.roles.putRolePolicy(ACCOUNT, 'r1', { kind: 'managed', name: ARN });
     await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
     await a.groups.putGroupPolicy(ACCOUNT, 'g1', { kind: 'managed', name: ARN });
@@ -106,17 +95,7 @@ export function customerPoliciesContract(test: ContractTest): void {
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
     await a.customerPolicies.create(policy('pull'));
     await a.identities.createUser({ accountId: ACCOUNT, name: 'u1', userId: 'AIDAU1XXXXXXXXXXXXX', path: '/', now: at(1) });
-    await a.roles.createRole({
-      accountId: ACCOUNT,
-      name: 'r1',
-      roleId: 'AROAR1XXXXXXXXXXXXX',
-      path: '/',
-      trustPolicy: '{}',
-      description: '',
-      maxSessionDuration: 3600,
-      tags: [],
-      now: at(1),
-    });
+    await a.roles.createRole(newRole('r1'));
     await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
 
     assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), true);

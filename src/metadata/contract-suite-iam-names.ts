@@ -5,23 +5,13 @@
  * already held names differing only in case (before migration 26) still migrates.
  */
 import assert from 'node:assert/strict';
-import { at, type ContractTest } from './contract-fixtures.js';
+import { at, newRole, type ContractTest } from './contract-fixtures.js';
 import type { MetadataStore } from './types.js';
 
 const ACCOUNT = '123456789012';
 const OTHER = '210987654321';
 const user = (name: string, accountId = ACCOUNT) => ({ accountId, name, userId: `AIDA${name}${accountId}`, path: '/', now: at(1) });
-const role = (name: string) => ({
-  accountId: ACCOUNT,
-  name,
-  roleId: `AROA${name}`,
-  path: '/',
-  trustPolicy: '{}',
-  description: '',
-  maxSessionDuration: 3600,
-  tags: [],
-  now: at(1),
-});
+const role = (name: string) => newRole(name, { roleId: `AROA${name}` });
 const group = (name: string) => ({ accountId: ACCOUNT, name, groupId: `AGPA${name}`, path: '/', now: at(1) });
 const policy = (name: string) => ({ accountId: ACCOUNT, name, policyId: `ANPA${name}`, path: '/', description: '', tags: [], document: '{}', now: at(1) });
 

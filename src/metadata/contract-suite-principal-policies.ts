@@ -1,6 +1,6 @@
 /** Contract: a principal's policies in one read (identities.principalPolicies; see identity-rows.ts). */
 import assert from 'node:assert/strict';
-import { at, type ContractTest } from './contract-fixtures.js';
+import { at, newRole, type ContractTest } from './contract-fixtures.js';
 
 const ACCOUNT = '123456789012';
 const arn = (name: string, path = '/', account = ACCOUNT) => `arn:aws:iam::${account}:policy${path}${name}`;
@@ -51,18 +51,7 @@ export function principalPoliciesContract(test: ContractTest): void {
     assert.deepEqual(await b.identities.principalPolicies(ACCOUNT, 'user', 'nobody'), []);
     assert.deepEqual(await b.identities.principalPolicies('210987654321', 'user', 'bob'), []);
 
-    await a.roles.createRole({
-      accountId: ACCOUNT,
-      name: 'r',
-      roleId: 'AROAR',
-      path: '/',
-      trustPolicy: '{}',
-      description: '',
-      maxSessionDuration: 3600,
-      tags: [],
-      permissionsBoundary: AWS_MANAGED,
-      now: at(1),
-    });
+    await a.roles.createRole(newRole('r', { permissionsBoundary: AWS_MANAGED }));
     await a.roles.putRolePolicy(ACCOUNT, 'r', { kind: 'managed', name: arn('own') });
     assert.deepEqual(sorted(await b.identities.principalPolicies(ACCOUNT, 'role', 'r')), [
       JSON.stringify({ kind: 'boundary', name: AWS_MANAGED }),
