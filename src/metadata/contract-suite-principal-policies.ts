@@ -10,7 +10,16 @@ export function principalPoliciesContract(test: ContractTest): void {
   test("principal policies: a user's own, its groups', managed ones with their default documents, its boundary", async ({ a, b }) => {
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
     const cp = (name: string, path = '/') =>
-      a.customerPolicies.create({ accountId: ACCOUNT, name, policyId: `ANPA${name}`, path, description: '', tags: [], document: `{"v":"${name}1"}`, now: at(1) });
+      a.customerPolicies.create({
+        accountId: ACCOUNT,
+        name,
+        policyId: `ANPA${name}`,
+        path,
+        description: '',
+        tags: [],
+        document: `{"v":"${name}1"}`,
+        now: at(1),
+      });
     await cp('own');
     await cp('team', '/t/');
     await cp('cap');
@@ -30,8 +39,7 @@ export function principalPoliciesContract(test: ContractTest): void {
     await a.groups.putGroupPolicy(ACCOUNT, 'g2', { kind: 'managed', name: AWS_MANAGED });
     await a.groups.putGroupPolicy(ACCOUNT, 'g2', { kind: 'inline', name: 'gi', document: '{"v":"g2"}' });
 
-    const sorted = (rows: Awaited<ReturnType<typeof b.identities.principalPolicies>>) =>
-      rows.map((r) => JSON.stringify(r)).sort();
+    const sorted = (rows: Awaited<ReturnType<typeof b.identities.principalPolicies>>) => rows.map((r) => JSON.stringify(r)).sort();
     assert.deepEqual(
       sorted(await b.identities.principalPolicies(ACCOUNT, 'user', 'bob')),
       [

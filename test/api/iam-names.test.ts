@@ -137,7 +137,10 @@ describe('IAM names without regard to case', () => {
       await assert.rejects(manager.iam.send(new CreateAccessKeyCommand({ UserName: name })), iamDenied, name);
       await assert.rejects(manager.iam.send(new DeleteUserCommand({ UserName: name })), iamDenied, name);
       await assert.rejects(manager.iam.send(new GetUserCommand({ UserName: name })), iamDenied, name);
-      await assert.rejects(manager.iam.send(new AddUserToGroupCommand({ GroupName: name === 'Guarded' ? 'Guarded-Admins' : 'guarded-ADMINS', UserName: 'deny-manager' })), iamDenied);
+      await assert.rejects(
+        manager.iam.send(new AddUserToGroupCommand({ GroupName: name === 'Guarded' ? 'Guarded-Admins' : 'guarded-ADMINS', UserName: 'deny-manager' })),
+        iamDenied,
+      );
     }
     assert.equal((await iam.send(new GetUserCommand({ UserName: 'Guarded' }))).User!.UserName, 'Guarded', 'still there');
     assert.deepEqual((await iam.send(new GetGroupCommand({ GroupName: 'Guarded-Admins' }))).Users, [], 'no member added');
@@ -146,7 +149,7 @@ describe('IAM names without regard to case', () => {
     await manager.iam.send(new DeleteUserCommand({ UserName: 'FREE' }));
   });
 
-  it("an ARN names exactly: AssumeRole of role/ADMIN is not the role Admin (nor a way around a Deny of it)", async () => {
+  it('an ARN names exactly: AssumeRole of role/ADMIN is not the role Admin (nor a way around a Deny of it)', async () => {
     await iam.send(new CreateRoleCommand({ RoleName: 'Arn-Admin', AssumeRolePolicyDocument: TRUST }));
     const caller = await userWith('arn-caller', {
       Version: '2012-10-17',
@@ -158,6 +161,11 @@ describe('IAM names without regard to case', () => {
     for (const arn of [`arn:aws:iam::${ACCOUNT}:role/Arn-Admin`, `arn:aws:iam::${ACCOUNT}:role/ARN-ADMIN`, `arn:aws:iam::${ACCOUNT}:role/arn-admin`]) {
       await assert.rejects(caller.sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'ses' })), iamDenied, arn);
     }
+    // Without a Deny, the ARN as made is the role; in another case it names none.
+    const free = await userWith('arn-free', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] });
+    const assumed = await free.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/Arn-Admin`, RoleSessionName: 'ses' }));
+    assert.equal(assumed.AssumedRoleUser!.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/Arn-Admin/ses`);
+    await assert.rejects(free.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ARN-ADMIN`, RoleSessionName: 'ses' })), iamDenied);
   });
 
   it('a session of a deleted user is not one of a new user whose name differs only in case', async () => {

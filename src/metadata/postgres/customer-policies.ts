@@ -124,7 +124,10 @@ export function createPostgresCustomerPolicies({ pool, collate }: PgContext): Cu
         if (!(await one(tx, 'SELECT 1 FROM customer_policies WHERE account_id = $1 AND name = $2 FOR UPDATE', [accountId, name]))) return undefined;
         const used = await one<{ attachments: string | number; boundaries: string | number }>(tx, USAGE, [accountId, arn]);
         if (Number(used?.attachments ?? 0) + Number(used?.boundaries ?? 0) > 0) return 'attached' as const;
-        const count = await one<{ n: string }>(tx, 'SELECT count(*) AS n FROM customer_policy_versions WHERE account_id = $1 AND policy_name = $2', [accountId, name]);
+        const count = await one<{ n: string }>(tx, 'SELECT count(*) AS n FROM customer_policy_versions WHERE account_id = $1 AND policy_name = $2', [
+          accountId,
+          name,
+        ]);
         if (Number(count?.n ?? 0) > 1) return 'versions' as const;
         await tx.query('DELETE FROM customer_policies WHERE account_id = $1 AND name = $2', [accountId, name]);
         return 'deleted' as const;

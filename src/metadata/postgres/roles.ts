@@ -13,11 +13,7 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
   const policies = createPostgresEntityPolicies(ctx, ROLE_POLICIES);
   return {
     async createRole(r) {
-      const n = await changes(
-        pool,
-        insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh),
-        roleValues(r),
-      );
+      const n = await changes(pool, insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh), roleValues(r));
       return n > 0;
     },
     async setRoleBoundary(accountId, name, arn) {

@@ -5,7 +5,18 @@ import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow,
 import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
 
-const ROLE_COLUMNS = ['account_id', 'name', 'role_id', 'path', 'trust_policy', 'description', 'max_session_duration', 'tags', 'permissions_boundary', 'created_at'];
+const ROLE_COLUMNS = [
+  'account_id',
+  'name',
+  'role_id',
+  'path',
+  'trust_policy',
+  'description',
+  'max_session_duration',
+  'tags',
+  'permissions_boundary',
+  'created_at',
+];
 
 export function createSqliteRoles(db: Db): RoleStore {
   const q = {
