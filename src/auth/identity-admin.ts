@@ -14,7 +14,7 @@ import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } 
 import { RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
-import { checkPermissionsBoundary } from './boundaries.js';
+import { checkPermissionsBoundary, writeBoundary } from './boundaries.js';
 import { CustomerPolicies } from './customer-policies.js';
 import { GroupAdmin } from './group-admin.js';
 import { attachManaged } from './attach-managed.js';
@@ -167,7 +167,11 @@ export class IdentityAdmin {
   async setUserBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
     if (arn !== null) await checkPermissionsBoundary(arn, (a) => this.hasManagedPolicy(accountId, a));
     const u = await this.user(accountId, name);
-    await this.store.setUserBoundary(accountId, u.name, arn);
+    await writeBoundary(arn, {
+      set: () => this.store.setUserBoundary(accountId, u.name, arn),
+      setCustomer: (a) => this.store.setUserCustomerBoundary(accountId, u.name, a),
+      stillThere: () => this.user(accountId, u.name),
+    });
     this.authzChanges?.bump();
   }
 

@@ -11,7 +11,7 @@ import type { ChangeSignal } from '../core/expiring-cache.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from '../metadata/roles.js';
 import { attachManaged } from './attach-managed.js';
-import { checkPermissionsBoundary } from './boundaries.js';
+import { checkPermissionsBoundary, writeBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
 
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -157,7 +157,11 @@ export class RoleAdmin {
   async setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
     if (arn !== null) await checkPermissionsBoundary(arn, (a) => this.hasManagedPolicy(accountId, a));
     const r = await this.role(accountId, name);
-    await this.store.setRoleBoundary(accountId, r.name, arn);
+    await writeBoundary(arn, {
+      set: () => this.store.setRoleBoundary(accountId, r.name, arn),
+      setCustomer: (a) => this.store.setRoleCustomerBoundary(accountId, r.name, a),
+      stillThere: () => this.role(accountId, r.name),
+    });
     this.authzChanges?.bump();
   }
 

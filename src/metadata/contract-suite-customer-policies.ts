@@ -105,7 +105,10 @@ export function customerPoliciesContract(test: ContractTest): void {
     assert.deepEqual(await b.identities.userPolicies(ACCOUNT, 'u1'), [{ kind: 'managed', name: ARN }]);
     assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'attached');
     await a.identities.deleteUserPolicy(ACCOUNT, 'u1', 'managed', ARN);
-    await a.identities.setUserBoundary(ACCOUNT, 'u1', ARN);
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', `arn:aws:iam::${ACCOUNT}:policy/pull`), false, 'another path names no policy');
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'ghost', ARN), false, 'no such user');
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', ARN), true);
+    assert.equal((await b.identities.user(ACCOUNT, 'u1'))?.permissionsBoundary, ARN);
     assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'attached', 'a boundary is a use');
     await a.identities.setUserBoundary(ACCOUNT, 'u1', null);
     await a.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":2}', false, 5, at(2));
@@ -116,23 +119,27 @@ export function customerPoliciesContract(test: ContractTest): void {
     assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), false);
     assert.equal(await a.roles.attachCustomerPolicy(ACCOUNT, 'r1', ARN), false);
     assert.equal(await a.groups.attachCustomerPolicy(ACCOUNT, 'g1', ARN), false);
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', ARN), false);
+    assert.equal(await a.roles.setRoleCustomerBoundary(ACCOUNT, 'r1', ARN), false);
     assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 0, boundaries: 0 });
 
-    // Racing, from two nodes: never both an attachment and a delete.
+    // Racing, from two nodes: never both an attachment (or a boundary) and a delete.
     const attachers = [
       (arn: string) => a.identities.attachCustomerPolicy(ACCOUNT, 'u1', arn),
       (arn: string) => a.roles.attachCustomerPolicy(ACCOUNT, 'r1', arn),
       (arn: string) => a.groups.attachCustomerPolicy(ACCOUNT, 'g1', arn),
+      (arn: string) => a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', arn),
+      (arn: string) => a.roles.setRoleCustomerBoundary(ACCOUNT, 'r1', arn),
     ];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 15; i++) {
       const name = `race${i}`;
       const arn = `arn:aws:iam::${ACCOUNT}:policy/team/${name}`;
       await a.customerPolicies.create(policy(name, { policyId: `ANPARACE${i}` }));
-      const [attached, deleted] = await Promise.all([attachers[i % 3]!(arn), b.customerPolicies.deleteIfUnused(ACCOUNT, name, arn)]);
+      const [attached, deleted] = await Promise.all([attachers[i % attachers.length]!(arn), b.customerPolicies.deleteIfUnused(ACCOUNT, name, arn)]);
       assert.notEqual(attached && deleted === 'deleted', true, `${name}: attached and deleted`);
       assert.equal(attached ? 'attached' : 'deleted', deleted);
-      const uses = (await b.customerPolicies.usage(ACCOUNT, arn)).attachments;
-      assert.equal(uses, attached ? 1 : 0, `${name}: no attachment outlives its policy`);
+      const uses = await b.customerPolicies.usage(ACCOUNT, arn);
+      assert.equal(uses.attachments + uses.boundaries, attached ? 1 : 0, `${name}: no use outlives its policy`);
     }
   });
 }

@@ -107,6 +107,15 @@ export const customerPolicyValues = (p: NewCustomerPolicy): unknown[] => [
 /** A customer policy row's ARN, as attachments and boundaries name it, in SQL (both engines' `||`); `t` is the row's alias. */
 export const customerPolicyArnSql = (t: string): string => `'arn:aws:iam::' || ${t}.account_id || ':policy' || ${t}.path || ${t}.name`;
 
+/**
+ * Sets `ph(3)` as the boundary of the user or role (`ph(1)`, `ph(2)`) only if it names one of the
+ * account's customer policies, in one statement (`lock`: FOR SHARE on PostgreSQL), so that it is
+ * ordered with deleteIfUnused as an attachment is (entity-policies.ts's attachCustomer).
+ */
+export const setCustomerBoundarySql = (table: 'users' | 'roles', ph: (i: number) => string, lock = ''): string =>
+  `UPDATE ${table} SET permissions_boundary = ${ph(3)} WHERE account_id = ${ph(1)} AND name = ${ph(2)}
+   AND EXISTS (SELECT 1 FROM customer_policies cp WHERE cp.account_id = ${ph(1)} AND ${customerPolicyArnSql('cp')} = ${ph(3)}${lock})`;
+
 /** Counts a policy's attachments and boundary uses in one statement (placeholders `?` or `$n` by `ph`). */
 export const usageSql = (ph: (i: number) => string): string =>
   `SELECT

@@ -71,6 +71,8 @@ export interface IdentityStore {
   deleteUser(accountId: string, name: string): Promise<boolean>;
   /** Sets (an ARN) or removes (null) the user's permissions boundary; false when the user is gone. */
   setUserBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
+  /** Sets the account's customer policy `arn` as the boundary if it exists, atomically with DeletePolicy; false when the user or the policy is gone. */
+  setUserCustomerBoundary(accountId: string, name: string, arn: string): Promise<boolean>;
 
   createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
   accessKey(id: string): Promise<AccessKeyRecord | undefined>;

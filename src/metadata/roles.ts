@@ -44,6 +44,8 @@ export interface RoleStore {
   deleteRole(accountId: string, name: string): Promise<boolean>;
   /** Sets (an ARN) or removes (null) the role's permissions boundary; false when the role is gone. */
   setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
+  /** Sets the account's customer policy `arn` as the boundary if it exists, atomically with DeletePolicy; false when the role or the policy is gone. */
+  setRoleCustomerBoundary(accountId: string, name: string, arn: string): Promise<boolean>;
 
   putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
   rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;

@@ -1,4 +1,5 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
+import { setCustomerBoundarySql } from '../customer-policies.js';
 import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
@@ -58,6 +59,9 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     },
     async setUserBoundary(accountId, name, arn) {
       return (await changes(pool, 'UPDATE users SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
+    },
+    async setUserCustomerBoundary(accountId, name, arn) {
+      return (await changes(pool, setCustomerBoundarySql('users', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
     },
     async user(accountId, name) {
       const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);

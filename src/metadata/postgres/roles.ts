@@ -1,4 +1,5 @@
 /** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
+import { setCustomerBoundarySql } from '../customer-policies.js';
 import { ROLE_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
@@ -18,6 +19,9 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
     },
     async setRoleBoundary(accountId, name, arn) {
       return (await changes(pool, 'UPDATE roles SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
+    },
+    async setRoleCustomerBoundary(accountId, name, arn) {
+      return (await changes(pool, setCustomerBoundarySql('roles', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
     },
     async role(accountId, name) {
       const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);

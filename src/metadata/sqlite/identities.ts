@@ -1,4 +1,5 @@
 /** Accounts, users, access keys and user policies on SQLite. */
+import { setCustomerBoundarySql } from '../customer-policies.js';
 import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
@@ -24,6 +25,7 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
     insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh)),
     setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
+    setCustomerBoundary: db.prepare(setCustomerBoundarySql('users', sqlitePh)),
     user: db.prepare<Record<string, unknown>, UserRow>(`SELECT * FROM users WHERE ${nameInAnyCase(sqlitePh)}`),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
@@ -65,6 +67,9 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     },
     async setUserBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
+    },
+    async setUserCustomerBoundary(accountId, name, arn) {
+      return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
     },
     async user(accountId, name) {
       const r = q.user.get(named([accountId, name]));

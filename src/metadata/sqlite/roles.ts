@@ -1,4 +1,5 @@
 /** Roles, their policies and OIDC providers on SQLite. */
+import { setCustomerBoundarySql } from '../customer-policies.js';
 import { ROLE_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
@@ -22,6 +23,7 @@ export function createSqliteRoles(db: Db): RoleStore {
   const q = {
     insertRole: db.prepare(insertUnlessNameTaken('roles', ROLE_COLUMNS, sqlitePh)),
     setBoundary: db.prepare('UPDATE roles SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
+    setCustomerBoundary: db.prepare(setCustomerBoundarySql('roles', sqlitePh)),
     role: db.prepare<Record<string, unknown>, RoleRow>(`SELECT * FROM roles WHERE ${nameInAnyCase(sqlitePh)}`),
     roles: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE account_id = ? ORDER BY name'),
     updateRole: db.prepare(
@@ -43,6 +45,9 @@ export function createSqliteRoles(db: Db): RoleStore {
     },
     async setRoleBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
+    },
+    async setRoleCustomerBoundary(accountId, name, arn) {
+      return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
     },
     async role(accountId, name) {
       const r = q.role.get(named([accountId, name]));
