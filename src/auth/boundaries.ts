@@ -14,7 +14,12 @@ const POLICY_ARN = /^arn:aws[\w-]*:iam::(aws|\d{12}):policy\/./;
 export async function checkPermissionsBoundary(arn: string, exists: (arn: string) => Promise<boolean>): Promise<void> {
   const quoted = arn.slice(0, 2048);
   if (!POLICY_ARN.test(arn)) throw new IdentityError(IamCodes.InvalidInput, `ARN ${quoted} is not valid.`);
-  if (!(await exists(arn))) throw new IdentityError(IamCodes.NoSuchEntity, `Scope ARN: ${quoted} does not exist or is not attachable.`);
+  if (!(await exists(arn))) throw noBoundary(arn);
+}
+
+/** IAM's NoSuchEntity for a boundary naming no policy. */
+export function noBoundary(arn: string): IdentityError {
+  return new IdentityError(IamCodes.NoSuchEntity, `Scope ARN: ${arn.slice(0, 2048)} does not exist or is not attachable.`);
 }
 
 /**
@@ -34,5 +39,5 @@ export async function writeBoundary(
   }
   if (await store.setCustomer(arn)) return;
   await store.stillThere();
-  throw new IdentityError(IamCodes.NoSuchEntity, `Scope ARN: ${arn.slice(0, 2048)} does not exist or is not attachable.`);
+  throw noBoundary(arn);
 }

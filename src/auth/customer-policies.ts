@@ -10,11 +10,9 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
-import type { Policy } from '../iam/policy.js';
 import type { CustomerPolicyRecord, CustomerPolicyStore, PolicyVersionRecord } from '../metadata/customer-policies.js';
 import { IdentityError } from './identity-admin.js';
 import { checkTags } from './role-admin.js';
-import { storedPolicy } from './principal-policies.js';
 
 const NAME_RE = /^[\w+=,.@-]{1,128}$/;
 const PATH_RE = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
@@ -161,18 +159,6 @@ export class CustomerPolicies {
       p.name,
       p.tags.filter((t) => !gone.has(t.Key)),
     );
-  }
-
-  /**
-   * The default version of the policy `arn` names in `accountId`, parsed, as the evaluator
-   * applies it; undefined when there is no such policy. Documents were checked when stored (older
-   * rules less strictly, hence lenient); one that no longer parses allows nothing.
-   */
-  async defaultPolicy(accountId: string, arn: string): Promise<Policy | undefined> {
-    const found = await this.lookup(accountId, arn);
-    if (!found) return undefined;
-    const document = await this.store.defaultDocument(accountId, found.name);
-    return document === undefined ? undefined : storedPolicy(document);
   }
 
   private async lookup(accountId: string, arn: string): Promise<CustomerPolicyRecord | undefined> {

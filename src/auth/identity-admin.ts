@@ -14,7 +14,7 @@ import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } 
 import { RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
-import { checkPermissionsBoundary, writeBoundary } from './boundaries.js';
+import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
 import { CustomerPolicies } from './customer-policies.js';
 import { GroupAdmin } from './group-admin.js';
 import { attachManaged } from './attach-managed.js';
@@ -22,7 +22,6 @@ import { principalPolicies, type PrincipalPolicies } from './principal-policies.
 import type { GroupStore } from '../metadata/groups.js';
 import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
 import { managedPolicy } from '../iam/managed.js';
-import type { Policy } from '../iam/policy.js';
 
 export class IdentityError extends Error {
   constructor(
@@ -90,11 +89,6 @@ export class IdentityAdmin {
     return principalPolicies(this.store, accountId, kind, name);
   }
 
-  /** The managed policy `arn` names as the evaluator applies it (a customer policy's default version); undefined when none. */
-  async managedPolicy(accountId: string, arn: string): Promise<Policy | undefined> {
-    return managedPolicy(arn) ?? this.policies?.defaultPolicy(accountId, arn);
-  }
-
   async ensureAccount(id: string, name: string): Promise<void> {
     if (!/^\d{12}$/.test(id)) throw new IdentityError(IamCodes.Validation, 'account ids are 12 digits');
     await this.store.createAccount({ id, name, now: this.clock.now() });
@@ -125,7 +119,11 @@ export class IdentityAdmin {
       ...(permissionsBoundary !== undefined && { permissionsBoundary }),
       now: this.clock.now(),
     });
-    if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
+    if (!created) {
+      // Nothing made: the name is taken, or the boundary's policy was deleted since it was checked.
+      if (permissionsBoundary !== undefined && !(await this.store.user(accountId, name))) throw noBoundary(permissionsBoundary);
+      throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
+    }
     return (await this.store.user(accountId, name))!;
   }
 

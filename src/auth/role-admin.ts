@@ -11,7 +11,7 @@ import type { ChangeSignal } from '../core/expiring-cache.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from '../metadata/roles.js';
 import { attachManaged } from './attach-managed.js';
-import { checkPermissionsBoundary, writeBoundary } from './boundaries.js';
+import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
 
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -120,7 +120,11 @@ export class RoleAdmin {
       ...(r.permissionsBoundary !== undefined && { permissionsBoundary: r.permissionsBoundary }),
       now: this.clock.now(),
     });
-    if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `Role with name ${r.name} already exists.`);
+    if (!created) {
+      // Nothing made: the name is taken, or the boundary's policy was deleted since it was checked.
+      if (r.permissionsBoundary !== undefined && !(await this.store.role(accountId, r.name))) throw noBoundary(r.permissionsBoundary);
+      throw new IdentityError(IamCodes.EntityAlreadyExists, `Role with name ${r.name} already exists.`);
+    }
     return (await this.store.role(accountId, r.name))!;
   }
 

@@ -121,6 +121,15 @@ export function customerPoliciesContract(test: ContractTest): void {
     assert.equal(await a.groups.attachCustomerPolicy(ACCOUNT, 'g1', ARN), false);
     assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', ARN), false);
     assert.equal(await a.roles.setRoleCustomerBoundary(ACCOUNT, 'r1', ARN), false);
+    const bounded = (name: string, arn: string) => ({ accountId: ACCOUNT, name, userId: `AIDA${name}`, path: '/', permissionsBoundary: arn, now: at(3) });
+    assert.equal(await a.identities.createUser(bounded('u2', ARN)), false, "a new user's boundary must exist");
+    assert.equal(await b.identities.user(ACCOUNT, 'u2'), undefined);
+    assert.equal(await a.roles.createRole(newRole('r2', { permissionsBoundary: ARN })), false, "a new role's too");
+    assert.equal(
+      await a.identities.createUser(bounded('u2', 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly')),
+      true,
+      "AWS's are the caller's to check",
+    );
     assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 0, boundaries: 0 });
 
     // Racing, from two nodes: never both an attachment (or a boundary) and a delete.
@@ -130,8 +139,10 @@ export function customerPoliciesContract(test: ContractTest): void {
       (arn: string) => a.groups.attachCustomerPolicy(ACCOUNT, 'g1', arn),
       (arn: string) => a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', arn),
       (arn: string) => a.roles.setRoleCustomerBoundary(ACCOUNT, 'r1', arn),
+      (arn: string) => a.identities.createUser(bounded(`new${arn.slice(-2)}`, arn)),
+      (arn: string) => a.roles.createRole(newRole(`new${arn.slice(-2)}`, { permissionsBoundary: arn })),
     ];
-    for (let i = 0; i < 15; i++) {
+    for (let i = 10; i < 24; i++) {
       const name = `race${i}`;
       const arn = `arn:aws:iam::${ACCOUNT}:policy/team/${name}`;
       await a.customerPolicies.create(policy(name, { policyId: `ANPARACE${i}` }));

@@ -116,6 +116,19 @@ export const setCustomerBoundarySql = (table: 'users' | 'roles', ph: (i: number)
   `UPDATE ${table} SET permissions_boundary = ${ph(3)} WHERE account_id = ${ph(1)} AND name = ${ph(2)}
    AND EXISTS (SELECT 1 FROM customer_policies cp WHERE cp.account_id = ${ph(1)} AND ${customerPolicyArnSql('cp')} = ${ph(3)}${lock})`;
 
+/**
+ * The condition a new user or role with boundary `b` (a placeholder) is inserted under: none, or
+ * one not of account `a` (AWS's, checked by the caller), or one of the account's customer policies
+ * that exists at that instant (`lock` as in setCustomerBoundarySql), so that a CreateUser or
+ * CreateRole is ordered with deleteIfUnused too.
+ */
+export const boundaryExistsSql = (a: string, b: string, lock = ''): string => {
+  // PostgreSQL cannot type a parameter that only IS NULL and LIKE see: the cast names it (both engines).
+  const arn = `CAST(${b} AS TEXT)`;
+  return `(${arn} IS NULL OR ${arn} NOT LIKE 'arn:aws:iam::' || ${a} || ':%'
+    OR EXISTS (SELECT 1 FROM customer_policies cp WHERE cp.account_id = ${a} AND ${customerPolicyArnSql('cp')} = ${arn}${lock}))`;
+};
+
 /** Counts a policy's attachments and boundary uses in one statement (placeholders `?` or `$n` by `ph`). */
 export const usageSql = (ph: (i: number) => string): string =>
   `SELECT

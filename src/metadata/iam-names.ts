@@ -9,12 +9,15 @@
 
 type Placeholder = (i: number) => string;
 
-/** INSERT of a new named row unless the account has its name in any case; `columns` start with account_id, name. */
-export function insertUnlessNameTaken(table: string, columns: readonly string[], ph: Placeholder): string {
+/**
+ * INSERT of a new named row unless the account has its name in any case; `columns` start with
+ * account_id, name. `also`: one more condition of the insert (a boundary's policy must exist).
+ */
+export function insertUnlessNameTaken(table: string, columns: readonly string[], ph: Placeholder, also?: string): string {
   const values = columns.map((_, i) => ph(i + 1)).join(', ');
   // The unique name_key settles two racing creates; NOT EXISTS also covers a pre-rule row without a key.
   return `INSERT INTO ${table} (${columns.join(', ')}, name_key) SELECT ${values}, lower(${ph(2)})
-    WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE account_id = ${ph(1)} AND lower(name) = lower(${ph(2)}))
+    WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE account_id = ${ph(1)} AND lower(name) = lower(${ph(2)}))${also === undefined ? '' : ` AND ${also}`}
     ON CONFLICT DO NOTHING`;
 }
 

@@ -64,6 +64,7 @@ export interface IdentityStore {
   account(id: string): Promise<AccountRecord | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
 
+  /** False when the name is taken (in any case) or the boundary names one of the account's customer policies that is gone. */
   createUser(u: Omit<UserRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
   user(accountId: string, name: string): Promise<UserRecord | undefined>;
   listUsers(accountId: string): Promise<UserRecord[]>;

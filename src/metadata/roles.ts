@@ -35,6 +35,7 @@ export interface OidcProviderRecord {
 }
 
 export interface RoleStore {
+  /** False when the name is taken (in any case) or the boundary names one of the account's customer policies that is gone. */
   createRole(r: Omit<RoleRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
   role(accountId: string, name: string): Promise<RoleRecord | undefined>;
   listRoles(accountId: string): Promise<RoleRecord[]>;

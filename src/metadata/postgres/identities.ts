@@ -1,5 +1,5 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
-import { setCustomerBoundarySql } from '../customer-policies.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
 import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
@@ -26,6 +26,12 @@ const toAccount = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, c
 
 const USER_POLICIES_SQL = principalPoliciesSql('user', pgPh);
 const ROLE_POLICIES_SQL = principalPoliciesSql('role', pgPh);
+const INSERT_USER = insertUnlessNameTaken(
+  'users',
+  'account_id, name, user_id, path, permissions_boundary, created_at'.split(', '),
+  pgPh,
+  boundaryExistsSql(pgPh(1), pgPh(5), ' FOR SHARE'),
+);
 const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
 const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, created_at';
 
@@ -47,14 +53,7 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     },
     async createUser(u) {
       // ON CONFLICT DO NOTHING covers every unique key (name in any case, user id), as SQLite's does.
-      const n = await changes(pool, insertUnlessNameTaken('users', USER_COLUMNS.split(', '), pgPh), [
-        u.accountId,
-        u.name,
-        u.userId,
-        u.path,
-        u.permissionsBoundary ?? null,
-        u.now.getTime(),
-      ]);
+      const n = await changes(pool, INSERT_USER, [u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()]);
       return n > 0;
     },
     async setUserBoundary(accountId, name, arn) {

@@ -1,5 +1,5 @@
 /** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
-import { setCustomerBoundarySql } from '../customer-policies.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
 import { ROLE_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
@@ -7,6 +7,7 @@ import { createPostgresEntityPolicies } from './entity-policies.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
 const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at';
+const INSERT_ROLE = insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh, boundaryExistsSql(pgPh(1), pgPh(9), ' FOR SHARE'));
 const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
 
 export function createPostgresRoles(ctx: PgContext): RoleStore {
@@ -14,7 +15,7 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
   const policies = createPostgresEntityPolicies(ctx, ROLE_POLICIES);
   return {
     async createRole(r) {
-      const n = await changes(pool, insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh), roleValues(r));
+      const n = await changes(pool, INSERT_ROLE, roleValues(r));
       return n > 0;
     },
     async setRoleBoundary(accountId, name, arn) {

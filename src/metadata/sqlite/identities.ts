@@ -1,5 +1,5 @@
 /** Accounts, users, access keys and user policies on SQLite. */
-import { setCustomerBoundarySql } from '../customer-policies.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
 import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
@@ -23,7 +23,7 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     insertAccount: db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     account: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM accounts WHERE id = ?'),
     accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
-    insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh)),
+    insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh, boundaryExistsSql(sqlitePh(1), sqlitePh(5)))),
     setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
     setCustomerBoundary: db.prepare(setCustomerBoundarySql('users', sqlitePh)),
     user: db.prepare<Record<string, unknown>, UserRow>(`SELECT * FROM users WHERE ${nameInAnyCase(sqlitePh)}`),

@@ -1,5 +1,5 @@
 /** Roles, their policies and OIDC providers on SQLite. */
-import { setCustomerBoundarySql } from '../customer-policies.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
 import { ROLE_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
@@ -21,7 +21,7 @@ const ROLE_COLUMNS = [
 
 export function createSqliteRoles(db: Db): RoleStore {
   const q = {
-    insertRole: db.prepare(insertUnlessNameTaken('roles', ROLE_COLUMNS, sqlitePh)),
+    insertRole: db.prepare(insertUnlessNameTaken('roles', ROLE_COLUMNS, sqlitePh, boundaryExistsSql(sqlitePh(1), sqlitePh(9)))),
     setBoundary: db.prepare('UPDATE roles SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
     setCustomerBoundary: db.prepare(setCustomerBoundarySql('roles', sqlitePh)),
     role: db.prepare<Record<string, unknown>, RoleRow>(`SELECT * FROM roles WHERE ${nameInAnyCase(sqlitePh)}`),
