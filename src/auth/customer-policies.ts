@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
-import { parsePolicy, type Policy } from '../iam/policy.js';
 import type { CustomerPolicyRecord, CustomerPolicyStore, PolicyVersionRecord } from '../metadata/customer-policies.js';
 import { IdentityError } from './identity-admin.js';
 import { checkTags } from './role-admin.js';
@@ -87,15 +86,16 @@ export class CustomerPolicies {
   /** As IAM: detached from everyone, no longer a boundary, and its other versions deleted first. */
   async delete(accountId: string, arn: string): Promise<void> {
     const p = await this.get(accountId, arn);
-    const used = await this.store.usage(accountId, arn);
-    if (used.attachments + used.boundaries > 0) throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete a policy attached to entities.');
-    if ((await this.store.versions(accountId, p.name)).length > 1) {
+    // One transaction: an attachment racing this is either counted or refused (attachCustomer).
+    const outcome = await this.store.deleteIfUnused(accountId, p.name, arn);
+    if (outcome === undefined) throw notFound(arn);
+    if (outcome === 'attached') throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete a policy attached to entities.');
+    if (outcome === 'versions') {
       throw new IdentityError(
         IamCodes.DeleteConflict,
         "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
       );
     }
-    await this.store.delete(accountId, p.name);
     this.authzChanges?.bump();
   }
 
@@ -159,23 +159,6 @@ export class CustomerPolicies {
       p.name,
       p.tags.filter((t) => !gone.has(t.Key)),
     );
-  }
-
-  /**
-   * The default version of the policy `arn` names in `accountId`, parsed, as the evaluator
-   * applies it; undefined when there is no such policy. Documents were checked when stored (older
-   * rules less strictly, hence lenient); one that no longer parses allows nothing.
-   */
-  async defaultPolicy(accountId: string, arn: string): Promise<Policy | undefined> {
-    const found = await this.lookup(accountId, arn);
-    if (!found) return undefined;
-    const document = await this.store.defaultDocument(accountId, found.name);
-    if (document === undefined) return undefined;
-    try {
-      return parsePolicy(document, { kind: 'identity', maxLength: 1_000_000, lenient: true });
-    } catch {
-      return { statements: [] };
-    }
   }
 
   private async lookup(accountId: string, arn: string): Promise<CustomerPolicyRecord | undefined> {

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { GroupPolicyRecord, GroupRecord, GroupStore } from '../metadata/groups.js';
+import { attachManaged } from './attach-managed.js';
 import { IdentityError } from './identity-admin.js';
 
 const GROUP_NAME_RE = /^[\w+=,.@-]{1,128}$/;
@@ -22,8 +23,8 @@ export function groupArn(g: Pick<GroupRecord, 'accountId' | 'path' | 'name'>): s
 
 export interface GroupAdminDeps {
   requireAccount(accountId: string): Promise<void>;
-  /** Throws NoSuchEntity unless the user exists. */
-  requireUser(accountId: string, userName: string): Promise<void>;
+  /** The user's name as it was made (given in any case); throws NoSuchEntity unless the user exists. */
+  requireUser(accountId: string, userName: string): Promise<string>;
   /** Throws NoSuchEntity unless `arn` names a managed policy the account may attach. */
   requireAttachable(accountId: string, arn: string): Promise<void>;
   /** Bumped when members or policies change, so cached authorization data is dropped. */
@@ -48,10 +49,16 @@ export class GroupAdmin {
     return (await this.store.group(accountId, name))!;
   }
 
+  /** The group named `name` in any case (IAM's names are not told apart by case): its record carries the name as created. */
   async group(accountId: string, name: string): Promise<GroupRecord> {
     const g = await this.store.group(accountId, name);
     if (!g) throw new IdentityError(IamCodes.NoSuchEntity, `The group with name ${name} cannot be found.`);
     return g;
+  }
+
+  /** The group (named in any case), or undefined. */
+  groupRecord(accountId: string, name: string): Promise<GroupRecord | undefined> {
+    return this.store.group(accountId, name);
   }
 
   async listGroups(accountId: string, pathPrefix = '/'): Promise<GroupRecord[]> {
@@ -59,13 +66,13 @@ export class GroupAdmin {
   }
 
   async members(accountId: string, name: string): Promise<string[]> {
-    await this.group(accountId, name);
-    return this.store.members(accountId, name);
+    const g = await this.group(accountId, name);
+    return this.store.members(accountId, g.name);
   }
 
   /** As IAM: a group with members or policies must be stripped of them first. */
-  async deleteGroup(accountId: string, name: string): Promise<void> {
-    await this.group(accountId, name);
+  async deleteGroup(accountId: string, given: string): Promise<void> {
+    const { name } = await this.group(accountId, given);
     if ((await this.store.members(accountId, name)).length > 0) {
       throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must remove users from group first.');
     }
@@ -76,23 +83,22 @@ export class GroupAdmin {
   }
 
   async addUser(accountId: string, groupName: string, userName: string): Promise<void> {
-    await this.group(accountId, groupName);
-    await this.deps.requireUser(accountId, userName);
-    await this.store.addMember(accountId, groupName, userName);
+    const g = await this.group(accountId, groupName);
+    const user = await this.deps.requireUser(accountId, userName);
+    await this.store.addMember(accountId, g.name, user);
     this.deps.authzChanges?.bump();
   }
 
   async removeUser(accountId: string, groupName: string, userName: string): Promise<void> {
-    await this.group(accountId, groupName);
-    await this.deps.requireUser(accountId, userName);
-    const removed = await this.store.removeMember(accountId, groupName, userName);
+    const g = await this.group(accountId, groupName);
+    const user = await this.deps.requireUser(accountId, userName);
+    const removed = await this.store.removeMember(accountId, g.name, user);
     this.deps.authzChanges?.bump();
     if (!removed) throw new IdentityError(IamCodes.NoSuchEntity, `The user with name ${userName} cannot be found in group ${groupName}.`);
   }
 
   async groupsOf(accountId: string, userName: string): Promise<GroupRecord[]> {
-    await this.deps.requireUser(accountId, userName);
-    return this.store.groupsOf(accountId, userName);
+    return this.store.groupsOf(accountId, await this.deps.requireUser(accountId, userName));
   }
 
   /** The groups a user is in, without the user check (the evaluator's read, and DeleteUser's). */
@@ -102,26 +108,29 @@ export class GroupAdmin {
 
   async putGroupPolicy(accountId: string, groupName: string, policyName: string, document: string): Promise<void> {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
-    await this.group(accountId, groupName);
-    await this.store.putGroupPolicy(accountId, groupName, { kind: 'inline', name: policyName, document });
+    const g = await this.group(accountId, groupName);
+    await this.store.putGroupPolicy(accountId, g.name, { kind: 'inline', name: policyName, document });
     this.deps.authzChanges?.bump();
   }
 
   async groupPolicies(accountId: string, groupName: string): Promise<GroupPolicyRecord[]> {
-    await this.group(accountId, groupName);
-    return this.store.groupPolicies(accountId, groupName);
+    const g = await this.group(accountId, groupName);
+    return this.store.groupPolicies(accountId, g.name);
   }
 
   async attachGroupPolicy(accountId: string, groupName: string, policyArn: string): Promise<void> {
     await this.deps.requireAttachable(accountId, policyArn);
-    await this.group(accountId, groupName);
-    await this.store.putGroupPolicy(accountId, groupName, { kind: 'managed', name: policyArn });
+    const g = await this.group(accountId, groupName);
+    await attachManaged(policyArn, {
+      put: () => this.store.putGroupPolicy(accountId, g.name, { kind: 'managed', name: policyArn }),
+      attachCustomer: () => this.store.attachCustomerPolicy(accountId, g.name, policyArn),
+    });
     this.deps.authzChanges?.bump();
   }
 
   async removeGroupPolicy(accountId: string, groupName: string, kind: 'inline' | 'managed', name: string): Promise<void> {
-    await this.group(accountId, groupName);
-    const removed = await this.store.deleteGroupPolicy(accountId, groupName, kind, name);
+    const g = await this.group(accountId, groupName);
+    const removed = await this.store.deleteGroupPolicy(accountId, g.name, kind, name);
     this.deps.authzChanges?.bump();
     if (!removed) {
       throw new IdentityError(

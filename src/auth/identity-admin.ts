@@ -14,13 +14,14 @@ import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } 
 import { RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
-import { checkPermissionsBoundary } from './boundaries.js';
+import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
 import { CustomerPolicies } from './customer-policies.js';
 import { GroupAdmin } from './group-admin.js';
+import { attachManaged } from './attach-managed.js';
+import { principalPolicies, type PrincipalPolicies } from './principal-policies.js';
 import type { GroupStore } from '../metadata/groups.js';
 import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
 import { managedPolicy } from '../iam/managed.js';
-import type { Policy } from '../iam/policy.js';
 
 export class IdentityError extends Error {
   constructor(
@@ -72,7 +73,7 @@ export class IdentityAdmin {
       groupStore &&
       new GroupAdmin(groupStore, clock, {
         requireAccount,
-        requireUser: async (id, user) => void (await this.user(id, user)),
+        requireUser: async (id, user) => (await this.user(id, user)).name,
         requireAttachable: (id, arn) => this.requireAttachable(id, arn),
         authzChanges,
       });
@@ -83,9 +84,9 @@ export class IdentityAdmin {
     return managedPolicy(arn) !== undefined || ((await this.policies?.exists(accountId, arn)) ?? false);
   }
 
-  /** The managed policy `arn` names as the evaluator applies it (a customer policy's default version); undefined when none. */
-  async managedPolicy(accountId: string, arn: string): Promise<Policy | undefined> {
-    return managedPolicy(arn) ?? this.policies?.defaultPolicy(accountId, arn);
+  /** The identity policies of the user or role named exactly `name`, with its boundary, as the evaluator applies them (one store read). */
+  principalPolicies(accountId: string, kind: 'user' | 'role', name: string): Promise<PrincipalPolicies> {
+    return principalPolicies(this.store, accountId, kind, name);
   }
 
   async ensureAccount(id: string, name: string): Promise<void> {
@@ -118,17 +119,36 @@ export class IdentityAdmin {
       ...(permissionsBoundary !== undefined && { permissionsBoundary }),
       now: this.clock.now(),
     });
-    if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
+    if (!created) {
+      // Nothing made: the name is taken, or the boundary's policy was deleted since it was checked.
+      if (permissionsBoundary !== undefined && !(await this.store.user(accountId, name))) throw noBoundary(permissionsBoundary);
+      throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
+    }
     return (await this.store.user(accountId, name))!;
   }
 
+  /** The user named `name` in any case (IAM's names are not told apart by case): its record carries the name as created. */
   async user(accountId: string, name: string): Promise<UserRecord> {
     const u = await this.store.user(accountId, name);
     if (!u) throw new IdentityError(IamCodes.NoSuchEntity, `The user with name ${name} cannot be found.`);
     return u;
   }
 
-  /** The user, or undefined when there is none (no error: a missing user is an answer here). */
+  /**
+   * The name of the user, role or group `name` names in any case, as it was made (how its ARN
+   * and every policy name it); `name` itself when there is none such.
+   */
+  async nameAsMade(accountId: string, kind: 'user' | 'role' | 'group', name: string): Promise<string> {
+    const found =
+      kind === 'user'
+        ? await this.store.user(accountId, name)
+        : kind === 'role'
+          ? await this.roles?.roleRecord(accountId, name)
+          : await this.groups?.groupRecord(accountId, name);
+    return found?.name ?? name;
+  }
+
+  /** The user (named in any case), or undefined when there is none (no error: a missing user is an answer here). */
   userRecord(accountId: string, name: string): Promise<UserRecord | undefined> {
     return this.store.user(accountId, name);
   }
@@ -144,14 +164,18 @@ export class IdentityAdmin {
   /** Sets (an ARN) or removes (null) the user's permissions boundary, which caps its identity policies at once. */
   async setUserBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
     if (arn !== null) await checkPermissionsBoundary(arn, (a) => this.hasManagedPolicy(accountId, a));
-    await this.user(accountId, name);
-    await this.store.setUserBoundary(accountId, name, arn);
+    const u = await this.user(accountId, name);
+    await writeBoundary(arn, {
+      set: () => this.store.setUserBoundary(accountId, u.name, arn),
+      setCustomer: (a) => this.store.setUserCustomerBoundary(accountId, u.name, a),
+      stillThere: () => this.user(accountId, u.name),
+    });
     this.authzChanges?.bump();
   }
 
   /** As IAM: a user with access keys, policies, a console password or groups must be stripped of them first (a boundary goes with it). */
-  async deleteUser(accountId: string, name: string): Promise<void> {
-    await this.user(accountId, name);
+  async deleteUser(accountId: string, given: string): Promise<void> {
+    const { name } = await this.user(accountId, given);
     if (await this.loginProfiles?.exists(accountId, name)) {
       throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must delete login profile first.');
     }
@@ -169,10 +193,12 @@ export class IdentityAdmin {
   }
 
   /** A key for a user, or for the account root when userName is undefined. */
-  async createAccessKey(accountId: string, userName: string | undefined): Promise<CreatedAccessKey> {
+  async createAccessKey(accountId: string, given: string | undefined): Promise<CreatedAccessKey> {
     await this.requireAccount(accountId);
+    let userName: string | undefined;
+    // The key names its user as the user was made (the principal's ARN is built from it).
+    if (given !== undefined) userName = (await this.user(accountId, given)).name;
     if (userName !== undefined) {
-      await this.user(accountId, userName);
       if ((await this.store.listAccessKeys(accountId, userName)).length >= MAX_KEYS_PER_USER) {
         throw new IdentityError(IamCodes.LimitExceeded, `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}`);
       }
@@ -193,11 +219,17 @@ export class IdentityAdmin {
     return { record, secretAccessKey };
   }
 
-  listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]> {
-    return this.store.listAccessKeys(accountId, userName);
+  async listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]> {
+    return this.store.listAccessKeys(accountId, await this.keyOwner(accountId, userName));
   }
 
-  async deleteAccessKey(accountId: string, userName: string | undefined, id: string): Promise<void> {
+  /** The user name keys are stored under for `given` (in any case); as given when there is no such user, which owns none. */
+  private async keyOwner(accountId: string, given: string | undefined): Promise<string | undefined> {
+    return given === undefined ? undefined : ((await this.store.user(accountId, given))?.name ?? given);
+  }
+
+  async deleteAccessKey(accountId: string, given: string | undefined, id: string): Promise<void> {
+    const userName = await this.keyOwner(accountId, given);
     const key = await this.store.accessKey(id);
     if (!key || key.accountId !== accountId || key.userName !== userName) {
       throw new IdentityError(IamCodes.NoSuchEntity, `The Access Key with id ${id} cannot be found.`);
@@ -205,7 +237,8 @@ export class IdentityAdmin {
     await this.store.deleteAccessKey(id);
   }
 
-  async setAccessKeyStatus(accountId: string, userName: string | undefined, id: string, status: 'Active' | 'Inactive'): Promise<void> {
+  async setAccessKeyStatus(accountId: string, given: string | undefined, id: string, status: 'Active' | 'Inactive'): Promise<void> {
+    const userName = await this.keyOwner(accountId, given);
     const key = await this.store.accessKey(id);
     if (!key || key.accountId !== accountId || key.userName !== userName) {
       throw new IdentityError(IamCodes.NoSuchEntity, `The Access Key with id ${id} cannot be found.`);
@@ -222,19 +255,22 @@ export class IdentityAdmin {
 
   async putUserPolicy(accountId: string, userName: string, policyName: string, document: string): Promise<void> {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
-    await this.user(accountId, userName);
-    await this.store.putUserPolicy(accountId, userName, { kind: 'inline', name: policyName, document });
+    const u = await this.user(accountId, userName);
+    await this.store.putUserPolicy(accountId, u.name, { kind: 'inline', name: policyName, document });
     this.authzChanges?.bump();
   }
 
   async userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]> {
-    await this.user(accountId, userName);
-    return this.store.userPolicies(accountId, userName);
+    const u = await this.user(accountId, userName);
+    return this.store.userPolicies(accountId, u.name);
   }
 
   async attachUserPolicy(accountId: string, userName: string, policyArn: string): Promise<void> {
-    await this.user(accountId, userName);
-    await this.store.putUserPolicy(accountId, userName, { kind: 'managed', name: policyArn });
+    const u = await this.user(accountId, userName);
+    await attachManaged(policyArn, {
+      put: () => this.store.putUserPolicy(accountId, u.name, { kind: 'managed', name: policyArn }),
+      attachCustomer: () => this.store.attachCustomerPolicy(accountId, u.name, policyArn),
+    });
     this.authzChanges?.bump();
   }
 
@@ -246,8 +282,8 @@ export class IdentityAdmin {
   }
 
   async removeUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<void> {
-    await this.user(accountId, userName);
-    const removed = await this.store.deleteUserPolicy(accountId, userName, kind, name);
+    const u = await this.user(accountId, userName);
+    const removed = await this.store.deleteUserPolicy(accountId, u.name, kind, name);
     this.authzChanges?.bump();
     if (!removed) {
       throw new IdentityError(

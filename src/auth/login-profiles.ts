@@ -38,8 +38,8 @@ export class LoginProfiles {
     if (problem !== undefined) throw new IdentityError(IamCodes.PasswordPolicyViolation, problem);
   }
 
-  async create(accountId: string, userName: string, password: string, passwordResetRequired: boolean): Promise<LoginProfile> {
-    await this.user(accountId, userName);
+  async create(accountId: string, given: string, password: string, passwordResetRequired: boolean): Promise<LoginProfile> {
+    const { name: userName } = await this.user(accountId, given);
     LoginProfiles.checked(password);
     const now = this.clock.now();
     if (!(await this.store.create({ accountId, userName, passwordHash: await hashPassword(password), passwordResetRequired, now }))) {
@@ -50,8 +50,8 @@ export class LoginProfiles {
     return { userName, createDate: now, passwordResetRequired };
   }
 
-  async get(accountId: string, userName: string): Promise<LoginProfile> {
-    await this.user(accountId, userName);
+  async get(accountId: string, given: string): Promise<LoginProfile> {
+    const { name: userName } = await this.user(accountId, given);
     const p = await this.store.get(accountId, userName);
     if (!p) throw new IdentityError(IamCodes.NoSuchEntity, `Login Profile for User ${userName} cannot be found.`);
     return { userName, createDate: p.createdAt, passwordResetRequired: p.passwordResetRequired };
@@ -62,8 +62,8 @@ export class LoginProfiles {
     return (await this.store.get(accountId, userName)) !== undefined;
   }
 
-  async update(accountId: string, userName: string, change: { password?: string; passwordResetRequired?: boolean }): Promise<void> {
-    await this.user(accountId, userName);
+  async update(accountId: string, given: string, change: { password?: string; passwordResetRequired?: boolean }): Promise<void> {
+    const { name: userName } = await this.user(accountId, given);
     if (change.password !== undefined) LoginProfiles.checked(change.password);
     const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
     const updated = await this.store.update(accountId, userName, {
@@ -74,8 +74,8 @@ export class LoginProfiles {
     if (!updated) throw new IdentityError(IamCodes.NoSuchEntity, `Login Profile for User ${userName} cannot be found.`);
   }
 
-  async delete(accountId: string, userName: string): Promise<void> {
-    await this.user(accountId, userName);
+  async delete(accountId: string, given: string): Promise<void> {
+    const { name: userName } = await this.user(accountId, given);
     if (!(await this.store.delete(accountId, userName))) {
       throw new IdentityError(IamCodes.NoSuchEntity, `Login Profile for User ${userName} cannot be found.`);
     }
@@ -92,7 +92,7 @@ export class LoginProfiles {
     LoginProfiles.checked(newPassword);
     if (newPassword === oldPassword) throw new IdentityError(IamCodes.PasswordPolicyViolation, 'The new password must differ from the old one.');
     const passwordHash = await hashPassword(newPassword);
-    if (!(await this.store.update(accountId, userName, { passwordHash, passwordResetRequired: false, now: this.clock.now() }))) {
+    if (!(await this.store.update(accountId, check.user.name, { passwordHash, passwordResetRequired: false, now: this.clock.now() }))) {
       throw new IdentityError(IamCodes.NoSuchEntity, `Login Profile for User ${userName} cannot be found.`);
     }
   }
@@ -100,9 +100,9 @@ export class LoginProfiles {
   /** A password sign-in: the same work and the same answer for an unknown user, no profile, or a wrong password. */
   async check(accountId: string, userName: string, password: string): Promise<PasswordCheck> {
     const valid = /^\d{12}$/.test(accountId) && /^[\w+=,.@-]{1,64}$/.test(userName);
-    const [user, profile] = valid
-      ? await Promise.all([this.identities.user(accountId, userName), this.store.get(accountId, userName)])
-      : [undefined, undefined];
+    // The user in any case (IAM's names are not told apart by case), its profile under its own name.
+    const user = valid ? await this.identities.user(accountId, userName) : undefined;
+    const profile = user && (await this.store.get(accountId, user.name));
     const matches = await verifyPassword(password, user && profile?.passwordHash);
     if (!matches || !user || !profile) return { ok: false };
     return { ok: true, user, resetRequired: profile.passwordResetRequired };

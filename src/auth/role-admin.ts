@@ -10,7 +10,8 @@ import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from '../metadata/roles.js';
-import { checkPermissionsBoundary } from './boundaries.js';
+import { attachManaged } from './attach-managed.js';
+import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
 
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -119,17 +120,22 @@ export class RoleAdmin {
       ...(r.permissionsBoundary !== undefined && { permissionsBoundary: r.permissionsBoundary }),
       now: this.clock.now(),
     });
-    if (!created) throw new IdentityError(IamCodes.EntityAlreadyExists, `Role with name ${r.name} already exists.`);
+    if (!created) {
+      // Nothing made: the name is taken, or the boundary's policy was deleted since it was checked.
+      if (r.permissionsBoundary !== undefined && !(await this.store.role(accountId, r.name))) throw noBoundary(r.permissionsBoundary);
+      throw new IdentityError(IamCodes.EntityAlreadyExists, `Role with name ${r.name} already exists.`);
+    }
     return (await this.store.role(accountId, r.name))!;
   }
 
+  /** The role named `name` in any case (IAM's names are not told apart by case): its record carries the name as created. */
   async role(accountId: string, name: string): Promise<RoleRecord> {
     const r = await this.store.role(accountId, name);
     if (!r) throw new IdentityError(IamCodes.NoSuchEntity, `The role with name ${name} cannot be found.`);
     return r;
   }
 
-  /** The role, or undefined (no error: STS answers a missing role as a denial). */
+  /** The role (named in any case), or undefined (no error: STS answers a missing role as a denial). */
   roleRecord(accountId: string, name: string): Promise<RoleRecord | undefined> {
     return this.store.role(accountId, name);
   }
@@ -141,27 +147,31 @@ export class RoleAdmin {
   async updateRole(accountId: string, name: string, changes: { description?: string; maxSessionDuration?: number }): Promise<void> {
     if (changes.description !== undefined) checkDescription(changes.description);
     if (changes.maxSessionDuration !== undefined) checkMaxSession(changes.maxSessionDuration);
-    await this.role(accountId, name);
-    await this.store.updateRole(accountId, name, changes);
+    const r = await this.role(accountId, name);
+    await this.store.updateRole(accountId, r.name, changes);
   }
 
   async updateTrustPolicy(accountId: string, name: string, document: string): Promise<void> {
     checkTrust(document);
-    await this.role(accountId, name);
-    await this.store.updateRole(accountId, name, { trustPolicy: document });
+    const r = await this.role(accountId, name);
+    await this.store.updateRole(accountId, r.name, { trustPolicy: document });
   }
 
   /** Sets (an ARN) or removes (null) the role's permissions boundary, which caps its sessions at once. */
   async setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<void> {
     if (arn !== null) await checkPermissionsBoundary(arn, (a) => this.hasManagedPolicy(accountId, a));
-    await this.role(accountId, name);
-    await this.store.setRoleBoundary(accountId, name, arn);
+    const r = await this.role(accountId, name);
+    await writeBoundary(arn, {
+      set: () => this.store.setRoleBoundary(accountId, r.name, arn),
+      setCustomer: (a) => this.store.setRoleCustomerBoundary(accountId, r.name, a),
+      stillThere: () => this.role(accountId, r.name),
+    });
     this.authzChanges?.bump();
   }
 
   /** As IAM: a role with inline or attached policies must be stripped of them first (a boundary goes with it). */
-  async deleteRole(accountId: string, name: string): Promise<void> {
-    await this.role(accountId, name);
+  async deleteRole(accountId: string, given: string): Promise<void> {
+    const { name } = await this.role(accountId, given);
     const policies = await this.store.rolePolicies(accountId, name);
     if (policies.some((p) => p.kind === 'managed')) throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must detach all policies first.');
     if (policies.length > 0) throw new IdentityError(IamCodes.DeleteConflict, 'Cannot delete entity, must delete policies first.');
@@ -172,25 +182,28 @@ export class RoleAdmin {
 
   async putRolePolicy(accountId: string, roleName: string, policyName: string, document: string): Promise<void> {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
-    await this.role(accountId, roleName);
-    await this.store.putRolePolicy(accountId, roleName, { kind: 'inline', name: policyName, document });
+    const r = await this.role(accountId, roleName);
+    await this.store.putRolePolicy(accountId, r.name, { kind: 'inline', name: policyName, document });
     this.authzChanges?.bump();
   }
 
   async rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]> {
-    await this.role(accountId, roleName);
-    return this.store.rolePolicies(accountId, roleName);
+    const r = await this.role(accountId, roleName);
+    return this.store.rolePolicies(accountId, r.name);
   }
 
   async attachRolePolicy(accountId: string, roleName: string, policyArn: string): Promise<void> {
-    await this.role(accountId, roleName);
-    await this.store.putRolePolicy(accountId, roleName, { kind: 'managed', name: policyArn });
+    const r = await this.role(accountId, roleName);
+    await attachManaged(policyArn, {
+      put: () => this.store.putRolePolicy(accountId, r.name, { kind: 'managed', name: policyArn }),
+      attachCustomer: () => this.store.attachCustomerPolicy(accountId, r.name, policyArn),
+    });
     this.authzChanges?.bump();
   }
 
   async removeRolePolicy(accountId: string, roleName: string, kind: 'inline' | 'managed', name: string): Promise<void> {
-    await this.role(accountId, roleName);
-    const removed = await this.store.deleteRolePolicy(accountId, roleName, kind, name);
+    const r = await this.role(accountId, roleName);
+    const removed = await this.store.deleteRolePolicy(accountId, r.name, kind, name);
     this.authzChanges?.bump();
     if (!removed) {
       throw new IdentityError(

@@ -119,8 +119,9 @@ export class SecurityTokenService {
     const m = ROLE_ARN_RE.exec(arn);
     if (!m) throw new IdentityError(IamCodes.Validation, `${arn.slice(0, 300)} is invalid`);
     const role = await this.roles.roleRecord(m[1]!, m[3]!);
-    // A path in the ARN must be the role's.
-    if (!role || (m[2] !== '/' && m[2] !== role.path)) throw denied(who, action, arn);
+    // A path in the ARN must be the role's. An ARN names its role exactly: role/ADMIN is not the
+    // role Admin (names are found in any case, but a policy's Deny of role/Admin must hold).
+    if (!role || role.name !== m[3] || (m[2] !== '/' && m[2] !== role.path)) throw denied(who, action, arn);
     return role;
   }
 

@@ -164,13 +164,14 @@ export class Authenticator {
     if (s.kind === 'role') {
       const exists = await this.userExists.get(`role\n${claims.accountId}\n${s.roleName}\n${s.roleId}`, async () => {
         const role = await this.identities.roles?.roleRecord(claims.accountId, s.roleName);
-        return role !== undefined && role.roleId === s.roleId;
+        return role !== undefined && role.roleId === s.roleId && role.name === s.roleName;
       });
       if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     } else if (s.kind === 'user') {
       const exists = await this.userExists.get(principal.arn, async () => {
+        // Found in any case, so the name is compared too: a session of a deleted bob is not one of a new Bob.
         const user = await this.identities.userRecord(claims.accountId, s.userName);
-        return user !== undefined && user.path === s.userPath;
+        return user !== undefined && user.name === s.userName && user.path === s.userPath;
       });
       if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     }
@@ -231,7 +232,7 @@ export class Authenticator {
       const exists = await this.userExists.get(principal.arn, async () => {
         // The ARN carries the path: a user deleted and created again elsewhere is someone else.
         const user = await this.identities.userRecord(principal.accountId, userName);
-        return user !== undefined && userArn(principal.accountId, userName, user.path) === principal.arn;
+        return user !== undefined && userArn(principal.accountId, user.name, user.path) === principal.arn;
       });
       if (!exists) throw new AuthError('InvalidLoginToken', `the user ${userName} of this login token no longer exists`);
     }

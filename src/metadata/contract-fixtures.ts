@@ -54,6 +54,20 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 /** A fixed instant plus `ms`: tests pass their own clock, as callers do. */
 export const at = (ms = 0): Date => new Date(T0 + ms);
 
+/** A new role (RoleStore.createRole's input) of the IAM suites' account 123456789012, as `extra` changes it. */
+export const newRole = (name: string, extra: object = {}) => ({
+  accountId: '123456789012',
+  name,
+  roleId: `AROA${name.toUpperCase().padEnd(17, 'X')}`,
+  path: '/',
+  trustPolicy: '{}',
+  description: '',
+  maxSessionDuration: 3600,
+  tags: [],
+  now: at(1),
+  ...extra,
+});
+
 /** A distinct, valid digest per name. */
 export const dg = (name: string | number): Digest => digestOf(`content ${name}`);
 

@@ -1,6 +1,6 @@
 /** Contract: customer managed policies and their versions (see customer-policies.ts, contract-suite.ts). */
 import assert from 'node:assert/strict';
-import { at, type ContractTest } from './contract-fixtures.js';
+import { at, newRole, type ContractTest } from './contract-fixtures.js';
 
 const ACCOUNT = '123456789012';
 const ARN = `arn:aws:iam::${ACCOUNT}:policy/team/pull`;
@@ -82,23 +82,75 @@ export function customerPoliciesContract(test: ContractTest): void {
     await a.identities.createUser(user(ACCOUNT, 'u1'));
     await a.identities.createUser(user(ACCOUNT, 'u2', ARN));
     await a.identities.putUserPolicy(ACCOUNT, 'u1', { kind: 'managed', name: ARN });
-    await a.roles.createRole({
-      accountId: ACCOUNT,
-      name: 'r1',
-      roleId: 'AROAR1XXXXXXXXXXXXX',
-      path: '/',
-      trustPolicy: '{}',
-      description: '',
-      maxSessionDuration: 3600,
-      tags: [],
-      permissionsBoundary: ARN,
-      now: at(1),
-    });
+    await a.roles.createRole(newRole('r1', { permissionsBoundary: ARN }));
     await a.roles.putRolePolicy(ACCOUNT, 'r1', { kind: 'managed', name: ARN });
     await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
     await a.groups.putGroupPolicy(ACCOUNT, 'g1', { kind: 'managed', name: ARN });
     // The same ARN in another account (which cannot name this account's policy) is not counted.
     await a.identities.createUser(user('210987654321', 'u3', ARN));
     assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 3, boundaries: 2 });
+  });
+
+  test('customer policies: DeletePolicy and an attachment are ordered: one attached is not deleted, one deleted is not attached', async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    await a.customerPolicies.create(policy('pull'));
+    await a.identities.createUser({ accountId: ACCOUNT, name: 'u1', userId: 'AIDAU1XXXXXXXXXXXXX', path: '/', now: at(1) });
+    await a.roles.createRole(newRole('r1'));
+    await a.groups.createGroup({ accountId: ACCOUNT, name: 'g1', groupId: 'AGPAG1XXXXXXXXXXXXX', path: '/', now: at(1) });
+
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), true);
+    assert.equal(await b.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), true, 'again: there already, still true');
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', `arn:aws:iam::${ACCOUNT}:policy/pull`), false, 'another path names no policy');
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', 'arn:aws:iam::210987654321:policy/team/pull'), false, "another account's");
+    assert.deepEqual(await b.identities.userPolicies(ACCOUNT, 'u1'), [{ kind: 'managed', name: ARN }]);
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'attached');
+    await a.identities.deleteUserPolicy(ACCOUNT, 'u1', 'managed', ARN);
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', `arn:aws:iam::${ACCOUNT}:policy/pull`), false, 'another path names no policy');
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'ghost', ARN), false, 'no such user');
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', ARN), true);
+    assert.equal((await b.identities.user(ACCOUNT, 'u1'))?.permissionsBoundary, ARN);
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'attached', 'a boundary is a use');
+    await a.identities.setUserBoundary(ACCOUNT, 'u1', null);
+    await a.customerPolicies.addVersion(ACCOUNT, 'pull', '{"v":2}', false, 5, at(2));
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'versions');
+    await a.customerPolicies.deleteVersion(ACCOUNT, 'pull', 2);
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), 'deleted');
+    assert.equal(await b.customerPolicies.deleteIfUnused(ACCOUNT, 'pull', ARN), undefined);
+    assert.equal(await a.identities.attachCustomerPolicy(ACCOUNT, 'u1', ARN), false);
+    assert.equal(await a.roles.attachCustomerPolicy(ACCOUNT, 'r1', ARN), false);
+    assert.equal(await a.groups.attachCustomerPolicy(ACCOUNT, 'g1', ARN), false);
+    assert.equal(await a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', ARN), false);
+    assert.equal(await a.roles.setRoleCustomerBoundary(ACCOUNT, 'r1', ARN), false);
+    const bounded = (name: string, arn: string) => ({ accountId: ACCOUNT, name, userId: `AIDA${name}`, path: '/', permissionsBoundary: arn, now: at(3) });
+    assert.equal(await a.identities.createUser(bounded('u2', ARN)), false, "a new user's boundary must exist");
+    assert.equal(await b.identities.user(ACCOUNT, 'u2'), undefined);
+    assert.equal(await a.roles.createRole(newRole('r2', { permissionsBoundary: ARN })), false, "a new role's too");
+    assert.equal(
+      await a.identities.createUser(bounded('u2', 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly')),
+      true,
+      "AWS's are the caller's to check",
+    );
+    assert.deepEqual(await b.customerPolicies.usage(ACCOUNT, ARN), { attachments: 0, boundaries: 0 });
+
+    // Racing, from two nodes: never both an attachment (or a boundary) and a delete.
+    const attachers = [
+      (arn: string) => a.identities.attachCustomerPolicy(ACCOUNT, 'u1', arn),
+      (arn: string) => a.roles.attachCustomerPolicy(ACCOUNT, 'r1', arn),
+      (arn: string) => a.groups.attachCustomerPolicy(ACCOUNT, 'g1', arn),
+      (arn: string) => a.identities.setUserCustomerBoundary(ACCOUNT, 'u1', arn),
+      (arn: string) => a.roles.setRoleCustomerBoundary(ACCOUNT, 'r1', arn),
+      (arn: string) => a.identities.createUser(bounded(`new${arn.slice(-2)}`, arn)),
+      (arn: string) => a.roles.createRole(newRole(`new${arn.slice(-2)}`, { permissionsBoundary: arn })),
+    ];
+    for (let i = 10; i < 24; i++) {
+      const name = `race${i}`;
+      const arn = `arn:aws:iam::${ACCOUNT}:policy/team/${name}`;
+      await a.customerPolicies.create(policy(name, { policyId: `ANPARACE${i}` }));
+      const [attached, deleted] = await Promise.all([attachers[i % attachers.length]!(arn), b.customerPolicies.deleteIfUnused(ACCOUNT, name, arn)]);
+      assert.notEqual(attached && deleted === 'deleted', true, `${name}: attached and deleted`);
+      assert.equal(attached ? 'attached' : 'deleted', deleted);
+      const uses = await b.customerPolicies.usage(ACCOUNT, arn);
+      assert.equal(uses.attachments + uses.boundaries, attached ? 1 : 0, `${name}: no use outlives its policy`);
+    }
   });
 }

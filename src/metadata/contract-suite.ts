@@ -27,6 +27,8 @@ import { repositoryContract } from './contract-suite-repositories.js';
 import { rolesContract } from './contract-suite-roles.js';
 import { customerPoliciesContract } from './contract-suite-customer-policies.js';
 import { groupsContract } from './contract-suite-groups.js';
+import { iamNamesContract } from './contract-suite-iam-names.js';
+import { principalPoliciesContract } from './contract-suite-principal-policies.js';
 import { usageContract } from './contract-suite-usage.js';
 import { quotaContract } from './contract-suite-quotas.js';
 import { consoleContract } from './contract-suite-console.js';
@@ -51,6 +53,8 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('roles and OIDC providers', () => rolesContract(test));
     describe('customer managed policies', () => customerPoliciesContract(test));
     describe('IAM groups', () => groupsContract(test));
+    describe('IAM names without regard to case', () => iamNamesContract(test));
+    describe("a principal's policies in one read", () => principalPoliciesContract(test));
     describe('replication status', () => replicationContract(test));
     describe('replication backfills', () => replicationBackfillsContract(test));
     describe('pull-time update exclusions', () => pullExclusionsContract(test));

@@ -47,6 +47,13 @@ export interface CustomerPolicyStore {
   setTags(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<boolean>;
   /** Deletes the policy with its versions. */
   delete(accountId: string, name: string): Promise<boolean>;
+  /**
+   * DeletePolicy's rule in one transaction: deletes the policy (named `arn`) with its one version
+   * unless it is attached or a boundary ('attached') or has other versions ('versions');
+   * undefined when it is gone. An attachment racing it (attachCustomer) is ordered before or
+   * after, never lost between the check and the delete.
+   */
+  deleteIfUnused(accountId: string, name: string, arn: string): Promise<'deleted' | 'attached' | 'versions' | undefined>;
   /** How many of the account's users, roles and groups have `arn` attached, and users and roles as their boundary. */
   usage(accountId: string, arn: string): Promise<{ attachments: number; boundaries: number }>;
 }
@@ -96,6 +103,31 @@ export const customerPolicyValues = (p: NewCustomerPolicy): unknown[] => [
   p.now.getTime(),
   2,
 ];
+
+/** A customer policy row's ARN, as attachments and boundaries name it, in SQL (both engines' `||`); `t` is the row's alias. */
+export const customerPolicyArnSql = (t: string): string => `'arn:aws:iam::' || ${t}.account_id || ':policy' || ${t}.path || ${t}.name`;
+
+/**
+ * Sets `ph(3)` as the boundary of the user or role (`ph(1)`, `ph(2)`) only if it names one of the
+ * account's customer policies, in one statement (`lock`: FOR SHARE on PostgreSQL), so that it is
+ * ordered with deleteIfUnused as an attachment is (entity-policies.ts's attachCustomer).
+ */
+export const setCustomerBoundarySql = (table: 'users' | 'roles', ph: (i: number) => string, lock = ''): string =>
+  `UPDATE ${table} SET permissions_boundary = ${ph(3)} WHERE account_id = ${ph(1)} AND name = ${ph(2)}
+   AND EXISTS (SELECT 1 FROM customer_policies cp WHERE cp.account_id = ${ph(1)} AND ${customerPolicyArnSql('cp')} = ${ph(3)}${lock})`;
+
+/**
+ * The condition a new user or role with boundary `b` (a placeholder) is inserted under: none, or
+ * one not of account `a` (AWS's, checked by the caller), or one of the account's customer policies
+ * that exists at that instant (`lock` as in setCustomerBoundarySql), so that a CreateUser or
+ * CreateRole is ordered with deleteIfUnused too.
+ */
+export const boundaryExistsSql = (a: string, b: string, lock = ''): string => {
+  // PostgreSQL cannot type a parameter that only IS NULL and LIKE see: the cast names it (both engines).
+  const arn = `CAST(${b} AS TEXT)`;
+  return `(${arn} IS NULL OR ${arn} NOT LIKE 'arn:aws:iam::' || ${a} || ':%'
+    OR EXISTS (SELECT 1 FROM customer_policies cp WHERE cp.account_id = ${a} AND ${customerPolicyArnSql('cp')} = ${arn}${lock}))`;
+};
 
 /** Counts a policy's attachments and boundary uses in one statement (placeholders `?` or `$n` by `ph`). */
 export const usageSql = (ph: (i: number) => string): string =>

@@ -29,6 +29,8 @@ export interface GroupStore {
   putGroupPolicy(accountId: string, groupName: string, p: GroupPolicyRecord): Promise<void>;
   groupPolicies(accountId: string, groupName: string): Promise<GroupPolicyRecord[]>;
   deleteGroupPolicy(accountId: string, groupName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /** Attaches the account's customer policy `arn` if it exists, atomically with DeletePolicy (entity-policies.ts); false when it does not. */
+  attachCustomerPolicy(accountId: string, groupName: string, arn: string): Promise<boolean>;
 }
 
 export interface GroupRow {

@@ -39,6 +39,19 @@ export interface UserPolicyRecord {
   document?: string;
 }
 
+/**
+ * One of a user's or role's policies as the evaluator reads them all at once: inline (with its
+ * document), managed (its ARN; with a customer policy's default document when the ARN names one of
+ * the account's), or the permissions boundary (likewise).
+ */
+export interface PrincipalPolicyRecord {
+  kind: 'inline' | 'managed' | 'boundary';
+  name: string;
+  document?: string;
+  /** A customer managed policy's default version (managed and boundary rows). */
+  managedDocument?: string;
+}
+
 /** How an account's users and roles use one managed policy (IAM's AttachmentCount, PermissionsBoundaryUsageCount). */
 export interface ManagedPolicyUsage {
   arn: string;
@@ -51,6 +64,7 @@ export interface IdentityStore {
   account(id: string): Promise<AccountRecord | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
 
+  /** False when the name is taken (in any case) or the boundary names one of the account's customer policies that is gone. */
   createUser(u: Omit<UserRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
   user(accountId: string, name: string): Promise<UserRecord | undefined>;
   listUsers(accountId: string): Promise<UserRecord[]>;
@@ -58,6 +72,8 @@ export interface IdentityStore {
   deleteUser(accountId: string, name: string): Promise<boolean>;
   /** Sets (an ARN) or removes (null) the user's permissions boundary; false when the user is gone. */
   setUserBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
+  /** Sets the account's customer policy `arn` as the boundary if it exists, atomically with DeletePolicy; false when the user or the policy is gone. */
+  setUserCustomerBoundary(accountId: string, name: string, arn: string): Promise<boolean>;
 
   createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
   accessKey(id: string): Promise<AccessKeyRecord | undefined>;
@@ -68,6 +84,14 @@ export interface IdentityStore {
   putUserPolicy(accountId: string, userName: string, p: UserPolicyRecord): Promise<void>;
   userPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]>;
   deleteUserPolicy(accountId: string, userName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /** Attaches the account's customer policy `arn` if it exists, atomically with DeletePolicy (entity-policies.ts); false when it does not. */
+  attachCustomerPolicy(accountId: string, userName: string, arn: string): Promise<boolean>;
+  /**
+   * The policies of the user `name` (exactly: a principal's name) with its groups', or of the
+   * role, and its boundary, customer policies' default documents joined in: one query, whatever
+   * the number of groups and policies (an authorization cache miss).
+   */
+  principalPolicies(accountId: string, kind: 'user' | 'role', name: string): Promise<PrincipalPolicyRecord[]>;
   /** Every managed policy an account's users and roles use, with its counts, in one query: ListPolicies' usage. */
   managedPolicyUsage(accountId: string): Promise<ManagedPolicyUsage[]>;
 }

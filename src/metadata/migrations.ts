@@ -707,4 +707,28 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 28,
+    name: 'IAM names without regard to case',
+    sql: () =>
+      IAM_NAMED_TABLES.flatMap((table) => [
+        // IAM: user, group, role and policy names are unique in an account without regard to
+        // case. name_key is lower(name) (names are ASCII, so both engines agree on lower()), unique
+        // per account. A registry may already hold names differing only in case: the oldest of
+        // each such set takes the key, the others keep none (NULL, which a unique index lets
+        // repeat) and stay reachable by their exact name, so this migration never fails on data.
+        `ALTER TABLE ${table} ADD COLUMN name_key TEXT`,
+        // Finds a name in any case among all rows, keyed or not: the UPDATE below (one lookup a row
+        // rather than a scan of the account's: 5,000 users took 7.6 s without it) and the
+        // NOT EXISTS of every create (iam-names.ts).
+        `CREATE INDEX ${table}_lower_name ON ${table} (account_id, lower(name))`,
+        `UPDATE ${table} SET name_key = lower(name) WHERE NOT EXISTS (
+          SELECT 1 FROM ${table} older WHERE older.account_id = ${table}.account_id AND lower(older.name) = lower(${table}.name)
+          AND (older.created_at < ${table}.created_at OR (older.created_at = ${table}.created_at AND older.name < ${table}.name)))`,
+        `CREATE UNIQUE INDEX ${table}_name_key ON ${table} (account_id, name_key)`,
+      ]),
+  },
 ];
+
+/** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */
+export const IAM_NAMED_TABLES = ['users', 'roles', 'iam_groups', 'customer_policies'] as const;

@@ -35,6 +35,7 @@ export interface OidcProviderRecord {
 }
 
 export interface RoleStore {
+  /** False when the name is taken (in any case) or the boundary names one of the account's customer policies that is gone. */
   createRole(r: Omit<RoleRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
   role(accountId: string, name: string): Promise<RoleRecord | undefined>;
   listRoles(accountId: string): Promise<RoleRecord[]>;
@@ -44,10 +45,14 @@ export interface RoleStore {
   deleteRole(accountId: string, name: string): Promise<boolean>;
   /** Sets (an ARN) or removes (null) the role's permissions boundary; false when the role is gone. */
   setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
+  /** Sets the account's customer policy `arn` as the boundary if it exists, atomically with DeletePolicy; false when the role or the policy is gone. */
+  setRoleCustomerBoundary(accountId: string, name: string, arn: string): Promise<boolean>;
 
   putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
   rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;
   deleteRolePolicy(accountId: string, roleName: string, kind: 'inline' | 'managed', name: string): Promise<boolean>;
+  /** Attaches the account's customer policy `arn` if it exists, atomically with DeletePolicy (entity-policies.ts); false when it does not. */
+  attachCustomerPolicy(accountId: string, roleName: string, arn: string): Promise<boolean>;
 
   createOidcProvider(p: Omit<OidcProviderRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
   oidcProvider(accountId: string, url: string): Promise<OidcProviderRecord | undefined>;
@@ -110,9 +115,3 @@ export const toOidcProvider = (r: OidcProviderRow): OidcProviderRecord => ({
   thumbprints: JSON.parse(r.thumbprints) as string[],
   createdAt: new Date(Number(r.created_at)),
 });
-
-export const toRolePolicy = (r: { kind: string; name: string; document: string | null }): RolePolicyRecord => {
-  const p: RolePolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
-  if (r.document !== null) p.document = r.document;
-  return p;
-};

@@ -126,7 +126,8 @@ export const iamActions: Record<string, QueryAction> = {
     const p = (await call.identities.userPolicies(call.accountId, userName)).find((x) => x.kind === 'inline' && x.name === name);
     if (!p) throw new QueryError(IamCodes.NoSuchEntity, `The user policy with name ${name} cannot be found.`);
     // IAM returns the document URL-encoded; the CLI decodes it.
-    return { UserName: userName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
+    const asMade = await call.identities.nameAsMade(call.accountId, 'user', userName);
+    return { UserName: asMade, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
   },
   async ListUserPolicies(call) {
     const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));

@@ -62,7 +62,8 @@ export const groupActions: Record<string, QueryAction> = {
     const p = (await groupsOf(call).groupPolicies(call.accountId, groupName)).find((x) => x.kind === 'inline' && x.name === name);
     if (!p) throw new QueryError(IamCodes.NoSuchEntity, `The group policy with name ${name} cannot be found.`);
     // URL-encoded, as IAM returns policy documents (the CLI decodes them).
-    return { GroupName: groupName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
+    const asMade = await call.identities.nameAsMade(call.accountId, 'group', groupName);
+    return { GroupName: asMade, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
   },
   async ListGroupPolicies(call) {
     const policies = await groupsOf(call).groupPolicies(call.accountId, group(call));

@@ -4,6 +4,7 @@
  */
 import { IamCodes } from '../../core/errors.js';
 import { roleArn } from '../../auth/principal.js';
+import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import { oidcProviderArn, type RoleAdmin } from '../../auth/role-admin.js';
 import type { RoleRecord } from '../../metadata/roles.js';
 import type { QueryAction, QueryCall } from './actions.js';
@@ -111,7 +112,8 @@ export const roleActions: Record<string, QueryAction> = {
     const name = required(call.form, 'PolicyName');
     const p = (await rolesOf(call).rolePolicies(call.accountId, roleName)).find((x) => x.kind === 'inline' && x.name === name);
     if (!p) throw new QueryError(IamCodes.NoSuchEntity, `The role policy with name ${name} cannot be found.`);
-    return { RoleName: roleName, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
+    const asMade = await call.identities.nameAsMade(call.accountId, 'role', roleName);
+    return { RoleName: asMade, PolicyName: name, PolicyDocument: encodeURIComponent(p.document ?? '') };
   },
   async ListRolePolicies(call) {
     const policies = await rolesOf(call).rolePolicies(call.accountId, required(call.form, 'RoleName'));
@@ -168,16 +170,18 @@ export const roleActions: Record<string, QueryAction> = {
 /**
  * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles, groups and users are named
  * without their path; a managed policy (its own actions, ListEntitiesForPolicy) by its ARN when
- * no user or role is named (Attach/Detach*Policy act on the user or role).
+ * no user or role is named (Attach/Detach*Policy act on the user or role). A name given in another
+ * case than the entity's is the entity (IAM's names are not told apart by case), and its ARN is
+ * the entity's, as policies name it: DeleteUser of BOB is a DeleteUser on user/bob.
  */
-export function iamResourceOf(accountId: string, form: URLSearchParams): string {
+export async function iamResourceOf(identities: IdentityAdmin, accountId: string, form: URLSearchParams): Promise<string> {
   const role = form.get('RoleName');
-  if (role !== null) return roleArn(accountId, role);
+  if (role !== null) return roleArn(accountId, await identities.nameAsMade(accountId, 'role', role));
   // A group's actions (AddUserToGroup names a user too) act on the group.
   const group = form.get('GroupName');
-  if (group !== null) return `arn:aws:iam::${accountId}:group/${group}`;
+  if (group !== null) return `arn:aws:iam::${accountId}:group/${await identities.nameAsMade(accountId, 'group', group)}`;
   const user = form.get('UserName');
-  if (user !== null) return `arn:aws:iam::${accountId}:user/${user}`;
+  if (user !== null) return `arn:aws:iam::${accountId}:user/${await identities.nameAsMade(accountId, 'user', user)}`;
   // CreatePolicy names the policy it makes by its name and path.
   const policy = form.get('PolicyName');
   const created = policy === null ? null : `arn:aws:iam::${accountId}:policy${form.get('Path') ?? '/'}${policy}`;

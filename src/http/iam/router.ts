@@ -158,7 +158,7 @@ async function authorizeIam(
   form: URLSearchParams,
 ): Promise<void> {
   const action = `iam:${name}`;
-  const resource = iamResourceOf(principal.accountId, form);
+  const resource = await iamResourceOf(opts.identities, principal.accountId, form);
   const context = await iamConditionKeys(opts.identities, principal.accountId, name, form);
   const refusal = await iamRefusal(opts, principal, name, resource, requestOrigin(req), context);
   if (refusal !== undefined) {

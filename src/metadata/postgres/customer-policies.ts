@@ -8,6 +8,7 @@ import {
   type CustomerPolicyRow,
   type CustomerPolicyStore,
 } from '../customer-policies.js';
+import { insertUnlessNameTaken, pgPh } from '../iam-names.js';
 import { changes, one, rows, withTransaction, Rollback, type PgContext } from './pool.js';
 
 const USAGE = usageSql((i) => `$${i}`);
@@ -18,7 +19,7 @@ export function createPostgresCustomerPolicies({ pool, collate }: PgContext): Cu
       return withTransaction(pool, async (tx) => {
         const n = await changes(
           tx,
-          `INSERT INTO customer_policies (${CUSTOMER_POLICY_COLUMNS}, next_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+          insertUnlessNameTaken('customer_policies', [...CUSTOMER_POLICY_COLUMNS.split(', '), 'next_version'], pgPh),
           customerPolicyValues(p),
         );
         if (n === 0) return false;
@@ -115,6 +116,22 @@ export function createPostgresCustomerPolicies({ pool, collate }: PgContext): Cu
     },
     async delete(accountId, name) {
       return (await changes(pool, 'DELETE FROM customer_policies WHERE account_id = $1 AND name = $2', [accountId, name])) > 0;
+    },
+    async deleteIfUnused(accountId, name, arn) {
+      return withTransaction(pool, async (tx) => {
+        // The row lock (attachCustomer's FOR SHARE waits on it, or it on them) orders this with any
+        // attachment: one committed before is counted below, one after finds no policy.
+        if (!(await one(tx, 'SELECT 1 FROM customer_policies WHERE account_id = $1 AND name = $2 FOR UPDATE', [accountId, name]))) return undefined;
+        const used = await one<{ attachments: string | number; boundaries: string | number }>(tx, USAGE, [accountId, arn]);
+        if (Number(used?.attachments ?? 0) + Number(used?.boundaries ?? 0) > 0) return 'attached' as const;
+        const count = await one<{ n: string }>(tx, 'SELECT count(*) AS n FROM customer_policy_versions WHERE account_id = $1 AND policy_name = $2', [
+          accountId,
+          name,
+        ]);
+        if (Number(count?.n ?? 0) > 1) return 'versions' as const;
+        await tx.query('DELETE FROM customer_policies WHERE account_id = $1 AND name = $2', [accountId, name]);
+        return 'deleted' as const;
+      });
     },
     async usage(accountId, arn) {
       const r = await one<{ attachments: string | number; boundaries: string | number }>(pool, USAGE, [accountId, arn]);

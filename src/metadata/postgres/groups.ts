@@ -1,12 +1,16 @@
 /** IAM groups, their members and policies on PostgreSQL (the twin of ../sqlite/groups.ts). */
 import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
-import { toRolePolicy } from '../roles.js';
+import { GROUP_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
+import { createPostgresEntityPolicies } from './entity-policies.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
-export function createPostgresGroups({ pool, collate }: PgContext): GroupStore {
+export function createPostgresGroups(ctx: PgContext): GroupStore {
+  const { pool, collate } = ctx;
+  const policies = createPostgresEntityPolicies(ctx, GROUP_POLICIES);
   return {
     async createGroup(g) {
-      const n = await changes(pool, `INSERT INTO iam_groups (${GROUP_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+      const n = await changes(pool, insertUnlessNameTaken('iam_groups', GROUP_COLUMNS.split(', '), pgPh), [
         g.accountId,
         g.name,
         g.groupId,
@@ -16,7 +20,7 @@ export function createPostgresGroups({ pool, collate }: PgContext): GroupStore {
       return n > 0;
     },
     async group(accountId, name) {
-      const r = await one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      const r = await one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);
       return r && toGroup(r);
     },
     async listGroups(accountId) {
@@ -58,29 +62,9 @@ export function createPostgresGroups({ pool, collate }: PgContext): GroupStore {
       );
       return found.map(toGroup);
     },
-    async putGroupPolicy(accountId, groupName, p) {
-      await pool.query(
-        `INSERT INTO iam_group_policies (account_id, group_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account_id, group_name, kind, name) DO UPDATE SET document = excluded.document`,
-        [accountId, groupName, p.kind, p.name, p.document ?? null],
-      );
-    },
-    async groupPolicies(accountId, groupName) {
-      const found = await rows<{ kind: string; name: string; document: string | null }>(
-        pool,
-        `SELECT kind, name, document FROM iam_group_policies WHERE account_id = $1 AND group_name = $2 ORDER BY kind${collate}, name${collate}`,
-        [accountId, groupName],
-      );
-      return found.map(toRolePolicy);
-    },
-    async deleteGroupPolicy(accountId, groupName, kind, name) {
-      const n = await changes(pool, 'DELETE FROM iam_group_policies WHERE account_id = $1 AND group_name = $2 AND kind = $3 AND name = $4', [
-        accountId,
-        groupName,
-        kind,
-        name,
-      ]);
-      return n > 0;
-    },
+    putGroupPolicy: policies.put,
+    groupPolicies: policies.list,
+    deleteGroupPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
   };
 }

@@ -1,6 +1,19 @@
 /** Accounts, users, access keys and user policies on PostgreSQL (the twin of ../sqlite/identities.ts). */
-import type { AccountRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord } from '../identities.js';
-import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
+import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
+import { USER_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
+import { createPostgresEntityPolicies } from './entity-policies.js';
+import {
+  managedPolicyUsageSql,
+  principalPoliciesSql,
+  toKey,
+  toPrincipalPolicy,
+  toUser,
+  type KeyRow,
+  type PrincipalPolicyRow,
+  type UserRow,
+} from '../identity-rows.js';
 import { changes, one, rows, withTransaction, type PgContext } from './pool.js';
 
 interface AccountRow {
@@ -11,10 +24,20 @@ interface AccountRow {
 
 const toAccount = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at) });
 
+const USER_POLICIES_SQL = principalPoliciesSql('user', pgPh);
+const ROLE_POLICIES_SQL = principalPoliciesSql('role', pgPh);
+const INSERT_USER = insertUnlessNameTaken(
+  'users',
+  'account_id, name, user_id, path, permissions_boundary, created_at'.split(', '),
+  pgPh,
+  boundaryExistsSql(pgPh(1), pgPh(5), ' FOR SHARE'),
+);
 const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
 const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, created_at';
 
-export function createPostgresIdentities({ pool, collate }: PgContext): IdentityStore {
+export function createPostgresIdentities(ctx: PgContext): IdentityStore {
+  const { pool, collate } = ctx;
+  const policies = createPostgresEntityPolicies(ctx, USER_POLICIES);
   return {
     async createAccount(a) {
       return (
@@ -29,22 +52,18 @@ export function createPostgresIdentities({ pool, collate }: PgContext): Identity
       return (await rows<AccountRow>(pool, `SELECT id, name, created_at FROM accounts ORDER BY id${collate}`)).map(toAccount);
     },
     async createUser(u) {
-      // ON CONFLICT DO NOTHING covers both unique keys (name in the account, and user id), as SQLite's does.
-      const n = await changes(pool, `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
-        u.accountId,
-        u.name,
-        u.userId,
-        u.path,
-        u.permissionsBoundary ?? null,
-        u.now.getTime(),
-      ]);
+      // ON CONFLICT DO NOTHING covers every unique key (name in any case, user id), as SQLite's does.
+      const n = await changes(pool, INSERT_USER, [u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()]);
       return n > 0;
     },
     async setUserBoundary(accountId, name, arn) {
       return (await changes(pool, 'UPDATE users SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
     },
+    async setUserCustomerBoundary(accountId, name, arn) {
+      return (await changes(pool, setCustomerBoundarySql('users', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
+    },
     async user(accountId, name) {
-      const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);
       return r && toUser(r);
     },
     async listUsers(accountId) {
@@ -87,37 +106,15 @@ export function createPostgresIdentities({ pool, collate }: PgContext): Identity
     async deleteAccessKey(id) {
       return (await changes(pool, 'DELETE FROM access_keys WHERE id = $1', [id])) > 0;
     },
-    async putUserPolicy(accountId, userName, p) {
-      await pool.query(
-        `INSERT INTO user_policies (account_id, user_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account_id, user_name, kind, name) DO UPDATE SET document = excluded.document`,
-        [accountId, userName, p.kind, p.name, p.document ?? null],
-      );
-    },
-    async userPolicies(accountId, userName) {
-      const found = await rows<{ kind: string; name: string; document: string | null }>(
-        pool,
-        `SELECT kind, name, document FROM user_policies WHERE account_id = $1 AND user_name = $2 ORDER BY kind${collate}, name${collate}`,
-        [accountId, userName],
-      );
-      return found.map((r) => {
-        const p: UserPolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
-        if (r.document !== null) p.document = r.document;
-        return p;
-      });
-    },
-    async deleteUserPolicy(accountId, userName, kind, name) {
-      return (
-        (await changes(pool, 'DELETE FROM user_policies WHERE account_id = $1 AND user_name = $2 AND kind = $3 AND name = $4', [
-          accountId,
-          userName,
-          kind,
-          name,
-        ])) > 0
-      );
-    },
+    putUserPolicy: policies.put,
+    userPolicies: policies.list,
+    deleteUserPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async managedPolicyUsage(accountId) {
       return rows<ManagedPolicyUsage>(pool, managedPolicyUsageSql('$1'), [accountId]);
+    },
+    async principalPolicies(accountId, kind, name) {
+      return (await rows<PrincipalPolicyRow>(pool, kind === 'user' ? USER_POLICIES_SQL : ROLE_POLICIES_SQL, [accountId, name])).map(toPrincipalPolicy);
     },
   };
 }

@@ -11,7 +11,9 @@ import { gcContract } from '../contract-suite-gc.js';
 import { queueContract } from '../contract-suite-queue.js';
 import { repositoryContract } from '../contract-suite-repositories.js';
 import { metadataContract } from '../contract-suite.js';
-import { migratePostgres, sortsByBytes } from './migrate.js';
+import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
+import { migrations } from '../migrations.js';
+import { migratePostgres, postgresDialect, sortsByBytes } from './migrate.js';
 import { createPool, Rollback, withTransaction } from './pool.js';
 import { createPostgresMetadataStore } from './postgres-store.js';
 import { startTestPostgres, type TestDatabase, type TestPostgres } from './testing/cluster.js';
@@ -86,6 +88,31 @@ describe('postgres engine', { skip }, () => {
       assert.equal(await sortsByBytes(pools[0]!), true, 'the test database sorts by bytes');
     } finally {
       await Promise.all(pools.map((p) => p.end()));
+      await db.drop();
+    }
+  });
+
+  it('a database holding IAM names that differ only in case (before migration 28) migrates and keeps both', async () => {
+    const db = await server!.newDatabase();
+    const pool = createPool(db.connectionString, 1);
+    try {
+      await withTransaction(pool, async (tx) => {
+        await tx.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+        for (const m of migrations.filter((m) => m.version < 28)) {
+          for (const stmt of m.sql(postgresDialect)) await tx.query(stmt);
+          await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [m.version, m.name]);
+        }
+        for (const stmt of LEGACY_TWINS_SQL) await tx.query(stmt);
+      });
+      await pool.end();
+      const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
+      try {
+        await checkLegacyTwins(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await pool.end().catch(() => undefined);
       await db.drop();
     }
   });

@@ -1,25 +1,31 @@
 /** Roles, their policies and OIDC providers on PostgreSQL (the twin of ../sqlite/roles.ts). */
-import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
+import { ROLE_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
+import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { createPostgresEntityPolicies } from './entity-policies.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
 const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at';
+const INSERT_ROLE = insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh, boundaryExistsSql(pgPh(1), pgPh(9), ' FOR SHARE'));
 const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
 
-export function createPostgresRoles({ pool, collate }: PgContext): RoleStore {
+export function createPostgresRoles(ctx: PgContext): RoleStore {
+  const { pool, collate } = ctx;
+  const policies = createPostgresEntityPolicies(ctx, ROLE_POLICIES);
   return {
     async createRole(r) {
-      const n = await changes(
-        pool,
-        `INSERT INTO roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-        roleValues(r),
-      );
+      const n = await changes(pool, INSERT_ROLE, roleValues(r));
       return n > 0;
     },
     async setRoleBoundary(accountId, name, arn) {
       return (await changes(pool, 'UPDATE roles SET permissions_boundary = $1 WHERE account_id = $2 AND name = $3', [arn, accountId, name])) > 0;
     },
+    async setRoleCustomerBoundary(accountId, name, arn) {
+      return (await changes(pool, setCustomerBoundarySql('roles', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
+    },
     async role(accountId, name) {
-      const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE account_id = $1 AND name = $2`, [accountId, name]);
+      const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);
       return r && toRole(r);
     },
     async listRoles(accountId) {
@@ -38,30 +44,10 @@ export function createPostgresRoles({ pool, collate }: PgContext): RoleStore {
       // role_policies go by ON DELETE CASCADE.
       return (await changes(pool, 'DELETE FROM roles WHERE account_id = $1 AND name = $2', [accountId, name])) > 0;
     },
-    async putRolePolicy(accountId, roleName, p) {
-      await pool.query(
-        `INSERT INTO role_policies (account_id, role_name, kind, name, document) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account_id, role_name, kind, name) DO UPDATE SET document = excluded.document`,
-        [accountId, roleName, p.kind, p.name, p.document ?? null],
-      );
-    },
-    async rolePolicies(accountId, roleName) {
-      const found = await rows<{ kind: string; name: string; document: string | null }>(
-        pool,
-        `SELECT kind, name, document FROM role_policies WHERE account_id = $1 AND role_name = $2 ORDER BY kind${collate}, name${collate}`,
-        [accountId, roleName],
-      );
-      return found.map(toRolePolicy);
-    },
-    async deleteRolePolicy(accountId, roleName, kind, name) {
-      const n = await changes(pool, 'DELETE FROM role_policies WHERE account_id = $1 AND role_name = $2 AND kind = $3 AND name = $4', [
-        accountId,
-        roleName,
-        kind,
-        name,
-      ]);
-      return n > 0;
-    },
+    putRolePolicy: policies.put,
+    rolePolicies: policies.list,
+    deleteRolePolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async createOidcProvider(p) {
       const n = await changes(pool, `INSERT INTO oidc_providers (${PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
         p.accountId,

@@ -8,11 +8,12 @@ import {
   type CustomerPolicyRow,
   type CustomerPolicyStore,
 } from '../customer-policies.js';
+import { insertUnlessNameTaken, named, sqlitePh } from '../iam-names.js';
 import type { Db } from './open.js';
 
 export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
   const q = {
-    insert: db.prepare(`INSERT INTO customer_policies (${CUSTOMER_POLICY_COLUMNS}, next_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    insert: db.prepare(insertUnlessNameTaken('customer_policies', [...CUSTOMER_POLICY_COLUMNS.split(', '), 'next_version'], sqlitePh)),
     insertVersion: db.prepare('INSERT INTO customer_policy_versions (account_id, policy_name, version, document, created_at) VALUES (?, ?, ?, ?, ?)'),
     get: db.prepare<[string, string], CustomerPolicyRow & { next_version: number }>('SELECT * FROM customer_policies WHERE account_id = ? AND name = ?'),
     list: db.prepare<[string], CustomerPolicyRow>('SELECT * FROM customer_policies WHERE account_id = ? ORDER BY name'),
@@ -40,7 +41,7 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
     usage: db.prepare<unknown[], { attachments: number; boundaries: number }>(usageSql(() => '?')),
   };
   const create = db.transaction((p: Parameters<CustomerPolicyStore['create']>[0]) => {
-    if (q.insert.run(...customerPolicyValues(p)).changes === 0) return false;
+    if (q.insert.run(named(customerPolicyValues(p))).changes === 0) return false;
     q.insertVersion.run(p.accountId, p.name, 1, p.document, p.now.getTime());
     return true;
   });
@@ -52,6 +53,14 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
     q.insertVersion.run(accountId, name, version, document, now.getTime());
     q.advance.run(setDefault ? 1 : 0, now.getTime(), accountId, name);
     return version;
+  });
+  const deleteIfUnused = db.transaction((accountId: string, name: string, arn: string) => {
+    if (!q.get.get(accountId, name)) return undefined;
+    const used = q.usage.get(accountId, arn, accountId, arn, accountId, arn, accountId, arn, accountId, arn)!;
+    if (Number(used.attachments) + Number(used.boundaries) > 0) return 'attached' as const;
+    if (q.versions.all(accountId, name).length > 1) return 'versions' as const;
+    q.delete.run(accountId, name);
+    return 'deleted' as const;
   });
   return {
     async create(p) {
@@ -84,6 +93,9 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
     },
     async delete(accountId, name) {
       return q.delete.run(accountId, name).changes > 0;
+    },
+    async deleteIfUnused(accountId, name, arn) {
+      return deleteIfUnused.immediate(accountId, name, arn);
     },
     async usage(accountId, arn) {
       const r = q.usage.get(accountId, arn, accountId, arn, accountId, arn, accountId, arn, accountId, arn)!;

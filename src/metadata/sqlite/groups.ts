@@ -1,12 +1,14 @@
 /** IAM groups, their members and policies on SQLite. */
 import { GROUP_COLUMNS, toGroup, type GroupRow, type GroupStore } from '../groups.js';
-import { toRolePolicy } from '../roles.js';
+import { GROUP_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
+import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
 
 export function createSqliteGroups(db: Db): GroupStore {
   const q = {
-    insert: db.prepare(`INSERT INTO iam_groups (${GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    group: db.prepare<[string, string], GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = ? AND name = ?`),
+    insert: db.prepare(insertUnlessNameTaken('iam_groups', GROUP_COLUMNS.split(', '), sqlitePh)),
+    group: db.prepare<Record<string, unknown>, GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE ${nameInAnyCase(sqlitePh)}`),
     groups: db.prepare<[string], GroupRow>(`SELECT ${GROUP_COLUMNS} FROM iam_groups WHERE account_id = ? ORDER BY name`),
     delete: db.prepare('DELETE FROM iam_groups WHERE account_id = ? AND name = ?'),
     addMember: db.prepare('INSERT INTO iam_group_members (account_id, group_name, user_name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -19,21 +21,14 @@ export function createSqliteGroups(db: Db): GroupStore {
        JOIN iam_groups g ON g.account_id = m.account_id AND g.name = m.group_name
        WHERE m.account_id = ? AND m.user_name = ? ORDER BY g.name`,
     ),
-    putPolicy: db.prepare(
-      `INSERT INTO iam_group_policies (account_id, group_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, group_name, kind, name) DO UPDATE SET document = excluded.document`,
-    ),
-    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
-      'SELECT kind, name, document FROM iam_group_policies WHERE account_id = ? AND group_name = ? ORDER BY kind, name',
-    ),
-    deletePolicy: db.prepare('DELETE FROM iam_group_policies WHERE account_id = ? AND group_name = ? AND kind = ? AND name = ?'),
   };
+  const policies = createSqliteEntityPolicies(db, GROUP_POLICIES);
   return {
     async createGroup(g) {
-      return q.insert.run(g.accountId, g.name, g.groupId, g.path, g.now.getTime()).changes > 0;
+      return q.insert.run(named([g.accountId, g.name, g.groupId, g.path, g.now.getTime()])).changes > 0;
     },
     async group(accountId, name) {
-      const r = q.group.get(accountId, name);
+      const r = q.group.get(named([accountId, name]));
       return r && toGroup(r);
     },
     async listGroups(accountId) {
@@ -54,14 +49,9 @@ export function createSqliteGroups(db: Db): GroupStore {
     async groupsOf(accountId, userName) {
       return q.groupsOf.all(accountId, userName).map(toGroup);
     },
-    async putGroupPolicy(accountId, groupName, p) {
-      q.putPolicy.run(accountId, groupName, p.kind, p.name, p.document ?? null);
-    },
-    async groupPolicies(accountId, groupName) {
-      return q.policies.all(accountId, groupName).map(toRolePolicy);
-    },
-    async deleteGroupPolicy(accountId, groupName, kind, name) {
-      return q.deletePolicy.run(accountId, groupName, kind, name).changes > 0;
-    },
+    putGroupPolicy: policies.put,
+    groupPolicies: policies.list,
+    deleteGroupPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
   };
 }

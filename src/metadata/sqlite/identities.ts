@@ -1,18 +1,32 @@
 /** Accounts, users, access keys and user policies on SQLite. */
-import type { AccountRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord } from '../identities.js';
-import { managedPolicyUsageSql, toKey, toUser, type KeyRow, type UserRow } from '../identity-rows.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
+import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identities.js';
+import { USER_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
+import { createSqliteEntityPolicies } from './entity-policies.js';
+import {
+  managedPolicyUsageSql,
+  principalPoliciesSql,
+  toKey,
+  toPrincipalPolicy,
+  toUser,
+  type KeyRow,
+  type PrincipalPolicyRow,
+  type UserRow,
+} from '../identity-rows.js';
 import type { Db } from './open.js';
+
+const USER_COLUMNS = ['account_id', 'name', 'user_id', 'path', 'permissions_boundary', 'created_at'];
 
 export function createSqliteIdentities(db: Db): IdentityStore {
   const q = {
     insertAccount: db.prepare('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     account: db.prepare<[string], { id: string; name: string; created_at: number }>('SELECT * FROM accounts WHERE id = ?'),
     accounts: db.prepare<[], { id: string; name: string; created_at: number }>('SELECT * FROM accounts ORDER BY id'),
-    insertUser: db.prepare(
-      'INSERT INTO users (account_id, name, user_id, path, permissions_boundary, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
+    insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh, boundaryExistsSql(sqlitePh(1), sqlitePh(5)))),
     setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
-    user: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE account_id = ? AND name = ?'),
+    setCustomerBoundary: db.prepare(setCustomerBoundarySql('users', sqlitePh)),
+    user: db.prepare<Record<string, unknown>, UserRow>(`SELECT * FROM users WHERE ${nameInAnyCase(sqlitePh)}`),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
     deleteUserKeys: db.prepare('DELETE FROM access_keys WHERE account_id = ? AND user_name = ?'),
@@ -22,16 +36,11 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     rootKeys: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_at'),
     keyStatus: db.prepare('UPDATE access_keys SET status = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM access_keys WHERE id = ?'),
-    putPolicy: db.prepare(
-      `INSERT INTO user_policies (account_id, user_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, user_name, kind, name) DO UPDATE SET document = excluded.document`,
-    ),
-    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
-      'SELECT kind, name, document FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY kind, name',
-    ),
-    deletePolicy: db.prepare('DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND kind = ? AND name = ?'),
     policyUsage: db.prepare<{ a: string }, ManagedPolicyUsage>(managedPolicyUsageSql('@a')),
+    userPolicies: db.prepare<Record<string, unknown>, PrincipalPolicyRow>(principalPoliciesSql('user', sqlitePh)),
+    rolePolicies: db.prepare<Record<string, unknown>, PrincipalPolicyRow>(principalPoliciesSql('role', sqlitePh)),
   };
+  const policies = createSqliteEntityPolicies(db, USER_POLICIES);
   const toAccount = (r: { id: string; name: string; created_at: number }): AccountRecord => ({
     id: r.id,
     name: r.name,
@@ -54,13 +63,16 @@ export function createSqliteIdentities(db: Db): IdentityStore {
       return q.accounts.all().map(toAccount);
     },
     async createUser(u) {
-      return q.insertUser.run(u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()).changes > 0;
+      return q.insertUser.run(named([u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()])).changes > 0;
     },
     async setUserBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
+    async setUserCustomerBoundary(accountId, name, arn) {
+      return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
+    },
     async user(accountId, name) {
-      const r = q.user.get(accountId, name);
+      const r = q.user.get(named([accountId, name]));
       return r && toUser(r);
     },
     async listUsers(accountId) {
@@ -85,21 +97,15 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     async deleteAccessKey(id) {
       return q.deleteKey.run(id).changes > 0;
     },
-    async putUserPolicy(accountId, userName, p) {
-      q.putPolicy.run(accountId, userName, p.kind, p.name, p.document ?? null);
-    },
-    async userPolicies(accountId, userName) {
-      return q.policies.all(accountId, userName).map((r) => {
-        const p: UserPolicyRecord = { kind: r.kind === 'managed' ? 'managed' : 'inline', name: r.name };
-        if (r.document !== null) p.document = r.document;
-        return p;
-      });
-    },
-    async deleteUserPolicy(accountId, userName, kind, name) {
-      return q.deletePolicy.run(accountId, userName, kind, name).changes > 0;
-    },
+    putUserPolicy: policies.put,
+    userPolicies: policies.list,
+    deleteUserPolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async managedPolicyUsage(accountId) {
       return q.policyUsage.all({ a: accountId });
+    },
+    async principalPolicies(accountId, kind, name) {
+      return (kind === 'user' ? q.userPolicies : q.rolePolicies).all(named([accountId, name])).map(toPrincipalPolicy);
     },
   };
 }

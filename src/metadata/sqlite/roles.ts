@@ -1,29 +1,36 @@
 /** Roles, their policies and OIDC providers on SQLite. */
-import { roleValues, toOidcProvider, toRole, toRolePolicy, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { boundaryExistsSql, setCustomerBoundarySql } from '../customer-policies.js';
+import { ROLE_POLICIES } from '../entity-policies.js';
+import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
+import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
+import { createSqliteEntityPolicies } from './entity-policies.js';
 import type { Db } from './open.js';
+
+const ROLE_COLUMNS = [
+  'account_id',
+  'name',
+  'role_id',
+  'path',
+  'trust_policy',
+  'description',
+  'max_session_duration',
+  'tags',
+  'permissions_boundary',
+  'created_at',
+];
 
 export function createSqliteRoles(db: Db): RoleStore {
   const q = {
-    insertRole: db.prepare(
-      `INSERT INTO roles (account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    ),
+    insertRole: db.prepare(insertUnlessNameTaken('roles', ROLE_COLUMNS, sqlitePh, boundaryExistsSql(sqlitePh(1), sqlitePh(9)))),
     setBoundary: db.prepare('UPDATE roles SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
-    role: db.prepare<[string, string], RoleRow>('SELECT * FROM roles WHERE account_id = ? AND name = ?'),
+    setCustomerBoundary: db.prepare(setCustomerBoundarySql('roles', sqlitePh)),
+    role: db.prepare<Record<string, unknown>, RoleRow>(`SELECT * FROM roles WHERE ${nameInAnyCase(sqlitePh)}`),
     roles: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE account_id = ? ORDER BY name'),
     updateRole: db.prepare(
       `UPDATE roles SET trust_policy = COALESCE(?, trust_policy), description = COALESCE(?, description),
        max_session_duration = COALESCE(?, max_session_duration) WHERE account_id = ? AND name = ?`,
     ),
     deleteRole: db.prepare('DELETE FROM roles WHERE account_id = ? AND name = ?'),
-    putPolicy: db.prepare(
-      `INSERT INTO role_policies (account_id, role_name, kind, name, document) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, role_name, kind, name) DO UPDATE SET document = excluded.document`,
-    ),
-    policies: db.prepare<[string, string], { kind: string; name: string; document: string | null }>(
-      'SELECT kind, name, document FROM role_policies WHERE account_id = ? AND role_name = ? ORDER BY kind, name',
-    ),
-    deletePolicy: db.prepare('DELETE FROM role_policies WHERE account_id = ? AND role_name = ? AND kind = ? AND name = ?'),
     insertProvider: db.prepare(
       'INSERT INTO oidc_providers (account_id, url, client_ids, thumbprints, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
@@ -31,15 +38,19 @@ export function createSqliteRoles(db: Db): RoleStore {
     providers: db.prepare<[string], OidcProviderRow>('SELECT * FROM oidc_providers WHERE account_id = ? ORDER BY url'),
     deleteProvider: db.prepare('DELETE FROM oidc_providers WHERE account_id = ? AND url = ?'),
   };
+  const policies = createSqliteEntityPolicies(db, ROLE_POLICIES);
   return {
     async createRole(r) {
-      return q.insertRole.run(...roleValues(r)).changes > 0;
+      return q.insertRole.run(named(roleValues(r))).changes > 0;
     },
     async setRoleBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
+    async setRoleCustomerBoundary(accountId, name, arn) {
+      return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
+    },
     async role(accountId, name) {
-      const r = q.role.get(accountId, name);
+      const r = q.role.get(named([accountId, name]));
       return r && toRole(r);
     },
     async listRoles(accountId) {
@@ -52,15 +63,10 @@ export function createSqliteRoles(db: Db): RoleStore {
       // role_policies go by ON DELETE CASCADE.
       return q.deleteRole.run(accountId, name).changes > 0;
     },
-    async putRolePolicy(accountId, roleName, p) {
-      q.putPolicy.run(accountId, roleName, p.kind, p.name, p.document ?? null);
-    },
-    async rolePolicies(accountId, roleName) {
-      return q.policies.all(accountId, roleName).map(toRolePolicy);
-    },
-    async deleteRolePolicy(accountId, roleName, kind, name) {
-      return q.deletePolicy.run(accountId, roleName, kind, name).changes > 0;
-    },
+    putRolePolicy: policies.put,
+    rolePolicies: policies.list,
+    deleteRolePolicy: policies.delete,
+    attachCustomerPolicy: policies.attachCustomer,
     async createOidcProvider(p) {
       return q.insertProvider.run(p.accountId, p.url, JSON.stringify(p.clientIds), JSON.stringify(p.thumbprints), p.now.getTime()).changes > 0;
     },
