@@ -135,17 +135,22 @@ export class IdentityAdmin {
   }
 
   /**
-   * The name of the user, role or group `name` names in any case, as it was made (how its ARN
-   * and every policy name it); `name` itself when there is none such.
+   * The user, role or group `name` names in any case: its name as it was made and its path (what
+   * its ARN, and every policy naming it, are made of); undefined when there is none such.
    */
-  async nameAsMade(accountId: string, kind: 'user' | 'role' | 'group', name: string): Promise<string> {
+  async entityNamed(accountId: string, kind: 'user' | 'role' | 'group', name: string): Promise<{ name: string; path: string } | undefined> {
     const found =
       kind === 'user'
         ? await this.store.user(accountId, name)
         : kind === 'role'
           ? await this.roles?.roleRecord(accountId, name)
           : await this.groups?.groupRecord(accountId, name);
-    return found?.name ?? name;
+    return found === undefined ? undefined : { name: found.name, path: found.path };
+  }
+
+  /** The name of the user, role or group `name` names in any case, as it was made; `name` itself when there is none such. */
+  async nameAsMade(accountId: string, kind: 'user' | 'role' | 'group', name: string): Promise<string> {
+    return (await this.entityNamed(accountId, kind, name))?.name ?? name;
   }
 
   /** The user (named in any case), or undefined when there is none (no error: a missing user is an answer here). */

@@ -168,22 +168,34 @@ export const roleActions: Record<string, QueryAction> = {
 };
 
 /**
- * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles, groups and users are named
- * without their path; a managed policy (its own actions, ListEntitiesForPolicy) by its ARN when
- * no user or role is named (Attach/Detach*Policy act on the user or role). A name given in another
- * case than the entity's is the entity (IAM's names are not told apart by case), and its ARN is
- * the entity's, as policies name it: DeleteUser of BOB is a DeleteUser on user/bob.
+ * The resource an IAM action acts on, for `iam:<Action>` authorization. Roles, groups and users
+ * by their ARN with its path, as IAM builds it (a policy on `user/admins/*` covers the users made
+ * with path /admins/): an existing entity's path, or for one the request makes the path it asks
+ * for. A managed policy (its own actions, ListEntitiesForPolicy) by its ARN when no user or role
+ * is named (Attach/Detach*Policy act on the user or role). A name given in another case than the
+ * entity's is the entity (IAM's names are not told apart by case), and its ARN is the entity's,
+ * as policies name it: DeleteUser of BOB is a DeleteUser on user/bob.
  */
 export async function iamResourceOf(identities: IdentityAdmin, accountId: string, form: URLSearchParams): Promise<string> {
+  const arnOf = async (kind: 'user' | 'role' | 'group', name: string) => {
+    const made = await identities.entityNamed(accountId, kind, name);
+    return `arn:aws:iam::${accountId}:${kind}${made?.path ?? requestedPath(form)}${made?.name ?? name}`;
+  };
   const role = form.get('RoleName');
-  if (role !== null) return roleArn(accountId, await identities.nameAsMade(accountId, 'role', role));
+  if (role !== null) return arnOf('role', role);
   // A group's actions (AddUserToGroup names a user too) act on the group.
   const group = form.get('GroupName');
-  if (group !== null) return `arn:aws:iam::${accountId}:group/${await identities.nameAsMade(accountId, 'group', group)}`;
+  if (group !== null) return arnOf('group', group);
   const user = form.get('UserName');
-  if (user !== null) return `arn:aws:iam::${accountId}:user/${await identities.nameAsMade(accountId, 'user', user)}`;
+  if (user !== null) return arnOf('user', user);
   // CreatePolicy names the policy it makes by its name and path.
   const policy = form.get('PolicyName');
-  const created = policy === null ? null : `arn:aws:iam::${accountId}:policy${form.get('Path') ?? '/'}${policy}`;
+  const created = policy === null ? null : `arn:aws:iam::${accountId}:policy${requestedPath(form)}${policy}`;
   return form.get('OpenIDConnectProviderArn') ?? form.get('PolicyArn') ?? created ?? '*';
+}
+
+/** The Path a create asks for when it is one IAM accepts, else `/` (the request is refused by its validation after). */
+function requestedPath(form: URLSearchParams): string {
+  const path = form.get('Path');
+  return path !== null && path.length <= 512 && /^\/(?:[\u0021-\u007e]*\/)?$/.test(path) ? path : '/';
 }
