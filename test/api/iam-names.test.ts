@@ -109,7 +109,11 @@ describe('IAM names without regard to case', () => {
     const k = (await iam.send(new CreateAccessKeyCommand({ UserName: 'find-carol' }))).AccessKey!;
     assert.equal(k.UserName, 'Find-Carol');
     const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! } });
-    assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, `arn:aws:iam::${ACCOUNT}:user/eng/Find-Carol`);
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    assert.equal(me.Arn, `arn:aws:iam::${ACCOUNT}:user/eng/Find-Carol`);
+    // STS answers a user's own unique id, not the account's.
+    assert.equal(me.UserId, (await iam.send(new GetUserCommand({ UserName: 'Find-Carol' }))).User!.UserId);
+    assert.match(me.UserId!, /^AIDA/);
 
     await iam.send(new RemoveUserFromGroupCommand({ GroupName: 'FIND-devs', UserName: 'Find-CAROL' }));
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'FIND-CAROL', AccessKeyId: k.AccessKeyId! }));

@@ -23,7 +23,6 @@ export interface QueryCall {
   /** The caller's ARN, for GetCallerIdentity and GetUser without a name. */
   callerArn: string;
   callerUserName?: string;
-  callerUserId?: string;
   identities: IdentityAdmin;
   /** Validates an identity policy document; throws QueryError MalformedPolicyDocument. */
   checkPolicy(document: string): void;
@@ -174,9 +173,15 @@ function duration(form: URLSearchParams): number | undefined {
 
 export const stsActions: Record<string, QueryAction> = {
   async GetCallerIdentity(call) {
-    const role = call.principal.session?.role;
-    // An assumed role's UserId is `<role id>:<session name>`, as STS answers.
-    const userId = role ? `${role.roleId}:${role.sessionName}` : (call.callerUserId ?? call.accountId);
+    const { principal } = call;
+    const role = principal.session?.role;
+    // STS's UserId: `<role id>:<session name>` for an assumed role, a user's unique id (AIDA…),
+    // the account id for the root.
+    if (role) return { UserId: `${role.roleId}:${role.sessionName}`, Account: call.accountId, Arn: call.callerArn };
+    const name = principal.kind === 'user' ? principal.userName : undefined;
+    const user = name === undefined ? undefined : await call.identities.userRecord(call.accountId, name);
+    // The user the credentials name exactly (a lookup finds a name in any case).
+    const userId = user !== undefined && user.name === name ? user.userId : call.accountId;
     return { UserId: userId, Account: call.accountId, Arn: call.callerArn };
   },
   async AssumeRole(call) {
