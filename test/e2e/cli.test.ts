@@ -134,8 +134,11 @@ describe('berth CLI', () => {
         'registerHooks({ load(url, ctx, next) { if (url.includes("/dist/src/")) process.stderr.write("loaded " + url + "\\n"); return next(url, ctx); } });',
     )}`;
     const cwd = await tempDir('berth-cli-cwd-');
-    for (const args of [['--help'], ['admin', 'create-user', '--help'], ['gc', '--bogus'], ['usage']]) {
-      const r = await berth(args, { cwd, env: { NODE_OPTIONS: `--import ${hook}` } });
+    // The four side by side (none reads or writes anything), each checked.
+    const argsList = [['--help'], ['admin', 'create-user', '--help'], ['gc', '--bogus'], ['usage']];
+    const runs = await Promise.all(argsList.map((args) => berth(args, { cwd, env: { NODE_OPTIONS: `--import ${hook}` } })));
+    for (const [i, args] of argsList.entries()) {
+      const r = runs[i]!;
       const loaded = r.stderr.split('\n').filter((l) => l.startsWith('loaded '));
       assert.ok(
         loaded.some((l) => l.endsWith('/dist/src/cli/berth.js')),
@@ -161,30 +164,38 @@ describe('berth CLI', () => {
       [['lifecycle', 'run', 'extra'], /Unexpected argument 'extra'|unexpected/i],
       [['serve', '--port'], /--port/],
     ];
-    for (const [args, stderr] of cases) {
+    // Three at a time: each is a `berth` process of its own that reads and writes nothing.
+    await eachLimited(cases, 3, async ([args, stderr]) => {
       const r = await berth(args);
       assert.equal(r.code, 2, `berth ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, stderr);
       assert.equal(r.stdout, '', `berth ${args.join(' ')} prints nothing on stdout`);
-    }
+    });
   });
 
   it('commands on a registry refuse a data directory that does not exist, name it, and create nothing', async () => {
-    const cwd = await tempDir('berth-cli-cwd-');
-    for (const words of DATA_COMMANDS) {
-      // From the wrong folder, with the default ./data.
-      const r = await berth(words, { cwd });
-      assert.equal(r.code, 1, `${words.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`data directory ${join(cwd, 'data')} does not exist`));
-      assert.match(r.stderr, /--data-dir DIR or BERTH_DATA_DIR/);
-      // A mistyped --data-dir, and the same through the environment.
+    // Two commands at a time, each from a folder of its own (so that what one created is seen as
+    // its own), its three runs side by side: 21 starts of a short-lived process, most of each spent
+    // waiting for a core on a busy machine.
+    await eachLimited(DATA_COMMANDS, 2, async (words) => {
+      const cwd = await tempDir('berth-cli-cwd-');
       const missing = join(cwd, 'no', 'such');
-      for (const r2 of [await berth([...words, '--data-dir', missing], { cwd }), await berth(words, { cwd, env: { BERTH_DATA_DIR: missing } })]) {
+      const [r, ...typos] = await Promise.all([
+        // From the wrong folder, with the default ./data.
+        berth(words, { cwd }),
+        // A mistyped --data-dir, and the same through the environment.
+        berth([...words, '--data-dir', missing], { cwd }),
+        berth(words, { cwd, env: { BERTH_DATA_DIR: missing } }),
+      ]);
+      assert.equal(r!.code, 1, `${words.join(' ')}: ${r!.stderr}`);
+      assert.match(r!.stderr, new RegExp(`data directory ${join(cwd, 'data')} does not exist`));
+      assert.match(r!.stderr, /--data-dir DIR or BERTH_DATA_DIR/);
+      for (const r2 of typos) {
         assert.equal(r2.code, 1, r2.stderr);
         assert.ok(r2.stderr.includes(missing), r2.stderr);
       }
       assert.deepEqual(readdirSync(cwd), [], `${words.join(' ')} created nothing`);
-    }
+    });
   });
 
   it("with PostgreSQL and no serverKey, the data directory must hold server.key (a new one would not be the servers')", async () => {

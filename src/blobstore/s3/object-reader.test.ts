@@ -45,13 +45,35 @@ interface Proxy {
   cutAfter: number | undefined;
   dropSecondRequest: boolean;
   server: TcpServer;
+  /**
+   * Stops listening and cuts every relayed connection. The clients' idle sockets are unref'd, but
+   * the relay's ends of them are not: left open, they kept this file's process alive until the
+   * gateway dropped its idle connections (RGW's request timeout, 65 s), long after the last test.
+   */
+  close(): void;
 }
 
 async function startProxy(target: URL): Promise<Proxy> {
-  const p: Proxy = { endpoint: '', opened: 0, closed: 0, cutAfter: undefined, dropSecondRequest: false, server: undefined as unknown as TcpServer };
+  const open = new Set<Socket>();
+  const p: Proxy = {
+    endpoint: '',
+    opened: 0,
+    closed: 0,
+    cutAfter: undefined,
+    dropSecondRequest: false,
+    server: undefined as unknown as TcpServer,
+    close() {
+      p.server.close();
+      for (const s of open) s.destroy();
+    },
+  };
   p.server = createTcpServer((down: Socket) => {
     p.opened++;
     const up = connect(Number(target.port), target.hostname);
+    for (const s of [down, up]) {
+      open.add(s);
+      s.once('close', () => open.delete(s));
+    }
     let answered = 0;
     let requests = 0;
     const cut = () => {
@@ -149,7 +171,7 @@ else
       const web = await serveBlobs(() => blobs, results);
       closers.push(
         () => web.http.close(),
-        () => proxy.server.close(),
+        () => proxy.close(),
       );
       return { proxy, blobs, results, url: web.url };
     }

@@ -86,6 +86,11 @@ export async function startDocker(): Promise<Docker> {
         if (err) reject(new CommandFailed(shown, stderr || exitReason(err)));
         else resolve({ stdout, stderr });
       });
+      // A command that does not read its input may exit (or close its stdin) before this write:
+      // the EPIPE on stdin was then an uncaught error that failed whichever test was running while
+      // the command itself went on (seen in the podman helper: buildah push, under load). The exit status above is
+      // what tells whether the command did its job, input or not.
+      child.stdin!.on('error', () => undefined);
       child.stdin!.end(opts.input ?? '');
     });
   const docker = (args: string[], opts: DockerRun = {}) => exec('docker', args, `docker ${args.join(' ')}`, opts);

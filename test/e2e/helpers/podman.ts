@@ -122,6 +122,11 @@ export async function createPodman(registry: string): Promise<Podman> {
         if (err) reject(new CommandFailed(`${file} ${args.join(' ')}`, stderr || exitReason(err)));
         else resolve({ stdout, stderr });
       });
+      // A command that does not read its input may exit (or close its stdin) before this write:
+      // the EPIPE on stdin was then an uncaught error that failed whichever test was running while
+      // the command itself went on (seen with buildah push under load). The exit status above is
+      // what tells whether the command did its job, input or not.
+      child.stdin!.on('error', () => undefined);
       child.stdin!.end(opts.input ?? '');
     });
   const podman = (args: string[], opts: PodmanRun = {}) => exec('podman', args, opts);
