@@ -21,24 +21,59 @@ const tags = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => 
 export function userTagsContract(test: ContractTest): void {
   test("users' tags: kept as created, read back on either node, changed in one step with IAM's rules", async ({ a, b }) => {
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
-    assert.equal(await a.identities.createUser(user('Tagged', [{ Key: 'team', Value: 'web' }, { Key: 'note', Value: '' }])), true);
+    assert.equal(
+      await a.identities.createUser(
+        user('Tagged', [
+          { Key: 'team', Value: 'web' },
+          { Key: 'note', Value: '' },
+        ]),
+      ),
+      true,
+    );
     assert.equal(await a.identities.createUser(user('bare')), true);
-    assert.deepEqual((await b.identities.user(ACCOUNT, 'tagged'))?.tags, [{ Key: 'team', Value: 'web' }, { Key: 'note', Value: '' }]);
+    assert.deepEqual((await b.identities.user(ACCOUNT, 'tagged'))?.tags, [
+      { Key: 'team', Value: 'web' },
+      { Key: 'note', Value: '' },
+    ]);
     assert.deepEqual((await b.identities.user(ACCOUNT, 'bare'))?.tags, []);
     assert.deepEqual(
       (await b.identities.listUsers(ACCOUNT)).map((u) => [u.name, u.tags.length]),
-      [['Tagged', 2], ['bare', 0]],
+      [
+        ['Tagged', 2],
+        ['bare', 0],
+      ],
     );
 
-    assert.equal(await b.identities.changeUserTags(ACCOUNT, 'Tagged', { add: [{ Key: 'TEAM', Value: 'db' }, { Key: 'x', Value: '1' }], remove: ['NOTE', 'absent'], max: 50 }), true);
-    assert.deepEqual((await a.identities.user(ACCOUNT, 'Tagged'))?.tags, [{ Key: 'TEAM', Value: 'db' }, { Key: 'x', Value: '1' }]);
+    assert.equal(
+      await b.identities.changeUserTags(ACCOUNT, 'Tagged', {
+        add: [
+          { Key: 'TEAM', Value: 'db' },
+          { Key: 'x', Value: '1' },
+        ],
+        remove: ['NOTE', 'absent'],
+        max: 50,
+      }),
+      true,
+    );
+    assert.deepEqual((await a.identities.user(ACCOUNT, 'Tagged'))?.tags, [
+      { Key: 'TEAM', Value: 'db' },
+      { Key: 'x', Value: '1' },
+    ]);
 
     assert.equal(await a.identities.changeUserTags(ACCOUNT, 'Tagged', { add: tags(49, 'k'), remove: [], max: 50 }), 'limit');
     assert.deepEqual((await b.identities.user(ACCOUNT, 'Tagged'))?.tags.length, 2, 'refused past the limit, nothing changed');
-    assert.equal(await a.identities.changeUserTags(ACCOUNT, 'Tagged', { add: tags(48, 'k'), remove: [], max: 50 }), true, '50 in all is the limit, not past it');
+    assert.equal(
+      await a.identities.changeUserTags(ACCOUNT, 'Tagged', { add: tags(48, 'k'), remove: [], max: 50 }),
+      true,
+      '50 in all is the limit, not past it',
+    );
 
     assert.equal(await a.identities.changeUserTags(ACCOUNT, 'nobody', { add: [{ Key: 'a', Value: 'b' }], remove: [], max: 50 }), false);
-    assert.equal(await a.identities.changeUserTags(ACCOUNT, 'BARE', { add: [{ Key: 'a', Value: 'b' }], remove: [], max: 50 }), false, 'a user by its exact name');
+    assert.equal(
+      await a.identities.changeUserTags(ACCOUNT, 'BARE', { add: [{ Key: 'a', Value: 'b' }], remove: [], max: 50 }),
+      false,
+      'a user by its exact name',
+    );
     assert.deepEqual((await a.identities.user(ACCOUNT, 'bare'))?.tags, []);
   });
 

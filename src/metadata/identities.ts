@@ -81,7 +81,11 @@ export interface IdentityStore {
    * IAM's do) and removes `remove`, in one transaction, unless the user would then have more than
    * `max` tags: 'limit', nothing changed. False when the user (its exact name) is gone.
    */
-  changeUserTags(accountId: string, name: string, change: { add: Array<{ Key: string; Value: string }>; remove: string[]; max: number }): Promise<boolean | 'limit'>;
+  changeUserTags(
+    accountId: string,
+    name: string,
+    change: { add: Array<{ Key: string; Value: string }>; remove: string[]; max: number },
+  ): Promise<boolean | 'limit'>;
 
   createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
   accessKey(id: string): Promise<AccessKeyRecord | undefined>;

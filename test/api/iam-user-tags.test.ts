@@ -5,7 +5,7 @@
  * a GetSessionToken session, and a login token on /v2 — but not in a role session it assumes.
  * Each tagging action's denied request, and the tag condition keys of TagUser/UntagUser.
  */
-import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
@@ -68,10 +68,24 @@ describe("IAM users' tags", () => {
   after(async () => berth?.cleanup());
 
   it('CreateUser keeps its tags: CreateUser and GetUser answer them, ListUsers does not, as IAM', async () => {
-    const made = await iam.send(new CreateUserCommand({ UserName: 'ut-made', Tags: [{ Key: 'team', Value: 'web' }, { Key: 'cost center', Value: '' }] }));
-    assert.deepEqual(made.User!.Tags, [{ Key: 'team', Value: 'web' }, { Key: 'cost center', Value: '' }]);
+    const made = await iam.send(
+      new CreateUserCommand({
+        UserName: 'ut-made',
+        Tags: [
+          { Key: 'team', Value: 'web' },
+          { Key: 'cost center', Value: '' },
+        ],
+      }),
+    );
+    assert.deepEqual(made.User!.Tags, [
+      { Key: 'team', Value: 'web' },
+      { Key: 'cost center', Value: '' },
+    ]);
     const got = await iam.send(new GetUserCommand({ UserName: 'UT-MADE' }));
-    assert.deepEqual(got.User!.Tags, [{ Key: 'team', Value: 'web' }, { Key: 'cost center', Value: '' }]);
+    assert.deepEqual(got.User!.Tags, [
+      { Key: 'team', Value: 'web' },
+      { Key: 'cost center', Value: '' },
+    ]);
     const listed = (await iam.send(new ListUsersCommand({}))).Users!.find((u) => u.UserName === 'ut-made');
     assert.equal(listed!.Tags, undefined);
     assert.equal((await iam.send(new CreateUserCommand({ UserName: 'ut-bare' }))).User!.Tags, undefined, 'no tags, no Tags');
@@ -84,7 +98,11 @@ describe("IAM users' tags", () => {
     // IAM's keys are one key in any case: Team replaces team rather than standing beside it.
     await iam.send(new TagUserCommand({ UserName: 'UT-CHANGE', Tags: [{ Key: 'Team', Value: 'ops' }] }));
     await iam.send(new UntagUserCommand({ UserName: 'ut-change', TagKeys: ['k1', 'not-there'] }));
-    assert.deepEqual(await tagsOf('ut-change'), [{ Key: 'k0', Value: 'v0' }, { Key: 'k2', Value: 'v2' }, { Key: 'Team', Value: 'ops' }]);
+    assert.deepEqual(await tagsOf('ut-change'), [
+      { Key: 'k0', Value: 'v0' },
+      { Key: 'k2', Value: 'v2' },
+      { Key: 'Team', Value: 'ops' },
+    ]);
 
     const first = await iam.send(new ListUserTagsCommand({ UserName: 'ut-change', MaxItems: 2 }));
     assert.equal(first.IsTruncated, true);
@@ -94,18 +112,37 @@ describe("IAM users' tags", () => {
     assert.deepEqual([...first.Tags!, ...rest.Tags!], await tagsOf('ut-change'));
   });
 
-  it("refuses what IAM refuses, and changes nothing: 51 tags, tagging past 50, bad characters, a missing user", async () => {
+  it('refuses what IAM refuses, and changes nothing: 51 tags, tagging past 50, bad characters, a missing user', async () => {
     await assert.rejects(iam.send(new CreateUserCommand({ UserName: 'ut-51', Tags: tags(51) })), named('ValidationError'));
     await assert.rejects(iam.send(new GetUserCommand({ UserName: 'ut-51' })), named('NoSuchEntityException'), 'no user was made');
     await assert.rejects(iam.send(new CreateUserCommand({ UserName: 'ut-bad', Tags: [{ Key: 'team', Value: 'a;b' }] })), named('ValidationError'));
-    await assert.rejects(iam.send(new CreateUserCommand({ UserName: 'ut-dup', Tags: [{ Key: 'a', Value: '1' }, { Key: 'A', Value: '2' }] })), named('ValidationError'));
+    await assert.rejects(
+      iam.send(
+        new CreateUserCommand({
+          UserName: 'ut-dup',
+          Tags: [
+            { Key: 'a', Value: '1' },
+            { Key: 'A', Value: '2' },
+          ],
+        }),
+      ),
+      named('ValidationError'),
+    );
     await assert.rejects(iam.send(new GetUserCommand({ UserName: 'ut-dup' })), named('NoSuchEntityException'));
 
     await iam.send(new CreateUserCommand({ UserName: 'ut-full', Tags: tags(49) }));
     await assert.rejects(iam.send(new TagUserCommand({ UserName: 'ut-full', Tags: tags(2, 'x') })), named('LimitExceededException'));
     await assert.rejects(iam.send(new TagUserCommand({ UserName: 'ut-full', Tags: [{ Key: 'team', Value: '<web>' }] })), named('ValidationError'));
     assert.deepEqual(await tagsOf('ut-full'), tags(49), 'the refused tags changed nothing');
-    await iam.send(new TagUserCommand({ UserName: 'ut-full', Tags: [{ Key: 'k0', Value: 'new' }, { Key: 'x', Value: '50th' }] }));
+    await iam.send(
+      new TagUserCommand({
+        UserName: 'ut-full',
+        Tags: [
+          { Key: 'k0', Value: 'new' },
+          { Key: 'x', Value: '50th' },
+        ],
+      }),
+    );
     assert.equal((await tagsOf('ut-full'))!.length, 50, 'an overwrite is no new tag: 50 in all');
 
     for (const send of [
@@ -153,7 +190,12 @@ describe("IAM users' tags", () => {
   });
 
   it('the negated guardrail: StringNotEquals aws:PrincipalTag/team refuses the user tagged with it', async () => {
-    const guard = doc({ Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: '*', Condition: { StringNotEquals: { 'aws:PrincipalTag/team': 'contractors' } } });
+    const guard = doc({
+      Effect: 'Allow',
+      Action: 'ecr:DescribeRepositories',
+      Resource: '*',
+      Condition: { StringNotEquals: { 'aws:PrincipalTag/team': 'contractors' } },
+    });
     const contractor = await user('ut-contractor', guard, [{ Key: 'team', Value: 'contractors' }]);
     const staff = await user('ut-staff', guard, [{ Key: 'team', Value: 'web' }]);
     assert.equal(await describes(contractor.ecr), false);
@@ -164,10 +206,13 @@ describe("IAM users' tags", () => {
     const trust = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['sts:AssumeRole', 'sts:TagSession'] });
     await iam.send(new CreateRoleCommand({ RoleName: 'ut-role', AssumeRolePolicyDocument: trust }));
     await iam.send(new PutRolePolicyCommand({ RoleName: 'ut-role', PolicyName: 'p', PolicyDocument: WEB_ONLY }));
-    const web = await user('ut-assumer', doc({ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: '*' }), [{ Key: 'team', Value: 'web' }]);
+    const web = await user('ut-assumer', doc({ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: '*' }), [
+      { Key: 'team', Value: 'web' },
+    ]);
     const assume = async (Tags?: Array<{ Key: string; Value: string }>) => {
-      const c = (await web.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ut-role`, RoleSessionName: 'ut-session', ...(Tags && { Tags }) })))
-        .Credentials!;
+      const c = (
+        await web.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ut-role`, RoleSessionName: 'ut-session', ...(Tags && { Tags }) }))
+      ).Credentials!;
       return clients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }).ecr;
     };
     assert.equal(await describes(await assume()), false, "the user's team=web is not the session's");
@@ -194,17 +239,30 @@ describe("IAM users' tags", () => {
     // ForAllValues on aws:TagKeys: only the keys it names may be set or removed.
     const keys = await user(
       'ut-keys',
-      doc({ Effect: 'Allow', Action: ['iam:TagUser', 'iam:UntagUser'], Resource: '*', Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['project'] } } }),
+      doc({
+        Effect: 'Allow',
+        Action: ['iam:TagUser', 'iam:UntagUser'],
+        Resource: '*',
+        Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['project'] } },
+      }),
     );
     await assert.rejects(keys.iam.send(new TagUserCommand({ UserName: 'ut-target', Tags: [{ Key: 'team', Value: 'ops' }] })), denied);
     await assert.rejects(keys.iam.send(new UntagUserCommand({ UserName: 'ut-target', TagKeys: ['team'] })), denied);
     await keys.iam.send(new TagUserCommand({ UserName: 'ut-target', Tags: [{ Key: 'project', Value: 'x' }] }));
-    assert.deepEqual(await tagsOf('ut-target'), [{ Key: 'team', Value: 'web' }, { Key: 'project', Value: 'x' }]);
+    assert.deepEqual(await tagsOf('ut-target'), [
+      { Key: 'team', Value: 'web' },
+      { Key: 'project', Value: 'x' },
+    ]);
 
     // iam:ResourceTag (and aws:ResourceTag): the user's own tags, as the resource acted on.
     const webAdmin = await user(
       'ut-web-admin',
-      doc({ Effect: 'Allow', Action: 'iam:TagUser', Resource: '*', Condition: { StringEquals: { 'iam:ResourceTag/team': 'web', 'aws:ResourceTag/team': 'web' } } }),
+      doc({
+        Effect: 'Allow',
+        Action: 'iam:TagUser',
+        Resource: '*',
+        Condition: { StringEquals: { 'iam:ResourceTag/team': 'web', 'aws:ResourceTag/team': 'web' } },
+      }),
     );
     await webAdmin.iam.send(new TagUserCommand({ UserName: 'ut-target', Tags: [{ Key: 'owner', Value: 'me' }] }));
     await assert.rejects(webAdmin.iam.send(new TagUserCommand({ UserName: 'ut-other', Tags: [{ Key: 'owner', Value: 'me' }] })), denied);

@@ -54,7 +54,15 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     },
     async createUser(u) {
       // ON CONFLICT DO NOTHING covers every unique key (name in any case, user id), as SQLite's does.
-      const n = await changes(pool, INSERT_USER, [u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime(), JSON.stringify(u.tags ?? [])]);
+      const n = await changes(pool, INSERT_USER, [
+        u.accountId,
+        u.name,
+        u.userId,
+        u.path,
+        u.permissionsBoundary ?? null,
+        u.now.getTime(),
+        JSON.stringify(u.tags ?? []),
+      ]);
       return n > 0;
     },
     async setUserBoundary(accountId, name, arn) {
