@@ -11,7 +11,7 @@ import { IamCodes, type WireCode } from '../core/errors.js';
 import type { AccessKeyRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
 import type { RoleStore } from '../metadata/roles.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
-import { RoleAdmin } from './role-admin.js';
+import { checkTags, MAX_TAGS, RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
 import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
@@ -105,10 +105,11 @@ export class IdentityAdmin {
     if (!(await this.store.account(accountId))) throw new IdentityError(IamCodes.NoSuchEntity, `The account ${accountId} does not exist.`);
   }
 
-  async createUser(accountId: string, name: string, path = '/', permissionsBoundary?: string): Promise<UserRecord> {
+  async createUser(accountId: string, name: string, path = '/', permissionsBoundary?: string, tags: UserRecord['tags'] = []): Promise<UserRecord> {
     await this.requireAccount(accountId);
     if (!USER_NAME_RE.test(name)) throw new IdentityError(IamCodes.Validation, `The specified value for userName is invalid.`);
     if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError(IamCodes.Validation, 'The specified value for path is invalid.');
+    checkTags(tags);
     if (permissionsBoundary !== undefined) await checkPermissionsBoundary(permissionsBoundary, (arn) => this.hasManagedPolicy(accountId, arn));
     const userId = 'AIDA' + randomBytes(10).toString('hex').toUpperCase().slice(0, 17);
     const created = await this.store.createUser({
@@ -117,6 +118,7 @@ export class IdentityAdmin {
       userId,
       path,
       ...(permissionsBoundary !== undefined && { permissionsBoundary }),
+      tags,
       now: this.clock.now(),
     });
     if (!created) {
@@ -175,6 +177,29 @@ export class IdentityAdmin {
       setCustomer: (a) => this.store.setUserCustomerBoundary(accountId, u.name, a),
       stillThere: () => this.user(accountId, u.name),
     });
+    this.authzChanges?.bump();
+  }
+
+  /**
+   * TagUser: adds tags, a key the user has taking the new value; at most 50 in all
+   * (LimitExceeded, nothing changed). The tags are the user's aws:PrincipalTag/*, so the
+   * authorization caches are told, as for a policy change.
+   */
+  async tagUser(accountId: string, name: string, tags: UserRecord['tags']): Promise<void> {
+    checkTags(tags);
+    await this.changeUserTags(accountId, name, { add: tags, remove: [] });
+  }
+
+  /** UntagUser: removes the tags of `keys` (a key the user does not have is no error, as in IAM). */
+  async untagUser(accountId: string, name: string, keys: string[]): Promise<void> {
+    await this.changeUserTags(accountId, name, { add: [], remove: keys });
+  }
+
+  private async changeUserTags(accountId: string, given: string, change: { add: UserRecord['tags']; remove: string[] }): Promise<void> {
+    const u = await this.user(accountId, given);
+    const outcome = await this.store.changeUserTags(accountId, u.name, { ...change, max: MAX_TAGS });
+    if (outcome === false) throw new IdentityError(IamCodes.NoSuchEntity, `The user with name ${given} cannot be found.`);
+    if (outcome === 'limit') throw new IdentityError(IamCodes.LimitExceeded, `Cannot exceed quota for tags: ${MAX_TAGS}`);
     this.authzChanges?.bump();
   }
 

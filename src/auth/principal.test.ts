@@ -29,6 +29,13 @@ describe('principals', () => {
     assert.equal(p.accessKeyId, 'AKIAY');
   });
 
+  it("a user's tags are its aws:PrincipalTag/*: present only when it has some", () => {
+    const tagged = principalForKey({ id: 'AKIAY', accountId: '111111111111', userName: 'ci', userTags: [{ Key: 'team', Value: 'web' }] });
+    assert.deepEqual(tagged.principalTags, { team: 'web' });
+    assert.equal('principalTags' in principalForKey({ id: 'AKIAY', accountId: '111111111111', userName: 'ci', userTags: [] }), false);
+    assert.equal('principalTags' in userPrincipal('111111111111', 'ci'), false);
+  });
+
   it('the anonymous principal belongs to no account and cannot be mutated', () => {
     assert.equal(anonymousPrincipal.kind, 'anonymous');
     assert.equal(anonymousPrincipal.accountId, '');

@@ -5,6 +5,11 @@
 import { parsePolicy, type Policy } from '../iam/policy.js';
 import type { SessionClaims } from './session-token.js';
 
+interface Tag {
+  Key: string;
+  Value: string;
+}
+
 export interface Principal {
   /** For an assumed role, the session's `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
   arn: string;
@@ -19,7 +24,7 @@ export interface Principal {
   session?: SessionFacts;
   /** aws:PrincipalArn when it is not `arn` (an assumed role's is the role's ARN). */
   principalArn?: string;
-  /** aws:PrincipalTag/<key>: an assumed role's session tags. */
+  /** aws:PrincipalTag/<key>: an assumed role's session tags (with the role's), or an IAM user's tags. */
   principalTags?: Record<string, string>;
   /** Policies that bound this principal's identity policies (an inline session policy). */
   sessionPolicies?: Policy[];
@@ -72,19 +77,33 @@ export function rootPrincipal(accountId: string, accessKeyId?: string): Principa
   return { arn: rootArn(accountId), accountId, kind: 'root', ...(accessKeyId !== undefined && { accessKeyId }) };
 }
 
-export function userPrincipal(accountId: string, userName: string, path = '/', accessKeyId?: string): Principal {
-  return {
-    arn: userArn(accountId, userName, path),
-    accountId,
-    kind: 'user',
-    userName,
-    ...(accessKeyId !== undefined && { accessKeyId }),
-  };
+export function userPrincipal(accountId: string, userName: string, path = '/', accessKeyId?: string, tags: readonly Tag[] = []): Principal {
+  return withUserTags(
+    {
+      arn: userArn(accountId, userName, path),
+      accountId,
+      kind: 'user',
+      userName,
+      ...(accessKeyId !== undefined && { accessKeyId }),
+    },
+    tags,
+  );
+}
+
+/**
+ * `p` with an IAM user's tags as its aws:PrincipalTag/* (as IAM sets them for the user's own
+ * credentials and its GetSessionToken sessions; a role it assumes gets the role's and session tags
+ * only). No tags, no key: a condition on one then finds it absent.
+ */
+export function withUserTags(p: Principal, tags: readonly Tag[]): Principal {
+  return tags.length === 0 ? p : { ...p, principalTags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])) };
 }
 
 /** The principal of an access key: the account root when the key has no user. */
-export function principalForKey(key: { id: string; accountId: string; userName?: string; userPath?: string }): Principal {
-  return key.userName === undefined ? rootPrincipal(key.accountId, key.id) : userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id);
+export function principalForKey(key: { id: string; accountId: string; userName?: string; userPath?: string; userTags?: readonly Tag[] }): Principal {
+  return key.userName === undefined
+    ? rootPrincipal(key.accountId, key.id)
+    : userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id, key.userTags);
 }
 
 /** GetSessionToken's longest session (36 hours); AssumeRole's are shorter. */

@@ -20,7 +20,8 @@ const POLICY_NAME_RE = /^[\w+=,.@-]{1,128}$/;
 const TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 const MAX_TRUST_POLICY_CHARS = 2048;
-const MAX_TAGS = 50;
+/** IAM's limit on an entity's tags. */
+export const MAX_TAGS = 50;
 export const MIN_MAX_SESSION_SECONDS = 3600;
 export const MAX_MAX_SESSION_SECONDS = 43200;
 

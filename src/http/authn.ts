@@ -9,13 +9,14 @@ import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import { IdentityError, type IdentityAdmin } from '../auth/identity-admin.js';
 import { ANONYMOUS_TOKEN_ARN, LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, verifyLoginToken, type LoginTokenClaims } from '../auth/login-token.js';
-import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, type Principal } from '../auth/principal.js';
+import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, withUserTags, type Principal } from '../auth/principal.js';
 import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
 import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
 import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource, type HeaderMap } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
 import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
 import { notePrincipal } from './request-facts.js';
+import type { Tag } from './condition-keys/tags.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
@@ -28,8 +29,14 @@ export interface SignedIdentity {
 }
 
 export class Authenticator {
-  /** Whether a token's user still exists; read per /v2 request, so kept as policies are. */
-  private readonly userExists: ExpiringCache<boolean>;
+  /** Whether a session's role still exists; read per request, so kept as policies are. */
+  private readonly roleExists: ExpiringCache<boolean>;
+  /**
+   * The tags of a login token's or session's user (its aws:PrincipalTag/*), false once the user
+   * is gone; read per request, so kept as policies are: a change through this node holds from the
+   * next request, one through another node within the cache's time.
+   */
+  private readonly userTags: ExpiringCache<readonly Tag[] | false>;
 
   constructor(
     private readonly identities: IdentityAdmin,
@@ -39,7 +46,8 @@ export class Authenticator {
     /** The region this deployment serves: login tokens of other regions, and replication tokens for them, are refused. */
     private readonly region?: string,
   ) {
-    this.userExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.roleExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.userTags = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
   }
 
   /**
@@ -99,12 +107,13 @@ export class Authenticator {
     return {
       secret: key.secret,
       principal: async () => {
-        const userPath = key.record.userName === undefined ? undefined : (await this.identities.user(key.record.accountId, key.record.userName)).path;
+        // Read at each request, with the key: the user's path and its tags (aws:PrincipalTag/*) as they are now.
+        const user = key.record.userName === undefined ? undefined : await this.identities.user(key.record.accountId, key.record.userName);
         return principalForKey({
           id: key.record.id,
           accountId: key.record.accountId,
           ...(key.record.userName !== undefined && { userName: key.record.userName }),
-          ...(userPath !== undefined && { userPath }),
+          ...(user !== undefined && { userPath: user.path, userTags: user.tags }),
         });
       },
     };
@@ -162,20 +171,30 @@ export class Authenticator {
     const { principal } = cached;
     const s = claims.subject;
     if (s.kind === 'role') {
-      const exists = await this.userExists.get(`role\n${claims.accountId}\n${s.roleName}\n${s.roleId}`, async () => {
+      const exists = await this.roleExists.get(`role\n${claims.accountId}\n${s.roleName}\n${s.roleId}`, async () => {
         const role = await this.identities.roles?.roleRecord(claims.accountId, s.roleName);
         return role !== undefined && role.roleId === s.roleId && role.name === s.roleName;
       });
       if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     } else if (s.kind === 'user') {
-      const exists = await this.userExists.get(principal.arn, async () => {
-        // Found in any case, so the name is compared too: a session of a deleted bob is not one of a new Bob.
-        const user = await this.identities.userRecord(claims.accountId, s.userName);
-        return user !== undefined && user.name === s.userName && user.path === s.userPath;
-      });
-      if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+      // A GetSessionToken session acts with its user's tags as they are now (IAM's aws:PrincipalTag/*).
+      const tags = await this.currentUserTags(principal);
+      if (tags === false) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+      return withUserTags(principal, tags);
     }
     return principal;
+  }
+
+  /**
+   * The tags of the user `p` is (its ARN: name exactly, and path), through the cache; false once
+   * there is no such user. Found in any case, so the name is compared too: a session or token of
+   * a deleted bob is not one of a new Bob, nor of a bob made again on another path.
+   */
+  private currentUserTags(p: Principal): Promise<readonly Tag[] | false> {
+    return this.userTags.get(p.arn, async () => {
+      const user = await this.identities.userRecord(p.accountId, p.userName!);
+      return user !== undefined && userArn(p.accountId, user.name, user.path) === p.arn ? user.tags : false;
+    });
   }
 
   /**
@@ -228,13 +247,11 @@ export class Authenticator {
       return { principal: p, ...(claims && { claims }) };
     }
     if (principal.kind === 'user') {
-      const userName = principal.userName!;
-      const exists = await this.userExists.get(principal.arn, async () => {
-        // The ARN carries the path: a user deleted and created again elsewhere is someone else.
-        const user = await this.identities.userRecord(principal.accountId, userName);
-        return user !== undefined && userArn(principal.accountId, user.name, user.path) === principal.arn;
-      });
-      if (!exists) throw new AuthError('InvalidLoginToken', `the user ${userName} of this login token no longer exists`);
+      const tags = await this.currentUserTags(principal);
+      if (tags === false) throw new AuthError('InvalidLoginToken', `the user ${principal.userName!} of this login token no longer exists`);
+      const tagged = withUserTags(principal, tags);
+      notePrincipal(req, tagged);
+      return { principal: tagged, ...(claims && { claims }) };
     }
     return { principal, ...(claims && { claims }) };
   }

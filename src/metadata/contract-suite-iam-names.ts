@@ -81,6 +81,7 @@ export async function checkLegacyTwins(s: MetadataStore): Promise<void> {
     ['Bob', 'bob'],
   );
   assert.equal((await s.identities.user(ACCOUNT, 'bob'))?.userId, 'AIDA1');
+  assert.deepEqual((await s.identities.user(ACCOUNT, 'bob'))?.tags, [], 'a user from before migration 29 has no tags');
   assert.equal((await s.identities.user(ACCOUNT, 'Bob'))?.userId, 'AIDA2', 'the younger twin by its exact name');
   assert.equal((await s.identities.user(ACCOUNT, 'BOB'))?.userId, 'AIDA1', 'any other case finds the older');
   assert.deepEqual(await s.identities.userPolicies(ACCOUNT, 'Bob'), [{ kind: 'inline', name: 'p', document: '{"of":"Bob"}' }]);

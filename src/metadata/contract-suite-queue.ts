@@ -188,7 +188,7 @@ export function queueContract(test: ContractTest): void {
     assert.equal(await a.identities.createUser({ ...user, now: at(5) }), true);
     assert.equal(await a.identities.createUser({ ...user, now: at(6) }), false);
     await a.identities.createUser({ ...user, name: 'Bob', userId: 'AIDABOB', now: at(7) });
-    assert.deepEqual(await a.identities.user('123456789012', 'alice'), { ...user, createdAt: at(5) });
+    assert.deepEqual(await a.identities.user('123456789012', 'alice'), { ...user, tags: [], createdAt: at(5) });
     assert.deepEqual(
       (await a.identities.listUsers('123456789012')).map((u) => u.name),
       ['Bob', 'alice'],

@@ -28,6 +28,7 @@ import { rolesContract } from './contract-suite-roles.js';
 import { customerPoliciesContract } from './contract-suite-customer-policies.js';
 import { groupsContract } from './contract-suite-groups.js';
 import { iamNamesContract } from './contract-suite-iam-names.js';
+import { userTagsContract } from './contract-suite-user-tags.js';
 import { principalPoliciesContract } from './contract-suite-principal-policies.js';
 import { usageContract } from './contract-suite-usage.js';
 import { quotaContract } from './contract-suite-quotas.js';
@@ -54,6 +55,7 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('customer managed policies', () => customerPoliciesContract(test));
     describe('IAM groups', () => groupsContract(test));
     describe('IAM names without regard to case', () => iamNamesContract(test));
+    describe("IAM users' tags", () => userTagsContract(test));
     describe("a principal's policies in one read", () => principalPoliciesContract(test));
     describe('replication status', () => replicationContract(test));
     describe('replication backfills', () => replicationBackfillsContract(test));

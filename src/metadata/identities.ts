@@ -18,6 +18,8 @@ export interface UserRecord {
   path: string;
   /** The ARN of the managed policy set as the user's permissions boundary, if any. */
   permissionsBoundary?: string;
+  /** IAM's tags on the user (at most 50): its aws:PrincipalTag/* and, acted on, its aws:ResourceTag/*. */
+  tags: Array<{ Key: string; Value: string }>;
   createdAt: Date;
 }
 
@@ -65,7 +67,7 @@ export interface IdentityStore {
   listAccounts(): Promise<AccountRecord[]>;
 
   /** False when the name is taken (in any case) or the boundary names one of the account's customer policies that is gone. */
-  createUser(u: Omit<UserRecord, 'createdAt'> & { now: Date }): Promise<boolean>;
+  createUser(u: Omit<UserRecord, 'createdAt' | 'tags'> & { tags?: UserRecord['tags']; now: Date }): Promise<boolean>;
   user(accountId: string, name: string): Promise<UserRecord | undefined>;
   listUsers(accountId: string): Promise<UserRecord[]>;
   /** Deletes the user with its keys and policies. */
@@ -74,6 +76,16 @@ export interface IdentityStore {
   setUserBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
   /** Sets the account's customer policy `arn` as the boundary if it exists, atomically with DeletePolicy; false when the user or the policy is gone. */
   setUserCustomerBoundary(accountId: string, name: string, arn: string): Promise<boolean>;
+  /**
+   * Adds `add` (a key already there takes the new value; keys compare without regard to case, as
+   * IAM's do) and removes `remove`, in one transaction, unless the user would then have more than
+   * `max` tags: 'limit', nothing changed. False when the user (its exact name) is gone.
+   */
+  changeUserTags(
+    accountId: string,
+    name: string,
+    change: { add: Array<{ Key: string; Value: string }>; remove: string[]; max: number },
+  ): Promise<boolean | 'limit'>;
 
   createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
   accessKey(id: string): Promise<AccessKeyRecord | undefined>;

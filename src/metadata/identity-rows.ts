@@ -8,7 +8,21 @@ export interface UserRow {
   user_id: string;
   path: string;
   permissions_boundary: string | null;
+  /** JSON: [{Key, Value}] (migration 29). */
+  tags: string;
   created_at: number;
+}
+
+type Tags = UserRecord['tags'];
+
+/**
+ * A user's tags after a TagUser/UntagUser change (the one rule both stores apply inside their
+ * transaction): `remove`'s keys go, then `add`'s replace any of the same key, keys compared without
+ * regard to case as IAM does (a user cannot have both `Team` and `team`).
+ */
+export function userTagsAfter(current: Tags, change: { add: Tags; remove: string[] }): Tags {
+  const gone = new Set([...change.remove, ...change.add.map((t) => t.Key)].map((k) => k.toLowerCase()));
+  return [...current.filter((t) => !gone.has(t.Key.toLowerCase())), ...change.add];
 }
 
 export interface KeyRow {
@@ -26,6 +40,7 @@ export const toUser = (r: UserRow): UserRecord => ({
   userId: r.user_id,
   path: r.path,
   ...(r.permissions_boundary !== null && r.permissions_boundary !== undefined && { permissionsBoundary: r.permissions_boundary }),
+  tags: JSON.parse(r.tags) as UserRecord['tags'],
   createdAt: new Date(r.created_at),
 });
 

@@ -728,6 +728,15 @@ export const migrations: Migration[] = [
         `CREATE UNIQUE INDEX ${table}_name_key ON ${table} (account_id, name_key)`,
       ]),
   },
+  {
+    version: 29,
+    name: "IAM users' tags",
+    sql: () => [
+      // A JSON array of {Key, Value}, read whole with the user (at most 50), as roles' tags are:
+      // the user's aws:PrincipalTag/* on every request it signs. Existing users have none.
+      `ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'`,
+    ],
+  },
 ];
 
 /** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */

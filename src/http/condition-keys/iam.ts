@@ -6,14 +6,15 @@
  *   any policy but AdministratorAccess" (`ArnNotEquals`) refuses what it names;
  * - `iam:PermissionsBoundary`: on the actions that set a boundary, the one asked for; on those that
  *   change a user's or role's policies or remove its boundary, the one it has;
- * - `aws:RequestTag/*` and `aws:TagKeys`: the tags a Create* or TagPolicy sets, the keys UntagPolicy
- *   removes (whether or not Berth keeps the tags: CreateUser's and CreateOpenIDConnectProvider's it
- *   does not, but the request carries them);
- * - `aws:ResourceTag/*` (and, for a role, `iam:ResourceTag/*`): the tags of the role or customer
- *   managed policy acted on (Berth's users carry no tags).
+ * - `aws:RequestTag/*` and `aws:TagKeys`: the tags a Create*, TagUser or TagPolicy sets, the keys
+ *   UntagUser or UntagPolicy removes (whether or not Berth keeps the tags: CreateOpenIDConnectProvider's
+ *   it does not, but the request carries them);
+ * - `aws:ResourceTag/*` (and, for a role or user, `iam:ResourceTag/*`): the tags of the role, user or
+ *   customer managed policy acted on.
  */
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import { IdentityError } from '../../auth/identity-admin.js';
+import type { UserRecord } from '../../metadata/identities.js';
 import type { RoleRecord } from '../../metadata/roles.js';
 import { members, tagMembers } from '../iam/role-actions.js';
 import type { ConditionContext } from './global.js';
@@ -37,14 +38,14 @@ const HAS_BOUNDARY = new Set([
   'DeleteRolePermissionsBoundary',
 ]);
 /** The actions that set tags (`Tags.member.N`): aws:RequestTag/* and aws:TagKeys. */
-const SETS_TAGS = new Set(['CreateUser', 'CreateRole', 'CreatePolicy', 'CreateOpenIDConnectProvider', 'TagPolicy']);
+const SETS_TAGS = new Set(['CreateUser', 'CreateRole', 'CreatePolicy', 'CreateOpenIDConnectProvider', 'TagUser', 'TagPolicy']);
 /** The actions that remove tags (`TagKeys.member.N`): aws:TagKeys. */
-const REMOVES_TAGS = new Set(['UntagPolicy']);
+const REMOVES_TAGS = new Set(['UntagUser', 'UntagPolicy']);
 /** Actions on a policy whose PolicyArn names the resource acted on (Attach/Detach act on the user, role or group). */
 const ON_POLICY =
   /^(?:GetPolicy|DeletePolicy|CreatePolicyVersion|GetPolicyVersion|ListPolicyVersions|DeletePolicyVersion|SetDefaultPolicyVersion|TagPolicy|UntagPolicy|ListPolicyTags|ListEntitiesForPolicy)$/;
-/** Actions that create the role they name: it has no tags yet (a role of the name may exist; its tags are not this request's). */
-const CREATES_ROLE = new Set(['CreateRole']);
+/** Actions that create the role or user they name: it has no tags yet (one of the name may exist; its tags are not this request's). */
+const CREATES_ENTITY = new Set(['CreateRole', 'CreateUser']);
 
 /** The condition keys of IAM's `name` with parameters `form`, in `accountId`. */
 export async function iamConditionKeys(identities: IdentityAdmin, accountId: string, name: string, form: URLSearchParams): Promise<ConditionContext> {
@@ -54,21 +55,26 @@ export async function iamConditionKeys(identities: IdentityAdmin, accountId: str
   let role: Promise<RoleRecord | undefined> | undefined;
   const roleRecord = () =>
     (role ??= roleName === null ? Promise.resolve(undefined) : (identities.roles?.roleRecord(accountId, roleName) ?? Promise.resolve(undefined)));
+  let user: Promise<UserRecord | undefined> | undefined;
+  const userRecord = () => (user ??= userName === null ? Promise.resolve(undefined) : identities.userRecord(accountId, userName));
 
   if (NAMES_POLICY.has(name)) out['iam:PolicyARN'] = form.get('PolicyArn') ?? undefined;
   let boundary: string | undefined;
   if (SETS_BOUNDARY.has(name)) boundary = form.get('PermissionsBoundary') ?? undefined;
   else if (HAS_BOUNDARY.has(name)) {
     if (roleName !== null) boundary = (await roleRecord())?.permissionsBoundary;
-    else if (userName !== null) boundary = (await identities.userRecord(accountId, userName))?.permissionsBoundary;
+    else if (userName !== null) boundary = (await userRecord())?.permissionsBoundary;
   }
   if (boundary !== undefined) out['iam:PermissionsBoundary'] = boundary;
   if (SETS_TAGS.has(name)) Object.assign(out, requestTagKeys(tagMembers(form)));
   if (REMOVES_TAGS.has(name)) Object.assign(out, removedTagKeys(members(form, 'TagKeys')));
 
-  // The resource's tags: the role's when the action names one (iamResourceOf's order), else a customer policy's.
+  // The resource's tags, in iamResourceOf's order: the role's when the action names one, else the
+  // user's when it names one and no group (a group's actions act on the group), else a customer policy's.
   if (roleName !== null) {
-    if (!CREATES_ROLE.has(name)) Object.assign(out, resourceTagKeys((await roleRecord())?.tags ?? [], ['iam']));
+    if (!CREATES_ENTITY.has(name)) Object.assign(out, resourceTagKeys((await roleRecord())?.tags ?? [], ['iam']));
+  } else if (userName !== null && form.get('GroupName') === null) {
+    if (!CREATES_ENTITY.has(name)) Object.assign(out, resourceTagKeys((await userRecord())?.tags ?? [], ['iam']));
   } else if (ON_POLICY.test(name) && form.get('PolicyArn') !== null && form.get('GroupName') === null && userName === null) {
     Object.assign(out, resourceTagKeys(await policyTags(identities, accountId, form.get('PolicyArn')!), []));
   }

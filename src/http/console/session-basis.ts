@@ -14,7 +14,8 @@ export function sessionBasisCheck(authenticator: Authenticator, identities: Iden
     if (basis.kind === 'password') {
       const user = await identities.userRecord(accountId, basis.userName);
       if (!user || user.userId !== basis.userId || !(await identities.loginProfiles?.exists(accountId, user.name))) return undefined;
-      return userPrincipal(accountId, user.name, user.path);
+      // Its tags as they are now: a console session's calls carry them as aws:PrincipalTag/*.
+      return userPrincipal(accountId, user.name, user.path, undefined, user.tags);
     }
     const principal = await authenticator.principalOfKey(basis.accessKeyId, basis.kind === 'temporary' ? basis.sessionToken : undefined);
     return principal?.accountId === accountId ? principal : undefined;

@@ -54,15 +54,16 @@ export interface StsDoor {
 
 export type QueryAction = (call: QueryCall) => Promise<XmlValue>;
 
-/** A user as IAM answers it; its permissions boundary only where GetUser and CreateUser give it (not ListUsers). */
-export function userXml(u: UserRecord, withBoundary = false): XmlValue {
+/** A user as IAM answers it; its permissions boundary and tags only where GetUser and CreateUser give them (not ListUsers). */
+export function userXml(u: UserRecord, full = false): XmlValue {
   return {
     Path: u.path,
     UserName: u.name,
     UserId: u.userId,
     Arn: `arn:aws:iam::${u.accountId}:user${u.path}${u.name}`,
     CreateDate: u.createdAt,
-    ...(withBoundary && boundaryXml(u.permissionsBoundary)),
+    ...(full && boundaryXml(u.permissionsBoundary)),
+    ...(full && u.tags.length > 0 && { Tags: u.tags }),
   };
 }
 
@@ -78,7 +79,8 @@ function userOf(call: QueryCall): string | undefined {
 export const iamActions: Record<string, QueryAction> = {
   async CreateUser(call) {
     const boundary = call.form.get('PermissionsBoundary') ?? undefined;
-    const u = await call.identities.createUser(call.accountId, required(call.form, 'UserName'), call.form.get('Path') ?? '/', boundary);
+    const name = required(call.form, 'UserName');
+    const u = await call.identities.createUser(call.accountId, name, call.form.get('Path') ?? '/', boundary, tagMembers(call.form));
     return { User: userXml(u, true) };
   },
   async GetUser(call) {

@@ -48,6 +48,7 @@ const roleMaxSessionDurationType = int(3600, 43200);
 const TAG_KEY = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+';
 const TAG_VALUE = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 const tagListType = list({ Key: str(1, 128, TAG_KEY), Value: str(0, 256, TAG_VALUE) }, 0, 50);
+const tagKeyListType = list(str(1, 128, TAG_KEY), 0, 50);
 const statusType = oneOf(['Active', 'Inactive', 'Expired']);
 const policyUsageType = oneOf(['PermissionsPolicy', 'PermissionsBoundary']);
 const policyVersionIdType = str(0, undefined, 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?');
@@ -70,6 +71,9 @@ export const IAM_INPUT: Record<string, QueryMembers> = {
   AttachUserPolicy: { UserName: userNameType, PolicyArn: arnType },
   DetachUserPolicy: { UserName: userNameType, PolicyArn: arnType },
   ListAttachedUserPolicies: { UserName: userNameType, PathPrefix: policyPathType, ...paged },
+  TagUser: { UserName: existingUserNameType, Tags: tagListType },
+  UntagUser: { UserName: existingUserNameType, TagKeys: tagKeyListType },
+  ListUserTags: { UserName: existingUserNameType, ...paged },
   CreateRole: {
     Path: pathType,
     RoleName: roleNameType,
@@ -129,7 +133,7 @@ export const IAM_INPUT: Record<string, QueryMembers> = {
   DeletePolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
   SetDefaultPolicyVersion: { PolicyArn: arnType, VersionId: policyVersionIdType },
   TagPolicy: { PolicyArn: arnType, Tags: tagListType },
-  UntagPolicy: { PolicyArn: arnType, TagKeys: list(str(1, 128, TAG_KEY), 0, 50) },
+  UntagPolicy: { PolicyArn: arnType, TagKeys: tagKeyListType },
   ListPolicyTags: { PolicyArn: arnType, ...paged },
   CreateGroup: { Path: pathType, GroupName: groupNameType },
   GetGroup: { GroupName: groupNameType, ...paged },

@@ -56,7 +56,7 @@ function uses(e: Entity, arn: string, usage: Usage | undefined): boolean {
  * One page of `items` as IAM pages: at most MaxItems (100 by default), IsTruncated, and a Marker
  * to continue from. The marker is the position, which a caller can only have been given.
  */
-function page<T>(form: URLSearchParams, items: T[]): { items: T[]; IsTruncated: boolean; Marker?: string } {
+export function page<T>(form: URLSearchParams, items: T[]): { items: T[]; IsTruncated: boolean; Marker?: string } {
   const marker = form.get('Marker');
   const at = marker === null ? 'at:0' : Buffer.from(marker, 'base64url').toString();
   const start = /^at:\d{1,9}$/.test(at) ? Number(at.slice(3)) : undefined;

@@ -10,6 +10,7 @@ import {
   toKey,
   toPrincipalPolicy,
   toUser,
+  userTagsAfter,
   type KeyRow,
   type PrincipalPolicyRow,
   type UserRow,
@@ -28,12 +29,12 @@ const USER_POLICIES_SQL = principalPoliciesSql('user', pgPh);
 const ROLE_POLICIES_SQL = principalPoliciesSql('role', pgPh);
 const INSERT_USER = insertUnlessNameTaken(
   'users',
-  'account_id, name, user_id, path, permissions_boundary, created_at'.split(', '),
+  'account_id, name, user_id, path, permissions_boundary, created_at, tags'.split(', '),
   pgPh,
   boundaryExistsSql(pgPh(1), pgPh(5), ' FOR SHARE'),
 );
 const KEY_COLUMNS = 'id, account_id, user_name, sealed_secret, status, created_at';
-const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, created_at';
+const USER_COLUMNS = 'account_id, name, user_id, path, permissions_boundary, tags, created_at';
 
 export function createPostgresIdentities(ctx: PgContext): IdentityStore {
   const { pool, collate } = ctx;
@@ -53,7 +54,15 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     },
     async createUser(u) {
       // ON CONFLICT DO NOTHING covers every unique key (name in any case, user id), as SQLite's does.
-      const n = await changes(pool, INSERT_USER, [u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()]);
+      const n = await changes(pool, INSERT_USER, [
+        u.accountId,
+        u.name,
+        u.userId,
+        u.path,
+        u.permissionsBoundary ?? null,
+        u.now.getTime(),
+        JSON.stringify(u.tags ?? []),
+      ]);
       return n > 0;
     },
     async setUserBoundary(accountId, name, arn) {
@@ -61,6 +70,17 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
     },
     async setUserCustomerBoundary(accountId, name, arn) {
       return (await changes(pool, setCustomerBoundarySql('users', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
+    },
+    async changeUserTags(accountId, name, change) {
+      // The row is locked from its read to its write: two TagUser calls at once both land, neither past the limit.
+      return withTransaction(pool, async (tx) => {
+        const row = await one<{ tags: string }>(tx, 'SELECT tags FROM users WHERE account_id = $1 AND name = $2 FOR UPDATE', [accountId, name]);
+        if (!row) return false;
+        const tags = userTagsAfter(JSON.parse(row.tags) as Parameters<typeof userTagsAfter>[0], change);
+        if (tags.length > change.max) return 'limit' as const;
+        await tx.query('UPDATE users SET tags = $1 WHERE account_id = $2 AND name = $3', [JSON.stringify(tags), accountId, name]);
+        return true;
+      });
     },
     async user(accountId, name) {
       const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);

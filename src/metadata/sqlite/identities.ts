@@ -10,13 +10,14 @@ import {
   toKey,
   toPrincipalPolicy,
   toUser,
+  userTagsAfter,
   type KeyRow,
   type PrincipalPolicyRow,
   type UserRow,
 } from '../identity-rows.js';
 import type { Db } from './open.js';
 
-const USER_COLUMNS = ['account_id', 'name', 'user_id', 'path', 'permissions_boundary', 'created_at'];
+const USER_COLUMNS = ['account_id', 'name', 'user_id', 'path', 'permissions_boundary', 'created_at', 'tags'];
 
 export function createSqliteIdentities(db: Db): IdentityStore {
   const q = {
@@ -26,6 +27,8 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh, boundaryExistsSql(sqlitePh(1), sqlitePh(5)))),
     setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
     setCustomerBoundary: db.prepare(setCustomerBoundarySql('users', sqlitePh)),
+    userTags: db.prepare<[string, string], { tags: string }>('SELECT tags FROM users WHERE account_id = ? AND name = ?'),
+    setTags: db.prepare('UPDATE users SET tags = ? WHERE account_id = ? AND name = ?'),
     user: db.prepare<Record<string, unknown>, UserRow>(`SELECT * FROM users WHERE ${nameInAnyCase(sqlitePh)}`),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
@@ -46,6 +49,14 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     name: r.name,
     createdAt: new Date(r.created_at),
   });
+  const changeTags = db.transaction((accountId: string, name: string, change: Parameters<IdentityStore['changeUserTags']>[2]) => {
+    const row = q.userTags.get(accountId, name);
+    if (!row) return false;
+    const tags = userTagsAfter(JSON.parse(row.tags) as Parameters<typeof userTagsAfter>[0], change);
+    if (tags.length > change.max) return 'limit' as const;
+    q.setTags.run(JSON.stringify(tags), accountId, name);
+    return true;
+  });
   const deleteUser = db.transaction((accountId: string, name: string) => {
     q.deleteUserKeys.run(accountId, name);
     return q.deleteUser.run(accountId, name).changes > 0;
@@ -63,13 +74,17 @@ export function createSqliteIdentities(db: Db): IdentityStore {
       return q.accounts.all().map(toAccount);
     },
     async createUser(u) {
-      return q.insertUser.run(named([u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime()])).changes > 0;
+      const values = [u.accountId, u.name, u.userId, u.path, u.permissionsBoundary ?? null, u.now.getTime(), JSON.stringify(u.tags ?? [])];
+      return q.insertUser.run(named(values)).changes > 0;
     },
     async setUserBoundary(accountId, name, arn) {
       return q.setBoundary.run(arn, accountId, name).changes > 0;
     },
     async setUserCustomerBoundary(accountId, name, arn) {
       return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
+    },
+    async changeUserTags(accountId, name, change) {
+      return changeTags.immediate(accountId, name, change);
     },
     async user(accountId, name) {
       const r = q.user.get(named([accountId, name]));

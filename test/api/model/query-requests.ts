@@ -58,6 +58,9 @@ export const IAM_BODIES: Record<string, Body> = {
   ListPolicyVersions: { ...customer, ...paged },
   SetDefaultPolicyVersion: { ...customer, VersionId: 'v2' },
   TagPolicy: { ...customer, Tags: TAGS },
+  TagUser: { ...user, Tags: TAGS },
+  UntagUser: { ...user, TagKeys: ['team'] },
+  ListUserTags: { ...user, ...paged },
   UntagPolicy: { ...customer, TagKeys: ['team'] },
   CreateOpenIDConnectProvider: { Url: 'https://other.example.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)], Tags: TAGS },
   CreateRole: {
@@ -110,7 +113,7 @@ export const IAM_BODIES: Record<string, Body> = {
 export const IAM_SEED: ReadonlyArray<[string, Body]> = [
   ['CreatePolicy', { PolicyName: 'model-managed', Path: '/model/', PolicyDocument: POLICY, Tags: TAGS }],
   ['CreatePolicyVersion', { ...customer, PolicyDocument: POLICY }],
-  ['CreateUser', user],
+  ['CreateUser', { ...user, Tags: TAGS }],
   ['PutUserPolicy', { ...user, PolicyName: POLICY_NAME, PolicyDocument: POLICY }],
   ['AttachUserPolicy', { ...user, PolicyArn: MANAGED }],
   ['PutUserPermissionsBoundary', { ...user, PermissionsBoundary: MANAGED }],
@@ -143,6 +146,7 @@ export const IAM_READS: ReadonlyArray<[string, Body]> = [
   ['GetPolicy', customer],
   ['ListPolicyVersions', customer],
   ['ListPolicyTags', customer],
+  ['ListUserTags', user],
   ['GetGroup', group],
   ['ListGroupsForUser', user],
   ['ListGroupPolicies', group],
