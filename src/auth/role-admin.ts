@@ -170,6 +170,29 @@ export class RoleAdmin {
     this.authzChanges?.bump();
   }
 
+  /**
+   * TagRole: adds tags, a key the role has taking the new value; at most 50 in all (LimitExceeded,
+   * nothing changed). A role's tags are its sessions' aws:PrincipalTag/* from their next AssumeRole
+   * (a session keeps the tags it was made with) and its iam:ResourceTag/*.
+   */
+  async tagRole(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<void> {
+    checkTags(tags);
+    await this.changeRoleTags(accountId, name, { add: tags, remove: [] });
+  }
+
+  /** UntagRole: removes the tags of `keys` (a key the role does not have is no error, as in IAM). */
+  async untagRole(accountId: string, name: string, keys: string[]): Promise<void> {
+    await this.changeRoleTags(accountId, name, { add: [], remove: keys });
+  }
+
+  private async changeRoleTags(accountId: string, given: string, change: { add: Array<{ Key: string; Value: string }>; remove: string[] }): Promise<void> {
+    const r = await this.role(accountId, given);
+    const outcome = await this.store.changeRoleTags(accountId, r.name, { ...change, max: MAX_TAGS });
+    if (outcome === false) throw new IdentityError(IamCodes.NoSuchEntity, `The role with name ${given} cannot be found.`);
+    if (outcome === 'limit') throw new IdentityError(IamCodes.LimitExceeded, `Cannot exceed quota for tags: ${MAX_TAGS}`);
+    this.authzChanges?.bump();
+  }
+
   /** As IAM: a role with inline or attached policies must be stripped of them first (a boundary goes with it). */
   async deleteRole(accountId: string, given: string): Promise<void> {
     const { name } = await this.role(accountId, given);

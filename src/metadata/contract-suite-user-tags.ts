@@ -1,11 +1,11 @@
 /**
- * Contract: IAM users' tags (migration 29). Kept with the user as created, read back with it (and
- * in listings), changed by one atomic step — add (a key already there, in any case, takes the new
+ * Contract: IAM users' tags (migration 29) and roles' (kept since roles came). Kept with the user
+ * as created, read back with it (and in listings), changed by one atomic step (entity-tags.ts) — add (a key already there, in any case, takes the new
  * value), remove, refuse past the limit — so two nodes tagging one user at once both land and
  * never together pass the limit.
  */
 import assert from 'node:assert/strict';
-import { at, type ContractTest } from './contract-fixtures.js';
+import { at, newRole, type ContractTest } from './contract-fixtures.js';
 
 const ACCOUNT = '123456789012';
 const user = (name: string, tags?: Array<{ Key: string; Value: string }>) => ({
@@ -95,5 +95,38 @@ export function userTagsContract(test: ContractTest): void {
     ]);
     assert.deepEqual([...outcomes].sort(), ['limit', true].sort());
     assert.equal((await b.identities.user(ACCOUNT, 'full'))?.tags.length, 50);
+  });
+
+  test("roles' tags: changed in one step with IAM's rules (TagRole, UntagRole), by the role's exact name, never past the limit", async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    await a.roles.createRole(newRole('Deploy', { tags: [{ Key: 'team', Value: 'web' }] }));
+    assert.equal(
+      await b.roles.changeRoleTags(ACCOUNT, 'Deploy', {
+        add: [
+          { Key: 'TEAM', Value: 'db' },
+          { Key: 'x', Value: '1' },
+        ],
+        remove: ['absent'],
+        max: 50,
+      }),
+      true,
+    );
+    assert.deepEqual((await a.roles.role(ACCOUNT, 'deploy'))?.tags, [
+      { Key: 'TEAM', Value: 'db' },
+      { Key: 'x', Value: '1' },
+    ]);
+    assert.equal(await a.roles.changeRoleTags(ACCOUNT, 'Deploy', { add: [], remove: ['X'], max: 50 }), true);
+    assert.deepEqual((await b.roles.role(ACCOUNT, 'Deploy'))?.tags, [{ Key: 'TEAM', Value: 'db' }]);
+    assert.equal(await a.roles.changeRoleTags(ACCOUNT, 'Deploy', { add: tags(50, 'k'), remove: [], max: 50 }), 'limit');
+    assert.deepEqual((await b.roles.role(ACCOUNT, 'Deploy'))?.tags.length, 1, 'refused past the limit, nothing changed');
+    assert.equal(await a.roles.changeRoleTags(ACCOUNT, 'DEPLOY', { add: [{ Key: 'a', Value: 'b' }], remove: [], max: 50 }), false, 'a role by its exact name');
+    assert.equal(await a.roles.changeRoleTags(ACCOUNT, 'nobody', { add: [{ Key: 'a', Value: 'b' }], remove: [], max: 50 }), false);
+
+    const outcomes = await Promise.all([
+      a.roles.changeRoleTags(ACCOUNT, 'Deploy', { add: tags(48, 'x'), remove: [], max: 50 }),
+      b.roles.changeRoleTags(ACCOUNT, 'Deploy', { add: tags(48, 'y'), remove: [], max: 50 }),
+    ]);
+    assert.deepEqual([...outcomes].sort(), ['limit', true].sort(), 'two nodes at once: one lands, the other would pass the limit');
+    assert.equal((await b.roles.role(ACCOUNT, 'Deploy'))?.tags.length, 49);
   });
 }

@@ -3,6 +3,7 @@
  * authorization read. Access key secrets are stored sealed (encrypted under the server key),
  * never in clear: SigV4 needs the plaintext to verify an HMAC, so they cannot be hashed.
  */
+import type { TagChange, TagChangeOutcome } from './entity-tags.js';
 
 export interface AccountRecord {
   id: string;
@@ -81,11 +82,7 @@ export interface IdentityStore {
    * IAM's do) and removes `remove`, in one transaction, unless the user would then have more than
    * `max` tags: 'limit', nothing changed. False when the user (its exact name) is gone.
    */
-  changeUserTags(
-    accountId: string,
-    name: string,
-    change: { add: Array<{ Key: string; Value: string }>; remove: string[]; max: number },
-  ): Promise<boolean | 'limit'>;
+  changeUserTags(accountId: string, name: string, change: TagChange): Promise<TagChangeOutcome>;
 
   createAccessKey(k: Omit<AccessKeyRecord, 'createdAt'> & { now: Date }): Promise<void>;
   accessKey(id: string): Promise<AccessKeyRecord | undefined>;

@@ -13,18 +13,6 @@ export interface UserRow {
   created_at: number;
 }
 
-type Tags = UserRecord['tags'];
-
-/**
- * A user's tags after a TagUser/UntagUser change (the one rule both stores apply inside their
- * transaction): `remove`'s keys go, then `add`'s replace any of the same key, keys compared without
- * regard to case as IAM does (a user cannot have both `Team` and `team`).
- */
-export function userTagsAfter(current: Tags, change: { add: Tags; remove: string[] }): Tags {
-  const gone = new Set([...change.remove, ...change.add.map((t) => t.Key)].map((k) => k.toLowerCase()));
-  return [...current.filter((t) => !gone.has(t.Key.toLowerCase())), ...change.add];
-}
-
 export interface KeyRow {
   id: string;
   account_id: string;

@@ -3,6 +3,7 @@
  * web identities are federated through: the facts STS reads to mint temporary credentials.
  * Sessions themselves are not stored (see src/auth/session-token.ts).
  */
+import type { TagChange, TagChangeOutcome } from './entity-tags.js';
 import type { UserPolicyRecord } from './identities.js';
 
 export interface RoleRecord {
@@ -47,6 +48,8 @@ export interface RoleStore {
   setRoleBoundary(accountId: string, name: string, arn: string | null): Promise<boolean>;
   /** Sets the account's customer policy `arn` as the boundary if it exists, atomically with DeletePolicy; false when the role or the policy is gone. */
   setRoleCustomerBoundary(accountId: string, name: string, arn: string): Promise<boolean>;
+  /** TagRole/UntagRole's change in one transaction (entity-tags.ts): 'limit' past `max` tags, nothing changed; false when the role (its exact name) is gone. */
+  changeRoleTags(accountId: string, name: string, change: TagChange): Promise<TagChangeOutcome>;
 
   putRolePolicy(accountId: string, roleName: string, p: RolePolicyRecord): Promise<void>;
   rolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]>;

@@ -6,8 +6,8 @@
  *   any policy but AdministratorAccess" (`ArnNotEquals`) refuses what it names;
  * - `iam:PermissionsBoundary`: on the actions that set a boundary, the one asked for; on those that
  *   change a user's or role's policies or remove its boundary, the one it has;
- * - `aws:RequestTag/*` and `aws:TagKeys`: the tags a Create*, TagUser or TagPolicy sets, the keys
- *   UntagUser or UntagPolicy removes (whether or not Berth keeps the tags: CreateOpenIDConnectProvider's
+ * - `aws:RequestTag/*` and `aws:TagKeys`: the tags a Create*, TagUser, TagRole or TagPolicy sets, the keys
+ *   UntagUser, UntagRole or UntagPolicy removes (whether or not Berth keeps the tags: CreateOpenIDConnectProvider's
  *   it does not, but the request carries them);
  * - `aws:ResourceTag/*` (and, for a role or user, `iam:ResourceTag/*`): the tags of the role, user or
  *   customer managed policy acted on.
@@ -38,9 +38,9 @@ const HAS_BOUNDARY = new Set([
   'DeleteRolePermissionsBoundary',
 ]);
 /** The actions that set tags (`Tags.member.N`): aws:RequestTag/* and aws:TagKeys. */
-const SETS_TAGS = new Set(['CreateUser', 'CreateRole', 'CreatePolicy', 'CreateOpenIDConnectProvider', 'TagUser', 'TagPolicy']);
+const SETS_TAGS = new Set(['CreateUser', 'CreateRole', 'CreatePolicy', 'CreateOpenIDConnectProvider', 'TagUser', 'TagRole', 'TagPolicy']);
 /** The actions that remove tags (`TagKeys.member.N`): aws:TagKeys. */
-const REMOVES_TAGS = new Set(['UntagUser', 'UntagPolicy']);
+const REMOVES_TAGS = new Set(['UntagUser', 'UntagRole', 'UntagPolicy']);
 /** Actions on a policy whose PolicyArn names the resource acted on (Attach/Detach act on the user, role or group). */
 const ON_POLICY =
   /^(?:GetPolicy|DeletePolicy|CreatePolicyVersion|GetPolicyVersion|ListPolicyVersions|DeletePolicyVersion|SetDefaultPolicyVersion|TagPolicy|UntagPolicy|ListPolicyTags|ListEntitiesForPolicy)$/;

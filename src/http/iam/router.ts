@@ -29,7 +29,7 @@ import type { KmsAuthzTarget } from '../kms/authz.js';
 import { policyActions } from './policy-actions.js';
 import { customerPolicyActions } from './customer-policy-actions.js';
 import { groupActions } from './group-actions.js';
-import { userTagActions } from './user-tag-actions.js';
+import { tagActions } from './tag-actions.js';
 import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
@@ -61,7 +61,7 @@ export const IAM_ACTIONS: Record<string, QueryAction> = {
   ...policyActions,
   ...customerPolicyActions,
   ...groupActions,
-  ...userTagActions,
+  ...tagActions,
 };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

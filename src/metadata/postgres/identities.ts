@@ -4,13 +4,13 @@ import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identi
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { createPostgresEntityPolicies } from './entity-policies.js';
+import { changePostgresTags } from './entity-tags.js';
 import {
   managedPolicyUsageSql,
   principalPoliciesSql,
   toKey,
   toPrincipalPolicy,
   toUser,
-  userTagsAfter,
   type KeyRow,
   type PrincipalPolicyRow,
   type UserRow,
@@ -72,15 +72,7 @@ export function createPostgresIdentities(ctx: PgContext): IdentityStore {
       return (await changes(pool, setCustomerBoundarySql('users', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
     },
     async changeUserTags(accountId, name, change) {
-      // The row is locked from its read to its write: two TagUser calls at once both land, neither past the limit.
-      return withTransaction(pool, async (tx) => {
-        const row = await one<{ tags: string }>(tx, 'SELECT tags FROM users WHERE account_id = $1 AND name = $2 FOR UPDATE', [accountId, name]);
-        if (!row) return false;
-        const tags = userTagsAfter(JSON.parse(row.tags) as Parameters<typeof userTagsAfter>[0], change);
-        if (tags.length > change.max) return 'limit' as const;
-        await tx.query('UPDATE users SET tags = $1 WHERE account_id = $2 AND name = $3', [JSON.stringify(tags), accountId, name]);
-        return true;
-      });
+      return changePostgresTags(pool, 'users', accountId, name, change);
     },
     async user(accountId, name) {
       const r = await one<UserRow>(pool, `SELECT ${USER_COLUMNS} FROM users WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);

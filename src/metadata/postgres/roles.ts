@@ -4,6 +4,7 @@ import { ROLE_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, nameInAnyCase, pgPh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import { createPostgresEntityPolicies } from './entity-policies.js';
+import { changePostgresTags } from './entity-tags.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
 const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at';
@@ -23,6 +24,9 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
     },
     async setRoleCustomerBoundary(accountId, name, arn) {
       return (await changes(pool, setCustomerBoundarySql('roles', pgPh, ' FOR SHARE'), [accountId, name, arn])) > 0;
+    },
+    async changeRoleTags(accountId, name, change) {
+      return changePostgresTags(pool, 'roles', accountId, name, change);
     },
     async role(accountId, name) {
       const r = await one<RoleRow>(pool, `SELECT ${ROLE_COLUMNS} FROM roles WHERE ${nameInAnyCase(pgPh)}`, [accountId, name]);

@@ -4,13 +4,13 @@ import type { AccountRecord, IdentityStore, ManagedPolicyUsage } from '../identi
 import { USER_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { createSqliteEntityPolicies } from './entity-policies.js';
+import { sqliteTagChanger } from './entity-tags.js';
 import {
   managedPolicyUsageSql,
   principalPoliciesSql,
   toKey,
   toPrincipalPolicy,
   toUser,
-  userTagsAfter,
   type KeyRow,
   type PrincipalPolicyRow,
   type UserRow,
@@ -27,8 +27,6 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     insertUser: db.prepare(insertUnlessNameTaken('users', USER_COLUMNS, sqlitePh, boundaryExistsSql(sqlitePh(1), sqlitePh(5)))),
     setBoundary: db.prepare('UPDATE users SET permissions_boundary = ? WHERE account_id = ? AND name = ?'),
     setCustomerBoundary: db.prepare(setCustomerBoundarySql('users', sqlitePh)),
-    userTags: db.prepare<[string, string], { tags: string }>('SELECT tags FROM users WHERE account_id = ? AND name = ?'),
-    setTags: db.prepare('UPDATE users SET tags = ? WHERE account_id = ? AND name = ?'),
     user: db.prepare<Record<string, unknown>, UserRow>(`SELECT * FROM users WHERE ${nameInAnyCase(sqlitePh)}`),
     users: db.prepare<[string], UserRow>('SELECT * FROM users WHERE account_id = ? ORDER BY name'),
     deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND name = ?'),
@@ -49,14 +47,7 @@ export function createSqliteIdentities(db: Db): IdentityStore {
     name: r.name,
     createdAt: new Date(r.created_at),
   });
-  const changeTags = db.transaction((accountId: string, name: string, change: Parameters<IdentityStore['changeUserTags']>[2]) => {
-    const row = q.userTags.get(accountId, name);
-    if (!row) return false;
-    const tags = userTagsAfter(JSON.parse(row.tags) as Parameters<typeof userTagsAfter>[0], change);
-    if (tags.length > change.max) return 'limit' as const;
-    q.setTags.run(JSON.stringify(tags), accountId, name);
-    return true;
-  });
+  const changeTags = sqliteTagChanger(db, 'users');
   const deleteUser = db.transaction((accountId: string, name: string) => {
     q.deleteUserKeys.run(accountId, name);
     return q.deleteUser.run(accountId, name).changes > 0;
@@ -84,7 +75,7 @@ export function createSqliteIdentities(db: Db): IdentityStore {
       return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
     },
     async changeUserTags(accountId, name, change) {
-      return changeTags.immediate(accountId, name, change);
+      return changeTags(accountId, name, change);
     },
     async user(accountId, name) {
       const r = q.user.get(named([accountId, name]));

@@ -4,6 +4,7 @@ import { ROLE_POLICIES } from '../entity-policies.js';
 import { insertUnlessNameTaken, named, nameInAnyCase, sqlitePh } from '../iam-names.js';
 import { roleValues, toOidcProvider, toRole, type OidcProviderRow, type RoleRow, type RoleStore } from '../roles.js';
 import { createSqliteEntityPolicies } from './entity-policies.js';
+import { sqliteTagChanger } from './entity-tags.js';
 import type { Db } from './open.js';
 
 const ROLE_COLUMNS = [
@@ -39,6 +40,7 @@ export function createSqliteRoles(db: Db): RoleStore {
     deleteProvider: db.prepare('DELETE FROM oidc_providers WHERE account_id = ? AND url = ?'),
   };
   const policies = createSqliteEntityPolicies(db, ROLE_POLICIES);
+  const changeTags = sqliteTagChanger(db, 'roles');
   return {
     async createRole(r) {
       return q.insertRole.run(named(roleValues(r))).changes > 0;
@@ -48,6 +50,9 @@ export function createSqliteRoles(db: Db): RoleStore {
     },
     async setRoleCustomerBoundary(accountId, name, arn) {
       return q.setCustomerBoundary.run(named([accountId, name, arn])).changes > 0;
+    },
+    async changeRoleTags(accountId, name, change) {
+      return changeTags(accountId, name, change);
     },
     async role(accountId, name) {
       const r = q.role.get(named([accountId, name]));

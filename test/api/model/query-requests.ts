@@ -61,6 +61,9 @@ export const IAM_BODIES: Record<string, Body> = {
   TagUser: { ...user, Tags: TAGS },
   UntagUser: { ...user, TagKeys: ['team'] },
   ListUserTags: { ...user, ...paged },
+  TagRole: { ...role, Tags: TAGS },
+  UntagRole: { ...role, TagKeys: ['team'] },
+  ListRoleTags: { ...role, ...paged },
   UntagPolicy: { ...customer, TagKeys: ['team'] },
   CreateOpenIDConnectProvider: { Url: 'https://other.example.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)], Tags: TAGS },
   CreateRole: {
@@ -147,6 +150,7 @@ export const IAM_READS: ReadonlyArray<[string, Body]> = [
   ['ListPolicyVersions', customer],
   ['ListPolicyTags', customer],
   ['ListUserTags', user],
+  ['ListRoleTags', role],
   ['GetGroup', group],
   ['ListGroupsForUser', user],
   ['ListGroupPolicies', group],
