@@ -12,7 +12,7 @@ import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { CustomerPolicyRecord, CustomerPolicyStore, PolicyVersionRecord } from '../metadata/customer-policies.js';
 import { IdentityError } from './identity-admin.js';
-import { checkTags } from './role-admin.js';
+import { checkTags, MAX_TAGS } from './role-admin.js';
 
 const NAME_RE = /^[\w+=,.@-]{1,128}$/;
 const PATH_RE = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
@@ -141,24 +141,25 @@ export class CustomerPolicies {
     this.authzChanges?.bump();
   }
 
-  /** Adds tags, replacing the values of keys it has; at most 50 in all. */
+  /**
+   * TagPolicy: adds tags, a key the policy has (in any case, as IAM compares them) taking the new
+   * value; at most 50 in all (LimitExceeded, nothing changed), in one step with any other change.
+   */
   async tag(accountId: string, arn: string, tags: Tags): Promise<void> {
     checkTags(tags);
-    const p = await this.get(accountId, arn);
-    const keys = new Set(tags.map((t) => t.Key));
-    const merged = [...p.tags.filter((t) => !keys.has(t.Key)), ...tags];
-    checkTags(merged);
-    await this.store.setTags(accountId, p.name, merged);
+    await this.changeTags(accountId, arn, { add: tags, remove: [] });
   }
 
+  /** UntagPolicy: removes the tags of `keys` (in any case; a key the policy lacks is no error). */
   async untag(accountId: string, arn: string, keys: string[]): Promise<void> {
+    await this.changeTags(accountId, arn, { add: [], remove: keys });
+  }
+
+  private async changeTags(accountId: string, arn: string, change: { add: Tags; remove: string[] }): Promise<void> {
     const p = await this.get(accountId, arn);
-    const gone = new Set(keys);
-    await this.store.setTags(
-      accountId,
-      p.name,
-      p.tags.filter((t) => !gone.has(t.Key)),
-    );
+    const outcome = await this.store.changeTags(accountId, p.name, { ...change, max: MAX_TAGS });
+    if (outcome === false) throw notFound(arn);
+    if (outcome === 'limit') throw new IdentityError(IamCodes.LimitExceeded, `Cannot exceed quota for tags: ${MAX_TAGS}`);
   }
 
   private async lookup(accountId: string, arn: string): Promise<CustomerPolicyRecord | undefined> {

@@ -54,7 +54,14 @@ export function customerPoliciesContract(test: ContractTest): void {
     assert.equal(await a.customerPolicies.setDefaultVersion(ACCOUNT, 'pull', 1, at(6)), true);
     assert.equal(await b.customerPolicies.defaultDocument(ACCOUNT, 'pull'), '{"v":1}');
 
-    assert.equal(await a.customerPolicies.setTags(ACCOUNT, 'pull', []), true);
+    assert.equal(await a.customerPolicies.changeTags(ACCOUNT, 'pull', { add: [{ Key: 'Team', Value: 'web' }], remove: [], max: 50 }), true);
+    assert.equal(await b.customerPolicies.changeTags(ACCOUNT, 'pull', { add: [{ Key: 'team', Value: 'db' }], remove: [], max: 50 }), true);
+    assert.deepEqual((await a.customerPolicies.get(ACCOUNT, 'pull'))?.tags, [{ Key: 'team', Value: 'db' }], 'one key in any case');
+    const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: '' }));
+    assert.equal(await a.customerPolicies.changeTags(ACCOUNT, 'pull', { add: many, remove: [], max: 50 }), 'limit');
+    assert.deepEqual((await b.customerPolicies.get(ACCOUNT, 'pull'))?.tags, [{ Key: 'team', Value: 'db' }], 'refused past the limit, nothing changed');
+    assert.equal(await a.customerPolicies.changeTags(ACCOUNT, 'nobody', { add: [], remove: [], max: 50 }), false);
+    assert.equal(await a.customerPolicies.changeTags(ACCOUNT, 'pull', { add: [], remove: ['TEAM'], max: 50 }), true);
     assert.deepEqual((await b.customerPolicies.get(ACCOUNT, 'pull'))?.tags, []);
     assert.equal(await a.customerPolicies.delete(ACCOUNT, 'pull'), true);
     assert.equal(await b.customerPolicies.get(ACCOUNT, 'pull'), undefined);

@@ -3,6 +3,7 @@
  * is not kept here: attachments are user, role and group policy rows naming its ARN, boundaries
  * the users'/roles' permissions_boundary, which `usage` counts.
  */
+import type { TagChange, TagChangeOutcome } from './entity-tags.js';
 
 export interface CustomerPolicyRecord {
   accountId: string;
@@ -44,7 +45,8 @@ export interface CustomerPolicyStore {
   deleteVersion(accountId: string, name: string, version: number): Promise<boolean>;
   /** Makes an existing version the default; false when the policy or version is gone. */
   setDefaultVersion(accountId: string, name: string, version: number, now: Date): Promise<boolean>;
-  setTags(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<boolean>;
+  /** TagPolicy/UntagPolicy's change in one transaction (entity-tags.ts): 'limit' past `max` tags, nothing changed; false when the policy is gone. */
+  changeTags(accountId: string, name: string, change: TagChange): Promise<TagChangeOutcome>;
   /** Deletes the policy with its versions. */
   delete(accountId: string, name: string): Promise<boolean>;
   /**

@@ -1,5 +1,6 @@
 /**
- * Tag changes of IAM's tagged entities (users, roles: TagUser/UntagUser, TagRole/UntagRole), one
+ * Tag changes of IAM's tagged entities (users, roles, customer managed policies: Tag/Untag User,
+ * Role, Policy), one
  * rule for both: read the entity's tags, apply the change, refuse past the limit, write, all in one
  * transaction per engine (sqlite/entity-tags.ts, postgres/entity-tags.ts). The entity is named
  * exactly (the admin layer found it in any case first).
@@ -13,7 +14,7 @@ export interface TagChange {
 }
 
 /** The tables whose rows carry IAM tags (a `tags` JSON column), keyed by account_id and name. */
-export type TaggedTable = 'users' | 'roles';
+export type TaggedTable = 'users' | 'roles' | 'customer_policies';
 
 /** True when changed, 'limit' when the entity would have more than `max` tags (nothing changed), false when it is gone. */
 export type TagChangeOutcome = boolean | 'limit';

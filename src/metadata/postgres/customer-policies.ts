@@ -1,4 +1,5 @@
 /** Customer managed policies and their versions on PostgreSQL (the twin of ../sqlite/customer-policies.ts). */
+import { changePostgresTags } from './entity-tags.js';
 import {
   CUSTOMER_POLICY_COLUMNS,
   customerPolicyValues,
@@ -111,8 +112,8 @@ export function createPostgresCustomerPolicies({ pool, collate }: PgContext): Cu
       );
       return n > 0;
     },
-    async setTags(accountId, name, tags) {
-      return (await changes(pool, 'UPDATE customer_policies SET tags = $1 WHERE account_id = $2 AND name = $3', [JSON.stringify(tags), accountId, name])) > 0;
+    async changeTags(accountId, name, change) {
+      return changePostgresTags(pool, 'customer_policies', accountId, name, change);
     },
     async delete(accountId, name) {
       return (await changes(pool, 'DELETE FROM customer_policies WHERE account_id = $1 AND name = $2', [accountId, name])) > 0;

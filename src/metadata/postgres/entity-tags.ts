@@ -1,5 +1,5 @@
 /**
- * TagUser/TagRole's change on PostgreSQL (entity-tags.ts): the row is locked from its read to its
+ * TagUser/TagRole/TagPolicy's change on PostgreSQL (entity-tags.ts): the row is locked from its read to its
  * write, so two changes at once both land and neither takes it past the limit.
  */
 import { applyTagChange, type TagChange, type TagChangeOutcome, type TaggedTable } from '../entity-tags.js';

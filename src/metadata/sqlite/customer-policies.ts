@@ -9,6 +9,7 @@ import {
   type CustomerPolicyStore,
 } from '../customer-policies.js';
 import { insertUnlessNameTaken, named, sqlitePh } from '../iam-names.js';
+import { sqliteTagChanger } from './entity-tags.js';
 import type { Db } from './open.js';
 
 export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
@@ -36,10 +37,10 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
       `UPDATE customer_policies SET default_version = ?, updated_at = ? WHERE account_id = ? AND name = ?
        AND EXISTS (SELECT 1 FROM customer_policy_versions WHERE account_id = ? AND policy_name = ? AND version = ?)`,
     ),
-    setTags: db.prepare('UPDATE customer_policies SET tags = ? WHERE account_id = ? AND name = ?'),
     delete: db.prepare('DELETE FROM customer_policies WHERE account_id = ? AND name = ?'),
     usage: db.prepare<unknown[], { attachments: number; boundaries: number }>(usageSql(() => '?')),
   };
+  const changeTags = sqliteTagChanger(db, 'customer_policies');
   const create = db.transaction((p: Parameters<CustomerPolicyStore['create']>[0]) => {
     if (q.insert.run(named(customerPolicyValues(p))).changes === 0) return false;
     q.insertVersion.run(p.accountId, p.name, 1, p.document, p.now.getTime());
@@ -88,8 +89,8 @@ export function createSqliteCustomerPolicies(db: Db): CustomerPolicyStore {
     async setDefaultVersion(accountId, name, version, now) {
       return q.setDefault.run(version, now.getTime(), accountId, name, accountId, name, version).changes > 0;
     },
-    async setTags(accountId, name, tags) {
-      return q.setTags.run(JSON.stringify(tags), accountId, name).changes > 0;
+    async changeTags(accountId, name, change) {
+      return changeTags(accountId, name, change);
     },
     async delete(accountId, name) {
       return q.delete.run(accountId, name).changes > 0;

@@ -1,4 +1,4 @@
-/** TagUser/TagRole's change on SQLite: one IMMEDIATE transaction per change (entity-tags.ts). */
+/** TagUser/TagRole/TagPolicy's change on SQLite: one IMMEDIATE transaction per change (entity-tags.ts). */
 import { applyTagChange, type TagChange, type TagChangeOutcome, type TaggedTable } from '../entity-tags.js';
 import type { Db } from './open.js';
 
