@@ -37,6 +37,8 @@ export class Authenticator {
    * next request, one through another node within the cache's time.
    */
   private readonly userTags: ExpiringCache<readonly Tag[] | false>;
+  /** Whether a login token's access key is still active (its holder's); read per request, so kept as policies are. */
+  private readonly keyActive: ExpiringCache<boolean>;
 
   constructor(
     private readonly identities: IdentityAdmin,
@@ -48,6 +50,7 @@ export class Authenticator {
   ) {
     this.roleExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
     this.userTags = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.keyActive = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
   }
 
   /**
@@ -206,8 +209,9 @@ export class Authenticator {
   /**
    * The principal of a /v2 request: a Bearer token from the token endpoint, or a login token sent
    * as Basic (pre-emptively, as scripts and the conformance suite do), whose user still exists;
-   * anonymous when none is offered. A token outlives nothing it names: once its user is deleted
-   * it is refused like any invalid credential.
+   * anonymous when none is offered. A token outlives nothing it names: once its user is deleted,
+   * or the access key it was minted with is deleted or made inactive, it is refused like any
+   * invalid credential.
    */
   async v2(req: IncomingMessage): Promise<Principal> {
     try {
@@ -246,14 +250,21 @@ export class Authenticator {
       notePrincipal(req, p);
       return { principal: p, ...(claims && { claims }) };
     }
+    let current = principal;
     if (principal.kind === 'user') {
       const tags = await this.currentUserTags(principal);
       if (tags === false) throw new AuthError('InvalidLoginToken', `the user ${principal.userName!} of this login token no longer exists`);
-      const tagged = withUserTags(principal, tags);
-      notePrincipal(req, tagged);
-      return { principal: tagged, ...(claims && { claims }) };
+      current = withUserTags(principal, tags);
+      notePrincipal(req, current);
     }
-    return { principal, ...(claims && { claims }) };
+    if (claims?.accessKeyId !== undefined) await this.requireActiveKey(claims.accessKeyId, current);
+    return { principal: current, ...(claims && { claims }) };
+  }
+
+  /** Refuses a login minted with an access key that is no longer active (deleted, inactive), through the cache. */
+  private async requireActiveKey(accessKeyId: string, p: Principal): Promise<void> {
+    const active = await this.keyActive.get(`${accessKeyId}\n${p.accountId}\n${p.userName ?? ''}`, () => this.identities.keyStandsFor(accessKeyId, p.accountId, p.userName));
+    if (!active) throw new AuthError('InvalidLoginToken', `the access key ${accessKeyId} of this login token is no longer active`);
   }
 
   private tokenPrincipal(
