@@ -126,6 +126,8 @@ export class IdentityAdmin {
       if (permissionsBoundary !== undefined && !(await this.store.user(accountId, name))) throw noBoundary(permissionsBoundary);
       throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
     }
+    // A user made under a deleted one's name: what the authenticator remembers of the name (gone) is stale.
+    this.authzChanges?.bump();
     return (await this.store.user(accountId, name))!;
   }
 

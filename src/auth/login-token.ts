@@ -44,6 +44,8 @@ export interface LoginTokenClaims {
    * inactive). Tokens minted before Berth kept it lack it and last until they expire.
    */
   accessKeyId?: string;
+  /** The IAM user's unique id, when minted for a user: a user made again under the name is another one. */
+  userId?: string;
   /**
    * The region that issued the token. Peer regions share the server key (for replication), so
    * a token must name its region to stay bound to it, as ECR's are.
@@ -82,6 +84,7 @@ export function issueLoginToken(opts: {
   key: Buffer;
   session?: string;
   accessKeyId?: string;
+  userId?: string;
   region?: string;
   purpose?: TokenPurpose;
 }): {
@@ -99,6 +102,7 @@ export function issueLoginToken(opts: {
     e: expiresAt.getTime(),
     ...(opts.session !== undefined && { s: opts.session }),
     ...(opts.accessKeyId !== undefined && { k: opts.accessKeyId }),
+    ...(opts.userId !== undefined && { u: opts.userId }),
     ...(opts.region !== undefined && { r: opts.region }),
   };
   const claims = Buffer.from(JSON.stringify(body)).toString('base64url');
@@ -135,10 +139,11 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   } catch {
     throw invalid();
   }
-  const { a, p, e, s, k, r } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown; k?: unknown; r?: unknown };
+  const { a, p, e, s, k, u, r } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown; k?: unknown; u?: unknown; r?: unknown };
   if (typeof a !== 'string' || typeof p !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) throw invalid();
   if (s !== undefined && typeof s !== 'string') throw invalid();
   if (k !== undefined && typeof k !== 'string') throw invalid();
+  if (u !== undefined && typeof u !== 'string') throw invalid();
   if (r !== undefined && typeof r !== 'string') throw invalid();
   if (opts.region !== undefined && r !== opts.region) throw invalid();
   const expiresAt = new Date(e);
@@ -152,6 +157,7 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
     expiresAt,
     ...(s !== undefined && { session: s }),
     ...(k !== undefined && { accessKeyId: k }),
+    ...(u !== undefined && { userId: u }),
     ...(r !== undefined && { region: r }),
   };
 }
@@ -182,8 +188,8 @@ export function verifyBasicLogin(header: string | undefined, opts: { now: Date; 
  * The login token for a principal (GetAuthorizationToken): 12 hours, but never past the
  * temporary credentials it was asked with, whose session it carries so /v2 sees the same
  * principal (role, session tags and policy) and the same end. Asked with a long-term access key,
- * it names the key, so it ends with it; asked from a console session signed in with a password,
- * it names neither, and ends with the user.
+ * it names the key, so it ends with it; minted for a user, it names the user's id, so it ends
+ * with that user (not passing to another made under the name).
  */
 export function loginTokenFor(principal: Principal, now: Date, key: Buffer, region: string): { password: string; expiresAt: Date } {
   const session = principal.session;
@@ -195,6 +201,7 @@ export function loginTokenFor(principal: Principal, now: Date, key: Buffer, regi
       key,
       region,
       ...(principal.accessKeyId !== undefined && { accessKeyId: principal.accessKeyId }),
+      ...(principal.userId !== undefined && { userId: principal.userId }),
     });
   const left = Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000);
   return issueLoginToken({
@@ -223,6 +230,7 @@ export function issueBearerToken(login: LoginTokenClaims | undefined, opts: { no
     ttlSeconds: Math.max(1, Math.min(BEARER_TOKEN_TTL_SECONDS, left)),
     ...(login?.session !== undefined && { session: login.session }),
     ...(login?.accessKeyId !== undefined && { accessKeyId: login.accessKeyId }),
+    ...(login?.userId !== undefined && { userId: login.userId }),
     region: opts.region,
     purpose: 'bearer',
   });

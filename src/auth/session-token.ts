@@ -32,7 +32,7 @@ export interface SessionClaims {
   /** An assumed role's session, or a user's (or root's) GetSessionToken session. */
   subject:
     | { kind: 'role'; roleName: string; rolePath: string; roleId: string; sessionName: string }
-    | { kind: 'user'; userName: string; userPath: string }
+    | { kind: 'user'; userName: string; userPath: string; /** Absent from tokens sealed before Berth kept it. */ userId?: string }
     | { kind: 'root' };
   tags?: Record<string, string>;
   /** An inline session policy document. */

@@ -111,7 +111,11 @@ export class SecurityTokenService {
     const max = caller.kind === 'root' ? 3600 : USER_SESSION_MAX;
     const duration = checkDuration(durationSeconds ?? Math.min(USER_SESSION_DEFAULT, max), max, false);
     const m = /^arn:aws:iam::\d{12}:user(\/(?:.*\/)?)[^/]+$/.exec(caller.arn);
-    const subject: SessionClaims['subject'] = caller.kind === 'root' ? { kind: 'root' } : { kind: 'user', userName: caller.userName!, userPath: m?.[1] ?? '/' };
+    // The user's id binds the session to this user: one deleted and made again under the name is another.
+    const subject: SessionClaims['subject'] =
+      caller.kind === 'root'
+        ? { kind: 'root' }
+        : { kind: 'user', userName: caller.userName!, userPath: m?.[1] ?? '/', ...(caller.userId !== undefined && { userId: caller.userId }) };
     return this.seal(caller.accountId, subject, duration);
   }
 

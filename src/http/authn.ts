@@ -36,7 +36,7 @@ export class Authenticator {
    * is gone; read per request, so kept as policies are: a change through this node holds from the
    * next request, one through another node within the cache's time.
    */
-  private readonly userTags: ExpiringCache<readonly Tag[] | false>;
+  private readonly users: ExpiringCache<{ tags: readonly Tag[]; userId: string } | false>;
   /** Whether a login token's access key is still active (its holder's); read per request, so kept as policies are. */
   private readonly keyActive: ExpiringCache<boolean>;
 
@@ -49,7 +49,7 @@ export class Authenticator {
     private readonly region?: string,
   ) {
     this.roleExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
-    this.userTags = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.users = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
     this.keyActive = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
   }
 
@@ -116,7 +116,7 @@ export class Authenticator {
           id: key.record.id,
           accountId: key.record.accountId,
           ...(key.record.userName !== undefined && { userName: key.record.userName }),
-          ...(user !== undefined && { userPath: user.path, userTags: user.tags }),
+          ...(user !== undefined && { userPath: user.path, userTags: user.tags, userId: user.userId }),
         });
       },
     };
@@ -181,7 +181,7 @@ export class Authenticator {
       if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     } else if (s.kind === 'user') {
       // A GetSessionToken session acts with its user's tags as they are now (IAM's aws:PrincipalTag/*).
-      const tags = await this.currentUserTags(principal);
+      const tags = await this.currentUserTags(principal, s.userId);
       if (tags === false) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
       return withUserTags(principal, tags);
     }
@@ -189,15 +189,18 @@ export class Authenticator {
   }
 
   /**
-   * The tags of the user `p` is (its ARN: name exactly, and path), through the cache; false once
-   * there is no such user. Found in any case, so the name is compared too: a session or token of
-   * a deleted bob is not one of a new Bob, nor of a bob made again on another path.
+   * The tags of the user `p` is (its ARN: name exactly, and path; and its unique id, when the
+   * credential names one), through the cache; false once there is no such user. Found in any case,
+   * so the name is compared too: a session or token of a deleted bob is not one of a new Bob, nor
+   * of a bob made again on another path, nor (by its id) of a bob made again on the same one.
    */
-  private currentUserTags(p: Principal): Promise<readonly Tag[] | false> {
-    return this.userTags.get(p.arn, async () => {
-      const user = await this.identities.userRecord(p.accountId, p.userName!);
-      return user !== undefined && userArn(p.accountId, user.name, user.path) === p.arn ? user.tags : false;
+  private async currentUserTags(p: Principal, userId: string | undefined): Promise<readonly Tag[] | false> {
+    const user = await this.users.get(p.arn, async () => {
+      const u = await this.identities.userRecord(p.accountId, p.userName!);
+      return u !== undefined && userArn(p.accountId, u.name, u.path) === p.arn ? { tags: u.tags, userId: u.userId } : false;
     });
+    if (user === false || (userId !== undefined && user.userId !== userId)) return false;
+    return user.tags;
   }
 
   /**
@@ -252,7 +255,7 @@ export class Authenticator {
     }
     let current = principal;
     if (principal.kind === 'user') {
-      const tags = await this.currentUserTags(principal);
+      const tags = await this.currentUserTags(principal, claims?.userId);
       if (tags === false) throw new AuthError('InvalidLoginToken', `the user ${principal.userName!} of this login token no longer exists`);
       current = withUserTags(principal, tags);
       notePrincipal(req, current);

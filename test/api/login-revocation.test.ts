@@ -5,8 +5,9 @@
  * inactive, while the user's other keys' tokens go on. Tokens minted from temporary credentials
  * follow their session, as STS's do: the key that asked for the session may go, the session's
  * role or user may not, and a Deny on aws:TokenIssueTime refuses them. Console sessions likewise.
+ * A user deleted and made again under its name is another user: nothing of the first passes.
  */
-import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import {
   CreateAccessKeyCommand,
   CreateLoginProfileCommand,
@@ -139,6 +140,31 @@ describe('logins end with the credentials they were minted with', () => {
     await iam.send(new CreateRoleCommand({ RoleName: 'puller', AssumeRolePolicyDocument: JSON.stringify(trust) }));
     await iam.send(new PutRolePolicyCommand({ RoleName: 'puller', PolicyName: 'read', PolicyDocument: JSON.stringify(allowReads) }));
     assert.deepEqual(await tags(basic), REFUSED, 'a role made again under the name is another role');
+  });
+
+  it('gives nothing of a deleted user to one made again under its name: its GetSessionToken session and console login stay ended', async () => {
+    const first = await createUser(berth, iam, 'twin', ['ReadOnly']);
+    await iam.send(new CreateLoginProfileCommand({ UserName: 'twin', Password: PASSWORD, PasswordResetRequired: false }));
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: first.keys, maxAttempts: 1 });
+    const c = (await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    const session = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    const bySession = await loginWith(session);
+    const b = new ConsoleBrowser(berth.url);
+    assert.equal((await b.signIn({ accountId: ACCOUNT, userName: 'twin', password: PASSWORD })).status, 200);
+    const got = await b.ecr('GetAuthorizationToken');
+    const byPassword = `Basic ${(got.body.authorizationData as Array<{ authorizationToken: string }>)[0]!.authorizationToken}`;
+    const byPasswordBearer = await bearerFor(byPassword);
+    assert.deepEqual([await tags(bySession), await tags(byPassword), await tags(byPasswordBearer)], [OK, OK, OK]);
+
+    await iam.send(new DeleteLoginProfileCommand({ UserName: 'twin' }));
+    await iam.send(new DetachUserPolicyCommand({ UserName: 'twin', PolicyArn: `${MANAGED}ReadOnly` }));
+    await iam.send(new DeleteAccessKeyCommand({ UserName: 'twin', AccessKeyId: first.keys.accessKeyId }));
+    await iam.send(new DeleteUserCommand({ UserName: 'twin' }));
+    // Another person, the same name, path and policy.
+    const second = await createUser(berth, iam, 'twin', ['ReadOnly']);
+    assert.deepEqual(await tags(second.authorization!), OK);
+    assert.deepEqual([await tags(bySession), await tags(byPassword), await tags(byPasswordBearer)], [REFUSED, REFUSED, REFUSED]);
+    await assert.rejects(ecr(session).send(new DescribeRepositoriesCommand({})), { name: 'UnrecognizedClientException' });
   });
 
   it("ends a console session's login with the key it signed in with, or with the user it signed in as", async () => {
