@@ -37,6 +37,8 @@ export interface SessionClaims {
   tags?: Record<string, string>;
   /** An inline session policy document. */
   policy?: string;
+  /** The region (deployment) whose STS issued it; absent from tokens sealed before Berth kept it. */
+  region?: string;
 }
 
 interface Derived {
@@ -113,5 +115,6 @@ export function openSessionToken(token: string, opts: { now: Date; keys: readonl
     subject,
     ...(typeof c.tags === 'object' && c.tags !== null && { tags: c.tags as Record<string, string> }),
     ...(typeof c.policy === 'string' && { policy: c.policy }),
+    ...(typeof c.region === 'string' && { region: c.region }),
   };
 }

@@ -59,6 +59,11 @@ export class SecurityTokenService {
     private readonly clock: Clock,
     /** The current server key, which seals session tokens. */
     private readonly serverKey: Buffer,
+    /**
+     * This deployment's region, which its sessions name: peer regions share the server key, not
+     * identities, so a session is refused in any other region (authn.ts), as login tokens are.
+     */
+    private readonly region?: string,
   ) {}
 
   /**
@@ -184,6 +189,7 @@ export class SecurityTokenService {
       subject,
       ...(tags && { tags }),
       ...(policy !== undefined && { policy }),
+      ...(this.region !== undefined && { region: this.region }),
     };
     const sessionToken = sealSessionToken(claims, this.serverKey);
     if (sessionToken.length > MAX_SESSION_TOKEN_CHARS) {

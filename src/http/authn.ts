@@ -156,7 +156,12 @@ export class Authenticator {
     const now = this.clock.now();
     const known = this.sessions.get(token);
     if (known && known.claims.expiresAt.getTime() > now.getTime()) return known.claims;
-    return openSessionToken(token, { now, keys: this.serverKeys });
+    const claims = openSessionToken(token, { now, keys: this.serverKeys });
+    // Another region's session (peers share the server key, not identities) is no session here.
+    // One naming no region was sealed before sessions named theirs, and is taken until it expires.
+    if (claims.region !== undefined && this.region !== undefined && claims.region !== this.region)
+      throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+    return claims;
   }
 
   /**
