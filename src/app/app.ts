@@ -268,7 +268,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 }
 
 /** STS and web identities over the roles (absent only from stores without them). */
-function stsDoors(identities: IdentityAdmin, clock: Clock, serverKey: Buffer, region: string): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
+function stsDoors(
+  identities: IdentityAdmin,
+  clock: Clock,
+  serverKey: Buffer,
+  region: string,
+): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
   if (!identities.roles) return {};
   const sts = new SecurityTokenService(identities.roles, clock, serverKey, region);
   return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock) };

@@ -106,7 +106,14 @@ export function withUserTags(p: Principal, tags: readonly Tag[]): Principal {
 }
 
 /** The principal of an access key: the account root when the key has no user. */
-export function principalForKey(key: { id: string; accountId: string; userName?: string; userPath?: string; userTags?: readonly Tag[]; userId?: string }): Principal {
+export function principalForKey(key: {
+  id: string;
+  accountId: string;
+  userName?: string;
+  userPath?: string;
+  userTags?: readonly Tag[];
+  userId?: string;
+}): Principal {
   if (key.userName === undefined) return rootPrincipal(key.accountId, key.id);
   const p = userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id, key.userTags);
   return key.userId === undefined ? p : { ...p, userId: key.userId };

@@ -29,10 +29,13 @@ export interface SessionClaims {
    * lack it; principalForSession stands in the earliest time such a token can have been issued.
    */
   issuedAt?: Date;
-  /** An assumed role's session, or a user's (or root's) GetSessionToken session. */
+  /**
+   * An assumed role's session, or a user's (or root's) GetSessionToken session. A user's names
+   * its unique id, so a user made again under the name is not it (tokens sealed before lack it).
+   */
   subject:
     | { kind: 'role'; roleName: string; rolePath: string; roleId: string; sessionName: string }
-    | { kind: 'user'; userName: string; userPath: string; /** Absent from tokens sealed before Berth kept it. */ userId?: string }
+    | { kind: 'user'; userName: string; userPath: string; userId?: string }
     | { kind: 'root' };
   tags?: Record<string, string>;
   /** An inline session policy document. */

@@ -271,7 +271,9 @@ export class Authenticator {
 
   /** Refuses a login minted with an access key that is no longer active (deleted, inactive), through the cache. */
   private async requireActiveKey(accessKeyId: string, p: Principal): Promise<void> {
-    const active = await this.keyActive.get(`${accessKeyId}\n${p.accountId}\n${p.userName ?? ''}`, () => this.identities.keyStandsFor(accessKeyId, p.accountId, p.userName));
+    const active = await this.keyActive.get(`${accessKeyId}\n${p.accountId}\n${p.userName ?? ''}`, () =>
+      this.identities.keyStandsFor(accessKeyId, p.accountId, p.userName),
+    );
     if (!active) throw new AuthError('InvalidLoginToken', `the access key ${accessKeyId} of this login token is no longer active`);
   }
 

@@ -39,7 +39,8 @@ describe('logins end with the credentials they were minted with', () => {
   let berth: BerthInProcess;
   let iam: IAMClient;
 
-  const ecr = (credentials: Credentials & { sessionToken?: string }) => new ECRClient({ endpoint: berth.url, region: berth.region, credentials, maxAttempts: 1 });
+  const ecr = (credentials: Credentials & { sessionToken?: string }) =>
+    new ECRClient({ endpoint: berth.url, region: berth.region, credentials, maxAttempts: 1 });
   /** `Basic <AWS:token>` from GetAuthorizationToken with these credentials. */
   const loginWith = async (credentials: Credentials & { sessionToken?: string }) =>
     `Basic ${(await ecr(credentials).send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!}`;
@@ -115,7 +116,13 @@ describe('logins end with the credentials they were minted with', () => {
   });
 
   it("ends a role session's login when the role is deleted, and refuses it under a Deny on aws:TokenIssueTime", async () => {
-    const assumer = await createUser(berth, iam, 'assumer', [], [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }]);
+    const assumer = await createUser(
+      berth,
+      iam,
+      'assumer',
+      [],
+      [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }],
+    );
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
     await iam.send(new CreateRoleCommand({ RoleName: 'puller', AssumeRolePolicyDocument: JSON.stringify(trust) }));
     await iam.send(new PutRolePolicyCommand({ RoleName: 'puller', PolicyName: 'read', PolicyDocument: JSON.stringify(allowReads) }));
@@ -124,11 +131,14 @@ describe('logins end with the credentials they were minted with', () => {
     const basic = await loginWith({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });
     const bearer = await bearerFor(basic);
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'assumer', AccessKeyId: assumer.keys.accessKeyId }));
-    assert.deepEqual([await tags(basic), await tags(bearer)], [OK, OK], 'the assumer\'s key is not the session');
+    assert.deepEqual([await tags(basic), await tags(bearer)], [OK, OK], "the assumer's key is not the session");
 
     // IAM's "revoke active sessions": a Deny on sessions issued before now.
     const revokeBefore = new Date(Date.now() + 60_000).toISOString();
-    const revoke = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': revokeBefore } } }] };
+    const revoke = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': revokeBefore } } }],
+    };
     await iam.send(new PutRolePolicyCommand({ RoleName: 'puller', PolicyName: 'revoke', PolicyDocument: JSON.stringify(revoke) }));
     for (const authorization of [basic, bearer]) assert.deepEqual(await tags(authorization), [403, 'DENIED'], 'a revoked session is denied on /v2');
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'puller', PolicyName: 'revoke' }));

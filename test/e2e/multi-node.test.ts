@@ -142,8 +142,10 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     const iam = new IAMClient({ endpoint: a.url, region: a.region, credentials: adminCredentials(a), maxAttempts: 1 });
     const leaver = await createUser(a, iam, 'leaver', ['ReadOnly']);
     const password = Buffer.from(leaver.authorization!.slice('Basic '.length), 'base64').toString().slice('AWS:'.length);
-    const inspect = (n: BerthProcess) => skopeo.run(['inspect', '--raw', '--tls-verify=false', '--creds', `AWS:${password}`, `docker://${n.host}/multi/revoked:v1`]);
-    const tagsOn = async (n: BerthProcess) => (await request(`${n.url}/v2/multi/revoked/tags/list`, { headers: { authorization: leaver.authorization! } })).status;
+    const inspect = (n: BerthProcess) =>
+      skopeo.run(['inspect', '--raw', '--tls-verify=false', '--creds', `AWS:${password}`, `docker://${n.host}/multi/revoked:v1`]);
+    const tagsOn = async (n: BerthProcess) =>
+      (await request(`${n.url}/v2/multi/revoked/tags/list`, { headers: { authorization: leaver.authorization! } })).status;
     // Both nodes have checked the key (and keep the answer for authzCacheSeconds).
     for (const n of [a, b]) assert.equal(sha256((await inspect(n)).stdout), image.digest);
 
