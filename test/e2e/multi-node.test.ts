@@ -142,8 +142,10 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     const iam = new IAMClient({ endpoint: a.url, region: a.region, credentials: adminCredentials(a), maxAttempts: 1 });
     const leaver = await createUser(a, iam, 'leaver', ['ReadOnly']);
     const password = Buffer.from(leaver.authorization!.slice('Basic '.length), 'base64').toString().slice('AWS:'.length);
-    const inspect = (n: BerthProcess) =>
-      skopeo.run(['inspect', '--raw', '--tls-verify=false', '--creds', `AWS:${password}`, `docker://${n.host}/multi/revoked:v1`]);
+    // `skopeo login` into an auth file of the leaver's own, as `docker login` stores a login.
+    const authfile = join(await tempDir('berth-leaver-'), 'auth.json');
+    for (const n of [a, b]) await skopeo.run(['login', '--authfile', authfile, '--tls-verify=false', '-u', 'AWS', '-p', password, n.host]);
+    const inspect = (n: BerthProcess) => skopeo.run(['inspect', '--raw', '--authfile', authfile, '--tls-verify=false', `docker://${n.host}/multi/revoked:v1`]);
     const tagsOn = async (n: BerthProcess) =>
       (await request(`${n.url}/v2/multi/revoked/tags/list`, { headers: { authorization: leaver.authorization! } })).status;
     // Both nodes have checked the key (and keep the answer for authzCacheSeconds).
