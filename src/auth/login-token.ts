@@ -6,11 +6,11 @@
  * where claims (account, principal ARN, expiry) are base64url JSON in clear, authenticated by a
  * 256-bit HMAC-SHA256 under a key derived from the server key. It carries no secret: a leaked
  * token grants its principal's registry access until it expires, and nothing more. It names what
- * it was minted with (the long-term access key, or the temporary credentials' session), so the
- * authenticator refuses it once that is gone: the key deleted or inactive, the session's role or
- * user deleted. Every part is
- * base64url or '.', never ':', because clients split `AWS:<password>` on the first ':'. The key
- * id lets several server keys be accepted during a rotation (newest first; tokens name theirs).
+ * it was minted with (the long-term access key, or the temporary credentials' session, and the
+ * user's unique id), so the authenticator refuses it once that is gone: the key deleted or
+ * inactive, the session's role or user deleted. Every part is base64url or '.', never ':',
+ * because clients split `AWS:<password>` on the first ':'. The key id lets several server keys
+ * be accepted during a rotation (newest first; tokens name theirs).
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { AuthError } from './errors.js';
@@ -217,8 +217,9 @@ export function loginTokenFor(principal: Principal, now: Date, key: Buffer, regi
 
 /**
  * The Bearer token the token endpoint hands out for a verified login (its claims) or for no
- * credentials (`undefined`: anonymous). It names the same principal, session, access key and region as the
- * login it came from and lives BEARER_TOKEN_TTL_SECONDS, never past that login's own expiry.
+ * credentials (`undefined`: anonymous). It names the same principal, session, access key, user
+ * id and region as the login it came from and lives BEARER_TOKEN_TTL_SECONDS, never past that
+ * login's own expiry.
  */
 export function issueBearerToken(login: LoginTokenClaims | undefined, opts: { now: Date; key: Buffer; region: string }): { token: string; expiresAt: Date } {
   const left = login === undefined ? BEARER_TOKEN_TTL_SECONDS : Math.floor((login.expiresAt.getTime() - opts.now.getTime()) / 1000);
