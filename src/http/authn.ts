@@ -33,8 +33,8 @@ export class Authenticator {
   private readonly roleExists: ExpiringCache<boolean>;
   /**
    * The tags of a login token's or session's user (its aws:PrincipalTag/*) and its unique id,
-   * false once the user is gone; read per request, so kept as policies are: a change through this node holds from the
-   * next request, one through another node within the cache's time.
+   * false once the user is gone; read per request, so kept as policies are: a change through
+   * this node holds from the next request, one through another node within the cache's time.
    */
   private readonly users: ExpiringCache<{ tags: readonly Tag[]; userId: string } | false>;
   /** Whether a login token's access key is still active (its holder's); read per request, so kept as policies are. */
