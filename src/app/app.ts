@@ -147,7 +147,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       identities,
       clock,
       checkPolicy: checkIdentityPolicy,
-      ...stsDoors(identities, clock, serverKey),
+      ...stsDoors(identities, clock, serverKey, config.region),
     },
     // Built once per server: the authorizer's policy cache outlives requests.
     kms: {
@@ -268,9 +268,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 }
 
 /** STS and web identities over the roles (absent only from stores without them). */
-function stsDoors(identities: IdentityAdmin, clock: Clock, serverKey: Buffer): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
+function stsDoors(
+  identities: IdentityAdmin,
+  clock: Clock,
+  serverKey: Buffer,
+  region: string,
+): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
   if (!identities.roles) return {};
-  const sts = new SecurityTokenService(identities.roles, clock, serverKey);
+  const sts = new SecurityTokenService(identities.roles, clock, serverKey, region);
   return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock) };
 }
 

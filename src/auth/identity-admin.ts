@@ -126,6 +126,8 @@ export class IdentityAdmin {
       if (permissionsBoundary !== undefined && !(await this.store.user(accountId, name))) throw noBoundary(permissionsBoundary);
       throw new IdentityError(IamCodes.EntityAlreadyExists, `User with name ${name} already exists.`);
     }
+    // A user made under a deleted one's name: what the authenticator remembers of the name (gone) is stale.
+    this.authzChanges?.bump();
     return (await this.store.user(accountId, name))!;
   }
 
@@ -265,6 +267,8 @@ export class IdentityAdmin {
       throw new IdentityError(IamCodes.NoSuchEntity, `The Access Key with id ${id} cannot be found.`);
     }
     await this.store.deleteAccessKey(id);
+    // Login tokens minted with the key end with it (authn.ts): their cached check must forget it.
+    this.authzChanges?.bump();
   }
 
   async setAccessKeyStatus(accountId: string, given: string | undefined, id: string, status: 'Active' | 'Inactive'): Promise<void> {
@@ -274,6 +278,13 @@ export class IdentityAdmin {
       throw new IdentityError(IamCodes.NoSuchEntity, `The Access Key with id ${id} cannot be found.`);
     }
     await this.store.setAccessKeyStatus(id, status);
+    this.authzChanges?.bump();
+  }
+
+  /** Whether the access key `id` is active and belongs to the account root (no `userName`) or that user. */
+  async keyStandsFor(id: string, accountId: string, userName: string | undefined): Promise<boolean> {
+    const key = await this.store.accessKey(id);
+    return key?.status === 'Active' && key.accountId === accountId && key.userName === userName;
   }
 
   /** The key and its plaintext secret, for SigV4 verification; undefined when unknown or inactive. */

@@ -121,6 +121,14 @@ describe('login tokens', () => {
     assert.ok(!password.includes(KEY.toString('base64url').slice(0, 8)));
   });
 
+  it('name the access key they were minted with, and still verify without one (minted before they did)', () => {
+    const keyed = verifyLoginToken(issue({ accessKeyId: 'AKIAEXAMPLEEXAMPLE12' }).password, { now: NOW, keys: [KEY] });
+    assert.equal(keyed.accessKeyId, 'AKIAEXAMPLEEXAMPLE12');
+    const old = verifyLoginToken(issue().password, { now: NOW, keys: [KEY] });
+    assert.equal(old.accessKeyId, undefined);
+    assert.equal(old.principalArn, ARN);
+  });
+
   it('reject malformed values without throwing anything but AuthError', () => {
     const { password } = issue();
     const [v, kid, claims, mac] = password.split('.') as [string, string, string, string];
@@ -187,6 +195,12 @@ describe("Bearer tokens (the token endpoint's)", () => {
       session: 'sealed-session',
       region: REGION,
     });
+  });
+
+  it('name the access key of the login they came from', () => {
+    const l = verifyLoginToken(issue({ accessKeyId: 'AKIAEXAMPLEEXAMPLE12' }).password, { now: NOW, keys: [KEY] });
+    const { token } = issueBearerToken(l, { now: NOW, key: KEY, region: REGION });
+    assert.equal(verifyLoginToken(token, { now: NOW, keys: [KEY], purpose: 'bearer' }).accessKeyId, 'AKIAEXAMPLEEXAMPLE12');
   });
 
   it('never outlive the login they came from', () => {

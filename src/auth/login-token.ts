@@ -5,9 +5,12 @@
  * The token is stateless so any node can check it without a lookup: `v1.<kid>.<claims>.<mac>`,
  * where claims (account, principal ARN, expiry) are base64url JSON in clear, authenticated by a
  * 256-bit HMAC-SHA256 under a key derived from the server key. It carries no secret: a leaked
- * token grants its principal's registry access until it expires, and nothing more. Every part is
- * base64url or '.', never ':', because clients split `AWS:<password>` on the first ':'. The key
- * id lets several server keys be accepted during a rotation (newest first; tokens name theirs).
+ * token grants its principal's registry access until it expires, and nothing more. It names what
+ * it was minted with (the long-term access key, or the temporary credentials' session, and the
+ * user's unique id), so the authenticator refuses it once that is gone: the key deleted or
+ * inactive, the session's role or user deleted. Every part is base64url or '.', never ':',
+ * because clients split `AWS:<password>` on the first ':'. The key id lets several server keys
+ * be accepted during a rotation (newest first; tokens name theirs).
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { AuthError } from './errors.js';
@@ -36,6 +39,13 @@ export interface LoginTokenClaims {
   expiresAt: Date;
   /** The session token of the temporary credentials it was minted with (session-token.ts). */
   session?: string;
+  /**
+   * The long-term access key it was minted with: the token stops with the key (deleted or made
+   * inactive). Tokens minted before Berth kept it lack it and last until they expire.
+   */
+  accessKeyId?: string;
+  /** The IAM user's unique id, when minted for a user: a user made again under the name is another one. */
+  userId?: string;
   /**
    * The region that issued the token. Peer regions share the server key (for replication), so
    * a token must name its region to stay bound to it, as ECR's are.
@@ -73,6 +83,8 @@ export function issueLoginToken(opts: {
   ttlSeconds?: number;
   key: Buffer;
   session?: string;
+  accessKeyId?: string;
+  userId?: string;
   region?: string;
   purpose?: TokenPurpose;
 }): {
@@ -89,6 +101,8 @@ export function issueLoginToken(opts: {
     p: opts.principalArn,
     e: expiresAt.getTime(),
     ...(opts.session !== undefined && { s: opts.session }),
+    ...(opts.accessKeyId !== undefined && { k: opts.accessKeyId }),
+    ...(opts.userId !== undefined && { u: opts.userId }),
     ...(opts.region !== undefined && { r: opts.region }),
   };
   const claims = Buffer.from(JSON.stringify(body)).toString('base64url');
@@ -125,9 +139,11 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   } catch {
     throw invalid();
   }
-  const { a, p, e, s, r } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown; r?: unknown };
+  const { a, p, e, s, k, u, r } = (body ?? {}) as { a?: unknown; p?: unknown; e?: unknown; s?: unknown; k?: unknown; u?: unknown; r?: unknown };
   if (typeof a !== 'string' || typeof p !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) throw invalid();
   if (s !== undefined && typeof s !== 'string') throw invalid();
+  if (k !== undefined && typeof k !== 'string') throw invalid();
+  if (u !== undefined && typeof u !== 'string') throw invalid();
   if (r !== undefined && typeof r !== 'string') throw invalid();
   if (opts.region !== undefined && r !== opts.region) throw invalid();
   const expiresAt = new Date(e);
@@ -135,7 +151,15 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
     const what = purpose === 'bearer' ? 'Bearer token' : 'authorization token';
     throw new AuthError('ExpiredLoginToken', `Your ${what} has expired (at ${expiresAt.toISOString()}). Reauthenticate and try again.`);
   }
-  return { accountId: a, principalArn: p, expiresAt, ...(s !== undefined && { session: s }), ...(r !== undefined && { region: r }) };
+  return {
+    accountId: a,
+    principalArn: p,
+    expiresAt,
+    ...(s !== undefined && { session: s }),
+    ...(k !== undefined && { accessKeyId: k }),
+    ...(u !== undefined && { userId: u }),
+    ...(r !== undefined && { region: r }),
+  };
 }
 
 /** RFC 7617 credentials from an Authorization header; undefined when absent, not Basic, or malformed. */
@@ -163,11 +187,22 @@ export function verifyBasicLogin(header: string | undefined, opts: { now: Date; 
 /**
  * The login token for a principal (GetAuthorizationToken): 12 hours, but never past the
  * temporary credentials it was asked with, whose session it carries so /v2 sees the same
- * principal (role, session tags and policy) and the same end.
+ * principal (role, session tags and policy) and the same end. Asked with a long-term access key,
+ * it names the key, so it ends with it; minted for a user, it names the user's id, so it ends
+ * with that user (not passing to another made under the name).
  */
 export function loginTokenFor(principal: Principal, now: Date, key: Buffer, region: string): { password: string; expiresAt: Date } {
   const session = principal.session;
-  if (session === undefined) return issueLoginToken({ accountId: principal.accountId, principalArn: principal.arn, now, key, region });
+  if (session === undefined)
+    return issueLoginToken({
+      accountId: principal.accountId,
+      principalArn: principal.arn,
+      now,
+      key,
+      region,
+      ...(principal.accessKeyId !== undefined && { accessKeyId: principal.accessKeyId }),
+      ...(principal.userId !== undefined && { userId: principal.userId }),
+    });
   const left = Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000);
   return issueLoginToken({
     accountId: principal.accountId,
@@ -182,8 +217,9 @@ export function loginTokenFor(principal: Principal, now: Date, key: Buffer, regi
 
 /**
  * The Bearer token the token endpoint hands out for a verified login (its claims) or for no
- * credentials (`undefined`: anonymous). It names the same principal, session and region as the
- * login it came from and lives BEARER_TOKEN_TTL_SECONDS, never past that login's own expiry.
+ * credentials (`undefined`: anonymous). It names the same principal, session, access key, user
+ * id and region as the login it came from and lives BEARER_TOKEN_TTL_SECONDS, never past that
+ * login's own expiry.
  */
 export function issueBearerToken(login: LoginTokenClaims | undefined, opts: { now: Date; key: Buffer; region: string }): { token: string; expiresAt: Date } {
   const left = login === undefined ? BEARER_TOKEN_TTL_SECONDS : Math.floor((login.expiresAt.getTime() - opts.now.getTime()) / 1000);
@@ -194,6 +230,8 @@ export function issueBearerToken(login: LoginTokenClaims | undefined, opts: { no
     key: opts.key,
     ttlSeconds: Math.max(1, Math.min(BEARER_TOKEN_TTL_SECONDS, left)),
     ...(login?.session !== undefined && { session: login.session }),
+    ...(login?.accessKeyId !== undefined && { accessKeyId: login.accessKeyId }),
+    ...(login?.userId !== undefined && { userId: login.userId }),
     region: opts.region,
     purpose: 'bearer',
   });

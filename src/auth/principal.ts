@@ -18,6 +18,12 @@ export interface Principal {
   /** 'role': a session of an assumed role (temporary credentials from STS). */
   kind: 'root' | 'user' | 'role' | 'anonymous';
   userName?: string;
+  /**
+   * An IAM user's unique id (AIDA...), when the user was read: its login tokens and
+   * GetSessionToken sessions carry it, so a user deleted and made again under the name (another
+   * user) inherits none of them.
+   */
+  userId?: string;
   /** The access key that signed the request, when SigV4 was used. */
   accessKeyId?: string;
   /** Set when the request was signed with temporary credentials (see auth/session-token.ts). */
@@ -100,10 +106,17 @@ export function withUserTags(p: Principal, tags: readonly Tag[]): Principal {
 }
 
 /** The principal of an access key: the account root when the key has no user. */
-export function principalForKey(key: { id: string; accountId: string; userName?: string; userPath?: string; userTags?: readonly Tag[] }): Principal {
-  return key.userName === undefined
-    ? rootPrincipal(key.accountId, key.id)
-    : userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id, key.userTags);
+export function principalForKey(key: {
+  id: string;
+  accountId: string;
+  userName?: string;
+  userPath?: string;
+  userTags?: readonly Tag[];
+  userId?: string;
+}): Principal {
+  if (key.userName === undefined) return rootPrincipal(key.accountId, key.id);
+  const p = userPrincipal(key.accountId, key.userName, key.userPath ?? '/', key.id, key.userTags);
+  return key.userId === undefined ? p : { ...p, userId: key.userId };
 }
 
 /** GetSessionToken's longest session (36 hours); AssumeRole's are shorter. */
@@ -123,7 +136,12 @@ export function principalForSession(token: string, c: SessionClaims): Principal 
   // revocation time refuses it too.
   const issuedAt = c.issuedAt ?? new Date(c.expiresAt.getTime() - LONGEST_SESSION_MS);
   if (s.kind === 'root') return { ...rootPrincipal(c.accountId, c.accessKeyId), session: { token, expiresAt: c.expiresAt, issuedAt } };
-  if (s.kind === 'user') return { ...userPrincipal(c.accountId, s.userName, s.userPath, c.accessKeyId), session: { token, expiresAt: c.expiresAt, issuedAt } };
+  if (s.kind === 'user')
+    return {
+      ...userPrincipal(c.accountId, s.userName, s.userPath, c.accessKeyId),
+      ...(s.userId !== undefined && { userId: s.userId }),
+      session: { token, expiresAt: c.expiresAt, issuedAt },
+    };
   const p: Principal = {
     arn: assumedRoleArn(c.accountId, s.roleName, s.sessionName),
     accountId: c.accountId,

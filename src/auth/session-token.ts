@@ -29,14 +29,19 @@ export interface SessionClaims {
    * lack it; principalForSession stands in the earliest time such a token can have been issued.
    */
   issuedAt?: Date;
-  /** An assumed role's session, or a user's (or root's) GetSessionToken session. */
+  /**
+   * An assumed role's session, or a user's (or root's) GetSessionToken session. A user's names
+   * its unique id, so a user made again under the name is not it (tokens sealed before lack it).
+   */
   subject:
     | { kind: 'role'; roleName: string; rolePath: string; roleId: string; sessionName: string }
-    | { kind: 'user'; userName: string; userPath: string }
+    | { kind: 'user'; userName: string; userPath: string; userId?: string }
     | { kind: 'root' };
   tags?: Record<string, string>;
   /** An inline session policy document. */
   policy?: string;
+  /** The region (deployment) whose STS issued it; absent from tokens sealed before Berth kept it. */
+  region?: string;
 }
 
 interface Derived {
@@ -113,5 +118,6 @@ export function openSessionToken(token: string, opts: { now: Date; keys: readonl
     subject,
     ...(typeof c.tags === 'object' && c.tags !== null && { tags: c.tags as Record<string, string> }),
     ...(typeof c.policy === 'string' && { policy: c.policy }),
+    ...(typeof c.region === 'string' && { region: c.region }),
   };
 }

@@ -59,6 +59,11 @@ export class SecurityTokenService {
     private readonly clock: Clock,
     /** The current server key, which seals session tokens. */
     private readonly serverKey: Buffer,
+    /**
+     * This deployment's region, which its sessions name: peer regions share the server key, not
+     * identities, so a session is refused in any other region (authn.ts), as login tokens are.
+     */
+    private readonly region?: string,
   ) {}
 
   /**
@@ -111,7 +116,11 @@ export class SecurityTokenService {
     const max = caller.kind === 'root' ? 3600 : USER_SESSION_MAX;
     const duration = checkDuration(durationSeconds ?? Math.min(USER_SESSION_DEFAULT, max), max, false);
     const m = /^arn:aws:iam::\d{12}:user(\/(?:.*\/)?)[^/]+$/.exec(caller.arn);
-    const subject: SessionClaims['subject'] = caller.kind === 'root' ? { kind: 'root' } : { kind: 'user', userName: caller.userName!, userPath: m?.[1] ?? '/' };
+    // The user's id binds the session to this user: one deleted and made again under the name is another.
+    const subject: SessionClaims['subject'] =
+      caller.kind === 'root'
+        ? { kind: 'root' }
+        : { kind: 'user', userName: caller.userName!, userPath: m?.[1] ?? '/', ...(caller.userId !== undefined && { userId: caller.userId }) };
     return this.seal(caller.accountId, subject, duration);
   }
 
@@ -180,6 +189,7 @@ export class SecurityTokenService {
       subject,
       ...(tags && { tags }),
       ...(policy !== undefined && { policy }),
+      ...(this.region !== undefined && { region: this.region }),
     };
     const sessionToken = sealSessionToken(claims, this.serverKey);
     if (sessionToken.length > MAX_SESSION_TOKEN_CHARS) {

@@ -32,11 +32,13 @@ export class Authenticator {
   /** Whether a session's role still exists; read per request, so kept as policies are. */
   private readonly roleExists: ExpiringCache<boolean>;
   /**
-   * The tags of a login token's or session's user (its aws:PrincipalTag/*), false once the user
-   * is gone; read per request, so kept as policies are: a change through this node holds from the
-   * next request, one through another node within the cache's time.
+   * The tags of a login token's or session's user (its aws:PrincipalTag/*) and its unique id,
+   * false once the user is gone; read per request, so kept as policies are: a change through
+   * this node holds from the next request, one through another node within the cache's time.
    */
-  private readonly userTags: ExpiringCache<readonly Tag[] | false>;
+  private readonly users: ExpiringCache<{ tags: readonly Tag[]; userId: string } | false>;
+  /** Whether a login token's access key is still active (its holder's); read per request, so kept as policies are. */
+  private readonly keyActive: ExpiringCache<boolean>;
 
   constructor(
     private readonly identities: IdentityAdmin,
@@ -47,7 +49,8 @@ export class Authenticator {
     private readonly region?: string,
   ) {
     this.roleExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
-    this.userTags = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.users = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.keyActive = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
   }
 
   /**
@@ -113,7 +116,7 @@ export class Authenticator {
           id: key.record.id,
           accountId: key.record.accountId,
           ...(key.record.userName !== undefined && { userName: key.record.userName }),
-          ...(user !== undefined && { userPath: user.path, userTags: user.tags }),
+          ...(user !== undefined && { userPath: user.path, userTags: user.tags, userId: user.userId }),
         });
       },
     };
@@ -153,7 +156,12 @@ export class Authenticator {
     const now = this.clock.now();
     const known = this.sessions.get(token);
     if (known && known.claims.expiresAt.getTime() > now.getTime()) return known.claims;
-    return openSessionToken(token, { now, keys: this.serverKeys });
+    const claims = openSessionToken(token, { now, keys: this.serverKeys });
+    // Another region's session (peers share the server key, not identities) is no session here.
+    // One naming no region was sealed before sessions named theirs, and is taken until it expires.
+    if (claims.region !== undefined && this.region !== undefined && claims.region !== this.region)
+      throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+    return claims;
   }
 
   /**
@@ -178,7 +186,7 @@ export class Authenticator {
       if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     } else if (s.kind === 'user') {
       // A GetSessionToken session acts with its user's tags as they are now (IAM's aws:PrincipalTag/*).
-      const tags = await this.currentUserTags(principal);
+      const tags = await this.currentUserTags(principal, s.userId);
       if (tags === false) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
       return withUserTags(principal, tags);
     }
@@ -186,15 +194,18 @@ export class Authenticator {
   }
 
   /**
-   * The tags of the user `p` is (its ARN: name exactly, and path), through the cache; false once
-   * there is no such user. Found in any case, so the name is compared too: a session or token of
-   * a deleted bob is not one of a new Bob, nor of a bob made again on another path.
+   * The tags of the user `p` is (its ARN: name exactly, and path; and its unique id, when the
+   * credential names one), through the cache; false once there is no such user. Found in any case,
+   * so the name is compared too: a session or token of a deleted bob is not one of a new Bob, nor
+   * of a bob made again on another path, nor (by its id) of a bob made again on the same one.
    */
-  private currentUserTags(p: Principal): Promise<readonly Tag[] | false> {
-    return this.userTags.get(p.arn, async () => {
-      const user = await this.identities.userRecord(p.accountId, p.userName!);
-      return user !== undefined && userArn(p.accountId, user.name, user.path) === p.arn ? user.tags : false;
+  private async currentUserTags(p: Principal, userId: string | undefined): Promise<readonly Tag[] | false> {
+    const user = await this.users.get(p.arn, async () => {
+      const u = await this.identities.userRecord(p.accountId, p.userName!);
+      return u !== undefined && userArn(p.accountId, u.name, u.path) === p.arn ? { tags: u.tags, userId: u.userId } : false;
     });
+    if (user === false || (userId !== undefined && user.userId !== userId)) return false;
+    return user.tags;
   }
 
   /**
@@ -206,8 +217,9 @@ export class Authenticator {
   /**
    * The principal of a /v2 request: a Bearer token from the token endpoint, or a login token sent
    * as Basic (pre-emptively, as scripts and the conformance suite do), whose user still exists;
-   * anonymous when none is offered. A token outlives nothing it names: once its user is deleted
-   * it is refused like any invalid credential.
+   * anonymous when none is offered. A token outlives nothing it names: once its user is deleted,
+   * or the access key it was minted with is deleted or made inactive, it is refused like any
+   * invalid credential.
    */
   async v2(req: IncomingMessage): Promise<Principal> {
     try {
@@ -246,14 +258,23 @@ export class Authenticator {
       notePrincipal(req, p);
       return { principal: p, ...(claims && { claims }) };
     }
+    let current = principal;
     if (principal.kind === 'user') {
-      const tags = await this.currentUserTags(principal);
+      const tags = await this.currentUserTags(principal, claims?.userId);
       if (tags === false) throw new AuthError('InvalidLoginToken', `the user ${principal.userName!} of this login token no longer exists`);
-      const tagged = withUserTags(principal, tags);
-      notePrincipal(req, tagged);
-      return { principal: tagged, ...(claims && { claims }) };
+      current = withUserTags(principal, tags);
+      notePrincipal(req, current);
     }
-    return { principal, ...(claims && { claims }) };
+    if (claims?.accessKeyId !== undefined) await this.requireActiveKey(claims.accessKeyId, current);
+    return { principal: current, ...(claims && { claims }) };
+  }
+
+  /** Refuses a login minted with an access key that is no longer active (deleted, inactive), through the cache. */
+  private async requireActiveKey(accessKeyId: string, p: Principal): Promise<void> {
+    const active = await this.keyActive.get(`${accessKeyId}\n${p.accountId}\n${p.userName ?? ''}`, () =>
+      this.identities.keyStandsFor(accessKeyId, p.accountId, p.userName),
+    );
+    if (!active) throw new AuthError('InvalidLoginToken', `the access key ${accessKeyId} of this login token is no longer active`);
   }
 
   private tokenPrincipal(

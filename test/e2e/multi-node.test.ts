@@ -2,9 +2,12 @@
  * Several `berth serve` processes on one PostgreSQL (a throwaway cluster) behave as one
  * registry: an upload started on one node is finished on another, even after the first node is
  * killed mid-upload; pushes on one are pulled from the other with skopeo; tag immutability holds
- * across nodes. The nodes share the blob store directory (one machine); S3 is the other way.
+ * across nodes; a login whose access key is deleted on one node stops on the other within the
+ * authorization cache's time. The nodes share the blob store directory (one machine); S3 is the
+ * other way.
  */
 import { CreateRepositoryCommand, DeleteRepositoryCommand, GetDownloadUrlForLayerCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
@@ -13,7 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { startS3TestServer, type S3TestServer } from '../../src/blobstore/s3/testing/s3-test-server.js';
 import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../src/metadata/postgres/testing/cluster.js';
 import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
+import { adminCredentials, ecrClient } from './helpers/ecr-client.js';
+import { createUser } from './helpers/iam-users.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
 import {
   asBody,
@@ -29,6 +33,7 @@ import {
   uploadUrl,
 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const pg: TestPostgres | undefined = await startTestPostgres();
@@ -128,6 +133,28 @@ describe('several nodes on one PostgreSQL', { skip: pg ? false : 'PostgreSQL is 
     await ecrClient(a).send(new DeleteRepositoryCommand({ repositoryName: 'multi/moved', force: true }));
     const gone = await getManifest(b.url, 'multi/moved', 'v1');
     assert.deepEqual([gone.status, errorCode(gone)], [404, 'NAME_UNKNOWN']);
+  });
+
+  it('refuses, on the other node too, a login whose access key was deleted on one (skopeo)', async () => {
+    const image = makeImage('multi/revoked', 'v1', [randomBytes(1024)]);
+    for (const data of image.blobs.values()) assert.equal((await pushBlob(a.url, image.repo, data)).status, 201);
+    assert.equal((await pushManifest(a.url, image.repo, 'v1', image.manifest, OCI_MANIFEST)).status, 201);
+    const iam = new IAMClient({ endpoint: a.url, region: a.region, credentials: adminCredentials(a), maxAttempts: 1 });
+    const leaver = await createUser(a, iam, 'leaver', ['ReadOnly']);
+    const password = Buffer.from(leaver.authorization!.slice('Basic '.length), 'base64').toString().slice('AWS:'.length);
+    // `skopeo login` into an auth file of the leaver's own, as `docker login` stores a login.
+    const authfile = join(await tempDir('berth-leaver-'), 'auth.json');
+    for (const n of [a, b]) await skopeo.run(['login', '--authfile', authfile, '--tls-verify=false', '-u', 'AWS', '-p', password, n.host]);
+    const inspect = (n: BerthProcess) => skopeo.run(['inspect', '--raw', '--authfile', authfile, '--tls-verify=false', `docker://${n.host}/multi/revoked:v1`]);
+    const tagsOn = async (n: BerthProcess) =>
+      (await request(`${n.url}/v2/multi/revoked/tags/list`, { headers: { authorization: leaver.authorization! } })).status;
+    // Both nodes have checked the key (and keep the answer for authzCacheSeconds).
+    for (const n of [a, b]) assert.equal(sha256((await inspect(n)).stdout), image.digest);
+
+    await iam.send(new DeleteAccessKeyCommand({ UserName: 'leaver', AccessKeyId: leaver.keys.accessKeyId }));
+    assert.equal(await tagsOn(a), 401, 'at once on the node that deleted it');
+    await waitFor("the other node's refusal (within authzCacheSeconds)", async () => (await tagsOn(b)) === 401);
+    for (const n of [a, b]) await assert.rejects(inspect(n), /unauthorized|authentication required/i);
   });
 
   it('lets a surviving node finish an upload whose node was killed mid-way', async () => {

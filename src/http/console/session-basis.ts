@@ -15,7 +15,7 @@ export function sessionBasisCheck(authenticator: Authenticator, identities: Iden
       const user = await identities.userRecord(accountId, basis.userName);
       if (!user || user.userId !== basis.userId || !(await identities.loginProfiles?.exists(accountId, user.name))) return undefined;
       // Its tags as they are now: a console session's calls carry them as aws:PrincipalTag/*.
-      return userPrincipal(accountId, user.name, user.path, undefined, user.tags);
+      return { ...userPrincipal(accountId, user.name, user.path, undefined, user.tags), userId: user.userId };
     }
     const principal = await authenticator.principalOfKey(basis.accessKeyId, basis.kind === 'temporary' ? basis.sessionToken : undefined);
     return principal?.accountId === accountId ? principal : undefined;

@@ -114,7 +114,7 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
         throw e;
       });
     }
-    principal = userPrincipal(body.accountId, check.user.name, check.user.path, undefined, check.user.tags);
+    principal = { ...userPrincipal(body.accountId, check.user.name, check.user.path, undefined, check.user.tags), userId: check.user.userId };
     basis = { kind: 'password', userName: check.user.name, userId: check.user.userId };
   }
   notePrincipal(req, principal);
