@@ -93,7 +93,6 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
       tag: 'multi',
     });
     const accessPath = join(work, 'access.log');
-    log = accessLog(accessPath);
     // Each is kept as soon as it started, so that `after` stops the daemons even if another failed.
     const started = await Promise.allSettled([
       startBerth({ env: { BERTH_ACCESS_LOG: accessPath } }).then((b) => (berth = b)),
@@ -101,6 +100,7 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
       createSkopeo().then((s) => (skopeo = s)),
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
+    log = accessLog(accessPath, berth.url);
     await skopeo.copy(`oci:${join(work, 'src')}:multi`, `docker://${ref('team/multi:v1')}`, ['--all', '--preserve-digests']);
     await skopeo.run(['copy', '-q', `oci:${join(work, 'made')}:v1`, `docker-archive:${join(work, 'made.tar')}:${ref('team/app:v1')}`]);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
