@@ -39,14 +39,15 @@ describe('condition keys of EventBridge and secretsmanager:KmsKeyArn', () => {
   });
   after(async () => berth?.cleanup());
 
-  it('PutRule: events:source, events:detail-type and events:detail.userIdentityArn from the event pattern', async () => {
+  it('PutRule: events:source, events:detail-type, events:detail.userIdentity.principalId and events:detail.service from the event pattern', async () => {
     const maker = events(
       await keysOf(
         'ck-rule-maker',
         doc(
           allow('events:PutRule', { 'ForAllValues:StringEquals': { 'events:source': ['aws.ecr'] } }),
           deny('events:PutRule', { StringEquals: { 'events:detail-type': 'AWS API Call via CloudTrail' } }),
-          deny('events:PutRule', { ArnLike: { 'events:detail.userIdentityArn': `arn:aws:iam::${ACCOUNT}:user/admin*` } }),
+          deny('events:PutRule', { StringLike: { 'events:detail.userIdentity.principalId': 'AIDA*' } }),
+          deny('events:PutRule', { StringEquals: { 'events:detail.service': 'ECR' } }),
         ),
       ),
     );
@@ -59,9 +60,13 @@ describe('condition keys of EventBridge and secretsmanager:KmsKeyArn', () => {
       maker.send(
         new PutRuleCommand({
           Name: 'ck-admin-calls',
-          EventPattern: pattern({ source: ['aws.ecr'], detail: { userIdentity: { arn: [`arn:aws:iam::${ACCOUNT}:user/admin-bob`] } } }),
+          EventPattern: pattern({ source: ['aws.ecr'], detail: { userIdentity: { principalId: ['AIDAEXAMPLEUSER'] } } }),
         }),
       ),
+      denied,
+    );
+    await assert.rejects(
+      maker.send(new PutRuleCommand({ Name: 'ck-service', EventPattern: pattern({ source: ['aws.ecr'], detail: { service: ['ECR'] } }) })),
       denied,
     );
     await assert.rejects(adminEvents.send(new DescribeRuleCommand({ Name: 'ck-any-source' })), (e: Error) => e.name === 'ResourceNotFoundException');
@@ -111,5 +116,11 @@ describe('condition keys of EventBridge and secretsmanager:KmsKeyArn', () => {
     const admin = sm(adminCredentials(berth));
     await assert.rejects(admin.send(new DescribeSecretCommand({ SecretId: 'ck/kms-15' })), (e: Error) => e.name === 'ResourceNotFoundException');
     await creator.send(new CreateSecretCommand({ Name: 'ck/kms-approved', SecretString: 'x', KmsKeyId: approved.KeyId! }));
+  });
+
+  it('CreateSecret: secretsmanager:Type is the Type the request names', async () => {
+    const creator = sm(await keysOf('ck-secret-type', doc(allow('secretsmanager:CreateSecret', { StringNotEquals: { 'secretsmanager:Type': 'partner-x' } }))));
+    await assert.rejects(creator.send(new CreateSecretCommand({ Name: 'ck/typed', SecretString: 'x', Type: 'partner-x' })), denied);
+    await creator.send(new CreateSecretCommand({ Name: 'ck/untyped', SecretString: 'x' }));
   });
 });

@@ -1,13 +1,14 @@
 /**
- * EventBridge's own condition keys (the Service Authorization Reference's "Amazon EventBridge" and
- * the EventBridge user guide's "Using IAM policy conditions"), for the actions Berth serves:
- * `events:creatorAccount` on every action on a rule (the account that made it: in Berth always the
- * rule's own account, as no other account can make rules on a bus here); what a PutRule's event
- * pattern matches (`events:source`, `events:detail-type`, `events:detail.userIdentityArn`); the
- * targets a PutTargets names (`events:TargetArn`). `events:ManagedBy` (rules
- * a service manages) and `events:eventBusInvocation` (PutEvents from a rule) stay absent: Berth
- * has neither, as AWS leaves them out for a customer's own rule. Berth's rules take no tags (PutRule
- * refuses them before authorizing), so no tag keys either.
+ * EventBridge's own condition keys, for the actions Berth serves, as the Service Authorization
+ * Reference lists them per action: `events:creatorAccount` on every action on a rule (the account
+ * that made it: in Berth always the rule's own account, as no other account can make rules on a
+ * bus here); on PutRule what its event pattern matches (`events:source`, `events:detail-type`,
+ * `events:detail.service`, `events:detail.eventTypeCode`, `events:detail.userIdentity.principalId`);
+ * on PutTargets the targets' ARNs (`events:TargetArn`). The user guide's older
+ * `events:detail.userIdentityArn` is no key of PutRule's in the reference, so it stays absent, as
+ * do `events:ManagedBy` (rules a service manages) and `events:eventBusInvocation` (PutEvents):
+ * Berth has neither, as AWS leaves them out for a customer's own rule. Berth's rules take no tags
+ * (PutRule refuses them before authorizing), so no tag keys either.
  */
 import type { ConditionContext } from './global.js';
 
@@ -40,7 +41,9 @@ export function eventsRequestKeys(op: string, body: Record<string, unknown>, acc
     const pattern = parsedPattern(body.EventPattern);
     out['events:source'] = patternValues(pattern, ['source']);
     out['events:detail-type'] = patternValues(pattern, ['detail-type']);
-    out['events:detail.userIdentityArn'] = patternValues(pattern, ['detail', 'userIdentity', 'arn']);
+    out['events:detail.service'] = patternValues(pattern, ['detail', 'service']);
+    out['events:detail.eventTypeCode'] = patternValues(pattern, ['detail', 'eventTypeCode']);
+    out['events:detail.userIdentity.principalId'] = patternValues(pattern, ['detail', 'userIdentity', 'principalId']);
   }
   if (op === 'PutTargets' && Array.isArray(body.Targets)) {
     const arns = body.Targets.map((t) => (typeof t === 'object' && t !== null ? (t as { Arn?: unknown }).Arn : undefined)).filter(

@@ -1,9 +1,11 @@
 /**
  * Secrets Manager's own condition keys (the Service Authorization Reference's "AWS Secrets
  * Manager"), for the actions Berth serves: what the request asks (a CreateSecret's name,
- * description, KMS key (as named, and its ARN) and tags; the version GetSecretValue reads; how DeleteSecret deletes; the
- * tags TagResource sets and UntagResource removes) and what the secret is (its ARN as
- * secretsmanager:SecretId, its tags, its primary region), on every action on a secret.
+ * description, KMS key (as named, and its ARN), type and tags; the version GetSecretValue reads;
+ * how DeleteSecret deletes; the tags TagResource sets and UntagResource removes) and what the
+ * secret is (its ARN as secretsmanager:SecretId, its tags, its primary region), on every action
+ * on a secret. Left absent: secretsmanager:resource/Type (Berth keeps no secret's Type) and
+ * resource/AllowRotationLambdaArn (no rotation), and the replica keys (replicas are refused).
  */
 import type { SecretDoc } from '../../secrets/secrets.js';
 import type { ConditionContext } from './global.js';
@@ -17,6 +19,7 @@ const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionC
     'secretsmanager:Name': str(body.Name),
     'secretsmanager:Description': str(body.Description),
     'secretsmanager:KmsKeyId': str(body.KmsKeyId),
+    'secretsmanager:Type': str(body.Type),
     ...requestTagKeys(jsonTags(body.Tags)),
   }),
   GetSecretValue: (body) => ({
