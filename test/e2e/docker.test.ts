@@ -251,7 +251,8 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
     assert.equal(pulledDigest(stdout), pushedDigest);
     assert.equal((await inspect(`${ACCOUNT}/tools/hello:v1`)).Id, made.configDigest);
     const lines = await log.since(from, `${ACCOUNT}/tools/hello/`, fetchedPushed(`${ACCOUNT}/tools/hello`));
-    // The previous test's tag listing (as root) may land after the mark: only what a pull asks is docker's.
+    // Only what a pull asks (manifests and blobs) is docker's; the mark is a sentinel's line, so the
+    // previous test's tag listing (as root) is before it.
     const pulls = lines.filter((l) => /\/(manifests|blobs)\//.test(l.path));
     const tokens = (await log.lines()).slice(from).filter((l) => l.path.startsWith('/token?'));
     assert.ok(tokens.length > 0 && tokens.every((l) => l.status === 200 && l.principal === 'anonymous'), JSON.stringify(tokens));
