@@ -87,7 +87,9 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     periodic('gc', config.gcIntervalSeconds, async () => {
       const { reviewed, deleted, swept, uploadsReclaimed, ms } = await gc.run();
       telemetry.gcPass(ms / 1000, swept);
-      log.info({ reviewed, deleted, swept, uploadsReclaimed, ms }, 'garbage collection pass done');
+      // Replication backfills ECR no longer lists (ended over 90 days ago) go on the same pass.
+      const backfillsPruned = await registry.backfills.prune();
+      log.info({ reviewed, deleted, swept, uploadsReclaimed, backfillsPruned, ms }, 'garbage collection pass done');
     }),
     usageSampler,
   ];

@@ -12,7 +12,7 @@ import { IamCodes } from '../core/errors.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { CustomerPolicyRecord, CustomerPolicyStore, PolicyVersionRecord } from '../metadata/customer-policies.js';
 import { IdentityError } from './identity-admin.js';
-import { checkTags, MAX_TAGS } from './role-admin.js';
+import { checkTagChangeNamesSome, checkTags, MAX_TAGS } from './role-admin.js';
 
 const NAME_RE = /^[\w+=,.@-]{1,128}$/;
 const PATH_RE = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
@@ -146,12 +146,14 @@ export class CustomerPolicies {
    * value; at most 50 in all (LimitExceeded, nothing changed), in one step with any other change.
    */
   async tag(accountId: string, arn: string, tags: Tags): Promise<void> {
+    checkTagChangeNamesSome(tags, 'tags');
     checkTags(tags);
     await this.changeTags(accountId, arn, { add: tags, remove: [] });
   }
 
   /** UntagPolicy: removes the tags of `keys` (in any case; a key the policy lacks is no error). */
   async untag(accountId: string, arn: string, keys: string[]): Promise<void> {
+    checkTagChangeNamesSome(keys, 'tagKeys');
     await this.changeTags(accountId, arn, { add: [], remove: keys });
   }
 

@@ -11,7 +11,7 @@ import { IamCodes, type WireCode } from '../core/errors.js';
 import type { AccessKeyRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
 import type { RoleStore } from '../metadata/roles.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
-import { checkTags, MAX_TAGS, RoleAdmin } from './role-admin.js';
+import { checkTagChangeNamesSome, checkTags, MAX_TAGS, RoleAdmin } from './role-admin.js';
 import type { LoginProfileStore } from '../metadata/console.js';
 import { LoginProfiles } from './login-profiles.js';
 import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
@@ -188,12 +188,14 @@ export class IdentityAdmin {
    * authorization caches are told, as for a policy change.
    */
   async tagUser(accountId: string, name: string, tags: UserRecord['tags']): Promise<void> {
+    checkTagChangeNamesSome(tags, 'tags');
     checkTags(tags);
     await this.changeUserTags(accountId, name, { add: tags, remove: [] });
   }
 
   /** UntagUser: removes the tags of `keys` (a key the user does not have is no error, as in IAM). */
   async untagUser(accountId: string, name: string, keys: string[]): Promise<void> {
+    checkTagChangeNamesSome(keys, 'tagKeys');
     await this.changeUserTags(accountId, name, { add: [], remove: keys });
   }
 

@@ -59,16 +59,31 @@ export function normalizeIssuer(url: string): string | undefined {
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Validates tags the IAM way (also STS's session tags); throws IdentityError. */
-export function checkTags(tags: Array<{ Key: string; Value: string }>, what = 'tags'): void {
+/**
+ * Validates tags the IAM way (also STS's session tags); throws IdentityError. A key named twice in
+ * any case is IAM's InvalidInput, worded as IAM words it; STS documents no InvalidInput, so its
+ * session tags keep the ValidationError.
+ */
+export function checkTags(tags: Array<{ Key: string; Value: string }>, what: 'tags' | 'session tags' = 'tags'): void {
   if (tags.length > MAX_TAGS) throw new IdentityError(IamCodes.LimitExceeded, `Cannot exceed quota for ${what}: ${MAX_TAGS}`);
   const seen = new Set<string>();
   for (const t of tags) {
     if (!TAG_KEY_RE.test(t.Key)) throw new IdentityError(IamCodes.Validation, `The tag key '${t.Key.slice(0, 128)}' is invalid.`);
     if (!TAG_VALUE_RE.test(t.Value)) throw new IdentityError(IamCodes.Validation, `The tag value for '${t.Key}' is invalid.`);
-    if (seen.has(t.Key.toLowerCase())) throw new IdentityError(IamCodes.Validation, `Duplicate tag keys found: ${t.Key}`);
+    if (seen.has(t.Key.toLowerCase())) {
+      if (what === 'session tags') throw new IdentityError(IamCodes.Validation, `Duplicate tag keys found: ${t.Key}`);
+      throw new IdentityError(IamCodes.InvalidInput, 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+    }
     seen.add(t.Key.toLowerCase());
   }
+}
+
+/**
+ * Tag/Untag User, Role and Policy name at least one tag or key: IAM refuses an empty list with
+ * InvalidInput (a missing one is the model's null refusal, http/iam/query.ts `requiredList`).
+ */
+export function checkTagChangeNamesSome(items: unknown[], member: 'tags' | 'tagKeys'): void {
+  if (items.length === 0) throw new IdentityError(IamCodes.InvalidInput, `The specified value for ${member} is invalid. It must contain at least one entry.`);
 }
 
 /** A trust policy, parsed: a resource policy whose statements name principals and no resource. */
@@ -176,12 +191,14 @@ export class RoleAdmin {
    * (a session keeps the tags it was made with) and its iam:ResourceTag/*.
    */
   async tagRole(accountId: string, name: string, tags: Array<{ Key: string; Value: string }>): Promise<void> {
+    checkTagChangeNamesSome(tags, 'tags');
     checkTags(tags);
     await this.changeRoleTags(accountId, name, { add: tags, remove: [] });
   }
 
   /** UntagRole: removes the tags of `keys` (a key the role does not have is no error, as in IAM). */
   async untagRole(accountId: string, name: string, keys: string[]): Promise<void> {
+    checkTagChangeNamesSome(keys, 'tagKeys');
     await this.changeRoleTags(accountId, name, { add: [], remove: keys });
   }
 

@@ -136,4 +136,33 @@ export function replicationBackfillsContract(test: ContractTest): void {
       'one that ended before the horizon is no longer listed',
     );
   });
+
+  test('pruneEnded: backfills that ended before the horizon go with their items; running and recent ones stay', async ({ a, b }) => {
+    const items = [
+      { repository: 'r', digest: dg('1') },
+      { repository: 'r', digest: dg('2'), tag: 'v2' },
+    ];
+    for (const [id, destination] of [
+      ['old1', EU],
+      ['old2', US],
+    ] as const) {
+      await a.replicationBackfills.start({ id, registryKey: REGISTRY, destination, now: at(1) }, job(id), 10);
+      assert.equal(await a.replicationBackfills.prepare(id, items, job(id, 1), at(2)), true);
+      await a.replicationBackfills.record(id, 1, 'COMPLETE');
+      await a.replicationBackfills.end(id, 'FAILED', at(3));
+    }
+    await a.replicationBackfills.start({ id: 'recent', registryKey: REGISTRY, destination: EU, now: at(4) }, job('recent'), 10);
+    await a.replicationBackfills.end('recent', 'STOPPED', at(50));
+    await a.replicationBackfills.start({ id: 'running', registryKey: OTHER_REGISTRY, destination: EU, now: at(1) }, job('running'), 10);
+
+    assert.equal(await b.replicationBackfills.pruneEnded(at(10), 1), 1, 'at most limit');
+    assert.equal(await a.replicationBackfills.pruneEnded(at(10), 10), 1);
+    assert.equal(await b.replicationBackfills.pruneEnded(at(10), 10), 0);
+    assert.equal(await a.replicationBackfills.get(REGISTRY, 'old1'), undefined);
+    assert.equal(await a.replicationBackfills.get(REGISTRY, 'old2'), undefined);
+    assert.deepEqual(await a.replicationBackfills.pending('old1', 10), [], 'the items went with it');
+    assert.deepEqual(await a.replicationBackfills.results('old2', { afterSeq: 0, limit: 10 }), []);
+    assert.equal((await b.replicationBackfills.get(REGISTRY, 'recent'))?.status, 'STOPPED', 'one that ended after the horizon stays');
+    assert.equal((await b.replicationBackfills.get(OTHER_REGISTRY, 'running'))?.status, 'PREPARING', 'a running one is never pruned');
+  });
 }

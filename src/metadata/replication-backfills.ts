@@ -82,6 +82,11 @@ export interface ReplicationBackfillStore {
   handOver(id: string, generation: number, job: JobRequest, now: Date): Promise<boolean>;
   /** Ends a backfill not yet ended: its status, when, and that it no longer runs. */
   end(id: string, status: 'COMPLETE' | 'FAILED' | 'STOPPED', now: Date, failureCode?: string): Promise<void>;
+  /**
+   * Deletes up to `limit` backfills that ended before `before`, with their items (the items go
+   * with their backfill: ON DELETE CASCADE). Running ones are never deleted. Returns how many.
+   */
+  pruneEnded(before: Date, limit: number): Promise<number>;
 }
 
 /** The listing key of a backfill: start time, then id. */

@@ -29,6 +29,8 @@ export const BACKFILL_RUN_JOB = 'replication-backfill-run';
 export const MAX_RUNNING_BACKFILLS = 10;
 /** ECR: ended backfills "are retained for 90 days after they end". */
 export const BACKFILL_RETENTION_MS = 90 * 24 * 3600_000;
+/** Backfills deleted per statement (each takes its items along): short transactions. */
+const PRUNE_CHUNK = 100;
 
 /** A backfill job's payload: which backfill, and for a run job the generation it may advance. */
 export interface BackfillJobPayload {
@@ -97,6 +99,21 @@ export class ReplicationBackfills {
 
   list(registryKey: RegistryKey, page: { after?: string; limit: number }): Promise<BackfillRecord[]> {
     return this.ctx.meta.replicationBackfills.list(registryKey, page, new Date(this.ctx.clock.now().getTime() - BACKFILL_RETENTION_MS));
+  }
+
+  /**
+   * Deletes the backfills (and their per-image results) that ended more than 90 days ago: ECR
+   * keeps them that long, and nothing reads them after (get/list hide them already). Run by the
+   * garbage collector's periodic pass, one node at a time; returns how many went.
+   */
+  async prune(): Promise<number> {
+    const before = new Date(this.ctx.clock.now().getTime() - BACKFILL_RETENTION_MS);
+    let total = 0;
+    for (;;) {
+      const n = await this.ctx.meta.replicationBackfills.pruneEnded(before, PRUNE_CHUNK);
+      total += n;
+      if (n < PRUNE_CHUNK) return total;
+    }
   }
 
   /** Per-image results, only once the backfill ended (ECR: "available only after ... a terminal status"). */

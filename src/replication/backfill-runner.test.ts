@@ -21,8 +21,8 @@ after(() => hashing.close());
 const KEY = registryKey('000000000000', 'us-east-1');
 const EU = { region: 'eu-west-1', registryId: '000000000000' };
 
-async function setUp() {
-  const registry = createRegistry(testContext({ hashing }));
+async function setUp(clock = { now: () => new Date('2026-01-01T00:00:00Z') }) {
+  const registry = createRegistry(testContext({ hashing, clock }));
   const log = pino({ level: 'silent' });
   // No region has an endpoint: nothing here reaches a network.
   const replicator = new Replicator({ registry, log, endpointOf: () => undefined, credential: () => 'unused' });
@@ -65,5 +65,20 @@ describe('backfill runner', () => {
     await runner.prepare(job());
     assert.equal(await status(), 'STOPPED');
     assert.equal((await registry.backfills.get(KEY, id)).progress, undefined);
+  });
+
+  it('the periodic prune deletes a backfill 90 days after it ended, with its results, and not a day before', async () => {
+    let now = new Date('2026-01-01T00:00:00Z').getTime();
+    const day = 24 * 3600_000;
+    const { registry, runner, job, status, id } = await setUp({ now: () => new Date(now) });
+    await runner.prepare(job());
+    await runner.run(job(1), new AbortController().signal);
+    assert.equal(await status(), 'COMPLETE');
+    now += 89 * day;
+    assert.equal(await registry.backfills.prune(), 0, 'kept while ECR lists it');
+    assert.equal(await status(), 'COMPLETE');
+    now += 2 * day;
+    assert.equal(await registry.backfills.prune(), 1);
+    assert.equal(await registry.ctx.meta.replicationBackfills.get(KEY, id), undefined, 'the row is gone, not only hidden');
   });
 });

@@ -126,7 +126,7 @@ describe("IAM users' tags", () => {
           ],
         }),
       ),
-      named('ValidationError'),
+      named('InvalidInputException'),
     );
     await assert.rejects(iam.send(new GetUserCommand({ UserName: 'ut-dup' })), named('NoSuchEntityException'));
 

@@ -136,7 +136,7 @@ describe('pull-time update exclusions', () => {
     assert.equal(await pulled('by-role'), undefined);
   });
 
-  it('refuses each operation to a principal not allowed it, and a repository-scoped grant is no grant', async () => {
+  it("refuses each operation to a principal not allowed it; a repository-scoped grant, or the user guide's Create/Delete names, is no grant", async () => {
     const none = await createUser(berth, iam, 'bystander', [], [JSON.parse(allowing(['ecr:DescribeRepositories'])) as object]);
     const scoped = await createUser(
       berth,
@@ -156,8 +156,19 @@ describe('pull-time update exclusions', () => {
         },
       ],
     );
+    // The ECR user guide names the permissions ecr:CreatePullTimeUpdateExclusion and
+    // ecr:DeletePullTimeUpdateExclusion; the Service Authorization Reference (the actions IAM
+    // knows) has ecr:RegisterPullTimeUpdateExclusion and ecr:DeregisterPullTimeUpdateExclusion only,
+    // so a policy naming the guide's words grants nothing, in AWS as here.
+    const guideNames = await createUser(
+      berth,
+      iam,
+      'guide-reader',
+      [],
+      [JSON.parse(allowing(['ecr:CreatePullTimeUpdateExclusion', 'ecr:DeletePullTimeUpdateExclusion'])) as object],
+    );
     const principalArn = `arn:aws:iam::${ACCOUNT}:user/deployer`;
-    for (const u of [none, scoped]) {
+    for (const u of [none, scoped, guideNames]) {
       await assert.rejects(u.ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn })), named('AccessDeniedException'));
       await assert.rejects(u.ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn })), named('AccessDeniedException'));
       await assert.rejects(u.ecr.send(new ListPullTimeUpdateExclusionsCommand({})), named('AccessDeniedException'));

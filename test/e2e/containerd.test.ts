@@ -49,7 +49,7 @@ describe('containerd against Berth', { skip: unavailable ?? false }, () => {
   const loginOf = (who: TestIdentity) => Buffer.from(who.authorization!.replace(/^Basic /, ''), 'base64').toString();
 
   const accessSince = (from: number, prefix: string, done: (lines: Access[]) => boolean) => accessLog(accessPath).since(from, prefix, done);
-  const mark = () => accessLog(accessPath).mark();
+  const mark = () => accessLog(accessPath, berth.url).mark();
   /**
    * Only the login challenge may be refused (containerd asks without credentials, then answers
    * the 401), and, in a push, the HEADs that find a blob or manifest not there yet (404).

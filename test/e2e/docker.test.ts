@@ -93,7 +93,6 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
       tag: 'multi',
     });
     const accessPath = join(work, 'access.log');
-    log = accessLog(accessPath);
     // Each is kept as soon as it started, so that `after` stops the daemons even if another failed.
     const started = await Promise.allSettled([
       startBerth({ env: { BERTH_ACCESS_LOG: accessPath } }).then((b) => (berth = b)),
@@ -101,6 +100,7 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
       createSkopeo().then((s) => (skopeo = s)),
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
+    log = accessLog(accessPath, berth.url);
     await skopeo.copy(`oci:${join(work, 'src')}:multi`, `docker://${ref('team/multi:v1')}`, ['--all', '--preserve-digests']);
     await skopeo.run(['copy', '-q', `oci:${join(work, 'made')}:v1`, `docker-archive:${join(work, 'made.tar')}:${ref('team/app:v1')}`]);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
@@ -251,7 +251,8 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
     assert.equal(pulledDigest(stdout), pushedDigest);
     assert.equal((await inspect(`${ACCOUNT}/tools/hello:v1`)).Id, made.configDigest);
     const lines = await log.since(from, `${ACCOUNT}/tools/hello/`, fetchedPushed(`${ACCOUNT}/tools/hello`));
-    // The previous test's tag listing (as root) may land after the mark: only what a pull asks is docker's.
+    // Only what a pull asks (manifests and blobs) is docker's; the mark is a sentinel's line, so the
+    // previous test's tag listing (as root) is before it.
     const pulls = lines.filter((l) => /\/(manifests|blobs)\//.test(l.path));
     const tokens = (await log.lines()).slice(from).filter((l) => l.path.startsWith('/token?'));
     assert.ok(tokens.length > 0 && tokens.every((l) => l.status === 200 && l.principal === 'anonymous'), JSON.stringify(tokens));

@@ -97,9 +97,9 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     // One layer above 8 MiB: more than one read/write buffer on both sides.
     made = await buildImageLayout(join(work, 'made'), { layers: 2, layerBytes: [9 * MiB, 2000], tag: 'v1' });
     const accessPath = join(work, 'access.log');
-    log = accessLog(accessPath);
     // Two repositories a page: podman search must follow the catalog's Link header.
     berth = await startBerth({ env: { BERTH_ACCESS_LOG: accessPath, BERTH_MAX_PAGE_SIZE: '2' } });
+    log = accessLog(accessPath, berth.url);
     pm = await createPodman(berth.host);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
     await pm.load(join(work, 'made'), 'v1', ref('team/app:v1'));

@@ -1,9 +1,11 @@
 /**
  * Secrets Manager's own condition keys (the Service Authorization Reference's "AWS Secrets
  * Manager"), for the actions Berth serves: what the request asks (a CreateSecret's name,
- * description, KMS key and tags; the version GetSecretValue reads; how DeleteSecret deletes; the
- * tags TagResource sets and UntagResource removes) and what the secret is (its ARN as
- * secretsmanager:SecretId, its tags, its primary region), on every action on a secret.
+ * description, KMS key (as named, and its ARN), type and tags; the version GetSecretValue reads;
+ * how DeleteSecret deletes; the tags TagResource sets and UntagResource removes) and what the
+ * secret is (its ARN as secretsmanager:SecretId, its tags, its primary region), on every action
+ * on a secret. Left absent: secretsmanager:resource/Type (Berth keeps no secret's Type) and
+ * resource/AllowRotationLambdaArn (no rotation), and the replica keys (replicas are refused).
  */
 import type { SecretDoc } from '../../secrets/secrets.js';
 import type { ConditionContext } from './global.js';
@@ -17,6 +19,7 @@ const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionC
     'secretsmanager:Name': str(body.Name),
     'secretsmanager:Description': str(body.Description),
     'secretsmanager:KmsKeyId': str(body.KmsKeyId),
+    'secretsmanager:Type': str(body.Type),
     ...requestTagKeys(jsonTags(body.Tags)),
   }),
   GetSecretValue: (body) => ({
@@ -30,6 +33,21 @@ const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionC
   TagResource: (body) => requestTagKeys(jsonTags(body.Tags)),
   UntagResource: (body) => removedTagKeys(Array.isArray(body.TagKeys) ? body.TagKeys.filter((k): k is string => typeof k === 'string') : undefined),
 };
+
+/**
+ * secretsmanager:KmsKeyArn on CreateSecret: the ARN of the key its KmsKeyId names (a key id, key
+ * ARN, alias name or alias ARN), so a policy can name keys by ARN whatever the caller wrote.
+ * Absent when the request names no key or a key this account does not have.
+ */
+export async function secretsKmsKeyArn(
+  op: string,
+  body: Record<string, unknown>,
+  arnOf: (keyRef: string) => Promise<string | undefined> | undefined,
+): Promise<ConditionContext> {
+  if (op !== 'CreateSecret' || typeof body.KmsKeyId !== 'string' || body.KmsKeyId === '') return {};
+  const arn = await arnOf(body.KmsKeyId);
+  return arn === undefined ? {} : { 'secretsmanager:KmsKeyArn': arn };
+}
 
 export function secretsRequestKeys(op: string, body: Record<string, unknown>): ConditionContext {
   return Object.hasOwn(REQUEST_KEYS, op) ? REQUEST_KEYS[op]!(body) : {};

@@ -16,6 +16,7 @@ import type { Authenticator } from '../authn.js';
 import { EcrError, sendEcrError } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
+import { eventsRequestKeys } from '../condition-keys/events.js';
 import { requestOrigin } from '../condition-keys/global.js';
 import type { KmsAuthzTarget } from '../kms/authz.js';
 import { ACTIONS, type EventsCall } from './actions.js';
@@ -61,12 +62,13 @@ export async function routeEvents(opts: EventsRouterOptions, req: IncomingMessag
     if (!opts.events) throw new EcrError(EventsCodes.UnknownOperation, 'This Berth server does not serve the EventBridge API');
     const { service, authorizer } = opts.events;
     const origin = requestOrigin(req);
+    const context = eventsRequestKeys(op, body as Record<string, unknown>, principal.accountId);
     const call: EventsCall = {
       events: service,
       body: body as Record<string, unknown>,
       scope: { accountId: principal.accountId, region: opts.region },
       authorize: (resource) =>
-        authorizer.check(principal, { action: `events:${op}`, resource, origin, region: opts.region }).catch((e: unknown) => {
+        authorizer.check(principal, { action: `events:${op}`, resource, origin, region: opts.region, context }).catch((e: unknown) => {
           if (e instanceof EcrError) noteDenied(req, `events:${op}`, resource);
           throw e;
         }),

@@ -9,7 +9,7 @@ import { IamCodes } from '../../core/errors.js';
 import { managedPolicy } from '../../iam/managed.js';
 import type { CustomerPolicyRecord, PolicyVersionRecord } from '../../metadata/customer-policies.js';
 import type { QueryAction, QueryCall } from './actions.js';
-import { QueryError, required, type XmlValue } from './query.js';
+import { QueryError, required, requiredList, type XmlValue } from './query.js';
 import { members, tagMembers } from './role-actions.js';
 
 interface Usage {
@@ -108,11 +108,11 @@ export const customerPolicyActions: Record<string, QueryAction> = {
     return undefined;
   },
   async TagPolicy(call) {
-    await customerPoliciesOf(call).tag(call.accountId, required(call.form, 'PolicyArn'), tagMembers(call.form));
+    await customerPoliciesOf(call).tag(call.accountId, required(call.form, 'PolicyArn'), tagMembers(requiredList(call.form, 'Tags')));
     return undefined;
   },
   async UntagPolicy(call) {
-    await customerPoliciesOf(call).untag(call.accountId, required(call.form, 'PolicyArn'), members(call.form, 'TagKeys'));
+    await customerPoliciesOf(call).untag(call.accountId, required(call.form, 'PolicyArn'), members(requiredList(call.form, 'TagKeys'), 'TagKeys'));
     return undefined;
   },
   async ListPolicyTags(call) {

@@ -78,10 +78,23 @@ export function sendQueryError(res: ServerResponse, namespace: string, err: Quer
 /** A required string parameter, with IAM's validation error when missing. */
 export function required(form: URLSearchParams, name: string): string {
   const v = form.get(name);
-  if (v === null || v === '')
-    throw new QueryError(
-      IamCodes.Validation,
-      `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
-    );
+  if (v === null || v === '') throw missing(name);
   return v;
+}
+
+/**
+ * `form`, once it names the required list `name` (the model's null refusal otherwise). The SDKs
+ * and the CLI send an empty list as `Name=` (there, and empty; the action decides), and a list
+ * with members as `Name.member.N`.
+ */
+export function requiredList(form: URLSearchParams, name: string): URLSearchParams {
+  if (!form.has(name) && !form.has(`${name}.member.1`) && !form.has(`${name}.member.1.Key`)) throw missing(name);
+  return form;
+}
+
+function missing(name: string): QueryError {
+  return new QueryError(
+    IamCodes.Validation,
+    `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
+  );
 }

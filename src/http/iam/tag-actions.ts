@@ -6,16 +6,16 @@
  */
 import type { QueryAction } from './actions.js';
 import { page } from './policy-actions.js';
-import { required } from './query.js';
+import { required, requiredList } from './query.js';
 import { members, rolesOf, tagMembers } from './role-actions.js';
 
 export const tagActions: Record<string, QueryAction> = {
   async TagUser(call) {
-    await call.identities.tagUser(call.accountId, required(call.form, 'UserName'), tagMembers(call.form));
+    await call.identities.tagUser(call.accountId, required(call.form, 'UserName'), tagMembers(requiredList(call.form, 'Tags')));
     return undefined;
   },
   async UntagUser(call) {
-    await call.identities.untagUser(call.accountId, required(call.form, 'UserName'), members(call.form, 'TagKeys'));
+    await call.identities.untagUser(call.accountId, required(call.form, 'UserName'), members(requiredList(call.form, 'TagKeys'), 'TagKeys'));
     return undefined;
   },
   async ListUserTags(call) {
@@ -24,11 +24,11 @@ export const tagActions: Record<string, QueryAction> = {
     return { Tags: items, ...more };
   },
   async TagRole(call) {
-    await rolesOf(call).tagRole(call.accountId, required(call.form, 'RoleName'), tagMembers(call.form));
+    await rolesOf(call).tagRole(call.accountId, required(call.form, 'RoleName'), tagMembers(requiredList(call.form, 'Tags')));
     return undefined;
   },
   async UntagRole(call) {
-    await rolesOf(call).untagRole(call.accountId, required(call.form, 'RoleName'), members(call.form, 'TagKeys'));
+    await rolesOf(call).untagRole(call.accountId, required(call.form, 'RoleName'), members(requiredList(call.form, 'TagKeys'), 'TagKeys'));
     return undefined;
   },
   async ListRoleTags(call) {

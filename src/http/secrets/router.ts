@@ -18,7 +18,7 @@ import { EcrError, sendEcrError, sendEcrJson } from '../ecr/protocol.js';
 import { isJsonApiRequest } from '../ecr/router.js';
 import { readBody } from '../request.js';
 import { requestOrigin } from '../condition-keys/global.js';
-import { secretResourceKeys, secretsRequestKeys } from '../condition-keys/secrets.js';
+import { secretResourceKeys, secretsKmsKeyArn, secretsRequestKeys } from '../condition-keys/secrets.js';
 import type { KmsAuthzTarget } from '../kms/authz.js';
 import { ACTIONS, type SecretsCall } from './actions.js';
 
@@ -35,7 +35,12 @@ export interface SecretsRouterOptions {
   authenticator: Authenticator;
   log: Logger;
   region: string;
-  secrets?: { service: SecretsService; authorizer: SecretsAuthorizer };
+  secrets?: {
+    service: SecretsService;
+    authorizer: SecretsAuthorizer;
+    /** The ARN of the KMS key `keyRef` names in this account (id, ARN, alias), for secretsmanager:KmsKeyArn; undefined when none. */
+    kmsKeyArn?: (accountId: string, keyRef: string) => Promise<string | undefined>;
+  };
 }
 
 export function isSecretsRequest(req: IncomingMessage): boolean {
@@ -73,10 +78,11 @@ export async function routeSecrets(opts: SecretsRouterOptions, req: IncomingMess
       secrets: service,
       body: body as Record<string, unknown>,
       scope: { accountId: principal.accountId, region: opts.region },
-      authorize: (target) => {
+      authorize: async (target) => {
         const resource = typeof target === 'string' ? target : target.ARN;
         const context = {
           ...secretsRequestKeys(op, body as Record<string, unknown>),
+          ...(await secretsKmsKeyArn(op, body as Record<string, unknown>, (ref) => opts.secrets?.kmsKeyArn?.(principal.accountId, ref))),
           ...(resource !== '*' && secretResourceKeys(typeof target === 'string' ? { ARN: target } : target, opts.region)),
         };
         return authorizer.check(principal, { action: `secretsmanager:${op}`, resource, origin, region: opts.region, context }).catch((e: unknown) => {

@@ -147,5 +147,12 @@ export function createPostgresReplicationBackfills({ pool }: PgContext): Replica
         [status, failureCode ?? null, now.getTime(), id],
       );
     },
+    async pruneEnded(before, limit) {
+      return changes(
+        pool,
+        'DELETE FROM replication_backfills WHERE id IN (SELECT id FROM replication_backfills WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2)',
+        [before.getTime(), limit],
+      );
+    },
   };
 }

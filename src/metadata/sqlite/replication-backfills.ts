@@ -49,6 +49,9 @@ export function createSqliteReplicationBackfills(db: Db): ReplicationBackfillSto
     `UPDATE replication_backfills SET status = ?, failure_code = ?, ended_at = ?, running = NULL WHERE id = ? AND status IN ${RUNNING}`,
   );
 
+  const pruneStmt = db.prepare(
+    'DELETE FROM replication_backfills WHERE id IN (SELECT id FROM replication_backfills WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?)',
+  );
   const withCodes = (r: BackfillRow) =>
     toBackfill(
       r,
@@ -114,6 +117,9 @@ export function createSqliteReplicationBackfills(db: Db): ReplicationBackfillSto
     },
     async end(id, status, now, failureCode) {
       endStmt.run(status, failureCode ?? null, now.getTime(), id);
+    },
+    async pruneEnded(before, limit) {
+      return pruneStmt.run(before.getTime(), limit).changes;
     },
   };
 }

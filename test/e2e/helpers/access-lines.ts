@@ -1,9 +1,12 @@
 /**
  * The access log (BERTH_ACCESS_LOG) read back by a client test: what the client asked and what
  * Berth answered. Lines are written as responses end, a little after the client sees them, so a
- * test waits for the line that ends what it did rather than reading at once.
+ * test waits for the line that ends what it did rather than reading at once; and a mark (where a
+ * test's own lines begin) is a sentinel request's line, so the previous step's last lines, which
+ * may be written after the client saw their answers, fall before it rather than after.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { waitFor } from './wait-for.js';
 
@@ -20,7 +23,12 @@ export interface Access {
 export interface AccessLog {
   /** Every line so far. */
   lines(): Promise<Access[]>;
-  /** How many lines there are now: where a test's own requests begin. */
+  /**
+   * Where a test's own requests begin. With the server's URL, one past the line of a sentinel
+   * request sent now: every request answered before it (its line written when its response
+   * closed, before the sentinel's) is before the mark, whenever its line was written. Without
+   * one, how many lines there are now (a line still to come for an earlier request lands after).
+   */
   mark(): Promise<number>;
   /**
    * The lines for `/v2/<prefix>...` after the first `from`, once `done` holds for them (only the
@@ -29,15 +37,27 @@ export interface AccessLog {
   since(from: number, prefix: string, done: (lines: Access[]) => boolean): Promise<Access[]>;
 }
 
-export function accessLog(path: string): AccessLog {
+/** The path of a sentinel request: a plain GET of `/v2/` (401 without credentials) that no test's prefix matches. */
+const SENTINEL = '/v2/?access-log-mark=';
+
+/** The access log at `path` of the server at `url` (its mark is then a sentinel request's line). */
+export function accessLog(path: string, url?: string): AccessLog {
   const lines = async (): Promise<Access[]> =>
     (await readFile(path, 'utf8').catch(() => ''))
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Access);
+  const sentinel = async (server: string): Promise<number> => {
+    const sent = `${SENTINEL}${randomUUID()}`;
+    await (await fetch(new URL(sent, server))).arrayBuffer();
+    return waitFor(`the access log's mark ${sent}`, async () => {
+      const at = (await lines()).findIndex((l) => l.path === sent);
+      return at >= 0 && at + 1;
+    });
+  };
   return {
     lines,
-    mark: async () => (await lines()).length,
+    mark: async () => (url === undefined ? (await lines()).length : sentinel(url)),
     since: (from, prefix, done) =>
       waitFor(`the requests for /v2/${prefix} in the access log`, async () => {
         const mine = (await lines()).slice(from).filter((l) => l.path.startsWith(`/v2/${prefix}`));
