@@ -76,7 +76,8 @@ describe('JobWorker heartbeat', () => {
     return { handler, running, release, runs: () => runs };
   }
 
-  it("renews a long job's lock, so no other worker claims it past the first lease", async () => {
+  /** Two nodes; a has claimed a long job and runs it; b runs (and counts) any job it claims. */
+  async function aRunsALongJob() {
     const { node, clock, advance, close } = setup();
     const a = node('a');
     const b = node('b');
@@ -87,6 +88,11 @@ describe('JobWorker heartbeat', () => {
     await a.meta.jobs.enqueue([{ kind: 'scan', payload: {} }], clock.now());
     a.worker.start();
     const signal = await job.running;
+    return { clock, advance, close, a, b, job, signal, bRuns: () => bRuns };
+  }
+
+  it("renews a long job's lock, so no other worker claims it past the first lease", async () => {
+    const { clock, advance, close, a, b, job, signal, bRuns } = await aRunsALongJob();
     for (let i = 0; i < 4; i++) {
       // Two thirds of a lease on, past the lock the last renewal set: the next beat moves it.
       advance((LEASE_MS * 2) / 3);
@@ -94,7 +100,7 @@ describe('JobWorker heartbeat', () => {
       await waitFor('a renewal at the moved clock', () => a.renewals.some((r) => r.at >= t && r.held));
       await b.worker.drain();
     }
-    assert.equal(bRuns, 0, 'two and a half leases on, the job is still locked by its running holder');
+    assert.equal(bRuns(), 0, 'two and a half leases on, the job is still locked by its running holder');
     assert.equal(signal.aborted, false);
     job.release();
     await waitFor('the job done', async () => (await a.meta.jobs.pending('scan')) === 0);
@@ -102,32 +108,23 @@ describe('JobWorker heartbeat', () => {
     advance(LEASE_MS);
     await b.worker.drain();
     assert.equal(a.renewals.length, beats, 'no renewal once the handler ended');
-    assert.equal(bRuns, 0);
+    assert.equal(bRuns(), 0);
     await a.worker.stop();
     await close();
   });
 
   it('lets another worker take the job of one that stopped renewing, after one lease', async () => {
-    const { node, clock, advance, close } = setup();
-    const a = node('a');
-    const b = node('b');
-    const job = longJob();
-    a.worker.handle('scan', job.handler);
-    let bRuns = 0;
-    b.worker.handle('scan', async () => void bRuns++);
-    await a.meta.jobs.enqueue([{ kind: 'scan', payload: {} }], clock.now());
-    a.worker.start();
-    const signal = await job.running;
+    const { advance, close, a, b, signal, bRuns } = await aRunsALongJob();
     await waitFor('a first renewal', () => a.renewals.some((r) => r.held));
     // Node a dies: its connection to the database goes, with it every renewal (they now fail).
     await a.meta.close();
     const before = a.renewals.length;
     advance(LEASE_MS - 1);
     await b.worker.drain();
-    assert.equal(bRuns, 0, 'within the lease the job is still locked');
+    assert.equal(bRuns(), 0, 'within the lease the job is still locked');
     advance(2);
     await b.worker.drain();
-    assert.equal(bRuns, 1, 'one lease after its last renewal, another worker ran it');
+    assert.equal(bRuns(), 1, 'one lease after its last renewal, another worker ran it');
     assert.equal(await b.meta.jobs.pending('scan'), 0);
     assert.equal(a.renewals.length, before, 'the dead node renewed nothing');
     assert.equal(signal.aborted, false, 'a renewal that fails (the store unreachable) does not abort the run by itself');
@@ -136,14 +133,7 @@ describe('JobWorker heartbeat', () => {
   });
 
   it('aborts the handler of a run whose lock another worker took, and leaves that lock alone', async () => {
-    const { node, clock, advance, close } = setup();
-    const a = node('a');
-    const b = node('b');
-    const job = longJob();
-    a.worker.handle('scan', job.handler);
-    await a.meta.jobs.enqueue([{ kind: 'scan', payload: {} }], clock.now());
-    a.worker.start();
-    const signal = await job.running;
+    const { clock, advance, close, a, b, job, signal } = await aRunsALongJob();
     // Node a stalled past its lease (a long pause, a partition): b claims the lapsed lock. The
     // claim runs its SQL when called, before any of a's beats can.
     advance(LEASE_MS + 1);
