@@ -20,6 +20,7 @@ import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
 import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
 import { quotaExceeded, type Quotas } from './quotas.js';
+import type { SignJobPayload, Signing } from './signing.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -44,6 +45,8 @@ export class Manifests {
     private readonly quotas: Quotas,
     /** Where a push to the repository is replicated (the registry's replication rules). */
     private readonly replicateTo: (scope: RepoScope) => Promise<ReplicationDestination[]> = async () => [],
+    /** Managed signing: the job a push to the repository calls for (the registry's signing rules). */
+    private readonly signing?: Signing,
   ) {}
 
   /**
@@ -120,6 +123,10 @@ export class Manifests {
         ? pullThroughEvents(scope, pushed, opts.pullThrough, now)
         : pushEvents(scope, pushed, now);
     const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
+    // A client's push of an image is signed; a referrer (a signature among them) is not, nor a
+    // replica or a pull-through import (their source signs, and its signatures travel with them).
+    const signed = !parsed.subject && !opts.replicatedFrom && !opts.pullThrough;
+    const sign = signed ? await this.signing?.jobFor(scope, digest) : undefined;
     const result = await this.ctx.meta.manifests
       .put({
         registryKey: scope.registryKey,
@@ -138,6 +145,7 @@ export class Manifests {
         ...(scan && { scan }),
         ...(events.length > 0 && { events }),
         ...(replications.length > 0 && { replications }),
+        ...(sign && { jobs: [sign] }),
         limits: {
           repositoriesPerRegistry: quotas.repositoriesPerRegistry,
           imagesPerRepository: quotas.imagesPerRepository,
@@ -168,7 +176,9 @@ export class Manifests {
         break;
     }
     await restoreOnPush(this.ctx, scope, result.repositoryId, digest);
-    if (scan || replications.length > 0) this.ctx.jobsQueued?.();
+    // The image is stored and its job queued: a status not written here is written by the job.
+    if (sign) await this.signing!.started(sign.payload as SignJobPayload).catch((err: unknown) => this.ctx.log.warn({ err, digest }, 'signing status not recorded'));
+    if (scan || sign || replications.length > 0) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(
       { registryKey: scope.registryKey, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },

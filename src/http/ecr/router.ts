@@ -12,6 +12,7 @@ import { UpdateImageStorageClass } from './actions/storage-class.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { DescribeImageScanFindings, StartImageScan } from './actions/scans.js';
 import { DescribeImageReplicationStatus } from './actions/replication.js';
+import { DeleteSigningConfiguration, DescribeImageSigningStatus, GetSigningConfiguration, PutSigningConfiguration } from './actions/signing.js';
 import { DeleteLifecyclePolicy, GetLifecyclePolicy, GetLifecyclePolicyPreview, PutLifecyclePolicy, StartLifecyclePolicyPreview } from './actions/lifecycle.js';
 import {
   DeleteRegistryPolicy,
@@ -131,6 +132,10 @@ const ACTIONS: Record<string, EcrAction> = {
   StopReplicationBackfill,
   ListReplicationBackfills,
   DescribeReplicationBackfillResults,
+  PutSigningConfiguration,
+  GetSigningConfiguration,
+  DeleteSigningConfiguration,
+  DescribeImageSigningStatus,
 };
 
 /** Registry-level operations ("*") beyond those IAM's module lists (src/iam/oci-actions.ts). */
@@ -142,6 +147,9 @@ const MORE_REGISTRY_LEVEL = [
   'StopReplicationBackfill',
   'ListReplicationBackfills',
   'DescribeReplicationBackfillResults',
+  'PutSigningConfiguration',
+  'GetSigningConfiguration',
+  'DeleteSigningConfiguration',
 ];
 
 export interface EcrRouterOptions {
