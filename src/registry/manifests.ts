@@ -177,7 +177,8 @@ export class Manifests {
     }
     await restoreOnPush(this.ctx, scope, result.repositoryId, digest);
     // The image is stored and its job queued: a status not written here is written by the job.
-    if (sign) await this.signing!.started(sign.payload as SignJobPayload).catch((err: unknown) => this.ctx.log.warn({ err, digest }, 'signing status not recorded'));
+    if (sign)
+      await this.signing!.started(sign.payload as SignJobPayload).catch((err: unknown) => this.ctx.log.warn({ err, digest }, 'signing status not recorded'));
     if (scan || sign || replications.length > 0) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
+import { parseSigningProfileArn } from '../core/arns.js';
 import { accountOf, parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { wildcardMatch } from '../core/repository-settings.js';
 import type { JobRequest } from '../metadata/types.js';
@@ -55,12 +56,6 @@ export interface SignJobPayload {
   pushId: string;
 }
 
-/** `account`'s `region`'s signer profile ARNs name the registry's own profiles; the rest cannot sign its images. */
-function profileScope(arn: string): { region: string; accountId: string } | undefined {
-  const m = /^arn:aws(?:-[a-z]+)*:signer:([a-z0-9-]+):(\d{12}):\//.exec(arn);
-  return m ? { region: m[1]!, accountId: m[2]! } : undefined;
-}
-
 export class Signing {
   constructor(
     private readonly ctx: RegistryContext,
@@ -87,7 +82,7 @@ export class Signing {
    */
   async put(registryKey: RegistryKey, region: string, config: SigningConfiguration): Promise<SigningConfiguration> {
     for (const rule of config.rules) {
-      const scope = profileScope(rule.signingProfileArn);
+      const scope = parseSigningProfileArn(rule.signingProfileArn);
       if (!scope || scope.accountId !== accountOf(registryKey) || scope.region !== region) {
         throw new RegistryError(
           Codes.InvalidParameter,

@@ -39,7 +39,14 @@ export function chainThumbprints(chain: Buffer[]): string {
 }
 
 /** A Notation JWS envelope (flattened JSON serialization) signing `target`. */
-export function notationEnvelope(opts: { target: Descriptor; chain: Buffer[]; key: KeyObject; signingTime: Date; expiry?: Date; signingAgent: string }): Buffer {
+export function notationEnvelope(opts: {
+  target: Descriptor;
+  chain: Buffer[];
+  key: KeyObject;
+  signingTime: Date;
+  expiry?: Date;
+  signingAgent: string;
+}): Buffer {
   const payload = JSON.stringify({ targetArtifact: { mediaType: opts.target.mediaType, digest: opts.target.digest, size: opts.target.size } });
   // Whole seconds: verifiers compare times at that precision, and RFC 3339 needs no fraction.
   const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

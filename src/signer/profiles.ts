@@ -10,6 +10,7 @@ import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { SignerCodes, type WireCode } from '../core/errors.js';
 import { registryKey } from '../core/registry-key.js';
+import { parseSigningProfileArn, signingProfileArn as profileArn } from '../core/arns.js';
 import type { DocumentStore } from '../metadata/documents.js';
 import type { SecretSealer } from '../secrets/secrets.js';
 import { createSigningMaterial } from './certificate.js';
@@ -80,15 +81,7 @@ export interface SigningKey {
   validityDays: number;
 }
 
-export function profileArn(scope: SignerScope, name: string): string {
-  return `arn:aws:signer:${scope.region}:${scope.accountId}:/signing-profiles/${name}`;
-}
-
-/** The account, region and name an ECR signing rule's profile ARN names (the model's pattern already held). */
-export function parseProfileArn(arn: string): (SignerScope & { name: string }) | undefined {
-  const m = /^arn:aws(?:-[a-z]+)*:signer:([a-z0-9-]+):(\d{12}):\/signing-profiles\/([a-zA-Z0-9_]{2,64})$/.exec(arn);
-  return m ? { region: m[1]!, accountId: m[2]!, name: m[3]! } : undefined;
-}
+export { signingProfileArn as profileArn } from '../core/arns.js';
 
 const notFound = (name: string) => new SignerError(SignerCodes.ResourceNotFound, `Signing profile ${name} does not exist.`);
 const invalid = (message: string) => new SignerError(SignerCodes.Validation, message);
@@ -125,7 +118,13 @@ export class SigningProfiles {
       sealedKey: this.sealer.seal(material.privateKeyPem),
       certificatePem: material.certificatePem,
     };
-    const created = await this.store.create({ registryKey: registryKey(scope.accountId, scope.region), kind: KIND, name: input.profileName, document: JSON.stringify(doc), now });
+    const created = await this.store.create({
+      registryKey: registryKey(scope.accountId, scope.region),
+      kind: KIND,
+      name: input.profileName,
+      document: JSON.stringify(doc),
+      now,
+    });
     // Signer keeps a canceled profile's name: it is never reused, so an ARN names one key for good.
     if (!created) throw invalid(`A signing profile named ${input.profileName} already exists.`);
     const arn = profileArn(scope, input.profileName);
@@ -175,7 +174,7 @@ export class SigningProfiles {
    * made: the failure code and reason DescribeImageSigningStatus reports.
    */
   async signingKey(arn: string): Promise<SigningKey | { failureCode: string; failureReason: string }> {
-    const named = parseProfileArn(arn);
+    const named = parseSigningProfileArn(arn);
     const doc = named && (await this.read(named, named.name));
     if (!named || !doc) return { failureCode: 'SIGNING_PROFILE_NOT_FOUND', failureReason: `The signing profile ${arn} does not exist.` };
     if (doc.status !== 'Active') {

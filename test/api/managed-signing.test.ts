@@ -158,7 +158,9 @@ describe('ECR managed signing', () => {
 
   it('reports FAILED for a profile that does not exist, and signs with the others', async () => {
     const missing = `arn:aws:signer:${berth.region}:${account}:/signing-profiles/never_made`;
-    await ecr.send(new PutSigningConfigurationCommand({ signingConfiguration: { rules: [{ signingProfileArn: profileArn }, { signingProfileArn: missing }] } }));
+    await ecr.send(
+      new PutSigningConfigurationCommand({ signingConfiguration: { rules: [{ signingProfileArn: profileArn }, { signingProfileArn: missing }] } }),
+    );
     const image = await push('other/app', 'v2');
     const result = await settled('other/app', image.digest);
     const byArn = new Map(result.map((s: ImageSigningStatus) => [s.signingProfileArn, s]));

@@ -57,7 +57,10 @@ describe('managed signing with the AWS CLI and skopeo', () => {
 
     const password = (await run('aws', ['ecr', 'get-login-password'], { env })).stdout.trim();
     await new Promise<void>((resolve, reject) => {
-      const login = spawn('skopeo', ['login', '--tls-verify=false', '--username', 'AWS', '--password-stdin', berth.host], { env: skopeoEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
+      const login = spawn('skopeo', ['login', '--tls-verify=false', '--username', 'AWS', '--password-stdin', berth.host], {
+        env: skopeoEnv(),
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
       let err = '';
       login.stderr.on('data', (d: Buffer) => (err += d.toString()));
       login.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`skopeo login: ${err}`))));
@@ -65,9 +68,13 @@ describe('managed signing with the AWS CLI and skopeo', () => {
     });
     const layout = join(home, 'image');
     await buildImageLayout(layout, { layers: 1, layerBytes: 10_000, tag: 'v1' });
-    await run('skopeo', ['--policy', join(home, 'policy.json'), 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${berth.host}/ci/app:v1`], {
-      env: skopeoEnv(),
-    });
+    await run(
+      'skopeo',
+      ['--policy', join(home, 'policy.json'), 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${berth.host}/ci/app:v1`],
+      {
+        env: skopeoEnv(),
+      },
+    );
 
     const described = await waitFor('the image to be signed', async () => {
       const out = await aws('ecr', 'describe-image-signing-status', '--repository-name', 'ci/app', '--image-id', 'imageTag=v1');
@@ -75,7 +82,10 @@ describe('managed signing with the AWS CLI and skopeo', () => {
       return statuses.length > 0 && statuses[0]!.status !== 'IN_PROGRESS' && out;
     });
     assert.deepEqual(described.signingStatuses, [{ signingProfileArn: arn, status: 'COMPLETE' }]);
-    const images = (await aws('ecr', 'describe-images', '--repository-name', 'ci/app')).imageDetails as Array<{ artifactMediaType?: string; imageTags?: string[] }>;
+    const images = (await aws('ecr', 'describe-images', '--repository-name', 'ci/app')).imageDetails as Array<{
+      artifactMediaType?: string;
+      imageTags?: string[];
+    }>;
     assert.equal(images.length, 2, 'the image and its signature');
 
     const listed = (await aws('signer', 'list-signing-profiles')).profiles as Array<{ profileName: string }>;

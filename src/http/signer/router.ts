@@ -40,10 +40,19 @@ const putInput = z
   .object({
     profileName: PROFILE_NAME,
     platformId: z.string(),
-    signatureValidityPeriod: z.object({ value: z.number().int(), type: oneOf(['DAYS', 'MONTHS', 'YEARS']) }).strict().optional(),
+    signatureValidityPeriod: z
+      .object({ value: z.number().int(), type: oneOf(['DAYS', 'MONTHS', 'YEARS']) })
+      .strict()
+      .optional(),
     tags: z.record(z.string().min(1).max(128).regex(modelPattern('^(?!aws:)[a-zA-Z+-=._:/]+$')), z.string().max(256)).optional(),
+    // Members of Signer's model for other platforms: a Notation profile's certificate is the signer's own.
+    signingMaterial: z.object({ certificateArn: z.string() }).strict().optional(),
+    overrides: z.record(z.string(), z.unknown()).optional(),
+    signingParameters: z.record(z.string(), z.string()).optional(),
   })
   .strict();
+/** What Signer's model takes but a Notation profile cannot use. */
+const FOREIGN_MEMBERS = ['signingMaterial', 'overrides', 'signingParameters'] as const;
 const getInput = z.object({ profileName: PROFILE_NAME, profileOwner: ACCOUNT_ID.optional() }).strict();
 const listInput = z
   .object({
@@ -104,6 +113,8 @@ export async function routeSigner(opts: SignerRouterOptions, req: IncomingMessag
       case 'PutSigningProfile': {
         const input = parseJsonInput(putInput, { ...body, profileName: route.name }, inputError);
         await authorize(profileArn(scope, input.profileName));
+        const foreign = FOREIGN_MEMBERS.find((m) => input[m] !== undefined);
+        if (foreign) throw new EcrError(SignerCodes.Validation, `${foreign} is not supported by the ${input.platformId.slice(0, 100)} platform.`);
         sendEcrJson(res, await profiles.put(scope, input));
         return;
       }

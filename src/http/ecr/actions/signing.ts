@@ -14,7 +14,10 @@ const signingConfiguration = z
       .array(
         z
           .object({
-            signingProfileArn: z.string().max(200).regex(modelPattern('^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\\/signing-profiles\\/[a-zA-Z0-9_]{2,}$')),
+            signingProfileArn: z
+              .string()
+              .max(200)
+              .regex(modelPattern('^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\\/signing-profiles\\/[a-zA-Z0-9_]{2,}$')),
             repositoryFilters: z
               .array(
                 z
