@@ -98,6 +98,24 @@ export class Images {
   }
 
   /**
+   * One image's digest, for the operations that describe one image (DescribeImageReplicationStatus,
+   * DescribeImageSigningStatus): RepositoryNotFound, ImageNotFound, or InvalidParameter for an id
+   * that names no image at all.
+   */
+  async digestOf(scope: RepoScope, id: ImageId): Promise<Digest> {
+    const { found, failures } = await this.resolve(scope, [id]);
+    const image = found[0];
+    if (image) return image.manifest.digest;
+    if (failures[0]?.failureCode !== undefined && failures[0].failureCode !== 'ImageNotFound') {
+      throw new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
+    }
+    throw new RegistryError(
+      Codes.ManifestUnknown,
+      `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
+    );
+  }
+
+  /**
    * Resolves image ids; each one that can't be resolved becomes a failure. For a `pull`
    * (BatchGetImage), an image that is not ACTIVE is a failure too: archived images can't be pulled.
    */

@@ -124,7 +124,7 @@ export class Manifests {
         : pushEvents(scope, pushed, now);
     const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
     // A client's push of an image is signed; a referrer (a signature among them) is not, nor a
-    // replica or a pull-through import (their source signs, and its signatures travel with them).
+    // replica (the source's signature is replicated as a push of its own) or a pull-through import.
     const signed = !parsed.subject && !opts.replicatedFrom && !opts.pullThrough;
     const sign = signed ? await this.signing?.jobFor(scope, digest) : undefined;
     const result = await this.ctx.meta.manifests

@@ -17,8 +17,7 @@ import { accountOf, parseRegistryKey, registryKeyText, type RegistryKey } from '
 import { wildcardMatch } from '../core/repository-settings.js';
 import type { JobRequest } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
-import { imageIdText, type ImageId, type Images } from './images.js';
-import { requireRepository } from './repositories.js';
+import type { ImageId, Images } from './images.js';
 
 export const SIGN_JOB = 'sign-image';
 const CONFIG_KIND = 'signing-config';
@@ -134,19 +133,8 @@ export class Signing {
 
   /** DescribeImageSigningStatus: the image's digest and a status per profile its pushes were signed with. */
   async describe(scope: RepoScope, id: ImageId): Promise<{ digest: Digest; statuses: ImageSigningStatus[] }> {
-    await requireRepository(this.ctx, scope);
-    const { found, failures } = await this.images().resolve(scope, [id]);
-    const image = found[0];
-    if (!image) {
-      if (failures[0]?.failureCode !== undefined && failures[0].failureCode !== 'ImageNotFound') {
-        throw new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
-      }
-      throw new RegistryError(
-        Codes.ManifestUnknown,
-        `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
-      );
-    }
-    return { digest: image.manifest.digest, statuses: await this.statuses(scope, image.manifest.digest) };
+    const digest = await this.images().digestOf(scope, id);
+    return { digest, statuses: await this.statuses(scope, digest) };
   }
 
   async statuses(scope: RepoScope, digest: Digest): Promise<ImageSigningStatus[]> {

@@ -7,15 +7,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as der from '../tls/der.js';
-import { distinguishedName, extension, issue, keyIdentifier } from '../tls/dev-certificates.js';
-
-const OID = {
-  keyUsage: '2.5.29.15',
-  basicConstraints: '2.5.29.19',
-  subjectKeyIdentifier: '2.5.29.14',
-  extKeyUsage: '2.5.29.37',
-  codeSigning: '1.3.6.1.5.5.7.3.3',
-};
+import { distinguishedName, extension, issue, keyIdentifier, OID } from '../tls/dev-certificates.js';
 
 const DAY_MS = 86_400_000;
 /** Starts an hour early, so that a verifier whose clock lags still finds it valid. */
@@ -29,7 +21,7 @@ export interface SigningMaterial {
 
 export function createSigningMaterial(opts: { profileName: string; accountId: string; now: Date; validDays: number }): SigningMaterial {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-  // The suffix keeps two profiles of one name (one canceled, one new) apart in a trust store.
+  // The suffix keeps apart, in one trust store, profiles of one name in other regions or deployments.
   const name = distinguishedName(`${opts.profileName} ${randomBytes(4).toString('hex')}`, `Berth signer ${opts.accountId}`);
   const certificatePem = issue({
     subject: name,

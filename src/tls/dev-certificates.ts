@@ -8,7 +8,8 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X
 import { isIP } from 'node:net';
 import * as der from './der.js';
 
-const OID = {
+/** The object identifiers of the certificates Berth issues (development TLS, code signing). */
+export const OID = {
   ecPublicKey: '1.2.840.10045.2.1',
   commonName: '2.5.4.3',
   organization: '2.5.4.10',
@@ -19,6 +20,7 @@ const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
 };
 
 const DAY_MS = 86_400_000;
