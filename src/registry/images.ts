@@ -13,6 +13,7 @@ import type { RegistryContext, RepoScope } from './context.js';
 import { deleteEvents, lifecycleEvents } from './events.js';
 import { ImageListing, type ImageDetail } from './image-listing.js';
 import type { Manifests } from './manifests.js';
+import type { MaySign } from './signing.js';
 import { requireRepository } from './repositories.js';
 
 export interface ImageId {
@@ -49,7 +50,7 @@ export class Images {
    */
   async put(
     scope: RepoScope,
-    input: { manifest: string; mediaType?: string; tag?: string; digest?: string; pushedBy?: string },
+    input: { manifest: string; mediaType?: string; tag?: string; digest?: string; pushedBy?: string; maySign?: MaySign },
   ): Promise<{ digest: Digest; manifest: ManifestRecord }> {
     const payload = Buffer.from(input.manifest, 'utf8');
     const computed = digestOf(payload);
@@ -75,6 +76,7 @@ export class Images {
     const pushed = await this.manifests.push(scope, ref, payload, input.mediaType, {
       typeDeclared: input.mediaType !== undefined,
       ...(input.pushedBy !== undefined && { pushedBy: input.pushedBy }),
+      ...(input.maySign && { maySign: input.maySign }),
       createRepository: false,
     });
     const manifest = await this.ctx.meta.manifests.find(repo.id, pushed.digest);

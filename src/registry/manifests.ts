@@ -20,7 +20,7 @@ import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
 import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
 import { quotaExceeded, type Quotas } from './quotas.js';
-import type { SignJobPayload, Signing } from './signing.js';
+import type { MaySign, SignJobPayload, Signing } from './signing.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -62,6 +62,8 @@ export class Manifests {
    * it created: reported as "ECR Pull Through Cache Action", and an index is stored even while
    * child manifests nobody pulled yet are absent (the one exception to the children rule; an
    * ordinary push of such an index is refused).
+   * `maySign`: whether the pusher may sign with a profile (signer:SignPayload), as managed
+   * signing signs with the pusher's identity; unset, the registry's rules alone decide.
    */
   async push(
     scope: RepoScope,
@@ -75,6 +77,7 @@ export class Manifests {
       createRepository?: boolean;
       replicatedFrom?: { accountId: string; region: string };
       pullThrough?: PullThroughOrigin;
+      maySign?: MaySign;
     } = {},
   ): Promise<PushedManifest> {
     const extraTags = opts.extraTags ?? [];
@@ -126,7 +129,7 @@ export class Manifests {
     // A client's push of an image is signed; a referrer (a signature among them) is not, nor a
     // replica (the source's signature is replicated as a push of its own) or a pull-through import.
     const signed = !parsed.subject && !opts.replicatedFrom && !opts.pullThrough;
-    const sign = signed ? await this.signing?.jobFor(scope, digest) : undefined;
+    const sign = signed ? await this.signing?.jobFor(scope, digest, opts.maySign) : undefined;
     const result = await this.ctx.meta.manifests
       .put({
         registryKey: scope.registryKey,

@@ -46,13 +46,28 @@ interface StatusDoc extends ImageSigningStatus {
   pushId: string;
 }
 
-/** The job's payload: the image, and the profiles the push's rules named. */
+/** The job's payload: the image, the profiles the push's rules named, and those the pusher may not sign with. */
 export interface SignJobPayload {
   registryKey: string;
   repository: string;
   digest: Digest;
   profileArns: string[];
+  /** Named by a rule, but the pusher may not sign with them (signer:SignPayload): reported FAILED. */
+  denied?: string[];
   pushId: string;
+}
+
+/** Whether the pusher may sign with a profile (the door's signer:SignPayload decision). */
+export type MaySign = (profileArn: string) => Promise<boolean>;
+
+/** The status of a profile the pusher may not sign with. */
+export function deniedStatus(arn: string): ImageSigningStatus {
+  return {
+    signingProfileArn: arn,
+    status: 'FAILED',
+    failureCode: 'ACCESS_DENIED',
+    failureReason: `The principal that pushed the image is not authorized to perform signer:SignPayload on ${arn}.`,
+  };
 }
 
 export class Signing {
@@ -113,17 +128,31 @@ export class Signing {
     return [...arns];
   }
 
-  /** The job signing a push, or undefined when no rule matches. */
-  async jobFor(scope: RepoScope, digest: Digest): Promise<JobRequest | undefined> {
-    const profileArns = await this.profilesFor(scope);
-    if (profileArns.length === 0) return undefined;
-    const payload: SignJobPayload = { registryKey: registryKeyText(scope.registryKey), repository: scope.name, digest, profileArns, pushId: randomUUID() };
+  /**
+   * The job signing a push, or undefined when no rule matches. As ECR signs with the identity of
+   * who pushed, a profile the pusher may not sign with (`maySign`) is not used, only reported.
+   */
+  async jobFor(scope: RepoScope, digest: Digest, maySign?: MaySign): Promise<JobRequest | undefined> {
+    const matched = await this.profilesFor(scope);
+    if (matched.length === 0) return undefined;
+    const profileArns: string[] = [];
+    const denied: string[] = [];
+    for (const arn of matched) (maySign === undefined || (await maySign(arn)) ? profileArns : denied).push(arn);
+    const payload: SignJobPayload = {
+      registryKey: registryKeyText(scope.registryKey),
+      repository: scope.name,
+      digest,
+      profileArns,
+      ...(denied.length > 0 && { denied }),
+      pushId: randomUUID(),
+    };
     return { kind: SIGN_JOB, payload };
   }
 
-  /** Marks the push's profiles IN_PROGRESS, unless its job already recorded them. */
+  /** Marks the push's profiles IN_PROGRESS (those it may not use, FAILED), unless its job already recorded them. */
   async started(payload: SignJobPayload): Promise<void> {
     for (const arn of payload.profileArns) await this.record(payload, { signingProfileArn: arn, status: 'IN_PROGRESS' }, false);
+    for (const arn of payload.denied ?? []) await this.record(payload, deniedStatus(arn), false);
   }
 
   /** Records the job's result for one profile. */

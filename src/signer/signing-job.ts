@@ -15,7 +15,7 @@ import { parseRegistryKey } from '../core/registry-key.js';
 import type { JobRecord } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
-import type { SignJobPayload } from '../registry/signing.js';
+import { deniedStatus, type SignJobPayload } from '../registry/signing.js';
 import {
   chainDer,
   chainThumbprints,
@@ -46,6 +46,7 @@ export class SigningJob {
     const scope: RepoScope = { registryKey: parseRegistryKey(payload.registryKey), name: payload.repository };
     const subject = await this.subject(scope, payload);
     if (!subject) return;
+    for (const arn of payload.denied ?? []) await this.registry.signing.finished(payload, deniedStatus(arn));
     for (const arn of payload.profileArns) {
       signal.throwIfAborted();
       const key = await this.profiles.signingKey(arn);

@@ -12,12 +12,14 @@ import {
   DescribeImageSigningStatusCommand,
   type ECRClient,
   GetSigningConfigurationCommand,
+  PutImageCommand,
   PutSigningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { adminCredentials, type Credentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { configOnlyManifest, pushBlob, pushManifest, sha256 } from '../e2e/helpers/registry-http.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 import { signedRest } from './helpers/signed-rest.js';
 
@@ -30,6 +32,8 @@ describe('managed signing refusals', () => {
   let adminKeys: Credentials;
   let reader: TestIdentity;
   let nobody: TestIdentity;
+  let pusher: TestIdentity;
+  let signingPusher: TestIdentity;
   let arn: string;
   let otherArn: string;
   let account: string;
@@ -70,6 +74,9 @@ describe('managed signing refusals', () => {
       ],
     );
     nobody = await createUser(berth, iam, 'signing-nobody', []);
+    // Both may push; only the second may sign with the profile, as ECR signs with the pusher's identity.
+    pusher = await createUser(berth, iam, 'signing-pusher', [], [allow(['ecr:*'])]);
+    signingPusher = await createUser(berth, iam, 'signing-pusher2', [], [allow(['ecr:*']), allow(['signer:SignPayload'], arn)]);
   });
   after(async () => berth?.cleanup());
 
@@ -84,6 +91,46 @@ describe('managed signing refusals', () => {
     assert.deepEqual((await reader.ecr.send(new GetSigningConfigurationCommand({}))).signingConfiguration, config);
     assert.equal((await reader.ecr.send(describe)).repositoryName, 'guarded/app');
     await unchanged();
+  });
+
+  it('signs a push only when its pusher may signer:SignPayload on the profile, through both doors', async () => {
+    const signatures = async (digest: string) => {
+      const res = await fetch(`${berth.url}/v2/guarded/app/referrers/${digest}`, { headers: { authorization: berth.authorization } });
+      return ((await res.json()) as { manifests: unknown[] }).manifests.length;
+    };
+    const settled = (who: TestIdentity, digest: string) =>
+      waitFor('the signing status', async () => {
+        const out = await who.ecr.send(new DescribeImageSigningStatusCommand({ repositoryName: 'guarded/app', imageId: { imageDigest: digest } }));
+        const s = out.signingStatuses ?? [];
+        return s.length > 0 && s.every((x) => x.status !== 'IN_PROGRESS') && s;
+      });
+    let n = 0;
+    for (const [who, expected] of [
+      [pusher, 'FAILED'],
+      [signingPusher, 'COMPLETE'],
+    ] as const) {
+      for (const via of ['PutImage', 'v2'] as const) {
+        const cfg = Buffer.from(JSON.stringify({ pushedBy: expected, n: n++ }));
+        await pushBlob(berth.url, 'guarded/app', cfg);
+        const manifest = configOnlyManifest(cfg);
+        if (via === 'PutImage') await who.ecr.send(new PutImageCommand({ repositoryName: 'guarded/app', imageManifest: manifest }));
+        else
+          assert.equal(
+            (
+              await who.v2(`/v2/guarded/app/manifests/${sha256(manifest)}`, {
+                method: 'PUT',
+                body: manifest,
+                headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+              })
+            ).status,
+            201,
+          );
+        const [status] = await settled(who, sha256(manifest));
+        assert.equal(status?.status, expected, `${via} by ${expected === 'FAILED' ? 'a pusher without' : 'a pusher with'} signer:SignPayload`);
+        if (expected === 'FAILED') assert.equal(status?.failureCode, 'ACCESS_DENIED');
+        assert.equal(await signatures(sha256(manifest)), expected === 'FAILED' ? 0 : 1);
+      }
+    }
   });
 
   it('refuses each Signer action to a principal without its permission, with 403', async () => {

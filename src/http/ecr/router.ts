@@ -67,6 +67,7 @@ import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
 import { v2Location } from '../registry-address.js';
+import { maySignAs } from '../signer/may-sign.js';
 
 /** UploadLayerPart carries up to 20 MiB base64-encoded. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -279,6 +280,7 @@ export async function runJsonApiCall(
     registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
+    maySign: maySignAs(opts.authorizer, principal, req),
     ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
     ...(opts.pullThroughCache &&
       api.service === 'ecr' && {
