@@ -37,10 +37,12 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   audit: { may: ['core', 'metadata'], why: "the audit trail's records, writer and LookupEvents over the metadata store" },
   secrets: { may: ['core', 'metadata'], why: "Secrets Manager's domain: secrets sealed at rest in the metadata store" },
   pullthrough: { may: [...BACKGROUND, 'secrets'], why: 'the pull-through cache: rules, the upstream client, pulls into the registry core' },
+  // tls: the DER encoders and certificate issuing its development certificates use.
+  signer: { may: [...BACKGROUND, 'secrets', 'tls'], why: "AWS Signer's profiles (keys sealed at rest) and managed signing's job over the registry core" },
   // lifecycle: ECR's lifecycle-policy preview actions are a thin door over the lifecycle feature.
   // events: the EventBridge door (`aws events`) over the events feature's rules and targets.
   http: {
-    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events', 'audit', 'secrets', 'pullthrough'],
+    may: ['core', 'metadata', 'iam', 'auth', 'kms', 'registry', 'lifecycle', 'events', 'audit', 'secrets', 'pullthrough', 'signer'],
     why: 'front doors over the registry core and domain modules; builds nothing concrete',
   },
   app: {
@@ -65,6 +67,7 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
       'metrics',
       'secrets',
       'pullthrough',
+      'signer',
     ],
     why: 'the one composition root; only cli imports it',
   },

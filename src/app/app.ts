@@ -15,6 +15,7 @@ import { SecurityTokenService } from '../auth/sts.js';
 import { WebIdentityVerifier } from '../auth/web-identity.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { SecretsService } from '../secrets/secrets.js';
+import { SigningProfiles } from '../signer/profiles.js';
 import { PullThroughRules } from '../pullthrough/rules.js';
 import { PullThroughCache } from '../pullthrough/cache.js';
 import { Authenticator } from '../http/authn.js';
@@ -51,6 +52,7 @@ export { openRegistry, type AppOptions } from './open-registry.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 const EVENTS_SECRET_CONTEXT = 'events-connection';
 const SECRETS_MANAGER_CONTEXT = 'secretsmanager-value';
+const SIGNING_KEY_CONTEXT = 'signer-profile-key';
 
 export interface App {
   readonly config: Config;
@@ -88,6 +90,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const secretsManager = new SecretsService(meta.documents, clock, {
     seal: (s) => sealSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
     open: (s) => openSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
+  });
+  // Signing profiles' private keys, sealed at rest under the server key (their own context).
+  const signingProfiles = new SigningProfiles(meta.documents, clock, {
+    seal: (s) => sealSecret(s, serverKey, SIGNING_KEY_CONTEXT),
+    open: (s) => openSecret(s, serverKey, SIGNING_KEY_CONTEXT),
   });
   let sourceLimit: SourceLimit | undefined;
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
@@ -177,6 +184,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           () => undefined,
         ),
     },
+    signer: {
+      profiles: signingProfiles,
+      // Identity policies alone decide, as for Secrets Manager (Berth keeps no profile permissions).
+      authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
+    },
     region: config.region,
     ...(config.registryHost !== undefined && { registryHost: config.registryHost }),
     slowClients: {
@@ -198,6 +210,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let boundPort: number | undefined;
   const background = createBackground(config, registry, secrets, {
     usage,
+    signer: signingProfiles,
     ...(metrics && { telemetry: metrics }),
     replication: {
       // This region's own registries (cross-account replication) are reached through this

@@ -13,7 +13,7 @@ import type { SecretBox } from '../events/service.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { ArchiveMover } from '../lifecycle/archive-mover.js';
 import { ARCHIVE_MOVE_JOB } from '../registry/storage-classes.js';
-import { JobWorker } from '../jobs/worker.js';
+import { JobWorker, MAX_ATTEMPTS } from '../jobs/worker.js';
 import { LifecycleEngine } from '../lifecycle/engine.js';
 import { dayOf } from '../metadata/usage.js';
 import { sampleStorage } from '../metrics/storage-sampler.js';
@@ -28,6 +28,9 @@ import { Replicator, type ReplicatorOptions } from '../replication/replicator.js
 import { BackfillRunner } from '../replication/backfill-runner.js';
 import { BACKFILL_PREPARE_JOB, BACKFILL_RUN_JOB } from '../registry/replication-backfills.js';
 import { NODE_ID, PeriodicTask } from './periodic.js';
+import { SIGN_JOB } from '../registry/signing.js';
+import type { SigningProfiles } from '../signer/profiles.js';
+import { SigningJob } from '../signer/signing-job.js';
 
 /** Pull times are written in batches this often (see registry/pull-recorder.ts). */
 const PULL_FLUSH_MS = 5_000;
@@ -60,6 +63,8 @@ export interface BackgroundReporting {
   usage?: UsageRecorder;
   /** How replication reaches its destinations; without it, replication jobs wait for a node that has it. */
   replication?: Pick<ReplicatorOptions, 'endpointOf' | 'credential'>;
+  /** Managed signing's profiles; without them, signing jobs wait for a node that has them. */
+  signer?: SigningProfiles;
 }
 
 export function createBackground(config: Config, registry: Registry, secrets: SecretBox, reporting: BackgroundReporting = {}): Background {
@@ -150,6 +155,13 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
   const mover = new ArchiveMover(registry);
   archiveJobs.handle(ARCHIVE_MOVE_JOB, (job, signal) => mover.run(job, signal));
 
+  // Signing has its own worker: a signature is milliseconds of work that should not queue behind scans.
+  const signingJobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: 2, nodeId: NODE_ID });
+  if (reporting.signer) {
+    const signer = new SigningJob(registry, reporting.signer, { log, maxAttempts: MAX_ATTEMPTS, signingAgent: 'Berth managed signing' });
+    signingJobs.handle(SIGN_JOB, (job, signal) => signer.run(job, signal));
+  }
+
   // Events: every node fans the outbox out and delivers, claiming rows as jobs are claimed.
   const events = new EventDeliverer({
     meta,
@@ -182,11 +194,13 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
         jobs.kick();
         replicationJobs.kick();
         archiveJobs.kick();
+        signingJobs.kick();
       };
       registry.ctx.eventsQueued = () => events.kick();
       jobs.start();
       replicationJobs.start();
       archiveJobs.start();
+      signingJobs.start();
       events.start();
     },
     async stop() {
@@ -194,6 +208,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
       await jobs.stop();
       await replicationJobs.stop();
       await archiveJobs.stop();
+      await signingJobs.stop();
       await events.stop();
       await reporting.usage?.stop();
     },

@@ -32,7 +32,7 @@ export interface AuditIdentity {
 }
 
 /** The doors, as request-facts names them. */
-export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager' | 'signin';
+export type AuditApi = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager' | 'signer' | 'signin';
 
 /**
  * What one request was, in the doors' words: plain data, since it is built on the event loop
@@ -98,6 +98,7 @@ const EVENT_SOURCES: Record<AuditApi, string> = {
   events: 'events.amazonaws.com',
   cloudtrail: 'cloudtrail.amazonaws.com',
   secretsmanager: 'secretsmanager.amazonaws.com',
+  signer: 'signer.amazonaws.com',
   // The web console's sign-in (ConsoleLogin), as AWS's sign-in service records it.
   signin: 'signin.amazonaws.com',
 };

@@ -119,7 +119,7 @@ export const configSchema = z
     /** Upload sessions idle this long are abandoned: their staged bytes are reclaimed. */
     uploadMaxAgeSeconds: int(60, 365 * 86400).default(86400),
     /**
-     * A durable job's lock (scans, replication, backfills, archive moves), renewed every third of
+     * A durable job's lock (scans, replication, backfills, archive moves, signing), renewed every third of
      * it while the job runs: how long the jobs of a node that died wait before another node takes them.
      */
     jobLeaseSeconds: int(3, 3600).default(30),

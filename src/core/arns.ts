@@ -26,3 +26,17 @@ export function parseRepositoryArn(arn: string): RepositoryArn | undefined {
   if ((service === 'ecr-public') !== (m[2] === '')) return undefined;
   return { service, region: service === 'ecr-public' ? PUBLIC_REGION : m[2]!, accountId: m[3]!, name: m[4]! };
 }
+
+/**
+ * The account, region and name of an AWS Signer signing profile ARN
+ * (`arn:aws:signer:<region>:<account>:/signing-profiles/<name>`); undefined for anything else,
+ * other partitions included (Berth's signer holds profiles of its own partition only).
+ */
+export function parseSigningProfileArn(arn: string): { accountId: string; region: string; name: string } | undefined {
+  const m = /^arn:aws:signer:([a-z0-9-]+):(\d{12}):\/signing-profiles\/([a-zA-Z0-9_]{2,64})$/.exec(arn);
+  return m ? { region: m[1]!, accountId: m[2]!, name: m[3]! } : undefined;
+}
+
+export function signingProfileArn(scope: { accountId: string; region: string }, name: string): string {
+  return `arn:aws:signer:${scope.region}:${scope.accountId}:/signing-profiles/${name}`;
+}

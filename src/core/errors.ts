@@ -75,6 +75,7 @@ export const Codes = {
   LayerAlreadyExists: code({ oci: 'UNSUPPORTED', ecr: 'LayerAlreadyExistsException', status: 400, message: 'layer already exists' }),
   EmptyUpload: code({ oci: 'SIZE_INVALID', ecr: 'EmptyUploadException', status: 400, message: 'the upload is empty' }),
   ScanNotFound: code({ oci: 'NOT_FOUND', ecr: 'ScanNotFoundException', status: 404, message: 'the image has not been scanned' }),
+  SigningConfigurationNotFound: code({ oci: 'NOT_FOUND', ecr: 'SigningConfigurationNotFoundException', status: 404, message: 'no signing configuration' }),
   KmsException: code({ oci: 'DENIED', ecr: 'KmsException', status: 403, message: "the repository's KMS key cannot be used" }),
   TemplateAlreadyExists: code({
     oci: 'DENIED',
@@ -240,6 +241,16 @@ export const EcrCodes = {
   IncompleteSignature: wire('IncompleteSignatureException'),
   InvalidSignature: wire('InvalidSignatureException'),
   ExpiredToken: wire('ExpiredTokenException'),
+} as const;
+
+/** AWS Signer (REST-JSON) error types, with the statuses Signer answers them with. */
+export const SignerCodes = {
+  ResourceNotFound: wire('ResourceNotFoundException', 404),
+  Validation: wire('ValidationException'),
+  AccessDenied: wire('AccessDeniedException', 403),
+  Serialization: wire('SerializationException'),
+  UnknownOperation: wire('UnknownOperationException', 404),
+  Internal: wire('InternalServiceErrorException', 500),
 } as const;
 
 /** IAM and STS Query API `<Code>`s, with the statuses AWS answers them with. */

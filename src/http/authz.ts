@@ -13,7 +13,7 @@ import { deniedMessage, type Denial } from '../iam/denial.js';
 import { evaluate } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
 import { identityPoliciesOf, type IdentityPolicies } from './identity-policies.js';
-import { globalConditionKeys } from './condition-keys/global.js';
+import { globalConditionKeys, type RequestOrigin } from './condition-keys/global.js';
 import { removedTagKeys, requestTagKeys, resourceTagKeys } from './condition-keys/tags.js';
 import { registryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 
@@ -149,6 +149,38 @@ export class Authorizer {
     ) {
       await this.check(principal, { ...target, action: `${push[1]}:CreateRepository` });
     }
+  }
+  /**
+   * Whether `principal` may do `action` on another service's resource `arn` (managed signing's
+   * signer:SignPayload on a profile), from identity policies alone: Berth keeps no resource
+   * policies beyond ECR's.
+   */
+  async allowsOn(
+    principal: Principal,
+    target: { action: string; arn: string; resourceAccountId: string; region: string; origin: RequestOrigin },
+  ): Promise<boolean> {
+    const identity: IdentityPolicies =
+      principal.kind === 'user' || principal.kind === 'role'
+        ? await this.identityCache.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.identities, principal))
+        : { policies: [] };
+    const context = globalConditionKeys({
+      principal,
+      ...(identity.userId !== undefined && { userId: identity.userId }),
+      origin: target.origin,
+      region: target.region,
+      resourceAccountId: target.resourceAccountId,
+      now: this.options.clock.now(),
+    });
+    return evaluate({
+      caller: principal,
+      identityPolicies: identity.policies,
+      ...(identity.boundary && { permissionsBoundary: identity.boundary }),
+      resourcePolicies: [],
+      action: target.action,
+      resource: target.arn,
+      resourceAccountId: target.resourceAccountId,
+      context,
+    }).allowed;
   }
 }
 

@@ -15,7 +15,7 @@ import type { RegistryKey } from '../core/registry-key.js';
 export const REQUEST_ID_HEADER = 'x-amzn-RequestId';
 
 /** The door a request came through. */
-export type ApiName = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager' | 'signin';
+export type ApiName = 'oci' | 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'kms' | 'events' | 'cloudtrail' | 'secretsmanager' | 'signer' | 'signin';
 
 export interface RequestFacts {
   readonly requestId: string;

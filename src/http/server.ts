@@ -26,6 +26,7 @@ import { isEventsRequest, routeEvents, type EventsRouterOptions } from './events
 import { isCloudTrailRequest, routeCloudTrail, type CloudTrailRouterOptions } from './cloudtrail/router.js';
 import { KmsAuthorizer } from './kms/authz.js';
 import { isSecretsRequest, routeSecrets, type SecretsRouterOptions } from './secrets/router.js';
+import { isSignerPath, routeSigner, type SignerRouterOptions } from './signer/router.js';
 import type { AuditStore } from '../metadata/audit-rows.js';
 import type { PullThroughCache } from '../pullthrough/cache.js';
 import { noteOciOperation, routeOci } from './oci/router.js';
@@ -69,6 +70,8 @@ export interface HttpServerOptions {
   events?: EventsRouterOptions['events'];
   /** Secrets Manager's secrets (`aws secretsmanager`), built by the composition root; unset, refused. */
   secrets?: SecretsRouterOptions['secrets'];
+  /** AWS Signer's signing profiles (managed signing's keys). */
+  signer?: SignerRouterOptions['signer'];
   /** The pull-through cache's rules (ECR's *PullThroughCacheRule* actions); unset, refused. */
   pullThrough?: EcrRouterOptions['pullThrough'];
   /** The pull-through cache's pull path (/v2 and the ECR API); unset, pulls never go upstream. */
@@ -213,6 +216,10 @@ async function handle(
     }
     if (path === '/' && isSecretsRequest(req)) {
       await routeSecrets({ authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.secrets && { secrets: opts.secrets }) }, req, res);
+      return;
+    }
+    if (isSignerPath(path)) {
+      await routeSigner({ authenticator: opts.authenticator, log: opts.log, region: opts.region, ...(opts.signer && { signer: opts.signer }) }, req, res, url);
       return;
     }
     if (path === '/' && req.method === 'POST' && req.headers['x-amz-target'] !== undefined) {

@@ -101,6 +101,7 @@ export interface PushOptions {
   artifactType?: string;
   annotations?: Record<string, string>;
   scan?: JobRequest;
+  jobs?: JobRequest[];
   events?: OutboxEvent[];
   replications?: ReplicationStart[];
   limits?: ManifestQuotaLimits;
@@ -128,6 +129,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     ...(o.annotations !== undefined && { annotations: o.annotations }),
     ...(o.scan !== undefined && { scan: o.scan }),
     ...(o.events !== undefined && { events: o.events }),
+    ...(o.jobs !== undefined && { jobs: o.jobs }),
     ...(o.replications !== undefined && { replications: o.replications }),
     ...(o.limits !== undefined && { limits: o.limits }),
   };

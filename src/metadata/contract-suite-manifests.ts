@@ -88,6 +88,19 @@ export function manifestContract(test: ContractTest): void {
     assert.equal(s?.startedAt.getTime(), at(5).getTime());
   });
 
+  test('put enqueues its jobs in the same commit, new manifest or not; a refused put enqueues nothing', async ({ a }) => {
+    const id = await repo(a);
+    const sign = { kind: 'sign', payload: { repositoryId: id } };
+    await push(a, { jobs: [sign], tag: 'v1', tagMutable: false });
+    await push(a, { jobs: [sign], tag: 'v2' });
+    assert.equal(await a.jobs.pending('sign'), 2, 'each push of the same manifest');
+    const refused = await push(a, { jobs: [sign], tag: 'v1', tagMutable: false, salt: 'other' });
+    assert.equal(refused.result.kind, 'tagImmutable');
+    assert.equal(await a.jobs.pending('sign'), 2, 'the refused push queued nothing');
+    const [job] = await a.jobs.claim(['sign'], 'w', 1000, 1, at(10));
+    assert.deepEqual(job?.payload, { repositoryId: id });
+  });
+
   test('delete removes the manifest and its tags and queues its blobs for review', async ({ a }) => {
     const id = await repo(a);
     const layer = await blob(a, id, 'layer');

@@ -1,12 +1,12 @@
 /**
  * Small named JSON documents of a registry, read and written whole, never queried by field:
- * Secrets Manager secrets, pull-through cache rules, and when a cached tag was last checked
- * upstream. A write that must not lose a concurrent one replaces only the document it read.
+ * Secrets Manager secrets, pull-through cache rules, when a cached tag was last checked
+ * upstream, and managed signing's profiles, configuration and per-image statuses. A write that must not lose a concurrent one replaces only the document it read.
  */
 import { parseRegistryKey, type RegistryKey } from '../core/registry-key.js';
 import type { Page } from './types.js';
 
-export type DocumentKind = 'secret' | 'ptc-rule' | 'ptc-tag';
+export type DocumentKind = 'secret' | 'ptc-rule' | 'ptc-tag' | 'signing-profile' | 'signing-config' | 'signing-status';
 
 export interface DocumentRecord {
   registryKey: RegistryKey;

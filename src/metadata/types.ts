@@ -178,6 +178,8 @@ export interface PutManifestInput {
   scan?: JobRequest;
   /** Events reporting the push, written to the outbox in the same transaction when it succeeds. */
   events?: OutboxEvent[];
+  /** More jobs the push calls for (managed signing's), enqueued in the same transaction when it succeeds, new manifest or not. */
+  jobs?: JobRequest[];
   /** Destinations to replicate the push to: IN_PROGRESS rows and their jobs, in the same transaction. */
   replications?: ReplicationStart[];
   /** Count quotas checked in the put's transaction; one exceeded throws QuotaRefusal and nothing is written. */

@@ -13,6 +13,7 @@ import type { RegistryContext, RepoScope } from './context.js';
 import { deleteEvents, lifecycleEvents } from './events.js';
 import { ImageListing, type ImageDetail } from './image-listing.js';
 import type { Manifests } from './manifests.js';
+import type { MaySign } from './signing.js';
 import { requireRepository } from './repositories.js';
 
 export interface ImageId {
@@ -49,7 +50,7 @@ export class Images {
    */
   async put(
     scope: RepoScope,
-    input: { manifest: string; mediaType?: string; tag?: string; digest?: string; pushedBy?: string },
+    input: { manifest: string; mediaType?: string; tag?: string; digest?: string; pushedBy?: string; maySign?: MaySign },
   ): Promise<{ digest: Digest; manifest: ManifestRecord }> {
     const payload = Buffer.from(input.manifest, 'utf8');
     const computed = digestOf(payload);
@@ -75,6 +76,7 @@ export class Images {
     const pushed = await this.manifests.push(scope, ref, payload, input.mediaType, {
       typeDeclared: input.mediaType !== undefined,
       ...(input.pushedBy !== undefined && { pushedBy: input.pushedBy }),
+      ...(input.maySign && { maySign: input.maySign }),
       createRepository: false,
     });
     const manifest = await this.ctx.meta.manifests.find(repo.id, pushed.digest);
@@ -95,6 +97,24 @@ export class Images {
   /** Details with sizes; an index's size is its largest child's, as ECR reports it. */
   async details(scope: RepoScope, images: ImageSummary[]): Promise<ImageDetail[]> {
     return (await this.listing(scope)).details(images);
+  }
+
+  /**
+   * One image's digest, for the operations that describe one image (DescribeImageReplicationStatus,
+   * DescribeImageSigningStatus): RepositoryNotFound, ImageNotFound, or InvalidParameter for an id
+   * that names no image at all.
+   */
+  async digestOf(scope: RepoScope, id: ImageId): Promise<Digest> {
+    const { found, failures } = await this.resolve(scope, [id]);
+    const image = found[0];
+    if (image) return image.manifest.digest;
+    if (failures[0]?.failureCode !== undefined && failures[0].failureCode !== 'ImageNotFound') {
+      throw new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
+    }
+    throw new RegistryError(
+      Codes.ManifestUnknown,
+      `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
+    );
   }
 
   /**

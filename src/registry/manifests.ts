@@ -20,6 +20,7 @@ import type { PullRecorder } from './pull-recorder.js';
 import { scanJob } from './scans.js';
 import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
 import { quotaExceeded, type Quotas } from './quotas.js';
+import type { MaySign, SignJobPayload, Signing } from './signing.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -44,6 +45,8 @@ export class Manifests {
     private readonly quotas: Quotas,
     /** Where a push to the repository is replicated (the registry's replication rules). */
     private readonly replicateTo: (scope: RepoScope) => Promise<ReplicationDestination[]> = async () => [],
+    /** Managed signing: the job a push to the repository calls for (the registry's signing rules). */
+    private readonly signing?: Signing,
   ) {}
 
   /**
@@ -59,6 +62,8 @@ export class Manifests {
    * it created: reported as "ECR Pull Through Cache Action", and an index is stored even while
    * child manifests nobody pulled yet are absent (the one exception to the children rule; an
    * ordinary push of such an index is refused).
+   * `maySign`: whether the pusher may sign with a profile (signer:SignPayload), as managed
+   * signing signs with the pusher's identity; unset, the registry's rules alone decide.
    */
   async push(
     scope: RepoScope,
@@ -72,6 +77,7 @@ export class Manifests {
       createRepository?: boolean;
       replicatedFrom?: { accountId: string; region: string };
       pullThrough?: PullThroughOrigin;
+      maySign?: MaySign;
     } = {},
   ): Promise<PushedManifest> {
     const extraTags = opts.extraTags ?? [];
@@ -120,6 +126,10 @@ export class Manifests {
         ? pullThroughEvents(scope, pushed, opts.pullThrough, now)
         : pushEvents(scope, pushed, now);
     const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
+    // A client's push of an image is signed; a referrer (a signature among them) is not, nor a
+    // replica (the source's signature is replicated as a push of its own) or a pull-through import.
+    const signed = !parsed.subject && !opts.replicatedFrom && !opts.pullThrough;
+    const sign = signed ? await this.signing?.jobFor(scope, digest, opts.maySign) : undefined;
     const result = await this.ctx.meta.manifests
       .put({
         registryKey: scope.registryKey,
@@ -138,6 +148,7 @@ export class Manifests {
         ...(scan && { scan }),
         ...(events.length > 0 && { events }),
         ...(replications.length > 0 && { replications }),
+        ...(sign && { jobs: [sign] }),
         limits: {
           repositoriesPerRegistry: quotas.repositoriesPerRegistry,
           imagesPerRepository: quotas.imagesPerRepository,
@@ -168,7 +179,10 @@ export class Manifests {
         break;
     }
     await restoreOnPush(this.ctx, scope, result.repositoryId, digest);
-    if (scan || replications.length > 0) this.ctx.jobsQueued?.();
+    // The image is stored and its job queued: a status not written here is written by the job.
+    if (sign)
+      await this.signing!.started(sign.payload as SignJobPayload).catch((err: unknown) => this.ctx.log.warn({ err, digest }, 'signing status not recorded'));
+    if (scan || sign || replications.length > 0) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(
       { registryKey: scope.registryKey, repository: scope.name, reference: refText(reference), digest, tags, pushedBy: opts.pushedBy ?? 'unknown' },

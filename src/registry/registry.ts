@@ -16,6 +16,7 @@ import { RepositoryAdmin } from './repository-admin.js';
 import { replicationDestinations, ReplicationStatuses } from './replication.js';
 import { ReplicationBackfills } from './replication-backfills.js';
 import { Scans } from './scans.js';
+import { Signing } from './signing.js';
 import { Uploads } from './uploads.js';
 import { Quotas } from './quotas.js';
 import { ApiRates } from './api-rates.js';
@@ -51,6 +52,8 @@ export interface Registry {
   readonly apiRates: ApiRates | undefined;
   /** The archive storage class: UpdateImageStorageClass, lifecycle transitions, restores. */
   readonly storageClasses: StorageClasses;
+  /** Managed signing: the signing configuration, what a push calls for, images' signing statuses. */
+  readonly signing: Signing;
 }
 
 export function createRegistry(ctx: RegistryContext): Registry {
@@ -60,8 +63,9 @@ export function createRegistry(ctx: RegistryContext): Registry {
   const scanOnPush = async (scope: RepoScope, setting: boolean) =>
     (await config.scanningFor(scope.registryKey, scope.name, setting)).scanFrequency !== 'MANUAL';
   const replicateTo = async (scope: RepoScope) => replicationDestinations(await config.replication(scope.registryKey), scope);
-  const manifests = new Manifests(ctx, pulls, scanOnPush, quotas, replicateTo);
-  const images = new Images(ctx, manifests);
+  const signing = new Signing(ctx, () => images);
+  const manifests = new Manifests(ctx, pulls, scanOnPush, quotas, replicateTo, signing);
+  const images: Images = new Images(ctx, manifests);
   const blobs = new Blobs(ctx, quotas);
   const uploads = new Uploads(ctx, quotas);
   return {
@@ -85,6 +89,7 @@ export function createRegistry(ctx: RegistryContext): Registry {
     backfills: new ReplicationBackfills(ctx, config),
     quotas,
     storageClasses: new StorageClasses(ctx, images),
+    signing,
     apiRates: ctx.limits.apiRates && new ApiRates(ctx.limits.apiRates, ctx.limits.apiRateNodes ?? 1, () => ctx.clock.now().getTime()),
   };
 }

@@ -7,13 +7,11 @@
  */
 import type { CreationTemplates } from './creation-templates.js';
 import type { Digest } from '../core/digest.js';
-import { Codes, RegistryError } from '../core/errors.js';
 import { accountOf, parseRegistryKey, regionOf, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { ReplicationDestination, ReplicationStart, ReplicationState, ReplicationStatusRecord } from '../metadata/replication.js';
 import type { RegistryContext, RepoScope } from './context.js';
-import { imageIdText, type ImageId, type Images } from './images.js';
+import type { ImageId, Images } from './images.js';
 import type { ReplicationConfiguration } from './registry-config.js';
-import { requireRepository } from './repositories.js';
 
 export const REPLICATE_JOB = 'replicate-image';
 
@@ -81,20 +79,9 @@ export class ReplicationStatuses {
 
   /** DescribeImageReplicationStatus: the image's status at each destination it was replicated to. */
   async describe(scope: RepoScope, id: ImageId): Promise<{ digest: Digest; statuses: ImageReplicationStatus[] }> {
-    await requireRepository(this.ctx, scope);
-    const { found, failures } = await this.images.resolve(scope, [id]);
-    const image = found[0];
-    if (!image) {
-      if (failures[0]?.failureCode !== undefined && failures[0].failureCode !== 'ImageNotFound') {
-        throw new RegistryError(Codes.InvalidParameter, `Invalid image id ${imageIdText(id)}`);
-      }
-      throw new RegistryError(
-        Codes.ManifestUnknown,
-        `The image with imageId ${imageIdText(id)} does not exist within the repository with name '${scope.name}' in the registry with id '${accountOf(scope.registryKey)}'`,
-      );
-    }
-    const rows = await this.ctx.meta.replication.list(scope.registryKey, scope.name, image.manifest.digest);
-    return { digest: image.manifest.digest, statuses: rows.map(toWire) };
+    const digest = await this.images.digestOf(scope, id);
+    const rows = await this.ctx.meta.replication.list(scope.registryKey, scope.name, digest);
+    return { digest, statuses: rows.map(toWire) };
   }
 
   /** Records a destination's outcome (from the replication worker). */

@@ -8,9 +8,9 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X
 import { isIP } from 'node:net';
 import * as der from './der.js';
 
-const OID = {
+/** The object identifiers of the certificates Berth issues (development TLS, code signing). */
+export const OID = {
   ecPublicKey: '1.2.840.10045.2.1',
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
   commonName: '2.5.4.3',
   organization: '2.5.4.10',
   subjectKeyIdentifier: '2.5.29.14',
@@ -20,6 +20,7 @@ const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
 };
 
 const DAY_MS = 86_400_000;
@@ -90,7 +91,7 @@ export function createServerCertificate(ca: Pem, hosts: string[], now = new Date
   return { cert, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
-interface Issue {
+export interface Issue {
   subject: Buffer;
   issuer: Buffer;
   publicKey: KeyObject;
@@ -98,10 +99,16 @@ interface Issue {
   notBefore: Date;
   notAfter: Date;
   extensions: Buffer[];
+  /** The signature's hash: SHA-256 (the default, for P-256 keys) or SHA-384 (P-384 keys, code signing). */
+  hash?: 'sha256' | 'sha384';
 }
 
-function issue(req: Issue): string {
-  const algorithm = der.sequence(der.objectIdentifier(OID.ecdsaWithSha256));
+const SIGNATURE_OID = { sha256: '1.2.840.10045.4.3.2', sha384: '1.2.840.10045.4.3.3' };
+
+/** A certificate (PEM) of `req.publicKey`, signed by `req.signingKey` with ECDSA. */
+export function issue(req: Issue): string {
+  const hash = req.hash ?? 'sha256';
+  const algorithm = der.sequence(der.objectIdentifier(SIGNATURE_OID[hash]));
   // RFC 5280: a positive serial of at most 20 bytes; 16 random bytes with the top bit clear.
   const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x7f) | 0x01;
@@ -115,19 +122,19 @@ function issue(req: Issue): string {
     req.publicKey.export({ type: 'spki', format: 'der' }),
     der.explicit(3, der.sequence(...req.extensions)),
   );
-  const signature = sign('sha256', tbs, req.signingKey);
+  const signature = sign(hash, tbs, req.signingKey);
   const certificate = der.sequence(tbs, algorithm, der.bitString(signature));
   const base64 = certificate.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`;
 }
 
-function extension(oid: string, critical: boolean, value: Buffer): Buffer {
+export function extension(oid: string, critical: boolean, value: Buffer): Buffer {
   return der.sequence(der.objectIdentifier(oid), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
 }
 
-function distinguishedName(commonName: string): Buffer {
+export function distinguishedName(commonName: string, organization = 'Berth development'): Buffer {
   const attribute = (oid: string, value: string) => der.set(der.sequence(der.objectIdentifier(oid), der.utf8String(value)));
-  return der.sequence(attribute(OID.organization, 'Berth development'), attribute(OID.commonName, commonName));
+  return der.sequence(attribute(OID.organization, organization), attribute(OID.commonName, commonName));
 }
 
 /**
@@ -165,7 +172,7 @@ function contentLength(node: Buffer): number {
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(publicKey: KeyObject): Buffer {
+export function keyIdentifier(publicKey: KeyObject): Buffer {
   const spki = children(publicKey.export({ type: 'spki', format: 'der' }));
   const bits = spki[1]!;
   // Skip the BIT STRING's header and its unused-bits byte.

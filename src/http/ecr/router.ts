@@ -12,6 +12,7 @@ import { UpdateImageStorageClass } from './actions/storage-class.js';
 import { BatchCheckLayerAvailability, CompleteLayerUpload, GetDownloadUrlForLayer, InitiateLayerUpload, UploadLayerPart } from './actions/layers.js';
 import { DescribeImageScanFindings, StartImageScan } from './actions/scans.js';
 import { DescribeImageReplicationStatus } from './actions/replication.js';
+import { DeleteSigningConfiguration, DescribeImageSigningStatus, GetSigningConfiguration, PutSigningConfiguration } from './actions/signing.js';
 import { DeleteLifecyclePolicy, GetLifecyclePolicy, GetLifecyclePolicyPreview, PutLifecyclePolicy, StartLifecyclePolicyPreview } from './actions/lifecycle.js';
 import {
   DeleteRegistryPolicy,
@@ -66,6 +67,7 @@ import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
 import { v2Location } from '../registry-address.js';
+import { maySignAs } from '../signer/may-sign.js';
 
 /** UploadLayerPart carries up to 20 MiB base64-encoded. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -131,6 +133,10 @@ const ACTIONS: Record<string, EcrAction> = {
   StopReplicationBackfill,
   ListReplicationBackfills,
   DescribeReplicationBackfillResults,
+  PutSigningConfiguration,
+  GetSigningConfiguration,
+  DeleteSigningConfiguration,
+  DescribeImageSigningStatus,
 };
 
 /** Registry-level operations ("*") beyond those IAM's module lists (src/iam/oci-actions.ts). */
@@ -142,6 +148,9 @@ const MORE_REGISTRY_LEVEL = [
   'StopReplicationBackfill',
   'ListReplicationBackfills',
   'DescribeReplicationBackfillResults',
+  'PutSigningConfiguration',
+  'GetSigningConfiguration',
+  'DeleteSigningConfiguration',
 ];
 
 export interface EcrRouterOptions {
@@ -271,6 +280,7 @@ export async function runJsonApiCall(
     registryHost: opts.registryHost ?? req.headers.host ?? 'localhost',
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
+    maySign: maySignAs(opts.authorizer, principal, req),
     ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
     ...(opts.pullThroughCache &&
       api.service === 'ecr' && {

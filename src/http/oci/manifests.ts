@@ -1,4 +1,5 @@
 /** /v2/<name>/manifests/<reference>: HEAD, GET (with Accept negotiation), PUT, DELETE. */
+import { maySignAs } from '../signer/may-sign.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { isTag, parseReference, parseRepositoryName, parseTag, type Reference } from '../../core/names.js';
 import { readBody } from '../request.js';
@@ -112,6 +113,7 @@ export async function putManifest(r: OciRequest, name: string, referenceText: st
   const pushed = await r.registry.manifests.push(scope, reference, payload, r.req.headers['content-type'], {
     extraTags: tags,
     pushedBy: r.principal.arn,
+    maySign: maySignAs(r.authorizer, r.principal, r.req),
     ...(from && { replicatedFrom: from, createRepository: false }),
   });
   const headers: HeaderValues = {

@@ -40,6 +40,7 @@ import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
 import { startScanIn } from './scans.js';
+import { enqueueIn } from './jobs.js';
 import { startReplicationIn } from './replication.js';
 import { checkManifestCounts, checkRepositoryCount, checkTagCount, lockImageTags } from './quota-locks.js';
 import { registryKeyText } from '../../core/registry-key.js';
@@ -166,6 +167,7 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
   }
   if (maxTags !== undefined) await checkTagCount(tx, repositoryId, input.digest, maxTags);
   if (input.events) await writeEventsIn(tx, input.events, now);
+  if (input.jobs && input.jobs.length > 0) await enqueueIn(tx, input.jobs, now);
   if (input.replications) await startReplicationIn(tx, registryKeyText(input.registryKey), input.repository, input.digest, input.replications, now);
   return { kind: 'ok', repositoryId };
 }

@@ -21,6 +21,7 @@ import { prepareOutboxWriter } from './events.js';
 import { createGcQueue } from './gc-queue.js';
 import { resolveImage } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
+import { prepareEnqueue } from './jobs.js';
 import { prepareReplicationStart } from './replication.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { toRepository, type RepositoryRow } from './repositories.js';
@@ -92,6 +93,7 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
   const gc = createGcQueue(db);
   const startReplication = prepareReplicationStart(db);
   const startScan = prepareScanStart(db);
+  const enqueue = prepareEnqueue(db);
   const outbox = prepareOutboxWriter(db);
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
   const remove = db.transaction((repositoryId: number, digest: string, now: number, events?: RemovalEvents, tag?: string): DeleteManifestResult => {
@@ -194,6 +196,7 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
     if (maxTags !== undefined && (input.tags?.length ?? 0) > 0 && tagCount.get(repositoryId, input.digest)!.n > maxTags)
       throw new QuotaRefusal('tagsPerImage', maxTags);
     if (input.events) outbox.write(input.events, now);
+    for (const job of input.jobs ?? []) enqueue(job, now);
     if (input.replications) startReplication(registryKeyText(input.registryKey), input.repository, input.digest, input.replications, now);
     return { kind: 'ok', repositoryId };
   });

@@ -12,6 +12,7 @@ const UPLOAD = '0a1b2c3d-0000-4000-8000-00000000abcd';
 const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/abcd-1234`;
 const CREDENTIAL = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:ecr-pullthroughcache/hub-AbCd`;
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/ecr-role`;
+const SIGNING_PROFILE = `arn:aws:signer:us-east-1:${ACCOUNT}:/signing-profiles/model_profile`;
 const LIFECYCLE = JSON.stringify({
   rules: [
     { rulePriority: 1, description: 'keep ten', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } },
@@ -110,6 +111,10 @@ export const BASE_BODIES: Record<string, Body> = {
   RegisterPullTimeUpdateExclusion: { principalArn: ROLE },
   DeregisterPullTimeUpdateExclusion: { principalArn: ROLE },
   ListPullTimeUpdateExclusions: { maxResults: 10 },
+  PutSigningConfiguration: {
+    signingConfiguration: { rules: [{ signingProfileArn: SIGNING_PROFILE, repositoryFilters: [{ filter: 'model/*', filterType: 'WILDCARD_MATCH' }] }] },
+  },
+  DescribeImageSigningStatus: { ...repo, imageId: IMAGE_ID },
 };
 
 /** Operations that change something when they succeed. */
@@ -125,6 +130,7 @@ export const SEED: ReadonlyArray<[string, Body]> = [
     'PutRegistryScanningConfiguration',
     { scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: 'seed*', filterType: 'WILDCARD' }] }] },
   ],
+  ['PutSigningConfiguration', { signingConfiguration: { rules: [{ signingProfileArn: SIGNING_PROFILE }] } }],
 ];
 
 /** Everything the mutating calls could change. */
@@ -141,4 +147,5 @@ export const READS: ReadonlyArray<[string, Body]> = [
   ['DescribePullThroughCacheRules', {}],
   ['GetAccountSetting', { name: 'BLOB_MOUNTING' }],
   ['ListPullTimeUpdateExclusions', {}],
+  ['GetSigningConfiguration', {}],
 ];

@@ -51,6 +51,7 @@ export const PutImage = parsedAction(putInput, async (call, input) => {
     ...(input.imageTag !== undefined && { tag: input.imageTag }),
     ...(input.imageDigest !== undefined && { digest: input.imageDigest }),
     pushedBy: call.principal.arn,
+    ...(call.maySign && { maySign: call.maySign }),
   });
   return { image: imageShape(scope.name, scope.registryKey, { ...(input.imageTag !== undefined && { imageTag: input.imageTag }) }, manifest) };
 });
