@@ -32,6 +32,8 @@ describe('JobWorker heartbeat', () => {
       const meta = createSqliteMetadataStore({ path });
       stores.push(meta);
       const renewals: Array<{ at: number; held: boolean }> = [];
+      /** Renewals still to fail as an unreachable store fails them, and those that did. */
+      const outage = { ahead: 0, failed: 0 };
       const jobs: JobStore = {
         enqueue: (...a) => meta.jobs.enqueue(...a),
         claim: (...a) => meta.jobs.claim(...a),
@@ -39,6 +41,11 @@ describe('JobWorker heartbeat', () => {
         fail: (...a) => meta.jobs.fail(...a),
         pending: (...a) => meta.jobs.pending(...a),
         renew: async (...a) => {
+          if (outage.ahead > 0) {
+            outage.ahead--;
+            outage.failed++;
+            throw new Error('connect ECONNREFUSED (the store is down)');
+          }
           const held = await meta.jobs.renew(...a);
           renewals.push({ at: a[4].getTime(), held });
           return held;
@@ -46,7 +53,7 @@ describe('JobWorker heartbeat', () => {
       };
       const log = pino({ level: 'silent' });
       const worker = new JobWorker({ jobs, clock, log, pollMs: 3600_000, leaseMs: LEASE_MS, heartbeatMs: 5, concurrency: 1, nodeId });
-      return { meta, worker, renewals };
+      return { meta, worker, renewals, outage };
     };
     const close = async () => {
       // A node's store may be closed already (the dead node's).
@@ -109,6 +116,23 @@ describe('JobWorker heartbeat', () => {
     await b.worker.drain();
     assert.equal(a.renewals.length, beats, 'no renewal once the handler ended');
     assert.equal(bRuns(), 0);
+    await a.worker.stop();
+    await close();
+  });
+
+  it('keeps the job through renewals that fail for a moment: it tries again at the next beat', async () => {
+    const { clock, advance, close, a, b, job, signal, bRuns } = await aRunsALongJob();
+    a.outage.ahead = 2;
+    advance((LEASE_MS * 2) / 3);
+    const t = clock.now().getTime();
+    await waitFor('a renewal after the outage', () => a.renewals.some((r) => r.at >= t && r.held));
+    assert.equal(a.outage.failed, 2);
+    assert.equal(signal.aborted, false, 'failed renewals did not abort the run');
+    advance((LEASE_MS * 2) / 3);
+    await b.worker.drain();
+    assert.equal(bRuns(), 0, 'past the first lease, the renewal after the outage still holds the job');
+    job.release();
+    await waitFor('the job done', async () => (await a.meta.jobs.pending('scan')) === 0);
     await a.worker.stop();
     await close();
   });
