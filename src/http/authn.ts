@@ -9,14 +9,14 @@ import type { IncomingMessage } from 'node:http';
 import { AuthError, UNRECOGNIZED_CLIENT_MESSAGE } from '../auth/errors.js';
 import { IdentityError, type IdentityAdmin } from '../auth/identity-admin.js';
 import { ANONYMOUS_TOKEN_ARN, LOGIN_USERNAME, parseBasicAuth, verifyBasicLogin, verifyLoginToken, type LoginTokenClaims } from '../auth/login-token.js';
-import { anonymousPrincipal, principalForKey, principalForSession, rootArn, userArn, withUserTags, type Principal } from '../auth/principal.js';
+import { anonymousPrincipal, principalForKey, principalForSession, rootArn, withUserTags, type Principal } from '../auth/principal.js';
 import { isReplicationToken, verifyReplicationToken } from '../auth/replication-token.js';
 import { openSessionToken, type SessionClaims } from '../auth/session-token.js';
 import { parseAuthorization, sha256Hex, splitUrl, verifySigV4, type AuthorizationSource, type HeaderMap } from '../auth/sigv4.js';
 import type { Clock } from '../core/clock.js';
-import { ChangeSignal, ExpiringCache } from '../core/expiring-cache.js';
+import { ChangeSignal } from '../core/expiring-cache.js';
+import { CredentialBasis } from './credential-basis.js';
 import { notePrincipal } from './request-facts.js';
-import type { Tag } from './condition-keys/tags.js';
 
 const MAX_VERIFIED_TOKENS = 10_000;
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
@@ -29,16 +29,8 @@ export interface SignedIdentity {
 }
 
 export class Authenticator {
-  /** Whether a session's role still exists; read per request, so kept as policies are. */
-  private readonly roleExists: ExpiringCache<boolean>;
-  /**
-   * The tags of a login token's or session's user (its aws:PrincipalTag/*) and its unique id,
-   * false once the user is gone; read per request, so kept as policies are: a change through
-   * this node holds from the next request, one through another node within the cache's time.
-   */
-  private readonly users: ExpiringCache<{ tags: readonly Tag[]; userId: string } | false>;
-  /** Whether a login token's access key is still active (its holder's); read per request, so kept as policies are. */
-  private readonly keyActive: ExpiringCache<boolean>;
+  /** Whether what a login token or session names (user, access key, role) still stands. */
+  private readonly basis: CredentialBasis;
 
   constructor(
     private readonly identities: IdentityAdmin,
@@ -48,9 +40,7 @@ export class Authenticator {
     /** The region this deployment serves: login tokens of other regions, and replication tokens for them, are refused. */
     private readonly region?: string,
   ) {
-    this.roleExists = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
-    this.users = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
-    this.keyActive = new ExpiringCache({ ...cache, maxEntries: MAX_VERIFIED_TOKENS });
+    this.basis = new CredentialBasis(identities, cache);
   }
 
   /**
@@ -179,33 +169,14 @@ export class Authenticator {
     const { principal } = cached;
     const s = claims.subject;
     if (s.kind === 'role') {
-      const exists = await this.roleExists.get(`role\n${claims.accountId}\n${s.roleName}\n${s.roleId}`, async () => {
-        const role = await this.identities.roles?.roleRecord(claims.accountId, s.roleName);
-        return role !== undefined && role.roleId === s.roleId && role.name === s.roleName;
-      });
-      if (!exists) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+      if (!(await this.basis.roleStands(claims.accountId, s.roleName, s.roleId))) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
     } else if (s.kind === 'user') {
       // A GetSessionToken session acts with its user's tags as they are now (IAM's aws:PrincipalTag/*).
-      const tags = await this.currentUserTags(principal, s.userId);
+      const tags = await this.basis.userTags(principal, s.userId);
       if (tags === false) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
       return withUserTags(principal, tags);
     }
     return principal;
-  }
-
-  /**
-   * The tags of the user `p` is (its ARN: name exactly, and path; and its unique id, when the
-   * credential names one), through the cache; false once there is no such user. Found in any case,
-   * so the name is compared too: a session or token of a deleted bob is not one of a new Bob, nor
-   * of a bob made again on another path, nor (by its id) of a bob made again on the same one.
-   */
-  private async currentUserTags(p: Principal, userId: string | undefined): Promise<readonly Tag[] | false> {
-    const user = await this.users.get(p.arn, async () => {
-      const u = await this.identities.userRecord(p.accountId, p.userName!);
-      return u !== undefined && userArn(p.accountId, u.name, u.path) === p.arn ? { tags: u.tags, userId: u.userId } : false;
-    });
-    if (user === false || (userId !== undefined && user.userId !== userId)) return false;
-    return user.tags;
   }
 
   /**
@@ -260,21 +231,13 @@ export class Authenticator {
     }
     let current = principal;
     if (principal.kind === 'user') {
-      const tags = await this.currentUserTags(principal, claims?.userId);
+      const tags = await this.basis.userTags(principal, claims?.userId);
       if (tags === false) throw new AuthError('InvalidLoginToken', `the user ${principal.userName!} of this login token no longer exists`);
       current = withUserTags(principal, tags);
       notePrincipal(req, current);
     }
-    if (claims?.accessKeyId !== undefined) await this.requireActiveKey(claims.accessKeyId, current);
+    if (claims?.accessKeyId !== undefined) await this.basis.requireActiveKey(claims.accessKeyId, current);
     return { principal: current, ...(claims && { claims }) };
-  }
-
-  /** Refuses a login minted with an access key that is no longer active (deleted, inactive), through the cache. */
-  private async requireActiveKey(accessKeyId: string, p: Principal): Promise<void> {
-    const active = await this.keyActive.get(`${accessKeyId}\n${p.accountId}\n${p.userName ?? ''}`, () =>
-      this.identities.keyStandsFor(accessKeyId, p.accountId, p.userName),
-    );
-    if (!active) throw new AuthError('InvalidLoginToken', `the access key ${accessKeyId} of this login token is no longer active`);
   }
 
   private tokenPrincipal(

@@ -43,6 +43,8 @@ export interface SecretDoc {
   ARN: string;
   Description?: string;
   KmsKeyId?: string;
+  /** The partner that holds a managed external secret (CreateSecret's Type); set only at creation. */
+  Type?: string;
   Tags: SecretTag[];
   created: number;
   changed: number;
@@ -101,7 +103,7 @@ export class SecretsService {
 
   async create(
     scope: SecretsScope,
-    input: { name: string; arn: string; description?: string; kmsKeyId?: string; tags: SecretTag[]; value?: NewValue; versionId?: string },
+    input: { name: string; arn: string; description?: string; kmsKeyId?: string; type?: string; tags: SecretTag[]; value?: NewValue; versionId?: string },
   ): Promise<{ ARN: string; Name: string; VersionId?: string }> {
     const existing = await this.find(scope, input.name, true);
     if (existing?.doc.deletedAt !== undefined) {
@@ -115,6 +117,7 @@ export class SecretsService {
       ARN: input.arn,
       ...(input.description !== undefined && { Description: input.description }),
       ...(input.kmsKeyId !== undefined && { KmsKeyId: input.kmsKeyId }),
+      ...(input.type !== undefined && { Type: input.type }),
       Tags: input.tags,
       created: now,
       changed: now,

@@ -1,6 +1,6 @@
 /**
- * EventBridge's own condition keys and Secrets Manager's secretsmanager:KmsKeyArn through the real
- * SDKs. A key missing from the request context makes a negated operator (and `ForAllValues:`) hold
+ * EventBridge's own condition keys and Secrets Manager's secretsmanager:KmsKeyArn, :Type and
+ * :resource/Type through the real SDKs. A key missing from the request context makes a negated operator (and `ForAllValues:`) hold
  * and a positive one miss, so a guardrail written as an Allow with a negated operator, or as a
  * Deny with a positive one, allowed everything while the key was unset. Each refusal below was an
  * Allow before these keys were set; each allowed request shows the guardrail still lets the rest
@@ -9,7 +9,7 @@
 import { DeleteRuleCommand, DescribeRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
@@ -122,5 +122,31 @@ describe('condition keys of EventBridge and secretsmanager:KmsKeyArn', () => {
     const creator = sm(await keysOf('ck-secret-type', doc(allow('secretsmanager:CreateSecret', { StringNotEquals: { 'secretsmanager:Type': 'partner-x' } }))));
     await assert.rejects(creator.send(new CreateSecretCommand({ Name: 'ck/typed', SecretString: 'x', Type: 'partner-x' })), denied);
     await creator.send(new CreateSecretCommand({ Name: 'ck/untyped', SecretString: 'x' }));
+  });
+
+  it('actions on a secret: secretsmanager:resource/Type is the Type it was created with, which DescribeSecret and ListSecrets answer', async () => {
+    const admin = sm(adminCredentials(berth));
+    await admin.send(new CreateSecretCommand({ Name: 'ck/partner', SecretString: 'p', Type: 'partner-x' }));
+    await admin.send(new CreateSecretCommand({ Name: 'ck/plain', SecretString: 'q' }));
+    assert.equal((await admin.send(new DescribeSecretCommand({ SecretId: 'ck/partner' }))).Type, 'partner-x');
+    assert.equal((await admin.send(new DescribeSecretCommand({ SecretId: 'ck/plain' }))).Type, undefined);
+    const listed = (await admin.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: ['ck/p'] }] }))).SecretList ?? [];
+    assert.deepEqual(listed.map((e) => [e.Name, e.Type]).sort(), [
+      ['ck/partner', 'partner-x'],
+      ['ck/plain', undefined],
+    ]);
+
+    const notPartner = { StringNotEquals: { 'secretsmanager:resource/Type': 'partner-x' } };
+    const allowing = sm(await keysOf('ck-secret-rtype-allow', doc(allow('secretsmanager:GetSecretValue', notPartner))));
+    const denying = sm(
+      await keysOf(
+        'ck-secret-rtype-deny',
+        doc(allow('secretsmanager:GetSecretValue'), deny('secretsmanager:GetSecretValue', { StringEquals: { 'secretsmanager:resource/Type': 'partner-x' } })),
+      ),
+    );
+    for (const reader of [allowing, denying]) {
+      await assert.rejects(reader.send(new GetSecretValueCommand({ SecretId: 'ck/partner' })), denied);
+      assert.equal((await reader.send(new GetSecretValueCommand({ SecretId: 'ck/plain' }))).SecretString, 'q');
+    }
   });
 });

@@ -20,6 +20,7 @@ import { startBerth, tempDir, type BerthProcess } from './helpers/berth-process.
 import { dockerUnavailable, startDocker, type Docker } from './helpers/docker.js';
 import { adminCredentials, awsCliEnv, type Credentials } from './helpers/ecr-client.js';
 import { createUser } from './helpers/iam-users.js';
+import { assertLoginEndsWithKey } from './helpers/key-revocation.js';
 import { blobPath, buildImageLayout, buildIndexLayout, type BuiltImage, type BuiltIndex } from './helpers/oci-layout.js';
 import { catalog, getBlob, getManifest, listTags, sha256 } from './helpers/registry-http.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -285,6 +286,27 @@ describe('docker against Berth', { skip: unavailable ?? false }, () => {
     const lines = await log.since(from, 'reader/new/', (ls) => ls.some((l) => l.status === 403));
     for (const l of lines.filter((x) => x.status === 403)) assert.equal(l.deniedAction, 'ecr:InitiateLayerUpload');
     assert.ok(!(await catalog(berth.url)).includes('reader/new'), 'no repository was made');
+  });
+
+  it('a login ends with the access key it was minted with: deleted or made inactive, the next pull is refused; another key logs in again', async () => {
+    const revoked = await assertLoginEndsWithKey(berth, iam, log, 'leaver', {
+      login: async (keys) => {
+        const config = await dockerd.newConfig();
+        await login(config, keys);
+        return config;
+      },
+      pull: async (config) => void (await docker(['pull', ref('team/app:v1')], config)),
+      pullFails: (config) => dockerd.dockerFails(['pull', ref('team/app:v1')], { config }),
+    });
+    // docker presents the login to the token endpoint, which refuses it; docker prints Berth's reason.
+    for (const r of revoked)
+      assert.match(
+        r.printed,
+        new RegExp(
+          `^Error response from daemon: Head ".*/v2/team/app/manifests/v1": unauthorized: the access key ${r.keyId} of this login token is no longer active$`,
+          'm',
+        ),
+      );
   });
 
   it('after docker logout, a pull of a private repository is refused and nothing is stored', async () => {

@@ -20,6 +20,7 @@ import { accessLog, assertOnlyChallenges, fetchedAll, type AccessLog } from './h
 import { lowercaseTempDir, startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, awsCliEnv, ecrClient, type Credentials } from './helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity } from './helpers/iam-users.js';
+import { assertLoginEndsWithKey } from './helpers/key-revocation.js';
 import { blobPath, buildImageLayout, type BuiltImage } from './helpers/oci-layout.js';
 import { catalog, getBlob, getManifest, listTags, sha256 } from './helpers/registry-http.js';
 import { createPodman, podmanUnavailable, type Podman, type PodmanRun } from './helpers/podman.js';
@@ -401,6 +402,27 @@ describe('podman and buildah against Berth', { skip: unavailable ?? false }, () 
     const lines = await log.since(from, 'reader/new/', (ls) => ls.some((l) => l.status === 403));
     for (const l of lines.filter((x) => x.status === 403)) assert.equal(l.deniedAction, 'ecr:InitiateLayerUpload');
     assert.ok(!(await catalog(berth.url)).includes('reader/new'), 'no repository was made');
+  });
+
+  it('a login ends with the access key it was minted with: deleted or made inactive, the next pull is refused; another key logs in again', async () => {
+    const revoked = await assertLoginEndsWithKey(berth, iam, log, 'leaver', {
+      login: async (keys) => {
+        const client = await pm.newClient();
+        await login(client, keys);
+        return client;
+      },
+      pull: async (client) => void (await podman(['pull', '-q', ref('team/app:v1')], { client })),
+      pullFails: (client) => pm.podmanFails(['pull', ref('team/app:v1')], { client }),
+    });
+    // containers/image exchanges the login at the token endpoint, which refuses it; podman prints Berth's reason.
+    for (const r of revoked)
+      assert.match(
+        r.printed,
+        new RegExp(
+          `^Error: initializing source docker://.*/team/app:v1: unable to retrieve auth token: invalid username/password: unauthorized: the access key ${r.keyId} of this login token is no longer active$`,
+          'm',
+        ),
+      );
   });
 
   it('after podman logout, a pull of a private repository is refused and nothing is stored', async () => {

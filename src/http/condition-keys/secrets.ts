@@ -3,8 +3,8 @@
  * Manager"), for the actions Berth serves: what the request asks (a CreateSecret's name,
  * description, KMS key (as named, and its ARN), type and tags; the version GetSecretValue reads;
  * how DeleteSecret deletes; the tags TagResource sets and UntagResource removes) and what the
- * secret is (its ARN as secretsmanager:SecretId, its tags, its primary region), on every action
- * on a secret. Left absent: secretsmanager:resource/Type (Berth keeps no secret's Type) and
+ * secret is (its ARN as secretsmanager:SecretId, its tags, its primary region, and the Type it was
+ * created with as secretsmanager:resource/Type), on every action on a secret. Left absent:
  * resource/AllowRotationLambdaArn (no rotation), and the replica keys (replicas are refused).
  */
 import type { SecretDoc } from '../../secrets/secrets.js';
@@ -53,11 +53,15 @@ export function secretsRequestKeys(op: string, body: Record<string, unknown>): C
   return Object.hasOwn(REQUEST_KEYS, op) ? REQUEST_KEYS[op]!(body) : {};
 }
 
-/** The secret resource's keys: a secret being created has its ARN only (its tags are the request's). */
+/**
+ * The secret resource's keys: a secret being created has its ARN only (its tags and Type are the
+ * request's). A secret created with no Type has no secretsmanager:resource/Type.
+ */
 export function secretResourceKeys(secret: SecretDoc | { ARN: string }, region: string): ConditionContext {
   return {
     'secretsmanager:SecretId': secret.ARN,
     'secretsmanager:SecretPrimaryRegion': region,
     ...('Tags' in secret ? resourceTagKeys(secret.Tags, ['secretsmanager']) : {}),
+    ...('Type' in secret && secret.Type !== undefined && { 'secretsmanager:resource/Type': secret.Type }),
   };
 }

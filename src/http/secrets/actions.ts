@@ -79,6 +79,7 @@ const CreateSecret: SecretsAction = async (call) => {
     tags: input.Tags ?? [],
     ...(input.Description !== undefined && { description: input.Description }),
     ...(input.KmsKeyId !== undefined && { kmsKeyId: input.KmsKeyId }),
+    ...(input.Type !== undefined && input.Type !== '' && { type: input.Type }),
     ...(value && { value }),
     ...(input.ClientRequestToken !== undefined && { versionId: input.ClientRequestToken }),
   });
@@ -120,6 +121,7 @@ function describeShape(doc: SecretDoc, versionsKey: 'VersionIdsToStages' | 'Secr
     Name: doc.Name,
     ...(doc.Description !== undefined && { Description: doc.Description }),
     ...(doc.KmsKeyId !== undefined && { KmsKeyId: doc.KmsKeyId }),
+    ...(doc.Type !== undefined && { Type: doc.Type }),
     LastChangedDate: at(doc.changed),
     ...(doc.accessed !== undefined && { LastAccessedDate: at(doc.accessed) }),
     ...(doc.deletedAt !== undefined && { DeletedDate: at(doc.deletedAt) }),

@@ -1,26 +1,15 @@
 /** Named documents (secrets, pull-through cache rules) on PostgreSQL; the twin of ../sqlite/documents.ts. */
 import { registryKeyText } from '../../core/registry-key.js';
-import { toDocumentRecord, type DocumentRow as Row, type DocumentStore } from '../documents.js';
-import { changes, one, rows, type PgContext } from './pool.js';
+import { toDocumentRecord, type DocumentKind, type DocumentRecord, type DocumentRow as Row, type DocumentStore } from '../documents.js';
+import { postgresNamedRows } from './named-rows.js';
+import { changes, type PgContext } from './pool.js';
 
-export function createPostgresDocuments({ pool, collate }: PgContext): DocumentStore {
+export function createPostgresDocuments(ctx: PgContext): DocumentStore {
+  const { pool } = ctx;
+  const { get, list } = postgresNamedRows<Row, DocumentKind, DocumentRecord>(ctx, 'named_documents', toDocumentRecord);
   return {
-    async get(registryKey, kind, name) {
-      const keyText = registryKeyText(registryKey);
-      const r = await one<Row>(pool, 'SELECT * FROM named_documents WHERE registry_id = $1 AND kind = $2 AND name = $3', [keyText, kind, name]);
-      return r && toDocumentRecord(r);
-    },
-    async list(registryKey, kind, page) {
-      const keyText = registryKeyText(registryKey);
-      const prefix = page.prefix ?? '';
-      const found = await rows<Row>(
-        pool,
-        `SELECT * FROM named_documents WHERE registry_id = $1 AND kind = $2 AND name${collate} > $3 AND left(name, length($4)) = $4
-         ORDER BY name${collate} LIMIT $5`,
-        [keyText, kind, page.after ?? '', prefix, page.limit],
-      );
-      return found.map(toDocumentRecord);
-    },
+    get,
+    list,
     async create(r) {
       const sql = `INSERT INTO named_documents (registry_id, kind, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`;
       return (await changes(pool, sql, [registryKeyText(r.registryKey), r.kind, r.name, r.document, r.now.getTime()])) > 0;

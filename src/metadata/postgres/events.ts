@@ -6,10 +6,11 @@
  * lapse and another takes the rows (at-least-once).
  */
 import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import { toEventResource, type EventResourceRow } from '../event-resources.js';
+import { toEventResource, type EventResourceKind, type EventResourceRecord, type EventResourceRow } from '../event-resources.js';
 import type { Digest } from '../../core/digest.js';
 import type { EventOutboxStore, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import { enqueueIn } from './jobs.js';
+import { postgresNamedRows } from './named-rows.js';
 import { changes, one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
 /** Inserts events inside the caller's transaction: one statement whatever their number. */
@@ -109,24 +110,12 @@ export function createPostgresEventOutbox({ pool }: PgContext): EventOutboxStore
   };
 }
 
-export function createPostgresEventResources({ pool, collate }: PgContext): EventResourceStore {
+export function createPostgresEventResources(ctx: PgContext): EventResourceStore {
+  const { pool, collate } = ctx;
+  const { get, list } = postgresNamedRows<EventResourceRow, EventResourceKind, EventResourceRecord>(ctx, 'event_resources', toEventResource);
   return {
-    async get(registryKey, kind, name) {
-      const keyText = registryKeyText(registryKey);
-      const r = await one<EventResourceRow>(pool, 'SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name = $3', [keyText, kind, name]);
-      return r && toEventResource(r);
-    },
-    async list(registryKey, kind, page) {
-      const keyText = registryKeyText(registryKey);
-      const prefix = page.prefix ?? '';
-      const found = await rows<EventResourceRow>(
-        pool,
-        `SELECT * FROM event_resources WHERE registry_id = $1 AND kind = $2 AND name${collate} > $3 AND left(name, length($4)) = $4
-         ORDER BY name${collate} LIMIT $5`,
-        [keyText, kind, page.after ?? '', prefix, page.limit],
-      );
-      return found.map(toEventResource);
-    },
+    get,
+    list,
     async put(r, mayReplace) {
       const t = r.now.getTime();
       const sql = mayReplace

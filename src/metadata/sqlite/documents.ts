@@ -1,14 +1,11 @@
 /** Named documents (secrets, pull-through cache rules) on SQLite; the twin of ../postgres/documents.ts. */
 import { registryKeyText } from '../../core/registry-key.js';
-import { toDocumentRecord, type DocumentRow as Row, type DocumentStore } from '../documents.js';
+import { toDocumentRecord, type DocumentKind, type DocumentRecord, type DocumentRow as Row, type DocumentStore } from '../documents.js';
+import { sqliteNamedRows } from './named-rows.js';
 import type { Db } from './open.js';
 
 export function createSqliteDocuments(db: Db): DocumentStore {
-  const getStmt = db.prepare<[string, string, string], Row>('SELECT * FROM named_documents WHERE registry_id = ? AND kind = ? AND name = ?');
-  // substr rather than LIKE: a prefix may hold LIKE's wildcards.
-  const listStmt = db.prepare<[string, string, string, string, string, number], Row>(
-    `SELECT * FROM named_documents WHERE registry_id = ? AND kind = ? AND name > ? AND substr(name, 1, length(?)) = ? ORDER BY name LIMIT ?`,
-  );
+  const { get, list } = sqliteNamedRows<Row, DocumentKind, DocumentRecord>(db, 'named_documents', toDocumentRecord);
   const insert = db.prepare(
     'INSERT INTO named_documents (registry_id, kind, name, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );
@@ -19,16 +16,8 @@ export function createSqliteDocuments(db: Db): DocumentStore {
   const swap = db.prepare('UPDATE named_documents SET document = ?, updated_at = ? WHERE registry_id = ? AND kind = ? AND name = ? AND document = ?');
   const del = db.prepare('DELETE FROM named_documents WHERE registry_id = ? AND kind = ? AND name = ?');
   return {
-    async get(registryKey, kind, name) {
-      const keyText = registryKeyText(registryKey);
-      const r = getStmt.get(keyText, kind, name);
-      return r && toDocumentRecord(r);
-    },
-    async list(registryKey, kind, page) {
-      const keyText = registryKeyText(registryKey);
-      const prefix = page.prefix ?? '';
-      return listStmt.all(keyText, kind, page.after ?? '', prefix, prefix, page.limit).map(toDocumentRecord);
-    },
+    get,
+    list,
     async create(r) {
       const t = r.now.getTime();
       return insert.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t).changes > 0;

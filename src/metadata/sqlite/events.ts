@@ -4,10 +4,11 @@
  * prepared here; the deliverer claims them in IMMEDIATE transactions, as jobs are claimed.
  */
 import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import { toEventResource, type EventResourceRow } from '../event-resources.js';
+import { toEventResource, type EventResourceKind, type EventResourceRecord, type EventResourceRow } from '../event-resources.js';
 import type { EventOutboxStore, EventResourceStore, JobRequest, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import type { Digest } from '../../core/digest.js';
 import { prepareEnqueue } from './jobs.js';
+import { sqliteNamedRows } from './named-rows.js';
 import type { Db } from './open.js';
 
 export interface OutboxWriter {
@@ -89,12 +90,7 @@ export function createSqliteEventOutbox(db: Db): EventOutboxStore {
 }
 
 export function createSqliteEventResources(db: Db): EventResourceStore {
-  const getStmt = db.prepare<[string, string, string], EventResourceRow>('SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name = ?');
-  // substr rather than LIKE: a prefix may hold LIKE's wildcards.
-  const listStmt = db.prepare<[string, string, string, string, string, number], EventResourceRow>(
-    `SELECT * FROM event_resources WHERE registry_id = ? AND kind = ? AND name > ? AND substr(name, 1, length(?)) = ?
-     ORDER BY name LIMIT ?`,
-  );
+  const named = sqliteNamedRows<EventResourceRow, EventResourceKind, EventResourceRecord>(db, 'event_resources', toEventResource);
   const insert = db.prepare(
     'INSERT INTO event_resources (registry_id, kind, name, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );
@@ -117,7 +113,7 @@ export function createSqliteEventResources(db: Db): EventResourceStore {
     return deleteStmt.run(keyText, kind, name).changes > 0;
   });
   const putTargets = db.transaction((keyText: string, rule: string, targets: Array<{ id: string; document: string }>, max: number) => {
-    if (!getStmt.get(keyText, 'rule', rule)) return 'noRule' as const;
+    if (!named.row(keyText, 'rule', rule)) return 'noRule' as const;
     const ids = new Set(targetsStmt.all(keyText, rule).map((t) => t.target_id));
     for (const t of targets) ids.add(t.id);
     if (ids.size > max) return 'limit' as const;
@@ -126,16 +122,8 @@ export function createSqliteEventResources(db: Db): EventResourceStore {
   });
   const removeTargets = db.transaction((keyText: string, rule: string, ids: string[]) => ids.filter((id) => removeTarget.run(keyText, rule, id).changes > 0));
   return {
-    async get(registryKey, kind, name) {
-      const keyText = registryKeyText(registryKey);
-      const r = getStmt.get(keyText, kind, name);
-      return r && toEventResource(r);
-    },
-    async list(registryKey, kind, page) {
-      const keyText = registryKeyText(registryKey);
-      const prefix = page.prefix ?? '';
-      return listStmt.all(keyText, kind, page.after ?? '', prefix, prefix, page.limit).map(toEventResource);
-    },
+    get: named.get,
+    list: named.list,
     async put(r, mayReplace) {
       const t = r.now.getTime();
       if (mayReplace) {
