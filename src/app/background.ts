@@ -39,8 +39,6 @@ const USAGE_FLUSH_MS = 10_000;
 const JOB_POLL_MS = 2_000;
 /** Events written by another node (or retries coming due) are looked for this often. */
 const EVENT_POLL_MS = 1_000;
-/** A scan must finish within this, or another node may take its job over. */
-const JOB_LEASE_MS = 10 * 60_000;
 
 /** The garbage collector over a registry's stores, with the configured grace and upload age. */
 export function garbageCollector(config: Config, registry: Registry): GarbageCollector {
@@ -99,7 +97,10 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     usageSampler,
   ];
 
-  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: config.scanConcurrency, nodeId: NODE_ID });
+  // Renewed while a job runs (worker.ts): a job may take longer than its lease, a dead node's
+  // jobs wait for one lease only.
+  const leaseMs = config.jobLeaseSeconds * 1000;
+  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: config.scanConcurrency, nodeId: NODE_ID });
   // Layers are parsed on worker threads, as many at once as scans may run (the job worker's
   // concurrency): the event loop only reads the blobs.
   const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans), new ScanPool({ size: config.scanConcurrency }));
@@ -125,7 +126,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     clock,
     log,
     pollMs: JOB_POLL_MS,
-    leaseMs: JOB_LEASE_MS,
+    leaseMs,
     concurrency: config.replicationConcurrency,
     nodeId: NODE_ID,
     retry: { firstDelayMs: config.replicationRetrySeconds * 1000, maxAttempts: Number.POSITIVE_INFINITY },
@@ -146,7 +147,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     clock,
     log,
     pollMs: JOB_POLL_MS,
-    leaseMs: JOB_LEASE_MS,
+    leaseMs,
     concurrency: 2,
     nodeId: NODE_ID,
     retry: { firstDelayMs: 1000, maxAttempts: Number.POSITIVE_INFINITY },
@@ -155,7 +156,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
   archiveJobs.handle(ARCHIVE_MOVE_JOB, (job, signal) => mover.run(job, signal));
 
   // Signing has its own worker: a signature is milliseconds of work that should not queue behind scans.
-  const signingJobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs: JOB_LEASE_MS, concurrency: 2, nodeId: NODE_ID });
+  const signingJobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: 2, nodeId: NODE_ID });
   if (reporting.signer) {
     const signer = new SigningJob(registry, reporting.signer, { log, maxAttempts: MAX_ATTEMPTS, signingAgent: 'Berth managed signing' });
     signingJobs.handle(SIGN_JOB, (job, signal) => signer.run(job, signal));

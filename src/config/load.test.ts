@@ -54,6 +54,17 @@ describe('loadConfig', () => {
     assert.equal(c.createOnPush, false);
   });
 
+  it('reads the job lease in seconds, 30 by default, and refuses one too short to renew', () => {
+    assert.equal(loadConfig({ env: {} }).jobLeaseSeconds, 30);
+    assert.equal(loadConfig({ env: { BERTH_JOB_LEASE_SECONDS: '120' } }).jobLeaseSeconds, 120);
+    for (const bad of ['0', '2', '3601', 'soon']) {
+      assert.throws(
+        () => loadConfig({ env: { BERTH_JOB_LEASE_SECONDS: bad } }),
+        (e: unknown) => e instanceof ConfigError && /BERTH_JOB_LEASE_SECONDS/.test(e.message),
+      );
+    }
+  });
+
   it('reads peer regions as JSON from BERTH_REGIONS, and names it when it is not', () => {
     const c = loadConfig({ env: { BERTH_REGIONS: '{"eu-west-1":{"endpoint":"https://eu.example.com"}}', BERTH_REPLICATION_RETRY_SECONDS: '5' } });
     assert.deepEqual(c.regions, { 'eu-west-1': { endpoint: 'https://eu.example.com' } });

@@ -118,6 +118,11 @@ export const configSchema = z
     gcGraceSeconds: int(0, 365 * 86400).default(86400),
     /** Upload sessions idle this long are abandoned: their staged bytes are reclaimed. */
     uploadMaxAgeSeconds: int(60, 365 * 86400).default(86400),
+    /**
+     * A durable job's lock (scans, replication, backfills, archive moves, signing), renewed every third of
+     * it while the job runs: how long the jobs of a node that died wait before another node takes them.
+     */
+    jobLeaseSeconds: int(3, 3600).default(30),
     /** Image scans this node runs at once. */
     scanConcurrency: int(1, 64).default(1),
     /**

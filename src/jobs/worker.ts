@@ -1,8 +1,11 @@
 /**
  * Runs durable jobs (scans today; replication and events later): every node polls the queue in
  * the metadata store, claims a few due jobs under a time-limited lock, and runs them. A job that
- * throws is retried with exponential backoff, up to MAX_ATTEMPTS; a node that dies mid-job just
- * lets its lock lapse and another node takes the job. Handlers must therefore be idempotent.
+ * throws is retried with exponential backoff, up to MAX_ATTEMPTS. The lock is short and renewed
+ * while the handler runs (a heartbeat every third of it), so a node that dies mid-job (SIGKILL,
+ * OOM, a lost machine) stops renewing and another node takes the job within one lease, however
+ * long the job runs; a run whose renewal finds the job claimed again (it lost the lock: its node
+ * stalled past the lease) has its handler's signal aborted. Handlers must therefore be idempotent.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -16,8 +19,13 @@ export interface JobWorkerOptions {
   log: Logger;
   /** How often an idle worker looks for work. */
   pollMs: number;
-  /** How long a claimed job stays locked; a handler must finish (or fail) within it. */
+  /**
+   * How long a claimed job stays locked without a renewal: how long another node waits for the
+   * job of a node that died. The lock is renewed every `heartbeatMs` while the handler runs.
+   */
   leaseMs: number;
+  /** How often a running job's lock is renewed; default a third of `leaseMs` (two beats may fail). */
+  heartbeatMs?: number;
   concurrency: number;
   /** This process as the holder of the jobs it claims (the composition root's node id). */
   nodeId: string;
@@ -110,11 +118,22 @@ export class JobWorker {
 
   private async run(job: JobRecord): Promise<void> {
     const { jobs, clock, log } = this.opts;
+    const lost = new AbortController();
+    const stopBeating = this.heartbeat(job, lost);
     try {
-      await this.handlers.get(job.kind)!(job, this.abort.signal);
+      try {
+        await this.handlers.get(job.kind)!(job, AbortSignal.any([this.abort.signal, lost.signal]));
+      } finally {
+        stopBeating();
+      }
       await jobs.complete(job.id, this.opts.nodeId);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      if (lost.signal.aborted) {
+        // Another claim holds the job now and will run it (and record how it went).
+        log.warn({ job: job.id, kind: job.kind, attempts: job.attempts, err: message }, 'job abandoned: its lock was lost');
+        return;
+      }
       // A job cut short by shutdown is handed back at once; a failing one backs off, then gives up.
       const now = clock.now().getTime();
       const { firstDelayMs, maxAttempts } = this.opts.retry ?? { firstDelayMs: 2000, maxAttempts: MAX_ATTEMPTS };
@@ -127,5 +146,42 @@ export class JobWorker {
       log.warn({ job: job.id, kind: job.kind, attempts: job.attempts, err: message, retryAt }, retry ? 'job failed, will retry' : 'job failed for good');
       await jobs.fail(job.id, this.opts.nodeId, message, retryAt).catch((e: unknown) => log.error({ err: e }, 'could not record job failure'));
     }
+  }
+
+  /**
+   * Renews the job's lock every heartbeat until the returned function is called; aborts `lost`
+   * when a renewal finds the lock no longer this claim's. A renewal that fails (the store down
+   * for a moment) is logged and tried again at the next beat: the lease outlasts two missed
+   * beats. Each beat is scheduled after the last one ended, so a slow store never stacks them.
+   */
+  private heartbeat(job: JobRecord, lost: AbortController): () => void {
+    const { jobs, clock, log, leaseMs, nodeId } = this.opts;
+    const every = this.opts.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3));
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = () => {
+      timer = setTimeout(() => void beat(), every);
+      timer.unref();
+    };
+    const beat = async () => {
+      try {
+        const held = await jobs.renew(job.id, nodeId, job.attempts, leaseMs, clock.now());
+        if (stopped) return;
+        if (!held) {
+          log.warn({ job: job.id, kind: job.kind, attempts: job.attempts }, 'job lock lost to another claim; aborting its handler');
+          lost.abort(new Error(`job ${job.id} was claimed by another worker`));
+          return;
+        }
+      } catch (err) {
+        if (stopped) return;
+        log.warn({ err, job: job.id, kind: job.kind }, 'could not renew a job lock; trying again at the next beat');
+      }
+      schedule();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 }

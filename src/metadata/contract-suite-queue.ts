@@ -62,6 +62,43 @@ export function queueContract(test: ContractTest): void {
     assert.equal(await a.jobs.pending('scan'), 1, 'the first holder lost it');
   });
 
+  test('jobs: renewal extends only the current claim of a job, never a finished or reclaimed one', async ({ a }) => {
+    await a.jobs.enqueue(
+      [
+        { kind: 'scan', payload: { n: 1 } },
+        { kind: 'scan', payload: { n: 2 } },
+      ],
+      at(0),
+    );
+    const [job] = await a.jobs.claim(['scan'], 'w1', 1000, 1, at(0));
+    const [other] = await a.jobs.claim(['scan'], 'w1', 100_000, 1, at(0));
+    assert.ok(job && other);
+    assert.equal(await a.jobs.renew(job.id, 'w1', job.attempts, 1000, at(900)), true);
+    assert.deepEqual(await a.jobs.claim(['scan'], 'w2', 1000, 10, at(1500)), [], 'renewed: locked until 1900, counted from the renewal');
+    assert.equal(await a.jobs.renew(job.id, 'w2', job.attempts, 1000, at(1500)), false, 'not by another holder');
+    assert.equal(await a.jobs.renew(job.id, 'w1', job.attempts + 1, 1000, at(1500)), false, 'not for another claim');
+    assert.equal(await a.jobs.renew(job.id, 'w1', job.attempts, 1000, at(2500)), true, 'lapsed but claimed by nobody since: still this claim');
+    const stolen = await a.jobs.claim(['scan'], 'w2', 1000, 10, at(3600));
+    assert.deepEqual(
+      stolen.map((j) => [j.id, j.attempts]),
+      [[job.id, 2]],
+    );
+    assert.equal(await a.jobs.renew(job.id, 'w1', job.attempts, 1000, at(3600)), false, 'claimed by another: lost');
+    assert.deepEqual(await a.jobs.claim(['scan'], 'w1', 1000, 10, at(4000)), [], "the failed renewal left the new holder's lock alone");
+    await a.jobs.complete(job.id, 'w2');
+    assert.equal(await a.jobs.renew(job.id, 'w2', 2, 1000, at(4000)), false, 'finished: removed, nothing to renew');
+    await a.jobs.fail(other.id, 'w1', 'boom', at(5000));
+    assert.equal(await a.jobs.renew(other.id, 'w1', other.attempts, 1000, at(4000)), false, 'handed back for a retry: not renewed');
+    assert.deepEqual(await a.jobs.claim(['scan'], 'w2', 1000, 10, at(4999)), [], 'and still waits for its retry time');
+    const again = await a.jobs.claim(['scan'], 'w1', 1000, 10, at(5000));
+    assert.deepEqual(
+      again.map((j) => [j.id, j.attempts]),
+      [[other.id, 2]],
+    );
+    assert.equal(await a.jobs.renew(other.id, 'w1', 1, 1000, at(5000)), false, "the same holder's earlier claim lost it to its later one");
+    assert.equal(await a.jobs.renew(other.id, 'w1', 2, 1000, at(5000)), true);
+  });
+
   test('leases: one holder until expiry, renewal, release', async ({ a }) => {
     assert.equal(await a.leases.acquire('gc', 'n1', 1000, at(0)), true);
     assert.equal(await a.leases.acquire('gc', 'n2', 1000, at(500)), false);

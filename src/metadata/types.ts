@@ -409,6 +409,14 @@ export interface JobStore {
   enqueue(jobs: JobRequest[], now: Date): Promise<void>;
   /** Locks up to `limit` due jobs of the given kinds for `leaseMs`; a lapsed lock is claimable again. */
   claim(kinds: string[], holder: string, leaseMs: number, limit: number, now: Date): Promise<JobRecord[]>;
+  /**
+   * The holder's heartbeat: moves the job's lock to `now + leaseMs`, in one conditional UPDATE,
+   * only while this claim (the holder and the claim's `attempts`, which every claim counts up)
+   * still holds it. True when renewed; false when the job is finished (removed), handed back,
+   * or claimed again by anyone since, the holder itself included: the run has lost its job. A
+   * lock that lapsed but that nobody claimed since is still this run's and is renewed.
+   */
+  renew(id: number, holder: string, attempts: number, leaseMs: number, now: Date): Promise<boolean>;
   /** Removes a job the holder finished. */
   complete(id: number, holder: string): Promise<void>;
   /** Unlocks a failed job to run again at `retryAt`, or removes it when undefined. */

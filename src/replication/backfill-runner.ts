@@ -61,6 +61,8 @@ export class BackfillRunner {
     const { meta, clock } = this.registry.ctx;
     const started = clock.now().getTime();
     for (;;) {
+      // Shutdown, or the job's lock lost to another node's claim: that run takes the next item.
+      signal.throwIfAborted();
       const backfill = await meta.replicationBackfills.get(registryKey, payload.id);
       // Gone, ended, or advanced by a later job: this job is stale.
       if (!backfill || TERMINAL_BACKFILL_STATUSES.has(backfill.status) || backfill.generation !== payload.generation) return;

@@ -64,6 +64,17 @@ export function createPostgresJobs({ pool }: PgContext): JobStore {
         }),
       );
     },
+    async renew(id, holder, attempts, leaseMs, now) {
+      // A claim racing this one row-locks it first or after: the claim re-checks the renewed
+      // lock and drops the job, or this WHERE re-reads the claim's holder and attempts and fails.
+      const r = await pool.query('UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND attempts = $4', [
+        now.getTime() + leaseMs,
+        id,
+        holder,
+        attempts,
+      ]);
+      return (r.rowCount ?? 0) > 0;
+    },
     async complete(id, holder) {
       await pool.query('DELETE FROM jobs WHERE id = $1 AND locked_by = $2', [id, holder]);
     },

@@ -23,6 +23,7 @@ export function createSqliteJobs(db: Db): JobStore {
      WHERE kind = ? AND run_after <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY run_after, id LIMIT ?`,
   );
   const lockStmt = db.prepare('UPDATE jobs SET locked_by = ?, locked_until = ?, attempts = attempts + 1 WHERE id = ?');
+  const renewStmt = db.prepare('UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND attempts = ?');
   const completeStmt = db.prepare('DELETE FROM jobs WHERE id = ? AND locked_by = ?');
   const retryStmt = db.prepare('UPDATE jobs SET locked_by = NULL, locked_until = NULL, run_after = ?, last_error = ? WHERE id = ? AND locked_by = ?');
   const pendingStmt = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?');
@@ -54,6 +55,9 @@ export function createSqliteJobs(db: Db): JobStore {
     },
     async claim(kinds, holder, leaseMs, limit, now) {
       return claim.immediate(kinds, holder, leaseMs, limit, now.getTime());
+    },
+    async renew(id, holder, attempts, leaseMs, now) {
+      return renewStmt.run(now.getTime() + leaseMs, id, holder, attempts).changes > 0;
     },
     async complete(id, holder) {
       completeStmt.run(id, holder);
