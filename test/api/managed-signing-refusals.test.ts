@@ -208,6 +208,9 @@ describe('managed signing refusals', () => {
     assert.equal(unknown.type, 'UnknownOperationException');
     const unsigned = await fetch(`${berth.url}/signing-profiles`);
     assert.equal(unsigned.status, 403);
+    // A path that is no valid percent-encoding is a client's mistake, never a 500.
+    const badEscape = await fetch(`${berth.url}/signing-profiles/%E0%A4%A`);
+    assert.equal(badEscape.status, 403);
     // A signature for another service is not one for Signer.
     const wrongService = await signedRest(berth, adminKeys, { method: 'GET', path: '/signing-profiles', service: 'ecr' });
     assert.notEqual(wrongService.status, 200);

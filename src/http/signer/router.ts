@@ -72,7 +72,13 @@ function operationOf(method: string, path: string): { op: string; name?: string 
   if (path === '/signing-profiles' && method === 'GET') return { op: 'ListSigningProfiles' };
   const m = /^\/signing-profiles\/([^/]+)$/.exec(path);
   if (!m) return undefined;
-  const name = decodeURIComponent(m[1]!);
+  // A name that is no valid escape stays as sent: the name's pattern refuses it, never a 500.
+  let name = m[1]!;
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // kept as sent
+  }
   if (method === 'PUT') return { op: 'PutSigningProfile', name };
   if (method === 'GET') return { op: 'GetSigningProfile', name };
   if (method === 'DELETE') return { op: 'CancelSigningProfile', name };
