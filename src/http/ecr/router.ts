@@ -294,8 +294,17 @@ export async function runJsonApiCall(
 const IAM_ACTION_OF: Record<string, string> = { ListImageReferrers: 'BatchGetImage' };
 
 /**
+ * The operations that name their repository by ARN (`resourceArn`) instead of registryId and
+ * repositoryName. Only these take the account they are judged in from an ARN: any other
+ * operation acts on the registry its registryId names, so a `resourceArn` member it does not
+ * take (and that a lenient input would drop) must not move its authorization into another
+ * account, whose registry policy the caller may control.
+ */
+const ARN_ADDRESSED: ReadonlySet<string> = new Set(['TagResource', 'UntagResource', 'ListTagsForResource']);
+
+/**
  * Authorizes an operation as `<service>:<Op>` on what it touches: the registry ("*") for
- * registry-level operations, else each repository it names (by name or by ARN).
+ * registry-level operations, else each repository it names (by name or, for ARN_ADDRESSED, by ARN).
  */
 async function authorize(
   api: JsonApi,
@@ -310,7 +319,7 @@ async function authorize(
   // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
   let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
   let repositories: Array<string | undefined> = [];
-  const arn = typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
+  const arn = ARN_ADDRESSED.has(op) && typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
   if (arn) [accountId, repositories] = [arn.accountId, [arn.name]];
   else if (typeof body.repositoryName === 'string') repositories = [body.repositoryName];
   else if (Array.isArray(body.repositoryNames)) repositories = body.repositoryNames.map(String);

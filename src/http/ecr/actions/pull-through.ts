@@ -57,7 +57,7 @@ export const CreatePullThroughCacheRule: EcrAction = async (call) => {
       credentialArn: credentialArn.optional(),
       customRoleArn: z.string().max(2048).optional(),
       upstreamRepositoryPrefix: prefix.optional(),
-    }),
+    }).strict(),
     call.body,
   );
   if (input.customRoleArn !== undefined) throw new EcrError(PullThroughCodes.InvalidParameter, 'Berth does not assume roles: customRoleArn is not supported.');
@@ -82,7 +82,7 @@ export const DescribePullThroughCacheRules: EcrAction = async (call) => {
       ecrRepositoryPrefixes: z.array(prefix).min(1).max(100).optional(),
       nextToken: nextToken.optional(),
       maxResults: maxResults(1000).optional(),
-    }),
+    }).strict(),
     call.body,
   );
   const key = addressedRegistry(call, input.registryId);
@@ -109,7 +109,7 @@ export const UpdatePullThroughCacheRule: EcrAction = async (call) => {
       ecrRepositoryPrefix: prefix,
       credentialArn: credentialArn.optional(),
       customRoleArn: z.string().max(2048).optional(),
-    }),
+    }).strict(),
     call.body,
   );
   if (input.customRoleArn !== undefined) throw new EcrError(PullThroughCodes.InvalidParameter, 'Berth does not assume roles: customRoleArn is not supported.');
@@ -125,7 +125,7 @@ export const UpdatePullThroughCacheRule: EcrAction = async (call) => {
 };
 
 export const DeletePullThroughCacheRule: EcrAction = async (call) => {
-  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }), call.body);
+  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }).strict(), call.body);
   const key = addressedRegistry(call, input.registryId);
   const rule = await wire(rules(call).delete(key, normal(input.ecrRepositoryPrefix)));
   const { updatedAt: _u, upstreamRegistry: _k, ...shape } = ruleShape(rule, accountOf(key));
@@ -133,7 +133,7 @@ export const DeletePullThroughCacheRule: EcrAction = async (call) => {
 };
 
 export const ValidatePullThroughCacheRule: EcrAction = async (call) => {
-  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }), call.body);
+  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }).strict(), call.body);
   const key = addressedRegistry(call, input.registryId);
   const checked = await wire(rules(call).validate(key, normal(input.ecrRepositoryPrefix)));
   const r = checked.rule;
