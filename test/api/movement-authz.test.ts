@@ -5,7 +5,7 @@
  * member names. Driven with the ECR SDK and raw SigV4-signed JSON (for bodies an SDK command
  * would not send). Sources: notes/2026-12-07-s33-movement.md.
  */
-import { DescribePullThroughCacheRulesCommand, type ECRClient, PutRegistryPolicyCommand } from '@aws-sdk/client-ecr';
+import { CreatePullThroughCacheRuleCommand, DeletePullThroughCacheRuleCommand, DescribePullThroughCacheRulesCommand, type ECRClient, PutRegistryPolicyCommand } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -90,5 +90,30 @@ describe('movement features: who is authorized, on which registry', () => {
     assert.equal(stray.status, 400);
     assert.match(String(stray.json.__type), /ValidationException|SerializationException/);
     assert.deepEqual(await ruleNames(), [], 'nor by the admin with a stray member');
+  });
+
+  it("judges a pull-through import with the request's aws:UserAgent, as every other check of the pull", async () => {
+    const agent = await createUser(berth, iam, 'agent-limited', [], [
+      JSON.parse(allowing(['ecr:*'])),
+      {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Deny', Action: ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'], Resource: '*', Condition: { StringLike: { 'aws:UserAgent': 'blocked-agent/*' } } },
+        ],
+      },
+    ]);
+    // An upstream nobody answers at: the import is judged before anything goes upstream.
+    await admin.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'cache', upstreamRegistryUrl: 'http://127.0.0.1:9' }));
+    try {
+      const pull = (userAgent: string) =>
+        agent.v2('/v2/cache/library/app/manifests/v1', { headers: { 'user-agent': userAgent, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      const blocked = await pull('blocked-agent/1.0');
+      assert.equal(blocked.status, 403, 'the Deny on this User-Agent holds');
+      assert.match(blocked.body.toString('utf8'), /DENIED/);
+      const other = await pull('skopeo/1.13');
+      assert.notEqual(other.status, 403, 'another User-Agent is let through to the (absent) upstream');
+    } finally {
+      await admin.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'cache' }));
+    }
   });
 });
