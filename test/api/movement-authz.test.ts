@@ -5,14 +5,24 @@
  * member names. Driven with the ECR SDK and raw SigV4-signed JSON (for bodies an SDK command
  * would not send). Sources: notes/2026-12-07-s33-movement.md.
  */
-import { CreatePullThroughCacheRuleCommand, DeletePullThroughCacheRuleCommand, DescribePullThroughCacheRulesCommand, type ECRClient, PutRegistryPolicyCommand } from '@aws-sdk/client-ecr';
+import {
+  CreatePullThroughCacheRuleCommand,
+  DeletePullThroughCacheRuleCommand,
+  DescribePullThroughCacheRulesCommand,
+  type ECRClient,
+  PutRegistryPolicyCommand,
+  UpdatePullThroughCacheRuleCommand,
+} from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { allowing } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { refusal } from '../e2e/helpers/refusal.js';
 import { ECR_TARGET, signedFetch } from './helpers/signed-json.js';
 
 const ACCOUNT = '000000000000';
@@ -26,7 +36,8 @@ describe('movement features: who is authorized, on which registry', () => {
   let dev: TestIdentity;
   let theirs: TestIdentity;
 
-  const ruleNames = async () => ((await admin.send(new DescribePullThroughCacheRulesCommand({}))).pullThroughCacheRules ?? []).map((r) => r.ecrRepositoryPrefix);
+  const ruleNames = async () =>
+    ((await admin.send(new DescribePullThroughCacheRulesCommand({}))).pullThroughCacheRules ?? []).map((r) => r.ecrRepositoryPrefix);
 
   before(async () => {
     berth = await startInProcess({ onDisk: true });
@@ -64,8 +75,21 @@ describe('movement features: who is authorized, on which registry', () => {
   });
 
   after(async () => {
+    collector?.close();
     await berth?.cleanup();
   });
+
+  /** A loopback "upstream" that asks for Basic credentials and keeps every Authorization it is sent. */
+  let collector: Server | undefined;
+  const collected: string[] = [];
+  async function credentialCollector(): Promise<string> {
+    collector = createServer((req, res) => {
+      if (req.headers.authorization) collected.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="upstream"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+    });
+    await new Promise<void>((res) => collector!.listen(0, '127.0.0.1', res));
+    return `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
+  }
 
   it("authorizes a pull-through rule change on the registry it changes, not on another account a stray 'resourceArn' names", async () => {
     const create = (extra: Record<string, unknown>) =>
@@ -92,16 +116,73 @@ describe('movement features: who is authorized, on which registry', () => {
     assert.deepEqual(await ruleNames(), [], 'nor by the admin with a stray member');
   });
 
+  it('sends a secret to an upstream of no kind ECR names only for a caller who may read the secret', async () => {
+    const secrets = new SecretsManagerClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    const value = { username: 'hub-user', accessToken: 'hub-token-not-for-cacher' };
+    const arn = String((await secrets.send(new CreateSecretCommand({ Name: 'ecr-pullthroughcache/hub', SecretString: JSON.stringify(value) }))).ARN);
+    // May manage cache rules and pull through them; no Secrets Manager permission at all.
+    const cacher = await createUser(berth, iam, 'cacher', [], [JSON.parse(allowing(['ecr:*']))]);
+    const upstream = await credentialCollector();
+    const rule = { ecrRepositoryPrefix: 'exfil', upstreamRegistryUrl: upstream, credentialArn: arn };
+    const refused = await cacher.ecr.send(new CreatePullThroughCacheRuleCommand(rule)).then(
+      () => 'created',
+      (e: Error) => `${e.name}: ${e.message}`,
+    );
+    // Had it been made, this pull would hand the secret to the upstream the caller chose.
+    await cacher.v2('/v2/exfil/app/manifests/v1');
+    const leaked = Buffer.from(`${value.username}:${value.accessToken}`).toString('base64');
+    assert.ok(!collected.some((h) => h.includes(leaked)), `the secret reached the caller's upstream (${refused})`);
+    assert.match(refused, /AccessDeniedException/);
+    assert.match(refused, /secretsmanager:GetSecretValue/);
+    assert.deepEqual(await ruleNames(), [], 'no rule was made');
+
+    // An upstream ECR names (the secret goes only to that registry): ECR asks no Secrets Manager permission.
+    await cacher.ecr.send(
+      new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'hub', upstreamRegistryUrl: 'registry-1.docker.io', credentialArn: arn }),
+    );
+    await cacher.ecr.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'hub' }));
+    // A caller who may read the secret may send it where they like; so may the account's root.
+    const reader = await createUser(
+      berth,
+      iam,
+      'secret-reader',
+      [],
+      [JSON.parse(allowing(['ecr:*'])), { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }] }],
+    );
+    await reader.ecr.send(new CreatePullThroughCacheRuleCommand(rule));
+    await admin.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'exfil' }));
+    await admin.send(new CreatePullThroughCacheRuleCommand(rule));
+    // Nor may the caller move an existing rule's credentials to that secret.
+    await admin.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'exfil' }));
+    await admin.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'exfil', upstreamRegistryUrl: upstream }));
+    const moved = await refusal(cacher.ecr.send(new UpdatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'exfil', credentialArn: arn })));
+    assert.match(moved, /AccessDeniedException/);
+    const [kept] = (await admin.send(new DescribePullThroughCacheRulesCommand({ ecrRepositoryPrefixes: ['exfil'] }))).pullThroughCacheRules ?? [];
+    assert.equal(kept?.credentialArn, undefined, 'the refused update changed nothing');
+    await admin.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'exfil' }));
+  });
+
   it("judges a pull-through import with the request's aws:UserAgent, as every other check of the pull", async () => {
-    const agent = await createUser(berth, iam, 'agent-limited', [], [
-      JSON.parse(allowing(['ecr:*'])),
-      {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Deny', Action: ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'], Resource: '*', Condition: { StringLike: { 'aws:UserAgent': 'blocked-agent/*' } } },
-        ],
-      },
-    ]);
+    const agent = await createUser(
+      berth,
+      iam,
+      'agent-limited',
+      [],
+      [
+        JSON.parse(allowing(['ecr:*'])),
+        {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Action: ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
+              Resource: '*',
+              Condition: { StringLike: { 'aws:UserAgent': 'blocked-agent/*' } },
+            },
+          ],
+        },
+      ],
+    );
     // An upstream nobody answers at: the import is judged before anything goes upstream.
     await admin.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'cache', upstreamRegistryUrl: 'http://127.0.0.1:9' }));
     try {

@@ -49,6 +49,8 @@ import {
 import type { PullThroughRules } from '../../pullthrough/rules.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
+import { secretUse } from '../secret-use.js';
+import type { SecretsRouterOptions } from '../secrets/router.js';
 import {
   DescribeReplicationBackfillResults,
   ListReplicationBackfills,
@@ -168,6 +170,8 @@ export interface EcrRouterOptions {
   pullThrough?: PullThroughRules;
   /** The pull-through cache's pull path (BatchGetImage, GetDownloadUrlForLayer may go upstream). */
   pullThroughCache?: PullThroughCache;
+  /** Secrets Manager, for what a pull-through rule's credentials ask of its creator (../secret-use.ts). */
+  secrets?: SecretsRouterOptions['secrets'];
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
@@ -281,7 +285,8 @@ export async function runJsonApiCall(
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
     maySign: maySignAs(opts.authorizer, principal, req),
-    ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
+    ...(opts.pullThrough &&
+      api.service === 'ecr' && { pullThrough: opts.pullThrough, secretUse: (registry) => secretUse(opts.secrets, principal, req, registry) }),
     ...(opts.pullThroughCache &&
       api.service === 'ecr' && {
         pullThroughCache: { cache: opts.pullThroughCache, access: (scope) => importAccess(opts.authorizer, principal, req, scope) },
