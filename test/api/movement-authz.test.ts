@@ -6,21 +6,29 @@
  * would not send). Sources: notes/2026-12-07-s33-movement.md.
  */
 import {
+  BatchGetImageCommand,
   CreatePullThroughCacheRuleCommand,
+  CreateRepositoryCommand,
+  DescribeImageReplicationStatusCommand,
   DeletePullThroughCacheRuleCommand,
   DescribePullThroughCacheRulesCommand,
   type ECRClient,
+  PutImageCommand,
   PutRegistryPolicyCommand,
+  PutReplicationConfigurationCommand,
   UpdatePullThroughCacheRuleCommand,
 } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { allowing } from './helpers/iam-access.js';
+import { allowing, imageRepository } from './helpers/iam-access.js';
+import { configOnlyManifest, pushBlob } from '../e2e/helpers/registry-http.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { ECR_TARGET, signedFetch } from './helpers/signed-json.js';
@@ -196,5 +204,74 @@ describe('movement features: who is authorized, on which registry', () => {
     } finally {
       await admin.send(new DeletePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'cache' }));
     }
+  });
+  it('replicates into another account only as far as its registry policy goes, and never over its immutable tag', async () => {
+    const DEST = '444444444444';
+    await createAccount(berth, DEST);
+    const dest = await otherAccountIdentity(berth, DEST);
+    // The destination grants the source account ecr:ReplicateImage, and not ecr:CreateRepository.
+    await dest.ecr.send(
+      new PutRegistryPolicyCommand({
+        policyText: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+              Action: 'ecr:ReplicateImage',
+              Resource: `arn:aws:ecr:${berth.region}:${DEST}:repository/*`,
+            },
+          ],
+        }),
+      }),
+    );
+    await admin.send(
+      new PutReplicationConfigurationCommand({
+        replicationConfiguration: {
+          rules: [{ destinations: [{ region: berth.region, registryId: DEST }], repositoryFilters: [{ filter: 'shared', filterType: 'PREFIX_MATCH' }] }],
+        },
+      }),
+    );
+    const settled = (imageTag: string) =>
+      waitFor(`the replication of shared/app:${imageTag}`, async () => {
+        const s =
+          (await admin.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'shared/app', imageId: { imageTag } }))).replicationStatuses ?? [];
+        return s.length === 1 && s[0]!.status !== 'IN_PROGRESS' && s[0];
+      });
+    const destTag = async (imageTag: string) =>
+      (await dest.ecr.send(new BatchGetImageCommand({ repositoryName: 'shared/app', imageIds: [{ imageTag }] }))).images?.[0]?.imageId?.imageDigest;
+    const push = async (config: Buffer, imageTag: string) => {
+      await pushBlob(berth.url, 'shared/app', config);
+      return (await admin.send(new PutImageCommand({ repositoryName: 'shared/app', imageManifest: configOnlyManifest(config), imageTag }))).image!.imageId!
+        .imageDigest!;
+    };
+
+    await imageRepository(berth.url, admin, 'shared/app', Buffer.from('{"replica":1}'));
+    assert.deepEqual(
+      await settled('v1'),
+      { region: berth.region, registryId: DEST, status: 'FAILED', failureCode: 'ACCESS_DENIED' },
+      'no repository without ecr:CreateRepository',
+    );
+
+    // The destination makes the repository itself, immutable, and tags v2 with an image of its own.
+    await dest.ecr.send(new CreateRepositoryCommand({ repositoryName: 'shared/app', imageTagMutability: 'IMMUTABLE' }));
+    const own = Buffer.from('{"destination":"own"}');
+    const ownPush = await fetch(`${berth.url}/v2/shared/app/blobs/uploads/`, { method: 'POST', headers: { authorization: dest.authorization! } });
+    const location = new URL(ownPush.headers.get('location')!, berth.url);
+    location.searchParams.set('digest', `sha256:${createHash('sha256').update(own).digest('hex')}`);
+    assert.equal(
+      (await fetch(location, { method: 'PUT', body: own, headers: { authorization: dest.authorization!, 'content-type': 'application/octet-stream' } })).status,
+      201,
+    );
+    const ownDigest = (await dest.ecr.send(new PutImageCommand({ repositoryName: 'shared/app', imageManifest: configOnlyManifest(own), imageTag: 'v2' })))
+      .image!.imageId!.imageDigest!;
+
+    await push(Buffer.from('{"replica":2}'), 'v2');
+    assert.deepEqual(await settled('v2'), { region: berth.region, registryId: DEST, status: 'FAILED', failureCode: 'TAG_IMMUTABLE' });
+    assert.equal(await destTag('v2'), ownDigest, "the destination's immutable tag was not moved");
+
+    const v3 = await push(Buffer.from('{"replica":3}'), 'v3');
+    assert.deepEqual(await settled('v3'), { region: berth.region, registryId: DEST, status: 'COMPLETE' });
+    assert.equal(await destTag('v3'), v3, 'into an existing repository, ecr:ReplicateImage is enough');
   });
 });
