@@ -9,14 +9,17 @@ import {
   BatchGetImageCommand,
   CreatePullThroughCacheRuleCommand,
   CreateRepositoryCommand,
+  CreateRepositoryCreationTemplateCommand,
   DescribeImageReplicationStatusCommand,
   DeletePullThroughCacheRuleCommand,
   DescribePullThroughCacheRulesCommand,
+  DescribeRepositoryCreationTemplatesCommand,
   type ECRClient,
   PutImageCommand,
   PutRegistryPolicyCommand,
   PutReplicationConfigurationCommand,
   UpdatePullThroughCacheRuleCommand,
+  UpdateRepositoryCreationTemplateCommand,
 } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -273,5 +276,30 @@ describe('movement features: who is authorized, on which registry', () => {
     const v3 = await push(Buffer.from('{"replica":3}'), 'v3');
     assert.deepEqual(await settled('v3'), { region: berth.region, registryId: DEST, status: 'COMPLETE' });
     assert.equal(await destTag('v3'), v3, 'into an existing repository, ecr:ReplicateImage is enough');
+  });
+  it('asks an updated creation template for the policies it will carry, not only those the update names', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${THEIRS}:root` }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] }],
+    });
+    await admin.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'mirrored', appliedFor: ['REPLICATION'], repositoryPolicy: policy }));
+    await admin.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'plain', appliedFor: ['REPLICATION'] }));
+    const editor = await createUser(
+      berth,
+      iam,
+      'template-editor',
+      [],
+      [JSON.parse(allowing(['ecr:UpdateRepositoryCreationTemplate', 'ecr:DescribeRepositoryCreationTemplates', 'ecr:CreateRepository']))],
+    );
+    // Widening appliedFor hands the stored repository policy to every repository a push creates.
+    const widened = await refusal(
+      editor.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'mirrored', appliedFor: ['REPLICATION', 'CREATE_ON_PUSH'] })),
+    );
+    assert.match(widened, /AccessDeniedException.*ecr:SetRepositoryPolicy/);
+    const [kept] = (await admin.send(new DescribeRepositoryCreationTemplatesCommand({ prefixes: ['mirrored'] }))).repositoryCreationTemplates ?? [];
+    assert.deepEqual(kept?.appliedFor, ['REPLICATION'], 'the refused update changed nothing');
+    // A template that carries no policy is the editor's to change.
+    const changed = await editor.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'plain', appliedFor: ['REPLICATION', 'CREATE_ON_PUSH'] }));
+    assert.deepEqual(changed.repositoryCreationTemplate?.appliedFor, ['REPLICATION', 'CREATE_ON_PUSH']);
   });
 });

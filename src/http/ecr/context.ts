@@ -31,6 +31,11 @@ export interface EcrCall {
   pullThrough?: PullThroughRules;
   /** What the rules ask of this caller before they send a secret to an upstream (set with pullThrough). */
   secretUse?: (registry: RegistryKey) => SecretUse;
+  /**
+   * Checks `ecr:<action>` on the addressed registry ("*") for each action, as the call's own
+   * action was checked: for what only the core can tell a call grants (a template's update).
+   */
+  mayOnRegistry?: (actions: string[]) => Promise<void>;
   /** Whether the caller may sign with a signing profile (managed signing signs with the pusher's identity). */
   maySign?: MaySign;
   /** The pull-through cache's pull path, and what it asks of this caller before an import. */

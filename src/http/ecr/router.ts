@@ -64,7 +64,7 @@ import { parseRepositoryArn } from '../../core/arns.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
-import { AccessDenied, type Authorizer } from '../authz.js';
+import { AccessDenied, type Authorizer, type AuthzTarget } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
@@ -285,6 +285,7 @@ export async function runJsonApiCall(
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
     maySign: maySignAs(opts.authorizer, principal, req),
+    mayOnRegistry: registryChecks(api, opts.authorizer, principal, body, region, req),
     ...(opts.pullThrough &&
       api.service === 'ecr' && { pullThrough: opts.pullThrough, secretUse: (registry) => secretUse(opts.secrets, principal, req, registry) }),
     ...(opts.pullThroughCache &&
@@ -320,9 +321,7 @@ async function authorize(
   region: string,
   req: IncomingMessage,
 ): Promise<void> {
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
-  // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
-  let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
+  let accountId = addressedAccount(principal, body);
   let repositories: Array<string | undefined> = [];
   const arn = ARN_ADDRESSED.has(op) && typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
   if (arn) [accountId, repositories] = [arn.accountId, [arn.name]];
@@ -339,21 +338,44 @@ async function authorize(
     ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : []),
     ...templateImpliedActions(op, body),
   ];
+  const base = {
+    ...originOf(req),
+    resourceAccountId: accountId,
+    region,
+    ...(requestTags !== undefined && { requestTags }),
+    ...(removedTagKeys !== undefined && { removedTagKeys }),
+  };
+  const targets = repositories.map((repository) => ({ ...base, ...(repository !== undefined && { repository }) }));
+  await checkEach(
+    authorizer,
+    principal,
+    req,
+    actions.map((a) => `${api.service}:${a}`),
+    targets,
+  );
+}
+
+/** The account a call addresses: its registryId (a malformed one names none: validation refuses it, as ECR does first), else the caller's. */
+function addressedAccount(principal: Principal, body: Record<string, unknown>): string {
+  return typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
+}
+
+function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean; userAgent?: string } {
+  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
+  return { ...(sourceIp !== undefined && { sourceIp }), secureTransport, ...(userAgent !== undefined && { userAgent }) };
+}
+
+/** Each action on each target, refused in ECR's words (AccessDeniedException, noted for the trail). */
+async function checkEach(
+  authorizer: Authorizer,
+  principal: Principal,
+  req: IncomingMessage,
+  actions: string[],
+  targets: Array<Omit<AuthzTarget, 'action'>>,
+): Promise<void> {
   try {
     for (const action of actions) {
-      for (const repository of repositories) {
-        await authorizer.check(principal, {
-          action: `${api.service}:${action}`,
-          resourceAccountId: accountId,
-          region,
-          ...(repository !== undefined && { repository }),
-          ...(sourceIp !== undefined && { sourceIp }),
-          secureTransport,
-          ...(userAgent !== undefined && { userAgent }),
-          ...(requestTags !== undefined && { requestTags }),
-          ...(removedTagKeys !== undefined && { removedTagKeys }),
-        });
-      }
+      for (const target of targets) await authorizer.check(principal, { ...target, action });
     }
   } catch (e) {
     if (e instanceof AccessDenied) {
@@ -362,4 +384,17 @@ async function authorize(
     }
     throw e;
   }
+}
+
+/** Checks `<service>:<action>` on the registry the call addresses ("*"), as authorize checks the call's own. */
+function registryChecks(api: JsonApi, authorizer: Authorizer, principal: Principal, body: Record<string, unknown>, region: string, req: IncomingMessage) {
+  const target = { ...originOf(req), resourceAccountId: addressedAccount(principal, body), region };
+  return (actions: string[]) =>
+    checkEach(
+      authorizer,
+      principal,
+      req,
+      actions.map((a) => `${api.service}:${a}`),
+      [target],
+    );
 }
