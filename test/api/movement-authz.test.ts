@@ -302,4 +302,42 @@ describe('movement features: who is authorized, on which registry', () => {
     const changed = await editor.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'plain', appliedFor: ['REPLICATION', 'CREATE_ON_PUSH'] }));
     assert.deepEqual(changed.repositoryCreationTemplate?.appliedFor, ['REPLICATION', 'CREATE_ON_PUSH']);
   });
+  it("names a template's customRoleArn only for a caller who may pass that role to ECR (iam:PassRole)", async () => {
+    const role = `arn:aws:iam::${ACCOUNT}:role/ecr-templates`;
+    const templates = [
+      'ecr:CreateRepositoryCreationTemplate',
+      'ecr:UpdateRepositoryCreationTemplate',
+      'ecr:DescribeRepositoryCreationTemplates',
+      'ecr:CreateRepository',
+    ];
+    const passing = (service: string) => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'iam:PassRole', Resource: role, Condition: { StringEquals: { 'iam:PassedToService': service } } }],
+    });
+    const none = await createUser(berth, iam, 'no-pass', [], [JSON.parse(allowing(templates))]);
+    const elsewhere = await createUser(berth, iam, 'pass-to-ecs', [], [JSON.parse(allowing(templates)), passing('ecs-tasks.amazonaws.com')]);
+    const toEcr = await createUser(berth, iam, 'pass-to-ecr', [], [JSON.parse(allowing(templates)), passing('ecr.amazonaws.com')]);
+    const create = (u: TestIdentity, prefix: string) =>
+      u.ecr.send(new CreateRepositoryCreationTemplateCommand({ prefix, appliedFor: ['REPLICATION'], customRoleArn: role }));
+    for (const [u, prefix] of [
+      [none, 'role-a'],
+      [elsewhere, 'role-b'],
+    ] as const) {
+      assert.match(await refusal(create(u, prefix)), /AccessDeniedException.*iam:PassRole on resource: arn:aws:iam::000000000000:role\/ecr-templates/);
+    }
+    const prefixes = async () =>
+      ((await admin.send(new DescribeRepositoryCreationTemplatesCommand({}))).repositoryCreationTemplates ?? []).map((t) => t.prefix);
+    assert.ok(!(await prefixes()).some((p) => p?.startsWith('role-')), 'the refused calls made nothing');
+    await admin.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'role-c', appliedFor: ['REPLICATION'] }));
+    assert.match(
+      await refusal(none.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'role-c', customRoleArn: role }))),
+      /AccessDeniedException.*iam:PassRole/,
+    );
+    assert.equal((await create(toEcr, 'role-d')).repositoryCreationTemplate?.customRoleArn, role);
+    // Clearing the role passes none.
+    assert.equal(
+      (await none.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'role-d', customRoleArn: '' }))).repositoryCreationTemplate?.customRoleArn,
+      undefined,
+    );
+  });
 });

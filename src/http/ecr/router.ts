@@ -37,6 +37,7 @@ import {
   DeleteRepositoryCreationTemplate,
   DescribeRepositoryCreationTemplates,
   templateImpliedActions,
+  templatePassedRole,
   UpdateRepositoryCreationTemplate,
 } from './actions/creation-templates.js';
 import {
@@ -49,6 +50,7 @@ import {
 import type { PullThroughRules } from '../../pullthrough/rules.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
+import { requirePassRole } from '../pass-role.js';
 import { secretUse } from '../secret-use.js';
 import type { SecretsRouterOptions } from '../secrets/router.js';
 import {
@@ -353,6 +355,8 @@ async function authorize(
     actions.map((a) => `${api.service}:${a}`),
     targets,
   );
+  const role = templatePassedRole(op, body);
+  if (role !== undefined) await requirePassRole(authorizer, principal, req, { roleArn: role, region, passedToService: 'ecr.amazonaws.com', accountId });
 }
 
 /** The account a call addresses: its registryId (a malformed one names none: validation refuses it, as ECR does first), else the caller's. */

@@ -101,3 +101,9 @@ export function templateImpliedActions(op: string, body: Record<string, unknown>
   // An update is asked again in the core for the template as it will be (CreationTemplates.update).
   return grantedActions({ ...(given('lifecyclePolicy') && { lifecyclePolicy: 'given' }), ...(given('repositoryPolicy') && { repositoryPolicy: 'given' }) });
 }
+
+/** The role a template names (customRoleArn), which its creator passes to ECR: iam:PassRole on it, as ECR documents. */
+export function templatePassedRole(op: string, body: Record<string, unknown>): string | undefined {
+  if (op !== 'CreateRepositoryCreationTemplate' && op !== 'UpdateRepositoryCreationTemplate') return undefined;
+  return typeof body.customRoleArn === 'string' && body.customRoleArn !== '' ? body.customRoleArn : undefined;
+}
