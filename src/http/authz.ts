@@ -10,10 +10,10 @@ import { repositoryArn } from '../core/arns.js';
 import type { Clock } from '../core/clock.js';
 import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
 import { deniedMessage, type Denial } from '../iam/denial.js';
-import { evaluate } from '../iam/evaluator.js';
+import { evaluate, type Decision } from '../iam/evaluator.js';
 import type { Policy } from '../iam/policy.js';
 import { identityPoliciesOf, type IdentityPolicies } from './identity-policies.js';
-import { globalConditionKeys, type RequestOrigin } from './condition-keys/global.js';
+import { globalConditionKeys, type ConditionContext, type RequestOrigin } from './condition-keys/global.js';
 import { removedTagKeys, requestTagKeys, resourceTagKeys } from './condition-keys/tags.js';
 import { registryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 
@@ -52,6 +52,16 @@ export interface AuthzTarget {
   requestTags?: Array<{ Key: string; Value: string }>;
   /** Tag keys the request removes (UntagResource): aws:TagKeys. */
   removedTagKeys?: string[];
+}
+
+/** Another service's resource, for allowsOn / decideOn. */
+export interface OtherServiceTarget {
+  action: string;
+  arn: string;
+  resourceAccountId: string;
+  region: string;
+  origin: RequestOrigin;
+  context?: ConditionContext;
 }
 
 /** The repository and registry policies governing a repository (or the registry alone). */
@@ -150,15 +160,19 @@ export class Authorizer {
       await this.check(principal, { ...target, action: `${push[1]}:CreateRepository` });
     }
   }
+
   /**
    * Whether `principal` may do `action` on another service's resource `arn` (managed signing's
-   * signer:SignPayload on a profile), from identity policies alone: Berth keeps no resource
-   * policies beyond ECR's.
+   * signer:SignPayload on a profile, a template's iam:PassRole on its role), from identity
+   * policies alone: Berth keeps no resource policies beyond ECR's. `context`: the action's own
+   * condition keys (iam:PassedToService).
    */
-  async allowsOn(
-    principal: Principal,
-    target: { action: string; arn: string; resourceAccountId: string; region: string; origin: RequestOrigin },
-  ): Promise<boolean> {
+  async allowsOn(principal: Principal, target: OtherServiceTarget): Promise<boolean> {
+    return (await this.decideOn(principal, target)).allowed;
+  }
+
+  /** allowsOn's decision, with why it denied (for AWS's words of the refusal). */
+  async decideOn(principal: Principal, target: OtherServiceTarget): Promise<Decision> {
     const identity: IdentityPolicies =
       principal.kind === 'user' || principal.kind === 'role'
         ? await this.identityCache.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.identities, principal))
@@ -179,8 +193,8 @@ export class Authorizer {
       action: target.action,
       resource: target.arn,
       resourceAccountId: target.resourceAccountId,
-      context,
-    }).allowed;
+      context: { ...context, ...target.context },
+    });
   }
 }
 

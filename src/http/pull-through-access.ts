@@ -10,13 +10,16 @@ import { accountOf, regionOf } from '../core/registry-key.js';
 import type { ImportAccess } from '../pullthrough/cache.js';
 import type { RepoScope } from '../registry/context.js';
 import { AccessDenied, type Authorizer } from './authz.js';
+import { requestOrigin } from './condition-keys/global.js';
 import { noteDenied } from './request-facts.js';
-import { cameOverTls } from './request.js';
 
 export function importAccess(authorizer: Authorizer, principal: Principal, req: IncomingMessage, scope: RepoScope): ImportAccess {
   return {
     async check(createsRepository) {
       const actions = [...(createsRepository ? ['ecr:CreateRepository'] : []), 'ecr:BatchImportUpstreamImage'];
+      // The request's whole origin, as the pull's own checks had it: a condition on a key left
+      // out here (aws:UserAgent) would not match, and a Deny keyed on it would not hold.
+      const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
       try {
         for (const action of actions) {
           await authorizer.check(principal, {
@@ -24,8 +27,9 @@ export function importAccess(authorizer: Authorizer, principal: Principal, req: 
             resourceAccountId: accountOf(scope.registryKey),
             region: regionOf(scope.registryKey),
             repository: scope.name,
-            ...(req.socket.remoteAddress !== undefined && { sourceIp: req.socket.remoteAddress }),
-            secureTransport: cameOverTls(req),
+            ...(sourceIp !== undefined && { sourceIp }),
+            secureTransport,
+            ...(userAgent !== undefined && { userAgent }),
           });
         }
       } catch (e) {

@@ -139,6 +139,7 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     ...(opts.registryHost !== undefined && { registryHost: opts.registryHost }),
     ...(opts.pullThrough && { pullThrough: opts.pullThrough }),
     ...(opts.pullThroughCache && { pullThroughCache: opts.pullThroughCache }),
+    ...(opts.secrets && { secrets: opts.secrets }),
   };
 }
 

@@ -91,6 +91,26 @@ export function upstreamBase(url: string, allowHttp: boolean): string {
   return `${scheme}://${parsed.host}`;
 }
 
+/**
+ * Who asks for a rule: may they hand the secret `arn` to an upstream of their choosing? Throws
+ * (an access refusal) if not. Absent for Berth's own callers (`berth admin`).
+ */
+export interface SecretUse {
+  check(arn: string): Promise<void>;
+}
+
+/**
+ * Whether a rule with these credentials sends them to a place its creator chose freely. ECR
+ * accepts only the upstreams it names, so a secret goes only to its registry and creating the
+ * rule asks no Secrets Manager permission. Berth also takes any host (a private registry,
+ * another Berth): there the rule's creator decides where the username and token go, which is
+ * as good as reading them, so it takes secretsmanager:GetSecretValue on the secret.
+ */
+function sendsAnywhere(upstreamRegistryUrl: string): boolean {
+  const host = /^(?:[a-z]+:\/\/)?([^/?#\s]+)/i.exec(upstreamRegistryUrl)?.[1];
+  return host === undefined || upstreamKindOf(host) === undefined;
+}
+
 /** How long a node trusts its answer to "has this registry any rule?" (another node may create one meanwhile). */
 const ANY_RULE_TTL_MS = 5_000;
 
@@ -105,7 +125,7 @@ export class PullThroughRules {
     private readonly opts: { allowHttp: boolean; upstreamLimits?: UpstreamLimits },
   ) {}
 
-  async create(key: RegistryKey, input: Omit<PullThroughRule, 'createdAt' | 'updatedAt'>): Promise<PullThroughRule> {
+  async create(key: RegistryKey, input: Omit<PullThroughRule, 'createdAt' | 'updatedAt'>, secretUse?: SecretUse): Promise<PullThroughRule> {
     if (input.ecrRepositoryPrefix === 'ROOT') {
       throw pullThroughError(PullThroughCodes.InvalidParameter, 'Berth does not support the ROOT prefix: name an ecrRepositoryPrefix.');
     }
@@ -121,7 +141,10 @@ export class PullThroughRules {
     if (kind !== undefined && NEEDS_CREDENTIALS.has(kind) && input.credentialArn === undefined) {
       throw pullThroughError(PullThroughCodes.InvalidParameter, `A credentialArn is required for the upstream registry ${kind}.`);
     }
-    if (input.credentialArn !== undefined) await this.credentials(key, input.credentialArn);
+    if (input.credentialArn !== undefined) {
+      if (sendsAnywhere(input.upstreamRegistryUrl)) await secretUse?.check(input.credentialArn);
+      await this.credentials(key, input.credentialArn);
+    }
     if ((await this.store.list(key, KIND, { limit: MAX_RULES })).length >= MAX_RULES) {
       throw pullThroughError(PullThroughCodes.LimitExceeded, `The maximum number of pull through cache rules (${MAX_RULES}) has been reached.`);
     }
@@ -189,12 +212,15 @@ export class PullThroughRules {
   }
 
   /** Changes the credentials (ECR's UpdatePullThroughCacheRule changes nothing else). */
-  async update(key: RegistryKey, prefix: string, credentialArn: string | undefined): Promise<PullThroughRule> {
+  async update(key: RegistryKey, prefix: string, credentialArn: string | undefined, secretUse?: SecretUse): Promise<PullThroughRule> {
     for (;;) {
       const r = await this.store.get(key, KIND, prefix);
       if (!r) throw this.notFound(key, prefix);
-      if (credentialArn !== undefined) await this.credentials(key, credentialArn);
       const { credentialArn: _old, ...rest } = JSON.parse(r.document) as PullThroughRule;
+      if (credentialArn !== undefined) {
+        if (sendsAnywhere(rest.upstreamRegistryUrl)) await secretUse?.check(credentialArn);
+        await this.credentials(key, credentialArn);
+      }
       const rule: PullThroughRule = { ...rest, ...(credentialArn !== undefined && { credentialArn }), updatedAt: this.clock.now().getTime() };
       if (await this.store.replace({ registryKey: r.registryKey, kind: KIND, name: prefix, document: JSON.stringify(rule), now: this.clock.now() }, r.document))
         return rule;

@@ -124,6 +124,19 @@ export function checkTemplate(registryKey: RegistryKey, t: TemplateSettings): vo
   }
 }
 
+/**
+ * What a template grants beyond its own action, as ECR documents the permissions of its
+ * creator: the repositories it creates, and the lifecycle and repository policies they carry
+ * ("only required if the repository creation template includes" one).
+ */
+export function grantedActions(t: Pick<TemplateSettings, 'lifecyclePolicy' | 'repositoryPolicy'>): string[] {
+  return [
+    'CreateRepository',
+    ...(t.lifecyclePolicy !== undefined ? ['PutLifecyclePolicy'] : []),
+    ...(t.repositoryPolicy !== undefined ? ['SetRepositoryPolicy'] : []),
+  ];
+}
+
 /** Applies an input over a template (or over ECR's defaults for a new one); '' clears a text field. */
 function merged(base: TemplateSettings | undefined, input: TemplateInput): TemplateSettings {
   const out: TemplateSettings = base
@@ -250,7 +263,12 @@ export class CreationTemplates {
     return { prefix: key, ...settings, createdAt: now, updatedAt: now };
   }
 
-  async update(registryKey: RegistryKey, prefix: string, input: TemplateInput): Promise<CreationTemplate> {
+  /**
+   * `mayGrant`, when given, is asked what the template will grant as updated (the policies it
+   * will carry), not only what the update names: a template whose `appliedFor` widens carries
+   * its stored policies to more repositories, and that is granting them (see grantedActions).
+   */
+  async update(registryKey: RegistryKey, prefix: string, input: TemplateInput, mayGrant?: (actions: string[]) => Promise<void>): Promise<CreationTemplate> {
     const key = normalizePrefix(prefix);
     for (let attempt = 0; attempt < UPDATE_TRIES; attempt++) {
       const current = await this.ctx.meta.creationTemplates.get(registryKey, key);
@@ -258,6 +276,7 @@ export class CreationTemplates {
       const { prefix: _p, createdAt: _c, updatedAt: _u, ...base } = toTemplate(current);
       const settings = merged(base, input);
       checkTemplate(registryKey, settings);
+      await mayGrant?.(grantedActions(settings));
       const saved = await this.ctx.meta.creationTemplates.update(registryKey, key, JSON.stringify(settings), current.version, this.ctx.clock.now());
       if (saved) {
         this.ctx.log.info({ prefix: key }, 'repository creation template updated');

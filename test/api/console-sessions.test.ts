@@ -358,6 +358,30 @@ describe('the console API', () => {
       ['usage/web'],
     );
     assert.equal((await partial.request('/console/api/usage?days=0')).status, 400);
+
+    // Judged with the request's own condition keys, as DescribeRepositories itself would be.
+    await user('agent-bound', [], { value: PASSWORD });
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'agent-bound',
+        PolicyName: 'no-scripts',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: '*' },
+            { Effect: 'Deny', Action: 'ecr:DescribeRepositories', Resource: '*', Condition: { StringLike: { 'aws:UserAgent': 'scraper/*' } } },
+          ],
+        }),
+      }),
+    );
+    const bound = browser();
+    await bound.signIn({ accountId: '000000000000', userName: 'agent-bound', password: PASSWORD });
+    const names = async (userAgent: string) =>
+      ((await bound.request('/console/api/usage?days=7', { headers: { 'user-agent': userAgent } })).body as unknown as Usage).repositories.map(
+        (r) => r.repositoryName,
+      );
+    assert.deepEqual(await names('scraper/1.0'), [], 'the Deny on this User-Agent holds');
+    assert.ok((await names('Mozilla/5.0')).includes('usage/hidden'));
   });
 
   it('refuses malformed sign-ins and unknown console API paths clearly', async () => {

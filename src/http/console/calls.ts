@@ -16,7 +16,7 @@ import { iamAllowed, queryErrorOf, runQueryAction } from '../iam/router.js';
 import { requestOrigin } from '../condition-keys/global.js';
 import { QueryError, type XmlValue } from '../iam/query.js';
 import { noteError } from '../request-facts.js';
-import { cameOverTls, readBody } from '../request.js';
+import { readBody } from '../request.js';
 import type { ConsoleDoor } from './door.js';
 import { ConsoleError, sendConsoleJson } from './responses.js';
 
@@ -108,7 +108,7 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
   const raw = await readBody(req, 256 * 1024).catch(() => {
     throw new ConsoleError(ConsoleCodes.Validation, 'The body is too large.');
   });
-  const sourceIp = req.socket.remoteAddress;
+  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
   const results = [];
   for (const c of parseChecks(raw)) {
     const [service, name] = c.action.split(':') as [string, string];
@@ -123,7 +123,8 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
           region: door.region,
           ...(repository !== undefined && { repository }),
           ...(sourceIp !== undefined && { sourceIp }),
-          secureTransport: cameOverTls(req),
+          secureTransport,
+          ...(userAgent !== undefined && { userAgent }),
         })
         .then(
           () => true,

@@ -9,6 +9,7 @@ import { ConsoleCodes } from '../../core/errors.js';
 import { accountOf, regionOf } from '../../core/registry-key.js';
 import { DAY_MS, REGISTRY_ROW } from '../../metadata/usage.js';
 import { AccessDenied } from '../authz.js';
+import { requestOrigin } from '../condition-keys/global.js';
 import type { ConsoleDoor } from './door.js';
 import { ConsoleError, sendConsoleJson } from './responses.js';
 
@@ -24,7 +25,9 @@ export async function usage(door: ConsoleDoor, req: IncomingMessage, res: Server
   const to = Math.floor(door.clock.now().getTime() / DAY_MS) + 1;
   const from = to - days;
   const rows = await door.dailyUsage(from, to, principal.accountId);
-  const sourceIp = req.socket.remoteAddress;
+  // The request's whole origin, as DescribeRepositories itself is judged: a key left out here
+  // (aws:UserAgent, aws:SecureTransport) would let a Deny keyed on it miss.
+  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
   const allowed = new Map<string, boolean>();
   const may = async (repository: string): Promise<boolean> => {
     let ok = allowed.get(repository);
@@ -36,6 +39,8 @@ export async function usage(door: ConsoleDoor, req: IncomingMessage, res: Server
           region: door.region,
           repository,
           ...(sourceIp !== undefined && { sourceIp }),
+          secureTransport,
+          ...(userAgent !== undefined && { userAgent }),
         })
         .then(
           () => true,

@@ -8,7 +8,7 @@ import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { MaySign } from '../../registry/signing.js';
 import type { V2Location } from '../registry-address.js';
-import type { PullThroughRules } from '../../pullthrough/rules.js';
+import type { PullThroughRules, SecretUse } from '../../pullthrough/rules.js';
 import type { ImportAccess, PullThroughCache } from '../../pullthrough/cache.js';
 
 export interface EcrCall {
@@ -29,6 +29,13 @@ export interface EcrCall {
   log: Logger;
   /** The pull-through cache's rules, when the server has them. */
   pullThrough?: PullThroughRules;
+  /** What the rules ask of this caller before they send a secret to an upstream (set with pullThrough). */
+  secretUse?: (registry: RegistryKey) => SecretUse;
+  /**
+   * Checks `ecr:<action>` on the addressed registry ("*") for each action, as the call's own
+   * action was checked: for what only the core can tell a call grants (a template's update).
+   */
+  mayOnRegistry?: (actions: string[]) => Promise<void>;
   /** Whether the caller may sign with a signing profile (managed signing signs with the pusher's identity). */
   maySign?: MaySign;
   /** The pull-through cache's pull path, and what it asks of this caller before an import. */

@@ -37,6 +37,7 @@ import {
   DeleteRepositoryCreationTemplate,
   DescribeRepositoryCreationTemplates,
   templateImpliedActions,
+  templatePassedRole,
   UpdateRepositoryCreationTemplate,
 } from './actions/creation-templates.js';
 import {
@@ -49,6 +50,9 @@ import {
 import type { PullThroughRules } from '../../pullthrough/rules.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
+import { requirePassRole } from '../pass-role.js';
+import { secretUse } from '../secret-use.js';
+import type { SecretsRouterOptions } from '../secrets/router.js';
 import {
   DescribeReplicationBackfillResults,
   ListReplicationBackfills,
@@ -62,7 +66,7 @@ import { parseRepositoryArn } from '../../core/arns.js';
 import { REGISTRY_LEVEL_ACTIONS } from '../../iam/oci-actions.js';
 import type { Authenticator } from '../authn.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
-import { AccessDenied, type Authorizer } from '../authz.js';
+import { AccessDenied, type Authorizer, type AuthzTarget } from '../authz.js';
 import type { EcrAction, EcrCall, LoginTokenIssuer } from './context.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import { ECR_TARGET_PREFIX, EcrError, sendEcrError, sendEcrJson } from './protocol.js';
@@ -168,6 +172,8 @@ export interface EcrRouterOptions {
   pullThrough?: PullThroughRules;
   /** The pull-through cache's pull path (BatchGetImage, GetDownloadUrlForLayer may go upstream). */
   pullThroughCache?: PullThroughCache;
+  /** Secrets Manager, for what a pull-through rule's credentials ask of its creator (../secret-use.ts). */
+  secrets?: SecretsRouterOptions['secrets'];
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
@@ -281,7 +287,9 @@ export async function runJsonApiCall(
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
     maySign: maySignAs(opts.authorizer, principal, req),
-    ...(opts.pullThrough && api.service === 'ecr' && { pullThrough: opts.pullThrough }),
+    mayOnRegistry: registryChecks(api, opts.authorizer, principal, body, region, req),
+    ...(opts.pullThrough &&
+      api.service === 'ecr' && { pullThrough: opts.pullThrough, secretUse: (registry) => secretUse(opts.secrets, principal, req, registry) }),
     ...(opts.pullThroughCache &&
       api.service === 'ecr' && {
         pullThroughCache: { cache: opts.pullThroughCache, access: (scope) => importAccess(opts.authorizer, principal, req, scope) },
@@ -294,8 +302,17 @@ export async function runJsonApiCall(
 const IAM_ACTION_OF: Record<string, string> = { ListImageReferrers: 'BatchGetImage' };
 
 /**
+ * The operations that name their repository by ARN (`resourceArn`) instead of registryId and
+ * repositoryName. Only these take the account they are judged in from an ARN: any other
+ * operation acts on the registry its registryId names, so a `resourceArn` member it does not
+ * take (and that a lenient input would drop) must not move its authorization into another
+ * account, whose registry policy the caller may control.
+ */
+const ARN_ADDRESSED: ReadonlySet<string> = new Set(['TagResource', 'UntagResource', 'ListTagsForResource']);
+
+/**
  * Authorizes an operation as `<service>:<Op>` on what it touches: the registry ("*") for
- * registry-level operations, else each repository it names (by name or by ARN).
+ * registry-level operations, else each repository it names (by name or, for ARN_ADDRESSED, by ARN).
  */
 async function authorize(
   api: JsonApi,
@@ -306,11 +323,9 @@ async function authorize(
   region: string,
   req: IncomingMessage,
 ): Promise<void> {
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
-  // A malformed registryId names no registry: the action's validation refuses it, as ECR does first.
-  let accountId = typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
+  let accountId = addressedAccount(principal, body);
   let repositories: Array<string | undefined> = [];
-  const arn = typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
+  const arn = ARN_ADDRESSED.has(op) && typeof body.resourceArn === 'string' ? parseRepositoryArn(body.resourceArn) : undefined;
   if (arn) [accountId, repositories] = [arn.accountId, [arn.name]];
   else if (typeof body.repositoryName === 'string') repositories = [body.repositoryName];
   else if (Array.isArray(body.repositoryNames)) repositories = body.repositoryNames.map(String);
@@ -325,21 +340,46 @@ async function authorize(
     ...(op === 'CreateRepository' && requestTags && requestTags.length > 0 ? ['TagResource'] : []),
     ...templateImpliedActions(op, body),
   ];
+  const base = {
+    ...originOf(req),
+    resourceAccountId: accountId,
+    region,
+    ...(requestTags !== undefined && { requestTags }),
+    ...(removedTagKeys !== undefined && { removedTagKeys }),
+  };
+  const targets = repositories.map((repository) => ({ ...base, ...(repository !== undefined && { repository }) }));
+  await checkEach(
+    authorizer,
+    principal,
+    req,
+    actions.map((a) => `${api.service}:${a}`),
+    targets,
+  );
+  const role = templatePassedRole(op, body);
+  if (role !== undefined) await requirePassRole(authorizer, principal, req, { roleArn: role, region, passedToService: 'ecr.amazonaws.com', accountId });
+}
+
+/** The account a call addresses: its registryId (a malformed one names none: validation refuses it, as ECR does first), else the caller's. */
+function addressedAccount(principal: Principal, body: Record<string, unknown>): string {
+  return typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
+}
+
+function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean; userAgent?: string } {
+  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
+  return { ...(sourceIp !== undefined && { sourceIp }), secureTransport, ...(userAgent !== undefined && { userAgent }) };
+}
+
+/** Each action on each target, refused in ECR's words (AccessDeniedException, noted for the trail). */
+async function checkEach(
+  authorizer: Authorizer,
+  principal: Principal,
+  req: IncomingMessage,
+  actions: string[],
+  targets: Array<Omit<AuthzTarget, 'action'>>,
+): Promise<void> {
   try {
     for (const action of actions) {
-      for (const repository of repositories) {
-        await authorizer.check(principal, {
-          action: `${api.service}:${action}`,
-          resourceAccountId: accountId,
-          region,
-          ...(repository !== undefined && { repository }),
-          ...(sourceIp !== undefined && { sourceIp }),
-          secureTransport,
-          ...(userAgent !== undefined && { userAgent }),
-          ...(requestTags !== undefined && { requestTags }),
-          ...(removedTagKeys !== undefined && { removedTagKeys }),
-        });
-      }
+      for (const target of targets) await authorizer.check(principal, { ...target, action });
     }
   } catch (e) {
     if (e instanceof AccessDenied) {
@@ -348,4 +388,17 @@ async function authorize(
     }
     throw e;
   }
+}
+
+/** Checks `<service>:<action>` on the registry the call addresses ("*"), as authorize checks the call's own. */
+function registryChecks(api: JsonApi, authorizer: Authorizer, principal: Principal, body: Record<string, unknown>, region: string, req: IncomingMessage) {
+  const target = { ...originOf(req), resourceAccountId: addressedAccount(principal, body), region };
+  return (actions: string[]) =>
+    checkEach(
+      authorizer,
+      principal,
+      req,
+      actions.map((a) => `${api.service}:${a}`),
+      [target],
+    );
 }

@@ -1,7 +1,7 @@
 /** Create/Describe/Update/DeleteRepositoryCreationTemplate(s): the JSON door over registry/creation-templates.ts. */
 import { z } from 'zod';
 import { ENCRYPTION_TYPES, TAG_MUTABILITIES } from '../../../core/repository-settings.js';
-import { APPLIED_FOR, type CreationTemplate } from '../../../registry/creation-templates.js';
+import { APPLIED_FOR, grantedActions, type CreationTemplate } from '../../../registry/creation-templates.js';
 import { addressedRegistry, type EcrAction } from '../context.js';
 import { decodeToken, encodeToken, maxResults, modelPattern, mutabilityFilters, nextToken, parseInput } from '../input.js';
 
@@ -66,7 +66,7 @@ export const CreateRepositoryCreationTemplate: EcrAction = async (call) => {
 
 export const UpdateRepositoryCreationTemplate: EcrAction = async (call) => {
   const { prefix: p, ...fields } = parseInput(updateInput, call.body);
-  const template = await call.registry.creationTemplates.update(addressedRegistry(call), p, fields);
+  const template = await call.registry.creationTemplates.update(addressedRegistry(call), p, fields, call.mayOnRegistry);
   return { registryId: call.accountId, repositoryCreationTemplate: templateShape(template) };
 };
 
@@ -98,5 +98,12 @@ export const DescribeRepositoryCreationTemplates: EcrAction = async (call) => {
 export function templateImpliedActions(op: string, body: Record<string, unknown>): string[] {
   if (op !== 'CreateRepositoryCreationTemplate' && op !== 'UpdateRepositoryCreationTemplate') return [];
   const given = (k: string) => typeof body[k] === 'string' && body[k] !== '';
-  return ['CreateRepository', ...(given('lifecyclePolicy') ? ['PutLifecyclePolicy'] : []), ...(given('repositoryPolicy') ? ['SetRepositoryPolicy'] : [])];
+  // An update is asked again in the core for the template as it will be (CreationTemplates.update).
+  return grantedActions({ ...(given('lifecyclePolicy') && { lifecyclePolicy: 'given' }), ...(given('repositoryPolicy') && { repositoryPolicy: 'given' }) });
+}
+
+/** The role a template names (customRoleArn), which its creator passes to ECR: iam:PassRole on it, as ECR documents. */
+export function templatePassedRole(op: string, body: Record<string, unknown>): string | undefined {
+  if (op !== 'CreateRepositoryCreationTemplate' && op !== 'UpdateRepositoryCreationTemplate') return undefined;
+  return typeof body.customRoleArn === 'string' && body.customRoleArn !== '' ? body.customRoleArn : undefined;
 }

@@ -49,27 +49,33 @@ function ruleShape(rule: PullThroughRule, registry: string) {
 
 export const CreatePullThroughCacheRule: EcrAction = async (call) => {
   const input = parseInput(
-    z.object({
-      ecrRepositoryPrefix: prefix,
-      upstreamRegistryUrl: z.string().min(1).max(512),
-      registryId: registryId.optional(),
-      upstreamRegistry: z.enum(UPSTREAM_REGISTRIES).optional(),
-      credentialArn: credentialArn.optional(),
-      customRoleArn: z.string().max(2048).optional(),
-      upstreamRepositoryPrefix: prefix.optional(),
-    }),
+    z
+      .object({
+        ecrRepositoryPrefix: prefix,
+        upstreamRegistryUrl: z.string().min(1).max(512),
+        registryId: registryId.optional(),
+        upstreamRegistry: z.enum(UPSTREAM_REGISTRIES).optional(),
+        credentialArn: credentialArn.optional(),
+        customRoleArn: z.string().max(2048).optional(),
+        upstreamRepositoryPrefix: prefix.optional(),
+      })
+      .strict(),
     call.body,
   );
   if (input.customRoleArn !== undefined) throw new EcrError(PullThroughCodes.InvalidParameter, 'Berth does not assume roles: customRoleArn is not supported.');
   const key = addressedRegistry(call, input.registryId);
   const rule = await wire(
-    rules(call).create(key, {
-      ecrRepositoryPrefix: normal(input.ecrRepositoryPrefix),
-      upstreamRegistryUrl: input.upstreamRegistryUrl,
-      ...(input.upstreamRegistry !== undefined && { upstreamRegistry: input.upstreamRegistry }),
-      ...(input.credentialArn !== undefined && { credentialArn: input.credentialArn }),
-      ...(input.upstreamRepositoryPrefix !== undefined && { upstreamRepositoryPrefix: normal(input.upstreamRepositoryPrefix) }),
-    }),
+    rules(call).create(
+      key,
+      {
+        ecrRepositoryPrefix: normal(input.ecrRepositoryPrefix),
+        upstreamRegistryUrl: input.upstreamRegistryUrl,
+        ...(input.upstreamRegistry !== undefined && { upstreamRegistry: input.upstreamRegistry }),
+        ...(input.credentialArn !== undefined && { credentialArn: input.credentialArn }),
+        ...(input.upstreamRepositoryPrefix !== undefined && { upstreamRepositoryPrefix: normal(input.upstreamRepositoryPrefix) }),
+      },
+      call.secretUse?.(key),
+    ),
   );
   const { updatedAt: _u, ...shape } = ruleShape(rule, accountOf(key));
   return shape;
@@ -77,12 +83,14 @@ export const CreatePullThroughCacheRule: EcrAction = async (call) => {
 
 export const DescribePullThroughCacheRules: EcrAction = async (call) => {
   const input = parseInput(
-    z.object({
-      registryId: registryId.optional(),
-      ecrRepositoryPrefixes: z.array(prefix).min(1).max(100).optional(),
-      nextToken: nextToken.optional(),
-      maxResults: maxResults(1000).optional(),
-    }),
+    z
+      .object({
+        registryId: registryId.optional(),
+        ecrRepositoryPrefixes: z.array(prefix).min(1).max(100).optional(),
+        nextToken: nextToken.optional(),
+        maxResults: maxResults(1000).optional(),
+      })
+      .strict(),
     call.body,
   );
   const key = addressedRegistry(call, input.registryId);
@@ -104,17 +112,19 @@ export const DescribePullThroughCacheRules: EcrAction = async (call) => {
 
 export const UpdatePullThroughCacheRule: EcrAction = async (call) => {
   const input = parseInput(
-    z.object({
-      registryId: registryId.optional(),
-      ecrRepositoryPrefix: prefix,
-      credentialArn: credentialArn.optional(),
-      customRoleArn: z.string().max(2048).optional(),
-    }),
+    z
+      .object({
+        registryId: registryId.optional(),
+        ecrRepositoryPrefix: prefix,
+        credentialArn: credentialArn.optional(),
+        customRoleArn: z.string().max(2048).optional(),
+      })
+      .strict(),
     call.body,
   );
   if (input.customRoleArn !== undefined) throw new EcrError(PullThroughCodes.InvalidParameter, 'Berth does not assume roles: customRoleArn is not supported.');
   const key = addressedRegistry(call, input.registryId);
-  const rule = await wire(rules(call).update(key, normal(input.ecrRepositoryPrefix), input.credentialArn));
+  const rule = await wire(rules(call).update(key, normal(input.ecrRepositoryPrefix), input.credentialArn, call.secretUse?.(key)));
   return {
     ecrRepositoryPrefix: rule.ecrRepositoryPrefix,
     registryId: accountOf(key),
@@ -125,7 +135,7 @@ export const UpdatePullThroughCacheRule: EcrAction = async (call) => {
 };
 
 export const DeletePullThroughCacheRule: EcrAction = async (call) => {
-  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }), call.body);
+  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }).strict(), call.body);
   const key = addressedRegistry(call, input.registryId);
   const rule = await wire(rules(call).delete(key, normal(input.ecrRepositoryPrefix)));
   const { updatedAt: _u, upstreamRegistry: _k, ...shape } = ruleShape(rule, accountOf(key));
@@ -133,7 +143,7 @@ export const DeletePullThroughCacheRule: EcrAction = async (call) => {
 };
 
 export const ValidatePullThroughCacheRule: EcrAction = async (call) => {
-  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }), call.body);
+  const input = parseInput(z.object({ ecrRepositoryPrefix: prefix, registryId: registryId.optional() }).strict(), call.body);
   const key = addressedRegistry(call, input.registryId);
   const checked = await wire(rules(call).validate(key, normal(input.ecrRepositoryPrefix)));
   const r = checked.rule;
