@@ -9,21 +9,10 @@
  * until the next slot came, since only a byte after a chunk tells that it is not the last: under
  * 50 uploads at 1 MB/s each held 256 KiB there as well as the slot it was filling here.
  */
+import { copyInto } from '../../core/shared-copy.js';
 import type { ByteThread } from '../workers/threads.js';
 import type { SealPool } from './seal-pool.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
-
-/**
- * Copies `src` (≥ 1 byte) into the slot `dst` at `at`. Not `dst.set(src, at)`: into shared memory
- * V8 copies word by word with relaxed atomics (`v8::internal::relaxed_memmove`), which was 16.6 %
- * of an upload's server CPU samples, against 1.2 % for the glibc memcpy of the same bytes out of
- * the HTTP parser (perf, 3 × 512 MiB Node-client pushes; notes/2026-12-07-s33-handoff.md).
- * Buffer's fill() with a buffer as the value copies with memcpy in C++, shared memory or not, and
- * fills exactly `src.length` bytes here, so it never repeats the value.
- */
-function copyInto(dst: Buffer, at: number, src: Uint8Array): void {
-  dst.fill(src, at, at + src.length);
-}
 
 /** How an append ended: whole chunks sealed, the plaintext after them, and the bytes of its ciphertext also written past them (seal-protocol.ts). */
 export interface SealEnd {
@@ -90,6 +79,7 @@ export class SealAppend {
       }
       const room = this.bytes!.length;
       const n = Math.min(piece.length - at, room - this.filled);
+      // Not set(): see core/shared-copy.ts.
       copyInto(this.bytes!, this.filled, n === piece.length ? piece : piece.subarray(at, at + n));
       this.filled += n;
       at += n;

@@ -56,7 +56,7 @@ export class SealSlots {
 
   /**
    * The memory of slot `n` (a view of the shared block; it travels in messages as it is, and
-   * arrives as a Uint8Array). A Buffer, for seal-append.ts to copy into it with fill().
+   * arrives as a Uint8Array). A Buffer, to be copied into with fill() (core/shared-copy.ts).
    */
   view(n: number): Buffer {
     if (!this.block) {
