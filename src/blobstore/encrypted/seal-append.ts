@@ -9,6 +9,7 @@
  * until the next slot came, since only a byte after a chunk tells that it is not the last: under
  * 50 uploads at 1 MB/s each held 256 KiB there as well as the slot it was filling here.
  */
+import { copyInto } from '../../core/shared-copy.js';
 import type { ByteThread } from '../workers/threads.js';
 import type { SealPool } from './seal-pool.js';
 import type { FromSealer, ToSealer } from './seal-protocol.js';
@@ -25,7 +26,7 @@ export class SealAppend {
   /** Slots this append holds: the one being filled and the ones posted. */
   private held = 0;
   private current: number | undefined;
-  private bytes: Uint8Array | undefined;
+  private bytes: Buffer | undefined;
   private filled = 0;
   /** A full slot not posted yet: it goes, marked `more`, once a byte after it is in `current`. */
   private ready: number | undefined;
@@ -78,7 +79,8 @@ export class SealAppend {
       }
       const room = this.bytes!.length;
       const n = Math.min(piece.length - at, room - this.filled);
-      this.bytes!.set(n === piece.length ? piece : piece.subarray(at, at + n), this.filled);
+      // Not set(): see core/shared-copy.ts.
+      copyInto(this.bytes!, this.filled, n === piece.length ? piece : piece.subarray(at, at + n));
       this.filled += n;
       at += n;
       this.postReady(true);

@@ -230,7 +230,7 @@ export class SealPool {
   }
 
   /** @internal The memory of slot `n` (a bulk slot's is longer). */
-  slab(n: number): Uint8Array {
+  slab(n: number): Buffer {
     return n < this.budget ? this.memory.view(n) : this.bulk!.view(n - this.budget);
   }
 

@@ -24,7 +24,7 @@ import { canTrimMalloc, releasePages, residentBytes } from '../../core/malloc-tr
 
 export class SealSlots {
   private block: SharedArrayBuffer | undefined;
-  private views: Uint8Array[] = [];
+  private views: Buffer[] = [];
   /** Free slots whose pages may be resident, the most recently freed last (taken first: warm). */
   private free: number[] = [];
   /** Free slots whose pages were handed back. */
@@ -54,8 +54,11 @@ export class SealSlots {
     this.free.push(n);
   }
 
-  /** The memory of slot `n` (a view of the shared block; it travels in messages as it is). */
-  view(n: number): Uint8Array {
+  /**
+   * The memory of slot `n` (a view of the shared block; it travels in messages as it is, and
+   * arrives as a Uint8Array). A Buffer, to be copied into with fill() (core/shared-copy.ts).
+   */
+  view(n: number): Buffer {
     if (!this.block) {
       this.block = new SharedArrayBuffer(this.slotBytes * this.count);
       // A block this large is mapped apart and untouched, unless malloc found a free chunk that
@@ -64,7 +67,7 @@ export class SealSlots {
     }
     let v = this.views[n];
     if (!v) {
-      v = new Uint8Array(this.block, n * this.slotBytes, this.slotBytes);
+      v = Buffer.from(this.block, n * this.slotBytes, this.slotBytes);
       this.views[n] = v;
     }
     return v;

@@ -1,0 +1,31 @@
+/** copyInto(): exactly the source's bytes, at their place in shared memory, nothing around them touched. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { copyInto } from './shared-copy.js';
+
+describe('copyInto', () => {
+  it("copies the source's bytes at the offset into shared memory and leaves every other byte", () => {
+    const dst = Buffer.from(new SharedArrayBuffer(64));
+    dst.fill(0xee);
+    const src = Buffer.from([1, 2, 3, 4, 5]);
+    copyInto(dst, 10, src);
+    assert.deepEqual([...dst.subarray(10, 15)], [1, 2, 3, 4, 5]);
+    // fill() repeats its value over a longer range: the range must end where the source does.
+    assert.ok(dst.subarray(0, 10).every((b) => b === 0xee));
+    assert.ok(dst.subarray(15).every((b) => b === 0xee));
+  });
+
+  it('copies a slice of a larger buffer (its own bytes, not its backing buffer from the start) and up to the last byte', () => {
+    const dst = Buffer.from(new SharedArrayBuffer(16));
+    const whole = Uint8Array.from({ length: 32 }, (_, i) => i);
+    copyInto(dst, 12, whole.subarray(20, 24));
+    assert.deepEqual([...dst.subarray(12)], [20, 21, 22, 23]);
+    assert.ok(dst.subarray(0, 12).every((b) => b === 0));
+  });
+
+  it('copies nothing for an empty source (an empty range: fill() does not look at the value)', () => {
+    const dst = Buffer.from(new SharedArrayBuffer(8));
+    copyInto(dst, 4, new Uint8Array(0));
+    assert.ok(dst.every((b) => b === 0));
+  });
+});
