@@ -28,4 +28,13 @@ describe('copyInto', () => {
     copyInto(dst, 4, new Uint8Array(0));
     assert.ok(dst.every((b) => b === 0));
   });
+
+  it('copies into a plain Uint8Array view of shared memory, and out of shared memory into a Buffer', () => {
+    const shared = new Uint8Array(new SharedArrayBuffer(16), 4, 8);
+    copyInto(shared, 3, Uint8Array.from([7, 8, 9]));
+    assert.deepEqual([...new Uint8Array(shared.buffer)], [0, 0, 0, 0, 0, 0, 0, 7, 8, 9, 0, 0, 0, 0, 0, 0]);
+    const out = Buffer.alloc(5, 0xee);
+    copyInto(out, 1, shared.subarray(3, 6));
+    assert.deepEqual([...out], [0xee, 7, 8, 9, 0xee]);
+  });
 });

@@ -8,7 +8,13 @@
  * `src.length` bytes it never repeats the value.
  */
 
-/** Copies all of `src` into `dst` at `at` (the caller keeps it within `dst`). */
-export function copyInto(dst: Buffer, at: number, src: Uint8Array): void {
-  dst.fill(src, at, at + src.length);
+const fill = Buffer.prototype.fill;
+
+/**
+ * Copies all of `src` into `dst` at `at` (the caller keeps it within `dst`). Either side may be
+ * shared memory: V8 copies relaxed in both directions (into a slot, and out of a download's ring).
+ * `dst` need not be a Buffer: Buffer's fill() works on any Uint8Array.
+ */
+export function copyInto(dst: Uint8Array, at: number, src: Uint8Array): void {
+  fill.call(dst, src, at, at + src.length);
 }

@@ -19,6 +19,7 @@ import type { FromWorker, ToWorker } from '../blobstore/workers/hash-protocol.js
 import { ByteThreads, type ByteThread } from '../blobstore/workers/threads.js';
 import type { DigestAlgorithm } from '../core/digest.js';
 import type { ThreadHash } from '../blobstore/blob-store.js';
+import { copyInto } from '../core/shared-copy.js';
 
 export interface HashPoolOptions {
   /** The byte threads to hash on (shared with opening downloads); the pool's own when absent. */
@@ -240,7 +241,7 @@ export class HashSession implements ThreadHash {
     for (let at = 0; at < chunk.length; ) {
       this.batch ??= this.pool.take();
       const n = Math.min(chunk.length - at, this.batch.bytes.length - this.filled);
-      this.batch.bytes.set(n === chunk.length ? chunk : chunk.subarray(at, at + n), this.filled);
+      copyInto(this.batch.bytes, this.filled, n === chunk.length ? chunk : chunk.subarray(at, at + n));
       this.filled += n;
       at += n;
       if (this.filled === this.batch.bytes.length) this.flush();

@@ -21,6 +21,7 @@
  */
 import { release } from '../../core/fresh-pieces.js';
 import { pageOffset, releasePages } from '../../core/malloc-trim.js';
+import { copyInto } from '../../core/shared-copy.js';
 
 /** Bytes per granule (a smaller chunk is held in one granule of its own size). */
 export const GRANULE = 8 * 1024;
@@ -163,7 +164,7 @@ export class HeldChunk {
       const into = this.filled % this.granule;
       if (into === 0) this.parts.push(this.granules.take(this.granule));
       const n = Math.min(bytes.length - at, this.granule - into);
-      this.parts[this.parts.length - 1]!.set(bytes.subarray(at, at + n), into);
+      copyInto(this.parts[this.parts.length - 1]!, into, bytes.subarray(at, at + n));
       this.filled += n;
       at += n;
     }
@@ -174,7 +175,7 @@ export class HeldChunk {
     let at = 0;
     for (const p of this.parts) {
       const n = Math.min(p.length, this.filled - at);
-      into.set(n === p.length ? p : p.subarray(0, n), at);
+      copyInto(into, at, n === p.length ? p : p.subarray(0, n));
       at += n;
     }
     return into.subarray(0, this.filled);

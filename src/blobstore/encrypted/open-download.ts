@@ -7,6 +7,7 @@ import { FdSource } from './fd-source.js';
 import { nativeGcm } from './native-gcm.js';
 import type { Sending } from './open-send.js';
 import type { Stripe, ToOpener } from './open-protocol.js';
+import { copyInto } from '../../core/shared-copy.js';
 
 /** The input ring of a download fed by the main thread, and what of it is ours to read. */
 export interface Feed {
@@ -79,7 +80,7 @@ export function newDownload(m: Extract<ToOpener, { op: 'start' }>): Download {
       // posted only up to `at`, so a chunk that fails its tag is never let out.
       {
         unverified: (plain) => {
-          d.ring.set(plain, d.into * d.slotBytes + d.at + d.unverified);
+          copyInto(d.ring, d.into * d.slotBytes + d.at + d.unverified, plain);
           d.unverified += plain.length;
         },
         verified: () => {

@@ -10,6 +10,7 @@
  * that stayed there before.
  */
 import type { Readable } from 'node:stream';
+import { copyInto } from '../../core/shared-copy.js';
 
 export interface FeedSink {
   /** Input slot `slot` holds `len` sealed bytes for the worker; `last`: the stream ended (`slot` -1 with nothing). */
@@ -83,7 +84,7 @@ export class OpenFeed {
       }
       const c = this.current;
       const n = Math.min(this.slotBytes - c.len, chunk.length - at);
-      this.bytes.set(chunk.subarray(at, at + n), c.slot * this.slotBytes + c.len);
+      copyInto(this.bytes, c.slot * this.slotBytes + c.len, chunk.subarray(at, at + n));
       c.len += n;
       at += n;
       if (c.len === this.slotBytes) {

@@ -12,6 +12,7 @@ import { BlobIntegrityError } from './chunk-format.js';
 import type { BudgetGrant } from '../../core/download-budget.js';
 import type { FromOpener, ToOpener } from './open-protocol.js';
 import type { SockSend } from './sock-send.js';
+import { copyInto } from '../../core/shared-copy.js';
 
 export interface Ring {
   sab: SharedArrayBuffer;
@@ -246,7 +247,7 @@ export class RingDownload extends Readable implements DirectBody {
       const r = this.nextSlot();
       if (!r) break;
       const copy = Buffer.allocUnsafe(r.len);
-      copy.set(this.view(r.part, r));
+      copyInto(copy, 0, this.view(r.part, r));
       this.credit(r.part, r.slot);
       this.reading = this.push(copy);
     }
