@@ -5,6 +5,7 @@
  * and the audit trail are identical. ECR's answers go back as ECR sends them; IAM's result as
  * JSON (the members IAM's XML result holds). `can` answers with the same authorizers.
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../../auth/principal.js';
 import { ConsoleCodes, EcrCodes, IamCodes } from '../../core/errors.js';
@@ -34,13 +35,7 @@ export async function ecrCall(door: ConsoleDoor, req: IncomingMessage, res: Serv
     const raw = await readBody(req, MAX_ECR_BYTES).catch(() => {
       throw new EcrError(EcrCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(EcrCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EcrError(EcrCodes.Serialization, 'request body must be a JSON object');
+    const body = jsonObjectBody(raw, (m) => new EcrError(EcrCodes.Serialization, m));
     const op = target.slice(ECR_TARGET_PREFIX.length);
     sendEcrJson(res, await runJsonApiCall(ECR_API, door.ecr, req, principal, op, body as Record<string, unknown>));
   } catch (err) {

@@ -1,4 +1,5 @@
 /** Dispatches an ECR JSON API request to its action by `X-Amz-Target`. */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, EcrCodes } from '../../core/errors.js';
@@ -234,15 +235,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
       if (!credentialed) await opts.authenticator.signed(req, Buffer.alloc(0), [api.service]);
       throw new EcrError(EcrCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(EcrCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new EcrError(EcrCodes.Serialization, 'request body must be a JSON object');
-    }
+    const body = jsonObjectBody(raw, (m) => new EcrError(EcrCodes.Serialization, m));
     noteOperation(req, api.service, op, { params: body as Record<string, unknown> });
     // As AWS: a signature scoped to a region this endpoint does not serve is refused, so a
     // client's --region can never address a registry /v2 does not serve.
