@@ -103,12 +103,12 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
   const raw = await readBody(req, 256 * 1024).catch(() => {
     throw new ConsoleError(ConsoleCodes.Validation, 'The body is too large.');
   });
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
+  const origin = requestOrigin(req);
   const results = [];
   for (const c of parseChecks(raw)) {
     const [service, name] = c.action.split(':') as [string, string];
     let allowed: boolean;
-    if (service === 'iam') allowed = await iamAllowed(door.iam, principal, name, c.resource ?? '*', requestOrigin(req));
+    if (service === 'iam') allowed = await iamAllowed(door.iam, principal, name, c.resource ?? '*', origin);
     else {
       const repository = REGISTRY_LEVEL_ACTIONS.has(name) ? undefined : (c.resource ?? '*');
       allowed = await door.authorizer
@@ -117,9 +117,7 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
           resourceAccountId: principal.accountId,
           region: door.region,
           ...(repository !== undefined && { repository }),
-          ...(sourceIp !== undefined && { sourceIp }),
-          secureTransport,
-          ...(userAgent !== undefined && { userAgent }),
+          origin,
         })
         .then(
           () => true,

@@ -334,7 +334,7 @@ async function authorize(
     ...templateImpliedActions(op, body),
   ];
   const base = {
-    ...originOf(req),
+    origin: requestOrigin(req),
     resourceAccountId: accountId,
     region,
     ...(requestTags !== undefined && { requestTags }),
@@ -355,11 +355,6 @@ async function authorize(
 /** The account a call addresses: its registryId (a malformed one names none: validation refuses it, as ECR does first), else the caller's. */
 function addressedAccount(principal: Principal, body: Record<string, unknown>): string {
   return typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
-}
-
-function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean; userAgent?: string } {
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
-  return { ...(sourceIp !== undefined && { sourceIp }), secureTransport, ...(userAgent !== undefined && { userAgent }) };
 }
 
 /** Each action on each target, refused in ECR's words (AccessDeniedException, noted for the trail). */
@@ -385,7 +380,7 @@ async function checkEach(
 
 /** Checks `<service>:<action>` on the registry the call addresses ("*"), as authorize checks the call's own. */
 function registryChecks(api: JsonApi, authorizer: Authorizer, principal: Principal, body: Record<string, unknown>, region: string, req: IncomingMessage) {
-  const target = { ...originOf(req), resourceAccountId: addressedAccount(principal, body), region };
+  const target = { origin: requestOrigin(req), resourceAccountId: addressedAccount(principal, body), region };
   return (actions: string[]) =>
     checkEach(
       authorizer,
