@@ -35,14 +35,12 @@ export interface AuthzTarget {
   region: string;
   /** The repository acted on; undefined for registry-level actions (resource "*"). */
   repository?: string;
-  sourceIp?: string;
   /**
-   * Whether the request came over TLS, for aws:SecureTransport. Unset means plain HTTP, so a
-   * policy denying insecure transport fails closed rather than never matching.
+   * What the request says of where it came from (requestOrigin): aws:SourceIp, aws:SecureTransport,
+   * aws:UserAgent, aws:Referer. Required and whole, so no door's check can leave a key out and
+   * pass a Deny conditioned on it that the other doors honour.
    */
-  secureTransport?: boolean;
-  /** The request's User-Agent header, for aws:UserAgent. */
-  userAgent?: string;
+  origin: RequestOrigin;
   /**
    * A /v2 push, which creates its repository under create-on-push and so is also a
    * CreateRepository when the repository is missing. The JSON API never creates on push.
@@ -117,11 +115,7 @@ export class Authorizer {
     const context = globalConditionKeys({
       principal,
       ...(identity.userId !== undefined && { userId: identity.userId }),
-      origin: {
-        secureTransport: target.secureTransport ?? false,
-        ...(target.sourceIp !== undefined && { sourceIp: target.sourceIp }),
-        ...(target.userAgent !== undefined && { userAgent: target.userAgent }),
-      },
+      origin: target.origin,
       region: target.region,
       resourceAccountId: target.resourceAccountId,
       now: this.options.clock.now(),

@@ -17,9 +17,6 @@ export function importAccess(authorizer: Authorizer, principal: Principal, req: 
   return {
     async check(createsRepository) {
       const actions = [...(createsRepository ? ['ecr:CreateRepository'] : []), 'ecr:BatchImportUpstreamImage'];
-      // The request's whole origin, as the pull's own checks had it: a condition on a key left
-      // out here (aws:UserAgent) would not match, and a Deny keyed on it would not hold.
-      const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
       try {
         for (const action of actions) {
           await authorizer.check(principal, {
@@ -27,9 +24,7 @@ export function importAccess(authorizer: Authorizer, principal: Principal, req: 
             resourceAccountId: accountOf(scope.registryKey),
             region: regionOf(scope.registryKey),
             repository: scope.name,
-            ...(sourceIp !== undefined && { sourceIp }),
-            secureTransport,
-            ...(userAgent !== undefined && { userAgent }),
+            origin: requestOrigin(req),
           });
         }
       } catch (e) {

@@ -382,6 +382,19 @@ describe('the console API', () => {
       );
     assert.deepEqual(await names('scraper/1.0'), [], 'the Deny on this User-Agent holds');
     assert.ok((await names('Mozilla/5.0')).includes('usage/hidden'));
+    // `can` answers as the call itself would, with the same request's keys.
+    const may = async (userAgent: string) =>
+      (
+        (
+          await bound.request('/console/api/can', {
+            method: 'POST',
+            headers: { 'user-agent': userAgent, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ checks: [{ action: 'ecr:DescribeRepositories', resource: 'usage/hidden' }] }),
+          })
+        ).body.results as Array<{ allowed: boolean }>
+      )[0]!.allowed;
+    assert.equal(await may('scraper/1.0'), false);
+    assert.equal(await may('Mozilla/5.0'), true);
   });
 
   it('refuses malformed sign-ins and unknown console API paths clearly', async () => {

@@ -6,6 +6,7 @@
  * identity policies (the account root may); a caller sees its own account's events only.
  * The rules are in ../../audit/lookup-events.ts; the wire is AWS JSON 1.1, rendered as ECR's is.
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { lookupEvents, LookupEventsError } from '../../audit/lookup-events.js';
@@ -46,14 +47,7 @@ export async function routeCloudTrail(opts: CloudTrailRouterOptions, req: Incomi
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
       throw new EcrError(CloudTrailCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(CloudTrailCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new EcrError(CloudTrailCodes.Serialization, 'request body must be a JSON object');
+    const body = jsonObjectBody(raw, (m) => new EcrError(CloudTrailCodes.Serialization, m));
     const params = body as Record<string, unknown>;
     noteOperation(req, 'cloudtrail', op, { params });
     const { principal } = await opts.authenticator.signed(req, raw, ['cloudtrail'], [opts.region]);

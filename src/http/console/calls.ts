@@ -5,6 +5,7 @@
  * and the audit trail are identical. ECR's answers go back as ECR sends them; IAM's result as
  * JSON (the members IAM's XML result holds). `can` answers with the same authorizers.
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../../auth/principal.js';
 import { ConsoleCodes, EcrCodes, IamCodes } from '../../core/errors.js';
@@ -34,13 +35,7 @@ export async function ecrCall(door: ConsoleDoor, req: IncomingMessage, res: Serv
     const raw = await readBody(req, MAX_ECR_BYTES).catch(() => {
       throw new EcrError(EcrCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(EcrCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EcrError(EcrCodes.Serialization, 'request body must be a JSON object');
+    const body = jsonObjectBody(raw, (m) => new EcrError(EcrCodes.Serialization, m));
     const op = target.slice(ECR_TARGET_PREFIX.length);
     sendEcrJson(res, await runJsonApiCall(ECR_API, door.ecr, req, principal, op, body as Record<string, unknown>));
   } catch (err) {
@@ -108,12 +103,12 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
   const raw = await readBody(req, 256 * 1024).catch(() => {
     throw new ConsoleError(ConsoleCodes.Validation, 'The body is too large.');
   });
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
+  const origin = requestOrigin(req);
   const results = [];
   for (const c of parseChecks(raw)) {
     const [service, name] = c.action.split(':') as [string, string];
     let allowed: boolean;
-    if (service === 'iam') allowed = await iamAllowed(door.iam, principal, name, c.resource ?? '*', requestOrigin(req));
+    if (service === 'iam') allowed = await iamAllowed(door.iam, principal, name, c.resource ?? '*', origin);
     else {
       const repository = REGISTRY_LEVEL_ACTIONS.has(name) ? undefined : (c.resource ?? '*');
       allowed = await door.authorizer
@@ -122,9 +117,7 @@ export async function can(door: ConsoleDoor, req: IncomingMessage, res: ServerRe
           resourceAccountId: principal.accountId,
           region: door.region,
           ...(repository !== undefined && { repository }),
-          ...(sourceIp !== undefined && { sourceIp }),
-          secureTransport,
-          ...(userAgent !== undefined && { userAgent }),
+          origin,
         })
         .then(
           () => true,

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WireCode } from '../../core/errors.js';
 import { noteError } from '../request-facts.js';
-import { cameOverTls } from '../request.js';
+import { externalScheme } from '../request.js';
 
 export const CSP = [
   "default-src 'self'",
@@ -45,14 +45,18 @@ export function sessionCookie(req: IncomingMessage): string | undefined {
 /**
  * Only the console's paths see the cookie; script never does; no other site's request carries
  * it. A browser session's cookie (no Max-Age): the server ends the session on its own terms.
+ * Secure whenever the browser reached Berth over https, directly or through a TLS proxy that
+ * says so (externalScheme): else the browser would send the session in clear to plain http.
  */
 export function setSessionCookie(req: IncomingMessage, res: ServerResponse, id: string): void {
-  res.setHeader('Set-Cookie', `${COOKIE_NAME}=${id}; Path=/console; HttpOnly; SameSite=Strict${cameOverTls(req) ? '; Secure' : ''}`);
+  res.setHeader('Set-Cookie', `${COOKIE_NAME}=${id}; Path=/console; HttpOnly; SameSite=Strict${secure(req)}`);
 }
 
 export function clearSessionCookie(req: IncomingMessage, res: ServerResponse): void {
-  res.setHeader('Set-Cookie', `${COOKIE_NAME}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0${cameOverTls(req) ? '; Secure' : ''}`);
+  res.setHeader('Set-Cookie', `${COOKIE_NAME}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0${secure(req)}`);
 }
+
+const secure = (req: IncomingMessage): string => (externalScheme(req) === 'https' ? '; Secure' : '');
 
 export function sendConsoleJson(res: ServerResponse, status: number, value: unknown): void {
   const body = status === 204 ? '' : JSON.stringify(value);

@@ -12,7 +12,7 @@ import { userPrincipal, type Principal } from '../../auth/principal.js';
 import { ConsoleCodes, IamCodes } from '../../core/errors.js';
 import { v2Location } from '../registry-address.js';
 import { noteOperation, notePrincipal } from '../request-facts.js';
-import { cameOverTls, readBody } from '../request.js';
+import { externalScheme, readBody } from '../request.js';
 import { ConsoleError, clearSessionCookie, sendConsoleJson, sessionCookie, setSessionCookie } from './responses.js';
 import type { ConsoleDoor } from './door.js';
 
@@ -66,7 +66,7 @@ export function sessionBody(door: ConsoleDoor, req: IncomingMessage, s: OpenSess
       accountId: p.accountId,
       region: door.region,
       host: v2Location(p.accountId, p.accountId, door.registryHost, requestHost).host,
-      endpoint: `${cameOverTls(req) ? 'https' : 'http'}://${requestHost}`,
+      endpoint: `${externalScheme(req)}://${requestHost}`,
     },
   };
 }

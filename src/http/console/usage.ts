@@ -25,9 +25,7 @@ export async function usage(door: ConsoleDoor, req: IncomingMessage, res: Server
   const to = Math.floor(door.clock.now().getTime() / DAY_MS) + 1;
   const from = to - days;
   const rows = await door.dailyUsage(from, to, principal.accountId);
-  // The request's whole origin, as DescribeRepositories itself is judged: a key left out here
-  // (aws:UserAgent, aws:SecureTransport) would let a Deny keyed on it miss.
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
+  const origin = requestOrigin(req);
   const allowed = new Map<string, boolean>();
   const may = async (repository: string): Promise<boolean> => {
     let ok = allowed.get(repository);
@@ -38,9 +36,7 @@ export async function usage(door: ConsoleDoor, req: IncomingMessage, res: Server
           resourceAccountId: principal.accountId,
           region: door.region,
           repository,
-          ...(sourceIp !== undefined && { sourceIp }),
-          secureTransport,
-          ...(userAgent !== undefined && { userAgent }),
+          origin,
         })
         .then(
           () => true,

@@ -1,4 +1,5 @@
 /** Dispatches an ECR JSON API request to its action by `X-Amz-Target`. */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Codes, EcrCodes } from '../../core/errors.js';
@@ -234,15 +235,7 @@ export async function routeJsonApi(api: JsonApi, opts: EcrRouterOptions, req: In
       if (!credentialed) await opts.authenticator.signed(req, Buffer.alloc(0), [api.service]);
       throw new EcrError(EcrCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(EcrCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new EcrError(EcrCodes.Serialization, 'request body must be a JSON object');
-    }
+    const body = jsonObjectBody(raw, (m) => new EcrError(EcrCodes.Serialization, m));
     noteOperation(req, api.service, op, { params: body as Record<string, unknown> });
     // As AWS: a signature scoped to a region this endpoint does not serve is refused, so a
     // client's --region can never address a registry /v2 does not serve.
@@ -341,7 +334,7 @@ async function authorize(
     ...templateImpliedActions(op, body),
   ];
   const base = {
-    ...originOf(req),
+    origin: requestOrigin(req),
     resourceAccountId: accountId,
     region,
     ...(requestTags !== undefined && { requestTags }),
@@ -362,11 +355,6 @@ async function authorize(
 /** The account a call addresses: its registryId (a malformed one names none: validation refuses it, as ECR does first), else the caller's. */
 function addressedAccount(principal: Principal, body: Record<string, unknown>): string {
   return typeof body.registryId === 'string' && /^\d{12}$/.test(body.registryId) ? body.registryId : principal.accountId;
-}
-
-function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean; userAgent?: string } {
-  const { sourceIp, secureTransport, userAgent } = requestOrigin(req);
-  return { ...(sourceIp !== undefined && { sourceIp }), secureTransport, ...(userAgent !== undefined && { userAgent }) };
 }
 
 /** Each action on each target, refused in ECR's words (AccessDeniedException, noted for the trail). */
@@ -392,7 +380,7 @@ async function checkEach(
 
 /** Checks `<service>:<action>` on the registry the call addresses ("*"), as authorize checks the call's own. */
 function registryChecks(api: JsonApi, authorizer: Authorizer, principal: Principal, body: Record<string, unknown>, region: string, req: IncomingMessage) {
-  const target = { ...originOf(req), resourceAccountId: addressedAccount(principal, body), region };
+  const target = { origin: requestOrigin(req), resourceAccountId: addressedAccount(principal, body), region };
   return (actions: string[]) =>
     checkEach(
       authorizer,

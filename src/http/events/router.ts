@@ -4,6 +4,7 @@
  * Authorized as `events:<Op>` on the rule, connection or API destination ARN, by the same
  * identity policies as every other door (the account root may do anything in its account).
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
@@ -50,13 +51,7 @@ export async function routeEvents(opts: EventsRouterOptions, req: IncomingMessag
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
       throw new EcrError(EventsCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(EventsCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EcrError(EventsCodes.Serialization, 'request body must be a JSON object');
+    const body = jsonObjectBody(raw, (m) => new EcrError(EventsCodes.Serialization, m));
     noteOperation(req, 'events', op, { params: body as Record<string, unknown> });
     const { principal } = await opts.authenticator.signed(req, raw, ['events'], [opts.region]);
     if (!opts.events) throw new EcrError(EventsCodes.UnknownOperation, 'This Berth server does not serve the EventBridge API');

@@ -3,6 +3,7 @@
  * `kms`) to its action, over the KMS keys Berth keeps, so `aws kms`, `@aws-sdk/client-kms`,
  * Terraform and another Berth node (kmsProvider 'aws') can use Berth as their KMS.
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { KmsCodes } from '../../core/errors.js';
@@ -66,13 +67,7 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
       throw kmsWireError(KmsCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw kmsWireError(KmsCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw kmsWireError(KmsCodes.Serialization, 'request body must be a JSON object');
+    const body = jsonObjectBody(raw, (m) => kmsWireError(KmsCodes.Serialization, m));
     noteOperation(req, 'kms', op, { params: body as Record<string, unknown> });
     const region = opts.region;
     const { principal } = await opts.authenticator.signed(req, raw, ['kms'], [region]);

@@ -8,7 +8,7 @@ import type { RepoScope } from '../../registry/context.js';
 import type { Registry } from '../../registry/registry.js';
 import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
-import { cameOverTls } from '../request.js';
+import { requestOrigin, type RequestOrigin } from '../condition-keys/global.js';
 
 export interface OciRequest {
   req: IncomingMessage;
@@ -59,20 +59,7 @@ export function scopeOf(r: OciRequest, name: string): RepoScope {
   return { registryKey: r.registryKey, name: prefix !== undefined && name.startsWith(prefix) ? name.slice(prefix.length) : name };
 }
 
-/** What the authorizer's conditions read of a request: the registry it addresses, its source IP, TLS, User-Agent. */
-export function requestConditions(r: OciRequest): {
-  resourceAccountId: string;
-  region: string;
-  sourceIp?: string;
-  secureTransport: boolean;
-  userAgent?: string;
-} {
-  const userAgent = r.req.headers['user-agent'];
-  return {
-    resourceAccountId: accountOf(r.registryKey),
-    region: regionOf(r.registryKey),
-    ...(r.req.socket.remoteAddress !== undefined && { sourceIp: r.req.socket.remoteAddress }),
-    secureTransport: cameOverTls(r.req),
-    ...(userAgent !== undefined && { userAgent }),
-  };
+/** What the authorizer's conditions read of a request: the registry it addresses, and where the request came from. */
+export function requestConditions(r: OciRequest): { resourceAccountId: string; region: string; origin: RequestOrigin } {
+  return { resourceAccountId: accountOf(r.registryKey), region: regionOf(r.registryKey), origin: requestOrigin(r.req) };
 }

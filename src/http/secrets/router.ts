@@ -5,6 +5,7 @@
  * same identity policies as every other door. Secret values never reach the request's recorded
  * parameters (the audit trail) nor the logs.
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isAuthError } from '../../auth/errors.js';
@@ -62,13 +63,7 @@ export async function routeSecrets(opts: SecretsRouterOptions, req: IncomingMess
     const raw = await readBody(req, MAX_BODY_BYTES).catch(() => {
       throw new EcrError(SecretsCodes.Serialization, 'request body is too large');
     });
-    let body: unknown;
-    try {
-      body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new EcrError(SecretsCodes.Serialization, 'request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EcrError(SecretsCodes.Serialization, 'request body must be a JSON object');
+    const body = jsonObjectBody(raw, (m) => new EcrError(SecretsCodes.Serialization, m));
     noteOperation(req, 'secretsmanager', op, { params: recordedParams(body as Record<string, unknown>) });
     const { principal } = await opts.authenticator.signed(req, raw, ['secretsmanager'], [opts.region]);
     if (!opts.secrets) throw new EcrError(SecretsCodes.UnknownOperation, 'This Berth server does not serve the Secrets Manager API');

@@ -5,6 +5,7 @@
  * `signer:<Op>` on the profile's ARN ("*" for the listing) from identity policies, as Secrets
  * Manager's door is. Any other Signer route answers UnknownOperationException.
  */
+import { jsonObjectBody } from '../model/json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -96,15 +97,7 @@ export async function routeSigner(opts: SignerRouterOptions, req: IncomingMessag
     const { principal } = await opts.authenticator.signed(req, raw, ['signer'], [opts.region]);
     if (!opts.signer) throw new EcrError(SignerCodes.UnknownOperation, 'This Berth server does not serve the Signer API');
     const { profiles, authorizer } = opts.signer;
-    let body: Record<string, unknown> = {};
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        throw new EcrError(SignerCodes.Serialization, 'request body is not valid JSON');
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new EcrError(SignerCodes.Serialization, 'request body must be a JSON object');
-    }
+    const body = jsonObjectBody(raw, (m) => new EcrError(SignerCodes.Serialization, m));
     const scope: SignerScope = { accountId: principal.accountId, region: opts.region };
     const authorize = async (resource: string) => {
       await authorizer.check(principal, { action: `signer:${route.op}`, resource, origin: requestOrigin(req), region: opts.region }).catch((e: unknown) => {
