@@ -6,7 +6,7 @@
 import { parseRegistryKey, type RegistryKey } from '../core/registry-key.js';
 import type { Page } from './types.js';
 
-export type DocumentKind = 'secret' | 'ptc-rule' | 'ptc-tag' | 'signing-profile' | 'signing-config' | 'signing-status';
+export type DocumentKind = 'secret' | 'ptc-rule' | 'ptc-tag' | 'signing-profile' | 'signing-status';
 
 export interface DocumentRecord {
   registryKey: RegistryKey;

@@ -737,6 +737,18 @@ export const migrations: Migration[] = [
       `ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'`,
     ],
   },
+  {
+    version: 30,
+    name: 'signing configuration among the registry settings',
+    sql: () => [
+      // Managed signing's configuration joins scanning's and replication's in registry_settings
+      // (name 'signing'), so a manifest push reads all three in one query. It was a named
+      // document (kind 'signing-config', name 'registry') until now: carried over as it is.
+      `INSERT INTO registry_settings (registry_id, name, value)
+        SELECT registry_id, 'signing', document FROM named_documents WHERE kind = 'signing-config' AND name = 'registry'`,
+      `DELETE FROM named_documents WHERE kind = 'signing-config'`,
+    ],
+  },
 ];
 
 /** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */

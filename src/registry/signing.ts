@@ -2,8 +2,9 @@
  * Managed signing's registry side: the signing configuration (ECR's rules, each a signing
  * profile and optional wildcard repository filters), which profiles a push to a repository calls
  * for, the job a push enqueues with its manifest, and each image's signing status per profile.
- * The configuration and statuses are named documents; the signing itself is the job's
- * (signer/signing-job.ts).
+ * The configuration is a registry setting (beside scanning's and replication's, so a push reads
+ * them in one query: registry-config.ts), statuses are named documents; the signing itself is the
+ * job's (signer/signing-job.ts).
  *
  * A status is written IN_PROGRESS just after the push's transaction (which enqueued the job),
  * and final by the job; both carry the push's id, so an IN_PROGRESS written late never hides a
@@ -20,8 +21,8 @@ import type { RegistryContext, RepoScope } from './context.js';
 import type { ImageId, Images } from './images.js';
 
 export const SIGN_JOB = 'sign-image';
-const CONFIG_KIND = 'signing-config';
-const CONFIG_NAME = 'registry';
+/** The configuration's name among the registry's settings. */
+export const SIGNING_SETTING = 'signing';
 const STATUS_KIND = 'signing-status';
 
 export interface SigningRule {
@@ -78,8 +79,7 @@ export class Signing {
   ) {}
 
   async configuration(registryKey: RegistryKey): Promise<SigningConfiguration | undefined> {
-    const record = await this.ctx.meta.documents.get(registryKey, CONFIG_KIND, CONFIG_NAME);
-    return record && (JSON.parse(record.document) as SigningConfiguration);
+    return parseSigningConfiguration(await this.ctx.meta.registrySettings.get(registryKey, SIGNING_SETTING));
   }
 
   /** The configuration; SigningConfigurationNotFoundException when there is none. */
@@ -104,36 +104,23 @@ export class Signing {
         );
       }
     }
-    await this.ctx.meta.documents.replace({ registryKey, kind: CONFIG_KIND, name: CONFIG_NAME, document: JSON.stringify(config), now: this.ctx.clock.now() });
+    await this.ctx.meta.registrySettings.put(registryKey, SIGNING_SETTING, JSON.stringify(config));
     return config;
   }
 
   /** Deletes it and answers what it was; SigningConfigurationNotFoundException when there is none. */
   async delete(registryKey: RegistryKey): Promise<SigningConfiguration> {
-    for (;;) {
-      const record = await this.ctx.meta.documents.get(registryKey, CONFIG_KIND, CONFIG_NAME);
-      if (!record) throw notConfigured(registryKey);
-      if (await this.ctx.meta.documents.delete(registryKey, CONFIG_KIND, CONFIG_NAME)) return JSON.parse(record.document) as SigningConfiguration;
-    }
-  }
-
-  /** The profiles a push to the repository is signed with: every rule that matches it (no filters: every repository), each profile once. */
-  async profilesFor(scope: RepoScope): Promise<string[]> {
-    const config = await this.configuration(scope.registryKey);
-    const arns = new Set<string>();
-    for (const rule of config?.rules ?? []) {
-      const filters = rule.repositoryFilters ?? [];
-      if (filters.length === 0 || filters.some((f) => wildcardMatch(f.filter, scope.name))) arns.add(rule.signingProfileArn);
-    }
-    return [...arns];
+    const config = parseSigningConfiguration(await this.ctx.meta.registrySettings.delete(registryKey, SIGNING_SETTING));
+    if (!config) throw notConfigured(registryKey);
+    return config;
   }
 
   /**
-   * The job signing a push, or undefined when no rule matches. As ECR signs with the identity of
-   * who pushed, a profile the pusher may not sign with (`maySign`) is not used, only reported.
+   * The job signing a push with the profiles its rules matched (`signingProfilesFor`), or
+   * undefined when none did. As ECR signs with the identity of who pushed, a profile the pusher
+   * may not sign with (`maySign`) is not used, only reported.
    */
-  async jobFor(scope: RepoScope, digest: Digest, maySign?: MaySign): Promise<JobRequest | undefined> {
-    const matched = await this.profilesFor(scope);
+  async jobFor(scope: RepoScope, digest: Digest, matched: string[], maySign?: MaySign): Promise<JobRequest | undefined> {
     if (matched.length === 0) return undefined;
     const profileArns: string[] = [];
     const denied: string[] = [];
@@ -193,6 +180,20 @@ export class Signing {
       if (await this.ctx.meta.documents.replace({ registryKey, kind: STATUS_KIND, name, document, now }, current.document)) return;
     }
   }
+}
+
+export function parseSigningConfiguration(raw: string | undefined): SigningConfiguration | undefined {
+  return raw === undefined ? undefined : (JSON.parse(raw) as SigningConfiguration);
+}
+
+/** The profiles a push to the repository is signed with: every rule that matches it (no filters: every repository), each profile once. */
+export function signingProfilesFor(config: SigningConfiguration | undefined, repository: string): string[] {
+  const arns = new Set<string>();
+  for (const rule of config?.rules ?? []) {
+    const filters = rule.repositoryFilters ?? [];
+    if (filters.length === 0 || filters.some((f) => wildcardMatch(f.filter, repository))) arns.add(rule.signingProfileArn);
+  }
+  return [...arns];
 }
 
 function notConfigured(registryKey: RegistryKey): RegistryError {
