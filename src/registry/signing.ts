@@ -16,6 +16,7 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { parseSigningProfileArn } from '../core/arns.js';
 import { accountOf, parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { wildcardMatch } from '../core/repository-settings.js';
+import { SIGNING_STATUS_KIND, signingStatusPrefix } from '../metadata/signing-statuses.js';
 import type { JobRequest } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import type { ImageId, Images } from './images.js';
@@ -23,7 +24,6 @@ import type { ImageId, Images } from './images.js';
 export const SIGN_JOB = 'sign-image';
 /** The configuration's name among the registry's settings. */
 export const SIGNING_SETTING = 'signing';
-const STATUS_KIND = 'signing-status';
 
 export interface SigningRule {
   signingProfileArn: string;
@@ -154,7 +154,7 @@ export class Signing {
   }
 
   async statuses(scope: RepoScope, digest: Digest): Promise<ImageSigningStatus[]> {
-    const records = await this.ctx.meta.documents.list(scope.registryKey, STATUS_KIND, { limit: 100, prefix: `${scope.name}@${digest}#` });
+    const records = await this.ctx.meta.documents.list(scope.registryKey, SIGNING_STATUS_KIND, { limit: 100, prefix: signingStatusPrefix(scope.name, digest) });
     return records.map((r) => {
       const { pushId: _p, ...status } = JSON.parse(r.document) as StatusDoc;
       return status;
@@ -163,21 +163,30 @@ export class Signing {
 
   private async record(payload: SignJobPayload, status: ImageSigningStatus, final: boolean): Promise<void> {
     const registryKey = parseRegistryKey(payload.registryKey);
-    const name = `${payload.repository}@${payload.digest}#${status.signingProfileArn}`;
-    const document = JSON.stringify({ ...status, pushId: payload.pushId } satisfies StatusDoc);
+    const name = signingStatusPrefix(payload.repository, payload.digest) + status.signingProfileArn;
+    if (!(await this.write(registryKey, name, { ...status, pushId: payload.pushId }, final))) return;
+    // An image delete removes its statuses in its own transaction; one that committed since the
+    // job looked at the image would leave this one behind, so it is removed here instead.
+    const found = await this.ctx.meta.manifests.lookup(registryKey, payload.repository, { digest: payload.digest });
+    if (!found?.manifest) await this.ctx.meta.documents.delete(registryKey, SIGNING_STATUS_KIND, name);
+  }
+
+  /** Writes a status; false when an IN_PROGRESS is not written, its push's job having already recorded one. */
+  private async write(registryKey: RegistryKey, name: string, status: StatusDoc, final: boolean): Promise<boolean> {
+    const document = JSON.stringify(status);
     const now = this.ctx.clock.now();
     if (final) {
-      await this.ctx.meta.documents.replace({ registryKey, kind: STATUS_KIND, name, document, now });
-      return;
+      await this.ctx.meta.documents.replace({ registryKey, kind: SIGNING_STATUS_KIND, name, document, now });
+      return true;
     }
     for (;;) {
-      const current = await this.ctx.meta.documents.get(registryKey, STATUS_KIND, name);
+      const current = await this.ctx.meta.documents.get(registryKey, SIGNING_STATUS_KIND, name);
       if (!current) {
-        if (await this.ctx.meta.documents.create({ registryKey, kind: STATUS_KIND, name, document, now })) return;
+        if (await this.ctx.meta.documents.create({ registryKey, kind: SIGNING_STATUS_KIND, name, document, now })) return true;
         continue;
       }
-      if ((JSON.parse(current.document) as StatusDoc).pushId === payload.pushId) return;
-      if (await this.ctx.meta.documents.replace({ registryKey, kind: STATUS_KIND, name, document, now }, current.document)) return;
+      if ((JSON.parse(current.document) as StatusDoc).pushId === status.pushId) return false;
+      if (await this.ctx.meta.documents.replace({ registryKey, kind: SIGNING_STATUS_KIND, name, document, now }, current.document)) return true;
     }
   }
 }
