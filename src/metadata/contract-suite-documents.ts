@@ -34,7 +34,11 @@ export function documentsContract(test: ContractTest): void {
     assert.deepEqual(await names('list/', 'list/b'), ['list/c']);
     assert.deepEqual(await names('list_'), ['list_%'], 'a prefix is literal, not a LIKE pattern');
 
+    assert.equal(await b.documents.count(REGISTRY, 'secret'), 7);
+    assert.equal(await b.documents.count(REGISTRY, 'ptc-rule'), 0, 'of one kind');
+    assert.equal(await b.documents.count(OTHER, 'secret'), 0, 'of one registry');
     assert.equal(await a.documents.delete(REGISTRY, 'secret', 'list/a'), true);
+    assert.equal(await b.documents.count(REGISTRY, 'secret'), 6);
     assert.equal(await b.documents.delete(REGISTRY, 'secret', 'list/a'), false);
     assert.deepEqual(await names('list/'), ['list/b', 'list/c']);
   });
