@@ -54,17 +54,16 @@ function newValueOf(input: { SecretString?: string | undefined; SecretBinary?: s
 }
 
 const valueFields = { SecretString: text(1, VALUE_MAX).optional(), SecretBinary: blob(1, VALUE_MAX).optional() };
+/** What CreateSecret sets and UpdateSecret changes besides the value (a Type only at creation). */
+const detailFields = { ClientRequestToken: token, Description: text(0, 2048).optional(), KmsKeyId: text(0, 2048).optional(), Type: text(0, 256).optional() };
 
 const CreateSecret: SecretsAction = async (call) => {
   const input = parse(
     z.object({
       Name: secretName,
-      ClientRequestToken: token,
-      Description: text(0, 2048).optional(),
-      KmsKeyId: text(0, 2048).optional(),
       Tags: tags.optional(),
       AddReplicaRegions: list(z.object({ Region: patterned(1, 128, '^([a-z]+-)+\\d+$').optional(), KmsKeyId: text(0, 2048).optional() }), 1).optional(),
-      Type: text(0, 256).optional(),
+      ...detailFields,
       ...valueFields,
     }),
     call.body,
@@ -114,17 +113,7 @@ const PutSecretValue: SecretsAction = async (call) => {
 };
 
 const UpdateSecret: SecretsAction = async (call) => {
-  const input = parse(
-    z.object({
-      SecretId: secretId,
-      ClientRequestToken: token,
-      Description: text(0, 2048).optional(),
-      KmsKeyId: text(0, 2048).optional(),
-      Type: text(0, 256).optional(),
-      ...valueFields,
-    }),
-    call.body,
-  );
+  const input = parse(z.object({ SecretId: secretId, ...detailFields, ...valueFields }), call.body);
   const value = newValueOf(input, false);
   const secret = await call.secrets.describe(call.scope, input.SecretId);
   await call.authorize(secret);
