@@ -7,6 +7,7 @@
  * secretsmanager:resource/Type and secretsmanager:Description.
  */
 import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -145,5 +146,26 @@ describe('Secrets Manager UpdateSecret', () => {
     assert.deepEqual(await state('up/partner'), partnerBefore);
     await updater.send(new UpdateSecretCommand({ SecretId: 'up/guarded', Description: 'allowed', SecretString: 'g2' }));
     assert.deepEqual([(await state('up/guarded')).description, (await state('up/guarded')).value], ['allowed', 'g2']);
+  });
+
+  it('sets secretsmanager:KmsKeyArn to the ARN of the key KmsKeyId names, however it names it', async () => {
+    const kms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    const approved = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const other = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/up-other', TargetKeyId: other.KeyId! }));
+    await sm().send(new CreateSecretCommand({ Name: 'up/keyed', SecretString: 'k1' }));
+    const before = await state('up/keyed');
+    const updater = sm(
+      await keysOf(
+        'up-kms',
+        doc(allow('secretsmanager:UpdateSecret'), deny('secretsmanager:UpdateSecret', { ArnEquals: { 'secretsmanager:KmsKeyArn': other.Arn! } })),
+      ),
+    );
+    for (const KmsKeyId of ['alias/up-other', other.KeyId!, other.Arn!]) {
+      await assert.rejects(updater.send(new UpdateSecretCommand({ SecretId: 'up/keyed', KmsKeyId })), named('AccessDeniedException'), KmsKeyId);
+    }
+    assert.deepEqual(await state('up/keyed'), before);
+    await updater.send(new UpdateSecretCommand({ SecretId: 'up/keyed', KmsKeyId: approved.KeyId! }));
+    assert.equal((await state('up/keyed')).kmsKeyId, approved.KeyId);
   });
 });
