@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
+import { registryKey } from '../core/registry-key.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
@@ -92,10 +93,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     open: (s) => openSecret(s, serverKey, SECRETS_MANAGER_CONTEXT),
   });
   // Signing profiles' private keys, sealed at rest under the server key (their own context).
-  const signingProfiles = new SigningProfiles(meta.documents, clock, {
-    seal: (s) => sealSecret(s, serverKey, SIGNING_KEY_CONTEXT),
-    open: (s) => openSecret(s, serverKey, SIGNING_KEY_CONTEXT),
-  });
+  const signingProfiles = new SigningProfiles(
+    meta.documents,
+    clock,
+    {
+      seal: (s) => sealSecret(s, serverKey, SIGNING_KEY_CONTEXT),
+      open: (s) => openSecret(s, serverKey, SIGNING_KEY_CONTEXT),
+    },
+    (scope) => registry.quotas.value(registryKey(scope.accountId, scope.region), 'signingProfiles'),
+  );
   let sourceLimit: SourceLimit | undefined;
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
   const usage = new UsageRecorder({ usage: meta.usage, clock, log });

@@ -251,6 +251,8 @@ export const SignerCodes = {
   Serialization: wire('SerializationException'),
   UnknownOperation: wire('UnknownOperationException', 404),
   Internal: wire('InternalServiceErrorException', 500),
+  /** Signer's refusal past a service limit (402, as its model says). */
+  ServiceLimitExceeded: wire('ServiceLimitExceededException', 402),
 } as const;
 
 /** IAM and STS Query API `<Code>`s, with the statuses AWS answers them with. */

@@ -1,7 +1,7 @@
 /** Contract: jobs, leases, scans, advisories, policies, settings, previews and identities (see contract-suite.ts). */
 import assert from 'node:assert/strict';
 import type { Digest } from '../core/digest.js';
-import { at, dg, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
+import { at, dg, OTHER_REGISTRY, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
 
 export function queueContract(test: ContractTest): void {
   test('jobs: due jobs of the given kinds, earlier kinds first, each claimed once; retry and completion', async ({ a }) => {
@@ -198,6 +198,21 @@ export function queueContract(test: ContractTest): void {
     await a.registrySettings.put(REGISTRY, 'scanning', '{"a":1}');
     await a.registrySettings.put(REGISTRY, 'scanning', '{"a":2}');
     assert.equal(await a.registrySettings.get(REGISTRY, 'scanning'), '{"a":2}');
+    await a.registrySettings.put(REGISTRY, 'signing', '{"s":1}');
+    await a.registrySettings.put(OTHER_REGISTRY, 'replication', '{"o":1}');
+    assert.deepEqual(
+      await a.registrySettings.all(REGISTRY),
+      new Map([
+        ['scanning', '{"a":2}'],
+        ['signing', '{"s":1}'],
+      ]),
+      'all of one registry, none of another',
+    );
+    assert.deepEqual(await a.registrySettings.all(OTHER_REGISTRY), new Map([['replication', '{"o":1}']]));
+    assert.equal(await a.registrySettings.delete(REGISTRY, 'signing'), '{"s":1}');
+    assert.equal(await a.registrySettings.delete(REGISTRY, 'signing'), undefined);
+    assert.equal(await a.registrySettings.get(REGISTRY, 'signing'), undefined);
+    assert.equal(await a.registrySettings.get(OTHER_REGISTRY, 'replication'), '{"o":1}');
 
     const id = await repo(a);
     assert.equal(await a.lifecyclePreviews.get(id), undefined);

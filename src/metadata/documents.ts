@@ -6,7 +6,7 @@
 import { parseRegistryKey, type RegistryKey } from '../core/registry-key.js';
 import type { Page } from './types.js';
 
-export type DocumentKind = 'secret' | 'ptc-rule' | 'ptc-tag' | 'signing-profile' | 'signing-config' | 'signing-status';
+export type DocumentKind = 'secret' | 'ptc-rule' | 'ptc-tag' | 'signing-profile' | 'signing-status';
 
 export interface DocumentRecord {
   registryKey: RegistryKey;
@@ -22,6 +22,8 @@ export interface DocumentStore {
   get(registryKey: RegistryKey, kind: DocumentKind, name: string): Promise<DocumentRecord | undefined>;
   /** In name order (bytewise) after `page.after`, those whose name starts with `prefix`. */
   list(registryKey: RegistryKey, kind: DocumentKind, page: Page & { prefix?: string }): Promise<DocumentRecord[]>;
+  /** How many of a kind the registry holds (a feature's bound counts them). */
+  count(registryKey: RegistryKey, kind: DocumentKind): Promise<number>;
   /** Creates it; false when one of that name exists. */
   create(record: { registryKey: RegistryKey; kind: DocumentKind; name: string; document: string; now: Date }): Promise<boolean>;
   /**

@@ -11,6 +11,8 @@ export interface Dialect {
   bytes: string;
   /** A 64-bit integer column type. */
   bigint: string;
+  /** The 1-based position of `needle` in `haystack` (0 when absent), as an SQL expression. */
+  position: (needle: string, haystack: string) => string;
 }
 
 export interface Migration {
@@ -736,6 +738,36 @@ export const migrations: Migration[] = [
       // the user's aws:PrincipalTag/* on every request it signs. Existing users have none.
       `ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'`,
     ],
+  },
+  {
+    version: 30,
+    name: 'signing configuration among the registry settings',
+    sql: () => [
+      // Managed signing's configuration joins scanning's and replication's in registry_settings
+      // (name 'signing'), so a manifest push reads all three in one query. It was a named
+      // document (kind 'signing-config', name 'registry') until now: carried over as it is.
+      `INSERT INTO registry_settings (registry_id, name, value)
+        SELECT registry_id, 'signing', document FROM named_documents WHERE kind = 'signing-config' AND name = 'registry'`,
+      `DELETE FROM named_documents WHERE kind = 'signing-config'`,
+    ],
+  },
+  {
+    version: 31,
+    name: 'signing statuses of deleted images',
+    sql: (d) => {
+      // A signing status is named <repository>@<digest>#<profile ARN> (no '@' in a repository
+      // name, no '#' in either). Image deletes remove their statuses from now on; these are the
+      // ones deletes left behind before. Each row is matched by the repository and manifest keys.
+      const at = d.position("'@'", 'named_documents.name');
+      const hash = d.position("'#'", 'named_documents.name');
+      return [
+        `DELETE FROM named_documents WHERE kind = 'signing-status' AND NOT EXISTS (
+          SELECT 1 FROM repositories r JOIN manifests m ON m.repository_id = r.id
+          WHERE r.registry_id = named_documents.registry_id
+            AND r.name = substr(named_documents.name, 1, ${at} - 1)
+            AND m.digest = substr(named_documents.name, ${at} + 1, ${hash} - ${at} - 1))`,
+      ];
+    },
   },
 ];
 

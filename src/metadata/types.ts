@@ -375,10 +375,14 @@ export interface LifecyclePreviewStore {
   get(repositoryId: number): Promise<LifecyclePreviewRecord | undefined>;
 }
 
-/** Named JSON settings of a registry (scanning and replication configuration). */
+/** Named JSON settings of a registry (scanning, replication and signing configuration, the registry policy's scope). */
 export interface RegistrySettingsStore {
   get(registryKey: RegistryKey, name: string): Promise<string | undefined>;
+  /** Every setting of the registry by name, in one read: a manifest push needs several. */
+  all(registryKey: RegistryKey): Promise<Map<string, string>>;
   put(registryKey: RegistryKey, name: string, value: string): Promise<void>;
+  /** Removes one and answers the value it held; undefined when there was none. */
+  delete(registryKey: RegistryKey, name: string): Promise<string | undefined>;
 }
 
 /** Named leases: periodic work runs on one node at a time, the holder of an unexpired lease. */

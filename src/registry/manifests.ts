@@ -11,7 +11,7 @@ import { isContainerImage, isIndexMediaType } from '../core/media-types.js';
 import { isTagImmutable } from '../core/repository-settings.js';
 import type { ManifestRecord, ReferrerRecord, RemovalEvents } from '../metadata/types.js';
 import { deleteEvents, pullThroughEvents, pushEvents, replicationEvents, type PullThroughOrigin } from './events.js';
-import type { ReplicationDestination } from '../metadata/replication.js';
+import type { PushRules } from './registry-config.js';
 import { replicationStarts } from './replication.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { createRepositoryFor } from './creation-templates.js';
@@ -40,13 +40,11 @@ export class Manifests {
   constructor(
     private readonly ctx: RegistryContext,
     private readonly pulls: PullRecorder,
-    /** Whether a push to the repository starts a scan (registry rules or the repository's flag). */
-    private readonly scanOnPush: (scope: RepoScope, scanOnPushSetting: boolean) => Promise<boolean>,
     private readonly quotas: Quotas,
-    /** Where a push to the repository is replicated (the registry's replication rules). */
-    private readonly replicateTo: (scope: RepoScope) => Promise<ReplicationDestination[]> = async () => [],
-    /** Managed signing: the job a push to the repository calls for (the registry's signing rules). */
-    private readonly signing?: Signing,
+    /** What the registry's scanning, replication and signing rules call for on a push to the repository (one read). */
+    private readonly pushRules: (scope: RepoScope) => Promise<PushRules>,
+    /** Managed signing: the job a push's signing profiles call for. */
+    private readonly signing: Signing,
   ) {}
 
   /**
@@ -111,7 +109,8 @@ export class Manifests {
     const tagWrites = tags.map((name) => ({ name, mutable: !existing || !isTagImmutable(existing.settings, name) }));
     // Indexes and artifacts have no file system to scan.
     const scannable = isContainerImage(parsed.mediaType, parsed.artifactType);
-    const scan = scannable && (await this.scanOnPush(scope, existing?.settings.scanOnPush ?? false)) ? scanJob(scope, digest) : undefined;
+    const rules = await this.pushRules(scope);
+    const scan = scannable && rules.scans(existing?.settings.scanOnPush ?? false) ? scanJob(scope, digest) : undefined;
     const now = this.ctx.clock.now();
     const pushed = {
       digest,
@@ -125,11 +124,11 @@ export class Manifests {
       : opts.pullThrough
         ? pullThroughEvents(scope, pushed, opts.pullThrough, now)
         : pushEvents(scope, pushed, now);
-    const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, await this.replicateTo(scope));
+    const replications = opts.replicatedFrom ? [] : replicationStarts(scope, digest, tags, rules.replicateTo);
     // A client's push of an image is signed; a referrer (a signature among them) is not, nor a
     // replica (the source's signature is replicated as a push of its own) or a pull-through import.
     const signed = !parsed.subject && !opts.replicatedFrom && !opts.pullThrough;
-    const sign = signed ? await this.signing?.jobFor(scope, digest, opts.maySign) : undefined;
+    const sign = signed ? await this.signing.jobFor(scope, digest, rules.signWith, opts.maySign) : undefined;
     const result = await this.ctx.meta.manifests
       .put({
         registryKey: scope.registryKey,
@@ -181,7 +180,7 @@ export class Manifests {
     await restoreOnPush(this.ctx, scope, result.repositoryId, digest);
     // The image is stored and its job queued: a status not written here is written by the job.
     if (sign)
-      await this.signing!.started(sign.payload as SignJobPayload).catch((err: unknown) => this.ctx.log.warn({ err, digest }, 'signing status not recorded'));
+      await this.signing.started(sign.payload as SignJobPayload).catch((err: unknown) => this.ctx.log.warn({ err, digest }, 'signing status not recorded'));
     if (scan || sign || replications.length > 0) this.ctx.jobsQueued?.();
     if (events.length > 0) this.ctx.eventsQueued?.();
     this.ctx.log.info(

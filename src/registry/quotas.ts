@@ -43,6 +43,8 @@ export const QUOTAS = {
   replicationRules: { title: 'Rules per replication configuration', ecr: 10, berth: 10, unit: 'count' },
   replicationDestinations: { title: 'Unique destinations across all rules in a replication configuration', ecr: 25, berth: 25, unit: 'count' },
   replicationFiltersPerRule: { title: 'Filters per rule in a replication configuration', ecr: 100, berth: 100, unit: 'count' },
+  /** Managed signing's Signer stand-in: profiles per account and region, canceled ones included (each keeps its sealed key). */
+  signingProfiles: { title: 'Signing profiles (AWS Signer)', ecr: undefined, berth: 1000, unit: 'count' },
 } as const satisfies Record<string, QuotaDefinition>;
 
 export type QuotaName = keyof typeof QUOTAS;

@@ -1,11 +1,15 @@
 /**
  * A registry's scanning and replication configuration: ECR's rules for each, stored whole as
- * JSON. The scanning and replication engines (later issues) read them from here.
+ * JSON among the registry's settings (with managed signing's, signing.ts). A manifest push reads
+ * them all at once (`pushRules`).
  */
 import { Codes, RegistryError } from '../core/errors.js';
 import { wildcardMatch } from '../core/repository-settings.js';
-import type { RegistryContext } from './context.js';
+import type { ReplicationDestination } from '../metadata/replication.js';
+import type { RegistryContext, RepoScope } from './context.js';
 import { accountOf, type RegistryKey } from '../core/registry-key.js';
+import { replicationDestinations } from './replication.js';
+import { parseSigningConfiguration, signingProfilesFor, SIGNING_SETTING } from './signing.js';
 
 export type ScanType = 'BASIC' | 'ENHANCED';
 export type ScanFrequency = 'SCAN_ON_PUSH' | 'CONTINUOUS_SCAN' | 'MANUAL';
@@ -29,6 +33,19 @@ export interface ReplicationConfiguration {
   rules: ReplicationRule[];
 }
 
+/** What a registry's settings call for on a push to one repository. */
+export interface PushRules {
+  /** Whether the push starts a scan, given the repository's own scanOnPush flag. */
+  scans(scanOnPushSetting: boolean): boolean;
+  /** Where it is replicated. */
+  replicateTo: ReplicationDestination[];
+  /** The signing profiles of the signing rules that match it. */
+  signWith: string[];
+}
+
+const SCANNING = 'scanning';
+const REPLICATION = 'replication';
+
 const SCAN_FILTER_RE = /^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$/;
 const NAME_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
@@ -39,9 +56,19 @@ function invalid(message: string): never {
 export class RegistryConfig {
   constructor(private readonly ctx: RegistryContext) {}
 
+  /** The rules a push to the repository follows, from one read of every registry setting. */
+  async pushRules(scope: RepoScope): Promise<PushRules> {
+    const settings = await this.ctx.meta.registrySettings.all(scope.registryKey);
+    const scanning = parseScanning(settings.get(SCANNING));
+    return {
+      scans: (scanOnPush) => scanningRuleFor(scanning, scope.name, scanOnPush).scanFrequency !== 'MANUAL',
+      replicateTo: replicationDestinations(parseReplication(settings.get(REPLICATION)), scope),
+      signWith: signingProfilesFor(parseSigningConfiguration(settings.get(SIGNING_SETTING)), scope.name),
+    };
+  }
+
   async scanning(registryKey: RegistryKey): Promise<ScanningConfiguration> {
-    const raw = await this.ctx.meta.registrySettings.get(registryKey, 'scanning');
-    return raw ? (JSON.parse(raw) as ScanningConfiguration) : { scanType: 'BASIC', rules: [] };
+    return parseScanning(await this.ctx.meta.registrySettings.get(registryKey, SCANNING));
   }
 
   async setScanning(registryKey: RegistryKey, config: ScanningConfiguration): Promise<ScanningConfiguration> {
@@ -55,23 +82,17 @@ export class RegistryConfig {
         if (f.filter.length > 255 || !SCAN_FILTER_RE.test(f.filter)) invalid(`Invalid repository filter '${f.filter.slice(0, 300)}'`);
       }
     }
-    await this.ctx.meta.registrySettings.put(registryKey, 'scanning', JSON.stringify(config));
+    await this.ctx.meta.registrySettings.put(registryKey, SCANNING, JSON.stringify(config));
     return config;
   }
 
   /** The frequency and filters that apply to one repository: the first matching rule wins. */
   async scanningFor(registryKey: RegistryKey, repository: string, scanOnPush: boolean) {
-    const config = await this.scanning(registryKey);
-    for (const rule of config.rules) {
-      const matched = rule.repositoryFilters.filter((f) => wildcardMatch(f.filter, repository));
-      if (matched.length > 0) return { scanFrequency: rule.scanFrequency, appliedScanFilters: matched };
-    }
-    return { scanFrequency: scanOnPush ? ('SCAN_ON_PUSH' as const) : ('MANUAL' as const), appliedScanFilters: [] };
+    return scanningRuleFor(await this.scanning(registryKey), repository, scanOnPush);
   }
 
   async replication(registryKey: RegistryKey): Promise<ReplicationConfiguration> {
-    const raw = await this.ctx.meta.registrySettings.get(registryKey, 'replication');
-    return raw ? (JSON.parse(raw) as ReplicationConfiguration) : { rules: [] };
+    return parseReplication(await this.ctx.meta.registrySettings.get(registryKey, REPLICATION));
   }
 
   async setReplication(registryKey: RegistryKey, region: string, config: ReplicationConfiguration): Promise<ReplicationConfiguration> {
@@ -94,7 +115,24 @@ export class RegistryConfig {
       }
     }
     if (destinations.size > 25) invalid('A replication configuration can have at most 25 unique destinations');
-    await this.ctx.meta.registrySettings.put(registryKey, 'replication', JSON.stringify(config));
+    await this.ctx.meta.registrySettings.put(registryKey, REPLICATION, JSON.stringify(config));
     return config;
   }
+}
+
+function parseScanning(raw: string | undefined): ScanningConfiguration {
+  return raw ? (JSON.parse(raw) as ScanningConfiguration) : { scanType: 'BASIC', rules: [] };
+}
+
+function parseReplication(raw: string | undefined): ReplicationConfiguration {
+  return raw ? (JSON.parse(raw) as ReplicationConfiguration) : { rules: [] };
+}
+
+/** The first matching rule wins; without one, the repository's own flag decides. */
+function scanningRuleFor(config: ScanningConfiguration, repository: string, scanOnPush: boolean) {
+  for (const rule of config.rules) {
+    const matched = rule.repositoryFilters.filter((f) => wildcardMatch(f.filter, repository));
+    if (matched.length > 0) return { scanFrequency: rule.scanFrequency, appliedScanFilters: matched };
+  }
+  return { scanFrequency: scanOnPush ? ('SCAN_ON_PUSH' as const) : ('MANUAL' as const), appliedScanFilters: [] };
 }

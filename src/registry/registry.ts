@@ -1,7 +1,7 @@
 /** The registry core: every use case, over one context. Front doors hold one of these. */
 import { Blobs } from './blobs.js';
 import { CatalogData } from './catalog-data.js';
-import type { RegistryContext, RepoScope } from './context.js';
+import type { RegistryContext } from './context.js';
 import { CreationTemplates } from './creation-templates.js';
 import { Images } from './images.js';
 import { LayerUploads } from './layer-uploads.js';
@@ -13,7 +13,7 @@ import { PullRecorder } from './pull-recorder.js';
 import { PullExclusions } from './pull-exclusions.js';
 import { RegistryConfig } from './registry-config.js';
 import { RepositoryAdmin } from './repository-admin.js';
-import { replicationDestinations, ReplicationStatuses } from './replication.js';
+import { ReplicationStatuses } from './replication.js';
 import { ReplicationBackfills } from './replication-backfills.js';
 import { Scans } from './scans.js';
 import { Signing } from './signing.js';
@@ -60,11 +60,8 @@ export function createRegistry(ctx: RegistryContext): Registry {
   const pulls = new PullRecorder(ctx);
   const quotas = new Quotas(ctx);
   const config = new RegistryConfig(ctx);
-  const scanOnPush = async (scope: RepoScope, setting: boolean) =>
-    (await config.scanningFor(scope.registryKey, scope.name, setting)).scanFrequency !== 'MANUAL';
-  const replicateTo = async (scope: RepoScope) => replicationDestinations(await config.replication(scope.registryKey), scope);
   const signing = new Signing(ctx, () => images);
-  const manifests = new Manifests(ctx, pulls, scanOnPush, quotas, replicateTo, signing);
+  const manifests = new Manifests(ctx, pulls, quotas, (scope) => config.pushRules(scope), signing);
   const images: Images = new Images(ctx, manifests);
   const blobs = new Blobs(ctx, quotas);
   const uploads = new Uploads(ctx, quotas);

@@ -2,8 +2,9 @@
  * Managed signing's registry side: the signing configuration (ECR's rules, each a signing
  * profile and optional wildcard repository filters), which profiles a push to a repository calls
  * for, the job a push enqueues with its manifest, and each image's signing status per profile.
- * The configuration and statuses are named documents; the signing itself is the job's
- * (signer/signing-job.ts).
+ * The configuration is a registry setting (beside scanning's and replication's, so a push reads
+ * them in one query: registry-config.ts), statuses are named documents; the signing itself is the
+ * job's (signer/signing-job.ts).
  *
  * A status is written IN_PROGRESS just after the push's transaction (which enqueued the job),
  * and final by the job; both carry the push's id, so an IN_PROGRESS written late never hides a
@@ -15,14 +16,14 @@ import { Codes, RegistryError } from '../core/errors.js';
 import { parseSigningProfileArn } from '../core/arns.js';
 import { accountOf, parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import { wildcardMatch } from '../core/repository-settings.js';
+import { SIGNING_STATUS_KIND, signingStatusPrefix } from '../metadata/signing-statuses.js';
 import type { JobRequest } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import type { ImageId, Images } from './images.js';
 
 export const SIGN_JOB = 'sign-image';
-const CONFIG_KIND = 'signing-config';
-const CONFIG_NAME = 'registry';
-const STATUS_KIND = 'signing-status';
+/** The configuration's name among the registry's settings. */
+export const SIGNING_SETTING = 'signing';
 
 export interface SigningRule {
   signingProfileArn: string;
@@ -78,8 +79,7 @@ export class Signing {
   ) {}
 
   async configuration(registryKey: RegistryKey): Promise<SigningConfiguration | undefined> {
-    const record = await this.ctx.meta.documents.get(registryKey, CONFIG_KIND, CONFIG_NAME);
-    return record && (JSON.parse(record.document) as SigningConfiguration);
+    return parseSigningConfiguration(await this.ctx.meta.registrySettings.get(registryKey, SIGNING_SETTING));
   }
 
   /** The configuration; SigningConfigurationNotFoundException when there is none. */
@@ -104,36 +104,23 @@ export class Signing {
         );
       }
     }
-    await this.ctx.meta.documents.replace({ registryKey, kind: CONFIG_KIND, name: CONFIG_NAME, document: JSON.stringify(config), now: this.ctx.clock.now() });
+    await this.ctx.meta.registrySettings.put(registryKey, SIGNING_SETTING, JSON.stringify(config));
     return config;
   }
 
   /** Deletes it and answers what it was; SigningConfigurationNotFoundException when there is none. */
   async delete(registryKey: RegistryKey): Promise<SigningConfiguration> {
-    for (;;) {
-      const record = await this.ctx.meta.documents.get(registryKey, CONFIG_KIND, CONFIG_NAME);
-      if (!record) throw notConfigured(registryKey);
-      if (await this.ctx.meta.documents.delete(registryKey, CONFIG_KIND, CONFIG_NAME)) return JSON.parse(record.document) as SigningConfiguration;
-    }
-  }
-
-  /** The profiles a push to the repository is signed with: every rule that matches it (no filters: every repository), each profile once. */
-  async profilesFor(scope: RepoScope): Promise<string[]> {
-    const config = await this.configuration(scope.registryKey);
-    const arns = new Set<string>();
-    for (const rule of config?.rules ?? []) {
-      const filters = rule.repositoryFilters ?? [];
-      if (filters.length === 0 || filters.some((f) => wildcardMatch(f.filter, scope.name))) arns.add(rule.signingProfileArn);
-    }
-    return [...arns];
+    const config = parseSigningConfiguration(await this.ctx.meta.registrySettings.delete(registryKey, SIGNING_SETTING));
+    if (!config) throw notConfigured(registryKey);
+    return config;
   }
 
   /**
-   * The job signing a push, or undefined when no rule matches. As ECR signs with the identity of
-   * who pushed, a profile the pusher may not sign with (`maySign`) is not used, only reported.
+   * The job signing a push with the profiles its rules matched (`signingProfilesFor`), or
+   * undefined when none did. As ECR signs with the identity of who pushed, a profile the pusher
+   * may not sign with (`maySign`) is not used, only reported.
    */
-  async jobFor(scope: RepoScope, digest: Digest, maySign?: MaySign): Promise<JobRequest | undefined> {
-    const matched = await this.profilesFor(scope);
+  async jobFor(scope: RepoScope, digest: Digest, matched: string[], maySign?: MaySign): Promise<JobRequest | undefined> {
     if (matched.length === 0) return undefined;
     const profileArns: string[] = [];
     const denied: string[] = [];
@@ -167,7 +154,7 @@ export class Signing {
   }
 
   async statuses(scope: RepoScope, digest: Digest): Promise<ImageSigningStatus[]> {
-    const records = await this.ctx.meta.documents.list(scope.registryKey, STATUS_KIND, { limit: 100, prefix: `${scope.name}@${digest}#` });
+    const records = await this.ctx.meta.documents.list(scope.registryKey, SIGNING_STATUS_KIND, { limit: 100, prefix: signingStatusPrefix(scope.name, digest) });
     return records.map((r) => {
       const { pushId: _p, ...status } = JSON.parse(r.document) as StatusDoc;
       return status;
@@ -176,23 +163,46 @@ export class Signing {
 
   private async record(payload: SignJobPayload, status: ImageSigningStatus, final: boolean): Promise<void> {
     const registryKey = parseRegistryKey(payload.registryKey);
-    const name = `${payload.repository}@${payload.digest}#${status.signingProfileArn}`;
-    const document = JSON.stringify({ ...status, pushId: payload.pushId } satisfies StatusDoc);
+    const name = signingStatusPrefix(payload.repository, payload.digest) + status.signingProfileArn;
+    if (!(await this.write(registryKey, name, { ...status, pushId: payload.pushId }, final))) return;
+    // An image delete removes its statuses in its own transaction; one that committed since the
+    // job looked at the image would leave this one behind, so it is removed here instead.
+    const found = await this.ctx.meta.manifests.lookup(registryKey, payload.repository, { digest: payload.digest });
+    if (!found?.manifest) await this.ctx.meta.documents.delete(registryKey, SIGNING_STATUS_KIND, name);
+  }
+
+  /** Writes a status; false when an IN_PROGRESS is not written, its push's job having already recorded one. */
+  private async write(registryKey: RegistryKey, name: string, status: StatusDoc, final: boolean): Promise<boolean> {
+    const document = JSON.stringify(status);
     const now = this.ctx.clock.now();
     if (final) {
-      await this.ctx.meta.documents.replace({ registryKey, kind: STATUS_KIND, name, document, now });
-      return;
+      await this.ctx.meta.documents.replace({ registryKey, kind: SIGNING_STATUS_KIND, name, document, now });
+      return true;
     }
     for (;;) {
-      const current = await this.ctx.meta.documents.get(registryKey, STATUS_KIND, name);
+      const current = await this.ctx.meta.documents.get(registryKey, SIGNING_STATUS_KIND, name);
       if (!current) {
-        if (await this.ctx.meta.documents.create({ registryKey, kind: STATUS_KIND, name, document, now })) return;
+        if (await this.ctx.meta.documents.create({ registryKey, kind: SIGNING_STATUS_KIND, name, document, now })) return true;
         continue;
       }
-      if ((JSON.parse(current.document) as StatusDoc).pushId === payload.pushId) return;
-      if (await this.ctx.meta.documents.replace({ registryKey, kind: STATUS_KIND, name, document, now }, current.document)) return;
+      if ((JSON.parse(current.document) as StatusDoc).pushId === status.pushId) return false;
+      if (await this.ctx.meta.documents.replace({ registryKey, kind: SIGNING_STATUS_KIND, name, document, now }, current.document)) return true;
     }
   }
+}
+
+export function parseSigningConfiguration(raw: string | undefined): SigningConfiguration | undefined {
+  return raw === undefined ? undefined : (JSON.parse(raw) as SigningConfiguration);
+}
+
+/** The profiles a push to the repository is signed with: every rule that matches it (no filters: every repository), each profile once. */
+export function signingProfilesFor(config: SigningConfiguration | undefined, repository: string): string[] {
+  const arns = new Set<string>();
+  for (const rule of config?.rules ?? []) {
+    const filters = rule.repositoryFilters ?? [];
+    if (filters.length === 0 || filters.some((f) => wildcardMatch(f.filter, repository))) arns.add(rule.signingProfileArn);
+  }
+  return [...arns];
 }
 
 function notConfigured(registryKey: RegistryKey): RegistryError {

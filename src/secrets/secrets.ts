@@ -157,20 +157,36 @@ export class SecretsService {
   ): Promise<{ ARN: string; Name: string; VersionId: string; VersionStages: string[] }> {
     for (;;) {
       const found = await this.live(scope, secretId);
-      const id = versionId ?? randomUUID();
-      const same = found.doc.versions.find((v) => v.id === id);
-      if (same) {
-        // A retried request with the same token: the same value is the same answer, another is refused.
-        if (this.sealer.open(same.sealed) === ('string' in value ? value.string : value.binary) && same.binary === 'binary' in value) {
-          return { ARN: found.doc.ARN, Name: found.doc.Name, VersionId: same.id, VersionStages: same.stages };
-        }
-        throw secretsError(SecretsCodes.ResourceExists, 'You can’t modify an existing version, you can only create a new version.');
-      }
-      const now = this.clock.now().getTime();
-      const current = found.doc.versions.find((v) => v.stages.includes(CURRENT));
-      const versions = [this.version(value, id, [CURRENT], now), ...(current ? [{ ...current, stages: [PREVIOUS] }] : [])];
-      const doc: SecretDoc = { ...found.doc, versions, changed: now };
-      if (await this.save(scope, doc, found.record.document)) return { ARN: doc.ARN, Name: doc.Name, VersionId: id, VersionStages: [CURRENT] };
+      const next = this.withValue(found.doc, value, versionId);
+      if ('retried' in next) return { ARN: found.doc.ARN, Name: found.doc.Name, VersionId: next.retried.id, VersionStages: next.retried.stages };
+      const doc: SecretDoc = { ...found.doc, versions: next.versions, changed: this.clock.now().getTime() };
+      if (await this.save(scope, doc, found.record.document)) return { ARN: doc.ARN, Name: doc.Name, VersionId: next.id, VersionStages: [CURRENT] };
+    }
+  }
+
+  /**
+   * UpdateSecret: a new description and KMS key (kept and shown, as CreateSecret's), and with a
+   * value a new current version as PutSecretValue makes it; all in one write, or none. A call
+   * that changes nothing writes nothing.
+   */
+  async update(
+    scope: SecretsScope,
+    secretId: string,
+    changes: { description?: string; kmsKeyId?: string; value?: NewValue; versionId?: string },
+  ): Promise<{ ARN: string; Name: string; VersionId?: string }> {
+    for (;;) {
+      const found = await this.live(scope, secretId);
+      const next = changes.value && this.withValue(found.doc, changes.value, changes.versionId);
+      if (next && 'retried' in next) return { ARN: found.doc.ARN, Name: found.doc.Name, VersionId: next.retried.id };
+      if (!next && changes.description === undefined && changes.kmsKeyId === undefined) return { ARN: found.doc.ARN, Name: found.doc.Name };
+      const doc: SecretDoc = {
+        ...found.doc,
+        ...(changes.description !== undefined && { Description: changes.description }),
+        ...(changes.kmsKeyId !== undefined && { KmsKeyId: changes.kmsKeyId }),
+        ...(next && { versions: next.versions }),
+        changed: this.clock.now().getTime(),
+      };
+      if (await this.save(scope, doc, found.record.document)) return { ARN: doc.ARN, Name: doc.Name, ...(next && { VersionId: next.id }) };
     }
   }
 
@@ -222,7 +238,7 @@ export class SecretsService {
   }
 
   async tag(scope: SecretsScope, secretId: string, tags: SecretTag[]): Promise<void> {
-    await this.update(scope, secretId, (doc) => {
+    await this.rewrite(scope, secretId, (doc) => {
       const next = new Map(doc.Tags.map((t) => [t.Key, t.Value]));
       for (const t of tags) next.set(t.Key, t.Value);
       if (next.size > 50) throw secretsError(SecretsCodes.InvalidParameter, 'A secret can have at most 50 tags.');
@@ -232,7 +248,7 @@ export class SecretsService {
 
   async untag(scope: SecretsScope, secretId: string, keys: string[]): Promise<void> {
     const drop = new Set(keys);
-    await this.update(scope, secretId, (doc) => ({ ...doc, Tags: doc.Tags.filter((t) => !drop.has(t.Key)) }));
+    await this.rewrite(scope, secretId, (doc) => ({ ...doc, Tags: doc.Tags.filter((t) => !drop.has(t.Key)) }));
   }
 
   /**
@@ -248,12 +264,29 @@ export class SecretsService {
     return { found: true, value: v.binary ? Buffer.from(this.sealer.open(v.sealed), 'base64').toString('utf8') : this.sealer.open(v.sealed) };
   }
 
+  /**
+   * The versions with `value` current under `versionId` (a new UUID when unset): the old current
+   * one becomes AWSPREVIOUS, older ones go. A retried request (a token already used, with the same
+   * value) is `retried`, its version unchanged; the token with another value is refused.
+   */
+  private withValue(doc: SecretDoc, value: NewValue, versionId: string | undefined): { retried: SecretVersion } | { versions: SecretVersion[]; id: string } {
+    const id = versionId ?? randomUUID();
+    const same = doc.versions.find((v) => v.id === id);
+    if (same) {
+      if (this.sealer.open(same.sealed) === ('string' in value ? value.string : value.binary) && same.binary === 'binary' in value) return { retried: same };
+      throw secretsError(SecretsCodes.ResourceExists, 'You can’t modify an existing version, you can only create a new version.');
+    }
+    const current = doc.versions.find((v) => v.stages.includes(CURRENT));
+    const versions = [this.version(value, id, [CURRENT], this.clock.now().getTime()), ...(current ? [{ ...current, stages: [PREVIOUS] }] : [])];
+    return { versions, id };
+  }
+
   private version(value: NewValue, id: string, stages: string[], now: number): SecretVersion {
     const binary = 'binary' in value;
     return { id, stages, created: now, binary, sealed: this.sealer.seal(binary ? value.binary : value.string) };
   }
 
-  private async update(scope: SecretsScope, secretId: string, change: (doc: SecretDoc) => SecretDoc): Promise<void> {
+  private async rewrite(scope: SecretsScope, secretId: string, change: (doc: SecretDoc) => SecretDoc): Promise<void> {
     for (;;) {
       const found = await this.live(scope, secretId);
       if (await this.save(scope, change(found.doc), found.record.document)) return;

@@ -91,6 +91,8 @@ export class SigningProfiles {
     private readonly store: DocumentStore,
     private readonly clock: Clock,
     private readonly sealer: SecretSealer,
+    /** How many profiles the account may hold in a region, canceled ones included (quota signingProfiles). */
+    private readonly limit: (scope: SignerScope) => Promise<number>,
   ) {}
 
   async put(
@@ -104,6 +106,15 @@ export class SigningProfiles {
     const days = validity.value * DAYS_OF[validity.type];
     if (!Number.isInteger(validity.value) || validity.value < 1 || days > MAX_VALIDITY_DAYS) {
       throw invalid('The signature validity period must be between 1 day and 135 months.');
+    }
+    // Names are never reused, so every profile keeps its sealed key for good: the count is bounded.
+    // (Two creations racing for the last slot may both pass; the bound is on storage, not exact.)
+    const limit = await this.limit(scope);
+    if ((await this.store.count(registryKey(scope.accountId, scope.region), KIND)) >= limit) {
+      throw new SignerError(
+        SignerCodes.ServiceLimitExceeded,
+        `The account ${scope.accountId} has reached its limit of ${limit} signing profiles in ${scope.region}, canceled ones included (quota signingProfiles).`,
+      );
     }
     const now = this.clock.now();
     const material = createSigningMaterial({ profileName: input.profileName, accountId: scope.accountId, now, validDays: CERTIFICATE_DAYS });

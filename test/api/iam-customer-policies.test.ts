@@ -307,6 +307,27 @@ describe('IAM customer managed policies', () => {
     await assert.rejects(iam.send(new TagPolicyCommand({ PolicyArn: arn, Tags: tooMany })));
     assert.deepEqual((await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }))).Tags, [{ Key: 'a', Value: '3' }]);
   });
+
+  it('ListPolicyTags pages with MaxItems and Marker, as ListUserTags and ListRoleTags do (SDK and CLI)', async () => {
+    const arn = await create('paged-tags', PULL_ONLY);
+    const tags = ['a', 'b', 'c'].map((k) => ({ Key: k, Value: k.toUpperCase() }));
+    await iam.send(new TagPolicyCommand({ PolicyArn: arn, Tags: tags }));
+    const first = await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn, MaxItems: 2 }));
+    assert.deepEqual([first.Tags, first.IsTruncated], [tags.slice(0, 2), true]);
+    const rest = await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn, MaxItems: 2, Marker: first.Marker! }));
+    assert.deepEqual([rest.Tags, rest.IsTruncated, rest.Marker], [tags.slice(2), false, undefined]);
+    const whole = await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn }));
+    assert.deepEqual([whole.Tags, whole.IsTruncated], [tags, false]);
+    await assert.rejects(iam.send(new ListPolicyTagsCommand({ PolicyArn: arn, Marker: 'not-a-marker' })), named('InvalidInputException'));
+    await assert.rejects(iam.send(new ListPolicyTagsCommand({ PolicyArn: arn, MaxItems: 0 })), named('ValidationError'));
+
+    // The CLI: one page as IAM answers it (--no-paginate sends MaxItems), then the CLI's own paging.
+    const page = await aws(['list-policy-tags', '--policy-arn', arn, '--no-paginate', '--max-items', '1']);
+    assert.deepEqual([page.Tags, page.IsTruncated, typeof page.Marker], [tags.slice(0, 1), true, 'string']);
+    const next = await aws(['list-policy-tags', '--policy-arn', arn, '--no-paginate', '--max-items', '5', '--marker', page.Marker]);
+    assert.deepEqual([next.Tags, next.IsTruncated], [tags.slice(1), false]);
+    assert.deepEqual((await aws(['list-policy-tags', '--policy-arn', arn, '--page-size', '1'])).Tags, tags);
+  });
 });
 
 function trust(): string {

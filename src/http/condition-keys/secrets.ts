@@ -1,7 +1,7 @@
 /**
  * Secrets Manager's own condition keys (the Service Authorization Reference's "AWS Secrets
  * Manager"), for the actions Berth serves: what the request asks (a CreateSecret's name,
- * description, KMS key (as named, and its ARN), type and tags; the version GetSecretValue reads;
+ * description, KMS key (as named, and its ARN), type and tags; an UpdateSecret's description and KMS key; the version GetSecretValue reads;
  * how DeleteSecret deletes; the tags TagResource sets and UntagResource removes) and what the
  * secret is (its ARN as secretsmanager:SecretId, its tags, its primary region, and the Type it was
  * created with as secretsmanager:resource/Type), on every action on a secret. Left absent:
@@ -22,6 +22,10 @@ const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionC
     'secretsmanager:Type': str(body.Type),
     ...requestTagKeys(jsonTags(body.Tags)),
   }),
+  UpdateSecret: (body) => ({
+    'secretsmanager:Description': str(body.Description),
+    'secretsmanager:KmsKeyId': str(body.KmsKeyId),
+  }),
   GetSecretValue: (body) => ({
     'secretsmanager:VersionId': str(body.VersionId),
     'secretsmanager:VersionStage': str(body.VersionStage),
@@ -35,7 +39,7 @@ const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionC
 };
 
 /**
- * secretsmanager:KmsKeyArn on CreateSecret: the ARN of the key its KmsKeyId names (a key id, key
+ * secretsmanager:KmsKeyArn on CreateSecret and UpdateSecret: the ARN of the key its KmsKeyId names (a key id, key
  * ARN, alias name or alias ARN), so a policy can name keys by ARN whatever the caller wrote.
  * Absent when the request names no key or a key this account does not have.
  */
@@ -44,7 +48,7 @@ export async function secretsKmsKeyArn(
   body: Record<string, unknown>,
   arnOf: (keyRef: string) => Promise<string | undefined> | undefined,
 ): Promise<ConditionContext> {
-  if (op !== 'CreateSecret' || typeof body.KmsKeyId !== 'string' || body.KmsKeyId === '') return {};
+  if ((op !== 'CreateSecret' && op !== 'UpdateSecret') || typeof body.KmsKeyId !== 'string' || body.KmsKeyId === '') return {};
   const arn = await arnOf(body.KmsKeyId);
   return arn === undefined ? {} : { 'secretsmanager:KmsKeyArn': arn };
 }

@@ -10,6 +10,7 @@ import { managedPolicy } from '../../iam/managed.js';
 import type { CustomerPolicyRecord, PolicyVersionRecord } from '../../metadata/customer-policies.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { QueryError, required, requiredList, type XmlValue } from './query.js';
+import { page } from './paging.js';
 import { members, tagMembers } from './role-actions.js';
 
 interface Usage {
@@ -117,7 +118,8 @@ export const customerPolicyActions: Record<string, QueryAction> = {
   },
   async ListPolicyTags(call) {
     const p = await customerPoliciesOf(call).get(call.accountId, required(call.form, 'PolicyArn'));
-    return { Tags: p.tags, IsTruncated: false };
+    const { items, ...more } = page(call.form, p.tags);
+    return { Tags: items, ...more };
   },
 };
 

@@ -11,6 +11,7 @@ import { IamCodes } from '../../core/errors.js';
 import { MANAGED_POLICIES } from '../../iam/managed.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { awsPolicyXml, customerPolicyXml } from './customer-policy-actions.js';
+import { page } from './paging.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
 /** A user, role or group, and how it uses managed policies (a group has no boundary). */
@@ -50,20 +51,6 @@ async function entitiesOf(call: QueryCall): Promise<Entity[]> {
 function uses(e: Entity, arn: string, usage: Usage | undefined): boolean {
   const policy = usage !== 'PermissionsBoundary' && e.attached.includes(arn);
   return policy || (usage !== 'PermissionsPolicy' && e.boundary === arn);
-}
-
-/**
- * One page of `items` as IAM pages: at most MaxItems (100 by default), IsTruncated, and a Marker
- * to continue from. The marker is the position, which a caller can only have been given.
- */
-export function page<T>(form: URLSearchParams, items: T[]): { items: T[]; IsTruncated: boolean; Marker?: string } {
-  const marker = form.get('Marker');
-  const at = marker === null ? 'at:0' : Buffer.from(marker, 'base64url').toString();
-  const start = /^at:\d{1,9}$/.test(at) ? Number(at.slice(3)) : undefined;
-  if (start === undefined) throw new QueryError(IamCodes.InvalidInput, 'Invalid Marker.');
-  const end = start + Number(form.get('MaxItems') ?? 100);
-  const truncated = end < items.length;
-  return { items: items.slice(start, end), IsTruncated: truncated, ...(truncated && { Marker: Buffer.from(`at:${end}`).toString('base64url') }) };
 }
 
 export const policyActions: Record<string, QueryAction> = {

@@ -5,7 +5,7 @@
  * on every request it signs (http/authn.ts), a role's its sessions' (auth/sts.ts).
  */
 import type { QueryAction } from './actions.js';
-import { page } from './policy-actions.js';
+import { page } from './paging.js';
 import { required, requiredList } from './query.js';
 import { members, rolesOf, tagMembers } from './role-actions.js';
 

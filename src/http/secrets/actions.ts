@@ -1,6 +1,6 @@
 /**
  * The Secrets Manager actions Berth serves: CreateSecret, GetSecretValue, PutSecretValue,
- * DescribeSecret, ListSecrets, DeleteSecret, TagResource, UntagResource. Each validates its body
+ * UpdateSecret, DescribeSecret, ListSecrets, DeleteSecret, TagResource, UntagResource. Each validates its body
  * against the model, authorizes `secretsmanager:<Op>` on the secret's ARN ("*" for ListSecrets)
  * and calls the domain (secrets/secrets.ts). Values are never quoted back in errors.
  */
@@ -54,17 +54,16 @@ function newValueOf(input: { SecretString?: string | undefined; SecretBinary?: s
 }
 
 const valueFields = { SecretString: text(1, VALUE_MAX).optional(), SecretBinary: blob(1, VALUE_MAX).optional() };
+/** What CreateSecret sets and UpdateSecret changes besides the value (a Type only at creation). */
+const detailFields = { ClientRequestToken: token, Description: text(0, 2048).optional(), KmsKeyId: text(0, 2048).optional(), Type: text(0, 256).optional() };
 
 const CreateSecret: SecretsAction = async (call) => {
   const input = parse(
     z.object({
       Name: secretName,
-      ClientRequestToken: token,
-      Description: text(0, 2048).optional(),
-      KmsKeyId: text(0, 2048).optional(),
       Tags: tags.optional(),
       AddReplicaRegions: list(z.object({ Region: patterned(1, 128, '^([a-z]+-)+\\d+$').optional(), KmsKeyId: text(0, 2048).optional() }), 1).optional(),
-      Type: text(0, 256).optional(),
+      ...detailFields,
       ...valueFields,
     }),
     call.body,
@@ -111,6 +110,24 @@ const PutSecretValue: SecretsAction = async (call) => {
   const value = newValueOf(input, true)!;
   await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
   return call.secrets.putValue(call.scope, input.SecretId, value, input.ClientRequestToken);
+};
+
+const UpdateSecret: SecretsAction = async (call) => {
+  const input = parse(z.object({ SecretId: secretId, ...detailFields, ...valueFields }), call.body);
+  const value = newValueOf(input, false);
+  const secret = await call.secrets.describe(call.scope, input.SecretId);
+  await call.authorize(secret);
+  // The partner that holds a secret is fixed at creation (to move a secret to another service,
+  // Secrets Manager says to recreate it there); a policy on secretsmanager:resource/Type relies on it.
+  if (input.Type !== undefined && (input.Type === '' ? undefined : input.Type) !== secret.Type) {
+    throw invalid('A secret\u2019s Type can\u2019t be changed: create a new secret with the Type you want.');
+  }
+  return call.secrets.update(call.scope, input.SecretId, {
+    ...(input.Description !== undefined && { description: input.Description }),
+    ...(input.KmsKeyId !== undefined && { kmsKeyId: input.KmsKeyId }),
+    ...(value && { value }),
+    ...(input.ClientRequestToken !== undefined && { versionId: input.ClientRequestToken }),
+  });
 };
 
 const at = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
@@ -233,6 +250,7 @@ export const ACTIONS: Record<string, SecretsAction> = {
   CreateSecret,
   GetSecretValue,
   PutSecretValue,
+  UpdateSecret,
   DescribeSecret,
   ListSecrets,
   DeleteSecret,

@@ -2,7 +2,7 @@
 import { registryKeyText } from '../../core/registry-key.js';
 import { toDocumentRecord, type DocumentKind, type DocumentRecord, type DocumentRow as Row, type DocumentStore } from '../documents.js';
 import { postgresNamedRows } from './named-rows.js';
-import { changes, type PgContext } from './pool.js';
+import { changes, one, type PgContext } from './pool.js';
 
 export function createPostgresDocuments(ctx: PgContext): DocumentStore {
   const { pool } = ctx;
@@ -10,6 +10,13 @@ export function createPostgresDocuments(ctx: PgContext): DocumentStore {
   return {
     get,
     list,
+    async count(registryKey, kind) {
+      const r = await one<{ n: string }>(pool, 'SELECT COUNT(*) AS n FROM named_documents WHERE registry_id = $1 AND kind = $2', [
+        registryKeyText(registryKey),
+        kind,
+      ]);
+      return Number(r!.n);
+    },
     async create(r) {
       const sql = `INSERT INTO named_documents (registry_id, kind, name, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`;
       return (await changes(pool, sql, [registryKeyText(r.registryKey), r.kind, r.name, r.document, r.now.getTime()])) > 0;

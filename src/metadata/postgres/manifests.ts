@@ -36,6 +36,7 @@ import type {
 } from '../types.js';
 import { writeEventsIn, writeRemovalEventsIn } from './events.js';
 import { resolveImage } from '../image-deletes.js';
+import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
@@ -172,7 +173,15 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
   return { kind: 'ok', repositoryId };
 }
 
-async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: number, events?: RemovalEvents, tag?: string): Promise<DeleteManifestResult> {
+async function remove(
+  tx: Queryable,
+  collate: string,
+  repositoryId: number,
+  digest: Digest,
+  now: number,
+  events?: RemovalEvents,
+  tag?: string,
+): Promise<DeleteManifestResult> {
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
   // Review rows come before manifest rows in the store-wide lock order; a refusal rolls this back.
   await queueManifestBlobs(tx, repositoryId, digest, now);
@@ -188,6 +197,11 @@ async function remove(tx: Queryable, repositoryId: number, digest: Digest, now: 
   if (parents.length > 0) throw new Rollback<DeleteManifestResult>({ kind: 'referenced', parents: parents.map((p) => p.parent_digest as Digest) });
   if (events) await writeRemovalEventsIn(tx, repositoryId, digest, tag, false, events, now);
   await tx.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
+  const repo = (await one<{ registry_id: string; name: string }>(tx, 'SELECT registry_id, name FROM repositories WHERE id = $1', [repositoryId]))!;
+  await tx.query(
+    deleteSigningStatusesSql((n) => `$${n}`, collate),
+    [repo.registry_id, ...statusNameRange(signingStatusPrefix(repo.name, digest))],
+  );
   return { kind: 'deleted' };
 }
 
@@ -202,6 +216,7 @@ async function taggedDigest(tx: Queryable, repositoryId: number, tag: string): P
  */
 async function removeImages(
   tx: Queryable,
+  collate: string,
   repositoryId: number,
   images: ImageDeleteRequest[],
   now: number,
@@ -242,7 +257,7 @@ async function removeImages(
     await tx.query('SAVEPOINT delete_image');
     let removed: DeleteManifestResult;
     try {
-      removed = await remove(tx, repositoryId, digest, now, events, image.tag);
+      removed = await remove(tx, collate, repositoryId, digest, now, events, image.tag);
       await tx.query('RELEASE SAVEPOINT delete_image');
     } catch (e) {
       if (!(e instanceof Rollback)) throw e;
@@ -254,7 +269,7 @@ async function removeImages(
   return results;
 }
 
-export function createPostgresManifests({ pool }: PgContext): ManifestStore {
+export function createPostgresManifests({ pool, collate }: PgContext): ManifestStore {
   return {
     async find(repositoryId, digest) {
       const r = await one<Row>(pool, `SELECT ${COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest = $2`, [repositoryId, digest]);
@@ -290,10 +305,10 @@ export function createPostgresManifests({ pool }: PgContext): ManifestStore {
       return withTransaction(pool, (tx) => put(tx, input));
     },
     async delete(repositoryId, digest, now, events) {
-      return withTransaction(pool, (tx) => remove(tx, repositoryId, digest, now.getTime(), events));
+      return withTransaction(pool, (tx) => remove(tx, collate, repositoryId, digest, now.getTime(), events));
     },
     async deleteImages(repositoryId, images, now, events) {
-      return withTransaction(pool, (tx) => removeImages(tx, repositoryId, images, now.getTime(), events));
+      return withTransaction(pool, (tx) => removeImages(tx, collate, repositoryId, images, now.getTime(), events));
     },
     async recordPulls(pulls) {
       if (pulls.length === 0) return;

@@ -8,6 +8,7 @@
  */
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
 import { repositoryPolicyScope } from '../policy-scopes.js';
+import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
 import type { Page, RepositoryRecord, RepositoryStore } from '../types.js';
 import { queueRepositoryBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext } from './pool.js';
@@ -124,6 +125,10 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
         // Read after the lock: a push that got in first has committed and is counted.
         if (!opts.force && (await one(tx, 'SELECT 1 FROM manifests WHERE repository_id = $1 LIMIT 1', [id]))) return 'notEmpty' as const;
         await tx.query('DELETE FROM policies WHERE scope = $1', [repositoryPolicyScope(parseRegistryKey(repo.registry_id), repo.name)]);
+        await tx.query(
+          deleteSigningStatusesSql((n) => `$${n}`, collate),
+          [repo.registry_id, ...statusNameRange(signingStatusPrefix(repo.name))],
+        );
         // Its links and references go with it (cascades): every blob they held is queued first.
         await queueRepositoryBlobs(tx, id, opts.now.getTime());
         await tx.query('DELETE FROM repositories WHERE id = $1', [id]);

@@ -112,12 +112,26 @@ export function createPostgresRegistrySettings({ pool }: PgContext): RegistrySet
         await one<{ value: string }>(pool, 'SELECT value FROM registry_settings WHERE registry_id = $1 AND name = $2', [registryKeyText(registryKey), name])
       )?.value;
     },
+    async all(registryKey) {
+      const r = await pool.query<{ name: string; value: string }>('SELECT name, value FROM registry_settings WHERE registry_id = $1', [
+        registryKeyText(registryKey),
+      ]);
+      return new Map(r.rows.map((row) => [row.name, row.value]));
+    },
     async put(registryKey, name, value) {
       await pool.query(
         `INSERT INTO registry_settings (registry_id, name, value) VALUES ($1, $2, $3)
          ON CONFLICT (registry_id, name) DO UPDATE SET value = excluded.value`,
         [registryKeyText(registryKey), name, value],
       );
+    },
+    async delete(registryKey, name) {
+      return (
+        await one<{ value: string }>(pool, 'DELETE FROM registry_settings WHERE registry_id = $1 AND name = $2 RETURNING value', [
+          registryKeyText(registryKey),
+          name,
+        ])
+      )?.value;
     },
   };
 }

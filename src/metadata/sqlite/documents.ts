@@ -15,9 +15,13 @@ export function createSqliteDocuments(db: Db): DocumentStore {
   );
   const swap = db.prepare('UPDATE named_documents SET document = ?, updated_at = ? WHERE registry_id = ? AND kind = ? AND name = ? AND document = ?');
   const del = db.prepare('DELETE FROM named_documents WHERE registry_id = ? AND kind = ? AND name = ?');
+  const countStmt = db.prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM named_documents WHERE registry_id = ? AND kind = ?');
   return {
     get,
     list,
+    async count(registryKey, kind) {
+      return countStmt.get(registryKeyText(registryKey), kind)!.n;
+    },
     async create(r) {
       const t = r.now.getTime();
       return insert.run(registryKeyText(r.registryKey), r.kind, r.name, r.document, t, t).changes > 0;

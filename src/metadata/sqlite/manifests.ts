@@ -29,6 +29,7 @@ import type { Db } from './open.js';
 import { registryKeyText } from '../../core/registry-key.js';
 import { QuotaRefusal } from '../quotas.js';
 import type { ReadCache } from './read-cache.js';
+import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
 
 /** A row of the manifest GET's lookup: a repository's (manifest columns NULL) or a manifest's (repository columns NULL). */
 type LookupRow = { [K in keyof RepositoryRow]: RepositoryRow[K] | null } & { [K in keyof Row]: Row[K] | null };
@@ -87,6 +88,8 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
      ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
   );
   const deleteStmt = db.prepare('DELETE FROM manifests WHERE repository_id = ? AND digest = ?');
+  const repositoryOf = db.prepare<[number], { registry_id: string; name: string }>('SELECT registry_id, name FROM repositories WHERE id = ?');
+  const deleteStatuses = db.prepare(deleteSigningStatusesSql(() => '?'));
   const parentsStmt = db.prepare<[number, string], { parent_digest: string }>(
     `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest' ORDER BY parent_digest`,
   );
@@ -103,6 +106,8 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
     if (events) outbox.removed(repositoryId, digest, tag, false, events, now);
     gc.queueManifestBlobs(repositoryId, digest, now);
     deleteStmt.run(repositoryId, digest);
+    const repo = repositoryOf.get(repositoryId)!;
+    deleteStatuses.run(repo.registry_id, ...statusNameRange(signingStatusPrefix(repo.name, digest as Digest)));
     return { kind: 'deleted' };
   });
   const tagCount = db.prepare<[number, string], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repository_id = ? AND digest = ?');

@@ -15,6 +15,7 @@ export const sqliteDialect: Dialect = {
   serialPrimaryKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
   bytes: 'BLOB',
   bigint: 'INTEGER',
+  position: (needle, haystack) => `instr(${haystack}, ${needle})`,
 };
 
 export function openSqlite(path: string): Db {

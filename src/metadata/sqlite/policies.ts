@@ -36,12 +36,20 @@ export function createSqliteRegistrySettings(db: Db): RegistrySettingsStore {
     `INSERT INTO registry_settings (registry_id, name, value) VALUES (?, ?, ?)
      ON CONFLICT (registry_id, name) DO UPDATE SET value = excluded.value`,
   );
+  const allStmt = db.prepare<[string], { name: string; value: string }>('SELECT name, value FROM registry_settings WHERE registry_id = ?');
+  const deleteStmt = db.prepare<[string, string], { value: string }>('DELETE FROM registry_settings WHERE registry_id = ? AND name = ? RETURNING value');
   return {
     async get(registryKey, name) {
       return getStmt.get(registryKeyText(registryKey), name)?.value;
     },
+    async all(registryKey) {
+      return new Map(allStmt.all(registryKeyText(registryKey)).map((r) => [r.name, r.value]));
+    },
     async put(registryKey, name, value) {
       putStmt.run(registryKeyText(registryKey), name, value);
+    },
+    async delete(registryKey, name) {
+      return deleteStmt.get(registryKeyText(registryKey), name)?.value;
     },
   };
 }

@@ -7,6 +7,7 @@ import { createGcQueue } from './gc-queue.js';
 import type { Db } from './open.js';
 import { QuotaRefusal } from '../quotas.js';
 import type { ReadCache } from './read-cache.js';
+import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
 
 /** A repositories row (exported for the manifest GET's lookup, which reads one beside a manifest). */
 export interface RepositoryRow {
@@ -50,6 +51,7 @@ export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryS
   const existsStmt = db.prepare<[number], { registry_id: string; name: string }>('SELECT registry_id, name FROM repositories WHERE id = ?');
   const deleteStmt = db.prepare('DELETE FROM repositories WHERE id = ?');
   const deletePolicies = db.prepare('DELETE FROM policies WHERE scope = ?');
+  const deleteStatuses = db.prepare(deleteSigningStatusesSql(() => '?'));
   const tagsStmt = db.prepare<[number], { tag_key: string; tag_value: string }>(
     'SELECT tag_key, tag_value FROM repository_resource_tags WHERE repository_id = ? ORDER BY tag_key',
   );
@@ -102,6 +104,7 @@ export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryS
     if (!repo) return 'missing';
     if (!force && hasImages.get(id)) return 'notEmpty';
     deletePolicies.run(repositoryPolicyScope(parseRegistryKey(repo.registry_id), repo.name));
+    deleteStatuses.run(repo.registry_id, ...statusNameRange(signingStatusPrefix(repo.name)));
     // Its links and references go with it (cascades): every blob they held is queued first.
     gc.queueRepositoryBlobs(id, now);
     deleteStmt.run(id);

@@ -53,12 +53,18 @@ export interface InProcessOptions {
    * file-system driver. Memory otherwise.
    */
   onDisk?: boolean;
+  /**
+   * Start on this existing data directory instead of a new temporary one (a restart, on what a
+   * node before it left there); cleanup leaves it for the test to remove.
+   */
+  dataDir?: string;
   /** The address to listen on (127.0.0.1 by default; '::' is dual-stack, where an IPv4 client is ::ffff:a.b.c.d). Clients use 127.0.0.1 either way. */
   host?: string;
 }
 
 export async function startInProcess(opts: InProcessOptions = {}): Promise<BerthInProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'berth-api-'));
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-api-')));
+  const removeDataDir = () => (opts.dataDir === undefined ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
   const env = { BERTH_LOG_LEVEL: 'warn', ...opts.env, BERTH_DATA_DIR: dataDir, BERTH_HOST: opts.host ?? '127.0.0.1', BERTH_PORT: '0' };
   const config = loadConfig({ env });
   let out = '';
@@ -88,7 +94,7 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<Berth
     port = await app.listen();
   } catch (e) {
     await app.close().catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir();
     throw e;
   }
   const url = `http://127.0.0.1:${port}`;
@@ -109,7 +115,7 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<Berth
     async cleanup() {
       forgetLogin(url);
       await app.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeDataDir();
     },
   };
 }

@@ -92,6 +92,15 @@ export const SECRETS_BODIES: Record<string, Body> = {
   },
   TagResource: { SecretId: SECRET, Tags: TAGS },
   UntagResource: { SecretId: SECRET, TagKeys: ['team'] },
+  UpdateSecret: {
+    SecretId: SECRET,
+    ClientRequestToken: TOKEN,
+    Description: 'checks',
+    KmsKeyId: 'alias/aws/secretsmanager',
+    SecretBinary: b64(8),
+    SecretString: 'value',
+    Type: 'text',
+  },
 };
 
 export const SECRETS_SEED: ReadonlyArray<[string, Body]> = [['CreateSecret', { Name: SECRET, SecretString: 'v1', Tags: TAGS }]];
@@ -101,4 +110,4 @@ export const SECRETS_READS: ReadonlyArray<[string, Body]> = [
   ['DescribeSecret', { SecretId: SECRET }],
 ];
 
-export const SECRETS_MUTATING = /^(?:Create|Delete|Put|Tag|Untag)/;
+export const SECRETS_MUTATING = /^(?:Create|Delete|Put|Tag|Untag|Update)/;
