@@ -1,0 +1,138 @@
+/**
+ * Creating a repository under a customer managed KMS key asks the creator for KMS's
+ * permissions on that key, as ECR asks them (it calls DescribeKey and CreateGrant with the
+ * creator's credentials): a user who may create repositories but not use the key is refused
+ * with ECR's KmsException in KMS's words, and nothing is created. Driven with the ECR, KMS and
+ * IAM SDKs against Berth's own keys (kmsProvider berth). Sources: src/http/kms-key-use.ts.
+ */
+import {
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  type ECRClient,
+  KmsException,
+  PutRegistryPolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
+import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
+import { refusal } from '../e2e/helpers/refusal.js';
+import { allowing } from './helpers/iam-access.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const ACCOUNT = '000000000000';
+const THEIRS = '333333333333';
+
+describe('a repository under a customer managed KMS key: what KMS asks of its creator', () => {
+  let berth: BerthInProcess;
+  let admin: ECRClient;
+  let iam: IAMClient;
+  let keyArn: string;
+  let otherKeyArn: string;
+
+  const ecrOnly = JSON.parse(allowing(['ecr:*'])) as object;
+  const kmsOn = (resource: string, actions: string[], condition?: object) => ({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: actions, Resource: resource, ...(condition && { Condition: condition }) }],
+  });
+  const create = (who: TestIdentity, name: string, kmsKey?: string, registryId?: string) =>
+    who.ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: name,
+        ...(registryId && { registryId }),
+        encryptionConfiguration: { encryptionType: 'KMS', ...(kmsKey !== undefined && { kmsKey }) },
+      }),
+    );
+  const exists = async (name: string) =>
+    admin.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(
+      () => true,
+      (e: Error) => (e.name === 'RepositoryNotFoundException' ? false : Promise.reject(e)),
+    );
+
+  before(async () => {
+    berth = await startInProcess({ onDisk: true });
+    admin = ecrClient(berth);
+    iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    const kms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    keyArn = (await kms.send(new CreateKeyCommand({ Description: 'team A images' }))).KeyMetadata!.Arn!;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/team-a', TargetKeyId: keyArn }));
+    otherKeyArn = (await kms.send(new CreateKeyCommand({ Description: 'team B images' }))).KeyMetadata!.Arn!;
+  });
+  after(() => berth?.cleanup());
+
+  it('refuses a creator without kms:DescribeKey, in KMS words, and creates nothing', async () => {
+    const dev = await createUser(berth, iam, 'dev-no-kms', [], [ecrOnly]);
+    const e = await create(dev, 'nokms/app', 'alias/team-a').then(
+      () => assert.fail('the call succeeded'),
+      (err: unknown) => err,
+    );
+    assert.ok(e instanceof KmsException, `${String(e)}`);
+    assert.equal(e.kmsError, 'AccessDeniedException');
+    assert.equal(
+      e.message,
+      `User: arn:aws:iam::${ACCOUNT}:user/dev-no-kms is not authorized to perform: kms:DescribeKey on resource: ${keyArn} because no identity-based policy allows the kms:DescribeKey action`,
+    );
+    assert.equal(await exists('nokms/app'), false, 'nothing created');
+    // The same user keeps AES256 and the AWS managed key, whose key policy lets ECR's users use it.
+    await create(dev, 'nokms/managed');
+    await create(dev, 'nokms/managed-named', 'alias/aws/ecr');
+    await dev.ecr.send(new CreateRepositoryCommand({ repositoryName: 'nokms/plain' }));
+    assert.deepEqual(await Promise.all(['nokms/managed', 'nokms/managed-named', 'nokms/plain'].map(exists)), [true, true, true]);
+  });
+
+  it('asks kms:CreateGrant too, and holds an explicit Deny', async () => {
+    const describeOnly = await createUser(berth, iam, 'dev-describe', [], [ecrOnly, kmsOn(keyArn, ['kms:DescribeKey'])]);
+    assert.match(await refusal(create(describeOnly, 'grant/app', keyArn)), /^KmsException: .* kms:CreateGrant on resource: .* because no identity-based policy allows/);
+    const denied = await createUser(berth, iam, 'dev-denied', [], [
+      ecrOnly,
+      kmsOn('*', ['kms:*']),
+      { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'kms:CreateGrant', Resource: keyArn }] },
+    ]);
+    assert.match(await refusal(create(denied, 'grant/app', 'alias/team-a')), /kms:CreateGrant on resource: .* with an explicit deny in an identity-based policy$/);
+    // Its permission on one key says nothing of another.
+    const teamA = await createUser(berth, iam, 'dev-team-a', [], [ecrOnly, kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])]);
+    assert.match(await refusal(create(teamA, 'grant/b', otherKeyArn)), /^KmsException: .* kms:DescribeKey on resource: .*/);
+    assert.deepEqual(await Promise.all(['grant/app', 'grant/b'].map(exists)), [false, false]);
+  });
+
+  it('creates the repository for a creator allowed on the key, also through ECR only (kms:ViaService)', async () => {
+    const teamA = await createUser(berth, iam, 'dev-allowed', [], [ecrOnly, kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])]);
+    const made = await create(teamA, 'allowed/app', 'alias/team-a');
+    assert.deepEqual(made.repository?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
+
+    const throughEcr = { StringEquals: { 'kms:ViaService': `ecr.${berth.region}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT } };
+    const viaEcr = await createUser(berth, iam, 'dev-via-ecr', [], [
+      ecrOnly,
+      kmsOn(keyArn, ['kms:DescribeKey'], throughEcr),
+      kmsOn(keyArn, ['kms:CreateGrant'], { ...throughEcr, Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+    ]);
+    await create(viaEcr, 'allowed/via-ecr', keyArn);
+    assert.equal(await exists('allowed/via-ecr'), true);
+    // The same grant does not reach KMS's own API, where no service calls on the user's behalf.
+    const kms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: viaEcr.keys, maxAttempts: 1 });
+    assert.match(await refusal(kms.send(new DescribeKeyCommand({ KeyId: keyArn }))), /^AccessDeniedException: .*kms:DescribeKey/);
+  });
+
+  it("refuses another account's caller, whom the key's default policy does not name", async () => {
+    await createAccount(berth, THEIRS);
+    const theirs = await otherAccountIdentity(berth, THEIRS);
+    await admin.send(
+      new PutRegistryPolicyCommand({
+        policyText: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${THEIRS}:root` }, Action: ['ecr:CreateRepository'], Resource: '*' }],
+        }),
+      }),
+    );
+    assert.match(
+      await refusal(create(theirs, 'theirs/app', keyArn, ACCOUNT)),
+      new RegExp(`^KmsException: User: arn:aws:iam::${THEIRS}:root is not authorized to perform: kms:DescribeKey on resource: ${keyArn} because no resource-based policy allows`),
+    );
+    assert.equal(await exists('theirs/app'), false);
+    // The registry policy does admit it: with the managed key the repository is made.
+    await create(theirs, 'theirs/managed', undefined, ACCOUNT);
+    assert.equal(await exists('theirs/managed'), true);
+  });
+});
