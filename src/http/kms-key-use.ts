@@ -15,8 +15,9 @@
  * error code (`kmsError`), and nothing is created.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Principal } from '../auth/principal.js';
-import { Codes } from '../core/errors.js';
+import type { IdentityAdmin } from '../auth/identity-admin.js';
+import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
+import { Codes, RegistryError } from '../core/errors.js';
 import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 import { deniedMessage } from '../iam/denial.js';
 import { isAwsManaged } from '../kms/key-metadata.js';
@@ -43,7 +44,10 @@ export interface KeyUseJudge {
 }
 
 /** The check for a repository created in `registry` by `principal` (CreateRepository's caller, or a template's role). */
-export function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: RegistryKey, origin: RequestOrigin, req?: IncomingMessage): KeyUse {
+/** How a refusal reaches its door: the JSON API's error with KMS's code, or the core's (rendered on /v2 as well). */
+type Refusal = (action: string, resource: string, message: string) => Error;
+
+function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: RegistryKey, origin: RequestOrigin, refusal: Refusal): KeyUse {
   const region = regionOf(registry);
   return async ({ asked, arn }) => {
     if (isEcrManagedRef(asked)) return;
@@ -52,10 +56,7 @@ export function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: Reg
     // The object store's keys (kmsProvider s3) are recorded as given: a key id or alias, named by its ARN here.
     const resource = arn.startsWith('arn:') ? arn : parseKeyRef(accountOf(registry), region, arn).shown;
     for (const action of ACTIONS) {
-      const refuse = (message: string) => {
-        if (req) noteDenied(req, action, resource);
-        return new EcrError(Codes.KmsException, message, { kmsError: 'AccessDeniedException' });
-      };
+      const refuse = (message: string) => refusal(action, resource, message);
       // KMS's default key policy trusts the key's own account alone.
       if (principal.accountId !== accountOf(registry)) {
         throw refuse(deniedMessage(principal.arn, action, resource, { explicitDeny: false, policyType: 'resource-based policy' }));
@@ -82,7 +83,50 @@ export function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: Reg
 
 /** The check for a JSON API caller's CreateRepository. */
 export function callerKeyUse(judge: KeyUseJudge, principal: Principal, registry: RegistryKey, req: IncomingMessage): KeyUse {
-  return keyUseBy(judge, principal, registry, requestOrigin(req), req);
+  return keyUseBy(judge, principal, registry, requestOrigin(req), (action, resource, message) => {
+    noteDenied(req, action, resource);
+    return new EcrError(Codes.KmsException, message, { kmsError: 'AccessDeniedException' });
+  });
+}
+
+/** The session of a template's role ECR holds while it creates a repository with the template (Berth's name for it). */
+const ROLE_SESSION = 'ecr-repository-creation';
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:[^/]+\/)*)([^/]+)$/;
+
+/**
+ * The check for a repository a creation template makes (create on push, pull-through cache,
+ * replication): ECR makes it with the template's `customRoleArn`, which ECR's guide requires
+ * for a template with a customer managed key; without one, ECR's service-linked role would
+ * call KMS and has no permission on the customer's key, so the creation is refused.
+ */
+export function templateKeyUse(judge: KeyUseJudge, identities: IdentityAdmin, registry: RegistryKey, template: { prefix: string; customRoleArn?: string }): KeyUse {
+  return async (key) => {
+    const m = template.customRoleArn === undefined ? null : ROLE_ARN.exec(template.customRoleArn);
+    if (!m) {
+      if (isEcrManagedRef(key.asked)) return;
+      throw new RegistryError(
+        Codes.KmsException,
+        `The repository creation template '${template.prefix}' names the customer managed key ${key.arn} but no customRoleArn: the role ECR creates the repository with must be allowed kms:DescribeKey and kms:CreateGrant on the key`,
+      );
+    }
+    const [, accountId, path, name] = m as unknown as [string, string, string, string];
+    const record = await identities.roles?.roleRecord(accountId, name);
+    const role: Principal = {
+      arn: assumedRoleArn(accountId, name, ROLE_SESSION),
+      accountId,
+      kind: 'role',
+      principalArn: roleArn(accountId, record?.name ?? name, record?.path ?? path),
+      ...(record && { principalTags: Object.fromEntries(record.tags.map((t) => [t.Key, t.Value])) }),
+      session: {
+        token: '',
+        issuedAt: new Date(0),
+        expiresAt: new Date(0),
+        role: { name: record?.name ?? name, path: record?.path ?? path, roleId: record?.roleId ?? '', sessionName: ROLE_SESSION },
+      },
+    };
+    // ECR calls KMS over TLS, from no client's address.
+    return keyUseBy(judge, role, registry, { secureTransport: true }, (_action, _resource, message) => new RegistryError(Codes.KmsException, message))(key);
+  };
 }
 
 /** `alias/aws/ecr`, by name or alias ARN. */

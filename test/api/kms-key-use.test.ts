@@ -3,22 +3,26 @@
  * permissions on that key, as ECR asks them (it calls DescribeKey and CreateGrant with the
  * creator's credentials): a user who may create repositories but not use the key is refused
  * with ECR's KmsException in KMS's words, and nothing is created. Driven with the ECR, KMS and
- * IAM SDKs against Berth's own keys (kmsProvider berth). Sources: src/http/kms-key-use.ts.
+ * IAM SDKs against Berth's own keys (kmsProvider berth). A repository a creation template makes
+ * asks the same of the template's customRoleArn (create on push, driven over /v2). Sources:
+ * src/http/kms-key-use.ts.
  */
 import {
   CreateRepositoryCommand,
+  CreateRepositoryCreationTemplateCommand,
   DescribeRepositoriesCommand,
   type ECRClient,
   KmsException,
   PutRegistryPolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { refusal } from '../e2e/helpers/refusal.js';
+import { request } from '../e2e/helpers/registry-http.js';
 import { allowing } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
@@ -113,6 +117,44 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     // The same grant does not reach KMS's own API, where no service calls on the user's behalf.
     const kms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: viaEcr.keys, maxAttempts: 1 });
     assert.match(await refusal(kms.send(new DescribeKeyCommand({ KeyId: keyArn }))), /^AccessDeniedException: .*kms:DescribeKey/);
+  });
+
+  it("a creation template's key asks its customRoleArn, the role ECR creates with: a push into a new repository", async () => {
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecr.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+    const role = async (name: string, policy?: object) => {
+      const made = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+      if (policy) await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'kms', PolicyDocument: JSON.stringify(policy) }));
+      return made.Role!.Arn!;
+    };
+    const template = (prefix: string, customRoleArn?: string) =>
+      admin.send(
+        new CreateRepositoryCreationTemplateCommand({
+          prefix,
+          appliedFor: ['CREATE_ON_PUSH'],
+          encryptionConfiguration: { encryptionType: 'KMS', kmsKey: keyArn },
+          ...(customRoleArn && { customRoleArn }),
+        }),
+      );
+    const startUpload = (repo: string) => request(`${berth.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    await template('norole');
+    await template('weak', await role('ecr-templates-weak'));
+    await template('strong', await role('ecr-templates', kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])));
+
+    for (const [repo, words] of [
+      ['norole/app', /names the customer managed key .* but no customRoleArn/],
+      ['weak/app', /assumed-role\/ecr-templates-weak\/.* is not authorized to perform: kms:DescribeKey on resource: .* because no identity-based policy allows/],
+    ] as const) {
+      const res = await startUpload(repo);
+      assert.equal(res.status, 403, `${repo}: ${res.body.toString()}`);
+      const body = JSON.parse(res.body.toString()) as { errors: Array<{ code: string; message: string }> };
+      assert.equal(body.errors[0]?.code, 'DENIED');
+      assert.match(body.errors[0]!.message, words);
+      assert.equal(await exists(repo), false, `${repo}: nothing created`);
+    }
+    // The pusher is the admin, allowed everything: the role decides, not the pusher.
+    assert.equal((await startUpload('strong/app')).status, 202);
+    const made = await admin.send(new DescribeRepositoriesCommand({ repositoryNames: ['strong/app'] }));
+    assert.deepEqual(made.repositories?.[0]?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
   });
 
   it("refuses another account's caller, whom the key's default policy does not name", async () => {
