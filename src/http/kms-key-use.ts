@@ -99,7 +99,12 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:[^/]+\/)*)([^/]+)$/;
  * for a template with a customer managed key; without one, ECR's service-linked role would
  * call KMS and has no permission on the customer's key, so the creation is refused.
  */
-export function templateKeyUse(judge: KeyUseJudge, identities: IdentityAdmin, registry: RegistryKey, template: { prefix: string; customRoleArn?: string }): KeyUse {
+export function templateKeyUse(
+  judge: KeyUseJudge,
+  identities: IdentityAdmin,
+  registry: RegistryKey,
+  template: { prefix: string; customRoleArn?: string },
+): KeyUse {
   return async (key) => {
     const m = template.customRoleArn === undefined ? null : ROLE_ARN.exec(template.customRoleArn);
     if (!m) {

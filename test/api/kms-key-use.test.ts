@@ -88,13 +88,21 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
 
   it('asks kms:CreateGrant too, and holds an explicit Deny', async () => {
     const describeOnly = await createUser(berth, iam, 'dev-describe', [], [ecrOnly, kmsOn(keyArn, ['kms:DescribeKey'])]);
-    assert.match(await refusal(create(describeOnly, 'grant/app', keyArn)), /^KmsException: .* kms:CreateGrant on resource: .* because no identity-based policy allows/);
-    const denied = await createUser(berth, iam, 'dev-denied', [], [
-      ecrOnly,
-      kmsOn('*', ['kms:*']),
-      { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'kms:CreateGrant', Resource: keyArn }] },
-    ]);
-    assert.match(await refusal(create(denied, 'grant/app', 'alias/team-a')), /kms:CreateGrant on resource: .* with an explicit deny in an identity-based policy$/);
+    assert.match(
+      await refusal(create(describeOnly, 'grant/app', keyArn)),
+      /^KmsException: .* kms:CreateGrant on resource: .* because no identity-based policy allows/,
+    );
+    const denied = await createUser(
+      berth,
+      iam,
+      'dev-denied',
+      [],
+      [ecrOnly, kmsOn('*', ['kms:*']), { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'kms:CreateGrant', Resource: keyArn }] }],
+    );
+    assert.match(
+      await refusal(create(denied, 'grant/app', 'alias/team-a')),
+      /kms:CreateGrant on resource: .* with an explicit deny in an identity-based policy$/,
+    );
     // Its permission on one key says nothing of another.
     const teamA = await createUser(berth, iam, 'dev-team-a', [], [ecrOnly, kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])]);
     assert.match(await refusal(create(teamA, 'grant/b', otherKeyArn)), /^KmsException: .* kms:DescribeKey on resource: .*/);
@@ -107,11 +115,17 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     assert.deepEqual(made.repository?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
 
     const throughEcr = { StringEquals: { 'kms:ViaService': `ecr.${berth.region}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT } };
-    const viaEcr = await createUser(berth, iam, 'dev-via-ecr', [], [
-      ecrOnly,
-      kmsOn(keyArn, ['kms:DescribeKey'], throughEcr),
-      kmsOn(keyArn, ['kms:CreateGrant'], { ...throughEcr, Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
-    ]);
+    const viaEcr = await createUser(
+      berth,
+      iam,
+      'dev-via-ecr',
+      [],
+      [
+        ecrOnly,
+        kmsOn(keyArn, ['kms:DescribeKey'], throughEcr),
+        kmsOn(keyArn, ['kms:CreateGrant'], { ...throughEcr, Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+      ],
+    );
     await create(viaEcr, 'allowed/via-ecr', keyArn);
     assert.equal(await exists('allowed/via-ecr'), true);
     // The same grant does not reach KMS's own API, where no service calls on the user's behalf.
@@ -142,7 +156,10 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
 
     for (const [repo, words] of [
       ['norole/app', /names the customer managed key .* but no customRoleArn/],
-      ['weak/app', /assumed-role\/ecr-templates-weak\/.* is not authorized to perform: kms:DescribeKey on resource: .* because no identity-based policy allows/],
+      [
+        'weak/app',
+        /assumed-role\/ecr-templates-weak\/.* is not authorized to perform: kms:DescribeKey on resource: .* because no identity-based policy allows/,
+      ],
     ] as const) {
       const res = await startUpload(repo);
       assert.equal(res.status, 403, `${repo}: ${res.body.toString()}`);
@@ -170,7 +187,9 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     );
     assert.match(
       await refusal(create(theirs, 'theirs/app', keyArn, ACCOUNT)),
-      new RegExp(`^KmsException: User: arn:aws:iam::${THEIRS}:root is not authorized to perform: kms:DescribeKey on resource: ${keyArn} because no resource-based policy allows`),
+      new RegExp(
+        `^KmsException: User: arn:aws:iam::${THEIRS}:root is not authorized to perform: kms:DescribeKey on resource: ${keyArn} because no resource-based policy allows`,
+      ),
     );
     assert.equal(await exists('theirs/app'), false);
     // The registry policy does admit it: with the managed key the repository is made.
