@@ -12,7 +12,12 @@ export const gcCommands: Command[] = [
     words: ['gc'],
     summary: 'one garbage-collection pass now (review, sweep, abandoned uploads)',
     details: 'Safe beside a running server: every decision is a metadata transaction. The report goes to stdout, one log line per deleted blob to stderr.',
-    options: { 'dry-run': { type: 'boolean', help: 'change nothing; report what would be deleted' }, ...jsonOption, ...logLevelOption('info'), ...storeOptions },
+    options: {
+      'dry-run': { type: 'boolean', help: 'change nothing; report what would be deleted' },
+      ...jsonOption,
+      ...logLevelOption('info'),
+      ...storeOptions,
+    },
     example: 'berth gc --dry-run --data-dir /var/lib/berth',
     dataDir: 'registry',
     run: (input) => gcCommand('gc', input),
