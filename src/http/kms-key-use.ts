@@ -43,10 +43,10 @@ export interface KeyUseJudge {
   findKey(arn: string): Promise<KmsKeyRecord | undefined>;
 }
 
-/** The check for a repository created in `registry` by `principal` (CreateRepository's caller, or a template's role). */
 /** How a refusal reaches its door: the JSON API's error with KMS's code, or the core's (rendered on /v2 as well). */
 type Refusal = (action: string, resource: string, message: string) => Error;
 
+/** The check for a repository created in `registry` by `principal` (CreateRepository's caller, or a template's role). */
 function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: RegistryKey, origin: RequestOrigin, refusal: Refusal): KeyUse {
   const region = regionOf(registry);
   return async ({ asked, arn }) => {
@@ -122,6 +122,7 @@ export function templateKeyUse(
       kind: 'role',
       principalArn: roleArn(accountId, record?.name ?? name, record?.path ?? path),
       ...(record && { principalTags: Object.fromEntries(record.tags.map((t) => [t.Key, t.Value])) }),
+      // No credentials exist: the session is only what names the role's policies to the evaluator.
       session: {
         token: '',
         issuedAt: new Date(0),
