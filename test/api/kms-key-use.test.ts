@@ -10,6 +10,10 @@
 import {
   CreateRepositoryCommand,
   CreateRepositoryCreationTemplateCommand,
+  DescribeImageReplicationStatusCommand,
+  PutImageCommand,
+  PutReplicationConfigurationCommand,
+  UpdateRepositoryCreationTemplateCommand,
   DescribeRepositoriesCommand,
   type ECRClient,
   KmsException,
@@ -22,8 +26,9 @@ import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { refusal } from '../e2e/helpers/refusal.js';
-import { request } from '../e2e/helpers/registry-http.js';
-import { allowing } from './helpers/iam-access.js';
+import { configOnlyManifest, pushBlob, request } from '../e2e/helpers/registry-http.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
+import { allowing, imageRepository } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
@@ -172,6 +177,77 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     assert.equal((await startUpload('strong/app')).status, 202);
     const made = await admin.send(new DescribeRepositoriesCommand({ repositoryNames: ['strong/app'] }));
     assert.deepEqual(made.repositories?.[0]?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
+  });
+
+  it("replication into another account: the destination template's key asks the destination's role", async () => {
+    const DEST = '444444444444';
+    await createAccount(berth, DEST);
+    const dest = await otherAccountIdentity(berth, DEST);
+    await dest.ecr.send(
+      new PutRegistryPolicyCommand({
+        policyText: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+              Action: ['ecr:ReplicateImage', 'ecr:CreateRepository'],
+              Resource: `arn:aws:ecr:${berth.region}:${DEST}:repository/*`,
+            },
+          ],
+        }),
+      }),
+    );
+    const destKms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: dest.keys, maxAttempts: 1 });
+    const destKey = (await destKms.send(new CreateKeyCommand({ Description: 'replicas' }))).KeyMetadata!.Arn!;
+    await dest.ecr.send(
+      new CreateRepositoryCreationTemplateCommand({
+        prefix: 'sealed',
+        appliedFor: ['REPLICATION'],
+        encryptionConfiguration: { encryptionType: 'KMS', kmsKey: destKey },
+      }),
+    );
+    await admin.send(
+      new PutReplicationConfigurationCommand({
+        replicationConfiguration: {
+          rules: [{ destinations: [{ region: berth.region, registryId: DEST }], repositoryFilters: [{ filter: 'sealed', filterType: 'PREFIX_MATCH' }] }],
+        },
+      }),
+    );
+    const settled = (imageTag: string) =>
+      waitFor(`the replication of sealed/app:${imageTag}`, async () => {
+        const st =
+          (await admin.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'sealed/app', imageId: { imageTag } }))).replicationStatuses ?? [];
+        return st.length === 1 && st[0]!.status !== 'IN_PROGRESS' && st[0];
+      });
+    const destRepo = () =>
+      dest.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['sealed/app'] })).then(
+        (r) => r.repositories?.[0],
+        () => undefined,
+      );
+
+    // No customRoleArn: ECR's own role may not use the destination's customer key.
+    await imageRepository(berth.url, admin, 'sealed/app', Buffer.from('{"sealed":1}'));
+    assert.deepEqual(await settled('v1'), { region: berth.region, registryId: DEST, status: 'FAILED', failureCode: 'ACCESS_DENIED' });
+    assert.equal(await destRepo(), undefined, 'nothing created at the destination');
+
+    // A role of the destination allowed on its key: the repository is made under that key.
+    const destIam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: dest.keys, maxAttempts: 1 });
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecr.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+    const roleArn = (await destIam.send(new CreateRoleCommand({ RoleName: 'replicas', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+    await destIam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'replicas',
+        PolicyName: 'kms',
+        PolicyDocument: JSON.stringify(kmsOn(destKey, ['kms:DescribeKey', 'kms:CreateGrant'])),
+      }),
+    );
+    await dest.ecr.send(new UpdateRepositoryCreationTemplateCommand({ prefix: 'sealed', customRoleArn: roleArn }));
+    const config = Buffer.from('{"sealed":2}');
+    await pushBlob(berth.url, 'sealed/app', config);
+    await admin.send(new PutImageCommand({ repositoryName: 'sealed/app', imageManifest: configOnlyManifest(config), imageTag: 'v2' }));
+    assert.deepEqual(await settled('v2'), { region: berth.region, registryId: DEST, status: 'COMPLETE' });
+    assert.deepEqual((await destRepo())?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: destKey });
   });
 
   it("refuses another account's caller, whom the key's default policy does not name", async () => {
