@@ -24,6 +24,7 @@ import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
+import { templateKeyUse } from '../http/kms-key-use.js';
 import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
 import { createHttpServer } from '../http/server.js';
 import type { SourceLimit } from '../http/source-limit.js';
@@ -102,6 +103,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     (scope) => registry.quotas.value(registryKey(scope.accountId, scope.region), 'signingProfiles'),
   );
+  // Built once per server: the authorizer's policy cache outlives requests.
+  const kmsService = new KmsService(registry.kms);
+  const kmsAuthorizer = new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges });
+  // A creation template's KMS key asks its role for KMS's permissions when a repository is made from it.
+  registry.ctx.templateKeyUse = (key, template) =>
+    templateKeyUse({ authorizer: kmsAuthorizer, findKey: (arn) => registry.kms.findByArn(arn) }, identities, key, template);
   let sourceLimit: SourceLimit | undefined;
   // Transfer for `berth usage` is always recorded; Prometheus metrics only with a metrics port.
   const usage = new UsageRecorder({ usage: meta.usage, clock, log });
@@ -162,11 +169,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       checkPolicy: checkIdentityPolicy,
       ...stsDoors(identities, clock, serverKey, config.region),
     },
-    // Built once per server: the authorizer's policy cache outlives requests.
-    kms: {
-      service: new KmsService(registry.kms),
-      authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
-    },
+    kms: { service: kmsService, authorizer: kmsAuthorizer },
     events: {
       service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp }),
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.

@@ -44,7 +44,10 @@ export interface AppOptions {
  * change is a metadata transaction).
  */
 export async function openRegistry(config: Config, opts: AppOptions = {}): Promise<Registry & { kms: KmsKeys; sealing: SealPool; close(): Promise<void> }> {
-  const log = opts.log ?? createLogger(config);
+  // Unless the caller brings its own (the server's, on stdout), the log goes to stderr: the
+  // commands that open the registry alone (berth lifecycle, vulndb) print their report, often
+  // JSON for a script, on stdout.
+  const log = opts.log ?? createLogger(config, { fd: 2 });
   const dataDir = resolve(config.dataDir);
   const clock = opts.clock ?? systemClock;
   const meta = await (opts.openMetadata ?? openMetadata)(config);

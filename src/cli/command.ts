@@ -80,6 +80,11 @@ export const jsonOption: Options = {
   json: { type: 'boolean', help: 'print JSON instead of text' },
 };
 
+/** --log-level of a command that reports on stdout: its log goes to stderr, never into the report. */
+export const logLevelOption = (byDefault: string): Options => ({
+  'log-level': { type: 'string', value: 'LEVEL', help: `log level (the log goes to stderr), default ${byDefault}` },
+});
+
 /**
  * A record's registry key as --json prints it: the account (ECR's registryId) and the region,
  * never the key's stored form.

@@ -5,16 +5,19 @@
  * Reports go to stdout; the pass logs each deleted blob to stderr.
  */
 import type { GcReport } from '../gc/collector.js';
-import { jsonOption, storeOptions, type Command, type CommandInput, type Options } from './command.js';
-
-const logLevel: Options = { 'log-level': { type: 'string', value: 'LEVEL', help: 'log level of the pass (stderr), default info' } };
+import { jsonOption, logLevelOption, storeOptions, type Command, type CommandInput } from './command.js';
 
 export const gcCommands: Command[] = [
   {
     words: ['gc'],
     summary: 'one garbage-collection pass now (review, sweep, abandoned uploads)',
     details: 'Safe beside a running server: every decision is a metadata transaction. The report goes to stdout, one log line per deleted blob to stderr.',
-    options: { 'dry-run': { type: 'boolean', help: 'change nothing; report what would be deleted' }, ...jsonOption, ...logLevel, ...storeOptions },
+    options: {
+      'dry-run': { type: 'boolean', help: 'change nothing; report what would be deleted' },
+      ...jsonOption,
+      ...logLevelOption('info'),
+      ...storeOptions,
+    },
     example: 'berth gc --dry-run --data-dir /var/lib/berth',
     dataDir: 'registry',
     run: (input) => gcCommand('gc', input),

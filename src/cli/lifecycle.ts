@@ -6,7 +6,7 @@
 import { ConfigError } from '../config/load.js';
 import type { LifecycleRunReport } from '../lifecycle/engine.js';
 import { registryKey } from '../core/registry-key.js';
-import { accountOption, jsonOption, storeOptions, withAccountAndRegion, type Command, type CommandInput } from './command.js';
+import { accountOption, jsonOption, logLevelOption, storeOptions, withAccountAndRegion, type Command, type CommandInput } from './command.js';
 
 export const lifecycleCommands: Command[] = [
   {
@@ -18,6 +18,7 @@ export const lifecycleCommands: Command[] = [
       ...accountOption,
       'dry-run': { type: 'boolean', help: 'change nothing; report what would be expired' },
       ...jsonOption,
+      ...logLevelOption('warn'),
       ...storeOptions,
     },
     example: 'berth lifecycle run --repository team/web --dry-run',

@@ -25,6 +25,7 @@ import { isKmsRequest, routeKms, type KmsRouterOptions } from './kms/router.js';
 import { isEventsRequest, routeEvents, type EventsRouterOptions } from './events/router.js';
 import { isCloudTrailRequest, routeCloudTrail, type CloudTrailRouterOptions } from './cloudtrail/router.js';
 import { KmsAuthorizer } from './kms/authz.js';
+import type { KeyUseJudge } from './kms-key-use.js';
 import { isSecretsRequest, routeSecrets, type SecretsRouterOptions } from './secrets/router.js';
 import { isSignerPath, routeSigner, type SignerRouterOptions } from './signer/router.js';
 import type { AuditStore } from '../metadata/audit-rows.js';
@@ -140,7 +141,15 @@ function ecrOptions(opts: HttpServerOptions): EcrRouterOptions {
     ...(opts.pullThrough && { pullThrough: opts.pullThrough }),
     ...(opts.pullThroughCache && { pullThroughCache: opts.pullThroughCache }),
     ...(opts.secrets && { secrets: opts.secrets }),
+    keyUse: keyUseJudge(opts),
   };
+}
+
+/** KMS's authorizer and Berth's keys, for what a repository's KMS key asks of its creator. */
+function keyUseJudge(opts: HttpServerOptions): KeyUseJudge {
+  if (!opts.kms) return { authorizer: new KmsAuthorizer(opts.query.identities, opts.query.clock), findKey: async () => undefined };
+  const { authorizer, service } = opts.kms;
+  return { authorizer, findKey: (arn) => service.keys.findByArn(arn) };
 }
 
 function consoleDoorOf(opts: HttpServerOptions, console: ConsoleOptions, iamAuthorizer: CloudTrailRouterOptions['authorizer']): ConsoleDoor {

@@ -10,6 +10,7 @@ import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { HashPool } from './hash-pool.js';
+import type { KeyUse } from './repository-admin.js';
 
 export interface RegistryLimits {
   createOnPush: boolean;
@@ -45,6 +46,11 @@ export interface RegistryContext {
    * pool, and `manifests`, their own; unset, unbounded (tests that build a bare context).
    */
   budgets?: { blobs: DownloadBudget; manifests: DownloadBudget };
+  /**
+   * What a creation template's KMS key asks of the role the template names (http/kms-key-use.ts),
+   * for the repositories templates make; set by app/. Unset: nothing is asked (tests of the core alone).
+   */
+  templateKeyUse?: (registryKey: RegistryKey, template: { prefix: string; customRoleArn?: string }) => KeyUse;
   /** Called after a use case enqueued a job, so this node's worker looks at once. */
   jobsQueued?: () => void;
   /** Called after a use case wrote events to the outbox, so this node's deliverer looks soon. */

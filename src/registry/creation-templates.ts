@@ -214,6 +214,7 @@ export async function createRepositoryFor(
         ...(template?.repositoryPolicy !== undefined && { repositoryPolicy: template.repositoryPolicy }),
         ...(template?.lifecyclePolicy !== undefined && { lifecyclePolicy: template.lifecyclePolicy }),
       },
+      ...(template && ctx.templateKeyUse && { mayUseKey: ctx.templateKeyUse(scope.registryKey, template) }),
     });
     ctx.log.info({ repository: scope.name, appliedFor, template: template?.prefix ?? null }, 'repository created from a creation template');
     return repo;

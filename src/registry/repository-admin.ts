@@ -23,7 +23,16 @@ export interface CreateRepositoryInput {
   tags?: ResourceTag[];
   /** Policies the repository is born with (already validated), written in the same transaction. */
   policies?: { repositoryPolicy?: string; lifecyclePolicy?: string };
+  /**
+   * Whoever creates the repository may use the KMS key it names (http/kms-key-use.ts): asked
+   * only when a key is named, after the key is known to exist and be enabled, before anything
+   * is written. Unset: no one is asked (`berth admin`, tests of the core alone).
+   */
+  mayUseKey?: KeyUse;
 }
+
+/** Rejects when the repository's creator may not use the key `asked` names (`arn`, once settled). */
+export type KeyUse = (key: { asked: string; arn: string }) => Promise<void>;
 
 function invalid(message: string): RegistryError {
   return new RegistryError(Codes.InvalidParameter, message);
@@ -77,6 +86,7 @@ export class RepositoryAdmin {
     checkResourceTags(tags);
     // Last of the checks: it may create the registry's aws/ecr key.
     const settings = await this.ctx.vaults.settle(scope.registryKey, asked);
+    if (asked.kmsKey !== undefined && settings.kmsKey !== undefined) await input.mayUseKey?.({ asked: asked.kmsKey, arn: settings.kmsKey });
     const policies = [
       ...(input.policies?.repositoryPolicy !== undefined ? [{ kind: REPOSITORY_POLICY_KIND, document: input.policies.repositoryPolicy }] : []),
       ...(input.policies?.lifecyclePolicy !== undefined ? [{ kind: LIFECYCLE_POLICY_KIND, document: input.policies.lifecyclePolicy }] : []),

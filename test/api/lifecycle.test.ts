@@ -164,6 +164,13 @@ describe('lifecycle policies applied', () => {
     );
     assert.equal(dry[0]!.evaluated, 7, 'the signature goes with its subject and is not evaluated on its own');
     assert.equal((await imageDigests(ecr, 'app/web')).size, 8, 'a dry run deletes nothing');
+    // A log that speaks (info: which AES-GCM runs, an addon that did not load) goes to stderr: stdout stays the JSON.
+    const chatty = await run(process.execPath, [...args, '--dry-run', '--log-level', 'info']);
+    assert.deepEqual(
+      (JSON.parse(chatty.stdout) as typeof dry).map((r) => r.expired.map((a) => a.digest)),
+      dry.map((r) => r.expired.map((a) => a.digest)),
+    );
+    assert.match(chatty.stderr, /"msg":"encrypted blobs: which AES-GCM/);
 
     const runFrom = Date.now();
     const real = JSON.parse((await run(process.execPath, [...args, '--repository', 'app/web'])).stdout) as Array<{

@@ -4,7 +4,8 @@
  * wire protocol AWS KMS speaks): the first node never sees the key, only data keys the KMS hands
  * out and opens, and disabling the key in the KMS stops the repository's pulls and pushes.
  */
-import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, ecrClient } from './helpers/ecr-client.js';
 import { errorCode, getBlob, pushBlob, sha256 } from './helpers/registry-http.js';
+import { createUser, type TestIdentity } from './helpers/iam-users.js';
 
 describe('KMS keys from an AWS KMS endpoint (kmsProvider aws)', () => {
   let kmsNode: BerthProcess;
@@ -57,6 +59,26 @@ describe('KMS keys from an AWS KMS endpoint (kmsProvider aws)', () => {
     );
     const managed = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'remote/managed', encryptionConfiguration: { encryptionType: 'KMS' } }));
     assert.match(managed.repository?.encryptionConfiguration?.kmsKey ?? '', /^arn:aws:kms:us-east-1:\d{12}:key\/[0-9a-f-]{36}$/);
+  });
+
+  it("asks the creator for kms:DescribeKey and kms:CreateGrant on the KMS's key, from the registry's IAM policies", async () => {
+    const iam = new IAMClient({ endpoint: registry.url, region: registry.region, credentials: adminCredentials(registry), maxAttempts: 1 });
+    const ecrOnly = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] };
+    const onKey = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:CreateGrant'], Resource: keyArn }] };
+    const create = (who: TestIdentity, repositoryName: string) =>
+      who.ecr.send(new CreateRepositoryCommand({ repositoryName, encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/images' } }));
+    const dev = await createUser(registry, iam, 'dev', [], [ecrOnly]);
+    await assert.rejects(
+      create(dev, 'remote/dev'),
+      (e: Error) => e.name === 'KmsException' && /kms:DescribeKey on resource: arn:aws:kms:.*key\//.test(e.message),
+    );
+    await assert.rejects(
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['remote/dev'] })),
+      (e: Error) => e.name === 'RepositoryNotFoundException',
+    );
+    const keyUser = await createUser(registry, iam, 'key-user', [], [ecrOnly, onKey]);
+    const made = await create(keyUser, 'remote/key-user');
+    assert.deepEqual(made.repository?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
   });
 
   it('seals blobs under a data key of the KMS key: pushed, pulled, nothing in the clear on disk', async () => {

@@ -5,13 +5,15 @@
  * holds is ciphertext and blob GETs stream through Berth instead of redirecting.
  */
 import { CreateRepositoryCommand, GetDownloadUrlForLayerCommand } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startS3TestServer, type S3TestServer } from '../../src/blobstore/s3/testing/s3-test-server.js';
 import { startBerth, type BerthProcess } from './helpers/berth-process.js';
-import { ecrClient } from './helpers/ecr-client.js';
+import { adminCredentials, ecrClient } from './helpers/ecr-client.js';
+import { createUser, type TestIdentity } from './helpers/iam-users.js';
 import { berthCli } from './helpers/gc.js';
 import { errorCode, pushBlob, request, sha256 } from './helpers/registry-http.js';
 
@@ -85,6 +87,19 @@ describe('encryption at rest on S3', { skip: unavailable ?? false }, () => {
     const refused = await pushBlob(viaS3.url, 'sse/wrong', randomBytes(1000));
     assert.equal(refused.status, 403, refused.body.toString());
     assert.equal(errorCode(refused), 'DENIED');
+  });
+
+  it("kmsProvider s3: the creator is asked for kms:DescribeKey and kms:CreateGrant on the store's key", async () => {
+    const kmsKey = server.kmsKeys[0] ?? 'testing-key';
+    const iam = new IAMClient({ endpoint: viaS3.url, region: viaS3.region, credentials: adminCredentials(viaS3), maxAttempts: 1 });
+    const ecrOnly = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] };
+    const kmsToo = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:CreateGrant'], Resource: '*' }] };
+    const create = (who: TestIdentity, repositoryName: string) =>
+      who.ecr.send(new CreateRepositoryCommand({ repositoryName, encryptionConfiguration: { encryptionType: 'KMS', kmsKey } }));
+    const dev = await createUser(viaS3, iam, 'dev', [], [ecrOnly]);
+    await assert.rejects(create(dev, 'sse/dev'), (e: Error) => e.name === 'KmsException' && /is not authorized to perform: kms:DescribeKey/.test(e.message));
+    const keyUser = await createUser(viaS3, iam, 'key-user', [], [ecrOnly, kmsToo]);
+    assert.deepEqual((await create(keyUser, 'sse/key-user')).repository?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey });
   });
 
   it("Berth's KMS keys on S3: the bucket holds ciphertext, and GETs stream through Berth", async () => {

@@ -5,6 +5,7 @@ import type { Principal } from '../../auth/principal.js';
 import { registryKey, type RegistryKey } from '../../core/registry-key.js';
 import type { LifecyclePreviews } from '../../lifecycle/previews.js';
 import type { RepoScope } from '../../registry/context.js';
+import type { KeyUse } from '../../registry/repository-admin.js';
 import type { Registry } from '../../registry/registry.js';
 import type { MaySign } from '../../registry/signing.js';
 import type { V2Location } from '../registry-address.js';
@@ -36,6 +37,8 @@ export interface EcrCall {
    * action was checked: for what only the core can tell a call grants (a template's update).
    */
   mayOnRegistry?: (actions: string[]) => Promise<void>;
+  /** Whether the caller may use the KMS key a repository it creates names (../kms-key-use.ts). */
+  mayUseKey?: (registry: RegistryKey) => KeyUse;
   /** Whether the caller may sign with a signing profile (managed signing signs with the pusher's identity). */
   maySign?: MaySign;
   /** The pull-through cache's pull path, and what it asks of this caller before an import. */

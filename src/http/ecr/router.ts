@@ -53,6 +53,7 @@ import type { PullThroughCache } from '../../pullthrough/cache.js';
 import { importAccess } from '../pull-through-access.js';
 import { requirePassRole } from '../pass-role.js';
 import { secretUse } from '../secret-use.js';
+import { callerKeyUse, type KeyUseJudge } from '../kms-key-use.js';
 import type { SecretsRouterOptions } from '../secrets/router.js';
 import {
   DescribeReplicationBackfillResults,
@@ -175,6 +176,8 @@ export interface EcrRouterOptions {
   pullThroughCache?: PullThroughCache;
   /** Secrets Manager, for what a pull-through rule's credentials ask of its creator (../secret-use.ts). */
   secrets?: SecretsRouterOptions['secrets'];
+  /** KMS's rule, for what a repository's customer managed key asks of its creator (../kms-key-use.ts). */
+  keyUse?: KeyUseJudge;
 }
 
 export function isEcrRequest(req: IncomingMessage): boolean {
@@ -280,6 +283,7 @@ export async function runJsonApiCall(
     v2Location: (accountId) => v2Location(accountId, principal.accountId, opts.registryHost, req.headers.host ?? 'localhost'),
     log: opts.log,
     maySign: maySignAs(opts.authorizer, principal, req),
+    ...(opts.keyUse && { mayUseKey: (registry) => callerKeyUse(opts.keyUse!, principal, registry, req) }),
     mayOnRegistry: registryChecks(api, opts.authorizer, principal, body, region, req),
     ...(opts.pullThrough &&
       api.service === 'ecr' && { pullThrough: opts.pullThrough, secretUse: (registry) => secretUse(opts.secrets, principal, req, registry) }),

@@ -26,7 +26,8 @@ const createInput = z
 
 export const CreateRepository: EcrAction = async (call) => {
   const input = parseInput(createInput, call.body);
-  const repo = await call.registry.repositories.create(repoScope(call, input.repositoryName, input.registryId), {
+  const scope = repoScope(call, input.repositoryName, input.registryId);
+  const repo = await call.registry.repositories.create(scope, {
     settings: {
       ...(input.imageTagMutability && { imageTagMutability: input.imageTagMutability }),
       ...(input.imageTagMutabilityExclusionFilters && { imageTagMutabilityExclusionFilters: input.imageTagMutabilityExclusionFilters }),
@@ -35,6 +36,7 @@ export const CreateRepository: EcrAction = async (call) => {
       ...(input.encryptionConfiguration?.kmsKey !== undefined && { kmsKey: input.encryptionConfiguration.kmsKey }),
     },
     tags: input.tags ?? [],
+    ...(call.mayUseKey && { mayUseKey: call.mayUseKey(scope.registryKey) }),
   });
   return { repository: repositoryShape(repo, call.region, call.v2Location) };
 };
