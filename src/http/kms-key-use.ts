@@ -17,7 +17,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
-import { Codes, RegistryError } from '../core/errors.js';
+import { Codes, KmsCodes, RegistryError } from '../core/errors.js';
 import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 import { deniedMessage } from '../iam/denial.js';
 import { isAwsManaged } from '../kms/key-metadata.js';
@@ -75,7 +75,7 @@ function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: RegistryKe
           },
         })
         .catch((e: unknown) => {
-          throw e instanceof EcrError && e.type === 'AccessDeniedException' ? refuse(e.message) : e;
+          throw e instanceof EcrError && e.type === KmsCodes.AccessDenied.code ? refuse(e.message) : e;
         });
     }
   };
@@ -85,7 +85,7 @@ function keyUseBy(judge: KeyUseJudge, principal: Principal, registry: RegistryKe
 export function callerKeyUse(judge: KeyUseJudge, principal: Principal, registry: RegistryKey, req: IncomingMessage): KeyUse {
   return keyUseBy(judge, principal, registry, requestOrigin(req), (action, resource, message) => {
     noteDenied(req, action, resource);
-    return new EcrError(Codes.KmsException, message, { kmsError: 'AccessDeniedException' });
+    return new EcrError(Codes.KmsException, message, { kmsError: KmsCodes.AccessDenied.code });
   });
 }
 
