@@ -1,0 +1,177 @@
+/**
+ * What a /v2 caller whose policies name only some repositories, or only some actions, can reach
+ * of the rest: nothing. Blobs, manifests and referrers are a repository's, not the registry's,
+ * whatever the caller knows of their digests; uploads and manifest pushes cannot bring in bytes the
+ * caller may not read; listings and deletes need their own actions; anonymous callers only read
+ * public repositories. Each case is the request that must be refused.
+ */
+import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand as CreatePublicRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { IAMClient } from '@aws-sdk/client-iam';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { MediaTypes } from '../e2e/helpers/oci-layout.js';
+import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
+import { makeImage, pushImage } from '../e2e/helpers/gc.js';
+import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
+import { asBody, errorCode, numberedManifest, pushBlob, pushManifest, request, sha256, type Fetched, type TestImage } from '../e2e/helpers/registry-http.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const ACCOUNT = '000000000000';
+const ARN = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository`;
+const both = (r: Fetched) => [r.status, errorCode(r)];
+
+describe('/v2 callers reach only what their policies name', () => {
+  let berth: BerthInProcess;
+  let secret: TestImage;
+  let signature: Buffer;
+  let teamer: TestIdentity;
+  let puller: TestIdentity;
+  const anon = async (path: string, init: RequestInit = {}): Promise<Fetched> => {
+    const res = await fetch(`${berth.url}${path}`, init);
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+  };
+
+  before(async () => {
+    berth = await startInProcess();
+    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    for (const repositoryName of ['secret/app', 'team/app']) await ecrClient(berth).send(new CreateRepositoryCommand({ repositoryName }));
+    secret = makeImage('secret/app', 'v1', [randomBytes(2048)]);
+    await pushImage(berth.url, secret);
+    await pushImage(berth.url, makeImage('team/app', 'v1', [randomBytes(1024)]));
+    // A signature of the secret image, in its repository.
+    const sigConfig = Buffer.from('{}');
+    assert.equal((await pushBlob(berth.url, 'secret/app', sigConfig)).status, 201);
+    signature = numberedManifest(sigConfig, 1, { configMediaType: 'application/vnd.oci.empty.v1+json', artifactType: 'application/vnd.test.sig', subject: secret.manifest });
+    assert.equal((await pushManifest(berth.url, 'secret/app', sha256(signature), signature, MediaTypes.manifest)).status, 201);
+    const login = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' };
+    teamer = await createUser(berth, iam, 'teamer', [], [{ Version: '2012-10-17', Statement: [login, { Effect: 'Allow', Action: 'ecr:*', Resource: `${ARN}/team/*` }] }]);
+    const reads = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:ListImages', 'ecr:DescribeRepositories'];
+    puller = await createUser(berth, iam, 'puller', [], [{ Version: '2012-10-17', Statement: [login, { Effect: 'Allow', Action: reads, Resource: '*' }] }]);
+  });
+  after(async () => berth?.cleanup());
+
+  const secretLayer = () => [...secret.blobs.keys()][1]!;
+
+  it("reads no blob, manifest or referrer of another repository through its own repository's path", async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const blob = await teamer.v2(`/v2/team/app/blobs/${secretLayer()}`, { method });
+      assert.equal(blob.status, 404, `${method} blob`);
+      if (method === 'GET') assert.equal(errorCode(blob), 'BLOB_UNKNOWN');
+      const manifest = await teamer.v2(`/v2/team/app/manifests/${secret.digest}`, { method });
+      assert.equal(manifest.status, 404, `${method} manifest`);
+    }
+    const referrers = await teamer.v2(`/v2/team/app/referrers/${secret.digest}`);
+    assert.equal(referrers.status, 200);
+    assert.deepEqual((JSON.parse(referrers.body.toString()) as { manifests: unknown[] }).manifests, []);
+    for (const path of [`blobs/${secretLayer()}`, `manifests/${secret.digest}`, `referrers/${secret.digest}`, 'tags/list', 'tags/list?n=1&last=a']) {
+      assert.deepEqual(both(await teamer.v2(`/v2/secret/app/${path}`)), [403, 'DENIED'], path);
+    }
+    assert.deepEqual(both(await teamer.v2('/v2/_catalog?n=1&last=a')), [403, 'DENIED'], 'the catalog lists every repository');
+  });
+
+  it('brings no unreadable blob into its repository by mount, upload or manifest', async () => {
+    const mount = await teamer.v2(`/v2/team/app/blobs/uploads/?mount=${secretLayer()}&from=secret/app`, { method: 'POST' });
+    assert.equal(mount.status, 202, 'a mount from an unreadable repository is an upload');
+    const auto = await teamer.v2(`/v2/team/app/blobs/uploads/?mount=${secretLayer()}`, { method: 'POST' });
+    assert.equal(auto.status, 202);
+    const location = new URL(auto.headers.get('location')!, berth.url).pathname;
+    const claimed = await teamer.v2(`${location}?digest=${secretLayer()}`, { method: 'PUT' });
+    assert.deepEqual(both(claimed), [400, 'DIGEST_INVALID'], 'an empty upload completed under a known digest');
+    const mono = await teamer.v2(`/v2/team/app/blobs/uploads/?digest=${secretLayer()}`, { method: 'POST', body: asBody(Buffer.from('not it')) });
+    assert.deepEqual(both(mono), [400, 'DIGEST_INVALID']);
+    assert.equal((await teamer.v2(`/v2/team/app/blobs/${secretLayer()}`, { method: 'HEAD' })).status, 404);
+    const borrowed = makeImage('team/app', 'borrowed', []);
+    const layers = [...secret.blobs.keys()];
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.manifest,
+        config: { mediaType: MediaTypes.config, digest: layers[0], size: secret.blobs.get(layers[0]!)!.length },
+        layers: [{ mediaType: MediaTypes.layer, digest: layers[1], size: secret.blobs.get(layers[1]!)!.length }],
+      }),
+    );
+    const put = await teamer.v2('/v2/team/app/manifests/borrowed', { method: 'PUT', headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(manifest) });
+    assert.deepEqual(both(put), [400, 'MANIFEST_BLOB_UNKNOWN']);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.index,
+        manifests: [{ mediaType: MediaTypes.manifest, digest: secret.digest, size: secret.manifest.length }],
+      }),
+    );
+    const putIndex = await teamer.v2('/v2/team/app/manifests/borrowed', { method: 'PUT', headers: { 'Content-Type': MediaTypes.index }, body: asBody(index) });
+    assert.equal(putIndex.status, 400, putIndex.body.toString());
+    assert.equal((await teamer.v2(`/v2/team/app/manifests/${borrowed.tag}`, { method: 'HEAD' })).status, 404);
+  });
+
+  it("puts a referrer of another repository's image in its own repository only", async () => {
+    const config = Buffer.from('{}');
+    assert.equal((await teamer.v2(`/v2/team/app/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) })).status, 201);
+    const sbom = numberedManifest(config, 2, { configMediaType: 'application/vnd.oci.empty.v1+json', artifactType: 'application/vnd.test.sbom', subject: secret.manifest });
+    const put = await teamer.v2(`/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(sbom) });
+    assert.equal(put.status, 201, put.body.toString());
+    const listed = await request(`${berth.url}/v2/secret/app/referrers/${secret.digest}`);
+    const digests = (JSON.parse(listed.body.toString()) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest);
+    assert.deepEqual(digests, [sha256(signature)], "the secret repository's referrers are its own");
+  });
+
+  it('continues no upload of another repository, under its path or its own', async () => {
+    const started = await request(`${berth.url}/v2/secret/app/blobs/uploads/`, { method: 'POST' });
+    assert.equal(started.status, 202);
+    const path = new URL(started.headers.get('location')!, berth.url).pathname;
+    const data = Buffer.from('appended');
+    assert.deepEqual(both(await teamer.v2(path, { method: 'PATCH', body: asBody(data) })), [403, 'DENIED']);
+    const moved = path.replace('/v2/secret/app/', '/v2/team/app/');
+    for (const method of ['GET', 'PATCH', 'PUT', 'DELETE']) {
+      const r = await teamer.v2(method === 'PUT' ? `${moved}?digest=${sha256('')}` : moved, { method, ...(method === 'PATCH' && { body: asBody(data) }) });
+      assert.deepEqual(both(r), [404, 'BLOB_UPLOAD_UNKNOWN'], method);
+    }
+    assert.equal((await request(`${berth.url}${path}`)).status, 204, 'the session is untouched');
+  });
+
+  it('deletes and uploads nothing with pull permissions only', async () => {
+    const refused = [
+      ['DELETE', `/v2/secret/app/manifests/${secret.tag}`],
+      ['DELETE', `/v2/secret/app/manifests/${secret.digest}`],
+      ['DELETE', `/v2/secret/app/blobs/${secretLayer()}`],
+      ['POST', '/v2/secret/app/blobs/uploads/'],
+      ['POST', `/v2/secret/app/blobs/uploads/?mount=${secretLayer()}&from=team/app`],
+      ['PUT', `/v2/secret/app/manifests/moved`],
+    ] as const;
+    for (const [method, path] of refused) {
+      const init = method === 'PUT' ? { method, headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(secret.manifest) } : { method };
+      assert.deepEqual(both(await puller.v2(path, init)), [403, 'DENIED'], `${method} ${path}`);
+    }
+    assert.equal((await puller.v2(`/v2/secret/app/manifests/${secret.tag}`)).status, 200, 'the image and its tag are still there');
+    assert.equal((await puller.v2(`/v2/secret/app/blobs/${secretLayer()}`, { method: 'HEAD' })).status, 200);
+  });
+
+  it('refuses anonymous writes and the catalog, on private and public repositories alike', async () => {
+    const pub = new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth), maxAttempts: 1 });
+    await pub.send(new CreatePublicRepositoryCommand({ repositoryName: 'tools/open' }));
+    const open = makeImage(`${ACCOUNT}/tools/open`, 'v1', [randomBytes(512)]);
+    await pushImage(berth.url, open);
+    const layer = [...open.blobs.keys()][1]!;
+    assert.equal((await anon(`/v2/${ACCOUNT}/tools/open/blobs/${layer}`)).status, 200, 'a public blob reads anonymously');
+    for (const repo of [`${ACCOUNT}/tools/open`, 'secret/app']) {
+      const refused = [
+        ['POST', `/v2/${repo}/blobs/uploads/`],
+        ['POST', `/v2/${repo}/blobs/uploads/?digest=${sha256('')}`],
+        ['DELETE', `/v2/${repo}/manifests/v1`],
+        ['DELETE', `/v2/${repo}/blobs/${layer}`],
+        ['PUT', `/v2/${repo}/manifests/v2`],
+      ] as const;
+      for (const [method, path] of refused) {
+        const init = method === 'PUT' ? { method, headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(open.manifest) } : { method };
+        assert.deepEqual(both(await anon(path, init)), [401, 'UNAUTHORIZED'], `${method} ${path}`);
+      }
+    }
+    assert.deepEqual(both(await anon('/v2/_catalog')), [401, 'UNAUTHORIZED']);
+    // A public blob is no way into a private repository for someone who may not push there.
+    const mount = await puller.v2(`/v2/secret/app/blobs/uploads/?mount=${layer}&from=${ACCOUNT}/tools/open`, { method: 'POST' });
+    assert.deepEqual(both(mount), [403, 'DENIED']);
+    assert.equal((await request(`${berth.url}/v2/${ACCOUNT}/tools/open/manifests/v1`, { method: 'HEAD' })).status, 200, 'still there');
+  });
+});
