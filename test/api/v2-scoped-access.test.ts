@@ -14,11 +14,12 @@ import { after, before, describe, it } from 'node:test';
 import { MediaTypes } from '../e2e/helpers/oci-layout.js';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { makeImage, pushImage } from '../e2e/helpers/gc.js';
-import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
+import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { asBody, errorCode, numberedManifest, pushBlob, pushManifest, request, sha256, type Fetched, type TestImage } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
+const OTHER = '111122223333';
 const ARN = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository`;
 const both = (r: Fetched) => [r.status, errorCode(r)];
 
@@ -34,7 +35,7 @@ describe('/v2 callers reach only what their policies name', () => {
   };
 
   before(async () => {
-    berth = await startInProcess();
+    berth = await startInProcess({ onDisk: true });
     const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
     for (const repositoryName of ['secret/app', 'team/app']) await ecrClient(berth).send(new CreateRepositoryCommand({ repositoryName }));
     secret = makeImage('secret/app', 'v1', [randomBytes(2048)]);
@@ -173,5 +174,28 @@ describe('/v2 callers reach only what their policies name', () => {
     const mount = await puller.v2(`/v2/secret/app/blobs/uploads/?mount=${layer}&from=${ACCOUNT}/tools/open`, { method: 'POST' });
     assert.deepEqual(both(mount), [403, 'DENIED']);
     assert.equal((await request(`${berth.url}/v2/${ACCOUNT}/tools/open/manifests/v1`, { method: 'HEAD' })).status, 200, 'still there');
+  });
+
+  it("gives another account's root nothing of this registry without a policy, and no way to name it as a mount's source", async () => {
+    await createAccount(berth, OTHER);
+    const other = await otherAccountIdentity(berth, OTHER);
+    const here = `/v2/account--${ACCOUNT}`;
+    for (const [method, path] of [
+      ['GET', `${here}/_catalog`],
+      ['GET', `${here}/secret/app/tags/list`],
+      ['GET', `${here}/secret/app/referrers/${secret.digest}`],
+      ['HEAD', `${here}/secret/app/blobs/${secretLayer()}`],
+      ['HEAD', `${here}/secret/app/manifests/${secret.digest}`],
+      ['POST', `${here}/secret/app/blobs/uploads/`],
+      ['DELETE', `${here}/secret/app/manifests/${secret.digest}`],
+    ] as const) {
+      const r = await other.v2(path, { method });
+      assert.equal(r.status, 403, `${method} ${path}`);
+    }
+    const named = await other.v2(`/v2/their/app/blobs/uploads/?mount=${secretLayer()}&from=account--${ACCOUNT}/secret/app`, { method: 'POST' });
+    assert.deepEqual(both(named), [400, 'NAME_INVALID'], 'a mount never leaves the registry it is made in');
+    const auto = await other.v2(`/v2/their/app/blobs/uploads/?mount=${secretLayer()}`, { method: 'POST' });
+    assert.equal(auto.status, 202);
+    assert.equal((await other.v2(`/v2/their/app/blobs/${secretLayer()}`, { method: 'HEAD' })).status, 404);
   });
 });
