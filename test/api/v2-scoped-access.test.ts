@@ -44,10 +44,20 @@ describe('/v2 callers reach only what their policies name', () => {
     // A signature of the secret image, in its repository.
     const sigConfig = Buffer.from('{}');
     assert.equal((await pushBlob(berth.url, 'secret/app', sigConfig)).status, 201);
-    signature = numberedManifest(sigConfig, 1, { configMediaType: 'application/vnd.oci.empty.v1+json', artifactType: 'application/vnd.test.sig', subject: secret.manifest });
+    signature = numberedManifest(sigConfig, 1, {
+      configMediaType: 'application/vnd.oci.empty.v1+json',
+      artifactType: 'application/vnd.test.sig',
+      subject: secret.manifest,
+    });
     assert.equal((await pushManifest(berth.url, 'secret/app', sha256(signature), signature, MediaTypes.manifest)).status, 201);
     const login = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' };
-    teamer = await createUser(berth, iam, 'teamer', [], [{ Version: '2012-10-17', Statement: [login, { Effect: 'Allow', Action: 'ecr:*', Resource: `${ARN}/team/*` }] }]);
+    teamer = await createUser(
+      berth,
+      iam,
+      'teamer',
+      [],
+      [{ Version: '2012-10-17', Statement: [login, { Effect: 'Allow', Action: 'ecr:*', Resource: `${ARN}/team/*` }] }],
+    );
     const reads = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:ListImages', 'ecr:DescribeRepositories'];
     puller = await createUser(berth, iam, 'puller', [], [{ Version: '2012-10-17', Statement: [login, { Effect: 'Allow', Action: reads, Resource: '*' }] }]);
   });
@@ -110,8 +120,16 @@ describe('/v2 callers reach only what their policies name', () => {
   it("puts a referrer of another repository's image in its own repository only", async () => {
     const config = Buffer.from('{}');
     assert.equal((await teamer.v2(`/v2/team/app/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) })).status, 201);
-    const sbom = numberedManifest(config, 2, { configMediaType: 'application/vnd.oci.empty.v1+json', artifactType: 'application/vnd.test.sbom', subject: secret.manifest });
-    const put = await teamer.v2(`/v2/team/app/manifests/${sha256(sbom)}`, { method: 'PUT', headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(sbom) });
+    const sbom = numberedManifest(config, 2, {
+      configMediaType: 'application/vnd.oci.empty.v1+json',
+      artifactType: 'application/vnd.test.sbom',
+      subject: secret.manifest,
+    });
+    const put = await teamer.v2(`/v2/team/app/manifests/${sha256(sbom)}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': MediaTypes.manifest },
+      body: asBody(sbom),
+    });
     assert.equal(put.status, 201, put.body.toString());
     const listed = await request(`${berth.url}/v2/secret/app/referrers/${secret.digest}`);
     const digests = (JSON.parse(listed.body.toString()) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest);
@@ -197,5 +215,44 @@ describe('/v2 callers reach only what their policies name', () => {
     const auto = await other.v2(`/v2/their/app/blobs/uploads/?mount=${secretLayer()}`, { method: 'POST' });
     assert.equal(auto.status, 202);
     assert.equal((await other.v2(`/v2/their/app/blobs/${secretLayer()}`, { method: 'HEAD' })).status, 404);
+  });
+
+  it('moves no tag that immutability with exclusion filters holds, by tag or by ?tag=, for a caller who may push', async () => {
+    const ecr = ecrClient(berth);
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'team/imm',
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest*' }],
+      }),
+    );
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'team/mut',
+        imageTagMutability: 'MUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'release-*' }],
+      }),
+    );
+    const config = Buffer.from('{}');
+    const image = (n: number) => numberedManifest(config, n);
+    const put = (repo: string, ref: string, m: Buffer, query = '') =>
+      teamer.v2(`/v2/${repo}/manifests/${ref}${query}`, { method: 'PUT', headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(m) });
+    const digestOf = async (repo: string, tag: string) =>
+      (await teamer.v2(`/v2/${repo}/manifests/${tag}`, { method: 'HEAD' })).headers.get('docker-content-digest');
+    for (const [repo, held, free] of [
+      ['team/imm', 'v1', 'latest-dev'],
+      ['team/mut', 'release-1', 'dev'],
+    ] as const) {
+      assert.equal((await teamer.v2(`/v2/${repo}/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) })).status, 201);
+      const [first, second] = [image(10), image(11)];
+      assert.equal((await put(repo, sha256(first), first, `?tag=${held}&tag=${free}`)).status, 201);
+      assert.deepEqual(both(await put(repo, held, second)), [400, 'TAG_INVALID'], `${repo}: ${held} by tag`);
+      const tagged = await put(repo, sha256(second), second, `?tag=${free}&tag=${held}`);
+      assert.deepEqual(both(tagged), [400, 'TAG_INVALID'], `${repo}: ${held} among ?tag=`);
+      assert.equal(await digestOf(repo, free), sha256(first), `${repo}: all or nothing, ${free} did not move either`);
+      assert.equal(await digestOf(repo, held), sha256(first));
+      assert.equal((await put(repo, free, second)).status, 201, `${repo}: ${free} is mutable`);
+      assert.equal(await digestOf(repo, free), sha256(second));
+    }
   });
 });
