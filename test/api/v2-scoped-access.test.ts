@@ -255,4 +255,28 @@ describe('/v2 callers reach only what their policies name', () => {
       assert.equal(await digestOf(repo, free), sha256(second));
     }
   });
+
+  it("keeps a private repository named after another account's id its own when that account makes a public one of the same name", async () => {
+    const third = '222233334444';
+    await createAccount(berth, third);
+    const owner = await otherAccountIdentity(berth, third);
+    const name = `${ACCOUNT}/tools/shadow`;
+    const mine = makeImage(name, 'v1', [randomBytes(300)]);
+    for (const data of mine.blobs.values()) {
+      assert.equal((await owner.v2(`/v2/${name}/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: asBody(data) })).status, 201);
+    }
+    const put = (m: Buffer, tag: string) =>
+      owner.v2(`/v2/${name}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(m) });
+    assert.equal((await put(mine.manifest, 'v1')).status, 201);
+    // The account whose id the name begins with makes a public repository of the rest, and pushes.
+    const pub = new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth), maxAttempts: 1 });
+    await pub.send(new CreatePublicRepositoryCommand({ repositoryName: 'tools/shadow' }));
+    const theirs = makeImage(name, 'v1', [randomBytes(300)]);
+    await pushImage(berth.url, theirs);
+    const served = async (r: Promise<Fetched>) => (await r).headers.get('docker-content-digest');
+    assert.equal(await served(owner.v2(`/v2/${name}/manifests/v1`, { method: 'HEAD' })), mine.digest, "the owner's pull gets its own image");
+    assert.equal((await put(mine.manifest, 'v2')).status, 201, "the owner's pushes still reach its repository");
+    assert.equal(await served(anon(`/v2/${name}/manifests/v1`, { method: 'HEAD' })), theirs.digest, 'an anonymous pull gets the public one');
+    assert.equal(await served(request(`${berth.url}/v2/${name}/manifests/v1`, { method: 'HEAD' })), theirs.digest, "and so does the public repository's owner");
+  });
 });
