@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { connect as h2connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -18,35 +18,12 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyComm
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { cliPath, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials } from './helpers/ecr-client.js';
+import { h2request, type H2Answer } from './helpers/h2-push.js';
 import { sha256 } from './helpers/registry-http.js';
 
 const run = promisify(execFile);
 
-interface Answer {
-  status: number;
-  headers: Record<string, unknown>;
-  body: Buffer;
-}
-
-/** One h2 request; a body is written without any Content-Length. */
-function h2request(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body?: Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(headers, { endStream: body === undefined });
-    let status = 0;
-    let got: Record<string, unknown> = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-      got = h;
-    });
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve({ status, headers: got, body: Buffer.concat(chunks) }));
-    stream.on('error', reject);
-    if (body !== undefined) stream.end(body);
-  });
-}
-
-const code = (a: Answer) => (JSON.parse(a.body.toString() || '{}') as { errors?: Array<{ code: string }> }).errors?.[0]?.code;
+const code = (a: H2Answer) => (JSON.parse(a.body.toString() || '{}') as { errors?: Array<{ code: string }> }).errors?.[0]?.code;
 
 describe('an h2 upload is judged by the body it carries', () => {
   let work: string;
@@ -98,7 +75,7 @@ describe('an h2 upload is judged by the body it carries', () => {
     const started = await h2request(session, { ':method': 'POST', ':path': '/v2/h2/grants/blobs/uploads/', authorization: completer });
     assert.equal(started.status, 202, started.body.toString());
     const location = String(started.headers.location);
-    const put = await h2request(session, { ':method': 'PUT', ':path': `${location}?digest=${sha256(data)}`, authorization: completer }, data);
+    const put = await h2request(session, { ':method': 'PUT', ':path': `${location}?digest=${sha256(data)}`, authorization: completer }, [data]);
     assert.deepEqual([put.status, code(put)], [403, 'DENIED'], put.body.toString());
     const head = await h2request(session, { ':method': 'HEAD', ':path': `/v2/h2/grants/blobs/${sha256(data)}`, authorization: completer });
     assert.equal(head.status, 404, 'no blob was stored');
