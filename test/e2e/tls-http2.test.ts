@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { connect as h2connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as h2connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -24,6 +24,7 @@ import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { cliPath, startBerth, tempDir, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, awsCliEnv } from './helpers/ecr-client.js';
 import { buildImageLayout } from './helpers/oci-layout.js';
+import { h2request } from './helpers/h2-push.js';
 import { sha256 } from './helpers/registry-http.js';
 import { createSkopeo, type Skopeo } from './helpers/skopeo.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -32,33 +33,6 @@ const run = promisify(execFile);
 const MAX_STREAMS = 4;
 const MAX_HEADER_BYTES = 8192;
 const IDLE_SECONDS = 2;
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One request on an h2 session; `body` chunks are written one by one, the last ending the stream. */
-function h2request(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body: Buffer[] = []): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(headers, { endStream: body.length === 0 });
-    let status = 0;
-    let got: IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-      got = h;
-    });
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve({ status, headers: got, body: Buffer.concat(chunks) }));
-    stream.on('error', reject);
-    for (const [i, chunk] of body.entries()) {
-      if (i === body.length - 1) stream.end(chunk);
-      else stream.write(chunk);
-    }
-  });
-}
 
 /** Waits for a stream to be reset, and says with which code. */
 function resetCode(stream: ReturnType<ClientHttp2Session['request']>): Promise<number> {

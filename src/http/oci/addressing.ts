@@ -2,8 +2,9 @@
  * Which registry a /v2 request addresses. Another account's private registry when the host or
  * the fallback path names it (../registry-address.ts). Else `/v2/<account-id>/<name>/...` is the
  * public repository `<name>` of that account's ECR Public registry when one exists (its alias is
- * the account id), readable by anyone; everything else is the private registry of the login
- * token's account. Private registries need a login.
+ * the account id), readable by anyone, unless the caller's own private registry has a repository
+ * of that whole name; everything else is the private registry of the login token's account.
+ * Private registries need a login.
  */
 import type { Principal } from '../../auth/principal.js';
 import { PUBLIC_REGION } from '../../core/arns.js';
@@ -32,8 +33,13 @@ export async function addressV2(registry: Registry, principal: Principal, target
     if (alias !== undefined) {
       const route = parseOciRoute(path);
       if (route !== undefined && 'name' in route && route.name.startsWith(`${alias}/`)) {
+        // A private repository may be named `<12 digits>/...` (ECR allows it). The caller's own one
+        // wins: else whichever account has those digits for its id could, by making a public
+        // repository of the rest of the name, serve its images to the caller's pulls.
+        const own =
+          principal.kind !== 'anonymous' && (await registry.repositories.exists({ registryKey: registryKey(principal.accountId, region), name: route.name }));
         const publicKey = registryKey(alias, PUBLIC_REGION);
-        if (await registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) })) {
+        if (!own && (await registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) }))) {
           return { registryKey: publicKey, publicAlias: alias };
         }
       }

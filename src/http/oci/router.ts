@@ -4,6 +4,7 @@ import { PUBLIC_REGION } from '../../core/arns.js';
 import { Codes, RegistryError } from '../../core/errors.js';
 import { OCI_ACTIONS, uploadBodyActions, type OciOperation } from '../../iam/oci-actions.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
+import { hasBody } from '../request.js';
 import { AccessDenied } from '../authz.js';
 import { headOrGetBlob, deleteBlob } from './blobs.js';
 import { requestConditions, scopeOf, type OciRequest } from './context.js';
@@ -83,6 +84,7 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
   const checks: Array<[string, string]> = [];
   const name = 'name' in route ? scopeOf(r, route.name).name : '*';
   const q = r.url.searchParams;
+  // The handlers' own test of a body (request.ts): an h2 body may come with no Content-Length.
   const carried = uploadBodyActions(operation, { monolithic: q.get('digest') !== null && q.get('mount') === null, body: hasBody(r.req) });
   for (const action of [...OCI_ACTIONS[operation], ...carried]) checks.push([isPublic ? action.replace(/^ecr:/, 'ecr-public:') : action, name]);
   try {
@@ -96,12 +98,6 @@ async function authorize(r: OciRequest, route: OciRoute, method: string): Promis
     }
     throw e;
   }
-}
-
-/** Whether a request carries a body: a non-zero Content-Length, or chunked. */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** What a replication push may do: look for and upload blobs, look for and push manifests. */

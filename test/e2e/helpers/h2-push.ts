@@ -1,8 +1,8 @@
 /**
- * A blob pushed over h2 (node:http2), for tests of a TLS Berth: fetch cannot be given a CA, so
- * the push goes through an h2 session of its own.
+ * Requests over h2 (node:http2), for tests of a TLS Berth: fetch cannot be given a CA, so
+ * they go through an h2 session (a blob push, or one raw request).
  */
-import { connect as h2connect } from 'node:http2';
+import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { BerthProcess } from './berth-process.js';
 import { sha256 } from './registry-http.js';
 
@@ -32,4 +32,31 @@ export async function h2put(berth: BerthProcess, ca: Buffer, repo: string, blob:
   } finally {
     session.close();
   }
+}
+
+export interface H2Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request on an h2 session; `body` chunks are written one by one, the last ending the stream. */
+export function h2request(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body: Buffer[] = []): Promise<H2Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body.length === 0 });
+    let status = 0;
+    let got: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      got = h;
+    });
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ status, headers: got, body: Buffer.concat(chunks) }));
+    stream.on('error', reject);
+    for (const [i, chunk] of body.entries()) {
+      if (i === body.length - 1) stream.end(chunk);
+      else stream.write(chunk);
+    }
+  });
 }
