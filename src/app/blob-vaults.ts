@@ -29,7 +29,7 @@ import { SyncGate, type GateSwitch } from '../blobstore/fs/sync-gate.js';
 import type { createS3BlobStore as S3StoreFactory } from '../blobstore/s3/s3-blob-store.js';
 import { parseS3Location, type S3Location } from '../blobstore/s3/s3-location.js';
 import { withKmsErrors } from '../blobstore/s3/sse-kms-errors.js';
-import type { BlobVaults } from '../blobstore/vaults.js';
+import type { BlobVaults, SettleCheck } from '../blobstore/vaults.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import type { RepositorySettings } from '../core/repository-settings.js';
 import type { Config } from '../config/schema.js';
@@ -140,19 +140,26 @@ async function openTree(
   }
 
   return {
-    async settle(registryKey: RegistryKey, settings: RepositorySettings): Promise<RepositorySettings> {
-      if (settings.encryptionType === 'AES256') return settings;
+    async settle(registryKey: RegistryKey, settings: RepositorySettings, check: SettleCheck = async () => {}): Promise<RepositorySettings> {
+      if (settings.encryptionType === 'AES256') {
+        await check(settings);
+        return settings;
+      }
       const [account, region] = [accountOf(registryKey), regionOf(registryKey)];
       if (config.kmsProvider === 's3') {
         // The object store's KMS checks the key when the first blob is written; Berth only
         // records it so that the garbage collector knows its store.
+        await check(settings);
         await kms.recordExternal(account, region, externalRefOf(settings));
         return settings;
       }
-      if (config.kmsProvider === 'aws') return { ...settings, kmsKey: await remote!.settle(account, region, settings.kmsKey) };
+      if (config.kmsProvider === 'aws')
+        return { ...settings, kmsKey: await remote!.settle(account, region, settings.kmsKey, (arn) => check({ ...settings, kmsKey: arn })) };
       const key = settings.kmsKey === undefined ? await kms.ensureEcrManaged(account, region) : await kms.resolve(account, region, settings.kmsKey);
       if (key.state !== 'Enabled') throw new RegistryError(Codes.KmsException, `${key.arn} is disabled`);
-      return { ...settings, kmsKey: key.arn };
+      const settled = { ...settings, kmsKey: key.arn };
+      await check(settled);
+      return settled;
     },
 
     async of(settings: RepositorySettings): Promise<BlobStore> {

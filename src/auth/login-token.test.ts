@@ -1,6 +1,6 @@
 /** Registry login tokens (`aws ecr get-login-password`) and HTTP Basic parsing. */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AuthError } from './errors.js';
 import {
@@ -31,6 +31,19 @@ function rejection(fn: () => unknown): AuthError {
     return e;
   }
   assert.fail('expected an AuthError');
+}
+
+/**
+ * A token as Berth minted it before session 33 (`v1`/`b1`: the claims in clear base64url JSON,
+ * the same key id and MAC), written out here because nothing mints that format any more.
+ */
+function clearToken(purpose: 'login' | 'bearer', body: Record<string, unknown>, key = KEY): string {
+  const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, n));
+  const kid = hk(`berth ${purpose}-token key id v1`, 6).toString('base64url');
+  const signed = `${purpose === 'login' ? 'v1' : 'b1'}.${kid}.${Buffer.from(JSON.stringify(body)).toString('base64url')}`;
+  return `${signed}.${createHmac('sha256', hk(`berth ${purpose}-token mac v1`, 32))
+    .update(signed)
+    .digest('base64url')}`;
 }
 
 const basic = (user: string, pass: string) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
@@ -111,14 +124,65 @@ describe('login tokens', () => {
     }
   });
 
-  it('carry only account, principal and expiry in clear, and a 256-bit MAC', () => {
-    const { password } = issue();
+  it('carry nothing readable: the claims sealed, a 256-bit MAC', () => {
+    const session = 'FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789abcdef';
+    const { password } = issue({ session, accessKeyId: 'AKIAEXAMPLEEXAMPLE12', userId: 'AIDAEXAMPLEEXAMPLE1', region: 'eu-west-1' });
     const [version, kid, claims, mac] = password.split('.') as [string, string, string, string];
-    assert.equal(version, 'v1');
+    assert.equal(version, 'v2');
     assert.ok(kid.length > 0);
-    assert.deepEqual(Object.keys(JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'))).sort(), ['a', 'e', 'p']);
     assert.equal(Buffer.from(mac, 'base64url').length, 32);
-    assert.ok(!password.includes(KEY.toString('base64url').slice(0, 8)));
+    const readable = [password, ...password.split('.').map((p) => Buffer.from(p, 'base64url').toString('latin1'))].join('\n');
+    for (const secret of [
+      session,
+      session.slice(0, 12),
+      'AKIAEXAMPLEEXAMPLE12',
+      'AIDAEXAMPLEEXAMPLE1',
+      ACCOUNT,
+      'alice',
+      'eu-west-1',
+      KEY.toString('base64url').slice(0, 8),
+    ])
+      assert.ok(!readable.includes(secret), `${secret} readable in the token`);
+    assert.throws(() => JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')));
+    // The same claims sealed twice read differently (a fresh IV each time), and both open.
+    const again = issue({ session, region: 'eu-west-1' }).password;
+    assert.notEqual(again.split('.')[2], issue({ session, region: 'eu-west-1' }).password.split('.')[2]);
+    assert.equal(verifyLoginToken(password, { now: NOW, keys: [KEY], region: 'eu-west-1' }).session, session);
+  });
+
+  it('minted before they were sealed (v1, claims in clear) still verify until they expire', () => {
+    const e = NOW.getTime() + 3600_000;
+    const old = clearToken('login', { a: ACCOUNT, p: ARN, e, s: 'SESSION', k: 'AKIAEXAMPLEEXAMPLE12', r: 'us-east-1' });
+    assert.deepEqual(verifyLoginToken(old, { now: NOW, keys: [KEY], region: 'us-east-1' }), {
+      accountId: ACCOUNT,
+      principalArn: ARN,
+      expiresAt: new Date(e),
+      session: 'SESSION',
+      accessKeyId: 'AKIAEXAMPLEEXAMPLE12',
+      region: 'us-east-1',
+    });
+    assert.equal(rejection(() => verifyLoginToken(old, { now: new Date(e), keys: [KEY] })).reason, 'ExpiredLoginToken');
+    assert.equal(rejection(() => verifyLoginToken(old, { now: NOW, keys: [randomBytes(32)] })).reason, 'InvalidLoginToken');
+    const bearer = clearToken('bearer', { a: ACCOUNT, p: ARN, e, r: 'us-east-1' });
+    assert.equal(verifyLoginToken(bearer, { now: NOW, keys: [KEY], purpose: 'bearer' }).principalArn, ARN);
+    // A clear token never passes as the other purpose, nor with its claims altered.
+    assert.equal(rejection(() => verifyLoginToken(bearer, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+    const [v, kid, , mac] = old.split('.');
+    const forged = `${v}.${kid}.${Buffer.from(JSON.stringify({ a: ACCOUNT, p: 'arn:aws:iam::123456789012:root', e })).toString('base64url')}.${mac}`;
+    assert.equal(rejection(() => verifyLoginToken(forged, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+  });
+
+  it('reject sealed claims that do not open, even under a valid MAC', () => {
+    const { password } = issue();
+    const [v, kid, claims] = password.split('.') as [string, string, string, string];
+    const raw = Buffer.from(claims, 'base64url');
+    raw[raw.length - 1]! ^= 1;
+    const hk = (info: string) => Buffer.from(hkdfSync('sha256', KEY, Buffer.alloc(0), info, 32));
+    for (const body of [raw.toString('base64url'), Buffer.from('{}').toString('base64url'), '']) {
+      const signed = `${v}.${kid}.${body}`;
+      const token = `${signed}.${createHmac('sha256', hk('berth login-token mac v1')).update(signed).digest('base64url')}`;
+      assert.equal(rejection(() => verifyLoginToken(token, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
+    }
   });
 
   it('name the access key they were minted with, and still verify without one (minted before they did)', () => {
@@ -136,7 +200,8 @@ describe('login tokens', () => {
       '',
       'v1',
       'v1.a.b',
-      `v2.${kid}.${claims}.${mac}`,
+      `v3.${kid}.${claims}.${mac}`,
+      `b2.${kid}.${claims}.${mac}`,
       `${v}.${kid}.${claims}.${mac.slice(0, 10)}`,
       `${v}.${kid}.${claims}.${mac}${mac}`,
       'x'.repeat(10_000),
@@ -187,7 +252,7 @@ describe("Bearer tokens (the token endpoint's)", () => {
     const { token, expiresAt } = issueBearerToken(login(), { now: NOW, key: KEY, region: REGION });
     assert.equal(BEARER_TOKEN_TTL_SECONDS, 900);
     assert.equal(expiresAt.getTime(), NOW.getTime() + 900_000);
-    assert.match(token, /^b1\./);
+    assert.match(token, /^b2\./);
     assert.deepEqual(verifyLoginToken(token, { now: NOW, keys: [KEY], region: REGION, purpose: 'bearer' }), {
       accountId: ACCOUNT,
       principalArn: ARN,
@@ -220,7 +285,7 @@ describe("Bearer tokens (the token endpoint's)", () => {
     assert.equal(rejection(() => verifyLoginToken(token, { now: NOW, keys: [KEY] })).reason, 'InvalidLoginToken');
     assert.equal(rejection(() => verifyLoginToken(password, { now: NOW, keys: [KEY], purpose: 'bearer' })).reason, 'InvalidLoginToken');
     // Same claims, same key, another purpose: the MAC differs, so relabelling the version does not help.
-    const relabelled = `b1.${password.split('.').slice(1).join('.')}`;
+    const relabelled = `b2.${password.split('.').slice(1).join('.')}`;
     assert.equal(rejection(() => verifyLoginToken(relabelled, { now: NOW, keys: [KEY], purpose: 'bearer' })).reason, 'InvalidLoginToken');
   });
 

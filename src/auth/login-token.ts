@@ -2,17 +2,20 @@
  * The registry login token: the password behind `aws ecr get-login-password`, presented on /v2 as
  * HTTP Basic `AWS:<token>` for 12 hours.
  *
- * The token is stateless so any node can check it without a lookup: `v1.<kid>.<claims>.<mac>`,
- * where claims (account, principal ARN, expiry) are base64url JSON in clear, authenticated by a
- * 256-bit HMAC-SHA256 under a key derived from the server key. It carries no secret: a leaked
- * token grants its principal's registry access until it expires, and nothing more. It names what
- * it was minted with (the long-term access key, or the temporary credentials' session, and the
- * user's unique id), so the authenticator refuses it once that is gone: the key deleted or
- * inactive, the session's role or user deleted. Every part is base64url or '.', never ':',
- * because clients split `AWS:<password>` on the first ':'. The key id lets several server keys
- * be accepted during a rotation (newest first; tokens name theirs).
+ * The token is stateless so any node can check it without a lookup: `v2.<kid>.<sealed>.<mac>`,
+ * where the claims (account, principal ARN, expiry, and what it was minted with) are JSON sealed
+ * with AES-256-GCM under a key derived from the server key, and the whole authenticated by a
+ * 256-bit HMAC-SHA256 under another. Sealed, because a token minted with temporary credentials
+ * names their session token, and login tokens end up in `~/.docker/config.json` and CI logs: its
+ * holder may use it until it expires, but reads nothing from it. It names what it was minted with
+ * (the long-term access key, or the temporary credentials' session, and the user's unique id), so
+ * the authenticator refuses it once that is gone: the key deleted or inactive, the session's role
+ * or user deleted. Every part is base64url or '.', never ':', because clients split
+ * `AWS:<password>` on the first ':'. The key id lets several server keys be accepted during a
+ * rotation (newest first; tokens name theirs). Tokens of the first format (`v1`, `b1`: the same
+ * claims in clear base64url) are still accepted until they expire, so an upgrade logs no one out.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthError } from './errors.js';
 import type { Principal } from './principal.js';
 
@@ -26,7 +29,11 @@ export const LOGIN_USERNAME = 'AWS';
  * MAC key, so neither passes for the other.
  */
 export type TokenPurpose = 'login' | 'bearer';
-const VERSIONS: Record<TokenPurpose, string> = { login: 'v1', bearer: 'b1' };
+/** The format minted now (claims sealed), and the first one (claims in clear), still accepted. */
+const VERSIONS: Record<TokenPurpose, string> = { login: 'v2', bearer: 'b2' };
+const CLEAR_VERSIONS: Record<TokenPurpose, string> = { login: 'v1', bearer: 'b1' };
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 const MAX_TOKEN_CHARS = 8192;
 /** A Bearer token from the token endpoint lives this long, never past the credentials it came from. */
 export const BEARER_TOKEN_TTL_SECONDS = 15 * 60;
@@ -56,6 +63,7 @@ export interface LoginTokenClaims {
 interface DerivedKey {
   kid: string;
   macKey: Buffer;
+  sealKey: Buffer;
 }
 
 const derived: Record<TokenPurpose, WeakMap<Buffer, DerivedKey>> = { login: new WeakMap(), bearer: new WeakMap() };
@@ -66,7 +74,11 @@ function derive(serverKey: Buffer, purpose: TokenPurpose): DerivedKey {
     if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
     const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
     // The id is derived one-way, so it names the key without revealing anything about it.
-    d = { kid: hk(`berth ${purpose}-token key id v1`, 6).toString('base64url'), macKey: hk(`berth ${purpose}-token mac v1`, 32) };
+    d = {
+      kid: hk(`berth ${purpose}-token key id v1`, 6).toString('base64url'),
+      macKey: hk(`berth ${purpose}-token mac v1`, 32),
+      sealKey: hk(`berth ${purpose}-token seal v2`, 32),
+    };
     derived[purpose].set(serverKey, d);
   }
   return d;
@@ -74,6 +86,27 @@ function derive(serverKey: Buffer, purpose: TokenPurpose): DerivedKey {
 
 function mac(macKey: Buffer, signed: string): string {
   return createHmac('sha256', macKey).update(signed).digest('base64url');
+}
+
+/** `claims` sealed for `header` (`<version>.<kid>`, bound as associated data): iv, ciphertext, tag. */
+function seal(sealKey: Buffer, header: string, claims: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const c = createCipheriv('aes-256-gcm', sealKey, iv).setAAD(Buffer.from(header));
+  const body = Buffer.concat([c.update(claims, 'utf8'), c.final()]);
+  return Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
+}
+
+/** The claims `seal` sealed, or undefined when they do not open. */
+function open(sealKey: Buffer, header: string, sealed: string): string | undefined {
+  const raw = Buffer.from(sealed, 'base64url');
+  if (raw.length < IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const d = createDecipheriv('aes-256-gcm', sealKey, raw.subarray(0, IV_BYTES)).setAAD(Buffer.from(header));
+    d.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    return Buffer.concat([d.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), d.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function issueLoginToken(opts: {
@@ -95,7 +128,7 @@ export function issueLoginToken(opts: {
   if (!(ttl > 0)) throw new Error('ttlSeconds must be positive');
   const expiresAt = new Date(opts.now.getTime() + ttl * 1000);
   const version = VERSIONS[opts.purpose ?? 'login'];
-  const { kid, macKey } = derive(opts.key, opts.purpose ?? 'login');
+  const { kid, macKey, sealKey } = derive(opts.key, opts.purpose ?? 'login');
   const body = {
     a: opts.accountId,
     p: opts.principalArn,
@@ -105,7 +138,7 @@ export function issueLoginToken(opts: {
     ...(opts.userId !== undefined && { u: opts.userId }),
     ...(opts.region !== undefined && { r: opts.region }),
   };
-  const claims = Buffer.from(JSON.stringify(body)).toString('base64url');
+  const claims = seal(sealKey, `${version}.${kid}`, JSON.stringify(body));
   const signed = `${version}.${kid}.${claims}`;
   return { password: `${signed}.${mac(macKey, signed)}`, expiresAt };
 }
@@ -119,10 +152,11 @@ const invalid = () => new AuthError('InvalidLoginToken', 'Your authorization tok
  */
 export function verifyLoginToken(password: string, opts: { now: Date; keys: readonly Buffer[]; region?: string; purpose?: TokenPurpose }): LoginTokenClaims {
   const purpose = opts.purpose ?? 'login';
-  const version = VERSIONS[purpose];
   if (password.length > MAX_TOKEN_CHARS) throw invalid();
   const parts = password.split('.');
-  if (parts.length !== 4 || parts[0] !== version) throw invalid();
+  const version = parts[0];
+  const sealed = version === VERSIONS[purpose];
+  if (parts.length !== 4 || !(sealed || version === CLEAR_VERSIONS[purpose])) throw invalid();
   const [, kid, claims, given] = parts as [string, string, string, string];
   const key = opts.keys.map((k) => derive(k, purpose)).find((k) => k.kid === kid);
   if (!key) throw invalid();
@@ -133,9 +167,11 @@ export function verifyLoginToken(password: string, opts: { now: Date; keys: read
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw invalid();
 
   // Authenticated from here on: the claims are ours, but check their shape anyway.
+  const text = sealed ? open(key.sealKey, `${version}.${kid}`, claims) : Buffer.from(claims, 'base64url').toString('utf8');
+  if (text === undefined) throw invalid();
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw invalid();
   }

@@ -14,9 +14,10 @@ export interface BlobVaults {
   /**
    * A new repository's encryption settings, checked and completed: its KMS key must exist and be
    * enabled, and is named by its ARN (KMS without a key gets the registry's `aws/ecr` key).
-   * Rejects with KmsException otherwise.
+   * Rejects with KmsException otherwise. `check` is asked with the completed settings before
+   * anything is recorded about the key, so a creation it refuses leaves nothing behind.
    */
-  settle(registryKey: RegistryKey, settings: RepositorySettings): Promise<RepositorySettings>;
+  settle(registryKey: RegistryKey, settings: RepositorySettings, check?: SettleCheck): Promise<RepositorySettings>;
   /** The store holding the blobs of repositories with these settings (a disabled key fails on use). */
   of(settings: RepositorySettings): Promise<BlobStore>;
   /**
@@ -28,12 +29,19 @@ export interface BlobVaults {
   all(): Promise<BlobStore[]>;
 }
 
+/** A check of a new repository's completed encryption settings (whether its creator may use the key). */
+export type SettleCheck = (settled: RepositorySettings) => Promise<void>;
+
 /** What the garbage collector does to bytes: the same on every store. */
 export type ReclaimableBlobs = Pick<BlobStore, 'stat' | 'delete' | 'deleteUpload' | 'listUploads'>;
 
 /** One store for every repository (tests, and registries with nothing to separate). */
 export function singleVault(store: BlobStore): BlobVaults {
-  return { settle: async (_registryKey, settings) => settings, of: async () => store, all: async () => [store] };
+  const settle = async (_registryKey: RegistryKey, settings: RepositorySettings, check?: SettleCheck) => {
+    await check?.(settings);
+    return settings;
+  };
+  return { settle, of: async () => store, all: async () => [store] };
 }
 
 /**

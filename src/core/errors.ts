@@ -265,6 +265,8 @@ export const IamCodes = {
   MalformedPolicyDocument: wire('MalformedPolicyDocument'),
   /** IAM's refusal of a value the model allows but the action does not (a permissions boundary that is no policy ARN). */
   InvalidInput: wire('InvalidInput'),
+  /** The Query protocol's common error for a value that is not of its member's type (an integer that is none). */
+  InvalidParameterValue: wire('InvalidParameterValue'),
   InvalidAction: wire('InvalidAction'),
   AccessDenied: wire('AccessDenied', 403),
   ServiceFailure: wire('ServiceFailure', 500),

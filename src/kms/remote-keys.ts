@@ -26,10 +26,14 @@ export class RemoteKeys {
     private readonly opts: { ttlMs: number },
   ) {}
 
-  /** Checks a new repository's key with the KMS and returns its ARN; records the key on first use. */
-  async settle(accountId: string, region: string, kmsKey: string | undefined): Promise<string> {
+  /**
+   * Checks a new repository's key with the KMS and returns its ARN; records the key on first use,
+   * once `check` (whether the creator may use it) has passed: a refused creation records nothing.
+   */
+  async settle(accountId: string, region: string, kmsKey: string | undefined, check?: (arn: string) => Promise<void>): Promise<string> {
     const { arn, enabled } = await this.kms.describe(kmsKey ?? ECR_MANAGED_ALIAS);
     if (!enabled) throw new RegistryError(Codes.KmsException, `${arn} is not enabled`);
+    await check?.(arn);
     if (await this.store.findByArn(arn)) return arn;
     const id = randomUUID();
     const { ciphertext } = await this.kms.generateDataKey(arn, context({ id }));

@@ -84,9 +84,11 @@ export class RepositoryAdmin {
     }
     const tags = input.tags ?? [];
     checkResourceTags(tags);
-    // Last of the checks: it may create the registry's aws/ecr key.
-    const settings = await this.ctx.vaults.settle(scope.registryKey, asked);
-    if (asked.kmsKey !== undefined && settings.kmsKey !== undefined) await input.mayUseKey?.({ asked: asked.kmsKey, arn: settings.kmsKey });
+    // Last of the checks: it may create the registry's aws/ecr key, or record a key held
+    // elsewhere; whether the creator may use a key it named is judged before either.
+    const settings = await this.ctx.vaults.settle(scope.registryKey, asked, async (settled) => {
+      if (asked.kmsKey !== undefined && settled.kmsKey !== undefined) await input.mayUseKey?.({ asked: asked.kmsKey, arn: settled.kmsKey });
+    });
     const policies = [
       ...(input.policies?.repositoryPolicy !== undefined ? [{ kind: REPOSITORY_POLICY_KIND, document: input.policies.repositoryPolicy }] : []),
       ...(input.policies?.lifecyclePolicy !== undefined ? [{ kind: LIFECYCLE_POLICY_KIND, document: input.policies.lifecyclePolicy }] : []),

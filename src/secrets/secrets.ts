@@ -43,7 +43,7 @@ export interface SecretDoc {
   ARN: string;
   Description?: string;
   KmsKeyId?: string;
-  /** The partner that holds a managed external secret (CreateSecret's Type); set only at creation. */
+  /** The partner that holds a managed external secret (CreateSecret's Type, or UpdateSecret's on a secret with none); never changed once set. */
   Type?: string;
   Tags: SecretTag[];
   created: number;
@@ -74,6 +74,25 @@ const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
 const DAY_MS = 86_400_000;
 const KIND = 'secret';
+/**
+ * The Type UpdateSecret gives a secret, if any. A secret with none takes one (Secrets Manager's
+ * guide migrates an existing secret to a managed external secret with UpdateSecret). Once a
+ * secret has a Type it keeps it, as nothing documents a move from one partner to another:
+ * secretsmanager:resource/Type names its partner for good, and the request's secretsmanager:Type
+ * judges the Type a secret is given. Naming its own Type, or an empty one on a secret with none,
+ * changes nothing.
+ */
+function typeChange(doc: SecretDoc, asked: string | undefined): string | undefined {
+  const type = asked === '' ? undefined : asked;
+  if (asked === undefined || type === doc.Type) return undefined;
+  if (doc.Type !== undefined)
+    throw secretsError(
+      SecretsCodes.InvalidParameter,
+      'A secret\u2019s Type can\u2019t be changed once it has one: create a new secret with the Type you want.',
+    );
+  return type;
+}
+
 const notFound = () => secretsError(SecretsCodes.ResourceNotFound, "Secrets Manager can't find the specified secret.");
 const markedForDeletion = () => secretsError(SecretsCodes.InvalidRequest, "You can't perform this operation on the secret because it was marked for deletion.");
 
@@ -172,15 +191,18 @@ export class SecretsService {
   async update(
     scope: SecretsScope,
     secretId: string,
-    changes: { description?: string; kmsKeyId?: string; value?: NewValue; versionId?: string },
+    changes: { description?: string; kmsKeyId?: string; value?: NewValue; versionId?: string; type?: string },
   ): Promise<{ ARN: string; Name: string; VersionId?: string }> {
     for (;;) {
       const found = await this.live(scope, secretId);
       const next = changes.value && this.withValue(found.doc, changes.value, changes.versionId);
       if (next && 'retried' in next) return { ARN: found.doc.ARN, Name: found.doc.Name, VersionId: next.retried.id };
-      if (!next && changes.description === undefined && changes.kmsKeyId === undefined) return { ARN: found.doc.ARN, Name: found.doc.Name };
+      const type = typeChange(found.doc, changes.type);
+      if (!next && changes.description === undefined && changes.kmsKeyId === undefined && type === undefined)
+        return { ARN: found.doc.ARN, Name: found.doc.Name };
       const doc: SecretDoc = {
         ...found.doc,
+        ...(type !== undefined && { Type: type }),
         ...(changes.description !== undefined && { Description: changes.description }),
         ...(changes.kmsKeyId !== undefined && { KmsKeyId: changes.kmsKeyId }),
         ...(next && { versions: next.versions }),

@@ -57,6 +57,13 @@ describe('logins end with the credentials they were minted with', () => {
   };
   const OK = [200, 'OK'];
   const REFUSED = [401, 'UNAUTHORIZED'];
+  /** Everything a holder of the token can read from it: the text, and each '.'-part decoded. */
+  const readable = (authorization: string) => {
+    const token = authorization.startsWith('Basic ')
+      ? Buffer.from(authorization.slice(6), 'base64').toString().replace(/^AWS:/, '')
+      : authorization.replace(/^Bearer /, '');
+    return [token, ...token.split('.').map((p) => Buffer.from(p, 'base64url').toString('latin1'))].join('\n');
+  };
   const exchange = async (basic: string) => (await fetch(`${berth.url}/token?service=berth`, { headers: { authorization: basic } })).status;
 
   before(async () => {
@@ -108,6 +115,18 @@ describe('logins end with the credentials they were minted with', () => {
     const c = (await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
     const basic = await loginWith({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });
     const bearer = await bearerFor(basic);
+    // The login and Bearer tokens name the session, but reveal nothing of it (nor any key) to their holder.
+    for (const token of [basic, bearer]) {
+      const text = readable(token);
+      for (const [what, secret] of [
+        ['session token', c.SessionToken!],
+        ['start of the session token', c.SessionToken!.slice(0, 16)],
+        ['secret key', c.SecretAccessKey!],
+        ['temporary access key id', c.AccessKeyId!],
+        ["user's secret key", user.keys.secretAccessKey],
+      ] as const)
+        assert.ok(!text.includes(secret), `the ${what} is readable in ${token.slice(0, 6)}`);
+    }
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'sessioned', AccessKeyId: user.keys.accessKeyId }));
     assert.deepEqual([await tags(basic), await tags(bearer)], [OK, OK], 'temporary credentials outlive the key that asked for them');
     await iam.send(new DetachUserPolicyCommand({ UserName: 'sessioned', PolicyArn: `${MANAGED}ReadOnly` }));

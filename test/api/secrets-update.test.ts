@@ -3,8 +3,9 @@
  * description and KMS key, a new value as a new version (AWSCURRENT moves, the old one becomes
  * AWSPREVIOUS), a retried token; and what it refuses, each refusal changing nothing: both value
  * kinds, a token reused with another value, a secret marked for deletion or unknown, a change of
- * Type, a caller without secretsmanager:UpdateSecret, and the guardrails of
- * secretsmanager:resource/Type and secretsmanager:Description.
+ * a Type the secret has, a caller without secretsmanager:UpdateSecret, and the guardrails of
+ * secretsmanager:resource/Type, secretsmanager:Type and secretsmanager:Description. A secret
+ * with no Type takes one (the guide's migration to a managed external secret).
  */
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -13,6 +14,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   SecretsManagerClient,
   UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -146,6 +148,36 @@ describe('Secrets Manager UpdateSecret', () => {
     assert.deepEqual(await state('up/partner'), partnerBefore);
     await updater.send(new UpdateSecretCommand({ SecretId: 'up/guarded', Description: 'allowed', SecretString: 'g2' }));
     assert.deepEqual([(await state('up/guarded')).description, (await state('up/guarded')).value], ['allowed', 'g2']);
+  });
+
+  it('gives a Type to a secret that has none (a migration to a managed external secret), judged by secretsmanager:Type, and never another', async () => {
+    await sm().send(new CreateSecretCommand({ Name: 'up/migrated', SecretString: 'm1' }));
+    const before = await state('up/migrated');
+    const migrator = sm(
+      await keysOf(
+        'up-migrator',
+        doc(
+          allow('secretsmanager:UpdateSecret'),
+          deny('secretsmanager:UpdateSecret', { StringEquals: { 'secretsmanager:Type': 'partner-forbidden' } }),
+          deny('secretsmanager:UpdateSecret', { StringEquals: { 'secretsmanager:resource/Type': 'partner-x' } }),
+        ),
+      ),
+    );
+    await assert.rejects(migrator.send(new UpdateSecretCommand({ SecretId: 'up/migrated', Type: 'partner-forbidden' })), named('AccessDeniedException'));
+    assert.deepEqual(await state('up/migrated'), before);
+    // An empty Type on a secret with none is no change.
+    await sm().send(new UpdateSecretCommand({ SecretId: 'up/migrated', Type: '' }));
+    assert.deepEqual(await state('up/migrated'), before);
+
+    await migrator.send(new UpdateSecretCommand({ SecretId: 'up/migrated', Type: 'partner-x', SecretString: '{"partner":"format"}' }));
+    const after = await state('up/migrated');
+    assert.deepEqual([after.type, after.value, after.description], ['partner-x', '{"partner":"format"}', undefined]);
+    assert.equal((await sm().send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: ['up/migrated'] }] }))).SecretList?.[0]?.Type, 'partner-x');
+    // From now on the secret is partner-x's: resource/Type applies, and the Type stays.
+    await assert.rejects(migrator.send(new UpdateSecretCommand({ SecretId: 'up/migrated', Description: 'x' })), named('AccessDeniedException'));
+    for (const Type of ['partner-y', ''])
+      await assert.rejects(sm().send(new UpdateSecretCommand({ SecretId: 'up/migrated', Type })), named('InvalidParameterException'), Type);
+    assert.deepEqual(await state('up/migrated'), after);
   });
 
   it('sets secretsmanager:KmsKeyArn to the ARN of the key KmsKeyId names, however it names it', async () => {

@@ -7,6 +7,7 @@
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -79,6 +80,33 @@ describe('KMS keys from an AWS KMS endpoint (kmsProvider aws)', () => {
     const keyUser = await createUser(registry, iam, 'key-user', [], [ecrOnly, onKey]);
     const made = await create(keyUser, 'remote/key-user');
     assert.deepEqual(made.repository?.encryptionConfiguration, { encryptionType: 'KMS', kmsKey: keyArn });
+  });
+
+  it('records nothing of a key whose use was refused: the key is recorded by the first creation allowed to use it', async () => {
+    const iam = new IAMClient({ endpoint: registry.url, region: registry.region, credentials: adminCredentials(registry), maxAttempts: 1 });
+    const fresh = (await kms.send(new CreateKeyCommand({ Description: 'never used by the registry' }))).KeyMetadata!.Arn!;
+    const ecrOnly = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] };
+    const onFresh = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:CreateGrant'], Resource: fresh }] };
+    // The registry's own record of keys held by the KMS (its AWS_KMS rows), read from its database.
+    const rows = () => {
+      const db = new Database(join(registry.dataDir, 'metadata.db'), { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM kms_keys WHERE arn = ?').get(fresh) as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const create = (who: TestIdentity, repositoryName: string) =>
+      who.ecr.send(new CreateRepositoryCommand({ repositoryName, encryptionConfiguration: { encryptionType: 'KMS', kmsKey: fresh } }));
+    const refused = await createUser(registry, iam, 'no-fresh', [], [ecrOnly]);
+    await assert.rejects(
+      create(refused, 'remote/no-fresh'),
+      (e: Error) => e.name === 'KmsException' && /not authorized to perform: kms:DescribeKey/.test(e.message),
+    );
+    assert.equal(rows(), 0, 'a refused creation records nothing of the key');
+    const allowed = await createUser(registry, iam, 'fresh-user', [], [ecrOnly, onFresh]);
+    assert.equal((await create(allowed, 'remote/fresh')).repository?.encryptionConfiguration?.kmsKey, fresh);
+    assert.equal(rows(), 1);
   });
 
   it('seals blobs under a data key of the KMS key: pushed, pulled, nothing in the clear on disk', async () => {

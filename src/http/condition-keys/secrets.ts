@@ -1,7 +1,7 @@
 /**
  * Secrets Manager's own condition keys (the Service Authorization Reference's "AWS Secrets
  * Manager"), for the actions Berth serves: what the request asks (a CreateSecret's name,
- * description, KMS key (as named, and its ARN), type and tags; an UpdateSecret's description and KMS key; the version GetSecretValue reads;
+ * description, KMS key (as named, and its ARN), type and tags; an UpdateSecret's description, KMS key and type; the version GetSecretValue reads;
  * how DeleteSecret deletes; the tags TagResource sets and UntagResource removes) and what the
  * secret is (its ARN as secretsmanager:SecretId, its tags, its primary region, and the Type it was
  * created with as secretsmanager:resource/Type), on every action on a secret. Left absent:
@@ -25,6 +25,7 @@ const REQUEST_KEYS: Record<string, (body: Record<string, unknown>) => ConditionC
   UpdateSecret: (body) => ({
     'secretsmanager:Description': str(body.Description),
     'secretsmanager:KmsKeyId': str(body.KmsKeyId),
+    'secretsmanager:Type': str(body.Type),
   }),
   GetSecretValue: (body) => ({
     'secretsmanager:VersionId': str(body.VersionId),

@@ -11,6 +11,7 @@ import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
 import { tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
+import { integerParam } from '../model/query.js';
 import type { ConditionContext } from '../condition-keys/global.js';
 import { assumeRoleKeys } from '../condition-keys/sts.js';
 
@@ -166,12 +167,8 @@ function stsOf(call: QueryCall): StsDoor {
   return call.sts;
 }
 
-function duration(form: URLSearchParams): number | undefined {
-  const v = form.get('DurationSeconds');
-  if (v === null) return undefined;
-  if (!/^\d{1,9}$/.test(v)) throw new QueryError(IamCodes.Validation, 'DurationSeconds must be an integer.');
-  return Number(v);
-}
+/** DurationSeconds, an integer by the time an action runs (input.ts refused any other). */
+const duration = (form: URLSearchParams): number | undefined => integerParam(form, 'DurationSeconds');
 
 export const stsActions: Record<string, QueryAction> = {
   async GetCallerIdentity(call) {

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { IamCodes } from '../../core/errors.js';
 import { integer, oneOf, patterned, list as modelList, text } from '../model/constraints.js';
-import { formInput, type QueryMembers } from '../model/query.js';
+import { formInput, MalformedMember, type QueryMembers } from '../model/query.js';
 import { parseModel, type Path, type Wording } from '../model/refusal.js';
 import { QueryError } from './query.js';
 
@@ -208,5 +208,14 @@ export function checkQueryInput(rules: QueryMembers | undefined, form: URLSearch
     lowerFirst: true,
     quote: (v: unknown, path: Path) => (Array.isArray(v) || SECRETS.has(rules[String(path[0])]!) ? undefined : `'${String(v)}'`),
   };
-  parseModel(schema, formInput(rules, form), wording, (r) => new QueryError(IamCodes.Validation, r.kind === 'rule' ? r.why : r.message));
+  let input: Record<string, unknown>;
+  try {
+    input = formInput(rules, form);
+  } catch (e) {
+    if (!(e instanceof MalformedMember)) throw e;
+    // Quoted short: a value of any length may come, and the parameter's name says enough.
+    const shown = e.value.length > 40 ? `${e.value.slice(0, 40)}...` : e.value;
+    throw new QueryError(IamCodes.InvalidParameterValue, `Value '${shown}' for parameter ${e.parameter} is invalid: it must be an integer.`);
+  }
+  parseModel(schema, input, wording, (r) => new QueryError(IamCodes.Validation, r.kind === 'rule' ? r.why : r.message));
 }

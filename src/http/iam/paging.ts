@@ -1,5 +1,6 @@
 /** IAM's paging of a list it holds whole (MaxItems and Marker), shared by its list actions. */
 import { IamCodes } from '../../core/errors.js';
+import { integerParam } from '../model/query.js';
 import { QueryError } from './query.js';
 
 /**
@@ -11,7 +12,7 @@ export function page<T>(form: URLSearchParams, items: T[]): { items: T[]; IsTrun
   const at = marker === null ? 'at:0' : Buffer.from(marker, 'base64url').toString();
   const start = /^at:\d{1,9}$/.test(at) ? Number(at.slice(3)) : undefined;
   if (start === undefined) throw new QueryError(IamCodes.InvalidInput, 'Invalid Marker.');
-  const end = start + Number(form.get('MaxItems') ?? 100);
+  const end = start + (integerParam(form, 'MaxItems') ?? 100);
   const truncated = end < items.length;
   return { items: items.slice(start, end), IsTruncated: truncated, ...(truncated && { Marker: Buffer.from(`at:${end}`).toString('base64url') }) };
 }

@@ -10,6 +10,7 @@ import type { RoleRecord } from '../../metadata/roles.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { boundaryXml } from './boundary-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
+import { integerParam } from '../model/query.js';
 
 /** `Name.member.1`, `Name.member.2`, ... in order, until the first gap. */
 export function members(form: URLSearchParams, name: string): string[] {
@@ -38,12 +39,8 @@ export function rolesOf(call: QueryCall): RoleAdmin {
   return call.identities.roles;
 }
 
-function integer(form: URLSearchParams, name: string): number | undefined {
-  const v = form.get(name);
-  if (v === null) return undefined;
-  if (!/^\d{1,9}$/.test(v)) throw new QueryError(IamCodes.Validation, `The value for ${name} must be an integer.`);
-  return Number(v);
-}
+// An integer member is an integer by the time an action runs (input.ts refused any other).
+const integer = integerParam;
 
 /** A role as IAM answers it; tags and its permissions boundary only where GetRole and CreateRole give them (not ListRoles). */
 function roleXml(r: RoleRecord, withTags: boolean): XmlValue {

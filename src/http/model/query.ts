@@ -1,12 +1,34 @@
 /**
  * Query protocol parameters (IAM, STS) read as the model's members, to be checked as a JSON body
  * is (refusal.ts): `Tags.member.1.Key` is `Tags[0].Key`, `Name=` with no value an empty list (as
- * botocore sends one), an integer member a number. An integer member that is no integer is left
- * out: the action refuses it in its own words.
+ * botocore sends one), an integer member a number. An integer member that is no integer (`abc`,
+ * `1.5`, `1e400`, or past a 32-bit integer, which is what the Query protocol's integers are) is
+ * a MalformedMember: the service refuses the request before it reads anything else.
  */
 import { z } from 'zod';
 
 export type QueryMembers = Record<string, z.ZodType>;
+
+/** A parameter of an integer member whose value is no integer. */
+export class MalformedMember extends Error {
+  constructor(
+    readonly parameter: string,
+    readonly value: string,
+  ) {
+    super(`${parameter} is not an integer`);
+  }
+}
+
+const INT32 = 2 ** 31;
+
+/** The integer `form` gives `name`, undefined when absent; MalformedMember when it is no integer. */
+export function integerParam(form: URLSearchParams, name: string): number | undefined {
+  const v = form.get(name);
+  if (v === null) return undefined;
+  const n = /^[+-]?\d{1,10}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= -INT32 && n < INT32)) throw new MalformedMember(name, v);
+  return n;
+}
 
 export function formInput(members: QueryMembers, form: URLSearchParams, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -28,7 +50,6 @@ function memberOf(form: URLSearchParams, key: string, m: z.ZodType): unknown {
     if (n === 0 && !form.has(key)) return undefined;
     return Array.from({ length: n }, (_, i) => (fields ? formInput(fields, form, `${at(i + 1)}.`) : memberOf(form, at(i + 1), item)));
   }
-  const v = form.get(key);
-  if (v === null || !(m instanceof z.ZodNumber)) return v ?? undefined;
-  return /^-?\d{1,15}$/.test(v) ? Number(v) : undefined;
+  if (m instanceof z.ZodNumber) return integerParam(form, key);
+  return form.get(key) ?? undefined;
 }

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { blob, blobBytes, integer, list, oneOf, patterned, rule, text } from './constraints.js';
 import { parseJsonInput } from './json.js';
-import { formInput } from './query.js';
+import { formInput, MalformedMember } from './query.js';
 import { type Refusal, refusal, type Wording } from './refusal.js';
 
 const members = {
@@ -97,8 +97,15 @@ describe('formInput', () => {
     assert.deepEqual(formInput(members, form), { Name: 'x', Count: 7, Tags: [{ Key: 'k' }, { Value: 'v' }], Ids: ['a', 'b'] });
   });
 
-  it('reads `Name=` as an empty list and leaves a non-integer to the action', () => {
-    assert.deepEqual(formInput(members, new URLSearchParams('Ids=&Count=seven')), { Ids: [] });
+  it('reads `Name=` as an empty list, and an integer member that is no 32-bit integer as malformed', () => {
+    assert.deepEqual(formInput(members, new URLSearchParams('Ids=&Count=7')), { Ids: [], Count: 7 });
+    for (const v of ['seven', '1.5', '1e400', '2147483648', '0x10', ''])
+      assert.throws(
+        () => formInput(members, new URLSearchParams({ Count: v })),
+        (e: unknown) => e instanceof MalformedMember && e.parameter === 'Count' && e.value === v,
+        v,
+      );
+    assert.equal(formInput(members, new URLSearchParams({ Count: '-2147483648' })).Count, -2147483648);
     assert.match((refused(formInput(members, new URLSearchParams('Ids=')), quoted) as { message: string }).message, /at 'ids' .* greater than or equal to 1$/);
   });
 });

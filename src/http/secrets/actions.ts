@@ -54,7 +54,7 @@ function newValueOf(input: { SecretString?: string | undefined; SecretBinary?: s
 }
 
 const valueFields = { SecretString: text(1, VALUE_MAX).optional(), SecretBinary: blob(1, VALUE_MAX).optional() };
-/** What CreateSecret sets and UpdateSecret changes besides the value (a Type only at creation). */
+/** What CreateSecret sets and UpdateSecret changes besides the value (a Type only where the secret has none). */
 const detailFields = { ClientRequestToken: token, Description: text(0, 2048).optional(), KmsKeyId: text(0, 2048).optional(), Type: text(0, 256).optional() };
 
 const CreateSecret: SecretsAction = async (call) => {
@@ -117,12 +117,8 @@ const UpdateSecret: SecretsAction = async (call) => {
   const value = newValueOf(input, false);
   const secret = await call.secrets.describe(call.scope, input.SecretId);
   await call.authorize(secret);
-  // The partner that holds a secret is fixed at creation (to move a secret to another service,
-  // Secrets Manager says to recreate it there); a policy on secretsmanager:resource/Type relies on it.
-  if (input.Type !== undefined && (input.Type === '' ? undefined : input.Type) !== secret.Type) {
-    throw invalid('A secret\u2019s Type can\u2019t be changed: create a new secret with the Type you want.');
-  }
   return call.secrets.update(call.scope, input.SecretId, {
+    ...(input.Type !== undefined && { type: input.Type }),
     ...(input.Description !== undefined && { description: input.Description }),
     ...(input.KmsKeyId !== undefined && { kmsKeyId: input.KmsKeyId }),
     ...(value && { value }),
