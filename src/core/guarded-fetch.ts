@@ -7,7 +7,7 @@
  * The Agent is the class of Node's own bundled undici (reached through undici's global-dispatcher
  * symbol, its documented cross-copy contract) so that no second copy of undici is needed.
  */
-import { OutboundRefused, type ReachPolicy } from './outbound-reach.js';
+import type { ReachPolicy } from './outbound-reach.js';
 
 export type Fetch = (url: URL | string, init?: RequestInit) => Promise<Response>;
 
@@ -32,7 +32,7 @@ export function guardedFetch(policy: ReachPolicy): Fetch {
     const u = new URL(url);
     const why = policy.hostRefusal(u.hostname);
     // Shaped as fetch's own network failures are: callers already read e.cause.
-    if (why) throw new TypeError('fetch failed', { cause: new OutboundRefused(u.hostname, u.hostname, why) });
+    if (why) throw new TypeError('fetch failed', { cause: policy.refused(u.hostname, u.hostname, why) });
     dispatcher ??= bundledAgent().then((Agent) => new Agent({ connect: { lookup: policy.lookup() } }));
     return fetch(u, { ...init, dispatcher: await dispatcher } as RequestInit);
   };

@@ -78,7 +78,11 @@ export class ReachPolicy {
   private readonly deny: BlockList;
   private readonly defaults: Array<[BlockList, string]>;
 
-  constructor(readonly settings: ReachSettings = { outboundAllow: [], outboundDeny: [] }) {
+  constructor(
+    readonly settings: ReachSettings = { outboundAllow: [], outboundDeny: [] },
+    /** Told of each request refused when it is sent (not of URLs refused when created): the log line. */
+    private readonly onRefused?: (refused: OutboundRefused) => void,
+  ) {
     this.allow = blockList(settings.outboundAllow);
     this.deny = blockList(settings.outboundDeny);
     this.defaults = DEFAULT_REFUSED.map(([cidr, why]) => [blockList([cidr]), why]);
@@ -104,13 +108,20 @@ export class ReachPolicy {
     return isIP(h) === 0 ? undefined : this.refusal(h);
   }
 
+  /** A request refused as it is sent: reported, and the error to fail it with. */
+  refused(host: string, address: string, reason: string): OutboundRefused {
+    const e = new OutboundRefused(host, address, reason);
+    this.onRefused?.(e);
+    return e;
+  }
+
   /** A `lookup` for net/tls/http agents and fetch dispatchers that fails on a refused address. */
   lookup(): LookupFunction {
     return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
       dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err);
         const refused = addresses.find((a) => this.refusal(a.address) !== undefined);
-        if (refused) return callback(new OutboundRefused(hostname, refused.address, this.refusal(refused.address)!));
+        if (refused) return callback(this.refused(hostname, refused.address, this.refusal(refused.address)!));
         if (options.all) return callback(null, addresses);
         const first = addresses[0]!;
         callback(null, first.address, first.family);

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { OutboundRefused, ReachPolicy, type ReachSettings } from '../core/outbound-reach.js';
+import { ReachPolicy, type ReachSettings } from '../core/outbound-reach.js';
 
 /** Sockets kept open per destination host; more deliveries wait for a free one. */
 const MAX_SOCKETS = 32;
@@ -34,7 +34,7 @@ export function outbound(reach?: ReachSettings): Outbound {
         if (!protocol) return reject(new Error(`unsupported protocol ${url.protocol}`));
         // An address literal is never looked up: judged here.
         const refused = policy.hostRefusal(url.hostname);
-        if (refused) return reject(new OutboundRefused(url.hostname, url.hostname, refused));
+        if (refused) return reject(policy.refused(url.hostname, url.hostname, refused));
         const payload = body === undefined ? undefined : Buffer.from(body);
         const req = protocol.request(url, {
           method,

@@ -102,6 +102,12 @@ describe('outbound reach', () => {
     assert.equal(body.errors[0]?.code, 'UNAVAILABLE');
     assert.match(body.errors[0]!.message, /localhost resolves to (127\.0\.0\.1|::1) \(loopback\), which Berth does not reach/);
     assert.deepEqual(upstream.asked, []);
+    const line = strict
+      .output()
+      .split('\n')
+      .find((l) => l.includes('outbound request refused'));
+    assert.ok(line, 'the refusal is logged');
+    assert.match(line, /"host":"localhost".*"reason":"loopback"/);
   });
 
   it('does not follow a redirect to a refused address', async () => {
