@@ -22,7 +22,15 @@ const jsonText = <T extends z.ZodTypeAny>(inner: T) =>
 /** CIDR blocks (a bare address is a /32 or /128): a JSON array, or a comma-separated list from the environment. */
 const cidrList = z
   .preprocess(
-    (v) => (typeof v === 'string' ? (v.trim().startsWith('[') ? (JSON.parse(v) as unknown) : v.split(',').map((c) => c.trim()).filter((c) => c !== '')) : v),
+    (v) =>
+      typeof v === 'string'
+        ? v.trim().startsWith('[')
+          ? (JSON.parse(v) as unknown)
+          : v
+              .split(',')
+              .map((c) => c.trim())
+              .filter((c) => c !== '')
+        : v,
     z.array(
       z.string().refine((c) => {
         try {

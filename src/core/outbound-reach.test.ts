@@ -21,7 +21,8 @@ describe('outbound reach policy', () => {
       ['224.0.0.1', 'multicast'],
       ['ff02::1', 'multicast'],
       ['255.255.255.255', 'reserved'],
-    ]) assert.equal(policy.refusal(a!), why, a);
+    ])
+      assert.equal(policy.refusal(a!), why, a);
     for (const a of ['10.0.0.1', '172.16.0.1', '192.168.1.1', '100.64.0.1', '8.8.8.8', 'fd12::1', '2001:db8::1']) assert.equal(policy.refusal(a), undefined, a);
   });
 
@@ -65,7 +66,10 @@ describe('outbound reach policy', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      await assert.rejects(guardedFetch(policy)(`http://localhost:${port}/`), (e: Error) => e.cause instanceof OutboundRefused && e.cause.reason === 'loopback');
+      await assert.rejects(
+        guardedFetch(policy)(`http://localhost:${port}/`),
+        (e: Error) => e.cause instanceof OutboundRefused && e.cause.reason === 'loopback',
+      );
       await assert.rejects(guardedFetch(policy)(`http://127.0.0.1:${port}/`), (e: Error) => e.cause instanceof OutboundRefused);
       const out = outbound();
       try {

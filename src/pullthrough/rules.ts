@@ -265,7 +265,12 @@ export class PullThroughRules {
   /** A client of the rule's upstream with its current credentials. */
   async client(key: RegistryKey, rule: PullThroughRule): Promise<UpstreamClient> {
     const creds = rule.credentialArn === undefined ? undefined : await this.credentials(key, rule.credentialArn);
-    return new UpstreamClient(upstreamBase(rule.upstreamRegistryUrl, this.opts.allowHttp), creds, this.opts.upstreamLimits ?? DEFAULT_UPSTREAM_LIMITS, this.#fetch);
+    return new UpstreamClient(
+      upstreamBase(rule.upstreamRegistryUrl, this.opts.allowHttp),
+      creds,
+      this.opts.upstreamLimits ?? DEFAULT_UPSTREAM_LIMITS,
+      this.#fetch,
+    );
   }
 
   /** The upstream credentials a secret holds: JSON `{"username": ..., "accessToken": ...}`, as ECR reads them. */

@@ -6,11 +6,7 @@
  * refused when a pull connects, and the upstream never hears of it; a redirect to a refused
  * address is not followed; and outboundAllow widens each of these.
  */
-import {
-  CreatePullThroughCacheRuleCommand,
-  DescribePullThroughCacheRulesCommand,
-  type ECRClient,
-} from '@aws-sdk/client-ecr';
+import { CreatePullThroughCacheRuleCommand, DescribePullThroughCacheRulesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { CreateApiDestinationCommand, CreateConnectionCommand, DescribeApiDestinationCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateOpenIDConnectProviderCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
@@ -116,7 +112,10 @@ describe('outbound reach', () => {
     const res = await pull(wide, '/v2/hop/app/manifests/v1');
     assert.equal(res.status, 502, res.body.toString());
     assert.match(res.body.toString(), /127\.0\.0\.2 \(loopback\), which Berth does not reach/);
-    assert.ok(redirecting.asked.some((a) => a.includes('/manifests/v1')), 'the allowed upstream was asked');
+    assert.ok(
+      redirecting.asked.some((a) => a.includes('/manifests/v1')),
+      'the allowed upstream was asked',
+    );
     assert.deepEqual(elsewhere.asked, [], 'the refused address was not');
   });
 
@@ -131,9 +130,18 @@ describe('outbound reach', () => {
   it('refuses an API destination or an OAuth endpoint at a link-local address; allowed where widened', async () => {
     const events = eventsOf(strict);
     const conn = await events.send(
-      new CreateConnectionCommand({ Name: 'c', AuthorizationType: 'API_KEY', AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } } }),
+      new CreateConnectionCommand({
+        Name: 'c',
+        AuthorizationType: 'API_KEY',
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
+      }),
     );
-    for (const endpoint of ['https://169.254.169.254/latest/meta-data/', 'https://[fd00:ec2::254]/', 'https://[::ffff:a9fe:a9fe]/', 'http://127.0.0.1:9/hook']) {
+    for (const endpoint of [
+      'https://169.254.169.254/latest/meta-data/',
+      'https://[fd00:ec2::254]/',
+      'https://[::ffff:a9fe:a9fe]/',
+      'http://127.0.0.1:9/hook',
+    ]) {
       const e = await refusal(
         events.send(new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: endpoint, HttpMethod: 'POST' })),
       );
@@ -159,7 +167,11 @@ describe('outbound reach', () => {
 
     const wider = eventsOf(wide);
     const c2 = await wider.send(
-      new CreateConnectionCommand({ Name: 'c', AuthorizationType: 'API_KEY', AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } } }),
+      new CreateConnectionCommand({
+        Name: 'c',
+        AuthorizationType: 'API_KEY',
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
+      }),
     );
     await wider.send(
       new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: c2.ConnectionArn, InvocationEndpoint: 'https://169.254.169.254/x', HttpMethod: 'POST' }),
