@@ -48,6 +48,12 @@ describe('outbound reach', () => {
   const ecrOf = (b: BerthInProcess): ECRClient => ecrClient(b);
   const eventsOf = (b: BerthInProcess) => new EventBridgeClient({ endpoint: b.url, region: b.region, credentials: adminCredentials(b), maxAttempts: 1 });
   const iamOf = (b: BerthInProcess) => new IAMClient({ endpoint: b.url, region: b.region, credentials: adminCredentials(b), maxAttempts: 1 });
+  const apiKeyConnection = () =>
+    new CreateConnectionCommand({
+      Name: 'c',
+      AuthorizationType: 'API_KEY',
+      AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
+    });
   const pull = (b: BerthInProcess, path: string) => request(`${b.url}${path}`, { headers: { Accept: manifestAccept } });
 
   before(async () => {
@@ -129,13 +135,7 @@ describe('outbound reach', () => {
 
   it('refuses an API destination or an OAuth endpoint at a link-local address; allowed where widened', async () => {
     const events = eventsOf(strict);
-    const conn = await events.send(
-      new CreateConnectionCommand({
-        Name: 'c',
-        AuthorizationType: 'API_KEY',
-        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
-      }),
-    );
+    const conn = await events.send(apiKeyConnection());
     for (const endpoint of [
       'https://169.254.169.254/latest/meta-data/',
       'https://[fd00:ec2::254]/',
@@ -166,13 +166,7 @@ describe('outbound reach', () => {
     assert.match(oauth, /ValidationException.*does not reach/);
 
     const wider = eventsOf(wide);
-    const c2 = await wider.send(
-      new CreateConnectionCommand({
-        Name: 'c',
-        AuthorizationType: 'API_KEY',
-        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
-      }),
-    );
+    const c2 = await wider.send(apiKeyConnection());
     await wider.send(
       new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: c2.ConnectionArn, InvocationEndpoint: 'https://169.254.169.254/x', HttpMethod: 'POST' }),
     );
