@@ -131,8 +131,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);
   const authenticator = new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region);
-  // One reach policy for every URL users name (outbound-reach.ts).
-  // The host and address only: a refused URL's path or query may carry a secret.
+  // One reach policy for every URL users name (outbound-reach.ts). Its log line names the host
+  // and address only: a refused URL's path or query may carry a secret.
   const reach = new ReachPolicy({ outboundAllow: config.outboundAllow, outboundDeny: config.outboundDeny }, (r) =>
     log.warn({ host: r.host, address: r.address, reason: r.reason }, 'outbound request refused by the reach policy (outboundAllow, outboundDeny)'),
   );
