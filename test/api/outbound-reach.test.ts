@@ -6,8 +6,21 @@
  * refused when a pull connects, and the upstream never hears of it; a redirect to a refused
  * address is not followed; and outboundAllow widens each of these.
  */
-import { CreatePullThroughCacheRuleCommand, DescribePullThroughCacheRulesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { CreateApiDestinationCommand, CreateConnectionCommand, DescribeApiDestinationCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreatePullThroughCacheRuleCommand,
+  CreateRepositoryCommand,
+  DescribePullThroughCacheRulesCommand,
+  type ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import {
+  CreateApiDestinationCommand,
+  CreateConnectionCommand,
+  DescribeApiDestinationCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { CreateOpenIDConnectProviderCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -15,6 +28,7 @@ import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { manifestAccept, request } from '../e2e/helpers/registry-http.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const INDEX = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
@@ -48,9 +62,9 @@ describe('outbound reach', () => {
   const ecrOf = (b: BerthInProcess): ECRClient => ecrClient(b);
   const eventsOf = (b: BerthInProcess) => new EventBridgeClient({ endpoint: b.url, region: b.region, credentials: adminCredentials(b), maxAttempts: 1 });
   const iamOf = (b: BerthInProcess) => new IAMClient({ endpoint: b.url, region: b.region, credentials: adminCredentials(b), maxAttempts: 1 });
-  const apiKeyConnection = () =>
+  const apiKeyConnection = (Name = 'c') =>
     new CreateConnectionCommand({
-      Name: 'c',
+      Name,
       AuthorizationType: 'API_KEY',
       AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
     });
@@ -58,7 +72,8 @@ describe('outbound reach', () => {
 
   before(async () => {
     // An empty value leaves the default (the helpers allow loopback for every other test).
-    strict = await startInProcess({ env: { BERTH_OUTBOUND_ALLOW: '' } });
+    // At info, the deliverer's retry line (the send-time refusal of an event) is in the output.
+    strict = await startInProcess({ env: { BERTH_OUTBOUND_ALLOW: '', BERTH_LOG_LEVEL: 'info' } });
     wide = await startInProcess({ env: { BERTH_OUTBOUND_ALLOW: '127.0.0.1/32, 169.254.169.254' } });
     upstream = await tinyUpstream('127.0.0.1');
     elsewhere = await tinyUpstream('127.0.0.2');
@@ -170,6 +185,38 @@ describe('outbound reach', () => {
     await wider.send(
       new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: c2.ConnectionArn, InvocationEndpoint: 'https://169.254.169.254/x', HttpMethod: 'POST' }),
     );
+  });
+
+  it('refuses a delivery to an API destination whose name resolves to loopback when it is sent', async () => {
+    const events = eventsOf(strict);
+    const conn = await events.send(apiKeyConnection('hook'));
+    const hook = await tinyUpstream('127.0.0.1');
+    try {
+      const dest = await events.send(
+        new CreateApiDestinationCommand({
+          Name: 'hook',
+          ConnectionArn: conn.ConnectionArn,
+          InvocationEndpoint: `http://localhost:${hook.port}/hook`,
+          HttpMethod: 'POST',
+        }),
+      );
+      await events.send(new PutRuleCommand({ Name: 'pushes', EventPattern: JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Image Action'] }) }));
+      await events.send(new PutTargetsCommand({ Rule: 'pushes', Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn }] }));
+      const ecr = ecrOf(strict);
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: 'pushed' }));
+      await ecr.send(new PutImageCommand({ repositoryName: 'pushed', imageTag: 'v1', imageManifest: INDEX }));
+      const line = await waitFor('the refused delivery to be logged', () =>
+        strict
+          .output()
+          .split('\n')
+          .find((l) => l.includes('event delivery failed')),
+      );
+      assert.match(line, /localhost resolves to (127\.0\.0\.1|::1) \(loopback\), which Berth does not reach/);
+      assert.doesNotMatch(line, /X-Key|"k"/, 'no credential in the line');
+      assert.deepEqual(hook.asked, []);
+    } finally {
+      hook.server.close();
+    }
   });
 
   it('refuses an OIDC issuer on loopback or at the metadata service', async () => {
