@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { registryKey } from '../core/registry-key.js';
+import { guardedFetch } from '../core/guarded-fetch.js';
+import { ReachPolicy } from '../core/outbound-reach.js';
 import type { Config } from '../config/schema.js';
 import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
@@ -129,8 +131,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);
   const authenticator = new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region);
+  // One reach policy for every URL users name (outbound-reach.ts). Its log line names the host
+  // and address only: a refused URL's path or query may carry a secret.
+  const reach = new ReachPolicy({ outboundAllow: config.outboundAllow, outboundDeny: config.outboundDeny }, (r) =>
+    log.warn({ host: r.host, address: r.address, reason: r.reason }, 'outbound request refused by the reach policy (outboundAllow, outboundDeny)'),
+  );
+  if (identities.roles) identities.roles.reach = reach;
   const pullThroughRules = new PullThroughRules(meta.documents, secretsManager, clock, {
     allowHttp: config.pullThroughAllowHttp,
+    reach,
     upstreamLimits: { headersTimeoutMs: config.pullThroughUpstreamTimeoutSeconds * 1000 },
   });
   // Blob fetches from upstream spool here (each file unlinked once open: nothing outlives them).
@@ -167,11 +176,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       identities,
       clock,
       checkPolicy: checkIdentityPolicy,
-      ...stsDoors(identities, clock, serverKey, config.region),
+      ...stsDoors(identities, clock, serverKey, config.region, reach),
     },
     kms: { service: kmsService, authorizer: kmsAuthorizer },
     events: {
-      service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp }),
+      service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp, reach }),
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.
       authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
     },
@@ -301,10 +310,12 @@ function stsDoors(
   clock: Clock,
   serverKey: Buffer,
   region: string,
+  reach: ReachPolicy,
 ): { sts?: SecurityTokenService; webIdentity?: WebIdentityVerifier } {
   if (!identities.roles) return {};
   const sts = new SecurityTokenService(identities.roles, clock, serverKey, region);
-  return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock) };
+  // An issuer's discovery document and key set are fetched held to the reach policy.
+  return { sts, webIdentity: new WebIdentityVerifier(identities.roles, sts, clock, guardedFetch(reach)) };
 }
 
 function listenOn(server: BerthServer, port: number, host: string): Promise<number> {

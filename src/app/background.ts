@@ -172,6 +172,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     concurrency: config.eventsDeliveryConcurrency,
     pollMs: EVENT_POLL_MS,
     telemetry,
+    reach: { outboundAllow: config.outboundAllow, outboundDeny: config.outboundDeny },
   });
 
   return {

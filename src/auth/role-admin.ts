@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
+import { ReachPolicy } from '../core/outbound-reach.js';
 import type { ChangeSignal } from '../core/expiring-cache.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from '../metadata/roles.js';
@@ -109,6 +110,9 @@ export class RoleAdmin {
     /** Whether an ARN names a managed policy the account may attach (AWS's or its own). */
     private readonly hasManagedPolicy: (accountId: string, arn: string) => Promise<boolean>,
   ) {}
+
+  /** Which issuers a provider may name (outbound-reach.ts); the composition root sets the configured one. */
+  reach = new ReachPolicy();
 
   async createRole(accountId: string, r: NewRole): Promise<RoleRecord> {
     await this.requireAccount(accountId);
@@ -260,6 +264,9 @@ export class RoleAdmin {
     if (issuer === undefined) {
       throw new IdentityError(IamCodes.Validation, 'The URL must be an https:// URL (http:// only on a loopback host) without query, fragment or credentials.');
     }
+    const host = new URL(issuer).hostname;
+    const refused = this.reach.hostRefusal(host);
+    if (refused) throw new IdentityError(IamCodes.InvalidInput, `Berth does not reach ${host} (${refused}; see outboundAllow).`);
     if (clientIds.length > 100 || clientIds.some((c) => c.length < 1 || c.length > 255)) {
       throw new IdentityError(IamCodes.Validation, 'Each client ID must be 1 to 255 characters, at most 100 of them.');
     }

@@ -4,6 +4,7 @@
  * CLI flags. Validation errors name the offending key.
  */
 import { z } from 'zod';
+import { parseCidr } from '../core/outbound-reach.js';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -17,6 +18,31 @@ const jsonText = <T extends z.ZodTypeAny>(inner: T) =>
       return v;
     }
   }, inner);
+
+/** CIDR blocks (a bare address is a /32 or /128): a JSON array, or a comma-separated list from the environment. */
+const cidrList = z
+  .preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v.trim().startsWith('[')
+          ? (JSON.parse(v) as unknown)
+          : v
+              .split(',')
+              .map((c) => c.trim())
+              .filter((c) => c !== '')
+        : v,
+    z.array(
+      z.string().refine((c) => {
+        try {
+          parseCidr(c);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IP address or a CIDR block such as 10.0.0.0/8'),
+    ),
+  )
+  .default([]);
 
 export const configSchema = z
   .object({
@@ -125,6 +151,16 @@ export const configSchema = z
     jobLeaseSeconds: int(3, 3600).default(30),
     /** Image scans this node runs at once. */
     scanConcurrency: int(1, 64).default(1),
+    /**
+     * Where URLs users name (pull-through upstreams, API destinations and their OAuth endpoints,
+     * OIDC issuers) may take Berth's requests, over the defaults of src/core/outbound-reach.ts
+     * (link-local — the cloud metadata service —, loopback, unspecified, multicast and reserved
+     * addresses refused; everything else, private ranges included, reached): CIDRs reached
+     * anyway (e.g. ["127.0.0.0/8"] for a local upstream), and CIDRs never reached (these win).
+     * A JSON array or a comma-separated list.
+     */
+    outboundAllow: cidrList,
+    outboundDeny: cidrList,
     /**
      * Events (EventBridge API destinations): an http:// InvocationEndpoint is accepted only on a
      * loopback address unless this is set (events and connection credentials cross the network in clear).

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import type { Clock } from '../core/clock.js';
+import { ReachPolicy } from '../core/outbound-reach.js';
 import { push } from '../metadata/contract-fixtures.js';
 import { createSqliteMetadataStore } from '../metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from '../metadata/types.js';
@@ -20,6 +21,8 @@ const SCOPE: EventsScope = { accountId: '123456789012', region: 'us-east-1' };
 const REGISTRY = registryKey('123456789012', 'us-east-1');
 const plain = { seal: (s: string) => `sealed:${s}`, open: (s: string) => s.slice('sealed:'.length) };
 
+/** The receivers listen on loopback, which Berth refuses to reach by default. */
+const LOOPBACK = { outboundAllow: ['127.0.0.0/8', '::1'], outboundDeny: [] };
 describe('event deliverer', () => {
   let receiver: Server;
   let url = '';
@@ -50,11 +53,20 @@ describe('event deliverer', () => {
     meta = createSqliteMetadataStore({ path: ':memory:' });
     bodies.length = 0;
     status = 200;
-    deliverer = new EventDeliverer({ meta, clock, log: pino({ level: 'silent' }), secrets: plain, nodeId: 'n1', concurrency: 4, pollMs: 60_000 });
+    deliverer = new EventDeliverer({
+      meta,
+      clock,
+      log: pino({ level: 'silent' }),
+      secrets: plain,
+      nodeId: 'n1',
+      concurrency: 4,
+      pollMs: 60_000,
+      reach: LOOPBACK,
+    });
   });
 
   async function route(rate = 300): Promise<void> {
-    const events = new EventBridgeService(meta.eventResources, clock, plain, { allowHttp: false });
+    const events = new EventBridgeService(meta.eventResources, clock, plain, { allowHttp: false, reach: new ReachPolicy(LOOPBACK) });
     const auth = { ApiKeyName: 'x-key' };
     const conn = await events.createConnection(SCOPE, { name: 'c', authorizationType: 'API_KEY', public: auth, secrets: { apiKeyValue: 'v' } });
     const dest = await events.createApiDestination(SCOPE, { name: 'd', connectionArn: conn.arn, endpoint: url, method: 'POST', rateLimit: rate });
@@ -128,6 +140,7 @@ describe('event deliverer', () => {
       nodeId: 'n1',
       concurrency: 4,
       pollMs: 60_000,
+      reach: LOOPBACK,
     });
     for (let i = 0; i < 3; i++) await emit();
     counted.kick();

@@ -19,6 +19,7 @@
 import type { Telemetry } from '../core/telemetry.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import type { ReachSettings } from '../core/outbound-reach.js';
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
 import { DestinationSender, type Outcome, type Resolved } from './destination-sender.js';
@@ -63,6 +64,8 @@ export interface DelivererOptions {
   concurrency: number;
   /** How often an idle deliverer looks for work (events of other nodes, retries come due). */
   pollMs: number;
+  /** Where API destinations may be reached (outboundAllow/outboundDeny); the defaults when absent. */
+  reach?: ReachSettings;
   /** Told of each attempt that failed (to be retried or dropped); none by default. */
   telemetry?: Pick<Telemetry, 'eventDeliveryFailed'>;
 }
@@ -83,7 +86,13 @@ export class EventDeliverer {
   private readonly sender: DestinationSender;
 
   constructor(private readonly opts: DelivererOptions) {
-    this.sender = new DestinationSender({ meta: opts.meta, clock: opts.clock, secrets: opts.secrets, signal: this.abort.signal });
+    this.sender = new DestinationSender({
+      meta: opts.meta,
+      clock: opts.clock,
+      secrets: opts.secrets,
+      signal: this.abort.signal,
+      ...(opts.reach && { reach: opts.reach }),
+    });
   }
 
   start(): void {

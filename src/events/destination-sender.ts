@@ -6,6 +6,8 @@
  * means (sent, retry later, or drop). The deliverer decides when and how often to call it.
  */
 import type { Clock } from '../core/clock.js';
+import { guardedFetch } from '../core/guarded-fetch.js';
+import { ReachPolicy, type ReachSettings } from '../core/outbound-reach.js';
 import type { RegistryKey } from '../core/registry-key.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, TargetDoc } from './documents.js';
@@ -32,14 +34,20 @@ export interface SenderOptions {
   secrets: SecretBox;
   /** Aborted when the deliverer stops: an OAuth token request in flight ends with it. */
   signal: AbortSignal;
+  /** Where endpoints may be reached (outboundAllow/outboundDeny); the defaults when absent. */
+  reach?: ReachSettings;
 }
 
 export class DestinationSender {
-  private readonly out: Outbound = outboundThread();
+  private readonly out: Outbound;
+  private readonly fetch: ReturnType<typeof guardedFetch>;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly tokens = new Map<string, { token: string; until: number }>();
 
-  constructor(private readonly opts: SenderOptions) {}
+  constructor(private readonly opts: SenderOptions) {
+    this.out = outboundThread(opts.reach);
+    this.fetch = guardedFetch(new ReachPolicy(opts.reach));
+  }
 
   close(): void {
     this.out.close();
@@ -120,7 +128,7 @@ export class DestinationSender {
     for (const b of body) form.set(b.Key, b.Value);
     const method = pub.HttpMethod ?? 'POST';
     if (method === 'GET') for (const [k, v] of form) url.searchParams.set(k, v);
-    const res = await fetch(url, {
+    const res = await this.fetch(url, {
       method,
       headers,
       ...(method !== 'GET' && { body: form.toString() }),

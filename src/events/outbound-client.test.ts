@@ -34,6 +34,8 @@ async function receiver(answer: (req: http.IncomingMessage, body: string, res: h
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` };
 }
 
+/** The receivers listen on loopback, which Berth refuses to reach by default. */
+const LOOPBACK = { outboundAllow: ['127.0.0.0/8', '::1'], outboundDeny: [] };
 describe('deliveries sent from their own thread', () => {
   it('an API destination gets the event, its headers and credentials, and no ClientRequest runs on the event loop', async () => {
     const got: { method?: string; body?: string; key?: string; agent?: string; q?: string } = {};
@@ -48,7 +50,7 @@ describe('deliveries sent from their own thread', () => {
       res.writeHead(202).end();
     });
     const abort = new AbortController();
-    const sender = new DestinationSender({ meta: undefined as never, clock: systemClock, secrets: undefined as never, signal: abort.signal });
+    const sender = new DestinationSender({ meta: undefined as never, clock: systemClock, secrets: undefined as never, signal: abort.signal, reach: LOOPBACK });
     try {
       const dest = {
         Arn: 'arn:aws:events:us-east-1:123456789012:api-destination/d/1',
@@ -75,7 +77,7 @@ describe('deliveries sent from their own thread', () => {
 
   it("answers each delivery's own status when several are in flight, and a refused connection as a rejection", async () => {
     const { server, url } = await receiver((_req, body, res) => res.writeHead(Number(body)).end());
-    const out = outboundThread();
+    const out = outboundThread(LOOPBACK);
     try {
       const statuses = await Promise.all([200, 404, 503, 204].map((s) => out.send(new URL(url), 'POST', {}, String(s), 5000)));
       assert.deepEqual(statuses, [200, 404, 503, 204]);
@@ -92,7 +94,7 @@ describe('deliveries sent from their own thread', () => {
     let arrived!: () => void;
     const arrival = new Promise<void>((r) => (arrived = r));
     const { server, url } = await receiver(() => arrived()); // never answers
-    const out = outboundThread();
+    const out = outboundThread(LOOPBACK);
     try {
       const inFlight = out.send(new URL(url), 'POST', {}, 'x', 60_000);
       await arrival;

@@ -5,6 +5,7 @@
  * starts with the first delivery, so a node with no rules never starts it.
  */
 import { Worker } from 'node:worker_threads';
+import type { ReachSettings } from '../core/outbound-reach.js';
 import type { Outbound } from './outbound.js';
 
 export interface OutboundAsk {
@@ -17,7 +18,7 @@ export interface OutboundAsk {
 }
 export type OutboundAnswer = { id: number; status: number } | { id: number; error: string };
 
-export function outboundThread(): Outbound {
+export function outboundThread(reach?: ReachSettings): Outbound {
   let worker: Worker | undefined;
   let closed = false;
   let next = 0;
@@ -27,7 +28,7 @@ export function outboundThread(): Outbound {
     pending.clear();
   };
   const start = () => {
-    const w = new Worker(new URL('./outbound-thread.js', import.meta.url));
+    const w = new Worker(new URL('./outbound-thread.js', import.meta.url), { workerData: { reach } });
     // Only deliveries in flight keep the process alive for it (refCount below).
     w.unref();
     w.on('message', (a: OutboundAnswer) => {

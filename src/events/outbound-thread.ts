@@ -6,11 +6,12 @@
  * setHeader, _storeHeader, _send, _flushOutput, Socket._writeGeneric...) and recompiled it for
  * both kinds, which every manifest GET paid afterwards (notes/2026-12-05-s19-jit.md).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ReachSettings } from '../core/outbound-reach.js';
 import { outbound } from './outbound.js';
 import type { OutboundAnswer, OutboundAsk } from './outbound-client.js';
 
-const out = outbound();
+const out = outbound((workerData as { reach?: ReachSettings } | undefined)?.reach);
 parentPort!.on('message', (m: OutboundAsk | 'close') => {
   if (m === 'close') {
     out.close();

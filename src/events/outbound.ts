@@ -2,10 +2,12 @@
  * One outbound HTTP request per delivery, on node:http(s) with keep-alive agents. Deliveries are
  * the events feature's hot path (one request per event and target); fetch costs about three times
  * the CPU of http.request per small POST here, CPU the node's pushes and pulls share.
- * Redirects are not followed (EventBridge does not follow them either).
+ * Redirects are not followed (EventBridge does not follow them either). The reach policy judges
+ * the endpoint's host as written and, through the agents' lookup, every address it resolves to.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { ReachPolicy, type ReachSettings } from '../core/outbound-reach.js';
 
 /** Sockets kept open per destination host; more deliveries wait for a free one. */
 const MAX_SOCKETS = 32;
@@ -17,10 +19,12 @@ export interface Outbound {
   close(): void;
 }
 
-export function outbound(): Outbound {
+export function outbound(reach?: ReachSettings): Outbound {
+  const policy = new ReachPolicy(reach);
+  const lookup = policy.lookup();
   const agents = {
-    'http:': new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-    'https:': new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    'http:': new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, lookup }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, lookup }),
   };
   const inFlight = new Set<http.ClientRequest>();
   return {
@@ -28,6 +32,9 @@ export function outbound(): Outbound {
       return new Promise((resolve, reject) => {
         const protocol = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
         if (!protocol) return reject(new Error(`unsupported protocol ${url.protocol}`));
+        // An address literal is never looked up: judged here.
+        const refused = policy.hostRefusal(url.hostname);
+        if (refused) return reject(policy.refused(url.hostname, url.hostname, refused));
         const payload = body === undefined ? undefined : Buffer.from(body);
         const req = protocol.request(url, {
           method,

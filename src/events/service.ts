@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { EventsCodes } from '../core/errors.js';
+import { ReachPolicy } from '../core/outbound-reach.js';
 import { registryKey, type RegistryKey } from '../core/registry-key.js';
 import type { EventResourceKind, EventResourceRecord, EventResourceStore } from '../metadata/types.js';
 import {
@@ -42,6 +43,8 @@ export interface EventsScope {
 
 export const MAX_TARGETS_PER_RULE = 5;
 
+const DEFAULT_REACH = new ReachPolicy();
+
 const registryOf = (s: EventsScope): RegistryKey => registryKey(s.accountId, s.region);
 
 const notFound = (what: string) => eventsError(EventsCodes.ResourceNotFound, what);
@@ -56,7 +59,7 @@ export class EventBridgeService {
     private readonly store: EventResourceStore,
     private readonly clock: Clock,
     private readonly secrets: SecretBox,
-    private readonly opts: { allowHttp: boolean },
+    private readonly opts: { allowHttp: boolean; reach?: ReachPolicy },
   ) {}
 
   /** Refuses any bus but the default one (by name or ARN). */
@@ -246,6 +249,8 @@ export class EventBridgeService {
     } catch {
       throw eventsError(EventsCodes.Validation, `${member} is not a valid URL.`);
     }
+    const refused = (this.opts.reach ?? DEFAULT_REACH).hostRefusal(url.hostname);
+    if (refused) throw eventsError(EventsCodes.Validation, `${member} names ${url.hostname}, which Berth does not reach (${refused}; see outboundAllow).`);
     if (url.protocol === 'https:') return;
     if (url.protocol === 'http:' && (this.opts.allowHttp || isLoopbackHost(url.hostname))) return;
     throw eventsError(

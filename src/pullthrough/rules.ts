@@ -7,6 +7,8 @@
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { PullThroughCodes } from '../core/errors.js';
+import { guardedFetch, type Fetch } from '../core/guarded-fetch.js';
+import { ReachPolicy } from '../core/outbound-reach.js';
 import { accountOf, regionOf, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
 import type { SecretsService } from '../secrets/secrets.js';
@@ -122,14 +124,27 @@ export class PullThroughRules {
     private readonly store: DocumentStore,
     private readonly secrets: SecretsService,
     private readonly clock: Clock,
-    private readonly opts: { allowHttp: boolean; upstreamLimits?: UpstreamLimits },
-  ) {}
+    private readonly opts: { allowHttp: boolean; upstreamLimits?: UpstreamLimits; reach?: ReachPolicy },
+  ) {
+    this.#reach = opts.reach ?? new ReachPolicy();
+    this.#fetch = guardedFetch(this.#reach);
+  }
+
+  readonly #reach: ReachPolicy;
+  readonly #fetch: Fetch;
 
   async create(key: RegistryKey, input: Omit<PullThroughRule, 'createdAt' | 'updatedAt'>, secretUse?: SecretUse): Promise<PullThroughRule> {
     if (input.ecrRepositoryPrefix === 'ROOT') {
       throw pullThroughError(PullThroughCodes.InvalidParameter, 'Berth does not support the ROOT prefix: name an ecrRepositoryPrefix.');
     }
     const base = upstreamBase(input.upstreamRegistryUrl, this.opts.allowHttp);
+    const refused = this.#reach.hostRefusal(new URL(base).hostname);
+    if (refused) {
+      throw pullThroughError(
+        PullThroughCodes.InvalidParameter,
+        `Invalid parameter at 'upstreamRegistryUrl': Berth does not reach ${new URL(base).hostname} (${refused}; see outboundAllow)`,
+      );
+    }
     const inferred = upstreamKindOf(new URL(base).host);
     if (input.upstreamRegistry !== undefined && inferred !== undefined && input.upstreamRegistry !== inferred) {
       throw pullThroughError(
@@ -250,7 +265,12 @@ export class PullThroughRules {
   /** A client of the rule's upstream with its current credentials. */
   async client(key: RegistryKey, rule: PullThroughRule): Promise<UpstreamClient> {
     const creds = rule.credentialArn === undefined ? undefined : await this.credentials(key, rule.credentialArn);
-    return new UpstreamClient(upstreamBase(rule.upstreamRegistryUrl, this.opts.allowHttp), creds, this.opts.upstreamLimits ?? DEFAULT_UPSTREAM_LIMITS);
+    return new UpstreamClient(
+      upstreamBase(rule.upstreamRegistryUrl, this.opts.allowHttp),
+      creds,
+      this.opts.upstreamLimits ?? DEFAULT_UPSTREAM_LIMITS,
+      this.#fetch,
+    );
   }
 
   /** The upstream credentials a secret holds: JSON `{"username": ..., "accessToken": ...}`, as ECR reads them. */

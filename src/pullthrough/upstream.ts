@@ -12,6 +12,8 @@
  */
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable } from 'node:stream';
+import type { Fetch } from '../core/guarded-fetch.js';
+import { OutboundRefused } from '../core/outbound-reach.js';
 
 export interface UpstreamCredentials {
   username: string;
@@ -70,6 +72,8 @@ export class UpstreamClient {
     readonly base: string,
     private readonly credentials: UpstreamCredentials | undefined,
     private readonly limits: UpstreamLimits = DEFAULT_UPSTREAM_LIMITS,
+    /** Every hop (redirects and token realms included) goes through it: guardedFetch holds it to the reach policy. */
+    private readonly fetcher: Fetch = fetch,
   ) {}
 
   /** Whether the upstream answers `/v2/` with these credentials; a reason when not. */
@@ -161,7 +165,7 @@ export class UpstreamClient {
       const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
       let res: Response;
       try {
-        res = await fetch(current, {
+        res = await this.fetcher(current, {
           method,
           redirect: 'manual',
           signal,
@@ -198,6 +202,7 @@ export class UpstreamClient {
 
 function causeOf(e: unknown): string {
   const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+  if (cause instanceof OutboundRefused) return cause.message;
   const code = (cause as { code?: unknown }).code;
   return typeof code === 'string' ? code : cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error';
 }

@@ -21,6 +21,7 @@ import { createMemoryBlobStore } from '../../../src/blobstore/memory/memory-blob
 import type { BlobStore } from '../../../src/blobstore/blob-store.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createSqliteMetadataStore } from '../../../src/metadata/sqlite/sqlite-store.js';
+import { LOCAL_OUTBOUND } from '../../e2e/helpers/berth-process.js';
 import { ecrClient } from '../../e2e/helpers/ecr-client.js';
 import { forgetLogin, rememberLogin } from '../../e2e/helpers/logins.js';
 
@@ -65,7 +66,7 @@ export interface InProcessOptions {
 export async function startInProcess(opts: InProcessOptions = {}): Promise<BerthInProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-api-')));
   const removeDataDir = () => (opts.dataDir === undefined ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
-  const env = { BERTH_LOG_LEVEL: 'warn', ...opts.env, BERTH_DATA_DIR: dataDir, BERTH_HOST: opts.host ?? '127.0.0.1', BERTH_PORT: '0' };
+  const env = { BERTH_LOG_LEVEL: 'warn', ...LOCAL_OUTBOUND, ...opts.env, BERTH_DATA_DIR: dataDir, BERTH_HOST: opts.host ?? '127.0.0.1', BERTH_PORT: '0' };
   const config = loadConfig({ env });
   let out = '';
   const sink = new Writable({

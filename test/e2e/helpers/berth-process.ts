@@ -15,6 +15,13 @@ import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { ecrClient } from './ecr-client.js';
 import { forgetLogin, rememberLogin } from './logins.js';
 
+/**
+ * Tests' upstreams, API destinations and OIDC issuers listen on loopback, which Berth refuses to
+ * reach by default: allowed here, as an operator would. Tests of the refusal pass their own value
+ * (an empty string leaves the default).
+ */
+export const LOCAL_OUTBOUND = { BERTH_OUTBOUND_ALLOW: '127.0.0.0/8,::1' };
+
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** dist/test/e2e/helpers → repository root. */
 export const repoRoot = resolve(here, '../../../..');
@@ -130,7 +137,7 @@ async function startOn(opts: StartOptions, dataDir: string, port: number): Promi
     process.execPath,
     [...nodeArgs, opts.cli ?? cliPath, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...(opts.args ?? [])],
     {
-      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
+      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...LOCAL_OUTBOUND, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { describe, it } from 'node:test';
+import { outbound } from '../events/outbound.js';
+import { guardedFetch } from './guarded-fetch.js';
+import { effectiveAddress, OutboundRefused, parseCidr, ReachPolicy } from './outbound-reach.js';
+
+describe('outbound reach policy', () => {
+  const policy = new ReachPolicy();
+
+  it('refuses link-local, loopback, unspecified, multicast and reserved addresses; reaches the rest', () => {
+    for (const [a, why] of [
+      ['169.254.169.254', 'link-local'],
+      ['fe80::1', 'link-local'],
+      ['fd00:ec2::254', 'link-local'],
+      ['127.0.0.1', 'loopback'],
+      ['127.9.9.9', 'loopback'],
+      ['::1', 'loopback'],
+      ['0.0.0.0', 'unspecified'],
+      ['::', 'unspecified'],
+      ['224.0.0.1', 'multicast'],
+      ['ff02::1', 'multicast'],
+      ['255.255.255.255', 'reserved'],
+    ])
+      assert.equal(policy.refusal(a!), why, a);
+    for (const a of ['10.0.0.1', '172.16.0.1', '192.168.1.1', '100.64.0.1', '8.8.8.8', 'fd12::1', '2001:db8::1']) assert.equal(policy.refusal(a), undefined, a);
+  });
+
+  it('judges an IPv6 address carrying IPv4 by the IPv4 address', () => {
+    assert.equal(effectiveAddress('::ffff:169.254.169.254'), '169.254.169.254');
+    assert.equal(effectiveAddress('::ffff:a9fe:a9fe'), '169.254.169.254');
+    assert.equal(effectiveAddress('64:ff9b::7f00:1'), '127.0.0.1');
+    assert.equal(effectiveAddress('[::ffff:7f00:1]'), '127.0.0.1');
+    assert.equal(effectiveAddress('::1'), '::1');
+    for (const a of ['::ffff:a9fe:a9fe', '::ffff:127.0.0.1', '64:ff9b::a9fe:a9fe']) assert.notEqual(policy.refusal(a), undefined, a);
+  });
+
+  it("judges a URL's host as the URL parser spells it: decimal, octal and hex IPv4 included", () => {
+    for (const h of ['http://2852039166/', 'http://0251.0376.0251.0376/', 'http://0xa9fea9fe/', 'http://[::ffff:169.254.169.254]/', 'http://169.254.169.254./'])
+      assert.equal(policy.hostRefusal(new URL(h).hostname), 'link-local', h);
+    assert.equal(policy.hostRefusal('registry.example.com'), undefined, 'names are judged when they resolve');
+  });
+
+  it('lets outboundAllow widen and outboundDeny narrow, deny winning', () => {
+    const p = new ReachPolicy({ outboundAllow: ['127.0.0.0/8', '10.0.0.0/8'], outboundDeny: ['10.1.0.0/16', '192.168.0.5'] });
+    assert.equal(p.refusal('127.0.0.1'), undefined);
+    assert.equal(p.refusal('::ffff:127.0.0.1'), undefined);
+    assert.equal(p.refusal('10.2.0.1'), undefined);
+    assert.equal(p.refusal('10.1.0.1'), 'denied by outboundDeny');
+    assert.equal(p.refusal('192.168.0.5'), 'denied by outboundDeny');
+    assert.equal(p.refusal('169.254.169.254'), 'link-local');
+  });
+
+  it('reads CIDRs strictly', () => {
+    assert.deepEqual(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    assert.deepEqual(parseCidr('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'example.com', '10.0.0.0/8/1', '::/129', '10.0.0.0/x', '']) assert.throws(() => parseCidr(bad), bad);
+  });
+
+  it('refuses a name resolving to a refused address at connect time (fetch and http agents); nothing reaches the server', async () => {
+    let asked = 0;
+    const server = createServer((_req, res) => {
+      asked++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await assert.rejects(
+        guardedFetch(policy)(`http://localhost:${port}/`),
+        (e: Error) => e.cause instanceof OutboundRefused && e.cause.reason === 'loopback',
+      );
+      await assert.rejects(guardedFetch(policy)(`http://127.0.0.1:${port}/`), (e: Error) => e.cause instanceof OutboundRefused);
+      const out = outbound();
+      try {
+        await assert.rejects(out.send(new URL(`http://localhost:${port}/`), 'POST', {}, '{}', 5000), /localhost resolves to .* \(loopback\)/);
+        await assert.rejects(out.send(new URL(`http://127.0.0.1:${port}/`), 'POST', {}, '{}', 5000), OutboundRefused);
+      } finally {
+        out.close();
+      }
+      assert.equal(asked, 0);
+      // Widened, the same requests go through.
+      const allowed = { outboundAllow: ['127.0.0.0/8', '::1'], outboundDeny: [] };
+      assert.equal(await (await guardedFetch(new ReachPolicy(allowed))(`http://localhost:${port}/`)).text(), 'ok');
+      const open = outbound(allowed);
+      try {
+        assert.equal(await open.send(new URL(`http://localhost:${port}/`), 'POST', {}, '{}', 5000), 200);
+      } finally {
+        open.close();
+      }
+      assert.equal(asked, 2);
+    } finally {
+      server.close();
+    }
+  });
+});

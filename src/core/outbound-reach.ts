@@ -1,0 +1,144 @@
+/**
+ * Where a URL a user names (a pull-through upstream, an API destination, an OIDC issuer) may take
+ * Berth's outbound requests. Without it, anyone allowed to create such a URL could make the
+ * registry host call the cloud's instance metadata service (169.254.169.254, fd00:ec2::254) or
+ * its own local admin ports, and read what they answer (SSRF).
+ *
+ * Refused by default: link-local (the metadata services), loopback (this host's own services),
+ * the unspecified address, multicast and the reserved/broadcast block. Private ranges (10/8,
+ * 172.16/12, 192.168/16, fc00::/7, 100.64/10) are reached: self-hosted registries do sit beside
+ * internal upstreams and webhooks. The operator widens it with `outboundAllow` and narrows it
+ * with `outboundDeny` (CIDR lists): deny wins over allow, allow over the defaults.
+ *
+ * Checked twice: on the URL's text when it is created (a literal address; the WHATWG URL parser
+ * has already turned decimal, octal and hex IPv4 spellings into dotted quads), and on the
+ * resolved address when a request connects (`guardedLookup`, the `lookup` of the agent or fetch
+ * dispatcher), so that a name resolving to a refused address, a redirect to one, and DNS
+ * rebinding are refused too. An IPv6 address embedding IPv4 (mapped ::ffff:a.b.c.d, compatible
+ * ::a.b.c.d, NAT64 64:ff9b::/96) is judged by the IPv4 address it carries.
+ */
+import dns from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+
+export interface ReachSettings {
+  /** CIDRs reached even when a default refuses them (e.g. 127.0.0.0/8 for a local upstream). */
+  outboundAllow: readonly string[];
+  /** CIDRs never reached (wins over outboundAllow). */
+  outboundDeny: readonly string[];
+}
+
+/** The ranges refused unless outboundAllow names them, each with the reason a refusal gives. */
+const DEFAULT_REFUSED: ReadonlyArray<[string, string]> = [
+  ['169.254.0.0/16', 'link-local'],
+  ['fe80::/10', 'link-local'],
+  ['fd00:ec2::254/128', 'link-local'],
+  ['127.0.0.0/8', 'loopback'],
+  ['::1/128', 'loopback'],
+  ['0.0.0.0/8', 'unspecified'],
+  ['::/128', 'unspecified'],
+  ['224.0.0.0/4', 'multicast'],
+  ['ff00::/8', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+];
+
+/** `a.b.c.d/n` or `x::y/n` (a bare address is a /32 or /128); throws on anything else. */
+export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
+  const [address = '', bits, extra] = text.trim().split('/');
+  const v = isIP(address);
+  const max = v === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (v === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits)))
+    throw new Error(`${text.slice(0, 100)} is not an IP address or CIDR block`);
+  return { address, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function blockList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const { address, prefix, family } = parseCidr(c);
+    list.addSubnet(address, prefix, family);
+  }
+  return list;
+}
+
+/** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64), else the address itself. */
+export function effectiveAddress(address: string): string {
+  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isIP(a) !== 6) return a;
+  const m = /^(?:::ffff:|::|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(a);
+  if (!m || a === '::1' || a === '::') return a;
+  if (m[1]) return m[1];
+  const hi = parseInt(m[2]!, 16);
+  const lo = parseInt(m[3]!, 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+}
+
+export class ReachPolicy {
+  private readonly allow: BlockList;
+  private readonly deny: BlockList;
+  private readonly defaults: Array<[BlockList, string]>;
+
+  constructor(
+    readonly settings: ReachSettings = { outboundAllow: [], outboundDeny: [] },
+    /** Told of each request refused when it is sent (not of URLs refused when created): the log line. */
+    private readonly onRefused?: (refused: OutboundRefused) => void,
+  ) {
+    this.allow = blockList(settings.outboundAllow);
+    this.deny = blockList(settings.outboundDeny);
+    this.defaults = DEFAULT_REFUSED.map(([cidr, why]) => [blockList([cidr]), why]);
+  }
+
+  /** Why an IP address may not be reached (e.g. 'link-local'), or undefined when it may. */
+  refusal(address: string): string | undefined {
+    const a = effectiveAddress(address);
+    const family = isIP(a) === 4 ? 'ipv4' : isIP(a) === 6 ? 'ipv6' : undefined;
+    if (!family) return 'not an IP address';
+    if (this.deny.check(a, family)) return 'denied by outboundDeny';
+    if (this.allow.check(a, family)) return undefined;
+    for (const [list, why] of this.defaults) if (list.check(a, family)) return why;
+    return undefined;
+  }
+
+  /**
+   * Why a URL's host may not be reached when it is a literal address (as `new URL` spells it:
+   * `127.0.0.1`, `[::ffff:7f00:1]`); undefined for names, judged when they resolve.
+   */
+  hostRefusal(hostname: string): string | undefined {
+    const h = hostname.replace(/^\[|\]$/g, '');
+    return isIP(h) === 0 ? undefined : this.refusal(h);
+  }
+
+  /** A request refused as it is sent: reported, and the error to fail it with. */
+  refused(host: string, address: string, reason: string): OutboundRefused {
+    const e = new OutboundRefused(host, address, reason);
+    this.onRefused?.(e);
+    return e;
+  }
+
+  /** A `lookup` for net/tls/http agents and fetch dispatchers that fails on a refused address. */
+  lookup(): LookupFunction {
+    return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err);
+        const refused = addresses.find((a) => this.refusal(a.address) !== undefined);
+        if (refused) return callback(this.refused(hostname, refused.address, this.refusal(refused.address)!));
+        if (options.all) return callback(null, addresses);
+        const first = addresses[0]!;
+        callback(null, first.address, first.family);
+      });
+    }) as LookupFunction;
+  }
+}
+
+/** A connection refused by the policy: names the host, the address and why (never credentials). */
+export class OutboundRefused extends Error {
+  readonly code = 'EOUTBOUNDREFUSED';
+  constructor(
+    readonly host: string,
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`${host} resolves to ${address} (${reason}), which Berth does not reach (see outboundAllow)`);
+    this.name = 'OutboundRefused';
+  }
+}
