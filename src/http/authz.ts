@@ -103,23 +103,12 @@ export class Authorizer {
   private readonly tagCache: ExpiringCache<Array<{ Key: string; Value: string }>>;
 
   async check(principal: Principal, target: AuthzTarget): Promise<void> {
-    const identity: IdentityPolicies =
-      principal.kind === 'user' || principal.kind === 'role'
-        ? await this.identityCache.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.identities, principal))
-        : { policies: [] };
+    const { identity, context } = await this.callerFacts(principal, target);
     const resource = target.repository === undefined ? '*' : repositoryArn(target.region, target.resourceAccountId, target.repository);
     const key = registryKey(target.resourceAccountId, target.region);
     const resourcePolicies = await this.policyCache.get(`${registryKeyText(key)}\n${target.repository ?? ''}`, () =>
       this.resourcePolicies(key, target.repository),
     );
-    const context = globalConditionKeys({
-      principal,
-      ...(identity.userId !== undefined && { userId: identity.userId }),
-      origin: target.origin,
-      region: target.region,
-      resourceAccountId: target.resourceAccountId,
-      now: this.options.clock.now(),
-    });
     // The repository's tags cost a lookup; only fetch them when some policy asks.
     const policies = [...identity.policies, ...(identity.boundary ? [identity.boundary] : []), ...resourcePolicies, ...(principal.sessionPolicies ?? [])];
     if (target.repository !== undefined && target.repository !== '*' && mentionsResourceTag(policies)) {
@@ -167,6 +156,24 @@ export class Authorizer {
 
   /** allowsOn's decision, with why it denied (for AWS's words of the refusal). */
   async decideOn(principal: Principal, target: OtherServiceTarget): Promise<Decision> {
+    const { identity, context } = await this.callerFacts(principal, target);
+    return evaluate({
+      caller: principal,
+      identityPolicies: identity.policies,
+      ...(identity.boundary && { permissionsBoundary: identity.boundary }),
+      resourcePolicies: [],
+      action: target.action,
+      resource: target.arn,
+      resourceAccountId: target.resourceAccountId,
+      context: { ...context, ...target.context },
+    });
+  }
+
+  /** The caller's identity policies (cached) and the request's global condition keys, as every check starts. */
+  private async callerFacts(
+    principal: Principal,
+    target: { origin: RequestOrigin; region: string; resourceAccountId: string },
+  ): Promise<{ identity: IdentityPolicies; context: ReturnType<typeof globalConditionKeys> }> {
     const identity: IdentityPolicies =
       principal.kind === 'user' || principal.kind === 'role'
         ? await this.identityCache.get(principal.principalArn ?? principal.arn, () => identityPoliciesOf(this.identities, principal))
@@ -179,16 +186,7 @@ export class Authorizer {
       resourceAccountId: target.resourceAccountId,
       now: this.options.clock.now(),
     });
-    return evaluate({
-      caller: principal,
-      identityPolicies: identity.policies,
-      ...(identity.boundary && { permissionsBoundary: identity.boundary }),
-      resourcePolicies: [],
-      action: target.action,
-      resource: target.arn,
-      resourceAccountId: target.resourceAccountId,
-      context: { ...context, ...target.context },
-    });
+    return { identity, context };
   }
 }
 
