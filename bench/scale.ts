@@ -191,12 +191,28 @@ export interface Page extends PageTime {
  * notes/2026-12-06-s24-s24-list.md). A full one before each walk, a scavenge after each page.
  * Not a full one after each page: it took every pause out of the pages but made the pages after
  * it slower (tags/list walk medians 6.8 against 4.4 ms; even after a 5–10 ms rest), while a
- * scavenge changes nothing measurable (3.2 against 3.4). What remains: on 100,000-tag
- * DescribeImages walks an incremental-marking step (10–13 ms) may still fall inside a page.
+ * scavenge changes nothing measurable (3.2 against 3.4). Until session 34 the bench's own heap
+ * still reached V8's limit once a 100-page walk, around its 60th page: an incremental-marking
+ * step and its finish (6–33 ms) fell inside a page in nearly every 100,000-tag DescribeImages
+ * walk: 6 of the 10 slowest DescribeImages pages at 100,000 tags in sessions 31–33's full runs
+ * were walk 1's pages 61–68. So every FULL_EVERY pages the collection between pages is a full one
+ * (before the heap's own trigger, which came 45–78 pages after a full collection): the page after
+ * it reads a few ms slower, as above (medians 14.1 and 15.8 against 13.1 and 11.1 ms over the 12
+ * such pages of two runs of 4 walks, load 6–7), where the pauses it replaces took 6–33 ms of 3–6
+ * pages in each run of the same shape (none in the two runs with it).
  */
+const FULL_EVERY = 25;
+let pagesSinceFull = 0;
 export const benchGc = {
-  beforeWalk: majorGc,
-  afterPage: async (): Promise<void> => minorGc(),
+  beforeWalk: (): void => {
+    majorGc();
+    pagesSinceFull = 0;
+  },
+  afterPage: async (): Promise<void> => {
+    if (++pagesSinceFull < FULL_EVERY) return minorGc();
+    majorGc();
+    pagesSinceFull = 0;
+  },
 };
 
 /** The page times of a listing's walks (`walks[pass][page]`) summed up; pages per walk from the last. */
