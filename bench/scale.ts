@@ -10,6 +10,7 @@
  * page also has the server's own time, from its arrival to its headers (the page is built whole
  * before them): a slow page whose server time is small waited on the machine or the client.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -54,6 +55,8 @@ export interface PageTime {
   ms: number;
   serverMs?: number;
   serverCpuMs?: number;
+  /** The bench's own GC pauses inside the page's window (the client's share of its time, not the server's). */
+  benchGcMs?: number;
 }
 
 export interface PageStats {
@@ -68,7 +71,7 @@ export interface PageStats {
    * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
    * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
    */
-  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number };
+  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number };
   /**
    * The server's own ms per page, p50, p99 and max, over the pages that said it (`missing` did
    * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
@@ -219,7 +222,7 @@ export const benchGc = {
 export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
   const all = walks.flat();
   const times = all.map((p) => p.ms).sort((a, b) => a - b);
-  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number } = { pass: 0, page: 0, ms: -1 };
+  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number } = { pass: 0, page: 0, ms: -1 };
   for (const [pass, pages] of walks.entries())
     for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
   const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
@@ -235,6 +238,7 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
       page: slowest.page,
       ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }),
       ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
+      ...(slowest.benchGcMs !== undefined && { benchGcMs: slowest.benchGcMs }),
     },
     ...(server.length > 0 && {
       server: {
@@ -257,21 +261,35 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   let pages = 0;
   let items = 0;
   const started = performance.now();
+  // The bench's own pauses, placed in the pages they fell in once the walks are done.
+  const pauses: Array<{ at: number; ms: number }> = [];
+  const windows: Array<{ time: PageTime; from: number; to: number }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ at: e.startTime, ms: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
   while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
     const times: PageTime[] = [];
     let token: string | undefined;
     items = 0;
     do {
+      const from = performance.now();
       const r = await page(token);
+      const to = performance.now();
       await benchGc.afterPage();
       const { items: _, next: __, ...time } = r;
       times.push(time);
+      windows.push({ time, from, to });
       items += r.items;
       token = r.next;
     } while (token !== undefined);
     walks.push(times);
     pages += times.length;
   }
+  // The observer hears of the last pauses on a later turn.
+  await new Promise((r) => setImmediate(r));
+  observer.disconnect();
+  for (const w of windows) w.time.benchGcMs = pauses.filter((p) => p.at >= w.from && p.at <= w.to).reduce((a, p) => a + p.ms, 0);
   const peak = stop();
   return { ...pageStats(walks), items, rssBeforeMB: rssBefore / MiB, rssPeakMB: peak / MiB };
 }
@@ -333,7 +351,8 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
  * them: a slow page whose server time is small waited on the machine or the client, not on Berth.
  */
 export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
-  const client = `client ${s.maxMs.toFixed(1)} ms`;
+  const gc = s.slowest.benchGcMs ? ` (the bench's own GC ${s.slowest.benchGcMs.toFixed(1)})` : '';
+  const client = `client ${s.maxMs.toFixed(1)} ms${gc}`;
   if (!s.server) return `server n/a, ${client}`;
   const cpu = s.slowest.serverCpuMs === undefined ? '' : ` (its CPU ${s.slowest.serverCpuMs.toFixed(1)})`;
   const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;
