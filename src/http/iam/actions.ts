@@ -9,6 +9,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
 import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
+import { attachedPage, inlinePage, pageOf } from './paging.js';
 import { tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 import { integerParam } from '../model/query.js';
@@ -92,7 +93,9 @@ export const iamActions: Record<string, QueryAction> = {
     return { User: userXml(await call.identities.user(call.accountId, name), true) };
   },
   async ListUsers(call) {
-    return { Users: (await call.identities.listUsers(call.accountId)).map((u) => userXml(u)), IsTruncated: false };
+    const prefix = call.form.get('PathPrefix') ?? '/';
+    const users = (await call.identities.listUsers(call.accountId)).filter((u) => u.path.startsWith(prefix));
+    return pageOf(call.form, 'Users', users, (u) => userXml(u));
   },
   async DeleteUser(call) {
     await call.identities.deleteUser(call.accountId, required(call.form, 'UserName'));
@@ -104,7 +107,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async ListAccessKeys(call) {
     const keys = await call.identities.listAccessKeys(call.accountId, userOf(call));
-    return { AccessKeyMetadata: keys.map(keyXml), IsTruncated: false };
+    return pageOf(call.form, 'AccessKeyMetadata', keys, keyXml);
   },
   async DeleteAccessKey(call) {
     await call.identities.deleteAccessKey(call.accountId, userOf(call), required(call.form, 'AccessKeyId'));
@@ -133,7 +136,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async ListUserPolicies(call) {
     const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
-    return { PolicyNames: policies.filter((p) => p.kind === 'inline').map((p) => p.name), IsTruncated: false };
+    return inlinePage(call.form, policies);
   },
   async DeleteUserPolicy(call) {
     await call.identities.removeUserPolicy(call.accountId, required(call.form, 'UserName'), 'inline', required(call.form, 'PolicyName'));
@@ -151,10 +154,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async ListAttachedUserPolicies(call) {
     const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
-    return {
-      AttachedPolicies: policies.filter((p) => p.kind === 'managed').map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
-      IsTruncated: false,
-    };
+    return attachedPage(call.form, policies);
   },
 };
 
