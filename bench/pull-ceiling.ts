@@ -6,7 +6,7 @@
  * line can read for any server on this machine (#14 asks ≥ 1.2× there). Each round also keeps what
  * the same client spent on the reference's pull just before: the client's CPU per GiB from the two
  * servers, side by side in one round, says whether a server's way of sending changes what the
- * client pays (session 34 found it does not; figures from different moments of a run misled).
+ * client pays: between moments of one run that cost swings by up to 1.4× (session 34).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
