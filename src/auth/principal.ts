@@ -57,6 +57,8 @@ export interface SessionFacts {
   issuedAt: Date;
   /** Set for an assumed role. */
   role?: { name: string; path: string; roleId: string; sessionName: string };
+  /** The session's managed session policies (PolicyArns), which the authenticator reads into sessionPolicies. */
+  policyArns?: string[];
 }
 
 /** `arn:aws:iam::<account>:role<path><name>`. */
@@ -148,7 +150,13 @@ export function principalForSession(token: string, c: SessionClaims): Principal 
     kind: 'role',
     accessKeyId: c.accessKeyId,
     principalArn: roleArn(c.accountId, s.roleName, s.rolePath),
-    session: { token, expiresAt: c.expiresAt, issuedAt, role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName } },
+    session: {
+      token,
+      expiresAt: c.expiresAt,
+      issuedAt,
+      role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName },
+      ...(c.policyArns !== undefined && c.policyArns.length > 0 && { policyArns: c.policyArns }),
+    },
   };
   if (c.tags !== undefined) p.principalTags = c.tags;
   if (c.policy !== undefined) {

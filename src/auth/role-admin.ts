@@ -107,8 +107,8 @@ export class RoleAdmin {
     private readonly requireAccount: (accountId: string) => Promise<void>,
     /** Bumped when a role or its policies change, so cached authorization data is dropped. */
     private readonly authzChanges: ChangeSignal | undefined,
-    /** Whether an ARN names a managed policy the account may attach (AWS's or its own). */
-    private readonly hasManagedPolicy: (accountId: string, arn: string) => Promise<boolean>,
+    /** Whether an ARN names a managed policy the account may attach (AWS's or its own); also STS's managed session policies' check. */
+    readonly hasManagedPolicy: (accountId: string, arn: string) => Promise<boolean>,
   ) {}
 
   /** Which issuers a provider may name (outbound-reach.ts); the composition root sets the configured one. */

@@ -40,6 +40,11 @@ export interface SessionClaims {
   tags?: Record<string, string>;
   /** An inline session policy document. */
   policy?: string;
+  /**
+   * Managed session policies (AssumeRole's PolicyArns): ARNs, read at each request as the role's
+   * own managed policies are (authn.ts), so a token stays small and a policy gone allows nothing.
+   */
+  policyArns?: string[];
   /** The region (deployment) whose STS issued it; absent from tokens sealed before Berth kept it. */
   region?: string;
 }
@@ -118,6 +123,7 @@ export function openSessionToken(token: string, opts: { now: Date; keys: readonl
     subject,
     ...(typeof c.tags === 'object' && c.tags !== null && { tags: c.tags as Record<string, string> }),
     ...(typeof c.policy === 'string' && { policy: c.policy }),
+    ...(Array.isArray(c.policyArns) && { policyArns: c.policyArns.filter((a): a is string => typeof a === 'string') }),
     ...(typeof c.region === 'string' && { region: c.region }),
   };
 }

@@ -18,6 +18,8 @@ import { MAX_SESSION_TOKEN_CHARS, sealSessionToken, type SessionClaims } from '.
 
 const ROLE_ARN_RE = /^arn:aws:iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 const MAX_SESSION_POLICY_CHARS = 2048;
+/** STS: "You can provide up to 10 managed policy ARNs" (the model's list bound, checked at the door too). */
+const MAX_POLICY_ARNS = 10;
 /** A role session assuming another role ("role chaining") gets at most an hour, as in AWS. */
 const CHAINED_MAX_DURATION = 3600;
 const USER_SESSION_MAX = 129600;
@@ -44,6 +46,8 @@ export interface AssumeRoleRequest {
   durationSeconds?: number;
   /** An inline session policy document. */
   policy?: string;
+  /** Managed session policies (PolicyArns): AWS's or the role's account's own. */
+  policyArns?: string[];
   tags?: Array<{ Key: string; Value: string }>;
   /** Condition keys of the request (the global ones, sts:ExternalId, ...). */
   context?: Record<string, string | string[] | undefined>;
@@ -78,6 +82,7 @@ export class SecurityTokenService {
     const maxDuration = caller.kind === 'role' ? Math.min(CHAINED_MAX_DURATION, role.maxSessionDuration) : role.maxSessionDuration;
     const duration = checkDuration(req.durationSeconds ?? 3600, maxDuration, caller.kind === 'role');
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
+    await this.checkPolicyArns(role, req.policyArns);
     const tags = req.tags ?? [];
     checkTags(tags, 'session tags');
     // The session tags are in the request context of sts:AssumeRole too (STS's service
@@ -87,7 +92,7 @@ export class SecurityTokenService {
     if (tags.length > 0) context['aws:TagKeys'] = tags.map((t) => t.Key);
     this.trust(caller, identity, role, action, context);
     if (tags.length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
-    return this.mint(role, req.sessionName, duration, tags, req.policy);
+    return this.mint(role, req.sessionName, duration, tags, req.policy, req.policyArns);
   }
 
   /**
@@ -103,9 +108,10 @@ export class SecurityTokenService {
     const role = await this.resolveRole(req.roleArn, providerArn, action);
     const duration = checkDuration(req.durationSeconds ?? 3600, role.maxSessionDuration, false);
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
+    await this.checkPolicyArns(role, req.policyArns);
     const caller: Caller = { kind: 'federated', arn: `federated:${providerArn}`, accountId: role.accountId };
     this.trust(caller, { policies: [] }, role, action, { ...req.context, ...claims });
-    return this.mint(role, req.sessionName, duration, [], req.policy);
+    return this.mint(role, req.sessionName, duration, [], req.policy, req.policyArns);
   }
 
   /** GetSessionToken: a user's (or root's) own identity, for a while, with temporary credentials. */
@@ -134,6 +140,21 @@ export class SecurityTokenService {
     return role;
   }
 
+  /**
+   * Managed session policies must exist in the role's account (or be AWS's): STS's PolicyArns
+   * ("The policies must exist in the same account as the role"). Refused rather than dropped: a
+   * session policy left out would leave the session the whole role.
+   */
+  private async checkPolicyArns(role: RoleRecord, arns: readonly string[] | undefined): Promise<void> {
+    if (arns === undefined) return;
+    if (arns.length > MAX_POLICY_ARNS) throw new IdentityError(IamCodes.Validation, `PolicyArns takes at most ${MAX_POLICY_ARNS} policies.`);
+    for (const arn of arns) {
+      if (!(await this.roles.hasManagedPolicy(role.accountId, arn))) {
+        throw new IdentityError(IamCodes.MalformedPolicyDocument, `The managed session policy ${arn.slice(0, 2048)} does not exist in the role's account.`);
+      }
+    }
+  }
+
   private trust(caller: Caller, identity: IdentityPolicies, role: RoleRecord, action: string, context: Record<string, string | string[] | undefined>): void {
     let trust: Policy;
     try {
@@ -159,7 +180,14 @@ export class SecurityTokenService {
     }
   }
 
-  private mint(role: RoleRecord, sessionName: string, duration: number, tags: Array<{ Key: string; Value: string }>, policy?: string): AssumedRole {
+  private mint(
+    role: RoleRecord,
+    sessionName: string,
+    duration: number,
+    tags: Array<{ Key: string; Value: string }>,
+    policy?: string,
+    policyArns?: readonly string[],
+  ): AssumedRole {
     const subject: SessionClaims['subject'] = { kind: 'role', roleName: role.name, rolePath: role.path, roleId: role.roleId, sessionName };
     const tagMap = Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
     // aws:PrincipalTag of a role session is the role's tags, a session tag overriding one of the
@@ -167,8 +195,9 @@ export class SecurityTokenService {
     // as taking them at each request.
     const sessionKeys = new Set(tags.map((t) => t.Key.toLowerCase()));
     const principalTags = { ...Object.fromEntries(role.tags.filter((t) => !sessionKeys.has(t.Key.toLowerCase())).map((t) => [t.Key, t.Value])), ...tagMap };
-    const credentials = this.seal(role.accountId, subject, duration, Object.keys(principalTags).length > 0 ? principalTags : undefined, policy);
-    const packed = (policy?.length ?? 0) + JSON.stringify(tagMap).length - 2;
+    const arns = policyArns !== undefined && policyArns.length > 0 ? [...new Set(policyArns)] : undefined;
+    const credentials = this.seal(role.accountId, subject, duration, Object.keys(principalTags).length > 0 ? principalTags : undefined, policy, arns);
+    const packed = (policy?.length ?? 0) + JSON.stringify(tagMap).length - 2 + (arns ?? []).reduce((n, a) => n + a.length, 0);
     return {
       credentials,
       assumedRoleId: `${role.roleId}:${sessionName}`,
@@ -177,7 +206,14 @@ export class SecurityTokenService {
     };
   }
 
-  private seal(accountId: string, subject: SessionClaims['subject'], duration: number, tags?: Record<string, string>, policy?: string): TemporaryCredentials {
+  private seal(
+    accountId: string,
+    subject: SessionClaims['subject'],
+    duration: number,
+    tags?: Record<string, string>,
+    policy?: string,
+    policyArns?: string[],
+  ): TemporaryCredentials {
     const issuedAt = new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000);
     const expiration = new Date(issuedAt.getTime() + duration * 1000);
     const claims: SessionClaims = {
@@ -189,6 +225,7 @@ export class SecurityTokenService {
       subject,
       ...(tags && { tags }),
       ...(policy !== undefined && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       ...(this.region !== undefined && { region: this.region }),
     };
     const sessionToken = sealSessionToken(claims, this.serverKey);

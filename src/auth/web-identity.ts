@@ -41,6 +41,8 @@ export interface WebIdentityRequest {
   sessionName: string;
   durationSeconds?: number;
   policy?: string;
+  /** Managed session policies (PolicyArns). */
+  policyArns?: string[];
   /** The request's condition keys (the global ones); the token's claims join them. */
   context?: Record<string, string | string[] | undefined>;
 }
@@ -108,6 +110,7 @@ export class WebIdentityVerifier {
       sessionName: req.sessionName,
       ...(req.durationSeconds !== undefined && { durationSeconds: req.durationSeconds }),
       ...(req.policy !== undefined && { policy: req.policy }),
+      ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
     });
     return { assumed, subject: claims.sub, audience, provider: host };
   }

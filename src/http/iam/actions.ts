@@ -38,7 +38,15 @@ export interface QueryCall {
 
 /** Verifies a web identity token and assumes the role it asks for (auth/web-identity.ts). */
 export interface WebIdentityDoor {
-  assumeRole(req: { token: string; roleArn: string; sessionName: string; durationSeconds?: number; policy?: string; context: ConditionContext }): Promise<{
+  assumeRole(req: {
+    token: string;
+    roleArn: string;
+    sessionName: string;
+    durationSeconds?: number;
+    policy?: string;
+    policyArns?: string[];
+    context: ConditionContext;
+  }): Promise<{
     assumed: AssumedRole;
     subject: string;
     audience: string;
@@ -167,6 +175,17 @@ function stsOf(call: QueryCall): StsDoor {
   return call.sts;
 }
 
+/** `PolicyArns.member.N.arn`: the managed session policies; undefined when none is given. */
+function policyArnsOf(form: URLSearchParams): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    const arn = form.get(`PolicyArns.member.${i}.arn`);
+    if (arn === null) break;
+    out.push(arn);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 /** DurationSeconds, an integer by the time an action runs (input.ts refused any other). */
 const duration = (form: URLSearchParams): number | undefined => integerParam(form, 'DurationSeconds');
 
@@ -188,6 +207,7 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const policyArns = policyArnsOf(f);
     const roleArn = required(f, 'RoleArn');
     const callerPolicies = await sts.callerPolicies(call.principal);
     const assumed = await sts.service.assumeRole(call.principal, callerPolicies, {
@@ -195,6 +215,7 @@ export const stsActions: Record<string, QueryAction> = {
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       tags: tagMembers(f),
       context: { ...call.globalKeys(accountOfArn(roleArn), callerPolicies.userId), ...assumeRoleKeys(f) },
     });
@@ -209,6 +230,7 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const policyArns = policyArnsOf(f);
     const roleArn = required(f, 'RoleArn');
     const r = await call.webIdentity.assumeRole({
       token: required(f, 'WebIdentityToken'),
@@ -216,6 +238,7 @@ export const stsActions: Record<string, QueryAction> = {
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       context: call.globalKeys(accountOfArn(roleArn)),
     });
     return {
