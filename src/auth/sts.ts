@@ -38,6 +38,17 @@ export interface AssumedRole {
   arn: string;
   /** Percent of the allowed packed size the session policy and tags use, as STS reports it. */
   packedPolicySize: number;
+  sourceIdentity?: string;
+}
+
+/** What a new role session carries beyond its role and name. */
+interface SessionGrant {
+  /** The session tags passed (with those inherited in a chain): aws:PrincipalTag/* over the role's tags. */
+  tags: Array<{ Key: string; Value: string }>;
+  transitiveTags?: Record<string, string>;
+  sourceIdentity?: string;
+  policy?: string;
+  policyArns?: readonly string[];
 }
 
 export interface AssumeRoleRequest {
@@ -49,6 +60,10 @@ export interface AssumeRoleRequest {
   /** Managed session policies (PolicyArns): AWS's or the role's account's own. */
   policyArns?: string[];
   tags?: Array<{ Key: string; Value: string }>;
+  /** Which of `tags` sessions chained from this one inherit. */
+  transitiveTagKeys?: string[];
+  /** SourceIdentity: set once in a role chain (sts:SetSourceIdentity), aws:SourceIdentity from then on. */
+  sourceIdentity?: string;
   /** Condition keys of the request (the global ones, sts:ExternalId, ...). */
   context?: Record<string, string | string[] | undefined>;
 }
@@ -85,14 +100,28 @@ export class SecurityTokenService {
     await this.checkPolicyArns(role, req.policyArns);
     const tags = req.tags ?? [];
     checkTags(tags, 'session tags');
+    const chain = chainedFacts(caller, tags, req);
     // The session tags are in the request context of sts:AssumeRole too (STS's service
     // authorization reference), so a trust policy can refuse a role to a request by its tags.
-    const context: Record<string, string | string[] | undefined> = { ...req.context, 'sts:RoleSessionName': req.sessionName };
+    // sts:SourceIdentity is the chain's once set: a chained session cannot put another before a trust policy.
+    const context: Record<string, string | string[] | undefined> = {
+      ...req.context,
+      'sts:RoleSessionName': req.sessionName,
+      'sts:SourceIdentity': chain.sourceIdentity,
+    };
     for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
     if (tags.length > 0) context['aws:TagKeys'] = tags.map((t) => t.Key);
     this.trust(caller, identity, role, action, context);
     if (tags.length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
-    return this.mint(role, req.sessionName, duration, tags, req.policy, req.policyArns);
+    // Setting a source identity, or carrying one along a chain, is sts:SetSourceIdentity on the role.
+    if (chain.sourceIdentity !== undefined) this.trust(caller, identity, role, 'sts:SetSourceIdentity', context);
+    return this.mint(role, req.sessionName, duration, {
+      tags: [...tags, ...Object.entries(chain.inherited).map(([Key, Value]) => ({ Key, Value }))],
+      ...(Object.keys(chain.transitiveTags).length > 0 && { transitiveTags: chain.transitiveTags }),
+      ...(chain.sourceIdentity !== undefined && { sourceIdentity: chain.sourceIdentity }),
+      ...(req.policy !== undefined && { policy: req.policy }),
+      ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
+    });
   }
 
   /**
@@ -102,7 +131,7 @@ export class SecurityTokenService {
   async assumeRoleAsWebIdentity(
     providerArn: string,
     claims: Record<string, string | string[] | undefined>,
-    req: Omit<AssumeRoleRequest, 'tags'>,
+    req: Omit<AssumeRoleRequest, 'tags' | 'transitiveTagKeys'>,
   ): Promise<AssumedRole> {
     const action = WEB_IDENTITY_ACTION;
     const role = await this.resolveRole(req.roleArn, providerArn, action);
@@ -110,8 +139,16 @@ export class SecurityTokenService {
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
     await this.checkPolicyArns(role, req.policyArns);
     const caller: Caller = { kind: 'federated', arn: `federated:${providerArn}`, accountId: role.accountId };
-    this.trust(caller, { policies: [] }, role, action, { ...req.context, ...claims });
-    return this.mint(role, req.sessionName, duration, [], req.policy, req.policyArns);
+    const context = { ...req.context, ...claims, 'sts:SourceIdentity': req.sourceIdentity };
+    this.trust(caller, { policies: [] }, role, action, context);
+    // The token's source identity claim sets the session's, which the trust policy must allow.
+    if (req.sourceIdentity !== undefined) this.trust(caller, { policies: [] }, role, 'sts:SetSourceIdentity', context);
+    return this.mint(role, req.sessionName, duration, {
+      tags: [],
+      ...(req.sourceIdentity !== undefined && { sourceIdentity: req.sourceIdentity }),
+      ...(req.policy !== undefined && { policy: req.policy }),
+      ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
+    });
   }
 
   /** GetSessionToken: a user's (or root's) own identity, for a while, with temporary credentials. */
@@ -175,19 +212,14 @@ export class SecurityTokenService {
       resourcePolicyRequired: true,
     });
     if (!decision.allowed) {
-      const who = caller.kind === 'federated' ? caller.arn.slice('federated:'.length) : caller.arn;
-      throw denied(who, action, resource);
+      // A web identity hears STS's one refusal, whichever of its actions the trust did not allow.
+      if (caller.kind === 'federated') throw denied(caller.arn, WEB_IDENTITY_ACTION, resource);
+      throw denied(caller.arn, action, resource);
     }
   }
 
-  private mint(
-    role: RoleRecord,
-    sessionName: string,
-    duration: number,
-    tags: Array<{ Key: string; Value: string }>,
-    policy?: string,
-    policyArns?: readonly string[],
-  ): AssumedRole {
+  private mint(role: RoleRecord, sessionName: string, duration: number, grant: SessionGrant): AssumedRole {
+    const { tags, policy, policyArns } = grant;
     const subject: SessionClaims['subject'] = { kind: 'role', roleName: role.name, rolePath: role.path, roleId: role.roleId, sessionName };
     const tagMap = Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
     // aws:PrincipalTag of a role session is the role's tags, a session tag overriding one of the
@@ -196,13 +228,20 @@ export class SecurityTokenService {
     const sessionKeys = new Set(tags.map((t) => t.Key.toLowerCase()));
     const principalTags = { ...Object.fromEntries(role.tags.filter((t) => !sessionKeys.has(t.Key.toLowerCase())).map((t) => [t.Key, t.Value])), ...tagMap };
     const arns = policyArns !== undefined && policyArns.length > 0 ? [...new Set(policyArns)] : undefined;
-    const credentials = this.seal(role.accountId, subject, duration, Object.keys(principalTags).length > 0 ? principalTags : undefined, policy, arns);
+    const credentials = this.seal(role.accountId, subject, duration, {
+      ...(Object.keys(principalTags).length > 0 && { tags: principalTags }),
+      ...(policy !== undefined && { policy }),
+      ...(arns !== undefined && { policyArns: arns }),
+      ...(grant.transitiveTags !== undefined && { transitiveTags: grant.transitiveTags }),
+      ...(grant.sourceIdentity !== undefined && { sourceIdentity: grant.sourceIdentity }),
+    });
     const packed = (policy?.length ?? 0) + JSON.stringify(tagMap).length - 2 + (arns ?? []).reduce((n, a) => n + a.length, 0);
     return {
       credentials,
       assumedRoleId: `${role.roleId}:${sessionName}`,
       arn: assumedRoleArn(role.accountId, role.name, sessionName),
       packedPolicySize: Math.ceil((packed / MAX_SESSION_POLICY_CHARS) * 100),
+      ...(grant.sourceIdentity !== undefined && { sourceIdentity: grant.sourceIdentity }),
     };
   }
 
@@ -210,9 +249,7 @@ export class SecurityTokenService {
     accountId: string,
     subject: SessionClaims['subject'],
     duration: number,
-    tags?: Record<string, string>,
-    policy?: string,
-    policyArns?: string[],
+    facts: Pick<SessionClaims, 'tags' | 'policy' | 'policyArns' | 'transitiveTags' | 'sourceIdentity'> = {},
   ): TemporaryCredentials {
     const issuedAt = new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000);
     const expiration = new Date(issuedAt.getTime() + duration * 1000);
@@ -223,9 +260,7 @@ export class SecurityTokenService {
       expiresAt: expiration,
       issuedAt,
       subject,
-      ...(tags && { tags }),
-      ...(policy !== undefined && { policy }),
-      ...(policyArns !== undefined && { policyArns }),
+      ...facts,
       ...(this.region !== undefined && { region: this.region }),
     };
     const sessionToken = sealSessionToken(claims, this.serverKey);
@@ -260,4 +295,34 @@ export function parseSessionPolicy(document: string): Policy {
     if (e instanceof PolicyError) throw new IdentityError(IamCodes.MalformedPolicyDocument, e.message);
     throw e;
   }
+}
+
+/**
+ * What a role session passes to the session it assumes (role chaining), with the request's own:
+ * its transitive session tags, which the request may not set again ("If you pass a session tag
+ * with the same key as an inherited tag, the operation fails", STS's AssumeRole), and its source
+ * identity, which "cannot be changed" once set. TransitiveTagKeys must name tags the request passes.
+ */
+function chainedFacts(
+  caller: Principal,
+  tags: ReadonlyArray<{ Key: string; Value: string }>,
+  req: Pick<AssumeRoleRequest, 'transitiveTagKeys' | 'sourceIdentity'>,
+): { inherited: Record<string, string>; transitiveTags: Record<string, string>; sourceIdentity?: string } {
+  const session = caller.kind === 'role' ? caller.session : undefined;
+  const inherited = session?.transitiveTags ?? {};
+  const inheritedKeys = new Set(Object.keys(inherited).map((k) => k.toLowerCase()));
+  const clash = tags.find((t) => inheritedKeys.has(t.Key.toLowerCase()));
+  if (clash) throw new IdentityError(IamCodes.InvalidParameterValue, `The session tag ${clash.Key} has the key of a transitive tag this session inherited.`);
+  const transitiveTags = { ...inherited };
+  for (const key of req.transitiveTagKeys ?? []) {
+    const tag = tags.find((t) => t.Key.toLowerCase() === key.toLowerCase());
+    if (!tag) throw new IdentityError(IamCodes.InvalidParameterValue, `The transitive tag key ${key.slice(0, 128)} is not among the session tags passed.`);
+    transitiveTags[tag.Key] = tag.Value;
+  }
+  const carried = session?.sourceIdentity;
+  if (carried !== undefined && req.sourceIdentity !== undefined && req.sourceIdentity !== carried) {
+    throw new IdentityError(IamCodes.AccessDenied, 'The source identity of a role session cannot be changed in a role chain.');
+  }
+  const sourceIdentity = carried ?? req.sourceIdentity;
+  return { inherited, transitiveTags, ...(sourceIdentity !== undefined && { sourceIdentity }) };
 }

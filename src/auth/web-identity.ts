@@ -19,6 +19,7 @@ import type { AssumedRole, SecurityTokenService } from './sts.js';
 import type { KeyObject } from 'node:crypto';
 
 const CLOCK_SKEW_MS = 60_000;
+const SOURCE_IDENTITY_CLAIM = 'https://aws.amazon.com/source_identity';
 const JWKS_TTL_MS = 3600_000;
 const REFETCH_WINDOW_MS = 60_000;
 const MAX_REFETCHES_PER_WINDOW = 5;
@@ -96,6 +97,11 @@ export class WebIdentityVerifier {
     if (audience === undefined) throw invalid('Incorrect token audience');
     if (typeof claims.sub !== 'string' || claims.sub === '') throw invalid('the token has no subject (sub)');
 
+    // The IdP sets a source identity with this claim (IAM's "Monitor and control actions taken with assumed roles").
+    const sourceIdentity = claims[SOURCE_IDENTITY_CLAIM];
+    if (sourceIdentity !== undefined && (typeof sourceIdentity !== 'string' || !/^[\w+=,.@-]{2,64}$/.test(sourceIdentity))) {
+      throw invalid(`the token's ${SOURCE_IDENTITY_CLAIM} is not a source identity (2 to 64 of [\\w+=,.@-])`);
+    }
     const host = provider.url.replace(/^https?:\/\//, '');
     const providerArn = oidcProviderArn(provider.accountId, provider.url);
     const context: Record<string, string | string[] | undefined> = {
@@ -111,6 +117,7 @@ export class WebIdentityVerifier {
       ...(req.durationSeconds !== undefined && { durationSeconds: req.durationSeconds }),
       ...(req.policy !== undefined && { policy: req.policy }),
       ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
+      ...(sourceIdentity !== undefined && { sourceIdentity }),
     });
     return { assumed, subject: claims.sub, audience, provider: host };
   }

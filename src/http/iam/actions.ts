@@ -9,7 +9,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
 import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
-import { tagMembers } from './role-actions.js';
+import { members, tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 import { integerParam } from '../model/query.js';
 import type { ConditionContext } from '../condition-keys/global.js';
@@ -208,6 +208,8 @@ export const stsActions: Record<string, QueryAction> = {
     const d = duration(f);
     const policy = f.get('Policy');
     const policyArns = policyArnsOf(f);
+    const transitiveTagKeys = members(f, 'TransitiveTagKeys');
+    const sourceIdentity = f.get('SourceIdentity');
     const roleArn = required(f, 'RoleArn');
     const callerPolicies = await sts.callerPolicies(call.principal);
     const assumed = await sts.service.assumeRole(call.principal, callerPolicies, {
@@ -217,12 +219,15 @@ export const stsActions: Record<string, QueryAction> = {
       ...(policy !== null && { policy }),
       ...(policyArns !== undefined && { policyArns }),
       tags: tagMembers(f),
+      ...(transitiveTagKeys.length > 0 && { transitiveTagKeys }),
+      ...(sourceIdentity !== null && { sourceIdentity }),
       context: { ...call.globalKeys(accountOfArn(roleArn), callerPolicies.userId), ...assumeRoleKeys(f) },
     });
     return {
       Credentials: credentialsXml(assumed.credentials),
       AssumedRoleUser: { AssumedRoleId: assumed.assumedRoleId, Arn: assumed.arn },
       PackedPolicySize: assumed.packedPolicySize,
+      ...(assumed.sourceIdentity !== undefined && { SourceIdentity: assumed.sourceIdentity }),
     };
   },
   async AssumeRoleWithWebIdentity(call) {
@@ -246,6 +251,7 @@ export const stsActions: Record<string, QueryAction> = {
       SubjectFromWebIdentityToken: r.subject,
       AssumedRoleUser: { AssumedRoleId: r.assumed.assumedRoleId, Arn: r.assumed.arn },
       PackedPolicySize: r.assumed.packedPolicySize,
+      ...(r.assumed.sourceIdentity !== undefined && { SourceIdentity: r.assumed.sourceIdentity }),
       Provider: r.provider,
       Audience: r.audience,
     };
