@@ -67,7 +67,19 @@ export class IdentityAdmin {
     groupStore?: GroupStore,
   ) {
     const requireAccount = (id: string) => this.requireAccount(id);
-    this.roles = roleStore && new RoleAdmin(roleStore, clock, requireAccount, authzChanges, (id, arn) => this.hasManagedPolicy(id, arn));
+    this.roles =
+      roleStore &&
+      new RoleAdmin(
+        roleStore,
+        clock,
+        requireAccount,
+        authzChanges,
+        (id, arn) => this.hasManagedPolicy(id, arn),
+        async (id, name, path) => {
+          const u = await this.userRecord(id, name);
+          return u !== undefined && u.name === name && u.path === path ? u.userId : undefined;
+        },
+      );
     this.loginProfiles = loginProfileStore && new LoginProfiles(loginProfileStore, store, clock);
     this.policies = customerPolicyStore && new CustomerPolicies(customerPolicyStore, clock, requireAccount, authzChanges);
     this.groups =

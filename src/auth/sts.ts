@@ -199,9 +199,10 @@ export class SecurityTokenService {
     } catch {
       trust = { statements: [] };
     }
+    if (role.trustPrincipalIds !== undefined) trust.principalIds = role.trustPrincipalIds;
     const resource = roleArn(role.accountId, role.name, role.path);
     const decision = evaluate({
-      caller,
+      caller: { ...caller, ...principalIdOf(caller) },
       identityPolicies: identity.policies,
       ...(identity.boundary && { permissionsBoundary: identity.boundary }),
       resourcePolicies: [trust],
@@ -325,4 +326,10 @@ function chainedFacts(
   }
   const sourceIdentity = carried ?? req.sourceIdentity;
   return { inherited, transitiveTags, ...(sourceIdentity !== undefined && { sourceIdentity }) };
+}
+
+/** The unique id a trust policy's bound principal ARN is held to: an IAM user's, or a role session's role's. */
+function principalIdOf(caller: Caller & Partial<Pick<Principal, 'userId' | 'session'>>): Pick<Caller, 'principalId'> {
+  const id = caller.kind === 'user' ? caller.userId : caller.kind === 'role' ? caller.session?.role?.roleId : undefined;
+  return id === undefined ? {} : { principalId: id };
 }
