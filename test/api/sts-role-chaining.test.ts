@@ -7,22 +7,16 @@
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { AttachRolePolicyCommand, CreateOpenIDConnectProviderCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import {
-  AssumeRoleCommand,
-  AssumeRoleWithWebIdentityCommand,
-  type AssumeRoleCommandInput,
-  STSClient,
-  type Credentials as StsCredentials,
-} from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, type AssumeRoleCommandInput, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminCredentials, type Credentials as KeyPair } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { startIssuer, type TestIssuer } from '../e2e/helpers/oidc-issuer.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { sessionKeys, type Credentials } from './helpers/temporary-credentials.js';
 
-type Credentials = KeyPair & { sessionToken?: string };
 const ACCOUNT = '000000000000';
 const FULL = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryFullAccess';
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
@@ -43,11 +37,6 @@ describe('role chaining: source identity and transitive session tags', () => {
   let iam: IAMClient;
   let runner: TestIdentity;
 
-  const keysOf = (c: StsCredentials | undefined): Credentials => ({
-    accessKeyId: c!.AccessKeyId!,
-    secretAccessKey: c!.SecretAccessKey!,
-    sessionToken: c!.SessionToken!,
-  });
   const ecrAs = (c: Credentials) => new ECRClient({ endpoint: berth.url, region: berth.region, credentials: c, maxAttempts: 1 });
   const assume = async (who: Credentials, role: string, extra: Partial<AssumeRoleCommandInput> = {}) =>
     new STSClient({ endpoint: berth.url, region: berth.region, credentials: who, maxAttempts: 1 }).send(
@@ -89,24 +78,24 @@ describe('role chaining: source identity and transitive session tags', () => {
     it("is aws:SourceIdentity on the session's requests", async () => {
       const set = await assume(runner.keys, 'audited', { SourceIdentity: 'alice' });
       assert.equal(set.SourceIdentity, 'alice');
-      const alice = keysOf(set.Credentials);
+      const alice = sessionKeys(set.Credentials);
       await ecrAs(alice).send(new DescribeRepositoriesCommand({}));
       assert.match(await refusal(creates(alice)), /^AccessDeniedException: .*ecr:CreateRepository.*explicit deny/);
-      await creates(keysOf((await assume(runner.keys, 'audited', { SourceIdentity: 'carol' })).Credentials));
+      await creates(sessionKeys((await assume(runner.keys, 'audited', { SourceIdentity: 'carol' })).Credentials));
     });
 
     it('is kept along a chain: the next session has it, may not change it, and a trust asking for another refuses it', async () => {
-      const alice = keysOf((await assume(runner.keys, 'audited', { SourceIdentity: 'alice' })).Credentials);
+      const alice = sessionKeys((await assume(runner.keys, 'audited', { SourceIdentity: 'alice' })).Credentials);
       const chained = await assume(alice, 'next');
       assert.equal(chained.SourceIdentity, 'alice');
-      assert.match(await refusal(creates(keysOf(chained.Credentials))), /^AccessDeniedException: .*explicit deny/);
+      assert.match(await refusal(creates(sessionKeys(chained.Credentials))), /^AccessDeniedException: .*explicit deny/);
       assert.match(await refusal(assume(alice, 'next', { SourceIdentity: 'bob' })), /^AccessDenied: .*source identity/);
       assert.match(await refusal(assume(alice, 'bobs')), /^AccessDenied: .*sts:AssumeRole/);
       assert.match(await refusal(assume(alice, 'bobs', { SourceIdentity: 'bob' })), /^AccessDenied/);
       // Carried along a chain, it is set on the next role too, which must allow that.
       assert.match(await refusal(assume(alice, 'next-no-set')), /^AccessDenied: .*sts:SetSourceIdentity/);
       // A session without one may still chain where no source identity is asked for.
-      await assume(keysOf((await assume(runner.keys, 'no-set')).Credentials), 'next-no-set');
+      await assume(sessionKeys((await assume(runner.keys, 'no-set')).Credentials), 'next-no-set');
     });
   });
 
@@ -146,9 +135,12 @@ describe('role chaining: source identity and transitive session tags', () => {
       assert.match(await refusal(exchange('wi-no-set', { [CLAIM]: 'alice' })), /^AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity/);
       const alice = await exchange('wi-audited', { [CLAIM]: 'alice' });
       assert.equal(alice.SourceIdentity, 'alice');
-      assert.match(await refusal(creates(keysOf(alice.Credentials))), /^AccessDeniedException: .*explicit deny/);
-      assert.match(await refusal(creates(keysOf((await assume(keysOf(alice.Credentials), 'next')).Credentials))), /^AccessDeniedException: .*explicit deny/);
-      await creates(keysOf((await exchange('wi-audited')).Credentials));
+      assert.match(await refusal(creates(sessionKeys(alice.Credentials))), /^AccessDeniedException: .*explicit deny/);
+      assert.match(
+        await refusal(creates(sessionKeys((await assume(sessionKeys(alice.Credentials), 'next')).Credentials))),
+        /^AccessDeniedException: .*explicit deny/,
+      );
+      await creates(sessionKeys((await exchange('wi-audited')).Credentials));
       assert.match(await refusal(exchange('wi-audited', { [CLAIM]: 'not a name' })), /^InvalidIdentityToken/);
     });
   });
@@ -159,7 +151,7 @@ describe('role chaining: source identity and transitive session tags', () => {
       await createRole('reds-denied', trust(['sts:AssumeRole', 'sts:TagSession']), denyCreateWhen({ StringEquals: { 'aws:PrincipalTag/team': 'red' } }));
     });
     const tagged = async (transitive: boolean) =>
-      keysOf(
+      sessionKeys(
         (
           await assume(runner.keys, 'tagger', {
             Tags: [{ Key: 'team', Value: 'red' }],
@@ -170,16 +162,16 @@ describe('role chaining: source identity and transitive session tags', () => {
 
     it("a transitive tag is the chained session's aws:PrincipalTag, and the chained request may not set it again", async () => {
       const red = await tagged(true);
-      const chained = keysOf((await assume(red, 'reds-denied')).Credentials);
+      const chained = sessionKeys((await assume(red, 'reds-denied')).Credentials);
       assert.match(await refusal(creates(chained)), /^AccessDeniedException: .*explicit deny/);
       assert.match(await refusal(assume(red, 'reds-denied', { Tags: [{ Key: 'Team', Value: 'blue' }] })), /^InvalidParameterValue: .*transitive tag/);
       // Two hops: still inherited.
-      const twice = keysOf((await assume(keysOf((await assume(red, 'tagger')).Credentials), 'reds-denied')).Credentials);
+      const twice = sessionKeys((await assume(sessionKeys((await assume(red, 'tagger')).Credentials), 'reds-denied')).Credentials);
       assert.match(await refusal(creates(twice)), /^AccessDeniedException: .*explicit deny/);
     });
 
     it('a tag not made transitive is not inherited', async () => {
-      await creates(keysOf((await assume(await tagged(false), 'reds-denied')).Credentials));
+      await creates(sessionKeys((await assume(await tagged(false), 'reds-denied')).Credentials));
     });
 
     it('refuses TransitiveTagKeys naming a tag the request does not pass', async () => {

@@ -7,20 +7,20 @@
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { AttachRolePolicyCommand, CreateOpenIDConnectProviderCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminCredentials, type Credentials as KeyPair } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { startIssuer, type TestIssuer } from '../e2e/helpers/oidc-issuer.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { request } from '../e2e/helpers/registry-http.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { sessionKeys, type Credentials } from './helpers/temporary-credentials.js';
 
 const ACCOUNT = '000000000000';
 const FULL = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryFullAccess';
 const READ_ONLY = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
-type Credentials = KeyPair & { sessionToken?: string };
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 const trustAccount = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
 
@@ -30,11 +30,6 @@ describe('managed session policies (PolicyArns)', () => {
   let runner: TestIdentity;
   let issuer: TestIssuer;
 
-  const keysOf = (c: StsCredentials | undefined): Credentials => ({
-    accessKeyId: c!.AccessKeyId!,
-    secretAccessKey: c!.SecretAccessKey!,
-    sessionToken: c!.SessionToken!,
-  });
   const ecrAs = (c: Credentials) => new ECRClient({ endpoint: berth.url, region: berth.region, credentials: c, maxAttempts: 1 });
   const stsAs = (c?: Credentials) => new STSClient({ endpoint: berth.url, region: berth.region, maxAttempts: 1, ...(c && { credentials: c }) });
   /** A /v2 login minted from the credentials, starting a blob upload (a push) into `repo`. */
@@ -69,13 +64,13 @@ describe('managed session policies (PolicyArns)', () => {
     stsAs(who).send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'narrowed', ...(PolicyArns && { PolicyArns: PolicyArns.map((arn) => ({ arn })) }) }));
 
   it('without a session policy the role session creates repositories and pushes (the control)', async () => {
-    const c = keysOf((await assume()).Credentials);
+    const c = sessionKeys((await assume()).Credentials);
     await ecrAs(c).send(new CreateRepositoryCommand({ repositoryName: 'sp/control' }));
     assert.equal(await v2Push(c, 'sp/app'), 202);
   });
 
   it('an AWS managed policy ARN narrows the session to it on the JSON API and /v2', async () => {
-    const c = keysOf((await assume([READ_ONLY])).Credentials);
+    const c = sessionKeys((await assume([READ_ONLY])).Credentials);
     await ecrAs(c).send(new DescribeRepositoriesCommand({}));
     assert.match(
       await refusal(ecrAs(c).send(new CreateRepositoryCommand({ repositoryName: 'sp/escaped' }))),
@@ -86,10 +81,10 @@ describe('managed session policies (PolicyArns)', () => {
 
   it('a customer managed policy ARN narrows it too, and two ARNs allow what either does', async () => {
     const describeOnly = `arn:aws:iam::${ACCOUNT}:policy/describe-only`;
-    const only = keysOf((await assume([describeOnly])).Credentials);
+    const only = sessionKeys((await assume([describeOnly])).Credentials);
     await ecrAs(only).send(new DescribeRepositoriesCommand({}));
     assert.match(await refusal(ecrAs(only).send(new GetAuthorizationTokenCommand({}))), /^AccessDeniedException: .*ecr:GetAuthorizationToken/);
-    const both = keysOf((await assume([describeOnly, READ_ONLY])).Credentials);
+    const both = sessionKeys((await assume([describeOnly, READ_ONLY])).Credentials);
     await ecrAs(both).send(new GetAuthorizationTokenCommand({}));
     assert.match(await refusal(ecrAs(both).send(new CreateRepositoryCommand({ repositoryName: 'sp/escaped' }))), /^AccessDeniedException/);
   });
@@ -97,8 +92,8 @@ describe('managed session policies (PolicyArns)', () => {
   it('a session narrowed by PolicyArns may not chain to a role its session policy does not allow assuming', async () => {
     await iam.send(new CreateRoleCommand({ RoleName: 'next', AssumeRolePolicyDocument: JSON.stringify(trustAccount) }));
     await iam.send(new AttachRolePolicyCommand({ RoleName: 'builder', PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/describe-only` }));
-    const narrowed = keysOf((await assume([READ_ONLY])).Credentials);
-    const wide = keysOf((await assume()).Credentials);
+    const narrowed = sessionKeys((await assume([READ_ONLY])).Credentials);
+    const wide = sessionKeys((await assume()).Credentials);
     // The role's own policies do not allow sts:AssumeRole either: give it, then only the narrowed session is refused.
     await iam.send(
       new CreatePolicyCommand({
@@ -139,8 +134,8 @@ describe('managed session policies (PolicyArns)', () => {
           ...(PolicyArns && { PolicyArns: PolicyArns.map((arn) => ({ arn })) }),
         }),
       );
-    assert.equal(await v2Push(keysOf((await exchange()).Credentials), 'sp/app'), 202);
-    const c = keysOf((await exchange([READ_ONLY])).Credentials);
+    assert.equal(await v2Push(sessionKeys((await exchange()).Credentials), 'sp/app'), 202);
+    const c = sessionKeys((await exchange([READ_ONLY])).Credentials);
     await ecrAs(c).send(new DescribeRepositoriesCommand({}));
     assert.match(await refusal(ecrAs(c).send(new CreateRepositoryCommand({ repositoryName: 'sp/escaped' }))), /^AccessDeniedException/);
     assert.equal(await v2Push(c, 'sp/app'), 403);

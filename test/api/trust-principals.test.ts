@@ -16,15 +16,15 @@ import {
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminCredentials, type Credentials as KeyPair } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials } from '../e2e/helpers/ecr-client.js';
 import { createUser } from '../e2e/helpers/iam-users.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { sessionKeys, type Credentials } from './helpers/temporary-credentials.js';
 
-type Credentials = KeyPair & { sessionToken?: string };
 const ACCOUNT = '000000000000';
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 const trusting = (principal: string) =>
@@ -34,11 +34,6 @@ const mayAssume = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action
 describe('trust policies name users and roles by their unique ids', () => {
   let berth: BerthInProcess;
   let iam: IAMClient;
-  const keysOf = (c: StsCredentials | undefined): Credentials => ({
-    accessKeyId: c!.AccessKeyId!,
-    secretAccessKey: c!.SecretAccessKey!,
-    sessionToken: c!.SessionToken!,
-  });
   const assume = (who: Credentials, role: string) =>
     new STSClient({ endpoint: berth.url, region: berth.region, credentials: who, maxAttempts: 1 }).send(
       new AssumeRoleCommand({ RoleArn: roleArn(role), RoleSessionName: 'trusted' }),
@@ -81,11 +76,11 @@ describe('trust policies name users and roles by their unique ids', () => {
     };
     await makeCi();
     await iam.send(new CreateRoleCommand({ RoleName: 'deploy', AssumeRolePolicyDocument: trusting(roleArn('ci')) }));
-    await assume(keysOf((await assume(runner.keys, 'ci')).Credentials), 'deploy');
+    await assume(sessionKeys((await assume(runner.keys, 'ci')).Credentials), 'deploy');
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'ci', PolicyName: 'chain' }));
     await iam.send(new DeleteRoleCommand({ RoleName: 'ci' }));
     await makeCi();
-    const again = keysOf((await assume(runner.keys, 'ci')).Credentials);
+    const again = sessionKeys((await assume(runner.keys, 'ci')).Credentials);
     assert.match(await refusal(assume(again, 'deploy')), /^AccessDenied: .*sts:AssumeRole on resource: arn:aws:iam::000000000000:role\/deploy/);
   });
 

@@ -7,6 +7,7 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
+import type { WebIdentityRequest } from '../../auth/web-identity.js';
 import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
 import { members, tagMembers } from './role-actions.js';
@@ -38,15 +39,7 @@ export interface QueryCall {
 
 /** Verifies a web identity token and assumes the role it asks for (auth/web-identity.ts). */
 export interface WebIdentityDoor {
-  assumeRole(req: {
-    token: string;
-    roleArn: string;
-    sessionName: string;
-    durationSeconds?: number;
-    policy?: string;
-    policyArns?: string[];
-    context: ConditionContext;
-  }): Promise<{
+  assumeRole(req: WebIdentityRequest & { context: ConditionContext }): Promise<{
     assumed: AssumedRole;
     subject: string;
     audience: string;
