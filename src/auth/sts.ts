@@ -12,7 +12,7 @@ import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { RoleRecord } from '../metadata/roles.js';
 import { generateSecretAccessKey, generateTemporaryAccessKeyId } from './access-keys.js';
 import { IdentityError } from './identity-admin.js';
-import { assumedRoleArn, roleArn, type Principal } from './principal.js';
+import { assumedRoleArn, roleArn, type Principal, type SessionFacts } from './principal.js';
 import { checkTags, parseTrustPolicy, type RoleAdmin } from './role-admin.js';
 import { MAX_SESSION_TOKEN_CHARS, sealSessionToken, type SessionClaims } from './session-token.js';
 
@@ -98,54 +98,44 @@ export class SecurityTokenService {
     const duration = checkDuration(req.durationSeconds ?? 3600, maxDuration, caller.kind === 'role');
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
     await this.checkPolicyArns(role, req.policyArns);
-    const tags = req.tags ?? [];
-    checkTags(tags, 'session tags');
-    const chain = chainedFacts(caller, tags, req);
-    // The session tags are in the request context of sts:AssumeRole too (STS's service
-    // authorization reference), so a trust policy can refuse a role to a request by its tags.
-    // sts:SourceIdentity is the chain's once set: a chained session cannot put another before a trust policy.
-    const context: Record<string, string | string[] | undefined> = {
-      ...req.context,
-      'sts:RoleSessionName': req.sessionName,
-      'sts:SourceIdentity': chain.sourceIdentity,
-    };
-    for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
-    if (tags.length > 0) context['aws:TagKeys'] = tags.map((t) => t.Key);
-    this.trust(caller, identity, role, action, context);
-    if (tags.length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
-    // Setting a source identity, or carrying one along a chain, is sts:SetSourceIdentity on the role.
-    if (chain.sourceIdentity !== undefined) this.trust(caller, identity, role, 'sts:SetSourceIdentity', context);
-    return this.mint(role, req.sessionName, duration, {
-      tags: [...tags, ...Object.entries(chain.inherited).map(([Key, Value]) => ({ Key, Value }))],
-      ...(Object.keys(chain.transitiveTags).length > 0 && { transitiveTags: chain.transitiveTags }),
-      ...(chain.sourceIdentity !== undefined && { sourceIdentity: chain.sourceIdentity }),
-      ...(req.policy !== undefined && { policy: req.policy }),
-      ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
-    });
+    return this.admit(caller, identity, role, action, { ...req, context: { ...req.context, 'sts:RoleSessionName': req.sessionName } }, duration);
   }
 
   /**
    * The role a web identity asks for, once its token was verified (web-identity.ts): the trust
    * policy must name the provider (`Federated`) and its conditions hold over the token's claims.
    */
-  async assumeRoleAsWebIdentity(
-    providerArn: string,
-    claims: Record<string, string | string[] | undefined>,
-    req: Omit<AssumeRoleRequest, 'tags' | 'transitiveTagKeys'>,
-  ): Promise<AssumedRole> {
+  async assumeRoleAsWebIdentity(providerArn: string, claims: Record<string, string | string[] | undefined>, req: AssumeRoleRequest): Promise<AssumedRole> {
     const action = WEB_IDENTITY_ACTION;
     const role = await this.resolveRole(req.roleArn, providerArn, action);
     const duration = checkDuration(req.durationSeconds ?? 3600, role.maxSessionDuration, false);
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
     await this.checkPolicyArns(role, req.policyArns);
     const caller: Caller = { kind: 'federated', arn: `federated:${providerArn}`, accountId: role.accountId };
-    const context = { ...req.context, ...claims, 'sts:SourceIdentity': req.sourceIdentity };
-    this.trust(caller, { policies: [] }, role, action, context);
-    // The token's source identity claim sets the session's, which the trust policy must allow.
-    if (req.sourceIdentity !== undefined) this.trust(caller, { policies: [] }, role, 'sts:SetSourceIdentity', context);
+    return this.admit(caller, { policies: [] }, role, action, { ...req, context: { ...req.context, ...claims } }, duration);
+  }
+
+  /**
+   * The trust policy's decisions on a session and the session made: `action` itself, then
+   * sts:TagSession for session tags and sts:SetSourceIdentity for a source identity set or carried
+   * along a chain. The session tags are in the request context of each (STS's service
+   * authorization reference), so a trust policy can refuse a role to a request by its tags;
+   * sts:SourceIdentity is the chain's once set, so a chained session cannot put another before it.
+   */
+  private admit(caller: Caller, identity: IdentityPolicies, role: RoleRecord, action: string, req: AssumeRoleRequest, duration: number): AssumedRole {
+    const tags = req.tags ?? [];
+    checkTags(tags, 'session tags');
+    const chain = chainedFacts(caller.kind === 'role' ? (caller as Principal).session : undefined, tags, req);
+    const context: Record<string, string | string[] | undefined> = { ...req.context, 'sts:SourceIdentity': chain.sourceIdentity };
+    for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
+    if (tags.length > 0) context['aws:TagKeys'] = tags.map((t) => t.Key);
+    this.trust(caller, identity, role, action, context);
+    if (tags.length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
+    if (chain.sourceIdentity !== undefined) this.trust(caller, identity, role, 'sts:SetSourceIdentity', context);
     return this.mint(role, req.sessionName, duration, {
-      tags: [],
-      ...(req.sourceIdentity !== undefined && { sourceIdentity: req.sourceIdentity }),
+      tags: [...tags, ...Object.entries(chain.inherited).map(([Key, Value]) => ({ Key, Value }))],
+      ...(Object.keys(chain.transitiveTags).length > 0 && { transitiveTags: chain.transitiveTags }),
+      ...(chain.sourceIdentity !== undefined && { sourceIdentity: chain.sourceIdentity }),
       ...(req.policy !== undefined && { policy: req.policy }),
       ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
     });
@@ -305,11 +295,10 @@ export function parseSessionPolicy(document: string): Policy {
  * identity, which "cannot be changed" once set. TransitiveTagKeys must name tags the request passes.
  */
 function chainedFacts(
-  caller: Principal,
+  session: SessionFacts | undefined,
   tags: ReadonlyArray<{ Key: string; Value: string }>,
   req: Pick<AssumeRoleRequest, 'transitiveTagKeys' | 'sourceIdentity'>,
 ): { inherited: Record<string, string>; transitiveTags: Record<string, string>; sourceIdentity?: string } {
-  const session = caller.kind === 'role' ? caller.session : undefined;
   const inherited = session?.transitiveTags ?? {};
   const inheritedKeys = new Set(Object.keys(inherited).map((k) => k.toLowerCase()));
   const clash = tags.find((t) => inheritedKeys.has(t.Key.toLowerCase()));

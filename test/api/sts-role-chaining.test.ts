@@ -101,11 +101,12 @@ describe('role chaining: source identity and transitive session tags', () => {
 
   describe("a web identity token's source identity claim", () => {
     let issuer: TestIssuer;
+    let federated: (actions: string[]) => object;
     const CLAIM = 'https://aws.amazon.com/source_identity';
     before(async () => {
       issuer = await startIssuer();
       const provider = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuer.url, ClientIDList: ['sts.amazonaws.com'] }));
-      const federated = (actions: string[]) => ({
+      federated = (actions: string[]) => ({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Federated: provider.OpenIDConnectProviderArn }, Action: actions }],
       });
@@ -142,6 +143,23 @@ describe('role chaining: source identity and transitive session tags', () => {
       );
       await creates(sessionKeys((await exchange('wi-audited')).Credentials));
       assert.match(await refusal(exchange('wi-audited', { [CLAIM]: 'not a name' })), /^InvalidIdentityToken/);
+    });
+
+    it('its session tags claim needs sts:TagSession, then is aws:PrincipalTag of the session (and, made transitive, of those chained from it)', async () => {
+      const TAGS = 'https://aws.amazon.com/tags';
+      const red = { [TAGS]: { principal_tags: { team: ['red'] }, transitive_tag_keys: ['team'] } };
+      await createRole(
+        'wi-tagged',
+        federated(['sts:AssumeRoleWithWebIdentity', 'sts:TagSession']),
+        denyCreateWhen({ StringEquals: { 'aws:PrincipalTag/team': 'red' } }),
+      );
+      await createRole('wi-next', trust(['sts:AssumeRole']), denyCreateWhen({ StringEquals: { 'aws:PrincipalTag/team': 'red' } }));
+      assert.match(await refusal(exchange('wi-no-set', red)), /^AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity/);
+      const tagged = sessionKeys((await exchange('wi-tagged', red)).Credentials);
+      assert.match(await refusal(creates(tagged)), /^AccessDeniedException: .*explicit deny/);
+      assert.match(await refusal(creates(sessionKeys((await assume(tagged, 'wi-next')).Credentials))), /^AccessDeniedException: .*explicit deny/);
+      await creates(sessionKeys((await exchange('wi-tagged')).Credentials));
+      assert.match(await refusal(exchange('wi-tagged', { [TAGS]: { principal_tags: { team: [1] } } })), /^InvalidIdentityToken/);
     });
   });
 
