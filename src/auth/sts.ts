@@ -117,7 +117,7 @@ export class SecurityTokenService {
 
   /**
    * The trust policy's decisions on a session and the session made: `action` itself, then
-   * sts:TagSession for session tags and sts:SetSourceIdentity for a source identity set or carried
+   * sts:TagSession for session tags (passed or inherited) and sts:SetSourceIdentity for a source identity set or carried
    * along a chain. The session tags are in the request context of each (STS's service
    * authorization reference), so a trust policy can refuse a role to a request by its tags;
    * sts:SourceIdentity is the chain's once set, so a chained session cannot put another before it.
@@ -130,7 +130,9 @@ export class SecurityTokenService {
     for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
     if (tags.length > 0) context['aws:TagKeys'] = tags.map((t) => t.Key);
     this.trust(caller, identity, role, action, context);
-    if (tags.length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
+    // Inherited transitive tags tag the new session too: failing closed where STS's pages do not
+    // say, they need sts:TagSession as passed ones do (IAM's chaining example allows it on every role).
+    if (tags.length > 0 || Object.keys(chain.inherited).length > 0) this.trust(caller, identity, role, 'sts:TagSession', context);
     if (chain.sourceIdentity !== undefined) this.trust(caller, identity, role, 'sts:SetSourceIdentity', context);
     return this.mint(role, req.sessionName, duration, {
       tags: [...tags, ...Object.entries(chain.inherited).map(([Key, Value]) => ({ Key, Value }))],

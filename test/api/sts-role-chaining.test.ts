@@ -99,7 +99,7 @@ describe('role chaining: source identity and transitive session tags', () => {
     });
   });
 
-  describe("a web identity token's source identity claim", () => {
+  describe("a web identity token's source identity and session tags claims", () => {
     let issuer: TestIssuer;
     let federated: (actions: string[]) => object;
     const CLAIM = 'https://aws.amazon.com/source_identity';
@@ -153,7 +153,7 @@ describe('role chaining: source identity and transitive session tags', () => {
         federated(['sts:AssumeRoleWithWebIdentity', 'sts:TagSession']),
         denyCreateWhen({ StringEquals: { 'aws:PrincipalTag/team': 'red' } }),
       );
-      await createRole('wi-next', trust(['sts:AssumeRole']), denyCreateWhen({ StringEquals: { 'aws:PrincipalTag/team': 'red' } }));
+      await createRole('wi-next', trust(['sts:AssumeRole', 'sts:TagSession']), denyCreateWhen({ StringEquals: { 'aws:PrincipalTag/team': 'red' } }));
       assert.match(await refusal(exchange('wi-no-set', red)), /^AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity/);
       const tagged = sessionKeys((await exchange('wi-tagged', red)).Credentials);
       assert.match(await refusal(creates(tagged)), /^AccessDeniedException: .*explicit deny/);
@@ -183,6 +183,9 @@ describe('role chaining: source identity and transitive session tags', () => {
       const chained = sessionKeys((await assume(red, 'reds-denied')).Credentials);
       assert.match(await refusal(creates(chained)), /^AccessDeniedException: .*explicit deny/);
       assert.match(await refusal(assume(red, 'reds-denied', { Tags: [{ Key: 'Team', Value: 'blue' }] })), /^InvalidParameterValue: .*transitive tag/);
+      // Inherited tags tag the next session: its role's trust must allow sts:TagSession.
+      await createRole('no-tagging', trust(['sts:AssumeRole']));
+      assert.match(await refusal(assume(red, 'no-tagging')), /^AccessDenied: .*sts:TagSession/);
       // Two hops: still inherited.
       const twice = sessionKeys((await assume(sessionKeys((await assume(red, 'tagger')).Credentials), 'reds-denied')).Credentials);
       assert.match(await refusal(creates(twice)), /^AccessDeniedException: .*explicit deny/);
