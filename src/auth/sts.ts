@@ -112,7 +112,9 @@ export class SecurityTokenService {
     if (req.policy !== undefined) parseSessionPolicy(req.policy);
     await this.checkPolicyArns(role, req.policyArns);
     const caller: Caller = { kind: 'federated', arn: `federated:${providerArn}`, accountId: role.accountId };
-    return this.admit(caller, { policies: [] }, role, action, { ...req, context: { ...req.context, ...claims } }, duration);
+    // sts:RoleSessionName is in the context of "any AssumeRole API operation" (IAM's STS condition keys).
+    const context = { ...req.context, ...claims, 'sts:RoleSessionName': req.sessionName };
+    return this.admit(caller, { policies: [] }, role, action, { ...req, context }, duration);
   }
 
   /**

@@ -120,12 +120,12 @@ describe('role chaining: source identity and transitive session tags', () => {
     after(async () => {
       await issuer?.close();
     });
-    const exchange = (role: string, extra: Record<string, unknown> = {}) => {
+    const exchange = (role: string, extra: Record<string, unknown> = {}, RoleSessionName = 'wi') => {
       const now = Math.floor(Date.now() / 1000);
       return new STSClient({ endpoint: berth.url, region: berth.region, maxAttempts: 1 }).send(
         new AssumeRoleWithWebIdentityCommand({
           RoleArn: roleArn(role),
-          RoleSessionName: 'wi',
+          RoleSessionName,
           WebIdentityToken: issuer.token({ sub: 'repo:acme/app', aud: 'sts.amazonaws.com', iat: now, exp: now + 300, ...extra }),
         }),
       );
@@ -160,6 +160,19 @@ describe('role chaining: source identity and transitive session tags', () => {
       assert.match(await refusal(creates(sessionKeys((await assume(tagged, 'wi-next')).Credentials))), /^AccessDeniedException: .*explicit deny/);
       await creates(sessionKeys((await exchange('wi-tagged')).Credentials));
       assert.match(await refusal(exchange('wi-tagged', { [TAGS]: { principal_tags: { team: [1] } } })), /^InvalidIdentityToken/);
+    });
+
+    it('sees sts:RoleSessionName, so a trust policy may refuse a session name', async () => {
+      const doc = federated(['sts:AssumeRoleWithWebIdentity']) as { Statement: object[] };
+      doc.Statement.push({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringLike: { 'sts:RoleSessionName': 'admin*' } },
+      });
+      await createRole('wi-named', doc);
+      await exchange('wi-named', {}, 'build-1');
+      assert.match(await refusal(exchange('wi-named', {}, 'admin-1')), /^AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity/);
     });
   });
 
