@@ -1,7 +1,8 @@
 /**
  * The pull ceiling's bare server (bare-blob-server.ts, a process of its own) must answer every GET
  * with a whole body of the size asked, and PullCeiling must pair each bare pull with the reference
- * pull it was given, in MB/s, with the bare server's and the client's CPU per GiB.
+ * pull it was given, in MB/s, with the bare server's and the client's CPU per GiB, and the client's
+ * CPU per GiB on that reference pull.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -17,13 +18,16 @@ before(async () => {
 after(() => ceiling.stop());
 
 test('each bare pull is kept beside the reference figure it was given', async () => {
-  await ceiling.beside({ bytes: 100 * 1024 * 1024, seconds: 2 }, 2);
-  await ceiling.beside({ bytes: 10 * 1024 * 1024, seconds: 1 }, 1);
+  await ceiling.beside({ bytes: 1024 * 1024 * 1024, seconds: 2, clientCpu: 1.5 }, 2);
+  await ceiling.beside({ bytes: 512 * 1024 * 1024, seconds: 1, clientCpu: 0.5 }, 1);
   const rounds = ceiling.figures();
   assert.equal(rounds.length, 2);
   assert.deepEqual(
-    rounds.map((r) => r.reference),
-    [50, 10],
+    rounds.map((r) => [r.reference, r.referenceClientCpu]),
+    [
+      [512, 1.5],
+      [512, 1],
+    ],
   );
   for (const r of rounds) {
     assert.ok(r.bare > 0 && Number.isFinite(r.bare), `bare MB/s ${r.bare}`);

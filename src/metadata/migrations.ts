@@ -769,6 +769,15 @@ export const migrations: Migration[] = [
       ];
     },
   },
+  {
+    version: 32,
+    name: "the unique ids a role's trust policy names",
+    sql: () => [
+      // A JSON object: principal ARN -> the unique id of the user or role it named when the trust
+      // policy was saved. Existing roles have none, and their trust policies match by ARN as before.
+      `ALTER TABLE roles ADD COLUMN trust_principal_ids TEXT`,
+    ],
+  },
 ];
 
 /** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */

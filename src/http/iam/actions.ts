@@ -7,9 +7,11 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
+import type { WebIdentityRequest } from '../../auth/web-identity.js';
 import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
-import { tagMembers } from './role-actions.js';
+import { attachedPage, inlinePage, pageOf } from './paging.js';
+import { members, tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 import { integerParam } from '../model/query.js';
 import type { ConditionContext } from '../condition-keys/global.js';
@@ -38,7 +40,7 @@ export interface QueryCall {
 
 /** Verifies a web identity token and assumes the role it asks for (auth/web-identity.ts). */
 export interface WebIdentityDoor {
-  assumeRole(req: { token: string; roleArn: string; sessionName: string; durationSeconds?: number; policy?: string; context: ConditionContext }): Promise<{
+  assumeRole(req: WebIdentityRequest & { context: ConditionContext }): Promise<{
     assumed: AssumedRole;
     subject: string;
     audience: string;
@@ -92,7 +94,9 @@ export const iamActions: Record<string, QueryAction> = {
     return { User: userXml(await call.identities.user(call.accountId, name), true) };
   },
   async ListUsers(call) {
-    return { Users: (await call.identities.listUsers(call.accountId)).map((u) => userXml(u)), IsTruncated: false };
+    const prefix = call.form.get('PathPrefix') ?? '/';
+    const users = (await call.identities.listUsers(call.accountId)).filter((u) => u.path.startsWith(prefix));
+    return pageOf(call.form, 'Users', users, (u) => userXml(u));
   },
   async DeleteUser(call) {
     await call.identities.deleteUser(call.accountId, required(call.form, 'UserName'));
@@ -104,7 +108,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async ListAccessKeys(call) {
     const keys = await call.identities.listAccessKeys(call.accountId, userOf(call));
-    return { AccessKeyMetadata: keys.map(keyXml), IsTruncated: false };
+    return pageOf(call.form, 'AccessKeyMetadata', keys, keyXml);
   },
   async DeleteAccessKey(call) {
     await call.identities.deleteAccessKey(call.accountId, userOf(call), required(call.form, 'AccessKeyId'));
@@ -133,7 +137,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async ListUserPolicies(call) {
     const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
-    return { PolicyNames: policies.filter((p) => p.kind === 'inline').map((p) => p.name), IsTruncated: false };
+    return inlinePage(call.form, policies);
   },
   async DeleteUserPolicy(call) {
     await call.identities.removeUserPolicy(call.accountId, required(call.form, 'UserName'), 'inline', required(call.form, 'PolicyName'));
@@ -151,10 +155,7 @@ export const iamActions: Record<string, QueryAction> = {
   },
   async ListAttachedUserPolicies(call) {
     const policies = await call.identities.userPolicies(call.accountId, required(call.form, 'UserName'));
-    return {
-      AttachedPolicies: policies.filter((p) => p.kind === 'managed').map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
-      IsTruncated: false,
-    };
+    return attachedPage(call.form, policies);
   },
 };
 
@@ -165,6 +166,17 @@ function credentialsXml(c: TemporaryCredentials): XmlValue {
 function stsOf(call: QueryCall): StsDoor {
   if (!call.sts) throw new QueryError(IamCodes.ServiceFailure, 'STS is not available on this server');
   return call.sts;
+}
+
+/** `PolicyArns.member.N.arn`: the managed session policies; undefined when none is given. */
+function policyArnsOf(form: URLSearchParams): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    const arn = form.get(`PolicyArns.member.${i}.arn`);
+    if (arn === null) break;
+    out.push(arn);
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 /** DurationSeconds, an integer by the time an action runs (input.ts refused any other). */
@@ -188,6 +200,9 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const policyArns = policyArnsOf(f);
+    const transitiveTagKeys = members(f, 'TransitiveTagKeys');
+    const sourceIdentity = f.get('SourceIdentity');
     const roleArn = required(f, 'RoleArn');
     const callerPolicies = await sts.callerPolicies(call.principal);
     const assumed = await sts.service.assumeRole(call.principal, callerPolicies, {
@@ -195,13 +210,17 @@ export const stsActions: Record<string, QueryAction> = {
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       tags: tagMembers(f),
+      ...(transitiveTagKeys.length > 0 && { transitiveTagKeys }),
+      ...(sourceIdentity !== null && { sourceIdentity }),
       context: { ...call.globalKeys(accountOfArn(roleArn), callerPolicies.userId), ...assumeRoleKeys(f) },
     });
     return {
       Credentials: credentialsXml(assumed.credentials),
       AssumedRoleUser: { AssumedRoleId: assumed.assumedRoleId, Arn: assumed.arn },
       PackedPolicySize: assumed.packedPolicySize,
+      ...(assumed.sourceIdentity !== undefined && { SourceIdentity: assumed.sourceIdentity }),
     };
   },
   async AssumeRoleWithWebIdentity(call) {
@@ -209,6 +228,7 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const policyArns = policyArnsOf(f);
     const roleArn = required(f, 'RoleArn');
     const r = await call.webIdentity.assumeRole({
       token: required(f, 'WebIdentityToken'),
@@ -216,6 +236,7 @@ export const stsActions: Record<string, QueryAction> = {
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       context: call.globalKeys(accountOfArn(roleArn)),
     });
     return {
@@ -223,6 +244,7 @@ export const stsActions: Record<string, QueryAction> = {
       SubjectFromWebIdentityToken: r.subject,
       AssumedRoleUser: { AssumedRoleId: r.assumed.assumedRoleId, Arn: r.assumed.arn },
       PackedPolicySize: r.assumed.packedPolicySize,
+      ...(r.assumed.sourceIdentity !== undefined && { SourceIdentity: r.assumed.sourceIdentity }),
       Provider: r.provider,
       Audience: r.audience,
     };

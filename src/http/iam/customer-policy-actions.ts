@@ -10,7 +10,7 @@ import { managedPolicy } from '../../iam/managed.js';
 import type { CustomerPolicyRecord, PolicyVersionRecord } from '../../metadata/customer-policies.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { QueryError, required, requiredList, type XmlValue } from './query.js';
-import { page } from './paging.js';
+import { page, pageOf } from './paging.js';
 import { members, tagMembers } from './role-actions.js';
 
 interface Usage {
@@ -97,8 +97,8 @@ export const customerPolicyActions: Record<string, QueryAction> = {
   },
   async ListPolicyVersions(call) {
     const { policy, versions } = await customerPoliciesOf(call).versions(call.accountId, required(call.form, 'PolicyArn'));
-    // Newest first; five at most, so one page.
-    return { Versions: [...versions].reverse().map((v) => versionXml(v, policy.defaultVersion, false)), IsTruncated: false };
+    // Newest first.
+    return pageOf(call.form, 'Versions', [...versions].reverse(), (v) => versionXml(v, policy.defaultVersion, false));
   },
   async DeletePolicyVersion(call) {
     await customerPoliciesOf(call).deleteVersion(call.accountId, required(call.form, 'PolicyArn'), required(call.form, 'VersionId'));

@@ -8,6 +8,7 @@ import { IamCodes } from '../../core/errors.js';
 import type { GroupRecord } from '../../metadata/groups.js';
 import { userXml, type QueryAction, type QueryCall } from './actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
+import { attachedPage, inlinePage, pageOf } from './paging.js';
 
 function groupsOf(call: QueryCall): GroupAdmin {
   if (!call.identities.groups) throw new QueryError(IamCodes.ServiceFailure, 'groups are not available on this server');
@@ -28,11 +29,11 @@ export const groupActions: Record<string, QueryAction> = {
     const groups = groupsOf(call);
     const g = await groups.group(call.accountId, group(call));
     const users = await Promise.all((await groups.members(call.accountId, g.name)).map((u) => call.identities.user(call.accountId, u)));
-    return { Group: groupXml(g), Users: users.map((u) => userXml(u)), IsTruncated: false };
+    return { Group: groupXml(g), ...(pageOf(call.form, 'Users', users, (u) => userXml(u)) as object) };
   },
   async ListGroups(call) {
     const groups = await groupsOf(call).listGroups(call.accountId, call.form.get('PathPrefix') ?? '/');
-    return { Groups: groups.map(groupXml), IsTruncated: false };
+    return pageOf(call.form, 'Groups', groups, groupXml);
   },
   async DeleteGroup(call) {
     await groupsOf(call).deleteGroup(call.accountId, group(call));
@@ -48,7 +49,7 @@ export const groupActions: Record<string, QueryAction> = {
   },
   async ListGroupsForUser(call) {
     const groups = await groupsOf(call).groupsOf(call.accountId, required(call.form, 'UserName'));
-    return { Groups: groups.map(groupXml), IsTruncated: false };
+    return pageOf(call.form, 'Groups', groups, groupXml);
   },
   async PutGroupPolicy(call) {
     const document = required(call.form, 'PolicyDocument');
@@ -67,7 +68,7 @@ export const groupActions: Record<string, QueryAction> = {
   },
   async ListGroupPolicies(call) {
     const policies = await groupsOf(call).groupPolicies(call.accountId, group(call));
-    return { PolicyNames: policies.filter((p) => p.kind === 'inline').map((p) => p.name), IsTruncated: false };
+    return inlinePage(call.form, policies);
   },
   async DeleteGroupPolicy(call) {
     await groupsOf(call).removeGroupPolicy(call.accountId, group(call), 'inline', required(call.form, 'PolicyName'));
@@ -83,9 +84,6 @@ export const groupActions: Record<string, QueryAction> = {
   },
   async ListAttachedGroupPolicies(call) {
     const policies = await groupsOf(call).groupPolicies(call.accountId, group(call));
-    return {
-      AttachedPolicies: policies.filter((p) => p.kind === 'managed').map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
-      IsTruncated: false,
-    };
+    return attachedPage(call.form, policies);
   },
 };

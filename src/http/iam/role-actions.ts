@@ -10,6 +10,7 @@ import type { RoleRecord } from '../../metadata/roles.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { boundaryXml } from './boundary-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
+import { attachedPage, inlinePage, pageOf } from './paging.js';
 import { integerParam } from '../model/query.js';
 
 /** `Name.member.1`, `Name.member.2`, ... in order, until the first gap. */
@@ -79,7 +80,7 @@ export const roleActions: Record<string, QueryAction> = {
   },
   async ListRoles(call) {
     const roles = await rolesOf(call).listRoles(call.accountId, call.form.get('PathPrefix') ?? '/');
-    return { Roles: roles.map((r) => roleXml(r, false)), IsTruncated: false };
+    return pageOf(call.form, 'Roles', roles, (r) => roleXml(r, false));
   },
   async UpdateRole(call) {
     const maxSessionDuration = integer(call.form, 'MaxSessionDuration');
@@ -114,7 +115,7 @@ export const roleActions: Record<string, QueryAction> = {
   },
   async ListRolePolicies(call) {
     const policies = await rolesOf(call).rolePolicies(call.accountId, required(call.form, 'RoleName'));
-    return { PolicyNames: policies.filter((p) => p.kind === 'inline').map((p) => p.name), IsTruncated: false };
+    return inlinePage(call.form, policies);
   },
   async DeleteRolePolicy(call) {
     await rolesOf(call).removeRolePolicy(call.accountId, required(call.form, 'RoleName'), 'inline', required(call.form, 'PolicyName'));
@@ -132,10 +133,7 @@ export const roleActions: Record<string, QueryAction> = {
   },
   async ListAttachedRolePolicies(call) {
     const policies = await rolesOf(call).rolePolicies(call.accountId, required(call.form, 'RoleName'));
-    return {
-      AttachedPolicies: policies.filter((p) => p.kind === 'managed').map((p) => ({ PolicyName: p.name.slice(p.name.lastIndexOf('/') + 1), PolicyArn: p.name })),
-      IsTruncated: false,
-    };
+    return attachedPage(call.form, policies);
   },
 
   async CreateOpenIDConnectProvider(call) {
