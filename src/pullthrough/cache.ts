@@ -38,6 +38,8 @@ export type { PulledManifest } from './upstream-content.js';
 /** Who pulls: may they import from upstream (and create the repository)? Throws Denied if not. */
 export interface ImportAccess {
   check(createsRepository: boolean): Promise<void>;
+  /** The same question, for work the pull can do without (a tag's re-check): false, not Denied. */
+  allows(createsRepository: boolean): Promise<boolean>;
 }
 
 /** A blob the registry lacked: now streaming from its upstream fetch, or already stored (read it as usual). */
@@ -138,6 +140,10 @@ export class PullThroughCache {
     if (now - state.checkedAt < this.opts.tagRecheckMs) return undefined;
     const rule = await this.rules.ruleFor(scope.registryKey, scope.name);
     if (!rule) return undefined;
+    // Before the upstream is asked (with the rule's credentials): a caller who may not import is
+    // served what is cached, as ECR serves it, and costs the upstream nothing. The tag stays due,
+    // for the next caller who may import.
+    if (!(await access.allows(false))) return undefined;
     try {
       const upstream = await this.upstreamDigest(scope, rule, tag);
       if (upstream === local.digest) {
