@@ -21,7 +21,7 @@ import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
 import type { Reference, Tag } from '../core/names.js';
-import { registryKeyText } from '../core/registry-key.js';
+import { accountOf, registryKeyText } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
 import type { RepositoryRecord } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
@@ -52,7 +52,7 @@ export interface PullThroughCacheOptions {
   tagRecheckMs: number;
   /** An upstream silent this long (headers or body) has failed. */
   upstreamTimeoutMs: number;
-  /** Blob fetches in flight on this node; more are refused (429) until some end. */
+  /** Blob fetches in flight on this node (half of them per account at most); more are refused (429) until some end. */
   maxFetches: number;
 }
 
@@ -273,11 +273,17 @@ export class PullThroughCache {
 
   /** The fetch of a blob in flight for the repository, or a new one. */
   private async blobFetch(scope: RepoScope, repo: RepositoryRecord, rule: PullThroughRule, digest: Digest): Promise<BlobFetch> {
-    const key = `${repo.id}\n${digest}`;
+    const account = `${accountOf(scope.registryKey)}\n`;
+    const key = `${account}${repo.id}\n${digest}`;
     const inFlight = this.fetches.get(key);
     if (inFlight) return inFlight;
-    if (this.fetches.size >= this.opts.maxFetches) {
-      throw new RegistryError(Codes.TooManyRequests, 'the pull-through cache is fetching as many blobs as it may; retry shortly', undefined, {
+    // The node's fetches are shared by every account: one account's rule pointing at a slow
+    // upstream (its own, perhaps) may hold half of them, never all (fetchShare).
+    let mine = 0;
+    for (const k of this.fetches.keys()) if (k.startsWith(account)) mine++;
+    if (this.fetches.size >= this.opts.maxFetches || mine >= fetchShare(this.opts.maxFetches)) {
+      const whose = this.fetches.size >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
+      throw new RegistryError(Codes.TooManyRequests, `${whose} is fetching as many blobs as it may; retry shortly`, undefined, {
         retryAfterSeconds: 1,
       });
     }
@@ -334,6 +340,11 @@ export class PullThroughCache {
     this.clients.set(key, { client, until: now + CLIENT_TTL_MS });
     return client;
   }
+}
+
+/** The blob fetches one account may have in flight on a node: half of the node's, at least one. */
+export function fetchShare(maxFetches: number): number {
+  return Math.max(1, Math.ceil(maxFetches / 2));
 }
 
 function pendingKey(scope: RepoScope, ref: Reference): string {
