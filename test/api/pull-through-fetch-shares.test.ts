@@ -25,7 +25,7 @@ describe('pull-through blob fetches: an account holds at most half of a node’s
   /** The upstream's blobs, by digest, and the answers it holds (with what it has not sent yet). */
   const blobs = new Map<string, Buffer>();
   const held: Array<{ res: ServerResponse; rest: Buffer }> = [];
-  const pulled: Array<{ repo: string; digest: string; authorization: string }> = [];
+  const pulled: Array<{ repo: string; digest: string; authorization: string; ended: Promise<unknown> }> = [];
 
   before(async () => {
     upstream = createServer((req, res) => {
@@ -65,14 +65,27 @@ describe('pull-through blob fetches: an account holds at most half of a node’s
     blobs.set(digest, blob);
     const res = await fetch(`${berth.url}/v2/${repo}/blobs/${digest}`, { headers: { authorization } });
     if (res.status === 200) {
-      pulled.push({ repo, digest, authorization });
-      // Read as it comes, to its end when the upstream sends the rest.
-      res.body?.pipeTo(new WritableStream()).catch(() => undefined);
+      // Read as it comes, to its end when the upstream sends the rest (or its cut).
+      const ended = res.body!.pipeTo(new WritableStream()).catch(() => undefined);
+      pulled.push({ repo, digest, authorization, ended });
       return { status: 200, retryAfter: null };
     }
     const body = (await res.json()) as { errors: { code: string }[] };
     return { status: res.status, code: body.errors[0]?.code, retryAfter: res.headers.get('retry-after') };
   }
+
+  it('an upstream that drops the connection mid-blob fails that pull, not the server', async () => {
+    assert.equal((await pull(berth.authorization, 'up/team/a')).status, 200);
+    const { res } = held.pop()!;
+    const client = pulled.pop()!;
+    res.destroy();
+    await client.ended;
+    // The server is up: an 'error' event nobody heard ended its process before (and, here in
+    // the test's process, failed the file as an uncaught exception).
+    const up = await fetch(`${berth.url}/v2/`, { headers: { authorization: berth.authorization } });
+    assert.equal(up.status, 200);
+    await up.arrayBuffer();
+  });
 
   it("one account's stalled fetches leave the other half to other accounts", async () => {
     assert.equal((await pull(berth.authorization, 'up/team/a')).status, 200, 'the first fetch streams');
