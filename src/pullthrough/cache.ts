@@ -20,6 +20,7 @@ import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
+import { halfShare } from '../core/keyed-slots.js';
 import type { Reference, Tag } from '../core/names.js';
 import { accountOf, registryKeyText } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
@@ -278,10 +279,10 @@ export class PullThroughCache {
     const inFlight = this.fetches.get(key);
     if (inFlight) return inFlight;
     // The node's fetches are shared by every account: one account's rule pointing at a slow
-    // upstream (its own, perhaps) may hold half of them, never all (fetchShare).
+    // upstream (its own, perhaps) may hold half of them, never all.
     let mine = 0;
     for (const k of this.fetches.keys()) if (k.startsWith(account)) mine++;
-    if (this.fetches.size >= this.opts.maxFetches || mine >= fetchShare(this.opts.maxFetches)) {
+    if (this.fetches.size >= this.opts.maxFetches || mine >= halfShare(this.opts.maxFetches)) {
       const whose = this.fetches.size >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
       throw new RegistryError(Codes.TooManyRequests, `${whose} is fetching as many blobs as it may; retry shortly`, undefined, {
         retryAfterSeconds: 1,
@@ -340,11 +341,6 @@ export class PullThroughCache {
     this.clients.set(key, { client, until: now + CLIENT_TTL_MS });
     return client;
   }
-}
-
-/** The blob fetches one account may have in flight on a node: half of the node's, at least one. */
-export function fetchShare(maxFetches: number): number {
-  return Math.max(1, Math.ceil(maxFetches / 2));
 }
 
 function pendingKey(scope: RepoScope, ref: Reference): string {
