@@ -26,7 +26,7 @@ describe('keyed slots', () => {
     assert.equal(slots.taken('a'), 2);
   });
 
-  it("waiters are served in order, passing over a key at its share; a release is counted once", async () => {
+  it('waiters are served in order, passing over a key at its share; a release is counted once', async () => {
     const slots = new KeyedSlots(2, 1);
     const a = await slots.take('a');
     const b = await slots.take('b');

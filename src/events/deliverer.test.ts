@@ -166,7 +166,16 @@ describe('event deliverer', () => {
     const addr = hang.address();
     await route(300, SCOPE, `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hang`);
     await route(300, OTHER_SCOPE, url);
-    const two = new EventDeliverer({ meta, clock, log: pino({ level: 'silent' }), secrets: plain, nodeId: 'n1', concurrency: 2, pollMs: 60_000, reach: LOOPBACK });
+    const two = new EventDeliverer({
+      meta,
+      clock,
+      log: pino({ level: 'silent' }),
+      secrets: plain,
+      nodeId: 'n1',
+      concurrency: 2,
+      pollMs: 60_000,
+      reach: LOOPBACK,
+    });
     try {
       await emit();
       await emit();

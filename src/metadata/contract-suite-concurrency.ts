@@ -141,7 +141,8 @@ export function concurrencyContract(test: ContractTest): void {
 
   test("an account's upload-session cap holds across nodes", async ({ a, b }) => {
     const id = await repo(a);
-    const open = (n: number) => (n % 2 ? a : b).uploads.create({ id: `s${n}`, repositoryId: id, accountId: '123456789012', now: at(n) }, { perAccount: 5, total: 100 });
+    const open = (n: number) =>
+      (n % 2 ? a : b).uploads.create({ id: `s${n}`, repositoryId: id, accountId: '123456789012', now: at(n) }, { perAccount: 5, total: 100 });
     const created = await Promise.all(Array.from({ length: 12 }, (_, n) => open(n)));
     assert.equal(created.filter((c) => c === 'created').length, 5);
     assert.equal(created.filter((c) => c === 'account').length, 7);

@@ -42,9 +42,14 @@ function tooManySessions(refusal: Exclude<UploadCreation, 'created'>, limits: Up
     refusal === 'account'
       ? `The account has ${limits.perAccount} open upload sessions (quota uploadSessions); finish or cancel some, or retry later.`
       : `The registry has ${limits.total} open upload sessions (maxUploadSessions); retry later.`;
-  return new RegistryError(Codes.TooManyRequests, message, { limit: refusal === 'account' ? 'uploadSessions' : 'maxUploadSessions' }, {
-    retryAfterSeconds: SESSION_RETRY_AFTER_SECONDS,
-  });
+  return new RegistryError(
+    Codes.TooManyRequests,
+    message,
+    { limit: refusal === 'account' ? 'uploadSessions' : 'maxUploadSessions' },
+    {
+      retryAfterSeconds: SESSION_RETRY_AFTER_SECONDS,
+    },
+  );
 }
 
 /** The running sha256 of an upload whose bytes all passed through this process. */

@@ -473,7 +473,9 @@ describe('pull-through cache: the pull path', () => {
     const asked = asks();
     const cached = await get(reader, 'v1');
     assert.equal(cached.headers.get('docker-content-digest'), image.manifestDigest, 'served from the cache');
-    const readerApi = await ecrClient(berth, reader.keys).send(new BatchGetImageCommand({ repositoryName: 'hub/team/guarded', imageIds: [{ imageTag: 'v1' }] }));
+    const readerApi = await ecrClient(berth, reader.keys).send(
+      new BatchGetImageCommand({ repositoryName: 'hub/team/guarded', imageIds: [{ imageTag: 'v1' }] }),
+    );
     assert.equal(readerApi.images?.[0]?.imageId?.imageDigest, image.manifestDigest);
     assert.equal(asks(), asked, 'a caller without ecr:BatchImportUpstreamImage makes no upstream request');
     assert.equal((await get(puller, 'v1')).status, 200);
