@@ -12,7 +12,6 @@ import { createServer, type ServerResponse, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const BLOB_BYTES = 256 * 1024;
@@ -46,13 +45,11 @@ describe('pull-through blob fetches: an account holds at most half of a node’s
     await b.ecr.send(new CreatePullThroughCacheRuleCommand({ ecrRepositoryPrefix: 'up', upstreamRegistryUrl: url }));
   });
   after(async () => {
-    // The held answers end, the fetches commit, and only then does the server close: a fetch
-    // cut by the test's teardown is not this test's subject (see notes/2026-12-07-s34-caps.md).
+    // The held answers end, the fetches commit and the clients' bodies end; only then does the
+    // server close (a fetch cut by the server's own close is not this test's subject, and a
+    // response still streaming holds the close for its grace period).
     for (const h of held) h.res.end(h.rest);
-    for (const p of pulled) {
-      const stored = () => fetch(`${berth.url}/v2/${p.repo}/blobs/${p.digest}`, { method: 'HEAD', headers: { authorization: p.authorization } });
-      await waitFor(`${p.digest} to be stored`, async () => (await stored()).status === 200);
-    }
+    await Promise.all(pulled.map((p) => p.ended));
     upstream?.closeAllConnections();
     upstream?.close();
     await berth?.cleanup();
