@@ -122,7 +122,10 @@ export class Authorizer {
     const decision = evaluate({
       // Held to the ids a repository or registry policy bound its principals to (iam/principal-bindings.ts).
       // A /v2 login's user principal carries no id; the user read for its policies (by its ARN) is it.
-      caller: { ...principal, ...principalIdOf(principal.userId === undefined && identity.userId !== undefined ? { ...principal, userId: identity.userId } : principal) },
+      caller: {
+        ...principal,
+        ...principalIdOf(principal.userId === undefined && identity.userId !== undefined ? { ...principal, userId: identity.userId } : principal),
+      },
       identityPolicies: identity.policies,
       ...(identity.boundary && { permissionsBoundary: identity.boundary }),
       resourcePolicies,

@@ -70,7 +70,8 @@ describe('repository and registry policies name users and roles by their unique 
     const ecr = ecrClient(berth, keys);
     const token = await ecr.send(new GetAuthorizationTokenCommand({}));
     const authorization = `Basic ${token.authorizationData![0]!.authorizationToken}`;
-    const v2 = (path: string, init: RequestInit = {}) => request(`${berth.url}${path}`, { ...init, headers: { Authorization: authorization, ...init.headers } });
+    const v2 = (path: string, init: RequestInit = {}) =>
+      request(`${berth.url}${path}`, { ...init, headers: { Authorization: authorization, ...init.headers } });
     return { keys, ecr, authorization, v2 };
   };
 
@@ -99,7 +100,13 @@ describe('repository and registry policies name users and roles by their unique 
   });
 
   it("a role deleted and made again: its sessions may not pull what the repository policy granted the old role's", async () => {
-    const runner = await createUser(berth, iam, 'runner', [], [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }]);
+    const runner = await createUser(
+      berth,
+      iam,
+      'runner',
+      [],
+      [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }],
+    );
     const makeRole = async () => {
       const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
       await iam.send(new CreateRoleCommand({ RoleName: 'puller', AssumeRolePolicyDocument: JSON.stringify(trust) }));
