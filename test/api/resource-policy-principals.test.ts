@@ -24,6 +24,12 @@ import {
   IAMClient,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import {
+  CreateRepositoryCommand as CreatePublicRepositoryCommand,
+  DescribeImageTagsCommand,
+  ECRPUBLICClient,
+  SetRepositoryPolicyCommand as SetPublicRepositoryPolicyCommand,
+} from '@aws-sdk/client-ecr-public';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -129,6 +135,27 @@ describe('repository and registry policies name users and roles by their unique 
     await deleteUser('r', r);
     const newR = await createUser(berth, iam, 'r', [], LOGIN_ONLY);
     assert.deepEqual(await pulls(newR, 'by-registry'), cannotPull);
+  });
+
+  it("ECR Public's repository policy: a user deleted and made again is not granted; one naming nobody is refused", async () => {
+    const pub = (credentials: Credentials) => new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const admin = pub(adminCredentials(berth));
+    await admin.send(new CreatePublicRepositoryCommand({ repositoryName: 'public-app' }));
+    const grant = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: userArn('pub') }, Action: 'ecr-public:DescribeImageTags' }],
+    });
+    const describe = (who: TestIdentity) => pub(who.keys).send(new DescribeImageTagsCommand({ repositoryName: 'public-app' }));
+    const first = await createUser(berth, iam, 'pub', [], LOGIN_ONLY);
+    await admin.send(new SetPublicRepositoryPolicyCommand({ repositoryName: 'public-app', policyText: grant }));
+    assert.deepEqual((await describe(first)).imageTagDetails, []);
+    await deleteUser('pub', first);
+    const second = await createUser(berth, iam, 'pub', [], LOGIN_ONLY);
+    assert.match(await refusal(describe(second)), /^AccessDeniedException: /);
+    assert.match(
+      await refusal(admin.send(new SetPublicRepositoryPolicyCommand({ repositoryName: 'public-app', policyText: grant.replace('user/pub', 'user/nobody') }))),
+      /^InvalidParameterException: .*Invalid principal in policy/,
+    );
   });
 
   it('refuses a policy naming a user or role that does not exist in an account Berth serves; leaves one Berth does not serve unbound', async () => {
