@@ -41,6 +41,12 @@ export interface Principal {
   replication?: ReplicationScope;
 }
 
+/** The unique id a policy's bound principal ARN is held to (Caller.principalId): an IAM user's, or a role session's role's. */
+export function principalIdOf(caller: { kind: string } & Pick<Principal, 'userId' | 'session'>): { principalId?: string } {
+  const id = caller.kind === 'user' ? caller.userId : caller.kind === 'role' ? caller.session?.role?.roleId : undefined;
+  return id === undefined ? {} : { principalId: id };
+}
+
 export interface ReplicationScope {
   sourceRegion: string;
   destinationAccountId: string;

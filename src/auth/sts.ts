@@ -12,7 +12,7 @@ import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
 import type { RoleRecord } from '../metadata/roles.js';
 import { generateSecretAccessKey, generateTemporaryAccessKeyId } from './access-keys.js';
 import { IdentityError } from './identity-admin.js';
-import { assumedRoleArn, roleArn, type Principal, type SessionFacts } from './principal.js';
+import { assumedRoleArn, principalIdOf, roleArn, type Principal, type SessionFacts } from './principal.js';
 import { checkTags, parseTrustPolicy, type RoleAdmin } from './role-admin.js';
 import { MAX_SESSION_TOKEN_CHARS, sealSessionToken, type SessionClaims } from './session-token.js';
 
@@ -319,10 +319,4 @@ function chainedFacts(
   }
   const sourceIdentity = carried ?? req.sourceIdentity;
   return { inherited, transitiveTags, ...(sourceIdentity !== undefined && { sourceIdentity }) };
-}
-
-/** The unique id a trust policy's bound principal ARN is held to: an IAM user's, or a role session's role's. */
-function principalIdOf(caller: Caller & Partial<Pick<Principal, 'userId' | 'session'>>): Pick<Caller, 'principalId'> {
-  const id = caller.kind === 'user' ? caller.userId : caller.kind === 'role' ? caller.session?.role?.roleId : undefined;
-  return id === undefined ? {} : { principalId: id };
 }

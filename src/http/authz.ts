@@ -5,7 +5,7 @@
  * A /v2 push that would create its repository (create-on-push) is also a CreateRepository.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
-import type { Principal } from '../auth/principal.js';
+import { principalIdOf, type Principal } from '../auth/principal.js';
 import { repositoryArn } from '../core/arns.js';
 import type { Clock } from '../core/clock.js';
 import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
@@ -120,7 +120,12 @@ export class Authorizer {
     }
     Object.assign(context, requestTagKeys(target.requestTags), removedTagKeys(target.removedTagKeys));
     const decision = evaluate({
-      caller: principal,
+      // Held to the ids a repository or registry policy bound its principals to (iam/principal-bindings.ts).
+      // A /v2 login's user principal carries no id; the user read for its policies (by its ARN) is it.
+      caller: {
+        ...principal,
+        ...principalIdOf(principal.userId === undefined && identity.userId !== undefined ? { ...principal, userId: identity.userId } : principal),
+      },
       identityPolicies: identity.policies,
       ...(identity.boundary && { permissionsBoundary: identity.boundary }),
       resourcePolicies,

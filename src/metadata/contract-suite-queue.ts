@@ -183,6 +183,18 @@ export function queueContract(test: ContractTest): void {
     );
   });
 
+  test('policies: the principal ids a policy binds, kept with it and replaced with it, none for one put without', async ({ a, b }) => {
+    const ids = { 'arn:aws:iam::000000000000:user/u': 'AIDAEXAMPLE', 'arn:aws:iam::000000000000:role/r': 'AROAEXAMPLE' };
+    await a.policies.put('repository:r/bound', 'access', '{"Statement":[]}', at(1), ids);
+    await a.policies.put('repository:r/legacy', 'access', '{"Statement":[]}', at(1));
+    assert.deepEqual(await b.policies.get('repository:r/bound', 'access'), { document: '{"Statement":[]}', updatedAt: at(1), principalIds: ids });
+    assert.equal('principalIds' in (await b.policies.get('repository:r/legacy', 'access'))!, false, 'none is no key, not null');
+    await a.policies.put('repository:r/bound', 'access', '{"Statement":[1]}', at(2));
+    assert.equal('principalIds' in (await b.policies.get('repository:r/bound', 'access'))!, false, 'replaced with the document');
+    await a.policies.put('repository:r/legacy', 'access', '{"Statement":[2]}', at(2), {});
+    assert.deepEqual((await b.policies.get('repository:r/legacy', 'access'))?.principalIds, {});
+  });
+
   test('policies, registry settings and lifecycle previews', async ({ a }) => {
     await a.policies.put('repository:r/b', 'lifecycle', '{"b":1}', at(1));
     await a.policies.put('repository:r/a', 'lifecycle', '{"a":1}', at(1));

@@ -792,6 +792,15 @@ export const migrations: Migration[] = [
       ];
     },
   },
+  {
+    version: 34,
+    name: 'the unique ids a resource policy names',
+    sql: () => [
+      // As roles.trust_principal_ids, for repository and registry policies: principal ARN -> unique
+      // id when the policy was put. Policies put before have none and match by ARN as before.
+      `ALTER TABLE policies ADD COLUMN principal_ids TEXT`,
+    ],
+  },
 ];
 
 /** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */

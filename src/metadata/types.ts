@@ -363,8 +363,10 @@ export interface ImageQueries {
 
 /** Policy documents by scope (`repository:<registry>/<name>` or `registry:<registry>`) and kind. */
 export interface PolicyStore {
-  get(scope: string, kind: string): Promise<{ document: string; updatedAt: Date } | undefined>;
-  put(scope: string, kind: string, document: string, now: Date): Promise<void>;
+  /** `principalIds` only when the document was put with them. */
+  get(scope: string, kind: string): Promise<{ document: string; updatedAt: Date; principalIds?: Record<string, string> } | undefined>;
+  /** `principalIds`: each user or role ARN the document names with that entity's unique id then (auth/trust-principals.ts); replaced with the document. */
+  put(scope: string, kind: string, document: string, now: Date, principalIds?: Record<string, string>): Promise<void>;
   delete(scope: string, kind: string): Promise<boolean>;
   /** Every scope holding a policy of `kind`. */
   scopes(kind: string): Promise<string[]>;

@@ -7,6 +7,7 @@
  */
 import { Codes, RegistryError } from '../core/errors.js';
 import { parsePolicy, PolicyError, type Policy } from '../iam/policy.js';
+import { bindPrincipals } from '../iam/principal-bindings.js';
 import { registryPolicyScope, repositoryPolicyScope } from '../metadata/policy-scopes.js';
 import { accountOf, type RegistryKey } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -61,10 +62,29 @@ function checkRegistryActions(policy: Policy, scope: RegistryPolicyScope): void 
 export class Policies {
   constructor(private readonly ctx: RegistryContext) {}
 
+  /**
+   * The unique ids of the users and roles the policy names (iam/principal-bindings.ts). One in an
+   * account Berth serves that names nobody is refused as ECR refuses an invalid policy; one in an
+   * account Berth does not serve stays unbound, as no caller of Berth's can be it.
+   */
+  private principalIds(policy: Policy, what: 'repository' | 'registry'): Promise<Record<string, string>> {
+    const { identities, roles } = this.ctx.meta;
+    return bindPrincipals(
+      policy,
+      async (accountId, kind, name, path) => {
+        const e = kind === 'user' ? await identities.user(accountId, name) : await roles.role(accountId, name);
+        if (e === undefined || e.name !== name || e.path !== path) return undefined;
+        return 'userId' in e ? e.userId : e.roleId;
+      },
+      { invalid: (message) => invalidPolicy(what, message), serves: async (accountId) => (await identities.account(accountId)) !== undefined },
+    );
+  }
+
   async setRepositoryPolicy(scope: RepoScope, text: string): Promise<void> {
-    validate(text, 'repository');
+    const policy = validate(text, 'repository');
     await requireRepository(this.ctx, scope);
-    await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryKey, scope.name), KIND, text, this.ctx.clock.now());
+    const ids = await this.principalIds(policy, 'repository');
+    await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryKey, scope.name), KIND, text, this.ctx.clock.now(), ids);
     this.ctx.authzChanges.bump();
   }
 
@@ -87,8 +107,10 @@ export class Policies {
   }
 
   async setRegistryPolicy(registryKey: RegistryKey, text: string): Promise<void> {
-    checkRegistryActions(validate(text, 'registry'), await this.registryPolicyScope(registryKey));
-    await this.ctx.meta.policies.put(registryPolicyScope(registryKey), KIND, text, this.ctx.clock.now());
+    const policy = validate(text, 'registry');
+    checkRegistryActions(policy, await this.registryPolicyScope(registryKey));
+    const ids = await this.principalIds(policy, 'registry');
+    await this.ctx.meta.policies.put(registryPolicyScope(registryKey), KIND, text, this.ctx.clock.now(), ids);
     this.ctx.authzChanges.bump();
   }
 
@@ -119,14 +141,18 @@ export class Policies {
   /** The resource policies that govern a repository: its own and its registry's. */
   async governing(registryKey: RegistryKey, name: string | undefined): Promise<Policy[]> {
     const out: Policy[] = [];
-    const parse = (document: string) => parsePolicy(document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true });
+    // A policy put before its principals were bound (no ids) matches them by ARN, as it did.
+    const parse = (stored: { document: string; principalIds?: Record<string, string> }): Policy => {
+      const policy = parsePolicy(stored.document, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true });
+      return stored.principalIds === undefined ? policy : { ...policy, principalIds: stored.principalIds };
+    };
     const registry = await this.ctx.meta.policies.get(registryPolicyScope(registryKey), KIND);
     if (registry) {
-      const policy = parse(registry.document);
+      const policy = parse(registry);
       out.push((await this.registryPolicyScope(registryKey)) === 'V1' ? { ...policy, onlyActions: V1_ACTIONS } : policy);
     }
     const repository = name === undefined ? undefined : await this.ctx.meta.policies.get(repositoryPolicyScope(registryKey, name), KIND);
-    if (repository) out.push(parse(repository.document));
+    if (repository) out.push(parse(repository));
     return out;
   }
 }

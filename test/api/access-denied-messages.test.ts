@@ -99,8 +99,9 @@ describe('AccessDenied messages name the policy type', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Deny', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/dm-repo` }, Action: 'ecr:DescribeRepositories' }],
     };
-    await ecrClient(berth).send(new SetRepositoryPolicyCommand({ repositoryName: 'denials/app', policyText: JSON.stringify(repoDeny) }));
+    // The user first: a policy naming a user that does not exist is refused, as in ECR.
     const repo = clients(await user('dm-repo', [ALLOW_ALL]));
+    await ecrClient(berth).send(new SetRepositoryPolicyCommand({ repositoryName: 'denials/app', policyText: JSON.stringify(repoDeny) }));
     await assert.rejects(
       repo.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['denials/app'] })),
       refusal(/ecr:DescribeRepositories on resource: \S+repository\/denials\/app with an explicit deny in a resource-based policy$/),

@@ -8,6 +8,7 @@ import type { LifecyclePreviewStore, PolicyStore, RegistrySettingsStore, TagStor
 import { writeRemovalEventsIn } from './events.js';
 import { changes, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext } from './pool.js';
 import { registryKeyText } from '../../core/registry-key.js';
+import { policyOfRow, principalIdsText, type PolicyRow } from '../policy-rows.js';
 
 export function createPostgresTags({ pool, collate }: PgContext): TagStore {
   return {
@@ -90,17 +91,14 @@ export function createPostgresPolicies({ pool, collate }: PgContext): PolicyStor
       return (await rows<{ scope: string }>(pool, `SELECT scope FROM policies WHERE kind = $1 ORDER BY scope${collate}`, [kind])).map((r) => r.scope);
     },
     async get(scope, kind) {
-      const r = await one<{ document: string; updated_at: number }>(pool, 'SELECT document, updated_at FROM policies WHERE scope = $1 AND kind = $2', [
-        scope,
-        kind,
-      ]);
-      return r && { document: r.document, updatedAt: new Date(r.updated_at) };
+      const r = await one<PolicyRow>(pool, 'SELECT document, updated_at, principal_ids FROM policies WHERE scope = $1 AND kind = $2', [scope, kind]);
+      return r && policyOfRow(r);
     },
-    async put(scope, kind, document, now) {
+    async put(scope, kind, document, now, principalIds) {
       await pool.query(
-        `INSERT INTO policies (scope, kind, document, updated_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
-        [scope, kind, document, now.getTime()],
+        `INSERT INTO policies (scope, kind, document, updated_at, principal_ids) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, principal_ids = excluded.principal_ids`,
+        [scope, kind, document, now.getTime(), principalIdsText(principalIds)],
       );
     },
     async delete(scope, kind) {

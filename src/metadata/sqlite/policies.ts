@@ -1,15 +1,14 @@
 /** Policy documents and registry settings on SQLite. */
 import type { PolicyStore, RegistrySettingsStore } from '../types.js';
 import type { Db } from './open.js';
+import { policyOfRow, principalIdsText, type PolicyRow } from '../policy-rows.js';
 import { registryKeyText } from '../../core/registry-key.js';
 
 export function createSqlitePolicies(db: Db): PolicyStore {
-  const getStmt = db.prepare<[string, string], { document: string; updated_at: number }>(
-    'SELECT document, updated_at FROM policies WHERE scope = ? AND kind = ?',
-  );
+  const getStmt = db.prepare<[string, string], PolicyRow>('SELECT document, updated_at, principal_ids FROM policies WHERE scope = ? AND kind = ?');
   const putStmt = db.prepare(
-    `INSERT INTO policies (scope, kind, document, updated_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+    `INSERT INTO policies (scope, kind, document, updated_at, principal_ids) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, principal_ids = excluded.principal_ids`,
   );
   const deleteStmt = db.prepare('DELETE FROM policies WHERE scope = ? AND kind = ?');
   const scopesStmt = db.prepare<[string], { scope: string }>('SELECT scope FROM policies WHERE kind = ? ORDER BY scope');
@@ -19,10 +18,10 @@ export function createSqlitePolicies(db: Db): PolicyStore {
     },
     async get(scope, kind) {
       const r = getStmt.get(scope, kind);
-      return r && { document: r.document, updatedAt: new Date(r.updated_at) };
+      return r && policyOfRow(r);
     },
-    async put(scope, kind, document, now) {
-      putStmt.run(scope, kind, document, now.getTime());
+    async put(scope, kind, document, now, principalIds) {
+      putStmt.run(scope, kind, document, now.getTime(), principalIdsText(principalIds));
     },
     async delete(scope, kind) {
       return deleteStmt.run(scope, kind).changes > 0;

@@ -1,0 +1,41 @@
+/**
+ * A resource-based policy's IAM principals bound to who they are when it is saved. IAM turns a
+ * principal ARN naming a user or role into that entity's unique id when the policy is saved (a
+ * role's trust policy, a repository or registry policy), so a user or role deleted and made again
+ * under the same name (another id) is not the one the policy names, and refuses an ARN naming no
+ * such entity ("Invalid principal in policy"). Berth keeps the document as given and the ids
+ * beside it (RoleRecord.trustPrincipalIds, the policies store's principalIds); the evaluator holds
+ * a caller's unique id to them (Policy.principalIds). Account ids, roots, assumed-role sessions,
+ * `*` and federated or service principals name no entity with an id, and are left as they are.
+ */
+import type { Policy } from './policy.js';
+
+const ENTITY_ARN_RE = /^arn:aws:iam::(\d{12}):(user|role)(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]+)$/;
+
+/** The unique id of the user or role `kind` named exactly `name` on `path` in `accountId`; undefined when there is none. */
+export type EntityIdLookup = (accountId: string, kind: 'user' | 'role', name: string, path: string) => Promise<string | undefined>;
+
+export interface BindOptions {
+  /** The error for an ARN naming no user or role, given IAM's message. */
+  invalid: (message: string) => Error;
+  /** Whether Berth serves the account; an ARN in one it does not is left unbound (no caller of Berth's is in it). Unset: every account is looked up. */
+  serves?: (accountId: string) => Promise<boolean>;
+}
+
+/** Each user and role ARN the policy names (Principal or NotPrincipal) with its unique id now; refuses one naming nobody. */
+export async function bindPrincipals(policy: Policy, idOf: EntityIdLookup, opts: BindOptions): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const st of policy.statements) {
+    for (const p of [...(st.principals ?? []), ...(st.notPrincipals ?? [])]) {
+      const m = ENTITY_ARN_RE.exec(p);
+      if (!m || seen.has(p)) continue;
+      seen.add(p);
+      if (opts.serves !== undefined && !(await opts.serves(m[1]!))) continue;
+      const id = await idOf(m[1]!, m[2] as 'user' | 'role', m[4]!, m[3]!);
+      if (id === undefined) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
+      ids[p] = id;
+    }
+  }
+  return ids;
+}
