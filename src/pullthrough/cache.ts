@@ -76,6 +76,8 @@ interface TagState {
 
 export class PullThroughCache {
   private readonly fetches = new Map<string, Promise<BlobFetch>>();
+  /** The keys of `fetches` still reading from their upstream: what the caps count (a done fetch kept listed holds nothing). */
+  private readonly running = new Set<string>();
   private readonly manifestFetches = new Map<string, Promise<PulledManifest>>();
   /** Image manifests served while their blobs are being imported, by repository and reference. */
   private readonly pending = new Map<string, PulledManifest>();
@@ -281,23 +283,29 @@ export class PullThroughCache {
     // The node's fetches are shared by every account: one account's rule pointing at a slow
     // upstream (its own, perhaps) may hold half of them, never all.
     let mine = 0;
-    for (const k of this.fetches.keys()) if (k.startsWith(account)) mine++;
-    if (this.fetches.size >= this.opts.maxFetches || mine >= halfShare(this.opts.maxFetches)) {
-      const whose = this.fetches.size >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
+    for (const k of this.running) if (k.startsWith(account)) mine++;
+    if (this.running.size >= this.opts.maxFetches || mine >= halfShare(this.opts.maxFetches)) {
+      const whose = this.running.size >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
       throw new RegistryError(Codes.TooManyRequests, `${whose} is fetching as many blobs as it may; retry shortly`, undefined, {
         retryAfterSeconds: 1,
       });
     }
     // A committed fetch stays listed a while: a caller that found the blob absent a moment
     // before it was recorded then joins it (done) instead of fetching the blob again.
+    const ended = () => {
+      if (this.fetches.get(key) === started) this.running.delete(key);
+    };
     const forget = () => {
+      ended();
       if (this.fetches.get(key) === started) this.fetches.delete(key);
     };
     const started = this.startFetch(scope, rule, digest, (committed) => {
-      if (committed) setTimeout(forget, DONE_FETCH_KEPT_MS).unref();
-      else forget();
+      if (!committed) return forget();
+      ended();
+      setTimeout(forget, DONE_FETCH_KEPT_MS).unref();
     });
     this.fetches.set(key, started);
+    this.running.add(key);
     started.catch(forget);
     return started;
   }
