@@ -195,10 +195,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       service: secretsManager,
       // Identity policies alone decide, as for EventBridge (Berth keeps no resource policies on secrets).
       authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
-      // A key that is not there (or an alias Berth does not make, such as aws/secretsmanager) leaves the key out.
-      kmsKeyArn: (accountId, keyRef) =>
+      // A key that is not there (or an alias Berth does not make, such as aws/secretsmanager) is none.
+      findKey: (accountId, keyRef) =>
         registry.kms.describe(accountId, config.region, keyRef).then(
-          (k) => k.arn,
+          (k) => k,
           () => undefined,
         ),
     },
