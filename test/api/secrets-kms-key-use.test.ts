@@ -10,7 +10,7 @@
  * default) asks nothing more: its key policy lets the account use it through Secrets Manager.
  */
 import { IAMClient } from '@aws-sdk/client-iam';
-import { CreateAliasCommand, CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -80,18 +80,33 @@ describe('a secret under a customer managed KMS key', () => {
     await assert.rejects(otherKey.send(new GetSecretValueCommand({ SecretId: 'ku/keyed' })), named('AccessDeniedException'));
 
     // A key policy's usual guardrails: only through Secrets Manager, only for this secret.
-    const scoped = await userWith(
-      'ku-scoped',
-      allow('secretsmanager:GetSecretValue'),
-      allow('kms:Decrypt', key.Arn, {
-        StringEquals: {
-          'kms:ViaService': `secretsmanager.${berth.region}.amazonaws.com`,
-          'kms:EncryptionContext:SecretARN': keyed.ARN!,
-          'kms:CallerAccount': keyed.ARN!.split(':')[4]!,
-        },
-      }),
-    );
+    const scopedKeys = (
+      await createUser(
+        berth,
+        iam,
+        'ku-scoped',
+        [],
+        [
+          doc(
+            allow('secretsmanager:GetSecretValue'),
+            allow('kms:Decrypt', key.Arn, {
+              StringEquals: {
+                'kms:ViaService': `secretsmanager.${berth.region}.amazonaws.com`,
+                'kms:EncryptionContext:SecretARN': keyed.ARN!,
+                'kms:CallerAccount': keyed.ARN!.split(':')[4]!,
+              },
+            }),
+          ),
+        ],
+      )
+    ).keys;
+    const scoped = sm(scopedKeys);
     assert.equal((await scoped.send(new GetSecretValueCommand({ SecretId: 'ku/keyed' }))).SecretString, 'under-the-key');
+    // The same permission does not reach the key directly: a call to KMS itself has no kms:ViaService.
+    const EncryptionContext = { SecretARN: keyed.ARN!, SecretVersionId: keyed.VersionId! };
+    const blob = (await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('direct'), EncryptionContext }))).CiphertextBlob;
+    const scopedKms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: scopedKeys, maxAttempts: 1 });
+    await assert.rejects(scopedKms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext })), named('AccessDeniedException'));
 
     const versionDenied = await userWith(
       'ku-version-denied',
