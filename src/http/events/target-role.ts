@@ -13,6 +13,7 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { MayInvoke } from '../../events/destination-sender.js';
 import type { KmsAuthorizer } from '../kms/authz.js';
 import { roleAccountOf, serviceRoleSession } from '../role-session.js';
+import { KmsCodes } from '../../core/errors.js';
 import { EcrError } from '../ecr/protocol.js';
 
 /** The service EventBridge targets' roles are passed to. */
@@ -36,7 +37,7 @@ export function apiDestinationInvoker(authorizer: KmsAuthorizer, identities: Ide
     return authorizer.check(role, { action: 'events:InvokeApiDestination', resource: destinationArn, origin: { secureTransport: true }, region }).then(
       () => true,
       (e: unknown) => {
-        if (e instanceof EcrError && e.type === 'AccessDeniedException') return false;
+        if (e instanceof EcrError && e.type === KmsCodes.AccessDenied.code) return false;
         throw e;
       },
     );
