@@ -57,4 +57,17 @@ test("the slowest page's line says the server's time beside the client's, or tha
   const someUntimed = pageStats([[{ ms: 83.6 }, { ms: 18.5, serverMs: 11 }]]);
   assert.equal(slowestLine(someUntimed), 'server ?, client 83.6 ms; server p50 11.0, p99 11.0, max 11.0 ms, 1 pages without a time');
   assert.equal(slowestLine(pageStats([[{ ms: 46.9 }, { ms: 3 }]])), 'server n/a, client 46.9 ms');
+  // The bench's own collection inside the page is the client's share, said beside it (none: nothing said).
+  assert.equal(
+    slowestLine(
+      pageStats([
+        [
+          { ms: 46.9, benchGcMs: 13.4 },
+          { ms: 3, benchGcMs: 0 },
+        ],
+      ]),
+    ),
+    "server n/a, client 46.9 ms (the bench's own GC 13.4)",
+  );
+  assert.equal(slowestLine(pageStats([[{ ms: 46.9, benchGcMs: 0 }]])), 'server n/a, client 46.9 ms');
 });

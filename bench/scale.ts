@@ -10,6 +10,7 @@
  * page also has the server's own time, from its arrival to its headers (the page is built whole
  * before them): a slow page whose server time is small waited on the machine or the client.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -54,6 +55,8 @@ export interface PageTime {
   ms: number;
   serverMs?: number;
   serverCpuMs?: number;
+  /** The bench's own GC pauses inside the page's window (the client's share of its time, not the server's). */
+  benchGcMs?: number;
 }
 
 export interface PageStats {
@@ -68,7 +71,7 @@ export interface PageStats {
    * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
    * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
    */
-  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number };
+  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number };
   /**
    * The server's own ms per page, p50, p99 and max, over the pages that said it (`missing` did
    * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
@@ -191,19 +194,35 @@ export interface Page extends PageTime {
  * notes/2026-12-06-s24-s24-list.md). A full one before each walk, a scavenge after each page.
  * Not a full one after each page: it took every pause out of the pages but made the pages after
  * it slower (tags/list walk medians 6.8 against 4.4 ms; even after a 5–10 ms rest), while a
- * scavenge changes nothing measurable (3.2 against 3.4). What remains: on 100,000-tag
- * DescribeImages walks an incremental-marking step (10–13 ms) may still fall inside a page.
+ * scavenge changes nothing measurable (3.2 against 3.4). Until session 34 the bench's own heap
+ * still reached V8's limit once a 100-page walk, around its 60th page: an incremental-marking
+ * step and its finish (6–33 ms) fell inside a page in nearly every 100,000-tag DescribeImages
+ * walk: 6 of the 10 slowest DescribeImages pages at 100,000 tags in sessions 31–33's full runs
+ * were walk 1's pages 61–68. So every FULL_EVERY pages the collection between pages is a full one
+ * (before the heap's own trigger, which came 45–78 pages after a full collection): the page after
+ * it reads a few ms slower, as above (medians 14.1 and 15.8 against 13.1 and 11.1 ms over the 12
+ * such pages of two runs of 4 walks, load 6–7), where the pauses it replaces took 6–33 ms of 3–6
+ * pages in each run of the same shape (none in the two runs with it).
  */
+const FULL_EVERY = 25;
+let pagesSinceFull = 0;
 export const benchGc = {
-  beforeWalk: majorGc,
-  afterPage: async (): Promise<void> => minorGc(),
+  beforeWalk: (): void => {
+    majorGc();
+    pagesSinceFull = 0;
+  },
+  afterPage: async (): Promise<void> => {
+    if (++pagesSinceFull < FULL_EVERY) return minorGc();
+    majorGc();
+    pagesSinceFull = 0;
+  },
 };
 
 /** The page times of a listing's walks (`walks[pass][page]`) summed up; pages per walk from the last. */
 export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
   const all = walks.flat();
   const times = all.map((p) => p.ms).sort((a, b) => a - b);
-  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number } = { pass: 0, page: 0, ms: -1 };
+  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number } = { pass: 0, page: 0, ms: -1 };
   for (const [pass, pages] of walks.entries())
     for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
   const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
@@ -219,6 +238,7 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
       page: slowest.page,
       ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }),
       ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
+      ...(slowest.benchGcMs !== undefined && { benchGcMs: slowest.benchGcMs }),
     },
     ...(server.length > 0 && {
       server: {
@@ -241,21 +261,35 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   let pages = 0;
   let items = 0;
   const started = performance.now();
+  // The bench's own pauses, placed in the pages they fell in once the walks are done.
+  const pauses: Array<{ at: number; ms: number }> = [];
+  const windows: Array<{ time: PageTime; from: number; to: number }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ at: e.startTime, ms: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
   while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
     const times: PageTime[] = [];
     let token: string | undefined;
     items = 0;
     do {
+      const from = performance.now();
       const r = await page(token);
+      const to = performance.now();
       await benchGc.afterPage();
       const { items: _, next: __, ...time } = r;
       times.push(time);
+      windows.push({ time, from, to });
       items += r.items;
       token = r.next;
     } while (token !== undefined);
     walks.push(times);
     pages += times.length;
   }
+  // The observer hears of the last pauses on a later turn.
+  await new Promise((r) => setImmediate(r));
+  observer.disconnect();
+  for (const w of windows) w.time.benchGcMs = pauses.filter((p) => p.at >= w.from && p.at <= w.to).reduce((a, p) => a + p.ms, 0);
   const peak = stop();
   return { ...pageStats(walks), items, rssBeforeMB: rssBefore / MiB, rssPeakMB: peak / MiB };
 }
@@ -317,7 +351,8 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
  * them: a slow page whose server time is small waited on the machine or the client, not on Berth.
  */
 export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
-  const client = `client ${s.maxMs.toFixed(1)} ms`;
+  const gc = s.slowest.benchGcMs ? ` (the bench's own GC ${s.slowest.benchGcMs.toFixed(1)})` : '';
+  const client = `client ${s.maxMs.toFixed(1)} ms${gc}`;
   if (!s.server) return `server n/a, ${client}`;
   const cpu = s.slowest.serverCpuMs === undefined ? '' : ` (its CPU ${s.slowest.serverCpuMs.toFixed(1)})`;
   const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;

@@ -5,8 +5,12 @@
  * process tree from /proc. BENCH_BASELINE_CLI names another build's `dist/src/cli/main.js` (its
  * tree must resolve node_modules): both servers run side by side, alternated round by round
  * (SMALL_ROUNDS, 5), and the table gives medians and the median of the paired ratios.
- * SMALL_PARTS picks the lines ("head,get512,get64k,manifest"); SMALL_PG=1 puts each server's
- * metadata on a throwaway PostgreSQL. Prints the load average per round.
+ * SMALL_PARTS picks the lines ("head,get512,get64k,manifest"); `manifest-anon`,
+ * `manifest-user` and `manifest-bearer` read the same small manifest anonymously from a public
+ * repository, with an IAM user's login token (the PowerUser managed policy) and with a Bearer
+ * token from /token, beside `manifest` (the root's login token): what each kind of caller costs
+ * per request (bench/auth-cost.ts reads their rates). SMALL_PG=1 puts each server's metadata on
+ * a throwaway PostgreSQL. Prints the load average per round.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -14,6 +18,7 @@ import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { startTestPostgres } from '../src/metadata/postgres/testing/cluster.js';
+import { prepareAuthCost } from './auth-cost.js';
 import { seedManifest } from './http-client.js';
 import { cpuSeconds } from './proc-stats.js';
 import { startBerthServer, type Server } from './servers.js';
@@ -39,9 +44,12 @@ async function loop(
   const until = Date.now() + secs * 1000;
   let done = 0;
   let errors = 0;
+  // An empty Authorization sends none (the server's headers carry the root's login token).
+  const sent: Record<string, string> = { ...server.headers, ...headers };
+  if (sent.Authorization === '') delete sent.Authorization;
   const one = () =>
     new Promise<number>((res) => {
-      const req = request(url, { method, agent, headers: { ...server.headers, ...headers } }, (r) => {
+      const req = request(url, { method, agent, headers: sent }, (r) => {
         r.on('data', () => undefined);
         r.on('end', () => res(r.statusCode ?? 0));
         r.on('error', () => res(0));
@@ -96,11 +104,28 @@ async function main(): Promise<void> {
         return { ...m, configPath: `/v2/bench/small/blobs/${manifest.config.digest}` };
       }),
     );
+    const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
+    // The other callers' lines, only when asked for (a public repository and an IAM user on each server).
+    const callers = parts.some((p) => p.startsWith('manifest-'))
+      ? await Promise.all(
+          servers.map(async (s) => {
+            const a = await prepareAuthCost(s, s.admin!, async (repo) => (await seedManifest(s, repo)).manifestPath);
+            const t = await fetch(new URL('/token?service=bench&scope=repository:bench/small:pull', s.url), { headers: s.headers });
+            const { token } = (await t.json()) as { token?: string };
+            if (!token) throw new Error(`${s.name}: no Bearer token from /token (${t.status})`);
+            return { ...a, bearer: `Bearer ${token}` };
+          }),
+        )
+      : [];
+    const as = (authorization: string | undefined) => ({ ...accept, Authorization: authorization ?? '' });
     const lines: Record<string, (i: number) => [string, string, Record<string, string>?]> = {
       head: (i) => ['HEAD', seeds[i]!.configPath],
       get512: (i) => ['GET', seeds[i]!.configPath],
       get64k: (i) => ['GET', seeds[i]!.blobPath],
-      manifest: (i) => ['GET', seeds[i]!.manifestPath, { Accept: 'application/vnd.oci.image.manifest.v1+json' }],
+      manifest: (i) => ['GET', seeds[i]!.manifestPath, accept],
+      'manifest-anon': (i) => ['GET', callers[i]!.publicManifestPath, as(undefined)],
+      'manifest-user': (i) => ['GET', callers[i]!.privateManifestPath, as(callers[i]!.userAuthorization)],
+      'manifest-bearer': (i) => ['GET', seeds[i]!.manifestPath, as(callers[i]!.bearer)],
     };
     const figures = new Map<string, number[]>();
     const rec = (k: string, v: number) => figures.set(k, [...(figures.get(k) ?? []), v]);

@@ -75,6 +75,13 @@ export class CustomerPolicies {
     return (await this.lookup(accountId, arn)) !== undefined;
   }
 
+  /** The default version's document of the policy `arn` names in `accountId`; undefined when there is none. */
+  async defaultDocument(accountId: string, arn: string): Promise<string | undefined> {
+    const p = await this.lookup(accountId, arn);
+    if (!p) return undefined;
+    return (await this.store.versions(accountId, p.name)).find((v) => v.version === p.defaultVersion)?.document;
+  }
+
   list(accountId: string): Promise<CustomerPolicyRecord[]> {
     return this.store.list(accountId);
   }

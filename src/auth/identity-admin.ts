@@ -18,7 +18,8 @@ import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundarie
 import { CustomerPolicies } from './customer-policies.js';
 import { GroupAdmin } from './group-admin.js';
 import { attachManaged } from './attach-managed.js';
-import { principalPolicies, type PrincipalPolicies } from './principal-policies.js';
+import { principalPolicies, storedPolicy, type PrincipalPolicies } from './principal-policies.js';
+import type { Policy } from '../iam/policy.js';
 import type { GroupStore } from '../metadata/groups.js';
 import type { CustomerPolicyStore } from '../metadata/customer-policies.js';
 import { managedPolicy } from '../iam/managed.js';
@@ -66,7 +67,19 @@ export class IdentityAdmin {
     groupStore?: GroupStore,
   ) {
     const requireAccount = (id: string) => this.requireAccount(id);
-    this.roles = roleStore && new RoleAdmin(roleStore, clock, requireAccount, authzChanges, (id, arn) => this.hasManagedPolicy(id, arn));
+    this.roles =
+      roleStore &&
+      new RoleAdmin(
+        roleStore,
+        clock,
+        requireAccount,
+        authzChanges,
+        (id, arn) => this.hasManagedPolicy(id, arn),
+        async (id, name, path) => {
+          const u = await this.userRecord(id, name);
+          return u !== undefined && u.name === name && u.path === path ? u.userId : undefined;
+        },
+      );
     this.loginProfiles = loginProfileStore && new LoginProfiles(loginProfileStore, store, clock);
     this.policies = customerPolicyStore && new CustomerPolicies(customerPolicyStore, clock, requireAccount, authzChanges);
     this.groups =
@@ -82,6 +95,17 @@ export class IdentityAdmin {
   /** Whether `arn` names a managed policy `accountId` may attach: an AWS one Berth keeps, or its own. */
   async hasManagedPolicy(accountId: string, arn: string): Promise<boolean> {
     return managedPolicy(arn) !== undefined || ((await this.policies?.exists(accountId, arn)) ?? false);
+  }
+
+  /**
+   * A managed policy as the evaluator applies it (AWS's, or the account's own at its default
+   * version now): a managed session policy's document. Undefined when `arn` names neither.
+   */
+  async managedPolicyOf(accountId: string, arn: string): Promise<Policy | undefined> {
+    const aws = managedPolicy(arn);
+    if (aws) return aws;
+    const document = await this.policies?.defaultDocument(accountId, arn);
+    return document === undefined ? undefined : storedPolicy(document);
   }
 
   /** The identity policies of the user or role named exactly `name`, with its boundary, as the evaluator applies them (one store read). */

@@ -57,6 +57,12 @@ export interface SessionFacts {
   issuedAt: Date;
   /** Set for an assumed role. */
   role?: { name: string; path: string; roleId: string; sessionName: string };
+  /** The session's managed session policies (PolicyArns), which the authenticator reads into sessionPolicies. */
+  policyArns?: string[];
+  /** A role session's source identity (aws:SourceIdentity), which sessions chained from it keep. */
+  sourceIdentity?: string;
+  /** The session tags sessions chained from this one inherit. */
+  transitiveTags?: Record<string, string>;
 }
 
 /** `arn:aws:iam::<account>:role<path><name>`. */
@@ -148,7 +154,15 @@ export function principalForSession(token: string, c: SessionClaims): Principal 
     kind: 'role',
     accessKeyId: c.accessKeyId,
     principalArn: roleArn(c.accountId, s.roleName, s.rolePath),
-    session: { token, expiresAt: c.expiresAt, issuedAt, role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName } },
+    session: {
+      token,
+      expiresAt: c.expiresAt,
+      issuedAt,
+      role: { name: s.roleName, path: s.rolePath, roleId: s.roleId, sessionName: s.sessionName },
+      ...(c.policyArns !== undefined && c.policyArns.length > 0 && { policyArns: c.policyArns }),
+      ...(c.sourceIdentity !== undefined && { sourceIdentity: c.sourceIdentity }),
+      ...(c.transitiveTags !== undefined && { transitiveTags: c.transitiveTags }),
+    },
   };
   if (c.tags !== undefined) p.principalTags = c.tags;
   if (c.policy !== undefined) {

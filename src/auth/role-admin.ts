@@ -14,6 +14,7 @@ import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from
 import { attachManaged } from './attach-managed.js';
 import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
+import { bindTrustPrincipals } from './trust-principals.js';
 
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
 const PATH_RE = /^\/(?:[\x21-\x7e]*\/)?$/;
@@ -107,9 +108,20 @@ export class RoleAdmin {
     private readonly requireAccount: (accountId: string) => Promise<void>,
     /** Bumped when a role or its policies change, so cached authorization data is dropped. */
     private readonly authzChanges: ChangeSignal | undefined,
-    /** Whether an ARN names a managed policy the account may attach (AWS's or its own). */
-    private readonly hasManagedPolicy: (accountId: string, arn: string) => Promise<boolean>,
+    /** Whether an ARN names a managed policy the account may attach (AWS's or its own); also STS's managed session policies' check. */
+    readonly hasManagedPolicy: (accountId: string, arn: string) => Promise<boolean>,
+    /** The unique id of an IAM user, for the users a trust policy names (trust-principals.ts). */
+    private readonly userIdOf: (accountId: string, name: string, path: string) => Promise<string | undefined> = async () => undefined,
   ) {}
+
+  /** The ids of the users and roles a trust policy names, as it is saved (trust-principals.ts). */
+  private principalIds(document: string): Promise<Record<string, string>> {
+    return bindTrustPrincipals(parseTrustPolicy(document), async (accountId, kind, name, path) => {
+      if (kind === 'user') return this.userIdOf(accountId, name, path);
+      const r = await this.store.role(accountId, name);
+      return r !== undefined && r.name === name && r.path === path ? r.roleId : undefined;
+    });
+  }
 
   /** Which issuers a provider may name (outbound-reach.ts); the composition root sets the configured one. */
   reach = new ReachPolicy();
@@ -120,6 +132,7 @@ export class RoleAdmin {
     if (!ROLE_NAME_RE.test(r.name)) throw new IdentityError(IamCodes.Validation, 'The specified value for roleName is invalid.');
     if (!PATH_RE.test(path) || path.length > 512) throw new IdentityError(IamCodes.Validation, 'The specified value for path is invalid.');
     checkTrust(r.trustPolicy);
+    const trustPrincipalIds = await this.principalIds(r.trustPolicy);
     const description = r.description ?? '';
     checkDescription(description);
     const maxSessionDuration = r.maxSessionDuration ?? MIN_MAX_SESSION_SECONDS;
@@ -134,6 +147,7 @@ export class RoleAdmin {
       roleId,
       path,
       trustPolicy: r.trustPolicy,
+      trustPrincipalIds,
       description,
       maxSessionDuration,
       tags,
@@ -174,7 +188,7 @@ export class RoleAdmin {
   async updateTrustPolicy(accountId: string, name: string, document: string): Promise<void> {
     checkTrust(document);
     const r = await this.role(accountId, name);
-    await this.store.updateRole(accountId, r.name, { trustPolicy: document });
+    await this.store.updateRole(accountId, r.name, { trustPolicy: document, trustPrincipalIds: await this.principalIds(document) });
   }
 
   /** Sets (an ARN) or removes (null) the role's permissions boundary, which caps its sessions at once. */

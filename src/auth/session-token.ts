@@ -40,6 +40,18 @@ export interface SessionClaims {
   tags?: Record<string, string>;
   /** An inline session policy document. */
   policy?: string;
+  /**
+   * Managed session policies (AssumeRole's PolicyArns): ARNs, read at each request as the role's
+   * own managed policies are (authn.ts), so a token stays small and a policy gone allows nothing.
+   */
+  policyArns?: string[];
+  /**
+   * A role session's source identity (AssumeRole's SourceIdentity, or one a chained session
+   * carried on): aws:SourceIdentity of its requests, and fixed for every session chained from it.
+   */
+  sourceIdentity?: string;
+  /** The session tags a role session passes on to those chained from it (TransitiveTagKeys, and those it inherited). */
+  transitiveTags?: Record<string, string>;
   /** The region (deployment) whose STS issued it; absent from tokens sealed before Berth kept it. */
   region?: string;
 }
@@ -118,6 +130,9 @@ export function openSessionToken(token: string, opts: { now: Date; keys: readonl
     subject,
     ...(typeof c.tags === 'object' && c.tags !== null && { tags: c.tags as Record<string, string> }),
     ...(typeof c.policy === 'string' && { policy: c.policy }),
+    ...(typeof c.sourceIdentity === 'string' && { sourceIdentity: c.sourceIdentity }),
+    ...(typeof c.transitiveTags === 'object' && c.transitiveTags !== null && { transitiveTags: c.transitiveTags as Record<string, string> }),
+    ...(Array.isArray(c.policyArns) && { policyArns: c.policyArns.filter((a): a is string => typeof a === 'string') }),
     ...(typeof c.region === 'string' && { region: c.region }),
   };
 }

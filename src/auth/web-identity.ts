@@ -19,6 +19,8 @@ import type { AssumedRole, SecurityTokenService } from './sts.js';
 import type { KeyObject } from 'node:crypto';
 
 const CLOCK_SKEW_MS = 60_000;
+const SOURCE_IDENTITY_CLAIM = 'https://aws.amazon.com/source_identity';
+const TAGS_CLAIM = 'https://aws.amazon.com/tags';
 const JWKS_TTL_MS = 3600_000;
 const REFETCH_WINDOW_MS = 60_000;
 const MAX_REFETCHES_PER_WINDOW = 5;
@@ -41,6 +43,8 @@ export interface WebIdentityRequest {
   sessionName: string;
   durationSeconds?: number;
   policy?: string;
+  /** Managed session policies (PolicyArns). */
+  policyArns?: string[];
   /** The request's condition keys (the global ones); the token's claims join them. */
   context?: Record<string, string | string[] | undefined>;
 }
@@ -94,6 +98,11 @@ export class WebIdentityVerifier {
     if (audience === undefined) throw invalid('Incorrect token audience');
     if (typeof claims.sub !== 'string' || claims.sub === '') throw invalid('the token has no subject (sub)');
 
+    // The IdP sets a source identity with this claim (IAM's "Monitor and control actions taken with assumed roles").
+    const sourceIdentity = claims[SOURCE_IDENTITY_CLAIM];
+    if (sourceIdentity !== undefined && (typeof sourceIdentity !== 'string' || !/^[\w+=,.@-]{2,64}$/.test(sourceIdentity))) {
+      throw invalid(`the token's ${SOURCE_IDENTITY_CLAIM} is not a source identity (2 to 64 of [\\w+=,.@-])`);
+    }
     const host = provider.url.replace(/^https?:\/\//, '');
     const providerArn = oidcProviderArn(provider.accountId, provider.url);
     const context: Record<string, string | string[] | undefined> = {
@@ -108,6 +117,9 @@ export class WebIdentityVerifier {
       sessionName: req.sessionName,
       ...(req.durationSeconds !== undefined && { durationSeconds: req.durationSeconds }),
       ...(req.policy !== undefined && { policy: req.policy }),
+      ...(req.policyArns !== undefined && { policyArns: req.policyArns }),
+      ...(sourceIdentity !== undefined && { sourceIdentity }),
+      ...tagsClaim(claims[TAGS_CLAIM]),
     });
     return { assumed, subject: claims.sub, audience, provider: host };
   }
@@ -214,4 +226,25 @@ async function readLimited(res: Response, max: number): Promise<string> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The session tags a token carries (IAM's "Passing session tags using AssumeRoleWithWebIdentity"):
+ * `{"principal_tags": {"<key>": ["<value>"]}, "transitive_tag_keys": ["<key>"]}`. They need
+ * sts:TagSession in the trust policy as AssumeRole's do (sts.ts); a claim of another shape is refused.
+ */
+function tagsClaim(v: unknown): { tags?: Array<{ Key: string; Value: string }>; transitiveTagKeys?: string[] } {
+  if (v === undefined) return {};
+  const bad = () => invalid(`the token's ${TAGS_CLAIM} claim is not {"principal_tags": {"<key>": ["<value>"]}, "transitive_tag_keys": ["<key>"]}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad();
+  const { principal_tags: tags = {}, transitive_tag_keys: transitive = [] } = v as Record<string, unknown>;
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags) || !Array.isArray(transitive)) throw bad();
+  const out: Array<{ Key: string; Value: string }> = [];
+  for (const [Key, value] of Object.entries(tags)) {
+    const Value = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    if (typeof Value !== 'string') throw bad();
+    out.push({ Key, Value });
+  }
+  if (transitive.some((k) => typeof k !== 'string')) throw bad();
+  return { ...(out.length > 0 && { tags: out }), ...(transitive.length > 0 && { transitiveTagKeys: transitive as string[] }) };
 }

@@ -74,7 +74,8 @@ export const configSchema = z
     deleteEnabled: bool.default(true),
     /** POST ?mount= without `from` mounts any blob the caller may read. */
     autoMount: bool.default(true),
-    maxUploadSessions: int(1, 1_000_000).default(1000),
+    /** Upload sessions open in the whole deployment, all accounts together: a ceiling for the machine (each account's share is the uploadSessions quota). */
+    maxUploadSessions: int(1, 1_000_000).default(10_000),
     maxManifestBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
     /** ECR's layer-size limit is 52,000 MiB. */
     maxBlobBytes: int(1, Number.MAX_SAFE_INTEGER).default(52_000 * 1024 * 1024),

@@ -20,6 +20,10 @@ import { EventBridgeService, type EventsScope } from './service.js';
 const SCOPE: EventsScope = { accountId: '123456789012', region: 'us-east-1' };
 const REGISTRY = registryKey('123456789012', 'us-east-1');
 const ROLE = 'arn:aws:iam::123456789012:role/events-invoke';
+const OTHER_SCOPE: EventsScope = { accountId: '210987654321', region: 'us-east-1' };
+const OTHER_REGISTRY = registryKey('210987654321', 'us-east-1');
+/** Ends a wait that would otherwise hang; no delivery here takes near it. */
+const HANG_MS = 30_000;
 const plain = { seal: (s: string) => `sealed:${s}`, open: (s: string) => s.slice('sealed:'.length) };
 
 /** The receivers listen on loopback, which Berth refuses to reach by default. */
@@ -76,19 +80,19 @@ describe('event deliverer', () => {
     });
   });
 
-  async function route(rate = 300, role: string | null = ROLE): Promise<string> {
+  async function route(rate = 300, scope = SCOPE, endpoint = url, role: string | null = ROLE): Promise<string> {
     const events = new EventBridgeService(meta.eventResources, clock, plain, { allowHttp: false, reach: new ReachPolicy(LOOPBACK) });
     const auth = { ApiKeyName: 'x-key' };
-    const conn = await events.createConnection(SCOPE, { name: 'c', authorizationType: 'API_KEY', public: auth, secrets: { apiKeyValue: 'v' } });
-    const dest = await events.createApiDestination(SCOPE, { name: 'd', connectionArn: conn.arn, endpoint: url, method: 'POST', rateLimit: rate });
-    await events.putRule(SCOPE, { name: 'r', eventPattern: '{"source":["aws.ecr"]}' });
-    assert.deepEqual(await events.putTargets(SCOPE, 'r', [{ Id: 't', Arn: dest.arn, ...(role !== null && { RoleArn: role }) }]), []);
+    const conn = await events.createConnection(scope, { name: 'c', authorizationType: 'API_KEY', public: auth, secrets: { apiKeyValue: 'v' } });
+    const dest = await events.createApiDestination(scope, { name: 'd', connectionArn: conn.arn, endpoint, method: 'POST', rateLimit: rate });
+    await events.putRule(scope, { name: 'r', eventPattern: '{"source":["aws.ecr"]}' });
+    assert.deepEqual(await events.putTargets(scope, 'r', [{ Id: 't', Arn: dest.arn, ...(role !== null && { RoleArn: role }) }]), []);
     return dest.arn;
   }
 
-  async function emit(): Promise<string> {
-    const e = ecrEvent(REGISTRY, 'ECR Image Action', new Date(now), [], { n: ++salt });
-    await push(meta, { registryKey: REGISTRY, salt: String(salt), events: [e], now: new Date(now) });
+  async function emit(registry = REGISTRY): Promise<string> {
+    const e = ecrEvent(registry, 'ECR Image Action', new Date(now), [], { n: ++salt });
+    await push(meta, { registryKey: registry, salt: String(salt), events: [e], now: new Date(now) });
     return e.body;
   }
 
@@ -116,7 +120,7 @@ describe('event deliverer', () => {
   });
 
   it('sends nothing for a target that names no role (one put before roles were asked for)', async () => {
-    await route(300, null);
+    await route(300, SCOPE, url, null);
     await emit();
     await deliverer.drain();
     assert.deepEqual([bodies, asked], [[], []]);
@@ -182,6 +186,47 @@ describe('event deliverer', () => {
     while (bodies.length < 3 || (await meta.eventOutbox.pending()) > 0) await new Promise((r) => setTimeout(r, 20));
     await counted.stop();
     assert.equal(claims, 1, 'the three events were claimed together, and nothing was claimed again on the spot');
+  });
+
+  it("an account whose target hangs holds half of the request slots: another account's events go meanwhile", async () => {
+    // This account's target takes requests and never answers (each attempt holds its slot
+    // until the request timeout); the other account's is the receiver.
+    let open = 0;
+    let most = 0;
+    const hang = createServer((_req, res) => {
+      most = Math.max(most, ++open);
+      res.on('close', () => open--);
+    });
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const addr = hang.address();
+    await route(300, SCOPE, `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hang`);
+    await route(300, OTHER_SCOPE, url);
+    const two = new EventDeliverer({
+      meta,
+      clock,
+      log: pino({ level: 'silent' }),
+      secrets: plain,
+      nodeId: 'n1',
+      concurrency: 2,
+      pollMs: 60_000,
+      reach: LOOPBACK,
+      mayInvoke,
+    });
+    try {
+      await emit();
+      await emit();
+      const theirs = await emit(OTHER_REGISTRY);
+      two.kick();
+      // The deadline only ends a hang (the other account's event held back for good).
+      for (const end = Date.now() + HANG_MS; !bodies.includes(theirs) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(bodies.includes(theirs), "the other account's event was delivered");
+      assert.equal(open, 1, "the other account's event went while this account's attempt still hung");
+      assert.equal(most, 1, "this account's two attempts never held both slots");
+    } finally {
+      await two.stop();
+      hang.closeAllConnections();
+      hang.close();
+    }
   });
 
   it('keeps within the destination rate limit: a second event in the same second waits', async () => {

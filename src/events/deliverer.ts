@@ -20,6 +20,7 @@ import type { Telemetry } from '../core/telemetry.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { ReachSettings } from '../core/outbound-reach.js';
+import { halfShare, KeyedSlots } from '../core/keyed-slots.js';
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
 import { DestinationSender, type MayInvoke, type Outcome, type Resolved } from './destination-sender.js';
@@ -81,13 +82,17 @@ export class EventDeliverer {
   private polling = false;
   private again = false;
   private readonly patterns = new Map<string, EventMatcher>();
-  /** Requests in flight (at most `concurrency`), and the attempts waiting for a slot. */
-  private sending = 0;
-  private readonly waiting: Array<() => void> = [];
+  /**
+   * Requests in flight: at most `concurrency`, and half of them for one account, so an account
+   * whose targets hang (each attempt holds its slot for the request timeout) cannot hold up
+   * every account's deliveries.
+   */
+  private readonly slots: KeyedSlots;
 
   private readonly sender: DestinationSender;
 
   constructor(private readonly opts: DelivererOptions) {
+    this.slots = new KeyedSlots(opts.concurrency, halfShare(opts.concurrency));
     this.sender = new DestinationSender({
       meta: opts.meta,
       clock: opts.clock,
@@ -290,17 +295,14 @@ export class EventDeliverer {
 
   /** One attempt, in a request slot; never throws. */
   private async attempt(p: DeliveryPayload, resolved?: Map<string, Promise<Resolved | { drop: string }>>): Promise<Outcome> {
-    // A slot is taken, or handed over by the attempt that frees it.
-    if (this.sending >= this.opts.concurrency) await new Promise<void>((r) => this.waiting.push(r));
-    else this.sending++;
+    // The account is the stored key's text before ':' (read without parsing: this never throws).
+    const release = await this.slots.take(p.registryId.split(':', 1)[0]!);
     try {
       return await this.deliver(p, resolved);
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.sending--;
+      release();
     }
   }
 

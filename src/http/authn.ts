@@ -170,6 +170,7 @@ export class Authenticator {
     const s = claims.subject;
     if (s.kind === 'role') {
       if (!(await this.basis.roleStands(claims.accountId, s.roleName, s.roleId))) throw new AuthError('UnrecognizedClient', UNRECOGNIZED_CLIENT_MESSAGE);
+      return this.basis.withManagedSessionPolicies(principal);
     } else if (s.kind === 'user') {
       // A GetSessionToken session acts with its user's tags as they are now (IAM's aws:PrincipalTag/*).
       const tags = await this.basis.userTags(principal, s.userId);

@@ -9,15 +9,18 @@ import { AuthError } from '../auth/errors.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { userArn, type Principal } from '../auth/principal.js';
 import { ExpiringCache, type ChangeSignal } from '../core/expiring-cache.js';
+import type { Policy } from '../iam/policy.js';
 import type { Tag } from './condition-keys/tags.js';
 
 const MAX_ENTRIES = 10_000;
+const NOTHING: Policy = { statements: [] };
 
 export class CredentialBasis {
   private readonly roles: ExpiringCache<boolean>;
   /** A user's tags (its aws:PrincipalTag/*) and unique id; false once the user is gone. */
   private readonly users: ExpiringCache<{ tags: readonly Tag[]; userId: string } | false>;
   private readonly keys: ExpiringCache<boolean>;
+  private readonly managed: ExpiringCache<Policy | false>;
 
   constructor(
     private readonly identities: IdentityAdmin,
@@ -26,6 +29,25 @@ export class CredentialBasis {
     this.roles = new ExpiringCache({ ...cache, maxEntries: MAX_ENTRIES });
     this.users = new ExpiringCache({ ...cache, maxEntries: MAX_ENTRIES });
     this.keys = new ExpiringCache({ ...cache, maxEntries: MAX_ENTRIES });
+    this.managed = new ExpiringCache({ ...cache, maxEntries: MAX_ENTRIES });
+  }
+
+  /**
+   * The session policies of a role session: its inline one and its managed ones (PolicyArns) as
+   * they are now, any of which may allow (STS: the session's permissions are the role's policies'
+   * intersection with the session policies). A managed policy gone allows nothing; none given:
+   * the principal as it is.
+   */
+  async withManagedSessionPolicies(p: Principal): Promise<Principal> {
+    const arns = p.session?.policyArns;
+    if (arns === undefined || arns.length === 0) return p;
+    const managed = await Promise.all(
+      arns.map(
+        async (arn) =>
+          (await this.managed.get(`${p.accountId}\n${arn}`, async () => (await this.identities.managedPolicyOf(p.accountId, arn)) ?? false)) || NOTHING,
+      ),
+    );
+    return { ...p, sessionPolicies: [...(p.sessionPolicies ?? []), ...managed] };
   }
 
   /** Whether the role still exists as the session assumed it: deleted, or deleted and made again (another id), it does not. */

@@ -14,23 +14,36 @@ import { requestOrigin } from './condition-keys/global.js';
 import { noteDenied } from './request-facts.js';
 
 export function importAccess(authorizer: Authorizer, principal: Principal, req: IncomingMessage, scope: RepoScope): ImportAccess {
+  const require = async (createsRepository: boolean) => {
+    const actions = [...(createsRepository ? ['ecr:CreateRepository'] : []), 'ecr:BatchImportUpstreamImage'];
+    for (const action of actions) {
+      await authorizer.check(principal, {
+        action,
+        resourceAccountId: accountOf(scope.registryKey),
+        region: regionOf(scope.registryKey),
+        repository: scope.name,
+        origin: requestOrigin(req),
+      });
+    }
+  };
   return {
     async check(createsRepository) {
-      const actions = [...(createsRepository ? ['ecr:CreateRepository'] : []), 'ecr:BatchImportUpstreamImage'];
       try {
-        for (const action of actions) {
-          await authorizer.check(principal, {
-            action,
-            resourceAccountId: accountOf(scope.registryKey),
-            region: regionOf(scope.registryKey),
-            repository: scope.name,
-            origin: requestOrigin(req),
-          });
-        }
+        await require(createsRepository);
       } catch (e) {
         if (!(e instanceof AccessDenied)) throw e;
         noteDenied(req, e.action, e.resource);
         throw new RegistryError(Codes.Denied, e.message);
+      }
+    },
+    async allows(createsRepository) {
+      try {
+        await require(createsRepository);
+        return true;
+      } catch (e) {
+        // Not a refusal of the request (it is served without the import): nothing to note.
+        if (e instanceof AccessDenied) return false;
+        throw e;
       }
     },
   };

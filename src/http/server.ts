@@ -104,9 +104,11 @@ export interface HttpServerOptions {
 
 export function createHttpServer(opts: HttpServerOptions): BerthServer {
   const kms = kmsOptions(opts);
-  // Built once: the authorizer's policy cache outlives requests.
+  // Built once: the authorizers' policy caches outlive requests (the ECR doors' KMS key-use
+  // judge was built per request until session 34, a fresh authorizer and cache each time).
   const cloudTrail = cloudTrailOptions(opts);
-  const consoleDoor = opts.console && consoleDoorOf(opts, opts.console, cloudTrail.authorizer);
+  const ecr = ecrOptions(opts);
+  const consoleDoor = opts.console && consoleDoorOf(opts, ecr, opts.console, cloudTrail.authorizer);
   const limits = opts.slowClients ?? DEFAULT_SLOW_CLIENT_LIMITS;
   const pacer = new BodyPacer();
   const responses = new ResponseWatch(limits);
@@ -117,7 +119,7 @@ export function createHttpServer(opts: HttpServerOptions): BerthServer {
     pacer.pace(req);
     // Node's HTTP/1.1 parser copies every body piece into a Buffer of its own (core/fresh-pieces.ts).
     if (!isHttp2(req)) markFreshPieces(req);
-    return handle(opts, { kms, cloudTrail, ...(consoleDoor && { console: consoleDoor }) }, req, res);
+    return handle(opts, { kms, cloudTrail, ecr, ...(consoleDoor && { console: consoleDoor }) }, req, res);
   });
   limitIdleConnections(server, limits);
   // A TLS connection's bytes are counted on its TLS socket, and its progress read from the TCP one under it (slow-clients.ts, tlsMeter).
@@ -152,8 +154,13 @@ function keyUseJudge(opts: HttpServerOptions): KeyUseJudge {
   return { authorizer, findKey: (arn) => service.keys.findByArn(arn) };
 }
 
-function consoleDoorOf(opts: HttpServerOptions, console: ConsoleOptions, iamAuthorizer: CloudTrailRouterOptions['authorizer']): ConsoleDoor {
-  const { authenticator: _, ...ecr } = ecrOptions(opts);
+function consoleDoorOf(
+  opts: HttpServerOptions,
+  ecrDoor: EcrRouterOptions,
+  console: ConsoleOptions,
+  iamAuthorizer: CloudTrailRouterOptions['authorizer'],
+): ConsoleDoor {
+  const { authenticator: _, ...ecr } = ecrDoor;
   return {
     ...console,
     authenticator: opts.authenticator,
@@ -184,7 +191,7 @@ function kmsOptions(opts: HttpServerOptions): KmsRouterOptions {
 
 async function handle(
   opts: HttpServerOptions,
-  doors: { kms: KmsRouterOptions; cloudTrail: CloudTrailRouterOptions; console?: ConsoleDoor },
+  doors: { kms: KmsRouterOptions; cloudTrail: CloudTrailRouterOptions; ecr: EcrRouterOptions; console?: ConsoleDoor },
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -205,11 +212,11 @@ async function handle(
     const url = new URL(rawUrl, 'http://berth.invalid');
     const path = url.pathname;
     if (path === '/' && isEcrRequest(req)) {
-      await routeEcr(ecrOptions(opts), req, res);
+      await routeEcr(doors.ecr, req, res);
       return;
     }
     if (path === '/' && isEcrPublicRequest(req)) {
-      await routeJsonApi(ECR_PUBLIC_API, ecrOptions(opts), req, res);
+      await routeJsonApi(ECR_PUBLIC_API, doors.ecr, req, res);
       return;
     }
     if (path === '/' && isKmsRequest(req)) {

@@ -36,6 +36,11 @@ export interface Policy {
   variables?: boolean;
   /** When set, the policy governs only these actions (a registry policy under scope V1). */
   onlyActions?: string[];
+  /**
+   * A trust policy's principal ARNs bound to the unique id of the user or role each named when it
+   * was saved: such an ARN names only that user or role, not one made again under the name.
+   */
+  principalIds?: Record<string, string>;
 }
 
 export class PolicyError extends Error {

@@ -139,10 +139,13 @@ export function concurrencyContract(test: ContractTest): void {
     }
   });
 
-  test('the upload-session limit holds across nodes', async ({ a, b }) => {
+  test("an account's upload-session cap holds across nodes", async ({ a, b }) => {
     const id = await repo(a);
-    const created = await Promise.all(Array.from({ length: 12 }, (_, n) => (n % 2 ? a : b).uploads.create({ id: `s${n}`, repositoryId: id, now: at(n) }, 5)));
-    assert.equal(created.filter(Boolean).length, 5);
+    const open = (n: number) =>
+      (n % 2 ? a : b).uploads.create({ id: `s${n}`, repositoryId: id, accountId: '123456789012', now: at(n) }, { perAccount: 5, total: 100 });
+    const created = await Promise.all(Array.from({ length: 12 }, (_, n) => open(n)));
+    assert.equal(created.filter((c) => c === 'created').length, 5);
+    assert.equal(created.filter((c) => c === 'account').length, 7);
   });
 
   test('pull times recorded by two nodes only move forward', async ({ a, b }) => {

@@ -102,7 +102,7 @@ export function gcContract(test: ContractTest): void {
       ['u3', 20],
       ['u4', 90],
     ] as const)
-      await a.uploads.create({ id: u, repositoryId: id, now: at(t) }, 100);
+      await a.uploads.create({ id: u, repositoryId: id, accountId: '123456789012', now: at(t) }, { perAccount: 100, total: 100 });
     assert.deepEqual(await a.gc.idleUploads(at(50), 10), ['u2', 'u3', 'u1']);
     assert.deepEqual(await a.gc.idleUploads(at(50), 2), ['u2', 'u3']);
     await a.uploads.setSize('u2', 10, at(60));

@@ -97,7 +97,7 @@ export function quotaContract(test: ContractTest): void {
     );
     const id = await repo(a);
     await blob(a, id, 'x');
-    assert.ok(await a.uploads.create({ id: 'u1', repositoryId: id, now: at() }, 10));
+    assert.ok(await a.uploads.create({ id: 'u1', repositoryId: id, accountId: '123456789012', now: at() }, { perAccount: 10, total: 10 }));
     assert.deepEqual(await a.quotas.uploadParts('u1'), { parts: 0, lastPartBytes: 0 });
     await a.quotas.recordUploadPart('u1', 5000);
     await b.quotas.recordUploadPart('u1', 20);

@@ -1,5 +1,6 @@
 /** Contract: repositories, tags, upload sessions and image queries (see contract-suite.ts). */
 import assert from 'node:assert/strict';
+import { accountOf } from '../core/registry-key.js';
 import { repositoryPolicyScope, registryPolicyScope } from './policy-scopes.js';
 import { allPages, at, blob, byteOrder, dg, OTHER_REGISTRY, push, REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
 
@@ -138,18 +139,26 @@ export function repositoryContract(test: ContractTest): void {
     assert.equal(await a.manifests.findByTag(id, 'a-b'), undefined);
   });
 
-  test('upload sessions: a limit on open sessions, progress, deletion', async ({ a }) => {
+  test('upload sessions: caps per account and in all, progress, deletion', async ({ a }) => {
     const id = await repo(a);
-    assert.equal(await a.uploads.create({ id: 'u1', repositoryId: id, now: at(1) }, 2), true);
-    assert.equal(await a.uploads.create({ id: 'u2', repositoryId: id, now: at(2) }, 2), true);
-    assert.equal(await a.uploads.create({ id: 'u3', repositoryId: id, now: at(3) }, 2), false);
+    const other = await repo(a, 'x/y', OTHER_REGISTRY);
+    const mine = { repositoryId: id, accountId: accountOf(REGISTRY) };
+    const theirs = { repositoryId: other, accountId: accountOf(OTHER_REGISTRY) };
+    const limits = { perAccount: 2, total: 3 };
+    assert.equal(await a.uploads.create({ id: 'u1', ...mine, now: at(1) }, limits), 'created');
+    assert.equal(await a.uploads.create({ id: 'u2', ...mine, now: at(2) }, limits), 'created');
+    assert.equal(await a.uploads.create({ id: 'u3', ...mine, now: at(3) }, limits), 'account', "the account's cap");
+    assert.equal(await a.uploads.find('u3'), undefined, 'a refused session is not made');
+    assert.equal(await a.uploads.create({ id: 'o1', ...theirs, now: at(3) }, limits), 'created', "another account's sessions are its own");
+    assert.equal(await a.uploads.create({ id: 'o2', ...theirs, now: at(3) }, limits), 'total', 'the ceiling on all');
     assert.equal(await a.uploads.setSize('u1', 4096, at(10)), true);
     assert.deepEqual(await a.uploads.find('u1'), { id: 'u1', repositoryId: id, size: 4096, createdAt: at(1), updatedAt: at(10) });
     assert.equal(await a.uploads.delete('u1'), true);
     assert.equal(await a.uploads.delete('u1'), false);
     assert.equal(await a.uploads.setSize('u1', 1, at(11)), false, 'a session gone is reported');
     assert.equal(await a.uploads.find('u1'), undefined);
-    assert.equal(await a.uploads.create({ id: 'u3', repositoryId: id, now: at(3) }, 2), true);
+    assert.equal(await a.uploads.create({ id: 'u3', ...mine, now: at(3) }, limits), 'created', 'a slot freed is taken');
+    assert.equal(await a.uploads.create({ id: 'o2', ...theirs, now: at(3) }, { perAccount: 2, total: 4 }), 'created');
   });
 
   test('images: listing by tag status in digest order, sizes, tags, children, parents', async ({ a }) => {

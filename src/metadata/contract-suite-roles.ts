@@ -50,6 +50,24 @@ export function rolesContract(test: ContractTest): void {
     assert.deepEqual(await b.roles.rolePolicies(ACCOUNT, 'pusher'), []);
   });
 
+  test('roles: the ids a trust policy names, kept with it and replaced with it, none for a role saved without', async ({ a, b }) => {
+    await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });
+    const ids = { 'arn:aws:iam::123456789012:user/bob': 'AIDABOB' };
+    await a.roles.createRole(role('bound', { trustPrincipalIds: ids }));
+    await a.roles.createRole(role('legacy'));
+    assert.deepEqual((await b.roles.role(ACCOUNT, 'bound'))?.trustPrincipalIds, ids);
+    assert.equal('trustPrincipalIds' in (await b.roles.role(ACCOUNT, 'legacy'))!, false, 'none is no key, not null');
+    assert.equal(await a.roles.updateRole(ACCOUNT, 'bound', { description: 'd' }), true);
+    assert.deepEqual((await b.roles.role(ACCOUNT, 'bound'))?.trustPrincipalIds, ids, 'kept by a change that is not the trust policy');
+    await a.roles.updateRole(ACCOUNT, 'bound', { trustPolicy: '{"Statement":[1]}', trustPrincipalIds: {} });
+    assert.deepEqual((await b.roles.role(ACCOUNT, 'bound'))?.trustPrincipalIds, {});
+    await a.roles.updateRole(ACCOUNT, 'legacy', { trustPolicy: '{"Statement":[2]}', trustPrincipalIds: ids });
+    assert.deepEqual(
+      (await b.roles.listRoles(ACCOUNT)).map((r) => r.trustPrincipalIds),
+      [{}, ids],
+    );
+  });
+
   test('permissions boundaries: set with the user or role, replaced, removed, gone with the row', async ({ a, b }) => {
     const pb = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
     await a.identities.createAccount({ id: ACCOUNT, name: 'main', now: at(0) });

@@ -99,8 +99,8 @@ export function usageContract(test: ContractTest): void {
     const web = await repo(a, 'team/web');
     assert.equal(await b.usage.openUploads(), 0);
     assert.deepEqual(await b.usage.jobQueues(), []);
-    await a.uploads.create({ id: 'u1', repositoryId: web, now: at() }, 10);
-    await a.uploads.create({ id: 'u2', repositoryId: web, now: at() }, 10);
+    await a.uploads.create({ id: 'u1', repositoryId: web, accountId: '123456789012', now: at() }, { perAccount: 10, total: 10 });
+    await a.uploads.create({ id: 'u2', repositoryId: web, accountId: '123456789012', now: at() }, { perAccount: 10, total: 10 });
     await a.jobs.enqueue([{ kind: 'scan', payload: {} }], at(5000));
     await a.jobs.enqueue(
       [

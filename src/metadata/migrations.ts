@@ -769,6 +769,29 @@ export const migrations: Migration[] = [
       ];
     },
   },
+  {
+    version: 32,
+    name: "the unique ids a role's trust policy names",
+    sql: () => [
+      // A JSON object: principal ARN -> the unique id of the user or role it named when the trust
+      // policy was saved. Existing roles have none, and their trust policies match by ARN as before.
+      `ALTER TABLE roles ADD COLUMN trust_principal_ids TEXT`,
+    ],
+  },
+  {
+    version: 33,
+    name: "upload sessions' account",
+    sql: (d) => {
+      // The open-session cap is per account (one account's pusher must not refuse every
+      // account's uploads), so a session carries its account and the count is an index range.
+      const colon = d.position("':'", 'r.registry_id');
+      return [
+        `ALTER TABLE uploads ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`,
+        `UPDATE uploads SET account_id = (SELECT substr(r.registry_id, 1, ${colon} - 1) FROM repositories r WHERE r.id = uploads.repository_id)`,
+        `CREATE INDEX uploads_account ON uploads (account_id)`,
+      ];
+    },
+  },
 ];
 
 /** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */

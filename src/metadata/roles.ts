@@ -21,6 +21,12 @@ export interface RoleRecord {
   /** The ARN of the managed policy set as the role's permissions boundary, if any. */
   permissionsBoundary?: string;
   createdAt: Date;
+  /**
+   * The unique ids of the IAM users and roles the trust policy names by ARN, as they were when it
+   * was saved (IAM binds a principal's ARN to its id then), so one deleted and made again under
+   * the name is not named. Absent for trust policies saved before Berth kept them.
+   */
+  trustPrincipalIds?: Record<string, string>;
 }
 
 /** Same shape as a user's: inline (name + document) or managed (ARN). */
@@ -41,7 +47,11 @@ export interface RoleStore {
   role(accountId: string, name: string): Promise<RoleRecord | undefined>;
   listRoles(accountId: string): Promise<RoleRecord[]>;
   /** Updates the mutable fields; false when the role is gone. */
-  updateRole(accountId: string, name: string, changes: Partial<Pick<RoleRecord, 'trustPolicy' | 'description' | 'maxSessionDuration'>>): Promise<boolean>;
+  updateRole(
+    accountId: string,
+    name: string,
+    changes: Partial<Pick<RoleRecord, 'trustPolicy' | 'trustPrincipalIds' | 'description' | 'maxSessionDuration'>>,
+  ): Promise<boolean>;
   /** Deletes the role with its policies. */
   deleteRole(accountId: string, name: string): Promise<boolean>;
   /** Sets (an ARN) or removes (null) the role's permissions boundary; false when the role is gone. */
@@ -74,6 +84,7 @@ export interface RoleRow {
   tags: string;
   permissions_boundary: string | null;
   created_at: number;
+  trust_principal_ids: string | null;
 }
 
 export interface OidcProviderRow {
@@ -96,6 +107,7 @@ export const roleValues = (r: Omit<RoleRecord, 'createdAt'> & { now: Date }): un
   JSON.stringify(r.tags),
   r.permissionsBoundary ?? null,
   r.now.getTime(),
+  r.trustPrincipalIds === undefined ? null : JSON.stringify(r.trustPrincipalIds),
 ];
 
 export const toRole = (r: RoleRow): RoleRecord => ({
@@ -109,6 +121,7 @@ export const toRole = (r: RoleRow): RoleRecord => ({
   tags: JSON.parse(r.tags) as Array<{ Key: string; Value: string }>,
   ...(r.permissions_boundary !== null && r.permissions_boundary !== undefined && { permissionsBoundary: r.permissions_boundary }),
   createdAt: new Date(Number(r.created_at)),
+  ...(typeof r.trust_principal_ids === 'string' && { trustPrincipalIds: JSON.parse(r.trust_principal_ids) as Record<string, string> }),
 });
 
 export const toOidcProvider = (r: OidcProviderRow): OidcProviderRecord => ({

@@ -285,9 +285,20 @@ export interface UploadRecord {
   updatedAt: Date;
 }
 
+/** The open-session caps a new upload session is checked against, in its transaction. */
+export interface UploadLimits {
+  /** Sessions open in the session's account (every repository and region of it). */
+  perAccount: number;
+  /** Sessions open in the whole deployment: the ceiling that protects the machine. */
+  total: number;
+}
+
+/** What `UploadStore.create` did: made the session, or which cap refused it. */
+export type UploadCreation = 'created' | 'account' | 'total';
+
 export interface UploadStore {
-  /** Creates the session unless `limit` sessions are already open; false when over the limit. */
-  create(upload: { id: string; repositoryId: number; now: Date }, limit: number): Promise<boolean>;
+  /** Creates the session unless a cap of `limits` is reached; says which cap refused it. */
+  create(upload: { id: string; repositoryId: number; accountId: string; now: Date }, limits: UploadLimits): Promise<UploadCreation>;
   find(id: string): Promise<UploadRecord | undefined>;
   /** Records progress; false if the session is gone (cancelled or finished elsewhere). */
   setSize(id: string, size: number, now: Date): Promise<boolean>;

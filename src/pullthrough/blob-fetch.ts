@@ -103,6 +103,10 @@ export class BlobFetch {
     // The upload tails the spool as the clients do (without waiting for a verdict it makes), so
     // the upstream is read as fast as it sends, never at the pace of the commit path.
     const upload = this.tail(false)!;
+    // A failure reaches the commit through `committed`; the upload stream is destroyed with it
+    // below, possibly when the commit no longer listens to it. An 'error' event nobody listens
+    // to ends the process: an upstream that drops a connection mid-blob took the node down.
+    upload.on('error', () => undefined);
     const committed = this.source.commit(upload);
     committed.catch((e: unknown) => {
       // The registry refused the bytes (a quota, a full disk): the upstream need not go on.

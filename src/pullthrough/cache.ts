@@ -20,8 +20,9 @@ import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
+import { halfShare } from '../core/keyed-slots.js';
 import type { Reference, Tag } from '../core/names.js';
-import { registryKeyText } from '../core/registry-key.js';
+import { accountOf, registryKeyText } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
 import type { RepositoryRecord } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
@@ -38,6 +39,8 @@ export type { PulledManifest } from './upstream-content.js';
 /** Who pulls: may they import from upstream (and create the repository)? Throws Denied if not. */
 export interface ImportAccess {
   check(createsRepository: boolean): Promise<void>;
+  /** The same question, for work the pull can do without (a tag's re-check): false, not Denied. */
+  allows(createsRepository: boolean): Promise<boolean>;
 }
 
 /** A blob the registry lacked: now streaming from its upstream fetch, or already stored (read it as usual). */
@@ -50,7 +53,7 @@ export interface PullThroughCacheOptions {
   tagRecheckMs: number;
   /** An upstream silent this long (headers or body) has failed. */
   upstreamTimeoutMs: number;
-  /** Blob fetches in flight on this node; more are refused (429) until some end. */
+  /** Blob fetches in flight on this node (half of them per account at most); more are refused (429) until some end. */
   maxFetches: number;
 }
 
@@ -138,6 +141,10 @@ export class PullThroughCache {
     if (now - state.checkedAt < this.opts.tagRecheckMs) return undefined;
     const rule = await this.rules.ruleFor(scope.registryKey, scope.name);
     if (!rule) return undefined;
+    // Before the upstream is asked (with the rule's credentials): a caller who may not import is
+    // served what is cached, as ECR serves it, and costs the upstream nothing. The tag stays due,
+    // for the next caller who may import.
+    if (!(await access.allows(false))) return undefined;
     try {
       const upstream = await this.upstreamDigest(scope, rule, tag);
       if (upstream === local.digest) {
@@ -267,11 +274,17 @@ export class PullThroughCache {
 
   /** The fetch of a blob in flight for the repository, or a new one. */
   private async blobFetch(scope: RepoScope, repo: RepositoryRecord, rule: PullThroughRule, digest: Digest): Promise<BlobFetch> {
-    const key = `${repo.id}\n${digest}`;
+    const account = `${accountOf(scope.registryKey)}\n`;
+    const key = `${account}${repo.id}\n${digest}`;
     const inFlight = this.fetches.get(key);
     if (inFlight) return inFlight;
-    if (this.fetches.size >= this.opts.maxFetches) {
-      throw new RegistryError(Codes.TooManyRequests, 'the pull-through cache is fetching as many blobs as it may; retry shortly', undefined, {
+    // The node's fetches are shared by every account: one account's rule pointing at a slow
+    // upstream (its own, perhaps) may hold half of them, never all.
+    let mine = 0;
+    for (const k of this.fetches.keys()) if (k.startsWith(account)) mine++;
+    if (this.fetches.size >= this.opts.maxFetches || mine >= halfShare(this.opts.maxFetches)) {
+      const whose = this.fetches.size >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
+      throw new RegistryError(Codes.TooManyRequests, `${whose} is fetching as many blobs as it may; retry shortly`, undefined, {
         retryAfterSeconds: 1,
       });
     }

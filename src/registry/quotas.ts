@@ -43,6 +43,12 @@ export const QUOTAS = {
   replicationRules: { title: 'Rules per replication configuration', ecr: 10, berth: 10, unit: 'count' },
   replicationDestinations: { title: 'Unique destinations across all rules in a replication configuration', ecr: 25, berth: 25, unit: 'count' },
   replicationFiltersPerRule: { title: 'Filters per rule in a replication configuration', ecr: 100, berth: 100, unit: 'count' },
+  /**
+   * Berth's own: upload sessions open at once in an account, so one account's pusher cannot use
+   * up the deployment's `maxUploadSessions` and refuse every account's uploads. A session is
+   * freed when its upload completes, is cancelled, or is idle for `uploadMaxAgeSeconds`.
+   */
+  uploadSessions: { title: 'Open upload sessions per account', ecr: undefined, berth: 1000, unit: 'count' },
   /** Managed signing's Signer stand-in: profiles per account and region, canceled ones included (each keeps its sealed key). */
   signingProfiles: { title: 'Signing profiles (AWS Signer)', ecr: undefined, berth: 1000, unit: 'count' },
 } as const satisfies Record<string, QuotaDefinition>;

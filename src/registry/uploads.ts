@@ -6,7 +6,7 @@
  * completion. A digest becomes visible only after the blob is durable and
  * its bytes were verified (design decision 2).
  */
-import type { RegistryKey } from '../core/registry-key.js';
+import { accountOf, type RegistryKey } from '../core/registry-key.js';
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../core/dige
 import { Codes, isStorageFull, RegistryError } from '../core/errors.js';
 import { markFreshPieces, yieldsFreshPieces } from '../core/fresh-pieces.js';
 import { GC_CLAIM_STALE_MS } from '../metadata/gc.js';
-import type { UploadRecord } from '../metadata/types.js';
+import type { UploadCreation, UploadLimits, UploadRecord } from '../metadata/types.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import type { HashSession } from './hash-pool.js';
 import { repositoryForPush } from './create-on-push.js';
@@ -26,6 +26,31 @@ import { quotaExceeded, type Quotas } from './quotas.js';
 const GC_BUSY_RETRY_MS = 20;
 /** ...this many times (a deletion takes one unlink per blob), then fails with a retriable error. */
 const GC_BUSY_TRIES = 250;
+
+/**
+ * When a refused session may be tried again: sessions free up as pushes finish, and a client
+ * that retried at once would only add load. Not a promise; the abandoned ones last longer.
+ */
+const SESSION_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * A cap on open sessions reached: a wait can help, so 429 TOOMANYREQUESTS with Retry-After on
+ * /v2 and LimitExceededException on the JSON API (Codes.TooManyRequests).
+ */
+function tooManySessions(refusal: Exclude<UploadCreation, 'created'>, limits: UploadLimits): RegistryError {
+  const message =
+    refusal === 'account'
+      ? `The account has ${limits.perAccount} open upload sessions (quota uploadSessions); finish or cancel some, or retry later.`
+      : `The registry has ${limits.total} open upload sessions (maxUploadSessions); retry later.`;
+  return new RegistryError(
+    Codes.TooManyRequests,
+    message,
+    { limit: refusal === 'account' ? 'uploadSessions' : 'maxUploadSessions' },
+    {
+      retryAfterSeconds: SESSION_RETRY_AFTER_SECONDS,
+    },
+  );
+}
 
 /** The running sha256 of an upload whose bytes all passed through this process. */
 interface HashState {
@@ -60,8 +85,10 @@ export class Uploads {
   async start(scope: RepoScope): Promise<UploadStatus> {
     const repo = await repositoryForPush(this.ctx, scope, this.quotas);
     const id = randomUUID();
-    const created = await this.ctx.meta.uploads.create({ id, repositoryId: repo.id, now: this.ctx.clock.now() }, this.ctx.limits.maxUploadSessions);
-    if (!created) throw new RegistryError(Codes.TooManyRequests, 'too many open upload sessions; finish or cancel some');
+    const limits = { perAccount: await this.quotas.value(scope.registryKey, 'uploadSessions'), total: this.ctx.limits.maxUploadSessions };
+    const accountId = accountOf(scope.registryKey);
+    const created = await this.ctx.meta.uploads.create({ id, repositoryId: repo.id, accountId, now: this.ctx.clock.now() }, limits);
+    if (created !== 'created') throw tooManySessions(created, limits);
     return { id, size: 0 };
   }
 

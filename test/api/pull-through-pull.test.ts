@@ -60,6 +60,8 @@ type BlobMode = { kind: 'hold'; release: Promise<void> } | { kind: 'stall' } | {
 /** A loopback proxy in front of an upstream: counts blob GETs, and holds, stalls or fails some. */
 class UpstreamProxy {
   readonly blobGets = new Map<string, number>();
+  /** Requests (any method) for each manifest path. */
+  readonly manifestAsks = new Map<string, number>();
   readonly modes = new Map<string, BlobMode>();
   /** Manifest requests answered 500 while set. */
   failManifests = false;
@@ -74,6 +76,7 @@ class UpstreamProxy {
       const path = req.url ?? '/';
       const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path)?.[1];
       if (blob && req.method === 'GET') this.blobGets.set(blob, (this.blobGets.get(blob) ?? 0) + 1);
+      if (path.includes('/manifests/')) this.manifestAsks.set(path, (this.manifestAsks.get(path) ?? 0) + 1);
       const mode = blob ? this.modes.get(blob) : undefined;
       if (mode?.kind === 'fail' || (this.failManifests && path.includes('/manifests/'))) {
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"upstream broke"}]}');
@@ -465,5 +468,19 @@ describe('pull-through cache: the pull path', () => {
     assert.equal((await get(puller, 'v2')).status, 200, 'BatchImportUpstreamImage imports into an existing repository');
     const viaApi = await ecrClient(berth, puller.keys).send(new BatchGetImageCommand({ repositoryName: 'hub/team/guarded', imageIds: [{ imageTag: 'v2' }] }));
     assert.equal(viaApi.images?.[0]?.imageId?.imageDigest, newer.manifestDigest);
+
+    // v1 is due for its re-check: the upstream is asked only for a caller who may import.
+    pastRecheck();
+    const asks = () => proxy.manifestAsks.get('/v2/team/guarded/manifests/v1') ?? 0;
+    const asked = asks();
+    const cached = await get(reader, 'v1');
+    assert.equal(cached.headers.get('docker-content-digest'), image.manifestDigest, 'served from the cache');
+    const readerApi = await ecrClient(berth, reader.keys).send(
+      new BatchGetImageCommand({ repositoryName: 'hub/team/guarded', imageIds: [{ imageTag: 'v1' }] }),
+    );
+    assert.equal(readerApi.images?.[0]?.imageId?.imageDigest, image.manifestDigest);
+    assert.equal(asks(), asked, 'a caller without ecr:BatchImportUpstreamImage makes no upstream request');
+    assert.equal((await get(puller, 'v1')).status, 200);
+    assert.ok(asks() > asked, 'the tag stayed due: the next caller who may import re-checks it');
   });
 });

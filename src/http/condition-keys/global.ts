@@ -78,6 +78,9 @@ export function globalConditionKeys(input: GlobalKeysInput): ConditionContext {
     // leaves the key out for long-term access keys, as here).
     'aws:TokenIssueTime': session?.issuedAt.toISOString(),
     'aws:MultiFactorAuthPresent': session !== undefined ? 'false' : undefined,
+    // Set once in a role chain and kept by every session chained from it (IAM's "Monitor and
+    // control actions taken with assumed roles").
+    'aws:SourceIdentity': session?.sourceIdentity,
   };
 }
 

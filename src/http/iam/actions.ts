@@ -7,10 +7,11 @@ import type { IdentityAdmin } from '../../auth/identity-admin.js';
 import type { AccessKeyRecord, UserRecord } from '../../metadata/identities.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AssumedRole, SecurityTokenService, TemporaryCredentials } from '../../auth/sts.js';
+import type { WebIdentityRequest } from '../../auth/web-identity.js';
 import type { IdentityPolicies } from '../identity-policies.js';
 import { boundaryXml } from './boundary-actions.js';
 import { attachedPage, inlinePage, pageOf } from './paging.js';
-import { tagMembers } from './role-actions.js';
+import { members, tagMembers } from './role-actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 import { integerParam } from '../model/query.js';
 import type { ConditionContext } from '../condition-keys/global.js';
@@ -39,7 +40,7 @@ export interface QueryCall {
 
 /** Verifies a web identity token and assumes the role it asks for (auth/web-identity.ts). */
 export interface WebIdentityDoor {
-  assumeRole(req: { token: string; roleArn: string; sessionName: string; durationSeconds?: number; policy?: string; context: ConditionContext }): Promise<{
+  assumeRole(req: WebIdentityRequest & { context: ConditionContext }): Promise<{
     assumed: AssumedRole;
     subject: string;
     audience: string;
@@ -167,6 +168,17 @@ function stsOf(call: QueryCall): StsDoor {
   return call.sts;
 }
 
+/** `PolicyArns.member.N.arn`: the managed session policies; undefined when none is given. */
+function policyArnsOf(form: URLSearchParams): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    const arn = form.get(`PolicyArns.member.${i}.arn`);
+    if (arn === null) break;
+    out.push(arn);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 /** DurationSeconds, an integer by the time an action runs (input.ts refused any other). */
 const duration = (form: URLSearchParams): number | undefined => integerParam(form, 'DurationSeconds');
 
@@ -188,6 +200,9 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const policyArns = policyArnsOf(f);
+    const transitiveTagKeys = members(f, 'TransitiveTagKeys');
+    const sourceIdentity = f.get('SourceIdentity');
     const roleArn = required(f, 'RoleArn');
     const callerPolicies = await sts.callerPolicies(call.principal);
     const assumed = await sts.service.assumeRole(call.principal, callerPolicies, {
@@ -195,13 +210,17 @@ export const stsActions: Record<string, QueryAction> = {
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       tags: tagMembers(f),
+      ...(transitiveTagKeys.length > 0 && { transitiveTagKeys }),
+      ...(sourceIdentity !== null && { sourceIdentity }),
       context: { ...call.globalKeys(accountOfArn(roleArn), callerPolicies.userId), ...assumeRoleKeys(f) },
     });
     return {
       Credentials: credentialsXml(assumed.credentials),
       AssumedRoleUser: { AssumedRoleId: assumed.assumedRoleId, Arn: assumed.arn },
       PackedPolicySize: assumed.packedPolicySize,
+      ...(assumed.sourceIdentity !== undefined && { SourceIdentity: assumed.sourceIdentity }),
     };
   },
   async AssumeRoleWithWebIdentity(call) {
@@ -209,6 +228,7 @@ export const stsActions: Record<string, QueryAction> = {
     const f = call.form;
     const d = duration(f);
     const policy = f.get('Policy');
+    const policyArns = policyArnsOf(f);
     const roleArn = required(f, 'RoleArn');
     const r = await call.webIdentity.assumeRole({
       token: required(f, 'WebIdentityToken'),
@@ -216,6 +236,7 @@ export const stsActions: Record<string, QueryAction> = {
       sessionName: required(f, 'RoleSessionName'),
       ...(d !== undefined && { durationSeconds: d }),
       ...(policy !== null && { policy }),
+      ...(policyArns !== undefined && { policyArns }),
       context: call.globalKeys(accountOfArn(roleArn)),
     });
     return {
@@ -223,6 +244,7 @@ export const stsActions: Record<string, QueryAction> = {
       SubjectFromWebIdentityToken: r.subject,
       AssumedRoleUser: { AssumedRoleId: r.assumed.assumedRoleId, Arn: r.assumed.arn },
       PackedPolicySize: r.assumed.packedPolicySize,
+      ...(r.assumed.sourceIdentity !== undefined && { SourceIdentity: r.assumed.sourceIdentity }),
       Provider: r.provider,
       Audience: r.audience,
     };

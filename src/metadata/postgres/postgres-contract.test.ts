@@ -11,6 +11,7 @@ import { gcContract } from '../contract-suite-gc.js';
 import { queueContract } from '../contract-suite-queue.js';
 import { repositoryContract } from '../contract-suite-repositories.js';
 import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
+import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
 import { metadataContract } from '../contract-suite.js';
 import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
 import { migrations } from '../migrations.js';
@@ -93,7 +94,7 @@ describe('postgres engine', { skip }, () => {
     }
   });
 
-  it('a database from before migration 28 (IAM names that differ only in case, a signing configuration as a named document) migrates and keeps both', async () => {
+  it('a database from before migration 28 (IAM names that differ only in case, a signing configuration as a named document, open upload sessions) migrates and keeps them', async () => {
     const db = await server!.newDatabase();
     const pool = createPool(db.connectionString, 1);
     try {
@@ -103,13 +104,14 @@ describe('postgres engine', { skip }, () => {
           for (const stmt of m.sql(postgresDialect)) await tx.query(stmt);
           await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [m.version, m.name]);
         }
-        for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL]) await tx.query(stmt);
+        for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL]) await tx.query(stmt);
       });
       await pool.end();
       const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
       try {
         await checkLegacyTwins(store);
         await checkLegacySigning(store);
+        await checkLegacyUploads(store);
       } finally {
         await store.close();
       }

@@ -7,7 +7,8 @@ import { createPostgresEntityPolicies } from './entity-policies.js';
 import { changePostgresTags } from './entity-tags.js';
 import { changes, one, rows, type PgContext } from './pool.js';
 
-const ROLE_COLUMNS = 'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at';
+const ROLE_COLUMNS =
+  'account_id, name, role_id, path, trust_policy, description, max_session_duration, tags, permissions_boundary, created_at, trust_principal_ids';
 const INSERT_ROLE = insertUnlessNameTaken('roles', ROLE_COLUMNS.split(', '), pgPh, boundaryExistsSql(pgPh(1), pgPh(9), ' FOR SHARE'));
 const PROVIDER_COLUMNS = 'account_id, url, client_ids, thumbprints, created_at';
 
@@ -38,9 +39,16 @@ export function createPostgresRoles(ctx: PgContext): RoleStore {
     async updateRole(accountId, name, c) {
       const n = await changes(
         pool,
-        `UPDATE roles SET trust_policy = COALESCE($1, trust_policy), description = COALESCE($2, description),
-         max_session_duration = COALESCE($3, max_session_duration) WHERE account_id = $4 AND name = $5`,
-        [c.trustPolicy ?? null, c.description ?? null, c.maxSessionDuration ?? null, accountId, name],
+        `UPDATE roles SET trust_policy = COALESCE($1, trust_policy), trust_principal_ids = COALESCE($6, trust_principal_ids),
+         description = COALESCE($2, description), max_session_duration = COALESCE($3, max_session_duration) WHERE account_id = $4 AND name = $5`,
+        [
+          c.trustPolicy ?? null,
+          c.description ?? null,
+          c.maxSessionDuration ?? null,
+          accountId,
+          name,
+          c.trustPrincipalIds === undefined ? null : JSON.stringify(c.trustPrincipalIds),
+        ],
       );
       return n > 0;
     },

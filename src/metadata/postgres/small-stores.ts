@@ -4,7 +4,7 @@
  * Most are single statements; the two with a check-then-write rule make the rule race-free:
  * a preview starts by one conditional upsert, and upload creations serialize on an advisory lock.
  */
-import type { LifecyclePreviewStore, PolicyStore, RegistrySettingsStore, TagStore, UploadRecord, UploadStore } from '../types.js';
+import type { LifecyclePreviewStore, PolicyStore, RegistrySettingsStore, TagStore, UploadCreation, UploadRecord, UploadStore } from '../types.js';
 import { writeRemovalEventsIn } from './events.js';
 import { changes, LOCK_NAMESPACE, one, rows, withTransaction, type PgContext } from './pool.js';
 import { registryKeyText } from '../../core/registry-key.js';
@@ -42,21 +42,25 @@ interface UploadRow {
 
 export function createPostgresUploads({ pool }: PgContext): UploadStore {
   return {
-    async create(u, limit) {
-      return withTransaction(pool, async (tx) => {
-        // The limit is on all open sessions: count-then-insert is a write skew between nodes
+    async create(u, limits) {
+      return withTransaction(pool, async (tx): Promise<UploadCreation> => {
+        // The caps are on open sessions: count-then-insert is a write skew between nodes
         // under any isolation short of SERIALIZABLE, and SERIALIZABLE would abort most
         // concurrent creations (each reads the whole table). A transaction-scoped advisory lock
-        // makes creators take turns instead; each holds it for two statements.
+        // makes creators take turns instead; each holds it for three statements.
         await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.uploads]);
-        const n = (await one<{ n: number }>(tx, 'SELECT COUNT(*) AS n FROM uploads'))!.n;
-        if (n >= limit) return false;
-        await tx.query('INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)', [
+        // The account's cap first: it is the one its own caller can act on.
+        const mine = Number((await one<{ n: string }>(tx, 'SELECT COUNT(*) AS n FROM uploads WHERE account_id = $1', [u.accountId]))!.n);
+        if (mine >= limits.perAccount) return 'account';
+        const n = Number((await one<{ n: string }>(tx, 'SELECT COUNT(*) AS n FROM uploads'))!.n);
+        if (n >= limits.total) return 'total';
+        await tx.query('INSERT INTO uploads (id, repository_id, account_id, size, created_at, updated_at) VALUES ($1, $2, $3, 0, $4, $4)', [
           u.id,
           u.repositoryId,
+          u.accountId,
           u.now.getTime(),
         ]);
-        return true;
+        return 'created';
       });
     },
     async find(id) {

@@ -60,11 +60,13 @@ function toSummary(r: Row): ImageSummary {
   return s;
 }
 
+// `select` ends `FROM manifests m`. The listing's index is named: once the database has been
+// ANALYZEd (by an operator; Berth never does), the planner takes the table's own key instead,
+// which is not covering, from 100 images up (sqlite-query-shapes.test.ts).
 const pageSql = (select: string) =>
-  Object.fromEntries((Object.keys(TAG_FILTER) as TagStatus[]).map((k) => [k, `${select} ${PAGE_WHERE} ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`])) as Record<
-    TagStatus,
-    string
-  >;
+  Object.fromEntries(
+    (Object.keys(TAG_FILTER) as TagStatus[]).map((k) => [k, `${select} INDEXED BY manifests_listing ${PAGE_WHERE} ${TAG_FILTER[k]} ORDER BY m.digest LIMIT ?`]),
+  ) as Record<TagStatus, string>;
 /** A DescribeImages page, per tag filter (its plan: sqlite-query-shapes.test.ts). */
 export const LIST_SQL = pageSql(SELECT);
 /** A ListImages page: half the cost of a `list` page on 10,000 images, no sizes summed over references and blobs. */

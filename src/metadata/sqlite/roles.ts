@@ -18,6 +18,7 @@ const ROLE_COLUMNS = [
   'tags',
   'permissions_boundary',
   'created_at',
+  'trust_principal_ids',
 ];
 
 export function createSqliteRoles(db: Db): RoleStore {
@@ -28,8 +29,8 @@ export function createSqliteRoles(db: Db): RoleStore {
     role: db.prepare<Record<string, unknown>, RoleRow>(`SELECT * FROM roles WHERE ${nameInAnyCase(sqlitePh)}`),
     roles: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE account_id = ? ORDER BY name'),
     updateRole: db.prepare(
-      `UPDATE roles SET trust_policy = COALESCE(?, trust_policy), description = COALESCE(?, description),
-       max_session_duration = COALESCE(?, max_session_duration) WHERE account_id = ? AND name = ?`,
+      `UPDATE roles SET trust_policy = COALESCE(?, trust_policy), trust_principal_ids = COALESCE(?, trust_principal_ids),
+       description = COALESCE(?, description), max_session_duration = COALESCE(?, max_session_duration) WHERE account_id = ? AND name = ?`,
     ),
     deleteRole: db.prepare('DELETE FROM roles WHERE account_id = ? AND name = ?'),
     insertProvider: db.prepare(
@@ -62,7 +63,8 @@ export function createSqliteRoles(db: Db): RoleStore {
       return q.roles.all(accountId).map(toRole);
     },
     async updateRole(accountId, name, c) {
-      return q.updateRole.run(c.trustPolicy ?? null, c.description ?? null, c.maxSessionDuration ?? null, accountId, name).changes > 0;
+      const ids = c.trustPrincipalIds === undefined ? null : JSON.stringify(c.trustPrincipalIds);
+      return q.updateRole.run(c.trustPolicy ?? null, ids, c.description ?? null, c.maxSessionDuration ?? null, accountId, name).changes > 0;
     },
     async deleteRole(accountId, name) {
       // role_policies go by ON DELETE CASCADE.

@@ -1,5 +1,5 @@
 /** Tags and upload sessions on SQLite. */
-import type { TagStore, UploadRecord, UploadStore } from '../types.js';
+import type { TagStore, UploadCreation, UploadLimits, UploadRecord, UploadStore } from '../types.js';
 import { prepareOutboxWriter } from './events.js';
 import type { Db } from './open.js';
 
@@ -35,18 +35,21 @@ interface UploadRow {
 
 export function createSqliteUploads(db: Db): UploadStore {
   const countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM uploads');
-  const insertStmt = db.prepare('INSERT INTO uploads (id, repository_id, size, created_at, updated_at) VALUES (?, ?, 0, ?, ?)');
-  const findStmt = db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?');
+  const countAccountStmt = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM uploads WHERE account_id = ?');
+  const insertStmt = db.prepare('INSERT INTO uploads (id, repository_id, account_id, size, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)');
+  const findStmt = db.prepare<[string], UploadRow>('SELECT id, repository_id, size, created_at, updated_at FROM uploads WHERE id = ?');
   const setSizeStmt = db.prepare('UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?');
   const deleteStmt = db.prepare('DELETE FROM uploads WHERE id = ?');
-  const create = db.transaction((id: string, repositoryId: number, now: number, limit: number): boolean => {
-    if (countStmt.get()!.n >= limit) return false;
-    insertStmt.run(id, repositoryId, now, now);
-    return true;
+  const create = db.transaction((id: string, repositoryId: number, accountId: string, now: number, limits: UploadLimits): UploadCreation => {
+    // The account's cap first: it is the one its own caller can act on.
+    if (countAccountStmt.get(accountId)!.n >= limits.perAccount) return 'account';
+    if (countStmt.get()!.n >= limits.total) return 'total';
+    insertStmt.run(id, repositoryId, accountId, now, now);
+    return 'created';
   });
   return {
-    async create(u, limit) {
-      return create.immediate(u.id, u.repositoryId, u.now.getTime(), limit);
+    async create(u, limits) {
+      return create.immediate(u.id, u.repositoryId, u.accountId, u.now.getTime(), limits);
     },
     async find(id) {
       const r = findStmt.get(id);
