@@ -71,5 +71,13 @@ export async function routeEvents(server: Server, receiverUrl: string): Promise<
     JSON.stringify({ Name: 'd', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: receiverUrl, HttpMethod: 'POST', InvocationRateLimitPerSecond: 300 }),
   );
   await events('put-rule', '--name', 'all', '--event-pattern', '{"source":["aws.ecr"]}');
-  await events('put-targets', '--rule', 'all', '--targets', JSON.stringify([{ Id: 't', Arn: dest.ApiDestinationArn }]));
+  // The role EventBridge invokes the destination with (events:InvokeApiDestination).
+  const iam = async (...args: string[]) =>
+    JSON.parse((await run('aws', ['iam', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
+  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+  const role = (await iam('create-role', '--role-name', 'invoke', '--assume-role-policy-document', JSON.stringify(trust))).Role as { Arn: string };
+  const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:InvokeApiDestination', Resource: dest.ApiDestinationArn }] };
+  await iam('put-role-policy', '--role-name', 'invoke', '--policy-name', 'invoke', '--policy-document', JSON.stringify(invoke));
+  const put = await events('put-targets', '--rule', 'all', '--targets', JSON.stringify([{ Id: 't', Arn: dest.ApiDestinationArn, RoleArn: role.Arn }]));
+  if (String(put.FailedEntryCount) !== '0') throw new Error(`put-targets failed: ${JSON.stringify(put.FailedEntries)}`);
 }

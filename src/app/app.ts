@@ -26,6 +26,7 @@ import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
+import { apiDestinationInvoker } from '../http/events/target-role.js';
 import { templateKeyUse } from '../http/kms-key-use.js';
 import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
 import { createHttpServer } from '../http/server.js';
@@ -195,10 +196,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       service: secretsManager,
       // Identity policies alone decide, as for EventBridge (Berth keeps no resource policies on secrets).
       authorizer: new KmsAuthorizer(identities, clock, { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }),
-      // A key that is not there (or an alias Berth does not make, such as aws/secretsmanager) leaves the key out.
-      kmsKeyArn: (accountId, keyRef) =>
+      // A key that is not there (or an alias Berth does not make, such as aws/secretsmanager) is none.
+      findKey: (accountId, keyRef) =>
         registry.kms.describe(accountId, config.region, keyRef).then(
-          (k) => k.arn,
+          (k) => k,
           () => undefined,
         ),
     },
@@ -228,6 +229,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let boundPort: number | undefined;
   const background = createBackground(config, registry, secrets, {
     usage,
+    mayInvoke: apiDestinationInvoker(kmsAuthorizer, identities, config.region),
     signer: signingProfiles,
     ...(metrics && { telemetry: metrics }),
     replication: {

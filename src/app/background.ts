@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import { noTelemetry, type Telemetry } from '../core/telemetry.js';
 import { everyVault } from '../blobstore/vaults.js';
 import { EventDeliverer } from '../events/deliverer.js';
+import type { MayInvoke } from '../events/destination-sender.js';
 import type { SecretBox } from '../events/service.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { ArchiveMover } from '../lifecycle/archive-mover.js';
@@ -65,6 +66,8 @@ export interface BackgroundReporting {
   replication?: Pick<ReplicatorOptions, 'endpointOf' | 'credential'>;
   /** Managed signing's profiles; without them, signing jobs wait for a node that has them. */
   signer?: SigningProfiles;
+  /** Whether an EventBridge target's role may invoke its API destination; without it, none may. */
+  mayInvoke?: MayInvoke;
 }
 
 export function createBackground(config: Config, registry: Registry, secrets: SecretBox, reporting: BackgroundReporting = {}): Background {
@@ -173,6 +176,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     pollMs: EVENT_POLL_MS,
     telemetry,
     reach: { outboundAllow: config.outboundAllow, outboundDeny: config.outboundDeny },
+    mayInvoke: reporting.mayInvoke ?? (async () => false),
   });
 
   return {

@@ -341,6 +341,7 @@ export const SecretsCodes = {
   InvalidNextToken: wire('InvalidNextTokenException'),
   LimitExceeded: wire('LimitExceededException'),
   DecryptionFailure: wire('DecryptionFailure'),
+  EncryptionFailure: wire('EncryptionFailure'),
   AccessDenied: wire('AccessDeniedException'),
   Validation: wire('ValidationException'),
   Serialization: wire('SerializationException'),

@@ -19,6 +19,7 @@ import { EventBridgeService, type EventsScope } from './service.js';
 
 const SCOPE: EventsScope = { accountId: '123456789012', region: 'us-east-1' };
 const REGISTRY = registryKey('123456789012', 'us-east-1');
+const ROLE = 'arn:aws:iam::123456789012:role/events-invoke';
 const OTHER_SCOPE: EventsScope = { accountId: '210987654321', region: 'us-east-1' };
 const OTHER_REGISTRY = registryKey('210987654321', 'us-east-1');
 /** Ends a wait that would otherwise hang; no delivery here takes near it. */
@@ -37,6 +38,13 @@ describe('event deliverer', () => {
   const clock: Clock = { now: () => new Date(now) };
   let deliverer: EventDeliverer;
   let salt = 0;
+  /** What the deliverer asked of the targets' roles, and whether they may invoke. */
+  const asked: Array<[string, string]> = [];
+  let invokable = true;
+  const mayInvoke = async (role: string, destination: string) => {
+    asked.push([role, destination]);
+    return invokable;
+  };
 
   before(async () => {
     receiver = createServer((req, res) => {
@@ -56,6 +64,8 @@ describe('event deliverer', () => {
   beforeEach(async () => {
     meta = createSqliteMetadataStore({ path: ':memory:' });
     bodies.length = 0;
+    asked.length = 0;
+    invokable = true;
     status = 200;
     deliverer = new EventDeliverer({
       meta,
@@ -66,16 +76,18 @@ describe('event deliverer', () => {
       concurrency: 4,
       pollMs: 60_000,
       reach: LOOPBACK,
+      mayInvoke,
     });
   });
 
-  async function route(rate = 300, scope = SCOPE, endpoint = url): Promise<void> {
+  async function route(rate = 300, scope = SCOPE, endpoint = url, role: string | null = ROLE): Promise<string> {
     const events = new EventBridgeService(meta.eventResources, clock, plain, { allowHttp: false, reach: new ReachPolicy(LOOPBACK) });
     const auth = { ApiKeyName: 'x-key' };
     const conn = await events.createConnection(scope, { name: 'c', authorizationType: 'API_KEY', public: auth, secrets: { apiKeyValue: 'v' } });
     const dest = await events.createApiDestination(scope, { name: 'd', connectionArn: conn.arn, endpoint, method: 'POST', rateLimit: rate });
     await events.putRule(scope, { name: 'r', eventPattern: '{"source":["aws.ecr"]}' });
-    assert.deepEqual(await events.putTargets(scope, 'r', [{ Id: 't', Arn: dest.arn }]), []);
+    assert.deepEqual(await events.putTargets(scope, 'r', [{ Id: 't', Arn: dest.arn, ...(role !== null && { RoleArn: role }) }]), []);
+    return dest.arn;
   }
 
   async function emit(registry = REGISTRY): Promise<string> {
@@ -91,6 +103,28 @@ describe('event deliverer', () => {
     assert.deepEqual(bodies, [body]);
     assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
     assert.equal(await meta.eventOutbox.pending(), 0);
+  });
+
+  it("asks before each send whether the target's role may invoke the destination, and sends nothing when it may not", async () => {
+    const dest = await route();
+    invokable = false;
+    await emit();
+    await deliverer.drain();
+    assert.deepEqual(asked, [[ROLE, dest]]);
+    assert.deepEqual(bodies, [], 'nothing sent');
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0, 'dropped, not retried');
+    invokable = true;
+    const body = await emit();
+    await deliverer.drain();
+    assert.deepEqual(bodies, [body], 'a role allowed since is used for the next event');
+  });
+
+  it('sends nothing for a target that names no role (one put before roles were asked for)', async () => {
+    await route(300, SCOPE, url, null);
+    await emit();
+    await deliverer.drain();
+    assert.deepEqual([bodies, asked], [[], []]);
+    assert.equal(await meta.jobs.pending(EVENT_DELIVERY_JOB), 0);
   });
 
   it('an event no rule matches is pruned from the outbox without a delivery', async () => {
@@ -145,6 +179,7 @@ describe('event deliverer', () => {
       concurrency: 4,
       pollMs: 60_000,
       reach: LOOPBACK,
+      mayInvoke,
     });
     for (let i = 0; i < 3; i++) await emit();
     counted.kick();
@@ -175,6 +210,7 @@ describe('event deliverer', () => {
       concurrency: 2,
       pollMs: 60_000,
       reach: LOOPBACK,
+      mayInvoke,
     });
     try {
       await emit();

@@ -23,7 +23,7 @@ import type { ReachSettings } from '../core/outbound-reach.js';
 import { halfShare, KeyedSlots } from '../core/keyed-slots.js';
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
-import { DestinationSender, type Outcome, type Resolved } from './destination-sender.js';
+import { DestinationSender, type MayInvoke, type Outcome, type Resolved } from './destination-sender.js';
 import type { RuleDoc, TargetDoc } from './documents.js';
 import { compilePattern, type EventMatcher } from './pattern.js';
 import type { SecretBox } from './service.js';
@@ -67,6 +67,8 @@ export interface DelivererOptions {
   pollMs: number;
   /** Where API destinations may be reached (outboundAllow/outboundDeny); the defaults when absent. */
   reach?: ReachSettings;
+  /** Whether a target's role may invoke its API destination (destination-sender.ts). */
+  mayInvoke: MayInvoke;
   /** Told of each attempt that failed (to be retried or dropped); none by default. */
   telemetry?: Pick<Telemetry, 'eventDeliveryFailed'>;
 }
@@ -97,6 +99,7 @@ export class EventDeliverer {
       secrets: opts.secrets,
       signal: this.abort.signal,
       ...(opts.reach && { reach: opts.reach }),
+      mayInvoke: opts.mayInvoke,
     });
   }
 

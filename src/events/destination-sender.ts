@@ -36,7 +36,12 @@ export interface SenderOptions {
   signal: AbortSignal;
   /** Where endpoints may be reached (outboundAllow/outboundDeny); the defaults when absent. */
   reach?: ReachSettings;
+  /** Whether the role `roleArn` may events:InvokeApiDestination on `destinationArn` (its identity policies). */
+  mayInvoke: MayInvoke;
 }
+
+/** Asked before every send, so a role's policy changed since PutTargets counts. */
+export type MayInvoke = (roleArn: string, destinationArn: string) => Promise<boolean>;
 
 export class DestinationSender {
   private readonly out: Outbound;
@@ -63,6 +68,12 @@ export class DestinationSender {
     const destRow = destName === undefined ? undefined : await meta.eventResources.get(key, 'api-destination', destName);
     const dest = destRow && (JSON.parse(destRow.document) as ApiDestinationDoc);
     if (!dest || dest.Arn !== target.Arn) return { drop: 'the API destination was deleted' };
+    // EventBridge invokes an API destination with the target's role (its guide: "To use an API
+    // destination as a target, you must provide an IAM role with the correct permissions").
+    if (target.RoleArn === undefined) return { drop: 'the target names no RoleArn to invoke the API destination with' };
+    if (!(await this.opts.mayInvoke(target.RoleArn, dest.Arn))) {
+      return { drop: `the role ${target.RoleArn} may not events:InvokeApiDestination on ${dest.Arn}` };
+    }
     const connName = /:connection\/([^/]+)\//.exec(dest.ConnectionArn)?.[1];
     const connRow = connName === undefined ? undefined : await meta.eventResources.get(key, 'connection', connName);
     const conn = connRow && (JSON.parse(connRow.document) as ConnectionDoc);

@@ -50,7 +50,14 @@ describe('deliveries sent from their own thread', () => {
       res.writeHead(202).end();
     });
     const abort = new AbortController();
-    const sender = new DestinationSender({ meta: undefined as never, clock: systemClock, secrets: undefined as never, signal: abort.signal, reach: LOOPBACK });
+    const sender = new DestinationSender({
+      meta: undefined as never,
+      clock: systemClock,
+      secrets: undefined as never,
+      signal: abort.signal,
+      reach: LOOPBACK,
+      mayInvoke: async () => true,
+    });
     try {
       const dest = {
         Arn: 'arn:aws:events:us-east-1:123456789012:api-destination/d/1',

@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
-import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
+import type { Principal } from '../auth/principal.js';
 import { Codes, KmsCodes, RegistryError } from '../core/errors.js';
 import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 import { deniedMessage } from '../iam/denial.js';
@@ -30,6 +30,7 @@ import { kmsKeyResourceKeys } from './condition-keys/kms.js';
 import { EcrError } from './ecr/protocol.js';
 import type { KmsAuthorizer } from './kms/authz.js';
 import { noteDenied } from './request-facts.js';
+import { serviceRoleSession } from './role-session.js';
 
 /** The calls ECR makes with the principal's credentials when it creates the repository. */
 const ACTIONS = ['kms:DescribeKey', 'kms:CreateGrant'] as const;
@@ -91,7 +92,6 @@ export function callerKeyUse(judge: KeyUseJudge, principal: Principal, registry:
 
 /** The session of a template's role ECR holds while it creates a repository with the template (Berth's name for it). */
 const ROLE_SESSION = 'ecr-repository-creation';
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:[^/]+\/)*)([^/]+)$/;
 
 /**
  * The check for a repository a creation template makes (create on push, pull-through cache,
@@ -106,30 +106,14 @@ export function templateKeyUse(
   template: { prefix: string; customRoleArn?: string },
 ): KeyUse {
   return async (key) => {
-    const m = template.customRoleArn === undefined ? null : ROLE_ARN.exec(template.customRoleArn);
-    if (!m) {
+    const role = template.customRoleArn === undefined ? undefined : await serviceRoleSession(identities, template.customRoleArn, ROLE_SESSION);
+    if (!role) {
       if (isEcrManagedRef(key.asked)) return;
       throw new RegistryError(
         Codes.KmsException,
         `The repository creation template '${template.prefix}' names the customer managed key ${key.arn} but no customRoleArn: the role ECR creates the repository with must be allowed kms:DescribeKey and kms:CreateGrant on the key`,
       );
     }
-    const [, accountId, path, name] = m as unknown as [string, string, string, string];
-    const record = await identities.roles?.roleRecord(accountId, name);
-    const role: Principal = {
-      arn: assumedRoleArn(accountId, name, ROLE_SESSION),
-      accountId,
-      kind: 'role',
-      principalArn: roleArn(accountId, record?.name ?? name, record?.path ?? path),
-      ...(record && { principalTags: Object.fromEntries(record.tags.map((t) => [t.Key, t.Value])) }),
-      // No credentials exist: the session is only what names the role's policies to the evaluator.
-      session: {
-        token: '',
-        issuedAt: new Date(0),
-        expiresAt: new Date(0),
-        role: { name: record?.name ?? name, path: record?.path ?? path, roleId: record?.roleId ?? '', sessionName: ROLE_SESSION },
-      },
-    };
     // ECR calls KMS over TLS, from no client's address.
     return keyUseBy(judge, role, registry, { secureTransport: true }, (_action, _resource, message) => new RegistryError(Codes.KmsException, message))(key);
   };

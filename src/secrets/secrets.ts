@@ -148,13 +148,23 @@ export class SecretsService {
     return { ARN: doc.ARN, Name: doc.Name, ...(versions[0] && { VersionId: versions[0].id }) };
   }
 
-  async getValue(scope: SecretsScope, secretId: string, select: { versionId?: string; stage?: string }): Promise<SecretValue> {
+  /**
+   * The value of the version `select` names. `mayOpen` is asked first, with the secret and the
+   * version (the caller's use of the secret's KMS key): a refusal reads and records nothing.
+   */
+  async getValue(
+    scope: SecretsScope,
+    secretId: string,
+    select: { versionId?: string; stage?: string },
+    mayOpen: (doc: SecretDoc, versionId: string) => Promise<void> = async () => {},
+  ): Promise<SecretValue> {
     const found = await this.live(scope, secretId);
     const stage = select.versionId === undefined ? (select.stage ?? CURRENT) : select.stage;
     const v = found.doc.versions.find(
       (x) => (select.versionId === undefined || x.id === select.versionId) && (stage === undefined || x.stages.includes(stage)),
     );
     if (!v) throw secretsError(SecretsCodes.ResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: " + (stage ?? CURRENT));
+    await mayOpen(found.doc, v.id);
     await this.touch(scope, found);
     const plain = this.sealer.open(v.sealed);
     return {

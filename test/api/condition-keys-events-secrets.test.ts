@@ -106,6 +106,8 @@ describe('condition keys of EventBridge and secretsmanager:KmsKeyArn', () => {
         doc(
           allow('secretsmanager:CreateSecret', { ArnNotEquals: { 'secretsmanager:KmsKeyArn': other.Arn! } }),
           deny('secretsmanager:CreateSecret', { ArnEquals: { 'secretsmanager:KmsKeyArn': other.Arn! } }),
+          // Secrets Manager uses the key with the caller's permissions (secrets-kms-key-use.test.ts).
+          allow(['kms:GenerateDataKey', 'kms:Decrypt']),
         ),
       ),
     );

@@ -26,6 +26,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
+import { eventsInvokeRole } from '../e2e/helpers/events-role.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { manifestAccept, request } from '../e2e/helpers/registry-http.js';
 import { waitFor } from '../e2e/helpers/wait-for.js';
@@ -201,7 +202,8 @@ describe('outbound reach', () => {
         }),
       );
       await events.send(new PutRuleCommand({ Name: 'pushes', EventPattern: JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Image Action'] }) }));
-      await events.send(new PutTargetsCommand({ Rule: 'pushes', Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn }] }));
+      const RoleArn = await eventsInvokeRole(iamOf(strict), 'hook-invoke');
+      await events.send(new PutTargetsCommand({ Rule: 'pushes', Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn, RoleArn }] }));
       const ecr = ecrOf(strict);
       await ecr.send(new CreateRepositoryCommand({ repositoryName: 'pushed' }));
       await ecr.send(new PutImageCommand({ repositoryName: 'pushed', imageTag: 'v1', imageManifest: INDEX }));

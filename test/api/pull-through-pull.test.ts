@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../e2e/helpers/berth-process.js';
 import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { eventsInvokeRole } from '../e2e/helpers/events-role.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { buildImageLayout, buildIndexLayout, readLayoutRef, type BuiltImage, type BuiltIndex } from '../e2e/helpers/oci-layout.js';
 import { manifestAccept, request } from '../e2e/helpers/registry-http.js';
@@ -210,7 +211,8 @@ describe('pull-through cache: the pull path', () => {
     await events.send(
       new PutRuleCommand({ Name: 'ptc', EventPattern: JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Pull Through Cache Action'] }) }),
     );
-    await events.send(new PutTargetsCommand({ Rule: 'ptc', Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn }] }));
+    const RoleArn = await eventsInvokeRole(new IAMClient(client), 'ptc-invoke');
+    await events.send(new PutTargetsCommand({ Rule: 'ptc', Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn, RoleArn }] }));
   });
 
   after(async () => {

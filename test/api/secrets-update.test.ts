@@ -51,6 +51,9 @@ describe('Secrets Manager UpdateSecret', () => {
   after(async () => berth?.cleanup());
 
   it('changes the description and KMS key, and makes a new value the current version', async () => {
+    // The key a secret names must be one the account has, and the caller may use (secrets-kms-key-use.test.ts).
+    const kms = new KMSClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/app', TargetKeyId: (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId! }));
     const created = await sm().send(new CreateSecretCommand({ Name: 'up/app', SecretString: 'v1', Description: 'old' }));
     const meta = await sm().send(new UpdateSecretCommand({ SecretId: 'up/app', Description: 'new', KmsKeyId: 'alias/app' }));
     assert.deepEqual([meta.ARN, meta.Name, meta.VersionId], [created.ARN, 'up/app', undefined]);
@@ -190,7 +193,10 @@ describe('Secrets Manager UpdateSecret', () => {
     const updater = sm(
       await keysOf(
         'up-kms',
-        doc(allow('secretsmanager:UpdateSecret'), deny('secretsmanager:UpdateSecret', { ArnEquals: { 'secretsmanager:KmsKeyArn': other.Arn! } })),
+        doc(
+          allow(['secretsmanager:UpdateSecret', 'kms:GenerateDataKey', 'kms:Decrypt']),
+          deny('secretsmanager:UpdateSecret', { ArnEquals: { 'secretsmanager:KmsKeyArn': other.Arn! } }),
+        ),
       ),
     );
     for (const KmsKeyId of ['alias/up-other', other.KeyId!, other.Arn!]) {

@@ -46,6 +46,7 @@ import { gzipSync } from 'node:zlib';
 import { tar } from '../../src/scan/layers/testing/tar-writer.js';
 import { cliPath, freePort, startBerth, type BerthProcess } from './helpers/berth-process.js';
 import { adminCredentials, awsCliEnv, ecrClient } from './helpers/ecr-client.js';
+import { eventsInvokeRole } from './helpers/events-role.js';
 import { createUser } from './helpers/iam-users.js';
 import { refusal } from './helpers/refusal.js';
 import { pushBlob, pushManifest, request, sha256 } from './helpers/registry-http.js';
@@ -125,6 +126,8 @@ describe('events delivered to API destinations', () => {
   let receiver: Receiver;
   let env: NodeJS.ProcessEnv;
   let sdk: EventBridgeClient;
+  /** The role every target here invokes its API destination with (events:InvokeApiDestination on any). */
+  let invokeRole: string;
 
   const events = async (...args: string[]) =>
     JSON.parse((await run('aws', ['events', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
@@ -149,7 +152,7 @@ describe('events delivered to API destinations', () => {
       const conn = await sdk.send(new CreateConnectionCommand({ Name: `${name}-conn`, ...auth }));
       const dest = await sdk.send(new CreateApiDestinationCommand(destination(conn.ConnectionArn)));
       await sdk.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify(pattern) }));
-      const put = await sdk.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn }] }));
+      const put = await sdk.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'hook', Arn: dest.ApiDestinationArn, RoleArn: invokeRole }] }));
       assert.equal(put.FailedEntryCount, 0);
       return;
     }
@@ -165,7 +168,7 @@ describe('events delivered to API destinations', () => {
     // As JSON: the CLI (v1) would fetch an http:// parameter value as a "URL parameter".
     const dest = await events('create-api-destination', '--cli-input-json', JSON.stringify(destination(conn.ConnectionArn)));
     await events('put-rule', '--name', name, '--event-pattern', JSON.stringify(pattern));
-    const put = await events('put-targets', '--rule', name, '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn }]));
+    const put = await events('put-targets', '--rule', name, '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn, RoleArn: invokeRole }]));
     assert.equal(put.FailedEntryCount, 0);
   }
 
@@ -218,6 +221,10 @@ describe('events delivered to API destinations', () => {
     ecr = ecrClient(berth);
     env = awsCliEnv(berth);
     sdk = new EventBridgeClient({ endpoint: berth.url, region: REGION, credentials: adminCredentials(berth), maxAttempts: 1 });
+    invokeRole = await eventsInvokeRole(
+      new IAMClient({ endpoint: berth.url, region: REGION, credentials: adminCredentials(berth), maxAttempts: 1 }),
+      'events-invoke',
+    );
     await route('all-ecr', { source: ['aws.ecr'] }, '/all', apiKey, 'cli');
   });
   after(async () => {

@@ -188,7 +188,14 @@ function replicationSuite(name: string, backend: Backend, skip: string | false =
       const input = { Name: 'hook', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: endpoint, HttpMethod: 'POST' };
       const dest = await events('create-api-destination', '--cli-input-json', JSON.stringify(input));
       await events('put-rule', '--name', 'replicated', '--event-pattern', JSON.stringify({ source: ['aws.ecr'], 'detail-type': ['ECR Replication Action'] }));
-      await events('put-targets', '--rule', 'replicated', '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn }]));
+      // The role EventBridge invokes the destination with (events:InvokeApiDestination), made with `aws iam`.
+      const iam = async (...args: string[]) =>
+        JSON.parse((await run('aws', ['iam', ...args, '--output', 'json'], { env })).stdout || '{}') as Record<string, unknown>;
+      const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+      const role = (await iam('create-role', '--role-name', 'hook-invoke', '--assume-role-policy-document', JSON.stringify(trust))).Role as { Arn: string };
+      const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:InvokeApiDestination', Resource: dest.ApiDestinationArn }] };
+      await iam('put-role-policy', '--role-name', 'hook-invoke', '--policy-name', 'invoke', '--policy-document', JSON.stringify(invoke));
+      await events('put-targets', '--rule', 'replicated', '--targets', JSON.stringify([{ Id: 'hook', Arn: dest.ApiDestinationArn, RoleArn: role.Arn }]));
     }
 
     const statuses = async (repositoryName: string, imageTag: string): Promise<Status[]> =>

@@ -10,6 +10,7 @@ import type { ConnectionDoc, ConnectionPublic, ConnectionSecrets, HttpParameters
 import type { EventBridgeService, EventsScope } from '../../events/service.js';
 import type { EventResourceRecord } from '../../metadata/types.js';
 import { EcrError } from '../ecr/protocol.js';
+import { targetRoleProblem } from './target-role.js';
 import { busName, httpParameters, integer, limit, list, name, nextToken, oneOf, parseEventsInput, text } from './input.js';
 
 export interface EventsCall {
@@ -18,6 +19,8 @@ export interface EventsCall {
   scope: EventsScope;
   /** Authorizes this operation (`events:<Op>`) on `resource`; rejects with AccessDeniedException. */
   authorize(resource: string): Promise<void>;
+  /** Authorizes iam:PassRole on a role the request names for EventBridge to use; rejects with AccessDeniedException. */
+  passRole(roleArn: string): Promise<void>;
 }
 
 export type EventsAction = (call: EventsCall) => Promise<unknown>;
@@ -138,6 +141,11 @@ const PutTargets: EventsAction = async (call) => {
       });
       continue;
     }
+    const roleProblem = isApiDestinationArn(t.Arn) ? targetRoleProblem(t.RoleArn, call.scope.accountId) : undefined;
+    if (roleProblem) {
+      failed.push({ TargetId: t.Id, ErrorCode: EventsCodes.Validation.code, ErrorMessage: roleProblem });
+      continue;
+    }
     const http: HttpParameters = {
       ...(t.HttpParameters?.HeaderParameters && {
         HeaderParameters: Object.entries(t.HttpParameters.HeaderParameters).map(([Key, Value]) => ({ Key, Value })),
@@ -154,6 +162,8 @@ const PutTargets: EventsAction = async (call) => {
       ...(Object.keys(http).length > 0 && { HttpParameters: http }),
     });
   }
+  // Whoever names a role for EventBridge passes it to EventBridge: refused, the call changes nothing.
+  for (const role of new Set(targets.flatMap((t) => (t.RoleArn === undefined ? [] : [t.RoleArn])))) await call.passRole(role);
   failed.push(...(await call.events.putTargets(call.scope, input.Rule, targets)));
   return { FailedEntryCount: failed.length, FailedEntries: failed };
 };
@@ -362,3 +372,7 @@ export const ACTIONS: Record<string, EventsAction> = {
   DescribeApiDestination,
   DeleteApiDestination,
 };
+
+function isApiDestinationArn(arn: string): boolean {
+  return /^arn:aws[a-z-]*:events:[^:]*:\d{12}:api-destination\//.test(arn);
+}

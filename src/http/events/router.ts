@@ -20,6 +20,7 @@ import { readBody } from '../request.js';
 import { eventsRequestKeys } from '../condition-keys/events.js';
 import { requestOrigin } from '../condition-keys/global.js';
 import type { KmsAuthzTarget } from '../kms/authz.js';
+import { EVENTS_SERVICE } from './target-role.js';
 import { ACTIONS, type EventsCall } from './actions.js';
 
 export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
@@ -67,6 +68,13 @@ export async function routeEvents(opts: EventsRouterOptions, req: IncomingMessag
           if (e instanceof EcrError) noteDenied(req, `events:${op}`, resource);
           throw e;
         }),
+      passRole: (roleArn) =>
+        authorizer
+          .check(principal, { action: 'iam:PassRole', resource: roleArn, origin, region: opts.region, context: { 'iam:PassedToService': EVENTS_SERVICE } })
+          .catch((e: unknown) => {
+            if (e instanceof EcrError) noteDenied(req, 'iam:PassRole', roleArn);
+            throw e;
+          }),
     };
     sendJson(res, await action(call));
   } catch (err) {

@@ -4,12 +4,14 @@
  * against the model, authorizes `secretsmanager:<Op>` on the secret's ARN ("*" for ListSecrets)
  * and calls the domain (secrets/secrets.ts). Values are never quoted back in errors.
  */
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SecretsCodes } from '../../core/errors.js';
 import type { NewValue, SecretDoc, SecretsScope, SecretsService } from '../../secrets/secrets.js';
 import { EcrError } from '../ecr/protocol.js';
 import { blob, integer, list, oneOf, patterned, rule, text } from '../model/constraints.js';
 import { parseJsonInput } from '../model/json.js';
+import { VALIDATION_VERSION, type SecretKeyCall } from './key-use.js';
 
 export interface SecretsCall {
   secrets: SecretsService;
@@ -20,6 +22,15 @@ export interface SecretsCall {
    * condition keys the context gets), a new secret's ARN, or "*"; rejects with AccessDeniedException.
    */
   authorize(resource: string | SecretDoc): Promise<void>;
+  /** Uses a secret's KMS key on the caller's behalf (key-use.ts); rejects as KMS's refusal reaches Secrets Manager's caller. */
+  callKms: SecretKeyCall;
+}
+
+/** Naming a key, or another one, is validated with both operations Secrets Manager will ask of it. */
+async function validateKey(call: SecretsCall, keyRef: string, SecretARN: string): Promise<void> {
+  const context = { SecretARN, SecretVersionId: VALIDATION_VERSION };
+  await call.callKms(keyRef, 'GenerateDataKey', context);
+  await call.callKms(keyRef, 'Decrypt', context);
 }
 
 export type SecretsAction = (call: SecretsCall) => Promise<unknown>;
@@ -72,6 +83,9 @@ const CreateSecret: SecretsAction = async (call) => {
   const value = newValueOf(input, false);
   const arn = call.secrets.newArn(call.scope, input.Name);
   await call.authorize(arn);
+  const versionId = input.ClientRequestToken ?? randomUUID();
+  if (input.KmsKeyId !== undefined) await validateKey(call, input.KmsKeyId, arn);
+  if (value) await call.callKms(input.KmsKeyId, 'GenerateDataKey', { SecretARN: arn, SecretVersionId: versionId });
   return call.secrets.create(call.scope, {
     name: input.Name,
     arn,
@@ -79,18 +93,22 @@ const CreateSecret: SecretsAction = async (call) => {
     ...(input.Description !== undefined && { description: input.Description }),
     ...(input.KmsKeyId !== undefined && { kmsKeyId: input.KmsKeyId }),
     ...(input.Type !== undefined && input.Type !== '' && { type: input.Type }),
-    ...(value && { value }),
-    ...(input.ClientRequestToken !== undefined && { versionId: input.ClientRequestToken }),
+    ...(value && { value, versionId }),
   });
 };
 
 const GetSecretValue: SecretsAction = async (call) => {
   const input = parse(z.object({ SecretId: secretId, VersionId: token, VersionStage: text(1, 256).optional() }), call.body);
   await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
-  return call.secrets.getValue(call.scope, input.SecretId, {
-    ...(input.VersionId !== undefined && { versionId: input.VersionId }),
-    ...(input.VersionStage !== undefined && { stage: input.VersionStage }),
-  });
+  return call.secrets.getValue(
+    call.scope,
+    input.SecretId,
+    {
+      ...(input.VersionId !== undefined && { versionId: input.VersionId }),
+      ...(input.VersionStage !== undefined && { stage: input.VersionStage }),
+    },
+    (doc, versionId) => call.callKms(doc.KmsKeyId, 'Decrypt', { SecretARN: doc.ARN, SecretVersionId: versionId }),
+  );
 };
 
 const PutSecretValue: SecretsAction = async (call) => {
@@ -108,8 +126,11 @@ const PutSecretValue: SecretsAction = async (call) => {
     throw invalid('Berth keeps the staging labels AWSCURRENT and AWSPREVIOUS only.');
   }
   const value = newValueOf(input, true)!;
-  await call.authorize(await call.secrets.describe(call.scope, input.SecretId));
-  return call.secrets.putValue(call.scope, input.SecretId, value, input.ClientRequestToken);
+  const secret = await call.secrets.describe(call.scope, input.SecretId);
+  await call.authorize(secret);
+  const versionId = input.ClientRequestToken ?? randomUUID();
+  await call.callKms(secret.KmsKeyId, 'GenerateDataKey', { SecretARN: secret.ARN, SecretVersionId: versionId });
+  return call.secrets.putValue(call.scope, input.SecretId, value, versionId);
 };
 
 const UpdateSecret: SecretsAction = async (call) => {
@@ -117,12 +138,14 @@ const UpdateSecret: SecretsAction = async (call) => {
   const value = newValueOf(input, false);
   const secret = await call.secrets.describe(call.scope, input.SecretId);
   await call.authorize(secret);
+  const versionId = input.ClientRequestToken ?? randomUUID();
+  if (input.KmsKeyId !== undefined && input.KmsKeyId !== secret.KmsKeyId) await validateKey(call, input.KmsKeyId, secret.ARN);
+  if (value) await call.callKms(input.KmsKeyId ?? secret.KmsKeyId, 'GenerateDataKey', { SecretARN: secret.ARN, SecretVersionId: versionId });
   return call.secrets.update(call.scope, input.SecretId, {
     ...(input.Type !== undefined && { type: input.Type }),
     ...(input.Description !== undefined && { description: input.Description }),
     ...(input.KmsKeyId !== undefined && { kmsKeyId: input.KmsKeyId }),
-    ...(value && { value }),
-    ...(input.ClientRequestToken !== undefined && { versionId: input.ClientRequestToken }),
+    ...(value && { value, versionId }),
   });
 };
 

@@ -21,13 +21,15 @@ import { readBody } from '../request.js';
 import { requestOrigin } from '../condition-keys/global.js';
 import { secretResourceKeys, secretsKmsKeyArn, secretsRequestKeys } from '../condition-keys/secrets.js';
 import type { KmsAuthzTarget } from '../kms/authz.js';
+import type { KmsKeyRecord } from '../../metadata/types.js';
 import { ACTIONS, type SecretsCall } from './actions.js';
+import { secretKeyUse } from './key-use.js';
 
 export const SECRETS_TARGET_PREFIX = 'secretsmanager.';
 /** A 64 KiB value, base64-encoded, with room for the rest. */
 const MAX_BODY_BYTES = 256 * 1024;
 
-/** Decides `secretsmanager:<Op>` on a resource for a principal; rejects with AccessDeniedException. */
+/** Decides `secretsmanager:<Op>` on a resource for a principal, and `kms:<Op>` on a secret's key; rejects with AccessDeniedException. */
 export interface SecretsAuthorizer {
   check(principal: Principal, target: KmsAuthzTarget): Promise<void>;
 }
@@ -39,8 +41,11 @@ export interface SecretsRouterOptions {
   secrets?: {
     service: SecretsService;
     authorizer: SecretsAuthorizer;
-    /** The ARN of the KMS key `keyRef` names in this account (id, ARN, alias), for secretsmanager:KmsKeyArn; undefined when none. */
-    kmsKeyArn?: (accountId: string, keyRef: string) => Promise<string | undefined>;
+    /**
+     * The KMS key `keyRef` names in the account (id, ARN, alias), for secretsmanager:KmsKeyArn and
+     * for the caller's use of a secret's key (key-use.ts); undefined when it names none.
+     */
+    findKey: (accountId: string, keyRef: string) => Promise<KmsKeyRecord | undefined>;
   };
 }
 
@@ -67,7 +72,7 @@ export async function routeSecrets(opts: SecretsRouterOptions, req: IncomingMess
     noteOperation(req, 'secretsmanager', op, { params: recordedParams(body as Record<string, unknown>) });
     const { principal } = await opts.authenticator.signed(req, raw, ['secretsmanager'], [opts.region]);
     if (!opts.secrets) throw new EcrError(SecretsCodes.UnknownOperation, 'This Berth server does not serve the Secrets Manager API');
-    const { service, authorizer } = opts.secrets;
+    const { service, authorizer, findKey } = opts.secrets;
     const origin = requestOrigin(req);
     const call: SecretsCall = {
       secrets: service,
@@ -77,7 +82,7 @@ export async function routeSecrets(opts: SecretsRouterOptions, req: IncomingMess
         const resource = typeof target === 'string' ? target : target.ARN;
         const context = {
           ...secretsRequestKeys(op, body as Record<string, unknown>),
-          ...(await secretsKmsKeyArn(op, body as Record<string, unknown>, (ref) => opts.secrets?.kmsKeyArn?.(principal.accountId, ref))),
+          ...(await secretsKmsKeyArn(op, body as Record<string, unknown>, async (ref) => (await findKey(principal.accountId, ref))?.arn)),
           ...(resource !== '*' && secretResourceKeys(typeof target === 'string' ? { ARN: target } : target, opts.region)),
         };
         return authorizer.check(principal, { action: `secretsmanager:${op}`, resource, origin, region: opts.region, context }).catch((e: unknown) => {
@@ -85,6 +90,7 @@ export async function routeSecrets(opts: SecretsRouterOptions, req: IncomingMess
           throw e;
         });
       },
+      callKms: secretKeyUse({ authorizer, findKey }, principal, opts.region, origin, (action, resource) => noteDenied(req, action, resource)),
     };
     sendEcrJson(res, await action(call));
   } catch (err) {

@@ -1,0 +1,37 @@
+/**
+ * The principal a service acts as when it uses a customer's role (a repository creation
+ * template's customRoleArn, an EventBridge target's RoleArn): a session of the role, whose
+ * identity policies (and boundary) the authorizers read. Berth never assumes the role: no
+ * credentials exist, the session only names the role's policies to the evaluator. A role that
+ * is not there has no policies, so whatever is asked of it is refused.
+ */
+import type { IdentityAdmin } from '../auth/identity-admin.js';
+import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:[^/]+\/)*)([^/]+)$/;
+
+/** The role's account, or undefined when `arn` is no role's ARN. */
+export function roleAccountOf(arn: string): string | undefined {
+  return ROLE_ARN.exec(arn)?.[1];
+}
+
+/** A session `sessionName` of the role `arn` names; undefined when `arn` is no role's ARN. */
+export async function serviceRoleSession(identities: IdentityAdmin, arn: string, sessionName: string): Promise<Principal | undefined> {
+  const m = ROLE_ARN.exec(arn);
+  if (!m) return undefined;
+  const [, accountId, path, name] = m as unknown as [string, string, string, string];
+  const record = await identities.roles?.roleRecord(accountId, name);
+  return {
+    arn: assumedRoleArn(accountId, name, sessionName),
+    accountId,
+    kind: 'role',
+    principalArn: roleArn(accountId, record?.name ?? name, record?.path ?? path),
+    ...(record && { principalTags: Object.fromEntries(record.tags.map((t) => [t.Key, t.Value])) }),
+    session: {
+      token: '',
+      issuedAt: new Date(0),
+      expiresAt: new Date(0),
+      role: { name: record?.name ?? name, path: record?.path ?? path, roleId: record?.roleId ?? '', sessionName },
+    },
+  };
+}

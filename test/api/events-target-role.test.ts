@@ -1,0 +1,119 @@
+/**
+ * An API destination target names the role EventBridge invokes the destination with, as
+ * EventBridge requires ("To use an API destination as a target, you must provide an IAM role
+ * with the correct permissions", events:InvokeApiDestination), and the caller who names it must
+ * be allowed to pass it (iam:PassRole, iam:PassedToService events.amazonaws.com). Without this,
+ * a user allowed to put targets on its own rule could send its own Input, with another team's
+ * connection credentials, to that team's API destination. The role's own permission is judged
+ * at each delivery (src/events/deliverer.test.ts; test/e2e/events.test.ts delivers through it).
+ */
+import { IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateApiDestinationCommand,
+  CreateConnectionCommand,
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { eventsInvokeRole } from '../e2e/helpers/events-role.js';
+import { createUser } from '../e2e/helpers/iam-users.js';
+import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+
+const doc = (...Statement: object[]) => ({ Version: '2012-10-17', Statement });
+
+describe('EventBridge: the role of an API destination target', () => {
+  let berth: BerthInProcess;
+  let iam: IAMClient;
+  let admin: EventBridgeClient;
+  let destination: string;
+  let role: string;
+  let account: string;
+
+  const events = (credentials: Credentials) => new EventBridgeClient({ endpoint: berth.url, region: berth.region, credentials, maxAttempts: 1 });
+  /** A user who may put rules and targets on its own rule `name` only, and whatever else `extra` allows. */
+  const ruleOwner = async (name: string, ...extra: object[]) => {
+    const rule = `arn:aws:events:${berth.region}:${account}:rule/${name}`;
+    const user = events(
+      (await createUser(berth, iam, name, [], [doc({ Effect: 'Allow', Action: ['events:PutRule', 'events:PutTargets'], Resource: rule }, ...extra)])).keys,
+    );
+    await user.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: ['aws.ecr'] }) }));
+    return user;
+  };
+  const targetsOf = async (rule: string) => (await admin.send(new ListTargetsByRuleCommand({ Rule: rule }))).Targets ?? [];
+
+  before(async () => {
+    berth = await startInProcess();
+    const credentials = adminCredentials(berth);
+    iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials, maxAttempts: 1 });
+    admin = events(credentials);
+    const conn = await admin.send(
+      new CreateConnectionCommand({
+        Name: 'team-b',
+        AuthorizationType: 'API_KEY',
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'team-b-key' } },
+      }),
+    );
+    const dest = await admin.send(
+      new CreateApiDestinationCommand({
+        Name: 'team-b',
+        ConnectionArn: conn.ConnectionArn,
+        InvocationEndpoint: 'https://hooks.example.com/b',
+        HttpMethod: 'POST',
+      }),
+    );
+    destination = dest.ApiDestinationArn!;
+    account = destination.split(':')[4]!;
+    role = await eventsInvokeRole(iam, 'team-b-invoke', destination);
+  });
+  after(async () => berth?.cleanup());
+
+  it('refuses a target that names no role, or a role of another account, as a failed entry', async () => {
+    const user = await ruleOwner('no-role');
+    const noRole = await user.send(new PutTargetsCommand({ Rule: 'no-role', Targets: [{ Id: 'b', Arn: destination }] }));
+    assert.equal(noRole.FailedEntryCount, 1);
+    assert.match(noRole.FailedEntries![0]!.ErrorMessage!, /RoleArn/);
+    const elsewhere = await admin.send(
+      new PutTargetsCommand({ Rule: 'no-role', Targets: [{ Id: 'b', Arn: destination, RoleArn: 'arn:aws:iam::999999999999:role/team-b-invoke' }] }),
+    );
+    assert.equal(elsewhere.FailedEntryCount, 1);
+    assert.deepEqual(await targetsOf('no-role'), []);
+  });
+
+  it('needs iam:PassRole on the role, passed to events.amazonaws.com; a refusal puts nothing', async () => {
+    const noPass = await ruleOwner('no-pass');
+    await assert.rejects(
+      noPass.send(new PutTargetsCommand({ Rule: 'no-pass', Targets: [{ Id: 'b', Arn: destination, RoleArn: role }] })),
+      (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('iam:PassRole'),
+    );
+    assert.deepEqual(await targetsOf('no-pass'), []);
+
+    const toEcr = await ruleOwner('pass-to-ecr', {
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: role,
+      Condition: { StringEquals: { 'iam:PassedToService': 'ecr.amazonaws.com' } },
+    });
+    await assert.rejects(
+      toEcr.send(new PutTargetsCommand({ Rule: 'pass-to-ecr', Targets: [{ Id: 'b', Arn: destination, RoleArn: role }] })),
+      (e: Error) => e.name === 'AccessDeniedException',
+    );
+    assert.deepEqual(await targetsOf('pass-to-ecr'), []);
+
+    const toEvents = await ruleOwner('pass-to-events', {
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: role,
+      Condition: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } },
+    });
+    const put = await toEvents.send(new PutTargetsCommand({ Rule: 'pass-to-events', Targets: [{ Id: 'b', Arn: destination, RoleArn: role }] }));
+    assert.equal(put.FailedEntryCount, 0);
+    assert.deepEqual(
+      (await targetsOf('pass-to-events')).map((t) => [t.Arn, t.RoleArn]),
+      [[destination, role]],
+    );
+  });
+});
