@@ -109,6 +109,12 @@ export function templateKeyUse(
     const role = template.customRoleArn === undefined ? undefined : await serviceRoleSession(identities, template.customRoleArn, ROLE_SESSION);
     if (!role) {
       if (isEcrManagedRef(key.asked)) return;
+      if (template.customRoleArn !== undefined) {
+        throw new RegistryError(
+          Codes.KmsException,
+          `The repository creation template '${template.prefix}' names the customer managed key ${key.arn} and the customRoleArn ${template.customRoleArn.slice(0, 300)}, which names no role: the role ECR creates the repository with must be allowed kms:DescribeKey and kms:CreateGrant on the key`,
+        );
+      }
       throw new RegistryError(
         Codes.KmsException,
         `The repository creation template '${template.prefix}' names the customer managed key ${key.arn} but no customRoleArn: the role ECR creates the repository with must be allowed kms:DescribeKey and kms:CreateGrant on the key`,

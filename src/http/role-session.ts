@@ -3,7 +3,7 @@
  * template's customRoleArn, an EventBridge target's RoleArn): a session of the role, whose
  * identity policies (and boundary) the authorizers read. Berth never assumes the role: no
  * credentials exist, the session only names the role's policies to the evaluator. A role that
- * is not there has no policies, so whatever is asked of it is refused.
+ * is not there is no session: whatever would be asked of it is refused.
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
@@ -15,23 +15,30 @@ export function roleAccountOf(arn: string): string | undefined {
   return ROLE_ARN.exec(arn)?.[1];
 }
 
-/** A session `sessionName` of the role `arn` names; undefined when `arn` is no role's ARN. */
+/**
+ * A session `sessionName` of the role `arn` names; undefined when `arn` is no role's ARN, or names
+ * no role as it is: the role must have exactly that name and path, as an ARN names one role only.
+ * (Policies are read by the role's name: an ARN with another path, or another case, naming an
+ * existing role would otherwise get that role's policies while iam:PassRole was asked on the
+ * ARN as written: passing `role/team-a/admin` for the `/ops/` role `admin`.)
+ */
 export async function serviceRoleSession(identities: IdentityAdmin, arn: string, sessionName: string): Promise<Principal | undefined> {
   const m = ROLE_ARN.exec(arn);
   if (!m) return undefined;
   const [, accountId, path, name] = m as unknown as [string, string, string, string];
   const record = await identities.roles?.roleRecord(accountId, name);
+  if (record === undefined || record.name !== name || record.path !== path) return undefined;
   return {
     arn: assumedRoleArn(accountId, name, sessionName),
     accountId,
     kind: 'role',
-    principalArn: roleArn(accountId, record?.name ?? name, record?.path ?? path),
-    ...(record && { principalTags: Object.fromEntries(record.tags.map((t) => [t.Key, t.Value])) }),
+    principalArn: roleArn(accountId, name, path),
+    principalTags: Object.fromEntries(record.tags.map((t) => [t.Key, t.Value])),
     session: {
       token: '',
       issuedAt: new Date(0),
       expiresAt: new Date(0),
-      role: { name: record?.name ?? name, path: record?.path ?? path, roleId: record?.roleId ?? '', sessionName },
+      role: { name, path, roleId: record.roleId, sessionName },
     },
   };
 }

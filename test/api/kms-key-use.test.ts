@@ -157,10 +157,14 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     const startUpload = (repo: string) => request(`${berth.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
     await template('norole');
     await template('weak', await role('ecr-templates-weak'));
-    await template('strong', await role('ecr-templates', kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])));
+    const strong = await role('ecr-templates', kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant']));
+    await template('strong', strong);
+    // The strong role's name on another path: an ARN naming no role, though iam:PassRole is asked on it as written.
+    await template('pathed', strong.replace(':role/', ':role/team-a/'));
 
     for (const [repo, words] of [
       ['norole/app', /names the customer managed key .* but no customRoleArn/],
+      ['pathed/app', /customRoleArn arn:aws:iam::\d{12}:role\/team-a\/ecr-templates, which names no role/],
       [
         'weak/app',
         /assumed-role\/ecr-templates-weak\/.* is not authorized to perform: kms:DescribeKey on resource: .* because no identity-based policy allows/,
