@@ -11,6 +11,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateApiDestinationCommand,
   CreateConnectionCommand,
+  DescribeRuleCommand,
   EventBridgeClient,
   ListTargetsByRuleCommand,
   PutRuleCommand,
@@ -70,6 +71,22 @@ describe('EventBridge: the role of an API destination target', () => {
     role = await eventsInvokeRole(iam, 'team-b-invoke', destination);
   });
   after(async () => berth?.cleanup());
+
+  it("PutRule's RoleArn is passed too: a role of the account, with iam:PassRole; a refusal puts no rule", async () => {
+    const rule = (name: string) => `arn:aws:events:${berth.region}:${account}:rule/${name}`;
+    const putter = async (name: string, ...extra: object[]) =>
+      events((await createUser(berth, iam, name, [], [doc({ Effect: 'Allow', Action: 'events:PutRule', Resource: rule(name) }, ...extra)])).keys);
+    const put = (client: EventBridgeClient, name: string, RoleArn: string) =>
+      client.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: ['aws.ecr'] }), RoleArn }));
+    const noPass = await putter('rule-no-pass');
+    await assert.rejects(put(noPass, 'rule-no-pass', role), (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('iam:PassRole'));
+    await assert.rejects(admin.send(new DescribeRuleCommand({ Name: 'rule-no-pass' })), (e: Error) => e.name === 'ResourceNotFoundException');
+    await assert.rejects(put(admin, 'rule-elsewhere', 'arn:aws:iam::999999999999:role/team-b-invoke'), (e: Error) => e.name === 'ValidationException');
+
+    const pass = { Effect: 'Allow', Action: 'iam:PassRole', Resource: role, Condition: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } } };
+    await put(await putter('rule-pass', pass), 'rule-pass', role);
+    assert.equal((await admin.send(new DescribeRuleCommand({ Name: 'rule-pass' }))).RoleArn, role);
+  });
 
   it('refuses a target that names no role, or a role of another account, as a failed entry', async () => {
     const user = await ruleOwner('no-role');
