@@ -7,6 +7,9 @@
  */
 import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
+import { parseTrustPolicy } from '../auth/role-admin.js';
+import { evaluate } from '../iam/evaluator.js';
+import type { RoleRecord } from '../metadata/roles.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:[^/]+\/)*)([^/]+)$/;
 
@@ -22,12 +25,18 @@ export function roleAccountOf(arn: string): string | undefined {
  * existing role would otherwise get that role's policies while iam:PassRole was asked on the
  * ARN as written: passing `role/team-a/admin` for the `/ops/` role `admin`.)
  */
-export async function serviceRoleSession(identities: IdentityAdmin, arn: string, sessionName: string): Promise<Principal | undefined> {
+export async function serviceRoleSession(
+  identities: IdentityAdmin,
+  arn: string,
+  sessionName: string,
+  assumedBy: AssumingService,
+): Promise<Principal | undefined> {
   const m = ROLE_ARN.exec(arn);
   if (!m) return undefined;
   const [, accountId, path, name] = m as unknown as [string, string, string, string];
   const record = await identities.roles?.roleRecord(accountId, name);
   if (record === undefined || record.name !== name || record.path !== path) return undefined;
+  if (!trustsService(record, assumedBy)) return undefined;
   return {
     arn: assumedRoleArn(accountId, name, sessionName),
     accountId,
@@ -41,4 +50,41 @@ export async function serviceRoleSession(identities: IdentityAdmin, arn: string,
       role: { name, path, roleId: record.roleId, sessionName },
     },
   };
+}
+
+/** The service that would assume the role, and the facts it gives the trust policy (aws:SourceAccount, aws:SourceArn). */
+export interface AssumingService {
+  /** `events.amazonaws.com`. */
+  service: string;
+  sourceAccount: string;
+  sourceArn?: string;
+}
+
+/**
+ * Whether the role's trust policy lets `assumedBy.service` assume it, as the service's own
+ * AssumeRole would need: a role that trusts only its people (or another service) is not one the
+ * service may use, whoever may pass it.
+ */
+function trustsService(role: RoleRecord, assumedBy: AssumingService): boolean {
+  let trust;
+  try {
+    trust = parseTrustPolicy(role.trustPolicy, true);
+  } catch {
+    return false;
+  }
+  return evaluate({
+    // A service is named in a trust policy as Service: <name>, which the policy keeps as service:<name>.
+    caller: { kind: 'federated', arn: `service:${assumedBy.service}`, accountId: role.accountId },
+    identityPolicies: [],
+    resourcePolicies: [trust],
+    resourcePolicyRequired: true,
+    action: 'sts:AssumeRole',
+    resource: roleArn(role.accountId, role.name, role.path),
+    resourceAccountId: role.accountId,
+    context: {
+      'aws:SourceAccount': assumedBy.sourceAccount,
+      ...(assumedBy.sourceArn !== undefined && { 'aws:SourceArn': assumedBy.sourceArn }),
+      'aws:PrincipalServiceName': assumedBy.service,
+    },
+  }).allowed;
 }

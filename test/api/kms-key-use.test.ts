@@ -161,10 +161,22 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     await template('strong', strong);
     // The strong role's name on another path: an ARN naming no role, though iam:PassRole is asked on it as written.
     await template('pathed', strong.replace(':role/', ':role/team-a/'));
+    // As strong as the strong one, but its trust policy lets only the account's principals assume it, not ECR.
+    const ownTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
+    const untrusted = await iam.send(new CreateRoleCommand({ RoleName: 'ecr-untrusted', AssumeRolePolicyDocument: JSON.stringify(ownTrust) }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'ecr-untrusted',
+        PolicyName: 'kms',
+        PolicyDocument: JSON.stringify(kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])),
+      }),
+    );
+    await template('untrusted', untrusted.Role!.Arn!);
 
     for (const [repo, words] of [
       ['norole/app', /names the customer managed key .* but no customRoleArn/],
-      ['pathed/app', /customRoleArn arn:aws:iam::\d{12}:role\/team-a\/ecr-templates, which names no role/],
+      ['pathed/app', /customRoleArn arn:aws:iam::\d{12}:role\/team-a\/ecr-templates, which names no role that trusts ecr.amazonaws.com/],
+      ['untrusted/app', /customRoleArn arn:aws:iam::\d{12}:role\/ecr-untrusted, which names no role that trusts ecr.amazonaws.com/],
       [
         'weak/app',
         /assumed-role\/ecr-templates-weak\/.* is not authorized to perform: kms:DescribeKey on resource: .* because no identity-based policy allows/,
