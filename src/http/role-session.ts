@@ -9,6 +9,7 @@ import type { IdentityAdmin } from '../auth/identity-admin.js';
 import { assumedRoleArn, roleArn, type Principal } from '../auth/principal.js';
 import { parseTrustPolicy } from '../auth/role-admin.js';
 import { evaluate } from '../iam/evaluator.js';
+import type { Policy } from '../iam/policy.js';
 import type { RoleRecord } from '../metadata/roles.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:[^/]+\/)*)([^/]+)$/;
@@ -66,7 +67,7 @@ export interface AssumingService {
  * service may use, whoever may pass it.
  */
 function trustsService(role: RoleRecord, assumedBy: AssumingService): boolean {
-  let trust;
+  let trust: Policy;
   try {
     trust = parseTrustPolicy(role.trustPolicy, true);
   } catch {
