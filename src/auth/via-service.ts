@@ -11,7 +11,8 @@
  * with, for a few minutes. The request's SigV4 signature still says who the caller is; this only
  * says which service the caller came through.
  */
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { derivedKey } from './derived-key.js';
 
 export const VIA_SERVICE_HEADER = 'x-berth-via-service';
 const VERSION = 'v1';
@@ -27,25 +28,15 @@ export interface ViaServiceRequest {
   body: string | Uint8Array;
 }
 
-const derived = new WeakMap<Buffer, { kid: string; macKey: Buffer }>();
-
-function derive(serverKey: Buffer): { kid: string; macKey: Buffer } {
-  let d = derived.get(serverKey);
-  if (!d) {
-    if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
-    const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
-    d = { kid: hk('berth via-service key id v1', 6).toString('base64url'), macKey: hk('berth via-service mac v1', 32) };
-    derived.set(serverKey, d);
-  }
-  return d;
-}
+const PURPOSE = { idLabel: 'berth via-service key id v1', keyLabel: 'berth via-service mac v1' };
+const derive = (serverKey: Buffer) => derivedKey(serverKey, PURPOSE);
 
 const mac = (key: Buffer, signed: string) => createHmac('sha256', key).update(signed).digest('base64url');
 const bodyHash = (body: string | Uint8Array) => createHash('sha256').update(body).digest('base64url');
 
 /** The header value saying `req` comes through `service` (`ecr`). */
 export function viaServiceProof(service: string, req: ViaServiceRequest, opts: { now: Date; key: Buffer }): string {
-  const { kid, macKey } = derive(opts.key);
+  const { kid, key: macKey } = derive(opts.key);
   const claims = { s: service, r: req.region, o: req.operation, h: bodyHash(req.body), e: opts.now.getTime() + TTL_MS };
   const signed = `${VERSION}.${kid}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${signed}.${mac(macKey, signed)}`;
@@ -62,7 +53,7 @@ export function verifyViaService(header: string | undefined, req: ViaServiceRequ
   const [, kid, body, given] = parts as [string, string, string, string];
   const key = opts.keys.map(derive).find((k) => k.kid === kid);
   if (!key) return undefined;
-  const expected = Buffer.from(mac(key.macKey, `${VERSION}.${kid}.${body}`));
+  const expected = Buffer.from(mac(key.key, `${VERSION}.${kid}.${body}`));
   const actual = Buffer.from(given);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined;
   let c: Record<string, unknown>;
