@@ -16,6 +16,7 @@ export const postgresDialect: Dialect = {
   bytes: 'BYTEA',
   bigint: 'BIGINT',
   position: (needle, haystack) => `strpos(${haystack}, ${needle})`,
+  jsonText: (document, field) => `(${document}::json ->> '${field}')`,
 };
 
 /** Applies every pending migration; returns the versions this call applied. */
