@@ -13,7 +13,10 @@ export interface Dialect {
   bigint: string;
   /** The 1-based position of `needle` in `haystack` (0 when absent), as an SQL expression. */
   position: (needle: string, haystack: string) => string;
-  /** The text of a JSON document's top-level string `field` (NULL when absent), as an SQL expression. */
+  /**
+   * The text of a string `field` of a JSON document Berth wrote (NULL when absent), as an SQL
+   * expression: the field must come before any nested object's field of the same name.
+   */
   jsonText: (document: string, field: string) => string;
 }
 

@@ -27,12 +27,12 @@ export function createSqliteJobs(db: Db): JobStore {
   const enqueueOne = prepareEnqueue(db);
   // The accounts with jobs of a kind, one index probe each (a loose scan of jobs_account_due,
   // whatever the number of jobs), with their last turn (0: never claimed).
-  const accountsStmt = db.prepare<[string, string], { account_id: string; turn: number }>(
+  const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(
     `WITH RECURSIVE a(account_id) AS (
-       SELECT min(account_id) FROM jobs WHERE kind = ?1
+       SELECT min(account_id) FROM jobs WHERE kind = @kind
        UNION ALL
-       SELECT (SELECT min(account_id) FROM jobs WHERE kind = ?1 AND account_id > a.account_id) FROM a WHERE a.account_id IS NOT NULL)
-     SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM a LEFT JOIN job_turns t ON t.kind = ?2 AND t.account_id = a.account_id
+       SELECT (SELECT min(account_id) FROM jobs WHERE kind = @kind AND account_id > a.account_id) FROM a WHERE a.account_id IS NOT NULL)
+     SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM a LEFT JOIN job_turns t ON t.kind = @kind AND t.account_id = a.account_id
      WHERE a.account_id IS NOT NULL`,
   );
   const dueStmt = db.prepare<[string, string, number, number, number], Row>(
@@ -58,7 +58,7 @@ export function createSqliteJobs(db: Db): JobStore {
     for (const kind of kinds) {
       if (out.length >= limit) break;
       const queues = accountsStmt
-        .all(kind, kind)
+        .all({ kind })
         .map((a) => ({ ...a, due: dueStmt.all(kind, a.account_id, now, now, Math.min(limit - out.length, roomOf(share, a.account_id))) }))
         .filter((q) => q.due.length > 0);
       for (const r of takeTurns(queues, limit - out.length)) {
