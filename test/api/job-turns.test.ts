@@ -72,7 +72,7 @@ describe("jobs: one account's backlog does not hold back another account's job",
 
     assert.equal(claimed.length, BACKLOG + 1);
     const turnOfB = claimed.findIndex((c) => c.account === B);
-    assert.ok(turnOfB >= 0 && turnOfB <= 1, `B's scan was claimed ${turnOfB + 1}th of ${claimed.length}`);
+    assert.ok(turnOfB >= 0 && turnOfB <= 1, `B's scan was claim ${turnOfB + 1} of ${claimed.length}`);
     assert.equal(claimed[turnOfB]!.digest, pushedByB);
     assert.deepEqual(
       claimed.filter((c) => c.account === A).map((c) => c.digest),

@@ -41,9 +41,10 @@ export async function enqueueIn(tx: Queryable, jobs: JobRequest[], now: number):
  * The claim, in one statement ($1 kinds in order, $2 now, $3 holder, $4 lock end, $5 limit, $6
  * candidates per account, $7 the share per account or NULL, $8/$9 the accounts the claimer
  * holds jobs of and how many). The due and unlocked test is repeated where the rows are locked:
- * only there is it re-checked on a row another claim changed since the snapshot.
+ * only there is it re-checked on a row another claim changed since the snapshot. Exported for
+ * bench/job-claims.ts's query plan.
  */
-const CLAIM_SQL = `
+export const CLAIM_SQL = `
 WITH RECURSIVE
   kinds AS (SELECT kind, n AS kind_rank FROM unnest($1::text[]) WITH ORDINALITY AS k(kind, n)),
   accounts(kind, account_id) AS (

@@ -23,22 +23,26 @@ export function prepareEnqueue(db: Db): (job: JobRequest, now: number) => void {
   return (job, now) => void insert.run(job.kind, job.account ?? '', JSON.stringify(job.payload), job.runAfter?.getTime() ?? now, now);
 }
 
+/**
+ * The accounts with jobs of a kind, one index probe each (a loose scan of jobs_account_due,
+ * whatever the number of jobs), with their last turn (0: never claimed). Exported, as DUE_SQL
+ * is, for bench/job-claims.ts's query plans.
+ */
+export const ACCOUNTS_SQL = `WITH RECURSIVE a(account_id) AS (
+    SELECT min(account_id) FROM jobs WHERE kind = @kind
+    UNION ALL
+    SELECT (SELECT min(account_id) FROM jobs WHERE kind = @kind AND account_id > a.account_id) FROM a WHERE a.account_id IS NOT NULL)
+  SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM a LEFT JOIN job_turns t ON t.kind = @kind AND t.account_id = a.account_id
+  WHERE a.account_id IS NOT NULL`;
+
+/** One account's oldest due jobs of a kind. */
+export const DUE_SQL = `SELECT id, kind, account_id, payload, attempts, last_error, run_after FROM jobs
+  WHERE kind = ? AND account_id = ? AND run_after <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY run_after, id LIMIT ?`;
+
 export function createSqliteJobs(db: Db): JobStore {
   const enqueueOne = prepareEnqueue(db);
-  // The accounts with jobs of a kind, one index probe each (a loose scan of jobs_account_due,
-  // whatever the number of jobs), with their last turn (0: never claimed).
-  const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(
-    `WITH RECURSIVE a(account_id) AS (
-       SELECT min(account_id) FROM jobs WHERE kind = @kind
-       UNION ALL
-       SELECT (SELECT min(account_id) FROM jobs WHERE kind = @kind AND account_id > a.account_id) FROM a WHERE a.account_id IS NOT NULL)
-     SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM a LEFT JOIN job_turns t ON t.kind = @kind AND t.account_id = a.account_id
-     WHERE a.account_id IS NOT NULL`,
-  );
-  const dueStmt = db.prepare<[string, string, number, number, number], Row>(
-    `SELECT id, kind, account_id, payload, attempts, last_error, run_after FROM jobs
-     WHERE kind = ? AND account_id = ? AND run_after <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY run_after, id LIMIT ?`,
-  );
+  const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(ACCOUNTS_SQL);
+  const dueStmt = db.prepare<[string, string, number, number, number], Row>(DUE_SQL);
   const nextTurnStmt = db.prepare<[], { turn: number }>('SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns');
   const turnStmt = db.prepare(
     'INSERT INTO job_turns (kind, account_id, turn) VALUES (?, ?, ?) ON CONFLICT (kind, account_id) DO UPDATE SET turn = excluded.turn',
