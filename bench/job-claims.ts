@@ -29,8 +29,16 @@ const BIG = '111111111111';
 async function fill(store: MetadataStore): Promise<void> {
   const now = new Date(0);
   const job = (account: string, n: number): JobRequest => ({ kind: KIND, account, payload: { registryId: `${account}:us-east-1`, n } });
-  for (let i = 0; i < JOBS; i += 1000) await store.jobs.enqueue(Array.from({ length: Math.min(1000, JOBS - i) }, (_, n) => job(BIG, i + n)), now);
-  for (let a = 0; a < 20; a++) await store.jobs.enqueue(Array.from({ length: 10 }, (_, n) => job(String(200000000000 + a), n)), new Date(1));
+  for (let i = 0; i < JOBS; i += 1000)
+    await store.jobs.enqueue(
+      Array.from({ length: Math.min(1000, JOBS - i) }, (_, n) => job(BIG, i + n)),
+      now,
+    );
+  for (let a = 0; a < 20; a++)
+    await store.jobs.enqueue(
+      Array.from({ length: 10 }, (_, n) => job(String(200000000000 + a), n)),
+      new Date(1),
+    );
 }
 
 /** CLAIMS claims of four, each job completed; returns CPU ms per claim in this process and wall ms per claim. */
@@ -57,10 +65,12 @@ async function sqlite(): Promise<void> {
     await fill(store);
     const db = new Database(path, { readonly: true });
     console.log('sqlite: accounts of a kind\n' + plan(db.prepare(`EXPLAIN QUERY PLAN ${ACCOUNTS_SQL}`).all({ kind: KIND })));
-    console.log('sqlite: one account\'s oldest due\n' + plan(db.prepare(`EXPLAIN QUERY PLAN ${DUE_SQL}`).all(KIND, BIG, 10, 10, 4)));
+    console.log("sqlite: one account's oldest due\n" + plan(db.prepare(`EXPLAIN QUERY PLAN ${DUE_SQL}`).all(KIND, BIG, 10, 10, 4)));
     db.close();
     const r = await claims(store);
-    console.log(`sqlite: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`);
+    console.log(
+      `sqlite: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`,
+    );
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -89,7 +99,9 @@ async function postgres(): Promise<void> {
     await client.query('ROLLBACK');
     console.log('postgres: the claim\n' + explained.rows.map((r: Record<string, string>) => `  ${r['QUERY PLAN']}`).join('\n'));
     const r = await claims(store);
-    console.log(`postgres: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms client CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`);
+    console.log(
+      `postgres: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms client CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`,
+    );
     await client.end();
     await store.close();
   } finally {

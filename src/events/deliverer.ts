@@ -205,7 +205,8 @@ export class EventDeliverer {
       const retry: JobRequest[] = [];
       outcomes.forEach((o, n) => {
         const at = this.settle(deliveries[n]!, o, 1);
-        if (at) retry.push({ kind: EVENT_DELIVERY_JOB, account: accountOf(parseRegistryKey(deliveries[n]!.registryId)), payload: deliveries[n]!, runAfter: at });
+        if (at)
+          retry.push({ kind: EVENT_DELIVERY_JOB, account: accountOf(parseRegistryKey(deliveries[n]!.registryId)), payload: deliveries[n]!, runAfter: at });
       });
       await meta.eventOutbox.dispatch(seqs, nodeId, retry, clock.now());
     })()

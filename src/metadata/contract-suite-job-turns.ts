@@ -54,8 +54,24 @@ export function jobTurnsContract(test: ContractTest): void {
     await a.jobs.enqueue(jobs(B, 5), at(1));
     const held = new Map([[A, 1]]);
     assert.deepEqual(names(await a.jobs.claim(['scan'], 'w', 30_000, 5, at(10), { perAccount: 2, held })), ['10', '20', '21']);
-    assert.deepEqual(await a.jobs.claim(['scan'], 'w', 30_000, 5, at(10), { perAccount: 2, held: new Map([[A, 2], [B, 2]]) }), [], 'both at their share');
-    const more = await a.jobs.claim(['scan'], 'w', 30_000, 5, at(10), { perAccount: 3, held: new Map([[A, 2], [B, 2]]) });
+    assert.deepEqual(
+      await a.jobs.claim(['scan'], 'w', 30_000, 5, at(10), {
+        perAccount: 2,
+        held: new Map([
+          [A, 2],
+          [B, 2],
+        ]),
+      }),
+      [],
+      'both at their share',
+    );
+    const more = await a.jobs.claim(['scan'], 'w', 30_000, 5, at(10), {
+      perAccount: 3,
+      held: new Map([
+        [A, 2],
+        [B, 2],
+      ]),
+    });
     assert.deepEqual(names(more), ['11', '22'], 'one more each');
   });
 

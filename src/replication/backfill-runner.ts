@@ -73,7 +73,14 @@ export class BackfillRunner {
       }
       if (clock.now().getTime() - started >= RUN_BUDGET_MS) {
         const next: BackfillJobPayload = { ...payload, generation: backfill.generation + 1 };
-        if (await meta.replicationBackfills.handOver(backfill.id, backfill.generation, { kind: BACKFILL_RUN_JOB, account: accountOf(registryKey), payload: next }, clock.now())) {
+        if (
+          await meta.replicationBackfills.handOver(
+            backfill.id,
+            backfill.generation,
+            { kind: BACKFILL_RUN_JOB, account: accountOf(registryKey), payload: next },
+            clock.now(),
+          )
+        ) {
           this.registry.ctx.jobsQueued?.();
         }
         return;

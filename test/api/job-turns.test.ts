@@ -66,7 +66,15 @@ describe("jobs: one account's backlog does not hold back another account's job",
     assert.equal(await meta.jobs.pending(SCAN_JOB), BACKLOG + 1, 'every push queued its scan');
 
     const claimed: Array<{ account: string; digest: string }> = [];
-    const worker = new JobWorker({ jobs: meta.jobs, clock: berth.app.registry.ctx.clock, log: pino({ level: 'silent' }), pollMs: 60_000, leaseMs: 30_000, concurrency: 1, nodeId: 'test' });
+    const worker = new JobWorker({
+      jobs: meta.jobs,
+      clock: berth.app.registry.ctx.clock,
+      log: pino({ level: 'silent' }),
+      pollMs: 60_000,
+      leaseMs: 30_000,
+      concurrency: 1,
+      nodeId: 'test',
+    });
     worker.handle(SCAN_JOB, async (job) => void claimed.push({ account: job.account, digest: (job.payload as ScanJobPayload).digest }));
     await worker.drain();
 
