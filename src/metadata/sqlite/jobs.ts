@@ -70,11 +70,9 @@ export function createSqliteJobs(db: Db): JobStore {
         out.push(toRecord(r, r.attempts + 1));
       }
     }
-    const served = new Set(out.map((j) => `${j.kind}\n${j.account}`));
-    for (const key of served) {
-      const [kind, account] = key.split('\n') as [string, string];
-      turnStmt.run(kind, account, turn);
-    }
+    // Every account served, once per kind: its turn is this claim's.
+    const served = new Map(out.map((j) => [JSON.stringify([j.kind, j.account]), j]));
+    for (const j of served.values()) turnStmt.run(j.kind, j.account, turn);
     return out;
   });
 
