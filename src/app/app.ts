@@ -40,6 +40,7 @@ import { createMetricsServer } from '../metrics/metrics-server.js';
 import { RequestMetrics } from '../metrics/request-metrics.js';
 import { UsageRecorder } from '../metrics/usage-recorder.js';
 import { createAudit } from './audit.js';
+import type { JobWorker } from '../jobs/worker.js';
 import { createBackground } from './background.js';
 import { createConsole } from './console.js';
 import { createAccessLogFile, createLogger } from './logger.js';
@@ -67,6 +68,8 @@ export interface App {
   readonly log: Logger;
   /** Periodic background tasks, started by listen() and stopped by close(). */
   tasks: PeriodicTask[];
+  /** The worker of scans (and re-evaluations), started by listen(); a test stops it to let a queue build. */
+  readonly scanJobs: JobWorker;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** The metrics listener's port once listening; undefined when metrics are off. */
@@ -258,6 +261,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     server,
     log,
     tasks: audit ? [...background.tasks, audit.retention] : background.tasks,
+    scanJobs: background.jobs,
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();

@@ -41,6 +41,22 @@ describe('keyed slots', () => {
     assert.equal(await settled(a2), true);
   });
 
+  it('tryTake takes a free slot at once and refuses, taking nothing, at a share or the total', () => {
+    const slots = new KeyedSlots(3, 2);
+    const a1 = slots.tryTake('a');
+    const a2 = slots.tryTake('a');
+    assert.ok(a1 && a2);
+    assert.equal(slots.tryTake('a'), undefined, 'a is at its share');
+    const b1 = slots.tryTake('b');
+    assert.ok(b1);
+    assert.equal(slots.tryTake('c'), undefined, 'all three slots are taken');
+    assert.equal(slots.taken(), 3);
+    a1();
+    a1();
+    assert.equal(slots.taken('a'), 1, 'a release is counted once');
+    assert.ok(slots.tryTake('c'), "a's freed slot serves another key");
+  });
+
   it('a share is half of the slots, at least one', () => {
     assert.deepEqual([1, 2, 3, 8, 32].map(halfShare), [1, 1, 2, 4, 16]);
   });

@@ -21,17 +21,28 @@ export class KeyedSlots {
   async take(key: string): Promise<() => void> {
     if (this.free(key)) this.hold(key);
     else await new Promise<void>((go) => this.waiting.push({ key, go }));
+    return this.releaser(key);
+  }
+
+  /** Takes a slot for `key` if one is free for it now, else undefined: for work refused rather than queued. */
+  tryTake(key: string): (() => void) | undefined {
+    if (!this.free(key)) return undefined;
+    this.hold(key);
+    return this.releaser(key);
+  }
+
+  /** Slots taken now, in all and by one key (for tests and diagnostics). */
+  taken(key?: string): number {
+    return key === undefined ? this.used : (this.byKey.get(key) ?? 0);
+  }
+
+  private releaser(key: string): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.let(key);
     };
-  }
-
-  /** Slots taken now, in all and by one key (for tests and diagnostics). */
-  taken(key?: string): number {
-    return key === undefined ? this.used : (this.byKey.get(key) ?? 0);
   }
 
   private free(key: string): boolean {

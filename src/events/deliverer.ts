@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { ReachSettings } from '../core/outbound-reach.js';
 import { halfShare, KeyedSlots } from '../core/keyed-slots.js';
-import { parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
+import { accountOf, parseRegistryKey, registryKeyText, type RegistryKey } from '../core/registry-key.js';
 import type { JobRecord, JobRequest, MetadataStore } from '../metadata/types.js';
 import { DestinationSender, type MayInvoke, type Outcome, type Resolved } from './destination-sender.js';
 import type { RuleDoc, TargetDoc } from './documents.js';
@@ -205,7 +205,8 @@ export class EventDeliverer {
       const retry: JobRequest[] = [];
       outcomes.forEach((o, n) => {
         const at = this.settle(deliveries[n]!, o, 1);
-        if (at) retry.push({ kind: EVENT_DELIVERY_JOB, payload: deliveries[n]!, runAfter: at });
+        if (at)
+          retry.push({ kind: EVENT_DELIVERY_JOB, account: accountOf(parseRegistryKey(deliveries[n]!.registryId)), payload: deliveries[n]!, runAfter: at });
       });
       await meta.eventOutbox.dispatch(seqs, nodeId, retry, clock.now());
     })()

@@ -6,6 +6,10 @@
  * OOM, a lost machine) stops renewing and another node takes the job within one lease, however
  * long the job runs; a run whose renewal finds the job claimed again (it lost the lock: its node
  * stalled past the lease) has its handler's signal aborted. Handlers must therefore be idempotent.
+ *
+ * Accounts share the queue: claims take turns between them (JobStore.claim), and one account
+ * holds at most `perAccount` of this worker's `concurrency` slots, so one account's long jobs
+ * (big scans, copies to a destination that hangs) never hold every slot while another's wait.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -27,6 +31,8 @@ export interface JobWorkerOptions {
   /** How often a running job's lock is renewed; default a third of `leaseMs` (two beats may fail). */
   heartbeatMs?: number;
   concurrency: number;
+  /** One account's share of `concurrency`; default all but one slot (see accountShare). */
+  perAccount?: number;
   /** This process as the holder of the jobs it claims (the composition root's node id). */
   nodeId: string;
   /**
@@ -39,10 +45,21 @@ export interface JobWorkerOptions {
 export const MAX_ATTEMPTS = 5;
 const MAX_BACKOFF_MS = 3600_000;
 
+/**
+ * One account's share of a worker's slots: all but one, so another account's job always finds
+ * a slot free of the first account's, while a deployment with one account (most) loses one slot
+ * of N, not half as an even split would cost it. One slot is one account's to fill.
+ */
+export function accountShare(concurrency: number): number {
+  return Math.max(1, concurrency - 1);
+}
+
 export class JobWorker {
   private readonly handlers = new Map<string, JobHandler>();
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The jobs in flight by account, for the claim's share. */
+  private readonly held = new Map<string, number>();
   private readonly abort = new AbortController();
   private polling = false;
   private again = false;
@@ -108,9 +125,16 @@ export class JobWorker {
     const room = this.opts.concurrency - this.inFlight.size;
     if (room <= 0 || this.handlers.size === 0) return 0;
     const { jobs, clock, leaseMs } = this.opts;
-    const claimed = await jobs.claim([...this.handlers.keys()], this.opts.nodeId, leaseMs, room, clock.now());
+    const share = { perAccount: this.opts.perAccount ?? accountShare(this.opts.concurrency), held: this.held };
+    const claimed = await jobs.claim([...this.handlers.keys()], this.opts.nodeId, leaseMs, room, clock.now(), share);
     for (const job of claimed) {
-      const p = this.run(job).finally(() => this.inFlight.delete(p));
+      this.held.set(job.account, (this.held.get(job.account) ?? 0) + 1);
+      const p = this.run(job).finally(() => {
+        this.inFlight.delete(p);
+        const n = (this.held.get(job.account) ?? 1) - 1;
+        if (n === 0) this.held.delete(job.account);
+        else this.held.set(job.account, n);
+      });
       this.inFlight.add(p);
     }
     return claimed.length;

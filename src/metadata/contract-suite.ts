@@ -20,6 +20,7 @@ import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
+import { jobTurnsContract } from './contract-suite-job-turns.js';
 import { replicationContract } from './contract-suite-replication.js';
 import { replicationBackfillsContract } from './contract-suite-backfills.js';
 import { pullExclusionsContract } from './contract-suite-pull-exclusions.js';
@@ -45,6 +46,7 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('manifests and the blob index', () => manifestContract(test));
     describe('garbage collection', () => gcContract(test));
     describe('jobs, leases, scans, policies and identities', () => queueContract(test));
+    describe('job turns between accounts', () => jobTurnsContract(test));
     describe('two nodes on one database', () => concurrencyContract(test));
     describe('kms keys', () => kmsContract(test));
     describe('the event outbox and EventBridge resources', () => eventsContract(test));

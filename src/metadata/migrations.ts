@@ -13,6 +13,11 @@ export interface Dialect {
   bigint: string;
   /** The 1-based position of `needle` in `haystack` (0 when absent), as an SQL expression. */
   position: (needle: string, haystack: string) => string;
+  /**
+   * The text of a string `field` of a JSON document Berth wrote (NULL when absent), as an SQL
+   * expression: the field must come before any nested object's field of the same name.
+   */
+  jsonText: (document: string, field: string) => string;
 }
 
 export interface Migration {
@@ -800,6 +805,44 @@ export const migrations: Migration[] = [
       // id when the policy was put. Policies put before have none and match by ARN as before.
       `ALTER TABLE policies ADD COLUMN principal_ids TEXT`,
     ],
+  },
+  {
+    version: 35,
+    name: "jobs' account",
+    sql: (d) => {
+      // Jobs are claimed in turns between accounts (one account's backlog must not hold back every
+      // other's), so a job carries its account. Queued jobs name their registry key ("account:region")
+      // in their payload, in a field of their kind's own name (the payloads are a stored format);
+      // the kinds that name none (advisory re-evaluation) are the deployment's own work: account ''.
+      const keyField: Record<string, string> = {
+        'scan-image': 'registryId',
+        'event-delivery': 'registryId',
+        'archive.move': 'registryKey',
+        'sign-image': 'registryKey',
+        'replicate-image': 'source',
+        'replication-backfill-prepare': 'registry',
+        'replication-backfill-run': 'registry',
+      };
+      const key = `(CASE kind ${Object.entries(keyField)
+        .map(([kind, field]) => `WHEN '${kind}' THEN ${d.jsonText('payload', field)}`)
+        .join(' ')} END)`;
+      const colon = d.position("':'", key);
+      return [
+        `ALTER TABLE jobs ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`,
+        `UPDATE jobs SET account_id = COALESCE(CASE WHEN ${colon} > 0 THEN substr(${key}, 1, ${colon} - 1) END, '')`,
+        // A claim walks the accounts with jobs of a kind (one index probe each) and takes each
+        // one's oldest due jobs from this index; it serves the per-kind counts as jobs_due did.
+        `CREATE INDEX jobs_account_due ON jobs (kind, account_id, run_after, id)`,
+        `DROP INDEX jobs_due`,
+        // Whose turn it is: each account's last claim of a kind, as a counter claims count up.
+        `CREATE TABLE job_turns (
+          kind TEXT NOT NULL,
+          account_id TEXT NOT NULL,
+          turn ${d.bigint} NOT NULL,
+          PRIMARY KEY (kind, account_id)
+        )`,
+      ];
+    },
   },
 ];
 

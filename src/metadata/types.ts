@@ -408,6 +408,11 @@ export interface LeaseStore {
 
 export interface JobRequest {
   kind: string;
+  /**
+   * The account whose work this is: claims take turns between accounts (see JobStore.claim).
+   * Absent for the deployment's own work (advisory re-evaluation), which takes its turn as ''.
+   */
+  account?: string;
   /** JSON-serializable. */
   payload: unknown;
   runAfter?: Date;
@@ -416,17 +421,33 @@ export interface JobRequest {
 export interface JobRecord {
   id: number;
   kind: string;
+  /** The job's account ('' for the deployment's own work). */
+  account: string;
   payload: unknown;
   /** Including the current one. */
   attempts: number;
   lastError?: string;
 }
 
+/** A claimer's share per account: at most `perAccount` of one account's jobs held at once. */
+export interface AccountShare {
+  perAccount: number;
+  /** The jobs the claimer holds now, by account. */
+  held: ReadonlyMap<string, number>;
+}
+
 /** The durable job queue (outbox): work a change calls for, done later by a worker with retries. */
 export interface JobStore {
   enqueue(jobs: JobRequest[], now: Date): Promise<void>;
-  /** Locks up to `limit` due jobs of the given kinds for `leaseMs`; a lapsed lock is claimable again. */
-  claim(kinds: string[], holder: string, leaseMs: number, limit: number, now: Date): Promise<JobRecord[]>;
+  /**
+   * Locks up to `limit` due jobs of the given kinds for `leaseMs`; a lapsed lock is claimable
+   * again. Earlier kinds first; within a kind, accounts take turns: each account with due jobs
+   * gets its oldest one, the account whose last claim of the kind is oldest (or that was never
+   * claimed) first, then each gets its second, and so on; within an account, oldest due first.
+   * So one account's backlog delays another account's job by a claim or two, not by the backlog.
+   * With `share`, no account gets more than its room (`perAccount` less what it `held`s).
+   */
+  claim(kinds: string[], holder: string, leaseMs: number, limit: number, now: Date, share?: AccountShare): Promise<JobRecord[]>;
   /**
    * The holder's heartbeat: moves the job's lock to `now + leaseMs`, in one conditional UPDATE,
    * only while this claim (the holder and the claim's `attempts`, which every claim counts up)

@@ -20,7 +20,7 @@ import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
 import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
-import { halfShare } from '../core/keyed-slots.js';
+import { halfShare, KeyedSlots } from '../core/keyed-slots.js';
 import type { Reference, Tag } from '../core/names.js';
 import { accountOf, registryKeyText } from '../core/registry-key.js';
 import type { DocumentStore } from '../metadata/documents.js';
@@ -76,8 +76,8 @@ interface TagState {
 
 export class PullThroughCache {
   private readonly fetches = new Map<string, Promise<BlobFetch>>();
-  /** The keys of `fetches` still reading from their upstream: what the caps count (a done fetch kept listed holds nothing). */
-  private readonly running = new Set<string>();
+  /** Fetches still reading from their upstream, by account: what the caps count (a done fetch kept listed holds nothing). */
+  private readonly running: KeyedSlots;
   private readonly manifestFetches = new Map<string, Promise<PulledManifest>>();
   /** Image manifests served while their blobs are being imported, by repository and reference. */
   private readonly pending = new Map<string, PulledManifest>();
@@ -91,7 +91,9 @@ export class PullThroughCache {
     private readonly docs: DocumentStore,
     private readonly clock: Clock,
     private readonly opts: PullThroughCacheOptions,
-  ) {}
+  ) {
+    this.running = new KeyedSlots(opts.maxFetches, halfShare(opts.maxFetches));
+  }
 
   /**
    * The manifest a pull asks for: the registry's (a tag checked upstream again when its interval
@@ -276,25 +278,21 @@ export class PullThroughCache {
 
   /** The fetch of a blob in flight for the repository, or a new one. */
   private async blobFetch(scope: RepoScope, repo: RepositoryRecord, rule: PullThroughRule, digest: Digest): Promise<BlobFetch> {
-    const account = `${accountOf(scope.registryKey)}\n`;
-    const key = `${account}${repo.id}\n${digest}`;
+    const account = accountOf(scope.registryKey);
+    const key = `${account}\n${repo.id}\n${digest}`;
     const inFlight = this.fetches.get(key);
     if (inFlight) return inFlight;
     // The node's fetches are shared by every account: one account's rule pointing at a slow
     // upstream (its own, perhaps) may hold half of them, never all.
-    let mine = 0;
-    for (const k of this.running) if (k.startsWith(account)) mine++;
-    if (this.running.size >= this.opts.maxFetches || mine >= halfShare(this.opts.maxFetches)) {
-      const whose = this.running.size >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
+    const ended = this.running.tryTake(account);
+    if (!ended) {
+      const whose = this.running.taken() >= this.opts.maxFetches ? 'the pull-through cache' : "this account's pull-through cache";
       throw new RegistryError(Codes.TooManyRequests, `${whose} is fetching as many blobs as it may; retry shortly`, undefined, {
         retryAfterSeconds: 1,
       });
     }
     // A committed fetch stays listed a while: a caller that found the blob absent a moment
     // before it was recorded then joins it (done) instead of fetching the blob again.
-    const ended = () => {
-      if (this.fetches.get(key) === started) this.running.delete(key);
-    };
     const forget = () => {
       ended();
       if (this.fetches.get(key) === started) this.fetches.delete(key);
@@ -305,7 +303,6 @@ export class PullThroughCache {
       setTimeout(forget, DONE_FETCH_KEPT_MS).unref();
     });
     this.fetches.set(key, started);
-    this.running.add(key);
     started.catch(forget);
     return started;
   }

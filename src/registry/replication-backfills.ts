@@ -60,7 +60,7 @@ export class ReplicationBackfills {
     const payload: BackfillJobPayload = { id, registry: registryKeyText(registryKey) };
     const outcome = await this.ctx.meta.replicationBackfills.start(
       { id, registryKey, destination, now },
-      { kind: BACKFILL_PREPARE_JOB, payload },
+      { kind: BACKFILL_PREPARE_JOB, account: accountOf(registryKey), payload },
       MAX_RUNNING_BACKFILLS,
     );
     if (outcome === 'inProgress') {

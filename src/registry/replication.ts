@@ -46,7 +46,7 @@ export function replicationDestinations(config: ReplicationConfiguration, scope:
 export function replicationStarts(scope: RepoScope, digest: Digest, tags: readonly string[], destinations: ReplicationDestination[]): ReplicationStart[] {
   return destinations.map((destination) => {
     const payload: ReplicationJobPayload = { source: registryKeyText(scope.registryKey), repository: scope.name, digest, tags: [...tags], destination };
-    return { destination, job: { kind: REPLICATE_JOB, payload } };
+    return { destination, job: { kind: REPLICATE_JOB, account: accountOf(scope.registryKey), payload } };
   });
 }
 

@@ -47,7 +47,7 @@ export interface StoredFindings {
 
 export function scanJob(scope: RepoScope, digest: Digest): JobRequest {
   const payload: ScanJobPayload = { registryId: registryKeyText(scope.registryKey), repository: scope.name, digest };
-  return { kind: SCAN_JOB, payload };
+  return { kind: SCAN_JOB, account: accountOf(scope.registryKey), payload };
 }
 
 /** The repository and image a stored scan job names. */

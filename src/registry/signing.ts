@@ -133,7 +133,7 @@ export class Signing {
       ...(denied.length > 0 && { denied }),
       pushId: randomUUID(),
     };
-    return { kind: SIGN_JOB, payload };
+    return { kind: SIGN_JOB, account: accountOf(scope.registryKey), payload };
   }
 
   /** Marks the push's profiles IN_PROGRESS (those it may not use, FAILED), unless its job already recorded them. */

@@ -36,7 +36,7 @@ export function parseArchiveMovePayload(payload: unknown): ArchiveMovePayload & 
 
 function moveJob(scope: RepoScope, repositoryId: number, digest: Digest, target: 'ARCHIVE' | 'STANDARD') {
   const payload: ArchiveMovePayload = { registryKey: registryKeyText(scope.registryKey), repository: scope.name, repositoryId, digest, target };
-  return { kind: ARCHIVE_MOVE_JOB, payload };
+  return { kind: ARCHIVE_MOVE_JOB, account: accountOf(scope.registryKey), payload };
 }
 
 function unsupported(message: string): RegistryError {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
-import { registryKey, registryKeyText } from '../core/registry-key.js';
+import { accountOf, registryKey, registryKeyText } from '../core/registry-key.js';
 import { HashPool } from '../registry/hash-pool.js';
 import { createRegistry } from '../registry/registry.js';
 import { BACKFILL_RUN_JOB, type BackfillJobPayload } from '../registry/replication-backfills.js';
@@ -30,7 +30,7 @@ async function setUp(clock = { now: () => new Date('2026-01-01T00:00:00Z') }) {
   const started = await registry.backfills.start(KEY, EU);
   const job = (generation?: number) => {
     const payload: BackfillJobPayload = { id: started.id, registry: registryKeyText(KEY), ...(generation !== undefined && { generation }) };
-    return { id: 1, kind: BACKFILL_RUN_JOB, payload, attempts: 1 };
+    return { id: 1, kind: BACKFILL_RUN_JOB, account: accountOf(KEY), payload, attempts: 1 };
   };
   const status = async () => (await registry.backfills.get(KEY, started.id)).status;
   return { registry, runner: new BackfillRunner(registry, replicator, log), job, status, id: started.id };

@@ -15,7 +15,7 @@
  * - a stop is seen before the next item: the backfill ends STOPPED.
  */
 import type { Logger } from 'pino';
-import { parseRegistryKey } from '../core/registry-key.js';
+import { accountOf, parseRegistryKey } from '../core/registry-key.js';
 import type { JobRecord } from '../metadata/types.js';
 import { TERMINAL_BACKFILL_STATUSES } from '../metadata/replication-backfills.js';
 import type { Registry } from '../registry/registry.js';
@@ -45,7 +45,7 @@ export class BackfillRunner {
     if (backfill.status !== 'PREPARING') return;
     const items = await this.registry.backfills.items(registryKey, backfill.destination);
     const next: BackfillJobPayload = { ...payload, generation: 1 };
-    if (await meta.replicationBackfills.prepare(backfill.id, items, { kind: BACKFILL_RUN_JOB, payload: next }, clock.now())) {
+    if (await meta.replicationBackfills.prepare(backfill.id, items, { kind: BACKFILL_RUN_JOB, account: accountOf(registryKey), payload: next }, clock.now())) {
       this.log.info({ backfill: backfill.id, destination: backfill.destination, items: items.length }, 'replication backfill prepared');
       this.registry.ctx.jobsQueued?.();
       return;
@@ -73,7 +73,14 @@ export class BackfillRunner {
       }
       if (clock.now().getTime() - started >= RUN_BUDGET_MS) {
         const next: BackfillJobPayload = { ...payload, generation: backfill.generation + 1 };
-        if (await meta.replicationBackfills.handOver(backfill.id, backfill.generation, { kind: BACKFILL_RUN_JOB, payload: next }, clock.now())) {
+        if (
+          await meta.replicationBackfills.handOver(
+            backfill.id,
+            backfill.generation,
+            { kind: BACKFILL_RUN_JOB, account: accountOf(registryKey), payload: next },
+            clock.now(),
+          )
+        ) {
           this.registry.ctx.jobsQueued?.();
         }
         return;

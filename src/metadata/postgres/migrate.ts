@@ -16,6 +16,10 @@ export const postgresDialect: Dialect = {
   bytes: 'BYTEA',
   bigint: 'BIGINT',
   position: (needle, haystack) => `strpos(${haystack}, ${needle})`,
+  // Not ::json ->> field: PostgreSQL's JSON refuses a \u0000 anywhere in the document (an event's
+  // body may quote one) and would fail the migration. The documents are JSON.stringify's output
+  // (no spaces; the fields read hold no quote or backslash), so the first "field":"..." is the field.
+  jsonText: (document, field) => `substring(${document} from '"${field}":"([^"\\\\]*)"')`,
 };
 
 /** Applies every pending migration; returns the versions this call applied. */

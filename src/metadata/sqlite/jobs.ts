@@ -1,26 +1,51 @@
-/** The job queue on SQLite. Claims are IMMEDIATE transactions, so two workers never share a job. */
-import type { JobRecord, JobRequest, JobStore } from '../types.js';
+/**
+ * The job queue on SQLite. Claims are IMMEDIATE transactions, so two workers never share a job;
+ * a claim takes turns between accounts (../job-turns.ts), reading each account's oldest due jobs
+ * from the index and recording the accounts it served.
+ */
+import { roomOf, takeTurns } from '../job-turns.js';
+import type { AccountShare, JobRecord, JobRequest, JobStore } from '../types.js';
 import type { Db } from './open.js';
 
 interface Row {
   id: number;
   kind: string;
+  account_id: string;
   payload: string;
   attempts: number;
   last_error: string | null;
+  run_after: number;
 }
 
 /** The insert a transaction elsewhere (a manifest put) runs to enqueue in the same commit. */
 export function prepareEnqueue(db: Db): (job: JobRequest, now: number) => void {
-  const insert = db.prepare('INSERT INTO jobs (kind, payload, run_after, created_at) VALUES (?, ?, ?, ?)');
-  return (job, now) => void insert.run(job.kind, JSON.stringify(job.payload), job.runAfter?.getTime() ?? now, now);
+  const insert = db.prepare('INSERT INTO jobs (kind, account_id, payload, run_after, created_at) VALUES (?, ?, ?, ?, ?)');
+  return (job, now) => void insert.run(job.kind, job.account ?? '', JSON.stringify(job.payload), job.runAfter?.getTime() ?? now, now);
 }
+
+/**
+ * The accounts with jobs of a kind, one index probe each (a loose scan of jobs_account_due,
+ * whatever the number of jobs), with their last turn (0: never claimed). Exported, as DUE_SQL
+ * is, for bench/job-claims.ts's query plans.
+ */
+export const ACCOUNTS_SQL = `WITH RECURSIVE a(account_id) AS (
+    SELECT min(account_id) FROM jobs WHERE kind = @kind
+    UNION ALL
+    SELECT (SELECT min(account_id) FROM jobs WHERE kind = @kind AND account_id > a.account_id) FROM a WHERE a.account_id IS NOT NULL)
+  SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM a LEFT JOIN job_turns t ON t.kind = @kind AND t.account_id = a.account_id
+  WHERE a.account_id IS NOT NULL`;
+
+/** One account's oldest due jobs of a kind. */
+export const DUE_SQL = `SELECT id, kind, account_id, payload, attempts, last_error, run_after FROM jobs
+  WHERE kind = ? AND account_id = ? AND run_after <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY run_after, id LIMIT ?`;
 
 export function createSqliteJobs(db: Db): JobStore {
   const enqueueOne = prepareEnqueue(db);
-  const dueStmt = db.prepare<[string, number, number, number], Row>(
-    `SELECT id, kind, payload, attempts, last_error FROM jobs
-     WHERE kind = ? AND run_after <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY run_after, id LIMIT ?`,
+  const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(ACCOUNTS_SQL);
+  const dueStmt = db.prepare<[string, string, number, number, number], Row>(DUE_SQL);
+  const nextTurnStmt = db.prepare<[], { turn: number }>('SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns');
+  const turnStmt = db.prepare(
+    'INSERT INTO job_turns (kind, account_id, turn) VALUES (?, ?, ?) ON CONFLICT (kind, account_id) DO UPDATE SET turn = excluded.turn',
   );
   const lockStmt = db.prepare('UPDATE jobs SET locked_by = ?, locked_until = ?, attempts = attempts + 1 WHERE id = ?');
   const renewStmt = db.prepare('UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND attempts = ?');
@@ -31,21 +56,23 @@ export function createSqliteJobs(db: Db): JobStore {
   const enqueue = db.transaction((jobs: JobRequest[], now: number) => {
     for (const j of jobs) enqueueOne(j, now);
   });
-  const claim = db.transaction((kinds: string[], holder: string, leaseMs: number, limit: number, now: number): JobRecord[] => {
+  const claim = db.transaction((kinds: string[], holder: string, leaseMs: number, limit: number, now: number, share?: AccountShare): JobRecord[] => {
     const out: JobRecord[] = [];
+    const turn = nextTurnStmt.get()!.turn;
     for (const kind of kinds) {
-      for (const r of dueStmt.all(kind, now, now, limit - out.length)) {
-        lockStmt.run(holder, now + leaseMs, r.id);
-        out.push({
-          id: r.id,
-          kind: r.kind,
-          payload: JSON.parse(r.payload) as unknown,
-          attempts: r.attempts + 1,
-          ...(r.last_error !== null && { lastError: r.last_error }),
-        });
-      }
       if (out.length >= limit) break;
+      const queues = accountsStmt
+        .all({ kind })
+        .map((a) => ({ ...a, due: dueStmt.all(kind, a.account_id, now, now, Math.min(limit - out.length, roomOf(share, a.account_id))) }))
+        .filter((q) => q.due.length > 0);
+      for (const r of takeTurns(queues, limit - out.length)) {
+        lockStmt.run(holder, now + leaseMs, r.id);
+        out.push(toRecord(r, r.attempts + 1));
+      }
     }
+    // Every account served, once per kind: its turn is this claim's.
+    const served = new Map(out.map((j) => [JSON.stringify([j.kind, j.account]), j]));
+    for (const j of served.values()) turnStmt.run(j.kind, j.account, turn);
     return out;
   });
 
@@ -53,8 +80,9 @@ export function createSqliteJobs(db: Db): JobStore {
     async enqueue(jobs, now) {
       if (jobs.length > 0) enqueue.immediate(jobs, now.getTime());
     },
-    async claim(kinds, holder, leaseMs, limit, now) {
-      return claim.immediate(kinds, holder, leaseMs, limit, now.getTime());
+    async claim(kinds, holder, leaseMs, limit, now, share) {
+      if (kinds.length === 0 || limit <= 0) return [];
+      return claim.immediate(kinds, holder, leaseMs, limit, now.getTime(), share);
     },
     async renew(id, holder, attempts, leaseMs, now) {
       return renewStmt.run(now.getTime() + leaseMs, id, holder, attempts).changes > 0;
@@ -69,5 +97,16 @@ export function createSqliteJobs(db: Db): JobStore {
     async pending(kind) {
       return pendingStmt.get(kind)!.n;
     },
+  };
+}
+
+function toRecord(r: Row, attempts: number): JobRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    account: r.account_id,
+    payload: JSON.parse(r.payload) as unknown,
+    attempts,
+    ...(r.last_error !== null && { lastError: r.last_error }),
   };
 }

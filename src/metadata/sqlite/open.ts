@@ -16,6 +16,7 @@ export const sqliteDialect: Dialect = {
   bytes: 'BLOB',
   bigint: 'INTEGER',
   position: (needle, haystack) => `instr(${haystack}, ${needle})`,
+  jsonText: (document, field) => `json_extract(${document}, '$.${field}')`,
 };
 
 export function openSqlite(path: string): Db {
