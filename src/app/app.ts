@@ -26,6 +26,7 @@ import { AccessLog } from '../http/access-log.js';
 import type { RequestObserver } from '../http/request-facts.js';
 import { Authorizer } from '../http/authz.js';
 import { KmsAuthorizer } from '../http/kms/authz.js';
+import { verifyViaService } from '../auth/via-service.js';
 import { apiDestinationInvoker } from '../http/events/target-role.js';
 import { templateKeyUse } from '../http/kms-key-use.js';
 import { beginClose, closeAllConnections, type BerthServer } from '../http/h2.js';
@@ -182,7 +183,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       checkPolicy: checkIdentityPolicy,
       ...stsDoors(identities, clock, serverKey, config.region, reach),
     },
-    kms: { service: kmsService, authorizer: kmsAuthorizer },
+    kms: {
+      service: kmsService,
+      authorizer: kmsAuthorizer,
+      // Another Berth's ECR (kmsProvider 'aws', sharing the server key) proves its requests are its own.
+      viaService: (header, req) => verifyViaService(header, req, { now: clock.now(), keys: [serverKey] }),
+    },
     events: {
       service: new EventBridgeService(meta.eventResources, clock, secrets, { allowHttp: config.eventsAllowHttp, reach }),
       // KMS's authorizer decides any action on any ARN from identity policies alone, as EventBridge does.

@@ -62,6 +62,8 @@ export async function openRegistry(config: Config, opts: AppOptions = {}): Promi
           (await import('../kms/remote-kms.js')).awsKms({
             region: config.kmsRegion ?? config.region,
             ...(config.kmsEndpoint !== undefined && { endpoint: config.kmsEndpoint }),
+            // What a Berth KMS sharing the server key takes as ECR's own use (the managed key's only one).
+            viaService: async (req) => (await import('../auth/via-service.js')).viaServiceProof('ecr', req, { now: clock.now(), key: serverKey }),
           }),
           clock,
           { ttlMs },

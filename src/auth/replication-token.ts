@@ -10,7 +10,8 @@
  * It is short-lived and names one repository of one destination registry; the destination still
  * decides by its own policies (ecr:ReplicateImage, ecr:CreateRepository) whether to accept it.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { derivedKey } from './derived-key.js';
 import { AuthError } from './errors.js';
 
 const VERSION = 'r1';
@@ -26,18 +27,8 @@ export interface ReplicationClaims {
   expiresAt: Date;
 }
 
-const derived = new WeakMap<Buffer, { kid: string; macKey: Buffer }>();
-
-function derive(serverKey: Buffer): { kid: string; macKey: Buffer } {
-  let d = derived.get(serverKey);
-  if (!d) {
-    if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
-    const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
-    d = { kid: hk('berth replication-token key id v1', 6).toString('base64url'), macKey: hk('berth replication-token mac v1', 32) };
-    derived.set(serverKey, d);
-  }
-  return d;
-}
+const PURPOSE = { idLabel: 'berth replication-token key id v1', keyLabel: 'berth replication-token mac v1' };
+const derive = (serverKey: Buffer) => derivedKey(serverKey, PURPOSE);
 
 const mac = (key: Buffer, signed: string) => createHmac('sha256', key).update(signed).digest('base64url');
 
@@ -48,7 +39,7 @@ export function isReplicationToken(password: string): boolean {
 
 export function issueReplicationToken(claims: Omit<ReplicationClaims, 'expiresAt'>, opts: { now: Date; key: Buffer; ttlSeconds?: number }): string {
   const expiresAt = opts.now.getTime() + (opts.ttlSeconds ?? REPLICATION_TOKEN_TTL_SECONDS) * 1000;
-  const { kid, macKey } = derive(opts.key);
+  const { kid, key: macKey } = derive(opts.key);
   const body = Buffer.from(
     JSON.stringify({
       sa: claims.sourceAccountId,
@@ -73,7 +64,7 @@ export function verifyReplicationToken(token: string, opts: { now: Date; keys: r
   const [, kid, body, given] = parts as [string, string, string, string];
   const key = opts.keys.map(derive).find((k) => k.kid === kid);
   if (!key) throw invalid();
-  const expected = Buffer.from(mac(key.macKey, `${VERSION}.${kid}.${body}`));
+  const expected = Buffer.from(mac(key.key, `${VERSION}.${kid}.${body}`));
   const actual = Buffer.from(given);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw invalid();
   let c: Record<string, unknown>;

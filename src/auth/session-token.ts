@@ -10,7 +10,8 @@
  * Nothing can revoke a token early except what it names disappearing: the authenticator checks
  * on use that the role (same role id) or user still exists, so deleting a role ends its sessions.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { derivedKey } from './derived-key.js';
 import { AuthError } from './errors.js';
 
 const VERSION = 'v1';
@@ -56,23 +57,8 @@ export interface SessionClaims {
   region?: string;
 }
 
-interface Derived {
-  kid: string;
-  key: Buffer;
-}
-
-const derivedKeys = new WeakMap<Buffer, Derived>();
-
-function derive(serverKey: Buffer): Derived {
-  let d = derivedKeys.get(serverKey);
-  if (!d) {
-    if (serverKey.length !== 32) throw new Error('the server key must be 32 bytes');
-    const hk = (info: string, n: number) => Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), info, n));
-    d = { kid: hk('berth session-token key id v1', 6).toString('base64url'), key: hk('berth session-token sealing v1', 32) };
-    derivedKeys.set(serverKey, d);
-  }
-  return d;
-}
+const PURPOSE = { idLabel: 'berth session-token key id v1', keyLabel: 'berth session-token sealing v1' };
+const derive = (serverKey: Buffer) => derivedKey(serverKey, PURPOSE);
 
 const AAD = Buffer.from('berth:session-token:v1');
 

@@ -8,9 +8,9 @@
 import type { Clock } from '../core/clock.js';
 import { guardedFetch } from '../core/guarded-fetch.js';
 import { ReachPolicy, type ReachSettings } from '../core/outbound-reach.js';
-import type { RegistryKey } from '../core/registry-key.js';
+import { accountOf, regionOf, type RegistryKey } from '../core/registry-key.js';
 import type { MetadataStore } from '../metadata/types.js';
-import type { ApiDestinationDoc, ConnectionDoc, ConnectionSecrets, HttpParameters, TargetDoc } from './documents.js';
+import { ruleArn, type ApiDestinationDoc, type ConnectionDoc, type ConnectionSecrets, type HttpParameters, type TargetDoc } from './documents.js';
 import { outboundThread } from './outbound-client.js';
 import type { Outbound } from './outbound.js';
 import type { SecretBox } from './service.js';
@@ -41,7 +41,8 @@ export interface SenderOptions {
 }
 
 /** Asked before every send, so a role's policy changed since PutTargets counts. */
-export type MayInvoke = (roleArn: string, destinationArn: string) => Promise<boolean>;
+/** `ruleArn`: the rule whose target names the role (aws:SourceArn in the role's trust policy). */
+export type MayInvoke = (roleArn: string, destinationArn: string, ruleArn?: string) => Promise<boolean>;
 
 export class DestinationSender {
   private readonly out: Outbound;
@@ -71,7 +72,7 @@ export class DestinationSender {
     // EventBridge invokes an API destination with the target's role (its guide: "To use an API
     // destination as a target, you must provide an IAM role with the correct permissions").
     if (target.RoleArn === undefined) return { drop: 'the target names no RoleArn to invoke the API destination with' };
-    if (!(await this.opts.mayInvoke(target.RoleArn, dest.Arn))) {
+    if (!(await this.opts.mayInvoke(target.RoleArn, dest.Arn, ruleArn(regionOf(key), accountOf(key), rule)))) {
       return { drop: `the role ${target.RoleArn} may not events:InvokeApiDestination on ${dest.Arn}` };
     }
     const connName = /:connection\/([^/]+)\//.exec(dest.ConnectionArn)?.[1];

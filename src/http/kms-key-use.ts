@@ -106,9 +106,17 @@ export function templateKeyUse(
   template: { prefix: string; customRoleArn?: string },
 ): KeyUse {
   return async (key) => {
-    const role = template.customRoleArn === undefined ? undefined : await serviceRoleSession(identities, template.customRoleArn, ROLE_SESSION);
+    // ECR assumes the role: its trust policy must let ecr.amazonaws.com, for this registry's account.
+    const assumedBy = { service: 'ecr.amazonaws.com', sourceAccount: accountOf(registry) };
+    const role = template.customRoleArn === undefined ? undefined : await serviceRoleSession(identities, template.customRoleArn, ROLE_SESSION, assumedBy);
     if (!role) {
       if (isEcrManagedRef(key.asked)) return;
+      if (template.customRoleArn !== undefined) {
+        throw new RegistryError(
+          Codes.KmsException,
+          `The repository creation template '${template.prefix}' names the customer managed key ${key.arn} and the customRoleArn ${template.customRoleArn.slice(0, 300)}, which names no role that trusts ecr.amazonaws.com: the role ECR creates the repository with must be allowed kms:DescribeKey and kms:CreateGrant on the key`,
+        );
+      }
       throw new RegistryError(
         Codes.KmsException,
         `The repository creation template '${template.prefix}' names the customer managed key ${key.arn} but no customRoleArn: the role ECR creates the repository with must be allowed kms:DescribeKey and kms:CreateGrant on the key`,

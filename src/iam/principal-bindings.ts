@@ -15,14 +15,20 @@ const ENTITY_ARN_RE = /^arn:aws:iam::(\d{12}):(user|role)(\/(?:[\x21-\x7e]*\/)?)
 /** The unique id of the user or role `kind` named exactly `name` on `path` in `accountId`; undefined when there is none. */
 export type EntityIdLookup = (accountId: string, kind: 'user' | 'role', name: string, path: string) => Promise<string | undefined>;
 
+/**
+ * The id an ARN naming no user or role is bound to when it is not refused: no caller has it, so
+ * the ARN names nobody, whoever is made under that name later.
+ */
+export const NOBODY = '(nobody)';
+
 export interface BindOptions {
-  /** The error for an ARN naming no user or role, given IAM's message. */
-  invalid: (message: string) => Error;
+  /** The error for an ARN naming no user or role, given IAM's message; unset: bound to NOBODY instead. */
+  invalid?: (message: string) => Error;
   /** Whether Berth serves the account; an ARN in one it does not is left unbound (no caller of Berth's is in it). Unset: every account is looked up. */
   serves?: (accountId: string) => Promise<boolean>;
 }
 
-/** Each user and role ARN the policy names (Principal or NotPrincipal) with its unique id now; refuses one naming nobody. */
+/** Each user and role ARN the policy names (Principal or NotPrincipal) with its unique id now; refuses one naming nobody (see BindOptions.invalid). */
 export async function bindPrincipals(policy: Policy, idOf: EntityIdLookup, opts: BindOptions): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
   const seen = new Set<string>();
@@ -33,8 +39,8 @@ export async function bindPrincipals(policy: Policy, idOf: EntityIdLookup, opts:
       seen.add(p);
       if (opts.serves !== undefined && !(await opts.serves(m[1]!))) continue;
       const id = await idOf(m[1]!, m[2] as 'user' | 'role', m[4]!, m[3]!);
-      if (id === undefined) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
-      ids[p] = id;
+      if (id === undefined && opts.invalid) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
+      ids[p] = id ?? NOBODY;
     }
   }
   return ids;

@@ -7,6 +7,9 @@
 import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { Codes, KmsCodes, RegistryError } from '../core/errors.js';
 
+/** auth/via-service.ts's header (kms/ imports nothing from auth/; the composition root passes the proof). */
+const VIA_SERVICE_HEADER = 'x-berth-via-service';
+
 export interface RemoteKms {
   /** The key's ARN and whether it may be used. */
   describe(keyRef: string): Promise<{ arn: string; enabled: boolean }>;
@@ -37,7 +40,19 @@ async function ownerErrors<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-export function awsKms(opts: { endpoint?: string; region: string }): RemoteKms {
+export interface AwsKmsOptions {
+  endpoint?: string;
+  region: string;
+  /**
+   * The value of the header (x-berth-via-service) saying a request is ECR's own use of the key,
+   * for a KMS that is another Berth sharing the server key: it lets ECR use that Berth's AWS
+   * managed key (`alias/aws/ecr`), which a direct call may not, and sets kms:ViaService there.
+   * AWS KMS ignores the header.
+   */
+  viaService?: (req: { operation: string; region: string; body: string | Uint8Array }) => Promise<string>;
+}
+
+export function awsKms(opts: AwsKmsOptions): RemoteKms {
   const client = new KMSClient({
     region: opts.region,
     ...(opts.endpoint !== undefined && { endpoint: opts.endpoint }),
@@ -45,6 +60,23 @@ export function awsKms(opts: { endpoint?: string; region: string }): RemoteKms {
     ignoreConfiguredEndpointUrls: true,
     maxAttempts: 3,
   });
+  const { viaService } = opts;
+  if (viaService) {
+    // After the body is serialized, before it is signed (the header is signed with it).
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        const target = request.headers?.['x-amz-target'];
+        const { body } = request;
+        if (request.headers && (typeof body === 'string' || body instanceof Uint8Array) && target?.startsWith('TrentService.')) {
+          const operation = target.slice('TrentService.'.length);
+          request.headers[VIA_SERVICE_HEADER] = await viaService({ operation, region: opts.region, body });
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'berthViaService' },
+    );
+  }
   return {
     async describe(keyRef) {
       const { KeyMetadata: m } = await ownerErrors(client.send(new DescribeKeyCommand({ KeyId: keyRef })));

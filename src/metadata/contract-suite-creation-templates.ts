@@ -54,17 +54,18 @@ export function creationTemplateContract(test: ContractTest): void {
     assert.deepEqual(await a.creationTemplates.getMany(REGISTRY, []), []);
   });
 
-  test('a repository is created with its policies in the same transaction; a taken name writes none', async ({ a }) => {
+  test('a repository is created with its policies (and the principal ids they bind) in the same transaction; a taken name writes none', async ({ a }) => {
     const settings = { imageTagMutability: 'IMMUTABLE' as const, scanOnPush: false, encryptionType: 'AES256' as const };
+    const principalIds = { 'arn:aws:iam::000000000000:user/u': 'AIDAEXAMPLE', 'arn:aws:iam::000000000000:role/gone': '(nobody)' };
     const policies = [
-      { kind: 'access', document: '{"Statement":[]}' },
+      { kind: 'access', document: '{"Statement":[]}', principalIds },
       { kind: 'lifecycle', document: '{"rules":[]}' },
     ];
     const r = await a.repositories.create({ registryKey: REGISTRY, name: 'prod/web', settings, tags: [{ Key: 'k', Value: 'v' }], policies, now: at(3) });
     assert.ok(r);
     const scope = repositoryPolicyScope(REGISTRY, 'prod/web');
-    assert.deepEqual(await a.policies.get(scope, 'access'), { document: '{"Statement":[]}', updatedAt: at(3) });
-    assert.deepEqual(await a.policies.get(scope, 'lifecycle'), { document: '{"rules":[]}', updatedAt: at(3) });
+    assert.deepEqual(await a.policies.get(scope, 'access'), { document: '{"Statement":[]}', updatedAt: at(3), principalIds });
+    assert.deepEqual(await a.policies.get(scope, 'lifecycle'), { document: '{"rules":[]}', updatedAt: at(3) }, 'none given, none kept');
 
     await a.repositories.delete(r.id, { force: true, now: at(4) });
     assert.equal(await a.policies.get(scope, 'access'), undefined, 'deleted with its repository');

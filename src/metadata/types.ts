@@ -64,7 +64,8 @@ export interface RepositoryStore {
     name: string;
     settings: RepositorySettings;
     tags: ResourceTag[];
-    policies?: Array<{ kind: string; document: string }>;
+    /** `principalIds` as PolicyStore.put takes them. */
+    policies?: Array<{ kind: string; document: string; principalIds?: Record<string, string> }>;
     now: Date;
     maxRepositories?: number;
   }): Promise<RepositoryRecord | undefined>;

@@ -59,31 +59,35 @@ function checkRegistryActions(policy: Policy, scope: RegistryPolicyScope): void 
   }
 }
 
+/**
+ * The unique ids of the users and roles a repository or registry policy names
+ * (iam/principal-bindings.ts). One in an account Berth serves that names nobody is refused as ECR
+ * refuses an invalid policy (`what`), or, with `what` unset, bound to nobody; one in an account
+ * Berth does not serve stays unbound, as no caller of Berth's can be it.
+ */
+export function bindPolicyPrincipals(ctx: RegistryContext, policy: Policy, what?: 'repository' | 'registry'): Promise<Record<string, string>> {
+  const { identities, roles } = ctx.meta;
+  return bindPrincipals(
+    policy,
+    async (accountId, kind, name, path) => {
+      const e = kind === 'user' ? await identities.user(accountId, name) : await roles.role(accountId, name);
+      if (e === undefined || e.name !== name || e.path !== path) return undefined;
+      return 'userId' in e ? e.userId : e.roleId;
+    },
+    {
+      ...(what !== undefined && { invalid: (message: string) => invalidPolicy(what, message) }),
+      serves: async (accountId) => (await identities.account(accountId)) !== undefined,
+    },
+  );
+}
+
 export class Policies {
   constructor(private readonly ctx: RegistryContext) {}
-
-  /**
-   * The unique ids of the users and roles the policy names (iam/principal-bindings.ts). One in an
-   * account Berth serves that names nobody is refused as ECR refuses an invalid policy; one in an
-   * account Berth does not serve stays unbound, as no caller of Berth's can be it.
-   */
-  private principalIds(policy: Policy, what: 'repository' | 'registry'): Promise<Record<string, string>> {
-    const { identities, roles } = this.ctx.meta;
-    return bindPrincipals(
-      policy,
-      async (accountId, kind, name, path) => {
-        const e = kind === 'user' ? await identities.user(accountId, name) : await roles.role(accountId, name);
-        if (e === undefined || e.name !== name || e.path !== path) return undefined;
-        return 'userId' in e ? e.userId : e.roleId;
-      },
-      { invalid: (message) => invalidPolicy(what, message), serves: async (accountId) => (await identities.account(accountId)) !== undefined },
-    );
-  }
 
   async setRepositoryPolicy(scope: RepoScope, text: string): Promise<void> {
     const policy = validate(text, 'repository');
     await requireRepository(this.ctx, scope);
-    const ids = await this.principalIds(policy, 'repository');
+    const ids = await bindPolicyPrincipals(this.ctx, policy, 'repository');
     await this.ctx.meta.policies.put(repositoryPolicyScope(scope.registryKey, scope.name), KIND, text, this.ctx.clock.now(), ids);
     this.ctx.authzChanges.bump();
   }
@@ -109,7 +113,7 @@ export class Policies {
   async setRegistryPolicy(registryKey: RegistryKey, text: string): Promise<void> {
     const policy = validate(text, 'registry');
     checkRegistryActions(policy, await this.registryPolicyScope(registryKey));
-    const ids = await this.principalIds(policy, 'registry');
+    const ids = await bindPolicyPrincipals(this.ctx, policy, 'registry');
     await this.ctx.meta.policies.put(registryPolicyScope(registryKey), KIND, text, this.ctx.clock.now(), ids);
     this.ctx.authzChanges.bump();
   }

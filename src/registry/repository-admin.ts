@@ -11,7 +11,8 @@ import type { Page, RepositoryRecord, ResourceTag } from '../metadata/types.js';
 import { accountOf, type RegistryKey } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
 import { LIFECYCLE_POLICY_KIND } from './lifecycle-policies.js';
-import { REPOSITORY_POLICY_KIND } from './policies.js';
+import { bindPolicyPrincipals, REPOSITORY_POLICY_KIND } from './policies.js';
+import { parsePolicy } from '../iam/policy.js';
 import { repositoryNotFound, requireRepository, rethrowQuota } from './repositories.js';
 import type { Quotas } from './quotas.js';
 
@@ -21,7 +22,10 @@ const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
 export interface CreateRepositoryInput {
   settings?: Partial<RepositorySettings>;
   tags?: ResourceTag[];
-  /** Policies the repository is born with (already validated), written in the same transaction. */
+  /**
+   * Policies the repository is born with (already validated), written in the same transaction.
+   * The repository policy's users and roles are bound then, as SetRepositoryPolicy binds them.
+   */
   policies?: { repositoryPolicy?: string; lifecyclePolicy?: string };
   /**
    * Whoever creates the repository may use the KMS key it names (http/kms-key-use.ts): asked
@@ -89,8 +93,11 @@ export class RepositoryAdmin {
     const settings = await this.ctx.vaults.settle(scope.registryKey, asked, async (settled) => {
       if (asked.kmsKey !== undefined && settled.kmsKey !== undefined) await input.mayUseKey?.({ asked: asked.kmsKey, arn: settled.kmsKey });
     });
+    const repositoryPolicy = input.policies?.repositoryPolicy;
     const policies = [
-      ...(input.policies?.repositoryPolicy !== undefined ? [{ kind: REPOSITORY_POLICY_KIND, document: input.policies.repositoryPolicy }] : []),
+      ...(repositoryPolicy !== undefined
+        ? [{ kind: REPOSITORY_POLICY_KIND, document: repositoryPolicy, principalIds: await this.#bound(repositoryPolicy) }]
+        : []),
       ...(input.policies?.lifecyclePolicy !== undefined ? [{ kind: LIFECYCLE_POLICY_KIND, document: input.policies.lifecyclePolicy }] : []),
     ];
     const maxRepositories = await this.quotas.value(scope.registryKey, 'repositoriesPerRegistry');
@@ -106,6 +113,17 @@ export class RepositoryAdmin {
     if (tags.length > 0 || input.policies?.repositoryPolicy !== undefined) this.ctx.authzChanges.bump();
     this.ctx.log.info({ repository: scope.name }, 'repository created');
     return repo;
+  }
+
+  /**
+   * A template's repository policy is stored as text, and the repository's policy is a
+   * repository policy like any other: its users and roles are bound to who they are when the
+   * repository is born, so one deleted and made again later is not the one it grants to. One
+   * naming nobody then names nobody (refusing it would make a push or pull-through fail for a
+   * template's stale principal, and matching it by name would trust whoever takes the name).
+   */
+  async #bound(text: string): Promise<Record<string, string>> {
+    return bindPolicyPrincipals(this.ctx, parsePolicy(text, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true }));
   }
 
   async exists(scope: RepoScope): Promise<boolean> {

@@ -7,20 +7,25 @@
  * connection credentials, to that team's API destination. The role's own permission is judged
  * at each delivery (src/events/deliverer.test.ts; test/e2e/events.test.ts delivers through it).
  */
-import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateApiDestinationCommand,
   CreateConnectionCommand,
+  DescribeRuleCommand,
   EventBridgeClient,
   ListTargetsByRuleCommand,
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { adminCredentials, type Credentials } from '../e2e/helpers/ecr-client.js';
+import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { eventsInvokeRole } from '../e2e/helpers/events-role.js';
 import { createUser } from '../e2e/helpers/iam-users.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
+import { imageRepository } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const doc = (...Statement: object[]) => ({ Version: '2012-10-17', Statement });
@@ -71,6 +76,22 @@ describe('EventBridge: the role of an API destination target', () => {
   });
   after(async () => berth?.cleanup());
 
+  it("PutRule's RoleArn is passed too: a role of the account, with iam:PassRole; a refusal puts no rule", async () => {
+    const rule = (name: string) => `arn:aws:events:${berth.region}:${account}:rule/${name}`;
+    const putter = async (name: string, ...extra: object[]) =>
+      events((await createUser(berth, iam, name, [], [doc({ Effect: 'Allow', Action: 'events:PutRule', Resource: rule(name) }, ...extra)])).keys);
+    const put = (client: EventBridgeClient, name: string, RoleArn: string) =>
+      client.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: ['aws.ecr'] }), RoleArn }));
+    const noPass = await putter('rule-no-pass');
+    await assert.rejects(put(noPass, 'rule-no-pass', role), (e: Error) => e.name === 'AccessDeniedException' && e.message.includes('iam:PassRole'));
+    await assert.rejects(admin.send(new DescribeRuleCommand({ Name: 'rule-no-pass' })), (e: Error) => e.name === 'ResourceNotFoundException');
+    await assert.rejects(put(admin, 'rule-elsewhere', 'arn:aws:iam::999999999999:role/team-b-invoke'), (e: Error) => e.name === 'ValidationException');
+
+    const pass = { Effect: 'Allow', Action: 'iam:PassRole', Resource: role, Condition: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } } };
+    await put(await putter('rule-pass', pass), 'rule-pass', role);
+    assert.equal((await admin.send(new DescribeRuleCommand({ Name: 'rule-pass' }))).RoleArn, role);
+  });
+
   it('refuses a target that names no role, or a role of another account, as a failed entry', async () => {
     const user = await ruleOwner('no-role');
     const noRole = await user.send(new PutTargetsCommand({ Rule: 'no-role', Targets: [{ Id: 'b', Arn: destination }] }));
@@ -115,5 +136,76 @@ describe('EventBridge: the role of an API destination target', () => {
       (await targetsOf('pass-to-events')).map((t) => [t.Arn, t.RoleArn]),
       [[destination, role]],
     );
+  });
+
+  it('delivers only with a role that trusts EventBridge: a role trusting only its account is dropped, with the reason logged', async () => {
+    const got: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const port = (hook.address() as AddressInfo).port;
+      const conn = await admin.send(
+        new CreateConnectionCommand({
+          Name: 'hook',
+          AuthorizationType: 'API_KEY',
+          AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'k' } },
+        }),
+      );
+      const hookDest = (
+        await admin.send(
+          new CreateApiDestinationCommand({
+            Name: 'hook',
+            ConnectionArn: conn.ConnectionArn,
+            InvocationEndpoint: `http://127.0.0.1:${port}/in`,
+            HttpMethod: 'POST',
+          }),
+        )
+      ).ApiDestinationArn!;
+      const trusted = await eventsInvokeRole(iam, 'hook-trusted', hookDest);
+      // The same permission, but only the account's own principals may assume it, not EventBridge.
+      const ownTrust = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'sts:AssumeRole' });
+      await iam.send(new CreateRoleCommand({ RoleName: 'hook-untrusted', AssumeRolePolicyDocument: JSON.stringify(ownTrust) }));
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: 'hook-untrusted',
+          PolicyName: 'invoke',
+          PolicyDocument: JSON.stringify(doc({ Effect: 'Allow', Action: 'events:InvokeApiDestination', Resource: hookDest })),
+        }),
+      );
+      const untrusted = trusted.replace('hook-trusted', 'hook-untrusted');
+      await admin.send(new PutRuleCommand({ Name: 'hook-rule', EventPattern: JSON.stringify({ source: ['aws.ecr'] }) }));
+      const put = await admin.send(
+        new PutTargetsCommand({
+          Rule: 'hook-rule',
+          Targets: [
+            { Id: 'untrusted', Arn: hookDest, RoleArn: untrusted, Input: '{"who":"untrusted"}' },
+            { Id: 'trusted', Arn: hookDest, RoleArn: trusted, Input: '{"who":"trusted"}' },
+          ],
+        }),
+      );
+      assert.equal(put.FailedEntryCount, 0, 'PutTargets takes both: the admin may pass either role');
+      // A push: an ECR Image Action event, which the rule matches.
+      await imageRepository(berth.url, ecrClient(berth), 'hooked', Buffer.from('{"hooked":1}'));
+      await waitFor('the trusted target to be delivered', () => got.find((b) => b.includes('"trusted"')));
+      await waitFor('the untrusted target to be dropped', () =>
+        berth
+          .output()
+          .split('\n')
+          .find((l) => l.includes('event not delivered: dropped') && l.includes('hook-untrusted')),
+      );
+      assert.deepEqual(
+        got.filter((b) => b.includes('untrusted')),
+        [],
+      );
+    } finally {
+      hook.close();
+    }
   });
 });

@@ -157,10 +157,26 @@ describe('a repository under a customer managed KMS key: what KMS asks of its cr
     const startUpload = (repo: string) => request(`${berth.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
     await template('norole');
     await template('weak', await role('ecr-templates-weak'));
-    await template('strong', await role('ecr-templates', kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])));
+    const strong = await role('ecr-templates', kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant']));
+    await template('strong', strong);
+    // The strong role's name on another path: an ARN naming no role, though iam:PassRole is asked on it as written.
+    await template('pathed', strong.replace(':role/', ':role/team-a/'));
+    // As strong as the strong one, but its trust policy lets only the account's principals assume it, not ECR.
+    const ownTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
+    const untrusted = await iam.send(new CreateRoleCommand({ RoleName: 'ecr-untrusted', AssumeRolePolicyDocument: JSON.stringify(ownTrust) }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'ecr-untrusted',
+        PolicyName: 'kms',
+        PolicyDocument: JSON.stringify(kmsOn(keyArn, ['kms:DescribeKey', 'kms:CreateGrant'])),
+      }),
+    );
+    await template('untrusted', untrusted.Role!.Arn!);
 
     for (const [repo, words] of [
       ['norole/app', /names the customer managed key .* but no customRoleArn/],
+      ['pathed/app', /customRoleArn arn:aws:iam::\d{12}:role\/team-a\/ecr-templates, which names no role that trusts ecr.amazonaws.com/],
+      ['untrusted/app', /customRoleArn arn:aws:iam::\d{12}:role\/ecr-untrusted, which names no role that trusts ecr.amazonaws.com/],
       [
         'weak/app',
         /assumed-role\/ecr-templates-weak\/.* is not authorized to perform: kms:DescribeKey on resource: .* because no identity-based policy allows/,

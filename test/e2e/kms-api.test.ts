@@ -28,7 +28,7 @@ import {
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -200,12 +200,18 @@ describe('the KMS API', () => {
     assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'x');
   });
 
-  it('creates alias/aws/ecr on first use, and it cannot be disabled', async () => {
-    const blob = (await kms.send(new EncryptCommand({ KeyId: 'alias/aws/ecr', Plaintext: Buffer.from('managed') }))).CiphertextBlob;
+  it('creates alias/aws/ecr on first use; it cannot be disabled, nor used but through ECR', async () => {
     const managed = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ecr' }))).KeyMetadata!;
     assert.equal(managed.KeyManager, 'AWS');
-    assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'managed');
-    await assert.rejects(kms.send(new DisableKeyCommand({ KeyId: managed.KeyId })), fails('AccessDeniedException', /AWS managed key/));
+    // Its key policy allows cryptographic use only through ECR (kms:ViaService): test/api/kms-managed-key.test.ts.
+    await assert.rejects(
+      kms.send(new EncryptCommand({ KeyId: 'alias/aws/ecr', Plaintext: Buffer.from('managed') })),
+      fails('AccessDeniedException', /no resource-based policy allows the kms:Encrypt action/),
+    );
+    await assert.rejects(
+      kms.send(new DisableKeyCommand({ KeyId: managed.KeyId })),
+      fails('AccessDeniedException', /no resource-based policy allows the kms:DisableKey action/),
+    );
     const admin = (await berthAdmin('describe-kms-key', '--key-id', 'alias/aws/ecr')).KeyMetadata as { KeyId: string };
     assert.equal(admin.KeyId, managed.KeyId, 'the one key ECR repositories use too');
   });
@@ -423,8 +429,12 @@ describe('the KMS API', () => {
     const { KeyMetadata: key } = await kms.send(new CreateKeyCommand({ Description: 'for the other node' }));
     await kms.send(new CreateAliasCommand({ AliasName: 'alias/other-node', TargetKeyId: key!.KeyId }));
     const creds = adminCredentials(berth);
+    // Sharing the server key, the other node's ECR proves its requests are its own, the only use
+    // the managed key alias/aws/ecr allows (its repository remote/default below).
+    const serverKey = (await readFile(join(berth.dataDir, 'server.key'), 'utf8')).trim();
     const node = await startBerth({
       env: {
+        BERTH_SERVER_KEY: serverKey,
         BERTH_KMS_PROVIDER: 'aws',
         BERTH_KMS_ENDPOINT: berth.url,
         AWS_ACCESS_KEY_ID: creds.accessKeyId,
@@ -445,10 +455,12 @@ describe('the KMS API', () => {
         'remote/default': managed.Arn,
       });
       const data = randomBytes(5000);
-      assert.equal((await pushBlob(node.url, 'remote/app', data)).status, 201);
-      const got = await getBlob(node.url, 'remote/app', sha256(data));
-      assert.equal(got.status, 200);
-      assert.deepEqual(got.body, data);
+      for (const repo of ['remote/app', 'remote/default']) {
+        assert.equal((await pushBlob(node.url, repo, data)).status, 201);
+        const got = await getBlob(node.url, repo, sha256(data));
+        assert.equal(got.status, 200);
+        assert.deepEqual(got.body, data);
+      }
 
       // Disabled here, the key stops the other node's reads once its cache (1 s) lapses: wait
       // for the first read that is not served, then check it is the refusal.

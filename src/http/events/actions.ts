@@ -10,6 +10,7 @@ import type { ConnectionDoc, ConnectionPublic, ConnectionSecrets, HttpParameters
 import type { EventBridgeService, EventsScope } from '../../events/service.js';
 import type { EventResourceRecord } from '../../metadata/types.js';
 import { EcrError } from '../ecr/protocol.js';
+import { roleAccountOf } from '../role-session.js';
 import { targetRoleProblem } from './target-role.js';
 import { busName, httpParameters, integer, limit, list, name, nextToken, oneOf, parseEventsInput, text } from './input.js';
 
@@ -47,6 +48,16 @@ const PutRule: EventsAction = async (call) => {
   if (input.EventPattern === undefined) throw new EcrError(EventsCodes.Validation, 'Parameter EventPattern is not valid.');
   if (input.Tags !== undefined && input.Tags.length > 0) throw unsupported('tags on rules yet');
   await call.authorize(call.events.ruleArn(call.scope, input.Name));
+  // "The IAM role associated with the rule": EventBridge uses it for an event bus target of
+  // another account, which Berth does not serve, so it is kept and shown, never used. Naming it
+  // passes it to EventBridge all the same, as a target's role: a role of the account, and
+  // iam:PassRole (refused, the rule is not put).
+  if (input.RoleArn !== undefined) {
+    if (roleAccountOf(input.RoleArn) !== call.scope.accountId) {
+      throw new EcrError(EventsCodes.Validation, `RoleArn ${input.RoleArn.slice(0, 256)} is not a role of this account.`);
+    }
+    await call.passRole(input.RoleArn);
+  }
   const arn = await call.events.putRule(call.scope, {
     name: input.Name,
     eventPattern: input.EventPattern,

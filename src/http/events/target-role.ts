@@ -29,9 +29,14 @@ export function targetRoleProblem(roleArn: string | undefined, accountId: string
 
 /** The deliverer's check: the target's role, of the destination's account, may events:InvokeApiDestination on it. */
 export function apiDestinationInvoker(authorizer: KmsAuthorizer, identities: IdentityAdmin, region: string): MayInvoke {
-  return async (roleArn, destinationArn) => {
+  return async (roleArn, destinationArn, ruleArn) => {
     if (roleAccountOf(roleArn) !== destinationArn.split(':')[4]) return false;
-    const role = await serviceRoleSession(identities, roleArn, SESSION);
+    // EventBridge assumes the role: its trust policy must let events.amazonaws.com, for the destination's account.
+    const role = await serviceRoleSession(identities, roleArn, SESSION, {
+      service: EVENTS_SERVICE,
+      sourceAccount: destinationArn.split(':')[4]!,
+      ...(ruleArn !== undefined && { sourceArn: ruleArn }),
+    });
     if (!role) return false;
     // EventBridge calls from within AWS, over TLS, from no client's address.
     return authorizer.check(role, { action: 'events:InvokeApiDestination', resource: destinationArn, origin: { secureTransport: true }, region }).then(

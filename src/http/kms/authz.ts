@@ -2,8 +2,8 @@
  * Authorizes KMS API requests as `kms:<Op>` on the key's ARN (or "*" for CreateKey, ListKeys,
  * ListAliases), by IAM's rules (src/iam): the account root may do anything in its own account;
  * a user needs an identity policy that allows it, and an explicit Deny wins. Berth keeps no key
- * policies: every key behaves as if it had KMS's default key policy, which lets the account's
- * IAM policies decide. Keys are found in the caller's own account only, so every decision is
+ * policies: a customer key behaves as if it had KMS's default key policy, which lets the
+ * account's IAM policies decide; an AWS managed key has the service's (managed-key-policy.ts). Keys are found in the caller's own account only, so every decision is
  * within one account. Condition keys: the global ones (condition-keys/global.ts) and whatever
  * the door adds from its table (condition-keys/): KMS's, IAM's, Secrets Manager's.
  *
@@ -16,6 +16,7 @@ import { KmsCodes } from '../../core/errors.js';
 import { ChangeSignal, ExpiringCache } from '../../core/expiring-cache.js';
 import { deniedMessage } from '../../iam/denial.js';
 import { evaluate } from '../../iam/evaluator.js';
+import type { Policy } from '../../iam/policy.js';
 import { identityPoliciesOf, type IdentityPolicies } from '../identity-policies.js';
 import { kmsWireError } from './protocol.js';
 import type { Clock } from '../../core/clock.js';
@@ -31,6 +32,12 @@ export interface KmsAuthzTarget {
   region: string;
   /** The action's own condition keys (kms:EncryptionContext:..., iam:PolicyARN, aws:RequestTag/...). */
   context?: ConditionContext;
+  /**
+   * The key's own key policy, when it has one other than KMS's default (an AWS managed key's,
+   * managed-key-policy.ts): then it is the gate, as in KMS. What it neither allows nor delegates
+   * to the account (a statement naming its root) no IAM policy allows.
+   */
+  keyPolicy?: Policy;
 }
 
 export class KmsAuthorizer {
@@ -55,7 +62,8 @@ export class KmsAuthorizer {
       caller: principal,
       identityPolicies: identity.policies,
       ...(identity.boundary && { permissionsBoundary: identity.boundary }),
-      resourcePolicies: [],
+      resourcePolicies: target.keyPolicy ? [target.keyPolicy] : [],
+      ...(target.keyPolicy && { resourcePolicyRequired: true }),
       action: target.action,
       resource: target.resource,
       resourceAccountId: principal.accountId,

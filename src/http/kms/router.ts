@@ -20,6 +20,8 @@ import { Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext } fr
 import { GetKeyPolicy, GetKeyRotationStatus, ListResourceTags } from './actions/key-info.js';
 import { CreateKey, DescribeKey, DisableKey, EnableKey, ListKeys } from './actions/keys.js';
 import type { KmsAuthorizer } from './authz.js';
+import { managedKeyPolicy } from './managed-key-policy.js';
+import { VIA_SERVICE_HEADER, type ViaServiceRequest } from '../../auth/via-service.js';
 import type { KmsAction, KmsCall } from './context.js';
 import { KMS_TARGET_PREFIX, kmsWireError, sendKmsError, sendKmsJson } from './protocol.js';
 
@@ -50,8 +52,12 @@ export interface KmsRouterOptions {
   log: Logger;
   /** The region whose keys this deployment serves; signatures for any other are refused. */
   region: string;
-  /** The keys and who may use them; without them every operation is refused. */
-  kms?: { service: KmsService; authorizer: KmsAuthorizer };
+  /**
+   * The keys and who may use them; without them every operation is refused. `viaService`: the
+   * service (`ecr`) a request proves it comes through (auth/via-service.ts), which sets
+   * kms:ViaService; unset, or undefined for a request, it is a direct call.
+   */
+  kms?: { service: KmsService; authorizer: KmsAuthorizer; viaService?: (header: string | undefined, req: ViaServiceRequest) => string | undefined };
 }
 
 export function isKmsRequest(req: IncomingMessage): boolean {
@@ -74,6 +80,8 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
     if (!opts.kms) throw kmsWireError(KmsCodes.UnsupportedOperation, 'This Berth server does not serve the KMS API');
     const { service, authorizer } = opts.kms;
     const origin = requestOrigin(req);
+    const header = req.headers[VIA_SERVICE_HEADER];
+    const via = opts.kms.viaService?.(typeof header === 'string' ? header : undefined, { operation: op, region, body: raw });
     const call: KmsCall = {
       kms: service,
       body: body as Record<string, unknown>,
@@ -84,13 +92,17 @@ export async function routeKms(opts: KmsRouterOptions, req: IncomingMessage, res
         const resource = typeof target === 'string' ? target : target.arn;
         const keys = {
           ...kmsRequestKeys(op, body as Record<string, unknown>, principal),
+          ...(via !== undefined && { 'kms:ViaService': `${via}.${region}.amazonaws.com` }),
           ...(typeof target !== 'string' && kmsKeyResourceKeys(target)),
           ...context,
         };
-        return authorizer.check(principal, { action: `kms:${op}`, resource, origin, region, context: keys }).catch((e: unknown) => {
-          if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
-          throw e;
-        });
+        const keyPolicy = typeof target === 'string' ? undefined : managedKeyPolicy(target);
+        return authorizer
+          .check(principal, { action: `kms:${op}`, resource, origin, region, context: keys, ...(keyPolicy && { keyPolicy }) })
+          .catch((e: unknown) => {
+            if (e instanceof EcrError && e.type === 'AccessDeniedException') noteDenied(req, `kms:${op}`, resource);
+            throw e;
+          });
       },
     };
     sendKmsJson(res, await action(call));

@@ -7,6 +7,7 @@
  * count limit holds, without blocking pushes).
  */
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
+import { principalIdsText } from '../policy-rows.js';
 import { repositoryPolicyScope } from '../policy-scopes.js';
 import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
 import type { Page, RepositoryRecord, RepositoryStore } from '../types.js';
@@ -101,9 +102,9 @@ export function createPostgresRepositories({ pool, collate }: PgContext): Reposi
         const scope = repositoryPolicyScope(input.registryKey, input.name);
         for (const p of input.policies ?? []) {
           await tx.query(
-            `INSERT INTO policies (scope, kind, document, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
-            [scope, p.kind, p.document, input.now.getTime()],
+            `INSERT INTO policies (scope, kind, document, updated_at, principal_ids) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, principal_ids = excluded.principal_ids`,
+            [scope, p.kind, p.document, input.now.getTime(), principalIdsText(p.principalIds)],
           );
         }
         return toRepository(row);

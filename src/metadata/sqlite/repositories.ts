@@ -1,6 +1,7 @@
 /** Repositories, their settings and their resource tags, on SQLite. */
 import { parseRegistryKey, registryKeyText, type RegistryKey } from '../../core/registry-key.js';
 import { defaultRepositorySettings, type RepositorySettings } from '../../core/repository-settings.js';
+import { principalIdsText } from '../policy-rows.js';
 import { repositoryPolicyScope } from '../policy-scopes.js';
 import type { Page, RepositoryRecord, RepositoryStore, ResourceTag } from '../types.js';
 import { createGcQueue } from './gc-queue.js';
@@ -62,8 +63,8 @@ export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryS
   );
   const removeTag = db.prepare('DELETE FROM repository_resource_tags WHERE repository_id = ? AND tag_key = ?');
   const putPolicy = db.prepare(
-    `INSERT INTO policies (scope, kind, document, updated_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+    `INSERT INTO policies (scope, kind, document, updated_at, principal_ids) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (scope, kind) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at, principal_ids = excluded.principal_ids`,
   );
 
   const countStmt = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE registry_id = ?');
@@ -84,7 +85,7 @@ export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryS
       name: string,
       settings: string,
       tags: ResourceTag[],
-      policies: Array<{ kind: string; document: string }>,
+      policies: Array<{ kind: string; document: string; principalIds?: Record<string, string> }>,
       now: number,
       max: number | undefined,
     ) => {
@@ -94,7 +95,7 @@ export function createSqliteRepositories(db: Db, cache?: ReadCache): RepositoryS
       const row = findStmt.get(keyText, name)!;
       for (const t of tags) upsertTag.run(row.id, t.Key, t.Value);
       const scope = repositoryPolicyScope(parseRegistryKey(keyText), name);
-      for (const p of policies) putPolicy.run(scope, p.kind, p.document, now);
+      for (const p of policies) putPolicy.run(scope, p.kind, p.document, now, principalIdsText(p.principalIds));
       return row;
     },
   );
