@@ -17,8 +17,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { majorGc, minorGc } from '../src/core/minor-gc.js';
 import { duration } from '../src/http/server-timing.js';
 import { pushBlob } from './http-client.js';
+import { hrMs, pageWaits, type PageWaits, type Stall, StallSampler, waitsText } from './loop-stalls.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
+import { probeRead } from './server-probe.js';
 import type { Server } from './servers.js';
 
 const MiB = 1024 * 1024;
@@ -57,12 +59,16 @@ export interface PageTime {
   serverCpuMs?: number;
   /** The bench's own GC pauses inside the page's window (the client's share of its time, not the server's). */
   benchGcMs?: number;
+  /** Where the page's time went, from a probed server's logs (server-probe.ts). */
+  waits?: PageWaits;
 }
 
 export interface PageStats {
   /** Pages per walk, and walks. */
   pages: number;
   passes: number;
+  /** Pages timed in all: the p99 is the `sampled - ceil(0.99 × sampled) + 1`th slowest of them. */
+  sampled: number;
   items: number;
   p50Ms: number;
   p99Ms: number;
@@ -71,7 +77,7 @@ export interface PageStats {
    * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
    * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
    */
-  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number };
+  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number; waits?: PageWaits };
   /**
    * The server's own ms per page, p50, p99 and max, over the pages that said it (`missing` did
    * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
@@ -185,6 +191,9 @@ function percentile(sorted: number[], p: number): number {
 export interface Page extends PageTime {
   items: number;
   next?: string;
+  /** The request sent and the answer's last byte read, on the monotonic clock (loop-stalls.ts). */
+  sent: number;
+  done: number;
 }
 
 /**
@@ -222,7 +231,7 @@ export const benchGc = {
 export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
   const all = walks.flat();
   const times = all.map((p) => p.ms).sort((a, b) => a - b);
-  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number } = { pass: 0, page: 0, ms: -1 };
+  let slowest: PageTime & { pass: number; page: number } = { pass: 0, page: 0, ms: -1 };
   for (const [pass, pages] of walks.entries())
     for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
   const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
@@ -230,6 +239,7 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
   return {
     pages: walks.at(-1)?.length ?? 0,
     passes: walks.length,
+    sampled: all.length,
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
     maxMs: times[times.length - 1]!,
@@ -239,6 +249,7 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
       ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }),
       ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
       ...(slowest.benchGcMs !== undefined && { benchGcMs: slowest.benchGcMs }),
+      ...(slowest.waits !== undefined && { waits: slowest.waits }),
     },
     ...(server.length > 0 && {
       server: {
@@ -263,11 +274,15 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   const started = performance.now();
   // The bench's own pauses, placed in the pages they fell in once the walks are done.
   const pauses: Array<{ at: number; ms: number }> = [];
-  const windows: Array<{ time: PageTime; from: number; to: number }> = [];
+  const windows: Array<{ time: PageTime; from: number; to: number; sent: number; done: number }> = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) pauses.push({ at: e.startTime, ms: e.duration });
   });
   observer.observe({ entryTypes: ['gc'] });
+  // The bench's own loop: a page it read late is the client's, not the server's.
+  const benchStalls: Stall[] = [];
+  const sampler = new StallSampler((st) => benchStalls.push(st));
+  sampler.start();
   while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
     const times: PageTime[] = [];
     let token: string | undefined;
@@ -277,9 +292,9 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
       const r = await page(token);
       const to = performance.now();
       await benchGc.afterPage();
-      const { items: _, next: __, ...time } = r;
+      const { items: _, next: __, sent, done, ...time } = r;
       times.push(time);
-      windows.push({ time, from, to });
+      windows.push({ time, from, to, sent, done });
       items += r.items;
       token = r.next;
     } while (token !== undefined);
@@ -289,7 +304,14 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   // The observer hears of the last pauses on a later turn.
   await new Promise((r) => setImmediate(r));
   observer.disconnect();
+  sampler.stop();
   for (const w of windows) w.time.benchGcMs = pauses.filter((p) => p.at >= w.from && p.at <= w.to).reduce((a, p) => a + p.ms, 0);
+  const logs = server.probe && (await probeRead(server.probe, windows));
+  if (logs)
+    for (const [i, w] of windows.entries()) {
+      const request = logs.requests[i];
+      if (request) w.time.waits = pageWaits(w, request, logs, { stalls: benchStalls });
+    }
   const peak = stop();
   return { ...pageStats(walks), items, rssBeforeMB: rssBefore / MiB, rssPeakMB: peak / MiB };
 }
@@ -305,14 +327,15 @@ function serverTimes(res: Response): Pick<PageTime, 'serverMs' | 'serverCpuMs'> 
 /** A /v2 listing followed through its Link headers. */
 export function v2Pages(server: Server, first: string, field: 'tags' | 'repositories') {
   return async (token?: string): Promise<Page> => {
-    const t = performance.now();
+    const sent = hrMs();
     const res = await fetch(new URL(token ?? first, server.url), { headers: server.headers });
     const text = await res.text();
-    const ms = performance.now() - t;
+    const done = hrMs();
+    const ms = done - sent;
     if (res.status !== 200) throw new Error(`${server.name}: GET ${token ?? first} answered ${res.status}`);
     const body = JSON.parse(text) as Record<string, string[] | null>;
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...serverTimes(res) };
+    return { items: body[field]?.length ?? 0, ms, sent, done, ...(link && { next: link[1]! }), ...serverTimes(res) };
   };
 }
 
@@ -335,14 +358,22 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
         body,
       }),
     );
-    const t = performance.now();
+    const sent = hrMs();
     const res = await fetch(server.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
     const text = await res.text();
-    const ms = performance.now() - t;
+    const done = hrMs();
+    const ms = done - sent;
     if (res.status !== 200) throw new Error(`${server.name}: ${call} answered ${res.status}: ${text.slice(0, 200)}`);
     const out = JSON.parse(text) as Record<string, unknown[] | string | undefined>;
     const items = out[LIST_FIELD[call]];
-    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }), ...serverTimes(res) };
+    return {
+      items: Array.isArray(items) ? items.length : 0,
+      ms,
+      sent,
+      done,
+      ...(typeof out.nextToken === 'string' && { next: out.nextToken }),
+      ...serverTimes(res),
+    };
   };
 }
 
@@ -358,7 +389,15 @@ export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>):
   const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;
   const missing = s.server.missing > 0 ? `, ${s.server.missing} pages without a time` : '';
   const cpuP99 = s.server.cpuP99Ms === undefined ? '' : `; its CPU p99 ${s.server.cpuP99Ms.toFixed(1)} ms`;
-  return `${own}, ${client}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${cpuP99}${missing}`;
+  const waits = s.slowest.waits ? ` [${waitsText(s.slowest.waits)}]` : '';
+  return `${own}, ${client}${waits}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${cpuP99}${missing}`;
+}
+
+/** Which page a p99 of `n` is, counted from the slowest: with 100 pages the second slowest, with 20 the slowest. */
+export function p99Rank(n: number): string {
+  const k = n - Math.ceil(0.99 * n) + 1;
+  const th = k % 10 === 1 && k % 100 !== 11 ? 'st' : k % 10 === 2 && k % 100 !== 12 ? 'nd' : k % 10 === 3 && k % 100 !== 13 ? 'rd' : 'th';
+  return k === 1 ? `the slowest of ${n} pages` : `the ${k}${th} slowest of ${n} pages`;
 }
 
 function recordStats(server: Server, name: string, s: PageStats, figure: Figure): void {
@@ -368,7 +407,7 @@ function recordStats(server: Server, name: string, s: PageStats, figure: Figure)
   if (s.server) figure(server, `${name}: server's own p99 ms (Server-Timing)`, s.server.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
   console.error(
-    `  ${server.name}: ${name}: ${s.passes} walks of ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (walk ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
+    `  ${server.name}: ${name}: ${s.passes} walks of ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms (${p99Rank(s.sampled)}), max ${s.maxMs.toFixed(1)} ms (walk ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
   );
 }
 
