@@ -2,7 +2,7 @@
  * Listings at scale: one repository grown to many tags (each its own manifest), then many
  * repositories, seeded through the API (a manifest PUT per tag, concurrent, on keep-alive
  * connections; a repository is a blob mount plus a manifest PUT). At each size each listing is
- * walked until it has given at least 100 pages (WalkPlan), timing each page (p50 / p99 / max),
+ * walked until it has given at least 1,000 pages (WalkPlan), timing each page (p50 / p99 / max),
  * with the server's resident memory before and at its peak during the walks. The /v2 listings
  * run on both servers; the ECR API listings on Berth only (the reference has none). A page's
  * client time runs from the request sent (already signed) to the last byte of the answer, parsing
@@ -32,9 +32,11 @@ export const PAGE = 1000;
 /**
  * How many times a listing is read at each size. The figure is a p99 of page times, and the p99 of
  * fewer than 100 pages is their slowest (at 10,000 tags, 1,000 a page, two walks were 20 pages: one
- * page the machine held up failed the line, session 29). So a listing is walked at least `passes`
- * times and then until it has given `pages` pages, which makes the p99 the 99th of at least 100 (at
- * 1,000 repositories, two pages a walk, that is 50 walks); the slowest stays beside it. Past
+ * page the machine held up failed the line, session 29), and of 100 pages the second slowest (two
+ * pages the machine held up made session 34's 60.8 ms ListImages p99). So a listing is walked at
+ * least `passes` times and then until it has given `pages` pages (the full run: 1,000, so the p99
+ * is the 11th slowest; at 1,000 repositories, two pages a walk, that is 500 walks); the slowest
+ * stays beside it, and each line says how many pages its p99 is read from. Past
  * `passes`, no walk starts after `seconds`: the reference answers its tag list whole, whatever
  * `n` asks (100,000 tags: one page of seconds), and takes ~0.5 s a catalog page at 10,000
  * repositories, so 100 of its pages could take minutes; its line then says how few it read.
@@ -83,6 +85,11 @@ export interface PageStats {
    * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
    */
   server?: { p50Ms: number; p99Ms: number; maxMs: number; cpuP99Ms?: number; missing: number };
+  /**
+   * The pages at and above the p99 (the tail a p99 is read from), their client time summed and
+   * split as each page's waits say (only the pages that have them): what to blame for the p99.
+   */
+  tail?: PageWaits & { pages: number; clientMs: number; benchGcMs: number };
   rssBeforeMB: number;
   rssPeakMB: number;
 }
@@ -227,6 +234,21 @@ export const benchGc = {
   },
 };
 
+function tailOf(pages: PageTime[]): Pick<PageStats, 'tail'> {
+  const split = pages.filter((p) => p.waits !== undefined);
+  if (split.length === 0) return {};
+  const sum = (f: (p: PageTime) => number) => split.reduce((a, p) => a + f(p), 0);
+  const keys = ['beforeMs', 'inServerMs', 'afterMs', 'serverStallMs', 'serverStallCpuMs', 'serverGcMs', 'benchStallMs', 'benchStallCpuMs'] as const;
+  const waits = Object.fromEntries(keys.map((k) => [k, sum((p) => p.waits![k])])) as unknown as PageWaits;
+  return { tail: { ...waits, pages: split.length, clientMs: sum((p) => p.ms), benchGcMs: sum((p) => p.benchGcMs ?? 0) } };
+}
+
+/** The tail's line: where the client's time in the pages at and above the p99 went. */
+export function tailLine(t: NonNullable<PageStats['tail']>): string {
+  const f = (x: number) => x.toFixed(0);
+  return `the ${t.pages} pages at and above the p99: client ${f(t.clientMs)} ms, ${waitsText(t)}, its GC ${f(t.benchGcMs)}`;
+}
+
 /** The page times of a listing's walks (`walks[pass][page]`) summed up; pages per walk from the last. */
 export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
   const all = walks.flat();
@@ -235,14 +257,16 @@ export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBe
   for (const [pass, pages] of walks.entries())
     for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
   const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
+  const p99Ms = percentile(times, 99);
   const cpu = all.flatMap((p) => (p.serverCpuMs === undefined ? [] : [p.serverCpuMs])).sort((a, b) => a - b);
   return {
     pages: walks.at(-1)?.length ?? 0,
     passes: walks.length,
     sampled: all.length,
     p50Ms: percentile(times, 50),
-    p99Ms: percentile(times, 99),
+    p99Ms,
     maxMs: times[times.length - 1]!,
+    ...tailOf(all.filter((p) => p.ms >= p99Ms)),
     slowest: {
       pass: slowest.pass,
       page: slowest.page,
@@ -406,6 +430,8 @@ function recordStats(server: Server, name: string, s: PageStats, figure: Figure)
   figure(server, `${name}: slowest page ms`, s.maxMs);
   if (s.server) figure(server, `${name}: server's own p99 ms (Server-Timing)`, s.server.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
+  figure(server, `${name}: pages timed`, s.sampled);
+  if (s.tail) console.error(`  ${server.name}: ${name}: ${tailLine(s.tail)}`);
   console.error(
     `  ${server.name}: ${name}: ${s.passes} walks of ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms (${p99Rank(s.sampled)}), max ${s.maxMs.toFixed(1)} ms (walk ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
   );
