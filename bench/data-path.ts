@@ -119,8 +119,10 @@ export async function scaleListings(
   // Every page says how long the server itself took (a build without the setting says n/a).
   // Not the access log: its writes made the 100,000-tag DescribeImages walk slower (session 27).
   const timed = (env?: Record<string, string>) => ({ BERTH_SERVER_TIMING: '1', ...env });
-  // Each Berth through the probe: a slow page then says whether the server's loop was held, by its own work or the machine.
+  // Each Berth through the probe: a slow page then says whether the server's loop was held, by its
+  // own work or the machine. BENCH_SCALE_PROBE=0: without it (its timer wakes the loop 100 times a second).
   const probed = async (name: string, cli: string, env?: Record<string, string>): Promise<Server> => {
+    if (process.env.BENCH_SCALE_PROBE === '0') return startBerthServer(workDir, { name, cli, env: timed(env) });
     const probe = serverProbe(workDir, name, cli);
     const server = await startBerthServer(workDir, { name, cli: probe.cli, env: { ...timed(env), ...probe.env } });
     return Object.assign(server, { probe });

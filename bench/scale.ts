@@ -306,7 +306,7 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   // The bench's own loop: a page it read late is the client's, not the server's.
   const benchStalls: Stall[] = [];
   const sampler = new StallSampler((st) => benchStalls.push(st));
-  sampler.start();
+  if (server.probe) sampler.start();
   while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
     const times: PageTime[] = [];
     let token: string | undefined;
