@@ -15,12 +15,21 @@ const threadCpuMs = (): number => {
   const u = process.threadCpuUsage();
   return (u.user + u.system) / 1000;
 };
+const processCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
-/** A stretch the thread's loop did not turn: `cpuMs` of it on the thread's CPU (its own work), the rest off it (no core). */
+/**
+ * A stretch the thread's loop did not turn: `cpuMs` of it on the thread's CPU (its own work), the
+ * rest off it (no core, or a syscall); `otherCpuMs`: what the process's other threads ran
+ * meanwhile (on two cores, a server's own byte or audit threads can be what took the core).
+ */
 export interface Stall {
   from: number;
   to: number;
   cpuMs: number;
+  otherCpuMs: number;
 }
 
 /**
@@ -35,6 +44,7 @@ export class StallSampler {
   private timer: NodeJS.Timeout | undefined;
   private last = 0;
   private lastCpu = 0;
+  private lastProcessCpu = 0;
 
   constructor(
     private readonly onStall: (s: Stall) => void,
@@ -45,13 +55,20 @@ export class StallSampler {
   start(): void {
     this.last = hrMs();
     this.lastCpu = threadCpuMs();
+    this.lastProcessCpu = processCpuMs();
     this.timer = setInterval(() => {
       const t = hrMs();
       const cpu = threadCpuMs();
+      const all = processCpuMs();
       const due = this.last + this.everyMs;
-      if (t - due > this.overMs) this.onStall({ from: due, to: t, cpuMs: Math.min(t - due, cpu - this.lastCpu) });
+      if (t - due > this.overMs) {
+        const own = cpu - this.lastCpu;
+        // Both over the whole turn (the stall and the turn's due part): an upper bound of the stall's share.
+        this.onStall({ from: due, to: t, cpuMs: Math.min(t - due, own), otherCpuMs: Math.max(0, all - this.lastProcessCpu - own) });
+      }
       this.last = t;
       this.lastCpu = cpu;
+      this.lastProcessCpu = all;
     }, this.everyMs);
     this.timer.unref();
   }
@@ -84,6 +101,8 @@ export interface PageWaits {
   serverStallMs: number;
   /** Of which on the server's main-thread CPU (a GC, another task); the rest it had no core. */
   serverStallCpuMs: number;
+  /** The CPU the server's other threads ran during those stalls (its byte, audit, checkpoint threads). */
+  serverStallOtherCpuMs: number;
   /** The server's GC pauses inside the page's window, its own request's included. */
   serverGcMs: number;
   /** The bench's loop stalled inside the window, and how much of that was on its CPU. */
@@ -94,17 +113,19 @@ export interface PageWaits {
 const overlap = (a0: number, a1: number, b0: number, b1: number): number => Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 
 /** Stall time (and its CPU share, pro rata) inside [from, to] but outside [skipFrom, skipTo]. */
-function stalledIn(stalls: Stall[], from: number, to: number, skipFrom = to, skipTo = to): [number, number] {
+function stalledIn(stalls: Stall[], from: number, to: number, skipFrom = to, skipTo = to): [number, number, number] {
   let ms = 0;
   let cpu = 0;
+  let other = 0;
   for (const s of stalls) {
     const len = s.to - s.from;
     if (len <= 0) continue;
     const o = overlap(s.from, s.to, from, to) - overlap(s.from, s.to, Math.max(from, skipFrom), Math.min(to, skipTo));
     ms += o;
     cpu += (s.cpuMs * o) / len;
+    other += (s.otherCpuMs * o) / len;
   }
-  return [ms, cpu];
+  return [ms, cpu, other];
 }
 
 export function pageWaits(
@@ -114,7 +135,7 @@ export function pageWaits(
   bench: { stalls: Stall[] },
 ): PageWaits {
   const { sent, done } = window;
-  const [serverStallMs, serverStallCpuMs] = stalledIn(server.stalls, sent, done, request.start, request.finish);
+  const [serverStallMs, serverStallCpuMs, serverStallOtherCpuMs] = stalledIn(server.stalls, sent, done, request.start, request.finish);
   const [benchStallMs, benchStallCpuMs] = stalledIn(bench.stalls, sent, done);
   return {
     beforeMs: Math.max(0, request.start - sent),
@@ -122,6 +143,7 @@ export function pageWaits(
     afterMs: Math.max(0, done - request.finish),
     serverStallMs,
     serverStallCpuMs,
+    serverStallOtherCpuMs,
     serverGcMs: server.gc.reduce((a, p) => a + overlap(p.at, p.at + p.ms, sent, done), 0),
     benchStallMs,
     benchStallCpuMs,
@@ -131,7 +153,7 @@ export function pageWaits(
 /** A page's split as a reader wants it: where the client's time went. */
 export function waitsText(w: PageWaits): string {
   const f = (x: number) => x.toFixed(1);
-  const stall = `the server's loop stalled ${f(w.serverStallMs)} ms outside it (${f(w.serverStallCpuMs)} on its CPU), its GC ${f(w.serverGcMs)}`;
+  const stall = `the server's loop stalled ${f(w.serverStallMs)} ms outside it (${f(w.serverStallCpuMs)} on its CPU, its other threads ran ${f(w.serverStallOtherCpuMs)}), its GC ${f(w.serverGcMs)}`;
   const bench = `the bench's loop stalled ${f(w.benchStallMs)} (${f(w.benchStallCpuMs)} on its CPU)`;
   return `${f(w.beforeMs)} ms before the server took it, ${f(w.inServerMs)} in it, ${f(w.afterMs)} after; ${stall}; ${bench}`;
 }

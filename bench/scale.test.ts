@@ -90,6 +90,7 @@ test('the pages at and above the p99 are summed by where their time went', () =>
     afterMs: 1,
     serverStallMs: before - 1,
     serverStallCpuMs: 0.5,
+    serverStallOtherCpuMs: 2,
     serverGcMs: 0,
     benchStallMs: 0,
     benchStallCpuMs: 0,
@@ -103,7 +104,7 @@ test('the pages at and above the p99 are summed by where their time went', () =>
   assert.equal(s.tail?.beforeMs, 134);
   assert.equal(
     tailLine(s.tail!),
-    "the 2 pages at and above the p99: client 140 ms, 134.0 ms before the server took it, 4.0 in it, 2.0 after; the server's loop stalled 132.0 ms outside it (1.0 on its CPU), its GC 0.0; the bench's loop stalled 0.0 (0.0 on its CPU), its GC 1",
+    "the 2 pages at and above the p99: client 140 ms, 134.0 ms before the server took it, 4.0 in it, 2.0 after; the server's loop stalled 132.0 ms outside it (1.0 on its CPU, its other threads ran 4.0), its GC 0.0; the bench's loop stalled 0.0 (0.0 on its CPU), its GC 1",
   );
   // Pages without a split (the reference's) have no tail.
   assert.equal(pageStats([[{ ms: 3 }, { ms: 90 }]]).tail, undefined);

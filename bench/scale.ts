@@ -238,7 +238,17 @@ function tailOf(pages: PageTime[]): Pick<PageStats, 'tail'> {
   const split = pages.filter((p) => p.waits !== undefined);
   if (split.length === 0) return {};
   const sum = (f: (p: PageTime) => number) => split.reduce((a, p) => a + f(p), 0);
-  const keys = ['beforeMs', 'inServerMs', 'afterMs', 'serverStallMs', 'serverStallCpuMs', 'serverGcMs', 'benchStallMs', 'benchStallCpuMs'] as const;
+  const keys = [
+    'beforeMs',
+    'inServerMs',
+    'afterMs',
+    'serverStallMs',
+    'serverStallCpuMs',
+    'serverStallOtherCpuMs',
+    'serverGcMs',
+    'benchStallMs',
+    'benchStallCpuMs',
+  ] as const;
   const waits = Object.fromEntries(keys.map((k) => [k, sum((p) => p.waits![k])])) as unknown as PageWaits;
   return { tail: { ...waits, pages: split.length, clientMs: sum((p) => p.ms), benchGcMs: sum((p) => p.benchGcMs ?? 0) } };
 }

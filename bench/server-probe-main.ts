@@ -33,7 +33,7 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) pending.gc.push(`${(offset + e.startTime).toFixed(3)} ${e.duration.toFixed(3)}`);
 }).observe({ entryTypes: ['gc'] });
 
-new StallSampler((s) => pending.stalls.push(`${s.from.toFixed(3)} ${s.to.toFixed(3)} ${s.cpuMs.toFixed(3)}`)).start();
+new StallSampler((s) => pending.stalls.push(`${s.from.toFixed(3)} ${s.to.toFixed(3)} ${s.cpuMs.toFixed(3)} ${s.otherCpuMs.toFixed(3)}`)).start();
 
 process.argv[1] = cli;
 await import(cli);

@@ -55,7 +55,7 @@ export async function probeRead(
   return {
     requests,
     gc: lines(`${p.prefix}.gc`).map(([at, ms]) => ({ at: at!, ms: ms! })),
-    stalls: lines(`${p.prefix}.stalls`).map(([from, to, cpuMs]) => ({ from: from!, to: to!, cpuMs: cpuMs! })),
+    stalls: lines(`${p.prefix}.stalls`).map(([from, to, cpuMs, otherCpuMs]) => ({ from: from!, to: to!, cpuMs: cpuMs!, otherCpuMs: otherCpuMs ?? 0 })),
   };
 }
 
