@@ -7,8 +7,12 @@
 import { appendFileSync } from 'node:fs';
 import { subscribe } from 'node:diagnostics_channel';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 import { hrMs, perfToHr, StallSampler } from './loop-stalls.js';
 
+// BENCH_PROBE_V8_FLAGS: V8 flags set before the CLI loads, for one server of a pair
+// (BENCH_BASELINE_ENV=BENCH_PROBE_V8_FLAGS=--no-parallel-scavenge).
+for (const flag of process.env.BENCH_PROBE_V8_FLAGS?.split(' ').filter(Boolean) ?? []) setFlagsFromString(flag);
 const prefix = process.env.BENCH_PROBE_LOG!;
 const cli = process.env.BENCH_PROBE_CLI!;
 const pending = { requests: [] as string[], gc: [] as string[], stalls: [] as string[] };
@@ -30,7 +34,8 @@ subscribe('http.server.response.finish', (m) => {
 
 const offset = perfToHr();
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) pending.gc.push(`${(offset + e.startTime).toFixed(3)} ${e.duration.toFixed(3)}`);
+  for (const e of list.getEntries())
+    pending.gc.push(`${(offset + e.startTime).toFixed(3)} ${e.duration.toFixed(3)} ${(e as unknown as { detail: { kind: number } }).detail.kind}`);
 }).observe({ entryTypes: ['gc'] });
 
 new StallSampler((s) => pending.stalls.push(`${s.from.toFixed(3)} ${s.to.toFixed(3)} ${s.cpuMs.toFixed(3)} ${s.otherCpuMs.toFixed(3)}`)).start();
