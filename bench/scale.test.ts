@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PageWaits } from './loop-stalls.js';
-import { p99Rank, pageStats, slowestLine, tailLine, walkedEnough, type PageTime } from './scale.js';
+import { p99Rank, pageStats, slowestLine, tailLine, type PageTime } from './page-stats.js';
+import { walkedEnough } from './scale.js';
 
 const FULL = { passes: 2, pages: 1000, seconds: 30 };
 
