@@ -73,7 +73,8 @@ function tailOf(pages: PageTime[]): Pick<PageStats, 'tail'> {
 /** The tail's line: where the client's time in the pages at and above the p99 went. */
 export function tailLine(t: NonNullable<PageStats['tail']>): string {
   const f = (x: number) => x.toFixed(0);
-  return `the ${t.pages} pages at and above the p99: client ${f(t.clientMs)} ms, ${waitsText(t)}, its GC ${f(t.benchGcMs)}`;
+  const pages = t.pages === 1 ? 'the page at the p99 (the slowest)' : `the ${t.pages} pages at and above the p99`;
+  return `${pages}: client ${f(t.clientMs)} ms, ${waitsText(t)}, its GC ${f(t.benchGcMs)}`;
 }
 
 /** The page times of a listing's walks (`walks[pass][page]`) summed up; pages per walk from the last. */
