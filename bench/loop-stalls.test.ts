@@ -39,6 +39,11 @@ test("a page's time splits at the server's request, and only the server's stalls
   );
 });
 
+test("the pieces add up to the page's time when the server hears of its answer's end after the bench has it", () => {
+  const w = pageWaits({ sent: 0, done: 100 }, { start: 5, finish: 160 }, { stalls: [], gc: [] }, { stalls: [] });
+  assert.deepEqual([w.beforeMs, w.inServerMs, w.afterMs], [5, 95, 0]);
+});
+
 test('a stall spanning the request counts only its parts outside it', () => {
   const w = pageWaits({ sent: 0, done: 100 }, { start: 40, finish: 60 }, { stalls: [{ from: 30, to: 70, cpuMs: 40, otherCpuMs: 8 }], gc: [] }, { stalls: [] });
   assert.equal(w.serverStallMs, 20);

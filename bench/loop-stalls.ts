@@ -93,7 +93,7 @@ export interface Pause {
 export interface PageWaits {
   /** From the client sending the request to the server's loop taking it. */
   beforeMs: number;
-  /** From that to the answer's last byte handed to the kernel. */
+  /** From that to the answer's last byte handed to the kernel (as the server's loop next saw it; cut at the window's end). */
   inServerMs: number;
   /** From that to the client holding the last byte. */
   afterMs: number;
@@ -137,10 +137,14 @@ export function pageWaits(
   const { sent, done } = window;
   const [serverStallMs, serverStallCpuMs, serverStallOtherCpuMs] = stalledIn(server.stalls, sent, done, request.start, request.finish);
   const [benchStallMs, benchStallCpuMs] = stalledIn(bench.stalls, sent, done);
+  // The server hears of its answer's end ('finish') only when its loop turns again, which a GC or
+  // a lost core can hold past the bench's last byte: each piece is cut to the page's window.
+  const start = Math.min(Math.max(request.start, sent), done);
+  const finish = Math.min(Math.max(request.finish, start), done);
   return {
-    beforeMs: Math.max(0, request.start - sent),
-    inServerMs: request.finish - request.start,
-    afterMs: Math.max(0, done - request.finish),
+    beforeMs: start - sent,
+    inServerMs: finish - start,
+    afterMs: done - finish,
     serverStallMs,
     serverStallCpuMs,
     serverStallOtherCpuMs,
