@@ -14,7 +14,9 @@ import type { Results } from './report.js';
 import { describe } from './round-stats.js';
 import { settleBeforeWindow, type MixedSettle } from './settle.js';
 import { measureRepositoryListings, measureTagListings, ScaleSeeder, type SeedMode, type WalkPlan } from './scale.js';
+import { probeFiles, serverProbe } from './server-probe.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
+import { cliPath } from '../test/e2e/helpers/berth-process.js';
 import { makeUploadFiles } from './streaming-uploads.js';
 
 export interface DataPathParams {
@@ -37,8 +39,8 @@ export interface DataPathParams {
   /** Pairs of crowds per server for the memory line (bench/memory-crowds.ts). */
   rssPairs: number;
   /** Sizes the tag repository is measured at, growing. */
-  tagCounts: [number, number];
-  repoCounts: [number, number];
+  tagCounts: number[];
+  repoCounts: number[];
   /** How often each listing is walked at each size (scale.ts, WalkPlan). */
   listingPlan: WalkPlan;
   /** How the listings at scale are seeded (BENCH_SEED). */
@@ -117,9 +119,17 @@ export async function scaleListings(
   // Every page says how long the server itself took (a build without the setting says n/a).
   // Not the access log: its writes made the 100,000-tag DescribeImages walk slower (session 27).
   const timed = (env?: Record<string, string>) => ({ BERTH_SERVER_TIMING: '1', ...env });
-  const servers = [await startBerthServer(workDir, { env: timed() })];
+  // Each Berth through the probe: a slow page then says whether the server's loop was held, by its
+  // own work or the machine. BENCH_SCALE_PROBE=0: without it (its timer wakes the loop 100 times a second).
+  const probed = async (name: string, cli: string, env?: Record<string, string>): Promise<Server> => {
+    if (process.env.BENCH_SCALE_PROBE === '0') return startBerthServer(workDir, { name, cli, env: timed(env) });
+    const probe = serverProbe(workDir, name, cli);
+    const server = await startBerthServer(workDir, { name, cli: probe.cli, env: { ...timed(env), ...probe.env } });
+    return Object.assign(server, { probe });
+  };
+  const servers = [await probed('berth', cliPath)];
   // BENCH_BASELINE_FIRST=1: the baseline seeded and walked before this build at each size.
-  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await startBerthServer(workDir, { ...baseline, env: timed(baseline.env) }));
+  if (baseline) servers.splice(process.env.BENCH_BASELINE_FIRST === '1' ? 0 : 1, 0, await probed(baseline.name, baseline.cli ?? cliPath, baseline.env));
   servers.push(await startReferenceServer(workDir));
   try {
     const seeders = servers.map((s) => new ScaleSeeder(s, p.seed));
@@ -149,5 +159,6 @@ export async function scaleListings(
     });
   } finally {
     await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await Promise.all(servers.flatMap((s) => (s.probe ? probeFiles(s.probe) : [])).map((f) => rm(f, { force: true })));
   }
 }

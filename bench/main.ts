@@ -68,15 +68,21 @@ const D: DataPathParams = {
   rssUploads: quick ? [4, 12] : [50, 200],
   // One pair of crowds swung 26-106 KB per upload between runs of the same build (session 23).
   rssPairs: memoryPairs(process.env.BENCH_MEMORY_PAIRS, quick ? 1 : 3),
-  tagCounts: quick ? [100, 300] : [10_000, 100_000],
-  repoCounts: quick ? [20, 60] : [1_000, 10_000],
-  // At least 100 pages per listing and size, so a p99 is not the slowest page (scale.ts, WalkPlan);
-  // two walks at least, so the first walk after seeding is not all there is.
-  listingPlan: quick ? { passes: 1, pages: 0, seconds: 0 } : { passes: 2, pages: 100, seconds: 30 },
+  // BENCH_SCALE_TAGS=10000, BENCH_SCALE_REPOS= (none): other sizes, to repeat one listing's walks.
+  tagCounts: sizes(process.env.BENCH_SCALE_TAGS) ?? (quick ? [100, 300] : [10_000, 100_000]),
+  repoCounts: sizes(process.env.BENCH_SCALE_REPOS) ?? (quick ? [20, 60] : [1_000, 10_000]),
+  // At least 1,000 pages per listing and size, so a p99 is the 11th slowest page, not the 2nd of
+  // 100 (session 34's 60.8 ms ListImages p99 was two slow pages of 100; scale.ts, WalkPlan); two
+  // walks at least, so the first walk after seeding is not all there is.
+  listingPlan: quick ? { passes: 1, pages: 0, seconds: 0 } : { passes: 2, pages: Number(process.env.BENCH_SCALE_PAGES ?? 1000), seconds: 30 },
   seed: process.env.BENCH_SEED === 'direct' ? 'direct' : 'api',
   cpuLimitMiB: quick ? 128 : 1024,
   parts,
 };
+
+function sizes(v: string | undefined): number[] | undefined {
+  return v === undefined ? undefined : v.split(',').filter(Boolean).map(Number);
+}
 
 const results = new Results(resolve('bench/.work/results-partial.json'));
 const record = results.record;

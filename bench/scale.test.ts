@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pageStats, slowestLine, walkedEnough, type PageTime } from './scale.js';
+import type { PageWaits } from './loop-stalls.js';
+import { p99Rank, pageStats, slowestLine, tailLine, type PageTime } from './page-stats.js';
+import { walkedEnough } from './scale.js';
 
-const FULL = { passes: 2, pages: 100, seconds: 30 };
+const FULL = { passes: 2, pages: 1000, seconds: 30 };
 
 /** How many walks the plan takes for a listing of `perWalk` pages of `pageSeconds` each. */
 function walksFor(plan: typeof FULL, perWalk: number, pageSeconds = 0.01): number {
@@ -16,12 +18,13 @@ function walksFor(plan: typeof FULL, perWalk: number, pageSeconds = 0.01): numbe
   return walks;
 }
 
-test('a listing is walked until it has given 100 pages, at least twice, and no walk starts after 30 s', () => {
-  assert.equal(walksFor(FULL, 10), 10); // 10,000 tags, 1,000 a page
-  assert.equal(walksFor(FULL, 100), 2); // 100,000 tags: two walks, as before
-  assert.equal(walksFor(FULL, 2), 50); // 1,000 repositories and the tag repository
-  assert.equal(walksFor(FULL, 11), 10); // 10,000 repositories and the tag repository: 110 pages
-  assert.equal(walksFor(FULL, 1), 100);
+test('a listing is walked until it has given 1,000 pages, at least twice, and no walk starts after 30 s', () => {
+  assert.equal(walksFor(FULL, 10), 100); // 10,000 tags, 1,000 a page
+  assert.equal(walksFor(FULL, 100), 10); // 100,000 tags
+  assert.equal(walksFor(FULL, 100, 0.05), 6); // 100,000 tags at 50 ms a page: the 30 s stop first
+  assert.equal(walksFor(FULL, 2), 500); // 1,000 repositories and the tag repository
+  assert.equal(walksFor(FULL, 11), 91); // 10,000 repositories and the tag repository: 1,001 pages
+  assert.equal(walksFor(FULL, 1), 1000);
   assert.equal(walksFor({ passes: 1, pages: 0, seconds: 0 }, 3), 1); // a quick run
   assert.equal(walksFor(FULL, 1, 2), 15); // the reference's whole tag list at 100,000 tags, 2 s each
   assert.equal(walksFor(FULL, 11, 0.5), 6); // the reference's catalog at 10,000 repositories
@@ -70,4 +73,40 @@ test("the slowest page's line says the server's time beside the client's, or tha
     "server n/a, client 46.9 ms (the bench's own GC 13.4)",
   );
   assert.equal(slowestLine(pageStats([[{ ms: 46.9, benchGcMs: 0 }]])), 'server n/a, client 46.9 ms');
+});
+
+test("the p99's rank says how many pages it is read from: with 1,000 the 11th slowest", () => {
+  assert.equal(p99Rank(20), 'the slowest of 20 pages');
+  assert.equal(p99Rank(100), 'the 2nd slowest of 100 pages');
+  assert.equal(p99Rank(110), 'the 2nd slowest of 110 pages');
+  assert.equal(p99Rank(1000), 'the 11th slowest of 1000 pages');
+  assert.equal(p99Rank(2100), 'the 22nd slowest of 2100 pages');
+  assert.equal(pageStats([Array.from({ length: 1000 }, (_, i) => ({ ms: i + 1 }))]).p99Ms, 990);
+});
+
+test('the pages at and above the p99 are summed by where their time went', () => {
+  const waits = (before: number): PageWaits => ({
+    beforeMs: before,
+    inServerMs: 2,
+    afterMs: 1,
+    serverStallMs: before - 1,
+    serverStallCpuMs: 0.5,
+    serverStallOtherCpuMs: 2,
+    serverGcMs: 0,
+    benchStallMs: 0,
+    benchStallCpuMs: 0,
+  });
+  const pages: PageTime[] = Array.from({ length: 100 }, (_, i) => ({ ms: 3 + i / 100, waits: waits(0) }));
+  pages[10] = { ms: 90, waits: waits(87), benchGcMs: 0 };
+  pages[20] = { ms: 50, waits: waits(47), benchGcMs: 1 };
+  const s = pageStats([pages]);
+  assert.equal(s.tail?.pages, 2);
+  assert.equal(s.tail?.clientMs, 140);
+  assert.equal(s.tail?.beforeMs, 134);
+  assert.equal(
+    tailLine(s.tail!),
+    "the 2 pages at and above the p99: client 140 ms, 134.0 ms before the server took it, 4.0 in it, 2.0 after; the server's loop stalled 132.0 ms outside it (1.0 on its CPU, its other threads ran 4.0), its GC 0.0; the bench's loop stalled 0.0 (0.0 on its CPU), its GC 1",
+  );
+  // Pages without a split (the reference's) have no tail.
+  assert.equal(pageStats([[{ ms: 3 }, { ms: 90 }]]).tail, undefined);
 });

@@ -2,7 +2,7 @@
  * Listings at scale: one repository grown to many tags (each its own manifest), then many
  * repositories, seeded through the API (a manifest PUT per tag, concurrent, on keep-alive
  * connections; a repository is a blob mount plus a manifest PUT). At each size each listing is
- * walked until it has given at least 100 pages (WalkPlan), timing each page (p50 / p99 / max),
+ * walked until it has given at least 1,000 pages (WalkPlan), timing each page (p50 / p99 / max),
  * with the server's resident memory before and at its peak during the walks. The /v2 listings
  * run on both servers; the ECR API listings on Berth only (the reference has none). A page's
  * client time runs from the request sent (already signed) to the last byte of the answer, parsing
@@ -17,8 +17,11 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { majorGc, minorGc } from '../src/core/minor-gc.js';
 import { duration } from '../src/http/server-timing.js';
 import { pushBlob } from './http-client.js';
+import { hrMs, pageWaits, type Stall, StallSampler } from './loop-stalls.js';
+import { type PageStats, type PageTime, p99Rank, pageStats, slowestLine, tailLine } from './page-stats.js';
 import { rssBytes, watchPeakRss } from './proc-stats.js';
 import { seedBerth, seedReference, type SeedImage } from './scale-seed-direct.js';
+import { probeRead } from './server-probe.js';
 import type { Server } from './servers.js';
 
 const MiB = 1024 * 1024;
@@ -30,9 +33,11 @@ export const PAGE = 1000;
 /**
  * How many times a listing is read at each size. The figure is a p99 of page times, and the p99 of
  * fewer than 100 pages is their slowest (at 10,000 tags, 1,000 a page, two walks were 20 pages: one
- * page the machine held up failed the line, session 29). So a listing is walked at least `passes`
- * times and then until it has given `pages` pages, which makes the p99 the 99th of at least 100 (at
- * 1,000 repositories, two pages a walk, that is 50 walks); the slowest stays beside it. Past
+ * page the machine held up failed the line, session 29), and of 100 pages the second slowest (two
+ * pages the machine held up made session 34's 60.8 ms ListImages p99). So a listing is walked at
+ * least `passes` times and then until it has given `pages` pages (the full run: 1,000, so the p99
+ * is the 11th slowest; at 1,000 repositories, two pages a walk, that is 500 walks); the slowest
+ * stays beside it, and each line says how many pages its p99 is read from. Past
  * `passes`, no walk starts after `seconds`: the reference answers its tag list whole, whatever
  * `n` asks (100,000 tags: one page of seconds), and takes ~0.5 s a catalog page at 10,000
  * repositories, so 100 of its pages could take minutes; its line then says how few it read.
@@ -46,40 +51,6 @@ export interface WalkPlan {
 /** Whether a listing read `passes` times, `pages` pages in all over `seconds`, has been read enough. */
 export const walkedEnough = (plan: WalkPlan, passes: number, pages: number, seconds: number): boolean =>
   passes >= plan.passes && (pages >= plan.pages || seconds >= plan.seconds);
-
-/**
- * One page as read: the client's time and, when the server said it (Server-Timing), the server's
- * and its main thread's CPU over that time.
- */
-export interface PageTime {
-  ms: number;
-  serverMs?: number;
-  serverCpuMs?: number;
-  /** The bench's own GC pauses inside the page's window (the client's share of its time, not the server's). */
-  benchGcMs?: number;
-}
-
-export interface PageStats {
-  /** Pages per walk, and walks. */
-  pages: number;
-  passes: number;
-  items: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /**
-   * Where the slowest page fell (1-based), so a lone slow page says whether it was a walk's first,
-   * and the server's own ms for it (undefined for the reference, or a Berth without Server-Timing).
-   */
-  slowest: { pass: number; page: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number };
-  /**
-   * The server's own ms per page, p50, p99 and max, over the pages that said it (`missing` did
-   * not), and the p99 of its main thread's CPU per page: a server p99 far above the CPU's waited.
-   */
-  server?: { p50Ms: number; p99Ms: number; maxMs: number; cpuP99Ms?: number; missing: number };
-  rssBeforeMB: number;
-  rssPeakMB: number;
-}
 
 export type Figure = (server: Server, name: string, value: number) => void;
 
@@ -178,13 +149,12 @@ export class ScaleSeeder {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 export interface Page extends PageTime {
   items: number;
   next?: string;
+  /** The request sent and the answer's last byte read, on the monotonic clock (loop-stalls.ts). */
+  sent: number;
+  done: number;
 }
 
 /**
@@ -218,40 +188,6 @@ export const benchGc = {
   },
 };
 
-/** The page times of a listing's walks (`walks[pass][page]`) summed up; pages per walk from the last. */
-export function pageStats(walks: PageTime[][]): Omit<PageStats, 'items' | 'rssBeforeMB' | 'rssPeakMB'> {
-  const all = walks.flat();
-  const times = all.map((p) => p.ms).sort((a, b) => a - b);
-  let slowest: { pass: number; page: number; ms: number; serverMs?: number; serverCpuMs?: number; benchGcMs?: number } = { pass: 0, page: 0, ms: -1 };
-  for (const [pass, pages] of walks.entries())
-    for (const [page, p] of pages.entries()) if (p.ms > slowest.ms) slowest = { ...p, pass: pass + 1, page: page + 1 };
-  const server = all.flatMap((p) => (p.serverMs === undefined ? [] : [p.serverMs])).sort((a, b) => a - b);
-  const cpu = all.flatMap((p) => (p.serverCpuMs === undefined ? [] : [p.serverCpuMs])).sort((a, b) => a - b);
-  return {
-    pages: walks.at(-1)?.length ?? 0,
-    passes: walks.length,
-    p50Ms: percentile(times, 50),
-    p99Ms: percentile(times, 99),
-    maxMs: times[times.length - 1]!,
-    slowest: {
-      pass: slowest.pass,
-      page: slowest.page,
-      ...(slowest.serverMs !== undefined && { serverMs: slowest.serverMs }),
-      ...(slowest.serverCpuMs !== undefined && { serverCpuMs: slowest.serverCpuMs }),
-      ...(slowest.benchGcMs !== undefined && { benchGcMs: slowest.benchGcMs }),
-    },
-    ...(server.length > 0 && {
-      server: {
-        p50Ms: percentile(server, 50),
-        p99Ms: percentile(server, 99),
-        maxMs: server[server.length - 1]!,
-        ...(cpu.length > 0 && { cpuP99Ms: percentile(cpu, 99) }),
-        missing: all.length - server.length,
-      },
-    }),
-  };
-}
-
 /** Reads a whole listing as often as `plan` says; `page(token)` returns the items, the next token and its times. */
 async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Promise<Page>): Promise<PageStats> {
   benchGc.beforeWalk();
@@ -263,11 +199,15 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   const started = performance.now();
   // The bench's own pauses, placed in the pages they fell in once the walks are done.
   const pauses: Array<{ at: number; ms: number }> = [];
-  const windows: Array<{ time: PageTime; from: number; to: number }> = [];
+  const windows: Array<{ time: PageTime; from: number; to: number; sent: number; done: number }> = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) pauses.push({ at: e.startTime, ms: e.duration });
   });
   observer.observe({ entryTypes: ['gc'] });
+  // The bench's own loop: a page it read late is the client's, not the server's.
+  const benchStalls: Stall[] = [];
+  const sampler = new StallSampler((st) => benchStalls.push(st));
+  if (server.probe) sampler.start();
   while (!walkedEnough(plan, walks.length, pages, (performance.now() - started) / 1000)) {
     const times: PageTime[] = [];
     let token: string | undefined;
@@ -277,9 +217,9 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
       const r = await page(token);
       const to = performance.now();
       await benchGc.afterPage();
-      const { items: _, next: __, ...time } = r;
+      const { items: _, next: __, sent, done, ...time } = r;
       times.push(time);
-      windows.push({ time, from, to });
+      windows.push({ time, from, to, sent, done });
       items += r.items;
       token = r.next;
     } while (token !== undefined);
@@ -289,7 +229,14 @@ async function walk(server: Server, plan: WalkPlan, page: (token?: string) => Pr
   // The observer hears of the last pauses on a later turn.
   await new Promise((r) => setImmediate(r));
   observer.disconnect();
+  sampler.stop();
   for (const w of windows) w.time.benchGcMs = pauses.filter((p) => p.at >= w.from && p.at <= w.to).reduce((a, p) => a + p.ms, 0);
+  const logs = server.probe && (await probeRead(server.probe, windows));
+  if (logs)
+    for (const [i, w] of windows.entries()) {
+      const request = logs.requests[i];
+      if (request) w.time.waits = pageWaits(w, request, logs, { stalls: benchStalls });
+    }
   const peak = stop();
   return { ...pageStats(walks), items, rssBeforeMB: rssBefore / MiB, rssPeakMB: peak / MiB };
 }
@@ -305,14 +252,15 @@ function serverTimes(res: Response): Pick<PageTime, 'serverMs' | 'serverCpuMs'> 
 /** A /v2 listing followed through its Link headers. */
 export function v2Pages(server: Server, first: string, field: 'tags' | 'repositories') {
   return async (token?: string): Promise<Page> => {
-    const t = performance.now();
+    const sent = hrMs();
     const res = await fetch(new URL(token ?? first, server.url), { headers: server.headers });
     const text = await res.text();
-    const ms = performance.now() - t;
+    const done = hrMs();
+    const ms = done - sent;
     if (res.status !== 200) throw new Error(`${server.name}: GET ${token ?? first} answered ${res.status}`);
     const body = JSON.parse(text) as Record<string, string[] | null>;
     const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-    return { items: body[field]?.length ?? 0, ms, ...(link && { next: link[1]! }), ...serverTimes(res) };
+    return { items: body[field]?.length ?? 0, ms, sent, done, ...(link && { next: link[1]! }), ...serverTimes(res) };
   };
 }
 
@@ -335,30 +283,23 @@ export function ecrPages(server: Server, call: keyof typeof LIST_FIELD) {
         body,
       }),
     );
-    const t = performance.now();
+    const sent = hrMs();
     const res = await fetch(server.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
     const text = await res.text();
-    const ms = performance.now() - t;
+    const done = hrMs();
+    const ms = done - sent;
     if (res.status !== 200) throw new Error(`${server.name}: ${call} answered ${res.status}: ${text.slice(0, 200)}`);
     const out = JSON.parse(text) as Record<string, unknown[] | string | undefined>;
     const items = out[LIST_FIELD[call]];
-    return { items: Array.isArray(items) ? items.length : 0, ms, ...(typeof out.nextToken === 'string' && { next: out.nextToken }), ...serverTimes(res) };
+    return {
+      items: Array.isArray(items) ? items.length : 0,
+      ms,
+      sent,
+      done,
+      ...(typeof out.nextToken === 'string' && { next: out.nextToken }),
+      ...serverTimes(res),
+    };
   };
-}
-
-/**
- * The slowest page's server and client time, the server's p50, p99 and max over the walks beside
- * them: a slow page whose server time is small waited on the machine or the client, not on Berth.
- */
-export function slowestLine(s: Pick<PageStats, 'maxMs' | 'slowest' | 'server'>): string {
-  const gc = s.slowest.benchGcMs ? ` (the bench's own GC ${s.slowest.benchGcMs.toFixed(1)})` : '';
-  const client = `client ${s.maxMs.toFixed(1)} ms${gc}`;
-  if (!s.server) return `server n/a, ${client}`;
-  const cpu = s.slowest.serverCpuMs === undefined ? '' : ` (its CPU ${s.slowest.serverCpuMs.toFixed(1)})`;
-  const own = s.slowest.serverMs === undefined ? 'server ?' : `server ${s.slowest.serverMs.toFixed(1)} ms${cpu}`;
-  const missing = s.server.missing > 0 ? `, ${s.server.missing} pages without a time` : '';
-  const cpuP99 = s.server.cpuP99Ms === undefined ? '' : `; its CPU p99 ${s.server.cpuP99Ms.toFixed(1)} ms`;
-  return `${own}, ${client}; server p50 ${s.server.p50Ms.toFixed(1)}, p99 ${s.server.p99Ms.toFixed(1)}, max ${s.server.maxMs.toFixed(1)} ms${cpuP99}${missing}`;
 }
 
 function recordStats(server: Server, name: string, s: PageStats, figure: Figure): void {
@@ -367,8 +308,10 @@ function recordStats(server: Server, name: string, s: PageStats, figure: Figure)
   figure(server, `${name}: slowest page ms`, s.maxMs);
   if (s.server) figure(server, `${name}: server's own p99 ms (Server-Timing)`, s.server.p99Ms);
   figure(server, `${name}: peak RSS MB`, s.rssPeakMB);
+  figure(server, `${name}: pages timed`, s.sampled);
+  if (s.tail) console.error(`  ${server.name}: ${name}: ${tailLine(s.tail)}`);
   console.error(
-    `  ${server.name}: ${name}: ${s.passes} walks of ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, max ${s.maxMs.toFixed(1)} ms (walk ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
+    `  ${server.name}: ${name}: ${s.passes} walks of ${s.pages} pages, ${s.items} items, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms (${p99Rank(s.sampled)}), max ${s.maxMs.toFixed(1)} ms (walk ${s.slowest.pass}, page ${s.slowest.page}: ${slowestLine(s)}), RSS ${s.rssBeforeMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB`,
   );
 }
 

@@ -8,6 +8,7 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerth, freePort } from '../test/e2e/helpers/berth-process.js';
 import { adminCredentials, type Credentials } from '../test/e2e/helpers/ecr-client.js';
+import type { ServerProbe } from './server-probe.js';
 
 export interface Server {
   name: string;
@@ -22,6 +23,8 @@ export interface Server {
   admin?: Credentials;
   /** Berth's Prometheus endpoint, when started with one (BENCH_SEAL_SLOTS=1: bench/memory-crowds.ts). */
   metricsUrl?: string;
+  /** Set when the server was started through the listings bench's probe (server-probe.ts). */
+  probe?: ServerProbe;
   /** Berth's data directory, or the reference's config file (for offline garbage collection). */
   dataDir: string;
   configPath?: string;

@@ -35,13 +35,16 @@ export async function addressV2(registry: Registry, principal: Principal, target
       if (route !== undefined && 'name' in route && route.name.startsWith(`${alias}/`)) {
         // A private repository may be named `<12 digits>/...` (ECR allows it). The caller's own one
         // wins: else whichever account has those digits for its id could, by making a public
-        // repository of the rest of the name, serve its images to the caller's pulls.
-        const own =
-          principal.kind !== 'anonymous' && (await registry.repositories.exists({ registryKey: registryKey(principal.accountId, region), name: route.name }));
+        // repository of the rest of the name, serve its images to the caller's pulls. Both are
+        // asked at once: on PostgreSQL each is a round trip, and a logged-in pull of a public image
+        // waited for two in a row. Neither answer is cached: a repository made on another node
+        // must be seen at once, and nodes tell each other nothing.
         const publicKey = registryKey(alias, PUBLIC_REGION);
-        if (!own && (await registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) }))) {
-          return { registryKey: publicKey, publicAlias: alias };
-        }
+        const [own, published] = await Promise.all([
+          principal.kind !== 'anonymous' && registry.repositories.exists({ registryKey: registryKey(principal.accountId, region), name: route.name }),
+          registry.repositories.exists({ registryKey: publicKey, name: route.name.slice(alias.length + 1) }),
+        ]);
+        if (!own && published) return { registryKey: publicKey, publicAlias: alias };
       }
     }
   }
