@@ -87,8 +87,10 @@ interface OutboxRow {
 /**
  * The claim, in one statement ($1 now, $2 holder, $3 lock end, $4 limit, $5 candidates per
  * account, $6 the outbox's name in job_turns): the accounts with events (one index probe each),
- * each one's oldest unclaimed events, round by round in turn order, locked SKIP LOCKED; the
- * accounts served are recorded in job_turns, in key order (two claims cannot deadlock there).
+ * each one's oldest unclaimed events, round by round in turn order; the first $5 of them (a
+ * bounded set, so the planner looks each up by seq instead of hashing the whole outbox) are
+ * locked SKIP LOCKED; the accounts served are recorded in job_turns, in key order (two claims
+ * cannot deadlock there).
  * The unclaimed test is repeated where the rows are locked: only there is it re-checked on a row
  * another claim changed since the snapshot. Exported for bench/outbox-claims.ts's query plan.
  */
@@ -107,10 +109,11 @@ WITH RECURSIVE
       WHERE o.account_id = a.account_id AND (o.locked_until IS NULL OR o.locked_until < $1)
       ORDER BY o.seq LIMIT $5) d
     WHERE a.account_id IS NOT NULL),
+  ranked AS (SELECT seq, round, turn FROM candidates ORDER BY round, turn, seq LIMIT $5),
   picked AS (
-    SELECT o.seq, c.round, c.turn FROM event_outbox o JOIN candidates c ON c.seq = o.seq
+    SELECT o.seq, r.round, r.turn FROM ranked r JOIN event_outbox o ON o.seq = r.seq
     WHERE o.locked_until IS NULL OR o.locked_until < $1
-    ORDER BY c.round, c.turn, c.seq LIMIT $4
+    ORDER BY r.round, r.turn, r.seq LIMIT $4
     FOR UPDATE OF o SKIP LOCKED),
   claimed AS (
     UPDATE event_outbox SET locked_by = $2, locked_until = $3 FROM picked WHERE event_outbox.seq = picked.seq
