@@ -31,7 +31,12 @@ const BIG = '111111111111';
 let serial = 0;
 const event = (account: string): OutboxEvent => {
   const id = `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`;
-  return { id, registryKey: registryKey(account, 'us-east-1'), detailType: 'ECR Image Action', body: JSON.stringify({ id, detail: { 'action-type': 'PUSH' } }) };
+  return {
+    id,
+    registryKey: registryKey(account, 'us-east-1'),
+    detailType: 'ECR Image Action',
+    body: JSON.stringify({ id, detail: { 'action-type': 'PUSH' } }),
+  };
 };
 
 async function fill(store: MetadataStore): Promise<void> {

@@ -79,7 +79,9 @@ export function createSqliteEventOutbox(db: Db): EventOutboxStore {
   const claim = db.transaction((holder: string, leaseMs: number, limit: number, now: number): OutboxRecord[] => {
     const turn = turns.next();
     // The outbox has no run_after: its sequence alone says which event is older.
-    const queues = accounts.all().map((a) => ({ ...a, due: due.all(a.account_id, now, limit).map((r) => ({ run_after: 0, id: r.seq, r, account: a.account_id })) }));
+    const queues = accounts
+      .all()
+      .map((a) => ({ ...a, due: due.all(a.account_id, now, limit).map((r) => ({ run_after: 0, id: r.seq, r, account: a.account_id })) }));
     const taken = takeTurns(queues, limit);
     for (const account of new Set(taken.map((t) => t.account))) turns.served(OUTBOX_TURNS, account, turn);
     return taken.map(({ r }) => {
