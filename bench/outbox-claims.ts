@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { registryKey } from '../src/core/registry-key.js';
 import { push } from '../src/metadata/contract-fixtures.js';
 import { OUTBOX_TURNS } from '../src/metadata/job-turns.js';
@@ -19,8 +18,7 @@ import type { MetadataStore, OutboxEvent } from '../src/metadata/types.js';
 import { DUE_EVENTS_SQL, OUTBOX_ACCOUNTS_SQL } from '../src/metadata/sqlite/events.js';
 import { createSqliteMetadataStore } from '../src/metadata/sqlite/sqlite-store.js';
 import { CLAIM_EVENTS_SQL } from '../src/metadata/postgres/events.js';
-import { createPostgresMetadataStore } from '../src/metadata/postgres/postgres-store.js';
-import { startTestPostgres } from '../src/metadata/postgres/testing/cluster.js';
+import { onTestPostgres } from './test-postgres.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const EVENTS = quick ? 10_000 : 100_000;
@@ -85,26 +83,15 @@ async function sqlite(): Promise<void> {
 }
 
 async function postgres(): Promise<void> {
-  const server = await startTestPostgres();
-  if (!server) return console.log('postgres: not installed, skipped');
-  const db = await server.newDatabase();
-  try {
-    const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
+  await onTestPostgres(async (store, client) => {
     await fill(store);
-    const client = new pg.Client({ connectionString: db.connectionString });
-    await client.connect();
     await client.query('ANALYZE event_outbox');
     await client.query('BEGIN');
     const explained = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${CLAIM_EVENTS_SQL}`, [10, 'plan', 60_010, BATCH, BATCH * 4, OUTBOX_TURNS]);
     await client.query('ROLLBACK');
     console.log('postgres: the claim\n' + explained.rows.map((r: Record<string, string>) => `  ${r['QUERY PLAN']}`).join('\n'));
     console.log(`postgres: ${await claims(store)}`);
-    await client.end();
-    await store.close();
-  } finally {
-    await db.drop();
-    await server.stop();
-  }
+  });
 }
 
 await sqlite();

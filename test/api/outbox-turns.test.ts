@@ -6,14 +6,7 @@
  * then B one. A second node on the same data directory, one delivery at a time, then drains the
  * outbox: B's event arrives among the first few, where it used to arrive after a batch of A's.
  */
-import {
-  CompleteLayerUploadCommand,
-  CreateRepositoryCommand,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-  UploadLayerPartCommand,
-  type ECRClient,
-} from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateApiDestinationCommand, CreateConnectionCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
@@ -23,8 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { eventsInvokeRole } from '../e2e/helpers/events-role.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { sha256 } from '../e2e/helpers/registry-http.js';
 import { waitFor } from '../e2e/helpers/wait-for.js';
+import { pushImage } from './helpers/ecr-push.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const A = '000000000000';
@@ -65,23 +58,6 @@ describe("events: one account's burst does not hold back another account's event
     assert.equal(put.FailedEntryCount, 0);
   }
 
-  /** Puts a one-config image's manifest under `tag` with the ECR API alone (the config uploaded with the first tag). */
-  async function putTag(ecr: ECRClient, repositoryName: string, tag: string): Promise<void> {
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-    if (tag === 'v0') {
-      const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }));
-      await ecr.send(new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: 0, partLastByte: config.length - 1, layerPartBlob: config }));
-      await ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [sha256(config)] }));
-    }
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [],
-    });
-    await ecr.send(new PutImageCommand({ repositoryName, imageManifest: manifest, imageTag: tag }));
-  }
-
   before(async () => {
     receiver = createServer((req, res) => {
       let body = '';
@@ -110,8 +86,10 @@ describe("events: one account's burst does not hold back another account's event
     const a = ecrClient(berth);
     await a.send(new CreateRepositoryCommand({ repositoryName: 'a/app' }));
     await b.ecr.send(new CreateRepositoryCommand({ repositoryName: 'b/app' }));
-    for (let i = 0; i < BACKLOG; i++) await putTag(a, 'a/app', `v${i}`);
-    await putTag(b.ecr, 'b/app', 'v0');
+    // One image, then a tag put for each further event (a call each).
+    const { manifest } = await pushImage(a, 'a/app', 'v0');
+    for (let i = 1; i < BACKLOG; i++) await a.send(new PutImageCommand({ repositoryName: 'a/app', imageManifest: manifest, imageTag: `v${i}` }));
+    await pushImage(b.ecr, 'b/app', 'v0');
     const meta = berth.app.registry.ctx.meta;
     assert.equal(await meta.eventOutbox.pending(), BACKLOG + 1, 'every tag put wrote its event');
 
