@@ -12,13 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { JobRequest, MetadataStore } from '../src/metadata/types.js';
 import { ACCOUNTS_SQL, DUE_SQL } from '../src/metadata/sqlite/jobs.js';
 import { createSqliteMetadataStore } from '../src/metadata/sqlite/sqlite-store.js';
 import { CLAIM_SQL } from '../src/metadata/postgres/jobs.js';
-import { createPostgresMetadataStore } from '../src/metadata/postgres/postgres-store.js';
-import { startTestPostgres } from '../src/metadata/postgres/testing/cluster.js';
+import { onTestPostgres } from './test-postgres.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const JOBS = quick ? 10_000 : 100_000;
@@ -82,17 +80,8 @@ function plan(rows: unknown[]): string {
 }
 
 async function postgres(): Promise<void> {
-  const server = await startTestPostgres();
-  if (!server) {
-    console.log('postgres: not installed, skipped');
-    return;
-  }
-  const db = await server.newDatabase();
-  try {
-    const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
+  await onTestPostgres(async (store, client) => {
     await fill(store);
-    const client = new pg.Client({ connectionString: db.connectionString });
-    await client.connect();
     await client.query('ANALYZE jobs');
     await client.query('BEGIN');
     const explained = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${CLAIM_SQL}`, [[KIND], 10, 'plan', 60_010, 4, 16, null, [], []]);
@@ -102,12 +91,7 @@ async function postgres(): Promise<void> {
     console.log(
       `postgres: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms client CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`,
     );
-    await client.end();
-    await store.close();
-  } finally {
-    await db.drop();
-    await server.stop();
-  }
+  });
 }
 
 await sqlite();

@@ -16,6 +16,7 @@ import { issueBearerToken, loginTokenFor } from '../auth/login-token.js';
 import { issueReplicationToken } from '../auth/replication-token.js';
 import { SecurityTokenService } from '../auth/sts.js';
 import { WebIdentityVerifier } from '../auth/web-identity.js';
+import type { EventDeliverer } from '../events/deliverer.js';
 import { EventBridgeService, type SecretBox } from '../events/service.js';
 import { SecretsService } from '../secrets/secrets.js';
 import { SigningProfiles } from '../signer/profiles.js';
@@ -70,6 +71,8 @@ export interface App {
   tasks: PeriodicTask[];
   /** The worker of scans (and re-evaluations), started by listen(); a test stops it to let a queue build. */
   readonly scanJobs: JobWorker;
+  /** The node's event deliverer, started by listen(); a test stops it to let the outbox fill. */
+  readonly eventDeliverer: EventDeliverer;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** The metrics listener's port once listening; undefined when metrics are off. */
@@ -262,6 +265,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     log,
     tasks: audit ? [...background.tasks, audit.retention] : background.tasks,
     scanJobs: background.jobs,
+    eventDeliverer: background.events,
     async listen() {
       await bootstrapAdmin({ identities, store: meta.identities, accountId: config.defaultAccountId, region: config.region, dataDir, log });
       background.start();

@@ -1,8 +1,11 @@
 /** Contract: the event outbox (written with the change it reports) and EventBridge resources (see contract-suite.ts). */
 import assert from 'node:assert/strict';
-import type { RegistryKey } from '../core/registry-key.js';
+import { registryKey, type RegistryKey } from '../core/registry-key.js';
 import { at, blob, dg, push, REGISTRY, OTHER_REGISTRY, repo, type ContractTest } from './contract-fixtures.js';
 import type { MetadataStore, OutboxEvent, RemovedImage } from './types.js';
+
+// REGISTRY's account in another region: its events take their turns with REGISTRY's.
+const SAME_ACCOUNT_EU = registryKey('123456789012', 'eu-west-1');
 
 let serial = 0;
 const ev = (detailType = 'ECR Image Action', registryKey: RegistryKey = REGISTRY): OutboxEvent => {
@@ -41,14 +44,14 @@ export function eventsContract(test: ContractTest): void {
   });
 
   test('outbox: claims are exclusive until they lapse; dispatch enqueues the deliveries and removes the rows', async ({ a, b }) => {
-    const events = [ev(), ev('ECR Image Scan'), ev('ECR Image Action', OTHER_REGISTRY)];
+    const events = [ev(), ev('ECR Image Scan'), ev('ECR Image Action', SAME_ACCOUNT_EU)];
     await push(a, { tag: 'v1', events });
     assert.equal(await a.eventOutbox.pending(), 3);
     const first = await a.eventOutbox.claim('n1', 1000, 2, at(0));
     assert.deepEqual(
       first.map((r) => r.id),
       [events[0]!.id, events[1]!.id],
-      'oldest first',
+      'oldest first within an account, whichever its region',
     );
     const second = await b.eventOutbox.claim('n2', 1000, 10, at(10));
     assert.deepEqual(

@@ -5,8 +5,12 @@
  * gets its oldest job, the account whose last claim is oldest first (a counter every claim counts
  * up, not the clock: two claims in one millisecond still take turns), then each its second, and
  * so on. SQLite applies it here; PostgreSQL in the claim statement itself (postgres/jobs.ts).
+ * The event outbox is claimed by the same rule (sqlite/events.ts, postgres/events.ts).
  */
 import type { AccountShare } from './types.js';
+
+/** The name the event outbox's turns are kept under in job_turns, beside the job kinds' (no job kind has it). */
+export const OUTBOX_TURNS = 'event-outbox';
 
 /** One account's due jobs of one kind, oldest first, and the account's last turn (0: never). */
 export interface AccountQueue<J extends { run_after: number; id: number }> {

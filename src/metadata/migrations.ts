@@ -844,6 +844,23 @@ export const migrations: Migration[] = [
       ];
     },
   },
+  {
+    version: 37,
+    name: "the event outbox's account",
+    sql: (d) => {
+      // The outbox is claimed in turns between accounts too (one account's burst of events must not
+      // hold back every other's), so a row carries its account: the part of its registry key
+      // ("account:region") before the colon. Only that text column is read, never the body (an
+      // event body may hold what PostgreSQL's JSON refuses, migration 35's finding).
+      const colon = d.position("':'", 'registry_id');
+      return [
+        `ALTER TABLE event_outbox ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`,
+        `UPDATE event_outbox SET account_id = substr(registry_id, 1, ${colon} - 1) WHERE ${colon} > 0`,
+        // A claim walks the accounts with rows (one index probe each) and takes each one's oldest.
+        `CREATE INDEX event_outbox_account ON event_outbox (account_id, seq)`,
+      ];
+    },
+  },
 ];
 
 /** The tables of IAM's named entities (migration 28 gives each a case-free name_key). */

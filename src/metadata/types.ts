@@ -601,7 +601,11 @@ export type RemovalEvents = (removed: RemovedImage) => OutboxEvent[];
 
 /** The event outbox: written by the changes' own transactions, drained by the deliverer. */
 export interface EventOutboxStore {
-  /** Locks up to `limit` rows, oldest first, for `leaseMs`; a lapsed lock is claimable again. */
+  /**
+   * Locks up to `limit` rows for `leaseMs`, in turns between accounts (job-turns.ts: each account
+   * with events its oldest, the account served longest ago first, round after round), oldest
+   * first within an account; a lapsed lock is claimable again.
+   */
   claim(holder: string, leaseMs: number, limit: number, now: Date): Promise<OutboxRecord[]>;
   /** Replaces claimed rows by their deliveries (jobs), in one transaction. */
   dispatch(seqs: number[], holder: string, deliveries: JobRequest[], now: Date): Promise<void>;

@@ -4,14 +4,7 @@
  * account B pushes one. A worker over the node's own store, one slot as the default scan worker
  * has, takes B's scan second, where it used to take it after every one of A's.
  */
-import {
-  CompleteLayerUploadCommand,
-  CreateRepositoryCommand,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-  UploadLayerPartCommand,
-  type ECRClient,
-} from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -19,28 +12,12 @@ import { JobWorker } from '../../src/jobs/worker.js';
 import { SCAN_JOB, type ScanJobPayload } from '../../src/registry/scans.js';
 import { ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createAccount, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { sha256 } from '../e2e/helpers/registry-http.js';
+import { pushImage } from './helpers/ecr-push.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const A = '000000000000';
 const B = '222222222222';
 const BACKLOG = 30;
-
-/** Pushes a one-config image with the ECR API alone (layer upload, then PutImage); returns its digest. */
-async function pushImage(ecr: ECRClient, repositoryName: string, tag: string): Promise<string> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, tag }));
-  const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }));
-  await ecr.send(new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: 0, partLastByte: config.length - 1, layerPartBlob: config }));
-  await ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [sha256(config)] }));
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-    layers: [],
-  });
-  await ecr.send(new PutImageCommand({ repositoryName, imageManifest: manifest, imageTag: tag }));
-  return sha256(manifest);
-}
 
 describe("jobs: one account's backlog does not hold back another account's job", () => {
   let berth: BerthInProcess;
@@ -60,8 +37,8 @@ describe("jobs: one account's backlog does not hold back another account's job",
     await a.send(new CreateRepositoryCommand({ repositoryName: 'a/app', imageScanningConfiguration: { scanOnPush: true } }));
     await b.ecr.send(new CreateRepositoryCommand({ repositoryName: 'b/app', imageScanningConfiguration: { scanOnPush: true } }));
     const pushedByA: string[] = [];
-    for (let i = 0; i < BACKLOG; i++) pushedByA.push(await pushImage(a, 'a/app', `v${i}`));
-    const pushedByB = await pushImage(b.ecr, 'b/app', 'v1');
+    for (let i = 0; i < BACKLOG; i++) pushedByA.push((await pushImage(a, 'a/app', `v${i}`)).digest);
+    const pushedByB = (await pushImage(b.ecr, 'b/app', 'v1')).digest;
     const meta = berth.app.registry.ctx.meta;
     assert.equal(await meta.jobs.pending(SCAN_JOB), BACKLOG + 1, 'every push queued its scan');
 

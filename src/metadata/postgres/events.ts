@@ -3,9 +3,11 @@
  * Outbox rows are inserted inside the transactions of the changes they report. Several nodes
  * drain the outbox at once: a claim takes rows FOR UPDATE SKIP LOCKED (as jobs.ts claims jobs),
  * so no two nodes fan out the same event while both hold it; a node that dies lets its lock
- * lapse and another takes the rows (at-least-once).
+ * lapse and another takes the rows (at-least-once). Accounts take turns (../job-turns.ts), as
+ * in the job claim: one account's burst of events does not hold back every other's.
  */
-import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
+import { accountOf, parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
+import { OUTBOX_TURNS } from '../job-turns.js';
 import { toEventResource, type EventResourceKind, type EventResourceRecord, type EventResourceRow } from '../event-resources.js';
 import type { Digest } from '../../core/digest.js';
 import type { EventOutboxStore, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
@@ -18,19 +20,27 @@ export async function writeEventsIn(tx: Queryable, events: readonly OutboxEvent[
   if (events.length === 0) return;
   if (events.length === 1) {
     const e = events[0]!;
-    await tx.query('INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
+    await tx.query('INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at, account_id) VALUES ($1, $2, $3, $4, $5, $6)', [
       e.id,
       registryKeyText(e.registryKey),
       e.detailType,
       e.body,
       now,
+      accountOf(e.registryKey),
     ]);
     return;
   }
   await tx.query(
-    `INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at)
-     SELECT i, r, t, b, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS e(i, r, t, b, n) ORDER BY n`,
-    [events.map((e) => e.id), events.map((e) => registryKeyText(e.registryKey)), events.map((e) => e.detailType), events.map((e) => e.body), now],
+    `INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at, account_id)
+     SELECT i, r, t, b, $5, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[]) WITH ORDINALITY AS e(i, r, t, b, a, n) ORDER BY n`,
+    [
+      events.map((e) => e.id),
+      events.map((e) => registryKeyText(e.registryKey)),
+      events.map((e) => e.detailType),
+      events.map((e) => e.body),
+      now,
+      events.map((e) => accountOf(e.registryKey)),
+    ],
   );
 }
 
@@ -74,19 +84,58 @@ interface OutboxRow {
   created_at: number;
 }
 
+/**
+ * The claim, in one statement ($1 now, $2 holder, $3 lock end, $4 limit, $5 candidates per
+ * account, $6 the outbox's name in job_turns): the accounts with events (one index probe each),
+ * each one's oldest unclaimed events, round by round in turn order; the first $5 of them (a
+ * bounded set, so the planner looks each up by seq instead of hashing the whole outbox) are
+ * locked SKIP LOCKED; the accounts served are recorded in job_turns, in key order (two claims
+ * cannot deadlock there).
+ * The unclaimed test is repeated where the rows are locked: only there is it re-checked on a row
+ * another claim changed since the snapshot. Exported for bench/outbox-claims.ts's query plan.
+ */
+export const CLAIM_EVENTS_SQL = `
+WITH RECURSIVE
+  accounts(account_id) AS (
+    SELECT min(account_id) FROM event_outbox
+    UNION ALL
+    SELECT (SELECT min(o.account_id) FROM event_outbox o WHERE o.account_id > a.account_id) FROM accounts a WHERE a.account_id IS NOT NULL),
+  candidates AS (
+    SELECT a.account_id, d.seq, coalesce(t.turn, 0) AS turn, row_number() OVER (PARTITION BY a.account_id ORDER BY d.seq) AS round
+    FROM accounts a
+    LEFT JOIN job_turns t ON t.kind = $6 AND t.account_id = a.account_id
+    CROSS JOIN LATERAL (
+      SELECT o.seq FROM event_outbox o
+      WHERE o.account_id = a.account_id AND (o.locked_until IS NULL OR o.locked_until < $1)
+      ORDER BY o.seq LIMIT $5) d
+    WHERE a.account_id IS NOT NULL),
+  ranked AS (SELECT seq, round, turn FROM candidates ORDER BY round, turn, seq LIMIT $5),
+  picked AS (
+    SELECT o.seq, r.round, r.turn FROM ranked r JOIN event_outbox o ON o.seq = r.seq
+    WHERE o.locked_until IS NULL OR o.locked_until < $1
+    ORDER BY r.round, r.turn, r.seq LIMIT $4
+    FOR UPDATE OF o SKIP LOCKED),
+  claimed AS (
+    UPDATE event_outbox SET locked_by = $2, locked_until = $3 FROM picked WHERE event_outbox.seq = picked.seq
+    RETURNING event_outbox.seq, event_outbox.id, event_outbox.registry_id, event_outbox.account_id, event_outbox.detail_type,
+              event_outbox.body, event_outbox.created_at, picked.round, picked.turn),
+  next_turn AS (SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns),
+  turns AS (
+    INSERT INTO job_turns (kind, account_id, turn)
+    SELECT DISTINCT $6::text, c.account_id, n.turn FROM claimed c CROSS JOIN next_turn n ORDER BY c.account_id
+    ON CONFLICT (kind, account_id) DO UPDATE SET turn = greatest(job_turns.turn, excluded.turn))
+SELECT seq, id, registry_id, detail_type, body, created_at, round::int, turn FROM claimed`;
+
 export function createPostgresEventOutbox({ pool }: PgContext): EventOutboxStore {
   return {
     async claim(holder, leaseMs, limit, now) {
+      if (limit <= 0) return [];
       const t = now.getTime();
-      const claimed = await rows<OutboxRow>(
-        pool,
-        `WITH picked AS (
-           SELECT seq FROM event_outbox WHERE locked_until IS NULL OR locked_until < $1 ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
-         UPDATE event_outbox SET locked_by = $2, locked_until = $3 FROM picked WHERE event_outbox.seq = picked.seq
-         RETURNING event_outbox.seq, event_outbox.id, event_outbox.registry_id, event_outbox.detail_type, event_outbox.body, event_outbox.created_at`,
-        [t, holder, t + leaseMs, limit],
-      );
-      claimed.sort((a, b) => a.seq - b.seq);
+      // Candidates per account: a few claims' worth, so that a claim racing another (which skips
+      // the rows the other is taking) still finds some of the account's events to take.
+      const claimed = await rows<OutboxRow & { round: number; turn: number }>(pool, CLAIM_EVENTS_SQL, [t, holder, t + leaseMs, limit, limit * 4, OUTBOX_TURNS]);
+      // RETURNING has no order: the claim's own, as SQLite returns it.
+      claimed.sort((a, b) => a.round - b.round || a.turn - b.turn || a.seq - b.seq);
       return claimed.map(
         (r): OutboxRecord => ({
           seq: r.seq,

@@ -12,6 +12,7 @@ import { queueContract } from '../contract-suite-queue.js';
 import { repositoryContract } from '../contract-suite-repositories.js';
 import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
 import { checkLegacyJobs, LEGACY_JOBS_SQL } from '../contract-legacy-jobs.js';
+import { checkLegacyOutbox, LEGACY_OUTBOX_SQL } from '../contract-legacy-outbox.js';
 import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
 import { metadataContract } from '../contract-suite.js';
 import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
@@ -95,7 +96,7 @@ describe('postgres engine', { skip }, () => {
     }
   });
 
-  it('a database from before migration 28 (IAM names that differ only in case, a signing configuration as a named document, open upload sessions, queued jobs) migrates and keeps them', async () => {
+  it('a database from before migration 28 (IAM names that differ only in case, a signing configuration as a named document, open upload sessions, queued jobs and events) migrates and keeps them', async () => {
     const db = await server!.newDatabase();
     const pool = createPool(db.connectionString, 1);
     try {
@@ -105,7 +106,7 @@ describe('postgres engine', { skip }, () => {
           for (const stmt of m.sql(postgresDialect)) await tx.query(stmt);
           await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [m.version, m.name]);
         }
-        for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL, ...LEGACY_JOBS_SQL]) await tx.query(stmt);
+        for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL, ...LEGACY_JOBS_SQL, ...LEGACY_OUTBOX_SQL]) await tx.query(stmt);
       });
       await pool.end();
       const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
@@ -114,6 +115,7 @@ describe('postgres engine', { skip }, () => {
         await checkLegacySigning(store);
         await checkLegacyUploads(store);
         await checkLegacyJobs(store);
+        await checkLegacyOutbox(store);
       } finally {
         await store.close();
       }

@@ -1,12 +1,15 @@
 /**
  * The event outbox and EventBridge resources on SQLite. Outbox rows are inserted by the
  * transactions of the changes they report (manifests, tags, scans), through the statements
- * prepared here; the deliverer claims them in IMMEDIATE transactions, as jobs are claimed.
+ * prepared here; the deliverer claims them in IMMEDIATE transactions, as jobs are claimed: in
+ * turns between accounts (../job-turns.ts), each account's oldest first.
  */
-import { parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
+import { accountOf, parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
+import { OUTBOX_TURNS, takeTurns } from '../job-turns.js';
 import { toEventResource, type EventResourceKind, type EventResourceRecord, type EventResourceRow } from '../event-resources.js';
 import type { EventOutboxStore, EventResourceStore, JobRequest, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import type { Digest } from '../../core/digest.js';
+import { accountsSql, prepareTurns } from './account-turns.js';
 import { prepareEnqueue } from './jobs.js';
 import { sqliteNamedRows } from './named-rows.js';
 import type { Db } from './open.js';
@@ -19,13 +22,13 @@ export interface OutboxWriter {
 }
 
 export function prepareOutboxWriter(db: Db): OutboxWriter {
-  const insert = db.prepare('INSERT INTO event_outbox (id, registry_id, detail_type, body, created_at) VALUES (?, ?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO event_outbox (id, registry_id, account_id, detail_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
   const describe = db.prepare<[number, string], { media_type: string; artifact_type: string | null; subject_digest: string | null }>(
     'SELECT media_type, artifact_type, subject_digest FROM manifests WHERE repository_id = ? AND digest = ?',
   );
   const tagsOf = db.prepare<[number, string], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND digest = ? ORDER BY name');
   const write = (events: readonly OutboxEvent[], now: number) => {
-    for (const e of events) insert.run(e.id, registryKeyText(e.registryKey), e.detailType, e.body, now);
+    for (const e of events) insert.run(e.id, registryKeyText(e.registryKey), accountOf(e.registryKey), e.detailType, e.body, now);
   };
   return {
     write,
@@ -58,20 +61,34 @@ interface OutboxRow {
   created_at: number;
 }
 
+/** The accounts with events waiting and their last turn. Exported, as DUE_EVENTS_SQL is, for bench/outbox-claims.ts's query plans. */
+export const OUTBOX_ACCOUNTS_SQL = accountsSql('event_outbox', `'${OUTBOX_TURNS}'`);
+
+/** One account's oldest unclaimed events (event_outbox_account). */
+export const DUE_EVENTS_SQL = `SELECT seq, id, registry_id, detail_type, body, created_at FROM event_outbox
+  WHERE account_id = ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY seq LIMIT ?`;
+
 export function createSqliteEventOutbox(db: Db): EventOutboxStore {
-  const due = db.prepare<[number, number], OutboxRow>(
-    'SELECT seq, id, registry_id, detail_type, body, created_at FROM event_outbox WHERE locked_until IS NULL OR locked_until < ? ORDER BY seq LIMIT ?',
-  );
+  const accounts = db.prepare<[], { account_id: string; turn: number }>(OUTBOX_ACCOUNTS_SQL);
+  const due = db.prepare<[string, number, number], OutboxRow>(DUE_EVENTS_SQL);
   const lock = db.prepare('UPDATE event_outbox SET locked_by = ?, locked_until = ? WHERE seq = ?');
   const remove = db.prepare('DELETE FROM event_outbox WHERE seq = ? AND locked_by = ?');
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM event_outbox');
   const enqueue = prepareEnqueue(db);
-  const claim = db.transaction((holder: string, leaseMs: number, limit: number, now: number): OutboxRecord[] =>
-    due.all(now, limit).map((r) => {
+  const turns = prepareTurns(db);
+  const claim = db.transaction((holder: string, leaseMs: number, limit: number, now: number): OutboxRecord[] => {
+    const turn = turns.next();
+    // The outbox has no run_after: its sequence alone says which event is older.
+    const queues = accounts
+      .all()
+      .map((a) => ({ ...a, due: due.all(a.account_id, now, limit).map((r) => ({ run_after: 0, id: r.seq, r, account: a.account_id })) }));
+    const taken = takeTurns(queues, limit);
+    for (const account of new Set(taken.map((t) => t.account))) turns.served(OUTBOX_TURNS, account, turn);
+    return taken.map(({ r }) => {
       lock.run(holder, now + leaseMs, r.seq);
       return { seq: r.seq, id: r.id, registryKey: parseRegistryKey(r.registry_id), detailType: r.detail_type, body: r.body, createdAt: new Date(r.created_at) };
-    }),
-  );
+    });
+  });
   const dispatch = db.transaction((seqs: number[], holder: string, deliveries: JobRequest[], now: number) => {
     for (const j of deliveries) enqueue(j, now);
     for (const s of seqs) remove.run(s, holder);

@@ -5,6 +5,7 @@
  */
 import { roomOf, takeTurns } from '../job-turns.js';
 import type { AccountShare, JobRecord, JobRequest, JobStore } from '../types.js';
+import { accountsSql, prepareTurns } from './account-turns.js';
 import type { Db } from './open.js';
 
 interface Row {
@@ -23,17 +24,8 @@ export function prepareEnqueue(db: Db): (job: JobRequest, now: number) => void {
   return (job, now) => void insert.run(job.kind, job.account ?? '', JSON.stringify(job.payload), job.runAfter?.getTime() ?? now, now);
 }
 
-/**
- * The accounts with jobs of a kind, one index probe each (a loose scan of jobs_account_due,
- * whatever the number of jobs), with their last turn (0: never claimed). Exported, as DUE_SQL
- * is, for bench/job-claims.ts's query plans.
- */
-export const ACCOUNTS_SQL = `WITH RECURSIVE a(account_id) AS (
-    SELECT min(account_id) FROM jobs WHERE kind = @kind
-    UNION ALL
-    SELECT (SELECT min(account_id) FROM jobs WHERE kind = @kind AND account_id > a.account_id) FROM a WHERE a.account_id IS NOT NULL)
-  SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM a LEFT JOIN job_turns t ON t.kind = @kind AND t.account_id = a.account_id
-  WHERE a.account_id IS NOT NULL`;
+/** The accounts with jobs of a kind and their last turn. Exported, as DUE_SQL is, for bench/job-claims.ts's query plans. */
+export const ACCOUNTS_SQL = accountsSql('jobs', '@kind', 'kind = @kind');
 
 /** One account's oldest due jobs of a kind. */
 export const DUE_SQL = `SELECT id, kind, account_id, payload, attempts, last_error, run_after FROM jobs
@@ -43,10 +35,7 @@ export function createSqliteJobs(db: Db): JobStore {
   const enqueueOne = prepareEnqueue(db);
   const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(ACCOUNTS_SQL);
   const dueStmt = db.prepare<[string, string, number, number, number], Row>(DUE_SQL);
-  const nextTurnStmt = db.prepare<[], { turn: number }>('SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns');
-  const turnStmt = db.prepare(
-    'INSERT INTO job_turns (kind, account_id, turn) VALUES (?, ?, ?) ON CONFLICT (kind, account_id) DO UPDATE SET turn = excluded.turn',
-  );
+  const turns = prepareTurns(db);
   const lockStmt = db.prepare('UPDATE jobs SET locked_by = ?, locked_until = ?, attempts = attempts + 1 WHERE id = ?');
   const renewStmt = db.prepare('UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND attempts = ?');
   const completeStmt = db.prepare('DELETE FROM jobs WHERE id = ? AND locked_by = ?');
@@ -58,7 +47,7 @@ export function createSqliteJobs(db: Db): JobStore {
   });
   const claim = db.transaction((kinds: string[], holder: string, leaseMs: number, limit: number, now: number, share?: AccountShare): JobRecord[] => {
     const out: JobRecord[] = [];
-    const turn = nextTurnStmt.get()!.turn;
+    const turn = turns.next();
     for (const kind of kinds) {
       if (out.length >= limit) break;
       const queues = accountsStmt
@@ -72,7 +61,7 @@ export function createSqliteJobs(db: Db): JobStore {
     }
     // Every account served, once per kind: its turn is this claim's.
     const served = new Map(out.map((j) => [JSON.stringify([j.kind, j.account]), j]));
-    for (const j of served.values()) turnStmt.run(j.kind, j.account, turn);
+    for (const j of served.values()) turns.served(j.kind, j.account, turn);
     return out;
   });
 

@@ -7,6 +7,7 @@ import { it } from 'node:test';
 import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
 import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
 import { checkLegacyJobs, LEGACY_JOBS_SQL } from '../contract-legacy-jobs.js';
+import { checkLegacyOutbox, LEGACY_OUTBOX_SQL } from '../contract-legacy-outbox.js';
 import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
 import { metadataContract } from '../contract-suite.js';
 import { migrations } from '../migrations.js';
@@ -23,7 +24,7 @@ metadataContract('sqlite', async () => {
   };
 });
 
-it('sqlite: a database from before migration 28 (IAM names that differ only in case, a signing configuration as a named document, open upload sessions, queued jobs) migrates and keeps them', async () => {
+it('sqlite: a database from before migration 28 (IAM names that differ only in case, a signing configuration as a named document, open upload sessions, queued jobs and events) migrates and keeps them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-sqlite-twins-'));
   try {
     const path = join(dir, 'metadata.db');
@@ -33,7 +34,7 @@ it('sqlite: a database from before migration 28 (IAM names that differ only in c
       for (const stmt of m.sql(sqliteDialect)) old.exec(stmt);
       old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
     }
-    for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL, ...LEGACY_JOBS_SQL]) old.exec(stmt);
+    for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL, ...LEGACY_JOBS_SQL, ...LEGACY_OUTBOX_SQL]) old.exec(stmt);
     old.close();
     const store = await createSqliteMetadataStore({ path });
     try {
@@ -41,6 +42,7 @@ it('sqlite: a database from before migration 28 (IAM names that differ only in c
       await checkLegacySigning(store);
       await checkLegacyUploads(store);
       await checkLegacyJobs(store);
+      await checkLegacyOutbox(store);
     } finally {
       await store.close();
     }
