@@ -1,5 +1,5 @@
 /**
- * Events queued in the outbox before migration 37, which gave each row its account: rows a test
+ * Events queued in the outbox before migration 36, which gave each row its account: rows a test
  * writes into a database migrated only part of the way, and what the store must answer once
  * migrated (every row claimable, in turns between the accounts their registry keys name). One
  * body quotes a NUL, which PostgreSQL's JSON would refuse: the migration must not parse bodies.
@@ -25,6 +25,6 @@ export async function checkLegacyOutbox(s: MetadataStore): Promise<void> {
   assert.deepEqual(
     claimed.map((r) => [r.id, r.body]),
     [0, 2, 1].map((n) => [`legacy-${n}`, LEGACY[n]![1]]),
-    'every event queued before migration 37 is claimable, in turns between the accounts of their registry keys',
+    'every event queued before migration 36 is claimable, in turns between the accounts of their registry keys',
   );
 }

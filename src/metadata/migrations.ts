@@ -845,7 +845,7 @@ export const migrations: Migration[] = [
     },
   },
   {
-    version: 37,
+    version: 36,
     name: "the event outbox's account",
     sql: (d) => {
       // The outbox is claimed in turns between accounts too (one account's burst of events must not
