@@ -32,7 +32,7 @@ import { configOnlyManifest, pushBlob, sha256 } from '../e2e/helpers/registry-ht
 import { waitFor } from '../e2e/helpers/wait-for.js';
 import { allowing, named } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
-import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../src/metadata/postgres/testing/cluster.js';
+import { onEachStore } from './helpers/each-store.js';
 
 const ACCOUNT = '000000000000';
 const EU = { region: 'eu-west-1', registryId: ACCOUNT };
@@ -41,26 +41,10 @@ const DOWN = ['ap-south-1', 'ap-south-2', 'ap-east-1', 'sa-east-1', 'ca-central-
 
 type Summary = NonNullable<ListReplicationBackfillsResponse['backfills']>[number];
 
-const pg: TestPostgres | undefined = await startTestPostgres();
-const databases: TestDatabase[] = [];
-after(async () => {
-  for (const db of databases) await db.drop();
-  await pg?.stop();
-});
-
-backfillSuite('SQLite', async () => ({}));
-backfillSuite(
-  'PostgreSQL',
-  async () => {
-    const db = await pg!.newDatabase();
-    databases.push(db);
-    return { BERTH_DATABASE_URL: db.connectionString };
-  },
-  pg ? false : 'PostgreSQL is not installed',
-);
+await onEachStore(backfillSuite);
 
 /** `store` gives a deployment's metadata settings (SQLite in memory when empty). */
-function backfillSuite(name: string, store: () => Promise<Record<string, string>>, skip: string | false = false): void {
+function backfillSuite(name: string, store: () => Promise<Record<string, string>>, skip: string | false): void {
   describe(`replication backfills (${name})`, { skip }, () => {
     let us: BerthInProcess;
     let eu: BerthInProcess;

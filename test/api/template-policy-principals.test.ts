@@ -11,7 +11,7 @@ import { CreateRepositoryCreationTemplateCommand, type ECRClient, GetRepositoryP
 import { DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestPostgres, type TestDatabase, type TestPostgres } from '../../src/metadata/postgres/testing/cluster.js';
+import { onEachStore } from './helpers/each-store.js';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { configOnlyManifest, pushBlob, pushManifest } from '../e2e/helpers/registry-http.js';
@@ -27,25 +27,9 @@ const granting = (...users: string[]) =>
 const canPull = { pull: true, v2pull: 200 };
 const cannotPull = { pull: false, v2pull: 403 };
 
-const pg: TestPostgres | undefined = await startTestPostgres();
-const databases: TestDatabase[] = [];
-after(async () => {
-  for (const db of databases) await db.drop();
-  await pg?.stop();
-});
+await onEachStore(templateSuite);
 
-templateSuite('SQLite', async () => ({}));
-templateSuite(
-  'PostgreSQL',
-  async () => {
-    const db = await pg!.newDatabase();
-    databases.push(db);
-    return { BERTH_DATABASE_URL: db.connectionString };
-  },
-  pg ? false : 'PostgreSQL is not installed',
-);
-
-function templateSuite(name: string, store: () => Promise<Record<string, string>>, skip: string | false = false): void {
+function templateSuite(name: string, store: () => Promise<Record<string, string>>, skip: string | false): void {
   describe(`a repository created from a template binds the users its policy names (${name})`, { skip }, () => {
     let berth: BerthInProcess;
     let iam: IAMClient;
