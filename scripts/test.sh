@@ -38,7 +38,10 @@ fi
 
 # One S3 server (Ceph RGW, scripts/s3-test-server.sh) for every test file, started here so that
 # test files running side by side never stop it under each other. BERTH_S3_TEST_ENDPOINT set by
-# the caller points the tests at another S3 instead.
+# the caller points the tests at another S3 instead. Its cluster lives in a directory of this
+# checkout's own (BERTH_S3_TEST_DIR, unless the caller names one): runs in two checkouts at once
+# (a CI clone and a worktree) each start and stop their own, and neither stops the other's under it.
+[ -n "${BERTH_S3_TEST_DIR:-}" ] || export BERTH_S3_TEST_DIR="${TMPDIR:-/tmp}/berth-s3-test-$(pwd -P | sha256sum | cut -c1-12)"
 started_s3=
 if [ -z "${BERTH_S3_TEST_ENDPOINT:-}" ] && printf '%s\n' "${files[@]}" | grep -q -E 's3|e2e/(multi-node|archive|replication)'; then
   if s3env=$(bash scripts/s3-test-server.sh start); then
