@@ -42,11 +42,15 @@ const SENTINEL = '/v2/?access-log-mark=';
 
 /** The access log at `path` of the server at `url` (its mark is then a sentinel request's line). */
 export function accessLog(path: string, url?: string): AccessLog {
-  const lines = async (): Promise<Access[]> =>
-    (await readFile(path, 'utf8').catch(() => ''))
+  // Only whole lines: a read may land while the server is writing one (a line ends with its '\n').
+  const lines = async (): Promise<Access[]> => {
+    const text = await readFile(path, 'utf8').catch(() => '');
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Access);
+  };
   const sentinel = async (server: string): Promise<number> => {
     const sent = `${SENTINEL}${randomUUID()}`;
     await (await fetch(new URL(sent, server))).arrayBuffer();
