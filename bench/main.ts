@@ -5,7 +5,8 @@
  * BENCH_BASELINE_CLI names another build's CLI (a copy of main's dist/src/cli/main.js) run as a
  * third server, `berth-base`, in the same rounds (after this build, or before it with
  * BENCH_BASELINE_FIRST=1), printed against this build with each round's pair; BENCH_ROUNDS sets
- * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5).
+ * the rounds of the http, skopeo and rates parts (2) and of the raw curl part (5); BENCH_SKOPEO_PULLS
+ * the skopeo pulls per server and round (3).
  * BENCH_BASELINE_ENV (`NAME=value,NAME=value`) is the baseline's environment; without
  * BENCH_BASELINE_CLI the baseline is this build, so one setting (BERTH_SEND_PIPE=false, say) is
  * measured against the defaults in the same rounds, which a quiet run needs to judge it. The
@@ -13,10 +14,8 @@
  * BENCH_PULL_CLIENT=inprocess pulls from this one. The same blobs are then pulled again through
  * one reused read buffer (bench/reused-buffer-get.ts).
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { buildImageLayout } from '../test/e2e/helpers/oci-layout.js';
 import { measureAuthCost, prepareAuthCost, type AuthSetup } from './auth-cost.js';
 import { benchLifecycle } from './lifecycle.js';
@@ -24,12 +23,12 @@ import { pullBlob, pullBlobsApart, pushBlob, requestRate, seedManifest } from '.
 import { cpuSeconds, watchPeakRss } from './proc-stats.js';
 import { BASELINE, printBaseline, printMarkdown, printTable, Results, type Figures } from './report.js';
 import { startBerthServer, startReferenceServer, type Server } from './servers.js';
+import { skopeoRound } from './skopeo.js';
 import { dataPath, machineContext, scaleListings, type DataPathParams } from './data-path.js';
 import { mixedSettle } from './settle.js';
 import { memoryPairs } from './memory-crowds.js';
 import { PullCeiling } from './pull-ceiling.js';
 
-const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=data-path: only the 2 GiB memory line and the #14 lines (no throughput rounds, auth cost, lifecycle). */
 const dataPathOnly = process.env.BENCH_ONLY === 'data-path';
@@ -49,6 +48,8 @@ const P = {
   layerBytes: (quick ? 32 : 256) * MiB,
   bigLayerBytes: (quick ? 256 : 2048) * MiB,
   skopeoLayerBytes: (quick ? 8 : 64) * MiB,
+  // Pulls need no fresh image, so each round takes several (bench/skopeo.ts says why).
+  skopeoPulls: Number(process.env.BENCH_SKOPEO_PULLS ?? (quick ? 1 : 3)),
   loadSeconds: quick ? 2 : 10,
   connections: 64,
 };
@@ -139,23 +140,6 @@ async function bigLayerRss(server: Server, round: number): Promise<void> {
   record(server, `peak RSS MB pushing ${P.bigLayerBytes / MiB} MiB`, stop() / MiB);
 }
 
-async function skopeoThroughput(server: Server, layoutDir: string, round: number, home: string): Promise<void> {
-  const env = { ...process.env, HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') };
-  const policy = join(home, 'policy.json');
-  const creds = server.creds ? ['--dest-creds', server.creds] : [];
-  const srcCreds = server.creds ? ['--src-creds', server.creds] : [];
-  const ref = `docker://${server.host}/bench/skopeo${round}:v1`;
-  let t = performance.now();
-  await run('skopeo', ['--policy', policy, 'copy', '-q', '--dest-tls-verify=false', ...creds, `oci:${layoutDir}:v1`, ref], { env });
-  const bytes = (P.layers * P.skopeoLayerBytes) / MiB;
-  record(server, 'push MB/s (skopeo)', bytes / ((performance.now() - t) / 1000));
-  const out = join(home, `out-${server.name}-${round}`);
-  t = performance.now();
-  await run('skopeo', ['--policy', policy, 'copy', '-q', '--src-tls-verify=false', ...srcCreds, ref, `oci:${out}:v1`], { env });
-  record(server, 'pull MB/s (skopeo)', bytes / ((performance.now() - t) / 1000));
-  await rm(out, { recursive: true, force: true });
-}
-
 async function requestRates(server: Server, manifestPath: string, blobPath: string): Promise<void> {
   const accept = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
   const m = await requestRate(server, 'GET', manifestPath, { connections: P.connections, seconds: P.loadSeconds, headers: accept });
@@ -229,7 +213,8 @@ async function main(): Promise<void> {
       for (const [i, s] of order) {
         console.error(`round ${round + 1}/${P.rounds}: ${s.name}`);
         if (parts.has('http')) await httpThroughput(s, round, ceiling);
-        if (parts.has('skopeo')) await skopeoThroughput(s, layouts[round]!, round, home);
+        if (parts.has('skopeo'))
+          await skopeoRound(s, layouts[round]!, round, home, { layers: P.layers, layerBytes: P.skopeoLayerBytes, pulls: P.skopeoPulls }, record);
         if (parts.has('rates')) await requestRates(s, seeds[i]!.manifestPath, seeds[i]!.blobPath);
       }
       const load = { connections: P.connections, seconds: P.loadSeconds };

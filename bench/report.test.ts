@@ -40,7 +40,7 @@ test('without a baseline the rows are berth against the reference only', () => {
   assert.deepEqual(r.pairedWithBaseline('pull MB/s (HTTP)'), []);
 });
 
-test("the memory crowds' lines fold to the median of their pairs, as the curl lines do; the rest to the mean", () => {
+test("the memory crowds' and skopeo's lines fold to the median, as the curl lines do; the rest to the mean", () => {
   const r = new Results();
   for (const v of [26, 106, 40]) {
     r.record(named('berth'), 'RSS KB per added upload, peak 50 → 200', v);
@@ -48,6 +48,8 @@ test("the memory crowds' lines fold to the median of their pairs, as the curl li
     r.record(named('berth'), 'push MB/s (HTTP)', v);
     r.record(named('berth'), 'RSS MB per GiB uploaded while all 200 stream (least squares)', v);
     r.record(named('berth'), "streaming window: % of the 200 crowd's bytes sent while all stream", v);
+    r.record(named('berth'), 'pull MB/s (skopeo)', v);
+    r.record(named('berth'), "skopeo pull: skopeo's CPU-s per GiB", v);
   }
   const rows = new Map(r.rows().map((x) => [x.name, x.berth]));
   assert.equal(rows.get('RSS KB per added upload, peak 50 → 200'), 40);
@@ -55,4 +57,6 @@ test("the memory crowds' lines fold to the median of their pairs, as the curl li
   assert.equal(rows.get('push MB/s (HTTP)'), 172 / 3);
   assert.equal(rows.get('RSS MB per GiB uploaded while all 200 stream (least squares)'), 40);
   assert.equal(rows.get("streaming window: % of the 200 crowd's bytes sent while all stream"), 40);
+  assert.equal(rows.get('pull MB/s (skopeo)'), 40);
+  assert.equal(rows.get("skopeo pull: skopeo's CPU-s per GiB"), 40);
 });

@@ -69,8 +69,11 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** Lines folded to the median: the curl lines (as the issue states them) and the memory crowds' (memory-crowds.ts). */
-const MEDIAN = /^(curl|RSS |seal slots|streaming window)/;
+/**
+ * Lines folded to the median: the curl lines (as the issue states them), the memory crowds'
+ * (memory-crowds.ts) and skopeo's (several pulls a round: skopeo.ts).
+ */
+const MEDIAN = /^(curl|RSS |seal slots|streaming window|skopeo )|\(skopeo\)$/;
 const fold = (name: string, xs: number[]) => (xs.length === 0 ? NaN : MEDIAN.test(name) ? median(xs) : mean(xs));
 
 const LOWER_IS_BETTER = /CPU|RSS|ms|resident/;
