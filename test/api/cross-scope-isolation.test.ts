@@ -21,7 +21,6 @@ import {
   PutImageCommand,
   StartImageScanCommand,
   UploadLayerPartCommand,
-  waitUntilImageScanComplete,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -38,6 +37,7 @@ import { MediaTypes } from '../e2e/helpers/oci-layout.js';
 import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { refusal } from '../e2e/helpers/refusal.js';
 import { asBody, errorCode, makeImage, numberedManifest, request, sha256, type Fetched, type TestImage } from '../e2e/helpers/registry-http.js';
+import { waitFor } from '../e2e/helpers/wait-for.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const A = '000000000000';
@@ -116,7 +116,7 @@ describe('identifiers from one repository or account reach nothing in another', 
   });
   after(async () => berth?.cleanup());
 
-  it("finds no layer of another repository or account through its own, on /v2 or the JSON API", async () => {
+  it('finds no layer of another repository or account through its own, on /v2 or the JSON API', async () => {
     for (const [whose, layer] of [
       ['a/two', layerOf(two)],
       ['b/secret', layerOf(secret)],
@@ -133,7 +133,7 @@ describe('identifiers from one repository or account reach nothing in another', 
     }
   });
 
-  it("mounts nothing from a repository it may not read, whichever way the source is named", async () => {
+  it('mounts nothing from a repository it may not read, whichever way the source is named', async () => {
     for (const from of ['a/two', `${B}/b/secret`, 'b/secret']) {
       const layer = from === 'a/two' ? layerOf(two) : layerOf(secret);
       const r = await u.v2(`/v2/a/one/blobs/uploads/?mount=${layer}&from=${from}`, { method: 'POST' });
@@ -165,7 +165,10 @@ describe('identifiers from one repository or account reach nothing in another', 
         `an index of ${img.repo}'s image`,
       );
     }
-    assert.match(await refusal(u.ecr.send(new DescribeImagesCommand({ repositoryName: 'a/one', imageIds: [{ imageTag: 'borrowed' }] }))), /^ImageNotFoundException/);
+    assert.match(
+      await refusal(u.ecr.send(new DescribeImagesCommand({ repositoryName: 'a/one', imageIds: [{ imageTag: 'borrowed' }] }))),
+      /^ImageNotFoundException/,
+    );
     for (const layer of [configOf(two), layerOf(two), configOf(secret), layerOf(secret)]) {
       assert.equal((await u.v2(`/v2/a/one/blobs/${layer}`, { method: 'HEAD' })).status, 404);
     }
@@ -188,20 +191,20 @@ describe('identifiers from one repository or account reach nothing in another', 
     );
     // The same manifest naming a digest nobody holds: the two scans must not tell the two apart.
     await u.ecr.send(new PutImageCommand({ repositoryName: 'a/one', imageManifest: named(sha256(randomBytes(16))), imageTag: 'nowhere' }));
-    const scanned = async (imageTag: string) => {
-      await u.ecr.send(new StartImageScanCommand({ repositoryName: 'a/one', imageId: { imageTag } }));
-      await waitUntilImageScanComplete({ client: u.ecr, maxWaitTime: 120, minDelay: 1, maxDelay: 2 }, { repositoryName: 'a/one', imageId: { imageTag } }).catch(
-        () => undefined,
-      );
-      return u.ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'a/one', imageId: { imageTag } }));
+    const scanned = async (who: TestIdentity, repositoryName: string, imageTag: string) => {
+      await who.ecr.send(new StartImageScanCommand({ repositoryName, imageId: { imageTag } }));
+      return waitFor(`the scan of ${repositoryName}:${imageTag}`, async () => {
+        const r = await who.ecr.send(new DescribeImageScanFindingsCommand({ repositoryName, imageId: { imageTag } }));
+        return r.imageScanStatus?.status !== 'IN_PROGRESS' && r;
+      });
     };
-    const [foreign, nowhere] = [await scanned('foreign'), await scanned('nowhere')];
+    const [foreign, nowhere] = [await scanned(u, 'a/one', 'foreign'), await scanned(u, 'a/one', 'nowhere')];
     assert.deepEqual(foreign.imageScanFindings?.findings ?? [], [], "b/secret's packages are not a/one's findings");
-    assert.equal(foreign.imageScanStatus?.status, nowhere.imageScanStatus?.status, 'the scan is no oracle of which digests exist elsewhere');
+    // Only its own config is left to read: no file system at all, whatever the digest named.
+    assert.equal(foreign.imageScanStatus?.status, 'UNSUPPORTED_IMAGE', foreign.imageScanStatus?.description);
+    assert.deepEqual(nowhere.imageScanStatus, foreign.imageScanStatus, 'the scan is no oracle of which digests exist elsewhere');
     // b/secret's own scan still finds what is in its layer (the advisory matches).
-    await b.ecr.send(new StartImageScanCommand({ repositoryName: 'b/secret', imageId: { imageTag: 'v1' } }));
-    await waitUntilImageScanComplete({ client: b.ecr, maxWaitTime: 120, minDelay: 1, maxDelay: 2 }, { repositoryName: 'b/secret', imageId: { imageTag: 'v1' } });
-    const own = await b.ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'b/secret', imageId: { imageTag: 'v1' } }));
+    const own = await scanned(b, 'b/secret', 'v1');
     assert.deepEqual(
       own.imageScanFindings?.findings?.map((f) => f.name),
       ['CVE-2026-0036'],
@@ -253,7 +256,11 @@ describe('identifiers from one repository or account reach nothing in another', 
     // A signature of b/secret's image, in b/secret.
     const sigConfig = Buffer.from('{}');
     assert.equal((await b.v2(`/v2/b/secret/blobs/uploads/?digest=${sha256(sigConfig)}`, { method: 'POST', body: asBody(sigConfig) })).status, 201);
-    const sig = numberedManifest(sigConfig, 36, { configMediaType: 'application/vnd.oci.empty.v1+json', artifactType: 'application/vnd.test.sig', subject: secret.manifest });
+    const sig = numberedManifest(sigConfig, 36, {
+      configMediaType: 'application/vnd.oci.empty.v1+json',
+      artifactType: 'application/vnd.test.sig',
+      subject: secret.manifest,
+    });
     const put = await b.v2(`/v2/b/secret/manifests/${sha256(sig)}`, { method: 'PUT', headers: { 'Content-Type': MediaTypes.manifest }, body: asBody(sig) });
     assert.equal(put.status, 201, put.body.toString());
     for (const img of [two, secret]) {
@@ -261,7 +268,10 @@ describe('identifiers from one repository or account reach nothing in another', 
       const got = await u.ecr.send(new BatchGetImageCommand({ repositoryName: 'a/one', imageIds: [{ imageDigest: img.digest }] }));
       assert.deepEqual(got.images, [], img.repo);
       assert.equal(got.failures?.[0]?.failureCode, 'ImageNotFound', img.repo);
-      assert.match(await refusal(u.ecr.send(new DescribeImagesCommand({ repositoryName: 'a/one', imageIds: [{ imageDigest: img.digest }] }))), /^ImageNotFoundException/);
+      assert.match(
+        await refusal(u.ecr.send(new DescribeImagesCommand({ repositoryName: 'a/one', imageIds: [{ imageDigest: img.digest }] }))),
+        /^ImageNotFoundException/,
+      );
     }
     const referrers = await u.v2(`/v2/a/one/referrers/${secret.digest}`);
     assert.equal(referrers.status, 200);
@@ -313,11 +323,15 @@ describe('identifiers from one repository or account reach nothing in another', 
     assert.equal(mine.status, 200);
     assert.ok(mine.body.equals(layer));
     assert.deepEqual(both(await v.v2(path)), [403, 'DENIED'], 'another user of the account');
-    assert.deepEqual(both(await b.v2(path)), [404, 'NAME_UNKNOWN'], "another account: the path names its own registry, which has no a/one");
+    assert.deepEqual(both(await b.v2(path)), [404, 'NAME_UNKNOWN'], 'another account: the path names its own registry, which has no a/one');
     assert.deepEqual(both(await b.v2(`/v2/account--${A}/a/one/blobs/${sha256(layer)}`)), [403, 'DENIED'], "another account naming A's registry");
     assert.deepEqual(both(await u.v2(path.replace(sha256(layer), layerOf(secret)))), [404, 'BLOB_UNKNOWN'], 'another digest');
     assert.deepEqual(both(await u.v2(path.replace('a/one', 'a/two'))), [403, 'DENIED'], 'another repository');
     const anonymous = await fetch(`${berth.url}${path}`);
-    assert.deepEqual(both({ status: anonymous.status, headers: anonymous.headers, body: Buffer.from(await anonymous.arrayBuffer()) }), [401, 'UNAUTHORIZED'], 'no login');
+    assert.deepEqual(
+      both({ status: anonymous.status, headers: anonymous.headers, body: Buffer.from(await anonymous.arrayBuffer()) }),
+      [401, 'UNAUTHORIZED'],
+      'no login',
+    );
   });
 });
