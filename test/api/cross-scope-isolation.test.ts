@@ -10,6 +10,7 @@
  */
 import {
   BatchCheckLayerAvailabilityCommand,
+  BatchDeleteImageCommand,
   BatchGetImageCommand,
   CompleteLayerUploadCommand,
   CreateRepositoryCommand,
@@ -282,7 +283,15 @@ describe('identifiers from one repository or account reach nothing in another', 
         await refusal(u.ecr.send(new DescribeImagesCommand({ repositoryName: 'a/one', imageIds: [{ imageDigest: img.digest }] }))),
         /^ImageNotFoundException/,
       );
+      const imageId = { imageDigest: img.digest };
+      assert.match(await refusal(u.ecr.send(new StartImageScanCommand({ repositoryName: 'a/one', imageId }))), /^ImageNotFoundException/);
+      assert.match(await refusal(u.ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'a/one', imageId }))), /^ImageNotFoundException/);
+      const deleted = await u.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'a/one', imageIds: [imageId] }));
+      assert.deepEqual(deleted.imageIds, [], img.repo);
+      assert.equal(deleted.failures?.[0]?.failureCode, 'ImageNotFound', img.repo);
     }
+    assert.equal((await v.v2(`/v2/a/two/manifests/${two.digest}`, { method: 'HEAD' })).status, 200, "a/two's image is still there");
+    assert.equal((await b.v2(`/v2/b/secret/manifests/${secret.digest}`, { method: 'HEAD' })).status, 200, "b/secret's image is still there");
     const referrers = await u.v2(`/v2/a/one/referrers/${secret.digest}`);
     assert.equal(referrers.status, 200);
     assert.deepEqual((JSON.parse(referrers.body.toString()) as { manifests: unknown[] }).manifests, []);
