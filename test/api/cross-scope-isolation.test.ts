@@ -24,6 +24,14 @@ import {
   UploadLayerPartCommand,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
+import {
+  BatchCheckLayerAvailabilityCommand as PublicBatchCheckLayerAvailabilityCommand,
+  CreateRepositoryCommand as CreatePublicRepositoryCommand,
+  ECRPUBLICClient,
+  InitiateLayerUploadCommand as PublicInitiateLayerUploadCommand,
+  PutImageCommand as PublicPutImageCommand,
+  UploadLayerPartCommand as PublicUploadLayerPartCommand,
+} from '@aws-sdk/client-ecr-public';
 import { IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -352,5 +360,37 @@ describe('identifiers from one repository or account reach nothing in another', 
       [401, 'UNAUTHORIZED'],
       'no login',
     );
+  });
+
+  it("keeps the account's public registry apart from its private one: no layer, upload id or manifest reference crosses", async () => {
+    const pub = new ECRPUBLICClient({ endpoint: berth.url, region: 'us-east-1', credentials: adminCredentials(berth), maxAttempts: 1 });
+    await pub.send(new CreatePublicRepositoryCommand({ repositoryName: 'pub/app' }));
+    const layers = [layerOf(two), layerOf(secret)];
+    const check = await pub.send(new PublicBatchCheckLayerAvailabilityCommand({ repositoryName: 'pub/app', layerDigests: layers }));
+    assert.deepEqual(
+      check.layers?.map((l) => l.layerAvailability),
+      ['UNAVAILABLE', 'UNAVAILABLE'],
+    );
+    const part = Buffer.from('a public part');
+    const partIn = (client: ECRClient | ECRPUBLICClient, repositoryName: string, uploadId: string) =>
+      client instanceof ECRPUBLICClient
+        ? client.send(new PublicUploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: 0, partLastByte: part.length - 1, layerPartBlob: part }))
+        : client.send(new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: 0, partLastByte: part.length - 1, layerPartBlob: part }));
+    const { uploadId: privateId } = await admin.send(new InitiateLayerUploadCommand({ repositoryName: 'a/one' }));
+    const { uploadId: publicId } = await pub.send(new PublicInitiateLayerUploadCommand({ repositoryName: 'pub/app' }));
+    assert.match(await refusal(partIn(pub, 'pub/app', privateId!)), /^UploadNotFoundException/, 'a private upload id on the public registry');
+    assert.match(await refusal(partIn(admin, 'a/one', publicId!)), /^UploadNotFoundException/, 'a public upload id on the private registry');
+    const borrowed = manifestOf(configOf(two), two.blobs.get(configOf(two))!.length, [
+      { mediaType: MediaTypes.layer, digest: layerOf(two), size: two.blobs.get(layerOf(two))!.length },
+    ]);
+    assert.match(
+      await refusal(pub.send(new PublicPutImageCommand({ repositoryName: 'pub/app', imageManifest: borrowed, imageTag: 'v1' }))),
+      /^LayersNotFoundException/,
+      "a private repository's layers are not the public one's",
+    );
+    for (const layer of layers) {
+      const anonymous = await fetch(`${berth.url}/v2/${A}/pub/app/blobs/${layer}`);
+      assert.equal(anonymous.status, 404, 'nothing readable anonymously');
+    }
   });
 });
