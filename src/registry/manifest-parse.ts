@@ -24,11 +24,6 @@ export interface ParsedManifest {
    * the only ones anything may read on its behalf (a scan). Empty for an index.
    */
   layers: Digest[];
-  /**
-   * Whether it names non-distributable (foreign) layers: digests nobody had to upload or prove,
-   * which may be any blob's of any account, so nothing reads them.
-   */
-  namesForeignLayers: boolean;
   /** Child manifests that must exist in the repository (index entries). */
   manifests: Digest[];
   subject?: Descriptor;
@@ -130,7 +125,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
     invalid('artifactType must be a string');
   }
   const annotations = parseAnnotations(body.annotations, 'manifest');
-  const parsed: ParsedManifest = { mediaType, blobs: [], layers: [], namesForeignLayers: false, manifests: [] };
+  const parsed: ParsedManifest = { mediaType, blobs: [], layers: [], manifests: [] };
   if (subject) parsed.subject = subject;
   if (annotations) parsed.annotations = annotations;
 
@@ -149,7 +144,6 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   const distributable = layers.filter((l) => !isForeignLayer(l.mediaType)).map((l) => l.digest);
   parsed.blobs = [...new Set<Digest>([config.digest, ...distributable])];
   parsed.layers = distributable;
-  parsed.namesForeignLayers = distributable.length < layers.length;
   parsed.configMediaType = config.mediaType;
   parsed.artifactType = (artifactType as string | undefined) ?? config.mediaType;
   return parsed;

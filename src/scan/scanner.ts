@@ -153,16 +153,15 @@ export class Scanner {
 
   private async inventory(repo: RepositoryRecord, digest: Digest, payload: Buffer, mediaType: string, signal: AbortSignal): Promise<Inventory> {
     const { meta, clock } = this.registry.ctx;
+    // Cached by manifest digest, which fixes the layers read (those an earlier Berth read from
+    // non-distributable layers' digests went with migration 37).
+    const cached = await meta.scans.inventory(digest);
+    if (cached !== undefined) return JSON.parse(cached) as Inventory;
     if (isIndexMediaType(mediaType)) throw new UnsupportedImageError('an image index has no layers of its own; scan its images');
     // The layers the repository holds: a non-distributable layer's digest was never uploaded nor
     // proven, and may be another account's blob (stored once for all), so it is never read.
     const parsed = parseManifest(payload, mediaType, { typeDeclared: true });
     if (parsed.layers.length > MAX_LAYERS) throw new UnsupportedImageError(`more than ${MAX_LAYERS} layers`);
-    // An inventory is cached by manifest digest, which fixes the layers it was read from. One of
-    // a manifest naming foreign layers may predate session 36, when those were read too: such a
-    // manifest is read afresh (and its cached inventory replaced).
-    const cached = parsed.namesForeignLayers ? undefined : await meta.scans.inventory(digest);
-    if (cached !== undefined) return JSON.parse(cached) as Inventory;
     const blobs = await this.registry.ctx.vaults.of(repo.settings);
     async function* streams(): AsyncGenerator<Readable> {
       for (const d of parsed.layers) yield await blobs.read(d, undefined, signal);
