@@ -18,6 +18,8 @@ export interface Dialect {
    * expression: the field must come before any nested object's field of the same name.
    */
   jsonText: (document: string, field: string) => string;
+  /** Whether a byte-string column holds the ASCII `text` (no quote) anywhere, as an SQL condition. */
+  bytesContain: (column: string, text: string) => string;
 }
 
 export interface Migration {
@@ -858,6 +860,24 @@ export const migrations: Migration[] = [
         `UPDATE event_outbox SET account_id = substr(registry_id, 1, ${colon} - 1) WHERE ${colon} > 0`,
         // A claim walks the accounts with rows (one index probe each) and takes each one's oldest.
         `CREATE INDEX event_outbox_account ON event_outbox (account_id, seq)`,
+      ];
+    },
+  },
+  {
+    version: 37,
+    name: 'scans read from layers a manifest only named',
+    sql: (d) => {
+      // Before session 36 a scan read every layer a manifest named, non-distributable ones too,
+      // which a push need not upload: their digests could be another account's blobs, and their
+      // packages became the image's findings. Such manifests' inventories and scans go: the image
+      // is scanned again from the layers its repository holds. A plain text search of the stored
+      // bytes for the two media types' distinctive parts (a manifest merely mentioning them loses
+      // a scan it can run again).
+      const names = `(${d.bytesContain('m.payload', 'nondistributable')} OR ${d.bytesContain('m.payload', 'foreign.diff')})`;
+      return [
+        `DELETE FROM package_inventories WHERE digest IN (SELECT m.digest FROM manifests m WHERE ${names})`,
+        `DELETE FROM image_scans WHERE EXISTS (SELECT 1 FROM manifests m
+           WHERE m.repository_id = image_scans.repository_id AND m.digest = image_scans.digest AND ${names})`,
       ];
     },
   },

@@ -49,6 +49,9 @@ export class LayerUploads {
   async part(scope: RepoScope, id: string, part: Buffer, first: number): Promise<UploadStatus> {
     const q = await this.quotas.values(scope.registryKey);
     if (part.length > q.maxLayerPartBytes) throw quotaExceeded('maxLayerPartBytes', q.maxLayerPartBytes);
+    // The counts are read by upload id alone: first the id must be an upload of this repository
+    // (else UploadNotFound), so another repository's or account's upload answers nothing of its parts.
+    await this.uploads.status(scope, id);
     const counted = await this.ctx.meta.quotas.uploadParts(id);
     if (counted) {
       if (counted.parts >= q.layerParts) throw quotaExceeded('layerParts', q.layerParts);

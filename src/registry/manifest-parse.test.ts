@@ -51,6 +51,16 @@ describe('parseManifest', () => {
     assert.deepEqual(p.blobs, [cfg.digest]);
   });
 
+  it('lists the layers a scan may read in order, repeats kept, without the foreign ones it need not hold', () => {
+    const other = { ...layer, digest: `sha256:${'c'.repeat(64)}` };
+    const foreign = { ...other, mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' };
+    const p = parseManifest(
+      buf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [other, foreign, layer, other] }),
+      MediaTypes.ociManifest,
+    );
+    assert.deepEqual(p.layers, [other.digest, layer.digest, other.digest]);
+  });
+
   it('refuses malformed and unsupported manifests with the right codes', () => {
     assert.equal(
       codeOf(() => parseManifest(Buffer.from('{nope'), MediaTypes.ociManifest)),

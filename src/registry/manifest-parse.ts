@@ -19,6 +19,11 @@ export interface ParsedManifest {
   mediaType: ManifestMediaType;
   /** Blobs that must exist in the repository (config and distributable layers). */
   blobs: Digest[];
+  /**
+   * The distributable layers in their order (repeats kept): the layers the repository holds, so
+   * the only ones anything may read on its behalf (a scan). Empty for an index.
+   */
+  layers: Digest[];
   /** Child manifests that must exist in the repository (index entries). */
   manifests: Digest[];
   subject?: Descriptor;
@@ -120,7 +125,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
     invalid('artifactType must be a string');
   }
   const annotations = parseAnnotations(body.annotations, 'manifest');
-  const parsed: ParsedManifest = { mediaType, blobs: [], manifests: [] };
+  const parsed: ParsedManifest = { mediaType, blobs: [], layers: [], manifests: [] };
   if (subject) parsed.subject = subject;
   if (annotations) parsed.annotations = annotations;
 
@@ -136,9 +141,9 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   const config = parseDescriptor(body.config, 'config');
   if (body.layers === undefined && mediaType === MediaTypes.dockerManifest) invalid('layers is required');
   const layers = parseDescriptorList(body.layers, 'layers');
-  const blobs = new Set<Digest>([config.digest]);
-  for (const l of layers) if (!isForeignLayer(l.mediaType)) blobs.add(l.digest);
-  parsed.blobs = [...blobs];
+  const distributable = layers.filter((l) => !isForeignLayer(l.mediaType)).map((l) => l.digest);
+  parsed.blobs = [...new Set<Digest>([config.digest, ...distributable])];
+  parsed.layers = distributable;
   parsed.configMediaType = config.mediaType;
   parsed.artifactType = (artifactType as string | undefined) ?? config.mediaType;
   return parsed;

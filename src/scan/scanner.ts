@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { isIndexMediaType } from '../core/media-types.js';
+import { parseManifest } from '../registry/manifest-parse.js';
 import type { JobRecord, RepositoryRecord } from '../metadata/types.js';
 import type { Registry } from '../registry/registry.js';
 import { scanJobTarget, type BasicFinding, type ScanJobPayload, type StoredFindings } from '../registry/scans.js';
@@ -152,25 +153,23 @@ export class Scanner {
 
   private async inventory(repo: RepositoryRecord, digest: Digest, payload: Buffer, mediaType: string, signal: AbortSignal): Promise<Inventory> {
     const { meta, clock } = this.registry.ctx;
+    // Cached by manifest digest, which fixes the layers read (those an earlier Berth read from
+    // non-distributable layers' digests went with migration 37).
     const cached = await meta.scans.inventory(digest);
     if (cached !== undefined) return JSON.parse(cached) as Inventory;
     if (isIndexMediaType(mediaType)) throw new UnsupportedImageError('an image index has no layers of its own; scan its images');
-    const layers = layerDigests(payload);
+    // The layers the repository holds: a non-distributable layer's digest was never uploaded nor
+    // proven, and may be another account's blob (stored once for all), so it is never read.
+    const parsed = parseManifest(payload, mediaType, { typeDeclared: true });
+    if (parsed.layers.length > MAX_LAYERS) throw new UnsupportedImageError(`more than ${MAX_LAYERS} layers`);
     const blobs = await this.registry.ctx.vaults.of(repo.settings);
     async function* streams(): AsyncGenerator<Readable> {
-      for (const d of layers) yield await blobs.read(d, undefined, signal);
+      for (const d of parsed.layers) yield await blobs.read(d, undefined, signal);
     }
     const inventory = await this.layers.inventory(streams(), signal);
     await meta.scans.putInventory(digest, JSON.stringify(inventory), clock.now());
     return inventory;
   }
-}
-
-function layerDigests(payload: Buffer): Digest[] {
-  const m = JSON.parse(payload.toString('utf8')) as { layers?: Array<{ digest?: unknown }> };
-  const layers = (m.layers ?? []).map((l) => l.digest).filter((d): d is Digest => typeof d === 'string');
-  if (layers.length > MAX_LAYERS) throw new UnsupportedImageError(`more than ${MAX_LAYERS} layers`);
-  return layers;
 }
 
 function basicFinding(f: Finding): BasicFinding {

@@ -20,6 +20,8 @@ export const postgresDialect: Dialect = {
   // body may quote one) and would fail the migration. The documents are JSON.stringify's output
   // (no spaces; the fields read hold no quote or backslash), so the first "field":"..." is the field.
   jsonText: (document, field) => `substring(${document} from '"${field}":"([^"\\\\]*)"')`,
+  // strpos takes text only; a manifest's payload is bytea.
+  bytesContain: (column, text) => `position(convert_to('${text}', 'UTF8') in ${column}) > 0`,
 };
 
 /** Applies every pending migration; returns the versions this call applied. */

@@ -13,6 +13,7 @@ import { repositoryContract } from '../contract-suite-repositories.js';
 import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
 import { checkLegacyJobs, LEGACY_JOBS_SQL } from '../contract-legacy-jobs.js';
 import { checkLegacyOutbox, LEGACY_OUTBOX_SQL } from '../contract-legacy-outbox.js';
+import { checkLegacyForeignScans, LEGACY_FOREIGN_SCANS_SQL } from '../contract-legacy-foreign-scans.js';
 import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
 import { metadataContract } from '../contract-suite.js';
 import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
@@ -106,7 +107,15 @@ describe('postgres engine', { skip }, () => {
           for (const stmt of m.sql(postgresDialect)) await tx.query(stmt);
           await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [m.version, m.name]);
         }
-        for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL, ...LEGACY_JOBS_SQL, ...LEGACY_OUTBOX_SQL]) await tx.query(stmt);
+        for (const stmt of [
+          ...LEGACY_TWINS_SQL,
+          ...LEGACY_SIGNING_SQL,
+          ...LEGACY_UPLOADS_SQL,
+          ...LEGACY_JOBS_SQL,
+          ...LEGACY_OUTBOX_SQL,
+          ...LEGACY_FOREIGN_SCANS_SQL,
+        ])
+          await tx.query(stmt);
       });
       await pool.end();
       const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
@@ -116,6 +125,7 @@ describe('postgres engine', { skip }, () => {
         await checkLegacyUploads(store);
         await checkLegacyJobs(store);
         await checkLegacyOutbox(store);
+        await checkLegacyForeignScans(store);
       } finally {
         await store.close();
       }

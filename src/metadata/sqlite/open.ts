@@ -17,6 +17,7 @@ export const sqliteDialect: Dialect = {
   bigint: 'INTEGER',
   position: (needle, haystack) => `instr(${haystack}, ${needle})`,
   jsonText: (document, field) => `json_extract(${document}, '$.${field}')`,
+  bytesContain: (column, text) => `instr(${column}, CAST('${text}' AS BLOB)) > 0`,
 };
 
 export function openSqlite(path: string): Db {

@@ -8,6 +8,7 @@ import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.
 import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
 import { checkLegacyJobs, LEGACY_JOBS_SQL } from '../contract-legacy-jobs.js';
 import { checkLegacyOutbox, LEGACY_OUTBOX_SQL } from '../contract-legacy-outbox.js';
+import { checkLegacyForeignScans, LEGACY_FOREIGN_SCANS_SQL } from '../contract-legacy-foreign-scans.js';
 import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
 import { metadataContract } from '../contract-suite.js';
 import { migrations } from '../migrations.js';
@@ -34,7 +35,15 @@ it('sqlite: a database from before migration 28 (IAM names that differ only in c
       for (const stmt of m.sql(sqliteDialect)) old.exec(stmt);
       old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
     }
-    for (const stmt of [...LEGACY_TWINS_SQL, ...LEGACY_SIGNING_SQL, ...LEGACY_UPLOADS_SQL, ...LEGACY_JOBS_SQL, ...LEGACY_OUTBOX_SQL]) old.exec(stmt);
+    for (const stmt of [
+      ...LEGACY_TWINS_SQL,
+      ...LEGACY_SIGNING_SQL,
+      ...LEGACY_UPLOADS_SQL,
+      ...LEGACY_JOBS_SQL,
+      ...LEGACY_OUTBOX_SQL,
+      ...LEGACY_FOREIGN_SCANS_SQL,
+    ])
+      old.exec(stmt);
     old.close();
     const store = await createSqliteMetadataStore({ path });
     try {
@@ -43,6 +52,7 @@ it('sqlite: a database from before migration 28 (IAM names that differ only in c
       await checkLegacyUploads(store);
       await checkLegacyJobs(store);
       await checkLegacyOutbox(store);
+      await checkLegacyForeignScans(store);
     } finally {
       await store.close();
     }
