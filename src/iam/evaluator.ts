@@ -30,6 +30,7 @@ import { operatorHolds, parseOperator, type PolicyValue } from './conditions.js'
 import type { Denial } from './denial.js';
 import { globMatchParts } from './glob.js';
 import { globMatch, type Condition, type Policy, type Statement } from './policy.js';
+import { boundMayName } from './principal-bindings.js';
 import { hasVariable, resolveVariables, type Part } from './variables.js';
 
 export interface Caller {
@@ -192,7 +193,7 @@ function applies(
   let how: Naming = 'grant';
   if (resourcePolicy) {
     if (s.principals) {
-      const matches = s.principals.map((p) => principalMatch(p, req.caller, ids));
+      const matches = s.principals.map((p) => principalMatch(p, req.caller, ids, s.effect === 'Deny'));
       const best = (['direct', 'grant', 'delegate'] as const).find((m) => matches.includes(m));
       if (best === undefined) return undefined;
       how = best;
@@ -201,7 +202,8 @@ function applies(
     // a document stored before grants nothing.
     if (s.notPrincipals && s.effect === 'Allow') return undefined;
     // A Deny with NotPrincipal denies a caller with a permissions boundary whatever it names (IAM).
-    const exempt = req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => principalMatch(p, req.caller, ids) !== undefined);
+    const exempt =
+      req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => principalMatch(p, req.caller, ids, s.effect === 'Allow') !== undefined);
     if (exempt) return undefined;
   }
   // A condition value whose variable cannot be resolved is null: no operator matches it, so a
@@ -223,14 +225,16 @@ function valueResolver(context: Context): (text: string) => string | readonly Pa
   return (text) => (hasVariable(text) ? resolveVariables(text, lookup) : text);
 }
 
-/** The caller's exact ARN names it directly; "*" or a session's role ARN name it; an account id or root ARN its account. */
-function principalMatch(p: string, caller: Caller, ids: Policy['principalIds']): Naming | undefined {
+/**
+ * The caller's exact ARN names it directly; "*" or a session's role ARN name it; an account id or
+ * root ARN its account. `restricts`: naming the caller here refuses it (see boundMayName).
+ */
+function principalMatch(p: string, caller: Caller, ids: Policy['principalIds'], restricts: boolean): Naming | undefined {
   if (p === '*') return 'grant';
   if (caller.kind === 'anonymous') return undefined;
   // An ARN bound to a unique id names only that user or role (IAM: "If someone deletes the role and
   // then recreates it ... the new role's principal ID does not match the ID stored in the trust policy").
-  const bound = ids?.[p];
-  if (bound !== undefined && bound !== caller.principalId) return undefined;
+  if (!boundMayName(ids?.[p], caller.principalId, restricts)) return undefined;
   if (p === caller.arn) return 'direct';
   if (caller.principalArn !== undefined && p === caller.principalArn) return 'grant';
   if (caller.kind === 'federated') return undefined;

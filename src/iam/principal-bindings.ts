@@ -16,10 +16,30 @@ const ENTITY_ARN_RE = /^arn:aws:iam::(\d{12}):(user|role)(\/(?:[\x21-\x7e]*\/)?)
 export type EntityIdLookup = (accountId: string, kind: 'user' | 'role', name: string, path: string) => Promise<string | undefined>;
 
 /**
- * The id an ARN naming no user or role is bound to when it is not refused: no caller has it, so
- * the ARN names nobody, whoever is made under that name later.
+ * The id an ARN naming no user or role is bound to when it is not refused. No caller has it: the
+ * ARN grants to nobody, whoever is made under that name later, but still restricts whoever is
+ * (boundMayName).
  */
 export const NOBODY = '(nobody)';
+
+/**
+ * Whether a statement's principal ARN, bound to `bound` (undefined: not bound), may name a caller
+ * whose unique id is `callerId`; the ARN itself must still match. `restricts` says what naming
+ * the caller does: true in a Deny's Principal and an Allow's NotPrincipal (naming the caller
+ * refuses it, or leaves it out of "everyone but"), false where naming it grants (an Allow's
+ * Principal, a Deny's NotPrincipal: excepted from the Deny).
+ *
+ * An ARN bound to an id names that user or role only, in every statement (a principal deleted and
+ * made again is another one, as IAM binds). An ARN bound to NOBODY (it named nobody when the
+ * policy was bound: a creation template's, at the repository's birth) fails closed: it names
+ * whoever is made under it later where that restricts, so "Deny user/contractor" written before
+ * `contractor` exists still refuses `contractor`, and names nobody where that would grant.
+ */
+export function boundMayName(bound: string | undefined, callerId: string | undefined, restricts: boolean): boolean {
+  if (bound === undefined) return true;
+  if (bound === NOBODY) return restricts;
+  return bound === callerId;
+}
 
 export interface BindOptions {
   /** The error for an ARN naming no user or role, given IAM's message; unset: bound to NOBODY instead. */
