@@ -173,7 +173,11 @@ describe('principals bound to unique ids (principal-bindings.ts)', () => {
     const roleDenied = evaluate(req({ caller: laterRole, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(laterRole.principalArn!), nobody)] }));
     assert.equal(roleDenied.allowed, false, "a session of a role made later under the role's ARN");
     const other = { ...alice, arn: 'arn:aws:iam::111111111111:user/team/alice', principalId: 'AIDAOTHER' };
-    assert.equal(evaluate(req({ caller: other, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), nobody)] })).allowed, true, 'another path is another ARN');
+    assert.equal(
+      evaluate(req({ caller: other, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), nobody)] })).allowed,
+      true,
+      'another path is another ARN',
+    );
   });
 
   it('an ARN bound to nobody grants nobody: Allow with Principal, and the exception of a Deny with NotPrincipal', () => {
@@ -187,7 +191,11 @@ describe('principals bound to unique ids (principal-bindings.ts)', () => {
     assert.equal(evaluate(req({ caller: first, resourcePolicies: [bound(allowTo(alice.arn), ids)] })).allowed, true);
     assert.equal(evaluate(req({ caller: later, resourcePolicies: [bound(allowTo(alice.arn), ids)] })).allowed, false);
     assert.equal(evaluate(req({ caller: first, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), ids)] })).allowed, false);
-    assert.equal(evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), ids)] })).allowed, true, 'made again: another principal');
+    assert.equal(
+      evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), ids)] })).allowed,
+      true,
+      'made again: another principal',
+    );
     assert.equal(evaluate(req({ caller: first, identityPolicies: [allowPull], resourcePolicies: [bound(denyAllBut(alice.arn), ids)] })).allowed, true);
     assert.equal(evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyAllBut(alice.arn), ids)] })).allowed, false);
   });

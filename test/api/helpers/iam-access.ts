@@ -4,7 +4,8 @@
  */
 import { BatchGetImageCommand, CreateRepositoryCommand, type ECRClient, InitiateLayerUploadCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import type { TestIdentity } from '../../e2e/helpers/iam-users.js';
-import { configOnlyManifest, pushBlob } from '../../e2e/helpers/registry-http.js';
+import assert from 'node:assert/strict';
+import { configOnlyManifest, pushBlob, pushManifest } from '../../e2e/helpers/registry-http.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -25,6 +26,13 @@ export async function imageRepository(url: string, admin: ECRClient, name: strin
   await admin.send(new CreateRepositoryCommand({ repositoryName: name }));
   await pushBlob(url, name, config);
   await admin.send(new PutImageCommand({ repositoryName: name, imageManifest: configOnlyManifest(config), imageTag: 'v1' }));
+}
+
+/** The admin's /v2 push of one image tagged v1 into `name`, which creates it (a creation template's CREATE_ON_PUSH). */
+export async function pushCreating(url: string, name: string): Promise<void> {
+  const config = Buffer.from(`{"repo":"${name}"}`);
+  assert.equal((await pushBlob(url, name, config)).status, 201);
+  assert.equal((await pushManifest(url, name, 'v1', Buffer.from(configOnlyManifest(config)), OCI_MANIFEST)).status, 201);
 }
 
 /** What `u` may do with `repo`'s v1, through both doors: ECR's pull and push start, /v2's statuses. */
