@@ -44,7 +44,12 @@ export function boundMayName(bound: string | undefined, callerId: string | undef
 export interface BindOptions {
   /** The error for an ARN naming no user or role, given IAM's message; unset: bound to NOBODY instead. */
   invalid?: (message: string) => Error;
-  /** Whether Berth serves the account; an ARN in one it does not is left unbound (no caller of Berth's is in it). Unset: every account is looked up. */
+  /**
+   * Whether Berth serves the account. An ARN in one it does not is bound to NOBODY, not refused (a
+   * policy may name principals of accounts elsewhere) and not left unbound: no caller of Berth's is
+   * in the account now, and a user made under the ARN once it is served (`berth admin
+   * create-account`) is not the one the policy named. Unset: every account is looked up.
+   */
   serves?: (accountId: string) => Promise<boolean>;
 }
 
@@ -57,9 +62,9 @@ export async function bindPrincipals(policy: Policy, idOf: EntityIdLookup, opts:
       const m = ENTITY_ARN_RE.exec(p);
       if (!m || seen.has(p)) continue;
       seen.add(p);
-      if (opts.serves !== undefined && !(await opts.serves(m[1]!))) continue;
-      const id = await idOf(m[1]!, m[2] as 'user' | 'role', m[4]!, m[3]!);
-      if (id === undefined && opts.invalid) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
+      const served = opts.serves === undefined || (await opts.serves(m[1]!));
+      const id = served ? await idOf(m[1]!, m[2] as 'user' | 'role', m[4]!, m[3]!) : undefined;
+      if (id === undefined && served && opts.invalid) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
       ids[p] = id ?? NOBODY;
     }
   }

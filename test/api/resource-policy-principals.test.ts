@@ -44,6 +44,8 @@ import { sessionKeys, type Credentials } from './helpers/temporary-credentials.j
 const ACCOUNT = '000000000000';
 /** Another account Berth serves. */
 const OTHER = '111111111111';
+/** An account Berth serves only once a policy has named a user of it. */
+const LATER = '999999999999';
 const PULL = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'];
 const granting = (principal: string, resource?: string) =>
   JSON.stringify({
@@ -158,7 +160,7 @@ describe('repository and registry policies name users and roles by their unique 
     );
   });
 
-  it('refuses a policy naming a user or role that does not exist in an account Berth serves; leaves one Berth does not serve unbound', async () => {
+  it('refuses a policy naming a user or role that does not exist in an account Berth serves; binds one Berth does not serve to nobody', async () => {
     await createAccount(berth, OTHER);
     for (const principal of [userArn('nobody'), roleArn('nothing'), `arn:aws:iam::${ACCOUNT}:user/other/path/u`, userArn('nobody', OTHER)]) {
       assert.match(
@@ -173,8 +175,16 @@ describe('repository and registry policies name users and roles by their unique 
         principal,
       );
     }
-    // An account Berth does not serve: nobody there can call, so there is nothing to bind.
-    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'far', policyText: granting(userArn('anyone', '999999999999')) }));
+    // An account Berth does not serve: nobody there can call now, so the ARN names nobody. Not
+    // refused (a policy may name principals of accounts elsewhere), and not matched by its text
+    // either: a user made under it once the account is served is not the one the policy named.
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'far', policyText: granting(userArn('anyone', LATER)) }));
+    await createAccount(berth, LATER);
+    const anyone = await otherAccountIdentity(berth, LATER, { name: 'anyone', managed: ['ReadOnly'] });
+    assert.match(
+      await refusal(anyone.ecr.send(new BatchGetImageCommand({ registryId: ACCOUNT, repositoryName: 'far', imageIds: [{ imageTag: 'v1' }] }))),
+      /^AccessDeniedException: /,
+    );
     // A user of another account Berth serves is bound there, and pulls across accounts.
     const far = await otherAccountIdentity(berth, OTHER, { name: 'far', managed: ['ReadOnly'] });
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'far', policyText: granting(userArn('far', OTHER)) }));
