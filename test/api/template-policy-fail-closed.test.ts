@@ -1,6 +1,6 @@
 /**
- * A creation template's policy fails closed for a user that does not exist yet when a repository
- * is born from it (iam/principal-bindings.ts boundMayName): the ARN is bound to nobody, so it
+ * A creation template's policy fails closed for a user or role that does not exist yet when a
+ * repository is born from it (iam/principal-bindings.ts boundMayName): the ARN is bound to nobody, so it
  * grants nobody (an Allow's Principal, the exception of a Deny's NotPrincipal), but a Deny naming
  * it still refuses whoever is made under it later. A user that existed at the birth keeps IAM's
  * rule: made again, it is another principal, in every statement. The same holds for a repository
@@ -18,7 +18,7 @@ import {
   PutReplicationConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import { CreateRepositoryCommand as CreatePublicRepositoryCommand, ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -28,7 +28,7 @@ import { createUser, deleteUser, type TestIdentity } from '../e2e/helpers/iam-us
 import { configOnlyManifest, manifestAccept, pushBlob, request } from '../e2e/helpers/registry-http.js';
 import { waitFor } from '../e2e/helpers/wait-for.js';
 import { onEachStore } from './helpers/each-store.js';
-import { access, allowing, LOGIN_ONLY, named, pushCreating } from './helpers/iam-access.js';
+import { access, allowing, LOGIN_ONLY, named, pushCreating, roleSession } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
@@ -95,6 +95,18 @@ function pushSuite(name: string, store: () => Promise<Record<string, string>>, s
       assert.deepEqual(await pulls(keeper, 'except/app'), { pull: false, v2pull: 403 }, 'made after the repository: not excepted');
       await deleteUser(iam, 'k0', k0);
       assert.deepEqual(await pulls(await createUser(berth, iam, 'k0', [], ALL_ECR), 'except/app'), { pull: false, v2pull: 403 }, 'made again');
+    });
+
+    it("a Deny naming a role made after the repository refuses the role's sessions", async () => {
+      const roleArn = `arn:aws:iam::${ACCOUNT}:role/ops`;
+      const text = policy({ Sid: 'deny', Effect: 'Deny', Principal: { AWS: roleArn }, Action: 'ecr:*' });
+      await admin.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'roles', appliedFor: ['CREATE_ON_PUSH'], repositoryPolicy: text }));
+      await pushCreating(berth.url, 'roles/app');
+      const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
+      await iam.send(new CreateRoleCommand({ RoleName: 'ops', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+      await iam.send(new PutRolePolicyCommand({ RoleName: 'ops', PolicyName: 'ecr', PolicyDocument: JSON.stringify(ALL_ECR[0]) }));
+      const runner = await createUser(berth, iam, 'runner', [], [JSON.parse(allowing(['sts:AssumeRole'])) as object]);
+      assert.deepEqual(await access(await roleSession(berth, runner.keys, roleArn), 'roles/app'), refused);
     });
 
     it('a template whose Allow has a NotPrincipal is refused, and applies to nothing', async () => {

@@ -2,10 +2,21 @@
  * For the IAM tests that check a decision through both front doors: a repository holding one
  * image, and what an identity may do with it through the ECR JSON API and /v2 (its login token).
  */
-import { BatchGetImageCommand, CreateRepositoryCommand, type ECRClient, InitiateLayerUploadCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  type ECRClient,
+  GetAuthorizationTokenCommand,
+  InitiateLayerUploadCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { ecrClient } from '../../e2e/helpers/ecr-client.js';
 import type { TestIdentity } from '../../e2e/helpers/iam-users.js';
 import assert from 'node:assert/strict';
-import { configOnlyManifest, pushBlob, pushManifest } from '../../e2e/helpers/registry-http.js';
+import { configOnlyManifest, pushBlob, pushManifest, request } from '../../e2e/helpers/registry-http.js';
+import type { BerthInProcess } from './in-process.js';
+import { type Credentials, sessionKeys } from './temporary-credentials.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -44,4 +55,15 @@ export async function access(u: TestIdentity, repo: string): Promise<{ pull: boo
     push: await u.ecr.send(new InitiateLayerUploadCommand({ repositoryName: repo })).then(() => true, refused),
     v2push: (await u.v2(`/v2/${repo}/blobs/uploads/`, { method: 'POST' })).status,
   };
+}
+
+/** A session of the role `roleArn`, assumed by `who`, as a TestIdentity: its ECR client and its /v2 login. */
+export async function roleSession(berth: BerthInProcess, who: Credentials, roleArn: string): Promise<TestIdentity> {
+  const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: who, maxAttempts: 1 });
+  const keys = sessionKeys((await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'puller' }))).Credentials);
+  const ecr = ecrClient(berth, keys);
+  const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+  const authorization = `Basic ${token.authorizationData![0]!.authorizationToken}`;
+  const v2 = (path: string, init: RequestInit = {}) => request(`${berth.url}${path}`, { ...init, headers: { Authorization: authorization, ...init.headers } });
+  return { keys, ecr, authorization, v2 };
 }
