@@ -1,11 +1,11 @@
 /**
  * A creation template's policy fails closed for a user or role that does not exist yet when a
- * repository is born from it (iam/principal-bindings.ts boundMayName): the ARN is bound to nobody, so it
- * grants nobody (an Allow's Principal, the exception of a Deny's NotPrincipal), but a Deny naming
- * it still refuses whoever is made under it later. A user that existed at the birth keeps IAM's
- * rule: made again, it is another principal, in every statement. The same holds for a repository
- * born by push, by pull-through and by replication, the three ways a template applies. Real SDK
- * clients and /v2; the push case on SQLite and PostgreSQL.
+ * repository is born from it (iam/principal-bindings.ts boundMayName): the ARN is bound to
+ * nobody, so it grants nobody (an Allow's Principal, the exception of a Deny's NotPrincipal), but
+ * a Deny naming it still refuses whoever is made under it later. A user that existed at the birth
+ * keeps IAM's rule: made again, it is another principal, in every statement. The same holds for a
+ * repository born by push, by pull-through and by replication, the three ways a template applies.
+ * Real SDK clients and /v2; the push case on SQLite and PostgreSQL.
  */
 import {
   CreatePullThroughCacheRuleCommand,
