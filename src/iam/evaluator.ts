@@ -234,10 +234,12 @@ function principalMatch(p: string, caller: Caller, ids: Policy['principalIds'], 
   if (caller.kind === 'anonymous') return undefined;
   // An ARN bound to a unique id names only that user or role (IAM: "If someone deletes the role and
   // then recreates it ... the new role's principal ID does not match the ID stored in the trust policy").
-  if (!boundMayName(ids?.[p], caller.principalId, restricts)) return undefined;
+  const bound = ids?.[p];
+  if (!boundMayName(bound, caller.principalId, restricts)) return undefined;
   if (p === caller.arn) return 'direct';
   if (caller.principalArn !== undefined && p === caller.principalArn) return 'grant';
-  if (caller.kind === 'federated') return undefined;
+  // A bound ARN is a user's or role's, never an account's: the account patterns below need not run.
+  if (caller.kind === 'federated' || bound !== undefined) return undefined;
   if (/^\d{12}$/.test(p)) return p === caller.accountId ? 'delegate' : undefined;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(p);
   if (root) return root[1] === caller.accountId ? 'delegate' : undefined;
