@@ -149,6 +149,39 @@ describe('session policies and NotPrincipal', () => {
   });
 });
 
+describe("NotPrincipal excepts only the principals it names themselves (IAM's NotPrincipal page)", () => {
+  const aliceRoot = 'arn:aws:iam::111111111111:root';
+  const carol: Caller = { ...alice, arn: 'arn:aws:iam::111111111111:user/carol' };
+  const root: Caller = { arn: aliceRoot, accountId: '111111111111', kind: 'root' };
+  const session: Caller = {
+    arn: 'arn:aws:sts::111111111111:assumed-role/audit/app',
+    principalArn: 'arn:aws:iam::111111111111:role/audit',
+    accountId: '111111111111',
+    kind: 'role',
+  };
+  const otherSession: Caller = { ...session, arn: 'arn:aws:sts::111111111111:assumed-role/audit/other' };
+  const allowAll = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] });
+  const allBut = (...arns: string[]) => resource({ Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: arns }, Action: 'ecr:*' }] });
+  const allowed = (caller: Caller, policy: ReturnType<typeof allBut>) =>
+    evaluate(req({ caller, identityPolicies: caller.kind === 'root' ? [] : [allowAll], resourcePolicies: [policy] })).allowed;
+
+  it("a user's and its account's ARNs: the user and the root are excepted, the account's other users are not", () => {
+    const policy = allBut(alice.arn, aliceRoot);
+    assert.equal(allowed(alice, policy), true);
+    assert.equal(allowed(root, policy), true);
+    assert.equal(allowed(carol, policy), false);
+    assert.equal(allowed(carol, allBut('111111111111')), false, 'the bare account id neither');
+    assert.equal(allowed(root, allBut('111111111111')), true);
+  });
+
+  it("a session's, its role's and its account's ARNs: that session is excepted, the role's other sessions are not", () => {
+    const policy = allBut(session.arn, session.principalArn!, aliceRoot);
+    assert.equal(allowed(session, policy), true);
+    assert.equal(allowed(otherSession, policy), false);
+    assert.equal(allowed(session, allBut(session.principalArn!, aliceRoot)), false);
+  });
+});
+
 describe('principals bound to unique ids (principal-bindings.ts)', () => {
   const later: Caller = { ...alice, principalId: 'AIDALATER' };
   const laterRole: Caller = {

@@ -24,7 +24,8 @@
  * Within one account, a resource policy naming the user's or the session's own ARN is not capped
  * by it; one naming the role's ARN is (IAM's permissions boundaries page), and so, failing closed
  * where AWS does not say, is one granting "*". A resource policy's Deny with NotPrincipal denies a
- * caller with a boundary whatever it names (AWS documents this).
+ * caller with a boundary whatever it names (AWS documents this), and excepts only the principals
+ * it names themselves, not an account's users or a role's sessions (exceptedBy).
  */
 import { operatorHolds, parseOperator, type PolicyValue } from './conditions.js';
 import type { Denial } from './denial.js';
@@ -202,8 +203,7 @@ function applies(
     // a document stored before grants nothing.
     if (s.notPrincipals && s.effect === 'Allow') return undefined;
     // A Deny with NotPrincipal denies a caller with a permissions boundary whatever it names (IAM).
-    const exempt =
-      req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => principalMatch(p, req.caller, ids, s.effect === 'Allow') !== undefined);
+    const exempt = req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => exceptedBy(p, req.caller, ids, s.effect === 'Allow'));
     if (exempt) return undefined;
   }
   // A condition value whose variable cannot be resolved is null: no operator matches it, so a
@@ -214,6 +214,19 @@ function applies(
     return conditionApplies(c, values, context(), s.effect) ?? s.effect === 'Deny';
   });
   return holds ? how : undefined;
+}
+
+/**
+ * Whether a NotPrincipal entry excepts the caller: only the principal it names itself. IAM's
+ * NotPrincipal page: a Deny excepting Bob's ARN and his account's denies "all principals except
+ * the user named Bob", and one excepting a session's, its role's and its account's ARNs all but
+ * that session. So an account (root ARN or id) excepts its root, not its users, and a role's ARN
+ * not its sessions, where a Principal naming them would reach them.
+ */
+function exceptedBy(p: string, caller: Caller, ids: Policy['principalIds'], restricts: boolean): boolean {
+  if (p === '*') return true;
+  const how = principalMatch(p, caller, ids, restricts);
+  return how === 'direct' || (how === 'delegate' && caller.kind === 'root');
 }
 
 /** The operator types IAM resolves policy variables in. */
