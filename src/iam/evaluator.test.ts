@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { conditionHolds, evaluate, type AuthzRequest, type Caller } from './evaluator.js';
 import { managedPolicy } from './managed.js';
 import { globMatch, parsePolicy, PolicyError } from './policy.js';
+import { NOBODY } from './principal-bindings.js';
 
 const REPO = 'arn:aws:ecr:us-east-1:111111111111:repository/team/app';
 const alice: Caller = { arn: 'arn:aws:iam::111111111111:user/alice', accountId: '111111111111', kind: 'user' };
@@ -145,6 +146,91 @@ describe('session policies and NotPrincipal', () => {
       explicitDeny: true,
       policyType: 'resource-based policy',
     });
+  });
+});
+
+describe("NotPrincipal excepts only the principals it names themselves (IAM's NotPrincipal page)", () => {
+  const aliceRoot = 'arn:aws:iam::111111111111:root';
+  const carol: Caller = { ...alice, arn: 'arn:aws:iam::111111111111:user/carol' };
+  const root: Caller = { arn: aliceRoot, accountId: '111111111111', kind: 'root' };
+  const session: Caller = {
+    arn: 'arn:aws:sts::111111111111:assumed-role/audit/app',
+    principalArn: 'arn:aws:iam::111111111111:role/audit',
+    accountId: '111111111111',
+    kind: 'role',
+  };
+  const otherSession: Caller = { ...session, arn: 'arn:aws:sts::111111111111:assumed-role/audit/other' };
+  const allowAll = identity({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] });
+  const allBut = (...arns: string[]) => resource({ Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: arns }, Action: 'ecr:*' }] });
+  const allowed = (caller: Caller, policy: ReturnType<typeof allBut>) =>
+    evaluate(req({ caller, identityPolicies: caller.kind === 'root' ? [] : [allowAll], resourcePolicies: [policy] })).allowed;
+
+  it("a user's and its account's ARNs: the user and the root are excepted, the account's other users are not", () => {
+    const policy = allBut(alice.arn, aliceRoot);
+    assert.equal(allowed(alice, policy), true);
+    assert.equal(allowed(root, policy), true);
+    assert.equal(allowed(carol, policy), false);
+    assert.equal(allowed(carol, allBut('111111111111')), false, 'the bare account id neither');
+    assert.equal(allowed(root, allBut('111111111111')), true);
+  });
+
+  it("a session's, its role's and its account's ARNs: that session is excepted, the role's other sessions are not", () => {
+    const policy = allBut(session.arn, session.principalArn!, aliceRoot);
+    assert.equal(allowed(session, policy), true);
+    assert.equal(allowed(otherSession, policy), false);
+    assert.equal(allowed(session, allBut(session.principalArn!, aliceRoot)), false);
+  });
+});
+
+describe('principals bound to unique ids (principal-bindings.ts)', () => {
+  const later: Caller = { ...alice, principalId: 'AIDALATER' };
+  const laterRole: Caller = {
+    arn: 'arn:aws:sts::111111111111:assumed-role/ops/s1',
+    principalArn: 'arn:aws:iam::111111111111:role/ops',
+    accountId: '111111111111',
+    kind: 'role',
+    principalId: 'AROALATER',
+  };
+  const bound = (doc: object, ids: Record<string, string>) => ({ ...resource(doc), principalIds: ids });
+  const nobody = { [alice.arn]: NOBODY, [laterRole.principalArn!]: NOBODY };
+  const denyTo = (arn: string) => ({ Statement: [{ Effect: 'Deny', Principal: { AWS: arn }, Action: 'ecr:*' }] });
+  const allowTo = (arn: string) => ({ Statement: [{ Effect: 'Allow', Principal: { AWS: arn }, Action: 'ecr:BatchGetImage' }] });
+  const denyAllBut = (arn: string) => ({ Statement: [{ Effect: 'Deny', NotPrincipal: { AWS: arn }, Action: 'ecr:*' }] });
+
+  it('an ARN bound to nobody still refuses whoever is made under it later: Deny with Principal', () => {
+    assert.deepEqual(evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), nobody)] })), {
+      allowed: false,
+      explicitDeny: true,
+      policyType: 'resource-based policy',
+    });
+    const roleDenied = evaluate(req({ caller: laterRole, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(laterRole.principalArn!), nobody)] }));
+    assert.equal(roleDenied.allowed, false, "a session of a role made later under the role's ARN");
+    const other = { ...alice, arn: 'arn:aws:iam::111111111111:user/team/alice', principalId: 'AIDAOTHER' };
+    assert.equal(
+      evaluate(req({ caller: other, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), nobody)] })).allowed,
+      true,
+      'another path is another ARN',
+    );
+  });
+
+  it('an ARN bound to nobody grants nobody: Allow with Principal, and the exception of a Deny with NotPrincipal', () => {
+    assert.equal(evaluate(req({ caller: later, resourcePolicies: [bound(allowTo(alice.arn), nobody)] })).allowed, false);
+    assert.equal(evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyAllBut(alice.arn), nobody)] })).allowed, false);
+  });
+
+  it('an ARN bound to an id names only that principal, in every statement', () => {
+    const ids = { [alice.arn]: 'AIDAFIRST' };
+    const first = { ...alice, principalId: 'AIDAFIRST' };
+    assert.equal(evaluate(req({ caller: first, resourcePolicies: [bound(allowTo(alice.arn), ids)] })).allowed, true);
+    assert.equal(evaluate(req({ caller: later, resourcePolicies: [bound(allowTo(alice.arn), ids)] })).allowed, false);
+    assert.equal(evaluate(req({ caller: first, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), ids)] })).allowed, false);
+    assert.equal(
+      evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyTo(alice.arn), ids)] })).allowed,
+      true,
+      'made again: another principal',
+    );
+    assert.equal(evaluate(req({ caller: first, identityPolicies: [allowPull], resourcePolicies: [bound(denyAllBut(alice.arn), ids)] })).allowed, true);
+    assert.equal(evaluate(req({ caller: later, identityPolicies: [allowPull], resourcePolicies: [bound(denyAllBut(alice.arn), ids)] })).allowed, false);
   });
 });
 

@@ -24,12 +24,14 @@
  * Within one account, a resource policy naming the user's or the session's own ARN is not capped
  * by it; one naming the role's ARN is (IAM's permissions boundaries page), and so, failing closed
  * where AWS does not say, is one granting "*". A resource policy's Deny with NotPrincipal denies a
- * caller with a boundary whatever it names (AWS documents this).
+ * caller with a boundary whatever it names (AWS documents this), and excepts only the principals
+ * it names themselves, not an account's users or a role's sessions (exceptedBy).
  */
 import { operatorHolds, parseOperator, type PolicyValue } from './conditions.js';
 import type { Denial } from './denial.js';
 import { globMatchParts } from './glob.js';
 import { globMatch, type Condition, type Policy, type Statement } from './policy.js';
+import { boundMayName } from './principal-bindings.js';
 import { hasVariable, resolveVariables, type Part } from './variables.js';
 
 export interface Caller {
@@ -192,7 +194,7 @@ function applies(
   let how: Naming = 'grant';
   if (resourcePolicy) {
     if (s.principals) {
-      const matches = s.principals.map((p) => principalMatch(p, req.caller, ids));
+      const matches = s.principals.map((p) => principalMatch(p, req.caller, ids, s.effect === 'Deny'));
       const best = (['direct', 'grant', 'delegate'] as const).find((m) => matches.includes(m));
       if (best === undefined) return undefined;
       how = best;
@@ -201,7 +203,7 @@ function applies(
     // a document stored before grants nothing.
     if (s.notPrincipals && s.effect === 'Allow') return undefined;
     // A Deny with NotPrincipal denies a caller with a permissions boundary whatever it names (IAM).
-    const exempt = req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => principalMatch(p, req.caller, ids) !== undefined);
+    const exempt = req.permissionsBoundary === undefined && s.notPrincipals?.some((p) => exceptedBy(p, req.caller, ids, s.effect === 'Allow'));
     if (exempt) return undefined;
   }
   // A condition value whose variable cannot be resolved is null: no operator matches it, so a
@@ -214,6 +216,19 @@ function applies(
   return holds ? how : undefined;
 }
 
+/**
+ * Whether a NotPrincipal entry excepts the caller: only the principal it names itself. IAM's
+ * NotPrincipal page: a Deny excepting Bob's ARN and his account's denies "all principals except
+ * the user named Bob", and one excepting a session's, its role's and its account's ARNs all but
+ * that session. So an account (root ARN or id) excepts its root, not its users, and a role's ARN
+ * not its sessions, where a Principal naming them would reach them.
+ */
+function exceptedBy(p: string, caller: Caller, ids: Policy['principalIds'], restricts: boolean): boolean {
+  if (p === '*') return true;
+  const how = principalMatch(p, caller, ids, restricts);
+  return how === 'direct' || (how === 'delegate' && caller.kind === 'root');
+}
+
 /** The operator types IAM resolves policy variables in. */
 const VARIABLE_TYPES = new Set(['string', 'arn', 'bool']);
 
@@ -223,17 +238,21 @@ function valueResolver(context: Context): (text: string) => string | readonly Pa
   return (text) => (hasVariable(text) ? resolveVariables(text, lookup) : text);
 }
 
-/** The caller's exact ARN names it directly; "*" or a session's role ARN name it; an account id or root ARN its account. */
-function principalMatch(p: string, caller: Caller, ids: Policy['principalIds']): Naming | undefined {
+/**
+ * The caller's exact ARN names it directly; "*" or a session's role ARN name it; an account id or
+ * root ARN its account. `restricts`: naming the caller here refuses it (see boundMayName).
+ */
+function principalMatch(p: string, caller: Caller, ids: Policy['principalIds'], restricts: boolean): Naming | undefined {
   if (p === '*') return 'grant';
   if (caller.kind === 'anonymous') return undefined;
   // An ARN bound to a unique id names only that user or role (IAM: "If someone deletes the role and
   // then recreates it ... the new role's principal ID does not match the ID stored in the trust policy").
   const bound = ids?.[p];
-  if (bound !== undefined && bound !== caller.principalId) return undefined;
+  if (!boundMayName(bound, caller.principalId, restricts)) return undefined;
   if (p === caller.arn) return 'direct';
   if (caller.principalArn !== undefined && p === caller.principalArn) return 'grant';
-  if (caller.kind === 'federated') return undefined;
+  // A bound ARN is a user's or role's, never an account's: the account patterns below need not run.
+  if (caller.kind === 'federated' || bound !== undefined) return undefined;
   if (/^\d{12}$/.test(p)) return p === caller.accountId ? 'delegate' : undefined;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(p);
   if (root) return root[1] === caller.accountId ? 'delegate' : undefined;

@@ -16,15 +16,40 @@ const ENTITY_ARN_RE = /^arn:aws:iam::(\d{12}):(user|role)(\/(?:[\x21-\x7e]*\/)?)
 export type EntityIdLookup = (accountId: string, kind: 'user' | 'role', name: string, path: string) => Promise<string | undefined>;
 
 /**
- * The id an ARN naming no user or role is bound to when it is not refused: no caller has it, so
- * the ARN names nobody, whoever is made under that name later.
+ * The id an ARN naming no user or role is bound to when it is not refused. No caller has it: the
+ * ARN grants to nobody, whoever is made under that name later, but still restricts whoever is
+ * (boundMayName).
  */
 export const NOBODY = '(nobody)';
+
+/**
+ * Whether a statement's principal ARN, bound to `bound` (undefined: not bound), may name a caller
+ * whose unique id is `callerId`; the ARN itself must still match. `restricts` says what naming
+ * the caller does: true in a Deny's Principal and an Allow's NotPrincipal (naming the caller
+ * refuses it, or leaves it out of "everyone but"), false where naming it grants (an Allow's
+ * Principal, a Deny's NotPrincipal: excepted from the Deny).
+ *
+ * An ARN bound to an id names that user or role only, in every statement (a principal deleted and
+ * made again is another one, as IAM binds). An ARN bound to NOBODY (it named nobody when the
+ * policy was bound: a creation template's, at the repository's birth) fails closed: it names
+ * whoever is made under it later where that restricts, so "Deny user/contractor" written before
+ * `contractor` exists still refuses `contractor`, and names nobody where that would grant.
+ */
+export function boundMayName(bound: string | undefined, callerId: string | undefined, restricts: boolean): boolean {
+  if (bound === undefined) return true;
+  if (bound === NOBODY) return restricts;
+  return bound === callerId;
+}
 
 export interface BindOptions {
   /** The error for an ARN naming no user or role, given IAM's message; unset: bound to NOBODY instead. */
   invalid?: (message: string) => Error;
-  /** Whether Berth serves the account; an ARN in one it does not is left unbound (no caller of Berth's is in it). Unset: every account is looked up. */
+  /**
+   * Whether Berth serves the account. An ARN in one it does not is bound to NOBODY, not refused (a
+   * policy may name principals of accounts elsewhere) and not left unbound: no caller of Berth's is
+   * in the account now, and a user made under the ARN once it is served (`berth admin
+   * create-account`) is not the one the policy named. Unset: every account is looked up.
+   */
   serves?: (accountId: string) => Promise<boolean>;
 }
 
@@ -37,9 +62,9 @@ export async function bindPrincipals(policy: Policy, idOf: EntityIdLookup, opts:
       const m = ENTITY_ARN_RE.exec(p);
       if (!m || seen.has(p)) continue;
       seen.add(p);
-      if (opts.serves !== undefined && !(await opts.serves(m[1]!))) continue;
-      const id = await idOf(m[1]!, m[2] as 'user' | 'role', m[4]!, m[3]!);
-      if (id === undefined && opts.invalid) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
+      const served = opts.serves === undefined || (await opts.serves(m[1]!));
+      const id = served ? await idOf(m[1]!, m[2] as 'user' | 'role', m[4]!, m[3]!) : undefined;
+      if (id === undefined && served && opts.invalid) throw opts.invalid(`Invalid principal in policy: "AWS":"${p.slice(0, 300)}"`);
       ids[p] = id ?? NOBODY;
     }
   }

@@ -63,7 +63,7 @@ function checkRegistryActions(policy: Policy, scope: RegistryPolicyScope): void 
  * The unique ids of the users and roles a repository or registry policy names
  * (iam/principal-bindings.ts). One in an account Berth serves that names nobody is refused as ECR
  * refuses an invalid policy (`what`), or, with `what` unset, bound to nobody; one in an account
- * Berth does not serve stays unbound, as no caller of Berth's can be it.
+ * Berth does not serve is bound to nobody (no caller of Berth's is it now; BindOptions.serves).
  */
 export function bindPolicyPrincipals(ctx: RegistryContext, policy: Policy, what?: 'repository' | 'registry'): Promise<Record<string, string>> {
   const { identities, roles } = ctx.meta;

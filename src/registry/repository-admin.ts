@@ -118,9 +118,10 @@ export class RepositoryAdmin {
   /**
    * A template's repository policy is stored as text, and the repository's policy is a
    * repository policy like any other: its users and roles are bound to who they are when the
-   * repository is born, so one deleted and made again later is not the one it grants to. One
-   * naming nobody then names nobody (refusing it would make a push or pull-through fail for a
-   * template's stale principal, and matching it by name would trust whoever takes the name).
+   * repository is born, so one deleted and made again later is not the one it names. One naming
+   * nobody then is bound to NOBODY, not refused (refusing would make a push or pull-through fail
+   * for a template's stale principal or one not made yet): it grants nobody, and a Deny naming
+   * it still refuses whoever takes the name later (iam/principal-bindings.ts boundMayName).
    */
   async #bound(text: string): Promise<Record<string, string>> {
     return bindPolicyPrincipals(this.ctx, parsePolicy(text, { kind: 'resource', maxLength: Number.MAX_SAFE_INTEGER, lenient: true }));

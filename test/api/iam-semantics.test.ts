@@ -3,7 +3,8 @@
  * IAM's documented rules that Berth once got wrong, each as the request AWS refuses, sent over
  * real HTTP with real clients (the ECR and STS SDKs, /v2 with a login token): a session policy
  * bounds what a resource policy grants the role (not the session), a session policy's Deny on a
- * repository's tags, NotPrincipal with Allow, DescribeRepositories by name, policy variables.
+ * repository's tags, NotPrincipal with Allow, what a Deny's NotPrincipal excepts,
+ * DescribeRepositories by name, policy variables.
  * Sources: notes/2026-12-06-s28-iam.md (the fact table).
  */
 import {
@@ -158,6 +159,25 @@ describe('IAM semantics as AWS documents them', () => {
     await assert.rejects(iam.send(new CreateRoleCommand({ RoleName: 'notp', AssumeRolePolicyDocument: JSON.stringify(trust) })), {
       name: 'MalformedPolicyDocumentException',
     });
+  });
+
+  it("a Deny with NotPrincipal naming a user and its account excepts that user, not the account's other users", async () => {
+    // IAM's NotPrincipal page: this pair denies "all principals except the user named Bob".
+    await repository('notp-acct/app');
+    const allEcr = [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] }];
+    const keeper = await createUser(berth, iam, 'np-keeper', [], allEcr);
+    const other = await createUser(berth, iam, 'np-other', [], allEcr);
+    const allBut = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Deny', NotPrincipal: { AWS: [`arn:aws:iam::${ACCOUNT}:user/np-keeper`, `arn:aws:iam::${ACCOUNT}:root`] }, Action: 'ecr:BatchGetImage' },
+      ],
+    };
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'notp-acct/app', policyText: JSON.stringify(allBut) }));
+    assert.equal((await pull(keeper.ecr, 'notp-acct/app')).images?.length, 1);
+    assert.equal((await pull(admin, 'notp-acct/app')).images?.length, 1, 'the root, named as the account');
+    await assert.rejects(pull(other.ecr, 'notp-acct/app'), denied);
+    assert.equal((await v2Pull(other.ecr, 'notp-acct/app')).status, 403);
   });
 
   it('a policy repeating a key in one object is refused (JSON.parse would keep the last and drop a condition)', async () => {

@@ -6,44 +6,28 @@
  * or role that does not exist, in an account Berth serves, is refused as ECR refuses an invalid
  * policy. Before, these policies matched by the ARN's text. Real SDK clients, both doors.
  */
-import {
-  BatchGetImageCommand,
-  type ECRClient,
-  GetAuthorizationTokenCommand,
-  GetRepositoryPolicyCommand,
-  PutRegistryPolicyCommand,
-  SetRepositoryPolicyCommand,
-} from '@aws-sdk/client-ecr';
-import {
-  CreateRoleCommand,
-  DeleteAccessKeyCommand,
-  DeleteRoleCommand,
-  DeleteRolePolicyCommand,
-  DeleteUserCommand,
-  DeleteUserPolicyCommand,
-  IAMClient,
-  PutRolePolicyCommand,
-} from '@aws-sdk/client-iam';
+import { BatchGetImageCommand, type ECRClient, GetRepositoryPolicyCommand, PutRegistryPolicyCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
+import { CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateRepositoryCommand as CreatePublicRepositoryCommand,
   DescribeImageTagsCommand,
   ECRPUBLICClient,
   SetRepositoryPolicyCommand as SetPublicRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr-public';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
-import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
+import { createAccount, createUser, deleteUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { refusal } from '../e2e/helpers/refusal.js';
-import { request } from '../e2e/helpers/registry-http.js';
-import { access, imageRepository, LOGIN_ONLY } from './helpers/iam-access.js';
+import { access, imageRepository, LOGIN_ONLY, roleSession } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
-import { sessionKeys, type Credentials } from './helpers/temporary-credentials.js';
+import type { Credentials } from './helpers/temporary-credentials.js';
 
 const ACCOUNT = '000000000000';
 /** Another account Berth serves. */
 const OTHER = '111111111111';
+/** An account Berth serves only once a policy has named a user of it. */
+const LATER = '999999999999';
 const PULL = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'];
 const granting = (principal: string, resource?: string) =>
   JSON.stringify({
@@ -63,24 +47,6 @@ describe('repository and registry policies name users and roles by their unique 
   let berth: BerthInProcess;
   let iam: IAMClient;
   let admin: ECRClient;
-  /** Deletes the user as IAM requires: its key and inline policy first. */
-  const deleteUser = async (name: string, u: TestIdentity) => {
-    await iam.send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: u.keys.accessKeyId }));
-    await iam.send(new DeleteUserPolicyCommand({ UserName: name, PolicyName: 'p0' }));
-    await iam.send(new DeleteUserCommand({ UserName: name }));
-  };
-  /** A session of `role` as a TestIdentity: its ECR client and its /v2 login. */
-  const session = async (who: Credentials, role: string): Promise<TestIdentity> => {
-    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: who, maxAttempts: 1 });
-    const keys = sessionKeys((await sts.send(new AssumeRoleCommand({ RoleArn: roleArn(role), RoleSessionName: 'puller' }))).Credentials);
-    const ecr = ecrClient(berth, keys);
-    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
-    const authorization = `Basic ${token.authorizationData![0]!.authorizationToken}`;
-    const v2 = (path: string, init: RequestInit = {}) =>
-      request(`${berth.url}${path}`, { ...init, headers: { Authorization: authorization, ...init.headers } });
-    return { keys, ecr, authorization, v2 };
-  };
-
   before(async () => {
     berth = await startInProcess({ onDisk: true });
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
@@ -97,7 +63,7 @@ describe('repository and registry policies name users and roles by their unique 
     assert.deepEqual(await pulls(u, 'by-user'), cannotPull, 'no grant yet: the login alone pulls nothing');
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'by-user', policyText: text }));
     assert.deepEqual(await pulls(u, 'by-user'), canPull);
-    await deleteUser('u', u);
+    await deleteUser(iam, 'u', u);
     const newU = await createUser(berth, iam, 'u', [], LOGIN_ONLY);
     assert.deepEqual(await pulls(newU, 'by-user'), cannotPull);
     assert.equal((await admin.send(new GetRepositoryPolicyCommand({ repositoryName: 'by-user' }))).policyText, text, 'the document as given');
@@ -120,11 +86,11 @@ describe('repository and registry policies name users and roles by their unique 
     };
     await makeRole();
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'by-role', policyText: granting(roleArn('puller')) }));
-    assert.deepEqual(await pulls(await session(runner.keys, 'puller'), 'by-role'), canPull);
+    assert.deepEqual(await pulls(await roleSession(berth, runner.keys, roleArn('puller')), 'by-role'), canPull);
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'puller', PolicyName: 'login' }));
     await iam.send(new DeleteRoleCommand({ RoleName: 'puller' }));
     await makeRole();
-    assert.deepEqual(await pulls(await session(runner.keys, 'puller'), 'by-role'), cannotPull);
+    assert.deepEqual(await pulls(await roleSession(berth, runner.keys, roleArn('puller')), 'by-role'), cannotPull);
   });
 
   it('a user deleted and made again may not pull what the registry policy granted the old one', async () => {
@@ -132,7 +98,7 @@ describe('repository and registry policies name users and roles by their unique 
     const resource = `arn:aws:ecr:${berth.region}:${ACCOUNT}:repository/by-registry`;
     await admin.send(new PutRegistryPolicyCommand({ policyText: granting(userArn('r'), resource) }));
     assert.deepEqual(await pulls(r, 'by-registry'), canPull);
-    await deleteUser('r', r);
+    await deleteUser(iam, 'r', r);
     const newR = await createUser(berth, iam, 'r', [], LOGIN_ONLY);
     assert.deepEqual(await pulls(newR, 'by-registry'), cannotPull);
   });
@@ -149,7 +115,7 @@ describe('repository and registry policies name users and roles by their unique 
     const first = await createUser(berth, iam, 'pub', [], LOGIN_ONLY);
     await admin.send(new SetPublicRepositoryPolicyCommand({ repositoryName: 'public-app', policyText: grant }));
     assert.deepEqual((await describe(first)).imageTagDetails, []);
-    await deleteUser('pub', first);
+    await deleteUser(iam, 'pub', first);
     const second = await createUser(berth, iam, 'pub', [], LOGIN_ONLY);
     assert.match(await refusal(describe(second)), /^AccessDeniedException: /);
     assert.match(
@@ -158,7 +124,7 @@ describe('repository and registry policies name users and roles by their unique 
     );
   });
 
-  it('refuses a policy naming a user or role that does not exist in an account Berth serves; leaves one Berth does not serve unbound', async () => {
+  it('refuses a policy naming a user or role that does not exist in an account Berth serves; binds one Berth does not serve to nobody', async () => {
     await createAccount(berth, OTHER);
     for (const principal of [userArn('nobody'), roleArn('nothing'), `arn:aws:iam::${ACCOUNT}:user/other/path/u`, userArn('nobody', OTHER)]) {
       assert.match(
@@ -173,8 +139,16 @@ describe('repository and registry policies name users and roles by their unique 
         principal,
       );
     }
-    // An account Berth does not serve: nobody there can call, so there is nothing to bind.
-    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'far', policyText: granting(userArn('anyone', '999999999999')) }));
+    // An account Berth does not serve: nobody there can call now, so the ARN names nobody. Not
+    // refused (a policy may name principals of accounts elsewhere), and not matched by its text
+    // either: a user made under it once the account is served is not the one the policy named.
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'far', policyText: granting(userArn('anyone', LATER)) }));
+    await createAccount(berth, LATER);
+    const anyone = await otherAccountIdentity(berth, LATER, { name: 'anyone', managed: ['ReadOnly'] });
+    assert.match(
+      await refusal(anyone.ecr.send(new BatchGetImageCommand({ registryId: ACCOUNT, repositoryName: 'far', imageIds: [{ imageTag: 'v1' }] }))),
+      /^AccessDeniedException: /,
+    );
     // A user of another account Berth serves is bound there, and pulls across accounts.
     const far = await otherAccountIdentity(berth, OTHER, { name: 'far', managed: ['ReadOnly'] });
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'far', policyText: granting(userArn('far', OTHER)) }));

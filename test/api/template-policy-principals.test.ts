@@ -3,23 +3,22 @@
  * repository policy like any other: the users and roles it names are bound to their unique ids
  * when the repository is born (the template keeps text, as ECR's does). So a user deleted and
  * made again after that is not the one the policy grants to, and an ARN that names nobody then
- * names nobody, whoever takes the name later. Before, such a policy matched by the ARN's text.
+ * grants nobody, whoever takes the name later (what it refuses: template-policy-fail-closed).
+ * Before, such a policy matched by the ARN's text.
  * Real SDK clients and /v2 (the push that creates the repository, the pulls), on SQLite and
  * PostgreSQL.
  */
 import { CreateRepositoryCreationTemplateCommand, type ECRClient, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
-import { DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { onEachStore } from './helpers/each-store.js';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
-import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
-import { configOnlyManifest, pushBlob, pushManifest } from '../e2e/helpers/registry-http.js';
-import { access, LOGIN_ONLY } from './helpers/iam-access.js';
+import { createUser, deleteUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
+import { access, LOGIN_ONLY, pushCreating } from './helpers/iam-access.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const PULL = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'];
 const userArn = (name: string) => `arn:aws:iam::${ACCOUNT}:user/${name}`;
 const granting = (...users: string[]) =>
@@ -38,19 +37,6 @@ function templateSuite(name: string, store: () => Promise<Record<string, string>
       const { pull, v2pull } = await access(u, repo);
       return { pull, v2pull };
     };
-    /** Deletes the user as IAM requires: its key and inline policy first. */
-    const deleteUser = async (user: string, u: TestIdentity) => {
-      await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: u.keys.accessKeyId }));
-      await iam.send(new DeleteUserPolicyCommand({ UserName: user, PolicyName: 'p0' }));
-      await iam.send(new DeleteUserCommand({ UserName: user }));
-    };
-    /** The admin's /v2 push of one image tagged v1 into `repo`, which creates it (CREATE_ON_PUSH). */
-    const pushCreating = async (repo: string) => {
-      const config = Buffer.from(`{"repo":"${repo}"}`);
-      assert.equal((await pushBlob(berth.url, repo, config)).status, 201);
-      assert.equal((await pushManifest(berth.url, repo, 'v1', Buffer.from(configOnlyManifest(config)), OCI_MANIFEST)).status, 201);
-    };
-
     before(async () => {
       const env = await store();
       berth = await startInProcess({ onDisk: Object.keys(env).length > 0, env });
@@ -65,10 +51,10 @@ function templateSuite(name: string, store: () => Promise<Record<string, string>
       const t = await createUser(berth, iam, 't', [], LOGIN_ONLY);
       const text = granting('t');
       await admin.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'tpl', appliedFor: ['CREATE_ON_PUSH'], repositoryPolicy: text }));
-      await pushCreating('tpl/app');
+      await pushCreating(berth.url, 'tpl/app');
       assert.equal((await admin.send(new GetRepositoryPolicyCommand({ repositoryName: 'tpl/app' }))).policyText, text, 'the template policy, as given');
       assert.deepEqual(await pulls(t, 'tpl/app'), canPull, 'the user the policy named when the repository was born');
-      await deleteUser('t', t);
+      await deleteUser(iam, 't', t);
       const newT = await createUser(berth, iam, 't', [], LOGIN_ONLY);
       assert.deepEqual(await pulls(newT, 'tpl/app'), cannotPull, 'another user under the same name');
     });
@@ -79,7 +65,7 @@ function templateSuite(name: string, store: () => Promise<Record<string, string>
       );
       // Made after the template was put, before the repository: the policy names it.
       const early = await createUser(berth, iam, 'early', [], LOGIN_ONLY);
-      await pushCreating('later/app');
+      await pushCreating(berth.url, 'later/app');
       assert.deepEqual(await pulls(early, 'later/app'), canPull);
       // Made after the repository: the ARN named nobody when the policy was bound, and still does.
       const late = await createUser(berth, iam, 'late', [], LOGIN_ONLY);

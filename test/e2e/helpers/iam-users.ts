@@ -4,7 +4,16 @@
  * `berth admin`; each with its own ECR client and /v2 login.
  */
 import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, type IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  type IAMClient,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cliPath, type BerthProcess } from './berth-process.js';
@@ -48,6 +57,13 @@ export async function createUser(berth: Server, iam: IAMClient, name: string, ma
   }
   const key = await iam.send(new CreateAccessKeyCommand({ UserName: name }));
   return identity(berth, { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! });
+}
+
+/** Deletes a user made by createUser with `inline` inline documents and no managed policies, as IAM requires: its key and inline policies first. */
+export async function deleteUser(iam: IAMClient, name: string, u: TestIdentity, inline = 1): Promise<void> {
+  await iam.send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: u.keys.accessKeyId }));
+  for (let i = 0; i < inline; i++) await iam.send(new DeleteUserPolicyCommand({ UserName: name, PolicyName: `p${i}` }));
+  await iam.send(new DeleteUserCommand({ UserName: name }));
 }
 
 const admin = (berth: Server, args: string[]) => run(process.execPath, [cliPath, 'admin', ...args, '--data-dir', berth.dataDir]);
