@@ -71,7 +71,9 @@ await onSqlite(async (store, db) => {
   console.log("sqlite: one account's oldest due\n" + sqlitePlan(db, DUE_SQL, KIND, BIG, 10, 10, 4));
   const c = claimer();
   const cost = await sqliteClaims(db, CLAIMS, (i) => c.claim(store, i));
-  console.log(`sqlite: deep: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${costLine(cost)} (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${c.othersServedBy()}`);
+  console.log(
+    `sqlite: deep: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${costLine(cost)} (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${c.othersServedBy()}`,
+  );
 });
 await onSqlite(async (store, db) => {
   await fillMany(store);
@@ -88,7 +90,9 @@ await onPostgres(async (client, open) => {
   console.log('postgres: the claim\n' + (await postgresPlan(client, CLAIM_SQL, [[KIND], 10, 'plan', 60_010, 4, 16, null, [], []])));
   const c = claimer();
   const cost = await postgresClaims(client, open, 'jobs', CLAIMS, c.claim);
-  console.log(`postgres: deep: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${costLine(cost)} (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${c.othersServedBy()}`);
+  console.log(
+    `postgres: deep: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${costLine(cost)} (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${c.othersServedBy()}`,
+  );
 });
 await onPostgres(async (client, open) => {
   const store = await open();

@@ -67,10 +67,14 @@ function claimer(): { claim: (store: MetadataStore, i: number) => Promise<void>;
 
 await onSqlite(async (store, db) => {
   await fillDeep(store);
-  console.log(`sqlite: the accounts with events\n${sqlitePlan(db, OUTBOX_ACCOUNTS_SQL)}\nsqlite: one account's oldest\n${sqlitePlan(db, DUE_EVENTS_SQL, BIG, 10, BATCH)}`);
+  console.log(
+    `sqlite: the accounts with events\n${sqlitePlan(db, OUTBOX_ACCOUNTS_SQL)}\nsqlite: one account's oldest\n${sqlitePlan(db, DUE_EVENTS_SQL, BIG, 10, BATCH)}`,
+  );
   const c = claimer();
   const cost = await sqliteClaims(db, CLAIMS, (i) => c.claim(store, i));
-  console.log(`sqlite: deep: ${EVENTS} + 200 waiting, ${CLAIMS} claims of ${BATCH}: ${costLine(cost)} (with its dispatch); the 20 other accounts' 200 events all claimed by claim ${c.othersServedBy()}`);
+  console.log(
+    `sqlite: deep: ${EVENTS} + 200 waiting, ${CLAIMS} claims of ${BATCH}: ${costLine(cost)} (with its dispatch); the 20 other accounts' 200 events all claimed by claim ${c.othersServedBy()}`,
+  );
 });
 await onSqlite(async (store, db) => {
   await fillMany(store);
@@ -86,7 +90,9 @@ await onPostgres(async (client, open) => {
   console.log('postgres: the claim\n' + (await postgresPlan(client, CLAIM_EVENTS_SQL, [10, 'plan', 60_010, BATCH, BATCH * 4, OUTBOX_TURNS])));
   const c = claimer();
   const cost = await postgresClaims(client, open, 'event_outbox', CLAIMS, c.claim);
-  console.log(`postgres: deep: ${EVENTS} + 200 waiting, ${CLAIMS} claims of ${BATCH}: ${costLine(cost)} (with its dispatch); the 20 other accounts' 200 events all claimed by claim ${c.othersServedBy()}`);
+  console.log(
+    `postgres: deep: ${EVENTS} + 200 waiting, ${CLAIMS} claims of ${BATCH}: ${costLine(cost)} (with its dispatch); the 20 other accounts' 200 events all claimed by claim ${c.othersServedBy()}`,
+  );
 });
 await onPostgres(async (client, open) => {
   const store = await open();
