@@ -10,7 +10,7 @@
  */
 import type { JobRequest, MetadataStore } from '../src/metadata/types.js';
 import { ACCOUNTS_SQL, DUE_SQL } from '../src/metadata/sqlite/jobs.js';
-import { CLAIM_SQL } from '../src/metadata/postgres/jobs.js';
+import { FIRST_SQL } from '../src/metadata/postgres/jobs.js';
 import { costLine, onPostgres, onSqlite, postgresClaims, postgresPlan, quick, sqliteClaims, sqlitePlan } from './claim-bench.js';
 
 const JOBS = quick ? 10_000 : 100_000;
@@ -68,7 +68,7 @@ function claimer(): { claim: (store: MetadataStore, i: number) => Promise<void>;
 await onSqlite(async (store, db) => {
   await fillDeep(store);
   console.log('sqlite: accounts of a kind\n' + sqlitePlan(db, ACCOUNTS_SQL, { kind: KIND }));
-  console.log("sqlite: one account's oldest due\n" + sqlitePlan(db, DUE_SQL, KIND, BIG, 10, 10, 4));
+  console.log("sqlite: one account's oldest due\n" + sqlitePlan(db, DUE_SQL, { kind: KIND, account: BIG, runAfter: 0, id: 0, now: 10, n: 4 }));
   const c = claimer();
   const cost = await sqliteClaims(db, CLAIMS, (i) => c.claim(store, i));
   console.log(
@@ -87,7 +87,7 @@ await onPostgres(async (client, open) => {
   await fillDeep(store);
   await store.close();
   await client.query('ANALYZE jobs');
-  console.log('postgres: the claim\n' + (await postgresPlan(client, CLAIM_SQL, [[KIND], 10, 'plan', 60_010, 4, 16, null, [], []])));
+  console.log("postgres: the claim's first read\n" + (await postgresPlan(client, FIRST_SQL, [[KIND], 10, 16])));
   const c = claimer();
   const cost = await postgresClaims(client, open, 'jobs', CLAIMS, c.claim);
   console.log(

@@ -13,7 +13,7 @@ import { push } from '../src/metadata/contract-fixtures.js';
 import { OUTBOX_TURNS } from '../src/metadata/job-turns.js';
 import type { MetadataStore, OutboxEvent } from '../src/metadata/types.js';
 import { DUE_EVENTS_SQL, OUTBOX_ACCOUNTS_SQL } from '../src/metadata/sqlite/events.js';
-import { CLAIM_EVENTS_SQL } from '../src/metadata/postgres/events.js';
+import { FIRST_EVENTS_SQL } from '../src/metadata/postgres/events.js';
 import { costLine, onPostgres, onSqlite, postgresClaims, postgresPlan, quick, sqliteClaims, sqlitePlan } from './claim-bench.js';
 
 const EVENTS = quick ? 10_000 : 100_000;
@@ -68,7 +68,7 @@ function claimer(): { claim: (store: MetadataStore, i: number) => Promise<void>;
 await onSqlite(async (store, db) => {
   await fillDeep(store);
   console.log(
-    `sqlite: the accounts with events\n${sqlitePlan(db, OUTBOX_ACCOUNTS_SQL)}\nsqlite: one account's oldest\n${sqlitePlan(db, DUE_EVENTS_SQL, BIG, 10, BATCH)}`,
+    `sqlite: the accounts with events\n${sqlitePlan(db, OUTBOX_ACCOUNTS_SQL)}\nsqlite: one account's oldest\n${sqlitePlan(db, DUE_EVENTS_SQL, BIG, 0, 10, BATCH)}`,
   );
   const c = claimer();
   const cost = await sqliteClaims(db, CLAIMS, (i) => c.claim(store, i));
@@ -87,7 +87,7 @@ await onPostgres(async (client, open) => {
   await fillDeep(store);
   await store.close();
   await client.query('ANALYZE event_outbox');
-  console.log('postgres: the claim\n' + (await postgresPlan(client, CLAIM_EVENTS_SQL, [10, 'plan', 60_010, BATCH, BATCH * 4, OUTBOX_TURNS])));
+  console.log("postgres: the claim's first read\n" + (await postgresPlan(client, FIRST_EVENTS_SQL, [10, BATCH * 4, OUTBOX_TURNS])));
   const c = claimer();
   const cost = await postgresClaims(client, open, 'event_outbox', CLAIMS, c.claim);
   console.log(
