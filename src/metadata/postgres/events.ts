@@ -162,7 +162,12 @@ async function candidates(pool: Queryable, now: number, wanted: number): Promise
   }
   const fill = new TurnFill<string, Candidate>([...accounts.values()], wanted, first[0]?.per ?? 1);
   const taken = await fillTurnsAsync(fill, async (reads) => {
-    const got = await rows<{ ord: number; seq: string }>(pool, PASS_EVENTS_SQL, [reads.map((r) => r.account), reads.map((r) => r.after!.id), reads.map((r) => r.n), now]);
+    const got = await rows<{ ord: number; seq: string }>(pool, PASS_EVENTS_SQL, [
+      reads.map((r) => r.account),
+      reads.map((r) => r.after!.id),
+      reads.map((r) => r.n),
+      now,
+    ]);
     const byRead = reads.map((): Candidate[] => []);
     for (const g of got) byRead[g.ord - 1]!.push({ run_after: 0, id: Number(g.seq) });
     return byRead;

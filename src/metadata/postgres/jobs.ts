@@ -114,7 +114,11 @@ interface Candidate {
  * (TurnFill) so that their reads stay bounded however many accounts have deep queues.
  */
 async function candidates(pool: Queryable, kinds: string[], now: number, wanted: number, share: AccountShare | undefined): Promise<Candidate[]> {
-  const first = await rows<{ kind: string; account_id: string; turn: string; per: number; id: string; run_after: string }>(pool, FIRST_SQL, [kinds, now, wanted]);
+  const first = await rows<{ kind: string; account_id: string; turn: string; per: number; id: string; run_after: string }>(pool, FIRST_SQL, [
+    kinds,
+    now,
+    wanted,
+  ]);
   const out: Candidate[] = [];
   for (const kind of kinds) {
     if (out.length >= wanted) break;
@@ -158,13 +162,7 @@ export function createPostgresJobs({ pool }: PgContext): JobStore {
       // the other is taking) still finds some jobs to take.
       const picked = await candidates(pool, kinds, t, limit * 4, share);
       if (picked.length === 0) return [];
-      const claimed = await rows<Row & { ord: number }>(pool, LOCK_SQL, [
-        picked.map((c) => c.id),
-        t,
-        holder,
-        t + leaseMs,
-        limit,
-      ]);
+      const claimed = await rows<Row & { ord: number }>(pool, LOCK_SQL, [picked.map((c) => c.id), t, holder, t + leaseMs, limit]);
       // RETURNING has no order: the candidates', as SQLite returns them.
       claimed.sort((a, b) => a.ord - b.ord);
       return claimed.map(
