@@ -9,7 +9,7 @@
  * a comparison. BENCH_QUICK=1 makes a smaller run.
  */
 import type { JobRequest, MetadataStore } from '../src/metadata/types.js';
-import { ACCOUNTS_SQL, DUE_SQL } from '../src/metadata/sqlite/jobs.js';
+import { ACCOUNTS_SQL, DUE_SQL, NEXT_DUE_SQL } from '../src/metadata/sqlite/jobs.js';
 import { FIRST_SQL } from '../src/metadata/postgres/jobs.js';
 import { costLine, onPostgres, onSqlite, postgresClaims, postgresPlan, quick, sqliteClaims, sqlitePlan } from './claim-bench.js';
 
@@ -68,7 +68,8 @@ function claimer(): { claim: (store: MetadataStore, i: number) => Promise<void>;
 await onSqlite(async (store, db) => {
   await fillDeep(store);
   console.log('sqlite: accounts of a kind\n' + sqlitePlan(db, ACCOUNTS_SQL, { kind: KIND }));
-  console.log("sqlite: one account's oldest due\n" + sqlitePlan(db, DUE_SQL, { kind: KIND, account: BIG, runAfter: 0, id: 0, now: 10, n: 4 }));
+  console.log("sqlite: one account's oldest due\n" + sqlitePlan(db, DUE_SQL, { kind: KIND, account: BIG, now: 10, n: 4 }));
+  console.log("sqlite: one account's next due, after a pass\n" + sqlitePlan(db, NEXT_DUE_SQL, { kind: KIND, account: BIG, runAfter: 0, id: 4, now: 10, n: 4 }));
   const c = claimer();
   const cost = await sqliteClaims(db, CLAIMS, (i) => c.claim(store, i));
   console.log(

@@ -28,16 +28,21 @@ export function prepareEnqueue(db: Db): (job: JobRequest, now: number) => void {
 /** The accounts with jobs of a kind and their last turn. Exported, as DUE_SQL is, for bench/job-claims.ts's query plans. */
 export const ACCOUNTS_SQL = accountsSql('jobs', '@kind', 'kind = @kind');
 
-/**
- * One account's oldest due jobs of a kind after the (run_after, id) a previous pass read up to.
- * Two ranges merged, not a row-value comparison: SQLite seeks a row value on run_after alone and
- * would step over every job of the same run_after (a batch enqueued at once) to find the id.
- */
 const DUE_COLUMNS = 'id, kind, account_id, payload, attempts, last_error, run_after';
-export const DUE_SQL = `SELECT * FROM (
-  SELECT ${DUE_COLUMNS} FROM jobs WHERE kind = @kind AND account_id = @account AND run_after = @runAfter AND id > @id AND (locked_until IS NULL OR locked_until < @now)
+const DUE = 'kind = @kind AND account_id = @account AND (locked_until IS NULL OR locked_until < @now)';
+
+/** One account's oldest due jobs of a kind: a fill's first pass. */
+export const DUE_SQL = `SELECT ${DUE_COLUMNS} FROM jobs WHERE ${DUE} AND run_after <= @now ORDER BY run_after, id LIMIT @n`;
+
+/**
+ * The next of them, after the (run_after, id) a previous pass read up to: two ranges merged, not
+ * a row-value comparison, which SQLite seeks on run_after alone, stepping over every job of the
+ * same run_after (a batch enqueued at once) to find the id.
+ */
+export const NEXT_DUE_SQL = `SELECT * FROM (
+  SELECT ${DUE_COLUMNS} FROM jobs WHERE ${DUE} AND run_after = @runAfter AND id > @id
   UNION ALL
-  SELECT ${DUE_COLUMNS} FROM jobs WHERE kind = @kind AND account_id = @account AND run_after > @runAfter AND run_after <= @now AND (locked_until IS NULL OR locked_until < @now)
+  SELECT ${DUE_COLUMNS} FROM jobs WHERE ${DUE} AND run_after > @runAfter AND run_after <= @now
   ORDER BY run_after, id LIMIT @n)`;
 
 interface DueParams {
@@ -52,7 +57,8 @@ interface DueParams {
 export function createSqliteJobs(db: Db): JobStore {
   const enqueueOne = prepareEnqueue(db);
   const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(ACCOUNTS_SQL);
-  const dueStmt = db.prepare<[DueParams], Row>(DUE_SQL);
+  const firstStmt = db.prepare<[Omit<DueParams, 'runAfter' | 'id'>], Row>(DUE_SQL);
+  const nextStmt = db.prepare<[DueParams], Row>(NEXT_DUE_SQL);
   const turns = prepareTurns(db);
   const lockStmt = db.prepare('UPDATE jobs SET locked_by = ?, locked_until = ?, attempts = attempts + 1 WHERE id = ?');
   const renewStmt = db.prepare('UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND attempts = ?');
@@ -73,7 +79,9 @@ export function createSqliteJobs(db: Db): JobStore {
         limit - out.length,
       );
       const taken = fillTurns(fill, (reads) =>
-        reads.map(({ account, after, n }) => dueStmt.all({ kind, account, runAfter: after?.run_after ?? Number.MIN_SAFE_INTEGER, id: after?.id ?? 0, now, n })),
+        reads.map(({ account, after, n }) =>
+          after ? nextStmt.all({ kind, account, runAfter: after.run_after, id: after.id, now, n }) : firstStmt.all({ kind, account, now, n }),
+        ),
       );
       for (const r of taken) {
         lockStmt.run(holder, now + leaseMs, r.id);
