@@ -4,10 +4,10 @@
  * account's job by a claim or two instead of by the whole backlog. Each account with due work
  * gets its oldest job, the account whose last claim is oldest first (a counter every claim counts
  * up, not the clock: two claims in one millisecond still take turns), then each its second, and
- * so on. SQLite applies it here; PostgreSQL in the claim statement itself (postgres/jobs.ts).
- * The event outbox is claimed by the same rule (sqlite/events.ts, postgres/events.ts). Both
- * engines read the accounts' rows through TurnFill, so a claim's reads stay bounded whatever the
- * number of accounts with deep queues.
+ * so on. Both engines apply it here (takeTurns), over rows read through TurnFill, so a claim's
+ * reads stay bounded whatever the number of accounts with deep queues; PostgreSQL then locks the
+ * rows it picked in one statement (postgres/jobs.ts). The event outbox is claimed by the same
+ * rule (sqlite/events.ts, postgres/events.ts).
  */
 import type { AccountShare } from './types.js';
 
@@ -76,7 +76,7 @@ interface FillQueue<A, J> {
 export class TurnFill<A, J extends { run_after: number; id: number }> {
   private readonly queues: FillQueue<A, J>[];
   private pending: Array<{ q: FillQueue<A, J>; n: number }> = [];
-  /** Rows the passes have read, for tests and benches. */
+  /** Rows the fill has been given (its caller's first pass included): what the claim read, for tests. */
   rowsRead = 0;
 
   /**
