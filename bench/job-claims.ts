@@ -1,98 +1,105 @@
 /**
- * `npm run bench:job-claims`: what a fair claim costs with a deep queue, on both engines. One
- * account has JOBS pending scans, twenty others ten each; then CLAIMS claims of four jobs each
- * (a four-slot scan worker's), completed as they go. Prints each engine's query plans (SQLite's
- * EXPLAIN QUERY PLAN of the two statements a claim runs per kind and account; PostgreSQL's
- * EXPLAIN ANALYZE of the one claim statement) and the claims' CPU time in this process and, on
- * PostgreSQL, the server's time in the statement. No reference registry here: the figures are
- * for the note and the README, not a comparison. BENCH_QUICK=1 makes a smaller run.
+ * `npm run bench:job-claims`: what a fair claim costs with a deep queue, on both engines.
+ *  - deep: one account has JOBS pending scans, twenty others ten each; then CLAIMS claims of four
+ *    jobs each (a four-slot scan worker's), completed as they go;
+ *  - many: ACCOUNTS accounts with DEPTH pending scans each; MANY_CLAIMS claims of four.
+ * Prints each engine's query plans for the deep queue, and per claim: CPU in this process, on
+ * PostgreSQL the server backends' CPU, and the rows the claim read (bench/claim-bench.ts says how
+ * each is counted). No reference registry here: the figures are for the note and the README, not
+ * a comparison. BENCH_QUICK=1 makes a smaller run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
 import type { JobRequest, MetadataStore } from '../src/metadata/types.js';
-import { ACCOUNTS_SQL, DUE_SQL } from '../src/metadata/sqlite/jobs.js';
-import { createSqliteMetadataStore } from '../src/metadata/sqlite/sqlite-store.js';
-import { CLAIM_SQL } from '../src/metadata/postgres/jobs.js';
-import { onTestPostgres } from './test-postgres.js';
+import { ACCOUNTS_SQL, DUE_SQL, NEXT_DUE_SQL } from '../src/metadata/sqlite/jobs.js';
+import { FIRST_SQL } from '../src/metadata/postgres/jobs.js';
+import { costLine, onPostgres, onSqlite, postgresClaims, postgresPlan, quick, sqliteClaims, sqlitePlan } from './claim-bench.js';
 
-const quick = process.env.BENCH_QUICK === '1';
 const JOBS = quick ? 10_000 : 100_000;
 const CLAIMS = quick ? 50 : 500;
+const ACCOUNTS = quick ? 100 : 1000;
+const DEPTH = quick ? 50 : 200;
+const MANY_CLAIMS = quick ? 20 : 100;
 const KIND = 'scan-image';
 const BIG = '111111111111';
+const other = (a: number) => String(200000000000 + a);
 
-async function fill(store: MetadataStore): Promise<void> {
-  const now = new Date(0);
-  const job = (account: string, n: number): JobRequest => ({ kind: KIND, account, payload: { registryId: `${account}:us-east-1`, n } });
-  for (let i = 0; i < JOBS; i += 1000)
-    await store.jobs.enqueue(
-      Array.from({ length: Math.min(1000, JOBS - i) }, (_, n) => job(BIG, i + n)),
-      now,
-    );
+const job = (account: string, n: number): JobRequest => ({ kind: KIND, account, payload: { registryId: `${account}:us-east-1`, n } });
+
+async function enqueue(store: MetadataStore, jobs: JobRequest[], at: number): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 1000) await store.jobs.enqueue(jobs.slice(i, i + 1000), new Date(at));
+}
+
+async function fillDeep(store: MetadataStore): Promise<void> {
+  await enqueue(
+    store,
+    Array.from({ length: JOBS }, (_, n) => job(BIG, n)),
+    0,
+  );
   for (let a = 0; a < 20; a++)
-    await store.jobs.enqueue(
-      Array.from({ length: 10 }, (_, n) => job(String(200000000000 + a), n)),
-      new Date(1),
+    await enqueue(
+      store,
+      Array.from({ length: 10 }, (_, n) => job(other(a), n)),
+      1,
     );
 }
 
-/** CLAIMS claims of four, each job completed; returns CPU ms per claim in this process and wall ms per claim. */
-async function claims(store: MetadataStore): Promise<{ cpuMs: number; wallMs: number; othersServedBy: number }> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  let othersServedBy = -1;
-  let otherJobs = 0;
-  for (let i = 0; i < CLAIMS; i++) {
-    const got = await store.jobs.claim([KIND], 'bench', 60_000, 4, new Date(10));
-    otherJobs += got.filter((j) => j.account !== BIG).length;
-    if (otherJobs === 200 && othersServedBy < 0) othersServedBy = i + 1;
-    for (const j of got) await store.jobs.complete(j.id, 'bench');
-  }
-  const used = process.cpuUsage(cpu);
-  return { cpuMs: (used.user + used.system) / 1000 / CLAIMS, wallMs: (performance.now() - started) / CLAIMS, othersServedBy };
+async function fillMany(store: MetadataStore): Promise<void> {
+  await enqueue(
+    store,
+    Array.from({ length: ACCOUNTS * DEPTH }, (_, n) => job(other(n % ACCOUNTS), n)),
+    0,
+  );
 }
 
-async function sqlite(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-jobs-'));
-  try {
-    const path = join(dir, 'metadata.db');
-    const store = await createSqliteMetadataStore({ path });
-    await fill(store);
-    const db = new Database(path, { readonly: true });
-    console.log('sqlite: accounts of a kind\n' + plan(db.prepare(`EXPLAIN QUERY PLAN ${ACCOUNTS_SQL}`).all({ kind: KIND })));
-    console.log("sqlite: one account's oldest due\n" + plan(db.prepare(`EXPLAIN QUERY PLAN ${DUE_SQL}`).all(KIND, BIG, 10, 10, 4)));
-    db.close();
-    const r = await claims(store);
-    console.log(
-      `sqlite: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`,
-    );
-    await store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** One claim of four, each job completed; counts the 20 other accounts' jobs of the deep queue. */
+function claimer(): { claim: (store: MetadataStore, i: number) => Promise<void>; othersServedBy: () => number } {
+  let servedBy = -1;
+  let others = 0;
+  return {
+    async claim(store, i) {
+      const got = await store.jobs.claim([KIND], 'bench', 60_000, 4, new Date(10));
+      others += got.filter((j) => j.account !== BIG).length;
+      if (others === 200 && servedBy < 0) servedBy = i + 1;
+      for (const j of got) await store.jobs.complete(j.id, 'bench');
+    },
+    othersServedBy: () => servedBy,
+  };
 }
 
-function plan(rows: unknown[]): string {
-  return (rows as Array<{ id: number; parent: number; detail: string }>).map((r) => `  ${r.parent} ${r.id} ${r.detail}`).join('\n');
-}
+await onSqlite(async (store, db) => {
+  await fillDeep(store);
+  console.log('sqlite: accounts of a kind\n' + sqlitePlan(db, ACCOUNTS_SQL, { kind: KIND }));
+  console.log("sqlite: one account's oldest due\n" + sqlitePlan(db, DUE_SQL, { kind: KIND, account: BIG, now: 10, n: 4 }));
+  console.log("sqlite: one account's next due, after a pass\n" + sqlitePlan(db, NEXT_DUE_SQL, { kind: KIND, account: BIG, runAfter: 0, id: 4, now: 10, n: 4 }));
+  const c = claimer();
+  const cost = await sqliteClaims(db, CLAIMS, (i) => c.claim(store, i));
+  console.log(
+    `sqlite: deep: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${costLine(cost)} (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${c.othersServedBy()}`,
+  );
+});
+await onSqlite(async (store, db) => {
+  await fillMany(store);
+  const c = claimer();
+  const cost = await sqliteClaims(db, MANY_CLAIMS, (i) => c.claim(store, i));
+  console.log(`sqlite: many: ${ACCOUNTS} accounts × ${DEPTH} pending, ${MANY_CLAIMS} claims of 4: ${costLine(cost)} (with its completions)`);
+});
 
-async function postgres(): Promise<void> {
-  await onTestPostgres(async (store, client) => {
-    await fill(store);
-    await client.query('ANALYZE jobs');
-    await client.query('BEGIN');
-    const explained = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${CLAIM_SQL}`, [[KIND], 10, 'plan', 60_010, 4, 16, null, [], []]);
-    await client.query('ROLLBACK');
-    console.log('postgres: the claim\n' + explained.rows.map((r: Record<string, string>) => `  ${r['QUERY PLAN']}`).join('\n'));
-    const r = await claims(store);
-    console.log(
-      `postgres: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${r.cpuMs.toFixed(3)} ms client CPU and ${r.wallMs.toFixed(3)} ms wall per claim (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${r.othersServedBy}`,
-    );
-  });
-}
-
-await sqlite();
-await postgres();
+await onPostgres(async (client, open) => {
+  const store = await open();
+  await fillDeep(store);
+  await store.close();
+  await client.query('ANALYZE jobs');
+  console.log("postgres: the claim's first read\n" + (await postgresPlan(client, FIRST_SQL, [[KIND], 10, 16])));
+  const c = claimer();
+  const cost = await postgresClaims(client, open, 'jobs', CLAIMS, c.claim);
+  console.log(
+    `postgres: deep: ${JOBS} + 200 pending, ${CLAIMS} claims of 4: ${costLine(cost)} (with its completions); the 20 other accounts' 200 jobs all claimed by claim ${c.othersServedBy()}`,
+  );
+});
+await onPostgres(async (client, open) => {
+  const store = await open();
+  await fillMany(store);
+  await store.close();
+  await client.query('ANALYZE jobs');
+  const cost = await postgresClaims(client, open, 'jobs', MANY_CLAIMS, claimer().claim);
+  console.log(`postgres: many: ${ACCOUNTS} accounts × ${DEPTH} pending, ${MANY_CLAIMS} claims of 4: ${costLine(cost)} (with its completions)`);
+});

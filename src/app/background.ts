@@ -103,7 +103,9 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
   // Renewed while a job runs (worker.ts): a job may take longer than its lease, a dead node's
   // jobs wait for one lease only.
   const leaseMs = config.jobLeaseSeconds * 1000;
-  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: config.scanConcurrency, nodeId: NODE_ID });
+  // One account's slots of each worker: the operator's number, or the worker's default (all but one).
+  const share = config.jobSlotsPerAccount === undefined ? {} : { perAccount: config.jobSlotsPerAccount };
+  const jobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: config.scanConcurrency, nodeId: NODE_ID, ...share });
   // Layers are parsed on worker threads, as many at once as scans may run (the job worker's
   // concurrency): the event loop only reads the blobs.
   const scanner = new Scanner(registry, new AdvisoryCatalog(meta.scans), new ScanPool({ size: config.scanConcurrency }));
@@ -132,6 +134,7 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     leaseMs,
     concurrency: config.replicationConcurrency,
     nodeId: NODE_ID,
+    ...share,
     retry: { firstDelayMs: config.replicationRetrySeconds * 1000, maxAttempts: Number.POSITIVE_INFINITY },
   });
   if (reporting.replication) {
@@ -153,13 +156,14 @@ export function createBackground(config: Config, registry: Registry, secrets: Se
     leaseMs,
     concurrency: 2,
     nodeId: NODE_ID,
+    ...share,
     retry: { firstDelayMs: 1000, maxAttempts: Number.POSITIVE_INFINITY },
   });
   const mover = new ArchiveMover(registry);
   archiveJobs.handle(ARCHIVE_MOVE_JOB, (job, signal) => mover.run(job, signal));
 
   // Signing has its own worker: a signature is milliseconds of work that should not queue behind scans.
-  const signingJobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: 2, nodeId: NODE_ID });
+  const signingJobs = new JobWorker({ jobs: meta.jobs, clock, log, pollMs: JOB_POLL_MS, leaseMs, concurrency: 2, nodeId: NODE_ID, ...share });
   if (reporting.signer) {
     const signer = new SigningJob(registry, reporting.signer, { log, maxAttempts: MAX_ATTEMPTS, signingAgent: 'Berth managed signing' });
     signingJobs.handle(SIGN_JOB, (job, signal) => signer.run(job, signal));

@@ -65,6 +65,27 @@ describe('loadConfig', () => {
     }
   });
 
+  it("reads one account's job slots from the file or BERTH_JOB_SLOTS_PER_ACCOUNT, unset by default, and names a bad value", () => {
+    assert.equal(loadConfig({ env: {} }).jobSlotsPerAccount, undefined);
+    assert.equal(loadConfig({ env: { BERTH_JOB_SLOTS_PER_ACCOUNT: '2' } }).jobSlotsPerAccount, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+    const file = join(dir, 'berth.json');
+    writeFileSync(file, JSON.stringify({ jobSlotsPerAccount: 3 }));
+    assert.equal(loadConfig({ file, env: {} }).jobSlotsPerAccount, 3);
+    for (const bad of ['0', '-1', '1.5', '65', 'half']) {
+      assert.throws(
+        () => loadConfig({ env: { BERTH_JOB_SLOTS_PER_ACCOUNT: bad } }),
+        (e: unknown) => e instanceof ConfigError && /BERTH_JOB_SLOTS_PER_ACCOUNT/.test(e.message),
+        bad,
+      );
+    }
+    writeFileSync(file, JSON.stringify({ jobSlotsPerAccount: 0 }));
+    assert.throws(
+      () => loadConfig({ file, env: {} }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(`${file}: jobSlotsPerAccount`),
+    );
+  });
+
   it('reads peer regions as JSON from BERTH_REGIONS, and names it when it is not', () => {
     const c = loadConfig({ env: { BERTH_REGIONS: '{"eu-west-1":{"endpoint":"https://eu.example.com"}}', BERTH_REPLICATION_RETRY_SECONDS: '5' } });
     assert.deepEqual(c.regions, { 'eu-west-1': { endpoint: 'https://eu.example.com' } });

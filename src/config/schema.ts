@@ -153,6 +153,11 @@ export const configSchema = z
     /** Image scans this node runs at once. */
     scanConcurrency: int(1, 64).default(1),
     /**
+     * The most slots of each job worker of a node (scans, replication, archive moves, signing)
+     * one account's jobs hold at once; unset: all but one of each worker's slots (1 of 1).
+     */
+    jobSlotsPerAccount: int(1, 64).optional(),
+    /**
      * Where URLs users name (pull-through upstreams, API destinations and their OAuth endpoints,
      * OIDC issuers) may take Berth's requests, over the defaults of src/core/outbound-reach.ts
      * (link-local — the cloud metadata service —, loopback, unspecified, multicast and reserved

@@ -22,6 +22,7 @@ import { manifestContract } from './contract-suite-manifests.js';
 import { queueContract } from './contract-suite-queue.js';
 import { jobTurnsContract } from './contract-suite-job-turns.js';
 import { outboxTurnsContract } from './contract-suite-outbox-turns.js';
+import { turnReadsContract } from './contract-suite-turn-reads.js';
 import { replicationContract } from './contract-suite-replication.js';
 import { replicationBackfillsContract } from './contract-suite-backfills.js';
 import { pullExclusionsContract } from './contract-suite-pull-exclusions.js';
@@ -52,6 +53,7 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
     describe('kms keys', () => kmsContract(test));
     describe('the event outbox and EventBridge resources', () => eventsContract(test));
     describe('outbox turns between accounts', () => outboxTurnsContract(test));
+    describe('bounded reads of the turns', () => turnReadsContract(test));
     describe('usage aggregates and live counts', () => usageContract(test));
     describe('audit trail', () => auditContract(test));
     describe('repository creation templates', () => creationTemplateContract(test));

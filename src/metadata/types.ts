@@ -446,6 +446,8 @@ export interface JobStore {
    * claimed) first, then each gets its second, and so on; within an account, oldest due first.
    * So one account's backlog delays another account's job by a claim or two, not by the backlog.
    * With `share`, no account gets more than its room (`perAccount` less what it `held`s).
+   * The batch is full whenever that many jobs are claimable, and a claim reads O(limit +
+   * accounts) rows however deep the accounts' queues (TurnFill, job-turns.ts).
    */
   claim(kinds: string[], holder: string, leaseMs: number, limit: number, now: Date, share?: AccountShare): Promise<JobRecord[]>;
   /**
@@ -604,7 +606,8 @@ export interface EventOutboxStore {
   /**
    * Locks up to `limit` rows for `leaseMs`, in turns between accounts (job-turns.ts: each account
    * with events its oldest, the account served longest ago first, round after round), oldest
-   * first within an account; a lapsed lock is claimable again.
+   * first within an account; a lapsed lock is claimable again. Full whenever that many rows are
+   * claimable, reading O(limit + accounts) rows however deep the accounts' backlogs (TurnFill).
    */
   claim(holder: string, leaseMs: number, limit: number, now: Date): Promise<OutboxRecord[]>;
   /** Replaces claimed rows by their deliveries (jobs), in one transaction. */

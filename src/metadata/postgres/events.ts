@@ -4,10 +4,12 @@
  * drain the outbox at once: a claim takes rows FOR UPDATE SKIP LOCKED (as jobs.ts claims jobs),
  * so no two nodes fan out the same event while both hold it; a node that dies lets its lock
  * lapse and another takes the rows (at-least-once). Accounts take turns (../job-turns.ts), as
- * in the job claim: one account's burst of events does not hold back every other's.
+ * in the job claim: one account's burst of events does not hold back every other's. As there,
+ * the candidates are read first, in bounded passes, and the claim proper is one statement that
+ * locks them SKIP LOCKED and re-checks them.
  */
 import { accountOf, parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import { OUTBOX_TURNS } from '../job-turns.js';
+import { fillTurnsAsync, OUTBOX_TURNS, TurnFill } from '../job-turns.js';
 import { toEventResource, type EventResourceKind, type EventResourceRecord, type EventResourceRow } from '../event-resources.js';
 import type { Digest } from '../../core/digest.js';
 import type { EventOutboxStore, EventResourceStore, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
@@ -85,57 +87,106 @@ interface OutboxRow {
 }
 
 /**
- * The claim, in one statement ($1 now, $2 holder, $3 lock end, $4 limit, $5 candidates per
- * account, $6 the outbox's name in job_turns): the accounts with events (one index probe each),
- * each one's oldest unclaimed events, round by round in turn order; the first $5 of them (a
- * bounded set, so the planner looks each up by seq instead of hashing the whole outbox) are
- * locked SKIP LOCKED; the accounts served are recorded in job_turns, in key order (two claims
- * cannot deadlock there).
- * The unclaimed test is repeated where the rows are locked: only there is it re-checked on a row
- * another claim changed since the snapshot. Exported for bench/outbox-claims.ts's query plan.
+ * A claim's first statement ($1 now, $2 candidates wanted, $3 the outbox's name in job_turns):
+ * the accounts with events (one index probe each) with their last turns, and each one's oldest
+ * unclaimed events, ceil($2 / accounts) of them (at least 1): the first pass of a TurnFill
+ * (../job-turns.ts), `per` saying how many it asked for. Exported for bench/outbox-claims.ts.
  */
-export const CLAIM_EVENTS_SQL = `
+export const FIRST_EVENTS_SQL = `
 WITH RECURSIVE
   accounts(account_id) AS (
     SELECT min(account_id) FROM event_outbox
     UNION ALL
     SELECT (SELECT min(o.account_id) FROM event_outbox o WHERE o.account_id > a.account_id) FROM accounts a WHERE a.account_id IS NOT NULL),
-  candidates AS (
-    SELECT a.account_id, d.seq, coalesce(t.turn, 0) AS turn, row_number() OVER (PARTITION BY a.account_id ORDER BY d.seq) AS round
-    FROM accounts a
-    LEFT JOIN job_turns t ON t.kind = $6 AND t.account_id = a.account_id
-    CROSS JOIN LATERAL (
-      SELECT o.seq FROM event_outbox o
-      WHERE o.account_id = a.account_id AND (o.locked_until IS NULL OR o.locked_until < $1)
-      ORDER BY o.seq LIMIT $5) d
+  listed AS (
+    SELECT a.account_id, coalesce(t.turn, 0) AS turn FROM accounts a
+    LEFT JOIN job_turns t ON t.kind = $3 AND t.account_id = a.account_id
     WHERE a.account_id IS NOT NULL),
-  ranked AS (SELECT seq, round, turn FROM candidates ORDER BY round, turn, seq LIMIT $5),
+  per AS (SELECT greatest(1, ceil($2::numeric / nullif(count(*), 0)))::int AS n FROM listed)
+SELECT l.account_id, l.turn, p.n AS per, d.seq
+FROM listed l CROSS JOIN per p
+CROSS JOIN LATERAL (
+  SELECT o.seq FROM event_outbox o
+  WHERE o.account_id = l.account_id AND (o.locked_until IS NULL OR o.locked_until < $1)
+  ORDER BY o.seq LIMIT p.n) d`;
+
+/** A later pass: each account's next $3[i] unclaimed events after seq $2[i]; $4 now. */
+export const PASS_EVENTS_SQL = `
+SELECT s.ord::int, d.seq
+FROM unnest($1::text[], $2::bigint[], $3::int[]) WITH ORDINALITY AS s(account_id, after, n, ord)
+CROSS JOIN LATERAL (
+  SELECT o.seq FROM event_outbox o
+  WHERE o.account_id = s.account_id AND o.seq > s.after AND (o.locked_until IS NULL OR o.locked_until < $4)
+  ORDER BY o.seq LIMIT s.n) d`;
+
+/**
+ * The claim proper ($1 the candidates' seqs in turn order, $2 now, $3 holder, $4 lock end, $5
+ * limit, $6 the outbox's name in job_turns): the first $5 candidates still unclaimed, locked SKIP
+ * LOCKED in that order and leased; the accounts served recorded in job_turns, in key order (two
+ * claims cannot deadlock there). The unclaimed test is made here, where the rows are locked: only
+ * here is it re-checked on a row another claim changed since the candidates were read.
+ */
+export const LOCK_EVENTS_SQL = `
+WITH
+  candidates AS (SELECT seq, ord FROM unnest($1::bigint[]) WITH ORDINALITY AS c(seq, ord)),
   picked AS (
-    SELECT o.seq, r.round, r.turn FROM ranked r JOIN event_outbox o ON o.seq = r.seq
-    WHERE o.locked_until IS NULL OR o.locked_until < $1
-    ORDER BY r.round, r.turn, r.seq LIMIT $4
+    SELECT o.seq, c.ord FROM candidates c JOIN event_outbox o ON o.seq = c.seq
+    WHERE o.locked_until IS NULL OR o.locked_until < $2
+    ORDER BY c.ord LIMIT $5
     FOR UPDATE OF o SKIP LOCKED),
   claimed AS (
-    UPDATE event_outbox SET locked_by = $2, locked_until = $3 FROM picked WHERE event_outbox.seq = picked.seq
+    UPDATE event_outbox SET locked_by = $3, locked_until = $4 FROM picked WHERE event_outbox.seq = picked.seq
     RETURNING event_outbox.seq, event_outbox.id, event_outbox.registry_id, event_outbox.account_id, event_outbox.detail_type,
-              event_outbox.body, event_outbox.created_at, picked.round, picked.turn),
-  next_turn AS (SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns),
+              event_outbox.body, event_outbox.created_at, picked.ord),
+  next_turn AS (SELECT coalesce((SELECT max(turn) FROM job_turns), 0) + 1 AS turn),
   turns AS (
     INSERT INTO job_turns (kind, account_id, turn)
     SELECT DISTINCT $6::text, c.account_id, n.turn FROM claimed c CROSS JOIN next_turn n ORDER BY c.account_id
     ON CONFLICT (kind, account_id) DO UPDATE SET turn = greatest(job_turns.turn, excluded.turn))
-SELECT seq, id, registry_id, detail_type, body, created_at, round::int, turn FROM claimed`;
+SELECT seq, id, registry_id, detail_type, body, created_at, ord::int FROM claimed`;
+
+interface Candidate {
+  /** The outbox has no run_after: its sequence alone says which event is older. */
+  run_after: 0;
+  id: number;
+}
+
+/** Up to `wanted` candidates in turn order, read in passes (TurnFill): bounded reads however many accounts are deep. */
+async function candidates(pool: Queryable, now: number, wanted: number): Promise<number[]> {
+  const first = await rows<{ account_id: string; turn: string; per: number; seq: string }>(pool, FIRST_EVENTS_SQL, [now, wanted, OUTBOX_TURNS]);
+  const accounts = new Map<string, { account: string; turn: number; due: Candidate[] }>();
+  for (const r of first) {
+    const a = accounts.get(r.account_id) ?? { account: r.account_id, turn: Number(r.turn), due: [] };
+    a.due.push({ run_after: 0, id: Number(r.seq) });
+    accounts.set(r.account_id, a);
+  }
+  const fill = new TurnFill<string, Candidate>([...accounts.values()], wanted, first[0]?.per ?? 1);
+  const taken = await fillTurnsAsync(fill, async (reads) => {
+    const got = await rows<{ ord: number; seq: string }>(pool, PASS_EVENTS_SQL, [
+      reads.map((r) => r.account),
+      reads.map((r) => r.after!.id),
+      reads.map((r) => r.n),
+      now,
+    ]);
+    const byRead = reads.map((): Candidate[] => []);
+    for (const g of got) byRead[g.ord - 1]!.push({ run_after: 0, id: Number(g.seq) });
+    return byRead;
+  });
+  return taken.map((c) => c.id);
+}
 
 export function createPostgresEventOutbox({ pool }: PgContext): EventOutboxStore {
   return {
     async claim(holder, leaseMs, limit, now) {
       if (limit <= 0) return [];
       const t = now.getTime();
-      // Candidates per account: a few claims' worth, so that a claim racing another (which skips
-      // the rows the other is taking) still finds some of the account's events to take.
-      const claimed = await rows<OutboxRow & { round: number; turn: number }>(pool, CLAIM_EVENTS_SQL, [t, holder, t + leaseMs, limit, limit * 4, OUTBOX_TURNS]);
-      // RETURNING has no order: the claim's own, as SQLite returns it.
-      claimed.sort((a, b) => a.round - b.round || a.turn - b.turn || a.seq - b.seq);
+      // Candidates: a few claims' worth, so that a claim racing another (which skips the rows
+      // the other is taking) still finds some events to take.
+      const seqs = await candidates(pool, t, limit * 4);
+      if (seqs.length === 0) return [];
+      const claimed = await rows<OutboxRow & { ord: number }>(pool, LOCK_EVENTS_SQL, [seqs, t, holder, t + leaseMs, limit, OUTBOX_TURNS]);
+      // RETURNING has no order: the candidates', as SQLite returns them.
+      claimed.sort((a, b) => a.ord - b.ord);
       return claimed.map(
         (r): OutboxRecord => ({
           seq: r.seq,

@@ -5,16 +5,22 @@
  *  - a claim picks due, unlocked jobs with FOR UPDATE SKIP LOCKED, so two workers never take
  *    the same job and never wait for each other's jobs (each skips what the other is taking); a
  *    row another claimer updated after our snapshot is re-checked on its latest version and
- *    dropped. Accounts take turns (../job-turns.ts): the statement walks the accounts with jobs
- *    of each kind (one index probe each), takes each one's oldest due jobs, orders them round by
- *    round in turn order, and records the accounts it served in job_turns. Two claims serving
+ *    dropped. Accounts take turns (../job-turns.ts): a first statement walks the accounts with
+ *    jobs of each kind (one index probe each) and reads each one's oldest due jobs, as many as a
+ *    fair share of the candidates wanted; further passes read more only when that fell short
+ *    (TurnFill), so the reads stay bounded however many accounts have deep queues. The claim
+ *    itself is one statement over those candidates in turn order, which locks SKIP LOCKED and
+ *    re-checks them, and records the accounts it served in job_turns. The reads before it lock
+ *    nothing and decide nothing on their own: a candidate another node took meanwhile is
+ *    re-checked and skipped, as a row locked under a racing claim always was. Two claims serving
  *    the same account meet on its job_turns row, for the moment of an upsert: rows are upserted
  *    in key order, so they cannot deadlock;
  *  - a lease is an INSERT ... ON CONFLICT DO UPDATE whose WHERE lets the update through only for
  *    the same holder or an expired lease; the conflict path locks the row, so of two nodes
  *    racing for an expired lease exactly one gets it.
  */
-import type { JobRecord, JobRequest, JobStore, LeaseStore } from '../types.js';
+import { fillTurnsAsync, roomOf, TurnFill } from '../job-turns.js';
+import type { AccountShare, JobRecord, JobRequest, JobStore, LeaseStore } from '../types.js';
 import { one, rows, type PgContext, type Queryable } from './pool.js';
 
 interface Row {
@@ -24,7 +30,6 @@ interface Row {
   payload: string;
   attempts: number;
   last_error: string | null;
-  run_after: number;
 }
 
 /** Enqueues inside the caller's transaction (the outbox: a job commits with its cause). */
@@ -38,51 +43,112 @@ export async function enqueueIn(tx: Queryable, jobs: JobRequest[], now: number):
 }
 
 /**
- * The claim, in one statement ($1 kinds in order, $2 now, $3 holder, $4 lock end, $5 limit, $6
- * candidates per account, $7 the share per account or NULL, $8/$9 the accounts the claimer
- * holds jobs of and how many). The due and unlocked test is repeated where the rows are locked:
- * only there is it re-checked on a row another claim changed since the snapshot. Exported for
- * bench/job-claims.ts's query plan.
+ * A claim's first statement ($1 kinds in order, $2 now, $3 candidates wanted): the accounts with
+ * jobs of each kind (one index probe each) with their last turns, and each one's oldest due jobs,
+ * ceil($3 / accounts of the kind) of them (at least 1): the first pass of a TurnFill
+ * (../job-turns.ts), `per` saying how many it asked for. Exported for bench/job-claims.ts's plan.
  */
-export const CLAIM_SQL = `
+export const FIRST_SQL = `
 WITH RECURSIVE
-  kinds AS (SELECT kind, n AS kind_rank FROM unnest($1::text[]) WITH ORDINALITY AS k(kind, n)),
+  kinds AS (SELECT kind FROM unnest($1::text[]) AS k(kind)),
   accounts(kind, account_id) AS (
     SELECT kind, (SELECT min(account_id) FROM jobs j WHERE j.kind = kinds.kind) FROM kinds
     UNION ALL
     SELECT a.kind, (SELECT min(account_id) FROM jobs j WHERE j.kind = a.kind AND j.account_id > a.account_id)
     FROM accounts a WHERE a.account_id IS NOT NULL),
-  held AS (SELECT account_id, n FROM unnest($8::text[], $9::int[]) AS h(account_id, n)),
-  candidates AS (
-    SELECT d.id, d.run_after, k.kind_rank, coalesce(t.turn, 0) AS turn,
-           row_number() OVER (PARTITION BY a.kind, a.account_id ORDER BY d.run_after, d.id) AS round,
-           coalesce($7::int - h.n, $7::int) AS room
-    FROM accounts a
-    JOIN kinds k ON k.kind = a.kind
+  listed AS (
+    SELECT a.kind, a.account_id, coalesce(t.turn, 0) AS turn FROM accounts a
     LEFT JOIN job_turns t ON t.kind = a.kind AND t.account_id = a.account_id
-    LEFT JOIN held h ON h.account_id = a.account_id
-    CROSS JOIN LATERAL (
-      SELECT j.id, j.run_after FROM jobs j
-      WHERE j.kind = a.kind AND j.account_id = a.account_id AND j.run_after <= $2 AND (j.locked_until IS NULL OR j.locked_until < $2)
-      ORDER BY j.run_after, j.id LIMIT $6) d
     WHERE a.account_id IS NOT NULL),
+  per AS (SELECT kind, greatest(1, ceil($3::numeric / count(*)))::int AS n FROM listed GROUP BY kind)
+SELECT l.kind, l.account_id, l.turn, p.n AS per, d.id, d.run_after
+FROM listed l JOIN per p ON p.kind = l.kind
+CROSS JOIN LATERAL (
+  SELECT j.id, j.run_after FROM jobs j
+  WHERE j.kind = l.kind AND j.account_id = l.account_id AND j.run_after <= $2 AND (j.locked_until IS NULL OR j.locked_until < $2)
+  ORDER BY j.run_after, j.id LIMIT p.n) d`;
+
+/** A later pass: each (kind, account)'s next $5[i] due jobs after ($3[i], $4[i]); $6 now. */
+export const PASS_SQL = `
+SELECT s.ord::int, d.id, d.run_after
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[]) WITH ORDINALITY AS s(kind, account_id, run_after, id, n, ord)
+CROSS JOIN LATERAL (
+  SELECT j.id, j.run_after FROM jobs j
+  WHERE j.kind = s.kind AND j.account_id = s.account_id AND (j.run_after, j.id) > (s.run_after, s.id)
+    AND j.run_after <= $6 AND (j.locked_until IS NULL OR j.locked_until < $6)
+  ORDER BY j.run_after, j.id LIMIT s.n) d`;
+
+/**
+ * The claim proper ($1 the candidates in turn order, $2 now, $3 holder, $4 lock end, $5 limit):
+ * the first $5 candidates still due and unlocked, locked SKIP LOCKED in that order, leased, and
+ * the accounts served recorded in job_turns (in key order: two claims cannot deadlock there).
+ * The due and unlocked test is made here, where the rows are locked: only here is it re-checked
+ * on a row another claim changed since the candidates were read. Exported for the bench's plan.
+ */
+export const LOCK_SQL = `
+WITH
+  candidates AS (SELECT id, ord FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)),
   picked AS (
-    SELECT jobs.id, c.kind_rank, c.round, c.turn FROM jobs JOIN candidates c ON c.id = jobs.id
-    WHERE (c.room IS NULL OR c.round <= c.room)
-      AND jobs.run_after <= $2 AND (jobs.locked_until IS NULL OR jobs.locked_until < $2)
-    ORDER BY c.kind_rank, c.round, c.turn, c.run_after, c.id LIMIT $5
+    SELECT jobs.id, c.ord FROM candidates c JOIN jobs ON jobs.id = c.id
+    WHERE jobs.run_after <= $2 AND (jobs.locked_until IS NULL OR jobs.locked_until < $2)
+    ORDER BY c.ord LIMIT $5
     FOR UPDATE OF jobs SKIP LOCKED),
   claimed AS (
     UPDATE jobs SET locked_by = $3, locked_until = $4, attempts = jobs.attempts + 1
     FROM picked WHERE jobs.id = picked.id
-    RETURNING jobs.id, jobs.kind, jobs.account_id, jobs.payload, jobs.attempts, jobs.last_error, jobs.run_after,
-              picked.kind_rank, picked.round, picked.turn),
-  next_turn AS (SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns),
+    RETURNING jobs.id, jobs.kind, jobs.account_id, jobs.payload, jobs.attempts, jobs.last_error, picked.ord),
+  next_turn AS (SELECT coalesce((SELECT max(turn) FROM job_turns), 0) + 1 AS turn),
   turns AS (
     INSERT INTO job_turns (kind, account_id, turn)
     SELECT DISTINCT c.kind, c.account_id, n.turn FROM claimed c CROSS JOIN next_turn n ORDER BY c.kind, c.account_id
     ON CONFLICT (kind, account_id) DO UPDATE SET turn = greatest(job_turns.turn, excluded.turn))
-SELECT id, kind, account_id, payload, attempts, last_error, run_after, kind_rank::int, round::int, turn FROM claimed`;
+SELECT id, kind, account_id, payload, attempts, last_error, ord::int FROM claimed`;
+
+interface Candidate {
+  id: number;
+  run_after: number;
+}
+
+/**
+ * The candidates of a claim in turn order, kind after kind: up to `wanted`, read in passes
+ * (TurnFill) so that their reads stay bounded however many accounts have deep queues.
+ */
+async function candidates(pool: Queryable, kinds: string[], now: number, wanted: number, share: AccountShare | undefined): Promise<Candidate[]> {
+  const first = await rows<{ kind: string; account_id: string; turn: string; per: number; id: string; run_after: string }>(pool, FIRST_SQL, [
+    kinds,
+    now,
+    wanted,
+  ]);
+  const out: Candidate[] = [];
+  for (const kind of kinds) {
+    if (out.length >= wanted) break;
+    const accounts = new Map<string, { account: string; turn: number; cap: number; due: Candidate[] }>();
+    let per = 0;
+    for (const r of first.filter((f) => f.kind === kind)) {
+      per = r.per;
+      const a = accounts.get(r.account_id) ?? { account: r.account_id, turn: Number(r.turn), cap: roomOf(share, r.account_id), due: [] };
+      a.due.push({ id: Number(r.id), run_after: Number(r.run_after) });
+      accounts.set(r.account_id, a);
+    }
+    const fill = new TurnFill<string, Candidate>([...accounts.values()], wanted - out.length, per);
+    out.push(
+      ...(await fillTurnsAsync(fill, async (reads) => {
+        const got = await rows<{ ord: number; id: string; run_after: string }>(pool, PASS_SQL, [
+          reads.map(() => kind),
+          reads.map((r) => r.account),
+          reads.map((r) => r.after!.run_after),
+          reads.map((r) => r.after!.id),
+          reads.map((r) => r.n),
+          now,
+        ]);
+        const byRead = reads.map((): Candidate[] => []);
+        for (const g of got) byRead[g.ord - 1]!.push({ id: Number(g.id), run_after: Number(g.run_after) });
+        return byRead;
+      })),
+    );
+  }
+  return out;
+}
 
 export function createPostgresJobs({ pool }: PgContext): JobStore {
   return {
@@ -92,22 +158,13 @@ export function createPostgresJobs({ pool }: PgContext): JobStore {
     async claim(kinds, holder, leaseMs, limit, now, share) {
       if (kinds.length === 0 || limit <= 0) return [];
       const t = now.getTime();
-      const held = share ? [...share.held] : [];
-      const claimed = await rows<Row & { kind_rank: number; round: number; turn: number }>(pool, CLAIM_SQL, [
-        kinds,
-        t,
-        holder,
-        t + leaseMs,
-        limit,
-        // Candidates per account: a few claims' worth, so that a claim racing another (which
-        // skips the rows the other is taking) still finds some of the account's jobs to take.
-        Math.min(limit * 4, share?.perAccount ?? Number.MAX_SAFE_INTEGER),
-        share?.perAccount ?? null,
-        held.map(([account]) => account),
-        held.map(([, n]) => n),
-      ]);
-      // RETURNING has no order: the claim's own, as SQLite returns it.
-      claimed.sort((a, b) => a.kind_rank - b.kind_rank || a.round - b.round || a.turn - b.turn || a.run_after - b.run_after || a.id - b.id);
+      // Candidates: a few claims' worth, so that a claim racing another (which skips the rows
+      // the other is taking) still finds some jobs to take.
+      const picked = await candidates(pool, kinds, t, limit * 4, share);
+      if (picked.length === 0) return [];
+      const claimed = await rows<Row & { ord: number }>(pool, LOCK_SQL, [picked.map((c) => c.id), t, holder, t + leaseMs, limit]);
+      // RETURNING has no order: the candidates', as SQLite returns them.
+      claimed.sort((a, b) => a.ord - b.ord);
       return claimed.map(
         (r): JobRecord => ({
           id: r.id,

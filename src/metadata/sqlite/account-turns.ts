@@ -21,14 +21,14 @@ export function accountsSql(table: string, turnKind: string, scope?: string): st
 }
 
 export interface TurnRecorder {
-  /** The turn of a claim starting now: after every turn recorded, of any kind. */
+  /** The turn of a claim starting now: after every turn recorded, of any kind (one probe of job_turns_turn). */
   next(): number;
   /** Records that a claim of `turn` served `account` (once per kind and account). */
   served(kind: string, account: string, turn: number): void;
 }
 
 export function prepareTurns(db: Db): TurnRecorder {
-  const nextStmt = db.prepare<[], { turn: number }>('SELECT coalesce(max(turn), 0) + 1 AS turn FROM job_turns');
+  const nextStmt = db.prepare<[], { turn: number }>('SELECT coalesce((SELECT max(turn) FROM job_turns), 0) + 1 AS turn');
   const servedStmt = db.prepare(
     'INSERT INTO job_turns (kind, account_id, turn) VALUES (?, ?, ?) ON CONFLICT (kind, account_id) DO UPDATE SET turn = excluded.turn',
   );

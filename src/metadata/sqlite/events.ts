@@ -5,7 +5,7 @@
  * turns between accounts (../job-turns.ts), each account's oldest first.
  */
 import { accountOf, parseRegistryKey, registryKeyText } from '../../core/registry-key.js';
-import { OUTBOX_TURNS, takeTurns } from '../job-turns.js';
+import { fillTurns, OUTBOX_TURNS, TurnFill } from '../job-turns.js';
 import { toEventResource, type EventResourceKind, type EventResourceRecord, type EventResourceRow } from '../event-resources.js';
 import type { EventOutboxStore, EventResourceStore, JobRequest, OutboxEvent, OutboxRecord, RemovalEvents } from '../types.js';
 import type { Digest } from '../../core/digest.js';
@@ -64,13 +64,13 @@ interface OutboxRow {
 /** The accounts with events waiting and their last turn. Exported, as DUE_EVENTS_SQL is, for bench/outbox-claims.ts's query plans. */
 export const OUTBOX_ACCOUNTS_SQL = accountsSql('event_outbox', `'${OUTBOX_TURNS}'`);
 
-/** One account's oldest unclaimed events (event_outbox_account). */
+/** One account's oldest unclaimed events after the seq a previous pass read up to (event_outbox_account). */
 export const DUE_EVENTS_SQL = `SELECT seq, id, registry_id, detail_type, body, created_at FROM event_outbox
-  WHERE account_id = ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY seq LIMIT ?`;
+  WHERE account_id = ? AND seq > ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY seq LIMIT ?`;
 
 export function createSqliteEventOutbox(db: Db): EventOutboxStore {
   const accounts = db.prepare<[], { account_id: string; turn: number }>(OUTBOX_ACCOUNTS_SQL);
-  const due = db.prepare<[string, number, number], OutboxRow>(DUE_EVENTS_SQL);
+  const due = db.prepare<[string, number, number, number], OutboxRow>(DUE_EVENTS_SQL);
   const lock = db.prepare('UPDATE event_outbox SET locked_by = ?, locked_until = ? WHERE seq = ?');
   const remove = db.prepare('DELETE FROM event_outbox WHERE seq = ? AND locked_by = ?');
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM event_outbox');
@@ -79,10 +79,13 @@ export function createSqliteEventOutbox(db: Db): EventOutboxStore {
   const claim = db.transaction((holder: string, leaseMs: number, limit: number, now: number): OutboxRecord[] => {
     const turn = turns.next();
     // The outbox has no run_after: its sequence alone says which event is older.
-    const queues = accounts
-      .all()
-      .map((a) => ({ ...a, due: due.all(a.account_id, now, limit).map((r) => ({ run_after: 0, id: r.seq, r, account: a.account_id })) }));
-    const taken = takeTurns(queues, limit);
+    const fill = new TurnFill<string, { run_after: number; id: number; r: OutboxRow; account: string }>(
+      accounts.all().map((a) => ({ account: a.account_id, turn: a.turn })),
+      limit,
+    );
+    const taken = fillTurns(fill, (reads) =>
+      reads.map(({ account, after, n }) => due.all(account, after?.id ?? 0, now, n).map((r) => ({ run_after: 0, id: r.seq, r, account }))),
+    );
     for (const account of new Set(taken.map((t) => t.account))) turns.served(OUTBOX_TURNS, account, turn);
     return taken.map(({ r }) => {
       lock.run(holder, now + leaseMs, r.seq);

@@ -1,9 +1,10 @@
 /**
  * The job queue on SQLite. Claims are IMMEDIATE transactions, so two workers never share a job;
- * a claim takes turns between accounts (../job-turns.ts), reading each account's oldest due jobs
- * from the index and recording the accounts it served.
+ * a claim takes turns between accounts (../job-turns.ts), reading the accounts' oldest due jobs
+ * from the index in passes (TurnFill: a bounded number of rows, however many accounts) and
+ * recording the accounts it served.
  */
-import { roomOf, takeTurns } from '../job-turns.js';
+import { fillTurns, roomOf, TurnFill } from '../job-turns.js';
 import type { AccountShare, JobRecord, JobRequest, JobStore } from '../types.js';
 import { accountsSql, prepareTurns } from './account-turns.js';
 import type { Db } from './open.js';
@@ -27,14 +28,37 @@ export function prepareEnqueue(db: Db): (job: JobRequest, now: number) => void {
 /** The accounts with jobs of a kind and their last turn. Exported, as DUE_SQL is, for bench/job-claims.ts's query plans. */
 export const ACCOUNTS_SQL = accountsSql('jobs', '@kind', 'kind = @kind');
 
-/** One account's oldest due jobs of a kind. */
-export const DUE_SQL = `SELECT id, kind, account_id, payload, attempts, last_error, run_after FROM jobs
-  WHERE kind = ? AND account_id = ? AND run_after <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY run_after, id LIMIT ?`;
+const DUE_COLUMNS = 'id, kind, account_id, payload, attempts, last_error, run_after';
+const DUE = 'kind = @kind AND account_id = @account AND (locked_until IS NULL OR locked_until < @now)';
+
+/** One account's oldest due jobs of a kind: a fill's first pass. */
+export const DUE_SQL = `SELECT ${DUE_COLUMNS} FROM jobs WHERE ${DUE} AND run_after <= @now ORDER BY run_after, id LIMIT @n`;
+
+/**
+ * The next of them, after the (run_after, id) a previous pass read up to: two ranges merged, not
+ * a row-value comparison, which SQLite seeks on run_after alone, stepping over every job of the
+ * same run_after (a batch enqueued at once) to find the id.
+ */
+export const NEXT_DUE_SQL = `SELECT * FROM (
+  SELECT ${DUE_COLUMNS} FROM jobs WHERE ${DUE} AND run_after = @runAfter AND id > @id
+  UNION ALL
+  SELECT ${DUE_COLUMNS} FROM jobs WHERE ${DUE} AND run_after > @runAfter AND run_after <= @now
+  ORDER BY run_after, id LIMIT @n)`;
+
+interface DueParams {
+  kind: string;
+  account: string;
+  runAfter: number;
+  id: number;
+  now: number;
+  n: number;
+}
 
 export function createSqliteJobs(db: Db): JobStore {
   const enqueueOne = prepareEnqueue(db);
   const accountsStmt = db.prepare<[{ kind: string }], { account_id: string; turn: number }>(ACCOUNTS_SQL);
-  const dueStmt = db.prepare<[string, string, number, number, number], Row>(DUE_SQL);
+  const firstStmt = db.prepare<[Omit<DueParams, 'runAfter' | 'id'>], Row>(DUE_SQL);
+  const nextStmt = db.prepare<[DueParams], Row>(NEXT_DUE_SQL);
   const turns = prepareTurns(db);
   const lockStmt = db.prepare('UPDATE jobs SET locked_by = ?, locked_until = ?, attempts = attempts + 1 WHERE id = ?');
   const renewStmt = db.prepare('UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND attempts = ?');
@@ -50,11 +74,16 @@ export function createSqliteJobs(db: Db): JobStore {
     const turn = turns.next();
     for (const kind of kinds) {
       if (out.length >= limit) break;
-      const queues = accountsStmt
-        .all({ kind })
-        .map((a) => ({ ...a, due: dueStmt.all(kind, a.account_id, now, now, Math.min(limit - out.length, roomOf(share, a.account_id))) }))
-        .filter((q) => q.due.length > 0);
-      for (const r of takeTurns(queues, limit - out.length)) {
+      const fill = new TurnFill<string, Row>(
+        accountsStmt.all({ kind }).map((a) => ({ account: a.account_id, turn: a.turn, cap: roomOf(share, a.account_id) })),
+        limit - out.length,
+      );
+      const taken = fillTurns(fill, (reads) =>
+        reads.map(({ account, after, n }) =>
+          after ? nextStmt.all({ kind, account, runAfter: after.run_after, id: after.id, now, n }) : firstStmt.all({ kind, account, now, n }),
+        ),
+      );
+      for (const r of taken) {
         lockStmt.run(holder, now + leaseMs, r.id);
         out.push(toRecord(r, r.attempts + 1));
       }
