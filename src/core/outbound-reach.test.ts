@@ -40,7 +40,8 @@ describe('outbound reach policy', () => {
     assert.equal(effectiveAddress('fe80::1%eth0'), 'fe80::1');
     assert.equal(effectiveAddress('2001:db8::1'), '2001:db8::1');
     assert.equal(effectiveAddress('fd00:ec2::254'), 'fd00:ec2::254');
-    for (const a of ['::ffff:a9fe:a9fe', '::ffff:127.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::', '2002:a9fe:a9fe::']) assert.notEqual(policy.refusal(a), undefined, a);
+    for (const a of ['::ffff:a9fe:a9fe', '::ffff:127.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::', '2002:a9fe:a9fe::'])
+      assert.notEqual(policy.refusal(a), undefined, a);
   });
 
   it("judges a URL's host as the URL parser spells it: decimal, octal and hex IPv4 included", () => {

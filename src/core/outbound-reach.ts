@@ -81,8 +81,10 @@ function groups(address: string): number[] {
  * 6to4 (2002::/16, whose relay takes a packet on to the IPv4 address in bits 16-47).
  */
 export function effectiveAddress(address: string): string {
-  const a = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
-  if (isIP(a) !== 6) return a;
+  const spelled = address.replace(/^\[|\]$/g, '').toLowerCase();
+  // A zone (fe80::1%eth0) names the interface, not another address.
+  const a = spelled.replace(/%[^%]*$/, '');
+  if (isIP(a) !== 6) return spelled;
   const g = groups(a);
   const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
