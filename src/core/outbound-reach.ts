@@ -19,6 +19,7 @@
  */
 import dns from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { ipv6Groups } from './ipv6-groups.js';
 
 export interface ReachSettings {
   /** CIDRs reached even when a default refuses them (e.g. 127.0.0.0/8 for a local upstream). */
@@ -61,20 +62,6 @@ function blockList(cidrs: readonly string[]): BlockList {
   return list;
 }
 
-/** An IPv6 address's eight 16-bit groups (a trailing dotted quad as the last two). */
-function groups(address: string): number[] {
-  let a = address;
-  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-  if (quad) {
-    const [b0, b1, b2, b3] = quad.slice(1).map(Number) as [number, number, number, number];
-    a = `${a.slice(0, quad.index)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`;
-  }
-  const [head = '', tail] = a.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t].map((g) => Number.parseInt(g, 16));
-}
-
 /**
  * The IPv4 address an IPv6 address carries, else the address itself: mapped (::ffff:0:0/96),
  * translated (::ffff:0:0:0/96), compatible (::/96, but :: and ::1), NAT64 (64:ff9b::/96) and
@@ -85,7 +72,7 @@ export function effectiveAddress(address: string): string {
   // A zone (fe80::1%eth0) names the interface, not another address.
   const a = spelled.replace(/%[^%]*$/, '');
   if (isIP(a) !== 6) return spelled;
-  const g = groups(a);
+  const g = ipv6Groups(a);
   const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
   if (zero(0, 5) && g[5] === 0xffff) return v4(g[6]!, g[7]!);
