@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SignInThrottle, sourceKey } from './sign-in-throttle.js';
+import { SignInThrottle } from './sign-in-throttle.js';
 
 test('failed sign-ins empty a small bucket per identity and per source, which refills slowly', () => {
   let now = 0;
@@ -29,7 +29,4 @@ test('an IPv6 source counts by its /64, whichever of its addresses it sends from
   for (let i = 1; i <= 3; i++) t.failed('::ffff:192.0.2.7', `AKIB${i}`);
   assert.equal(t.retryAfter('192.0.2.7', 'AKIB9'), 10, 'an IPv4 client reached over a dual-stack socket is the same source');
   assert.equal(t.retryAfter('::ffff:192.0.2.8', 'AKIB9'), undefined, 'and only itself, not its /64');
-  assert.equal(sourceKey('2001:DB8:0:0:1::1%eth0'), 'ip:2001:db8:0:0::/64');
-  assert.equal(sourceKey('::1'), 'ip:0:0:0:0::/64');
-  assert.equal(sourceKey(''), 'ip:');
 });

@@ -4,12 +4,10 @@
  * back slowly, and while any bucket a sign-in touches is empty the sign-in is refused before its
  * credentials are checked (so an empty bucket is no oracle). Guessing a password or a secret is
  * then a matter of centuries. Buckets are per node: a deployment of n nodes allows n times as
- * many guesses, still few. An IPv6 source counts by its /64: a host is usually given a whole
- * /64 and may send from any address in it, so per address its bucket would never empty.
+ * many guesses, still few. An IPv6 source counts by its /64 (core/source-address.ts).
  */
-import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
-import { ipv6Groups } from '../core/ipv6-groups.js';
+import { sourceOf } from '../core/source-address.js';
 
 export interface ThrottleLimits {
   /** Failures a bucket absorbs at once. */
@@ -23,18 +21,6 @@ export const SOURCE_LIMITS: ThrottleLimits = { burst: 30, refillMs: 10_000 };
 export const IDENTITY_LIMITS: ThrottleLimits = { burst: 10, refillMs: 60_000 };
 /** Bounded memory whatever the number of addresses and names tried. */
 const MAX_BUCKETS = 100_000;
-
-/** The bucket key of a source address: IPv4 (mapped into IPv6 or not) by itself, IPv6 by its /64. */
-export function sourceKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return `ip:${mapped[1]}`;
-  if (isIP(address) !== 6) return `ip:${address}`;
-  const g = ipv6Groups(address.replace(/%[^%]*$/, '').toLowerCase());
-  return `ip:${g
-    .slice(0, 4)
-    .map((x) => x.toString(16))
-    .join(':')}::/64`;
-}
 
 interface Bucket {
   tokens: number;
@@ -52,13 +38,13 @@ export class SignInThrottle {
 
   /** Seconds to wait before trying, when a bucket of this sign-in is empty; undefined when it may go on. */
   retryAfter(sourceIp: string, who: string): number | undefined {
-    const waits = [this.wait(sourceKey(sourceIp), this.source), this.wait(`id:${who}`, this.identity)].filter((w) => w > 0);
+    const waits = [this.wait(`ip:${sourceOf(sourceIp)}`, this.source), this.wait(`id:${who}`, this.identity)].filter((w) => w > 0);
     return waits.length === 0 ? undefined : Math.ceil(Math.max(...waits) / 1000);
   }
 
   /** Records a failed sign-in. */
   failed(sourceIp: string, who: string): void {
-    this.take(sourceKey(sourceIp), this.source);
+    this.take(`ip:${sourceOf(sourceIp)}`, this.source);
     this.take(`id:${who}`, this.identity);
   }
 
