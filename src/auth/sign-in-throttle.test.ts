@@ -19,3 +19,14 @@ test('failed sign-ins empty a small bucket per identity and per source, which re
   now += 59_000;
   assert.equal(t.retryAfter('10.0.0.2', 'AKIA1'), undefined);
 });
+
+test('an IPv6 source counts by its /64, whichever of its addresses it sends from; IPv4 by its address, mapped or not', () => {
+  const clock = { now: () => new Date(0) };
+  const t = new SignInThrottle(clock, { burst: 3, refillMs: 10_000 }, { burst: 100, refillMs: 60_000 });
+  for (let i = 1; i <= 3; i++) t.failed(`2001:db8:1:2::${i.toString(16)}`, `AKIA${i}`);
+  assert.equal(t.retryAfter('2001:db8:1:2:ffff:1:2:3', 'AKIA9'), 10, 'another address of the same /64 is refused');
+  assert.equal(t.retryAfter('2001:db8:1:3::1', 'AKIA9'), undefined, 'the next /64 is another source');
+  for (let i = 1; i <= 3; i++) t.failed('::ffff:192.0.2.7', `AKIB${i}`);
+  assert.equal(t.retryAfter('192.0.2.7', 'AKIB9'), 10, 'an IPv4 client reached over a dual-stack socket is the same source');
+  assert.equal(t.retryAfter('::ffff:192.0.2.8', 'AKIB9'), undefined, 'and only itself, not its /64');
+});

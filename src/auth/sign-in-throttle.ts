@@ -4,9 +4,10 @@
  * back slowly, and while any bucket a sign-in touches is empty the sign-in is refused before its
  * credentials are checked (so an empty bucket is no oracle). Guessing a password or a secret is
  * then a matter of centuries. Buckets are per node: a deployment of n nodes allows n times as
- * many guesses, still few.
+ * many guesses, still few. An IPv6 source counts by its /64 (core/source-address.ts).
  */
 import type { Clock } from '../core/clock.js';
+import { sourceOf } from '../core/source-address.js';
 
 export interface ThrottleLimits {
   /** Failures a bucket absorbs at once. */
@@ -37,13 +38,13 @@ export class SignInThrottle {
 
   /** Seconds to wait before trying, when a bucket of this sign-in is empty; undefined when it may go on. */
   retryAfter(sourceIp: string, who: string): number | undefined {
-    const waits = [this.wait(`ip:${sourceIp}`, this.source), this.wait(`id:${who}`, this.identity)].filter((w) => w > 0);
+    const waits = [this.wait(`ip:${sourceOf(sourceIp)}`, this.source), this.wait(`id:${who}`, this.identity)].filter((w) => w > 0);
     return waits.length === 0 ? undefined : Math.ceil(Math.max(...waits) / 1000);
   }
 
   /** Records a failed sign-in. */
   failed(sourceIp: string, who: string): void {
-    this.take(`ip:${sourceIp}`, this.source);
+    this.take(`ip:${sourceOf(sourceIp)}`, this.source);
     this.take(`id:${who}`, this.identity);
   }
 

@@ -32,7 +32,16 @@ describe('outbound reach policy', () => {
     assert.equal(effectiveAddress('64:ff9b::7f00:1'), '127.0.0.1');
     assert.equal(effectiveAddress('[::ffff:7f00:1]'), '127.0.0.1');
     assert.equal(effectiveAddress('::1'), '::1');
-    for (const a of ['::ffff:a9fe:a9fe', '::ffff:127.0.0.1', '64:ff9b::a9fe:a9fe']) assert.notEqual(policy.refusal(a), undefined, a);
+    assert.equal(effectiveAddress('::'), '::');
+    assert.equal(effectiveAddress('2002:7f00:1::'), '127.0.0.1', '6to4');
+    assert.equal(effectiveAddress('2002:a9fe:a9fe:0:0:0:0:1'), '169.254.169.254');
+    assert.equal(effectiveAddress('::ffff:0:7f00:1'), '127.0.0.1', 'translated');
+    assert.equal(effectiveAddress('0:0:0:0:0:ffff:127.0.0.1'), '127.0.0.1');
+    assert.equal(effectiveAddress('fe80::1%eth0'), 'fe80::1');
+    assert.equal(effectiveAddress('2001:db8::1'), '2001:db8::1');
+    assert.equal(effectiveAddress('fd00:ec2::254'), 'fd00:ec2::254');
+    for (const a of ['::ffff:a9fe:a9fe', '::ffff:127.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::', '2002:a9fe:a9fe::'])
+      assert.notEqual(policy.refusal(a), undefined, a);
   });
 
   it("judges a URL's host as the URL parser spells it: decimal, octal and hex IPv4 included", () => {

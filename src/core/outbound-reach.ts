@@ -15,10 +15,11 @@
  * resolved address when a request connects (`guardedLookup`, the `lookup` of the agent or fetch
  * dispatcher), so that a name resolving to a refused address, a redirect to one, and DNS
  * rebinding are refused too. An IPv6 address embedding IPv4 (mapped ::ffff:a.b.c.d, compatible
- * ::a.b.c.d, NAT64 64:ff9b::/96) is judged by the IPv4 address it carries.
+ * ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by the IPv4 address it carries.
  */
 import dns from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { ipv6Groups } from './ipv6-groups.js';
 
 export interface ReachSettings {
   /** CIDRs reached even when a default refuses them (e.g. 127.0.0.0/8 for a local upstream). */
@@ -61,16 +62,25 @@ function blockList(cidrs: readonly string[]): BlockList {
   return list;
 }
 
-/** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64), else the address itself. */
+/**
+ * The IPv4 address an IPv6 address carries, else the address itself: mapped (::ffff:0:0/96),
+ * translated (::ffff:0:0:0/96), compatible (::/96, but :: and ::1), NAT64 (64:ff9b::/96) and
+ * 6to4 (2002::/16, whose relay takes a packet on to the IPv4 address in bits 16-47).
+ */
 export function effectiveAddress(address: string): string {
-  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(a) !== 6) return a;
-  const m = /^(?:::ffff:|::|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(a);
-  if (!m || a === '::1' || a === '::') return a;
-  if (m[1]) return m[1];
-  const hi = parseInt(m[2]!, 16);
-  const lo = parseInt(m[3]!, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  const spelled = address.replace(/^\[|\]$/g, '').toLowerCase();
+  // A zone (fe80::1%eth0) names the interface, not another address.
+  const a = spelled.replace(/%[^%]*$/, '');
+  if (isIP(a) !== 6) return spelled;
+  const g = ipv6Groups(a);
+  const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (zero(0, 5) && g[5] === 0xffff) return v4(g[6]!, g[7]!);
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return v4(g[6]!, g[7]!);
+  if (zero(0, 6) && !(g[6] === 0 && g[7]! <= 1)) return v4(g[6]!, g[7]!);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return v4(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
+  return a;
 }
 
 export class ReachPolicy {

@@ -4,17 +4,18 @@
  * read, as Node's `server.maxConnections` closes connections beyond the server's bound. Counted
  * on the TCP connection (TLS and h2 alike: a TLS server hears of it before the handshake).
  *
- * The address is the peer's as the socket sees it. Behind a load balancer or a proxy every
- * connection has the balancer's address, so there the bound must stay off (the default); Berth
- * trusts no forwarded-for header for it.
+ * The address is the peer's as the socket sees it, an IPv6 one by its /64 (core/source-address.ts).
+ * Behind a load balancer or a proxy every connection has the balancer's address, so there the
+ * bound must stay off (the default); Berth trusts no forwarded-for header for it.
  */
 import type { Server } from 'node:net';
 import type { Socket } from 'node:net';
+import { sourceOf } from '../core/source-address.js';
 
 export interface SourceLimit {
   /** Connections closed at accept for their address's bound so far (for tests, diagnostics, metrics). */
   readonly refused: number;
-  /** Open connections counted for `address`. */
+  /** Open connections counted for `address`'s source (its /64, for IPv6). */
   open(address: string): number;
 }
 
@@ -22,9 +23,9 @@ export function limitConnectionsPerSource(server: Server, max: number): SourceLi
   const open = new Map<string, number>();
   let refused = 0;
   server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress;
     // Already gone (its address is no longer known): nothing to count.
-    if (address === undefined) return;
+    if (socket.remoteAddress === undefined) return;
+    const address = sourceOf(socket.remoteAddress);
     const n = open.get(address) ?? 0;
     if (n >= max) {
       refused++;
@@ -42,6 +43,6 @@ export function limitConnectionsPerSource(server: Server, max: number): SourceLi
     get refused() {
       return refused;
     },
-    open: (address) => open.get(address) ?? 0,
+    open: (address) => open.get(sourceOf(address)) ?? 0,
   };
 }

@@ -21,6 +21,13 @@ const PASS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 /** Repositories shown by berth_repository_storage_bytes: the largest ones, a bound on series. */
 export const STORAGE_SERIES_LIMIT = 1000;
 const STORAGE_REFRESH_MS = 60_000;
+/**
+ * Event targets with their own delivery-failure series before the rest count under '_other'. A
+ * target's Id is chosen by whoever may PutTargets, and a counter's series lives as long as the
+ * process: without a bound, targets made, failed once and deleted would grow every node's memory
+ * and every scrape without end.
+ */
+export const MAX_TARGET_SERIES = 1000;
 
 export interface MetricSources {
   usage: UsageStore;
@@ -220,7 +227,14 @@ export class BerthMetrics implements Telemetry {
     this.scanDuration.observe({ outcome }, seconds);
   }
 
+  private readonly failingTargets = new Set<string>();
+
   eventDeliveryFailed(target: string): void {
-    this.deliveryFailures.inc({ target });
+    let label = target;
+    if (!this.failingTargets.has(target)) {
+      if (this.failingTargets.size < MAX_TARGET_SERIES) this.failingTargets.add(target);
+      else label = '_other';
+    }
+    this.deliveryFailures.inc({ target: label });
   }
 }

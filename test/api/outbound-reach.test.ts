@@ -96,6 +96,8 @@ describe('outbound reach', () => {
       '0xa9.0xfe.0xa9.0xfe', // ... in hex
       '[::ffff:169.254.169.254]', // IPv4-mapped IPv6
       '[64:ff9b::a9fe:a9fe]', // NAT64
+      '[2002:a9fe:a9fe::]', // 6to4
+      '[::ffff:0:a9fe:a9fe]', // IPv4-translated
       '[fd00:ec2::254]', // the metadata service over IPv6
       '[fe80::1]',
       '0.0.0.0',
@@ -156,6 +158,7 @@ describe('outbound reach', () => {
       'https://169.254.169.254/latest/meta-data/',
       'https://[fd00:ec2::254]/',
       'https://[::ffff:a9fe:a9fe]/',
+      'https://[2002:a9fe:a9fe::]/',
       'http://127.0.0.1:9/hook',
     ]) {
       const e = await refusal(
@@ -223,7 +226,7 @@ describe('outbound reach', () => {
 
   it('refuses an OIDC issuer on loopback or at the metadata service', async () => {
     const iam = iamOf(strict);
-    for (const Url of ['http://127.0.0.1:9', 'https://169.254.169.254/issuer', 'https://[::ffff:127.0.0.1]']) {
+    for (const Url of ['http://127.0.0.1:9', 'https://169.254.169.254/issuer', 'https://[::ffff:127.0.0.1]', 'https://[2002:7f00:1::]']) {
       assert.match(await refusal(iam.send(new CreateOpenIDConnectProviderCommand({ Url, ClientIDList: ['x'] }))), /InvalidInput.*does not reach/, Url);
     }
     assert.deepEqual((await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [], []);
