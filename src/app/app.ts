@@ -281,7 +281,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         }
       }
       if (metricsServer) {
-        const host = config.metricsHost ?? config.host;
+        const host = config.metricsHost;
         metricsPort = await metricsServer.listen(config.metricsPort ?? 0, host);
         log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}/metrics` }, 'metrics on');
       }

@@ -230,8 +230,11 @@ export const configSchema = z
     manifestBufferBytes: int(1024 * 1024, 2 ** 40).default(32 * 1024 * 1024),
     /** Prometheus metrics (GET /metrics) on a listener of their own at this port; off when unset (0: any free port). */
     metricsPort: int(0, 65535).optional(),
-    /** The metrics listener's address; default: host. */
-    metricsHost: z.string().min(1).optional(),
+    /**
+     * The metrics listener's address; default loopback. Metrics carry no credentials and name every
+     * account's repositories, so they reach the network only when an operator says where.
+     */
+    metricsHost: z.string().min(1).default('127.0.0.1'),
     /** How often storage is sampled per repository for `berth usage` (one node at a time); 0 turns it off. */
     usageSampleIntervalSeconds: int(0, 86400).default(3600),
     /** Requests an h2 session (HTTPS) may have in flight at once; more streams are refused (RST_STREAM REFUSED_STREAM). */

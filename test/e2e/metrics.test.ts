@@ -18,22 +18,30 @@ import { canTrimMalloc } from '../../src/core/malloc-trim.js';
 
 /** TCP ports process `pid` listens on, from /proc (its socket inodes in the listening state). */
 async function listeningPorts(pid: number): Promise<number[]> {
+  return [...new Set((await listening(pid)).map((l) => l.port))].sort((a, b) => a - b);
+}
+
+/** The process's listening TCP sockets: each one's port and local address as /proc writes it (0100007F: 127.0.0.1). */
+async function listening(pid: number): Promise<Array<{ port: number; address: string }>> {
   const inodes = new Set<string>();
   for (const fd of await readdir(`/proc/${pid}/fd`)) {
     const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
     const m = /^socket:\[(\d+)\]$/.exec(target);
     if (m) inodes.add(m[1]!);
   }
-  const ports = new Set<number>();
+  const out: Array<{ port: number; address: string }> = [];
   for (const table of ['tcp', 'tcp6']) {
     const text = await readFile(`/proc/${pid}/net/${table}`, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // local_address is HEX_IP:HEX_PORT; st 0A is LISTEN; the inode is the tenth field.
-      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9]!)) ports.add(Number.parseInt(f[1]!.split(':')[1]!, 16));
+      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9]!)) {
+        const [address, port] = f[1]!.split(':');
+        out.push({ port: Number.parseInt(port!, 16), address: address! });
+      }
     }
   }
-  return [...ports].sort((a, b) => a - b);
+  return out;
 }
 
 describe('the strict Prometheus text parser (test helper)', () => {
@@ -65,6 +73,26 @@ describe('metrics listener', () => {
       const res = await fetch(`${berth.url}/metrics`);
       await res.arrayBuffer();
       assert.equal(res.status, 404);
+    } finally {
+      await berth.cleanup();
+    }
+  });
+
+  it('listens on loopback unless metricsHost says where, even when the API listens on every address', async () => {
+    const port = await freePort();
+    const berth = await startBerth({ args: ['--host', '0.0.0.0'], env: { BERTH_METRICS_PORT: String(port) } });
+    try {
+      // The metrics listener opens in its own thread, after the API's.
+      const sockets = await waitFor('the metrics listener', async () => {
+        const now = await listening(berth.child.pid!);
+        return now.some((l) => l.port === port) && now;
+      });
+      assert.deepEqual(sockets.find((l) => l.port === berth.port)?.address, '00000000', 'the API on every address');
+      assert.deepEqual(
+        sockets.filter((l) => l.port === port).map((l) => l.address),
+        ['0100007F'],
+        "metrics name every account's repositories: loopback only",
+      );
     } finally {
       await berth.cleanup();
     }
