@@ -68,6 +68,13 @@ describe('outbound reach policy', () => {
     assert.equal(policy.refusal('2001:db8::1'), undefined, '2001:db8::/32 is not Teredo');
   });
 
+  it('lets outboundDeny name an IPv6 range that carries IPv4, not only the IPv4 it carries', () => {
+    const p = new ReachPolicy({ outboundAllow: [], outboundDeny: ['2001::/32', '2002::/16'] });
+    assert.equal(p.refusal('2001:0:4136:e378:8000:63bf:3fff:fdd2'), 'denied by outboundDeny');
+    assert.equal(p.refusal('[2002:808:808::1]'), 'denied by outboundDeny');
+    assert.equal(p.refusal('8.8.8.8'), undefined);
+  });
+
   it("judges a URL's host as the URL parser spells it: decimal, octal and hex IPv4 included", () => {
     for (const h of ['http://2852039166/', 'http://0251.0376.0251.0376/', 'http://0xa9fea9fe/', 'http://[::ffff:169.254.169.254]/', 'http://169.254.169.254./'])
       assert.equal(policy.hostRefusal(new URL(h).hostname), 'link-local', h);

@@ -230,7 +230,8 @@ describe('outbound reach', () => {
 
   it('refuses an OIDC issuer on loopback or at the metadata service', async () => {
     const iam = iamOf(strict);
-    for (const Url of ['http://127.0.0.1:9', 'https://169.254.169.254/issuer', 'https://[::ffff:127.0.0.1]', 'https://[2002:7f00:1::]', 'https://[2001:0:4136:e378::80ff:fffe]']) {
+    const teredoLoopback = 'https://[2001:0:4136:e378::80ff:fffe]'; // Teredo, client 127.0.0.1
+    for (const Url of ['http://127.0.0.1:9', 'https://169.254.169.254/issuer', 'https://[::ffff:127.0.0.1]', 'https://[2002:7f00:1::]', teredoLoopback]) {
       assert.match(await refusal(iam.send(new CreateOpenIDConnectProviderCommand({ Url, ClientIDList: ['x'] }))), /InvalidInput.*does not reach/, Url);
     }
     assert.deepEqual((await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [], []);
