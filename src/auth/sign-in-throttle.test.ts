@@ -32,8 +32,7 @@ test('an IPv6 source counts by its /64, whichever of its addresses it sends from
 });
 
 test('at its cap the throttle keeps every bucket that holds a penalty: spraying new sources flushes no identity', () => {
-  let now = 0;
-  const clock = { now: () => new Date(now) };
+  const clock = { now: () => new Date(0) };
   const t = new SignInThrottle(clock, { source: { burst: 3, refillMs: 1000 }, identity: { burst: 2, refillMs: 60_000 }, maxBuckets: 6 });
   t.failed('10.0.0.1', 'victim');
   t.failed('10.0.0.1', 'victim');

@@ -111,7 +111,10 @@ export class ReachPolicy {
   /** Why an IP address may not be reached (e.g. 'link-local'), or undefined when it may. */
   refusal(address: string): string | undefined {
     // The operator's deny holds for the IPv6 form too (`2002::/16`), not only for what it carries.
-    const v6 = address.replace(/^\[|\]$/g, '').replace(/%[^%]*$/, '').toLowerCase();
+    const v6 = address
+      .replace(/^\[|\]$/g, '')
+      .replace(/%[^%]*$/, '')
+      .toLowerCase();
     if (isIP(v6) === 6 && this.deny.check(v6, 'ipv6')) return 'denied by outboundDeny';
     for (const a of judgedAddresses(address)) {
       const why = this.judge(a);
