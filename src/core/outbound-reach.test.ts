@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { outbound } from '../events/outbound.js';
 import { guardedFetch } from './guarded-fetch.js';
-import { effectiveAddress, OutboundRefused, parseCidr, ReachPolicy } from './outbound-reach.js';
+import { judgedAddresses, OutboundRefused, parseCidr, ReachPolicy } from './outbound-reach.js';
 
 describe('outbound reach policy', () => {
   const policy = new ReachPolicy();
@@ -27,21 +27,52 @@ describe('outbound reach policy', () => {
   });
 
   it('judges an IPv6 address carrying IPv4 by the IPv4 address', () => {
-    assert.equal(effectiveAddress('::ffff:169.254.169.254'), '169.254.169.254');
-    assert.equal(effectiveAddress('::ffff:a9fe:a9fe'), '169.254.169.254');
-    assert.equal(effectiveAddress('64:ff9b::7f00:1'), '127.0.0.1');
-    assert.equal(effectiveAddress('[::ffff:7f00:1]'), '127.0.0.1');
-    assert.equal(effectiveAddress('::1'), '::1');
-    assert.equal(effectiveAddress('::'), '::');
-    assert.equal(effectiveAddress('2002:7f00:1::'), '127.0.0.1', '6to4');
-    assert.equal(effectiveAddress('2002:a9fe:a9fe:0:0:0:0:1'), '169.254.169.254');
-    assert.equal(effectiveAddress('::ffff:0:7f00:1'), '127.0.0.1', 'translated');
-    assert.equal(effectiveAddress('0:0:0:0:0:ffff:127.0.0.1'), '127.0.0.1');
-    assert.equal(effectiveAddress('fe80::1%eth0'), 'fe80::1');
-    assert.equal(effectiveAddress('2001:db8::1'), '2001:db8::1');
-    assert.equal(effectiveAddress('fd00:ec2::254'), 'fd00:ec2::254');
+    assert.deepEqual(judgedAddresses('::ffff:169.254.169.254'), ['169.254.169.254']);
+    assert.deepEqual(judgedAddresses('::ffff:a9fe:a9fe'), ['169.254.169.254']);
+    assert.deepEqual(judgedAddresses('64:ff9b::7f00:1'), ['127.0.0.1']);
+    assert.deepEqual(judgedAddresses('[::ffff:7f00:1]'), ['127.0.0.1']);
+    assert.deepEqual(judgedAddresses('::1'), ['::1']);
+    assert.deepEqual(judgedAddresses('::'), ['::']);
+    assert.deepEqual(judgedAddresses('2002:7f00:1::'), ['127.0.0.1'], '6to4');
+    assert.deepEqual(judgedAddresses('2002:a9fe:a9fe:0:0:0:0:1'), ['169.254.169.254']);
+    assert.deepEqual(judgedAddresses('::ffff:0:7f00:1'), ['127.0.0.1'], 'translated');
+    assert.deepEqual(judgedAddresses('0:0:0:0:0:ffff:127.0.0.1'), ['127.0.0.1']);
+    assert.deepEqual(judgedAddresses('fe80::1%eth0'), ['fe80::1']);
+    assert.deepEqual(judgedAddresses('2001:db8::1'), ['2001:db8::1']);
+    assert.deepEqual(judgedAddresses('fd00:ec2::254'), ['fd00:ec2::254']);
     for (const a of ['::ffff:a9fe:a9fe', '::ffff:127.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::', '2002:a9fe:a9fe::'])
       assert.notEqual(policy.refusal(a), undefined, a);
+  });
+
+  it('judges local-use NAT64 by the IPv4 address of its /96 form, and refuses the rest of its /48', () => {
+    assert.deepEqual(judgedAddresses('64:ff9b:1::a9fe:a9fe'), ['169.254.169.254']);
+    assert.deepEqual(judgedAddresses('64:ff9b:1::127.0.0.1'), ['127.0.0.1']);
+    assert.equal(policy.refusal('64:ff9b:1::a9fe:a9fe'), 'link-local');
+    assert.equal(policy.refusal('64:ff9b:1::7f00:1'), 'loopback');
+    assert.equal(policy.refusal('64:ff9b:1::808:808'), undefined, '8.8.8.8 through a local-use NAT64 is reached');
+    // The /48 form of 169.254.169.254 (RFC 6052: bits 48-63, then 72-87 past the zero u-octet).
+    assert.equal(policy.refusal('64:ff9b:1:a9fe:a9:fe00::'), 'local-use NAT64');
+    assert.equal(policy.refusal('64:ff9b:1:1::808:808'), 'local-use NAT64', 'another /96 of the /48 is refused too');
+    assert.equal(new ReachPolicy({ outboundAllow: ['64:ff9b:1:1::/96'], outboundDeny: [] }).refusal('64:ff9b:1:1::808:808'), undefined);
+    assert.equal(policy.refusal('64:ff9b::808:808'), undefined, 'the well-known prefix reaches a public address');
+  });
+
+  it('judges a Teredo address by both IPv4 addresses it carries: the server and the client (inverted)', () => {
+    // RFC 4380's example: server 65.54.227.120, client 192.0.2.45 (port 40000, cone flag).
+    assert.deepEqual(judgedAddresses('2001:0:4136:e378:8000:63bf:3fff:fdd2'), ['65.54.227.120', '192.0.2.45']);
+    assert.equal(policy.refusal('2001:0:4136:e378:8000:63bf:3fff:fdd2'), undefined);
+    // Client 169.254.169.254 (inverted: 5601:5601), and client 127.0.0.1 (80ff:fffe).
+    assert.equal(policy.refusal('2001:0:4136:e378:8000:63bf:5601:5601'), 'link-local');
+    assert.equal(policy.refusal('2001:0:4136:e378::80ff:fffe'), 'loopback');
+    assert.equal(policy.refusal('2001:0:7f00:1:8000:63bf:3fff:fdd2'), 'loopback', 'a server on loopback');
+    assert.equal(policy.refusal('2001:db8::1'), undefined, '2001:db8::/32 is not Teredo');
+  });
+
+  it('lets outboundDeny name an IPv6 range that carries IPv4, not only the IPv4 it carries', () => {
+    const p = new ReachPolicy({ outboundAllow: [], outboundDeny: ['2001::/32', '2002::/16'] });
+    assert.equal(p.refusal('2001:0:4136:e378:8000:63bf:3fff:fdd2'), 'denied by outboundDeny');
+    assert.equal(p.refusal('[2002:808:808::1]'), 'denied by outboundDeny');
+    assert.equal(p.refusal('8.8.8.8'), undefined);
   });
 
   it("judges a URL's host as the URL parser spells it: decimal, octal and hex IPv4 included", () => {

@@ -15,7 +15,8 @@
  * resolved address when a request connects (`guardedLookup`, the `lookup` of the agent or fetch
  * dispatcher), so that a name resolving to a refused address, a redirect to one, and DNS
  * rebinding are refused too. An IPv6 address embedding IPv4 (mapped ::ffff:a.b.c.d, compatible
- * ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by the IPv4 address it carries.
+ * ::a.b.c.d, NAT64 64:ff9b::/96 and 64:ff9b:1::/96, 6to4 2002::/16, Teredo 2001::/32) is judged
+ * by the IPv4 address it carries (judgedAddresses).
  */
 import dns from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
@@ -40,6 +41,8 @@ const DEFAULT_REFUSED: ReadonlyArray<[string, string]> = [
   ['224.0.0.0/4', 'multicast'],
   ['ff00::/8', 'multicast'],
   ['240.0.0.0/4', 'reserved'],
+  // Beyond the /96 form judgedAddresses reads, where the IPv4 address sits is the operator's choice.
+  ['64:ff9b:1::/48', 'local-use NAT64'],
 ];
 
 /** `a.b.c.d/n` or `x::y/n` (a bare address is a /32 or /128); throws on anything else. */
@@ -63,24 +66,31 @@ function blockList(cidrs: readonly string[]): BlockList {
 }
 
 /**
- * The IPv4 address an IPv6 address carries, else the address itself: mapped (::ffff:0:0/96),
- * translated (::ffff:0:0:0/96), compatible (::/96, but :: and ::1), NAT64 (64:ff9b::/96) and
- * 6to4 (2002::/16, whose relay takes a packet on to the IPv4 address in bits 16-47).
+ * The addresses an address is judged by: the IPv4 addresses an IPv6 address carries, else the
+ * address itself. Mapped (::ffff:0:0/96), translated (::ffff:0:0:0/96), compatible (::/96, but
+ * :: and ::1), NAT64 (64:ff9b::/96), 6to4 (2002::/16, whose relay takes a packet on to the IPv4
+ * address in bits 16-47) and Teredo (2001::/32: the server's address in bits 32-63 and the
+ * client's, where a relay delivers, in the last 32 bits inverted; both are judged). Local-use
+ * NAT64 (64:ff9b:1::/48, RFC 8215) puts the IPv4 address where the operator's prefix length
+ * says (RFC 6052); only its /96 form with zero subnet bits (64:ff9b:1::a.b.c.d) is read, and
+ * DEFAULT_REFUSED refuses the rest of the range.
  */
-export function effectiveAddress(address: string): string {
+export function judgedAddresses(address: string): string[] {
   const spelled = address.replace(/^\[|\]$/g, '').toLowerCase();
   // A zone (fe80::1%eth0) names the interface, not another address.
   const a = spelled.replace(/%[^%]*$/, '');
-  if (isIP(a) !== 6) return spelled;
+  if (isIP(a) !== 6) return [spelled];
   const g = ipv6Groups(a);
   const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
-  if (zero(0, 5) && g[5] === 0xffff) return v4(g[6]!, g[7]!);
-  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return v4(g[6]!, g[7]!);
-  if (zero(0, 6) && !(g[6] === 0 && g[7]! <= 1)) return v4(g[6]!, g[7]!);
-  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return v4(g[6]!, g[7]!);
-  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
-  return a;
+  if (zero(0, 5) && g[5] === 0xffff) return [v4(g[6]!, g[7]!)];
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return [v4(g[6]!, g[7]!)];
+  if (zero(0, 6) && !(g[6] === 0 && g[7]! <= 1)) return [v4(g[6]!, g[7]!)];
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return [v4(g[6]!, g[7]!)];
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1 && zero(3, 6)) return [v4(g[6]!, g[7]!)];
+  if (g[0] === 0x2002) return [v4(g[1]!, g[2]!)];
+  if (g[0] === 0x2001 && g[1] === 0) return [v4(g[2]!, g[3]!), v4(g[6]! ^ 0xffff, g[7]! ^ 0xffff)];
+  return [a];
 }
 
 export class ReachPolicy {
@@ -100,7 +110,20 @@ export class ReachPolicy {
 
   /** Why an IP address may not be reached (e.g. 'link-local'), or undefined when it may. */
   refusal(address: string): string | undefined {
-    const a = effectiveAddress(address);
+    // The operator's deny holds for the IPv6 form too (`2002::/16`), not only for what it carries.
+    const v6 = address
+      .replace(/^\[|\]$/g, '')
+      .replace(/%[^%]*$/, '')
+      .toLowerCase();
+    if (isIP(v6) === 6 && this.deny.check(v6, 'ipv6')) return 'denied by outboundDeny';
+    for (const a of judgedAddresses(address)) {
+      const why = this.judge(a);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  }
+
+  private judge(a: string): string | undefined {
     const family = isIP(a) === 4 ? 'ipv4' : isIP(a) === 6 ? 'ipv6' : undefined;
     if (!family) return 'not an IP address';
     if (this.deny.check(a, family)) return 'denied by outboundDeny';

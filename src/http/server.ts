@@ -196,6 +196,9 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   beginRequest(req, res, opts.observers ?? []);
+  // Every answer, whatever door: a browser must read none as other than its Content-Type says
+  // (a blob or an error echoing the caller's words sniffed as HTML would be script on Berth's origin).
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   // A client's hang-up is an 'error' on the request. Whoever reads the body hears it through
   // its own listeners; once none is listening (the store already gave up), it must not end the process.
   req.on('error', () => undefined);

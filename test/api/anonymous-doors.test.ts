@@ -21,6 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConsoleBrowser } from '../e2e/helpers/console-browser.js';
 import { adminCredentials, ecrClient, type Credentials } from '../e2e/helpers/ecr-client.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
+import { signedQuery } from './helpers/signed-json.js';
 
 /** Names only the registry's owner knows: none may appear in an answer to a stranger. */
 const PRIVATE = ['hidden/app', 'hidden-user', 'hidden-secret', 'hidden-rule', 'hidden-public'];
@@ -39,6 +40,9 @@ const JSON_DOORS = [
   { target: 'SpencerFrontendService.DescribeRepositories', body: {} },
   { target: 'SpencerFrontendService.GetAuthorizationToken', body: {} },
 ];
+
+const STS_XMLNS = /<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">/;
+const IAM_XMLNS = /<ErrorResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/">/;
 
 const QUERY_DOORS = [
   'Action=CreateUser&Version=2010-05-08&UserName=anon-user',
@@ -121,11 +125,29 @@ describe('anonymous callers at the doors beside /v2', () => {
       ]) {
         const text = await r.text();
         assert.ok(r.status === 403 || r.status === 404, `${form}: ${r.status} ${text}`);
-        if (r.status === 403) assert.match(text, /<Code>MissingAuthenticationToken<\/Code>/, form);
+        if (r.status === 403) {
+          assert.match(text, /<Code>MissingAuthenticationToken<\/Code>/, form);
+          // Each service answers in its own XML namespace (the SDKs do not read it; other clients may).
+          assert.match(text, form.includes('Version=2011-06-15') ? STS_XMLNS : IAM_XMLNS, form);
+        }
         namesNothing(text);
       }
     }
     await nothingMade();
+  });
+
+  it("answers a refused STS call in STS's XML namespace and an IAM one in IAM's, signed or not", async () => {
+    const sts = await signedQuery(berth, UNKNOWN_KEY, { form: new URLSearchParams('Action=GetCallerIdentity&Version=2011-06-15'), service: 'sts' });
+    assert.equal(sts.type, 'InvalidClientTokenId', sts.text);
+    assert.match(sts.text, STS_XMLNS);
+    const iam = await signedQuery(berth, UNKNOWN_KEY, { form: new URLSearchParams('Action=ListUsers&Version=2010-05-08'), service: 'iam' });
+    assert.equal(iam.type, 'InvalidClientTokenId', iam.text);
+    assert.match(iam.text, IAM_XMLNS);
+    // Unsigned and with no Version, an STS action is known by its name.
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const r = await fetch(`${berth.url}/`, { method: 'POST', headers: form, body: 'Action=GetCallerIdentity' });
+    assert.equal(r.status, 403);
+    assert.match(await r.text(), STS_XMLNS);
   });
 
   it('refuses calls signed by a key Berth never issued, on every SDK client', async () => {

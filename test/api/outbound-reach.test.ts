@@ -98,6 +98,8 @@ describe('outbound reach', () => {
       '[64:ff9b::a9fe:a9fe]', // NAT64
       '[2002:a9fe:a9fe::]', // 6to4
       '[::ffff:0:a9fe:a9fe]', // IPv4-translated
+      '[64:ff9b:1::a9fe:a9fe]', // local-use NAT64
+      '[2001:0:4136:e378:8000:63bf:5601:5601]', // Teredo, client 169.254.169.254
       '[fd00:ec2::254]', // the metadata service over IPv6
       '[fe80::1]',
       '0.0.0.0',
@@ -159,6 +161,8 @@ describe('outbound reach', () => {
       'https://[fd00:ec2::254]/',
       'https://[::ffff:a9fe:a9fe]/',
       'https://[2002:a9fe:a9fe::]/',
+      'https://[64:ff9b:1::a9fe:a9fe]/',
+      'https://[2001:0:4136:e378:8000:63bf:5601:5601]/',
       'http://127.0.0.1:9/hook',
     ]) {
       const e = await refusal(
@@ -226,7 +230,8 @@ describe('outbound reach', () => {
 
   it('refuses an OIDC issuer on loopback or at the metadata service', async () => {
     const iam = iamOf(strict);
-    for (const Url of ['http://127.0.0.1:9', 'https://169.254.169.254/issuer', 'https://[::ffff:127.0.0.1]', 'https://[2002:7f00:1::]']) {
+    const teredoLoopback = 'https://[2001:0:4136:e378::80ff:fffe]'; // Teredo, client 127.0.0.1
+    for (const Url of ['http://127.0.0.1:9', 'https://169.254.169.254/issuer', 'https://[::ffff:127.0.0.1]', 'https://[2002:7f00:1::]', teredoLoopback]) {
       assert.match(await refusal(iam.send(new CreateOpenIDConnectProviderCommand({ Url, ClientIDList: ['x'] }))), /InvalidInput.*does not reach/, Url);
     }
     assert.deepEqual((await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [], []);

@@ -209,6 +209,7 @@ describe('HTTP/2 on the HTTPS port', () => {
     const unsatisfiable = await h2request(session, { ':method': 'GET', ':path': `/v2/${repo}/blobs/${digest}`, range: `bytes=${blob.length}-`, ...auth() });
     assert.equal(unsatisfiable.status, 416);
     assert.equal(unsatisfiable.headers['content-range'], `bytes */${blob.length}`);
+    for (const answer of [head, range, whole, unsatisfiable]) assert.equal(answer.headers['x-content-type-options'], 'nosniff', 'over h2 too');
 
     // A monolithic upload (POST with the digest and the whole body, unsized) of another blob.
     const small = Buffer.alloc(70_000, 9);

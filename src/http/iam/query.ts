@@ -10,7 +10,9 @@ import { REQUEST_ID_HEADER, requestIdOf } from '../request-facts.js';
 import { lowerFirst } from '../model/refusal.js';
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
-export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
+/** STS's API version, as its callers send it in `Version`. */
+export const STS_VERSION = '2011-06-15';
+export const STS_NAMESPACE = `https://sts.amazonaws.com/doc/${STS_VERSION}/`;
 
 /** An error in Query terms: an `IamCodes` entry (src/core/errors.ts), which carries its status, and a message. */
 export class QueryError extends Error {

@@ -30,7 +30,7 @@ import { policyActions } from './policy-actions.js';
 import { customerPolicyActions } from './customer-policy-actions.js';
 import { groupActions } from './group-actions.js';
 import { tagActions } from './tag-actions.js';
-import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
+import { IAM_NAMESPACE, QueryError, STS_NAMESPACE, STS_VERSION, parseForm, sendQueryError, sendQueryResult, type XmlValue } from './query.js';
 
 export interface QueryRouterOptions {
   authenticator: Authenticator;
@@ -65,13 +65,16 @@ export const IAM_ACTIONS: Record<string, QueryAction> = {
 };
 
 export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let namespace = IAM_NAMESPACE;
+  const scoped = signedService(req);
+  // Known before the signature is verified, so that a refusal is in its service's own words too.
+  let namespace = scoped === 'sts' ? STS_NAMESPACE : IAM_NAMESPACE;
   try {
     const body = await readBody(req, 1024 * 1024).catch(() => {
       throw new QueryError(IamCodes.Validation, 'request body is too large');
     });
     const form = parseForm(body);
-    rejectUnservedService(req, form);
+    if (scoped === undefined && isStsCall(form)) namespace = STS_NAMESPACE;
+    rejectUnservedService(scoped, form);
     const name = form.get('Action') ?? '';
     const unsigned = req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Signature=') && UNSIGNED_ACTIONS.has(name);
     const {
@@ -81,7 +84,7 @@ export async function routeQuery(opts: QueryRouterOptions, req: IncomingMessage,
     } = unsigned
       ? { principal: anonymousPrincipal, service: 'sts', region: undefined }
       : await opts.authenticator.signed(req, body, ['iam', 'sts'], signingRegions(opts.region));
-    if (service === 'sts') namespace = STS_NAMESPACE;
+    namespace = service === 'sts' ? STS_NAMESPACE : IAM_NAMESPACE;
     // An unsigned call is addressed to STS's global endpoint, in us-east-1.
     const region = unsigned ? IAM_REGION : (signedRegion ?? IAM_REGION);
     const result = await runQueryAction(opts, req, principal, service === 'sts' ? 'sts' : 'iam', name, form, region);
@@ -224,20 +227,28 @@ const QUERY_SERVICES = new Set(['iam', 'sts']);
 /** aws:RequestedRegion of an IAM call (IAM's global condition keys page). */
 const IAM_REGION = 'us-east-1';
 
+/** The service a request's signature is scoped to; undefined when it has no readable one (unsigned, malformed). */
+function signedService(req: IncomingMessage): string | undefined {
+  try {
+    return parseAuthorization({ headers: req.headers, rawQuery: splitUrl(req.url ?? '/').rawQuery }).service;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An unsigned call meant for STS: one of its actions, or its API version (AWS tells them apart by endpoint; Berth has one). */
+function isStsCall(form: URLSearchParams): boolean {
+  return Object.hasOwn(stsActions, form.get('Action') ?? '') || form.get('Version') === STS_VERSION;
+}
+
 /**
  * A Query request signed for a service Berth does not serve (`aws ec2 ...`): answered as AWS
  * answers an action it does not know, from the signature's scope and before verifying it, as
  * no service list could match and a signature error would send the caller looking for a bad key.
  * An unreadable Authorization is left to the verifier to name.
  */
-function rejectUnservedService(req: IncomingMessage, form: URLSearchParams): void {
-  let service: string;
-  try {
-    service = parseAuthorization({ headers: req.headers, rawQuery: splitUrl(req.url ?? '/').rawQuery }).service;
-  } catch {
-    return;
-  }
-  if (!QUERY_SERVICES.has(service)) {
+function rejectUnservedService(service: string | undefined, form: URLSearchParams): void {
+  if (service !== undefined && !QUERY_SERVICES.has(service)) {
     throw new QueryError(IamCodes.InvalidAction, `The action ${(form.get('Action') ?? '').slice(0, 100)} is not valid for this web service.`);
   }
 }
