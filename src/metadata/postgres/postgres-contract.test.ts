@@ -10,13 +10,8 @@ import { creationTemplateContract } from '../contract-suite-creation-templates.j
 import { gcContract } from '../contract-suite-gc.js';
 import { queueContract } from '../contract-suite-queue.js';
 import { repositoryContract } from '../contract-suite-repositories.js';
-import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
-import { checkLegacyJobs, LEGACY_JOBS_SQL } from '../contract-legacy-jobs.js';
-import { checkLegacyOutbox, LEGACY_OUTBOX_SQL } from '../contract-legacy-outbox.js';
-import { checkLegacyForeignScans, LEGACY_FOREIGN_SCANS_SQL } from '../contract-legacy-foreign-scans.js';
-import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
 import { metadataContract } from '../contract-suite.js';
-import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
+import { checkLegacy, LEGACY_BEFORE, LEGACY_SQL } from '../contract-legacy.js';
 import { migrations } from '../migrations.js';
 import { migratePostgres, postgresDialect, sortsByBytes } from './migrate.js';
 import { createPool, Rollback, withTransaction } from './pool.js';
@@ -103,29 +98,16 @@ describe('postgres engine', { skip }, () => {
     try {
       await withTransaction(pool, async (tx) => {
         await tx.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-        for (const m of migrations.filter((m) => m.version < 28)) {
+        for (const m of migrations.filter((m) => m.version < LEGACY_BEFORE)) {
           for (const stmt of m.sql(postgresDialect)) await tx.query(stmt);
           await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [m.version, m.name]);
         }
-        for (const stmt of [
-          ...LEGACY_TWINS_SQL,
-          ...LEGACY_SIGNING_SQL,
-          ...LEGACY_UPLOADS_SQL,
-          ...LEGACY_JOBS_SQL,
-          ...LEGACY_OUTBOX_SQL,
-          ...LEGACY_FOREIGN_SCANS_SQL,
-        ])
-          await tx.query(stmt);
+        for (const stmt of LEGACY_SQL) await tx.query(stmt);
       });
       await pool.end();
       const store = await createPostgresMetadataStore({ connectionString: db.connectionString, poolSize: 2 });
       try {
-        await checkLegacyTwins(store);
-        await checkLegacySigning(store);
-        await checkLegacyUploads(store);
-        await checkLegacyJobs(store);
-        await checkLegacyOutbox(store);
-        await checkLegacyForeignScans(store);
+        await checkLegacy(store);
       } finally {
         await store.close();
       }

@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { it } from 'node:test';
-import { checkLegacyTwins, LEGACY_TWINS_SQL } from '../contract-suite-iam-names.js';
-import { checkLegacySigning, LEGACY_SIGNING_SQL } from '../contract-legacy-signing.js';
-import { checkLegacyJobs, LEGACY_JOBS_SQL } from '../contract-legacy-jobs.js';
-import { checkLegacyOutbox, LEGACY_OUTBOX_SQL } from '../contract-legacy-outbox.js';
-import { checkLegacyForeignScans, LEGACY_FOREIGN_SCANS_SQL } from '../contract-legacy-foreign-scans.js';
-import { checkLegacyUploads, LEGACY_UPLOADS_SQL } from '../contract-legacy-uploads.js';
+import { checkLegacy, LEGACY_BEFORE, LEGACY_SQL } from '../contract-legacy.js';
 import { metadataContract } from '../contract-suite.js';
 import { migrations } from '../migrations.js';
 import { sqliteDialect } from './open.js';
@@ -31,28 +26,15 @@ it('sqlite: a database from before migration 28 (IAM names that differ only in c
     const path = join(dir, 'metadata.db');
     const old = new Database(path);
     old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of migrations.filter((m) => m.version < 28)) {
+    for (const m of migrations.filter((m) => m.version < LEGACY_BEFORE)) {
       for (const stmt of m.sql(sqliteDialect)) old.exec(stmt);
       old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
     }
-    for (const stmt of [
-      ...LEGACY_TWINS_SQL,
-      ...LEGACY_SIGNING_SQL,
-      ...LEGACY_UPLOADS_SQL,
-      ...LEGACY_JOBS_SQL,
-      ...LEGACY_OUTBOX_SQL,
-      ...LEGACY_FOREIGN_SCANS_SQL,
-    ])
-      old.exec(stmt);
+    for (const stmt of LEGACY_SQL) old.exec(stmt);
     old.close();
     const store = await createSqliteMetadataStore({ path });
     try {
-      await checkLegacyTwins(store);
-      await checkLegacySigning(store);
-      await checkLegacyUploads(store);
-      await checkLegacyJobs(store);
-      await checkLegacyOutbox(store);
-      await checkLegacyForeignScans(store);
+      await checkLegacy(store);
     } finally {
       await store.close();
     }
