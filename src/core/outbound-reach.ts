@@ -76,10 +76,8 @@ function blockList(cidrs: readonly string[]): BlockList {
  * DEFAULT_REFUSED refuses the rest of the range.
  */
 export function judgedAddresses(address: string): string[] {
-  const spelled = address.replace(/^\[|\]$/g, '').toLowerCase();
-  // A zone (fe80::1%eth0) names the interface, not another address.
-  const a = spelled.replace(/%[^%]*$/, '');
-  if (isIP(a) !== 6) return [spelled];
+  const a = ipv6Of(address);
+  if (a === undefined) return [address.replace(/^\[|\]$/g, '').toLowerCase()];
   const g = ipv6Groups(a);
   const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
@@ -91,6 +89,15 @@ export function judgedAddresses(address: string): string[] {
   if (g[0] === 0x2002) return [v4(g[1]!, g[2]!)];
   if (g[0] === 0x2001 && g[1] === 0) return [v4(g[2]!, g[3]!), v4(g[6]! ^ 0xffff, g[7]! ^ 0xffff)];
   return [a];
+}
+
+/** The IPv6 address `address` is (brackets and zone taken off: fe80::1%eth0's zone names the interface, not another address), else undefined. */
+function ipv6Of(address: string): string | undefined {
+  const a = address
+    .replace(/^\[|\]$/g, '')
+    .replace(/%[^%]*$/, '')
+    .toLowerCase();
+  return isIP(a) === 6 ? a : undefined;
 }
 
 export class ReachPolicy {
@@ -111,11 +118,8 @@ export class ReachPolicy {
   /** Why an IP address may not be reached (e.g. 'link-local'), or undefined when it may. */
   refusal(address: string): string | undefined {
     // The operator's deny holds for the IPv6 form too (`2002::/16`), not only for what it carries.
-    const v6 = address
-      .replace(/^\[|\]$/g, '')
-      .replace(/%[^%]*$/, '')
-      .toLowerCase();
-    if (isIP(v6) === 6 && this.deny.check(v6, 'ipv6')) return 'denied by outboundDeny';
+    const v6 = ipv6Of(address);
+    if (v6 !== undefined && this.deny.check(v6, 'ipv6')) return 'denied by outboundDeny';
     for (const a of judgedAddresses(address)) {
       const why = this.judge(a);
       if (why !== undefined) return why;
