@@ -18,6 +18,7 @@ import {
   IAMClient,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
+  UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
 import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { after, before, describe, it } from 'node:test';
@@ -208,6 +209,21 @@ describe('the console API', () => {
     assert.equal((await b.ecr('DescribeRepositories')).status, 401);
   });
 
+  it('never takes a session id from the client: a fixed cookie is replaced at sign-in and opens nothing', async () => {
+    const b = browser();
+    await b.signIn(admin);
+    const name = b.cookie!.split('=')[0]!;
+    const planted = `${name}=${'A'.repeat(43)}`;
+    const victim = browser();
+    victim.cookie = planted;
+    assert.equal((await victim.session()).status, 401, 'an id Berth never issued opens nothing');
+    assert.equal((await victim.signIn(admin)).status, 200);
+    assert.notEqual(victim.cookie, planted, 'sign-in sets an id of its own');
+    const attacker = browser();
+    attacker.cookie = planted;
+    assert.deepEqual([(await attacker.session()).status, (await attacker.ecr('DescribeRepositories')).status], [401, 401]);
+  });
+
   it('ends a session when its access key is deactivated, or its user deleted', async () => {
     const keyed = await user('keyed', ['FullAccess'], { value: PASSWORD });
     const byKey = browser();
@@ -242,6 +258,39 @@ describe('the console API', () => {
     await iam.send(new DeleteUserCommand({ UserName: 'again' }));
     await user('again', [], { value: PASSWORD });
     assert.equal((await b.session()).status, 401);
+  });
+
+  it("ends a user's password sessions when the password is changed; the session that changed it, and key sessions, go on", async () => {
+    const keys = await user('changer', ['ReadOnly'], { value: PASSWORD });
+    const creds = { accountId: '000000000000', userName: 'changer', password: PASSWORD };
+    const [changer, thief, byKey] = [browser(), browser(), browser()];
+    for (const [b, c] of [
+      [changer, creds],
+      [thief, creds],
+      [byKey, keys],
+    ] as const)
+      assert.equal((await b.signIn(c)).status, 200);
+    // The user changes a password someone else learnt: the other sign-in ends, the user's own goes on.
+    const own = await changer.iam({ Action: 'ChangePassword', OldPassword: PASSWORD, NewPassword: 'Second-Try-55' });
+    assert.deepEqual([own.status, own.body], [200, {}]);
+    assert.equal((await thief.session()).status, 401, 'a session signed in with the old password ends');
+    assert.equal((await thief.ecr('DescribeRepositories')).status, 401);
+    assert.equal((await changer.session()).status, 200, 'the session that changed it goes on');
+    assert.equal((await changer.ecr('DescribeRepositories')).status, 200);
+    assert.equal((await byKey.session()).status, 200, 'a session signed in with an access key does not stand on the password');
+
+    // An administrator sets a new password (UpdateLoginProfile): every password session of the user ends.
+    const again = browser();
+    assert.equal((await again.signIn({ ...creds, password: 'Second-Try-55' })).status, 200);
+    await iam.send(new UpdateLoginProfileCommand({ UserName: 'changer', Password: 'Third-Try-66' }));
+    assert.equal((await changer.session()).status, 401);
+    assert.equal((await again.session()).status, 401);
+    assert.equal((await byKey.session()).status, 200);
+    // Only the flag changed: the password is the same, and so are its sessions.
+    const third = browser();
+    assert.equal((await third.signIn({ ...creds, password: 'Third-Try-66' })).status, 200);
+    await iam.send(new UpdateLoginProfileCommand({ UserName: 'changer', PasswordResetRequired: false }));
+    assert.equal((await third.session()).status, 200);
   });
 
   it('ends a session 12 hours after sign-in, and after an hour without a call', async () => {

@@ -105,17 +105,18 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
     const profiles = door.identities.loginProfiles;
     const check = profiles ? await profiles.check(body.accountId, body.userName, body.password) : { ok: false as const };
     if (!check.ok || !profiles) throw refuse();
+    let stamp = check.stamp;
     if (check.resetRequired) {
       if (body.newPassword === undefined) {
         throw new ConsoleError(ConsoleCodes.PasswordResetRequired, 'The password must be changed: sign in again with newPassword.');
       }
-      await profiles.change(body.accountId, check.user.name, body.password, body.newPassword).catch((e: unknown) => {
+      stamp = await profiles.change(body.accountId, check.user.name, body.password, body.newPassword).catch((e: unknown) => {
         if (e instanceof IdentityError && e.code === IamCodes.PasswordPolicyViolation) throw new ConsoleError(IamCodes.PasswordPolicyViolation, e.message);
         throw e;
       });
     }
     principal = { ...userPrincipal(body.accountId, check.user.name, check.user.path, undefined, check.user.tags), userId: check.user.userId };
-    basis = { kind: 'password', userName: check.user.name, userId: check.user.userId };
+    basis = { kind: 'password', userName: check.user.name, userId: check.user.userId, password: stamp };
   }
   notePrincipal(req, principal);
   noteOperation(req, 'signin', 'ConsoleLogin');
