@@ -158,6 +158,31 @@ describe('web identity tokens that must not pass', () => {
     await invalid(a.token(claims({ sub: ['repo:acme/app:ref:refs/heads/main'] })), 'sub an array');
   });
 
+  it('refuses an amr claim that is not a list of strings, before any condition reads it', async () => {
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${a.host}` },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { 'ForAnyValue:StringLike': { [`${a.host}:amr`]: 'mfa*' }, StringEquals: { [`${a.host}:sub`]: SUB } },
+        },
+      ],
+    };
+    await iam.send(new CreateRoleCommand({ RoleName: 'mfa', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await exchange(a.token(claims({ amr: ['pwd', 'mfa'] })), 'mfa');
+    await exchange(a.token(claims({ amr: 'mfa' })), 'mfa');
+    // A list inside the list passed `StringLike` as its text before session 37.
+    for (const amr of [[['mfa']], [1, 'mfa'], [{ mfa: true }], [null], 7, { 0: 'mfa' }]) {
+      assert.equal(
+        await refusal(exchange(a.token(claims({ amr })), 'mfa')),
+        "InvalidIdentityTokenException: the token's amr is not a list of strings",
+        JSON.stringify(amr),
+      );
+    }
+  });
+
   it("refuses an issuer's good token once its provider is deleted", async () => {
     const token = b.token({ sub: SUB, aud: 'sts.amazonaws.com', iat: now(), exp: now() + 300 });
     await iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${b.host}` }));
