@@ -12,15 +12,17 @@ import {
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreateLoginProfileCommand,
+  CreateRoleCommand,
   CreateUserCommand,
   DeleteLoginProfileCommand,
+  DeleteRoleCommand,
   DeleteUserCommand,
   IAMClient,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
   UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
-import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { after, before, describe, it } from 'node:test';
 import type { Clock } from '../../src/core/clock.js';
 import { ConsoleBrowser } from '../e2e/helpers/console-browser.js';
@@ -328,6 +330,28 @@ describe('the console API', () => {
     } finally {
       clock.offsetMs = 0;
     }
+  });
+
+  it("ends a session signed in with a role session's credentials when the role is deleted, and a role made again under the name does not revive it", async () => {
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] };
+    const makeRole = () => iam.send(new CreateRoleCommand({ RoleName: 'console-role', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await makeRole();
+    const assumer = await user('assumer', []);
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'assumer',
+        PolicyName: 'assume',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }),
+      }),
+    );
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: assumer, maxAttempts: 1 });
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/console-role', RoleSessionName: 'web' }))).Credentials!;
+    const b = browser();
+    assert.equal((await b.signIn({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! })).status, 200);
+    assert.equal((await b.session()).status, 200);
+    await iam.send(new DeleteRoleCommand({ RoleName: 'console-role' }));
+    await makeRole();
+    assert.equal((await b.session()).status, 401);
   });
 
   it('makes a password marked for reset be changed at sign-in, then signs in with the new one', async () => {
