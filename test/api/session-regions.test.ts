@@ -87,5 +87,10 @@ describe('temporary credentials stay in the region that issued them', () => {
       assert.equal((await fetch(`${west.url}/v2/west/only/tags/list`, { headers: { authorization } })).status, 401, JSON.stringify(user));
       assert.equal((await fetch(`${west.url}/token?service=berth`, { headers: { authorization } })).status, 401, JSON.stringify(user));
     }
+    // containerd's OAuth form names the user in a field: the same rule.
+    const form = (username: string) =>
+      fetch(`${west.url}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', service: 'berth', username, password: token }) });
+    assert.equal((await form('AWS')).status, 200);
+    for (const user of ['aws', 'admin', 'AWS:x']) assert.equal((await form(user)).status, 401, user);
   });
 });
