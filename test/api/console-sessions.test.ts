@@ -388,6 +388,20 @@ describe('the console API', () => {
     assert.equal((await browser().signIn(admin)).status, 200, 'other identities are not held up');
   });
 
+  it('throttles an identity however its user name is cased: IAM names are one in any case, and so are their buckets', async () => {
+    await user('casey', [], { value: PASSWORD });
+    const creds = { accountId: '000000000000', userName: 'casey', password: PASSWORD };
+    // Ten guesses, each under another casing of the name (each was a fresh bucket of ten before session 37).
+    const variants = ['casey', 'Casey', 'cAsey', 'caSey', 'casEy', 'caseY', 'CAsey', 'cASey', 'caSEy', 'casEY'];
+    for (const [i, userName] of variants.entries()) {
+      assert.equal((await browser().signIn({ ...creds, userName, password: `Wrong-Guess-${i}` })).status, 401);
+    }
+    for (const userName of ['casey', 'CASEY', 'CaSeY']) {
+      const throttled = await browser().signIn({ ...creds, userName });
+      assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException'], userName);
+    }
+  });
+
   it('reports storage and transfer per repository per day, only of repositories the principal may describe', async () => {
     const ecr = ecrClient(berth);
     for (const name of ['usage/web', 'usage/hidden']) {

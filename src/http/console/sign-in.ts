@@ -82,7 +82,8 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
   });
   const body = parseSignIn(raw);
   const source = req.socket.remoteAddress ?? '';
-  const who = body.kind === 'keys' ? body.accessKeyId : `${body.accountId}/${body.userName}`;
+  // IAM's user names are one name in any case (login-profiles.ts finds the user so): one bucket for all its casings.
+  const who = body.kind === 'keys' ? body.accessKeyId : `${body.accountId}/${body.userName.toLowerCase()}`;
   const wait = door.throttle.retryAfter(source, who);
   if (wait !== undefined) {
     throw new ConsoleError(ConsoleCodes.Throttling, 'Too many failed sign-ins: try again later.', { 'Retry-After': String(wait) });
