@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import {
   AttachUserPolicyCommand,
+  ChangePasswordCommand,
   CreateAccessKeyCommand,
   CreateLoginProfileCommand,
   CreateRoleCommand,
@@ -376,30 +377,38 @@ describe('the console API', () => {
     assert.equal((await browser().signIn({ ...creds, password: 'Third-Time-77' })).status, 200);
   });
 
-  it('throttles failed sign-ins for an identity: then even the right password is refused, with Retry-After', async () => {
+  it('throttles failed sign-ins for an identity, however its name is cased: then even the right password is refused, with Retry-After', async () => {
     await user('guessed', [], { value: PASSWORD });
     const creds = { accountId: '000000000000', userName: 'guessed', password: PASSWORD };
+    // Each guess under another casing of the name: IAM names are one in any case, and so is their
+    // bucket (each casing had ten guesses of its own before session 37).
+    const casings = ['guessed', 'Guessed', 'gUessed', 'guEssed', 'gueSsed', 'guesSed', 'guessEd', 'guesseD', 'GUessed', 'GUESSED'];
     const statuses: number[] = [];
-    for (let i = 0; i < 10; i++) statuses.push((await browser().signIn({ ...creds, password: `Wrong-Guess-${i}` })).status);
+    for (const [i, userName] of casings.entries()) statuses.push((await browser().signIn({ ...creds, userName, password: `Wrong-Guess-${i}` })).status);
     assert.deepEqual(new Set(statuses), new Set([401]));
-    const throttled = await browser().signIn(creds);
-    assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException']);
-    assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+    for (const userName of ['guessed', 'GuEsSeD']) {
+      const throttled = await browser().signIn({ ...creds, userName });
+      assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException'], userName);
+      assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+    }
     assert.equal((await browser().signIn(admin)).status, 200, 'other identities are not held up');
   });
 
-  it('throttles an identity however its user name is cased: IAM names are one in any case, and so are their buckets', async () => {
-    await user('casey', [], { value: PASSWORD });
-    const creds = { accountId: '000000000000', userName: 'casey', password: PASSWORD };
-    // Ten guesses, each under another casing of the name (each was a fresh bucket of ten before session 37).
-    const variants = ['casey', 'Casey', 'cAsey', 'caSey', 'casEy', 'caseY', 'CAsey', 'cASey', 'caSEy', 'casEY'];
-    for (const [i, userName] of variants.entries()) {
-      assert.equal((await browser().signIn({ ...creds, userName, password: `Wrong-Guess-${i}` })).status, 401);
+  it("throttles guesses at a password through ChangePassword's OldPassword, in the same bucket as sign-in", async () => {
+    const keys = await user('changeling', [], { value: PASSWORD });
+    const own = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: keys, maxAttempts: 1 });
+    const change = (OldPassword: string) => own.send(new ChangePasswordCommand({ OldPassword, NewPassword: 'Never-Set-99' }));
+    for (let i = 0; i < 10; i++) {
+      await assert.rejects(change(`Wrong-Guess-${i}`), { name: 'AccessDenied', message: 'The old password is not correct.' });
     }
-    for (const userName of ['casey', 'CASEY', 'CaSeY']) {
-      const throttled = await browser().signIn({ ...creds, userName });
-      assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException'], userName);
-    }
+    // The right old password now waits too (it was taken before session 37: guesses were free).
+    await assert.rejects(change(PASSWORD), (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
+      assert.deepEqual([e.name, e.message, e.$metadata?.httpStatusCode], ['Throttling', 'Too many wrong passwords: try again later.', 400]);
+      return true;
+    });
+    const signIn = await browser().signIn({ accountId: '000000000000', userName: 'changeling', password: PASSWORD });
+    assert.deepEqual([signIn.status, signIn.body.__type], [429, 'ThrottlingException'], 'the same bucket as sign-in');
+    assert.equal((await browser().signIn({ accountId: '000000000000', userName: 'changeling', password: 'Never-Set-99' })).status, 429);
   });
 
   it('reports storage and transfer per repository per day, only of repositories the principal may describe', async () => {

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenSession, SessionBasis } from '../../auth/console-sessions.js';
 import { IdentityError } from '../../auth/identity-admin.js';
+import { passwordIdentity } from '../../auth/sign-in-throttle.js';
 import { userPrincipal, type Principal } from '../../auth/principal.js';
 import { ConsoleCodes, IamCodes } from '../../core/errors.js';
 import { v2Location } from '../registry-address.js';
@@ -82,8 +83,7 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
   });
   const body = parseSignIn(raw);
   const source = req.socket.remoteAddress ?? '';
-  // IAM's user names are one name in any case (login-profiles.ts finds the user so): one bucket for all its casings.
-  const who = body.kind === 'keys' ? body.accessKeyId : `${body.accountId}/${body.userName.toLowerCase()}`;
+  const who = body.kind === 'keys' ? body.accessKeyId : passwordIdentity(body.accountId, body.userName);
   const wait = door.throttle.retryAfter(source, who);
   if (wait !== undefined) {
     throw new ConsoleError(ConsoleCodes.Throttling, 'Too many failed sign-ins: try again later.', { 'Retry-After': String(wait) });
