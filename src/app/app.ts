@@ -14,6 +14,7 @@ import { IdentityAdmin } from '../auth/identity-admin.js';
 import { openSecret, sealSecret } from '../auth/access-keys.js';
 import { issueBearerToken, loginTokenFor } from '../auth/login-token.js';
 import { issueReplicationToken } from '../auth/replication-token.js';
+import { SignInThrottle } from '../auth/sign-in-throttle.js';
 import { SecurityTokenService } from '../auth/sts.js';
 import { WebIdentityVerifier } from '../auth/web-identity.js';
 import type { EventDeliverer } from '../events/deliverer.js';
@@ -138,6 +139,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metricsServer = metrics && createMetricsServer(metrics, log);
   let metricsPort: number | undefined;
   const audit = createAudit(config, meta, clock, log);
+  // Failed console sign-ins and ChangePassword's wrong old passwords, counted together.
+  const signInThrottle = new SignInThrottle(clock);
   const authenticator = new Authenticator(identities, clock, [serverKey], { ttlMs: config.authzCacheSeconds * 1000, changes: authzChanges }, config.region);
   // One reach policy for every URL users name (outbound-reach.ts). Its log line names the host
   // and address only: a refused URL's path or query may carry a secret.
@@ -165,7 +168,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ],
     ...(audit && { audit: meta.audit }),
     authenticator,
-    console: createConsole(config, { meta, clock, serverKey, authenticator, identities }),
+    console: createConsole(config, { meta, clock, serverKey, authenticator, identities, throttle: signInThrottle }),
     authorizer: new Authorizer(
       identities,
       (registryKey, repository) => registry.policies.governing(registryKey, repository),
@@ -184,6 +187,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       identities,
       clock,
       checkPolicy: checkIdentityPolicy,
+      passwordGuesses: signInThrottle,
       ...stsDoors(identities, clock, serverKey, config.region, reach),
     },
     kms: {

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConsoleSessions } from '../auth/console-sessions.js';
 import type { IdentityAdmin } from '../auth/identity-admin.js';
-import { SignInThrottle } from '../auth/sign-in-throttle.js';
+import type { SignInThrottle } from '../auth/sign-in-throttle.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Authenticator } from '../http/authn.js';
@@ -17,7 +17,7 @@ const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 export function createConsole(
   config: Config,
-  deps: { meta: MetadataStore; clock: Clock; serverKey: Buffer; authenticator: Authenticator; identities: IdentityAdmin },
+  deps: { meta: MetadataStore; clock: Clock; serverKey: Buffer; authenticator: Authenticator; identities: IdentityAdmin; throttle: SignInThrottle },
 ): ConsoleOptions {
   const { meta, clock } = deps;
   return {
@@ -29,7 +29,7 @@ export function createConsole(
       { ttlMs: config.consoleSessionHours * 3_600_000, idleMs: config.consoleIdleMinutes * 60_000 },
       sessionBasisCheck(deps.authenticator, deps.identities),
     ),
-    throttle: new SignInThrottle(clock),
+    throttle: deps.throttle,
     dailyUsage: (from, to, accountId) => meta.usage.daily(from, to, 0, accountId),
     clock,
   };

@@ -4,7 +4,7 @@
  * cookie, never a secret. The server keeps, under the id's SHA-256, what the session was signed
  * in with (its basis: the access key id, the session token, or the user), checked again at every
  * call, so the session outlives nothing it stands for: a key deactivated or deleted, a user or
- * its console password deleted, temporary credentials expired, a role deleted.
+ * its console password deleted or changed, temporary credentials expired, a role deleted.
  *
  * Why server-side rows rather than a sealed stateless cookie: sign-out and those checks must
  * act at once on every node, which a stateless cookie can only do with a revocation table read
@@ -23,7 +23,11 @@ import type { Principal } from './principal.js';
 export type SessionBasis =
   | { kind: 'key'; accessKeyId: string }
   | { kind: 'temporary'; accessKeyId: string; sessionToken: string }
-  | { kind: 'password'; userName: string; userId: string };
+  /**
+   * `password` is the stamp of the password signed in with (login-profiles.ts): a new password
+   * ends the session, as a deleted one does. Sessions started before Berth kept it have none.
+   */
+  | { kind: 'password'; userName: string; userId: string; password?: string };
 
 /** Who a basis stands for now; undefined once it no longer stands. */
 export type BasisCheck = (accountId: string, basis: SessionBasis) => Promise<Principal | undefined>;
@@ -99,6 +103,23 @@ export class ConsoleSessions {
     }
     if (now.getTime() - row.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await this.store.touch(idHash, now);
     return { principal, csrfToken: this.csrfOf(id), expiresAt: row.expiresAt };
+  }
+
+  /**
+   * After a password session's user changed the password through it: that session goes on,
+   * standing on the new password (`stamp`), while the user's other password sessions end.
+   */
+  async keepThroughPasswordChange(id: string | undefined, stamp: string): Promise<void> {
+    if (id === undefined || !ID_RE.test(id)) return;
+    const idHash = hashOf(id);
+    const row = await this.store.get(idHash);
+    let basis: SessionBasis | undefined;
+    try {
+      basis = row && (JSON.parse(row.basis) as SessionBasis);
+    } catch {
+      basis = undefined;
+    }
+    if (basis?.kind === 'password') await this.store.rebase(idHash, JSON.stringify({ ...basis, password: stamp }));
   }
 
   /** Ends it (sign-out); nothing to do when there is none. */

@@ -4,6 +4,7 @@
  * flag that sign-in honours. Used by the IAM Query API and the console's sign-in, so the rules
  * live once.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes } from '../core/errors.js';
 import type { LoginProfileStore } from '../metadata/console.js';
@@ -17,8 +18,18 @@ export interface LoginProfile {
   passwordResetRequired: boolean;
 }
 
-/** The outcome of a password sign-in: refused (one answer, whatever was wrong), or who it is. */
-export type PasswordCheck = { ok: false } | { ok: true; user: UserRecord; resetRequired: boolean };
+/** The outcome of a password sign-in: refused (one answer, whatever was wrong), or who it is, and the stamp of the password it used. */
+export type PasswordCheck = { ok: false } | { ok: true; user: UserRecord; resetRequired: boolean; stamp: string };
+
+/**
+ * What names one setting of a password, for console sessions to stand on: a digest of its stored
+ * scrypt hash, whose salt is new at each setting, so any new password (even the same one set
+ * again) has another stamp and the sessions signed in with the old one end. One-way: it tells
+ * nothing the stored hash does not.
+ */
+export function passwordStamp(passwordHash: string): string {
+  return createHash('sha256').update(`berth password stamp v1\n${passwordHash}`).digest('base64url').slice(0, 22);
+}
 
 export class LoginProfiles {
   constructor(
@@ -62,6 +73,12 @@ export class LoginProfiles {
     return (await this.store.get(accountId, userName)) !== undefined;
   }
 
+  /** The stamp of the user's password as it is set now (passwordStamp); undefined when the user has none. */
+  async stamp(accountId: string, userName: string): Promise<string | undefined> {
+    const p = await this.store.get(accountId, userName);
+    return p && passwordStamp(p.passwordHash);
+  }
+
   async update(accountId: string, given: string, change: { password?: string; passwordResetRequired?: boolean }): Promise<void> {
     const { name: userName } = await this.user(accountId, given);
     if (change.password !== undefined) LoginProfiles.checked(change.password);
@@ -84,9 +101,9 @@ export class LoginProfiles {
   /**
    * A user's own change of password (IAM's ChangePassword, and sign-in when a reset is
    * required): the old password must be right; the new one must pass the policy and differ.
-   * Clears the reset flag.
+   * Clears the reset flag. Returns the new password's stamp.
    */
-  async change(accountId: string, userName: string, oldPassword: string, newPassword: string): Promise<void> {
+  async change(accountId: string, userName: string, oldPassword: string, newPassword: string): Promise<string> {
     const check = await this.check(accountId, userName, oldPassword);
     if (!check.ok) throw new IdentityError(IamCodes.AccessDenied, 'The old password is not correct.');
     LoginProfiles.checked(newPassword);
@@ -95,6 +112,7 @@ export class LoginProfiles {
     if (!(await this.store.update(accountId, check.user.name, { passwordHash, passwordResetRequired: false, now: this.clock.now() }))) {
       throw new IdentityError(IamCodes.NoSuchEntity, `Login Profile for User ${userName} cannot be found.`);
     }
+    return passwordStamp(passwordHash);
   }
 
   /** A password sign-in: the same work and the same answer for an unknown user, no profile, or a wrong password. */
@@ -105,6 +123,6 @@ export class LoginProfiles {
     const profile = user && (await this.store.get(accountId, user.name));
     const matches = await verifyPassword(password, user && profile?.passwordHash);
     if (!matches || !user || !profile) return { ok: false };
-    return { ok: true, user, resetRequired: profile.passwordResetRequired };
+    return { ok: true, user, resetRequired: profile.passwordResetRequired, stamp: passwordStamp(profile.passwordHash) };
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Failed console sign-ins, counted per source address and per identity tried (an access key id,
- * or an account's user name) in small token buckets: each failure takes a token, tokens come
+ * Failed console sign-ins (and ChangePassword's wrong old passwords), counted per source address
+ * and per identity tried (an access key id, or an account's user name) in small token buckets: each failure takes a token, tokens come
  * back slowly, and while any bucket a sign-in touches is empty the sign-in is refused before its
  * credentials are checked (so an empty bucket is no oracle). Guessing a password or a secret is
  * then a matter of centuries. Buckets are per node: a deployment of n nodes allows n times as
@@ -37,6 +37,15 @@ export interface SignInThrottleOptions {
 
 type Kind = 'ip' | 'id';
 
+/**
+ * The identity bucket of a console password: one per user whatever the casing of the name tried,
+ * as IAM's names are one in any case (login-profiles.ts finds the user so). Sign-in and
+ * ChangePassword's OldPassword count in it alike, so neither is a free way to guess the other.
+ */
+export function passwordIdentity(accountId: string, userName: string): string {
+  return `${accountId}/${userName.toLowerCase()}`;
+}
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -69,6 +78,21 @@ export class SignInThrottle {
     const now = this.clock.now().getTime();
     const wait = Math.max(this.wait(this.bucket('ip', sourceOf(sourceIp), now, false), now), this.wait(this.bucket('id', who, now, false), now));
     return wait > 0 ? Math.ceil(wait / 1000) : undefined;
+  }
+
+  /**
+   * The identity's bucket alone, for a password check made by a caller already signed in as that
+   * identity (ChangePassword's OldPassword): it guesses at no one else, so its source is not counted.
+   */
+  identityRetryAfter(who: string): number | undefined {
+    const now = this.clock.now().getTime();
+    const wait = this.wait(this.bucket('id', who, now, false), now);
+    return wait > 0 ? Math.ceil(wait / 1000) : undefined;
+  }
+
+  identityFailed(who: string): void {
+    const now = this.clock.now().getTime();
+    this.take(this.bucket('id', who, now, true), now);
   }
 
   /** Records a failed sign-in. */

@@ -103,6 +103,12 @@ export class WebIdentityVerifier {
     if (sourceIdentity !== undefined && (typeof sourceIdentity !== 'string' || !/^[\w+=,.@-]{2,64}$/.test(sourceIdentity))) {
       throw invalid(`the token's ${SOURCE_IDENTITY_CLAIM} is not a source identity (2 to 64 of [\\w+=,.@-])`);
     }
+    // OIDC Core: amr is a list of strings. Anything else would reach the trust policy's conditions
+    // as values no condition expects (a list inside the list matched `StringLike` as its text).
+    const amr = claims.amr;
+    if (amr !== undefined && typeof amr !== 'string' && !(Array.isArray(amr) && amr.every((m) => typeof m === 'string'))) {
+      throw invalid("the token's amr is not a list of strings");
+    }
     const host = provider.url.replace(/^https?:\/\//, '');
     const providerArn = oidcProviderArn(provider.accountId, provider.url);
     const context: Record<string, string | string[] | undefined> = {
@@ -110,7 +116,7 @@ export class WebIdentityVerifier {
       [`${host}:sub`]: claims.sub,
       [`${host}:aud`]: audience,
       [`${host}:oaud`]: audiences,
-      ...(typeof claims.amr === 'string' || Array.isArray(claims.amr) ? { [`${host}:amr`]: claims.amr as string | string[] } : {}),
+      ...(amr !== undefined && { [`${host}:amr`]: amr as string | string[] }),
     };
     const assumed = await this.sts.assumeRoleAsWebIdentity(providerArn, context, {
       roleArn: req.roleArn,

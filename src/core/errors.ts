@@ -285,6 +285,8 @@ export const IamCodes = {
   // Console passwords (login profiles, ChangePassword).
   PasswordPolicyViolation: wire('PasswordPolicyViolation'),
   InvalidUserType: wire('InvalidUserType'),
+  /** IAM's rate refusal (botocore and the SDKs retry it with backoff). */
+  Throttling: wire('Throttling'),
 } as const;
 
 /** KMS JSON API `__type`s: Berth's own KMS answers with them, and an AWS KMS answers Berth with them. */

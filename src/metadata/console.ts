@@ -41,6 +41,8 @@ export interface ConsoleSessionStore {
   /** Records a call at `at` (the idle timeout counts from the last). */
   touch(idHash: string, at: Date): Promise<void>;
   delete(idHash: string): Promise<boolean>;
+  /** Replaces what a session stands on (its basis JSON); false when there is no such session. */
+  rebase(idHash: string, basis: string): Promise<boolean>;
   /** Deletes sessions that expired before `now` or were last seen before `idleSince`; how many. */
   purge(now: Date, idleSince: Date): Promise<number>;
 }

@@ -49,6 +49,11 @@ export function consoleContract(test: ContractTest): void {
     await a.consoleSessions.create(session('s2', 0, 1_000));
     await a.consoleSessions.create(session('s3', 0, 10_000));
     assert.deepEqual(await b.consoleSessions.get('s1'), session('s1', 0, 10_000));
+    const rebased = '{"kind":"password","userName":"alice","userId":"AIDAEXAMPLE","password":"stamp"}';
+    assert.equal(await b.consoleSessions.rebase('s1', rebased), true);
+    assert.equal((await a.consoleSessions.get('s1'))!.basis, rebased, 'what a session stands on can be replaced');
+    assert.equal(await a.consoleSessions.rebase('none', rebased), false);
+    await b.consoleSessions.rebase('s1', session('s1', 0, 10_000).basis);
     await b.consoleSessions.touch('s1', at(500));
     await a.consoleSessions.touch('s1', at(400));
     assert.equal((await a.consoleSessions.get('s1'))!.lastSeenAt.getTime(), at(500).getTime(), 'a late touch never moves it back');

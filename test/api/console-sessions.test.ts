@@ -10,16 +10,20 @@ import assert from 'node:assert/strict';
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import {
   AttachUserPolicyCommand,
+  ChangePasswordCommand,
   CreateAccessKeyCommand,
   CreateLoginProfileCommand,
+  CreateRoleCommand,
   CreateUserCommand,
   DeleteLoginProfileCommand,
+  DeleteRoleCommand,
   DeleteUserCommand,
   IAMClient,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
+  UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
-import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { after, before, describe, it } from 'node:test';
 import type { Clock } from '../../src/core/clock.js';
 import { ConsoleBrowser } from '../e2e/helpers/console-browser.js';
@@ -208,6 +212,21 @@ describe('the console API', () => {
     assert.equal((await b.ecr('DescribeRepositories')).status, 401);
   });
 
+  it('never takes a session id from the client: a fixed cookie is replaced at sign-in and opens nothing', async () => {
+    const b = browser();
+    await b.signIn(admin);
+    const name = b.cookie!.split('=')[0]!;
+    const planted = `${name}=${'A'.repeat(43)}`;
+    const victim = browser();
+    victim.cookie = planted;
+    assert.equal((await victim.session()).status, 401, 'an id Berth never issued opens nothing');
+    assert.equal((await victim.signIn(admin)).status, 200);
+    assert.notEqual(victim.cookie, planted, 'sign-in sets an id of its own');
+    const attacker = browser();
+    attacker.cookie = planted;
+    assert.deepEqual([(await attacker.session()).status, (await attacker.ecr('DescribeRepositories')).status], [401, 401]);
+  });
+
   it('ends a session when its access key is deactivated, or its user deleted', async () => {
     const keyed = await user('keyed', ['FullAccess'], { value: PASSWORD });
     const byKey = browser();
@@ -242,6 +261,39 @@ describe('the console API', () => {
     await iam.send(new DeleteUserCommand({ UserName: 'again' }));
     await user('again', [], { value: PASSWORD });
     assert.equal((await b.session()).status, 401);
+  });
+
+  it("ends a user's password sessions when the password is changed; the session that changed it, and key sessions, go on", async () => {
+    const keys = await user('changer', ['ReadOnly'], { value: PASSWORD });
+    const creds = { accountId: '000000000000', userName: 'changer', password: PASSWORD };
+    const [changer, thief, byKey] = [browser(), browser(), browser()];
+    for (const [b, c] of [
+      [changer, creds],
+      [thief, creds],
+      [byKey, keys],
+    ] as const)
+      assert.equal((await b.signIn(c)).status, 200);
+    // The user changes a password someone else learnt: the other sign-in ends, the user's own goes on.
+    const own = await changer.iam({ Action: 'ChangePassword', OldPassword: PASSWORD, NewPassword: 'Second-Try-55' });
+    assert.deepEqual([own.status, own.body], [200, {}]);
+    assert.equal((await thief.session()).status, 401, 'a session signed in with the old password ends');
+    assert.equal((await thief.ecr('DescribeRepositories')).status, 401);
+    assert.equal((await changer.session()).status, 200, 'the session that changed it goes on');
+    assert.equal((await changer.ecr('DescribeRepositories')).status, 200);
+    assert.equal((await byKey.session()).status, 200, 'a session signed in with an access key does not stand on the password');
+
+    // An administrator sets a new password (UpdateLoginProfile): every password session of the user ends.
+    const again = browser();
+    assert.equal((await again.signIn({ ...creds, password: 'Second-Try-55' })).status, 200);
+    await iam.send(new UpdateLoginProfileCommand({ UserName: 'changer', Password: 'Third-Try-66' }));
+    assert.equal((await changer.session()).status, 401);
+    assert.equal((await again.session()).status, 401);
+    assert.equal((await byKey.session()).status, 200);
+    // Only the flag changed: the password is the same, and so are its sessions.
+    const third = browser();
+    assert.equal((await third.signIn({ ...creds, password: 'Third-Try-66' })).status, 200);
+    await iam.send(new UpdateLoginProfileCommand({ UserName: 'changer', PasswordResetRequired: false }));
+    assert.equal((await third.session()).status, 200);
   });
 
   it('ends a session 12 hours after sign-in, and after an hour without a call', async () => {
@@ -281,6 +333,28 @@ describe('the console API', () => {
     }
   });
 
+  it("ends a session signed in with a role session's credentials when the role is deleted, and a role made again under the name does not revive it", async () => {
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] };
+    const makeRole = () => iam.send(new CreateRoleCommand({ RoleName: 'console-role', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await makeRole();
+    const assumer = await user('assumer', []);
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'assumer',
+        PolicyName: 'assume',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }),
+      }),
+    );
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: assumer, maxAttempts: 1 });
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/console-role', RoleSessionName: 'web' }))).Credentials!;
+    const b = browser();
+    assert.equal((await b.signIn({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! })).status, 200);
+    assert.equal((await b.session()).status, 200);
+    await iam.send(new DeleteRoleCommand({ RoleName: 'console-role' }));
+    await makeRole();
+    assert.equal((await b.session()).status, 401);
+  });
+
   it('makes a password marked for reset be changed at sign-in, then signs in with the new one', async () => {
     await user('fresh', [], { value: PASSWORD, reset: true });
     const creds = { accountId: '000000000000', userName: 'fresh', password: PASSWORD };
@@ -303,16 +377,38 @@ describe('the console API', () => {
     assert.equal((await browser().signIn({ ...creds, password: 'Third-Time-77' })).status, 200);
   });
 
-  it('throttles failed sign-ins for an identity: then even the right password is refused, with Retry-After', async () => {
+  it('throttles failed sign-ins for an identity, however its name is cased: then even the right password is refused, with Retry-After', async () => {
     await user('guessed', [], { value: PASSWORD });
     const creds = { accountId: '000000000000', userName: 'guessed', password: PASSWORD };
+    // Each guess under another casing of the name: IAM names are one in any case, and so is their
+    // bucket (each casing had ten guesses of its own before session 37).
+    const casings = ['guessed', 'Guessed', 'gUessed', 'guEssed', 'gueSsed', 'guesSed', 'guessEd', 'guesseD', 'GUessed', 'GUESSED'];
     const statuses: number[] = [];
-    for (let i = 0; i < 10; i++) statuses.push((await browser().signIn({ ...creds, password: `Wrong-Guess-${i}` })).status);
+    for (const [i, userName] of casings.entries()) statuses.push((await browser().signIn({ ...creds, userName, password: `Wrong-Guess-${i}` })).status);
     assert.deepEqual(new Set(statuses), new Set([401]));
-    const throttled = await browser().signIn(creds);
-    assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException']);
-    assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+    for (const userName of ['guessed', 'GuEsSeD']) {
+      const throttled = await browser().signIn({ ...creds, userName });
+      assert.deepEqual([throttled.status, throttled.body.__type], [429, 'ThrottlingException'], userName);
+      assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+    }
     assert.equal((await browser().signIn(admin)).status, 200, 'other identities are not held up');
+  });
+
+  it("throttles guesses at a password through ChangePassword's OldPassword, in the same bucket as sign-in", async () => {
+    const keys = await user('changeling', [], { value: PASSWORD });
+    const own = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: keys, maxAttempts: 1 });
+    const change = (OldPassword: string) => own.send(new ChangePasswordCommand({ OldPassword, NewPassword: 'Never-Set-99' }));
+    for (let i = 0; i < 10; i++) {
+      await assert.rejects(change(`Wrong-Guess-${i}`), { name: 'AccessDenied', message: 'The old password is not correct.' });
+    }
+    // The right old password now waits too (it was taken before session 37: guesses were free).
+    await assert.rejects(change(PASSWORD), (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
+      assert.deepEqual([e.name, e.message, e.$metadata?.httpStatusCode], ['Throttling', 'Too many wrong passwords: try again later.', 400]);
+      return true;
+    });
+    const signIn = await browser().signIn({ accountId: '000000000000', userName: 'changeling', password: PASSWORD });
+    assert.deepEqual([signIn.status, signIn.body.__type], [429, 'ThrottlingException'], 'the same bucket as sign-in');
+    assert.equal((await browser().signIn({ accountId: '000000000000', userName: 'changeling', password: 'Never-Set-99' })).status, 429);
   });
 
   it('reports storage and transfer per repository per day, only of repositories the principal may describe', async () => {

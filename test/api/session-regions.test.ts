@@ -2,8 +2,8 @@
  * Temporary credentials belong to the deployment (region) whose STS issued them. Peer regions
  * share the server key for replication, but identities are per deployment: a GetSessionToken
  * session of one region's root or user must not act as the root or the same-named user of
- * another region, as login tokens already do not. Two apps in process with one server key,
- * driven with the AWS SDK.
+ * another region, nor may a login token or a Bearer token bought with one. Two apps in process
+ * with one server key, driven with the AWS SDK and fetch.
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
@@ -60,5 +60,37 @@ describe('temporary credentials stay in the region that issued them', () => {
     const session = await sessionOf(east, keys!);
     assert.ok((await ecr(east, session).send(new DescribeRepositoriesCommand({}))).repositories);
     await assert.rejects(ecr(west, session).send(new DescribeRepositoriesCommand({})), { name: 'UnrecognizedClientException' });
+  });
+
+  it("refuses one region's login token, and the Bearer token bought with it, on another region's /v2 and /token", async () => {
+    // The same root in both regions, and a repository west has: only the region tells them apart.
+    const v2 = (at: BerthInProcess, authorization: string) => fetch(`${at.url}/v2/west/only/tags/list`, { headers: { authorization } });
+    const bearerAt = async (at: BerthInProcess, login: string) => {
+      const res = await fetch(`${at.url}/token?service=berth&scope=repository:west/only:pull`, { headers: { authorization: login } });
+      return { status: res.status, token: ((await res.json()) as { token?: string }).token };
+    };
+    assert.equal((await v2(west, west.authorization)).status, 200, "west's own login reads it");
+    assert.equal((await v2(west, east.authorization)).status, 401, "east's login");
+    const eastBearer = await bearerAt(east, east.authorization);
+    assert.equal(eastBearer.status, 200);
+    assert.equal((await v2(west, `Bearer ${eastBearer.token}`)).status, 401, "east's Bearer token");
+    const exchanged = await bearerAt(west, east.authorization);
+    assert.deepEqual([exchanged.status, exchanged.token], [401, undefined], "west's /token exchanges no login of east");
+  });
+
+  it('refuses a good login token under a user name other than AWS', async () => {
+    const token = Buffer.from(west.authorization.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .replace(/^AWS:/, '');
+    for (const user of ['aws', 'admin', 'AWS ', '']) {
+      const authorization = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+      assert.equal((await fetch(`${west.url}/v2/west/only/tags/list`, { headers: { authorization } })).status, 401, JSON.stringify(user));
+      assert.equal((await fetch(`${west.url}/token?service=berth`, { headers: { authorization } })).status, 401, JSON.stringify(user));
+    }
+    // containerd's OAuth form names the user in a field: the same rule.
+    const form = (username: string) =>
+      fetch(`${west.url}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', service: 'berth', username, password: token }) });
+    assert.equal((await form('AWS')).status, 200);
+    for (const user of ['aws', 'admin', 'AWS:x']) assert.equal((await form(user)).status, 401, user);
   });
 });

@@ -192,6 +192,9 @@ describe('SigV4 over HTTP: what the signature covers', () => {
     refusedAs(changed, 'InvalidSignatureException');
     const longer = await signedFetch(berth, creds, call, (w) => ({ ...w, path: w.path.replace('X-Amz-Expires=60', 'X-Amz-Expires=600') }));
     refusedAs(longer, 'InvalidSignatureException');
+    // Past SigV4's week, whatever the signature (the SDKs will not presign for longer).
+    const week = await signedFetch(berth, creds, call, (w) => ({ ...w, path: w.path.replace('X-Amz-Expires=60', 'X-Amz-Expires=604801') }));
+    refusedAs(week, 'IncompleteSignatureException', /^X-Amz-Expires must be between 1 and 604800 seconds\.$/);
     const expired = await signedFetch(berth, creds, { ...call, signingDate: new Date(Date.now() - 120_000) });
     refusedAs(expired, 'InvalidSignatureException', /^Request has expired$/);
     const res = await signedFetch(berth, creds, call);

@@ -1,7 +1,8 @@
 /**
  * What a SigV4 signature must cover, and which region it may be scoped to, against the real app
  * in process over real HTTP: requests signed by @smithy/signature-v4 with a header left out of
- * the signature, ECR Public's, KMS's, IAM's and STS's regions, and a deleted user's login token on /v2.
+ * the signature (the host, the date, the target, the session token, the payload hash) or an
+ * unsigned payload asked for, ECR Public's, KMS's, IAM's and STS's regions, and a deleted user's login token on /v2.
  * The aws CLI with `--region` other than the server's is in test/e2e/sigv4-scope.test.ts.
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
@@ -14,6 +15,7 @@ import {
   DetachUserPolicyCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
+import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
@@ -54,6 +56,41 @@ describe('SigV4: signed headers', () => {
     const noHost = await signedFetch(berth, creds, { ...call, unsigned: ['host'] });
     assert.deepEqual([noHost.status, noHost.json.__type], [400, 'InvalidSignatureException']);
     assert.match(noHost.json.message ?? '', /'Host' or ':authority' must be a 'SignedHeader'/);
+  });
+  it('refuses an unsigned X-Amz-Security-Token or X-Amz-Content-Sha256, each by name, and does nothing', async () => {
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth), maxAttempts: 1 });
+    const c = (await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    const session = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey! };
+    const call = { target: `${ECR_TARGET}CreateRepository`, body: { repositoryName: 'unsigned/parts' } };
+    const noToken = await signedFetch(berth, session, { ...call, sessionToken: c.SessionToken!, unsigned: ['x-amz-security-token'] });
+    assert.deepEqual(
+      [noToken.status, noToken.json.__type, noToken.json.message],
+      [400, 'InvalidSignatureException', "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."],
+    );
+    const creds = adminCredentials(berth);
+    const hashed = { ...call, headers: { 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' } };
+    const noHash = await signedFetch(berth, creds, { ...hashed, unsigned: ['x-amz-content-sha256'] });
+    assert.deepEqual(
+      [noHash.status, noHash.json.__type, noHash.json.message],
+      [400, 'InvalidSignatureException', "'X-Amz-Content-Sha256' must be a 'SignedHeader' in the AWS Authorization."],
+    );
+    assert.ok(!(await repositoryNames(ecrClient(berth))).includes('unsigned/parts'));
+  });
+
+  it('refuses UNSIGNED-PAYLOAD on the JSON API, so a body changed after signing does nothing', async () => {
+    const creds = adminCredentials(berth);
+    const call = {
+      target: `${ECR_TARGET}CreateRepository`,
+      body: { repositoryName: 'unsigned/asked' },
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    };
+    const swapped = await signedFetch(berth, creds, call, (w) => ({ ...w, body: '{"repositoryName":"unsigned/swapped"}' }));
+    assert.deepEqual([swapped.status, swapped.json.__type], [400, 'IncompleteSignatureException']);
+    assert.match(swapped.json.message ?? '', /UNSIGNED-PAYLOAD is not accepted/);
+    const asIs = await signedFetch(berth, creds, call);
+    assert.deepEqual([asIs.status, asIs.json.__type], [400, 'IncompleteSignatureException']);
+    const names = await repositoryNames(ecrClient(berth));
+    assert.ok(!names.includes('unsigned/asked') && !names.includes('unsigned/swapped'));
   });
 });
 

@@ -19,7 +19,7 @@ import { QueryError, type XmlValue } from '../iam/query.js';
 import { noteError } from '../request-facts.js';
 import { readBody } from '../request.js';
 import type { ConsoleDoor } from './door.js';
-import { ConsoleError, sendConsoleJson } from './responses.js';
+import { ConsoleError, sendConsoleJson, sessionCookie } from './responses.js';
 
 /** No layer uploads through the console: its ECR calls are small. */
 const MAX_ECR_BYTES = 1024 * 1024;
@@ -52,7 +52,13 @@ export async function iamCall(door: ConsoleDoor, req: IncomingMessage, res: Serv
       throw new QueryError(IamCodes.Validation, 'request body is too large');
     });
     const form = new URLSearchParams(raw.toString('utf8'));
-    const result = await runQueryAction(door.iam, req, principal, 'iam', form.get('Action') ?? '', form);
+    const action = form.get('Action') ?? '';
+    const result = await runQueryAction(door.iam, req, principal, 'iam', action, form);
+    if (action === 'ChangePassword' && principal.userName !== undefined) {
+      // The user's own session goes on with the new password; the user's other password sessions end.
+      const stamp = await door.identities.loginProfiles?.stamp(principal.accountId, principal.userName);
+      if (stamp !== undefined) await door.sessions.keepThroughPasswordChange(sessionCookie(req), stamp);
+    }
     sendConsoleJson(res, 200, result === undefined ? {} : toJson(result));
   } catch (err) {
     const wire = queryErrorOf(err, door.log);

@@ -2,7 +2,8 @@
  * Whether what a console session was signed in with still stands, asked at each of its calls:
  * an access key still active (and its user still there), temporary credentials still valid
  * (their role or user still there), a user still the same user (not deleted and made again)
- * with a console password still set. The same checks as a signed request's, from authn.ts.
+ * with the console password it signed in with still set (not deleted, not changed). The same
+ * checks as a signed request's, from authn.ts.
  */
 import type { BasisCheck } from '../../auth/console-sessions.js';
 import type { IdentityAdmin } from '../../auth/identity-admin.js';
@@ -13,7 +14,9 @@ export function sessionBasisCheck(authenticator: Authenticator, identities: Iden
   return async (accountId, basis) => {
     if (basis.kind === 'password') {
       const user = await identities.userRecord(accountId, basis.userName);
-      if (!user || user.userId !== basis.userId || !(await identities.loginProfiles?.exists(accountId, user.name))) return undefined;
+      if (!user || user.userId !== basis.userId) return undefined;
+      const stamp = await identities.loginProfiles?.stamp(accountId, user.name);
+      if (stamp === undefined || (basis.password !== undefined && basis.password !== stamp)) return undefined;
       // Its tags as they are now: a console session's calls carry them as aws:PrincipalTag/*.
       return { ...userPrincipal(accountId, user.name, user.path, undefined, user.tags), userId: user.userId };
     }

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenSession, SessionBasis } from '../../auth/console-sessions.js';
 import { IdentityError } from '../../auth/identity-admin.js';
+import { passwordIdentity } from '../../auth/sign-in-throttle.js';
 import { userPrincipal, type Principal } from '../../auth/principal.js';
 import { ConsoleCodes, IamCodes } from '../../core/errors.js';
 import { v2Location } from '../registry-address.js';
@@ -82,7 +83,7 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
   });
   const body = parseSignIn(raw);
   const source = req.socket.remoteAddress ?? '';
-  const who = body.kind === 'keys' ? body.accessKeyId : `${body.accountId}/${body.userName}`;
+  const who = body.kind === 'keys' ? body.accessKeyId : passwordIdentity(body.accountId, body.userName);
   const wait = door.throttle.retryAfter(source, who);
   if (wait !== undefined) {
     throw new ConsoleError(ConsoleCodes.Throttling, 'Too many failed sign-ins: try again later.', { 'Retry-After': String(wait) });
@@ -105,17 +106,18 @@ export async function signIn(door: ConsoleDoor, req: IncomingMessage, res: Serve
     const profiles = door.identities.loginProfiles;
     const check = profiles ? await profiles.check(body.accountId, body.userName, body.password) : { ok: false as const };
     if (!check.ok || !profiles) throw refuse();
+    let stamp = check.stamp;
     if (check.resetRequired) {
       if (body.newPassword === undefined) {
         throw new ConsoleError(ConsoleCodes.PasswordResetRequired, 'The password must be changed: sign in again with newPassword.');
       }
-      await profiles.change(body.accountId, check.user.name, body.password, body.newPassword).catch((e: unknown) => {
+      stamp = await profiles.change(body.accountId, check.user.name, body.password, body.newPassword).catch((e: unknown) => {
         if (e instanceof IdentityError && e.code === IamCodes.PasswordPolicyViolation) throw new ConsoleError(IamCodes.PasswordPolicyViolation, e.message);
         throw e;
       });
     }
     principal = { ...userPrincipal(body.accountId, check.user.name, check.user.path, undefined, check.user.tags), userId: check.user.userId };
-    basis = { kind: 'password', userName: check.user.name, userId: check.user.userId };
+    basis = { kind: 'password', userName: check.user.name, userId: check.user.userId, password: stamp };
   }
   notePrincipal(req, principal);
   noteOperation(req, 'signin', 'ConsoleLogin');

@@ -20,6 +20,12 @@ import { assumeRoleKeys } from '../condition-keys/sts.js';
 /** The account of an ARN (its fifth field); '' for a malformed one, which STS then refuses. */
 const accountOfArn = (arn: string): string => arn.split(':')[4] ?? '';
 
+/** The console sign-in throttle, as ChangePassword uses it (auth/sign-in-throttle.ts). */
+export interface PasswordGuesses {
+  identityRetryAfter(who: string): number | undefined;
+  identityFailed(who: string): void;
+}
+
 export interface QueryCall {
   form: URLSearchParams;
   accountId: string;
@@ -34,6 +40,8 @@ export interface QueryCall {
   sts?: StsDoor;
   webIdentity?: WebIdentityDoor;
   sourceIp?: string;
+  /** Wrong passwords counted with the console's failed sign-ins (auth/sign-in-throttle.ts). */
+  passwordGuesses?: PasswordGuesses;
   /** The global condition keys of this request (condition-keys/global.ts), acting on `resourceAccountId`'s resource. */
   globalKeys(resourceAccountId: string, userId?: string): ConditionContext;
 }

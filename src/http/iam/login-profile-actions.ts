@@ -4,7 +4,9 @@
  * The rules live in auth/login-profiles.ts.
  */
 import { IamCodes } from '../../core/errors.js';
+import { IdentityError } from '../../auth/identity-admin.js';
 import type { LoginProfile, LoginProfiles } from '../../auth/login-profiles.js';
+import { passwordIdentity } from '../../auth/sign-in-throttle.js';
 import type { QueryAction, QueryCall } from './actions.js';
 import { QueryError, required, type XmlValue } from './query.js';
 
@@ -54,7 +56,15 @@ export const loginProfileActions: Record<string, QueryAction> = {
   async ChangePassword(call) {
     const user = call.principal.kind === 'user' ? call.principal.userName : undefined;
     if (user === undefined) throw new QueryError(IamCodes.InvalidUserType, 'Only IAM users can change their own password.');
-    await profilesOf(call).change(call.accountId, user, required(call.form, 'OldPassword'), required(call.form, 'NewPassword'));
+    // OldPassword is a password check like sign-in's: counted in the user's sign-in bucket, or it would be a free oracle.
+    const who = passwordIdentity(call.accountId, user);
+    if (call.passwordGuesses?.identityRetryAfter(who) !== undefined) throw new QueryError(IamCodes.Throttling, 'Too many wrong passwords: try again later.');
+    try {
+      await profilesOf(call).change(call.accountId, user, required(call.form, 'OldPassword'), required(call.form, 'NewPassword'));
+    } catch (e) {
+      if (e instanceof IdentityError && e.code === IamCodes.AccessDenied) call.passwordGuesses?.identityFailed(who);
+      throw e;
+    }
     return undefined;
   },
 };

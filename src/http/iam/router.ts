@@ -46,6 +46,8 @@ export interface QueryRouterOptions {
   sts?: SecurityTokenService;
   /** Verifies web identity tokens for AssumeRoleWithWebIdentity; unset, the action is refused. */
   webIdentity?: QueryCall['webIdentity'];
+  /** The console's sign-in throttle, which ChangePassword's wrong old passwords count in too. */
+  passwordGuesses?: QueryCall['passwordGuesses'];
   /** For the condition keys aws:CurrentTime, aws:EpochTime and aws:TokenIssueTime's comparisons. */
   clock: Clock;
 }
@@ -129,6 +131,7 @@ export async function runQueryAction(
     principal,
     ...(opts.sts && { sts: { service: opts.sts, callerPolicies: (p: Principal) => identityPoliciesOf(opts.identities, p) } }),
     ...(opts.webIdentity && { webIdentity: opts.webIdentity }),
+    ...(opts.passwordGuesses && { passwordGuesses: opts.passwordGuesses }),
     ...(sourceIp !== undefined && { sourceIp }),
     globalKeys: (resourceAccountId, userId) =>
       globalConditionKeys({

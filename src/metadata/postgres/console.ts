@@ -55,6 +55,9 @@ export function createPostgresConsoleSessions({ pool }: PgContext): ConsoleSessi
     async delete(idHash) {
       return (await changes(pool, 'DELETE FROM console_sessions WHERE id_hash = $1', [idHash])) > 0;
     },
+    async rebase(idHash, basis) {
+      return (await changes(pool, 'UPDATE console_sessions SET basis = $1 WHERE id_hash = $2', [basis, idHash])) > 0;
+    },
     async purge(now, idleSince) {
       return changes(pool, 'DELETE FROM console_sessions WHERE expires_at <= $1 OR last_seen_at < $2', [now.getTime(), idleSince.getTime()]);
     },

@@ -45,6 +45,7 @@ export function createSqliteConsoleSessions(db: Db): ConsoleSessionStore {
   const get = db.prepare<[string], ConsoleSessionRow>('SELECT * FROM console_sessions WHERE id_hash = ?');
   const touch = db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?');
   const del = db.prepare('DELETE FROM console_sessions WHERE id_hash = ?');
+  const rebase = db.prepare('UPDATE console_sessions SET basis = ? WHERE id_hash = ?');
   const purge = db.prepare('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at < ?');
   return {
     async create(r) {
@@ -59,6 +60,9 @@ export function createSqliteConsoleSessions(db: Db): ConsoleSessionStore {
     },
     async delete(idHash) {
       return del.run(idHash).changes > 0;
+    },
+    async rebase(idHash, basis) {
+      return rebase.run(basis, idHash).changes > 0;
     },
     async purge(now, idleSince) {
       return purge.run(now.getTime(), idleSince.getTime()).changes;
