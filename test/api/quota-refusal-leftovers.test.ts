@@ -28,7 +28,7 @@ describe('a push refused by a quota part-way', () => {
     const kept = makeImage('q/left', 'kept', [shared, randomBytes(1024)]);
     const refused = makeImage('q/left', 'refused', [shared, randomBytes(1024)]);
     await pushImage(berth.url, kept);
-    await assert.rejects(pushImage(berth.url, refused), (e: PushError) => e.status === 403 && /imagesPerRepository/.test(e.message));
+    await assert.rejects(pushImage(berth.url, refused), (e) => e instanceof PushError && e.status === 403 && /imagesPerRepository/.test(e.message));
 
     const listed = await ecr.send(new ListImagesCommand({ repositoryName: 'q/left' }));
     assert.deepEqual(
