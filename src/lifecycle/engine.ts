@@ -38,7 +38,7 @@ export interface LifecycleRunReport {
   /** Images archived (or, in a dry run, to be archived) by a transition rule. */
   transitioned: PlannedAction[];
   failures: Array<{ digest: string; reason: string }>;
-  /** Planned expiries not done because a user changed the image since the evaluation. */
+  /** Planned expiries and transitions not done because a user changed the image since the evaluation. */
   kept: Array<{ digest: string; reason: string }>;
 }
 
@@ -87,7 +87,9 @@ export class LifecycleEngine {
     const repo = await this.registry.repositories.get(scope);
     for (const a of transitioning) {
       try {
-        if (await this.registry.storageClasses.transition(scope, repo.id, a.digest as Digest)) report.transitioned.push(a);
+        const done = await this.registry.storageClasses.transition(scope, repo.id, a.digest as Digest, a.tags);
+        if (done.kind === 'archived') report.transitioned.push(a);
+        else if (done.kind === 'kept') this.kept(scope, a, done.reason, report);
       } catch (err) {
         report.failures.push({ digest: a.digest, reason: (err as Error).message });
       }
@@ -138,12 +140,18 @@ export class LifecycleEngine {
       case 'missing':
         return; // Gone already (a concurrent delete): what we wanted.
       case 'changed':
-        report.kept.push({ digest: action.digest, reason: `its tags changed since the evaluation (now: ${result.tags.join(', ') || 'untagged'})` });
-        break;
+        return this.kept(scope, action, `its tags changed since the evaluation (now: ${result.tags.join(', ') || 'untagged'})`, report);
       case 'referenced':
-        report.kept.push({ digest: action.digest, reason: `an index now lists it or one of its referrers: ${result.parents.join(', ')}` });
-        break;
+        return this.kept(scope, action, `an index now lists it or one of its referrers: ${result.parents.join(', ')}`, report);
     }
-    this.registry.ctx.log.info({ ...log, reason: report.kept.at(-1)!.reason }, 'lifecycle kept image changed since the evaluation');
+  }
+
+  /** A planned action not taken: a user changed the image since the evaluation. */
+  private kept(scope: RepoScope, action: PlannedAction, reason: string, report: LifecycleRunReport): void {
+    report.kept.push({ digest: action.digest, reason });
+    this.registry.ctx.log.info(
+      { registryKey: scope.registryKey, repository: scope.name, digest: action.digest, tags: action.tags, action: action.action, reason },
+      'lifecycle kept image changed since the evaluation',
+    );
   }
 }

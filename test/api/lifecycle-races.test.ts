@@ -19,6 +19,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cliPath } from '../e2e/helpers/berth-process.js';
@@ -41,6 +44,7 @@ const RACE_IMAGES = 300;
 interface LifecycleReport {
   repository: string;
   expired: Array<{ digest: string; tags: string[]; rulePriority: number }>;
+  transitioned: Array<{ digest: string }>;
   referrersExpired: number;
   failures: Array<{ digest: string; reason: string }>;
   kept: Array<{ digest: string; reason: string }>;
@@ -51,8 +55,11 @@ describe('lifecycle expiry probed from outside', () => {
   let ecr: ECRClient;
   const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
 
+  let archiveDir: string;
   const lifecycleRun = async (repo: string): Promise<LifecycleReport> => {
-    const { stdout } = await run(process.execPath, [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--repository', repo, '--json']);
+    const { stdout } = await run(process.execPath, [cliPath, 'lifecycle', 'run', '--data-dir', berth.dataDir, '--repository', repo, '--json'], {
+      env: { ...process.env, BERTH_ARCHIVE_STORAGE: archiveDir },
+    });
     return (JSON.parse(stdout) as LifecycleReport[])[0]!;
   };
 
@@ -103,10 +110,14 @@ describe('lifecycle expiry probed from outside', () => {
   };
 
   before(async () => {
-    berth = await startInProcess({ onDisk: true });
+    archiveDir = await mkdtemp(join(tmpdir(), 'berth-archive-'));
+    berth = await startInProcess({ onDisk: true, env: { BERTH_ARCHIVE_STORAGE: archiveDir } });
     ecr = ecrClient(berth);
   });
-  after(async () => berth?.cleanup());
+  after(async () => {
+    await berth?.cleanup();
+    if (archiveDir) await rm(archiveDir, { recursive: true, force: true });
+  });
 
   it('expires an image only some of whose tags match, keeps multi-arch children and referrers of kept images, and does what the preview said', async () => {
     const repo = 'rules/mixed';
@@ -226,6 +237,44 @@ describe('lifecycle expiry probed from outside', () => {
     );
     assert.match(report.kept[0]!.reason, /an index now lists it/);
     await assertReadsWhole(repo);
+  });
+
+  it('does not archive an image that was tagged after the run planned its transition', async () => {
+    const repo = 'race/archived';
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: repo }));
+    await pushBlob(berth.url, repo, config);
+    const digests: string[] = [];
+    for (let n = 0; n < RACE_IMAGES; n++) digests.push(await putImage(repo, 3000 + n));
+    const order = await describeOrder(ecr, repo);
+    const first = order[0]!;
+    const target = order[order.length - 2]!;
+    await ecr.send(
+      new PutLifecyclePolicyCommand({
+        repositoryName: repo,
+        lifecyclePolicyText: policy([
+          {
+            rulePriority: 1,
+            selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 },
+            action: { type: 'transition', targetStorageClass: 'archive' },
+          },
+        ]),
+      }),
+    );
+
+    const running = lifecycleRun(repo);
+    // An archived image's manifest answers 404 on /v2.
+    await waitFor('the run to archive its first image', async () => (await getManifest(berth.url, repo, first, 'HEAD')).status === 404, { intervalMs: 2 });
+    await ecr.send(
+      new PutImageCommand({ repositoryName: repo, imageManifest: numberedManifest(config, 3000 + digests.indexOf(target)).toString(), imageTag: 'keep' }),
+    );
+    assert.equal((await getManifest(berth.url, repo, target, 'HEAD')).status, 200, 'the tag landed while the image was still active');
+    const report = await running;
+
+    const kept = await getManifest(berth.url, repo, 'keep');
+    assert.equal(kept.status, 200, 'an image tagged while the run was under way is no longer untagged: the rule must not archive it');
+    assert.ok(!report.transitioned.some((a) => a.digest === target));
+    assert.deepEqual(report.kept, [{ digest: target, reason: 'its tags changed since the evaluation' }]);
+    assert.equal(report.transitioned.length, RACE_IMAGES - 2);
   });
 });
 
