@@ -1,6 +1,7 @@
 /**
  * Contract: a lifecycle expiry (manifests.expireImage) deletes an image with its referrers, all
- * or nothing, and only while the image is what the policy was evaluated on (see contract-suite.ts).
+ * or nothing, and a transition (archive.setStatus with plannedTags) archives it, only while the
+ * image is what the policy was evaluated on (see contract-suite.ts).
  */
 import assert from 'node:assert/strict';
 import { at, blob, dg, push, repo, type ContractTest } from './contract-fixtures.js';
@@ -54,5 +55,17 @@ export function expiryContract(test: ContractTest): void {
     assert.ok(await a.manifests.find(id, image.digest), 'all or nothing: the image stays');
     assert.ok(await a.manifests.find(id, sbom.digest));
     assert.deepEqual(await a.gc.previewReview(at(5000)), [], 'a refused expiry queued nothing');
+  });
+
+  test('setStatus never archives an image an index lists, nor, with plannedTags, one whose tags changed', async ({ a }) => {
+    const id = await repo(a);
+    const child = await push(a, { salt: 'child' });
+    await push(a, { salt: 'index', manifests: [child.digest], tag: 'multi' });
+    assert.equal(await a.archive.setStatus(id, child.digest, { from: 'ACTIVE', to: 'ARCHIVED' }, at(10), [], []), 'listed');
+    const tagged = await push(a, { salt: 'tagged since', tag: 'keep' });
+    assert.equal(await a.archive.setStatus(id, tagged.digest, { from: 'ACTIVE', to: 'ARCHIVED', plannedTags: [] }, at(10), [], []), 'changed');
+    for (const d of [child.digest, tagged.digest]) assert.equal((await a.manifests.find(id, d))?.imageStatus, 'ACTIVE');
+    assert.equal(await a.archive.setStatus(id, tagged.digest, { from: 'ACTIVE', to: 'ARCHIVED', plannedTags: ['keep'] }, at(11), [], []), 'ACTIVE');
+    assert.equal((await a.manifests.find(id, tagged.digest))?.imageStatus, 'ARCHIVED');
   });
 }

@@ -47,7 +47,7 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
   describe(`metadata contract: ${name}`, { skip: opts.skip ?? false }, () => {
     describe('repositories, tags, uploads and image queries', () => repositoryContract(test));
     describe('manifests and the blob index', () => manifestContract(test));
-    describe('lifecycle expiries', () => expiryContract(test));
+    describe('lifecycle expiries and transitions', () => expiryContract(test));
     describe('garbage collection', () => gcContract(test));
     describe('jobs, leases, scans, policies and identities', () => queueContract(test));
     describe('job turns between accounts', () => jobTurnsContract(test));
