@@ -1,10 +1,11 @@
 /**
- * Lifecycle expiry probed from outside, as an external checker would: @aws-sdk/client-ecr and
- * raw /v2 requests against the real app in process, with `berth lifecycle run` (a process of its
- * own, on the same data directory) doing the expiring. ECR's semantics on images whose tags only
- * partly match, multi-arch children and referrers of kept images, the preview agreeing with the
- * run, and what a run does to an image a user changes while the run is under way: a tag pushed
- * onto an image the run planned to expire as untagged, or an index that starts listing it.
+ * Lifecycle expiry and transition probed from outside, as an external checker would:
+ * @aws-sdk/client-ecr and raw /v2 requests against the real app in process, with `berth
+ * lifecycle run` (a process of its own, on the same data directory) doing the work. ECR's
+ * semantics on images whose tags only partly match, multi-arch children and referrers of kept
+ * images, the preview agreeing with the run, and what a run does to an image a user changes while
+ * the run is under way: a tag pushed onto an image the run planned to expire or archive as
+ * untagged, or an index that starts listing it. And archiving by hand refuses an index's child.
  */
 import {
   CreateRepositoryCommand,
@@ -14,6 +15,7 @@ import {
   PutImageCommand,
   PutLifecyclePolicyCommand,
   StartLifecyclePolicyPreviewCommand,
+  UpdateImageStorageClassCommand,
   waitUntilLifecyclePolicyPreviewComplete,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
@@ -275,6 +277,20 @@ describe('lifecycle expiry probed from outside', () => {
     assert.ok(!report.transitioned.some((a) => a.digest === target));
     assert.deepEqual(report.kept, [{ digest: target, reason: 'its tags changed since the evaluation' }]);
     assert.equal(report.transitioned.length, RACE_IMAGES - 2);
+  });
+
+  it('UpdateImageStorageClass refuses to archive an image an index lists, changing nothing', async () => {
+    const repo = 'archive/child';
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: repo }));
+    await pushBlob(berth.url, repo, config);
+    const child = await putImage(repo, 4000);
+    assert.equal((await pushManifest(berth.url, repo, 'multi', indexOf([child]), MediaTypes.index)).status, 201);
+    await assert.rejects(
+      ecr.send(new UpdateImageStorageClassCommand({ repositoryName: repo, imageId: { imageDigest: child }, targetStorageClass: 'ARCHIVE' })),
+      (e: Error) => e.name === 'ImageStorageClassUpdateNotSupportedException' && /listed by an image index/.test(e.message),
+    );
+    assert.equal((await getManifest(berth.url, repo, child)).status, 200, 'still active');
+    await assertReadsWhole(repo);
   });
 });
 
