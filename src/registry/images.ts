@@ -253,8 +253,6 @@ export class Images {
   }
 }
 
-export type { ImageExpiryResult } from '../metadata/types.js';
-
 const IMAGE_NOT_FOUND = { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
 
 /** ECR's per-item validation of an image id. */

@@ -294,27 +294,22 @@ async function expireIn(
     );
     if (!tagsUnchanged(tags, plannedTags)) throw new Rollback<ImageExpiryResult>({ kind: 'changed', tags });
   };
-  try {
-    await remove(tx, collate, repositoryId, digest, now, events, undefined, unchanged);
-    const referrers = (await rows<{ digest: string }>(tx, referrerClosureSql('$1', '$2'), [repositoryId, digest])).map((r) => r.digest as Digest);
-    for (const r of referrers) {
-      await tx.query('SAVEPOINT expire_referrer');
-      try {
-        await remove(tx, collate, repositoryId, r, now, events);
-        await tx.query('RELEASE SAVEPOINT expire_referrer');
-      } catch (e) {
-        if (!(e instanceof Rollback) || (e as Rollback<DeleteManifestResult>).value.kind !== 'missing') throw e;
-        // Deleted since the closure was read: what we wanted.
-        await tx.query('ROLLBACK TO SAVEPOINT expire_referrer');
-      }
+  // A refusal (missing, referenced, or the tag check's changed) is a Rollback: withTransaction
+  // rolls everything back and answers with its value.
+  await remove(tx, collate, repositoryId, digest, now, events, undefined, unchanged);
+  const referrers = (await rows<{ digest: string }>(tx, referrerClosureSql('$1', '$2'), [repositoryId, digest])).map((r) => r.digest as Digest);
+  for (const r of referrers) {
+    await tx.query('SAVEPOINT expire_referrer');
+    try {
+      await remove(tx, collate, repositoryId, r, now, events);
+      await tx.query('RELEASE SAVEPOINT expire_referrer');
+    } catch (e) {
+      if (!(e instanceof Rollback) || (e as Rollback<DeleteManifestResult>).value.kind !== 'missing') throw e;
+      // Deleted since the closure was read: what we wanted.
+      await tx.query('ROLLBACK TO SAVEPOINT expire_referrer');
     }
-    return { kind: 'expired', referrers };
-  } catch (e) {
-    if (!(e instanceof Rollback)) throw e;
-    // Rethrown to withTransaction, which rolls everything back and answers with its value: a
-    // refusal of `remove` (missing, referenced) or of the tag check (changed).
-    throw e as Rollback<ImageExpiryResult>;
   }
+  return { kind: 'expired', referrers };
 }
 
 export function createPostgresManifests({ pool, collate }: PgContext): ManifestStore {
