@@ -60,6 +60,7 @@ function summary(reports: LifecycleRunReport[]): string {
     );
     for (const a of r.expired) lines.push(`  ${a.digest}  rule ${a.rulePriority}  pushed ${a.pushedAt.toISOString()}  ${a.tags.join(',') || '<untagged>'}`);
     for (const a of r.transitioned) lines.push(`  ${a.digest}  rule ${a.rulePriority}  archive  ${a.tags.join(',') || '<untagged>'}`);
+    for (const k of r.kept) lines.push(`  kept ${k.digest}: ${k.reason}`);
     for (const f of r.failures) lines.push(`  failed ${f.digest}: ${f.reason}`);
   }
   return lines.join('\n') + '\n';

@@ -8,11 +8,11 @@
  *
  * What is evaluated: every image of the repository except those that go with another image —
  * children of an index (deleting one would break the index) and referrers whose subject is in
- * the repository (signatures, SBOMs). Expiring an image expires its referrers with it.
+ * the repository (signatures, SBOMs). Expiring an image expires its referrers with it, in one
+ * transaction that first checks the image is still what was evaluated (images.expire).
  */
 import type { Digest } from '../core/digest.js';
 import { parseRepositoryPolicyScope } from '../metadata/policy-scopes.js';
-import type { LifecycleCandidate } from '../metadata/types.js';
 import type { RepoScope } from '../registry/context.js';
 import type { Registry } from '../registry/registry.js';
 import { evaluateLifecyclePolicy, type LifecycleAction } from './evaluator.js';
@@ -38,9 +38,9 @@ export interface LifecycleRunReport {
   /** Images archived (or, in a dry run, to be archived) by a transition rule. */
   transitioned: PlannedAction[];
   failures: Array<{ digest: string; reason: string }>;
+  /** Planned expiries and transitions not done because a user changed the image since the evaluation. */
+  kept: Array<{ digest: string; reason: string }>;
 }
-
-const MAX_REFERRER_DEPTH = 16;
 
 export class LifecycleEngine {
   constructor(private readonly registry: Registry) {}
@@ -75,6 +75,7 @@ export class LifecycleEngine {
       referrersExpired: 0,
       transitioned: [],
       failures: [],
+      kept: [],
     };
     const expiring = actions.filter((a) => a.action === 'expire');
     const transitioning = actions.filter((a) => a.action === 'transition');
@@ -86,19 +87,14 @@ export class LifecycleEngine {
     const repo = await this.registry.repositories.get(scope);
     for (const a of transitioning) {
       try {
-        if (await this.registry.storageClasses.transition(scope, repo.id, a.digest as Digest)) report.transitioned.push(a);
+        const done = await this.registry.storageClasses.transition(scope, repo.id, a.digest as Digest, a.tags);
+        if (done.kind === 'archived') report.transitioned.push(a);
+        else if (done.kind === 'kept') this.kept(scope, a, done.reason, report);
       } catch (err) {
         report.failures.push({ digest: a.digest, reason: (err as Error).message });
       }
     }
-    const referrers = referrerIndex(await this.registry.ctx.meta.images.lifecycleCandidates(repo.id));
-    for (const a of expiring) {
-      // Referrers first, deepest first: a subject never disappears before what points at it.
-      for (const r of referrersOf(a.digest as Digest, referrers).reverse()) {
-        if (await this.expire(scope, r, undefined, report)) report.referrersExpired++;
-      }
-      if (await this.expire(scope, a.digest as Digest, a, report)) report.expired.push(a);
-    }
+    for (const a of expiring) await this.expire(scope, a, report);
     await this.registry.ctx.meta.repositories.setLifecycleEvaluatedAt(repo.id, this.registry.ctx.clock.now());
     return report;
   }
@@ -126,54 +122,36 @@ export class LifecycleEngine {
     return out;
   }
 
-  private async expire(scope: RepoScope, digest: Digest, action: PlannedAction | undefined, report: LifecycleRunReport): Promise<boolean> {
-    const { deleted, failures } = await this.registry.images.batchDelete(scope, [{ imageDigest: digest }], { lifecycle: true });
-    const failure = failures[0];
-    if (failure) {
-      // Gone already (a concurrent delete) is what we wanted; anything else is reported.
-      if (failure.failureCode !== 'ImageNotFound') report.failures.push({ digest, reason: failure.failureReason });
-      return false;
+  /**
+   * Expires one planned image with its referrers, all or nothing, only while it is still what the
+   * policy was evaluated on: an image a user tagged, untagged or put in an index since is kept
+   * (the next evaluation decides on what it is then), and so is its signature.
+   */
+  private async expire(scope: RepoScope, action: PlannedAction, report: LifecycleRunReport): Promise<void> {
+    const result = await this.registry.images.expire(scope, action.digest as Digest, action.tags);
+    const log = { registryKey: scope.registryKey, repository: scope.name, digest: action.digest, tags: action.tags, rulePriority: action.rulePriority };
+    switch (result.kind) {
+      case 'expired':
+        report.expired.push(action);
+        report.referrersExpired += result.referrers.length;
+        for (const referrer of result.referrers) this.registry.ctx.log.info({ ...log, referrer }, 'lifecycle expired referrer');
+        this.registry.ctx.log.info(log, 'lifecycle expired image');
+        return;
+      case 'missing':
+        return; // Gone already (a concurrent delete): what we wanted.
+      case 'changed':
+        return this.kept(scope, action, `its tags changed since the evaluation (now: ${result.tags.join(', ') || 'untagged'})`, report);
+      case 'referenced':
+        return this.kept(scope, action, `an index now lists it or one of its referrers: ${result.parents.join(', ')}`, report);
     }
+  }
+
+  /** A planned action not taken: a user changed the image since the evaluation. */
+  private kept(scope: RepoScope, action: PlannedAction, reason: string, report: LifecycleRunReport): void {
+    report.kept.push({ digest: action.digest, reason });
     this.registry.ctx.log.info(
-      {
-        registryKey: scope.registryKey,
-        repository: scope.name,
-        digest,
-        ...(action ? { tags: action.tags, rulePriority: action.rulePriority } : { referrer: true }),
-      },
-      'lifecycle expired image',
+      { registryKey: scope.registryKey, repository: scope.name, digest: action.digest, tags: action.tags, action: action.action, reason },
+      'lifecycle kept image changed since the evaluation',
     );
-    return deleted.length > 0;
   }
-}
-
-function referrerIndex(candidates: LifecycleCandidate[]): Map<string, Digest[]> {
-  const out = new Map<string, Digest[]>();
-  for (const c of candidates) {
-    if (c.subject === undefined) continue;
-    const list = out.get(c.subject);
-    if (list) list.push(c.digest);
-    else out.set(c.subject, [c.digest]);
-  }
-  return out;
-}
-
-/** Referrers of `digest`, transitively, parents before their own referrers; bounded depth. */
-function referrersOf(digest: Digest, index: Map<string, Digest[]>): Digest[] {
-  const out: Digest[] = [];
-  const seen = new Set<string>([digest]);
-  let level: Digest[] = [digest];
-  for (let depth = 0; depth < MAX_REFERRER_DEPTH && level.length > 0; depth++) {
-    const next: Digest[] = [];
-    for (const d of level) {
-      for (const r of index.get(d) ?? []) {
-        if (seen.has(r)) continue;
-        seen.add(r);
-        out.push(r);
-        next.push(r);
-      }
-    }
-    level = next;
-  }
-  return out;
 }

@@ -31,16 +31,18 @@ export interface ArchiveStore {
   /**
    * Moves an image from status `from` to `to` (ARCHIVED stamps archivedAt), enqueuing `jobs`
    * and writing `events` in the same transaction. Returns the status it found: the change was
-   * made only when that equals `from`; undefined when there is no such image.
+   * made only when that equals `from`; undefined when there is no such image. An image an index
+   * of the repository lists is never archived ('listed'); with `plannedTags` (a lifecycle
+   * transition), nor is one whose tags are no longer those ('changed').
    */
   setStatus(
     repositoryId: number,
     digest: Digest,
-    change: { from: ImageStatus; to: 'ARCHIVED' | 'ACTIVATING' },
+    change: { from: ImageStatus; to: 'ARCHIVED' | 'ACTIVATING'; plannedTags?: readonly string[] },
     now: Date,
     jobs: JobRequest[],
     events: OutboxEvent[],
-  ): Promise<ImageStatus | undefined>;
+  ): Promise<ImageStatus | 'listed' | 'changed' | undefined>;
   /**
    * ACTIVATING → ACTIVE (stamping activatedAt, writing `events`) once none of the image's blobs
    * is in the archive class. 'active' when done or already active; 'waiting' when a blob is

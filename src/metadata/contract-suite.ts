@@ -19,6 +19,7 @@ import { eventsContract } from './contract-suite-events.js';
 import { gcContract } from './contract-suite-gc.js';
 import { kmsContract } from './contract-suite-kms.js';
 import { manifestContract } from './contract-suite-manifests.js';
+import { expiryContract } from './contract-suite-expiry.js';
 import { queueContract } from './contract-suite-queue.js';
 import { jobTurnsContract } from './contract-suite-job-turns.js';
 import { outboxTurnsContract } from './contract-suite-outbox-turns.js';
@@ -46,6 +47,7 @@ export function metadataContract(name: string, newDatabase: NewDatabase, opts: {
   describe(`metadata contract: ${name}`, { skip: opts.skip ?? false }, () => {
     describe('repositories, tags, uploads and image queries', () => repositoryContract(test));
     describe('manifests and the blob index', () => manifestContract(test));
+    describe('lifecycle expiries and transitions', () => expiryContract(test));
     describe('garbage collection', () => gcContract(test));
     describe('jobs, leases, scans, policies and identities', () => queueContract(test));
     describe('job turns between accounts', () => jobTurnsContract(test));

@@ -200,6 +200,17 @@ export type PutManifestResult =
   | { kind: 'missing'; blobs: Digest[]; manifests: Digest[] }
   | { kind: 'tagImmutable'; tag: string; current: Digest };
 
+/**
+ * What became of a lifecycle expiry: `changed` when the image's tags are no longer the ones the
+ * policy was evaluated on (a push or an untag since), `referenced` when an index now lists the
+ * image or one of its referrers; in both cases nothing was deleted.
+ */
+export type ImageExpiryResult =
+  | { kind: 'expired'; referrers: Digest[] }
+  | { kind: 'missing' }
+  | { kind: 'changed'; tags: string[] }
+  | { kind: 'referenced'; parents: Digest[] };
+
 export type DeleteManifestResult =
   | { kind: 'deleted' }
   | { kind: 'missing' }
@@ -264,6 +275,12 @@ export interface ManifestStore {
    * (an image an index lists is kept and reported). Results are in request order.
    */
   deleteImages(repositoryId: number, images: ImageDeleteRequest[], now: Date, events?: RemovalEvents): Promise<ImageDeleteResult[]>;
+  /**
+   * A lifecycle expiry: deletes the image and its referrers (transitively), all or nothing, in
+   * one transaction, and only while the image is still what the policy was evaluated on: its
+   * tags exactly `plannedTags`, and no index in the repository listing it or a referrer of it.
+   */
+  expireImage(repositoryId: number, digest: Digest, plannedTags: readonly string[], now: Date, events?: RemovalEvents): Promise<ImageExpiryResult>;
   /** Manifests whose subject is `subject`, optionally of one artifact type, by digest. */
   referrers(repositoryId: number, subject: Digest, artifactType?: string): Promise<ReferrerRecord[]>;
   /** Records pulls (a pull time only ever moves forward); images gone since are skipped. */

@@ -281,7 +281,15 @@ export class PullThroughCache {
     const account = accountOf(scope.registryKey);
     const key = `${account}\n${repo.id}\n${digest}`;
     const inFlight = this.fetches.get(key);
-    if (inFlight) return inFlight;
+    if (inFlight) {
+      // A committed fetch kept listed is worth joining only while its blob is still there: the
+      // garbage collector may have taken it since (a grace period shorter than the listing),
+      // and a caller joining it then would find nothing to read, and an import nothing to name.
+      const joined = await inFlight.catch(() => undefined);
+      if (!joined?.done || (await this.registry.ctx.meta.blobs.findInRepository(repo.id, digest))) return inFlight;
+      if (this.fetches.get(key) === inFlight) this.fetches.delete(key);
+      return this.blobFetch(scope, repo, rule, digest);
+    }
     // The node's fetches are shared by every account: one account's rule pointing at a slow
     // upstream (its own, perhaps) may hold half of them, never all.
     const ended = this.running.tryTake(account);

@@ -6,7 +6,7 @@
 import { digestOf, isDigest, type Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { isTag, parseTag } from '../core/names.js';
-import type { ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
+import type { ImageExpiryResult, ImageSummary, ManifestRecord, Page, TagStatus } from '../metadata/types.js';
 import type { ImageStatusFilter } from '../metadata/archive.js';
 import { accountOf } from '../core/registry-key.js';
 import type { RegistryContext, RepoScope } from './context.js';
@@ -172,16 +172,31 @@ export class Images {
   }
 
   /**
+   * A lifecycle expiry of one image, with its referrers, all or nothing, and only while the image
+   * is what the policy was evaluated on (`plannedTags`, no index listing it): a user's push or
+   * untag between the evaluation and the delete wins, and the image is kept. Reported as the
+   * lifecycle policy's action.
+   */
+  async expire(scope: RepoScope, digest: Digest, plannedTags: readonly string[]): Promise<ImageExpiryResult> {
+    if (!this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');
+    const repo = await requireRepository(this.ctx, scope);
+    const now = this.ctx.clock.now();
+    const events = lifecycleEvents(scope, now);
+    const result = await this.ctx.meta.manifests.expireImage(repo.id, digest, plannedTags, now, events);
+    if (events && result.kind === 'expired') this.ctx.eventsQueued?.();
+    return result;
+  }
+
+  /**
    * Deletes by tag (untag; the image goes with its last tag) or by digest (the image and all
    * its tags), every image in one metadata transaction. A manifest still listed by an index is
    * kept and reported, as ECR does (the same rule /v2's delete obeys, in the store). Failures
    * come in ECR's order: those found while resolving the names first, then refused deletes.
    */
-  async batchDelete(scope: RepoScope, ids: ImageId[], opts: { lifecycle?: boolean } = {}): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
+  async batchDelete(scope: RepoScope, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await requireRepository(this.ctx, scope);
     const now = this.ctx.clock.now();
-    // An expiry is reported as the lifecycle policy's action, a user's delete as an image action.
-    const events = opts.lifecycle ? lifecycleEvents(scope, now) : deleteEvents(scope, now);
+    const events = deleteEvents(scope, now);
     const problems = ids.map(checkImageId);
     const valid = ids.filter((_, n) => problems[n] === undefined);
     if (valid.length > 0 && !this.ctx.limits.deleteEnabled) throw new RegistryError(Codes.MethodNotAllowed, 'deletes are disabled');

@@ -9,7 +9,7 @@
  * unpullable at once, whether or not its bytes have moved yet.
  */
 import type { Digest } from '../core/digest.js';
-import { Codes, RegistryError } from '../core/errors.js';
+import { Codes, isRegistryError, RegistryError } from '../core/errors.js';
 import { accountOf, parseRegistryKey, registryKeyText } from '../core/registry-key.js';
 import type { ImageStatus } from '../metadata/archive.js';
 import type { ManifestRecord, OutboxEvent } from '../metadata/types.js';
@@ -45,7 +45,8 @@ function unsupported(message: string): RegistryError {
 
 /**
  * Changes the image's status (ARCHIVE: ACTIVE → ARCHIVED; STANDARD: ARCHIVED → ACTIVATING) with
- * its move job and events, in one transaction; returns the status the image is left in.
+ * its move job and events, in one transaction; returns the status the image is left in, or
+ * 'changed' when `plannedTags` (a lifecycle transition's) are no longer the image's.
  */
 async function changeStatus(
   ctx: RegistryContext,
@@ -54,10 +55,37 @@ async function changeStatus(
   m: ManifestRecord,
   target: 'ARCHIVE' | 'STANDARD',
   events: OutboxEvent[],
-): Promise<ImageStatus> {
+): Promise<ImageStatus>;
+async function changeStatus(
+  ctx: RegistryContext,
+  scope: RepoScope,
+  repositoryId: number,
+  m: ManifestRecord,
+  target: 'ARCHIVE' | 'STANDARD',
+  events: OutboxEvent[],
+  plannedTags: readonly string[],
+): Promise<ImageStatus | 'changed'>;
+async function changeStatus(
+  ctx: RegistryContext,
+  scope: RepoScope,
+  repositoryId: number,
+  m: ManifestRecord,
+  target: 'ARCHIVE' | 'STANDARD',
+  events: OutboxEvent[],
+  plannedTags?: readonly string[],
+): Promise<ImageStatus | 'changed'> {
   const change = target === 'ARCHIVE' ? ({ from: 'ACTIVE', to: 'ARCHIVED' } as const) : ({ from: 'ARCHIVED', to: 'ACTIVATING' } as const);
-  const found = await ctx.meta.archive.setStatus(repositoryId, m.digest, change, ctx.clock.now(), [moveJob(scope, repositoryId, m.digest, target)], events);
+  const found = await ctx.meta.archive.setStatus(
+    repositoryId,
+    m.digest,
+    { ...change, ...(plannedTags && { plannedTags }) },
+    ctx.clock.now(),
+    [moveJob(scope, repositoryId, m.digest, target)],
+    events,
+  );
   if (found === undefined) throw new RegistryError(Codes.ManifestUnknown, 'the image was deleted while its storage class was being changed');
+  if (found === 'listed') throw unsupported('The image is listed by an image index in the repository: archive the index instead');
+  if (found === 'changed') return found;
   // A concurrent change got there first: report the status it left.
   if (found !== change.from) return found;
   ctx.jobsQueued?.();
@@ -129,9 +157,7 @@ export class StorageClasses {
     const imageId = { imageDigest: m.digest, ...(id.imageTag !== undefined && { imageTag: id.imageTag }) };
     if (target === 'ARCHIVE') {
       if (m.imageStatus !== 'ACTIVE') throw unsupported(`The image is ${m.imageStatus}: only an ACTIVE image can be archived`);
-      if ((await this.ctx.meta.images.parents(repo.id, m.digest)).length > 0) {
-        throw unsupported('The image is listed by an image index in the repository: archive the index instead');
-      }
+      // An image an index lists is refused by the store, in the change's own transaction.
       const status = await changeStatus(
         this.ctx,
         scope,
@@ -146,12 +172,30 @@ export class StorageClasses {
     return { imageId, imageStatus: await changeStatus(this.ctx, scope, repo.id, m, 'STANDARD', []) };
   }
 
-  /** A lifecycle `transition`: archives the image if it is still ACTIVE; false when it is not (or gone). */
-  async transition(scope: RepoScope, repositoryId: number, digest: Digest): Promise<boolean> {
+  /**
+   * A lifecycle `transition`: archives the image if it is still ACTIVE and still what the policy
+   * was evaluated on (`plannedTags`, no index listing it); 'skipped' when it is not ACTIVE (or
+   * gone), 'kept' with the reason when a user changed it since.
+   */
+  async transition(
+    scope: RepoScope,
+    repositoryId: number,
+    digest: Digest,
+    plannedTags: readonly string[],
+  ): Promise<{ kind: 'archived' | 'skipped' } | { kind: 'kept'; reason: string }> {
     const m = await this.ctx.meta.manifests.find(repositoryId, digest);
-    if (m?.imageStatus !== 'ACTIVE') return false;
+    if (m?.imageStatus !== 'ACTIVE') return { kind: 'skipped' };
     const events = lifecycleTransitionEvents(scope, await this.describe(repositoryId, m), this.now());
-    return (await changeStatus(this.ctx, scope, repositoryId, m, 'ARCHIVE', events)) === 'ARCHIVED';
+    let status: ImageStatus | 'changed';
+    try {
+      status = await changeStatus(this.ctx, scope, repositoryId, m, 'ARCHIVE', events, plannedTags);
+    } catch (e) {
+      if (isRegistryError(e) && e.code === Codes.ImageStorageClassUpdateNotSupported) return { kind: 'kept', reason: 'an index now lists it' };
+      if (isRegistryError(e) && e.code === Codes.ManifestUnknown) return { kind: 'skipped' };
+      throw e;
+    }
+    if (status === 'changed') return { kind: 'kept', reason: 'its tags changed since the evaluation' };
+    return { kind: status === 'ARCHIVED' ? 'archived' : 'skipped' };
   }
 
   /** Marks a restored image ACTIVE once its bytes are back; the move job calls it. */

@@ -6,6 +6,7 @@ import { largestArchivedSql, layerArchivedSql, wantedClassSql } from '../archive
 import { parseRegistryKey } from '../../core/registry-key.js';
 import { writeEventsIn } from './events.js';
 import { enqueueIn } from './jobs.js';
+import { tagsUnchanged } from '../image-deletes.js';
 import { one, rows, withTransaction, type PgContext, type Queryable } from './pool.js';
 
 const ARCHIVED_BLOB = `SELECT 1 FROM manifest_references r JOIN blobs b ON b.digest = r.child_digest
@@ -30,6 +31,27 @@ export function createPostgresArchive({ pool }: PgContext): ArchiveStore {
           ])
         )?.image_status as ImageStatus | undefined;
         if (found !== change.from) return found;
+        // After the row lock: an index put listing the image (FOR KEY SHARE on its children) and a
+        // tag write naming it (its foreign key) wait for it, so these reads see what the change applies to.
+        if (
+          change.to === 'ARCHIVED' &&
+          (await one(tx, "SELECT 1 FROM manifest_references WHERE repository_id = $1 AND child_digest = $2 AND kind = 'manifest' LIMIT 1", [
+            repositoryId,
+            digest,
+          ]))
+        ) {
+          return 'listed' as const;
+        }
+        if (change.plannedTags) {
+          const tags = await rows<{ name: string }>(tx, 'SELECT name FROM tags WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
+          if (
+            !tagsUnchanged(
+              tags.map((t) => t.name),
+              change.plannedTags,
+            )
+          )
+            return 'changed' as const;
+        }
         if (change.to === 'ARCHIVED') {
           await tx.query("UPDATE manifests SET image_status = 'ARCHIVED', archived_at = $1 WHERE repository_id = $2 AND digest = $3", [
             now.getTime(),

@@ -28,6 +28,7 @@ import type {
   DeleteManifestResult,
   ImageDeleteRequest,
   ImageDeleteResult,
+  ImageExpiryResult,
   ManifestStore,
   PutManifestInput,
   PutManifestResult,
@@ -35,7 +36,7 @@ import type {
   RemovalEvents,
 } from '../types.js';
 import { writeEventsIn, writeRemovalEventsIn } from './events.js';
-import { resolveImage } from '../image-deletes.js';
+import { referrerClosureSql, resolveImage, tagsUnchanged } from '../image-deletes.js';
 import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
 import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
@@ -181,6 +182,8 @@ async function remove(
   now: number,
   events?: RemovalEvents,
   tag?: string,
+  /** A further condition, checked once the row is locked and no index lists it; throws a Rollback to refuse. */
+  check?: () => Promise<void>,
 ): Promise<DeleteManifestResult> {
   // Its blobs are queued in the same transaction: a crash can't lose the reason to review them.
   // Review rows come before manifest rows in the store-wide lock order; a refusal rolls this back.
@@ -195,6 +198,7 @@ async function remove(
     [repositoryId, digest],
   );
   if (parents.length > 0) throw new Rollback<DeleteManifestResult>({ kind: 'referenced', parents: parents.map((p) => p.parent_digest as Digest) });
+  await check?.();
   if (events) await writeRemovalEventsIn(tx, repositoryId, digest, tag, false, events, now);
   await tx.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [repositoryId, digest]);
   const repo = (await one<{ registry_id: string; name: string }>(tx, 'SELECT registry_id, name FROM repositories WHERE id = $1', [repositoryId]))!;
@@ -269,6 +273,45 @@ async function removeImages(
   return results;
 }
 
+/**
+ * A lifecycle expiry in one transaction: the image's row locked (by `remove`, after its reviews,
+ * in the store-wide lock order), so no tag can be added to it meanwhile (a tag row's foreign key
+ * waits for the lock); its tags compared with the planned ones; then its referrers, deepest
+ * first. A referrer an index lists refuses the whole expiry, which rolls back.
+ */
+async function expireIn(
+  tx: Queryable,
+  collate: string,
+  repositoryId: number,
+  digest: Digest,
+  plannedTags: readonly string[],
+  now: number,
+  events?: RemovalEvents,
+): Promise<ImageExpiryResult> {
+  const unchanged = async (): Promise<void> => {
+    const tags = (await rows<{ name: string }>(tx, 'SELECT name FROM tags WHERE repository_id = $1 AND digest = $2', [repositoryId, digest])).map(
+      (r) => r.name,
+    );
+    if (!tagsUnchanged(tags, plannedTags)) throw new Rollback<ImageExpiryResult>({ kind: 'changed', tags });
+  };
+  // A refusal (missing, referenced, or the tag check's changed) is a Rollback: withTransaction
+  // rolls everything back and answers with its value.
+  await remove(tx, collate, repositoryId, digest, now, events, undefined, unchanged);
+  const referrers = (await rows<{ digest: string }>(tx, referrerClosureSql('$1', '$2'), [repositoryId, digest])).map((r) => r.digest as Digest);
+  for (const r of referrers) {
+    await tx.query('SAVEPOINT expire_referrer');
+    try {
+      await remove(tx, collate, repositoryId, r, now, events);
+      await tx.query('RELEASE SAVEPOINT expire_referrer');
+    } catch (e) {
+      if (!(e instanceof Rollback) || (e as Rollback<DeleteManifestResult>).value.kind !== 'missing') throw e;
+      // Deleted since the closure was read: what we wanted.
+      await tx.query('ROLLBACK TO SAVEPOINT expire_referrer');
+    }
+  }
+  return { kind: 'expired', referrers };
+}
+
 export function createPostgresManifests({ pool, collate }: PgContext): ManifestStore {
   return {
     async find(repositoryId, digest) {
@@ -309,6 +352,9 @@ export function createPostgresManifests({ pool, collate }: PgContext): ManifestS
     },
     async deleteImages(repositoryId, images, now, events) {
       return withTransaction(pool, (tx) => removeImages(tx, collate, repositoryId, images, now.getTime(), events));
+    },
+    async expireImage(repositoryId, digest, plannedTags, now, events) {
+      return withTransaction(pool, (tx) => expireIn(tx, collate, repositoryId, digest, plannedTags, now.getTime(), events));
     },
     async recordPulls(pulls) {
       if (pulls.length === 0) return;

@@ -7,6 +7,7 @@ import { parseRegistryKey } from '../../core/registry-key.js';
 import type { JobRequest, OutboxEvent } from '../types.js';
 import { prepareOutboxWriter } from './events.js';
 import { prepareEnqueue } from './jobs.js';
+import { tagsUnchanged } from '../image-deletes.js';
 import type { Db } from './open.js';
 
 /** Whether a repository's clients may read a layer (archive-sql.ts): (repo, digest) by name. */
@@ -37,10 +38,32 @@ export function createSqliteArchive(db: Db): ArchiveStore {
   const enqueue = prepareEnqueue(db);
   const outbox = prepareOutboxWriter(db);
 
+  const listedStmt = db.prepare<[number, string], { one: number }>(
+    "SELECT 1 AS one FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest' LIMIT 1",
+  );
+  const tagsStmt = db.prepare<[number, string], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND digest = ?');
   const setStatus = db.transaction(
-    (repositoryId: number, digest: string, from: ImageStatus, to: 'ARCHIVED' | 'ACTIVATING', now: number, jobs: JobRequest[], events: OutboxEvent[]) => {
+    (
+      repositoryId: number,
+      digest: string,
+      from: ImageStatus,
+      to: 'ARCHIVED' | 'ACTIVATING',
+      plannedTags: readonly string[] | undefined,
+      now: number,
+      jobs: JobRequest[],
+      events: OutboxEvent[],
+    ) => {
       const found = statusStmt.get(repositoryId, digest)?.image_status as ImageStatus | undefined;
       if (found !== from) return found;
+      if (to === 'ARCHIVED' && listedStmt.get(repositoryId, digest)) return 'listed' as const;
+      if (
+        plannedTags &&
+        !tagsUnchanged(
+          tagsStmt.all(repositoryId, digest).map((r) => r.name),
+          plannedTags,
+        )
+      )
+        return 'changed' as const;
       if (to === 'ARCHIVED') archiveStmt.run(now, repositoryId, digest);
       else activatingStmt.run(repositoryId, digest);
       for (const j of jobs) enqueue(j, now);
@@ -72,7 +95,7 @@ export function createSqliteArchive(db: Db): ArchiveStore {
 
   return {
     async setStatus(repositoryId, digest, change, now, jobs, events) {
-      return setStatus.immediate(repositoryId, digest, change.from, change.to, now.getTime(), jobs, events);
+      return setStatus.immediate(repositoryId, digest, change.from, change.to, change.plannedTags, now.getTime(), jobs, events);
     },
     async activate(repositoryId, digest, now, events) {
       return activate.immediate(repositoryId, digest, now.getTime(), events);

@@ -9,6 +9,7 @@ import type {
   DeleteManifestResult,
   ImageDeleteRequest,
   ImageDeleteResult,
+  ImageExpiryResult,
   ManifestRecord,
   RepositoryRecord,
   ManifestStore,
@@ -19,7 +20,7 @@ import type {
 } from '../types.js';
 import { prepareOutboxWriter } from './events.js';
 import { createGcQueue } from './gc-queue.js';
-import { resolveImage } from '../image-deletes.js';
+import { referrerClosureSql, resolveImage, tagsUnchanged } from '../image-deletes.js';
 import { prepareScanStart } from './scans.js';
 import { prepareEnqueue } from './jobs.js';
 import { prepareReplicationStart } from './replication.js';
@@ -138,6 +139,22 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
       return removed.kind === 'deleted' ? { kind: 'deleted', digest } : removed.kind === 'missing' ? { kind: 'gone' } : removed;
     });
   });
+  const tagsOfStmt = db.prepare<[number, string], { name: string }>('SELECT name FROM tags WHERE repository_id = ? AND digest = ?');
+  const closureStmt = db.prepare<[{ repo: number; subject: string }], { digest: string }>(referrerClosureSql('@repo', '@subject'));
+  // All or nothing: a referrer that can't go (an index lists it) throws, rolling back the savepoint.
+  const expire = db.transaction(
+    (repositoryId: number, digest: string, plannedTags: readonly string[], now: number, events?: RemovalEvents): ImageExpiryResult => {
+      if (!hasManifest.get(repositoryId, digest)) return { kind: 'missing' };
+      const tags = tagsOfStmt.all(repositoryId, digest).map((r) => r.name);
+      if (!tagsUnchanged(tags, plannedTags)) return { kind: 'changed', tags };
+      const referrers = closureStmt.all({ repo: repositoryId, subject: digest }).map((r) => r.digest as Digest);
+      for (const d of [...referrers, digest]) {
+        const removed = remove(repositoryId, d, now, events);
+        if (removed.kind === 'referenced') throw new ExpiryRefused({ kind: 'referenced', parents: removed.parents });
+      }
+      return { kind: 'expired', referrers };
+    },
+  );
   const pulledStmt = db.prepare(
     'UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ? AND digest = ? AND (last_pulled_at IS NULL OR last_pulled_at < ?)',
   );
@@ -252,6 +269,14 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
     async deleteImages(repositoryId, images, now, events) {
       return deleteImages.immediate(repositoryId, images, now.getTime(), events);
     },
+    async expireImage(repositoryId, digest, plannedTags, now, events) {
+      try {
+        return expire.immediate(repositoryId, digest, plannedTags, now.getTime(), events);
+      } catch (e) {
+        if (e instanceof ExpiryRefused) return e.result;
+        throw e;
+      }
+    },
     async recordPulls(pulls) {
       if (pulls.length > 0) recordPulls.immediate(pulls);
     },
@@ -272,6 +297,13 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
 /** Carries a refusal out of a better-sqlite3 transaction so that it rolls back. */
 class MissingReferences extends Error {
   constructor(readonly result: PutManifestResult) {
+    super(result.kind);
+  }
+}
+
+/** Carries a refused expiry out of its transaction so that it rolls back. */
+class ExpiryRefused extends Error {
+  constructor(readonly result: ImageExpiryResult) {
     super(result.kind);
   }
 }
