@@ -172,6 +172,8 @@ export interface ErrorHints {
   retryAfterSeconds?: number;
   /** A range missed the content, which is this many bytes long. */
   unsatisfiableRange?: { size: number };
+  /** An upload refused a chunk but stays open, holding this many bytes (where the next chunk starts). */
+  uploadOpen?: { id: string; size: number };
 }
 
 export class RegistryError extends Error {
