@@ -102,10 +102,13 @@ describe('parseManifest', () => {
 
   it('declares each referenced size, and refuses one digest declared with two sizes', () => {
     const p = parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [layer, layer] }), undefined);
-    assert.deepEqual([...p.sizes], [
-      [cfg.digest, 1],
-      [layer.digest, 1],
-    ]);
+    assert.deepEqual(
+      [...p.sizes],
+      [
+        [cfg.digest, 1],
+        [layer.digest, 1],
+      ],
+    );
     const twice = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [layer, { ...layer, size: 2 }] };
     assert.equal(
       codeOf(() => parseManifest(buf(twice), undefined)),

@@ -205,7 +205,8 @@ export class Uploads {
    */
   private async exclusive<T>(u: Session, fn: () => Promise<T>): Promise<T> {
     const id = u.id;
-    if (this.busy.has(id)) throw new RegistryError(Codes.RangeInvalid, 'another request is writing to this upload', undefined, { uploadOpen: { id, size: u.size } });
+    if (this.busy.has(id))
+      throw new RegistryError(Codes.RangeInvalid, 'another request is writing to this upload', undefined, { uploadOpen: { id, size: u.size } });
     this.busy.add(id);
     try {
       return await fn();

@@ -104,7 +104,9 @@ describe('manifest pushes probed from outside', () => {
     assert.equal(got.headers.get('content-type'), OCI_MANIFEST);
     assert.deepEqual(got.body, untyped);
     // Docker's schema 2 must name itself (as the reference registry requires).
-    const dockerUntyped = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { ...configDesc, mediaType: 'application/vnd.docker.container.image.v1+json' }, layers: [] }));
+    const dockerUntyped = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, config: { ...configDesc, mediaType: 'application/vnd.docker.container.image.v1+json' }, layers: [] }),
+    );
     await refused(pushManifest(base, repo, 'docker-untyped', dockerUntyped, DOCKER_MANIFEST), 'docker-untyped', dockerUntyped, 400, 'MANIFEST_INVALID');
   });
 
@@ -141,7 +143,9 @@ describe('manifest pushes probed from outside', () => {
   it('bounds: 10,001 layers are MANIFEST_INVALID; deep nesting within the size limit is stored and served back', async () => {
     const many = manifest({ layers: Array.from({ length: 10_001 }, () => layerDesc) });
     await refused(pushManifest(base, repo, 'many', many, OCI_MANIFEST), 'many', many, 400, 'MANIFEST_INVALID');
-    const deep = Buffer.from(`{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","x":${'['.repeat(50_000)}${']'.repeat(50_000)},"config":${JSON.stringify(configDesc)},"layers":[]}`);
+    const deep = Buffer.from(
+      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","x":${'['.repeat(50_000)}${']'.repeat(50_000)},"config":${JSON.stringify(configDesc)},"layers":[]}`,
+    );
     assert.equal((await pushManifest(base, repo, 'deep', deep, OCI_MANIFEST)).status, 201);
     assert.deepEqual((await getManifest(base, repo, 'deep')).body, deep);
   });
@@ -158,7 +162,8 @@ describe('manifest pushes probed from outside', () => {
 
   it('repository names: 256 characters and separators (., _, __, -) are names; the rest of the grammar is NAME_INVALID, creating nothing', async () => {
     const empty = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }));
-    for (const name of [`x/${'a'.repeat(254)}`, 'a.b/c_d/e__f/g-h/i---j']) assert.equal((await pushManifest(base, name, 'v1', empty, OCI_INDEX)).status, 201, name);
+    for (const name of [`x/${'a'.repeat(254)}`, 'a.b/c_d/e__f/g-h/i---j'])
+      assert.equal((await pushManifest(base, name, 'v1', empty, OCI_INDEX)).status, 201, name);
     for (const name of ['a/', 'a//b', 'Upper/case', 'a___b', 'a..b', '_a', 'a-', `x/${'a'.repeat(255)}`, 'a/_catalog']) {
       const r = await pushManifest(base, name, 'v1', empty, OCI_INDEX);
       assert.equal(r.status, 400, name);
