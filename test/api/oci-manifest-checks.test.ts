@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { ecrClient } from '../e2e/helpers/ecr-client.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
-import { catalog, errorCode, getManifest, pushBlob, pushManifest, request, sha256, type Fetched } from '../e2e/helpers/registry-http.js';
+import { asBody, catalog, errorCode, getManifest, pushBlob, pushManifest, request, sha256, startUpload, type Fetched } from '../e2e/helpers/registry-http.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -68,6 +70,19 @@ describe('manifest pushes probed from outside', () => {
       assert.equal((await pushManifest(base, repo, 'index', index(child.length), OCI_INDEX)).status, 201);
     });
 
+    it('PutImage refuses the same manifest with InvalidParameterException: one rule for both doors', async () => {
+      const body = manifest({ layers: [{ ...layerDesc, size: layer.length + 1 }], annotations: { door: 'ecr' } });
+      await assert.rejects(
+        ecrClient(berth).send(new PutImageCommand({ repositoryName: repo, imageManifest: body.toString(), imageTag: 'ecr' })),
+        (e: Error) => {
+          assert.equal(e.name, 'InvalidParameterException');
+          assert.match(e.message, /declares size 1001, but its content in the repository is 1000 bytes/);
+          return true;
+        },
+      );
+      assert.equal((await getManifest(base, repo, 'ecr')).status, 404);
+    });
+
     it('one digest declared with two sizes, and sizes that are not non-negative integers, are MANIFEST_INVALID', async () => {
       const twice = manifest({ layers: [layerDesc, { ...layerDesc, size: layer.length + 1 }] });
       await refused(pushManifest(base, repo, 'twice', twice, OCI_MANIFEST), 'twice', twice, 400, 'MANIFEST_INVALID');
@@ -108,6 +123,15 @@ describe('manifest pushes probed from outside', () => {
       JSON.stringify({ schemaVersion: 2, config: { ...configDesc, mediaType: 'application/vnd.docker.container.image.v1+json' }, layers: [] }),
     );
     await refused(pushManifest(base, repo, 'docker-untyped', dockerUntyped, DOCKER_MANIFEST), 'docker-untyped', dockerUntyped, 400, 'MANIFEST_INVALID');
+  });
+
+  it('a layer still being uploaded (its bytes sent, the session not completed) is MANIFEST_BLOB_UNKNOWN, and not readable', async () => {
+    const half = randomBytes(500);
+    const session = await startUpload(base, repo);
+    assert.equal((await request(session, { method: 'PATCH', body: asBody(half) })).status, 202);
+    const body = manifest({ layers: [{ mediaType: LAYER, digest: sha256(half), size: half.length }] });
+    await refused(pushManifest(base, repo, 'half', body, OCI_MANIFEST), 'half', body, 400, 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal((await request(`${base}/v2/${repo}/blobs/${sha256(half)}`, { method: 'HEAD' })).status, 404);
   });
 
   it('an index naming a manifest only another repository holds is MANIFEST_BLOB_UNKNOWN', async () => {

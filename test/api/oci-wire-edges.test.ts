@@ -174,6 +174,7 @@ describe('/v2 probed from outside', () => {
 
     it('n=0 is an empty page; a negative, fractional, non-numeric or huge n is 400 PAGINATION_NUMBER_INVALID, on tags and the catalog', async () => {
       assert.deepEqual((await tags('?n=0')).tags, []);
+      assert.equal((await tags('?n=999999999')).tags?.length, 9, 'an n past maxPageSize is a full page, not an error');
       const none = await request(`${base}/v2/_catalog?n=0`);
       assert.deepEqual(JSON.parse(none.body.toString()), { repositories: [] });
       for (const n of ['-1', '1.5', 'abc', '99999999999']) {
