@@ -133,6 +133,23 @@ describe('parseManifest', () => {
     assert.equal(parseManifest(withData(Buffer.from('c').toString('base64'), sha512), undefined).blobs[0], sha512.digest);
   });
 
+  it('refuses a body with the fields of both a manifest and an index, whichever it says it is', () => {
+    const child = { mediaType: MediaTypes.ociManifest, digest: digestOf('m'), size: 5 };
+    for (const [body, type] of [
+      [{ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [], manifests: [child] }, undefined],
+      [{ schemaVersion: 2, config: cfg, layers: [], manifests: [] }, MediaTypes.ociManifest],
+      [{ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [child], layers: [] }, undefined],
+      [{ schemaVersion: 2, manifests: [child], config: cfg }, MediaTypes.ociIndex],
+      [{ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: [child], layers: null }, undefined],
+    ] as const) {
+      assert.equal(
+        codeOf(() => parseManifest(buf(body), type)),
+        'MANIFEST_INVALID',
+        JSON.stringify(body),
+      );
+    }
+  });
+
   it('bounds the number of descriptors', () => {
     const layers = Array.from({ length: 10_001 }, () => layer);
     assert.equal(

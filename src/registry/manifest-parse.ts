@@ -161,6 +161,11 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   if (subject) parsed.subject = subject;
   if (annotations) parsed.annotations = annotations;
 
+  // A body with the fields of both kinds reads as a manifest to one client and as an index to
+  // another (CVE-2021-41190): refused, as distribution (2.8) refuses it and containerd refuses to pull it.
+  if (isIndexMediaType(mediaType) ? body.config !== undefined || body.layers !== undefined : body.manifests !== undefined) {
+    invalid(isIndexMediaType(mediaType) ? 'an index must not have config or layers' : 'an image manifest must not have a manifests field');
+  }
   if (isIndexMediaType(mediaType)) {
     if (body.manifests === undefined) invalid('an index must have a manifests array');
     const children = parseDescriptorList(body.manifests, 'manifests');

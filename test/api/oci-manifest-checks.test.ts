@@ -134,6 +134,21 @@ describe('manifest pushes probed from outside', () => {
     assert.equal((await request(`${base}/v2/${repo}/blobs/${sha256(half)}`, { method: 'HEAD' })).status, 404);
   });
 
+  it('a body with the fields of both a manifest and an index is MANIFEST_INVALID, whichever type it names (CVE-2021-41190)', async () => {
+    const child = manifest({ annotations: { role: 'child' } });
+    assert.equal((await pushManifest(base, repo, 'mixed-child', child, OCI_MANIFEST)).status, 201);
+    const entry = { mediaType: OCI_MANIFEST, digest: sha256(child), size: child.length };
+    for (const [body, type] of [
+      [{ schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDesc, layers: [layerDesc], manifests: [entry] }, OCI_MANIFEST],
+      [{ schemaVersion: 2, config: configDesc, layers: [layerDesc], manifests: [entry] }, OCI_MANIFEST],
+      [{ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry], config: configDesc, layers: [layerDesc] }, OCI_INDEX],
+      [{ schemaVersion: 2, manifests: [entry], layers: [layerDesc] }, OCI_INDEX],
+    ] as const) {
+      const bytes = Buffer.from(JSON.stringify(body));
+      await refused(pushManifest(base, repo, 'mixed', bytes, type), 'mixed', bytes, 400, 'MANIFEST_INVALID');
+    }
+  });
+
   it('an index naming a manifest only another repository holds is MANIFEST_BLOB_UNKNOWN', async () => {
     const elsewhere = manifest({ annotations: { where: 'elsewhere' } });
     for (const b of [config, layer]) await pushBlob(base, 'probe/other', b);
