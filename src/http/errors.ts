@@ -27,6 +27,8 @@ function hintHeaders(req: IncomingMessage, hints: ErrorHints): Record<string, st
   return {
     ...(hints.retryAfterSeconds !== undefined && { 'Retry-After': String(hints.retryAfterSeconds) }),
     ...(hints.unsatisfiableRange && { 'Content-Range': `bytes */${hints.unsatisfiableRange.size}` }),
+    // RFC 9110 §15.5.6: a 405 MUST name the methods the resource supports.
+    ...(hints.allowedMethods && { Allow: hints.allowedMethods.join(', ') }),
     ...(open && {
       Location: (req.url ?? '').split('?')[0]!,
       Range: `0-${Math.max(0, open.size - 1)}`,

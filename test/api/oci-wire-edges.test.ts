@@ -331,16 +331,20 @@ describe('/v2 probed from outside', () => {
       assert.deepEqual((await getBlob(base, 'http/expect', sha256(data))).body, data);
     });
 
-    it('methods: one no route has is 405 UNSUPPORTED; one HTTP does not know is 400 from the parser; never a 5xx', async () => {
-      for (const [method, path] of [
-        ['PROPFIND', '/v2/list/app/tags/list'],
-        ['POST', '/v2/list/app/manifests/a'],
-        ['PATCH', `/v2/list/app/blobs/${sha256('x')}`],
-        ['PUT', '/v2/_catalog'],
-        ['HEAD', `/v2/list/app/referrers/${sha256('x')}`],
+    it('methods: one no route has is 405 UNSUPPORTED naming the allowed ones in Allow; one HTTP does not know is 400 from the parser', async () => {
+      for (const [method, path, allow] of [
+        ['PROPFIND', '/v2/list/app/tags/list', 'GET'],
+        ['POST', '/v2/list/app/manifests/a', 'GET, HEAD, PUT, DELETE'],
+        ['PATCH', `/v2/list/app/blobs/${sha256('x')}`, 'GET, HEAD, DELETE'],
+        ['GET', '/v2/list/app/blobs/uploads/', 'POST'],
+        ['POST', '/v2/list/app/blobs/uploads/some-id', 'GET, PUT, PATCH, DELETE'],
+        ['PUT', '/v2/_catalog', 'GET'],
+        ['DELETE', '/v2/', 'GET, HEAD'],
+        ['HEAD', `/v2/list/app/referrers/${sha256('x')}`, 'GET'],
       ]) {
         const got = await raw(head([`${method} ${path} HTTP/1.1`, 'Content-Length: 0']));
         assert.equal(statusOf(got), 405, `${method} ${path}`);
+        assert.match(got, new RegExp(`\\r\\nAllow: ${allow}\\r\\n`, 'i'), `${method} ${path}: ${got}`);
         if (method !== 'HEAD') assert.match(got, /"code":"UNSUPPORTED"/);
       }
       // Node's parser refuses a method it does not know before any route is looked at.

@@ -18,6 +18,9 @@ import { createReplicaRepository } from '../../registry/replication.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
 
+/** Every method some /v2 route answers, in the order a 405's Allow lists them. */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 const PUBLIC_READS: ReadonlySet<OciOperation> = new Set(['manifest-read', 'blob-read', 'blob-head', 'tags', 'referrers']);
 
 function handlerFor(route: OciRoute, method: string): Handler | undefined {
@@ -171,7 +174,10 @@ export async function routeOci(r: OciRequest, path: string, parsed?: OciRoute): 
   if (!route) throw new RegistryError(Codes.NotFound, 'no such endpoint');
   const method = r.req.method ?? 'GET';
   const handler = handlerFor(route, method);
-  if (!handler) throw new RegistryError(Codes.MethodNotAllowed, `${r.req.method} is not supported here`);
+  if (!handler) {
+    const allowedMethods = ROUTE_METHODS.filter((m) => handlerFor(route, m));
+    throw new RegistryError(Codes.MethodNotAllowed, `${r.req.method} is not supported here`, undefined, { allowedMethods });
+  }
   if (r.registry.apiRates) {
     // /v2 calls are ECR's API calls behind its proxy: each counts against its operation's rate.
     const op = OCI_ACTIONS[operationOf(route, method)][0]?.slice('ecr:'.length);
