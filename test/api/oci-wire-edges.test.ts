@@ -123,6 +123,23 @@ describe('/v2 probed from outside', () => {
       }
     });
 
+    it('several digest parameters that differ are DIGEST_INVALID, whichever is right; the same one twice is one', async () => {
+      const data = randomBytes(24);
+      for (const query of [`digest=${sha256(data)}&digest=${sha256('other')}`, `digest=${sha256('other')}&digest=${sha256(data)}`]) {
+        const session = await startUpload(base, 'up/several');
+        for (const r of [
+          await request(uploadUrl(base, session, query), { method: 'PUT', body: asBody(data) }),
+          await request(`${base}/v2/up/several/blobs/uploads/?${query}`, { method: 'POST', body: asBody(data) }),
+        ]) {
+          assert.equal(r.status, 400, query);
+          assert.equal(errorCode(r), 'DIGEST_INVALID', query);
+        }
+        assert.equal((await getBlob(base, 'up/several', sha256(data), 'HEAD')).status, 404);
+      }
+      const same = await request(`${base}/v2/up/several/blobs/uploads/?digest=${sha256(data)}&digest=${sha256(data)}`, { method: 'POST', body: asBody(data) });
+      assert.equal(same.status, 201);
+    });
+
     it('a body shorter than its Content-Length, then a hang-up, completes nothing; the session stays open', async () => {
       const data = randomBytes(10);
       const url = await startUpload(base, 'up/short');
