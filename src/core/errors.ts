@@ -172,6 +172,10 @@ export interface ErrorHints {
   retryAfterSeconds?: number;
   /** A range missed the content, which is this many bytes long. */
   unsatisfiableRange?: { size: number };
+  /** An upload refused a chunk but stays open, holding this many bytes (where the next chunk starts). */
+  uploadOpen?: { id: string; size: number };
+  /** The methods the resource does answer (a 405 names them). */
+  allowedMethods?: readonly string[];
 }
 
 export class RegistryError extends Error {

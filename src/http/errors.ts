@@ -17,11 +17,23 @@ export function ociErrorBody(e: RegistryError): string {
   return JSON.stringify({ errors: [entry] });
 }
 
-/** The /v2 headers that say what an error's hints say. */
-function hintHeaders(hints: ErrorHints): Record<string, string> {
+/**
+ * The /v2 headers that say what an error's hints say. An upload that refused a chunk (416) says
+ * where it stands as a 202 would, so the client resumes from there (distribution-spec, chunked
+ * upload): its Location is the path the request was sent to, the session's own.
+ */
+function hintHeaders(req: IncomingMessage, hints: ErrorHints): Record<string, string> {
+  const open = hints.uploadOpen;
   return {
     ...(hints.retryAfterSeconds !== undefined && { 'Retry-After': String(hints.retryAfterSeconds) }),
     ...(hints.unsatisfiableRange && { 'Content-Range': `bytes */${hints.unsatisfiableRange.size}` }),
+    // RFC 9110 §15.5.6: a 405 MUST name the methods the resource supports.
+    ...(hints.allowedMethods && { Allow: hints.allowedMethods.join(', ') }),
+    ...(open && {
+      Location: (req.url ?? '').split('?')[0]!,
+      Range: `0-${Math.max(0, open.size - 1)}`,
+      'Docker-Upload-UUID': open.id,
+    }),
   };
 }
 
@@ -54,7 +66,7 @@ export async function sendOciError(
   const body = ociErrorBody(e);
   const headers: Record<string, string | number> = {
     ...(e.code === Codes.Unauthorized && { 'WWW-Authenticate': challenge(req) }),
-    ...hintHeaders(e.hints),
+    ...hintHeaders(req, e.hints),
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Docker-Distribution-API-Version': 'registry/2.0',

@@ -105,6 +105,8 @@ export interface PushOptions {
   events?: OutboxEvent[];
   replications?: ReplicationStart[];
   limits?: ManifestQuotaLimits;
+  /** The sizes the manifest's descriptors declare. */
+  declaredSizes?: ReadonlyMap<Digest, number>;
   now?: Date;
 }
 
@@ -132,6 +134,7 @@ export async function push(s: MetadataStore, o: PushOptions = {}): Promise<{ dig
     ...(o.jobs !== undefined && { jobs: o.jobs }),
     ...(o.replications !== undefined && { replications: o.replications }),
     ...(o.limits !== undefined && { limits: o.limits }),
+    ...(o.declaredSizes !== undefined && { declaredSizes: o.declaredSizes }),
   };
   return { digest, payload, result: await s.manifests.put(input) };
 }

@@ -62,6 +62,30 @@ export function manifestContract(test: ContractTest): void {
     assert.equal(await a.repositories.find(REGISTRY, 'fresh'), undefined, 'the repository created for the push is rolled back');
   });
 
+  test('put refuses a reference present under another size than declared, and changes nothing', async ({ a }) => {
+    const id = await repo(a);
+    const layer = await blob(a, id, 'sized', 100);
+    const child = await push(a, { salt: 'child' });
+    const wrongBlob = await push(a, { blobs: [layer], declaredSizes: new Map([[layer, 99]]), tag: 'v1', salt: 'w1' });
+    assert.deepEqual(wrongBlob.result, { kind: 'wrongSize', digest: layer, declared: 99, actual: 100 });
+    const wrongChild = await push(a, { manifests: [child.digest], declaredSizes: new Map([[child.digest, child.payload.length + 1]]), tag: 'v1', salt: 'w2' });
+    assert.deepEqual(wrongChild.result, { kind: 'wrongSize', digest: child.digest, declared: child.payload.length + 1, actual: child.payload.length });
+    for (const refused of [wrongBlob, wrongChild]) assert.equal(await a.manifests.find(id, refused.digest), undefined);
+    assert.equal(await a.manifests.findByTag(id, 'v1'), undefined);
+    const fresh = await push(a, { repository: 'fresh', manifests: [], blobs: [], declaredSizes: new Map([[layer, 1]]) });
+    assert.equal(fresh.result.kind, 'ok', 'a size declared for nothing referenced is no reference');
+    const right = await push(a, {
+      blobs: [layer],
+      manifests: [child.digest],
+      declaredSizes: new Map([
+        [layer, 100],
+        [child.digest, child.payload.length],
+      ]),
+      tag: 'v1',
+    });
+    assert.deepEqual(right.result, { kind: 'ok', repositoryId: id });
+  });
+
   test('an immutable tag does not move; the same digest is accepted; a mutable tag moves', async ({ a }) => {
     const id = await repo(a);
     const first = await push(a, { tag: 'v1', tagMutable: false, salt: '1' });

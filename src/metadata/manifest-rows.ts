@@ -35,3 +35,21 @@ export function toManifest(r: ManifestRow): ManifestRecord {
   if (r.annotations !== null) m.annotations = JSON.parse(r.annotations) as Record<string, string>;
   return m;
 }
+
+/**
+ * The first reference stored under another size than its descriptor declares (PutManifestInput's
+ * `declaredSizes`), from the sizes an engine read beside its existence check; in `order`.
+ */
+export function sizeMismatch(
+  order: readonly Digest[],
+  stored: ReadonlyMap<string, number>,
+  declared: ReadonlyMap<Digest, number> | undefined,
+): { kind: 'wrongSize'; digest: Digest; declared: number; actual: number } | undefined {
+  if (!declared) return undefined;
+  for (const digest of order) {
+    const want = declared.get(digest);
+    const actual = stored.get(digest);
+    if (want !== undefined && actual !== undefined && Number(actual) !== want) return { kind: 'wrongSize', digest, declared: want, actual: Number(actual) };
+  }
+  return undefined;
+}

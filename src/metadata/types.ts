@@ -169,6 +169,13 @@ export interface PutManifestInput {
   /** Manifests that must exist in the repository (unless absentManifestsAllowed). */
   manifests: Digest[];
   /**
+   * The size each descriptor declares for a blob or manifest of `blobs` and `manifests`: one
+   * present under another size refuses the put (`wrongSize`), since a client trusting the
+   * descriptor would read a truncated or overlong blob. A digest's size never changes, so the
+   * check needs no lock beyond the existence check's.
+   */
+  declaredSizes?: ReadonlyMap<Digest, number>;
+  /**
    * The pull-through cache's one exception: an index pulled from upstream is stored while the
    * child manifests nobody pulled yet are absent (their references are kept). Never for a push.
    */
@@ -198,6 +205,7 @@ export type PutManifestResult =
   | { kind: 'ok'; repositoryId: number }
   | { kind: 'repositoryUnknown' }
   | { kind: 'missing'; blobs: Digest[]; manifests: Digest[] }
+  | { kind: 'wrongSize'; digest: Digest; declared: number; actual: number }
   | { kind: 'tagImmutable'; tag: string; current: Digest };
 
 /**

@@ -100,6 +100,56 @@ describe('parseManifest', () => {
     );
   });
 
+  it('declares each referenced size, and refuses one digest declared with two sizes', () => {
+    const p = parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [layer, layer] }), undefined);
+    assert.deepEqual(
+      [...p.sizes],
+      [
+        [cfg.digest, 1],
+        [layer.digest, 1],
+      ],
+    );
+    const twice = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [layer, { ...layer, size: 2 }] };
+    assert.equal(
+      codeOf(() => parseManifest(buf(twice), undefined)),
+      'MANIFEST_INVALID',
+    );
+    const child = { mediaType: MediaTypes.ociManifest, digest: digestOf('m'), size: 5 };
+    const index = parseManifest(buf({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [child] }), undefined);
+    assert.deepEqual([...index.sizes], [[child.digest, 5]]);
+  });
+
+  it("checks a descriptor's embedded data against its digest and size", () => {
+    const withData = (data: unknown, d = cfg) => buf({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { ...d, data }, layers: [] });
+    assert.equal(parseManifest(withData(Buffer.from('c').toString('base64')), undefined).blobs[0], cfg.digest);
+    for (const bad of [Buffer.from('x').toString('base64'), 'Yw', '!!', 7, Buffer.from('cc').toString('base64')]) {
+      assert.equal(
+        codeOf(() => parseManifest(withData(bad), undefined)),
+        'MANIFEST_INVALID',
+        String(bad),
+      );
+    }
+    const sha512 = { ...cfg, digest: digestOf('c', 'sha512') };
+    assert.equal(parseManifest(withData(Buffer.from('c').toString('base64'), sha512), undefined).blobs[0], sha512.digest);
+  });
+
+  it('refuses a body with the fields of both a manifest and an index, whichever it says it is', () => {
+    const child = { mediaType: MediaTypes.ociManifest, digest: digestOf('m'), size: 5 };
+    for (const [body, type] of [
+      [{ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: cfg, layers: [], manifests: [child] }, undefined],
+      [{ schemaVersion: 2, config: cfg, layers: [], manifests: [] }, MediaTypes.ociManifest],
+      [{ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [child], layers: [] }, undefined],
+      [{ schemaVersion: 2, manifests: [child], config: cfg }, MediaTypes.ociIndex],
+      [{ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: [child], layers: null }, undefined],
+    ] as const) {
+      assert.equal(
+        codeOf(() => parseManifest(buf(body), type)),
+        'MANIFEST_INVALID',
+        JSON.stringify(body),
+      );
+    }
+  });
+
   it('bounds the number of descriptors', () => {
     const layers = Array.from({ length: 10_001 }, () => layer);
     assert.equal(

@@ -3,7 +3,7 @@
  * or manifest list) and extracts what the registry must know about it: which blobs and child
  * manifests it references, its subject (for referrers) and its artifact type.
  */
-import { isDigest, type Digest } from '../core/digest.js';
+import { digestAlgorithm, digestOf, isDigest, type Digest } from '../core/digest.js';
 import { Codes, RegistryError } from '../core/errors.js';
 import { MediaTypes, isForeignLayer, isIndexMediaType, isManifestMediaType, type ManifestMediaType } from '../core/media-types.js';
 
@@ -26,6 +26,8 @@ export interface ParsedManifest {
   layers: Digest[];
   /** Child manifests that must exist in the repository (index entries). */
   manifests: Digest[];
+  /** The size the descriptors declare for each of `blobs` and `manifests` (the store checks it against what it holds). */
+  sizes: Map<Digest, number>;
   subject?: Descriptor;
   /** The referrers API's artifactType: the field itself, else the config's media type. */
   artifactType?: string;
@@ -63,11 +65,41 @@ function parseDescriptor(v: unknown, where: string): Descriptor {
     invalid(`${where}.size must be a non-negative integer`);
   }
   if (artifactType !== undefined && typeof artifactType !== 'string') invalid(`${where}.artifactType must be a string`);
+  if (v.data !== undefined) checkEmbeddedData(v.data, digest, size, where);
   const d: Descriptor = { mediaType, digest, size };
   if (artifactType !== undefined) d.artifactType = artifactType;
   const annotations = parseAnnotations(v.annotations, where);
   if (annotations) d.annotations = annotations;
   return d;
+}
+
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * A descriptor's `data` is the content itself (image-spec descriptor.md): base64 that MUST decode
+ * to exactly the bytes the digest and size name. Refused otherwise, as a client reading the
+ * embedded copy instead of the blob would get other content than the digest promises.
+ */
+function checkEmbeddedData(data: unknown, digest: Digest, size: number, where: string): void {
+  if (typeof data !== 'string' || !BASE64_RE.test(data)) invalid(`${where}.data must be base64 (RFC 4648)`);
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length !== size || digestOf(bytes, digestAlgorithm(digest)) !== digest) {
+    invalid(`${where}.data does not match the descriptor's digest and size`, { digest, size, dataSize: bytes.length });
+  }
+}
+
+/**
+ * Each referenced digest's declared size; one digest declared with two sizes is a contradiction
+ * no content can satisfy.
+ */
+function declaredSizes(descriptors: Array<[Descriptor, string]>): Map<Digest, number> {
+  const sizes = new Map<Digest, number>();
+  for (const [d, where] of descriptors) {
+    const seen = sizes.get(d.digest);
+    if (seen !== undefined && seen !== d.size) invalid(`${where}.size ${d.size} contradicts another descriptor of ${d.digest} (size ${seen})`);
+    sizes.set(d.digest, d.size);
+  }
+  return sizes;
 }
 
 function parseDescriptorList(v: unknown, where: string): Descriptor[] {
@@ -125,14 +157,20 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
     invalid('artifactType must be a string');
   }
   const annotations = parseAnnotations(body.annotations, 'manifest');
-  const parsed: ParsedManifest = { mediaType, blobs: [], layers: [], manifests: [] };
+  const parsed: ParsedManifest = { mediaType, blobs: [], layers: [], manifests: [], sizes: new Map() };
   if (subject) parsed.subject = subject;
   if (annotations) parsed.annotations = annotations;
 
+  // A body with the fields of both kinds reads as a manifest to one client and as an index to
+  // another (CVE-2021-41190): refused, as distribution (2.8) refuses it and containerd refuses to pull it.
+  if (isIndexMediaType(mediaType) ? body.config !== undefined || body.layers !== undefined : body.manifests !== undefined) {
+    invalid(isIndexMediaType(mediaType) ? 'an index must not have config or layers' : 'an image manifest must not have a manifests field');
+  }
   if (isIndexMediaType(mediaType)) {
     if (body.manifests === undefined) invalid('an index must have a manifests array');
     const children = parseDescriptorList(body.manifests, 'manifests');
     parsed.manifests = [...new Set(children.map((c) => c.digest))];
+    parsed.sizes = declaredSizes(children.map((c, i) => [c, `manifests[${i}]`]));
     if (artifactType !== undefined) parsed.artifactType = artifactType as string;
     return parsed;
   }
@@ -142,6 +180,10 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, op
   if (body.layers === undefined && mediaType === MediaTypes.dockerManifest) invalid('layers is required');
   const layers = parseDescriptorList(body.layers, 'layers');
   const distributable = layers.filter((l) => !isForeignLayer(l.mediaType)).map((l) => l.digest);
+  parsed.sizes = declaredSizes([
+    [config, 'config'],
+    ...layers.flatMap((l, i): Array<[Descriptor, string]> => (isForeignLayer(l.mediaType) ? [] : [[l, `layers[${i}]`]])),
+  ]);
   parsed.blobs = [...new Set<Digest>([config.digest, ...distributable])];
   parsed.layers = distributable;
   parsed.configMediaType = config.mediaType;

@@ -142,6 +142,7 @@ export class Manifests {
         ...(parsed.annotations && { annotations: parsed.annotations }),
         blobs: parsed.blobs,
         manifests: parsed.manifests,
+        declaredSizes: parsed.sizes,
         ...(opts.pullThrough && isIndexMediaType(parsed.mediaType) && { absentManifestsAllowed: true }),
         tags: tagWrites,
         ...(scan && { scan }),
@@ -167,6 +168,12 @@ export class Manifests {
             ? `The following layers are not available in the repository: ${result.blobs.slice(0, 10).join(', ')}`
             : `The following referenced images were not found: ${result.manifests.slice(0, 10).join(', ')}`,
           { blobs: result.blobs, manifests: result.manifests },
+        );
+      case 'wrongSize':
+        throw new RegistryError(
+          Codes.ManifestInvalid,
+          `a descriptor of ${result.digest} declares size ${result.declared}, but its content in the repository is ${result.actual} bytes`,
+          { digest: result.digest, declared: result.declared, actual: result.actual },
         );
       case 'tagImmutable':
         throw new RegistryError(

@@ -205,7 +205,8 @@ export class Uploads {
    */
   private async exclusive<T>(u: Session, fn: () => Promise<T>): Promise<T> {
     const id = u.id;
-    if (this.busy.has(id)) throw new RegistryError(Codes.RangeInvalid, 'another request is writing to this upload');
+    if (this.busy.has(id))
+      throw new RegistryError(Codes.RangeInvalid, 'another request is writing to this upload', undefined, { uploadOpen: { id, size: u.size } });
     this.busy.add(id);
     try {
       return await fn();
@@ -223,9 +224,12 @@ export class Uploads {
 
   private async write(u: Session, body: Readable, opts: ChunkOptions): Promise<UploadStatus> {
     if (opts.start !== undefined && opts.start !== u.size) {
-      throw new RegistryError(Codes.RangeInvalid, `chunk starts at ${opts.start} but the upload has ${u.size} bytes`, {
-        size: u.size,
-      });
+      throw new RegistryError(
+        Codes.RangeInvalid,
+        `chunk starts at ${opts.start} but the upload has ${u.size} bytes`,
+        { size: u.size },
+        { uploadOpen: { id: u.id, size: u.size } },
+      );
     }
     // Before the writer is open: a failed lookup leaves nothing to close.
     const maxLayer = await this.quotas.value(u.registryKey, 'maxLayerBytes');

@@ -1,7 +1,7 @@
 /** Dispatches a /v2 request to its handler by route and method. */
 import type { IncomingMessage } from 'node:http';
 import { PUBLIC_REGION } from '../../core/arns.js';
-import { Codes, RegistryError } from '../../core/errors.js';
+import { Codes, isRegistryError, RegistryError } from '../../core/errors.js';
 import { OCI_ACTIONS, uploadBodyActions, type OciOperation } from '../../iam/oci-actions.js';
 import { noteDenied, noteOperation } from '../request-facts.js';
 import { hasBody } from '../request.js';
@@ -17,6 +17,9 @@ import { regionOf } from '../../core/registry-key.js';
 import { createReplicaRepository } from '../../registry/replication.js';
 
 type Handler = (r: OciRequest) => Promise<void>;
+
+/** Every method some /v2 route answers, in the order a 405's Allow lists them. */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 const PUBLIC_READS: ReadonlySet<OciOperation> = new Set(['manifest-read', 'blob-read', 'blob-head', 'tags', 'referrers']);
 
@@ -171,12 +174,21 @@ export async function routeOci(r: OciRequest, path: string, parsed?: OciRoute): 
   if (!route) throw new RegistryError(Codes.NotFound, 'no such endpoint');
   const method = r.req.method ?? 'GET';
   const handler = handlerFor(route, method);
-  if (!handler) throw new RegistryError(Codes.MethodNotAllowed, `${r.req.method} is not supported here`);
+  const allowedMethods = () => ROUTE_METHODS.filter((m) => m !== method && handlerFor(route, m));
+  if (!handler) throw new RegistryError(Codes.MethodNotAllowed, `${r.req.method} is not supported here`, undefined, { allowedMethods: allowedMethods() });
   if (r.registry.apiRates) {
     // /v2 calls are ECR's API calls behind its proxy: each counts against its operation's rate.
     const op = OCI_ACTIONS[operationOf(route, method)][0]?.slice('ecr:'.length);
     if (op) r.registry.apiRates.take(r.principal.kind === 'anonymous' ? `anonymous:${r.req.socket.remoteAddress ?? ''}` : r.principal.accountId, op);
   }
   await authorize(r, route, method);
-  await handler(r);
+  try {
+    await handler(r);
+  } catch (e) {
+    // A 405 the registry decides (deletes turned off) names, as any 405 must, what the route still answers.
+    if (isRegistryError(e) && e.code === Codes.MethodNotAllowed && !e.hints.allowedMethods) {
+      throw new RegistryError(e.code, e.message, e.detail, { ...e.hints, allowedMethods: allowedMethods() });
+    }
+    throw e;
+  }
 }

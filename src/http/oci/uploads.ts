@@ -38,6 +38,19 @@ function chunkOptions(r: OciRequest): { start?: number; signal: AbortSignal } {
   return { start: range.start, signal: r.signal };
 }
 
+/**
+ * The `digest` query parameter, or null. The spec lets a client send several and a registry
+ * verify "none or all of them": Berth verifies one, so several that differ are refused rather
+ * than all but the first ignored (content that matched the first would pass a second it never met).
+ */
+function digestParam(r: OciRequest): string | null {
+  const all = r.url.searchParams.getAll('digest');
+  if (all.some((d) => d !== all[0])) {
+    throw new RegistryError(Codes.DigestInvalid, 'the digest parameters differ: send one digest', { digests: all.slice(0, 10) });
+  }
+  return all[0] ?? null;
+}
+
 export async function startUpload(r: OciRequest, name: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
   const q = r.url.searchParams;
@@ -57,9 +70,9 @@ export async function startUpload(r: OciRequest, name: string): Promise<void> {
     }
     // Not mountable: the spec says to fall back to an ordinary upload session.
   }
-  const digestParam = q.get('digest');
-  if (digestParam !== null && mount === null) {
-    const digest = parseDigest(digestParam);
+  const digestText = digestParam(r);
+  if (digestText !== null && mount === null) {
+    const digest = parseDigest(digestText);
     await r.registry.uploads.monolithic(scope, digest, r.req, r.signal);
     sendCreated(r, name, digest);
     return;
@@ -76,9 +89,9 @@ export async function patchUpload(r: OciRequest, name: string, id: string): Prom
 
 export async function putUpload(r: OciRequest, name: string, id: string): Promise<void> {
   const scope = scopeOf(r, parseRepositoryName(name));
-  const digestParam = r.url.searchParams.get('digest');
-  if (digestParam === null) throw new RegistryError(Codes.DigestInvalid, 'the digest query parameter is required');
-  const digest = parseDigest(digestParam);
+  const digestText = digestParam(r);
+  if (digestText === null) throw new RegistryError(Codes.DigestInvalid, 'the digest query parameter is required');
+  const digest = parseDigest(digestText);
   const body = hasBody(r.req) ? r.req : undefined;
   await r.registry.uploads.complete(scope, id, digest, body, chunkOptions(r));
   sendCreated(r, name, digest);

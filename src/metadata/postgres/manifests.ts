@@ -38,7 +38,7 @@ import type {
 import { writeEventsIn, writeRemovalEventsIn } from './events.js';
 import { referrerClosureSql, resolveImage, tagsUnchanged } from '../image-deletes.js';
 import { deleteSigningStatusesSql, signingStatusPrefix, statusNameRange } from '../signing-statuses.js';
-import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
+import { sizeMismatch, toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { queueManifestBlobs } from './gc-queue.js';
 import { one, rows, Rollback, withTransaction, type PgContext, type Queryable } from './pool.js';
 import { startScanIn } from './scans.js';
@@ -84,8 +84,9 @@ async function lockRepository(tx: Queryable, input: PutManifestInput, now: numbe
   return (await find())?.id;
 }
 
-async function digestsIn(tx: Queryable, sql: string, repositoryId: number, digests: string[]): Promise<Set<string>> {
-  return new Set((await rows<{ digest: string }>(tx, sql, [repositoryId, digests])).map((r) => r.digest));
+/** The digests of `digests` the query finds, each with its size. */
+async function digestsIn(tx: Queryable, sql: string, repositoryId: number, digests: string[]): Promise<Map<string, number>> {
+  return new Map((await rows<{ digest: string; size: number }>(tx, sql, [repositoryId, digests])).map((r) => [r.digest, Number(r.size)]));
 }
 
 async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestResult> {
@@ -96,14 +97,16 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
   // The blob rows first, then the links, read after the locks are held (see the file comment).
   const blobs = sorted(input.blobs);
   const children = sorted(input.manifests);
-  let linked = new Set<string>();
-  let present = new Set<string>();
+  let linked = new Map<string, number>();
+  let present = new Map<string, number>();
   if (blobs.length > 0) {
     await tx.query('SELECT 1 FROM blobs WHERE digest = ANY($1::text[]) ORDER BY digest FOR KEY SHARE', [blobs]);
-    linked = await digestsIn(tx, 'SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2::text[])', repositoryId, blobs);
+    const sql = `SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+                 WHERE rb.repository_id = $1 AND rb.digest = ANY($2::text[])`;
+    linked = await digestsIn(tx, sql, repositoryId, blobs);
   }
   if (children.length > 0) {
-    const sql = 'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR KEY SHARE';
+    const sql = 'SELECT digest, size FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR KEY SHARE';
     present = await digestsIn(tx, sql, repositoryId, children);
   }
   const missingBlobs = input.blobs.filter((d) => !linked.has(d));
@@ -112,6 +115,8 @@ async function put(tx: Queryable, input: PutManifestInput): Promise<PutManifestR
     // Rolls back the repository we may have just created.
     throw new Rollback<PutManifestResult>({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });
   }
+  const wrong = sizeMismatch([...input.blobs, ...input.manifests], new Map([...linked, ...present]), input.declaredSizes);
+  if (wrong) throw new Rollback<PutManifestResult>(wrong);
 
   const insertManifest = () =>
     tx.query(

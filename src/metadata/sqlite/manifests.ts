@@ -24,7 +24,7 @@ import { referrerClosureSql, resolveImage, tagsUnchanged } from '../image-delete
 import { prepareScanStart } from './scans.js';
 import { prepareEnqueue } from './jobs.js';
 import { prepareReplicationStart } from './replication.js';
-import { toManifest, type ManifestRow as Row } from '../manifest-rows.js';
+import { sizeMismatch, toManifest, type ManifestRow as Row } from '../manifest-rows.js';
 import { toRepository, type RepositoryRow } from './repositories.js';
 import type { Db } from './open.js';
 import { registryKeyText } from '../../core/registry-key.js';
@@ -78,6 +78,8 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
   const insertRepo = db.prepare('INSERT INTO repositories (registry_id, name, created_at) VALUES (?, ?, ?)');
   const hasBlob = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM repository_blobs WHERE repository_id = ? AND digest = ?');
   const hasManifest = db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?');
+  const blobSize = db.prepare<[string], { size: number }>('SELECT size FROM blobs WHERE digest = ?');
+  const manifestSize = db.prepare<[number, string], { size: number }>('SELECT size FROM manifests WHERE repository_id = ? AND digest = ?');
   const insertManifest = db.prepare(
     `INSERT INTO manifests (repository_id, digest, media_type, size, payload, artifact_type, subject_digest, annotations, pushed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -186,6 +188,16 @@ export function createSqliteManifests(db: Db, cache?: ReadCache): ManifestStore 
     if (missingBlobs.length > 0 || missingManifests.length > 0) {
       // Throwing rolls back the repository we may have just created.
       throw new MissingReferences({ kind: 'missing', blobs: missingBlobs, manifests: missingManifests });
+    }
+    if (input.declaredSizes) {
+      const stored = new Map<string, number>();
+      for (const d of input.blobs) stored.set(d, blobSize.get(d)!.size);
+      for (const d of input.manifests) {
+        const m = manifestSize.get(repositoryId, d);
+        if (m) stored.set(d, m.size);
+      }
+      const wrong = sizeMismatch([...input.blobs, ...input.manifests], stored, input.declaredSizes);
+      if (wrong) throw new MissingReferences(wrong);
     }
     for (const tag of input.tags ?? []) {
       if (tag.mutable) continue;
