@@ -65,10 +65,13 @@ describe('lifecycle expiry probed from outside', () => {
     return (JSON.parse(stdout) as LifecycleReport[])[0]!;
   };
 
+  /** Each manifest's size by digest: an index must give its children's true sizes. */
+  const sizes = new Map<string, number>();
   /** Pushes the n-th distinct image (one shared config blob) by PutImage; returns its digest. */
   const putImage = async (repo: string, n: number, tag?: string): Promise<string> => {
     const bytes = numberedManifest(config, n);
     await ecr.send(new PutImageCommand({ repositoryName: repo, imageManifest: bytes.toString(), ...(tag !== undefined && { imageTag: tag }) }));
+    sizes.set(sha256(bytes), bytes.length);
     return sha256(bytes);
   };
 
@@ -100,7 +103,7 @@ describe('lifecycle expiry probed from outside', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaTypes.index,
-        manifests: children.map((digest, i) => ({ mediaType: MediaTypes.manifest, digest, size: 1, platform: { architecture: `arch${i}`, os: 'linux' } })),
+        manifests: children.map((digest, i) => ({ mediaType: MediaTypes.manifest, digest, size: sizes.get(digest), platform: { architecture: `arch${i}`, os: 'linux' } })),
       }),
     );
 
@@ -211,6 +214,7 @@ describe('lifecycle expiry probed from outside', () => {
       const m = numberedManifest(config, 2000 + n);
       await ecr.send(new PutImageCommand({ repositoryName: repo, imageManifest: m.toString() }));
       bytes.set(sha256(m), m);
+      sizes.set(sha256(m), m.length);
     }
     const order = await describeOrder(ecr, repo);
     const first = order[0]!;
