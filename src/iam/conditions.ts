@@ -151,6 +151,8 @@ export function operatorHolds(
  * parts are literal (an ARN as a whole, not segment by segment); the others compare its text.
  */
 function testParts(op: ConditionOperator, parts: readonly Part[], actual: string): boolean {
+  // An ARN operator's value of fewer than six segments matches no ARN, as in arnMatch.
+  if (op.base.type === 'arn' && (joinParts(parts).split(':').length < 6 || actual.split(':').length < 6)) return false;
   if (op.base.test === like || op.base.type === 'arn') return globMatchParts(parts, actual);
   return op.base.test(joinParts(parts), actual);
 }
@@ -161,7 +163,10 @@ function arnMatch(pattern: string, arn: string): boolean {
     return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(':')];
   };
   const [p, a] = [split(pattern), split(arn)];
-  if (!p || !a) return pattern === '*' || globMatch(pattern, arn);
+  // A pattern of fewer than six segments has no segment for the rest to be checked against: it
+  // matches no ARN (as a whole-string glob, `arn:aws:iam::*` matched every IAM ARN, so an
+  // ArnNotLike Deny written with it denied nobody).
+  if (!p || !a) return pattern === '*';
   return p.every((seg, i) => globMatch(seg, a[i]!));
 }
 
