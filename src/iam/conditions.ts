@@ -115,7 +115,10 @@ export function invalidValue(op: ConditionOperator, value: string): string | und
 /** Milliseconds since the epoch of an ISO 8601 date or an epoch-seconds number; NaN otherwise. */
 function dateMillis(s: string): number {
   if (/^\d+$/.test(s)) return Number(s) * 1000;
-  return ISO_DATE_RE.test(s) ? Date.parse(s) : NaN;
+  if (!ISO_DATE_RE.test(s)) return NaN;
+  // A date and time without an offset is UTC, as IAM reads it; Date.parse would take it as the
+  // server's local time, moving a Deny's window by the host's time zone.
+  return Date.parse(s.includes('T') && !/(?:Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s}Z` : s);
 }
 
 /**

@@ -125,6 +125,23 @@ describe('condition operators, from outside', () => {
     ]);
   });
 
+  it("a Date value without an offset is UTC, not the server host's local time", async () => {
+    // Before, Date.parse read '2026-12-07T21:00:00' as local time: on a host twelve hours behind
+    // UTC this Deny's window opened twelve hours late.
+    const tz = process.env.TZ;
+    process.env.TZ = 'Etc/GMT+12';
+    try {
+      const anHourAgo = new Date(Date.now() - 3_600_000).toISOString().slice(0, 19);
+      await table([
+        [{ DateGreaterThan: { 'aws:CurrentTime': anHourAgo } }, true],
+        [{ DateLessThan: { 'aws:CurrentTime': anHourAgo } }, false],
+      ]);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('IpAddress and NotIpAddress on aws:SourceIp, IPv4 and IPv6 blocks (the client is 127.0.0.1)', async () => {
     await table([
       [{ IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } }, true],
