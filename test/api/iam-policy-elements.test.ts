@@ -197,6 +197,7 @@ describe('what a statement matches, from outside', () => {
       ['both Resource and NotResource', JSON.stringify(s({ NotResource: repo('bx') }))],
       ['a condition value that is an object', JSON.stringify(s({ Condition: { StringEquals: { 'aws:username': { ax: 1 } } } }))],
       ['a condition value that is null', JSON.stringify(s({ Condition: { StringEquals: { 'aws:username': null } } }))],
+      ['one condition key spelt twice', JSON.stringify(s({ Condition: { StringEquals: { 'aws:ResourceTag/env': 'prod', 'aws:resourcetag/ENV': 'dev' } } }))],
       ['an IfExists on Null', JSON.stringify(s({ Condition: { NullIfExists: { 'aws:username': 'true' } } }))],
       ['a repeated Effect (the first a Deny)', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:*","Resource":"*","Effect":"Allow"}]}`],
       ['a repeated Effect spelt with an escape', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:*","Resource":"*","Eff\\u0065ct":"Allow"}]}`],
@@ -208,7 +209,7 @@ describe('what a statement matches, from outside', () => {
     }
     assert.deepEqual(await lists(u, ['ax']), { ax: false }, 'no refused document was stored');
     const asRepositoryPolicy = (text: string) => text.replace('"Resource":"*"', '"Principal":"*"').replaceAll(',"Resource":"*"', '');
-    for (const [what, text] of bad.slice(0, 4).concat(bad.slice(5, 10))) {
+    for (const [what, text] of bad.filter(([what]) => what !== 'both Resource and NotResource' && what !== 'an over-size document')) {
       await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'ax', policyText: asRepositoryPolicy(text) })), { name: 'InvalidParameterException' }, what);
     }
   });
