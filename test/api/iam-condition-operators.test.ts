@@ -37,7 +37,8 @@ describe('condition operators, from outside', () => {
   /** Each [condition, whether its Deny must refuse]; all of them checked, the wrong ones named. */
   const table = async (rows: Array<[object, boolean]>) => {
     const wrong: string[] = [];
-    for (const [condition, expected] of rows) if ((await denies(condition)) !== expected) wrong.push(`${JSON.stringify(condition)} should ${expected ? '' : 'not '}deny`);
+    for (const [condition, expected] of rows)
+      if ((await denies(condition)) !== expected) wrong.push(`${JSON.stringify(condition)} should ${expected ? '' : 'not '}deny`);
     assert.deepEqual(wrong, []);
   };
 
@@ -170,7 +171,14 @@ describe('condition operators, from outside', () => {
     // creation with no tags at all (IAM's documented trap), and refuses one tagged otherwise.
     const limited = {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['ecr:CreateRepository', 'ecr:TagResource'], Resource: '*', Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': 'team' } } }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['ecr:CreateRepository', 'ecr:TagResource'],
+          Resource: '*',
+          Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': 'team' } },
+        },
+      ],
     };
     const u = await createUser(berth, iam, 'op-forall', [], [limited]);
     await u.ecr.send(new Create({ repositoryName: 'ops/untagged' }));

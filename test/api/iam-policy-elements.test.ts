@@ -103,7 +103,12 @@ describe('what a statement matches, from outside', () => {
       ['Env', 'dev'],
     ]);
     await tagged('case/dev', [['env', 'dev']]);
-    const u = await user(ALLOW_ECR, { Effect: 'Deny', Action: 'ecr:ListImages', Resource: '*', Condition: { StringEquals: { 'ecr:ResourceTag/env': 'prod' } } });
+    const u = await user(ALLOW_ECR, {
+      Effect: 'Deny',
+      Action: 'ecr:ListImages',
+      Resource: '*',
+      Condition: { StringEquals: { 'ecr:ResourceTag/env': 'prod' } },
+    });
     assert.deepEqual(await lists(u, ['case/upper-prod', 'case/lower-prod', 'case/dev']), {
       'case/upper-prod': false,
       'case/lower-prod': false,
@@ -117,12 +122,26 @@ describe('what a statement matches, from outside', () => {
       'case/dev': true,
     });
     // The tags a request sets, in either order.
-    const tagger = await user(ALLOW_ECR, { Effect: 'Deny', Action: 'ecr:TagResource', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/env': 'prod' } } });
+    const tagger = await user(ALLOW_ECR, {
+      Effect: 'Deny',
+      Action: 'ecr:TagResource',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestTag/env': 'prod' } },
+    });
     const resourceArn = repo('case/dev');
     for (const tags of [
-      [{ Key: 'env', Value: 'prod' }, { Key: 'ENV', Value: 'x' }],
-      [{ Key: 'ENV', Value: 'x' }, { Key: 'env', Value: 'prod' }],
-      [{ Key: 'Env', Value: 'prod' }, { Key: 'eNv', Value: 'x' }],
+      [
+        { Key: 'env', Value: 'prod' },
+        { Key: 'ENV', Value: 'x' },
+      ],
+      [
+        { Key: 'ENV', Value: 'x' },
+        { Key: 'env', Value: 'prod' },
+      ],
+      [
+        { Key: 'Env', Value: 'prod' },
+        { Key: 'eNv', Value: 'x' },
+      ],
     ]) {
       await assert.rejects(tagger.ecr.send(new TagResourceCommand({ resourceArn, tags })), denied, JSON.stringify(tags));
     }
@@ -171,7 +190,12 @@ describe('what a statement matches, from outside', () => {
     await admin.send(new TagResourceCommand({ resourceArn: repo('open'), tags: [{ Key: 'team', Value: 'red' }] }));
     const literalStar = await user({ Effect: 'Allow', Action: 'ecr:ListImages', Resource: '*', Condition: { StringLike: { 'ecr:ResourceTag/team': '${*}' } } });
     assert.deepEqual(await lists(literalStar, ['star', 'open']), { star: true, open: false }, '${*} is a literal asterisk');
-    const literalQuestion = await user({ Effect: 'Allow', Action: 'ecr:ListImages', Resource: '*', Condition: { StringLike: { 'ecr:ResourceTag/team': 'r${?}d' } } });
+    const literalQuestion = await user({
+      Effect: 'Allow',
+      Action: 'ecr:ListImages',
+      Resource: '*',
+      Condition: { StringLike: { 'ecr:ResourceTag/team': 'r${?}d' } },
+    });
     assert.deepEqual(await lists(literalQuestion, ['open']), { open: false }, '${?} is a literal question mark, not any one character');
     const withDefault = await user({
       Effect: 'Allow',
@@ -200,17 +224,28 @@ describe('what a statement matches, from outside', () => {
       ['one condition key spelt twice', JSON.stringify(s({ Condition: { StringEquals: { 'aws:ResourceTag/env': 'prod', 'aws:resourcetag/ENV': 'dev' } } }))],
       ['an IfExists on Null', JSON.stringify(s({ Condition: { NullIfExists: { 'aws:username': 'true' } } }))],
       ['a repeated Effect (the first a Deny)', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:*","Resource":"*","Effect":"Allow"}]}`],
-      ['a repeated Effect spelt with an escape', `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:*","Resource":"*","Eff\\u0065ct":"Allow"}]}`],
+      [
+        'a repeated Effect spelt with an escape',
+        `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:*","Resource":"*","Eff\\u0065ct":"Allow"}]}`,
+      ],
       ['an over-size document', JSON.stringify(s({ Sid: 'x'.repeat(7000) }))],
     ];
     const u = await createUser(berth, iam, `pe-${++n}`, [], []);
     for (const [what, text] of bad) {
-      await assert.rejects(iam.send(new PutUserPolicyCommand({ UserName: `pe-${n}`, PolicyName: 'bad', PolicyDocument: text })), { name: 'MalformedPolicyDocumentException' }, what);
+      await assert.rejects(
+        iam.send(new PutUserPolicyCommand({ UserName: `pe-${n}`, PolicyName: 'bad', PolicyDocument: text })),
+        { name: 'MalformedPolicyDocumentException' },
+        what,
+      );
     }
     assert.deepEqual(await lists(u, ['ax']), { ax: false }, 'no refused document was stored');
     const asRepositoryPolicy = (text: string) => text.replace('"Resource":"*"', '"Principal":"*"').replaceAll(',"Resource":"*"', '');
-    for (const [what, text] of bad.filter(([what]) => what !== 'both Resource and NotResource' && what !== 'an over-size document')) {
-      await assert.rejects(admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'ax', policyText: asRepositoryPolicy(text) })), { name: 'InvalidParameterException' }, what);
+    for (const [what, text] of bad.filter(([w]) => w !== 'both Resource and NotResource' && w !== 'an over-size document')) {
+      await assert.rejects(
+        admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'ax', policyText: asRepositoryPolicy(text) })),
+        { name: 'InvalidParameterException' },
+        what,
+      );
     }
   });
 });
