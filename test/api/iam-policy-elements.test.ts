@@ -16,12 +16,22 @@ import {
   SetRepositoryPolicyCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-ecr';
-import { CreateRoleCommand, IAMClient, ListUsersCommand, PutRolePolicyCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  IAMClient,
+  ListUsersCommand,
+  PutRolePolicyCommand,
+  PutUserPermissionsBoundaryCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
 import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { roleSession } from './helpers/iam-access.js';
+import { sessionKeys } from './helpers/temporary-credentials.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
@@ -209,6 +219,54 @@ describe('what a statement matches, from outside', () => {
     const old = { Version: '2008-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:ListImages', Resource: repo('own/${aws:username}') }] };
     const u = await createUser(berth, iam, `pe-${++n}`, [], [old]);
     assert.deepEqual(await lists(u, [`own/${name}`]), { [`own/${name}`]: false }, 'no substitution under 2008-10-17');
+  });
+
+  it("an explicit Deny in a boundary or a session policy beats a repository policy's grant naming the caller itself", async () => {
+    // IAM: such a grant is not capped by an implicit deny in the boundary or the session policy,
+    // but an explicit Deny in any policy type wins.
+    const grant = (principal: string) =>
+      admin.send(
+        new SetRepositoryPolicyCommand({
+          repositoryName: 'open',
+          policyText: JSON.stringify(doc({ Effect: 'Allow', Principal: { AWS: principal }, Action: 'ecr:ListImages' })),
+        }),
+      );
+    const boundary = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'pe-boundary',
+        PolicyDocument: JSON.stringify(doc(ALLOW_ECR, { Effect: 'Deny', Action: 'ecr:ListImages', Resource: repo('open') })),
+      }),
+    );
+    const u = await user({ Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    await grant(`arn:aws:iam::${ACCOUNT}:user/pe-${n}`);
+    assert.deepEqual(await lists(u, ['open']), { open: true }, 'the grant alone, before the boundary');
+    await iam.send(new PutUserPermissionsBoundaryCommand({ UserName: `pe-${n}`, PermissionsBoundary: boundary.Policy!.Arn! }));
+    assert.deepEqual(await lists(u, ['open']), { open: false }, "the boundary's Deny");
+    const role = `pe-role-${++n}`;
+    const trust = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' });
+    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await grant(`arn:aws:sts::${ACCOUNT}:assumed-role/${role}/s1`);
+    const sts = new STSClient({ endpoint: berth.url, region: berth.region, credentials: assumer.keys, maxAttempts: 1 });
+    const assume = async (policy?: object) =>
+      ecrClient(
+        berth,
+        sessionKeys(
+          (
+            await sts.send(
+              new AssumeRoleCommand({
+                RoleArn: `arn:aws:iam::${ACCOUNT}:role/${role}`,
+                RoleSessionName: 's1',
+                ...(policy && { Policy: JSON.stringify(policy) }),
+              }),
+            )
+          ).Credentials,
+        ),
+      );
+    assert.deepEqual(await lists({ ecr: await assume() }, ['open']), { open: true }, 'the grant to the session, with no role policy');
+    const narrowed = await assume(doc({ Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: '*' }));
+    assert.deepEqual(await lists({ ecr: narrowed }, ['open']), { open: true }, "a session policy's implicit deny does not cap it");
+    const denying = await assume(doc(ALLOW_ECR, { Effect: 'Deny', Action: 'ecr:ListImages', Resource: '*' }));
+    assert.deepEqual(await lists({ ecr: denying }, ['open']), { open: false }, "the session policy's Deny");
   });
 
   it('documents IAM refuses are refused when put, and nothing is stored', async () => {
