@@ -373,5 +373,7 @@ describe('parsePolicy', () => {
     assert.equal(globMatch('a?c', 'abc'), true);
     assert.equal(globMatch('a?c', 'abbc'), false);
     assert.equal(globMatch('a.c', 'abc'), false);
+    assert.equal(globMatch('a?c', 'a\u{1d49c}c'), true, '? is one character, also outside the BMP');
+    assert.equal(globMatch('a??c', 'a\u{1d49c}c'), false);
   });
 });

@@ -46,7 +46,12 @@ describe('condition operators, from outside', () => {
     berth = await startInProcess();
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
     const admin: ECRClient = ecrClient(berth);
-    await admin.send(new Create({ repositoryName: REPO, tags: [{ Key: 'team', Value: 'red' }] }));
+    // 𝒜 (U+1D49C) is one Unicode letter, and two UTF-16 units.
+    const tags = [
+      { Key: 'team', Value: 'red' },
+      { Key: 'glyph', Value: '\u{1d49c}' },
+    ];
+    await admin.send(new Create({ repositoryName: REPO, tags }));
   });
   after(async () => berth?.cleanup());
 
@@ -75,6 +80,9 @@ describe('condition operators, from outside', () => {
       [{ StringNotLike: { [tag]: 'b*' } }, true],
       [{ StringNotLike: { [tag]: '*' } }, false],
       [{ StringNotLike: { [absent]: '*' } }, true],
+      // ? is one character: before, one UTF-16 unit, so a letter outside the BMP slipped past this Deny.
+      [{ StringLike: { 'ecr:ResourceTag/glyph': '?' } }, true],
+      [{ StringLike: { 'ecr:ResourceTag/glyph': '??' } }, false],
       [{ StringEqualsIfExists: { [absent]: 'blue' } }, true],
       [{ StringEqualsIfExists: { [tag]: 'blue' } }, false],
       [{ StringNotEqualsIfExists: { [absent]: 'red' } }, true],
