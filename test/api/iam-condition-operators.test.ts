@@ -66,6 +66,8 @@ describe('condition operators, from outside', () => {
       [{ StringEquals: { [tag]: ['blue', 'red'] } }, true],
       [{ StringEquals: { [tag]: 'red', 'aws:PrincipalType': 'AssumedRole' } }, false],
       [{ StringEquals: { [tag]: 'red', 'aws:PrincipalType': 'User' } }, true],
+      [{ StringEquals: { [tag]: 'red' }, Bool: { 'aws:SecureTransport': 'true' } }, false],
+      [{ StringEquals: { [tag]: 'red' }, Bool: { 'aws:SecureTransport': 'false' } }, true],
       // Condition key names are case-insensitive; values are not.
       [{ StringEquals: { 'ECR:RESOURCETAG/TEAM': 'red' } }, true],
       [{ StringNotEquals: { [tag]: 'blue' } }, true],

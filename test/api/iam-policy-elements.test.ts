@@ -219,6 +219,13 @@ describe('what a statement matches, from outside', () => {
     const old = { Version: '2008-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:ListImages', Resource: repo('own/${aws:username}') }] };
     const u = await createUser(berth, iam, `pe-${++n}`, [], [old]);
     assert.deepEqual(await lists(u, [`own/${name}`]), { [`own/${name}`]: false }, 'no substitution under 2008-10-17');
+    const textual = { Effect: 'Allow', Action: 'ecr:ListImages', Resource: '*', Condition: { StringEquals: { 'aws:username': '${aws:username}' } } };
+    const v2012 = await createUser(berth, iam, `pe-${++n}`, [], [{ Version: '2012-10-17', Statement: [textual] }]);
+    const v2008 = await createUser(berth, iam, `pe-${++n}`, [], [{ Version: '2008-10-17', Statement: [textual] }]);
+    const unversioned = await createUser(berth, iam, `pe-${++n}`, [], [{ Statement: [textual] }]);
+    assert.deepEqual(await lists(v2012, ['open']), { open: true });
+    assert.deepEqual(await lists(v2008, ['open']), { open: false }, 'the condition compares with the text ${aws:username}');
+    assert.deepEqual(await lists(unversioned, ['open']), { open: false }, 'no Version is 2008-10-17');
   });
 
   it("an explicit Deny in a boundary or a session policy beats a repository policy's grant naming the caller itself", async () => {
