@@ -29,7 +29,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminCredentials, ecrClient } from '../e2e/helpers/ecr-client.js';
-import { createUser, type TestIdentity } from '../e2e/helpers/iam-users.js';
+import { createAccount, createUser, otherAccountIdentity, type TestIdentity } from '../e2e/helpers/iam-users.js';
 import { roleSession } from './helpers/iam-access.js';
 import { sessionKeys } from './helpers/temporary-credentials.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
@@ -312,5 +312,38 @@ describe('what a statement matches, from outside', () => {
         what,
       );
     }
+  });
+});
+
+describe("another account's repository: the identity side's Resource is matched against the owner's ARN", () => {
+  const OTHER = '222222222222';
+  let berth: BerthInProcess;
+
+  before(async () => {
+    berth = await startInProcess({ sqliteFile: true });
+  });
+  after(async () => berth?.cleanup());
+
+  it('arn:aws:ecr:*:*:repository/ax* reaches account A’s ax; a Resource naming the caller’s own account does not; both sides must allow', async () => {
+    const admin = ecrClient(berth);
+    for (const name of ['ax', 'axb']) await admin.send(new CreateRepositoryCommand({ repositoryName: name }));
+    const grant = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: 'ecr:ListImages' });
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'ax', policyText: JSON.stringify(grant) }));
+    await createAccount(berth, OTHER);
+    const root = await otherAccountIdentity(berth, OTHER);
+    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: root.keys, maxAttempts: 1 });
+    const other = (name: string, Resource: string) => createUser(berth, iam, name, [], [doc({ Effect: 'Allow', Action: 'ecr:ListImages', Resource })]);
+    const lists = (u: TestIdentity, name: string) =>
+      u.ecr.send(new ListImagesCommand({ registryId: ACCOUNT, repositoryName: name })).then(
+        () => true,
+        (e: Error) => (denied(e) ? false : Promise.reject(e)),
+      );
+    const anyAccount = await other('x-any', 'arn:aws:ecr:*:*:repository/ax*');
+    assert.equal(await lists(anyAccount, 'ax'), true);
+    assert.equal(await lists(anyAccount, 'axb'), false, 'no repository policy grants it: across accounts both sides must allow');
+    const ownAccount = await other('x-own', `arn:aws:ecr:*:${OTHER}:repository/*`);
+    assert.equal(await lists(ownAccount, 'ax'), false, "the repository's ARN carries its owner's account");
+    const exact = await other('x-exact', repo('ax'));
+    assert.equal(await lists(exact, 'ax'), true);
   });
 });
