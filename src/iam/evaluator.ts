@@ -238,11 +238,13 @@ function resourceApplies(s: Statement, resource: string, resolve: ((text: string
       const v = resolve ? resolve(p) : p;
       if (v === undefined) unresolved = true;
       else if (typeof v === 'string' ? globMatch(v, resource) : globMatchParts(v, resource)) matched = true;
+      // Past a match only an Allow's unresolved entry can change the answer.
+      if (matched && (resolve === undefined || s.effect === 'Deny')) break;
     }
     return matched;
   };
   // In a resource policy an omitted Resource means the resource the policy is attached to. (A
-  // stored document may hold both elements, which the grammar now refuses: both must agree.)
+  // stored document may hold both elements, which the grammar refuses: both must agree.)
   const inResource = s.resources === undefined || covers(s.resources);
   const inNotResource = s.notResources !== undefined && covers(s.notResources);
   if (unresolved && s.effect === 'Allow') return false;

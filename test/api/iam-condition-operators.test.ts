@@ -7,7 +7,7 @@
  * Deny denies; `...IfExists` holds on an absent key; `ForAllValues` holds on an absent key and
  * `ForAnyValue` does not. Real users and keys made with the IAM SDK, requests with the ECR SDK.
  */
-import { CreateRepositoryCommand as Create, type ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand as Create, ECRClient, ListImagesCommand } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -208,5 +208,42 @@ describe('condition operators, from outside', () => {
     const v = await createUser(berth, iam, 'op-forall-null', [], [guarded]);
     await assert.rejects(v.ecr.send(new Create({ repositoryName: 'ops/untagged-2' })), denied, 'Null false closes the trap');
     await v.ecr.send(new Create({ repositoryName: 'ops/team-2', tags: [{ Key: 'team', Value: 'x' }] }));
+  });
+});
+
+describe('aws:SourceIp of an IPv6 client (::1 to a dual-stack listener)', () => {
+  let berth: BerthInProcess;
+  let iam: IAMClient;
+  let users = 0;
+
+  before(async () => {
+    berth = await startInProcess({ host: '::' });
+    iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
+    await ecrClient(berth).send(new Create({ repositoryName: REPO }));
+  });
+  after(async () => berth?.cleanup());
+
+  it('is matched by IPv6 blocks only, and is outside every IPv4 block', async () => {
+    const wrong: string[] = [];
+    const rows: Array<[object, boolean]> = [
+      [{ IpAddress: { 'aws:SourceIp': '::1/128' } }, true],
+      [{ IpAddress: { 'aws:SourceIp': '::/0' } }, true],
+      [{ IpAddress: { 'aws:SourceIp': '2001:db8::/32' } }, false],
+      [{ NotIpAddress: { 'aws:SourceIp': '::1' } }, false],
+      [{ IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } }, false],
+      [{ IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, false],
+      [{ NotIpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, true],
+    ];
+    for (const [condition, expected] of rows) {
+      const policy = { Version: '2012-10-17', Statement: [ALLOW_ECR, { Effect: 'Deny', Action: 'ecr:ListImages', Resource: '*', Condition: condition }] };
+      const u = await createUser(berth, iam, `v6-${++users}`, [], [policy]);
+      const overV6 = new ECRClient({ endpoint: `http://[::1]:${berth.port}`, region: berth.region, credentials: u.keys, maxAttempts: 1 });
+      const refused = await overV6.send(new ListImagesCommand({ repositoryName: REPO })).then(
+        () => false,
+        (e: Error) => (denied(e) ? true : Promise.reject(e)),
+      );
+      if (refused !== expected) wrong.push(`${JSON.stringify(condition)} should ${expected ? '' : 'not '}deny`);
+    }
+    assert.deepEqual(wrong, []);
   });
 });
