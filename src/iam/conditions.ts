@@ -193,12 +193,21 @@ function toBig(addr: string, family: 4 | 6): bigint {
 
 function cidrContains(cidr: string, address: string): boolean {
   const c = parseCidr(cidr);
-  // A dual-stack listener (host '::') sees an IPv4 client as ::ffff:a.b.c.d: it is that IPv4 address.
+  if (!c) return false;
+  const within = (n: bigint) => {
+    const shift = BigInt((c.family === 4 ? 32 : 128) - c.bits);
+    return c.net >> shift === n >> shift;
+  };
+  // An IPv4 client, which a dual-stack listener (host '::') sees as ::ffff:a.b.c.d, is in IPv4
+  // blocks and in IPv4-mapped ones (inside ::ffff:0:0/96), the same on either listener; not in
+  // the rest of IPv6 (before, ::/0 held the dual-stack listener's IPv4 clients).
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const ip = mapped && c?.family === 4 ? mapped[1]! : address;
-  if (!c || isIP(ip) !== c.family) return false;
-  const shift = BigInt((c.family === 4 ? 32 : 128) - c.bits);
-  return c.net >> shift === toBig(ip, c.family) >> shift;
+  const v4 = mapped ? mapped[1]! : isIP(address) === 4 ? address : undefined;
+  if (v4 !== undefined) {
+    if (c.family === 4) return within(toBig(v4, 4));
+    return c.bits >= 96 && c.net >> 32n === 0xffffn && within((0xffffn << 32n) | toBig(v4, 4));
+  }
+  return c.family === 6 && isIP(address) === 6 && within(toBig(address, 6));
 }
 
 function expandV6(addr: string): string[] {

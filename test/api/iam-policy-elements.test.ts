@@ -35,6 +35,7 @@ import { sessionKeys } from './helpers/temporary-credentials.js';
 import { startInProcess, type BerthInProcess } from './helpers/in-process.js';
 
 const ACCOUNT = '000000000000';
+const OTHER = '222222222222';
 const repo = (name: string) => `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/${name}`;
 const denied = (e: Error) => e.name === 'AccessDeniedException' || e.name === 'AccessDenied';
 const doc = (...Statement: object[]) => ({ Version: '2012-10-17', Statement });
@@ -69,7 +70,8 @@ describe('what a statement matches, from outside', () => {
   };
 
   before(async () => {
-    berth = await startInProcess();
+    // SQLite in a file, so `berth admin` can make another account.
+    berth = await startInProcess({ sqliteFile: true });
     admin = ecrClient(berth);
     iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: adminCredentials(berth) });
     assumer = await createUser(berth, iam, 'pe-assumer', [], [doc({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' })]);
@@ -313,37 +315,25 @@ describe('what a statement matches, from outside', () => {
       );
     }
   });
-});
-
-describe("another account's repository: the identity side's Resource is matched against the owner's ARN", () => {
-  const OTHER = '222222222222';
-  let berth: BerthInProcess;
-
-  before(async () => {
-    berth = await startInProcess({ sqliteFile: true });
-  });
-  after(async () => berth?.cleanup());
 
   it('arn:aws:ecr:*:*:repository/ax* reaches account A’s ax; a Resource naming the caller’s own account does not; both sides must allow', async () => {
-    const admin = ecrClient(berth);
-    for (const name of ['ax', 'axb']) await admin.send(new CreateRepositoryCommand({ repositoryName: name }));
     const grant = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: 'ecr:ListImages' });
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'ax', policyText: JSON.stringify(grant) }));
     await createAccount(berth, OTHER);
     const root = await otherAccountIdentity(berth, OTHER);
-    const iam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: root.keys, maxAttempts: 1 });
-    const other = (name: string, Resource: string) => createUser(berth, iam, name, [], [doc({ Effect: 'Allow', Action: 'ecr:ListImages', Resource })]);
-    const lists = (u: TestIdentity, name: string) =>
+    const otherIam = new IAMClient({ endpoint: berth.url, region: berth.region, credentials: root.keys, maxAttempts: 1 });
+    const other = (name: string, Resource: string) => createUser(berth, otherIam, name, [], [doc({ Effect: 'Allow', Action: 'ecr:ListImages', Resource })]);
+    const listsThere = (u: TestIdentity, name: string) =>
       u.ecr.send(new ListImagesCommand({ registryId: ACCOUNT, repositoryName: name })).then(
         () => true,
         (e: Error) => (denied(e) ? false : Promise.reject(e)),
       );
     const anyAccount = await other('x-any', 'arn:aws:ecr:*:*:repository/ax*');
-    assert.equal(await lists(anyAccount, 'ax'), true);
-    assert.equal(await lists(anyAccount, 'axb'), false, 'no repository policy grants it: across accounts both sides must allow');
+    assert.equal(await listsThere(anyAccount, 'ax'), true);
+    assert.equal(await listsThere(anyAccount, 'axb'), false, 'no repository policy grants it: across accounts both sides must allow');
     const ownAccount = await other('x-own', `arn:aws:ecr:*:${OTHER}:repository/*`);
-    assert.equal(await lists(ownAccount, 'ax'), false, "the repository's ARN carries its owner's account");
+    assert.equal(await listsThere(ownAccount, 'ax'), false, "the repository's ARN carries its owner's account");
     const exact = await other('x-exact', repo('ax'));
-    assert.equal(await lists(exact, 'ax'), true);
+    assert.equal(await listsThere(exact, 'ax'), true);
   });
 });
