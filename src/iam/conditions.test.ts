@@ -36,6 +36,20 @@ describe('condition operators', () => {
     assert.equal(holds('DateGreaterThanEquals', ['2024-06-01T14:00:00+02:00'], t), true);
   });
 
+  it('Date*: a date and time without an offset is UTC, whatever the host time zone', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Etc/GMT+12';
+    try {
+      const t = ['2024-06-01T12:00:00Z'];
+      assert.equal(holds('DateEquals', ['2024-06-01T12:00:00'], t), true);
+      assert.equal(holds('DateEquals', ['2024-06-01T12:00'], t), true);
+      assert.equal(holds('DateGreaterThan', ['2024-06-01T11:00:00'], t), true);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('Bool, BinaryEquals, Null', () => {
     assert.equal(holds('Bool', ['true'], ['true']), true);
     assert.equal(holds('Bool', ['false'], ['true']), false);

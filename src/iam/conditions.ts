@@ -115,7 +115,10 @@ export function invalidValue(op: ConditionOperator, value: string): string | und
 /** Milliseconds since the epoch of an ISO 8601 date or an epoch-seconds number; NaN otherwise. */
 function dateMillis(s: string): number {
   if (/^\d+$/.test(s)) return Number(s) * 1000;
-  return ISO_DATE_RE.test(s) ? Date.parse(s) : NaN;
+  if (!ISO_DATE_RE.test(s)) return NaN;
+  // A date and time without an offset is UTC, as IAM reads it; Date.parse would take it as the
+  // server's local time, moving a Deny's window by the host's time zone.
+  return Date.parse(s.includes('T') && !/(?:Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s}Z` : s);
 }
 
 /**
@@ -151,6 +154,8 @@ export function operatorHolds(
  * parts are literal (an ARN as a whole, not segment by segment); the others compare its text.
  */
 function testParts(op: ConditionOperator, parts: readonly Part[], actual: string): boolean {
+  // An ARN operator's value of fewer than six segments matches no ARN, as in arnMatch.
+  if (op.base.type === 'arn' && (joinParts(parts).split(':').length < 6 || actual.split(':').length < 6)) return false;
   if (op.base.test === like || op.base.type === 'arn') return globMatchParts(parts, actual);
   return op.base.test(joinParts(parts), actual);
 }
@@ -161,7 +166,10 @@ function arnMatch(pattern: string, arn: string): boolean {
     return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(':')];
   };
   const [p, a] = [split(pattern), split(arn)];
-  if (!p || !a) return pattern === '*' || globMatch(pattern, arn);
+  // A pattern of fewer than six segments has no segment for the rest to be checked against: it
+  // matches no ARN (as a whole-string glob, `arn:aws:iam::*` matched every IAM ARN, so an
+  // ArnNotLike Deny written with it denied nobody).
+  if (!p || !a) return pattern === '*';
   return p.every((seg, i) => globMatch(seg, a[i]!));
 }
 
@@ -185,12 +193,21 @@ function toBig(addr: string, family: 4 | 6): bigint {
 
 function cidrContains(cidr: string, address: string): boolean {
   const c = parseCidr(cidr);
-  // A dual-stack listener (host '::') sees an IPv4 client as ::ffff:a.b.c.d: it is that IPv4 address.
+  if (!c) return false;
+  const within = (n: bigint) => {
+    const shift = BigInt((c.family === 4 ? 32 : 128) - c.bits);
+    return c.net >> shift === n >> shift;
+  };
+  // An IPv4 client, which a dual-stack listener (host '::') sees as ::ffff:a.b.c.d, is in IPv4
+  // blocks and in IPv4-mapped ones (inside ::ffff:0:0/96), the same on either listener; not in
+  // the rest of IPv6 (before, ::/0 held the dual-stack listener's IPv4 clients).
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const ip = mapped && c?.family === 4 ? mapped[1]! : address;
-  if (!c || isIP(ip) !== c.family) return false;
-  const shift = BigInt((c.family === 4 ? 32 : 128) - c.bits);
-  return c.net >> shift === toBig(ip, c.family) >> shift;
+  const v4 = mapped ? mapped[1]! : isIP(address) === 4 ? address : undefined;
+  if (v4 !== undefined) {
+    if (c.family === 4) return within(toBig(v4, 4));
+    return c.bits >= 96 && c.net >> 32n === 0xffffn && within((0xffffn << 32n) | toBig(v4, 4));
+  }
+  return c.family === 6 && isIP(address) === 6 && within(toBig(address, 6));
 }
 
 function expandV6(addr: string): string[] {

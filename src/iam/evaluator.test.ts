@@ -340,6 +340,15 @@ describe('conditions', () => {
     assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['203.0.113.0/24'], ctx({ 'aws:SourceIp': ['::ffff:203.0.113.9'] })), true);
     assert.equal(conditionHolds('NotIpAddress', 'aws:sourceip', ['203.0.113.0/24'], ctx({ 'aws:SourceIp': ['::ffff:203.0.113.9'] })), false);
     assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::ffff:0:0/96'], ctx({ 'aws:SourceIp': ['::ffff:203.0.113.9'] })), true);
+    // The same on an IPv4 listener; and an IPv4 client is in no other IPv6 block, on either.
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::ffff:203.0.113.0/120'], ctx({ 'aws:SourceIp': ['203.0.113.9'] })), true);
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::ffff:198.51.100.0/120'], ctx({ 'aws:SourceIp': ['203.0.113.9'] })), false);
+    for (const ip of ['203.0.113.9', '::ffff:203.0.113.9']) {
+      assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['::/0'], ctx({ 'aws:SourceIp': [ip] })), false, ip);
+      assert.equal(conditionHolds('NotIpAddress', 'aws:sourceip', ['::/0'], ctx({ 'aws:SourceIp': [ip] })), true, ip);
+      assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['0.0.0.0/0'], ctx({ 'aws:SourceIp': [ip] })), true, ip);
+    }
+    assert.equal(conditionHolds('IpAddress', 'aws:sourceip', ['0.0.0.0/0'], ctx({ 'aws:SourceIp': ['::1'] })), false);
   });
   it('applies ForAnyValue and ForAllValues to multi-valued keys', () => {
     const keys = ctx({ 'aws:TagKeys': ['env', 'team'] });
@@ -373,5 +382,7 @@ describe('parsePolicy', () => {
     assert.equal(globMatch('a?c', 'abc'), true);
     assert.equal(globMatch('a?c', 'abbc'), false);
     assert.equal(globMatch('a.c', 'abc'), false);
+    assert.equal(globMatch('a?c', 'a\u{1d49c}c'), true, '? is one character, also outside the BMP');
+    assert.equal(globMatch('a??c', 'a\u{1d49c}c'), false);
   });
 });

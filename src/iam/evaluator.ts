@@ -137,8 +137,13 @@ function normalizeContext(req: AuthzRequest): Context {
   out.multi = new Set();
   for (const [k, v] of Object.entries(req.context)) {
     if (v === undefined) continue;
-    out.set(k.toLowerCase(), Array.isArray(v) ? v : [v]);
-    if (Array.isArray(v)) out.multi.add(k.toLowerCase());
+    const key = k.toLowerCase();
+    const seen = out.get(key);
+    // Keys that differ only in case are one key to a policy (AWS: a condition on tag key `Owner`
+    // "matches both Owner and owner"), and a resource or a request may carry both tags: the key
+    // then has every value, so an Allow needs them all and a Deny any one, not whichever came last.
+    out.set(key, seen === undefined ? (Array.isArray(v) ? v : [v]) : [...seen, ...(Array.isArray(v) ? v : [v])]);
+    if (Array.isArray(v) || seen !== undefined) out.multi.add(key);
   }
   const { caller } = req;
   if (caller.kind !== 'anonymous' && caller.kind !== 'federated') {
@@ -177,20 +182,8 @@ function applies(
   const actionMatches = (ps: string[]) => ps.some((p) => globMatch(p, req.action, true));
   if (s.actions && !actionMatches(s.actions)) return undefined;
   if (s.notActions && actionMatches(s.notActions)) return undefined;
-  // A variable in Resource or NotResource that cannot be resolved makes the statement not apply,
-  // Allow or Deny (IAM: "any attempt to match it fails and causes the statement to be invalid").
   const resolve = variables ? valueResolver(context()) : undefined;
-  let unresolved = false;
-  const resourceMatches = (ps: string[]) =>
-    ps.some((p) => {
-      const v = resolve ? resolve(p) : p;
-      if (v === undefined) unresolved = true;
-      return v !== undefined && (typeof v === 'string' ? globMatch(v, req.resource) : globMatchParts(v, req.resource));
-    });
-  // In a resource policy an omitted Resource means the resource the policy is attached to.
-  if (s.resources && !resourceMatches(s.resources)) return undefined;
-  if (s.notResources && (resourceMatches(s.notResources) || unresolved)) return undefined;
-  if (unresolved) return undefined;
+  if (!resourceApplies(s, req.resource, resolve)) return undefined;
   let how: Naming = 'grant';
   if (resourcePolicy) {
     if (s.principals) {
@@ -227,6 +220,35 @@ function exceptedBy(p: string, caller: Caller, ids: Policy['principalIds'], rest
   if (p === '*') return true;
   const how = principalMatch(p, caller, ids, restricts);
   return how === 'direct' || (how === 'delegate' && caller.kind === 'root');
+}
+
+/**
+ * Whether a statement's Resource or NotResource covers the resource. An entry whose variable
+ * cannot be resolved matches no resource ("any attempt to match it fails", IAM's policy
+ * variables page) and, AWS adds, "causes the statement to be invalid": so an Allow holding one
+ * does not apply at all, while a Deny is still judged on its other entries (a Deny's NotResource
+ * entry that matches nothing excepts nothing). Every entry is read, so the order of a list
+ * never decides, and a variable never lifts a Deny.
+ */
+function resourceApplies(s: Statement, resource: string, resolve: ((text: string) => string | readonly Part[] | undefined) | undefined): boolean {
+  let unresolved = false;
+  const covers = (patterns: string[]) => {
+    let matched = false;
+    for (const p of patterns) {
+      const v = resolve ? resolve(p) : p;
+      if (v === undefined) unresolved = true;
+      else if (typeof v === 'string' ? globMatch(v, resource) : globMatchParts(v, resource)) matched = true;
+      // Past a match only an Allow's unresolved entry can change the answer.
+      if (matched && (resolve === undefined || s.effect === 'Deny')) break;
+    }
+    return matched;
+  };
+  // In a resource policy an omitted Resource means the resource the policy is attached to. (A
+  // stored document may hold both elements, which the grammar refuses: both must agree.)
+  const inResource = s.resources === undefined || covers(s.resources);
+  const inNotResource = s.notResources !== undefined && covers(s.notResources);
+  if (unresolved && s.effect === 'Allow') return false;
+  return inResource && !inNotResource;
 }
 
 /** The operator types IAM resolves policy variables in. */

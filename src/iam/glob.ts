@@ -1,4 +1,4 @@
-/** IAM's glob: `*` any run, `?` one character. */
+/** IAM's glob: `*` any run of characters, `?` one character (a code point). */
 import type { Part } from './variables.js';
 
 export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
@@ -28,7 +28,8 @@ function compile(kind: 'i' | 's' | 'p', pattern: string, source: () => string): 
   const key = `${kind}:${pattern}`;
   let re = compiled.get(key);
   if (re === undefined) {
-    re = new RegExp(`^${source()}$`, kind === 'i' ? 'is' : 's');
+    // 'u': `?` is one character, as IAM reads it, not one UTF-16 unit of a character outside the BMP.
+    re = new RegExp(`^${source()}$`, kind === 'i' ? 'isu' : 'su');
     if (compiled.size >= 10_000) compiled.clear();
     compiled.set(key, re);
   }

@@ -94,6 +94,10 @@ describe('policy grammar', () => {
     refused(stmt({ Action: 'GetEverything' }), /action 'GetEverything'/);
     refused(stmt({ Condition: { StringEquals: { PrincipalArn: 'x' } } }), /condition key 'PrincipalArn'/);
     refused(stmt({ Condition: { StringEquals: { 'aws:PrincipalArn': { a: 1 } } } }), /must be a value/);
+    refused(
+      stmt({ Condition: { StringEquals: { 'aws:ResourceTag/env': 'prod', 'AWS:resourcetag/ENV': 'dev' } } }),
+      /'AWS:resourcetag\/ENV' appears more than once/,
+    );
   });
 
   it('refuses malformed condition values, naming them', () => {

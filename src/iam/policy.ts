@@ -162,8 +162,13 @@ function conditions(v: unknown, where: string, opts: ParseOptions, grammar: Gram
     if (typeof block !== 'object' || block === null || Array.isArray(block)) throw new PolicyError(`${where}.${operator} must be an object`);
     const op = parseOperator(operator);
     if (!op && !opts.lenient) throw new PolicyError(`${where}: unknown condition operator '${operator}'`);
+    const seen = new Set<string>();
     for (const [key, raw] of Object.entries(block)) {
       grammar(CONDITION_KEY_RE.test(key), `${where}.${operator}: condition key '${key}' must be '<service>:<key>'`);
+      // Key names are case-insensitive, so two spellings are one key written twice, whose reading
+      // a reviewer cannot tell (IAM Access Analyzer's error "Duplicate keys with different case").
+      grammar(!seen.has(key.toLowerCase()), `${where}.${operator}: the condition key '${key}' appears more than once with different capitalization`);
+      seen.add(key.toLowerCase());
       const xs = Array.isArray(raw) ? raw : [raw];
       const scalar = (x: unknown) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
       grammar(xs.length > 0 && xs.every(scalar), `${where}.${operator}.${key} must be a value or a non-empty list of values`);
