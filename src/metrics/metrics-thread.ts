@@ -13,6 +13,8 @@ import type { ScrapeAnswer, ToMetricsThread } from './metrics-server.js';
 
 /** A scrape reads a few small queries; a client that takes longer than this is dropped. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/** As the API's answers (http/server.ts): a browser pointed at the port never sniffs the text as markup. */
+const NOSNIFF = { 'x-content-type-options': 'nosniff' };
 
 let next = 0;
 const waiting = new Map<number, (a: ScrapeAnswer) => void>();
@@ -26,15 +28,15 @@ const scrape = () =>
 const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: metrics are at GET /metrics\n');
+    res.writeHead(404, { ...NOSNIFF, 'content-type': 'text/plain; charset=utf-8' }).end('not found: metrics are at GET /metrics\n');
     return;
   }
   void scrape().then((a) => {
     if (a.body === undefined) {
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics unavailable\n');
+      res.writeHead(500, { ...NOSNIFF, 'content-type': 'text/plain; charset=utf-8' }).end('metrics unavailable\n');
       return;
     }
-    res.writeHead(200, { 'content-type': a.contentType, 'cache-control': 'no-store' });
+    res.writeHead(200, { ...NOSNIFF, 'content-type': a.contentType, 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : a.body);
   });
 });

@@ -138,7 +138,11 @@ describe('metrics on a port of their own', () => {
       const res = await fetch(url, { headers: { authorization: berth.authorization } });
       await res.arrayBuffer();
       assert.equal(res.status, 404, url);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
     }
+    const answer = await fetch(metricsUrl);
+    await answer.arrayBuffer();
+    assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
     const e = await scrape(metricsUrl);
     assert.equal(e.types.get('berth_http_requests_total'), 'counter');
     assert.equal(e.types.get('berth_http_request_duration_seconds'), 'histogram');
