@@ -103,7 +103,12 @@ describe('lifecycle expiry probed from outside', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaTypes.index,
-        manifests: children.map((digest, i) => ({ mediaType: MediaTypes.manifest, digest, size: sizes.get(digest), platform: { architecture: `arch${i}`, os: 'linux' } })),
+        manifests: children.map((digest, i) => ({
+          mediaType: MediaTypes.manifest,
+          digest,
+          size: sizes.get(digest),
+          platform: { architecture: `arch${i}`, os: 'linux' },
+        })),
       }),
     );
 
