@@ -381,8 +381,6 @@ export interface ImageQueries {
   listIds(repositoryId: number, page: Page, tagStatus: TagStatus, imageStatus?: ImageStatusFilter): Promise<ImageIdSummary[]>;
   /** The named images that exist, in no particular order. */
   get(repositoryId: number, digests: Digest[]): Promise<ImageSummary[]>;
-  /** Digests of the indexes in the repository that list `digest` as a child. */
-  parents(repositoryId: number, digest: Digest): Promise<Digest[]>;
   /** Every image in the repository, in one read. */
   lifecycleCandidates(repositoryId: number): Promise<LifecycleCandidate[]>;
 }

@@ -82,14 +82,6 @@ export function createPostgresImages({ pool, collate }: PgContext): ImageQueries
       const found = await rows<Row>(pool, `${SELECT} WHERE m.repository_id = $1 AND m.digest = ANY($2::text[])`, [repositoryId, [...new Set(digests)]]);
       return found.map(toSummary);
     },
-    async parents(repositoryId, digest) {
-      const found = await rows<{ parent_digest: string }>(
-        pool,
-        `SELECT parent_digest FROM manifest_references WHERE repository_id = $1 AND child_digest = $2 AND kind = 'manifest'`,
-        [repositoryId, digest],
-      );
-      return found.map((r) => r.parent_digest as Digest);
-    },
     async lifecycleCandidates(repositoryId) {
       // Tags are grouped in one pass (a hash aggregate) and joined, rather than a subquery per
       // image: this runs over every image of repositories with 100,000 of them.

@@ -82,9 +82,6 @@ export function createSqliteImages(db: Db): ImageQueries {
   const listStmts = pageStmts<Row>(LIST_SQL);
   const listIdsStmts = pageStmts<{ digest: string; tags: string | null }>(LIST_IDS_SQL);
   const getStmt = db.prepare<[number, string], Row>(`${SELECT} WHERE m.repository_id = ? AND m.digest = ?`);
-  const parentsStmt = db.prepare<[number, string], { parent_digest: string }>(
-    `SELECT parent_digest FROM manifest_references WHERE repository_id = ? AND child_digest = ? AND kind = 'manifest'`,
-  );
   // Tags come in one ordered pass and are grouped here: a correlated subquery per image would
   // cost as much again on a 100,000-image repository.
   const candidatesStmt = db.prepare<
@@ -154,9 +151,6 @@ export function createSqliteImages(db: Db): ImageQueries {
     },
     async get(repositoryId, digests) {
       return getMany.deferred(repositoryId, digests);
-    },
-    async parents(repositoryId, digest) {
-      return parentsStmt.all(repositoryId, digest).map((r) => r.parent_digest as Digest);
     },
   };
 }
