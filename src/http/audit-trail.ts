@@ -9,6 +9,7 @@ import { recordedCall } from '../audit/cloudtrail-record.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { accountOf } from '../core/registry-key.js';
 import { closeTime, type RequestFacts, type RequestObserver } from './request-facts.js';
 
 /** Berth's own code for a call whose client closed the connection before the answer was complete. */
@@ -48,7 +49,7 @@ export class AuditTrail implements RequestObserver {
       operation: f.operation.name,
       method: req.method ?? 'GET',
       principal: f.principal,
-      params: f.params,
+      params: f.operation.api === 'oci' ? ociParams(f) : f.params,
       error,
       requestId: f.requestId,
       time,
@@ -58,4 +59,14 @@ export class AuditTrail implements RequestObserver {
     });
     if (call) this.writer.record(call);
   }
+}
+
+/**
+ * A /v2 call's route parameters, with the registry it addressed when that is another account's:
+ * a cross-account pull (by account host or `account--<id>`) is recorded, as ECR records one, with
+ * the owner's registryId and repository ARN, not as a repository of the caller's own registry.
+ */
+function ociParams(f: Readonly<RequestFacts>): RequestFacts['params'] {
+  const owner = f.repository && accountOf(f.repository.registryKey);
+  return owner !== undefined && owner !== f.principal?.accountId ? { ...f.params, registryId: owner } : f.params;
 }

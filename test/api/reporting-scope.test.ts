@@ -29,6 +29,7 @@ import {
   PutImageCommand,
   PutLifecyclePolicyCommand,
   PutRegistryScanningConfigurationCommand,
+  SetRepositoryPolicyCommand,
   PutReplicationConfigurationCommand,
   StartImageScanCommand,
   StartLifecyclePolicyPreviewCommand,
@@ -173,6 +174,24 @@ describe('what Berth reports and does later reaches no other repository or accou
       await refusal(trail(b.keys).send(new LookupEventsCommand({ MaxResults: 1, NextToken: page.NextToken, ...byAttr('EventName', 'DescribeImages') }))),
       /^InvalidNextTokenException/,
     );
+  });
+
+  it("names the registry a cross-account /v2 pull read, not the caller's, in the caller's trail", async () => {
+    const grant = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: ['ecr:BatchGetImage'] });
+    await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'a/one', policyText: JSON.stringify(grant) }));
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+    assert.equal((await b.v2(`/v2/account--${A}/a/one/manifests/v1`, { headers: accept })).status, 200);
+    assert.equal((await b.v2(`/v2/account--${A}/a/two/manifests/v1`, { headers: accept })).status, 403);
+    type Rec = { requestParameters: { registryId: string; repositoryName: string }; resources: Array<{ accountId: string; ARN: string }>; errorCode?: string };
+    const records = await waitFor("B's two pulls recorded", async () => {
+      const found = (await lookup(b.keys, byAttr('EventName', 'BatchGetImage'))).map((e) => JSON.parse(e.CloudTrailEvent!) as Rec);
+      return found.length >= 2 ? found : undefined;
+    });
+    for (const name of ['a/one', 'a/two']) {
+      const r = records.find((x) => x.requestParameters.repositoryName === name)!;
+      assert.equal(r.requestParameters.registryId, A, name);
+      assert.deepEqual(r.resources, [{ accountId: A, type: 'AWS::ECR::Repository', ARN: repoArn(A, name) }], name);
+    }
   });
 
   it('refuses U the scan findings, replication status, lifecycle policy and previews of a repository it may not touch, changing nothing', async () => {
