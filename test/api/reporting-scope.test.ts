@@ -37,11 +37,13 @@ import {
 import {
   CreateApiDestinationCommand,
   CreateConnectionCommand,
+  DescribeApiDestinationCommand,
   DescribeConnectionCommand,
   DescribeRuleCommand,
   EventBridgeClient,
   ListRulesCommand,
   ListTargetsByRuleCommand,
+  PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -75,6 +77,7 @@ describe('what Berth reports and does later reaches no other repository or accou
   let u: TestIdentity;
   let b: TestIdentity;
   let hook: Server;
+  let aConnection: string;
   const delivered: string[] = [];
 
   const trail = (credentials: Credentials) => new CloudTrailClient({ endpoint: berth.url, region: berth.region, credentials, maxAttempts: 1 });
@@ -115,6 +118,7 @@ describe('what Berth reports and does later reaches no other repository or accou
         AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'X-Key', ApiKeyValue: 'a-key' } },
       }),
     );
+    aConnection = conn.ConnectionArn!;
     const dest = await eb.send(
       new CreateApiDestinationCommand({
         Name: 'a-hook',
@@ -154,6 +158,7 @@ describe('what Berth reports and does later reaches no other repository or accou
       byAttr('ResourceName', repoArn(B, 'b/secret')),
       byAttr('ResourceName', 'b/secret'),
       byAttr('AccessKeyId', b.keys.accessKeyId),
+      byAttr('Username', 'root'),
       byAttr('EventId', theirs[0]!.EventId!),
       byAttr('EventName', 'DescribeImages'),
       byAttr('EventName', 'CreateRepository'),
@@ -282,6 +287,17 @@ describe('what Berth reports and does later reaches no other repository or accou
     assert.match(await refusal(eb.send(new DescribeRuleCommand({ Name: 'a-rule' }))), /^ResourceNotFoundException/);
     assert.match(await refusal(eb.send(new ListTargetsByRuleCommand({ Rule: 'a-rule' }))), /^ResourceNotFoundException/);
     assert.match(await refusal(eb.send(new DescribeConnectionCommand({ Name: 'a-hook' }))), /^ResourceNotFoundException/);
+    assert.match(await refusal(eb.send(new DescribeApiDestinationCommand({ Name: 'a-hook' }))), /^ResourceNotFoundException/);
+    // A's connection (and its API key) is not B's to send with.
+    assert.match(
+      await refusal(
+        eb.send(new CreateApiDestinationCommand({ Name: 'b-dest', ConnectionArn: aConnection, InvocationEndpoint: 'https://hooks.example.com/b', HttpMethod: 'POST' })),
+      ),
+      /^(ValidationException|ResourceNotFoundException)/,
+    );
+    // EventBridge refuses a custom event whose source is an AWS service's (aws.*); Berth serves no PutEvents at all.
+    const forged = { Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: JSON.stringify({ 'repository-name': 'a/one', 'action-type': 'PUSH', result: 'SUCCESS' }) };
+    assert.match(await refusal(events(adminKeys).send(new PutEventsCommand({ Entries: [forged] }))), /^UnknownOperationException/);
     const aTargets = (await events(adminKeys).send(new ListTargetsByRuleCommand({ Rule: 'a-rule' }))).Targets ?? [];
     await eb.send(new PutRuleCommand({ Name: 'b-rule', EventPattern: JSON.stringify({ source: ['aws.ecr'] }) }));
     const put = await eb.send(new PutTargetsCommand({ Rule: 'b-rule', Targets: [{ Id: 'steal', Arn: aTargets[0]!.Arn!, RoleArn: aTargets[0]!.RoleArn! }] }));
