@@ -181,13 +181,23 @@ describe('what Berth reports and does later reaches no other repository or accou
     );
   });
 
-  it("names the registry a cross-account /v2 pull read, not the caller's, in the caller's trail", async () => {
-    const grant = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: ['ecr:BatchGetImage'] });
+  it("names the registry a cross-account /v2 call addressed, not the caller's, in the caller's trail; its events are the registry's", async () => {
+    type Rec = { requestParameters: { registryId: string; repositoryName: string }; resources: Array<{ accountId: string; ARN: string }> };
+    const push = ['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage'];
+    const grant = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: push });
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'a/one', policyText: JSON.stringify(grant) }));
     const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
     assert.equal((await b.v2(`/v2/account--${A}/a/one/manifests/v1`, { headers: accept })).status, 200);
     assert.equal((await b.v2(`/v2/account--${A}/a/two/manifests/v1`, { headers: accept })).status, 403);
-    type Rec = { requestParameters: { registryId: string; repositoryName: string }; resources: Array<{ accountId: string; ARN: string }>; errorCode?: string };
+    // B pushes into A's repository: the event is the registry's, A's rule gets it.
+    const config = Buffer.from('{"from":"b"}');
+    assert.equal((await b.v2(`/v2/account--${A}/a/one/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) })).status, 201);
+    const put = await b.v2(`/v2/account--${A}/a/one/manifests/from-b`, { method: 'PUT', headers: { 'content-type': accept.accept }, body: configOnlyManifest(config) });
+    assert.equal(put.status, 201, put.body.toString());
+    const event = await waitFor("B's push into a/one delivered to A's rule", () => delivered.find((d) => d.includes('"from-b"')));
+    assert.equal((JSON.parse(event) as { account: string }).account, A);
+    const pushed = await waitFor("B's push recorded", async () => (await lookup(b.keys, byAttr('EventName', 'PutImage')))[0]);
+    assert.equal((JSON.parse(pushed.CloudTrailEvent!) as Rec).requestParameters.registryId, A);
     const records = await waitFor("B's two pulls recorded", async () => {
       const found = (await lookup(b.keys, byAttr('EventName', 'BatchGetImage'))).map((e) => JSON.parse(e.CloudTrailEvent!) as Rec);
       return found.length >= 2 ? found : undefined;
