@@ -66,7 +66,9 @@ const B = '111122223333';
 const repoArn = (account: string, name: string) => `arn:aws:ecr:us-east-1:${account}:repository/${name}`;
 const doc = (...Statement: object[]) => ({ Version: '2012-10-17', Statement });
 const EXPIRE_ALL = JSON.stringify({
-  rules: [{ rulePriority: 1, description: 'all', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } }],
+  rules: [
+    { rulePriority: 1, description: 'all', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+  ],
 });
 const denied = /^AccessDeniedException/;
 
@@ -183,7 +185,14 @@ describe('what Berth reports and does later reaches no other repository or accou
 
   it("names the registry a cross-account /v2 call addressed, not the caller's, in the caller's trail; its events are the registry's", async () => {
     type Rec = { requestParameters: { registryId: string; repositoryName: string }; resources: Array<{ accountId: string; ARN: string }> };
-    const push = ['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage'];
+    const push = [
+      'ecr:BatchGetImage',
+      'ecr:BatchCheckLayerAvailability',
+      'ecr:InitiateLayerUpload',
+      'ecr:UploadLayerPart',
+      'ecr:CompleteLayerUpload',
+      'ecr:PutImage',
+    ];
     const grant = doc({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: push });
     await admin.send(new SetRepositoryPolicyCommand({ repositoryName: 'a/one', policyText: JSON.stringify(grant) }));
     const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
@@ -192,7 +201,11 @@ describe('what Berth reports and does later reaches no other repository or accou
     // B pushes into A's repository: the event is the registry's, A's rule gets it.
     const config = Buffer.from('{"from":"b"}');
     assert.equal((await b.v2(`/v2/account--${A}/a/one/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) })).status, 201);
-    const put = await b.v2(`/v2/account--${A}/a/one/manifests/from-b`, { method: 'PUT', headers: { 'content-type': accept.accept }, body: configOnlyManifest(config) });
+    const put = await b.v2(`/v2/account--${A}/a/one/manifests/from-b`, {
+      method: 'PUT',
+      headers: { 'content-type': accept.accept },
+      body: configOnlyManifest(config),
+    });
     assert.equal(put.status, 201, put.body.toString());
     const event = await waitFor("B's push into a/one delivered to A's rule", () => delivered.find((d) => d.includes('"from-b"')));
     assert.equal((JSON.parse(event) as { account: string }).account, A);
@@ -221,16 +234,25 @@ describe('what Berth reports and does later reaches no other repository or accou
       ['StartImageScan', () => u.ecr.send(new StartImageScanCommand({ repositoryName: 'a/two', imageId }))],
       ['DescribeImageScanFindings', () => u.ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: 'a/two', imageId }))],
       ['DescribeImageReplicationStatus', () => u.ecr.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'a/two', imageId }))],
-      ['BatchGetRepositoryScanningConfiguration', () => u.ecr.send(new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: ['a/one', 'a/two'] }))],
+      [
+        'BatchGetRepositoryScanningConfiguration',
+        () => u.ecr.send(new BatchGetRepositoryScanningConfigurationCommand({ repositoryNames: ['a/one', 'a/two'] })),
+      ],
       ['GetLifecyclePolicy', () => u.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'a/two' }))],
       ['GetLifecyclePolicyPreview', () => u.ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'a/two' }))],
       ['StartLifecyclePolicyPreview', () => u.ecr.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: 'a/two' }))],
       // The same by A's root against B's repository, named by registryId: no policy of B grants it.
       ['StartImageScan (B)', () => admin.send(new StartImageScanCommand({ registryId: B, repositoryName: 'b/secret', imageId }))],
       ['DescribeImageScanFindings (B)', () => admin.send(new DescribeImageScanFindingsCommand({ registryId: B, repositoryName: 'b/secret', imageId }))],
-      ['DescribeImageReplicationStatus (B)', () => admin.send(new DescribeImageReplicationStatusCommand({ registryId: B, repositoryName: 'b/secret', imageId }))],
+      [
+        'DescribeImageReplicationStatus (B)',
+        () => admin.send(new DescribeImageReplicationStatusCommand({ registryId: B, repositoryName: 'b/secret', imageId })),
+      ],
       ['GetLifecyclePolicyPreview (B)', () => admin.send(new GetLifecyclePolicyPreviewCommand({ registryId: B, repositoryName: 'b/secret' }))],
-      ['StartLifecyclePolicyPreview (B)', () => admin.send(new StartLifecyclePolicyPreviewCommand({ registryId: B, repositoryName: 'b/secret', lifecyclePolicyText: EXPIRE_ALL }))],
+      [
+        'StartLifecyclePolicyPreview (B)',
+        () => admin.send(new StartLifecyclePolicyPreviewCommand({ registryId: B, repositoryName: 'b/secret', lifecyclePolicyText: EXPIRE_ALL })),
+      ],
     ] as const) {
       assert.match(await refusal(call()), denied, op);
     }
@@ -253,7 +275,9 @@ describe('what Berth reports and does later reaches no other repository or accou
     );
     const before = await admin.send(new DescribeRegistryCommand({}));
     // U may do anything to a/one, which is no right on the registry: not even a rule whose filter names only a/one.
-    const onlyOne = { rules: [{ destinations: [{ region: 'eu-west-1', registryId: A }], repositoryFilters: [{ filter: 'a/one', filterType: 'PREFIX_MATCH' as const }] }] };
+    const onlyOne = {
+      rules: [{ destinations: [{ region: 'eu-west-1', registryId: A }], repositoryFilters: [{ filter: 'a/one', filterType: 'PREFIX_MATCH' as const }] }],
+    };
     for (const [op, call] of [
       ['DescribeRegistry', () => u.ecr.send(new DescribeRegistryCommand({}))],
       ['GetRegistryPolicy', () => u.ecr.send(new GetRegistryPolicyCommand({}))],
@@ -293,7 +317,10 @@ describe('what Berth reports and does later reaches no other repository or accou
       [],
     );
     // B names A's rule, connection and API destination: none is B's.
-    assert.deepEqual(((await eb.send(new ListRulesCommand({}))).Rules ?? []).map((r) => r.Name), []);
+    assert.deepEqual(
+      ((await eb.send(new ListRulesCommand({}))).Rules ?? []).map((r) => r.Name),
+      [],
+    );
     assert.match(await refusal(eb.send(new DescribeRuleCommand({ Name: 'a-rule' }))), /^ResourceNotFoundException/);
     assert.match(await refusal(eb.send(new ListTargetsByRuleCommand({ Rule: 'a-rule' }))), /^ResourceNotFoundException/);
     assert.match(await refusal(eb.send(new DescribeConnectionCommand({ Name: 'a-hook' }))), /^ResourceNotFoundException/);
@@ -301,12 +328,23 @@ describe('what Berth reports and does later reaches no other repository or accou
     // A's connection (and its API key) is not B's to send with.
     assert.match(
       await refusal(
-        eb.send(new CreateApiDestinationCommand({ Name: 'b-dest', ConnectionArn: aConnection, InvocationEndpoint: 'https://hooks.example.com/b', HttpMethod: 'POST' })),
+        eb.send(
+          new CreateApiDestinationCommand({
+            Name: 'b-dest',
+            ConnectionArn: aConnection,
+            InvocationEndpoint: 'https://hooks.example.com/b',
+            HttpMethod: 'POST',
+          }),
+        ),
       ),
       /^(ValidationException|ResourceNotFoundException)/,
     );
     // EventBridge refuses a custom event whose source is an AWS service's (aws.*); Berth serves no PutEvents at all.
-    const forged = { Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: JSON.stringify({ 'repository-name': 'a/one', 'action-type': 'PUSH', result: 'SUCCESS' }) };
+    const forged = {
+      Source: 'aws.ecr',
+      DetailType: 'ECR Image Action',
+      Detail: JSON.stringify({ 'repository-name': 'a/one', 'action-type': 'PUSH', result: 'SUCCESS' }),
+    };
     assert.match(await refusal(events(adminKeys).send(new PutEventsCommand({ Entries: [forged] }))), /^UnknownOperationException/);
     const aTargets = (await events(adminKeys).send(new ListTargetsByRuleCommand({ Rule: 'a-rule' }))).Targets ?? [];
     await eb.send(new PutRuleCommand({ Name: 'b-rule', EventPattern: JSON.stringify({ source: ['aws.ecr'] }) }));
