@@ -273,6 +273,7 @@ describe('what Berth reports and does later reaches no other repository or accou
         rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: 'a/*', filterType: 'WILDCARD' }] }],
       }),
     );
+    await admin.send(new PutAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE', value: 'V1' }));
     const before = await admin.send(new DescribeRegistryCommand({}));
     // U may do anything to a/one, which is no right on the registry: not even a rule whose filter names only a/one.
     const onlyOne = {
@@ -284,8 +285,8 @@ describe('what Berth reports and does later reaches no other repository or accou
       ['GetRegistryScanningConfiguration', () => u.ecr.send(new GetRegistryScanningConfigurationCommand({}))],
       ['PutRegistryScanningConfiguration', () => u.ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [] }))],
       ['PutReplicationConfiguration', () => u.ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: onlyOne }))],
-      ['GetAccountSetting', () => u.ecr.send(new GetAccountSettingCommand({ name: 'BASIC_SCAN_TYPE_VERSION' }))],
-      ['PutAccountSetting', () => u.ecr.send(new PutAccountSettingCommand({ name: 'BASIC_SCAN_TYPE_VERSION', value: 'AWS_NATIVE' }))],
+      ['GetAccountSetting', () => u.ecr.send(new GetAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE' }))],
+      ['PutAccountSetting', () => u.ecr.send(new PutAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE', value: 'V2' }))],
       ['DescribeRepositoryCreationTemplates', () => u.ecr.send(new DescribeRepositoryCreationTemplatesCommand({}))],
       ['DescribePullThroughCacheRules', () => u.ecr.send(new DescribePullThroughCacheRulesCommand({}))],
       ['ListReplicationBackfills', () => u.ecr.send(new ListReplicationBackfillsCommand({}))],
@@ -300,6 +301,8 @@ describe('what Berth reports and does later reaches no other repository or accou
     assert.equal(theirs.registryId, B);
     assert.deepEqual(theirs.replicationConfiguration?.rules ?? [], []);
     assert.deepEqual((await b.ecr.send(new DescribeRepositoryCreationTemplatesCommand({}))).repositoryCreationTemplates ?? [], []);
+    assert.equal((await b.ecr.send(new GetAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE' }))).value, 'V2');
+    assert.equal((await admin.send(new GetAccountSettingCommand({ name: 'REGISTRY_POLICY_SCOPE' }))).value, 'V1');
     const scanning = await b.ecr.send(new GetRegistryScanningConfigurationCommand({}));
     assert.equal(scanning.registryId, B);
     assert.deepEqual(scanning.scanningConfiguration?.rules ?? [], []);
