@@ -63,10 +63,10 @@ export class AuditTrail implements RequestObserver {
 
 /**
  * A /v2 call's route parameters, with the registry it addressed when that is another account's:
- * a cross-account pull (by account host or `account--<id>`) is recorded, as ECR records one, with
- * the owner's registryId and repository ARN, not as a repository of the caller's own registry.
+ * a cross-account pull or catalog read (by account host or `account--<id>`) is recorded, as ECR
+ * records one, with the owner's registryId and repository ARN, not as the caller's own registry's.
  */
 function ociParams(f: Readonly<RequestFacts>): RequestFacts['params'] {
-  const owner = f.repository && accountOf(f.repository.registryKey);
+  const owner = f.registryKey && accountOf(f.registryKey);
   return owner !== undefined && owner !== f.principal?.accountId ? { ...f.params, registryId: owner } : f.params;
 }

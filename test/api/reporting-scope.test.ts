@@ -198,6 +198,10 @@ describe('what Berth reports and does later reaches no other repository or accou
     const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
     assert.equal((await b.v2(`/v2/account--${A}/a/one/manifests/v1`, { headers: accept })).status, 200);
     assert.equal((await b.v2(`/v2/account--${A}/a/two/manifests/v1`, { headers: accept })).status, 403);
+    // A's catalog is registry-level: refused without A's registry policy, and recorded as A's registry's.
+    assert.equal((await b.v2(`/v2/account--${A}/_catalog`)).status, 403);
+    const catalog = await waitFor("B's catalog read recorded", async () => (await lookup(b.keys, byAttr('EventName', 'DescribeRepositories')))[0]);
+    assert.equal((JSON.parse(catalog.CloudTrailEvent!) as Rec).requestParameters.registryId, A);
     // B pushes into A's repository: the event is the registry's, A's rule gets it.
     const config = Buffer.from('{"from":"b"}');
     assert.equal((await b.v2(`/v2/account--${A}/a/one/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: asBody(config) })).status, 201);
@@ -209,8 +213,12 @@ describe('what Berth reports and does later reaches no other repository or accou
     assert.equal(put.status, 201, put.body.toString());
     const event = await waitFor("B's push into a/one delivered to A's rule", () => delivered.find((d) => d.includes('"from-b"')));
     assert.equal((JSON.parse(event) as { account: string }).account, A);
-    const pushed = await waitFor("B's push recorded", async () => (await lookup(b.keys, byAttr('EventName', 'PutImage')))[0]);
-    assert.equal((JSON.parse(pushed.CloudTrailEvent!) as Rec).requestParameters.registryId, A);
+    const pushed = await waitFor("B's push into a/one recorded", async () =>
+      (await lookup(b.keys, byAttr('EventName', 'PutImage')))
+        .map((e) => JSON.parse(e.CloudTrailEvent!) as Rec)
+        .find((r) => r.requestParameters.repositoryName === 'a/one'),
+    );
+    assert.equal(pushed.requestParameters.registryId, A);
     const records = await waitFor("B's two pulls recorded", async () => {
       const found = (await lookup(b.keys, byAttr('EventName', 'BatchGetImage'))).map((e) => JSON.parse(e.CloudTrailEvent!) as Rec);
       return found.length >= 2 ? found : undefined;
