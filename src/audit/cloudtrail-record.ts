@@ -294,7 +294,8 @@ function errorCodeOf(api: AuditApi, code: string): string {
 function ociParameters(call: AuditedCall, account: string): Record<string, unknown> | null {
   if (call.operation === 'token') return null;
   const p = call.params ?? {};
-  const out: Record<string, unknown> = { registryId: account };
+  // The registry the request addressed: the caller's own unless the door noted another account's.
+  const out: Record<string, unknown> = { registryId: typeof p.registryId === 'string' ? p.registryId : account };
   if (typeof p.name === 'string') out.repositoryName = p.name;
   if (typeof p.reference === 'string') out.imageIds = [p.reference.includes(':') ? { imageDigest: p.reference } : { imageTag: p.reference }];
   if (call.operation === 'manifest-write' && typeof p.reference === 'string') {

@@ -9,6 +9,7 @@ import { recordedCall } from '../audit/cloudtrail-record.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { accountOf, registryKeyText } from '../core/registry-key.js';
 import { closeTime, type RequestFacts, type RequestObserver } from './request-facts.js';
 
 /** Berth's own code for a call whose client closed the connection before the answer was complete. */
@@ -48,7 +49,7 @@ export class AuditTrail implements RequestObserver {
       operation: f.operation.name,
       method: req.method ?? 'GET',
       principal: f.principal,
-      params: f.params,
+      params: f.operation.api === 'oci' ? ociParams(f) : f.params,
       error,
       requestId: f.requestId,
       time,
@@ -59,3 +60,19 @@ export class AuditTrail implements RequestObserver {
     if (call) this.writer.record(call);
   }
 }
+
+/**
+ * A /v2 call's route parameters, with the registry it addressed when that is another account's:
+ * a cross-account pull or catalog read (by account host or `account--<id>`) is recorded, as ECR
+ * records one, with the owner's registryId and repository ARN, not as the caller's own registry's.
+ */
+function ociParams(f: Readonly<RequestFacts>): RequestFacts['params'] {
+  const caller = f.principal?.accountId;
+  if (f.registryKey === undefined || caller === undefined) return f.params;
+  // The caller's own registry (nearly every call) is told apart without a string made per request.
+  const key = registryKeyText(f.registryKey);
+  if (key.startsWith(caller) && key.charCodeAt(caller.length) === COLON) return f.params;
+  return { ...f.params, registryId: accountOf(f.registryKey) };
+}
+
+const COLON = 0x3a;

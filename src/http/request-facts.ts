@@ -36,6 +36,8 @@ export interface RequestFacts {
   operation?: { api: ApiName; name: string };
   /** What the operation addresses, as the caller named it: a repository, a key id... */
   resource?: string;
+  /** The registry a /v2 request addresses, once known (the caller's own, or another account's). */
+  registryKey?: RegistryKey;
   /** The registry and repository a /v2 request addresses, once known (usage and pull counts). */
   repository?: { registryKey: RegistryKey; name: string };
   /** The request's parameters as parsed (JSON body or Query form); observers redact what they must. */
@@ -100,6 +102,7 @@ class RequestRecord implements RequestFacts {
   principal: Principal | undefined = undefined;
   operation: { api: ApiName; name: string } | undefined = undefined;
   resource: string | undefined = undefined;
+  registryKey: RegistryKey | undefined = undefined;
   repository: { registryKey: RegistryKey; name: string } | undefined = undefined;
   params: Readonly<Record<string, unknown>> | undefined = undefined;
   denied: { action: string; resource: string } | undefined = undefined;
@@ -208,7 +211,9 @@ function operationNamed(api: ApiName, name: string): { api: ApiName; name: strin
  */
 export function noteRegistry(req: IncomingMessage, registryKey: RegistryKey, publicAlias?: string): void {
   const f = (req as Observed)[kFacts];
-  if (!f || f.resource === undefined) return;
+  if (!f) return;
+  f.registryKey = registryKey;
+  if (f.resource === undefined) return;
   const name = publicAlias !== undefined && f.resource.startsWith(`${publicAlias}/`) ? f.resource.slice(publicAlias.length + 1) : f.resource;
   f.repository = { registryKey, name };
 }
