@@ -27,7 +27,13 @@ describe('wildcard matching', () => {
       ['repo/*/x', 'repo/a/b/x', true],
     ];
     for (const [p, v, want] of cases) {
-      const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+      const re = new RegExp(
+        `^${p
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+        's',
+      );
       assert.equal(re.test(v), want, `the RegExp: ${p} ~ ${v}`);
       assert.equal(iam(p, v), want, `${p} ~ ${v}`);
     }
