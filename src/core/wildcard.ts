@@ -6,7 +6,7 @@
  * only the last `*` to return to, so it takes at most |pattern| × |value| steps, whatever the input.
  */
 
-/** One character of a pattern: a literal code unit, or one of the two wildcards. */
+/** One character of a pattern: a literal (one code point), or one of the two wildcards. */
 export type WildToken = string | typeof ANY_ONE | typeof ANY_RUN;
 export const ANY_ONE = 1;
 export const ANY_RUN = 2;
@@ -17,19 +17,20 @@ export function wildcardTokens(pattern: string, question: boolean): WildToken[] 
   for (const c of pattern) {
     if (c === '*') tokens.push(ANY_RUN);
     else if (c === '?' && question) tokens.push(ANY_ONE);
-    // By UTF-16 code unit, as the RegExp (no `u` flag) it replaces matched.
-    else for (let i = 0; i < c.length; i++) tokens.push(c[i]!);
+    // By character (code point): IAM's `?` is one character, also outside the BMP.
+    else tokens.push(c);
   }
   return tokens;
 }
 
-/** Whether the whole of `value` matches; `ignoreCase` folds each code unit as `toLowerCase` does. */
+/** Whether the whole of `value` matches, character by character; `ignoreCase` folds each as `toLowerCase` does. */
 export function tokensMatch(tokens: readonly WildToken[], value: string, ignoreCase = false): boolean {
   return tokensMatchCounted(tokens, value, ignoreCase).matched;
 }
 
 /** The match and the steps it took (for the test of the bound). */
-export function tokensMatchCounted(tokens: readonly WildToken[], value: string, ignoreCase = false): { matched: boolean; steps: number } {
+export function tokensMatchCounted(tokens: readonly WildToken[], text: string, ignoreCase = false): { matched: boolean; steps: number } {
+  const value = Array.from(text);
   const same = ignoreCase ? (t: string, c: string) => t === c || t.toLowerCase() === c.toLowerCase() : (t: string, c: string) => t === c;
   let p = 0;
   let v = 0;

@@ -1,4 +1,4 @@
-/** IAM's glob: `*` any run, `?` one character; matched without backtracking (core/wildcard.ts). */
+/** IAM's glob: `*` any run of characters, `?` one character (a code point); matched without backtracking (core/wildcard.ts). */
 import { tokensMatch, wildcardTokens, type WildToken } from '../core/wildcard.js';
 import type { Part } from './variables.js';
 
@@ -12,6 +12,6 @@ export function globMatch(pattern: string, value: string, ignoreCase = false): b
 /** A pattern whose literal parts (substituted policy variables) match only themselves. */
 export function globMatchParts(parts: readonly Part[], value: string): boolean {
   const tokens: WildToken[] = [];
-  for (const p of parts) tokens.push(...(p.literal ? p.text.split('') : wildcardTokens(p.text, true)));
+  for (const p of parts) tokens.push(...(p.literal ? Array.from(p.text) : wildcardTokens(p.text, true)));
   return tokensMatch(tokens, value);
 }
