@@ -11,6 +11,7 @@ import type { ChangeSignal } from '../core/expiring-cache.js';
 import type { GroupPolicyRecord, GroupRecord, GroupStore } from '../metadata/groups.js';
 import { attachManaged } from './attach-managed.js';
 import { IdentityError } from './identity-admin.js';
+import { inlinePolicyOverflow } from './inline-policy-size.js';
 
 const GROUP_NAME_RE = /^[\w+=,.@-]{1,128}$/;
 const PATH_RE = /^\/(?:[\x21-\x7e]*\/)?$/;
@@ -109,6 +110,8 @@ export class GroupAdmin {
   async putGroupPolicy(accountId: string, groupName: string, policyName: string, document: string): Promise<void> {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
     const g = await this.group(accountId, groupName);
+    const over = inlinePolicyOverflow('group', g.name, await this.store.groupPolicies(accountId, g.name), policyName, document);
+    if (over !== undefined) throw new IdentityError(IamCodes.LimitExceeded, over);
     await this.store.putGroupPolicy(accountId, g.name, { kind: 'inline', name: policyName, document });
     this.deps.authzChanges?.bump();
   }

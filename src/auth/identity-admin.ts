@@ -8,6 +8,7 @@ import type { ChangeSignal } from '../core/expiring-cache.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { IamCodes, type WireCode } from '../core/errors.js';
+import { inlinePolicyOverflow } from './inline-policy-size.js';
 import type { AccessKeyRecord, IdentityStore, ManagedPolicyUsage, UserPolicyRecord, UserRecord } from '../metadata/identities.js';
 import type { RoleStore } from '../metadata/roles.js';
 import { generateAccessKeyId, generateSecretAccessKey, openSecret, sealSecret } from './access-keys.js';
@@ -323,6 +324,8 @@ export class IdentityAdmin {
   async putUserPolicy(accountId: string, userName: string, policyName: string, document: string): Promise<void> {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
     const u = await this.user(accountId, userName);
+    const over = inlinePolicyOverflow('user', u.name, await this.store.userPolicies(accountId, u.name), policyName, document);
+    if (over !== undefined) throw new IdentityError(IamCodes.LimitExceeded, over);
     await this.store.putUserPolicy(accountId, u.name, { kind: 'inline', name: policyName, document });
     this.authzChanges?.bump();
   }

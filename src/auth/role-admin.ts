@@ -14,6 +14,7 @@ import type { OidcProviderRecord, RolePolicyRecord, RoleRecord, RoleStore } from
 import { attachManaged } from './attach-managed.js';
 import { checkPermissionsBoundary, noBoundary, writeBoundary } from './boundaries.js';
 import { IdentityError } from './identity-admin.js';
+import { inlinePolicyOverflow } from './inline-policy-size.js';
 import { bindTrustPrincipals } from './trust-principals.js';
 
 const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -242,6 +243,8 @@ export class RoleAdmin {
   async putRolePolicy(accountId: string, roleName: string, policyName: string, document: string): Promise<void> {
     if (!POLICY_NAME_RE.test(policyName)) throw new IdentityError(IamCodes.Validation, 'The specified value for policyName is invalid.');
     const r = await this.role(accountId, roleName);
+    const over = inlinePolicyOverflow('role', r.name, await this.store.rolePolicies(accountId, r.name), policyName, document);
+    if (over !== undefined) throw new IdentityError(IamCodes.LimitExceeded, over);
     await this.store.putRolePolicy(accountId, r.name, { kind: 'inline', name: policyName, document });
     this.authzChanges?.bump();
   }

@@ -2,6 +2,7 @@
  * A repository's ECR settings (tag mutability, scan on push, encryption) and the tag
  * immutability rule, which the registry core applies to every push whichever API it came by.
  */
+import { tokensMatch, wildcardTokens } from './wildcard.js';
 
 export const TAG_MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 export type TagMutability = (typeof TAG_MUTABILITIES)[number];
@@ -30,15 +31,7 @@ export const defaultRepositorySettings: RepositorySettings = {
 
 /** ECR's `*` wildcard: any run of characters, the rest literal, anchored at both ends. */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('*')
-        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*') +
-      '$',
-  );
-  return re.test(value);
+  return tokensMatch(wildcardTokens(pattern, false), value);
 }
 
 /**

@@ -46,7 +46,13 @@ export interface PushRules {
 const SCANNING = 'scanning';
 const REPLICATION = 'replication';
 
-const SCAN_FILTER_RE = /^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$/;
+/**
+ * ECR's scanning filter pattern, `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`, as written
+ * there: each run of `[a-z0-9*]` splits among the groups in exponentially many ways, so 25
+ * characters and a `!` cost V8 seconds. The same language, each group begun by its separator:
+ */
+export const SCAN_FILTER_LINEAR = '^[a-z0-9*]+(?:[._\\-/][a-z0-9*]+)*$';
+const SCAN_FILTER_RE = new RegExp(SCAN_FILTER_LINEAR);
 const NAME_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 function invalid(message: string): never {

@@ -59,4 +59,9 @@ describe('Packagist ordering', () => {
     for (const v of ['1.0.0', 'v2.3.4', '1.0.0-beta1', '1.0.0-RC2', '2.1.x-dev', '4.3-2RC1']) assert.equal(packagist.isValid(v), true, v);
     for (const v of ['', 'dev-master', 'invalid', '1.0.0 beta']) assert.equal(packagist.isValid(v), false, v);
   });
+
+  it('refuses a long run of digits and letters that ends badly at once (an image chooses its lock file)', () => {
+    assert.equal(packagist.isValid(`1${'a1'.repeat(30)}!`), false);
+    assert.equal(packagist.isValid(`1${'a1'.repeat(30)}`), true);
+  });
 });

@@ -111,5 +111,8 @@ export const packagist = defineOrdering<string>({
   name: 'packagist',
   parse: stripV,
   compareParsed: comparePhp,
-  isValid: (v) => /^[vV]?[0-9]+(?:[._+-]?[A-Za-z0-9]+)*$/.test(v.trim()),
+  // `[0-9]+(?:[._+-]?[A-Za-z0-9]+)*` as Composer writes it splits a run of digits and letters
+  // among its groups in exponentially many ways (40 characters and a `!` never end in V8);
+  // this is the same language with each group begun by its separator.
+  isValid: (v) => /^[vV]?[0-9][A-Za-z0-9]*(?:[._+-][A-Za-z0-9]+)*$/.test(v.trim()),
 });

@@ -96,6 +96,14 @@ export const BatchGetImage: EcrAction = async (call) => {
 
 type BatchGot = Awaited<ReturnType<typeof batchGet>>;
 
+/**
+ * What one answer's manifests may add up to. A small request can name one 4 MiB manifest 100
+ * times: 400 MiB of manifests, and a quote-heavy one doubles as JSON past V8's longest string
+ * (a 500). Refused before anything is recorded as pulled; 64 MiB is 16 of the largest
+ * manifests, thousands of ordinary ones.
+ */
+const MAX_ANSWER_MANIFEST_BYTES = 64 * 1024 * 1024;
+
 /** The answer, and its manifests' bytes (what holding it costs: the JSON is mostly them). */
 async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof batchGetInput>, scope: RepoScope, pull: boolean) {
   const ptc = call.pullThroughCache;
@@ -104,15 +112,21 @@ async function batchGet(call: Parameters<EcrAction>[0], input: z.infer<typeof ba
     ptc && (await ptc.cache.covers(scope))
       ? await pullThrough(ptc.cache, ptc.access(scope), scope, input.imageIds, { pull, ...(pulledBy !== undefined && { pulledBy }) })
       : await call.registry.images.resolve(scope, input.imageIds, { pull });
+  const accepted = found.filter((f) => {
+    if (!input.acceptedMediaTypes || input.acceptedMediaTypes.includes(f.manifest.mediaType)) return true;
+    failures.push({ imageId: f.id, failureCode: 'UnsupportedImageType', failureReason: `Image manifest media type ${f.manifest.mediaType} is not accepted` });
+    return false;
+  });
+  const bytes = accepted.reduce((n, f) => n + f.manifest.payload.length, 0);
+  if (bytes > MAX_ANSWER_MANIFEST_BYTES) {
+    throw new EcrError(
+      Codes.QuotaExceeded,
+      `The images requested hold ${bytes} bytes of manifests, more than one answer carries (${MAX_ANSWER_MANIFEST_BYTES}); request fewer images at a time`,
+    );
+  }
   const images = [];
-  let bytes = 0;
-  for (const f of found) {
-    if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(f.manifest.mediaType)) {
-      failures.push({ imageId: f.id, failureCode: 'UnsupportedImageType', failureReason: `Image manifest media type ${f.manifest.mediaType} is not accepted` });
-      continue;
-    }
+  for (const f of accepted) {
     images.push(imageShape(scope.name, scope.registryKey, f.id, f.manifest));
-    bytes += f.manifest.payload.length;
     if (pull && f.manifest.repositoryId !== undefined) {
       call.registry.pulls.record(f.manifest.repositoryId, f.manifest.digest, {
         registryKey: scope.registryKey,

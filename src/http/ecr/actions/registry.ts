@@ -7,6 +7,7 @@ import { Codes, isRegistryError } from '../../../core/errors.js';
 import { addressedRegistry, repoScope, type EcrAction } from '../context.js';
 import { modelPattern, parseInput, registryId, repositoryName } from '../input.js';
 import { repositoryArn } from '../../../core/arns.js';
+import { SCAN_FILTER_LINEAR } from '../../../registry/registry-config.js';
 
 export const DescribeRegistry: EcrAction = async (call) => {
   parseInput(z.object({}).strict(), call.body);
@@ -14,7 +15,7 @@ export const DescribeRegistry: EcrAction = async (call) => {
 };
 
 const REPLICATION_FILTER = modelPattern('^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$');
-const SCANNING_FILTER = modelPattern('^[a-z0-9*](?:[._\\-/a-z0-9*]?[a-z0-9*]+)*$');
+const SCANNING_FILTER = modelPattern('^[a-z0-9*](?:[._\\-/a-z0-9*]?[a-z0-9*]+)*$', SCAN_FILTER_LINEAR);
 
 const replicationInput = z
   .object({
