@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { conditionHolds, evaluate, type AuthzRequest, type Caller } from './evaluator.js';
 import { managedPolicy } from './managed.js';
+import { globMatchParts } from './glob.js';
 import { globMatch, parsePolicy, PolicyError } from './policy.js';
 import { NOBODY } from './principal-bindings.js';
 
@@ -384,5 +385,16 @@ describe('parsePolicy', () => {
     assert.equal(globMatch('a.c', 'abc'), false);
     assert.equal(globMatch('a?c', 'a\u{1d49c}c'), true, '? is one character, also outside the BMP');
     assert.equal(globMatch('a??c', 'a\u{1d49c}c'), false);
+    assert.equal(globMatch('ecr:get*', 'ecr:GetImage', true), true, 'actions fold case');
+    assert.equal(globMatch('ecr:get*', 'ecr:GetImage'), false);
+  });
+  it('keeps a substituted variable literal, even after a pattern spelt as its cache key was matched', () => {
+    const parts = [
+      { literal: false, text: 'repo/' },
+      { literal: true, text: 'a*' },
+    ];
+    assert.equal(globMatch(JSON.stringify(parts.map((p) => [p.literal ? 1 : 0, p.text])), 'x'), false);
+    assert.equal(globMatchParts(parts, 'repo/abc'), false, "the variable's * is a character");
+    assert.equal(globMatchParts(parts, 'repo/a*'), true);
   });
 });
